@@ -1,0 +1,36 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createJiti } from 'jiti';
+import { compileProject, type Project, type ProjectSpec } from '../definitions/index.js';
+import { ConfigError, UserCodeError, isSluiceError } from '../errors.js';
+
+export const PROJECT_FILE = 'sluice.config.ts';
+
+/** The `sluice` package entry this process runs from (source in tests, dist when installed). */
+function selfEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  return resolve(here, '..', '..', here.endsWith('.ts') ? 'index.ts' : 'index.js');
+}
+
+/**
+ * Loads and compiles `sluice.config.ts` from a project directory. The file is TypeScript and may
+ * `import ... from "sluice"` without an install of its own: the import resolves to this package.
+ * Mistakes in definitions surface as DefinitionErrors naming the fix; other exceptions thrown by
+ * the file are wrapped in a UserCodeError that keeps their stack.
+ */
+export async function loadProject(projectDir: string): Promise<Project> {
+  const file = join(resolve(projectDir), PROJECT_FILE);
+  if (!existsSync(file)) {
+    throw new ConfigError('PROJECT_NOT_FOUND', `no ${PROJECT_FILE} in ${resolve(projectDir)}; run "sluice init ${projectDir}" or pass --project DIR`);
+  }
+  const jiti = createJiti(import.meta.url, { alias: { sluice: selfEntry() }, moduleCache: false, fsCache: false, interopDefault: true });
+  let spec: unknown;
+  try {
+    spec = await jiti.import(file, { default: true });
+  } catch (error) {
+    if (isSluiceError(error)) throw error;
+    throw new UserCodeError(`${file} failed to load: ${(error as Error).message}`, error);
+  }
+  return compileProject(spec as ProjectSpec);
+}

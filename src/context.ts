@@ -1,0 +1,20 @@
+import type { MetadataStore } from './storage/metadata/metadata-store.js';
+import type { Lake } from './storage/lake/lake.js';
+import type { OnlineStore } from './storage/online/online-store.js';
+import type { SqlEngine } from './storage/engine/sql-engine.js';
+
+/**
+ * What jobs and servers run against: the stores, behind their interfaces. The concrete adapters
+ * are chosen in one place (`platform.ts`), from the configuration. Heavy engines open lazily, so
+ * a server that only serves never starts DuckDB.
+ */
+export interface SluiceContext {
+  readonly metadata: MetadataStore;
+  readonly lake: Lake;
+  engine(): Promise<SqlEngine>;
+  online(): Promise<OnlineStore>;
+  /** The clock, UTC epoch milliseconds. Tests pass a fixed one. */
+  readonly now: () => number;
+  /** Where temporary and output files go when the caller gives no path. */
+  readonly dataDir: string;
+}

@@ -1,0 +1,120 @@
+import type {
+  BatchSourceSpec,
+  EntitySpec,
+  FeatureServiceSpec,
+  FeatureSpec,
+  FeatureViewSpec,
+  Schema,
+} from './types.js';
+
+/**
+ * Declares an entity: the thing features describe, identified by a join key column.
+ *
+ * @example
+ * const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+ */
+export function entity(options: { name: string; joinKey: string; description?: string }): EntitySpec {
+  return Object.freeze({ kind: 'entity', ...options });
+}
+
+/**
+ * Declares a batch source: files ingested into the lake, with a schema and an event-time column.
+ *
+ * @example
+ * const transactions = batchSource({
+ *   name: 'transactions',
+ *   schema: { txn_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' },
+ *   timestamp: 'ts',
+ * });
+ */
+export function batchSource(options: {
+  name: string;
+  schema: Schema;
+  timestamp: string;
+  description?: string;
+}): BatchSourceSpec {
+  return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
+}
+
+export interface WindowOptions {
+  /** A duration such as `"1h"` or `"7d"`: the feature sees events with `t - window <= ts < t`. */
+  readonly window?: string;
+}
+
+function feature(fn: FeatureSpec['fn'], column: string | undefined, options: WindowOptions = {}): FeatureSpec {
+  return Object.freeze({
+    kind: 'feature',
+    fn,
+    ...(column === undefined ? {} : { column }),
+    ...(options.window === undefined ? {} : { window: options.window }),
+  });
+}
+
+/**
+ * Counts events (`count()`), or non-null values of a column (`count("amount")`). 0 when none.
+ *
+ * @example
+ * count({ window: '1h' });
+ */
+export function count(columnOrOptions?: string | WindowOptions, options?: WindowOptions): FeatureSpec {
+  return typeof columnOrOptions === 'string'
+    ? feature('count', columnOrOptions, options)
+    : feature('count', undefined, columnOrOptions);
+}
+
+/** Sum of non-null values, added in event order (timestamp, then ingestion order). Null when none. @example sum('amount', { window: '24h' }) */
+export const sum = (column: string, options?: WindowOptions): FeatureSpec => feature('sum', column, options);
+/** Mean of non-null values (the ordered sum divided by the count). Null when none. @example avg('amount', { window: '7d' }) */
+export const avg = (column: string, options?: WindowOptions): FeatureSpec => feature('avg', column, options);
+/** Smallest non-null value. Null when none. @example min('amount', { window: '7d' }) */
+export const min = (column: string, options?: WindowOptions): FeatureSpec => feature('min', column, options);
+/** Largest non-null value. Null when none. @example max('amount', { window: '7d' }) */
+export const max = (column: string, options?: WindowOptions): FeatureSpec => feature('max', column, options);
+/** Number of distinct non-null values. 0 when none. @example countDistinct('merchant', { window: '7d' }) */
+export const countDistinct = (column: string, options?: WindowOptions): FeatureSpec =>
+  feature('countDistinct', column, options);
+/** The non-null value of the latest event (ties: the row ingested later). @example last('amount') */
+export const last = (column: string, options?: WindowOptions): FeatureSpec => feature('last', column, options);
+
+/**
+ * The value (null or not) of the latest row before `t`; with the view's `ttl`, only a row with
+ * `ts >= t - ttl` counts.
+ *
+ * @example
+ * field('segment');
+ */
+export function field(column: string): FeatureSpec {
+  return feature('field', column);
+}
+
+/**
+ * Declares a feature view: features of one entity computed from one source.
+ *
+ * @example
+ * featureView({ name: 'txn_stats', entity: customer, source: transactions,
+ *   features: { txn_count_1h: count({ window: '1h' }) } });
+ */
+export function featureView(options: {
+  name: string;
+  entity: EntitySpec;
+  source: BatchSourceSpec;
+  features: Record<string, FeatureSpec>;
+  ttl?: string;
+  description?: string;
+}): FeatureViewSpec {
+  return Object.freeze({ kind: 'featureView', ...options, features: Object.freeze({ ...options.features }) });
+}
+
+/**
+ * Declares a feature service: the set of features a model uses, as whole views or `"view:feature"`.
+ *
+ * @example
+ * featureService({ name: 'fraud_v1', features: [txnStats, 'profile:segment'] });
+ */
+export function featureService(options: {
+  name: string;
+  features: Array<FeatureViewSpec | string>;
+  description?: string;
+}): FeatureServiceSpec {
+  return Object.freeze({ kind: 'featureService', ...options, features: Object.freeze([...options.features]) });
+}

@@ -1,0 +1,202 @@
+import { DefinitionError } from '../errors.js';
+import { parseDuration } from '../time/index.js';
+import { contentHash } from './hash.js';
+import { didYouMean } from './suggest.js';
+import {
+  COLUMN_TYPES,
+  type BatchSourceSpec,
+  type ColumnType,
+  type Entity,
+  type Feature,
+  type FeatureRef,
+  type FeatureService,
+  type FeatureServiceSpec,
+  type FeatureSpec,
+  type FeatureView,
+  type FeatureViewSpec,
+  type Project,
+  type ProjectSpec,
+  type Source,
+} from './types.js';
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NUMERIC: readonly ColumnType[] = ['int64', 'float64'];
+const ORDERED: readonly ColumnType[] = ['int64', 'float64', 'timestamp', 'string'];
+
+function fail(message: string, details?: Record<string, unknown>): never {
+  throw new DefinitionError('DEFINITION_INVALID', message, details ? { details } : {});
+}
+
+function checkName(what: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    fail(`${what} name ${JSON.stringify(name)} is not valid: use letters, digits and "_", not starting with a digit`);
+  }
+  if (name.includes('__')) fail(`${what} "${name}": names may not contain "__" (it separates view and feature in column names)`);
+}
+
+function uniqueNames(what: string, items: readonly { name: string }[]): void {
+  const seen = new Set<string>();
+  for (const item of items) {
+    checkName(what, item.name);
+    if (seen.has(item.name)) fail(`duplicate ${what} name "${item.name}": names must be unique`);
+    seen.add(item.name);
+  }
+}
+
+function compileSource(spec: BatchSourceSpec): Source {
+  const columns = Object.keys(spec.schema ?? {});
+  if (columns.length === 0) fail(`source "${spec.name}": schema is empty; declare its columns and types`);
+  for (const [column, type] of Object.entries(spec.schema)) {
+    if (!NAME.test(column) || column.startsWith('_')) {
+      fail(`source "${spec.name}": column name "${column}" is not valid (letters, digits, "_"; not starting with "_")`);
+    }
+    if (!COLUMN_TYPES.includes(type)) {
+      fail(`source "${spec.name}": column "${column}" has type "${type}"; use one of ${COLUMN_TYPES.join(', ')}`);
+    }
+  }
+  const tsType = spec.schema[spec.timestamp];
+  if (tsType === undefined) {
+    fail(`source "${spec.name}": timestamp column "${spec.timestamp}" is not in its schema${didYouMean(spec.timestamp, columns)}`);
+  }
+  if (tsType !== 'timestamp') fail(`source "${spec.name}": timestamp column "${spec.timestamp}" has type "${tsType}"; it must be "timestamp"`);
+  const body = { name: spec.name, schema: { ...spec.schema }, timestamp: spec.timestamp, description: spec.description };
+  return { ...body, hash: contentHash(body) };
+}
+
+function compileFeature(view: FeatureViewSpec, source: Source, name: string, spec: FeatureSpec): Feature {
+  checkName(`feature view "${view.name}": feature`, name);
+  const where = `feature view "${view.name}", feature "${name}"`;
+  if (spec?.kind !== 'feature') fail(`${where}: not a feature; build it with count(), sum(), avg(), min(), max(), last(), countDistinct() or field()`);
+  let valueType: ColumnType = 'int64';
+  if (spec.column !== undefined) {
+    const type = source.schema[spec.column];
+    if (type === undefined) {
+      fail(`${where}: column "${spec.column}" is not in source "${source.name}"${didYouMean(spec.column, Object.keys(source.schema))}`);
+    }
+    if ((spec.fn === 'sum' || spec.fn === 'avg') && !NUMERIC.includes(type)) {
+      fail(`${where}: ${spec.fn}() needs a numeric column, but "${spec.column}" is ${type}; use count() or countDistinct()`);
+    }
+    if ((spec.fn === 'min' || spec.fn === 'max') && !ORDERED.includes(type)) {
+      fail(`${where}: ${spec.fn}() cannot order a ${type} column "${spec.column}"`);
+    }
+    valueType = spec.fn === 'count' || spec.fn === 'countDistinct' ? 'int64' : spec.fn === 'sum' || spec.fn === 'avg' ? 'float64' : type;
+  } else if (spec.fn !== 'count') {
+    fail(`${where}: ${spec.fn}() needs a column`);
+  }
+  let windowMs: number | undefined;
+  if (spec.window !== undefined) {
+    if (spec.fn === 'field') fail(`${where}: field() takes no window; set a ttl on the view instead`);
+    windowMs = parseDuration(spec.window);
+    if (windowMs === undefined) fail(`${where}: window "${spec.window}" is not a duration; write a positive number and a unit (ms, s, m, h, d), e.g. "24h"`);
+  }
+  return {
+    name,
+    fn: spec.fn,
+    ...(spec.column === undefined ? {} : { column: spec.column }),
+    ...(spec.window === undefined ? {} : { window: spec.window, windowMs }),
+    valueType,
+  };
+}
+
+function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sources: Map<string, Source>): FeatureView {
+  const entity = entities.get(spec.entity?.name);
+  if (!entity) fail(`feature view "${spec.name}": entity "${spec.entity?.name}" is not in the project's entities${didYouMean(String(spec.entity?.name), entities.keys())}`);
+  const source = sources.get(spec.source?.name);
+  if (!source) fail(`feature view "${spec.name}": source "${spec.source?.name}" is not in the project's sources${didYouMean(String(spec.source?.name), sources.keys())}`);
+  const keyType = source.schema[entity.joinKey];
+  if (keyType === undefined) fail(`feature view "${spec.name}": source "${source.name}" has no column "${entity.joinKey}", the join key of entity "${entity.name}"`);
+  if (keyType !== 'string' && keyType !== 'int64') fail(`feature view "${spec.name}": join key "${entity.joinKey}" is ${keyType}; it must be string or int64`);
+  let ttlMs: number | undefined;
+  if (spec.ttl !== undefined) {
+    ttlMs = parseDuration(spec.ttl);
+    if (ttlMs === undefined) fail(`feature view "${spec.name}": ttl "${spec.ttl}" is not a duration; write e.g. "30d"`);
+  }
+  const names = Object.keys(spec.features ?? {});
+  if (names.length === 0) fail(`feature view "${spec.name}": it has no features`);
+  const features = names.map((name) => compileFeature(spec, source, name, spec.features[name]!));
+  const body = {
+    name: spec.name,
+    entity: entity.name,
+    joinKey: entity.joinKey,
+    source: source.name,
+    ...(spec.ttl === undefined ? {} : { ttl: spec.ttl, ttlMs }),
+    features,
+    description: spec.description,
+  };
+  return { ...body, hash: contentHash({ ...body, entityHash: entity.hash, sourceHash: source.hash }) };
+}
+
+function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView>): FeatureService {
+  const refs: FeatureRef[] = [];
+  for (const entry of spec.features ?? []) {
+    if (typeof entry === 'string') {
+      const [viewName = '', featureName = ''] = entry.split(':');
+      const view = views.get(viewName);
+      if (!view) fail(`feature service "${spec.name}": "${entry}" names view "${viewName}", which is not in the project${didYouMean(viewName, views.keys())}`);
+      if (!view.features.some((f) => f.name === featureName)) {
+        fail(`feature service "${spec.name}": view "${viewName}" has no feature "${featureName}"${didYouMean(featureName, view.features.map((f) => f.name))}`);
+      }
+      refs.push({ view: viewName, feature: featureName });
+    } else {
+      const view = views.get(entry?.name);
+      if (!view) fail(`feature service "${spec.name}": view "${entry?.name}" is not in the project's featureViews; add it there`);
+      for (const f of view.features) refs.push({ view: view.name, feature: f.name });
+    }
+  }
+  if (refs.length === 0) fail(`feature service "${spec.name}": it lists no features`);
+  const body = { name: spec.name, features: refs, description: spec.description };
+  return { ...body, hash: contentHash(body) };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Validates a project spec and normalizes it into the plain, hashed {@link Project} that the
+ * registry stores and every other layer reads. Throws a {@link DefinitionError} naming the
+ * definition and the fix.
+ */
+export function compileProject(spec: ProjectSpec): Project {
+  if (spec?.kind !== 'project') fail('the project file must `export default defineProject({...})`');
+  checkName('project', spec.name);
+  uniqueNames('entity', spec.entities ?? []);
+  uniqueNames('source', spec.sources ?? []);
+  uniqueNames('feature view', spec.featureViews ?? []);
+  uniqueNames('feature service', spec.featureServices ?? []);
+  const entities = new Map<string, Entity>();
+  for (const e of spec.entities) {
+    checkName(`entity "${e.name}": join key`, e.joinKey);
+    const body = { name: e.name, joinKey: e.joinKey, description: e.description };
+    entities.set(e.name, { ...body, hash: contentHash(body) });
+  }
+  const sources = new Map(spec.sources.map((s) => [s.name, compileSource(s)] as const));
+  const views = new Map(spec.featureViews.map((v) => [v.name, compileView(v, entities, sources)] as const));
+  const services = (spec.featureServices ?? []).map((s) => compileService(s, views));
+  const body = {
+    name: spec.name,
+    entities: [...entities.values()],
+    sources: [...sources.values()],
+    featureViews: [...views.values()],
+    featureServices: services,
+  };
+  return deepFreeze({ ...body, hash: contentHash(body) });
+}
+
+/**
+ * Gathers a project's definitions. Validates them at once (so a mistake shows where it is made)
+ * and returns the frozen spec; `sluice` commands compile it again from the registry.
+ *
+ * @example
+ * export default defineProject({ name: 'fraud', entities: [customer], sources: [transactions],
+ *   featureViews: [txnStats], featureServices: [featureService({ name: 'fraud_v1', features: [txnStats] })] });
+ */
+export function defineProject(spec: Omit<ProjectSpec, 'kind'>): ProjectSpec {
+  const project: ProjectSpec = Object.freeze({ kind: 'project', ...spec });
+  compileProject(project);
+  return project;
+}

@@ -1,0 +1,67 @@
+import { NotFoundError } from '../errors.js';
+import { didYouMean } from './suggest.js';
+import type { Feature, FeatureRef, FeatureView, Project } from './types.js';
+
+/** The output column of a feature: `<view>__<feature>`. */
+export function featureColumn(ref: FeatureRef): string {
+  return `${ref.view}__${ref.feature}`;
+}
+
+/** Features of one view that a request asks for, in request order. */
+export interface ViewSelection {
+  readonly view: FeatureView;
+  readonly features: readonly Feature[];
+}
+
+export interface ResolvedFeatures {
+  readonly refs: readonly FeatureRef[];
+  readonly columns: readonly string[];
+  readonly byView: readonly ViewSelection[];
+  /** The join key every selected view shares (a request is for one entity). */
+  readonly joinKey: string;
+}
+
+/**
+ * Resolves a feature service name or a list of `"view:feature"` strings against a project.
+ * Throws `UNKNOWN_SERVICE` / `UNKNOWN_FEATURE` naming the fix.
+ */
+export function resolveFeatures(project: Project, request: { service?: string; features?: readonly string[] }): ResolvedFeatures {
+  let refs: FeatureRef[];
+  if (request.service !== undefined) {
+    const service = project.featureServices.find((s) => s.name === request.service);
+    if (!service) {
+      throw new NotFoundError('UNKNOWN_SERVICE', `feature service "${request.service}" is not in the registry${didYouMean(request.service, project.featureServices.map((s) => s.name))}`);
+    }
+    refs = [...service.features];
+  } else {
+    refs = (request.features ?? []).map((text) => {
+      const [view = '', feature = ''] = String(text).split(':');
+      return { view, feature };
+    });
+  }
+  if (refs.length === 0) throw new NotFoundError('UNKNOWN_FEATURE', 'no features requested: name a feature service or features as "view:feature"');
+  const byView = new Map<string, { view: FeatureView; features: Feature[] }>();
+  for (const ref of refs) {
+    const view = project.featureViews.find((v) => v.name === ref.view);
+    if (!view) {
+      throw new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" is not in the registry${didYouMean(ref.view, project.featureViews.map((v) => v.name))}`);
+    }
+    const feature = view.features.find((f) => f.name === ref.feature);
+    if (!feature) {
+      throw new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" has no feature "${ref.feature}"${didYouMean(ref.feature, view.features.map((f) => f.name))}`);
+    }
+    const entry = byView.get(view.name) ?? { view, features: [] };
+    if (!entry.features.includes(feature)) entry.features.push(feature);
+    byView.set(view.name, entry);
+  }
+  const joinKeys = new Set([...byView.values()].map((e) => e.view.joinKey));
+  if (joinKeys.size > 1) {
+    throw new NotFoundError('UNKNOWN_FEATURE', `the requested features belong to different entities (join keys ${[...joinKeys].join(', ')}); request one entity at a time`);
+  }
+  return { refs, columns: refs.map(featureColumn), byView: [...byView.values()], joinKey: [...joinKeys][0]! };
+}
+
+/** The longest window among a view's features (0 when none is windowed). */
+export function longestWindowMs(view: FeatureView): number {
+  return view.features.reduce((longest, f) => Math.max(longest, f.windowMs ?? 0), 0);
+}

@@ -1,0 +1,121 @@
+/** Column types a source schema may use. */
+export type ColumnType = 'string' | 'int64' | 'float64' | 'bool' | 'timestamp';
+export const COLUMN_TYPES: readonly ColumnType[] = ['string', 'int64', 'float64', 'bool', 'timestamp'];
+
+export type Schema = Readonly<Record<string, ColumnType>>;
+
+/** The aggregations and lookups a feature can compute. */
+export type FeatureFunction = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'countDistinct' | 'field';
+
+/** What a user's builder returns for an entity. */
+export interface EntitySpec {
+  readonly kind: 'entity';
+  readonly name: string;
+  readonly joinKey: string;
+  readonly description?: string;
+}
+
+export interface BatchSourceSpec {
+  readonly kind: 'batchSource';
+  readonly name: string;
+  readonly schema: Schema;
+  readonly timestamp: string;
+  readonly description?: string;
+}
+
+export interface FeatureSpec {
+  readonly kind: 'feature';
+  readonly fn: FeatureFunction;
+  readonly column?: string;
+  readonly window?: string;
+}
+
+export interface FeatureViewSpec {
+  readonly kind: 'featureView';
+  readonly name: string;
+  readonly entity: EntitySpec;
+  readonly source: BatchSourceSpec;
+  readonly ttl?: string;
+  readonly features: Readonly<Record<string, FeatureSpec>>;
+  readonly description?: string;
+}
+
+/** A feature service lists whole views or single features as `"view:feature"`. */
+export type FeatureServiceEntry = FeatureViewSpec | string;
+
+export interface FeatureServiceSpec {
+  readonly kind: 'featureService';
+  readonly name: string;
+  readonly features: readonly FeatureServiceEntry[];
+  readonly description?: string;
+}
+
+export interface ProjectSpec {
+  readonly kind: 'project';
+  readonly name: string;
+  readonly entities: readonly EntitySpec[];
+  readonly sources: readonly BatchSourceSpec[];
+  readonly featureViews: readonly FeatureViewSpec[];
+  readonly featureServices?: readonly FeatureServiceSpec[];
+}
+
+// The validated, normalized project: plain JSON, what the registry stores and every layer reads.
+
+export interface Entity {
+  readonly name: string;
+  readonly joinKey: string;
+  readonly description?: string;
+  readonly hash: string;
+}
+
+export interface Source {
+  readonly name: string;
+  readonly schema: Schema;
+  readonly timestamp: string;
+  readonly description?: string;
+  readonly hash: string;
+}
+
+export interface Feature {
+  readonly name: string;
+  readonly fn: FeatureFunction;
+  readonly column?: string;
+  readonly window?: string;
+  readonly windowMs?: number;
+  /** The type of the served value. */
+  readonly valueType: ColumnType;
+}
+
+export interface FeatureView {
+  readonly name: string;
+  readonly entity: string;
+  readonly joinKey: string;
+  readonly source: string;
+  readonly ttl?: string;
+  readonly ttlMs?: number;
+  readonly features: readonly Feature[];
+  readonly description?: string;
+  readonly hash: string;
+}
+
+/** A feature named by its view: the output column is `<view>__<feature>`. */
+export interface FeatureRef {
+  readonly view: string;
+  readonly feature: string;
+}
+
+export interface FeatureService {
+  readonly name: string;
+  readonly features: readonly FeatureRef[];
+  readonly description?: string;
+  readonly hash: string;
+}
+
+export interface Project {
+  readonly name: string;
+  readonly entities: readonly Entity[];
+  readonly sources: readonly Source[];
+  readonly featureViews: readonly FeatureView[];
+  readonly featureServices: readonly FeatureService[];
+  readonly hash: string;
+}

@@ -1,0 +1,70 @@
+/**
+ * The one error model of Sluice. Every error a user can cause or meet carries a stable
+ * string `code`, a message that names the thing and the fix, optional `details`, and a `cause`.
+ * The HTTP layer maps `code` to a status in one table (`serving/http/error-status.ts`), the CLI
+ * maps errors to exit codes in one place (`cli/exit.ts`).
+ *
+ * @example
+ * throw new DefinitionError('DEFINITION_INVALID', 'feature view "txn_stats": window "7x" is not a duration');
+ */
+export type ErrorCode =
+  | 'DEFINITION_INVALID'
+  | 'CONFIG_INVALID'
+  | 'PROJECT_NOT_FOUND'
+  | 'NOT_APPLIED'
+  | 'NOT_FOUND'
+  | 'UNKNOWN_FEATURE'
+  | 'UNKNOWN_SOURCE'
+  | 'UNKNOWN_SERVICE'
+  | 'CONFLICT'
+  | 'VALIDATION_FAILED'
+  | 'BAD_REQUEST'
+  | 'MISSING_ENTITY_KEY'
+  | 'UNSUPPORTED_FORMAT'
+  | 'ADAPTER_FAILED'
+  | 'POLICY_DENIED'
+  | 'USER_CODE_FAILED';
+
+export interface SluiceErrorOptions {
+  readonly details?: Record<string, unknown>;
+  readonly cause?: unknown;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+export class DefinitionError extends SluiceError {}
+export class ConfigError extends SluiceError {}
+export class NotFoundError extends SluiceError {}
+export class ConflictError extends SluiceError {}
+export class ValidationError extends SluiceError {}
+export class AdapterError extends SluiceError {}
+export class PolicyError extends SluiceError {}
+
+/** Wraps an exception thrown by user code (a project file, a transform), keeping its stack. */
+export class UserCodeError extends SluiceError {
+  constructor(message: string, cause: unknown) {
+    super('USER_CODE_FAILED', message, { cause });
+    if (cause instanceof Error && cause.stack) this.stack = `${this.stack}\nCaused by: ${cause.stack}`;
+  }
+}
+
+/**
+ * True for any Sluice error, including one raised by a second copy of this module (a project
+ * file loaded through the TypeScript loader gets its own module instance).
+ */
+export function isSluiceError(error: unknown): error is SluiceError {
+  return (
+    error instanceof SluiceError ||
+    (error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && 'details' in error)
+  );
+}

@@ -1,0 +1,58 @@
+import type { ColumnType, Source } from '../definitions/index.js';
+import { ident, literal } from '../storage/engine/sql-engine.js';
+
+/** The SQL type a schema type is stored as in the lake. */
+export const STORAGE_TYPE: Record<ColumnType, string> = {
+  string: 'VARCHAR',
+  int64: 'BIGINT',
+  float64: 'DOUBLE',
+  bool: 'BOOLEAN',
+  timestamp: 'TIMESTAMP',
+};
+
+function parsed(column: string, type: ColumnType): string {
+  const c = ident(column);
+  switch (type) {
+    case 'string':
+      return c;
+    case 'timestamp':
+      return `epoch_ms(TRY_CAST(${c} AS TIMESTAMPTZ))`;
+    case 'float64':
+      return `(CASE WHEN isfinite(TRY_CAST(${c} AS DOUBLE)) THEN TRY_CAST(${c} AS DOUBLE) END)`;
+    default:
+      return `TRY_CAST(${c} AS ${STORAGE_TYPE[type]})`;
+  }
+}
+
+/**
+ * The reason a text row breaks the source schema, as one SQL expression: `''` when the row is
+ * valid. Every column is checked set-based in DuckDB; the event timestamp must be present.
+ */
+export function rejectReasonSql(source: Source): string {
+  const checks = Object.entries(source.schema).map(([column, type]) => {
+    const c = ident(column);
+    const bad = `'column "${column}": ' || to_json(${c}) || ' is not a ${type}'`;
+    const invalid = type === 'string' ? 'NULL' : `CASE WHEN ${c} IS NOT NULL AND ${parsed(column, type)} IS NULL THEN ${bad} END`;
+    return column === source.timestamp
+      ? `CASE WHEN ${c} IS NULL THEN ${literal(`column "${column}": the event timestamp is missing`)} ELSE ${invalid} END`
+      : invalid;
+  });
+  return `concat_ws('; ', ${checks.join(', ')})`;
+}
+
+/**
+ * The typed lake columns of a valid text row: the schema columns in their storage types, `_ts`
+ * (the event time in epoch ms) and `_seq` (ingestion order, from `firstSeq`, in input order).
+ */
+export function typedColumnsSql(source: Source, firstSeq: number): string {
+  const columns = Object.entries(source.schema).map(([column, type]) =>
+    type === 'timestamp'
+      ? `epoch_ms(${parsed(column, type)}) AS ${ident(column)}`
+      : `${parsed(column, type)}::${STORAGE_TYPE[type]} AS ${ident(column)}`,
+  );
+  return [
+    ...columns,
+    `${parsed(source.timestamp, 'timestamp')} AS _ts`,
+    `(${firstSeq} + row_number() OVER (ORDER BY _n) - 1)::BIGINT AS _seq`,
+  ].join(', ');
+}

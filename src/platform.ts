@@ -1,0 +1,58 @@
+import { join, resolve } from 'node:path';
+import type { SluiceContext } from './context.js';
+import type { Project } from './definitions/index.js';
+import { NotFoundError } from './errors.js';
+import { duckDbEngine } from './storage/engine/duckdb-engine.js';
+import type { SqlEngine } from './storage/engine/sql-engine.js';
+import { parquetLake } from './storage/lake/parquet-lake.js';
+import { sqliteMetadataStore } from './storage/metadata/sqlite/index.js';
+import { lmdbOnlineStore } from './storage/online/lmdb/index.js';
+import type { OnlineStore } from './storage/online/online-store.js';
+
+export interface PlatformOptions {
+  /** The project directory; data lives in `<projectDir>/.sluice` unless `dataDir` is given. */
+  readonly projectDir: string;
+  readonly dataDir?: string;
+  readonly now?: () => number;
+  /** DuckDB worker threads; default all cores. */
+  readonly threads?: number;
+}
+
+export interface Platform extends SluiceContext {
+  /** The last applied project; a NotFoundError that says to run `sluice apply` when there is none. */
+  project(): Promise<Project>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the embedded platform for a project: SQLite metadata, a Parquet lake, DuckDB for bulk
+ * work and LMDB for online serving, all in `<projectDir>/.sluice`. The one place where concrete
+ * adapters are chosen.
+ *
+ * @example
+ * const platform = openPlatform({ projectDir: '.' });
+ * const project = await platform.project();
+ */
+export function openPlatform(options: PlatformOptions): Platform {
+  const dataDir = resolve(options.dataDir ?? join(options.projectDir, '.sluice'));
+  const metadata = sqliteMetadataStore({ path: join(dataDir, 'metadata.db') });
+  let engine: Promise<SqlEngine> | undefined;
+  let online: Promise<OnlineStore> | undefined;
+  return {
+    metadata,
+    lake: parquetLake(join(dataDir, 'lake')),
+    dataDir,
+    now: options.now ?? Date.now,
+    engine: () => (engine ??= duckDbEngine(options.threads === undefined ? {} : { threads: options.threads })),
+    online: () => (online ??= Promise.resolve(lmdbOnlineStore({ path: join(dataDir, 'online') }))),
+    async project() {
+      const latest = await metadata.latestRegistry();
+      if (!latest) throw new NotFoundError('NOT_APPLIED', `nothing is applied in ${dataDir}; run "sluice apply" first`);
+      return latest.project;
+    },
+    async close() {
+      await Promise.all([engine && (await engine).close(), online && (await online).close()]);
+      await metadata.close();
+    },
+  };
+}

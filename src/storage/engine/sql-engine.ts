@@ -1,0 +1,31 @@
+/**
+ * The set-based engine that bulk work runs on. One in-process DuckDB per process, in memory,
+ * reading the lake's Parquet files directly; it holds no state of its own between commands, so
+ * a CLI and a server can run at the same time.
+ */
+export interface SqlEngine {
+  /** Runs statements that return nothing. */
+  run(sql: string): Promise<void>;
+  /** Runs a query and returns its rows as plain objects (BIGINT as number where exact). */
+  all<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
+  /** Runs a query and yields its rows in chunks, for results too large to hold at once. */
+  stream<Row = Record<string, unknown>>(sql: string): AsyncIterable<Row[]>;
+  /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */
+  appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Quotes an identifier for SQL. */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quotes a string literal for SQL. */
+export function literal(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** A SQL list of string literals: `['a', 'b']`. */
+export function literalList(values: readonly string[]): string {
+  return `[${values.map(literal).join(', ')}]`;
+}

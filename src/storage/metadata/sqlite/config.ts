@@ -1,0 +1,6 @@
+export interface SqliteMetadataConfig {
+  /** The database file, e.g. `.sluice/metadata.db`. */
+  readonly path: string;
+  /** How long a writer waits for another process's write lock. Default 10 s. */
+  readonly busyTimeoutMs?: number;
+}

@@ -1,0 +1,2 @@
+export { sqliteMetadataStore } from './sqlite-metadata-store.js';
+export type { SqliteMetadataConfig } from './config.js';

@@ -1,0 +1,2 @@
+export { lmdbOnlineStore } from './lmdb-online-store.js';
+export type { LmdbOnlineStoreConfig } from './config.js';

@@ -1,0 +1,11 @@
+export { parseDuration, formatDuration } from './duration.js';
+export { parseTimestamp, toIso } from './timestamp.js';
+export {
+  windowAt,
+  inWindow,
+  withinTtl,
+  windowPredicateSql,
+  ttlPredicateSql,
+  retentionHorizon,
+  type TimeWindow,
+} from './window.js';

@@ -1,0 +1,46 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { openPlatform, type Platform } from '../../platform.js';
+import { reportError } from '../exit.js';
+import { createOutput, type Output } from '../output.js';
+
+export interface RunArgs {
+  readonly platform: Platform;
+  readonly out: Output;
+  readonly projectDir: string;
+}
+
+/** How commands run: global options, output, the platform, and the one error path. */
+export interface CommandContext {
+  withOutput(body: (out: Output) => Promise<void>): Promise<void>;
+  withPlatform(body: (args: RunArgs) => Promise<void>): Promise<void>;
+}
+
+export function commandContext(program: Command): CommandContext {
+  const options = () => program.opts<{ project: string; json: boolean }>();
+  const fail = (error: unknown) => {
+    process.exitCode = reportError(error, options().json === true);
+  };
+  return {
+    async withOutput(body) {
+      try {
+        await body(createOutput(options().json === true));
+      } catch (error) {
+        fail(error);
+      }
+    },
+    async withPlatform(body) {
+      const out = createOutput(options().json === true);
+      const projectDir = resolve(options().project);
+      let platform: Platform | undefined;
+      try {
+        platform = openPlatform({ projectDir });
+        await body({ platform, out, projectDir });
+      } catch (error) {
+        fail(error);
+      } finally {
+        await platform?.close();
+      }
+    },
+  };
+}

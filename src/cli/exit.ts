@@ -1,0 +1,24 @@
+import { CommanderError } from 'commander';
+import { isSluiceError } from '../errors.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** A mistake in how the command was called (missing or conflicting options). */
+export class UsageError extends Error {}
+
+/** The one place where errors become exit codes and messages. A user never sees a bare stack for bad input. */
+export function reportError(error: unknown, json: boolean): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  const usage = error instanceof UsageError;
+  const code = usage ? 'USAGE' : isSluiceError(error) ? error.code : 'INTERNAL';
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  else {
+    process.stderr.write(`error: ${message}\n`);
+    if (!usage && !isSluiceError(error) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (usage) process.stderr.write('run with --help for usage\n');
+  }
+  return usage ? EXIT_USAGE : EXIT_FAILURE;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { commandContext } from './commands/command-context.js';
+import { registerDataCommands } from './commands/data-commands.js';
+import { registerDemoCommand } from './commands/demo-command.js';
+import { registerProjectCommands } from './commands/project-commands.js';
+import { registerServeCommand } from './commands/serve-command.js';
+import { EXIT_USAGE, reportError } from './exit.js';
+
+const program = new Command('sluice')
+  .description('Sluice: one set of TypeScript definitions for ingestion, a Parquet lake, training datasets and online serving')
+  .option('--project <dir>', 'project directory (holds sluice.config.ts)', process.cwd())
+  .addOption(new Option('--json', 'machine-readable output'))
+  .showHelpAfterError()
+  .exitOverride();
+
+const run = commandContext(program);
+registerProjectCommands(program, run);
+registerDataCommands(program, run);
+registerServeCommand(program, run);
+registerDemoCommand(program, run);
+for (const command of program.commands) command.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const code = reportError(error, false);
+  process.exitCode = code === 0 ? 0 : EXIT_USAGE;
+}

@@ -1,0 +1,21 @@
+import type { ErrorCode } from '../../errors.js';
+
+/** The one table from error code to HTTP status. */
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  DEFINITION_INVALID: 400,
+  CONFIG_INVALID: 500,
+  PROJECT_NOT_FOUND: 500,
+  NOT_APPLIED: 503,
+  NOT_FOUND: 404,
+  UNKNOWN_FEATURE: 404,
+  UNKNOWN_SOURCE: 404,
+  UNKNOWN_SERVICE: 404,
+  CONFLICT: 409,
+  VALIDATION_FAILED: 400,
+  BAD_REQUEST: 400,
+  MISSING_ENTITY_KEY: 400,
+  UNSUPPORTED_FORMAT: 415,
+  ADAPTER_FAILED: 503,
+  POLICY_DENIED: 403,
+  USER_CODE_FAILED: 500,
+};

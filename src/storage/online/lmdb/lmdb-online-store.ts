@@ -20,26 +20,36 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   mkdirSync(config.path, { recursive: true });
   const db: Database<unknown, Key> = open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false });
   const metaKey = (view: string): Key => [META, view];
+  const removeGeneration = async (view: string, generation: number): Promise<void> => {
+    let removal: Promise<boolean> | undefined;
+    for (const key of db.getKeys({ start: [view, generation], end: [view, generation + 1] })) removal = db.remove(key);
+    await removal;
+  };
 
   return {
     kind: 'lmdb',
     async replaceView(view, info, entries) {
       const previous = db.get(metaKey(view)) as ViewTableInfo | undefined;
       const generation = (previous?.generation ?? 0) + 1;
+      // A writer that crashed may have left part of this generation behind: start it empty.
+      await removeGeneration(view, generation);
       let pending: Promise<boolean> | undefined;
       let entityCount = 0;
-      for await (const [key, state] of entries) {
-        pending = db.put([view, generation, key], state);
-        entityCount++;
+      try {
+        for await (const [key, state] of entries) {
+          pending = db.put([view, generation, key], state);
+          entityCount++;
+        }
+        await pending;
+      } catch (error) {
+        // Let the writes already queued land, then take them back: the old table stays whole.
+        await pending?.catch(() => undefined);
+        await removeGeneration(view, generation);
+        throw error;
       }
-      await pending;
       const next: ViewTableInfo = { ...info, entityCount, generation };
       await db.put(metaKey(view), next);
-      if (previous) {
-        let removal: Promise<boolean> | undefined;
-        for (const key of db.getKeys({ start: [view, previous.generation], end: [view, previous.generation + 1] })) removal = db.remove(key);
-        await removal;
-      }
+      if (previous) await removeGeneration(view, previous.generation);
       return next;
     },
     async viewInfo(view) {

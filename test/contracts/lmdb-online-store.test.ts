@@ -1,0 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe } from 'vitest';
+import { lmdbOnlineStore } from '../../src/storage/online/lmdb/index.js';
+import { runOnlineStoreContract } from './online-store.contract.js';
+
+describe('LMDB online store', () => {
+  runOnlineStoreContract('lmdb', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));
+    return { open: async () => lmdbOnlineStore({ path: dir }), dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+  });
+});

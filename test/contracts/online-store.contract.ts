@@ -1,0 +1,88 @@
+import { expect, test } from 'vitest';
+import type { EntityState } from '../../src/processing/entity-state.js';
+import type { OnlineStore } from '../../src/storage/online/online-store.js';
+
+/** A store factory: `open()` gives a handle on one shared store; several handles act like several processes. */
+export interface OnlineStoreHarness {
+  open(): Promise<OnlineStore>;
+  dispose(): Promise<void>;
+}
+
+const state = (n: number): EntityState => ({
+  horizon: 1_000 + n,
+  base: [null, { n, sum: n / 3, value: `v${n}`, distinct: ['a', 1, true, null], ts: 900 }],
+  events: [[1_000, 1, 0.1, 'x', true, null], [1_001, 2, -5e-324, 'ü€😀', false, 2 ** 53]],
+});
+
+async function* entries(pairs: Array<readonly [string, EntityState]>, pause?: Promise<void>, failAt?: number) {
+  for (const [i, pair] of pairs.entries()) {
+    if (i === failAt) throw new Error('writer crashed');
+    if (i === 1 && pause) await pause;
+    yield pair;
+  }
+}
+
+/** The semantics every OnlineStore keeps (see `online-store.ts`). */
+export function runOnlineStoreContract(name: string, harness: () => Promise<OnlineStoreHarness>): void {
+  const withStore = (body: (h: OnlineStoreHarness, store: OnlineStore) => Promise<void>) => async () => {
+    const h = await harness();
+    const store = await h.open();
+    try {
+      await body(h, store);
+    } finally {
+      await store.close();
+      await h.dispose();
+    }
+  };
+
+  test(`${name}: an unknown view reads as no table and no states`, withStore(async (_h, store) => {
+    expect(await store.read('nope', ['a', 'b'])).toEqual({ info: undefined, states: [undefined, undefined] });
+    expect(await store.viewInfo('nope')).toBeUndefined();
+  }));
+
+  test(`${name}: values round-trip exactly, in key order, undefined where absent`, withStore(async (_h, store) => {
+    const info = await store.replaceView('v', { viewHash: 'h1', materializedAt: 5, horizon: 1 }, entries([['a', state(1)], ['b', state(2)]]));
+    expect(info).toMatchObject({ viewHash: 'h1', materializedAt: 5, horizon: 1, entityCount: 2 });
+    const { states } = await store.read('v', ['b', 'zz', 'a', 'b']);
+    expect(states).toEqual([state(2), undefined, state(1), state(2)]);
+  }));
+
+  test(`${name}: replacing a view drops entities that are gone`, withStore(async (_h, store) => {
+    await store.replaceView('v', { viewHash: 'h1', materializedAt: 5, horizon: 1 }, entries([['a', state(1)], ['b', state(2)]]));
+    const next = await store.replaceView('v', { viewHash: 'h2', materializedAt: 6, horizon: 2 }, entries([['b', state(3)]]));
+    expect(next.entityCount).toBe(1);
+    expect(await store.read('v', ['a', 'b'])).toEqual({ info: next, states: [undefined, state(3)] });
+    expect(await store.viewInfo('v')).toEqual(next);
+  }));
+
+  test(`${name}: readers see the old table until the new one is complete, and after a failed write`, withStore(async (_h, store) => {
+    await store.replaceView('v', { viewHash: 'old', materializedAt: 1, horizon: 0 }, entries([['a', state(1)], ['b', state(2)]]));
+    let release!: () => void;
+    const pause = new Promise<void>((r) => (release = r));
+    const writing = store.replaceView('v', { viewHash: 'new', materializedAt: 2, horizon: 0 }, entries([['a', state(7)], ['b', state(8)]], pause));
+    await new Promise((r) => setTimeout(r, 20));
+    const during = await store.read('v', ['a', 'b']);
+    expect(during.info?.viewHash).toBe('old');
+    expect(during.states).toEqual([state(1), state(2)]);
+    release();
+    await writing;
+    expect((await store.read('v', ['a', 'b'])).states).toEqual([state(7), state(8)]);
+    await expect(store.replaceView('v', { viewHash: 'broken', materializedAt: 3, horizon: 0 }, entries([['a', state(9)], ['b', state(9)]], undefined, 1))).rejects.toThrow('writer crashed');
+    const after = await store.read('v', ['a', 'b']);
+    expect(after.info?.viewHash).toBe('new');
+    expect(after.states).toEqual([state(7), state(8)]);
+    // What the crashed writer left behind never leaks into a later table.
+    await store.replaceView('v', { viewHash: 'next', materializedAt: 4, horizon: 0 }, entries([['b', state(5)]]));
+    expect((await store.read('v', ['a', 'b'])).states).toEqual([undefined, state(5)]);
+  }));
+
+  test(`${name}: a second handle (another process) sees committed tables`, withStore(async (h, store) => {
+    await store.replaceView('v', { viewHash: 'h', materializedAt: 1, horizon: 0 }, entries([['a', state(4)]]));
+    const other = await h.open();
+    try {
+      expect((await other.read('v', ['a'])).states).toEqual([state(4)]);
+    } finally {
+      await other.close();
+    }
+  }));
+}

@@ -1,0 +1,116 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { batchSource, count, countDistinct, defineProject, entity, featureService, featureView, field, last, max, min, avg, sum } from '../src/definitions/index.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import { materialize } from '../src/processing/materialize.js';
+import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { getOnlineFeatures } from '../src/serving/online-features.js';
+import { referenceValue, type RefEvent, type RefFeature } from './support/reference.js';
+import { tempPlatform } from './support/temp-platform.js';
+
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+const key = entity({ name: 'user', joinKey: 'k' });
+const events = batchSource({ name: 'events', schema: { k: 'string', v: 'float64', s: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const FEATURES = {
+  n_all: count(),
+  n_v_20: count('v', { window: '20ms' }),
+  n_10: count({ window: '10ms' }),
+  sum_20: sum('v', { window: '20ms' }),
+  sum_all: sum('v'),
+  avg_50: avg('v', { window: '50ms' }),
+  min_10: min('v', { window: '10ms' }),
+  max_all: max('v'),
+  min_s_20: min('s', { window: '20ms' }),
+  distinct_20: countDistinct('s', { window: '20ms' }),
+  distinct_all: countDistinct('v'),
+  last_v: last('v'),
+  last_s_10: last('s', { window: '10ms' }),
+};
+const stats = featureView({ name: 'stats', entity: key, source: events, features: FEATURES });
+const latest = featureView({ name: 'latest', entity: key, source: events, ttl: '15ms', features: { v: field('v'), s: field('s') } });
+const spec = defineProject({ name: 'prop', entities: [key], sources: [events], featureViews: [stats, latest], featureServices: [featureService({ name: 'all', features: [stats, latest] })] });
+
+const REF: Record<string, RefFeature> = {
+  stats__n_all: { fn: 'count' },
+  stats__n_v_20: { fn: 'count', column: 'v', windowMs: 20 },
+  stats__n_10: { fn: 'count', windowMs: 10 },
+  stats__sum_20: { fn: 'sum', column: 'v', windowMs: 20 },
+  stats__sum_all: { fn: 'sum', column: 'v' },
+  stats__avg_50: { fn: 'avg', column: 'v', windowMs: 50 },
+  stats__min_10: { fn: 'min', column: 'v', windowMs: 10 },
+  stats__max_all: { fn: 'max', column: 'v' },
+  stats__min_s_20: { fn: 'min', column: 's', windowMs: 20 },
+  stats__distinct_20: { fn: 'countDistinct', column: 's', windowMs: 20 },
+  stats__distinct_all: { fn: 'countDistinct', column: 'v' },
+  stats__last_v: { fn: 'last', column: 'v' },
+  stats__last_s_10: { fn: 'last', column: 's', windowMs: 10 },
+  latest__v: { fn: 'field', column: 'v', ttlMs: 15 },
+  latest__s: { fn: 'field', column: 's', ttlMs: 15 },
+};
+
+// Values chosen so that summation order changes results (0.1 + 0.2, 1e16 + 1) and nulls are common.
+const value = fc.oneof(fc.constant(null), fc.constantFrom(0.1, 0.2, 0.3, 1e16, -1e16, 1, 2.5, -7.25, 1 / 3, 100));
+const text = fc.oneof(fc.constant(null), fc.constantFrom('a', 'b', 'c', 'B', 'aa'));
+// Hot-spot timestamps make ties (several events at one instant) common.
+const eventArb = fc.record({ key: fc.constantFrom('u1', 'u2', 'u3'), ts: fc.oneof(fc.integer({ min: 0, max: 80 }), fc.constantFrom(10, 20, 30)), v: value, s: text });
+const scenario = fc.record({
+  batches: fc.array(fc.array(eventArb, { minLength: 0, maxLength: 25 }), { minLength: 1, maxLength: 3 }),
+  spineTimes: fc.array(fc.integer({ min: -5, max: 140 }), { minLength: 1, maxLength: 12 }),
+  asOf: fc.integer({ min: 0, max: 100 }),
+  later: fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 4 }),
+});
+
+function toRefEvents(batches: Array<Array<{ key: string; ts: number; v: number | null; s: string | null }>>): RefEvent[] {
+  let order = 0;
+  return batches.flatMap((batch) => batch.map((e) => ({ key: e.key, ts: T0 + e.ts, order: order++, values: { v: e.v, s: e.s } })));
+}
+
+describe('online == offline == brute-force reference', () => {
+  test('for random events (nulls, ties, out-of-order arrival, window edges) and random query times', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ batches, spineTimes, asOf, later }) => {
+        const env = await tempPlatform(spec, T0 + asOf);
+        try {
+          for (const [i, batch] of batches.entries()) {
+            const file = join(env.dir, `batch${i}.jsonl`);
+            writeFileSync(file, batch.map((e) => JSON.stringify({ k: e.key, v: e.v, s: e.s, ts: new Date(T0 + e.ts).toISOString() })).join('\n') + '\n');
+            await ingestFile(env.platform, env.project, 'events', file, { force: true });
+          }
+          const ref = toRefEvents(batches);
+          const keys = ['u1', 'u2', 'u3', 'nobody'];
+          // Offline: a spine over every key and random times, including window edges of events.
+          const spineRows = keys.flatMap((k) => spineTimes.map((t) => ({ k, ts: T0 + t })));
+          const spine = join(env.dir, 'spine.jsonl');
+          writeFileSync(spine, spineRows.map((r) => JSON.stringify({ k: r.k, ts: new Date(r.ts).toISOString() })).join('\n') + '\n');
+          const out = join(env.dir, 'out.jsonl');
+          await buildDataset(env.platform, env.project, { spine, out, service: 'all' });
+          const dataset = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+          expect(dataset.length).toBe(spineRows.length);
+          spineRows.forEach((row, i) => {
+            for (const [column, feature] of Object.entries(REF)) {
+              expect({ row, column, value: dataset[i]![column] }).toEqual({ row, column, value: referenceValue(ref, row.k, row.ts, feature) });
+            }
+          });
+          // Online: materialize at asOf, then serve at asOf and later times, as windows keep expiring.
+          await materialize(env.platform, env.project);
+          const store = await env.platform.online();
+          for (const delta of [0, ...later]) {
+            const t = T0 + asOf + delta;
+            const response = await getOnlineFeatures(env.project, store, { service: 'all', entities: { k: keys } }, t);
+            expect(response.asOf).toBe(new Date(t).toISOString());
+            response.rows.forEach((r, i) => {
+              for (const [column, feature] of Object.entries(REF)) {
+                expect({ k: keys[i], t, column, value: r[column] }).toEqual({ k: keys[i], t, column, value: referenceValue(ref, keys[i]!, t, feature) });
+              }
+            });
+          }
+        } finally {
+          await env.dispose();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

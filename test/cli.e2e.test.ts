@@ -1,0 +1,120 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { sluice } from './support/cli.js';
+
+let root: string;
+let dir: string;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  dir = join(root, 'proj');
+  expect(sluice(root, 'init', 'proj').code).toBe(0);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('sluice CLI, end to end', () => {
+  test('init, plan, apply: a terraform-like plan, then a registry version; a project outside any npm install imports "sluice"', () => {
+    expect(existsSync(join(dir, 'sluice.config.ts'))).toBe(true);
+    expect(existsSync(join(dir, 'node_modules'))).toBe(false);
+    const plan = sluice(dir, 'plan', '--json');
+    expect(plan.code).toBe(0);
+    expect(plan.json<{ changes: unknown[] }>().changes).toContainEqual({ action: 'add', kind: 'featureView', name: 'txn_stats' });
+    expect(sluice(dir, 'apply', '--json').json()).toMatchObject({ registryVersion: 1 });
+    expect(sluice(dir, 'plan').stdout).toContain('No changes');
+    writeFileSync(join(dir, 'sluice.config.ts'), readFileSync(join(dir, 'sluice.config.ts'), 'utf8').replace("window: '1h'", "window: '2h'"));
+    expect(sluice(dir, 'plan', '--json').json<{ changes: unknown[] }>().changes).toEqual([{ action: 'change', kind: 'featureView', name: 'txn_stats' }]);
+    expect(sluice(dir, 'apply', '--json').json()).toMatchObject({ registryVersion: 2 });
+  });
+
+  test('ingest validates every row: bad rows go to the dead-letter store with line, raw content and reason', () => {
+    const r = sluice(dir, 'ingest', 'transactions', '--file', 'data/transactions.csv', '--json');
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ source: 'transactions', accepted: 5, rejected: 3 });
+    expect(r.json<{ snapshot: string }>().snapshot).toMatch(/^transactions@1-/);
+    expect(sluice(dir, 'ingest', 'customers', '--file', 'data/customers.csv', '--json').json()).toMatchObject({ accepted: 4, rejected: 0 });
+    const dlq = sluice(dir, 'dlq', '--source', 'transactions', '--json').json<{ total: number; rows: Array<{ line: number; raw: string; reason: string }> }>();
+    expect(dlq.total).toBe(3);
+    expect(dlq.rows.map((d) => [d.line, d.raw, d.reason])).toEqual([
+      [5, 't4,c1,not-a-number,m3,2024-03-01T11:10:00Z', 'column "amount": "not-a-number" is not a float64'],
+      [8, 't7,c3,100,m4,', 'column "ts": the event timestamp is missing'],
+      [9, 't8,c3,12.5,m4,2024-03-02T12:00:00Z,extra', 'expected 5 fields, found 6'],
+    ]);
+  });
+
+  test('re-ingesting the same file is a no-op unless --force', () => {
+    expect(sluice(dir, 'ingest', 'transactions', '--file', 'data/transactions.csv', '--json').json()).toMatchObject({ accepted: 0, rejected: 0, skipped: true });
+    const forced = sluice(dir, 'ingest', 'transactions', '--file', 'data/transactions.csv', '--force', '--json').json<{ snapshot: string; accepted: number }>();
+    expect(forced.accepted).toBe(5);
+    expect(forced.snapshot).toMatch(/^transactions@2-/);
+  });
+
+  test('JSONL ingest: malformed lines are rejected, never dropped', () => {
+    writeFileSync(join(dir, 'more.jsonl'), [
+      '{"txn_id": "j1", "customer_id": "c4", "amount": 3, "merchant": "m1", "ts": "2024-03-01T00:00:00Z"}',
+      '{"txn_id": "j2", "customer_id": ',
+      '[1, 2]',
+      '{"txn_id": "j3", "customer_id": "c4", "amount": {"x": 1}, "merchant": "m1", "ts": "2024-03-01T00:00:00Z"}',
+      '{"txn_id": "j4", "customer_id": "c4", "amount": 4, "merchant": "m1", "ts": "yesterday"}',
+    ].join('\n'));
+    expect(sluice(dir, 'ingest', 'transactions', '--file', 'more.jsonl', '--json').json()).toMatchObject({ accepted: 1, rejected: 4 });
+    const reasons = sluice(dir, 'dlq', '--json').json<{ rows: Array<{ file: string; line: number; reason: string }> }>().rows.filter((r) => r.file === 'more.jsonl');
+    expect(reasons.map((r) => r.line)).toEqual([2, 3, 4, 5]);
+    expect(reasons[0]!.reason).toMatch(/malformed JSON/);
+    expect(reasons[3]!.reason).toBe('column "ts": "yesterday" is not a timestamp');
+  });
+
+  test('dataset build keeps every spine row in order and names columns <view>__<feature>; same inputs, same id', () => {
+    sluice(dir, 'materialize');
+    const first = sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/train.jsonl', '--json');
+    expect(first.code).toBe(0);
+    const manifest = first.json<{ datasetId: string; rowCount: number; snapshots: Record<string, string> }>();
+    expect(manifest.rowCount).toBe(5);
+    const rows = readFileSync(join(dir, 'out/train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.map((r) => r.customer_id)).toEqual(['c1', 'c1', 'c2', 'c9', 'c1']);
+    expect(Object.keys(rows[0]!)).toEqual(['customer_id', 'ts', 'is_fraud', 'txn_stats__txn_count_1h', 'txn_stats__amount_sum_24h', 'txn_stats__amount_avg_7d', 'txn_stats__merchants_7d', 'txn_stats__last_amount', 'profile__segment']);
+    // 77 = 2 x 38.5: the file was ingested twice above (--force appends it again).
+    expect(rows[1]).toMatchObject({ txn_stats__amount_sum_24h: 77, profile__segment: 'platinum' });
+    expect(JSON.parse(readFileSync(join(dir, 'out/train.jsonl.manifest.json'), 'utf8'))).toMatchObject({ datasetId: manifest.datasetId });
+    const again = sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/train.jsonl', '--json').json<{ datasetId: string }>();
+    expect(again.datasetId).toBe(manifest.datasetId);
+    const parquet = sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--features', 'txn_stats:last_amount,profile:segment', '--out', 'out/t.parquet', '--json');
+    expect(parquet.code).toBe(0);
+    expect(parquet.json<{ features: string[] }>().features).toEqual(['txn_stats__last_amount', 'profile__segment']);
+  });
+
+  test('get reads online features', () => {
+    const r = sluice(dir, 'get', '--service', 'fraud_v1', '--entity', 'customer_id=c1,nobody', '--json');
+    expect(r.code).toBe(0);
+    const body = r.json<{ rows: Array<Record<string, unknown>>; metadata: Array<Record<string, { status: string }>> }>();
+    expect(body.rows[0]).toMatchObject({ customer_id: 'c1', txn_stats__last_amount: 7.75 });
+    expect(body.metadata[1]!['txn_stats__last_amount']!.status).toBe('NOT_FOUND');
+  });
+
+  test('mistakes give exit 1 (failure) or 2 (usage) and a message, never a stack trace', () => {
+    const unknown = sluice(dir, 'ingest', 'transacts', '--file', 'data/transactions.csv');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('source "transacts" is not in the registry (did you mean "transactions"?)');
+    expect(unknown.stderr).not.toMatch(/\n\s+at /);
+    expect(sluice(dir, 'ingest', 'transactions', '--file', 'nope.csv').code).toBe(1);
+    expect(sluice(dir, 'ingest', 'transactions', '--file', 'data/x.xlsx').code).toBe(1);
+    expect(sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--out', 'x.csv').code).toBe(2);
+    expect(sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--features', 'txn_stats:nope', '--out', 'x.csv').code).toBe(1);
+    expect(sluice(dir, 'bogus').code).toBe(2);
+    expect(sluice(dir, 'ingest').code).toBe(2);
+    const json = sluice(dir, 'get', '--service', 'nope', '--entity', 'customer_id=c1', '--json');
+    expect(json.code).toBe(1);
+    expect(json.json()).toEqual({ error: { code: 'UNKNOWN_SERVICE', message: expect.stringContaining('feature service "nope"') } });
+  });
+
+  test('a definition mistake in sluice.config.ts is reported with the fix', () => {
+    writeFileSync(join(dir, 'sluice.config.ts'), readFileSync(join(dir, 'sluice.config.ts'), 'utf8').replace("sum('amount'", "sum('amout'"));
+    const r = sluice(dir, 'plan');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('column "amout" is not in source "transactions" (did you mean "amount"?)');
+    const empty = sluice(root, 'plan');
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('no sluice.config.ts');
+  });
+});

@@ -87,9 +87,9 @@ describe('sluice CLI, end to end', () => {
   test('get reads online features', () => {
     const r = sluice(dir, 'get', '--service', 'fraud_v1', '--entity', 'customer_id=c1,nobody', '--json');
     expect(r.code).toBe(0);
-    const body = r.json<{ rows: Array<Record<string, unknown>>; metadata: Array<Record<string, { status: string }>> }>();
+    const body = r.json<{ features: string[]; rows: Array<Record<string, unknown>>; metadata: Array<{ status: string[] }> }>();
     expect(body.rows[0]).toMatchObject({ customer_id: 'c1', txn_stats__last_amount: 7.75 });
-    expect(body.metadata[1]!['txn_stats__last_amount']!.status).toBe('NOT_FOUND');
+    expect(body.metadata[1]!.status[body.features.indexOf('txn_stats__last_amount')]).toBe('NOT_FOUND');
   });
 
   test('mistakes give exit 1 (failure) or 2 (usage) and a message, never a stack trace', () => {

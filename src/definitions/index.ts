@@ -4,5 +4,5 @@ export type { WindowOptions } from './builders.js';
 export { compileProject, defineProject } from './compile-project.js';
 export { contentHash, stableStringify } from './hash.js';
 export { didYouMean } from './suggest.js';
-export { featureColumn, resolveFeatures, longestWindowMs } from './resolve-features.js';
+export { featureColumn, resolveFeatures, longestWindowMs, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, type DefinitionChange, type ChangeAction } from './plan-changes.js';

@@ -1,43 +1,50 @@
 import type { Feature, FeatureView } from '../definitions/index.js';
 
+export type Scalar = string | number | boolean | null;
+
+/**
+ * One retained event column, columnar. Numbers, booleans (1/0) and timestamps (epoch ms) are a
+ * Float64Array with NaN for null (ingestion rejects non-finite numbers, so NaN means only null).
+ * Text is dictionary-coded: `codes[i]` indexes `dict`, -1 for null.
+ */
+export type EventColumn = Float64Array | { readonly dict: readonly string[]; readonly codes: Int32Array };
+
 /**
  * What the online store keeps for one (feature view, entity): enough to answer every feature of
- * the view exactly at any time `t >= horizon`, including sliding windows that keep expiring
- * after the last event.
+ * the view exactly at any time `t >= horizon + longest window`, including sliding windows that
+ * keep expiring after the last event.
  *
- * - `events`: every event with `ts >= horizon`, sorted by (ts, seq), as tuples
- *   `[ts, seq, ...values of eventColumns(view)]`.
+ * - `ts`, `columns`: every event with `ts >= horizon`, in (ts, ingestion) order, columnar; one
+ *   column per `eventColumns(view)`.
  * - `base`: for each unwindowed feature (by index in `view.features`), its aggregate over the
- *   events before `horizon`; `null` for windowed features, which read `events` only.
+ *   events before `horizon`; `null` for windowed features (they read the events only) and for
+ *   features with no event before the horizon.
  *
  * `horizon` is `asOf - longest window` at materialization, so every window `[t - W, t)` with
- * `t >= asOf` lies inside `events`. Timestamps are UTC epoch milliseconds; timestamp-typed
- * values are epoch milliseconds too; int64 values are numbers (exact up to 2^53).
+ * `t >= asOf` lies inside the retained events. Timestamps are UTC epoch milliseconds.
  */
 export interface EntityState {
   readonly horizon: number;
   readonly base: readonly (BaseAggregate | null)[];
-  readonly events: readonly EventTuple[];
+  readonly ts: Float64Array;
+  readonly columns: readonly EventColumn[];
 }
-
-export type EventTuple = readonly unknown[];
-export type Scalar = string | number | boolean | null;
 
 /**
  * Pre-aggregated state of one unwindowed feature over the events before the horizon. Which
  * fields matter depends on the function: `n` (count, avg), `sum` (sum, avg; added in (ts, seq)
  * order), `value` (min/max extreme, last/field latest value), `distinct` (countDistinct).
- * `ts` is the newest contributing event (null: none), which also tells field/last "no row yet".
+ * `ts` is the newest contributing event.
  */
 export interface BaseAggregate {
   readonly n: number;
   readonly sum: number | null;
   readonly value: Scalar;
   readonly distinct?: readonly Scalar[];
-  readonly ts: number | null;
+  readonly ts: number;
 }
 
-/** The source columns a view's features read, in a stable order: the layout of event tuples. */
+/** The source columns a view's features read, in a stable order: the layout of `columns`. */
 export function eventColumns(view: FeatureView): string[] {
   const columns: string[] = [];
   for (const feature of view.features) {
@@ -49,4 +56,37 @@ export function eventColumns(view: FeatureView): string[] {
 /** Whether a feature is answered from the retained events only (it has a window). */
 export function isWindowed(feature: Feature): boolean {
   return feature.windowMs !== undefined;
+}
+
+/** Builds the columnar layout from events given row by row (`[ts, ...values]`), in order. */
+export function columnarEvents(rows: readonly (readonly unknown[])[], width: number): { ts: Float64Array; columns: EventColumn[] } {
+  const ts = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) ts[i] = rows[i]![0] as number;
+  const columns: EventColumn[] = [];
+  for (let c = 1; c <= width; c++) {
+    const sample = rows.find((r) => r[c] !== null && r[c] !== undefined)?.[c];
+    if (typeof sample === 'string') {
+      const dict: string[] = [];
+      const index = new Map<string, number>();
+      const codes = new Int32Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const v = rows[i]![c] as string | null;
+        if (v === null || v === undefined) codes[i] = -1;
+        else {
+          let code = index.get(v);
+          if (code === undefined) index.set(v, (code = dict.push(v) - 1));
+          codes[i] = code;
+        }
+      }
+      columns.push({ dict, codes });
+    } else {
+      const values = new Float64Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const v = rows[i]![c];
+        values[i] = v === null || v === undefined ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
+      }
+      columns.push(values);
+    }
+  }
+  return { ts, columns };
 }

@@ -1,122 +1,197 @@
 import type { Feature, FeatureView } from '../definitions/index.js';
-import { windowAt, withinTtl } from '../time/index.js';
-import { eventColumns, type BaseAggregate, type EntityState, type EventTuple, type Scalar } from './entity-state.js';
+import { withinTtl } from '../time/index.js';
+import { eventColumns, type EntityState, type EventColumn, type Scalar } from './entity-state.js';
 
 /** How a served value came about. */
 export type ValueStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL';
-
-export interface FeatureValue {
-  readonly value: Scalar;
-  readonly status: ValueStatus;
-  /** Milliseconds from the newest event the value used to `t`; null when it used none. */
-  readonly ageMs: number | null;
-}
 
 /** The value of a feature when there is nothing to aggregate: 0 for counts, null otherwise. */
 export function emptyValue(feature: Feature): Scalar {
   return feature.fn === 'count' || feature.fn === 'countDistinct' ? 0 : null;
 }
 
-function compare(a: Scalar, b: Scalar): number {
-  return a! < b! ? -1 : a! > b! ? 1 : 0;
+interface FeaturePlan {
+  readonly feature: Feature;
+  /** Index into `state.columns`, -1 for `count()`. */
+  readonly column: number;
+  /** Index into `state.base`. */
+  readonly baseIndex: number;
+  readonly bool: boolean;
+}
+
+/** A view's selected features, resolved once to column and base positions (the serving hot path). */
+export interface EvaluationPlan {
+  readonly view: FeatureView;
+  readonly features: readonly FeaturePlan[];
+}
+
+export function planEvaluation(view: FeatureView, features: readonly Feature[]): EvaluationPlan {
+  const columns = eventColumns(view);
+  return {
+    view,
+    features: features.map((feature) => ({
+      feature,
+      column: feature.column === undefined ? -1 : columns.indexOf(feature.column),
+      baseIndex: view.features.indexOf(feature),
+      bool: feature.valueType === 'bool',
+    })),
+  };
+}
+
+/** First index with `ts[i] >= bound` (events are sorted by time). */
+function lowerBound(ts: Float64Array, bound: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! < bound) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function valueAt(column: EventColumn, i: number, bool: boolean): Scalar {
+  if (column instanceof Float64Array) {
+    const v = column[i]!;
+    return Number.isNaN(v) ? null : bool ? v === 1 : v;
+  }
+  const code = column.codes[i]!;
+  return code < 0 ? null : column.dict[code]!;
+}
+
+function isNull(column: EventColumn, i: number): boolean {
+  return column instanceof Float64Array ? Number.isNaN(column[i]!) : column.codes[i]! < 0;
+}
+
+function extreme(min: boolean, column: EventColumn, start: number, end: number, initial: Scalar, bool: boolean): Scalar {
+  if (column instanceof Float64Array && !bool) {
+    let best = initial === null ? NaN : (initial as number);
+    for (let i = start; i < end; i++) {
+      const v = column[i]!;
+      if (!Number.isNaN(v) && (Number.isNaN(best) || (min ? v < best : v > best))) best = v;
+    }
+    return Number.isNaN(best) ? null : best;
+  }
+  let best = initial;
+  for (let i = start; i < end; i++) {
+    const v = valueAt(column, i, bool);
+    if (v !== null && (best === null || (min ? v < best : v > best))) best = v;
+  }
+  return best;
+}
+
+function distinctCount(column: EventColumn, start: number, end: number, base: readonly Scalar[] | undefined, bool: boolean): number {
+  if (!(column instanceof Float64Array) && base === undefined) {
+    // Dictionary codes are small integers: mark them instead of hashing strings.
+    const seen = new Uint8Array(column.dict.length);
+    let n = 0;
+    for (let i = start; i < end; i++) {
+      const code = column.codes[i]!;
+      if (code >= 0 && seen[code] === 0) {
+        seen[code] = 1;
+        n++;
+      }
+    }
+    return n;
+  }
+  const seen = new Set<Scalar>(base ?? []);
+  for (let i = start; i < end; i++) {
+    const v = valueAt(column, i, bool);
+    if (v !== null) seen.add(v);
+  }
+  return seen.size;
+}
+
+/** Where evaluated values go: arrays indexed by output position. */
+export interface ValueSink {
+  readonly values: Scalar[];
+  readonly status: ValueStatus[];
+  readonly ageMs: (number | null)[];
 }
 
 /**
- * Computes every feature of one view for one entity at time `t` from its online state.
- * `t` must be at or after `state.horizon` (guaranteed for "now" after materialization).
- * The arithmetic matches the batch SQL exactly: sums are added in (ts, seq) order.
+ * Computes the selected features of one view for one entity at time `t` from its online state,
+ * with the same arithmetic as the batch SQL: sums are added one by one in (ts, seq) order.
+ * Requires `t >= state.horizon + window` for windowed features (true for "now" after
+ * materializing). Writes feature `f` of the plan to position `positions[f]` of `sink`.
  */
-export function evaluateView(view: FeatureView, features: readonly Feature[], state: EntityState | undefined, t: number): FeatureValue[] {
-  if (state === undefined) return features.map((f) => ({ value: emptyValue(f), status: 'NOT_FOUND', ageMs: null }));
-  const columns = eventColumns(view);
-  return features.map((feature) => {
-    const index = view.features.indexOf(feature);
-    const column = feature.column === undefined ? -1 : 2 + columns.indexOf(feature.column);
-    return evaluateFeature(feature, column, state.base[index] ?? null, state.events, t, view.ttlMs);
-  });
-}
-
-function evaluateFeature(
-  feature: Feature,
-  column: number,
-  base: BaseAggregate | null,
-  events: readonly EventTuple[],
-  t: number,
-  ttlMs: number | undefined,
-): FeatureValue {
-  const window = windowAt(t, feature.windowMs);
-  const windowed = feature.windowMs !== undefined;
-  let n = 0;
-  let total: number | null = null;
-  let extreme: Scalar = null;
-  let latest: Scalar = null;
-  let latestTs = -Infinity;
-  let found = false;
-  let newest = -Infinity;
-  const distinct = feature.fn === 'countDistinct' ? new Set<Scalar>() : undefined;
-  if (!windowed && base !== null && base.ts !== null) {
-    [n, total, extreme, latest, latestTs, found, newest] = [base.n, base.sum, base.value, base.value, base.ts, true, base.ts];
-    for (const v of base.distinct ?? []) distinct?.add(v);
+export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | undefined, t: number, sink: ValueSink, positions: readonly number[]): void {
+  const set = (f: number, value: Scalar, status: ValueStatus, ageMs: number | null): void => {
+    const at = positions[f]!;
+    sink.values[at] = value;
+    sink.status[at] = status;
+    sink.ageMs[at] = ageMs;
+  };
+  if (state === undefined) {
+    for (let f = 0; f < plan.features.length; f++) set(f, emptyValue(plan.features[f]!.feature), 'NOT_FOUND', null);
+    return;
   }
-  for (const event of events) {
-    const ts = event[0] as number;
-    if (ts >= window.end) break;
-    if (ts < window.start) continue;
-    const value = column < 0 ? 0 : (event[column] as Scalar);
-    if (feature.fn === 'field') {
-      [latest, latestTs, found] = [value, ts, true];
+  const ts = state.ts;
+  const end = lowerBound(ts, t);
+  let lastWindow = -1;
+  let lastStart = 0;
+  for (let f = 0; f < plan.features.length; f++) {
+    const p = plan.features[f]!;
+    const { fn, windowMs } = p.feature;
+    let start = 0;
+    if (windowMs !== undefined) {
+      if (windowMs !== lastWindow) [lastWindow, lastStart] = [windowMs, lowerBound(ts, t - windowMs)];
+      start = lastStart;
+    }
+    const base = windowMs === undefined ? state.base[p.baseIndex] ?? null : null;
+    const column = p.column < 0 ? undefined : state.columns[p.column]!;
+    if (fn === 'field') {
+      const has = end > start;
+      const latestTs = has ? ts[end - 1]! : base?.ts;
+      if (latestTs === undefined) set(f, null, 'NOT_FOUND', null);
+      else if (!withinTtl(latestTs, t, plan.view.ttlMs)) set(f, null, 'OUTSIDE_TTL', t - latestTs);
+      else {
+        const value = has ? valueAt(column!, end - 1, p.bool) : base!.value;
+        set(f, value, value === null ? 'NULL' : 'PRESENT', t - latestTs);
+      }
       continue;
     }
-    if (value === null || value === undefined) continue;
-    newest = ts;
-    switch (feature.fn) {
-      case 'count':
-        n++;
+    // The newest contributing event: the last non-null in range, else the base's.
+    let newest = -1;
+    if (column === undefined) newest = end > start ? end - 1 : -1;
+    else for (let i = end - 1; i >= start; i--) if (!isNull(column, i)) { newest = i; break; }
+    const ageMs = newest >= 0 ? t - ts[newest]! : base ? t - base.ts : null;
+    let value: Scalar;
+    switch (fn) {
+      case 'count': {
+        let n = base?.n ?? 0;
+        if (column === undefined) n += end - start;
+        else for (let i = start; i < end; i++) if (!isNull(column, i)) n++;
+        value = n;
         break;
+      }
       case 'sum':
-      case 'avg':
-        total = total === null ? (value as number) : total + (value as number);
-        n++;
+      case 'avg': {
+        const values = column as Float64Array;
+        let total: number | null = base?.sum ?? null;
+        let n = base?.n ?? 0;
+        for (let i = start; i < end; i++) {
+          const v = values[i]!;
+          if (Number.isNaN(v)) continue;
+          total = total === null ? v : total + v;
+          n++;
+        }
+        value = total === null ? null : fn === 'sum' ? total : total / n;
         break;
+      }
       case 'min':
-        if (extreme === null || compare(value, extreme) < 0) extreme = value;
-        break;
       case 'max':
-        if (extreme === null || compare(value, extreme) > 0) extreme = value;
+        value = extreme(fn === 'min', column!, start, end, base?.value ?? null, p.bool);
         break;
       case 'countDistinct':
-        distinct!.add(value);
+        value = distinctCount(column!, start, end, base?.distinct, p.bool);
         break;
       case 'last':
-        [latest, found] = [value, true];
+        value = newest >= 0 ? valueAt(column!, newest, p.bool) : base?.value ?? null;
         break;
+      default:
+        value = null;
     }
+    set(f, value, value === null ? 'NULL' : 'PRESENT', ageMs);
   }
-  if (feature.fn === 'field') {
-    if (!found) return { value: null, status: 'NOT_FOUND', ageMs: null };
-    if (!withinTtl(latestTs, t, ttlMs)) return { value: null, status: 'OUTSIDE_TTL', ageMs: t - latestTs };
-    return { value: latest, status: latest === null ? 'NULL' : 'PRESENT', ageMs: t - latestTs };
-  }
-  const ageMs = newest === -Infinity ? null : t - newest;
-  let value: Scalar;
-  switch (feature.fn) {
-    case 'count':
-      value = n;
-      break;
-    case 'sum':
-      value = total;
-      break;
-    case 'avg':
-      value = total === null || n === 0 ? null : total / n;
-      break;
-    case 'countDistinct':
-      value = distinct!.size;
-      break;
-    case 'last':
-      value = found ? latest : null;
-      break;
-    default:
-      value = extreme;
-  }
-  return { value, status: value === null ? 'NULL' : 'PRESENT', ageMs };
 }

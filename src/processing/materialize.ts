@@ -5,7 +5,7 @@ import type { SluiceContext } from '../context.js';
 import { trackRun } from '../orchestration/track-run.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { retentionHorizon } from '../time/index.js';
-import { isWindowed, type BaseAggregate, type EntityState, type EventTuple, type Scalar } from './entity-state.js';
+import { columnarEvents, eventColumns, isWindowed, type BaseAggregate, type EntityState, type Scalar } from './entity-state.js';
 import { materializeSql } from './materialize-sql.js';
 import { viewEventsSql } from './view-events-sql.js';
 
@@ -33,7 +33,7 @@ export interface MaterializeResult {
 
 type StateRow = Record<string, unknown> & { _key: string; events: Array<Record<string, unknown>> | null };
 
-function toState(view: FeatureView, row: StateRow, horizon: number): EntityState {
+function toState(view: FeatureView, width: number, row: StateRow, horizon: number): EntityState {
   const base = view.features.map((feature, i): BaseAggregate | null => {
     const ts = row[`b${i}_ts`] as number | null | undefined;
     if (isWindowed(feature) || ts === null || ts === undefined) return null;
@@ -46,16 +46,19 @@ function toState(view: FeatureView, row: StateRow, horizon: number): EntityState
       ts,
     };
   });
-  const events: EventTuple[] = (row.events ?? []).map((e) => Object.values(e));
-  return { horizon, base, events };
+  // Each event struct is {c0: ts, c1: seq, c2...: values}; the order is already (ts, seq).
+  const rows = (row.events ?? []).map((e) => Object.values(e));
+  const { ts, columns } = columnarEvents(rows.map((r) => [r[0], ...r.slice(2)]), width);
+  return { horizon, base, ts, columns };
 }
 
 async function* entityStates(engine: SqlEngine, view: FeatureView, sql: string, horizon: number, counts: { entities: number; retained: number }) {
+  const width = eventColumns(view).length;
   for await (const rows of engine.stream<StateRow>(sql)) {
     for (const row of rows) {
-      const state = toState(view, row, horizon);
+      const state = toState(view, width, row, horizon);
       counts.entities++;
-      counts.retained += state.events.length;
+      counts.retained += state.ts.length;
       yield [row._key, state] as const;
     }
   }

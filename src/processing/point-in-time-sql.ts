@@ -3,7 +3,8 @@ import { ident } from '../storage/engine/sql-engine.js';
 import { ttlPredicateSql, windowPredicateSql } from '../time/index.js';
 import { pointOrderKeySql } from './view-events-sql.js';
 
-const LOOKUPS = new Set(['last', 'field']);
+/** Features answered by an ASOF join: `field`, and `last` without a window (a windowed `last` rides on the range join). */
+const isLookup = (f: Feature): boolean => f.fn === 'field' || (f.fn === 'last' && f.windowMs === undefined);
 
 function aggregateSql(feature: Feature, filter: string): string {
   const c = feature.column === undefined ? '' : `e.${ident(feature.column)}`;
@@ -20,6 +21,8 @@ function aggregateSql(feature: Feature, filter: string): string {
       return `${feature.fn}(${c})${f}`;
     case 'countDistinct':
       return `count(DISTINCT ${c})${f}`;
+    case 'last':
+      return `arg_max(${c}, e._ord) FILTER (WHERE ${c} IS NOT NULL${filter === '' ? '' : ` AND ${filter}`})`;
     default:
       throw new Error(`not an aggregation: ${feature.fn}`);
   }
@@ -31,13 +34,14 @@ function aggregateSql(feature: Feature, filter: string): string {
  * - aggregations: one range join of points to events in the longest window `[t - W, t)` (or all
  *   `ts < t`), each feature filtered to its own window; sums run in (ts, seq) order so they equal
  *   the online path's fold bit for bit;
- * - `last` and `field`: ASOF joins on the packed (ts, seq) key, then the window or ttl check.
+ * - `last` without a window and `field`: ASOF joins on the packed (ts, seq) key (then the ttl
+ *   check), which never joins more than one event per point.
  */
 export function pointInTimeSql(view: FeatureView, features: readonly Feature[], events: string, points: string, out: string): string[] {
   const statements: string[] = [];
   const joins: string[] = [];
   const outputs: string[] = [];
-  const aggregations = features.filter((f) => !LOOKUPS.has(f.fn));
+  const aggregations = features.filter((f) => !isLookup(f));
   if (aggregations.length > 0) {
     const unbounded = aggregations.some((f) => f.windowMs === undefined);
     const joinWindow = unbounded ? undefined : Math.max(...aggregations.map((f) => f.windowMs!));
@@ -52,11 +56,10 @@ export function pointInTimeSql(view: FeatureView, features: readonly Feature[], 
     joins.push(`LEFT JOIN ${out}_agg a ON a._key = p._key AND a._t = p._t`);
     outputs.push(...aggregations.map((f) => `a.${ident(f.name)}`));
   }
-  features.filter((f) => f.fn === 'last').forEach((f, i) => {
+  features.filter((f) => f.fn === 'last' && isLookup(f)).forEach((f, i) => {
     const c = ident(f.column!);
     statements.push(
-      `CREATE OR REPLACE TEMP TABLE ${out}_last${i} AS SELECT p._key, p._t, ` +
-        `CASE WHEN ${windowPredicateSql('e._ts', 'p._t', f.windowMs)} THEN e.${c} END AS v FROM ${points} p ` +
+      `CREATE OR REPLACE TEMP TABLE ${out}_last${i} AS SELECT p._key, p._t, e.${c} AS v FROM ${points} p ` +
         `ASOF LEFT JOIN (SELECT _key, _ts, _ord, ${c} FROM ${events} WHERE ${c} IS NOT NULL) e ON e._key = p._key AND ${pointOrderKeySql('p._t')} > e._ord`,
     );
     joins.push(`LEFT JOIN ${out}_last${i} l${i} ON l${i}._key = p._key AND l${i}._t = p._t`);

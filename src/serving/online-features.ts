@@ -1,7 +1,7 @@
 import type { Project } from '../definitions/index.js';
-import { resolveFeatures } from '../definitions/index.js';
+import { resolveFeatures, type ResolvedFeatures } from '../definitions/index.js';
 import { ConflictError, ValidationError } from '../errors.js';
-import { evaluateView, type ValueStatus } from '../processing/evaluate-online.js';
+import { evaluateViewInto, planEvaluation, type EvaluationPlan, type ValueStatus } from '../processing/evaluate-online.js';
 import type { Scalar } from '../processing/entity-state.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
 import { toIso } from '../time/index.js';
@@ -13,9 +13,11 @@ export interface OnlineFeaturesRequest {
   readonly features?: readonly string[];
 }
 
-export interface ValueMetadata {
-  readonly status: ValueStatus;
-  readonly ageMs: number | null;
+/** Per row, arrays parallel to `features`: the status and age of each value. */
+export interface RowMetadata {
+  readonly status: ValueStatus[];
+  /** Milliseconds from the newest event a value used to `asOf`; null when it used none. */
+  readonly ageMs: (number | null)[];
 }
 
 export interface OnlineFeaturesResponse {
@@ -24,8 +26,67 @@ export interface OnlineFeaturesResponse {
   readonly features: readonly string[];
   /** One object per requested entity, in request order: the join key, then `<view>__<feature>` values. */
   readonly rows: Record<string, Scalar>[];
-  /** Parallel to `rows`: per feature column, its status and age. */
-  readonly metadata: Record<string, ValueMetadata>[];
+  /** Parallel to `rows`; within each, arrays parallel to `features`. */
+  readonly metadata: RowMetadata[];
+}
+
+/** Where each output column comes from: view `view`, feature `feature` of that view's plan. */
+interface OutputColumn {
+  readonly name: string;
+  readonly view: number;
+  readonly feature: number;
+  readonly timestamp: boolean;
+}
+
+type RowBuilder = (key: Scalar, values: readonly Scalar[]) => Record<string, Scalar>;
+
+interface ServingPlan {
+  readonly resolved: ResolvedFeatures;
+  readonly views: readonly EvaluationPlan[];
+  readonly output: readonly OutputColumn[];
+  /** Per view, the output position of each of its plan's features. */
+  readonly positions: readonly (readonly number[])[];
+  readonly row: RowBuilder;
+}
+
+/**
+ * Object literals with a fixed set of keys get one hidden class, which makes building and
+ * serializing 50-column rows several times cheaper than adding keys one by one. Names are
+ * validated identifiers (letters, digits, "_"), and JSON.stringify quotes them anyway.
+ */
+function objectBuilder(keys: readonly string[], leading?: string): (...args: unknown[]) => Record<string, never> {
+  const fields = keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`);
+  if (leading !== undefined) fields.unshift(`${JSON.stringify(leading)}: k`);
+   
+  return new Function(...(leading !== undefined ? ['k', 'v'] : ['v']), `return { ${fields.join(', ')} };`) as (...args: unknown[]) => Record<string, never>;
+}
+
+// Requests name the same services and feature lists over and over: resolve each once per project.
+const plans = new WeakMap<Project, Map<string, ServingPlan>>();
+
+function servingPlan(project: Project, request: OnlineFeaturesRequest): ServingPlan {
+  const cacheKey = request.service !== undefined ? `s:${request.service}` : `f:${(request.features ?? []).join(',')}`;
+  let byKey = plans.get(project);
+  if (!byKey) plans.set(project, (byKey = new Map()));
+  let plan = byKey.get(cacheKey);
+  if (!plan) {
+    const resolved = resolveFeatures(project, request);
+    const output = resolved.refs.map((ref, i): OutputColumn => {
+      const view = resolved.byView.findIndex((s) => s.view.name === ref.view);
+      const feature = resolved.byView[view]!.features.findIndex((f) => f.name === ref.feature);
+      return { name: resolved.columns[i]!, view, feature, timestamp: resolved.byView[view]!.features[feature]!.valueType === 'timestamp' };
+    });
+    const names = output.map((c) => c.name);
+    plan = {
+      resolved,
+      views: resolved.byView.map(({ view, features }) => planEvaluation(view, features)),
+      output,
+      positions: resolved.byView.map((_, v) => resolved.byView[v]!.features.map((_f, f) => output.findIndex((c) => c.view === v && c.feature === f))),
+      row: objectBuilder(names, resolved.joinKey) as RowBuilder,
+    };
+    if (byKey.size < 1_000) byKey.set(cacheKey, plan);
+  }
+  return plan;
 }
 
 function entityKeys(request: OnlineFeaturesRequest, joinKey: string): Array<string | number> {
@@ -49,7 +110,8 @@ function entityKeys(request: OnlineFeaturesRequest, joinKey: string): Array<stri
  * await getOnlineFeatures(project, store, { entities: { customer_id: ['c1'] }, service: 'fraud_v1' }, Date.now());
  */
 export async function getOnlineFeatures(project: Project, store: OnlineStore, request: OnlineFeaturesRequest, now: number): Promise<OnlineFeaturesResponse> {
-  const resolved = resolveFeatures(project, request);
+  const plan = servingPlan(project, request);
+  const resolved = plan.resolved;
   const keys = entityKeys(request, resolved.joinKey);
   const textKeys = keys.map(String);
   const reads = await Promise.all(resolved.byView.map((selection) => store.read(selection.view.name, textKeys)));
@@ -61,22 +123,18 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
     }
     if (info) t = Math.max(t, info.materializedAt);
   }
-  const rows: Record<string, Scalar>[] = keys.map((key) => ({ [resolved.joinKey]: key }));
-  const metadata: Record<string, ValueMetadata>[] = keys.map(() => ({}));
-  for (const [i, { view, features }] of resolved.byView.entries()) {
-    const states = reads[i]!.states;
-    for (let r = 0; r < keys.length; r++) {
-      const values = evaluateView(view, features, states[r], t);
-      for (let f = 0; f < features.length; f++) {
-        const feature = features[f]!;
-        const column = `${view.name}__${feature.name}`;
-        const { value, status, ageMs } = values[f]!;
-        rows[r]![column] = feature.valueType === 'timestamp' && typeof value === 'number' ? toIso(value) : value;
-        metadata[r]![column] = { status, ageMs };
-      }
+  const rows: Record<string, Scalar>[] = new Array(keys.length);
+  const metadata: RowMetadata[] = new Array(keys.length);
+  const width = plan.output.length;
+  for (let r = 0; r < keys.length; r++) {
+    const sink = { values: new Array<Scalar>(width), status: new Array<ValueStatus>(width), ageMs: new Array<number | null>(width) };
+    for (let v = 0; v < plan.views.length; v++) evaluateViewInto(plan.views[v]!, reads[v]!.states[r], t, sink, plan.positions[v]!);
+    for (let c = 0; c < width; c++) {
+      const value = sink.values[c];
+      if (plan.output[c]!.timestamp && typeof value === 'number') sink.values[c] = toIso(value);
     }
+    rows[r] = plan.row(keys[r]!, sink.values);
+    metadata[r] = { status: sink.status, ageMs: sink.ageMs };
   }
-  // Columns in request order, whatever order the views were evaluated in.
-  const ordered = rows.map((row) => Object.fromEntries([[resolved.joinKey, row[resolved.joinKey]!], ...resolved.columns.map((c) => [c, row[c]!])]));
-  return { asOf: toIso(t), features: resolved.columns, rows: ordered, metadata };
+  return { asOf: toIso(t), features: resolved.columns, rows, metadata };
 }

@@ -11,7 +11,8 @@ export interface OnlineStoreHarness {
 const state = (n: number): EntityState => ({
   horizon: 1_000 + n,
   base: [null, { n, sum: n / 3, value: `v${n}`, distinct: ['a', 1, true, null], ts: 900 }],
-  events: [[1_000, 1, 0.1, 'x', true, null], [1_001, 2, -5e-324, 'ü€😀', false, 2 ** 53]],
+  ts: new Float64Array([1_000, 1_001, 1_001]),
+  columns: [new Float64Array([0.1, -5e-324, NaN]), { dict: ['x', 'ü€😀'], codes: new Int32Array([0, -1, 1]) }, new Float64Array([2 ** 53, 1, 0])],
 });
 
 async function* entries(pairs: Array<readonly [string, EntityState]>, pause?: Promise<void>, failAt?: number) {

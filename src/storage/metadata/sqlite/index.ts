@@ -1,2 +1,3 @@
 export { sqliteMetadataStore } from './sqlite-metadata-store.js';
 export type { SqliteMetadataConfig } from './config.js';
+export { availableSqliteDrivers, type SqliteDriverName } from './sqlite-driver.js';

@@ -18,7 +18,8 @@ const META = '\u0000meta';
  */
 export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   mkdirSync(config.path, { recursive: true });
-  const db: Database<unknown, Key> = open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false });
+  // moreTypes: typed arrays (the columnar event state) round-trip as typed arrays.
+  const db: Database<unknown, Key> = open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true } });
   const metaKey = (view: string): Key => [META, view];
   const removeGeneration = async (view: string, generation: number): Promise<void> => {
     let removal: Promise<boolean> | undefined;

@@ -1,0 +1,20 @@
+// The serving baseline: a bare fastify route that reads the same LMDB store as `sluice serve`
+// (the same keys, one get per view and entity, decoding each value as any reader must) and
+// answers how many it found, computing no features. Sluice's throughput is a ratio to this.
+import Fastify from 'fastify';
+import { open } from 'lmdb';
+
+const [path, port, ...views] = process.argv.slice(2);
+const db = open({ path, compression: false, encoder: { moreTypes: true } });
+const app = Fastify({ logger: false });
+app.post('/bare', async (request) => {
+  const keys = request.body.entities.customer_id;
+  let found = 0;
+  for (const view of views) {
+    const info = db.get(['\u0000meta', view]);
+    for (const key of keys) if (db.get([view, info.generation, key]) !== undefined) found++;
+  }
+  return { found };
+});
+await app.listen({ port: Number(port), host: '127.0.0.1' });
+process.stdout.write('ready\n');

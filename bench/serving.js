@@ -1,0 +1,56 @@
+// Online serving under load: `sluice serve` and a bare fastify route over the same LMDB store,
+// each in its own process, driven by autocannon from this process.
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function startChild(argv, ready) {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolveReady, reject) => {
+    child.stdout.on('data', (chunk) => chunk.toString().includes(ready) && resolveReady());
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));
+  });
+  return child;
+}
+
+async function load(url, body, connections, duration) {
+  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), connections, duration });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, maxMs: result.latency.max };
+}
+
+export async function benchServing({ dir, entities, duration, features, log = (l) => process.stderr.write(`${l}\n`) }) {
+  const sluicePort = 6701;
+  const barePort = 6702;
+  const server = await startChild([join(here, '..', 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(sluicePort)], 'serving on');
+  const bare = await startChild([join(here, 'bare-server.js'), join(dir, '.sluice', 'online'), String(barePort), 'txn', 'profile'], 'ready');
+  const keys = (n, offset) => Array.from({ length: n }, (_, i) => `c${String((offset + i * 7919) % entities).padStart(7, '0')}`);
+  const results = { features, loadGenerator: 'autocannon in a second process; servers in their own processes', durationSeconds: duration };
+  try {
+    for (const count of [1, 100]) {
+      const body = { service: 'all', entities: { customer_id: keys(count, 17) } };
+      log(`serving: ${count} entities per request...`);
+      const sluiceUrl = `http://127.0.0.1:${sluicePort}/v1/features/online`;
+      const bareUrl = `http://127.0.0.1:${barePort}/bare`;
+      await load(sluiceUrl, body, 4, 2);
+      await load(bareUrl, body, 4, 2);
+      const latency = await load(sluiceUrl, body, 1, duration);
+      const bareLatency = await load(bareUrl, body, 1, duration);
+      const sluiceLoad = await load(sluiceUrl, body, 16, duration);
+      const bareLoad = await load(bareUrl, body, 16, duration);
+      results[`entities${count}`] = {
+        sluice: { oneConnection: latency, sixteenConnections: sluiceLoad },
+        bareRoute: { oneConnection: bareLatency, sixteenConnections: bareLoad },
+        throughputRatioToBare: Number((sluiceLoad.requestsPerSecond / bareLoad.requestsPerSecond).toFixed(3)),
+      };
+    }
+  } finally {
+    server.kill('SIGTERM');
+    bare.kill('SIGTERM');
+  }
+  results.targets = 'p99 <= 2 ms at 1 entity; >= 50% of the bare route throughput';
+  return results;
+}

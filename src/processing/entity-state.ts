@@ -57,36 +57,3 @@ export function eventColumns(view: FeatureView): string[] {
 export function isWindowed(feature: Feature): boolean {
   return feature.windowMs !== undefined;
 }
-
-/** Builds the columnar layout from events given row by row (`[ts, ...values]`), in order. */
-export function columnarEvents(rows: readonly (readonly unknown[])[], width: number): { ts: Float64Array; columns: EventColumn[] } {
-  const ts = new Float64Array(rows.length);
-  for (let i = 0; i < rows.length; i++) ts[i] = rows[i]![0] as number;
-  const columns: EventColumn[] = [];
-  for (let c = 1; c <= width; c++) {
-    const sample = rows.find((r) => r[c] !== null && r[c] !== undefined)?.[c];
-    if (typeof sample === 'string') {
-      const dict: string[] = [];
-      const index = new Map<string, number>();
-      const codes = new Int32Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const v = rows[i]![c] as string | null;
-        if (v === null || v === undefined) codes[i] = -1;
-        else {
-          let code = index.get(v);
-          if (code === undefined) index.set(v, (code = dict.push(v) - 1));
-          codes[i] = code;
-        }
-      }
-      columns.push({ dict, codes });
-    } else {
-      const values = new Float64Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const v = rows[i]![c];
-        values[i] = v === null || v === undefined ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
-      }
-      columns.push(values);
-    }
-  }
-  return { ts, columns };
-}

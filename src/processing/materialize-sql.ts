@@ -32,14 +32,16 @@ function baseSql(feature: Feature, i: number, before: string): string {
 }
 
 /**
- * One set-based query that builds every entity's online state for a view (see `EntityState`):
- * per entity, the base aggregates of unwindowed features over events before `horizon`, and the
- * retained events at or after it, sorted by (ts, seq), as a list of structs.
+ * The base aggregates of a view's unwindowed features, per entity, over the events before
+ * `horizon` (see `EntityState`): one set-based query, `undefined` when every feature is windowed.
  */
-export function materializeSql(view: FeatureView, events: string, horizon: number): string {
+export function baseAggregatesSql(view: FeatureView, events: string, horizon: number): string | undefined {
   const before = `_ts < ${horizon}`;
   const base = view.features.flatMap((f, i) => (isWindowed(f) ? [] : [baseSql(f, i, before)]));
-  const tuple = ['_ts', '_seq', ...eventColumns(view).map(ident)].map((c, i) => `'c${i}': ${c}`).join(', ');
-  const retained = `list({${tuple}} ORDER BY _ord) FILTER (WHERE _ts >= ${horizon}) AS events`;
-  return `SELECT _key, ${[...base, retained].join(', ')} FROM ${events} GROUP BY _key`;
+  return base.length === 0 ? undefined : `SELECT _key, ${base.join(', ')} FROM ${events} WHERE ${before} GROUP BY _key`;
+}
+
+/** The retained events of a view (at or after `horizon`), sorted by entity then (ts, seq), for streaming. */
+export function retainedEventsSql(view: FeatureView, events: string, horizon: number): string {
+  return `SELECT _key, _ts::DOUBLE, ${['', ...eventColumns(view).map(ident)].join(', ').slice(2)} FROM ${events} WHERE _ts >= ${horizon} ORDER BY _key, _ord`;
 }

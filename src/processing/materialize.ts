@@ -1,12 +1,13 @@
-import type { FeatureView, Project } from '../definitions/index.js';
+import type { FeatureView, Project, Source } from '../definitions/index.js';
 import { longestWindowMs } from '../definitions/index.js';
 import { NotFoundError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
 import { trackRun } from '../orchestration/track-run.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { retentionHorizon } from '../time/index.js';
-import { columnarEvents, eventColumns, isWindowed, type BaseAggregate, type EntityState, type Scalar } from './entity-state.js';
-import { materializeSql } from './materialize-sql.js';
+import { eventColumns, isWindowed, type BaseAggregate, type Scalar } from './entity-state.js';
+import { EntityStateBuilder } from './entity-state-builder.js';
+import { baseAggregatesSql, retainedEventsSql } from './materialize-sql.js';
 import { viewEventsSql } from './view-events-sql.js';
 
 export interface MaterializeOptions {
@@ -31,43 +32,63 @@ export interface MaterializeResult {
   readonly views: readonly ViewMaterialization[];
 }
 
-type StateRow = Record<string, unknown> & { _key: string; events: Array<Record<string, unknown>> | null };
+type BaseRow = Record<string, unknown> & { _key: string };
 
-function toState(view: FeatureView, width: number, row: StateRow, horizon: number): EntityState {
-  const base = view.features.map((feature, i): BaseAggregate | null => {
-    const ts = row[`b${i}_ts`] as number | null | undefined;
+function baseOf(view: FeatureView, row: BaseRow | undefined): (BaseAggregate | null)[] {
+  return view.features.map((feature, i): BaseAggregate | null => {
+    const ts = row?.[`b${i}_ts`] as number | null | undefined;
     if (isWindowed(feature) || ts === null || ts === undefined) return null;
-    const distinct = row[`b${i}_distinct`] as Scalar[] | undefined;
+    const distinct = row![`b${i}_distinct`] as Scalar[] | undefined;
     return {
-      n: (row[`b${i}_n`] as number | undefined) ?? 0,
-      sum: (row[`b${i}_sum`] as number | null | undefined) ?? null,
-      value: (row[`b${i}_value`] as Scalar | undefined) ?? null,
+      n: (row![`b${i}_n`] as number | undefined) ?? 0,
+      sum: (row![`b${i}_sum`] as number | null | undefined) ?? null,
+      value: (row![`b${i}_value`] as Scalar | undefined) ?? null,
       ...(distinct === undefined ? {} : { distinct }),
       ts,
     };
   });
-  // Each event struct is {c0: ts, c1: seq, c2...: values}; the order is already (ts, seq).
-  const rows = (row.events ?? []).map((e) => Object.values(e));
-  const { ts, columns } = columnarEvents(rows.map((r) => [r[0], ...r.slice(2)]), width);
-  return { horizon, base, ts, columns };
 }
 
-async function* entityStates(engine: SqlEngine, view: FeatureView, sql: string, horizon: number, counts: { entities: number; retained: number }) {
-  const width = eventColumns(view).length;
-  for await (const rows of engine.stream<StateRow>(sql)) {
-    for (const row of rows) {
-      const state = toState(view, width, row, horizon);
-      counts.entities++;
-      counts.retained += state.ts.length;
-      yield [row._key, state] as const;
+/**
+ * Every entity's state for a view: the base aggregates (one grouped query) merged with the
+ * retained events, streamed in columnar chunks sorted by entity and (ts, seq).
+ */
+async function* entityStates(engine: SqlEngine, view: FeatureView, source: Source, events: string, horizon: number, counts: { entities: number; retained: number }) {
+  const baseSql = baseAggregatesSql(view, events, horizon);
+  const bases = new Map<string, BaseRow>();
+  if (baseSql !== undefined) for (const row of await engine.all<BaseRow>(baseSql)) bases.set(row._key, row);
+  const types = eventColumns(view).map((c) => source.schema[c]!);
+  const builder = new EntityStateBuilder(types);
+  let key: string | undefined;
+  const finish = (k: string) => {
+    const state = builder.finish(horizon, baseOf(view, bases.get(k)));
+    bases.delete(k);
+    counts.entities++;
+    counts.retained += state.ts.length;
+    return [k, state] as const;
+  };
+  for await (const chunk of engine.streamChunks(retainedEventsSql(view, events, horizon))) {
+    const keys = chunk.column(0);
+    const ts = chunk.column(1);
+    const columns = types.map((_, c) => chunk.column(2 + c));
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const k = keys.get(r) as string;
+      if (k !== key) {
+        if (key !== undefined) yield finish(key);
+        key = k;
+      }
+      builder.add(ts.get(r) as number, (c) => columns[c]!.get(r));
     }
   }
+  if (key !== undefined) yield finish(key);
+  for (const k of [...bases.keys()]) yield finish(k);
 }
 
 /**
  * Loads the online store so that it answers every feature "as of now" exactly: per view and
  * entity, base aggregates before the retention horizon plus every event the longest window can
- * still reach. One set-based DuckDB query per view; the view's online table is swapped atomically.
+ * still reach. Per view, one grouped DuckDB query for the bases and one sorted scan of the
+ * retained events, streamed in columnar chunks; the view's online table is swapped atomically.
  *
  * @example
  * await materialize(ctx, project);
@@ -89,13 +110,17 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       const snapshot = await ctx.metadata.latestSnapshot(source.name);
       const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
       const horizon = retentionHorizon(asOf, longestWindowMs(view));
-      const sql = materializeSql(view, `(${viewEventsSql(view, source, files)})`, horizon);
+      await engine.run(`CREATE OR REPLACE TEMP TABLE materialize_events AS ${viewEventsSql(view, source, files)}`);
       const counts = { entities: 0, retained: 0 };
-      await online.replaceView(
-        view.name,
-        { viewHash: view.hash, materializedAt: asOf, horizon },
-        entityStates(engine, view, sql, horizon, counts),
-      );
+      try {
+        await online.replaceView(
+          view.name,
+          { viewHash: view.hash, materializedAt: asOf, horizon },
+          entityStates(engine, view, source, 'materialize_events', horizon, counts),
+        );
+      } finally {
+        await engine.run('DROP TABLE IF EXISTS materialize_events');
+      }
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started });
       options.onView?.(view.name, results.length, views.length);
     }

@@ -8,7 +8,7 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { inputFormat } from '../../ingest/ingest-file.js';
 import { trackRun } from '../../orchestration/track-run.js';
-import { dropPointInTimeSql, pointInTimeSql } from '../../processing/point-in-time-sql.js';
+import { computePointInTime, dropPointInTimeSql } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal } from '../../storage/engine/sql-engine.js';
 import { loadSpineSql } from './load-spine-sql.js';
@@ -82,7 +82,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     if (bad.length > 0) {
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b._row).join(', ')} lack a valid "${resolved.joinKey}" or "${timestampColumn}" (ISO-8601 or epoch ms)`);
     }
-    await engine.run('CREATE OR REPLACE TEMP TABLE spine_points AS SELECT DISTINCT _key, _t FROM spine');
+    await engine.run('CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT _key, _t FROM spine)');
     const snapshots: Record<string, string | null> = {};
     const definitions: Record<string, string> = {};
     const selects: string[] = [];
@@ -94,7 +94,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       definitions[view.name] = view.hash;
       const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
       await engine.run(`CREATE OR REPLACE TEMP TABLE events_${i} AS SELECT * FROM (${viewEventsSql(view, source, files)}) WHERE _key IN (SELECT _key FROM spine_points)`);
-      for (const statement of pointInTimeSql(view, features, `events_${i}`, 'spine_points', `pit_${i}`)) await engine.run(statement);
+      await computePointInTime(engine, view, features, `events_${i}`, 'spine_points', `pit_${i}`);
       joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._key = s._key AND v${i}._t = s._t`);
       for (const feature of features) {
         const column = featureColumn({ view: view.name, feature: feature.name });

@@ -1,6 +1,6 @@
-import { DuckDBDataChunk, DuckDBInstance, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, DuckDBInstance, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import { AdapterError } from '../../errors.js';
-import type { SqlEngine } from './sql-engine.js';
+import type { ColumnChunk, SqlEngine } from './sql-engine.js';
 
 function toPlain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
@@ -44,6 +44,44 @@ class DuckDbEngine implements SqlEngine {
       throw new AdapterError('ADAPTER_FAILED', `DuckDB: ${(error as Error).message}`, { cause: error, details: { sql } });
     }
     for await (const rows of result.yieldRowObjectJs()) yield rows.map((row) => toPlain(row) as Row);
+  }
+
+  async *streamChunks(sql: string): AsyncIterable<ColumnChunk> {
+    let result;
+    try {
+      result = await this.connection.stream(sql);
+    } catch (error) {
+      throw new AdapterError('ADAPTER_FAILED', `DuckDB: ${(error as Error).message}`, { cause: error, details: { sql } });
+    }
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) return;
+      yield { rowCount: chunk.rowCount, column: (index: number) => { const vector = chunk.getColumnVector(index); return { get: (row: number) => vector.getItem(row) }; } };
+    }
+  }
+
+  async appendDoubles(table: string, columns: readonly Float64Array[]): Promise<void> {
+    const rows = columns[0]?.length ?? 0;
+    if (rows === 0) return;
+    const appender = await this.connection.createAppender(table);
+    try {
+      for (let start = 0; start < rows; start += 2048) {
+        const size = Math.min(2048, rows - start);
+        const chunk = DuckDBDataChunk.create(columns.map(() => DOUBLE), size);
+        columns.forEach((column, c) => {
+          const values: (number | null)[] = new Array(size);
+          for (let i = 0; i < size; i++) {
+            const v = column[start + i]!;
+            values[i] = Number.isNaN(v) ? null : v;
+          }
+          chunk.setColumnValues(c, values);
+        });
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
   }
 
   async appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void> {

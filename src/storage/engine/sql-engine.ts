@@ -1,3 +1,9 @@
+/** A chunk of a query result, column by column: `column(i).get(row)` (null for NULL). */
+export interface ColumnChunk {
+  readonly rowCount: number;
+  column(index: number): { get(row: number): unknown };
+}
+
 /**
  * The set-based engine that bulk work runs on. One in-process DuckDB per process, in memory,
  * reading the lake's Parquet files directly; it holds no state of its own between commands, so
@@ -10,6 +16,10 @@ export interface SqlEngine {
   all<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
   /** Runs a query and yields its rows in chunks, for results too large to hold at once. */
   stream<Row = Record<string, unknown>>(sql: string): AsyncIterable<Row[]>;
+  /** Runs a query and yields its result in columnar chunks, without building a row object per row. */
+  streamChunks(sql: string): AsyncIterable<ColumnChunk>;
+  /** Appends rows to a table of DOUBLE columns, one Float64Array per column; NaN is NULL. */
+  appendDoubles(table: string, columns: readonly Float64Array[]): Promise<void>;
   /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */
   appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void>;
   close(): Promise<void>;

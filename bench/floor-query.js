@@ -8,13 +8,13 @@ const ORD = '((e._ts::HUGEINT << 40) + e._seq)';
 
 export function floorQuery({ spine, txnFiles, customerFiles, out, orderedSums = true }) {
   const list = (files) => `[${files.map((f) => `'${f}'`).join(', ')}]`;
+  // Each distinct ordered sum is computed once; the average divides it by the non-null count.
   const sumExpr = (w) => (orderedSums ? `sum(e.amount ORDER BY e._ts, e._seq)` : 'sum(e.amount)') + ` FILTER (WHERE e._ts >= p.t - ${w})`;
   const agg = Object.entries(W).flatMap(([name, w]) => {
     const f = `FILTER (WHERE e._ts >= p.t - ${w})`;
     return [
       `count(e._seq) ${f} AS "txn__count_${name}"`,
       `${sumExpr(w)} AS "txn__sum_${name}"`,
-      `${sumExpr(w)} / count(e.amount) ${f} AS "txn__avg_${name}"`,
       `min(e.amount) ${f} AS "txn__min_${name}"`,
       `max(e.amount) ${f} AS "txn__max_${name}"`,
       `count(DISTINCT e.merchant) ${f} AS "txn__merchants_${name}"`,
@@ -23,7 +23,8 @@ export function floorQuery({ spine, txnFiles, customerFiles, out, orderedSums = 
     ];
   });
   const columns = [
-    ...Object.keys(W).flatMap((n) => ['count', 'sum', 'avg', 'min', 'max', 'merchants', 'last', 'count_amount'].map((k) => `a."txn__${k}_${n}"`)),
+    ...Object.keys(W).flatMap((n) => ['count', 'sum', 'avg', 'min', 'max', 'merchants', 'last', 'count_amount'].map((k) =>
+      k === 'avg' ? `a."txn__sum_${n}" / a."txn__count_amount_${n}" AS "txn__avg_${n}"` : `a."txn__${k}_${n}"`)),
     'la.amount AS "txn__last_amount"', 'lm.merchant AS "txn__last_merchant"', 'a."txn__sum_30d"', 'a."txn__count_30d"',
     ...['segment', 'country', 'tier', 'risk', 'verified'].map((c) => `CASE WHEN pr._ts >= s.t - ${90 * 86_400_000} THEN pr.${c} END AS "profile__${c}"`),
     `CASE WHEN pr._ts >= s.t - ${90 * 86_400_000} THEN pr.updated_at END AS "profile__updated_at"`,

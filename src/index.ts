@@ -4,4 +4,4 @@
  */
 export * from './definitions/index.js';
 export * from './errors.js';
-export { parseDuration, formatDuration, parseTimestamp, toIso } from './time/index.js';
+export { parseDuration, formatDuration, toIso } from './time/index.js';

@@ -65,6 +65,16 @@ describe('sluice CLI, end to end', () => {
     expect(reasons[3]!.reason).toBe('column "ts": "yesterday" is not a timestamp');
   });
 
+  test('a CSV the parser cannot follow fails as a whole, with nothing committed', () => {
+    writeFileSync(join(dir, 'broken.csv'), 'txn_id,customer_id,amount,merchant,ts\nb1,c5,1,m1,2024-03-01T00:00:00Z\nb2,"c5,2,m1,2024-03-01T00:00:00Z\n');
+    const r = sluice(dir, 'ingest', 'transactions', '--file', 'broken.csv', '--json');
+    expect(r.code).toBe(1);
+    expect(r.json<{ error: { message: string } }>().error.message).toMatch(/malformed CSV .*nothing was ingested/);
+    // Snapshots so far: the CSV (1), its forced re-ingest (2), the JSONL file (3). The broken file made none.
+    writeFileSync(join(dir, 'fixed.csv'), 'txn_id,customer_id,amount,merchant,ts\nb1,c5,1,m1,2024-03-01T00:00:00Z\n');
+    expect(sluice(dir, 'ingest', 'transactions', '--file', 'fixed.csv', '--json').json<{ snapshot: string }>().snapshot).toMatch(/^transactions@4-/);
+  });
+
   test('dataset build keeps every spine row in order and names columns <view>__<feature>; same inputs, same id', () => {
     sluice(dir, 'materialize');
     const first = sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/train.jsonl', '--json');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Project, Source } from '../definitions/index.js';
 import { didYouMean } from '../definitions/index.js';
@@ -10,6 +10,7 @@ import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js'
 import { readCsv, readJsonl, type MalformedRecord } from './read-records.js';
 import { rejectReasonSql, typedColumnsSql } from './validate-sql.js';
 import { trackRun } from '../orchestration/track-run.js';
+import { fileSha256 } from './file-hash.js';
 
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
 
@@ -34,12 +35,6 @@ export function inputFormat(path: string): InputFormat {
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.parquet') return 'parquet';
   throw new ValidationError('UNSUPPORTED_FORMAT', `${path}: unknown format "${ext}"; use .csv, .jsonl (or .ndjson) or .parquet`);
-}
-
-async function fileHash(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 const RAW = 'ingest_raw';
@@ -79,7 +74,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
   }
   const format = inputFormat(path);
   if (!existsSync(path)) throw new NotFoundError('NOT_FOUND', `input file ${path} does not exist`);
-  const contentHash = await fileHash(path);
+  const contentHash = await fileSha256(path);
   if (!options.force) {
     const previous = await ctx.metadata.findIngest(source.name, contentHash);
     if (previous) return { source: source.name, accepted: 0, rejected: 0, snapshot: previous.id, skipped: true };

@@ -69,6 +69,7 @@ export async function readJsonl(path: string, columns: readonly string[]): Promi
 /**
  * Reads CSV (RFC 4180) with a header row. Every schema column must be in the header; extra
  * columns are ignored. A row with the wrong number of fields is malformed. Empty fields are null.
+ * A file the parser cannot follow (an unclosed quote) fails as a whole.
  */
 export async function readCsv(path: string, columns: readonly string[]): Promise<ParsedFile> {
   const records: TextRecord[] = [];
@@ -99,8 +100,9 @@ export async function readCsv(path: string, columns: readonly string[]): Promise
     }
   } catch (error) {
     if (error instanceof ValidationError) throw error;
-    const line = (error as { lines?: number }).lines ?? 0;
-    malformed.push({ line, raw: '', reason: `malformed CSV: ${(error as Error).message}; the rest of the file was not read` });
+    // A broken quote leaves the parser unable to tell where later rows start: fail the whole file
+    // rather than commit part of it.
+    throw new ValidationError('VALIDATION_FAILED', `${path}: malformed CSV (${(error as Error).message}); nothing was ingested, fix the file and ingest it again`, { cause: error });
   }
   return { records, malformed };
 }

@@ -1,5 +1,6 @@
 import type { ColumnType, Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
+import { parseTimestampSql } from '../time/index.js';
 
 /** The SQL type a schema type is stored as in the lake. */
 export const STORAGE_TYPE: Record<ColumnType, string> = {
@@ -16,7 +17,7 @@ function parsed(column: string, type: ColumnType): string {
     case 'string':
       return c;
     case 'timestamp':
-      return `epoch_ms(TRY_CAST(${c} AS TIMESTAMPTZ))`;
+      return parseTimestampSql(c);
     case 'float64':
       return `(CASE WHEN isfinite(TRY_CAST(${c} AS DOUBLE)) THEN TRY_CAST(${c} AS DOUBLE) END)`;
     default:

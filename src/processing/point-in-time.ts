@@ -37,8 +37,15 @@ function aggregateSql(feature: Feature, filter: string): string {
  * - `sum`, `avg`: sums added in (ts, seq) order, equal bit for bit to the online path's
  *   (`orderedWindowSums`), divided by the non-null count for `avg`;
  * - unbounded `last` and `field`: ASOF joins on the packed (ts, seq) key, then the ttl check.
+ *
+ * Returns every table it created (`out` last), for the caller to drop.
  */
-export async function computePointInTime(engine: SqlEngine, view: FeatureView, features: readonly Feature[], events: string, points: string, out: string): Promise<void> {
+export async function computePointInTime(engine: SqlEngine, view: FeatureView, features: readonly Feature[], events: string, points: string, out: string): Promise<string[]> {
+  const tables: string[] = [];
+  const create = async (table: string, query: string): Promise<void> => {
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${query}`);
+    tables.push(table);
+  };
   const joins: string[] = [];
   const outputs: string[] = [];
   const specs: SumSpec[] = [];
@@ -50,6 +57,7 @@ export async function computePointInTime(engine: SqlEngine, view: FeatureView, f
   const sumOutputs = new Map(features.filter(isSum).map((f) => [f, specIndex(f)] as const));
   if (specs.length > 0) {
     await orderedWindowSums(engine, specs, points, events, `${out}_sums`);
+    tables.push(`${out}_sums`);
     joins.push(`LEFT JOIN ${out}_sums os ON os._pid = p._pid`);
   }
   const aggregations = features.filter((f) => !isLookup(f) && f.fn !== 'sum');
@@ -60,16 +68,18 @@ export async function computePointInTime(engine: SqlEngine, view: FeatureView, f
       const filter = f.windowMs === joinWindow ? '' : windowPredicateSql('e._ts', 'p._t', f.windowMs);
       return `${aggregateSql(f, filter)} AS ${f.fn === 'avg' ? countColumn(f) : ident(f.name)}`;
     });
-    await engine.run(
-      `CREATE OR REPLACE TEMP TABLE ${out}_agg AS SELECT p._key, p._t, ${exprs.join(', ')} FROM ${points} p ` +
+    await create(
+      `${out}_agg`,
+      `SELECT p._key, p._t, ${exprs.join(', ')} FROM ${points} p ` +
         `LEFT JOIN ${events} e ON e._key = p._key AND ${windowPredicateSql('e._ts', 'p._t', joinWindow)} GROUP BY p._key, p._t`,
     );
     joins.push(`LEFT JOIN ${out}_agg a ON a._key = p._key AND a._t = p._t`);
   }
   for (const [i, f] of features.filter((g) => g.fn === 'last' && isLookup(g)).entries()) {
     const c = ident(f.column!);
-    await engine.run(
-      `CREATE OR REPLACE TEMP TABLE ${out}_last${i} AS SELECT p._key, p._t, e.${c} AS v FROM ${points} p ` +
+    await create(
+      `${out}_last${i}`,
+      `SELECT p._key, p._t, e.${c} AS v FROM ${points} p ` +
         `ASOF LEFT JOIN (SELECT _key, _ts, _ord, ${c} FROM ${events} WHERE ${c} IS NOT NULL) e ON e._key = p._key AND ${pointOrderKeySql('p._t')} > e._ord`,
     );
     joins.push(`LEFT JOIN ${out}_last${i} l${i} ON l${i}._key = p._key AND l${i}._t = p._t`);
@@ -77,8 +87,9 @@ export async function computePointInTime(engine: SqlEngine, view: FeatureView, f
   const fields = features.filter((f) => f.fn === 'field');
   if (fields.length > 0) {
     const columns = [...new Set(fields.map((f) => ident(f.column!)))];
-    await engine.run(
-      `CREATE OR REPLACE TEMP TABLE ${out}_field AS SELECT p._key, p._t, ${ttlPredicateSql('e._ts', 'p._t', view.ttlMs)} AS _alive, ` +
+    await create(
+      `${out}_field`,
+      `SELECT p._key, p._t, ${ttlPredicateSql('e._ts', 'p._t', view.ttlMs)} AS _alive, ` +
         `${columns.map((c) => `e.${c}`).join(', ')} FROM ${points} p ` +
         `ASOF LEFT JOIN (SELECT _key, _ts, _ord, ${columns.join(', ')} FROM ${events}) e ON e._key = p._key AND ${pointOrderKeySql('p._t')} > e._ord`,
     );
@@ -93,12 +104,6 @@ export async function computePointInTime(engine: SqlEngine, view: FeatureView, f
     else if (isLookup(f)) outputs.push(`l${last++}.v AS ${name}`);
     else outputs.push(`a.${name}`);
   }
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${out} AS SELECT p._key, p._t, ${outputs.join(', ')} FROM ${points} p ${joins.join(' ')}`);
-}
-
-/** Drops the tables `computePointInTime` created. */
-export function dropPointInTimeSql(out: string, lookups = 16): string {
-  return [`${out}_agg`, `${out}_sums`, `${out}_field`, out, ...Array.from({ length: lookups }, (_, i) => `${out}_last${i}`)]
-    .map((t) => `DROP TABLE IF EXISTS ${t}`)
-    .join('; ');
+  await create(out, `SELECT p._key, p._t, ${outputs.join(', ')} FROM ${points} p ${joins.join(' ')}`);
+  return tables;
 }

@@ -1,5 +1,5 @@
 export { parseDuration, formatDuration } from './duration.js';
-export { parseTimestamp, toIso } from './timestamp.js';
+export { parseTimestampSql, toIso } from './timestamp.js';
 export {
   windowAt,
   inWindow,

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { formatDuration, inWindow, parseDuration, parseTimestamp, toIso, windowAt, windowPredicateSql, withinTtl } from './index.js';
+import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
+import { formatDuration, inWindow, parseDuration, parseTimestampSql, toIso, windowAt, windowPredicateSql, withinTtl } from './index.js';
 
 describe('durations', () => {
   test.each([['90m', 5_400_000], ['7d', 604_800_000], ['250ms', 250], ['1h', 3_600_000], ['30s', 30_000]])('%s', (text, ms) => {
@@ -10,15 +11,32 @@ describe('durations', () => {
 });
 
 describe('timestamps', () => {
-  test('naive ISO is UTC; offsets are honoured; sub-ms is truncated', () => {
-    expect(parseTimestamp('2024-03-01T12:00:00')).toBe(Date.UTC(2024, 2, 1, 12));
-    expect(parseTimestamp('2024-03-01 12:00:00')).toBe(Date.UTC(2024, 2, 1, 12));
-    expect(parseTimestamp('2024-03-01T13:30:00+01:30')).toBe(Date.UTC(2024, 2, 1, 12));
-    expect(parseTimestamp('2024-03-01T12:00:00.123456Z')).toBe(Date.UTC(2024, 2, 1, 12, 0, 0, 123));
-    expect(parseTimestamp('2024-03-01')).toBe(Date.UTC(2024, 2, 1));
+  test('ISO-8601: naive is UTC, offsets are honoured, sub-ms is truncated, anything else is NULL', async () => {
+    const engine = await duckDbEngine({ threads: 1 });
+    try {
+      const cases: Array<[string, number | null]> = [
+        ['2024-03-01T12:00:00', Date.UTC(2024, 2, 1, 12)],
+        ['2024-03-01 12:00:00', Date.UTC(2024, 2, 1, 12)],
+        ['2024-03-01T12:00:00Z', Date.UTC(2024, 2, 1, 12)],
+        ['2024-03-01T13:30:00+01:30', Date.UTC(2024, 2, 1, 12)],
+        ['2024-03-01T12:00:00.123456Z', Date.UTC(2024, 2, 1, 12, 0, 0, 123)],
+        ['2024-03-01', Date.UTC(2024, 2, 1)],
+        ['2024-02-30T00:00:00', null],
+        ['yesterday', null],
+        ['2024-03-01T25:00:00', null],
+        ['', null],
+      ];
+      const rows = await engine.all<{ v: number | null }>(
+        `SELECT ${parseTimestampSql('x')} AS v FROM (VALUES ${cases.map(([text], i) => `(${i}, '${text}')`).join(', ')}) t(i, x) ORDER BY i`,
+      );
+      expect(rows.map((r) => r.v)).toEqual(cases.map(([, ms]) => ms));
+      const [typed] = await engine.all<{ v: number }>(`SELECT ${parseTimestampSql("TIMESTAMP '2024-03-01 12:00:00.5'")} AS v`);
+      expect(typed!.v).toBe(Date.UTC(2024, 2, 1, 12, 0, 0, 500));
+    } finally {
+      await engine.close();
+    }
     expect(toIso(Date.UTC(2024, 2, 1, 12))).toBe('2024-03-01T12:00:00.000Z');
   });
-  test.each(['2024-02-30T00:00:00', 'yesterday', '2024-03-01T25:00:00', ''])('rejects %j', (text) => expect(parseTimestamp(text)).toBeUndefined());
 });
 
 describe('windows are half-open [t - W, t)', () => {

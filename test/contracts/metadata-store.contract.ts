@@ -1,11 +1,9 @@
 import { expect, test } from 'vitest';
+import { withStore, type StoreHarness } from './harness.js';
 import { compileProject, defineProject, entity, batchSource, featureView, count } from '../../src/definitions/index.js';
 import type { DeadLetter, MetadataStore } from '../../src/storage/metadata/metadata-store.js';
 
-export interface MetadataStoreHarness {
-  open(): Promise<MetadataStore>;
-  dispose(): Promise<void>;
-}
+export type MetadataStoreHarness = StoreHarness<MetadataStore>;
 
 const e = entity({ name: 'e', joinKey: 'k' });
 const s = batchSource({ name: 's', schema: { k: 'string', ts: 'timestamp' }, timestamp: 'ts' });
@@ -14,18 +12,9 @@ const letter = (line: number): DeadLetter => ({ source: 's', file: 'f.csv', line
 
 /** The semantics every MetadataStore keeps (see `metadata-store.ts`). */
 export function runMetadataStoreContract(name: string, harness: () => Promise<MetadataStoreHarness>): void {
-  const withStore = (body: (h: MetadataStoreHarness, store: MetadataStore) => Promise<void>) => async () => {
-    const h = await harness();
-    const store = await h.open();
-    try {
-      await body(h, store);
-    } finally {
-      await store.close();
-      await h.dispose();
-    }
-  };
+  const run = (body: (h: MetadataStoreHarness, store: MetadataStore) => Promise<void>) => withStore(harness, body);
 
-  test(`${name}: registry versions count up and keep the project`, withStore(async (_h, store) => {
+  test(`${name}: registry versions count up and keep the project`, run(async (_h, store) => {
     expect(await store.latestRegistry()).toBeUndefined();
     expect((await store.recordRegistry(project)).version).toBe(1);
     expect((await store.recordRegistry(project)).version).toBe(2);
@@ -34,7 +23,7 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     expect(latest?.project).toEqual(project);
   }));
 
-  test(`${name}: an ingest commits its snapshot and dead letters together, once`, withStore(async (_h, store) => {
+  test(`${name}: an ingest commits its snapshot and dead letters together, once`, run(async (_h, store) => {
     const first = await store.commitIngest({ id: 's@1', source: 's', parentId: null, files: ['a'], rowCount: 3, addedRows: 3, contentHash: 'h1' }, [letter(2), letter(5)]);
     expect(first.version).toBe(1);
     const second = await store.commitIngest({ id: 's@2', source: 's', parentId: 's@1', files: ['a', 'b'], rowCount: 5, addedRows: 2, contentHash: 'h2' }, []);
@@ -49,7 +38,7 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     expect(await store.countDeadLetters('other')).toBe(0);
   }));
 
-  test(`${name}: runs record success and failure`, withStore(async (_h, store) => {
+  test(`${name}: runs record success and failure`, run(async (_h, store) => {
     const ok = await store.startRun('ingest', { file: 'x' });
     const bad = await store.startRun('materialize', {});
     await store.finishRun(ok.id, { status: 'succeeded', stats: { rows: 3 } });
@@ -59,7 +48,7 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     expect(runs.find((r) => r.id === bad.id)).toMatchObject({ status: 'failed', error: 'boom' });
   }));
 
-  test(`${name}: a second handle (another process) sees commits`, withStore(async (h, store) => {
+  test(`${name}: a second handle (another process) sees commits`, run(async (h, store) => {
     await store.recordRegistry(project);
     const other = await h.open();
     try {

@@ -1,12 +1,9 @@
 import { expect, test } from 'vitest';
+import { withStore, type StoreHarness } from './harness.js';
 import type { EntityState } from '../../src/processing/entity-state.js';
 import type { OnlineStore } from '../../src/storage/online/online-store.js';
 
-/** A store factory: `open()` gives a handle on one shared store; several handles act like several processes. */
-export interface OnlineStoreHarness {
-  open(): Promise<OnlineStore>;
-  dispose(): Promise<void>;
-}
+export type OnlineStoreHarness = StoreHarness<OnlineStore>;
 
 const state = (n: number): EntityState => ({
   horizon: 1_000 + n,
@@ -25,30 +22,21 @@ async function* entries(pairs: Array<readonly [string, EntityState]>, pause?: Pr
 
 /** The semantics every OnlineStore keeps (see `online-store.ts`). */
 export function runOnlineStoreContract(name: string, harness: () => Promise<OnlineStoreHarness>): void {
-  const withStore = (body: (h: OnlineStoreHarness, store: OnlineStore) => Promise<void>) => async () => {
-    const h = await harness();
-    const store = await h.open();
-    try {
-      await body(h, store);
-    } finally {
-      await store.close();
-      await h.dispose();
-    }
-  };
+  const run = (body: (h: OnlineStoreHarness, store: OnlineStore) => Promise<void>) => withStore(harness, body);
 
-  test(`${name}: an unknown view reads as no table and no states`, withStore(async (_h, store) => {
+  test(`${name}: an unknown view reads as no table and no states`, run(async (_h, store) => {
     expect(await store.read('nope', ['a', 'b'])).toEqual({ info: undefined, states: [undefined, undefined] });
     expect(await store.viewInfo('nope')).toBeUndefined();
   }));
 
-  test(`${name}: values round-trip exactly, in key order, undefined where absent`, withStore(async (_h, store) => {
+  test(`${name}: values round-trip exactly, in key order, undefined where absent`, run(async (_h, store) => {
     const info = await store.replaceView('v', { viewHash: 'h1', materializedAt: 5, horizon: 1 }, entries([['a', state(1)], ['b', state(2)]]));
     expect(info).toMatchObject({ viewHash: 'h1', materializedAt: 5, horizon: 1, entityCount: 2 });
     const { states } = await store.read('v', ['b', 'zz', 'a', 'b']);
     expect(states).toEqual([state(2), undefined, state(1), state(2)]);
   }));
 
-  test(`${name}: replacing a view drops entities that are gone`, withStore(async (_h, store) => {
+  test(`${name}: replacing a view drops entities that are gone`, run(async (_h, store) => {
     await store.replaceView('v', { viewHash: 'h1', materializedAt: 5, horizon: 1 }, entries([['a', state(1)], ['b', state(2)]]));
     const next = await store.replaceView('v', { viewHash: 'h2', materializedAt: 6, horizon: 2 }, entries([['b', state(3)]]));
     expect(next.entityCount).toBe(1);
@@ -56,7 +44,7 @@ export function runOnlineStoreContract(name: string, harness: () => Promise<Onli
     expect(await store.viewInfo('v')).toEqual(next);
   }));
 
-  test(`${name}: readers see the old table until the new one is complete, and after a failed write`, withStore(async (_h, store) => {
+  test(`${name}: readers see the old table until the new one is complete, and after a failed write`, run(async (_h, store) => {
     await store.replaceView('v', { viewHash: 'old', materializedAt: 1, horizon: 0 }, entries([['a', state(1)], ['b', state(2)]]));
     let release!: () => void;
     const pause = new Promise<void>((r) => (release = r));
@@ -77,7 +65,7 @@ export function runOnlineStoreContract(name: string, harness: () => Promise<Onli
     expect((await store.read('v', ['a', 'b'])).states).toEqual([undefined, state(5)]);
   }));
 
-  test(`${name}: a second handle (another process) sees committed tables`, withStore(async (h, store) => {
+  test(`${name}: a second handle (another process) sees committed tables`, run(async (h, store) => {
     await store.replaceView('v', { viewHash: 'h', materializedAt: 1, horizon: 0 }, entries([['a', state(4)]]));
     const other = await h.open();
     try {

@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import type { Feature, Project } from '../../definitions/index.js';
 import { contentHash, featureColumn, resolveFeatures } from '../../definitions/index.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
+import { fileSha256 } from '../../ingest/file-hash.js';
 import { inputFormat } from '../../ingest/ingest-file.js';
 import { trackRun } from '../../orchestration/track-run.js';
-import { computePointInTime, dropPointInTimeSql } from '../../processing/point-in-time.js';
+import { computePointInTime } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal } from '../../storage/engine/sql-engine.js';
 import { loadSpineSql } from './load-spine-sql.js';
@@ -34,12 +34,6 @@ export interface DatasetManifest {
   readonly snapshots: Readonly<Record<string, string | null>>;
   readonly createdAt: string;
   readonly timing: { readonly totalMs: number };
-}
-
-async function sha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function outputValueSql(feature: Feature, column: string, textOutput: boolean): string {
@@ -87,6 +81,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     const definitions: Record<string, string> = {};
     const selects: string[] = [];
     const joins: string[] = [];
+    const temporary: string[] = [];
     for (const [i, { view, features }] of resolved.byView.entries()) {
       const source = project.sources.find((s) => s.name === view.source)!;
       const snapshot = await ctx.metadata.latestSnapshot(source.name);
@@ -94,7 +89,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       definitions[view.name] = view.hash;
       const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
       await engine.run(`CREATE OR REPLACE TEMP TABLE events_${i} AS SELECT * FROM (${viewEventsSql(view, source, files)}) WHERE _key IN (SELECT _key FROM spine_points)`);
-      await computePointInTime(engine, view, features, `events_${i}`, 'spine_points', `pit_${i}`);
+      temporary.push(`events_${i}`, ...(await computePointInTime(engine, view, features, `events_${i}`, 'spine_points', `pit_${i}`)));
       joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._key = s._key AND v${i}._t = s._t`);
       for (const feature of features) {
         const column = featureColumn({ view: view.name, feature: feature.name });
@@ -109,9 +104,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
     await rename(staging, options.out);
     const [{ n }] = (await engine.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM spine')) as [{ n: number }];
-    for (let i = 0; i < resolved.byView.length; i++) await engine.run(`${dropPointInTimeSql(`pit_${i}`)}; DROP TABLE IF EXISTS events_${i}`);
-    await engine.run('DROP TABLE IF EXISTS spine; DROP TABLE IF EXISTS spine_points');
-    const spineHash = await sha256(options.spine);
+    for (const table of [...temporary, 'spine', 'spine_points']) await engine.run(`DROP TABLE IF EXISTS ${table}`);
+    const spineHash = await fileSha256(options.spine);
     const identity = { spine: spineHash, timestampColumn, features: resolved.columns, definitions, snapshots, format: outFormat };
     const manifest: DatasetManifest = {
       datasetId: `ds_${contentHash(identity)}`,

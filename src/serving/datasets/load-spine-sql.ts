@@ -1,5 +1,6 @@
 import { ident, literal } from '../../storage/engine/sql-engine.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
+import { parseTimestampSql } from '../../time/index.js';
 
 /**
  * SQL that reads a spine file (CSV, JSONL or Parquet) keeping every row in file order as
@@ -19,7 +20,7 @@ export function loadSpineSql(path: string, format: InputFormat, joinKey: string,
   return (
     `SELECT *, CAST(${ident(joinKey)} AS VARCHAR) AS _key, ` +
     `CASE WHEN typeof(${ts}) IN ('BIGINT', 'INTEGER', 'HUGEINT', 'UBIGINT') THEN TRY_CAST(${ts} AS BIGINT) ` +
-    `ELSE epoch_ms(TRY_CAST(CAST(${ts} AS VARCHAR) AS TIMESTAMPTZ)) END AS _t, ` +
+    `ELSE ${parseTimestampSql(ts)} END AS _t, ` +
     `row_number() OVER () AS _row FROM ${reader}`
   );
 }

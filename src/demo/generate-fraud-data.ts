@@ -23,8 +23,8 @@ export interface FraudDataFiles {
 const u = (expr: string, salt: string): string => `(hash(${expr}, ${literal(salt)}) % 1000000007) / 1000000007.0`;
 
 /**
- * Generates a realistic synthetic fraud data set with set-based SQL: customers with segments that
- * change over time, merchants with skewed popularity, log-normal amounts, and 2% fraudsters whose
+ * Generates a realistic synthetic fraud data set with set-based SQL: customer profiles that are
+ * refreshed over time, merchants with skewed popularity, log-normal amounts, and 2% fraudsters whose
  * fraud comes in bursts of small payments at unusual merchants. Labels are transactions with
  * their outcome, to be used as a spine. Also a small JSONL feed with a few broken records.
  */
@@ -59,10 +59,13 @@ export async function generateFraudData(engine: SqlEngine, options: FraudDataOpt
     SELECT printf('t%08d', i) AS txn_id, customer_id, amount, merchant, epoch_ms(ts_ms) AS ts, is_fraud FROM normal
     UNION ALL SELECT printf('t%08d', i), customer_id, amount, merchant, epoch_ms(ts_ms), is_fraud FROM bursts`);
   await engine.run(`COPY (SELECT txn_id, customer_id, amount, merchant, ts FROM demo_txns ORDER BY ts) TO ${literal(files.transactions)} (FORMAT PARQUET)`);
+  // Profiles: a first record up to three weeks before the period, then a refresh inside it
+  // (10% of customers upgraded to platinum), so the 30-day ttl of the profile view mostly holds.
   await engine.run(`COPY (
-      SELECT customer_id, segment, epoch_ms(${start} - 86400000 * (1 + floor(${u('customer_id', 'upd')} * 60))::BIGINT) AS updated_at FROM demo_customers
+      SELECT customer_id, segment, epoch_ms(${start} - 86400000 * (1 + floor(${u('customer_id', 'upd')} * 20))::BIGINT) AS updated_at FROM demo_customers
       UNION ALL
-      SELECT customer_id, 'platinum', epoch_ms(${start} + floor(${u('customer_id', 'upg')} * ${span})::BIGINT) FROM demo_customers WHERE ${u('customer_id', 'up')} < 0.1
+      SELECT customer_id, CASE WHEN ${u('customer_id', 'up')} < 0.1 THEN 'platinum' ELSE segment END,
+             epoch_ms(${start} + floor(${u('customer_id', 'upg')} * ${span} * 0.9)::BIGINT) FROM demo_customers
     ) TO ${literal(files.customers)} (FORMAT PARQUET)`);
   await engine.run(`COPY (
       SELECT customer_id, ts, is_fraud FROM demo_txns

@@ -1,5 +1,5 @@
 import type { Feature, FeatureView } from '../definitions/index.js';
-import { withinTtl } from '../time/index.js';
+import { eventRange, windowAt, withinTtl } from '../time/index.js';
 import { eventColumns, type EntityState, type EventColumn, type Scalar } from './entity-state.js';
 
 /** How a served value came about. */
@@ -36,18 +36,6 @@ export function planEvaluation(view: FeatureView, features: readonly Feature[]):
       bool: feature.valueType === 'bool',
     })),
   };
-}
-
-/** First index with `ts[i] >= bound` (events are sorted by time). */
-function lowerBound(ts: Float64Array, bound: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid]! < bound) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function valueAt(column: EventColumn, i: number, bool: boolean): Scalar {
@@ -127,17 +115,14 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     return;
   }
   const ts = state.ts;
-  const end = lowerBound(ts, t);
-  let lastWindow = -1;
-  let lastStart = 0;
+  // Features of one window share its range; plans list them in definition order, so cache the last.
+  let lastWindow: number | undefined = -1;
+  let range: [number, number] = [0, 0];
   for (let f = 0; f < plan.features.length; f++) {
     const p = plan.features[f]!;
     const { fn, windowMs } = p.feature;
-    let start = 0;
-    if (windowMs !== undefined) {
-      if (windowMs !== lastWindow) [lastWindow, lastStart] = [windowMs, lowerBound(ts, t - windowMs)];
-      start = lastStart;
-    }
+    if (windowMs !== lastWindow) [lastWindow, range] = [windowMs, eventRange(ts, windowAt(t, windowMs))];
+    const [start, end] = range;
     const base = windowMs === undefined ? state.base[p.baseIndex] ?? null : null;
     const column = p.column < 0 ? undefined : state.columns[p.column]!;
     if (fn === 'field') {

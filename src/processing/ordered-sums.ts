@@ -1,5 +1,5 @@
 import { ident, type SqlEngine } from '../storage/engine/sql-engine.js';
-import { windowPredicateSql } from '../time/index.js';
+import { windowAt, windowPredicateSql } from '../time/index.js';
 
 /** One sum to compute: a column over a window (undefined: every event before t). */
 export interface SumSpec {
@@ -30,7 +30,7 @@ export async function orderedWindowSums(engine: SqlEngine, specs: readonly SumSp
   const fold = (): void => {
     if (point < 0) return;
     specs.forEach((spec, k) => {
-      const from = spec.windowMs === undefined ? -Infinity : t - spec.windowMs;
+      const from = windowAt(t, spec.windowMs).start;
       const column = values[valueIndex[k]! - 3]!;
       let total = NaN;
       for (let i = 0; i < ts.length; i++) {

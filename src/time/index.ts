@@ -3,6 +3,7 @@ export { parseTimestampSql, toIso } from './timestamp.js';
 export {
   windowAt,
   inWindow,
+  eventRange,
   withinTtl,
   windowPredicateSql,
   ttlPredicateSql,

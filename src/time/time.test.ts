@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
-import { formatDuration, inWindow, parseDuration, parseTimestampSql, toIso, windowAt, windowPredicateSql, withinTtl } from './index.js';
+import { eventRange, formatDuration, inWindow, parseDuration, parseTimestampSql, toIso, windowAt, windowPredicateSql, withinTtl } from './index.js';
 
 describe('durations', () => {
   test.each([['90m', 5_400_000], ['7d', 604_800_000], ['250ms', 250], ['1h', 3_600_000], ['30s', 30_000]])('%s', (text, ms) => {
@@ -52,6 +52,14 @@ describe('windows are half-open [t - W, t)', () => {
     expect(withinTtl(7_000, 10_000, 3_000)).toBe(true);
     expect(withinTtl(6_999, 10_000, 3_000)).toBe(false);
     expect(withinTtl(0, 10_000, undefined)).toBe(true);
+  });
+  test('eventRange finds the events of a window in sorted times, ties included', () => {
+    const times = new Float64Array([5, 7, 7, 9, 10, 10]);
+    expect(eventRange(times, windowAt(10, 3))).toEqual([1, 4]);
+    expect(eventRange(times, windowAt(11, 1))).toEqual([4, 6]);
+    expect(eventRange(times, windowAt(10, undefined))).toEqual([0, 4]);
+    expect(eventRange(times, windowAt(5, 100))).toEqual([0, 0]);
+    expect(eventRange(new Float64Array(0), windowAt(5, 1))).toEqual([0, 0]);
   });
   test('the SQL predicate states the same bounds', () => {
     expect(windowPredicateSql('e._ts', 'p._t', 3_000)).toBe('e._ts < p._t AND e._ts >= p._t - 3000');

@@ -27,6 +27,27 @@ export function inWindow(ts: number, window: TimeWindow): boolean {
 }
 
 /**
+ * The index range `[from, to)` of the events inside a window, in times sorted ascending.
+ *
+ * @example
+ * eventRange(new Float64Array([5, 7, 9, 10]), windowAt(10, 3)); // [1, 3]: the events at 7 and 9
+ */
+export function eventRange(sortedTimes: Float64Array, window: TimeWindow): [number, number] {
+  return [firstAtOrAfter(sortedTimes, window.start), firstAtOrAfter(sortedTimes, window.end)];
+}
+
+function firstAtOrAfter(times: Float64Array, bound: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid]! < bound) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
  * True when a row last seen at `ts` is still alive at `t` under a time-to-live: `ts >= t - ttl`.
  * No ttl: always alive.
  */

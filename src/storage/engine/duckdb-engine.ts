@@ -36,16 +36,6 @@ class DuckDbEngine implements SqlEngine {
     }
   }
 
-  async *stream<Row>(sql: string): AsyncIterable<Row[]> {
-    let result;
-    try {
-      result = await this.connection.stream(sql);
-    } catch (error) {
-      throw new AdapterError('ADAPTER_FAILED', `DuckDB: ${(error as Error).message}`, { cause: error, details: { sql } });
-    }
-    for await (const rows of result.yieldRowObjectJs()) yield rows.map((row) => toPlain(row) as Row);
-  }
-
   async *streamChunks(sql: string): AsyncIterable<ColumnChunk> {
     let result;
     try {

@@ -14,8 +14,6 @@ export interface SqlEngine {
   run(sql: string): Promise<void>;
   /** Runs a query and returns its rows as plain objects (BIGINT as number where exact). */
   all<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
-  /** Runs a query and yields its rows in chunks, for results too large to hold at once. */
-  stream<Row = Record<string, unknown>>(sql: string): AsyncIterable<Row[]>;
   /** Runs a query and yields its result in columnar chunks, without building a row object per row. */
   streamChunks(sql: string): AsyncIterable<ColumnChunk>;
   /** Appends rows to a table of DOUBLE columns, one Float64Array per column; NaN is NULL. */

@@ -12,7 +12,7 @@ import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const key = entity({ name: 'user', joinKey: 'k' });
-const events = batchSource({ name: 'events', schema: { k: 'string', v: 'float64', s: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const events = batchSource({ name: 'events', schema: { k: 'string', v: 'float64', s: 'string', b: 'bool', i: 'int64', ts: 'timestamp' }, timestamp: 'ts' });
 const FEATURES = {
   n_all: count(),
   n_v_20: count('v', { window: '20ms' }),
@@ -27,9 +27,15 @@ const FEATURES = {
   distinct_all: countDistinct('v'),
   last_v: last('v'),
   last_s_10: last('s', { window: '10ms' }),
+  last_b: last('b'),
+  sum_i_20: sum('i', { window: '20ms' }),
+  max_i: max('i'),
+  distinct_b_50: countDistinct('b', { window: '50ms' }),
+  last_ts_20: last('ts', { window: '20ms' }),
+  min_ts: min('ts'),
 };
 const stats = featureView({ name: 'stats', entity: key, source: events, features: FEATURES });
-const latest = featureView({ name: 'latest', entity: key, source: events, ttl: '15ms', features: { v: field('v'), s: field('s') } });
+const latest = featureView({ name: 'latest', entity: key, source: events, ttl: '15ms', features: { v: field('v'), s: field('s'), b: field('b'), i: field('i') } });
 const spec = defineProject({ name: 'prop', entities: [key], sources: [events], featureViews: [stats, latest], featureServices: [featureService({ name: 'all', features: [stats, latest] })] });
 
 const REF: Record<string, RefFeature> = {
@@ -46,15 +52,31 @@ const REF: Record<string, RefFeature> = {
   stats__distinct_all: { fn: 'countDistinct', column: 'v' },
   stats__last_v: { fn: 'last', column: 'v' },
   stats__last_s_10: { fn: 'last', column: 's', windowMs: 10 },
+  stats__last_b: { fn: 'last', column: 'b' },
+  stats__sum_i_20: { fn: 'sum', column: 'i', windowMs: 20 },
+  stats__max_i: { fn: 'max', column: 'i' },
+  stats__distinct_b_50: { fn: 'countDistinct', column: 'b', windowMs: 50 },
+  stats__last_ts_20: { fn: 'last', column: 'ts', windowMs: 20 },
+  stats__min_ts: { fn: 'min', column: 'ts' },
   latest__v: { fn: 'field', column: 'v', ttlMs: 15 },
   latest__s: { fn: 'field', column: 's', ttlMs: 15 },
+  latest__b: { fn: 'field', column: 'b', ttlMs: 15 },
+  latest__i: { fn: 'field', column: 'i', ttlMs: 15 },
+};
+// Timestamp-valued features are ISO-8601 strings at the edges.
+const TIMESTAMP_VALUED = new Set(['stats__last_ts_20', 'stats__min_ts']);
+const expected = (ref: RefEvent[], k: string, t: number, column: string, feature: RefFeature) => {
+  const value = referenceValue(ref, k, t, feature);
+  return TIMESTAMP_VALUED.has(column) && typeof value === 'number' ? new Date(value).toISOString() : value;
 };
 
 // Values chosen so that summation order changes results (0.1 + 0.2, 1e16 + 1) and nulls are common.
 const value = fc.oneof(fc.constant(null), fc.constantFrom(0.1, 0.2, 0.3, 1e16, -1e16, 1, 2.5, -7.25, 1 / 3, 100));
 const text = fc.oneof(fc.constant(null), fc.constantFrom('a', 'b', 'c', 'B', 'aa'));
 // Hot-spot timestamps make ties (several events at one instant) common.
-const eventArb = fc.record({ key: fc.constantFrom('u1', 'u2', 'u3'), ts: fc.oneof(fc.integer({ min: 0, max: 80 }), fc.constantFrom(10, 20, 30)), v: value, s: text });
+const flag = fc.oneof(fc.constant(null), fc.boolean());
+const integer = fc.oneof(fc.constant(null), fc.integer({ min: -1000, max: 1000 }), fc.constant(2 ** 52));
+const eventArb = fc.record({ key: fc.constantFrom('u1', 'u2', 'u3'), ts: fc.oneof(fc.integer({ min: 0, max: 80 }), fc.constantFrom(10, 20, 30)), v: value, s: text, b: flag, i: integer });
 const scenario = fc.record({
   batches: fc.array(fc.array(eventArb, { minLength: 0, maxLength: 25 }), { minLength: 1, maxLength: 3 }),
   spineTimes: fc.array(fc.integer({ min: -5, max: 140 }), { minLength: 1, maxLength: 12 }),
@@ -62,9 +84,11 @@ const scenario = fc.record({
   later: fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 4 }),
 });
 
-function toRefEvents(batches: Array<Array<{ key: string; ts: number; v: number | null; s: string | null }>>): RefEvent[] {
+type GeneratedEvent = { key: string; ts: number; v: number | null; s: string | null; b: boolean | null; i: number | null };
+
+function toRefEvents(batches: GeneratedEvent[][]): RefEvent[] {
   let order = 0;
-  return batches.flatMap((batch) => batch.map((e) => ({ key: e.key, ts: T0 + e.ts, order: order++, values: { v: e.v, s: e.s } })));
+  return batches.flatMap((batch) => batch.map((e) => ({ key: e.key, ts: T0 + e.ts, order: order++, values: { v: e.v, s: e.s, b: e.b, i: e.i, ts: T0 + e.ts } })));
 }
 
 describe('online == offline == brute-force reference', () => {
@@ -75,7 +99,7 @@ describe('online == offline == brute-force reference', () => {
         try {
           for (const [i, batch] of batches.entries()) {
             const file = join(env.dir, `batch${i}.jsonl`);
-            writeFileSync(file, batch.map((e) => JSON.stringify({ k: e.key, v: e.v, s: e.s, ts: new Date(T0 + e.ts).toISOString() })).join('\n') + '\n');
+            writeFileSync(file, batch.map((e) => JSON.stringify({ k: e.key, v: e.v, s: e.s, b: e.b, i: e.i, ts: new Date(T0 + e.ts).toISOString() })).join('\n') + '\n');
             await ingestFile(env.platform, env.project, 'events', file, { force: true });
           }
           const ref = toRefEvents(batches);
@@ -90,7 +114,7 @@ describe('online == offline == brute-force reference', () => {
           expect(dataset.length).toBe(spineRows.length);
           spineRows.forEach((row, i) => {
             for (const [column, feature] of Object.entries(REF)) {
-              expect({ row, column, value: dataset[i]![column] }).toEqual({ row, column, value: referenceValue(ref, row.k, row.ts, feature) });
+              expect({ row, column, value: dataset[i]![column] }).toEqual({ row, column, value: expected(ref, row.k, row.ts, column, feature) });
             }
           });
           // Online: materialize at asOf, then serve at asOf and later times, as windows keep expiring.
@@ -102,7 +126,7 @@ describe('online == offline == brute-force reference', () => {
             expect(response.asOf).toBe(new Date(t).toISOString());
             response.rows.forEach((r, i) => {
               for (const [column, feature] of Object.entries(REF)) {
-                expect({ k: keys[i], t, column, value: r[column] }).toEqual({ k: keys[i], t, column, value: referenceValue(ref, keys[i]!, t, feature) });
+                expect({ k: keys[i], t, column, value: r[column] }).toEqual({ k: keys[i], t, column, value: expected(ref, keys[i]!, t, column, feature) });
               }
             });
           }

@@ -7,7 +7,7 @@ export interface RefEvent {
   readonly ts: number;
   /** Arrival order: later ingested is larger. */
   readonly order: number;
-  readonly values: Record<string, string | number | null>;
+  readonly values: Record<string, string | number | boolean | null>;
 }
 
 export interface RefFeature {
@@ -17,7 +17,7 @@ export interface RefFeature {
   readonly ttlMs?: number;
 }
 
-export function referenceValue(events: readonly RefEvent[], key: string, t: number, f: RefFeature): string | number | null {
+export function referenceValue(events: readonly RefEvent[], key: string, t: number, f: RefFeature): string | number | boolean | null {
   const visible = events
     .filter((e) => e.key === key && e.ts < t && (f.windowMs === undefined || e.ts >= t - f.windowMs))
     .sort((a, b) => a.ts - b.ts || a.order - b.order);
@@ -27,7 +27,7 @@ export function referenceValue(events: readonly RefEvent[], key: string, t: numb
     return latest.values[f.column!] ?? null;
   }
   if (f.fn === 'count' && f.column === undefined) return visible.length;
-  const values = visible.map((e) => e.values[f.column!] ?? null).filter((v): v is string | number => v !== null);
+  const values = visible.map((e) => e.values[f.column!] ?? null).filter((v): v is string | number | boolean => v !== null);
   switch (f.fn) {
     case 'count':
       return values.length;

@@ -26,6 +26,8 @@ export interface IngestResult {
 export interface IngestOptions {
   /** Ingest again even if this exact file content was ingested before. */
   readonly force?: boolean;
+  /** Called as the stages (read, validate, write, commit) complete. */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /** The input format of a file, by its extension. */
@@ -81,13 +83,16 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
   }
   return trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false }, async () => {
     const engine = await ctx.engine();
+    const progress = (done: number) => options.onProgress?.(done, 4);
     const malformed = await loadRaw(engine, source, path, format);
+    progress(1);
     await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT *, _line AS _n, ${rejectReasonSql(source)} AS _reason FROM ${RAW}`);
     const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
     const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
       `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,
     );
     const [{ accepted }] = (await engine.all<{ accepted: number }>(`SELECT count(*)::INTEGER AS accepted FROM ingest_checked WHERE _reason = ''`)) as [{ accepted: number }];
+    progress(2);
     const now = ctx.now();
     const deadLetters: DeadLetter[] = [...malformed, ...rejectedRows]
       .sort((a, b) => a.line - b.line)
@@ -104,10 +109,12 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       files = [...files, await ctx.lake.publish(source.name, staged, id.replace('@', '-v'))];
     }
     await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
+    progress(3);
     const snapshot: Snapshot = await ctx.metadata.commitIngest(
       { id, source: source.name, parentId: parent?.id ?? null, files, rowCount: (parent?.rowCount ?? 0) + accepted, addedRows: accepted, contentHash },
       deadLetters,
     );
+    progress(4);
     const result: IngestResult = { source: source.name, accepted, rejected: deadLetters.length, snapshot: snapshot.id, skipped: false };
     return { result, stats: { accepted, rejected: deadLetters.length, snapshot: snapshot.id } };
   });

@@ -25,9 +25,10 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .description('validate a file against the source schema and commit it to the lake as one snapshot')
     .action((source: string, options: { file: string; force?: boolean }) =>
       run.withPlatform(async ({ platform, out }) => {
-        out.progress(`ingest ${source}`, 0, 1);
-        const result = await ingestFile(platform, await platform.project(), source, options.file, { force: options.force === true });
-        out.progress(`ingest ${source}`, 1, 1);
+        const result = await ingestFile(platform, await platform.project(), source, options.file, {
+          force: options.force === true,
+          onProgress: (done, total) => out.progress(`ingest ${source}`, done, total),
+        });
         out.result(result, () =>
           result.skipped
             ? `${options.file} was already ingested into "${source}" (snapshot ${result.snapshot}); nothing to do. Use --force to ingest it again.`
@@ -65,9 +66,10 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .action((options: { spine: string; service?: string; features?: string[]; timestampColumn: string; out: string }) =>
       run.withPlatform(async ({ platform, out }) => {
         const selection = featureSelection(options);
-        out.progress('dataset build', 0, 1);
-        const manifest = await buildDataset(platform, await platform.project(), { ...selection, spine: options.spine, out: options.out, timestampColumn: options.timestampColumn });
-        out.progress('dataset build', 1, 1);
+        const manifest = await buildDataset(platform, await platform.project(), {
+          ...selection, spine: options.spine, out: options.out, timestampColumn: options.timestampColumn,
+          onProgress: (done, total) => out.progress('dataset build', done, total),
+        });
         out.result(manifest, () =>
           `dataset ${manifest.datasetId}: ${manifest.rowCount} rows x ${manifest.features.length} features -> ${manifest.path} (${manifest.timing.totalMs} ms)\nmanifest: ${manifest.path}.manifest.json`,
         );

@@ -20,6 +20,8 @@ export interface BuildDatasetOptions {
   readonly features?: readonly string[];
   /** The spine's timestamp column; default `ts`. */
   readonly timestampColumn?: string;
+  /** Called as the stages (the spine, each view, the output) complete. */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /** What the manifest beside a dataset records. Same inputs, same `datasetId`. */
@@ -67,6 +69,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
   return trackRun(ctx, 'dataset_build', { spine: options.spine, out: options.out, features: resolved.columns }, async () => {
     const engine = await ctx.engine();
+    const stages = resolved.byView.length + 2;
     await engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(options.spine, spineFormat, resolved.joinKey, timestampColumn)}`);
     const spineColumns = (await engine.all<{ column_name: string }>('DESCRIBE spine')).map((r) => r.column_name).filter((c) => !['_key', '_t', '_row'].includes(c));
     for (const column of [resolved.joinKey, timestampColumn]) {
@@ -77,6 +80,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b._row).join(', ')} lack a valid "${resolved.joinKey}" or "${timestampColumn}" (ISO-8601 or epoch ms)`);
     }
     await engine.run('CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT _key, _t FROM spine)');
+    options.onProgress?.(1, stages);
     const snapshots: Record<string, string | null> = {};
     const definitions: Record<string, string> = {};
     const selects: string[] = [];
@@ -90,6 +94,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
       await engine.run(`CREATE OR REPLACE TEMP TABLE events_${i} AS SELECT * FROM (${viewEventsSql(view, source, files)}) WHERE _key IN (SELECT _key FROM spine_points)`);
       temporary.push(`events_${i}`, ...(await computePointInTime(engine, view, features, `events_${i}`, 'spine_points', `pit_${i}`)));
+      options.onProgress?.(2 + i, stages);
       joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._key = s._key AND v${i}._t = s._t`);
       for (const feature of features) {
         const column = featureColumn({ view: view.name, feature: feature.name });
@@ -103,6 +108,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
     await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
     await rename(staging, options.out);
+    options.onProgress?.(stages, stages);
     const [{ n }] = (await engine.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM spine')) as [{ n: number }];
     for (const table of [...temporary, 'spine', 'spine_points']) await engine.run(`DROP TABLE IF EXISTS ${table}`);
     const spineHash = await fileSha256(options.spine);

@@ -1,0 +1,23 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { sluice } from './support/cli.js';
+
+test('sluice demo --once runs the whole platform and finds online == offline', () => {
+  const root = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
+  try {
+    const r = sluice(root, 'demo', '--once', '--transactions', '50000', '--customers', '1000', '--dir', 'demo', '--json');
+    expect(r.code).toBe(0);
+    const report = r.json<{ counts: Record<string, number>; consistency: { values: number; mismatches: unknown[] }; datasetId: string }>();
+    expect(report.counts).toMatchObject({ transactions: 50_001, rejected: 3, datasetFeatures: 6 });
+    expect(report.counts.datasetRows).toBeGreaterThan(1000);
+    expect(report.consistency.values).toBe(1200);
+    expect(report.consistency.mismatches).toEqual([]);
+    expect(report.datasetId).toMatch(/^ds_[0-9a-f]{16}$/);
+    const dlq = sluice(join(root, 'demo'), 'dlq', '--json').json<{ total: number }>();
+    expect(dlq.total).toBe(3);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

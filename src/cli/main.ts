@@ -12,6 +12,7 @@ const program = new Command('sluice')
   .option('--project <dir>', 'project directory (holds sluice.config.ts)', process.cwd())
   .addOption(new Option('--json', 'machine-readable output'))
   .showHelpAfterError()
+  // Throw instead of exiting, so usage errors get exit code 2 in one place (subcommands inherit this).
   .exitOverride();
 
 const run = commandContext(program);
@@ -19,7 +20,6 @@ registerProjectCommands(program, run);
 registerDataCommands(program, run);
 registerServeCommand(program, run);
 registerDemoCommand(program, run);
-for (const command of program.commands) command.exitOverride();
 
 try {
   await program.parseAsync(process.argv);

@@ -65,6 +65,15 @@ describe('HTTP API', () => {
     expect(Object.keys(res.json().rows[0])).toEqual(['customer_id', 'profile__segment', 'txn_stats__txn_count_1h']);
   });
 
+  test('a feature named twice is answered once', async () => {
+    const res = await post({ entities: { customer_id: ['c1'] }, features: ['txn_stats:last_amount', 'profile:segment', 'txn_stats:last_amount'] });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.features).toEqual(['txn_stats__last_amount', 'profile__segment']);
+    expect(body.rows[0]).toEqual({ customer_id: 'c1', txn_stats__last_amount: 0.2, profile__segment: 'gold' });
+    expect(body.metadata[0].status).toEqual(['PRESENT', 'PRESENT']);
+  });
+
   test.each([
     ['bad JSON', '{"entities": ', 400, 'BAD_REQUEST'],
     ['a JSON array', '[1, 2]', 400, 'BAD_REQUEST'],

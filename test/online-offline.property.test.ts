@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { batchSource, count, countDistinct, defineProject, entity, featureService, featureView, field, last, max, min, avg, sum } from '../src/definitions/index.js';
+import { batchSource, compileProject, count, countDistinct, defineProject, entity, featureService, featureView, field, last, max, min, avg, sum } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
@@ -38,31 +38,16 @@ const stats = featureView({ name: 'stats', entity: key, source: events, features
 const latest = featureView({ name: 'latest', entity: key, source: events, ttl: '15ms', features: { v: field('v'), s: field('s'), b: field('b'), i: field('i') } });
 const spec = defineProject({ name: 'prop', entities: [key], sources: [events], featureViews: [stats, latest], featureServices: [featureService({ name: 'all', features: [stats, latest] })] });
 
-const REF: Record<string, RefFeature> = {
-  stats__n_all: { fn: 'count' },
-  stats__n_v_20: { fn: 'count', column: 'v', windowMs: 20 },
-  stats__n_10: { fn: 'count', windowMs: 10 },
-  stats__sum_20: { fn: 'sum', column: 'v', windowMs: 20 },
-  stats__sum_all: { fn: 'sum', column: 'v' },
-  stats__avg_50: { fn: 'avg', column: 'v', windowMs: 50 },
-  stats__min_10: { fn: 'min', column: 'v', windowMs: 10 },
-  stats__max_all: { fn: 'max', column: 'v' },
-  stats__min_s_20: { fn: 'min', column: 's', windowMs: 20 },
-  stats__distinct_20: { fn: 'countDistinct', column: 's', windowMs: 20 },
-  stats__distinct_all: { fn: 'countDistinct', column: 'v' },
-  stats__last_v: { fn: 'last', column: 'v' },
-  stats__last_s_10: { fn: 'last', column: 's', windowMs: 10 },
-  stats__last_b: { fn: 'last', column: 'b' },
-  stats__sum_i_20: { fn: 'sum', column: 'i', windowMs: 20 },
-  stats__max_i: { fn: 'max', column: 'i' },
-  stats__distinct_b_50: { fn: 'countDistinct', column: 'b', windowMs: 50 },
-  stats__last_ts_20: { fn: 'last', column: 'ts', windowMs: 20 },
-  stats__min_ts: { fn: 'min', column: 'ts' },
-  latest__v: { fn: 'field', column: 'v', ttlMs: 15 },
-  latest__s: { fn: 'field', column: 's', ttlMs: 15 },
-  latest__b: { fn: 'field', column: 'b', ttlMs: 15 },
-  latest__i: { fn: 'field', column: 'i', ttlMs: 15 },
-};
+// What each output column computes, read from the compiled definitions; the reference computes
+// the values on its own.
+const REF: Record<string, RefFeature> = Object.fromEntries(
+  compileProject(spec).featureViews.flatMap((view) =>
+    view.features.map((f) => [
+      `${view.name}__${f.name}`,
+      { fn: f.fn, column: f.column, windowMs: f.windowMs, ttlMs: f.fn === 'field' ? view.ttlMs : undefined },
+    ]),
+  ),
+);
 // Timestamp-valued features are ISO-8601 strings at the edges.
 const TIMESTAMP_VALUED = new Set(['stats__last_ts_20', 'stats__min_ts']);
 const expected = (ref: RefEvent[], k: string, t: number, column: string, feature: RefFeature) => {
@@ -93,6 +78,7 @@ function toRefEvents(batches: GeneratedEvent[][]): RefEvent[] {
 
 describe('online == offline == brute-force reference', () => {
   test('for random events (nulls, ties, out-of-order arrival, window edges) and random query times', async () => {
+    expect(Object.keys(REF)).toHaveLength(23);
     await fc.assert(
       fc.asyncProperty(scenario, async ({ batches, spineTimes, asOf, later }) => {
         const env = await tempPlatform(spec, T0 + asOf);

@@ -39,6 +39,8 @@ export function resolveFeatures(project: Project, request: { service?: string; f
       return { view, feature };
     });
   }
+  // A feature asked for twice is answered once: one column per feature, in first-asked order.
+  refs = refs.filter((ref, i) => refs.findIndex((r) => r.view === ref.view && r.feature === ref.feature) === i);
   if (refs.length === 0) throw new NotFoundError('UNKNOWN_FEATURE', 'no features requested: name a feature service or features as "view:feature"');
   const byView = new Map<string, { view: FeatureView; features: Feature[] }>();
   for (const ref of refs) {

@@ -13,13 +13,10 @@ export class EntityStateBuilder {
     this.values = types.map(() => []);
   }
 
-  get size(): number {
-    return this.ts.length;
-  }
-
-  add(ts: number, row: (column: number) => unknown): void {
+  /** Adds the event at `row` of a result chunk, whose `columns` are in `types` order. */
+  add(ts: number, columns: readonly { get(row: number): unknown }[], row: number): void {
     this.ts.push(ts);
-    for (let c = 0; c < this.values.length; c++) this.values[c]!.push(row(c));
+    for (let c = 0; c < this.values.length; c++) this.values[c]!.push(columns[c]!.get(row));
   }
 
   finish(horizon: number, base: readonly (BaseAggregate | null)[]): EntityState {

@@ -115,7 +115,7 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     return;
   }
   const ts = state.ts;
-  // Features of one window share its range; plans list them in definition order, so cache the last.
+  // Features of one window share its range; consecutive features often share a window, so keep the last.
   let lastWindow: number | undefined = -1;
   let range: [number, number] = [0, 0];
   for (let f = 0; f < plan.features.length; f++) {

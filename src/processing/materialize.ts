@@ -77,7 +77,7 @@ async function* entityStates(engine: SqlEngine, view: FeatureView, source: Sourc
         if (key !== undefined) yield finish(key);
         key = k;
       }
-      builder.add(ts.get(r) as number, (c) => columns[c]!.get(r));
+      builder.add(ts.get(r) as number, columns, r);
     }
   }
   if (key !== undefined) yield finish(key);

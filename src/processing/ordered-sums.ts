@@ -22,7 +22,7 @@ export async function orderedWindowSums(engine: SqlEngine, specs: readonly SumSp
   const joinWindow = specs.some((s) => s.windowMs === undefined) ? undefined : Math.max(...specs.map((s) => s.windowMs!));
   const [{ n }] = (await engine.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ${points}`)) as [{ n: number }];
   const sums = specs.map(() => new Float64Array(n).fill(NaN));
-  const valueIndex = specs.map((s) => 3 + columns.indexOf(s.column));
+  const columnOf = specs.map((s) => columns.indexOf(s.column));
   let point = -1;
   let t = 0;
   const ts: number[] = [];
@@ -31,7 +31,7 @@ export async function orderedWindowSums(engine: SqlEngine, specs: readonly SumSp
     if (point < 0) return;
     specs.forEach((spec, k) => {
       const from = windowAt(t, spec.windowMs).start;
-      const column = values[valueIndex[k]! - 3]!;
+      const column = values[columnOf[k]!]!;
       let total = NaN;
       for (let i = 0; i < ts.length; i++) {
         if (ts[i]! < from) continue;

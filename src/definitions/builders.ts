@@ -62,9 +62,9 @@ export function count(columnOrOptions?: string | WindowOptions, options?: Window
     : feature('count', undefined, columnOrOptions);
 }
 
-/** Sum of non-null values, added in event order (timestamp, then ingestion order). Null when none. @example sum('amount', { window: '24h' }) */
+/** The exact sum of the non-null values, rounded once to float64 (as Python's `math.fsum`): independent of event order. Null when none. @example sum('amount', { window: '24h' }) */
 export const sum = (column: string, options?: WindowOptions): FeatureSpec => feature('sum', column, options);
-/** Mean of non-null values (the ordered sum divided by the count). Null when none. @example avg('amount', { window: '7d' }) */
+/** Mean of non-null values (the exact sum divided by the count). Null when none. @example avg('amount', { window: '7d' }) */
 export const avg = (column: string, options?: WindowOptions): FeatureSpec => feature('avg', column, options);
 /** Smallest non-null value. Null when none. @example min('amount', { window: '7d' }) */
 export const min = (column: string, options?: WindowOptions): FeatureSpec => feature('min', column, options);

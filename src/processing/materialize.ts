@@ -1,13 +1,11 @@
-import type { FeatureView, Project, Source } from '../definitions/index.js';
+import type { Project } from '../definitions/index.js';
 import { longestWindowMs } from '../definitions/index.js';
 import { NotFoundError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
 import { trackRun } from '../orchestration/track-run.js';
-import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { retentionHorizon } from '../time/index.js';
-import { eventColumns, isWindowed, type BaseAggregate, type Scalar } from './entity-state.js';
-import { EntityStateBuilder } from './entity-state-builder.js';
-import { baseAggregatesSql, retainedEventsSql } from './materialize-sql.js';
+import { entityStates } from './entity-states.js';
+import { viewPlan } from './feature-plan.js';
 import { viewEventsSql } from './view-events-sql.js';
 
 export interface MaterializeOptions {
@@ -32,63 +30,11 @@ export interface MaterializeResult {
   readonly views: readonly ViewMaterialization[];
 }
 
-type BaseRow = Record<string, unknown> & { _key: string };
-
-function baseOf(view: FeatureView, row: BaseRow | undefined): (BaseAggregate | null)[] {
-  return view.features.map((feature, i): BaseAggregate | null => {
-    const ts = row?.[`b${i}_ts`] as number | null | undefined;
-    if (isWindowed(feature) || ts === null || ts === undefined) return null;
-    const distinct = row![`b${i}_distinct`] as Scalar[] | undefined;
-    return {
-      n: (row![`b${i}_n`] as number | undefined) ?? 0,
-      sum: (row![`b${i}_sum`] as number | null | undefined) ?? null,
-      value: (row![`b${i}_value`] as Scalar | undefined) ?? null,
-      ...(distinct === undefined ? {} : { distinct }),
-      ts,
-    };
-  });
-}
-
-/**
- * Every entity's state for a view: the base aggregates (one grouped query) merged with the
- * retained events, streamed in columnar chunks sorted by entity and (ts, seq).
- */
-async function* entityStates(engine: SqlEngine, view: FeatureView, source: Source, events: string, horizon: number, counts: { entities: number; retained: number }) {
-  const baseSql = baseAggregatesSql(view, events, horizon);
-  const bases = new Map<string, BaseRow>();
-  if (baseSql !== undefined) for (const row of await engine.all<BaseRow>(baseSql)) bases.set(row._key, row);
-  const types = eventColumns(view).map((c) => source.schema[c]!);
-  const builder = new EntityStateBuilder(types);
-  let key: string | undefined;
-  const finish = (k: string) => {
-    const state = builder.finish(horizon, baseOf(view, bases.get(k)));
-    bases.delete(k);
-    counts.entities++;
-    counts.retained += state.ts.length;
-    return [k, state] as const;
-  };
-  for await (const chunk of engine.streamChunks(retainedEventsSql(view, events, horizon))) {
-    const keys = chunk.column(0);
-    const ts = chunk.column(1);
-    const columns = types.map((_, c) => chunk.column(2 + c));
-    for (let r = 0; r < chunk.rowCount; r++) {
-      const k = keys.get(r) as string;
-      if (k !== key) {
-        if (key !== undefined) yield finish(key);
-        key = k;
-      }
-      builder.add(ts.get(r) as number, columns, r);
-    }
-  }
-  if (key !== undefined) yield finish(key);
-  for (const k of [...bases.keys()]) yield finish(k);
-}
-
 /**
  * Loads the online store so that it answers every feature "as of now" exactly: per view and
- * entity, base aggregates before the retention horizon plus every event the longest window can
- * still reach. Per view, one grouped DuckDB query for the bases and one sorted scan of the
- * retained events, streamed in columnar chunks; the view's online table is swapped atomically.
+ * entity, accumulator snapshots over the events before the retention horizon plus every event
+ * the longest window can still reach. Per view, one sorted scan of its events streamed in
+ * columnar chunks; the view's online table is swapped atomically.
  *
  * @example
  * await materialize(ctx, project);
@@ -110,17 +56,13 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       const snapshot = await ctx.metadata.latestSnapshot(source.name);
       const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
       const horizon = retentionHorizon(asOf, longestWindowMs(view));
-      await engine.run(`CREATE OR REPLACE TEMP TABLE materialize_events AS ${viewEventsSql(view, source, files)}`);
+      const plan = viewPlan(view, source);
       const counts = { entities: 0, retained: 0 };
-      try {
-        await online.replaceView(
-          view.name,
-          { viewHash: view.hash, materializedAt: asOf, horizon },
-          entityStates(engine, view, source, 'materialize_events', horizon, counts),
-        );
-      } finally {
-        await engine.run('DROP TABLE IF EXISTS materialize_events');
-      }
+      await online.replaceView(
+        view.name,
+        { viewHash: view.hash, materializedAt: asOf, horizon },
+        entityStates(engine, plan, viewEventsSql(plan, source, files), horizon, counts),
+      );
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started });
       options.onView?.(view.name, results.length, views.length);
     }

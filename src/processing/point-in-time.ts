@@ -1,109 +1,149 @@
-import type { Feature, FeatureView } from '../definitions/index.js';
-import { ident, type SqlEngine } from '../storage/engine/sql-engine.js';
-import { ttlPredicateSql, windowPredicateSql } from '../time/index.js';
-import { orderedWindowSums, type SumSpec } from './ordered-sums.js';
-import { pointOrderKeySql } from './view-events-sql.js';
+import type { Feature } from '../definitions/index.js';
+import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import { windowAt } from '../time/index.js';
+import type { Evaluation, Scalar } from './aggregations/index.js';
+import { EventBufferBuilder } from './event-buffer-builder.js';
+import { createAccumulators, type PlannedFeature, type ViewPlan } from './feature-plan.js';
+import { bufferColumnNames } from './view-events-sql.js';
 
-/** Features answered by an ASOF join: `field`, and `last` without a window (a windowed `last` rides on the range join). */
-const isLookup = (f: Feature): boolean => f.fn === 'field' || (f.fn === 'last' && f.windowMs === undefined);
-const isSum = (f: Feature): boolean => f.fn === 'sum' || f.fn === 'avg';
-const countColumn = (f: Feature): string => ident(`_n_${f.name}`);
+const CHUNK = 2048;
 
-function aggregateSql(feature: Feature, filter: string): string {
-  const c = feature.column === undefined ? '' : `e.${ident(feature.column)}`;
-  const f = filter === '' ? '' : ` FILTER (WHERE ${filter})`;
-  switch (feature.fn) {
-    case 'count':
-      return `count(${c || 'e._seq'})${f}`;
-    case 'avg':
-      return `count(${c})${f}`;
-    case 'min':
-    case 'max':
-      return `${feature.fn}(${c})${f}`;
-    case 'countDistinct':
-      return `count(DISTINCT ${c})${f}`;
-    case 'last':
-      return `arg_max(${c}, e._ord) FILTER (WHERE ${c} IS NOT NULL${filter === '' ? '' : ` AND ${filter}`})`;
+/** How a feature's values are held in the result table, and the SQL that reads them typed. */
+interface OutputColumn {
+  readonly planned: PlannedFeature;
+  /** Raw columns written: one DOUBLE or VARCHAR, or two DOUBLEs (int64 hi, lo). */
+  readonly raw: readonly string[];
+  readonly text: boolean;
+  readonly int64: boolean;
+}
+
+function outputColumns(planned: readonly PlannedFeature[]): OutputColumn[] {
+  return planned.map((p, i) => {
+    const type = p.feature.valueType;
+    const int64 = type === 'int64' && p.feature.fn !== 'count' && p.feature.fn !== 'countDistinct';
+    return { planned: p, raw: int64 ? [`_f${i}`, `_f${i}_lo`] : [`_f${i}`], text: type === 'string', int64 };
+  });
+}
+
+/** The SQL expression (over the result table aliased `alias`) of a feature's typed value. */
+function typedSql(column: OutputColumn, alias: string): string {
+  const [v, lo] = column.raw.map((r) => `${alias}.${r}`);
+  switch (column.planned.feature.valueType) {
+    case 'timestamp':
+      return `epoch_ms(${v}::BIGINT)`;
+    case 'bool':
+      return `${v}::BOOLEAN`;
+    case 'int64':
+      return column.int64 ? `(${v}::HUGEINT + ${lo}::HUGEINT)::BIGINT` : `${v}::BIGINT`;
     default:
-      throw new Error(`not a set-based aggregation: ${feature.fn}`);
+      return v!;
+  }
+}
+
+/** Result columns of one chunk of points. */
+class OutputChunk {
+  readonly pid = new Float64Array(CHUNK);
+  readonly columns: (Float64Array | (string | null)[])[];
+  rows = 0;
+  constructor(private readonly layout: readonly OutputColumn[]) {
+    this.columns = layout.flatMap((c): (Float64Array | (string | null)[])[] => (c.text ? [new Array<string | null>(CHUNK)] : c.raw.map(() => new Float64Array(CHUNK))));
+  }
+  write(pid: number, values: readonly Scalar[]): void {
+    const r = this.rows++;
+    this.pid[r] = pid;
+    let at = 0;
+    for (let f = 0; f < this.layout.length; f++) {
+      const v = values[f]!;
+      const column = this.layout[f]!;
+      if (column.text) (this.columns[at++] as (string | null)[])[r] = v as string | null;
+      else if (column.int64) {
+        const hi = v === null ? NaN : Number(v);
+        (this.columns[at++] as Float64Array)[r] = hi;
+        (this.columns[at++] as Float64Array)[r] = typeof v === 'bigint' ? Number(v - BigInt(hi)) : 0;
+      } else (this.columns[at++] as Float64Array)[r] = v === null ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
+    }
   }
 }
 
 /**
- * Computes a view's features at every point of `points(_pid, _key, _t)` into table
- * `out(_key, _t, <feature names>)`, leakage-free by construction (windows from `time/`):
- * - `count`, `min`, `max`, `countDistinct`, windowed `last`: one range join of points to the
- *   events of the longest window `[t - W, t)` (or all `ts < t`), each feature filtered to its own;
- * - `sum`, `avg`: sums added in (ts, seq) order, equal bit for bit to the online path's
- *   (`orderedWindowSums`), divided by the non-null count for `avg`;
- * - unbounded `last` and `field`: ASOF joins on the packed (ts, seq) key, then the ttl check.
+ * Computes features of one view at every point of `points(_pid, _key, _t)` in one sweep: DuckDB
+ * merges the view's events with the points in (key, time) order, points before events at the
+ * same instant (an event at `t` is not visible at `t`); each entity's events enter the
+ * accumulators once and leave each window once as its tail `t - W` passes them (windows from
+ * `time/`). Linear in events plus points after the sort, whatever the window lengths.
  *
- * Returns every table it created (`out` last), for the caller to drop.
+ * Leaves table `out(_pid, ...)` and returns, per feature, the SQL of its typed value over `out`
+ * aliased `alias`.
  */
-export async function computePointInTime(engine: SqlEngine, view: FeatureView, features: readonly Feature[], events: string, points: string, out: string): Promise<string[]> {
-  const tables: string[] = [];
-  const create = async (table: string, query: string): Promise<void> => {
-    await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${query}`);
-    tables.push(table);
+export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string): Promise<string[]> {
+  const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
+  const layout = outputColumns(planned);
+  const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${c.text ? 'VARCHAR' : 'DOUBLE'}`));
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
+
+  const slots = [...new Set(planned.map((p) => p.slot))];
+  const windows = [...new Set(slots.map((s) => plan.slots[s]!.windowMs).filter((w): w is number => w !== undefined))];
+  const groups = windows.map((w) => ({ windowMs: w, slots: slots.filter((s) => plan.slots[s]!.windowMs === w), tail: 0 }));
+  const unbounded = slots.some((s) => plan.slots[s]!.windowMs === undefined);
+  const builder = new EventBufferBuilder(plan.columnKinds);
+  const accumulators = createAccumulators(plan, builder.buffer);
+  const values: Scalar[] = new Array(planned.length);
+  const scratch: Evaluation = { value: null, expired: false };
+  let chunk = new OutputChunk(layout);
+  const flush = async (): Promise<void> => {
+    if (chunk.rows === 0) return;
+    await engine.appendColumns(out, [chunk.pid, ...chunk.columns], chunk.rows);
+    chunk = new OutputChunk(layout);
   };
-  const joins: string[] = [];
-  const outputs: string[] = [];
-  const specs: SumSpec[] = [];
-  const specIndex = (f: Feature): number => {
-    let k = specs.findIndex((s) => s.column === f.column && s.windowMs === f.windowMs);
-    if (k < 0) k = specs.push({ column: f.column!, windowMs: f.windowMs }) - 1;
-    return k;
-  };
-  const sumOutputs = new Map(features.filter(isSum).map((f) => [f, specIndex(f)] as const));
-  if (specs.length > 0) {
-    await orderedWindowSums(engine, specs, points, events, `${out}_sums`);
-    tables.push(`${out}_sums`);
-    joins.push(`LEFT JOIN ${out}_sums os ON os._pid = p._pid`);
+
+  const bufferColumns = bufferColumnNames(plan);
+  const nulls = bufferColumns.map((c) => `NULL AS ${c}`).join(', ');
+  const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...windows)}`;
+  const sql =
+    `WITH r AS (SELECT _key, min(_t) AS _lo, max(_t) AS _hi FROM ${points} GROUP BY _key) ` +
+    `SELECT _key, _time, _pid::DOUBLE AS _pid${bufferColumns.map((c) => `, ${c}`).join('')} FROM (` +
+    `SELECT e._key, e._ts::DOUBLE AS _time, -1 AS _pid, e._seq${bufferColumns.map((c) => `, e.${c}`).join('')} ` +
+    `FROM (${events}) e JOIN r ON r._key = e._key WHERE e._ts < r._hi${reach} ` +
+    `UNION ALL SELECT _key, _t::DOUBLE, _pid, 0${nulls ? `, ${nulls}` : ''} FROM ${points}` +
+    `) ORDER BY _key, _time, _pid < 0, _seq`;
+
+  let key: string | undefined;
+  for await (const result of engine.streamChunks(sql)) {
+    const columns = Array.from({ length: 3 + bufferColumns.length }, (_, c) => result.column(c));
+    const [keys, times, pids] = columns as [typeof columns[0], typeof columns[0], typeof columns[0]];
+    for (let r = 0; r < result.rowCount; r++) {
+      const k = keys.get(r) as string;
+      if (k !== key) {
+        key = k;
+        builder.reset();
+        for (const s of slots) accumulators[s]!.reset();
+        for (const g of groups) g.tail = 0;
+      }
+      const time = times.get(r) as number;
+      const pid = pids.get(r) as number;
+      if (pid < 0) {
+        const i = builder.append(time, columns, 3, r);
+        for (const s of slots) accumulators[s]!.add(i);
+        continue;
+      }
+      const ts = builder.buffer.ts;
+      for (const g of groups) {
+        const start = windowAt(time, g.windowMs).start;
+        while (g.tail < builder.length && ts[g.tail]! < start) {
+          for (const s of g.slots) accumulators[s]!.remove(g.tail);
+          g.tail++;
+        }
+      }
+      for (let f = 0; f < planned.length; f++) {
+        const p = planned[f]!;
+        p.aggregation.evaluate(accumulators[p.slot]!, time, plan.view.ttlMs, scratch);
+        values[f] = scratch.value;
+      }
+      chunk.write(pid, values);
+      if (chunk.rows === CHUNK) await flush();
+    }
   }
-  const aggregations = features.filter((f) => !isLookup(f) && f.fn !== 'sum');
-  if (aggregations.length > 0) {
-    const unbounded = aggregations.some((f) => f.windowMs === undefined);
-    const joinWindow = unbounded ? undefined : Math.max(...aggregations.map((f) => f.windowMs!));
-    const exprs = aggregations.map((f) => {
-      const filter = f.windowMs === joinWindow ? '' : windowPredicateSql('e._ts', 'p._t', f.windowMs);
-      return `${aggregateSql(f, filter)} AS ${f.fn === 'avg' ? countColumn(f) : ident(f.name)}`;
-    });
-    await create(
-      `${out}_agg`,
-      `SELECT p._key, p._t, ${exprs.join(', ')} FROM ${points} p ` +
-        `LEFT JOIN ${events} e ON e._key = p._key AND ${windowPredicateSql('e._ts', 'p._t', joinWindow)} GROUP BY p._key, p._t`,
-    );
-    joins.push(`LEFT JOIN ${out}_agg a ON a._key = p._key AND a._t = p._t`);
-  }
-  for (const [i, f] of features.filter((g) => g.fn === 'last' && isLookup(g)).entries()) {
-    const c = ident(f.column!);
-    await create(
-      `${out}_last${i}`,
-      `SELECT p._key, p._t, e.${c} AS v FROM ${points} p ` +
-        `ASOF LEFT JOIN (SELECT _key, _ts, _ord, ${c} FROM ${events} WHERE ${c} IS NOT NULL) e ON e._key = p._key AND ${pointOrderKeySql('p._t')} > e._ord`,
-    );
-    joins.push(`LEFT JOIN ${out}_last${i} l${i} ON l${i}._key = p._key AND l${i}._t = p._t`);
-  }
-  const fields = features.filter((f) => f.fn === 'field');
-  if (fields.length > 0) {
-    const columns = [...new Set(fields.map((f) => ident(f.column!)))];
-    await create(
-      `${out}_field`,
-      `SELECT p._key, p._t, ${ttlPredicateSql('e._ts', 'p._t', view.ttlMs)} AS _alive, ` +
-        `${columns.map((c) => `e.${c}`).join(', ')} FROM ${points} p ` +
-        `ASOF LEFT JOIN (SELECT _key, _ts, _ord, ${columns.join(', ')} FROM ${events}) e ON e._key = p._key AND ${pointOrderKeySql('p._t')} > e._ord`,
-    );
-    joins.push(`LEFT JOIN ${out}_field fl ON fl._key = p._key AND fl._t = p._t`);
-  }
-  let last = 0;
-  for (const f of features) {
-    const name = ident(f.name);
-    if (f.fn === 'sum') outputs.push(`os.s${sumOutputs.get(f)} AS ${name}`);
-    else if (f.fn === 'avg') outputs.push(`os.s${sumOutputs.get(f)} / a.${countColumn(f)} AS ${name}`);
-    else if (f.fn === 'field') outputs.push(`CASE WHEN fl._alive THEN fl.${ident(f.column!)} END AS ${name}`);
-    else if (isLookup(f)) outputs.push(`l${last++}.v AS ${name}`);
-    else outputs.push(`a.${name}`);
-  }
-  await create(out, `SELECT p._key, p._t, ${outputs.join(', ')} FROM ${points} p ${joins.join(' ')}`);
-  return tables;
+  await flush();
+  return layout.map((c) => typedSql(c, alias));
 }
+

@@ -1,32 +1,49 @@
-import type { FeatureView, Source } from '../definitions/index.js';
+import type { Source } from '../definitions/index.js';
 import { ident, literalList } from '../storage/engine/sql-engine.js';
-import { eventColumns } from './entity-state.js';
+import type { ViewPlan } from './feature-plan.js';
 
 /**
- * The SQL relation of a view's events from committed lake files: `_key` (the join key as text),
- * `_ts` (event time, epoch ms), `_seq` (ingestion order), `_ord` (one sortable key for (ts, seq))
- * and the columns the view's features read, as the values both paths compute with: timestamps
- * as epoch ms, int64 as DOUBLE (exact up to 2^53, the same arithmetic as the online path).
+ * The value columns of a plan's events as the engine hands them to an event buffer, in buffer
+ * order: `_v<i>` as DOUBLE (timestamps in epoch ms, booleans 1/0) or VARCHAR, and for int64
+ * `_v<i>` (the nearest double) then `_v<i>_lo` (the exact rest), so int64 stays exact.
  */
-export function viewEventsSql(view: FeatureView, source: Source, files: readonly string[]): string {
-  const columns = eventColumns(view).map((column) => {
-    const type = source.schema[column];
+export function bufferColumnNames(plan: ViewPlan): string[] {
+  return plan.columnKinds.flatMap((kind, i) => (kind === 'int64' ? [`_v${i}`, `_v${i}_lo`] : [`_v${i}`]));
+}
+
+function valueColumnsSql(plan: ViewPlan, source: Source): string[] {
+  return plan.columns.flatMap((column, i) => {
     const c = ident(column);
-    const value = type === 'timestamp' ? `epoch_ms(${c})` : type === 'int64' ? `${c}::DOUBLE` : c;
-    return `${value} AS ${c}`;
+    switch (source.schema[column]) {
+      case 'timestamp':
+        return [`epoch_ms(${c})::DOUBLE AS _v${i}`];
+      case 'bool':
+        return [`${c}::INTEGER::DOUBLE AS _v${i}`];
+      case 'int64':
+        return [`${c}::DOUBLE AS _v${i}`, `(${c}::HUGEINT - ${c}::DOUBLE::HUGEINT)::DOUBLE AS _v${i}_lo`];
+      case 'string':
+        return [`${c} AS _v${i}`];
+      default:
+        return [`${c}::DOUBLE AS _v${i}`];
+    }
   });
-  const select = [`CAST(${ident(view.joinKey)} AS VARCHAR) AS _key`, '_ts', '_seq', `${ORDER_KEY_SQL} AS _ord`, ...columns].join(', ');
-  if (files.length === 0) {
-    const empty = eventColumns(view).map((column) => `NULL AS ${ident(column)}`);
-    return `SELECT NULL::VARCHAR AS _key, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq, NULL::HUGEINT AS _ord${empty.map((e) => `, ${e}`).join('')} WHERE FALSE`;
-  }
-  return `SELECT ${select} FROM read_parquet(${literalList(files)}) WHERE ${ident(view.joinKey)} IS NOT NULL`;
 }
 
 /**
- * One sortable key for "later event": (ts, seq) packed as `ts * 2^40 + seq`. `_seq` stays below
- * 2^40 (a trillion rows per source). A point in time `t` packs to `t * 2^40`: every event with
- * `ts < t` orders strictly below it.
+ * The SQL relation of a view's events from committed lake files: `_key` (the join key as text),
+ * `_ts` (event time, epoch ms), `_seq` (ingestion order) and the value columns of
+ * {@link bufferColumnNames}. Files written before a column was added read it as NULL.
+ * "Later" is `(_ts, _seq)` order everywhere.
  */
-export const ORDER_KEY_SQL = '((_ts::HUGEINT << 40) + _seq)';
-export const pointOrderKeySql = (t: string): string => `(${t}::HUGEINT << 40)`;
+export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly string[]): string {
+  const values = valueColumnsSql(plan, source);
+  if (files.length === 0) {
+    const empty = plan.columnKinds.flatMap((kind, i) =>
+      kind === 'text' ? [`NULL::VARCHAR AS _v${i}`] : kind === 'int64' ? [`NULL::DOUBLE AS _v${i}`, `NULL::DOUBLE AS _v${i}_lo`] : [`NULL::DOUBLE AS _v${i}`],
+    );
+    return `SELECT NULL::VARCHAR AS _key, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq${empty.map((e) => `, ${e}`).join('')} WHERE FALSE`;
+  }
+  const key = ident(plan.view.joinKey);
+  const select = [`CAST(${key} AS VARCHAR) AS _key`, '_ts', '_seq', ...values].join(', ');
+  return `SELECT ${select} FROM read_parquet(${literalList(files)}, union_by_name = true) WHERE ${key} IS NOT NULL`;
+}

@@ -79,7 +79,7 @@ function servingPlan(project: Project, request: OnlineFeaturesRequest): ServingP
     const names = output.map((c) => c.name);
     plan = {
       resolved,
-      views: resolved.byView.map(({ view, features }) => planEvaluation(view, features)),
+      views: resolved.byView.map(({ view, features }) => planEvaluation(view, project.sources.find((s) => s.name === view.source)!, features)),
       output,
       positions: resolved.byView.map((_, v) => resolved.byView[v]!.features.map((_f, f) => output.findIndex((c) => c.view === v && c.feature === f))),
       row: objectBuilder(names, resolved.joinKey) as RowBuilder,

@@ -16,3 +16,28 @@ export function parseTimestampSql(expr: string): string {
 export function toIso(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
+
+/** Units an integer timestamp may be given in. */
+export type EpochUnit = 's' | 'ms' | 'us' | 'ns';
+export const EPOCH_UNITS: readonly EpochUnit[] = ['s', 'ms', 'us', 'ns'];
+
+/**
+ * The SQL expression that reads a timestamp given either as text/SQL timestamp (see
+ * {@link parseTimestampSql}) or as an integer count of `unit` since the epoch (an integer column,
+ * or integer text as CSV gives it), into UTC epoch milliseconds. Finer units are floored to the
+ * millisecond, so a time is never moved later.
+ */
+export function parseTimestampOrEpochSql(expr: string, unit: EpochUnit): string {
+  const integer = `TRY_CAST(CASE WHEN typeof(${expr}) IN ('BIGINT', 'INTEGER', 'HUGEINT', 'UBIGINT', 'SMALLINT', 'TINYINT', 'UINTEGER') THEN CAST(${expr} AS VARCHAR) ` +
+    `WHEN regexp_full_match(trim(CAST(${expr} AS VARCHAR)), '[+-]?[0-9]+') THEN trim(CAST(${expr} AS VARCHAR)) END AS HUGEINT)`;
+  const scaled = unit === 's' ? `${integer} * 1000` : unit === 'ms' ? integer : `floor(${integer} / ${unit === 'us' ? 1000 : 1_000_000})`;
+  return `coalesce(TRY_CAST(${scaled} AS BIGINT), ${parseTimestampSql(expr)})`;
+}
+
+/**
+ * True for an epoch-millisecond value that reads more plausibly as epoch seconds (within about
+ * three years of 1970 as milliseconds, but a date between 1973 and 5138 as seconds).
+ */
+export function looksLikeEpochSeconds(epochMs: number): boolean {
+  return Math.abs(epochMs) < 100_000_000_000 && Math.abs(epochMs) >= 100_000_000;
+}

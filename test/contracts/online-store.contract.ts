@@ -7,9 +7,9 @@ export type OnlineStoreHarness = StoreHarness<OnlineStore>;
 
 const state = (n: number): EntityState => ({
   horizon: 1_000 + n,
-  base: [null, { n, sum: n / 3, value: `v${n}`, distinct: ['a', 1, true, null], ts: 900 }],
+  base: [null, { state: { n, partials: [n / 3], value: `v${n}`, distinct: ['a', 1, 2n ** 60n, null] }, ts: 900 }],
   ts: new Float64Array([1_000, 1_001, 1_001]),
-  columns: [new Float64Array([0.1, -5e-324, NaN]), { dict: ['x', 'ü€😀'], codes: new Int32Array([0, -1, 1]) }, new Float64Array([2 ** 53, 1, 0])],
+  columns: [new Float64Array([0.1, -5e-324, NaN]), { dict: ['x', 'ü€😀'], codes: new Int32Array([0, -1, 1]) }, { hi: new Float64Array([2 ** 63, 1, NaN]), lo: new Float64Array([-1, 0, 0]) }],
 });
 
 async function* entries(pairs: Array<readonly [string, EntityState]>, pause?: Promise<void>, failAt?: number) {

@@ -5,10 +5,10 @@ import { compileProject, type ProjectSpec, type Project } from '../../src/defini
 import { openPlatform, type Platform } from '../../src/platform.js';
 
 /** A platform in a fresh temporary directory with a fixed, settable clock. */
-export async function tempPlatform(spec: ProjectSpec, now = 0): Promise<{ platform: Platform; project: Project; dir: string; clock: { now: number }; dispose: () => Promise<void> }> {
+export async function tempPlatform(spec: ProjectSpec, now = 0, options: { threads?: number } = {}): Promise<{ platform: Platform; project: Project; dir: string; clock: { now: number }; dispose: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const clock = { now };
-  const platform = openPlatform({ projectDir: dir, now: () => clock.now, threads: 1 });
+  const platform = openPlatform({ projectDir: dir, now: () => clock.now, threads: options.threads ?? 1 });
   const project = compileProject(spec);
   await platform.metadata.recordRegistry(project);
   return {

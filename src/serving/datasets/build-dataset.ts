@@ -1,17 +1,19 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import type { Feature, Project } from '../../definitions/index.js';
-import { contentHash, featureColumn, resolveFeatures } from '../../definitions/index.js';
+import { contentHash, didYouMean, featureColumn, resolveFeatures } from '../../definitions/index.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { fileSha256 } from '../../ingest/file-hash.js';
 import { inputFormat } from '../../ingest/ingest-file.js';
 import { trackRun } from '../../orchestration/track-run.js';
+import { viewPlan } from '../../processing/feature-plan.js';
 import { computePointInTime } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
-import { ident, literal } from '../../storage/engine/sql-engine.js';
-import { loadSpineSql } from './load-spine-sql.js';
+import { ident, literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
+import { looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
+import { loadSpineSql, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
 
 export interface BuildDatasetOptions {
   readonly spine: string;
@@ -20,6 +22,13 @@ export interface BuildDatasetOptions {
   readonly features?: readonly string[];
   /** The spine's timestamp column; default `ts`. */
   readonly timestampColumn?: string;
+  /**
+   * The unit of integer spine timestamps; default `ms`. Without it, values that read as epoch
+   * seconds (see `looksLikeEpochSeconds`) are refused rather than silently misread.
+   */
+  readonly timestampUnit?: EpochUnit;
+  /** Replace spine columns named like an output feature column instead of refusing the build. */
+  readonly replaceColumns?: boolean;
   /** Called as the stages (the spine, each view, the output) complete. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -38,22 +47,58 @@ export interface DatasetManifest {
   readonly timing: { readonly totalMs: number };
 }
 
-function outputValueSql(feature: Feature, column: string, textOutput: boolean): string {
-  switch (feature.valueType) {
-    case 'timestamp':
-      return textOutput ? `strftime(epoch_ms(${column}::BIGINT), '%Y-%m-%dT%H:%M:%S.%gZ')` : `epoch_ms(${column}::BIGINT)`;
-    case 'int64':
-      return `${column}::BIGINT`;
-    default:
-      return column;
+function textOutputSql(feature: Feature, typed: string, textOutput: boolean): string {
+  return textOutput && feature.valueType === 'timestamp' ? `strftime(${typed}, '%Y-%m-%dT%H:%M:%S.%gZ')` : typed;
+}
+
+/** Loads the spine into table `spine`, checking its columns first; returns the user columns to output. */
+async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKey: string, timestampColumn: string, outputColumns: readonly string[]): Promise<string[]> {
+  const reader = spineReaderSql(options.spine, inputFormat(options.spine));
+  let described: { column_name: string }[];
+  try {
+    described = await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${reader}`);
+  } catch (error) {
+    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} cannot be read (${(error as Error).message.split('\n')[0]}); check that it is a valid ${inputFormat(options.spine)} file`, { cause: error });
   }
+  const columns = described.map((r) => r.column_name);
+  for (const column of [joinKey, timestampColumn]) {
+    if (!columns.includes(column)) {
+      throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} has no column "${column}"${didYouMean(column, columns)} (columns: ${columns.join(', ')})${column === timestampColumn ? '; name the timestamp column with --timestamp-column' : ''}`);
+    }
+  }
+  const reserved = columns.find((c) => c.toLowerCase().startsWith(SPINE_PREFIX));
+  if (reserved) throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: column "${reserved}" uses the reserved prefix "${SPINE_PREFIX}"; rename it`);
+  const outputs = new Map(outputColumns.map((c) => [c.toLowerCase(), c]));
+  const colliding = columns.filter((c) => outputs.has(c.toLowerCase()) && c !== joinKey && c !== timestampColumn);
+  if (colliding.length > 0 && !options.replaceColumns) {
+    const pairs = colliding.map((c) => `"${c}" (spine) and "${outputs.get(c.toLowerCase())}" (feature)`).join(', ');
+    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: column ${pairs} would collide in the output; rename the spine column, or pass --replace-columns to replace it with the computed feature`);
+  }
+  for (const key of [joinKey, timestampColumn]) {
+    if (outputs.has(key.toLowerCase())) throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: column "${key}" is both a spine key and the feature column "${outputs.get(key.toLowerCase())}"; rename it`);
+  }
+  const unit = options.timestampUnit ?? 'ms';
+  await engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, joinKey, timestampColumn, unit)}`);
+  const bad = await engine.all<{ r: number }>(`SELECT ${SPINE_ROW} AS r FROM spine WHERE ${SPINE_T} IS NULL OR ${SPINE_KEY} IS NULL ORDER BY r LIMIT 5`);
+  if (bad.length > 0) {
+    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b.r).join(', ')} lack a valid "${joinKey}" or "${timestampColumn}" (ISO-8601, or an integer epoch in --timestamp-unit, default ms)`);
+  }
+  if (options.timestampUnit === undefined) {
+    const [{ t }] = (await engine.all<{ t: number | null }>(
+      `SELECT min(${SPINE_T}) FILTER (WHERE TRY_CAST(CAST(${ident(timestampColumn)} AS VARCHAR) AS BIGINT) IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
+    )) as [{ t: number | null }];
+    if (t !== null && looksLikeEpochSeconds(t)) {
+      throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: integer timestamps in "${timestampColumn}" (e.g. ${t}) look like epoch seconds; pass --timestamp-unit s (or --timestamp-unit ms if they really are milliseconds)`);
+    }
+  }
+  return columns.filter((c) => !(options.replaceColumns && outputs.has(c.toLowerCase()) && c !== joinKey && c !== timestampColumn));
 }
 
 /**
  * Builds a point-in-time-correct training dataset: every spine row, in order, with all spine
- * columns, then one column per feature named `<view>__<feature>`, each computed only from events
- * before the row's timestamp. Set-based DuckDB SQL over committed lake snapshots. Writes the
- * file atomically and a manifest beside it (`<out>.manifest.json`).
+ * columns exactly as given, then one column per feature named `<view>__<feature>`, each computed
+ * only from events before the row's timestamp (one sweep per view, see `computePointInTime`).
+ * Writes the file atomically and a manifest beside it (`<out>.manifest.json`).
  *
  * @example
  * await buildDataset(ctx, project, { spine: 'labels.csv', service: 'fraud_v1', out: 'train.parquet' });
@@ -63,69 +108,70 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   const resolved = resolveFeatures(project, options);
   const timestampColumn = options.timestampColumn ?? 'ts';
   if (!existsSync(options.spine)) throw new NotFoundError('NOT_FOUND', `spine file ${options.spine} does not exist`);
-  const spineFormat = inputFormat(options.spine);
+  inputFormat(options.spine);
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
   return trackRun(ctx, 'dataset_build', { spine: options.spine, out: options.out, features: resolved.columns }, async () => {
     const engine = await ctx.engine();
     const stages = resolved.byView.length + 2;
-    await engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(options.spine, spineFormat, resolved.joinKey, timestampColumn)}`);
-    const spineColumns = (await engine.all<{ column_name: string }>('DESCRIBE spine')).map((r) => r.column_name).filter((c) => !['_key', '_t', '_row'].includes(c));
-    for (const column of [resolved.joinKey, timestampColumn]) {
-      if (!spineColumns.includes(column)) throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} has no column "${column}" (columns: ${spineColumns.join(', ')})${column === timestampColumn ? '; name it with --timestamp-column' : ''}`);
-    }
-    const bad = await engine.all<{ _row: number }>(`SELECT _row FROM spine WHERE _t IS NULL OR _key IS NULL ORDER BY _row LIMIT 5`);
-    if (bad.length > 0) {
-      throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b._row).join(', ')} lack a valid "${resolved.joinKey}" or "${timestampColumn}" (ISO-8601 or epoch ms)`);
-    }
-    await engine.run('CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT _key, _t FROM spine)');
-    options.onProgress?.(1, stages);
-    const snapshots: Record<string, string | null> = {};
-    const definitions: Record<string, string> = {};
-    const selects: string[] = [];
-    const joins: string[] = [];
-    const temporary: string[] = [];
-    for (const [i, { view, features }] of resolved.byView.entries()) {
-      const source = project.sources.find((s) => s.name === view.source)!;
-      const snapshot = await ctx.metadata.latestSnapshot(source.name);
-      snapshots[source.name] = snapshot?.id ?? null;
-      definitions[view.name] = view.hash;
-      const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
-      await engine.run(`CREATE OR REPLACE TEMP TABLE events_${i} AS SELECT * FROM (${viewEventsSql(view, source, files)}) WHERE _key IN (SELECT _key FROM spine_points)`);
-      temporary.push(`events_${i}`, ...(await computePointInTime(engine, view, features, `events_${i}`, 'spine_points', `pit_${i}`)));
-      options.onProgress?.(2 + i, stages);
-      joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._key = s._key AND v${i}._t = s._t`);
-      for (const feature of features) {
-        const column = featureColumn({ view: view.name, feature: feature.name });
-        selects.push(`${outputValueSql(feature, `v${i}.${ident(feature.name)}`, outFormat !== 'parquet')} AS ${ident(column)}`);
+    const temporary = ['spine', 'spine_points'];
+    try {
+      const spineColumns = await loadSpine(engine, options, resolved.joinKey, timestampColumn, resolved.columns);
+      await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
+      options.onProgress?.(1, stages);
+      const snapshots: Record<string, string | null> = {};
+      const definitions: Record<string, string> = {};
+      const selects = new Map<string, string>();
+      const joins: string[] = [];
+      for (const [i, { view, features }] of resolved.byView.entries()) {
+        const source = project.sources.find((s) => s.name === view.source)!;
+        const snapshot = await ctx.metadata.latestSnapshot(source.name);
+        snapshots[source.name] = snapshot?.id ?? null;
+        definitions[view.name] = view.hash;
+        const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
+        const plan = viewPlan(view, source);
+        temporary.push(`pit_${i}`);
+        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`);
+        options.onProgress?.(2 + i, stages);
+        joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._pid = p._pid`);
+        features.forEach((feature, f) => {
+          selects.set(featureColumn({ view: view.name, feature: feature.name }), textOutputSql(feature, typed[f]!, outFormat !== 'parquet'));
+        });
       }
+      const output = [...spineColumns.map((c) => `s.${ident(c)}`), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
+      const query =
+        `SELECT ${output.join(', ')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +
+        `${joins.join(' ')} ORDER BY s.${SPINE_ROW}`;
+      await mkdir(dirname(options.out) || '.', { recursive: true });
+      const staging = `${options.out}.tmp-${process.pid}`;
+      const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
+      try {
+        await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
+        await rename(staging, options.out);
+      } finally {
+        await rm(staging, { force: true });
+      }
+      options.onProgress?.(stages, stages);
+      const [{ n }] = (await engine.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM spine')) as [{ n: number }];
+      const spineHash = await fileSha256(options.spine);
+      const identity = { spine: spineHash, timestampColumn, features: resolved.columns, definitions, snapshots, format: outFormat };
+      const manifest: DatasetManifest = {
+        datasetId: `ds_${contentHash(identity)}`,
+        path: options.out,
+        format: outFormat,
+        rowCount: n,
+        spine: { path: options.spine, sha256: spineHash, timestampColumn, joinKey: resolved.joinKey },
+        features: resolved.columns,
+        definitions,
+        snapshots,
+        createdAt: new Date(ctx.now()).toISOString(),
+        timing: { totalMs: Math.round(performance.now() - started) },
+      };
+      await writeFile(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+      return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs } };
+    } finally {
+      for (const table of temporary) await engine.run(`DROP TABLE IF EXISTS ${table}`);
     }
-    const ordered = resolved.refs.map((ref) => ident(featureColumn(ref)));
-    const query = `SELECT ${spineColumns.map((c) => `s.${ident(c)}`).join(', ')}, ${ordered.join(', ')} FROM (SELECT s.*, ${selects.join(', ')} FROM spine s ${joins.join(' ')}) s ORDER BY s._row`;
-    await mkdir(dirname(options.out) || '.', { recursive: true });
-    const staging = `${options.out}.tmp-${process.pid}`;
-    const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
-    await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
-    await rename(staging, options.out);
-    options.onProgress?.(stages, stages);
-    const [{ n }] = (await engine.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM spine')) as [{ n: number }];
-    for (const table of [...temporary, 'spine', 'spine_points']) await engine.run(`DROP TABLE IF EXISTS ${table}`);
-    const spineHash = await fileSha256(options.spine);
-    const identity = { spine: spineHash, timestampColumn, features: resolved.columns, definitions, snapshots, format: outFormat };
-    const manifest: DatasetManifest = {
-      datasetId: `ds_${contentHash(identity)}`,
-      path: options.out,
-      format: outFormat,
-      rowCount: n,
-      spine: { path: options.spine, sha256: spineHash, timestampColumn, joinKey: resolved.joinKey },
-      features: resolved.columns,
-      definitions,
-      snapshots,
-      createdAt: new Date(ctx.now()).toISOString(),
-      timing: { totalMs: Math.round(performance.now() - started) },
-    };
-    await writeFile(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
-    return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs } };
   });
 }

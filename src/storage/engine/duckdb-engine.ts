@@ -50,19 +50,18 @@ class DuckDbEngine implements SqlEngine {
     }
   }
 
-  async appendDoubles(table: string, columns: readonly Float64Array[]): Promise<void> {
-    const rows = columns[0]?.length ?? 0;
-    if (rows === 0) return;
+  async appendColumns(table: string, columns: readonly (Float64Array | readonly (string | null)[])[], rowCount: number): Promise<void> {
+    if (rowCount === 0) return;
     const appender = await this.connection.createAppender(table);
     try {
-      for (let start = 0; start < rows; start += 2048) {
-        const size = Math.min(2048, rows - start);
-        const chunk = DuckDBDataChunk.create(columns.map(() => DOUBLE), size);
+      for (let start = 0; start < rowCount; start += 2048) {
+        const size = Math.min(2048, rowCount - start);
+        const chunk = DuckDBDataChunk.create(columns.map((c) => (c instanceof Float64Array ? DOUBLE : VARCHAR)), size);
         columns.forEach((column, c) => {
-          const values: (number | null)[] = new Array(size);
+          const values: (number | string | null)[] = new Array(size);
           for (let i = 0; i < size; i++) {
             const v = column[start + i]!;
-            values[i] = Number.isNaN(v) ? null : v;
+            values[i] = typeof v === 'number' && Number.isNaN(v) ? null : v;
           }
           chunk.setColumnValues(c, values);
         });

@@ -16,8 +16,11 @@ export interface SqlEngine {
   all<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
   /** Runs a query and yields its result in columnar chunks, without building a row object per row. */
   streamChunks(sql: string): AsyncIterable<ColumnChunk>;
-  /** Appends rows to a table of DOUBLE columns, one Float64Array per column; NaN is NULL. */
-  appendDoubles(table: string, columns: readonly Float64Array[]): Promise<void>;
+  /**
+   * Appends `rowCount` rows to a table, column by column: a Float64Array fills a DOUBLE column
+   * (NaN is NULL), an array of strings a VARCHAR column (null is NULL).
+   */
+  appendColumns(table: string, columns: readonly (Float64Array | readonly (string | null)[])[], rowCount: number): Promise<void>;
   /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */
   appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void>;
   close(): Promise<void>;

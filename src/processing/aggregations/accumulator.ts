@@ -1,0 +1,45 @@
+import type { ColumnKind, EventColumn, Scalar } from './columns.js';
+
+/**
+ * The events an accumulator's indices refer to: one entity's events in (ts, ingestion) order.
+ * A mutable holder: the dataset sweep grows its arrays, online serving points it at each
+ * entity's stored state in turn. Accumulators read it at every call, never cache its arrays.
+ */
+export interface EventBuffer {
+  ts: Float64Array;
+  columns: EventColumn[];
+}
+
+/**
+ * Incremental state of one aggregation over a multiset of events. Every path (online serving,
+ * materialization, dataset builds, and the streaming paths to come) computes features with
+ * these, so their values cannot drift apart. Semantics every accumulator keeps:
+ * - `add(i)` takes event `i` of the buffer into the state; `remove(i)` takes it out again, and is
+ *   only called for the oldest event still in (windows slide forward in time).
+ * - `snapshot()` is plain data (numbers, strings, booleans, bigints, arrays) that `restore()`
+ *   turns back into the same state: what the online store keeps for events before its horizon.
+ *   A restored state accepts `add` but not `remove` of events it was built from.
+ * - The result depends only on which events are in the state, never on the order they came in
+ *   (sums are exact); ties of "latest" are decided by the (ts, ingestion) order of the buffer.
+ */
+export interface Accumulator {
+  reset(): void;
+  add(i: number): void;
+  remove(i: number): void;
+  snapshot(): unknown;
+  restore(state: unknown): void;
+}
+
+/** How to build an accumulator over column `column` (-1: none) of a buffer, of a column kind. */
+export interface AccumulatorFactory<A extends Accumulator = Accumulator> {
+  /** Name of the kind: features asking for the same kind, column and window share one accumulator. */
+  readonly kind: string;
+  create(buffer: EventBuffer, column: number, columnKind: ColumnKind | undefined): A;
+}
+
+/** A value computed at time `t`: written into `out` to keep the serving path free of allocations. */
+export interface Evaluation {
+  value: Scalar;
+  /** False when the value is null because the row that would give it is older than the view's ttl. */
+  expired: boolean;
+}

@@ -1,0 +1,88 @@
+import type { ColumnType } from '../../definitions/index.js';
+
+/** A served or computed value. int64 values beyond 2^53 are bigint, so they stay exact. */
+export type Scalar = string | number | bigint | boolean | null;
+
+/** float64, bool (1/0) and timestamp (epoch ms) values; NaN is null (ingestion rejects non-finite numbers). */
+export type NumberColumn = Float64Array;
+/** Text, dictionary-coded: `codes[i]` indexes `dict`, -1 for null. */
+export interface TextColumn {
+  readonly dict: readonly string[];
+  readonly codes: Int32Array;
+}
+/**
+ * int64, exact: the value is `hi + lo`, with `hi` the nearest float64 and `lo` the (small,
+ * exact) rest; `hi` NaN for null. `lo` is null when every rest is 0 (values within 2^53).
+ */
+export interface Int64Column {
+  readonly hi: Float64Array;
+  readonly lo: Float64Array | null;
+}
+/** One event column, columnar. */
+export type EventColumn = NumberColumn | TextColumn | Int64Column;
+
+/** Events of one entity in (ts, ingestion) order, column by column. */
+export interface EventBlock {
+  readonly ts: Float64Array;
+  readonly columns: readonly EventColumn[];
+}
+
+/** How a column of a schema type is held: the layout every path reads. */
+export type ColumnKind = 'number' | 'text' | 'int64' | 'bool';
+
+export function columnKind(type: ColumnType): ColumnKind {
+  return type === 'string' ? 'text' : type === 'int64' ? 'int64' : type === 'bool' ? 'bool' : 'number';
+}
+
+export function isTextColumn(column: EventColumn): column is TextColumn {
+  return (column as TextColumn).codes !== undefined;
+}
+
+export function isInt64Column(column: EventColumn): column is Int64Column {
+  return (column as Int64Column).hi !== undefined;
+}
+
+export function isNullAt(column: EventColumn, i: number): boolean {
+  if (column instanceof Float64Array) return Number.isNaN(column[i]!);
+  if (isTextColumn(column)) return column.codes[i]! < 0;
+  return Number.isNaN(column.hi[i]!);
+}
+
+/** An exact int64 from its two float64 halves: a number when it is a safe integer, else a bigint. */
+export function int64Value(hi: number, lo: number): number | bigint {
+  if (lo === 0 && Number.isSafeInteger(hi)) return hi;
+  return BigInt(hi) + BigInt(lo);
+}
+
+/** The value of event `i` as served: numbers, booleans for `bool`, strings, exact int64. */
+export function scalarAt(column: EventColumn, i: number, kind: ColumnKind): Scalar {
+  if (column instanceof Float64Array) {
+    const v = column[i]!;
+    return Number.isNaN(v) ? null : kind === 'bool' ? v === 1 : v;
+  }
+  if (isTextColumn(column)) {
+    const code = column.codes[i]!;
+    return code < 0 ? null : column.dict[code]!;
+  }
+  const hi = column.hi[i]!;
+  return Number.isNaN(hi) ? null : int64Value(hi, column.lo?.[i] ?? 0);
+}
+
+/**
+ * Orders strings by Unicode code point (as UTF-8 bytes and SQL engines do), not by UTF-16 code
+ * unit (JavaScript's `<`): they differ only where a surrogate pair meets U+E000..U+FFFF.
+ */
+export function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (U+D800..U+DFFF) start code points above U+FFFF: move them past U+E000..U+FFFF.
+    if (x >= 0xd800) x += x < 0xe000 ? 0x2000 : -0x800;
+    if (y >= 0xd800) y += y < 0xe000 ? 0x2000 : -0x800;
+    return x - y;
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,31 @@
+import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
+import { isNullAt } from './columns.js';
+
+/** Counts events (`column` -1) or non-null values of a column. */
+export class CountAccumulator implements Accumulator {
+  n = 0;
+  constructor(
+    private readonly buffer: EventBuffer,
+    private readonly column: number,
+  ) {}
+  reset(): void {
+    this.n = 0;
+  }
+  add(i: number): void {
+    if (this.column < 0 || !isNullAt(this.buffer.columns[this.column]!, i)) this.n++;
+  }
+  remove(i: number): void {
+    if (this.column < 0 || !isNullAt(this.buffer.columns[this.column]!, i)) this.n--;
+  }
+  snapshot(): number {
+    return this.n;
+  }
+  restore(state: unknown): void {
+    this.n = state as number;
+  }
+}
+
+export const countAccumulator: AccumulatorFactory<CountAccumulator> = {
+  kind: 'count',
+  create: (buffer, column) => new CountAccumulator(buffer, column),
+};

@@ -1,0 +1,87 @@
+import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
+import { compareText, isNullAt, scalarAt, type ColumnKind, type Int64Column, type Scalar, type TextColumn } from './columns.js';
+
+type Compare = (column: unknown, i: number, j: number) => number;
+
+const compareNumbers: Compare = (column, i, j) => (column as Float64Array)[i]! - (column as Float64Array)[j]!;
+const compareInt64: Compare = (column, i, j) => {
+  const { hi, lo } = column as Int64Column;
+  return hi[i]! - hi[j]! || (lo === null ? 0 : lo[i]! - lo[j]!);
+};
+const compareCodes: Compare = (column, i, j) => {
+  const { dict, codes } = column as TextColumn;
+  return codes[i] === codes[j] ? 0 : compareText(dict[codes[i]!]!, dict[codes[j]!]!);
+};
+
+function compareScalars(a: Scalar, b: Scalar): number {
+  if (typeof a === 'string') return compareText(a, b as string);
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+/**
+ * The smallest (`sign` 1) or largest (`sign` -1) non-null value: a monotonic queue of event
+ * indices, so a sliding window costs O(1) per event. Strings compare by code point; int64 exactly.
+ * Among equal values the earliest in the window is kept.
+ */
+export class ExtremeAccumulator implements Accumulator {
+  private queue: number[] = [];
+  private head = 0;
+  private base: Scalar = null;
+  private readonly compare: Compare;
+
+  constructor(
+    private readonly buffer: EventBuffer,
+    private readonly column: number,
+    private readonly kind: ColumnKind,
+    private readonly sign: 1 | -1,
+  ) {
+    this.compare = kind === 'text' ? compareCodes : kind === 'int64' ? compareInt64 : compareNumbers;
+  }
+
+  reset(): void {
+    this.queue.length = 0;
+    this.head = 0;
+    this.base = null;
+  }
+
+  add(i: number): void {
+    const column = this.buffer.columns[this.column]!;
+    if (isNullAt(column, i)) return;
+    const queue = this.queue;
+    while (queue.length > this.head && this.sign * this.compare(column, queue[queue.length - 1]!, i) > 0) queue.pop();
+    queue.push(i);
+  }
+
+  remove(i: number): void {
+    if (this.queue.length > this.head && this.queue[this.head] === i) {
+      this.head++;
+      if (this.head === this.queue.length) this.queue.length = this.head = 0;
+    }
+  }
+
+  value(): Scalar {
+    const best = this.queue.length > this.head ? scalarAt(this.buffer.columns[this.column]!, this.queue[this.head]!, this.kind) : null;
+    if (this.base === null) return best;
+    if (best === null) return this.base;
+    return this.sign * compareScalars(this.base, best) <= 0 ? this.base : best;
+  }
+
+  snapshot(): Scalar {
+    return this.value();
+  }
+
+  restore(state: unknown): void {
+    this.reset();
+    this.base = state as Scalar;
+  }
+}
+
+export const minAccumulator: AccumulatorFactory<ExtremeAccumulator> = {
+  kind: 'min',
+  create: (buffer, column, kind) => new ExtremeAccumulator(buffer, column, kind!, 1),
+};
+
+export const maxAccumulator: AccumulatorFactory<ExtremeAccumulator> = {
+  kind: 'max',
+  create: (buffer, column, kind) => new ExtremeAccumulator(buffer, column, kind!, -1),
+};

@@ -1,0 +1,14 @@
+import type { Aggregation } from './aggregation.js';
+import { lastAccumulator, type LatestAccumulator } from './latest-accumulator.js';
+
+/** `last(col)`: the non-null value of the latest event (ties on ts: the row ingested later). Null when none. */
+export const last: Aggregation<LatestAccumulator> = {
+  fn: 'last',
+  accumulator: lastAccumulator,
+  usesNullRows: false,
+  empty: null,
+  evaluate(acc, _t, _ttl, out) {
+    out.value = acc.value();
+    out.expired = false;
+  },
+};

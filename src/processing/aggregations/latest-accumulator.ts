@@ -1,0 +1,72 @@
+import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
+import { isNullAt, scalarAt, type ColumnKind, type Scalar } from './columns.js';
+
+/** What a latest-value accumulator stores for events before the online horizon. */
+export interface LatestState {
+  readonly value: Scalar;
+  readonly ts: number;
+}
+
+/**
+ * The latest event in (ts, ingestion) order: of any row (`nonNull` false, for `field`) or of the
+ * rows whose column is not null (`last`). Keeps its index, so a sliding window that drops it
+ * holds no value (every later row was null).
+ */
+export class LatestAccumulator implements Accumulator {
+  private index = -1;
+  private base: LatestState | undefined;
+
+  constructor(
+    private readonly buffer: EventBuffer,
+    private readonly column: number,
+    private readonly kind: ColumnKind,
+    private readonly nonNull: boolean,
+  ) {}
+
+  reset(): void {
+    this.index = -1;
+    this.base = undefined;
+  }
+
+  add(i: number): void {
+    if (!this.nonNull || !isNullAt(this.buffer.columns[this.column]!, i)) this.index = i;
+  }
+
+  remove(i: number): void {
+    if (i === this.index) this.index = -1;
+  }
+
+  /** True when a row is held (its value may still be null for `field`). */
+  get present(): boolean {
+    return this.index >= 0 || this.base !== undefined;
+  }
+
+  value(): Scalar {
+    if (this.index >= 0) return scalarAt(this.buffer.columns[this.column]!, this.index, this.kind);
+    return this.base?.value ?? null;
+  }
+
+  /** The timestamp of the row held, NaN when none. */
+  ts(): number {
+    return this.index >= 0 ? this.buffer.ts[this.index]! : (this.base?.ts ?? NaN);
+  }
+
+  snapshot(): LatestState | null {
+    return this.present ? { value: this.value(), ts: this.ts() } : null;
+  }
+
+  restore(state: unknown): void {
+    this.reset();
+    if (state !== null && state !== undefined) this.base = state as LatestState;
+  }
+}
+
+export const lastAccumulator: AccumulatorFactory<LatestAccumulator> = {
+  kind: 'last',
+  create: (buffer, column, kind) => new LatestAccumulator(buffer, column, kind!, true),
+};
+
+export const latestRowAccumulator: AccumulatorFactory<LatestAccumulator> = {
+  kind: 'latestRow',
+  create: (buffer, column, kind) => new LatestAccumulator(buffer, column, kind!, false),
+};

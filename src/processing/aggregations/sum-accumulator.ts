@@ -1,0 +1,42 @@
+import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
+import type { Int64Column } from './columns.js';
+import { ExactSum, type ExactSumState } from './exact-sum.js';
+
+/** The exact sum and count of a numeric column's non-null values (int64 exactly, from both halves). */
+export class SumAccumulator implements Accumulator {
+  readonly sum = new ExactSum();
+  constructor(
+    private readonly buffer: EventBuffer,
+    private readonly column: number,
+  ) {}
+  reset(): void {
+    this.sum.reset();
+  }
+  add(i: number): void {
+    this.apply(i, 1);
+  }
+  remove(i: number): void {
+    this.apply(i, -1);
+  }
+  private apply(i: number, sign: 1 | -1): void {
+    const column = this.buffer.columns[this.column]!;
+    const int64 = !(column instanceof Float64Array);
+    const v = int64 ? (column as Int64Column).hi[i]! : column[i]!;
+    if (v !== v) return;
+    if (sign > 0) this.sum.add(v);
+    else this.sum.remove(v);
+    const rest = int64 ? ((column as Int64Column).lo?.[i] ?? 0) : 0;
+    if (rest !== 0) this.sum.addExact(sign * rest);
+  }
+  snapshot(): ExactSumState {
+    return this.sum.snapshot();
+  }
+  restore(state: unknown): void {
+    this.sum.restore(state as ExactSumState);
+  }
+}
+
+export const sumAccumulator: AccumulatorFactory<SumAccumulator> = {
+  kind: 'sum',
+  create: (buffer, column) => new SumAccumulator(buffer, column),
+};

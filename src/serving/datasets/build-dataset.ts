@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
 import type { Feature, Project } from '../../definitions/index.js';
 import { contentHash, featureColumn, resolveFeatures } from '../../definitions/index.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
@@ -11,6 +11,8 @@ import { trackRun } from '../../orchestration/track-run.js';
 import { computePointInTime } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal } from '../../storage/engine/sql-engine.js';
+import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/atomic-file.js';
+import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { loadSpineSql } from './load-spine-sql.js';
 
 export interface BuildDatasetOptions {
@@ -20,6 +22,12 @@ export interface BuildDatasetOptions {
   readonly features?: readonly string[];
   /** The spine's timestamp column; default `ts`. */
   readonly timestampColumn?: string;
+  /**
+   * The snapshot to read per source (source name to snapshot id; null: read the source as
+   * empty), instead of each source's latest snapshot. Unlisted sources are pinned to their
+   * latest snapshot when the build starts, so every view of one source sees the same snapshot.
+   */
+  readonly snapshots?: Readonly<Record<string, string | null>>;
   /** Called as the stages (the spine, each view, the output) complete. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -67,7 +75,10 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
-  return trackRun(ctx, 'dataset_build', { spine: options.spine, out: options.out, features: resolved.columns }, async () => {
+  // One snapshot per source for the whole build, read before any work starts.
+  const pinned = await pinSnapshots(ctx.metadata, resolved.byView.map((v) => v.view.source), options.snapshots);
+  const snapshots = Object.fromEntries([...pinned].map(([source, snapshot]) => [source, snapshot?.id ?? null]));
+  return trackRun(ctx, 'dataset_build', { spine: resolve(options.spine), out: resolve(options.out), features: resolved.columns }, async () => {
     const engine = await ctx.engine();
     const stages = resolved.byView.length + 2;
     await engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(options.spine, spineFormat, resolved.joinKey, timestampColumn)}`);
@@ -81,15 +92,13 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     }
     await engine.run('CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT _key, _t FROM spine)');
     options.onProgress?.(1, stages);
-    const snapshots: Record<string, string | null> = {};
     const definitions: Record<string, string> = {};
     const selects: string[] = [];
     const joins: string[] = [];
     const temporary: string[] = [];
     for (const [i, { view, features }] of resolved.byView.entries()) {
       const source = project.sources.find((s) => s.name === view.source)!;
-      const snapshot = await ctx.metadata.latestSnapshot(source.name);
-      snapshots[source.name] = snapshot?.id ?? null;
+      const snapshot = pinned.get(source.name);
       definitions[view.name] = view.hash;
       const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
       await engine.run(`CREATE OR REPLACE TEMP TABLE events_${i} AS SELECT * FROM (${viewEventsSql(view, source, files)}) WHERE _key IN (SELECT _key FROM spine_points)`);
@@ -104,10 +113,14 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     const ordered = resolved.refs.map((ref) => ident(featureColumn(ref)));
     const query = `SELECT ${spineColumns.map((c) => `s.${ident(c)}`).join(', ')}, ${ordered.join(', ')} FROM (SELECT s.*, ${selects.join(', ')} FROM spine s ${joins.join(' ')}) s ORDER BY s._row`;
     await mkdir(dirname(options.out) || '.', { recursive: true });
-    const staging = `${options.out}.tmp-${process.pid}`;
+    const staging = temporaryPath(options.out);
     const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
-    await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
-    await rename(staging, options.out);
+    try {
+      await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
+      await commitFile(staging, options.out);
+    } finally {
+      await rm(staging, { force: true });
+    }
     options.onProgress?.(stages, stages);
     const [{ n }] = (await engine.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM spine')) as [{ n: number }];
     for (const table of [...temporary, 'spine', 'spine_points']) await engine.run(`DROP TABLE IF EXISTS ${table}`);
@@ -125,7 +138,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       createdAt: new Date(ctx.now()).toISOString(),
       timing: { totalMs: Math.round(performance.now() - started) },
     };
-    await writeFile(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+    await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));
     return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs } };
   });
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { batchSource, count, defineProject, entity, featureView, last, sum } from '../src/definitions/index.js';
+import { batchSource, compileProject, count, defineProject, entity, featureView, last, sum } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { rebuildDataset } from '../src/serving/datasets/rebuild-dataset.js';
@@ -59,6 +59,19 @@ describe('datasets pin their snapshots and can be rebuilt from the manifest', ()
     const rows = async (p: string) => engine.all(`SELECT * FROM read_parquet('${p}')`);
     expect(await rows(out('again.parquet'))).toEqual(await rows(out('train.parquet')));
     await expect(rebuildDataset(platform, project, manifestPath, { out: out('again.csv') })).rejects.toThrow('use a .parquet path');
+  });
+
+  test('a rebuild after the definitions changed uses the registry version the dataset was built with', async () => {
+    const { platform, project, spine, out } = await setup();
+    const first = await buildDataset(platform, project, { spine, features: FEATURES, out: out('t.csv') });
+    const changed = compileProject(defineProject({ ...spec, featureViews: [featureView({ ...totals, features: { n: count(), total: sum('amount', { window: '1h' }) } }), latest] }));
+    await platform.metadata.recordRegistry(changed);
+    const again = await rebuildDataset(platform, changed, `${out('t.csv')}.manifest.json`, { out: out('again.csv') });
+    expect(again.datasetId).toBe(first.datasetId);
+    expect(readFileSync(out('again.csv'), 'utf8')).toBe(readFileSync(out('t.csv'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(`${out('t.csv')}.manifest.json`, 'utf8')) as { definitions: Record<string, string> };
+    writeFileSync(out('odd.json'), JSON.stringify({ ...manifest, definitions: { ...manifest.definitions, totals: '0000' } }));
+    await expect(rebuildDataset(platform, changed, out('odd.json'))).rejects.toThrow(/feature view "totals" changed \(definition 0000, now \w+\) and no applied registry version has the definitions/);
   });
 
   test('a rebuild names what changed: the spine content, a snapshot that no longer exists', async () => {

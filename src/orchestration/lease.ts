@@ -76,7 +76,8 @@ async function acquire(metadata: MetadataStore, name: string, holder: LeaseHolde
 /**
  * Runs `body` while holding the lease `name` in the metadata store, so no other holder (in this
  * or any process) runs it at the same time: waits up to `waitMs` for a live holder, takes over
- * from a dead one, heartbeats while `body` runs, and always releases.
+ * from a dead one, heartbeats while `body` runs, and always releases. If the lease was lost
+ * meanwhile (no renewal for its ttl), the result is a ConflictError, never a silent success.
  *
  * @example
  * await withLease(ctx.metadata, 'materialize:txn_stats', { waitMs: 60_000 }, () => writeView());
@@ -86,10 +87,15 @@ export async function withLease<T>(metadata: MetadataStore, name: string, option
   const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
   await acquire(metadata, name, holder, options);
   const beat = heartbeat(metadata, name, holder.id, ttlMs);
+  let result: T;
   try {
-    return await body();
+    result = await body();
   } finally {
     beat.stop();
     await metadata.releaseLease(name, holder.id);
   }
+  if (beat.lost()) {
+    throw new ConflictError('CONFLICT', `${options.purpose ?? `"${name}"`} lost its lease while running (this process did not renew it for ${ttlMs} ms, so another one may have taken over); run it again`);
+  }
+  return result;
 }

@@ -21,6 +21,7 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     const latest = await store.latestRegistry();
     expect(latest?.version).toBe(2);
     expect(latest?.project).toEqual(project);
+    expect((await store.registryVersions()).map((r) => r.version)).toEqual([2, 1]);
   }));
 
   test(`${name}: an ingest commits its snapshot and dead letters together, appending to the latest snapshot`, run(async (_h, store) => {

@@ -28,15 +28,25 @@ async function readManifest(path: string): Promise<DatasetManifest> {
   return manifest;
 }
 
-/** The `view:feature` refs of the manifest's output columns, found in the project's views. */
+/**
+ * The definitions the dataset was built with: the current project if every view of the
+ * manifest still has its definition hash, else the newest registry version where they all do.
+ */
+async function projectBuiltWith(ctx: SluiceContext, current: Project, manifest: DatasetManifest, path: string): Promise<Project> {
+  const views = Object.entries(manifest.definitions);
+  const matches = (project: Project) => views.every(([name, hash]) => project.featureViews.find((v) => v.name === name)?.hash === hash);
+  if (matches(current)) return current;
+  const applied = (await ctx.metadata.registryVersions()).find((version) => matches(version.project));
+  if (applied) return applied.project;
+  const [name, hash] = views.find(([n, h]) => current.featureViews.find((v) => v.name === n)?.hash !== h)!;
+  const now = current.featureViews.find((v) => v.name === name);
+  throw new ConflictError('CONFLICT', `manifest ${path}: feature view "${name}" ${now ? `changed (definition ${hash}, now ${now.hash})` : 'is no longer in the registry'} and no applied registry version has the definitions dataset ${manifest.datasetId} was built with; apply them to rebuild it`);
+}
+
+/** The `view:feature` refs of the manifest's output columns. */
 function featureRefs(manifest: DatasetManifest, project: Project, path: string): string[] {
   const byColumn = new Map<string, FeatureRef>();
-  for (const [viewName, hash] of Object.entries(manifest.definitions)) {
-    const view = project.featureViews.find((v) => v.name === viewName);
-    if (!view) throw new NotFoundError('NOT_FOUND', `manifest ${path}: feature view "${viewName}" is no longer in the registry; apply the definitions the dataset was built with to rebuild it`);
-    if (view.hash !== hash) {
-      throw new ConflictError('CONFLICT', `manifest ${path}: feature view "${viewName}" changed since dataset ${manifest.datasetId} was built (definition ${hash}, now ${view.hash}); apply the definitions it was built with to rebuild it`);
-    }
+  for (const view of project.featureViews.filter((v) => v.name in manifest.definitions)) {
     for (const feature of view.features) byColumn.set(featureColumn({ view: view.name, feature: feature.name }), { view: view.name, feature: feature.name });
   }
   return manifest.features.map((column) => {
@@ -48,9 +58,9 @@ function featureRefs(manifest: DatasetManifest, project: Project, path: string):
 
 /**
  * Rebuilds a dataset exactly from its manifest: the same spine (checked by sha256), features,
- * timestamp column, definitions and lake snapshots, so the same dataset id and values. Fails
- * naming what changed: a spine whose content differs, a snapshot that no longer exists, a view
- * whose definition changed.
+ * timestamp column, definitions (from the registry history if they changed since) and lake
+ * snapshots, so the same dataset id and values. Fails naming what is missing: a spine whose
+ * content differs, a snapshot that no longer exists, definitions no registry version has.
  *
  * @example
  * const manifest = await rebuildDataset(ctx, project, 'train.parquet.manifest.json', { out: 'again.parquet' });
@@ -67,8 +77,9 @@ export async function rebuildDataset(ctx: SluiceContext, project: Project, manif
   if (sha256 !== manifest.spine.sha256) {
     throw new ConflictError('CONFLICT', `spine ${spine} changed since dataset ${manifest.datasetId} was built (sha256 ${manifest.spine.sha256.slice(0, 12)}..., now ${sha256.slice(0, 12)}...); restore the original spine to rebuild it`);
   }
-  const rebuilt = await buildDataset(ctx, project, {
-    spine, out, features: featureRefs(manifest, project, manifestPath), timestampColumn: manifest.spine.timestampColumn,
+  const builtWith = await projectBuiltWith(ctx, project, manifest, manifestPath);
+  const rebuilt = await buildDataset(ctx, builtWith, {
+    spine, out, features: featureRefs(manifest, builtWith, manifestPath), timestampColumn: manifest.spine.timestampColumn,
     snapshots: manifest.snapshots, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   if (rebuilt.datasetId !== manifest.datasetId) {

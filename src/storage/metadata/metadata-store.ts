@@ -130,6 +130,8 @@ export interface RunRecord {
  */
 export interface MetadataStore {
   latestRegistry(): Promise<RegistryVersion | undefined>;
+  /** Every registry version, newest first. */
+  registryVersions(): Promise<RegistryVersion[]>;
   /** Records `project` as the next registry version. */
   recordRegistry(project: Project): Promise<RegistryVersion>;
 

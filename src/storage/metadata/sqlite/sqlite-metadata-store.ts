@@ -8,6 +8,11 @@ import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { sqliteLeases } from './sqlite-leases.js';
 import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
 
+interface RegistryRow {
+  version: number; project: string; applied_at: number;
+}
+const toRegistryVersion = (row: RegistryRow): RegistryVersion => ({ version: row.version, project: JSON.parse(row.project) as Project, appliedAt: row.applied_at });
+
 /** A snapshot id: readable (`<source>@<version>`) and unique (a hash of its parent and content). */
 function snapshotId(source: string, version: number, parentId: string | null, contentHash: string): string {
   return `${source}@${version}-${createHash('sha256').update(`${parentId}:${contentHash}`).digest('hex').slice(0, 8)}`;
@@ -31,6 +36,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
+    registry: db.prepare('SELECT * FROM registry ORDER BY version DESC'),
     maxRegistryVersion: db.prepare('SELECT max(version) AS v FROM registry'),
     insertRegistry: db.prepare('INSERT INTO registry (version, project, applied_at) VALUES (?, ?, ?)'),
     latestSnapshot: db.prepare('SELECT * FROM snapshots WHERE source = ? ORDER BY version DESC LIMIT 1'),
@@ -69,8 +75,11 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
 
   return {
     async latestRegistry() {
-      const row = sql.latestRegistry.get() as { version: number; project: string; applied_at: number } | undefined;
-      return row && { version: row.version, project: JSON.parse(row.project) as Project, appliedAt: row.applied_at };
+      const row = sql.latestRegistry.get() as RegistryRow | undefined;
+      return row && toRegistryVersion(row);
+    },
+    async registryVersions() {
+      return (sql.registry.all() as RegistryRow[]).map(toRegistryVersion);
     },
     async recordRegistry(project) {
       return inTransaction(db, (): RegistryVersion => {

@@ -73,14 +73,14 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
   }));
 
   test(`${name}: a lease has one holder until released or its holder is gone`, run(async (h, store) => {
-    const alive = () => false;
+    const neverGone = () => false;
     const a = { id: 'a', host: 'h1', pid: 1 };
     const b = { id: 'b', host: 'h2', pid: 2 };
     const other = await h.open();
     try {
-      expect(await store.acquireLease('job', a, 60_000, alive)).toMatchObject({ acquired: true, lease: { name: 'job', holder: a } });
-      expect(await other.acquireLease('job', b, 60_000, alive)).toMatchObject({ acquired: false, heldBy: { holder: a } });
-      expect((await store.acquireLease('job', a, 60_000, alive)).acquired).toBe(true);
+      expect(await store.acquireLease('job', a, 60_000, neverGone)).toMatchObject({ acquired: true, lease: { name: 'job', holder: a } });
+      expect(await other.acquireLease('job', b, 60_000, neverGone)).toMatchObject({ acquired: false, heldBy: { holder: a } });
+      expect((await store.acquireLease('job', a, 60_000, neverGone)).acquired).toBe(true);
       expect(await other.renewLease('job', 'b', 60_000)).toBeUndefined();
       expect((await store.renewLease('job', 'a', 60_000))?.holder).toEqual(a);
       await other.releaseLease('job', 'b');

@@ -64,8 +64,15 @@ const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Pro
   },
 };
 
+/** A table cell: lists as `a, b`, records as `k=v, ...`; JSON stays exact for `--json`. */
+function cell(value: unknown): unknown {
+  if (Array.isArray(value)) return value.join(', ');
+  if (value !== null && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}=${v ?? '-'}`).join(', ');
+  return value;
+}
+
 const human = (listing: Listing, empty: string): string =>
-  listing.rows.length === 0 ? empty : table(listing.columns, listing.rows.map((r) => listing.columns.map((c) => r[c])));
+  listing.rows.length === 0 ? empty : table(listing.columns, listing.rows.map((r) => listing.columns.map((c) => cell(r[c]))));
 
 const formatBytes = (bytes: number): string => (bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`);
 

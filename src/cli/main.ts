@@ -4,6 +4,7 @@ import { commandContext } from './commands/command-context.js';
 import { registerDataCommands } from './commands/data-commands.js';
 import { registerDemoCommand } from './commands/demo-command.js';
 import { registerProjectCommands } from './commands/project-commands.js';
+import { registerRegistryCommands } from './commands/registry-commands.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
@@ -18,6 +19,7 @@ const program = new Command('sluice')
 const run = commandContext(program);
 registerProjectCommands(program, run);
 registerDataCommands(program, run);
+registerRegistryCommands(program, run);
 registerServeCommand(program, run);
 registerDemoCommand(program, run);
 

@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Project, Source } from '../definitions/index.js';
 import { didYouMean } from '../definitions/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
-import type { DeadLetter, Snapshot } from '../storage/metadata/metadata-store.js';
+import type { DeadLetter } from '../storage/metadata/metadata-store.js';
 import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { readCsv, readJsonl, type MalformedRecord } from './read-records.js';
-import { rejectReasonSql, typedColumnsSql } from './validate-sql.js';
+import { rejectReasonSql } from './validate-sql.js';
+import { commitOrRemove, writeLakeFile } from './commit-ingest.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { fileSha256 } from './file-hash.js';
 
@@ -97,25 +97,17 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
     const deadLetters: DeadLetter[] = [...malformed, ...rejectedRows]
       .sort((a, b) => a.line - b.line)
       .map((r) => ({ source: source.name, file: path, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
-    const parent = await ctx.metadata.latestSnapshot(source.name);
-    const version = (parent?.version ?? 0) + 1;
-    const id = `${source.name}@${version}-${createHash('sha256').update(`${parent?.id}:${contentHash}`).digest('hex').slice(0, 8)}`;
-    let files = parent?.files ?? [];
-    if (accepted > 0) {
-      const staged = ctx.lake.stagingPath(source.name);
-      await engine.run(
-        `COPY (SELECT ${typedColumnsSql(source, parent?.rowCount ?? 0)} FROM ingest_checked WHERE _reason = '' ORDER BY _n) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
-      );
-      files = [...files, await ctx.lake.publish(source.name, staged, id.replace('@', '-v'))];
-    }
-    await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
-    progress(3);
-    const snapshot: Snapshot = await ctx.metadata.commitIngest(
-      { id, source: source.name, parentId: parent?.id ?? null, files, rowCount: (parent?.rowCount ?? 0) + accepted, addedRows: accepted, contentHash },
-      deadLetters,
-    );
+    const published = accepted > 0 ? await writeLakeFile(ctx, source, accepted, contentHash) : undefined;
+    const outcome = await commitOrRemove(ctx, published, async () => {
+      await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
+      progress(3);
+      return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ? [published] : [], addedRows: accepted, contentHash, force: options.force ?? false }, deadLetters);
+    });
     progress(4);
-    const result: IngestResult = { source: source.name, accepted, rejected: deadLetters.length, snapshot: snapshot.id, skipped: false };
-    return { result, stats: { accepted, rejected: deadLetters.length, snapshot: snapshot.id } };
+    const { snapshot } = outcome;
+    const result: IngestResult = outcome.committed
+      ? { source: source.name, accepted, rejected: deadLetters.length, snapshot: snapshot.id, skipped: false }
+      : { source: source.name, accepted: 0, rejected: 0, snapshot: snapshot.id, skipped: true };
+    return { result, stats: { accepted: result.accepted, rejected: result.rejected, snapshot: snapshot.id, skipped: result.skipped } };
   });
 }

@@ -2,6 +2,7 @@ import type { Project } from '../definitions/index.js';
 import { longestWindowMs } from '../definitions/index.js';
 import { NotFoundError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
+import { withLease } from '../orchestration/lease.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { retentionHorizon } from '../time/index.js';
 import { entityStates } from './entity-states.js';
@@ -14,6 +15,12 @@ export interface MaterializeOptions {
   /** The time the online state must answer from; default now. */
   readonly asOf?: number;
   readonly onView?: (view: string, done: number, total: number) => void;
+  /**
+   * Writers of one view are serialized by the lease `materialize:<view>`: a materialize of a
+   * view another process (or call) is writing waits for it up to this long, then fails with a
+   * ConflictError naming the holder. Default 10 minutes. A dead holder is taken over at once.
+   */
+  readonly leaseWaitMs?: number;
 }
 
 export interface ViewMaterialization {
@@ -51,6 +58,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
     const online = await ctx.online();
     const results: ViewMaterialization[] = [];
     for (const view of views) {
+      await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: options.leaseWaitMs ?? 600_000, purpose: `materialize of view "${view.name}"` }, async () => {
       const started = performance.now();
       const source = project.sources.find((s) => s.name === view.source)!;
       const snapshot = await ctx.metadata.latestSnapshot(source.name);
@@ -65,6 +73,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       );
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started });
       options.onView?.(view.name, results.length, views.length);
+      });
     }
     return { result: { asOf, views: results }, stats: { asOf, views: results } };
   });

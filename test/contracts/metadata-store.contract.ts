@@ -21,31 +21,111 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     const latest = await store.latestRegistry();
     expect(latest?.version).toBe(2);
     expect(latest?.project).toEqual(project);
+    expect((await store.registryVersions()).map((r) => r.version)).toEqual([2, 1]);
   }));
 
-  test(`${name}: an ingest commits its snapshot and dead letters together, once`, run(async (_h, store) => {
-    const first = await store.commitIngest({ id: 's@1', source: 's', parentId: null, files: ['a'], rowCount: 3, addedRows: 3, contentHash: 'h1' }, [letter(2), letter(5)]);
-    expect(first.version).toBe(1);
-    const second = await store.commitIngest({ id: 's@2', source: 's', parentId: 's@1', files: ['a', 'b'], rowCount: 5, addedRows: 2, contentHash: 'h2' }, []);
-    expect(second).toMatchObject({ version: 2, files: ['a', 'b'], rowCount: 5 });
-    expect((await store.latestSnapshot('s'))?.id).toBe('s@2');
-    expect((await store.findIngest('s', 'h1'))?.id).toBe('s@1');
+  test(`${name}: an ingest commits its snapshot and dead letters together, appending to the latest snapshot`, run(async (_h, store) => {
+    const first = await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 3, contentHash: 'h1' }, [letter(2), letter(5)]);
+    expect(first).toMatchObject({ committed: true, snapshot: { version: 1, parentId: null, files: ['a'], rowCount: 3 } });
+    const second = await store.commitIngest({ source: 's', addedFiles: ['b'], addedRows: 2, contentHash: 'h2' }, []);
+    expect(second.snapshot).toMatchObject({ version: 2, parentId: first.snapshot.id, files: ['a', 'b'], rowCount: 5, addedRows: 2 });
+    expect((await store.latestSnapshot('s'))?.id).toBe(second.snapshot.id);
+    expect(await store.snapshot(first.snapshot.id)).toEqual(first.snapshot);
+    expect(await store.snapshot('nope')).toBeUndefined();
+    expect((await store.listSnapshots({ source: 's' })).map((x) => x.version)).toEqual([2, 1]);
+    expect(await store.referencedFiles()).toEqual(new Set(['a', 'b']));
+    expect((await store.findIngest('s', 'h1'))?.id).toBe(first.snapshot.id);
     expect(await store.findIngest('s', 'zzz')).toBeUndefined();
-    // A writer that started from a stale parent loses, and its dead letters are not stored.
-    await expect(store.commitIngest({ id: 's@2b', source: 's', parentId: 's@1', files: ['c'], rowCount: 4, addedRows: 1, contentHash: 'h3' }, [letter(9)])).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect((await store.listDeadLetters({ source: 's' })).map((d) => d.line)).toEqual([2, 5]);
     expect(await store.countDeadLetters('s')).toBe(2);
     expect(await store.countDeadLetters('other')).toBe(0);
   }));
 
-  test(`${name}: runs record success and failure`, run(async (_h, store) => {
-    const ok = await store.startRun('ingest', { file: 'x' });
-    const bad = await store.startRun('materialize', {});
+  test(`${name}: the same content is committed once, in the commit transaction, unless forced`, run(async (h, store) => {
+    const other = await h.open();
+    try {
+      const [a, b] = await Promise.all([
+        store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 3, contentHash: 'same' }, [letter(1)]),
+        other.commitIngest({ source: 's', addedFiles: ['b'], addedRows: 3, contentHash: 'same' }, [letter(1)]),
+      ]);
+      expect([a.committed, b.committed].sort()).toEqual([false, true]);
+      expect(a.snapshot.id).toBe(b.snapshot.id);
+      expect(await store.latestSnapshot('s')).toMatchObject({ version: 1, rowCount: 3 });
+      expect(await store.countDeadLetters('s')).toBe(1);
+      const forced = await store.commitIngest({ source: 's', addedFiles: ['c'], addedRows: 3, contentHash: 'same', force: true }, []);
+      expect(forced).toMatchObject({ committed: true, snapshot: { version: 2, rowCount: 6 } });
+    } finally {
+      await other.close();
+    }
+  }));
+
+  test(`${name}: _seq ranges are disjoint across handles and continue from rows ingested before`, run(async (h, store) => {
+    await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 10, contentHash: 'h' }, []);
+    const other = await h.open();
+    try {
+      const firsts = await Promise.all([store.reserveSeq('s', 5), other.reserveSeq('s', 7), store.reserveSeq('s', 1)]);
+      const ranges = firsts.map((first, i) => [first, first + [5, 7, 1][i]!] as const).sort((x, y) => x[0] - y[0]);
+      expect(ranges[0]![0]).toBe(10);
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).toBe(ranges[i - 1]![1]);
+      expect(await store.reserveSeq('t', 2)).toBe(0);
+    } finally {
+      await other.close();
+    }
+  }));
+
+  test(`${name}: a lease has one holder until released or its holder is gone`, run(async (h, store) => {
+    const neverGone = () => false;
+    const a = { id: 'a', host: 'h1', pid: 1 };
+    const b = { id: 'b', host: 'h2', pid: 2 };
+    const other = await h.open();
+    try {
+      expect(await store.acquireLease('job', a, 60_000, neverGone)).toMatchObject({ acquired: true, lease: { name: 'job', holder: a } });
+      expect(await other.acquireLease('job', b, 60_000, neverGone)).toMatchObject({ acquired: false, heldBy: { holder: a } });
+      expect((await store.acquireLease('job', a, 60_000, neverGone)).acquired).toBe(true);
+      expect(await other.renewLease('job', 'b', 60_000)).toBeUndefined();
+      expect((await store.renewLease('job', 'a', 60_000))?.holder).toEqual(a);
+      await other.releaseLease('job', 'b');
+      expect((await store.listLeases()).map((l) => l.holder.id)).toEqual(['a']);
+      // A gone holder is taken over; the old holder then finds its lease lost.
+      expect(await other.acquireLease('job', b, 60_000, (l) => l.holder.id === 'a')).toMatchObject({ acquired: true, lease: { holder: b } });
+      expect(await store.renewLease('job', 'a', 60_000)).toBeUndefined();
+      await store.releaseLease('job', 'a');
+      expect((await store.listLeases()).map((l) => l.holder.id)).toEqual(['b']);
+      await other.releaseLease('job', 'b');
+      expect(await store.listLeases()).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  }));
+
+  test(`${name}: runs record success and failure, and release their lease`, run(async (_h, store) => {
+    const holder = { id: 'x', host: 'h', pid: 1 };
+    const ok = await store.startRun('ingest', { file: 'x' }, { holder, ttlMs: 60_000 });
+    const bad = await store.startRun('materialize', {}, { holder, ttlMs: 60_000 });
+    expect((await store.listLeases()).map((l) => l.name).sort()).toEqual([`run:${bad.id}`, `run:${ok.id}`].sort());
     await store.finishRun(ok.id, { status: 'succeeded', stats: { rows: 3 } });
     await store.finishRun(bad.id, { status: 'failed', error: 'boom' });
     const runs = await store.listRuns(10);
     expect(runs.find((r) => r.id === ok.id)).toMatchObject({ status: 'succeeded', stats: { rows: 3 }, params: { file: 'x' } });
     expect(runs.find((r) => r.id === bad.id)).toMatchObject({ status: 'failed', error: 'boom' });
+    expect(await store.listLeases()).toEqual([]);
+  }));
+
+  test(`${name}: a running run whose holder is gone is marked failed`, run(async (_h, store) => {
+    const live = await store.startRun('ingest', {}, { holder: { id: 'live', host: 'h', pid: 1 }, ttlMs: 60_000 });
+    const dead = await store.startRun('ingest', {}, { holder: { id: 'dead', host: 'h', pid: 2 }, ttlMs: 60_000 });
+    const failed = await store.failDeadRuns((l) => l.holder.id === 'dead');
+    expect(failed.map((r) => r.id)).toEqual([dead.id]);
+    const runs = await store.listRuns(10);
+    expect(runs.find((r) => r.id === dead.id)).toMatchObject({ status: 'failed', error: 'the process running it died' });
+    expect(runs.find((r) => r.id === live.id)).toMatchObject({ status: 'running' });
+  }));
+
+  test(`${name}: datasets are registered once per id and path, newest first`, run(async (_h, store) => {
+    const record = { id: 'ds_1', path: '/a.parquet', format: 'parquet', spine: 'spine.csv', spineSha256: 'abc', timestampColumn: 'ts', features: ['v__n'], definitions: { v: 'h' }, snapshots: { s: 's@1' }, rowCount: 3, createdAt: 1 };
+    await store.recordDataset(record);
+    await store.recordDataset({ ...record, createdAt: 2 });
+    await store.recordDataset({ ...record, id: 'ds_2', createdAt: 3 });
+    expect(await store.listDatasets(10)).toEqual([{ ...record, id: 'ds_2', createdAt: 3 }, { ...record, createdAt: 2 }]);
   }));
 
   test(`${name}: a second handle (another process) sees commits`, run(async (h, store) => {
@@ -53,8 +133,8 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     const other = await h.open();
     try {
       expect((await other.latestRegistry())?.version).toBe(1);
-      await other.commitIngest({ id: 's@1', source: 's', parentId: null, files: [], rowCount: 0, addedRows: 0, contentHash: 'h' }, []);
-      expect((await store.latestSnapshot('s'))?.id).toBe('s@1');
+      const { snapshot } = await other.commitIngest({ source: 's', addedFiles: [], addedRows: 0, contentHash: 'h' }, []);
+      expect((await store.latestSnapshot('s'))?.id).toBe(snapshot.id);
     } finally {
       await other.close();
     }

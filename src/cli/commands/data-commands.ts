@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ingestFile } from '../../ingest/ingest-file.js';
 import { materialize } from '../../processing/materialize.js';
 import { buildDataset } from '../../serving/datasets/build-dataset.js';
+import { rebuildDataset } from '../../serving/datasets/rebuild-dataset.js';
 import { getOnlineFeatures } from '../../serving/online-features.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
@@ -57,21 +58,25 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
   const dataset = program.command('dataset').description('training datasets');
   dataset
     .command('build')
-    .requiredOption('--spine <file>', 'CSV, JSONL or Parquet with the entity join key and a timestamp column')
+    .option('--spine <file>', 'CSV, JSONL or Parquet with the entity join key and a timestamp column')
     .option('--service <name>', 'a feature service')
     .option('--features <list>', 'comma-separated view:feature', list)
     .option('--timestamp-column <name>', 'the spine timestamp column', 'ts')
-    .requiredOption('--out <path>', 'output .parquet, .csv or .jsonl')
+    .option('--out <path>', 'output .parquet, .csv or .jsonl (with --manifest: default the original path)')
+    .option('--manifest <file>', 'rebuild exactly the dataset of this manifest (same snapshots, same id)')
     .description('build a point-in-time-correct training dataset')
-    .action((options: { spine: string; service?: string; features?: string[]; timestampColumn: string; out: string }) =>
+    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; out?: string; manifest?: string }) =>
       run.withPlatform(async ({ platform, out }) => {
-        const selection = featureSelection(options);
-        const manifest = await buildDataset(platform, await platform.project(), {
-          ...selection, spine: options.spine, out: options.out, timestampColumn: options.timestampColumn,
-          onProgress: (done, total) => out.progress('dataset build', done, total),
-        });
-        out.result(manifest, () =>
-          `dataset ${manifest.datasetId}: ${manifest.rowCount} rows x ${manifest.features.length} features -> ${manifest.path} (${manifest.timing.totalMs} ms)\nmanifest: ${manifest.path}.manifest.json`,
+        const onProgress = (done: number, total: number) => out.progress('dataset build', done, total);
+        const usesManifest = options.manifest !== undefined;
+        if (usesManifest && (options.spine !== undefined || options.service !== undefined || options.features !== undefined)) throw new UsageError('--manifest takes the spine and features from the manifest; give only --out');
+        if (!usesManifest && (options.spine === undefined || options.out === undefined)) throw new UsageError('give --spine FILE and --out PATH (or --manifest FILE)');
+        const project = await platform.project();
+        const built = usesManifest
+          ? await rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress })
+          : await buildDataset(platform, project, { ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress });
+        out.result(built, () =>
+          `dataset ${built.datasetId}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json`,
         );
       }),
     );

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
 import type { Feature, Project } from '../../definitions/index.js';
 import { contentHash, didYouMean, featureColumn, resolveFeatures } from '../../definitions/index.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
@@ -12,7 +12,9 @@ import { viewPlan } from '../../processing/feature-plan.js';
 import { computePointInTime } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
+import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import { looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
+import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { loadSpineSql, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
 
 export interface BuildDatasetOptions {
@@ -29,6 +31,12 @@ export interface BuildDatasetOptions {
   readonly timestampUnit?: EpochUnit;
   /** Replace spine columns named like an output feature column instead of refusing the build. */
   readonly replaceColumns?: boolean;
+  /**
+   * The snapshot to read per source (source name to snapshot id; null: read the source as
+   * empty), instead of each source's latest snapshot. Unlisted sources are pinned to their
+   * latest snapshot when the build starts, so every view of one source sees the same snapshot.
+   */
+  readonly snapshots?: Readonly<Record<string, string | null>>;
   /** Called as the stages (the spine, each view, the output) complete. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -39,7 +47,9 @@ export interface DatasetManifest {
   readonly path: string;
   readonly format: string;
   readonly rowCount: number;
-  readonly spine: { readonly path: string; readonly sha256: string; readonly timestampColumn: string; readonly joinKey: string };
+  readonly spine: { readonly path: string; readonly sha256: string; readonly timestampColumn: string; readonly timestampUnit?: EpochUnit; readonly joinKey: string };
+  /** Set when spine columns named like output columns were replaced (`replaceColumns`). */
+  readonly replaceColumns?: boolean;
   readonly features: readonly string[];
   readonly definitions: Readonly<Record<string, string>>;
   readonly snapshots: Readonly<Record<string, string | null>>;
@@ -112,7 +122,10 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
-  return trackRun(ctx, 'dataset_build', { spine: options.spine, out: options.out, features: resolved.columns }, async () => {
+  // One snapshot per source for the whole build, read before any work starts.
+  const pinned = await pinSnapshots(ctx.metadata, resolved.byView.map((v) => v.view.source), options.snapshots);
+  const snapshots = Object.fromEntries([...pinned].map(([source, snapshot]) => [source, snapshot?.id ?? null]));
+  return trackRun(ctx, 'dataset_build', { spine: resolve(options.spine), out: resolve(options.out), features: resolved.columns }, async () => {
     const engine = await ctx.engine();
     const stages = resolved.byView.length + 2;
     const temporary = ['spine', 'spine_points'];
@@ -120,14 +133,12 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const spineColumns = await loadSpine(engine, options, resolved.joinKey, timestampColumn, resolved.columns);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
       options.onProgress?.(1, stages);
-      const snapshots: Record<string, string | null> = {};
       const definitions: Record<string, string> = {};
       const selects = new Map<string, string>();
       const joins: string[] = [];
       for (const [i, { view, features }] of resolved.byView.entries()) {
         const source = project.sources.find((s) => s.name === view.source)!;
-        const snapshot = await ctx.metadata.latestSnapshot(source.name);
-        snapshots[source.name] = snapshot?.id ?? null;
+        const snapshot = pinned.get(source.name);
         definitions[view.name] = view.hash;
         const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
         const plan = viewPlan(view, source);
@@ -144,31 +155,35 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         `SELECT ${output.join(', ')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +
         `${joins.join(' ')} ORDER BY s.${SPINE_ROW}`;
       await mkdir(dirname(options.out) || '.', { recursive: true });
-      const staging = `${options.out}.tmp-${process.pid}`;
+      const staging = temporaryPath(options.out);
       const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
       try {
         await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
-        await rename(staging, options.out);
+        await commitFile(staging, options.out);
       } finally {
         await rm(staging, { force: true });
       }
       options.onProgress?.(stages, stages);
       const [{ n }] = (await engine.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM spine')) as [{ n: number }];
       const spineHash = await fileSha256(options.spine);
-      const identity = { spine: spineHash, timestampColumn, features: resolved.columns, definitions, snapshots, format: outFormat };
+      const unit = options.timestampUnit === undefined ? {} : { timestampUnit: options.timestampUnit };
+      const replace = options.replaceColumns ? { replaceColumns: true } : {};
+      const identity = { spine: spineHash, timestampColumn, ...unit, ...replace, features: resolved.columns, definitions, snapshots, format: outFormat };
       const manifest: DatasetManifest = {
         datasetId: `ds_${contentHash(identity)}`,
         path: options.out,
         format: outFormat,
         rowCount: n,
-        spine: { path: options.spine, sha256: spineHash, timestampColumn, joinKey: resolved.joinKey },
+        spine: { path: options.spine, sha256: spineHash, timestampColumn, ...unit, joinKey: resolved.joinKey },
+        ...replace,
         features: resolved.columns,
         definitions,
         snapshots,
         createdAt: new Date(ctx.now()).toISOString(),
         timing: { totalMs: Math.round(performance.now() - started) },
       };
-      await writeFile(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+      await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+      await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));
       return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs } };
     } finally {
       for (const table of temporary) await engine.run(`DROP TABLE IF EXISTS ${table}`);

@@ -14,7 +14,7 @@ export interface Snapshot {
   readonly version: number;
   readonly parentId: string | null;
   readonly files: readonly string[];
-  /** Rows in the whole snapshot; also the first `_seq` of the next ingest. */
+  /** Rows in the whole snapshot. */
   readonly rowCount: number;
   readonly addedRows: number;
   readonly contentHash: string;
@@ -30,6 +30,70 @@ export interface DeadLetter {
   readonly raw: string;
   readonly reason: string;
   readonly createdAt: number;
+}
+
+/** One ingest to commit: the files it adds to whatever the source's latest snapshot is at commit time. */
+export interface IngestCommit {
+  readonly source: string;
+  /** Lake-relative files this ingest adds (already published). */
+  readonly addedFiles: readonly string[];
+  readonly addedRows: number;
+  /** sha256 of the input file's bytes. */
+  readonly contentHash: string;
+  /** Commit even if a snapshot of this source already holds this content. */
+  readonly force?: boolean;
+}
+
+/** `committed: false` when the content was already committed: `snapshot` is that earlier snapshot. */
+export interface IngestCommitOutcome {
+  readonly committed: boolean;
+  readonly snapshot: Snapshot;
+}
+
+/** Who holds a lease: one acquisition by one process (`id` is unique per acquisition). */
+export interface LeaseHolder {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+}
+
+/** A named, expiring claim on a piece of work (`materialize:<view>`, `run:<id>`). */
+export interface Lease {
+  readonly name: string;
+  readonly holder: LeaseHolder;
+  readonly acquiredAt: number;
+  readonly expiresAt: number;
+}
+
+export type LeaseAttempt = { readonly acquired: true; readonly lease: Lease } | { readonly acquired: false; readonly heldBy: Lease };
+
+/**
+ * Whether a lease's holder is provably gone (expired, or a dead process). The caller supplies
+ * it: a store knows no processes. It is called inside the store's transaction, so it must be
+ * synchronous and quick.
+ */
+export type HolderGone = (lease: Lease) => boolean;
+
+/** A training dataset as registered: what it was built from and where it was written. */
+export interface DatasetRecord {
+  readonly id: string;
+  readonly path: string;
+  readonly format: string;
+  readonly spine: string;
+  readonly spineSha256: string;
+  readonly timestampColumn: string;
+  readonly features: readonly string[];
+  /** View name to definition hash. */
+  readonly definitions: Readonly<Record<string, string>>;
+  /** Source name to snapshot id (null: the source had no snapshot). */
+  readonly snapshots: Readonly<Record<string, string | null>>;
+  readonly rowCount: number;
+  readonly createdAt: number;
+}
+
+/** The lease a run holds while it runs. */
+export function runLeaseName(runId: string): string {
+  return `run:${runId}`;
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'failed';
@@ -49,29 +113,64 @@ export interface RunRecord {
 /**
  * The catalogue of everything Sluice knows: registry versions, lake snapshots, dead letters and
  * job runs. Semantics every implementation keeps:
- * - `commitIngest` is atomic: the snapshot and its dead letters are stored together or not at
- *   all, and it fails with a ConflictError if another writer committed to the source after
- *   `parentId` (optimistic concurrency; the caller retries).
+ * - `commitIngest` is atomic and idempotent: in one transaction it checks whether the content
+ *   was committed before (then it commits nothing and returns that snapshot, unless `force`),
+ *   and appends the files to whatever the source's latest snapshot is, so concurrent ingests of
+ *   different files all commit without a conflict. The snapshot and its dead letters are stored
+ *   together or not at all.
+ * - `reserveSeq` hands out disjoint `_seq` ranges per source, atomically, in reservation order;
+ *   a file's `_seq` values never depend on which ingest commits first.
+ * - Leases: at most one holder per name. `acquireLease` succeeds when the name is free, held by
+ *   the same holder id, or its holder is gone by `isGone`; `renewLease` extends only a lease
+ *   still held by that holder id. Lease times are wall-clock, not the platform's clock.
+ * - A run holds the lease `run:<id>` from `startRun` (same transaction) to `finishRun`;
+ *   `failDeadRuns` marks every running run whose lease is missing or gone as failed.
  * - Readers see only committed data; several processes may use the store at once.
  * - Times are UTC epoch milliseconds.
  */
 export interface MetadataStore {
   latestRegistry(): Promise<RegistryVersion | undefined>;
+  /** Every registry version, newest first. */
+  registryVersions(): Promise<RegistryVersion[]>;
   /** Records `project` as the next registry version. */
   recordRegistry(project: Project): Promise<RegistryVersion>;
 
   latestSnapshot(source: string): Promise<Snapshot | undefined>;
+  /** A snapshot by id, whatever its source; undefined if it does not exist (or no longer). */
+  snapshot(id: string): Promise<Snapshot | undefined>;
+  /** Snapshots, newest first: of one source, or of all. */
+  listSnapshots(filter: { source?: string; limit?: number }): Promise<Snapshot[]>;
+  /** Every lake file some snapshot lists. */
+  referencedFiles(): Promise<Set<string>>;
   /** The snapshot that first ingested a file with this content hash, if any. */
   findIngest(source: string, contentHash: string): Promise<Snapshot | undefined>;
-  commitIngest(snapshot: Omit<Snapshot, 'version' | 'createdAt'>, deadLetters: readonly DeadLetter[]): Promise<Snapshot>;
+  /** Reserves `count` consecutive `_seq` values for `source`; returns the first. */
+  reserveSeq(source: string, count: number): Promise<number>;
+  commitIngest(commit: IngestCommit, deadLetters: readonly DeadLetter[]): Promise<IngestCommitOutcome>;
   /** Dead letters recorded without a snapshot (a file that yielded no valid row). */
   addDeadLetters(deadLetters: readonly DeadLetter[]): Promise<void>;
   listDeadLetters(filter: { source?: string; limit?: number }): Promise<DeadLetter[]>;
   countDeadLetters(source?: string): Promise<number>;
 
-  startRun(job: string, params: Record<string, unknown>): Promise<RunRecord>;
+  acquireLease(name: string, holder: LeaseHolder, ttlMs: number, isGone: HolderGone): Promise<LeaseAttempt>;
+  /** Extends a lease still held by `holderId`; undefined if it was lost (released or taken over). */
+  renewLease(name: string, holderId: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Releases a lease if `holderId` still holds it. */
+  releaseLease(name: string, holderId: string): Promise<void>;
+  listLeases(): Promise<Lease[]>;
+
+  /** Records a running job holding the lease `run:<id>` for `holder`. */
+  startRun(job: string, params: Record<string, unknown>, lease: { holder: LeaseHolder; ttlMs: number }): Promise<RunRecord>;
+  /** Records the outcome and releases the run's lease. */
   finishRun(id: string, outcome: { status: 'succeeded' | 'failed'; stats?: Record<string, unknown>; error?: string }): Promise<void>;
+  /** Marks running runs whose holder is gone as failed ("the process running it died"); returns them. */
+  failDeadRuns(isGone: HolderGone): Promise<RunRecord[]>;
   listRuns(limit: number): Promise<RunRecord[]>;
+
+  /** Registers a built dataset; the same id at the same path is recorded once (the latest build). */
+  recordDataset(dataset: DatasetRecord): Promise<void>;
+  /** Datasets, newest first. */
+  listDatasets(limit: number): Promise<DatasetRecord[]>;
 
   close(): Promise<void>;
 }

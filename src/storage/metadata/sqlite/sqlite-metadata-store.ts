@@ -1,50 +1,21 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Project } from '../../../definitions/index.js';
-import { ConflictError } from '../../../errors.js';
-import type { DeadLetter, MetadataStore, RegistryVersion, RunRecord, Snapshot } from '../metadata-store.js';
+import { runLeaseName, type DeadLetter, type IngestCommitOutcome, type MetadataStore, type RegistryVersion, type RunRecord, type Snapshot } from '../metadata-store.js';
 import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
+import { sqliteLeases } from './sqlite-leases.js';
+import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS registry (version INTEGER PRIMARY KEY, project TEXT NOT NULL, applied_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS snapshots (
-  id TEXT PRIMARY KEY, source TEXT NOT NULL, version INTEGER NOT NULL, parent_id TEXT,
-  files TEXT NOT NULL, row_count INTEGER NOT NULL, added_rows INTEGER NOT NULL,
-  content_hash TEXT NOT NULL, created_at INTEGER NOT NULL, UNIQUE (source, version));
-CREATE INDEX IF NOT EXISTS snapshots_hash ON snapshots (source, content_hash);
-CREATE TABLE IF NOT EXISTS dead_letters (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL,
-  raw TEXT NOT NULL, reason TEXT NOT NULL, created_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS dead_letters_source ON dead_letters (source, id);
-CREATE TABLE IF NOT EXISTS runs (
-  id TEXT PRIMARY KEY, job TEXT NOT NULL, status TEXT NOT NULL, started_at INTEGER NOT NULL,
-  finished_at INTEGER, params TEXT NOT NULL, stats TEXT, error TEXT);
-`;
-
-interface SnapshotRow {
-  id: string; source: string; version: number; parent_id: string | null; files: string;
-  row_count: number; added_rows: number; content_hash: string; created_at: number;
+interface RegistryRow {
+  version: number; project: string; applied_at: number;
 }
-interface RunRow {
-  id: string; job: string; status: RunRecord['status']; started_at: number; finished_at: number | null;
-  params: string; stats: string | null; error: string | null;
-}
+const toRegistryVersion = (row: RegistryRow): RegistryVersion => ({ version: row.version, project: JSON.parse(row.project) as Project, appliedAt: row.applied_at });
 
-function toSnapshot(row: SnapshotRow): Snapshot {
-  return {
-    id: row.id, source: row.source, version: row.version, parentId: row.parent_id, files: JSON.parse(row.files) as string[],
-    rowCount: row.row_count, addedRows: row.added_rows, contentHash: row.content_hash, createdAt: row.created_at,
-  };
-}
-
-function toRun(row: RunRow): RunRecord {
-  return {
-    id: row.id, job: row.job, status: row.status, startedAt: row.started_at, finishedAt: row.finished_at,
-    params: JSON.parse(row.params) as Record<string, unknown>,
-    stats: row.stats === null ? null : (JSON.parse(row.stats) as Record<string, unknown>), error: row.error,
-  };
+/** A snapshot id: readable (`<source>@<version>`) and unique (a hash of its parent and content). */
+function snapshotId(source: string, version: number, parentId: string | null, contentHash: string): string {
+  return `${source}@${version}-${createHash('sha256').update(`${parentId}:${contentHash}`).digest('hex').slice(0, 8)}`;
 }
 
 /**
@@ -62,15 +33,23 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   inTransaction(db, () => db.exec(SCHEMA));
+  const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
+    registry: db.prepare('SELECT * FROM registry ORDER BY version DESC'),
     maxRegistryVersion: db.prepare('SELECT max(version) AS v FROM registry'),
     insertRegistry: db.prepare('INSERT INTO registry (version, project, applied_at) VALUES (?, ?, ?)'),
     latestSnapshot: db.prepare('SELECT * FROM snapshots WHERE source = ? ORDER BY version DESC LIMIT 1'),
+    snapshot: db.prepare('SELECT * FROM snapshots WHERE id = ?'),
+    snapshots: db.prepare('SELECT * FROM snapshots ORDER BY created_at DESC, source, version DESC LIMIT ?'),
+    snapshotsOf: db.prepare('SELECT * FROM snapshots WHERE source = ? ORDER BY version DESC LIMIT ?'),
+    snapshotFiles: db.prepare('SELECT DISTINCT value AS file FROM snapshots, json_each(snapshots.files)'),
     snapshotByHash: db.prepare('SELECT * FROM snapshots WHERE source = ? AND content_hash = ? ORDER BY version LIMIT 1'),
     insertSnapshot: db.prepare(
       'INSERT INTO snapshots (id, source, version, parent_id, files, row_count, added_rows, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
+    initSeq: db.prepare('INSERT OR IGNORE INTO seq_counters (source, next_seq) VALUES (?, ?)'),
+    takeSeq: db.prepare('UPDATE seq_counters SET next_seq = next_seq + ? WHERE source = ? RETURNING next_seq - ? AS first'),
     insertDeadLetter: db.prepare('INSERT INTO dead_letters (source, file, line, raw, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     deadLetters: db.prepare('SELECT * FROM dead_letters ORDER BY id LIMIT ?'),
     deadLettersOf: db.prepare('SELECT * FROM dead_letters WHERE source = ? ORDER BY id LIMIT ?'),
@@ -79,6 +58,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     insertRun: db.prepare('INSERT INTO runs (id, job, status, started_at, params) VALUES (?, ?, ?, ?, ?)'),
     finishRun: db.prepare('UPDATE runs SET status = ?, finished_at = ?, stats = ?, error = ? WHERE id = ?'),
     runs: db.prepare('SELECT * FROM runs ORDER BY started_at DESC LIMIT ?'),
+    upsertDataset: db.prepare('INSERT INTO datasets (id, path, record, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id, path) DO UPDATE SET record = excluded.record, created_at = excluded.created_at'),
+    datasets: db.prepare('SELECT record FROM datasets ORDER BY created_at DESC LIMIT ?'),
   };
   const addDeadLetters = (rows: readonly DeadLetter[]): void => {
     for (const r of rows) sql.insertDeadLetter.run(r.source, r.file, r.line, r.raw, r.reason, r.createdAt);
@@ -87,11 +68,18 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     const row = sql.latestSnapshot.get(source) as SnapshotRow | undefined;
     return row && toSnapshot(row);
   };
+  const findIngest = (source: string, contentHash: string): Snapshot | undefined => {
+    const row = sql.snapshotByHash.get(source, contentHash) as SnapshotRow | undefined;
+    return row && toSnapshot(row);
+  };
 
   return {
     async latestRegistry() {
-      const row = sql.latestRegistry.get() as { version: number; project: string; applied_at: number } | undefined;
-      return row && { version: row.version, project: JSON.parse(row.project) as Project, appliedAt: row.applied_at };
+      const row = sql.latestRegistry.get() as RegistryRow | undefined;
+      return row && toRegistryVersion(row);
+    },
+    async registryVersions() {
+      return (sql.registry.all() as RegistryRow[]).map(toRegistryVersion);
     },
     async recordRegistry(project) {
       return inTransaction(db, (): RegistryVersion => {
@@ -104,20 +92,41 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     async latestSnapshot(source) {
       return latestSnapshot(source);
     },
-    async findIngest(source, contentHash) {
-      const row = sql.snapshotByHash.get(source, contentHash) as SnapshotRow | undefined;
+    async snapshot(id) {
+      const row = sql.snapshot.get(id) as SnapshotRow | undefined;
       return row && toSnapshot(row);
     },
-    async commitIngest(snapshot, deadLetters) {
-      return inTransaction(db, (): Snapshot => {
-        const current = latestSnapshot(snapshot.source);
-        if ((current?.id ?? null) !== snapshot.parentId) {
-          throw new ConflictError('CONFLICT', `source "${snapshot.source}" changed while ingesting (now at ${current?.id}); run the ingest again`);
-        }
-        const stored: Snapshot = { ...snapshot, version: (current?.version ?? 0) + 1, createdAt: Date.now() };
+    async listSnapshots({ source, limit = 100 }) {
+      return ((source === undefined ? sql.snapshots.all(limit) : sql.snapshotsOf.all(source, limit)) as SnapshotRow[]).map(toSnapshot);
+    },
+    async referencedFiles() {
+      return new Set((sql.snapshotFiles.all() as Array<{ file: string }>).map((r) => r.file));
+    },
+    async findIngest(source, contentHash) {
+      return findIngest(source, contentHash);
+    },
+    async reserveSeq(source, count) {
+      return inTransaction(db, () => {
+        // Files ingested before `_seq` was reserved numbered their rows from the snapshot's row count.
+        sql.initSeq.run(source, latestSnapshot(source)?.rowCount ?? 0);
+        return (sql.takeSeq.get(count, source, count) as { first: number }).first;
+      });
+    },
+    async commitIngest(commit, deadLetters) {
+      return inTransaction(db, (): IngestCommitOutcome => {
+        const earlier = commit.force ? undefined : findIngest(commit.source, commit.contentHash);
+        if (earlier) return { committed: false, snapshot: earlier };
+        const parent = latestSnapshot(commit.source);
+        const version = (parent?.version ?? 0) + 1;
+        const parentId = parent?.id ?? null;
+        const stored: Snapshot = {
+          id: snapshotId(commit.source, version, parentId, commit.contentHash), source: commit.source, version, parentId,
+          files: [...(parent?.files ?? []), ...commit.addedFiles], rowCount: (parent?.rowCount ?? 0) + commit.addedRows,
+          addedRows: commit.addedRows, contentHash: commit.contentHash, createdAt: Date.now(),
+        };
         sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);
         addDeadLetters(deadLetters);
-        return stored;
+        return { committed: true, snapshot: stored };
       });
     },
     async addDeadLetters(deadLetters) {
@@ -130,16 +139,43 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     async countDeadLetters(source) {
       return ((source === undefined ? sql.countDeadLetters.get() : sql.countDeadLettersOf.get(source)) as { n: number }).n;
     },
-    async startRun(job, params) {
+    async acquireLease(name, holder, ttlMs, isGone) {
+      return leases.acquire(name, holder, ttlMs, isGone);
+    },
+    async renewLease(name, holderId, ttlMs) {
+      return leases.renew(name, holderId, ttlMs);
+    },
+    async releaseLease(name, holderId) {
+      leases.release(name, holderId);
+    },
+    async listLeases() {
+      return leases.list();
+    },
+    async startRun(job, params, lease) {
       const run: RunRecord = { id: randomUUID(), job, status: 'running', startedAt: Date.now(), finishedAt: null, params, stats: null, error: null };
-      sql.insertRun.run(run.id, job, run.status, run.startedAt, JSON.stringify(params));
+      inTransaction(db, () => {
+        sql.insertRun.run(run.id, job, run.status, run.startedAt, JSON.stringify(params));
+        leases.put(runLeaseName(run.id), lease.holder, run.startedAt, lease.ttlMs);
+      });
       return run;
     },
     async finishRun(id, outcome) {
-      sql.finishRun.run(outcome.status, Date.now(), outcome.stats === undefined ? null : JSON.stringify(outcome.stats), outcome.error ?? null, id);
+      inTransaction(db, () => {
+        sql.finishRun.run(outcome.status, Date.now(), outcome.stats === undefined ? null : JSON.stringify(outcome.stats), outcome.error ?? null, id);
+        leases.remove(runLeaseName(id));
+      });
+    },
+    async failDeadRuns(isGone) {
+      return leases.failDeadRuns(isGone);
     },
     async listRuns(limit) {
       return (sql.runs.all(limit) as RunRow[]).map(toRun);
+    },
+    async recordDataset(dataset) {
+      sql.upsertDataset.run(dataset.id, dataset.path, JSON.stringify(dataset), dataset.createdAt);
+    },
+    async listDatasets(limit) {
+      return (sql.datasets.all(limit) as Array<{ record: string }>).map(toDataset);
     },
     async close() {
       db.close();

@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import type { Project } from '../../definitions/index.js';
+import { collectGarbage } from '../../orchestration/garbage-collect.js';
+import { listRuns } from '../../orchestration/track-run.js';
+import type { Platform } from '../../platform.js';
+import { parseDuration, toIso } from '../../time/index.js';
+import { UsageError } from '../exit.js';
+import { table } from '../output.js';
+import type { CommandContext } from './command-context.js';
+
+/** One listing: JSON rows, and the columns of its human table. */
+interface Listing {
+  readonly rows: readonly Record<string, unknown>[];
+  readonly columns: readonly string[];
+}
+
+interface ListOptions {
+  readonly source?: string;
+  readonly limit: number;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : toIso(ms));
+
+async function datasets(platform: Platform, { limit }: ListOptions): Promise<Listing> {
+  const rows = (await platform.metadata.listDatasets(limit)).map((d) => ({ ...d, createdAt: iso(d.createdAt) }));
+  return { rows, columns: ['id', 'rowCount', 'path', 'spine', 'features', 'snapshots', 'createdAt'] };
+}
+
+/** Everything `list` can show, each read from the applied registry or the metadata store. */
+const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Promise<Listing>> = {
+  async entities(platform) {
+    const project: Project = await platform.project();
+    return { rows: project.entities.map((e) => ({ name: e.name, joinKey: e.joinKey, description: e.description ?? null })), columns: ['name', 'joinKey', 'description'] };
+  },
+  async sources(platform) {
+    const project = await platform.project();
+    const rows = await Promise.all(project.sources.map(async (s) => {
+      const latest = await platform.metadata.latestSnapshot(s.name);
+      return { name: s.name, timestamp: s.timestamp, schema: s.schema, snapshot: latest?.id ?? null, rows: latest?.rowCount ?? 0, description: s.description ?? null };
+    }));
+    return { rows, columns: ['name', 'timestamp', 'snapshot', 'rows', 'schema'] };
+  },
+  async views(platform) {
+    const project = await platform.project();
+    const rows = project.featureViews.map((v) => ({ name: v.name, entity: v.entity, source: v.source, features: v.features.map((f) => f.name), ttl: v.ttl ?? null, hash: v.hash }));
+    return { rows, columns: ['name', 'entity', 'source', 'features', 'ttl', 'hash'] };
+  },
+  async services(platform) {
+    const project = await platform.project();
+    return { rows: project.featureServices.map((s) => ({ name: s.name, features: s.features.map((f) => `${f.view}:${f.feature}`) })), columns: ['name', 'features'] };
+  },
+  datasets,
+  async snapshots(platform, { source, limit }) {
+    const snapshots = await platform.metadata.listSnapshots(source === undefined ? { limit } : { source, limit });
+    const rows = snapshots.map((s) => ({ id: s.id, source: s.source, version: s.version, rows: s.rowCount, addedRows: s.addedRows, files: s.files.length, createdAt: iso(s.createdAt) }));
+    return { rows, columns: ['id', 'source', 'version', 'rows', 'addedRows', 'files', 'createdAt'] };
+  },
+  async runs(platform, { limit }) {
+    const rows = (await listRuns(platform.metadata, limit)).map((r) => ({
+      id: r.id, job: r.job, status: r.status, startedAt: iso(r.startedAt), finishedAt: iso(r.finishedAt),
+      ms: r.finishedAt === null ? null : r.finishedAt - r.startedAt, error: r.error, params: r.params, stats: r.stats,
+    }));
+    return { rows, columns: ['id', 'job', 'status', 'startedAt', 'ms', 'error'] };
+  },
+};
+
+/** A table cell: lists as `a, b`, records as `k=v, ...`; JSON stays exact for `--json`. */
+function cell(value: unknown): unknown {
+  if (Array.isArray(value)) return value.join(', ');
+  if (value !== null && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}=${v ?? '-'}`).join(', ');
+  return value;
+}
+
+const human = (listing: Listing, empty: string): string =>
+  listing.rows.length === 0 ? empty : table(listing.columns, listing.rows.map((r) => listing.columns.map((c) => cell(r[c]))));
+
+const formatBytes = (bytes: number): string => (bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`);
+
+/** `list`, `datasets`, `gc`: what the registry and the metadata store hold, and cleaning up. */
+export function registerRegistryCommands(program: Command, run: CommandContext): void {
+  const limit = (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--limit takes a positive whole number, not "${v}"`);
+    return n;
+  };
+  program
+    .command('list')
+    .argument('<kind>', Object.keys(LISTINGS).join('|'))
+    .option('--source <name>', 'snapshots of this source only')
+    .option('--limit <n>', 'at most this many rows (datasets, snapshots, runs)', limit, 100)
+    .description('list entities, sources, views, services, datasets, snapshots or runs')
+    .action((kind: string, options: ListOptions) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const list = LISTINGS[kind];
+        if (!Object.hasOwn(LISTINGS, kind) || !list) throw new UsageError(`unknown kind "${kind}"; use one of ${Object.keys(LISTINGS).join(', ')}`);
+        const listing = await list(platform, options);
+        out.result(listing.rows, () => human(listing, `No ${kind}.`));
+      }),
+    );
+
+  program
+    .command('datasets')
+    .option('--limit <n>', 'at most this many datasets', limit, 100)
+    .description('registered training datasets: id, spine, features, snapshots, rows, path')
+    .action((options: ListOptions) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const listing = await datasets(platform, options);
+        out.result(listing.rows, () => human(listing, 'No datasets.'));
+      }),
+    );
+
+  program
+    .command('gc')
+    .option('--dry-run', 'report what would be removed, remove nothing')
+    .option('--min-age <duration>', 'keep unreferenced lake files younger than this (e.g. 10m); 0 for none', '1m')
+    .description('remove lake files no snapshot references, staged files of crashed ingests and temporary files of dead dataset builds')
+    .action((options: { dryRun?: boolean; minAge: string }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const dryRun = options.dryRun === true;
+        const minAgeMs = options.minAge.trim() === '0' ? 0 : parseDuration(options.minAge);
+        if (minAgeMs === undefined) throw new UsageError(`--min-age takes a duration such as 10m or 1h (or 0), not "${options.minAge}"`);
+        const reports = await collectGarbage(platform, { dryRun, minAgeMs });
+        const files = reports.reduce((n, r) => n + r.files.length, 0);
+        const bytes = reports.reduce((n, r) => n + r.bytes, 0);
+        out.result({ dryRun, files, bytes, kinds: reports }, () =>
+          [table(['kind', 'files', 'bytes'], reports.map((r) => [r.kind, r.files.length, formatBytes(r.bytes)])), '',
+            `${dryRun ? 'would free' : 'freed'} ${formatBytes(bytes)} in ${files} file(s)`].join('\n'),
+        );
+      }),
+    );
+}

@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { SluiceContext } from '../context.js';
+import { temporaryPid } from '../storage/lake/atomic-file.js';
+import type { LakeFile } from '../storage/lake/lake.js';
+import { processAlive } from './lease.js';
+import { failDeadRuns } from './track-run.js';
+
+export interface GarbageOptions {
+  /** Report what would be removed without removing it. */
+  readonly dryRun: boolean;
+  /** Files younger than this are kept even when unreferenced (writers of older versions hold no lease). */
+  readonly minAgeMs: number;
+}
+
+/** What one kind of garbage amounted to. */
+export interface GarbageReport {
+  readonly kind: string;
+  readonly files: readonly string[];
+  readonly bytes: number;
+}
+
+/**
+ * One kind of garbage: finds what is provably unreferenced and removes it unless `dryRun`.
+ * A new kind (old online generations, say) is one more collector in `GARBAGE_COLLECTORS`.
+ */
+export interface GarbageCollector {
+  readonly kind: string;
+  collect(ctx: SluiceContext, options: GarbageOptions): Promise<GarbageReport>;
+}
+
+/** Sources with an ingest running now (a live run lease): their unreferenced files may be about to be committed. */
+async function sourcesBeingIngested(ctx: SluiceContext): Promise<Set<string>> {
+  await failDeadRuns(ctx.metadata);
+  const runs = await ctx.metadata.listRuns(10_000);
+  return new Set(runs.filter((r) => r.status === 'running' && r.job === 'ingest').map((r) => String(r.params.source)));
+}
+
+function lakeCollector(kind: string, staging: boolean): GarbageCollector {
+  return {
+    kind,
+    async collect(ctx, options) {
+      // Order matters: files first, then live ingests, then references. A file listed before a
+      // live ingest was seen is either that ingest's (kept), committed by now (referenced), or orphaned.
+      const files = (await ctx.lake.listFiles()).filter((f) => f.staging === staging);
+      const busy = await sourcesBeingIngested(ctx);
+      const referenced = await ctx.metadata.referencedFiles();
+      const now = Date.now();
+      const garbage = files.filter((f: LakeFile) => !referenced.has(f.file) && !busy.has(f.source) && now - f.modifiedAt >= options.minAgeMs);
+      if (!options.dryRun) for (const f of garbage) await ctx.lake.remove(f.file);
+      return { kind, files: garbage.map((f) => f.file), bytes: garbage.reduce((n, f) => n + f.bytes, 0) };
+    },
+  };
+}
+
+/** Unpublished dataset files (`<out>.tmp-<pid>`, also of the manifest) whose process is gone. */
+const datasetTemporaries: GarbageCollector = {
+  kind: 'dataset-temp',
+  async collect(ctx, options) {
+    const outs = new Set((await ctx.metadata.listRuns(10_000)).filter((r) => r.job === 'dataset_build' && typeof r.params.out === 'string').map((r) => resolve(r.params.out as string)));
+    const found = new Map<string, number>();
+    for (const out of outs) {
+      const dir = dirname(out);
+      if (!existsSync(dir)) continue;
+      for (const name of await readdir(dir)) {
+        const pid = temporaryPid(name, out) ?? temporaryPid(name, `${out}.manifest.json`);
+        if (pid === undefined || pid === process.pid || processAlive(pid)) continue;
+        const info = await stat(join(dir, name)).catch(() => undefined);
+        if (info?.isFile()) found.set(join(dir, name), info.size);
+      }
+    }
+    if (!options.dryRun) for (const file of found.keys()) await rm(file, { force: true });
+    return { kind: 'dataset-temp', files: [...found.keys()], bytes: [...found.values()].reduce((a, b) => a + b, 0) };
+  },
+};
+
+/**
+ * Every kind of garbage `sluice gc` collects. The online store's old generations belong here
+ * too, as one more collector, once the online store can list them.
+ */
+export const GARBAGE_COLLECTORS: readonly GarbageCollector[] = [
+  lakeCollector('lake-unreferenced', false),
+  lakeCollector('lake-staging', true),
+  datasetTemporaries,
+];
+
+/**
+ * Removes what is provably unreferenced: lake files no snapshot lists (a published file whose
+ * commit failed), staged files of crashed ingests (never while an ingest of that source is
+ * live, never younger than `minAgeMs`), and dataset temporaries of dead processes.
+ *
+ * @example
+ * const reports = await collectGarbage(ctx, { dryRun: true });
+ */
+export async function collectGarbage(ctx: SluiceContext, options: Partial<GarbageOptions> & { collectors?: readonly GarbageCollector[] } = {}): Promise<GarbageReport[]> {
+  const resolved: GarbageOptions = { dryRun: options.dryRun ?? false, minAgeMs: options.minAgeMs ?? 60_000 };
+  const reports: GarbageReport[] = [];
+  for (const collector of options.collectors ?? GARBAGE_COLLECTORS) reports.push(await collector.collect(ctx, resolved));
+  return reports;
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConflictError } from '../errors.js';
+import type { Lease, LeaseHolder, MetadataStore } from '../storage/metadata/metadata-store.js';
+
+/** How long a lease lives without a heartbeat; a holder renews it every third of this. */
+export const DEFAULT_LEASE_TTL_MS = 60_000;
+
+/** A fresh holder for one acquisition by this process: pid + host + random. */
+export function newLeaseHolder(): LeaseHolder {
+  return { id: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, host: hostname(), pid: process.pid };
+}
+
+/** True while a process with this pid exists on this host (EPERM: it exists, owned by another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A lease's holder is provably gone when its lease expired (no heartbeat for its ttl), or when
+ * it ran on this host and its process no longer exists. A live holder on another host is only
+ * known gone by expiry.
+ */
+export function holderIsGone(lease: Lease): boolean {
+  return lease.expiresAt <= Date.now() || (lease.holder.host === hostname() && !processAlive(lease.holder.pid));
+}
+
+/** Describes who holds a lease, for messages. */
+export function describeHolder(lease: Lease): string {
+  return `process ${lease.holder.pid} on ${lease.holder.host} (holder ${lease.holder.id}, since ${new Date(lease.acquiredAt).toISOString()})`;
+}
+
+export interface LeaseOptions {
+  /** Default `DEFAULT_LEASE_TTL_MS`. */
+  readonly ttlMs?: number;
+  /** How long to wait for a live holder to finish before failing with a ConflictError; default 0. */
+  readonly waitMs?: number;
+  /** What the lease protects, for the error message, e.g. `materialize of view "txn_stats"`. */
+  readonly purpose?: string;
+}
+
+/** Renews a lease every third of its ttl until stopped; `lost()` says whether it was taken over. */
+export function heartbeat(metadata: MetadataStore, name: string, holderId: string, ttlMs: number): { stop(): void; lost(): boolean } {
+  let lost = false;
+  const timer = setInterval(() => {
+    metadata.renewLease(name, holderId, ttlMs).then(
+      (lease) => (lost ||= lease === undefined),
+      () => undefined,
+    );
+  }, Math.max(10, Math.floor(ttlMs / 3)));
+  timer.unref();
+  return { stop: () => clearInterval(timer), lost: () => lost };
+}
+
+async function acquire(metadata: MetadataStore, name: string, holder: LeaseHolder, options: LeaseOptions): Promise<Lease> {
+  const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (let attempt = 0; ; attempt++) {
+    const result = await metadata.acquireLease(name, holder, ttlMs, holderIsGone);
+    if (result.acquired) return result.lease;
+    if (Date.now() >= deadline) {
+      throw new ConflictError('CONFLICT', `${options.purpose ?? `"${name}"`} is already running in ${describeHolder(result.heldBy)}; wait for it to finish and run again (a holder that died is taken over at once on this host, or when its lease expires at ${new Date(result.heldBy.expiresAt).toISOString()})`, {
+        details: { lease: name, holder: result.heldBy.holder },
+      });
+    }
+    await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), Math.max(1, deadline - Date.now())));
+  }
+}
+
+/**
+ * Runs `body` while holding the lease `name` in the metadata store, so no other holder (in this
+ * or any process) runs it at the same time: waits up to `waitMs` for a live holder, takes over
+ * from a dead one, heartbeats while `body` runs, and always releases. If the lease was lost
+ * meanwhile (no renewal for its ttl), the result is a ConflictError, never a silent success.
+ *
+ * @example
+ * await withLease(ctx.metadata, 'materialize:txn_stats', { waitMs: 60_000 }, () => writeView());
+ */
+export async function withLease<T>(metadata: MetadataStore, name: string, options: LeaseOptions, body: () => Promise<T>): Promise<T> {
+  const holder = newLeaseHolder();
+  const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+  await acquire(metadata, name, holder, options);
+  const beat = heartbeat(metadata, name, holder.id, ttlMs);
+  let result: T;
+  try {
+    result = await body();
+  } finally {
+    beat.stop();
+    await metadata.releaseLease(name, holder.id);
+  }
+  if (beat.lost()) {
+    throw new ConflictError('CONFLICT', `${options.purpose ?? `"${name}"`} lost its lease while running (this process did not renew it for ${ttlMs} ms, so another one may have taken over); run it again`);
+  }
+  return result;
+}

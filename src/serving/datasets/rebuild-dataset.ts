@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import type { FeatureRef, Project } from '../../definitions/index.js';
+import { featureColumn } from '../../definitions/index.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import type { SluiceContext } from '../../context.js';
+import { fileSha256 } from '../../ingest/file-hash.js';
+import { buildDataset, type DatasetManifest } from './build-dataset.js';
+
+export interface RebuildDatasetOptions {
+  /** Where to write the rebuilt dataset; default the manifest's path. Same format as the original. */
+  readonly out?: string;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+async function readManifest(path: string): Promise<DatasetManifest> {
+  if (!existsSync(path)) throw new NotFoundError('NOT_FOUND', `manifest ${path} does not exist`);
+  let manifest: DatasetManifest;
+  try {
+    manifest = JSON.parse(await readFile(path, 'utf8')) as DatasetManifest;
+  } catch (error) {
+    throw new ValidationError('VALIDATION_FAILED', `manifest ${path} is not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  if (typeof manifest?.datasetId !== 'string' || !manifest.spine || !Array.isArray(manifest.features) || !manifest.snapshots || !manifest.definitions) {
+    throw new ValidationError('VALIDATION_FAILED', `${path} is not a dataset manifest (it lacks datasetId, spine, features, definitions or snapshots)`);
+  }
+  return manifest;
+}
+
+/**
+ * The definitions the dataset was built with: the current project if every view of the
+ * manifest still has its definition hash, else the newest registry version where they all do.
+ */
+async function projectBuiltWith(ctx: SluiceContext, current: Project, manifest: DatasetManifest, path: string): Promise<Project> {
+  const views = Object.entries(manifest.definitions);
+  const matches = (project: Project) => views.every(([name, hash]) => project.featureViews.find((v) => v.name === name)?.hash === hash);
+  if (matches(current)) return current;
+  const applied = (await ctx.metadata.registryVersions()).find((version) => matches(version.project));
+  if (applied) return applied.project;
+  const [name, hash] = views.find(([n, h]) => current.featureViews.find((v) => v.name === n)?.hash !== h)!;
+  const now = current.featureViews.find((v) => v.name === name);
+  throw new ConflictError('CONFLICT', `manifest ${path}: feature view "${name}" ${now ? `changed (definition ${hash}, now ${now.hash})` : 'is no longer in the registry'} and no applied registry version has the definitions dataset ${manifest.datasetId} was built with; apply them to rebuild it`);
+}
+
+/** The `view:feature` refs of the manifest's output columns. */
+function featureRefs(manifest: DatasetManifest, project: Project, path: string): string[] {
+  const byColumn = new Map<string, FeatureRef>();
+  for (const view of project.featureViews.filter((v) => v.name in manifest.definitions)) {
+    for (const feature of view.features) byColumn.set(featureColumn({ view: view.name, feature: feature.name }), { view: view.name, feature: feature.name });
+  }
+  return manifest.features.map((column) => {
+    const ref = byColumn.get(column);
+    if (!ref) throw new ValidationError('VALIDATION_FAILED', `manifest ${path}: column "${column}" belongs to no view the manifest lists`);
+    return `${ref.view}:${ref.feature}`;
+  });
+}
+
+/**
+ * Rebuilds a dataset exactly from its manifest: the same spine (checked by sha256), features,
+ * timestamp column, definitions (from the registry history if they changed since) and lake
+ * snapshots, so the same dataset id and values. Fails naming what is missing: a spine whose
+ * content differs, a snapshot that no longer exists, definitions no registry version has.
+ *
+ * @example
+ * const manifest = await rebuildDataset(ctx, project, 'train.parquet.manifest.json', { out: 'again.parquet' });
+ */
+export async function rebuildDataset(ctx: SluiceContext, project: Project, manifestPath: string, options: RebuildDatasetOptions = {}): Promise<DatasetManifest> {
+  const manifest = await readManifest(manifestPath);
+  const out = options.out ?? manifest.path;
+  if (extname(out).toLowerCase() !== `.${manifest.format}`) {
+    throw new ValidationError('VALIDATION_FAILED', `--out ${out}: dataset ${manifest.datasetId} is ${manifest.format}; use a .${manifest.format} path to rebuild the same dataset`);
+  }
+  const spine = manifest.spine.path;
+  if (!existsSync(spine)) throw new NotFoundError('NOT_FOUND', `spine ${spine} of dataset ${manifest.datasetId} does not exist; restore it to rebuild the dataset`);
+  const sha256 = await fileSha256(spine);
+  if (sha256 !== manifest.spine.sha256) {
+    throw new ConflictError('CONFLICT', `spine ${spine} changed since dataset ${manifest.datasetId} was built (sha256 ${manifest.spine.sha256.slice(0, 12)}..., now ${sha256.slice(0, 12)}...); restore the original spine to rebuild it`);
+  }
+  const builtWith = await projectBuiltWith(ctx, project, manifest, manifestPath);
+  const rebuilt = await buildDataset(ctx, builtWith, {
+    spine, out, features: featureRefs(manifest, builtWith, manifestPath), timestampColumn: manifest.spine.timestampColumn,
+    ...(manifest.spine.timestampUnit ? { timestampUnit: manifest.spine.timestampUnit } : {}),
+    ...(manifest.replaceColumns ? { replaceColumns: true } : {}),
+    snapshots: manifest.snapshots, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  if (rebuilt.datasetId !== manifest.datasetId) {
+    throw new ConflictError('CONFLICT', `rebuilding from ${manifestPath} gave dataset ${rebuilt.datasetId}, not ${manifest.datasetId}; its inputs differ from the manifest's`);
+  }
+  return rebuilt;
+}

@@ -1,0 +1,56 @@
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+/** Flushes a file (or directory) to disk. */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The temporary name a process writes `path` under before renaming it: `<path>.tmp-<pid>`. */
+export function temporaryPath(path: string): string {
+  return `${path}.tmp-${process.pid}`;
+}
+
+/** The pid in a temporary name made by `temporaryPath`, if `name` is one for `target`. */
+export function temporaryPid(name: string, target: string): number | undefined {
+  const prefix = `${basename(target)}.tmp-`;
+  if (!name.startsWith(prefix)) return undefined;
+  const pid = Number(name.slice(prefix.length));
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Moves a finished temporary file into place atomically: fsync it, rename it over `path`,
+ * fsync the directory. Readers see the old file or the new one, never a partial one.
+ */
+export async function commitFile(temporary: string, path: string): Promise<void> {
+  await fsyncPath(temporary);
+  await rename(temporary, path);
+  await fsyncPath(dirname(path) || '.');
+}
+
+/**
+ * Writes a file atomically (tmp + fsync + rename); the temporary file never outlives a failure.
+ *
+ * @example
+ * await writeFileAtomic('out.parquet.manifest.json', JSON.stringify(manifest));
+ */
+export async function writeFileAtomic(path: string, content: string): Promise<void> {
+  const temporary = temporaryPath(path);
+  try {
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(content);
+    } finally {
+      await handle.close();
+    }
+    await commitFile(temporary, path);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}

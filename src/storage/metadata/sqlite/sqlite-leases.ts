@@ -1,0 +1,70 @@
+import { runLeaseName, type HolderGone, type Lease, type LeaseAttempt, type LeaseHolder, type RunRecord } from '../metadata-store.js';
+import { toLease, toRun, type LeaseRow, type RunRow } from './sqlite-schema.js';
+import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
+
+/** The error a run gets when its holder is gone. */
+export const DEAD_RUN_ERROR = 'the process running it died';
+
+/** Leases and the runs that hold them, on one SQLite connection (see `MetadataStore`). */
+export function sqliteLeases(db: SqliteConnection) {
+  const sql = {
+    get: db.prepare('SELECT * FROM leases WHERE name = ?'),
+    upsert: db.prepare(
+      'INSERT INTO leases (name, holder_id, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (name) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at',
+    ),
+    renew: db.prepare('UPDATE leases SET expires_at = ? WHERE name = ? AND holder_id = ?'),
+    release: db.prepare('DELETE FROM leases WHERE name = ? AND holder_id = ?'),
+    remove: db.prepare('DELETE FROM leases WHERE name = ?'),
+    all: db.prepare('SELECT * FROM leases ORDER BY name'),
+    running: db.prepare(`SELECT * FROM runs WHERE status = 'running'`),
+    fail: db.prepare(`UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`),
+  };
+  const put = (name: string, holder: LeaseHolder, acquiredAt: number, ttlMs: number): Lease => {
+    const lease: Lease = { name, holder, acquiredAt, expiresAt: Date.now() + ttlMs };
+    sql.upsert.run(name, holder.id, holder.host, holder.pid, lease.acquiredAt, lease.expiresAt);
+    return lease;
+  };
+  return {
+    put,
+    acquire(name: string, holder: LeaseHolder, ttlMs: number, isGone: HolderGone): LeaseAttempt {
+      return inTransaction(db, (): LeaseAttempt => {
+        const row = sql.get.get(name) as LeaseRow | undefined;
+        const current = row && toLease(row);
+        if (current && current.holder.id !== holder.id && !isGone(current)) return { acquired: false, heldBy: current };
+        return { acquired: true, lease: put(name, holder, current?.holder.id === holder.id ? current.acquiredAt : Date.now(), ttlMs) };
+      });
+    },
+    renew(name: string, holderId: string, ttlMs: number): Lease | undefined {
+      return inTransaction(db, () => {
+        sql.renew.run(Date.now() + ttlMs, name, holderId);
+        const row = sql.get.get(name) as LeaseRow | undefined;
+        return row?.holder_id === holderId ? toLease(row) : undefined;
+      });
+    },
+    release(name: string, holderId: string): void {
+      sql.release.run(name, holderId);
+    },
+    remove(name: string): void {
+      sql.remove.run(name);
+    },
+    list(): Lease[] {
+      return (sql.all.all() as LeaseRow[]).map(toLease);
+    },
+    failDeadRuns(isGone: HolderGone): RunRecord[] {
+      return inTransaction(db, () => {
+        const failed: RunRecord[] = [];
+        for (const row of sql.running.all() as RunRow[]) {
+          const leaseRow = sql.get.get(runLeaseName(row.id)) as LeaseRow | undefined;
+          const lease = leaseRow && toLease(leaseRow);
+          if (lease && !isGone(lease)) continue;
+          const finishedAt = Date.now();
+          sql.fail.run(finishedAt, DEAD_RUN_ERROR, row.id);
+          if (lease) sql.remove.run(lease.name);
+          failed.push({ ...toRun(row), status: 'failed', finishedAt, error: DEAD_RUN_ERROR });
+        }
+        return failed;
+      });
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import type { DatasetRecord, Lease, RunRecord, Snapshot } from '../metadata-store.js';
+
+/** The metadata tables. Every statement is idempotent, so opening an older database upgrades it. */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS registry (version INTEGER PRIMARY KEY, project TEXT NOT NULL, applied_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+  id TEXT PRIMARY KEY, source TEXT NOT NULL, version INTEGER NOT NULL, parent_id TEXT,
+  files TEXT NOT NULL, row_count INTEGER NOT NULL, added_rows INTEGER NOT NULL,
+  content_hash TEXT NOT NULL, created_at INTEGER NOT NULL, UNIQUE (source, version));
+CREATE INDEX IF NOT EXISTS snapshots_hash ON snapshots (source, content_hash);
+CREATE TABLE IF NOT EXISTS seq_counters (source TEXT PRIMARY KEY, next_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL,
+  raw TEXT NOT NULL, reason TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS dead_letters_source ON dead_letters (source, id);
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY, job TEXT NOT NULL, status TEXT NOT NULL, started_at INTEGER NOT NULL,
+  finished_at INTEGER, params TEXT NOT NULL, stats TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY, holder_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+  acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets (
+  id TEXT NOT NULL, path TEXT NOT NULL, record TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (id, path));
+`;
+
+export interface SnapshotRow {
+  id: string; source: string; version: number; parent_id: string | null; files: string;
+  row_count: number; added_rows: number; content_hash: string; created_at: number;
+}
+export interface RunRow {
+  id: string; job: string; status: RunRecord['status']; started_at: number; finished_at: number | null;
+  params: string; stats: string | null; error: string | null;
+}
+export interface LeaseRow {
+  name: string; holder_id: string; host: string; pid: number; acquired_at: number; expires_at: number;
+}
+
+export function toSnapshot(row: SnapshotRow): Snapshot {
+  return {
+    id: row.id, source: row.source, version: row.version, parentId: row.parent_id, files: JSON.parse(row.files) as string[],
+    rowCount: row.row_count, addedRows: row.added_rows, contentHash: row.content_hash, createdAt: row.created_at,
+  };
+}
+
+export function toRun(row: RunRow): RunRecord {
+  return {
+    id: row.id, job: row.job, status: row.status, startedAt: row.started_at, finishedAt: row.finished_at,
+    params: JSON.parse(row.params) as Record<string, unknown>,
+    stats: row.stats === null ? null : (JSON.parse(row.stats) as Record<string, unknown>), error: row.error,
+  };
+}
+
+export function toLease(row: LeaseRow): Lease {
+  return { name: row.name, holder: { id: row.holder_id, host: row.host, pid: row.pid }, acquiredAt: row.acquired_at, expiresAt: row.expires_at };
+}
+
+export function toDataset(row: { record: string }): DatasetRecord {
+  return JSON.parse(row.record) as DatasetRecord;
+}

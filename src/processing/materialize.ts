@@ -114,8 +114,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       const counts = { entities: 0, retained: 0 };
       try {
         await online.replaceView(
-          view.name,
-          { viewHash: view.hash, materializedAt: asOf, horizon },
+          { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null } },
           entityStates(engine, view, source, 'materialize_events', horizon, counts),
         );
       } finally {

@@ -1,6 +1,6 @@
 import { DefinitionError } from '../errors.js';
 import { parseDuration } from '../time/index.js';
-import { contentHash } from './hash.js';
+import { contentHash, viewValueHash } from './hash.js';
 import { didYouMean } from './suggest.js';
 import {
   COLUMN_TYPES,
@@ -123,7 +123,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     features,
     description: spec.description,
   };
-  return { ...body, hash: contentHash({ ...body, entityHash: entity.hash, sourceHash: source.hash }) };
+  return { ...body, hash: viewValueHash(body, source) };
 }
 
 function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView>): FeatureService {

@@ -3,7 +3,7 @@ import { eventRange, windowAt, withinTtl } from '../time/index.js';
 import { eventColumns, type EntityState, type EventColumn, type Scalar } from './entity-state.js';
 
 /** How a served value came about. */
-export type ValueStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL';
+export type ValueStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL' | 'STALE' | 'NOT_MATERIALIZED';
 
 /** The value of a feature when there is nothing to aggregate: 0 for counts, null otherwise. */
 export function emptyValue(feature: Feature): Scalar {

@@ -20,7 +20,7 @@ export function viewEventsSql(view: FeatureView, source: Source, files: readonly
     const empty = eventColumns(view).map((column) => `NULL AS ${ident(column)}`);
     return `SELECT NULL::VARCHAR AS _key, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq, NULL::HUGEINT AS _ord${empty.map((e) => `, ${e}`).join('')} WHERE FALSE`;
   }
-  return `SELECT ${select} FROM read_parquet(${literalList(files)}) WHERE ${ident(view.joinKey)} IS NOT NULL`;
+  return `SELECT ${select} FROM read_parquet(${literalList(files)}, union_by_name = true) WHERE ${ident(view.joinKey)} IS NOT NULL`;
 }
 
 /**

@@ -63,3 +63,19 @@ export function servedView(info: ViewTableInfo | undefined, registryHash: string
   }
   return { status: stale ? 'STALE' : 'FRESH', viewHash: info.viewHash, previousDefinition: info.viewHash !== registryHash, materializedAt: toIso(info.materializedAt), snapshots };
 }
+
+/**
+ * A line for a person when a view's values are not simply current, with the fix; undefined when they are.
+ *
+ * @example
+ * servedViewNote('txn_stats', response.views.txn_stats); // 'view "txn_stats" is STALE: ...'
+ */
+export function servedViewNote(view: string, served: ServedView): string | undefined {
+  const fix = `run "sluice materialize --views ${view}"`;
+  if (served.status === 'NOT_MATERIALIZED') return `view "${view}" is not materialized: its values are null (NOT_MATERIALIZED); ${fix}`;
+  const built = Object.entries(served.snapshots).map(([source, id]) => `${source} ${id ?? '(empty)'}`).join(', ');
+  const notes: string[] = [];
+  if (served.status === 'STALE') notes.push(`view "${view}" is STALE: built at ${served.materializedAt} from ${built}; newer data was committed since; ${fix}`);
+  if (served.previousDefinition) notes.push(`view "${view}" is served by the table of its previous definition: features added or changed since are null (NOT_MATERIALIZED); ${fix}`);
+  return notes.length > 0 ? notes.join('\n') : undefined;
+}

@@ -4,6 +4,7 @@ import { materialize } from '../../processing/materialize.js';
 import { buildDataset } from '../../serving/datasets/build-dataset.js';
 import { latestSnapshots } from '../../serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../../serving/online-features.js';
+import { servedViewNote } from '../../serving/served-table.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
 import { table } from '../output.js';
@@ -91,8 +92,9 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const project = await platform.project();
         const latest = await latestSnapshots(platform.metadata, project);
         const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities: { [key]: list(values) } }, platform.now(), latest);
+        const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
         out.result(response, () =>
-          [`as of ${response.asOf}`, table([key, ...response.features], response.rows.map((r) => [r[key], ...response.features.map((f) => r[f])]))].join('\n'),
+          [`as of ${response.asOf}`, table([key, ...response.features], response.rows.map((r) => [r[key], ...response.features.map((f) => r[f])])), ...notes].join('\n'),
         );
       }),
     );

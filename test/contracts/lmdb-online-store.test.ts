@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe } from 'vitest';
+import { open } from 'lmdb';
+import { describe, expect, test } from 'vitest';
 import { lmdbOnlineStore } from '../../src/storage/online/lmdb/index.js';
-import { runOnlineStoreContract } from './online-store.contract.js';
+import { definition, runOnlineStoreContract } from './online-store.contract.js';
 
 describe('LMDB online store', () => {
   runOnlineStoreContract('lmdb', async () => {
@@ -14,5 +15,33 @@ describe('LMDB online store', () => {
       // The built store (the test setup builds dist/ first), in a real separate process.
       writerProcess: () => ({ command: process.execPath, args: [join(import.meta.dirname, 'lmdb-writer-process.mjs'), dir] }),
     };
+  });
+});
+
+describe('LMDB online store upgrade', () => {
+  test('gc removes tables of the earlier layout ([META, view] pointers, [view, generation, key] entries) and keeps current ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));
+    try {
+      const legacy = open({ path: dir, compression: false, encoder: { moreTypes: true } });
+      await legacy.put(['\u0000meta', 'txn'], { viewHash: 'h', generation: 3 });
+      for (const key of ['a', 'b']) await legacy.put(['txn', 3, key], { horizon: 0 });
+      await legacy.close();
+      const store = lmdbOnlineStore({ path: dir });
+      try {
+        async function* one() {
+          yield ['a', { horizon: 0, base: [], ts: new Float64Array(0), columns: [] }] as const;
+        }
+        await store.replaceView({ definition: definition('now', 'txn'), materializedAt: 1, horizon: 0, snapshots: {} }, one());
+        expect(await store.gc()).toEqual({ generations: 0, entries: 0 });
+        expect((await store.read('txn', ['a'])).states[0]).toBeDefined();
+      } finally {
+        await store.close();
+      }
+      const check = open({ path: dir, compression: false, encoder: { moreTypes: true } });
+      expect([...check.getKeys({ start: ['\u0000meta'] })].filter((k) => (k as unknown[])[0] === '\u0000meta' || (k as unknown[])[0] === 'txn')).toEqual([]);
+      await check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

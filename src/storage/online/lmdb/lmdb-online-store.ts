@@ -10,6 +10,7 @@ import type { LmdbOnlineStoreConfig } from './config.js';
 const NEXT = '\u0000next';
 const GENERATION = '\u0000generation';
 const SERVED = '\u0000served';
+const LEGACY_META = '\u0000meta';
 
 /** Who writes a generation: a process on a host; null once the generation was switched in. */
 interface Writer {
@@ -73,7 +74,26 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     return entries;
   };
 
+  /** Entries of the layout before generation records (`[META, view]`, `[view, generation, key]`): never read now. */
+  const dropLegacy = async (): Promise<{ generations: number; entries: number }> => {
+    const tables = new Set<string>();
+    let removal: Promise<boolean> | undefined;
+    let entries = 0;
+    for (const key of db.getKeys({ start: [LEGACY_META] })) {
+      const [first, second] = key as [string, unknown];
+      if (first === LEGACY_META) removal = db.remove(key);
+      else if (!first.startsWith('\u0000')) {
+        tables.add(`${first}\u0000${String(second)}`);
+        removal = db.remove(key);
+        entries++;
+      }
+    }
+    await removal;
+    return { generations: tables.size, entries };
+  };
+
   const gc = async (): Promise<OnlineGcReport> => {
+    const legacy = await dropLegacy();
     const garbage: number[] = [];
     for (const { key, value } of db.getRange({ start: [GENERATION, 0], end: [GENERATION, Number.MAX_SAFE_INTEGER] })) {
       const generation = (key as [string, number])[1];
@@ -81,9 +101,9 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       // Neither can change back: a dead writer never switches, and a replaced table is never served again.
       if (record.writer !== null ? !alive(record.writer, own(generation)) : served(record.view)?.generation !== generation) garbage.push(generation);
     }
-    let entries = 0;
+    let entries = legacy.entries;
     for (const generation of garbage) entries += await drop(generation);
-    return { generations: garbage.length, entries };
+    return { generations: garbage.length + legacy.generations, entries };
   };
 
   return {

@@ -18,6 +18,34 @@ describe('LMDB online store', () => {
   });
 });
 
+describe('LMDB online store recovery', () => {
+  test('a crash between the switch and the drop leaves a replaced generation that gc removes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));
+    try {
+      const store = lmdbOnlineStore({ path: dir });
+      async function* one(n: number) {
+        yield ['a', { horizon: n, base: [], ts: new Float64Array(0), columns: [] }] as const;
+      }
+      const served = await store.replaceView({ definition: definition('h'), materializedAt: 1, horizon: 0, snapshots: {} }, one(1));
+      await store.close();
+      // What the writer of a later table that replaced generation 1 and died before dropping it would leave.
+      const raw = open({ path: dir, compression: false, encoder: { moreTypes: true } });
+      await raw.put(['\u0000generation', 0], { view: 'v', viewHash: 'old', writer: null, startedAt: 0 });
+      await raw.put([0, 'a'], { horizon: 0 });
+      await raw.close();
+      const again = lmdbOnlineStore({ path: dir });
+      try {
+        expect(await again.gc()).toEqual({ generations: 1, entries: 1 });
+        expect(await again.read('v', ['a'])).toMatchObject({ info: { generation: served.generation }, states: [{ horizon: 1 }] });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('LMDB online store upgrade', () => {
   test('gc removes tables of the earlier layout ([META, view] pointers, [view, generation, key] entries) and keeps current ones', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));

@@ -80,9 +80,9 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     let removal: Promise<boolean> | undefined;
     let entries = 0;
     for (const key of db.getKeys({ start: [LEGACY_META] })) {
-      const [first, second] = key as [string, unknown];
+      const [first, second] = key as [unknown, unknown];
       if (first === LEGACY_META) removal = db.remove(key);
-      else if (!first.startsWith('\u0000')) {
+      else if (typeof first === 'string' && !first.startsWith('\u0000')) {
         tables.add(`${first}\u0000${String(second)}`);
         removal = db.remove(key);
         entries++;

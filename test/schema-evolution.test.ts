@@ -57,6 +57,19 @@ test('a nullable column added to a source: older files read it as null on every 
   expect(rows.map((r) => [r.counts__n, r.channels__last_channel])).toEqual([[1, null], [2, 'web'], [1, null]]);
 });
 
+test('a view of a column that no file holds yet reads it as null', async () => {
+  await ingestFile(env.platform, env.project, 'txns', csv('old.csv', ['customer_id,amount,ts', 'c1,1,2024-01-01T01:00:00Z']));
+  const v2: Project = compileProject(spec({ ...V1, channel: 'string' }, true));
+  await env.platform.metadata.recordRegistry(v2);
+  await materialize(env.platform, v2);
+  const online = await getOnlineFeatures(v2, await env.platform.online(), { entities: { customer_id: ['c1'] }, features: ['counts:n', 'channels:last_channel', 'channels:channels'] }, env.clock.now, await latestSnapshots(env.platform.metadata, v2));
+  expect(online.rows).toEqual([{ customer_id: 'c1', counts__n: 1, channels__last_channel: null, channels__channels: 0 }]);
+  const spine = csv('spine.csv', ['customer_id,ts', 'c1,2024-01-01T04:00:00Z']);
+  const out = join(env.dir, 'out.jsonl');
+  await buildDataset(env.platform, v2, { spine, out, features: ['channels:last_channel'] });
+  expect(JSON.parse(readFileSync(out, 'utf8').trim())).toMatchObject({ channels__last_channel: null });
+});
+
 test('removing or retyping a source column is refused at apply, saying what to do', () => {
   const { amount: _amount, ...withoutAmount } = V1;
   void _amount;

@@ -1,4 +1,5 @@
 import type { FeatureView, Source } from '../definitions/index.js';
+import { STORAGE_TYPE } from '../ingest/validate-sql.js';
 import { ident, literalList } from '../storage/engine/sql-engine.js';
 import { eventColumns } from './entity-state.js';
 
@@ -20,7 +21,7 @@ export function viewEventsSql(view: FeatureView, source: Source, files: readonly
     const empty = eventColumns(view).map((column) => `NULL AS ${ident(column)}`);
     return `SELECT NULL::VARCHAR AS _key, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq, NULL::HUGEINT AS _ord${empty.map((e) => `, ${e}`).join('')} WHERE FALSE`;
   }
-  return `SELECT ${select} FROM read_parquet(${literalList(files)}, union_by_name = true) WHERE ${ident(view.joinKey)} IS NOT NULL`;
+  return `SELECT ${select} FROM (SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME SELECT ${Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`).join(', ')} WHERE FALSE) WHERE ${ident(view.joinKey)} IS NOT NULL`;
 }
 
 /**

@@ -21,6 +21,9 @@ function describeChanged(details: string[], before: { description?: string | und
 /**
  * A source's columns may grow (older files read a new column as null), never shrink or change
  * type, and its event-time column stays: files already committed to the lake hold the old shape.
+ *
+ * @example
+ * sourceDetails(before, after).refused; // ['source "txns": column "amount" cannot be removed: ...']
  */
 export function sourceDetails(before: Source, after: Source): ChangeDetails {
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
@@ -67,7 +70,12 @@ function featureDetails(view: string, before: FeatureView, after: FeatureView, o
   for (const f of added) out.details.push(`feature ${f.name} added`);
 }
 
-/** Which features change and how (renamed, removed, a window or a function changed). */
+/**
+ * Which features change and how (renamed, removed, a window or a function changed).
+ *
+ * @example
+ * viewDetails(before, after).details; // ['feature amount_sum_24h window 24h -> 48h']
+ */
 export function viewDetails(before: FeatureView, after: FeatureView): ChangeDetails {
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
   for (const key of ['entity', 'joinKey', 'source', 'ttl'] as const) property(out.details, key, before[key], after[key]);
@@ -76,6 +84,7 @@ export function viewDetails(before: FeatureView, after: FeatureView): ChangeDeta
   return out;
 }
 
+/** An entity's join key or description changed. */
 export function entityDetails(before: Entity, after: Entity): ChangeDetails {
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
   property(out.details, 'joinKey', before.joinKey, after.joinKey);
@@ -83,6 +92,7 @@ export function entityDetails(before: Entity, after: Entity): ChangeDetails {
   return out;
 }
 
+/** Features a service gained or lost; a lost one is a dataset column removed for its users. */
 export function serviceDetails(before: FeatureService, after: FeatureService): ChangeDetails {
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
   const names = (s: FeatureService) => s.features.map((f) => `${f.view}:${f.feature}`);

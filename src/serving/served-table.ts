@@ -35,6 +35,9 @@ export interface TableEvaluation {
  * Matches the requested features (registry definition) to a table built for `table`: a feature is
  * answered when the table has a feature of the same name and value signature, so an unchanged
  * feature keeps serving while its changed view is rematerialized; any other is missing.
+ *
+ * @example
+ * const { plan, positions, missing } = tableEvaluation(selection, [0, 1], info.definition);
  */
 export function tableEvaluation(selection: ViewSelection, positions: readonly number[], table: FeatureView): TableEvaluation {
   const features: FeatureView['features'][number][] = [];
@@ -51,7 +54,13 @@ export function tableEvaluation(selection: ViewSelection, positions: readonly nu
   return { plan: planEvaluation(table, features), positions: answered, missing };
 }
 
-/** STALE when a source the table read has a newer committed snapshot than the one it was built from. */
+/**
+ * What a view's answer reflects: STALE when a source the table read has a newer committed
+ * snapshot than the one it was built from.
+ *
+ * @example
+ * servedView(info, view.hash, latest).status; // 'FRESH' | 'STALE' | 'NOT_MATERIALIZED'
+ */
 export function servedView(info: ViewTableInfo | undefined, registryHash: string, latest: LatestSnapshots): ServedView {
   if (info === undefined) return { status: 'NOT_MATERIALIZED', viewHash: null, previousDefinition: false, materializedAt: null, snapshots: {} };
   let stale = false;

@@ -79,7 +79,7 @@ function rematerialize(changes: readonly DefinitionChange[]): string[] {
 /** One line per detail: `~ featureView txn_stats: feature amount_sum_24h window 24h -> 48h (rematerialize)`. */
 function describeChange(change: DefinitionChange): string[] {
   const head = `  ${SYMBOL[change.action]} ${change.kind} ${change.name}`;
-  const mark = change.rematerialize ? ' (rematerialize)' : '';
+  const mark = !change.rematerialize ? '' : change.action === 'add' ? ' (materialize)' : ' (rematerialize)';
   const lines = change.details?.length ? change.details.map((d) => `${head}: ${d}${mark}`) : [`${head}${mark}`];
   for (const c of change.consequences ?? []) lines.push(`      -> ${c}`);
   for (const r of change.refused ?? []) lines.push(`      refused: ${r}`);
@@ -87,11 +87,13 @@ function describeChange(change: DefinitionChange): string[] {
 }
 
 function summary(changes: readonly DefinitionChange[]): string {
-  const views = rematerialize(changes);
+  const changed = rematerialize(changes.filter((c) => c.action === 'change'));
+  const added = rematerialize(changes.filter((c) => c.action === 'add'));
   const refused = changes.filter((c) => c.refused !== undefined).length;
   return [
     `Plan: ${count(changes, 'add')} to add, ${count(changes, 'change')} to change, ${count(changes, 'remove')} to remove.`,
-    ...(views.length > 0 ? [`To rematerialize after apply: ${views.join(', ')}.`] : []),
+    ...(changed.length > 0 ? [`To rematerialize after apply: ${changed.join(', ')}.`] : []),
+    ...(added.length > 0 ? [`To materialize after apply (new): ${added.join(', ')}.`] : []),
     ...(refused > 0 ? [`apply will refuse ${refused} change(s) above; see "refused".`] : []),
   ].join('\n');
 }

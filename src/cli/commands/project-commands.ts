@@ -64,7 +64,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         out.result({ registryVersion: applied.version, changes, rematerialize: views }, () =>
           [
             ...changes.flatMap(describeChange), '', `Applied: registry version ${applied.version}.`,
-            ...(views.length > 0 ? [`Run "sluice materialize --views ${views.join(',')}": until then the previous tables keep serving what they can (see docs/semantics.md).`] : []),
+            ...(views.length > 0 ? [`Run "sluice materialize --views ${views.join(',')}": until then new views and new or changed features are null (NOT_MATERIALIZED), and a changed view's previous table keeps serving the features it has.`] : []),
           ].join('\n'),
         );
       }),

@@ -11,8 +11,8 @@ app.post('/bare', async (request) => {
   const keys = request.body.entities.customer_id;
   let found = 0;
   for (const view of views) {
-    const info = db.get(['\u0000meta', view]);
-    for (const key of keys) if (db.get([view, info.generation, key]) !== undefined) found++;
+    const info = db.get(['\u0000served', view]);
+    for (const key of keys) if (db.get([info.generation, key]) !== undefined) found++;
   }
   return { found };
 });

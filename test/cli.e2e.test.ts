@@ -20,11 +20,14 @@ describe('sluice CLI, end to end', () => {
     expect(existsSync(join(dir, 'node_modules'))).toBe(false);
     const plan = sluice(dir, 'plan', '--json');
     expect(plan.code).toBe(0);
-    expect(plan.json<{ changes: unknown[] }>().changes).toContainEqual({ action: 'add', kind: 'featureView', name: 'txn_stats' });
+    expect(plan.json<{ changes: unknown[] }>().changes).toContainEqual({ action: 'add', kind: 'featureView', name: 'txn_stats', rematerialize: true });
     expect(sluice(dir, 'apply', '--json').json()).toMatchObject({ registryVersion: 1 });
     expect(sluice(dir, 'plan').stdout).toContain('No changes');
     writeFileSync(join(dir, 'sluice.config.ts'), readFileSync(join(dir, 'sluice.config.ts'), 'utf8').replace("window: '1h'", "window: '2h'"));
-    expect(sluice(dir, 'plan', '--json').json<{ changes: unknown[] }>().changes).toEqual([{ action: 'change', kind: 'featureView', name: 'txn_stats' }]);
+    expect(sluice(dir, 'plan', '--json').json<{ changes: unknown[] }>().changes).toEqual([
+      { action: 'change', kind: 'featureView', name: 'txn_stats', details: ['feature txn_count_1h window 1h -> 2h'], rematerialize: true, consequences: [] },
+    ]);
+    expect(sluice(dir, 'plan').stdout).toContain('~ featureView txn_stats: feature txn_count_1h window 1h -> 2h (rematerialize)');
     expect(sluice(dir, 'apply', '--json').json()).toMatchObject({ registryVersion: 2 });
   });
 

@@ -104,7 +104,7 @@ describe('HTTP API', () => {
   });
 
   test('GET /health and GET /v1/registry', async () => {
-    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok', registryVersion: 1 });
+    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toMatchObject({ status: 'ok', registryVersion: 1, served: { stale: 0 } });
     const registry = (await app.inject({ method: 'GET', url: '/v1/registry' })).json();
     expect(registry.version).toBe(1);
     expect(registry.project.featureServices[0].name).toBe('fraud_v1');

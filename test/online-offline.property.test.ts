@@ -6,6 +6,7 @@ import { batchSource, compileProject, count, countDistinct, defineProject, entit
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { duckDbEngine } from '../src/storage/engine/duckdb-engine.js';
 import { referenceValue, type RefEvent, type RefFeature, type RefValue } from './support/reference.js';
@@ -151,7 +152,7 @@ describe('online == offline == brute-force reference', () => {
             await materialize(env.platform, env.project);
             for (const delta of [0, ...later]) {
               const t = t0 + asOf + delta;
-              const response = await getOnlineFeatures(env.project, store, { service: 'all', entities: { k: keys } }, t);
+              const response = await getOnlineFeatures(env.project, store, { service: 'all', entities: { k: keys } }, t, await latestSnapshots(env.platform.metadata, env.project));
               expect(response.asOf).toBe(new Date(t).toISOString());
               response.rows.forEach((r, i) => {
                 for (const [column, feature] of Object.entries(REF)) {

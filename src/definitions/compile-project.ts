@@ -1,6 +1,6 @@
 import { DefinitionError } from '../errors.js';
 import { parseDuration } from '../time/index.js';
-import { contentHash } from './hash.js';
+import { contentHash, viewValueHash } from './hash.js';
 import { didYouMean } from './suggest.js';
 import {
   COLUMN_TYPES,
@@ -121,9 +121,10 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     source: source.name,
     ...(spec.ttl === undefined ? {} : { ttl: spec.ttl, ttlMs }),
     features,
+    columnTypes: Object.fromEntries(features.flatMap((f) => (f.column === undefined ? [] : [[f.column, source.schema[f.column]!]]))),
     description: spec.description,
   };
-  return { ...body, hash: contentHash({ ...body, entityHash: entity.hash, sourceHash: source.hash }) };
+  return { ...body, hash: viewValueHash(body, source) };
 }
 
 function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView>): FeatureService {

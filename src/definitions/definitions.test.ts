@@ -50,7 +50,7 @@ describe('hashes and plans', () => {
     const b = compileProject(project({ featureViews: [view({ n: count({ window: '2h' }) })] }));
     expect(b.featureViews[0]!.hash).not.toBe(a.featureViews[0]!.hash);
     expect(b.entities[0]!.hash).toBe(a.entities[0]!.hash);
-    expect(planChanges(a, b)).toEqual([{ action: 'change', kind: 'featureView', name: 'txn_stats' }]);
+    expect(planChanges(a, b)).toMatchObject([{ action: 'change', kind: 'featureView', name: 'txn_stats', rematerialize: true }]);
     expect(planChanges(undefined, a).every((c) => c.action === 'add')).toBe(true);
     expect(planChanges(a, a)).toEqual([]);
   });

@@ -14,3 +14,53 @@ export function stableStringify(value: unknown): string {
 export function contentHash(value: unknown): string {
   return createHash('sha256').update(stableStringify(value)).digest('hex').slice(0, 16);
 }
+
+/** What of a view decides a feature's value (besides the lake's data): the value identity of a feature. */
+interface ValueContext {
+  readonly joinKey: string;
+  readonly source: string;
+  readonly ttlMs?: number;
+}
+interface ValueFeature {
+  readonly fn: string;
+  readonly column?: string;
+  readonly windowMs?: number;
+  readonly valueType: string;
+}
+
+/**
+ * A feature's value signature: equal signatures compute equal values from equal data. Names,
+ * descriptions and how a duration is written (`24h` or `1d`) are not part of it; the view's ttl
+ * is, for `field` features (the only ones it affects).
+ *
+ * @example
+ * featureSignature(view, view.features[0]) === featureSignature(oldView, oldFeature);
+ */
+export function featureSignature(view: ValueContext, feature: ValueFeature): string {
+  return stableStringify({
+    joinKey: view.joinKey, source: view.source, fn: feature.fn, column: feature.column, windowMs: feature.windowMs,
+    valueType: feature.valueType, ttlMs: feature.fn === 'field' ? view.ttlMs : undefined,
+  });
+}
+
+/**
+ * A view's definition hash: it changes exactly when the view's values (or its output names) can
+ * change, so a description or a column the view does not read never takes a view offline.
+ * Covers the view and feature names, each feature's signature, the source's event-time column and
+ * the types of the columns the view reads.
+ *
+ * @example
+ * const hash = viewValueHash(view, source);
+ */
+export function viewValueHash(
+  view: ValueContext & { readonly name: string; readonly features: readonly (ValueFeature & { readonly name: string })[] },
+  source: { readonly timestamp: string; readonly schema: Readonly<Record<string, string>> },
+): string {
+  const read = [view.joinKey, ...view.features.flatMap((f) => (f.column === undefined ? [] : [f.column]))];
+  return contentHash({
+    name: view.name,
+    timestamp: source.timestamp,
+    columns: Object.fromEntries(read.map((c) => [c, source.schema[c]])),
+    features: view.features.map((f) => [f.name, featureSignature(view, f)]),
+  });
+}

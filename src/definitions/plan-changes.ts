@@ -1,4 +1,7 @@
-import type { Project } from './types.js';
+import { DefinitionError } from '../errors.js';
+import { entityDetails, serviceDetails, sourceDetails, viewDetails, type ChangeDetails } from './change-details.js';
+import { stableStringify } from './hash.js';
+import type { Entity, FeatureService, FeatureView, Project, Source } from './types.js';
 
 export type ChangeAction = 'add' | 'change' | 'remove';
 
@@ -6,32 +9,69 @@ export interface DefinitionChange {
   readonly action: ChangeAction;
   readonly kind: 'entity' | 'source' | 'featureView' | 'featureService';
   readonly name: string;
+  /** For a change, what changes inside the definition, e.g. `feature amount_sum_24h window 24h -> 48h`. */
+  readonly details?: readonly string[];
+  /** Feature views: whether its values change, so its online table must be rebuilt (`sluice materialize`). */
+  readonly rematerialize?: boolean;
+  /** What users of the definition see change, e.g. `dataset column txn_stats__n removed`. */
+  readonly consequences?: readonly string[];
+  /** Why `apply` refuses this change, and what to do instead. */
+  readonly refused?: readonly string[];
 }
 
+type Definition = Entity | Source | FeatureView | FeatureService;
+
 const KINDS = [
-  ['entity', 'entities'],
-  ['source', 'sources'],
-  ['featureView', 'featureViews'],
-  ['featureService', 'featureServices'],
+  ['entity', 'entities', (a: Definition, b: Definition) => entityDetails(a as Entity, b as Entity)],
+  ['source', 'sources', (a: Definition, b: Definition) => sourceDetails(a as Source, b as Source)],
+  ['featureView', 'featureViews', (a: Definition, b: Definition) => viewDetails(a as FeatureView, b as FeatureView)],
+  ['featureService', 'featureServices', (a: Definition, b: Definition) => serviceDetails(a as FeatureService, b as FeatureService)],
 ] as const;
+
+function changed(kind: DefinitionChange['kind'], before: Definition, after: Definition, details: ChangeDetails): DefinitionChange {
+  return {
+    action: 'change', kind, name: after.name,
+    details: details.details.length > 0 ? details.details : ['definition changed'],
+    ...(kind === 'featureView' ? { rematerialize: before.hash !== after.hash } : {}),
+    consequences: details.consequences,
+    ...(details.refused.length > 0 ? { refused: details.refused } : {}),
+  };
+}
 
 /**
  * What applying `next` over `current` (the last applied registry version, if any) would add,
- * change and remove, compared by content hash, like `terraform plan`.
+ * change and remove, like `terraform plan`: for each change, what changes inside the definition,
+ * whether a view must be rematerialized (its value hash changed), the consequences for datasets,
+ * and the changes `apply` refuses (a source column removed or retyped, a timestamp column moved).
  *
  * @example
  * planChanges(undefined, project); // every definition as "add"
  */
 export function planChanges(current: Project | undefined, next: Project): DefinitionChange[] {
   const changes: DefinitionChange[] = [];
-  for (const [kind, key] of KINDS) {
-    const before = new Map<string, string>((current?.[key] ?? []).map((d) => [d.name, d.hash]));
-    const after = new Map<string, string>(next[key].map((d) => [d.name, d.hash]));
-    for (const [name, hash] of after) {
-      if (!before.has(name)) changes.push({ action: 'add', kind, name });
-      else if (before.get(name) !== hash) changes.push({ action: 'change', kind, name });
+  for (const [kind, key, describe] of KINDS) {
+    const before = new Map<string, Definition>((current?.[key] ?? []).map((d: Definition) => [d.name, d]));
+    for (const after of next[key] as readonly Definition[]) {
+      const old = before.get(after.name);
+      if (old === undefined) changes.push({ action: 'add', kind, name: after.name, ...(kind === 'featureView' ? { rematerialize: true } : {}) });
+      else if (stableStringify(old) !== stableStringify(after)) changes.push(changed(kind, old, after, describe(old, after)));
     }
-    for (const name of before.keys()) if (!after.has(name)) changes.push({ action: 'remove', kind, name });
+    for (const [name, old] of before) {
+      if (next[key].some((d: Definition) => d.name === name)) continue;
+      const columns = kind === 'featureView' ? (old as FeatureView).features.map((f) => `dataset column ${name}__${f.name} removed`) : [];
+      changes.push({ action: 'remove', kind, name, ...(columns.length > 0 ? { consequences: columns } : {}) });
+    }
   }
   return changes;
+}
+
+/**
+ * Throws a DefinitionError listing every change `apply` refuses, with what to do instead.
+ *
+ * @example
+ * assertApplicable(planChanges(current?.project, project));
+ */
+export function assertApplicable(changes: readonly DefinitionChange[]): void {
+  const refused = changes.flatMap((c) => c.refused ?? []);
+  if (refused.length > 0) throw new DefinitionError('DEFINITION_INVALID', `cannot apply:\n${refused.map((r) => `  ${r}`).join('\n')}`, { details: { refused } });
 }

@@ -94,6 +94,8 @@ export interface FeatureView {
   readonly ttl?: string;
   readonly ttlMs?: number;
   readonly features: readonly Feature[];
+  /** The source types of the columns the features read: what the view's values are computed from. */
+  readonly columnTypes: Readonly<Record<string, ColumnType>>;
   readonly description?: string;
   readonly hash: string;
 }

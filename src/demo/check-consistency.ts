@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Project } from '../definitions/index.js';
 import type { SluiceContext } from '../context.js';
 import { buildDataset } from '../serving/datasets/build-dataset.js';
+import { latestSnapshots } from '../serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../serving/online-features.js';
 
 export interface ConsistencyReport {
@@ -17,7 +18,8 @@ export interface ConsistencyReport {
  * at `asOf` equals the training-dataset value for the spine row (entity, asOf), feature by feature.
  */
 export async function checkConsistency(ctx: SluiceContext, project: Project, service: string, entityKeys: readonly string[]): Promise<ConsistencyReport> {
-  const online = await getOnlineFeatures(project, await ctx.online(), { service, entities: { [joinKeyOf(project, service)]: [...entityKeys] } }, ctx.now());
+  const latest = await latestSnapshots(ctx.metadata, project);
+  const online = await getOnlineFeatures(project, await ctx.online(), { service, entities: { [joinKeyOf(project, service)]: [...entityKeys] } }, ctx.now(), latest);
   const joinKey = joinKeyOf(project, service);
   const spine = join(ctx.dataDir, `consistency-spine-${process.pid}.jsonl`);
   const out = join(ctx.dataDir, `consistency-${process.pid}.jsonl`);

@@ -1,11 +1,11 @@
-import type { Feature, FeatureView, Source } from '../definitions/index.js';
+import type { Feature, FeatureView } from '../definitions/index.js';
 import { eventRange, windowAt } from '../time/index.js';
 import { isNullAt, type Accumulator, type EventBuffer, type Evaluation, type Scalar } from './aggregations/index.js';
 import type { EntityState } from './entity-state.js';
 import { createAccumulators, viewPlan, type PlannedFeature, type ViewPlan } from './feature-plan.js';
 
 /** How a served value came about. */
-export type ValueStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL';
+export type ValueStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL' | 'STALE' | 'NOT_MATERIALIZED';
 
 /** Where evaluated values go: arrays indexed by output position. */
 export interface ValueSink {
@@ -28,8 +28,8 @@ export interface EvaluationPlan {
   readonly newest: Int32Array;
 }
 
-export function planEvaluation(view: FeatureView, source: Source, features: readonly Feature[]): EvaluationPlan {
-  const plan = viewPlan(view, source);
+export function planEvaluation(view: FeatureView, features: readonly Feature[]): EvaluationPlan {
+  const plan = viewPlan(view);
   const selected = features.map((f) => plan.features[view.features.indexOf(f)]!);
   const buffer: EventBuffer = { ts: new Float64Array(0), columns: [] };
   return {

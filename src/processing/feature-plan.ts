@@ -1,4 +1,4 @@
-import type { Feature, FeatureView, Source } from '../definitions/index.js';
+import type { Feature, FeatureView } from '../definitions/index.js';
 import { AGGREGATIONS, columnKind, type Accumulator, type Aggregation, type ColumnKind, type EventBuffer } from './aggregations/index.js';
 import type { AccumulatorFactory } from './aggregations/accumulator.js';
 
@@ -36,12 +36,12 @@ export interface ViewPlan {
 const plans = new WeakMap<FeatureView, ViewPlan>();
 
 /** The plan of a view (cached per compiled definition). */
-export function viewPlan(view: FeatureView, source: Source): ViewPlan {
+export function viewPlan(view: FeatureView): ViewPlan {
   let plan = plans.get(view);
   if (plan) return plan;
   const columns: string[] = [];
   for (const f of view.features) if (f.column !== undefined && !columns.includes(f.column)) columns.push(f.column);
-  const columnKinds = columns.map((c) => columnKind(source.schema[c]!));
+  const columnKinds = columns.map((c) => columnKind(view.columnTypes[c]!));
   const slots: Slot[] = [];
   const features = view.features.map((feature): PlannedFeature => {
     const aggregation = AGGREGATIONS[feature.fn];

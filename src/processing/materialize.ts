@@ -64,11 +64,10 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       const snapshot = await ctx.metadata.latestSnapshot(source.name);
       const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
       const horizon = retentionHorizon(asOf, longestWindowMs(view));
-      const plan = viewPlan(view, source);
+      const plan = viewPlan(view);
       const counts = { entities: 0, retained: 0 };
       await online.replaceView(
-        view.name,
-        { viewHash: view.hash, materializedAt: asOf, horizon },
+        { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null } },
         entityStates(engine, plan, viewEventsSql(plan, source, files), horizon, counts),
       );
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started });

@@ -1,4 +1,5 @@
 import type { Source } from '../definitions/index.js';
+import { STORAGE_TYPE } from '../ingest/validate-sql.js';
 import { ident, literalList } from '../storage/engine/sql-engine.js';
 import type { ViewPlan } from './feature-plan.js';
 
@@ -45,5 +46,8 @@ export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly st
   }
   const key = ident(plan.view.joinKey);
   const select = [`CAST(${key} AS VARCHAR) AS _key`, '_ts', '_seq', ...values].join(', ');
-  return `SELECT ${select} FROM read_parquet(${literalList(files)}, union_by_name = true) WHERE ${key} IS NOT NULL`;
+  // Typed NULL columns for the whole schema: a column added after some (or all) files were
+  // written reads as NULL from them.
+  const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`).join(', ');
+  return `SELECT ${select} FROM (SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME SELECT ${schema} WHERE FALSE) WHERE ${key} IS NOT NULL`;
 }

@@ -1,10 +1,12 @@
 import type { Project } from '../definitions/index.js';
 import { resolveFeatures, type ResolvedFeatures } from '../definitions/index.js';
-import { ConflictError, ValidationError } from '../errors.js';
-import { evaluateViewInto, planEvaluation, type EvaluationPlan, type ValueStatus } from '../processing/evaluate-online.js';
+import { ValidationError } from '../errors.js';
+import { evaluateViewInto, planEvaluation, type ValueStatus } from '../processing/evaluate-online.js';
 import type { Scalar } from '../processing/entity-state.js';
-import type { OnlineStore } from '../storage/online/online-store.js';
+import type { OnlineStore, ViewTableInfo } from '../storage/online/online-store.js';
 import { toIso } from '../time/index.js';
+import type { LatestSnapshots } from './latest-snapshots.js';
+import { servedView, tableEvaluation, type ServedView, type TableEvaluation } from './served-table.js';
 
 export interface OnlineFeaturesRequest {
   /** `{ "<join key>": [values...] }`, one entity per value, answered in this order. */
@@ -28,6 +30,10 @@ export interface OnlineFeaturesResponse {
   readonly rows: Record<string, Scalar>[];
   /** Parallel to `rows`; within each, arrays parallel to `features`. */
   readonly metadata: RowMetadata[];
+  /** Per view asked for: what its values reflect (table, definition, snapshots) and whether it is stale. */
+  readonly views: Record<string, ServedView>;
+  /** How many values in `metadata` have status `STALE`. */
+  readonly stale: number;
 }
 
 /** Where each output column comes from: view `view`, feature `feature` of that view's plan. */
@@ -42,10 +48,11 @@ type RowBuilder = (key: Scalar, values: readonly Scalar[]) => Record<string, Sca
 
 interface ServingPlan {
   readonly resolved: ResolvedFeatures;
-  readonly views: readonly EvaluationPlan[];
   readonly output: readonly OutputColumn[];
-  /** Per view, the output position of each of its plan's features. */
+  /** Per view, the output position of each of its selected features. */
   readonly positions: readonly (readonly number[])[];
+  /** Per view, by the definition hash of the table that serves it, how to evaluate that table. */
+  readonly tables: readonly Map<string, TableEvaluation>[];
   readonly row: RowBuilder;
 }
 
@@ -77,11 +84,12 @@ function servingPlan(project: Project, request: OnlineFeaturesRequest): ServingP
       return { name: resolved.columns[i]!, view, feature, timestamp: resolved.byView[view]!.features[feature]!.valueType === 'timestamp' };
     });
     const names = output.map((c) => c.name);
+    const positions = resolved.byView.map((_, v) => resolved.byView[v]!.features.map((_f, f) => output.findIndex((c) => c.view === v && c.feature === f)));
     plan = {
       resolved,
-      views: resolved.byView.map(({ view, features }) => planEvaluation(view, project.sources.find((s) => s.name === view.source)!, features)),
       output,
-      positions: resolved.byView.map((_, v) => resolved.byView[v]!.features.map((_f, f) => output.findIndex((c) => c.view === v && c.feature === f))),
+      positions,
+      tables: resolved.byView.map(({ view, features }, v) => new Map([[view.hash, { plan: planEvaluation(view, features), positions: positions[v]!, missing: [] }]])),
       row: objectBuilder(names, resolved.joinKey) as RowBuilder,
     };
     if (byKey.size < 1_000) byKey.set(cacheKey, plan);
@@ -101,34 +109,74 @@ function entityKeys(request: OnlineFeaturesRequest, joinKey: string): Array<stri
   return values as Array<string | number>;
 }
 
+/** The evaluation of the table serving view `v`: the current definition's, or one over an older table's own. */
+function evaluationOf(plan: ServingPlan, v: number, info: ViewTableInfo | undefined): TableEvaluation | undefined {
+  if (info === undefined) return undefined;
+  const tables = plan.tables[v]!;
+  let table = tables.get(info.viewHash);
+  if (!table) {
+    table = tableEvaluation(plan.resolved.byView[v]!, plan.positions[v]!, info.definition);
+    if (tables.size < 16) tables.set(info.viewHash, table);
+  }
+  return table;
+}
+
+function markAll(sink: { values: Scalar[]; status: ValueStatus[]; ageMs: (number | null)[] }, positions: readonly number[], status: ValueStatus): void {
+  for (const at of positions) {
+    sink.values[at] = null;
+    sink.status[at] = status;
+    sink.ageMs[at] = null;
+  }
+}
+
 /**
- * Serves features for entities "as of now" from the online store, with the same values a
- * training dataset would hold for the spine row (entity, asOf). The evaluation time is the
- * later of `now` and the views' materialization time, and is reported as `asOf`.
+ * Serves features for entities "as of now" from the online store. Each view is answered by the
+ * table that serves it, evaluated with the definition it was built for; the evaluation time `t`
+ * is the later of `now` and the tables' materialization times, reported as `asOf`. A value equals
+ * the training dataset value for (entity, asOf) over the snapshots reported in `views`:
+ * - a view with no table: null, `NOT_MATERIALIZED`;
+ * - a feature the serving table's definition lacks (added or changed since it was built): null,
+ *   `NOT_MATERIALIZED`, until the new definition is materialized;
+ * - a view whose source has a newer snapshot in `latest` than its table: `STALE`, counted.
+ * `latest` is an input so the hot path never queries the metadata store (see `latestSnapshots`).
  *
  * @example
- * await getOnlineFeatures(project, store, { entities: { customer_id: ['c1'] }, service: 'fraud_v1' }, Date.now());
+ * await getOnlineFeatures(project, store, { entities: { customer_id: ['c1'] }, service: 'fraud_v1' }, Date.now(), latest);
  */
-export async function getOnlineFeatures(project: Project, store: OnlineStore, request: OnlineFeaturesRequest, now: number): Promise<OnlineFeaturesResponse> {
+export async function getOnlineFeatures(project: Project, store: OnlineStore, request: OnlineFeaturesRequest, now: number, latest: LatestSnapshots): Promise<OnlineFeaturesResponse> {
   const plan = servingPlan(project, request);
   const resolved = plan.resolved;
   const keys = entityKeys(request, resolved.joinKey);
   const textKeys = keys.map(String);
   const reads = await Promise.all(resolved.byView.map((selection) => store.read(selection.view.name, textKeys)));
   let t = now;
-  for (const [i, { info }] of reads.entries()) {
-    const view = resolved.byView[i]!.view;
-    if (info && info.viewHash !== view.hash) {
-      throw new ConflictError('CONFLICT', `feature view "${view.name}" changed since it was materialized; run "sluice materialize"`);
-    }
+  const views: Record<string, ServedView> = {};
+  const tables = reads.map(({ info }, v) => {
+    const view = resolved.byView[v]!.view;
     if (info) t = Math.max(t, info.materializedAt);
-  }
+    views[view.name] = servedView(info, view.hash, latest);
+    return evaluationOf(plan, v, info);
+  });
+  const stale = resolved.byView.map(({ view }) => views[view.name]!.status === 'STALE');
+  let staleValues = 0;
   const rows: Record<string, Scalar>[] = new Array(keys.length);
   const metadata: RowMetadata[] = new Array(keys.length);
   const width = plan.output.length;
   for (let r = 0; r < keys.length; r++) {
     const sink = { values: new Array<Scalar>(width), status: new Array<ValueStatus>(width), ageMs: new Array<number | null>(width) };
-    for (let v = 0; v < plan.views.length; v++) evaluateViewInto(plan.views[v]!, reads[v]!.states[r], t, sink, plan.positions[v]!);
+    for (let v = 0; v < tables.length; v++) {
+      const table = tables[v];
+      if (table === undefined) {
+        markAll(sink, plan.positions[v]!, 'NOT_MATERIALIZED');
+        continue;
+      }
+      evaluateViewInto(table.plan, reads[v]!.states[r], t, sink, table.positions);
+      if (table.missing.length > 0) markAll(sink, table.missing, 'NOT_MATERIALIZED');
+      if (stale[v]) {
+        for (const at of table.positions) sink.status[at] = 'STALE';
+        staleValues += table.positions.length;
+      }
+    }
     for (let c = 0; c < width; c++) {
       const value = sink.values[c];
       if (plan.output[c]!.timestamp && typeof value === 'number') sink.values[c] = toIso(value);
@@ -136,5 +184,5 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
     rows[r] = plan.row(keys[r]!, sink.values);
     metadata[r] = { status: sink.status, ageMs: sink.ageMs };
   }
-  return { asOf: toIso(t), features: resolved.columns, rows, metadata };
+  return { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues };
 }

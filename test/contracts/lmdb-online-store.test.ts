@@ -1,13 +1,75 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe } from 'vitest';
+import { open } from 'lmdb';
+import { describe, expect, test } from 'vitest';
 import { lmdbOnlineStore } from '../../src/storage/online/lmdb/index.js';
-import { runOnlineStoreContract } from './online-store.contract.js';
+import { definition, runOnlineStoreContract } from './online-store.contract.js';
 
 describe('LMDB online store', () => {
   runOnlineStoreContract('lmdb', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));
-    return { open: async () => lmdbOnlineStore({ path: dir }), dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      open: async () => lmdbOnlineStore({ path: dir }),
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+      // The built store (the test setup builds dist/ first), in a real separate process.
+      writerProcess: () => ({ command: process.execPath, args: [join(import.meta.dirname, 'lmdb-writer-process.mjs'), dir] }),
+    };
+  });
+});
+
+describe('LMDB online store recovery', () => {
+  test('a crash between the switch and the drop leaves a replaced generation that gc removes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));
+    try {
+      const store = lmdbOnlineStore({ path: dir });
+      async function* one(n: number) {
+        yield ['a', { horizon: n, base: [], ts: new Float64Array(0), columns: [] }] as const;
+      }
+      const served = await store.replaceView({ definition: definition('h'), materializedAt: 1, horizon: 0, snapshots: {} }, one(1));
+      await store.close();
+      // What the writer of a later table that replaced generation 1 and died before dropping it would leave.
+      const raw = open({ path: dir, compression: false, encoder: { moreTypes: true } });
+      await raw.put(['\u0000generation', 0], { view: 'v', viewHash: 'old', writer: null, startedAt: 0 });
+      await raw.put([0, 'a'], { horizon: 0 });
+      await raw.close();
+      const again = lmdbOnlineStore({ path: dir });
+      try {
+        expect(await again.gc()).toEqual({ generations: 1, entries: 1 });
+        expect(await again.read('v', ['a'])).toMatchObject({ info: { generation: served.generation }, states: [{ horizon: 1 }] });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LMDB online store upgrade', () => {
+  test('gc removes tables of the earlier layout ([META, view] pointers, [view, generation, key] entries) and keeps current ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));
+    try {
+      const legacy = open({ path: dir, compression: false, encoder: { moreTypes: true } });
+      await legacy.put(['\u0000meta', 'txn'], { viewHash: 'h', generation: 3 });
+      for (const key of ['a', 'b']) await legacy.put(['txn', 3, key], { horizon: 0 });
+      await legacy.close();
+      const store = lmdbOnlineStore({ path: dir });
+      try {
+        async function* one() {
+          yield ['a', { horizon: 0, base: [], ts: new Float64Array(0), columns: [] }] as const;
+        }
+        await store.replaceView({ definition: definition('now', 'txn'), materializedAt: 1, horizon: 0, snapshots: {} }, one());
+        expect(await store.gc()).toEqual({ generations: 0, entries: 0 });
+        expect((await store.read('txn', ['a'])).states[0]).toBeDefined();
+      } finally {
+        await store.close();
+      }
+      const check = open({ path: dir, compression: false, encoder: { moreTypes: true } });
+      expect([...check.getKeys({ start: ['\u0000meta'] })].filter((k) => (k as unknown[])[0] === '\u0000meta' || (k as unknown[])[0] === 'txn')).toEqual([]);
+      await check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

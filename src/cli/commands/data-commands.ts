@@ -3,7 +3,9 @@ import { ingestFile } from '../../ingest/ingest-file.js';
 import { materialize } from '../../processing/materialize.js';
 import { buildDataset } from '../../serving/datasets/build-dataset.js';
 import { rebuildDataset } from '../../serving/datasets/rebuild-dataset.js';
+import { latestSnapshots } from '../../serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../../serving/online-features.js';
+import { servedViewNote } from '../../serving/served-table.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
 import { table } from '../output.js';
@@ -92,9 +94,12 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const selection = featureSelection(options);
         const [key, values] = options.entity.split('=');
         if (!key || values === undefined) throw new UsageError('--entity takes key=value1,value2');
-        const response = await getOnlineFeatures(await platform.project(), await platform.online(), { ...selection, entities: { [key]: list(values) } }, platform.now());
+        const project = await platform.project();
+        const latest = await latestSnapshots(platform.metadata, project);
+        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities: { [key]: list(values) } }, platform.now(), latest);
+        const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
         out.result(response, () =>
-          [`as of ${response.asOf}`, table([key, ...response.features], response.rows.map((r) => [r[key], ...response.features.map((f) => r[f])]))].join('\n'),
+          [`as of ${response.asOf}`, table([key, ...response.features], response.rows.map((r) => [r[key], ...response.features.map((f) => r[f])])), ...notes].join('\n'),
         );
       }),
     );

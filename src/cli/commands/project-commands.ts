@@ -4,9 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadProject, PROJECT_FILE } from '../../config/load-project.js';
-import { planChanges } from '../../definitions/index.js';
+import { assertApplicable, planChanges, type DefinitionChange } from '../../definitions/index.js';
 import { ConflictError } from '../../errors.js';
-import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
 const SYMBOL = { add: '+', change: '~', remove: '-' } as const;
@@ -33,16 +32,16 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
 
   program
     .command('plan')
-    .description('show what apply would add, change and remove in the registry')
+    .description('show what apply would add, change and remove in the registry, and which views to rematerialize')
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         const project = await loadProject(projectDir);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
-        out.result({ registryVersion: current?.version ?? null, changes }, () =>
+        out.result({ registryVersion: current?.version ?? null, changes, rematerialize: rematerialize(changes) }, () =>
           changes.length === 0
             ? 'No changes. The registry matches sluice.config.ts.'
-            : [...changes.map((c) => `  ${SYMBOL[c.action]} ${c.kind} ${c.name}`), '', `Plan: ${count(changes, 'add')} to add, ${count(changes, 'change')} to change, ${count(changes, 'remove')} to remove.`].join('\n'),
+            : [...changes.flatMap(describeChange), '', summary(changes)].join('\n'),
         );
       }),
     );
@@ -55,16 +54,48 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         const project = await loadProject(projectDir);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
+        assertApplicable(changes);
         if (changes.length === 0 && current) {
-          out.result({ registryVersion: current.version, changes }, () => `No changes. Registry stays at version ${current.version}.`);
+          out.result({ registryVersion: current.version, changes, rematerialize: [] }, () => `No changes. Registry stays at version ${current.version}.`);
           return;
         }
         const applied = await platform.metadata.recordRegistry(project);
-        out.result({ registryVersion: applied.version, changes }, () =>
-          [table(['', 'kind', 'name'], changes.map((c) => [SYMBOL[c.action], c.kind, c.name])), '', `Applied: registry version ${applied.version}.`].join('\n'),
+        const views = rematerialize(changes);
+        out.result({ registryVersion: applied.version, changes, rematerialize: views }, () =>
+          [
+            ...changes.flatMap(describeChange), '', `Applied: registry version ${applied.version}.`,
+            ...(views.length > 0 ? [`Run "sluice materialize --views ${views.join(',')}": until then new views and new or changed features are null (NOT_MATERIALIZED), and a changed view's previous table keeps serving the features it has.`] : []),
+          ].join('\n'),
         );
       }),
     );
+}
+
+/** The views whose values change (or are new): they need `sluice materialize`. */
+function rematerialize(changes: readonly DefinitionChange[]): string[] {
+  return changes.filter((c) => c.rematerialize === true).map((c) => c.name);
+}
+
+/** One line per detail: `~ featureView txn_stats: feature amount_sum_24h window 24h -> 48h (rematerialize)`. */
+function describeChange(change: DefinitionChange): string[] {
+  const head = `  ${SYMBOL[change.action]} ${change.kind} ${change.name}`;
+  const mark = !change.rematerialize ? '' : change.action === 'add' ? ' (materialize)' : ' (rematerialize)';
+  const lines = change.details?.length ? change.details.map((d) => `${head}: ${d}${mark}`) : [`${head}${mark}`];
+  for (const c of change.consequences ?? []) lines.push(`      -> ${c}`);
+  for (const r of change.refused ?? []) lines.push(`      refused: ${r}`);
+  return lines;
+}
+
+function summary(changes: readonly DefinitionChange[]): string {
+  const changed = rematerialize(changes.filter((c) => c.action === 'change'));
+  const added = rematerialize(changes.filter((c) => c.action === 'add'));
+  const refused = changes.filter((c) => c.refused !== undefined).length;
+  return [
+    `Plan: ${count(changes, 'add')} to add, ${count(changes, 'change')} to change, ${count(changes, 'remove')} to remove.`,
+    ...(changed.length > 0 ? [`To rematerialize after apply: ${changed.join(', ')}.`] : []),
+    ...(added.length > 0 ? [`To materialize after apply (new): ${added.join(', ')}.`] : []),
+    ...(refused > 0 ? [`apply will refuse ${refused} change(s) above; see "refused".`] : []),
+  ].join('\n');
 }
 
 function count(changes: readonly { action: string }[], action: string): number {

@@ -141,7 +141,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         const snapshot = pinned.get(source.name);
         definitions[view.name] = view.hash;
         const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
-        const plan = viewPlan(view, source);
+        const plan = viewPlan(view);
         temporary.push(`pit_${i}`);
         const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`);
         options.onProgress?.(2 + i, stages);

@@ -3,6 +3,8 @@ import type { Project } from '../../definitions/index.js';
 import { isSluiceError, ValidationError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import type { RegistryVersion } from '../../storage/metadata/metadata-store.js';
+import { toIso } from '../../time/index.js';
+import { latestSnapshots, type LatestSnapshots } from '../latest-snapshots.js';
 import { getOnlineFeatures, type OnlineFeaturesRequest } from '../online-features.js';
 import { ERROR_STATUS } from './error-status.js';
 
@@ -25,10 +27,18 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 8 * 1024 * 1024 });
   const online = await platform.online();
   let registry: RegistryVersion | undefined = await platform.metadata.latestRegistry();
+  // The latest snapshot per source, refreshed with the registry so requests never query SQLite.
+  let latest: LatestSnapshots = registry ? await latestSnapshots(platform.metadata, registry.project) : new Map();
+  let checkedAt = platform.now();
+  const served = { values: 0, stale: 0 };
+  const poll = async () => {
+    const next = await platform.metadata.latestRegistry();
+    if (next && next.version !== registry?.version) registry = next;
+    if (registry) latest = await latestSnapshots(platform.metadata, registry.project);
+    checkedAt = platform.now();
+  };
   const refresh = setInterval(() => {
-    void platform.metadata.latestRegistry().then((latest) => {
-      if (latest && latest.version !== registry?.version) registry = latest;
-    });
+    poll().catch((error: unknown) => app.log.error(error));
   }, options.registryRefreshMs ?? 1_000);
   refresh.unref();
   app.addHook('onClose', async () => clearInterval(refresh));
@@ -54,7 +64,11 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } }),
   );
 
-  app.get('/health', async () => ({ status: 'ok', registryVersion: registry?.version ?? null }));
+  app.get('/health', async () => ({
+    status: 'ok', registryVersion: registry?.version ?? null,
+    // Values served since start, and how many of them were STALE; as of the last snapshot check.
+    served, snapshotsCheckedAt: toIso(checkedAt),
+  }));
   app.get('/v1/registry', async () => {
     const p = await project();
     return { version: registry?.version ?? null, appliedAt: registry ? new Date(registry.appliedAt).toISOString() : null, project: p };
@@ -71,7 +85,10 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     if (body.features !== undefined && (!Array.isArray(body.features) || body.features.some((f) => typeof f !== 'string'))) {
       throw new ValidationError('BAD_REQUEST', '"features" must be an array of "view:feature" strings');
     }
-    return getOnlineFeatures(await project(), online, body, platform.now());
+    const response = await getOnlineFeatures(await project(), online, body, platform.now(), latest);
+    served.values += response.rows.length * response.features.length;
+    served.stale += response.stale;
+    return response;
   });
   return app;
 }

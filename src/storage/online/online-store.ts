@@ -1,28 +1,64 @@
+import type { FeatureView } from '../../definitions/index.js';
 import type { EntityState } from '../../processing/entity-state.js';
 
-/** What the store knows of a view's current online table. */
-export interface ViewTableInfo {
-  /** The definition hash of the view the table was built for; serving refuses a mismatch. */
-  readonly viewHash: string;
+/** A committed lake snapshot of one source: its id and its version (versions only grow). */
+export interface SnapshotRef {
+  readonly id: string;
+  readonly version: number;
+}
+
+/** What a writer says about the table it writes. */
+export interface ViewTableSpec {
+  /**
+   * The view definition the table was built for. Serving evaluates the table with it, so an old
+   * table keeps answering its own features while a changed definition is materialized.
+   */
+  readonly definition: FeatureView;
+  /** UTC epoch ms the states answer from. */
   readonly materializedAt: number;
   readonly horizon: number;
+  /** Per source the view reads, the snapshot the table was built from; null when it had none. */
+  readonly snapshots: Readonly<Record<string, SnapshotRef | null>>;
+}
+
+/** A view's online table as stored: identified by the definition hash and a generation id. */
+export interface ViewTableInfo extends ViewTableSpec {
+  readonly view: string;
+  /** `definition.hash`: the hash of what determines the values. */
+  readonly viewHash: string;
   readonly entityCount: number;
+  /** Unique per write, never shared between writers, increasing in the order writes started. */
   readonly generation: number;
+}
+
+/** What `gc` removed. */
+export interface OnlineGcReport {
+  /** Abandoned tables: left by a writer that died or failed, or replaced but not yet dropped. */
+  readonly generations: number;
+  readonly entries: number;
 }
 
 /**
  * The online store: per (feature view, entity key), the state that answers the view's features
  * at "now" (see `EntityState`). Semantics every implementation keeps:
- * - `replaceView` is atomic for readers: a read sees the whole old table or the whole new one,
- *   never a mix, and never a missing entity in between. A crash mid-write leaves the old table.
- * - `read` returns states in the order of `keys`, `undefined` where the view has no state for a
- *   key. Keys are strings (int64 join keys are read in their decimal form).
+ * - `replaceView` writes a new table under its own generation id, then makes it the view's
+ *   served table in one atomic switch and drops the table it replaced. Readers see the whole old
+ *   table or the whole new one, never a mix and never a missing entity. Writers never share a
+ *   generation: a writer that fails or is killed removes (or leaves for `gc`) only its own, and
+ *   the served table stays whole. Of concurrent writers of one view, the one that started last
+ *   wins; an earlier one that finishes later is discarded and gets the winner's info back.
+ * - `gc` removes tables no view serves and no live writer owns (a writer killed mid-write, a
+ *   crash between the switch and the drop), and never touches a served table or a live write.
+ *   `replaceView` runs it first, so abandoned tables do not outlive the next write.
+ * - `read` returns the served table's info and states in the order of `keys`, `undefined` where
+ *   the table has no state for a key. Keys are strings (int64 join keys in decimal form).
  * - Values round-trip exactly: numbers, strings, booleans and nulls as written.
  */
 export interface OnlineStore {
   readonly kind: string;
-  replaceView(view: string, info: Omit<ViewTableInfo, 'generation' | 'entityCount'>, entries: AsyncIterable<readonly [string, EntityState]>): Promise<ViewTableInfo>;
+  replaceView(spec: ViewTableSpec, entries: AsyncIterable<readonly [string, EntityState]>): Promise<ViewTableInfo>;
   viewInfo(view: string): Promise<ViewTableInfo | undefined>;
   read(view: string, keys: readonly string[]): Promise<{ info: ViewTableInfo | undefined; states: (EntityState | undefined)[] }>;
+  gc(): Promise<OnlineGcReport>;
   close(): Promise<void>;
 }

@@ -1,0 +1,108 @@
+import { featureSignature, stableStringify } from './hash.js';
+import type { Entity, Feature, FeatureService, FeatureView, Source } from './types.js';
+
+/** What changes inside one definition, what users see change, and what cannot be applied. */
+export interface ChangeDetails {
+  readonly details: string[];
+  readonly consequences: string[];
+  readonly refused: string[];
+}
+
+const shown = (value: unknown): string => (value === undefined ? 'none' : typeof value === 'string' ? value : stableStringify(value));
+
+function property(details: string[], what: string, before: unknown, after: unknown): void {
+  if (stableStringify(before ?? null) !== stableStringify(after ?? null)) details.push(`${what} ${shown(before)} -> ${shown(after)}`);
+}
+
+function describeChanged(details: string[], before: { description?: string | undefined }, after: { description?: string | undefined }): void {
+  if (before.description !== after.description) details.push('description changed');
+}
+
+/**
+ * A source's columns may grow (older files read a new column as null), never shrink or change
+ * type, and its event-time column stays: files already committed to the lake hold the old shape.
+ *
+ * @example
+ * sourceDetails(before, after).refused; // ['source "txns": column "amount" cannot be removed: ...']
+ */
+export function sourceDetails(before: Source, after: Source): ChangeDetails {
+  const out: ChangeDetails = { details: [], consequences: [], refused: [] };
+  const where = `source "${after.name}"`;
+  for (const [column, type] of Object.entries(after.schema)) {
+    const old = before.schema[column];
+    if (old === undefined) out.details.push(`column ${column} (${type}) added; files ingested before read it as null`);
+    else if (old !== type) {
+      out.refused.push(`${where}: column "${column}" cannot change type from ${old} to ${type}: files already in the lake hold ${old} values. Keep "${column}" as it is and add a new column (e.g. "${column}_${type}"), or create a new source`);
+    }
+  }
+  for (const column of Object.keys(before.schema)) {
+    if (!(column in after.schema)) {
+      out.refused.push(`${where}: column "${column}" cannot be removed: files already in the lake hold it. To stop using it, keep it in the schema and stop reading it in the views; for a source without it, create a new source`);
+    }
+  }
+  if (before.timestamp !== after.timestamp) {
+    out.refused.push(`${where}: the timestamp column cannot change from "${before.timestamp}" to "${after.timestamp}": every committed snapshot is ordered by it. Keep "${before.timestamp}", or create a new source with "${after.timestamp}" as its timestamp`);
+  }
+  describeChanged(out.details, before, after);
+  return out;
+}
+
+function featureDetails(view: string, before: FeatureView, after: FeatureView, out: ChangeDetails): void {
+  const next = new Map(after.features.map((f) => [f.name, f]));
+  const added = after.features.filter((f) => !before.features.some((b) => b.name === f.name));
+  const column = (name: string) => `dataset column ${view}__${name}`;
+  for (const old of before.features) {
+    const now = next.get(old.name);
+    if (now === undefined) {
+      const renamed = added.findIndex((f) => featureSignature(after, f) === featureSignature(before, old));
+      if (renamed >= 0) {
+        const [to] = added.splice(renamed, 1) as [Feature];
+        out.details.push(`feature ${old.name} renamed to ${to.name}`);
+        out.consequences.push(`${column(old.name)} renamed to ${view}__${to.name}`);
+      } else {
+        out.details.push(`feature ${old.name} removed`);
+        out.consequences.push(`${column(old.name)} removed`);
+      }
+      continue;
+    }
+    for (const key of ['fn', 'column', 'window', 'valueType'] as const) property(out.details, `feature ${old.name} ${key}`, old[key], now[key]);
+  }
+  for (const f of added) out.details.push(`feature ${f.name} added`);
+}
+
+/**
+ * Which features change and how (renamed, removed, a window or a function changed).
+ *
+ * @example
+ * viewDetails(before, after).details; // ['feature amount_sum_24h window 24h -> 48h']
+ */
+export function viewDetails(before: FeatureView, after: FeatureView): ChangeDetails {
+  const out: ChangeDetails = { details: [], consequences: [], refused: [] };
+  for (const key of ['entity', 'joinKey', 'source', 'ttl'] as const) property(out.details, key, before[key], after[key]);
+  featureDetails(after.name, before, after, out);
+  describeChanged(out.details, before, after);
+  return out;
+}
+
+/** An entity's join key or description changed. */
+export function entityDetails(before: Entity, after: Entity): ChangeDetails {
+  const out: ChangeDetails = { details: [], consequences: [], refused: [] };
+  property(out.details, 'joinKey', before.joinKey, after.joinKey);
+  describeChanged(out.details, before, after);
+  return out;
+}
+
+/** Features a service gained or lost; a lost one is a dataset column removed for its users. */
+export function serviceDetails(before: FeatureService, after: FeatureService): ChangeDetails {
+  const out: ChangeDetails = { details: [], consequences: [], refused: [] };
+  const names = (s: FeatureService) => s.features.map((f) => `${f.view}:${f.feature}`);
+  for (const f of names(after)) if (!names(before).includes(f)) out.details.push(`feature ${f} added`);
+  for (const f of names(before)) {
+    if (!names(after).includes(f)) {
+      out.details.push(`feature ${f} removed`);
+      out.consequences.push(`dataset column ${f.replace(':', '__')} removed from service "${after.name}"`);
+    }
+  }
+  describeChanged(out.details, before, after);
+  return out;
+}

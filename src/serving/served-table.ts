@@ -1,0 +1,92 @@
+import { featureSignature, type FeatureView, type ViewSelection } from '../definitions/index.js';
+import { planEvaluation, type EvaluationPlan } from '../processing/evaluate-online.js';
+import type { ViewTableInfo } from '../storage/online/online-store.js';
+import { toIso } from '../time/index.js';
+import type { LatestSnapshots } from './latest-snapshots.js';
+
+/** What one view's answer reflects, reported once per view in each response. */
+export interface ServedView {
+  /**
+   * `FRESH`: built from the latest committed snapshot of every source the view reads (as last
+   * seen by the server); `STALE`: newer data was committed since; `NOT_MATERIALIZED`: no table.
+   */
+  readonly status: 'FRESH' | 'STALE' | 'NOT_MATERIALIZED';
+  /** The definition hash of the table that answered; null when none. */
+  readonly viewHash: string | null;
+  /** True when that table was built for an earlier definition than the registry's (blue/green). */
+  readonly previousDefinition: boolean;
+  /** ISO-8601 UTC: when the table was materialized (the time its states answer from). */
+  readonly materializedAt: string | null;
+  /** Per source, the snapshot id the table was built from (null: the source had no data). */
+  readonly snapshots: Readonly<Record<string, string | null>>;
+}
+
+/** How to answer a view's requested features from the table that serves it. */
+export interface TableEvaluation {
+  /** Evaluation over the table's own definition. */
+  readonly plan: EvaluationPlan;
+  /** Output positions of `plan.features`. */
+  readonly positions: readonly number[];
+  /** Output positions of requested features the table's definition lacks (`NOT_MATERIALIZED`). */
+  readonly missing: readonly number[];
+}
+
+/**
+ * Matches the requested features (registry definition) to a table built for `table`: a feature is
+ * answered when the table has a feature of the same name and value signature, so an unchanged
+ * feature keeps serving while its changed view is rematerialized; any other is missing.
+ *
+ * @example
+ * const { plan, positions, missing } = tableEvaluation(selection, [0, 1], info.definition);
+ */
+export function tableEvaluation(selection: ViewSelection, positions: readonly number[], table: FeatureView): TableEvaluation {
+  const features: FeatureView['features'][number][] = [];
+  const answered: number[] = [];
+  const missing: number[] = [];
+  // A table written before views recorded their column types (an older layout) answers nothing.
+  const readable = table.columnTypes !== undefined;
+  selection.features.forEach((feature, i) => {
+    const signature = featureSignature(selection.view, feature);
+    const own = readable && table.features.find((f) => f.name === feature.name && featureSignature(table, f) === signature);
+    if (own) {
+      features.push(own);
+      answered.push(positions[i]!);
+    } else missing.push(positions[i]!);
+  });
+  return { plan: planEvaluation(table, features), positions: answered, missing };
+}
+
+/**
+ * What a view's answer reflects: STALE when a source the table read has a newer committed
+ * snapshot than the one it was built from.
+ *
+ * @example
+ * servedView(info, view.hash, latest).status; // 'FRESH' | 'STALE' | 'NOT_MATERIALIZED'
+ */
+export function servedView(info: ViewTableInfo | undefined, registryHash: string, latest: LatestSnapshots): ServedView {
+  if (info === undefined) return { status: 'NOT_MATERIALIZED', viewHash: null, previousDefinition: false, materializedAt: null, snapshots: {} };
+  let stale = false;
+  const snapshots: Record<string, string | null> = {};
+  for (const [source, built] of Object.entries(info.snapshots)) {
+    snapshots[source] = built?.id ?? null;
+    const now = latest.get(source);
+    if (now !== undefined && (built === null || now.version > built.version)) stale = true;
+  }
+  return { status: stale ? 'STALE' : 'FRESH', viewHash: info.viewHash, previousDefinition: info.viewHash !== registryHash, materializedAt: toIso(info.materializedAt), snapshots };
+}
+
+/**
+ * A line for a person when a view's values are not simply current, with the fix; undefined when they are.
+ *
+ * @example
+ * servedViewNote('txn_stats', response.views.txn_stats); // 'view "txn_stats" is STALE: ...'
+ */
+export function servedViewNote(view: string, served: ServedView): string | undefined {
+  const fix = `run "sluice materialize --views ${view}"`;
+  if (served.status === 'NOT_MATERIALIZED') return `view "${view}" is not materialized: its values are null (NOT_MATERIALIZED); ${fix}`;
+  const built = Object.entries(served.snapshots).map(([source, id]) => `${source} ${id ?? '(empty)'}`).join(', ');
+  const notes: string[] = [];
+  if (served.status === 'STALE') notes.push(`view "${view}" is STALE: built at ${served.materializedAt} from ${built}; newer data was committed since; ${fix}`);
+  if (served.previousDefinition) notes.push(`view "${view}" is served by the table of its previous definition: features added or changed since are null (NOT_MATERIALIZED); ${fix}`);
+  return notes.length > 0 ? notes.join('\n') : undefined;
+}

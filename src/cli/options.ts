@@ -25,3 +25,17 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
 
 /** The `--port` parser: 0 (any free port) to 65535. */
 export const port = integerIn(0, 65_535);
+
+/** A comma-separated list option (`a,b`); an empty list is a usage error. */
+export function commaList(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list, e.g. a,b.');
+  return items;
+}
+
+/** `key=value`, split at the first "=" only (values such as base64 may contain "="). */
+export function keyValue(text: string): [key: string, value: string] | undefined {
+  const at = text.indexOf('=');
+  if (at <= 0) return undefined;
+  return [text.slice(0, at), text.slice(at + 1)];
+}

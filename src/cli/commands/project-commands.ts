@@ -1,9 +1,10 @@
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadProject, PROJECT_FILE } from '../../config/load-project.js';
+import { projectDirectory } from '../../config/project-dir.js';
 import { planChanges } from '../../definitions/index.js';
 import { ConflictError } from '../../errors.js';
 import { table } from '../output.js';
@@ -19,7 +20,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
     .description('create a project with an example sluice.config.ts and sample data')
     .action((dir: string) =>
       run.withOutput(async (out) => {
-        const target = resolve(dir);
+        const target = projectDirectory(dir, { mayCreate: true });
         if (existsSync(join(target, PROJECT_FILE))) throw new ConflictError('CONFLICT', `${join(target, PROJECT_FILE)} already exists; choose another directory`);
         const example = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'fraud');
         await mkdir(target, { recursive: true });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,28 @@ describe('sluice CLI, end to end', () => {
     writeFileSync(join(dir, 'sluice.config.ts'), readFileSync(join(dir, 'sluice.config.ts'), 'utf8').replace("window: '1h'", "window: '2h'"));
     expect(sluice(dir, 'plan', '--json').json<{ changes: unknown[] }>().changes).toEqual([{ action: 'change', kind: 'featureView', name: 'txn_stats' }]);
     expect(sluice(dir, 'apply', '--json').json()).toMatchObject({ registryVersion: 2 });
+  });
+
+  test('init writes a tsconfig.json, so sluice.config.ts type-checks in an editor against Sluice\'s types', () => {
+    const tsconfig = JSON.parse(readFileSync(join(dir, 'tsconfig.json'), 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } };
+    expect(tsconfig.compilerOptions.paths.sluice![0]).toMatch(/dist[\\/]index\.d\.ts$/);
+    const tsc = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+    expect(tsc.stdout).toBe('');
+    expect(tsc.status).toBe(0);
+  });
+
+  test('plan type-checks sluice.config.ts: TypeScript errors with file, line and column, nothing planned', () => {
+    const config = readFileSync(join(dir, 'sluice.config.ts'), 'utf8');
+    try {
+      writeFileSync(join(dir, 'sluice.config.ts'), config.replace("joinKey: 'customer_id' }", "joinKey: 'customer_id', colour: 'red' }"));
+      const r = sluice(dir, 'plan');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/sluice\.config\.ts:6:\d+ error TS2353: Object literal may only specify known properties, and 'colour' does not exist/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      writeFileSync(join(dir, 'sluice.config.ts'), config);
+    }
   });
 
   test('ingest validates every row: bad rows go to the dead-letter store with line, raw content and reason', () => {

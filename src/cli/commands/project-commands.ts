@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadProject, PROJECT_FILE } from '../../config/load-project.js';
 import { projectDirectory } from '../../config/project-dir.js';
+import { typecheckProject, writeProjectTsconfig } from '../../config/typecheck-project.js';
 import { planChanges } from '../../definitions/index.js';
 import { ConflictError } from '../../errors.js';
 import { table } from '../output.js';
@@ -25,6 +26,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         const example = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'fraud');
         await mkdir(target, { recursive: true });
         await cp(example, target, { recursive: true });
+        await writeProjectTsconfig(target);
         const files = await readdir(target, { recursive: true });
         out.result({ project: target, files }, () =>
           [`created ${target}`, ...files.map((f) => `  ${f}`), '', `next: cd ${dir} && sluice plan && sluice apply`].join('\n'),
@@ -37,6 +39,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
     .description('show what apply would add, change and remove in the registry')
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
+        await typecheckProject(projectDir);
         const project = await loadProject(projectDir);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);

@@ -33,6 +33,7 @@ describe('sluice CLI, end to end', () => {
   test('init writes a tsconfig.json, so sluice.config.ts type-checks in an editor against Sluice\'s types', () => {
     const tsconfig = JSON.parse(readFileSync(join(dir, 'tsconfig.json'), 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } };
     expect(tsconfig.compilerOptions.paths.sluice![0]).toMatch(/dist[\\/]index\.d\.ts$/);
+    expect(existsSync(tsconfig.compilerOptions.paths.sluice![0]!)).toBe(true);
     const tsc = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
     expect(tsc.stdout).toBe('');
     expect(tsc.status).toBe(0);

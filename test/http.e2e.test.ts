@@ -252,5 +252,13 @@ describe('sluice serve, as a real server', () => {
     const bad = sluice(dir, 'serve', '--log-level', 'loud');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--log-level.*fatal, error, warn, info, debug, trace, silent/);
+    process.env.SLUICE_LOG_LEVEL = 'loud';
+    try {
+      const env = sluice(dir, 'serve');
+      expect(env.code).toBe(2);
+      expect(env.stderr).toContain('SLUICE_LOG_LEVEL="loud" is not a log level');
+    } finally {
+      delete process.env.SLUICE_LOG_LEVEL;
+    }
   });
 });

@@ -235,7 +235,7 @@ describe('sluice serve, as a real server', () => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/features/online`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'fraud_v1', entities: { customer_id: keys } }) });
     expect(res.status).toBe(200);
     // Logs are on by default for serve: JSON lines on stderr, each request with its id.
-    const requestLog = () => logs.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request completed');
+    const requestLog = () => logs.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request completed');
     for (let i = 0; i < 200 && !requestLog(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(requestLog()).toMatchObject({ reqId: res.headers.get('x-request-id'), res: { statusCode: 200 } });
     const online = (await res.json()) as { asOf: string; features: string[]; rows: Array<Record<string, unknown>> };

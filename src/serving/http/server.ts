@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Project } from '../../definitions/index.js';
 import { isSluiceError, ValidationError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
@@ -25,6 +25,18 @@ export interface ServerOptions {
 export const DEFAULT_MAX_ENTITIES = 1_000;
 const BODY_LIMIT = 8 * 1024 * 1024;
 
+/** One access line per request at `info` ("request completed", with method, url, status and time); its start only at `debug`. */
+class AccessLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const fields = { req: { method: request.method, url: request.url }, res: { statusCode: reply.statusCode }, responseTimeMs: reply.elapsedTime };
+    if (error) request.log.error({ ...fields, err: error }, 'request errored');
+    else request.log.info(fields, 'request completed');
+  }
+}
+
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
 /**
@@ -43,6 +55,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   const app = Fastify({
     logger: { level: options.logLevel ?? 'silent', stream: options.logStream ?? process.stderr },
     bodyLimit: BODY_LIMIT,
+    logController: new AccessLog(),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     frameworkErrors: (error, _request, reply) => {

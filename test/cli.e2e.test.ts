@@ -214,6 +214,11 @@ describe('sluice CLI, end to end', () => {
       expect(window.code).toBe(1);
       expect(window.stderr).toContain('feature view "txn_stats", feature "txn_count_1h": window must be a duration string such as "24h", not 1');
       expect(window.stderr).not.toMatch(/\n\s+at /);
+      writeFileSync(join(dir, 'sluice.config.ts'), config.replace("const customer = entity(", 'const oops = (undefined as unknown as { x: number }).x;\nconst customer = entity('));
+      const thrown = sluice(dir, 'plan');
+      expect(thrown.code).toBe(1);
+      expect(thrown.stderr).toMatch(/sluice\.config\.ts:6:\d+ failed to load: Cannot read properties of undefined \(reading 'x'\)/);
+      expect(thrown.stderr).not.toMatch(/\n\s+at /);
       writeFileSync(join(dir, 'sluice.config.ts'), config.replace('entities: [customer],', '').replace('export default defineProject({', 'export default defineProject(<any>{'));
       const noEntities = sluice(dir, 'plan');
       expect(noEntities.code).toBe(1);

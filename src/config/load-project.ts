@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import { compileProject, type Project, type ProjectSpec } from '../definitions/index.js';
 import { ConfigError, UserCodeError, isSluiceError } from '../errors.js';
@@ -30,7 +30,17 @@ export async function loadProject(projectDir: string): Promise<Project> {
     spec = await jiti.import(file, { default: true });
   } catch (error) {
     if (isSluiceError(error)) throw error;
-    throw new UserCodeError(`${file} failed to load: ${(error as Error).message}`, error);
+    throw new UserCodeError(`${whereThrown(error, dirname(file)) ?? file} failed to load: ${error instanceof Error ? error.message : String(error)}`, error);
   }
   return compileProject(spec as ProjectSpec);
+}
+
+/** `file:line:column` of the innermost stack frame in the project's own code, if any. */
+function whereThrown(error: unknown, projectDir: string): string | undefined {
+  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  for (const match of stack.matchAll(/(?:\(|at )((?:file:\/\/)?\/[^():\s]+):(\d+):(\d+)/g)) {
+    const path = match[1]!.replace(/^file:\/\//, '');
+    if (path.startsWith(projectDir) && !path.includes('/node_modules/')) return `${path}:${match[2]}:${match[3]}`;
+  }
+  return undefined;
 }

@@ -1,8 +1,8 @@
 import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { ConflictError } from '../errors.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProject } from '../config/load-project.js';
+import { ConflictError } from '../errors.js';
 import { ingestFile } from '../ingest/ingest-file.js';
 import { openPlatform, type Platform } from '../platform.js';
 import { materialize } from '../processing/materialize.js';

@@ -9,7 +9,6 @@ import { commaList as list, integerIn, keyValue } from '../options.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
-
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
   return options.service !== undefined ? { service: options.service } : { features: options.features! };

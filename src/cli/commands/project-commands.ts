@@ -7,7 +7,7 @@ import { loadProject, PROJECT_FILE } from '../../config/load-project.js';
 import { projectDirectory } from '../../config/project-dir.js';
 import { typecheckProject, writeProjectTsconfig } from '../../config/typecheck-project.js';
 import { planChanges } from '../../definitions/index.js';
-import { ConflictError } from '../../errors.js';
+import { ConfigError, ConflictError } from '../../errors.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
@@ -24,6 +24,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         const target = projectDirectory(dir, { mayCreate: true });
         if (existsSync(join(target, PROJECT_FILE))) throw new ConflictError('CONFLICT', `${join(target, PROJECT_FILE)} already exists; choose another directory`);
         const example = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'fraud');
+        if (!existsSync(example)) throw new ConfigError('CONFIG_INVALID', `this sluice install has no example project (${example}); reinstall sluice from a package that includes examples/`);
         await mkdir(target, { recursive: true });
         await cp(example, target, { recursive: true });
         await writeProjectTsconfig(target);

@@ -44,9 +44,9 @@ export async function listen(app: Awaited<ReturnType<typeof createServer>>, host
   } catch (error) {
     await app.close();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new AdapterError('ADDRESS_IN_USE', `port ${portNumber} on ${host} is already in use; stop the other server or pass --port with a free port`, { cause: error });
+    if (code === 'EADDRINUSE') throw new AdapterError('LISTEN_FAILED', `port ${portNumber} on ${host} is already in use; stop the other server or pass --port with a free port`, { cause: error });
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
-      throw new AdapterError('ADDRESS_IN_USE', `cannot listen on ${host}:${portNumber} (${code}); pass --host with a local interface and --port above 1023`, { cause: error });
+      throw new AdapterError('LISTEN_FAILED', `cannot listen on ${host}:${portNumber} (${code}); pass --host with a local interface and --port above 1023`, { cause: error });
     }
     throw error;
   }

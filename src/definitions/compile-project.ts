@@ -163,10 +163,10 @@ function deepFreeze<T>(value: T): T {
 export function compileProject(spec: ProjectSpec): Project {
   if (spec?.kind !== 'project') fail('the project file must `export default defineProject({...})`');
   checkName('project', spec.name);
-  const entitySpecs = definitionList<EntitySpec>(spec.name, 'entities', spec.entities, 'entity', 'entity');
-  const sourceSpecs = definitionList<BatchSourceSpec>(spec.name, 'sources', spec.sources, 'batchSource', 'batchSource');
-  const viewSpecs = definitionList<FeatureViewSpec>(spec.name, 'featureViews', spec.featureViews, 'featureView', 'featureView');
-  const serviceSpecs = definitionList<FeatureServiceSpec>(spec.name, 'featureServices', spec.featureServices, 'featureService', 'featureService', true);
+  const entitySpecs = definitionList<EntitySpec>(spec.name, 'entities', spec.entities, 'entity');
+  const sourceSpecs = definitionList<BatchSourceSpec>(spec.name, 'sources', spec.sources, 'batchSource');
+  const viewSpecs = definitionList<FeatureViewSpec>(spec.name, 'featureViews', spec.featureViews, 'featureView');
+  const serviceSpecs = definitionList<FeatureServiceSpec>(spec.name, 'featureServices', spec.featureServices, 'featureService', true);
   uniqueNames('entity', 'entities', entitySpecs);
   uniqueNames('source', 'sources', sourceSpecs);
   uniqueNames('feature view', 'feature views', viewSpecs);

@@ -65,16 +65,16 @@ export function uniqueNames(what: string, plural: string, items: readonly { name
 const EXAMPLE: Record<string, string> = { entities: 'entities: [customer]', sources: 'sources: [transactions]', featureViews: 'featureViews: [txnStats]' };
 
 /**
- * A list field of the project (`entities`, ...), each item built by `builder` (`entity`, ...).
- * A missing optional list is empty.
+ * A list field of the project (`entities`, ...), each item built by `builder` (`entity`, ...),
+ * which sets its `kind`. A missing optional list is empty.
  */
-export function definitionList<T>(project: string, field: string, value: unknown, builder: string, kind: string, optional = false): readonly T[] {
+export function definitionList<T>(project: string, field: string, value: unknown, builder: string, optional = false): readonly T[] {
   const where = `project "${project}": `;
   if (value === undefined && optional) return [];
   if (value === undefined) fail(`${where}"${field}" is missing; list the project's ${field}, e.g. ${EXAMPLE[field] ?? `${field}: [...]`}`);
   if (!Array.isArray(value)) fail(`${where}"${field}" must be a list of ${builder}(...) definitions`);
   value.forEach((item: unknown, i) => {
-    if (item === null || typeof item !== 'object' || (item as { kind?: unknown }).kind !== kind) {
+    if (item === null || typeof item !== 'object' || (item as { kind?: unknown }).kind !== builder) {
       fail(`${where}${field}[${i}] is not ${/^[aeiou]/.test(builder) ? 'an' : 'a'} ${builder}(...) definition; build it with ${builder}({...})`);
     }
   });

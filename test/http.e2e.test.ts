@@ -207,6 +207,21 @@ describe('a server whose stores fail', () => {
   });
 });
 
+test('a join key named like an Object method is looked up as an own property of "entities"', async () => {
+  const thing = entity({ name: 'thing', joinKey: 'constructor' });
+  const events = batchSource({ name: 'events', schema: { constructor: 'string' as const, ts: 'timestamp' }, timestamp: 'ts' });
+  const view = featureView({ name: 'v', entity: thing, source: events, features: { n: count() } });
+  const temp = await tempPlatform(defineProject({ name: 'p', entities: [thing], sources: [events], featureViews: [view], featureServices: [featureService({ name: 's', features: [view] })] }));
+  const server = await createServer(temp.platform);
+  try {
+    const res = await server.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ entities: {}, service: 's' }) });
+    expect(res.json()).toEqual({ error: { code: 'MISSING_ENTITY_KEY', message: expect.stringContaining('no entity key "constructor"') } });
+  } finally {
+    await server.close();
+    await temp.dispose();
+  }
+});
+
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createNetServer().listen(0, '127.0.0.1', () => {

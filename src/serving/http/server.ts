@@ -149,5 +149,6 @@ function parseRequest(body: unknown): OnlineFeaturesRequest {
   if (request.service !== undefined && request.features !== undefined) {
     throw new ValidationError('BAD_REQUEST', 'give either "service" or "features", not both');
   }
-  return request;
+  // Join keys are looked up by name: only the request's own keys count (a key named "constructor" is not inherited).
+  return { ...request, entities: Object.assign(Object.create(null) as Record<string, unknown>, request.entities) };
 }

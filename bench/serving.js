@@ -25,7 +25,7 @@ async function load(url, body, connections, duration) {
 export async function benchServing({ dir, entities, duration, features, log = (l) => process.stderr.write(`${l}\n`) }) {
   const sluicePort = 6701;
   const barePort = 6702;
-  const server = await startChild([join(here, '..', 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(sluicePort)], 'serving on');
+  const server = await startChild([join(here, '..', 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(sluicePort), '--log-level', 'warn'], 'serving on');
   const bare = await startChild([join(here, 'bare-server.js'), join(dir, '.sluice', 'online'), String(barePort), 'txn', 'profile'], 'ready');
   const keys = (n, offset) => Array.from({ length: n }, (_, i) => `c${String((offset + i * 7919) % entities).padStart(7, '0')}`);
   const results = { features, loadGenerator: 'autocannon in a second process; servers in their own processes', durationSeconds: duration };

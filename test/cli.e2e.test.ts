@@ -1,4 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -29,6 +31,29 @@ describe('sluice CLI, end to end', () => {
     ]);
     expect(sluice(dir, 'plan').stdout).toContain('~ featureView txn_stats: feature txn_count_1h window 1h -> 2h (rematerialize)');
     expect(sluice(dir, 'apply', '--json').json()).toMatchObject({ registryVersion: 2 });
+  });
+
+  test('init writes a tsconfig.json, so sluice.config.ts type-checks in an editor against Sluice\'s types', () => {
+    const tsconfig = JSON.parse(readFileSync(join(dir, 'tsconfig.json'), 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } };
+    expect(tsconfig.compilerOptions.paths.sluice![0]).toMatch(/dist[\\/]index\.d\.ts$/);
+    expect(existsSync(tsconfig.compilerOptions.paths.sluice![0]!)).toBe(true);
+    const tsc = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+    expect(tsc.stdout).toBe('');
+    expect(tsc.status).toBe(0);
+  });
+
+  test('plan type-checks sluice.config.ts: TypeScript errors with file, line and column, nothing planned', () => {
+    const config = readFileSync(join(dir, 'sluice.config.ts'), 'utf8');
+    try {
+      writeFileSync(join(dir, 'sluice.config.ts'), config.replace("joinKey: 'customer_id' }", "joinKey: 'customer_id', colour: 'red' }"));
+      const r = sluice(dir, 'plan');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/sluice\.config\.ts:6:\d+ error TS2353: Object literal may only specify known properties, and 'colour' does not exist/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      writeFileSync(join(dir, 'sluice.config.ts'), config);
+    }
   });
 
   test('ingest validates every row: bad rows go to the dead-letter store with line, raw content and reason', () => {
@@ -119,6 +144,92 @@ describe('sluice CLI, end to end', () => {
     const json = sluice(dir, 'get', '--service', 'nope', '--entity', 'customer_id=c1', '--json');
     expect(json.code).toBe(1);
     expect(json.json()).toEqual({ error: { code: 'UNKNOWN_SERVICE', message: expect.stringContaining('feature service "nope"') } });
+  });
+
+  test('get --entity splits the key at the first "=" only', () => {
+    const r = sluice(dir, 'get', '--service', 'fraud_v1', '--entity', 'customer_id=dXNlcjE=,c1', '--json');
+    expect(r.code).toBe(0);
+    expect(r.json<{ rows: Array<Record<string, unknown>> }>().rows.map((row) => row.customer_id)).toEqual(['dXNlcjE=', 'c1']);
+    expect(sluice(dir, 'get', '--service', 'fraud_v1', '--entity', '=c1').code).toBe(2);
+  });
+
+  test.each([
+    [['dlq', '--limit', 'abc'], /--limit.*expected an integer/],
+    [['dlq', '--limit', '-5'], /--limit.*expected an integer/],
+    [['serve', '--port', 'abc'], /--port.*expected an integer from 0 to 65535/],
+    [['serve', '--port', '99999'], /--port.*expected an integer from 0 to 65535/],
+    [['materialize', '--views', ''], /--views/],
+  ])('usage error %j: exit 2 and a message, no stack', (args, message) => {
+    const r = sluice(dir, ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('serve on a port in use names the port and the fix', async () => {
+    const busy: Server = await new Promise((resolve) => {
+      const server = createNetServer().listen(0, '127.0.0.1', () => resolve(server));
+    });
+    try {
+      const { port } = busy.address() as { port: number };
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sluice.js'), 'serve', '--port', String(port), '--log-level', 'silent'], { cwd: dir });
+        let stderr = '';
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('--project and init given a file: a message naming it, exit 1', () => {
+    writeFileSync(join(root, 'a-file'), 'x');
+    for (const r of [sluice(root, '--project', 'a-file', 'dlq'), sluice(root, '--project', 'a-file', 'plan'), sluice(root, 'init', 'a-file')]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/a-file is a file, not a directory/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    const missing = sluice(root, '--project', 'no-such-dir', 'dlq');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no-such-dir does not exist/);
+    expect(existsSync(join(root, 'no-such-dir'))).toBe(false);
+  });
+
+  test('demo --dir refuses a directory Sluice did not create, and leaves it alone', () => {
+    const mine = join(root, 'my-work');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'thesis.txt'), 'precious');
+    const r = sluice(root, 'demo', '--once', '--dir', 'my-work');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/my-work exists and was not created by "sluice demo"; pass another --dir or remove it yourself/);
+    expect(readFileSync(join(mine, 'thesis.txt'), 'utf8')).toBe('precious');
+  });
+
+  test('malformed definitions get a message, never a stack trace', () => {
+    const config = readFileSync(join(dir, 'sluice.config.ts'), 'utf8');
+    try {
+      writeFileSync(join(dir, 'sluice.config.ts'), config.replace(/count\(\{ window: '\dh' \}\)/, 'count({ window: 1 as unknown as string })'));
+      const window = sluice(dir, 'plan');
+      expect(window.code).toBe(1);
+      expect(window.stderr).toContain('feature view "txn_stats", feature "txn_count_1h": window must be a duration string such as "24h", not 1');
+      expect(window.stderr).not.toMatch(/\n\s+at /);
+      writeFileSync(join(dir, 'sluice.config.ts'), config.replace("const customer = entity(", 'const oops = (undefined as unknown as { x: number }).x;\nconst customer = entity('));
+      const thrown = sluice(dir, 'plan');
+      expect(thrown.code).toBe(1);
+      expect(thrown.stderr).toMatch(/sluice\.config\.ts:6:\d+ failed to load: Cannot read properties of undefined \(reading 'x'\)/);
+      expect(thrown.stderr).not.toMatch(/\n\s+at /);
+      writeFileSync(join(dir, 'sluice.config.ts'), config.replace('entities: [customer],', '').replace('export default defineProject({', 'export default defineProject(<any>{'));
+      const noEntities = sluice(dir, 'plan');
+      expect(noEntities.code).toBe(1);
+      expect(noEntities.stderr).toContain('project "fraud": "entities" is missing; list the project\'s entities, e.g. entities: [customer]');
+      expect(noEntities.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      writeFileSync(join(dir, 'sluice.config.ts'), config);
+    }
   });
 
   test('a definition mistake in sluice.config.ts is reported with the fix', () => {

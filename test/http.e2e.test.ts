@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openPlatform, type Platform } from '../src/platform.js';
 import { createServer } from '../src/serving/http/server.js';
 import { sluice } from './support/cli.js';
+import { tempPlatform } from './support/temp-platform.js';
+import { batchSource, count, defineProject, entity, featureService, featureView } from '../src/definitions/index.js';
 
 let dir: string;
 let platform: Platform;
@@ -88,6 +90,8 @@ describe('HTTP API', () => {
     ['an unknown view', { features: ['nope:x'], entities: { customer_id: ['c1'] } }, 404, 'UNKNOWN_FEATURE'],
     ['features not a list', { features: 'txn_stats:last_amount', entities: { customer_id: ['c1'] } }, 400, 'BAD_REQUEST'],
     ['neither service nor features', { entities: { customer_id: ['c1'] } }, 404, 'UNKNOWN_FEATURE'],
+    ['both service and features', { service: 'fraud_v1', features: ['txn_stats:last_amount'], entities: { customer_id: ['c1'] } }, 400, 'BAD_REQUEST'],
+    ['an empty body', '', 400, 'BAD_REQUEST'],
   ])('%s gives a JSON error, never a 500', async (_name, payload, status, code) => {
     const res = await post(payload as string | object);
     expect(res.statusCode).toBe(status);
@@ -103,12 +107,120 @@ describe('HTTP API', () => {
     expect(missing.json().error.code).toBe('NOT_FOUND');
   });
 
+  test('every error body has the documented shape, fastify\'s own included', async () => {
+    const shape = { error: { code: expect.any(String), message: expect.any(String) } };
+    const form = await post('customer_id=c1', 'application/x-www-form-urlencoded');
+    expect(form.json()).toEqual(shape);
+    const tooBig = await post(JSON.stringify({ entities: { customer_id: ['c1'] }, service: 'fraud_v1', pad: 'x'.repeat(9 * 1024 * 1024) }));
+    expect(tooBig.statusCode).toBe(413);
+    expect(tooBig.json()).toEqual({ error: { code: 'REQUEST_TOO_LARGE', message: expect.any(String) } });
+    const badUrl = await app.inject({ method: 'GET', url: '/%zz' });
+    expect(badUrl.statusCode).toBe(400);
+    expect(badUrl.json()).toEqual(shape);
+  });
+
+  test('a wrong method gets 405 with Allow, not 404', async () => {
+    const get = await app.inject({ method: 'GET', url: '/v1/features/online' });
+    expect(get.statusCode).toBe(405);
+    expect(get.headers.allow).toBe('POST');
+    expect(get.json()).toEqual({ error: { code: 'METHOD_NOT_ALLOWED', message: expect.stringContaining('POST') } });
+    const del = await app.inject({ method: 'DELETE', url: '/health?x=1' });
+    expect(del.statusCode).toBe(405);
+    expect(del.headers.allow).toBe('GET, HEAD');
+  });
+
+  test('entities per request are capped, with a message naming the cap and the option', async () => {
+    const keys = Array.from({ length: 1001 }, (_, i) => `k${i}`);
+    const res = await post({ entities: { customer_id: keys }, service: 'fraud_v1' });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toEqual({ error: { code: 'REQUEST_TOO_LARGE', message: expect.stringMatching(/1001 entities.*at most 1000.*--max-entities/) } });
+    expect((await post({ entities: { customer_id: keys.slice(0, 1000) }, service: 'fraud_v1' })).statusCode).toBe(200);
+  });
+
+  test('a large request is answered in slices: the event loop turns while it is evaluated', async () => {
+    const big = await createServer(platform, { maxEntitiesPerRequest: 5000 });
+    try {
+      const keys = Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? 'c1' : `k${i}`));
+      let turns = 0;
+      let running = true;
+      const spin = () => {
+        turns++;
+        if (running) setImmediate(spin);
+      };
+      setImmediate(spin);
+      const res = await big.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ entities: { customer_id: keys }, service: 'fraud_v1' }) });
+      running = false;
+      expect(res.statusCode).toBe(200);
+      const body = res.json();
+      expect(body.rows).toHaveLength(5000);
+      expect(body.rows.map((r: Record<string, unknown>) => r.customer_id)).toEqual(keys);
+      expect(body.rows[4998]).toEqual(body.rows[0]);
+      expect(body.metadata[4999].status[0]).toBe('NOT_FOUND');
+      expect(turns).toBeGreaterThanOrEqual(10);
+    } finally {
+      await big.close();
+    }
+  });
+
+  test('requests carry an id (x-request-id), taken from the client when it sends one', async () => {
+    const res = await app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'abc-123' } });
+    expect(res.headers['x-request-id']).toBe('abc-123');
+    const fresh = await app.inject({ method: 'GET', url: '/health' });
+    expect(fresh.headers['x-request-id']).toMatch(/.+/);
+  });
+
   test('GET /health and GET /v1/registry', async () => {
     expect((await app.inject({ method: 'GET', url: '/health' })).json()).toMatchObject({ status: 'ok', registryVersion: 1, served: { stale: 0 } });
     const registry = (await app.inject({ method: 'GET', url: '/v1/registry' })).json();
     expect(registry.version).toBe(1);
     expect(registry.project.featureServices[0].name).toBe('fraud_v1');
   });
+});
+
+describe('a server whose stores fail', () => {
+  test('a failing registry poll is logged and retried, never fatal; a 500 is logged with its request id', async () => {
+    const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+    const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+    const view = featureView({ name: 'v', entity: customer, source: txns, features: { n: count() } });
+    const temp = await tempPlatform(defineProject({ name: 'p', entities: [customer], sources: [txns], featureViews: [view], featureServices: [featureService({ name: 's', features: [view] })] }));
+    const lines: Array<Record<string, unknown>> = [];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const server = await createServer(temp.platform, { registryRefreshMs: 5, logLevel: 'info', logStream: { write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) } });
+    try {
+      await temp.platform.close();
+      const pollFailures = () => lines.filter((l) => l.msg === 'registry refresh failed; retrying').length;
+      for (let i = 0; i < 400 && pollFailures() < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(pollFailures()).toBeGreaterThanOrEqual(2);
+      expect(unhandled).toEqual([]);
+      expect((await server.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      const res = await server.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ entities: { customer_id: ['c1'] }, service: 's' }) });
+      expect(res.statusCode).toBe(500);
+      expect(res.json()).toEqual({ error: { code: 'INTERNAL', message: expect.stringContaining('server log') } });
+      const logged = lines.find((l) => l.level === 50 && l.reqId === res.headers['x-request-id']);
+      expect(logged).toMatchObject({ msg: 'request failed', err: { message: expect.any(String) } });
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await server.close();
+      rmSync(temp.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('a join key named like an Object method is looked up as an own property of "entities"', async () => {
+  const thing = entity({ name: 'thing', joinKey: 'constructor' });
+  const events = batchSource({ name: 'events', schema: { constructor: 'string' as const, ts: 'timestamp' }, timestamp: 'ts' });
+  const view = featureView({ name: 'v', entity: thing, source: events, features: { n: count() } });
+  const temp = await tempPlatform(defineProject({ name: 'p', entities: [thing], sources: [events], featureViews: [view], featureServices: [featureService({ name: 's', features: [view] })] }));
+  const server = await createServer(temp.platform);
+  try {
+    const res = await server.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ entities: {}, service: 's' }) });
+    expect(res.json()).toEqual({ error: { code: 'MISSING_ENTITY_KEY', message: expect.stringContaining('no entity key "constructor"') } });
+  } finally {
+    await server.close();
+    await temp.dispose();
+  }
 });
 
 async function freePort(): Promise<number> {
@@ -129,6 +241,8 @@ describe('sluice serve, as a real server', () => {
   test('the value served with asOf T equals the training dataset value for the spine row (entity, T)', async () => {
     const port = await freePort();
     child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sluice.js'), 'serve', '--port', String(port)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    child.stderr!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
       child!.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('serving on') && resolve());
       child!.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -136,6 +250,10 @@ describe('sluice serve, as a real server', () => {
     const keys = ['c1', 'c2', 'c3', 'zz'];
     const res = await fetch(`http://127.0.0.1:${port}/v1/features/online`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'fraud_v1', entities: { customer_id: keys } }) });
     expect(res.status).toBe(200);
+    // Logs are on by default for serve: JSON lines on stderr, each request with its id.
+    const requestLog = () => logs.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request completed');
+    for (let i = 0; i < 200 && !requestLog(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(requestLog()).toMatchObject({ reqId: res.headers.get('x-request-id'), res: { statusCode: 200 } });
     const online = (await res.json()) as { asOf: string; features: string[]; rows: Array<Record<string, unknown>> };
     writeFileSync(join(dir, 'spine.csv'), ['customer_id,ts', ...keys.map((k) => `${k},${online.asOf}`)].join('\n'));
     expect(sluice(dir, 'dataset', 'build', '--spine', 'spine.csv', '--service', 'fraud_v1', '--out', 'check.jsonl').code).toBe(0);
@@ -144,5 +262,19 @@ describe('sluice serve, as a real server', () => {
       for (const feature of online.features) expect({ key: keys[i], feature, value: offline[i]![feature] ?? null }).toEqual({ key: keys[i], feature, value: row[feature] });
     });
     expect(online.rows[1]!.txn_stats__amount_avg_7d).toBe(5);
+  });
+
+  test('--log-level (or SLUICE_LOG_LEVEL) sets the level; a bad one is a usage error', () => {
+    const bad = sluice(dir, 'serve', '--log-level', 'loud');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--log-level.*fatal, error, warn, info, debug, trace, silent/);
+    process.env.SLUICE_LOG_LEVEL = 'loud';
+    try {
+      const env = sluice(dir, 'serve');
+      expect(env.code).toBe(2);
+      expect(env.stderr).toContain('SLUICE_LOG_LEVEL="loud" is not a log level');
+    } finally {
+      delete process.env.SLUICE_LOG_LEVEL;
+    }
   });
 });

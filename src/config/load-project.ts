@@ -1,16 +1,19 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import { compileProject, type Project, type ProjectSpec } from '../definitions/index.js';
 import { ConfigError, UserCodeError, isSluiceError } from '../errors.js';
+import { selfEntry } from './self-package.js';
 
 export const PROJECT_FILE = 'sluice.config.ts';
 
-/** The `sluice` package entry this process runs from (source in tests, dist when installed). */
-function selfEntry(): string {
-  const here = fileURLToPath(import.meta.url);
-  return resolve(here, '..', '..', here.endsWith('.ts') ? 'index.ts' : 'index.js');
+/** The path of the project's `sluice.config.ts`; a ConfigError naming the fix when there is none. */
+export function projectFile(projectDir: string): string {
+  const file = join(resolve(projectDir), PROJECT_FILE);
+  if (!existsSync(file)) {
+    throw new ConfigError('PROJECT_NOT_FOUND', `no ${PROJECT_FILE} in ${resolve(projectDir)}; run "sluice init ${projectDir}" or pass --project DIR`);
+  }
+  return file;
 }
 
 /**
@@ -20,17 +23,24 @@ function selfEntry(): string {
  * the file are wrapped in a UserCodeError that keeps their stack.
  */
 export async function loadProject(projectDir: string): Promise<Project> {
-  const file = join(resolve(projectDir), PROJECT_FILE);
-  if (!existsSync(file)) {
-    throw new ConfigError('PROJECT_NOT_FOUND', `no ${PROJECT_FILE} in ${resolve(projectDir)}; run "sluice init ${projectDir}" or pass --project DIR`);
-  }
+  const file = projectFile(projectDir);
   const jiti = createJiti(import.meta.url, { alias: { sluice: selfEntry() }, moduleCache: false, fsCache: false, interopDefault: true });
   let spec: unknown;
   try {
     spec = await jiti.import(file, { default: true });
   } catch (error) {
     if (isSluiceError(error)) throw error;
-    throw new UserCodeError(`${file} failed to load: ${(error as Error).message}`, error);
+    throw new UserCodeError(`${whereThrown(error, dirname(file)) ?? file} failed to load: ${error instanceof Error ? error.message : String(error)}`, error);
   }
   return compileProject(spec as ProjectSpec);
+}
+
+/** `file:line:column` of the innermost stack frame in the project's own code, if any. */
+function whereThrown(error: unknown, projectDir: string): string | undefined {
+  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  for (const match of stack.matchAll(/(?:\(|at )((?:file:\/\/)?\/[^():\s]+):(\d+):(\d+)/g)) {
+    const path = match[1]!.replace(/^file:\/\//, '');
+    if (path.startsWith(projectDir) && !path.includes('/node_modules/')) return `${path}:${match[2]}:${match[3]}`;
+  }
+  return undefined;
 }

@@ -8,7 +8,9 @@ import type {
 } from './types.js';
 
 /**
- * Declares an entity: the thing features describe, identified by a join key column.
+ * Declares an entity: the thing features describe, identified by a join key column. Names of
+ * entities, sources, views and services are compared case-insensitively: `customer` and
+ * `Customer` collide.
  *
  * @example
  * const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -19,6 +21,8 @@ export function entity(options: { name: string; joinKey: string; description?: s
 
 /**
  * Declares a batch source: files ingested into the lake, with a schema and an event-time column.
+ * Column names use letters, digits and `_`, may not start with `_` (reserved for Sluice's own
+ * columns), and must differ in more than case (DuckDB compares them case-insensitively).
  *
  * @example
  * const transactions = batchSource({
@@ -88,7 +92,10 @@ export function field(column: string): FeatureSpec {
 }
 
 /**
- * Declares a feature view: features of one entity computed from one source.
+ * Declares a feature view: features of one entity computed from one source. Its features come
+ * out as columns `<view>__<feature>`, so view and feature names may not contain `__`, the view
+ * name may not start with `_`, and names must differ in more than case, like every name in a
+ * project.
  *
  * @example
  * featureView({ name: 'txn_stats', entity: customer, source: transactions,

@@ -1,12 +1,13 @@
-import { DefinitionError } from '../errors.js';
 import { parseDuration } from '../time/index.js';
 import { contentHash, viewValueHash } from './hash.js';
+import { featureColumn } from './resolve-features.js';
 import { didYouMean } from './suggest.js';
 import {
   COLUMN_TYPES,
   type BatchSourceSpec,
   type ColumnType,
   type Entity,
+  type EntitySpec,
   type Feature,
   type FeatureRef,
   type FeatureService,
@@ -18,43 +19,23 @@ import {
   type ProjectSpec,
   type Source,
 } from './types.js';
+import { checkColumnName, checkNotReserved, checkDurationText, checkName, checkRecord, definitionList, fail, noCollisions, own, uniqueNames } from './validate-names.js';
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NUMERIC: readonly ColumnType[] = ['int64', 'float64'];
 const ORDERED: readonly ColumnType[] = ['int64', 'float64', 'timestamp', 'string'];
 
-function fail(message: string, details?: Record<string, unknown>): never {
-  throw new DefinitionError('DEFINITION_INVALID', message, details ? { details } : {});
-}
-
-function checkName(what: string, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    fail(`${what} name ${JSON.stringify(name)} is not valid: use letters, digits and "_", not starting with a digit`);
-  }
-  if (name.includes('__')) fail(`${what} "${name}": names may not contain "__" (it separates view and feature in column names)`);
-}
-
-function uniqueNames(what: string, items: readonly { name: string }[]): void {
-  const seen = new Set<string>();
-  for (const item of items) {
-    checkName(what, item.name);
-    if (seen.has(item.name)) fail(`duplicate ${what} name "${item.name}": names must be unique`);
-    seen.add(item.name);
-  }
-}
-
 function compileSource(spec: BatchSourceSpec): Source {
-  const columns = Object.keys(spec.schema ?? {});
+  checkRecord(spec.schema, `source "${spec.name}": schema must be an object of column name to type, e.g. { amount: 'float64' }`);
+  const columns = Object.keys(spec.schema);
   if (columns.length === 0) fail(`source "${spec.name}": schema is empty; declare its columns and types`);
   for (const [column, type] of Object.entries(spec.schema)) {
-    if (!NAME.test(column) || column.startsWith('_')) {
-      fail(`source "${spec.name}": column name "${column}" is not valid (letters, digits, "_"; not starting with "_")`);
-    }
+    checkColumnName(spec.name, column);
     if (!COLUMN_TYPES.includes(type)) {
       fail(`source "${spec.name}": column "${column}" has type "${type}"; use one of ${COLUMN_TYPES.join(', ')}`);
     }
   }
-  const tsType = spec.schema[spec.timestamp];
+  noCollisions('columns', columns, `source "${spec.name}": `);
+  const tsType = own(spec.schema, spec.timestamp);
   if (tsType === undefined) {
     fail(`source "${spec.name}": timestamp column "${spec.timestamp}" is not in its schema${didYouMean(spec.timestamp, columns)}`);
   }
@@ -69,7 +50,8 @@ function compileFeature(view: FeatureViewSpec, source: Source, name: string, spe
   if (spec?.kind !== 'feature') fail(`${where}: not a feature; build it with count(), sum(), avg(), min(), max(), last(), countDistinct() or field()`);
   let valueType: ColumnType = 'int64';
   if (spec.column !== undefined) {
-    const type = source.schema[spec.column];
+    if (typeof spec.column !== 'string') fail(`${where}: column must be a column name string, not ${JSON.stringify(spec.column)}`);
+    const type = own(source.schema, spec.column);
     if (type === undefined) {
       fail(`${where}: column "${spec.column}" is not in source "${source.name}"${didYouMean(spec.column, Object.keys(source.schema))}`);
     }
@@ -86,6 +68,7 @@ function compileFeature(view: FeatureViewSpec, source: Source, name: string, spe
   let windowMs: number | undefined;
   if (spec.window !== undefined) {
     if (spec.fn === 'field') fail(`${where}: field() takes no window; set a ttl on the view instead`);
+    checkDurationText(where, 'window', spec.window, '24h');
     windowMs = parseDuration(spec.window);
     if (windowMs === undefined) fail(`${where}: window "${spec.window}" is not a duration; write a positive number and a unit (ms, s, m, h, d), e.g. "24h"`);
   }
@@ -103,17 +86,20 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
   if (!entity) fail(`feature view "${spec.name}": entity "${spec.entity?.name}" is not in the project's entities${didYouMean(String(spec.entity?.name), entities.keys())}`);
   const source = sources.get(spec.source?.name);
   if (!source) fail(`feature view "${spec.name}": source "${spec.source?.name}" is not in the project's sources${didYouMean(String(spec.source?.name), sources.keys())}`);
-  const keyType = source.schema[entity.joinKey];
+  const keyType = own(source.schema, entity.joinKey);
   if (keyType === undefined) fail(`feature view "${spec.name}": source "${source.name}" has no column "${entity.joinKey}", the join key of entity "${entity.name}"`);
   if (keyType !== 'string' && keyType !== 'int64') fail(`feature view "${spec.name}": join key "${entity.joinKey}" is ${keyType}; it must be string or int64`);
   let ttlMs: number | undefined;
   if (spec.ttl !== undefined) {
+    checkDurationText(`feature view "${spec.name}"`, 'ttl', spec.ttl, '30d');
     ttlMs = parseDuration(spec.ttl);
     if (ttlMs === undefined) fail(`feature view "${spec.name}": ttl "${spec.ttl}" is not a duration; write e.g. "30d"`);
   }
-  const names = Object.keys(spec.features ?? {});
+  checkRecord(spec.features, `feature view "${spec.name}": features must be an object of feature name to feature, e.g. { txn_count_1h: count({ window: '1h' }) }`);
+  const names = Object.keys(spec.features);
   if (names.length === 0) fail(`feature view "${spec.name}": it has no features`);
-  const features = names.map((name) => compileFeature(spec, source, name, spec.features[name]!));
+  const features = names.map((name) => compileFeature(spec, source, name, own(spec.features, name)!));
+  noCollisions('features', names, `feature view "${spec.name}": `);
   const body = {
     name: spec.name,
     entity: entity.name,
@@ -149,6 +135,19 @@ function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView
   return { ...body, hash: contentHash(body) };
 }
 
+/** `<view>__<feature>` columns must be distinct, as DuckDB compares them (view `a_` feature `b`, view `a` feature `_b`). */
+function checkOutputColumns(views: readonly FeatureView[]): void {
+  const seen = new Map<string, string>();
+  for (const view of views) {
+    for (const feature of view.features) {
+      const column = featureColumn({ view: view.name, feature: feature.name });
+      const other = seen.get(column.toLowerCase());
+      if (other !== undefined) fail(`features "${other}" and "${view.name}:${feature.name}" both give the output column "${column}"; rename one`);
+      seen.set(column.toLowerCase(), `${view.name}:${feature.name}`);
+    }
+  }
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -165,19 +164,25 @@ function deepFreeze<T>(value: T): T {
 export function compileProject(spec: ProjectSpec): Project {
   if (spec?.kind !== 'project') fail('the project file must `export default defineProject({...})`');
   checkName('project', spec.name);
-  uniqueNames('entity', spec.entities ?? []);
-  uniqueNames('source', spec.sources ?? []);
-  uniqueNames('feature view', spec.featureViews ?? []);
-  uniqueNames('feature service', spec.featureServices ?? []);
+  const entitySpecs = definitionList<EntitySpec>(spec.name, 'entities', spec.entities, 'entity');
+  const sourceSpecs = definitionList<BatchSourceSpec>(spec.name, 'sources', spec.sources, 'batchSource');
+  const viewSpecs = definitionList<FeatureViewSpec>(spec.name, 'featureViews', spec.featureViews, 'featureView');
+  const serviceSpecs = definitionList<FeatureServiceSpec>(spec.name, 'featureServices', spec.featureServices, 'featureService', true);
+  uniqueNames('entity', 'entities', entitySpecs);
+  uniqueNames('source', 'sources', sourceSpecs);
+  uniqueNames('feature view', 'feature views', viewSpecs);
+  for (const view of viewSpecs) checkNotReserved('feature view', view.name);
+  uniqueNames('feature service', 'feature services', serviceSpecs);
   const entities = new Map<string, Entity>();
-  for (const e of spec.entities) {
+  for (const e of entitySpecs) {
     checkName(`entity "${e.name}": join key`, e.joinKey);
     const body = { name: e.name, joinKey: e.joinKey, description: e.description };
     entities.set(e.name, { ...body, hash: contentHash(body) });
   }
-  const sources = new Map(spec.sources.map((s) => [s.name, compileSource(s)] as const));
-  const views = new Map(spec.featureViews.map((v) => [v.name, compileView(v, entities, sources)] as const));
-  const services = (spec.featureServices ?? []).map((s) => compileService(s, views));
+  const sources = new Map(sourceSpecs.map((s) => [s.name, compileSource(s)] as const));
+  const views = new Map(viewSpecs.map((v) => [v.name, compileView(v, entities, sources)] as const));
+  checkOutputColumns([...views.values()]);
+  const services = serviceSpecs.map((s) => compileService(s, views));
   const body = {
     name: spec.name,
     entities: [...entities.values()],

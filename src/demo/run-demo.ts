@@ -1,7 +1,8 @@
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProject } from '../config/load-project.js';
+import { ConflictError } from '../errors.js';
 import { ingestFile } from '../ingest/ingest-file.js';
 import { openPlatform, type Platform } from '../platform.js';
 import { materialize } from '../processing/materialize.js';
@@ -27,6 +28,18 @@ export interface DemoReport {
   readonly consistency: ConsistencyReport;
 }
 
+/** The file that marks a directory as created by the demo, so a later run may delete it. */
+export const DEMO_MARKER = '.created-by-sluice-demo';
+
+/** Deletes a previous demo directory; refuses any other non-empty directory (it may be the user's work). */
+async function clearDemoDir(dir: string): Promise<void> {
+  const existing = await stat(dir).catch(() => undefined);
+  if (existing === undefined) return;
+  const ours = existing.isDirectory() && ((await readdir(dir)).length === 0 || (await stat(join(dir, DEMO_MARKER)).catch(() => undefined)) !== undefined);
+  if (!ours) throw new ConflictError('CONFLICT', `${dir} exists and was not created by "sluice demo"; pass another --dir or remove it yourself`);
+  await rm(dir, { recursive: true, force: true });
+}
+
 /**
  * The whole embedded platform on a synthetic fraud data set: apply the example project,
  * generate and ingest data (with a few broken records for the dead-letter store), materialize,
@@ -44,8 +57,9 @@ export async function runDemo(options: DemoOptions): Promise<{ report: DemoRepor
     timings[name] = Math.round(performance.now() - started);
     return result;
   };
-  await rm(dir, { recursive: true, force: true });
+  await clearDemoDir(dir);
   await mkdir(join(dir, 'data'), { recursive: true });
+  await writeFile(join(dir, DEMO_MARKER), 'created by "sluice demo"; "sluice demo" may delete this directory\n');
   const example = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'fraud', 'sluice.config.ts');
   await cp(example, join(dir, 'sluice.config.ts'));
   const platform = openPlatform({ projectDir: dir });

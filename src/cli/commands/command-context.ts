@@ -1,5 +1,5 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { projectDirectory } from '../../config/project-dir.js';
 import { openPlatform, type Platform } from '../../platform.js';
 import { reportError } from '../exit.js';
 import { createOutput, type Output } from '../output.js';
@@ -31,9 +31,9 @@ export function commandContext(program: Command): CommandContext {
     },
     async withPlatform(body) {
       const out = createOutput(options().json === true);
-      const projectDir = resolve(options().project);
       let platform: Platform | undefined;
       try {
+        const projectDir = projectDirectory(options().project);
         platform = openPlatform({ projectDir });
         await body({ platform, out, projectDir });
       } catch (error) {

@@ -8,10 +8,9 @@ import { getOnlineFeatures } from '../../serving/online-features.js';
 import { servedViewNote } from '../../serving/served-table.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
+import { commaList as list, integerIn, keyValue } from '../options.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
-
-const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
 
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
@@ -92,11 +91,13 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .action((options: { entity: string; service?: string; features?: string[] }) =>
       run.withPlatform(async ({ platform, out }) => {
         const selection = featureSelection(options);
-        const [key, values] = options.entity.split('=');
-        if (!key || values === undefined) throw new UsageError('--entity takes key=value1,value2');
+        const [key, values] = keyValue(options.entity) ?? [];
+        if (key === undefined || values === undefined) throw new UsageError('--entity takes key=value1,value2, e.g. customer_id=c1,c2');
+        const keys = values.split(',').map((v) => v.trim()).filter(Boolean);
+        if (keys.length === 0) throw new UsageError(`--entity ${key}= has no values; write ${key}=value1,value2`);
         const project = await platform.project();
         const latest = await latestSnapshots(platform.metadata, project);
-        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities: { [key]: list(values) } }, platform.now(), latest);
+        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities: { [key]: keys } }, platform.now(), latest);
         const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
         out.result(response, () =>
           [`as of ${response.asOf}`, table([key, ...response.features], response.rows.map((r) => [r[key], ...response.features.map((f) => r[f])])), ...notes].join('\n'),
@@ -107,7 +108,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
   program
     .command('dlq')
     .option('--source <name>', 'only this source')
-    .option('--limit <n>', 'at most this many rows', (v) => Number.parseInt(v, 10), 100)
+    .option('--limit <n>', 'at most this many rows', integerIn(1, 1_000_000), 100)
     .description('list rejected records with their reasons')
     .action((options: { source?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { runDemo, type DemoReport } from '../../demo/run-demo.js';
 import { createServer } from '../../serving/http/server.js';
+import { integerIn, port } from '../options.js';
 import { table } from '../output.js';
+import { listen } from './serve-command.js';
 import type { CommandContext } from './command-context.js';
 
 function describe(report: DemoReport): string {
@@ -31,9 +33,9 @@ export function registerDemoCommand(program: Command, run: CommandContext): void
     .command('demo')
     .option('--once', 'exit after the report instead of serving')
     .option('--dir <dir>', 'where the demo project and its data go', '.sluice-demo')
-    .option('--port <port>', 'port to serve on', (v) => Number.parseInt(v, 10), 6566)
-    .option('--transactions <n>', 'transactions to generate', (v) => Number.parseInt(v, 10), 1_000_000)
-    .option('--customers <n>', 'customers to generate', (v) => Number.parseInt(v, 10), 10_000)
+    .option('--port <port>', 'port to serve on (0 to 65535)', port, 6566)
+    .option('--transactions <n>', 'transactions to generate', integerIn(1, 1_000_000_000), 1_000_000)
+    .option('--customers <n>', 'customers to generate', integerIn(1, 100_000_000), 10_000)
     .description('run the whole platform on a synthetic fraud data set, then serve it')
     .action((options: { once?: boolean; dir: string; port: number; transactions: number; customers: number }) =>
       run.withOutput(async (out) => {
@@ -42,8 +44,8 @@ export function registerDemoCommand(program: Command, run: CommandContext): void
           out.result(report, () => describe(report));
           if (report.consistency.mismatches.length > 0) process.exitCode = 1;
           if (options.once) return;
-          const app = await createServer(platform);
-          const address = await app.listen({ port: options.port, host: '127.0.0.1' });
+          const app = await createServer(platform, { logLevel: 'info' });
+          const address = await listen(app, '127.0.0.1', options.port);
           out.info(`\nserving on ${address}; try:\n  curl -s ${address}/v1/features/online -H 'content-type: application/json' -d '{"service":"fraud_v1","entities":{"customer_id":["c000001","c000042"]}}'\nCtrl-C to stop`);
           await new Promise<void>((resolve) => {
             process.once('SIGINT', resolve);

@@ -1,11 +1,13 @@
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadProject, PROJECT_FILE } from '../../config/load-project.js';
+import { projectDirectory } from '../../config/project-dir.js';
+import { typecheckProject, writeProjectTsconfig } from '../../config/typecheck-project.js';
 import { assertApplicable, planChanges, type DefinitionChange } from '../../definitions/index.js';
-import { ConflictError } from '../../errors.js';
+import { ConfigError, ConflictError } from '../../errors.js';
 import type { CommandContext } from './command-context.js';
 
 const SYMBOL = { add: '+', change: '~', remove: '-' } as const;
@@ -18,11 +20,13 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
     .description('create a project with an example sluice.config.ts and sample data')
     .action((dir: string) =>
       run.withOutput(async (out) => {
-        const target = resolve(dir);
+        const target = projectDirectory(dir, { mayCreate: true });
         if (existsSync(join(target, PROJECT_FILE))) throw new ConflictError('CONFLICT', `${join(target, PROJECT_FILE)} already exists; choose another directory`);
         const example = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'fraud');
+        if (!existsSync(example)) throw new ConfigError('CONFIG_INVALID', `this sluice install has no example project (${example}); reinstall sluice from a package that includes examples/`);
         await mkdir(target, { recursive: true });
         await cp(example, target, { recursive: true });
+        await writeProjectTsconfig(target);
         const files = await readdir(target, { recursive: true });
         out.result({ project: target, files }, () =>
           [`created ${target}`, ...files.map((f) => `  ${f}`), '', `next: cd ${dir} && sluice plan && sluice apply`].join('\n'),
@@ -35,6 +39,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
     .description('show what apply would add, change and remove in the registry, and which views to rematerialize')
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
+        await typecheckProject(projectDir);
         const project = await loadProject(projectDir);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);

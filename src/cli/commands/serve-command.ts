@@ -1,18 +1,32 @@
 import type { Command } from 'commander';
-import { createServer } from '../../serving/http/server.js';
+import { AdapterError } from '../../errors.js';
+import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '../../serving/http/server.js';
+import { UsageError } from '../exit.js';
+import { integerIn, oneOf, port } from '../options.js';
 import type { CommandContext } from './command-context.js';
 
-/** `serve`: the online feature server, until SIGINT or SIGTERM. */
+interface ServeOptions {
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+  maxEntities: number;
+}
+
+/** `serve`: the online feature server, until SIGINT or SIGTERM. Logs JSON lines to stderr. */
 export function registerServeCommand(program: Command, run: CommandContext): void {
+  const logLevel = oneOf(LOG_LEVELS);
   program
     .command('serve')
-    .option('--port <port>', 'port', (v) => Number.parseInt(v, 10), 6566)
+    .option('--port <port>', 'port (0 to 65535)', port, 6566)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}; default $SLUICE_LOG_LEVEL or info`, logLevel, process.env.SLUICE_LOG_LEVEL ?? 'info')
+    .option('--max-entities <n>', 'entities one request may ask for', integerIn(1, 10_000_000), DEFAULT_MAX_ENTITIES)
     .description('serve online features over HTTP')
-    .action((options: { port: number; host: string }) =>
+    .action((options: ServeOptions) =>
       run.withPlatform(async ({ platform, out }) => {
-        const app = await createServer(platform);
-        const address = await app.listen({ port: options.port, host: options.host });
+        if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`SLUICE_LOG_LEVEL="${options.logLevel}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
+        const app = await createServer(platform, { logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities });
+        const address = await listen(app, options.host, options.port);
         out.result({ listening: address }, () => `serving on ${address} (Ctrl-C to stop)`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
@@ -21,4 +35,19 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         await app.close();
       }),
     );
+}
+
+/** Listens, turning "address in use" and "cannot bind" into errors that name the fix. */
+export async function listen(app: Awaited<ReturnType<typeof createServer>>, host: string, portNumber: number): Promise<string> {
+  try {
+    return await app.listen({ port: portNumber, host });
+  } catch (error) {
+    await app.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new AdapterError('LISTEN_FAILED', `port ${portNumber} on ${host} is already in use; stop the other server or pass --port with a free port`, { cause: error });
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
+      throw new AdapterError('LISTEN_FAILED', `cannot listen on ${host}:${portNumber} (${code}); pass --host with a local interface and --port above 1023`, { cause: error });
+    }
+    throw error;
+  }
 }

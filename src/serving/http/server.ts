@@ -1,36 +1,76 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Project } from '../../definitions/index.js';
 import { isSluiceError, ValidationError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import type { RegistryVersion } from '../../storage/metadata/metadata-store.js';
 import { toIso } from '../../time/index.js';
 import { latestSnapshots, type LatestSnapshots } from '../latest-snapshots.js';
-import { getOnlineFeatures, type OnlineFeaturesRequest } from '../online-features.js';
+import type { OnlineFeaturesRequest } from '../online-features.js';
 import { ERROR_STATUS } from './error-status.js';
+import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface ServerOptions {
   /** How often the server looks for a newly applied registry version. Default 1 s. */
   readonly registryRefreshMs?: number;
-  readonly logger?: boolean;
+  /** Structured (pino) log level. Default `silent`; `sluice serve` defaults to `info`. */
+  readonly logLevel?: LogLevel;
+  /** Where JSON log lines go. Default stderr. */
+  readonly logStream?: { write(line: string): void };
+  /** Entities one request may ask for; more is a 413 naming the cap. Default 1,000. */
+  readonly maxEntitiesPerRequest?: number;
 }
+
+export const DEFAULT_MAX_ENTITIES = 1_000;
+const BODY_LIMIT = 8 * 1024 * 1024;
+
+/** One access line per request at `info` ("request completed", with method, url, status and time); its start only at `debug`. */
+class AccessLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const fields = { req: { method: request.method, url: request.url }, res: { statusCode: reply.statusCode }, responseTimeMs: reply.elapsedTime };
+    if (error) request.log.error({ ...fields, err: error }, 'request errored');
+    else request.log.info(fields, 'request completed');
+  }
+}
+
+const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
 /**
  * The HTTP API: `POST /v1/features/online`, `GET /v1/registry`, `GET /health`. Errors are JSON
  * `{"error": {"code", "message"}}` with the status from `ERROR_STATUS`; bad input is always a
- * 4xx, never a 500.
+ * 4xx, never a 500. Every request has an id (the client's `x-request-id`, or a new one), echoed
+ * in the `x-request-id` header and in its log lines. Failures of background work (the registry
+ * poll) are logged and retried at the next poll, never fatal.
  *
  * @example
- * const app = await createServer(openPlatform({ projectDir: '.' }));
+ * const app = await createServer(openPlatform({ projectDir: '.' }), { logLevel: 'info' });
  * await app.listen({ port: 6566 });
  */
 export async function createServer(platform: Platform, options: ServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 8 * 1024 * 1024 });
+  const maxEntities = options.maxEntitiesPerRequest ?? DEFAULT_MAX_ENTITIES;
+  const app = Fastify({
+    logger: { level: options.logLevel ?? 'silent', stream: options.logStream ?? process.stderr },
+    bodyLimit: BODY_LIMIT,
+    logController: new AccessLog(),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as FastifyReply).status(400).send(errorBody('BAD_REQUEST', error.message));
+    },
+  });
   const online = await platform.online();
   let registry: RegistryVersion | undefined = await platform.metadata.latestRegistry();
   // The latest snapshot per source, refreshed with the registry so requests never query SQLite.
   let latest: LatestSnapshots = registry ? await latestSnapshots(platform.metadata, registry.project) : new Map();
   let checkedAt = platform.now();
   const served = { values: 0, stale: 0 };
+  let polling = false;
   const poll = async () => {
     const next = await platform.metadata.latestRegistry();
     if (next && next.version !== registry?.version) registry = next;
@@ -38,10 +78,17 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     checkedAt = platform.now();
   };
   const refresh = setInterval(() => {
-    poll().catch((error: unknown) => app.log.error(error));
+    if (polling) return;
+    polling = true;
+    poll()
+      .catch((error: unknown) => app.log.error({ err: error }, 'registry refresh failed; retrying'))
+      .finally(() => (polling = false));
   }, options.registryRefreshMs ?? 1_000);
   refresh.unref();
   app.addHook('onClose', async () => clearInterval(refresh));
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
 
   const project = async (): Promise<Project> => {
     if (registry) return registry.project;
@@ -50,19 +97,34 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     return registry.project;
   };
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isSluiceError(error)) {
-      return reply.status(ERROR_STATUS[error.code] ?? 500).send({ error: { code: error.code, message: error.message } });
+      return reply.status(ERROR_STATUS[error.code] ?? 500).send(errorBody(error.code, error.message));
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send(errorBody('REQUEST_TOO_LARGE', `the request body is larger than ${BODY_LIMIT / 1024 / 1024} MiB; send fewer entities per request (at most ${maxEntities})`));
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.status(error.statusCode).send({ error: { code: 'BAD_REQUEST', message: error.message } });
+      return reply.status(error.statusCode).send(errorBody('BAD_REQUEST', error.message));
     }
-    app.log.error(error);
-    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the server log' } });
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(500).send(errorBody('INTERNAL', 'internal error; see the server log'));
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } }),
-  );
+
+  const methods = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const set = methods.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) set.add(method);
+    methods.set(route.url, set);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = methods.get(request.url.split('?')[0]!);
+    if (allowed) {
+      const allow = [...allowed].join(', ');
+      return reply.status(405).header('allow', allow).send(errorBody('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.url.split('?')[0]}; use ${allow}`));
+    }
+    return reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url}`));
+  });
 
   app.get('/health', async () => ({
     status: 'ok', registryVersion: registry?.version ?? null,
@@ -74,21 +136,32 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     return { version: registry?.version ?? null, appliedAt: registry ? new Date(registry.appliedAt).toISOString() : null, project: p };
   });
   app.post('/v1/features/online', async (request) => {
-    const body = request.body as OnlineFeaturesRequest | undefined;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new ValidationError('BAD_REQUEST', 'the body must be a JSON object: {"entities": {...}, "service": "..."} or "features": [...]');
-    }
-    if (body.entities === null || typeof body.entities !== 'object' || Array.isArray(body.entities)) {
-      throw new ValidationError('BAD_REQUEST', '"entities" must be an object of join key to values, e.g. {"customer_id": ["c1"]}');
-    }
-    if (body.service !== undefined && typeof body.service !== 'string') throw new ValidationError('BAD_REQUEST', '"service" must be a string');
-    if (body.features !== undefined && (!Array.isArray(body.features) || body.features.some((f) => typeof f !== 'string'))) {
-      throw new ValidationError('BAD_REQUEST', '"features" must be an array of "view:feature" strings');
-    }
-    const response = await getOnlineFeatures(await project(), online, body, platform.now(), latest);
+    const body = parseRequest(request.body);
+    checkEntityCap(body, maxEntities);
+    const response = await getOnlineFeaturesSliced(await project(), online, body, platform.now(), latest);
     served.values += response.rows.length * response.features.length;
     served.stale += response.stale;
     return response;
   });
   return app;
+}
+
+/** The shape of a `POST /v1/features/online` body; the entity values are checked where they are read. */
+function parseRequest(body: unknown): OnlineFeaturesRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError('BAD_REQUEST', 'the body must be a JSON object: {"entities": {...}, "service": "..."} or "features": [...]');
+  }
+  const request = body as OnlineFeaturesRequest;
+  if (request.entities === null || typeof request.entities !== 'object' || Array.isArray(request.entities)) {
+    throw new ValidationError('BAD_REQUEST', '"entities" must be an object of join key to values, e.g. {"customer_id": ["c1"]}');
+  }
+  if (request.service !== undefined && typeof request.service !== 'string') throw new ValidationError('BAD_REQUEST', '"service" must be a string');
+  if (request.features !== undefined && (!Array.isArray(request.features) || request.features.some((f) => typeof f !== 'string'))) {
+    throw new ValidationError('BAD_REQUEST', '"features" must be an array of "view:feature" strings');
+  }
+  if (request.service !== undefined && request.features !== undefined) {
+    throw new ValidationError('BAD_REQUEST', 'give either "service" or "features", not both');
+  }
+  // Join keys are looked up by name: only the request's own keys count (a key named "constructor" is not inherited).
+  return { ...request, entities: Object.assign(Object.create(null) as Record<string, unknown>, request.entities) };
 }

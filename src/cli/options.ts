@@ -1,0 +1,41 @@
+import { InvalidArgumentError } from 'commander';
+
+/**
+ * A commander parser for an integer option in `[min, max]`: a bad value is a usage error (exit 2)
+ * naming the option's range, never a NaN passed on.
+ *
+ * @example
+ * .option('--limit <n>', 'at most this many rows', integerIn(1, 1_000_000), 100)
+ */
+export function integerIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** A commander parser that accepts one of `choices`. */
+export function oneOf<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}.`);
+    return value as T;
+  };
+}
+
+/** The `--port` parser: 0 (any free port) to 65535. */
+export const port = integerIn(0, 65_535);
+
+/** A comma-separated list option (`a,b`); an empty list is a usage error. */
+export function commaList(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list, e.g. a,b.');
+  return items;
+}
+
+/** `key=value`, split at the first "=" only (values such as base64 may contain "="). */
+export function keyValue(text: string): [key: string, value: string] | undefined {
+  const at = text.indexOf('=');
+  if (at <= 0) return undefined;
+  return [text.slice(0, at), text.slice(at + 1)];
+}

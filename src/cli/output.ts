@@ -1,3 +1,5 @@
+import { stringifyExact } from '../serving/exact-json.js';
+
 /** Prints a command's result: human text by default, one JSON document with `--json`. */
 export interface Output {
   readonly json: boolean;
@@ -12,7 +14,7 @@ export function createOutput(json: boolean): Output {
   return {
     json,
     result(value, human) {
-      process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
+      process.stdout.write(json ? `${stringifyExact(value)}\n` : `${human()}\n`);
     },
     progress(label, done, total) {
       if (!tty) return;
@@ -29,7 +31,7 @@ export function createOutput(json: boolean): Output {
 
 /** A plain text table with aligned columns. */
 export function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cells = [header, ...rows.map((r) => r.map((v) => (v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v))))];
+  const cells = [header, ...rows.map((r) => r.map((v) => (v === null || v === undefined ? '-' : typeof v === 'object' ? stringifyExact(v) : String(v))))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => String(c).padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

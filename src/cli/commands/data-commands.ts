@@ -9,6 +9,7 @@ import { servedViewNote } from '../../serving/served-table.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
 import { commaList as list, integerIn, keyValue } from '../options.js';
+import { EPOCH_UNITS, type EpochUnit } from '../../time/index.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
@@ -65,8 +66,13 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .option('--timestamp-column <name>', 'the spine timestamp column', 'ts')
     .option('--out <path>', 'output .parquet, .csv or .jsonl (with --manifest: default the original path)')
     .option('--manifest <file>', 'rebuild exactly the dataset of this manifest (same snapshots, same id)')
+    .option('--timestamp-unit <unit>', `the unit of integer spine timestamps: ${EPOCH_UNITS.join(', ')} (default ms; integers that look like epoch seconds are refused without it)`, (v: string) => {
+      if (!(EPOCH_UNITS as readonly string[]).includes(v)) throw new UsageError(`--timestamp-unit ${v}: use one of ${EPOCH_UNITS.join(', ')}`);
+      return v as EpochUnit;
+    })
+    .option('--replace-columns', 'replace spine columns named like an output feature column, instead of refusing the build')
     .description('build a point-in-time-correct training dataset')
-    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; out?: string; manifest?: string }) =>
+    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; out?: string; manifest?: string }) =>
       run.withPlatform(async ({ platform, out }) => {
         const onProgress = (done: number, total: number) => out.progress('dataset build', done, total);
         const usesManifest = options.manifest !== undefined;
@@ -75,7 +81,10 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const project = await platform.project();
         const built = usesManifest
           ? await rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress })
-          : await buildDataset(platform, project, { ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress });
+          : await buildDataset(platform, project, {
+              ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress,
+              ...(options.timestampUnit ? { timestampUnit: options.timestampUnit } : {}), replaceColumns: options.replaceColumns === true,
+            });
         out.result(built, () =>
           `dataset ${built.datasetId}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json`,
         );

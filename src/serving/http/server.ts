@@ -7,6 +7,7 @@ import type { RegistryVersion } from '../../storage/metadata/metadata-store.js';
 import { toIso } from '../../time/index.js';
 import { latestSnapshots, type LatestSnapshots } from '../latest-snapshots.js';
 import type { OnlineFeaturesRequest } from '../online-features.js';
+import { stringifyExact } from '../exact-json.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
 
@@ -64,6 +65,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       void (reply as FastifyReply).status(400).send(errorBody('BAD_REQUEST', error.message));
     },
   });
+  app.setReplySerializer((payload) => stringifyExact(payload));
   const online = await platform.online();
   let registry: RegistryVersion | undefined = await platform.metadata.latestRegistry();
   // The latest snapshot per source, refreshed with the registry so requests never query SQLite.

@@ -79,7 +79,8 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
   const layout = outputColumns(planned);
   const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${c.text ? 'VARCHAR' : 'DOUBLE'}`));
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
+  // A regular table: results are appended while the sweep's stream is still open.
+  await engine.run(`CREATE OR REPLACE TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
 
   const slots = [...new Set(planned.map((p) => p.slot))];
   const windows = [...new Set(slots.map((s) => plan.slots[s]!.windowMs).filter((w): w is number => w !== undefined))];

@@ -18,7 +18,9 @@ export interface SqlEngine {
   streamChunks(sql: string): AsyncIterable<ColumnChunk>;
   /**
    * Appends `rowCount` rows to a table, column by column: a Float64Array fills a DOUBLE column
-   * (NaN is NULL), an array of strings a VARCHAR column (null is NULL).
+   * (NaN is NULL), an array of strings a VARCHAR column (null is NULL). Safe while a
+   * `streamChunks` result is open; the table must then be a regular (not TEMP) table, which the
+   * appending session can see.
    */
   appendColumns(table: string, columns: readonly (Float64Array | readonly (string | null)[])[], rowCount: number): Promise<void>;
   /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */

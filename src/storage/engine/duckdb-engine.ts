@@ -56,8 +56,8 @@ class DuckDbEngine implements SqlEngine {
   async appendColumns(table: string, columns: readonly (Float64Array | readonly (string | null)[])[], rowCount: number): Promise<void> {
     if (rowCount === 0) return;
     // A statement on the streaming connection would end its open stream early, silently.
-    this.appendConnection ??= await this.instance.connect();
-    const appender = await this.appendConnection.createAppender(table);
+    const connection = (this.appendConnection ??= await this.instance.connect());
+    const appender = await connection.createAppender(table);
     try {
       for (let start = 0; start < rowCount; start += 2048) {
         const size = Math.min(2048, rowCount - start);
@@ -81,7 +81,7 @@ class DuckDbEngine implements SqlEngine {
   async appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void> {
     if (rows.length === 0) return;
     const width = rows[0]!.length;
-    const appender = await this.appendConnection.createAppender(table);
+    const appender = await this.connection.createAppender(table);
     try {
       // DuckDB vectors hold 2048 rows; filling whole chunks column by column is the fast path.
       for (let start = 0; start < rows.length; start += 2048) {

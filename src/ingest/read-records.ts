@@ -1,90 +1,102 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { ValidationError } from '../errors.js';
+import { invalidUtf8Finder, invalidUtf8Reason } from './scan-file.js';
 
-/** A parsed input record: its text values in `columns` order (null: absent), with where it came from. */
-export interface TextRecord {
-  readonly line: number;
-  readonly raw: string;
-  readonly values: (string | null)[];
+/** Records read per batch: memory holds one batch at a time, whatever the size of the file. */
+export const BATCH_ROWS = 16_384;
+
+/**
+ * A batch of input records, column by column: `lines[i]` is the 1-based line where record `i`
+ * starts, `raws[i]` its text, `problems[i]` why it could not be read (null when it could), and
+ * `values[c][i]` the text of schema column `c` (null: absent or empty).
+ */
+export interface RecordBatch {
+  readonly lines: number[];
+  readonly raws: string[];
+  readonly problems: (string | null)[];
+  readonly values: (string | null)[][];
 }
 
-/** A record that could not be parsed at all. */
-export interface MalformedRecord {
-  readonly line: number;
-  readonly raw: string;
-  readonly reason: string;
-}
+const emptyBatch = (columns: number): RecordBatch => ({ lines: [], raws: [], problems: [], values: Array.from({ length: columns }, () => []) });
 
-export interface ParsedFile {
-  readonly records: TextRecord[];
-  readonly malformed: MalformedRecord[];
-}
-
-function jsonText(value: unknown): string | null | undefined {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return undefined;
+function countNewlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 /**
- * Reads newline-delimited JSON: one object per line. A line that is not a JSON object, or that
- * holds a nested value in a schema column, is malformed (never dropped). Blank lines are skipped.
+ * Reads newline-delimited JSON as lines, in batches: the JSON itself is parsed set-based in
+ * DuckDB (see `loadRaw`), which keeps every digit of a number. Blank lines are skipped; a line
+ * with invalid UTF-8 gets a problem. `values` stays empty.
  */
-export async function readJsonl(path: string, columns: readonly string[]): Promise<ParsedFile> {
-  const records: TextRecord[] = [];
-  const malformed: MalformedRecord[] = [];
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+export async function* readJsonlBatches(path: string, invalidUtf8: readonly number[]): AsyncGenerator<RecordBatch> {
+  const invalidIn = invalidUtf8Finder(invalidUtf8);
+  let batch = emptyBatch(0);
   let line = 0;
-  for await (const text of lines) {
+  let carry = Buffer.alloc(0);
+  let carryStart = 0;
+  const take = (bytes: Buffer, start: number, end: number, offset: number): void => {
     line++;
-    if (text.trim() === '') continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      malformed.push({ line, raw: text, reason: `malformed JSON: ${(error as Error).message}` });
-      continue;
+    let stop = end;
+    if (stop > start && bytes[stop - 1] === 0x0d) stop--;
+    const raw = bytes.toString('utf8', start, stop);
+    if (raw.trim() === '') return;
+    const bad = invalidIn(offset + start, offset + stop);
+    batch.lines.push(line);
+    batch.raws.push(raw);
+    batch.problems.push(bad === undefined ? null : invalidUtf8Reason(bad));
+  };
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const bytes = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
+    let start = 0;
+    for (let nl = bytes.indexOf(0x0a); nl >= 0; nl = bytes.indexOf(0x0a, start)) {
+      take(bytes, start, nl, carryStart);
+      start = nl + 1;
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      malformed.push({ line, raw: text, reason: 'not a JSON object' });
-      continue;
+    carryStart += start;
+    carry = Buffer.from(bytes.subarray(start));
+    if (batch.lines.length >= BATCH_ROWS) {
+      yield batch;
+      batch = emptyBatch(0);
     }
-    const object = parsed as Record<string, unknown>;
-    const values: (string | null)[] = [];
-    let nested: string | undefined;
-    for (const column of columns) {
-      const value = jsonText(object[column]);
-      if (value === undefined) nested = column;
-      values.push(value ?? null);
-    }
-    if (nested !== undefined) malformed.push({ line, raw: text, reason: `column "${nested}": nested JSON value where a scalar is expected` });
-    else records.push({ line, raw: text, values });
   }
-  return { records, malformed };
+  if (carry.length > 0) take(carry, 0, carry.length, carryStart);
+  if (batch.lines.length > 0) yield batch;
 }
 
 /**
- * Reads CSV (RFC 4180) with a header row. Every schema column must be in the header; extra
- * columns are ignored. A row with the wrong number of fields is malformed. Empty fields are null.
- * A file the parser cannot follow (an unclosed quote) fails as a whole.
+ * Reads CSV (RFC 4180) with a header row, in batches. Every schema column must be in the
+ * header; extra columns are ignored. A row with the wrong number of fields, or with invalid
+ * UTF-8, gets a problem. Empty fields are null; blank lines are skipped. A file the parser
+ * cannot follow (an unclosed quote) fails as a whole.
  */
-export async function readCsv(path: string, columns: readonly string[]): Promise<ParsedFile> {
-  const records: TextRecord[] = [];
-  const malformed: MalformedRecord[] = [];
-  const parser = createReadStream(path).pipe(
-    parse({ relax_column_count: true, raw: true, info: true, skip_empty_lines: true, bom: true }),
+export async function* readCsvBatches(path: string, columns: readonly string[], invalidUtf8: readonly number[]): AsyncGenerator<RecordBatch> {
+  // Byte positions cost the parser time: ask for them only when there is invalid UTF-8 to place.
+  const placeBytes = invalidUtf8.length > 0;
+  const invalidIn = invalidUtf8Finder(invalidUtf8);
+  const parser = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(
+    parse({ relax_column_count: true, raw: true, info: placeBytes, skip_empty_lines: false, bom: true }),
   );
   let positions: number[] | undefined;
   let width = 0;
+  let line = 1;
+  let byte = 0;
+  let batch = emptyBatch(columns.length);
   try {
-    for await (const { record, raw, info } of parser as AsyncIterable<{ record: string[]; raw: string; info: { lines: number } }>) {
-      const rawText = raw.replace(/\r?\n$/, '');
+    for await (const { record, raw, info } of parser as AsyncIterable<{ record: string[]; raw: string; info?: { bytes: number } }>) {
+      const start = line;
+      // A record ends at a newline; more newlines can only be inside its (quoted) fields.
+      line += 1 + (raw.includes('"') ? record.reduce((n, field) => n + countNewlines(field), 0) : 0);
+      const bad = placeBytes ? invalidIn(byte, info!.bytes) : undefined;
+      if (placeBytes) byte = info!.bytes;
+      if (record.length === 1 && record[0] === '' && raw.trim() === '') continue;
+      const rawText = raw.replace(/\r?\n$|\r$/, '');
       if (positions === undefined) {
         const header = record.map((h) => h.trim());
         const missing = columns.filter((c) => !header.includes(c));
+        if (bad !== undefined) throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header has ${invalidUtf8Reason(bad)}`);
         if (missing.length > 0) {
           throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')})`);
         }
@@ -92,11 +104,15 @@ export async function readCsv(path: string, columns: readonly string[]): Promise
         width = header.length;
         continue;
       }
-      if (record.length !== width) {
-        malformed.push({ line: info.lines, raw: rawText, reason: `expected ${width} fields, found ${record.length}` });
-        continue;
+      const problem = bad !== undefined ? invalidUtf8Reason(bad) : record.length !== width ? `expected ${width} fields, found ${record.length}` : null;
+      batch.lines.push(start);
+      batch.raws.push(rawText);
+      batch.problems.push(problem);
+      positions.forEach((p, c) => batch.values[c]!.push(problem !== null || record[p] === '' ? null : record[p]!));
+      if (batch.lines.length >= BATCH_ROWS) {
+        yield batch;
+        batch = emptyBatch(columns.length);
       }
-      records.push({ line: info.lines, raw: rawText, values: positions.map((p) => (record[p] === '' ? null : record[p]!)) });
     }
   } catch (error) {
     if (error instanceof ValidationError) throw error;
@@ -104,5 +120,5 @@ export async function readCsv(path: string, columns: readonly string[]): Promise
     // rather than commit part of it.
     throw new ValidationError('VALIDATION_FAILED', `${path}: malformed CSV (${(error as Error).message}); nothing was ingested, fix the file and ingest it again`, { cause: error });
   }
-  return { records, malformed };
+  if (batch.lines.length > 0) yield batch;
 }

@@ -4,6 +4,11 @@ export interface ColumnChunk {
   column(index: number): { get(row: number): unknown };
 }
 
+/** A column to append: `bigint` values are exact integers (JS numbers), `text` values strings or null. */
+export type AppendColumn =
+  | { readonly type: 'bigint'; readonly values: readonly number[] }
+  | { readonly type: 'text'; readonly values: readonly (string | null)[] };
+
 /**
  * The set-based engine that bulk work runs on. One in-process DuckDB per process, in memory,
  * reading the lake's Parquet files directly; it holds no state of its own between commands, so
@@ -20,6 +25,8 @@ export interface SqlEngine {
   appendDoubles(table: string, columns: readonly Float64Array[]): Promise<void>;
   /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */
   appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void>;
+  /** Appends rows, column by column, to an existing table whose columns are BIGINT or VARCHAR as `columns` say. */
+  appendColumns(table: string, columns: readonly AppendColumn[]): Promise<void>;
   close(): Promise<void>;
 }
 

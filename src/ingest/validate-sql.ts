@@ -60,7 +60,7 @@ export interface SourceKey {
 function keyCheckSql({ column, entity }: SourceKey): string {
   const c = ident(column);
   const prefix = `column "${column}": the join key of entity "${entity}"`;
-  return `CASE WHEN ${c} IS NULL THEN ${literal(`${prefix} is missing`)} WHEN strlen(${c}) > ${MAX_KEY_BYTES} THEN ${literal(`${prefix} is `)} || strlen(${c}) || ${literal(` bytes; keys may be at most ${MAX_KEY_BYTES} UTF-8 bytes`)} END`;
+  return `CASE WHEN ${c} IS NULL OR ${c} = '' THEN ${literal(`${prefix} is missing`)} WHEN strlen(${c}) > ${MAX_KEY_BYTES} THEN ${literal(`${prefix} is `)} || strlen(${c}) || ${literal(` bytes; keys may be at most ${MAX_KEY_BYTES} UTF-8 bytes`)} END`;
 }
 
 /**

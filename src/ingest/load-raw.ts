@@ -1,7 +1,7 @@
 import type { Source } from '../definitions/index.js';
 import { isSluiceError, ValidationError } from '../errors.js';
-import { ident, literal, type AppendColumn, type SqlEngine } from '../storage/engine/sql-engine.js';
-import { readCsvBatches, readJsonlBatches, type RecordBatch } from './read-records.js';
+import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { readCsvBatches, readJsonlBatches, type CsvHeader, type RecordBatch } from './read-records.js';
 
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
 
@@ -9,16 +9,48 @@ export type InputFormat = 'csv' | 'jsonl' | 'parquet';
 export const RAW_TABLE = 'ingest_raw';
 const LINES_TABLE = 'ingest_lines';
 
-async function appendBatches(engine: SqlEngine, table: string, batches: AsyncIterable<RecordBatch>): Promise<void> {
+const BATCH_TABLE = 'ingest_batch';
+
+/** A list of text values as one JSON array, or undefined when every value is null. */
+const sparseJson = (values: readonly (string | null)[]): string | undefined => (values.some((v) => v !== null) ? JSON.stringify(values) : undefined);
+
+/**
+ * Streams record batches into DuckDB: a batch crosses as a handful of strings (a call per value
+ * would cost more than all the rest of ingest), is unnested into a relation of lines named
+ * `ingest_lines`, and `toRaw` (set-based SQL over it) turns those into rows of
+ * {@link RAW_TABLE}. Memory holds one batch at a time.
+ */
+async function loadBatches(engine: SqlEngine, batches: AsyncIterable<RecordBatch>, toRaw: () => string): Promise<void> {
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${BATCH_TABLE} (_lines VARCHAR, _raws VARCHAR, _problems VARCHAR, _fields VARCHAR)`);
   for await (const batch of batches) {
-    const columns: AppendColumn[] = [
-      { type: 'bigint', values: batch.lines },
-      { type: 'text', values: batch.raws },
-      { type: 'text', values: batch.problems },
-      ...batch.values.map((values) => ({ type: 'text' as const, values })),
+    // Lines hold no line break unless a quoted CSV field does: then JSON keeps them apart.
+    const joinable = !batch.raws.some((raw) => raw.includes('\n'));
+    const problems = sparseJson(batch.problems);
+    const fields = sparseJson(batch.fields);
+    await engine.appendColumns(BATCH_TABLE, [
+      { type: 'text', values: [JSON.stringify(batch.lines)] },
+      { type: 'text', values: [joinable ? batch.raws.join('\n') : JSON.stringify(batch.raws)] },
+      { type: 'text', values: [problems ?? null] },
+      { type: 'text', values: [fields ?? null] },
+    ]);
+    const list = (column: string): string => `unnest(from_json(${column}, '["VARCHAR"]'))`;
+    const lines = [
+      `unnest(from_json(_lines, '["BIGINT"]')) AS _line`,
+      `${joinable ? 'unnest(string_split(_raws, chr(10)))' : list('_raws')} AS _raw`,
+      `${problems === undefined ? 'NULL::VARCHAR' : list('_problems')} AS _problem`,
+      `${fields === undefined ? 'NULL::VARCHAR' : list('_fields')} AS _fields`,
     ];
-    await engine.appendColumns(table, columns);
+    await engine.run(`INSERT INTO ${RAW_TABLE} WITH ${LINES_TABLE} AS (SELECT ${lines.join(', ')} FROM ${BATCH_TABLE}) ${toRaw()}; DELETE FROM ${BATCH_TABLE}`);
   }
+  await engine.run(`DROP TABLE ${BATCH_TABLE}`);
+}
+
+/** CSV records to columns, set-based: split at commas (or, for records with quotes, the fields the reader found). */
+function csvColumnsSql(header: CsvHeader): string {
+  const fields = `CASE WHEN _fields IS NULL THEN string_split(_raw, ',') ELSE from_json(_fields, '["VARCHAR"]') END`;
+  const problem = `coalesce(_problem, CASE WHEN len(_f) <> ${header.width} THEN 'expected ${header.width} fields, found ' || len(_f) END)`;
+  const values = header.positions.map((p, i) => `nullif(_f[${p + 1}], '') AS c${i}`);
+  return `SELECT _line, _raw, ${problem}, ${values.join(', ')} FROM (SELECT *, ${fields} AS _f FROM ${LINES_TABLE})`;
 }
 
 /**
@@ -63,8 +95,8 @@ async function loadParquet(engine: SqlEngine, source: Source, path: string): Pro
 
 /**
  * Loads an input file into {@link RAW_TABLE}, streaming: CSV and JSONL pass through memory in
- * bounded batches (DuckDB holds the rows, within its memory limit, spilling to disk beyond it);
- * Parquet is read by DuckDB directly. `_problem` says why a record could not be read at all
+ * bounded batches of records, whose fields DuckDB parses (DuckDB holds the rows, within its
+ * memory limit, spilling to disk beyond it); Parquet is read by DuckDB directly. `_problem` says why a record could not be read at all
  * (malformed, invalid UTF-8); such records are kept, to become dead letters.
  */
 export async function loadRaw(engine: SqlEngine, source: Source, path: string, format: InputFormat, invalidUtf8: readonly number[]): Promise<void> {
@@ -72,8 +104,7 @@ export async function loadRaw(engine: SqlEngine, source: Source, path: string, f
   const textColumns = columns.map((c) => `${ident(c)} VARCHAR`).join(', ');
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${RAW_TABLE} (_line BIGINT, _raw VARCHAR, _problem VARCHAR, ${textColumns})`);
   if (format === 'parquet') return loadParquet(engine, source, path);
-  if (format === 'csv') return appendBatches(engine, RAW_TABLE, readCsvBatches(path, columns, invalidUtf8));
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${LINES_TABLE} (_line BIGINT, _raw VARCHAR, _problem VARCHAR)`);
-  await appendBatches(engine, LINES_TABLE, readJsonlBatches(path, invalidUtf8));
-  await engine.run(`INSERT INTO ${RAW_TABLE} ${jsonColumnsSql(columns)}; DROP TABLE ${LINES_TABLE}`);
+  if (format === 'jsonl') return loadBatches(engine, readJsonlBatches(path, invalidUtf8), () => jsonColumnsSql(columns));
+  let header: CsvHeader | undefined;
+  return loadBatches(engine, readCsvBatches(path, columns, invalidUtf8, (h) => (header = h)), () => csvColumnsSql(header!));
 }

@@ -129,6 +129,9 @@ describe('join keys are present and fit the online store', () => {
       [4, `column "user_id": the join key of entity "user" is ${MAX_KEY_BYTES + 1} bytes; keys may be at most ${MAX_KEY_BYTES} UTF-8 bytes`],
     ]);
     await expect(materialize(platform, project)).resolves.toBeDefined();
+    const json = join(dir, 'k.jsonl');
+    writeFileSync(json, '{"user_id": "", "page": "home", "ts": "2024-01-01T00:00:00Z"}\n{"page": "home", "ts": "2024-01-01T00:00:00Z"}\n');
+    expect(await ingestFile(platform, project, 'clicks', json)).toMatchObject({ accepted: 0, rejected: 2 });
   });
 });
 
@@ -139,6 +142,14 @@ describe('files that are not what they claim', () => {
     writeFileSync(file, '');
     await expect(ingestFile(platform, project, 'events', file)).rejects.toThrow(`${file} is empty (0 bytes)`);
     await expect(ingestFile(platform, project, 'events', file)).rejects.toThrow(`${file} is empty (0 bytes)`);
+  });
+
+  test('a CSV of only a header, or only blank lines, ingests nothing without failing', async () => {
+    const { platform, project, dir } = await setup();
+    writeFileSync(join(dir, 'header.csv'), 'acct,n,label,ts\n');
+    writeFileSync(join(dir, 'blank.csv'), '\n\r\n');
+    expect(await ingestFile(platform, project, 'events', join(dir, 'header.csv'))).toMatchObject({ accepted: 0, rejected: 0 });
+    expect(await ingestFile(platform, project, 'events', join(dir, 'blank.csv'))).toMatchObject({ accepted: 0, rejected: 0 });
   });
 
   test('a corrupt Parquet file: a message naming the file and the fix, no SQL', async () => {

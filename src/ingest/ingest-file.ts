@@ -9,7 +9,7 @@ import type { DeadLetter, Snapshot } from '../storage/metadata/metadata-store.js
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { rejectReasonSql, typedColumnsSql } from './validate-sql.js';
 import { trackRun } from '../orchestration/track-run.js';
-import { loadRaw, RAW_TABLE as RAW, type InputFormat } from './load-raw.js';
+import { dropRaw, loadRaw, RAW_TABLE as RAW, type InputFormat } from './load-raw.js';
 import { scanFile } from './scan-file.js';
 import { sourceKeys } from './source-keys.js';
 import { removeDuplicateEvents } from './deduplicate-events.js';
@@ -74,6 +74,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
     await loadRaw(engine, source, path, format, scan.invalidUtf8);
     progress(1);
     await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name))} AS _reason FROM ${RAW}`);
+    await dropRaw(engine);
     const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
     const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
     const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;

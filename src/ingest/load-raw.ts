@@ -5,22 +5,25 @@ import { readCsvBatches, readJsonlBatches, type CsvHeader, type RecordBatch } fr
 
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
 
-/** The table `loadRaw` fills: `_line, _raw, _problem, <schema columns>`, all text but `_line`. */
+/**
+ * The relation `loadRaw` makes: `_line, _raw, _problem, <schema columns>`, all text but
+ * `_line`. A view: read it once (into a table), then {@link dropRaw}.
+ */
 export const RAW_TABLE = 'ingest_raw';
 const LINES_TABLE = 'ingest_lines';
-
+const PARQUET_TABLE = 'ingest_rows';
 const BATCH_TABLE = 'ingest_batch';
 
 /** A list of text values as one JSON array, or undefined when every value is null. */
 const sparseJson = (values: readonly (string | null)[]): string | undefined => (values.some((v) => v !== null) ? JSON.stringify(values) : undefined);
 
 /**
- * Streams record batches into DuckDB: a batch crosses as a handful of strings (a call per value
- * would cost more than all the rest of ingest), is unnested into a relation of lines named
- * `ingest_lines`, and `toRaw` (set-based SQL over it) turns those into rows of
- * {@link RAW_TABLE}. Memory holds one batch at a time.
+ * Streams record batches into the table of lines (`_line, _raw, _problem, _fields`): a batch
+ * crosses into DuckDB as a handful of strings (a call per value would cost more than all the
+ * rest of ingest) and is unnested there. Memory holds one batch at a time.
  */
-async function loadBatches(engine: SqlEngine, batches: AsyncIterable<RecordBatch>, toRaw: () => string): Promise<void> {
+async function loadLines(engine: SqlEngine, batches: AsyncIterable<RecordBatch>): Promise<void> {
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${LINES_TABLE} (_line BIGINT, _raw VARCHAR, _problem VARCHAR, _fields VARCHAR)`);
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${BATCH_TABLE} (_lines VARCHAR, _raws VARCHAR, _problems VARCHAR, _fields VARCHAR)`);
   for await (const batch of batches) {
     // Lines hold no line break unless a quoted CSV field does: then JSON keeps them apart.
@@ -35,22 +38,22 @@ async function loadBatches(engine: SqlEngine, batches: AsyncIterable<RecordBatch
     ]);
     const list = (column: string): string => `unnest(from_json(${column}, '["VARCHAR"]'))`;
     const lines = [
-      `unnest(from_json(_lines, '["BIGINT"]')) AS _line`,
-      `${joinable ? 'unnest(string_split(_raws, chr(10)))' : list('_raws')} AS _raw`,
-      `${problems === undefined ? 'NULL::VARCHAR' : list('_problems')} AS _problem`,
-      `${fields === undefined ? 'NULL::VARCHAR' : list('_fields')} AS _fields`,
+      `unnest(from_json(_lines, '["BIGINT"]'))`,
+      joinable ? 'unnest(string_split(_raws, chr(10)))' : list('_raws'),
+      problems === undefined ? 'NULL' : list('_problems'),
+      fields === undefined ? 'NULL' : list('_fields'),
     ];
-    await engine.run(`INSERT INTO ${RAW_TABLE} WITH ${LINES_TABLE} AS (SELECT ${lines.join(', ')} FROM ${BATCH_TABLE}) ${toRaw()}; DELETE FROM ${BATCH_TABLE}`);
+    await engine.run(`INSERT INTO ${LINES_TABLE} SELECT ${lines.join(', ')} FROM ${BATCH_TABLE}; DELETE FROM ${BATCH_TABLE}`);
   }
   await engine.run(`DROP TABLE ${BATCH_TABLE}`);
 }
 
 /** CSV records to columns, set-based: split at commas (or, for records with quotes, the fields the reader found). */
-function csvColumnsSql(header: CsvHeader): string {
+function csvColumnsSql(header: CsvHeader, columns: readonly string[]): string {
   const fields = `CASE WHEN _fields IS NULL THEN string_split(_raw, ',') ELSE from_json(_fields, '["VARCHAR"]') END`;
   const problem = `coalesce(_problem, CASE WHEN len(_f) <> ${header.width} THEN 'expected ${header.width} fields, found ' || len(_f) END)`;
-  const values = header.positions.map((p, i) => `nullif(_f[${p + 1}], '') AS c${i}`);
-  return `SELECT _line, _raw, ${problem}, ${values.join(', ')} FROM (SELECT *, ${fields} AS _f FROM ${LINES_TABLE})`;
+  const values = header.positions.map((p, i) => `nullif(_f[${p + 1}], '') AS ${ident(columns[i]!)}`);
+  return `SELECT _line, _raw, ${problem} AS _problem, ${values.join(', ')} FROM (SELECT *, ${fields} AS _f FROM ${LINES_TABLE})`;
 }
 
 /**
@@ -58,11 +61,14 @@ function csvColumnsSql(header: CsvHeader): string {
  * keeps a number's digits (9007199254740993 stays exact; JavaScript's JSON.parse would round it).
  */
 function jsonColumnsSql(columns: readonly string[]): string {
-  const paths = `[${columns.map((c) => literal(`$."${c}"`)).join(', ')}]`;
-  const nested = columns.map((c, i) => `WHEN json_type(_v[${i + 1}]) IN ('OBJECT', 'ARRAY') THEN ${literal(`column "${c}": nested JSON value where a scalar is expected`)}`);
-  const problem = `coalesce(_problem, CASE WHEN _v IS NULL AND NOT json_valid(_raw) THEN 'malformed JSON' WHEN _v IS NULL THEN 'not a JSON object' ${nested.join(' ')} END)`;
-  const values = columns.map((c, i) => `CASE WHEN json_type(_v[${i + 1}]) NOT IN ('OBJECT', 'ARRAY') THEN json_extract_string(_v[${i + 1}], '$') END AS ${ident(c)}`);
-  const parsed = `CASE WHEN _problem IS NULL AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' THEN json_extract(_raw, ${paths}) END AS _v`;
+  const path = (c: string): string => literal(`$."${c}"`);
+  // A nested value comes back as its JSON text; only text that starts like one needs a second look.
+  const isNested = (c: string, i: number): string => `CASE WHEN left(_v[${i + 1}], 1) IN ('[', '{') THEN json_type(_raw, ${path(c)}) IN ('OBJECT', 'ARRAY') END`;
+  const nested = columns.map((c, i) => `WHEN ${isNested(c, i)} THEN ${literal(`column "${c}": nested JSON value where a scalar is expected`)}`);
+  const unreadable = `CASE WHEN json_valid(_raw) THEN 'not a JSON object' ELSE 'malformed JSON' END`;
+  const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} ${nested.join(' ')} END)`;
+  const values = columns.map((c, i) => `_v[${i + 1}] AS ${ident(c)}`);
+  const parsed = `CASE WHEN _problem IS NULL AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' THEN json_extract_string(_raw, [${columns.map(path).join(', ')}]) END AS _v`;
   return `SELECT _line, _raw, ${problem} AS _problem, ${values.join(', ')} FROM (SELECT *, ${parsed} FROM ${LINES_TABLE})`;
 }
 
@@ -85,26 +91,40 @@ async function loadParquet(engine: SqlEngine, source: Source, path: string): Pro
   if (missing.length > 0) {
     throw new ValidationError('VALIDATION_FAILED', `${path}: the Parquet file lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of source "${source.name}"`);
   }
-  const cols = columns.map((c) => `CAST(${ident(c)} AS VARCHAR)`).join(', ');
+  const cols = columns.map((c) => `CAST(${ident(c)} AS VARCHAR) AS ${ident(c)}`).join(', ');
   try {
-    await engine.run(`INSERT INTO ${RAW_TABLE} SELECT row_number() OVER (), NULL, NULL, ${cols} FROM read_parquet(${literal(path)})`);
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ${PARQUET_TABLE} AS SELECT row_number() OVER () AS _line, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _problem, ${cols} FROM read_parquet(${literal(path)})`);
   } catch (error) {
     unreadableParquet(path, error);
   }
 }
 
 /**
- * Loads an input file into {@link RAW_TABLE}, streaming: CSV and JSONL pass through memory in
- * bounded batches of records, whose fields DuckDB parses (DuckDB holds the rows, within its
- * memory limit, spilling to disk beyond it); Parquet is read by DuckDB directly. `_problem` says why a record could not be read at all
- * (malformed, invalid UTF-8); such records are kept, to become dead letters.
+ * Makes {@link RAW_TABLE} from an input file, streaming: CSV and JSONL pass through memory in
+ * bounded batches of records into a table of lines (DuckDB holds them, within its memory
+ * limit, spilling to disk beyond it), whose fields DuckDB parses, in parallel, when the view
+ * is read; Parquet is read by DuckDB directly. `_problem` says why a record could not be read
+ * at all (malformed, invalid UTF-8); such records are kept, to become dead letters.
  */
 export async function loadRaw(engine: SqlEngine, source: Source, path: string, format: InputFormat, invalidUtf8: readonly number[]): Promise<void> {
   const columns = Object.keys(source.schema);
-  const textColumns = columns.map((c) => `${ident(c)} VARCHAR`).join(', ');
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${RAW_TABLE} (_line BIGINT, _raw VARCHAR, _problem VARCHAR, ${textColumns})`);
-  if (format === 'parquet') return loadParquet(engine, source, path);
-  if (format === 'jsonl') return loadBatches(engine, readJsonlBatches(path, invalidUtf8), () => jsonColumnsSql(columns));
-  let header: CsvHeader | undefined;
-  return loadBatches(engine, readCsvBatches(path, columns, invalidUtf8, (h) => (header = h)), () => csvColumnsSql(header!));
+  let select: string;
+  if (format === 'parquet') {
+    await loadParquet(engine, source, path);
+    select = `SELECT * FROM ${PARQUET_TABLE}`;
+  } else if (format === 'jsonl') {
+    await loadLines(engine, readJsonlBatches(path, invalidUtf8));
+    select = jsonColumnsSql(columns);
+  } else {
+    let header: CsvHeader | undefined;
+    await loadLines(engine, readCsvBatches(path, columns, invalidUtf8, (h) => (header = h)));
+    // A file with no header at all has no records either.
+    select = header === undefined ? `SELECT _line, _raw, _problem, ${columns.map((c) => `NULL::VARCHAR AS ${ident(c)}`).join(', ')} FROM ${LINES_TABLE}` : csvColumnsSql(header, columns);
+  }
+  await engine.run(`CREATE OR REPLACE TEMP VIEW ${RAW_TABLE} AS ${select}`);
+}
+
+/** Drops {@link RAW_TABLE} and what holds its rows. */
+export async function dropRaw(engine: SqlEngine): Promise<void> {
+  await engine.run(`DROP VIEW IF EXISTS ${RAW_TABLE}; DROP TABLE IF EXISTS ${LINES_TABLE}; DROP TABLE IF EXISTS ${PARQUET_TABLE}`);
 }

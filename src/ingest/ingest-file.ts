@@ -73,7 +73,9 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
     const progress = (done: number) => options.onProgress?.(done, 4);
     await loadRaw(engine, source, path, format, scan.invalidUtf8);
     progress(1);
-    await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name))} AS _reason FROM ${RAW}`);
+    // The raw text is kept only where a dead letter needs it: most rows are valid.
+    const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name))} AS _reason FROM ${RAW}`;
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
     await dropRaw(engine);
     const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
     const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);

@@ -24,8 +24,9 @@ const sparseJson = (values: readonly (string | null)[]): string | undefined => (
  */
 async function loadLines(engine: SqlEngine, batches: AsyncIterable<RecordBatch>): Promise<void> {
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${LINES_TABLE} (_line BIGINT, _raw VARCHAR, _problem VARCHAR, _fields VARCHAR)`);
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${BATCH_TABLE} (_lines VARCHAR, _raws VARCHAR, _problems VARCHAR, _fields VARCHAR)`);
   for await (const batch of batches) {
+    // A new table per batch: deleted rows would keep their memory until a checkpoint.
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ${BATCH_TABLE} (_lines VARCHAR, _raws VARCHAR, _problems VARCHAR, _fields VARCHAR)`);
     // Lines hold no line break unless a quoted CSV field does: then JSON keeps them apart.
     const joinable = !batch.raws.some((raw) => raw.includes('\n'));
     const problems = sparseJson(batch.problems);
@@ -43,9 +44,9 @@ async function loadLines(engine: SqlEngine, batches: AsyncIterable<RecordBatch>)
       problems === undefined ? 'NULL' : list('_problems'),
       fields === undefined ? 'NULL' : list('_fields'),
     ];
-    await engine.run(`INSERT INTO ${LINES_TABLE} SELECT ${lines.join(', ')} FROM ${BATCH_TABLE}; DELETE FROM ${BATCH_TABLE}`);
+    await engine.run(`INSERT INTO ${LINES_TABLE} SELECT ${lines.join(', ')} FROM ${BATCH_TABLE}`);
   }
-  await engine.run(`DROP TABLE ${BATCH_TABLE}`);
+  await engine.run(`DROP TABLE IF EXISTS ${BATCH_TABLE}`);
 }
 
 /** CSV records to columns, set-based: split at commas (or, for records with quotes, the fields the reader found). */

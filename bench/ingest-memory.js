@@ -62,7 +62,7 @@ async function main() {
   if (run.status !== 0) throw new Error(`the ingest process failed (exit ${run.status})`);
   const measured = JSON.parse(run.stdout);
   const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
-  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!results'], { cwd: here, encoding: 'utf8' }).trim() !== '';
+  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)bench/results'], { cwd: here, encoding: 'utf8' }).trim() !== '';
   const report = {
     commit: dirty ? `${commit}+dirty` : commit,
     at: new Date().toISOString(),

@@ -140,8 +140,9 @@ export async function duckDbEngine(config: DuckDbEngineConfig = {}): Promise<Sql
   await engine.run("SET TimeZone = 'UTC'");
   if (config.threads !== undefined) await engine.run(`SET threads = ${Math.max(1, Math.floor(config.threads))}`);
   const memoryLimit = config.memoryLimit ?? `${Math.floor((totalmem() * DEFAULT_MEMORY_FRACTION) / 2 ** 20)}MiB`;
-  await engine.run(`SET memory_limit = ${literal(memoryLimit)}`).catch((error: unknown) => {
-    throw new ConfigError('CONFIG_INVALID', `DuckDB memory limit "${memoryLimit}" is not valid; write a size such as "4GB" or "512MiB"`, { cause: error });
+  await engine.run(`SET memory_limit = ${literal(memoryLimit)}`).catch(async (error: unknown) => {
+    await engine.close();
+    throw new ConfigError('CONFIG_INVALID', `DuckDB memory limit "${memoryLimit}" (SLUICE_MEMORY_LIMIT) is not valid; write a size such as "4GB" or "512MiB"`, { cause: error });
   });
   if (config.tempDirectory !== undefined) {
     mkdirSync(config.tempDirectory, { recursive: true });

@@ -1,4 +1,4 @@
-import type { Source } from '../definitions/index.js';
+import type { ColumnType, Source } from '../definitions/index.js';
 import { isSluiceError, ValidationError } from '../errors.js';
 import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { readCsvBatches, readJsonlBatches, type CsvHeader, type RecordBatch } from './read-records.js';
@@ -80,11 +80,24 @@ function unreadableParquet(path: string, error: unknown): never {
   throw new ValidationError('VALIDATION_FAILED', `${path} is not a readable Parquet file (${reason}); re-export it, or copy it again if the transfer was cut short`, { cause: error });
 }
 
+/**
+ * A Parquet value as the text ingest validates. A float holding a whole number below 2^53 (as
+ * pandas writes an integer column with nulls) is that integer's digits for an int64 column;
+ * any other float keeps its fraction or exponent, and is rejected there.
+ */
+function parquetText(column: string, parquetType: string, type: ColumnType): string {
+  const c = ident(column);
+  if (type === 'int64' && (parquetType === 'DOUBLE' || parquetType === 'FLOAT')) {
+    return `CASE WHEN ${c} = trunc(${c}) AND abs(${c}) <= 9007199254740992 THEN CAST(${c}::BIGINT AS VARCHAR) ELSE CAST(${c} AS VARCHAR) END`;
+  }
+  return `CAST(${c} AS VARCHAR)`;
+}
+
 async function loadParquet(engine: SqlEngine, source: Source, path: string): Promise<void> {
   const columns = Object.keys(source.schema);
-  let present: Set<string>;
+  let present: Map<string, string>;
   try {
-    present = new Set((await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${literal(path)})`)).map((r) => r.column_name));
+    present = new Map((await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${literal(path)})`)).map((r) => [r.column_name, r.column_type]));
   } catch (error) {
     unreadableParquet(path, error);
   }
@@ -92,7 +105,7 @@ async function loadParquet(engine: SqlEngine, source: Source, path: string): Pro
   if (missing.length > 0) {
     throw new ValidationError('VALIDATION_FAILED', `${path}: the Parquet file lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of source "${source.name}"`);
   }
-  const cols = columns.map((c) => `CAST(${ident(c)} AS VARCHAR) AS ${ident(c)}`).join(', ');
+  const cols = columns.map((c) => `${parquetText(c, present.get(c)!, source.schema[c]!)} AS ${ident(c)}`).join(', ');
   try {
     await engine.run(`CREATE OR REPLACE TEMP TABLE ${PARQUET_TABLE} AS SELECT row_number() OVER () AS _line, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _problem, ${cols} FROM read_parquet(${literal(path)})`);
   } catch (error) {

@@ -154,6 +154,15 @@ describe('files that are not what they claim', () => {
     expect(await ingestFile(platform, project, 'events', join(dir, 'blank.csv'))).toMatchObject({ accepted: 0, rejected: 0 });
   });
 
+  test('a file that fails midway leaves nothing behind: the next ingest in the same process works', async () => {
+    const { platform, project, dir } = await setup();
+    writeFileSync(join(dir, 'broken.csv'), 'acct,n,label,ts\n1,1,"never closed,2024-01-01T00:00:00Z\n');
+    await expect(ingestFile(platform, project, 'events', join(dir, 'broken.csv'))).rejects.toThrow(/quote opened in the record at line 2 is never closed/);
+    writeFileSync(join(dir, 'good.csv'), 'acct,n,label,ts\n1,1,ok,2024-01-01T00:00:00Z\n');
+    expect(await ingestFile(platform, project, 'events', join(dir, 'good.csv'))).toMatchObject({ accepted: 1, rejected: 0 });
+    expect(await platform.metadata.latestSnapshot('events')).toMatchObject({ version: 1, rowCount: 1 });
+  });
+
   test('a corrupt Parquet file: a message naming the file and the fix, no SQL', async () => {
     const { platform, project, dir } = await setup();
     const file = join(dir, 'corrupt.parquet');

@@ -71,12 +71,15 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
   return trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false }, async () => {
     const engine = await ctx.engine();
     const progress = (done: number) => options.onProgress?.(done, 4);
-    await loadRaw(engine, source, path, format, scan.invalidUtf8);
-    progress(1);
-    // The raw text is kept only where a dead letter needs it: most rows are valid.
-    const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name))} AS _reason FROM ${RAW}`;
-    await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
-    await dropRaw(engine);
+    try {
+      await loadRaw(engine, source, path, format, scan.invalidUtf8);
+      progress(1);
+      // The raw text is kept only where a dead letter needs it: most rows are valid.
+      const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name))} AS _reason FROM ${RAW}`;
+      await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
+    } finally {
+      await dropRaw(engine);
+    }
     const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
     const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
     const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;

@@ -140,5 +140,5 @@ export async function loadRaw(engine: SqlEngine, source: Source, path: string, f
 
 /** Drops {@link RAW_TABLE} and what holds its rows. */
 export async function dropRaw(engine: SqlEngine): Promise<void> {
-  await engine.run(`DROP VIEW IF EXISTS ${RAW_TABLE}; DROP TABLE IF EXISTS ${LINES_TABLE}; DROP TABLE IF EXISTS ${PARQUET_TABLE}`);
+  await engine.run(`DROP VIEW IF EXISTS ${RAW_TABLE}; DROP TABLE IF EXISTS ${BATCH_TABLE}; DROP TABLE IF EXISTS ${LINES_TABLE}; DROP TABLE IF EXISTS ${PARQUET_TABLE}`);
 }

@@ -43,7 +43,7 @@ export function openPlatform(options: PlatformOptions): Platform {
     lake: parquetLake(join(dataDir, 'lake')),
     dataDir,
     now: options.now ?? Date.now,
-    engine: () => (engine ??= duckDbEngine(options.threads === undefined ? {} : { threads: options.threads })),
+    engine: () => (engine ??= duckDbEngine({ ...(options.threads === undefined ? {} : { threads: options.threads }), ...(process.env.SLUICE_MEMORY_LIMIT ? { memoryLimit: process.env.SLUICE_MEMORY_LIMIT } : {}), tempDirectory: join(dataDir, 'tmp') })),
     online: () => (online ??= Promise.resolve(lmdbOnlineStore({ path: join(dataDir, 'online') }))),
     async project() {
       const latest = await metadata.latestRegistry();

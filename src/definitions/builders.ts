@@ -23,18 +23,22 @@ export function entity(options: { name: string; joinKey: string; description?: s
  * Declares a batch source: files ingested into the lake, with a schema and an event-time column.
  * Column names use letters, digits and `_`, may not start with `_` (reserved for Sluice's own
  * columns), and must differ in more than case (DuckDB compares them case-insensitively).
+ * With `eventId` (a string or int64 column), each event is stored once: a row whose id is already
+ * in the source, or earlier in the same file, is skipped at ingest and counted as a duplicate.
  *
  * @example
  * const transactions = batchSource({
  *   name: 'transactions',
  *   schema: { txn_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' },
  *   timestamp: 'ts',
+ *   eventId: 'txn_id',
  * });
  */
 export function batchSource(options: {
   name: string;
   schema: Schema;
   timestamp: string;
+  eventId?: string;
   description?: string;
 }): BatchSourceSpec {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });

@@ -40,7 +40,13 @@ function compileSource(spec: BatchSourceSpec): Source {
     fail(`source "${spec.name}": timestamp column "${spec.timestamp}" is not in its schema${didYouMean(spec.timestamp, columns)}`);
   }
   if (tsType !== 'timestamp') fail(`source "${spec.name}": timestamp column "${spec.timestamp}" has type "${tsType}"; it must be "timestamp"`);
-  const body = { name: spec.name, schema: { ...spec.schema }, timestamp: spec.timestamp, description: spec.description };
+  if (spec.eventId !== undefined) {
+    const idType = spec.schema[spec.eventId];
+    if (idType === undefined) fail(`source "${spec.name}": eventId column "${spec.eventId}" is not in its schema${didYouMean(spec.eventId, columns)}`);
+    if (idType !== 'string' && idType !== 'int64') fail(`source "${spec.name}": eventId column "${spec.eventId}" has type "${idType}"; it must be string or int64`);
+  }
+  const eventId = spec.eventId === undefined ? {} : { eventId: spec.eventId };
+  const body = { name: spec.name, schema: { ...spec.schema }, timestamp: spec.timestamp, ...eventId, description: spec.description };
   return { ...body, hash: contentHash(body) };
 }
 

@@ -20,6 +20,8 @@ export interface BatchSourceSpec {
   readonly name: string;
   readonly schema: Schema;
   readonly timestamp: string;
+  /** A column (string or int64) that identifies an event: rows whose id was ingested before are not added again. */
+  readonly eventId?: string;
   readonly description?: string;
 }
 
@@ -72,6 +74,8 @@ export interface Source {
   readonly name: string;
   readonly schema: Schema;
   readonly timestamp: string;
+  /** The column that identifies an event, when the source declares one (see `batchSource`). */
+  readonly eventId?: string;
   readonly description?: string;
   readonly hash: string;
 }

@@ -1,108 +1,167 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { parse } from 'csv-parse';
 import { ValidationError } from '../errors.js';
+import { invalidUtf8Finder, invalidUtf8Reason } from './scan-file.js';
 
-/** A parsed input record: its text values in `columns` order (null: absent), with where it came from. */
-export interface TextRecord {
-  readonly line: number;
-  readonly raw: string;
-  readonly values: (string | null)[];
+/** Records read per batch: memory holds one batch at a time, whatever the size of the file. */
+export const BATCH_ROWS = 16_384;
+
+/** A record longer than this is refused with the whole file (for CSV, most likely an unclosed quote). */
+export const MAX_RECORD_BYTES = 64 * 2 ** 20;
+
+/**
+ * A batch of input records, column by column: `lines[i]` is the 1-based line where record `i`
+ * starts, `raws[i]` its text (without the line break), `problems[i]` why it cannot be read
+ * (null when it can), and for CSV `fields[i]` its fields as a JSON array when they contain
+ * quotes (null: split `raws[i]` at commas).
+ */
+export interface RecordBatch {
+  readonly lines: number[];
+  readonly raws: string[];
+  readonly problems: (string | null)[];
+  readonly fields: (string | null)[];
 }
 
-/** A record that could not be parsed at all. */
-export interface MalformedRecord {
-  readonly line: number;
-  readonly raw: string;
-  readonly reason: string;
-}
+const emptyBatch = (): RecordBatch => ({ lines: [], raws: [], problems: [], fields: [] });
 
-export interface ParsedFile {
-  readonly records: TextRecord[];
-  readonly malformed: MalformedRecord[];
-}
-
-function jsonText(value: unknown): string | null | undefined {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return undefined;
+function malformed(path: string, what: string): ValidationError {
+  return new ValidationError('VALIDATION_FAILED', `${path}: malformed ${what}; nothing was ingested, fix the file and ingest it again`);
 }
 
 /**
- * Reads newline-delimited JSON: one object per line. A line that is not a JSON object, or that
- * holds a nested value in a schema column, is malformed (never dropped). Blank lines are skipped.
+ * Splits a file into records, streaming over its bytes: a record ends at a line break (`\n` or
+ * `\r\n`); with `quoted` (CSV), not at one inside double quotes. Blank records are skipped.
+ * Yields `(line, text, problem)` batches; the problem is invalid UTF-8, placed by `invalidUtf8`.
  */
-export async function readJsonl(path: string, columns: readonly string[]): Promise<ParsedFile> {
-  const records: TextRecord[] = [];
-  const malformed: MalformedRecord[] = [];
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of lines) {
-    line++;
-    if (text.trim() === '') continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      malformed.push({ line, raw: text, reason: `malformed JSON: ${(error as Error).message}` });
-      continue;
+async function* splitRecords(path: string, quoted: boolean, invalidUtf8: readonly number[], take: (batch: RecordBatch, line: number, text: string, problem: string | null) => void): AsyncGenerator<RecordBatch> {
+  const invalidIn = invalidUtf8Finder(invalidUtf8);
+  let batch = emptyBatch();
+  let carry = Buffer.alloc(0);
+  let carryOffset = 0;
+  let line = 1;
+  let inner = 0;
+  let scanned = 0;
+  let inQuotes = false;
+  const emit = (bytes: Buffer, start: number, end: number): void => {
+    const stop = end > start && bytes[end - 1] === 0x0d ? end - 1 : end;
+    const text = bytes.toString('utf8', start, stop);
+    const bad = invalidIn(carryOffset + start, carryOffset + stop);
+    if (text.trim() !== '') take(batch, line, text, bad === undefined ? null : invalidUtf8Reason(bad));
+    line += inner + 1;
+    inner = 0;
+  };
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const bytes = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
+    let start = 0;
+    let from = scanned;
+    // The next quote, searched once per quote (not once per line: most chunks have none).
+    let quote = quoted ? bytes.indexOf(0x22, from) : -1;
+    for (let nl = bytes.indexOf(0x0a, from); nl >= 0; nl = bytes.indexOf(0x0a, from)) {
+      for (; quote >= 0 && quote < nl; quote = bytes.indexOf(0x22, quote + 1)) inQuotes = !inQuotes;
+      from = nl + 1;
+      if (inQuotes) {
+        inner++;
+        continue;
+      }
+      emit(bytes, start, nl);
+      start = nl + 1;
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      malformed.push({ line, raw: text, reason: 'not a JSON object' });
-      continue;
+    for (; quote >= 0; quote = bytes.indexOf(0x22, quote + 1)) inQuotes = !inQuotes;
+    carryOffset += start;
+    carry = Buffer.from(bytes.subarray(start));
+    scanned = carry.length;
+    if (carry.length > MAX_RECORD_BYTES) {
+      throw malformed(path, quoted ? `CSV (the record at line ${line} is longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB: an unclosed quote?)` : `JSONL (line ${line} is longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB)`);
     }
-    const object = parsed as Record<string, unknown>;
-    const values: (string | null)[] = [];
-    let nested: string | undefined;
-    for (const column of columns) {
-      const value = jsonText(object[column]);
-      if (value === undefined) nested = column;
-      values.push(value ?? null);
+    if (batch.lines.length >= BATCH_ROWS) {
+      yield batch;
+      batch = emptyBatch();
     }
-    if (nested !== undefined) malformed.push({ line, raw: text, reason: `column "${nested}": nested JSON value where a scalar is expected` });
-    else records.push({ line, raw: text, values });
   }
-  return { records, malformed };
+  if (inQuotes) throw malformed(path, `CSV (the quote opened in the record at line ${line} is never closed)`);
+  if (carry.length > 0) emit(carry, 0, carry.length);
+  if (batch.lines.length > 0) yield batch;
 }
 
 /**
- * Reads CSV (RFC 4180) with a header row. Every schema column must be in the header; extra
- * columns are ignored. A row with the wrong number of fields is malformed. Empty fields are null.
- * A file the parser cannot follow (an unclosed quote) fails as a whole.
+ * Reads newline-delimited JSON as lines, in batches: the JSON itself is parsed set-based in
+ * DuckDB (see `loadRaw`), which keeps every digit of a number. Blank lines are skipped.
  */
-export async function readCsv(path: string, columns: readonly string[]): Promise<ParsedFile> {
-  const records: TextRecord[] = [];
-  const malformed: MalformedRecord[] = [];
-  const parser = createReadStream(path).pipe(
-    parse({ relax_column_count: true, raw: true, info: true, skip_empty_lines: true, bom: true }),
-  );
-  let positions: number[] | undefined;
-  let width = 0;
-  try {
-    for await (const { record, raw, info } of parser as AsyncIterable<{ record: string[]; raw: string; info: { lines: number } }>) {
-      const rawText = raw.replace(/\r?\n$/, '');
-      if (positions === undefined) {
-        const header = record.map((h) => h.trim());
-        const missing = columns.filter((c) => !header.includes(c));
-        if (missing.length > 0) {
-          throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')})`);
+export function readJsonlBatches(path: string, invalidUtf8: readonly number[]): AsyncGenerator<RecordBatch> {
+  return splitRecords(path, false, invalidUtf8, (batch, line, text, problem) => {
+    batch.lines.push(line);
+    batch.raws.push(text);
+    batch.problems.push(problem);
+    batch.fields.push(null);
+  });
+}
+
+/**
+ * The fields of a CSV record that contains quotes (RFC 4180: a quoted field is a whole field,
+ * `""` inside it is one quote), or undefined when a quote opens or closes mid-field.
+ */
+export function quotedFields(record: string): string[] | undefined {
+  const fields: string[] = [];
+  let at = 0;
+  for (;;) {
+    if (record[at] === '"') {
+      let value = '';
+      let from = at + 1;
+      for (;;) {
+        const quote = record.indexOf('"', from);
+        if (quote < 0) return undefined;
+        value += record.slice(from, quote);
+        if (record[quote + 1] !== '"') {
+          at = quote + 1;
+          break;
         }
-        positions = columns.map((c) => header.indexOf(c));
-        width = header.length;
-        continue;
+        value += '"';
+        from = quote + 2;
       }
-      if (record.length !== width) {
-        malformed.push({ line: info.lines, raw: rawText, reason: `expected ${width} fields, found ${record.length}` });
-        continue;
-      }
-      records.push({ line: info.lines, raw: rawText, values: positions.map((p) => (record[p] === '' ? null : record[p]!)) });
+      fields.push(value);
+      if (at === record.length) return fields;
+      if (record[at] !== ',') return undefined;
+    } else {
+      const comma = record.indexOf(',', at);
+      const value = record.slice(at, comma < 0 ? undefined : comma);
+      if (value.includes('"')) return undefined;
+      fields.push(value);
+      if (comma < 0) return fields;
+      at = comma;
     }
-  } catch (error) {
-    if (error instanceof ValidationError) throw error;
-    // A broken quote leaves the parser unable to tell where later rows start: fail the whole file
-    // rather than commit part of it.
-    throw new ValidationError('VALIDATION_FAILED', `${path}: malformed CSV (${(error as Error).message}); nothing was ingested, fix the file and ingest it again`, { cause: error });
+    at++;
   }
-  return { records, malformed };
+}
+
+/** The header of a CSV file: where each schema column is (0-based), and how many fields a record has. */
+export interface CsvHeader {
+  readonly positions: readonly number[];
+  readonly width: number;
+}
+
+/**
+ * Reads CSV (RFC 4180) with a header row, in batches. Every schema column must be in the
+ * header; extra columns are ignored. The fields are split set-based in DuckDB (`fields` carries
+ * them only for records with quotes). A file the reader cannot follow (an unclosed quote) fails
+ * as a whole. `onHeader` is called once, before the first batch.
+ */
+export async function* readCsvBatches(path: string, columns: readonly string[], invalidUtf8: readonly number[], onHeader: (header: CsvHeader) => void): AsyncGenerator<RecordBatch> {
+  let header: string[] | undefined;
+  const records = splitRecords(path, true, invalidUtf8, (batch, line, text, problem) => {
+    const quoted = text.includes('"') ? quotedFields(text) : null;
+    if (header === undefined) {
+      if (problem !== null) throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header has ${problem}`);
+      header = (quoted ?? text.split(',')).map((h) => h.replace(/^\uFEFF/, '').trim());
+      const missing = columns.filter((c) => !header!.includes(c));
+      if (missing.length > 0) {
+        throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')})`);
+      }
+      onHeader({ positions: columns.map((c) => header!.indexOf(c)), width: header.length });
+      return;
+    }
+    batch.lines.push(line);
+    batch.raws.push(text);
+    batch.problems.push(problem ?? (quoted === undefined ? 'malformed CSV: a quote must open and close a whole field' : null));
+    batch.fields.push(quoted ? JSON.stringify(quoted) : null);
+  });
+  yield* records;
 }

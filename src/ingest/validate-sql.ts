@@ -11,7 +11,17 @@ export const STORAGE_TYPE: Record<ColumnType, string> = {
   timestamp: 'TIMESTAMP',
 };
 
-function parsed(column: string, type: ColumnType): string {
+/**
+ * The longest entity key accepted, in UTF-8 bytes. LMDB keys hold at most 1978 bytes, and the
+ * online store's key also holds the view name and a generation; 1024 leaves room for both.
+ */
+export const MAX_KEY_BYTES = 1024;
+
+/** int64 text: an optional sign and decimal digits, nothing else (no `1.5`, `1e3`, `0x10`, spaces). */
+const INTEGER = `'[+-]?[0-9]+'`;
+
+/** The typed value of a text column, NULL when the text is not a valid value of `type`. */
+export function parsedValueSql(column: string, type: ColumnType): string {
   const c = ident(column);
   switch (type) {
     case 'string':
@@ -20,25 +30,54 @@ function parsed(column: string, type: ColumnType): string {
       return parseTimestampSql(c);
     case 'float64':
       return `(CASE WHEN isfinite(TRY_CAST(${c} AS DOUBLE)) THEN TRY_CAST(${c} AS DOUBLE) END)`;
+    case 'int64':
+      // DuckDB's own cast rounds 1.5 and reads 1e3, 0x10 and " 7": only digits are exact integers.
+      return `(CASE WHEN regexp_full_match(${c}, ${INTEGER}) THEN TRY_CAST(${c} AS BIGINT) END)`;
     default:
       return `TRY_CAST(${c} AS ${STORAGE_TYPE[type]})`;
   }
 }
 
+function typeCheckSql(column: string, type: ColumnType): string {
+  const c = ident(column);
+  const bad = (what: string): string => `'column "${column}": ' || to_json(${c}) || ${literal(` ${what}`)}`;
+  if (type === 'string') return 'NULL';
+  if (type === 'int64') {
+    return `CASE WHEN ${c} IS NULL THEN NULL WHEN NOT regexp_full_match(${c}, ${INTEGER}) THEN ${bad('is not an int64 (write a whole number in decimal digits)')} WHEN TRY_CAST(${c} AS BIGINT) IS NULL THEN ${bad('is outside the int64 range (-2^63 to 2^63-1)')} END`;
+  }
+  return `CASE WHEN ${c} IS NOT NULL AND ${parsedValueSql(column, type)} IS NULL THEN ${bad(`is not a ${type}`)} END`;
+}
+
+/** A column that must be present in every row, and why. */
+const requiredSql = (column: string, what: string): string => `CASE WHEN ${ident(column)} IS NULL THEN ${literal(`column "${column}": ${what} is missing`)} END`;
+
+/** An entity join key column of a source: the column, and the entity it identifies. */
+export interface SourceKey {
+  readonly column: string;
+  readonly entity: string;
+}
+
+function keyCheckSql({ column, entity }: SourceKey): string {
+  const c = ident(column);
+  const prefix = `column "${column}": the join key of entity "${entity}"`;
+  return `CASE WHEN ${c} IS NULL OR ${c} = '' THEN ${literal(`${prefix} is missing`)} WHEN strlen(${c}) > ${MAX_KEY_BYTES} THEN ${literal(`${prefix} is `)} || strlen(${c}) || ${literal(` bytes; keys may be at most ${MAX_KEY_BYTES} UTF-8 bytes`)} END`;
+}
+
 /**
- * The reason a text row breaks the source schema, as one SQL expression: `''` when the row is
- * valid. Every column is checked set-based in DuckDB; the event timestamp must be present.
+ * The reason a text row breaks the source's rules, as one SQL expression: `''` when the row is
+ * valid. Checked set-based in DuckDB: a problem found while reading (`_problem`) first; then
+ * every column's type, the event timestamp (and event id) present, and every entity join key
+ * present and short enough for the online store.
  */
-export function rejectReasonSql(source: Source): string {
-  const checks = Object.entries(source.schema).map(([column, type]) => {
-    const c = ident(column);
-    const bad = `'column "${column}": ' || to_json(${c}) || ' is not a ${type}'`;
-    const invalid = type === 'string' ? 'NULL' : `CASE WHEN ${c} IS NOT NULL AND ${parsed(column, type)} IS NULL THEN ${bad} END`;
-    return column === source.timestamp
-      ? `CASE WHEN ${c} IS NULL THEN ${literal(`column "${column}": the event timestamp is missing`)} ELSE ${invalid} END`
-      : invalid;
-  });
-  return `concat_ws('; ', ${checks.join(', ')})`;
+export function rejectReasonSql(source: Source, keys: readonly SourceKey[]): string {
+  const checks = Object.entries(source.schema).map(([column, type]) =>
+    column === source.timestamp
+      ? `coalesce(${requiredSql(column, 'the event timestamp')}, ${typeCheckSql(column, type)})`
+      : typeCheckSql(column, type),
+  );
+  if (source.eventId !== undefined) checks.push(requiredSql(source.eventId, 'the event id'));
+  checks.push(...keys.map(keyCheckSql));
+  return `coalesce(_problem, concat_ws('; ', ${checks.join(', ')}))`;
 }
 
 /**
@@ -48,12 +87,12 @@ export function rejectReasonSql(source: Source): string {
 export function typedColumnsSql(source: Source, firstSeq: number): string {
   const columns = Object.entries(source.schema).map(([column, type]) =>
     type === 'timestamp'
-      ? `epoch_ms(${parsed(column, type)}) AS ${ident(column)}`
-      : `${parsed(column, type)}::${STORAGE_TYPE[type]} AS ${ident(column)}`,
+      ? `epoch_ms(${parsedValueSql(column, type)}) AS ${ident(column)}`
+      : `${parsedValueSql(column, type)}::${STORAGE_TYPE[type]} AS ${ident(column)}`,
   );
   return [
     ...columns,
-    `${parsed(source.timestamp, 'timestamp')} AS _ts`,
+    `${parsedValueSql(source.timestamp, 'timestamp')} AS _ts`,
     `(${firstSeq} + row_number() OVER (ORDER BY _n) - 1)::BIGINT AS _seq`,
   ].join(', ');
 }

@@ -1,5 +1,5 @@
 import type { Feature } from '../definitions/index.js';
-import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import type { AppendColumn, SqlEngine } from '../storage/engine/sql-engine.js';
 import { windowAt } from '../time/index.js';
 import type { Evaluation, Scalar } from './aggregations/index.js';
 import { EventBufferBuilder } from './event-buffer-builder.js';
@@ -93,7 +93,8 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   let chunk = new OutputChunk(layout);
   const flush = async (): Promise<void> => {
     if (chunk.rows === 0) return;
-    await engine.appendColumns(out, [chunk.pid, ...chunk.columns], chunk.rows);
+    const columns = [chunk.pid, ...chunk.columns].map((values): AppendColumn => (values instanceof Float64Array ? { type: 'double', values } : { type: 'text', values }));
+    await engine.appendColumns(out, columns, { rows: chunk.rows, whileStreaming: true });
     chunk = new OutputChunk(layout);
   };
 

@@ -1,6 +1,8 @@
-import { DOUBLE, DuckDBDataChunk, DuckDBInstance, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
-import { AdapterError } from '../../errors.js';
-import type { ColumnChunk, SqlEngine } from './sql-engine.js';
+import { mkdirSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBInstance, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { AdapterError, ConfigError } from '../../errors.js';
+import { literal, type AppendColumn, type ColumnChunk, type SqlEngine } from './sql-engine.js';
 
 function toPlain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
@@ -53,41 +55,37 @@ class DuckDbEngine implements SqlEngine {
     }
   }
 
-  async appendColumns(table: string, columns: readonly (Float64Array | readonly (string | null)[])[], rowCount: number): Promise<void> {
-    if (rowCount === 0) return;
-    // A statement on the streaming connection would end its open stream early, silently.
-    const connection = (this.appendConnection ??= await this.instance.connect());
-    const appender = await connection.createAppender(table);
-    try {
-      for (let start = 0; start < rowCount; start += 2048) {
-        const size = Math.min(2048, rowCount - start);
-        const chunk = DuckDBDataChunk.create(columns.map((c) => (c instanceof Float64Array ? DOUBLE : VARCHAR)), size);
-        columns.forEach((column, c) => {
-          const values: (number | string | null)[] = new Array(size);
-          for (let i = 0; i < size; i++) {
-            const v = column[start + i]!;
-            values[i] = typeof v === 'number' && Number.isNaN(v) ? null : v;
-          }
-          chunk.setColumnValues(c, values);
-        });
-        appender.appendDataChunk(chunk);
-      }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
-  }
-
   async appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void> {
     if (rows.length === 0) return;
     const width = rows[0]!.length;
-    const appender = await this.connection.createAppender(table);
+    await this.appendColumns(table, Array.from({ length: width }, (_, c) => ({ type: 'text' as const, values: rows.map((row) => row[c] ?? null) })));
+  }
+
+  async appendColumns(table: string, columns: readonly AppendColumn[], options: { rows?: number; whileStreaming?: boolean } = {}): Promise<void> {
+    const rows = options.rows ?? columns[0]?.values.length ?? 0;
+    if (rows === 0) return;
+    const types = columns.map((c) => (c.type === 'bigint' ? BIGINT : c.type === 'double' ? DOUBLE : VARCHAR));
+    // A statement on the streaming session would end its open stream early, silently.
+    const connection = options.whileStreaming ? (this.appendConnection ??= await this.instance.connect()) : this.connection;
+    const appender = await connection.createAppender(table);
     try {
       // DuckDB vectors hold 2048 rows; filling whole chunks column by column is the fast path.
-      for (let start = 0; start < rows.length; start += 2048) {
-        const slice = rows.slice(start, start + 2048);
-        const chunk = DuckDBDataChunk.create(Array.from({ length: width }, () => VARCHAR), slice.length);
-        for (let c = 0; c < width; c++) chunk.setColumnValues(c, slice.map((row) => row[c] ?? null));
+      for (let start = 0; start < rows; start += 2048) {
+        const size = Math.min(2048, rows - start);
+        const chunk = DuckDBDataChunk.create(types, size);
+        columns.forEach((column, c) => {
+          if (column.type === 'double') {
+            const values: (number | null)[] = new Array(size);
+            for (let r = 0; r < size; r++) {
+              const v = column.values[start + r]!;
+              values[r] = Number.isNaN(v) ? null : v;
+            }
+            chunk.setColumnValues(c, values);
+            return;
+          }
+          const slice = column.values.slice(start, start + size);
+          chunk.setColumnValues(c, column.type === 'bigint' ? (slice as readonly number[]).map((v) => BigInt(v)) : (slice as readonly (string | null)[]));
+        });
         appender.appendDataChunk(chunk);
       }
       appender.flushSync();
@@ -106,11 +104,21 @@ class DuckDbEngine implements SqlEngine {
 export interface DuckDbEngineConfig {
   /** Worker threads; default: DuckDB's choice (all cores). */
   readonly threads?: number;
+  /**
+   * The most memory DuckDB may use, as DuckDB writes it (`"4GB"`, `"512MiB"`); default half of
+   * the machine's RAM (DuckDB's own default, 80%, leaves too little for Node and other processes).
+   */
   readonly memoryLimit?: string;
+  /** Where DuckDB spills what does not fit in `memoryLimit` (created if missing); default DuckDB's `.tmp`. */
+  readonly tempDirectory?: string;
 }
 
+/** The default DuckDB memory limit: this fraction of the machine's RAM. */
+export const DEFAULT_MEMORY_FRACTION = 0.5;
+
 /**
- * An in-memory DuckDB with the session in UTC, so naive timestamps mean UTC everywhere.
+ * An in-memory DuckDB with the session in UTC, so naive timestamps mean UTC everywhere. Its
+ * memory is bounded (`memoryLimit`); larger work spills to `tempDirectory`.
  *
  * @example
  * const engine = await duckDbEngine();
@@ -122,6 +130,14 @@ export async function duckDbEngine(config: DuckDbEngineConfig = {}): Promise<Sql
   const engine = new DuckDbEngine(instance, connection);
   await engine.run("SET TimeZone = 'UTC'");
   if (config.threads !== undefined) await engine.run(`SET threads = ${Math.max(1, Math.floor(config.threads))}`);
-  if (config.memoryLimit !== undefined) await engine.run(`SET memory_limit = '${config.memoryLimit.replace(/'/g, '')}'`);
+  const memoryLimit = config.memoryLimit ?? `${Math.floor((totalmem() * DEFAULT_MEMORY_FRACTION) / 2 ** 20)}MiB`;
+  await engine.run(`SET memory_limit = ${literal(memoryLimit)}`).catch(async (error: unknown) => {
+    await engine.close();
+    throw new ConfigError('CONFIG_INVALID', `DuckDB memory limit "${memoryLimit}" (SLUICE_MEMORY_LIMIT) is not valid; write a size such as "4GB" or "512MiB"`, { cause: error });
+  });
+  if (config.tempDirectory !== undefined) {
+    mkdirSync(config.tempDirectory, { recursive: true });
+    await engine.run(`SET temp_directory = ${literal(config.tempDirectory)}`);
+  }
   return engine;
 }

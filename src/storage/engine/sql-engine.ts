@@ -5,6 +5,15 @@ export interface ColumnChunk {
 }
 
 /**
+ * A column to append: `bigint` values are exact integers (JS numbers), `text` values strings or
+ * null, `double` values a Float64Array with NaN for NULL.
+ */
+export type AppendColumn =
+  | { readonly type: 'bigint'; readonly values: readonly number[] }
+  | { readonly type: 'text'; readonly values: readonly (string | null)[] }
+  | { readonly type: 'double'; readonly values: Float64Array };
+
+/**
  * The set-based engine that bulk work runs on. One in-process DuckDB per process, in memory,
  * reading the lake's Parquet files directly; it holds no state of its own between commands, so
  * a CLI and a server can run at the same time.
@@ -16,15 +25,15 @@ export interface SqlEngine {
   all<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
   /** Runs a query and yields its result in columnar chunks, without building a row object per row. */
   streamChunks(sql: string): AsyncIterable<ColumnChunk>;
-  /**
-   * Appends `rowCount` rows to a table, column by column: a Float64Array fills a DOUBLE column
-   * (NaN is NULL), an array of strings a VARCHAR column (null is NULL). Safe while a
-   * `streamChunks` result is open; the table must then be a regular (not TEMP) table, which the
-   * appending session can see.
-   */
-  appendColumns(table: string, columns: readonly (Float64Array | readonly (string | null)[])[], rowCount: number): Promise<void>;
   /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */
   appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void>;
+  /**
+   * Appends the first `rows` rows (default: all) of `columns` to an existing table whose columns
+   * are BIGINT, VARCHAR or DOUBLE as `columns` say. With `whileStreaming`, it appends through a
+   * session of its own, so a `streamChunks` result open on the main one is not cut short; the
+   * table must then be a regular (not TEMP) table, which that session can see.
+   */
+  appendColumns(table: string, columns: readonly AppendColumn[], options?: { readonly rows?: number; readonly whileStreaming?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 

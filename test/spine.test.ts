@@ -1,0 +1,56 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { batchSource, count, defineProject, entity, featureView } from '../src/definitions/index.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { tempPlatform } from './support/temp-platform.js';
+
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+const user = entity({ name: 'user', joinKey: 'u' });
+const events = batchSource({ name: 'events', schema: { u: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const spec = defineProject({ name: 'p', entities: [user], sources: [events], featureViews: [featureView({ name: 'v', entity: user, source: events, features: { n: count() } })] });
+
+let env: Awaited<ReturnType<typeof tempPlatform>>;
+beforeEach(async () => {
+  env = await tempPlatform(spec, T0);
+  writeFileSync(join(env.dir, 'e.csv'), `u,ts\nu1,2024-01-01T00:00:00Z\nu1,2024-01-01T01:00:00Z\n`);
+  await ingestFile(env.platform, env.project, 'events', join(env.dir, 'e.csv'));
+});
+afterEach(async () => env.dispose());
+
+const build = (name: string, text: string, options: Record<string, unknown> = {}) => {
+  const spine = join(env.dir, name);
+  writeFileSync(spine, text);
+  const out = join(env.dir, `out-${name}.jsonl`);
+  return buildDataset(env.platform, env.project, { spine, out, features: ['v:n'], ...options }).then(() =>
+    readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
+};
+
+test('spine columns come back exactly as given (no re-typing of text, numbers or dates)', async () => {
+  const rows = await build('s.jsonl', '{"u":"u1","ts":"2024-01-01T03:00:00Z","note":"2024-01-02","code":"007","x":1.5}\n');
+  expect(rows).toEqual([{ u: 'u1', ts: '2024-01-01T03:00:00Z', note: '2024-01-02', code: '007', x: 1.5, v__n: 2 }]);
+  const csv = await build('s.csv', 'u,ts,code\nu1,2024-01-01T03:00:00Z,007\n');
+  expect(csv).toEqual([{ u: 'u1', ts: '2024-01-01T03:00:00Z', code: '007', v__n: 2 }]);
+});
+
+test('epoch timestamps: milliseconds in CSV are read, seconds are refused unless the unit says so', async () => {
+  const ms = T0 + 7_200_000;
+  expect((await build('ms.csv', `u,ts\nu1,${ms}\n`))[0]!.v__n).toBe(2);
+  await expect(build('sec.csv', `u,ts\nu1,${ms / 1000}\n`)).rejects.toThrow(/look like epoch seconds; pass --timestamp-unit s/);
+  expect((await build('sec2.csv', `u,ts\nu1,${ms / 1000}\n`, { timestampUnit: 's' }))[0]!.v__n).toBe(2);
+});
+
+test('a spine without its key or timestamp column is an error naming it, before any engine error', async () => {
+  await expect(build('nokey.csv', 'user,ts\nu1,2024-01-01T03:00:00Z\n')).rejects.toThrow(/spine .* has no column "u".*columns: user, ts/);
+  await expect(build('nots.csv', 'u,time\nu1,2024-01-01T03:00:00Z\n')).rejects.toThrow(/has no column "ts".*--timestamp-column/);
+});
+
+test('spine columns that would collide with output or internal columns are refused, or replaced on request', async () => {
+  await expect(build('c.csv', 'u,ts,v__n\nu1,2024-01-01T03:00:00Z,900.7\n')).rejects.toThrow(/"v__n" \(spine\) and "v__n" \(feature\).*--replace-columns/);
+  await expect(build('c2.csv', 'u,ts,V__N\nu1,2024-01-01T03:00:00Z,900.7\n')).rejects.toThrow(/"V__N" \(spine\)/);
+  expect(await build('c3.csv', 'u,ts,v__n\nu1,2024-01-01T03:00:00Z,900.7\n', { replaceColumns: true })).toEqual([{ u: 'u1', ts: '2024-01-01T03:00:00Z', v__n: 2 }]);
+  expect(await build('row.csv', 'u,ts,_row\nu1,2024-01-01T03:00:00Z,x\n')).toEqual([{ u: 'u1', ts: '2024-01-01T03:00:00Z', _row: 'x', v__n: 2 }]);
+  await expect(build('res.csv', 'u,ts,_sluice_row\nu1,2024-01-01T03:00:00Z,x\n')).rejects.toThrow(/reserved prefix "_sluice_"/);
+});

@@ -7,7 +7,7 @@ import type { SluiceContext } from '../context.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
 import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { readCsv, readJsonl, type MalformedRecord } from './read-records.js';
-import { rejectReasonSql } from './validate-sql.js';
+import { rejectReasonSql, sourceJoinKeys } from './validate-sql.js';
 import { commitOrRemove, writeLakeFile } from './commit-ingest.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { fileSha256 } from './file-hash.js';
@@ -86,7 +86,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
     const progress = (done: number) => options.onProgress?.(done, 4);
     const malformed = await loadRaw(engine, source, path, format);
     progress(1);
-    await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT *, _line AS _n, ${rejectReasonSql(source)} AS _reason FROM ${RAW}`);
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT *, _line AS _n, ${rejectReasonSql(source, sourceJoinKeys(project, source.name))} AS _reason FROM ${RAW}`);
     const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
     const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
       `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,

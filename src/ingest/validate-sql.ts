@@ -1,4 +1,4 @@
-import type { ColumnType, Source } from '../definitions/index.js';
+import type { ColumnType, Project, Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
 
@@ -25,18 +25,30 @@ function parsed(column: string, type: ColumnType): string {
   }
 }
 
+/** The join key columns of a source's rows: per column, the entity (of a view over the source) it identifies. */
+export function sourceJoinKeys(project: Project, source: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const view of project.featureViews) {
+    if (view.source !== source) continue;
+    for (const key of view.joinKeys) if (!keys.has(key)) keys.set(key, view.entity);
+  }
+  return keys;
+}
+
 /**
  * The reason a text row breaks the source schema, as one SQL expression: `''` when the row is
- * valid. Every column is checked set-based in DuckDB; the event timestamp must be present.
+ * valid. Every column is checked set-based in DuckDB; the event timestamp must be present, and
+ * so must every join key part (`joinKeys`, see {@link sourceJoinKeys}): a row with a null key
+ * part identifies no entity.
  */
-export function rejectReasonSql(source: Source): string {
+export function rejectReasonSql(source: Source, joinKeys: ReadonlyMap<string, string> = new Map()): string {
   const checks = Object.entries(source.schema).map(([column, type]) => {
     const c = ident(column);
     const bad = `'column "${column}": ' || to_json(${c}) || ' is not a ${type}'`;
     const invalid = type === 'string' ? 'NULL' : `CASE WHEN ${c} IS NOT NULL AND ${parsed(column, type)} IS NULL THEN ${bad} END`;
-    return column === source.timestamp
-      ? `CASE WHEN ${c} IS NULL THEN ${literal(`column "${column}": the event timestamp is missing`)} ELSE ${invalid} END`
-      : invalid;
+    const entity = joinKeys.get(column);
+    const missing = column === source.timestamp ? 'the event timestamp is missing' : entity !== undefined ? `a join key of entity "${entity}" is missing` : undefined;
+    return missing !== undefined ? `CASE WHEN ${c} IS NULL THEN ${literal(`column "${column}": ${missing}`)} ELSE ${invalid} END` : invalid;
   });
   return `concat_ws('; ', ${checks.join(', ')})`;
 }

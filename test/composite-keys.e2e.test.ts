@@ -66,6 +66,9 @@ beforeAll(() => {
   expect(sluice(root, 'init', 'proj').code).toBe(0);
   writeFileSync(join(dir, 'sluice.config.ts'), CONFIG);
   writeFileSync(join(dir, 'txns.csv'), DATA);
+  const planned = sluice(dir, 'plan');
+  expect(planned.stderr).toBe('');
+  expect(planned.code).toBe(0);
   const applied = sluice(dir, 'apply');
   expect(applied.stderr).toBe('');
   expect(applied.code).toBe(0);

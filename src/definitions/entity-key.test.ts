@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
 import { entityKey, entityKeySql } from './entity-key.js';
@@ -43,6 +44,27 @@ describe('entity key', () => {
       }
       const [nulls] = await engine.all<{ k: string | null }>(`SELECT ${entityKeySql(["'a'", 'NULL::VARCHAR'])} AS k`);
       expect(nulls!.k).toBeNull();
+    } finally {
+      await engine.close();
+    }
+  });
+
+  const part = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 6 }), fc.constantFrom('', ':', '1:', ':1', '2:ab'));
+  test('distinct tuples of random unicode parts give distinct keys', () => {
+    fc.assert(fc.property(fc.array(part, { minLength: 2, maxLength: 3 }), fc.array(part, { minLength: 2, maxLength: 3 }), (a, b) => {
+      if (JSON.stringify(a) !== JSON.stringify(b)) expect(entityKey(a)).not.toBe(entityKey(b));
+    }), { numRuns: 2000 });
+  });
+
+  test('the engine computes the same key as JavaScript for random unicode parts', async () => {
+    const engine = await duckDbEngine({ threads: 1 });
+    try {
+      await fc.assert(fc.asyncProperty(fc.array(fc.tuple(part, part, part), { minLength: 1, maxLength: 20 }), async (rows) => {
+        await engine.run('CREATE OR REPLACE TEMP TABLE r (i INTEGER, a VARCHAR, b VARCHAR, c VARCHAR)');
+        await engine.appendText('r', rows.map((row, i) => [String(i), ...row]));
+        const keys = await engine.all<{ k: string }>(`SELECT ${entityKeySql(['a', 'b', 'c'])} AS k FROM r ORDER BY i`);
+        expect(keys.map((k) => k.k)).toEqual(rows.map((row) => entityKey(row)));
+      }), { numRuns: 50 });
     } finally {
       await engine.close();
     }

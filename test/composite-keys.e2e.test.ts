@@ -110,6 +110,10 @@ describe('entities with composite join keys', () => {
       expect(unequal.statusCode).toBe(400);
       expect(unequal.body).toContain('user_id');
       expect(unequal.body).toContain('merchant_id');
+      // Larger than one evaluation slice: the lengths are checked on the whole request.
+      const long = await app.inject({ method: 'POST', url: '/v1/features/online', payload: { entities: { user_id: Array(600).fill('u1'), merchant_id: Array(300).fill('1') }, service: 'pair_v1' } });
+      expect(long.statusCode).toBe(400);
+      expect(long.json<{ error: { message: string } }>().error.message).toContain('entities.user_id has 600, entities.merchant_id has 300');
       const missing = await app.inject({ method: 'POST', url: '/v1/features/online', payload: { entities: { user_id: ['u1'] }, service: 'pair_v1' } });
       expect(missing.statusCode).toBe(400);
       expect(missing.json<{ error: { message: string } }>().error.message).toContain('"merchant_id"');

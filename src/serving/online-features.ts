@@ -105,7 +105,11 @@ interface RequestedEntities {
   readonly keys: readonly string[];
 }
 
-function requestedEntities(request: OnlineFeaturesRequest, joinKeys: readonly string[]): RequestedEntities {
+/**
+ * The request's values of each join key column, checked: every key present, arrays of strings or
+ * safe integers, all of the same length. Throws a `ValidationError` naming the keys.
+ */
+export function entityKeyColumns(request: OnlineFeaturesRequest, joinKeys: readonly string[]): (readonly (string | number)[])[] {
   const given = Object.keys(request.entities ?? {});
   const missing = joinKeys.filter((k) => request.entities?.[k] === undefined);
   if (missing.length > 0) {
@@ -123,6 +127,12 @@ function requestedEntities(request: OnlineFeaturesRequest, joinKeys: readonly st
   if (columns.some((c) => c.length !== n)) {
     throw new ValidationError('BAD_REQUEST', `the entity key arrays must have equal lengths, one value per entity: ${joinKeys.map((k, i) => `entities.${k} has ${columns[i]!.length}`).join(', ')}`);
   }
+  return columns;
+}
+
+function requestedEntities(request: OnlineFeaturesRequest, joinKeys: readonly string[]): RequestedEntities {
+  const columns = entityKeyColumns(request, joinKeys);
+  const n = columns[0]!.length;
   if (columns.length === 1) return { columns, keys: columns[0]!.map(String) };
   const keys = new Array<string>(n);
   for (let r = 0; r < n; r++) keys[r] = entityKey(columns.map((c) => c[r]!));

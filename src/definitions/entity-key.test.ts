@@ -49,6 +49,14 @@ describe('entity key', () => {
     }
   });
 
+  test('byte lengths count UTF-8 as TextEncoder does, lone surrogates included', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 8 }), fc.string({ unit: 'binary', maxLength: 8 }), (a, b) => {
+      const length = (s: string) => new TextEncoder().encode(s).length;
+      expect(entityKey([a, b])).toBe(`${length(a)}:${a}${length(b)}:${b}`);
+    }), { numRuns: 2000 });
+    expect(entityKey(['\ud800', 'x\udc00\ud83d\ude00'])).toBe('3:\ud8008:x\udc00\ud83d\ude00');
+  });
+
   const part = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 6 }), fc.constantFrom('', ':', '1:', ':1', '2:ab'));
   test('distinct tuples of random unicode parts give distinct keys', () => {
     fc.assert(fc.property(fc.array(part, { minLength: 2, maxLength: 3 }), fc.array(part, { minLength: 2, maxLength: 3 }), (a, b) => {

@@ -13,7 +13,20 @@
 /** A join key value as a request gives it: text, or an integer (int64 beyond 2^53 as text or bigint). */
 export type EntityKeyPart = string | number | bigint;
 
-const utf8 = new TextEncoder();
+/** The length of `text` in UTF-8 bytes, without encoding it (a lone surrogate counts as U+FFFD, 3 bytes, as `TextEncoder` writes it). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
 
 /**
  * The SQL expression of the key, from SQL expressions of the key columns in join key order
@@ -39,7 +52,7 @@ export function entityKey(parts: readonly EntityKeyPart[]): string {
   let key = '';
   for (const part of parts) {
     const text = String(part);
-    key += `${utf8.encode(text).length}:${text}`;
+    key += `${utf8Length(text)}:${text}`;
   }
   return key;
 }

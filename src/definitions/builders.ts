@@ -7,16 +7,24 @@ import type {
   Schema,
 } from './types.js';
 
+/** An entity's identity: one join key column, or several (`joinKeys`) whose values together name one entity. */
+export type EntityOptions =
+  | { name: string; joinKey: string; joinKeys?: never; description?: string }
+  | { name: string; joinKeys: readonly string[]; joinKey?: never; description?: string };
+
 /**
- * Declares an entity: the thing features describe, identified by a join key column. Names of
- * entities, sources, views and services are compared case-insensitively: `customer` and
+ * Declares an entity: the thing features describe, identified by a join key column, or by several
+ * (a composite key: features of a pair). `joinKey: 'k'` is the same as `joinKeys: ['k']`. Names
+ * of entities, sources, views and services are compared case-insensitively: `customer` and
  * `Customer` collide.
  *
  * @example
  * const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+ * const userMerchant = entity({ name: 'user_merchant', joinKeys: ['user_id', 'merchant_id'] });
  */
-export function entity(options: { name: string; joinKey: string; description?: string }): EntitySpec {
-  return Object.freeze({ kind: 'entity', ...options });
+export function entity(options: EntityOptions): EntitySpec {
+  const keys = options.joinKeys === undefined ? {} : { joinKeys: Object.freeze([...options.joinKeys]) };
+  return Object.freeze({ kind: 'entity', ...options, ...keys });
 }
 
 /**

@@ -78,7 +78,7 @@ function featureDetails(view: string, before: FeatureView, after: FeatureView, o
  */
 export function viewDetails(before: FeatureView, after: FeatureView): ChangeDetails {
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
-  for (const key of ['entity', 'joinKey', 'source', 'ttl'] as const) property(out.details, key, before[key], after[key]);
+  for (const key of ['entity', 'joinKeys', 'source', 'ttl'] as const) property(out.details, key, before[key], after[key]);
   featureDetails(after.name, before, after, out);
   describeChanged(out.details, before, after);
   return out;
@@ -87,7 +87,7 @@ export function viewDetails(before: FeatureView, after: FeatureView): ChangeDeta
 /** An entity's join key or description changed. */
 export function entityDetails(before: Entity, after: Entity): ChangeDetails {
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
-  property(out.details, 'joinKey', before.joinKey, after.joinKey);
+  property(out.details, 'joinKeys', before.joinKeys, after.joinKeys);
   describeChanged(out.details, before, after);
   return out;
 }

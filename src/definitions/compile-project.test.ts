@@ -83,3 +83,23 @@ describe('malformed definitions get a DefinitionError, never a TypeError', () =>
     expect(raw(spec as Record<string, unknown>)).toThrow(message);
   });
 });
+
+describe('composite join keys', () => {
+  const pairs = batchSource({ name: 'pairs', schema: { user_id: 'string', merchant_id: 'int64', amount: 'float64', day: 'timestamp', ts: 'timestamp' }, timestamp: 'ts' });
+  const pairProject = (e: ReturnType<typeof entity>) => () => defineProject({ name: 'p', entities: [e], sources: [pairs], featureViews: [featureView({ name: 'v', entity: e, source: pairs, features: { n: count() } })] });
+  test('compile to joinKeys in order; a single joinKey is joinKeys of one, with its hash unchanged', () => {
+    const compiled = compileProject(pairProject(entity({ name: 'pair', joinKeys: ['user_id', 'merchant_id'] }))());
+    expect(compiled.entities[0]!.joinKeys).toEqual(['user_id', 'merchant_id']);
+    expect(compiled.featureViews[0]!.joinKeys).toEqual(['user_id', 'merchant_id']);
+    const single = compileProject(project());
+    expect(single.entities[0]!.joinKeys).toEqual(['customer_id']);
+    expect(compileProject(defineProject({ name: 'p', entities: [entity({ name: 'customer', joinKeys: ['customer_id'] })], sources: [txns], featureViews: [view('txn_stats', { n: count() })] })).hash).toBe(single.hash);
+  });
+  test('every key column must exist in the view\'s source, as string or int64, listed once', () => {
+    expect(pairProject(entity({ name: 'pair', joinKeys: ['user_id', 'merchnt_id'] }))).toThrow('source "pairs" has no column "merchnt_id", a join key of entity "pair" (did you mean "merchant_id"?)');
+    expect(pairProject(entity({ name: 'pair', joinKeys: ['user_id', 'day'] }))).toThrow('join key "day" is timestamp; it must be string or int64');
+    expect(pairProject(entity({ name: 'pair', joinKeys: ['user_id', 'user_id'] }))).toThrow('entity "pair": join key "user_id" is listed twice');
+    expect(pairProject(entity({ name: 'pair', joinKeys: [] }))).toThrow('entity "pair": it needs a join key');
+    expect(raw({ entities: [{ kind: 'entity', name: 'e', joinKey: 'a', joinKeys: ['a'] }] })).toThrow('entity "e": give joinKey or joinKeys, not both');
+  });
+});

@@ -87,14 +87,31 @@ function compileFeature(view: FeatureViewSpec, source: Source, name: string, spe
   };
 }
 
+function compileEntity(spec: EntitySpec): Entity {
+  const where = `entity "${spec.name}"`;
+  if (spec.joinKey !== undefined && spec.joinKeys !== undefined) fail(`${where}: give joinKey or joinKeys, not both`);
+  const keys: unknown = spec.joinKeys ?? (spec.joinKey === undefined ? undefined : [spec.joinKey]);
+  if (!Array.isArray(keys) || keys.length === 0) fail(`${where}: it needs a join key: joinKey: "user_id", or joinKeys: ["user_id", "merchant_id"] for a composite key`);
+  for (const key of keys) checkName(`${where}: join key`, key);
+  const joinKeys = [...(keys as string[])];
+  const twice = joinKeys.find((k, i) => joinKeys.indexOf(k) !== i);
+  if (twice !== undefined) fail(`${where}: join key "${twice}" is listed twice; list each key column once`);
+  noCollisions('join keys', joinKeys, `${where}: `);
+  // A single key hashes as it always has, so existing entities keep their hash.
+  const hashed = joinKeys.length === 1 ? { joinKey: joinKeys[0] } : { joinKeys };
+  return { name: spec.name, joinKeys, description: spec.description, hash: contentHash({ name: spec.name, ...hashed, description: spec.description }) };
+}
+
 function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sources: Map<string, Source>): FeatureView {
   const entity = entities.get(spec.entity?.name);
   if (!entity) fail(`feature view "${spec.name}": entity "${spec.entity?.name}" is not in the project's entities${didYouMean(String(spec.entity?.name), entities.keys())}`);
   const source = sources.get(spec.source?.name);
   if (!source) fail(`feature view "${spec.name}": source "${spec.source?.name}" is not in the project's sources${didYouMean(String(spec.source?.name), sources.keys())}`);
-  const keyType = own(source.schema, entity.joinKey);
-  if (keyType === undefined) fail(`feature view "${spec.name}": source "${source.name}" has no column "${entity.joinKey}", the join key of entity "${entity.name}"`);
-  if (keyType !== 'string' && keyType !== 'int64') fail(`feature view "${spec.name}": join key "${entity.joinKey}" is ${keyType}; it must be string or int64`);
+  for (const key of entity.joinKeys) {
+    const keyType = own(source.schema, key);
+    if (keyType === undefined) fail(`feature view "${spec.name}": source "${source.name}" has no column "${key}", ${entity.joinKeys.length === 1 ? 'the' : 'a'} join key of entity "${entity.name}"${didYouMean(key, Object.keys(source.schema))}`);
+    if (keyType !== 'string' && keyType !== 'int64') fail(`feature view "${spec.name}": join key "${key}" is ${keyType}; it must be string or int64`);
+  }
   let ttlMs: number | undefined;
   if (spec.ttl !== undefined) {
     checkDurationText(`feature view "${spec.name}"`, 'ttl', spec.ttl, '30d');
@@ -109,7 +126,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
   const body = {
     name: spec.name,
     entity: entity.name,
-    joinKey: entity.joinKey,
+    joinKeys: entity.joinKeys,
     source: source.name,
     ...(spec.ttl === undefined ? {} : { ttl: spec.ttl, ttlMs }),
     features,
@@ -180,11 +197,7 @@ export function compileProject(spec: ProjectSpec): Project {
   for (const view of viewSpecs) checkNotReserved('feature view', view.name);
   uniqueNames('feature service', 'feature services', serviceSpecs);
   const entities = new Map<string, Entity>();
-  for (const e of entitySpecs) {
-    checkName(`entity "${e.name}": join key`, e.joinKey);
-    const body = { name: e.name, joinKey: e.joinKey, description: e.description };
-    entities.set(e.name, { ...body, hash: contentHash(body) });
-  }
+  for (const e of entitySpecs) entities.set(e.name, compileEntity(e));
   const sources = new Map(sourceSpecs.map((s) => [s.name, compileSource(s)] as const));
   const views = new Map(viewSpecs.map((v) => [v.name, compileView(v, entities, sources)] as const));
   checkOutputColumns([...views.values()]);

@@ -17,7 +17,7 @@ export function contentHash(value: unknown): string {
 
 /** What of a view decides a feature's value (besides the lake's data): the value identity of a feature. */
 interface ValueContext {
-  readonly joinKey: string;
+  readonly joinKeys: readonly string[];
   readonly source: string;
   readonly ttlMs?: number;
 }
@@ -38,7 +38,8 @@ interface ValueFeature {
  */
 export function featureSignature(view: ValueContext, feature: ValueFeature): string {
   return stableStringify({
-    joinKey: view.joinKey, source: view.source, fn: feature.fn, column: feature.column, windowMs: feature.windowMs,
+    // A single key signs as it always has, so existing tables keep their definition hash.
+    joinKey: view.joinKeys.length === 1 ? view.joinKeys[0] : view.joinKeys, source: view.source, fn: feature.fn, column: feature.column, windowMs: feature.windowMs,
     valueType: feature.valueType, ttlMs: feature.fn === 'field' ? view.ttlMs : undefined,
   });
 }
@@ -56,7 +57,7 @@ export function viewValueHash(
   view: ValueContext & { readonly name: string; readonly features: readonly (ValueFeature & { readonly name: string })[] },
   source: { readonly timestamp: string; readonly schema: Readonly<Record<string, string>> },
 ): string {
-  const read = [view.joinKey, ...view.features.flatMap((f) => (f.column === undefined ? [] : [f.column]))];
+  const read = [...view.joinKeys, ...view.features.flatMap((f) => (f.column === undefined ? [] : [f.column]))];
   return contentHash({
     name: view.name,
     timestamp: source.timestamp,

@@ -17,8 +17,8 @@ export interface ResolvedFeatures {
   readonly refs: readonly FeatureRef[];
   readonly columns: readonly string[];
   readonly byView: readonly ViewSelection[];
-  /** The join key every selected view shares (a request is for one entity). */
-  readonly joinKey: string;
+  /** The join key columns every selected view shares, in key order (a request is for one entity). */
+  readonly joinKeys: readonly string[];
 }
 
 /**
@@ -56,11 +56,12 @@ export function resolveFeatures(project: Project, request: { service?: string; f
     if (!entry.features.includes(feature)) entry.features.push(feature);
     byView.set(view.name, entry);
   }
-  const joinKeys = new Set([...byView.values()].map((e) => e.view.joinKey));
+  // Views share an entity key when their join keys are the same columns in the same order (the order of the key's parts).
+  const joinKeys = new Map([...byView.values()].map((e) => [JSON.stringify(e.view.joinKeys), e.view.joinKeys]));
   if (joinKeys.size > 1) {
-    throw new NotFoundError('UNKNOWN_FEATURE', `the requested features belong to different entities (join keys ${[...joinKeys].join(', ')}); request one entity at a time`);
+    throw new NotFoundError('UNKNOWN_FEATURE', `the requested features belong to different entities (join keys ${[...joinKeys.values()].map((k) => k.join('+')).join(', ')}); request one entity at a time`);
   }
-  return { refs, columns: refs.map(featureColumn), byView: [...byView.values()], joinKey: [...joinKeys][0]! };
+  return { refs, columns: refs.map(featureColumn), byView: [...byView.values()], joinKeys: [...joinKeys.values()][0]! };
 }
 
 /** The longest window among a view's features (0 when none is windowed). */

@@ -7,11 +7,12 @@ export type Schema = Readonly<Record<string, ColumnType>>;
 /** The aggregations and lookups a feature can compute. */
 export type FeatureFunction = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'countDistinct' | 'field';
 
-/** What a user's builder returns for an entity. */
+/** What a user's builder returns for an entity: one join key, or several (`joinKeys`) for a composite key. */
 export interface EntitySpec {
   readonly kind: 'entity';
   readonly name: string;
-  readonly joinKey: string;
+  readonly joinKey?: string;
+  readonly joinKeys?: readonly string[];
   readonly description?: string;
 }
 
@@ -65,7 +66,8 @@ export interface ProjectSpec {
 
 export interface Entity {
   readonly name: string;
-  readonly joinKey: string;
+  /** The join key columns, in declaration order (one for a single key): the order of the entity key's parts. */
+  readonly joinKeys: readonly string[];
   readonly description?: string;
   readonly hash: string;
 }
@@ -93,7 +95,8 @@ export interface Feature {
 export interface FeatureView {
   readonly name: string;
   readonly entity: string;
-  readonly joinKey: string;
+  /** The entity's join key columns, in the entity's order. */
+  readonly joinKeys: readonly string[];
   readonly source: string;
   readonly ttl?: string;
   readonly ttlMs?: number;

@@ -16,21 +16,24 @@ export interface ConsistencyReport {
 /**
  * Checks the platform's central promise on live data: for each entity, the online value served
  * at `asOf` equals the training-dataset value for the spine row (entity, asOf), feature by feature.
+ * `entityKeys` gives each entity's join key values, in the entity's key order.
  */
-export async function checkConsistency(ctx: SluiceContext, project: Project, service: string, entityKeys: readonly string[]): Promise<ConsistencyReport> {
+export async function checkConsistency(ctx: SluiceContext, project: Project, service: string, entityKeys: readonly (readonly string[])[]): Promise<ConsistencyReport> {
   const latest = await latestSnapshots(ctx.metadata, project);
-  const online = await getOnlineFeatures(project, await ctx.online(), { service, entities: { [joinKeyOf(project, service)]: [...entityKeys] } }, ctx.now(), latest);
-  const joinKey = joinKeyOf(project, service);
+  const joinKeys = joinKeysOf(project, service);
+  const entities = Object.fromEntries(joinKeys.map((k, i) => [k, entityKeys.map((parts) => parts[i]!)]));
+  const online = await getOnlineFeatures(project, await ctx.online(), { service, entities }, ctx.now(), latest);
   const spine = join(ctx.dataDir, `consistency-spine-${process.pid}.jsonl`);
   const out = join(ctx.dataDir, `consistency-${process.pid}.jsonl`);
-  await writeFile(spine, entityKeys.map((key) => JSON.stringify({ [joinKey]: key, ts: online.asOf })).join('\n') + '\n');
+  const spineRow = (parts: readonly string[]) => JSON.stringify({ ...Object.fromEntries(joinKeys.map((k, i) => [k, parts[i]])), ts: online.asOf });
+  await writeFile(spine, entityKeys.map(spineRow).join('\n') + '\n');
   try {
     await buildDataset(ctx, project, { spine, out, service });
     const offline = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const mismatches: Array<{ entity: string; feature: string; online: unknown; offline: unknown }> = [];
     online.rows.forEach((row, i) => {
       for (const feature of online.features) {
-        if (row[feature] !== (offline[i]![feature] ?? null)) mismatches.push({ entity: String(row[joinKey]), feature, online: row[feature], offline: offline[i]![feature] });
+        if (row[feature] !== (offline[i]![feature] ?? null)) mismatches.push({ entity: joinKeys.map((k) => String(row[k])).join(', '), feature, online: row[feature], offline: offline[i]![feature] });
       }
     });
     return { asOf: online.asOf, entities: entityKeys.length, values: entityKeys.length * online.features.length, mismatches };
@@ -39,7 +42,7 @@ export async function checkConsistency(ctx: SluiceContext, project: Project, ser
   }
 }
 
-function joinKeyOf(project: Project, service: string): string {
+function joinKeysOf(project: Project, service: string): readonly string[] {
   const ref = project.featureServices.find((s) => s.name === service)!.features[0]!;
-  return project.featureViews.find((v) => v.name === ref.view)!.joinKey;
+  return project.featureViews.find((v) => v.name === ref.view)!.joinKeys;
 }

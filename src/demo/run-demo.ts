@@ -84,7 +84,7 @@ export async function runDemo(options: DemoOptions): Promise<{ report: DemoRepor
   const engine = await platform.engine();
   const [sampleRow] = await engine.all(`SELECT * FROM read_parquet('${out.replaceAll("'", "''")}') WHERE is_fraud = 1 LIMIT 1`);
   const sample = Array.from({ length: options.sampleEntities ?? 200 }, (_, i) => `c${String((i * 7919) % (options.customers ?? 10_000)).padStart(6, '0')}`);
-  const consistency = await timed('online == offline check', () => checkConsistency(platform, project, 'fraud_v1', sample));
+  const consistency = await timed('online == offline check', () => checkConsistency(platform, project, 'fraud_v1', sample.map((key) => [key])));
   const report: DemoReport = {
     dir,
     counts: {

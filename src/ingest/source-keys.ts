@@ -2,7 +2,7 @@ import type { Project } from '../definitions/index.js';
 import type { SourceKey } from './validate-sql.js';
 
 /**
- * The entity join keys of a source: the join key of every feature view that reads it, once per
+ * The entity join keys of a source: every join key column of every feature view that reads it, once per
  * column. A row without one of them could never reach any of those views.
  *
  * @example
@@ -11,7 +11,8 @@ import type { SourceKey } from './validate-sql.js';
 export function sourceKeys(project: Project, source: string): SourceKey[] {
   const keys = new Map<string, SourceKey>();
   for (const view of project.featureViews) {
-    if (view.source === source && !keys.has(view.joinKey)) keys.set(view.joinKey, { column: view.joinKey, entity: view.entity });
+    if (view.source !== source) continue;
+    for (const column of view.joinKeys) if (!keys.has(column)) keys.set(column, { column, entity: view.entity });
   }
   return [...keys.values()];
 }

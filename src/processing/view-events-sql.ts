@@ -1,4 +1,4 @@
-import type { Source } from '../definitions/index.js';
+import { entityKeySql, type Source } from '../definitions/index.js';
 import { STORAGE_TYPE } from '../ingest/validate-sql.js';
 import { ident, literalList } from '../storage/engine/sql-engine.js';
 import type { ViewPlan } from './feature-plan.js';
@@ -31,7 +31,7 @@ function valueColumnsSql(plan: ViewPlan, source: Source): string[] {
 }
 
 /**
- * The SQL relation of a view's events from committed lake files: `_key` (the join key as text),
+ * The SQL relation of a view's events from committed lake files: `_key` (the entity key, see `entityKeySql`),
  * `_ts` (event time, epoch ms), `_seq` (ingestion order) and the value columns of
  * {@link bufferColumnNames}. Files written before a column was added read it as NULL.
  * "Later" is `(_ts, _seq)` order everywhere.
@@ -44,10 +44,10 @@ export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly st
     );
     return `SELECT NULL::VARCHAR AS _key, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq${empty.map((e) => `, ${e}`).join('')} WHERE FALSE`;
   }
-  const key = ident(plan.view.joinKey);
-  const select = [`CAST(${key} AS VARCHAR) AS _key`, '_ts', '_seq', ...values].join(', ');
+  const keys = plan.view.joinKeys.map(ident);
+  const select = [`${entityKeySql(keys)} AS _key`, '_ts', '_seq', ...values].join(', ');
   // Typed NULL columns for the whole schema: a column added after some (or all) files were
   // written reads as NULL from them.
   const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`).join(', ');
-  return `SELECT ${select} FROM (SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME SELECT ${schema} WHERE FALSE) WHERE ${key} IS NOT NULL`;
+  return `SELECT ${select} FROM (SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME SELECT ${schema} WHERE FALSE) WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`;
 }

@@ -23,7 +23,7 @@ const state = (n: number): EntityState => ({
 
 /** A minimal definition of view `name` with hash `hash`. */
 export const definition = (hash: string, name = 'v'): FeatureView => ({
-  name, entity: 'e', joinKey: 'k', source: 's', features: [{ name: 'n', fn: 'count', valueType: 'int64' }], columnTypes: {}, hash,
+  name, entity: 'e', joinKeys: ['k'], source: 's', features: [{ name: 'n', fn: 'count', valueType: 'int64' }], columnTypes: {}, hash,
 });
 
 const spec = (hash: string, materializedAt = 1, name = 'v'): ViewTableSpec => ({

@@ -18,6 +18,20 @@ function featureSelection(options: { service?: string; features?: string[] }): {
   return options.service !== undefined ? { service: options.service } : { features: options.features! };
 }
 
+/** `--entity user_id=u1,u2 --entity merchant_id=m1,m2`: the values of each join key column, in order. */
+function entityOptions(texts: readonly string[]): Record<string, string[]> {
+  const entities: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const text of texts) {
+    const [key, values] = keyValue(text) ?? [];
+    if (key === undefined || values === undefined) throw new UsageError('--entity takes key=value1,value2, e.g. customer_id=c1,c2');
+    if (key in entities) throw new UsageError(`--entity ${key} is given twice; give each join key once, with all its values: ${key}=value1,value2`);
+    const keys = values.split(',').map((v) => v.trim()).filter(Boolean);
+    if (keys.length === 0) throw new UsageError(`--entity ${key}= has no values; write ${key}=value1,value2`);
+    entities[key] = keys;
+  }
+  return entities;
+}
+
 /** `ingest`, `materialize`, `dataset build`, `get`, `dlq`: moving data through the platform. */
 export function registerDataCommands(program: Command, run: CommandContext): void {
   program
@@ -93,23 +107,21 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
 
   program
     .command('get')
-    .requiredOption('--entity <key=values>', 'join key and comma-separated values, e.g. customer_id=c1,c2')
+    .requiredOption('--entity <key=values>', 'join key and comma-separated values, e.g. customer_id=c1,c2; repeat it for each column of a composite key', (text: string, previous: string[] = []) => [...previous, text])
     .option('--service <name>', 'a feature service')
     .option('--features <list>', 'comma-separated view:feature', list)
     .description('read online features for entities, as the server would serve them')
-    .action((options: { entity: string; service?: string; features?: string[] }) =>
+    .action((options: { entity: string[]; service?: string; features?: string[] }) =>
       run.withPlatform(async ({ platform, out }) => {
         const selection = featureSelection(options);
-        const [key, values] = keyValue(options.entity) ?? [];
-        if (key === undefined || values === undefined) throw new UsageError('--entity takes key=value1,value2, e.g. customer_id=c1,c2');
-        const keys = values.split(',').map((v) => v.trim()).filter(Boolean);
-        if (keys.length === 0) throw new UsageError(`--entity ${key}= has no values; write ${key}=value1,value2`);
+        const entities = entityOptions(options.entity);
         const project = await platform.project();
         const latest = await latestSnapshots(platform.metadata, project);
-        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities: { [key]: keys } }, platform.now(), latest);
+        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities }, platform.now(), latest);
+        const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);
         const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
         out.result(response, () =>
-          [`as of ${response.asOf}`, table([key, ...response.features], response.rows.map((r) => [r[key], ...response.features.map((f) => r[f])])), ...notes].join('\n'),
+          [`as of ${response.asOf}`, table([...keys, ...response.features], response.rows.map((r) => [...keys.map((k) => r[k]), ...response.features.map((f) => r[f])])), ...notes].join('\n'),
         );
       }),
     );

@@ -30,7 +30,7 @@ async function datasets(platform: Platform, { limit }: ListOptions): Promise<Lis
 const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Promise<Listing>> = {
   async entities(platform) {
     const project: Project = await platform.project();
-    return { rows: project.entities.map((e) => ({ name: e.name, joinKey: e.joinKey, description: e.description ?? null })), columns: ['name', 'joinKey', 'description'] };
+    return { rows: project.entities.map((e) => ({ name: e.name, joinKey: e.joinKeys.join(','), description: e.description ?? null })), columns: ['name', 'joinKey', 'description'] };
   },
   async sources(platform) {
     const project = await platform.project();

@@ -47,7 +47,7 @@ export interface DatasetManifest {
   readonly path: string;
   readonly format: string;
   readonly rowCount: number;
-  readonly spine: { readonly path: string; readonly sha256: string; readonly timestampColumn: string; readonly timestampUnit?: EpochUnit; readonly joinKey: string };
+  readonly spine: { readonly path: string; readonly sha256: string; readonly timestampColumn: string; readonly timestampUnit?: EpochUnit; readonly joinKeys: readonly string[] };
   /** Set when spine columns named like output columns were replaced (`replaceColumns`). */
   readonly replaceColumns?: boolean;
   readonly features: readonly string[];
@@ -62,7 +62,8 @@ function textOutputSql(feature: Feature, typed: string, textOutput: boolean): st
 }
 
 /** Loads the spine into table `spine`, checking its columns first; returns the user columns to output. */
-async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKey: string, timestampColumn: string, outputColumns: readonly string[]): Promise<string[]> {
+async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKeys: readonly string[], timestampColumn: string, outputColumns: readonly string[]): Promise<string[]> {
+  const spineKeys = [...joinKeys, timestampColumn];
   const reader = spineReaderSql(options.spine, inputFormat(options.spine));
   let described: { column_name: string }[];
   try {
@@ -71,7 +72,7 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKe
     throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} cannot be read (${(error as Error).message.split('\n')[0]}); check that it is a valid ${inputFormat(options.spine)} file`, { cause: error });
   }
   const columns = described.map((r) => r.column_name);
-  for (const column of [joinKey, timestampColumn]) {
+  for (const column of spineKeys) {
     if (!columns.includes(column)) {
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} has no column "${column}"${didYouMean(column, columns)} (columns: ${columns.join(', ')})${column === timestampColumn ? '; name the timestamp column with --timestamp-column' : ''}`);
     }
@@ -79,19 +80,19 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKe
   const reserved = columns.find((c) => c.toLowerCase().startsWith(SPINE_PREFIX));
   if (reserved) throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: column "${reserved}" uses the reserved prefix "${SPINE_PREFIX}"; rename it`);
   const outputs = new Map(outputColumns.map((c) => [c.toLowerCase(), c]));
-  const colliding = columns.filter((c) => outputs.has(c.toLowerCase()) && c !== joinKey && c !== timestampColumn);
+  const colliding = columns.filter((c) => outputs.has(c.toLowerCase()) && !spineKeys.includes(c));
   if (colliding.length > 0 && !options.replaceColumns) {
     const pairs = colliding.map((c) => `"${c}" (spine) and "${outputs.get(c.toLowerCase())}" (feature)`).join(', ');
     throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: column ${pairs} would collide in the output; rename the spine column, or pass --replace-columns to replace it with the computed feature`);
   }
-  for (const key of [joinKey, timestampColumn]) {
+  for (const key of spineKeys) {
     if (outputs.has(key.toLowerCase())) throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: column "${key}" is both a spine key and the feature column "${outputs.get(key.toLowerCase())}"; rename it`);
   }
   const unit = options.timestampUnit ?? 'ms';
-  await engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, joinKey, timestampColumn, unit)}`);
+  await engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, joinKeys, timestampColumn, unit)}`);
   const bad = await engine.all<{ r: number }>(`SELECT ${SPINE_ROW} AS r FROM spine WHERE ${SPINE_T} IS NULL OR ${SPINE_KEY} IS NULL ORDER BY r LIMIT 5`);
   if (bad.length > 0) {
-    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b.r).join(', ')} lack a valid "${joinKey}" or "${timestampColumn}" (ISO-8601, or an integer epoch in --timestamp-unit, default ms)`);
+    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b.r).join(', ')} lack a valid ${joinKeys.map((k) => `"${k}"`).join(', ')} or "${timestampColumn}" (ISO-8601, or an integer epoch in --timestamp-unit, default ms)`);
   }
   if (options.timestampUnit === undefined) {
     const [{ t }] = (await engine.all<{ t: number | null }>(
@@ -101,7 +102,7 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKe
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: integer timestamps in "${timestampColumn}" (e.g. ${t}) look like epoch seconds; pass --timestamp-unit s (or --timestamp-unit ms if they really are milliseconds)`);
     }
   }
-  return columns.filter((c) => !(options.replaceColumns && outputs.has(c.toLowerCase()) && c !== joinKey && c !== timestampColumn));
+  return columns.filter((c) => !(options.replaceColumns && outputs.has(c.toLowerCase()) && !spineKeys.includes(c)));
 }
 
 /**
@@ -130,7 +131,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     const stages = resolved.byView.length + 2;
     const temporary = ['spine', 'spine_points'];
     try {
-      const spineColumns = await loadSpine(engine, options, resolved.joinKey, timestampColumn, resolved.columns);
+      const spineColumns = await loadSpine(engine, options, resolved.joinKeys, timestampColumn, resolved.columns);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
       options.onProgress?.(1, stages);
       const definitions: Record<string, string> = {};
@@ -174,7 +175,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         path: options.out,
         format: outFormat,
         rowCount: n,
-        spine: { path: options.spine, sha256: spineHash, timestampColumn, ...unit, joinKey: resolved.joinKey },
+        spine: { path: options.spine, sha256: spineHash, timestampColumn, ...unit, joinKeys: resolved.joinKeys },
         ...replace,
         features: resolved.columns,
         definitions,

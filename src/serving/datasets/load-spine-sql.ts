@@ -1,3 +1,4 @@
+import { entityKeySql } from '../../definitions/index.js';
 import { ident, literal } from '../../storage/engine/sql-engine.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
 import { parseTimestampOrEpochSql, type EpochUnit } from '../../time/index.js';
@@ -23,12 +24,12 @@ export function spineReaderSql(path: string, format: InputFormat): string {
 
 /**
  * SQL that reads a spine keeping every row in file order as `_sluice_row`, with `_sluice_key`
- * (the join key as text) and `_sluice_t` (the timestamp in epoch ms: ISO-8601 text, where text
+ * (the entity key of the join key columns, see `entityKeySql`; null when a part is null) and `_sluice_t` (the timestamp in epoch ms: ISO-8601 text, where text
  * without an offset is UTC, a SQL timestamp, or an integer in `unit` since the epoch).
  */
-export function loadSpineSql(reader: string, joinKey: string, timestampColumn: string, unit: EpochUnit): string {
+export function loadSpineSql(reader: string, joinKeys: readonly string[], timestampColumn: string, unit: EpochUnit): string {
   return (
-    `SELECT *, CAST(${ident(joinKey)} AS VARCHAR) AS ${SPINE_KEY}, ` +
+    `SELECT *, ${entityKeySql(joinKeys.map(ident))} AS ${SPINE_KEY}, ` +
     `${parseTimestampOrEpochSql(ident(timestampColumn), unit)} AS ${SPINE_T}, ` +
     `row_number() OVER () AS ${SPINE_ROW} FROM ${reader}`
   );

@@ -3,7 +3,7 @@ import { resolveFeatures, type Project } from '../../definitions/index.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { OnlineStore } from '../../storage/online/online-store.js';
 import type { LatestSnapshots } from '../latest-snapshots.js';
-import { getOnlineFeatures, type OnlineFeaturesRequest, type OnlineFeaturesResponse } from '../online-features.js';
+import { entityKeyColumns, getOnlineFeatures, type OnlineFeaturesRequest, type OnlineFeaturesResponse } from '../online-features.js';
 
 /** Entities evaluated between two turns of the event loop. */
 export const ROWS_PER_SLICE = 256;
@@ -40,7 +40,10 @@ async function generations(store: OnlineStore, views: readonly string[]): Promis
 export async function getOnlineFeaturesSliced(project: Project, store: OnlineStore, request: OnlineFeaturesRequest, now: number, latest: LatestSnapshots): Promise<OnlineFeaturesResponse> {
   const total = entityCount(request);
   if (total <= ROWS_PER_SLICE) return getOnlineFeatures(project, store, request, now, latest);
-  const views = resolveFeatures(project, request).byView.map((selection) => selection.view.name);
+  const resolved = resolveFeatures(project, request);
+  // Composite keys: the key arrays must agree in length over the whole request, not slice by slice.
+  entityKeyColumns(request, resolved.joinKeys);
+  const views = resolved.byView.map((selection) => selection.view.name);
   for (let attempt = 0; attempt < 3; attempt++) {
     const before = await generations(store, views);
     const first = await getOnlineFeatures(project, store, slice(request, 0, ROWS_PER_SLICE), now, latest);

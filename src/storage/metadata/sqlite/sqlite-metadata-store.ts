@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Project } from '../../../definitions/index.js';
+import { storedProject, type Project } from '../../../definitions/index.js';
 import { runLeaseName, type DeadLetter, type IngestCommitOutcome, type MetadataStore, type RegistryVersion, type RunRecord, type Snapshot } from '../metadata-store.js';
 import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
@@ -11,7 +11,7 @@ import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } f
 interface RegistryRow {
   version: number; project: string; applied_at: number;
 }
-const toRegistryVersion = (row: RegistryRow): RegistryVersion => ({ version: row.version, project: JSON.parse(row.project) as Project, appliedAt: row.applied_at });
+const toRegistryVersion = (row: RegistryRow): RegistryVersion => ({ version: row.version, project: storedProject(JSON.parse(row.project) as Project), appliedAt: row.applied_at });
 
 /** A snapshot id: readable (`<source>@<version>`) and unique (a hash of its parent and content). */
 function snapshotId(source: string, version: number, parentId: string | null, contentHash: string): string {

@@ -1,0 +1,58 @@
+/**
+ * The one home of the entity key: the single text `_key` by which every path (lake events,
+ * materialized online tables, spines, requests) identifies an entity.
+ *
+ * - One join key: the value as text, `CAST(col AS VARCHAR)` / `String(value)`, as always.
+ * - Several join keys: each part as its length in UTF-8 bytes (decimal), `:`, then the part,
+ *   concatenated: `("u1", "m45")` is `2:u13:m45`. The lengths make it unambiguous, so
+ *   `("a:b", "c")` and `("a", "b:c")` never collide, whatever the parts contain.
+ *
+ * A key with a null part is null: that row identifies no entity.
+ */
+
+/** A join key value as a request gives it: text, or an integer (int64 beyond 2^53 as text or bigint). */
+export type EntityKeyPart = string | number | bigint;
+
+/** The length of `text` in UTF-8 bytes, without encoding it (a lone surrogate counts as U+FFFD, 3 bytes, as `TextEncoder` writes it). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * The SQL expression of the key, from SQL expressions of the key columns in join key order
+ * (already quoted identifiers). Null when any part is null (`||` propagates NULL).
+ *
+ * @example
+ * entityKeySql(['"user_id"', '"merchant_id"']);
+ */
+export function entityKeySql(columns: readonly string[]): string {
+  if (columns.length === 1) return `CAST(${columns[0]} AS VARCHAR)`;
+  return columns.map((c) => `CAST(strlen(CAST(${c} AS VARCHAR)) AS VARCHAR) || ':' || CAST(${c} AS VARCHAR)`).join(' || ');
+}
+
+/**
+ * The key of one entity from its join key values in join key order: the same text
+ * {@link entityKeySql} computes in the engine.
+ *
+ * @example
+ * entityKey(['u1', 'm45']) === '2:u13:m45';
+ */
+export function entityKey(parts: readonly EntityKeyPart[]): string {
+  if (parts.length === 1) return String(parts[0]);
+  let key = '';
+  for (const part of parts) {
+    const text = String(part);
+    key += `${utf8Length(text)}:${text}`;
+  }
+  return key;
+}

@@ -86,8 +86,8 @@ describe('entities with composite join keys', () => {
     ]);
     const dlq = sluice(dir, 'dlq', '--json').json<{ rows: Array<{ line: number; reason: string }> }>();
     expect(dlq.rows.map((r) => r.line)).toEqual([8, 9]);
-    expect(dlq.rows[0]!.reason).toContain('column "user_id": a join key of entity "user_merchant" is missing');
-    expect(dlq.rows[1]!.reason).toContain('column "merchant_id": a join key of entity "user_merchant" is missing');
+    expect(dlq.rows[0]!.reason).toContain('column "user_id": the join key of entity "user_merchant" is missing');
+    expect(dlq.rows[1]!.reason).toContain('column "merchant_id": the join key of entity "user_merchant" is missing');
   });
 
   test('HTTP, get and the dataset agree per (pair, t); pairs whose parts contain ":" never collide', async () => {

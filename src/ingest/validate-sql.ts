@@ -1,4 +1,4 @@
-import type { ColumnType, Project, Source } from '../definitions/index.js';
+import type { ColumnType, Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
 

@@ -71,7 +71,7 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     const base = slot.windowMs === undefined ? state.base[s] : null;
     if (base) accumulator.restore(base.state);
     else accumulator.reset();
-    for (let i = start; i < end; i++) accumulator.add(i);
+    accumulator.addRange(start, end);
     let used = -1;
     if (slot.column < 0 || slot.usesNullRows) used = end > start ? end - 1 : -1;
     else {

@@ -110,6 +110,7 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
     `) ORDER BY _key, _time, _pid < 0, _seq`;
 
   let key: string | undefined;
+  let added = 0;
   for await (const result of engine.streamChunks(sql)) {
     const columns = Array.from({ length: 3 + bufferColumns.length }, (_, c) => result.column(c));
     const [keys, times, pids] = columns as [typeof columns[0], typeof columns[0], typeof columns[0]];
@@ -118,22 +119,30 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
       if (k !== key) {
         key = k;
         builder.reset();
+        added = 0;
         for (const s of slots) accumulators[s]!.reset();
         for (const g of groups) g.tail = 0;
       }
       const time = times.get(r) as number;
       const pid = pids.get(r) as number;
       if (pid < 0) {
-        const i = builder.append(time, columns, 3, r);
-        for (const s of slots) accumulators[s]!.add(i);
+        builder.append(time, columns, 3, r);
         continue;
+      }
+      // Events enter and leave the accumulators a range at a time, at points: one call per slot
+      // and point, the loop inside each accumulator's own (monomorphic) method.
+      if (added < builder.length) {
+        for (const s of slots) accumulators[s]!.addRange(added, builder.length);
+        added = builder.length;
       }
       const ts = builder.buffer.ts;
       for (const g of groups) {
         const start = windowAt(time, g.windowMs).start;
-        while (g.tail < builder.length && ts[g.tail]! < start) {
-          for (const s of g.slots) accumulators[s]!.remove(g.tail);
-          g.tail++;
+        let tail = g.tail;
+        while (tail < builder.length && ts[tail]! < start) tail++;
+        if (tail > g.tail) {
+          for (const s of g.slots) accumulators[s]!.removeRange(g.tail, tail);
+          g.tail = tail;
         }
       }
       for (let f = 0; f < planned.length; f++) {

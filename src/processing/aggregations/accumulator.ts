@@ -25,6 +25,10 @@ export interface EventBuffer {
 export interface Accumulator {
   reset(): void;
   add(i: number): void;
+  /** Adds events `[start, end)`, as `add` one by one would (an accumulator may do it faster). */
+  addRange(start: number, end: number): void;
+  /** Removes events `[start, end)`, the oldest still in, as `remove` one by one would. */
+  removeRange(start: number, end: number): void;
   remove(i: number): void;
   snapshot(): unknown;
   restore(state: unknown): void;

@@ -14,9 +14,18 @@ export class CountAccumulator implements Accumulator {
   add(i: number): void {
     if (this.column < 0 || !isNullAt(this.buffer.columns[this.column]!, i)) this.n++;
   }
+  addRange(start: number, end: number): void {
+    if (this.column < 0) this.n += Math.max(0, end - start);
+    else for (let i = start; i < end; i++) this.add(i);
+  }
   remove(i: number): void {
     if (this.column < 0 || !isNullAt(this.buffer.columns[this.column]!, i)) this.n--;
   }
+  removeRange(start: number, end: number): void {
+    if (this.column < 0) this.n -= Math.max(0, end - start);
+    else for (let i = start; i < end; i++) this.remove(i);
+  }
+
   snapshot(): number {
     return this.n;
   }

@@ -62,6 +62,10 @@ export class DistinctAccumulator implements Accumulator {
     if (n === 0 && !this.base?.has(key)) this.size++;
   }
 
+  addRange(start: number, end: number): void {
+    for (let i = start; i < end; i++) this.add(i);
+  }
+
   remove(i: number): void {
     const column = this.buffer.columns[this.column]!;
     if (this.kind === 'text') {
@@ -79,6 +83,10 @@ export class DistinctAccumulator implements Accumulator {
   }
 
   /** The distinct values, as keys (see {@link DistinctKey}). */
+  removeRange(start: number, end: number): void {
+    for (let i = start; i < end; i++) this.remove(i);
+  }
+
   snapshot(): DistinctKey[] {
     const values = new Set<DistinctKey>(this.base);
     for (const key of this.counts.keys()) values.add(key);

@@ -52,8 +52,11 @@ export class ExactSum {
       if (lo !== 0) partials[i++] = lo;
       x = hi;
     }
-    partials.length = i;
-    partials.push(x);
+    // Keep the first i partials and put x after them (setting length only when it shrinks).
+    if (i < partials.length) {
+      partials[i] = x;
+      if (partials.length > i + 1) partials.length = i + 1;
+    } else partials.push(x);
   }
 
   /** The correctly rounded sum (0 when empty). */

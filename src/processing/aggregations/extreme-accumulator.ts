@@ -52,6 +52,10 @@ export class ExtremeAccumulator implements Accumulator {
     queue.push(i);
   }
 
+  addRange(start: number, end: number): void {
+    for (let i = start; i < end; i++) this.add(i);
+  }
+
   remove(i: number): void {
     if (this.queue.length > this.head && this.queue[this.head] === i) {
       this.head++;
@@ -64,6 +68,10 @@ export class ExtremeAccumulator implements Accumulator {
     if (this.base === null) return best;
     if (best === null) return this.base;
     return this.sign * compareScalars(this.base, best) <= 0 ? this.base : best;
+  }
+
+  removeRange(start: number, end: number): void {
+    for (let i = start; i < end; i++) this.remove(i);
   }
 
   snapshot(): Scalar {

@@ -32,8 +32,22 @@ export class LatestAccumulator implements Accumulator {
     if (!this.nonNull || !isNullAt(this.buffer.columns[this.column]!, i)) this.index = i;
   }
 
+  /** Only the newest qualifying event of the range matters: scan back from its end. */
+  addRange(start: number, end: number): void {
+    for (let i = end - 1; i >= start; i--) {
+      if (!this.nonNull || !isNullAt(this.buffer.columns[this.column]!, i)) {
+        this.index = i;
+        return;
+      }
+    }
+  }
+
   remove(i: number): void {
     if (i === this.index) this.index = -1;
+  }
+
+  removeRange(start: number, end: number): void {
+    if (this.index >= start && this.index < end) this.index = -1;
   }
 
   /** True when a row is held (its value may still be null for `field`). */

@@ -15,6 +15,10 @@ export class SumAccumulator implements Accumulator {
   add(i: number): void {
     this.apply(i, 1);
   }
+  addRange(start: number, end: number): void {
+    for (let i = start; i < end; i++) this.add(i);
+  }
+
   remove(i: number): void {
     this.apply(i, -1);
   }
@@ -28,6 +32,10 @@ export class SumAccumulator implements Accumulator {
     const rest = int64 ? ((column as Int64Column).lo?.[i] ?? 0) : 0;
     if (rest !== 0) this.sum.addExact(sign * rest);
   }
+  removeRange(start: number, end: number): void {
+    for (let i = start; i < end; i++) this.remove(i);
+  }
+
   snapshot(): ExactSumState {
     return this.sum.snapshot();
   }

@@ -75,3 +75,28 @@ describe('eventId', () => {
     expect([dead!.line, dead!.reason]).toEqual([4, 'column "txn_id": the event id is missing']);
   });
 });
+
+describe('eventId under concurrent ingests', () => {
+  test('two overlapping files ingested at once by two processes add each id once', async () => {
+    env = await tempPlatform(spec, T0 + 60_000);
+    const { platform, project, dir } = env;
+    const { openPlatform } = await import('../src/platform.js');
+    const other = openPlatform({ projectDir: dir, dataDir: join(dir, '.sluice'), threads: 1 });
+    try {
+      const a = join(dir, 'a.csv');
+      const b = join(dir, 'b.csv');
+      writeFileSync(a, ['txn_id,customer_id,amount,ts', ...Array.from({ length: 300 }, (_, i) => row(i, 'c1'))].join('\n'));
+      writeFileSync(b, ['txn_id,customer_id,amount,ts', ...Array.from({ length: 300 }, (_, i) => row(i + 150, 'c1'))].join('\n'));
+      const [ra, rb] = await Promise.all([ingestFile(platform, project, 'transactions', a), ingestFile(other, project, 'transactions', b)]);
+      expect(ra.accepted + rb.accepted).toBe(450);
+      expect((ra.duplicates ?? 0) + (rb.duplicates ?? 0)).toBe(150);
+      const snapshot = await platform.metadata.latestSnapshot('transactions');
+      const engine = await platform.engine();
+      const files = snapshot!.files.map((f) => `'${platform.lake.resolve(f)}'`).join(', ');
+      const [{ n, ids }] = (await engine.all<{ n: number; ids: number }>(`SELECT count(*)::INTEGER AS n, count(DISTINCT txn_id)::INTEGER AS ids FROM read_parquet([${files}])`)) as [{ n: number; ids: number }];
+      expect({ n, ids }).toEqual({ n: 450, ids: 450 });
+    } finally {
+      await other.close();
+    }
+  });
+});

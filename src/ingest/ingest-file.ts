@@ -8,6 +8,7 @@ import type { DeadLetter } from '../storage/metadata/metadata-store.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { rejectReasonSql } from './validate-sql.js';
 import { commitOrRemove, writeLakeFile } from './commit-ingest.js';
+import { withLease } from '../orchestration/lease.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { dropRaw, loadRaw, RAW_TABLE as RAW, type InputFormat } from './load-raw.js';
 import { scanFile } from './scan-file.js';
@@ -80,22 +81,30 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
     } finally {
       await dropRaw(engine);
     }
-    const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
-    const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
-    const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
-    const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
-      `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,
-    );
-    const [{ accepted }] = (await engine.all<{ accepted: number }>(`SELECT count(*)::INTEGER AS accepted FROM ingest_checked WHERE _reason = ''`)) as [{ accepted: number }];
-    progress(2);
-    const now = ctx.now();
-    const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: path, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
-    const published = accepted > 0 ? await writeLakeFile(ctx, source, accepted, contentHash) : undefined;
-    const outcome = await commitOrRemove(ctx, published, async () => {
-      await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
-      progress(3);
-      return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ? [published] : [], addedRows: accepted, contentHash, force: options.force ?? false }, deadLetters);
-    });
+    // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
+    // the source hold a lease across both, so two overlapping files cannot both add an id.
+    const checkAndCommit = async () => {
+      const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
+      const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
+      const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
+      const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
+        `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,
+      );
+      const [{ accepted }] = (await engine.all<{ accepted: number }>(`SELECT count(*)::INTEGER AS accepted FROM ingest_checked WHERE _reason = ''`)) as [{ accepted: number }];
+      progress(2);
+      const now = ctx.now();
+      const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: path, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
+      const published = accepted > 0 ? await writeLakeFile(ctx, source, accepted, contentHash) : undefined;
+      const outcome = await commitOrRemove(ctx, published, async () => {
+        await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
+        progress(3);
+        return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ? [published] : [], addedRows: accepted, contentHash, force: options.force ?? false }, deadLetters);
+      });
+      return { duplicates, deadLetters, accepted, outcome };
+    };
+    const { duplicates, deadLetters, accepted, outcome } = source.eventId === undefined
+      ? await checkAndCommit()
+      : await withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
     progress(4);
     const { snapshot } = outcome;
     const result: IngestResult = outcome.committed

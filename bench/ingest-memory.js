@@ -1,7 +1,9 @@
-// `node bench/ingest-memory.js --rows N [--format csv|jsonl|parquet] [--out FILE]`: generates an
-// N-row transactions file (default 50M rows, CSV; written by DuckDB as a stream, never held in
-// memory), then ingests it in a fresh process and reports rows/s and that process's peak RSS as
-// JSON, with the git commit measured. Needs `npm run build` first (it runs the built dist/).
+// `node bench/ingest-memory.js --rows N [--format csv|jsonl|parquet] [--materialize] [--out FILE]`:
+// generates an N-row transactions file (default 50M rows, CSV; written by DuckDB as a stream,
+// never held in memory), then ingests it in a fresh process and reports rows/s and that
+// process's peak RSS as JSON, with the git commit measured; with `--materialize`, a second fresh
+// process then materializes the online store from it, measured the same way. Needs `npm run
+// build` first (it runs the built dist/).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -23,6 +25,18 @@ const rowsSql = (rows) => `SELECT printf('t%010d', i) AS txn_id, printf('c%07d',
   strftime(epoch_ms(1700000000000 + floor(${u('t')} * 2592000000)::BIGINT), '%Y-%m-%dT%H:%M:%S.%gZ') AS ts
   FROM range(${rows}) r(i)`;
 const copyOptions = { csv: '(FORMAT CSV, HEADER)', jsonl: '(FORMAT JSON)', parquet: '(FORMAT PARQUET)' };
+
+async function materializeChild(dir) {
+  const { openPlatform } = await import('../dist/platform.js');
+  const { materialize } = await import('../dist/processing/materialize.js');
+  const platform = openPlatform({ projectDir: dir });
+  const project = await platform.project();
+  const started = performance.now();
+  const result = await materialize(platform, project, { views: ['txn'] });
+  const seconds = (performance.now() - started) / 1000;
+  await platform.close();
+  process.stdout.write(JSON.stringify({ result: { entities: result.views[0].entities, events: result.views[0].events }, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+}
 
 async function child(dir, file) {
   const { openPlatform } = await import('../dist/platform.js');
@@ -73,10 +87,18 @@ async function main() {
     rowsPerSecond: Math.round(rows / measured.seconds),
     peakRssMiB: Math.round(measured.maxRssBytes / 2 ** 20),
   };
+  if (args.includes('--materialize')) {
+    process.stderr.write('materializing...\n');
+    const step = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--materialize-child', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+    if (step.status !== 0) throw new Error(`the materialize process failed (exit ${step.status})`);
+    const m = JSON.parse(step.stdout);
+    report.materialize = { events: m.result.events, entities: m.result.entities, seconds: Number(m.seconds.toFixed(2)), rowsPerSecond: Math.round(m.result.events / m.seconds), peakRssMiB: Math.round(m.maxRssBytes / 2 ** 20) };
+  }
   const out = opt('out', undefined);
   if (out !== undefined) writeFileSync(resolve(out), `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
 if (args[0] === '--child') await child(args[1], args[2]);
+else if (args[0] === '--materialize-child') await materializeChild(args[1]);
 else await main();

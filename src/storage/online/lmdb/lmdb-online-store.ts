@@ -59,7 +59,18 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   // moreTypes: typed arrays (the columnar event state) round-trip as typed arrays.
   const db: Database<unknown, Key> = open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true } });
   const own = (generation: number) => `${path}\u0000${generation}`;
-  const served = (view: string) => db.get([SERVED, view]) as ViewTableInfo | undefined;
+  // The served record carries the view's definition: decode it only when its bytes change (a
+  // new table), not on every read of the serving hot path.
+  const servedCache = new Map<string, { bytes: Buffer; info: ViewTableInfo }>();
+  const served = (view: string): ViewTableInfo | undefined => {
+    const bytes = db.getBinary([SERVED, view]);
+    if (bytes === undefined) return undefined;
+    const cached = servedCache.get(view);
+    if (cached !== undefined && cached.bytes.equals(bytes)) return cached.info;
+    const info = db.get([SERVED, view]) as ViewTableInfo | undefined;
+    if (info !== undefined) servedCache.set(view, { bytes, info });
+    return info;
+  };
 
   /** Removes a generation's entries, then its record; returns how many entries it had. */
   const drop = async (generation: number): Promise<number> => {

@@ -130,7 +130,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     source: source.name,
     ...(spec.ttl === undefined ? {} : { ttl: spec.ttl, ttlMs }),
     features,
-    columnTypes: Object.fromEntries(features.flatMap((f) => (f.column === undefined ? [] : [[f.column, source.schema[f.column]!]]))),
+    columnTypes: Object.fromEntries([...entity.joinKeys, ...features.flatMap((f) => (f.column === undefined ? [] : [f.column]))].map((c) => [c, source.schema[c]!])),
     description: spec.description,
   };
   return { ...body, hash: viewValueHash(body, source) };

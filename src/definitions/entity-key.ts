@@ -56,3 +56,30 @@ export function entityKey(parts: readonly EntityKeyPart[]): string {
   }
   return key;
 }
+
+/**
+ * An int64 key part in the one text form the lake holds (`7` for `"007"`, `"+7"` or `7`), so a
+ * request or a spine finds the entity however it writes the number. Text that is no whole
+ * decimal number, or is out of range, stays as given (it matches no entity).
+ *
+ * @example
+ * int64KeyPart('007') === '7';
+ */
+export function int64KeyPart(part: EntityKeyPart): EntityKeyPart {
+  if (typeof part !== 'string' || !/^[+-]?\d+$/.test(part)) return part;
+  const value = BigInt(part);
+  return value >= -(2n ** 63n) && value < 2n ** 63n ? value.toString() : part;
+}
+
+/**
+ * The SQL of an int64 key part in the lake's text form, from a column of type `sqlType` as a
+ * file gives it (see {@link int64KeyPart}); null when it is not a whole number in range. A
+ * float holds one only up to 2^53.
+ */
+export function int64KeyPartSql(column: string, sqlType: string): string {
+  if (sqlType === 'DOUBLE' || sqlType === 'FLOAT') {
+    return `CASE WHEN ${column} = floor(${column}) AND abs(${column}) <= 9007199254740992 THEN CAST(CAST(${column} AS BIGINT) AS VARCHAR) END`;
+  }
+  const text = `CAST(${column} AS VARCHAR)`;
+  return `CAST(TRY_CAST(CASE WHEN regexp_full_match(${text}, '[+-]?[0-9]+') THEN ${text} END AS BIGINT) AS VARCHAR)`;
+}

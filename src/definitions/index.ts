@@ -5,6 +5,6 @@ export { compileProject, defineProject } from './compile-project.js';
 export { contentHash, featureSignature, stableStringify } from './hash.js';
 export { didYouMean } from './suggest.js';
 export { storedProject } from './stored-project.js';
-export { entityKey, entityKeySql, type EntityKeyPart } from './entity-key.js';
+export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyPart } from './entity-key.js';
 export { featureColumn, resolveFeatures, longestWindowMs, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction } from './plan-changes.js';

@@ -101,7 +101,7 @@ export interface FeatureView {
   readonly ttl?: string;
   readonly ttlMs?: number;
   readonly features: readonly Feature[];
-  /** The source types of the columns the features read: what the view's values are computed from. */
+  /** The source types of the join key columns and of the columns the features read. */
   readonly columnTypes: Readonly<Record<string, ColumnType>>;
   readonly description?: string;
   readonly hash: string;

@@ -12,7 +12,7 @@ import { withLease } from '../orchestration/lease.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { dropRaw, loadRaw, RAW_TABLE as RAW, type InputFormat } from './load-raw.js';
 import { scanFile } from './scan-file.js';
-import { sourceKeys } from './source-keys.js';
+import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
 import { removeDuplicateEvents } from './deduplicate-events.js';
 
 export type { InputFormat } from './load-raw.js';
@@ -76,7 +76,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       await loadRaw(engine, source, path, format, scan.invalidUtf8);
       progress(1);
       // The raw text is kept only where a dead letter needs it: most rows are valid.
-      const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name))} AS _reason FROM ${RAW}`;
+      const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name))} AS _reason FROM ${RAW}`;
       await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
     } finally {
       await dropRaw(engine);

@@ -1,4 +1,4 @@
-import type { ColumnType, Source } from '../definitions/index.js';
+import { entityKeySql, type ColumnType, type Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
 
@@ -63,20 +63,31 @@ function keyCheckSql({ column, entity }: SourceKey): string {
   return `CASE WHEN ${c} IS NULL OR ${c} = '' THEN ${literal(`${prefix} is missing`)} WHEN strlen(${c}) > ${MAX_KEY_BYTES} THEN ${literal(`${prefix} is `)} || strlen(${c}) || ${literal(` bytes; keys may be at most ${MAX_KEY_BYTES} UTF-8 bytes`)} END`;
 }
 
+/** An entity whose key has several columns: the key as a whole must fit the online store too. */
+export interface CompositeKey {
+  readonly entity: string;
+  readonly columns: readonly string[];
+}
+
+function compositeKeyCheckSql({ entity, columns }: CompositeKey): string {
+  const key = `strlen(${entityKeySql(columns.map(ident))})`;
+  return `CASE WHEN ${key} > ${MAX_KEY_BYTES} THEN ${literal(`the key of entity "${entity}" (${columns.join(', ')}) is `)} || ${key} || ${literal(` bytes encoded; keys may be at most ${MAX_KEY_BYTES} UTF-8 bytes`)} END`;
+}
+
 /**
  * The reason a text row breaks the source's rules, as one SQL expression: `''` when the row is
  * valid. Checked set-based in DuckDB: a problem found while reading (`_problem`) first; then
  * every column's type, the event timestamp (and event id) present, and every entity join key
- * present and short enough for the online store.
+ * present and short enough for the online store (a composite key as a whole, too).
  */
-export function rejectReasonSql(source: Source, keys: readonly SourceKey[]): string {
+export function rejectReasonSql(source: Source, keys: readonly SourceKey[], composites: readonly CompositeKey[] = []): string {
   const checks = Object.entries(source.schema).map(([column, type]) =>
     column === source.timestamp
       ? `coalesce(${requiredSql(column, 'the event timestamp')}, ${typeCheckSql(column, type)})`
       : typeCheckSql(column, type),
   );
   if (source.eventId !== undefined) checks.push(requiredSql(source.eventId, 'the event id'));
-  checks.push(...keys.map(keyCheckSql));
+  checks.push(...keys.map(keyCheckSql), ...composites.map(compositeKeyCheckSql));
   return `coalesce(_problem, concat_ws('; ', ${checks.join(', ')}))`;
 }
 

@@ -1,5 +1,5 @@
-import type { Project } from '../definitions/index.js';
-import { entityKey, resolveFeatures, type ResolvedFeatures } from '../definitions/index.js';
+import type { ColumnType, EntityKeyPart, Project } from '../definitions/index.js';
+import { entityKey, int64KeyPart, resolveFeatures, type ResolvedFeatures } from '../definitions/index.js';
 import { ValidationError } from '../errors.js';
 import { evaluateViewInto, planEvaluation, type ValueStatus } from '../processing/evaluate-online.js';
 import type { Scalar } from '../processing/entity-state.js';
@@ -130,12 +130,14 @@ export function entityKeyColumns(request: OnlineFeaturesRequest, joinKeys: reado
   return columns;
 }
 
-function requestedEntities(request: OnlineFeaturesRequest, joinKeys: readonly string[]): RequestedEntities {
+function requestedEntities(request: OnlineFeaturesRequest, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>): RequestedEntities {
   const columns = entityKeyColumns(request, joinKeys);
   const n = columns[0]!.length;
-  if (columns.length === 1) return { columns, keys: columns[0]!.map(String) };
+  // int64 parts in the lake's text form: "007" finds entity 7.
+  const parts: (readonly EntityKeyPart[])[] = columns.map((values, k) => (keyTypes[joinKeys[k]!] === 'int64' ? values.map(int64KeyPart) : values));
+  if (parts.length === 1) return { columns, keys: parts[0]!.map(String) };
   const keys = new Array<string>(n);
-  for (let r = 0; r < n; r++) keys[r] = entityKey(columns.map((c) => c[r]!));
+  for (let r = 0; r < n; r++) keys[r] = entityKey(parts.map((c) => c[r]!));
   return { columns, keys };
 }
 
@@ -176,7 +178,7 @@ function markAll(sink: { values: Scalar[]; status: ValueStatus[]; ageMs: (number
 export async function getOnlineFeatures(project: Project, store: OnlineStore, request: OnlineFeaturesRequest, now: number, latest: LatestSnapshots): Promise<OnlineFeaturesResponse> {
   const plan = servingPlan(project, request);
   const resolved = plan.resolved;
-  const entities = requestedEntities(request, resolved.joinKeys);
+  const entities = requestedEntities(request, resolved.joinKeys, resolved.byView[0]!.view.columnTypes);
   const keys = entities.keys;
   const reads = await Promise.all(resolved.byView.map((selection) => store.read(selection.view.name, keys)));
   let t = now;

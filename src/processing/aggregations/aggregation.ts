@@ -16,8 +16,8 @@ export interface Aggregation<A extends Accumulator = Accumulator> {
   readonly fn: FeatureFunction;
   readonly accumulator: AccumulatorFactory<A>;
   /**
-   * Whether rows whose column is null still count as "used" (`count()`, `field`): decides which
-   * event is the newest the value used, for its age.
+   * Whether rows whose column is null still count as "used" (`field`): decides which event is
+   * the newest the value used, for its age. A feature without a column (`count()`) uses every row.
    */
   readonly usesNullRows: boolean;
   /** The value when the entity has no events at all. */

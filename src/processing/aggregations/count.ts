@@ -5,7 +5,8 @@ import { countAccumulator, type CountAccumulator } from './counters.js';
 export const count: Aggregation<CountAccumulator> = {
   fn: 'count',
   accumulator: countAccumulator,
-  usesNullRows: true,
+  // count() reads no column, so every row is used (the slot knows); count(col) uses non-null values.
+  usesNullRows: false,
   empty: 0,
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.n;

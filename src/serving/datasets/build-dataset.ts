@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import type { Feature, Project } from '../../definitions/index.js';
+import type { ColumnType, Feature, Project } from '../../definitions/index.js';
 import { contentHash, didYouMean, featureColumn, resolveFeatures } from '../../definitions/index.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
@@ -62,12 +62,12 @@ function textOutputSql(feature: Feature, typed: string, textOutput: boolean): st
 }
 
 /** Loads the spine into table `spine`, checking its columns first; returns the user columns to output. */
-async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKeys: readonly string[], timestampColumn: string, outputColumns: readonly string[]): Promise<string[]> {
+async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[]): Promise<string[]> {
   const spineKeys = [...joinKeys, timestampColumn];
   const reader = spineReaderSql(options.spine, inputFormat(options.spine));
-  let described: { column_name: string }[];
+  let described: { column_name: string; column_type: string }[];
   try {
-    described = await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${reader}`);
+    described = await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`);
   } catch (error) {
     throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} cannot be read (${(error as Error).message.split('\n')[0]}); check that it is a valid ${inputFormat(options.spine)} file`, { cause: error });
   }
@@ -89,7 +89,8 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKe
     if (outputs.has(key.toLowerCase())) throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: column "${key}" is both a spine key and the feature column "${outputs.get(key.toLowerCase())}"; rename it`);
   }
   const unit = options.timestampUnit ?? 'ms';
-  await engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, joinKeys, timestampColumn, unit)}`);
+  const keys = joinKeys.map((column) => ({ column, type: keyTypes[column]!, sqlType: described.find((d) => d.column_name === column)!.column_type }));
+  await engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit)}`);
   const bad = await engine.all<{ r: number }>(`SELECT ${SPINE_ROW} AS r FROM spine WHERE ${SPINE_T} IS NULL OR ${SPINE_KEY} IS NULL ORDER BY r LIMIT 5`);
   if (bad.length > 0) {
     throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b.r).join(', ')} lack a valid ${joinKeys.map((k) => `"${k}"`).join(', ')} or "${timestampColumn}" (ISO-8601, or an integer epoch in --timestamp-unit, default ms)`);
@@ -131,7 +132,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     const stages = resolved.byView.length + 2;
     const temporary = ['spine', 'spine_points'];
     try {
-      const spineColumns = await loadSpine(engine, options, resolved.joinKeys, timestampColumn, resolved.columns);
+      const spineColumns = await loadSpine(engine, options, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
       options.onProgress?.(1, stages);
       const definitions: Record<string, string> = {};

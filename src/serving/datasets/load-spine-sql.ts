@@ -1,4 +1,4 @@
-import { entityKeySql } from '../../definitions/index.js';
+import { entityKeySql, int64KeyPartSql, type ColumnType } from '../../definitions/index.js';
 import { ident, literal } from '../../storage/engine/sql-engine.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
 import { parseTimestampOrEpochSql, type EpochUnit } from '../../time/index.js';
@@ -22,14 +22,23 @@ export function spineReaderSql(path: string, format: InputFormat): string {
   return `read_parquet(${p})`;
 }
 
+/** A join key column of a spine: its type in the source, and the SQL type the spine file gives it. */
+export interface SpineKey {
+  readonly column: string;
+  readonly type: ColumnType;
+  readonly sqlType: string;
+}
+
 /**
  * SQL that reads a spine keeping every row in file order as `_sluice_row`, with `_sluice_key`
- * (the entity key of the join key columns, see `entityKeySql`; null when a part is null) and `_sluice_t` (the timestamp in epoch ms: ISO-8601 text, where text
+ * (the entity key of the join key columns, see `entityKeySql`, int64 parts in the lake's text
+ * form whatever the spine wrote, `007` or `7.0`; null when a part is null or not a key) and `_sluice_t` (the timestamp in epoch ms: ISO-8601 text, where text
  * without an offset is UTC, a SQL timestamp, or an integer in `unit` since the epoch).
  */
-export function loadSpineSql(reader: string, joinKeys: readonly string[], timestampColumn: string, unit: EpochUnit): string {
+export function loadSpineSql(reader: string, joinKeys: readonly SpineKey[], timestampColumn: string, unit: EpochUnit): string {
+  const parts = joinKeys.map((k) => (k.type === 'int64' ? int64KeyPartSql(ident(k.column), k.sqlType) : ident(k.column)));
   return (
-    `SELECT *, ${entityKeySql(joinKeys.map(ident))} AS ${SPINE_KEY}, ` +
+    `SELECT *, ${entityKeySql(parts)} AS ${SPINE_KEY}, ` +
     `${parseTimestampOrEpochSql(ident(timestampColumn), unit)} AS ${SPINE_T}, ` +
     `row_number() OVER () AS ${SPINE_ROW} FROM ${reader}`
   );

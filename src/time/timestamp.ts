@@ -30,7 +30,10 @@ export const EPOCH_UNITS: readonly EpochUnit[] = ['s', 'ms', 'us', 'ns'];
 export function parseTimestampOrEpochSql(expr: string, unit: EpochUnit): string {
   const integer = `TRY_CAST(CASE WHEN typeof(${expr}) IN ('BIGINT', 'INTEGER', 'HUGEINT', 'UBIGINT', 'SMALLINT', 'TINYINT', 'UINTEGER') THEN CAST(${expr} AS VARCHAR) ` +
     `WHEN regexp_full_match(trim(CAST(${expr} AS VARCHAR)), '[+-]?[0-9]+') THEN trim(CAST(${expr} AS VARCHAR)) END AS HUGEINT)`;
-  const scaled = unit === 's' ? `${integer} * 1000` : unit === 'ms' ? integer : `floor(${integer} / ${unit === 'us' ? 1000 : 1_000_000})`;
+  const d = unit === 'us' ? 1000 : 1_000_000;
+  // Integer floor division (a DOUBLE division would round 1704067200123999999 ns up a millisecond).
+  const floored = `(CASE WHEN ${integer} >= 0 THEN ${integer} // ${d} ELSE -((-${integer} + ${d - 1}) // ${d}) END)`;
+  const scaled = unit === 's' ? `${integer} * 1000` : unit === 'ms' ? integer : floored;
   return `coalesce(TRY_CAST(${scaled} AS BIGINT), ${parseTimestampSql(expr)})`;
 }
 

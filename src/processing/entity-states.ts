@@ -1,8 +1,7 @@
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
-import { isNullAt } from './aggregations/index.js';
 import type { BaseState, EntityState } from './entity-state.js';
 import { EventBufferBuilder } from './event-buffer-builder.js';
-import { createAccumulators, type ViewPlan } from './feature-plan.js';
+import { createAccumulators, slotUses, type ViewPlan } from './feature-plan.js';
 import { bufferColumnNames } from './view-events-sql.js';
 
 export interface EntityStateCounts {
@@ -40,9 +39,10 @@ export async function* entityStates(engine: SqlEngine, plan: ViewPlan, events: s
     return [key!, { horizon, base, ts, columns }];
   };
   const where = baseSlots.length === 0 ? ` WHERE _ts >= ${horizon}` : '';
-  const sql = `SELECT _key, _ts::DOUBLE, ${bufferColumnNames(plan).join(', ')} FROM (${events})${where} ORDER BY _key, _ts, _seq`;
+  const valueColumns = bufferColumnNames(plan);
+  const sql = `SELECT _key, _ts::DOUBLE, ${valueColumns.join(', ')} FROM (${events})${where} ORDER BY _key, _ts, _seq`;
+  const width = 2 + valueColumns.length;
   for await (const chunk of engine.streamChunks(sql)) {
-    const width = 2 + bufferColumnNames(plan).length;
     const columns = Array.from({ length: width }, (_, c) => chunk.column(c));
     const keys = columns[0]!;
     const times = columns[1]!;
@@ -60,8 +60,7 @@ export async function* entityStates(engine: SqlEngine, plan: ViewPlan, events: s
       }
       for (const s of baseSlots) {
         accumulators[s]!.add(i);
-        const slot = plan.slots[s]!;
-        if (slot.usesNullRows || !isNullAt(builder.buffer.columns[slot.column]!, i)) usedTs[s] = ts;
+        if (slotUses(plan.slots[s]!, builder.buffer, i)) usedTs[s] = ts;
       }
     }
   }

@@ -1,8 +1,8 @@
 import type { Feature, FeatureView } from '../definitions/index.js';
 import { eventRange, windowAt } from '../time/index.js';
-import { isNullAt, type Accumulator, type EventBuffer, type Evaluation, type Scalar } from './aggregations/index.js';
+import { type Accumulator, type EventBuffer, type Evaluation, type Scalar } from './aggregations/index.js';
 import type { EntityState } from './entity-state.js';
-import { createAccumulators, viewPlan, type PlannedFeature, type ViewPlan } from './feature-plan.js';
+import { createAccumulators, newestUsed, viewPlan, type PlannedFeature, type ViewPlan } from './feature-plan.js';
 
 /** How a served value came about. */
 export type ValueStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL' | 'STALE' | 'NOT_MATERIALIZED';
@@ -42,7 +42,7 @@ export function planEvaluation(view: FeatureView, features: readonly Feature[]):
   };
 }
 
-const scratch: Evaluation = { value: null, expired: false };
+const scratch: Evaluation = { value: null, expired: false, absent: false };
 
 /**
  * Computes the selected features of one view for one entity at time `t` from its online state,
@@ -72,13 +72,7 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     if (base) accumulator.restore(base.state);
     else accumulator.reset();
     accumulator.addRange(start, end);
-    let used = -1;
-    if (slot.column < 0 || slot.usesNullRows) used = end > start ? end - 1 : -1;
-    else {
-      const column = state.columns[slot.column]!;
-      for (let i = end - 1; i >= start; i--) if (!isNullAt(column, i)) { used = i; break; }
-    }
-    newest[s] = used;
+    newest[s] = newestUsed(slot, buffer, start, end);
   }
   for (let f = 0; f < plan.features.length; f++) {
     const { aggregation, slot: s, feature } = plan.features[f]!;
@@ -89,7 +83,7 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     const at = positions[f]!;
     sink.values[at] = scratch.value;
     sink.ageMs[at] = usedTs === undefined ? null : t - usedTs;
-    if (feature.fn === 'field' && usedTs === undefined) sink.status[at] = 'NOT_FOUND';
+    if (scratch.absent) sink.status[at] = 'NOT_FOUND';
     else sink.status[at] = scratch.expired ? 'OUTSIDE_TTL' : scratch.value === null ? 'NULL' : 'PRESENT';
   }
 }

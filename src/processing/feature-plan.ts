@@ -1,5 +1,5 @@
 import type { Feature, FeatureView } from '../definitions/index.js';
-import { AGGREGATIONS, columnKind, type Accumulator, type Aggregation, type ColumnKind, type EventBuffer } from './aggregations/index.js';
+import { AGGREGATIONS, columnKind, isNullAt, type Accumulator, type Aggregation, type ColumnKind, type EventBuffer } from './aggregations/index.js';
 import type { AccumulatorFactory } from './aggregations/accumulator.js';
 
 /** One accumulator a view needs: features of the same kind, column and window share it. */
@@ -61,6 +61,20 @@ export function viewPlan(view: FeatureView): ViewPlan {
   plan = { view, columns, columnKinds, slots, features };
   plans.set(view, plan);
   return plan;
+}
+
+/**
+ * Whether a slot's value used event `i`: every row for `count()` and `field`, else only rows
+ * whose column is not null. The one rule for a value's age, on every path.
+ */
+export function slotUses(slot: Slot, buffer: EventBuffer, i: number): boolean {
+  return slot.usesNullRows || !isNullAt(buffer.columns[slot.column]!, i);
+}
+
+/** The newest event in `[start, end)` that a slot used, -1 for none. */
+export function newestUsed(slot: Slot, buffer: EventBuffer, start: number, end: number): number {
+  for (let i = end - 1; i >= start; i--) if (slotUses(slot, buffer, i)) return i;
+  return -1;
 }
 
 /** One accumulator per slot, reading `buffer`. */

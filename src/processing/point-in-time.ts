@@ -89,7 +89,7 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   const builder = new EventBufferBuilder(plan.columnKinds);
   const accumulators = createAccumulators(plan, builder.buffer);
   const values: Scalar[] = new Array(planned.length);
-  const scratch: Evaluation = { value: null, expired: false };
+  const scratch: Evaluation = { value: null, expired: false, absent: false };
   let chunk = new OutputChunk(layout);
   const flush = async (): Promise<void> => {
     if (chunk.rows === 0) return;

@@ -44,6 +44,8 @@ export interface AccumulatorFactory<A extends Accumulator = Accumulator> {
 /** A value computed at time `t`: written into `out` to keep the serving path free of allocations. */
 export interface Evaluation {
   value: Scalar;
-  /** False when the value is null because the row that would give it is older than the view's ttl. */
+  /** True when the value is null because the row that would give it is older than the view's ttl. */
   expired: boolean;
+  /** True when the aggregation had no row at all to answer from (`field`): served as `NOT_FOUND`. */
+  absent: boolean;
 }

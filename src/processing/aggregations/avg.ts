@@ -10,5 +10,6 @@ export const avg: Aggregation<SumAccumulator> = {
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.sum.n === 0 ? null : acc.sum.value() / acc.sum.n;
     out.expired = false;
+    out.absent = false;
   },
 };

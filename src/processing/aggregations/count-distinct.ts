@@ -10,5 +10,6 @@ export const countDistinct: Aggregation<DistinctAccumulator> = {
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.size;
     out.expired = false;
+    out.absent = false;
   },
 };

@@ -11,5 +11,6 @@ export const count: Aggregation<CountAccumulator> = {
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.n;
     out.expired = false;
+    out.absent = false;
   },
 };

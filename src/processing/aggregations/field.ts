@@ -15,5 +15,6 @@ export const field: Aggregation<LatestAccumulator> = {
     const alive = !acc.present || withinTtl(acc.ts(), t, ttlMs);
     out.value = alive ? acc.value() : null;
     out.expired = !alive;
+    out.absent = !acc.present;
   },
 };

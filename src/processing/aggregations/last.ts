@@ -10,5 +10,6 @@ export const last: Aggregation<LatestAccumulator> = {
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.value();
     out.expired = false;
+    out.absent = false;
   },
 };

@@ -10,5 +10,6 @@ export const min: Aggregation<ExtremeAccumulator> = {
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.value();
     out.expired = false;
+    out.absent = false;
   },
 };

@@ -14,5 +14,6 @@ export const sum: Aggregation<SumAccumulator> = {
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.sum.n === 0 ? null : acc.sum.value();
     out.expired = false;
+    out.absent = false;
   },
 };

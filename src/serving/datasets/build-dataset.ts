@@ -6,7 +6,7 @@ import { contentHash, didYouMean, featureColumn, resolveFeatures } from '../../d
 import { NotFoundError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { fileSha256 } from '../../ingest/file-hash.js';
-import { inputFormat } from '../../ingest/ingest-file.js';
+import { inputFormat, type InputFormat } from '../../ingest/ingest-file.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { viewPlan } from '../../processing/feature-plan.js';
 import { computePointInTime } from '../../processing/point-in-time.js';
@@ -62,14 +62,14 @@ function textOutputSql(feature: Feature, typed: string, textOutput: boolean): st
 }
 
 /** Loads the spine into table `spine`, checking its columns first; returns the user columns to output. */
-async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[]): Promise<string[]> {
+async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[]): Promise<string[]> {
   const spineKeys = [...joinKeys, timestampColumn];
-  const reader = spineReaderSql(options.spine, inputFormat(options.spine));
+  const reader = spineReaderSql(options.spine, format);
   let described: { column_name: string; column_type: string }[];
   try {
     described = await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`);
   } catch (error) {
-    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} cannot be read (${(error as Error).message.split('\n')[0]}); check that it is a valid ${inputFormat(options.spine)} file`, { cause: error });
+    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} cannot be read (${(error as Error).message.split('\n')[0]}); check that it is a valid ${format} file`, { cause: error });
   }
   const columns = described.map((r) => r.column_name);
   for (const column of spineKeys) {
@@ -120,7 +120,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   const resolved = resolveFeatures(project, options);
   const timestampColumn = options.timestampColumn ?? 'ts';
   if (!existsSync(options.spine)) throw new NotFoundError('NOT_FOUND', `spine file ${options.spine} does not exist`);
-  inputFormat(options.spine);
+  const spineFormat = inputFormat(options.spine);
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
@@ -132,7 +132,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     const stages = resolved.byView.length + 2;
     const temporary = ['spine', 'spine_points'];
     try {
-      const spineColumns = await loadSpine(engine, options, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns);
+      const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
       options.onProgress?.(1, stages);
       const definitions: Record<string, string> = {};

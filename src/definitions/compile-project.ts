@@ -18,13 +18,77 @@ import {
   type Project,
   type ProjectSpec,
   type Source,
+  type SourceSpec,
+  type CdcSourceSpec,
+  type ConnectorSpec,
+  type EnvRef,
+  CDC_CHANGED_AT,
+  CDC_OP,
 } from './types.js';
 import { checkColumnName, checkNotReserved, checkDurationText, checkName, checkRecord, definitionList, fail, noCollisions, own, uniqueNames } from './validate-names.js';
 
 const NUMERIC: readonly ColumnType[] = ['int64', 'float64'];
 const ORDERED: readonly ColumnType[] = ['int64', 'float64', 'timestamp', 'string'];
 
-function compileSource(spec: BatchSourceSpec): Source {
+/** A duration option of a source, in ms; `fallback` when absent. */
+function sourceDuration(spec: SourceSpec, option: 'allowedLateness' | 'maxClockSkew', fallback: string): number {
+  const text = (spec as Partial<Record<typeof option, unknown>>)[option] ?? fallback;
+  const where = `source "${spec.name}"`;
+  checkDurationText(where, option, text, fallback);
+  const ms = text === '0' || /^0+(ms|s|m|h|d)$/.test(text) ? 0 : parseDuration(text);
+  if (ms === undefined) fail(`${where}: ${option} "${text}" is not a duration; write e.g. "${fallback}"`);
+  return ms;
+}
+
+function compileConnector(spec: SourceSpec, expected: ConnectorSpec['kind']): { connector?: ConnectorSpec } {
+  const connector = (spec as { connector?: ConnectorSpec }).connector;
+  if (connector === undefined) return {};
+  const where = `source "${spec.name}": connector`;
+  if (connector?.kind !== expected) fail(`${where} must be built with ${expected}({...})`);
+  const settings = connector.kind === 'natsJetStream' ? (['servers'] as const) : (['connection'] as const);
+  for (const setting of settings) {
+    const value = (connector as unknown as Record<string, unknown>)[setting];
+    const isEnv = typeof value === 'object' && value !== null && (value as EnvRef).kind === 'env' && typeof (value as EnvRef).name === 'string';
+    if (typeof value !== 'string' && !isEnv) fail(`${where}: ${setting} must be a string or env("NAME")`);
+  }
+  return { connector: JSON.parse(JSON.stringify(connector)) as ConnectorSpec };
+}
+
+/** A CDC source as the lake holds it: its table's columns, then when each change was committed and what it did. */
+function compileCdcSource(spec: CdcSourceSpec): Source {
+  const base = compileSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.key, description: spec.description }, false);
+  const keyType = own(spec.schema, spec.key);
+  if (keyType === undefined) fail(`source "${spec.name}": key column "${spec.key}" is not in its schema${didYouMean(spec.key, Object.keys(spec.schema))}`);
+  if (keyType !== 'string' && keyType !== 'int64') fail(`source "${spec.name}": key column "${spec.key}" has type "${keyType}"; it must be string or int64`);
+  const body = {
+    name: spec.name,
+    kind: 'cdc' as const,
+    schema: { ...base.schema, [CDC_CHANGED_AT]: 'timestamp' as const, [CDC_OP]: 'string' as const },
+    timestamp: CDC_CHANGED_AT,
+    key: spec.key,
+    maxClockSkewMs: sourceDuration(spec, 'maxClockSkew', '5m'),
+    ...compileConnector(spec, 'postgresCdc'),
+    description: spec.description,
+  };
+  return { ...body, hash: contentHash(body) };
+}
+
+function compileAnySource(spec: SourceSpec): Source {
+  if (spec.kind === 'cdcSource') return compileCdcSource(spec);
+  if (spec.kind === 'batchSource') return compileSource(spec);
+  const base = compileSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.timestamp, eventId: spec.eventId, description: spec.description }, false);
+  const { hash: _hash, ...fields } = base;
+  const body = {
+    ...fields,
+    kind: 'stream' as const,
+    allowedLatenessMs: sourceDuration(spec, 'allowedLateness', '1h'),
+    maxClockSkewMs: sourceDuration(spec, 'maxClockSkew', '5m'),
+    ...compileConnector(spec, 'natsJetStream'),
+  };
+  return { ...body, hash: contentHash(body) };
+}
+
+function compileSource(spec: BatchSourceSpec, checkTimestamp = true): Source {
   checkRecord(spec.schema, `source "${spec.name}": schema must be an object of column name to type, e.g. { amount: 'float64' }`);
   const columns = Object.keys(spec.schema);
   if (columns.length === 0) fail(`source "${spec.name}": schema is empty; declare its columns and types`);
@@ -35,7 +99,7 @@ function compileSource(spec: BatchSourceSpec): Source {
     }
   }
   noCollisions('columns', columns, `source "${spec.name}": `);
-  const tsType = own(spec.schema, spec.timestamp);
+  const tsType = checkTimestamp ? own(spec.schema, spec.timestamp) : 'timestamp';
   if (tsType === undefined) {
     fail(`source "${spec.name}": timestamp column "${spec.timestamp}" is not in its schema${didYouMean(spec.timestamp, columns)}`);
   }
@@ -107,6 +171,13 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
   if (!entity) fail(`feature view "${spec.name}": entity "${spec.entity?.name}" is not in the project's entities${didYouMean(String(spec.entity?.name), entities.keys())}`);
   const source = sources.get(spec.source?.name);
   if (!source) fail(`feature view "${spec.name}": source "${spec.source?.name}" is not in the project's sources${didYouMean(String(spec.source?.name), sources.keys())}`);
+  if (source.kind === 'cdc') {
+    if (entity.joinKeys.length !== 1 || entity.joinKeys[0] !== source.key) {
+      fail(`feature view "${spec.name}": CDC source "${source.name}" is a table keyed by "${source.key}"; its views need an entity whose join key is "${source.key}" (entity "${entity.name}" has ${entity.joinKeys.join(', ')})`);
+    }
+    const other = Object.entries(spec.features ?? {}).find(([, f]) => f?.fn !== 'field');
+    if (other !== undefined) fail(`feature view "${spec.name}", feature "${other[0]}": a CDC source is a versioned table; its views use field() (the row's value at t)`);
+  }
   for (const key of entity.joinKeys) {
     const keyType = own(source.schema, key);
     if (keyType === undefined) fail(`feature view "${spec.name}": source "${source.name}" has no column "${key}", ${entity.joinKeys.length === 1 ? 'the' : 'a'} join key of entity "${entity.name}"${didYouMean(key, Object.keys(source.schema))}`);
@@ -188,7 +259,7 @@ export function compileProject(spec: ProjectSpec): Project {
   if (spec?.kind !== 'project') fail('the project file must `export default defineProject({...})`');
   checkName('project', spec.name);
   const entitySpecs = definitionList<EntitySpec>(spec.name, 'entities', spec.entities, 'entity');
-  const sourceSpecs = definitionList<BatchSourceSpec>(spec.name, 'sources', spec.sources, 'batchSource');
+  const sourceSpecs = definitionList<SourceSpec>(spec.name, 'sources', spec.sources, ['batchSource', 'streamSource', 'cdcSource']);
   const viewSpecs = definitionList<FeatureViewSpec>(spec.name, 'featureViews', spec.featureViews, 'featureView');
   const serviceSpecs = definitionList<FeatureServiceSpec>(spec.name, 'featureServices', spec.featureServices, 'featureService', true);
   uniqueNames('entity', 'entities', entitySpecs);
@@ -198,7 +269,7 @@ export function compileProject(spec: ProjectSpec): Project {
   uniqueNames('feature service', 'feature services', serviceSpecs);
   const entities = new Map<string, Entity>();
   for (const e of entitySpecs) entities.set(e.name, compileEntity(e));
-  const sources = new Map(sourceSpecs.map((s) => [s.name, compileSource(s)] as const));
+  const sources = new Map(sourceSpecs.map((s) => [s.name, compileAnySource(s)] as const));
   const views = new Map(viewSpecs.map((v) => [v.name, compileView(v, entities, sources)] as const));
   checkOutputColumns([...views.values()]);
   const services = serviceSpecs.map((s) => compileService(s, views));

@@ -8,3 +8,4 @@ export { storedProject } from './stored-project.js';
 export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyPart } from './entity-key.js';
 export { featureColumn, resolveFeatures, longestWindowMs, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction } from './plan-changes.js';
+export { env, streamSource, cdcSource, natsJetStream, postgresCdc, resolveSetting } from './stream-builders.js';

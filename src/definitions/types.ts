@@ -26,6 +26,66 @@ export interface BatchSourceSpec {
   readonly description?: string;
 }
 
+/** A value read from the environment when a connector starts: never stored in definitions, the registry or logs. */
+export interface EnvRef {
+  readonly kind: 'env';
+  readonly name: string;
+}
+
+/** A connector setting that may hold a secret: given inline, or read from the environment (`env("NAME")`). */
+export type Setting = string | EnvRef;
+
+/** Consumes a NATS JetStream stream with a durable consumer. */
+export interface NatsJetStreamSpec {
+  readonly kind: 'natsJetStream';
+  readonly servers: Setting;
+  readonly stream: string;
+  readonly subject: string;
+  /** The durable consumer's name; defaults to `sluice_<source>`. */
+  readonly durable?: string;
+}
+
+/** Follows one Postgres table by logical replication (pgoutput). */
+export interface PostgresCdcSpec {
+  readonly kind: 'postgresCdc';
+  readonly connection: Setting;
+  /** `schema.table`, e.g. `public.accounts`. */
+  readonly table: string;
+  /** The replication slot; defaults to `sluice_<source>`. */
+  readonly slot?: string;
+  /** The publication; defaults to `sluice_<source>`. */
+  readonly publication?: string;
+}
+
+export type ConnectorSpec = NatsJetStreamSpec | PostgresCdcSpec;
+
+export interface StreamSourceSpec {
+  readonly kind: 'streamSource';
+  readonly name: string;
+  readonly schema: Schema;
+  readonly timestamp: string;
+  readonly eventId?: string;
+  /** How far behind the acknowledgement time an event may be: older ones are dead-lettered as "late". Default "1h". */
+  readonly allowedLateness?: string;
+  /** How far ahead of the acknowledgement time an event may be: later ones are dead-lettered as "future". Default "5m". */
+  readonly maxClockSkew?: string;
+  readonly connector?: NatsJetStreamSpec;
+  readonly description?: string;
+}
+
+export interface CdcSourceSpec {
+  readonly kind: 'cdcSource';
+  readonly name: string;
+  /** The table's primary key column. */
+  readonly key: string;
+  readonly schema: Schema;
+  readonly connector?: PostgresCdcSpec;
+  readonly description?: string;
+}
+
+/** Any source a project lists. */
+export type SourceSpec = BatchSourceSpec | StreamSourceSpec | CdcSourceSpec;
+
 export interface FeatureSpec {
   readonly kind: 'feature';
   readonly fn: FeatureFunction;
@@ -37,7 +97,7 @@ export interface FeatureViewSpec {
   readonly kind: 'featureView';
   readonly name: string;
   readonly entity: EntitySpec;
-  readonly source: BatchSourceSpec;
+  readonly source: SourceSpec;
   readonly ttl?: string;
   readonly features: Readonly<Record<string, FeatureSpec>>;
   readonly description?: string;
@@ -57,7 +117,7 @@ export interface ProjectSpec {
   readonly kind: 'project';
   readonly name: string;
   readonly entities: readonly EntitySpec[];
-  readonly sources: readonly BatchSourceSpec[];
+  readonly sources: readonly SourceSpec[];
   readonly featureViews: readonly FeatureViewSpec[];
   readonly featureServices?: readonly FeatureServiceSpec[];
 }
@@ -72,12 +132,33 @@ export interface Entity {
   readonly hash: string;
 }
 
+/** What kind of history a source holds: files of events, a stream of events, or the changes of a table. */
+export type SourceKind = 'batch' | 'stream' | 'cdc';
+
+/**
+ * The columns Sluice adds to a CDC source's schema: the commit time of a change (its event
+ * time) and what the change did (`insert`, `update`, `delete`, or `snapshot` for a row of the
+ * initial snapshot).
+ */
+export const CDC_CHANGED_AT = '_changed_at';
+export const CDC_OP = '_op';
+
 export interface Source {
   readonly name: string;
+  /** Absent for a batch source (so existing definitions keep their hash). */
+  readonly kind?: 'stream' | 'cdc';
   readonly schema: Schema;
   readonly timestamp: string;
   /** The column that identifies an event, when the source declares one (see `batchSource`). */
   readonly eventId?: string;
+  /** Stream sources: streamed events older than acknowledgement time minus this are "late". */
+  readonly allowedLatenessMs?: number;
+  /** Stream and CDC sources: events newer than acknowledgement time plus this are "future". */
+  readonly maxClockSkewMs?: number;
+  /** CDC sources: the table's key column. */
+  readonly key?: string;
+  /** Where the source's events come from besides files and the push API; settings from `env()` stay references. */
+  readonly connector?: ConnectorSpec;
   readonly description?: string;
   readonly hash: string;
 }

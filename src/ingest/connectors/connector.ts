@@ -1,0 +1,49 @@
+import type { Source } from '../../definitions/index.js';
+
+/** What became of a batch of events handed to Sluice. */
+export interface AppendOutcome {
+  /** Events now durable in Sluice (duplicates by event id included: they are acknowledged too). */
+  readonly accepted: number;
+  /** Of `accepted`, events whose id was already known: stored once. */
+  readonly duplicates: number;
+  /** Events refused, by index in the batch, with the reason; each is also in the dead-letter store. */
+  readonly rejected: readonly { readonly index: number; readonly reason: string }[];
+}
+
+/**
+ * Where a connector hands its events. Semantics every sink keeps:
+ * - `append` validates the events against the source (as ingest does), and in one atomic,
+ *   durable step stores the accepted ones, the dead letters of the rejected ones, and the
+ *   connector's new `position`. It resolves only once all of that is durable: acknowledge
+ *   upstream (a JetStream ack, a Postgres flush LSN) after it resolves, never before.
+ * - Each event is the JSON text of one object (numbers keep their digits: int64 stays exact).
+ * - `position()` is the last position stored by `append` (undefined before the first): after a
+ *   restart, skip upstream records at or before it, so nothing is counted twice.
+ * - Appends of one connector are applied in call order.
+ */
+export interface ConnectorSink {
+  position(): Promise<string | undefined>;
+  append(events: readonly string[], position?: string): Promise<AppendOutcome>;
+}
+
+/** What a running connector reports (`sluice status`). */
+export interface ConnectorStatus {
+  readonly source: string;
+  readonly kind: string;
+  readonly state: 'starting' | 'running' | 'retrying' | 'stopped' | 'failed';
+  /** The last position appended (a stream sequence, an LSN). */
+  readonly position?: string;
+  /** Records known upstream but not yet appended, when the upstream can tell. */
+  readonly lag?: number;
+  readonly received: number;
+  readonly lastError?: string;
+}
+
+/** A started connector. `stop` ends it cleanly: in-flight appends finish, nothing is acknowledged that is not durable. */
+export interface RunningConnector {
+  status(): ConnectorStatus;
+  stop(): Promise<void>;
+}
+
+/** Starts a source's connector; settings written with `env()` are resolved here (see `resolveSetting`). */
+export type StartConnector = (source: Source, sink: ConnectorSink, options: { readonly log?: (message: string) => void }) => Promise<RunningConnector>;

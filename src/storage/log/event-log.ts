@@ -1,0 +1,62 @@
+/** An event refused on the way in, kept until it reaches the dead-letter store. */
+export interface RejectedEvent {
+  /** Index in the batch it came in. */
+  readonly index: number;
+  readonly raw: string;
+  readonly reason: string;
+}
+
+/** One durable batch of a source's events, as handed in by one push or one connector append. */
+export interface LogEntry {
+  /** Per source, 1, 2, 3, ... in append order. */
+  readonly offset: number;
+  /** When Sluice acknowledged the batch (UTC epoch ms): the `known_at` of its events. */
+  readonly ackTime: number;
+  /** Who handed it in: `push`, or a connector kind. */
+  readonly origin: string;
+  /** The accepted events, as JSON object texts, in batch order (duplicates by event id left out). */
+  readonly events: readonly string[];
+  readonly rejected: readonly RejectedEvent[];
+}
+
+/** A batch to append; `ids` are the accepted events' ids when the source declares `eventId` (parallel to `events`). */
+export interface LogAppend {
+  readonly ackTime: number;
+  readonly origin: string;
+  readonly events: readonly string[];
+  readonly ids?: readonly string[];
+  readonly rejected: readonly RejectedEvent[];
+  /** The origin's new position, stored with the entry (a connector resumes after it). */
+  readonly position?: string;
+}
+
+export interface LogAppendResult {
+  readonly offset: number;
+  /** Indices (into `events` of the append) left out because their id was seen within the dedupe horizon, or earlier in the batch. */
+  readonly duplicates: readonly number[];
+}
+
+/**
+ * The embedded durable log between the ways in (push, connectors) and its consumers (online
+ * state, the lake). Semantics every implementation keeps:
+ * - `append` is atomic and durable when it resolves: the entry, the origin's position and the
+ *   event ids are stored together or not at all. Appends of one source get increasing offsets
+ *   in the order they commit; two processes never get the same offset.
+ * - Event ids are remembered for `dedupeHorizonMs` after their acknowledgement: an accepted event
+ *   whose id is remembered (or repeats an earlier one of the batch) is left out of the entry and
+ *   reported in `duplicates`.
+ * - `read` returns entries after `after`, in offset order, at most `limit`.
+ * - Consumers keep their own checkpoints (`checkpoint`/`setCheckpoint`), by name; `trim` drops
+ *   entries up to an offset every consumer is past.
+ */
+export interface EventLog {
+  append(source: string, batch: LogAppend): Promise<LogAppendResult>;
+  read(source: string, after: number, limit: number): LogEntry[];
+  /** The last offset appended for a source (0 when none). */
+  head(source: string): number;
+  position(source: string, origin: string): string | undefined;
+  checkpoint(consumer: string, source: string): number;
+  setCheckpoint(consumer: string, source: string, offset: number): Promise<void>;
+  trim(source: string, upTo: number): Promise<number>;
+  close(): Promise<void>;
+}

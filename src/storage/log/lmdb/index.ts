@@ -1,0 +1,1 @@
+export { lmdbEventLog, type LmdbEventLogConfig } from './lmdb-event-log.js';

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { lmdbEventLog } from './lmdb-event-log.js';
+
+const dirs: string[] = [];
+const fresh = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('LMDB event log', () => {
+  test('appends get increasing offsets per source, concurrently too, and read back in order after reopening', async () => {
+    const path = fresh();
+    const log = lmdbEventLog({ path });
+    const appends = Array.from({ length: 50 }, (_, i) => log.append(i % 2 ? 'a' : 'b', { ackTime: 1000 + i, origin: 'push', events: [`{"n":${i}}`], rejected: [] }));
+    const offsets = (await Promise.all(appends)).map((r) => r.offset);
+    expect(new Set(offsets.filter((_, i) => i % 2)).size).toBe(25);
+    await log.close();
+    const again = lmdbEventLog({ path });
+    expect(again.head('a')).toBe(25);
+    const entries = again.read('a', 0, 100);
+    expect(entries.map((e) => e.offset)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(entries.map((e) => JSON.parse(e.events[0]!).n)).toEqual(Array.from({ length: 25 }, (_, i) => 2 * i + 1));
+    expect(again.read('a', 20, 3).map((e) => e.offset)).toEqual([21, 22, 23]);
+    await again.close();
+  });
+
+  test('event ids are deduplicated within the horizon, inside a batch and across batches', async () => {
+    const log = lmdbEventLog({ path: fresh(), dedupeHorizonMs: 1000 });
+    const first = await log.append('s', { ackTime: 0, origin: 'push', events: ['a', 'b', 'a2'], ids: ['1', '2', '1'], rejected: [] });
+    expect(first.duplicates).toEqual([2]);
+    const second = await log.append('s', { ackTime: 500, origin: 'push', events: ['c', 'b'], ids: ['3', '2'], rejected: [] });
+    expect(second.duplicates).toEqual([1]);
+    expect(log.read('s', 1, 10)[0]!.events).toEqual(['c']);
+    // Past the horizon the id is forgotten.
+    const third = await log.append('s', { ackTime: 1500, origin: 'push', events: ['a3'], ids: ['1'], rejected: [] });
+    expect(third.duplicates).toEqual([]);
+    await log.close();
+  });
+
+  test('positions, checkpoints and trim', async () => {
+    const log = lmdbEventLog({ path: fresh() });
+    for (let i = 1; i <= 5; i++) await log.append('s', { ackTime: i, origin: 'nats', events: ['x'], rejected: [{ index: 1, raw: 'y', reason: 'bad' }], position: String(i * 10) });
+    expect(log.position('s', 'nats')).toBe('50');
+    expect(log.position('s', 'push')).toBeUndefined();
+    expect(log.checkpoint('lake', 's')).toBe(0);
+    await log.setCheckpoint('lake', 's', 3);
+    expect(log.checkpoint('lake', 's')).toBe(3);
+    expect(await log.trim('s', 3)).toBe(3);
+    expect(log.read('s', 0, 10).map((e) => e.offset)).toEqual([4, 5]);
+    expect(log.read('s', 0, 10)[0]!.rejected).toEqual([{ index: 1, raw: 'y', reason: 'bad' }]);
+    expect(log.head('s')).toBe(5);
+    await log.close();
+  });
+});

@@ -2,6 +2,7 @@ import type { MetadataStore } from './storage/metadata/metadata-store.js';
 import type { Lake } from './storage/lake/lake.js';
 import type { OnlineStore } from './storage/online/online-store.js';
 import type { SqlEngine } from './storage/engine/sql-engine.js';
+import type { EventLog } from './storage/log/event-log.js';
 
 /**
  * What jobs and servers run against: the stores, behind their interfaces. The concrete adapters
@@ -13,6 +14,8 @@ export interface SluiceContext {
   readonly lake: Lake;
   engine(): Promise<SqlEngine>;
   online(): Promise<OnlineStore>;
+  /** The durable log of streamed events (opened on first use). */
+  log(): Promise<EventLog>;
   /** The clock, UTC epoch milliseconds. Tests pass a fixed one. */
   readonly now: () => number;
   /** Where temporary and output files go when the caller gives no path. */

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'UNKNOWN_SOURCE'
   | 'UNKNOWN_SERVICE'
   | 'CONFLICT'
+  | 'OVERLOADED'
   | 'VALIDATION_FAILED'
   | 'BAD_REQUEST'
   | 'REQUEST_TOO_LARGE'

@@ -7,6 +7,8 @@ import type { SqlEngine } from './storage/engine/sql-engine.js';
 import { parquetLake } from './storage/lake/parquet-lake.js';
 import { sqliteMetadataStore } from './storage/metadata/sqlite/index.js';
 import { lmdbOnlineStore } from './storage/online/lmdb/index.js';
+import { lmdbEventLog } from './storage/log/lmdb/index.js';
+import type { EventLog } from './storage/log/event-log.js';
 import type { OnlineStore } from './storage/online/online-store.js';
 
 export interface PlatformOptions {
@@ -19,6 +21,8 @@ export interface PlatformOptions {
 }
 
 export interface Platform extends SluiceContext {
+  /** A new engine of its own (for work that must not share the main one, e.g. the stream processor); the caller closes it. */
+  newEngine(threads?: number): Promise<SqlEngine>;
   /** The last applied project; a NotFoundError that says to run `sluice apply` when there is none. */
   project(): Promise<Project>;
   close(): Promise<void>;
@@ -38,20 +42,24 @@ export function openPlatform(options: PlatformOptions): Platform {
   const metadata = sqliteMetadataStore({ path: join(dataDir, 'metadata.db') });
   let engine: Promise<SqlEngine> | undefined;
   let online: Promise<OnlineStore> | undefined;
+  let log: Promise<EventLog> | undefined;
+  const newEngine = (threads?: number) => duckDbEngine({ ...(threads === undefined ? {} : { threads }), ...(process.env.SLUICE_MEMORY_LIMIT ? { memoryLimit: process.env.SLUICE_MEMORY_LIMIT } : {}), tempDirectory: join(dataDir, 'tmp') });
   return {
     metadata,
     lake: parquetLake(join(dataDir, 'lake')),
     dataDir,
     now: options.now ?? Date.now,
-    engine: () => (engine ??= duckDbEngine({ ...(options.threads === undefined ? {} : { threads: options.threads }), ...(process.env.SLUICE_MEMORY_LIMIT ? { memoryLimit: process.env.SLUICE_MEMORY_LIMIT } : {}), tempDirectory: join(dataDir, 'tmp') })),
+    engine: () => (engine ??= newEngine(options.threads)),
+    newEngine,
     online: () => (online ??= Promise.resolve(lmdbOnlineStore({ path: join(dataDir, 'online') }))),
+    log: () => (log ??= Promise.resolve(lmdbEventLog({ path: join(dataDir, 'log') }))),
     async project() {
       const latest = await metadata.latestRegistry();
       if (!latest) throw new NotFoundError('NOT_APPLIED', `nothing is applied in ${dataDir}; run "sluice apply" first`);
       return latest.project;
     },
     async close() {
-      await Promise.all([engine && (await engine).close(), online && (await online).close()]);
+      await Promise.all([engine && (await engine).close(), online && (await online).close(), log && (await log).close()]);
       await metadata.close();
     },
   };

@@ -61,7 +61,7 @@ function csvColumnsSql(header: CsvHeader, columns: readonly string[]): string {
  * JSONL lines to columns, set-based: each line is parsed once by DuckDB's JSON reader, which
  * keeps a number's digits (9007199254740993 stays exact; JavaScript's JSON.parse would round it).
  */
-function jsonColumnsSql(columns: readonly string[]): string {
+export function jsonColumnsSql(columns: readonly string[], table: string = LINES_TABLE): string {
   const path = (c: string): string => literal(`$."${c}"`);
   // A nested value comes back as its JSON text; only text that starts like one needs a second look.
   const isNested = (c: string, i: number): string => `CASE WHEN left(_v[${i + 1}], 1) IN ('[', '{') THEN json_type(_raw, ${path(c)}) IN ('OBJECT', 'ARRAY') END`;
@@ -70,7 +70,7 @@ function jsonColumnsSql(columns: readonly string[]): string {
   const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} ${nested.join(' ')} END)`;
   const values = columns.map((c, i) => `_v[${i + 1}] AS ${ident(c)}`);
   const parsed = `CASE WHEN _problem IS NULL AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' THEN json_extract_string(_raw, [${columns.map(path).join(', ')}]) END AS _v`;
-  return `SELECT _line, _raw, ${problem} AS _problem, ${values.join(', ')} FROM (SELECT *, ${parsed} FROM ${LINES_TABLE})`;
+  return `SELECT _line, _raw, ${problem} AS _problem, ${values.join(', ')} FROM (SELECT *, ${parsed} FROM ${table})`;
 }
 
 /** A Parquet file DuckDB cannot read is the user's file to fix, not an adapter failure: say which and how. */

@@ -66,8 +66,10 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       const horizon = retentionHorizon(asOf, longestWindowMs(view));
       const plan = viewPlan(view);
       const counts = { entities: 0, retained: 0 };
+      // The log entries the snapshot holds: a stream processor applies the later ones to the new table.
+      const applied = source.kind === undefined ? {} : { applied: { [source.name]: snapshot ? (await ctx.log()).lakeOffset(source.name, snapshot.version) : 0 } };
       await online.replaceView(
-        { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null } },
+        { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },
         entityStates(engine, plan, viewEventsSql(plan, source, files), horizon, counts),
       );
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started });

@@ -28,15 +28,21 @@ export class LatestAccumulator implements Accumulator {
     this.base = undefined;
   }
 
+  /**
+   * Events come in (ts, ingestion) order, except into a restored state: a late event older than
+   * the restored row is not the latest (an equal time is later in ingestion order, so it is).
+   */
   add(i: number): void {
-    if (!this.nonNull || !isNullAt(this.buffer.columns[this.column]!, i)) this.index = i;
+    if (this.nonNull && isNullAt(this.buffer.columns[this.column]!, i)) return;
+    if (this.index < 0 && this.base !== undefined && this.buffer.ts[i]! < this.base.ts) return;
+    this.index = i;
   }
 
   /** Only the newest qualifying event of the range matters: scan back from its end. */
   addRange(start: number, end: number): void {
     for (let i = end - 1; i >= start; i--) {
       if (!this.nonNull || !isNullAt(this.buffer.columns[this.column]!, i)) {
-        this.index = i;
+        this.add(i);
         return;
       }
     }

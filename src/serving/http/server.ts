@@ -10,6 +10,8 @@ import type { OnlineFeaturesRequest } from '../online-features.js';
 import { stringifyExact } from '../exact-json.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
+import { registerPushRoute } from './push-route.js';
+import type { StreamProcessor } from '../../streaming/stream-processor.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,6 +25,8 @@ export interface ServerOptions {
   readonly logStream?: { write(line: string): void };
   /** Entities one request may ask for; more is a 413 naming the cap. Default 1,000. */
   readonly maxEntitiesPerRequest?: number;
+  /** Takes pushed events (`POST /v1/push/{source}`) when given. */
+  readonly stream?: StreamProcessor;
 }
 
 export const DEFAULT_MAX_ENTITIES = 1_000;
@@ -145,6 +149,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     served.stale += response.stale;
     return response;
   });
+  if (options.stream) await registerPushRoute(app, options.stream);
   return app;
 }
 

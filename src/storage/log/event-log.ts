@@ -58,5 +58,9 @@ export interface EventLog {
   checkpoint(consumer: string, source: string): number;
   setCheckpoint(consumer: string, source: string, offset: number): Promise<void>;
   trim(source: string, upTo: number): Promise<number>;
+  /** Records that lake snapshot `version` of a source holds the log's entries up to `offset`. */
+  recordLakeOffset(source: string, version: number, offset: number): Promise<void>;
+  /** The last log offset held by lake snapshot `version` (or the newest recorded before it); 0 when none. */
+  lakeOffset(source: string, version: number): number;
   close(): Promise<void>;
 }

@@ -17,8 +17,21 @@ export interface ViewTableSpec {
   /** UTC epoch ms the states answer from. */
   readonly materializedAt: number;
   readonly horizon: number;
-  /** Per source the view reads, the snapshot the table was built from; null when it had none. */
+  /**
+   * Per source the view reads, the snapshot whose events the table holds: the one it was built
+   * from, advanced as incremental updates apply later snapshots; null when it had none.
+   */
   readonly snapshots: Readonly<Record<string, SnapshotRef | null>>;
+  /** Per stream source, the last durable-log offset whose events the table holds (absent: none). */
+  readonly applied?: Readonly<Record<string, number>>;
+}
+
+/** What an incremental update records with its states, in the same transaction. */
+export interface TableProgress {
+  readonly applied?: Readonly<Record<string, number>>;
+  readonly snapshots?: Readonly<Record<string, SnapshotRef | null>>;
+  /** UTC epoch ms: the acknowledgement time of the newest events applied. */
+  readonly updatedAt?: number;
 }
 
 /** A view's online table as stored: identified by the definition hash and a generation id. */
@@ -29,6 +42,8 @@ export interface ViewTableInfo extends ViewTableSpec {
   readonly entityCount: number;
   /** Unique per write, never shared between writers, increasing in the order writes started. */
   readonly generation: number;
+  /** UTC epoch ms of the newest incremental update; absent when none since the table was written. */
+  readonly updatedAt?: number;
 }
 
 /** What `gc` removed. */
@@ -53,12 +68,21 @@ export interface OnlineGcReport {
  * - `read` returns the served table's info and states in the order of `keys`, `undefined` where
  *   the table has no state for a key. Keys are strings (int64 join keys in decimal form).
  * - Values round-trip exactly: numbers, strings, booleans and nulls as written.
+ * - `update` never mixes with a switch: it applies to the table served when it runs, or to none.
  */
 export interface OnlineStore {
   readonly kind: string;
   replaceView(spec: ViewTableSpec, entries: AsyncIterable<readonly [string, EntityState]>): Promise<ViewTableInfo>;
   viewInfo(view: string): Promise<ViewTableInfo | undefined>;
   read(view: string, keys: readonly string[]): Promise<{ info: ViewTableInfo | undefined; states: (EntityState | undefined)[] }>;
+  /**
+   * Updates the served table of `view` in place, atomically and durably: in one transaction,
+   * `apply` gets each key's current state and returns the new one (undefined: unchanged), and
+   * `progress` is merged into the table's info. Does nothing and resolves undefined when the
+   * served table is no longer `generation` (a rematerialize switched tables: the caller replays
+   * its events into the new one); else resolves the info after the update.
+   */
+  update(view: string, generation: number, keys: readonly string[], apply: (key: string, state: EntityState | undefined) => EntityState | undefined, progress?: TableProgress): Promise<ViewTableInfo | undefined>;
   gc(): Promise<OnlineGcReport>;
   close(): Promise<void>;
 }

@@ -16,6 +16,7 @@ const ENTRY = 'entry';
 const POSITION = 'position';
 const CHECKPOINT = 'checkpoint';
 const ID = 'id';
+const LAKE = 'lake';
 
 type StoredEntry = Omit<LogEntry, 'offset'>;
 
@@ -90,6 +91,13 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         }
       });
       return removed;
+    },
+    async recordLakeOffset(source, version, offset) {
+      await db.put([LAKE, source, version], offset);
+    },
+    lakeOffset(source, version) {
+      for (const { value } of db.getRange({ start: [LAKE, source, version], end: [LAKE, source, -1], reverse: true, limit: 1 })) return value as number;
+      return 0;
     },
     async close() {
       await db.close();

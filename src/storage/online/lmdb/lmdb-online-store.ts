@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { open, type Database, type Key } from 'lmdb';
 import type { EntityState } from '../../../processing/entity-state.js';
-import type { OnlineGcReport, OnlineStore, ViewTableInfo } from '../online-store.js';
+import type { OnlineGcReport, OnlineStore, TableProgress, ViewTableInfo } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
@@ -11,6 +11,7 @@ const NEXT = '\u0000next';
 const GENERATION = '\u0000generation';
 const SERVED = '\u0000served';
 const LEGACY_META = '\u0000meta';
+const PROGRESS = '\u0000progress';
 
 /** Who writes a generation: a process on a host; null once the generation was switched in. */
 interface Writer {
@@ -62,7 +63,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   // The served record carries the view's definition: decode it only when its bytes change (a
   // new table), not on every read of the serving hot path.
   const servedCache = new Map<string, { bytes: Buffer; info: ViewTableInfo }>();
-  const served = (view: string): ViewTableInfo | undefined => {
+  const servedTable = (view: string): ViewTableInfo | undefined => {
     const bytes = db.getBinary([SERVED, view]);
     if (bytes === undefined) return undefined;
     const cached = servedCache.get(view);
@@ -70,6 +71,15 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     const info = db.get([SERVED, view]) as ViewTableInfo | undefined;
     if (info !== undefined) servedCache.set(view, { bytes, info });
     return info;
+  };
+  // Incremental updates record their progress beside the served record, which stays unchanged
+  // (and decoded once) while a stream keeps updating the table.
+  const served = (view: string): ViewTableInfo | undefined => {
+    const info = servedTable(view);
+    if (info === undefined) return undefined;
+    const progress = db.get([PROGRESS, info.generation]) as TableProgress | undefined;
+    if (progress === undefined) return info;
+    return { ...info, applied: { ...info.applied, ...progress.applied }, snapshots: { ...info.snapshots, ...progress.snapshots }, ...(progress.updatedAt === undefined ? {} : { updatedAt: progress.updatedAt }) };
   };
 
   /** Removes a generation's entries, then its record; returns how many entries it had. */
@@ -81,6 +91,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       entries++;
     }
     await removal;
+    await db.remove([PROGRESS, generation]);
     await db.remove([GENERATION, generation]);
     return entries;
   };
@@ -168,6 +179,27 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       if (info === undefined) return { info, states: keys.map(() => undefined) };
       const states = keys.map((key) => db.get([info.generation, key]) as EntityState | undefined);
       return { info, states };
+    },
+    async update(view, generation, keys, apply, progress) {
+      return db.transaction(() => {
+        const info = served(view);
+        if (info?.generation !== generation) return undefined;
+        // An offset already applied (by another process, or before a crash) is not applied twice.
+        if (Object.entries(progress?.applied ?? {}).some(([source, offset]) => (info.applied?.[source] ?? 0) >= offset)) return info;
+        for (const key of keys) {
+          const next = apply(key, db.get([generation, key]) as EntityState | undefined);
+          if (next !== undefined) db.put([generation, key], next);
+        }
+        if (progress === undefined) return info;
+        const before = (db.get([PROGRESS, generation]) as TableProgress | undefined) ?? {};
+        const merged: TableProgress = {
+          applied: { ...before.applied, ...progress.applied },
+          snapshots: { ...before.snapshots, ...progress.snapshots },
+          ...(progress.updatedAt === undefined && before.updatedAt === undefined ? {} : { updatedAt: Math.max(before.updatedAt ?? -Infinity, progress.updatedAt ?? -Infinity) }),
+        };
+        db.put([PROGRESS, generation], merged);
+        return served(view);
+      });
     },
     gc,
     async close() {

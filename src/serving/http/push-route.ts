@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import type { StreamProcessor } from '../../streaming/stream-processor.js';
+import { OverloadedError } from '../../streaming/stream-processor.js';
+
+/** Push batches may be larger than feature requests. */
+const PUSH_BODY_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * `POST /v1/push/{source}` with `{"events": [{...}, ...]}`: answers only once the events are
+ * durable, `{"accepted": n, "duplicates": d, "rejected": [{"index": i, "reason": "..."}]}`
+ * (rejected events are also dead-lettered). The body is handed on as text, so numbers keep
+ * every digit. Unknown source: 404; a body that is not `{"events": [...]}`: 400; Sluice too far
+ * behind: 503 with `Retry-After`.
+ *
+ * @example
+ * await registerPushRoute(app, runtime.processor);
+ */
+export async function registerPushRoute(app: FastifyInstance, processor: StreamProcessor): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: PUSH_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    scope.post<{ Params: { source: string }; Body: string }>('/v1/push/:source', { bodyLimit: PUSH_BODY_LIMIT }, async (request, reply) => {
+      try {
+        return await processor.append(request.params.source, { body: typeof request.body === 'string' ? request.body : '' }, 'push');
+      } catch (error) {
+        if (error instanceof OverloadedError) void reply.header('retry-after', String(error.retryAfterSeconds));
+        throw error;
+      }
+    });
+  });
+}

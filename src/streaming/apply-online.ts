@@ -1,0 +1,48 @@
+import { entityKey, longestWindowMs, type Source } from '../definitions/index.js';
+import type { EventColumn } from '../processing/aggregations/index.js';
+import { applyEvents, type EventBatch } from '../processing/apply-events.js';
+import { EventBufferBuilder } from '../processing/event-buffer-builder.js';
+import { viewPlan } from '../processing/feature-plan.js';
+import type { OnlineStore, TableProgress, ViewTableInfo } from '../storage/online/online-store.js';
+import { retentionHorizon } from '../time/index.js';
+import type { DecodedEvents } from './decode-events.js';
+
+/** A column of nulls, for a column the table reads that the decoded events lack. */
+function nullColumn(kind: string, length: number): EventColumn {
+  if (kind === 'text') return { dict: [], codes: new Int32Array(length).fill(-1) };
+  if (kind === 'int64') return { hi: new Float64Array(length).fill(NaN), lo: null };
+  return new Float64Array(length).fill(NaN);
+}
+
+/**
+ * Applies decoded events (the rows `keep` says, all when absent) to one online table, in one
+ * atomic update with `progress`: per entity, its new events in (ts, arrival) order are merged into
+ * its state by `applyEvents`, under the table's own definition (blue/green: an older table keeps
+ * its features). Events older than what the table's windows can still reach (`acknowledged -
+ * allowed lateness - longest window`) are folded into the base. Resolves undefined when the
+ * table is no longer served.
+ */
+export async function applyToTable(online: OnlineStore, table: ViewTableInfo, source: Source, decoded: DecodedEvents, ackTime: number, progress: TableProgress, keep?: (row: number) => boolean): Promise<ViewTableInfo | undefined> {
+  const view = table.definition;
+  const plan = viewPlan(view);
+  const n = decoded.ts.length;
+  const batch: EventBatch = { ts: decoded.ts, columns: plan.columns.map((c, i) => decoded.columns.get(c) ?? nullColumn(plan.columnKinds[i]!, n)) };
+  const keyParts = view.joinKeys.map((k) => decoded.keyText.get(k));
+  const groups = new Map<string, number[]>();
+  if (keyParts.every((p) => p !== undefined)) {
+    for (let r = 0; r < n; r++) {
+      if (keep !== undefined && !keep(r)) continue;
+      const parts = keyParts.map((p) => p![r]);
+      if (parts.some((p) => p === null || p === undefined)) continue;
+      const key = entityKey(parts as string[]);
+      const rows = groups.get(key);
+      if (rows) rows.push(r);
+      else groups.set(key, [r]);
+    }
+  }
+  // Stable: events of equal time keep their arrival order.
+  for (const rows of groups.values()) rows.sort((a, b) => decoded.ts[a]! - decoded.ts[b]!);
+  const cut = retentionHorizon(ackTime - (source.allowedLatenessMs ?? 0), longestWindowMs(view));
+  const builder = new EventBufferBuilder(plan.columnKinds);
+  return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applyEvents(plan, builder, state, batch, groups.get(key)!, cut), progress);
+}

@@ -1,0 +1,116 @@
+import type { SluiceContext } from '../context.js';
+import type { Project, Source } from '../definitions/index.js';
+import { commitOrRemove } from '../ingest/commit-ingest.js';
+import { jsonColumnsSql } from '../ingest/load-raw.js';
+import { typedColumnsSql } from '../ingest/validate-sql.js';
+import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import { literal } from '../storage/engine/sql-engine.js';
+import type { EventLog } from '../storage/log/event-log.js';
+import type { DeadLetter, Snapshot } from '../storage/metadata/metadata-store.js';
+import type { OnlineStore } from '../storage/online/online-store.js';
+import { PART } from './decode-events.js';
+
+export interface LakeCommitDeps {
+  readonly ctx: Pick<SluiceContext, 'metadata' | 'lake'>;
+  readonly log: EventLog;
+  readonly online: OnlineStore;
+  /** Runs work on the stream engine, alone. */
+  readonly exclusive: <T>(work: (engine: SqlEngine) => Promise<T>) => Promise<T>;
+}
+
+export interface LakeCommit {
+  readonly entries: number;
+  readonly rows: number;
+  readonly deadLetters: number;
+  readonly snapshot?: Snapshot;
+}
+
+const LAKE = 'lake';
+const PENDING = 'lake-pending';
+
+/**
+ * Moves a source's durable log entries into the lake as one micro-batch: a Parquet file of their
+ * events (each with `_known_at` = its acknowledgement time) and their dead letters, committed as
+ * one snapshot. Exactly once: the entry range is fixed before the file is written and names the
+ * commit's content, so a commit retried after a crash finds the earlier one instead of adding the
+ * events again. Afterwards, online tables that hold those entries are marked as reflecting the
+ * new snapshot, and log entries every consumer is past are trimmed.
+ */
+export async function commitLogToLake(deps: LakeCommitDeps, project: Project, source: Source, maxEntries = 10_000): Promise<LakeCommit> {
+  const { ctx, log } = deps;
+  const done = log.checkpoint(LAKE, source.name);
+  let to = log.checkpoint(PENDING, source.name);
+  if (to <= done) {
+    to = Math.min(log.head(source.name), done + maxEntries);
+    if (to <= done) return { entries: 0, rows: 0, deadLetters: 0 };
+    await log.setCheckpoint(PENDING, source.name, to);
+  }
+  const entries = log.read(source.name, done, to - done);
+  const contentHash = `stream:${source.name}:${done + 1}-${to}`;
+  const deadLetters: DeadLetter[] = entries.flatMap((e) => e.rejected.map((r) => ({ source: source.name, file: `${e.origin} (log entry ${e.offset})`, line: (r.index % PART) + 1, raw: r.raw, reason: r.reason, createdAt: e.ackTime })));
+  const rows = entries.reduce((n, e) => n + e.events.length, 0);
+  let outcome: { committed: boolean; snapshot: Snapshot } | undefined;
+  if (rows > 0) {
+    const published = await deps.exclusive(async (engine) => {
+      await engine.run('CREATE OR REPLACE TEMP TABLE stream_commit (_line DOUBLE, _raw VARCHAR, _problem VARCHAR, _ack DOUBLE)');
+      await engine.appendColumns('stream_commit', [
+        { type: 'double', values: Float64Array.from({ length: rows }, (_, i) => i) },
+        { type: 'text', values: entries.flatMap((e) => e.events) },
+        { type: 'text', values: new Array<null>(rows).fill(null) },
+        { type: 'double', values: Float64Array.from(entries.flatMap((e) => e.events.map(() => e.ackTime))) },
+      ]);
+      const columns = Object.keys(source.schema);
+      await engine.run(`CREATE OR REPLACE TEMP TABLE stream_checked AS SELECT j.*, j._line AS _n, '' AS _reason, c._ack FROM (${jsonColumnsSql(columns, 'stream_commit')}) j JOIN stream_commit c USING (_line)`);
+      const firstSeq = await ctx.metadata.reserveSeq(source.name, rows);
+      const staged = ctx.lake.stagingPath(source.name);
+      try {
+        await engine.run(`COPY (SELECT ${typedColumnsSql(source, firstSeq)}, _ack::BIGINT AS _known_at FROM stream_checked ORDER BY _n) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+        await engine.run('DROP TABLE stream_commit; DROP TABLE stream_checked');
+        return await ctx.lake.publish(source.name, staged, `seq${firstSeq}-log${done + 1}-${to}`);
+      } finally {
+        await ctx.lake.discard(staged);
+      }
+    });
+    outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: [published], addedRows: rows, contentHash }, deadLetters));
+  } else if (deadLetters.length > 0) {
+    outcome = await ctx.metadata.commitIngest({ source: source.name, addedFiles: [], addedRows: 0, contentHash }, deadLetters);
+  }
+  if (outcome) await log.recordLakeOffset(source.name, outcome.snapshot.version, to);
+  await log.setCheckpoint(LAKE, source.name, to);
+  if (outcome) await markReflected(deps, project, source, outcome.snapshot, to);
+  await trimLog(deps, project, source, to);
+  return { entries: entries.length, rows, deadLetters: deadLetters.length, ...(outcome ? { snapshot: outcome.snapshot } : {}) };
+}
+
+/** Tables that hold every entry up to `to`, and exactly the snapshot before `snapshot`, now reflect `snapshot`. */
+async function markReflected(deps: LakeCommitDeps, project: Project, source: Source, snapshot: Snapshot, to: number): Promise<void> {
+  for (const view of project.featureViews.filter((v) => v.source === source.name)) {
+    const table = await deps.online.viewInfo(view.name);
+    if (table === undefined || (table.applied?.[source.name] ?? 0) < to) continue;
+    if ((table.snapshots[source.name]?.version ?? 0) !== snapshot.version - 1) continue;
+    await deps.online.update(view.name, table.generation, [], () => undefined, { snapshots: { [source.name]: { id: snapshot.id, version: snapshot.version } } });
+  }
+}
+
+/**
+ * Drops log entries that the lake and every served table of the source's views hold, and that
+ * are older than `LOG_KEEP_MS`: a materialize in progress pinned an earlier snapshot, and its
+ * table replays the entries after it once switched in.
+ */
+async function trimLog(deps: LakeCommitDeps, project: Project, source: Source, committed: number): Promise<void> {
+  let upTo = committed;
+  for (const view of project.featureViews.filter((v) => v.source === source.name)) {
+    const table = await deps.online.viewInfo(view.name);
+    if (table !== undefined) upTo = Math.min(upTo, table.applied?.[source.name] ?? 0);
+  }
+  const keepFrom = Date.now() - LOG_KEEP_MS;
+  let bound = 0;
+  for (const entry of deps.log.read(source.name, 0, 1_000)) {
+    if (entry.offset > upTo || entry.ackTime >= keepFrom) break;
+    bound = entry.offset;
+  }
+  if (bound > 0) await deps.log.trim(source.name, bound);
+}
+
+/** How long log entries are kept after the lake and the online tables hold them. */
+export const LOG_KEEP_MS = 3_600_000;

@@ -1,0 +1,189 @@
+import type { Project, Source } from '../definitions/index.js';
+import { didYouMean } from '../definitions/index.js';
+import { NotFoundError, SluiceError, ValidationError } from '../errors.js';
+import type { AppendOutcome } from '../ingest/connectors/connector.js';
+import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import type { EventLog, LogEntry } from '../storage/log/event-log.js';
+import type { OnlineStore } from '../storage/online/online-store.js';
+import { applyToTable } from './apply-online.js';
+import { decodeEvents, PART, type DecodedEvents, type EventPart } from './decode-events.js';
+
+export interface StreamProcessorOptions {
+  readonly project: () => Project;
+  readonly log: EventLog;
+  readonly online: OnlineStore;
+  /** An engine for this processor alone (it uses fixed temporary tables). */
+  readonly engine: SqlEngine;
+  readonly now: () => number;
+  /** Bytes of events waiting per source before appends are refused with `OVERLOADED` (back-pressure). Default 64 MiB. */
+  readonly maxPendingBytes?: number;
+  /** Called per view when an entry's events are visible online: its acknowledgement and visibility times. */
+  readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
+  readonly warn?: (message: string) => void;
+}
+
+interface Waiting {
+  readonly part: EventPart;
+  readonly origin: string;
+  readonly position: string | undefined;
+  readonly bytes: number;
+  resolve(outcome: AppendOutcome): void;
+  reject(error: unknown): void;
+}
+
+/** A batch refused because Sluice is behind: the caller retries after `retryAfterSeconds`. */
+export class OverloadedError extends SluiceError {
+  readonly retryAfterSeconds = 1;
+}
+
+const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The way in for streamed events (push, connectors): validates each batch, makes it durable in
+ * the log, then applies it to the online state at once, so a value is fresh within one group
+ * commit. Batches arriving while one is processed wait and go together (one decode, one log
+ * commit, one online update), which is where throughput comes from. Per source, entries are
+ * applied to each online table in log order, exactly once (the table records the last offset it
+ * holds, in the same transaction as its states): a table that is behind (a fresh materialize, a
+ * crash between log and online) catches up from the log first.
+ */
+export class StreamProcessor {
+  private readonly queues = new Map<string, { waiting: Waiting[]; bytes: number; running: boolean }>();
+  private engineBusy: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: StreamProcessorOptions) {}
+
+  /** The source, or a NotFoundError (404) naming the sources that take events. */
+  source(name: string): Source {
+    const project = this.options.project();
+    const source = project.sources.find((s) => s.name === name);
+    if (!source) throw new NotFoundError('UNKNOWN_SOURCE', `source "${name}" is not in the registry${didYouMean(name, project.sources.map((s) => s.name))}`);
+    return source;
+  }
+
+  /** Bytes of events waiting for a source. */
+  pendingBytes(source: string): number {
+    return this.queues.get(source)?.bytes ?? 0;
+  }
+
+  /**
+   * Appends a batch of events to a source; resolves once they are durable (and applied online),
+   * with what became of each. A push body that is not `{"events": [...]}` rejects with a
+   * ValidationError; a source too far behind rejects with an OverloadedError.
+   */
+  append(sourceName: string, part: EventPart, origin: string, position?: string): Promise<AppendOutcome> {
+    const source = this.source(sourceName);
+    if (source.kind === undefined) throw new ValidationError('VALIDATION_FAILED', `source "${source.name}" is a batch source: it takes files ("sluice ingest"); declare it with streamSource() to push events`);
+    const bytes = 'body' in part ? part.body.length : part.texts.reduce((n, t) => n + t.length, 0);
+    let queue = this.queues.get(source.name);
+    if (!queue) this.queues.set(source.name, (queue = { waiting: [], bytes: 0, running: false }));
+    if (queue.bytes + bytes > (this.options.maxPendingBytes ?? 64 * 1024 * 1024) && queue.bytes > 0) {
+      throw new OverloadedError('OVERLOADED', `source "${source.name}" has ${queue.bytes} bytes of events waiting; retry after a second`);
+    }
+    queue.bytes += bytes;
+    const done = new Promise<AppendOutcome>((resolve, reject) => queue.waiting.push({ part, origin, position, bytes, resolve, reject }));
+    if (!queue.running) void this.drain(source.name);
+    return done;
+  }
+
+  private async drain(sourceName: string): Promise<void> {
+    const queue = this.queues.get(sourceName)!;
+    queue.running = true;
+    try {
+      while (queue.waiting.length > 0) {
+        // One origin per group: a connector's position must describe the whole entry.
+        const origin = queue.waiting[0]!.origin;
+        const group: Waiting[] = [];
+        let size = 0;
+        while (queue.waiting.length > 0 && queue.waiting[0]!.origin === origin && (group.length === 0 || size + queue.waiting[0]!.bytes <= MAX_GROUP_BYTES)) {
+          const next = queue.waiting.shift()!;
+          group.push(next);
+          size += next.bytes;
+        }
+        try {
+          await this.process(sourceName, group);
+        } catch (error) {
+          for (const w of group) w.reject(error);
+        } finally {
+          queue.bytes -= size;
+        }
+      }
+    } finally {
+      queue.running = false;
+    }
+  }
+
+  /** Resolves when no batch is waiting or being processed. */
+  async drained(): Promise<void> {
+    while ([...this.queues.values()].some((q) => q.running || q.waiting.length > 0)) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Runs work on the processor's engine, alone. */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.withEngine(work);
+  }
+
+  private withEngine<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.engineBusy.then(work, work);
+    this.engineBusy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async process(sourceName: string, group: Waiting[]): Promise<void> {
+    const project = this.options.project();
+    const source = project.sources.find((s) => s.name === sourceName)!;
+    const ackTime = this.options.now();
+    const decoded = await this.withEngine(() => decodeEvents(this.options.engine, project, source, group.map((w) => w.part), ackTime));
+    const position = group.at(-1)!.position;
+    const { offset, duplicates } = await this.options.log.append(source.name, {
+      ackTime, origin: group[0]!.origin, events: decoded.raws, ...(decoded.ids ? { ids: decoded.ids } : {}), rejected: decoded.rejected, ...(position === undefined ? {} : { position }),
+    });
+    const duplicate = new Set(duplicates);
+    await this.applyOnline(project, source, offset, ackTime, decoded, (r) => !duplicate.has(r));
+    group.forEach((w, p) => {
+      const count = decoded.counts[p]!;
+      if (typeof count === 'string') return w.reject(new ValidationError('BAD_REQUEST', count));
+      const lo = p * PART;
+      const hi = lo + PART;
+      const mine = (line: number) => line >= lo && line < hi;
+      w.resolve({
+        accepted: decoded.lines.filter(mine).length,
+        duplicates: duplicates.filter((r) => mine(decoded.lines[r]!)).length,
+        rejected: decoded.rejected.filter((r) => mine(r.index)).map((r) => ({ index: r.index - lo, reason: r.reason })),
+      });
+    });
+  }
+
+  /** Decodes a log entry again (its events were accepted at its acknowledgement). */
+  private async decodeEntry(project: Project, source: Source, entry: LogEntry): Promise<DecodedEvents> {
+    return this.withEngine(() => decodeEvents(this.options.engine, project, source, [{ texts: entry.events }], entry.ackTime, false));
+  }
+
+  /**
+   * Applies entry `offset` to every served table of the source's views, after the entries a
+   * table lacks before it (read back from the log).
+   */
+  async applyOnline(project: Project, source: Source, offset: number, ackTime: number, decoded: DecodedEvents | undefined, keep?: (row: number) => boolean): Promise<void> {
+    for (const view of project.featureViews.filter((v) => v.source === source.name)) {
+      let table = await this.options.online.viewInfo(view.name);
+      if (table === undefined) continue;
+      const applied = table.applied?.[source.name] ?? 0;
+      if (applied >= offset) continue;
+      if (applied < offset - 1) {
+        const missing = this.options.log.read(source.name, applied, offset - 1 - applied);
+        if (missing[0]?.offset !== applied + 1) {
+          this.options.warn?.(`view "${view.name}": its online table holds log entries up to ${applied} of source "${source.name}", but the log no longer has ${applied + 1}; run "sluice materialize --views ${view.name}"`);
+          continue;
+        }
+        for (const entry of missing) {
+          table = await applyToTable(this.options.online, table!, source, await this.decodeEntry(project, source, entry), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
+          if (table === undefined) break;
+        }
+        if (table === undefined) continue;
+      }
+      const events = decoded ?? (await this.decodeEntry(project, source, this.options.log.read(source.name, offset - 1, 1)[0]!));
+      const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, decoded ? keep : undefined);
+      if (after !== undefined) this.options.onVisible?.(view.name, ackTime, Date.now());
+    }
+  }
+}

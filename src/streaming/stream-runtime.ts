@@ -1,0 +1,132 @@
+import type { Project, Source } from '../definitions/index.js';
+import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../ingest/connectors/connector.js';
+import type { Platform } from '../platform.js';
+import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import type { EventLog } from '../storage/log/event-log.js';
+import { materialize } from '../processing/materialize.js';
+import { commitLogToLake, type LakeCommit } from './lake-committer.js';
+import { StreamProcessor } from './stream-processor.js';
+
+export interface StreamRuntimeOptions {
+  /** The current registry (it may change while running). */
+  readonly project: () => Project;
+  /** How often streamed events move from the log into the lake. Default 1 s. */
+  readonly commitIntervalMs?: number;
+  /** Connector starters by kind; connectors of the project's sources run when given. */
+  readonly connectors?: Readonly<Record<string, StartConnector>>;
+  readonly maxPendingBytes?: number;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
+}
+
+/** Per stream or CDC source: where its log, lake and connector stand. */
+export interface SourceStreamStatus {
+  readonly source: string;
+  readonly kind: 'stream' | 'cdc';
+  /** The last durable log offset. */
+  readonly offset: number;
+  /** The last log offset committed to the lake. */
+  readonly lakeOffset: number;
+  readonly pendingBytes: number;
+  readonly connector?: ConnectorStatus;
+}
+
+export interface StreamRuntime {
+  readonly processor: StreamProcessor;
+  status(): SourceStreamStatus[];
+  /** Commits every source's log entries to the lake now (the timer does it every interval). */
+  commitNow(): Promise<LakeCommit[]>;
+  close(): Promise<void>;
+}
+
+const streamed = (project: Project): Source[] => project.sources.filter((s) => s.kind !== undefined);
+
+/**
+ * Runs the real-time platform in this process: the stream processor behind the push API and the
+ * connectors, the connectors of the project's sources, and a timer that commits the log to the
+ * lake (and lets online tables that are behind, e.g. after a materialize, catch up). Errors in
+ * background work are logged and retried, never fatal.
+ *
+ * @example
+ * const runtime = await startStreamRuntime(platform, { project: () => project });
+ * await runtime.processor.append('payments', { texts: ['{"payment_id": "p1", ...}'] }, 'push');
+ */
+export async function startStreamRuntime(platform: Platform, options: StreamRuntimeOptions): Promise<StreamRuntime> {
+  const log: EventLog = await platform.log();
+  const online = await platform.online();
+  const engine: SqlEngine = await platform.newEngine(1);
+  const say = options.log ?? (() => undefined);
+  const processor = new StreamProcessor({
+    project: options.project, log, online, engine, now: platform.now,
+    ...(options.maxPendingBytes === undefined ? {} : { maxPendingBytes: options.maxPendingBytes }),
+    ...(options.onVisible ? { onVisible: options.onVisible } : {}),
+    warn: (message) => say('warn', message),
+  });
+  const exclusive = <T>(work: (e: SqlEngine) => Promise<T>) => processor.exclusive(() => work(engine));
+  const connectors = new Map<string, RunningConnector>();
+  const startConnectors = async () => {
+    for (const source of streamed(options.project())) {
+      const start = source.connector && options.connectors?.[source.connector.kind];
+      if (!start || connectors.has(source.name)) continue;
+      const origin = source.connector!.kind;
+      const sink: ConnectorSink = {
+        position: async () => log.position(source.name, origin),
+        append: (texts, position) => processor.append(source.name, { texts }, origin, position),
+      };
+      try {
+        connectors.set(source.name, await start(source, sink, { log: (message) => say('info', `source "${source.name}": ${message}`) }));
+      } catch (error) {
+        say('error', `source "${source.name}": connector ${origin} did not start: ${(error as Error).message}`);
+      }
+    }
+  };
+  // A stream's views are served from the first event on: a view without a table gets one
+  // (materialized from the lake, empty when there is nothing yet), and catches up from the log.
+  const ensureTables = async () => {
+    const project = options.project();
+    const sources = new Set(streamed(project).map((s) => s.name));
+    const missing: string[] = [];
+    for (const view of project.featureViews) if (sources.has(view.source) && (await online.viewInfo(view.name)) === undefined) missing.push(view.name);
+    if (missing.length > 0) await materialize(platform, project, { views: missing });
+  };
+  await ensureTables();
+  await startConnectors();
+  let committing: Promise<LakeCommit[]> | undefined;
+  const commitNow = () => (committing ??= (async () => {
+    const results: LakeCommit[] = [];
+    const project = options.project();
+    await ensureTables().catch((error: unknown) => say('error', `materializing the views of stream sources failed (retrying): ${(error as Error).message}`));
+    await startConnectors();
+    for (const source of streamed(project)) {
+      try {
+        results.push(await commitLogToLake({ ctx: platform, log, online, exclusive }, project, source));
+        const head = log.head(source.name);
+        if (head > 0) await processor.applyOnline(project, source, head, platform.now(), undefined);
+      } catch (error) {
+        say('error', `source "${source.name}": committing streamed events to the lake failed (retrying): ${(error as Error).message}`);
+      }
+    }
+    return results;
+  })().finally(() => (committing = undefined)));
+  const timer = setInterval(() => void commitNow(), options.commitIntervalMs ?? 1_000);
+  timer.unref();
+  return {
+    processor,
+    status: () => streamed(options.project()).map((source) => {
+      const connector = connectors.get(source.name)?.status();
+      return {
+        source: source.name, kind: source.kind!, offset: log.head(source.name), lakeOffset: log.checkpoint('lake', source.name), pendingBytes: processor.pendingBytes(source.name),
+        ...(connector ? { connector } : {}),
+      };
+    }),
+    commitNow,
+    async close() {
+      clearInterval(timer);
+      for (const running of connectors.values()) await running.stop().catch((error: unknown) => say('error', `stopping a connector failed: ${(error as Error).message}`));
+      await processor.drained();
+      await committing;
+      await commitNow();
+      await engine.close();
+    },
+  };
+}

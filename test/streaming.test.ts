@@ -1,0 +1,107 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { count, defineProject, entity, featureView, last, streamSource, sum } from '../src/definitions/index.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { createServer } from '../src/serving/http/server.js';
+import { latestSnapshots } from '../src/serving/latest-snapshots.js';
+import { getOnlineFeatures } from '../src/serving/online-features.js';
+import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import { tempPlatform } from './support/temp-platform.js';
+
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+const HOUR = 3_600_000;
+const account = entity({ name: 'account', joinKey: 'account_id' });
+const payments = streamSource({
+  name: 'payments',
+  schema: { payment_id: 'string', account_id: 'string', amount: 'float64', channel: 'string', ts: 'timestamp' },
+  timestamp: 'ts', eventId: 'payment_id', allowedLateness: '1h',
+});
+const stats = featureView({ name: 'stats', entity: account, source: payments, features: { n_1h: count({ window: '1h' }), usd_24h: sum('amount', { window: '24h' }), total: sum('amount'), last_channel: last('channel') } });
+const spec = defineProject({ name: 'p', entities: [account], sources: [payments], featureViews: [stats] });
+const FEATURES = ['stats:n_1h', 'stats:usd_24h', 'stats:total', 'stats:last_channel'];
+
+let env: Awaited<ReturnType<typeof tempPlatform>>;
+let runtime: StreamRuntime;
+beforeEach(async () => {
+  env = await tempPlatform(spec, T0 + 10 * HOUR);
+  runtime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000 });
+});
+afterEach(async () => {
+  await runtime.close();
+  await env.dispose();
+});
+
+const event = (id: string, account: string, amount: number | string, minutes: number, channel = 'web') =>
+  JSON.stringify({ payment_id: id, account_id: account, amount, channel, ts: new Date(T0 + minutes * 60_000).toISOString() });
+const online = async (keys: string[]) => {
+  const res = await getOnlineFeatures(env.project, await env.platform.online(), { entities: { account_id: keys }, features: FEATURES }, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
+  return res;
+};
+
+describe('streaming: push to online, exactly', () => {
+  test('pushed events are online at once, duplicates count once, late and future events are dead-lettered with the reason', async () => {
+    const push = (texts: string[]) => runtime.processor.append('payments', { texts }, 'push');
+    // ack at T0 + 10h: allowed lateness 1h, max clock skew 5m.
+    const first = await push([event('p1', 'a', 10, 550), event('p2', 'a', 5.5, 590, 'pos'), event('p3', 'b', 1, 595)]);
+    expect(first).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
+    const second = await push([event('p2', 'a', 5.5, 590, 'pos'), event('p4', 'a', 2, 100), event('p5', 'a', 2, 610), '{"payment_id": "p6", "account_id": "a", "amount": "x", "ts": "2024-01-01T09:00:00Z"}', 'not json']);
+    expect(second.accepted).toBe(1);
+    expect(second.duplicates).toBe(1);
+    expect(second.rejected.map((r) => [r.index, r.reason.split(':')[0]])).toEqual([[1, 'late'], [2, 'future'], [3, 'column "amount"'], [4, 'malformed JSON']]);
+    const res = await online(['a', 'b', 'zz']);
+    expect(res.rows[0]).toEqual({ account_id: 'a', stats__n_1h: 2, stats__usd_24h: 15.5, stats__total: 15.5, stats__last_channel: 'pos' });
+    expect(res.rows[1]).toMatchObject({ stats__n_1h: 1, stats__total: 1 });
+    expect(res.metadata[2]!.status[0]).toBe('NOT_FOUND');
+    // Windows keep expiring after the last event.
+    env.clock.now = T0 + 10 * HOUR + 50 * 60_000;
+    expect((await online(['a'])).rows[0]).toMatchObject({ stats__n_1h: 1, stats__usd_24h: 15.5 });
+  });
+
+  test('committed to the lake with known_at and dead letters; a dataset built later gives the values serving gave', async () => {
+    const texts = Array.from({ length: 200 }, (_, i) => event(`p${i}`, `a${i % 7}`, (i * 37) % 101 / 4, 540 + (i % 60)));
+    for (let i = 0; i < texts.length; i += 50) await runtime.processor.append('payments', { texts: texts.slice(i, i + 50) }, 'push');
+    await runtime.processor.append('payments', { texts: [event('late', 'a1', 1, 10)] }, 'push');
+    const [commit] = await runtime.commitNow();
+    expect(commit).toMatchObject({ rows: 200, deadLetters: 1 });
+    expect((await env.platform.metadata.listDeadLetters({ source: 'payments' }))[0]!.reason).toMatch(/^late: /);
+    const served = await online(Array.from({ length: 7 }, (_, i) => `a${i}`));
+    expect(served.views.stats!.status).toBe('FRESH');
+    const spine = join(env.dir, 'spine.csv');
+    writeFileSync(spine, ['account_id,ts', ...Array.from({ length: 7 }, (_, i) => `a${i},${new Date(env.clock.now).toISOString()}`)].join('\n'));
+    const out = join(env.dir, 'out.jsonl');
+    await buildDataset(env.platform, env.project, { spine, out, features: FEATURES });
+    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.map(({ ts: _ts, ...r }) => r)).toEqual(served.rows);
+  });
+
+  test('a stream source takes files too (backfill, never late), into the same history', async () => {
+    const file = join(env.dir, 'backfill.csv');
+    writeFileSync(file, ['payment_id,account_id,amount,channel,ts', 'b1,a,100,web,2023-12-01T00:00:00Z', `b2,a,1,atm,${new Date(T0 + 9.5 * HOUR).toISOString()}`].join('\n'));
+    expect((await ingestFile(env.platform, env.project, 'payments', file)).accepted).toBe(2);
+    await runtime.processor.append('payments', { texts: [event('p1', 'a', 10, 580)] }, 'push');
+    await runtime.commitNow();
+    const { materialize } = await import('../src/processing/materialize.js');
+    await materialize(env.platform, env.project);
+    await runtime.processor.append('payments', { texts: [event('p2', 'a', 3, 590, 'pos')] }, 'push');
+    expect((await online(['a'])).rows[0]).toEqual({ account_id: 'a', stats__n_1h: 3, stats__usd_24h: 14, stats__total: 114, stats__last_channel: 'pos' });
+  });
+
+  test('HTTP push: 200 with outcomes once durable, 404 for an unknown source, 400 for a body that is not {"events": [...]}', async () => {
+    const app = await createServer(env.platform, { stream: runtime.processor });
+    try {
+      const ok = await app.inject({ method: 'POST', url: '/v1/push/payments', payload: `{"events": [${event('h1', 'a', 1, 590)}, {"payment_id": "h2"}]}`, headers: { 'content-type': 'application/json' } });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 1, reason: expect.stringContaining('account_id') }] });
+      const unknown = await app.inject({ method: 'POST', url: '/v1/push/nope', payload: '{"events": []}', headers: { 'content-type': 'application/json' } });
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.json().error.code).toBe('UNKNOWN_SOURCE');
+      const bad = await app.inject({ method: 'POST', url: '/v1/push/payments', payload: '{"events": [', headers: { 'content-type': 'application/json' } });
+      expect(bad.statusCode).toBe(400);
+      expect((await online(['a'])).rows[0]!.stats__total).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -70,7 +70,7 @@ describe('reserved names', () => {
 describe('malformed definitions get a DefinitionError, never a TypeError', () => {
   test.each([
     ['entities missing', { entities: undefined }, 'project "p": "entities" is missing; list the project\'s entities, e.g. entities: [customer]'],
-    ['sources not a list', { sources: 'txns' }, 'project "p": "sources" must be a list of batchSource(...) definitions'],
+    ['sources not a list', { sources: 'txns' }, 'project "p": "sources" must be a list of batchSource(...), streamSource(...) or cdcSource(...) definitions'],
     ['featureViews missing', { featureViews: undefined }, 'project "p": "featureViews" is missing'],
     ['featureServices not a list', { featureServices: {} }, 'project "p": "featureServices" must be a list of featureService(...) definitions'],
     ['an entity that is not one', { entities: [null] }, 'project "p": entities[0] is not an entity(...) definition'],

@@ -201,7 +201,8 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     source: source.name,
     ...(spec.ttl === undefined ? {} : { ttl: spec.ttl, ttlMs }),
     features,
-    columnTypes: Object.fromEntries([...entity.joinKeys, ...features.flatMap((f) => (f.column === undefined ? [] : [f.column]))].map((c) => [c, source.schema[c]!])),
+    columnTypes: Object.fromEntries([...entity.joinKeys, ...features.flatMap((f) => (f.column === undefined ? [] : [f.column])), ...(source.kind === 'cdc' ? [CDC_OP] : [])].map((c) => [c, source.schema[c]!])),
+    ...(source.kind === 'cdc' ? { changeOp: CDC_OP } : {}),
     description: spec.description,
   };
   return { ...body, hash: viewValueHash(body, source) };

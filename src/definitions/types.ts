@@ -184,6 +184,8 @@ export interface FeatureView {
   readonly features: readonly Feature[];
   /** The source types of the join key columns and of the columns the features read. */
   readonly columnTypes: Readonly<Record<string, ColumnType>>;
+  /** Views of a CDC source: the column that says what a change did; a `delete` row means the entity is gone. */
+  readonly changeOp?: string;
   readonly description?: string;
   readonly hash: string;
 }

@@ -71,10 +71,11 @@ const EXAMPLE: Record<string, string> = { entities: 'entities: [customer]', sour
 export function definitionList<T>(project: string, field: string, value: unknown, builders: string | readonly string[], optional = false): readonly T[] {
   const kinds = typeof builders === 'string' ? [builders] : builders;
   const builder = kinds.join('/');
+  const builds = kinds.map((k) => `${k}(...)`).join(kinds.length > 2 ? ', ' : ' or ').replace(/, ([^,]*)$/, ' or $1');
   const where = `project "${project}": `;
   if (value === undefined && optional) return [];
   if (value === undefined) fail(`${where}"${field}" is missing; list the project's ${field}, e.g. ${EXAMPLE[field] ?? `${field}: [...]`}`);
-  if (!Array.isArray(value)) fail(`${where}"${field}" must be a list of ${builder}(...) definitions`);
+  if (!Array.isArray(value)) fail(`${where}"${field}" must be a list of ${builds} definitions`);
   value.forEach((item: unknown, i) => {
     if (item === null || typeof item !== 'object' || !kinds.includes((item as { kind?: unknown }).kind as string)) {
       fail(`${where}${field}[${i}] is not ${/^[aeiou]/.test(builder) ? 'an' : 'a'} ${builder}(...) definition; build it with ${kinds.map((k) => `${k}({...})`).join(' or ')}`);

@@ -1,6 +1,7 @@
 import type { Feature, FeatureView } from '../definitions/index.js';
 import { AGGREGATIONS, columnKind, isNullAt, type Accumulator, type Aggregation, type ColumnKind, type EventBuffer } from './aggregations/index.js';
 import type { AccumulatorFactory } from './aggregations/accumulator.js';
+import { liveRowAccumulator } from './aggregations/latest-accumulator.js';
 
 /** One accumulator a view needs: features of the same kind, column and window share it. */
 export interface Slot {
@@ -41,10 +42,13 @@ export function viewPlan(view: FeatureView): ViewPlan {
   if (plan) return plan;
   const columns: string[] = [];
   for (const f of view.features) if (f.column !== undefined && !columns.includes(f.column)) columns.push(f.column);
+  if (view.changeOp !== undefined && !columns.includes(view.changeOp)) columns.push(view.changeOp);
   const columnKinds = columns.map((c) => columnKind(view.columnTypes[c]!));
+  // A CDC view's field() reads the latest version of the row, which a delete ends.
+  const liveRow = view.changeOp === undefined ? undefined : liveRowAccumulator(columns.indexOf(view.changeOp));
   const slots: Slot[] = [];
   const features = view.features.map((feature): PlannedFeature => {
-    const aggregation = AGGREGATIONS[feature.fn];
+    const aggregation = feature.fn === 'field' && liveRow ? { ...AGGREGATIONS.field, accumulator: liveRow } : AGGREGATIONS[feature.fn];
     const column = feature.column === undefined ? -1 : columns.indexOf(feature.column);
     let slot = slots.findIndex((s) => s.factory === aggregation.accumulator && s.column === column && s.windowMs === feature.windowMs);
     if (slot < 0) {

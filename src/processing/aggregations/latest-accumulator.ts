@@ -1,10 +1,12 @@
 import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
-import { isNullAt, scalarAt, type ColumnKind, type Scalar } from './columns.js';
+import { isNullAt, scalarAt, type ColumnKind, type Scalar, type TextColumn } from './columns.js';
 
 /** What a latest-value accumulator stores for events before the online horizon. */
 export interface LatestState {
   readonly value: Scalar;
   readonly ts: number;
+  /** True when the latest row is a deletion (a CDC source's `delete`): no row is present. */
+  readonly deleted?: boolean;
 }
 
 /**
@@ -21,7 +23,16 @@ export class LatestAccumulator implements Accumulator {
     private readonly column: number,
     private readonly kind: ColumnKind,
     private readonly nonNull: boolean,
+    /** A text column whose value `delete` marks a deleted row (CDC), -1 for none. */
+    private readonly opColumn = -1,
   ) {}
+
+  private deletedAt(i: number): boolean {
+    if (this.opColumn < 0) return false;
+    const op = this.buffer.columns[this.opColumn] as TextColumn;
+    const code = op.codes[i]!;
+    return code >= 0 && op.dict[code] === 'delete';
+  }
 
   reset(): void {
     this.index = -1;
@@ -56,13 +67,14 @@ export class LatestAccumulator implements Accumulator {
     if (this.index >= start && this.index < end) this.index = -1;
   }
 
-  /** True when a row is held (its value may still be null for `field`). */
+  /** True when a row is held (its value may still be null for `field`), and it is not a deletion. */
   get present(): boolean {
-    return this.index >= 0 || this.base !== undefined;
+    if (this.index >= 0) return !this.deletedAt(this.index);
+    return this.base !== undefined && this.base.deleted !== true;
   }
 
   value(): Scalar {
-    if (this.index >= 0) return scalarAt(this.buffer.columns[this.column]!, this.index, this.kind);
+    if (this.index >= 0) return this.deletedAt(this.index) ? null : scalarAt(this.buffer.columns[this.column]!, this.index, this.kind);
     return this.base?.value ?? null;
   }
 
@@ -72,7 +84,8 @@ export class LatestAccumulator implements Accumulator {
   }
 
   snapshot(): LatestState | null {
-    return this.present ? { value: this.value(), ts: this.ts() } : null;
+    if (this.index >= 0) return this.deletedAt(this.index) ? { value: null, ts: this.ts(), deleted: true } : { value: this.value(), ts: this.ts() };
+    return this.base ?? null;
   }
 
   restore(state: unknown): void {
@@ -90,3 +103,11 @@ export const latestRowAccumulator: AccumulatorFactory<LatestAccumulator> = {
   kind: 'latestRow',
   create: (buffer, column, kind) => new LatestAccumulator(buffer, column, kind!, false),
 };
+
+/**
+ * The latest row of a versioned table (a CDC source): as `latestRow`, but a row whose op column
+ * (`opColumn`) is `delete` means the entity is gone. One factory per op column position.
+ */
+export function liveRowAccumulator(opColumn: number): AccumulatorFactory<LatestAccumulator> {
+  return { kind: 'liveRow', create: (buffer, column, kind) => new LatestAccumulator(buffer, column, kind!, false, opColumn) };
+}

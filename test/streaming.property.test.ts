@@ -66,7 +66,7 @@ describe('streams: online == dataset == brute-force reference', () => {
             else if (step.kind === 'restart') {
               await runtime.close();
               runtime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000 });
-            } else {
+            } else if (step.kind === 'push') {
               const ack = env.clock.now;
               const outcome = await runtime.processor.append('events', { texts: step.events.map((e) => json(e, ack + e.offset)) }, 'push');
               let duplicates = 0;

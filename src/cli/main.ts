@@ -6,6 +6,7 @@ import { registerDemoCommand } from './commands/demo-command.js';
 import { registerProjectCommands } from './commands/project-commands.js';
 import { registerRegistryCommands } from './commands/registry-commands.js';
 import { registerServeCommand } from './commands/serve-command.js';
+import { registerStreamCommands } from './commands/real-time.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -21,6 +22,7 @@ registerProjectCommands(program, run);
 registerDataCommands(program, run);
 registerRegistryCommands(program, run);
 registerServeCommand(program, run);
+registerStreamCommands(program, run);
 registerDemoCommand(program, run);
 
 try {

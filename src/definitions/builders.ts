@@ -5,6 +5,7 @@ import type {
   FeatureSpec,
   FeatureViewSpec,
   Schema,
+  SourceSpec,
 } from './types.js';
 
 /** An entity's identity: one join key column, or several (`joinKeys`) whose values together name one entity. */
@@ -116,7 +117,7 @@ export function field(column: string): FeatureSpec {
 export function featureView(options: {
   name: string;
   entity: EntitySpec;
-  source: BatchSourceSpec;
+  source: SourceSpec;
   features: Record<string, FeatureSpec>;
   ttl?: string;
   description?: string;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { AdapterError } from '../../errors.js';
 import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '../../serving/http/server.js';
 import { UsageError } from '../exit.js';
+import { startRealTime, untilSignal } from './real-time.js';
 import { integerIn, oneOf, port } from '../options.js';
 import type { CommandContext } from './command-context.js';
 
@@ -12,7 +13,10 @@ interface ServeOptions {
   maxEntities: number;
 }
 
-/** `serve`: the online feature server, until SIGINT or SIGTERM. Logs JSON lines to stderr. */
+/**
+ * `serve`: the online feature server, the push API and the project's connectors in one process,
+ * until SIGINT or SIGTERM. Logs JSON lines to stderr.
+ */
 export function registerServeCommand(program: Command, run: CommandContext): void {
   const logLevel = oneOf(LOG_LEVELS);
   program
@@ -25,14 +29,24 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .action((options: ServeOptions) =>
       run.withPlatform(async ({ platform, out }) => {
         if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`SLUICE_LOG_LEVEL="${options.logLevel}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
-        const app = await createServer(platform, { logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities });
-        const address = await listen(app, options.host, options.port);
-        out.result({ listening: address }, () => `serving on ${address} (Ctrl-C to stop)`);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
+        const say: { log: (level: 'info' | 'warn' | 'error', message: string) => void } = { log: (_level, message) => process.stderr.write(`${message}\n`) };
+        const realTime = await startRealTime(platform, (level, message) => say.log(level, message));
+        const app = await createServer(platform, {
+          logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities,
+          stream: realTime.runtime.processor, describeStreams: realTime.describe,
         });
+        say.log = (level, message) => app.log[level](message);
+        let address: string;
+        try {
+          address = await listen(app, options.host, options.port);
+        } catch (error) {
+          await realTime.close();
+          throw error;
+        }
+        out.result({ listening: address }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
+        await untilSignal();
         await app.close();
+        await realTime.close();
       }),
     );
 }

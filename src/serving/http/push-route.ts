@@ -6,7 +6,8 @@ import { OverloadedError } from '../../streaming/stream-processor.js';
 const PUSH_BODY_LIMIT = 32 * 1024 * 1024;
 
 /**
- * `POST /v1/push/{source}` with `{"events": [{...}, ...]}`: answers only once the events are
+ * `GET /v1/streams`: the live state of every stream source (offsets, lags, connectors,
+ * freshness). `POST /v1/push/{source}` with `{"events": [{...}, ...]}`: answers only once the events are
  * durable, `{"accepted": n, "duplicates": d, "rejected": [{"index": i, "reason": "..."}]}`
  * (rejected events are also dead-lettered). The body is handed on as text, so numbers keep
  * every digit. Unknown source: 404; a body that is not `{"events": [...]}`: 400; Sluice too far
@@ -15,7 +16,8 @@ const PUSH_BODY_LIMIT = 32 * 1024 * 1024;
  * @example
  * await registerPushRoute(app, runtime.processor);
  */
-export async function registerPushRoute(app: FastifyInstance, processor: StreamProcessor): Promise<void> {
+export async function registerPushRoute(app: FastifyInstance, processor: StreamProcessor, describe?: () => unknown): Promise<void> {
+  if (describe) app.get('/v1/streams', async () => describe());
   await app.register(async (scope) => {
     scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: PUSH_BODY_LIMIT }, (_request, body, done) => done(null, body));

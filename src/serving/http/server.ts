@@ -25,8 +25,9 @@ export interface ServerOptions {
   readonly logStream?: { write(line: string): void };
   /** Entities one request may ask for; more is a 413 naming the cap. Default 1,000. */
   readonly maxEntitiesPerRequest?: number;
-  /** Takes pushed events (`POST /v1/push/{source}`) when given. */
+  /** Takes pushed events (`POST /v1/push/{source}`) when given; `describe` answers `GET /v1/streams`. */
   readonly stream?: StreamProcessor;
+  readonly describeStreams?: () => unknown;
 }
 
 export const DEFAULT_MAX_ENTITIES = 1_000;
@@ -149,7 +150,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     served.stale += response.stale;
     return response;
   });
-  if (options.stream) await registerPushRoute(app, options.stream);
+  if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams);
   return app;
 }
 

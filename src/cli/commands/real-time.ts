@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import type { Project } from '../../definitions/index.js';
+import { CONNECTORS } from '../../ingest/connectors/index.js';
+import type { Platform } from '../../platform.js';
+import { FreshnessHistogram } from '../../streaming/freshness.js';
+import { streamStatus } from '../../streaming/stream-status.js';
+import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
+import { table } from '../output.js';
+import type { CommandContext } from './command-context.js';
+
+export interface RealTime {
+  readonly runtime: StreamRuntime;
+  /** What `GET /v1/streams` answers: sources, connectors, freshness. */
+  describe(): unknown;
+  close(): Promise<void>;
+}
+
+/** Resolves on SIGINT or SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+/**
+ * Starts the stream runtime over the applied registry (followed as it changes), with every
+ * connector Sluice has and a freshness histogram.
+ */
+export async function startRealTime(platform: Platform, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<RealTime> {
+  let project: Project = await platform.project();
+  const follow = setInterval(() => {
+    platform.metadata.latestRegistry().then((latest) => {
+      if (latest) project = latest.project;
+    }, (error: unknown) => log('error', `registry refresh failed (retrying): ${(error as Error).message}`));
+  }, 1_000);
+  follow.unref();
+  const freshness = new FreshnessHistogram();
+  const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => freshness.observe(view, ack, visible) });
+  return {
+    runtime,
+    describe: () => ({ sources: runtime.status(), freshness: freshness.summary() }),
+    async close() {
+      clearInterval(follow);
+      await runtime.close();
+    },
+  };
+}
+
+/** `worker` (connectors and lake commits without the HTTP server) and `status` (where every stream stands). */
+export function registerStreamCommands(program: Command, run: CommandContext): void {
+  program
+    .command('worker')
+    .description("run the project's connectors and move streamed events into the online store and the lake, without serving HTTP")
+    .action(() =>
+      run.withPlatform(async ({ platform, out }) => {
+        const realTime = await startRealTime(platform, (level, message) => process.stderr.write(`${level}: ${message}\n`));
+        out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
+        await untilSignal();
+        await realTime.close();
+      }),
+    );
+  program
+    .command('status')
+    .alias('streams')
+    .description('each stream and CDC source: log offset, lake lag, events/s, connector position, online lag per view')
+    .action(() =>
+      run.withPlatform(async ({ platform, out }) => {
+        const rows = await streamStatus(await platform.project(), await platform.log(), await platform.online(), platform.now());
+        out.result(rows, () =>
+          rows.length === 0
+            ? 'No stream or CDC sources.'
+            : table(['source', 'kind', 'offset', 'lake lag', 'last ack', 'events/s', 'connector', 'online lag'], rows.map((r) => [
+              r.source, r.kind, r.offset, r.lakeLag, r.lastAckAt ?? '-', r.eventsPerSecond, r.connectorPosition ?? '-',
+              Object.entries(r.views).map(([v, lag]) => `${v}:${lag ?? 'none'}`).join(' '),
+            ])),
+        );
+      }),
+    );
+}

@@ -1,0 +1,6 @@
+import type { StartConnector } from './connector.js';
+
+export type { AppendOutcome, ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from './connector.js';
+
+/** The connectors Sluice can run, by the kind their definitions give (`natsJetStream({...})` is `natsJetStream`). */
+export const CONNECTORS: Readonly<Record<string, StartConnector>> = {};

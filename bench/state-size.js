@@ -4,14 +4,20 @@
 // hop: '1h'`), a fresh project whose entities each have n events spread over the 30 days before
 // `asOf`, materialized at `asOf`; then the online store (LMDB) is opened read-only and measured:
 // the encoded bytes of every entry (keys and values) and the pages its B-tree uses, divided by
-// the number of entities. Also times serving (read + evaluate) per entity. Reports JSON with the
-// git commit measured. Needs `npm run build` first (it runs the built dist/).
+// the number of entities. Also times serving (read + evaluate) per entity, and, for the hopped
+// window, projects the state a tiled layout would store (one accumulator snapshot per hop and
+// slot, plus the raw events of the current hop), encoded as the store encodes (msgpack), by
+// slot kind. Reports JSON with the git commit measured. Needs `npm run build` first (it runs
+// the built dist/).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { open } from 'lmdb';
+import { Packr } from 'msgpackr';
+import { createAccumulators, viewPlan } from '../dist/processing/feature-plan.js';
+import { floorToHop, windowAt } from '../dist/time/index.js';
 import { loadProject } from '../dist/config/load-project.js';
 import { ingestFile } from '../dist/ingest/ingest-file.js';
 import { openPlatform } from '../dist/platform.js';
@@ -32,8 +38,8 @@ const DAY = 86_400_000;
 // Not on an hour boundary: the hopped window then holds its extra partial hop.
 const asOf = Date.UTC(2026, 0, 31, 0, 30);
 
-// The longest window is 30d; shorter exact windows and an unwindowed feature beside it, as a
-// fraud view would have. The hopped variant hops the 30d features by 1h.
+// Features over one long window (30d), and an unwindowed one (pre-aggregated before the
+// horizon on every layout). The hopped variant hops the 30d features by 1h.
 const config = (hop) => {
   const w = hop ? `{ window: '30d', hop: '1h' }` : `{ window: '30d' }`;
   return `import { defineProject, entity, batchSource, featureView, count, sum, avg, max, last, countDistinct } from 'sluice';
@@ -43,7 +49,7 @@ const transactions = batchSource({ name: 'transactions', timestamp: 'ts',
 const txn = featureView({ name: 'txn', entity: customer, source: transactions, features: {
   count_30d: count(${w}), sum_30d: sum('amount', ${w}), avg_30d: avg('amount', ${w}),
   max_30d: max('amount', ${w}), merchants_30d: countDistinct('merchant', ${w}),
-  count_1h: count({ window: '1h' }), sum_24h: sum('amount', { window: '24h' }), last_amount: last('amount'),
+  last_amount: last('amount'),
 } });
 export default defineProject({ name: 'state_size', entities: [customer], sources: [transactions], featureViews: [txn] });
 `;
@@ -76,6 +82,58 @@ function storeBytes(path) {
   }
 }
 
+const packr = new Packr({ moreTypes: true });
+const firstAtOrAfter = (ts, bound) => {
+  let i = 0;
+  while (i < ts.length && ts[i] < bound) i++;
+  return i;
+};
+const sliceColumn = (c, from) =>
+  c instanceof Float64Array ? c.slice(from) : c.codes ? { dict: c.dict, codes: c.codes.slice(from) } : { hi: c.hi.slice(from), lo: c.lo && c.lo.slice(from) };
+
+/**
+ * What a tiled state of `state` would encode to (a projection: the store keeps raw events
+ * today): per hopped slot, one snapshot per non-empty hop of the window at `asOf`, with the hop's
+ * start and newest event time; raw events only from the earliest exact-window start or current
+ * hop; the base as today. Returns the total and the tiles' bytes per slot kind.
+ */
+function tiledBytes(view, state, asOf) {
+  const plan = viewPlan(view);
+  const accumulators = createAccumulators(plan, { ts: state.ts, columns: state.columns });
+  let keepFrom = asOf;
+  const byKind = {};
+  const tiles = plan.slots.map((slot, s) => {
+    if (slot.windowMs === undefined) return null;
+    if (slot.hopMs === undefined) {
+      keepFrom = Math.min(keepFrom, windowAt(asOf, slot.windowMs).start);
+      return null;
+    }
+    const head = floorToHop(asOf, slot.hopMs);
+    keepFrom = Math.min(keepFrom, head);
+    const starts = [];
+    const newest = [];
+    const states = [];
+    let i = firstAtOrAfter(state.ts, windowAt(asOf, slot.windowMs, slot.hopMs).start);
+    while (i < state.ts.length && state.ts[i] < head) {
+      const tile = floorToHop(state.ts[i], slot.hopMs);
+      let j = i;
+      while (j < state.ts.length && state.ts[j] < tile + slot.hopMs) j++;
+      accumulators[s].reset();
+      accumulators[s].addRange(i, j);
+      starts.push(tile);
+      newest.push(state.ts[j - 1]);
+      states.push(accumulators[s].snapshot());
+      i = j;
+    }
+    const slotTiles = { starts: Float64Array.from(starts), newest: Float64Array.from(newest), states };
+    byKind[slot.factory.kind] = (byKind[slot.factory.kind] ?? 0) + packr.pack(slotTiles).length;
+    return slotTiles;
+  });
+  const from = firstAtOrAfter(state.ts, keepFrom);
+  const tiled = { horizon: keepFrom, base: state.base, ts: state.ts.slice(from), columns: state.columns.map((c) => sliceColumn(c, from)), tiles };
+  return { total: packr.pack(tiled).length, byKind, rawEvents: state.ts.length - from };
+}
+
 async function measure(dir, file, perEntity, entities, hop) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -95,6 +153,10 @@ async function measure(dir, file, perEntity, entities, hop) {
   const started = performance.now();
   for (let r = 0; r < rounds; r++) await getOnlineFeatures(project, store, request, asOf, latest);
   const servingMicrosPerEntity = ((performance.now() - started) * 1000) / (rounds * keys.length);
+  const { states } = await store.read('txn', keys);
+  const encoded = states.reduce((n, state) => n + packr.pack(state).length, 0) / keys.length;
+  const projections = hop ? states.map((state) => tiledBytes(project.featureViews[0], state, asOf)) : [];
+  const average = (f) => Math.round(projections.reduce((n, p) => n + f(p), 0) / projections.length);
   await platform.close();
   const bytes = storeBytes(join(dir, '.sluice', 'online'));
   const per = (n) => Math.round(n / view.entities);
@@ -107,6 +169,17 @@ async function measure(dir, file, perEntity, entities, hop) {
     bytesPerRetainedEvent: Number(((bytes.keyBytes + bytes.valueBytes) / view.retainedEvents).toFixed(2)),
     pageBytesPerEntity: per(bytes.pageBytes),
     servingMicrosPerEntity: Number(servingMicrosPerEntity.toFixed(1)),
+    // The state alone, msgpack-encoded as the store encodes it (checks the method of the projection).
+    encodedStateBytesPerEntity: Math.round(encoded),
+    ...(hop
+      ? {
+          projectedTiled: {
+            bytesPerEntity: average((p) => p.total),
+            rawEventsPerEntity: average((p) => p.rawEvents),
+            tileBytesPerEntityBySlotKind: Object.fromEntries(Object.keys(projections[0].byKind).map((k) => [k, average((p) => p.byKind[k])])),
+          },
+        }
+      : {}),
   };
 }
 

@@ -12,6 +12,10 @@ const UNITS = [86_400_000, 3_600_000, 60_000, 1_000, 1];
  * number of hops (so `hop <= window`): the window then always holds the current partial hop
  * plus `window / hop` whole hops, and its tail moves on hop boundaries (multiples of the hop
  * since the epoch), the tiles a bounded online state can pre-aggregate.
+ *
+ * @example
+ * compileWindow('feature view "v", feature "f"', sum('amount', { window: '30d', hop: '1h' }));
+ * // { window: '30d', windowMs: 2_592_000_000, hop: '1h', hopMs: 3_600_000 }
  */
 export function compileWindow(where: string, spec: FeatureSpec): CompiledWindow {
   if (spec.window === undefined && spec.hop === undefined) return {};

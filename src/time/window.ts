@@ -49,6 +49,9 @@ export function windowAt(t: number, windowMs: number | undefined, hopMs?: number
  * A bound on how far back from `t` a window reaches: every event it holds has
  * `ts > t - windowReachMs(...)` (a hopped window holds less than `W + hop`). Infinity unbounded.
  * For set-based engines that narrow their input before the exact window is applied.
+ *
+ * @example
+ * windowReachMs(3_000, 1_000); // 4_000: at t = 10_500 the window starts at 7_000 > 6_500
  */
 export function windowReachMs(windowMs: number | undefined, hopMs?: number): number {
   return windowMs === undefined ? Infinity : windowMs + (hopMs ?? 0);

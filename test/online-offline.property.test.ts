@@ -44,19 +44,34 @@ const FEATURES = {
   last_ts_20: last('ts', { window: '20ms' }),
   min_ts: min('ts'),
 };
+// Hopped windows (floor(t - W, hop) <= ts < t), beside an exact one of the same length: a hop
+// that divides every t0, one that does not (7ms), and a hop equal to the window. A view of its
+// own, so that the hopped windows reach further back than any exact one (the online horizon).
+const HOPPED = {
+  n_20: count({ window: '20ms' }),
+  n_20_h5: count({ window: '20ms', hop: '5ms' }),
+  sum_20_h5: sum('v', { window: '20ms', hop: '5ms' }),
+  avg_20_h5: avg('v', { window: '20ms', hop: '5ms' }),
+  min_s_21_h7: min('s', { window: '21ms', hop: '7ms' }),
+  distinct_i_21_h7: countDistinct('i', { window: '21ms', hop: '7ms' }),
+  last_ts_21_h7: last('ts', { window: '21ms', hop: '7ms' }),
+  last_v_10_h10: last('v', { window: '10ms', hop: '10ms' }),
+  max_i_10_h10: max('i', { window: '10ms', hop: '10ms' }),
+};
 const stats = featureView({ name: 'stats', entity: key, source: events, features: FEATURES });
+const hopped = featureView({ name: 'hopped', entity: key, source: events, features: HOPPED });
 const latest = featureView({ name: 'latest', entity: key, source: events, ttl: '15ms', features: { v: field('v'), s: field('s'), b: field('b'), i: field('i'), ts: field('ts') } });
-const spec = defineProject({ name: 'prop', entities: [key], sources: [events], featureViews: [stats, latest], featureServices: [featureService({ name: 'all', features: [stats, latest] })] });
+const spec = defineProject({ name: 'prop', entities: [key], sources: [events], featureViews: [stats, hopped, latest], featureServices: [featureService({ name: 'all', features: [stats, hopped, latest] })] });
 
 // What each output column computes, read from the definitions as the user wrote them; the
 // reference computes the values on its own.
 const REF: Record<string, RefFeature> = Object.fromEntries(
   compileProject(spec).featureViews.flatMap((view) =>
-    view.features.map((f) => [`${view.name}__${f.name}`, { fn: f.fn, column: f.column, windowMs: f.windowMs, ttlMs: f.fn === 'field' ? view.ttlMs : undefined }]),
+    view.features.map((f) => [`${view.name}__${f.name}`, { fn: f.fn, column: f.column, windowMs: f.windowMs, hopMs: f.hopMs, ttlMs: f.fn === 'field' ? view.ttlMs : undefined }]),
   ),
 );
 // Timestamp-valued features are ISO-8601 strings at the edges.
-const TIMESTAMP_VALUED = new Set(['stats__last_ts_20', 'stats__min_ts', 'latest__ts']);
+const TIMESTAMP_VALUED = new Set(['stats__last_ts_20', 'stats__min_ts', 'hopped__last_ts_21_h7', 'latest__ts']);
 const expected = (ref: RefEvent[], k: string, t: number, column: string, feature: RefFeature): RefValue => {
   const value = referenceValue(ref, k, t, feature);
   return TIMESTAMP_VALUED.has(column) && typeof value === 'number' ? new Date(value).toISOString() : value;
@@ -77,7 +92,9 @@ const scenario = fc.record({
   t0: fc.constantFrom(Date.parse('2024-01-01T00:00:00Z'), -40, Date.parse('1900-06-01T00:00:00Z')),
   batches: fc.array(fc.record({ events: fc.array(eventArb, { minLength: 0, maxLength: 25 }), format: fc.constantFrom(...FORMATS) }), { minLength: 1, maxLength: 3 }),
   late: fc.record({ events: fc.array(eventArb, { minLength: 1, maxLength: 10 }), format: fc.constantFrom(...FORMATS) }),
-  spineTimes: fc.array(fc.integer({ min: -5, max: 140 }), { minLength: 1, maxLength: 12 }),
+  // Times on hop boundaries are common: t0 is a multiple of 10, so these are boundaries of the
+  // 5ms and 10ms hops (t0's offset from a multiple of 7 differs per t0: random times hit those).
+  spineTimes: fc.array(fc.oneof(fc.integer({ min: -5, max: 140 }), fc.constantFrom(0, 20, 35, 40, 70)), { minLength: 1, maxLength: 12 }),
   asOf: fc.integer({ min: 0, max: 100 }),
   later: fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 4 }),
 });
@@ -117,8 +134,8 @@ function parseExact(line: string): Record<string, unknown> {
 const normalInt = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
 
 describe('online == offline == brute-force reference', () => {
-  test('for random events (nulls, ties, out-of-order arrival, window edges, int64 edges, pre-1970, every input format) and random query times', async () => {
-    expect(Object.keys(REF)).toHaveLength(33);
+  test('for random events (nulls, ties, out-of-order arrival, window edges, hopped windows, int64 edges, pre-1970, every input format) and random query times', async () => {
+    expect(Object.keys(REF)).toHaveLength(42);
     await fc.assert(
       fc.asyncProperty(scenario, async ({ t0, batches, late, spineTimes, asOf, later }) => {
         const env = await tempPlatform(spec, t0 + asOf, { threads: 2 });

@@ -56,6 +56,15 @@ export function batchSource(options: {
 export interface WindowOptions {
   /** A duration such as `"1h"` or `"7d"`: the feature sees events with `t - window <= ts < t`. */
   readonly window?: string;
+  /**
+   * Makes the window hopped (bounded state for long windows): its tail moves in steps of `hop`
+   * (multiples of `hop` since the epoch, UTC) while its head slides, so the feature sees
+   * `floor(t - window, hop) <= ts < t`. Needs a `window` that is a whole number of hops.
+   *
+   * @example
+   * sum('amount', { window: '30d', hop: '1h' });
+   */
+  readonly hop?: string;
 }
 
 function feature(fn: FeatureSpec['fn'], column: string | undefined, options: WindowOptions = {}): FeatureSpec {
@@ -64,6 +73,7 @@ function feature(fn: FeatureSpec['fn'], column: string | undefined, options: Win
     fn,
     ...(column === undefined ? {} : { column }),
     ...(options.window === undefined ? {} : { window: options.window }),
+    ...(options.hop === undefined ? {} : { hop: options.hop }),
   });
 }
 

@@ -65,13 +65,13 @@ function featureDetails(view: string, before: FeatureView, after: FeatureView, o
       }
       continue;
     }
-    for (const key of ['fn', 'column', 'window', 'valueType'] as const) property(out.details, `feature ${old.name} ${key}`, old[key], now[key]);
+    for (const key of ['fn', 'column', 'window', 'hop', 'valueType'] as const) property(out.details, `feature ${old.name} ${key}`, old[key], now[key]);
   }
   for (const f of added) out.details.push(`feature ${f.name} added`);
 }
 
 /**
- * Which features change and how (renamed, removed, a window or a function changed).
+ * Which features change and how (renamed, removed, a window, a hop or a function changed).
  *
  * @example
  * viewDetails(before, after).details; // ['feature amount_sum_24h window 24h -> 48h']

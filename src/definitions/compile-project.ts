@@ -1,4 +1,5 @@
 import { parseDuration } from '../time/index.js';
+import { compileWindow } from './compile-window.js';
 import { contentHash, viewValueHash } from './hash.js';
 import { featureColumn } from './resolve-features.js';
 import { didYouMean } from './suggest.js';
@@ -135,18 +136,11 @@ function compileFeature(view: FeatureViewSpec, source: Source, name: string, spe
   } else if (spec.fn !== 'count') {
     fail(`${where}: ${spec.fn}() needs a column`);
   }
-  let windowMs: number | undefined;
-  if (spec.window !== undefined) {
-    if (spec.fn === 'field') fail(`${where}: field() takes no window; set a ttl on the view instead`);
-    checkDurationText(where, 'window', spec.window, '24h');
-    windowMs = parseDuration(spec.window);
-    if (windowMs === undefined) fail(`${where}: window "${spec.window}" is not a duration; write a positive number and a unit (ms, s, m, h, d), e.g. "24h"`);
-  }
   return {
     name,
     fn: spec.fn,
     ...(spec.column === undefined ? {} : { column: spec.column }),
-    ...(spec.window === undefined ? {} : { window: spec.window, windowMs }),
+    ...compileWindow(where, spec),
     valueType,
   };
 }

@@ -25,13 +25,15 @@ interface ValueFeature {
   readonly fn: string;
   readonly column?: string;
   readonly windowMs?: number;
+  readonly hopMs?: number;
   readonly valueType: string;
 }
 
 /**
  * A feature's value signature: equal signatures compute equal values from equal data. Names,
- * descriptions and how a duration is written (`24h` or `1d`) are not part of it; the view's ttl
- * is, for `field` features (the only ones it affects).
+ * descriptions and how a duration is written (`24h` or `1d`) are not part of it; a window's hop
+ * is (absent for an exact window, so existing signatures stay); the view's ttl is, for `field`
+ * features (the only ones it affects).
  *
  * @example
  * featureSignature(view, view.features[0]) === featureSignature(oldView, oldFeature);
@@ -40,7 +42,7 @@ export function featureSignature(view: ValueContext, feature: ValueFeature): str
   return stableStringify({
     // A single key signs as it always has, so existing tables keep their definition hash.
     joinKey: view.joinKeys.length === 1 ? view.joinKeys[0] : view.joinKeys, source: view.source, fn: feature.fn, column: feature.column, windowMs: feature.windowMs,
-    valueType: feature.valueType, ttlMs: feature.fn === 'field' ? view.ttlMs : undefined,
+    hopMs: feature.hopMs, valueType: feature.valueType, ttlMs: feature.fn === 'field' ? view.ttlMs : undefined,
   });
 }
 

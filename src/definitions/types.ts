@@ -91,6 +91,7 @@ export interface FeatureSpec {
   readonly fn: FeatureFunction;
   readonly column?: string;
   readonly window?: string;
+  readonly hop?: string;
 }
 
 export interface FeatureViewSpec {
@@ -169,6 +170,9 @@ export interface Feature {
   readonly column?: string;
   readonly window?: string;
   readonly windowMs?: number;
+  /** A hopped window's hop: the window holds `floor(t - windowMs, hopMs) <= ts < t`. */
+  readonly hop?: string;
+  readonly hopMs?: number;
   /** The type of the served value. */
   readonly valueType: ColumnType;
 }

@@ -46,8 +46,8 @@ const scratch: Evaluation = { value: null, expired: false, absent: false };
 
 /**
  * Computes the selected features of one view for one entity at time `t` from its online state,
- * with the same accumulators as every other path. Requires `t >= state.horizon + window` for
- * windowed features (true for "now" after materializing). Writes feature `f` of the plan to
+ * with the same accumulators as every other path. Requires every window's start at `t` to be at
+ * or after `state.horizon` (true for "now" after materializing). Writes feature `f` of the plan to
  * position `positions[f]` of `sink`.
  */
 export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | undefined, t: number, sink: ValueSink, positions: readonly number[]): void {
@@ -66,7 +66,7 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
   const slots = plan.plan.slots;
   for (const s of plan.slots) {
     const slot = slots[s]!;
-    const [start, end] = eventRange(state.ts, windowAt(t, slot.windowMs));
+    const [start, end] = eventRange(state.ts, windowAt(t, slot.windowMs, slot.hopMs));
     const accumulator = accumulators[s]!;
     const base = slot.windowMs === undefined ? state.base[s] : null;
     if (base) accumulator.restore(base.state);

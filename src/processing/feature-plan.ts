@@ -3,13 +3,15 @@ import { AGGREGATIONS, columnKind, isNullAt, type Accumulator, type Aggregation,
 import type { AccumulatorFactory } from './aggregations/accumulator.js';
 import { liveRowAccumulator } from './aggregations/latest-accumulator.js';
 
-/** One accumulator a view needs: features of the same kind, column and window share it. */
+/** One accumulator a view needs: features of the same kind, column and window (length and hop) share it. */
 export interface Slot {
   readonly factory: AccumulatorFactory;
   /** Index into the view's event columns, -1 for none (`count()`). */
   readonly column: number;
   readonly columnKind: ColumnKind | undefined;
   readonly windowMs: number | undefined;
+  /** A hopped window's hop (see `windowAt`), undefined for an exact window. */
+  readonly hopMs: number | undefined;
   /** Whether a row with a null column still counts as used (its age): `count()`, `field`. */
   readonly usesNullRows: boolean;
 }
@@ -50,13 +52,14 @@ export function viewPlan(view: FeatureView): ViewPlan {
   const features = view.features.map((feature): PlannedFeature => {
     const aggregation = feature.fn === 'field' && liveRow ? { ...AGGREGATIONS.field, accumulator: liveRow } : AGGREGATIONS[feature.fn];
     const column = feature.column === undefined ? -1 : columns.indexOf(feature.column);
-    let slot = slots.findIndex((s) => s.factory === aggregation.accumulator && s.column === column && s.windowMs === feature.windowMs);
+    let slot = slots.findIndex((s) => s.factory === aggregation.accumulator && s.column === column && s.windowMs === feature.windowMs && s.hopMs === feature.hopMs);
     if (slot < 0) {
       slot = slots.push({
         factory: aggregation.accumulator,
         column,
         columnKind: column < 0 ? undefined : columnKinds[column],
         windowMs: feature.windowMs,
+        hopMs: feature.hopMs,
         usesNullRows: column < 0 || aggregation.usesNullRows,
       }) - 1;
     }

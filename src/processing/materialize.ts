@@ -1,5 +1,4 @@
 import type { Project } from '../definitions/index.js';
-import { longestWindowMs } from '../definitions/index.js';
 import { NotFoundError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
 import { withLease } from '../orchestration/lease.js';
@@ -63,7 +62,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       const source = project.sources.find((s) => s.name === view.source)!;
       const snapshot = await ctx.metadata.latestSnapshot(source.name);
       const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
-      const horizon = retentionHorizon(asOf, longestWindowMs(view));
+      const horizon = retentionHorizon(asOf, view.features);
       const plan = viewPlan(view);
       const counts = { entities: 0, retained: 0 };
       // The log entries the snapshot holds: a stream processor applies the later ones to the new table.

@@ -1,6 +1,6 @@
 import type { Feature } from '../definitions/index.js';
 import type { AppendColumn, SqlEngine } from '../storage/engine/sql-engine.js';
-import { windowAt } from '../time/index.js';
+import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, Scalar } from './aggregations/index.js';
 import { EventBufferBuilder } from './event-buffer-builder.js';
 import { createAccumulators, type PlannedFeature, type ViewPlan } from './feature-plan.js';
@@ -69,8 +69,8 @@ class OutputChunk {
  * Computes features of one view at every point of `points(_pid, _key, _t)` in one sweep: DuckDB
  * merges the view's events with the points in (key, time) order, points before events at the
  * same instant (an event at `t` is not visible at `t`); each entity's events enter the
- * accumulators once and leave each window once as its tail `t - W` passes them (windows from
- * `time/`). Linear in events plus points after the sort, whatever the window lengths.
+ * accumulators once and leave each window once as its tail (`t - W`, or its hop floor) passes
+ * them (windows from `time/`). Linear in events plus points after the sort, whatever the window lengths.
  *
  * Leaves table `out(_pid, ...)` and returns, per feature, the SQL of its typed value over `out`
  * aliased `alias`.
@@ -83,9 +83,12 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   await engine.run(`CREATE OR REPLACE TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
 
   const slots = [...new Set(planned.map((p) => p.slot))];
-  const windows = [...new Set(slots.map((s) => plan.slots[s]!.windowMs).filter((w): w is number => w !== undefined))];
-  const groups = windows.map((w) => ({ windowMs: w, slots: slots.filter((s) => plan.slots[s]!.windowMs === w), tail: 0 }));
-  const unbounded = slots.some((s) => plan.slots[s]!.windowMs === undefined);
+  // One group per window (length and hop): its slots share a tail.
+  const windowed = slots.filter((s) => plan.slots[s]!.windowMs !== undefined);
+  const sameWindow = (a: number, b: number) => plan.slots[a]!.windowMs === plan.slots[b]!.windowMs && plan.slots[a]!.hopMs === plan.slots[b]!.hopMs;
+  const groups = windowed.filter((s, i) => windowed.findIndex((o) => sameWindow(o, s)) === i)
+    .map((s) => ({ windowMs: plan.slots[s]!.windowMs, hopMs: plan.slots[s]!.hopMs, slots: windowed.filter((o) => sameWindow(o, s)), tail: 0 }));
+  const unbounded = windowed.length < slots.length;
   const builder = new EventBufferBuilder(plan.columnKinds);
   const accumulators = createAccumulators(plan, builder.buffer);
   const values: Scalar[] = new Array(planned.length);
@@ -100,7 +103,7 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
 
   const bufferColumns = bufferColumnNames(plan);
   const nulls = bufferColumns.map((c) => `NULL AS ${c}`).join(', ');
-  const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...windows)}`;
+  const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
   const sql =
     `WITH r AS (SELECT _key, min(_t) AS _lo, max(_t) AS _hi FROM ${points} GROUP BY _key) ` +
     `SELECT _key, _time, _pid::DOUBLE AS _pid${bufferColumns.map((c) => `, ${c}`).join('')} FROM (` +
@@ -137,7 +140,7 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
       }
       const ts = builder.buffer.ts;
       for (const g of groups) {
-        const start = windowAt(time, g.windowMs).start;
+        const start = windowAt(time, g.windowMs, g.hopMs).start;
         let tail = g.tail;
         while (tail < builder.length && ts[tail]! < start) tail++;
         if (tail > g.tail) {

@@ -2,6 +2,8 @@ export { parseDuration, formatDuration } from './duration.js';
 export { parseTimestampSql, parseTimestampOrEpochSql, looksLikeEpochSeconds, toIso, EPOCH_UNITS, type EpochUnit } from './timestamp.js';
 export {
   windowAt,
+  floorToHop,
+  windowReachMs,
   inWindow,
   eventRange,
   withinTtl,
@@ -9,4 +11,5 @@ export {
   ttlPredicateSql,
   retentionHorizon,
   type TimeWindow,
+  type WindowSpec,
 } from './window.js';

@@ -1,8 +1,10 @@
 /**
  * The one owner of Sluice's time semantics. A feature value at time `t` uses only events with
  * timestamp `< t` (leakage-safe). A window of length `W` holds the events with
- * `t - W <= ts < t`; no window means every event with `ts < t`. Batch SQL, the online path and
- * (later) the streaming engine all take their boundaries from here.
+ * `t - W <= ts < t`; a hopped window (`W`, hop `H`) holds `floor(t - W, H) <= ts < t`, its
+ * tail moving in steps of `H` (multiples of `H` since the epoch) while its head slides; no
+ * window means every event with `ts < t`. Batch SQL, the online path and the streaming engine
+ * all take their boundaries from here.
  */
 
 /** A half-open interval `[start, end)` of epoch milliseconds. `start` is `-Infinity` when unbounded. */
@@ -11,14 +13,48 @@ export interface TimeWindow {
   readonly end: number;
 }
 
+/** How far back a feature looks: a window length and, for a hopped window, its hop. */
+export interface WindowSpec {
+  readonly windowMs?: number | undefined;
+  readonly hopMs?: number | undefined;
+}
+
 /**
- * The events a feature at time `t` may see, for a window length (undefined: unbounded).
+ * `ms` rounded down to a multiple of `hopMs` since the epoch: toward -Infinity, so times before
+ * 1970 floor to the earlier boundary. Exact for integers (`%` on doubles is exact).
+ *
+ * @example
+ * floorToHop(7_500, 1_000); // 7_000
+ * floorToHop(-1, 1_000); // -1_000
+ */
+export function floorToHop(ms: number, hopMs: number): number {
+  return ms - (((ms % hopMs) + hopMs) % hopMs);
+}
+
+/**
+ * The events a feature at time `t` may see, for a window length (undefined: unbounded) and an
+ * optional hop: `[t - W, t)`, or `[floor(t - W, hop), t)` for a hopped window. The start never
+ * moves back as `t` grows, so a sweep in time order only ever drops events from the tail.
  *
  * @example
  * windowAt(10_000, 3_000); // { start: 7_000, end: 10_000 }: 7_000 <= ts < 10_000
+ * windowAt(10_500, 3_000, 1_000); // { start: 7_000, end: 10_500 }
  */
-export function windowAt(t: number, windowMs: number | undefined): TimeWindow {
-  return { start: windowMs === undefined ? -Infinity : t - windowMs, end: t };
+export function windowAt(t: number, windowMs: number | undefined, hopMs?: number): TimeWindow {
+  if (windowMs === undefined) return { start: -Infinity, end: t };
+  return { start: hopMs === undefined ? t - windowMs : floorToHop(t - windowMs, hopMs), end: t };
+}
+
+/**
+ * A bound on how far back from `t` a window reaches: every event it holds has
+ * `ts > t - windowReachMs(...)` (a hopped window holds less than `W + hop`). Infinity unbounded.
+ * For set-based engines that narrow their input before the exact window is applied.
+ *
+ * @example
+ * windowReachMs(3_000, 1_000); // 4_000: at t = 10_500 the window starts at 7_000 > 6_500
+ */
+export function windowReachMs(windowMs: number | undefined, hopMs?: number): number {
+  return windowMs === undefined ? Infinity : windowMs + (hopMs ?? 0);
 }
 
 /** True when an event at `ts` falls inside the window. */
@@ -56,15 +92,21 @@ export function withinTtl(ts: number, t: number, ttlMs: number | undefined): boo
 }
 
 /**
- * The SQL predicate selecting the events of a window, for set-based engines.
- * `eventTs` and `t` are SQL expressions in epoch milliseconds.
+ * The SQL predicate selecting the events of a window, for set-based engines, matching
+ * {@link windowAt}. `eventTs` and `t` are integer SQL expressions in epoch milliseconds (SQL's
+ * `%` truncates toward zero; the floor is taken as in {@link floorToHop}).
  *
  * @example
  * windowPredicateSql('e._ts', 'k._t', 3_600_000); // "e._ts < k._t AND e._ts >= k._t - 3600000"
+ * windowPredicateSql('e._ts', 'k._t', 3_000, 1_000);
+ * // "e._ts < k._t AND e._ts >= (k._t - 3000) - ((((k._t - 3000) % 1000) + 1000) % 1000)"
  */
-export function windowPredicateSql(eventTs: string, t: string, windowMs: number | undefined): string {
+export function windowPredicateSql(eventTs: string, t: string, windowMs: number | undefined, hopMs?: number): string {
   const upper = `${eventTs} < ${t}`;
-  return windowMs === undefined ? upper : `${upper} AND ${eventTs} >= ${t} - ${windowMs}`;
+  if (windowMs === undefined) return upper;
+  const start = `${t} - ${windowMs}`;
+  if (hopMs === undefined) return `${upper} AND ${eventTs} >= ${start}`;
+  return `${upper} AND ${eventTs} >= (${start}) - ((((${start}) % ${hopMs}) + ${hopMs}) % ${hopMs})`;
 }
 
 /** The SQL predicate for a time-to-live, matching {@link withinTtl}. */
@@ -73,9 +115,16 @@ export function ttlPredicateSql(rowTs: string, t: string, ttlMs: number | undefi
 }
 
 /**
- * The earliest event time that any window can still reach at or after `asOf`: events older than
- * this only matter to unbounded aggregations, so the online store keeps them pre-aggregated.
+ * The earliest event time that any of the windows can still reach at or after `asOf` (the
+ * earliest window start at `asOf`, since starts never move back): events older than this only
+ * matter to unbounded aggregations, so the online store keeps them pre-aggregated. `asOf` when
+ * no window is bounded.
+ *
+ * @example
+ * retentionHorizon(10_500, [{ windowMs: 2_000 }, { windowMs: 3_000, hopMs: 1_000 }]); // 7_000
  */
-export function retentionHorizon(asOf: number, longestWindowMs: number): number {
-  return asOf - longestWindowMs;
+export function retentionHorizon(asOf: number, windows: readonly WindowSpec[]): number {
+  let horizon = asOf;
+  for (const w of windows) if (w.windowMs !== undefined) horizon = Math.min(horizon, windowAt(asOf, w.windowMs, w.hopMs).start);
+  return horizon;
 }

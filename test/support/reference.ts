@@ -18,6 +18,8 @@ export interface RefFeature {
   readonly fn: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'countDistinct' | 'field';
   readonly column?: string;
   readonly windowMs?: number;
+  /** A hopped window: the window starts at t - windowMs rounded down to a multiple of hopMs. */
+  readonly hopMs?: number;
   readonly ttlMs?: number;
 }
 
@@ -88,9 +90,21 @@ function normal(v: RefValue): RefValue {
   return typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
+/** The first instant of a window at t: exact integer arithmetic, floored toward -Infinity. */
+function windowStart(t: number, f: RefFeature): number {
+  if (f.windowMs === undefined) return -Infinity;
+  if (f.hopMs === undefined) return t - f.windowMs;
+  const from = BigInt(t - f.windowMs);
+  const hop = BigInt(f.hopMs);
+  let hops = from / hop; // BigInt division truncates toward zero
+  if (hops * hop > from) hops -= 1n;
+  return Number(hops * hop);
+}
+
 export function referenceValue(events: readonly RefEvent[], key: string, t: number, f: RefFeature): RefValue {
+  const start = windowStart(t, f);
   const visible = events
-    .filter((e) => e.key === key && e.ts < t && (f.windowMs === undefined || e.ts >= t - f.windowMs))
+    .filter((e) => e.key === key && e.ts < t && e.ts >= start)
     .sort((a, b) => a.ts - b.ts || a.order - b.order);
   if (f.fn === 'field') {
     const latest = visible.at(-1);

@@ -64,7 +64,3 @@ export function resolveFeatures(project: Project, request: { service?: string; f
   return { refs, columns: refs.map(featureColumn), byView: [...byView.values()], joinKeys: [...joinKeys.values()][0]! };
 }
 
-/** The longest window among a view's features (0 when none is windowed). */
-export function longestWindowMs(view: FeatureView): number {
-  return view.features.reduce((longest, f) => Math.max(longest, f.windowMs ?? 0), 0);
-}

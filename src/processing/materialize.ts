@@ -7,6 +7,10 @@ import { retentionHorizon } from '../time/index.js';
 import { entityStates } from './entity-states.js';
 import { viewPlan } from './feature-plan.js';
 import { viewEventsSql } from './view-events-sql.js';
+import { loadLogEntries } from '../ingest/log-entries.js';
+
+/** `_seq` of events read from the log: after every committed event (their own order is the log's). */
+const LOG_SEQ = 2 ** 53;
 
 export interface MaterializeOptions {
   /** Views to materialize; default all. */
@@ -65,12 +69,22 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       const horizon = retentionHorizon(asOf, view.features);
       const plan = viewPlan(view);
       const counts = { entities: 0, retained: 0 };
-      // The log entries the snapshot holds: a stream processor applies the later ones to the new table.
-      const applied = source.kind === undefined ? {} : { applied: { [source.name]: snapshot ? (await ctx.log()).lakeOffset(source.name, snapshot.version) : 0 } };
+      // A stream source's events are in the lake and, the latest ones, only in the durable log
+      // yet: the table holds both, and records the last log entry it holds.
+      let extra: string | undefined;
+      let applied = {};
+      if (source.kind !== undefined) {
+        const log = await ctx.log();
+        const from = snapshot ? log.lakeOffset(source.name, snapshot.version) : 0;
+        const entries = log.read(source.name, from, Number.MAX_SAFE_INTEGER);
+        if (entries.length > 0 && (await loadLogEntries(engine, source, entries, 'materialize_log', LOG_SEQ)) > 0) extra = 'materialize_log';
+        applied = { applied: { [source.name]: entries.at(-1)?.offset ?? from } };
+      }
       await online.replaceView(
         { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },
-        entityStates(engine, plan, viewEventsSql(plan, source, files), horizon, counts),
+        entityStates(engine, plan, viewEventsSql(plan, source, files, extra), horizon, counts),
       );
+      if (extra) await engine.run(`DROP TABLE ${extra}`);
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started });
       options.onView?.(view.name, results.length, views.length);
       });

@@ -33,12 +33,13 @@ function valueColumnsSql(plan: ViewPlan, source: Source): string[] {
 /**
  * The SQL relation of a view's events from committed lake files: `_key` (the entity key, see `entityKeySql`),
  * `_ts` (event time, epoch ms), `_seq` (ingestion order) and the value columns of
- * {@link bufferColumnNames}. Files written before a column was added read it as NULL.
+ * {@link bufferColumnNames}. Files written before a column was added read it as NULL. `extra`
+ * names a table with lake columns to read besides the files (events still in the durable log).
  * "Later" is `(_ts, _seq)` order everywhere.
  */
-export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly string[]): string {
+export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly string[], extra?: string): string {
   const values = valueColumnsSql(plan, source);
-  if (files.length === 0) {
+  if (files.length === 0 && extra === undefined) {
     const empty = plan.columnKinds.flatMap((kind, i) =>
       kind === 'text' ? [`NULL::VARCHAR AS _v${i}`] : kind === 'int64' ? [`NULL::DOUBLE AS _v${i}`, `NULL::DOUBLE AS _v${i}_lo`] : [`NULL::DOUBLE AS _v${i}`],
     );
@@ -49,5 +50,7 @@ export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly st
   // Typed NULL columns for the whole schema: a column added after some (or all) files were
   // written reads as NULL from them.
   const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`).join(', ');
-  return `SELECT ${select} FROM (SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME SELECT ${schema} WHERE FALSE) WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`;
+  const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
+  const more = extra === undefined ? '' : ` UNION ALL BY NAME SELECT * FROM ${extra}`;
+  return `SELECT ${select} FROM (${lake}SELECT ${schema} WHERE FALSE${more}) WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`;
 }

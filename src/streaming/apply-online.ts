@@ -1,4 +1,4 @@
-import { entityKey, longestWindowMs, type Source } from '../definitions/index.js';
+import { entityKey, type Source } from '../definitions/index.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { applyEvents, type EventBatch } from '../processing/apply-events.js';
 import { EventBufferBuilder } from '../processing/event-buffer-builder.js';
@@ -42,7 +42,7 @@ export async function applyToTable(online: OnlineStore, table: ViewTableInfo, so
   }
   // Stable: events of equal time keep their arrival order.
   for (const rows of groups.values()) rows.sort((a, b) => decoded.ts[a]! - decoded.ts[b]!);
-  const cut = retentionHorizon(ackTime - (source.allowedLatenessMs ?? 0), longestWindowMs(view));
+  const cut = retentionHorizon(ackTime - (source.allowedLatenessMs ?? 0), view.features);
   const builder = new EventBufferBuilder(plan.columnKinds);
   return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applyEvents(plan, builder, state, batch, groups.get(key)!, cut), progress);
 }

@@ -1,17 +1,15 @@
 import type { SluiceContext } from '../context.js';
 import type { Project, Source } from '../definitions/index.js';
 import { commitOrRemove } from '../ingest/commit-ingest.js';
-import { jsonColumnsSql } from '../ingest/load-raw.js';
-import { typedColumnsSql } from '../ingest/validate-sql.js';
-import type { SqlEngine } from '../storage/engine/sql-engine.js';
-import { literal } from '../storage/engine/sql-engine.js';
+import { loadLogEntries } from '../ingest/log-entries.js';
+import { literal, type SqlEngine } from '../storage/engine/sql-engine.js';
 import type { EventLog } from '../storage/log/event-log.js';
 import type { DeadLetter, Snapshot } from '../storage/metadata/metadata-store.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
 import { PART } from './decode-events.js';
 
 export interface LakeCommitDeps {
-  readonly ctx: Pick<SluiceContext, 'metadata' | 'lake'>;
+  readonly ctx: Pick<SluiceContext, 'metadata' | 'lake' | 'now'>;
   readonly log: EventLog;
   readonly online: OnlineStore;
   /** Runs work on the stream engine, alone. */
@@ -52,21 +50,12 @@ export async function commitLogToLake(deps: LakeCommitDeps, project: Project, so
   let outcome: { committed: boolean; snapshot: Snapshot } | undefined;
   if (rows > 0) {
     const published = await deps.exclusive(async (engine) => {
-      await engine.run('CREATE OR REPLACE TEMP TABLE stream_commit (_line DOUBLE, _raw VARCHAR, _problem VARCHAR, _ack DOUBLE)');
-      await engine.appendColumns('stream_commit', [
-        { type: 'double', values: Float64Array.from({ length: rows }, (_, i) => i) },
-        { type: 'text', values: entries.flatMap((e) => e.events) },
-        { type: 'text', values: new Array<null>(rows).fill(null) },
-        { type: 'double', values: Float64Array.from(entries.flatMap((e) => e.events.map(() => e.ackTime))) },
-      ]);
-      const columns = Object.keys(source.schema);
-      await engine.run(`CREATE OR REPLACE TEMP TABLE stream_checked AS SELECT j.*, j._line AS _n, '' AS _reason, c._ack FROM (${jsonColumnsSql(columns, 'stream_commit')}) j JOIN stream_commit c USING (_line)`);
-      const firstSeq = await ctx.metadata.reserveSeq(source.name, rows);
+      await loadLogEntries(engine, source, entries, 'stream_commit', await ctx.metadata.reserveSeq(source.name, rows));
       const staged = ctx.lake.stagingPath(source.name);
       try {
-        await engine.run(`COPY (SELECT ${typedColumnsSql(source, firstSeq)}, _ack::BIGINT AS _known_at FROM stream_checked ORDER BY _n) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
-        await engine.run('DROP TABLE stream_commit; DROP TABLE stream_checked');
-        return await ctx.lake.publish(source.name, staged, `seq${firstSeq}-log${done + 1}-${to}`);
+        await engine.run(`COPY (SELECT * FROM stream_commit ORDER BY _seq) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+        await engine.run('DROP TABLE stream_commit');
+        return await ctx.lake.publish(source.name, staged, `log${done + 1}-${to}`);
       } finally {
         await ctx.lake.discard(staged);
       }
@@ -103,13 +92,14 @@ async function trimLog(deps: LakeCommitDeps, project: Project, source: Source, c
     const table = await deps.online.viewInfo(view.name);
     if (table !== undefined) upTo = Math.min(upTo, table.applied?.[source.name] ?? 0);
   }
-  const keepFrom = Date.now() - LOG_KEEP_MS;
+  const now = deps.ctx.now();
+  const keepFrom = now - LOG_KEEP_MS;
   let bound = 0;
   for (const entry of deps.log.read(source.name, 0, 1_000)) {
     if (entry.offset > upTo || entry.ackTime >= keepFrom) break;
     bound = entry.offset;
   }
-  if (bound > 0) await deps.log.trim(source.name, bound);
+  await deps.log.trim(source.name, bound, now);
 }
 
 /** How long log entries are kept after the lake and the online tables hold them. */

@@ -57,7 +57,8 @@ export interface EventLog {
   position(source: string, origin: string): string | undefined;
   checkpoint(consumer: string, source: string): number;
   setCheckpoint(consumer: string, source: string, offset: number): Promise<void>;
-  trim(source: string, upTo: number): Promise<number>;
+  /** Drops entries up to `upTo`, and event ids remembered until before `now`. */
+  trim(source: string, upTo: number, now: number): Promise<number>;
   /** Records that lake snapshot `version` of a source holds the log's entries up to `offset`. */
   recordLakeOffset(source: string, version: number, offset: number): Promise<void>;
   /** The last log offset held by lake snapshot `version` (or the newest recorded before it); 0 when none. */

@@ -52,7 +52,7 @@ describe('LMDB event log', () => {
     expect(log.checkpoint('lake', 's')).toBe(0);
     await log.setCheckpoint('lake', 's', 3);
     expect(log.checkpoint('lake', 's')).toBe(3);
-    expect(await log.trim('s', 3)).toBe(3);
+    expect(await log.trim('s', 3, 5)).toBe(3);
     expect(log.read('s', 0, 10).map((e) => e.offset)).toEqual([4, 5]);
     expect(log.read('s', 0, 10)[0]!.rejected).toEqual([{ index: 1, raw: 'y', reason: 'bad' }]);
     expect(log.head('s')).toBe(5);

@@ -78,14 +78,13 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
     async setCheckpoint(consumer, source, offset) {
       await db.put([CHECKPOINT, consumer, source], offset);
     },
-    async trim(source, upTo) {
+    async trim(source, upTo, now) {
       let removed = 0;
       await db.transaction(() => {
         for (const key of db.getKeys({ start: [ENTRY, source, 0], end: [ENTRY, source, upTo + 1] })) {
           db.remove(key);
           removed++;
         }
-        const now = Date.now();
         for (const { key, value } of db.getRange({ start: [ID, source], end: [ID, `${source}\u0000`] })) {
           if ((value as number) <= now) db.remove(key);
         }

@@ -75,7 +75,7 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
   });
 
   async function serverWithStream(port?: number): Promise<NatsServer> {
-    server = await startNatsServer(binary, port);
+    server = await startNatsServer(binary, port === undefined ? {} : { port });
     nc = await connect({ servers: server.url });
     await (await jetstreamManager(nc)).streams.add({ name: 'PAYMENTS', subjects: ['payments.>', 'refunds.>'] });
     return server;
@@ -214,6 +214,25 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     await connector.stop();
     expect([...logs, JSON.stringify(connector.status())].join('\n')).not.toContain('s3cret-token');
     delete process.env.SLUICE_TEST_NATS_URL;
+  });
+
+  it('a connection lost mid-stream: retries until the server is back, then reads on with nothing lost or doubled', async () => {
+    const first = await serverWithStream();
+    const payments = Array.from({ length: 1500 }, (_, i) => event(i));
+    await publish('payments.card', payments.slice(0, 1000));
+    const sink = new FileSink(join(dir, 'sink.json'));
+    const connector = await start(sink, first.url);
+    await until('the first 1000 events arrived', () => sink.read().events.length >= 1000);
+    await nc?.close();
+    await first.halt();
+    await until('the connector reports retrying', () => connector.status().state === 'retrying');
+
+    server = await startNatsServer(binary, { port: first.port, store: first.store });
+    nc = await connect({ servers: server.url });
+    await publish('payments.card', payments.slice(1000));
+    await until('all 1500 events arrived', () => sink.read().events.length >= 1500);
+    expect(sink.read().events).toEqual(payments);
+    expect(connector.status()).toMatchObject({ state: 'running', position: '1500', received: 1500 });
   });
 
   it('retries while the stream is missing, naming it, and reads it once it exists', async () => {

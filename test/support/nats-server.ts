@@ -27,12 +27,16 @@ export async function freePort(): Promise<number> {
 export interface NatsServer {
   readonly url: string;
   readonly port: number;
+  readonly store: string;
+  /** Ends the server process, keeping its store (start another on the same port and store to restart it). */
+  halt(): Promise<void>;
+  /** Ends the server process and removes its store. */
   stop(): Promise<void>;
 }
 
-export async function startNatsServer(binary: string, port?: number): Promise<NatsServer> {
-  const chosen = port ?? (await freePort());
-  const store = mkdtempSync(join(tmpdir(), 'sluice-nats-'));
+export async function startNatsServer(binary: string, options: { port?: number; store?: string } = {}): Promise<NatsServer> {
+  const chosen = options.port ?? (await freePort());
+  const store = options.store ?? mkdtempSync(join(tmpdir(), 'sluice-nats-'));
   const child: ChildProcess = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(chosen), '-sd', store], { stdio: ['ignore', 'ignore', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
@@ -43,15 +47,19 @@ export async function startNatsServer(binary: string, port?: number): Promise<Na
     child.once('exit', (code) => reject(new Error(`nats-server exited (${code}) before it was ready:\n${output}`)));
     child.once('error', reject);
   });
+  async function halt(): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
   return {
     url: `nats://127.0.0.1:${chosen}`,
     port: chosen,
+    store,
+    halt,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await halt();
       rmSync(store, { recursive: true, force: true });
     },
   };

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { env, natsJetStream, type Setting, type Source } from '../src/definitions/index.js';
@@ -204,9 +204,11 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     const connector = await startNatsJetStream(source(env('SLUICE_TEST_NATS_URL')), sink, { log: (m) => logs.push(m) });
     running.push(connector);
     await until('the connector reports retrying', () => connector.status().state === 'retrying' && logs.length >= 2);
-    expect(connector.status().lastError).toBeTruthy();
+    expect(connector.status().lastError).toMatch(/^cannot connect to <env SLUICE_TEST_NATS_URL>: /);
 
     await serverWithStream(port);
+    await until('the connector is running on the empty stream, nothing to read', () => connector.status().state === 'running');
+    expect(connector.status().lag).toBe(0);
     await publish('payments.card', [event(1), event(2)]);
     await until('the events arrived', () => sink.read().events.length === 2);
     expect(connector.status()).toMatchObject({ state: 'running', position: '2', received: 2 });
@@ -233,6 +235,22 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     await until('all 1500 events arrived', () => sink.read().events.length >= 1500);
     expect(sink.read().events).toEqual(payments);
     expect(connector.status()).toMatchObject({ state: 'running', position: '1500', received: 1500 });
+  });
+
+  it('will not recreate a consumer of an interest-retention stream (that could discard messages): it says so and retries', async () => {
+    server = await startNatsServer(binary);
+    nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'PAYMENTS', subjects: ['payments.>'], retention: RetentionPolicy.Interest });
+    await jsm.consumers.add('PAYMENTS', { durable_name: 'sluice_payments', ack_policy: AckPolicy.Explicit, filter_subject: 'payments.>' });
+    await publish('payments.card', [event(1), event(2)]);
+    const taken = await jetstream(nc).consumers.get('PAYMENTS', 'sluice_payments').then((c) => c.next());
+    expect(taken?.seq).toBe(1);
+    const sink = new FileSink(join(dir, 'sink.json'));
+    const connector = await start(sink, server.url);
+    await until('the connector refuses', () => connector.status().state === 'retrying');
+    expect(connector.status().lastError).toMatch(/consumer "sluice_payments" of stream "PAYMENTS" must be recreated .* uses interest retention/);
+    expect(sink.read().events).toEqual([]);
   });
 
   it('retries while the stream is missing, naming it, and reads it once it exists', async () => {

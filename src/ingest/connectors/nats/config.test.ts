@@ -29,9 +29,11 @@ describe('natsJetStreamConfig', () => {
     await expect(started).rejects.toThrow(/environment variable SLUICE_NO_SUCH_NATS_URL, which is not set/);
   });
 
-  it('redacts the resolved secret, whole or one server of the list, naming the variable instead', () => {
+  it('redacts the resolved servers, whole or one of the list: by the variable name, or inline without credentials', () => {
     const config = natsJetStreamConfig(source(env('NATS_URL')), { NATS_URL: 'nats://u:pw@a:4222,nats://u:pw@b:4222' });
     expect(config.redact('could not reach nats://u:pw@b:4222 (of nats://u:pw@a:4222,nats://u:pw@b:4222)')).toBe('could not reach <env NATS_URL> (of <env NATS_URL>)');
+    const inline = natsJetStreamConfig(source('nats://u:pw@a:4222,nats://b:4222'));
+    expect(inline.redact('cannot connect to nats://u:pw@a:4222,nats://b:4222')).toBe('cannot connect to nats://a:4222,nats://b:4222');
   });
 
   it('refuses a source without a natsJetStream connector', () => {

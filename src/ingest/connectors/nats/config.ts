@@ -12,7 +12,7 @@ export interface NatsJetStreamConfig {
   readonly durable: string;
   /** Messages handed to one `append` at most. */
   readonly batchSize: number;
-  /** Replaces every resolved secret in a message (an error's text) by the setting's reference. */
+  /** Replaces the resolved servers in a message (an error's text): by the `env()` reference, or inline ones without their credentials. */
   readonly redact: (message: string) => string;
 }
 
@@ -36,8 +36,9 @@ export function natsJetStreamConfig(source: Source, environment: NodeJS.ProcessE
   if (servers.length === 0) {
     throw new ConfigError('CONFIG_INVALID', `source "${source.name}": connector servers is empty; give one or more NATS URLs, e.g. nats://127.0.0.1:4222`);
   }
-  const reference = typeof spec.servers === 'string' ? '<servers>' : `<env ${spec.servers.name}>`;
-  const secrets = [resolved, ...servers].sort((a, b) => b.length - a.length);
+  // An env() setting is shown by its name; servers written inline lose only their credentials.
+  const shown = (text: string): string => (typeof spec.servers === 'string' ? text.replace(/\/\/[^@/]*@/g, '//') : `<env ${spec.servers.name}>`);
+  const secrets = [resolved, ...servers].sort((a, b) => b.length - a.length).map((secret) => [secret, shown(secret)] as const);
   return Object.freeze({
     source: source.name,
     servers,
@@ -45,6 +46,6 @@ export function natsJetStreamConfig(source: Source, environment: NodeJS.ProcessE
     subject: spec.subject,
     durable: spec.durable ?? `sluice_${source.name}`,
     batchSize: NATS_BATCH_SIZE,
-    redact: (message: string) => secrets.reduce((text, secret) => text.split(secret).join(reference), message),
+    redact: (message: string) => secrets.reduce((text, [secret, replacement]) => text.split(secret).join(replacement), message),
   });
 }

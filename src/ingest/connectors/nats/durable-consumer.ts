@@ -17,10 +17,12 @@ const MAX_ACK_PENDING = 10_000;
  * consumer of an interest stream can discard the messages it had not acknowledged), so other
  * retentions are refused in that case, with the fix in the message.
  *
+ * Resolves to the consumer's info (`num_pending`: the messages it has yet to deliver).
+ *
  * @example
  * await openDurableConsumer(jsm, config, 41, log); // the consumer delivers stream sequence 42 next
  */
-export async function openDurableConsumer(jsm: JetStreamManager, config: NatsJetStreamConfig, position: number | undefined, log: (message: string) => void): Promise<void> {
+export async function openDurableConsumer(jsm: JetStreamManager, config: NatsJetStreamConfig, position: number | undefined, log: (message: string) => void): Promise<ConsumerInfo> {
   const stream = await jsm.streams.info(config.stream);
   let existing: ConsumerInfo | undefined = await jsm.consumers.info(config.stream, config.durable).catch((error: unknown) => {
     if (isNotFound(error)) return undefined;
@@ -40,7 +42,7 @@ export async function openDurableConsumer(jsm: JetStreamManager, config: NatsJet
     await jsm.consumers.delete(config.stream, config.durable);
     existing = undefined;
   }
-  if (existing === undefined) await jsm.consumers.add(config.stream, consumerConfig(config, position));
+  return existing ?? (await jsm.consumers.add(config.stream, consumerConfig(config, position)));
 }
 
 function consumerConfig(config: NatsJetStreamConfig, position: number | undefined): Partial<ConsumerConfig> {

@@ -106,11 +106,13 @@ class JetStreamReader implements RunningConnector {
   /** One connection: opens the consumer at Sluice's position and reads until stopped or an error. */
   private async session(onRunning: () => void): Promise<void> {
     const { config } = this;
-    const nc = await connect({ servers: [...config.servers], reconnect: false, name: `sluice source ${config.source}` });
+    const nc = await connect({ servers: [...config.servers], reconnect: false, name: `sluice source ${config.source}` }).catch((error: unknown) => {
+      throw new AdapterError('ADAPTER_FAILED', `cannot connect to ${config.servers.join(',')}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    });
     try {
       const position = storedSequence(await this.sink.position(), config.source);
       this.position = position;
-      await openDurableConsumer(await jetstreamManager(nc), config, position, this.log);
+      this.lag = (await openDurableConsumer(await jetstreamManager(nc), config, position, this.log)).num_pending;
       const messages = await jetstream(nc).consumers.get(config.stream, config.durable).then((c) => c.consume({ max_messages: config.batchSize, abort_on_missing_resource: true }));
       this.messages = messages;
       if (this.stopping) messages.stop();

@@ -196,6 +196,28 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     expect(sink.read().events).toEqual(payments);
   });
 
+  it('workers SIGKILLed at random moments, ten times over: every event stored once, in order', async () => {
+    const { url } = await serverWithStream();
+    const payments = Array.from({ length: 20_000 }, (_, i) => event(i));
+    const publishing = publish('payments.card', payments);
+    const file = join(dir, 'sink.json');
+    const sink = new FileSink(file);
+    for (let kill = 0; kill < 10; kill++) {
+      const before = sink.read().appends;
+      const child = spawn(process.execPath, [crashChild, JSON.stringify(source(url)), file, 'never'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await until('the worker appended', () => sink.read().appends > before || child.exitCode !== null);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await publishing;
+    const last = await start(sink, url);
+    await until('all 20000 events arrived', () => sink.read().events.length >= 20_000);
+    await last.stop();
+    expect(sink.read().events).toEqual(payments);
+  });
+
   it('retries while the server is down, keeps the secret out of logs and status, and recovers when the server starts', async () => {
     const port = await freePort();
     process.env.SLUICE_TEST_NATS_URL = `nats://sluice:s3cret-token@127.0.0.1:${port}`;
@@ -268,9 +290,11 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
   });
 });
 
+const crashChild = join(import.meta.dirname, 'support', 'nats-crash-child.mjs');
+
 /** Runs the connector in a child process that SIGKILLs itself once the append storing `dieAt` is durable. */
 async function runUntilKilled(source: Source, file: string, dieAt: number): Promise<void> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'support', 'nats-crash-child.mjs'), JSON.stringify(source), file, String(dieAt)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [crashChild, JSON.stringify(source), file, String(dieAt)], { stdio: ['ignore', 'ignore', 'inherit'] });
   const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, s) => resolve(s)));
   expect(signal).toBe('SIGKILL');
 }

@@ -1,7 +1,7 @@
 // A worker that dies hard: runs the built NATS JetStream connector into a JSON-file sink and
 // SIGKILLs itself right after the append that stores position `dieAt` is durable, before any
 // acknowledgement of it can leave the process.
-// `node nats-crash-child.mjs <sourceJson> <sinkFile> <dieAt>`
+// `node nats-crash-child.mjs <sourceJson> <sinkFile> <dieAt>` (`never`: it runs until killed)
 /* global process */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { startNatsJetStream } from '../../dist/ingest/connectors/nats/index.js';
@@ -25,4 +25,4 @@ const sink = {
     return { accepted: events.length, duplicates: 0, rejected: [] };
   },
 };
-await startNatsJetStream(JSON.parse(sourceJson), sink, { log: (m) => process.stderr.write(`${m}\n`) });
+await startNatsJetStream(JSON.parse(sourceJson), sink, {});

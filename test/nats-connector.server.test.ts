@@ -1,39 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { env, natsJetStream, type Setting, type Source } from '../src/definitions/index.js';
-import type { AppendOutcome, ConnectorSink, RunningConnector } from '../src/ingest/connectors/connector.js';
+import type { ConnectorSink, RunningConnector } from '../src/ingest/connectors/connector.js';
 import { startNatsJetStream } from '../src/ingest/connectors/nats/index.js';
+import { FileSink, until } from './support/file-sink.js';
 import { freePort, NATS_SERVER_BINARY, startNatsServer, type NatsServer } from './support/nats-server.js';
 import { describeWithServer } from './support/server-suites.js';
-
-/** The sink of these tests: appended texts and the position, stored in one JSON file written atomically (temp + rename). */
-class FileSink implements ConnectorSink {
-  constructor(readonly file: string) {}
-
-  read(): { events: string[]; position?: string; appends: number } {
-    try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as { events: string[]; position?: string; appends: number };
-    } catch {
-      return { events: [], appends: 0 };
-    }
-  }
-
-  position(): Promise<string | undefined> {
-    return Promise.resolve(this.read().position);
-  }
-
-  append(events: readonly string[], position?: string): Promise<AppendOutcome> {
-    const state = this.read();
-    writeFileSync(`${this.file}.tmp`, JSON.stringify({ events: [...state.events, ...events], position, appends: state.appends + 1 }));
-    renameSync(`${this.file}.tmp`, this.file);
-    return Promise.resolve({ accepted: events.length, duplicates: 0, rejected: [] });
-  }
-}
 
 const source = (servers: Setting): Source => ({
   name: 'payments',
@@ -46,14 +23,6 @@ const source = (servers: Setting): Source => ({
 });
 
 const event = (i: number): string => JSON.stringify({ payment_id: `p${i}`, amount: i / 4, ts: '2026-11-28T12:00:00Z' });
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describeWithServer('NATS JetStream connector against a real nats-server', NATS_SERVER_BINARY, (binary) => {
   let server: NatsServer | undefined;
@@ -273,6 +242,25 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     await until('the connector refuses', () => connector.status().state === 'retrying');
     expect(connector.status().lastError).toMatch(/consumer "sluice_payments" of stream "PAYMENTS" must be recreated .* uses interest retention/);
     expect(sink.read().events).toEqual([]);
+  });
+
+  it('says so when the stream dropped messages (its limits) before Sluice read them, and reads on from the oldest it holds', async () => {
+    server = await startNatsServer(binary);
+    nc = await connect({ servers: server.url });
+    await (await jetstreamManager(nc)).streams.add({ name: 'PAYMENTS', subjects: ['payments.>'], max_msgs: 5 });
+    const payments = Array.from({ length: 13 }, (_, i) => event(i));
+    await publish('payments.card', payments.slice(0, 3));
+    const sink = new FileSink(join(dir, 'sink.json'));
+    const first = await start(sink, server.url);
+    await until('3 events arrived', () => sink.read().events.length === 3);
+    await first.stop();
+    await publish('payments.card', payments.slice(3));
+    const logs: string[] = [];
+    const second = await start(sink, server.url, (m) => logs.push(m));
+    await until('the newest 5 arrived', () => sink.read().events.length === 8);
+    await second.stop();
+    expect(sink.read().events).toEqual([...payments.slice(0, 3), ...payments.slice(8)]);
+    expect(logs).toContain('source "payments": stream "PAYMENTS" no longer holds sequences 4 to 8 (removed by its limits before Sluice read them); reading on from 9');
   });
 
   it('retries while the stream is missing, naming it, and reads it once it exists', async () => {

@@ -24,6 +24,10 @@ const MAX_ACK_PENDING = 10_000;
  */
 export async function openDurableConsumer(jsm: JetStreamManager, config: NatsJetStreamConfig, position: number | undefined, log: (message: string) => void): Promise<ConsumerInfo> {
   const stream = await jsm.streams.info(config.stream);
+  const next = (position ?? 0) + 1;
+  if (stream.state.first_seq > next && stream.state.messages > 0 && position !== undefined) {
+    log(`source "${config.source}": stream "${config.stream}" no longer holds sequences ${next} to ${stream.state.first_seq - 1} (removed by its limits before Sluice read them); reading on from ${stream.state.first_seq}`);
+  }
   let existing: ConsumerInfo | undefined = await jsm.consumers.info(config.stream, config.durable).catch((error: unknown) => {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -38,7 +42,7 @@ export async function openDurableConsumer(jsm: JetStreamManager, config: NatsJet
     if (stream.config.retention !== RetentionPolicy.Limits) {
       throw new AdapterError('ADAPTER_FAILED', `source "${config.source}": consumer "${config.durable}" of stream "${config.stream}" must be recreated (${why}), which is safe only with limits retention and the stream uses ${stream.config.retention} retention; delete the consumer yourself once its messages are safe, or use a limits-retention stream`);
     }
-    log(`source "${config.source}": recreating consumer "${config.durable}" of stream "${config.stream}" to read from stream sequence ${(position ?? 0) + 1}: ${why}`);
+    log(`source "${config.source}": recreating consumer "${config.durable}" of stream "${config.stream}" to read from stream sequence ${next}: ${why}`);
     await jsm.consumers.delete(config.stream, config.durable);
     existing = undefined;
   }

@@ -124,6 +124,25 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     expect(file.read().events).toEqual(payments);
   });
 
+  it('a stalled sink stops the pulling: a few batches are read ahead, not the stream', async () => {
+    const { url } = await serverWithStream();
+    const payments = Array.from({ length: 20_000 }, (_, i) => event(i));
+    await publish('payments.card', payments);
+    const file = new FileSink(join(dir, 'sink.json'));
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const stalled: ConnectorSink = { position: () => file.position(), append: async (events, position) => (await held, file.append(events, position)) };
+    const connector = await start(stalled, url);
+    await until('the connector runs', () => connector.status().state === 'running');
+    await until('the connector read ahead', async () => (await consumerInfo()).delivered.stream_seq >= 2000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await consumerInfo()).delivered.stream_seq).toBeLessThanOrEqual(5000);
+    expect(connector.status().lag).toBeGreaterThanOrEqual(15_000);
+    release();
+    await until('all 20000 events arrived', () => file.read().events.length >= 20_000);
+    expect(file.read().events).toEqual(payments);
+  });
+
   it('a worker killed after an append but before its acknowledgements: the redelivered messages are skipped, not appended twice', async () => {
     const { url } = await serverWithStream();
     // A short ack wait makes the server redeliver the unacknowledged messages soon after the kill.

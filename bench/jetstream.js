@@ -5,7 +5,8 @@
 //   (a) the floor: a bare durable pull consumer that acknowledges each message, no Sluice (the
 //       better of `consume` and `fetch`);
 //   (b) Sluice's NATS JetStream connector handing the events to `sink` below;
-// and reports events/s of each (best round) and the ratio b/a, with the git commit measured.
+// and reports events/s of each (best round), the ratio b/a of the bests and the median of each
+// round's b/a, with the git commit measured.
 // The sink is a trivial in-memory one for now: point `sink` at the real durable sink to measure
 // the whole way in. Needs `npm run build` first (it runs the built dist/).
 import { execFileSync, spawn } from 'node:child_process';
@@ -167,6 +168,9 @@ async function main() {
     }
     const bestBare = Math.max(...bare.consume, ...bare.fetch);
     const bestSluice = Math.max(...sluice.map((s) => s.rate));
+    // The machine is shared: each round's ratio to its own floor, then the median, resists load drift.
+    const roundRatios = sluice.map((s, round) => s.rate / Math.max(bare.consume[round], bare.fetch[round])).sort((x, y) => x - y);
+    const medianRoundRatio = roundRatios[Math.floor(roundRatios.length / 2)];
     const git = (...a) => execFileSync('git', a, { cwd: here, encoding: 'utf8' }).trim();
     const dirty = git('status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)bench/results') !== '';
     const report = {
@@ -179,6 +183,7 @@ async function main() {
       bareConsumerPerSecond: Math.round(bestBare),
       connectorPerSecond: Math.round(bestSluice),
       ratio: Number((bestSluice / bestBare).toFixed(3)),
+      medianRoundRatio: Number(medianRoundRatio.toFixed(3)),
       roundsPerSecond: { bareConsume: bare.consume.map(Math.round), bareFetch: bare.fetch.map(Math.round), connector: sluice.map((s) => Math.round(s.rate)) },
       connectorMeanBatch: sluice.map((s) => s.meanBatch),
     };

@@ -12,9 +12,12 @@ import { retryDelayMs } from './retry-delay.js';
  * event, go to `sink.append` in batches of up to 1,000 with the batch's last stream sequence as
  * the position; a message is acknowledged only once `append` has made it durable. Messages at or
  * before `sink.position()` (redelivered after a crash between append and acknowledgement) are
- * acknowledged without being appended again. Connection and server errors are logged and retried
- * with exponential backoff and jitter (state `retrying`); settings from `env()` are resolved now,
- * and a missing variable rejects with a `ConfigError` naming it.
+ * acknowledged without being appended again; a consumer that delivered past that position (a
+ * worker killed between reading and appending) is recreated to start right after it, see
+ * `openDurableConsumer`. At most two batches are read ahead of the append in flight: a slow sink
+ * stops the pulling. Connection and server errors are logged and retried with exponential backoff
+ * and jitter (state `retrying`); settings from `env()` are resolved now, and a missing variable
+ * rejects with a `ConfigError` naming it. One connector per durable consumer.
  *
  * @example
  * const running = await startNatsJetStream(project.sources.get('payments')!, sink, { log: console.log });

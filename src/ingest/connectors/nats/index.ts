@@ -1,0 +1,2 @@
+export { startNatsJetStream } from './nats-jetstream-connector.js';
+export { natsJetStreamConfig, NATS_BATCH_SIZE, type NatsJetStreamConfig } from './config.js';

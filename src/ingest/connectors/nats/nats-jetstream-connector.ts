@@ -1,0 +1,244 @@
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { AdapterError } from '../../../errors.js';
+import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
+import { natsJetStreamConfig, type NatsJetStreamConfig } from './config.js';
+import { openDurableConsumer } from './durable-consumer.js';
+import { retryDelayMs } from './retry-delay.js';
+
+/**
+ * Starts a source's `natsJetStream` connector: a durable pull consumer (explicit
+ * acknowledgements, filtered on the source's subject) whose messages, each the JSON text of one
+ * event, go to `sink.append` in batches of up to 1,000 with the batch's last stream sequence as
+ * the position; a message is acknowledged only once `append` has made it durable. Messages at or
+ * before `sink.position()` (redelivered after a crash between append and acknowledgement) are
+ * acknowledged without being appended again; a consumer that delivered past that position (a
+ * worker killed between reading and appending) is recreated to start right after it, see
+ * `openDurableConsumer`. At most two batches are read ahead of the append in flight: a slow sink
+ * stops the pulling. Connection and server errors are logged and retried with exponential backoff
+ * and jitter (state `retrying`); settings from `env()` are resolved now, and a missing variable
+ * rejects with a `ConfigError` naming it. One connector per durable consumer.
+ *
+ * @example
+ * const running = await startNatsJetStream(project.sources.get('payments')!, sink, { log: console.log });
+ * running.status(); // { state: 'running', position: '1042', received: 1042, lag: 0, ... }
+ * await running.stop();
+ */
+export const startNatsJetStream: StartConnector = async (source, sink, options) => {
+  const config = natsJetStreamConfig(source);
+  const log = (message: string): void => {
+    try {
+      options.log?.(message);
+    } catch {
+      // A failing logger must not stop the connector.
+    }
+  };
+  return new JetStreamReader(config, sink, log);
+};
+
+/** Messages read ahead of the batch being appended, at most: pulls stop while the queue is full (back-pressure). */
+const QUEUE_BATCHES = 2;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lossyUtf8 = new TextDecoder('utf-8');
+
+class JetStreamReader implements RunningConnector {
+  private state: ConnectorStatus['state'] = 'starting';
+  private position: number | undefined;
+  private received = 0;
+  private lag: number | undefined;
+  private lastError: string | undefined;
+  private stopping = false;
+  private messages: ConsumerMessages | undefined;
+  private endSleep: (() => void) | undefined;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly config: NatsJetStreamConfig,
+    private readonly sink: ConnectorSink,
+    private readonly log: (message: string) => void,
+  ) {
+    this.done = this.run();
+  }
+
+  status(): ConnectorStatus {
+    return {
+      source: this.config.source,
+      kind: 'natsJetStream',
+      state: this.state,
+      received: this.received,
+      ...(this.position === undefined ? {} : { position: String(this.position) }),
+      ...(this.lag === undefined ? {} : { lag: this.lag }),
+      ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.messages?.stop();
+    this.endSleep?.();
+    await this.done;
+  }
+
+  /** Sessions until stopped; never rejects. */
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping) {
+      try {
+        await this.session(() => {
+          attempt = 0;
+        });
+      } catch (error) {
+        if (this.stopping) break;
+        this.state = 'retrying';
+        this.lastError = this.config.redact(error instanceof Error ? error.message : String(error));
+        const delay = retryDelayMs(attempt++);
+        this.log(`source "${this.config.source}": NATS JetStream: ${this.lastError}; retrying in ${delay} ms`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.endSleep = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.endSleep = undefined;
+      }
+    }
+    this.state = 'stopped';
+  }
+
+  /** One connection: opens the consumer at Sluice's position and reads until stopped or an error. */
+  private async session(onRunning: () => void): Promise<void> {
+    const { config } = this;
+    // Pings every 10 s: a server that vanished without closing the socket is noticed in about 30 s.
+    const nc = await connect({ servers: [...config.servers], reconnect: false, pingInterval: 10_000, maxPingOut: 3, name: `sluice source ${config.source}` }).catch((error: unknown) => {
+      throw new AdapterError('ADAPTER_FAILED', `cannot connect to ${config.servers.join(',')}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    });
+    try {
+      const position = storedSequence(await this.sink.position(), config.source);
+      this.position = position;
+      this.lag = (await openDurableConsumer(await jetstreamManager(nc), config, position, this.log)).num_pending;
+      const messages = await jetstream(nc).consumers.get(config.stream, config.durable).then((c) => c.consume({ max_messages: config.batchSize, abort_on_missing_resource: true }));
+      this.messages = messages;
+      if (this.stopping) messages.stop();
+      void nc.closed().then(() => messages.stop(new Error('the connection to the NATS server closed')));
+      this.state = 'running';
+      this.lastError = undefined;
+      onRunning();
+      this.log(`source "${config.source}": reading NATS JetStream stream "${config.stream}" (subject "${config.subject}") as consumer "${config.durable}" after stream sequence ${position ?? 0}`);
+      await this.pump(messages);
+    } finally {
+      this.messages = undefined;
+      // The acknowledgements of the last batch must reach the server before the connection ends.
+      await nc.flush().catch(() => undefined);
+      await nc.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * A reader task queues messages as they arrive while this loop appends whatever is queued (up
+   * to a batch), so batches grow under load and a lone event is appended at once.
+   */
+  private async pump(messages: ConsumerMessages): Promise<void> {
+    const queue: JsMsg[] = [];
+    const limit = QUEUE_BATCHES * this.config.batchSize;
+    const arrived = new Wake();
+    const drained = new Wake();
+    let failure: unknown;
+    let ended = false;
+    const reader = (async () => {
+      try {
+        for await (const message of messages) {
+          queue.push(message);
+          arrived.notify();
+          while (queue.length >= limit && !this.stopping && failure === undefined) await drained.wait();
+        }
+      } catch (error) {
+        failure ??= error;
+      } finally {
+        ended = true;
+        arrived.notify();
+      }
+    })();
+    try {
+      while (!this.stopping && failure === undefined) {
+        if (queue.length === 0) {
+          if (ended) break;
+          await arrived.wait();
+          continue;
+        }
+        // Let the messages already read from the socket join this batch.
+        if (queue.length < this.config.batchSize) await new Promise<void>((resolve) => setImmediate(resolve));
+        const batch = queue.splice(0, this.config.batchSize);
+        drained.notify();
+        await this.deliver(batch, queue.length);
+      }
+    } catch (error) {
+      failure ??= error;
+    } finally {
+      messages.stop();
+      drained.notify();
+      await reader;
+    }
+    if (this.stopping) return;
+    throw failure ?? new Error('the consumer stopped delivering messages');
+  }
+
+  /** Appends the batch's new messages, then acknowledges the whole batch. */
+  private async deliver(batch: readonly JsMsg[], queued: number): Promise<void> {
+    const texts: string[] = [];
+    let last = this.position ?? 0;
+    // First deliveries come in stream order, so a sequence at or below the last one taken is a
+    // redelivery of an event already appended (in this batch or before).
+    for (const message of batch) {
+      if (message.seq <= last) continue;
+      texts.push(eventText(message.data));
+      last = message.seq;
+    }
+    if (texts.length > 0) {
+      await this.sink.append(texts, String(last));
+      this.position = last;
+      this.received += texts.length;
+    }
+    try {
+      for (const message of batch) message.ack();
+    } catch {
+      // The connection closed: the server redelivers these, and they are skipped as appended.
+    }
+    const newest = batch[batch.length - 1];
+    if (newest !== undefined) this.lag = newest.info.pending + queued;
+  }
+}
+
+/** The event text of a payload; a payload that is not UTF-8 still reaches the sink, which dead-letters it. */
+function eventText(data: Uint8Array): string {
+  try {
+    return strictUtf8.decode(data);
+  } catch {
+    return `payload is not valid UTF-8: ${lossyUtf8.decode(data)}`;
+  }
+}
+
+function storedSequence(position: string | undefined, source: string): number | undefined {
+  if (position === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(position)) {
+    throw new AdapterError('ADAPTER_FAILED', `source "${source}": the stored connector position "${position}" is not a JetStream stream sequence; was the source's connector changed? Reset the source's connector position to read the stream again`);
+  }
+  return Number(position);
+}
+
+/** Wakes the one task waiting on it. */
+class Wake {
+  private resolve: (() => void) | undefined;
+
+  wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+  }
+
+  notify(): void {
+    const resolve = this.resolve;
+    this.resolve = undefined;
+    resolve?.();
+  }
+}

@@ -105,3 +105,37 @@ describe('streaming: push to online, exactly', () => {
     }
   });
 });
+
+describe('files are applied to the online state', () => {
+  test('an ingested file reaches the online tables of a batch source without materialize; a table that missed a snapshot is left STALE', async () => {
+    const { batchSource, compileProject } = await import('../src/definitions/index.js');
+    const { applySnapshotOnline } = await import('../src/streaming/apply-snapshot.js');
+    const { materialize } = await import('../src/processing/materialize.js');
+    const txns = batchSource({ name: 'txns', schema: { account_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts' });
+    const view = featureView({ name: 'spend', entity: account, source: txns, features: { n_1h: count({ window: '1h' }), total: sum('amount') } });
+    const project = compileProject(defineProject({ name: 'p', entities: [account], sources: [payments, txns], featureViews: [stats, view] }));
+    await env.platform.metadata.recordRegistry(project);
+    const ingest = async (name: string, rows: string[]) => {
+      const file = join(env.dir, name);
+      writeFileSync(file, ['account_id,amount,ts', ...rows].join('\n'));
+      const result = await ingestFile(env.platform, project, 'txns', file);
+      return (await env.platform.metadata.snapshot(result.snapshot))!;
+    };
+    const iso = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+    await ingest('1.csv', [`a,1,${iso(100)}`]);
+    await materialize(env.platform, project, { views: ['spend'] });
+    const second = await ingest('2.csv', [`a,2,${iso(570)}`, `a,4,${iso(590)}`, `b,8,${iso(10)}`]);
+    expect(await applySnapshotOnline(env.platform, project, project.sources[1]!, second)).toEqual({ applied: ['spend'], skipped: [] });
+    const serve = async () => getOnlineFeatures(project, await env.platform.online(), { entities: { account_id: ['a', 'b'] }, features: ['spend:n_1h', 'spend:total'] }, env.clock.now, await latestSnapshots(env.platform.metadata, project));
+    const fresh = await serve();
+    expect(fresh.rows.map((r) => [r.spend__n_1h, r.spend__total])).toEqual([[2, 7], [0, 8]]);
+    expect(fresh.views.spend!.status).toBe('FRESH');
+    // A snapshot the table did not take (applied out of order) is not applied over a gap.
+    await ingest('3.csv', [`a,16,${iso(595)}`]);
+    const fourth = await ingest('4.csv', [`a,32,${iso(596)}`]);
+    expect((await applySnapshotOnline(env.platform, project, project.sources[1]!, fourth)).skipped[0]!.reason).toMatch(/reflects snapshot version 2, not 3/);
+    const stale = await serve();
+    expect(stale.views.spend!.status).toBe('STALE');
+    expect(stale.rows[0]!.spend__total).toBe(7);
+  });
+});

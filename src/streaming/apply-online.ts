@@ -22,7 +22,10 @@ function nullColumn(kind: string, length: number): EventColumn {
  * allowed lateness - longest window`) are folded into the base. Resolves undefined when the
  * table is no longer served.
  */
-export async function applyToTable(online: OnlineStore, table: ViewTableInfo, source: Source, decoded: DecodedEvents, ackTime: number, progress: TableProgress, keep?: (row: number) => boolean): Promise<ViewTableInfo | undefined> {
+export async function applyToTable(
+  online: OnlineStore, table: ViewTableInfo, source: Source, decoded: DecodedEvents, ackTime: number, progress: TableProgress,
+  keep?: (row: number) => boolean, precondition?: (info: ViewTableInfo) => boolean,
+): Promise<ViewTableInfo | undefined> {
   const view = table.definition;
   const plan = viewPlan(view);
   const n = decoded.ts.length;
@@ -44,5 +47,5 @@ export async function applyToTable(online: OnlineStore, table: ViewTableInfo, so
   for (const rows of groups.values()) rows.sort((a, b) => decoded.ts[a]! - decoded.ts[b]!);
   const cut = retentionHorizon(ackTime - (source.allowedLatenessMs ?? 0), view.features);
   const builder = new EventBufferBuilder(plan.columnKinds);
-  return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applyEvents(plan, builder, state, batch, groups.get(key)!, cut), progress);
+  return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applyEvents(plan, builder, state, batch, groups.get(key)!, cut), progress, precondition);
 }

@@ -1,9 +1,10 @@
 import { CDC_OP, type Project, type Source } from '../definitions/index.js';
 import { jsonColumnsSql } from '../ingest/load-raw.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
-import { parsedValueSql, rejectReasonSql } from '../ingest/validate-sql.js';
-import type { EventColumn, TextColumn } from '../processing/aggregations/index.js';
-import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { parsedValueSql, rejectReasonSql, STORAGE_TYPE } from '../ingest/validate-sql.js';
+import type { EventColumn } from '../processing/aggregations/index.js';
+import { ident, literal, literalList, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { readDecodedEvents } from './read-decoded.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
 import { formatDuration, toIso } from '../time/index.js';
 
@@ -43,23 +44,6 @@ function timelinessSql(source: Source, ackTime: number, streamed: boolean): stri
   }
   if (source.kind === 'cdc') checks.push(`WHEN ${ident(CDC_OP)} IS NULL OR ${ident(CDC_OP)} NOT IN ('insert', 'update', 'delete', 'snapshot') THEN ${literal(`column "${CDC_OP}": must be insert, update, delete or snapshot`)}`);
   return checks.length === 0 ? 'NULL' : `CASE ${checks.join(' ')} END`;
-}
-
-/** A schema column as the float64 layout (or text) that the event buffers hold. */
-function bufferValueSql(column: string, type: string): string[] {
-  const v = parsedValueSql(column, type as never);
-  switch (type) {
-    case 'string':
-      return [`${ident(column)}`];
-    case 'timestamp':
-      return [`${v}::DOUBLE`];
-    case 'bool':
-      return [`${v}::INTEGER::DOUBLE`];
-    case 'int64':
-      return [`${v}::DOUBLE`, `(${v}::HUGEINT - ${v}::DOUBLE::HUGEINT)::DOUBLE`];
-    default:
-      return [`${v}::DOUBLE`];
-  }
 }
 
 /** One batch handed in: event texts (a connector), or a push request body `{"events": [...]}`. */
@@ -105,68 +89,21 @@ export async function decodeEvents(engine: SqlEngine, project: Project, source: 
   return { ...(await decodeLines(engine, project, source, ackTime, streamed)), counts };
 }
 
-type ColumnValues = { dict: string[]; index: Map<string, number>; codes: number[] } | { hi: number[]; lo: number[] } | { nums: number[] };
-
 async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean): Promise<DecodedEvents> {
-  const schema = Object.entries(source.schema);
-  const keys = sourceKeys(project, source.name);
-  const basic = rejectReasonSql(source, keys, sourceCompositeKeys(project, source.name));
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *, coalesce(nullif(${basic}, ''), ${timelinessSql(source, ackTime, streamed)}, '') AS _reason FROM (${jsonColumnsSql(schema.map(([c]) => c), LINES)})`);
+  const columns = Object.keys(source.schema);
+  const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name));
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *, coalesce(nullif(${basic}, ''), ${timelinessSql(source, ackTime, streamed)}, '') AS _reason FROM (${jsonColumnsSql(columns, LINES)})`);
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
-  // Every column that can be a join key, so tables of an earlier definition find theirs too.
-  const keyColumns = schema.flatMap(([c, type]) => (type === 'string' || type === 'int64' ? [c] : []));
-  const select = [
-    '_line::DOUBLE',
-    '_raw',
-    `${parsedValueSql(source.timestamp, 'timestamp')}::DOUBLE`,
-    source.eventId === undefined ? 'NULL' : `CAST(${parsedValueSql(source.eventId, source.schema[source.eventId]!)} AS VARCHAR)`,
-    ...keyColumns.map((k) => `CAST(${parsedValueSql(k, source.schema[k]!)} AS VARCHAR)`),
-    ...schema.flatMap(([c, type]) => bufferValueSql(c, type)),
-  ];
-  const out = {
-    lines: [] as number[], raws: [] as string[], ts: [] as number[], ids: [] as string[],
-    keys: keyColumns.map(() => [] as (string | null)[]),
-    values: schema.map(([, type]): ColumnValues => (type === 'string' ? { dict: [], index: new Map(), codes: [] } : type === 'int64' ? { hi: [], lo: [] } : { nums: [] })),
-  };
-  for await (const chunk of engine.streamChunks(`SELECT ${select.join(', ')} FROM ${CHECKED} WHERE _reason = '' ORDER BY _line`)) {
-    const cols = Array.from({ length: select.length }, (_, c) => chunk.column(c));
-    for (let r = 0; r < chunk.rowCount; r++) {
-      out.lines.push(cols[0]!.get(r) as number);
-      out.raws.push(cols[1]!.get(r) as string);
-      out.ts.push(cols[2]!.get(r) as number);
-      if (source.eventId !== undefined) out.ids.push(cols[3]!.get(r) as string);
-      keyColumns.forEach((_, k) => out.keys[k]!.push(cols[4 + k]!.get(r) as string | null));
-      let at = 4 + keyColumns.length;
-      for (const target of out.values) {
-        if ('dict' in target) {
-          const v = cols[at++]!.get(r) as string | null;
-          let code = -1;
-          if (v !== null) {
-            code = target.index.get(v) ?? -1;
-            if (code < 0) target.index.set(v, (code = target.dict.push(v) - 1));
-          }
-          target.codes.push(code);
-        } else if ('hi' in target) {
-          target.hi.push((cols[at++]!.get(r) as number | null) ?? NaN);
-          target.lo.push((cols[at++]!.get(r) as number | null) ?? 0);
-        } else target.nums.push((cols[at++]!.get(r) as number | null) ?? NaN);
-      }
-    }
-  }
-  const columns = new Map<string, EventColumn>();
-  schema.forEach(([c], i) => {
-    const v = out.values[i]!;
-    if ('dict' in v) columns.set(c, { dict: v.dict, codes: Int32Array.from(v.codes) } satisfies TextColumn);
-    else if ('hi' in v) columns.set(c, { hi: Float64Array.from(v.hi), lo: v.lo.some((x) => x !== 0) ? Float64Array.from(v.lo) : null });
-    else columns.set(c, Float64Array.from(v.nums));
-  });
-  return {
-    lines: out.lines,
-    raws: out.raws,
-    ts: Float64Array.from(out.ts),
-    columns,
-    keyText: new Map(keyColumns.map((k, i) => [k, out.keys[i]!])),
-    ...(source.eventId === undefined ? {} : { ids: out.ids }),
-    rejected,
-  };
+  return { ...(await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text')), rejected };
+}
+
+/**
+ * The events of committed lake files (a snapshot's new files), decoded as {@link decodeEvents}
+ * decodes accepted events, in `_seq` order; `raws` are empty (the lake holds typed values).
+ */
+export async function decodeLakeFiles(engine: SqlEngine, source: Source, files: readonly string[]): Promise<DecodedEvents> {
+  const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`).join(', ');
+  const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
+  const relation = `SELECT *, row_number() OVER (ORDER BY _seq)::DOUBLE AS _line, NULL::VARCHAR AS _raw FROM (${lake}SELECT ${schema}, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq WHERE FALSE)`;
+  return { ...(await readDecodedEvents(engine, source, relation, 'lake')), rejected: [] };
 }

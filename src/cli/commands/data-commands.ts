@@ -1,3 +1,4 @@
+import { applySnapshotOnline } from '../../streaming/apply-snapshot.js';
 import type { Command } from 'commander';
 import { ingestFile } from '../../ingest/ingest-file.js';
 import { materialize } from '../../processing/materialize.js';
@@ -39,18 +40,28 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .argument('<source>', 'the batch source to ingest into')
     .requiredOption('--file <path>', 'a .csv, .jsonl or .parquet file')
     .option('--force', 'ingest even if this exact file was ingested before')
-    .description('validate a file against the source schema and commit it to the lake as one snapshot')
-    .action((source: string, options: { file: string; force?: boolean }) =>
+    .option('--no-online', 'do not apply the new rows to the online tables (they then say STALE until materialized)')
+    .description('validate a file against the source schema, commit it to the lake as one snapshot, and apply it to the online tables of its views')
+    .action((source: string, options: { file: string; force?: boolean; online: boolean }) =>
       run.withPlatform(async ({ platform, out }) => {
-        const result = await ingestFile(platform, await platform.project(), source, options.file, {
+        const project = await platform.project();
+        const ingested = await ingestFile(platform, project, source, options.file, {
           force: options.force === true,
           onProgress: (done, total) => out.progress(`ingest ${source}`, done, total),
         });
+        const snapshot = ingested.skipped || !options.online ? undefined : await platform.metadata.snapshot(ingested.snapshot);
+        const online = snapshot ? await applySnapshotOnline(platform, project, project.sources.find((s) => s.name === source)!, snapshot) : undefined;
+        const result = online ? { ...ingested, online } : ingested;
+        const onlineNote = online === undefined ? '' :
+          (online.applied.length > 0 ? `
+applied to the online tables of ${online.applied.join(', ')}` : '') +
+          online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `
+view "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`).join('');
         out.result(result, () =>
           result.skipped
             ? `${options.file} was already ingested into "${source}" (snapshot ${result.snapshot}); nothing to do. Use --force to ingest it again.`
             : `ingested ${options.file} into "${source}": ${result.accepted} accepted, ${result.rejected} rejected${result.duplicates ? `, ${result.duplicates} duplicates (already ingested) skipped` : ''}, snapshot ${result.snapshot}` +
-              (result.rejected > 0 ? `\nrejected rows are in the dead-letter store: sluice dlq --source ${source}` : ''),
+              (result.rejected > 0 ? `\nrejected rows are in the dead-letter store: sluice dlq --source ${source}` : '') + onlineNote,
         );
       }),
     );

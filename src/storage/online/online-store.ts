@@ -80,9 +80,10 @@ export interface OnlineStore {
    * `apply` gets each key's current state and returns the new one (undefined: unchanged), and
    * `progress` is merged into the table's info. Does nothing and resolves undefined when the
    * served table is no longer `generation` (a rematerialize switched tables: the caller replays
-   * its events into the new one); else resolves the info after the update.
+   * its events into the new one), or when `precondition` says no (checked in the same
+   * transaction); else resolves the info after the update.
    */
-  update(view: string, generation: number, keys: readonly string[], apply: (key: string, state: EntityState | undefined) => EntityState | undefined, progress?: TableProgress): Promise<ViewTableInfo | undefined>;
+  update(view: string, generation: number, keys: readonly string[], apply: (key: string, state: EntityState | undefined) => EntityState | undefined, progress?: TableProgress, precondition?: (info: ViewTableInfo) => boolean): Promise<ViewTableInfo | undefined>;
   gc(): Promise<OnlineGcReport>;
   close(): Promise<void>;
 }

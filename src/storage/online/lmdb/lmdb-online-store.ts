@@ -180,10 +180,10 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       const states = keys.map((key) => db.get([info.generation, key]) as EntityState | undefined);
       return { info, states };
     },
-    async update(view, generation, keys, apply, progress) {
+    async update(view, generation, keys, apply, progress, precondition) {
       return db.transaction(() => {
         const info = served(view);
-        if (info?.generation !== generation) return undefined;
+        if (info?.generation !== generation || (precondition !== undefined && !precondition(info))) return undefined;
         // An offset already applied (by another process, or before a crash) is not applied twice.
         if (Object.entries(progress?.applied ?? {}).some(([source, offset]) => (info.applied?.[source] ?? 0) >= offset)) return info;
         for (const key of keys) {

@@ -1,0 +1,50 @@
+import type { SluiceContext } from '../context.js';
+import type { Project, Source } from '../definitions/index.js';
+import type { Snapshot } from '../storage/metadata/metadata-store.js';
+import { applyToTable } from './apply-online.js';
+import { decodeLakeFiles } from './decode-events.js';
+
+/** What applying a committed snapshot to the online store did, per view of its source. */
+export interface SnapshotApplied {
+  readonly applied: readonly string[];
+  /** Views whose tables could not take it, and why (the fix: materialize them). */
+  readonly skipped: readonly { readonly view: string; readonly reason: string }[];
+}
+
+/**
+ * Applies the files a committed snapshot added (an ingested file: a backfill) to the online
+ * tables of its source's views, so `materialize` is a rebuild and repair tool rather than a step
+ * after every ingest. A table takes it only if it holds exactly the snapshot before (checked in
+ * the same transaction as the update); it then reflects `snapshot`. Other tables are skipped
+ * with the reason (they say STALE until materialized).
+ *
+ * @example
+ * await applySnapshotOnline(platform, project, source, await platform.metadata.snapshot(result.snapshot));
+ */
+export async function applySnapshotOnline(ctx: SluiceContext, project: Project, source: Source, snapshot: Snapshot): Promise<SnapshotApplied> {
+  const online = await ctx.online();
+  const views = project.featureViews.filter((v) => v.source === source.name);
+  const applied: string[] = [];
+  const skipped: { view: string; reason: string }[] = [];
+  const parent = snapshot.parentId === null ? undefined : await ctx.metadata.snapshot(snapshot.parentId);
+  const added = snapshot.files.slice(parent?.files.length ?? 0).map((f) => ctx.lake.resolve(f));
+  let decoded: Awaited<ReturnType<typeof decodeLakeFiles>> | undefined;
+  for (const view of views) {
+    const table = await online.viewInfo(view.name);
+    if (table === undefined) {
+      skipped.push({ view: view.name, reason: 'not materialized' });
+      continue;
+    }
+    const follows = (info: typeof table) => (info.snapshots[source.name]?.version ?? 0) === snapshot.version - 1;
+    if (!follows(table)) {
+      skipped.push({ view: view.name, reason: `its table reflects snapshot version ${table.snapshots[source.name]?.version ?? 0}, not ${snapshot.version - 1}` });
+      continue;
+    }
+    decoded ??= await decodeLakeFiles(await ctx.engine(), source, added);
+    const ref = { id: snapshot.id, version: snapshot.version };
+    const after = await applyToTable(online, table, source, decoded, ctx.now(), { snapshots: { [source.name]: ref } }, undefined, follows);
+    if (after === undefined) skipped.push({ view: view.name, reason: 'its table changed meanwhile' });
+    else applied.push(view.name);
+  }
+  return { applied, skipped };
+}

@@ -1,0 +1,91 @@
+import type { Source } from '../definitions/index.js';
+import { parsedValueSql } from '../ingest/validate-sql.js';
+import type { EventColumn, TextColumn } from '../processing/aggregations/index.js';
+import { ident, type SqlEngine } from '../storage/engine/sql-engine.js';
+import type { DecodedEvents } from './decode-events.js';
+
+/**
+ * A schema column as the float64 layout (or text) that event buffers hold, from its text
+ * (`text`: as read from JSON, parsed by ingest's rules) or its lake type (`lake`).
+ */
+function bufferValueSql(column: string, type: string, from: 'text' | 'lake'): string[] {
+  const v = from === 'text' ? parsedValueSql(column, type as never) : ident(column);
+  switch (type) {
+    case 'string':
+      return [ident(column)];
+    case 'timestamp':
+      return [from === 'text' ? `${v}::DOUBLE` : `epoch_ms(${v})::DOUBLE`];
+    case 'bool':
+      return [`${v}::INTEGER::DOUBLE`];
+    case 'int64':
+      return [`${v}::DOUBLE`, `(${v}::HUGEINT - ${v}::DOUBLE::HUGEINT)::DOUBLE`];
+    default:
+      return [`${v}::DOUBLE`];
+  }
+}
+
+type ColumnValues = { dict: string[]; index: Map<string, number>; codes: number[] } | { hi: number[]; lo: number[] } | { nums: number[] };
+
+/**
+ * Reads a relation of events (`_line`, `_raw` and the schema's columns, as text or as the lake
+ * types them) into decoded columns, in `_line` order, without a row object per event.
+ */
+export async function readDecodedEvents(engine: SqlEngine, source: Source, relation: string, from: 'text' | 'lake'): Promise<Omit<DecodedEvents, 'rejected'>> {
+  const schema = Object.entries(source.schema);
+  const typed = (column: string): string => (from === 'text' ? parsedValueSql(column, source.schema[column]!) : ident(column));
+  // Every column that can be a join key, so tables of an earlier definition find theirs too.
+  const keyColumns = schema.flatMap(([c, type]) => (type === 'string' || type === 'int64' ? [c] : []));
+  const select = [
+    '_line::DOUBLE',
+    '_raw',
+    from === 'text' ? `${parsedValueSql(source.timestamp, 'timestamp')}::DOUBLE` : '_ts::DOUBLE',
+    source.eventId === undefined ? 'NULL' : `CAST(${typed(source.eventId)} AS VARCHAR)`,
+    ...keyColumns.map((k) => `CAST(${typed(k)} AS VARCHAR)`),
+    ...schema.flatMap(([c, type]) => bufferValueSql(c, type, from)),
+  ];
+  const out = {
+    lines: [] as number[], raws: [] as string[], ts: [] as number[], ids: [] as string[],
+    keys: keyColumns.map(() => [] as (string | null)[]),
+    values: schema.map(([, type]): ColumnValues => (type === 'string' ? { dict: [], index: new Map(), codes: [] } : type === 'int64' ? { hi: [], lo: [] } : { nums: [] })),
+  };
+  for await (const chunk of engine.streamChunks(`SELECT ${select.join(', ')} FROM (${relation}) ORDER BY _line`)) {
+    const cols = Array.from({ length: select.length }, (_, c) => chunk.column(c));
+    for (let r = 0; r < chunk.rowCount; r++) {
+      out.lines.push(cols[0]!.get(r) as number);
+      out.raws.push(cols[1]!.get(r) as string);
+      out.ts.push(cols[2]!.get(r) as number);
+      if (source.eventId !== undefined) out.ids.push(cols[3]!.get(r) as string);
+      keyColumns.forEach((_, k) => out.keys[k]!.push(cols[4 + k]!.get(r) as string | null));
+      let at = 4 + keyColumns.length;
+      for (const target of out.values) {
+        if ('dict' in target) {
+          const v = cols[at++]!.get(r) as string | null;
+          let code = -1;
+          if (v !== null) {
+            code = target.index.get(v) ?? -1;
+            if (code < 0) target.index.set(v, (code = target.dict.push(v) - 1));
+          }
+          target.codes.push(code);
+        } else if ('hi' in target) {
+          target.hi.push((cols[at++]!.get(r) as number | null) ?? NaN);
+          target.lo.push((cols[at++]!.get(r) as number | null) ?? 0);
+        } else target.nums.push((cols[at++]!.get(r) as number | null) ?? NaN);
+      }
+    }
+  }
+  const columns = new Map<string, EventColumn>();
+  schema.forEach(([c], i) => {
+    const v = out.values[i]!;
+    if ('dict' in v) columns.set(c, { dict: v.dict, codes: Int32Array.from(v.codes) } satisfies TextColumn);
+    else if ('hi' in v) columns.set(c, { hi: Float64Array.from(v.hi), lo: v.lo.some((x) => x !== 0) ? Float64Array.from(v.lo) : null });
+    else columns.set(c, Float64Array.from(v.nums));
+  });
+  return {
+    lines: out.lines,
+    raws: out.raws,
+    ts: Float64Array.from(out.ts),
+    columns,
+    keyText: new Map(keyColumns.map((k, i) => [k, out.keys[i]!])),
+    ...(source.eventId === undefined ? {} : { ids: out.ids }),
+  };
+}

@@ -139,3 +139,24 @@ describe('files are applied to the online state', () => {
     expect(stale.rows[0]!.spend__total).toBe(7);
   });
 });
+
+describe('back-pressure', () => {
+  test('when events wait beyond the bound, push answers 503 with Retry-After instead of queueing without limit; a retry is accepted', async () => {
+    const bounded = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000, maxPendingBytes: 400 });
+    const app = await createServer(env.platform, { stream: bounded.processor });
+    try {
+      const send = (i: number) => app.inject({ method: 'POST', url: '/v1/push/payments', payload: `{"events": [${event(`bp${i}`, 'a', 1, 590)}]}`, headers: { 'content-type': 'application/json' } });
+      const first = await Promise.all(Array.from({ length: 20 }, (_, i) => send(i)));
+      const refused = first.flatMap((r, i) => (r.statusCode === 503 ? [i] : []));
+      expect(refused.length).toBeGreaterThan(0);
+      expect(first.every((r) => r.statusCode === 200 || r.statusCode === 503)).toBe(true);
+      expect(first[refused[0]!]!.headers['retry-after']).toBe('1');
+      expect(first[refused[0]!]!.json().error.code).toBe('OVERLOADED');
+      for (const i of refused) expect((await send(i)).statusCode).toBe(200);
+      expect((await online(['a'])).rows[0]!.stats__n_1h).toBe(20);
+    } finally {
+      await app.close();
+      await bounded.close();
+    }
+  });
+});

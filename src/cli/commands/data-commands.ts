@@ -39,11 +39,16 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .argument('<source>', 'the batch source to ingest into')
     .requiredOption('--file <path>', 'a .csv, .jsonl or .parquet file')
     .option('--force', 'ingest even if this exact file was ingested before')
+    .option('--known-at <when>', 'when Sluice knew these events, for as-known datasets: event (their event time, the default) or ingestion (now)', (v: string) => {
+      if (v !== 'event' && v !== 'ingestion') throw new UsageError(`--known-at ${v}: use event or ingestion`);
+      return v;
+    })
     .description('validate a file against the source schema and commit it to the lake as one snapshot')
-    .action((source: string, options: { file: string; force?: boolean }) =>
+    .action((source: string, options: { file: string; force?: boolean; knownAt?: 'event' | 'ingestion' }) =>
       run.withPlatform(async ({ platform, out }) => {
         const result = await ingestFile(platform, await platform.project(), source, options.file, {
           force: options.force === true,
+          ...(options.knownAt ? { knownAt: options.knownAt } : {}),
           onProgress: (done, total) => out.progress(`ingest ${source}`, done, total),
         });
         out.result(result, () =>
@@ -85,12 +90,13 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
       return v as EpochUnit;
     })
     .option('--replace-columns', 'replace spine columns named like an output feature column, instead of refusing the build')
+    .option('--as-known', 'compute each row from the events Sluice knew before its time (what serving could have answered then), not every event before it')
     .description('build a point-in-time-correct training dataset')
-    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; out?: string; manifest?: string }) =>
+    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; asKnown?: boolean; out?: string; manifest?: string }) =>
       run.withPlatform(async ({ platform, out }) => {
         const onProgress = (done: number, total: number) => out.progress('dataset build', done, total);
         const usesManifest = options.manifest !== undefined;
-        if (usesManifest && (options.spine !== undefined || options.service !== undefined || options.features !== undefined)) throw new UsageError('--manifest takes the spine and features from the manifest; give only --out');
+        if (usesManifest && (options.spine !== undefined || options.service !== undefined || options.features !== undefined || options.asKnown !== undefined)) throw new UsageError('--manifest takes the spine, features and time mode from the manifest; give only --out');
         if (!usesManifest && (options.spine === undefined || options.out === undefined)) throw new UsageError('give --spine FILE and --out PATH (or --manifest FILE)');
         const project = await platform.project();
         const built = usesManifest
@@ -98,9 +104,10 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
           : await buildDataset(platform, project, {
               ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress,
               ...(options.timestampUnit ? { timestampUnit: options.timestampUnit } : {}), replaceColumns: options.replaceColumns === true,
+              asKnown: options.asKnown === true,
             });
         out.result(built, () =>
-          `dataset ${built.datasetId}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json`,
+          `dataset ${built.datasetId}${built.asKnown ? ' (as known)' : ''}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json`,
         );
       }),
     );

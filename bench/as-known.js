@@ -3,9 +3,9 @@
 //   --events N (1_000_000)  --entities N (10_000)  --spine N (100_000)  --late F (0.1, the share of events known late)
 // Lakes: every event known when it happened; a share F known 0-60 min or 0-7 days late each (a
 // stream's acknowledgement times; an outage's backlog); a share F backfilled today (`--known-at ingestion`: known after every spine row).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadProject } from '../dist/config/load-project.js';
 import { writeLakeFile } from '../dist/ingest/commit-ingest.js';
 import { ingestFile } from '../dist/ingest/ingest-file.js';
@@ -14,7 +14,6 @@ import { buildDataset } from '../dist/serving/datasets/build-dataset.js';
 import { BENCH_CONFIG } from './bench-project.js';
 import { generateBenchData } from './generate.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
@@ -25,8 +24,7 @@ const entities = opt('entities', 10_000);
 const spineRows = opt('spine', 100_000);
 const late = opt('late', 0.1);
 const log = (line) => process.stderr.write(`${line}\n`);
-const dir = join(here, '.work-as-known');
-rmSync(dir, { recursive: true, force: true });
+const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-as-known-'));
 mkdirSync(join(dir, 'data'), { recursive: true });
 writeFileSync(join(dir, 'sluice.config.ts'), BENCH_CONFIG);
 const end = Math.floor(Date.now() / 60_000) * 60_000;

@@ -59,8 +59,19 @@ describe('streams: online == dataset == brute-force reference', () => {
           const seen = new Set<number>();
           let order = 0;
           let rejected = 0;
+          // What serving answered at times no later acknowledgement can precede: an as-known
+          // dataset must give exactly these values.
+          const answered: { k: string; t: number; row: Record<string, unknown> }[] = [];
+          const keysAll = ['u1', 'u2', 'u3', 'nobody'];
           for (const step of ops) {
-            if (step.kind === 'advance') env.clock.now += step.ms;
+            if (step.kind === 'advance') {
+              if (step.ms >= 2) {
+                const t = env.clock.now + 1;
+                const response = await getOnlineFeatures(env.project, await env.platform.online(), { service: 'all', entities: { k: keysAll } }, t, await latestSnapshots(env.platform.metadata, env.project));
+                response.rows.forEach((row, r) => answered.push({ k: keysAll[r]!, t, row }));
+              }
+              env.clock.now += step.ms;
+            }
             else if (step.kind === 'commit') await runtime.commitNow();
             else if (step.kind === 'materialize') await materialize(env.platform, env.project);
             else if (step.kind === 'restart') {
@@ -77,7 +88,7 @@ describe('streams: online == dataset == brute-force reference', () => {
                   continue;
                 }
                 seen.add(e.id);
-                ref.push({ key: e.key, ts: ack + e.offset, order: order++, values: { v: e.v, s: e.s, i: e.i } });
+                ref.push({ key: e.key, ts: ack + e.offset, order: order++, values: { v: e.v, s: e.s, i: e.i }, knownAt: ack } as RefEvent);
               }
               rejected += step.events.filter((e) => e.offset < -30 || e.offset > 5).length;
               expect({ accepted: outcome.accepted, duplicates: outcome.duplicates, rejected: outcome.rejected.length }).toEqual({
@@ -89,9 +100,9 @@ describe('streams: online == dataset == brute-force reference', () => {
           }
           const keys = ['u1', 'u2', 'u3', 'nobody'];
           const store = await env.platform.online();
-          const check = (where: string, k: string, t: number, got: Record<string, unknown>) => {
+          const check = (where: string, k: string, t: number, got: Record<string, unknown>, events: RefEvent[] = ref) => {
             for (const [column, feature] of Object.entries(REF)) {
-              const want: RefValue = referenceValue(ref, k, t, feature);
+              const want: RefValue = referenceValue(events, k, t, feature);
               expect({ where, k, t, column, value: got[column] ?? null }).toEqual({ where, k, t, column, value: want });
             }
           };
@@ -113,6 +124,18 @@ describe('streams: online == dataset == brute-force reference', () => {
           await buildDataset(env.platform, env.project, { spine, out, service: 'all' });
           const dataset = readFileSync(out, 'utf8').trim().split('\n').map(parseExact);
           spineRows.forEach((row, i) => check('dataset', row.k, row.ts, dataset[i]!));
+          if (answered.length > 0) {
+            const known = join(env.dir, 'known.jsonl');
+            writeFileSync(known, answered.map((a) => JSON.stringify({ k: a.k, ts: new Date(a.t).toISOString() })).join('\n') + '\n');
+            const knownOut = join(env.dir, 'known-out.jsonl');
+            await buildDataset(env.platform, env.project, { spine: known, out: knownOut, service: 'all', asKnown: true });
+            const asKnown = readFileSync(knownOut, 'utf8').trim().split('\n').map(parseExact);
+            answered.forEach((a, i) => {
+              for (const column of Object.keys(REF)) expect({ k: a.k, t: a.t, column, value: asKnown[i]![column] ?? null }).toEqual({ k: a.k, t: a.t, column, value: a.row[column] ?? null });
+              // And both are the reference over the events known before t.
+              check('as-known', a.k, a.t, Object.fromEntries(Object.entries(asKnown[i]!).filter(([c]) => c in REF)), ref.filter((e) => (e as RefEvent & { knownAt: number }).knownAt < a.t));
+            });
+          }
         } finally {
           await runtime.close();
           await env.dispose();

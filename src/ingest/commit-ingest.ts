@@ -1,7 +1,7 @@
 import type { Source } from '../definitions/index.js';
 import type { SluiceContext } from '../context.js';
 import { literal } from '../storage/engine/sql-engine.js';
-import { typedColumnsSql } from './validate-sql.js';
+import { typedColumnsSql, type KnownAt } from './validate-sql.js';
 
 /** The table of checked rows the commit step reads: valid rows have `_reason = ''`, in `_n` order. */
 const CHECKED_TABLE = 'ingest_checked';
@@ -9,15 +9,16 @@ const CHECKED_TABLE = 'ingest_checked';
 /**
  * Writes the valid rows of `ingest_checked` as one published lake file. Their `_seq` values
  * come from a range reserved in the metadata store first, so they never depend on which of
- * several concurrent ingests commits first. Returns the lake-relative file.
+ * several concurrent ingests commits first. `knownAt` says when Sluice knew the rows (default:
+ * their event time). Returns the lake-relative file.
  */
-export async function writeLakeFile(ctx: SluiceContext, source: Source, rows: number, contentHash: string): Promise<string> {
+export async function writeLakeFile(ctx: SluiceContext, source: Source, rows: number, contentHash: string, knownAt: KnownAt = { mode: 'event' }): Promise<string> {
   const engine = await ctx.engine();
   const firstSeq = await ctx.metadata.reserveSeq(source.name, rows);
   const staged = ctx.lake.stagingPath(source.name);
   try {
     await engine.run(
-      `COPY (SELECT ${typedColumnsSql(source, firstSeq)} FROM ${CHECKED_TABLE} WHERE _reason = '' ORDER BY _n) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+      `COPY (SELECT ${typedColumnsSql(source, firstSeq, knownAt)} FROM ${CHECKED_TABLE} WHERE _reason = '' ORDER BY _n) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
     );
     return await ctx.lake.publish(source.name, staged, `seq${firstSeq}-${contentHash.slice(0, 12)}`);
   } finally {

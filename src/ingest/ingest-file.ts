@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
-import { rejectReasonSql } from './validate-sql.js';
+import { rejectReasonSql, type KnownAt } from './validate-sql.js';
 import { commitOrRemove, writeLakeFile } from './commit-ingest.js';
 import { withLease } from '../orchestration/lease.js';
 import { trackRun } from '../orchestration/track-run.js';
@@ -31,6 +31,13 @@ export interface IngestResult {
 export interface IngestOptions {
   /** Ingest again even if this exact file content was ingested before. */
   readonly force?: boolean;
+  /**
+   * What the rows' `_known_at` (when Sluice first knew them) records: `event`, their event time
+   * (default: backfill of history that was known as it happened), or `ingestion`, the clock at
+   * the start of this ingest, one value for the whole file (history Sluice learns only now, so
+   * as-known datasets do not see it before today).
+   */
+  readonly knownAt?: 'event' | 'ingestion';
   /** Called as the stages (read, validate, write, commit) complete. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -69,7 +76,8 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
     const previous = await ctx.metadata.findIngest(source.name, contentHash);
     if (previous) return { source: source.name, accepted: 0, rejected: 0, snapshot: previous.id, skipped: true };
   }
-  return trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false }, async () => {
+  const knownAt: KnownAt = options.knownAt === 'ingestion' ? { mode: 'ingestion', at: ctx.now() } : { mode: 'event' };
+  return trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, knownAt: knownAt.mode }, async () => {
     const engine = await ctx.engine();
     const progress = (done: number) => options.onProgress?.(done, 4);
     try {
@@ -94,7 +102,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       progress(2);
       const now = ctx.now();
       const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: path, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
-      const published = accepted > 0 ? await writeLakeFile(ctx, source, accepted, contentHash) : undefined;
+      const published = accepted > 0 ? await writeLakeFile(ctx, source, accepted, contentHash, knownAt) : undefined;
       const outcome = await commitOrRemove(ctx, published, async () => {
         await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
         progress(3);

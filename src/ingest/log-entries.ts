@@ -23,7 +23,7 @@ export async function loadLogEntries(engine: SqlEngine, source: Source, entries:
     { type: 'double', values: Float64Array.from(entries.flatMap((e) => e.events.map(() => e.ackTime))) },
   ]);
   const parsed = `SELECT j.*, j._line AS _n, c._ack FROM (${jsonColumnsSql(Object.keys(source.schema), 'log_lines')}) j JOIN log_lines c USING (_line)`;
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT ${typedColumnsSql(source, firstSeq)}, _ack::BIGINT AS _known_at FROM (${parsed})`);
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT ${typedColumnsSql(source, firstSeq, { mode: 'sql', sql: '_ack' })} FROM (${parsed})`);
   await engine.run('DROP TABLE log_lines');
   return rows;
 }

@@ -91,19 +91,41 @@ export function rejectReasonSql(source: Source, keys: readonly SourceKey[], comp
   return `coalesce(_problem, concat_ws('; ', ${checks.join(', ')}))`;
 }
 
+/** The lake column that records when Sluice first knew an event (UTC epoch ms). */
+export const KNOWN_AT_COLUMN = '_known_at';
+
+/**
+ * When the events of a write became known to Sluice, as `typedColumnsSql` writes it into
+ * `_known_at`: `event` (the event time itself: backfill that was always known), `ingestion`
+ * (one instant `at`, epoch ms, for the whole write: a file ingested now), or `sql`, an
+ * expression over the input row giving epoch ms (a stream writer's acknowledgement column).
+ */
+export type KnownAt =
+  | { readonly mode: 'event' }
+  | { readonly mode: 'ingestion'; readonly at: number }
+  | { readonly mode: 'sql'; readonly sql: string };
+
 /**
  * The typed lake columns of a valid text row: the schema columns in their storage types, `_ts`
- * (the event time in epoch ms) and `_seq` (ingestion order, from `firstSeq`, in input order).
+ * (the event time in epoch ms), `_seq` (ingestion order, from `firstSeq`, in input order) and
+ * `_known_at` (when Sluice first knew the row, epoch ms, see {@link KnownAt}; default the event time).
+ *
+ * @example
+ * // a stream writer: the acknowledgement time is column `_ack` (epoch ms) of the input table
+ * `SELECT ${typedColumnsSql(source, firstSeq, { mode: 'sql', sql: '_ack' })} FROM batch ORDER BY _n`
  */
-export function typedColumnsSql(source: Source, firstSeq: number): string {
+export function typedColumnsSql(source: Source, firstSeq: number, knownAt: KnownAt = { mode: 'event' }): string {
   const columns = Object.entries(source.schema).map(([column, type]) =>
     type === 'timestamp'
       ? `epoch_ms(${parsedValueSql(column, type)}) AS ${ident(column)}`
       : `${parsedValueSql(column, type)}::${STORAGE_TYPE[type]} AS ${ident(column)}`,
   );
+  const eventTime = parsedValueSql(source.timestamp, 'timestamp');
+  const known = knownAt.mode === 'event' ? eventTime : knownAt.mode === 'ingestion' ? String(Math.trunc(knownAt.at)) : `(${knownAt.sql})`;
   return [
     ...columns,
-    `${parsedValueSql(source.timestamp, 'timestamp')} AS _ts`,
+    `${eventTime} AS _ts`,
     `(${firstSeq} + row_number() OVER (ORDER BY _n) - 1)::BIGINT AS _seq`,
+    `(${known})::BIGINT AS ${KNOWN_AT_COLUMN}`,
   ].join(', ');
 }

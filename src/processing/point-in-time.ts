@@ -2,6 +2,7 @@ import type { Feature } from '../definitions/index.js';
 import type { AppendColumn, SqlEngine } from '../storage/engine/sql-engine.js';
 import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, Scalar } from './aggregations/index.js';
+import { AsKnownSweep } from './as-known-sweep.js';
 import { EventBufferBuilder } from './event-buffer-builder.js';
 import { createAccumulators, type PlannedFeature, type ViewPlan } from './feature-plan.js';
 import { bufferColumnNames } from './view-events-sql.js';
@@ -72,10 +73,14 @@ class OutputChunk {
  * accumulators once and leave each window once as its tail (`t - W`, or its hop floor) passes
  * them (windows from `time/`). Linear in events plus points after the sort, whatever the window lengths.
  *
+ * With `asKnown`, a point at `t` sees only the events with `ts < t` and `known_at < t` (the
+ * events' `_known_at` column): the values serving could have answered at `t` (see
+ * `AsKnownSweep`, and its cost where events became known late).
+ *
  * Leaves table `out(_pid, ...)` and returns, per feature, the SQL of its typed value over `out`
  * aliased `alias`.
  */
-export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string): Promise<string[]> {
+export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string, asKnown = false): Promise<string[]> {
   const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
   const layout = outputColumns(planned);
   const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${c.text ? 'VARCHAR' : 'DOUBLE'}`));
@@ -91,6 +96,8 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   const unbounded = windowed.length < slots.length;
   const builder = new EventBufferBuilder(plan.columnKinds);
   const accumulators = createAccumulators(plan, builder.buffer);
+  const known = asKnown ? new AsKnownSweep(plan, builder.buffer) : undefined;
+  const spans = [...groups, { slots: slots.filter((s) => plan.slots[s]!.windowMs === undefined), tail: 0 }];
   const values: Scalar[] = new Array(planned.length);
   const scratch: Evaluation = { value: null, expired: false, absent: false };
   let chunk = new OutputChunk(layout);
@@ -106,16 +113,16 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
   const sql =
     `WITH r AS (SELECT _key, min(_t) AS _lo, max(_t) AS _hi FROM ${points} GROUP BY _key) ` +
-    `SELECT _key, _time, _pid::DOUBLE AS _pid${bufferColumns.map((c) => `, ${c}`).join('')} FROM (` +
-    `SELECT e._key, e._ts::DOUBLE AS _time, -1 AS _pid, e._seq${bufferColumns.map((c) => `, e.${c}`).join('')} ` +
-    `FROM (${events}) e JOIN r ON r._key = e._key WHERE e._ts < r._hi${reach} ` +
-    `UNION ALL SELECT _key, _t::DOUBLE, _pid, 0${nulls ? `, ${nulls}` : ''} FROM ${points}` +
+    `SELECT _key, _time, _pid::DOUBLE AS _pid${bufferColumns.map((c) => `, ${c}`).join('')}${known ? ', _known' : ''} FROM (` +
+    `SELECT e._key, e._ts::DOUBLE AS _time, -1 AS _pid, e._seq${bufferColumns.map((c) => `, e.${c}`).join('')}${known ? ', e._known_at::DOUBLE AS _known' : ''} ` +
+    `FROM (${events}) e JOIN r ON r._key = e._key WHERE e._ts < r._hi${reach}${known ? ' AND e._known_at < r._hi' : ''} ` +
+    `UNION ALL SELECT _key, _t::DOUBLE, _pid, 0${nulls ? `, ${nulls}` : ''}${known ? ', NULL' : ''} FROM ${points}` +
     `) ORDER BY _key, _time, _pid < 0, _seq`;
 
   let key: string | undefined;
   let added = 0;
   for await (const result of engine.streamChunks(sql)) {
-    const columns = Array.from({ length: 3 + bufferColumns.length }, (_, c) => result.column(c));
+    const columns = Array.from({ length: 3 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
     const [keys, times, pids] = columns as [typeof columns[0], typeof columns[0], typeof columns[0]];
     for (let r = 0; r < result.rowCount; r++) {
       const k = keys.get(r) as string;
@@ -125,11 +132,13 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
         added = 0;
         for (const s of slots) accumulators[s]!.reset();
         for (const g of groups) g.tail = 0;
+        known?.reset();
       }
       const time = times.get(r) as number;
       const pid = pids.get(r) as number;
       if (pid < 0) {
-        builder.append(time, columns, 3, r);
+        const i = builder.append(time, columns, 3, r);
+        known?.append(i, time, columns[3 + bufferColumns.length]!.get(r) as number);
         continue;
       }
       // Events enter and leave the accumulators a range at a time, at points: one call per slot
@@ -148,9 +157,10 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
           g.tail = tail;
         }
       }
+      const using = known ? known.at(time, builder.length, spans, accumulators) : accumulators;
       for (let f = 0; f < planned.length; f++) {
         const p = planned[f]!;
-        p.aggregation.evaluate(accumulators[p.slot]!, time, plan.view.ttlMs, scratch);
+        p.aggregation.evaluate(using[p.slot]!, time, plan.view.ttlMs, scratch);
         values[f] = scratch.value;
       }
       chunk.write(pid, values);

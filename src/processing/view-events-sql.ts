@@ -1,5 +1,5 @@
 import { entityKeySql, type Source } from '../definitions/index.js';
-import { STORAGE_TYPE } from '../ingest/validate-sql.js';
+import { KNOWN_AT_COLUMN, STORAGE_TYPE } from '../ingest/validate-sql.js';
 import { ident, literalList } from '../storage/engine/sql-engine.js';
 import type { ViewPlan } from './feature-plan.js';
 
@@ -32,10 +32,11 @@ function valueColumnsSql(plan: ViewPlan, source: Source): string[] {
 
 /**
  * The SQL relation of a view's events from committed lake files: `_key` (the entity key, see `entityKeySql`),
- * `_ts` (event time, epoch ms), `_seq` (ingestion order) and the value columns of
- * {@link bufferColumnNames}. Files written before a column was added read it as NULL. `extra`
- * names a table with lake columns to read besides the files (events still in the durable log).
- * "Later" is `(_ts, _seq)` order everywhere.
+ * `_ts` (event time, epoch ms), `_seq` (ingestion order), `_known_at` (when Sluice first knew
+ * the event, epoch ms) and the value columns of {@link bufferColumnNames}. Files written before
+ * a column was added read it as NULL; files written before `_known_at` existed read it as `_ts`
+ * (their events count as known when they happened). `extra` names a table with lake columns to
+ * read besides the files (events still in the durable log). "Later" is `(_ts, _seq)` order everywhere.
  */
 export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly string[], extra?: string): string {
   const values = valueColumnsSql(plan, source);
@@ -43,13 +44,13 @@ export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly st
     const empty = plan.columnKinds.flatMap((kind, i) =>
       kind === 'text' ? [`NULL::VARCHAR AS _v${i}`] : kind === 'int64' ? [`NULL::DOUBLE AS _v${i}`, `NULL::DOUBLE AS _v${i}_lo`] : [`NULL::DOUBLE AS _v${i}`],
     );
-    return `SELECT NULL::VARCHAR AS _key, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq${empty.map((e) => `, ${e}`).join('')} WHERE FALSE`;
+    return `SELECT NULL::VARCHAR AS _key, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq, NULL::BIGINT AS ${KNOWN_AT_COLUMN}${empty.map((e) => `, ${e}`).join('')} WHERE FALSE`;
   }
   const keys = plan.view.joinKeys.map(ident);
-  const select = [`${entityKeySql(keys)} AS _key`, '_ts', '_seq', ...values].join(', ');
-  // Typed NULL columns for the whole schema: a column added after some (or all) files were
-  // written reads as NULL from them.
-  const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`).join(', ');
+  const select = [`${entityKeySql(keys)} AS _key`, '_ts', '_seq', `coalesce(${KNOWN_AT_COLUMN}, _ts) AS ${KNOWN_AT_COLUMN}`, ...values].join(', ');
+  // Typed NULL columns for the whole schema (and `_known_at`): a column added after some (or
+  // all) files were written reads as NULL from them.
+  const schema = [...Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`), `NULL::BIGINT AS ${KNOWN_AT_COLUMN}`].join(', ');
   const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
   const more = extra === undefined ? '' : ` UNION ALL BY NAME SELECT * FROM ${extra}`;
   return `SELECT ${select} FROM (${lake}SELECT ${schema} WHERE FALSE${more}) WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`;

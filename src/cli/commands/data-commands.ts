@@ -40,23 +40,26 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .argument('<source>', 'the batch source to ingest into')
     .requiredOption('--file <path>', 'a .csv, .jsonl or .parquet file')
     .option('--force', 'ingest even if this exact file was ingested before')
+    .option('--known-at <when>', 'when Sluice knew these events, for as-known datasets: event (their event time, the default) or ingestion (now)', (v: string) => {
+      if (v !== 'event' && v !== 'ingestion') throw new UsageError(`--known-at ${v}: use event or ingestion`);
+      return v;
+    })
     .option('--no-online', 'do not apply the new rows to the online tables (they then say STALE until materialized)')
     .description('validate a file against the source schema, commit it to the lake as one snapshot, and apply it to the online tables of its views')
-    .action((source: string, options: { file: string; force?: boolean; online: boolean }) =>
+    .action((source: string, options: { file: string; force?: boolean; online: boolean; knownAt?: 'event' | 'ingestion' }) =>
       run.withPlatform(async ({ platform, out }) => {
         const project = await platform.project();
         const ingested = await ingestFile(platform, project, source, options.file, {
           force: options.force === true,
+          ...(options.knownAt ? { knownAt: options.knownAt } : {}),
           onProgress: (done, total) => out.progress(`ingest ${source}`, done, total),
         });
         const snapshot = ingested.skipped || !options.online ? undefined : await platform.metadata.snapshot(ingested.snapshot);
         const online = snapshot ? await applySnapshotOnline(platform, project, project.sources.find((s) => s.name === source)!, snapshot) : undefined;
         const result = online ? { ...ingested, online } : ingested;
         const onlineNote = online === undefined ? '' :
-          (online.applied.length > 0 ? `
-applied to the online tables of ${online.applied.join(', ')}` : '') +
-          online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `
-view "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`).join('');
+          (online.applied.length > 0 ? `\napplied to the online tables of ${online.applied.join(', ')}` : '') +
+          online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `\nview "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`).join('');
         out.result(result, () =>
           result.skipped
             ? `${options.file} was already ingested into "${source}" (snapshot ${result.snapshot}); nothing to do. Use --force to ingest it again.`
@@ -96,12 +99,13 @@ view "${s.view}" was not updated (${s.reason}); run "sluice materialize --views 
       return v as EpochUnit;
     })
     .option('--replace-columns', 'replace spine columns named like an output feature column, instead of refusing the build')
+    .option('--as-known', 'compute each row from the events Sluice knew before its time (what serving could have answered then), not every event before it')
     .description('build a point-in-time-correct training dataset')
-    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; out?: string; manifest?: string }) =>
+    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; asKnown?: boolean; out?: string; manifest?: string }) =>
       run.withPlatform(async ({ platform, out }) => {
         const onProgress = (done: number, total: number) => out.progress('dataset build', done, total);
         const usesManifest = options.manifest !== undefined;
-        if (usesManifest && (options.spine !== undefined || options.service !== undefined || options.features !== undefined)) throw new UsageError('--manifest takes the spine and features from the manifest; give only --out');
+        if (usesManifest && (options.spine !== undefined || options.service !== undefined || options.features !== undefined || options.asKnown !== undefined)) throw new UsageError('--manifest takes the spine, features and time mode from the manifest; give only --out');
         if (!usesManifest && (options.spine === undefined || options.out === undefined)) throw new UsageError('give --spine FILE and --out PATH (or --manifest FILE)');
         const project = await platform.project();
         const built = usesManifest
@@ -109,9 +113,10 @@ view "${s.view}" was not updated (${s.reason}); run "sluice materialize --views 
           : await buildDataset(platform, project, {
               ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress,
               ...(options.timestampUnit ? { timestampUnit: options.timestampUnit } : {}), replaceColumns: options.replaceColumns === true,
+              asKnown: options.asKnown === true,
             });
         out.result(built, () =>
-          `dataset ${built.datasetId}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json`,
+          `dataset ${built.datasetId}${built.asKnown ? ' (as known)' : ''}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json`,
         );
       }),
     );

@@ -22,8 +22,8 @@ interface ListOptions {
 const iso = (ms: number | null): string | null => (ms === null ? null : toIso(ms));
 
 async function datasets(platform: Platform, { limit }: ListOptions): Promise<Listing> {
-  const rows = (await platform.metadata.listDatasets(limit)).map((d) => ({ ...d, createdAt: iso(d.createdAt) }));
-  return { rows, columns: ['id', 'rowCount', 'path', 'spine', 'features', 'snapshots', 'createdAt'] };
+  const rows = (await platform.metadata.listDatasets(limit)).map(({ asKnown, ...d }) => ({ ...d, time: asKnown ? 'as-known' : 'event', createdAt: iso(d.createdAt) }));
+  return { rows, columns: ['id', 'time', 'rowCount', 'path', 'spine', 'features', 'snapshots', 'createdAt'] };
 }
 
 /** Everything `list` can show, each read from the applied registry or the metadata store. */

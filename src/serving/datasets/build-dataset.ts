@@ -37,6 +37,12 @@ export interface BuildDatasetOptions {
    * latest snapshot when the build starts, so every view of one source sees the same snapshot.
    */
   readonly snapshots?: Readonly<Record<string, string | null>>;
+  /**
+   * Compute each row from the events Sluice knew before the row's time (`ts < t` and
+   * `known_at < t`: what serving could have answered at t, late data included once known),
+   * instead of every event before it (`ts < t`, the default: event time).
+   */
+  readonly asKnown?: boolean;
   /** Called as the stages (the spine, each view, the output) complete. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -50,6 +56,8 @@ export interface DatasetManifest {
   readonly spine: { readonly path: string; readonly sha256: string; readonly timestampColumn: string; readonly timestampUnit?: EpochUnit; readonly joinKeys: readonly string[] };
   /** Set when spine columns named like output columns were replaced (`replaceColumns`). */
   readonly replaceColumns?: boolean;
+  /** Set when rows were computed from the events known before their time (`asKnown`). */
+  readonly asKnown?: boolean;
   readonly features: readonly string[];
   readonly definitions: Readonly<Record<string, string>>;
   readonly snapshots: Readonly<Record<string, string | null>>;
@@ -109,7 +117,8 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
 /**
  * Builds a point-in-time-correct training dataset: every spine row, in order, with all spine
  * columns exactly as given, then one column per feature named `<view>__<feature>`, each computed
- * only from events before the row's timestamp (one sweep per view, see `computePointInTime`).
+ * only from events before the row's timestamp (one sweep per view, see `computePointInTime`);
+ * with `asKnown`, only from events both before it and known to Sluice before it.
  * Writes the file atomically and a manifest beside it (`<out>.manifest.json`).
  *
  * @example
@@ -127,7 +136,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   // One snapshot per source for the whole build, read before any work starts.
   const pinned = await pinSnapshots(ctx.metadata, resolved.byView.map((v) => v.view.source), options.snapshots);
   const snapshots = Object.fromEntries([...pinned].map(([source, snapshot]) => [source, snapshot?.id ?? null]));
-  return trackRun(ctx, 'dataset_build', { spine: resolve(options.spine), out: resolve(options.out), features: resolved.columns }, async () => {
+  return trackRun(ctx, 'dataset_build', { spine: resolve(options.spine), out: resolve(options.out), features: resolved.columns, asKnown: options.asKnown === true }, async () => {
     const engine = await ctx.engine();
     const stages = resolved.byView.length + 2;
     const temporary = ['spine', 'spine_points'];
@@ -145,7 +154,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
         const plan = viewPlan(view);
         temporary.push(`pit_${i}`);
-        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`);
+        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true);
         options.onProgress?.(2 + i, stages);
         joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._pid = p._pid`);
         features.forEach((feature, f) => {
@@ -170,7 +179,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const spineHash = await fileSha256(options.spine);
       const unit = options.timestampUnit === undefined ? {} : { timestampUnit: options.timestampUnit };
       const replace = options.replaceColumns ? { replaceColumns: true } : {};
-      const identity = { spine: spineHash, timestampColumn, ...unit, ...replace, features: resolved.columns, definitions, snapshots, format: outFormat };
+      const asKnown = options.asKnown ? { asKnown: true } : {};
+      const identity = { spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat };
       const manifest: DatasetManifest = {
         datasetId: `ds_${contentHash(identity)}`,
         path: options.out,
@@ -178,6 +188,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         rowCount: n,
         spine: { path: options.spine, sha256: spineHash, timestampColumn, ...unit, joinKeys: resolved.joinKeys },
         ...replace,
+        ...asKnown,
         features: resolved.columns,
         definitions,
         snapshots,

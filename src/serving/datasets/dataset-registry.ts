@@ -38,5 +38,6 @@ export function datasetRecord(manifest: DatasetManifest, createdAt: number): Dat
     id: manifest.datasetId, path: resolve(manifest.path), format: manifest.format,
     spine: resolve(manifest.spine.path), spineSha256: manifest.spine.sha256, timestampColumn: manifest.spine.timestampColumn,
     features: manifest.features, definitions: manifest.definitions, snapshots: manifest.snapshots, rowCount: manifest.rowCount, createdAt,
+    ...(manifest.asKnown ? { asKnown: true } : {}),
   };
 }

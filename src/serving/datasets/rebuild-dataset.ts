@@ -58,7 +58,7 @@ function featureRefs(manifest: DatasetManifest, project: Project, path: string):
 
 /**
  * Rebuilds a dataset exactly from its manifest: the same spine (checked by sha256), features,
- * timestamp column, definitions (from the registry history if they changed since) and lake
+ * timestamp column, time mode (event time or as-known), definitions (from the registry history if they changed since) and lake
  * snapshots, so the same dataset id and values. Fails naming what is missing: a spine whose
  * content differs, a snapshot that no longer exists, definitions no registry version has.
  *
@@ -82,6 +82,7 @@ export async function rebuildDataset(ctx: SluiceContext, project: Project, manif
     spine, out, features: featureRefs(manifest, builtWith, manifestPath), timestampColumn: manifest.spine.timestampColumn,
     ...(manifest.spine.timestampUnit ? { timestampUnit: manifest.spine.timestampUnit } : {}),
     ...(manifest.replaceColumns ? { replaceColumns: true } : {}),
+    ...(manifest.asKnown ? { asKnown: true } : {}),
     snapshots: manifest.snapshots, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   if (rebuilt.datasetId !== manifest.datasetId) {

@@ -89,6 +89,8 @@ export interface DatasetRecord {
   readonly snapshots: Readonly<Record<string, string | null>>;
   readonly rowCount: number;
   readonly createdAt: number;
+  /** Set when rows were computed from the events known before their time (as-known). */
+  readonly asKnown?: boolean;
 }
 
 /** The lease a run holds while it runs. */

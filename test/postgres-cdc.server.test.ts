@@ -137,6 +137,8 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     const status = connector.status();
     expect(status).toMatchObject({ source: 'accounts', kind: 'postgresCdc', state: 'running', received: 10 });
     expect(decodePosition(status.position!).phase).toBe('stream');
+    const lag = await until('the lag', () => connector.status().lag);
+    expect(lag).toBeGreaterThanOrEqual(0);
   });
 
   it('resumes after a stop and after a crash between append and acknowledgement: no gap, no double', async () => {

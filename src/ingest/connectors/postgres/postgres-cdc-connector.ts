@@ -87,6 +87,7 @@ class PostgresCdc implements RunningConnector {
   private running: Promise<void> = Promise.resolve();
   private stream: ReplicationStream | undefined;
   private wakeSleep: (() => void) | undefined;
+  private closeOnStop: pg.Client | undefined;
 
   constructor(
     private readonly config: PostgresCdcConfig,
@@ -112,6 +113,7 @@ class PostgresCdc implements RunningConnector {
     this.stopping = true;
     this.wakeSleep?.();
     await this.stream?.close();
+    await closePostgres(this.closeOnStop);
     await this.running;
     this.state = 'stopped';
   }
@@ -159,11 +161,11 @@ class PostgresCdc implements RunningConnector {
   private async session(connected: () => void): Promise<void> {
     let failure: Error | undefined;
     const client = await connectPostgres(this.config.connection, { onError: (error) => (failure = error) });
-    const lagTimer = setInterval(() => void this.measureLag(client), 5_000);
+    const lagTimer = setInterval(() => void this.measureLag(client), 2_000);
     try {
       const shape = await inspectTable(client, this.config);
       const stored = await this.sink.position();
-      let position = stored === undefined ? undefined : decodePosition(stored);
+      let position = stored === undefined ? undefined : readPosition(stored);
       this.position = stored;
       position = await this.snapshotIfNeeded(client, shape, position);
       if (position === undefined || this.stopping) return;
@@ -172,6 +174,7 @@ class PostgresCdc implements RunningConnector {
       if (this.stopping) return;
       this.state = 'running';
       connected();
+      void this.measureLag(client);
       await streamChanges({
         stream: this.stream,
         client,
@@ -217,6 +220,8 @@ class PostgresCdc implements RunningConnector {
       await client.query('SELECT pg_drop_replication_slot($1)', [this.config.slot]);
     }
     const replication = await connectPostgres(this.config.connection, { replication: true, onError: () => undefined });
+    // Creating a slot waits for running transactions to end: a stop must not wait for them.
+    this.closeOnStop = replication;
     try {
       const resumed = position?.phase === 'snapshot';
       const slotName = resumed ? `${this.config.slot.slice(0, 50)}_resume` : this.config.slot;
@@ -237,6 +242,7 @@ class PostgresCdc implements RunningConnector {
         appended: (at, events) => this.appended(at, events),
       });
     } finally {
+      this.closeOnStop = undefined;
       await closePostgres(replication);
     }
   }
@@ -256,5 +262,13 @@ class PostgresCdc implements RunningConnector {
     } catch {
       // The session's own error handling reports a broken connection.
     }
+  }
+}
+
+function readPosition(stored: string): CdcPosition {
+  try {
+    return decodePosition(stored);
+  } catch (error) {
+    throw new UnrecoverableError('CONFIG_INVALID', `${(error as Error).message}; was the source's connector changed? Clear its history to follow the table again`);
   }
 }

@@ -8,6 +8,8 @@ import { ConfigError } from '../src/errors.js';
 import type { RunningConnector } from '../src/ingest/connectors/connector.js';
 import { decodePosition, postgresCdcConnector, type PostgresCdcTuning } from '../src/ingest/connectors/postgres/index.js';
 import { parseLsn } from '../src/ingest/connectors/postgres/lsn.js';
+import { postgresCdcConfig } from '../src/ingest/connectors/postgres/postgres-cdc-config.js';
+import { inspectTable, keyPartIndex } from '../src/ingest/connectors/postgres/table-inspection.js';
 import { FileConnectorSink } from './support/file-connector-sink.js';
 import { startPostgres } from './support/postgres-server.js';
 
@@ -238,6 +240,23 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     expect(events.filter((e) => e.account_id === '400')[0]!.tier).toBe('v1');
     expect(replay(events)).toEqual(await tableRows());
     expect(decodePosition((await second.position())!).phase).toBe('stream');
+  });
+
+  it('compares keys as the table orders them: numbers as numbers, text in the column collation', async () => {
+    await sql(`CREATE TABLE named (name text COLLATE "C" PRIMARY KEY, tier text)`);
+    const shape = async (table: string, schema: Record<string, 'int64' | 'string'>, key: string) => {
+      const spec = cdcSource({ name: `keys_${key}`, key, schema, connector: postgresCdc({ connection: live!.url(database), table }) });
+      const compiled = compileProject(defineProject({ name: 'p', entities: [], sources: [spec], featureViews: [] })).sources[0]!;
+      return inspectTable(db, postgresCdcConfig(compiled));
+    };
+    const numbers = await shape('public.accounts', { account_id: 'int64' }, 'account_id');
+    expect(await keyPartIndex(db, numbers, ['150'], '1000')).toBe(1);
+    expect(await keyPartIndex(db, numbers, ['150', '2000'], '1000')).toBe(1);
+    expect(await keyPartIndex(db, numbers, ['150'], '150')).toBe(0);
+    const names = await shape('public.named', { name: 'string' }, 'name');
+    expect(names.keyCollate).toBe('COLLATE pg_catalog."C"');
+    expect(await keyPartIndex(db, names, ['b'], 'B')).toBe(0);
+    expect(await keyPartIndex(db, names, ['b'], 'ba')).toBe(1);
   });
 
   it('names a missing environment variable, a wrong table and a missing column', async () => {

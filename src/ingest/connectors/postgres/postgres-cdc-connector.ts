@@ -201,8 +201,9 @@ class PostgresCdc implements RunningConnector {
 
   /** The position streaming starts from: after reading (or finishing) the initial snapshot when needed. */
   private async snapshotIfNeeded(client: pg.Client, shape: TableShape, position: CdcPosition | undefined): Promise<CdcPosition | undefined> {
-    const slot = await client.query<{ active: boolean; plugin: string; elsewhere: boolean; database: string }>(
-      'SELECT active, plugin, database IS DISTINCT FROM current_database() AS elsewhere, database FROM pg_replication_slots WHERE slot_name = $1',
+    const slot = await client.query<{ active: boolean; plugin: string; elsewhere: boolean; database: string; confirmed: string | null }>(
+      `SELECT active, plugin, database IS DISTINCT FROM current_database() AS elsewhere, database, confirmed_flush_lsn::text AS confirmed
+       FROM pg_replication_slots WHERE slot_name = $1`,
       [this.config.slot],
     );
     const existing = slot.rows[0];
@@ -214,6 +215,10 @@ class PostgresCdc implements RunningConnector {
       throw new UnrecoverableError('ADAPTER_FAILED', `replication slot "${this.config.slot}" is gone, so the changes after position ${this.position} cannot be read: the history would have a gap. To follow the table again, clear source "${this.config.source}"'s history and restart (a new slot and snapshot are made)`);
     }
     if (position?.phase === 'stream') return position;
+    if (position?.phase === 'snapshot' && existing?.confirmed != null && parseLsn(existing.confirmed) !== parseLsn(position.slotLsn)) {
+      // The slot was never streamed while the snapshot is read: another confirmed LSN means another slot.
+      throw new UnrecoverableError('ADAPTER_FAILED', `replication slot "${this.config.slot}" is not the one the snapshot was started with (it is at ${existing.confirmed}, the snapshot at ${position.slotLsn}): the history would have a gap. To follow the table again, clear source "${this.config.source}"'s history and restart`);
+    }
     if (position === undefined && existing !== undefined) {
       // Nothing was appended from this slot: start over with a new slot and snapshot.
       this.say(`dropping replication slot "${this.config.slot}": nothing was appended from it`);

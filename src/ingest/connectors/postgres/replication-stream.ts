@@ -44,6 +44,11 @@ export class ReplicationStream {
   private ended = false;
   private failure: Error | undefined;
   private paused = false;
+  private acknowledged: bigint | undefined;
+  /** Status updates even while the consumer is busy, so Postgres does not time the connection out (wal_sender_timeout). */
+  private readonly heartbeat = setInterval(() => {
+    if (this.acknowledged !== undefined) this.acknowledge(this.acknowledged);
+  }, 10_000);
 
   private constructor(
     private readonly client: pg.Client,
@@ -88,6 +93,7 @@ export class ReplicationStream {
   private fail(error: Error | undefined): void {
     if (this.ended) return;
     this.ended = true;
+    clearInterval(this.heartbeat);
     this.failure = error;
     this.wake?.();
   }
@@ -122,6 +128,7 @@ export class ReplicationStream {
   /** Tells Postgres that everything before `lsn` is durable: it may recycle that WAL, and restarts there. */
   acknowledge(lsn: bigint, reply = false): void {
     if (this.ended) return;
+    this.acknowledged = lsn;
     const message = Buffer.alloc(34);
     message.write('r', 0);
     message.writeBigUInt64BE(lsn, 1);

@@ -54,6 +54,7 @@ export async function streamChanges(options: StreamChangesOptions): Promise<void
   /** The position after the last commit, to append `pending` with once no transaction is open. */
   let ready: StreamPosition = stored;
   let warnedTruncate = false;
+  const warnedUnknown = new Set<string>();
 
   const flush = async (position: StreamPosition): Promise<void> => {
     await sink.append(pending, encodePosition(position));
@@ -97,7 +98,8 @@ export async function streamChanges(options: StreamChangesOptions): Promise<void
         open.seen += 1;
         if (open.seen <= open.appendedBefore) break;
         const { events, unknownColumns } = changeEvents(config.columns, config.key, message, open.changedAt);
-        if (unknownColumns.length > 0) {
+        if (unknownColumns.some((c) => !warnedUnknown.has(c))) {
+          unknownColumns.forEach((c) => warnedUnknown.add(c));
           options.warn(`an update at ${open.commit} did not carry the unchanged large value(s) of ${unknownColumns.join(', ')} (they are written as null); run ALTER TABLE ${config.schemaName}.${config.tableName} REPLICA IDENTITY FULL so Postgres sends them`);
         }
         for (const event of events) {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { cdcSource, compileProject, defineProject, env, postgresCdc, type Source } from '../src/definitions/index.js';
 import { ConfigError } from '../src/errors.js';
-import type { RunningConnector } from '../src/ingest/connectors/connector.js';
+import type { ConnectorSink, RunningConnector } from '../src/ingest/connectors/connector.js';
 import { decodePosition, postgresCdcConnector, type PostgresCdcTuning } from '../src/ingest/connectors/postgres/index.js';
 import { parseLsn } from '../src/ingest/connectors/postgres/lsn.js';
 import { postgresCdcConfig } from '../src/ingest/connectors/postgres/postgres-cdc-config.js';
@@ -291,6 +291,28 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     const expected = await tableRows();
     await until(`all changes (seed ${seed})`, () => sameRows(last, expected));
     expect(replay(last.parsed()), `seed ${seed}`).toEqual(expected);
+  });
+
+  it('waits while the sink is overloaded instead of failing, and delivers everything once', async () => {
+    await sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
+    const sink = new FileConnectorSink(join(dir, 'sink.json'));
+    let refusals = 3;
+    const overloaded: ConnectorSink = {
+      position: () => sink.position(),
+      append: (events, position) => {
+        if (refusals-- > 0) throw Object.assign(new Error('source "accounts" has events waiting; retry after a second'), { code: 'OVERLOADED' });
+        return sink.append(events, position);
+      },
+    };
+    const connector = await postgresCdcConnector()(source(), overloaded, {});
+    running.push(connector);
+    await until('the snapshot', () => sink.events.length === 1);
+    refusals = 2;
+    await sql(`UPDATE accounts SET tier = 'b' WHERE account_id = 1`);
+    await until('the update', () => sink.events.length === 2);
+    expect(replay(sink.parsed())).toEqual(await tableRows());
+    expect(connector.status()).toMatchObject({ state: 'running', received: 2 });
+    expect(connector.status().lastError).toBeUndefined();
   });
 
   it('compares keys as the table orders them: numbers as numbers, text in the column collation', async () => {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ConnectorSink } from '../connector.js';
+import { appendWhenAccepted } from './append-when-accepted.js';
 import { encodePosition, type CdcPosition, type SnapshotPart } from './cdc-position.js';
 import { rowEvent, type RowText } from './change-events.js';
 import type { PostgresCdcConfig } from './postgres-cdc-config.js';
@@ -95,7 +96,7 @@ export async function readSnapshot(options: SnapshotReadOptions): Promise<CdcPos
         ? { phase: 'stream', lsn: options.slotLsn, ...(options.partsBefore.length > 0 && { parts: [...options.partsBefore, { at: snapshot.lsn }] }) }
         : { phase: 'snapshot', slotLsn: options.slotLsn, rows, parts: [...options.partsBefore, current] };
       const events = batch.map((row) => rowEvent(config.columns, row, 'snapshot', snapshot.changedAt));
-      await sink.append(events, encodePosition(position));
+      await appendWhenAccepted(sink, events, encodePosition(position), options.stopped);
       options.appended(position, events.length);
       if (done) return position;
       batch = next;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Pgoutput } from 'pg-logical-replication';
 import type { ConnectorSink } from '../connector.js';
+import { appendWhenAccepted } from './append-when-accepted.js';
 import { encodePosition, type CdcPosition, type SnapshotPart } from './cdc-position.js';
 import { changeEvents, commitTimeIso } from './change-events.js';
 import { parseLsn } from './lsn.js';
@@ -57,7 +58,7 @@ export async function streamChanges(options: StreamChangesOptions): Promise<void
   const warnedUnknown = new Set<string>();
 
   const flush = async (position: StreamPosition): Promise<void> => {
-    await sink.append(pending, encodePosition(position));
+    await appendWhenAccepted(sink, pending, encodePosition(position), options.stopped);
     options.appended(position, pending.length);
     pending = [];
     stored = position;

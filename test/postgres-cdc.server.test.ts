@@ -293,6 +293,23 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     expect(replay(last.parsed()), `seed ${seed}`).toEqual(expected);
   });
 
+  it('reconnects when the server drops the replication connection, and goes on where it was', async () => {
+    await sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
+    const sink = new FileConnectorSink(join(dir, 'sink.json'));
+    const log: string[] = [];
+    const connector = await start(sink, {}, log);
+    await until('the stream', async () => (await db.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND active`)).rowCount === 1);
+    await sql(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts'`);
+    await sql(`INSERT INTO accounts VALUES (2, 'b', 1, NULL, NULL)`);
+    await sql(`UPDATE accounts SET tier = 'c' WHERE account_id = 1`);
+    await until('the changes', () => sink.events.length === 3);
+    expect(replay(sink.parsed())).toEqual(await tableRows());
+    await until('running again', () => connector.status().state === 'running');
+    expect(connector.status().lastError).toMatch(/terminat/i);
+    expect(log.some((m) => m.startsWith('postgres cdc: ') && /retrying in \d+ ms/.test(m))).toBe(true);
+    expect(log.join('\n')).not.toMatch(/postgres:\/\/|password/);
+  });
+
   it('waits while the sink is overloaded instead of failing, and delivers everything once', async () => {
     await sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
     const sink = new FileConnectorSink(join(dir, 'sink.json'));

@@ -52,7 +52,8 @@ export const startPostgresCdc: StartConnector = postgresCdcConnector();
 async function startWith(tuning: PostgresCdcTuning, source: Source, sink: ConnectorSink, log: ((message: string) => void) | undefined): Promise<RunningConnector> {
   const config = postgresCdcConfig(source);
   const redact = (text: string): string => redactConnection(text, config.connection);
-  const say = (message: string): void => log?.(`postgres cdc "${source.name}": ${redact(message)}`);
+  // The caller's log names the source; the connector says what it is.
+  const say = (message: string): void => log?.(`postgres cdc: ${redact(message)}`);
   try {
     await withClient(config, (client) => inspectTable(client, config));
   } catch (error) {

@@ -310,6 +310,26 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     expect(log.join('\n')).not.toMatch(/postgres:\/\/|password/);
   });
 
+  it('says when Postgres cannot tell: an unchanged large value (without REPLICA IDENTITY FULL), a truncate', async () => {
+    const large = `(SELECT string_agg(md5(i::text), '') FROM generate_series(1, 300) i)`;
+    await sql(`INSERT INTO accounts VALUES (1, ${large}, 1, NULL, NULL)`);
+    const sink = new FileConnectorSink(join(dir, 'sink.json'));
+    const log: string[] = [];
+    await start(sink, {}, log);
+    await until('the snapshot', () => sink.events.length === 1);
+    expect(sink.parsed()[0]!.tier).toHaveLength(9600);
+    await sql(`UPDATE accounts SET credit_limit = 2 WHERE account_id = 1`);
+    await sql(`ALTER TABLE accounts REPLICA IDENTITY FULL`);
+    await sql(`UPDATE accounts SET credit_limit = 3 WHERE account_id = 1`);
+    await until('the updates', () => sink.events.length === 3);
+    const [, without, full] = sink.parsed();
+    expect([without!.tier, without!.credit_limit]).toEqual([null, '2']);
+    expect([full!.tier!.length, full!.credit_limit]).toEqual([9600, '3']);
+    expect(log.filter((m) => /did not carry the unchanged large value\(s\) of tier .*REPLICA IDENTITY FULL/.test(m))).toHaveLength(1);
+    await sql(`TRUNCATE accounts`);
+    await until('the truncate warning', () => log.some((m) => /was truncated/.test(m)));
+  });
+
   it('waits while the sink is overloaded instead of failing, and delivers everything once', async () => {
     await sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
     const sink = new FileConnectorSink(join(dir, 'sink.json'));

@@ -50,7 +50,12 @@ export function encodePosition(position: CdcPosition): string {
   return Object.keys(extra).length === 0 ? `lsn:${position.lsn}` : `lsn:${position.lsn}:${JSON.stringify(extra)}`;
 }
 
-/** Reads a position written by {@link encodePosition}; throws on anything else (another connector's position). */
+/**
+ * Reads a position written by {@link encodePosition}; throws on anything else (another connector's position).
+ *
+ * @example
+ * decodePosition('lsn:0/16B3748'); // { phase: 'stream', lsn: '0/16B3748' }
+ */
 export function decodePosition(text: string): CdcPosition {
   const fail = (): never => {
     throw new Error(`stored position "${text}" is not a Postgres CDC position (snapshot:<lsn>:<rows>:<parts> or lsn:<lsn>)`);

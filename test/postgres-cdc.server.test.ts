@@ -298,6 +298,22 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     await until('the truncate warning', () => log.some((m) => /was truncated/.test(m)));
   });
 
+  it('stops as failed, saying why, when its slot was dropped: it does not continue with a gap', async () => {
+    await sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
+    const file = join(dir, 'sink.json');
+    const first = new FileConnectorSink(file);
+    await start(first);
+    await until('the snapshot', () => first.events.length === 1);
+    await Promise.all(running.map((c) => c.stop()));
+    await sql(`SELECT pg_drop_replication_slot('sluice_accounts')`);
+    const log: string[] = [];
+    const second = new FileConnectorSink(file);
+    const connector = await start(second, {}, log);
+    await until('the failure', () => connector.status().state === 'failed');
+    expect(connector.status().lastError).toMatch(/replication slot "sluice_accounts" is gone.*clear source "accounts"'s history/);
+    expect(second.events).toHaveLength(1);
+  });
+
   it('waits while the sink is overloaded instead of failing, and delivers everything once', async () => {
     await sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
     const sink = new FileConnectorSink(join(dir, 'sink.json'));

@@ -12,6 +12,8 @@ test('sluice demo --once runs the whole platform and finds online == offline', (
     const report = r.json<{ counts: Record<string, number>; consistency: { values: number; mismatches: unknown[] }; datasetId: string }>();
     expect(report.counts).toMatchObject({ transactions: 50_001, rejected: 3, datasetFeatures: 6 });
     expect(report.counts.datasetRows).toBeGreaterThan(1000);
+    // Live events went through the stream path, online at once and into the lake before the check.
+    expect(report.counts.liveEventsPushed).toBe(20_000);
     expect(report.consistency.values).toBe(1200);
     expect(report.consistency.mismatches).toEqual([]);
     expect(report.datasetId).toMatch(/^ds_[0-9a-f]{16}$/);

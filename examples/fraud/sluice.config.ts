@@ -1,14 +1,17 @@
 import {
-  defineProject, entity, batchSource, featureView, featureService,
+  defineProject, entity, batchSource, streamSource, featureView, featureService,
   field, count, sum, avg, last, countDistinct,
 } from 'sluice';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 
-const transactions = batchSource({
+// A stream source: files (history, backfills) and live events (POST /v1/push/transactions,
+// or a connector such as natsJetStream) feed one history.
+const transactions = streamSource({
   name: 'transactions',
   schema: { txn_id: 'string', customer_id: 'string', amount: 'float64', merchant: 'string', ts: 'timestamp' },
   timestamp: 'ts',
+  allowedLateness: '1h',
 });
 
 const customers = batchSource({

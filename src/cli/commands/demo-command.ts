@@ -39,20 +39,21 @@ export function registerDemoCommand(program: Command, run: CommandContext): void
     .description('run the whole platform on a synthetic fraud data set, then serve it')
     .action((options: { once?: boolean; dir: string; port: number; transactions: number; customers: number }) =>
       run.withOutput(async (out) => {
-        const { report, platform } = await runDemo({ dir: options.dir, transactions: options.transactions, customers: options.customers, log: (l) => out.info(l) });
+        const { report, platform, runtime } = await runDemo({ dir: options.dir, transactions: options.transactions, customers: options.customers, log: (l) => out.info(l) });
         try {
           out.result(report, () => describe(report));
           if (report.consistency.mismatches.length > 0) process.exitCode = 1;
           if (options.once) return;
-          const app = await createServer(platform, { logLevel: 'info' });
+          const app = await createServer(platform, { logLevel: 'info', stream: runtime.processor });
           const address = await listen(app, '127.0.0.1', options.port);
-          out.info(`\nserving on ${address}; try:\n  curl -s ${address}/v1/features/online -H 'content-type: application/json' -d '{"service":"fraud_v1","entities":{"customer_id":["c000001","c000042"]}}'\nCtrl-C to stop`);
+          out.info(`\nserving on ${address}; try:\n  curl -s ${address}/v1/features/online -H 'content-type: application/json' -d '{"service":"fraud_v1","entities":{"customer_id":["c000001","c000042"]}}'\n  curl -s ${address}/v1/push/transactions -H 'content-type: application/json' -d '{"events":[{"txn_id":"t-now","customer_id":"c000001","amount":42.5,"merchant":"m1","ts":"'$(date -u +%FT%T.000Z)'"}]}'\nCtrl-C to stop`);
           await new Promise<void>((resolve) => {
             process.once('SIGINT', resolve);
             process.once('SIGTERM', resolve);
           });
           await app.close();
         } finally {
+          await runtime.close();
           await platform.close();
         }
       }),

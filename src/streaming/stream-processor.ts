@@ -139,7 +139,13 @@ export class StreamProcessor {
       ackTime, origin: group[0]!.origin, events: decoded.raws, ...(decoded.ids ? { ids: decoded.ids } : {}), rejected: decoded.rejected, ...(position === undefined ? {} : { position }),
     });
     const duplicate = new Set(duplicates);
-    await this.applyOnline(project, source, offset, ackTime, decoded, (r) => !duplicate.has(r));
+    // The events are durable now: a failure to apply them online must not be reported as a
+    // failed append (a retry would add them again); the tables catch up from the log later.
+    try {
+      await this.applyOnline(project, source, offset, ackTime, decoded, (r) => !duplicate.has(r));
+    } catch (error) {
+      this.options.warn?.(`source "${source.name}": log entry ${offset} is durable but applying it online failed (the online tables catch up from the log): ${(error as Error).message}`);
+    }
     group.forEach((w, p) => {
       const count = decoded.counts[p]!;
       if (typeof count === 'string') return w.reject(new ValidationError('BAD_REQUEST', count));

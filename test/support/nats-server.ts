@@ -1,27 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findServerBinary } from './server-suites.js';
+import { findServerBinary, freePort } from './server-suites.js';
+
+export { freePort } from './server-suites.js';
 
 export const NATS_SERVER_BINARY = {
   name: 'nats-server',
   path: findServerBinary('nats-server', [process.env.NATS_SERVER_BIN ?? '', '/usr/sbin/nats-server', '/usr/bin/nats-server'].filter((p) => p !== '')),
   install: 'apt-get install nats-server',
 };
-
-/** A free loopback TCP port (free when asked: a server started on it right away gets it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A real `nats-server -js` on a loopback port with a throwaway store. */
 export interface NatsServer {

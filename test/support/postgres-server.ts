@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './server-suites.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,22 +28,12 @@ function postgresBin(): string | undefined {
   return versions[0] === undefined ? undefined : join(root, versions[0], 'bin');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Starts PostgreSQL in a fresh data directory, or says why it cannot. Postgres refuses to run
  * as root, so as root it runs as the `postgres` OS user (`runuser`).
  */
 export async function startPostgres(): Promise<PostgresServer | { readonly skip: string }> {
+  if (process.env.SLUICE_SERVER_TESTS === '0') return { skip: 'SLUICE_SERVER_TESTS=0' };
   const bin = postgresBin();
   if (bin === undefined) {
     const reason = 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres; apt-get install postgresql, or set SLUICE_PG_BIN)';

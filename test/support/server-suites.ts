@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { describe } from 'vitest';
 
 /**
@@ -36,4 +37,16 @@ export function describeWithServer(title: string, binary: { name: string; path: 
   if (binary.path === undefined) throw new Error(`server suite "${title}" needs ${binary.name} (SLUICE_SERVER_TESTS=1): ${binary.install}`);
   const path = binary.path;
   describe(title, () => body(path));
+}
+
+/** A free loopback TCP port (free when asked: a server started on it right away gets it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }

@@ -3,7 +3,7 @@ import { env, natsJetStream, type Setting, type Source } from '../../../definiti
 import { ConfigError } from '../../../errors.js';
 import { natsJetStreamConfig } from './config.js';
 import { startNatsJetStream } from './nats-jetstream-connector.js';
-import { retryDelayMs } from './retry-delay.js';
+import { retryDelayMs } from '../retry-delay.js';
 
 const source = (servers: Setting, durable?: string): Source => ({
   name: 'payments',

@@ -4,7 +4,7 @@ import { AdapterError } from '../../../errors.js';
 import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
 import { natsJetStreamConfig, type NatsJetStreamConfig } from './config.js';
 import { openDurableConsumer } from './durable-consumer.js';
-import { retryDelayMs } from './retry-delay.js';
+import { retryDelayMs } from '../retry-delay.js';
 
 /**
  * Starts a source's `natsJetStream` connector: a durable pull consumer (explicit

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Source } from '../../../definitions/index.js';
 import { AdapterError, isSluiceError } from '../../../errors.js';
 import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
+import { retryDelayMs } from '../retry-delay.js';
 import { decodePosition, encodePosition, type CdcPosition } from './cdc-position.js';
 import { createSlotWithSnapshot, readSnapshot } from './initial-snapshot.js';
 import { parseLsn } from './lsn.js';
@@ -143,8 +144,7 @@ class PostgresCdc implements RunningConnector {
           return;
         }
         this.state = 'retrying';
-        const first = this.tuning.firstRetryMs ?? 500;
-        const delay = Math.min(this.tuning.maxRetryMs ?? 30_000, first * 2 ** Math.min(failures, 16)) * (0.5 + Math.random() / 2);
+        const delay = retryDelayMs(failures, Math.random, this.tuning.firstRetryMs ?? 500, this.tuning.maxRetryMs ?? 30_000);
         failures += 1;
         this.say(`${message}; retrying in ${Math.round(delay)} ms`);
         await new Promise<void>((resolve) => {

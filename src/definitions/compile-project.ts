@@ -1,11 +1,10 @@
 import { parseDuration } from '../time/index.js';
+import { compileSource } from './compile-source.js';
 import { compileWindow } from './compile-window.js';
 import { contentHash, viewValueHash } from './hash.js';
 import { featureColumn } from './resolve-features.js';
 import { didYouMean } from './suggest.js';
 import {
-  COLUMN_TYPES,
-  type BatchSourceSpec,
   type ColumnType,
   type Entity,
   type EntitySpec,
@@ -20,100 +19,12 @@ import {
   type ProjectSpec,
   type Source,
   type SourceSpec,
-  type CdcSourceSpec,
-  type ConnectorSpec,
-  type EnvRef,
-  CDC_CHANGED_AT,
   CDC_OP,
 } from './types.js';
-import { checkColumnName, checkNotReserved, checkDurationText, checkName, checkRecord, definitionList, fail, noCollisions, own, uniqueNames } from './validate-names.js';
+import { checkNotReserved, checkDurationText, checkName, checkRecord, definitionList, fail, noCollisions, own, uniqueNames } from './validate-names.js';
 
 const NUMERIC: readonly ColumnType[] = ['int64', 'float64'];
 const ORDERED: readonly ColumnType[] = ['int64', 'float64', 'timestamp', 'string'];
-
-/** A duration option of a source, in ms; `fallback` when absent. */
-function sourceDuration(spec: SourceSpec, option: 'allowedLateness' | 'maxClockSkew', fallback: string): number {
-  const text = (spec as Partial<Record<typeof option, unknown>>)[option] ?? fallback;
-  const where = `source "${spec.name}"`;
-  checkDurationText(where, option, text, fallback);
-  const ms = text === '0' || /^0+(ms|s|m|h|d)$/.test(text) ? 0 : parseDuration(text);
-  if (ms === undefined) fail(`${where}: ${option} "${text}" is not a duration; write e.g. "${fallback}"`);
-  return ms;
-}
-
-function compileConnector(spec: SourceSpec, expected: ConnectorSpec['kind']): { connector?: ConnectorSpec } {
-  const connector = (spec as { connector?: ConnectorSpec }).connector;
-  if (connector === undefined) return {};
-  const where = `source "${spec.name}": connector`;
-  if (connector?.kind !== expected) fail(`${where} must be built with ${expected}({...})`);
-  const settings = connector.kind === 'natsJetStream' ? (['servers'] as const) : (['connection'] as const);
-  for (const setting of settings) {
-    const value = (connector as unknown as Record<string, unknown>)[setting];
-    const isEnv = typeof value === 'object' && value !== null && (value as EnvRef).kind === 'env' && typeof (value as EnvRef).name === 'string';
-    if (typeof value !== 'string' && !isEnv) fail(`${where}: ${setting} must be a string or env("NAME")`);
-  }
-  return { connector: JSON.parse(JSON.stringify(connector)) as ConnectorSpec };
-}
-
-/** A CDC source as the lake holds it: its table's columns, then when each change was committed and what it did. */
-function compileCdcSource(spec: CdcSourceSpec): Source {
-  const base = compileSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.key, description: spec.description }, false);
-  const keyType = own(spec.schema, spec.key);
-  if (keyType === undefined) fail(`source "${spec.name}": key column "${spec.key}" is not in its schema${didYouMean(spec.key, Object.keys(spec.schema))}`);
-  if (keyType !== 'string' && keyType !== 'int64') fail(`source "${spec.name}": key column "${spec.key}" has type "${keyType}"; it must be string or int64`);
-  const body = {
-    name: spec.name,
-    kind: 'cdc' as const,
-    schema: { ...base.schema, [CDC_CHANGED_AT]: 'timestamp' as const, [CDC_OP]: 'string' as const },
-    timestamp: CDC_CHANGED_AT,
-    key: spec.key,
-    maxClockSkewMs: sourceDuration(spec, 'maxClockSkew', '5m'),
-    ...compileConnector(spec, 'postgresCdc'),
-    description: spec.description,
-  };
-  return { ...body, hash: contentHash(body) };
-}
-
-function compileAnySource(spec: SourceSpec): Source {
-  if (spec.kind === 'cdcSource') return compileCdcSource(spec);
-  if (spec.kind === 'batchSource') return compileSource(spec);
-  const base = compileSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.timestamp, eventId: spec.eventId, description: spec.description }, false);
-  const { hash: _hash, ...fields } = base;
-  const body = {
-    ...fields,
-    kind: 'stream' as const,
-    allowedLatenessMs: sourceDuration(spec, 'allowedLateness', '1h'),
-    maxClockSkewMs: sourceDuration(spec, 'maxClockSkew', '5m'),
-    ...compileConnector(spec, 'natsJetStream'),
-  };
-  return { ...body, hash: contentHash(body) };
-}
-
-function compileSource(spec: BatchSourceSpec, checkTimestamp = true): Source {
-  checkRecord(spec.schema, `source "${spec.name}": schema must be an object of column name to type, e.g. { amount: 'float64' }`);
-  const columns = Object.keys(spec.schema);
-  if (columns.length === 0) fail(`source "${spec.name}": schema is empty; declare its columns and types`);
-  for (const [column, type] of Object.entries(spec.schema)) {
-    checkColumnName(spec.name, column);
-    if (!COLUMN_TYPES.includes(type)) {
-      fail(`source "${spec.name}": column "${column}" has type "${type}"; use one of ${COLUMN_TYPES.join(', ')}`);
-    }
-  }
-  noCollisions('columns', columns, `source "${spec.name}": `);
-  const tsType = checkTimestamp ? own(spec.schema, spec.timestamp) : 'timestamp';
-  if (tsType === undefined) {
-    fail(`source "${spec.name}": timestamp column "${spec.timestamp}" is not in its schema${didYouMean(spec.timestamp, columns)}`);
-  }
-  if (tsType !== 'timestamp') fail(`source "${spec.name}": timestamp column "${spec.timestamp}" has type "${tsType}"; it must be "timestamp"`);
-  if (spec.eventId !== undefined) {
-    const idType = spec.schema[spec.eventId];
-    if (idType === undefined) fail(`source "${spec.name}": eventId column "${spec.eventId}" is not in its schema${didYouMean(spec.eventId, columns)}`);
-    if (idType !== 'string' && idType !== 'int64') fail(`source "${spec.name}": eventId column "${spec.eventId}" has type "${idType}"; it must be string or int64`);
-  }
-  const eventId = spec.eventId === undefined ? {} : { eventId: spec.eventId };
-  const body = { name: spec.name, schema: { ...spec.schema }, timestamp: spec.timestamp, ...eventId, description: spec.description };
-  return { ...body, hash: contentHash(body) };
-}
 
 function compileFeature(view: FeatureViewSpec, source: Source, name: string, spec: FeatureSpec): Feature {
   checkName(`feature view "${view.name}": feature`, name);
@@ -264,7 +175,7 @@ export function compileProject(spec: ProjectSpec): Project {
   uniqueNames('feature service', 'feature services', serviceSpecs);
   const entities = new Map<string, Entity>();
   for (const e of entitySpecs) entities.set(e.name, compileEntity(e));
-  const sources = new Map(sourceSpecs.map((s) => [s.name, compileAnySource(s)] as const));
+  const sources = new Map(sourceSpecs.map((s) => [s.name, compileSource(s)] as const));
   const views = new Map(viewSpecs.map((v) => [v.name, compileView(v, entities, sources)] as const));
   checkOutputColumns([...views.values()]);
   const services = serviceSpecs.map((s) => compileService(s, views));

@@ -1,0 +1,94 @@
+import { parseDuration } from '../time/index.js';
+import { contentHash } from './hash.js';
+import { didYouMean } from './suggest.js';
+import { CDC_CHANGED_AT, CDC_OP, COLUMN_TYPES, type BatchSourceSpec, type CdcSourceSpec, type ConnectorSpec, type EnvRef, type Source, type SourceSpec } from './types.js';
+import { checkColumnName, checkDurationText, checkRecord, fail, noCollisions, own } from './validate-names.js';
+
+/** A duration option of a source, in ms; `fallback` when absent. */
+function sourceDuration(spec: SourceSpec, option: 'allowedLateness' | 'maxClockSkew', fallback: string): number {
+  const text = (spec as Partial<Record<typeof option, unknown>>)[option] ?? fallback;
+  const where = `source "${spec.name}"`;
+  checkDurationText(where, option, text, fallback);
+  const ms = text === '0' || /^0+(ms|s|m|h|d)$/.test(text) ? 0 : parseDuration(text);
+  if (ms === undefined) fail(`${where}: ${option} "${text}" is not a duration; write e.g. "${fallback}"`);
+  return ms;
+}
+
+function compileConnector(spec: SourceSpec, expected: ConnectorSpec['kind']): { connector?: ConnectorSpec } {
+  const connector = (spec as { connector?: ConnectorSpec }).connector;
+  if (connector === undefined) return {};
+  const where = `source "${spec.name}": connector`;
+  if (connector?.kind !== expected) fail(`${where} must be built with ${expected}({...})`);
+  const settings = connector.kind === 'natsJetStream' ? (['servers'] as const) : (['connection'] as const);
+  for (const setting of settings) {
+    const value = (connector as unknown as Record<string, unknown>)[setting];
+    const isEnv = typeof value === 'object' && value !== null && (value as EnvRef).kind === 'env' && typeof (value as EnvRef).name === 'string';
+    if (typeof value !== 'string' && !isEnv) fail(`${where}: ${setting} must be a string or env("NAME")`);
+  }
+  return { connector: JSON.parse(JSON.stringify(connector)) as ConnectorSpec };
+}
+
+/** A CDC source as the lake holds it: its table's columns, then when each change was committed and what it did. */
+function compileCdcSource(spec: CdcSourceSpec): Source {
+  const base = compileBatchSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.key, description: spec.description }, false);
+  const keyType = own(spec.schema, spec.key);
+  if (keyType === undefined) fail(`source "${spec.name}": key column "${spec.key}" is not in its schema${didYouMean(spec.key, Object.keys(spec.schema))}`);
+  if (keyType !== 'string' && keyType !== 'int64') fail(`source "${spec.name}": key column "${spec.key}" has type "${keyType}"; it must be string or int64`);
+  const body = {
+    name: spec.name,
+    kind: 'cdc' as const,
+    schema: { ...base.schema, [CDC_CHANGED_AT]: 'timestamp' as const, [CDC_OP]: 'string' as const },
+    timestamp: CDC_CHANGED_AT,
+    key: spec.key,
+    maxClockSkewMs: sourceDuration(spec, 'maxClockSkew', '5m'),
+    ...compileConnector(spec, 'postgresCdc'),
+    description: spec.description,
+  };
+  return { ...body, hash: contentHash(body) };
+}
+
+/**
+ * Validates a source of any kind into the plain, hashed {@link Source}: a batch source as
+ * declared; a stream source with its lateness and clock skew in ms; a CDC source with Sluice's
+ * `_changed_at` and `_op` columns added. Connector settings given with `env()` stay references.
+ */
+export function compileSource(spec: SourceSpec): Source {
+  if (spec.kind === 'cdcSource') return compileCdcSource(spec);
+  if (spec.kind === 'batchSource') return compileBatchSource(spec);
+  const base = compileBatchSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.timestamp, eventId: spec.eventId, description: spec.description }, false);
+  const { hash: _hash, ...fields } = base;
+  const body = {
+    ...fields,
+    kind: 'stream' as const,
+    allowedLatenessMs: sourceDuration(spec, 'allowedLateness', '1h'),
+    maxClockSkewMs: sourceDuration(spec, 'maxClockSkew', '5m'),
+    ...compileConnector(spec, 'natsJetStream'),
+  };
+  return { ...body, hash: contentHash(body) };
+}
+
+function compileBatchSource(spec: BatchSourceSpec, checkTimestamp = true): Source {
+  checkRecord(spec.schema, `source "${spec.name}": schema must be an object of column name to type, e.g. { amount: 'float64' }`);
+  const columns = Object.keys(spec.schema);
+  if (columns.length === 0) fail(`source "${spec.name}": schema is empty; declare its columns and types`);
+  for (const [column, type] of Object.entries(spec.schema)) {
+    checkColumnName(spec.name, column);
+    if (!COLUMN_TYPES.includes(type)) {
+      fail(`source "${spec.name}": column "${column}" has type "${type}"; use one of ${COLUMN_TYPES.join(', ')}`);
+    }
+  }
+  noCollisions('columns', columns, `source "${spec.name}": `);
+  const tsType = checkTimestamp ? own(spec.schema, spec.timestamp) : 'timestamp';
+  if (tsType === undefined) {
+    fail(`source "${spec.name}": timestamp column "${spec.timestamp}" is not in its schema${didYouMean(spec.timestamp, columns)}`);
+  }
+  if (tsType !== 'timestamp') fail(`source "${spec.name}": timestamp column "${spec.timestamp}" has type "${tsType}"; it must be "timestamp"`);
+  if (spec.eventId !== undefined) {
+    const idType = spec.schema[spec.eventId];
+    if (idType === undefined) fail(`source "${spec.name}": eventId column "${spec.eventId}" is not in its schema${didYouMean(spec.eventId, columns)}`);
+    if (idType !== 'string' && idType !== 'int64') fail(`source "${spec.name}": eventId column "${spec.eventId}" has type "${idType}"; it must be string or int64`);
+  }
+  const eventId = spec.eventId === undefined ? {} : { eventId: spec.eventId };
+  const body = { name: spec.name, schema: { ...spec.schema }, timestamp: spec.timestamp, ...eventId, description: spec.description };
+  return { ...body, hash: contentHash(body) };
+}

@@ -44,6 +44,7 @@ describe.skipIf(!live)('Postgres CDC through sluice: the table, followed into on
       const res = await serve();
       expect(res.rows.map((r) => [r.profile__tier, r.profile__credit_limit])).toEqual([['platinum', 9000], [null, null], ['big', 1], ['bronze', null]]);
       expect(res.metadata.map((m) => m.status[0])).toEqual(['PRESENT', 'NOT_FOUND', 'PRESENT', 'PRESENT']);
+      expect(res.views.profile!.status).toBe('FRESH');
       await until('every change in the lake', async () => (await env_.platform.metadata.latestSnapshot('accounts'))?.rowCount === 6);
       expect(runtime.status()[0]!.connector).toMatchObject({ kind: 'postgresCdc', state: 'running' });
     } finally {

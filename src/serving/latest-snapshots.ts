@@ -2,8 +2,19 @@ import type { Project } from '../definitions/index.js';
 import type { MetadataStore } from '../storage/metadata/metadata-store.js';
 import type { SnapshotRef } from '../storage/online/online-store.js';
 
+/** A source's latest snapshot, and for one committed from the durable log, the last log offset it holds. */
+export interface LatestSnapshot extends SnapshotRef {
+  readonly logOffset?: number;
+}
+
 /** Per source, its latest committed lake snapshot; a source with none is absent. */
-export type LatestSnapshots = ReadonlyMap<string, SnapshotRef>;
+export type LatestSnapshots = ReadonlyMap<string, LatestSnapshot>;
+
+/** The last log entry a snapshot committed from the durable log holds (its content is named `stream:<source>:<from>-<to>`). */
+function logOffsetOf(contentHash: string): number | undefined {
+  const match = /^stream:.*:\d+-(\d+)$/.exec(contentHash);
+  return match ? Number(match[1]) : undefined;
+}
 
 /**
  * Reads the latest committed snapshot of every source of a project from the metadata store. The
@@ -14,10 +25,12 @@ export type LatestSnapshots = ReadonlyMap<string, SnapshotRef>;
  * const latest = await latestSnapshots(platform.metadata, project);
  */
 export async function latestSnapshots(metadata: MetadataStore, project: Project): Promise<LatestSnapshots> {
-  const latest = new Map<string, SnapshotRef>();
+  const latest = new Map<string, LatestSnapshot>();
   for (const source of project.sources) {
     const snapshot = await metadata.latestSnapshot(source.name);
-    if (snapshot) latest.set(source.name, { id: snapshot.id, version: snapshot.version });
+    if (!snapshot) continue;
+    const logOffset = logOffsetOf(snapshot.contentHash);
+    latest.set(source.name, { id: snapshot.id, version: snapshot.version, ...(logOffset === undefined ? {} : { logOffset }) });
   }
   return latest;
 }

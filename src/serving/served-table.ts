@@ -58,7 +58,7 @@ export function tableEvaluation(selection: ViewSelection, positions: readonly nu
 
 /**
  * What a view's answer reflects: STALE when a source the table read has a newer committed
- * snapshot than the one it was built from.
+ * snapshot than the one it holds (a snapshot of log entries the table already holds is not newer).
  *
  * @example
  * servedView(info, view.hash, latest).status; // 'FRESH' | 'STALE' | 'NOT_MATERIALIZED'
@@ -70,7 +70,10 @@ export function servedView(info: ViewTableInfo | undefined, registryHash: string
   for (const [source, built] of Object.entries(info.snapshots)) {
     snapshots[source] = built?.id ?? null;
     const now = latest.get(source);
-    if (now !== undefined && (built === null || now.version > built.version)) stale = true;
+    // The next snapshot, committed from log entries the table already holds, is not newer data:
+    // the table is marked as reflecting it just after the commit.
+    const holds = now?.logOffset !== undefined && now.version === (built?.version ?? 0) + 1 && (info.applied?.[source] ?? 0) >= now.logOffset;
+    if (now !== undefined && (built === null || now.version > built.version) && !holds) stale = true;
   }
   return { status: stale ? 'STALE' : 'FRESH', viewHash: info.viewHash, previousDefinition: info.viewHash !== registryHash, materializedAt: toIso(info.materializedAt), snapshots };
 }

@@ -21,12 +21,14 @@ const stats = featureView({
     n_all: count(), n_10: count({ window: '10ms' }), sum_20: sum('v', { window: '20ms' }), sum_all: sum('v'), avg_50: avg('v', { window: '50ms' }),
     min_10: min('v', { window: '10ms' }), max_all: max('v'), max_s_all: max('s'), distinct_20: countDistinct('s', { window: '20ms' }),
     last_v: last('v'), last_s_10: last('s', { window: '10ms' }), sum_i_all: sum('i'), last_i: last('i'),
+    // Hopped windows: the tail moves in hops (7 ms is aligned with no start time).
+    sum_hop: sum('v', { window: '21ms', hop: '7ms' }), n_hop: count({ window: '10ms', hop: '5ms' }), max_hop: max('v', { window: '35ms', hop: '7ms' }),
   },
 });
 const latest = featureView({ name: 'latest', entity: key, source: events, ttl: '15ms', features: { v: field('v'), s: field('s') } });
 const spec = defineProject({ name: 'stream_prop', entities: [key], sources: [events], featureViews: [stats, latest], featureServices: [featureService({ name: 'all', features: [stats, latest] })] });
 const REF: Record<string, RefFeature> = Object.fromEntries(
-  compileProject(spec).featureViews.flatMap((view) => view.features.map((f) => [`${view.name}__${f.name}`, { fn: f.fn, column: f.column, windowMs: f.windowMs, ttlMs: f.fn === 'field' ? view.ttlMs : undefined }])),
+  compileProject(spec).featureViews.flatMap((view) => view.features.map((f) => [`${view.name}__${f.name}`, { fn: f.fn, column: f.column, windowMs: f.windowMs, hopMs: f.hopMs, ttlMs: f.fn === 'field' ? view.ttlMs : undefined }])),
 );
 
 const value = fc.oneof(fc.constant(null), fc.constantFrom(0.1, 0.2, 0.3, 1e16, -1e16, 1, 2.5, 1 / 3));

@@ -51,6 +51,6 @@ export async function benchServing({ dir, entities, duration, features, log = (l
     server.kill('SIGTERM');
     bare.kill('SIGTERM');
   }
-  results.targets = 'p99 <= 2 ms at 1 entity; >= 50% of the bare route throughput';
+  results.targets = 'p99 <= 2 ms at 1 entity and <= 3 ms at 100 entities (1 connection); >= 0.8x the bare route throughput at 1 and at 100 entities';
   return results;
 }

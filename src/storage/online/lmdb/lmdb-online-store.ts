@@ -5,6 +5,7 @@ import { open, type Database, type Key } from 'lmdb';
 import type { EntityState } from '../../../processing/entity-state.js';
 import type { OnlineGcReport, OnlineStore, ViewTableInfo } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
+import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
 const NEXT = '\u0000next';
@@ -37,6 +38,37 @@ function alive(writer: Writer, own: string): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Bytes of stored states copied per allocation: one ArrayBuffer serves many states of a read. */
+const ARENA_BYTES = 64 * 1024;
+
+/**
+ * Reads states for one `read` call: each state's bytes (a msgpack bin, as any msgpack reader of
+ * the store sees them) are copied once out of LMDB's reused read buffer into a shared chunk, at a
+ * multiple of 8, and viewed in place (see `decodeEntityState`). A state of the earlier layout (a
+ * msgpack map) is decoded as such.
+ */
+class StateReader {
+  private chunk = new Uint8Array(0);
+  private at = 0;
+  constructor(private readonly db: Database<unknown, Key>) {}
+
+  read(key: Key): EntityState | undefined {
+    const stored = this.db.getBinaryFast(key);
+    if (stored === undefined) return undefined;
+    const header = stored[0] === 0xc4 ? 2 : stored[0] === 0xc5 ? 3 : stored[0] === 0xc6 ? 5 : 0;
+    if (header === 0 || !isEncodedEntityState(stored.subarray(header))) return this.db.get(key) as EntityState | undefined;
+    const n = stored.length - header;
+    let start = (this.at + 7) & ~7;
+    if (start + n > this.chunk.length) {
+      this.chunk = new Uint8Array(Math.max(ARENA_BYTES, n));
+      start = 0;
+    }
+    this.chunk.set(stored.subarray(header), start);
+    this.at = start + n;
+    return decodeEntityState(this.chunk.subarray(start, start + n));
   }
 }
 
@@ -136,7 +168,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         let entityCount = 0;
         try {
           for await (const [key, state] of states) {
-            pending = db.put([generation, key], state satisfies EntityState);
+            pending = db.put([generation, key], encodeEntityState(state));
             entityCount++;
           }
           await pending;
@@ -166,7 +198,8 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     async read(view, keys) {
       const info = served(view);
       if (info === undefined) return { info, states: keys.map(() => undefined) };
-      const states = keys.map((key) => db.get([info.generation, key]) as EntityState | undefined);
+      const reader = new StateReader(db);
+      const states = keys.map((key) => reader.read([info.generation, key]));
       return { info, states };
     },
     gc,

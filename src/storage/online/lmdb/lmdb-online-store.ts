@@ -55,18 +55,21 @@ class StateReader {
   private at = 0;
   constructor(private readonly db: Database<unknown, Key>) {}
 
-  read(key: Key): EntityState | undefined {
+  /** `keysLeft`: this key and those still to read, to size a chunk for them (one key, one state's bytes). */
+  read(key: Key, keysLeft: number): EntityState | undefined {
     const stored = this.db.getBinaryFast(key);
     if (stored === undefined) return undefined;
     const header = stored[0] === 0xc4 ? 2 : stored[0] === 0xc5 ? 3 : stored[0] === 0xc6 ? 5 : 0;
-    if (header === 0 || !isEncodedEntityState(stored.subarray(header))) return this.db.get(key) as EntityState | undefined;
-    const n = stored.length - header;
+    // `stored.length` is the value's; the array itself is lmdb's whole reused buffer.
+    const value = stored.subarray(header, stored.length);
+    if (header === 0 || !isEncodedEntityState(value)) return this.db.get(key) as EntityState | undefined;
+    const n = value.length;
     let start = (this.at + 7) & ~7;
     if (start + n > this.chunk.length) {
-      this.chunk = new Uint8Array(Math.max(ARENA_BYTES, n));
+      this.chunk = new Uint8Array(Math.max(n, Math.min(ARENA_BYTES, n * keysLeft)));
       start = 0;
     }
-    this.chunk.set(stored.subarray(header), start);
+    this.chunk.set(value, start);
     this.at = start + n;
     return decodeEntityState(this.chunk.subarray(start, start + n));
   }
@@ -95,12 +98,16 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   // new table), not on every read of the serving hot path.
   const servedCache = new Map<string, { bytes: Buffer; info: ViewTableInfo }>();
   const served = (view: string): ViewTableInfo | undefined => {
-    const bytes = db.getBinary([SERVED, view]);
-    if (bytes === undefined) return undefined;
+    // getBinaryFast: no copy of the bytes just to compare them (it reuses its buffer: copy to keep).
+    const fast = db.getBinaryFast([SERVED, view]);
+    if (fast === undefined) return undefined;
+    const bytes = fast.subarray(0, fast.length); // `length` is the value's, the array is lmdb's whole buffer
+
     const cached = servedCache.get(view);
     if (cached !== undefined && cached.bytes.equals(bytes)) return cached.info;
+    const kept = Buffer.from(bytes);
     const info = db.get([SERVED, view]) as ViewTableInfo | undefined;
-    if (info !== undefined) servedCache.set(view, { bytes, info });
+    if (info !== undefined) servedCache.set(view, { bytes: kept, info });
     return info;
   };
 
@@ -199,7 +206,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       const info = served(view);
       if (info === undefined) return { info, states: keys.map(() => undefined) };
       const reader = new StateReader(db);
-      const states = keys.map((key) => reader.read([info.generation, key]));
+      const states = keys.map((key, i) => reader.read([info.generation, key], keys.length - i));
       return { info, states };
     },
     gc,

@@ -83,7 +83,8 @@ class StateReader {
  * entries, then in one transaction points the view at its generation and drops the one it
  * replaced. A read takes the pointer and the keys in one synchronous read, so it sees one table.
  * A generation whose writer is gone (no such process on this host) and that no view serves is
- * garbage: `gc` removes it.
+ * garbage: `gc` removes it. An entry's value is `encodeEntityState(state)`, put as a Buffer (so a
+ * msgpack reader of the store sees a bin): every writer of states goes through that codec.
  *
  * @example
  * const store = lmdbOnlineStore({ path: '.sluice/online' });
@@ -91,7 +92,7 @@ class StateReader {
 export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   mkdirSync(config.path, { recursive: true });
   const path = resolve(config.path);
-  // moreTypes: typed arrays (the columnar event state) round-trip as typed arrays.
+  // moreTypes: typed arrays in states of the earlier layout (msgpack maps) read as typed arrays.
   const db: Database<unknown, Key> = open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true } });
   const own = (generation: number) => `${path}\u0000${generation}`;
   // The served record carries the view's definition: decode it only when its bytes change (a

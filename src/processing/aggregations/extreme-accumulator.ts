@@ -56,7 +56,22 @@ export class ExtremeAccumulator implements Accumulator {
   }
 
   addRange(start: number, end: number): void {
-    for (let i = start; i < end; i++) this.add(i);
+    const column = this.buffer.columns[this.column]!;
+    if (!(column instanceof Float64Array)) {
+      for (let i = start; i < end; i++) this.add(i);
+      return;
+    }
+    // The hot path of serving (float64 columns): `add` with the comparison inline.
+    const queue = this.queue;
+    const head = this.head;
+    let tail = this.tail;
+    for (let i = start; i < end; i++) {
+      const v = column[i]!;
+      if (v !== v) continue;
+      while (tail > head && this.sign * (column[queue[tail - 1]!]! - v) > 0) tail--;
+      queue[tail++] = i;
+    }
+    this.tail = tail;
   }
 
   remove(i: number): void {

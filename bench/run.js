@@ -41,9 +41,13 @@ const seconds = async (body) => {
   return [value, (performance.now() - started) / 1000];
 };
 
+const git = (...a) => execFileSync('git', a, { cwd: here, encoding: 'utf8' }).trim();
+const commit = { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+
 if (args.includes('--only-serving')) {
-  const results = await benchServing({ dir, entities: config.entities, duration: config.duration, features: 50 });
-  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  const serving = await benchServing({ dir, entities: config.entities, duration: config.duration, features: 50 });
+  process.stdout.write(`${JSON.stringify({ commit, machine, at: new Date().toISOString(), serving }, null, 2)}\n`);
   process.exit(0);
 }
 rmSync(dir, { recursive: true, force: true });
@@ -57,9 +61,7 @@ const end = Math.floor(Date.now() / 60_000) * 60_000;
 log(`generating ${config.events} events for ${config.entities} entities...`);
 const files = await generateBenchData(engine, { dir: join(dir, 'data'), events: config.events, entities: config.entities, spineRows: config.spineRows, end });
 
-const git = (...a) => execFileSync('git', a, { cwd: here, encoding: 'utf8' }).trim();
-const commit = { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
-const results = { commit, machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, config, at: new Date().toISOString() };
+const results = { commit, machine, config, at: new Date().toISOString() };
 
 log('ingest...');
 const [txns, ingestS] = await seconds(() => ingestFile(platform, project, 'transactions', files.transactions));

@@ -47,11 +47,13 @@ export function encodeEntityState(state: EntityState): Buffer {
     if (column instanceof Float64Array) out.raw(column);
     else if ('codes' in column) {
       out.raw(column.codes);
-      const strings = column.dict.map((s) => Buffer.from(s, 'utf8'));
-      out.u32(strings.length);
-      out.u32(strings.reduce((total, s) => total + s.length, 0));
+      out.u32(column.dict.length);
+      const textBytesAt = out.at;
+      out.u32(0); // the dictionary's UTF-8 bytes, written once known
       for (const s of column.dict) out.u32(s.length);
-      for (const s of strings) out.raw(s);
+      let textBytes = 0;
+      for (const s of column.dict) textBytes += out.utf8(s);
+      out.bytes.writeUInt32LE(textBytes, textBytesAt);
       out.align8();
     } else {
       out.raw(column.hi);

@@ -71,10 +71,32 @@ export class ByteWriter {
   }
   /** A UTF-8 string with its byte length (u32) before it. */
   string(s: string): void {
-    this.reserve(4 + s.length * 3);
-    const n = this.bytes.write(s, this.at + 4, 'utf8');
-    this.bytes.writeUInt32LE(n, this.at);
-    this.at += 4 + n;
+    this.reserve(4);
+    const at = this.at;
+    this.at += 4;
+    const n = this.utf8(s); // first: it may move `bytes`
+    this.bytes.writeUInt32LE(n, at);
+  }
+  /** A string's UTF-8 bytes; returns how many. Short ASCII without a call into C++. */
+  utf8(s: string): number {
+    this.reserve(s.length * 3);
+    const bytes = this.bytes;
+    const start = this.at;
+    if (s.length <= 32) {
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        bytes[start + i] = c;
+      }
+      if (i === s.length) {
+        this.at += i;
+        return i;
+      }
+    }
+    const n = bytes.write(s, start, 'utf8');
+    this.at += n;
+    return n;
   }
 }
 

@@ -110,6 +110,11 @@ describe('entity state codec', () => {
     fc.assert(fc.property(state, (s) => void roundTrip(s)), { numRuns: 300 });
   });
 
+  test('a column whose length is not the number of events is refused when written', () => {
+    expect(() => encodeEntityState({ horizon: 0, base: [], ts: new Float64Array(2), columns: [new Float64Array(1)] })).toThrow(/one value per event/);
+    expect(() => encodeEntityState({ horizon: 0, base: [], ts: new Float64Array(1), columns: [{ hi: new Float64Array(1), lo: new Float64Array(2) }] })).toThrow(/one value per event/);
+  });
+
   test('bytes that are not in this layout are refused with a message naming the fix', () => {
     expect(() => decodeEntityState(new Uint8Array(32))).toThrow(/rematerialize/);
   });

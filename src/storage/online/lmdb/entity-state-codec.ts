@@ -40,7 +40,13 @@ export function encodeEntityState(state: EntityState): Buffer {
   out.f64(state.horizon);
   out.u32(state.columns.length);
   out.u32(state.base.length);
-  for (const column of state.columns) out.u8(kindOf(column));
+  for (const column of state.columns) {
+    const length = column instanceof Float64Array ? column.length : 'codes' in column ? column.codes.length : column.hi.length;
+    if (length !== n || ('lo' in column && column.lo !== null && column.lo.length !== n)) {
+      throw new AdapterError('ADAPTER_FAILED', `cannot store an entity state whose column has ${length} values for ${n} events: every column holds one value per event`);
+    }
+    out.u8(kindOf(column));
+  }
   out.align8();
   out.raw(state.ts);
   for (const column of state.columns) {

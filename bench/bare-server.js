@@ -1,8 +1,10 @@
 // The serving baseline: a bare fastify route that reads the same LMDB store as `sluice serve`
-// (the same keys, one get per view and entity, decoding each value as any reader must) and
-// answers how many it found, computing no features. Sluice's throughput is a ratio to this.
+// (the same keys, one get per view and entity, decoding each value as any reader must: a state
+// in the binary layout with its decoder, one of the earlier layout with msgpack) and answers how
+// many it found, computing no features. Sluice's throughput is a ratio to this.
 import Fastify from 'fastify';
 import { open } from 'lmdb';
+import { decodeEntityState, isEncodedEntityState } from '../dist/storage/online/lmdb/entity-state-codec.js';
 
 const [path, port, ...views] = process.argv.slice(2);
 const db = open({ path, compression: false, encoder: { moreTypes: true } });
@@ -12,7 +14,12 @@ app.post('/bare', async (request) => {
   let found = 0;
   for (const view of views) {
     const info = db.get(['\u0000served', view]);
-    for (const key of keys) if (db.get([info.generation, key]) !== undefined) found++;
+    for (const key of keys) {
+      const value = db.get([info.generation, key]);
+      if (value === undefined) continue;
+      const state = value instanceof Uint8Array && isEncodedEntityState(value) ? decodeEntityState(value) : value;
+      if (state.horizon !== undefined) found++;
+    }
   }
   return { found };
 });

@@ -24,6 +24,11 @@ export interface EvaluationPlan {
   readonly slots: readonly number[];
   readonly buffer: EventBuffer;
   readonly accumulators: readonly Accumulator[];
+  /** The distinct windows of the selected slots (undefined: unbounded), and per slot its index in them. */
+  readonly windows: readonly { readonly windowMs: number | undefined; readonly hopMs: number | undefined }[];
+  readonly slotWindow: Int32Array;
+  /** Per window: the first event inside it at the time evaluated (scratch space). */
+  readonly starts: Int32Array;
   /** Per slot: the index of the newest event it used, -1 for none (scratch space). */
   readonly newest: Int32Array;
 }
@@ -32,12 +37,25 @@ export function planEvaluation(view: FeatureView, features: readonly Feature[]):
   const plan = viewPlan(view);
   const selected = features.map((f) => plan.features[view.features.indexOf(f)]!);
   const buffer: EventBuffer = { ts: new Float64Array(0), columns: [] };
+  const slots = [...new Set(selected.map((f) => f.slot))];
+  // A window is its length and hop: slots with the same one share its start.
+  const windowKey = (s: number) => `${plan.slots[s]!.windowMs}/${plan.slots[s]!.hopMs}`;
+  const keys = [...new Set(slots.map(windowKey))];
+  const windows = keys.map((key) => {
+    const slot = plan.slots[slots.find((s) => windowKey(s) === key)!]!;
+    return { windowMs: slot.windowMs, hopMs: slot.hopMs };
+  });
+  const slotWindow = new Int32Array(plan.slots.length);
+  for (const s of slots) slotWindow[s] = keys.indexOf(windowKey(s));
   return {
     plan,
     features: selected,
-    slots: [...new Set(selected.map((f) => f.slot))],
+    slots,
     buffer,
     accumulators: createAccumulators(plan, buffer),
+    windows,
+    slotWindow,
+    starts: new Int32Array(windows.length),
     newest: new Int32Array(plan.slots.length),
   };
 }
@@ -60,13 +78,20 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     }
     return;
   }
-  const { buffer, accumulators, newest } = plan;
+  const { buffer, accumulators, newest, starts, slotWindow } = plan;
   buffer.ts = state.ts;
   buffer.columns = state.columns as EventBuffer['columns'];
+  // Every window ends at t: one search per distinct window, shared by its slots.
+  let end = 0;
+  for (let w = 0; w < plan.windows.length; w++) {
+    const range = eventRange(state.ts, windowAt(t, plan.windows[w]!.windowMs, plan.windows[w]!.hopMs));
+    starts[w] = range[0];
+    end = range[1];
+  }
   const slots = plan.plan.slots;
   for (const s of plan.slots) {
     const slot = slots[s]!;
-    const [start, end] = eventRange(state.ts, windowAt(t, slot.windowMs, slot.hopMs));
+    const start = starts[slotWindow[s]!]!;
     const accumulator = accumulators[s]!;
     const base = slot.windowMs === undefined ? state.base[s] : null;
     if (base) accumulator.restore(base.state);

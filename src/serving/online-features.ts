@@ -57,6 +57,8 @@ interface ServingPlan {
   readonly positions: readonly (readonly number[])[];
   /** Per view, by the definition hash of the table that serves it, how to evaluate that table. */
   readonly tables: readonly Map<string, TableEvaluation>[];
+  /** Output positions of timestamp features (served as ISO-8601). */
+  readonly timestamps: readonly number[];
   readonly row: RowBuilder;
 }
 
@@ -92,6 +94,7 @@ function servingPlan(project: Project, request: OnlineFeaturesRequest): ServingP
       output,
       positions,
       tables: resolved.byView.map(({ view, features }, v) => new Map([[view.hash, { plan: planEvaluation(view, features), positions: positions[v]!, missing: [] }]])),
+      timestamps: output.flatMap((c, i) => (c.timestamp ? [i] : [])),
       row: objectBuilder(names, resolved.joinKeys) as RowBuilder,
     };
     if (byKey.size < 1_000) byKey.set(cacheKey, plan);
@@ -209,9 +212,9 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
         staleValues += table.positions.length;
       }
     }
-    for (let c = 0; c < width; c++) {
+    for (const c of plan.timestamps) {
       const value = sink.values[c];
-      if (plan.output[c]!.timestamp && typeof value === 'number') sink.values[c] = toIso(value);
+      if (typeof value === 'number') sink.values[c] = toIso(value);
     }
     rows[r] = plan.row(entities.columns, r, sink.values);
     metadata[r] = { status: sink.status, ageMs: sink.ageMs };

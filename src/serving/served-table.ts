@@ -65,6 +65,17 @@ export function tableEvaluation(selection: ViewSelection, positions: readonly nu
  */
 export function servedView(info: ViewTableInfo | undefined, registryHash: string, latest: LatestSnapshots): ServedView {
   if (info === undefined) return { status: 'NOT_MATERIALIZED', viewHash: null, previousDefinition: false, materializedAt: null, snapshots: {} };
+  // Requests see the same table info and snapshot map over and over: work it out once for them.
+  const cached = answered.get(info);
+  if (cached !== undefined && cached.latest === latest && cached.registryHash === registryHash) return cached.served;
+  const served = describeTable(info, registryHash, latest);
+  answered.set(info, { latest, registryHash, served });
+  return served;
+}
+
+const answered = new WeakMap<ViewTableInfo, { latest: LatestSnapshots; registryHash: string; served: ServedView }>();
+
+function describeTable(info: ViewTableInfo, registryHash: string, latest: LatestSnapshots): ServedView {
   let stale = false;
   const snapshots: Record<string, string | null> = {};
   for (const [source, built] of Object.entries(info.snapshots)) {

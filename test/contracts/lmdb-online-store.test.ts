@@ -73,3 +73,32 @@ describe('LMDB online store upgrade', () => {
     }
   });
 });
+
+describe('LMDB online store layouts', () => {
+  test('states are stored in the binary layout (a msgpack bin to other readers); a served table of the earlier layout (msgpack maps) still reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));
+    try {
+      const store = lmdbOnlineStore({ path: dir });
+      async function* one() {
+        yield ['a', { horizon: 7, base: [{ state: 3, ts: 1 }], ts: new Float64Array([8]), columns: [new Float64Array([NaN])] }] as const;
+      }
+      const served = await store.replaceView({ definition: definition('h'), materializedAt: 1, horizon: 0, snapshots: {} }, one());
+      await store.close();
+      const raw = open({ path: dir, compression: false, encoder: { moreTypes: true } });
+      expect(Buffer.from(raw.get([served.generation, 'a']) as Uint8Array).subarray(0, 4).toString('latin1')).toBe('SLS1');
+      await raw.put([served.generation, 'b'], { horizon: 5, base: [null], ts: new Float64Array([6]), columns: [{ dict: ['x'], codes: new Int32Array([0]) }] });
+      await raw.close();
+      const again = lmdbOnlineStore({ path: dir });
+      try {
+        const { states } = await again.read('v', ['a', 'b', 'c']);
+        expect(states[0]).toMatchObject({ horizon: 7, base: [{ state: 3, ts: 1 }], ts: new Float64Array([8]) });
+        expect(states[1]).toMatchObject({ horizon: 5, base: [null], ts: new Float64Array([6]), columns: [{ dict: ['x'], codes: new Int32Array([0]) }] });
+        expect(states[2]).toBeUndefined();
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -31,6 +31,9 @@ export class DistinctAccumulator implements Accumulator {
   size = 0;
   private readonly counts = new Map<DistinctKey, number>();
   private codeCounts = new Int32Array(16);
+  // The codes counted since the last reset lie in [lowCode, highCode]: reset clears only those.
+  private lowCode = Infinity;
+  private highCode = -1;
   private base: Set<DistinctKey> | undefined;
 
   constructor(
@@ -41,8 +44,10 @@ export class DistinctAccumulator implements Accumulator {
 
   reset(): void {
     this.size = 0;
-    this.counts.clear();
-    this.codeCounts.fill(0);
+    if (this.counts.size > 0) this.counts.clear();
+    if (this.highCode >= 0) this.codeCounts.fill(0, this.lowCode, this.highCode + 1);
+    this.lowCode = Infinity;
+    this.highCode = -1;
     this.base = undefined;
   }
 
@@ -52,6 +57,8 @@ export class DistinctAccumulator implements Accumulator {
       const code = (column as TextColumn).codes[i]!;
       if (code < 0) return;
       if (code >= this.codeCounts.length) this.growCodes(code);
+      if (code < this.lowCode) this.lowCode = code;
+      if (code > this.highCode) this.highCode = code;
       if (this.codeCounts[code]!++ === 0 && !this.base?.has((column as TextColumn).dict[code]!)) this.size++;
       return;
     }

@@ -11,13 +11,15 @@
  * end. A sum of zero is +0.
  */
 export class ExactSum {
+  // The first `count` entries are the partials; the array never shrinks (setting an array's length is slow).
   private partials: number[] = [];
+  private count = 0;
   private big: bigint | undefined;
   /** How many values are in the sum (adds minus removes). */
   n = 0;
 
   reset(): void {
-    this.partials.length = 0;
+    this.count = 0;
     this.big = undefined;
     this.n = 0;
   }
@@ -39,10 +41,15 @@ export class ExactSum {
       return;
     }
     const partials = this.partials;
+    const count = this.count;
     let i = 0;
-    for (let j = 0; j < partials.length; j++) {
+    for (let j = 0; j < count; j++) {
       let y = partials[j]!;
-      if (Math.abs(x) < Math.abs(y)) [x, y] = [y, x];
+      if (Math.abs(x) < Math.abs(y)) {
+        const t = x;
+        x = y;
+        y = t;
+      }
       const hi = x + y;
       if (!Number.isFinite(hi)) {
         this.toBig(partials, i, j, x, y);
@@ -52,18 +59,16 @@ export class ExactSum {
       if (lo !== 0) partials[i++] = lo;
       x = hi;
     }
-    // Keep the first i partials and put x after them (setting length only when it shrinks).
-    if (i < partials.length) {
-      partials[i] = x;
-      if (partials.length > i + 1) partials.length = i + 1;
-    } else partials.push(x);
+    // Keep the first i partials and put x after them.
+    partials[i] = x;
+    this.count = i + 1;
   }
 
   /** The correctly rounded sum (0 when empty). */
   value(): number {
     if (this.big !== undefined) return bigToDouble(this.big);
     const p = this.partials;
-    let n = p.length;
+    let n = this.count;
     if (n === 0) return 0;
     let hi = p[--n]!;
     let lo = 0;
@@ -85,20 +90,21 @@ export class ExactSum {
 
   /** A plain-data copy of the state (for storage), restorable with {@link ExactSum.restore}. */
   snapshot(): ExactSumState {
-    return this.big !== undefined ? { n: this.n, big: this.big.toString() } : { n: this.n, partials: [...this.partials] };
+    return this.big !== undefined ? { n: this.n, big: this.big.toString() } : { n: this.n, partials: this.partials.slice(0, this.count) };
   }
 
   restore(state: ExactSumState): void {
     this.n = state.n;
-    this.partials = state.partials ? [...state.partials] : [];
+    this.count = 0;
+    for (const p of state.partials ?? []) this.partials[this.count++] = p;
     this.big = state.big === undefined ? undefined : BigInt(state.big);
   }
 
   private toBig(partials: readonly number[], kept: number, next: number, x: number, y: number): void {
     let total = scaledBigInt(x) + scaledBigInt(y);
     for (let k = 0; k < kept; k++) total += scaledBigInt(partials[k]!);
-    for (let k = next + 1; k < partials.length; k++) total += scaledBigInt(partials[k]!);
-    this.partials = [];
+    for (let k = next + 1; k < this.count; k++) total += scaledBigInt(partials[k]!);
+    this.count = 0;
     this.big = total;
   }
 }

@@ -24,8 +24,10 @@ function compareScalars(a: Scalar, b: Scalar): number {
  * Among equal values the earliest in the window is kept.
  */
 export class ExtremeAccumulator implements Accumulator {
-  private queue: number[] = [];
+  // Entries [head, tail) are the queue; the array never shrinks (setting an array's length is slow).
+  private readonly queue: number[] = [];
   private head = 0;
+  private tail = 0;
   private base: Scalar = null;
   private readonly compare: Compare;
 
@@ -39,8 +41,7 @@ export class ExtremeAccumulator implements Accumulator {
   }
 
   reset(): void {
-    this.queue.length = 0;
-    this.head = 0;
+    this.head = this.tail = 0;
     this.base = null;
   }
 
@@ -48,23 +49,40 @@ export class ExtremeAccumulator implements Accumulator {
     const column = this.buffer.columns[this.column]!;
     if (isNullAt(column, i)) return;
     const queue = this.queue;
-    while (queue.length > this.head && this.sign * this.compare(column, queue[queue.length - 1]!, i) > 0) queue.pop();
-    queue.push(i);
+    let tail = this.tail;
+    while (tail > this.head && this.sign * this.compare(column, queue[tail - 1]!, i) > 0) tail--;
+    queue[tail] = i;
+    this.tail = tail + 1;
   }
 
   addRange(start: number, end: number): void {
-    for (let i = start; i < end; i++) this.add(i);
+    const column = this.buffer.columns[this.column]!;
+    if (!(column instanceof Float64Array)) {
+      for (let i = start; i < end; i++) this.add(i);
+      return;
+    }
+    // The hot path of serving (float64 columns): `add` with the comparison inline.
+    const queue = this.queue;
+    const head = this.head;
+    let tail = this.tail;
+    for (let i = start; i < end; i++) {
+      const v = column[i]!;
+      if (v !== v) continue;
+      while (tail > head && this.sign * (column[queue[tail - 1]!]! - v) > 0) tail--;
+      queue[tail++] = i;
+    }
+    this.tail = tail;
   }
 
   remove(i: number): void {
-    if (this.queue.length > this.head && this.queue[this.head] === i) {
+    if (this.tail > this.head && this.queue[this.head] === i) {
       this.head++;
-      if (this.head === this.queue.length) this.queue.length = this.head = 0;
+      if (this.head === this.tail) this.head = this.tail = 0;
     }
   }
 
   value(): Scalar {
-    const best = this.queue.length > this.head ? scalarAt(this.buffer.columns[this.column]!, this.queue[this.head]!, this.kind) : null;
+    const best = this.tail > this.head ? scalarAt(this.buffer.columns[this.column]!, this.queue[this.head]!, this.kind) : null;
     if (this.base === null) return best;
     if (best === null) return this.base;
     return this.sign * compareScalars(this.base, best) <= 0 ? this.base : best;

@@ -93,8 +93,10 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   }, options.registryRefreshMs ?? 1_000);
   refresh.unref();
   app.addHook('onClose', async () => clearInterval(refresh));
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request for one header.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    done();
   });
 
   const project = async (): Promise<Project> => {

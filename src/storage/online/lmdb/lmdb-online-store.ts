@@ -5,6 +5,7 @@ import { open, type Database, type Key } from 'lmdb';
 import type { EntityState } from '../../../processing/entity-state.js';
 import type { OnlineGcReport, OnlineStore, TableProgress, ViewTableInfo } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
+import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
 const NEXT = '\u0000next';
@@ -41,6 +42,40 @@ function alive(writer: Writer, own: string): boolean {
   }
 }
 
+/** Bytes of stored states copied per allocation: one ArrayBuffer serves many states of a read. */
+const ARENA_BYTES = 64 * 1024;
+
+/**
+ * Reads states for one `read` call: each state's bytes (a msgpack bin, as any msgpack reader of
+ * the store sees them) are copied once out of LMDB's reused read buffer into a shared chunk, at a
+ * multiple of 8, and viewed in place (see `decodeEntityState`). A state of the earlier layout (a
+ * msgpack map) is decoded as such.
+ */
+class StateReader {
+  private chunk = new Uint8Array(0);
+  private at = 0;
+  constructor(private readonly db: Database<unknown, Key>) {}
+
+  /** `keysLeft`: this key and those still to read, to size a chunk for them (one key, one state's bytes). */
+  read(key: Key, keysLeft: number): EntityState | undefined {
+    const stored = this.db.getBinaryFast(key);
+    if (stored === undefined) return undefined;
+    const header = stored[0] === 0xc4 ? 2 : stored[0] === 0xc5 ? 3 : stored[0] === 0xc6 ? 5 : 0;
+    // `stored.length` is the value's; the array itself is lmdb's whole reused buffer.
+    const value = stored.subarray(header, stored.length);
+    if (header === 0 || !isEncodedEntityState(value)) return this.db.get(key) as EntityState | undefined;
+    const n = value.length;
+    let start = (this.at + 7) & ~7;
+    if (start + n > this.chunk.length) {
+      this.chunk = new Uint8Array(Math.max(n, Math.min(ARENA_BYTES, n * keysLeft)));
+      start = 0;
+    }
+    this.chunk.set(value, start);
+    this.at = start + n;
+    return decodeEntityState(this.chunk.subarray(start, start + n));
+  }
+}
+
 /**
  * The embedded online store on LMDB: memory-mapped B-tree, readers in any number of processes
  * never block (measured here about 840k random gets/s, against about 300k for SQLite). Each write
@@ -49,7 +84,8 @@ function alive(writer: Writer, own: string): boolean {
  * entries, then in one transaction points the view at its generation and drops the one it
  * replaced. A read takes the pointer and the keys in one synchronous read, so it sees one table.
  * A generation whose writer is gone (no such process on this host) and that no view serves is
- * garbage: `gc` removes it.
+ * garbage: `gc` removes it. An entry's value is `encodeEntityState(state)`, put as a Buffer (so a
+ * msgpack reader of the store sees a bin): every writer of states goes through that codec.
  *
  * @example
  * const store = lmdbOnlineStore({ path: '.sluice/online' });
@@ -57,19 +93,22 @@ function alive(writer: Writer, own: string): boolean {
 export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   mkdirSync(config.path, { recursive: true });
   const path = resolve(config.path);
-  // moreTypes: typed arrays (the columnar event state) round-trip as typed arrays.
+  // moreTypes: typed arrays in states of the earlier layout (msgpack maps) read as typed arrays.
   const db: Database<unknown, Key> = open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true } });
   const own = (generation: number) => `${path}\u0000${generation}`;
   // The served record carries the view's definition: decode it only when its bytes change (a
   // new table), not on every read of the serving hot path.
   const servedCache = new Map<string, { bytes: Buffer; info: ViewTableInfo }>();
   const servedTable = (view: string): ViewTableInfo | undefined => {
-    const bytes = db.getBinary([SERVED, view]);
-    if (bytes === undefined) return undefined;
+    // getBinaryFast: no copy of the bytes just to compare them (it reuses its buffer: copy to keep).
+    const fast = db.getBinaryFast([SERVED, view]);
+    if (fast === undefined) return undefined;
+    const bytes = fast.subarray(0, fast.length); // `length` is the value's, the array is lmdb's whole buffer
     const cached = servedCache.get(view);
     if (cached !== undefined && cached.bytes.equals(bytes)) return cached.info;
+    const kept = Buffer.from(bytes);
     const info = db.get([SERVED, view]) as ViewTableInfo | undefined;
-    if (info !== undefined) servedCache.set(view, { bytes, info });
+    if (info !== undefined) servedCache.set(view, { bytes: kept, info });
     return info;
   };
   // Incremental updates record their progress beside the served record, which stays unchanged
@@ -147,7 +186,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         let entityCount = 0;
         try {
           for await (const [key, state] of states) {
-            pending = db.put([generation, key], state satisfies EntityState);
+            pending = db.put([generation, key], encodeEntityState(state));
             entityCount++;
           }
           await pending;
@@ -177,7 +216,8 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     async read(view, keys) {
       const info = served(view);
       if (info === undefined) return { info, states: keys.map(() => undefined) };
-      const states = keys.map((key) => db.get([info.generation, key]) as EntityState | undefined);
+      const reader = new StateReader(db);
+      const states = keys.map((key, i) => reader.read([info.generation, key], keys.length - i));
       return { info, states };
     },
     async update(view, generation, keys, apply, progress, precondition) {
@@ -186,9 +226,10 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         if (info?.generation !== generation || (precondition !== undefined && !precondition(info))) return undefined;
         // An offset already applied (by another process, or before a crash) is not applied twice.
         if (Object.entries(progress?.applied ?? {}).some(([source, offset]) => (info.applied?.[source] ?? 0) >= offset)) return info;
+        const reader = new StateReader(db);
         for (const key of keys) {
-          const next = apply(key, db.get([generation, key]) as EntityState | undefined);
-          if (next !== undefined) db.put([generation, key], next);
+          const next = apply(key, reader.read([generation, key], 1));
+          if (next !== undefined) db.put([generation, key], encodeEntityState(next));
         }
         if (progress === undefined) return info;
         const before = (db.get([PROGRESS, generation]) as TableProgress | undefined) ?? {};

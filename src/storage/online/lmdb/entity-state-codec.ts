@@ -1,0 +1,162 @@
+import { AdapterError } from '../../../errors.js';
+import type { BaseState, EntityState, EventColumn } from '../../../processing/entity-state.js';
+import { ByteReader, ByteWriter, readPlain, utf8, writePlain } from './plain-data-codec.js';
+
+/** "SLS1", little-endian: the layout's version is its last byte. */
+const MAGIC = 0x31534c53;
+
+const enum Kind {
+  Number = 0,
+  Text = 1,
+  /** int64 whose values are all within 2^53: `lo` is null. */
+  Int64 = 2,
+  Int64WithRest = 3,
+}
+
+/**
+ * The stored form of an `EntityState`, laid out so a reader views it in place:
+ *
+ * ```
+ * u32 magic "SLS1" | u32 n (events) | f64 horizon | u32 columns | u32 base slots | u8 kind per column
+ * (pad to 8) f64[n] ts
+ * per column: number f64[n] | int64 f64[n] hi (+ f64[n] lo) | text i32[n] codes, then its dictionary
+ *   (u32 count, u32 UTF-8 bytes, u32[count] UTF-16 lengths, the strings' UTF-8 back to back),
+ *   each float64 block starting at a multiple of 8
+ * per base slot: u8 0 (none) | u8 1, f64 ts, the snapshot as plain data (see plain-data-codec)
+ * ```
+ *
+ * Float64 columns keep every bit (NaN nulls, -0). Little-endian, like every platform Node runs on
+ * in practice; a big-endian reader would have to swap.
+ *
+ * @example
+ * const bytes = encodeEntityState(state); // a Buffer
+ * decodeEntityState(bytes); // the same state, its arrays viewing `bytes`
+ */
+export function encodeEntityState(state: EntityState): Buffer {
+  const n = state.ts.length;
+  const out = new ByteWriter(64 + n * 8 * (1 + state.columns.length));
+  out.u32(MAGIC);
+  out.u32(n);
+  out.f64(state.horizon);
+  out.u32(state.columns.length);
+  out.u32(state.base.length);
+  for (const column of state.columns) {
+    const length = column instanceof Float64Array ? column.length : 'codes' in column ? column.codes.length : column.hi.length;
+    if (length !== n || ('lo' in column && column.lo !== null && column.lo.length !== n)) {
+      throw new AdapterError('ADAPTER_FAILED', `cannot store an entity state whose column has ${length} values for ${n} events: every column holds one value per event`);
+    }
+    out.u8(kindOf(column));
+  }
+  out.align8();
+  out.raw(state.ts);
+  for (const column of state.columns) {
+    if (column instanceof Float64Array) out.raw(column);
+    else if ('codes' in column) {
+      out.raw(column.codes);
+      out.u32(column.dict.length);
+      const textBytesAt = out.at;
+      out.u32(0); // the dictionary's UTF-8 bytes, written once known
+      for (const s of column.dict) out.u32(s.length);
+      let textBytes = 0;
+      for (const s of column.dict) textBytes += out.utf8(s);
+      out.bytes.writeUInt32LE(textBytes, textBytesAt);
+      out.align8();
+    } else {
+      out.raw(column.hi);
+      if (column.lo !== null) out.raw(column.lo);
+    }
+  }
+  for (const base of state.base) {
+    if (base === null) {
+      out.u8(0);
+      continue;
+    }
+    out.u8(1);
+    out.f64(base.ts);
+    writePlain(out, base.state);
+  }
+  return out.bytes.subarray(0, out.at);
+}
+
+function kindOf(column: EventColumn): Kind {
+  if (column instanceof Float64Array) return Kind.Number;
+  if ('codes' in column) return Kind.Text;
+  return column.lo === null ? Kind.Int64 : Kind.Int64WithRest;
+}
+
+/** Whether `bytes` hold an entity state in this layout (rather than an earlier one). */
+export function isEncodedEntityState(bytes: Uint8Array): boolean {
+  return bytes.length >= 24 && bytes[0] === 0x53 && bytes[1] === 0x4c && bytes[2] === 0x53 && bytes[3] === 0x31;
+}
+
+// Shared by every state without events (empty arrays cannot be written to).
+const NO_EVENTS = new Float64Array(0);
+const NO_CODES = new Int32Array(0);
+
+/**
+ * Reads a state written by {@link encodeEntityState}. Its arrays view `bytes` in place (copied
+ * once first if `bytes` does not start at a multiple of 8), so `bytes` must not be reused while
+ * the state is in use. Throws an `AdapterError` for bytes in another layout.
+ *
+ * @example
+ * const state = decodeEntityState(encodeEntityState(state));
+ */
+export function decodeEntityState(bytes: Uint8Array): EntityState {
+  if (!isEncodedEntityState(bytes)) throw new AdapterError('ADAPTER_FAILED', 'an entity state in the online store is not in a layout this version reads; rematerialize the view');
+  if (bytes.byteOffset % 8 !== 0) bytes = new Uint8Array(bytes); // a copy (Buffer's slice would not be)
+  const input = new ByteReader(bytes);
+  input.at = 4;
+  const n = input.u32();
+  const horizon = input.f64();
+  const columnCount = input.u32();
+  const baseCount = input.u32();
+  const kinds = bytes.subarray(24, 24 + columnCount);
+  input.at = 24 + columnCount;
+  input.align8();
+  const buffer = bytes.buffer;
+  const float64s = (): Float64Array => {
+    if (n === 0) return NO_EVENTS;
+    const array = new Float64Array(buffer, bytes.byteOffset + input.at, n);
+    input.at += n * 8;
+    return array;
+  };
+  const ts = float64s();
+  const columns = new Array<EventColumn>(columnCount);
+  for (let c = 0; c < columnCount; c++) {
+    const kind = kinds[c] as Kind;
+    if (kind === Kind.Number) columns[c] = float64s();
+    else if (kind === Kind.Text) {
+      const codes = n === 0 ? NO_CODES : new Int32Array(buffer, bytes.byteOffset + input.at, n);
+      input.at += n * 4;
+      const count = input.u32();
+      const textBytes = input.u32();
+      const lengths = new ByteReader(bytes);
+      lengths.at = input.at;
+      input.at += count * 4;
+      // One decode of the whole dictionary, then each string a slice of it.
+      const text = utf8(bytes, input.at, input.at + textBytes);
+      input.at += textBytes;
+      const dict = new Array<string>(count);
+      let from = 0;
+      for (let i = 0; i < count; i++) {
+        const length = lengths.u32();
+        dict[i] = text.slice(from, from + length);
+        from += length;
+      }
+      input.align8();
+      columns[c] = { dict, codes };
+    } else {
+      const hi = float64s();
+      columns[c] = { hi, lo: kind === Kind.Int64WithRest ? float64s() : null };
+    }
+  }
+  const base = new Array<BaseState | null>(baseCount);
+  for (let s = 0; s < baseCount; s++) {
+    if (input.u8() === 0) base[s] = null;
+    else {
+      const at = input.f64();
+      base[s] = { state: readPlain(input), ts: at };
+    }
+  }
+  return { horizon, base, ts, columns };
+}

@@ -1,5 +1,5 @@
 // `npm run bench:cdc` = `node bench/cdc.js [--rows N] [--updates N] [--txn N] [--rounds R]
-// [--rates 500,2000] [--lag-seconds S] [--out FILE]`: Postgres CDC into Sluice (issue 6 §7).
+// [--rates 500,2000] [--lag-seconds S] [--batch N] [--commit-interval-ms MS] [--out FILE]`: Postgres CDC into Sluice (issue 6 §7).
 // Starts a throwaway PostgreSQL (bench/postgres-server.js), fills `accounts` with N rows
 // (default 100k), then per round (default 2), each against a floor measured in the same run:
 //   (a) the floor: Sluice's Postgres CDC connector into an in-memory sink that only counts;
@@ -40,6 +40,11 @@ const txn = Number(opt('txn', 1_000));
 const rounds = Number(opt('rounds', 2));
 const rates = String(opt('rates', '500,2000')).split(',').map(Number);
 const lagSeconds = Number(opt('lag-seconds', 20));
+// The connector's batch sizes (snapshot rows per append, most changes per append); default its own.
+const batch = opt('batch', undefined);
+const tuning = batch === undefined ? {} : { snapshotBatchSize: Number(batch), maxBatch: Number(batch) };
+// How often the runtime commits the log to the lake (its default: 1 s).
+const commitIntervalMs = Number(opt('commit-interval-ms', 1_000));
 if (updates > rows || updates % txn !== 0) throw new Error('--updates must be at most --rows and a multiple of --txn');
 const log = (line) => process.stderr.write(`${line}\n`);
 const epochMs = () => performance.timeOrigin + performance.now();
@@ -142,7 +147,7 @@ async function floorRun(server, db, round, withLag) {
   const reach = (n) => new Promise((done) => (count >= n ? done(performance.now()) : waiting.add({ n, done })));
   const source = benchProject(server.url('crm'), `bench_floor_${round}`).sources[0];
   const started = performance.now();
-  const running = await postgresCdcConnector()(source, sink, { log: (m) => (m.includes('retrying') ? log(m) : undefined) });
+  const running = await postgresCdcConnector(tuning)(source, sink, { log: (m) => (m.includes('retrying') ? log(m) : undefined) });
   const snapshotSeconds = ((await reach(rows)) - started) / 1000;
   const burstStarted = performance.now();
   const [writeSeconds, burstDone] = await Promise.all([burst(db), reach(rows + updates)]);
@@ -169,19 +174,41 @@ async function sluiceRun(server, db, round, withLag) {
   try {
     await platform.metadata.recordRegistry(project);
     let started;
-    const start = postgresCdcConnector();
-    const connectors = { postgresCdc: (source, sink, options) => ((started = performance.now()), start(source, sink, options)) };
-    const runtime = await startStreamRuntime(platform, { project: () => project, connectors, log: (level, m) => (level === 'info' ? undefined : log(`${level}: ${m}`)) });
+    const start = postgresCdcConnector(tuning);
+    // Each append into Sluice (validate, durable log, online update) timed, to say where the time goes.
+    const appends = [];
+    const timed = (sink) => ({
+      position: () => sink.position(),
+      append: async (texts, at) => {
+        const t = performance.now();
+        const outcome = await sink.append(texts, at);
+        appends.push([texts.length, performance.now() - t]);
+        return outcome;
+      },
+    });
+    const connectors = { postgresCdc: (source, sink, options) => ((started = performance.now()), start(source, timed(sink), options)) };
+    // Appends since `from`: how many, their mean size and time, and the share of `seconds` spent in them.
+    const appendStats = (from, seconds) => {
+      const part = appends.slice(from);
+      const ms = part.map(([, m]) => m).sort((a, b) => a - b);
+      const total = ms.reduce((a, b) => a + b, 0);
+      const round = (x) => Number(x.toFixed(2));
+      return { appends: part.length, meanEvents: Math.round(part.reduce((n, [e]) => n + e, 0) / part.length), meanMs: round(total / part.length), p50Ms: round(ms[Math.floor(ms.length / 2)]), p99Ms: round(ms[Math.floor(ms.length * 0.99)]), inAppendShare: round(total / 1000 / seconds) };
+    };
+    const runtime = await startStreamRuntime(platform, { project: () => project, connectors, commitIntervalMs, log: (level, m) => (level === 'info' ? undefined : log(`${level}: ${m}`)) });
     const online = await platform.online();
     const latest = await latestSnapshots(platform.metadata, project);
     const versions = async (keys) => (await getOnlineFeatures(project, online, { entities: { account_id: keys }, features: ['profile:version'] }, Date.now() + 1, latest)).rows.map((r) => (r.profile__version == null ? -1 : Number(r.profile__version)));
     const shows = (key, v) => until(async () => (await versions([key]))[0] === v);
     const snapshotSeconds = ((await shows(rows, version)) - started) / 1000;
+    const snapshotAppends = appendStats(0, snapshotSeconds);
+    const afterSnapshot = appends.length;
     const target = version + 1;
     const burstStarted = performance.now();
     const [writeSeconds, burstDone] = await Promise.all([burst(db), shows(updates, target)]);
     const result = { snapshotSeconds, snapshotRowsPerSecond: Math.round(rows / snapshotSeconds), burstSeconds: (burstDone - burstStarted) / 1000, writeSeconds };
     result.burstChangesPerSecond = Math.round(updates / result.burstSeconds);
+    result.appends = { snapshot: snapshotAppends, burst: appendStats(afterSnapshot, result.burstSeconds) };
     // Every key, not only the last, holds the burst's version.
     let wrong = 0;
     for (let lo = 1; lo <= updates; lo += 5_000) {
@@ -191,7 +218,10 @@ async function sluiceRun(server, db, round, withLag) {
     if (wrong > 0) throw new Error(`${wrong} keys do not show version ${version} online after the burst`);
     if (withLag) {
       result.lag = [];
-      for (const rate of rates) result.lag.push(await lagAt(server.url('crm'), rate, versions));
+      for (const rate of rates) {
+        const from = appends.length;
+        result.lag.push({ ...(await lagAt(server.url('crm'), rate, versions)), appends: appendStats(from, lagSeconds) });
+      }
     }
     result.connector = runtime.status()[0].connector;
     await runtime.close();
@@ -239,7 +269,7 @@ async function main() {
       at: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage1mAtEnd: Number(loadavg()[0].toFixed(2)) },
       postgres: `${server.version} (fsync=off, same machine)`,
-      config: { rows, updates, txn, rounds, rates, lagSeconds, pollMs: POLL_MS },
+      config: { rows, updates, txn, rounds, rates, lagSeconds, pollMs: POLL_MS, connectorTuning: tuning, commitIntervalMs },
       snapshot: { floorRowsPerSecond: best(floor, 'snapshotRowsPerSecond'), sluiceRowsPerSecond: best(sluice, 'snapshotRowsPerSecond'), ratio: ratio('snapshotRowsPerSecond') },
       burst: { floorChangesPerSecond: best(floor, 'burstChangesPerSecond'), sluiceChangesPerSecond: best(sluice, 'burstChangesPerSecond'), ratio: ratio('burstChangesPerSecond') },
       lag: { floor: floor.at(-1).lag, sluice: sluice.at(-1).lag },

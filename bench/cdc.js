@@ -38,7 +38,7 @@ const rows = Number(opt('rows', 100_000));
 const updates = Number(opt('updates', rows));
 const txn = Number(opt('txn', 1_000));
 const rounds = Number(opt('rounds', 2));
-const rates = String(opt('rates', '500,2000')).split(',').map(Number);
+const rates = String(opt('rates', '500,2000')).split(',').filter((r) => r !== '').map(Number);
 const lagSeconds = Number(opt('lag-seconds', 20));
 // The connector's batch sizes (snapshot rows per append, most changes per append); default its own.
 const batch = opt('batch', undefined);

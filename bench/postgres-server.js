@@ -3,10 +3,10 @@
 // a random loopback port; as root it runs as the `postgres` OS user (Postgres refuses root).
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 /** Where the PostgreSQL binaries are: `SLUICE_PG_BIN`, else the newest Debian install. */
 export function postgresBin() {
@@ -15,17 +15,6 @@ export function postgresBin() {
   const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a)) : [];
   if (versions[0] === undefined) throw new Error('PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): apt-get install postgresql, or set SLUICE_PG_BIN');
   return join(root, versions[0], 'bin');
-}
-
-async function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
 }
 
 /**

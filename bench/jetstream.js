@@ -11,13 +11,13 @@
 // the whole way in. Needs `npm run build` first (it runs the built dist/).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { startNatsJetStream } from '../dist/ingest/connectors/nats/index.js';
+import { freePort } from './free-port.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -51,17 +51,6 @@ function natsServerBinary() {
   } catch {
     throw new Error('nats-server not found: apt-get install nats-server, or set NATS_SERVER_BIN');
   }
-}
-
-async function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
 }
 
 async function startServer(store) {

@@ -1,4 +1,4 @@
-import type { EventColumn, Int64Column, TextColumn } from './aggregations/index.js';
+import type { Accumulator, EventColumn, Int64Column, TextColumn } from './aggregations/index.js';
 import type { BaseState, EntityState } from './entity-state.js';
 import { EventBufferBuilder, type ChunkColumn } from './event-buffer-builder.js';
 import { createAccumulators, slotUses, type ViewPlan } from './feature-plan.js';
@@ -23,52 +23,78 @@ function readers(columns: readonly EventColumn[]): ChunkColumn[] {
 }
 
 /**
- * Applies one entity's new events to its online state, exactly: the result is the state that
- * materializing every event (old and new) at horizon `max(state.horizon, cut)` would give.
- * Events at or after the horizon are merged into the retained events in (ts, arrival) order (an
- * event with the same ts as a retained one came later, so it goes after it); events before it
- * (the retained ones that `cut` passes, and late events older than the horizon) are folded into
- * the unwindowed slots' base, which every accumulator accepts in any order (sums are exact;
- * "latest" compares times). `rows` index `batch`, sorted by ts, ties in arrival order.
- *
- * Costs O(retained + new) per call: callers batch an entity's events.
+ * Applies entities' new events to their online states, one entity at a time, with buffers and
+ * accumulators made once per view (the streaming hot path allocates per entity only the state it
+ * returns).
  */
-export function applyEvents(plan: ViewPlan, builder: EventBufferBuilder, state: EntityState | undefined, batch: EventBatch, rows: readonly number[], cut: number): EntityState {
-  const accumulators = createAccumulators(plan, builder.buffer);
-  const baseSlots = plan.slots.flatMap((slot, s) => (slot.windowMs === undefined ? [s] : []));
-  const usedTs = new Float64Array(plan.slots.length).fill(NaN);
-  builder.reset();
-  for (const s of baseSlots) {
-    const base = state?.base[s];
-    if (base) {
-      accumulators[s]!.restore(base.state);
-      usedTs[s] = base.ts;
-    } else accumulators[s]!.reset();
+export class EventApplier {
+  private readonly builder: EventBufferBuilder;
+  private readonly accumulators: Accumulator[];
+  private readonly baseSlots: number[];
+  private readonly usedTs: Float64Array;
+  private batch: EventBatch | undefined;
+  private batchReaders: ChunkColumn[] = [];
+
+  constructor(private readonly plan: ViewPlan) {
+    this.builder = new EventBufferBuilder(plan.columnKinds);
+    this.accumulators = createAccumulators(plan, this.builder.buffer);
+    this.baseSlots = plan.slots.flatMap((slot, s) => (slot.windowMs === undefined ? [s] : []));
+    this.usedTs = new Float64Array(plan.slots.length);
   }
-  const horizon = Math.max(state?.horizon ?? -Infinity, cut);
-  const oldTs = state?.ts ?? new Float64Array(0);
-  const oldValues = state ? readers(state.columns) : [];
-  const newValues = readers(batch.columns);
-  let retainedFrom = -1;
-  const take = (ts: number, values: readonly ChunkColumn[], row: number): void => {
-    const i = builder.append(ts, values, 0, row);
-    if (ts >= horizon) {
-      if (retainedFrom < 0) retainedFrom = i;
-      return;
-    }
+
+  /**
+   * Applies one entity's new events to its online state, exactly: the result is the state that
+   * materializing every event (old and new) at horizon `max(state.horizon, cut)` would give.
+   * Events at or after the horizon are merged into the retained events in (ts, arrival) order (an
+   * event with the same ts as a retained one came later, so it goes after it); events before it
+   * (the retained ones that `cut` passes, and late events older than the horizon) are folded into
+   * the unwindowed slots' base, which every accumulator accepts in any order (sums are exact;
+   * "latest" compares times). `rows` index `batch`, sorted by ts, ties in arrival order.
+   *
+   * Costs O(retained + new) per call: callers batch an entity's events.
+   */
+  apply(state: EntityState | undefined, batch: EventBatch, rows: readonly number[], cut: number): EntityState {
+    const { plan, builder, accumulators, baseSlots, usedTs } = this;
+    usedTs.fill(NaN);
+    builder.reset();
     for (const s of baseSlots) {
-      accumulators[s]!.add(i);
-      if (slotUses(plan.slots[s]!, builder.buffer, i) && !(usedTs[s]! >= ts)) usedTs[s] = ts;
+      const base = state?.base[s];
+      if (base) {
+        accumulators[s]!.restore(base.state);
+        usedTs[s] = base.ts;
+      } else accumulators[s]!.reset();
     }
-  };
-  let o = 0;
-  for (const row of rows) {
-    const ts = batch.ts[row]!;
-    while (o < oldTs.length && oldTs[o]! <= ts) take(oldTs[o]!, oldValues, o++);
-    take(ts, newValues, row);
+    const horizon = Math.max(state?.horizon ?? -Infinity, cut);
+    const oldTs = state?.ts ?? EMPTY;
+    const oldValues = state ? readers(state.columns) : [];
+    if (batch !== this.batch) {
+      this.batch = batch;
+      this.batchReaders = readers(batch.columns);
+    }
+    const newValues = this.batchReaders;
+    let retainedFrom = -1;
+    const take = (ts: number, values: readonly ChunkColumn[], row: number): void => {
+      const i = builder.append(ts, values, 0, row);
+      if (ts >= horizon) {
+        if (retainedFrom < 0) retainedFrom = i;
+        return;
+      }
+      for (const s of baseSlots) {
+        accumulators[s]!.add(i);
+        if (slotUses(plan.slots[s]!, builder.buffer, i) && !(usedTs[s]! >= ts)) usedTs[s] = ts;
+      }
+    };
+    let o = 0;
+    for (const row of rows) {
+      const ts = batch.ts[row]!;
+      while (o < oldTs.length && oldTs[o]! <= ts) take(oldTs[o]!, oldValues, o++);
+      take(ts, newValues, row);
+    }
+    while (o < oldTs.length) take(oldTs[o]!, oldValues, o++);
+    const base = plan.slots.map((_, s): BaseState | null => (Number.isNaN(usedTs[s]!) ? null : { state: accumulators[s]!.snapshot(), ts: usedTs[s]! }));
+    const { ts, columns } = builder.slice(retainedFrom < 0 ? builder.length : retainedFrom);
+    return { horizon, base, ts, columns };
   }
-  while (o < oldTs.length) take(oldTs[o]!, oldValues, o++);
-  const base = plan.slots.map((_, s): BaseState | null => (Number.isNaN(usedTs[s]!) ? null : { state: accumulators[s]!.snapshot(), ts: usedTs[s]! }));
-  const { ts, columns } = builder.slice(retainedFrom < 0 ? builder.length : retainedFrom);
-  return { horizon, base, ts, columns };
 }
+
+const EMPTY = new Float64Array(0);

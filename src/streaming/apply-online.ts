@@ -1,7 +1,6 @@
 import { entityKey, type Source } from '../definitions/index.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
-import { applyEvents, type EventBatch } from '../processing/apply-events.js';
-import { EventBufferBuilder } from '../processing/event-buffer-builder.js';
+import { EventApplier, type EventBatch } from '../processing/apply-events.js';
 import { viewPlan } from '../processing/feature-plan.js';
 import type { OnlineStore, TableProgress, ViewTableInfo } from '../storage/online/online-store.js';
 import { retentionHorizon } from '../time/index.js';
@@ -46,6 +45,6 @@ export async function applyToTable(
   // Stable: events of equal time keep their arrival order.
   for (const rows of groups.values()) rows.sort((a, b) => decoded.ts[a]! - decoded.ts[b]!);
   const cut = retentionHorizon(ackTime - (source.allowedLatenessMs ?? 0), view.features);
-  const builder = new EventBufferBuilder(plan.columnKinds);
-  return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applyEvents(plan, builder, state, batch, groups.get(key)!, cut), progress, precondition);
+  const applier = new EventApplier(plan);
+  return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applier.apply(state, batch, groups.get(key)!, cut), progress, precondition);
 }

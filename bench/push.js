@@ -12,8 +12,8 @@
 // window (the difference of `GET /v1/streams`'s histogram before and after it), with the commit
 // measured. `--profile DIR` writes a CPU profile of each `sluice serve` into DIR. Needs `npm run build` first (it runs the built dist/).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -59,6 +59,7 @@ async function logFloor(batch, seconds) {
   let appended = 0;
   const until = performance.now() + seconds * 1000;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const writer = async () => {
     while (performance.now() < until) {
       const { texts, ids } = newEvents(batch);
@@ -68,9 +69,11 @@ async function logFloor(batch, seconds) {
   };
   await Promise.all(Array.from({ length: connections }, writer));
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   await eventLog.close();
   rmSync(dir, { recursive: true, force: true });
-  return { eventsPerSecond: Math.round(appended / elapsed), appendsPerSecond: Math.round(appended / batch / elapsed) };
+  // This process's CPU includes making the events (the load generator pays that on the push side).
+  return { eventsPerSecond: Math.round(appended / elapsed), appendsPerSecond: Math.round(appended / batch / elapsed), cpuMicrosPerEvent: Math.round((cpu.user + cpu.system) / appended) };
 }
 
 async function startServe(dir, port) {
@@ -81,6 +84,12 @@ async function startServe(dir, port) {
     child.once('exit', (code) => fail(new Error(`sluice serve exited with ${code}`)));
   });
   return child;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The freshness histogram of the view: cumulative counts per bucket. */
@@ -149,10 +158,14 @@ async function main() {
       log(`batch ${batch}: push through sluice serve...`);
       await push(port, batch, 2);
       const before = await freshness(port);
+      const cpuBefore = cpuSeconds(server.pid);
       const sluice = await push(port, batch, duration);
+      const serverCpuSeconds = cpuSeconds(server.pid) - cpuBefore;
       const after = await freshness(port);
       const fresh = windowQuantiles(before, after);
-      const result = { batch, floor, sluice, ratioToFloor: Number((sluice.eventsPerSecond / floor.eventsPerSecond).toFixed(3)), freshness: fresh, logEntriesInWindow: after.offset - before.offset };
+      // CPU per event resists the machine being shared better than events/s does.
+      sluice.serverCpuMicrosPerEvent = Math.round((serverCpuSeconds * 1e6) / (sluice.eventsPerSecond * duration));
+      const result = { batch, loadAverage: loadavg()[0], floor, sluice, ratioToFloor: Number((sluice.eventsPerSecond / floor.eventsPerSecond).toFixed(3)), freshness: fresh, logEntriesInWindow: after.offset - before.offset };
       log(`  ${JSON.stringify(result)}`);
       report.results.push(result);
     } finally {

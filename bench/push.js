@@ -13,6 +13,7 @@
 // measured. `--profile DIR` writes a CPU profile of each `sluice serve` into DIR. Needs `npm run build` first (it runs the built dist/).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +95,13 @@ function cpuSeconds(pid) {
 
 /** The freshness histogram of the view: cumulative counts per bucket. */
 async function freshness(port) {
-  const streams = await (await fetch(`http://127.0.0.1:${port}/v1/streams`)).json();
+  const streams = await new Promise((done, fail) => {
+    get(`http://127.0.0.1:${port}/v1/streams`, (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => done(JSON.parse(body)));
+    }).once('error', fail);
+  });
   const view = streams.freshness.find((f) => f.view === 'payment_stats');
   return { counts: view ? view.buckets.map((b) => b.count) : [], max: view?.maxMs ?? 0, offset: streams.sources[0]?.offset ?? 0 };
 }

@@ -1,23 +1,32 @@
 // `node bench/jetstream.js [--events N] [--rounds R] [--out FILE]`: JetStream consumption rate
 // (issue 6 §7). Starts a throwaway `nats-server -js` (the Debian package; NATS_SERVER_BIN to
-// choose another binary) on a free loopback port, publishes N small JSON events (default 200k)
-// to a stream, then reads the whole stream R times each (default 5, alternating) with
+// choose another binary) on a free loopback port, publishes N small JSON payment events (default
+// 200k, event times in the last 10 minutes) to a stream, then reads the whole stream R times each
+// (default 5, alternating) with
 //   (a) the floor: a bare durable pull consumer that acknowledges each message, no Sluice (the
 //       better of `consume` and `fetch`);
-//   (b) Sluice's NATS JetStream connector handing the events to `sink` below;
-// and reports events/s of each (best round), the ratio b/a of the bests and the median of each
-// round's b/a, with the git commit measured.
-// The sink is a trivial in-memory one for now: point `sink` at the real durable sink to measure
-// the whole way in. Needs `npm run build` first (it runs the built dist/).
+//   (b) Sluice's NATS JetStream connector handing the events to an in-memory sink (the
+//       connector's own cost);
+//   (c) the real path: the connector appending through the stream processor of
+//       `startStreamRuntime` (validation, the durable log, the online state of a view of
+//       windowed aggregations, `bench/stream-project.js`), in a fresh project each round; a
+//       message is acknowledged once its events are durable and applied online;
+// and reports events/s of each (best round), the ratios b/a and c/a of the bests and the median
+// of each round's ratio, with the git commit measured. Needs `npm run build` first (it runs the
+// built dist/).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { loadProject } from '../dist/config/load-project.js';
 import { startNatsJetStream } from '../dist/ingest/connectors/nats/index.js';
 import { freePort } from './free-port.js';
+import { openPlatform } from '../dist/platform.js';
+import { startStreamRuntime } from '../dist/streaming/stream-runtime.js';
+import { STREAM_CONFIG } from './stream-project.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -29,8 +38,8 @@ const events = Number(opt('events', 200_000));
 const rounds = Number(opt('rounds', 5));
 const log = (line) => process.stderr.write(`${line}\n`);
 
-/** Where the connector's events go: counts them and keeps the position in memory. */
-function sink(onAppended) {
+/** (b) Where the connector's events go: counts them and keeps the position in memory. */
+function memorySink(onAppended) {
   let position;
   return {
     position: async () => position,
@@ -71,8 +80,10 @@ async function publish(nc) {
   const js = jetstream(nc);
   const window = [];
   const started = performance.now();
+  // Event times within the source's allowed lateness (1h) of every round's acknowledgements.
+  const newest = Date.now();
   for (let i = 0; i < events; i++) {
-    const payload = JSON.stringify({ payment_id: `p${String(i).padStart(9, '0')}`, account_id: `a${i % 10_000}`, amount: (i % 977) / 4, channel: 'card', ts: new Date(1_764_000_000_000 + i).toISOString() });
+    const payload = JSON.stringify({ payment_id: `p${String(i).padStart(9, '0')}`, account_id: `a${(i * 2_654_435_761) % 100_000}`, amount: (i % 977) / 4, channel: ['card', 'web', 'pos', 'wire'][i & 3], ts: new Date(newest - (i % 600_000)).toISOString() });
     window.push(js.publish(`bench.${i % 8}`, payload));
     if (window.length >= 2000) await Promise.all(window.splice(0));
   }
@@ -117,8 +128,37 @@ async function bareConsumer(url, durable, way) {
   return events / seconds;
 }
 
-/** (b) Sluice's connector into `sink`. */
-async function connector(url, durable) {
+/** A fresh project of the stream bench project, its stream runtime, and a sink into its stream processor. */
+async function realPath(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'sluice.config.ts'), STREAM_CONFIG);
+  const platform = openPlatform({ projectDir: dir });
+  const project = await loadProject(dir);
+  await platform.metadata.recordRegistry(project);
+  // No lake commit while measuring: the timer would only add work that is not on the way in.
+  const runtime = await startStreamRuntime(platform, { project: () => project, commitIntervalMs: 3_600_000 });
+  const eventLog = await platform.log();
+  return {
+    sink: (onAppended) => ({
+      position: async () => eventLog.position('payments', 'natsJetStream'),
+      append: async (texts, at) => {
+        const outcome = await runtime.processor.append('payments', { texts }, 'natsJetStream', at);
+        if (outcome.accepted !== texts.length) throw new Error(`a batch was not accepted whole: ${JSON.stringify(outcome).slice(0, 500)}`);
+        onAppended(texts.length);
+        return outcome;
+      },
+    }),
+    async close() {
+      await runtime.close();
+      await platform.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** (b) and (c): Sluice's connector into `sink`. */
+async function connector(url, durable, sink = memorySink) {
   const started = performance.now();
   let appended = 0;
   let appends = 0;
@@ -150,16 +190,27 @@ async function main() {
     await nc.close();
     const bare = { consume: [], fetch: [] };
     const sluice = [];
+    const real = [];
     for (let round = 0; round < rounds; round++) {
       for (const way of ['consume', 'fetch']) bare[way].push(await bareConsumer(server.url, `bare_${way}_${round}`, way));
       sluice.push(await connector(server.url, `sluice_${round}`));
-      log(`round ${round + 1}: bare consume ${Math.round(bare.consume[round])}, bare fetch ${Math.round(bare.fetch[round])}, connector ${Math.round(sluice[round].rate)} events/s (mean batch ${sluice[round].meanBatch})`);
+      const path = await realPath(join(here, '.work', 'jetstream'));
+      try {
+        real.push(await connector(server.url, `real_${round}`, path.sink));
+      } finally {
+        await path.close();
+      }
+      log(`round ${round + 1}: bare consume ${Math.round(bare.consume[round])}, bare fetch ${Math.round(bare.fetch[round])}, connector ${Math.round(sluice[round].rate)} (mean batch ${sluice[round].meanBatch}), real path ${Math.round(real[round].rate)} events/s (mean batch ${real[round].meanBatch})`);
     }
     const bestBare = Math.max(...bare.consume, ...bare.fetch);
     const bestSluice = Math.max(...sluice.map((s) => s.rate));
+    const bestReal = Math.max(...real.map((s) => s.rate));
     // The machine is shared: each round's ratio to its own floor, then the median, resists load drift.
-    const roundRatios = sluice.map((s, round) => s.rate / Math.max(bare.consume[round], bare.fetch[round])).sort((x, y) => x - y);
-    const medianRoundRatio = roundRatios[Math.floor(roundRatios.length / 2)];
+    const medianRatio = (runs) => {
+      const ratios = runs.map((s, round) => s.rate / Math.max(bare.consume[round], bare.fetch[round])).sort((x, y) => x - y);
+      return ratios[Math.floor(ratios.length / 2)];
+    };
+    const medianRoundRatio = medianRatio(sluice);
     const git = (...a) => execFileSync('git', a, { cwd: here, encoding: 'utf8' }).trim();
     const dirty = git('status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)bench/results') !== '';
     const report = {
@@ -167,14 +218,19 @@ async function main() {
       at: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       natsServer: execFileSync(natsServerBinary(), ['--version'], { encoding: 'utf8' }).trim(),
-      events, rounds, sink: 'memory',
+      events, rounds, sink: 'memory (connector) and the stream processor (real path)',
+      loadAverage: loadavg()[0],
       publishPerSecond: Math.round(publishRate),
       bareConsumerPerSecond: Math.round(bestBare),
       connectorPerSecond: Math.round(bestSluice),
       ratio: Number((bestSluice / bestBare).toFixed(3)),
       medianRoundRatio: Number(medianRoundRatio.toFixed(3)),
-      roundsPerSecond: { bareConsume: bare.consume.map(Math.round), bareFetch: bare.fetch.map(Math.round), connector: sluice.map((s) => Math.round(s.rate)) },
+      realPathPerSecond: Math.round(bestReal),
+      realPathRatio: Number((bestReal / bestBare).toFixed(3)),
+      realPathMedianRoundRatio: Number(medianRatio(real).toFixed(3)),
+      roundsPerSecond: { bareConsume: bare.consume.map(Math.round), bareFetch: bare.fetch.map(Math.round), connector: sluice.map((s) => Math.round(s.rate)), realPath: real.map((s) => Math.round(s.rate)) },
       connectorMeanBatch: sluice.map((s) => s.meanBatch),
+      realPathMeanBatch: real.map((s) => s.meanBatch),
     };
     const out = opt('out', undefined);
     if (out !== undefined) writeFileSync(resolve(out), `${JSON.stringify(report, null, 2)}\n`);

@@ -95,7 +95,7 @@ async function trimLog(deps: LakeCommitDeps, project: Project, source: Source, c
   const now = deps.ctx.now();
   const keepFrom = now - LOG_KEEP_MS;
   let bound = 0;
-  for (const entry of deps.log.read(source.name, 0, 1_000)) {
+  for (const entry of deps.log.acknowledged(source.name, 0, 1_000)) {
     if (entry.offset > upTo || entry.ackTime >= keepFrom) break;
     bound = entry.offset;
   }

@@ -36,6 +36,17 @@ export class OverloadedError extends SluiceError {
   readonly retryAfterSeconds = 1;
 }
 
+/** A group whose events are in the log, not yet applied online. */
+interface DurableGroup {
+  readonly project: Project;
+  readonly source: Source;
+  readonly group: readonly Waiting[];
+  readonly ackTime: number;
+  readonly decoded: DecodedEvents & { readonly counts: readonly (number | string)[] };
+  readonly offset: number;
+  readonly duplicates: readonly number[];
+}
+
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -86,9 +97,16 @@ export class StreamProcessor {
     return done;
   }
 
+  /**
+   * Processes a source's waiting batches group by group, in two stages: a group is made durable
+   * (decoded, appended to the log) while the group before it is applied online, so validation
+   * and the log's commit overlap the online update. Groups enter the log, and then the online
+   * state, in order; at most one group is durable and not yet visible.
+   */
   private async drain(sourceName: string): Promise<void> {
     const queue = this.queues.get(sourceName)!;
     queue.running = true;
+    let visible: Promise<void> = Promise.resolve();
     try {
       while (queue.waiting.length > 0) {
         // One origin per group: a connector's position must describe the whole entry.
@@ -100,13 +118,21 @@ export class StreamProcessor {
           group.push(next);
           size += next.bytes;
         }
-        try {
-          await this.process(sourceName, group);
-        } catch (error) {
-          for (const w of group) w.reject(error);
-        } finally {
-          queue.bytes -= size;
-        }
+        const durable = this.makeDurable(sourceName, group);
+        const before = visible;
+        visible = durable
+          .then(async (entry) => {
+            await before;
+            await this.makeVisible(entry);
+          })
+          .catch((error: unknown) => {
+            for (const w of group) w.reject(error);
+          })
+          .finally(() => (queue.bytes -= size));
+        await durable.catch(() => undefined);
+        await before;
+        // Batches that arrive while the last group becomes visible are taken by this loop.
+        if (queue.waiting.length === 0) await visible;
       }
     } finally {
       queue.running = false;
@@ -129,7 +155,8 @@ export class StreamProcessor {
     return run;
   }
 
-  private async process(sourceName: string, group: Waiting[]): Promise<void> {
+  /** Validates a group and appends it to the log: its events are durable when this resolves. */
+  private async makeDurable(sourceName: string, group: Waiting[]): Promise<DurableGroup> {
     const project = this.options.project();
     const source = project.sources.find((s) => s.name === sourceName)!;
     const ackTime = this.options.now();
@@ -138,6 +165,11 @@ export class StreamProcessor {
     const { offset, duplicates } = await this.options.log.append(source.name, {
       ackTime, origin: group[0]!.origin, events: decoded.raws, ...(decoded.ids ? { ids: decoded.ids } : {}), rejected: decoded.rejected, ...(position === undefined ? {} : { position }),
     });
+    return { project, source, group, ackTime, decoded, offset, duplicates };
+  }
+
+  /** Applies a durable group online, then answers each of its batches. */
+  private async makeVisible({ project, source, group, ackTime, decoded, offset, duplicates }: DurableGroup): Promise<void> {
     const duplicate = new Set(duplicates);
     // The events are durable now: a failure to apply them online must not be reported as a
     // failed append (a retry would add them again); the tables catch up from the log later.

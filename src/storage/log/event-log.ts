@@ -52,6 +52,8 @@ export interface LogAppendResult {
 export interface EventLog {
   append(source: string, batch: LogAppend): Promise<LogAppendResult>;
   read(source: string, after: number, limit: number): LogEntry[];
+  /** Like `read`, the offsets and acknowledgement times of entries after `after`, without their events (cheap). */
+  acknowledged(source: string, after: number, limit: number): { readonly offset: number; readonly ackTime: number }[];
   /** The last offset appended for a source (0 when none). */
   head(source: string): number;
   position(source: string, origin: string): string | undefined;

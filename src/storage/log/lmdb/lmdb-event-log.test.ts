@@ -58,4 +58,29 @@ describe('LMDB event log', () => {
     expect(log.head('s')).toBe(5);
     await log.close();
   });
+
+  test('trim forgets exactly the ids that expired, keeping an id accepted again after it expired', async () => {
+    const log = lmdbEventLog({ path: fresh(), dedupeHorizonMs: 1000 });
+    await log.append('s', { ackTime: 0, origin: 'push', events: ['a', 'b'], ids: ['1', '2'], rejected: [] });
+    await log.append('s', { ackTime: 600, origin: 'push', events: ['c'], ids: ['3'], rejected: [] });
+    // Id 1 expired at 1000 and is accepted again, until 2200.
+    expect((await log.append('s', { ackTime: 1200, origin: 'push', events: ['a2'], ids: ['1'], rejected: [] })).duplicates).toEqual([]);
+    await log.append('t', { ackTime: 0, origin: 'push', events: ['x'], ids: ['1'], rejected: [] });
+    await log.trim('s', 0, 1300);
+    // A trim forgets the remembered id 2 (expired); 1 (remembered again) and 3 (not expired) stay, and source t is untouched.
+    const again = await log.append('s', { ackTime: 1300, origin: 'push', events: ['a3', 'b2', 'c2'], ids: ['1', '2', '3'], rejected: [] });
+    expect(again.duplicates).toEqual([0, 2]);
+    expect((await log.append('t', { ackTime: 500, origin: 'push', events: ['x2'], ids: ['1'], rejected: [] })).duplicates).toEqual([0]);
+    await log.close();
+  });
+
+  test('acknowledged gives offsets and acknowledgement times without events, and trim drops them with the entries', async () => {
+    const log = lmdbEventLog({ path: fresh() });
+    for (let i = 1; i <= 4; i++) await log.append('s', { ackTime: i * 100, origin: 'push', events: ['x'], rejected: [] });
+    expect(log.acknowledged('s', 1, 2)).toEqual([{ offset: 2, ackTime: 200 }, { offset: 3, ackTime: 300 }]);
+    await log.trim('s', 2, 0);
+    expect(log.acknowledged('s', 0, 10)).toEqual([{ offset: 3, ackTime: 300 }, { offset: 4, ackTime: 400 }]);
+    expect(log.acknowledged('other', 0, 10)).toEqual([]);
+    await log.close();
+  });
 });

@@ -16,6 +16,8 @@ const ENTRY = 'entry';
 const POSITION = 'position';
 const CHECKPOINT = 'checkpoint';
 const ID = 'id';
+const EXPIRY = 'expiry';
+const ACKED = 'acked';
 const LAKE = 'lake';
 
 type StoredEntry = Omit<LogEntry, 'offset'>;
@@ -24,7 +26,10 @@ type StoredEntry = Omit<LogEntry, 'offset'>;
  * The durable log on LMDB (in-process, no server). Appends run in lmdb's batched write
  * transactions: appends issued together share one commit and one fsync (group commit), and
  * each resolves once its commit is on disk. The dedupe check, the offset, the entry, the ids
- * and the position are written in the same transaction, so a crash keeps all or none.
+ * and the position are written in the same transaction, so a crash keeps all or none. Beside
+ * each entry, its acknowledgement time (`acknowledged` reads it without the events), and the ids
+ * it remembered under their expiry time, so `trim` visits only the ids that expired instead of
+ * every id remembered.
  *
  * @example
  * const log = lmdbEventLog({ path: '.sluice/log' });
@@ -38,6 +43,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
   return {
     async append(source, batch) {
       return db.transaction(() => {
+        const offset = head(source) + 1;
         const duplicates: number[] = [];
         let events = batch.events;
         if (batch.ids !== undefined) {
@@ -53,10 +59,11 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
           });
           events = kept;
           for (const id of seen) db.put([ID, source, id], batch.ackTime + horizon);
+          if (seen.size > 0) db.put([EXPIRY, source, batch.ackTime + horizon, offset], [...seen]);
         }
-        const offset = head(source) + 1;
         db.put([HEAD, source], offset);
         db.put([ENTRY, source, offset], { ackTime: batch.ackTime, origin: batch.origin, events, rejected: batch.rejected } satisfies StoredEntry);
+        db.put([ACKED, source, offset], batch.ackTime);
         if (batch.position !== undefined) db.put([POSITION, source, batch.origin], batch.position);
         return { offset, duplicates };
       });
@@ -67,6 +74,13 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         entries.push({ offset: (key as [string, string, number])[2], ...(value as StoredEntry) });
       }
       return entries;
+    },
+    acknowledged(source, after, limit) {
+      const acks: { offset: number; ackTime: number }[] = [];
+      for (const { key, value } of db.getRange({ start: [ACKED, source, after + 1], end: [ACKED, source, Number.MAX_SAFE_INTEGER], limit })) {
+        acks.push({ offset: (key as [string, string, number])[2], ackTime: value as number });
+      }
+      return acks;
     },
     head,
     position(source, origin) {
@@ -83,10 +97,16 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       await db.transaction(() => {
         for (const key of db.getKeys({ start: [ENTRY, source, 0], end: [ENTRY, source, upTo + 1] })) {
           db.remove(key);
+          db.remove([ACKED, source, (key as [string, string, number])[2]]);
           removed++;
         }
-        for (const { key, value } of db.getRange({ start: [ID, source], end: [ID, `${source}\u0000`] })) {
-          if ((value as number) <= now) db.remove(key);
+        // An id accepted again after it expired is remembered until its new expiry: keep it.
+        for (const { key, value } of db.getRange({ start: [EXPIRY, source, 0], end: [EXPIRY, source, now + 1] })) {
+          for (const id of value as string[]) {
+            const until = db.get([ID, source, id]) as number | undefined;
+            if (until !== undefined && until <= now) db.remove([ID, source, id]);
+          }
+          db.remove(key);
         }
       });
       return removed;

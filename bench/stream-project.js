@@ -1,0 +1,13 @@
+// The project of the real-time benchmarks (push, JetStream): a stream source of payments and a
+// view of windowed aggregations over it, as a fraud-scoring team would define.
+export const STREAM_CONFIG = `import { defineProject, entity, streamSource, featureView, count, sum, avg, max, last, countDistinct } from 'sluice';
+const account = entity({ name: 'account', joinKey: 'account_id' });
+const payments = streamSource({ name: 'payments', timestamp: 'ts', eventId: 'payment_id', allowedLateness: '1h',
+  schema: { payment_id: 'string', account_id: 'string', amount: 'float64', channel: 'string', ts: 'timestamp' } });
+const stats = featureView({ name: 'payment_stats', entity: account, source: payments, features: {
+  n_10m: count({ window: '10m' }), n_1h: count({ window: '1h' }), usd_1h: sum('amount', { window: '1h' }),
+  usd_24h: sum('amount', { window: '24h' }), avg_24h: avg('amount', { window: '24h' }), max_1h: max('amount', { window: '1h' }),
+  channels_24h: countDistinct('channel', { window: '24h' }), last_channel: last('channel'),
+} });
+export default defineProject({ name: 'push_bench', entities: [account], sources: [payments], featureViews: [stats] });
+`;

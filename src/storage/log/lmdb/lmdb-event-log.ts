@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type Key } from 'lmdb';
 import type { EventLog, LogEntry } from '../event-log.js';
@@ -16,9 +17,13 @@ const ENTRY = 'entry';
 const POSITION = 'position';
 const CHECKPOINT = 'checkpoint';
 const ID = 'id';
+/** Rejected events remembered by the hash of their text (it may be longer than a key can be). */
+const REFUSED = 'refused';
 const LAKE = 'lake';
 
 type StoredEntry = Omit<LogEntry, 'offset'>;
+
+const textHash = (raw: string): string => createHash('sha256').update(raw).digest('base64');
 
 /**
  * The durable log on LMDB (in-process, no server). Appends run in lmdb's batched write
@@ -40,6 +45,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       return db.transaction(() => {
         const duplicates: number[] = [];
         let events = batch.events;
+        let rejected = batch.rejected;
         if (batch.ids !== undefined) {
           const seen = new Set<string>();
           const kept: string[] = [];
@@ -53,10 +59,17 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
           });
           events = kept;
           for (const id of seen) db.put([ID, source, id], batch.ackTime + horizon);
+          rejected = batch.rejected.filter((r) => {
+            const key = [REFUSED, source, textHash(r.raw)];
+            const until = db.get(key) as number | undefined;
+            if (until !== undefined && until > batch.ackTime) return false;
+            db.put(key, batch.ackTime + horizon);
+            return true;
+          });
         }
         const offset = head(source) + 1;
         db.put([HEAD, source], offset);
-        db.put([ENTRY, source, offset], { ackTime: batch.ackTime, origin: batch.origin, events, rejected: batch.rejected } satisfies StoredEntry);
+        db.put([ENTRY, source, offset], { ackTime: batch.ackTime, origin: batch.origin, events, rejected } satisfies StoredEntry);
         if (batch.position !== undefined) db.put([POSITION, source, batch.origin], batch.position);
         return { offset, duplicates };
       });
@@ -85,8 +98,10 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
           db.remove(key);
           removed++;
         }
-        for (const { key, value } of db.getRange({ start: [ID, source], end: [ID, `${source}\u0000`] })) {
-          if ((value as number) <= now) db.remove(key);
+        for (const prefix of [ID, REFUSED]) {
+          for (const { key, value } of db.getRange({ start: [prefix, source], end: [prefix, `${source}\u0000`] })) {
+            if ((value as number) <= now) db.remove(key);
+          }
         }
       });
       return removed;

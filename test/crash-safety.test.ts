@@ -95,7 +95,8 @@ test(`push: ${EVENTS} events, ${KILLS} SIGKILLs of "sluice serve" at random mome
   const killer = async () => {
     for (const point of killPoints) {
       while (acked < point) await sleep(5);
-      await sleep(random(60));
+      // Some kills right after a batch, some after the server lived long enough to commit to the lake (every second).
+      await sleep(random(2) === 0 ? random(60) : random(2_500));
       let restarted!: () => void;
       up = new Promise<void>((resolve) => (restarted = resolve));
       await child.kill();
@@ -111,9 +112,11 @@ test(`push: ${EVENTS} events, ${KILLS} SIGKILLs of "sluice serve" at random mome
     await child.kill();
     child = await serve();
     expect(await child.stop()).toBe(0);
+    expect(child.stderr()).toBe('');
     await expectExactlyOnce(dir, project, accepted, rejected);
   } finally {
     await child.kill();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.SLUICE_CRASH_KEEP === '1') console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }, FULL ? 3_600_000 : 600_000);

@@ -56,7 +56,8 @@ export async function expectExactlyOnce(dir: string, project: Project, accepted:
     const counts = files.length === 0 ? [] : await engine.all<{ id: string; n: number }>(`SELECT id, count(*)::INTEGER AS n FROM read_parquet([${files.join(', ')}]) GROUP BY id`);
     const want = new Set(accepted.map((e) => e.id));
     const doubled = counts.filter((c) => c.n !== 1).map((c) => `${c.id} x${c.n}`);
-    const missing = [...want].filter((id) => !counts.some((c) => c.id === id));
+    const counted = new Set(counts.map((c) => c.id));
+    const missing = [...want].filter((id) => !counted.has(id));
     const unknown = counts.filter((c) => !want.has(c.id)).map((c) => c.id);
     expect({ doubled: doubled.slice(0, 20), missing: missing.slice(0, 20), unknown: unknown.slice(0, 20) }).toEqual({ doubled: [], missing: [], unknown: [] });
     expect(counts.length).toBe(want.size);

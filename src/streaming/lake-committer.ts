@@ -47,8 +47,11 @@ export async function commitLogToLake(deps: LakeCommitDeps, project: Project, so
   const contentHash = `stream:${source.name}:${done + 1}-${to}`;
   const deadLetters: DeadLetter[] = entries.flatMap((e) => e.rejected.map((r) => ({ source: source.name, file: `${e.origin} (log entry ${e.offset})`, line: (r.index % PART) + 1, raw: r.raw, reason: r.reason, createdAt: e.ackTime })));
   const rows = entries.reduce((n, e) => n + e.events.length, 0);
-  let outcome: { committed: boolean; snapshot: Snapshot } | undefined;
-  if (rows > 0) {
+  // A commit retried after a crash that came after its snapshot: the snapshot is there, and its
+  // file has the name a new attempt would publish (and then remove as a duplicate).
+  const earlier = await ctx.metadata.findIngest(source.name, contentHash);
+  let outcome: { committed: boolean; snapshot: Snapshot } | undefined = earlier ? { committed: false, snapshot: earlier } : undefined;
+  if (!earlier && rows > 0) {
     const published = await deps.exclusive(async (engine) => {
       await loadLogEntries(engine, source, entries, 'stream_commit', await ctx.metadata.reserveSeq(source.name, rows));
       const staged = ctx.lake.stagingPath(source.name);
@@ -61,7 +64,7 @@ export async function commitLogToLake(deps: LakeCommitDeps, project: Project, so
       }
     });
     outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: [published], addedRows: rows, contentHash }, deadLetters));
-  } else if (deadLetters.length > 0) {
+  } else if (!earlier && deadLetters.length > 0) {
     outcome = await ctx.metadata.commitIngest({ source: source.name, addedFiles: [], addedRows: 0, contentHash }, deadLetters);
   }
   if (outcome) await log.recordLakeOffset(source.name, outcome.snapshot.version, to);

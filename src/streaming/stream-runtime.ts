@@ -102,7 +102,13 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     await startConnectors();
     for (const source of streamed(project)) {
       try {
-        results.push(await commitLogToLake({ ctx: platform, log, online, exclusive }, project, source));
+        // A range left pending by a crash is committed alone first: go on until the log as it is now is in.
+        const target = log.head(source.name);
+        let commit: LakeCommit;
+        do {
+          commit = await commitLogToLake({ ctx: platform, log, online, exclusive }, project, source);
+          results.push(commit);
+        } while (commit.entries > 0 && log.checkpoint('lake', source.name) < target);
         const head = log.head(source.name);
         if (head > 0) await processor.applyOnline(project, source, head, platform.now(), undefined);
       } catch (error) {

@@ -55,8 +55,9 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
     .action(() =>
       run.withPlatform(async ({ platform, out }) => {
         const realTime = await startRealTime(platform, (level, message) => process.stderr.write(`${level}: ${message}\n`));
+        const signalled = untilSignal();
         out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
-        await untilSignal();
+        await signalled;
         await realTime.close();
       }),
     );

@@ -43,8 +43,10 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
           await realTime.close();
           throw error;
         }
+        // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
+        const signalled = untilSignal();
         out.result({ listening: address }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
-        await untilSignal();
+        await signalled;
         await app.close();
         await realTime.close();
       }),

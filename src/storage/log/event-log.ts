@@ -44,7 +44,9 @@ export interface LogAppendResult {
  *   in the order they commit; two processes never get the same offset.
  * - Event ids are remembered for `dedupeHorizonMs` after their acknowledgement: an accepted event
  *   whose id is remembered (or repeats an earlier one of the batch) is left out of the entry and
- *   reported in `duplicates`.
+ *   reported in `duplicates`. With ids, a rejected event whose exact text was already rejected
+ *   within the horizon (a retried batch whose first answer was lost) is left out of the entry's
+ *   `rejected`, so it is dead-lettered once; its sender is still told it was rejected.
  * - `read` returns entries after `after`, in offset order, at most `limit`.
  * - Consumers keep their own checkpoints (`checkpoint`/`setCheckpoint`), by name; `trim` drops
  *   entries up to an offset every consumer is past.

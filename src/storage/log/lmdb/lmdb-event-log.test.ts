@@ -44,6 +44,24 @@ describe('LMDB event log', () => {
     await log.close();
   });
 
+  test('a rejected event handed in again within the horizon (a retried batch) is kept once, so it is dead-lettered once', async () => {
+    const log = lmdbEventLog({ path: fresh(), dedupeHorizonMs: 1000 });
+    const bad = { index: 1, raw: '{"id":"9","v":"x"}', reason: 'column "v"' };
+    const late = { index: 2, raw: '{"id":"8","ts":0}', reason: 'late' };
+    await log.append('s', { ackTime: 0, origin: 'push', events: ['a'], ids: ['1'], rejected: [bad, late] });
+    // The retry: the same events (the accepted one a duplicate), and a corrected event 9.
+    const retry = await log.append('s', { ackTime: 400, origin: 'push', events: ['a', '{"id":"9","v":1}'], ids: ['1', '9'], rejected: [late, { ...bad, index: 3 }] });
+    expect(retry.duplicates).toEqual([0]);
+    expect(log.read('s', 1, 1)[0]).toMatchObject({ events: ['{"id":"9","v":1}'], rejected: [] });
+    // Past the horizon it is a new refusal.
+    await log.append('s', { ackTime: 1500, origin: 'push', events: [], ids: [], rejected: [bad] });
+    expect(log.read('s', 2, 1)[0]!.rejected).toEqual([bad]);
+    expect(await log.trim('s', 0, 2600)).toBe(0);
+    await log.append('s', { ackTime: 2600, origin: 'push', events: [], ids: [], rejected: [bad] });
+    expect(log.read('s', 3, 1)[0]!.rejected).toEqual([bad]);
+    await log.close();
+  });
+
   test('positions, checkpoints and trim', async () => {
     const log = lmdbEventLog({ path: fresh() });
     for (let i = 1; i <= 5; i++) await log.append('s', { ackTime: i, origin: 'nats', events: ['x'], rejected: [{ index: 1, raw: 'y', reason: 'bad' }], position: String(i * 10) });

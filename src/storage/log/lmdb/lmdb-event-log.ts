@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type Key } from 'lmdb';
 import type { EventLog, LogEntry } from '../event-log.js';
@@ -18,9 +19,15 @@ const CHECKPOINT = 'checkpoint';
 const ID = 'id';
 const EXPIRY = 'expiry';
 const ACKED = 'acked';
+/** Rejected events remembered by the hash of their text (it may be longer than a key can be). */
+const REFUSED = 'refused';
+/** In an expiry record, what marks a refused event's hash (ids are stored as they are). */
+const REFUSED_TAG = '\u0000refused:';
 const LAKE = 'lake';
 
 type StoredEntry = Omit<LogEntry, 'offset'>;
+
+const textHash = (raw: string): string => createHash('sha256').update(raw).digest('base64');
 
 /**
  * The durable log on LMDB (in-process, no server). Appends run in lmdb's batched write
@@ -46,6 +53,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         const offset = head(source) + 1;
         const duplicates: number[] = [];
         let events = batch.events;
+        let rejected = batch.rejected;
         if (batch.ids !== undefined) {
           const seen = new Set<string>();
           const kept: string[] = [];
@@ -59,10 +67,21 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
           });
           events = kept;
           for (const id of seen) db.put([ID, source, id], batch.ackTime + horizon);
-          if (seen.size > 0) db.put([EXPIRY, source, batch.ackTime + horizon, offset], [...seen]);
+          const refused: string[] = [];
+          rejected = batch.rejected.filter((r) => {
+            const hash = textHash(r.raw);
+            const until = db.get([REFUSED, source, hash]) as number | undefined;
+            if (until !== undefined && until > batch.ackTime) return false;
+            db.put([REFUSED, source, hash], batch.ackTime + horizon);
+            refused.push(`${REFUSED_TAG}${hash}`);
+            return true;
+          });
+          // What this entry remembers, by expiry, so trim visits only what has expired.
+          const remembered = [...seen, ...refused];
+          if (remembered.length > 0) db.put([EXPIRY, source, batch.ackTime + horizon, offset], remembered);
         }
         db.put([HEAD, source], offset);
-        db.put([ENTRY, source, offset], { ackTime: batch.ackTime, origin: batch.origin, events, rejected: batch.rejected } satisfies StoredEntry);
+        db.put([ENTRY, source, offset], { ackTime: batch.ackTime, origin: batch.origin, events, rejected } satisfies StoredEntry);
         db.put([ACKED, source, offset], batch.ackTime);
         if (batch.position !== undefined) db.put([POSITION, source, batch.origin], batch.position);
         return { offset, duplicates };
@@ -100,11 +119,12 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
           db.remove([ACKED, source, (key as [string, string, number])[2]]);
           removed++;
         }
-        // An id accepted again after it expired is remembered until its new expiry: keep it.
+        // An id accepted (or an event refused) again after it expired is remembered until its new expiry: keep it.
         for (const { key, value } of db.getRange({ start: [EXPIRY, source, 0], end: [EXPIRY, source, now + 1] })) {
-          for (const id of value as string[]) {
-            const until = db.get([ID, source, id]) as number | undefined;
-            if (until !== undefined && until <= now) db.remove([ID, source, id]);
+          for (const entry of value as string[]) {
+            const remembered = entry.startsWith(REFUSED_TAG) ? [REFUSED, source, entry.slice(REFUSED_TAG.length)] : [ID, source, entry];
+            const until = db.get(remembered) as number | undefined;
+            if (until !== undefined && until <= now) db.remove(remembered);
           }
           db.remove(key);
         }

@@ -160,3 +160,34 @@ describe('back-pressure', () => {
     }
   });
 });
+
+describe('stream keys', () => {
+  test('int64 join keys beyond 2^53 and composite keys find their entities on the incremental path, as on every other', async () => {
+    const { compileProject } = await import('../src/definitions/index.js');
+    const user = entity({ name: 'user', joinKey: 'user_id' });
+    const pair = entity({ name: 'pair', joinKeys: ['user_id', 'merchant'] });
+    const clicks = streamSource({ name: 'clicks', schema: { user_id: 'int64', merchant: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+    const byUser = featureView({ name: 'by_user', entity: user, source: clicks, features: { n: count() } });
+    const byPair = featureView({ name: 'by_pair', entity: pair, source: clicks, features: { n: count() } });
+    const project = compileProject(defineProject({ name: 'p', entities: [user, pair], sources: [clicks], featureViews: [byUser, byPair] }));
+    await env.platform.metadata.recordRegistry(project);
+    const rt = await startStreamRuntime(env.platform, { project: () => project, commitIntervalMs: 3_600_000 });
+    try {
+      const ts = new Date(T0 + 9 * HOUR).toISOString();
+      await rt.processor.append('clicks', { texts: [
+        `{"user_id": 9007199254740993, "merchant": "a:b", "ts": "${ts}"}`,
+        `{"user_id": "007", "merchant": "a", "ts": "${ts}"}`,
+        `{"user_id": 7, "merchant": "a", "ts": "${ts}"}`,
+        `{"user_id": -7, "merchant": "é", "ts": "${ts}"}`,
+      ] }, 'push');
+      const store = await env.platform.online();
+      const latest = await latestSnapshots(env.platform.metadata, project);
+      const users = await getOnlineFeatures(project, store, { entities: { user_id: ['9007199254740993', 7, -7, '9007199254740992'] }, features: ['by_user:n'] }, env.clock.now, latest);
+      expect(users.rows.map((r) => r.by_user__n)).toEqual([1, 2, 1, 0]);
+      const pairs = await getOnlineFeatures(project, store, { entities: { user_id: ['9007199254740993', 7, -7], merchant: ['a:b', 'a', 'é'] }, features: ['by_pair:n'] }, env.clock.now, latest);
+      expect(pairs.rows.map((r) => r.by_pair__n)).toEqual([1, 2, 1]);
+    } finally {
+      await rt.close();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { entityKey, type Source } from '../definitions/index.js';
-import type { EventColumn } from '../processing/aggregations/index.js';
+import { int64Value, type EventColumn, type Int64Column, type TextColumn } from '../processing/aggregations/index.js';
 import { EventApplier, type EventBatch } from '../processing/apply-events.js';
 import { viewPlan } from '../processing/feature-plan.js';
 import type { OnlineStore, TableProgress, ViewTableInfo } from '../storage/online/online-store.js';
@@ -14,9 +14,23 @@ function nullColumn(kind: string, length: number): EventColumn {
 }
 
 /**
+ * A join key column's values as the key text every path uses (see `entityKey`): strings as they
+ * are, int64 in decimal (the lake's text form); undefined for a column the events lack.
+ */
+function keyText(column: EventColumn | undefined): ((row: number) => string | null) | undefined {
+  if (column === undefined || column instanceof Float64Array) return undefined;
+  if ((column as TextColumn).codes !== undefined) {
+    const { dict, codes } = column as TextColumn;
+    return (r) => (codes[r]! < 0 ? null : dict[codes[r]!]!);
+  }
+  const { hi, lo } = column as Int64Column;
+  return (r) => (Number.isNaN(hi[r]!) ? null : String(int64Value(hi[r]!, lo?.[r] ?? 0)));
+}
+
+/**
  * Applies decoded events (the rows `keep` says, all when absent) to one online table, in one
  * atomic update with `progress`: per entity, its new events in (ts, arrival) order are merged into
- * its state by `applyEvents`, under the table's own definition (blue/green: an older table keeps
+ * its state by `EventApplier`, under the table's own definition (blue/green: an older table keeps
  * its features). Events older than what the table's windows can still reach (`acknowledged -
  * allowed lateness - longest window`) are folded into the base. Resolves undefined when the
  * table is no longer served.
@@ -29,12 +43,12 @@ export async function applyToTable(
   const plan = viewPlan(view);
   const n = decoded.ts.length;
   const batch: EventBatch = { ts: decoded.ts, columns: plan.columns.map((c, i) => decoded.columns.get(c) ?? nullColumn(plan.columnKinds[i]!, n)) };
-  const keyParts = view.joinKeys.map((k) => decoded.keyText.get(k));
+  const keyParts = view.joinKeys.map((k) => keyText(decoded.columns.get(k)));
   const groups = new Map<string, number[]>();
   if (keyParts.every((p) => p !== undefined)) {
     for (let r = 0; r < n; r++) {
       if (keep !== undefined && !keep(r)) continue;
-      const parts = keyParts.map((p) => p![r]);
+      const parts = keyParts.map((p) => p!(r));
       if (parts.some((p) => p === null || p === undefined)) continue;
       const key = entityKey(parts as string[]);
       const rows = groups.get(key);

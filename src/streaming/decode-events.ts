@@ -21,7 +21,6 @@ export interface DecodedEvents {
   readonly raws: readonly string[];
   readonly ts: Float64Array;
   readonly columns: ReadonlyMap<string, EventColumn>;
-  readonly keyText: ReadonlyMap<string, readonly (string | null)[]>;
   /** The accepted events' ids (text), when the source declares `eventId`. */
   readonly ids?: readonly string[];
   readonly rejected: readonly RejectedEvent[];

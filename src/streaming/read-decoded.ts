@@ -33,19 +33,15 @@ type ColumnValues = { dict: string[]; index: Map<string, number>; codes: number[
 export async function readDecodedEvents(engine: SqlEngine, source: Source, relation: string, from: 'text' | 'lake'): Promise<Omit<DecodedEvents, 'rejected'>> {
   const schema = Object.entries(source.schema);
   const typed = (column: string): string => (from === 'text' ? parsedValueSql(column, source.schema[column]!) : ident(column));
-  // Every column that can be a join key, so tables of an earlier definition find theirs too.
-  const keyColumns = schema.flatMap(([c, type]) => (type === 'string' || type === 'int64' ? [c] : []));
   const select = [
     '_line::DOUBLE',
     '_raw',
     from === 'text' ? `${parsedValueSql(source.timestamp, 'timestamp')}::DOUBLE` : '_ts::DOUBLE',
     source.eventId === undefined ? 'NULL' : `CAST(${typed(source.eventId)} AS VARCHAR)`,
-    ...keyColumns.map((k) => `CAST(${typed(k)} AS VARCHAR)`),
     ...schema.flatMap(([c, type]) => bufferValueSql(c, type, from)),
   ];
   const out = {
     lines: [] as number[], raws: [] as string[], ts: [] as number[], ids: [] as string[],
-    keys: keyColumns.map(() => [] as (string | null)[]),
     values: schema.map(([, type]): ColumnValues => (type === 'string' ? { dict: [], index: new Map(), codes: [] } : type === 'int64' ? { hi: [], lo: [] } : { nums: [] })),
   };
   for await (const chunk of engine.streamChunks(`SELECT ${select.join(', ')} FROM (${relation}) ORDER BY _line`)) {
@@ -55,8 +51,7 @@ export async function readDecodedEvents(engine: SqlEngine, source: Source, relat
       out.raws.push(cols[1]!.get(r) as string);
       out.ts.push(cols[2]!.get(r) as number);
       if (source.eventId !== undefined) out.ids.push(cols[3]!.get(r) as string);
-      keyColumns.forEach((_, k) => out.keys[k]!.push(cols[4 + k]!.get(r) as string | null));
-      let at = 4 + keyColumns.length;
+      let at = 4;
       for (const target of out.values) {
         if ('dict' in target) {
           const v = cols[at++]!.get(r) as string | null;
@@ -85,7 +80,6 @@ export async function readDecodedEvents(engine: SqlEngine, source: Source, relat
     raws: out.raws,
     ts: Float64Array.from(out.ts),
     columns,
-    keyText: new Map(keyColumns.map((k, i) => [k, out.keys[i]!])),
     ...(source.eventId === undefined ? {} : { ids: out.ids }),
   };
 }

@@ -85,15 +85,18 @@ export async function decodeEvents(engine: SqlEngine, project: Project, source: 
     await engine.run(`INSERT INTO ${LINES} SELECT p * ${PART} + unnest(range(json_array_length(b, '$.events')::BIGINT)), unnest(json_extract(b, '$.events[*]'))::VARCHAR, NULL FROM (SELECT p, CASE WHEN ok THEN b ELSE '{"events": []}' END AS b FROM stream_shapes)`);
     await engine.run('DROP TABLE stream_bodies; DROP TABLE stream_shapes');
   }
-  return { ...(await decodeLines(engine, project, source, ackTime, streamed)), counts };
+  // Texts handed in as texts need not come back from DuckDB: only a push body's events do.
+  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0);
+  const raws = bodies.length > 0 ? decoded.raws : decoded.lines.map((line) => (parts[Math.floor(line / PART)] as { texts: readonly string[] }).texts[line % PART]!);
+  return { ...decoded, raws, counts };
 }
 
-async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean): Promise<DecodedEvents> {
+async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
   const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name));
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *, coalesce(nullif(${basic}, ''), ${timelinessSql(source, ackTime, streamed)}, '') AS _reason FROM (${jsonColumnsSql(columns, LINES)})`);
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
-  return { ...(await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text')), rejected };
+  return { ...(await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw)), rejected };
 }
 
 /**

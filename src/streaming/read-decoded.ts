@@ -28,14 +28,15 @@ type ColumnValues = { dict: string[]; index: Map<string, number>; codes: number[
 
 /**
  * Reads a relation of events (`_line`, `_raw` and the schema's columns, as text or as the lake
- * types them) into decoded columns, in `_line` order, without a row object per event.
+ * types them) into decoded columns, in `_line` order, without a row object per event. Without
+ * `withRaw`, `raws` stays empty (the caller has the texts).
  */
-export async function readDecodedEvents(engine: SqlEngine, source: Source, relation: string, from: 'text' | 'lake'): Promise<Omit<DecodedEvents, 'rejected'>> {
+export async function readDecodedEvents(engine: SqlEngine, source: Source, relation: string, from: 'text' | 'lake', withRaw = true): Promise<Omit<DecodedEvents, 'rejected'>> {
   const schema = Object.entries(source.schema);
   const typed = (column: string): string => (from === 'text' ? parsedValueSql(column, source.schema[column]!) : ident(column));
   const select = [
     '_line::DOUBLE',
-    '_raw',
+    withRaw ? '_raw' : 'NULL',
     from === 'text' ? `${parsedValueSql(source.timestamp, 'timestamp')}::DOUBLE` : '_ts::DOUBLE',
     source.eventId === undefined ? 'NULL' : `CAST(${typed(source.eventId)} AS VARCHAR)`,
     ...schema.flatMap(([c, type]) => bufferValueSql(c, type, from)),
@@ -48,7 +49,7 @@ export async function readDecodedEvents(engine: SqlEngine, source: Source, relat
     const cols = Array.from({ length: select.length }, (_, c) => chunk.column(c));
     for (let r = 0; r < chunk.rowCount; r++) {
       out.lines.push(cols[0]!.get(r) as number);
-      out.raws.push(cols[1]!.get(r) as string);
+      if (withRaw) out.raws.push(cols[1]!.get(r) as string);
       out.ts.push(cols[2]!.get(r) as number);
       if (source.eventId !== undefined) out.ids.push(cols[3]!.get(r) as string);
       let at = 4;

@@ -99,6 +99,9 @@ describe('streaming: push to online, exactly', () => {
       expect(unknown.json().error.code).toBe('UNKNOWN_SOURCE');
       const bad = await app.inject({ method: 'POST', url: '/v1/push/payments', payload: '{"events": [', headers: { 'content-type': 'application/json' } });
       expect(bad.statusCode).toBe(400);
+      const wrongMethod = await app.inject({ method: 'GET', url: '/v1/push/payments' });
+      expect(wrongMethod.statusCode).toBe(405);
+      expect(wrongMethod.headers.allow).toBe('POST');
       expect((await online(['a'])).rows[0]!.stats__total).toBe(1);
     } finally {
       await app.close();

@@ -120,14 +120,16 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     return reply.status(500).send(errorBody('INTERNAL', 'internal error; see the server log'));
   });
 
-  const methods = new Map<string, Set<string>>();
+  // Per route path (a `:param` matches one path segment), the methods it takes: a wrong method is a 405.
+  const methods = new Map<string, { pattern: RegExp; methods: Set<string> }>();
   app.addHook('onRoute', (route) => {
-    const set = methods.get(route.url) ?? new Set<string>();
-    for (const method of [route.method].flat()) set.add(method);
-    methods.set(route.url, set);
+    const entry = methods.get(route.url) ?? { pattern: new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}$`), methods: new Set<string>() };
+    for (const method of [route.method].flat()) entry.methods.add(method);
+    methods.set(route.url, entry);
   });
   app.setNotFoundHandler((request, reply) => {
-    const allowed = methods.get(request.url.split('?')[0]!);
+    const path = request.url.split('?')[0]!;
+    const allowed = [...methods.values()].find((entry) => entry.pattern.test(path))?.methods;
     if (allowed) {
       const allow = [...allowed].join(', ');
       return reply.status(405).header('allow', allow).send(errorBody('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.url.split('?')[0]}; use ${allow}`));

@@ -33,14 +33,10 @@ const CHECKED = 'stream_checked';
 function timelinessSql(source: Source, ackTime: number, streamed: boolean): string {
   const ts = parsedValueSql(source.timestamp, 'timestamp');
   const checks: string[] = [];
-  if (streamed && source.allowedLatenessMs !== undefined) {
-    const limit = ackTime - source.allowedLatenessMs;
-    checks.push(`WHEN ${ts} < ${limit} THEN ${literal(`late: event time `)} || strftime(make_timestamp(${ts} * 1000), '%Y-%m-%dT%H:%M:%S.%gZ') || ${literal(` is more than the allowed lateness (${formatDuration(source.allowedLatenessMs)}) before its acknowledgement at ${toIso(ackTime)}`)}`);
-  }
-  if (streamed && source.maxClockSkewMs !== undefined) {
-    const limit = ackTime + source.maxClockSkewMs;
-    checks.push(`WHEN ${ts} > ${limit} THEN ${literal(`future: event time `)} || strftime(make_timestamp(${ts} * 1000), '%Y-%m-%dT%H:%M:%S.%gZ') || ${literal(` is more than the maximum clock skew (${formatDuration(source.maxClockSkewMs)}) after its acknowledgement at ${toIso(ackTime)}`)}`);
-  }
+  const refuse = (test: string, reason: string, limit: string) =>
+    checks.push(`WHEN ${ts} ${test} THEN ${literal(`${reason}: event time `)} || strftime(make_timestamp(${ts} * 1000), '%Y-%m-%dT%H:%M:%S.%gZ') || ${literal(` is more than ${limit} its acknowledgement at ${toIso(ackTime)}`)}`);
+  if (streamed && source.allowedLatenessMs !== undefined) refuse(`< ${ackTime - source.allowedLatenessMs}`, 'late', `the allowed lateness (${formatDuration(source.allowedLatenessMs)}) before`);
+  if (streamed && source.maxClockSkewMs !== undefined) refuse(`> ${ackTime + source.maxClockSkewMs}`, 'future', `the maximum clock skew (${formatDuration(source.maxClockSkewMs)}) after`);
   if (source.kind === 'cdc') checks.push(`WHEN ${ident(CDC_OP)} IS NULL OR ${ident(CDC_OP)} NOT IN ('insert', 'update', 'delete', 'snapshot') THEN ${literal(`column "${CDC_OP}": must be insert, update, delete or snapshot`)}`);
   return checks.length === 0 ? 'NULL' : `CASE ${checks.join(' ')} END`;
 }

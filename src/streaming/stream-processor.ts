@@ -144,11 +144,6 @@ export class StreamProcessor {
     while ([...this.queues.values()].some((q) => q.running || q.waiting.length > 0)) await new Promise((r) => setTimeout(r, 5));
   }
 
-  /** Runs work on the processor's engine, alone. */
-  exclusive<T>(work: () => Promise<T>): Promise<T> {
-    return this.withEngine(work);
-  }
-
   private withEngine<T>(work: () => Promise<T>): Promise<T> {
     const run = this.engineBusy.then(work, work);
     this.engineBusy = run.catch(() => undefined);

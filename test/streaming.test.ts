@@ -140,6 +140,10 @@ describe('files are applied to the online state', () => {
     const stale = await serve();
     expect(stale.views.spend!.status).toBe('STALE');
     expect(stale.rows[0]!.spend__total).toBe(7);
+    // A backfill too large to decode in memory is left to materialize, with the reason.
+    await materialize(env.platform, project, { views: ['spend'] });
+    const fifth = await ingest('5.csv', [`a,64,${iso(597)}`, `a,128,${iso(598)}`]);
+    expect((await applySnapshotOnline(env.platform, project, project.sources[1]!, fifth, 1)).skipped[0]!.reason).toMatch(/adds 2 rows, more than the 1/);
   });
 });
 

@@ -4,6 +4,9 @@ import type { Snapshot } from '../storage/metadata/metadata-store.js';
 import { applyToTable } from './apply-online.js';
 import { decodeLakeFiles } from './decode-events.js';
 
+/** The most rows of one snapshot applied to the online tables at once. */
+export const MAX_APPLIED_ROWS = 1_000_000;
+
 /** What applying a committed snapshot to the online store did, per view of its source. */
 export interface SnapshotApplied {
   readonly applied: readonly string[];
@@ -16,12 +19,13 @@ export interface SnapshotApplied {
  * tables of its source's views, so `materialize` is a rebuild and repair tool rather than a step
  * after every ingest. A table takes it only if it holds exactly the snapshot before (checked in
  * the same transaction as the update); it then reflects `snapshot`. Other tables are skipped
- * with the reason (they say STALE until materialized).
+ * with the reason (they say STALE until materialized), as are all tables for a snapshot of more
+ * than `maxRows` rows (its rows are decoded in memory; `materialize` streams).
  *
  * @example
  * await applySnapshotOnline(platform, project, source, await platform.metadata.snapshot(result.snapshot));
  */
-export async function applySnapshotOnline(ctx: SluiceContext, project: Project, source: Source, snapshot: Snapshot): Promise<SnapshotApplied> {
+export async function applySnapshotOnline(ctx: SluiceContext, project: Project, source: Source, snapshot: Snapshot, maxRows = MAX_APPLIED_ROWS): Promise<SnapshotApplied> {
   const online = await ctx.online();
   const views = project.featureViews.filter((v) => v.source === source.name);
   const applied: string[] = [];
@@ -33,6 +37,11 @@ export async function applySnapshotOnline(ctx: SluiceContext, project: Project, 
     const table = await online.viewInfo(view.name);
     if (table === undefined) {
       skipped.push({ view: view.name, reason: 'not materialized' });
+      continue;
+    }
+    if (snapshot.addedRows > maxRows) {
+      // The rows are decoded in memory to be applied: a large backfill is materialize's job (it streams).
+      skipped.push({ view: view.name, reason: `the snapshot adds ${snapshot.addedRows} rows, more than the ${maxRows} applied online at once` });
       continue;
     }
     const follows = (info: typeof table) => (info.snapshots[source.name]?.version ?? 0) === snapshot.version - 1;

@@ -48,3 +48,21 @@ test('a commit after a crash that left a pending range commits that range and th
   expect(log.checkpoint('lake', 'events')).toBe(3);
   expect(await env.platform.metadata.latestSnapshot('events')).toMatchObject({ rowCount: 15 });
 });
+
+test('a backlog of log entries is committed in bounded micro-batches, each entry once', async () => {
+  const { commitLogToLake } = await import('../src/streaming/lake-committer.js');
+  for (let b = 0; b < 5; b++) {
+    await runtime.processor.append('events', { texts: [JSON.stringify({ id: `b${b}`, k: 'k', ts: new Date(T0 - b).toISOString() })] }, 'push');
+  }
+  const lakeEngine = await env.platform.newEngine(1);
+  try {
+    const deps = { ctx: env.platform, log: await env.platform.log(), online: await env.platform.online(), exclusive: <T>(work: (e: typeof lakeEngine) => Promise<T>) => work(lakeEngine) };
+    const source = env.project.sources[0]!;
+    const sizes: number[] = [];
+    for (let i = 0; i < 4; i++) sizes.push((await commitLogToLake(deps, env.project, source, 2)).entries);
+    expect(sizes).toEqual([2, 2, 1, 0]);
+    expect(await env.platform.metadata.latestSnapshot('events')).toMatchObject({ rowCount: 5, version: 3 });
+  } finally {
+    await lakeEngine.close();
+  }
+});

@@ -3,7 +3,7 @@ import type { Project, Source } from '../definitions/index.js';
 import { commitOrRemove } from '../ingest/commit-ingest.js';
 import { loadLogEntries } from '../ingest/log-entries.js';
 import { literal, type SqlEngine } from '../storage/engine/sql-engine.js';
-import type { EventLog } from '../storage/log/event-log.js';
+import type { EventLog, LogEntry } from '../storage/log/event-log.js';
 import type { DeadLetter, Snapshot } from '../storage/metadata/metadata-store.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
 import { PART } from './decode-events.js';
@@ -24,6 +24,8 @@ export interface LakeCommit {
 }
 
 const LAKE = 'lake';
+/** About how many bytes of events one micro-batch commits at most. */
+const MAX_COMMIT_BYTES = 64 * 1024 * 1024;
 const PENDING = 'lake-pending';
 
 /**
@@ -38,12 +40,26 @@ export async function commitLogToLake(deps: LakeCommitDeps, project: Project, so
   const { ctx, log } = deps;
   const done = log.checkpoint(LAKE, source.name);
   let to = log.checkpoint(PENDING, source.name);
-  if (to <= done) {
-    to = Math.min(log.head(source.name), done + maxEntries);
-    if (to <= done) return { entries: 0, rows: 0, deadLetters: 0 };
+  let entries: LogEntry[];
+  if (to > done) entries = log.read(source.name, done, to - done);
+  else {
+    // A micro-batch holds up to `maxEntries` entries and about MAX_COMMIT_BYTES of events, so a
+    // backlog (a lake that could not be written for a while) is committed in bounded pieces.
+    entries = [];
+    let bytes = 0;
+    while (entries.length < maxEntries && bytes < MAX_COMMIT_BYTES) {
+      const page = log.read(source.name, entries.at(-1)?.offset ?? done, Math.min(100, maxEntries - entries.length));
+      if (page.length === 0) break;
+      for (const entry of page) {
+        entries.push(entry);
+        bytes += entry.events.reduce((n, e) => n + e.length, 0);
+        if (bytes >= MAX_COMMIT_BYTES) break;
+      }
+    }
+    if (entries.length === 0) return { entries: 0, rows: 0, deadLetters: 0 };
+    to = entries.at(-1)!.offset;
     await log.setCheckpoint(PENDING, source.name, to);
   }
-  const entries = log.read(source.name, done, to - done);
   const contentHash = `stream:${source.name}:${done + 1}-${to}`;
   const deadLetters: DeadLetter[] = entries.flatMap((e) => e.rejected.map((r) => ({ source: source.name, file: `${e.origin} (log entry ${e.offset})`, line: (r.index % PART) + 1, raw: r.raw, reason: r.reason, createdAt: e.ackTime })));
   const rows = entries.reduce((n, e) => n + e.events.length, 0);

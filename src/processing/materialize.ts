@@ -11,6 +11,8 @@ import { loadLogEntries } from '../ingest/log-entries.js';
 
 /** `_seq` of events read from the log: after every committed event (their own order is the log's). */
 const LOG_SEQ = 2 ** 53;
+/** Log entries read at a time. */
+const LOG_PAGE = 1_000;
 
 export interface MaterializeOptions {
   /** Views to materialize; default all. */
@@ -76,9 +78,15 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       if (source.kind !== undefined) {
         const log = await ctx.log();
         const from = snapshot ? log.lakeOffset(source.name, snapshot.version) : 0;
-        const entries = log.read(source.name, from, Number.MAX_SAFE_INTEGER);
-        if (entries.length > 0 && (await loadLogEntries(engine, source, entries, 'materialize_log', LOG_SEQ)) > 0) extra = 'materialize_log';
-        applied = { applied: { [source.name]: entries.at(-1)?.offset ?? from } };
+        // Page by page into one table, so memory holds one page of the log at a time.
+        let last = from;
+        let rows = 0;
+        for (let page = log.read(source.name, last, LOG_PAGE); page.length > 0; page = log.read(source.name, last, LOG_PAGE)) {
+          rows += await loadLogEntries(engine, source, page, 'materialize_log', LOG_SEQ + rows, rows > 0);
+          last = page.at(-1)!.offset;
+        }
+        if (rows > 0) extra = 'materialize_log';
+        applied = { applied: { [source.name]: last } };
       }
       await online.replaceView(
         { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },

@@ -66,3 +66,21 @@ test('a backlog of log entries is committed in bounded micro-batches, each entry
     await lakeEngine.close();
   }
 });
+
+test('two processes committing the log of one source at once commit each entry once and keep every committed file', async () => {
+  const other = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000 });
+  try {
+    for (let b = 0; b < 6; b++) {
+      await runtime.processor.append('events', { texts: [0, 1, 2].map((i) => JSON.stringify({ id: `c${b}-${i}`, k: `k${i}`, ts: new Date(T0 - b).toISOString() })) }, 'push');
+      await Promise.all([runtime.commitNow(), other.commitNow()]);
+    }
+    const latest = await env.platform.metadata.latestSnapshot('events');
+    expect(latest!.rowCount).toBe(18);
+    for (const file of latest!.files) expect(existsSync(env.platform.lake.resolve(file))).toBe(true);
+    const engine = await env.platform.engine();
+    const files = latest!.files.map((f) => `'${env.platform.lake.resolve(f)}'`).join(', ');
+    expect(await engine.all(`SELECT count(DISTINCT id)::INTEGER AS ids, count(*)::INTEGER AS n FROM read_parquet([${files}])`)).toEqual([{ ids: 18, n: 18 }]);
+  } finally {
+    await other.close();
+  }
+});

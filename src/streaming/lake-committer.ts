@@ -1,5 +1,6 @@
 import type { SluiceContext } from '../context.js';
 import type { Project, Source } from '../definitions/index.js';
+import { withLease } from '../orchestration/lease.js';
 import { commitOrRemove } from '../ingest/commit-ingest.js';
 import { loadLogEntries } from '../ingest/log-entries.js';
 import { literal, type SqlEngine } from '../storage/engine/sql-engine.js';
@@ -37,6 +38,14 @@ const PENDING = 'lake-pending';
  * new snapshot, and log entries every consumer is past are trimmed.
  */
 export async function commitLogToLake(deps: LakeCommitDeps, project: Project, source: Source, maxEntries = 10_000): Promise<LakeCommit> {
+  const { ctx, log } = deps;
+  if (log.head(source.name) <= log.checkpoint(LAKE, source.name)) return { entries: 0, rows: 0, deadLetters: 0 };
+  // One committer per source at a time, in any process (two `sluice serve` on one project): two
+  // would both write the pending range's file under one name.
+  return withLease(ctx.metadata, `lake-commit:${source.name}`, { waitMs: 60_000, purpose: `the lake commit of source "${source.name}"` }, () => commitPending(deps, project, source, maxEntries));
+}
+
+async function commitPending(deps: LakeCommitDeps, project: Project, source: Source, maxEntries: number): Promise<LakeCommit> {
   const { ctx, log } = deps;
   const done = log.checkpoint(LAKE, source.name);
   let to = log.checkpoint(PENDING, source.name);

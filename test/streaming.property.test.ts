@@ -9,6 +9,7 @@ import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
 import { referenceValue, type RefEvent, type RefFeature, type RefValue } from './support/reference.js';
+import { eventJson, parseExact, streamOps } from './support/stream-ops.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const key = entity({ name: 'user', joinKey: 'k' });
@@ -31,24 +32,8 @@ const REF: Record<string, RefFeature> = Object.fromEntries(
   compileProject(spec).featureViews.flatMap((view) => view.features.map((f) => [`${view.name}__${f.name}`, { fn: f.fn, column: f.column, windowMs: f.windowMs, hopMs: f.hopMs, ttlMs: f.fn === 'field' ? view.ttlMs : undefined }])),
 );
 
-const value = fc.oneof(fc.constant(null), fc.constantFrom(0.1, 0.2, 0.3, 1e16, -1e16, 1, 2.5, 1 / 3));
-const text = fc.oneof(fc.constant(null), fc.constantFrom('a', 'b', 'B', '\u{1F600}', 'é'));
-const integer = fc.oneof(fc.constant(null), fc.integer({ min: -1000, max: 1000 }).map(BigInt), fc.constantFrom(2n ** 63n - 1n, 2n ** 53n + 1n));
-// Offsets from the acknowledgement time: some late (< -30), some in the future (> 5); ids from a small pool repeat.
-const eventArb = fc.record({ id: fc.integer({ min: 0, max: 60 }), key: fc.constantFrom('u1', 'u2', 'u3'), offset: fc.integer({ min: -40, max: 8 }), v: value, s: text, i: integer });
-type Generated = { id: number; key: string; offset: number; v: number | null; s: string | null; i: bigint | null };
-const op = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('push' as const), events: fc.array(eventArb, { minLength: 1, maxLength: 12 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 12 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('commit' as const, 'materialize' as const, 'restart' as const) }) },
-);
-
-const json = (e: Generated, ts: number) => `{"id":"e${e.id}","k":"${e.key}","v":${e.v},"s":${JSON.stringify(e.s)},"i":${e.i === null ? 'null' : e.i.toString()},"ts":"${new Date(ts).toISOString()}"}`;
-const normalInt = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
-function parseExact(line: string): Record<string, unknown> {
-  const quoted = line.replace(/([:,[]\s*)(-?\d{16,})(?=\s*[,}\]])/g, '$1"__int64:$2"');
-  return JSON.parse(quoted, (_k, v) => (typeof v === 'string' && v.startsWith('__int64:') ? normalInt(BigInt(v.slice(8))) : v)) as Record<string, unknown>;
-}
+const op = streamOps();
+const json = eventJson;
 
 describe('streams: online == dataset == brute-force reference', () => {
   test('random pushes (out of order, late, future, duplicate ids), materializes, lake commits and restarts', async () => {

@@ -1,5 +1,6 @@
 import type {
   BatchSourceSpec,
+  DerivedColumnSpec,
   EntitySpec,
   FeatureServiceSpec,
   FeatureSpec,
@@ -120,19 +121,31 @@ export function field(column: string): FeatureSpec {
  * name may not start with `_`, and names must differ in more than case, like every name in a
  * project.
  *
+ * Row transforms shape the view's input: `filter`, a SQL boolean expression over a source row
+ * (rows for which it is not true are skipped), and `columns`, derived columns computed from a
+ * source row by a SQL expression, which features read like source columns. Both are checked at
+ * `plan` and evaluated by DuckDB from the same compiled SQL on every path (see `docs/row-transforms.md`).
+ *
  * @example
  * featureView({ name: 'txn_stats', entity: customer, source: transactions,
  *   features: { txn_count_1h: count({ window: '1h' }) } });
+ * featureView({ name: 'card_payments', entity: account, source: payments,
+ *   filter: "channel IN ('pos', 'moto')",
+ *   columns: { amount_usd: { type: 'float64', sql: 'amount * coalesce(fx_rate, 1.0)' } },
+ *   features: { usd_sum_24h: sum('amount_usd', { window: '24h' }) } });
  */
 export function featureView(options: {
   name: string;
   entity: EntitySpec;
   source: SourceSpec;
   features: Record<string, FeatureSpec>;
+  filter?: string;
+  columns?: Record<string, DerivedColumnSpec>;
   ttl?: string;
   description?: string;
 }): FeatureViewSpec {
-  return Object.freeze({ kind: 'featureView', ...options, features: Object.freeze({ ...options.features }) });
+  const columns = options.columns === undefined ? {} : { columns: Object.freeze({ ...options.columns }) };
+  return Object.freeze({ kind: 'featureView', ...options, ...columns, features: Object.freeze({ ...options.features }) });
 }
 
 /**

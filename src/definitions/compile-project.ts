@@ -1,4 +1,5 @@
 import { parseDuration } from '../time/index.js';
+import { compileRowTransforms } from './compile-row-transforms.js';
 import { compileSource } from './compile-source.js';
 import { compileWindow } from './compile-window.js';
 import { contentHash, viewValueHash } from './hash.js';
@@ -97,7 +98,9 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
   checkRecord(spec.features, `feature view "${spec.name}": features must be an object of feature name to feature, e.g. { txn_count_1h: count({ window: '1h' }) }`);
   const names = Object.keys(spec.features);
   if (names.length === 0) fail(`feature view "${spec.name}": it has no features`);
-  const features = names.map((name) => compileFeature(spec, source, name, own(spec.features, name)!));
+  const row = compileRowTransforms(spec, source);
+  const input = { ...source, schema: row.schema };
+  const features = names.map((name) => compileFeature(spec, input, name, own(spec.features, name)!));
   noCollisions('features', names, `feature view "${spec.name}": `);
   const body = {
     name: spec.name,
@@ -106,11 +109,13 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     source: source.name,
     ...(spec.ttl === undefined ? {} : { ttl: spec.ttl, ttlMs }),
     features,
-    columnTypes: Object.fromEntries([...entity.joinKeys, ...features.flatMap((f) => (f.column === undefined ? [] : [f.column])), ...(source.kind === 'cdc' ? [CDC_OP] : [])].map((c) => [c, source.schema[c]!])),
+    columnTypes: Object.fromEntries([...entity.joinKeys, ...features.flatMap((f) => (f.column === undefined ? [] : [f.column])), ...(source.kind === 'cdc' ? [CDC_OP] : [])].map((c) => [c, row.schema[c]!])),
     ...(source.kind === 'cdc' ? { changeOp: CDC_OP } : {}),
+    ...(row.filter === undefined ? {} : { filter: row.filter }),
+    ...(row.derived === undefined ? {} : { derived: row.derived }),
     description: spec.description,
   };
-  return { ...body, hash: viewValueHash(body, source) };
+  return { ...body, hash: viewValueHash(body, source, row.reads) };
 }
 
 function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView>): FeatureService {

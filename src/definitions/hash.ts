@@ -20,6 +20,8 @@ interface ValueContext {
   readonly joinKeys: readonly string[];
   readonly source: string;
   readonly ttlMs?: number;
+  readonly filter?: string;
+  readonly derived?: Readonly<Record<string, { readonly type: string; readonly sql: string }>>;
 }
 interface ValueFeature {
   readonly fn: string;
@@ -43,6 +45,9 @@ export function featureSignature(view: ValueContext, feature: ValueFeature): str
     // A single key signs as it always has, so existing tables keep their definition hash.
     joinKey: view.joinKeys.length === 1 ? view.joinKeys[0] : view.joinKeys, source: view.source, fn: feature.fn, column: feature.column, windowMs: feature.windowMs,
     hopMs: feature.hopMs, valueType: feature.valueType, ttlMs: feature.fn === 'field' ? view.ttlMs : undefined,
+    // Row transforms (absent without them, so existing signatures stay): the compiled filter, and
+    // the compiled expression of a derived column the feature reads.
+    filter: view.filter, columnSql: feature.column === undefined ? undefined : view.derived?.[feature.column]?.sql,
   });
 }
 
@@ -58,12 +63,15 @@ export function featureSignature(view: ValueContext, feature: ValueFeature): str
 export function viewValueHash(
   view: ValueContext & { readonly name: string; readonly features: readonly (ValueFeature & { readonly name: string })[] },
   source: { readonly timestamp: string; readonly schema: Readonly<Record<string, string>> },
+  expressionReads: readonly string[] = [],
 ): string {
   const read = [...view.joinKeys, ...view.features.flatMap((f) => (f.column === undefined ? [] : [f.column]))];
   return contentHash({
     name: view.name,
     timestamp: source.timestamp,
-    columns: Object.fromEntries(read.map((c) => [c, source.schema[c]])),
+    columns: Object.fromEntries(read.map((c) => [c, source.schema[c] ?? view.derived?.[c]?.type])),
     features: view.features.map((f) => [f.name, featureSignature(view, f)]),
+    // The source columns the row transforms read (absent without them, so existing hashes stay).
+    expressionColumns: expressionReads.length === 0 ? undefined : Object.fromEntries(expressionReads.map((c) => [c, source.schema[c]])),
   });
 }

@@ -94,11 +94,22 @@ export interface FeatureSpec {
   readonly hop?: string;
 }
 
+/** A column a view derives from each source row: its type and a SQL expression over the row's source columns. */
+export interface DerivedColumnSpec {
+  readonly type: ColumnType;
+  readonly sql: string;
+  readonly description?: string;
+}
+
 export interface FeatureViewSpec {
   readonly kind: 'featureView';
   readonly name: string;
   readonly entity: EntitySpec;
   readonly source: SourceSpec;
+  /** A SQL boolean expression over a source row: rows for which it is not true are not the view's input. */
+  readonly filter?: string;
+  /** Columns computed from each source row, which features may read like source columns. */
+  readonly columns?: Readonly<Record<string, DerivedColumnSpec>>;
   readonly ttl?: string;
   readonly features: Readonly<Record<string, FeatureSpec>>;
   readonly description?: string;
@@ -190,8 +201,20 @@ export interface FeatureView {
   readonly columnTypes: Readonly<Record<string, ColumnType>>;
   /** Views of a CDC source: the column that says what a change did; a `delete` row means the entity is gone. */
   readonly changeOp?: string;
+  /**
+   * The row filter, compiled (see `compileExpression`): DuckDB SQL over a source row's typed
+   * columns that is true for the rows the view reads. Every path evaluates this same text.
+   */
+  readonly filter?: string;
+  /** Derived columns, compiled: name to type and the DuckDB SQL that computes the value from a source row's typed columns. */
+  readonly derived?: Readonly<Record<string, DerivedColumn>>;
   readonly description?: string;
   readonly hash: string;
+}
+
+export interface DerivedColumn {
+  readonly type: ColumnType;
+  readonly sql: string;
 }
 
 /** A feature named by its view: the output column is `<view>__<feature>`. */

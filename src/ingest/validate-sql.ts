@@ -105,6 +105,11 @@ export type KnownAt =
   | { readonly mode: 'ingestion'; readonly at: number }
   | { readonly mode: 'sql'; readonly sql: string };
 
+/** A valid text column's value in its lake storage type (a timestamp from epoch ms). */
+export function typedValueSql(column: string, type: ColumnType): string {
+  return type === 'timestamp' ? `epoch_ms(${parsedValueSql(column, type)})` : `${parsedValueSql(column, type)}::${STORAGE_TYPE[type]}`;
+}
+
 /**
  * The typed lake columns of a valid text row: the schema columns in their storage types, `_ts`
  * (the event time in epoch ms), `_seq` (ingestion order, from `firstSeq`, in input order) and
@@ -115,11 +120,7 @@ export type KnownAt =
  * `SELECT ${typedColumnsSql(source, firstSeq, { mode: 'sql', sql: '_ack' })} FROM batch ORDER BY _n`
  */
 export function typedColumnsSql(source: Source, firstSeq: number, knownAt: KnownAt = { mode: 'event' }): string {
-  const columns = Object.entries(source.schema).map(([column, type]) =>
-    type === 'timestamp'
-      ? `epoch_ms(${parsedValueSql(column, type)}) AS ${ident(column)}`
-      : `${parsedValueSql(column, type)}::${STORAGE_TYPE[type]} AS ${ident(column)}`,
-  );
+  const columns = Object.entries(source.schema).map(([column, type]) => `${typedValueSql(column, type)} AS ${ident(column)}`);
   const eventTime = parsedValueSql(source.timestamp, 'timestamp');
   const known = knownAt.mode === 'event' ? eventTime : knownAt.mode === 'ingestion' ? String(Math.trunc(knownAt.at)) : `(${knownAt.sql})`;
   return [

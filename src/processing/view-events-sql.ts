@@ -2,6 +2,7 @@ import { entityKeySql, type Source } from '../definitions/index.js';
 import { KNOWN_AT_COLUMN, STORAGE_TYPE } from '../ingest/validate-sql.js';
 import { ident, literalList } from '../storage/engine/sql-engine.js';
 import type { ViewPlan } from './feature-plan.js';
+import { viewRowsSql } from './row-transforms.js';
 
 /**
  * The value columns of a plan's events as the engine hands them to an event buffer, in buffer
@@ -12,10 +13,10 @@ export function bufferColumnNames(plan: ViewPlan): string[] {
   return plan.columnKinds.flatMap((kind, i) => (kind === 'int64' ? [`_v${i}`, `_v${i}_lo`] : [`_v${i}`]));
 }
 
-function valueColumnsSql(plan: ViewPlan, source: Source): string[] {
+function valueColumnsSql(plan: ViewPlan): string[] {
   return plan.columns.flatMap((column, i) => {
     const c = ident(column);
-    switch (source.schema[column]) {
+    switch (plan.view.columnTypes[column]) {
       case 'timestamp':
         return [`epoch_ms(${c})::DOUBLE AS _v${i}`];
       case 'bool':
@@ -36,10 +37,12 @@ function valueColumnsSql(plan: ViewPlan, source: Source): string[] {
  * the event, epoch ms) and the value columns of {@link bufferColumnNames}. Files written before
  * a column was added read it as NULL; files written before `_known_at` existed read it as `_ts`
  * (their events count as known when they happened). `extra` names a table with lake columns to
- * read besides the files (events still in the durable log). "Later" is `(_ts, _seq)` order everywhere.
+ * read besides the files (events still in the durable log). The view's row transforms apply
+ * (`viewRowsSql`): its filter drops rows, its derived columns are value columns like any other.
+ * "Later" is `(_ts, _seq)` order everywhere.
  */
 export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly string[], extra?: string): string {
-  const values = valueColumnsSql(plan, source);
+  const values = valueColumnsSql(plan);
   if (files.length === 0 && extra === undefined) {
     const empty = plan.columnKinds.flatMap((kind, i) =>
       kind === 'text' ? [`NULL::VARCHAR AS _v${i}`] : kind === 'int64' ? [`NULL::DOUBLE AS _v${i}`, `NULL::DOUBLE AS _v${i}_lo`] : [`NULL::DOUBLE AS _v${i}`],
@@ -53,5 +56,6 @@ export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly st
   const schema = [...Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`), `NULL::BIGINT AS ${KNOWN_AT_COLUMN}`].join(', ');
   const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
   const more = extra === undefined ? '' : ` UNION ALL BY NAME SELECT * FROM ${extra}`;
-  return `SELECT ${select} FROM (${lake}SELECT ${schema} WHERE FALSE${more}) WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`;
+  const rows = viewRowsSql(plan.view, `${lake}SELECT ${schema} WHERE FALSE${more}`);
+  return `SELECT ${select} FROM (${rows}) WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`;
 }

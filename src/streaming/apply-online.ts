@@ -1,4 +1,4 @@
-import { entityKey, type Source } from '../definitions/index.js';
+import { entityKey, type FeatureView, type Source } from '../definitions/index.js';
 import { int64Value, type EventColumn, type Int64Column, type TextColumn } from '../processing/aggregations/index.js';
 import { EventApplier, type EventBatch } from '../processing/apply-events.js';
 import { viewPlan } from '../processing/feature-plan.js';
@@ -27,11 +27,16 @@ function keyText(column: EventColumn | undefined): ((row: number) => string | nu
   return (r) => (Number.isNaN(hi[r]!) ? null : String(int64Value(hi[r]!, lo?.[r] ?? 0)));
 }
 
+/** Whether events were decoded with the row transforms (filter, derived columns) of `view`. */
+export function decodedFor(decoded: DecodedEvents, view: FeatureView): boolean {
+  return (view.filter === undefined || decoded.derived?.has(view.filter) === true) && Object.values(view.derived ?? {}).every((c) => decoded.derived?.has(c.sql) === true);
+}
+
 /**
- * Applies decoded events (the rows `keep` says, all when absent) to one online table, in one
+ * Applies decoded events (the rows `keep` says, all when absent, that pass the table's filter) to one online table, in one
  * atomic update with `progress`: per entity, its new events in (ts, arrival) order are merged into
  * its state by `EventApplier`, under the table's own definition (blue/green: an older table keeps
- * its features). Events older than what the table's windows can still reach (`acknowledged -
+ * its features, and its row transforms, which `decoded` must have been decoded with). Events older than what the table's windows can still reach (`acknowledged -
  * allowed lateness - longest window`) are folded into the base. Resolves undefined when the
  * table is no longer served.
  */
@@ -40,14 +45,21 @@ export async function applyToTable(
   keep?: (row: number) => boolean, precondition?: (info: ViewTableInfo) => boolean,
 ): Promise<ViewTableInfo | undefined> {
   const view = table.definition;
+  if (!decodedFor(decoded, view)) throw new Error(`internal: events of source "${source.name}" were decoded without the row transforms of view "${view.name}"`);
   const plan = viewPlan(view);
   const n = decoded.ts.length;
-  const batch: EventBatch = { ts: decoded.ts, columns: plan.columns.map((c, i) => decoded.columns.get(c) ?? nullColumn(plan.columnKinds[i]!, n)) };
+  const column = (c: string): EventColumn | undefined => {
+    const derived = view.derived?.[c];
+    return derived === undefined ? decoded.columns.get(c) : decoded.derived!.get(derived.sql);
+  };
+  const batch: EventBatch = { ts: decoded.ts, columns: plan.columns.map((c, i) => column(c) ?? nullColumn(plan.columnKinds[i]!, n)) };
+  const filter = view.filter === undefined ? undefined : (decoded.derived!.get(view.filter) as Float64Array);
   const keyParts = view.joinKeys.map((k) => keyText(decoded.columns.get(k)));
   const groups = new Map<string, number[]>();
   if (keyParts.every((p) => p !== undefined)) {
     for (let r = 0; r < n; r++) {
       if (keep !== undefined && !keep(r)) continue;
+      if (filter !== undefined && filter[r] !== 1) continue;
       const parts = keyParts.map((p) => p!(r));
       if (parts.some((p) => p === null || p === undefined)) continue;
       const key = entityKey(parts as string[]);

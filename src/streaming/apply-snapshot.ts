@@ -1,7 +1,7 @@
 import type { SluiceContext } from '../context.js';
 import type { Project, Source } from '../definitions/index.js';
 import type { Snapshot } from '../storage/metadata/metadata-store.js';
-import { applyToTable } from './apply-online.js';
+import { applyToTable, decodedFor } from './apply-online.js';
 import { decodeLakeFiles } from './decode-events.js';
 
 /** The most rows of one snapshot applied to the online tables at once. */
@@ -49,7 +49,8 @@ export async function applySnapshotOnline(ctx: SluiceContext, project: Project, 
       skipped.push({ view: view.name, reason: `its table reflects snapshot version ${table.snapshots[source.name]?.version ?? 0}, not ${snapshot.version - 1}` });
       continue;
     }
-    decoded ??= await decodeLakeFiles(await ctx.engine(), source, added);
+    // Decoded once for the views' row transforms; again for a table that serves another definition.
+    if (decoded === undefined || !decodedFor(decoded, table.definition)) decoded = await decodeLakeFiles(await ctx.engine(), source, added, [...views, table.definition]);
     const ref = { id: snapshot.id, version: snapshot.version };
     const after = await applyToTable(online, table, source, decoded, ctx.now(), { snapshots: { [source.name]: ref } }, undefined, follows);
     if (after === undefined) skipped.push({ view: view.name, reason: 'its table changed meanwhile' });

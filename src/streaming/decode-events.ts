@@ -1,4 +1,4 @@
-import { CDC_OP, type Project, type Source } from '../definitions/index.js';
+import { CDC_OP, type FeatureView, type Project, type Source } from '../definitions/index.js';
 import { jsonColumnsSql } from '../ingest/load-raw.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
 import { parsedValueSql, rejectReasonSql, STORAGE_TYPE } from '../ingest/validate-sql.js';
@@ -21,6 +21,11 @@ export interface DecodedEvents {
   readonly raws: readonly string[];
   readonly ts: Float64Array;
   readonly columns: ReadonlyMap<string, EventColumn>;
+  /**
+   * The values of the row-transform expressions (filters and derived columns, see
+   * `row-transforms.ts`) of the views the events were decoded for, by the expression's SQL.
+   */
+  readonly derived?: ReadonlyMap<string, EventColumn>;
   /** The accepted events' ids (text), when the source declares `eventId`. */
   readonly ids?: readonly string[];
   readonly rejected: readonly RejectedEvent[];
@@ -51,12 +56,15 @@ export const PART = 2 ** 32;
  * Validates batches of events for a source, set-based in DuckDB with the same rules as file
  * ingest (`rejectReasonSql`), plus, for streamed events, lateness and clock skew against
  * `ackTime`. Push bodies are read by DuckDB's JSON reader, so numbers keep every digit. Returns
- * the accepted events decoded and the rejected ones with reasons, their `lines` (and rejected
+ * the accepted events decoded (with the row transforms of `views`, by default the source's
+ * views in the project) and the rejected ones with reasons, their `lines` (and rejected
  * `index`) numbered `part * PART + index`, and per part its event count, or the reason its
  * body is not `{"events": [...]}` (none of its events is read then). The engine must not be
  * used by anything else meanwhile (it uses fixed temporary tables).
  */
-export async function decodeEvents(engine: SqlEngine, project: Project, source: Source, parts: readonly EventPart[], ackTime: number, streamed = true): Promise<DecodedEvents & { readonly counts: readonly (number | string)[] }> {
+export async function decodeEvents(
+  engine: SqlEngine, project: Project, source: Source, parts: readonly EventPart[], ackTime: number, streamed = true, views = sourceViews(project, source),
+): Promise<DecodedEvents & { readonly counts: readonly (number | string)[] }> {
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${LINES} (_line DOUBLE, _raw VARCHAR, _problem VARCHAR)`);
   const counts: (number | string)[] = parts.map((part) => ('texts' in part ? part.texts.length : 0));
   const texts = parts.flatMap((part, p) => ('texts' in part ? part.texts.map((_, i) => p * PART + i) : []));
@@ -82,26 +90,31 @@ export async function decodeEvents(engine: SqlEngine, project: Project, source: 
     await engine.run('DROP TABLE stream_bodies; DROP TABLE stream_shapes');
   }
   // Texts handed in as texts need not come back from DuckDB: only a push body's events do.
-  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0);
+  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views);
   const raws = bodies.length > 0 ? decoded.raws : decoded.lines.map((line) => (parts[Math.floor(line / PART)] as { texts: readonly string[] }).texts[line % PART]!);
   return { ...decoded, raws, counts };
 }
 
-async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean): Promise<DecodedEvents> {
+/** The views of a source: whose row transforms decoding computes by default. */
+export function sourceViews(project: Project, source: Source): readonly FeatureView[] {
+  return project.featureViews.filter((v) => v.source === source.name);
+}
+
+async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[]): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
   const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name));
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *, coalesce(nullif(${basic}, ''), ${timelinessSql(source, ackTime, streamed)}, '') AS _reason FROM (${jsonColumnsSql(columns, LINES)})`);
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
-  return { ...(await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw)), rejected };
+  return { ...(await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views)), rejected };
 }
 
 /**
  * The events of committed lake files (a snapshot's new files), decoded as {@link decodeEvents}
  * decodes accepted events, in `_seq` order; `raws` are empty (the lake holds typed values).
  */
-export async function decodeLakeFiles(engine: SqlEngine, source: Source, files: readonly string[]): Promise<DecodedEvents> {
+export async function decodeLakeFiles(engine: SqlEngine, source: Source, files: readonly string[], views: readonly FeatureView[] = []): Promise<DecodedEvents> {
   const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`).join(', ');
   const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
   const relation = `SELECT *, row_number() OVER (ORDER BY _seq)::DOUBLE AS _line, NULL::VARCHAR AS _raw FROM (${lake}SELECT ${schema}, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq WHERE FALSE)`;
-  return { ...(await readDecodedEvents(engine, source, relation, 'lake')), rejected: [] };
+  return { ...(await readDecodedEvents(engine, source, relation, 'lake', true, views)), rejected: [] };
 }

@@ -1,5 +1,6 @@
-import type { Source } from '../definitions/index.js';
-import { parsedValueSql } from '../ingest/validate-sql.js';
+import type { FeatureView, Source } from '../definitions/index.js';
+import { parsedValueSql, typedValueSql } from '../ingest/validate-sql.js';
+import { rowExpressions } from '../processing/row-transforms.js';
 import type { EventColumn, TextColumn } from '../processing/aggregations/index.js';
 import { ident, type SqlEngine } from '../storage/engine/sql-engine.js';
 import type { DecodedEvents } from './decode-events.js';
@@ -31,8 +32,21 @@ type ColumnValues = { dict: string[]; index: Map<string, number>; codes: number[
  * types them) into decoded columns, in `_line` order, without a row object per event. Without
  * `withRaw`, `raws` stays empty (the caller has the texts).
  */
-export async function readDecodedEvents(engine: SqlEngine, source: Source, relation: string, from: 'text' | 'lake', withRaw = true): Promise<Omit<DecodedEvents, 'rejected'>> {
-  const schema = Object.entries(source.schema);
+export async function readDecodedEvents(
+  engine: SqlEngine, source: Source, relation: string, from: 'text' | 'lake', withRaw = true, views: readonly FeatureView[] = [],
+): Promise<Omit<DecodedEvents, 'rejected'>> {
+  const expressions = rowExpressions(views);
+  if (expressions.length > 0) {
+    // Row transforms run over typed rows, as the lake holds them (see row-transforms.ts): text
+    // rows are typed first, then everything reads them as lake rows.
+    if (from === 'text') {
+      const typed = Object.entries(source.schema).map(([c, type]) => `${typedValueSql(c, type)} AS ${ident(c)}`);
+      relation = `SELECT _line, _raw, ${parsedValueSql(source.timestamp, 'timestamp')} AS _ts, ${typed.join(', ')} FROM (${relation})`;
+      from = 'lake';
+    }
+    relation = `SELECT *, ${expressions.map((e, i) => `${e.sql} AS _x${i}`).join(', ')} FROM (${relation})`;
+  }
+  const schema: [string, string][] = [...Object.entries(source.schema), ...expressions.map((e, i): [string, string] => [`_x${i}`, e.type])];
   const typed = (column: string): string => (from === 'text' ? parsedValueSql(column, source.schema[column]!) : ident(column));
   const select = [
     '_line::DOUBLE',
@@ -70,17 +84,20 @@ export async function readDecodedEvents(engine: SqlEngine, source: Source, relat
     }
   }
   const columns = new Map<string, EventColumn>();
+  const derived = new Map<string, EventColumn>();
   schema.forEach(([c], i) => {
     const v = out.values[i]!;
-    if ('dict' in v) columns.set(c, { dict: v.dict, codes: Int32Array.from(v.codes) } satisfies TextColumn);
-    else if ('hi' in v) columns.set(c, { hi: Float64Array.from(v.hi), lo: v.lo.some((x) => x !== 0) ? Float64Array.from(v.lo) : null });
-    else columns.set(c, Float64Array.from(v.nums));
+    const into = i < Object.keys(source.schema).length ? (column: EventColumn) => columns.set(c, column) : (column: EventColumn) => derived.set(expressions[i - Object.keys(source.schema).length]!.sql, column);
+    if ('dict' in v) into({ dict: v.dict, codes: Int32Array.from(v.codes) } satisfies TextColumn);
+    else if ('hi' in v) into({ hi: Float64Array.from(v.hi), lo: v.lo.some((x) => x !== 0) ? Float64Array.from(v.lo) : null });
+    else into(Float64Array.from(v.nums));
   });
   return {
     lines: out.lines,
     raws: out.raws,
     ts: Float64Array.from(out.ts),
     columns,
+    ...(expressions.length === 0 ? {} : { derived }),
     ...(source.eventId === undefined ? {} : { ids: out.ids }),
   };
 }

@@ -1,12 +1,12 @@
-import type { Project, Source } from '../definitions/index.js';
+import type { FeatureView, Project, Source } from '../definitions/index.js';
 import { didYouMean } from '../definitions/index.js';
 import { NotFoundError, SluiceError, ValidationError } from '../errors.js';
 import type { AppendOutcome } from '../ingest/connectors/connector.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { EventLog, LogEntry } from '../storage/log/event-log.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
-import { applyToTable } from './apply-online.js';
-import { decodeEvents, PART, type DecodedEvents, type EventPart } from './decode-events.js';
+import { applyToTable, decodedFor } from './apply-online.js';
+import { decodeEvents, PART, sourceViews, type DecodedEvents, type EventPart } from './decode-events.js';
 
 export interface StreamProcessorOptions {
   readonly project: () => Project;
@@ -188,8 +188,9 @@ export class StreamProcessor {
   }
 
   /** Decodes a log entry again (its events were accepted at its acknowledgement). */
-  private async decodeEntry(project: Project, source: Source, entry: LogEntry): Promise<DecodedEvents> {
-    return this.withEngine(() => decodeEvents(this.options.engine, project, source, [{ texts: entry.events }], entry.ackTime, false));
+  private async decodeEntry(project: Project, source: Source, entry: LogEntry, view?: FeatureView): Promise<DecodedEvents> {
+    const views = view === undefined ? sourceViews(project, source) : [view];
+    return this.withEngine(() => decodeEvents(this.options.engine, project, source, [{ texts: entry.events }], entry.ackTime, false, views));
   }
 
   /**
@@ -209,13 +210,14 @@ export class StreamProcessor {
           continue;
         }
         for (const entry of missing) {
-          table = await applyToTable(this.options.online, table!, source, await this.decodeEntry(project, source, entry), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
+          table = await applyToTable(this.options.online, table!, source, await this.decodeEntry(project, source, entry, table!.definition), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
           if (table === undefined) break;
         }
         if (table === undefined) continue;
       }
-      const events = decoded ?? (await this.decodeEntry(project, source, this.options.log.read(source.name, offset - 1, 1)[0]!));
-      const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, decoded ? keep : undefined);
+      // A table may serve an older definition of the view (blue/green), with other row transforms.
+      const events = decoded !== undefined && decodedFor(decoded, table.definition) ? decoded : await this.decodeEntry(project, source, this.options.log.read(source.name, offset - 1, 1)[0]!, table.definition);
+      const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, events === decoded ? keep : undefined);
       if (after !== undefined) this.options.onVisible?.(view.name, ackTime, Date.now());
     }
   }

@@ -1,0 +1,200 @@
+import { FUNCTIONS, KIND_NAMES, NON_DETERMINISTIC, fitsKind } from './functions.js';
+import type { Expr, ExprType } from './parse.js';
+import { ExpressionError } from './tokenize.js';
+
+/** An expression checked against a row's columns: its canonical SQL (names quoted, fully parenthesized), its type and the columns it reads. */
+export interface TypedExpression {
+  readonly sql: string;
+  readonly type: ExprType;
+  readonly reads: readonly string[];
+}
+
+const NUMERIC = new Set<ExprType>(['int64', 'float64']);
+const TEMPORAL = new Set<ExprType>(['timestamp', 'date']);
+const CAST_SQL: Readonly<Record<ExprType, string>> = { int64: 'BIGINT', float64: 'DOUBLE', string: 'VARCHAR', bool: 'BOOLEAN', timestamp: 'TIMESTAMP', date: 'DATE', null: 'VARCHAR' };
+
+/** The common type of two values (CASE branches, coalesce), or undefined when there is none. */
+function unify(a: ExprType, b: ExprType): ExprType | undefined {
+  if (a === 'null') return b;
+  if (b === 'null' || a === b) return a;
+  if (NUMERIC.has(a) && NUMERIC.has(b)) return 'float64';
+  if (TEMPORAL.has(a) && TEMPORAL.has(b)) return 'timestamp';
+  return undefined;
+}
+
+const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+class Checker {
+  readonly reads = new Set<string>();
+  constructor(private readonly columns: ReadonlyMap<string, { name: string; type: ExprType }>) {}
+
+  /** Whether two values may be compared: equal kinds, or a timestamp/date and a string literal (read as a time). */
+  private comparable(a: Expr, ta: ExprType, b: Expr, tb: ExprType): boolean {
+    if (unify(ta, tb) !== undefined) return true;
+    return (TEMPORAL.has(ta) && b.k === 'lit' && tb === 'string') || (TEMPORAL.has(tb) && a.k === 'lit' && ta === 'string');
+  }
+
+  private expect(expr: Expr, type: ExprType, ok: boolean, what: string): void {
+    if (!ok) throw new ExpressionError(`${what}, not ${type === 'null' ? 'NULL' : `a ${type}`}`, expr.at);
+  }
+
+  check(expr: Expr): { sql: string; type: ExprType } {
+    switch (expr.k) {
+      case 'lit':
+        return { sql: expr.sql, type: expr.type };
+      case 'col': {
+        const column = this.columns.get(expr.name.toLowerCase());
+        if (column === undefined) {
+          if (NON_DETERMINISTIC.has(expr.name.toLowerCase())) throw new ExpressionError(`${expr.name} is not deterministic (it differs between the training and the serving path); expressions may not use it`, expr.at);
+          throw new ExpressionError(`unknown column "${expr.name}"`, expr.at);
+        }
+        this.reads.add(column.name);
+        return { sql: quote(column.name), type: column.type };
+      }
+      case 'neg': {
+        const arg = this.check(expr.arg);
+        this.expect(expr.arg, arg.type, NUMERIC.has(arg.type) || arg.type === 'null', '"-" needs a number');
+        return { sql: `(- ${arg.sql})`, type: arg.type === 'null' ? 'float64' : arg.type };
+      }
+      case 'not': {
+        const arg = this.check(expr.arg);
+        this.expect(expr.arg, arg.type, arg.type === 'bool' || arg.type === 'null', 'NOT needs a boolean');
+        return { sql: `(NOT ${arg.sql})`, type: 'bool' };
+      }
+      case 'bin':
+        return this.binary(expr);
+      case 'isnull':
+        return { sql: `(${this.check(expr.arg).sql} IS ${expr.not ? 'NOT ' : ''}NULL)`, type: 'bool' };
+      case 'in': {
+        const arg = this.check(expr.arg);
+        const list = expr.list.map((item) => {
+          const t = this.check(item);
+          if (!this.comparable(expr.arg, arg.type, item, t.type)) throw new ExpressionError(`IN compares a ${arg.type} with a ${t.type}`, item.at);
+          return t.sql;
+        });
+        return { sql: `(${arg.sql} ${expr.not ? 'NOT ' : ''}IN (${list.join(', ')}))`, type: 'bool' };
+      }
+      case 'between': {
+        const arg = this.check(expr.arg);
+        const [lo, hi] = [expr.lo, expr.hi].map((bound) => {
+          const t = this.check(bound);
+          if (!this.comparable(expr.arg, arg.type, bound, t.type)) throw new ExpressionError(`BETWEEN compares a ${arg.type} with a ${t.type}`, bound.at);
+          return t.sql;
+        });
+        return { sql: `(${arg.sql} ${expr.not ? 'NOT ' : ''}BETWEEN ${lo} AND ${hi})`, type: 'bool' };
+      }
+      case 'like': {
+        const arg = this.check(expr.arg);
+        const pattern = this.check(expr.pattern);
+        this.expect(expr.arg, arg.type, arg.type === 'string' || arg.type === 'null', `${expr.ci ? 'ILIKE' : 'LIKE'} needs a string`);
+        this.expect(expr.pattern, pattern.type, pattern.type === 'string' || pattern.type === 'null', `${expr.ci ? 'ILIKE' : 'LIKE'} needs a string pattern`);
+        return { sql: `(${arg.sql} ${expr.not ? 'NOT ' : ''}${expr.ci ? 'ILIKE' : 'LIKE'} ${pattern.sql})`, type: 'bool' };
+      }
+      case 'case':
+        return this.caseExpr(expr);
+      case 'cast': {
+        const arg = this.check(expr.arg);
+        if (arg.type === 'bool' && (TEMPORAL.has(expr.to) || expr.to === 'float64')) throw new ExpressionError(`a boolean cannot be cast to ${expr.to}`, expr.at);
+        if (TEMPORAL.has(arg.type) && (NUMERIC.has(expr.to) || expr.to === 'bool')) throw new ExpressionError(`a ${arg.type} cannot be cast to ${expr.to}; use epoch_ms(...) for its time in milliseconds`, expr.at);
+        return { sql: `CAST(${arg.sql} AS ${CAST_SQL[expr.to]})`, type: expr.to };
+      }
+      case 'call':
+        return this.call(expr);
+    }
+  }
+
+  private binary(expr: Extract<Expr, { k: 'bin' }>): { sql: string; type: ExprType } {
+    const l = this.check(expr.l);
+    const r = this.check(expr.r);
+    const sql = `(${l.sql} ${expr.op} ${r.sql})`;
+    const numeric = (t: ExprType) => NUMERIC.has(t) || t === 'null';
+    switch (expr.op) {
+      case 'AND':
+      case 'OR':
+        for (const [side, t] of [[expr.l, l.type], [expr.r, r.type]] as const) this.expect(side, t, t === 'bool' || t === 'null', `${expr.op} needs booleans`);
+        return { sql, type: 'bool' };
+      case '||':
+        return { sql, type: 'string' };
+      case '+':
+      case '-':
+        if (l.type === 'date' && (r.type === 'int64' || r.type === 'null')) return { sql, type: 'date' };
+        if (expr.op === '-' && l.type === 'date' && r.type === 'date') return { sql, type: 'int64' };
+        if (TEMPORAL.has(l.type) || TEMPORAL.has(r.type)) throw new ExpressionError(`"${expr.op}" on a ${TEMPORAL.has(l.type) ? l.type : r.type} is not supported; use date_diff('unit', a, b) or epoch_ms(ts)`, expr.at);
+      // falls through: numbers
+      case '*':
+      case '/':
+      case '%':
+        for (const [side, t] of [[expr.l, l.type], [expr.r, r.type]] as const) this.expect(side, t, numeric(t), `"${expr.op}" needs numbers`);
+        return { sql, type: expr.op !== '/' && l.type === 'int64' && r.type === 'int64' ? 'int64' : 'float64' };
+      default:
+        if (!this.comparable(expr.l, l.type, expr.r, r.type)) throw new ExpressionError(`"${expr.op}" compares a ${l.type} with a ${r.type}`, expr.at);
+        return { sql, type: 'bool' };
+    }
+  }
+
+  private caseExpr(expr: Extract<Expr, { k: 'case' }>): { sql: string; type: ExprType } {
+    const operand = expr.operand === undefined ? undefined : this.check(expr.operand);
+    let type: ExprType = 'null';
+    const parts: string[] = [];
+    for (const { when, then } of expr.whens) {
+      const w = this.check(when);
+      if (operand !== undefined) {
+        if (!this.comparable(expr.operand!, operand.type, when, w.type)) throw new ExpressionError(`CASE compares a ${operand.type} with a ${w.type}`, when.at);
+      } else this.expect(when, w.type, w.type === 'bool' || w.type === 'null', 'a CASE WHEN condition must be a boolean');
+      type = this.unifyAt(type, then);
+      parts.push(`WHEN ${w.sql} THEN ${this.check(then).sql}`);
+    }
+    if (expr.otherwise !== undefined) {
+      type = this.unifyAt(type, expr.otherwise);
+      parts.push(`ELSE ${this.check(expr.otherwise).sql}`);
+    }
+    return { sql: `(CASE ${operand === undefined ? '' : `${operand.sql} `}${parts.join(' ')} END)`, type };
+  }
+
+  private unifyAt(type: ExprType, next: Expr): ExprType {
+    const t = this.check(next).type;
+    const common = unify(type, t);
+    if (common === undefined) throw new ExpressionError(`this is a ${t}, but earlier values are ${type}; give every branch one type`, next.at);
+    return common;
+  }
+
+  private call(expr: Extract<Expr, { k: 'call' }>): { sql: string; type: ExprType } {
+    const name = expr.name;
+    if (NON_DETERMINISTIC.has(name)) throw new ExpressionError(`function ${name}() is not deterministic (it differs between the training and the serving path); expressions may not use it`, expr.at);
+    const signature = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name]! : undefined;
+    if (signature === undefined) throw new ExpressionError(`function ${name}() is not supported in an expression; supported: ${Object.keys(FUNCTIONS).join(', ')}`, expr.at);
+    const min = signature.args.length - (signature.optional ?? 0);
+    const max = signature.rest === undefined ? signature.args.length : Infinity;
+    if (expr.args.length < Math.max(min, signature.rest ? 1 : 0) || expr.args.length > max) {
+      throw new ExpressionError(`${name}() takes ${signature.rest ? `at least ${Math.max(min, 1)}` : min === max ? min : `${min} to ${max}`} argument(s), not ${expr.args.length}`, expr.at);
+    }
+    const args = expr.args.map((arg, i) => {
+      const t = this.check(arg);
+      const kind = signature.args[i] ?? signature.rest!;
+      if (!fitsKind(t.type, kind) && !(kind === 'time' && arg.k === 'lit' && t.type === 'string')) {
+        throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not a ${t.type}`, arg.at);
+      }
+      return t;
+    });
+    const result = signature.result(args.map((a) => a.type));
+    let type: ExprType;
+    if (result === 'unify') {
+      const from = name === 'if' ? 1 : 0;
+      type = 'null';
+      for (const arg of expr.args.slice(from)) type = this.unifyAt(type, arg);
+    } else type = result;
+    return { sql: `${name}(${args.map((a) => a.sql).join(', ')})`, type };
+  }
+}
+
+/**
+ * Type-checks a parsed expression against the columns of a row (name to type, looked up
+ * case-insensitively as DuckDB does) and renders its canonical SQL.
+ */
+export function checkExpression(expr: Expr, columns: Readonly<Record<string, ExprType>>): TypedExpression {
+  const checker = new Checker(new Map(Object.entries(columns).map(([name, type]) => [name.toLowerCase(), { name, type }])));
+  const { sql, type } = checker.check(expr);
+  return { sql, type, reads: [...checker.reads] };
+}
+
+export { CAST_SQL };

@@ -1,0 +1,88 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { describe, expect, test } from 'vitest';
+import { DefinitionError } from '../../errors.js';
+import { compileExpression, type ExprType } from './index.js';
+import { FUNCTIONS } from './functions.js';
+
+const ROW: Record<string, ExprType> = { amount: 'float64', n: 'int64', channel: 'string', ok: 'bool', ts: 'timestamp' };
+const compile = (text: string) => compileExpression('feature view "v": filter', text, ROW);
+
+function failure(text: string): { message: string; position?: number } {
+  try {
+    compile(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(DefinitionError);
+    const e = error as DefinitionError;
+    return { message: e.message, position: (e.details as { position?: number } | undefined)?.position };
+  }
+  throw new Error(`"${text}" compiled`);
+}
+
+describe('row expressions', () => {
+  test('render canonical SQL with quoted names, and type the result', () => {
+    expect(compile("channel IN ('pos', 'moto')")).toEqual({ sql: `("channel" IN ('pos', 'moto'))`, type: 'bool', reads: ['channel'] });
+    expect(compile('amount * coalesce(n, 1)')).toMatchObject({ sql: '("amount" * coalesce("n", 1))', type: 'float64' });
+    expect(compile('AMOUNT::BIGINT + 1')).toMatchObject({ sql: '(CAST("amount" AS BIGINT) + 1)', type: 'int64', reads: ['amount'] });
+    expect(compile("CASE WHEN ok THEN 'y' ELSE NULL END")).toMatchObject({ type: 'string' });
+    expect(compile("ts >= '2024-01-01' AND NOT ok")).toMatchObject({ type: 'bool' });
+    expect(compile("channel NOT LIKE 'p%' OR n BETWEEN 1 AND 3")).toMatchObject({ type: 'bool' });
+    expect(compile("'it''s' || channel")).toMatchObject({ sql: `('it''s' || "channel")`, type: 'string' });
+  });
+
+  test.each([
+    ['random() > 0.5', 1, /random\(\) is not deterministic/],
+    ['amount > 0 AND now() > ts', 16, /now\(\) is not deterministic/],
+    ['ts < current_timestamp', 6, /current_timestamp is not deterministic/],
+    ["read_csv('/etc/passwd') IS NULL", 1, /read_csv\(\) is not supported/],
+    ['amount IN (SELECT 1)', 12, /subqueries are not allowed/],
+    ['(SELECT max(amount) FROM t) > 1', 2, /subqueries are not allowed/],
+    ['amont > 1', 1, /unknown column "amont".*did you mean "amount"/s],
+    ["channel + 1 > 2", 1, /"\+" needs numbers, not a string/],
+    ["amount = 'x'", 8, /"=" compares a float64 with a string/],
+    ['sum(amount) > 1', 1, /sum\(\) is not supported/],
+    ['amount > 1; DROP TABLE x', 11, /";" is not allowed/],
+    ['amount > ', 10, /unexpected the end of the expression/],
+    ['t.amount > 1', 1, /qualified names are not allowed/],
+    ['lower(n) = \'a\'', 7, /lower\(\) argument 1 must be a string, not a int64/],
+    ['amount > 1 -- comment', 12, /comments are not allowed/],
+  ])('refuses %s at its position', (text, position, message) => {
+    const f = failure(text);
+    expect(f.message).toMatch(message);
+    expect(f.position).toBe(position);
+    expect(f.message).toContain(`at character ${position}`);
+  });
+
+  test('every supported function types its result as DuckDB does', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      await db.run(`CREATE TABLE r (amount DOUBLE, n BIGINT, channel VARCHAR, ok BOOLEAN, ts TIMESTAMP)`);
+      const calls: Record<string, string> = {
+        coalesce: 'coalesce(n, amount)', ifnull: 'ifnull(n, 2)', nullif: 'nullif(n, 2)', greatest: 'greatest(n, 2)', least: 'least(amount, 2)', abs: 'abs(n)', sign: 'sign(amount)',
+        round: 'round(amount, 2)', floor: 'floor(amount)', ceil: 'ceil(n)', ceiling: 'ceiling(amount)', sqrt: 'sqrt(n)', cbrt: 'cbrt(amount)', exp: 'exp(amount)', ln: 'ln(amount)',
+        log10: 'log10(amount)', log2: 'log2(n)', pow: 'pow(n, 2)', power: 'power(amount, n)', lower: 'lower(channel)', upper: 'upper(channel)', trim: 'trim(channel)',
+        ltrim: 'ltrim(channel)', rtrim: 'rtrim(channel)', reverse: 'reverse(channel)', length: 'length(channel)', substr: 'substr(channel, 1, 2)', substring: 'substring(channel, 2)',
+        left: 'left(channel, 2)', right: 'right(channel, 2)', replace: "replace(channel, 'a', 'b')", concat: 'concat(channel, n)', lpad: "lpad(channel, 5, '0')", rpad: "rpad(channel, 5, '0')",
+        split_part: "split_part(channel, '-', 1)", strpos: "strpos(channel, 'a')", starts_with: "starts_with(channel, 'a')", ends_with: "ends_with(channel, 'a')", contains: "contains(channel, 'a')",
+        regexp_matches: "regexp_matches(channel, '^a')", regexp_replace: "regexp_replace(channel, 'a', 'b')", regexp_extract: "regexp_extract(channel, 'a(b)', 1)", md5: 'md5(channel)',
+        date_trunc: "date_trunc('hour', ts)", date_part: "date_part('hour', ts)", date_diff: "date_diff('day', ts, ts)", year: 'year(ts)', month: 'month(ts)', day: 'day(ts)', hour: 'hour(ts)',
+        minute: 'minute(ts)', second: 'second(ts)', dayofweek: 'dayofweek(ts)', dayofyear: 'dayofyear(ts)', quarter: 'quarter(ts)', epoch_ms: 'epoch_ms(ts)', strftime: "strftime(ts, '%Y')",
+        if: 'if(ok, n, 2)',
+      };
+      expect(Object.keys(calls).sort()).toEqual(Object.keys(FUNCTIONS).sort());
+      const family = (duck: string): ExprType => {
+        if (/^(BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER)$/.test(duck)) return 'int64';
+        if (/^(DOUBLE|FLOAT|DECIMAL.*)$/.test(duck)) return 'float64';
+        return ({ VARCHAR: 'string', BOOLEAN: 'bool', TIMESTAMP: 'timestamp', DATE: 'date' } as Record<string, ExprType>)[duck] ?? (duck as ExprType);
+      };
+      for (const [name, text] of Object.entries(calls)) {
+        const typed = compile(text);
+        const reader = await db.runAndReadAll(`DESCRIBE SELECT ${typed.sql} AS x FROM r`);
+        expect({ name, type: typed.type }).toEqual({ name, type: family(String(reader.getRowObjects()[0]!['column_type'])) });
+      }
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
+});

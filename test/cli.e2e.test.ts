@@ -111,9 +111,10 @@ describe('sluice CLI, end to end', () => {
     expect(manifest.rowCount).toBe(5);
     const rows = readFileSync(join(dir, 'out/train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rows.map((r) => r.customer_id)).toEqual(['c1', 'c1', 'c2', 'c9', 'c1']);
-    expect(Object.keys(rows[0]!)).toEqual(['customer_id', 'ts', 'is_fraud', 'txn_stats__txn_count_1h', 'txn_stats__amount_sum_24h', 'txn_stats__amount_avg_7d', 'txn_stats__merchants_7d', 'txn_stats__last_amount', 'profile__segment']);
-    // 77 = 2 x 38.5: the file was ingested twice above (--force appends it again).
-    expect(rows[1]).toMatchObject({ txn_stats__amount_sum_24h: 77, profile__segment: 'platinum' });
+    expect(Object.keys(rows[0]!)).toEqual(['customer_id', 'ts', 'is_fraud', 'txn_stats__txn_count_1h', 'txn_stats__amount_sum_24h', 'txn_stats__amount_avg_7d', 'txn_stats__merchants_7d', 'txn_stats__last_amount', 'small_txns__small_count_1h', 'small_txns__small_cents_24h', 'profile__segment']);
+    // 77 = 2 x 38.5: the file was ingested twice above (--force appends it again); 38.5 passes
+    // small_txns' filter (amount < 45) and derives 3850 cents.
+    expect(rows[1]).toMatchObject({ txn_stats__amount_sum_24h: 77, small_txns__small_cents_24h: 7700, profile__segment: 'platinum' });
     expect(JSON.parse(readFileSync(join(dir, 'out/train.jsonl.manifest.json'), 'utf8'))).toMatchObject({ datasetId: manifest.datasetId });
     const again = sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/train.jsonl', '--json').json<{ datasetId: string }>();
     expect(again.datasetId).toBe(manifest.datasetId);

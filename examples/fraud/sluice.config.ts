@@ -33,6 +33,21 @@ const txnStats = featureView({
   },
 });
 
+// Row transforms: card testing shows as bursts of small payments. The filter and the derived
+// column are SQL over one transaction, checked at plan and compiled once; DuckDB runs that same
+// SQL for training datasets and for every live event.
+const smallTxns = featureView({
+  name: 'small_txns',
+  entity: customer,
+  source: transactions,
+  filter: 'amount < 45',
+  columns: { cents: { type: 'int64', sql: 'CAST(round(amount * 100) AS BIGINT)' } },
+  features: {
+    small_count_1h: count({ window: '1h' }),
+    small_cents_24h: sum('cents', { window: '24h' }),
+  },
+});
+
 const profile = featureView({
   name: 'profile',
   entity: customer,
@@ -45,6 +60,6 @@ export default defineProject({
   name: 'fraud',
   entities: [customer],
   sources: [transactions, customers],
-  featureViews: [txnStats, profile],
-  featureServices: [featureService({ name: 'fraud_v1', features: [txnStats, profile] })],
+  featureViews: [txnStats, smallTxns, profile],
+  featureServices: [featureService({ name: 'fraud_v1', features: [txnStats, smallTxns, profile] })],
 });

@@ -98,7 +98,7 @@ export interface FeatureViewSpec {
   readonly kind: 'featureView';
   readonly name: string;
   readonly entity: EntitySpec;
-  readonly source: SourceSpec;
+  readonly source: SourceSpec | SqlTransformSpec;
   readonly ttl?: string;
   readonly features: Readonly<Record<string, FeatureSpec>>;
   readonly description?: string;
@@ -121,6 +121,7 @@ export interface ProjectSpec {
   readonly sources: readonly SourceSpec[];
   readonly featureViews: readonly FeatureViewSpec[];
   readonly featureServices?: readonly FeatureServiceSpec[];
+  readonly transforms?: readonly SqlTransformSpec[];
 }
 
 // The validated, normalized project: plain JSON, what the registry stores and every layer reads.
@@ -134,7 +135,7 @@ export interface Entity {
 }
 
 /** What kind of history a source holds: files of events, a stream of events, or the changes of a table. */
-export type SourceKind = 'batch' | 'stream' | 'cdc';
+export type SourceKind = 'batch' | 'stream' | 'cdc' | 'transform';
 
 /**
  * The columns Sluice adds to a CDC source's schema: the commit time of a change (its event
@@ -146,8 +147,8 @@ export const CDC_OP = '_op';
 
 export interface Source {
   readonly name: string;
-  /** Absent for a batch source (so existing definitions keep their hash). */
-  readonly kind?: 'stream' | 'cdc';
+  /** Absent for a batch source (so existing definitions keep their hash); `transform` for a transform's output table. */
+  readonly kind?: 'stream' | 'cdc' | 'transform';
   readonly schema: Schema;
   readonly timestamp: string;
   /** The column that identifies an event, when the source declares one (see `batchSource`). */
@@ -213,5 +214,39 @@ export interface Project {
   readonly sources: readonly Source[];
   readonly featureViews: readonly FeatureView[];
   readonly featureServices: readonly FeatureService[];
+  /** SQL transforms, in declaration order (absent when there are none, so existing projects keep their hash). */
+  readonly transforms?: readonly Transform[];
+  readonly hash: string;
+}
+
+/**
+ * A SQL transform as the user declares it: a derived table in the lake, computed by one SELECT
+ * over its inputs (sources or other transforms, named in the SQL by their names as tables).
+ */
+export interface SqlTransformSpec {
+  readonly kind: 'sqlTransform';
+  readonly name: string;
+  readonly inputs: readonly (SourceSpec | SqlTransformSpec)[];
+  readonly sql: string;
+  /** The result's event-time column (type `timestamp`). */
+  readonly timestamp: string;
+  /** The result's columns and types, checked against the query at `plan` and at every run. */
+  readonly schema: Schema;
+  /** For append-only inputs: a run processes only the input rows added since the last run and appends its result. */
+  readonly incremental?: boolean;
+  readonly description?: string;
+}
+
+/** A validated SQL transform. Its output table is also in `Project.sources` as a source of kind `transform`. */
+export interface Transform {
+  readonly name: string;
+  /** The names of its inputs (sources or transforms), in declaration order. */
+  readonly inputs: readonly string[];
+  readonly sql: string;
+  readonly timestamp: string;
+  readonly schema: Schema;
+  readonly incremental?: true;
+  readonly description?: string;
+  /** Covers what changes the output's values: inputs, SQL, timestamp, schema, mode (not the description). */
   readonly hash: string;
 }

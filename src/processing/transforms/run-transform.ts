@@ -105,6 +105,23 @@ export async function checkTransform(engine: SqlEngine, project: Project, transf
   checkResultSchema(transform, await describeOrFail(engine, transform, sql));
 }
 
+/**
+ * Checks every transform of a project (see {@link checkTransform}) in one sandboxed engine of its
+ * own: what `plan` and `apply` run, so a bad query or schema is found before any run.
+ *
+ * @example
+ * await checkTransforms(platform, project);
+ */
+export async function checkTransforms(ctx: Pick<TransformContext, 'newEngine'>, project: Project): Promise<void> {
+  if ((project.transforms ?? []).length === 0) return;
+  const engine = await ctx.newEngine(1, { sandbox: { allowedPaths: [] } });
+  try {
+    for (const transform of project.transforms ?? []) await checkTransform(engine, project, transform);
+  } finally {
+    await engine.close();
+  }
+}
+
 /** Computes the transform in a sandboxed engine and writes its rows as one staged Parquet file with the lake's system columns; returns its row count. */
 async function compute(ctx: TransformContext, project: Project, transform: Transform, plan: ReadPlan, staged: string): Promise<{ rows: number; firstSeq: number }> {
   const sources = new Map(project.sources.map((s) => [s.name, s] as const));
@@ -130,7 +147,8 @@ async function compute(ctx: TransformContext, project: Project, transform: Trans
   }
 }
 
-function findTransform(project: Project, name: string): Transform {
+/** A transform of the project; a NotFoundError naming the known ones when it is not there. */
+export function findTransform(project: Project, name: string): Transform {
   const transform = project.transforms?.find((t) => t.name === name);
   if (!transform) {
     throw new NotFoundError('NOT_FOUND', `transform "${name}" is not in the registry${didYouMean(name, (project.transforms ?? []).map((t) => t.name))}; run "sluice apply" after adding it`);

@@ -9,6 +9,7 @@ import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { applySnapshotOnline } from '../src/streaming/apply-snapshot.js';
+import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const account = entity({ name: 'account', joinKey: 'account_id' });
@@ -147,10 +148,17 @@ describe('SQL transforms: derived tables in the lake', () => {
     expect(await engine.all(`SELECT account_id, billed FROM read_parquet('${platform.lake.resolve(top.files[0]!)}')`)).toEqual([{ account_id: 'a1', billed: 14.5 }]);
   });
 
-  test('ingest refuses a transform\'s table', async () => {
+  test('ingest and push refuse a transform\'s table; the stream runtime does not treat it as streamed', async () => {
     const { platform, project, dir } = await setup();
     writeFileSync(join(dir, 'x.csv'), 'account_id\na1\n');
     await expect(ingestFile(platform, project, 'customer_360', join(dir, 'x.csv'))).rejects.toThrow('"customer_360" is a transform: its table is written only by "sluice transform run customer_360"; ingest into one of its inputs (crm_accounts, billing_invoices)');
+    const runtime = await startStreamRuntime(platform, { project: () => project, commitIntervalMs: 3_600_000 });
+    try {
+      expect(() => runtime.processor.append('customer_360', { texts: ['{}'] }, 'push')).toThrow('"customer_360" is a transform: its table is written only by "sluice transform run customer_360"; push events to one of its inputs');
+      expect(runtime.status()).toEqual([]);
+    } finally {
+      await runtime.close();
+    }
   });
 });
 

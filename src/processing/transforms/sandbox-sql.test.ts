@@ -45,6 +45,10 @@ describe('a transform\'s SQL reads only its declared inputs', () => {
     ["SELECT json_execute_serialized_sql('x') AS ts FROM payments", 'the function json_execute_serialized_sql()'],
     ['SELECT main.upper(account_id) FROM payments', 'the function main.upper()'],
     ['DESCRIBE payments', 'DESCRIBE, SHOW and SUMMARIZE'],
+    ['SELECT account_id, now() AS ts FROM payments', 'the function now() (it is not deterministic'],
+    ['SELECT * FROM payments WHERE random() < 0.5', 'the function random() (it is not deterministic'],
+    ['SELECT account_id, current_timestamp AS ts FROM payments', 'CURRENT_TIMESTAMP (it is not deterministic'],
+    ['SELECT uuid() AS id FROM payments', 'the function uuid() (it is not deterministic'],
     ['SUMMARIZE payments', 'DESCRIBE, SHOW and SUMMARIZE'],
   ])('refused: %s', async (sql, capability) => {
     await expect(check(sql)).rejects.toThrow(capability);

@@ -8,6 +8,12 @@ import { literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
  */
 const REFUSED_FUNCTIONS = new Set(['getenv', 'current_setting', 'json_execute_serialized_sql', 'json_serialize_sql', 'json_deserialize_sql', 'json_serialize_plan']);
 const REFUSED_PREFIXES = ['duckdb_', 'pragma_'];
+/**
+ * Functions (and SQL keywords the parser reads as columns) whose value is not a function of the
+ * inputs: a run must give the same table from the same input snapshots.
+ */
+const NOT_DETERMINISTIC = new Set(['now', 'today', 'get_current_time', 'get_current_timestamp', 'transaction_timestamp', 'current_timestamp', 'current_date', 'current_time', 'localtimestamp', 'localtime',
+  'random', 'setseed', 'uuid', 'gen_random_uuid', 'uuidv4', 'uuidv7', 'nextval', 'currval']);
 
 /** DuckDB's "no location" marker in a parse tree. */
 const NO_LOCATION = 2 ** 64 - 1;
@@ -57,11 +63,14 @@ function findRefusal(node: unknown, inputs: ReadonlySet<string>, scope: Readonly
     const name = String((n.function as Node | undefined)?.function_name ?? '?');
     return { capability: `the table function ${name}() (table functions read files and the catalog)`, location: at(n) };
   }
+  const column = n.class === 'COLUMN_REF' && Array.isArray(n.column_names) && n.column_names.length === 1 ? String(n.column_names[0]).toLowerCase() : undefined;
+  if (column !== undefined && NOT_DETERMINISTIC.has(column)) return { capability: `${column.toUpperCase()} (it is not deterministic: a run must give the same table from the same input snapshots)`, location: at(n) };
   if (n.type === 'SHOW_REF') return { capability: 'DESCRIBE, SHOW and SUMMARIZE', location: at(n) };
   if (n.class === 'FUNCTION') {
     const name = String(n.function_name).toLowerCase();
     const qualifier = [n.catalog, n.schema].filter((q) => typeof q === 'string' && q !== '').join('.');
     if (qualifier !== '') return { capability: `the function ${qualifier}.${name}() (functions are called unqualified)`, location: at(n) };
+    if (NOT_DETERMINISTIC.has(name)) return { capability: `the function ${name}() (it is not deterministic: a run must give the same table from the same input snapshots)`, location: at(n) };
     if (REFUSED_FUNCTIONS.has(name) || REFUSED_PREFIXES.some((p) => name.startsWith(p))) return { capability: `the function ${name}() (it reads the engine's settings or environment, or runs SQL given as data)`, location: at(n) };
   }
   for (const [key, child] of Object.entries(n)) {

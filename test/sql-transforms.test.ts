@@ -23,11 +23,11 @@ const customer360 = sqlTransform({
   timestamp: 'ts',
   schema: { account_id: 'string', tier: 'string', billed: 'float64', invoices: 'int64', ts: 'timestamp' },
 });
-// Incremental: a row-by-row filter of an append-only input.
+// Incremental: a row-by-row filter of an append-only input, with a lookup in another (read whole).
 const bigInvoices = sqlTransform({
-  name: 'big_invoices', inputs: [invoices], incremental: true,
-  sql: 'SELECT invoice_id, account_id, amount * 2 AS doubled, ts FROM billing_invoices WHERE amount >= 10',
-  timestamp: 'ts', schema: { invoice_id: 'string', account_id: 'string', doubled: 'float64', ts: 'timestamp' },
+  name: 'big_invoices', inputs: [invoices, crm], incremental: true,
+  sql: 'SELECT i.invoice_id, i.account_id, i.amount * 2 AS doubled, a.tier, i.ts FROM billing_invoices i JOIN crm_accounts a USING (account_id) WHERE amount >= 10',
+  timestamp: 'ts', schema: { invoice_id: 'string', account_id: 'string', doubled: 'float64', tier: 'string', ts: 'timestamp' },
 });
 // Reads another transform: runs after it.
 const topTier = sqlTransform({
@@ -126,10 +126,16 @@ describe('SQL transforms: derived tables in the lake', () => {
     expect(snapshot).toMatchObject({ rowCount: 3, addedRows: 1, parentId: first.snapshot });
     expect(snapshot.files.slice(0, 1)).toEqual((await platform.metadata.snapshot(first.snapshot!))!.files);
     const engine = await platform.engine();
-    const rows = await engine.all(`SELECT invoice_id, doubled, _seq FROM read_parquet([${snapshot.files.map((f) => `'${platform.lake.resolve(f)}'`).join(', ')}]) ORDER BY _seq`);
-    expect(rows).toEqual([{ invoice_id: 'i1', doubled: 21, _seq: 0 }, { invoice_id: 'i3', doubled: 40, _seq: 1 }, { invoice_id: 'i4', doubled: 200, _seq: 2 }]);
+    const rows = await engine.all(`SELECT invoice_id, doubled, tier, _seq FROM read_parquet([${snapshot.files.map((f) => `'${platform.lake.resolve(f)}'`).join(', ')}]) ORDER BY _seq`);
+    expect(rows).toEqual([{ invoice_id: 'i1', doubled: 21, tier: 'gold', _seq: 0 }, { invoice_id: 'i3', doubled: 40, tier: 'silver', _seq: 1 }, { invoice_id: 'i4', doubled: 200, tier: 'gold', _seq: 2 }]);
+    // A changed lookup alone appends nothing (no new rows of the first input) and records the new lineage.
+    await ingest('crm_accounts', 'account_id,tier,ts\na3,bronze,2024-01-07T00:00:00Z\n');
+    const lookup = await runTransform(platform, project, 'big_invoices');
+    expect(lookup).toMatchObject({ mode: 'incremental', rows: 0, skipped: false, inputs: { crm_accounts: (await platform.metadata.latestSnapshot('crm_accounts'))!.id } });
+    expect((await platform.metadata.snapshot(lookup.snapshot!))!.files).toEqual(snapshot.files);
     const source = project.sources.find((s) => s.name === 'big_invoices')!;
     expect((await applySnapshotOnline(platform, project, source, snapshot)).applied).toEqual(['big']);
+    expect((await applySnapshotOnline(platform, project, source, (await platform.metadata.snapshot(lookup.snapshot!))!)).applied).toEqual(['big']);
     const online = await getOnlineFeatures(project, await platform.online(), { entities: { account_id: ['a1', 'a2'] }, features: ['big:n', 'big:total'] }, NOW, await latestSnapshots(platform.metadata, project));
     expect(online.rows).toEqual([{ account_id: 'a1', big__n: 2, big__total: 221 }, { account_id: 'a2', big__n: 1, big__total: 40 }]);
     // A changed definition is computed in full again.

@@ -156,8 +156,9 @@ export function featureService(options: {
  * writes it as an atomic snapshot; feature views can use it as their source. The SQL may read
  * only the declared inputs (no files, table functions or other statements), and its result must
  * have exactly the declared schema (checked at `plan` and at every run). With `incremental`, a
- * run reads only the input rows added since the last run and appends its result (for append-only
- * inputs and row-by-row SQL: filters, projections, joins to tables that do not change).
+ * run reads only the rows of its first input added since the last run (the other inputs whole,
+ * as lookups) and appends its result: for an append-only first input and row-by-row SQL
+ * (filters, projections, lookups).
  *
  * @example
  * const customer360 = sqlTransform({

@@ -232,7 +232,7 @@ export interface SqlTransformSpec {
   readonly timestamp: string;
   /** The result's columns and types, checked against the query at `plan` and at every run. */
   readonly schema: Schema;
-  /** For append-only inputs: a run processes only the input rows added since the last run and appends its result. */
+  /** For an append-only first input: a run processes only its rows added since the last run (other inputs whole, as lookups) and appends its result. */
   readonly incremental?: boolean;
   readonly description?: string;
 }

@@ -41,23 +41,22 @@ interface ReadPlan {
 }
 
 /**
- * Incremental only when the table was last written by this definition and every input grew by
- * appending files since (its earlier snapshot's files are a prefix of the current ones).
+ * Incremental only when the table was last written by this definition and its first input (the
+ * one processed incrementally) grew by appending files since: its earlier snapshot's files are a
+ * prefix of the current ones. The run then reads that input's new files and the other inputs
+ * (lookups) whole, at their current snapshots.
  */
 async function readPlan(ctx: SluiceContext, transform: Transform, current: ReadonlyMap<string, Snapshot | undefined>, last: TransformLineage | undefined): Promise<ReadPlan> {
   const all = new Map([...current].map(([name, s]) => [name, s?.files ?? []] as const));
   if (transform.incremental !== true) return { mode: 'full', files: all };
   if (last === undefined) return { mode: 'full', files: all, note: 'first run' };
   if (last.transformHash !== transform.hash) return { mode: 'full', files: all, note: 'the definition changed since the last run' };
-  const added = new Map<string, readonly string[]>();
-  for (const [name, snapshot] of current) {
-    const before = last.inputs[name] ?? null;
-    const earlier = before === null ? [] : (await ctx.metadata.snapshot(before))?.files;
-    const now = snapshot?.files ?? [];
-    if (earlier === undefined || !earlier.every((f, i) => now[i] === f)) return { mode: 'full', files: all, note: `input "${name}" was not only appended to since the last run` };
-    added.set(name, now.slice(earlier.length));
-  }
-  return { mode: 'incremental', files: added };
+  const driving = transform.inputs[0]!;
+  const before = last.inputs[driving] ?? null;
+  const earlier = before === null ? [] : (await ctx.metadata.snapshot(before))?.files;
+  const now = all.get(driving) ?? [];
+  if (earlier === undefined || !earlier.every((f, i) => now[i] === f)) return { mode: 'full', files: all, note: `input "${driving}" was not only appended to since the last run` };
+  return { mode: 'incremental', files: new Map([...all, [driving, now.slice(earlier.length)]]) };
 }
 
 /** The declared columns in their lake types (timestamps as TIMESTAMP, to the millisecond, as ingest writes them). */
@@ -161,8 +160,8 @@ export function findTransform(project: Project, name: string): Transform {
  * computes the query in a sandbox that can read only those files, checks the result against the
  * declared schema, and commits it as the next snapshot of the transform's table, atomically,
  * with the input snapshot ids (its lineage; also in run history). By default the snapshot
- * replaces the table (full refresh); an `incremental` transform whose inputs were only appended
- * to reads just the new input files and appends. A run over the same input snapshots as the
+ * replaces the table (full refresh); an `incremental` transform whose first input was only
+ * appended to reads just that input's new files (its other inputs whole) and appends. A run over the same input snapshots as the
  * last one, with the same definition, does nothing (`skipped`). Runs of one transform are
  * serialized by the lease `transform:<name>`.
  *

@@ -40,6 +40,13 @@ describe('SQL transforms compile into the project', () => {
     expect(() => project([transform('t', [upstream])])).toThrow('transform "t": input "upstream" is not in the project; add it to defineProject({ transforms: [...] })');
   });
 
+  test('a view reading a transform the project does not list says so', () => {
+    const unlisted = transform('unlisted', [crm]);
+    expect(() => project([], { featureViews: [featureView({ name: 'v', entity: account, source: unlisted, features: { n: count() } })] })).toThrow(
+      'feature view "v": transform "unlisted" is not in the project\'s transforms',
+    );
+  });
+
   test('a cycle is a definition error naming its path', () => {
     // Inputs are objects; a cycle needs a transform to name one declared later, as here.
     const bEarly = transform('b', [crm]);

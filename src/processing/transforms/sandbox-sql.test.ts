@@ -49,6 +49,8 @@ describe('a transform\'s SQL reads only its declared inputs', () => {
     ['SELECT * FROM payments WHERE random() < 0.5', 'the function random() (it is not deterministic'],
     ['SELECT account_id, current_timestamp AS ts FROM payments', 'CURRENT_TIMESTAMP (it is not deterministic'],
     ['SELECT uuid() AS id FROM payments', 'the function uuid() (it is not deterministic'],
+    ['SELECT * FROM payments USING SAMPLE 10%', 'USING SAMPLE and TABLESAMPLE'],
+    ['SELECT * FROM payments TABLESAMPLE 5 ROWS', 'USING SAMPLE and TABLESAMPLE'],
     ['SUMMARIZE payments', 'DESCRIBE, SHOW and SUMMARIZE'],
   ])('refused: %s', async (sql, capability) => {
     await expect(check(sql)).rejects.toThrow(capability);

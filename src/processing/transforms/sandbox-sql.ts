@@ -65,6 +65,7 @@ function findRefusal(node: unknown, inputs: ReadonlySet<string>, scope: Readonly
   }
   const column = n.class === 'COLUMN_REF' && Array.isArray(n.column_names) && n.column_names.length === 1 ? String(n.column_names[0]).toLowerCase() : undefined;
   if (column !== undefined && NOT_DETERMINISTIC.has(column)) return { capability: `${column.toUpperCase()} (it is not deterministic: a run must give the same table from the same input snapshots)`, location: at(n) };
+  if (n.sample !== null && typeof n.sample === 'object') return { capability: 'USING SAMPLE and TABLESAMPLE (a sample is not deterministic: a run must give the same table from the same input snapshots)', location: at(n) };
   if (n.type === 'SHOW_REF') return { capability: 'DESCRIBE, SHOW and SUMMARIZE', location: at(n) };
   if (n.class === 'FUNCTION') {
     const name = String(n.function_name).toLowerCase();

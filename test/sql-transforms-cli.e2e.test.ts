@@ -61,6 +61,10 @@ describe('sluice transform, end to end', () => {
     expect(all.stderr).toBe('');
     const runs = all.json<{ runs: Array<{ transform: string; rows: number; mode: string; skipped: boolean }> }>().runs;
     expect(runs.map((r) => [r.transform, r.rows, r.mode, r.skipped])).toEqual([['customer_360', 2, 'full', false], ['gold', 1, 'full', false]]);
+    const listed = sluice(dir, 'list', 'transforms', '--json').json<Array<{ name: string; snapshot: string; readSnapshots: Record<string, string> }>>();
+    const crm = sluice(dir, 'list', 'snapshots', '--source', 'crm_accounts', '--json').json<Array<{ id: string }>>()[0]!.id;
+    expect(listed.map((t) => [t.name, t.readSnapshots.crm_accounts ?? t.readSnapshots.customer_360])).toEqual([['gold', listed[1]!.snapshot], ['customer_360', crm]]);
+    expect(sluice(dir, 'list', 'snapshots', '--source', 'customer_360', '--json').json()).toEqual([expect.objectContaining({ id: listed[1]!.snapshot, lineage: expect.objectContaining({ mode: 'full', inputs: listed[1]!.readSnapshots }) })]);
     const again = sluice(dir, 'transform', 'run', 'customer_360');
     expect(again.stdout).toContain('transform "customer_360" is up to date');
     expect(sluice(dir, 'materialize').code).toBe(0);

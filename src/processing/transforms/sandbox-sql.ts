@@ -8,6 +8,8 @@ import { literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
  */
 const REFUSED_FUNCTIONS = new Set(['getenv', 'current_setting', 'json_execute_serialized_sql', 'json_serialize_sql', 'json_deserialize_sql', 'json_serialize_plan']);
 const REFUSED_PREFIXES = ['duckdb_', 'pragma_'];
+/** Table functions that compute rows from their arguments alone (no file, no catalog): allowed. */
+const PURE_TABLE_FUNCTIONS = new Set(['unnest', 'range', 'generate_series']);
 /**
  * Functions (and SQL keywords the parser reads as columns) whose value is not a function of the
  * inputs: a run must give the same table from the same input snapshots.
@@ -59,7 +61,7 @@ function findRefusal(node: unknown, inputs: ReadonlySet<string>, scope: Readonly
     if (qualifier !== '') return { capability: `reading table "${qualifier}.${table}" (catalog and schema tables such as information_schema are not inputs)`, location: at(n) };
     if (!inputs.has(table.toLowerCase()) && !visible.has(table.toLowerCase())) return { capability: `reading "${table}", which is not one of its inputs`, location: at(n) };
   }
-  if (n.type === 'TABLE_FUNCTION') {
+  if (n.type === 'TABLE_FUNCTION' && !PURE_TABLE_FUNCTIONS.has(String((n.function as Node | undefined)?.function_name).toLowerCase())) {
     const name = String((n.function as Node | undefined)?.function_name ?? '?');
     return { capability: `the table function ${name}() (table functions read files and the catalog)`, location: at(n) };
   }
@@ -69,8 +71,7 @@ function findRefusal(node: unknown, inputs: ReadonlySet<string>, scope: Readonly
   if (n.type === 'SHOW_REF') return { capability: 'DESCRIBE, SHOW and SUMMARIZE', location: at(n) };
   if (n.class === 'FUNCTION') {
     const name = String(n.function_name).toLowerCase();
-    const qualifier = [n.catalog, n.schema].filter((q) => typeof q === 'string' && q !== '').join('.');
-    if (qualifier !== '') return { capability: `the function ${qualifier}.${name}() (functions are called unqualified)`, location: at(n) };
+    // Functions are judged by name, qualified or not: the parser itself qualifies some (`[1, 2]` is `main.list_value`).
     if (NOT_DETERMINISTIC.has(name)) return { capability: `the function ${name}() (it is not deterministic: a run must give the same table from the same input snapshots)`, location: at(n) };
     if (REFUSED_FUNCTIONS.has(name) || REFUSED_PREFIXES.some((p) => name.startsWith(p))) return { capability: `the function ${name}() (it reads the engine's settings or environment, or runs SQL given as data)`, location: at(n) };
   }
@@ -94,7 +95,7 @@ interface Serialized {
 /**
  * Checks a transform's SQL with DuckDB's own parser before anything runs it: it must be one
  * SELECT query (no COPY, ATTACH, INSTALL/LOAD, PRAGMA, SET, CREATE, INSERT, ... and no second
- * statement) that reads only the transform's inputs: no table functions (`read_csv`,
+ * statement) that reads only the transform's inputs: no table functions but `unnest`, `range` and `generate_series` (`read_csv`,
  * `read_parquet`, `glob`, `read_text`, `duckdb_tables`, ...), no files named as tables, no
  * catalog tables (`information_schema`, `sqlite_master`) and no function that reads the engine's
  * settings. Returns the query as DuckDB prints its parse tree back, the text that runs (so what

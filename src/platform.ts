@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { SluiceContext } from './context.js';
 import type { Project } from './definitions/index.js';
 import { NotFoundError } from './errors.js';
-import { duckDbEngine } from './storage/engine/duckdb-engine.js';
+import { duckDbEngine, type DuckDbEngineConfig } from './storage/engine/duckdb-engine.js';
 import type { SqlEngine } from './storage/engine/sql-engine.js';
 import { parquetLake } from './storage/lake/parquet-lake.js';
 import { sqliteMetadataStore } from './storage/metadata/sqlite/index.js';
@@ -22,7 +22,7 @@ export interface PlatformOptions {
 
 export interface Platform extends SluiceContext {
   /** A new engine of its own (for work that must not share the main one, e.g. the stream processor); the caller closes it. */
-  newEngine(threads?: number): Promise<SqlEngine>;
+  newEngine(threads?: number, options?: Pick<DuckDbEngineConfig, 'sandbox'>): Promise<SqlEngine>;
   /** The last applied project; a NotFoundError that says to run `sluice apply` when there is none. */
   project(): Promise<Project>;
   close(): Promise<void>;
@@ -43,7 +43,8 @@ export function openPlatform(options: PlatformOptions): Platform {
   let engine: Promise<SqlEngine> | undefined;
   let online: Promise<OnlineStore> | undefined;
   let log: Promise<EventLog> | undefined;
-  const newEngine = (threads?: number) => duckDbEngine({ ...(threads === undefined ? {} : { threads }), ...(process.env.SLUICE_MEMORY_LIMIT ? { memoryLimit: process.env.SLUICE_MEMORY_LIMIT } : {}), tempDirectory: join(dataDir, 'tmp') });
+  const newEngine = (threads?: number, sandboxed: Pick<DuckDbEngineConfig, 'sandbox'> = {}) =>
+    duckDbEngine({ ...(threads === undefined ? {} : { threads }), ...(process.env.SLUICE_MEMORY_LIMIT ? { memoryLimit: process.env.SLUICE_MEMORY_LIMIT } : {}), tempDirectory: join(dataDir, 'tmp'), ...sandboxed });
   return {
     metadata,
     lake: parquetLake(join(dataDir, 'lake')),

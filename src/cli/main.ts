@@ -7,6 +7,7 @@ import { registerProjectCommands } from './commands/project-commands.js';
 import { registerRegistryCommands } from './commands/registry-commands.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { registerStreamCommands } from './commands/real-time.js';
+import { registerTransformCommands } from './commands/transform-commands.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -24,6 +25,7 @@ registerRegistryCommands(program, run);
 registerServeCommand(program, run);
 registerStreamCommands(program, run);
 registerDemoCommand(program, run);
+registerTransformCommands(program, run);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ import type {
   FeatureViewSpec,
   Schema,
   SourceSpec,
+  SqlTransformSpec,
 } from './types.js';
 
 /** An entity's identity: one join key column, or several (`joinKeys`) whose values together name one entity. */
@@ -137,7 +138,7 @@ export function field(column: string): FeatureSpec {
 export function featureView(options: {
   name: string;
   entity: EntitySpec;
-  source: SourceSpec;
+  source: SourceSpec | SqlTransformSpec;
   features: Record<string, FeatureSpec>;
   filter?: string;
   columns?: Record<string, DerivedColumnSpec>;
@@ -160,4 +161,35 @@ export function featureService(options: {
   description?: string;
 }): FeatureServiceSpec {
   return Object.freeze({ kind: 'featureService', ...options, features: Object.freeze([...options.features]) });
+}
+
+/**
+ * Declares a SQL transform: a derived table in the lake, the result of one DuckDB SELECT over its
+ * inputs (sources or other transforms, named in the SQL by their names). `sluice transform run`
+ * writes it as an atomic snapshot; feature views can use it as their source. The SQL may read
+ * only the declared inputs (no files, table functions or other statements), and its result must
+ * have exactly the declared schema (checked at `plan` and at every run). With `incremental`, a
+ * run reads only the rows of its first input added since the last run (the other inputs whole,
+ * as lookups) and appends its result: for an append-only first input and row-by-row SQL
+ * (filters, projections, lookups).
+ *
+ * @example
+ * const customer360 = sqlTransform({
+ *   name: 'customer_360', inputs: [crmAccounts, billingInvoices],
+ *   sql: `SELECT a.account_id, a.tier, sum(i.amount) AS billed, max(i.ts) AS ts
+ *         FROM crm_accounts a LEFT JOIN billing_invoices i USING (account_id) GROUP BY ALL`,
+ *   timestamp: 'ts',
+ *   schema: { account_id: 'string', tier: 'string', billed: 'float64', ts: 'timestamp' },
+ * });
+ */
+export function sqlTransform(options: {
+  name: string;
+  inputs: ReadonlyArray<SourceSpec | SqlTransformSpec>;
+  sql: string;
+  timestamp: string;
+  schema: Schema;
+  incremental?: boolean;
+  description?: string;
+}): SqlTransformSpec {
+  return Object.freeze({ kind: 'sqlTransform', ...options, inputs: Object.freeze([...options.inputs]), schema: Object.freeze({ ...options.schema }) });
 }

@@ -1,5 +1,5 @@
 import { featureSignature, stableStringify } from './hash.js';
-import type { Entity, Feature, FeatureService, FeatureView, Source } from './types.js';
+import type { Entity, Feature, FeatureService, FeatureView, Source, Transform } from './types.js';
 
 /** What changes inside one definition, what users see change, and what cannot be applied. */
 export interface ChangeDetails {
@@ -103,6 +103,17 @@ export function serviceDetails(before: FeatureService, after: FeatureService): C
       out.consequences.push(`dataset column ${f.replace(':', '__')} removed from service "${after.name}"`);
     }
   }
+  describeChanged(out.details, before, after);
+  return out;
+}
+
+/** What of a transform changed: inputs, SQL, mode (its output columns show as its source's change). */
+export function transformDetails(before: Transform, after: Transform): ChangeDetails {
+  const out: ChangeDetails = { details: [], consequences: [], refused: [] };
+  property(out.details, 'inputs', before.inputs, after.inputs);
+  if (before.sql !== after.sql) out.details.push('sql changed');
+  property(out.details, 'incremental', before.incremental ?? false, after.incremental ?? false);
+  if (before.hash !== after.hash) out.consequences.push(`its table changes at the next "sluice transform run ${after.name}"`);
   describeChanged(out.details, before, after);
   return out;
 }

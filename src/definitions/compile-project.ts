@@ -1,6 +1,7 @@
 import { parseDuration } from '../time/index.js';
 import { compileRowTransforms } from './compile-row-transforms.js';
 import { compileSource } from './compile-source.js';
+import { compileTransforms } from './compile-transforms.js';
 import { compileWindow } from './compile-window.js';
 import { contentHash, viewValueHash } from './hash.js';
 import { featureColumn } from './resolve-features.js';
@@ -20,6 +21,7 @@ import {
   type ProjectSpec,
   type Source,
   type SourceSpec,
+  type SqlTransformSpec,
   CDC_OP,
 } from './types.js';
 import { checkNotReserved, checkDurationText, checkName, checkRecord, definitionList, fail, noCollisions, own, uniqueNames } from './validate-names.js';
@@ -76,7 +78,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
   const entity = entities.get(spec.entity?.name);
   if (!entity) fail(`feature view "${spec.name}": entity "${spec.entity?.name}" is not in the project's entities${didYouMean(String(spec.entity?.name), entities.keys())}`);
   const source = sources.get(spec.source?.name);
-  if (!source) fail(`feature view "${spec.name}": source "${spec.source?.name}" is not in the project's sources${didYouMean(String(spec.source?.name), sources.keys())}`);
+  if (!source) fail(`feature view "${spec.name}": ${spec.source?.kind === 'sqlTransform' ? 'transform' : 'source'} "${spec.source?.name}" is not in the project's ${spec.source?.kind === 'sqlTransform' ? 'transforms' : 'sources'}${didYouMean(String(spec.source?.name), sources.keys())}`);
   if (source.kind === 'cdc') {
     if (entity.joinKeys.length !== 1 || entity.joinKeys[0] !== source.key) {
       fail(`feature view "${spec.name}": CDC source "${source.name}" is a table keyed by "${source.key}"; its views need an entity whose join key is "${source.key}" (entity "${entity.name}" has ${entity.joinKeys.join(', ')})`);
@@ -173,14 +175,18 @@ export function compileProject(spec: ProjectSpec): Project {
   const sourceSpecs = definitionList<SourceSpec>(spec.name, 'sources', spec.sources, ['batchSource', 'streamSource', 'cdcSource']);
   const viewSpecs = definitionList<FeatureViewSpec>(spec.name, 'featureViews', spec.featureViews, 'featureView');
   const serviceSpecs = definitionList<FeatureServiceSpec>(spec.name, 'featureServices', spec.featureServices, 'featureService', true);
+  const transformSpecs = definitionList<SqlTransformSpec>(spec.name, 'transforms', spec.transforms, 'sqlTransform', true);
   uniqueNames('entity', 'entities', entitySpecs);
   uniqueNames('source', 'sources', sourceSpecs);
+  uniqueNames('source or transform', 'sources and transforms', [...sourceSpecs, ...transformSpecs]);
   uniqueNames('feature view', 'feature views', viewSpecs);
   for (const view of viewSpecs) checkNotReserved('feature view', view.name);
   uniqueNames('feature service', 'feature services', serviceSpecs);
   const entities = new Map<string, Entity>();
   for (const e of entitySpecs) entities.set(e.name, compileEntity(e));
   const sources = new Map(sourceSpecs.map((s) => [s.name, compileSource(s)] as const));
+  const compiled = compileTransforms(transformSpecs, new Set(sources.keys()));
+  for (const output of compiled.sources) sources.set(output.name, output);
   const views = new Map(viewSpecs.map((v) => [v.name, compileView(v, entities, sources)] as const));
   checkOutputColumns([...views.values()]);
   const services = serviceSpecs.map((s) => compileService(s, views));
@@ -190,6 +196,7 @@ export function compileProject(spec: ProjectSpec): Project {
     sources: [...sources.values()],
     featureViews: [...views.values()],
     featureServices: services,
+    ...(compiled.transforms.length > 0 ? { transforms: compiled.transforms } : {}),
   };
   return deepFreeze({ ...body, hash: contentHash(body) });
 }

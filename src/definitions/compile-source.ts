@@ -92,3 +92,14 @@ function compileBatchSource(spec: BatchSourceSpec, checkTimestamp = true): Sourc
   const body = { name: spec.name, schema: { ...spec.schema }, timestamp: spec.timestamp, ...eventId, description: spec.description };
   return { ...body, hash: contentHash(body) };
 }
+
+/**
+ * Whether a source takes events as they happen (a stream or CDC source: push, connectors, the
+ * durable log). Batch sources take files; a transform's table is written only by its runs.
+ *
+ * @example
+ * project.sources.filter(isStreamed);
+ */
+export function isStreamed(source: Source): source is Source & { readonly kind: 'stream' | 'cdc' } {
+  return source.kind === 'stream' || source.kind === 'cdc';
+}

@@ -2,6 +2,7 @@ export * from './types.js';
 export { entity, batchSource, featureView, featureService, field, count, sum, avg, min, max, last, countDistinct } from './builders.js';
 export type { WindowOptions } from './builders.js';
 export { compileProject, defineProject } from './compile-project.js';
+export { isStreamed } from './compile-source.js';
 export { contentHash, featureSignature, stableStringify } from './hash.js';
 export { didYouMean } from './suggest.js';
 export { storedProject } from './stored-project.js';
@@ -9,3 +10,5 @@ export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyP
 export { featureColumn, resolveFeatures, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction } from './plan-changes.js';
 export { env, streamSource, cdcSource, natsJetStream, postgresCdc, resolveSetting } from './stream-builders.js';
+export { sqlTransform } from './builders.js';
+export { compileTransforms, transformOrder } from './compile-transforms.js';

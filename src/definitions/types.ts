@@ -105,7 +105,7 @@ export interface FeatureViewSpec {
   readonly kind: 'featureView';
   readonly name: string;
   readonly entity: EntitySpec;
-  readonly source: SourceSpec;
+  readonly source: SourceSpec | SqlTransformSpec;
   /** A SQL boolean expression over a source row: rows for which it is not true are not the view's input. */
   readonly filter?: string;
   /** Columns computed from each source row, which features may read like source columns. */
@@ -132,6 +132,7 @@ export interface ProjectSpec {
   readonly sources: readonly SourceSpec[];
   readonly featureViews: readonly FeatureViewSpec[];
   readonly featureServices?: readonly FeatureServiceSpec[];
+  readonly transforms?: readonly SqlTransformSpec[];
 }
 
 // The validated, normalized project: plain JSON, what the registry stores and every layer reads.
@@ -145,7 +146,7 @@ export interface Entity {
 }
 
 /** What kind of history a source holds: files of events, a stream of events, or the changes of a table. */
-export type SourceKind = 'batch' | 'stream' | 'cdc';
+export type SourceKind = 'batch' | 'stream' | 'cdc' | 'transform';
 
 /**
  * The columns Sluice adds to a CDC source's schema: the commit time of a change (its event
@@ -157,8 +158,8 @@ export const CDC_OP = '_op';
 
 export interface Source {
   readonly name: string;
-  /** Absent for a batch source (so existing definitions keep their hash). */
-  readonly kind?: 'stream' | 'cdc';
+  /** Absent for a batch source (so existing definitions keep their hash); `transform` for a transform's output table. */
+  readonly kind?: 'stream' | 'cdc' | 'transform';
   readonly schema: Schema;
   readonly timestamp: string;
   /** The column that identifies an event, when the source declares one (see `batchSource`). */
@@ -236,5 +237,39 @@ export interface Project {
   readonly sources: readonly Source[];
   readonly featureViews: readonly FeatureView[];
   readonly featureServices: readonly FeatureService[];
+  /** SQL transforms, in declaration order (absent when there are none, so existing projects keep their hash). */
+  readonly transforms?: readonly Transform[];
+  readonly hash: string;
+}
+
+/**
+ * A SQL transform as the user declares it: a derived table in the lake, computed by one SELECT
+ * over its inputs (sources or other transforms, named in the SQL by their names as tables).
+ */
+export interface SqlTransformSpec {
+  readonly kind: 'sqlTransform';
+  readonly name: string;
+  readonly inputs: readonly (SourceSpec | SqlTransformSpec)[];
+  readonly sql: string;
+  /** The result's event-time column (type `timestamp`). */
+  readonly timestamp: string;
+  /** The result's columns and types, checked against the query at `plan` and at every run. */
+  readonly schema: Schema;
+  /** For an append-only first input: a run processes only its rows added since the last run (other inputs whole, as lookups) and appends its result. */
+  readonly incremental?: boolean;
+  readonly description?: string;
+}
+
+/** A validated SQL transform. Its output table is also in `Project.sources` as a source of kind `transform`. */
+export interface Transform {
+  readonly name: string;
+  /** The names of its inputs (sources or transforms), in declaration order. */
+  readonly inputs: readonly string[];
+  readonly sql: string;
+  readonly timestamp: string;
+  readonly schema: Schema;
+  readonly incremental?: true;
+  readonly description?: string;
+  /** Covers what changes the output's values: inputs, SQL, timestamp, schema, mode (not the description). */
   readonly hash: string;
 }

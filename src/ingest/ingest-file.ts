@@ -67,6 +67,9 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
   if (!source) {
     throw new NotFoundError('UNKNOWN_SOURCE', `source "${sourceName}" is not in the registry${didYouMean(sourceName, project.sources.map((s) => s.name))}; run "sluice apply" after adding it`);
   }
+  if (source.kind === 'transform') {
+    throw new ValidationError('VALIDATION_FAILED', `"${source.name}" is a transform: its table is written only by "sluice transform run ${source.name}"; ingest into one of its inputs (${(project.transforms ?? []).find((t) => t.name === source.name)?.inputs.join(', ')})`);
+  }
   const format = inputFormat(path);
   if (!existsSync(path)) throw new NotFoundError('NOT_FOUND', `input file ${path} does not exist`);
   if (statSync(path).size === 0) throw new ValidationError('VALIDATION_FAILED', `${path} is empty (0 bytes): there is nothing to ingest; check the export that wrote it`);

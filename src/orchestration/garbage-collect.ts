@@ -30,11 +30,11 @@ export interface GarbageCollector {
   collect(ctx: SluiceContext, options: GarbageOptions): Promise<GarbageReport>;
 }
 
-/** Sources with an ingest running now (a live run lease): their unreferenced files may be about to be committed. */
+/** Sources with an ingest (or tables with a transform run) running now (a live run lease): their unreferenced files may be about to be committed. */
 async function sourcesBeingIngested(ctx: SluiceContext): Promise<Set<string>> {
   await failDeadRuns(ctx.metadata);
   const runs = await ctx.metadata.listRuns(10_000);
-  return new Set(runs.filter((r) => r.status === 'running' && r.job === 'ingest').map((r) => String(r.params.source)));
+  return new Set(runs.filter((r) => r.status === 'running' && (r.job === 'ingest' || r.job === 'transform')).map((r) => String(r.params.source)));
 }
 
 function lakeCollector(kind: string, staging: boolean): GarbageCollector {

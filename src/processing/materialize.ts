@@ -1,4 +1,4 @@
-import type { Project } from '../definitions/index.js';
+import { isStreamed, type Project } from '../definitions/index.js';
 import { NotFoundError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
 import { withLease } from '../orchestration/lease.js';
@@ -75,7 +75,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       // yet: the table holds both, and records the last log entry it holds.
       let extra: string | undefined;
       let applied = {};
-      if (source.kind !== undefined) {
+      if (isStreamed(source)) {
         const log = await ctx.log();
         const from = snapshot ? log.lakeOffset(source.name, snapshot.version) : 0;
         // Page by page into one table, so memory holds one page of the log at a time.

@@ -20,7 +20,8 @@ export interface SnapshotApplied {
  * after every ingest. A table takes it only if it holds exactly the snapshot before (checked in
  * the same transaction as the update); it then reflects `snapshot`. Other tables are skipped
  * with the reason (they say STALE until materialized), as are all tables for a snapshot of more
- * than `maxRows` rows (its rows are decoded in memory; `materialize` streams).
+ * than `maxRows` rows (its rows are decoded in memory; `materialize` streams) and for a snapshot
+ * that replaces its parent's files instead of adding to them (a transform's full refresh).
  *
  * @example
  * await applySnapshotOnline(platform, project, source, await platform.metadata.snapshot(result.snapshot));
@@ -32,11 +33,17 @@ export async function applySnapshotOnline(ctx: SluiceContext, project: Project, 
   const skipped: { view: string; reason: string }[] = [];
   const parent = snapshot.parentId === null ? undefined : await ctx.metadata.snapshot(snapshot.parentId);
   const added = snapshot.files.slice(parent?.files.length ?? 0).map((f) => ctx.lake.resolve(f));
+  // A snapshot that replaces files (a transform's full refresh) is no set of added rows: materialize rebuilds from it.
+  const appends = (parent?.files ?? []).every((f, i) => snapshot.files[i] === f);
   let decoded: Awaited<ReturnType<typeof decodeLakeFiles>> | undefined;
   for (const view of views) {
     const table = await online.viewInfo(view.name);
     if (table === undefined) {
       skipped.push({ view: view.name, reason: 'not materialized' });
+      continue;
+    }
+    if (!appends) {
+      skipped.push({ view: view.name, reason: 'the snapshot replaces the table\'s files rather than adding to them' });
       continue;
     }
     if (snapshot.addedRows > maxRows) {

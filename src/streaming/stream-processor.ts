@@ -84,6 +84,7 @@ export class StreamProcessor {
    */
   append(sourceName: string, part: EventPart, origin: string, position?: string): Promise<AppendOutcome> {
     const source = this.source(sourceName);
+    if (source.kind === 'transform') throw new ValidationError('VALIDATION_FAILED', `"${source.name}" is a transform: its table is written only by "sluice transform run ${source.name}"; push events to one of its inputs`);
     if (source.kind === undefined) throw new ValidationError('VALIDATION_FAILED', `source "${source.name}" is a batch source: it takes files ("sluice ingest"); declare it with streamSource() to push events`);
     const bytes = 'body' in part ? part.body.length : part.texts.reduce((n, t) => n + t.length, 0);
     let queue = this.queues.get(source.name);

@@ -1,4 +1,4 @@
-import type { Project, Source } from '../definitions/index.js';
+import { isStreamed, type Project, type Source } from '../definitions/index.js';
 import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../ingest/connectors/connector.js';
 import type { Platform } from '../platform.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
@@ -39,7 +39,7 @@ export interface StreamRuntime {
   close(): Promise<void>;
 }
 
-const streamed = (project: Project): Source[] => project.sources.filter((s) => s.kind !== undefined);
+const streamed = (project: Project): Array<Source & { readonly kind: 'stream' | 'cdc' }> => project.sources.filter(isStreamed);
 
 /**
  * Runs the real-time platform in this process: the stream processor behind the push API and the
@@ -125,7 +125,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     status: () => streamed(options.project()).map((source) => {
       const connector = connectors.get(source.name)?.status();
       return {
-        source: source.name, kind: source.kind!, offset: log.head(source.name), lakeOffset: log.checkpoint('lake', source.name), pendingBytes: processor.pendingBytes(source.name),
+        source: source.name, kind: source.kind, offset: log.head(source.name), lakeOffset: log.checkpoint('lake', source.name), pendingBytes: processor.pendingBytes(source.name),
         ...(connector ? { connector } : {}),
       };
     }),

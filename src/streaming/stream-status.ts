@@ -1,4 +1,4 @@
-import type { Project } from '../definitions/index.js';
+import { isStreamed, type Project } from '../definitions/index.js';
 import type { EventLog } from '../storage/log/event-log.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
 
@@ -30,7 +30,7 @@ export interface StreamSourceStatus {
 export async function streamStatus(project: Project, log: EventLog, online: OnlineStore, now: number): Promise<StreamSourceStatus[]> {
   const rows: StreamSourceStatus[] = [];
   for (const source of project.sources) {
-    if (source.kind === undefined) continue;
+    if (!isStreamed(source)) continue;
     const offset = log.head(source.name);
     const recent = log.read(source.name, Math.max(0, offset - 1_000), 1_000);
     const lastMinute = recent.filter((e) => e.ackTime >= now - 60_000).reduce((n, e) => n + e.events.length, 0);

@@ -40,6 +40,24 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     expect(await store.countDeadLetters('other')).toBe(0);
   }));
 
+  test(`${name}: a transform's snapshot replaces the files (full) or appends to them (incremental), with its lineage`, run(async (_h, store) => {
+    const lineage = (mode: 'full' | 'incremental', input: string) => ({ transformHash: 'th', mode, inputs: { s: input, empty: null } });
+    const first = await store.commitTransform({ source: 't', files: ['t/a'], rows: 3, contentHash: 'x1', lineage: lineage('full', 's@1') });
+    expect(first).toMatchObject({ version: 1, parentId: null, files: ['t/a'], rowCount: 3, addedRows: 3 });
+    const full = await store.commitTransform({ source: 't', files: ['t/b'], rows: 2, contentHash: 'x2', lineage: lineage('full', 's@2') });
+    expect(full).toMatchObject({ version: 2, parentId: first.id, files: ['t/b'], rowCount: 2, addedRows: 2 });
+    const appended = await store.commitTransform({ source: 't', files: ['t/c'], rows: 1, contentHash: 'x3', lineage: lineage('incremental', 's@3') });
+    expect(appended).toMatchObject({ version: 3, parentId: full.id, files: ['t/b', 't/c'], rowCount: 3, addedRows: 1 });
+    const empty = await store.commitTransform({ source: 't', files: [], rows: 0, contentHash: 'x4', lineage: lineage('full', 's@4') });
+    expect(empty).toMatchObject({ version: 4, files: [], rowCount: 0 });
+    expect(await store.snapshot(appended.id)).toEqual(appended);
+    expect(await store.snapshotLineage(full.id)).toEqual(lineage('full', 's@2'));
+    expect(await store.snapshotLineage(appended.id)).toEqual(lineage('incremental', 's@3'));
+    expect(await store.referencedFiles()).toEqual(new Set(['t/a', 't/b', 't/c']));
+    const ingested = await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 1, contentHash: 'h' }, []);
+    expect(await store.snapshotLineage(ingested.snapshot.id)).toBeUndefined();
+  }));
+
   test(`${name}: the same content is committed once, in the commit transaction, unless forced`, run(async (h, store) => {
     const other = await h.open();
     try {

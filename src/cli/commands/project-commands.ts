@@ -8,6 +8,7 @@ import { projectDirectory } from '../../config/project-dir.js';
 import { typecheckProject, writeProjectTsconfig } from '../../config/typecheck-project.js';
 import { assertApplicable, planChanges, type DefinitionChange } from '../../definitions/index.js';
 import { ConfigError, ConflictError } from '../../errors.js';
+import { checkTransforms } from '../../processing/transforms/run-transform.js';
 import type { CommandContext } from './command-context.js';
 
 const SYMBOL = { add: '+', change: '~', remove: '-' } as const;
@@ -41,6 +42,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
       run.withPlatform(async ({ platform, out, projectDir }) => {
         await typecheckProject(projectDir);
         const project = await loadProject(projectDir);
+        await checkTransforms(platform, project);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
         out.result({ registryVersion: current?.version ?? null, changes, rematerialize: rematerialize(changes) }, () =>
@@ -57,6 +59,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         const project = await loadProject(projectDir);
+        await checkTransforms(platform, project);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
         assertApplicable(changes);

@@ -52,7 +52,10 @@ const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Pro
   datasets,
   async snapshots(platform, { source, limit }) {
     const snapshots = await platform.metadata.listSnapshots(source === undefined ? { limit } : { source, limit });
-    const rows = snapshots.map((s) => ({ id: s.id, source: s.source, version: s.version, rows: s.rowCount, addedRows: s.addedRows, files: s.files.length, createdAt: iso(s.createdAt) }));
+    const rows = await Promise.all(snapshots.map(async (s) => {
+      const lineage = await platform.metadata.snapshotLineage(s.id);
+      return { id: s.id, source: s.source, version: s.version, rows: s.rowCount, addedRows: s.addedRows, files: s.files.length, createdAt: iso(s.createdAt), ...(lineage ? { lineage } : {}) };
+    }));
     return { rows, columns: ['id', 'source', 'version', 'rows', 'addedRows', 'files', 'createdAt'] };
   },
   async runs(platform, { limit }) {
@@ -61,6 +64,15 @@ const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Pro
       ms: r.finishedAt === null ? null : r.finishedAt - r.startedAt, error: r.error, params: r.params, stats: r.stats,
     }));
     return { rows, columns: ['id', 'job', 'status', 'startedAt', 'ms', 'error'] };
+  },
+  async transforms(platform) {
+    const project = await platform.project();
+    const rows = await Promise.all((project.transforms ?? []).map(async (t) => {
+      const latest = await platform.metadata.latestSnapshot(t.name);
+      const lineage = latest && (await platform.metadata.snapshotLineage(latest.id));
+      return { name: t.name, inputs: t.inputs, incremental: t.incremental === true, snapshot: latest?.id ?? null, rows: latest?.rowCount ?? 0, readSnapshots: lineage?.inputs ?? null, hash: t.hash };
+    }));
+    return { rows, columns: ['name', 'inputs', 'incremental', 'snapshot', 'rows', 'readSnapshots'] };
   },
 };
 
@@ -88,7 +100,7 @@ export function registerRegistryCommands(program: Command, run: CommandContext):
     .argument('<kind>', Object.keys(LISTINGS).join('|'))
     .option('--source <name>', 'snapshots of this source only')
     .option('--limit <n>', 'at most this many rows (datasets, snapshots, runs)', limit, 100)
-    .description('list entities, sources, views, services, datasets, snapshots or runs')
+    .description('list entities, sources, views, services, datasets, snapshots, runs or transforms')
     .action((kind: string, options: ListOptions) =>
       run.withPlatform(async ({ platform, out }) => {
         const list = LISTINGS[kind];

@@ -18,3 +18,31 @@ test('DuckDB gets the memory limit and spill directory it is given; a bad limit 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a sandboxed engine reads and writes only its allowed files, attaches and loads nothing, and cannot be reconfigured', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-sandbox-'));
+  try {
+    const input = join(dir, 'in.parquet');
+    const output = join(dir, 'out.parquet');
+    const setup = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+    await setup.run(`COPY (SELECT 1 AS x) TO '${input}' (FORMAT PARQUET)`);
+    await setup.run(`COPY (SELECT 2 AS x) TO '${join(dir, 'other.parquet')}' (FORMAT PARQUET)`);
+    await setup.close();
+    const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB', sandbox: { allowedPaths: [input, output] } });
+    try {
+      expect(await engine.all(`SELECT x FROM read_parquet('${input}')`)).toEqual([{ x: 1 }]);
+      await engine.run(`COPY (SELECT 3 AS x) TO '${output}' (FORMAT PARQUET)`);
+      await expect(engine.all(`SELECT * FROM read_parquet('${join(dir, 'other.parquet')}')`)).rejects.toThrow('file system operations are disabled by configuration');
+      await expect(engine.all("SELECT * FROM read_csv('/etc/passwd')")).rejects.toThrow('file system operations are disabled by configuration');
+      await expect(engine.run(`COPY (SELECT 1) TO '${join(dir, 'leak.csv')}'`)).rejects.toThrow('file system operations are disabled by configuration');
+      await expect(engine.run(`ATTACH '${join(dir, 'x.db')}' AS x`)).rejects.toThrow('file system operations are disabled by configuration');
+      await expect(engine.run('LOAD httpfs')).rejects.toThrow(/disabled/);
+      await expect(engine.run('SET enable_external_access = true')).rejects.toThrow('the configuration has been locked');
+      await expect(engine.run("SET allowed_paths = ['/']")).rejects.toThrow('the configuration has been locked');
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

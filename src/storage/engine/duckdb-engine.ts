@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBInstance, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import { AdapterError, ConfigError } from '../../errors.js';
-import { literal, type AppendColumn, type ColumnChunk, type SqlEngine } from './sql-engine.js';
+import { literal, literalList, type AppendColumn, type EngineSandbox, type ColumnChunk, type SqlEngine } from './sql-engine.js';
 
 function toPlain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
@@ -111,6 +111,8 @@ export interface DuckDbEngineConfig {
   readonly memoryLimit?: string;
   /** Where DuckDB spills what does not fit in `memoryLimit` (created if missing); default DuckDB's `.tmp`. */
   readonly tempDirectory?: string;
+  /** A sandbox for untrusted SQL: see {@link EngineSandbox}. */
+  readonly sandbox?: EngineSandbox;
 }
 
 /** The default DuckDB memory limit: this fraction of the machine's RAM. */
@@ -138,6 +140,9 @@ export async function duckDbEngine(config: DuckDbEngineConfig = {}): Promise<Sql
   if (config.tempDirectory !== undefined) {
     mkdirSync(config.tempDirectory, { recursive: true });
     await engine.run(`SET temp_directory = ${literal(config.tempDirectory)}`);
+  }
+  if (config.sandbox !== undefined) {
+    await engine.run(`SET allowed_paths = ${literalList(config.sandbox.allowedPaths)}; SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; SET enable_external_access = false; SET lock_configuration = true`);
   }
   return engine;
 }

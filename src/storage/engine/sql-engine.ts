@@ -37,6 +37,15 @@ export interface SqlEngine {
   close(): Promise<void>;
 }
 
+/**
+ * Limits for an engine that runs untrusted SQL (a transform's): it may read and write only
+ * `allowedPaths` (no other file, no ATTACH, no extension install or load), and its configuration
+ * is locked, so no statement can lift the limits.
+ */
+export interface EngineSandbox {
+  readonly allowedPaths: readonly string[];
+}
+
 /** Quotes an identifier for SQL. */
 export function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

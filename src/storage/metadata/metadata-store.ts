@@ -50,6 +50,25 @@ export interface IngestCommitOutcome {
   readonly snapshot: Snapshot;
 }
 
+/** What a transform's snapshot was computed from: exactly the input snapshots it read, so the result is reproducible. */
+export interface TransformLineage {
+  /** The transform's definition hash at the run. */
+  readonly transformHash: string;
+  /** `full`: the snapshot replaces the table's files; `incremental`: it appends to them. */
+  readonly mode: 'full' | 'incremental';
+  /** Input name to the snapshot id the run read (null: the input had no snapshot). */
+  readonly inputs: Readonly<Record<string, string | null>>;
+}
+
+/** One transform run to commit: its output files, replacing the table's files (`full`) or added to them. */
+export interface TransformCommit {
+  readonly source: string;
+  readonly files: readonly string[];
+  readonly rows: number;
+  readonly contentHash: string;
+  readonly lineage: TransformLineage;
+}
+
 /** Who holds a lease: one acquisition by one process (`id` is unique per acquisition). */
 export interface LeaseHolder {
   readonly id: string;
@@ -149,6 +168,14 @@ export interface MetadataStore {
   /** Reserves `count` consecutive `_seq` values for `source`; returns the first. */
   reserveSeq(source: string, count: number): Promise<number>;
   commitIngest(commit: IngestCommit, deadLetters: readonly DeadLetter[]): Promise<IngestCommitOutcome>;
+  /**
+   * Commits a transform's run as the table's next snapshot, atomically with its lineage: with
+   * `lineage.mode` `full` the snapshot lists only `files` (a snapshot need not extend its
+   * parent's files), with `incremental` the parent's files and then `files`.
+   */
+  commitTransform(commit: TransformCommit): Promise<Snapshot>;
+  /** The lineage of a snapshot a transform run committed; undefined for any other snapshot. */
+  snapshotLineage(id: string): Promise<TransformLineage | undefined>;
   /** Dead letters recorded without a snapshot (a file that yielded no valid row). */
   addDeadLetters(deadLetters: readonly DeadLetter[]): Promise<void>;
   listDeadLetters(filter: { source?: string; limit?: number }): Promise<DeadLetter[]>;

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { storedProject, type Project } from '../../../definitions/index.js';
-import { runLeaseName, type DeadLetter, type IngestCommitOutcome, type MetadataStore, type RegistryVersion, type RunRecord, type Snapshot } from '../metadata-store.js';
+import { runLeaseName, type DeadLetter, type IngestCommitOutcome, type MetadataStore, type RegistryVersion, type RunRecord, type Snapshot, type TransformLineage } from '../metadata-store.js';
 import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { sqliteLeases } from './sqlite-leases.js';
@@ -48,6 +48,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     insertSnapshot: db.prepare(
       'INSERT INTO snapshots (id, source, version, parent_id, files, row_count, added_rows, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
+    insertLineage: db.prepare('INSERT INTO snapshot_lineage (snapshot_id, lineage) VALUES (?, ?)'),
+    lineage: db.prepare('SELECT lineage FROM snapshot_lineage WHERE snapshot_id = ?'),
     initSeq: db.prepare('INSERT OR IGNORE INTO seq_counters (source, next_seq) VALUES (?, ?)'),
     takeSeq: db.prepare('UPDATE seq_counters SET next_seq = next_seq + ? WHERE source = ? RETURNING next_seq - ? AS first'),
     insertDeadLetter: db.prepare('INSERT INTO dead_letters (source, file, line, raw, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -128,6 +130,26 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
         addDeadLetters(deadLetters);
         return { committed: true, snapshot: stored };
       });
+    },
+    async commitTransform(commit) {
+      return inTransaction(db, (): Snapshot => {
+        const parent = latestSnapshot(commit.source);
+        const version = (parent?.version ?? 0) + 1;
+        const parentId = parent?.id ?? null;
+        const append = commit.lineage.mode === 'incremental';
+        const stored: Snapshot = {
+          id: snapshotId(commit.source, version, parentId, commit.contentHash), source: commit.source, version, parentId,
+          files: [...(append ? (parent?.files ?? []) : []), ...commit.files], rowCount: (append ? (parent?.rowCount ?? 0) : 0) + commit.rows,
+          addedRows: commit.rows, contentHash: commit.contentHash, createdAt: Date.now(),
+        };
+        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);
+        sql.insertLineage.run(stored.id, JSON.stringify(commit.lineage));
+        return stored;
+      });
+    },
+    async snapshotLineage(id) {
+      const row = sql.lineage.get(id) as { lineage: string } | undefined;
+      return row && (JSON.parse(row.lineage) as TransformLineage);
     },
     async addDeadLetters(deadLetters) {
       inTransaction(db, () => addDeadLetters(deadLetters));

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { transformOrder } from '../../definitions/index.js';
+import { findTransform, runTransform, transformSource, type TransformRunResult } from '../../processing/transforms/run-transform.js';
+import { applySnapshotOnline, type SnapshotApplied } from '../../streaming/apply-snapshot.js';
+import { UsageError } from '../exit.js';
+import { table } from '../output.js';
+import type { CommandContext } from './command-context.js';
+
+type RunOutcome = TransformRunResult & { readonly online?: SnapshotApplied };
+
+function describeRun(r: RunOutcome): string {
+  const inputs = Object.entries(r.inputs).map(([name, id]) => `${name}=${id ?? 'empty'}`).join(', ');
+  const head = r.skipped
+    ? `transform "${r.transform}" is up to date (snapshot ${r.snapshot}, inputs ${inputs}); nothing to do`
+    : `transform "${r.transform}": ${r.mode} run, ${r.rows} rows, snapshot ${r.snapshot} from ${inputs}${r.note ? ` (full: ${r.note})` : ''}`;
+  const online = r.online === undefined ? [] : [
+    ...(r.online.applied.length > 0 ? [`  applied to the online tables of ${r.online.applied.join(', ')}`] : []),
+    ...r.online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `  view "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`),
+  ];
+  return [head, ...online].join('\n');
+}
+
+/** `transform run NAME...|--all`: derived tables in the lake. */
+export function registerTransformCommands(program: Command, run: CommandContext): void {
+  const transform = program.command('transform').description('SQL transforms: derived tables in the lake');
+  transform
+    .command('run')
+    .argument('[names...]', 'the transforms to run')
+    .option('--all', 'run every transform, inputs first')
+    .option('--no-online', 'do not apply appended rows to the online tables (they then say STALE until materialized)')
+    .description('compute transforms from the current snapshots of their inputs and commit each as a new snapshot of its table')
+    .action((names: string[], options: { all?: boolean; online: boolean }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        if ((options.all === true) === names.length > 0) throw new UsageError('give transform names or --all, not both and not neither');
+        const project = await platform.project();
+        for (const name of names) findTransform(project, name);
+        const ordered = transformOrder(project, options.all ? undefined : names);
+        const results: RunOutcome[] = [];
+        for (const [i, t] of ordered.entries()) {
+          out.progress('transform run', i, ordered.length);
+          const result = await runTransform(platform, project, t.name);
+          const snapshot = result.skipped || !options.online || result.snapshot === null ? undefined : await platform.metadata.snapshot(result.snapshot);
+          results.push(snapshot ? { ...result, online: await applySnapshotOnline(platform, project, transformSource(project, t.name), snapshot) } : result);
+        }
+        out.progress('transform run', ordered.length, ordered.length);
+        out.result({ runs: results }, () =>
+          results.length === 0
+            ? 'No transforms in the registry.'
+            : [...results.map(describeRun), '', table(['transform', 'mode', 'rows', 'snapshot'], results.map((r) => [r.transform, r.skipped ? 'up to date' : r.mode, r.rows, r.snapshot]))].join('\n'),
+        );
+      }),
+    );
+}

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import { compileProject, type Project, type ProjectSpec } from '../definitions/index.js';
 import { ConfigError, UserCodeError, isSluiceError } from '../errors.js';
+import { probeExpressions } from './probe-expressions.js';
 import { selfEntry } from './self-package.js';
 
 export const PROJECT_FILE = 'sluice.config.ts';
@@ -19,7 +20,8 @@ export function projectFile(projectDir: string): string {
 /**
  * Loads and compiles `sluice.config.ts` from a project directory. The file is TypeScript and may
  * `import ... from "sluice"` without an install of its own: the import resolves to this package.
- * Mistakes in definitions surface as DefinitionErrors naming the fix; other exceptions thrown by
+ * Mistakes in definitions surface as DefinitionErrors naming the fix (row expressions' literal
+ * arguments are checked by DuckDB itself, see `probeExpressions`); other exceptions thrown by
  * the file are wrapped in a UserCodeError that keeps their stack.
  */
 export async function loadProject(projectDir: string): Promise<Project> {
@@ -32,7 +34,9 @@ export async function loadProject(projectDir: string): Promise<Project> {
     if (isSluiceError(error)) throw error;
     throw new UserCodeError(`${whereThrown(error, dirname(file)) ?? file} failed to load: ${error instanceof Error ? error.message : String(error)}`, error);
   }
-  return compileProject(spec as ProjectSpec);
+  const project = compileProject(spec as ProjectSpec);
+  await probeExpressions(spec as ProjectSpec, project);
+  return project;
 }
 
 /** `file:line:column` of the innermost stack frame in the project's own code, if any. */

@@ -1,5 +1,5 @@
 import { compileExpression, derivedSql, filterSql, type ExprType } from './expression/index.js';
-import { COLUMN_TYPES, type ColumnType, type DerivedColumn, type FeatureViewSpec, type Schema, type Source } from './types.js';
+import { COLUMN_TYPES, type ColumnType, type DerivedColumn, type FeatureViewSpec, type Project, type ProjectSpec, type Schema, type Source } from './types.js';
 import { checkName, checkNotReserved, checkRecord, fail, noCollisions } from './validate-names.js';
 
 /** The expression types a column of each declared type accepts (null fits every one). */
@@ -60,4 +60,31 @@ export function compileRowTransforms(spec: FeatureViewSpec, source: Source): Row
   }
   const schema = { ...source.schema, ...Object.fromEntries(names.map((n) => [n, derived[n]!.type])) };
   return { ...(filter === undefined ? {} : { filter }), derived, schema, reads: [...reads] };
+}
+
+/** A call in a row expression whose literal arguments DuckDB parses (see `TypedExpression.probes`): where it is, and the SQL to try. */
+export interface ExpressionProbe {
+  readonly where: string;
+  readonly text: string;
+  readonly at: number;
+  readonly sql: string;
+}
+
+/**
+ * The probes of every row expression of a project's views (`spec` compiled as `project`): `plan`,
+ * `apply` and every command that loads `sluice.config.ts` run them in DuckDB, so an invalid regex,
+ * date part or format is a definition error at its position, not NULLs or failed batches later.
+ */
+export function rowTransformProbes(spec: ProjectSpec, project: Project): ExpressionProbe[] {
+  const probes: ExpressionProbe[] = [];
+  for (const view of spec.featureViews) {
+    const source = project.sources.find((s) => s.name === view.source?.name);
+    if (source === undefined) continue;
+    const add = (where: string, text: string) => {
+      for (const probe of compileExpression(where, text, source.schema).probes) probes.push({ where, text, ...probe });
+    };
+    if (view.filter !== undefined) add(`feature view "${view.name}": filter`, view.filter);
+    for (const [name, column] of Object.entries(view.columns ?? {})) add(`feature view "${view.name}", column "${name}": sql`, column.sql);
+  }
+  return probes;
 }

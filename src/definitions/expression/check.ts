@@ -7,7 +7,17 @@ export interface TypedExpression {
   readonly sql: string;
   readonly type: ExprType;
   readonly reads: readonly string[];
+  /**
+   * The calls whose literal arguments DuckDB parses itself (a regex, a date part, a format), as
+   * SQL over literals only (a sample value of its type for each other argument) with their
+   * position: `SELECT <probe>` fails when such an argument is invalid, which row-by-row
+   * evaluation would otherwise turn into NULLs or a failed batch (see `probeExpressions`).
+   */
+  readonly probes: readonly { readonly sql: string; readonly at: number }[];
 }
+
+/** A literal of each type, for probes. */
+const SAMPLE: Readonly<Record<ExprType, string>> = { int64: '1', float64: '1.0', string: "'a'", bool: 'true', timestamp: "TIMESTAMP '2000-01-01 00:00:00'", date: "DATE '2000-01-01'", null: 'NULL' };
 
 const NUMERIC = new Set<ExprType>(['int64', 'float64']);
 const TEMPORAL = new Set<ExprType>(['timestamp', 'date']);
@@ -26,6 +36,7 @@ const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 class Checker {
   readonly reads = new Set<string>();
+  readonly probes: { sql: string; at: number }[] = [];
   constructor(private readonly columns: ReadonlyMap<string, { name: string; type: ExprType }>) {}
 
   /** Whether two values may be compared: equal kinds, or a timestamp/date and a string literal (read as a time). */
@@ -183,6 +194,9 @@ class Checker {
       type = 'null';
       for (const arg of expr.args.slice(from)) type = this.unifyAt(type, arg);
     } else type = result;
+    if (expr.args.some((arg) => arg.k === 'lit' && arg.type !== 'null')) {
+      this.probes.push({ sql: `${name}(${expr.args.map((arg, i) => (arg.k === 'lit' ? arg.sql : SAMPLE[args[i]!.type])).join(', ')})`, at: expr.at });
+    }
     return { sql: `${name}(${args.map((a) => a.sql).join(', ')})`, type };
   }
 }
@@ -194,7 +208,7 @@ class Checker {
 export function checkExpression(expr: Expr, columns: Readonly<Record<string, ExprType>>): TypedExpression {
   const checker = new Checker(new Map(Object.entries(columns).map(([name, type]) => [name.toLowerCase(), { name, type }])));
   const { sql, type } = checker.check(expr);
-  return { sql, type, reads: [...checker.reads] };
+  return { sql, type, reads: [...checker.reads], probes: checker.probes };
 }
 
 export { CAST_SQL };

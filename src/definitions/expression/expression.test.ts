@@ -20,7 +20,7 @@ function failure(text: string): { message: string; position?: number } {
 
 describe('row expressions', () => {
   test('render canonical SQL with quoted names, and type the result', () => {
-    expect(compile("channel IN ('pos', 'moto')")).toEqual({ sql: `("channel" IN ('pos', 'moto'))`, type: 'bool', reads: ['channel'] });
+    expect(compile("channel IN ('pos', 'moto')")).toEqual({ sql: `("channel" IN ('pos', 'moto'))`, type: 'bool', reads: ['channel'], probes: [] });
     expect(compile('amount * coalesce(n, 1)')).toMatchObject({ sql: '("amount" * coalesce("n", 1))', type: 'float64' });
     expect(compile('AMOUNT::BIGINT + 1')).toMatchObject({ sql: '(CAST("amount" AS BIGINT) + 1)', type: 'int64', reads: ['amount'] });
     expect(compile("CASE WHEN ok THEN 'y' ELSE NULL END")).toMatchObject({ type: 'string' });

@@ -23,8 +23,13 @@ export function compileExpression(where: string, text: unknown, columns: Readonl
     if (!(error instanceof ExpressionError)) throw error;
     const unknown = /^unknown column "(.*)"$/.exec(error.message);
     const hint = unknown ? didYouMean(unknown[1]!, Object.keys(columns)) : '';
-    fail(`${where} "${text}": at character ${error.at + 1}: ${error.message}${hint}\n  ${text}\n  ${' '.repeat(error.at)}^`, { expression: text, position: error.at + 1 });
+    failAt(where, text, error.at, `${error.message}${hint}`);
   }
+}
+
+/** A DefinitionError for expression `text` of `where`, at offset `at`, pointing at it. */
+export function failAt(where: string, text: string, at: number, message: string): never {
+  fail(`${where} "${text}": at character ${at + 1}: ${message}\n  ${text}\n  ${' '.repeat(at)}^`, { expression: text, position: at + 1 });
 }
 
 /**

@@ -1,0 +1,27 @@
+import { rowTransformProbes } from '../definitions/compile-row-transforms.js';
+import { failAt } from '../definitions/expression/index.js';
+import type { Project, ProjectSpec } from '../definitions/index.js';
+import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
+
+/**
+ * Runs the probes of a project's row expressions (see `rowTransformProbes`) in a throwaway
+ * in-memory DuckDB: an argument DuckDB refuses (a regex that does not compile, an unknown date
+ * part or format specifier) is a DefinitionError naming the view, the expression and the
+ * position, with DuckDB's reason. Costs nothing for a project without row transforms.
+ */
+export async function probeExpressions(spec: ProjectSpec, project: Project): Promise<void> {
+  const probes = rowTransformProbes(spec, project);
+  if (probes.length === 0) return;
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB', sandbox: { allowedPaths: [] } });
+  try {
+    for (const probe of probes) {
+      try {
+        await engine.all(`SELECT ${probe.sql} AS probe`);
+      } catch (error) {
+        failAt(probe.where, probe.text, probe.at, `DuckDB refuses this call: ${String((error as Error).message).split('\n')[0]}`);
+      }
+    }
+  } finally {
+    await engine.close();
+  }
+}

@@ -23,6 +23,14 @@ export function projectFile(projectDir: string): string {
  * the file are wrapped in a UserCodeError that keeps their stack.
  */
 export async function loadProject(projectDir: string): Promise<Project> {
+  return compileProject(await loadProjectSpec(projectDir));
+}
+
+/**
+ * Loads `sluice.config.ts` as written, functions included (request views' functions live only
+ * there, never in the registry), without compiling it.
+ */
+export async function loadProjectSpec(projectDir: string): Promise<ProjectSpec> {
   const file = projectFile(projectDir);
   const jiti = createJiti(import.meta.url, { alias: { sluice: selfEntry() }, moduleCache: false, fsCache: false, interopDefault: true });
   let spec: unknown;
@@ -32,7 +40,7 @@ export async function loadProject(projectDir: string): Promise<Project> {
     if (isSluiceError(error)) throw error;
     throw new UserCodeError(`${whereThrown(error, dirname(file)) ?? file} failed to load: ${error instanceof Error ? error.message : String(error)}`, error);
   }
-  return compileProject(spec as ProjectSpec);
+  return spec as ProjectSpec;
 }
 
 /** `file:line:column` of the innermost stack frame in the project's own code, if any. */

@@ -1,5 +1,5 @@
 import { featureSignature, stableStringify } from './hash.js';
-import type { Entity, Feature, FeatureService, FeatureView, Source } from './types.js';
+import type { Entity, Feature, FeatureService, FeatureView, RequestView, Source } from './types.js';
 
 /** What changes inside one definition, what users see change, and what cannot be applied. */
 export interface ChangeDetails {
@@ -101,6 +101,35 @@ export function serviceDetails(before: FeatureService, after: FeatureService): C
     if (!names(after).includes(f)) {
       out.details.push(`feature ${f} removed`);
       out.consequences.push(`dataset column ${f.replace(':', '__')} removed from service "${after.name}"`);
+    }
+  }
+  describeChanged(out.details, before, after);
+  return out;
+}
+
+/**
+ * A request view's changes: request fields, inputs, and per feature its type or function (by the
+ * hash of its source text). Its values are computed when asked for, so nothing is rematerialized.
+ *
+ * @example
+ * requestViewDetails(before, after).details; // ['feature ratio function changed']
+ */
+export function requestViewDetails(before: RequestView, after: RequestView): ChangeDetails {
+  const out: ChangeDetails = { details: [], consequences: [], refused: [] };
+  property(out.details, 'request', before.request, after.request);
+  property(out.details, 'inputs', before.inputs, after.inputs);
+  for (const feature of after.features) {
+    const old = before.features.find((f) => f.name === feature.name);
+    if (!old) out.details.push(`feature ${feature.name} added`);
+    else {
+      property(out.details, `feature ${feature.name} type`, old.valueType, feature.valueType);
+      if (old.sourceHash !== feature.sourceHash) out.details.push(`feature ${feature.name} function changed`);
+    }
+  }
+  for (const old of before.features) {
+    if (!after.features.some((f) => f.name === old.name)) {
+      out.details.push(`feature ${old.name} removed`);
+      out.consequences.push(`dataset column ${after.name}__${old.name} removed`);
     }
   }
   describeChanged(out.details, before, after);

@@ -1,4 +1,5 @@
 import { parseDuration } from '../time/index.js';
+import { compileRequestView } from './compile-request-view.js';
 import { compileSource } from './compile-source.js';
 import { compileWindow } from './compile-window.js';
 import { contentHash, viewValueHash } from './hash.js';
@@ -17,6 +18,8 @@ import {
   type FeatureViewSpec,
   type Project,
   type ProjectSpec,
+  type RequestView,
+  type RequestViewSpec,
   type Source,
   type SourceSpec,
   CDC_OP,
@@ -113,7 +116,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
   return { ...body, hash: viewValueHash(body, source) };
 }
 
-function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView>): FeatureService {
+function compileService(spec: FeatureServiceSpec, views: Map<string, { readonly name: string; readonly features: readonly { readonly name: string }[] }>): FeatureService {
   const refs: FeatureRef[] = [];
   for (const entry of spec.features ?? []) {
     if (typeof entry === 'string') {
@@ -126,7 +129,7 @@ function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView
       refs.push({ view: viewName, feature: featureName });
     } else {
       const view = views.get(entry?.name);
-      if (!view) fail(`feature service "${spec.name}": view "${entry?.name}" is not in the project's featureViews; add it there`);
+      if (!view) fail(`feature service "${spec.name}": view "${entry?.name}" is not in the project's ${entry?.kind === 'requestView' ? 'requestViews' : 'featureViews'}; add it there`);
       for (const f of view.features) refs.push({ view: view.name, feature: f.name });
     }
   }
@@ -136,7 +139,7 @@ function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView
 }
 
 /** `<view>__<feature>` columns must be distinct, as DuckDB compares them (view `a_` feature `b`, view `a` feature `_b`). */
-function checkOutputColumns(views: readonly FeatureView[]): void {
+function checkOutputColumns(views: readonly { readonly name: string; readonly features: readonly { readonly name: string }[] }[]): void {
   const seen = new Map<string, string>();
   for (const view of views) {
     for (const feature of view.features) {
@@ -168,25 +171,32 @@ export function compileProject(spec: ProjectSpec): Project {
   const sourceSpecs = definitionList<SourceSpec>(spec.name, 'sources', spec.sources, ['batchSource', 'streamSource', 'cdcSource']);
   const viewSpecs = definitionList<FeatureViewSpec>(spec.name, 'featureViews', spec.featureViews, 'featureView');
   const serviceSpecs = definitionList<FeatureServiceSpec>(spec.name, 'featureServices', spec.featureServices, 'featureService', true);
+  const requestSpecs = definitionList<RequestViewSpec>(spec.name, 'requestViews', spec.requestViews, 'requestView', true);
   uniqueNames('entity', 'entities', entitySpecs);
   uniqueNames('source', 'sources', sourceSpecs);
   uniqueNames('feature view', 'feature views', viewSpecs);
   for (const view of viewSpecs) checkNotReserved('feature view', view.name);
+  // Request views name output columns as feature views do: one namespace for both.
+  uniqueNames('feature or request view', 'feature and request views', [...viewSpecs, ...requestSpecs]);
+  for (const view of requestSpecs) checkNotReserved('request view', view.name);
   uniqueNames('feature service', 'feature services', serviceSpecs);
   const entities = new Map<string, Entity>();
   for (const e of entitySpecs) entities.set(e.name, compileEntity(e));
   const sources = new Map(sourceSpecs.map((s) => [s.name, compileSource(s)] as const));
   const views = new Map(viewSpecs.map((v) => [v.name, compileView(v, entities, sources)] as const));
-  checkOutputColumns([...views.values()]);
-  const services = serviceSpecs.map((s) => compileService(s, views));
+  const requestViews: RequestView[] = requestSpecs.map((r) => compileRequestView(r, views));
+  checkOutputColumns([...views.values(), ...requestViews]);
+  const services = serviceSpecs.map((s) => compileService(s, new Map<string, FeatureView | RequestView>([...views, ...requestViews.map((r) => [r.name, r] as const)])));
   const body = {
     name: spec.name,
     entities: [...entities.values()],
     sources: [...sources.values()],
     featureViews: [...views.values()],
     featureServices: services,
+    // Only when there are some, so projects without request views keep their hash.
+    ...(requestViews.length > 0 ? { requestViews } : {}),
   };
-  return deepFreeze({ ...body, hash: contentHash(body) });
+  return deepFreeze({ requestViews, ...body, hash: contentHash(body) });
 }
 
 /**

@@ -9,3 +9,5 @@ export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyP
 export { featureColumn, resolveFeatures, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction } from './plan-changes.js';
 export { env, streamSource, cdcSource, natsJetStream, postgresCdc, resolveSetting } from './stream-builders.js';
+export { requestView, type ColumnValues, type FeatureValue, type FeatureValues, type RequestInput } from './request-view.js';
+export { bindRequestFunctions, compileRequestView, functionSourceHash, REQUEST_INPUT, type RequestFunctions } from './compile-request-view.js';

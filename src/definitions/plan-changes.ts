@@ -1,13 +1,13 @@
 import { DefinitionError } from '../errors.js';
-import { entityDetails, serviceDetails, sourceDetails, viewDetails, type ChangeDetails } from './change-details.js';
+import { entityDetails, requestViewDetails, serviceDetails, sourceDetails, viewDetails, type ChangeDetails } from './change-details.js';
 import { stableStringify } from './hash.js';
-import type { Entity, FeatureService, FeatureView, Project, Source } from './types.js';
+import type { Entity, FeatureService, FeatureView, Project, RequestView, Source } from './types.js';
 
 export type ChangeAction = 'add' | 'change' | 'remove';
 
 export interface DefinitionChange {
   readonly action: ChangeAction;
-  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService';
+  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'requestView';
   readonly name: string;
   /** For a change, what changes inside the definition, e.g. `feature amount_sum_24h window 24h -> 48h`. */
   readonly details?: readonly string[];
@@ -19,13 +19,14 @@ export interface DefinitionChange {
   readonly refused?: readonly string[];
 }
 
-type Definition = Entity | Source | FeatureView | FeatureService;
+type Definition = Entity | Source | FeatureView | FeatureService | RequestView;
 
 const KINDS = [
   ['entity', 'entities', (a: Definition, b: Definition) => entityDetails(a as Entity, b as Entity)],
   ['source', 'sources', (a: Definition, b: Definition) => sourceDetails(a as Source, b as Source)],
   ['featureView', 'featureViews', (a: Definition, b: Definition) => viewDetails(a as FeatureView, b as FeatureView)],
   ['featureService', 'featureServices', (a: Definition, b: Definition) => serviceDetails(a as FeatureService, b as FeatureService)],
+  ['requestView', 'requestViews', (a: Definition, b: Definition) => requestViewDetails(a as RequestView, b as RequestView)],
 ] as const;
 
 function changed(kind: DefinitionChange['kind'], before: Definition, after: Definition, details: ChangeDetails): DefinitionChange {
@@ -51,14 +52,14 @@ export function planChanges(current: Project | undefined, next: Project): Defini
   const changes: DefinitionChange[] = [];
   for (const [kind, key, describe] of KINDS) {
     const before = new Map<string, Definition>((current?.[key] ?? []).map((d: Definition) => [d.name, d]));
-    for (const after of next[key] as readonly Definition[]) {
+    for (const after of (next[key] ?? []) as readonly Definition[]) {
       const old = before.get(after.name);
       if (old === undefined) changes.push({ action: 'add', kind, name: after.name, ...(kind === 'featureView' ? { rematerialize: true } : {}) });
       else if (stableStringify(old) !== stableStringify(after)) changes.push(changed(kind, old, after, describe(old, after)));
     }
     for (const [name, old] of before) {
-      if (next[key].some((d: Definition) => d.name === name)) continue;
-      const columns = kind === 'featureView' ? (old as FeatureView).features.map((f) => `dataset column ${name}__${f.name} removed`) : [];
+      if ((next[key] ?? []).some((d: Definition) => d.name === name)) continue;
+      const columns = kind === 'featureView' || kind === 'requestView' ? (old as FeatureView).features.map((f) => `dataset column ${name}__${f.name} removed`) : [];
       changes.push({ action: 'remove', kind, name, ...(columns.length > 0 ? { consequences: columns } : {}) });
     }
   }

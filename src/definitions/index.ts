@@ -6,7 +6,7 @@ export { contentHash, featureSignature, stableStringify } from './hash.js';
 export { didYouMean } from './suggest.js';
 export { storedProject } from './stored-project.js';
 export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyPart } from './entity-key.js';
-export { featureColumn, resolveFeatures, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
+export { featureColumn, resolveFeatures, type RequestSelection, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction } from './plan-changes.js';
 export { env, streamSource, cdcSource, natsJetStream, postgresCdc, resolveSetting } from './stream-builders.js';
 export { requestView, type ColumnValues, type FeatureValue, type FeatureValues, type RequestInput } from './request-view.js';

@@ -1,0 +1,112 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { avg, batchSource, count, defineProject, entity, featureService, featureView, field, last, requestView } from '../src/definitions/index.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import { materialize } from '../src/processing/materialize.js';
+import { createServer } from '../src/serving/http/server.js';
+import { tempPlatform } from './support/temp-platform.js';
+
+const T0 = Date.parse('2026-01-10T00:00:00Z');
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const transactions = batchSource({ name: 'transactions', schema: { customer_id: 'string', amount: 'float64', country: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const txnStats = featureView({ name: 'txn_stats', entity: customer, source: transactions, features: { amount_avg_7d: avg('amount', { window: '7d' }), n: count() } });
+const profile = featureView({ name: 'profile', entity: customer, source: transactions, features: { country: field('country'), seen: last('ts') } });
+const risk = requestView({
+  name: 'payment_risk',
+  request: { amount: 'float64', merchant_country: 'string' },
+  inputs: [txnStats, profile],
+  features: {
+    amount_vs_avg_7d: ({ request, txn_stats }) => (txn_stats.amount_avg_7d === null ? null : request.amount / txn_stats.amount_avg_7d),
+    foreign: ({ request, profile }) => (profile.country === null ? null : request.merchant_country !== profile.country),
+    since_seen: ({ request, profile }) => (profile.seen === null ? null : Math.round(request.amount) + profile.seen),
+  },
+  types: { amount_vs_avg_7d: 'float64', foreign: 'bool', since_seen: 'timestamp' },
+});
+const broken = requestView({
+  name: 'broken',
+  request: { amount: 'float64' },
+  inputs: [txnStats],
+  features: {
+    throws: ({ request }) => {
+      if (request.amount > 100) throw new Error(`amount ${request.amount} is too large`);
+      return request.amount;
+    },
+    // The declared type says float64; this returns text (a user bug the types cannot always catch).
+    wrong: ({ request }) => String(request.amount) as unknown as number,
+    infinite: ({ request, txn_stats }) => request.amount / (txn_stats.n ?? 0),
+  },
+  types: { throws: 'float64', wrong: 'float64', infinite: 'float64' },
+});
+const spec = defineProject({
+  name: 'rv', entities: [customer], sources: [transactions], featureViews: [txnStats, profile], requestViews: [risk, broken],
+  featureServices: [featureService({ name: 'risk', features: [risk] }), featureService({ name: 'mixed', features: ['txn_stats:n', risk, broken] })],
+});
+
+let env: Awaited<ReturnType<typeof tempPlatform>>;
+let app: FastifyInstance;
+const post = (payload: object) => app.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+
+beforeAll(async () => {
+  env = await tempPlatform(spec, T0);
+  const file = join(env.dir, 'txns.csv');
+  const iso = (agoMs: number) => new Date(T0 - agoMs).toISOString();
+  writeFileSync(file, ['customer_id,amount,country,ts', `c1,10,FR,${iso(3_600_000)}`, `c1,30,FR,${iso(60_000)}`, `c2,5,,${iso(1000)}`].join('\n'));
+  await ingestFile(env.platform, env.project, 'transactions', file);
+  await materialize(env.platform, env.project);
+  app = await createServer(env.platform);
+});
+afterAll(async () => {
+  await app?.close();
+  await env?.dispose();
+});
+
+describe('request views online', () => {
+  test('compute from the request values and the input views, typed, with statuses from the inputs', async () => {
+    const res = await post({ entities: { customer_id: ['c1', 'c2', 'nobody'] }, request: { amount: [40, 1, 7], merchant_country: ['DE', 'FR', 'FR'] }, service: 'risk' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.features).toEqual(['payment_risk__amount_vs_avg_7d', 'payment_risk__foreign', 'payment_risk__since_seen']);
+    expect(body.rows[0]).toEqual({ customer_id: 'c1', payment_risk__amount_vs_avg_7d: 2, payment_risk__foreign: true, payment_risk__since_seen: new Date(T0 - 60_000 + 40).toISOString() });
+    expect(body.metadata[0]).toEqual({ status: ['PRESENT', 'PRESENT', 'PRESENT'], ageMs: [60_000, 60_000, 60_000] });
+    expect(body.rows[1]).toMatchObject({ payment_risk__amount_vs_avg_7d: 0.2, payment_risk__foreign: null });
+    expect(body.metadata[1].status).toEqual(['PRESENT', 'NULL', 'PRESENT']);
+    // An entity the views never saw: the function still runs, on nulls (counts: 0), and says NOT_FOUND.
+    expect(body.rows[2]).toMatchObject({ payment_risk__amount_vs_avg_7d: null, payment_risk__foreign: null });
+    expect(body.metadata[2].status).toEqual(['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND']);
+    expect(body.errors).toBe(0);
+  });
+
+  test('a function that throws or returns the wrong type gives null with status ERROR, counted, never a 500', async () => {
+    const res = await post({ entities: { customer_id: ['c1', 'c1'] }, request: { amount: [500, 50], merchant_country: ['FR', 'FR'] }, service: 'mixed' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    const at = (row: number, column: string) => ({ value: body.rows[row][column], status: body.metadata[row].status[body.features.indexOf(column)] });
+    expect(at(0, 'broken__throws')).toEqual({ value: null, status: 'ERROR' });
+    expect(at(1, 'broken__throws')).toEqual({ value: 50, status: 'PRESENT' });
+    expect(at(1, 'broken__wrong')).toEqual({ value: null, status: 'ERROR' });
+    expect(at(0, 'txn_stats__n')).toEqual({ value: 2, status: 'PRESENT' });
+    expect(at(0, 'payment_risk__foreign')).toEqual({ value: false, status: 'PRESENT' });
+    expect(body.errors).toBe(3);
+    const nobody = (await post({ entities: { customer_id: ['nobody'] }, request: { amount: [1], merchant_country: ['FR'] }, features: ['broken:infinite'] })).json();
+    expect(nobody.metadata[0].status).toEqual(['ERROR']);
+    expect((await app.inject({ method: 'GET', url: '/health' })).json().served.errors).toBe(4);
+  });
+
+  test('missing, short or mistyped request fields are a 400 naming them', async () => {
+    const missing = await post({ entities: { customer_id: ['c1'] }, request: { amount: [1] }, service: 'risk' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().error.message).toMatch(/request has no request field "merchant_country", needed by request view "payment_risk"/);
+    const none = await post({ entities: { customer_id: ['c1'] }, service: 'risk' });
+    expect(none.json().error.message).toMatch(/"amount", "merchant_country"/);
+    const short = await post({ entities: { customer_id: ['c1', 'c2'] }, request: { amount: [1], merchant_country: ['FR', 'DE'] }, service: 'risk' });
+    expect(short.statusCode).toBe(400);
+    expect(short.json().error.message).toMatch(/request.amount must be an array of 2 value\(s\), one per entity \(it has 1\)/);
+    const typed = await post({ entities: { customer_id: ['c1'] }, request: { amount: ['12'], merchant_country: ['FR'] }, service: 'risk' });
+    expect(typed.statusCode).toBe(400);
+    expect(typed.json().error.message).toMatch(/request.amount\[0\] is "12", not a float64/);
+    // Feature views alone need no request values.
+    expect((await post({ entities: { customer_id: ['c1'] }, features: ['txn_stats:n'] })).statusCode).toBe(200);
+  });
+});

@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { avg, batchSource, count, defineProject, entity, featureService, featureView, field, last, requestView } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
+import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { createServer } from '../src/serving/http/server.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -108,5 +109,35 @@ describe('request views online', () => {
     expect(typed.json().error.message).toMatch(/request.amount\[0\] is "12", not a float64/);
     // Feature views alone need no request values.
     expect((await post({ entities: { customer_id: ['c1'] }, features: ['txn_stats:n'] })).statusCode).toBe(200);
+  });
+});
+
+describe('request views in datasets', () => {
+  test('the spine carries the request columns; each row gets the same values as serving at its time', async () => {
+    const spine = join(env.dir, 'spine.csv');
+    const ts = new Date(T0).toISOString();
+    writeFileSync(spine, ['customer_id,ts,amount,merchant_country', `c1,${ts},40,DE`, `c2,${ts},1,FR`, `nobody,${ts},7,FR`, `c1,${ts},500,FR`].join('\n'));
+    const out = join(env.dir, 'risk.jsonl');
+    const manifest = await buildDataset(env.platform, env.project, { spine, out, service: 'mixed' });
+    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const online = (await post({ entities: { customer_id: ['c1', 'c2', 'nobody', 'c1'] }, request: { amount: [40, 1, 7, 500], merchant_country: ['DE', 'FR', 'FR', 'FR'] }, service: 'mixed' })).json();
+    for (const [i, row] of rows.entries()) {
+      for (const column of online.features) expect({ i, column, value: row[column] }).toEqual({ i, column, value: online.rows[i][column] });
+    }
+    expect(rows[0]).toMatchObject({ amount: '40', payment_risk__amount_vs_avg_7d: 2, payment_risk__foreign: true });
+    expect(manifest.requestErrors).toEqual({
+      broken__throws: { rows: 1, first: 'spine row 4: threw: amount 500 is too large' },
+      broken__wrong: { rows: 4, first: expect.stringMatching(/^spine row 1: returned a string \(40\), not a float64/) as unknown },
+      broken__infinite: { rows: 1, first: expect.stringMatching(/^spine row 3: returned Infinity/) as unknown },
+    });
+    expect(manifest.definitions.payment_risk).toBe(env.project.requestViews[0]!.hash);
+  });
+
+  test('a spine without a request column is refused, naming it', async () => {
+    const spine = join(env.dir, 'short.csv');
+    writeFileSync(spine, ['customer_id,ts,amount', `c1,${new Date(T0).toISOString()},40`].join('\n'));
+    await expect(buildDataset(env.platform, env.project, { spine, out: join(env.dir, 'x.jsonl'), service: 'risk' })).rejects.toThrow(/has no column "merchant_country", a request field/);
+    writeFileSync(spine, ['customer_id,ts,amount,merchant_country', `c1,${new Date(T0).toISOString()},abc,FR`].join('\n'));
+    await expect(buildDataset(env.platform, env.project, { spine, out: join(env.dir, 'x.jsonl'), service: 'risk' })).rejects.toThrow(/spine row 1: request field "amount" \(of request view "payment_risk"\) is missing or not a float64/);
   });
 });

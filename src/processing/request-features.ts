@@ -1,4 +1,5 @@
-import type { ColumnType, RequestFeatureFunction, RequestView } from '../definitions/index.js';
+import type { ColumnType, RequestFeatureFunction, RequestView, RequestViewSpec } from '../definitions/index.js';
+import { ValidationError } from '../errors.js';
 import { REQUEST_INPUT } from '../definitions/index.js';
 import type { Scalar } from './aggregations/index.js';
 
@@ -109,4 +110,30 @@ export function inputBuilder(layout: readonly (readonly [string, string])[]): In
   const groups = [REQUEST_INPUT, ...new Set(layout.map(([group]) => group).filter((g) => g !== REQUEST_INPUT))];
   const fields = groups.map((group) => `${JSON.stringify(group)}: { ${layout.flatMap(([g, name], i) => (g === group ? [`${JSON.stringify(name)}: v[${i}]`] : [])).join(', ')} }`);
   return new Function('v', `return { ${fields.join(', ')} };`) as InputBuilder;
+}
+
+/**
+ * Evaluates each feature of a request view twice on each sample input and throws a
+ * ValidationError naming the feature and the input when the two results differ: a function that
+ * is not deterministic (reads the clock, `Math.random`, or state it changes) is a bug in the
+ * project, since serving and training would compute different values. For tests; a pass on
+ * samples is evidence, not proof.
+ *
+ * @example
+ * checkDeterministic(paymentRisk, [{ request: { amount: 10, merchant_country: 'FR' }, txn_stats: {...}, profile: {...} }]);
+ */
+export function checkDeterministic(view: RequestViewSpec, samples: readonly Parameters<RequestFeatureFunction>[0][]): void {
+  const first: RequestOutcome = { value: null, error: undefined };
+  const second: RequestOutcome = { value: null, error: undefined };
+  for (const sample of samples) {
+    for (const [name, fn] of Object.entries(view.features)) {
+      const type = view.types[name]!;
+      callRequestFeature(fn, sample, type, first);
+      callRequestFeature(fn, sample, type, second);
+      if (!Object.is(first.value, second.value) || first.error !== second.error) {
+        const shown = (o: RequestOutcome) => (o.error ?? String(o.value));
+        throw new ValidationError('VALIDATION_FAILED', `request view "${view.name}", feature "${name}" is not deterministic: on the same input it gave ${shown(first)}, then ${shown(second)}; make it depend only on its argument (no clock, random numbers or outside state)`, { details: { input: sample } });
+      }
+    }
+  }
 }

@@ -64,7 +64,7 @@ const file = join(dir, 'events.parquet');
 const instance = await DuckDBInstance.create(':memory:');
 const connection = await instance.connect();
 await connection.run(`COPY (SELECT printf('c%07d', e) AS customer_id, round(1 + (hash(e, i, 'a') % 100000) / 100.0, 2) AS amount,
-  printf('m%04d', hash(e, i, 'm') % 500) AS merchant, ['FR', 'DE', 'US'][1 + hash(e) % 3] AS country,
+  printf('m%04d', hash(e, i, 'm') % 500) AS merchant, ['FR', 'DE', 'US'][(1 + hash(e) % 3)::BIGINT] AS country,
   epoch_ms((${asOf - 30 * DAY} + hash(e, i) % ${30 * DAY})::BIGINT) AS ts FROM range(${entities}) a(e), range(10) b(i)) TO '${file}' (FORMAT PARQUET)`);
 connection.closeSync();
 instance.closeSync();

@@ -84,7 +84,7 @@ const body = (service, i) => JSON.stringify(service === 'base'
   : { service, entities: { customer_id: [keyOf(i)] }, request: { amount: [10 + (i % 90)], merchant_country: [i % 2 ? 'FR' : 'US'] } });
 async function once(service, i) {
   const started = performance.now();
-  const res = await fetch(`${address}/v1/features/online`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(service, i) });
+  const res = await globalThis.fetch(`${address}/v1/features/online`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(service, i) });
   const json = await res.json();
   const ms = performance.now() - started;
   if (res.status !== 200 || (json.errors ?? 0) > 0) throw new Error(`${service}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);

@@ -266,6 +266,7 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
     }
     metadata[r] = { status: sink.status, ageMs: sink.ageMs };
   }
-  const response = { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues };
-  return requests.length > 0 ? { ...response, errors } : response;
+  return requests.length > 0
+    ? { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues, errors }
+    : { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues };
 }

@@ -46,34 +46,48 @@ export function planRequestView(selection: RequestSelection, inputFeatures: read
 
 /** Per request view, its request fields' values (request order, converted; see `requestValue`), checked. */
 export function requestColumns(request: Readonly<Record<string, unknown>> | undefined, plans: readonly RequestViewPlan[], n: number): (readonly Scalar[])[][] {
-  const missing = [...new Set(plans.flatMap((p) => p.fields.filter((f) => request?.[f] === undefined || !Object.hasOwn(request, f))))];
-  if (missing.length > 0) {
+  const absent = (f: string) => request?.[f] === undefined || !Object.hasOwn(request, f);
+  if (plans.some((p) => p.fields.some(absent))) {
+    const missing = [...new Set(plans.flatMap((p) => p.fields.filter(absent)))];
     const needs = plans.filter((p) => p.fields.some((f) => missing.includes(f))).map((p) => `"${p.name}"`).join(', ');
     throw new ValidationError('BAD_REQUEST', `request has no request field ${missing.map((f) => `"${f}"`).join(', ')}, needed by request view ${needs}; send "request": {${missing.map((f) => `"${f}": [...]`).join(', ')}}, one value per entity`);
   }
-  return plans.map((plan) =>
-    plan.fields.map((field, i) => {
+  const columns: (readonly Scalar[])[][] = new Array(plans.length);
+  for (let p = 0; p < plans.length; p++) {
+    const plan = plans[p]!;
+    const perField: Scalar[][] = (columns[p] = new Array(plan.fields.length));
+    for (let i = 0; i < plan.fields.length; i++) {
+      const field = plan.fields[i]!;
       const raw = request![field];
       if (!Array.isArray(raw) || raw.length !== n) {
         throw new ValidationError('BAD_REQUEST', `request.${field} must be an array of ${n} value(s), one per entity${Array.isArray(raw) ? ` (it has ${raw.length})` : ''}`);
       }
       const type = plan.fieldTypes[i]!;
-      return raw.map((value, r) => {
-        const read = requestValue(value, type);
-        if (read === undefined) throw new ValidationError('BAD_REQUEST', `request.${field}[${r}] is ${JSON.stringify(value) ?? String(value)}, not a ${type} (request view "${plan.name}")`);
-        return read;
-      });
-    }),
-  );
+      const values: Scalar[] = (perField[i] = new Array(n));
+      for (let r = 0; r < n; r++) {
+        const read = requestValue(raw[r], type);
+        if (read === undefined) throw new ValidationError('BAD_REQUEST', `request.${field}[${r}] is ${JSON.stringify(raw[r]) ?? String(raw[r])}, not a ${type} (request view "${plan.name}")`);
+        values[r] = read;
+      }
+    }
+  }
+  return columns;
 }
 
+const bound = new WeakMap<readonly RequestViewPlan[], { readonly from: RequestFunctions | undefined; readonly fns: readonly (readonly RequestFeatureFunction[])[] }>();
+
 /** The functions of each planned view, in `featureIndex` order; a ConflictError naming the fix when they are not loaded. */
-export function planFunctions(plans: readonly RequestViewPlan[], functions: RequestFunctions | undefined): (readonly RequestFeatureFunction[])[] {
-  return plans.map((plan) => {
+export function planFunctions(plans: readonly RequestViewPlan[], functions: RequestFunctions | undefined): readonly (readonly RequestFeatureFunction[])[] {
+  // The same functions serve request after request: bind them once per plan.
+  const cached = bound.get(plans);
+  if (cached !== undefined && cached.from === functions) return cached.fns;
+  const byPlan = plans.map((plan) => {
     const fns = functions?.get(plan.name);
     if (fns === undefined) throw new ConflictError('CONFLICT', `request view "${plan.name}": its functions are not loaded; serve the project with "sluice serve" from its directory (sluice.config.ts defines them)`);
     return plan.featureIndex.map((i) => fns[i]!);
   });
+  bound.set(plans, { from: functions, fns: byPlan });
+  return byPlan;
 }
 
 const RANK: Partial<Record<ValueStatus, number>> = { NOT_FOUND: 1, STALE: 2, NOT_MATERIALIZED: 3 };

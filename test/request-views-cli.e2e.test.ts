@@ -35,6 +35,12 @@ describe('request views from the CLI', () => {
     expect(built.code).toBe(0);
     expect(readFileSync(join(dir, 'train.csv'), 'utf8').trim().split('\n')).toEqual(['customer_id,ts,amount,payment_risk__ratio,txn_stats__amount_avg,txn_stats__n', 'c1,2026-01-03T00:00:00Z,40,2.0,20.0,2', 'c2,2026-01-03T00:00:00Z,5,,,0']);
 
+    expect(sluice(dir, 'materialize').code).toBe(0);
+    const got = sluice(dir, '--json', 'get', '--entity', 'customer_id=c1,c2', '--service', 'risk', '--request', 'amount=40,5');
+    expect(got.stderr).toBe('');
+    expect(got.json<{ rows: Record<string, unknown>[] }>().rows.map((r) => r.payment_risk__ratio)).toEqual([2, null]);
+    expect(sluice(dir, 'get', '--entity', 'customer_id=c1', '--service', 'risk').stderr).toMatch(/request has no request field "amount"/);
+
     writeFileSync(join(dir, 'sluice.config.ts'), config('request.amount * txn_stats.amount_avg'));
     expect(sluice(dir, 'plan').stdout).toMatch(/~ requestView payment_risk: feature ratio function changed/);
     const refused = sluice(dir, 'dataset', 'build', '--spine', 'spine.csv', '--service', 'risk', '--out', 'train2.csv');

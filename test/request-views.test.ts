@@ -6,6 +6,7 @@ import { avg, batchSource, count, defineProject, entity, featureService, feature
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { rebuildDataset } from '../src/serving/datasets/rebuild-dataset.js';
 import { createServer } from '../src/serving/http/server.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -131,6 +132,9 @@ describe('request views in datasets', () => {
       broken__infinite: { rows: 1, first: expect.stringMatching(/^spine row 3: returned Infinity/) as unknown },
     });
     expect(manifest.definitions.payment_risk).toBe(env.project.requestViews[0]!.hash);
+    const again = await rebuildDataset(env.platform, env.project, `${out}.manifest.json`, { out: join(env.dir, 'again.jsonl') });
+    expect(again.datasetId).toBe(manifest.datasetId);
+    expect(readFileSync(join(env.dir, 'again.jsonl'), 'utf8')).toBe(readFileSync(out, 'utf8'));
   });
 
   test('a spine without a request column is refused, naming it', async () => {

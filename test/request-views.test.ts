@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { avg, batchSource, count, defineProject, entity, featureService, featureView, field, last, requestView } from '../src/definitions/index.js';
+import { avg, batchSource, bindRequestFunctions, count, defineProject, entity, featureService, featureView, field, last, requestView } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
@@ -143,5 +143,23 @@ describe('request views in datasets', () => {
     await expect(buildDataset(env.platform, env.project, { spine, out: join(env.dir, 'x.jsonl'), service: 'risk' })).rejects.toThrow(/has no column "merchant_country", a request field/);
     writeFileSync(spine, ['customer_id,ts,amount,merchant_country', `c1,${new Date(T0).toISOString()},abc,FR`].join('\n'));
     await expect(buildDataset(env.platform, env.project, { spine, out: join(env.dir, 'x.jsonl'), service: 'risk' })).rejects.toThrow(/spine row 1: request field "amount" \(of request view "payment_risk"\) is missing or not a float64/);
+  });
+});
+
+describe('functions that are not the applied ones', () => {
+  test('fail the requests that need them with a 409 naming the fix; other features are served', async () => {
+    const edited = requestView({ ...risk, request: { amount: 'float64', merchant_country: 'string' }, inputs: [txnStats, profile], types: { amount_vs_avg_7d: 'float64', foreign: 'bool', since_seen: 'timestamp' },
+      features: { ...risk.features, foreign: () => true } } as never);
+    const editedSpec = defineProject({ ...spec, requestViews: [edited, broken] });
+    const other = await createServer(env.platform, { requestFunctions: async (project) => bindRequestFunctions(editedSpec, project) });
+    try {
+      const asked = await other.inject({ method: 'POST', url: '/v1/features/online', payload: { entities: { customer_id: ['c1'] }, request: { amount: [1], merchant_country: ['FR'] }, service: 'risk' } });
+      expect(asked.statusCode).toBe(409);
+      expect(asked.json().error.message).toMatch(/request view "payment_risk", feature "foreign": its function in sluice.config.ts differs from the applied definition; run "sluice apply"/);
+      const plain = await other.inject({ method: 'POST', url: '/v1/features/online', payload: { entities: { customer_id: ['c1'] }, features: ['txn_stats:n'] } });
+      expect(plain.statusCode).toBe(200);
+    } finally {
+      await other.close();
+    }
   });
 });

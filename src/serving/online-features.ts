@@ -23,7 +23,8 @@ export interface OnlineFeaturesRequest {
 
 /** How request views are computed: their functions (see `bindRequestFunctions`) and where failures are reported. */
 export interface OnlineFeaturesOptions {
-  readonly functions?: RequestFunctions;
+  /** The functions, or how to get them: called only when a request asks for a request view (a project file that is not the applied one then fails only those requests). */
+  readonly functions?: RequestFunctions | (() => Promise<RequestFunctions>);
   /** Called for each value whose function threw or returned the wrong type (its status is ERROR). */
   readonly onRequestError?: (error: RequestFeatureError) => void;
 }
@@ -215,7 +216,7 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
   const keys = entities.keys;
   const requests = plan.requests;
   const requestValues = requests.length > 0 ? requestColumns(request.request, requests, keys.length) : [];
-  const functions = requests.length > 0 ? planFunctions(requests, options.functions) : [];
+  const functions = requests.length > 0 ? planFunctions(requests, typeof options.functions === 'function' ? await options.functions() : options.functions) : [];
   const reads = await Promise.all(resolved.byView.map((selection) => store.read(selection.view.name, keys)));
   let t = now;
   const views: Record<string, ServedView> = {};

@@ -147,7 +147,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const entities = entityOptions(options.entity);
         const project = await platform.project();
         const latest = await latestSnapshots(platform.metadata, project);
-        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) }, platform.now(), latest, { functions: await platform.requestFunctions(project) });
+        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) }, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);
         const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
         out.result(response, () =>

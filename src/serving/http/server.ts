@@ -154,10 +154,9 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     const body = parseRequest(request.body);
     checkEntityCap(body, maxEntities);
     const current = await project();
-    const functions = current.requestViews?.length ? await (options.requestFunctions ? options.requestFunctions(current) : platform.requestFunctions(current)) : undefined;
     let firstError: RequestFeatureError | undefined;
     const response = await getOnlineFeaturesSliced(current, online, body, platform.now(), latest, {
-      ...(functions ? { functions } : {}),
+      functions: () => (options.requestFunctions ? options.requestFunctions(current) : platform.requestFunctions(current)),
       onRequestError: (error) => (firstError ??= error),
     });
     served.values += response.rows.length * response.features.length;

@@ -43,7 +43,7 @@ async function projectBuiltWith(ctx: SluiceContext, current: Project, manifest: 
   if (applied) return applied.project;
   const [name, hash] = views.find(([n, h]) => definitionOf(current, n)?.hash !== h)!;
   const now = definitionOf(current, name);
-  throw new ConflictError('CONFLICT', `manifest ${path}: view "${name}" ${now ? `changed (definition ${hash}, now ${now.hash})` : 'is no longer in the registry'} and no applied registry version has the definitions dataset ${manifest.datasetId} was built with; apply them to rebuild it`);
+  throw new ConflictError('CONFLICT', `manifest ${path}: ${current.featureViews.some((v) => v.name === name) || !now ? 'feature' : 'request'} view "${name}" ${now ? `changed (definition ${hash}, now ${now.hash})` : 'is no longer in the registry'} and no applied registry version has the definitions dataset ${manifest.datasetId} was built with; apply them to rebuild it`);
 }
 
 /** The `view:feature` refs of the manifest's output columns. */

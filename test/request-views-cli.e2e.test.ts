@@ -56,4 +56,16 @@ describe('request views from the CLI', () => {
     expect(sluice(dir, 'dataset', 'build', '--spine', 'spine.csv', '--service', 'risk', '--out', 'train3.csv').code).toBe(0);
     expect(readFileSync(join(dir, 'train3.csv'), 'utf8')).toContain('c1,2026-01-03T00:00:00Z,40,800.0,20.0,2');
   });
+
+  test('a misspelt input feature is a type error in sluice.config.ts that plan reports with its place and the features there are', () => {
+    const typo = mkdtempSync(join(tmpdir(), 'sluice-rv-typo-'));
+    try {
+      writeFileSync(join(typo, 'sluice.config.ts'), config('request.amount / txn_stats.amount_avgg'));
+      const planned = sluice(typo, 'plan');
+      expect(planned.code).toBe(1);
+      expect(planned.stderr).toMatch(/sluice.config.ts:7:\d+ error TS2551: Property 'amount_avgg' does not exist on type '\{ readonly amount_avg: number \| null; readonly n: number \| null; \}'. Did you mean 'amount_avg'\?/);
+    } finally {
+      rmSync(typo, { recursive: true, force: true });
+    }
+  });
 });

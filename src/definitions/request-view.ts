@@ -25,7 +25,8 @@ export type FeatureValue<F, S extends Schema> =
 /** The value type of each feature of a view: what `featureView` records in its type for request views. */
 export type FeatureValues<F extends Record<string, FeatureSpec>, S extends Schema> = { readonly [K in keyof F]: FeatureValue<F[K], S> };
 
-type ViewValues<V> = V extends FeatureViewSpec<string, infer T> ? Readonly<T> : never;
+// Spelled out (not an alias), so an error message shows the features and their types.
+type ViewValues<V> = V extends FeatureViewSpec<string, infer T> ? { readonly [K in keyof T]: T[K] } & {} : never;
 
 /**
  * What a request view's function receives: `request` (the request's values, never null) and,

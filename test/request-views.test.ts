@@ -8,6 +8,8 @@ import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { rebuildDataset } from '../src/serving/datasets/rebuild-dataset.js';
 import { createServer } from '../src/serving/http/server.js';
+import { latestSnapshots } from '../src/serving/latest-snapshots.js';
+import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2026-01-10T00:00:00Z');
@@ -161,5 +163,40 @@ describe('functions that are not the applied ones', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('failures are logged', () => {
+  test('with the column, the row and the reason', async () => {
+    const lines: string[] = [];
+    const logged = await createServer(env.platform, { logLevel: 'warn', logStream: { write: (line) => lines.push(line) } });
+    try {
+      const res = await logged.inject({ method: 'POST', url: '/v1/features/online', payload: { entities: { customer_id: ['c1', 'c1'] }, request: { amount: [5, 500] }, features: ['broken:throws'] } });
+      expect(res.json().errors).toBe(1);
+      const warning = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg !== undefined && String(l.msg).startsWith('request view function failed'));
+      expect(warning).toMatchObject({ errors: 1, column: 'broken__throws', row: 1, reason: 'threw: amount 500 is too large' });
+    } finally {
+      await logged.close();
+    }
+  });
+});
+
+describe('stale inputs', () => {
+  // Last: it commits data the online tables do not have.
+  test('a request feature over a STALE view says STALE, and stale counts exactly the STALE values answered', async () => {
+    const file = join(env.dir, 'more.csv');
+    writeFileSync(file, ['customer_id,amount,country,ts', `c1,1000,FR,${new Date(T0 - 5000).toISOString()}`].join('\n'));
+    await ingestFile(env.platform, env.project, 'transactions', file);
+    const latest = await latestSnapshots(env.platform.metadata, env.project);
+    const store = await env.platform.online();
+    const ask = (service: string) => getOnlineFeatures(env.project, store, { service, entities: { customer_id: ['c1'] }, request: { amount: [500], merchant_country: ['FR'] } }, T0, latest, { functions: bindRequestFunctions(spec, env.project) });
+    const risky = await ask('risk');
+    expect(risky.metadata[0]!.status).toEqual(['STALE', 'STALE', 'STALE']);
+    expect(risky.rows[0]!.payment_risk__amount_vs_avg_7d).toBe(25);
+    expect(risky.stale).toBe(3);
+    const mixed = await ask('mixed');
+    const statuses = mixed.metadata[0]!.status;
+    expect(statuses[mixed.features.indexOf('broken__throws')]).toBe('ERROR');
+    expect(mixed.stale).toBe(statuses.filter((x) => x === 'STALE').length);
   });
 });

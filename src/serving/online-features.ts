@@ -245,16 +245,20 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
       evaluateViewInto(table.plan, reads[v]!.states[r], t, sink, table.positions);
       if (table.missing.length > 0) markAll(sink, table.missing, 'NOT_MATERIALIZED');
       if (stale[v]) {
-        for (const at of table.positions) sink.status[at] = 'STALE';
-        staleValues += table.positions.length;
+        for (const at of table.positions) {
+          sink.status[at] = 'STALE';
+          // Only answered values count: not a request view's inputs that were not asked for.
+          if (at < width) staleValues++;
+        }
       }
     }
     for (let q = 0; q < requests.length; q++) {
       const request = requests[q]!;
       let status: ValueStatus | undefined;
       for (const v of request.inputViews) status = worseStatus(status, viewStatus[v] ?? (reads[v]!.states[r] === undefined ? 'NOT_FOUND' : undefined));
-      errors += evaluateRequestViewInto(request, functions[q]!, requestValues[q]!, r, status, sink, resolved.columns, options.onRequestError);
-      if (status === 'STALE') staleValues += request.positions.length;
+      const failed = evaluateRequestViewInto(request, functions[q]!, requestValues[q]!, r, status, sink, resolved.columns, options.onRequestError);
+      errors += failed;
+      if (status === 'STALE') staleValues += request.positions.length - failed;
     }
     for (const c of plan.timestamps) {
       const value = sink.values[c];

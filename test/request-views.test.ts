@@ -166,6 +166,20 @@ describe('functions that are not the applied ones', () => {
   });
 });
 
+describe('large requests', () => {
+  test('are evaluated in slices, request values sliced with their entities', async () => {
+    const n = 600;
+    const ids = Array.from({ length: n }, (_, i) => (i % 2 ? 'c1' : 'c2'));
+    const amounts = Array.from({ length: n }, (_, i) => i);
+    const res = await post({ entities: { customer_id: ids }, request: { amount: amounts, merchant_country: ids.map(() => 'FR') }, features: ['payment_risk:amount_vs_avg_7d'] });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().rows.map((r: Record<string, number>) => r.payment_risk__amount_vs_avg_7d)).toEqual(amounts.map((a, i) => (i % 2 ? a / 20 : a / 5)));
+    const short = await post({ entities: { customer_id: ids }, request: { amount: amounts.slice(1), merchant_country: ids.map(() => 'FR') }, features: ['payment_risk:amount_vs_avg_7d'] });
+    expect(short.statusCode).toBe(400);
+    expect(short.json().error.message).toMatch(/request.amount must be an array of 600 value\(s\)/);
+  });
+});
+
 describe('failures are logged', () => {
   test('with the column, the row and the reason', async () => {
     const lines: string[] = [];

@@ -1,3 +1,4 @@
+import type { Project, RequestFunctions } from './definitions/index.js';
 import type { MetadataStore } from './storage/metadata/metadata-store.js';
 import type { Lake } from './storage/lake/lake.js';
 import type { OnlineStore } from './storage/online/online-store.js';
@@ -20,4 +21,6 @@ export interface SluiceContext {
   readonly now: () => number;
   /** Where temporary and output files go when the caller gives no path. */
   readonly dataDir: string;
+  /** The functions of the project's request views, checked against the applied definitions (see `bindRequestFunctions`). */
+  requestFunctions?(project: Project): Promise<RequestFunctions>;
 }

@@ -5,3 +5,4 @@
 export * from './definitions/index.js';
 export * from './errors.js';
 export { parseDuration, formatDuration, toIso } from './time/index.js';
+export { checkDeterministic } from './processing/request-features.js';

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { SluiceContext } from './context.js';
-import type { Project } from './definitions/index.js';
+import { loadProjectSpec } from './config/load-project.js';
+import { bindRequestFunctions, type Project, type ProjectSpec, type RequestFunctions } from './definitions/index.js';
 import { NotFoundError } from './errors.js';
 import { duckDbEngine, type DuckDbEngineConfig } from './storage/engine/duckdb-engine.js';
 import type { SqlEngine } from './storage/engine/sql-engine.js';
@@ -18,6 +19,8 @@ export interface PlatformOptions {
   readonly now?: () => number;
   /** DuckDB worker threads; default all cores. */
   readonly threads?: number;
+  /** Where request views' functions come from; default the project directory's `sluice.config.ts`, loaded when first needed. */
+  readonly projectSpec?: ProjectSpec;
 }
 
 export interface Platform extends SluiceContext {
@@ -25,6 +28,7 @@ export interface Platform extends SluiceContext {
   newEngine(threads?: number, options?: Pick<DuckDbEngineConfig, 'sandbox'>): Promise<SqlEngine>;
   /** The last applied project; a NotFoundError that says to run `sluice apply` when there is none. */
   project(): Promise<Project>;
+  requestFunctions(project: Project): Promise<RequestFunctions>;
   close(): Promise<void>;
 }
 
@@ -43,6 +47,8 @@ export function openPlatform(options: PlatformOptions): Platform {
   let engine: Promise<SqlEngine> | undefined;
   let online: Promise<OnlineStore> | undefined;
   let log: Promise<EventLog> | undefined;
+  // Per applied project: a failure is not kept, so a fixed project file is read again.
+  const functions = new Map<string, Promise<RequestFunctions>>();
   const newEngine = (threads?: number, sandboxed: Pick<DuckDbEngineConfig, 'sandbox'> = {}) =>
     duckDbEngine({ ...(threads === undefined ? {} : { threads }), ...(process.env.SLUICE_MEMORY_LIMIT ? { memoryLimit: process.env.SLUICE_MEMORY_LIMIT } : {}), tempDirectory: join(dataDir, 'tmp'), ...sandboxed });
   return {
@@ -58,6 +64,16 @@ export function openPlatform(options: PlatformOptions): Platform {
       const latest = await metadata.latestRegistry();
       if (!latest) throw new NotFoundError('NOT_APPLIED', `nothing is applied in ${dataDir}; run "sluice apply" first`);
       return latest.project;
+    },
+    requestFunctions(project) {
+      if ((project.requestViews ?? []).length === 0) return Promise.resolve(new Map());
+      let bound = functions.get(project.hash);
+      if (!bound) {
+        bound = (options.projectSpec ? Promise.resolve(options.projectSpec) : loadProjectSpec(options.projectDir)).then((spec) => bindRequestFunctions(spec, project));
+        bound.catch(() => functions.delete(project.hash));
+        functions.set(project.hash, bound);
+      }
+      return bound;
     },
     async close() {
       await Promise.all([engine && (await engine).close(), online && (await online).close(), log && (await log).close()]);

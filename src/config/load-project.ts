@@ -25,6 +25,17 @@ export function projectFile(projectDir: string): string {
  * the file are wrapped in a UserCodeError that keeps their stack.
  */
 export async function loadProject(projectDir: string): Promise<Project> {
+  const spec = await loadProjectSpec(projectDir);
+  const project = compileProject(spec);
+  await probeExpressions(spec, project);
+  return project;
+}
+
+/**
+ * Loads `sluice.config.ts` as written, functions included (request views' functions live only
+ * there, never in the registry), without compiling it.
+ */
+export async function loadProjectSpec(projectDir: string): Promise<ProjectSpec> {
   const file = projectFile(projectDir);
   const jiti = createJiti(import.meta.url, { alias: { sluice: selfEntry() }, moduleCache: false, fsCache: false, interopDefault: true });
   let spec: unknown;
@@ -34,9 +45,7 @@ export async function loadProject(projectDir: string): Promise<Project> {
     if (isSluiceError(error)) throw error;
     throw new UserCodeError(`${whereThrown(error, dirname(file)) ?? file} failed to load: ${error instanceof Error ? error.message : String(error)}`, error);
   }
-  const project = compileProject(spec as ProjectSpec);
-  await probeExpressions(spec as ProjectSpec, project);
-  return project;
+  return spec as ProjectSpec;
 }
 
 /** `file:line:column` of the innermost stack frame in the project's own code, if any. */

@@ -1,3 +1,4 @@
+import type { FeatureValues } from './request-view.js';
 import type {
   BatchSourceSpec,
   DerivedColumnSpec,
@@ -5,6 +6,7 @@ import type {
   FeatureServiceSpec,
   FeatureSpec,
   FeatureViewSpec,
+  RequestViewSpec,
   Schema,
   SourceSpec,
   SqlTransformSpec,
@@ -45,13 +47,13 @@ export function entity(options: EntityOptions): EntitySpec {
  *   eventId: 'txn_id',
  * });
  */
-export function batchSource(options: {
+export function batchSource<const S extends Schema>(options: {
   name: string;
-  schema: Schema;
+  schema: S;
   timestamp: string;
   eventId?: string;
   description?: string;
-}): BatchSourceSpec {
+}): BatchSourceSpec<S> {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
 
@@ -69,7 +71,7 @@ export interface WindowOptions {
   readonly hop?: string;
 }
 
-function feature(fn: FeatureSpec['fn'], column: string | undefined, options: WindowOptions = {}): FeatureSpec {
+function feature<Fn extends FeatureSpec['fn'], C extends string>(fn: Fn, column: C | undefined, options: WindowOptions = {}): FeatureSpec<Fn, C> {
   return Object.freeze({
     kind: 'feature',
     fn,
@@ -85,25 +87,25 @@ function feature(fn: FeatureSpec['fn'], column: string | undefined, options: Win
  * @example
  * count({ window: '1h' });
  */
-export function count(columnOrOptions?: string | WindowOptions, options?: WindowOptions): FeatureSpec {
+export function count(columnOrOptions?: string | WindowOptions, options?: WindowOptions): FeatureSpec<'count'> {
   return typeof columnOrOptions === 'string'
     ? feature('count', columnOrOptions, options)
     : feature('count', undefined, columnOrOptions);
 }
 
 /** The exact sum of the non-null values, rounded once to float64 (as Python's `math.fsum`): independent of event order. Null when none. @example sum('amount', { window: '24h' }) */
-export const sum = (column: string, options?: WindowOptions): FeatureSpec => feature('sum', column, options);
+export const sum = <C extends string>(column: C, options?: WindowOptions): FeatureSpec<'sum', C> => feature('sum', column, options);
 /** Mean of non-null values (the exact sum divided by the count). Null when none. @example avg('amount', { window: '7d' }) */
-export const avg = (column: string, options?: WindowOptions): FeatureSpec => feature('avg', column, options);
+export const avg = <C extends string>(column: C, options?: WindowOptions): FeatureSpec<'avg', C> => feature('avg', column, options);
 /** Smallest non-null value. Null when none. @example min('amount', { window: '7d' }) */
-export const min = (column: string, options?: WindowOptions): FeatureSpec => feature('min', column, options);
+export const min = <C extends string>(column: C, options?: WindowOptions): FeatureSpec<'min', C> => feature('min', column, options);
 /** Largest non-null value. Null when none. @example max('amount', { window: '7d' }) */
-export const max = (column: string, options?: WindowOptions): FeatureSpec => feature('max', column, options);
+export const max = <C extends string>(column: C, options?: WindowOptions): FeatureSpec<'max', C> => feature('max', column, options);
 /** Number of distinct non-null values. 0 when none. @example countDistinct('merchant', { window: '7d' }) */
-export const countDistinct = (column: string, options?: WindowOptions): FeatureSpec =>
+export const countDistinct = <C extends string>(column: C, options?: WindowOptions): FeatureSpec<'countDistinct', C> =>
   feature('countDistinct', column, options);
 /** The non-null value of the latest event (ties: the row ingested later). @example last('amount') */
-export const last = (column: string, options?: WindowOptions): FeatureSpec => feature('last', column, options);
+export const last = <C extends string>(column: C, options?: WindowOptions): FeatureSpec<'last', C> => feature('last', column, options);
 
 /**
  * The value (null or not) of the latest row before `t`; with the view's `ttl`, only a row with
@@ -112,7 +114,7 @@ export const last = (column: string, options?: WindowOptions): FeatureSpec => fe
  * @example
  * field('segment');
  */
-export function field(column: string): FeatureSpec {
+export function field<C extends string>(column: C): FeatureSpec<'field', C> {
   return feature('field', column);
 }
 
@@ -135,16 +137,18 @@ export function field(column: string): FeatureSpec {
  *   columns: { amount_usd: { type: 'float64', sql: 'amount * coalesce(fx_rate, 1.0)' } },
  *   features: { usd_sum_24h: sum('amount_usd', { window: '24h' }) } });
  */
-export function featureView(options: {
-  name: string;
+export function featureView<
+  const N extends string, S extends Schema, const F extends Record<string, FeatureSpec>, const C extends Record<string, DerivedColumnSpec> = Record<never, DerivedColumnSpec>,
+>(options: {
+  name: N;
   entity: EntitySpec;
-  source: SourceSpec | SqlTransformSpec;
-  features: Record<string, FeatureSpec>;
+  source: (SourceSpec | SqlTransformSpec) & { readonly schema: S };
+  features: F;
   filter?: string;
-  columns?: Record<string, DerivedColumnSpec>;
+  columns?: C;
   ttl?: string;
   description?: string;
-}): FeatureViewSpec {
+}): FeatureViewSpec<N, FeatureValues<F, S & { readonly [K in keyof C]: C[K]['type'] }>> {
   const columns = options.columns === undefined ? {} : { columns: Object.freeze({ ...options.columns }) };
   return Object.freeze({ kind: 'featureView', ...options, ...columns, features: Object.freeze({ ...options.features }) });
 }
@@ -157,7 +161,7 @@ export function featureView(options: {
  */
 export function featureService(options: {
   name: string;
-  features: Array<FeatureViewSpec | string>;
+  features: Array<FeatureViewSpec | RequestViewSpec | string>;
   description?: string;
 }): FeatureServiceSpec {
   return Object.freeze({ kind: 'featureService', ...options, features: Object.freeze([...options.features]) });

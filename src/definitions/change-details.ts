@@ -1,5 +1,5 @@
 import { featureSignature, stableStringify } from './hash.js';
-import type { Entity, Feature, FeatureService, FeatureView, Source, Transform } from './types.js';
+import type { Entity, Feature, FeatureService, FeatureView, RequestView, Source, Transform } from './types.js';
 
 /** What changes inside one definition, what users see change, and what cannot be applied. */
 export interface ChangeDetails {
@@ -78,7 +78,7 @@ function featureDetails(view: string, before: FeatureView, after: FeatureView, o
  */
 export function viewDetails(before: FeatureView, after: FeatureView): ChangeDetails {
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
-  for (const key of ['entity', 'joinKeys', 'source', 'ttl'] as const) property(out.details, key, before[key], after[key]);
+  for (const key of ['entity', 'joinKeys', 'source', 'ttl', 'filter', 'derived'] as const) property(out.details, key, before[key], after[key]);
   featureDetails(after.name, before, after, out);
   describeChanged(out.details, before, after);
   return out;
@@ -114,6 +114,35 @@ export function transformDetails(before: Transform, after: Transform): ChangeDet
   if (before.sql !== after.sql) out.details.push('sql changed');
   property(out.details, 'incremental', before.incremental ?? false, after.incremental ?? false);
   if (before.hash !== after.hash) out.consequences.push(`its table changes at the next "sluice transform run ${after.name}"`);
+  describeChanged(out.details, before, after);
+  return out;
+}
+
+/**
+ * A request view's changes: request fields, inputs, and per feature its type or function (by the
+ * hash of its source text). Its values are computed when asked for, so nothing is rematerialized.
+ *
+ * @example
+ * requestViewDetails(before, after).details; // ['feature ratio function changed']
+ */
+export function requestViewDetails(before: RequestView, after: RequestView): ChangeDetails {
+  const out: ChangeDetails = { details: [], consequences: [], refused: [] };
+  property(out.details, 'request', before.request, after.request);
+  property(out.details, 'inputs', before.inputs, after.inputs);
+  for (const feature of after.features) {
+    const old = before.features.find((f) => f.name === feature.name);
+    if (!old) out.details.push(`feature ${feature.name} added`);
+    else {
+      property(out.details, `feature ${feature.name} type`, old.valueType, feature.valueType);
+      if (old.sourceHash !== feature.sourceHash) out.details.push(`feature ${feature.name} function changed`);
+    }
+  }
+  for (const old of before.features) {
+    if (!after.features.some((f) => f.name === old.name)) {
+      out.details.push(`feature ${old.name} removed`);
+      out.consequences.push(`dataset column ${after.name}__${old.name} removed`);
+    }
+  }
   describeChanged(out.details, before, after);
   return out;
 }

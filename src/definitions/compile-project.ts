@@ -1,5 +1,6 @@
 import { parseDuration } from '../time/index.js';
 import { compileRowTransforms } from './compile-row-transforms.js';
+import { compileRequestView } from './compile-request-view.js';
 import { compileSource } from './compile-source.js';
 import { compileTransforms } from './compile-transforms.js';
 import { compileWindow } from './compile-window.js';
@@ -19,6 +20,8 @@ import {
   type FeatureViewSpec,
   type Project,
   type ProjectSpec,
+  type RequestView,
+  type RequestViewSpec,
   type Source,
   type SourceSpec,
   type SqlTransformSpec,
@@ -120,7 +123,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
   return { ...body, hash: viewValueHash(body, source, row.reads) };
 }
 
-function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView>): FeatureService {
+function compileService(spec: FeatureServiceSpec, views: Map<string, { readonly name: string; readonly features: readonly { readonly name: string }[] }>): FeatureService {
   const refs: FeatureRef[] = [];
   for (const entry of spec.features ?? []) {
     if (typeof entry === 'string') {
@@ -133,7 +136,7 @@ function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView
       refs.push({ view: viewName, feature: featureName });
     } else {
       const view = views.get(entry?.name);
-      if (!view) fail(`feature service "${spec.name}": view "${entry?.name}" is not in the project's featureViews; add it there`);
+      if (!view) fail(`feature service "${spec.name}": view "${entry?.name}" is not in the project's ${entry?.kind === 'requestView' ? 'requestViews' : 'featureViews'}; add it there`);
       for (const f of view.features) refs.push({ view: view.name, feature: f.name });
     }
   }
@@ -143,7 +146,7 @@ function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView
 }
 
 /** `<view>__<feature>` columns must be distinct, as DuckDB compares them (view `a_` feature `b`, view `a` feature `_b`). */
-function checkOutputColumns(views: readonly FeatureView[]): void {
+function checkOutputColumns(views: readonly { readonly name: string; readonly features: readonly { readonly name: string }[] }[]): void {
   const seen = new Map<string, string>();
   for (const view of views) {
     for (const feature of view.features) {
@@ -176,11 +179,15 @@ export function compileProject(spec: ProjectSpec): Project {
   const viewSpecs = definitionList<FeatureViewSpec>(spec.name, 'featureViews', spec.featureViews, 'featureView');
   const serviceSpecs = definitionList<FeatureServiceSpec>(spec.name, 'featureServices', spec.featureServices, 'featureService', true);
   const transformSpecs = definitionList<SqlTransformSpec>(spec.name, 'transforms', spec.transforms, 'sqlTransform', true);
+  const requestSpecs = definitionList<RequestViewSpec>(spec.name, 'requestViews', spec.requestViews, 'requestView', true);
   uniqueNames('entity', 'entities', entitySpecs);
   uniqueNames('source', 'sources', sourceSpecs);
   uniqueNames('source or transform', 'sources and transforms', [...sourceSpecs, ...transformSpecs]);
   uniqueNames('feature view', 'feature views', viewSpecs);
   for (const view of viewSpecs) checkNotReserved('feature view', view.name);
+  // Request views name output columns as feature views do: one namespace for both.
+  uniqueNames('feature or request view', 'feature and request views', [...viewSpecs, ...requestSpecs]);
+  for (const view of requestSpecs) checkNotReserved('request view', view.name);
   uniqueNames('feature service', 'feature services', serviceSpecs);
   const entities = new Map<string, Entity>();
   for (const e of entitySpecs) entities.set(e.name, compileEntity(e));
@@ -188,8 +195,9 @@ export function compileProject(spec: ProjectSpec): Project {
   const compiled = compileTransforms(transformSpecs, new Set(sources.keys()));
   for (const output of compiled.sources) sources.set(output.name, output);
   const views = new Map(viewSpecs.map((v) => [v.name, compileView(v, entities, sources)] as const));
-  checkOutputColumns([...views.values()]);
-  const services = serviceSpecs.map((s) => compileService(s, views));
+  const requestViews: RequestView[] = requestSpecs.map((r) => compileRequestView(r, views));
+  checkOutputColumns([...views.values(), ...requestViews]);
+  const services = serviceSpecs.map((s) => compileService(s, new Map<string, FeatureView | RequestView>([...views, ...requestViews.map((r) => [r.name, r] as const)])));
   const body = {
     name: spec.name,
     entities: [...entities.values()],
@@ -197,8 +205,10 @@ export function compileProject(spec: ProjectSpec): Project {
     featureViews: [...views.values()],
     featureServices: services,
     ...(compiled.transforms.length > 0 ? { transforms: compiled.transforms } : {}),
+    // Only when there are some, so projects without request views keep their hash.
+    ...(requestViews.length > 0 ? { requestViews } : {}),
   };
-  return deepFreeze({ ...body, hash: contentHash(body) });
+  return deepFreeze({ requestViews, ...body, hash: contentHash(body) });
 }
 
 /**

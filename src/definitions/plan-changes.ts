@@ -1,13 +1,13 @@
 import { DefinitionError } from '../errors.js';
-import { entityDetails, serviceDetails, sourceDetails, transformDetails, viewDetails, type ChangeDetails } from './change-details.js';
+import { entityDetails, requestViewDetails, serviceDetails, sourceDetails, transformDetails, viewDetails, type ChangeDetails } from './change-details.js';
 import { stableStringify } from './hash.js';
-import type { Entity, FeatureService, FeatureView, Project, Source, Transform } from './types.js';
+import type { Entity, FeatureService, FeatureView, Project, RequestView, Source, Transform } from './types.js';
 
 export type ChangeAction = 'add' | 'change' | 'remove';
 
 export interface DefinitionChange {
   readonly action: ChangeAction;
-  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform';
+  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform' | 'requestView';
   readonly name: string;
   /** For a change, what changes inside the definition, e.g. `feature amount_sum_24h window 24h -> 48h`. */
   readonly details?: readonly string[];
@@ -19,7 +19,7 @@ export interface DefinitionChange {
   readonly refused?: readonly string[];
 }
 
-type Definition = Entity | Source | FeatureView | FeatureService | Transform;
+type Definition = Entity | Source | FeatureView | FeatureService | Transform | RequestView;
 
 const KINDS = [
   ['entity', 'entities', (a: Definition, b: Definition) => entityDetails(a as Entity, b as Entity)],
@@ -27,6 +27,7 @@ const KINDS = [
   ['featureView', 'featureViews', (a: Definition, b: Definition) => viewDetails(a as FeatureView, b as FeatureView)],
   ['featureService', 'featureServices', (a: Definition, b: Definition) => serviceDetails(a as FeatureService, b as FeatureService)],
   ['transform', 'transforms', (a: Definition, b: Definition) => transformDetails(a as Transform, b as Transform)],
+  ['requestView', 'requestViews', (a: Definition, b: Definition) => requestViewDetails(a as RequestView, b as RequestView)],
 ] as const;
 
 function changed(kind: DefinitionChange['kind'], before: Definition, after: Definition, details: ChangeDetails): DefinitionChange {
@@ -59,7 +60,7 @@ export function planChanges(current: Project | undefined, next: Project): Defini
     }
     for (const [name, old] of before) {
       if ((next[key] ?? []).some((d: Definition) => d.name === name)) continue;
-      const columns = kind === 'featureView' ? (old as FeatureView).features.map((f) => `dataset column ${name}__${f.name} removed`) : [];
+      const columns = kind === 'featureView' || kind === 'requestView' ? (old as FeatureView).features.map((f) => `dataset column ${name}__${f.name} removed`) : [];
       changes.push({ action: 'remove', kind, name, ...(columns.length > 0 ? { consequences: columns } : {}) });
     }
   }

@@ -1,6 +1,6 @@
 import { NotFoundError } from '../errors.js';
 import { didYouMean } from './suggest.js';
-import type { Feature, FeatureRef, FeatureView, Project } from './types.js';
+import type { Feature, FeatureRef, FeatureView, Project, RequestFeature, RequestView } from './types.js';
 
 /** The output column of a feature: `<view>__<feature>`. */
 export function featureColumn(ref: FeatureRef): string {
@@ -13,10 +13,21 @@ export interface ViewSelection {
   readonly features: readonly Feature[];
 }
 
+/** Features of one request view that a request asks for, in request order. */
+export interface RequestSelection {
+  readonly view: RequestView;
+  readonly features: readonly RequestFeature[];
+  /** Per input view (in the request view's order), its index in `byView`, whose selection then holds every feature of that view. */
+  readonly inputs: readonly number[];
+}
+
 export interface ResolvedFeatures {
   readonly refs: readonly FeatureRef[];
   readonly columns: readonly string[];
+  /** The feature views to read: those asked for, then the inputs of request views (with all their features). */
   readonly byView: readonly ViewSelection[];
+  /** The request views asked for. */
+  readonly requests: readonly RequestSelection[];
   /** The join key columns every selected view shares, in key order (a request is for one entity). */
   readonly joinKeys: readonly string[];
 }
@@ -43,24 +54,42 @@ export function resolveFeatures(project: Project, request: { service?: string; f
   refs = refs.filter((ref, i) => refs.findIndex((r) => r.view === ref.view && r.feature === ref.feature) === i);
   if (refs.length === 0) throw new NotFoundError('UNKNOWN_FEATURE', 'no features requested: name a feature service or features as "view:feature"');
   const byView = new Map<string, { view: FeatureView; features: Feature[] }>();
-  for (const ref of refs) {
-    const view = project.featureViews.find((v) => v.name === ref.view);
-    if (!view) {
-      throw new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" is not in the registry${didYouMean(ref.view, project.featureViews.map((v) => v.name))}`);
-    }
-    const feature = view.features.find((f) => f.name === ref.feature);
-    if (!feature) {
-      throw new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" has no feature "${ref.feature}"${didYouMean(ref.feature, view.features.map((f) => f.name))}`);
-    }
+  const byRequest = new Map<string, { view: RequestView; features: RequestFeature[] }>();
+  const requestViews = project.requestViews ?? [];
+  const select = (view: FeatureView, feature: Feature) => {
     const entry = byView.get(view.name) ?? { view, features: [] };
     if (!entry.features.includes(feature)) entry.features.push(feature);
     byView.set(view.name, entry);
+  };
+  for (const ref of refs) {
+    const view = project.featureViews.find((v) => v.name === ref.view) ?? requestViews.find((v) => v.name === ref.view);
+    if (!view) {
+      throw new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" is not in the registry${didYouMean(ref.view, [...project.featureViews, ...requestViews].map((v) => v.name))}`);
+    }
+    const feature = (view.features as readonly (Feature | RequestFeature)[]).find((f) => f.name === ref.feature);
+    if (!feature) {
+      throw new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" has no feature "${ref.feature}"${didYouMean(ref.feature, view.features.map((f) => f.name))}`);
+    }
+    if ('sourceHash' in feature) {
+      const entry = byRequest.get(view.name) ?? { view: view as RequestView, features: [] };
+      if (!entry.features.includes(feature)) entry.features.push(feature);
+      byRequest.set(view.name, entry);
+    } else select(view as FeatureView, feature);
   }
+  // A request view's function reads every feature of its inputs.
+  for (const { view } of byRequest.values()) {
+    for (const input of view.inputs) {
+      const inputView = project.featureViews.find((v) => v.name === input)!;
+      for (const feature of inputView.features) select(inputView, feature);
+    }
+  }
+  const views = [...byView.values()];
+  const requests = [...byRequest.values()].map(({ view, features }) => ({ view, features, inputs: view.inputs.map((name) => views.findIndex((v) => v.view.name === name)) }));
   // Views share an entity key when their join keys are the same columns in the same order (the order of the key's parts).
   const joinKeys = new Map([...byView.values()].map((e) => [JSON.stringify(e.view.joinKeys), e.view.joinKeys]));
   if (joinKeys.size > 1) {
     throw new NotFoundError('UNKNOWN_FEATURE', `the requested features belong to different entities (join keys ${[...joinKeys.values()].map((k) => k.join('+')).join(', ')}); request one entity at a time`);
   }
-  return { refs, columns: refs.map(featureColumn), byView: [...byView.values()], joinKeys: [...joinKeys.values()][0]! };
+  return { refs, columns: refs.map(featureColumn), byView: views, requests, joinKeys: [...joinKeys.values()][0]! };
 }
 

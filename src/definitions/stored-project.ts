@@ -17,5 +17,6 @@ export function storedProject(stored: Project): Project {
     ...stored,
     entities: stored.entities.map((e) => withKeys(e as typeof e & Keyed)),
     featureViews: stored.featureViews.map((v) => withKeys(v as typeof v & Keyed)),
+    requestViews: stored.requestViews ?? [],
   };
 }

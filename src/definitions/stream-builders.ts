@@ -27,16 +27,16 @@ export function env(name: string): EnvRef {
  *   connector: natsJetStream({ servers: env('NATS_URL'), stream: 'PAYMENTS', subject: 'payments.>' }),
  * });
  */
-export function streamSource(options: {
+export function streamSource<const S extends Schema>(options: {
   name: string;
-  schema: Schema;
+  schema: S;
   timestamp: string;
   eventId?: string;
   allowedLateness?: string;
   maxClockSkew?: string;
   connector?: NatsJetStreamSpec;
   description?: string;
-}): StreamSourceSpec {
+}): StreamSourceSpec<S> {
   return Object.freeze({ kind: 'streamSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
 

@@ -16,10 +16,10 @@ export interface EntitySpec {
   readonly description?: string;
 }
 
-export interface BatchSourceSpec {
+export interface BatchSourceSpec<S extends Schema = Schema> {
   readonly kind: 'batchSource';
   readonly name: string;
-  readonly schema: Schema;
+  readonly schema: S;
   readonly timestamp: string;
   /** A column (string or int64) that identifies an event: rows whose id was ingested before are not added again. */
   readonly eventId?: string;
@@ -59,10 +59,10 @@ export interface PostgresCdcSpec {
 
 export type ConnectorSpec = NatsJetStreamSpec | PostgresCdcSpec;
 
-export interface StreamSourceSpec {
+export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly kind: 'streamSource';
   readonly name: string;
-  readonly schema: Schema;
+  readonly schema: S;
   readonly timestamp: string;
   readonly eventId?: string;
   /** How far behind the acknowledgement time an event may be: older ones are dead-lettered as "late". Default "1h". */
@@ -86,10 +86,11 @@ export interface CdcSourceSpec {
 /** Any source a project lists. */
 export type SourceSpec = BatchSourceSpec | StreamSourceSpec | CdcSourceSpec;
 
-export interface FeatureSpec {
+/** `Fn` and `C` keep the function and column in the TypeScript type, so request views can type their inputs. */
+export interface FeatureSpec<Fn extends FeatureFunction = FeatureFunction, C extends string = string> {
   readonly kind: 'feature';
-  readonly fn: FeatureFunction;
-  readonly column?: string;
+  readonly fn: Fn;
+  readonly column?: C;
   readonly window?: string;
   readonly hop?: string;
 }
@@ -101,9 +102,13 @@ export interface DerivedColumnSpec {
   readonly description?: string;
 }
 
-export interface FeatureViewSpec {
+/**
+ * `N` and `V` are type-only: the view's name and the TypeScript type of each feature's value
+ * (see `FeatureValues`), so a request view's function is typed from its inputs.
+ */
+export interface FeatureViewSpec<N extends string = string, V extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>> {
   readonly kind: 'featureView';
-  readonly name: string;
+  readonly name: N;
   readonly entity: EntitySpec;
   readonly source: SourceSpec | SqlTransformSpec;
   /** A SQL boolean expression over a source row: rows for which it is not true are not the view's input. */
@@ -113,10 +118,12 @@ export interface FeatureViewSpec {
   readonly ttl?: string;
   readonly features: Readonly<Record<string, FeatureSpec>>;
   readonly description?: string;
+  /** Type-only (never set): the TypeScript type of each feature's value. */
+  readonly '~values'?: V;
 }
 
-/** A feature service lists whole views or single features as `"view:feature"`. */
-export type FeatureServiceEntry = FeatureViewSpec | string;
+/** A feature service lists whole views (feature views or request views) or single features as `"view:feature"`. */
+export type FeatureServiceEntry = FeatureViewSpec | RequestViewSpec | string;
 
 export interface FeatureServiceSpec {
   readonly kind: 'featureService';
@@ -133,6 +140,7 @@ export interface ProjectSpec {
   readonly featureViews: readonly FeatureViewSpec[];
   readonly featureServices?: readonly FeatureServiceSpec[];
   readonly transforms?: readonly SqlTransformSpec[];
+  readonly requestViews?: readonly RequestViewSpec[];
 }
 
 // The validated, normalized project: plain JSON, what the registry stores and every layer reads.
@@ -239,6 +247,8 @@ export interface Project {
   readonly featureServices: readonly FeatureService[];
   /** SQL transforms, in declaration order (absent when there are none, so existing projects keep their hash). */
   readonly transforms?: readonly Transform[];
+  /** Request-time views (see `requestView`); empty when the project has none. */
+  readonly requestViews: readonly RequestView[];
   readonly hash: string;
 }
 
@@ -271,5 +281,40 @@ export interface Transform {
   readonly incremental?: true;
   readonly description?: string;
   /** Covers what changes the output's values: inputs, SQL, timestamp, schema, mode (not the description). */
+  readonly hash: string;
+}
+
+/** What a request view's feature function receives and returns, as the platform calls it (see `requestView` for the typed form). */
+export type RequestFeatureFunction = (input: Readonly<Record<string, Readonly<Record<string, unknown>>>>) => unknown;
+
+/** What `requestView` returns: features computed at request time from a request's values and input views' features. */
+export interface RequestViewSpec {
+  readonly kind: 'requestView';
+  readonly name: string;
+  /** The values each request (and each spine row) carries, by name and type. */
+  readonly request: Schema;
+  readonly inputs: readonly FeatureViewSpec[];
+  readonly features: Readonly<Record<string, RequestFeatureFunction>>;
+  readonly types: Readonly<Record<string, ColumnType>>;
+  readonly description?: string;
+}
+
+export interface RequestFeature {
+  readonly name: string;
+  readonly valueType: ColumnType;
+  /** The content hash of the function's source text (`fn.toString()`): the registry cannot hold the function itself. */
+  readonly sourceHash: string;
+}
+
+/** A compiled request view: plain JSON; its functions come from the loaded project file, checked against `sourceHash`. */
+export interface RequestView {
+  readonly name: string;
+  readonly request: Schema;
+  /** The input feature views, in declaration order; they share one entity. */
+  readonly inputs: readonly string[];
+  /** The join key columns of the input views' entity. */
+  readonly joinKeys: readonly string[];
+  readonly features: readonly RequestFeature[];
+  readonly description?: string;
   readonly hash: string;
 }

@@ -5,7 +5,8 @@ import type { EntityState } from './entity-state.js';
 import { createAccumulators, newestUsed, viewPlan, type PlannedFeature, type ViewPlan } from './feature-plan.js';
 
 /** How a served value came about. */
-export type ValueStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL' | 'STALE' | 'NOT_MATERIALIZED';
+/** `ERROR`: a request view's function threw or returned a value of the wrong type (the value is null). */
+export type ValueStatus = 'PRESENT' | 'NOT_FOUND' | 'OUTSIDE_TTL' | 'NULL' | 'STALE' | 'NOT_MATERIALIZED' | 'ERROR';
 
 /** Where evaluated values go: arrays indexed by output position. */
 export interface ValueSink {

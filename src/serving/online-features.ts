@@ -1,4 +1,4 @@
-import type { ColumnType, EntityKeyPart, Project } from '../definitions/index.js';
+import type { ColumnType, EntityKeyPart, Project, RequestFunctions } from '../definitions/index.js';
 import { entityKey, int64KeyPart, resolveFeatures, type ResolvedFeatures } from '../definitions/index.js';
 import { ValidationError } from '../errors.js';
 import { evaluateViewInto, planEvaluation, type ValueStatus } from '../processing/evaluate-online.js';
@@ -7,6 +7,7 @@ import type { OnlineStore, ViewTableInfo } from '../storage/online/online-store.
 import { toIso } from '../time/index.js';
 import type { LatestSnapshots } from './latest-snapshots.js';
 import { servedView, tableEvaluation, type ServedView, type TableEvaluation } from './served-table.js';
+import { evaluateRequestViewInto, planFunctions, planRequestView, requestColumns, worseStatus, type RequestFeatureError, type RequestViewPlan } from './serve-request-views.js';
 
 export interface OnlineFeaturesRequest {
   /**
@@ -16,6 +17,16 @@ export interface OnlineFeaturesRequest {
   readonly entities: Record<string, unknown>;
   readonly service?: string;
   readonly features?: readonly string[];
+  /** The values request views read, one array per request field, parallel to the entities. */
+  readonly request?: Readonly<Record<string, unknown>>;
+}
+
+/** How request views are computed: their functions (see `bindRequestFunctions`) and where failures are reported. */
+export interface OnlineFeaturesOptions {
+  /** The functions, or how to get them: called only when a request asks for a request view (a project file that is not the applied one then fails only those requests). */
+  readonly functions?: RequestFunctions | (() => Promise<RequestFunctions>);
+  /** Called for each value whose function threw or returned the wrong type (its status is ERROR). */
+  readonly onRequestError?: (error: RequestFeatureError) => void;
 }
 
 /** Per row, arrays parallel to `features`: the status and age of each value. */
@@ -37,9 +48,11 @@ export interface OnlineFeaturesResponse {
   readonly views: Record<string, ServedView>;
   /** How many values in `metadata` have status `STALE`. */
   readonly stale: number;
+  /** With request views: how many values have status `ERROR` (their function threw or returned the wrong type). */
+  readonly errors?: number;
 }
 
-/** Where each output column comes from: view `view`, feature `feature` of that view's plan. */
+/** Where each output column comes from: view `view`, feature `feature` of that view's plan (view -1: a request view). */
 interface OutputColumn {
   readonly name: string;
   readonly view: number;
@@ -53,8 +66,11 @@ type RowBuilder = (keyColumns: RequestedEntities['columns'], r: number, values: 
 interface ServingPlan {
   readonly resolved: ResolvedFeatures;
   readonly output: readonly OutputColumn[];
-  /** Per view, the output position of each of its selected features. */
+  /** Per view, the sink position of each of its selected features: its output position, or one past the outputs for a request view's input. */
   readonly positions: readonly (readonly number[])[];
+  /** Values per row: the outputs, then request views' inputs that are not outputs. */
+  readonly width: number;
+  readonly requests: readonly RequestViewPlan[];
   /** Per view, by the definition hash of the table that serves it, how to evaluate that table. */
   readonly tables: readonly Map<string, TableEvaluation>[];
   /** Output positions of timestamp features (served as ISO-8601). */
@@ -84,15 +100,30 @@ function servingPlan(project: Project, request: OnlineFeaturesRequest): ServingP
     const resolved = resolveFeatures(project, request);
     const output = resolved.refs.map((ref, i): OutputColumn => {
       const view = resolved.byView.findIndex((s) => s.view.name === ref.view);
+      if (view < 0) {
+        const selection = resolved.requests.find((s) => s.view.name === ref.view)!;
+        return { name: resolved.columns[i]!, view, feature: -1, timestamp: selection.features.find((f) => f.name === ref.feature)!.valueType === 'timestamp' };
+      }
       const feature = resolved.byView[view]!.features.findIndex((f) => f.name === ref.feature);
       return { name: resolved.columns[i]!, view, feature, timestamp: resolved.byView[view]!.features[feature]!.valueType === 'timestamp' };
     });
     const names = output.map((c) => c.name);
-    const positions = resolved.byView.map((_, v) => resolved.byView[v]!.features.map((_f, f) => output.findIndex((c) => c.view === v && c.feature === f)));
+    let width = output.length;
+    const positions = resolved.byView.map((_, v) => resolved.byView[v]!.features.map((_f, f) => {
+      const at = output.findIndex((c) => c.view === v && c.feature === f);
+      return at >= 0 ? at : width++;
+    }));
+    const requests = resolved.requests.map((selection) => {
+      const inputs = selection.inputs.map((v) => resolved.byView[v]!.view.features.map((f) => f.name));
+      const positionOf = (v: number, name: string) => positions[v]![resolved.byView[v]!.features.findIndex((f) => f.name === name)]!;
+      return planRequestView(selection, inputs, positionOf, selection.features.map((f) => names.indexOf(`${selection.view.name}__${f.name}`)));
+    });
     plan = {
       resolved,
       output,
       positions,
+      width,
+      requests,
       tables: resolved.byView.map(({ view, features }, v) => new Map([[view.hash, { plan: planEvaluation(view, features), positions: positions[v]!, missing: [] }]])),
       timestamps: output.flatMap((c, i) => (c.timestamp ? [i] : [])),
       row: objectBuilder(names, resolved.joinKeys) as RowBuilder,
@@ -178,11 +209,14 @@ function markAll(sink: { values: Scalar[]; status: ValueStatus[]; ageMs: (number
  * @example
  * await getOnlineFeatures(project, store, { entities: { customer_id: ['c1'] }, service: 'fraud_v1' }, Date.now(), latest);
  */
-export async function getOnlineFeatures(project: Project, store: OnlineStore, request: OnlineFeaturesRequest, now: number, latest: LatestSnapshots): Promise<OnlineFeaturesResponse> {
+export async function getOnlineFeatures(project: Project, store: OnlineStore, request: OnlineFeaturesRequest, now: number, latest: LatestSnapshots, options: OnlineFeaturesOptions = {}): Promise<OnlineFeaturesResponse> {
   const plan = servingPlan(project, request);
   const resolved = plan.resolved;
   const entities = requestedEntities(request, resolved.joinKeys, resolved.byView[0]!.view.columnTypes);
   const keys = entities.keys;
+  const requests = plan.requests;
+  const requestValues = requests.length > 0 ? requestColumns(request.request, requests, keys.length) : [];
+  const functions = requests.length > 0 ? planFunctions(requests, typeof options.functions === 'function' ? await options.functions() : options.functions) : [];
   const reads = await Promise.all(resolved.byView.map((selection) => store.read(selection.view.name, keys)));
   let t = now;
   const views: Record<string, ServedView> = {};
@@ -193,12 +227,15 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
     return evaluationOf(plan, v, info);
   });
   const stale = resolved.byView.map(({ view }) => views[view.name]!.status === 'STALE');
+  // Per view, the status its values give a request view that reads it (undefined: answered).
+  const viewStatus = tables.map((table, v): ValueStatus | undefined => (table === undefined || table.missing.length > 0 ? 'NOT_MATERIALIZED' : stale[v] ? 'STALE' : undefined));
   let staleValues = 0;
+  let errors = 0;
   const rows: Record<string, Scalar>[] = new Array(keys.length);
   const metadata: RowMetadata[] = new Array(keys.length);
   const width = plan.output.length;
   for (let r = 0; r < keys.length; r++) {
-    const sink = { values: new Array<Scalar>(width), status: new Array<ValueStatus>(width), ageMs: new Array<number | null>(width) };
+    const sink = { values: new Array<Scalar>(plan.width), status: new Array<ValueStatus>(plan.width), ageMs: new Array<number | null>(plan.width) };
     for (let v = 0; v < tables.length; v++) {
       const table = tables[v];
       if (table === undefined) {
@@ -208,16 +245,33 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
       evaluateViewInto(table.plan, reads[v]!.states[r], t, sink, table.positions);
       if (table.missing.length > 0) markAll(sink, table.missing, 'NOT_MATERIALIZED');
       if (stale[v]) {
-        for (const at of table.positions) sink.status[at] = 'STALE';
-        staleValues += table.positions.length;
+        for (const at of table.positions) {
+          sink.status[at] = 'STALE';
+          // Only answered values count: not a request view's inputs that were not asked for.
+          if (at < width) staleValues++;
+        }
       }
+    }
+    for (let q = 0; q < requests.length; q++) {
+      const request = requests[q]!;
+      let status: ValueStatus | undefined;
+      for (const v of request.inputViews) status = worseStatus(status, viewStatus[v] ?? (reads[v]!.states[r] === undefined ? 'NOT_FOUND' : undefined));
+      const failed = evaluateRequestViewInto(request, functions[q]!, requestValues[q]!, r, status, sink, resolved.columns, options.onRequestError);
+      errors += failed;
+      if (status === 'STALE') staleValues += request.positions.length - failed;
     }
     for (const c of plan.timestamps) {
       const value = sink.values[c];
       if (typeof value === 'number') sink.values[c] = toIso(value);
     }
     rows[r] = plan.row(entities.columns, r, sink.values);
+    if (plan.width > width) {
+      sink.status.length = width;
+      sink.ageMs.length = width;
+    }
     metadata[r] = { status: sink.status, ageMs: sink.ageMs };
   }
-  return { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues };
+  return requests.length > 0
+    ? { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues, errors }
+    : { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues };
 }

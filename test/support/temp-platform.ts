@@ -8,7 +8,7 @@ import { openPlatform, type Platform } from '../../src/platform.js';
 export async function tempPlatform(spec: ProjectSpec, now = 0, options: { threads?: number } = {}): Promise<{ platform: Platform; project: Project; dir: string; clock: { now: number }; dispose: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const clock = { now };
-  const platform = openPlatform({ projectDir: dir, now: () => clock.now, threads: options.threads ?? 1 });
+  const platform = openPlatform({ projectDir: dir, now: () => clock.now, threads: options.threads ?? 1, projectSpec: spec });
   const project = compileProject(spec);
   await platform.metadata.recordRegistry(project);
   return {

@@ -1,4 +1,5 @@
 import { applySnapshotOnline } from '../../streaming/apply-snapshot.js';
+import type { Project } from '../../definitions/index.js';
 import type { Command } from 'commander';
 import { ingestFile } from '../../ingest/ingest-file.js';
 import { materialize } from '../../processing/materialize.js';
@@ -31,6 +32,18 @@ function entityOptions(texts: readonly string[]): Record<string, string[]> {
     entities[key] = keys;
   }
   return entities;
+}
+
+/** `--request amount=12.5,80`: each request field's values, read as the field's type in the project's request views says. */
+function requestOptions(texts: readonly string[], project: Project): Record<string, unknown[]> {
+  const request: Record<string, unknown[]> = Object.create(null) as Record<string, unknown[]>;
+  for (const text of texts) {
+    const [field, values] = keyValue(text) ?? [];
+    if (field === undefined || values === undefined) throw new UsageError('--request takes field=value1,value2, e.g. amount=12.5,80');
+    const type = project.requestViews.map((v) => v.request[field]).find((t) => t !== undefined);
+    request[field] = values.split(',').map((v) => (type === 'float64' ? Number(v) : type === 'bool' && (v === 'true' || v === 'false') ? v === 'true' : type === 'timestamp' && /^-?\d+$/.test(v) ? Number(v) : v));
+  }
+  return request;
 }
 
 /** `ingest`, `materialize`, `dataset build`, `get`, `dlq`: moving data through the platform. */
@@ -126,14 +139,15 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .requiredOption('--entity <key=values>', 'join key and comma-separated values, e.g. customer_id=c1,c2; repeat it for each column of a composite key', (text: string, previous: string[] = []) => [...previous, text])
     .option('--service <name>', 'a feature service')
     .option('--features <list>', 'comma-separated view:feature', list)
+    .option('--request <field=values>', 'request values for request views, one per entity, e.g. amount=12.5,80; repeat it for each field', (text: string, previous: string[] = []) => [...previous, text])
     .description('read online features for entities, as the server would serve them')
-    .action((options: { entity: string[]; service?: string; features?: string[] }) =>
+    .action((options: { entity: string[]; service?: string; features?: string[]; request?: string[] }) =>
       run.withPlatform(async ({ platform, out }) => {
         const selection = featureSelection(options);
         const entities = entityOptions(options.entity);
         const project = await platform.project();
         const latest = await latestSnapshots(platform.metadata, project);
-        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities }, platform.now(), latest);
+        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) }, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);
         const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
         out.result(response, () =>

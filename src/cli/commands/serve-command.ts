@@ -30,6 +30,9 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
       run.withPlatform(async ({ platform, out }) => {
         if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`SLUICE_LOG_LEVEL="${options.logLevel}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
         const say: { log: (level: 'info' | 'warn' | 'error', message: string) => void } = { log: (_level, message) => process.stderr.write(`${message}\n`) };
+        // Request views' functions come from sluice.config.ts: refuse to start when they are not the applied ones.
+        const applied = await platform.metadata.latestRegistry();
+        if (applied) await platform.requestFunctions(applied.project);
         const realTime = await startRealTime(platform, (level, message) => say.log(level, message));
         const app = await createServer(platform, {
           logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities,

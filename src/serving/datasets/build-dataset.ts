@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import type { ColumnType, Feature, Project } from '../../definitions/index.js';
+import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
 import { contentHash, didYouMean, featureColumn, resolveFeatures } from '../../definitions/index.js';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { fileSha256 } from '../../ingest/file-hash.js';
 import { inputFormat, type InputFormat } from '../../ingest/ingest-file.js';
@@ -16,6 +16,7 @@ import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/a
 import { looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { loadSpineSql, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
+import { computeRequestViewColumns } from './request-view-columns.js';
 
 export interface BuildDatasetOptions {
   readonly spine: string;
@@ -43,6 +44,8 @@ export interface BuildDatasetOptions {
    * instead of every event before it (`ts < t`, the default: event time).
    */
   readonly asKnown?: boolean;
+  /** The functions of request views; default the context's (the project's `sluice.config.ts`, checked against the registry). */
+  readonly requestFunctions?: RequestFunctions;
   /** Called as the stages (the spine, each view, the output) complete. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -63,14 +66,16 @@ export interface DatasetManifest {
   readonly snapshots: Readonly<Record<string, string | null>>;
   readonly createdAt: string;
   readonly timing: { readonly totalMs: number };
+  /** With request views: per output column whose function threw or returned the wrong type on some rows (null there), how many and the first reason. */
+  readonly requestErrors?: Readonly<Record<string, { readonly rows: number; readonly first: string }>>;
 }
 
-function textOutputSql(feature: Feature, typed: string, textOutput: boolean): string {
+function textOutputSql(feature: { readonly valueType: ColumnType }, typed: string, textOutput: boolean): string {
   return textOutput && feature.valueType === 'timestamp' ? `strftime(${typed}, '%Y-%m-%dT%H:%M:%S.%gZ')` : typed;
 }
 
 /** Loads the spine into table `spine`, checking its columns first; returns the user columns to output. */
-async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[]): Promise<string[]> {
+async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[], requestFields: readonly string[]): Promise<string[]> {
   const spineKeys = [...joinKeys, timestampColumn];
   const reader = spineReaderSql(options.spine, format);
   let described: { column_name: string; column_type: string }[];
@@ -85,6 +90,8 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} has no column "${column}"${didYouMean(column, columns)} (columns: ${columns.join(', ')})${column === timestampColumn ? '; name the timestamp column with --timestamp-column' : ''}`);
     }
   }
+  const missingField = requestFields.find((f) => !columns.includes(f));
+  if (missingField !== undefined) throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} has no column "${missingField}", a request field of the requested request views${didYouMean(missingField, columns)}; add it (one value per row, as a request would send it)`);
   const reserved = columns.find((c) => c.toLowerCase().startsWith(SPINE_PREFIX));
   if (reserved) throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: column "${reserved}" uses the reserved prefix "${SPINE_PREFIX}"; rename it`);
   const outputs = new Map(outputColumns.map((c) => [c.toLowerCase(), c]));
@@ -128,6 +135,12 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   const started = performance.now();
   const resolved = resolveFeatures(project, options);
   const timestampColumn = options.timestampColumn ?? 'ts';
+  const functions = resolved.requests.length === 0 ? new Map() : (options.requestFunctions ?? (await ctx.requestFunctions?.(project)) ?? new Map());
+  const requestFunctions = resolved.requests.map(({ view }) => {
+    const fns = functions.get(view.name);
+    if (!fns) throw new ConflictError('CONFLICT', `request view "${view.name}": its functions are not loaded; build the dataset with "sluice dataset build" in the project's directory (sluice.config.ts defines them)`);
+    return fns;
+  });
   if (!existsSync(options.spine)) throw new NotFoundError('NOT_FOUND', `spine file ${options.spine} does not exist`);
   const spineFormat = inputFormat(options.spine);
   const outExt = extname(options.out).toLowerCase();
@@ -138,15 +151,17 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   const snapshots = Object.fromEntries([...pinned].map(([source, snapshot]) => [source, snapshot?.id ?? null]));
   return trackRun(ctx, 'dataset_build', { spine: resolve(options.spine), out: resolve(options.out), features: resolved.columns, asKnown: options.asKnown === true }, async () => {
     const engine = await ctx.engine();
-    const stages = resolved.byView.length + 2;
+    const stages = resolved.byView.length + 2 + (resolved.requests.length > 0 ? 1 : 0);
     const temporary = ['spine', 'spine_points'];
     try {
-      const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns);
+      const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
+      const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
       options.onProgress?.(1, stages);
       const definitions: Record<string, string> = {};
       const selects = new Map<string, string>();
       const joins: string[] = [];
+      const typedByView: string[][] = [];
       for (const [i, { view, features }] of resolved.byView.entries()) {
         const source = project.sources.find((s) => s.name === view.source)!;
         const snapshot = pinned.get(source.name);
@@ -155,11 +170,27 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         const plan = viewPlan(view);
         temporary.push(`pit_${i}`);
         const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true);
+        typedByView.push(typed);
         options.onProgress?.(2 + i, stages);
         joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._pid = p._pid`);
         features.forEach((feature, f) => {
           selects.set(featureColumn({ view: view.name, feature: feature.name }), textOutputSql(feature, typed[f]!, outFormat !== 'parquet'));
         });
+      }
+      let requestErrors: DatasetManifest['requestErrors'];
+      if (resolved.requests.length > 0) {
+        temporary.push('request_out');
+        const computed = await computeRequestViewColumns(engine, resolved.requests, requestFunctions, resolved.byView, typedByView, 'request_out', 'r');
+        for (const { view, features } of resolved.requests) {
+          definitions[view.name] = view.hash;
+          for (const feature of features) {
+            const column = featureColumn({ view: view.name, feature: feature.name });
+            selects.set(column, textOutputSql(feature, computed.selects.get(column)!, outFormat !== 'parquet'));
+          }
+        }
+        joins.push(`LEFT JOIN request_out r ON r._row = s.${SPINE_ROW}`);
+        requestErrors = computed.errors;
+        options.onProgress?.(stages - 1, stages);
       }
       const output = [...spineColumns.map((c) => `s.${ident(c)}`), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
       const query =
@@ -194,6 +225,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         snapshots,
         createdAt: new Date(ctx.now()).toISOString(),
         timing: { totalMs: Math.round(performance.now() - started) },
+        ...(requestErrors === undefined ? {} : { requestErrors }),
       };
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));

@@ -32,21 +32,24 @@ async function readManifest(path: string): Promise<DatasetManifest> {
  * The definitions the dataset was built with: the current project if every view of the
  * manifest still has its definition hash, else the newest registry version where they all do.
  */
+/** A feature view or request view of the project, by name: both have a definition hash and features. */
+const definitionOf = (project: Project, name: string) => project.featureViews.find((v) => v.name === name) ?? (project.requestViews ?? []).find((v) => v.name === name);
+
 async function projectBuiltWith(ctx: SluiceContext, current: Project, manifest: DatasetManifest, path: string): Promise<Project> {
   const views = Object.entries(manifest.definitions);
-  const matches = (project: Project) => views.every(([name, hash]) => project.featureViews.find((v) => v.name === name)?.hash === hash);
+  const matches = (project: Project) => views.every(([name, hash]) => definitionOf(project, name)?.hash === hash);
   if (matches(current)) return current;
   const applied = (await ctx.metadata.registryVersions()).find((version) => matches(version.project));
   if (applied) return applied.project;
-  const [name, hash] = views.find(([n, h]) => current.featureViews.find((v) => v.name === n)?.hash !== h)!;
-  const now = current.featureViews.find((v) => v.name === name);
-  throw new ConflictError('CONFLICT', `manifest ${path}: feature view "${name}" ${now ? `changed (definition ${hash}, now ${now.hash})` : 'is no longer in the registry'} and no applied registry version has the definitions dataset ${manifest.datasetId} was built with; apply them to rebuild it`);
+  const [name, hash] = views.find(([n, h]) => definitionOf(current, n)?.hash !== h)!;
+  const now = definitionOf(current, name);
+  throw new ConflictError('CONFLICT', `manifest ${path}: ${current.featureViews.some((v) => v.name === name) || !now ? 'feature' : 'request'} view "${name}" ${now ? `changed (definition ${hash}, now ${now.hash})` : 'is no longer in the registry'} and no applied registry version has the definitions dataset ${manifest.datasetId} was built with; apply them to rebuild it`);
 }
 
 /** The `view:feature` refs of the manifest's output columns. */
 function featureRefs(manifest: DatasetManifest, project: Project, path: string): string[] {
   const byColumn = new Map<string, FeatureRef>();
-  for (const view of project.featureViews.filter((v) => v.name in manifest.definitions)) {
+  for (const view of [...project.featureViews, ...(project.requestViews ?? [])].filter((v) => v.name in manifest.definitions)) {
     for (const feature of view.features) byColumn.set(featureColumn({ view: view.name, feature: feature.name }), { view: view.name, feature: feature.name });
   }
   return manifest.features.map((column) => {

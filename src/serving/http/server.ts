@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Project } from '../../definitions/index.js';
+import type { Project, RequestFunctions } from '../../definitions/index.js';
 import { isSluiceError, ValidationError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import type { RegistryVersion } from '../../storage/metadata/metadata-store.js';
 import { toIso } from '../../time/index.js';
 import { latestSnapshots, type LatestSnapshots } from '../latest-snapshots.js';
 import type { OnlineFeaturesRequest } from '../online-features.js';
+import type { RequestFeatureError } from '../serve-request-views.js';
 import { stringifyExact } from '../exact-json.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
@@ -28,6 +29,8 @@ export interface ServerOptions {
   /** Takes pushed events (`POST /v1/push/{source}`) when given; `describe` answers `GET /v1/streams`. */
   readonly stream?: StreamProcessor;
   readonly describeStreams?: () => unknown;
+  /** Where request views' functions come from; default the platform's (the project's `sluice.config.ts`). */
+  readonly requestFunctions?: (project: Project) => Promise<RequestFunctions>;
 }
 
 export const DEFAULT_MAX_ENTITIES = 1_000;
@@ -76,7 +79,8 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   // The latest snapshot per source, refreshed with the registry so requests never query SQLite.
   let latest: LatestSnapshots = registry ? await latestSnapshots(platform.metadata, registry.project) : new Map();
   let checkedAt = platform.now();
-  const served = { values: 0, stale: 0 };
+  // errors: values whose request view function threw or returned the wrong type (status ERROR).
+  const served = { values: 0, stale: 0, errors: 0 };
   let polling = false;
   const poll = async () => {
     const next = await platform.metadata.latestRegistry();
@@ -149,9 +153,18 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   app.post('/v1/features/online', async (request) => {
     const body = parseRequest(request.body);
     checkEntityCap(body, maxEntities);
-    const response = await getOnlineFeaturesSliced(await project(), online, body, platform.now(), latest);
+    const current = await project();
+    let firstError: RequestFeatureError | undefined;
+    const response = await getOnlineFeaturesSliced(current, online, body, platform.now(), latest, {
+      functions: () => (options.requestFunctions ? options.requestFunctions(current) : platform.requestFunctions(current)),
+      onRequestError: (error) => (firstError ??= error),
+    });
     served.values += response.rows.length * response.features.length;
     served.stale += response.stale;
+    if (response.errors) {
+      served.errors += response.errors;
+      request.log.warn({ errors: response.errors, column: firstError?.column, row: firstError?.row, reason: firstError?.reason }, `request view function failed on ${response.errors} value(s); first: ${firstError?.column} of row ${firstError?.row}: ${firstError?.reason}`);
+    }
     return response;
   });
   if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams);
@@ -170,6 +183,9 @@ function parseRequest(body: unknown): OnlineFeaturesRequest {
   if (request.service !== undefined && typeof request.service !== 'string') throw new ValidationError('BAD_REQUEST', '"service" must be a string');
   if (request.features !== undefined && (!Array.isArray(request.features) || request.features.some((f) => typeof f !== 'string'))) {
     throw new ValidationError('BAD_REQUEST', '"features" must be an array of "view:feature" strings');
+  }
+  if (request.request !== undefined && (request.request === null || typeof request.request !== 'object' || Array.isArray(request.request))) {
+    throw new ValidationError('BAD_REQUEST', '"request" must be an object of request field to values, e.g. {"amount": [12.5]}');
   }
   if (request.service !== undefined && request.features !== undefined) {
     throw new ValidationError('BAD_REQUEST', 'give either "service" or "features", not both');

@@ -3,7 +3,7 @@ import { resolveFeatures, type Project } from '../../definitions/index.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { OnlineStore } from '../../storage/online/online-store.js';
 import type { LatestSnapshots } from '../latest-snapshots.js';
-import { entityKeyColumns, getOnlineFeatures, type OnlineFeaturesRequest, type OnlineFeaturesResponse } from '../online-features.js';
+import { entityKeyColumns, getOnlineFeatures, type OnlineFeaturesOptions, type OnlineFeaturesRequest, type OnlineFeaturesResponse } from '../online-features.js';
 
 /** Entities evaluated between two turns of the event loop. */
 export const ROWS_PER_SLICE = 256;
@@ -22,8 +22,8 @@ export function checkEntityCap(request: OnlineFeaturesRequest, maxEntities: numb
 }
 
 function slice(request: OnlineFeaturesRequest, from: number, to: number): OnlineFeaturesRequest {
-  const entities = Object.fromEntries(Object.entries(request.entities).map(([key, values]) => [key, Array.isArray(values) ? values.slice(from, to) : values]));
-  return { ...request, entities };
+  const cut = (values: Readonly<Record<string, unknown>>) => Object.fromEntries(Object.entries(values).map(([key, v]) => [key, Array.isArray(v) ? v.slice(from, to) : v]));
+  return { ...request, entities: cut(request.entities), ...(request.request === undefined ? {} : { request: cut(request.request) }) };
 }
 
 async function generations(store: OnlineStore, views: readonly string[]): Promise<string> {
@@ -37,27 +37,33 @@ async function generations(store: OnlineStore, views: readonly string[]): Promis
  * table is replaced while the slices run, the request starts again (rows from two tables never
  * mix); after three tries it fails with CONFLICT.
  */
-export async function getOnlineFeaturesSliced(project: Project, store: OnlineStore, request: OnlineFeaturesRequest, now: number, latest: LatestSnapshots): Promise<OnlineFeaturesResponse> {
+export async function getOnlineFeaturesSliced(project: Project, store: OnlineStore, request: OnlineFeaturesRequest, now: number, latest: LatestSnapshots, options: OnlineFeaturesOptions = {}): Promise<OnlineFeaturesResponse> {
   const total = entityCount(request);
-  if (total <= ROWS_PER_SLICE) return getOnlineFeatures(project, store, request, now, latest);
+  if (total <= ROWS_PER_SLICE) return getOnlineFeatures(project, store, request, now, latest, options);
   const resolved = resolveFeatures(project, request);
   // Composite keys: the key arrays must agree in length over the whole request, not slice by slice.
   entityKeyColumns(request, resolved.joinKeys);
+  // Request values too: each must have one value per entity of the whole request.
+  const fields = new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)));
+  const short = [...fields].find((f) => Array.isArray(request.request?.[f]) && (request.request[f] as unknown[]).length !== total);
+  if (short !== undefined) throw new ValidationError('BAD_REQUEST', `request.${short} must be an array of ${total} value(s), one per entity (it has ${(request.request![short] as unknown[]).length})`);
   const views = resolved.byView.map((selection) => selection.view.name);
   for (let attempt = 0; attempt < 3; attempt++) {
     const before = await generations(store, views);
-    const first = await getOnlineFeatures(project, store, slice(request, 0, ROWS_PER_SLICE), now, latest);
+    const first = await getOnlineFeatures(project, store, slice(request, 0, ROWS_PER_SLICE), now, latest, options);
     const rows = [...first.rows];
     const metadata = [...first.metadata];
     let stale = first.stale;
+    let errors = first.errors;
     for (let from = ROWS_PER_SLICE; from < total; from += ROWS_PER_SLICE) {
       await nextTurn();
-      const part = await getOnlineFeatures(project, store, slice(request, from, from + ROWS_PER_SLICE), now, latest);
+      const part = await getOnlineFeatures(project, store, slice(request, from, from + ROWS_PER_SLICE), now, latest, options);
       rows.push(...part.rows);
       metadata.push(...part.metadata);
       stale += part.stale;
+      if (errors !== undefined) errors += part.errors ?? 0;
     }
-    if ((await generations(store, views)) === before) return { ...first, rows, metadata, stale };
+    if ((await generations(store, views)) === before) return { ...first, rows, metadata, stale, ...(errors === undefined ? {} : { errors }) };
   }
   throw new ConflictError('CONFLICT', 'the online tables changed three times while this request was answered; retry it');
 }

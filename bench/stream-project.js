@@ -11,3 +11,11 @@ const stats = featureView({ name: 'payment_stats', entity: account, source: paym
 } });
 export default defineProject({ name: 'push_bench', entities: [account], sources: [payments], featureViews: [stats] });
 `;
+
+// The same view with row transforms (`--shaped` in bench/push.js): a filter that keeps every
+// payment and two derived columns its features read, so the difference is the transforms' cost
+// on the push path (decoding evaluates them in DuckDB for each batch).
+export const SHAPED_STREAM_CONFIG = STREAM_CONFIG.replace(
+  "features: {\n  n_10m",
+  "filter: \"amount >= 0 OR amount IS NULL OR channel <> ''\",\n  columns: { usd: { type: 'float64', sql: 'round(amount * 1.0825, 2)' }, rail: { type: 'string', sql: \"upper(channel) || '-' || length(channel)\" } },\n  features: {\n  n_10m",
+).replace("usd_1h: sum('amount'", "usd_1h: sum('usd'").replace("usd_24h: sum('amount'", "usd_24h: sum('usd'").replace("last_channel: last('channel')", "last_channel: last('rail')");

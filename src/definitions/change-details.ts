@@ -65,7 +65,7 @@ function featureDetails(view: string, before: FeatureView, after: FeatureView, o
       }
       continue;
     }
-    for (const key of ['fn', 'column', 'window', 'hop', 'valueType'] as const) property(out.details, `feature ${old.name} ${key}`, old[key], now[key]);
+    for (const key of ['fn', 'column', 'window', 'hop', 'n', 'valueType'] as const) property(out.details, `feature ${old.name} ${key}`, old[key], now[key]);
   }
   for (const f of added) out.details.push(`feature ${f.name} added`);
 }

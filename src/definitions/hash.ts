@@ -26,6 +26,7 @@ interface ValueFeature {
   readonly column?: string;
   readonly windowMs?: number;
   readonly hopMs?: number;
+  readonly n?: number;
   readonly valueType: string;
 }
 
@@ -42,7 +43,7 @@ export function featureSignature(view: ValueContext, feature: ValueFeature): str
   return stableStringify({
     // A single key signs as it always has, so existing tables keep their definition hash.
     joinKey: view.joinKeys.length === 1 ? view.joinKeys[0] : view.joinKeys, source: view.source, fn: feature.fn, column: feature.column, windowMs: feature.windowMs,
-    hopMs: feature.hopMs, valueType: feature.valueType, ttlMs: feature.fn === 'field' ? view.ttlMs : undefined,
+    hopMs: feature.hopMs, n: feature.n, valueType: feature.valueType, ttlMs: feature.fn === 'field' ? view.ttlMs : undefined,
   });
 }
 

@@ -1,5 +1,5 @@
 export * from './types.js';
-export { entity, batchSource, featureView, featureService, field, count, sum, avg, min, max, last, countDistinct } from './builders.js';
+export { entity, batchSource, featureView, featureService, field, count, sum, avg, min, max, last, lastN, countDistinct } from './builders.js';
 export type { WindowOptions } from './builders.js';
 export { compileProject, defineProject } from './compile-project.js';
 export { contentHash, featureSignature, stableStringify } from './hash.js';
@@ -9,3 +9,4 @@ export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyP
 export { featureColumn, resolveFeatures, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction } from './plan-changes.js';
 export { env, streamSource, cdcSource, natsJetStream, postgresCdc, resolveSetting } from './stream-builders.js';
+export { columnTypeProblem, isListType, listOf, listShape, type ElementType, type ListShape } from './column-types.js';

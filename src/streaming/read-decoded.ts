@@ -1,6 +1,6 @@
-import type { Source } from '../definitions/index.js';
+import { isListType, type Source } from '../definitions/index.js';
 import { parsedValueSql } from '../ingest/validate-sql.js';
-import type { EventColumn, TextColumn } from '../processing/aggregations/index.js';
+import type { EventColumn, ListValue, TextColumn } from '../processing/aggregations/index.js';
 import { ident, type SqlEngine } from '../storage/engine/sql-engine.js';
 import type { DecodedEvents } from './decode-events.js';
 
@@ -20,11 +20,11 @@ function bufferValueSql(column: string, type: string, from: 'text' | 'lake'): st
     case 'int64':
       return [`${v}::DOUBLE`, `(${v}::HUGEINT - ${v}::DOUBLE::HUGEINT)::DOUBLE`];
     default:
-      return [`${v}::DOUBLE`];
+      return [isListType(type) ? v : `${v}::DOUBLE`];
   }
 }
 
-type ColumnValues = { dict: string[]; index: Map<string, number>; codes: number[] } | { hi: number[]; lo: number[] } | { nums: number[] };
+type ColumnValues = { dict: string[]; index: Map<string, number>; codes: number[] } | { hi: number[]; lo: number[] } | { nums: number[] } | { lists: (ListValue | null)[] };
 
 /**
  * Reads a relation of events (`_line`, `_raw` and the schema's columns, as text or as the lake
@@ -43,7 +43,7 @@ export async function readDecodedEvents(engine: SqlEngine, source: Source, relat
   ];
   const out = {
     lines: [] as number[], raws: [] as string[], ts: [] as number[], ids: [] as string[],
-    values: schema.map(([, type]): ColumnValues => (type === 'string' ? { dict: [], index: new Map(), codes: [] } : type === 'int64' ? { hi: [], lo: [] } : { nums: [] })),
+    values: schema.map(([, type]): ColumnValues => (type === 'string' ? { dict: [], index: new Map(), codes: [] } : type === 'int64' ? { hi: [], lo: [] } : isListType(type) ? { lists: [] } : { nums: [] })),
   };
   for await (const chunk of engine.streamChunks(`SELECT ${select.join(', ')} FROM (${relation}) ORDER BY _line`)) {
     const cols = Array.from({ length: select.length }, (_, c) => chunk.column(c));
@@ -65,7 +65,8 @@ export async function readDecodedEvents(engine: SqlEngine, source: Source, relat
         } else if ('hi' in target) {
           target.hi.push((cols[at++]!.get(r) as number | null) ?? NaN);
           target.lo.push((cols[at++]!.get(r) as number | null) ?? 0);
-        } else target.nums.push((cols[at++]!.get(r) as number | null) ?? NaN);
+        } else if ('lists' in target) target.lists.push(cols[at++]!.get(r) as ListValue | null);
+        else target.nums.push((cols[at++]!.get(r) as number | null) ?? NaN);
       }
     }
   }
@@ -74,6 +75,7 @@ export async function readDecodedEvents(engine: SqlEngine, source: Source, relat
     const v = out.values[i]!;
     if ('dict' in v) columns.set(c, { dict: v.dict, codes: Int32Array.from(v.codes) } satisfies TextColumn);
     else if ('hi' in v) columns.set(c, { hi: Float64Array.from(v.hi), lo: v.lo.some((x) => x !== 0) ? Float64Array.from(v.lo) : null });
+    else if ('lists' in v) columns.set(c, { lists: v.lists });
     else columns.set(c, Float64Array.from(v.nums));
   });
   return {

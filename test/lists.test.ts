@@ -153,11 +153,12 @@ describe('serving and datasets', () => {
     const online = await getOnlineFeatures(project, await platform.online(), { features: project.featureViews[0]!.features.map((f) => `vec:${f.name}`), entities: { k: ['u1', 'u2', 'nobody'] } }, t, await latestSnapshots(platform.metadata, project));
     const expected = [
       { vec__emb: null, vec__last_emb: f32(vector), vec__wide: [0.1, 1 / 3], vec__tags: [], vec__ids: [2n ** 62n], vec__with_emb: 2, vec__items_3: ['c', 'b', 'a'], vec__items_2_1h: ['c'], vec__ns_2: [4, 3] },
-      { vec__emb: [0, -0, 5], vec__last_emb: [0, -0, 5], vec__wide: [0, 0], vec__tags: ['z'], vec__ids: [], vec__with_emb: 1, vec__items_3: ['q'], vec__items_2_1h: [], vec__ns_2: [9] },
+      // -0 is stored as 0 (see docs/semantics.md).
+      { vec__emb: [0, 0, 5], vec__last_emb: [0, 0, 5], vec__wide: [0, 0], vec__tags: ['z'], vec__ids: [], vec__with_emb: 1, vec__items_3: ['q'], vec__items_2_1h: [], vec__ns_2: [9] },
       { vec__emb: null, vec__last_emb: null, vec__wide: null, vec__tags: null, vec__ids: null, vec__with_emb: 0, vec__items_3: [], vec__items_2_1h: [], vec__ns_2: [] },
     ];
     expect(online.rows.map(({ k: _k, ...r }) => r)).toEqual(expected);
-    expect(Object.is((online.rows[1]!.vec__emb as number[])[1], -0)).toBe(true);
+    expect(Object.is((online.rows[1]!.vec__emb as number[])[1], 0)).toBe(true);
 
     const spine = join(dir, 'spine.csv');
     writeFileSync(spine, ['k,ts', `u1,${iso(t)}`, `u2,${iso(t)}`, `nobody,${iso(t)}`, `u1,${iso(T0 + 3_600_000)}`].join('\n'));
@@ -168,7 +169,7 @@ describe('serving and datasets', () => {
     expect(types.map((c) => c.column_type)).toEqual(['FLOAT[]', 'DOUBLE[]', 'VARCHAR[]', 'BIGINT[]', 'VARCHAR[]', 'BIGINT[]']);
     const dataset = await engine.all<Record<string, unknown>>(`SELECT * EXCLUDE (k, ts) FROM '${out}'`);
     expect(dataset.slice(0, 3)).toEqual(expected);
-    expect(Object.is((dataset[1]!.vec__emb as number[])[1], -0)).toBe(true);
+    expect(Object.is((dataset[1]!.vec__emb as number[])[1], 0)).toBe(true);
     expect(dataset[3]).toMatchObject({ vec__last_emb: [1, 2, 3], vec__items_3: ['a'], vec__ns_2: [1] });
   });
 

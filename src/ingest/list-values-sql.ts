@@ -32,12 +32,18 @@ const isArraySql = (c: string): string => `(json_valid(${c}) AND json_type(${c})
 /**
  * The typed list (`FLOAT[]`, `DOUBLE[]`, `BIGINT[]`, `VARCHAR[]`) of a vector or list column held
  * as JSON array text (as JSON lines and push bodies give it, and as ingest writes a Parquet list);
- * NULL when the text is not a valid value of the type (see {@link listProblemSql}).
+ * NULL when the text is not a valid value of the type (see {@link listProblemSql}). A float
+ * element is its value rounded to the element type (float32: the nearest float32), and -0 is
+ * stored as 0: DuckDB's Parquet writer merges -0 and 0 in a column's dictionary, so a sign of
+ * zero could not survive the lake, and every path must give what the lake gives.
  */
 export function parsedListSql(column: string, shape: ListShape): string {
   const c = ident(column);
   const length = shape.length === undefined ? '' : ` AND json_array_length(${c}) = ${shape.length}`;
-  return `(CASE WHEN ${isArraySql(c)}${length} AND ${badElementSql(c, shape.element)} IS NULL THEN from_json(${c}, '["${ELEMENT_SQL[shape.element]}"]') END)`;
+  const type = ELEMENT_SQL[shape.element];
+  const parsed = `from_json(${c}, '["${type}"]')`;
+  const value = shape.element === 'float32' || shape.element === 'float64' ? `list_transform(${parsed}, x -> x + 0::${type})` : parsed;
+  return `(CASE WHEN ${isArraySql(c)}${length} AND ${badElementSql(c, shape.element)} IS NULL THEN ${value} END)`;
 }
 
 /**

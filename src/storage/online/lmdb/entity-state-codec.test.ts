@@ -106,7 +106,7 @@ describe('entity state codec', () => {
       const element = fc.oneof(fc.float({ noNaN: true }), fc.double({ noNaN: true }), fc.string(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }));
       const lists = fc.array(fc.option(fc.oneof(fc.array(fc.float({ noNaN: true })), fc.array(element))), { minLength: n, maxLength: n }).map((l) => ({ lists: l }));
       const column = fc.oneof(floats, text, int64, lists);
-      const plain = fc.oneof(fc.double(), fc.bigInt(), fc.string(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.string())));
+      const plain = fc.oneof(fc.double(), fc.bigInt(), fc.string(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.string())), fc.array(fc.float(), { minLength: 7, maxLength: 20 }));
       const baseState = fc.option(fc.record({ state: plain, ts: fc.double() }));
       return fc.record({ horizon: fc.double(), base: fc.array(baseState, { maxLength: 4 }), ts: floats, columns: fc.array(column, { maxLength: 4 }) });
     });
@@ -122,6 +122,11 @@ describe('entity state codec', () => {
     expect(Object.is((out[0] as number[])[1], -0)).toBe(true);
     const float32Bytes = encodeEntityState({ horizon: 0, base: [], ts: new Float64Array(1), columns: [{ lists: [Array.from(new Float32Array(768).fill(0.5))] }] }).length;
     expect(float32Bytes).toBeLessThan(768 * 4 + 64);
+    // A vector in a base snapshot (last() before the horizon) is 4 bytes a value too.
+    const base = { state: { value: vector.concat(vector, vector), ts: 5 }, ts: 5 };
+    const withBase = roundTrip({ horizon: 0, base: [base], ts: new Float64Array(0), columns: [] });
+    expect((withBase.base[0]!.state as { value: number[] }).value).toEqual(base.state.value);
+    expect(encodeEntityState({ horizon: 0, base: [{ state: { value: Array.from(new Float32Array(768).fill(0.1)), ts: 0 }, ts: 0 }], ts: new Float64Array(0), columns: [] }).length).toBeLessThan(768 * 4 + 64);
   });
 
   test('a column whose length is not the number of events is refused when written', () => {

@@ -1,7 +1,7 @@
 import { AdapterError } from '../../../errors.js';
 import type { ListValue } from '../../../processing/aggregations/index.js';
 import type { BaseState, EntityState, EventColumn } from '../../../processing/entity-state.js';
-import { ByteReader, ByteWriter, readPlain, utf8, writePlain } from './plain-data-codec.js';
+import { ByteReader, ByteWriter, numbers, readPlain, utf8, writePlain } from './plain-data-codec.js';
 
 /** "SLS1", little-endian: the layout's version is its last byte. */
 const MAGIC = 0x31534c53;
@@ -53,9 +53,9 @@ function readList(input: ByteReader, bytes: Uint8Array): readonly unknown[] | nu
   const n = input.u32();
   input.align8();
   const size = tag === ListTag.Float32 ? 4 : 8;
-  const view = n === 0 ? [] : tag === ListTag.Float32 ? new Float32Array(bytes.buffer, bytes.byteOffset + input.at, n) : new Float64Array(bytes.buffer, bytes.byteOffset + input.at, n);
+  const view = tag === ListTag.Float32 ? new Float32Array(bytes.buffer, bytes.byteOffset + input.at, n) : new Float64Array(bytes.buffer, bytes.byteOffset + input.at, n);
   input.at += n * size;
-  return Array.from(view);
+  return numbers(view);
 }
 
 /**

@@ -12,6 +12,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuTimed } from './cpu-timed.js';
 import { batchSource, compileProject, defineProject, entity, featureView, last } from '../dist/definitions/index.js';
 import { ingestFile } from '../dist/ingest/ingest-file.js';
 import { openPlatform } from '../dist/platform.js';
@@ -43,19 +44,7 @@ const spec = defineProject({
   ],
 });
 
-/** Mean CPU milliseconds (user + system) per call of `body` over about `seconds`, after a warm-up. */
-async function timed(body) {
-  for (let i = 0; i < 50; i++) await body();
-  let n = 0;
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  while (performance.now() - started < seconds * 1000) {
-    await body();
-    n++;
-  }
-  const used = process.cpuUsage(cpu);
-  return (used.user + used.system) / 1000 / n;
-}
+const timed = (body) => cpuTimed(body, seconds);
 
 async function main() {
   const work = join(here, '.work', 'embeddings');

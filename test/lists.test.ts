@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { batchSource, compileProject, count, defineProject, entity, featureView, field, last, lastN, max, streamSource } from '../src/definitions/index.js';
@@ -171,6 +171,15 @@ describe('serving and datasets', () => {
     expect(dataset.slice(0, 3)).toEqual(expected);
     expect(Object.is((dataset[1]!.vec__emb as number[])[1], 0)).toBe(true);
     expect(dataset[3]).toMatchObject({ vec__last_emb: [1, 2, 3], vec__items_3: ['a'], vec__ns_2: [1] });
+    // Text formats write a float32 value as the double it widens to, as online serving does.
+    const jsonl = join(dir, 'train.jsonl');
+    await buildDataset(platform, project, { spine, out: jsonl, features: ['vec:last_emb', 'vec:ids', 'vec:tags'] });
+    const first = readFileSync(jsonl, 'utf8').split('\n')[0]!;
+    expect(first).toContain(`"vec__last_emb":[${f32(vector).join(',')}]`);
+    expect(first).toContain('"vec__ids":[4611686018427387904]');
+    const csvOut = join(dir, 'train.csv');
+    await buildDataset(platform, project, { spine, out: csvOut, features: ['vec:last_emb'] });
+    expect(readFileSync(csvOut, 'utf8')).toContain(f32(vector).map(String).join(', '));
   });
 
   test('the push API: vectors are validated, dead-lettered with a reason, served online from the stream', async () => {

@@ -5,7 +5,8 @@
 // `bench/serving-in-process.js`), CPU milliseconds per request (answer = read the states and
 // evaluate; plus JSON = `stringifyExact` of the answer, what the HTTP route writes) at 1 and 100
 // entities, for each view alone; the ratio is the embedding's over the plain feature's. Also the
-// stored bytes per entity of each view's state. Reports JSON with the git commit measured. Needs
+// stored bytes per entity of each view's state, and the same requests over HTTP (`sluice serve`
+// in its own process, autocannon with one connection from this one): latency and server CPU. Reports JSON with the git commit measured. Needs
 // `npm run build` first (it runs the built dist/).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuTimed } from './cpu-timed.js';
+import { load, startChild } from './serving.js';
 import { batchSource, compileProject, defineProject, entity, featureView, last } from '../dist/definitions/index.js';
 import { ingestFile } from '../dist/ingest/ingest-file.js';
 import { openPlatform } from '../dist/platform.js';
@@ -87,6 +89,25 @@ async function main() {
     log(`${count} entities: ${JSON.stringify(row)}`);
   }
   await platform.close();
+  const port = 6703;
+  const server = await startChild([join(here, '..', 'bin', 'sluice.js'), 'serve', '--project', work, '--port', String(port), '--log-level', 'warn'], 'serving on');
+  try {
+    for (const count of [1, 100]) {
+      const http = {};
+      for (const view of ['emb', 'plain']) {
+        const body = { features: [view === 'emb' ? 'emb:embedding' : 'plain:amount'], entities: { customer_id: keys(count) } };
+        const url = `http://127.0.0.1:${port}/v1/features/online`;
+        await load(server, url, body, 1, 1);
+        http[view] = await load(server, url, body, 1, seconds);
+      }
+      // Latencies are whole milliseconds (autocannon): the ratios are of throughput and server CPU.
+      http.ratio = { throughput: http.plain.requestsPerSecond / http.emb.requestsPerSecond, cpu: http.emb.cpuMsPerRequest / http.plain.cpuMsPerRequest };
+      results[`entities${count}`].http = http;
+      log(`${count} entities over HTTP: ${JSON.stringify(http)}`);
+    }
+  } finally {
+    server.kill('SIGTERM');
+  }
   const git = (...a) => execFileSync('git', a, { cwd: here, encoding: 'utf8' }).trim();
   const report = {
     commit: { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)bench/results') !== '' },

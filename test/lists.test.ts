@@ -6,6 +6,7 @@ import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
+import { createServer } from '../src/serving/http/server.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { tempPlatform } from './support/temp-platform.js';
@@ -159,6 +160,17 @@ describe('serving and datasets', () => {
     ];
     expect(online.rows.map(({ k: _k, ...r }) => r)).toEqual(expected);
     expect(Object.is((online.rows[1]!.vec__emb as number[])[1], 0)).toBe(true);
+    // Over HTTP: JSON arrays, float32 values as the doubles they widen to, int64 with every digit.
+    const app = await createServer(platform);
+    try {
+      const res = await app.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ features: ['vec:last_emb', 'vec:ids', 'vec:items_3'], entities: { k: ['u1'] } }) });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain(`"vec__last_emb":[${f32(vector).join(',')}]`);
+      expect(res.body).toContain('"vec__ids":[4611686018427387904]');
+      expect(res.body).toContain('"vec__items_3":["c","b","a"]');
+    } finally {
+      await app.close();
+    }
 
     const spine = join(dir, 'spine.csv');
     writeFileSync(spine, ['k,ts', `u1,${iso(t)}`, `u2,${iso(t)}`, `nobody,${iso(t)}`, `u1,${iso(T0 + 3_600_000)}`].join('\n'));

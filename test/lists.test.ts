@@ -74,11 +74,14 @@ describe('ingest: vectors and lists from JSON arrays and Parquet lists, bad rows
       { ...good, ids: [1.5] },
       { ...good, ids: [9223372036854775808n] },
       { ...good, tags: ['a', 1] },
+      { ...good, emb: [1, '2', 3] },
+      { ...good, emb: [true, 2, 3] },
+      { ...good, ids: ['3'] },
       { ...good, emb: null, tags: [], ids: null },
     ];
     const file = join(dir, 'e.jsonl');
     writeFileSync(file, rows.map(line).join('\n'));
-    expect(await ingestFile(platform, project, 'events', file)).toMatchObject({ accepted: 2, rejected: 9 });
+    expect(await ingestFile(platform, project, 'events', file)).toMatchObject({ accepted: 2, rejected: 12 });
     const reasons = (await platform.metadata.listDeadLetters({ limit: 100 })).sort((a, b) => a.line - b.line).map((d) => d.reason);
     expect(reasons).toEqual([
       'column "emb": a float32[3] vector needs 3 values, found 2',
@@ -90,6 +93,9 @@ describe('ingest: vectors and lists from JSON arrays and Parquet lists, bad rows
       'column "ids": element 1 (1.5) is not an int64 (a whole number within ±2^63)',
       'column "ids": element 1 (9223372036854775808) is not an int64 (a whole number within ±2^63)',
       'column "tags": element 2 (1) is not a string',
+      'column "emb": element 2 ("2") is not a finite float32 number',
+      'column "emb": element 1 (true) is not a finite float32 number',
+      'column "ids": element 1 ("3") is not an int64 (a whole number within ±2^63)',
     ]);
     const snapshot = await platform.metadata.latestSnapshot('events');
     const engine = await platform.engine();

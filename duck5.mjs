@@ -1,0 +1,14 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+const inst = await DuckDBInstance.create(':memory:');
+const c = await inst.connect();
+await c.run(`SET threads=1`);
+await c.run(`CREATE TABLE t AS SELECT CAST(to_json(list_transform(range(768), j -> ((hash(e, j) % 20001)::DOUBLE / 10000 - 1)::FLOAT)) AS VARCHAR) AS c FROM range(4000) a(e)`);
+const time = async (name, sql) => { const s = performance.now(); const r = await c.runAndReadAll(sql); console.log(name, (performance.now()-s).toFixed(0), 'ms', JSON.stringify(r.getRowsJS()[0], (k,v)=>typeof v==='bigint'?Number(v):v)); };
+const NUM = `-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?`;
+const RE = `^\\s*\\[\\s*(${NUM}\\s*(,\\s*${NUM}\\s*)*)?\\]\\s*$`;
+await time('json_type per element', `SELECT count(*) FILTER (WHERE list_position(list_transform(json_extract(c, '$[*]'), x -> json_type(x) IN ('BIGINT','UBIGINT','DOUBLE') AND TRY_CAST(x AS FLOAT) IS NOT NULL), false) IS NULL) FROM t`);
+await time('from_json', `SELECT count(*) FILTER (WHERE len(from_json(c, '["FLOAT"]')) = 768) FROM t`);
+await time('regex', `SELECT count(*) FILTER (WHERE regexp_full_match(c, '${RE}')) FROM t`);
+await time('regex+from_json+count', `SELECT count(*) FILTER (WHERE regexp_full_match(c, '${RE}') AND list_count(from_json(c, '["FLOAT"]')) = 768) FROM t`);
+await time('+0', `SELECT count(*) FILTER (WHERE len(list_transform(from_json(c, '["FLOAT"]'), x -> x + 0::FLOAT)) = 768) FROM t`);
+await time('json_array_length', `SELECT count(*) FILTER (WHERE json_array_length(c) = 768) FROM t`);

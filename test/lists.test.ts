@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { batchSource, compileProject, count, defineProject, entity, featureView, field, last, lastN, max, streamSource } from '../src/definitions/index.js';
+import { batchSource, cdcSource, compileProject, count, defineProject, entity, featureView, field, last, lastN, max, streamSource } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
@@ -55,6 +55,8 @@ describe('definitions', () => {
     expect(withFeature(lastN('emb', 3))).toThrow(/feature "f": lastN\(\) cannot take the float32\[4\] column/);
     expect(withFeature(lastN('b', 3))).toThrow(/feature "f": lastN\(\) collects string, int64, float64 values, but "b" is bool/);
     expect(withFeature(lastN('k', 0))).toThrow(/feature "f": lastN\(\) needs a count n that is a whole number from 1 to 10000, not 0/);
+    expect(() => defineProject({ name: 'p', entities: [user], sources: [cdcSource({ name: 'c', key: 'k', schema: { k: 'string', emb: 'float32[4]' } })], featureViews: [] }))
+      .toThrow('source "c": column "emb" has type "float32[4]"; CDC sources carry scalar columns only');
   });
 });
 

@@ -5,6 +5,7 @@
 // Profile it with `node --cpu-prof bench/serving-in-process.js`.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuTimed } from './cpu-timed.js';
 import { openPlatform } from '../dist/platform.js';
 import { latestSnapshots } from '../dist/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../dist/serving/online-features.js';
@@ -27,22 +28,7 @@ const store = await platform.online();
 const entities = (await store.viewInfo('txn')).entityCount;
 const keys = (n, offset) => Array.from({ length: n }, (_, i) => `c${String((offset + i * 7919) % entities).padStart(7, '0')}`);
 
-/**
- * Mean CPU milliseconds (user + system) per call of `body` over about `seconds`, after a warm-up:
- * CPU time, not wall time, so that other work on a shared machine moves the figure less.
- */
-async function timed(body) {
-  for (let i = 0; i < 50; i++) await body();
-  let n = 0;
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  while (performance.now() - started < seconds * 1000) {
-    await body();
-    n++;
-  }
-  const used = process.cpuUsage(cpu);
-  return (used.user + used.system) / 1000 / n;
-}
+const timed = (body) => cpuTimed(body, seconds);
 
 const results = {};
 for (const count of [1, 100]) {

@@ -8,7 +8,8 @@ import autocannon from 'autocannon';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-async function startChild(argv, ready) {
+/** Starts a node process with `argv`, resolved once its stdout says `ready`. */
+export async function startChild(argv, ready) {
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolveReady, reject) => {
     child.stdout.on('data', (chunk) => chunk.toString().includes(ready) && resolveReady());
@@ -30,7 +31,7 @@ function cpuSeconds(pid) {
  * request: on 2 cores shared with the load generator (and, here, other work), it moves less with
  * the machine's load than throughput does.
  */
-async function load(server, url, body, connections, duration) {
+export async function load(server, url, body, connections, duration) {
   const cpuBefore = cpuSeconds(server.pid);
   const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), connections, duration });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { compileProject, count, countDistinct, defineProject, entity, featureService, featureView, field, last, max, min, avg, streamSource, sum } from '../src/definitions/index.js';
+import { compileProject, count, countDistinct, defineProject, entity, featureService, featureView, field, last, lastN, max, min, avg, streamSource, sum } from '../src/definitions/index.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
@@ -24,12 +24,13 @@ const stats = featureView({
     last_v: last('v'), last_s_10: last('s', { window: '10ms' }), sum_i_all: sum('i'), last_i: last('i'),
     // Hopped windows: the tail moves in hops (7 ms is aligned with no start time).
     sum_hop: sum('v', { window: '21ms', hop: '7ms' }), n_hop: count({ window: '10ms', hop: '5ms' }), max_hop: max('v', { window: '35ms', hop: '7ms' }),
+    s_3: lastN('s', 3), i_2_20: lastN('i', 2, { window: '20ms' }),
   },
 });
 const latest = featureView({ name: 'latest', entity: key, source: events, ttl: '15ms', features: { v: field('v'), s: field('s') } });
 const spec = defineProject({ name: 'stream_prop', entities: [key], sources: [events], featureViews: [stats, latest], featureServices: [featureService({ name: 'all', features: [stats, latest] })] });
 const REF: Record<string, RefFeature> = Object.fromEntries(
-  compileProject(spec).featureViews.flatMap((view) => view.features.map((f) => [`${view.name}__${f.name}`, { fn: f.fn, column: f.column, windowMs: f.windowMs, hopMs: f.hopMs, ttlMs: f.fn === 'field' ? view.ttlMs : undefined }])),
+  compileProject(spec).featureViews.flatMap((view) => view.features.map((f) => [`${view.name}__${f.name}`, { fn: f.fn, column: f.column, windowMs: f.windowMs, hopMs: f.hopMs, n: f.n, ttlMs: f.fn === 'field' ? view.ttlMs : undefined }])),
 );
 
 const op = streamOps();

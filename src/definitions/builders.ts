@@ -108,6 +108,18 @@ export const countDistinct = <C extends string>(column: C, options?: WindowOptio
 export const last = <C extends string>(column: C, options?: WindowOptions): FeatureSpec<'last', C> => feature('last', column, options);
 
 /**
+ * The last `n` non-null values of a scalar column (string, int64 or float64), newest first (ties
+ * on ts: the row ingested later first), as a list (`string[]`, `int64[]`, `float64[]`); with a
+ * window, only values of events in it. An empty list when there are none.
+ *
+ * @example
+ * lastN('item_id', 10, { window: '1h' });
+ */
+export function lastN<C extends string>(column: C, n: number, options?: WindowOptions): FeatureSpec<'lastN', C> {
+  return Object.freeze({ ...feature('lastN', column, options), n });
+}
+
+/**
  * The value (null or not) of the latest row before `t`; with the view's `ttl`, only a row with
  * `ts >= t - ttl` counts.
  *

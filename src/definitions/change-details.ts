@@ -32,7 +32,7 @@ export function sourceDetails(before: Source, after: Source): ChangeDetails {
     const old = before.schema[column];
     if (old === undefined) out.details.push(`column ${column} (${type}) added; files ingested before read it as null`);
     else if (old !== type) {
-      out.refused.push(`${where}: column "${column}" cannot change type from ${old} to ${type}: files already in the lake hold ${old} values. Keep "${column}" as it is and add a new column (e.g. "${column}_${type}"), or create a new source`);
+      out.refused.push(`${where}: column "${column}" cannot change type from ${old} to ${type}: files already in the lake hold ${old} values. Keep "${column}" as it is and add a new column (e.g. "${column}_${type.replace(/[^a-z0-9]+/g, '_').replace(/_$/, '')}"), or create a new source`);
     }
   }
   for (const column of Object.keys(before.schema)) {
@@ -65,7 +65,7 @@ function featureDetails(view: string, before: FeatureView, after: FeatureView, o
       }
       continue;
     }
-    for (const key of ['fn', 'column', 'window', 'hop', 'valueType'] as const) property(out.details, `feature ${old.name} ${key}`, old[key], now[key]);
+    for (const key of ['fn', 'column', 'window', 'hop', 'n', 'valueType'] as const) property(out.details, `feature ${old.name} ${key}`, old[key], now[key]);
   }
   for (const f of added) out.details.push(`feature ${f.name} added`);
 }

@@ -1,4 +1,5 @@
 import { parseDuration } from '../time/index.js';
+import { isListType, LAST_N_TYPES, listOf } from './column-types.js';
 import { compileRowTransforms } from './compile-row-transforms.js';
 import { compileRequestView } from './compile-request-view.js';
 import { compileSource } from './compile-source.js';
@@ -35,7 +36,7 @@ const ORDERED: readonly ColumnType[] = ['int64', 'float64', 'timestamp', 'string
 function compileFeature(view: FeatureViewSpec, source: Source, name: string, spec: FeatureSpec): Feature {
   checkName(`feature view "${view.name}": feature`, name);
   const where = `feature view "${view.name}", feature "${name}"`;
-  if (spec?.kind !== 'feature') fail(`${where}: not a feature; build it with count(), sum(), avg(), min(), max(), last(), countDistinct() or field()`);
+  if (spec?.kind !== 'feature') fail(`${where}: not a feature; build it with count(), sum(), avg(), min(), max(), last(), lastN(), countDistinct() or field()`);
   let valueType: ColumnType = 'int64';
   if (spec.column !== undefined) {
     if (typeof spec.column !== 'string') fail(`${where}: column must be a column name string, not ${JSON.stringify(spec.column)}`);
@@ -43,13 +44,20 @@ function compileFeature(view: FeatureViewSpec, source: Source, name: string, spe
     if (type === undefined) {
       fail(`${where}: column "${spec.column}" is not in source "${source.name}"${didYouMean(spec.column, Object.keys(source.schema))}`);
     }
+    if (isListType(type) && !['field', 'last', 'count'].includes(spec.fn)) {
+      fail(`${where}: ${spec.fn}() cannot take the ${type} column "${spec.column}"; vectors and lists are served with field() or last() (count() counts rows where one is present)`);
+    }
     if ((spec.fn === 'sum' || spec.fn === 'avg') && !NUMERIC.includes(type)) {
       fail(`${where}: ${spec.fn}() needs a numeric column, but "${spec.column}" is ${type}; use count() or countDistinct()`);
     }
     if ((spec.fn === 'min' || spec.fn === 'max') && !ORDERED.includes(type)) {
       fail(`${where}: ${spec.fn}() cannot order a ${type} column "${spec.column}"`);
     }
-    valueType = spec.fn === 'count' || spec.fn === 'countDistinct' ? 'int64' : spec.fn === 'sum' || spec.fn === 'avg' ? 'float64' : type;
+    if (spec.fn === 'lastN') {
+      if (!LAST_N_TYPES.includes(type as never)) fail(`${where}: lastN() collects ${LAST_N_TYPES.join(', ')} values, but "${spec.column}" is ${type}`);
+      if (!Number.isSafeInteger(spec.n) || spec.n! < 1 || spec.n! > 10_000) fail(`${where}: lastN() needs a count n that is a whole number from 1 to 10000, not ${JSON.stringify(spec.n)}; e.g. lastN("${spec.column}", 10, { window: "1h" })`);
+    }
+    valueType = spec.fn === 'count' || spec.fn === 'countDistinct' ? 'int64' : spec.fn === 'sum' || spec.fn === 'avg' ? 'float64' : spec.fn === 'lastN' ? listOf(type)! : type;
   } else if (spec.fn !== 'count') {
     fail(`${where}: ${spec.fn}() needs a column`);
   }
@@ -58,6 +66,7 @@ function compileFeature(view: FeatureViewSpec, source: Source, name: string, spe
     fn: spec.fn,
     ...(spec.column === undefined ? {} : { column: spec.column }),
     ...compileWindow(where, spec),
+    ...(spec.fn === 'lastN' ? { n: spec.n } : {}),
     valueType,
   };
 }

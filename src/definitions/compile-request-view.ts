@@ -1,7 +1,7 @@
 import { ConflictError } from '../errors.js';
 import { contentHash } from './hash.js';
 import { didYouMean } from './suggest.js';
-import { COLUMN_TYPES, type ColumnType, type FeatureView, type Project, type ProjectSpec, type RequestFeature, type RequestFeatureFunction, type RequestView, type RequestViewSpec } from './types.js';
+import { COLUMN_TYPES, type ColumnType, type FeatureView, type Project, type ProjectSpec, type RequestFeature, type RequestFeatureFunction, type RequestView, type RequestViewSpec, type ScalarType } from './types.js';
 import { checkName, checkNotReserved, checkRecord, fail, noCollisions, own } from './validate-names.js';
 
 /** The key of the request's values in a request view function's argument: no input view may be named so. */
@@ -13,7 +13,7 @@ export function functionSourceHash(fn: RequestFeatureFunction): string {
 }
 
 function checkType(where: string, type: unknown): ColumnType {
-  if (!COLUMN_TYPES.includes(type as ColumnType)) fail(`${where}: type ${JSON.stringify(type)} is not a column type; use one of ${COLUMN_TYPES.join(', ')}`);
+  if (!COLUMN_TYPES.includes(type as ScalarType)) fail(`${where}: type ${JSON.stringify(type)} is not a column type; use one of ${COLUMN_TYPES.join(', ')}`);
   return type as ColumnType;
 }
 

@@ -1,9 +1,10 @@
 import { compileExpression, derivedSql, filterSql, type ExprType } from './expression/index.js';
-import { COLUMN_TYPES, type ColumnType, type DerivedColumn, type FeatureViewSpec, type Project, type ProjectSpec, type Schema, type Source } from './types.js';
+import { COLUMN_TYPES, type DerivedColumn, type FeatureViewSpec, type Project, type ProjectSpec, type ScalarType, type Schema, type Source } from './types.js';
+import { isListType } from './column-types.js';
 import { checkName, checkNotReserved, checkRecord, fail, noCollisions } from './validate-names.js';
 
 /** The expression types a column of each declared type accepts (null fits every one). */
-const ACCEPTS: Readonly<Record<ColumnType, readonly ExprType[]>> = {
+const ACCEPTS: Readonly<Record<ScalarType, readonly ExprType[]>> = {
   float64: ['float64', 'int64', 'null'],
   int64: ['int64', 'null'],
   string: ['string', 'null'],
@@ -27,11 +28,12 @@ export interface RowTransforms {
  */
 export function compileRowTransforms(spec: FeatureViewSpec, source: Source): RowTransforms {
   const where = `feature view "${spec.name}"`;
+  const row = scalarRow(source.schema);
   const reads = new Set<string>();
   let filter: string | undefined;
   if (spec.filter !== undefined) {
     if (source.kind === 'cdc') fail(`${where}: a CDC source is a versioned table, so its views cannot filter rows (a filtered-out update would leave an older version in place); derive a column instead`);
-    const typed = compileExpression(`${where}: filter`, spec.filter, source.schema);
+    const typed = compileExpression(`${where}: filter`, spec.filter, row);
     if (typed.type !== 'bool' && typed.type !== 'null') fail(`${where}: filter "${spec.filter}" must be a boolean expression, but it gives a ${typed.type}`);
     typed.reads.forEach((c) => reads.add(c));
     filter = filterSql(typed);
@@ -50,13 +52,13 @@ export function compileRowTransforms(spec: FeatureViewSpec, source: Source): Row
     checkNotReserved(`${where}: derived column`, name);
     const column = spec.columns[name]!;
     const at = `${where}, column "${name}"`;
-    if (!COLUMN_TYPES.includes(column?.type)) fail(`${at}: type must be one of ${COLUMN_TYPES.join(', ')}, not ${JSON.stringify(column?.type)}`);
-    const typed = compileExpression(`${at}: sql`, column.sql, source.schema);
-    if (!ACCEPTS[column.type].includes(typed.type)) {
+    if (!COLUMN_TYPES.includes(column?.type as ScalarType)) fail(`${at}: type must be one of ${COLUMN_TYPES.join(', ')}, not ${JSON.stringify(column?.type)}`);
+    const typed = compileExpression(`${at}: sql`, column.sql, row);
+    if (!ACCEPTS[column.type as ScalarType].includes(typed.type)) {
       fail(`${at}: sql "${column.sql}" gives a ${typed.type}, but the column is declared ${column.type}; change the type or CAST the value`);
     }
     typed.reads.forEach((c) => reads.add(c));
-    derived[name] = { type: column.type, sql: derivedSql(typed, column.type) };
+    derived[name] = { type: column.type, sql: derivedSql(typed, column.type as ScalarType) };
   }
   const schema = { ...source.schema, ...Object.fromEntries(names.map((n) => [n, derived[n]!.type])) };
   return { ...(filter === undefined ? {} : { filter }), derived, schema, reads: [...reads] };
@@ -81,10 +83,15 @@ export function rowTransformProbes(spec: ProjectSpec, project: Project): Express
     const source = project.sources.find((s) => s.name === view.source?.name);
     if (source === undefined) continue;
     const add = (where: string, text: string) => {
-      for (const probe of compileExpression(where, text, source.schema).probes) probes.push({ where, text, ...probe });
+      for (const probe of compileExpression(where, text, scalarRow(source.schema)).probes) probes.push({ where, text, ...probe });
     };
     if (view.filter !== undefined) add(`feature view "${view.name}": filter`, view.filter);
     for (const [name, column] of Object.entries(view.columns ?? {})) add(`feature view "${view.name}", column "${name}": sql`, column.sql);
   }
   return probes;
+}
+
+/** The columns a row expression can read: the scalar ones (vectors and lists are read by features, not by expressions). */
+function scalarRow(schema: Schema): Record<string, ScalarType> {
+  return Object.fromEntries(Object.entries(schema).filter(([, type]) => !isListType(type))) as Record<string, ScalarType>;
 }

@@ -1,7 +1,8 @@
 import { parseDuration } from '../time/index.js';
 import { contentHash } from './hash.js';
 import { didYouMean } from './suggest.js';
-import { CDC_CHANGED_AT, CDC_OP, COLUMN_TYPES, type BatchSourceSpec, type CdcSourceSpec, type ConnectorSpec, type EnvRef, type Source, type SourceSpec } from './types.js';
+import { columnTypeProblem, isListType } from './column-types.js';
+import { CDC_CHANGED_AT, CDC_OP, type BatchSourceSpec, type CdcSourceSpec, type ConnectorSpec, type EnvRef, type Source, type SourceSpec } from './types.js';
 import { checkColumnName, checkDurationText, checkRecord, fail, noCollisions, own } from './validate-names.js';
 
 /** A duration option of a source, in ms; `fallback` when absent. */
@@ -31,6 +32,8 @@ function compileConnector(spec: SourceSpec, expected: ConnectorSpec['kind']): { 
 /** A CDC source as the lake holds it: its table's columns, then when each change was committed and what it did. */
 function compileCdcSource(spec: CdcSourceSpec): Source {
   const base = compileBatchSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.key, description: spec.description }, false);
+  const list = Object.entries(spec.schema).find(([, type]) => isListType(type));
+  if (list !== undefined) fail(`source "${spec.name}": column "${list[0]}" has type "${list[1]}"; CDC sources carry scalar columns only (vectors and lists come from files, streams and the push API)`);
   const keyType = own(spec.schema, spec.key);
   if (keyType === undefined) fail(`source "${spec.name}": key column "${spec.key}" is not in its schema${didYouMean(spec.key, Object.keys(spec.schema))}`);
   if (keyType !== 'string' && keyType !== 'int64') fail(`source "${spec.name}": key column "${spec.key}" has type "${keyType}"; it must be string or int64`);
@@ -73,9 +76,8 @@ function compileBatchSource(spec: BatchSourceSpec, checkTimestamp = true): Sourc
   if (columns.length === 0) fail(`source "${spec.name}": schema is empty; declare its columns and types`);
   for (const [column, type] of Object.entries(spec.schema)) {
     checkColumnName(spec.name, column);
-    if (!COLUMN_TYPES.includes(type)) {
-      fail(`source "${spec.name}": column "${column}" has type "${type}"; use one of ${COLUMN_TYPES.join(', ')}`);
-    }
+    const problem = columnTypeProblem(type);
+    if (problem !== undefined) fail(`source "${spec.name}": column "${column}" has type "${String(type)}"; ${problem}`);
   }
   noCollisions('columns', columns, `source "${spec.name}": `);
   const tsType = checkTimestamp ? own(spec.schema, spec.timestamp) : 'timestamp';

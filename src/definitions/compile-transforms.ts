@@ -1,3 +1,4 @@
+import { isListType } from './column-types.js';
 import { DefinitionError } from '../errors.js';
 import { compileSource } from './compile-source.js';
 import { contentHash } from './hash.js';
@@ -25,6 +26,8 @@ function compileTransform(spec: SqlTransformSpec, names: ReadonlySet<string>): T
   if (!Array.isArray(spec.inputs) || spec.inputs.length === 0) fail(`${where}: it has no inputs; list the sources or transforms its SQL reads, e.g. inputs: [transactions]`);
   checkRecord(spec.schema, `${where}: schema must be an object of column name to type, e.g. { amount: 'float64' }`);
   if (spec.incremental !== undefined && typeof spec.incremental !== 'boolean') fail(`${where}: incremental must be true or false`);
+  const list = Object.entries(spec.schema).find(([, type]) => typeof type === 'string' && isListType(type));
+  if (list !== undefined) fail(`${where}: column "${list[0]}" is ${list[1]}; a transform's output has scalar columns (string, int64, float64, bool, timestamp)`);
   const inputs: string[] = [];
   for (const input of spec.inputs as readonly (SourceSpec | SqlTransformSpec)[]) {
     const name = (input as { name?: unknown } | null)?.name;

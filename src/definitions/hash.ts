@@ -28,6 +28,7 @@ interface ValueFeature {
   readonly column?: string;
   readonly windowMs?: number;
   readonly hopMs?: number;
+  readonly n?: number;
   readonly valueType: string;
 }
 
@@ -44,7 +45,7 @@ export function featureSignature(view: ValueContext, feature: ValueFeature): str
   return stableStringify({
     // A single key signs as it always has, so existing tables keep their definition hash.
     joinKey: view.joinKeys.length === 1 ? view.joinKeys[0] : view.joinKeys, source: view.source, fn: feature.fn, column: feature.column, windowMs: feature.windowMs,
-    hopMs: feature.hopMs, valueType: feature.valueType, ttlMs: feature.fn === 'field' ? view.ttlMs : undefined,
+    hopMs: feature.hopMs, n: feature.n, valueType: feature.valueType, ttlMs: feature.fn === 'field' ? view.ttlMs : undefined,
     // Row transforms (absent without them, so existing signatures stay): the compiled filter, and
     // the compiled expression of a derived column the feature reads.
     filter: view.filter, columnSql: feature.column === undefined ? undefined : view.derived?.[feature.column]?.sql,

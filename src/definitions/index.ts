@@ -1,5 +1,5 @@
 export * from './types.js';
-export { entity, batchSource, featureView, featureService, field, count, sum, avg, min, max, last, countDistinct } from './builders.js';
+export { entity, batchSource, featureView, featureService, field, count, sum, avg, min, max, last, lastN, countDistinct } from './builders.js';
 export type { WindowOptions } from './builders.js';
 export { compileProject, defineProject } from './compile-project.js';
 export { isStreamed } from './compile-source.js';
@@ -14,3 +14,4 @@ export { sqlTransform } from './builders.js';
 export { compileTransforms, transformOrder } from './compile-transforms.js';
 export { requestView, type ColumnValues, type FeatureValue, type FeatureValues, type RequestInput } from './request-view.js';
 export { bindRequestFunctions, compileRequestView, functionSourceHash, REQUEST_INPUT, type RequestFunctions } from './compile-request-view.js';
+export { columnTypeProblem, isListType, listOf, listShape, type ElementType, type ListShape } from './column-types.js';

@@ -13,13 +13,25 @@ export interface ColumnValues {
   timestamp: number;
 }
 
+/** The JavaScript value of any column type: scalars as {@link ColumnValues}, vectors and lists as arrays of their elements. */
+export type ColumnValue<T> = T extends keyof ColumnValues
+  ? ColumnValues[T]
+  : T extends 'string[]'
+    ? string[]
+    : T extends 'int64[]'
+      ? (number | bigint)[]
+      : T extends ColumnType
+        ? number[]
+        : unknown;
+
 /** The value type of one feature of a view over a source with schema `S` (null when it has none). */
 export type FeatureValue<F, S extends Schema> =
   F extends FeatureSpec<infer Fn, infer C>
     ? (Fn extends 'count' | 'countDistinct' ? number
       : Fn extends 'sum' | 'avg' ? number
-      : C extends keyof S ? ColumnValues[S[C] & ColumnType]
-      : ColumnValues[ColumnType]) | null
+      : Fn extends 'lastN' ? (C extends keyof S ? ColumnValue<S[C]>[] : unknown[])
+      : C extends keyof S ? ColumnValue<S[C]>
+      : ColumnValue<ColumnType>) | null
     : unknown;
 
 /** The value type of each feature of a view: what `featureView` records in its type for request views. */
@@ -32,7 +44,7 @@ type ViewValues<V> = V extends FeatureViewSpec<string, infer T> ? { readonly [K 
  * What a request view's function receives: `request` (the request's values, never null) and,
  * per input view by its name, that view's features at the request's time.
  */
-export type RequestInput<I extends readonly FeatureViewSpec[], R extends Schema> = { readonly request: { readonly [K in keyof R]: ColumnValues[R[K] & ColumnType] } } & {
+export type RequestInput<I extends readonly FeatureViewSpec[], R extends Schema> = { readonly request: { readonly [K in keyof R]: ColumnValue<R[K]> } } & {
   readonly [V in I[number] as V['name']]: ViewValues<V>;
 };
 
@@ -66,7 +78,7 @@ export function requestView<const I extends readonly FeatureViewSpec[], const R 
   request: R;
   inputs: I;
   types: T;
-  features: { readonly [K in keyof T]: (input: RequestInput<I, R>) => ColumnValues[T[K]] | null };
+  features: { readonly [K in keyof T]: (input: RequestInput<I, R>) => ColumnValue<T[K]> | null };
   description?: string;
 }): RequestViewSpec {
   return Object.freeze({

@@ -1,11 +1,22 @@
-/** Column types a source schema may use. */
-export type ColumnType = 'string' | 'int64' | 'float64' | 'bool' | 'timestamp';
-export const COLUMN_TYPES: readonly ColumnType[] = ['string', 'int64', 'float64', 'bool', 'timestamp'];
+/** Scalar column types a source schema may use. */
+export type ScalarType = 'string' | 'int64' | 'float64' | 'bool' | 'timestamp';
+export const COLUMN_TYPES: readonly ScalarType[] = ['string', 'int64', 'float64', 'bool', 'timestamp'];
+
+/** A fixed-length vector (an embedding): `float32[768]`, `float64[3]`; N a positive integer. */
+export type VectorType = `float32[${number}]` | `float64[${number}]`;
+/** A list of any length: `string[]`, `int64[]`, `float64[]`. */
+export type ListType = 'string[]' | 'int64[]' | 'float64[]';
+
+/**
+ * Column types a source schema may use: scalars, vectors and lists (see `parseColumnType`). Plain
+ * strings, so a schema stays plain JSON.
+ */
+export type ColumnType = ScalarType | VectorType | ListType;
 
 export type Schema = Readonly<Record<string, ColumnType>>;
 
 /** The aggregations and lookups a feature can compute. */
-export type FeatureFunction = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'countDistinct' | 'field';
+export type FeatureFunction = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'countDistinct' | 'field' | 'lastN';
 
 /** What a user's builder returns for an entity: one join key, or several (`joinKeys`) for a composite key. */
 export interface EntitySpec {
@@ -93,6 +104,8 @@ export interface FeatureSpec<Fn extends FeatureFunction = FeatureFunction, C ext
   readonly column?: C;
   readonly window?: string;
   readonly hop?: string;
+  /** `lastN`: how many values. */
+  readonly n?: number;
 }
 
 /** A column a view derives from each source row: its type and a SQL expression over the row's source columns. */
@@ -193,6 +206,8 @@ export interface Feature {
   /** A hopped window's hop: the window holds `floor(t - windowMs, hopMs) <= ts < t`. */
   readonly hop?: string;
   readonly hopMs?: number;
+  /** `lastN`: how many values (newest first). */
+  readonly n?: number;
   /** The type of the served value. */
   readonly valueType: ColumnType;
 }

@@ -1,4 +1,4 @@
-import type { ColumnType, Source } from '../definitions/index.js';
+import { isListType, type ColumnType, type Source } from '../definitions/index.js';
 import { isSluiceError, ValidationError } from '../errors.js';
 import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { readCsvBatches, readJsonlBatches, type CsvHeader, type RecordBatch } from './read-records.js';
@@ -60,17 +60,28 @@ function csvColumnsSql(header: CsvHeader, columns: readonly string[]): string {
 /**
  * JSONL lines to columns, set-based: each line is parsed once by DuckDB's JSON reader, which
  * keeps a number's digits (9007199254740993 stays exact; JavaScript's JSON.parse would round it).
+ * Columns in `lists` (vectors and lists) must be JSON arrays, kept as their JSON text; any other
+ * column must be a scalar.
  */
-export function jsonColumnsSql(columns: readonly string[], table: string = LINES_TABLE): string {
+export function jsonColumnsSql(columns: readonly string[], table: string = LINES_TABLE, lists: ReadonlySet<string> = new Set()): string {
   const path = (c: string): string => literal(`$."${c}"`);
   // A nested value comes back as its JSON text; only text that starts like one needs a second look.
   const isNested = (c: string, i: number): string => `CASE WHEN left(_v[${i + 1}], 1) IN ('[', '{') THEN json_type(_raw, ${path(c)}) IN ('OBJECT', 'ARRAY') END`;
-  const nested = columns.map((c, i) => `WHEN ${isNested(c, i)} THEN ${literal(`column "${c}": nested JSON value where a scalar is expected`)}`);
+  const nested = columns.map((c, i) =>
+    lists.has(c)
+      ? `WHEN json_type(_raw, ${path(c)}) NOT IN ('ARRAY', 'NULL') THEN ${literal(`column "${c}": a JSON `)} || lower(json_type(_raw, ${path(c)})) || ' where an array is expected'`
+      : `WHEN ${isNested(c, i)} THEN ${literal(`column "${c}": nested JSON value where a scalar is expected`)}`,
+  );
   const unreadable = `CASE WHEN json_valid(_raw) THEN 'not a JSON object' ELSE 'malformed JSON' END`;
   const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} ${nested.join(' ')} END)`;
   const values = columns.map((c, i) => `_v[${i + 1}] AS ${ident(c)}`);
   const parsed = `CASE WHEN _problem IS NULL AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' THEN json_extract_string(_raw, [${columns.map(path).join(', ')}]) END AS _v`;
   return `SELECT _line, _raw, ${problem} AS _problem, ${values.join(', ')} FROM (SELECT *, ${parsed} FROM ${table})`;
+}
+
+/** The vector and list columns of a source: JSON arrays in JSON input. */
+export function listColumns(source: Source): ReadonlySet<string> {
+  return new Set(Object.keys(source.schema).filter((c) => isListType(source.schema[c]!)));
 }
 
 /** A Parquet file DuckDB cannot read is the user's file to fix, not an adapter failure: say which and how. */
@@ -87,6 +98,8 @@ function unreadableParquet(path: string, error: unknown): never {
  */
 function parquetText(column: string, parquetType: string, type: ColumnType): string {
   const c = ident(column);
+  // A Parquet list (or array) as JSON array text, which list columns parse; anything else fails there.
+  if (/\[[0-9]*\]$/.test(parquetType)) return `CAST(to_json(${c}) AS VARCHAR)`;
   if (type === 'int64' && (parquetType === 'DOUBLE' || parquetType === 'FLOAT')) {
     return `CASE WHEN ${c} = trunc(${c}) AND abs(${c}) <= 9007199254740992 THEN CAST(${c}::BIGINT AS VARCHAR) ELSE CAST(${c} AS VARCHAR) END`;
   }
@@ -128,7 +141,7 @@ export async function loadRaw(engine: SqlEngine, source: Source, path: string, f
     select = `SELECT * FROM ${PARQUET_TABLE}`;
   } else if (format === 'jsonl') {
     await loadLines(engine, readJsonlBatches(path, invalidUtf8));
-    select = jsonColumnsSql(columns);
+    select = jsonColumnsSql(columns, LINES_TABLE, listColumns(source));
   } else {
     let header: CsvHeader | undefined;
     await loadLines(engine, readCsvBatches(path, columns, invalidUtf8, (h) => (header = h)));

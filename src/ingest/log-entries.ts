@@ -1,7 +1,7 @@
 import type { Source } from '../definitions/index.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { LogEntry } from '../storage/log/event-log.js';
-import { jsonColumnsSql } from './load-raw.js';
+import { jsonColumnsSql, listColumns } from './load-raw.js';
 import { typedColumnsSql } from './validate-sql.js';
 
 /**
@@ -23,7 +23,7 @@ export async function loadLogEntries(engine: SqlEngine, source: Source, entries:
     { type: 'text', values: new Array<null>(rows).fill(null) },
     { type: 'double', values: Float64Array.from(entries.flatMap((e) => e.events.map(() => e.ackTime))) },
   ]);
-  const parsed = `SELECT j.*, j._line AS _n, c._ack FROM (${jsonColumnsSql(Object.keys(source.schema), 'log_lines')}) j JOIN log_lines c USING (_line)`;
+  const parsed = `SELECT j.*, j._line AS _n, c._ack FROM (${jsonColumnsSql(Object.keys(source.schema), 'log_lines', listColumns(source))}) j JOIN log_lines c USING (_line)`;
   const rowsSql = `SELECT ${typedColumnsSql(source, firstSeq, { mode: 'sql', sql: '_ack' })} FROM (${parsed})`;
   await engine.run(append ? `INSERT INTO ${table} ${rowsSql}` : `CREATE OR REPLACE TEMP TABLE ${table} AS ${rowsSql}`);
   await engine.run('DROP TABLE log_lines');

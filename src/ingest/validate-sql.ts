@@ -1,15 +1,26 @@
-import { entityKeySql, type ColumnType, type Source } from '../definitions/index.js';
+import { entityKeySql, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
+import { ELEMENT_SQL, listProblemSql, parsedListSql } from './list-values-sql.js';
 
-/** The SQL type a schema type is stored as in the lake. */
-export const STORAGE_TYPE: Record<ColumnType, string> = {
+/** The SQL type a scalar schema type is stored as in the lake (see {@link storageType} for every type). */
+export const STORAGE_TYPE: Readonly<Record<ScalarType, string>> = {
   string: 'VARCHAR',
   int64: 'BIGINT',
   float64: 'DOUBLE',
   bool: 'BOOLEAN',
   timestamp: 'TIMESTAMP',
 };
+
+/**
+ * The SQL type a schema type is stored as in the lake: vectors and lists as DuckDB lists
+ * (`FLOAT[]`, `DOUBLE[]`, `BIGINT[]`, `VARCHAR[]`), which Parquet holds as LIST columns (a
+ * vector's length is checked at ingest, not stored in the type).
+ */
+export function storageType(type: ColumnType): string {
+  const shape = listShape(type);
+  return shape === undefined ? STORAGE_TYPE[type as ScalarType] : `${ELEMENT_SQL[shape.element]}[]`;
+}
 
 /**
  * The longest entity key accepted, in UTF-8 bytes. LMDB keys hold at most 1978 bytes, and the
@@ -23,6 +34,8 @@ const INTEGER = `'[+-]?[0-9]+'`;
 /** The typed value of a text column, NULL when the text is not a valid value of `type`. */
 export function parsedValueSql(column: string, type: ColumnType): string {
   const c = ident(column);
+  const shape = listShape(type);
+  if (shape !== undefined) return parsedListSql(column, shape);
   switch (type) {
     case 'string':
       return c;
@@ -34,7 +47,7 @@ export function parsedValueSql(column: string, type: ColumnType): string {
       // DuckDB's own cast rounds 1.5 and reads 1e3, 0x10 and " 7": only digits are exact integers.
       return `(CASE WHEN regexp_full_match(${c}, ${INTEGER}) THEN TRY_CAST(${c} AS BIGINT) END)`;
     default:
-      return `TRY_CAST(${c} AS ${STORAGE_TYPE[type]})`;
+      return `TRY_CAST(${c} AS ${storageType(type)})`;
   }
 }
 
@@ -42,6 +55,8 @@ function typeCheckSql(column: string, type: ColumnType): string {
   const c = ident(column);
   const bad = (what: string): string => `'column "${column}": ' || to_json(${c}) || ${literal(` ${what}`)}`;
   if (type === 'string') return 'NULL';
+  const shape = listShape(type);
+  if (shape !== undefined) return listProblemSql(column, shape);
   if (type === 'int64') {
     return `CASE WHEN ${c} IS NULL THEN NULL WHEN NOT regexp_full_match(${c}, ${INTEGER}) THEN ${bad('is not an int64 (write a whole number in decimal digits)')} WHEN TRY_CAST(${c} AS BIGINT) IS NULL THEN ${bad('is outside the int64 range (-2^63 to 2^63-1)')} END`;
   }
@@ -107,7 +122,7 @@ export type KnownAt =
 
 /** A valid text column's value in its lake storage type (a timestamp from epoch ms). */
 export function typedValueSql(column: string, type: ColumnType): string {
-  return type === 'timestamp' ? `epoch_ms(${parsedValueSql(column, type)})` : `${parsedValueSql(column, type)}::${STORAGE_TYPE[type]}`;
+  return type === 'timestamp' ? `epoch_ms(${parsedValueSql(column, type)})` : `${parsedValueSql(column, type)}::${storageType(type)}`;
 }
 
 /**

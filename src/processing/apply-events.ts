@@ -1,4 +1,4 @@
-import type { Accumulator, EventColumn, Int64Column, TextColumn } from './aggregations/index.js';
+import { isListColumn, type Accumulator, type EventColumn, type Int64Column, type TextColumn } from './aggregations/index.js';
 import type { BaseState, EntityState } from './entity-state.js';
 import { EventBufferBuilder, type ChunkColumn } from './event-buffer-builder.js';
 import { createAccumulators, slotUses, type ViewPlan } from './feature-plan.js';
@@ -13,6 +13,7 @@ export interface EventBatch {
 function readers(columns: readonly EventColumn[]): ChunkColumn[] {
   return columns.flatMap((column): ChunkColumn[] => {
     if (column instanceof Float64Array) return [{ get: (i) => (Number.isNaN(column[i]!) ? null : column[i]!) }];
+    if (isListColumn(column)) return [{ get: (i) => column.lists[i] ?? null }];
     if ((column as TextColumn).codes !== undefined) {
       const { dict, codes } = column as TextColumn;
       return [{ get: (i) => (codes[i]! < 0 ? null : dict[codes[i]!]!) }];

@@ -1,4 +1,4 @@
-import type { EventBuffer, EventColumn, Int64Column, TextColumn, ColumnKind } from './aggregations/index.js';
+import type { EventBuffer, EventColumn, Int64Column, TextColumn, ColumnKind, ListColumn, ListValue } from './aggregations/index.js';
 
 /** A value reader over one column of a result chunk. */
 export interface ChunkColumn {
@@ -13,7 +13,7 @@ interface TextBuilder {
 /**
  * One entity's events, columnar, growing as rows stream in from the engine in (ts, ingestion)
  * order: numbers and booleans as Float64Array (NaN null), text dictionary-coded, int64 as two
- * float64 halves. `buffer` is what accumulators read; its arrays are replaced as they grow.
+ * float64 halves, vectors and lists as arrays (a chunk gives them as arrays, see `ColumnChunk`). `buffer` is what accumulators read; its arrays are replaced as they grow.
  * Reused across entities (`reset`).
  */
 export class EventBufferBuilder {
@@ -56,6 +56,8 @@ export class EventBufferBuilder {
           if (code < 0) t.index.set(v, (code = t.dict.push(v) - 1));
         }
         (column as TextColumn).codes[i] = code;
+      } else if (kind === 'list') {
+        (column as ListColumn).lists[i] = values[at++]!.get(row) as ListValue | null;
       } else if (kind === 'int64') {
         const hi = values[at++]!.get(row) as number | null;
         const lo = values[at++]!.get(row) as number | null;
@@ -75,6 +77,7 @@ export class EventBufferBuilder {
     const to = this.length;
     const columns = this.buffer.columns.map((column, c): EventColumn => {
       if (column instanceof Float64Array) return column.slice(from, to);
+      if (this.kinds[c] === 'list') return { lists: (column as ListColumn).lists.slice(from, to) };
       if (this.kinds[c] === 'text') {
         const { dict, codes } = column as TextColumn;
         const used = new Map<number, number>();
@@ -101,6 +104,7 @@ export class EventBufferBuilder {
   private column(kind: ColumnKind, c: number, capacity: number): EventColumn {
     if (kind === 'text') return { dict: this.text[c]!.dict, codes: new Int32Array(capacity) };
     if (kind === 'int64') return { hi: new Float64Array(capacity), lo: new Float64Array(capacity) };
+    if (kind === 'list') return { lists: new Array<ListValue | null>(capacity).fill(null) };
     return new Float64Array(capacity);
   }
 
@@ -112,7 +116,10 @@ export class EventBufferBuilder {
     this.buffer.columns = this.buffer.columns.map((old, c) => {
       const next = this.column(this.kinds[c]!, c, capacity);
       if (old instanceof Float64Array) (next as Float64Array).set(old);
-      else if (this.kinds[c] === 'text') (next as TextColumn).codes.set((old as TextColumn).codes);
+      else if (this.kinds[c] === 'list') {
+        const lists = (old as ListColumn).lists;
+        for (let i = 0; i < lists.length; i++) (next as ListColumn).lists[i] = lists[i]!;
+      } else if (this.kinds[c] === 'text') (next as TextColumn).codes.set((old as TextColumn).codes);
       else {
         (next as Int64Column).hi.set((old as Int64Column).hi);
         (next as Int64Column).lo!.set((old as Int64Column).lo!);

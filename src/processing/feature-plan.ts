@@ -1,5 +1,5 @@
 import type { Feature, FeatureView } from '../definitions/index.js';
-import { AGGREGATIONS, columnKind, isNullAt, type Accumulator, type Aggregation, type ColumnKind, type EventBuffer } from './aggregations/index.js';
+import { AGGREGATIONS, aggregationOf, columnKind, isNullAt, type Accumulator, type Aggregation, type ColumnKind, type EventBuffer } from './aggregations/index.js';
 import type { AccumulatorFactory } from './aggregations/accumulator.js';
 import { liveRowAccumulator } from './aggregations/latest-accumulator.js';
 
@@ -50,7 +50,7 @@ export function viewPlan(view: FeatureView): ViewPlan {
   const liveRow = view.changeOp === undefined ? undefined : liveRowAccumulator(columns.indexOf(view.changeOp));
   const slots: Slot[] = [];
   const features = view.features.map((feature): PlannedFeature => {
-    const aggregation = feature.fn === 'field' && liveRow ? { ...AGGREGATIONS.field, accumulator: liveRow } : AGGREGATIONS[feature.fn];
+    const aggregation = feature.fn === 'field' && liveRow ? { ...AGGREGATIONS.field, accumulator: liveRow } : aggregationOf(feature);
     const column = feature.column === undefined ? -1 : columns.indexOf(feature.column);
     let slot = slots.findIndex((s) => s.factory === aggregation.accumulator && s.column === column && s.windowMs === feature.windowMs && s.hopMs === feature.hopMs);
     if (slot < 0) {

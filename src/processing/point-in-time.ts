@@ -1,7 +1,8 @@
-import type { Feature } from '../definitions/index.js';
+import { listShape, type Feature } from '../definitions/index.js';
+import { ELEMENT_SQL } from '../ingest/list-values-sql.js';
 import type { AppendColumn, SqlEngine } from '../storage/engine/sql-engine.js';
 import { windowAt, windowReachMs } from '../time/index.js';
-import type { Evaluation, Scalar } from './aggregations/index.js';
+import type { Evaluation, ListValue, Scalar } from './aggregations/index.js';
 import { AsKnownSweep } from './as-known-sweep.js';
 import { EventBufferBuilder } from './event-buffer-builder.js';
 import { createAccumulators, type PlannedFeature, type ViewPlan } from './feature-plan.js';
@@ -12,19 +13,29 @@ const CHUNK = 2048;
 /** How a feature's values are held in the result table, and the SQL that reads them typed. */
 interface OutputColumn {
   readonly planned: PlannedFeature;
-  /** Raw columns written: one DOUBLE or VARCHAR, or two DOUBLEs (int64 hi, lo). */
+  /** Raw columns written: one DOUBLE, VARCHAR or list, or two DOUBLEs (int64 hi, lo). */
   readonly raw: readonly string[];
   readonly text: boolean;
   readonly int64: boolean;
+  /** Vectors and lists: the SQL type of their elements (the column is a list of it). */
+  readonly list: 'FLOAT' | 'DOUBLE' | 'BIGINT' | 'VARCHAR' | undefined;
 }
 
 function outputColumns(planned: readonly PlannedFeature[]): OutputColumn[] {
   return planned.map((p, i) => {
     const type = p.feature.valueType;
     const int64 = type === 'int64' && p.feature.fn !== 'count' && p.feature.fn !== 'countDistinct';
-    return { planned: p, raw: int64 ? [`_f${i}`, `_f${i}_lo`] : [`_f${i}`], text: type === 'string', int64 };
+    const shape = listShape(type);
+    const list = shape === undefined ? undefined : (ELEMENT_SQL[shape.element] as OutputColumn['list']);
+    return { planned: p, raw: int64 ? [`_f${i}`, `_f${i}_lo`] : [`_f${i}`], text: type === 'string', int64, list };
   });
 }
+
+function rawSqlType(column: OutputColumn): string {
+  return column.list !== undefined ? `${column.list}[]` : column.text ? 'VARCHAR' : 'DOUBLE';
+}
+
+type OutputValues = Float64Array | (string | null)[] | (ListValue | null)[];
 
 /** The SQL expression (over the result table aliased `alias`) of a feature's typed value. */
 function typedSql(column: OutputColumn, alias: string): string {
@@ -44,10 +55,10 @@ function typedSql(column: OutputColumn, alias: string): string {
 /** Result columns of one chunk of points. */
 class OutputChunk {
   readonly pid = new Float64Array(CHUNK);
-  readonly columns: (Float64Array | (string | null)[])[];
+  readonly columns: OutputValues[];
   rows = 0;
   constructor(private readonly layout: readonly OutputColumn[]) {
-    this.columns = layout.flatMap((c): (Float64Array | (string | null)[])[] => (c.text ? [new Array<string | null>(CHUNK)] : c.raw.map(() => new Float64Array(CHUNK))));
+    this.columns = layout.flatMap((c): OutputValues[] => (c.text || c.list !== undefined ? [new Array<null>(CHUNK)] : c.raw.map(() => new Float64Array(CHUNK))));
   }
   write(pid: number, values: readonly Scalar[]): void {
     const r = this.rows++;
@@ -57,6 +68,7 @@ class OutputChunk {
       const v = values[f]!;
       const column = this.layout[f]!;
       if (column.text) (this.columns[at++] as (string | null)[])[r] = v as string | null;
+      else if (column.list !== undefined) (this.columns[at++] as (ListValue | null)[])[r] = v as ListValue | null;
       else if (column.int64) {
         const hi = v === null ? NaN : Number(v);
         (this.columns[at++] as Float64Array)[r] = hi;
@@ -83,7 +95,7 @@ class OutputChunk {
 export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string, asKnown = false): Promise<string[]> {
   const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
   const layout = outputColumns(planned);
-  const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${c.text ? 'VARCHAR' : 'DOUBLE'}`));
+  const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${rawSqlType(c)}`));
   // A regular table: results are appended while the sweep's stream is still open.
   await engine.run(`CREATE OR REPLACE TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
 
@@ -101,9 +113,15 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   const values: Scalar[] = new Array(planned.length);
   const scratch: Evaluation = { value: null, expired: false, absent: false };
   let chunk = new OutputChunk(layout);
+  // Per chunk column (after `_pid`): the element type of a list column.
+  const listOfChunk = layout.flatMap((c) => (c.text || c.list !== undefined ? [c.list] : c.raw.map(() => undefined)));
   const flush = async (): Promise<void> => {
     if (chunk.rows === 0) return;
-    const columns = [chunk.pid, ...chunk.columns].map((values): AppendColumn => (values instanceof Float64Array ? { type: 'double', values } : { type: 'text', values }));
+    const columns = [chunk.pid, ...chunk.columns].map((values, c): AppendColumn => {
+      if (values instanceof Float64Array) return { type: 'double', values };
+      const list = c === 0 ? undefined : listOfChunk[c - 1];
+      return list === undefined ? { type: 'text', values: values as (string | null)[] } : { type: 'list', element: list, values: values as (ListValue | null)[] };
+    });
     await engine.appendColumns(out, columns, { rows: chunk.rows, whileStreaming: true });
     chunk = new OutputChunk(layout);
   };

@@ -1,5 +1,5 @@
 import { entityKeySql, type Source } from '../definitions/index.js';
-import { KNOWN_AT_COLUMN, STORAGE_TYPE } from '../ingest/validate-sql.js';
+import { KNOWN_AT_COLUMN, storageType } from '../ingest/validate-sql.js';
 import { ident, literalList } from '../storage/engine/sql-engine.js';
 import type { ViewPlan } from './feature-plan.js';
 import { viewRowsSql } from './row-transforms.js';
@@ -26,7 +26,8 @@ function valueColumnsSql(plan: ViewPlan): string[] {
       case 'string':
         return [`${c} AS _v${i}`];
       default:
-        return [`${c}::DOUBLE AS _v${i}`];
+        // Vectors and lists as stored (FLOAT[], DOUBLE[], BIGINT[], VARCHAR[]).
+        return [plan.columnKinds[i] === 'list' ? `${c} AS _v${i}` : `${c}::DOUBLE AS _v${i}`];
     }
   });
 }
@@ -45,7 +46,7 @@ export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly st
   const values = valueColumnsSql(plan);
   if (files.length === 0 && extra === undefined) {
     const empty = plan.columnKinds.flatMap((kind, i) =>
-      kind === 'text' ? [`NULL::VARCHAR AS _v${i}`] : kind === 'int64' ? [`NULL::DOUBLE AS _v${i}`, `NULL::DOUBLE AS _v${i}_lo`] : [`NULL::DOUBLE AS _v${i}`],
+      kind === 'text' ? [`NULL::VARCHAR AS _v${i}`] : kind === 'list' ? [`NULL::${storageType(source.schema[plan.columns[i]!]!)} AS _v${i}`] : kind === 'int64' ? [`NULL::DOUBLE AS _v${i}`, `NULL::DOUBLE AS _v${i}_lo`] : [`NULL::DOUBLE AS _v${i}`],
     );
     return `SELECT NULL::VARCHAR AS _key, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq, NULL::BIGINT AS ${KNOWN_AT_COLUMN}${empty.map((e) => `, ${e}`).join('')} WHERE FALSE`;
   }
@@ -53,7 +54,7 @@ export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly st
   const select = [`${entityKeySql(keys)} AS _key`, '_ts', '_seq', `coalesce(${KNOWN_AT_COLUMN}, _ts) AS ${KNOWN_AT_COLUMN}`, ...values].join(', ');
   // Typed NULL columns for the whole schema (and `_known_at`): a column added after some (or
   // all) files were written reads as NULL from them.
-  const schema = [...Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`), `NULL::BIGINT AS ${KNOWN_AT_COLUMN}`].join(', ');
+  const schema = [...Object.entries(source.schema).map(([c, type]) => `NULL::${storageType(type)} AS ${ident(c)}`), `NULL::BIGINT AS ${KNOWN_AT_COLUMN}`].join(', ');
   const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
   const more = extra === undefined ? '' : ` UNION ALL BY NAME SELECT * FROM ${extra}`;
   const rows = viewRowsSql(plan.view, `${lake}SELECT ${schema} WHERE FALSE${more}`);

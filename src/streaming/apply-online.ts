@@ -10,6 +10,7 @@ import type { DecodedEvents } from './decode-events.js';
 function nullColumn(kind: string, length: number): EventColumn {
   if (kind === 'text') return { dict: [], codes: new Int32Array(length).fill(-1) };
   if (kind === 'int64') return { hi: new Float64Array(length).fill(NaN), lo: null };
+  if (kind === 'list') return { lists: new Array<null>(length).fill(null) };
   return new Float64Array(length).fill(NaN);
 }
 

@@ -1,7 +1,7 @@
 import { CDC_OP, type FeatureView, type Project, type Source } from '../definitions/index.js';
-import { jsonColumnsSql } from '../ingest/load-raw.js';
+import { jsonColumnsSql, listColumns } from '../ingest/load-raw.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
-import { parsedValueSql, rejectReasonSql, STORAGE_TYPE } from '../ingest/validate-sql.js';
+import { parsedValueSql, rejectReasonSql, storageType } from '../ingest/validate-sql.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { ident, literal, literalList, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { readDecodedEvents } from './read-decoded.js';
@@ -103,7 +103,7 @@ export function sourceViews(project: Project, source: Source): readonly FeatureV
 async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[]): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
   const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name));
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *, coalesce(nullif(${basic}, ''), ${timelinessSql(source, ackTime, streamed)}, '') AS _reason FROM (${jsonColumnsSql(columns, LINES)})`);
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *, coalesce(nullif(${basic}, ''), ${timelinessSql(source, ackTime, streamed)}, '') AS _reason FROM (${jsonColumnsSql(columns, LINES, listColumns(source))})`);
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
   return { ...(await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views)), rejected };
 }
@@ -113,7 +113,7 @@ async function decodeLines(engine: SqlEngine, project: Project, source: Source, 
  * decodes accepted events, in `_seq` order; `raws` are empty (the lake holds typed values).
  */
 export async function decodeLakeFiles(engine: SqlEngine, source: Source, files: readonly string[], views: readonly FeatureView[] = []): Promise<DecodedEvents> {
-  const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`).join(', ');
+  const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${storageType(type)} AS ${ident(c)}`).join(', ');
   const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
   const relation = `SELECT *, row_number() OVER (ORDER BY _seq)::DOUBLE AS _line, NULL::VARCHAR AS _raw FROM (${lake}SELECT ${schema}, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq WHERE FALSE)`;
   return { ...(await readDecodedEvents(engine, source, relation, 'lake', true, views)), rejected: [] };

@@ -1,7 +1,7 @@
-import type { FeatureView, Source } from '../definitions/index.js';
+import { isListType, type FeatureView, type Source } from '../definitions/index.js';
 import { parsedValueSql, typedValueSql } from '../ingest/validate-sql.js';
 import { rowExpressions } from '../processing/row-transforms.js';
-import type { EventColumn, TextColumn } from '../processing/aggregations/index.js';
+import type { EventColumn, ListValue, TextColumn } from '../processing/aggregations/index.js';
 import { ident, type SqlEngine } from '../storage/engine/sql-engine.js';
 import type { DecodedEvents } from './decode-events.js';
 
@@ -21,11 +21,11 @@ function bufferValueSql(column: string, type: string, from: 'text' | 'lake'): st
     case 'int64':
       return [`${v}::DOUBLE`, `(${v}::HUGEINT - ${v}::DOUBLE::HUGEINT)::DOUBLE`];
     default:
-      return [`${v}::DOUBLE`];
+      return [isListType(type) ? v : `${v}::DOUBLE`];
   }
 }
 
-type ColumnValues = { dict: string[]; index: Map<string, number>; codes: number[] } | { hi: number[]; lo: number[] } | { nums: number[] };
+type ColumnValues = { dict: string[]; index: Map<string, number>; codes: number[] } | { hi: number[]; lo: number[] } | { nums: number[] } | { lists: (ListValue | null)[] };
 
 /**
  * Reads a relation of events (`_line`, `_raw` and the schema's columns, as text or as the lake
@@ -57,7 +57,7 @@ export async function readDecodedEvents(
   ];
   const out = {
     lines: [] as number[], raws: [] as string[], ts: [] as number[], ids: [] as string[],
-    values: schema.map(([, type]): ColumnValues => (type === 'string' ? { dict: [], index: new Map(), codes: [] } : type === 'int64' ? { hi: [], lo: [] } : { nums: [] })),
+    values: schema.map(([, type]): ColumnValues => (type === 'string' ? { dict: [], index: new Map(), codes: [] } : type === 'int64' ? { hi: [], lo: [] } : isListType(type) ? { lists: [] } : { nums: [] })),
   };
   for await (const chunk of engine.streamChunks(`SELECT ${select.join(', ')} FROM (${relation}) ORDER BY _line`)) {
     const cols = Array.from({ length: select.length }, (_, c) => chunk.column(c));
@@ -79,7 +79,8 @@ export async function readDecodedEvents(
         } else if ('hi' in target) {
           target.hi.push((cols[at++]!.get(r) as number | null) ?? NaN);
           target.lo.push((cols[at++]!.get(r) as number | null) ?? 0);
-        } else target.nums.push((cols[at++]!.get(r) as number | null) ?? NaN);
+        } else if ('lists' in target) target.lists.push(cols[at++]!.get(r) as ListValue | null);
+        else target.nums.push((cols[at++]!.get(r) as number | null) ?? NaN);
       }
     }
   }
@@ -90,6 +91,7 @@ export async function readDecodedEvents(
     const into = i < Object.keys(source.schema).length ? (column: EventColumn) => columns.set(c, column) : (column: EventColumn) => derived.set(expressions[i - Object.keys(source.schema).length]!.sql, column);
     if ('dict' in v) into({ dict: v.dict, codes: Int32Array.from(v.codes) } satisfies TextColumn);
     else if ('hi' in v) into({ hi: Float64Array.from(v.hi), lo: v.lo.some((x) => x !== 0) ? Float64Array.from(v.lo) : null });
+    else if ('lists' in v) into({ lists: v.lists });
     else into(Float64Array.from(v.nums));
   });
   return {

@@ -4,7 +4,7 @@
  * its exact sums use BigInt rationals and a nearest-neighbour search, its string order compares
  * code points, its int64 values are BigInts.
  */
-export type RefValue = string | number | bigint | boolean | null;
+export type RefValue = string | number | bigint | boolean | null | readonly RefValue[];
 
 export interface RefEvent {
   readonly key: string;
@@ -15,8 +15,10 @@ export interface RefEvent {
 }
 
 export interface RefFeature {
-  readonly fn: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'countDistinct' | 'field';
+  readonly fn: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'countDistinct' | 'field' | 'lastN';
   readonly column?: string;
+  /** `lastN`: how many of the newest values, newest first. */
+  readonly n?: number;
   readonly windowMs?: number;
   /** A hopped window: the window starts at t - windowMs rounded down to a multiple of hopMs. */
   readonly hopMs?: number;
@@ -130,6 +132,8 @@ export function referenceValue(events: readonly RefEvent[], key: string, t: numb
       return values.length === 0 ? null : values.reduce((a, b) => (less(a, b) ? b : a));
     case 'last':
       return values.at(-1) ?? null;
+    case 'lastN':
+      return values.slice(-f.n!).reverse();
   }
   return null;
 }

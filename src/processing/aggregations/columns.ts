@@ -1,7 +1,15 @@
-import type { ColumnType } from '../../definitions/index.js';
+import { isListType, type ColumnType } from '../../definitions/index.js';
 
-/** A served or computed value. int64 values beyond 2^53 are bigint, so they stay exact. */
-export type Scalar = string | number | bigint | boolean | null;
+/** An element of a vector or list: a number (float32 values widened exactly), a string, or an int64 (bigint beyond 2^53). */
+export type ListElement = number | string | bigint;
+/** A vector or list value: a plain array, never mutated once made. */
+export type ListValue = readonly ListElement[];
+
+/**
+ * A served or computed value: one value of a column, or a vector or list of them. int64 values
+ * beyond 2^53 are bigint, so they stay exact.
+ */
+export type Scalar = string | number | bigint | boolean | null | ListValue;
 
 /** float64, bool (1/0) and timestamp (epoch ms) values; NaN is null (ingestion rejects non-finite numbers). */
 export type NumberColumn = Float64Array;
@@ -18,8 +26,12 @@ export interface Int64Column {
   readonly hi: Float64Array;
   readonly lo: Float64Array | null;
 }
+/** Vectors and lists: one array (or null) per event. */
+export interface ListColumn {
+  readonly lists: (ListValue | null)[];
+}
 /** One event column, columnar. */
-export type EventColumn = NumberColumn | TextColumn | Int64Column;
+export type EventColumn = NumberColumn | TextColumn | Int64Column | ListColumn;
 
 /** Events of one entity in (ts, ingestion) order, column by column. */
 export interface EventBlock {
@@ -28,10 +40,15 @@ export interface EventBlock {
 }
 
 /** How a column of a schema type is held: the layout every path reads. */
-export type ColumnKind = 'number' | 'text' | 'int64' | 'bool';
+export type ColumnKind = 'number' | 'text' | 'int64' | 'bool' | 'list';
 
 export function columnKind(type: ColumnType): ColumnKind {
+  if (isListType(type)) return 'list';
   return type === 'string' ? 'text' : type === 'int64' ? 'int64' : type === 'bool' ? 'bool' : 'number';
+}
+
+export function isListColumn(column: EventColumn): column is ListColumn {
+  return (column as ListColumn).lists !== undefined;
 }
 
 export function isTextColumn(column: EventColumn): column is TextColumn {
@@ -45,6 +62,7 @@ export function isInt64Column(column: EventColumn): column is Int64Column {
 export function isNullAt(column: EventColumn, i: number): boolean {
   if (column instanceof Float64Array) return Number.isNaN(column[i]!);
   if (isTextColumn(column)) return column.codes[i]! < 0;
+  if (isListColumn(column)) return column.lists[i] === null;
   return Number.isNaN(column.hi[i]!);
 }
 
@@ -64,6 +82,7 @@ export function scalarAt(column: EventColumn, i: number, kind: ColumnKind): Scal
     const code = column.codes[i]!;
     return code < 0 ? null : column.dict[code]!;
   }
+  if (isListColumn(column)) return column.lists[i]!;
   const hi = column.hi[i]!;
   return Number.isNaN(hi) ? null : int64Value(hi, column.lo?.[i] ?? 0);
 }

@@ -1,5 +1,5 @@
 import type { SluiceContext } from '../../context.js';
-import { contentHash, didYouMean, type Project, type Source, type Transform } from '../../definitions/index.js';
+import { contentHash, didYouMean, type Project, type ScalarType, type Source, type Transform } from '../../definitions/index.js';
 import { DefinitionError, isSluiceError, NotFoundError, ValidationError } from '../../errors.js';
 import { commitOrRemove } from '../../ingest/commit-ingest.js';
 import { KNOWN_AT_COLUMN, STORAGE_TYPE } from '../../ingest/validate-sql.js';
@@ -62,7 +62,7 @@ async function readPlan(ctx: SluiceContext, transform: Transform, current: Reado
 /** The declared columns in their lake types (timestamps as TIMESTAMP, to the millisecond, as ingest writes them). */
 function typedResultSql(transform: Transform, sql: string): string {
   const columns = Object.entries(transform.schema).map(([c, type]) =>
-    type === 'timestamp' ? `epoch_ms(epoch_ms(${ident(c)}::TIMESTAMP)) AS ${ident(c)}` : `${ident(c)}::${STORAGE_TYPE[type]} AS ${ident(c)}`,
+    type === 'timestamp' ? `epoch_ms(epoch_ms(${ident(c)}::TIMESTAMP)) AS ${ident(c)}` : `${ident(c)}::${STORAGE_TYPE[type as ScalarType]} AS ${ident(c)}`,
   );
   return `SELECT ${columns.join(', ')} FROM (${sql})`;
 }

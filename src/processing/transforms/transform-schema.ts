@@ -1,11 +1,11 @@
-import type { ColumnType, Schema, Source, Transform } from '../../definitions/index.js';
+import type { ScalarType, Schema, Source, Transform } from '../../definitions/index.js';
 import { didYouMean } from '../../definitions/index.js';
 import { DefinitionError } from '../../errors.js';
-import { STORAGE_TYPE } from '../../ingest/validate-sql.js';
+import { STORAGE_TYPE, storageType } from '../../ingest/validate-sql.js';
 import { ident, literalList, type SqlEngine } from '../../storage/engine/sql-engine.js';
 
 /** The DuckDB result types a declared type accepts: the exact storage type, or one that converts to it without loss. */
-const ACCEPTED: Record<ColumnType, readonly string[]> = {
+const ACCEPTED: Record<ScalarType, readonly string[]> = {
   string: ['VARCHAR'],
   int64: ['BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT', 'UINTEGER', 'USMALLINT', 'UTINYINT'],
   float64: ['DOUBLE', 'FLOAT'],
@@ -21,7 +21,7 @@ const ACCEPTED: Record<ColumnType, readonly string[]> = {
  */
 export function inputRelationSql(source: Source, files: readonly string[]): string {
   const columns = Object.keys(source.schema).map(ident).join(', ');
-  const typed = Object.entries(source.schema).map(([c, type]) => `NULL::${STORAGE_TYPE[type]} AS ${ident(c)}`).join(', ');
+  const typed = Object.entries(source.schema).map(([c, type]) => `NULL::${storageType(type)} AS ${ident(c)}`).join(', ');
   if (files.length === 0) return `SELECT ${typed} WHERE FALSE`;
   return `SELECT ${columns} FROM (SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME SELECT ${typed} WHERE FALSE)`;
 }
@@ -46,8 +46,8 @@ export function checkResultSchema(transform: { readonly name: string; readonly s
   for (const [column, type] of Object.entries(transform.schema)) {
     const actual = found.get(column);
     if (actual === undefined) problems.push(`column "${column}" is declared (${type}) but missing from the query's result${didYouMean(column, found.keys())}`);
-    else if (!ACCEPTED[type].includes(actual)) {
-      problems.push(`column "${column}" is ${actual} in the query's result but declared ${type}; cast it in the SQL (CAST(... AS ${STORAGE_TYPE[type]})) or declare its type`);
+    else if (!ACCEPTED[type as ScalarType].includes(actual)) {
+      problems.push(`column "${column}" is ${actual} in the query's result but declared ${type}; cast it in the SQL (CAST(... AS ${STORAGE_TYPE[type as ScalarType]})) or declare its type`);
     }
   }
   for (const { name, type } of result) {

@@ -70,8 +70,11 @@ export interface DatasetManifest {
   readonly requestErrors?: Readonly<Record<string, { readonly rows: number; readonly first: string }>>;
 }
 
+/** A feature's value as a text format (CSV, JSONL) writes it: timestamps in ISO-8601, float32 vectors as the doubles they widen to (as served online). */
 function textOutputSql(feature: { readonly valueType: ColumnType }, typed: string, textOutput: boolean): string {
-  return textOutput && feature.valueType === 'timestamp' ? `strftime(${typed}, '%Y-%m-%dT%H:%M:%S.%gZ')` : typed;
+  if (!textOutput) return typed;
+  if (feature.valueType === 'timestamp') return `strftime(${typed}, '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  return feature.valueType.startsWith('float32[') ? `${typed}::DOUBLE[]` : typed;
 }
 
 /** Loads the spine into table `spine`, checking its columns first; returns the user columns to output. */

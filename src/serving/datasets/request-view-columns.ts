@@ -1,4 +1,4 @@
-import type { ColumnType, RequestFeatureFunction, RequestSelection, ViewSelection } from '../../definitions/index.js';
+import type { ScalarType, RequestFeatureFunction, RequestSelection, ViewSelection } from '../../definitions/index.js';
 import { featureColumn } from '../../definitions/index.js';
 import { ValidationError } from '../../errors.js';
 import type { Scalar } from '../../processing/entity-state.js';
@@ -10,7 +10,7 @@ import { SPINE_KEY, SPINE_ROW, SPINE_T } from './load-spine-sql.js';
 const CHUNK = 2048;
 
 /** A spine's request column read as a request view's function receives it (see `requestValue`); NULL when it is not one. */
-function requestFieldSql(column: string, type: ColumnType): string {
+function requestFieldSql(column: string, type: ScalarType): string {
   const c = `s.${ident(column)}`;
   switch (type) {
     case 'float64':
@@ -27,10 +27,10 @@ function requestFieldSql(column: string, type: ColumnType): string {
 }
 
 /** An input feature's typed SQL as the function receives it: timestamps as epoch ms. */
-const inputSql = (typed: string, type: ColumnType) => (type === 'timestamp' ? `epoch_ms(${typed})` : typed);
+const inputSql = (typed: string, type: string) => (type === 'timestamp' ? `epoch_ms(${typed})` : typed);
 
 /** How a result column is appended (bool 1/0 and timestamps as doubles, int64 as exact decimal text), and read back typed. */
-function resultColumn(type: ColumnType): { append: 'double' | 'text'; typed: (raw: string) => string } {
+function resultColumn(type: ScalarType): { append: 'double' | 'text'; typed: (raw: string) => string } {
   switch (type) {
     case 'float64':
       return { append: 'double', typed: (raw) => raw };
@@ -66,7 +66,7 @@ export async function computeRequestViewColumns(engine: SqlEngine, requests: rea
   const plans = requests.map((selection) => {
     const fields = Object.entries(selection.view.request);
     const fieldAt = reads.length;
-    for (const [field, type] of fields) reads.push(requestFieldSql(field, type));
+    for (const [field, type] of fields) reads.push(requestFieldSql(field, type as ScalarType));
     const inputFeatures = selection.inputs.map((v) => byView[v]!.view.features.map((f) => f.name));
     selection.inputs.forEach((v) => {
       const { view, features } = byView[v]!;
@@ -76,7 +76,7 @@ export async function computeRequestViewColumns(engine: SqlEngine, requests: rea
     const fns = functions[requests.indexOf(selection)]!;
     return { selection, fields, fieldAt, width: layout.length, build: inputBuilder(layout), fns };
   });
-  const results = requests.flatMap((r) => r.features.map((f) => ({ column: featureColumn({ view: r.view.name, feature: f.name }), ...resultColumn(f.valueType) })));
+  const results = requests.flatMap((r) => r.features.map((f) => ({ column: featureColumn({ view: r.view.name, feature: f.name }), ...resultColumn(f.valueType as ScalarType) })));
   await engine.run(`CREATE OR REPLACE TABLE ${out} (_row DOUBLE${results.map((r, i) => `, _r${i} ${r.append === 'double' ? 'DOUBLE' : 'VARCHAR'}`).join('')})`);
   const sql =
     `SELECT s.${SPINE_ROW}::DOUBLE AS _row${reads.map((r, i) => `, ${r} AS _i${i}`).join('')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBInstance, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBArrayVector, DuckDBDataChunk, DuckDBInstance, DuckDBListVector, FLOAT, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
 import { AdapterError, ConfigError } from '../../errors.js';
 import { literal, literalList, type AppendColumn, type EngineSandbox, type ColumnChunk, type SqlEngine } from './sql-engine.js';
 
@@ -13,6 +13,26 @@ function toPlain(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+const LIST_ELEMENT: Readonly<Record<'FLOAT' | 'DOUBLE' | 'BIGINT' | 'VARCHAR', DuckDBType>> = { FLOAT, DOUBLE, BIGINT, VARCHAR };
+
+/** A list's items as a plain array: BIGINT items as numbers where exact, bigints beyond 2^53. */
+function listItems(items: readonly unknown[]): unknown[] {
+  const out = new Array<unknown>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const v = items[i];
+    out[i] = typeof v === 'bigint' && Number.isSafeInteger(Number(v)) ? Number(v) : v;
+  }
+  return out;
+}
+
+/** A chunk column's reader: LIST and ARRAY values as plain arrays (see `ColumnChunk`), others as DuckDB gives them. */
+function columnReader(vector: DuckDBVector): { get(row: number): unknown } {
+  if (vector instanceof DuckDBListVector || vector instanceof DuckDBArrayVector) {
+    return { get: (row: number) => { const list = vector.getItem(row); return list === null ? null : listItems(list.items); } };
+  }
+  return { get: (row: number) => vector.getItem(row) };
 }
 
 class DuckDbEngine implements SqlEngine {
@@ -51,7 +71,7 @@ class DuckDbEngine implements SqlEngine {
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) return;
-      yield { rowCount: chunk.rowCount, column: (index: number) => { const vector = chunk.getColumnVector(index); return { get: (row: number) => vector.getItem(row) }; } };
+      yield { rowCount: chunk.rowCount, column: (index: number) => columnReader(chunk.getColumnVector(index)) };
     }
   }
 
@@ -64,7 +84,7 @@ class DuckDbEngine implements SqlEngine {
   async appendColumns(table: string, columns: readonly AppendColumn[], options: { rows?: number; whileStreaming?: boolean } = {}): Promise<void> {
     const rows = options.rows ?? columns[0]?.values.length ?? 0;
     if (rows === 0) return;
-    const types = columns.map((c) => (c.type === 'bigint' ? BIGINT : c.type === 'double' ? DOUBLE : VARCHAR));
+    const types = columns.map((c) => (c.type === 'bigint' ? BIGINT : c.type === 'double' ? DOUBLE : c.type === 'list' ? LIST(LIST_ELEMENT[c.element]) : VARCHAR));
     // A statement on the streaming session would end its open stream early, silently.
     const connection = options.whileStreaming ? (this.appendConnection ??= await this.instance.connect()) : this.connection;
     const appender = await connection.createAppender(table);
@@ -80,6 +100,12 @@ class DuckDbEngine implements SqlEngine {
               const v = column.values[start + r]!;
               values[r] = Number.isNaN(v) ? null : v;
             }
+            chunk.setColumnValues(c, values);
+            return;
+          }
+          if (column.type === 'list') {
+            const bigint = column.element === 'BIGINT';
+            const values = column.values.slice(start, start + size).map((list) => (list === null ? null : listValue(bigint ? list.map((v) => BigInt(v as number | bigint)) : (list as DuckDBValue[]))));
             chunk.setColumnValues(c, values);
             return;
           }

@@ -1,4 +1,7 @@
-/** A chunk of a query result, column by column: `column(i).get(row)` (null for NULL). */
+/**
+ * A chunk of a query result, column by column: `column(i).get(row)` (null for NULL). LIST and
+ * ARRAY values are plain arrays, their BIGINT items numbers where exact (bigints beyond 2^53).
+ */
 export interface ColumnChunk {
   readonly rowCount: number;
   column(index: number): { get(row: number): unknown };
@@ -6,12 +9,14 @@ export interface ColumnChunk {
 
 /**
  * A column to append: `bigint` values are exact integers (JS numbers), `text` values strings or
- * null, `double` values a Float64Array with NaN for NULL.
+ * null, `double` values a Float64Array with NaN for NULL, `list` values arrays (or null) of
+ * `element` values (`FLOAT`: float32 values, widened; `BIGINT`: numbers or bigints).
  */
 export type AppendColumn =
   | { readonly type: 'bigint'; readonly values: readonly number[] }
   | { readonly type: 'text'; readonly values: readonly (string | null)[] }
-  | { readonly type: 'double'; readonly values: Float64Array };
+  | { readonly type: 'double'; readonly values: Float64Array }
+  | { readonly type: 'list'; readonly element: 'FLOAT' | 'DOUBLE' | 'BIGINT' | 'VARCHAR'; readonly values: readonly (readonly unknown[] | null)[] };
 
 /**
  * The set-based engine that bulk work runs on. One in-process DuckDB per process, in memory,
@@ -29,7 +34,7 @@ export interface SqlEngine {
   appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void>;
   /**
    * Appends the first `rows` rows (default: all) of `columns` to an existing table whose columns
-   * are BIGINT, VARCHAR or DOUBLE as `columns` say. With `whileStreaming`, it appends through a
+   * are BIGINT, VARCHAR, DOUBLE or lists as `columns` say. With `whileStreaming`, it appends through a
    * session of its own, so a `streamChunks` result open on the main one is not cut short; the
    * table must then be a regular (not TEMP) table, which that session can see.
    */

@@ -17,6 +17,7 @@ function comparable(state: EntityState) {
   const column = (c: EventColumn) => {
     if (c instanceof Float64Array) return { number: bits(c) };
     if ('codes' in c) return { dict: [...c.dict], codes: [...c.codes] };
+    if ('lists' in c) return { lists: c.lists.map((l) => (l === null ? null : l.map((v) => (typeof v === 'number' ? bits(new Float64Array([v])) : v)))) };
     return { hi: bits(c.hi), lo: c.lo === null ? null : bits(c.lo) };
   };
   return { horizon: state.horizon, base: state.base, ts: bits(state.ts), columns: state.columns.map(column) };
@@ -102,12 +103,30 @@ describe('entity state codec', () => {
       const text = fc.array(fc.string({ unit: 'grapheme' }), { minLength: 1, maxLength: 8 }).chain((dict) =>
         fc.array(fc.integer({ min: -1, max: dict.length - 1 }), { minLength: n, maxLength: n }).map((codes): TextColumn => ({ dict, codes: new Int32Array(codes) })));
       const int64 = fc.tuple(floats, fc.option(floats)).map(([hi, lo]): Int64Column => ({ hi, lo }));
-      const column = fc.oneof(floats, text, int64);
-      const plain = fc.oneof(fc.double(), fc.bigInt(), fc.string(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.string())));
+      const element = fc.oneof(fc.float({ noNaN: true }), fc.double({ noNaN: true }), fc.string(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }));
+      const lists = fc.array(fc.option(fc.oneof(fc.array(fc.float({ noNaN: true })), fc.array(element))), { minLength: n, maxLength: n }).map((l) => ({ lists: l }));
+      const column = fc.oneof(floats, text, int64, lists);
+      const plain = fc.oneof(fc.double(), fc.bigInt(), fc.string(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.string())), fc.array(fc.float(), { minLength: 7, maxLength: 20 }));
       const baseState = fc.option(fc.record({ state: plain, ts: fc.double() }));
       return fc.record({ horizon: fc.double(), base: fc.array(baseState, { maxLength: 4 }), ts: floats, columns: fc.array(column, { maxLength: 4 }) });
     });
     fc.assert(fc.property(state, (s) => void roundTrip(s)), { numRuns: 300 });
+  });
+
+  test('vectors and lists: float32 values keep every bit (4 bytes each), float64, strings and int64 elements exact, nulls', () => {
+    const vector = Array.from(Float32Array.from([0.1, -0, 3.4028234663852886e38, 1e-45, -7.5]));
+    const lists = [vector, null, [0.1, 1e300], ['a', '😀', ''], [9007199254740993n, 1, -5], []];
+    const decoded = roundTrip({ horizon: 0, base: [], ts: new Float64Array(lists.length), columns: [{ lists }] });
+    const out = (decoded.columns[0] as { lists: unknown[] }).lists;
+    expect(out).toEqual(lists);
+    expect(Object.is((out[0] as number[])[1], -0)).toBe(true);
+    const float32Bytes = encodeEntityState({ horizon: 0, base: [], ts: new Float64Array(1), columns: [{ lists: [Array.from(new Float32Array(768).fill(0.5))] }] }).length;
+    expect(float32Bytes).toBeLessThan(768 * 4 + 64);
+    // A vector in a base snapshot (last() before the horizon) is 4 bytes a value too.
+    const base = { state: { value: vector.concat(vector, vector), ts: 5 }, ts: 5 };
+    const withBase = roundTrip({ horizon: 0, base: [base], ts: new Float64Array(0), columns: [] });
+    expect((withBase.base[0]!.state as { value: number[] }).value).toEqual(base.state.value);
+    expect(encodeEntityState({ horizon: 0, base: [{ state: { value: Array.from(new Float32Array(768).fill(0.1)), ts: 0 }, ts: 0 }], ts: new Float64Array(0), columns: [] }).length).toBeLessThan(768 * 4 + 64);
   });
 
   test('a column whose length is not the number of events is refused when written', () => {

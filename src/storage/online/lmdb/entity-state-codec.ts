@@ -1,6 +1,7 @@
 import { AdapterError } from '../../../errors.js';
+import type { ListValue } from '../../../processing/aggregations/index.js';
 import type { BaseState, EntityState, EventColumn } from '../../../processing/entity-state.js';
-import { ByteReader, ByteWriter, readPlain, utf8, writePlain } from './plain-data-codec.js';
+import { ByteReader, ByteWriter, numbers, readPlain, utf8, writePlain } from './plain-data-codec.js';
 
 /** "SLS1", little-endian: the layout's version is its last byte. */
 const MAGIC = 0x31534c53;
@@ -11,6 +12,50 @@ const enum Kind {
   /** int64 whose values are all within 2^53: `lo` is null. */
   Int64 = 2,
   Int64WithRest = 3,
+  /** Vectors and lists: per event one list (see `writeList`). */
+  List = 4,
+}
+
+const enum ListTag {
+  Null = 0,
+  /** Numbers that are all float32 values: 4 bytes each, exact (a float32 widens to one double). */
+  Float32 = 1,
+  Float64 = 2,
+  /** Strings, int64s (bigint beyond 2^53) or a mix: plain data. */
+  Plain = 3,
+}
+
+function listTag(list: readonly unknown[]): ListTag {
+  let float32 = true;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (typeof v !== 'number') return ListTag.Plain;
+    if (float32 && Math.fround(v) !== v) float32 = false;
+  }
+  return float32 ? ListTag.Float32 : ListTag.Float64;
+}
+
+/** One list: its tag, then a float block (u32 length, aligned to 8, the values) or plain data. */
+function writeList(out: ByteWriter, list: readonly unknown[] | null): void {
+  if (list === null) return out.u8(ListTag.Null);
+  const tag = listTag(list);
+  out.u8(tag);
+  if (tag === ListTag.Plain) return writePlain(out, list);
+  out.u32(list.length);
+  out.align8();
+  out.raw(tag === ListTag.Float32 ? Float32Array.from(list as number[]) : Float64Array.from(list as number[]));
+}
+
+function readList(input: ByteReader, bytes: Uint8Array): readonly unknown[] | null {
+  const tag = input.u8() as ListTag;
+  if (tag === ListTag.Null) return null;
+  if (tag === ListTag.Plain) return readPlain(input) as unknown[];
+  const n = input.u32();
+  input.align8();
+  const size = tag === ListTag.Float32 ? 4 : 8;
+  const view = tag === ListTag.Float32 ? new Float32Array(bytes.buffer, bytes.byteOffset + input.at, n) : new Float64Array(bytes.buffer, bytes.byteOffset + input.at, n);
+  input.at += n * size;
+  return numbers(view);
 }
 
 /**
@@ -20,8 +65,9 @@ const enum Kind {
  * u32 magic "SLS1" | u32 n (events) | f64 horizon | u32 columns | u32 base slots | u8 kind per column
  * (pad to 8) f64[n] ts
  * per column: number f64[n] | int64 f64[n] hi (+ f64[n] lo) | text i32[n] codes, then its dictionary
- *   (u32 count, u32 UTF-8 bytes, u32[count] UTF-16 lengths, the strings' UTF-8 back to back),
- *   each float64 block starting at a multiple of 8
+ *   (u32 count, u32 UTF-8 bytes, u32[count] UTF-16 lengths, the strings' UTF-8 back to back) |
+ *   list: per event u8 0 (null) | u8 1 float32s or 2 float64s (u32 length, pad to 8, the values) |
+ *   u8 3 and the list as plain data; each float64 block starting at a multiple of 8
  * per base slot: u8 0 (none) | u8 1, f64 ts, the snapshot as plain data (see plain-data-codec)
  * ```
  *
@@ -41,7 +87,7 @@ export function encodeEntityState(state: EntityState): Buffer {
   out.u32(state.columns.length);
   out.u32(state.base.length);
   for (const column of state.columns) {
-    const length = column instanceof Float64Array ? column.length : 'codes' in column ? column.codes.length : column.hi.length;
+    const length = column instanceof Float64Array ? column.length : 'codes' in column ? column.codes.length : 'lists' in column ? column.lists.length : column.hi.length;
     if (length !== n || ('lo' in column && column.lo !== null && column.lo.length !== n)) {
       throw new AdapterError('ADAPTER_FAILED', `cannot store an entity state whose column has ${length} values for ${n} events: every column holds one value per event`);
     }
@@ -60,6 +106,9 @@ export function encodeEntityState(state: EntityState): Buffer {
       let textBytes = 0;
       for (const s of column.dict) textBytes += out.utf8(s);
       out.bytes.writeUInt32LE(textBytes, textBytesAt);
+      out.align8();
+    } else if ('lists' in column) {
+      for (const list of column.lists) writeList(out, list);
       out.align8();
     } else {
       out.raw(column.hi);
@@ -81,6 +130,7 @@ export function encodeEntityState(state: EntityState): Buffer {
 function kindOf(column: EventColumn): Kind {
   if (column instanceof Float64Array) return Kind.Number;
   if ('codes' in column) return Kind.Text;
+  if ('lists' in column) return Kind.List;
   return column.lo === null ? Kind.Int64 : Kind.Int64WithRest;
 }
 
@@ -145,6 +195,11 @@ export function decodeEntityState(bytes: Uint8Array): EntityState {
       }
       input.align8();
       columns[c] = { dict, codes };
+    } else if (kind === Kind.List) {
+      const lists = new Array<ListValue | null>(n);
+      for (let i = 0; i < n; i++) lists[i] = readList(input, bytes) as ListValue | null;
+      input.align8();
+      columns[c] = { lists };
     } else {
       const hi = float64s();
       columns[c] = { hi, lo: kind === Kind.Int64WithRest ? float64s() : null };

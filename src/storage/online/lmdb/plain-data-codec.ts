@@ -3,7 +3,8 @@ import { AdapterError } from '../../../errors.js';
 /**
  * A compact binary form of plain data (null, undefined, booleans, numbers, bigints, strings, arrays,
  * objects with string keys): what accumulator snapshots are made of (see `Accumulator.snapshot`).
- * Numbers keep every bit (-0, NaN payloads); small integers take 5 bytes instead of 9. Keys that
+ * Numbers keep every bit (-0, NaN payloads); small integers take 5 bytes instead of 9, and an
+ * array of float32 values (a vector) 4 bytes per value. Keys that
  * snapshots use are one byte, so the usual `{ value, ts }` costs no key text.
  */
 
@@ -18,6 +19,18 @@ const enum Tag {
   String = 7,
   Array = 8,
   Object = 9,
+  /** An array of 8 or more numbers that are all float32 values (an embedding): 4 bytes each. */
+  Float32s = 10,
+}
+
+/** Whether an array is worth writing as {@link Tag.Float32s}: long enough, and every item a float32 value. */
+function isFloat32s(items: readonly unknown[]): boolean {
+  if (items.length < 8) return false;
+  for (let i = 0; i < items.length; i++) {
+    const v = items[i];
+    if (typeof v !== 'number' || Math.fround(v) !== v) return false;
+  }
+  return true;
 }
 
 /** Object keys written as one byte: the keys accumulator snapshots use. Append only (the stored form depends on the order). */
@@ -141,6 +154,13 @@ export class ByteReader {
   }
 }
 
+/** A typed array's values as a plain array (a loop: `Array.from` goes through the iterator protocol, several times slower). */
+export function numbers(values: Float32Array | Float64Array): number[] {
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i]!;
+  return out;
+}
+
 const decoder = new TextDecoder();
 
 /** UTF-8 bytes `[start, end)` as a string; short ASCII without a call into C++ (the common case of keys and codes). */
@@ -178,6 +198,11 @@ export function writePlain(out: ByteWriter, value: unknown): void {
       return out.string(value);
     case 'object': {
       if (value === null) return out.u8(Tag.Null);
+      if (Array.isArray(value) && isFloat32s(value)) {
+        out.u8(Tag.Float32s);
+        out.u32(value.length);
+        return out.raw(Float32Array.from(value as number[]));
+      }
       if (Array.isArray(value)) {
         out.u8(Tag.Array);
         out.u32(value.length);
@@ -225,6 +250,13 @@ export function readPlain(input: ByteReader): unknown {
       const items = new Array<unknown>(n);
       for (let i = 0; i < n; i++) items[i] = readPlain(input);
       return items;
+    }
+    case Tag.Float32s: {
+      const n = input.u32();
+      // A copy (a Buffer's slice would be a view): the values need not start at a multiple of 4.
+      const values = new Float32Array(new Uint8Array(input.bytes.subarray(input.at, input.at + n * 4)).buffer);
+      input.at += n * 4;
+      return numbers(values);
     }
     case Tag.Object: {
       const n = input.u32();

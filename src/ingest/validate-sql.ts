@@ -42,7 +42,9 @@ export function parsedValueSql(column: string, type: ColumnType): string {
     case 'timestamp':
       return parseTimestampSql(c);
     case 'float64':
-      return `(CASE WHEN isfinite(TRY_CAST(${c} AS DOUBLE)) THEN TRY_CAST(${c} AS DOUBLE) END)`;
+      // + 0.0 turns -0 into 0: Parquet's dictionary encoding cannot keep both (they compare
+      // equal), so the lake would give back one for the other; Sluice stores zero as 0.
+      return `(CASE WHEN isfinite(TRY_CAST(${c} AS DOUBLE)) THEN TRY_CAST(${c} AS DOUBLE) + 0.0 END)`;
     case 'int64':
       // DuckDB's own cast rounds 1.5 and reads 1e3, 0x10 and " 7": only digits are exact integers.
       return `(CASE WHEN regexp_full_match(${c}, ${INTEGER}) THEN TRY_CAST(${c} AS BIGINT) END)`;

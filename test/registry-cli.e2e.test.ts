@@ -22,7 +22,7 @@ describe('sluice list, datasets, dataset build --manifest, gc', () => {
     expect(sluice(dir, 'list', 'entities', '--json').json()).toEqual([{ name: 'customer', joinKey: 'customer_id', description: null }]);
     const sources = sluice(dir, 'list', 'sources', '--json').json<Array<{ name: string; rows: number; snapshot: string }>>();
     expect(sources.map((s) => [s.name, s.rows])).toEqual([['transactions', 5], ['customers', 4]]);
-    expect(sluice(dir, 'list', 'views', '--json').json<Array<{ name: string; features: string[] }>>().map((v) => v.name)).toEqual(['txn_stats', 'profile']);
+    expect(sluice(dir, 'list', 'views', '--json').json<Array<{ name: string; features: string[] }>>().map((v) => v.name)).toEqual(['txn_stats', 'small_txns', 'profile']);
     expect(sluice(dir, 'list', 'services', '--json').json<Array<{ name: string; features: string[] }>>()[0]!.features).toContain('profile:segment');
     const snapshots = sluice(dir, 'list', 'snapshots', '--source', 'transactions', '--json').json<Array<Record<string, unknown>>>();
     expect(snapshots).toEqual([expect.objectContaining({ id: sources[0]!.snapshot, source: 'transactions', version: 1, rows: 5, files: 1 })]);

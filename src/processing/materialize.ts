@@ -90,7 +90,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       }
       await online.replaceView(
         { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },
-        entityStates(engine, plan, viewEventsSql(plan, source, files, extra), horizon, counts),
+        entityStates(engine, plan, viewEventsSql(plan, source, files, extra), asOf, counts),
       );
       if (extra) await engine.run(`DROP TABLE ${extra}`);
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started });

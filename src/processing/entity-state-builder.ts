@@ -28,6 +28,8 @@ export class EntityStateBuilder {
   private readonly baseSlots: number[];
   /** Hopped slots whose accumulator merges snapshots. */
   private readonly tileSlots: number[];
+  /** The plan's windows, hopped slots marked as tiled (for `rawEventsHorizon`). */
+  private readonly windows: readonly { windowMs: number | undefined; hopMs: number | undefined; tiled: boolean }[];
   private readonly usedTs: Float64Array;
   /** Per appended event: 0 for a raw event of the stored state (already in its tiles when before their end), 1 for a new one. */
   private fresh = new Uint8Array(64);
@@ -38,6 +40,7 @@ export class EntityStateBuilder {
     this.accumulators = createAccumulators(plan, this.events.buffer);
     this.baseSlots = plan.slots.flatMap((slot, s) => (slot.windowMs === undefined ? [s] : []));
     this.tileSlots = plan.slots.flatMap((slot, s) => (slot.windowMs !== undefined && slot.hopMs !== undefined && this.accumulators[s]!.merge ? [s] : []));
+    this.windows = plan.slots.map((slot, s) => ({ windowMs: slot.windowMs, hopMs: slot.hopMs, tiled: this.tileSlots.includes(s) }));
     this.usedTs = new Float64Array(plan.slots.length);
   }
 
@@ -65,17 +68,13 @@ export class EntityStateBuilder {
    */
   finish(asOf: number): EntityState {
     const { plan, stored } = this;
-    const buffer = this.events.buffer;
     const cutAt = Math.max(asOf, stored?.tiles?.asOf ?? -Infinity);
     let horizon = retentionHorizon(cutAt, plan.slots);
     let tiles: EntityState['tiles'];
     if (this.tileSlots.length > 0) {
-      const slots = this.cutTiles(cutAt);
-      const tiledHorizon = rawEventsHorizon(cutAt, plan.slots.map((slot, s) => ({ windowMs: slot.windowMs, hopMs: slot.hopMs, tiled: slots[s] !== null })));
-      const [from, to] = eventRange(buffer.ts.subarray(0, this.events.length), { start: horizon, end: tiledHorizon });
-      const tileCount = slots.reduce((n, t) => n + (t?.starts.length ?? 0), 0);
-      if (stored?.tiles !== undefined || to - from > tileCount) {
-        tiles = { asOf: cutAt, slots };
+      const tiledHorizon = rawEventsHorizon(cutAt, this.windows);
+      if (stored?.tiles !== undefined || this.tilingPays(cutAt, horizon, tiledHorizon)) {
+        tiles = { asOf: cutAt, slots: this.cutTiles(cutAt) };
         horizon = tiledHorizon;
       }
     }
@@ -83,6 +82,30 @@ export class EntityStateBuilder {
     const retainedFrom = this.foldBase(horizon);
     const { ts, columns } = this.events.slice(retainedFrom);
     return tiles === undefined ? { horizon, base: this.base(), ts, columns } : { horizon, base: this.base(), ts, columns, tiles };
+  }
+
+  /**
+   * Whether tiling an untiled state drops more raw events (those in `[horizon, tiledHorizon)`)
+   * than it adds tiles (per tiled slot, the hops in reach in which it used an event). Counts
+   * without building anything, stopping once the tiles reach the events.
+   */
+  private tilingPays(cutAt: number, horizon: number, tiledHorizon: number): boolean {
+    const ts = this.events.buffer.ts.subarray(0, this.events.length);
+    const [from, to] = eventRange(ts, { start: horizon, end: tiledHorizon });
+    const dropped = to - from;
+    let tiles = 0;
+    for (const s of this.tileSlots) {
+      const slot = this.plan.slots[s]!;
+      const hop = slot.hopMs!;
+      const [first, end] = eventRange(ts, { start: windowAt(cutAt, slot.windowMs, hop).start, end: tiledUntil(cutAt, hop) });
+      let tile = -Infinity;
+      for (let i = first; i < end && tiles < dropped; i++) {
+        if (ts[i]! < tile + hop || !slotUses(slot, this.events.buffer, i)) continue;
+        tile = floorToHop(ts[i]!, hop);
+        tiles++;
+      }
+    }
+    return dropped > tiles;
   }
 
   /** Folds the events before `horizon` into the unwindowed slots (over the stored base); returns the first event kept. */

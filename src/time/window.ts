@@ -124,7 +124,7 @@ export function ttlPredicateSql(rowTs: string, t: string, ttlMs: number | undefi
  * retentionHorizon(10_500, [{ windowMs: 2_000 }, { windowMs: 3_000, hopMs: 1_000 }]); // 7_000
  */
 export function retentionHorizon(asOf: number, windows: readonly WindowSpec[]): number {
-  return rawEventsHorizon(asOf, windows);
+  return earliestKept(asOf, windows, false);
 }
 
 /**
@@ -150,10 +150,14 @@ export function tiledUntil(asOf: number, hopMs: number): number {
  * rawEventsHorizon(10_500, [{ windowMs: 2_000 }, { windowMs: 3_000, hopMs: 1_000, tiled: true }]); // 8_500
  */
 export function rawEventsHorizon(asOf: number, windows: readonly (WindowSpec & { readonly tiled?: boolean })[]): number {
+  return earliestKept(asOf, windows, true);
+}
+
+function earliestKept(asOf: number, windows: readonly (WindowSpec & { readonly tiled?: boolean })[], tiles: boolean): number {
   let horizon = asOf;
   for (const w of windows) {
     if (w.windowMs === undefined) continue;
-    const from = w.tiled === true && w.hopMs !== undefined ? tiledUntil(asOf, w.hopMs) : windowAt(asOf, w.windowMs, w.hopMs).start;
+    const from = tiles && w.tiled === true && w.hopMs !== undefined ? tiledUntil(asOf, w.hopMs) : windowAt(asOf, w.windowMs, w.hopMs).start;
     horizon = Math.min(horizon, from);
   }
   return horizon;

@@ -45,7 +45,8 @@ export interface MaterializeResult {
 /**
  * Loads the online store so that it answers every feature "as of now" exactly: per view and
  * entity, accumulator snapshots over the events before the retention horizon plus every event
- * the longest window can still reach. Per view, one sorted scan of its events streamed in
+ * the longest window can still reach (a hot entity's hopped windows: one snapshot per closed hop,
+ * see `EntityStateBuilder`). Per view, one sorted scan of its events streamed in
  * columnar chunks; the view's online table is swapped atomically.
  *
  * @example

@@ -87,4 +87,39 @@ describe('a hot entity of a hopped window keeps tiles: its state is bounded', ()
     }
     expect(state!.tiles).toBeUndefined();
   });
+
+  test('a state written without tiles is tiled by the next apply, late events land in closed hops, and values stay those of every event', () => {
+    const concat = (batches: EventBatch[]): EventBatch => {
+      const ts = Float64Array.from(batches.flatMap((b) => [...b.ts]));
+      const order = [...ts.keys()].sort((a, b) => ts[a]! - ts[b]!);
+      const pick = (c: number) => {
+        const all = batches.flatMap((b) => [...(c === 0 ? (b.columns[c] as Float64Array) : (b.columns[c] as { codes: Int32Array }).codes)]);
+        return order.map((i) => all[i]!);
+      };
+      return {
+        ts: Float64Array.from(order, (i) => ts[i]!),
+        columns: plan.columns.map((name, c) => (name === 'amount' ? Float64Array.from(pick(c)) : { dict: MERCHANTS, codes: Int32Array.from(pick(c)) })),
+      };
+    };
+    const early = concat(Array.from({ length: 40 }, (_, hop) => hourOfEvents(hop, 50)));
+    const late = concat([...Array.from({ length: 20 }, (_, k) => hourOfEvents(40 + k, 50)), hourOfEvents(35, 7), hourOfEvents(12, 3)]);
+    const applier = new EventApplier(plan);
+    // Cut at 0: no hop closed, every event raw (as states were stored before tiles).
+    const before = applier.apply(undefined, early, [...early.ts.keys()], 0);
+    expect(before.tiles).toBeUndefined();
+    const after = applier.apply(before, late, [...late.ts.keys()], 60 * HOUR + 1);
+    expect(after.tiles).toBeDefined();
+    expect(after.ts.length).toBeLessThan(100);
+    // Later still, late events into hops the tiles closed: their tiles are restored, added to, snapshotted.
+    const later = concat([hourOfEvents(45, 5), hourOfEvents(59, 2), hourOfEvents(60, 9)]);
+    const last = applier.apply(after, later, [...later.ts.keys()], 61 * HOUR + 5);
+    expect(last.tiles!.slots.find((s) => s !== null)!.starts).toContain(60 * HOUR);
+    const raw = (batches: EventBatch[]) => {
+      const all = concat(batches);
+      return applier.apply(undefined, all, [...all.ts.keys()], 0);
+    };
+    expect(raw([early, late]).tiles).toBeUndefined();
+    for (const t of [60 * HOUR + 1, 61 * HOUR, 65.5 * HOUR, 89 * HOUR, 95 * HOUR]) expect(evaluate(after, t)).toEqual(evaluate(raw([early, late]), t));
+    for (const t of [61 * HOUR + 5, 62 * HOUR, 75.25 * HOUR, 90 * HOUR]) expect(evaluate(last, t)).toEqual(evaluate(raw([early, late, later]), t));
+  });
 });

@@ -69,7 +69,8 @@ const scratch: Evaluation = { value: null, expired: false, absent: false };
  * Computes the selected features of one view for one entity at time `t` from its online state,
  * with the same accumulators as every other path. Requires `t` to be at or after the time the
  * state was built for (true for "now" after materializing): every exact window then starts at or
- * after `state.horizon`, and every hopped one at or after its oldest tile. Writes feature `f` of the plan to
+ * after `state.horizon`, and every hopped one at or after its oldest tile (a tiled slot merges the
+ * tiles in its window, then adds the raw events after them). Writes feature `f` of the plan to
  * position `positions[f]` of `sink`.
  */
 export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | undefined, t: number, sink: ValueSink, positions: readonly number[]): void {

@@ -5,18 +5,17 @@
 // `asOf`, materialized at `asOf`; then the online store (LMDB) is opened read-only and measured:
 // the encoded bytes of every entry (keys and values) and the pages its B-tree uses, divided by
 // the number of entities. Also times serving (read + evaluate) per entity, and, for the hopped
-// window, projects the state a tiled layout would store (one accumulator snapshot per hop and
-// slot, plus the raw events of the current hop), encoded as the store encodes (msgpack), by
-// slot kind. Reports JSON with the git commit measured. Needs `npm run build` first (it runs
-// the built dist/).
+// window, the tiles the states hold (the share of entities tiled, tiles per entity, and the bytes
+// they add to the encoded state, by slot kind; a hot entity keeps one accumulator snapshot per
+// closed hop and slot plus the raw events of the open hop). Reports JSON with the git commit
+// measured. Needs `npm run build` first (it runs the built dist/).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Packr } from 'msgpackr';
-import { createAccumulators, viewPlan } from '../dist/processing/feature-plan.js';
-import { floorToHop, windowAt } from '../dist/time/index.js';
+import { viewPlan } from '../dist/processing/feature-plan.js';
+import { encodeEntityState } from '../dist/storage/online/lmdb/entity-state-codec.js';
 import { loadProject } from '../dist/config/load-project.js';
 import { ingestFile } from '../dist/ingest/ingest-file.js';
 import { openPlatform } from '../dist/platform.js';
@@ -34,57 +33,25 @@ const opt = (name, fallback) => {
 const sizes = opt('sizes', '10,1000,100000').split(',').map(Number);
 const eventsPerSize = Number(opt('events-per-size', 1_000_000));
 const log = (line) => process.stderr.write(`${line}\n`);
-const packr = new Packr({ moreTypes: true });
-const firstAtOrAfter = (ts, bound) => {
-  let i = 0;
-  while (i < ts.length && ts[i] < bound) i++;
-  return i;
-};
-const sliceColumn = (c, from) =>
-  c instanceof Float64Array ? c.slice(from) : c.codes ? { dict: c.dict, codes: c.codes.slice(from) } : { hi: c.hi.slice(from), lo: c.lo && c.lo.slice(from) };
 
-/**
- * What a tiled state of `state` would encode to (a projection: the store keeps raw events
- * today): per hopped slot, one snapshot per non-empty hop of the window at `asOf`, with the hop's
- * start and newest event time; raw events only from the earliest exact-window start or current
- * hop; the base as today. Returns the total and the tiles' bytes per slot kind.
- */
-function tiledBytes(view, state, asOf) {
-  const plan = viewPlan(view);
-  const accumulators = createAccumulators(plan, { ts: state.ts, columns: state.columns });
-  let keepFrom = asOf;
+/** A hopped state's tiles: how many, and the bytes they add to the stored state. */
+function tileFigures(state) {
+  if (state.tiles === undefined) return { tiled: 0, tiles: 0, tileBytes: 0, byKind: {} };
+  const plan = viewPlan(project().featureViews[0]);
   const byKind = {};
-  const tiles = plan.slots.map((slot, s) => {
-    if (slot.windowMs === undefined) return null;
-    if (slot.hopMs === undefined) {
-      keepFrom = Math.min(keepFrom, windowAt(asOf, slot.windowMs).start);
-      return null;
-    }
-    const head = floorToHop(asOf, slot.hopMs);
-    keepFrom = Math.min(keepFrom, head);
-    const starts = [];
-    const newest = [];
-    const states = [];
-    let i = firstAtOrAfter(state.ts, windowAt(asOf, slot.windowMs, slot.hopMs).start);
-    while (i < state.ts.length && state.ts[i] < head) {
-      const tile = floorToHop(state.ts[i], slot.hopMs);
-      let j = i;
-      while (j < state.ts.length && state.ts[j] < tile + slot.hopMs) j++;
-      accumulators[s].reset();
-      accumulators[s].addRange(i, j);
-      starts.push(tile);
-      newest.push(state.ts[j - 1]);
-      states.push(accumulators[s].snapshot());
-      i = j;
-    }
-    const slotTiles = { starts: Float64Array.from(starts), newest: Float64Array.from(newest), states };
-    byKind[slot.factory.kind] = (byKind[slot.factory.kind] ?? 0) + packr.pack(slotTiles).length;
-    return slotTiles;
+  let tiles = 0;
+  state.tiles.slots.forEach((slot, s) => {
+    if (slot === null) return;
+    tiles += slot.starts.length;
+    const alone = { asOf: state.tiles.asOf, slots: state.tiles.slots.map((other, k) => (k === s ? other : null)) };
+    const kind = plan.slots[s].factory.kind;
+    byKind[kind] = (byKind[kind] ?? 0) + encodeEntityState({ ...state, tiles: alone }).length - encodeEntityState({ ...state, tiles: undefined }).length;
   });
-  const from = firstAtOrAfter(state.ts, keepFrom);
-  const tiled = { horizon: keepFrom, base: state.base, ts: state.ts.slice(from), columns: state.columns.map((c) => sliceColumn(c, from)), tiles };
-  return { total: packr.pack(tiled).length, byKind, rawEvents: state.ts.length - from };
+  return { tiled: 1, tiles, tileBytes: encodeEntityState(state).length - encodeEntityState({ ...state, tiles: undefined }).length, byKind };
 }
+
+let current;
+const project = () => current;
 
 async function measure(dir, file, perEntity, entities, hop) {
   rmSync(dir, { recursive: true, force: true });
@@ -92,6 +59,7 @@ async function measure(dir, file, perEntity, entities, hop) {
   writeFileSync(join(dir, 'sluice.config.ts'), config(hop));
   const platform = openPlatform({ projectDir: dir, now: () => asOf });
   const project = await loadProject(dir);
+  current = project;
   await platform.metadata.recordRegistry(project);
   await ingestFile(platform, project, 'transactions', file);
   const [view] = (await materialize(platform, project, { asOf })).views;
@@ -106,9 +74,9 @@ async function measure(dir, file, perEntity, entities, hop) {
   for (let r = 0; r < rounds; r++) await getOnlineFeatures(project, store, request, asOf, latest);
   const servingMicrosPerEntity = ((performance.now() - started) * 1000) / (rounds * keys.length);
   const { states } = await store.read('txn', keys);
-  const encoded = states.reduce((n, state) => n + packr.pack(state).length, 0) / keys.length;
-  const projections = hop ? states.map((state) => tiledBytes(project.featureViews[0], state, asOf)) : [];
-  const average = (f) => Math.round(projections.reduce((n, p) => n + f(p), 0) / projections.length);
+  const encoded = states.reduce((n, state) => n + encodeEntityState(state).length, 0) / keys.length;
+  const figures = hop ? states.map(tileFigures) : [];
+  const average = (f) => Math.round(figures.reduce((n, p) => n + f(p), 0) / figures.length);
   await platform.close();
   const bytes = storeBytes(join(dir, '.sluice', 'online'));
   const per = (n) => Math.round(n / view.entities);
@@ -121,14 +89,15 @@ async function measure(dir, file, perEntity, entities, hop) {
     bytesPerRetainedEvent: Number(((bytes.keyBytes + bytes.valueBytes) / view.retainedEvents).toFixed(2)),
     pageBytesPerEntity: per(bytes.pageBytes),
     servingMicrosPerEntity: Number(servingMicrosPerEntity.toFixed(1)),
-    // The state alone, msgpack-encoded as the store encodes it (checks the method of the projection).
+    // The state alone, as the store encodes it (`encodeEntityState`), over the entities served.
     encodedStateBytesPerEntity: Math.round(encoded),
     ...(hop
       ? {
-          projectedTiled: {
-            bytesPerEntity: average((p) => p.total),
-            rawEventsPerEntity: average((p) => p.rawEvents),
-            tileBytesPerEntityBySlotKind: Object.fromEntries(Object.keys(projections[0].byKind).map((k) => [k, average((p) => p.byKind[k])])),
+          tiles: {
+            tiledEntities: average((p) => p.tiled * 100) / 100,
+            tilesPerEntity: average((p) => p.tiles),
+            tileBytesPerEntity: average((p) => p.tileBytes),
+            tileBytesPerEntityBySlotKind: Object.fromEntries(['count', 'sum', 'max', 'distinct'].map((k) => [k, average((p) => p.byKind[k] ?? 0)])),
           },
         }
       : {}),

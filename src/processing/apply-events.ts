@@ -1,7 +1,8 @@
-import { isListColumn, type Accumulator, type EventColumn, type Int64Column, type TextColumn } from './aggregations/index.js';
-import type { BaseState, EntityState } from './entity-state.js';
-import { EventBufferBuilder, type ChunkColumn } from './event-buffer-builder.js';
-import { createAccumulators, slotUses, type ViewPlan } from './feature-plan.js';
+import { isListColumn, type EventColumn, type Int64Column, type TextColumn } from './aggregations/index.js';
+import type { EntityState } from './entity-state.js';
+import { EntityStateBuilder } from './entity-state-builder.js';
+import type { ChunkColumn } from './event-buffer-builder.js';
+import type { ViewPlan } from './feature-plan.js';
 
 /** New events of a view, columnar: `ts` and the plan's columns (`viewPlan(view).columns` order). */
 export interface EventBatch {
@@ -24,48 +25,35 @@ function readers(columns: readonly EventColumn[]): ChunkColumn[] {
 }
 
 /**
- * Applies entities' new events to their online states, one entity at a time, with buffers and
- * accumulators made once per view (the streaming hot path allocates per entity only the state it
+ * Applies entities' new events to their online states, one entity at a time, with one
+ * `EntityStateBuilder` per view (the streaming hot path allocates per entity only the state it
  * returns).
  */
 export class EventApplier {
-  private readonly builder: EventBufferBuilder;
-  private readonly accumulators: Accumulator[];
-  private readonly baseSlots: number[];
-  private readonly usedTs: Float64Array;
+  private readonly builder: EntityStateBuilder;
   private batch: EventBatch | undefined;
   private batchReaders: ChunkColumn[] = [];
 
-  constructor(private readonly plan: ViewPlan) {
-    this.builder = new EventBufferBuilder(plan.columnKinds);
-    this.accumulators = createAccumulators(plan, this.builder.buffer);
-    this.baseSlots = plan.slots.flatMap((slot, s) => (slot.windowMs === undefined ? [s] : []));
-    this.usedTs = new Float64Array(plan.slots.length);
+  constructor(plan: ViewPlan) {
+    this.builder = new EntityStateBuilder(plan);
   }
 
   /**
-   * Applies one entity's new events to its online state, exactly: the result is the state that
-   * materializing every event (old and new) at horizon `max(state.horizon, cut)` would give.
-   * Events at or after the horizon are merged into the retained events in (ts, arrival) order (an
-   * event with the same ts as a retained one came later, so it goes after it); events before it
-   * (the retained ones that `cut` passes, and late events older than the horizon) are folded into
-   * the unwindowed slots' base, which every accumulator accepts in any order (sums are exact;
-   * "latest" compares times). `rows` index `batch`, sorted by ts, ties in arrival order.
+   * Applies one entity's new events to its online state, exactly: the result answers every
+   * `t >= asOf` (and every `t` the stored state answered) as materializing every event (old and
+   * new) would. The stored raw events and the new ones are merged in (ts, arrival) order (an
+   * event with the same ts as a stored one came later, so it goes after it); `EntityStateBuilder`
+   * then folds what falls before the horizon into the unwindowed slots' base (late events
+   * included: every accumulator accepts them in any order, sums are exact, "latest" compares
+   * times), adds events of hopped windows' closed hops to their tiles (restoring a stored tile
+   * that a late event lands in), and keeps the rest. `rows` index `batch`, sorted by ts, ties in
+   * arrival order.
    *
-   * Costs O(retained + new) per call: callers batch an entity's events.
+   * Costs O(retained + tiles + new) per call: callers batch an entity's events.
    */
-  apply(state: EntityState | undefined, batch: EventBatch, rows: readonly number[], cut: number): EntityState {
-    const { plan, builder, accumulators, baseSlots, usedTs } = this;
-    usedTs.fill(NaN);
-    builder.reset();
-    for (const s of baseSlots) {
-      const base = state?.base[s];
-      if (base) {
-        accumulators[s]!.restore(base.state);
-        usedTs[s] = base.ts;
-      } else accumulators[s]!.reset();
-    }
-    const horizon = Math.max(state?.horizon ?? -Infinity, cut);
+  apply(state: EntityState | undefined, batch: EventBatch, rows: readonly number[], asOf: number): EntityState {
+    const builder = this.builder;
+    builder.begin(state);
     const oldTs = state?.ts ?? EMPTY;
     const oldValues = state ? readers(state.columns) : [];
     if (batch !== this.batch) {
@@ -73,28 +61,14 @@ export class EventApplier {
       this.batchReaders = readers(batch.columns);
     }
     const newValues = this.batchReaders;
-    let retainedFrom = -1;
-    const take = (ts: number, values: readonly ChunkColumn[], row: number): void => {
-      const i = builder.append(ts, values, 0, row);
-      if (ts >= horizon) {
-        if (retainedFrom < 0) retainedFrom = i;
-        return;
-      }
-      for (const s of baseSlots) {
-        accumulators[s]!.add(i);
-        if (slotUses(plan.slots[s]!, builder.buffer, i) && !(usedTs[s]! >= ts)) usedTs[s] = ts;
-      }
-    };
     let o = 0;
     for (const row of rows) {
       const ts = batch.ts[row]!;
-      while (o < oldTs.length && oldTs[o]! <= ts) take(oldTs[o]!, oldValues, o++);
-      take(ts, newValues, row);
+      while (o < oldTs.length && oldTs[o]! <= ts) builder.append(oldTs[o]!, oldValues, 0, o++, true);
+      builder.append(ts, newValues, 0, row, false);
     }
-    while (o < oldTs.length) take(oldTs[o]!, oldValues, o++);
-    const base = plan.slots.map((_, s): BaseState | null => (Number.isNaN(usedTs[s]!) ? null : { state: accumulators[s]!.snapshot(), ts: usedTs[s]! }));
-    const { ts, columns } = builder.slice(retainedFrom < 0 ? builder.length : retainedFrom);
-    return { horizon, base, ts, columns };
+    while (o < oldTs.length) builder.append(oldTs[o]!, oldValues, 0, o++, true);
+    return builder.finish(asOf);
   }
 }
 

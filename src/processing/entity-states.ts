@@ -1,7 +1,8 @@
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
-import type { BaseState, EntityState } from './entity-state.js';
-import { EventBufferBuilder } from './event-buffer-builder.js';
-import { createAccumulators, slotUses, type ViewPlan } from './feature-plan.js';
+import { retentionHorizon } from '../time/index.js';
+import type { EntityState } from './entity-state.js';
+import { EntityStateBuilder } from './entity-state-builder.js';
+import type { ViewPlan } from './feature-plan.js';
 import { bufferColumnNames } from './view-events-sql.js';
 
 export interface EntityStateCounts {
@@ -10,35 +11,22 @@ export interface EntityStateCounts {
 }
 
 /**
- * Every entity's online state for a view, streamed: one sorted scan of the view's events in
- * (key, ts, seq) order, in columnar chunks. Per entity, the events before `horizon` are folded
- * into the unwindowed slots' accumulators (their snapshots become the base), and the events at
- * or after it are kept. Memory holds one entity at a time, whatever the number of entities.
+ * Every entity's online state for a view at `asOf`, streamed: one sorted scan of the view's events
+ * in (key, ts, seq) order, in columnar chunks, each entity's state built by `EntityStateBuilder`
+ * (base before the horizon, tiles of hopped windows' closed hops, raw events after). Memory holds
+ * one entity at a time, whatever the number of entities.
  */
-export async function* entityStates(engine: SqlEngine, plan: ViewPlan, events: string, horizon: number, counts: EntityStateCounts): AsyncIterable<readonly [string, EntityState]> {
-  const baseSlots = plan.slots.flatMap((slot, s) => (slot.windowMs === undefined ? [s] : []));
-  const builder = new EventBufferBuilder(plan.columnKinds);
-  const accumulators = createAccumulators(plan, builder.buffer);
-  const usedTs = new Float64Array(plan.slots.length);
+export async function* entityStates(engine: SqlEngine, plan: ViewPlan, events: string, asOf: number, counts: EntityStateCounts): AsyncIterable<readonly [string, EntityState]> {
+  const builder = new EntityStateBuilder(plan);
   let key: string | undefined;
-  let retainedFrom = -1;
-  const start = (k: string): void => {
-    key = k;
-    builder.reset();
-    retainedFrom = -1;
-    for (const s of baseSlots) accumulators[s]!.reset();
-    usedTs.fill(NaN);
-  };
   const finish = (): readonly [string, EntityState] => {
-    const base = plan.slots.map((_, s): BaseState | null =>
-      Number.isNaN(usedTs[s]!) ? null : { state: accumulators[s]!.snapshot(), ts: usedTs[s]! },
-    );
-    const { ts, columns } = builder.slice(retainedFrom < 0 ? builder.length : retainedFrom);
+    const state = builder.finish(asOf);
     counts.entities++;
-    counts.retained += ts.length;
-    return [key!, { horizon, base, ts, columns }];
+    counts.retained += state.ts.length;
+    return [key!, state];
   };
-  const where = baseSlots.length === 0 ? ` WHERE _ts >= ${horizon}` : '';
+  const unwindowed = plan.slots.some((slot) => slot.windowMs === undefined);
+  const where = unwindowed ? '' : ` WHERE _ts >= ${retentionHorizon(asOf, plan.slots)}`;
   const valueColumns = bufferColumnNames(plan);
   const sql = `SELECT _key, _ts::DOUBLE, ${valueColumns.join(', ')} FROM (${events})${where} ORDER BY _key, _ts, _seq`;
   const width = 2 + valueColumns.length;
@@ -50,18 +38,10 @@ export async function* entityStates(engine: SqlEngine, plan: ViewPlan, events: s
       const k = keys.get(r) as string;
       if (k !== key) {
         if (key !== undefined) yield finish();
-        start(k);
+        key = k;
+        builder.begin();
       }
-      const ts = times.get(r) as number;
-      const i = builder.append(ts, columns, 2, r);
-      if (ts >= horizon) {
-        if (retainedFrom < 0) retainedFrom = i;
-        continue;
-      }
-      for (const s of baseSlots) {
-        accumulators[s]!.add(i);
-        if (slotUses(plan.slots[s]!, builder.buffer, i)) usedTs[s] = ts;
-      }
+      builder.append(times.get(r) as number, columns, 2, r, false);
     }
   }
   if (key !== undefined) yield finish();

@@ -1,7 +1,7 @@
 import type { Feature, FeatureView } from '../definitions/index.js';
-import { eventRange, windowAt } from '../time/index.js';
+import { eventRange, tiledUntil, windowAt } from '../time/index.js';
 import { type Accumulator, type EventBuffer, type Evaluation, type Scalar } from './aggregations/index.js';
-import type { EntityState } from './entity-state.js';
+import type { EntityState, SlotTiles } from './entity-state.js';
 import { createAccumulators, newestUsed, viewPlan, type PlannedFeature, type ViewPlan } from './feature-plan.js';
 
 /** How a served value came about. */
@@ -32,6 +32,8 @@ export interface EvaluationPlan {
   readonly starts: Int32Array;
   /** Per slot: the index of the newest event it used, -1 for none (scratch space). */
   readonly newest: Int32Array;
+  /** Per slot: the newest event time of the tiles it merged, NaN for none (scratch space). */
+  readonly tileNewest: Float64Array;
 }
 
 export function planEvaluation(view: FeatureView, features: readonly Feature[]): EvaluationPlan {
@@ -58,6 +60,7 @@ export function planEvaluation(view: FeatureView, features: readonly Feature[]):
     slotWindow,
     starts: new Int32Array(windows.length),
     newest: new Int32Array(plan.slots.length),
+    tileNewest: new Float64Array(plan.slots.length),
   };
 }
 
@@ -65,8 +68,10 @@ const scratch: Evaluation = { value: null, expired: false, absent: false };
 
 /**
  * Computes the selected features of one view for one entity at time `t` from its online state,
- * with the same accumulators as every other path. Requires every window's start at `t` to be at
- * or after `state.horizon` (true for "now" after materializing). Writes feature `f` of the plan to
+ * with the same accumulators as every other path. Requires `t` to be at or after the time the
+ * state was built for (true for "now" after materializing): every exact window then starts at or
+ * after `state.horizon`, and every hopped one at or after its oldest tile (a tiled slot merges the
+ * tiles in its window, then adds the raw events after them). Writes feature `f` of the plan to
  * position `positions[f]` of `sink`.
  */
 export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | undefined, t: number, sink: ValueSink, positions: readonly number[]): void {
@@ -79,7 +84,7 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     }
     return;
   }
-  const { buffer, accumulators, newest, starts, slotWindow } = plan;
+  const { buffer, accumulators, newest, starts, slotWindow, tileNewest } = plan;
   buffer.ts = state.ts;
   buffer.columns = state.columns as EventBuffer['columns'];
   // Every window ends at t: one search per distinct window, shared by its slots.
@@ -94,6 +99,15 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     const slot = slots[s]!;
     const start = starts[slotWindow[s]!]!;
     const accumulator = accumulators[s]!;
+    const tiles = state.tiles?.slots[s];
+    if (tiles) {
+      const from = mergeTiles(accumulator, tiles, windowAt(t, slot.windowMs, slot.hopMs).start, state.ts, state.tiles!.asOf, slot.hopMs!);
+      tileNewest[s] = from.newest;
+      accumulator.addRange(from.raw, end);
+      newest[s] = newestUsed(slot, buffer, from.raw, end);
+      continue;
+    }
+    tileNewest[s] = NaN;
     const base = slot.windowMs === undefined ? state.base[s] : null;
     if (base) accumulator.restore(base.state);
     else accumulator.reset();
@@ -105,11 +119,28 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     aggregation.evaluate(accumulators[s]!, t, plan.plan.view.ttlMs, scratch);
     const used = newest[s]!;
     const base = feature.windowMs === undefined ? state.base[s] : null;
-    const usedTs = used >= 0 ? state.ts[used]! : base ? base.ts : undefined;
+    const tiled = tileNewest[s]!;
+    const usedTs = used >= 0 ? state.ts[used]! : base ? base.ts : Number.isNaN(tiled) ? undefined : tiled;
     const at = positions[f]!;
     sink.values[at] = scratch.value;
     sink.ageMs[at] = usedTs === undefined ? null : t - usedTs;
     if (scratch.absent) sink.status[at] = 'NOT_FOUND';
     else sink.status[at] = scratch.expired ? 'OUTSIDE_TTL' : scratch.value === null ? 'NULL' : 'PRESENT';
   }
+}
+
+const merged = { raw: 0, newest: NaN };
+
+/**
+ * Resets `accumulator` and merges the tiles that start at or after `windowStart`; returns the first
+ * raw event the window still needs (from `max(windowStart, tiledUntil)`) and the newest time the
+ * merged tiles used (NaN for none).
+ */
+function mergeTiles(accumulator: Accumulator, tiles: SlotTiles, windowStart: number, ts: Float64Array, asOf: number, hopMs: number): typeof merged {
+  accumulator.reset();
+  let k = eventRange(tiles.starts, { start: windowStart, end: Infinity })[0];
+  merged.newest = k < tiles.starts.length ? tiles.newest[tiles.starts.length - 1]! : NaN;
+  for (; k < tiles.states.length; k++) accumulator.merge!(tiles.states[k]);
+  merged.raw = eventRange(ts, { start: Math.max(windowStart, tiledUntil(asOf, hopMs)), end: Infinity })[0];
+  return merged;
 }

@@ -45,7 +45,8 @@ export interface MaterializeResult {
 /**
  * Loads the online store so that it answers every feature "as of now" exactly: per view and
  * entity, accumulator snapshots over the events before the retention horizon plus every event
- * the longest window can still reach. Per view, one sorted scan of its events streamed in
+ * the longest window can still reach (a hot entity's hopped windows: one snapshot per closed hop,
+ * see `EntityStateBuilder`). Per view, one sorted scan of its events streamed in
  * columnar chunks; the view's online table is swapped atomically.
  *
  * @example
@@ -90,7 +91,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       }
       await online.replaceView(
         { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },
-        entityStates(engine, plan, viewEventsSql(plan, source, files, extra), horizon, counts),
+        entityStates(engine, plan, viewEventsSql(plan, source, files, extra), asOf, counts),
       );
       if (extra) await engine.run(`DROP TABLE ${extra}`);
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started });

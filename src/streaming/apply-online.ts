@@ -3,7 +3,6 @@ import { int64Value, type EventColumn, type Int64Column, type TextColumn } from 
 import { EventApplier, type EventBatch } from '../processing/apply-events.js';
 import { viewPlan } from '../processing/feature-plan.js';
 import type { OnlineStore, TableProgress, ViewTableInfo } from '../storage/online/online-store.js';
-import { retentionHorizon } from '../time/index.js';
 import type { DecodedEvents } from './decode-events.js';
 
 /** A column of nulls, for a column the table reads that the decoded events lack. */
@@ -71,7 +70,9 @@ export async function applyToTable(
   }
   // Stable: events of equal time keep their arrival order.
   for (const rows of groups.values()) rows.sort((a, b) => decoded.ts[a]! - decoded.ts[b]!);
-  const cut = retentionHorizon(ackTime - (source.allowedLatenessMs ?? 0), view.features);
+  // The state answers from the earliest time a later event can still arrive at (a later event of
+  // an older time is late: dead-lettered).
+  const asOf = ackTime - (source.allowedLatenessMs ?? 0);
   const applier = new EventApplier(plan);
-  return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applier.apply(state, batch, groups.get(key)!, cut), progress, precondition);
+  return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applier.apply(state, batch, groups.get(key)!, asOf), progress, precondition);
 }

@@ -10,6 +10,8 @@ export {
   windowPredicateSql,
   ttlPredicateSql,
   retentionHorizon,
+  tiledUntil,
+  rawEventsHorizon,
   type TimeWindow,
   type WindowSpec,
 } from './window.js';

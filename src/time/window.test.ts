@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
-import { eventRange, floorToHop, inWindow, retentionHorizon, windowAt, windowPredicateSql, windowReachMs } from './index.js';
+import { eventRange, floorToHop, inWindow, rawEventsHorizon, retentionHorizon, tiledUntil, windowAt, windowPredicateSql, windowReachMs } from './index.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -87,5 +87,22 @@ describe('hopped windows hold floor(t - W, hop) <= ts < t', () => {
     expect(retentionHorizon(10 * DAY + 5 * HOUR, [{ windowMs: 2 * DAY, hopMs: DAY }, { windowMs: 2 * DAY + 6 * HOUR }])).toBe(7 * DAY + 23 * HOUR);
     expect(retentionHorizon(1_000, [{}, { windowMs: undefined }])).toBe(1_000);
     expect(retentionHorizon(-500, [{ windowMs: 3_000, hopMs: 1_000 }])).toBe(-4_000);
+  });
+
+  test('tiles of a hopped window end at the open hop; a state keeps raw events from the earliest of that and the exact windows\' starts', () => {
+    expect(tiledUntil(10 * DAY + 5 * HOUR, HOUR)).toBe(10 * DAY + 5 * HOUR);
+    expect(tiledUntil(-1, 1_000)).toBe(-1_000);
+    const asOf = 10 * DAY + 5 * HOUR + 30 * 60_000;
+    const hopped = { windowMs: 2 * DAY, hopMs: HOUR, tiled: true };
+    expect(rawEventsHorizon(asOf, [hopped])).toBe(10 * DAY + 5 * HOUR);
+    expect(rawEventsHorizon(asOf, [hopped, { windowMs: HOUR }])).toBe(10 * DAY + 4 * HOUR + 30 * 60_000);
+    expect(rawEventsHorizon(asOf, [{ ...hopped, tiled: false }])).toBe(retentionHorizon(asOf, [hopped]));
+    // Every window at t >= asOf holds whole tiles (its start is a hop boundary at or after the tiles' first) and raw events from tiledUntil.
+    fc.assert(fc.property(fc.integer({ min: -10_000, max: 10_000 }), fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 300 }), (at, later, hops, hop) => {
+      const start = windowAt(at + later, hops * hop, hop).start;
+      expect(start).toBeGreaterThanOrEqual(windowAt(at, hops * hop, hop).start);
+      expect(floorToHop(start, hop)).toBe(start);
+      expect(tiledUntil(at, hop)).toBeLessThanOrEqual(at + later);
+    }));
   });
 });

@@ -124,7 +124,41 @@ export function ttlPredicateSql(rowTs: string, t: string, ttlMs: number | undefi
  * retentionHorizon(10_500, [{ windowMs: 2_000 }, { windowMs: 3_000, hopMs: 1_000 }]); // 7_000
  */
 export function retentionHorizon(asOf: number, windows: readonly WindowSpec[]): number {
+  return earliestKept(asOf, windows, false);
+}
+
+/**
+ * Where a hopped window's tiles end when cut at `asOf`: the start of the hop holding `asOf` (its
+ * open hop). The hops from `windowAt(asOf, W, hop).start` up to it are closed (every event in them
+ * has `ts < asOf`), so each can be pre-aggregated into one tile; a window at any `t >= asOf`
+ * starts on a hop boundary, so it holds whole tiles (those starting at or after its start) and
+ * the events from `max(start, tiledUntil)` on.
+ *
+ * @example
+ * tiledUntil(10_500, 1_000); // 10_000: the hops before 10_000 are tiles, later events raw
+ */
+export function tiledUntil(asOf: number, hopMs: number): number {
+  return floorToHop(asOf, hopMs);
+}
+
+/**
+ * The earliest event time a state cut at `asOf` keeps raw: the earliest window start at `asOf`,
+ * except that a hopped window marked `tiled` keeps raw events only from {@link tiledUntil} (its
+ * closed hops are tiles). With nothing tiled this is {@link retentionHorizon}.
+ *
+ * @example
+ * rawEventsHorizon(10_500, [{ windowMs: 2_000 }, { windowMs: 3_000, hopMs: 1_000, tiled: true }]); // 8_500
+ */
+export function rawEventsHorizon(asOf: number, windows: readonly (WindowSpec & { readonly tiled?: boolean })[]): number {
+  return earliestKept(asOf, windows, true);
+}
+
+function earliestKept(asOf: number, windows: readonly (WindowSpec & { readonly tiled?: boolean })[], tiles: boolean): number {
   let horizon = asOf;
-  for (const w of windows) if (w.windowMs !== undefined) horizon = Math.min(horizon, windowAt(asOf, w.windowMs, w.hopMs).start);
+  for (const w of windows) {
+    if (w.windowMs === undefined) continue;
+    const from = tiles && w.tiled === true && w.hopMs !== undefined ? tiledUntil(asOf, w.hopMs) : windowAt(asOf, w.windowMs, w.hopMs).start;
+    horizon = Math.min(horizon, from);
+  }
   return horizon;
 }

@@ -32,6 +32,21 @@ export interface Accumulator {
   remove(i: number): void;
   snapshot(): unknown;
   restore(state: unknown): void;
+  /**
+   * Takes in the events a snapshot of another accumulator of the same kind (and column) was
+   * taken over, as if they had been added: how hopped windows combine their tiles (one snapshot
+   * per hop). Called after `reset`/`restore` and before any `add`, oldest snapshot first; the
+   * result is exact and independent of how the events were split into snapshots (counts add,
+   * exact sums merge their partials, min/max compare, "latest" compares times, keeping the
+   * later snapshot on a tie). Optional: a hopped slot whose accumulator lacks it keeps raw events.
+   */
+  merge?(state: unknown): void;
+  /**
+   * Optional: rewrites tile snapshots (oldest first) so that each suffix still merges to the same
+   * state (windows always take the newest tiles), dropping what newer tiles repeat: distinct
+   * values keep only their newest tile, so tiles hold each value once.
+   */
+  compactTiles?(states: unknown[]): unknown[];
 }
 
 /** How to build an accumulator over column `column` (-1: none) of a buffer, of a column kind. */

@@ -32,6 +32,9 @@ export class CountAccumulator implements Accumulator {
   restore(state: unknown): void {
     this.n = state as number;
   }
+  merge(state: unknown): void {
+    this.n += state as number;
+  }
 }
 
 export const countAccumulator: AccumulatorFactory<CountAccumulator> = {

@@ -110,6 +110,34 @@ export class DistinctAccumulator implements Accumulator {
     this.size = this.base.size;
   }
 
+  /** Adds the snapshot's values to the base (values also counted since are counted once). */
+  merge(state: unknown): void {
+    const base = (this.base ??= new Set());
+    const dict = this.kind === 'text' && this.highCode >= 0 ? (this.buffer.columns[this.column] as TextColumn).dict : undefined;
+    for (const key of state as DistinctKey[]) {
+      if (base.has(key)) continue;
+      base.add(key);
+      const counted = dict ? (this.codeCounts[dict.indexOf(key as string)] ?? 0) > 0 : (this.counts.get(key) ?? 0) > 0;
+      if (!counted) this.size++;
+    }
+  }
+
+  /** Each value stays only in the newest tile that holds it (a window holding a tile holds every newer one). */
+  compactTiles(states: unknown[]): unknown[] {
+    const seen = new Set<DistinctKey>();
+    const out = new Array<unknown>(states.length);
+    for (let k = states.length - 1; k >= 0; k--) {
+      const kept: DistinctKey[] = [];
+      for (const key of states[k] as DistinctKey[]) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        kept.push(key);
+      }
+      out[k] = kept;
+    }
+    return out;
+  }
+
   private growCodes(code: number): void {
     const grown = new Int32Array(Math.max(code + 1, this.codeCounts.length * 2));
     grown.set(this.codeCounts);

@@ -100,6 +100,25 @@ export class ExactSum {
     this.big = state.big === undefined ? undefined : BigInt(state.big);
   }
 
+  /**
+   * Adds the values of another sum's snapshot: its partials are its exact total, so the result
+   * is the exact sum of both multisets, rounded once (whatever the split).
+   */
+  merge(state: ExactSumState): void {
+    this.n += state.n;
+    if (state.big === undefined) {
+      for (const p of state.partials ?? []) this.addExact(p);
+      return;
+    }
+    if (this.big === undefined) {
+      let total = 0n;
+      for (let k = 0; k < this.count; k++) total += scaledBigInt(this.partials[k]!);
+      this.count = 0;
+      this.big = total;
+    }
+    this.big += BigInt(state.big);
+  }
+
   private toBig(partials: readonly number[], kept: number, next: number, x: number, y: number): void {
     let total = scaledBigInt(x) + scaledBigInt(y);
     for (let k = 0; k < kept; k++) total += scaledBigInt(partials[k]!);

@@ -100,6 +100,13 @@ export class ExtremeAccumulator implements Accumulator {
     this.reset();
     this.base = state as Scalar;
   }
+
+  /** Keeps the better of the two; on a tie the earlier (the one already in). */
+  merge(state: unknown): void {
+    const v = state as Scalar;
+    if (v === null) return;
+    if (this.base === null || this.sign * compareScalars(v, this.base) < 0) this.base = v;
+  }
 }
 
 export const minAccumulator: AccumulatorFactory<ExtremeAccumulator> = {

@@ -92,6 +92,13 @@ export class LatestAccumulator implements Accumulator {
     this.reset();
     if (state !== null && state !== undefined) this.base = state as LatestState;
   }
+
+  /** The later row of the two; on equal times the merged one (snapshots come oldest first). */
+  merge(state: unknown): void {
+    if (state === null || state === undefined) return;
+    const row = state as LatestState;
+    if (this.base === undefined || row.ts >= this.base.ts) this.base = row;
+  }
 }
 
 export const lastAccumulator: AccumulatorFactory<LatestAccumulator> = {

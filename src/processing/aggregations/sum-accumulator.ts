@@ -52,6 +52,9 @@ export class SumAccumulator implements Accumulator {
   restore(state: unknown): void {
     this.sum.restore(state as ExactSumState);
   }
+  merge(state: unknown): void {
+    this.sum.merge(state as ExactSumState);
+  }
 }
 
 export const sumAccumulator: AccumulatorFactory<SumAccumulator> = {

@@ -1,10 +1,12 @@
 import { AdapterError } from '../../../errors.js';
 import type { ListValue } from '../../../processing/aggregations/index.js';
-import type { BaseState, EntityState, EventColumn } from '../../../processing/entity-state.js';
+import type { BaseState, EntityState, EntityTiles, EventColumn, SlotTiles } from '../../../processing/entity-state.js';
 import { ByteReader, ByteWriter, numbers, readPlain, utf8, writePlain } from './plain-data-codec.js';
 
 /** "SLS1", little-endian: the layout's version is its last byte. */
 const MAGIC = 0x31534c53;
+/** "SLS2": the same, followed by tiles (a state without tiles is still written as "SLS1"). */
+const MAGIC_TILES = 0x32534c53;
 
 const enum Kind {
   Number = 0,
@@ -69,6 +71,8 @@ function readList(input: ByteReader, bytes: Uint8Array): readonly unknown[] | nu
  *   list: per event u8 0 (null) | u8 1 float32s or 2 float64s (u32 length, pad to 8, the values) |
  *   u8 3 and the list as plain data; each float64 block starting at a multiple of 8
  * per base slot: u8 0 (none) | u8 1, f64 ts, the snapshot as plain data (see plain-data-codec)
+ * "SLS2" only: f64 tiles' asOf | u32 slots | per slot: u8 0 (none) | u8 1, u32 k (tiles), f64[k]
+ *   starts, f64[k] newest, k snapshots as plain data
  * ```
  *
  * Float64 columns keep every bit (NaN nulls, -0). Little-endian, like every platform Node runs on
@@ -81,7 +85,7 @@ function readList(input: ByteReader, bytes: Uint8Array): readonly unknown[] | nu
 export function encodeEntityState(state: EntityState): Buffer {
   const n = state.ts.length;
   const out = new ByteWriter(64 + n * 8 * (1 + state.columns.length));
-  out.u32(MAGIC);
+  out.u32(state.tiles === undefined ? MAGIC : MAGIC_TILES);
   out.u32(n);
   out.f64(state.horizon);
   out.u32(state.columns.length);
@@ -124,7 +128,44 @@ export function encodeEntityState(state: EntityState): Buffer {
     out.f64(base.ts);
     writePlain(out, base.state);
   }
+  if (state.tiles !== undefined) writeTiles(out, state.tiles);
   return out.bytes.subarray(0, out.at);
+}
+
+function writeTiles(out: ByteWriter, tiles: EntityTiles): void {
+  out.f64(tiles.asOf);
+  out.u32(tiles.slots.length);
+  for (const slot of tiles.slots) {
+    if (slot === null) {
+      out.u8(0);
+      continue;
+    }
+    out.u8(1);
+    out.u32(slot.starts.length);
+    for (const start of slot.starts) out.f64(start);
+    for (const newest of slot.newest) out.f64(newest);
+    for (const state of slot.states) writePlain(out, state);
+  }
+}
+
+function readTiles(input: ByteReader): EntityTiles {
+  const asOf = input.f64();
+  const slots = new Array<SlotTiles | null>(input.u32());
+  for (let s = 0; s < slots.length; s++) {
+    if (input.u8() === 0) {
+      slots[s] = null;
+      continue;
+    }
+    const k = input.u32();
+    const starts = new Float64Array(k);
+    const newest = new Float64Array(k);
+    for (let i = 0; i < k; i++) starts[i] = input.f64();
+    for (let i = 0; i < k; i++) newest[i] = input.f64();
+    const states = new Array<unknown>(k);
+    for (let i = 0; i < k; i++) states[i] = readPlain(input);
+    slots[s] = { starts, newest, states };
+  }
+  return { asOf, slots };
 }
 
 function kindOf(column: EventColumn): Kind {
@@ -136,7 +177,7 @@ function kindOf(column: EventColumn): Kind {
 
 /** Whether `bytes` hold an entity state in this layout (rather than an earlier one). */
 export function isEncodedEntityState(bytes: Uint8Array): boolean {
-  return bytes.length >= 24 && bytes[0] === 0x53 && bytes[1] === 0x4c && bytes[2] === 0x53 && bytes[3] === 0x31;
+  return bytes.length >= 24 && bytes[0] === 0x53 && bytes[1] === 0x4c && bytes[2] === 0x53 && (bytes[3] === 0x31 || bytes[3] === 0x32);
 }
 
 // Shared by every state without events (empty arrays cannot be written to).
@@ -213,5 +254,6 @@ export function decodeEntityState(bytes: Uint8Array): EntityState {
       base[s] = { state: readPlain(input), ts: at };
     }
   }
+  if (bytes[3] === 0x32) return { horizon, base, ts, columns, tiles: readTiles(input) };
   return { horizon, base, ts, columns };
 }

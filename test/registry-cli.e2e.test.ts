@@ -22,7 +22,8 @@ describe('sluice list, datasets, dataset build --manifest, gc', () => {
     expect(sluice(dir, 'list', 'entities', '--json').json()).toEqual([{ name: 'customer', joinKey: 'customer_id', description: null }]);
     const sources = sluice(dir, 'list', 'sources', '--json').json<Array<{ name: string; rows: number; snapshot: string }>>();
     expect(sources.map((s) => [s.name, s.rows])).toEqual([['transactions', 5], ['customers', 4]]);
-    expect(sluice(dir, 'list', 'views', '--json').json<Array<{ name: string; features: string[] }>>().map((v) => v.name)).toEqual(['txn_stats', 'small_txns', 'profile']);
+    const views = sluice(dir, 'list', 'views', '--json').json<Array<{ name: string; features: string[]; transforms: string[] }>>();
+    expect(views.map((v) => [v.name, v.transforms])).toEqual([['txn_stats', []], ['small_txns', ['filter', 'cents']], ['profile', []]]);
     expect(sluice(dir, 'list', 'services', '--json').json<Array<{ name: string; features: string[] }>>()[0]!.features).toContain('profile:segment');
     const snapshots = sluice(dir, 'list', 'snapshots', '--source', 'transactions', '--json').json<Array<Record<string, unknown>>>();
     expect(snapshots).toEqual([expect.objectContaining({ id: sources[0]!.snapshot, source: 'transactions', version: 1, rows: 5, files: 1 })]);
@@ -32,7 +33,7 @@ describe('sluice list, datasets, dataset build --manifest, gc', () => {
     expect(text.stdout.split('\n')[0]).toMatch(/^id\s+source\s+version\s+rows\s+addedRows\s+files\s+createdAt$/);
     const bad = sluice(dir, 'list', 'bogus');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('unknown kind "bogus"; use one of entities, sources, views, services, datasets, snapshots, runs');
+    expect(bad.stderr).toContain('unknown kind "bogus"; use one of entities, sources, views, requests, services, datasets, snapshots, runs');
   });
 
   test('a dataset is registered and rebuilt from its manifest after new data: same id, same bytes', () => {

@@ -35,6 +35,7 @@ describe('request views from the CLI', () => {
     expect(built.code).toBe(0);
     expect(readFileSync(join(dir, 'train.csv'), 'utf8').trim().split('\n')).toEqual(['customer_id,ts,amount,payment_risk__ratio,txn_stats__amount_avg,txn_stats__n', 'c1,2026-01-03T00:00:00Z,40,2.0,20.0,2', 'c2,2026-01-03T00:00:00Z,5,,,0']);
 
+    expect(sluice(dir, '--json', 'list', 'requests').json<unknown[]>()).toEqual([expect.objectContaining({ name: 'payment_risk', request: { amount: 'float64' }, inputs: ['txn_stats'], features: { ratio: 'float64' } })]);
     expect(sluice(dir, 'materialize').code).toBe(0);
     const got = sluice(dir, '--json', 'get', '--entity', 'customer_id=c1,c2', '--service', 'risk', '--request', 'amount=40,5');
     expect(got.stderr).toBe('');

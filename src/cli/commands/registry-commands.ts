@@ -42,8 +42,18 @@ const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Pro
   },
   async views(platform) {
     const project = await platform.project();
-    const rows = project.featureViews.map((v) => ({ name: v.name, entity: v.entity, source: v.source, features: v.features.map((f) => f.name), ttl: v.ttl ?? null, hash: v.hash }));
-    return { rows, columns: ['name', 'entity', 'source', 'features', 'ttl', 'hash'] };
+    const rows = project.featureViews.map((v) => ({
+      name: v.name, entity: v.entity, source: v.source, features: v.features.map((f) => f.name), ttl: v.ttl ?? null, hash: v.hash,
+      // Row transforms: whether the view filters its rows, and the columns it derives (the compiled SQL in --json).
+      transforms: [...(v.filter === undefined ? [] : ['filter']), ...Object.keys(v.derived ?? {})],
+      ...(v.filter === undefined ? {} : { filter: v.filter }), ...(v.derived === undefined ? {} : { derived: v.derived }),
+    }));
+    return { rows, columns: ['name', 'entity', 'source', 'features', 'transforms', 'ttl', 'hash'] };
+  },
+  async requests(platform) {
+    const project = await platform.project();
+    const rows = (project.requestViews ?? []).map((r) => ({ name: r.name, request: r.request, inputs: r.inputs, features: Object.fromEntries(r.features.map((f) => [f.name, f.valueType])), hash: r.hash }));
+    return { rows, columns: ['name', 'request', 'inputs', 'features', 'hash'] };
   },
   async services(platform) {
     const project = await platform.project();
@@ -100,7 +110,7 @@ export function registerRegistryCommands(program: Command, run: CommandContext):
     .argument('<kind>', Object.keys(LISTINGS).join('|'))
     .option('--source <name>', 'snapshots of this source only')
     .option('--limit <n>', 'at most this many rows (datasets, snapshots, runs)', limit, 100)
-    .description('list entities, sources, views, services, datasets, snapshots, runs or transforms')
+    .description('list entities, sources, views, requests (request views), services, datasets, snapshots, runs or transforms')
     .action((kind: string, options: ListOptions) =>
       run.withPlatform(async ({ platform, out }) => {
         const list = LISTINGS[kind];

@@ -85,4 +85,18 @@ describe('row expressions', () => {
       instance.closeSync();
     }
   });
+
+  test.each([
+    ['parentheses', `${'('.repeat(5000)}n${')'.repeat(5000)}`],
+    ['function calls', `${'abs('.repeat(2000)}n${')'.repeat(2000)}`],
+    ['NOTs', `${'NOT '.repeat(5000)}ok`],
+    ['casts', `n${'::BIGINT'.repeat(5000)}`],
+    ['a chain of additions', Array(5000).fill('n').join(' + ')],
+  ])('refuses an expression nested too deeply (%s) with a DefinitionError, not a stack overflow', (_, text) => {
+    expect(failure(text).message).toMatch(/nested too deeply/);
+  });
+
+  test('an expression nested as deep as the limit allows compiles', () => {
+    expect(compile(`${'('.repeat(60)}n${')'.repeat(60)} + ${Array(60).fill('n').join(' + ')}`)).toMatchObject({ type: 'int64' });
+  });
 });

@@ -22,6 +22,13 @@ function unify(a: ExprType, b: ExprType): ExprType | undefined {
   return undefined;
 }
 
+/** The common type of the values so far (`type`) and the next one's (`next`, of expression `at`); an error at it when there is none. */
+function unifyAt(type: ExprType, next: ExprType, at: Expr): ExprType {
+  const common = unify(type, next);
+  if (common === undefined) throw new ExpressionError(`this is a ${next}, but earlier values are ${type}; give every branch one type`, at.at);
+  return common;
+}
+
 const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 class Checker {
@@ -141,21 +148,16 @@ class Checker {
       if (operand !== undefined) {
         if (!this.comparable(expr.operand!, operand.type, when, w.type)) throw new ExpressionError(`CASE compares a ${operand.type} with a ${w.type}`, when.at);
       } else this.expect(when, w.type, w.type === 'bool' || w.type === 'null', 'a CASE WHEN condition must be a boolean');
-      type = this.unifyAt(type, then);
-      parts.push(`WHEN ${w.sql} THEN ${this.check(then).sql}`);
+      const t = this.check(then);
+      type = unifyAt(type, t.type, then);
+      parts.push(`WHEN ${w.sql} THEN ${t.sql}`);
     }
     if (expr.otherwise !== undefined) {
-      type = this.unifyAt(type, expr.otherwise);
-      parts.push(`ELSE ${this.check(expr.otherwise).sql}`);
+      const t = this.check(expr.otherwise);
+      type = unifyAt(type, t.type, expr.otherwise);
+      parts.push(`ELSE ${t.sql}`);
     }
     return { sql: `(CASE ${operand === undefined ? '' : `${operand.sql} `}${parts.join(' ')} END)`, type };
-  }
-
-  private unifyAt(type: ExprType, next: Expr): ExprType {
-    const t = this.check(next).type;
-    const common = unify(type, t);
-    if (common === undefined) throw new ExpressionError(`this is a ${t}, but earlier values are ${type}; give every branch one type`, next.at);
-    return common;
   }
 
   private call(expr: Extract<Expr, { k: 'call' }>): { sql: string; type: ExprType } {
@@ -181,7 +183,9 @@ class Checker {
     if (result === 'unify') {
       const from = name === 'if' ? 1 : 0;
       type = 'null';
-      for (const arg of expr.args.slice(from)) type = this.unifyAt(type, arg);
+      expr.args.forEach((arg, i) => {
+        if (i >= from) type = unifyAt(type, args[i]!.type, arg);
+      });
     } else type = result;
     return { sql: `${name}(${args.map((a) => a.sql).join(', ')})`, type };
   }

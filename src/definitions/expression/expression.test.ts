@@ -99,4 +99,11 @@ describe('row expressions', () => {
   test('an expression nested as deep as the limit allows compiles', () => {
     expect(compile(`${'('.repeat(60)}n${')'.repeat(60)} + ${Array(60).fill('n').join(' + ')}`)).toMatchObject({ type: 'int64' });
   });
+
+  test('checks each sub-expression once: nested coalesce and CASE compile in linear time', () => {
+    // Re-checking the arguments of each level doubled the work per level: 40 levels never finished.
+    expect(compile(`${'coalesce('.repeat(40)}n${', 1)'.repeat(40)} > 0`)).toMatchObject({ type: 'bool' });
+    expect(compile(`${'CASE WHEN ok THEN '.repeat(40)}n${' ELSE 1 END'.repeat(40)} > 0`)).toMatchObject({ type: 'bool' });
+    expect(compile(`${'if(ok, '.repeat(40)}amount${', 1)'.repeat(40)} > 0`)).toMatchObject({ type: 'bool' });
+  });
 });

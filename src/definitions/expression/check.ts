@@ -176,7 +176,8 @@ class Checker {
       if (!fitsKind(t.type, kind) && !(kind === 'time' && arg.k === 'lit' && t.type === 'string')) {
         throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not a ${t.type}`, arg.at);
       }
-      return t;
+      if (signature.literal?.includes(i) && arg.k !== 'lit') throw new ExpressionError(`${name}() argument ${i + 1} must be a literal (DuckDB needs it when it compiles the expression), not a value computed from the row`, arg.at);
+      return signature.int32?.includes(i) ? { sql: `TRY_CAST(${t.sql} AS INTEGER)`, type: t.type } : t;
     });
     const result = signature.result(args.map((a) => a.type));
     let type: ExprType;

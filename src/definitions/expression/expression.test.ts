@@ -106,4 +106,22 @@ describe('row expressions', () => {
     expect(compile(`${'CASE WHEN ok THEN '.repeat(40)}n${' ELSE 1 END'.repeat(40)} > 0`)).toMatchObject({ type: 'bool' });
     expect(compile(`${'if(ok, '.repeat(40)}amount${', 1)'.repeat(40)} > 0`)).toMatchObject({ type: 'bool' });
   });
+
+  test('what compiles binds in DuckDB: int64 columns as lengths and precisions; format and group arguments must be literals', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      await db.run(`CREATE TABLE r (amount DOUBLE, n BIGINT, channel VARCHAR, ok BOOLEAN, ts TIMESTAMP)`);
+      await db.run(`INSERT INTO r VALUES (1.25, 1, 'abc', true, TIMESTAMP '2024-01-01'), (2.5, 9223372036854775807, 'x', false, NULL)`);
+      for (const text of ["lpad(channel, n, '0')", "rpad(channel, n + 1, '0')", 'round(amount, n)', 'round(n, n)', "lpad(channel, 9223372036854775807, '0')", 'round(amount, 9223372036854775807)', 'substr(channel, 9223372036854775807)']) {
+        const reader = await db.runAndReadAll(`SELECT TRY(${compile(text).sql}) AS x FROM r`);
+        expect(reader.getRowObjects()).toHaveLength(2);
+      }
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+    expect(failure('strftime(ts, channel) = \'x\'').message).toMatch(/strftime\(\) argument 2 must be a literal/);
+    expect(failure("regexp_extract(channel, 'a(b)', n) = 'b'").message).toMatch(/regexp_extract\(\) argument 3 must be a literal/);
+  });
 });

@@ -36,6 +36,8 @@ const COMPARISONS = new Set(['=', '==', '<>', '!=', '<', '<=', '>', '>=']);
  */
 const MAX_DEPTH = 100;
 
+const INT64_MAX = 2n ** 63n - 1n;
+
 class Parser {
   private i = 0;
   private depth = 0;
@@ -197,7 +199,7 @@ class Parser {
   private primary(): Expr {
     const token = this.next();
     const at = token.at;
-    if (token.t === 'num') return { k: 'lit', type: token.int ? 'int64' : 'float64', sql: token.int && token.text.length > 18 ? `${token.text}::HUGEINT` : token.text, at };
+    if (token.t === 'num') return { k: 'lit', type: token.int ? 'int64' : 'float64', sql: token.int && BigInt(token.text) > INT64_MAX ? `${token.text}::HUGEINT` : token.text, at };
     if (token.t === 'str') return { k: 'lit', type: 'string', sql: `'${token.value.replaceAll("'", "''")}'`, at };
     if (this.isOp('(', token)) {
       if (this.isKeyword('select')) throw new ExpressionError('subqueries are not allowed in an expression', this.peek().at);

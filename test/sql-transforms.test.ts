@@ -199,4 +199,12 @@ describe('the declared schema is checked against the query, at plan and at run t
     expect(await platform.metadata.latestSnapshot('t')).toBeUndefined();
     expect((await platform.metadata.listRuns(1))[0]).toMatchObject({ job: 'transform', status: 'failed' });
   });
+  test('a run that does not end (a recursive CTE without a stop) is interrupted at its time limit: nothing committed, the lease released', async () => {
+    const { platform, project } = await setup(withTransform({ sql: 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT \'a\' AS account_id, n::DOUBLE AS amount, TIMESTAMP \'2024-01-01\' AS ts FROM r' }));
+    await expect(runTransform(platform, project, 't', { timeoutMs: 500 })).rejects.toThrow('transform "t": its run did not finish within its time limit (500ms) and was stopped; nothing was committed');
+    expect(await platform.metadata.latestSnapshot('t')).toBeUndefined();
+    expect((await platform.metadata.listRuns(1))[0]).toMatchObject({ job: 'transform', status: 'failed' });
+    // The lease was released: the next run starts at once (and is stopped the same way).
+    await expect(runTransform(platform, project, 't', { timeoutMs: 500 })).rejects.toThrow('did not finish within its time limit');
+  });
 });

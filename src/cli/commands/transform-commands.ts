@@ -3,6 +3,7 @@ import { transformOrder } from '../../definitions/index.js';
 import { findTransform, runTransform, transformSource, type TransformRunResult } from '../../processing/transforms/run-transform.js';
 import { applySnapshotOnline, type SnapshotApplied } from '../../streaming/apply-snapshot.js';
 import { UsageError } from '../exit.js';
+import { durationMs } from '../options.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
@@ -27,9 +28,10 @@ export function registerTransformCommands(program: Command, run: CommandContext)
     .command('run')
     .argument('[names...]', 'the transforms to run')
     .option('--all', 'run every transform, inputs first')
+    .option('--timeout <duration>', 'stop a run that takes longer than this (nothing is committed), e.g. 30m; default 1h', durationMs)
     .option('--no-online', 'do not apply appended rows to the online tables (they then say STALE until materialized)')
     .description('compute transforms from the current snapshots of their inputs and commit each as a new snapshot of its table')
-    .action((names: string[], options: { all?: boolean; online: boolean }) =>
+    .action((names: string[], options: { all?: boolean; online: boolean; timeout?: number }) =>
       run.withPlatform(async ({ platform, out }) => {
         if ((options.all === true) === names.length > 0) throw new UsageError('give transform names or --all, not both and not neither');
         const project = await platform.project();
@@ -38,7 +40,7 @@ export function registerTransformCommands(program: Command, run: CommandContext)
         const results: RunOutcome[] = [];
         for (const [i, t] of ordered.entries()) {
           out.progress('transform run', i, ordered.length);
-          const result = await runTransform(platform, project, t.name);
+          const result = await runTransform(platform, project, t.name, options.timeout === undefined ? {} : { timeoutMs: options.timeout });
           const snapshot = result.skipped || !options.online || result.snapshot === null ? undefined : await platform.metadata.snapshot(result.snapshot);
           results.push(snapshot ? { ...result, online: await applySnapshotOnline(platform, project, transformSource(project, t.name), snapshot) } : result);
         }

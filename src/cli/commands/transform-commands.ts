@@ -40,7 +40,13 @@ export function registerTransformCommands(program: Command, run: CommandContext)
         const results: RunOutcome[] = [];
         for (const [i, t] of ordered.entries()) {
           out.progress('transform run', i, ordered.length);
-          const result = await runTransform(platform, project, t.name, options.timeout === undefined ? {} : { timeoutMs: options.timeout });
+          const result = await runTransform(platform, project, t.name, options.timeout === undefined ? {} : { timeoutMs: options.timeout }).catch((error: unknown) => {
+            // The runs done are committed: say so, and which transforms were not run, before the error.
+            for (const done of results) out.info(describeRun(done));
+            const rest = ordered.slice(i + 1).map((r) => r.name);
+            if (rest.length > 0) out.info(`not run, after transform "${t.name}" failed: ${rest.join(', ')}`);
+            throw error;
+          });
           const snapshot = result.skipped || !options.online || result.snapshot === null ? undefined : await platform.metadata.snapshot(result.snapshot);
           results.push(snapshot ? { ...result, online: await applySnapshotOnline(platform, project, transformSource(project, t.name), snapshot) } : result);
         }

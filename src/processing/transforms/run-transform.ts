@@ -1,6 +1,6 @@
 import type { SluiceContext } from '../../context.js';
 import { contentHash, didYouMean, type Project, type Source, type Transform } from '../../definitions/index.js';
-import { DefinitionError, isSluiceError, NotFoundError, ValidationError } from '../../errors.js';
+import { DefinitionError, isSluiceError, NotFoundError, UserCodeError, ValidationError } from '../../errors.js';
 import { commitOrRemove } from '../../ingest/commit-ingest.js';
 import { KNOWN_AT_COLUMN, STORAGE_TYPE } from '../../ingest/validate-sql.js';
 import { withLease } from '../../orchestration/lease.js';
@@ -172,7 +172,10 @@ async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: Read
   const sql = await checkTransformSql(engine, transform);
   await createInputViews(engine, transform, sources, files);
   checkResultSchema(transform, await describeOrFail(engine, transform, sql));
-  await engine.run(`CREATE TEMP TABLE ${RESULT} AS ${typedResultSql(transform, sql)}`);
+  await engine.run(`CREATE TEMP TABLE ${RESULT} AS ${typedResultSql(transform, sql)}`).catch((error: unknown) => {
+    if (!isSluiceError(error) || error.code !== 'ADAPTER_FAILED') throw error;
+    throw new UserCodeError(`transform "${transform.name}": its SQL failed over its inputs (nothing was committed): ${error.message.replace(/^DuckDB: /, '')}`, error);
+  });
   const rows = await checkResultRows(engine, transform);
   if (rows === 0) return { rows, firstSeq: 0 };
   const firstSeq = await ctx.metadata.reserveSeq(transform.name, rows);

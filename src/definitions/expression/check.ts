@@ -29,6 +29,20 @@ function unifyAt(type: ExprType, next: ExprType, at: Expr): ExprType {
   return common;
 }
 
+/** A date or timestamp in UTC, as DuckDB reads it: an offset (`+05:30`) would be ignored, an invalid date read as NULL. */
+const TIME_LITERAL = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?Z?)?$/;
+
+/** A string literal used as a time (compared with a timestamp or a date, a time argument) is a valid UTC date or timestamp. */
+function checkTimeLiteral(expr: Extract<Expr, { k: 'lit' }>): void {
+  const text = expr.sql.slice(1, -1).replaceAll("''", "'");
+  const [year, month, day, hour = 0, minute = 0, second = 0] = (TIME_LITERAL.exec(text) ?? []).slice(1).map((part) => (part === undefined ? undefined : Number(part)));
+  const leap = year !== undefined && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === undefined ? 0 : [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+  if (day === undefined || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) {
+    throw new ExpressionError(`'${text}' is not a time: write a UTC date or timestamp such as '2024-01-01' or '2024-01-01T10:00:00Z' (an offset such as +05:30 would not be applied, so it is refused)`, expr.at);
+  }
+}
+
 const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 class Checker {
@@ -38,7 +52,13 @@ class Checker {
   /** Whether two values may be compared: equal kinds, or a timestamp/date and a string literal (read as a time). */
   private comparable(a: Expr, ta: ExprType, b: Expr, tb: ExprType): boolean {
     if (unify(ta, tb) !== undefined) return true;
-    return (TEMPORAL.has(ta) && b.k === 'lit' && tb === 'string') || (TEMPORAL.has(tb) && a.k === 'lit' && ta === 'string');
+    for (const [time, text, textType] of [[ta, b, tb], [tb, a, ta]] as const) {
+      if (TEMPORAL.has(time) && text.k === 'lit' && textType === 'string') {
+        checkTimeLiteral(text);
+        return true;
+      }
+    }
+    return false;
   }
 
   private expect(expr: Expr, type: ExprType, ok: boolean, what: string): void {
@@ -173,9 +193,8 @@ class Checker {
     const args = expr.args.map((arg, i) => {
       const t = this.check(arg);
       const kind = signature.args[i] ?? signature.rest!;
-      if (!fitsKind(t.type, kind) && !(kind === 'time' && arg.k === 'lit' && t.type === 'string')) {
-        throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not a ${t.type}`, arg.at);
-      }
+      if (kind === 'time' && arg.k === 'lit' && t.type === 'string') checkTimeLiteral(arg);
+      else if (!fitsKind(t.type, kind)) throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not a ${t.type}`, arg.at);
       if (signature.literal?.includes(i) && arg.k !== 'lit') throw new ExpressionError(`${name}() argument ${i + 1} must be a literal (DuckDB needs it when it compiles the expression), not a value computed from the row`, arg.at);
       return signature.int32?.includes(i) ? { sql: `TRY_CAST(${t.sql} AS INTEGER)`, type: t.type } : t;
     });

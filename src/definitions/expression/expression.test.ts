@@ -124,4 +124,15 @@ describe('row expressions', () => {
     expect(failure('strftime(ts, channel) = \'x\'').message).toMatch(/strftime\(\) argument 2 must be a literal/);
     expect(failure("regexp_extract(channel, 'a(b)', n) = 'b'").message).toMatch(/regexp_extract\(\) argument 3 must be a literal/);
   });
+
+  test('a string compared with a time must be a UTC date or timestamp: an invalid one or one with an offset is refused, not silently false', () => {
+    // DuckDB reads '2024-13-01' as NULL (so the filter drops every row) and ignores '+05:30' (so the
+    // bound is 5h30 off from what the same text means in an event).
+    for (const text of ["ts >= '2024-13-01'", "ts >= '2024-02-30'", "ts < '2024-01-01T10:00:00+05:30'", "ts IN ('yesterday')", "ts BETWEEN '2024-01-01' AND '2024'", "date_diff('day', ts, 'garbage') > 1"]) {
+      expect(failure(text).message).toMatch(/is not a time: write a UTC date or timestamp/);
+    }
+    for (const text of ["ts >= '2024-01-01'", "ts BETWEEN '2024-01-01 10:00' AND '2024-01-31T23:59:59.999Z'", "date_diff('day', ts, '2024-02-29') > 1", "ts::DATE = '2024-01-01'"]) {
+      expect(compile(text)).toMatchObject({ type: 'bool' });
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { FUNCTIONS, KIND_NAMES, NON_DETERMINISTIC, fitsKind } from './functions.js';
+import { FUNCTIONS, KIND_NAMES, MAX_STRING_LENGTH, NON_DETERMINISTIC, fitsKind } from './functions.js';
 import type { Expr, ExprType } from './parse.js';
 import { ExpressionError } from './tokenize.js';
 
@@ -195,7 +195,8 @@ class Checker {
       const kind = signature.args[i] ?? signature.rest!;
       if (kind === 'time' && arg.k === 'lit' && t.type === 'string') checkTimeLiteral(arg);
       else if (!fitsKind(t.type, kind)) throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not a ${t.type}`, arg.at);
-      if (signature.literal?.includes(i) && arg.k !== 'lit') throw new ExpressionError(`${name}() argument ${i + 1} must be a literal (DuckDB needs it when it compiles the expression), not a value computed from the row`, arg.at);
+      if (signature.literal?.includes(i) && arg.k !== 'lit') throw new ExpressionError(`${name}() argument ${i + 1} must be a literal (DuckDB needs it when it compiles the expression, or a row's value could ask for a string of gigabytes), not a value computed from the row`, arg.at);
+      if (signature.lengths?.includes(i) && arg.k === 'lit' && t.type === 'int64' && BigInt(arg.sql.replace('::HUGEINT', '')) > MAX_STRING_LENGTH) throw new ExpressionError(`${name}() argument ${i + 1} must be at most ${MAX_STRING_LENGTH} (the length of the string it makes)`, arg.at);
       return signature.int32?.includes(i) ? { sql: `TRY_CAST(${t.sql} AS INTEGER)`, type: t.type } : t;
     });
     const result = signature.result(args.map((a) => a.type));

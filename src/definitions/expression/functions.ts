@@ -19,7 +19,12 @@ export interface FunctionSignature {
   readonly int32?: readonly number[];
   /** Arguments (0-based) DuckDB needs as a constant when it compiles the call (a format, a group number). */
   readonly literal?: readonly number[];
+  /** Arguments (0-based) that are the length of the string made: literals up to {@link MAX_STRING_LENGTH}, so no row's value can make a huge string. */
+  readonly lengths?: readonly number[];
 }
+
+/** The longest string a length argument (`lpad`, `rpad`) may ask for. */
+export const MAX_STRING_LENGTH = 10_000;
 
 const is = (type: ExprType) => (): ExprType => type;
 const sameNumber = (args: readonly ExprType[]): ExprType => (args[0] === 'int64' ? 'int64' : 'float64');
@@ -59,8 +64,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   right: fn(['str', 'int'], is('string')),
   replace: fn(['str', 'str', 'str'], is('string')),
   concat: fn([], is('string'), { rest: 'any' }),
-  lpad: fn(['str', 'int', 'str'], is('string'), { int32: [1] }),
-  rpad: fn(['str', 'int', 'str'], is('string'), { int32: [1] }),
+  lpad: fn(['str', 'int', 'str'], is('string'), { literal: [1], lengths: [1] }),
+  rpad: fn(['str', 'int', 'str'], is('string'), { literal: [1], lengths: [1] }),
   split_part: fn(['str', 'str', 'int'], is('string')),
   strpos: fn(['str', 'str'], is('int64')),
   starts_with: fn(['str', 'str'], is('bool')),

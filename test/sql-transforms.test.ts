@@ -154,6 +154,16 @@ describe('SQL transforms: derived tables in the lake', () => {
     expect(await engine.all(`SELECT account_id, billed FROM read_parquet('${platform.lake.resolve(top.files[0]!)}')`)).toEqual([{ account_id: 'a1', billed: 14.5 }]);
   });
 
+  test('a run reading a transform that is behind its own inputs (or never ran) says so, instead of reading it silently', async () => {
+    const { platform, project, ingest } = await setup();
+    expect(await runTransform(platform, project, 'top_tier')).toMatchObject({ rows: 0, behind: ['customer_360'] });
+    await runTransform(platform, project, 'customer_360');
+    expect((await runTransform(platform, project, 'top_tier')).behind).toBeUndefined();
+    await ingest('billing_invoices', 'invoice_id,account_id,amount,ts\ni9,a1,1,2024-01-05T00:00:00Z\n');
+    // top_tier is up to date with customer_360's table, but that table is behind billing_invoices.
+    expect(await runTransform(platform, project, 'top_tier')).toMatchObject({ skipped: true, behind: ['customer_360'] });
+  });
+
   test('ingest and push refuse a transform\'s table; the stream runtime does not treat it as streamed', async () => {
     const { platform, project, dir } = await setup();
     writeFileSync(join(dir, 'x.csv'), 'account_id\na1\n');

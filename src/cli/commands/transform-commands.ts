@@ -18,7 +18,8 @@ function describeRun(r: RunOutcome): string {
     ...(r.online.applied.length > 0 ? [`  applied to the online tables of ${r.online.applied.join(', ')}`] : []),
     ...r.online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `  view "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`),
   ];
-  return [head, ...online].join('\n');
+  const behind = r.behind === undefined ? [] : [`  note: it read ${r.behind.map((b) => `"${b}"`).join(', ')}, not up to date with ${r.behind.length === 1 ? 'its' : 'their'} own inputs; "sluice transform run --all" runs inputs first`];
+  return [head, ...behind, ...online].join('\n');
 }
 
 /** `transform run NAME...|--all`: derived tables in the lake. */

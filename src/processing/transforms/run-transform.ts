@@ -9,6 +9,7 @@ import { formatDuration } from '../../time/duration.js';
 import { ident, literal, type EngineSandbox, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import type { Snapshot, TransformLineage } from '../../storage/metadata/metadata-store.js';
 import { checkTransformSql } from './sandbox-sql.js';
+import { transformsBehind, transformTableState } from './transform-freshness.js';
 import { checkResultSchema, createInputViews, describeQuery } from './transform-schema.js';
 
 /** What a transform run needs besides the stores: an engine of its own, sandboxed to the files it reads and writes. */
@@ -29,6 +30,8 @@ export interface TransformRunResult {
   readonly skipped: boolean;
   /** Why an incremental transform ran in full, when it did. */
   readonly note?: string;
+  /** Transforms this one reads (directly or through others) whose table was not up to date with their own inputs: the run read them as they were. */
+  readonly behind?: readonly string[];
 }
 
 export interface TransformRunOptions {
@@ -213,13 +216,10 @@ export function findTransform(project: Project, name: string): Transform {
 export async function runTransform(ctx: TransformContext, project: Project, name: string, options: TransformRunOptions = {}): Promise<TransformRunResult> {
   const transform = findTransform(project, name);
   return withLease(ctx.metadata, `transform:${name}`, { waitMs: 600_000, purpose: `run of transform "${name}"` }, async () => {
-    const current = new Map<string, Snapshot | undefined>();
-    for (const input of transform.inputs) current.set(input, await ctx.metadata.latestSnapshot(input));
-    const inputs = Object.fromEntries([...current].map(([n, s]) => [n, s?.id ?? null]));
-    const latest = await ctx.metadata.latestSnapshot(name);
-    const last = latest && (await ctx.metadata.snapshotLineage(latest.id));
-    const upToDate = last?.transformHash === transform.hash && transform.inputs.every((i) => (last.inputs[i] ?? null) === inputs[i]);
-    if (latest && upToDate) return { transform: name, snapshot: latest.id, mode: last.mode, rows: 0, inputs, skipped: true };
+    const { current, inputs, latest, last, upToDate } = await transformTableState(ctx, transform);
+    const stale = await transformsBehind(ctx, project, transform);
+    const behind = stale.length > 0 ? { behind: stale } : {};
+    if (latest && last && upToDate) return { transform: name, snapshot: latest.id, mode: last.mode, rows: 0, inputs, skipped: true, ...behind };
     const plan = await readPlan(ctx, transform, current, last);
     return trackRun(ctx, 'transform', { transform: name, source: name, mode: plan.mode, inputs }, async () => {
       const staged = ctx.lake.stagingPath(name);
@@ -231,7 +231,7 @@ export async function runTransform(ctx: TransformContext, project: Project, name
         const snapshot = (await commitOrRemove(ctx, published, async () => ({
           committed: true, snapshot: await ctx.metadata.commitTransform({ source: name, files: published ? [published] : [], rows, contentHash: hash, lineage }),
         }))).snapshot;
-        const result: TransformRunResult = { transform: name, snapshot: snapshot.id, mode: plan.mode, rows, inputs, skipped: false, ...(plan.note && transform.incremental ? { note: plan.note } : {}) };
+        const result: TransformRunResult = { transform: name, snapshot: snapshot.id, mode: plan.mode, rows, inputs, skipped: false, ...(plan.note && transform.incremental ? { note: plan.note } : {}), ...behind };
         return { result, stats: { snapshot: snapshot.id, rows, mode: plan.mode, inputs } };
       } finally {
         await ctx.lake.discard(staged);

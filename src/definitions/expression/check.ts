@@ -115,7 +115,8 @@ class Checker {
         const pattern = this.check(expr.pattern);
         this.expect(expr.arg, arg.type, arg.type === 'string' || arg.type === 'null', `${expr.ci ? 'ILIKE' : 'LIKE'} needs a string`);
         this.expect(expr.pattern, pattern.type, pattern.type === 'string' || pattern.type === 'null', `${expr.ci ? 'ILIKE' : 'LIKE'} needs a string pattern`);
-        return { sql: `(${arg.sql} ${expr.not ? 'NOT ' : ''}${expr.ci ? 'ILIKE' : 'LIKE'} ${pattern.sql})`, type: 'bool' };
+        const escape = expr.escape === undefined ? '' : ` ESCAPE '${expr.escape.replaceAll("'", "''")}'`;
+        return { sql: `(${arg.sql} ${expr.not ? 'NOT ' : ''}${expr.ci ? 'ILIKE' : 'LIKE'} ${pattern.sql}${escape})`, type: 'bool' };
       }
       case 'case':
         return this.caseExpr(expr);

@@ -12,7 +12,7 @@ export type Expr =
   | { readonly k: 'isnull'; readonly arg: Expr; readonly not: boolean; readonly at: number }
   | { readonly k: 'in'; readonly arg: Expr; readonly list: readonly Expr[]; readonly not: boolean; readonly at: number }
   | { readonly k: 'between'; readonly arg: Expr; readonly lo: Expr; readonly hi: Expr; readonly not: boolean; readonly at: number }
-  | { readonly k: 'like'; readonly arg: Expr; readonly pattern: Expr; readonly not: boolean; readonly ci: boolean; readonly at: number }
+  | { readonly k: 'like'; readonly arg: Expr; readonly pattern: Expr; readonly escape?: string; readonly not: boolean; readonly ci: boolean; readonly at: number }
   | { readonly k: 'case'; readonly operand?: Expr; readonly whens: readonly { when: Expr; then: Expr }[]; readonly otherwise?: Expr; readonly at: number }
   | { readonly k: 'cast'; readonly arg: Expr; readonly to: ExprType; readonly at: number }
   | { readonly k: 'call'; readonly name: string; readonly args: readonly Expr[]; readonly at: number };
@@ -154,7 +154,13 @@ class Parser {
       return { k: 'between', arg, lo, hi: this.concat(), not, at };
     }
     for (const word of ['like', 'ilike']) {
-      if (this.acceptKeyword(word)) return { k: 'like', arg, pattern: this.concat(), not, ci: word === 'ilike', at };
+      if (this.acceptKeyword(word)) {
+        const pattern = this.concat();
+        if (!this.acceptKeyword('escape')) return { k: 'like', arg, pattern, not, ci: word === 'ilike', at };
+        const escape = this.next();
+        if (escape.t !== 'str' || [...escape.value].length !== 1) throw new ExpressionError(`ESCAPE takes one character in quotes, e.g. ESCAPE '!', not ${describe(escape)}`, escape.at);
+        return { k: 'like', arg, pattern, escape: escape.value, not, ci: word === 'ilike', at };
+      }
     }
     return arg;
   }

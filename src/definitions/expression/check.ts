@@ -145,7 +145,8 @@ class Checker {
         return { sql, type: 'string' };
       case '+':
       case '-':
-        if (l.type === 'date' && (r.type === 'int64' || r.type === 'null')) return { sql, type: 'date' };
+        // DuckDB adds days to a date as a 32-bit INTEGER: an int64 value is converted (NULL when it does not fit).
+        if (l.type === 'date' && (r.type === 'int64' || r.type === 'null')) return { sql: expr.r.k === 'lit' ? sql : `(${l.sql} ${expr.op} TRY_CAST(${r.sql} AS INTEGER))`, type: 'date' };
         if (expr.op === '-' && l.type === 'date' && r.type === 'date') return { sql, type: 'int64' };
         if (TEMPORAL.has(l.type) || TEMPORAL.has(r.type)) throw new ExpressionError(`"${expr.op}" on a ${TEMPORAL.has(l.type) ? l.type : r.type} is not supported; use date_diff('unit', a, b) or epoch_ms(ts)`, expr.at);
       // falls through: numbers

@@ -113,7 +113,7 @@ describe('row expressions', () => {
     try {
       await db.run(`CREATE TABLE r (amount DOUBLE, n BIGINT, channel VARCHAR, ok BOOLEAN, ts TIMESTAMP)`);
       await db.run(`INSERT INTO r VALUES (1.25, 1, 'abc', true, TIMESTAMP '2024-01-01'), (2.5, 9223372036854775807, 'x', false, NULL)`);
-      for (const text of ["lpad(channel, 10, '0')", "rpad(channel, 10000, '0')", 'round(amount, n)', 'round(n, n)', 'round(amount, 9223372036854775807)', 'substr(channel, 9223372036854775807)']) {
+      for (const text of ["lpad(channel, 10, '0')", "rpad(channel, 10000, '0')", 'round(amount, n)', 'round(n, n)', 'round(amount, 9223372036854775807)', 'substr(channel, 9223372036854775807)', 'ts::DATE + n', 'ts::DATE - n * 2']) {
         const reader = await db.runAndReadAll(`SELECT TRY(${compile(text).sql}) AS x FROM r`);
         expect(reader.getRowObjects()).toHaveLength(2);
       }

@@ -11,6 +11,8 @@ export interface TypedExpression {
 
 const NUMERIC = new Set<ExprType>(['int64', 'float64']);
 const TEMPORAL = new Set<ExprType>(['timestamp', 'date']);
+/** The DuckDB type of a NULL or string literal given as an argument of each kind. */
+const KIND_SQL = { num: 'DOUBLE', int: 'BIGINT', str: 'VARCHAR', bool: 'BOOLEAN', time: 'TIMESTAMP' } as const;
 const CAST_SQL: Readonly<Record<ExprType, string>> = { int64: 'BIGINT', float64: 'DOUBLE', string: 'VARCHAR', bool: 'BOOLEAN', timestamp: 'TIMESTAMP', date: 'DATE', null: 'VARCHAR' };
 
 /** The common type of two values (CASE branches, coalesce), or undefined when there is none. */
@@ -199,7 +201,9 @@ class Checker {
       else if (!fitsKind(t.type, kind)) throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not a ${t.type}`, arg.at);
       if (signature.literal?.includes(i) && arg.k !== 'lit') throw new ExpressionError(`${name}() argument ${i + 1} must be a literal (DuckDB needs it when it compiles the expression, or a row's value could ask for a string of gigabytes), not a value computed from the row`, arg.at);
       if (signature.lengths?.includes(i) && arg.k === 'lit' && t.type === 'int64' && BigInt(arg.sql.replace('::HUGEINT', '')) > MAX_STRING_LENGTH) throw new ExpressionError(`${name}() argument ${i + 1} must be at most ${MAX_STRING_LENGTH} (the length of the string it makes)`, arg.at);
-      return signature.int32?.includes(i) ? { sql: `TRY_CAST(${t.sql} AS INTEGER)`, type: t.type } : t;
+      // A NULL or a string read as a time gets the argument's type, so DuckDB can choose among its overloads.
+      const typedSql = kind !== 'any' && (t.type === 'null' || (kind === 'time' && t.type === 'string')) ? `CAST(${t.sql} AS ${KIND_SQL[kind]})` : t.sql;
+      return { sql: signature.int32?.includes(i) ? `TRY_CAST(${typedSql} AS INTEGER)` : typedSql, type: t.type };
     });
     const result = signature.result(args.map((a) => a.type));
     let type: ExprType;

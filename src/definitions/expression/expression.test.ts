@@ -159,4 +159,39 @@ describe('row expressions', () => {
       instance.closeSync();
     }
   });
+
+  test('every function binds in DuckDB with a column, a literal or NULL in each argument', async () => {
+    // year('2024-01-01'), date_trunc(channel, NULL), contains(NULL, NULL), ... compiled but did not bind.
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    const options: Record<string, string[]> = {
+      num: ['amount', 'n', 'NULL'], int: ['n', '3', 'NULL'], str: ['channel', "'day'", 'NULL'], bool: ['ok', 'NULL'],
+      time: ['ts', 'ts::DATE', "'2024-01-01'", 'NULL'], any: ['amount', 'n', 'channel', 'ok', 'ts', 'ts::DATE', 'NULL'],
+    };
+    const failed: string[] = [];
+    try {
+      await db.run('CREATE TABLE r (amount DOUBLE, n BIGINT, channel VARCHAR, ok BOOLEAN, ts TIMESTAMP)');
+      for (const [name, signature] of Object.entries(FUNCTIONS)) {
+        const kinds = signature.rest === undefined ? signature.args : [...signature.args, signature.rest, signature.rest];
+        for (let count = kinds.length - (signature.optional ?? 0); count <= kinds.length; count++) {
+          let calls: string[][] = [[]];
+          for (const kind of kinds.slice(0, count)) calls = calls.flatMap((c) => options[kind]!.map((o) => [...c, o]));
+          for (const args of calls.slice(0, 300)) {
+            const text = `${name}(${args.join(', ')})`;
+            let sql: string;
+            try {
+              sql = compile(text).sql;
+            } catch {
+              continue; // refused at plan: fine
+            }
+            await db.run(`SELECT TRY(${sql}) FROM r`).catch((error: Error) => failed.push(`${text}: ${error.message.split('\n')[0]}`));
+          }
+        }
+      }
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+    expect(failed).toEqual([]);
+  });
 });

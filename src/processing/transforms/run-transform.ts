@@ -163,7 +163,9 @@ export async function checkTransforms(ctx: Pick<TransformContext, 'newEngine'>, 
 async function compute(ctx: TransformContext, project: Project, transform: Transform, plan: ReadPlan, staged: string, timeoutMs: number): Promise<{ rows: number; firstSeq: number }> {
   const sources = new Map(project.sources.map((s) => [s.name, s] as const));
   const files = new Map([...plan.files].map(([name, list]) => [name, list.map((f) => ctx.lake.resolve(f))] as const));
-  const engine = await ctx.newEngine(undefined, { sandbox: { allowedPaths: [...[...files.values()].flat(), staged] } });
+  // One thread: in parallel, DuckDB adds partial float sums and picks first()/list() rows in an
+  // order that varies between runs, and a run must give the same table from the same snapshots.
+  const engine = await ctx.newEngine(1, { sandbox: { allowedPaths: [...[...files.values()].flat(), staged] } });
   try {
     return await withTimeLimit(engine, transform, timeoutMs, () => computeOn(ctx, engine, sources, transform, files, staged));
   } finally {

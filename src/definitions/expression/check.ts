@@ -126,7 +126,9 @@ class Checker {
         const arg = this.check(expr.arg);
         if (arg.type === 'bool' && (TEMPORAL.has(expr.to) || expr.to === 'float64')) throw new ExpressionError(`a boolean cannot be cast to ${expr.to}`, expr.at);
         if (TEMPORAL.has(arg.type) && (NUMERIC.has(expr.to) || expr.to === 'bool')) throw new ExpressionError(`a ${arg.type} cannot be cast to ${expr.to}; use epoch_ms(...) for its time in milliseconds`, expr.at);
-        return { sql: `CAST(${arg.sql} AS ${CAST_SQL[expr.to]})`, type: expr.to };
+        // A string is read as ingest reads an event time: through TIMESTAMPTZ, so its offset applies (the session is UTC).
+        const from = arg.type === 'string' && TEMPORAL.has(expr.to) ? `CAST(${arg.sql} AS TIMESTAMPTZ)` : arg.sql;
+        return { sql: `CAST(${from} AS ${CAST_SQL[expr.to]})`, type: expr.to };
       }
       case 'call':
         return this.call(expr);

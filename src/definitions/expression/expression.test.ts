@@ -194,4 +194,23 @@ describe('row expressions', () => {
     }
     expect(failed).toEqual([]);
   });
+
+  test('CAST of a string to a timestamp or date applies its UTC offset, as ingest reads an event time', async () => {
+    // DuckDB's CAST(... AS TIMESTAMP) drops the offset: '10:00+05:30' became 10:00 UTC, while the
+    // same text as a pushed event time is 04:30 UTC.
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      await db.run("SET TimeZone = 'UTC'");
+      const value = async (text: string) => {
+        const reader = await db.runAndReadAll(`SELECT TRY(${compile(text).sql})::VARCHAR AS v FROM (VALUES ('2024-01-01T23:00:00-05:00'), ('2024-01-01 10:00:00'), ('x')) t(channel)`);
+        return reader.getRowObjects().map((r) => r.v);
+      };
+      expect(await value('CAST(channel AS TIMESTAMP)')).toEqual(['2024-01-02 04:00:00', '2024-01-01 10:00:00', null]);
+      expect(await value('channel::DATE')).toEqual(['2024-01-02', '2024-01-01', null]);
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
 });

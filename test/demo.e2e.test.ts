@@ -10,11 +10,11 @@ test('sluice demo --once runs the whole platform and finds online == offline', (
     const r = sluice(root, 'demo', '--once', '--transactions', '50000', '--customers', '1000', '--dir', 'demo', '--json');
     expect(r.code).toBe(0);
     const report = r.json<{ counts: Record<string, number>; consistency: { values: number; mismatches: unknown[] }; datasetId: string }>();
-    expect(report.counts).toMatchObject({ transactions: 50_001, rejected: 3, datasetFeatures: 6 });
+    expect(report.counts).toMatchObject({ transactions: 50_001, rejected: 3, datasetFeatures: 8 });
     expect(report.counts.datasetRows).toBeGreaterThan(1000);
     // Live events went through the stream path, online at once and into the lake before the check.
     expect(report.counts.liveEventsPushed).toBe(20_000);
-    expect(report.consistency.values).toBe(1200);
+    expect(report.consistency.values).toBe(1600);
     expect(report.consistency.mismatches).toEqual([]);
     expect(report.datasetId).toMatch(/^ds_[0-9a-f]{16}$/);
     const dlq = sluice(join(root, 'demo'), 'dlq', '--json').json<{ total: number }>();

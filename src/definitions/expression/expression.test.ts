@@ -45,6 +45,8 @@ describe('row expressions', () => {
     ['t.amount > 1', 1, /qualified names are not allowed/],
     ['lower(n) = \'a\'', 7, /lower\(\) argument 1 must be a string, not a int64/],
     ['amount > 1 -- comment', 12, /comments are not allowed/],
+    ['select = 1', 1, /a column named select is written in double quotes: "select"/],
+    ["amount > 1 AND end = 'x'", 16, /unexpected END; a column named end is written in double quotes: "end"/],
   ])('refuses %s at its position', (text, position, message) => {
     const f = failure(text);
     expect(f.message).toMatch(message);

@@ -226,9 +226,10 @@ class Parser {
       this.expectOp(')', 'to close CAST(');
       return { k: 'cast', arg, to, at };
     }
-    if (word === 'select' || word === 'exists') throw new ExpressionError('subqueries are not allowed in an expression', at);
+    const quoteIt = `; a column named ${word} is written in double quotes: "${token.name}"`;
+    if (word === 'select' || word === 'exists') throw new ExpressionError(`subqueries are not allowed in an expression${this.isOp('(') && word === 'exists' ? '' : quoteIt}`, at);
     if (word === 'interval') throw new ExpressionError('INTERVAL literals are not supported; use date_add/date_diff style functions such as date_trunc or epoch_ms arithmetic', at);
-    if (KEYWORDS.has(word)) throw new ExpressionError(`unexpected ${word.toUpperCase()}`, at);
+    if (KEYWORDS.has(word)) throw new ExpressionError(`unexpected ${word.toUpperCase()}${quoteIt}`, at);
     if (this.isOp('(')) {
       this.i++;
       const args: Expr[] = [];

@@ -92,4 +92,14 @@ describe('sluice transform, end to end', () => {
     write(config());
     expect(sluice(dir, 'apply').code).toBe(0);
   });
+
+  test('plan and apply bind a view\'s row transforms in DuckDB: an expression DuckDB cannot compile is refused before it is applied', () => {
+    write(config().replace("features: { billed: field('billed') }", "filter: \"regexp_matches(tier, '(')\", features: { billed: field('billed') }"));
+    for (const command of ['plan', 'apply']) {
+      const r = sluice(dir, command);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('feature view "billing": filter (compiled as coalesce(TRY(regexp_matches("tier", \'(\')), false)) does not run in DuckDB: Invalid Input Error: missing )');
+    }
+    write(config());
+  });
 });

@@ -80,4 +80,26 @@ describe('sluice transform, end to end', () => {
     expect(unknown.stderr).toContain('transform "customer360" is not in the registry (did you mean "customer_360"?)');
     expect(sluice(dir, 'transform', 'run').code).toBe(2);
   });
+
+  test('--all with a transform failing at run time: the error names it, the runs done are reported, its dependents are named as not run', () => {
+    // Binds (a DOUBLE), fails over the data: 'gold' is not a number.
+    write(config('CAST(a.tier AS DOUBLE)'));
+    expect(sluice(dir, 'apply').code).toBe(0);
+    const failed = sluice(dir, 'transform', 'run', '--all');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('transform "customer_360": its SQL failed over its inputs (nothing was committed): Conversion Error: Could not convert string');
+    expect(failed.stderr).toContain('not run, after transform "customer_360" failed: gold');
+    write(config());
+    expect(sluice(dir, 'apply').code).toBe(0);
+  });
+
+  test('plan and apply bind a view\'s row transforms in DuckDB: an expression DuckDB cannot compile is refused before it is applied', () => {
+    write(config().replace("features: { billed: field('billed') }", "filter: \"regexp_matches(tier, '(')\", features: { billed: field('billed') }"));
+    for (const command of ['plan', 'apply']) {
+      const r = sluice(dir, command);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('feature view "billing": filter (compiled as coalesce(TRY(regexp_matches("tier", \'(\')), false)) does not run in DuckDB: Invalid Input Error: missing )');
+    }
+    write(config());
+  });
 });

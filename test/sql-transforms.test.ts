@@ -154,6 +154,32 @@ describe('SQL transforms: derived tables in the lake', () => {
     expect(await engine.all(`SELECT account_id, billed FROM read_parquet('${platform.lake.resolve(top.files[0]!)}')`)).toEqual([{ account_id: 'a1', billed: 14.5 }]);
   });
 
+  test('a run reading a transform that is behind its own inputs (or never ran) says so, instead of reading it silently', async () => {
+    const { platform, project, ingest } = await setup();
+    expect(await runTransform(platform, project, 'top_tier')).toMatchObject({ rows: 0, behind: ['customer_360'] });
+    await runTransform(platform, project, 'customer_360');
+    expect((await runTransform(platform, project, 'top_tier')).behind).toBeUndefined();
+    await ingest('billing_invoices', 'invoice_id,account_id,amount,ts\ni9,a1,1,2024-01-05T00:00:00Z\n');
+    // top_tier is up to date with customer_360's table, but that table is behind billing_invoices.
+    expect(await runTransform(platform, project, 'top_tier')).toMatchObject({ skipped: true, behind: ['customer_360'] });
+  });
+
+  test('the same inputs give the same table: a sum of floats over many rows is equal to the last bit, run after run', async () => {
+    // With DuckDB's threads the partial sums were added in a different order on each run: the
+    // table differed in the last digits (and first() picked another row) from the same snapshots.
+    const same = (name: string) => sqlTransform({ name, inputs: [invoices], sql: 'SELECT account_id, sum(amount) AS total, first(invoice_id) AS first_id, max(ts) AS ts FROM billing_invoices GROUP BY account_id', timestamp: 'ts', schema: { account_id: 'string', total: 'float64', first_id: 'string', ts: 'timestamp' } });
+    const { platform, project, ingest } = await setup(spec({ featureViews: [], transforms: [same('t1'), same('t2')] }));
+    const rows = Array.from({ length: 400_000 }, (_, i) => `i${i},a${i % 3},${(i * 0.1 + (i % 7) * 1e-7).toFixed(7)},2024-01-0${1 + (i % 9)}T00:00:00Z`);
+    await ingest('billing_invoices', `invoice_id,account_id,amount,ts\n${rows.join('\n')}\n`);
+    const engine = await platform.engine();
+    const table = async (name: string) => {
+      await runTransform(platform, project, name);
+      const files = (await platform.metadata.latestSnapshot(name))!.files.map((f) => `'${platform.lake.resolve(f)}'`).join(', ');
+      return engine.all(`SELECT account_id, total::VARCHAR AS total, first_id FROM read_parquet([${files}]) ORDER BY account_id`);
+    };
+    expect(await table('t2')).toEqual(await table('t1'));
+  });
+
   test('ingest and push refuse a transform\'s table; the stream runtime does not treat it as streamed', async () => {
     const { platform, project, dir } = await setup();
     writeFileSync(join(dir, 'x.csv'), 'account_id\na1\n');
@@ -198,5 +224,13 @@ describe('the declared schema is checked against the query, at plan and at run t
     await expect(runTransform(platform, project, 't')).rejects.toThrow('transform "t": its result has 1 row(s) with a null timestamp "ts"; filter or fix them in its SQL (nothing was committed)');
     expect(await platform.metadata.latestSnapshot('t')).toBeUndefined();
     expect((await platform.metadata.listRuns(1))[0]).toMatchObject({ job: 'transform', status: 'failed' });
+  });
+  test('a run that does not end (a recursive CTE without a stop) is interrupted at its time limit: nothing committed, the lease released', async () => {
+    const { platform, project } = await setup(withTransform({ sql: 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT \'a\' AS account_id, n::DOUBLE AS amount, TIMESTAMP \'2024-01-01\' AS ts FROM r' }));
+    await expect(runTransform(platform, project, 't', { timeoutMs: 500 })).rejects.toThrow('transform "t": its run did not finish within its time limit (500ms) and was stopped; nothing was committed');
+    expect(await platform.metadata.latestSnapshot('t')).toBeUndefined();
+    expect((await platform.metadata.listRuns(1))[0]).toMatchObject({ job: 'transform', status: 'failed' });
+    // The lease was released: the next run starts at once (and is stopped the same way).
+    await expect(runTransform(platform, project, 't', { timeoutMs: 500 })).rejects.toThrow('did not finish within its time limit');
   });
 });

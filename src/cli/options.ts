@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../time/duration.js';
 
 /**
  * A commander parser for an integer option in `[min, max]`: a bad value is a usage error (exit 2)
@@ -21,6 +22,13 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}.`);
     return value as T;
   };
+}
+
+/** A commander parser for a duration option (`90s`, `30m`, `2h`), in milliseconds. */
+export function durationMs(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 90s, 30m or 2h.');
+  return ms;
 }
 
 /** The `--port` parser: 0 (any free port) to 65535. */

@@ -80,6 +80,13 @@ export function viewDetails(before: FeatureView, after: FeatureView): ChangeDeta
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
   for (const key of ['entity', 'joinKeys', 'source', 'ttl', 'filter', 'derived'] as const) property(out.details, key, before[key], after[key]);
   featureDetails(after.name, before, after, out);
+  // Row transforms change every feature's input rows: shown as compiled, the text the hash covers.
+  property(out.details, 'filter', before.filter, after.filter);
+  for (const name of new Set([...Object.keys(before.derived ?? {}), ...Object.keys(after.derived ?? {})])) {
+    const [was, now] = [before.derived?.[name], after.derived?.[name]];
+    if (was === undefined || now === undefined) out.details.push(`derived column ${name} ${was === undefined ? `added: ${now!.sql}` : 'removed'}`);
+    else property(out.details, `derived column ${name}`, was.type === now.type ? was.sql : was, was.type === now.type ? now.sql : now);
+  }
   describeChanged(out.details, before, after);
   return out;
 }

@@ -11,6 +11,8 @@ interface Variant {
   features?: Parameters<typeof featureView>[0]['features'];
   ttl?: string;
   entityDescription?: string;
+  filter?: string;
+  columns?: Parameters<typeof featureView>[0]['columns'];
 }
 
 const build = (v: Variant = {}) => {
@@ -20,6 +22,8 @@ const build = (v: Variant = {}) => {
     name: 'txn_stats', entity: who, source: txns,
     features: v.features ?? { amount_sum_24h: sum('amount', { window: '24h' }), n: count({ window: '1h' }) },
     ...(v.viewDescription ? { description: v.viewDescription } : {}),
+    ...(v.filter ? { filter: v.filter } : {}),
+    ...(v.columns ? { columns: v.columns } : {}),
   });
   const profile = featureView({ name: 'profile', entity: who, source: txns, features: { merchant: field('merchant') }, ...(v.ttl ? { ttl: v.ttl } : {}) });
   return compileProject(defineProject({ name: 'p', entities: [who], sources: [txns], featureViews: [stats, profile], featureServices: [featureService({ name: 'svc', features: [stats] })] }));
@@ -52,6 +56,19 @@ describe('plan shows what changes inside a definition, and its consequences', ()
   test('a description change is a change that needs no rematerialization', () => {
     expect(planChanges(build(), build({ viewDescription: 'spend' }))).toEqual([
       { action: 'change', kind: 'featureView', name: 'txn_stats', details: ['description changed'], rematerialize: false, consequences: [] },
+    ]);
+  });
+  test('a changed filter or derived column is shown, also when a feature is added in the same change', () => {
+    // Only "feature m added" was shown: the filter change, which changes every feature, was hidden.
+    const before = build({ filter: 'amount > 1', columns: { big: { type: 'bool', sql: 'amount > 100' } } });
+    const after = build({ filter: 'amount > 2', columns: { big: { type: 'bool', sql: 'amount > 200' }, cents: { type: 'float64', sql: 'amount * 100' } }, features: { amount_sum_24h: sum('amount', { window: '24h' }), n: count({ window: '1h' }), m: count() } });
+    const [change] = planChanges(before, after);
+    expect(change).toMatchObject({ kind: 'featureView', name: 'txn_stats', rematerialize: true });
+    expect(change!.details).toEqual([
+      'feature m added',
+      'filter coalesce(TRY(("amount" > 1)), false) -> coalesce(TRY(("amount" > 2)), false)',
+      'derived column big TRY(CAST(("amount" > 100) AS BOOLEAN)) -> TRY(CAST(("amount" > 200) AS BOOLEAN))',
+      'derived column cents added: TRY(CAST(("amount" * 100) AS DOUBLE))',
     ]);
   });
   test('a changed window: which feature, which property, rematerialize', () => {

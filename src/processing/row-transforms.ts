@@ -1,5 +1,8 @@
-import type { FeatureView } from '../definitions/index.js';
+import type { FeatureView, Project } from '../definitions/index.js';
+import { DefinitionError, isSluiceError } from '../errors.js';
 import { ident } from '../storage/engine/sql-engine.js';
+import type { TransformContext } from './transforms/run-transform.js';
+import { inputRelationSql } from './transforms/transform-schema.js';
 
 /**
  * The one home of how a view's row transforms run: the compiled SQL of its `filter` and derived
@@ -30,4 +33,37 @@ export function rowExpressions(views: readonly FeatureView[]): { sql: string; ty
     for (const column of Object.values(view.derived ?? {})) out.set(column.sql, column.type);
   }
   return [...out].map(([sql, type]) => ({ sql, type }));
+}
+
+/**
+ * Binds every view's row transforms in DuckDB over an empty relation typed like its source, in a
+ * sandboxed engine that reads no file: what `plan` and `apply` run, so an expression DuckDB cannot
+ * compile (an invalid regular expression, an unknown `date_trunc` unit, a bad `strftime` format)
+ * is refused before it is applied, not by every push and materialize after. A DefinitionError
+ * names the view, the expression and DuckDB's message.
+ *
+ * @example
+ * await checkRowTransforms(platform, project);
+ */
+export async function checkRowTransforms(ctx: Pick<TransformContext, 'newEngine'>, project: Project): Promise<void> {
+  const views = project.featureViews.filter(hasRowTransforms);
+  if (views.length === 0) return;
+  const engine = await ctx.newEngine(1, { sandbox: { allowedPaths: [] } });
+  try {
+    for (const view of views) {
+      const source = project.sources.find((s) => s.name === view.source)!;
+      const expressions = [...(view.filter === undefined ? [] : [['filter', view.filter] as const]), ...Object.entries(view.derived ?? {}).map(([name, c]) => [`column "${name}"`, c.sql] as const)];
+      for (const [what, sql] of expressions) {
+        try {
+          await engine.all(`SELECT ${sql} AS x FROM (${inputRelationSql(source, [])})`);
+        } catch (error) {
+          if (!isSluiceError(error) || error.code !== 'ADAPTER_FAILED') throw error;
+          const message = error.message.replace(/^DuckDB: /, '').split('\n')[0];
+          throw new DefinitionError('DEFINITION_INVALID', `feature view "${view.name}": ${what} (compiled as ${sql}) does not run in DuckDB: ${message}; fix the expression`, { cause: error, details: { view: view.name, expression: sql } });
+        }
+      }
+    }
+  } finally {
+    await engine.close();
+  }
 }

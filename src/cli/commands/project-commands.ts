@@ -8,6 +8,7 @@ import { projectDirectory } from '../../config/project-dir.js';
 import { typecheckProject, writeProjectTsconfig } from '../../config/typecheck-project.js';
 import { assertApplicable, planChanges, type DefinitionChange } from '../../definitions/index.js';
 import { ConfigError, ConflictError } from '../../errors.js';
+import { checkRowTransforms } from '../../processing/row-transforms.js';
 import { checkTransforms } from '../../processing/transforms/run-transform.js';
 import type { CommandContext } from './command-context.js';
 
@@ -43,6 +44,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         await typecheckProject(projectDir);
         const project = await loadProject(projectDir);
         await checkTransforms(platform, project);
+        await checkRowTransforms(platform, project);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
         out.result({ registryVersion: current?.version ?? null, changes, rematerialize: rematerialize(changes) }, () =>
@@ -60,6 +62,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
       run.withPlatform(async ({ platform, out, projectDir }) => {
         const project = await loadProject(projectDir);
         await checkTransforms(platform, project);
+        await checkRowTransforms(platform, project);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
         assertApplicable(changes);

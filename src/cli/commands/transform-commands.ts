@@ -3,6 +3,7 @@ import { transformOrder } from '../../definitions/index.js';
 import { findTransform, runTransform, transformSource, type TransformRunResult } from '../../processing/transforms/run-transform.js';
 import { applySnapshotOnline, type SnapshotApplied } from '../../streaming/apply-snapshot.js';
 import { UsageError } from '../exit.js';
+import { durationMs } from '../options.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
@@ -17,7 +18,8 @@ function describeRun(r: RunOutcome): string {
     ...(r.online.applied.length > 0 ? [`  applied to the online tables of ${r.online.applied.join(', ')}`] : []),
     ...r.online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `  view "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`),
   ];
-  return [head, ...online].join('\n');
+  const behind = r.behind === undefined ? [] : [`  note: it read ${r.behind.map((b) => `"${b}"`).join(', ')}, not up to date with ${r.behind.length === 1 ? 'its' : 'their'} own inputs; "sluice transform run --all" runs inputs first`];
+  return [head, ...behind, ...online].join('\n');
 }
 
 /** `transform run NAME...|--all`: derived tables in the lake. */
@@ -27,9 +29,10 @@ export function registerTransformCommands(program: Command, run: CommandContext)
     .command('run')
     .argument('[names...]', 'the transforms to run')
     .option('--all', 'run every transform, inputs first')
+    .option('--timeout <duration>', 'stop a run that takes longer than this (nothing is committed), e.g. 30m; default 1h', durationMs)
     .option('--no-online', 'do not apply appended rows to the online tables (they then say STALE until materialized)')
     .description('compute transforms from the current snapshots of their inputs and commit each as a new snapshot of its table')
-    .action((names: string[], options: { all?: boolean; online: boolean }) =>
+    .action((names: string[], options: { all?: boolean; online: boolean; timeout?: number }) =>
       run.withPlatform(async ({ platform, out }) => {
         if ((options.all === true) === names.length > 0) throw new UsageError('give transform names or --all, not both and not neither');
         const project = await platform.project();
@@ -38,7 +41,13 @@ export function registerTransformCommands(program: Command, run: CommandContext)
         const results: RunOutcome[] = [];
         for (const [i, t] of ordered.entries()) {
           out.progress('transform run', i, ordered.length);
-          const result = await runTransform(platform, project, t.name);
+          const result = await runTransform(platform, project, t.name, options.timeout === undefined ? {} : { timeoutMs: options.timeout }).catch((error: unknown) => {
+            // The runs done are committed: say so, and which transforms were not run, before the error.
+            for (const done of results) out.info(describeRun(done));
+            const rest = ordered.slice(i + 1).map((r) => r.name);
+            if (rest.length > 0) out.info(`not run, after transform "${t.name}" failed: ${rest.join(', ')}`);
+            throw error;
+          });
           const snapshot = result.skipped || !options.online || result.snapshot === null ? undefined : await platform.metadata.snapshot(result.snapshot);
           results.push(snapshot ? { ...result, online: await applySnapshotOnline(platform, project, transformSource(project, t.name), snapshot) } : result);
         }

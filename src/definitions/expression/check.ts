@@ -1,4 +1,4 @@
-import { FUNCTIONS, KIND_NAMES, NON_DETERMINISTIC, fitsKind } from './functions.js';
+import { FUNCTIONS, KIND_NAMES, MAX_STRING_LENGTH, NON_DETERMINISTIC, fitsKind } from './functions.js';
 import type { Expr, ExprType } from './parse.js';
 import { ExpressionError } from './tokenize.js';
 
@@ -21,6 +21,8 @@ const SAMPLE: Readonly<Record<ExprType, string>> = { int64: '1', float64: '1.0',
 
 const NUMERIC = new Set<ExprType>(['int64', 'float64']);
 const TEMPORAL = new Set<ExprType>(['timestamp', 'date']);
+/** The DuckDB type of a NULL or string literal given as an argument of each kind. */
+const KIND_SQL = { num: 'DOUBLE', int: 'BIGINT', str: 'VARCHAR', bool: 'BOOLEAN', time: 'TIMESTAMP' } as const;
 const CAST_SQL: Readonly<Record<ExprType, string>> = { int64: 'BIGINT', float64: 'DOUBLE', string: 'VARCHAR', bool: 'BOOLEAN', timestamp: 'TIMESTAMP', date: 'DATE', null: 'VARCHAR' };
 
 /** The common type of two values (CASE branches, coalesce), or undefined when there is none. */
@@ -30,6 +32,27 @@ function unify(a: ExprType, b: ExprType): ExprType | undefined {
   if (NUMERIC.has(a) && NUMERIC.has(b)) return 'float64';
   if (TEMPORAL.has(a) && TEMPORAL.has(b)) return 'timestamp';
   return undefined;
+}
+
+/** The common type of the values so far (`type`) and the next one's (`next`, of expression `at`); an error at it when there is none. */
+function unifyAt(type: ExprType, next: ExprType, at: Expr): ExprType {
+  const common = unify(type, next);
+  if (common === undefined) throw new ExpressionError(`this is a ${next}, but earlier values are ${type}; give every branch one type`, at.at);
+  return common;
+}
+
+/** A date or timestamp in UTC, as DuckDB reads it: an offset (`+05:30`) would be ignored, an invalid date read as NULL. */
+const TIME_LITERAL = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?Z?)?$/;
+
+/** A string literal used as a time (compared with a timestamp or a date, a time argument) is a valid UTC date or timestamp. */
+function checkTimeLiteral(expr: Extract<Expr, { k: 'lit' }>): void {
+  const text = expr.sql.slice(1, -1).replaceAll("''", "'");
+  const [year, month, day, hour = 0, minute = 0, second = 0] = (TIME_LITERAL.exec(text) ?? []).slice(1).map((part) => (part === undefined ? undefined : Number(part)));
+  const leap = year !== undefined && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === undefined ? 0 : [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+  if (day === undefined || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) {
+    throw new ExpressionError(`'${text}' is not a time: write a UTC date or timestamp such as '2024-01-01' or '2024-01-01T10:00:00Z' (an offset such as +05:30 would not be applied, so it is refused)`, expr.at);
+  }
 }
 
 const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -42,7 +65,13 @@ class Checker {
   /** Whether two values may be compared: equal kinds, or a timestamp/date and a string literal (read as a time). */
   private comparable(a: Expr, ta: ExprType, b: Expr, tb: ExprType): boolean {
     if (unify(ta, tb) !== undefined) return true;
-    return (TEMPORAL.has(ta) && b.k === 'lit' && tb === 'string') || (TEMPORAL.has(tb) && a.k === 'lit' && ta === 'string');
+    for (const [time, text, textType] of [[ta, b, tb], [tb, a, ta]] as const) {
+      if (TEMPORAL.has(time) && text.k === 'lit' && textType === 'string') {
+        checkTimeLiteral(text);
+        return true;
+      }
+    }
+    return false;
   }
 
   private expect(expr: Expr, type: ExprType, ok: boolean, what: string): void {
@@ -99,7 +128,8 @@ class Checker {
         const pattern = this.check(expr.pattern);
         this.expect(expr.arg, arg.type, arg.type === 'string' || arg.type === 'null', `${expr.ci ? 'ILIKE' : 'LIKE'} needs a string`);
         this.expect(expr.pattern, pattern.type, pattern.type === 'string' || pattern.type === 'null', `${expr.ci ? 'ILIKE' : 'LIKE'} needs a string pattern`);
-        return { sql: `(${arg.sql} ${expr.not ? 'NOT ' : ''}${expr.ci ? 'ILIKE' : 'LIKE'} ${pattern.sql})`, type: 'bool' };
+        const escape = expr.escape === undefined ? '' : ` ESCAPE '${expr.escape.replaceAll("'", "''")}'`;
+        return { sql: `(${arg.sql} ${expr.not ? 'NOT ' : ''}${expr.ci ? 'ILIKE' : 'LIKE'} ${pattern.sql}${escape})`, type: 'bool' };
       }
       case 'case':
         return this.caseExpr(expr);
@@ -107,7 +137,9 @@ class Checker {
         const arg = this.check(expr.arg);
         if (arg.type === 'bool' && (TEMPORAL.has(expr.to) || expr.to === 'float64')) throw new ExpressionError(`a boolean cannot be cast to ${expr.to}`, expr.at);
         if (TEMPORAL.has(arg.type) && (NUMERIC.has(expr.to) || expr.to === 'bool')) throw new ExpressionError(`a ${arg.type} cannot be cast to ${expr.to}; use epoch_ms(...) for its time in milliseconds`, expr.at);
-        return { sql: `CAST(${arg.sql} AS ${CAST_SQL[expr.to]})`, type: expr.to };
+        // A string is read as ingest reads an event time: through TIMESTAMPTZ, so its offset applies (the session is UTC).
+        const from = arg.type === 'string' && TEMPORAL.has(expr.to) ? `CAST(${arg.sql} AS TIMESTAMPTZ)` : arg.sql;
+        return { sql: `CAST(${from} AS ${CAST_SQL[expr.to]})`, type: expr.to };
       }
       case 'call':
         return this.call(expr);
@@ -128,7 +160,8 @@ class Checker {
         return { sql, type: 'string' };
       case '+':
       case '-':
-        if (l.type === 'date' && (r.type === 'int64' || r.type === 'null')) return { sql, type: 'date' };
+        // DuckDB adds days to a date as a 32-bit INTEGER: an int64 value is converted (NULL when it does not fit).
+        if (l.type === 'date' && (r.type === 'int64' || r.type === 'null')) return { sql: expr.r.k === 'lit' ? sql : `(${l.sql} ${expr.op} TRY_CAST(${r.sql} AS INTEGER))`, type: 'date' };
         if (expr.op === '-' && l.type === 'date' && r.type === 'date') return { sql, type: 'int64' };
         if (TEMPORAL.has(l.type) || TEMPORAL.has(r.type)) throw new ExpressionError(`"${expr.op}" on a ${TEMPORAL.has(l.type) ? l.type : r.type} is not supported; use date_diff('unit', a, b) or epoch_ms(ts)`, expr.at);
       // falls through: numbers
@@ -152,21 +185,16 @@ class Checker {
       if (operand !== undefined) {
         if (!this.comparable(expr.operand!, operand.type, when, w.type)) throw new ExpressionError(`CASE compares a ${operand.type} with a ${w.type}`, when.at);
       } else this.expect(when, w.type, w.type === 'bool' || w.type === 'null', 'a CASE WHEN condition must be a boolean');
-      type = this.unifyAt(type, then);
-      parts.push(`WHEN ${w.sql} THEN ${this.check(then).sql}`);
+      const t = this.check(then);
+      type = unifyAt(type, t.type, then);
+      parts.push(`WHEN ${w.sql} THEN ${t.sql}`);
     }
     if (expr.otherwise !== undefined) {
-      type = this.unifyAt(type, expr.otherwise);
-      parts.push(`ELSE ${this.check(expr.otherwise).sql}`);
+      const t = this.check(expr.otherwise);
+      type = unifyAt(type, t.type, expr.otherwise);
+      parts.push(`ELSE ${t.sql}`);
     }
     return { sql: `(CASE ${operand === undefined ? '' : `${operand.sql} `}${parts.join(' ')} END)`, type };
-  }
-
-  private unifyAt(type: ExprType, next: Expr): ExprType {
-    const t = this.check(next).type;
-    const common = unify(type, t);
-    if (common === undefined) throw new ExpressionError(`this is a ${t}, but earlier values are ${type}; give every branch one type`, next.at);
-    return common;
   }
 
   private call(expr: Extract<Expr, { k: 'call' }>): { sql: string; type: ExprType } {
@@ -182,17 +210,22 @@ class Checker {
     const args = expr.args.map((arg, i) => {
       const t = this.check(arg);
       const kind = signature.args[i] ?? signature.rest!;
-      if (!fitsKind(t.type, kind) && !(kind === 'time' && arg.k === 'lit' && t.type === 'string')) {
-        throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not a ${t.type}`, arg.at);
-      }
-      return t;
+      if (kind === 'time' && arg.k === 'lit' && t.type === 'string') checkTimeLiteral(arg);
+      else if (!fitsKind(t.type, kind)) throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not a ${t.type}`, arg.at);
+      if (signature.literal?.includes(i) && arg.k !== 'lit') throw new ExpressionError(`${name}() argument ${i + 1} must be a literal (DuckDB needs it when it compiles the expression, or a row's value could ask for a string of gigabytes), not a value computed from the row`, arg.at);
+      if (signature.lengths?.includes(i) && arg.k === 'lit' && t.type === 'int64' && BigInt(arg.sql.replace('::HUGEINT', '')) > MAX_STRING_LENGTH) throw new ExpressionError(`${name}() argument ${i + 1} must be at most ${MAX_STRING_LENGTH} (the length of the string it makes)`, arg.at);
+      // A NULL or a string read as a time gets the argument's type, so DuckDB can choose among its overloads.
+      const typedSql = kind !== 'any' && (t.type === 'null' || (kind === 'time' && t.type === 'string')) ? `CAST(${t.sql} AS ${KIND_SQL[kind]})` : t.sql;
+      return { sql: signature.int32?.includes(i) ? `TRY_CAST(${typedSql} AS INTEGER)` : typedSql, type: t.type };
     });
     const result = signature.result(args.map((a) => a.type));
     let type: ExprType;
     if (result === 'unify') {
       const from = name === 'if' ? 1 : 0;
       type = 'null';
-      for (const arg of expr.args.slice(from)) type = this.unifyAt(type, arg);
+      expr.args.forEach((arg, i) => {
+        if (i >= from) type = unifyAt(type, args[i]!.type, arg);
+      });
     } else type = result;
     if (expr.args.some((arg) => arg.k === 'lit' && arg.type !== 'null')) {
       this.probes.push({ sql: `${name}(${expr.args.map((arg, i) => (arg.k === 'lit' ? arg.sql : SAMPLE[args[i]!.type])).join(', ')})`, at: expr.at });

@@ -15,7 +15,16 @@ export interface FunctionSignature {
   readonly optional?: number;
   /** The result type, from the argument types. */
   readonly result: (args: readonly ExprType[]) => ExprType | 'unify';
+  /** Arguments (0-based) DuckDB takes as a 32-bit INTEGER: an int64 is converted (NULL when it does not fit). */
+  readonly int32?: readonly number[];
+  /** Arguments (0-based) DuckDB needs as a constant when it compiles the call (a format, a group number). */
+  readonly literal?: readonly number[];
+  /** Arguments (0-based) that are the length of the string made: literals up to {@link MAX_STRING_LENGTH}, so no row's value can make a huge string. */
+  readonly lengths?: readonly number[];
 }
+
+/** The longest string a length argument (`lpad`, `rpad`) may ask for. */
+export const MAX_STRING_LENGTH = 10_000;
 
 const is = (type: ExprType) => (): ExprType => type;
 const sameNumber = (args: readonly ExprType[]): ExprType => (args[0] === 'int64' ? 'int64' : 'float64');
@@ -30,7 +39,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   least: fn([], () => 'unify', { rest: 'any' }),
   abs: fn(['num'], sameNumber),
   sign: fn(['num'], is('int64')),
-  round: fn(['num', 'int'], (a) => (a.length === 1 ? sameNumber(a) : 'float64'), { optional: 1 }),
+  round: fn(['num', 'int'], (a) => (a.length === 1 ? sameNumber(a) : 'float64'), { optional: 1, int32: [1] }),
   floor: fn(['num'], is('float64')),
   ceil: fn(['num'], is('float64')),
   ceiling: fn(['num'], is('float64')),
@@ -55,8 +64,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   right: fn(['str', 'int'], is('string')),
   replace: fn(['str', 'str', 'str'], is('string')),
   concat: fn([], is('string'), { rest: 'any' }),
-  lpad: fn(['str', 'int', 'str'], is('string')),
-  rpad: fn(['str', 'int', 'str'], is('string')),
+  lpad: fn(['str', 'int', 'str'], is('string'), { literal: [1], lengths: [1], int32: [1] }),
+  rpad: fn(['str', 'int', 'str'], is('string'), { literal: [1], lengths: [1], int32: [1] }),
   split_part: fn(['str', 'str', 'int'], is('string')),
   strpos: fn(['str', 'str'], is('int64')),
   starts_with: fn(['str', 'str'], is('bool')),
@@ -64,7 +73,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   contains: fn(['str', 'str'], is('bool')),
   regexp_matches: fn(['str', 'str'], is('bool')),
   regexp_replace: fn(['str', 'str', 'str'], is('string')),
-  regexp_extract: fn(['str', 'str', 'int'], is('string'), { optional: 1 }),
+  regexp_extract: fn(['str', 'str', 'int'], is('string'), { optional: 1, int32: [2], literal: [2] }),
   md5: fn(['str'], is('string')),
   date_trunc: fn(['str', 'time'], is('timestamp')),
   date_part: fn(['str', 'time'], is('int64')),
@@ -79,7 +88,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   dayofyear: fn(['time'], is('int64')),
   quarter: fn(['time'], is('int64')),
   epoch_ms: fn(['time'], is('int64')),
-  strftime: fn(['time', 'str'], is('string')),
+  strftime: fn(['time', 'str'], is('string'), { literal: [1] }),
   if: fn(['bool', 'any', 'any'], () => 'unify'),
 };
 

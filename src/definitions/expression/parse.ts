@@ -12,7 +12,7 @@ export type Expr =
   | { readonly k: 'isnull'; readonly arg: Expr; readonly not: boolean; readonly at: number }
   | { readonly k: 'in'; readonly arg: Expr; readonly list: readonly Expr[]; readonly not: boolean; readonly at: number }
   | { readonly k: 'between'; readonly arg: Expr; readonly lo: Expr; readonly hi: Expr; readonly not: boolean; readonly at: number }
-  | { readonly k: 'like'; readonly arg: Expr; readonly pattern: Expr; readonly not: boolean; readonly ci: boolean; readonly at: number }
+  | { readonly k: 'like'; readonly arg: Expr; readonly pattern: Expr; readonly escape?: string; readonly not: boolean; readonly ci: boolean; readonly at: number }
   | { readonly k: 'case'; readonly operand?: Expr; readonly whens: readonly { when: Expr; then: Expr }[]; readonly otherwise?: Expr; readonly at: number }
   | { readonly k: 'cast'; readonly arg: Expr; readonly to: ExprType; readonly at: number }
   | { readonly k: 'call'; readonly name: string; readonly args: readonly Expr[]; readonly at: number };
@@ -30,9 +30,30 @@ const CAST_TYPES: Readonly<Record<string, ExprType>> = {
 
 const COMPARISONS = new Set(['=', '==', '<>', '!=', '<', '<=', '>', '>=']);
 
+/**
+ * How deeply an expression may nest (parentheses, calls, operators in a chain): the parser and the
+ * checker recurse once per level, so a deeper one would overflow the stack instead of being refused.
+ */
+const MAX_DEPTH = 100;
+
+const INT64_MAX = 2n ** 63n - 1n;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly tokens: readonly Token[]) {}
+
+  private deeper(at: number): void {
+    if (++this.depth > MAX_DEPTH) throw new ExpressionError(`the expression is nested too deeply (more than ${MAX_DEPTH} levels of parentheses, calls or chained operators); split it into simpler expressions or derived columns`, at);
+  }
+  private nested<T>(at: number, parse: () => T): T {
+    this.deeper(at);
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
 
   private peek(): Token {
     return this.tokens[this.i]!;
@@ -67,10 +88,13 @@ class Parser {
 
   private binaryLevel(ops: (t: Token) => string | undefined, lower: () => Expr): Expr {
     let left = lower();
+    const depth = this.depth;
     for (let op = ops(this.peek()); op !== undefined; op = ops(this.peek())) {
       const at = this.next().at;
+      this.deeper(at);
       left = { k: 'bin', op, l: left, r: lower(), at };
     }
+    this.depth = depth;
     return left;
   }
 
@@ -79,18 +103,21 @@ class Parser {
 
   private not = (): Expr => {
     const at = this.peek().at;
-    if (this.acceptKeyword('not')) return { k: 'not', arg: this.not(), at };
+    if (this.acceptKeyword('not')) return { k: 'not', arg: this.nested(at, this.not), at };
     return this.is();
   };
 
   private is(): Expr {
     let arg = this.comparison();
+    const depth = this.depth;
     while (this.isKeyword('is')) {
       const at = this.next().at;
+      this.deeper(at);
       const not = this.acceptKeyword('not');
       this.expectKeyword('null', 'after IS (write IS NULL or IS NOT NULL)');
       arg = { k: 'isnull', arg, not, at };
     }
+    this.depth = depth;
     return arg;
   }
 
@@ -127,7 +154,13 @@ class Parser {
       return { k: 'between', arg, lo, hi: this.concat(), not, at };
     }
     for (const word of ['like', 'ilike']) {
-      if (this.acceptKeyword(word)) return { k: 'like', arg, pattern: this.concat(), not, ci: word === 'ilike', at };
+      if (this.acceptKeyword(word)) {
+        const pattern = this.concat();
+        if (!this.acceptKeyword('escape')) return { k: 'like', arg, pattern, not, ci: word === 'ilike', at };
+        const escape = this.next();
+        if (escape.t !== 'str' || [...escape.value].length !== 1) throw new ExpressionError(`ESCAPE takes one character in quotes, e.g. ESCAPE '!', not ${describe(escape)}`, escape.at);
+        return { k: 'like', arg, pattern, escape: escape.value, not, ci: word === 'ilike', at };
+      }
     }
     return arg;
   }
@@ -141,21 +174,24 @@ class Parser {
     const at = this.peek().at;
     if (this.isOp('-')) {
       this.i++;
-      return { k: 'neg', arg: this.unary(), at };
+      return { k: 'neg', arg: this.nested(at, this.unary), at };
     }
     if (this.isOp('+')) {
       this.i++;
-      return this.unary();
+      return this.nested(at, this.unary);
     }
     return this.postfix();
   };
 
   private postfix(): Expr {
     let arg = this.primary();
+    const depth = this.depth;
     while (this.isOp('::')) {
       const at = this.next().at;
+      this.deeper(at);
       arg = { k: 'cast', arg, to: this.typeName(), at };
     }
+    this.depth = depth;
     return arg;
   }
 
@@ -169,11 +205,11 @@ class Parser {
   private primary(): Expr {
     const token = this.next();
     const at = token.at;
-    if (token.t === 'num') return { k: 'lit', type: token.int ? 'int64' : 'float64', sql: token.int && token.text.length > 18 ? `${token.text}::HUGEINT` : token.text, at };
+    if (token.t === 'num') return { k: 'lit', type: token.int ? 'int64' : 'float64', sql: token.int && BigInt(token.text) > INT64_MAX ? `${token.text}::HUGEINT` : token.text, at };
     if (token.t === 'str') return { k: 'lit', type: 'string', sql: `'${token.value.replaceAll("'", "''")}'`, at };
     if (this.isOp('(', token)) {
       if (this.isKeyword('select')) throw new ExpressionError('subqueries are not allowed in an expression', this.peek().at);
-      const inner = this.or();
+      const inner = this.nested(at, this.or);
       this.expectOp(')', 'to close "("');
       return inner;
     }
@@ -181,18 +217,19 @@ class Parser {
     const word = token.quoted ? '' : token.name.toLowerCase();
     if (word === 'null') return { k: 'lit', type: 'null', sql: 'NULL', at };
     if (word === 'true' || word === 'false') return { k: 'lit', type: 'bool', sql: word.toUpperCase(), at };
-    if (word === 'case') return this.caseExpr(at);
+    if (word === 'case') return this.nested(at, () => this.caseExpr(at));
     if (word === 'cast') {
       this.expectOp('(', 'after CAST');
-      const arg = this.or();
+      const arg = this.nested(at, this.or);
       this.expectKeyword('as', 'in CAST(value AS type)');
       const to = this.typeName();
       this.expectOp(')', 'to close CAST(');
       return { k: 'cast', arg, to, at };
     }
-    if (word === 'select' || word === 'exists') throw new ExpressionError('subqueries are not allowed in an expression', at);
+    const quoteIt = `; a column named ${word} is written in double quotes: "${token.name}"`;
+    if (word === 'select' || word === 'exists') throw new ExpressionError(`subqueries are not allowed in an expression${this.isOp('(') && word === 'exists' ? '' : quoteIt}`, at);
     if (word === 'interval') throw new ExpressionError('INTERVAL literals are not supported; use date_add/date_diff style functions such as date_trunc or epoch_ms arithmetic', at);
-    if (KEYWORDS.has(word)) throw new ExpressionError(`unexpected ${word.toUpperCase()}`, at);
+    if (KEYWORDS.has(word)) throw new ExpressionError(`unexpected ${word.toUpperCase()}${quoteIt}`, at);
     if (this.isOp('(')) {
       this.i++;
       const args: Expr[] = [];
@@ -200,10 +237,10 @@ class Parser {
       if (this.isKeyword('distinct')) throw new ExpressionError(`${token.name}(DISTINCT ...) is an aggregate; an expression reads one row`, this.peek().at);
       if (this.isOp('*')) throw new ExpressionError(`${token.name}(*) is an aggregate; an expression reads one row`, this.peek().at);
       if (!this.isOp(')')) {
-        args.push(this.or());
+        args.push(this.nested(at, this.or));
         while (this.isOp(',')) {
           this.i++;
-          args.push(this.or());
+          args.push(this.nested(at, this.or));
         }
       }
       this.expectOp(')', `to close ${token.name}(`);

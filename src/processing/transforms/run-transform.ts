@@ -1,13 +1,15 @@
 import type { SluiceContext } from '../../context.js';
 import { contentHash, didYouMean, type Project, type ScalarType, type Source, type Transform } from '../../definitions/index.js';
-import { DefinitionError, isSluiceError, NotFoundError, ValidationError } from '../../errors.js';
+import { DefinitionError, isSluiceError, NotFoundError, UserCodeError, ValidationError } from '../../errors.js';
 import { commitOrRemove } from '../../ingest/commit-ingest.js';
 import { KNOWN_AT_COLUMN, STORAGE_TYPE } from '../../ingest/validate-sql.js';
 import { withLease } from '../../orchestration/lease.js';
 import { trackRun } from '../../orchestration/track-run.js';
+import { formatDuration } from '../../time/duration.js';
 import { ident, literal, type EngineSandbox, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import type { Snapshot, TransformLineage } from '../../storage/metadata/metadata-store.js';
 import { checkTransformSql } from './sandbox-sql.js';
+import { transformsBehind, transformTableState } from './transform-freshness.js';
 import { checkResultSchema, createInputViews, describeQuery } from './transform-schema.js';
 
 /** What a transform run needs besides the stores: an engine of its own, sandboxed to the files it reads and writes. */
@@ -28,6 +30,42 @@ export interface TransformRunResult {
   readonly skipped: boolean;
   /** Why an incremental transform ran in full, when it did. */
   readonly note?: string;
+  /** Transforms this one reads (directly or through others) whose table was not up to date with their own inputs: the run read them as they were. */
+  readonly behind?: readonly string[];
+}
+
+export interface TransformRunOptions {
+  /** How long the computation may take before it is stopped (nothing is committed); default {@link DEFAULT_TRANSFORM_TIMEOUT_MS}. */
+  readonly timeoutMs?: number;
+}
+
+/** A run's default time limit: a query that never ends (a recursive CTE without a stop) must not hold its lease forever. */
+export const DEFAULT_TRANSFORM_TIMEOUT_MS = 3_600_000;
+
+/**
+ * Runs `work` on `engine`, interrupting its statements once `timeoutMs` has passed (again until
+ * `work` returns, so a statement started after the first interrupt is stopped too); a run stopped
+ * so fails with an error naming the limit.
+ */
+async function withTimeLimit<T>(engine: SqlEngine, transform: Transform, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  let stopped = false;
+  let repeat: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    stopped = true;
+    engine.interrupt();
+    repeat = setInterval(() => engine.interrupt(), 50);
+  }, timeoutMs);
+  try {
+    const result = await work();
+    if (stopped) throw new Error('interrupted');
+    return result;
+  } catch (error) {
+    if (!stopped) throw error;
+    throw new ValidationError('VALIDATION_FAILED', `transform "${transform.name}": its run did not finish within its time limit (${formatDuration(timeoutMs)}) and was stopped; nothing was committed. Make its SQL end sooner (a recursive CTE needs a stop condition) or give the run more time (sluice transform run --timeout)`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+    clearInterval(repeat);
+  }
 }
 
 /** The result table inside the sandbox; `__` cannot appear in a user's name, so no input is called this. */
@@ -122,28 +160,37 @@ export async function checkTransforms(ctx: Pick<TransformContext, 'newEngine'>, 
 }
 
 /** Computes the transform in a sandboxed engine and writes its rows as one staged Parquet file with the lake's system columns; returns its row count. */
-async function compute(ctx: TransformContext, project: Project, transform: Transform, plan: ReadPlan, staged: string): Promise<{ rows: number; firstSeq: number }> {
+async function compute(ctx: TransformContext, project: Project, transform: Transform, plan: ReadPlan, staged: string, timeoutMs: number): Promise<{ rows: number; firstSeq: number }> {
   const sources = new Map(project.sources.map((s) => [s.name, s] as const));
   const files = new Map([...plan.files].map(([name, list]) => [name, list.map((f) => ctx.lake.resolve(f))] as const));
-  const engine = await ctx.newEngine(undefined, { sandbox: { allowedPaths: [...[...files.values()].flat(), staged] } });
+  // One thread: in parallel, DuckDB adds partial float sums and picks first()/list() rows in an
+  // order that varies between runs, and a run must give the same table from the same snapshots.
+  const engine = await ctx.newEngine(1, { sandbox: { allowedPaths: [...[...files.values()].flat(), staged] } });
   try {
-    const sql = await checkTransformSql(engine, transform);
-    await createInputViews(engine, transform, sources, files);
-    checkResultSchema(transform, await describeOrFail(engine, transform, sql));
-    await engine.run(`CREATE TEMP TABLE ${RESULT} AS ${typedResultSql(transform, sql)}`);
-    const rows = await checkResultRows(engine, transform);
-    if (rows === 0) return { rows, firstSeq: 0 };
-    const firstSeq = await ctx.metadata.reserveSeq(transform.name, rows);
-    const ts = ident(transform.timestamp);
-    // `_seq` follows the rows' sorted order, so equal inputs give an equal file whatever order the query produced.
-    const order = Object.keys(transform.schema).map(ident).join(', ');
-    await engine.run(
-      `COPY (SELECT *, epoch_ms(${ts}) AS _ts, (${firstSeq} + row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS _seq, epoch_ms(${ts})::BIGINT AS ${KNOWN_AT_COLUMN} FROM ${RESULT} ORDER BY _seq) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
-    );
-    return { rows, firstSeq };
+    return await withTimeLimit(engine, transform, timeoutMs, () => computeOn(ctx, engine, sources, transform, files, staged));
   } finally {
     await engine.close();
   }
+}
+
+async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: ReadonlyMap<string, Source>, transform: Transform, files: ReadonlyMap<string, readonly string[]>, staged: string): Promise<{ rows: number; firstSeq: number }> {
+  const sql = await checkTransformSql(engine, transform);
+  await createInputViews(engine, transform, sources, files);
+  checkResultSchema(transform, await describeOrFail(engine, transform, sql));
+  await engine.run(`CREATE TEMP TABLE ${RESULT} AS ${typedResultSql(transform, sql)}`).catch((error: unknown) => {
+    if (!isSluiceError(error) || error.code !== 'ADAPTER_FAILED') throw error;
+    throw new UserCodeError(`transform "${transform.name}": its SQL failed over its inputs (nothing was committed): ${error.message.replace(/^DuckDB: /, '')}`, error);
+  });
+  const rows = await checkResultRows(engine, transform);
+  if (rows === 0) return { rows, firstSeq: 0 };
+  const firstSeq = await ctx.metadata.reserveSeq(transform.name, rows);
+  const ts = ident(transform.timestamp);
+  // `_seq` follows the rows' sorted order, so equal inputs give an equal file whatever order the query produced.
+  const order = Object.keys(transform.schema).map(ident).join(', ');
+  await engine.run(
+    `COPY (SELECT *, epoch_ms(${ts}) AS _ts, (${firstSeq} + row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS _seq, epoch_ms(${ts})::BIGINT AS ${KNOWN_AT_COLUMN} FROM ${RESULT} ORDER BY _seq) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+  );
+  return { rows, firstSeq };
 }
 
 /** A transform of the project; a NotFoundError naming the known ones when it is not there. */
@@ -168,28 +215,25 @@ export function findTransform(project: Project, name: string): Transform {
  * @example
  * const result = await runTransform(platform, project, 'customer_360');
  */
-export async function runTransform(ctx: TransformContext, project: Project, name: string): Promise<TransformRunResult> {
+export async function runTransform(ctx: TransformContext, project: Project, name: string, options: TransformRunOptions = {}): Promise<TransformRunResult> {
   const transform = findTransform(project, name);
   return withLease(ctx.metadata, `transform:${name}`, { waitMs: 600_000, purpose: `run of transform "${name}"` }, async () => {
-    const current = new Map<string, Snapshot | undefined>();
-    for (const input of transform.inputs) current.set(input, await ctx.metadata.latestSnapshot(input));
-    const inputs = Object.fromEntries([...current].map(([n, s]) => [n, s?.id ?? null]));
-    const latest = await ctx.metadata.latestSnapshot(name);
-    const last = latest && (await ctx.metadata.snapshotLineage(latest.id));
-    const upToDate = last?.transformHash === transform.hash && transform.inputs.every((i) => (last.inputs[i] ?? null) === inputs[i]);
-    if (latest && upToDate) return { transform: name, snapshot: latest.id, mode: last.mode, rows: 0, inputs, skipped: true };
+    const { current, inputs, latest, last, upToDate } = await transformTableState(ctx, transform);
+    const stale = await transformsBehind(ctx, project, transform);
+    const behind = stale.length > 0 ? { behind: stale } : {};
+    if (latest && last && upToDate) return { transform: name, snapshot: latest.id, mode: last.mode, rows: 0, inputs, skipped: true, ...behind };
     const plan = await readPlan(ctx, transform, current, last);
     return trackRun(ctx, 'transform', { transform: name, source: name, mode: plan.mode, inputs }, async () => {
       const staged = ctx.lake.stagingPath(name);
       try {
-        const { rows, firstSeq } = await compute(ctx, project, transform, plan, staged);
+        const { rows, firstSeq } = await compute(ctx, project, transform, plan, staged, options.timeoutMs ?? DEFAULT_TRANSFORM_TIMEOUT_MS);
         const lineage: TransformLineage = { transformHash: transform.hash, mode: plan.mode, inputs };
         const hash = `transform:${contentHash(lineage)}`;
         const published = rows > 0 ? await ctx.lake.publish(name, staged, `seq${firstSeq}-${hash.slice(10, 22)}`) : undefined;
         const snapshot = (await commitOrRemove(ctx, published, async () => ({
           committed: true, snapshot: await ctx.metadata.commitTransform({ source: name, files: published ? [published] : [], rows, contentHash: hash, lineage }),
         }))).snapshot;
-        const result: TransformRunResult = { transform: name, snapshot: snapshot.id, mode: plan.mode, rows, inputs, skipped: false, ...(plan.note && transform.incremental ? { note: plan.note } : {}) };
+        const result: TransformRunResult = { transform: name, snapshot: snapshot.id, mode: plan.mode, rows, inputs, skipped: false, ...(plan.note && transform.incremental ? { note: plan.note } : {}), ...behind };
         return { result, stats: { snapshot: snapshot.id, rows, mode: plan.mode, inputs } };
       } finally {
         await ctx.lake.discard(staged);

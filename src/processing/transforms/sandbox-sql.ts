@@ -6,7 +6,8 @@ import { literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
  * Scalar functions a transform may not call: they read the engine's configuration or environment,
  * or run SQL given as data (which would escape this check). Table functions are all refused.
  */
-const REFUSED_FUNCTIONS = new Set(['getenv', 'current_setting', 'json_execute_serialized_sql', 'json_serialize_sql', 'json_deserialize_sql', 'json_serialize_plan']);
+const REFUSED_FUNCTIONS = new Set(['getenv', 'current_setting', 'getvariable', 'which_secret', 'current_query', 'txid_current',
+  'json_execute_serialized_sql', 'json_serialize_sql', 'json_deserialize_sql', 'json_serialize_plan']);
 const REFUSED_PREFIXES = ['duckdb_', 'pragma_'];
 /** Table functions that compute rows from their arguments alone (no file, no catalog): allowed. */
 const PURE_TABLE_FUNCTIONS = new Set(['unnest', 'range', 'generate_series']);

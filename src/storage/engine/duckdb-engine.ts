@@ -120,6 +120,10 @@ class DuckDbEngine implements SqlEngine {
     }
   }
 
+  interrupt(): void {
+    this.connection.interrupt();
+  }
+
   async close(): Promise<void> {
     this.appendConnection?.closeSync();
     this.connection.closeSync();

@@ -39,6 +39,8 @@ export interface SqlEngine {
    * table must then be a regular (not TEMP) table, which that session can see.
    */
   appendColumns(table: string, columns: readonly AppendColumn[], options?: { readonly rows?: number; readonly whileStreaming?: boolean }): Promise<void>;
+  /** Stops the statement running now, if any: it fails. Later statements run as usual. */
+  interrupt(): void;
   close(): Promise<void>;
 }
 

@@ -18,7 +18,7 @@ export async function probeExpressions(spec: ProjectSpec, project: Project): Pro
       try {
         await engine.all(`SELECT ${probe.sql} AS probe`);
       } catch (error) {
-        failAt(probe.where, probe.text, probe.at, `DuckDB refuses this call: ${String((error as Error).message).split('\n')[0]}`);
+        failAt(probe.where, probe.text, probe.at, `DuckDB refuses this call: ${String((error as Error).message).replace(/^DuckDB: /, '').split('\n')[0]}`);
       }
     }
   } finally {

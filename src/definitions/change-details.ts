@@ -78,7 +78,7 @@ function featureDetails(view: string, before: FeatureView, after: FeatureView, o
  */
 export function viewDetails(before: FeatureView, after: FeatureView): ChangeDetails {
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
-  for (const key of ['entity', 'joinKeys', 'source', 'ttl', 'filter', 'derived'] as const) property(out.details, key, before[key], after[key]);
+  for (const key of ['entity', 'joinKeys', 'source', 'ttl'] as const) property(out.details, key, before[key], after[key]);
   featureDetails(after.name, before, after, out);
   // Row transforms change every feature's input rows: shown as compiled, the text the hash covers.
   property(out.details, 'filter', before.filter, after.filter);

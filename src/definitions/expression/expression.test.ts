@@ -147,7 +147,7 @@ describe('row expressions', () => {
 
   test('LIKE and ILIKE take an ESCAPE character, so a pattern can match a literal "_" or "%"', async () => {
     // DuckDB's LIKE has no default escape ('p\\_s' matches only a backslash): ESCAPE was refused.
-    expect(compile("channel LIKE 'p!_s%' ESCAPE '!'")).toEqual({ sql: `("channel" LIKE 'p!_s%' ESCAPE '!')`, type: 'bool', reads: ['channel'] });
+    expect(compile("channel LIKE 'p!_s%' ESCAPE '!'")).toEqual({ sql: `("channel" LIKE 'p!_s%' ESCAPE '!')`, type: 'bool', reads: ['channel'], probes: [] });
     expect(compile("channel NOT ILIKE '100!%' ESCAPE '!'")).toMatchObject({ sql: `("channel" NOT ILIKE '100!%' ESCAPE '!')` });
     expect(failure("channel LIKE 'a' ESCAPE channel").message).toMatch(/ESCAPE takes one character in quotes/);
     expect(failure("channel LIKE 'a' ESCAPE '!!'").message).toMatch(/ESCAPE takes one character in quotes/);

@@ -1,5 +1,5 @@
 import { parseDuration } from '../time/index.js';
-import { compileRowTransforms } from './compile-row-transforms.js';
+import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
 import { compileSource } from './compile-source.js';
 import { compileTransforms } from './compile-transforms.js';
 import { compileWindow } from './compile-window.js';
@@ -117,7 +117,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     ...(row.derived === undefined ? {} : { derived: row.derived }),
     description: spec.description,
   };
-  return { ...body, hash: viewValueHash(body, source, row.reads) };
+  return { ...body, hash: viewValueHash(body, source, valueReads(row, features.flatMap((f) => (f.column === undefined ? [] : [f.column])))) };
 }
 
 function compileService(spec: FeatureServiceSpec, views: Map<string, FeatureView>): FeatureService {

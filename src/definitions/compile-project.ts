@@ -1,6 +1,6 @@
 import { parseDuration } from '../time/index.js';
 import { isListType, LAST_N_TYPES, listOf } from './column-types.js';
-import { compileRowTransforms } from './compile-row-transforms.js';
+import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
 import { compileRequestView } from './compile-request-view.js';
 import { compileSource } from './compile-source.js';
 import { compileTransforms } from './compile-transforms.js';
@@ -129,7 +129,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     ...(row.derived === undefined ? {} : { derived: row.derived }),
     description: spec.description,
   };
-  return { ...body, hash: viewValueHash(body, source, row.reads) };
+  return { ...body, hash: viewValueHash(body, source, valueReads(row, features.flatMap((f) => (f.column === undefined ? [] : [f.column])))) };
 }
 
 function compileService(spec: FeatureServiceSpec, views: Map<string, { readonly name: string; readonly features: readonly { readonly name: string }[] }>): FeatureService {

@@ -18,7 +18,17 @@ export interface RowTransforms {
   readonly derived?: Readonly<Record<string, DerivedColumn>>;
   /** The source's schema plus the derived columns. */
   readonly schema: Schema;
-  readonly reads: readonly string[];
+  /** The source columns the filter reads, and those each derived column's expression reads. */
+  readonly filterReads: readonly string[];
+  readonly derivedReads: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * The source columns whose type changes a view's values: those its filter reads and those the
+ * derived columns its features read do (a derived column no feature reads changes nothing).
+ */
+export function valueReads(row: RowTransforms, featureColumns: readonly string[]): string[] {
+  return [...new Set([...row.filterReads, ...featureColumns.flatMap((c) => row.derivedReads[c] ?? [])])];
 }
 
 /**
@@ -29,16 +39,16 @@ export interface RowTransforms {
 export function compileRowTransforms(spec: FeatureViewSpec, source: Source): RowTransforms {
   const where = `feature view "${spec.name}"`;
   const row = scalarRow(source.schema);
-  const reads = new Set<string>();
+  let filterReads: readonly string[] = [];
   let filter: string | undefined;
   if (spec.filter !== undefined) {
     if (source.kind === 'cdc') fail(`${where}: a CDC source is a versioned table, so its views cannot filter rows (a filtered-out update would leave an older version in place); derive a column instead`);
     const typed = compileExpression(`${where}: filter`, spec.filter, row);
     if (typed.type !== 'bool' && typed.type !== 'null') fail(`${where}: filter "${spec.filter}" must be a boolean expression, but it gives a ${typed.type}`);
-    typed.reads.forEach((c) => reads.add(c));
+    filterReads = typed.reads;
     filter = filterSql(typed);
   }
-  if (spec.columns === undefined) return { ...(filter === undefined ? {} : { filter }), schema: source.schema, reads: [...reads] };
+  if (spec.columns === undefined) return { ...(filter === undefined ? {} : { filter }), schema: source.schema, filterReads, derivedReads: {} };
   checkRecord(spec.columns, `${where}: columns must be an object of column name to { type, sql }, e.g. { amount_usd: { type: 'float64', sql: 'amount * fx_rate' } }`);
   const names = Object.keys(spec.columns);
   for (const name of names) {
@@ -47,6 +57,7 @@ export function compileRowTransforms(spec: FeatureViewSpec, source: Source): Row
   }
   noCollisions('derived columns', names, `${where}: `);
   const derived: Record<string, DerivedColumn> = {};
+  const derivedReads: Record<string, readonly string[]> = {};
   for (const name of names) {
     checkName(`${where}: derived column`, name);
     checkNotReserved(`${where}: derived column`, name);
@@ -57,11 +68,11 @@ export function compileRowTransforms(spec: FeatureViewSpec, source: Source): Row
     if (!ACCEPTS[column.type as ScalarType].includes(typed.type)) {
       fail(`${at}: sql "${column.sql}" gives a ${typed.type}, but the column is declared ${column.type}; change the type or CAST the value`);
     }
-    typed.reads.forEach((c) => reads.add(c));
+    derivedReads[name] = typed.reads;
     derived[name] = { type: column.type, sql: derivedSql(typed, column.type as ScalarType) };
   }
   const schema = { ...source.schema, ...Object.fromEntries(names.map((n) => [n, derived[n]!.type])) };
-  return { ...(filter === undefined ? {} : { filter }), derived, schema, reads: [...reads] };
+  return { ...(filter === undefined ? {} : { filter }), derived, schema, filterReads, derivedReads };
 }
 
 /** A call in a row expression whose literal arguments DuckDB parses (see `TypedExpression.probes`): where it is, and the SQL to try. */

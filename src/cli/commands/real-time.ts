@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { Project } from '../../definitions/index.js';
 import { CONNECTORS } from '../../ingest/connectors/index.js';
 import type { Platform } from '../../platform.js';
+import type { AppendOutcome } from '../../ingest/connectors/connector.js';
+import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
 import { streamStatus } from '../../streaming/stream-status.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
@@ -27,7 +29,7 @@ export function untilSignal(): Promise<void> {
  * Starts the stream runtime over the applied registry (followed as it changes), with every
  * connector Sluice has and a freshness histogram.
  */
-export async function startRealTime(platform: Platform, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<RealTime> {
+export async function startRealTime(platform: Platform, log: (level: 'info' | 'warn' | 'error', message: string) => void, metrics?: SluiceMetrics): Promise<RealTime> {
   let project: Project = await platform.project();
   const follow = setInterval(() => {
     platform.metadata.latestRegistry().then((latest) => {
@@ -36,7 +38,12 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   }, 1_000);
   follow.unref();
   const freshness = new FreshnessHistogram();
-  const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => freshness.observe(view, ack, visible) });
+  const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => {
+      freshness.observe(view, ack, visible);
+      metrics?.recordVisible(view, ack, visible);
+    },
+    ...(metrics ? { onAppended: (source: string, origin: string, outcome: AppendOutcome) => metrics.recordAppend(source, origin, outcome) } : {}),
+  });
   return {
     runtime,
     describe: () => ({ sources: runtime.status(), freshness: freshness.summary() }),

@@ -1,6 +1,7 @@
 import { isStreamed, type Project } from '../definitions/index.js';
 import type { Platform } from '../platform.js';
 import { streamStatus } from '../streaming/stream-status.js';
+import { evaluateFreshness, type FreshnessStatus } from './freshness-status.js';
 import type { GaugeSample, ScrapeSource } from './metrics.js';
 
 /**
@@ -46,6 +47,11 @@ export function storeMetrics(platform: Platform, project: () => Promise<Project>
       samples.sluice_stream_lake_lag_entries = streams.map((s) => ({ labels: { source: s.source }, value: s.lakeLag }));
       samples.sluice_stream_online_lag_entries = streams.flatMap((s) => Object.entries(s.views).flatMap(([view, lag]) => (lag === null ? [] : [{ labels: { source: s.source, view }, value: lag }])));
     }
+    const freshness = await evaluateFreshness(current, { metadata: platform.metadata, online: await platform.online(), log: () => platform.log(), now: platform.now() });
+    const labels = (f: FreshnessStatus) => ({ kind: f.kind, name: f.name });
+    samples.sluice_freshness_lag_seconds = freshness.flatMap((f) => (f.lagSeconds === null ? [] : [{ labels: labels(f), value: f.lagSeconds }]));
+    samples.sluice_freshness_sla_seconds = freshness.flatMap((f) => (f.slaSeconds === null ? [] : [{ labels: labels(f), value: f.slaSeconds }]));
+    samples.sluice_stale = freshness.flatMap((f) => (f.slaSeconds === null ? [] : [{ labels: labels(f), value: f.stale ? 1 : 0 }]));
     return samples;
   };
 }

@@ -42,6 +42,8 @@ export interface IngestCommit {
   readonly contentHash: string;
   /** Commit even if a snapshot of this source already holds this content. */
   readonly force?: boolean;
+  /** UTC epoch ms recorded as the snapshot's `createdAt` (the platform's clock); default the wall clock. */
+  readonly createdAt?: number;
 }
 
 /** `committed: false` when the content was already committed: `snapshot` is that earlier snapshot. */
@@ -67,6 +69,8 @@ export interface TransformCommit {
   readonly rows: number;
   readonly contentHash: string;
   readonly lineage: TransformLineage;
+  /** UTC epoch ms recorded as the snapshot's `createdAt`; default the wall clock. */
+  readonly createdAt?: number;
 }
 
 /** Who holds a lease: one acquisition by one process (`id` is unique per acquisition). */

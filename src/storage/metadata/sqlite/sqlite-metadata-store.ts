@@ -128,7 +128,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
         const stored: Snapshot = {
           id: snapshotId(commit.source, version, parentId, commit.contentHash), source: commit.source, version, parentId,
           files: [...(parent?.files ?? []), ...commit.addedFiles], rowCount: (parent?.rowCount ?? 0) + commit.addedRows,
-          addedRows: commit.addedRows, contentHash: commit.contentHash, createdAt: Date.now(),
+          addedRows: commit.addedRows, contentHash: commit.contentHash, createdAt: commit.createdAt ?? Date.now(),
         };
         sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);
         addDeadLetters(deadLetters);
@@ -144,7 +144,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
         const stored: Snapshot = {
           id: snapshotId(commit.source, version, parentId, commit.contentHash), source: commit.source, version, parentId,
           files: [...(append ? (parent?.files ?? []) : []), ...commit.files], rowCount: (append ? (parent?.rowCount ?? 0) : 0) + commit.rows,
-          addedRows: commit.rows, contentHash: commit.contentHash, createdAt: Date.now(),
+          addedRows: commit.rows, contentHash: commit.contentHash, createdAt: commit.createdAt ?? Date.now(),
         };
         sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);
         sql.insertLineage.run(stored.id, JSON.stringify(commit.lineage));

@@ -75,6 +75,8 @@ export function servedView(info: ViewTableInfo | undefined, registryHash: string
     answered.set(info, cached);
   }
   if (sla === undefined || cached.served.status !== 'FRESH') return cached.served;
+  // The common case without an allocation: within the SLA.
+  if (cached.dataAt !== null && sla.now - cached.dataAt <= sla.freshnessMs) return cached.served;
   const verdict = freshnessVerdict(sla.freshnessMs, cached.dataAt, sla.now);
   return verdict.stale ? { ...cached.served, status: 'STALE', reason: verdict.reason } : cached.served;
 }
@@ -119,7 +121,8 @@ function describeTable(info: ViewTableInfo, registryHash: string, latest: Latest
  * servedViewNote('txn_stats', response.views.txn_stats); // 'view "txn_stats" is STALE: ...'
  */
 export function servedViewNote(view: string, served: ServedView): string | undefined {
-  const fix = `run "sluice materialize --views ${view}"`;
+  const pastSla = served.reason?.startsWith('past its freshness SLA') === true;
+  const fix = pastSla ? `ingest or push newer data to its source (then run "sluice materialize --views ${view}" if it is not applied online)` : `run "sluice materialize --views ${view}"`;
   if (served.status === 'NOT_MATERIALIZED') return `view "${view}" is not materialized: its values are null (NOT_MATERIALIZED); ${fix}`;
   const built = Object.entries(served.snapshots).map(([source, id]) => `${source} ${id ?? '(empty)'}`).join(', ');
   const notes: string[] = [];

@@ -72,6 +72,10 @@ test('a view past its SLA serves STALE with the reason, shows stale in status an
     expect(stale).toMatchObject({ rows: [{ stats__n: 1 }], metadata: [{ status: ['STALE'] }], stale: 1, views: { stats: { status: 'STALE', reason: expect.stringMatching(/^past its freshness SLA of 15m: its newest data is 15m old \(from 2024-01-01T01:00:00\.000Z\)$/) } } });
     expect((await freshness())['view:stats']).toMatchObject({ stale: true, dataAt: '2024-01-01T01:00:00.000Z' });
     expect(await staleMetric('view', 'stats')).toBe(1);
+    // The server says the same, and counts the STALE answer.
+    const served = (await app.inject({ method: 'POST', url: '/v1/features/online', payload: { entities: { customer_id: ['c1'] }, features: ['stats:n'] } })).json();
+    expect(served).toMatchObject({ metadata: [{ status: ['STALE'] }], views: { stats: { status: 'STALE', reason: expect.stringMatching(/^past its freshness SLA of 15m/) } } });
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^sluice_serving_stale_view_answers_total\{view="stats"\} 1$/m);
 
     // New data, not yet materialized: still STALE (newer data committed); materialized: fresh.
     await ingest(['c1,2024-01-01T01:10:00Z']);

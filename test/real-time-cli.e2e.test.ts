@@ -66,6 +66,10 @@ test('sluice serve takes pushes (durable, online at once), sluice get and status
     expect(sluice(dir, 'get', '--entity', 'account_id=a1', '--features', 'stats:total', '--json').json<{ rows: Record<string, unknown>[] }>().rows[0]!.stats__total).toBe(115);
     const streams = await (await fetch(`http://127.0.0.1:${port}/v1/streams`)).json() as { sources: unknown[]; freshness: Array<{ view: string; count: number }> };
     expect(streams.freshness[0]).toMatchObject({ view: 'stats', count: 1 });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^sluice_push_events_total\{source="payments",origin="push",outcome="accepted"\} 2$/m);
+    expect(metrics).toMatch(/^sluice_push_rejected_events_total\{source="payments",reason="late"\} 1$/m);
+    expect(metrics).toMatch(/^sluice_job_runs_total\{job="ingest",status="succeeded"\} 1$/m);
   } finally {
     server.kill('SIGTERM');
   }

@@ -20,6 +20,9 @@ export type ScrapeSource = () => Promise<Readonly<Record<string, readonly GaugeS
  * Why an event was refused, as a small closed set (the label of `sluice_push_rejected_events_total`):
  * `late`, `future` (event time outside the source's lateness or clock-skew bounds), `missing` (a
  * required column or key is absent), `invalid` (anything else: a value of the wrong type, a key too long).
+ *
+ * @example
+ * rejectReasonClass('late: event time 2024-01-01T00:00:00.000Z is more than ...'); // 'late'
  */
 export function rejectReasonClass(reason: string): 'late' | 'future' | 'missing' | 'invalid' {
   if (reason.startsWith('late:')) return 'late';

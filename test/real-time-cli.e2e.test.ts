@@ -58,7 +58,7 @@ test('sluice serve takes pushes (durable, online at once), sluice get and status
     expect(await push.json()).toMatchObject({ accepted: 3, duplicates: 1, rejected: [{ index: 3, reason: expect.stringMatching(/^late: /) }] });
     const got = sluice(dir, 'get', '--entity', 'account_id=a1', '--features', 'stats:n_1h,stats:total,stats:last_id', '--json').json<{ rows: Record<string, unknown>[] }>();
     expect(got.rows[0]).toEqual({ account_id: 'a1', stats__n_1h: 2, stats__total: 15, stats__last_id: 'p2' });
-    const status = sluice(dir, 'status', '--json').json<Array<Record<string, unknown>>>();
+    const status = sluice(dir, 'status', '--json').json<{ streams: Array<Record<string, unknown>> }>().streams;
     expect(status[0]).toMatchObject({ source: 'payments', kind: 'stream', offset: 1, views: { stats: 0 } });
     writeFileSync(join(dir, 'backfill.csv'), ['payment_id,account_id,amount,ts', 'b1,a1,100,2024-01-01T00:00:00Z'].join('\n'));
     const ingested = sluice(dir, 'ingest', 'payments', '--file', 'backfill.csv');
@@ -66,6 +66,10 @@ test('sluice serve takes pushes (durable, online at once), sluice get and status
     expect(sluice(dir, 'get', '--entity', 'account_id=a1', '--features', 'stats:total', '--json').json<{ rows: Record<string, unknown>[] }>().rows[0]!.stats__total).toBe(115);
     const streams = await (await fetch(`http://127.0.0.1:${port}/v1/streams`)).json() as { sources: unknown[]; freshness: Array<{ view: string; count: number }> };
     expect(streams.freshness[0]).toMatchObject({ view: 'stats', count: 1 });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^sluice_push_events_total\{source="payments",origin="push",outcome="accepted"\} 2$/m);
+    expect(metrics).toMatch(/^sluice_push_rejected_events_total\{source="payments",reason="late"\} 1$/m);
+    expect(metrics).toMatch(/^sluice_job_runs_total\{job="ingest",status="succeeded"\} 1$/m);
   } finally {
     server.kill('SIGTERM');
   }

@@ -4,6 +4,8 @@ import { isSluiceError } from '../errors.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** `sluice status`: something is unhealthy (a source or view past its freshness SLA), so a deploy can be gated on it. */
+export const EXIT_UNHEALTHY = 3;
 
 /** A mistake in how the command was called (missing or conflicting options). */
 export class UsageError extends Error {}

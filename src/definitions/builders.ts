@@ -53,6 +53,7 @@ export function batchSource<const S extends Schema>(options: {
   timestamp: string;
   eventId?: string;
   description?: string;
+  freshness?: string;
 }): BatchSourceSpec<S> {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -160,6 +161,7 @@ export function featureView<
   columns?: C;
   ttl?: string;
   description?: string;
+  freshness?: string;
 }): FeatureViewSpec<N, FeatureValues<F, S & { readonly [K in keyof C]: C[K]['type'] }>> {
   const columns = options.columns === undefined ? {} : { columns: Object.freeze({ ...options.columns }) };
   return Object.freeze({ kind: 'featureView', ...options, ...columns, features: Object.freeze({ ...options.features }) });

@@ -2,7 +2,7 @@ import { parseDuration } from '../time/index.js';
 import { isListType, LAST_N_TYPES, listOf } from './column-types.js';
 import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
 import { compileRequestView } from './compile-request-view.js';
-import { compileSource } from './compile-source.js';
+import { compileFreshness, compileSource } from './compile-source.js';
 import { compileTransforms } from './compile-transforms.js';
 import { compileWindow } from './compile-window.js';
 import { contentHash, viewValueHash } from './hash.js';
@@ -129,7 +129,8 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     ...(row.derived === undefined ? {} : { derived: row.derived }),
     description: spec.description,
   };
-  return { ...body, hash: viewValueHash(body, source, valueReads(row, features.flatMap((f) => (f.column === undefined ? [] : [f.column])))) };
+  // The freshness SLA is a serving property outside the value hash: declaring one rematerializes nothing.
+  return { ...body, ...compileFreshness(`feature view "${spec.name}"`, spec.freshness), hash: viewValueHash(body, source, valueReads(row, features.flatMap((f) => (f.column === undefined ? [] : [f.column])))) };
 }
 
 function compileService(spec: FeatureServiceSpec, views: Map<string, { readonly name: string; readonly features: readonly { readonly name: string }[] }>): FeatureService {

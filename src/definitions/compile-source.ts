@@ -56,6 +56,26 @@ function compileCdcSource(spec: CdcSourceSpec): Source {
  * `_changed_at` and `_op` columns added. Connector settings given with `env()` stay references.
  */
 export function compileSource(spec: SourceSpec): Source {
+  const source = compileSourceValues(spec);
+  // After the hash: a freshness SLA changes no value, so adding one keeps the source's hash.
+  return { ...source, ...compileFreshness(`source "${spec.name}"`, spec.freshness) };
+}
+
+/**
+ * A `freshness` option (an SLA such as "5m") checked, as written and in ms; empty when absent.
+ *
+ * @example
+ * compileFreshness('source "txns"', '5m'); // { freshness: '5m', freshnessMs: 300000 }
+ */
+export function compileFreshness(where: string, text: unknown): { freshness?: string; freshnessMs?: number } {
+  if (text === undefined) return {};
+  checkDurationText(where, 'freshness', text, '5m');
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) fail(`${where}: freshness "${text}" is not a positive duration; write e.g. "5m"`);
+  return { freshness: text, freshnessMs: ms };
+}
+
+function compileSourceValues(spec: SourceSpec): Source {
   if (spec.kind === 'cdcSource') return compileCdcSource(spec);
   if (spec.kind === 'batchSource') return compileBatchSource(spec);
   const base = compileBatchSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.timestamp, eventId: spec.eventId, description: spec.description }, false);

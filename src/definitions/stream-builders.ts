@@ -36,6 +36,7 @@ export function streamSource<const S extends Schema>(options: {
   maxClockSkew?: string;
   connector?: NatsJetStreamSpec;
   description?: string;
+  freshness?: string;
 }): StreamSourceSpec<S> {
   return Object.freeze({ kind: 'streamSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -52,7 +53,7 @@ export function streamSource<const S extends Schema>(options: {
  *   connector: postgresCdc({ connection: env('CRM_DATABASE_URL'), table: 'public.accounts' }),
  * });
  */
-export function cdcSource(options: { name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string }): CdcSourceSpec {
+export function cdcSource(options: { name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string }): CdcSourceSpec {
   return Object.freeze({ kind: 'cdcSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
 

@@ -35,6 +35,8 @@ export interface BatchSourceSpec<S extends Schema = Schema> {
   /** A column (string or int64) that identifies an event: rows whose id was ingested before are not added again. */
   readonly eventId?: string;
   readonly description?: string;
+  /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
+  readonly freshness?: string;
 }
 
 /** A value read from the environment when a connector starts: never stored in definitions, the registry or logs. */
@@ -82,6 +84,8 @@ export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly maxClockSkew?: string;
   readonly connector?: NatsJetStreamSpec;
   readonly description?: string;
+  /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
+  readonly freshness?: string;
 }
 
 export interface CdcSourceSpec {
@@ -92,6 +96,8 @@ export interface CdcSourceSpec {
   readonly schema: Schema;
   readonly connector?: PostgresCdcSpec;
   readonly description?: string;
+  /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
+  readonly freshness?: string;
 }
 
 /** Any source a project lists. */
@@ -131,6 +137,8 @@ export interface FeatureViewSpec<N extends string = string, V extends Readonly<R
   readonly ttl?: string;
   readonly features: Readonly<Record<string, FeatureSpec>>;
   readonly description?: string;
+  /** Freshness SLA, e.g. "5m": stale when its online table reflects no data newer than this (see docs/observability.md). Not part of any value hash. */
+  readonly freshness?: string;
   /** Type-only (never set): the TypeScript type of each feature's value. */
   readonly '~values'?: V;
 }
@@ -194,6 +202,9 @@ export interface Source {
   /** Where the source's events come from besides files and the push API; settings from `env()` stay references. */
   readonly connector?: ConnectorSpec;
   readonly description?: string;
+  /** The freshness SLA as written and in ms (absent: none); outside the hash, as it changes no value. */
+  readonly freshness?: string;
+  readonly freshnessMs?: number;
   readonly hash: string;
 }
 
@@ -233,6 +244,9 @@ export interface FeatureView {
   /** Derived columns, compiled: name to type and the DuckDB SQL that computes the value from a source row's typed columns. */
   readonly derived?: Readonly<Record<string, DerivedColumn>>;
   readonly description?: string;
+  /** The freshness SLA as written and in ms (absent: none); outside the hash, as it changes no value. */
+  readonly freshness?: string;
+  readonly freshnessMs?: number;
   readonly hash: string;
 }
 

@@ -109,7 +109,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       const outcome = await commitOrRemove(ctx, published, async () => {
         await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
         progress(3);
-        return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ? [published] : [], addedRows: accepted, contentHash, force: options.force ?? false }, deadLetters);
+        return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ? [published] : [], addedRows: accepted, contentHash, force: options.force ?? false, createdAt: now }, deadLetters);
       });
       return { duplicates, deadLetters, accepted, outcome };
     };

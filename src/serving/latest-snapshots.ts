@@ -5,6 +5,8 @@ import type { SnapshotRef } from '../storage/online/online-store.js';
 /** A source's latest snapshot, and for one committed from the durable log, the last log offset it holds. */
 export interface LatestSnapshot extends SnapshotRef {
   readonly logOffset?: number;
+  /** UTC epoch ms: when it was committed (the time of the newest data it brought; freshness SLAs). */
+  readonly createdAt?: number;
 }
 
 /** Per source, its latest committed lake snapshot; a source with none is absent. */
@@ -30,7 +32,7 @@ export async function latestSnapshots(metadata: MetadataStore, project: Project)
     const snapshot = await metadata.latestSnapshot(source.name);
     if (!snapshot) continue;
     const logOffset = logOffsetOf(snapshot.contentHash);
-    latest.set(source.name, { id: snapshot.id, version: snapshot.version, ...(logOffset === undefined ? {} : { logOffset }) });
+    latest.set(source.name, { id: snapshot.id, version: snapshot.version, createdAt: snapshot.createdAt, ...(logOffset === undefined ? {} : { logOffset }) });
   }
   return latest;
 }

@@ -223,7 +223,7 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
   const tables = reads.map(({ info }, v) => {
     const view = resolved.byView[v]!.view;
     if (info) t = Math.max(t, info.materializedAt);
-    views[view.name] = servedView(info, view.hash, latest);
+    views[view.name] = servedView(info, view.hash, latest, view.freshnessMs === undefined ? undefined : { freshnessMs: view.freshnessMs, now });
     return evaluationOf(plan, v, info);
   });
   const stale = resolved.byView.map(({ view }) => views[view.name]!.status === 'STALE');

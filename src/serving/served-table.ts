@@ -2,6 +2,7 @@ import { featureSignature, type FeatureView, type ViewSelection } from '../defin
 import { planEvaluation, type EvaluationPlan } from '../processing/evaluate-online.js';
 import type { ViewTableInfo } from '../storage/online/online-store.js';
 import { toIso } from '../time/index.js';
+import { freshnessVerdict } from '../observability/freshness-verdict.js';
 import type { LatestSnapshots } from './latest-snapshots.js';
 
 /** What one view's answer reflects, reported once per view in each response. */
@@ -11,6 +12,8 @@ export interface ServedView {
    * seen by the server); `STALE`: newer data was committed since; `NOT_MATERIALIZED`: no table.
    */
   readonly status: 'FRESH' | 'STALE' | 'NOT_MATERIALIZED';
+  /** Why a view is STALE: newer data was committed than its table holds, or it is past its freshness SLA. */
+  readonly reason?: string;
   /** The definition hash of the table that answered; null when none. */
   readonly viewHash: string | null;
   /** True when that table was built for an earlier definition than the registry's (blue/green). */
@@ -63,17 +66,39 @@ export function tableEvaluation(selection: ViewSelection, positions: readonly nu
  * @example
  * servedView(info, view.hash, latest).status; // 'FRESH' | 'STALE' | 'NOT_MATERIALIZED'
  */
-export function servedView(info: ViewTableInfo | undefined, registryHash: string, latest: LatestSnapshots): ServedView {
+export function servedView(info: ViewTableInfo | undefined, registryHash: string, latest: LatestSnapshots, sla?: { readonly freshnessMs: number; readonly now: number }): ServedView {
   if (info === undefined) return { status: 'NOT_MATERIALIZED', viewHash: null, previousDefinition: false, materializedAt: null, snapshots: {} };
   // Requests see the same table info and snapshot map over and over: work it out once for them.
-  const cached = answered.get(info);
-  if (cached !== undefined && cached.latest === latest && cached.registryHash === registryHash) return cached.served;
-  const served = describeTable(info, registryHash, latest);
-  answered.set(info, { latest, registryHash, served });
-  return served;
+  let cached = answered.get(info);
+  if (cached === undefined || cached.latest !== latest || cached.registryHash !== registryHash) {
+    cached = { latest, registryHash, served: describeTable(info, registryHash, latest), dataAt: tableDataTime(info, latest) };
+    answered.set(info, cached);
+  }
+  if (sla === undefined || cached.served.status !== 'FRESH') return cached.served;
+  // The common case without an allocation: within the SLA.
+  if (cached.dataAt !== null && sla.now - cached.dataAt <= sla.freshnessMs) return cached.served;
+  const verdict = freshnessVerdict(sla.freshnessMs, cached.dataAt, sla.now);
+  return verdict.stale ? { ...cached.served, status: 'STALE', reason: verdict.reason } : cached.served;
 }
 
-const answered = new WeakMap<ViewTableInfo, { latest: LatestSnapshots; registryHash: string; served: ServedView }>();
+const answered = new WeakMap<ViewTableInfo, { latest: LatestSnapshots; registryHash: string; served: ServedView; dataAt: number | null }>();
+
+/**
+ * When a view's online table last reflected new data (UTC epoch ms; null: it holds none): the
+ * commit time of the snapshots it holds that are still the latest, and the acknowledgement time
+ * of the newest streamed events applied to it. A table holding an older snapshot is STALE anyway.
+ *
+ * @example
+ * tableDataTime(info, latest); // 1704067200000
+ */
+export function tableDataTime(info: ViewTableInfo, latest: LatestSnapshots): number | null {
+  let at = info.updatedAt ?? null;
+  for (const [source, built] of Object.entries(info.snapshots)) {
+    const now = latest.get(source);
+    if (built !== null && now !== undefined && now.id === built.id && now.createdAt !== undefined) at = Math.max(at ?? now.createdAt, now.createdAt);
+  }
+  return at;
+}
 
 function describeTable(info: ViewTableInfo, registryHash: string, latest: LatestSnapshots): ServedView {
   let stale = false;
@@ -86,7 +111,7 @@ function describeTable(info: ViewTableInfo, registryHash: string, latest: Latest
     const holds = now?.logOffset !== undefined && now.version === (built?.version ?? 0) + 1 && (info.applied?.[source] ?? 0) >= now.logOffset;
     if (now !== undefined && (built === null || now.version > built.version) && !holds) stale = true;
   }
-  return { status: stale ? 'STALE' : 'FRESH', viewHash: info.viewHash, previousDefinition: info.viewHash !== registryHash, materializedAt: toIso(info.materializedAt), snapshots };
+  return { status: stale ? 'STALE' : 'FRESH', ...(stale ? { reason: 'newer data was committed since the table was built' } : {}), viewHash: info.viewHash, previousDefinition: info.viewHash !== registryHash, materializedAt: toIso(info.materializedAt), snapshots };
 }
 
 /**
@@ -96,11 +121,12 @@ function describeTable(info: ViewTableInfo, registryHash: string, latest: Latest
  * servedViewNote('txn_stats', response.views.txn_stats); // 'view "txn_stats" is STALE: ...'
  */
 export function servedViewNote(view: string, served: ServedView): string | undefined {
-  const fix = `run "sluice materialize --views ${view}"`;
+  const pastSla = served.reason?.startsWith('past its freshness SLA') === true;
+  const fix = pastSla ? `ingest or push newer data to its source (then run "sluice materialize --views ${view}" if it is not applied online)` : `run "sluice materialize --views ${view}"`;
   if (served.status === 'NOT_MATERIALIZED') return `view "${view}" is not materialized: its values are null (NOT_MATERIALIZED); ${fix}`;
   const built = Object.entries(served.snapshots).map(([source, id]) => `${source} ${id ?? '(empty)'}`).join(', ');
   const notes: string[] = [];
-  if (served.status === 'STALE') notes.push(`view "${view}" is STALE: built at ${served.materializedAt} from ${built}; newer data was committed since; ${fix}`);
+  if (served.status === 'STALE') notes.push(`view "${view}" is STALE: built at ${served.materializedAt} from ${built}; ${served.reason ?? 'newer data was committed since'}; ${fix}`);
   if (served.previousDefinition) notes.push(`view "${view}" is served by the table of its previous definition: features added or changed since are null (NOT_MATERIALIZED); ${fix}`);
   return notes.length > 0 ? notes.join('\n') : undefined;
 }

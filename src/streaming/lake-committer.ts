@@ -88,9 +88,9 @@ async function commitPending(deps: LakeCommitDeps, project: Project, source: Sou
         await ctx.lake.discard(staged);
       }
     });
-    outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: [published], addedRows: rows, contentHash }, deadLetters));
+    outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: [published], addedRows: rows, contentHash, createdAt: ctx.now() }, deadLetters));
   } else if (!earlier && deadLetters.length > 0) {
-    outcome = await ctx.metadata.commitIngest({ source: source.name, addedFiles: [], addedRows: 0, contentHash }, deadLetters);
+    outcome = await ctx.metadata.commitIngest({ source: source.name, addedFiles: [], addedRows: 0, contentHash, createdAt: ctx.now() }, deadLetters);
   }
   if (outcome) await log.recordLakeOffset(source.name, outcome.snapshot.version, to);
   await log.setCheckpoint(LAKE, source.name, to);

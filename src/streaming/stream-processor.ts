@@ -19,6 +19,8 @@ export interface StreamProcessorOptions {
   readonly maxPendingBytes?: number;
   /** Called per view when an entry's events are visible online: its acknowledgement and visibility times. */
   readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
+  /** Called per batch once it is answered: what became of its events (for metrics). */
+  readonly onAppended?: (source: string, origin: string, outcome: AppendOutcome) => void;
   readonly warn?: (message: string) => void;
 }
 
@@ -180,11 +182,13 @@ export class StreamProcessor {
       const lo = p * PART;
       const hi = lo + PART;
       const mine = (line: number) => line >= lo && line < hi;
-      w.resolve({
+      const outcome: AppendOutcome = {
         accepted: decoded.lines.filter(mine).length,
         duplicates: duplicates.filter((r) => mine(decoded.lines[r]!)).length,
         rejected: decoded.rejected.filter((r) => mine(r.index)).map((r) => ({ index: r.index - lo, reason: r.reason })),
-      });
+      };
+      this.options.onAppended?.(source.name, w.origin, outcome);
+      w.resolve(outcome);
     });
   }
 

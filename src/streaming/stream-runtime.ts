@@ -5,7 +5,7 @@ import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { EventLog } from '../storage/log/event-log.js';
 import { materialize } from '../processing/materialize.js';
 import { commitLogToLake, type LakeCommit } from './lake-committer.js';
-import { StreamProcessor } from './stream-processor.js';
+import { StreamProcessor, type StreamProcessorOptions } from './stream-processor.js';
 
 export interface StreamRuntimeOptions {
   /** The current registry (it may change while running). */
@@ -17,6 +17,7 @@ export interface StreamRuntimeOptions {
   readonly maxPendingBytes?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
+  readonly onAppended?: StreamProcessorOptions['onAppended'];
 }
 
 /** Per stream or CDC source: where its log, lake and connector stand. */
@@ -60,6 +61,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     project: options.project, log, online, engine, now: platform.now,
     ...(options.maxPendingBytes === undefined ? {} : { maxPendingBytes: options.maxPendingBytes }),
     ...(options.onVisible ? { onVisible: options.onVisible } : {}),
+    ...(options.onAppended ? { onAppended: options.onAppended } : {}),
     warn: (message) => say('warn', message),
   });
   // Lake commits run on an engine of their own: on the processor's, a commit would hold up the

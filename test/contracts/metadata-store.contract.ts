@@ -128,6 +128,24 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     expect(await store.listLeases()).toEqual([]);
   }));
 
+  test(`${name}: run totals sum runs per job, status and source; dead letters are counted per source`, run(async (_h, store) => {
+    const holder = { id: 'x', host: 'h', pid: 1 };
+    for (const [source, accepted] of [['a', 3], ['a', 4], ['b', 1]] as const) {
+      const r = await store.startRun('ingest', { source }, { holder, ttlMs: 60_000 });
+      await store.finishRun(r.id, { status: 'succeeded', stats: { accepted, rejected: 1 } });
+    }
+    const bad = await store.startRun('materialize', { views: ['v'] }, { holder, ttlMs: 60_000 });
+    await store.finishRun(bad.id, { status: 'failed', error: 'boom' });
+    const totals = await store.runTotals();
+    expect(totals.map(({ job, status, source, runs, accepted, rejected }) => ({ job, status, source, runs, accepted, rejected }))).toEqual([
+      { job: 'ingest', status: 'succeeded', source: 'a', runs: 2, accepted: 7, rejected: 2 },
+      { job: 'ingest', status: 'succeeded', source: 'b', runs: 1, accepted: 1, rejected: 1 },
+      { job: 'materialize', status: 'failed', source: null, runs: 1, accepted: 0, rejected: 0 },
+    ]);
+    await store.addDeadLetters([1, 2].map((line) => ({ source: 's', file: 'f', line, raw: '{}', reason: 'bad', createdAt: 1 })));
+    expect(await store.deadLetterCounts()).toEqual({ s: 2 });
+  }));
+
   test(`${name}: a running run whose holder is gone is marked failed`, run(async (_h, store) => {
     const live = await store.startRun('ingest', {}, { holder: { id: 'live', host: 'h', pid: 1 }, ttlMs: 60_000 });
     const dead = await store.startRun('ingest', {}, { holder: { id: 'dead', host: 'h', pid: 2 }, ttlMs: 60_000 });

@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
-import type { Project } from '../../definitions/index.js';
+import { isStreamed, type Project } from '../../definitions/index.js';
 import { CONNECTORS } from '../../ingest/connectors/index.js';
 import type { Platform } from '../../platform.js';
+import type { AppendOutcome } from '../../ingest/connectors/connector.js';
+import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
 import { streamStatus } from '../../streaming/stream-status.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
+import { evaluateFreshness } from '../../observability/freshness-status.js';
+import { formatDuration } from '../../time/index.js';
+import { EXIT_UNHEALTHY } from '../exit.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
@@ -27,7 +32,7 @@ export function untilSignal(): Promise<void> {
  * Starts the stream runtime over the applied registry (followed as it changes), with every
  * connector Sluice has and a freshness histogram.
  */
-export async function startRealTime(platform: Platform, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<RealTime> {
+export async function startRealTime(platform: Platform, log: (level: 'info' | 'warn' | 'error', message: string) => void, metrics?: SluiceMetrics): Promise<RealTime> {
   let project: Project = await platform.project();
   const follow = setInterval(() => {
     platform.metadata.latestRegistry().then((latest) => {
@@ -36,7 +41,12 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   }, 1_000);
   follow.unref();
   const freshness = new FreshnessHistogram();
-  const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => freshness.observe(view, ack, visible) });
+  const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => {
+      freshness.observe(view, ack, visible);
+      metrics?.recordVisible(view, ack, visible);
+    },
+    ...(metrics ? { onAppended: (source: string, origin: string, outcome: AppendOutcome) => metrics.recordAppend(source, origin, outcome) } : {}),
+  });
   return {
     runtime,
     describe: () => ({ sources: runtime.status(), freshness: freshness.summary() }),
@@ -64,18 +74,28 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
   program
     .command('status')
     .alias('streams')
-    .description('each stream and CDC source: log offset, lake lag, events/s, connector position, online lag per view')
+    .description(`freshness of every source and view (against its SLA), and each stream and CDC source: log offset, lake lag, events/s, connector position, online lag per view; exits ${EXIT_UNHEALTHY} when something is stale`)
     .action(() =>
       run.withPlatform(async ({ platform, out }) => {
-        const rows = await streamStatus(await platform.project(), await platform.log(), await platform.online(), platform.now());
-        out.result(rows, () =>
-          rows.length === 0
+        const project = await platform.project();
+        const online = await platform.online();
+        const freshness = await evaluateFreshness(project, { metadata: platform.metadata, online, log: () => platform.log(), now: platform.now() });
+        const streams = project.sources.some(isStreamed) ? await streamStatus(project, await platform.log(), online, platform.now()) : [];
+        const stale = freshness.filter((f) => f.stale);
+        out.result({ healthy: stale.length === 0, freshness, streams }, () => [
+          table(['kind', 'name', 'sla', 'data at', 'lag', 'status'], freshness.map((f) => [
+            f.kind, f.name, f.slaSeconds === null ? '-' : formatDuration(f.slaSeconds * 1000), f.dataAt ?? '-', f.lagSeconds === null ? '-' : `${Math.round(f.lagSeconds)}s`,
+            f.stale ? 'STALE' : f.slaSeconds === null ? '-' : 'fresh',
+          ])),
+          ...stale.map((f) => `${f.kind} "${f.name}" is STALE: ${f.reason}`),
+          streams.length === 0
             ? 'No stream or CDC sources.'
-            : table(['source', 'kind', 'offset', 'lake lag', 'last ack', 'events/s', 'connector', 'online lag'], rows.map((r) => [
+            : table(['source', 'kind', 'offset', 'lake lag', 'last ack', 'events/s', 'connector', 'online lag'], streams.map((r) => [
               r.source, r.kind, r.offset, r.lakeLag, r.lastAckAt ?? '-', r.eventsPerSecond, r.connectorPosition ?? '-',
               Object.entries(r.views).map(([v, lag]) => `${v}:${lag ?? 'none'}`).join(' '),
             ])),
-        );
+        ].join('\n'));
+        if (stale.length > 0) process.exitCode = EXIT_UNHEALTHY;
       }),
     );
 }

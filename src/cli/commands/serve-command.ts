@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AdapterError } from '../../errors.js';
 import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '../../serving/http/server.js';
+import { SluiceMetrics } from '../../observability/metrics.js';
 import { UsageError } from '../exit.js';
 import { startRealTime, untilSignal } from './real-time.js';
 import { integerIn, oneOf, port } from '../options.js';
@@ -33,8 +34,10 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         // Request views' functions come from sluice.config.ts: refuse to start when they are not the applied ones.
         const applied = await platform.metadata.latestRegistry();
         if (applied) await platform.requestFunctions(applied.project);
-        const realTime = await startRealTime(platform, (level, message) => say.log(level, message));
+        const metrics = new SluiceMetrics();
+        const realTime = await startRealTime(platform, (level, message) => say.log(level, message), metrics);
         const app = await createServer(platform, {
+          metrics,
           logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities,
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
         });

@@ -231,7 +231,7 @@ export async function runTransform(ctx: TransformContext, project: Project, name
         const hash = `transform:${contentHash(lineage)}`;
         const published = rows > 0 ? await ctx.lake.publish(name, staged, `seq${firstSeq}-${hash.slice(10, 22)}`) : undefined;
         const snapshot = (await commitOrRemove(ctx, published, async () => ({
-          committed: true, snapshot: await ctx.metadata.commitTransform({ source: name, files: published ? [published] : [], rows, contentHash: hash, lineage }),
+          committed: true, snapshot: await ctx.metadata.commitTransform({ source: name, files: published ? [published] : [], rows, contentHash: hash, lineage, createdAt: ctx.now() }),
         }))).snapshot;
         const result: TransformRunResult = { transform: name, snapshot: snapshot.id, mode: plan.mode, rows, inputs, skipped: false, ...(plan.note && transform.incremental ? { note: plan.note } : {}), ...behind };
         return { result, stats: { snapshot: snapshot.id, rows, mode: plan.mode, inputs } };

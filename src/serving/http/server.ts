@@ -9,6 +9,8 @@ import { latestSnapshots, type LatestSnapshots } from '../latest-snapshots.js';
 import type { OnlineFeaturesRequest } from '../online-features.js';
 import type { RequestFeatureError } from '../serve-request-views.js';
 import { stringifyExact } from '../exact-json.js';
+import { SluiceMetrics } from '../../observability/metrics.js';
+import { storeMetrics } from '../../observability/store-metrics.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
 import { registerPushRoute } from './push-route.js';
@@ -31,6 +33,8 @@ export interface ServerOptions {
   readonly describeStreams?: () => unknown;
   /** Where request views' functions come from; default the platform's (the project's `sluice.config.ts`). */
   readonly requestFunctions?: (project: Project) => Promise<RequestFunctions>;
+  /** Where `GET /metrics` reads from and serving records to; default a new registry for this server. */
+  readonly metrics?: SluiceMetrics;
 }
 
 export const DEFAULT_MAX_ENTITIES = 1_000;
@@ -150,8 +154,25 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     const p = await project();
     return { version: registry?.version ?? null, appliedAt: registry ? new Date(registry.appliedAt).toISOString() : null, project: p };
   });
+  const metrics = options.metrics ?? new SluiceMetrics();
+  metrics.addScrapeSource(storeMetrics(platform, project));
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   app.post('/v1/features/online', async (request) => {
+    const started = performance.now();
     const body = parseRequest(request.body);
+    // The label is a service of the registry or "features" (a feature list): clients cannot grow the label set.
+    const service = body.service === undefined ? 'features' : registry?.project.featureServices.some((s) => s.name === body.service) ? body.service : 'unknown';
+    try {
+      const response = await serveOnline(body, request.log);
+      const staleViews = response.stale > 0 ? Object.keys(response.views).filter((v) => response.views[v]!.status === 'STALE') : undefined;
+      metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
+      return response;
+    } catch (error) {
+      metrics.recordServing(service, isSluiceError(error) ? (ERROR_STATUS[error.code] ?? 500) : 500, (performance.now() - started) / 1000);
+      throw error;
+    }
+  });
+  const serveOnline = async (body: OnlineFeaturesRequest, log: FastifyRequest['log']) => {
     checkEntityCap(body, maxEntities);
     const current = await project();
     let firstError: RequestFeatureError | undefined;
@@ -163,10 +184,10 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     served.stale += response.stale;
     if (response.errors) {
       served.errors += response.errors;
-      request.log.warn({ errors: response.errors, column: firstError?.column, row: firstError?.row, reason: firstError?.reason }, `request view function failed on ${response.errors} value(s); first: ${firstError?.column} of row ${firstError?.row}: ${firstError?.reason}`);
+      log.warn({ errors: response.errors, column: firstError?.column, row: firstError?.row, reason: firstError?.reason }, `request view function failed on ${response.errors} value(s); first: ${firstError?.column} of row ${firstError?.row}: ${firstError?.reason}`);
     }
     return response;
-  });
+  };
   if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams);
   return app;
 }

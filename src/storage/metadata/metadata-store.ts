@@ -42,6 +42,8 @@ export interface IngestCommit {
   readonly contentHash: string;
   /** Commit even if a snapshot of this source already holds this content. */
   readonly force?: boolean;
+  /** UTC epoch ms recorded as the snapshot's `createdAt` (the platform's clock); default the wall clock. */
+  readonly createdAt?: number;
 }
 
 /** `committed: false` when the content was already committed: `snapshot` is that earlier snapshot. */
@@ -67,6 +69,8 @@ export interface TransformCommit {
   readonly rows: number;
   readonly contentHash: string;
   readonly lineage: TransformLineage;
+  /** UTC epoch ms recorded as the snapshot's `createdAt`; default the wall clock. */
+  readonly createdAt?: number;
 }
 
 /** Who holds a lease: one acquisition by one process (`id` is unique per acquisition). */
@@ -149,6 +153,22 @@ export interface RunRecord {
  * - Readers see only committed data; several processes may use the store at once.
  * - Times are UTC epoch milliseconds.
  */
+/** Runs of one job with one status (and one `params.source`), summed. */
+export interface RunTotal {
+  readonly job: string;
+  readonly status: RunStatus;
+  /** `params.source` of the runs; null for jobs that name none. */
+  readonly source: string | null;
+  readonly runs: number;
+  /** Summed `finishedAt - startedAt` of finished runs, in ms. */
+  readonly durationMs: number;
+  /** Summed `stats.accepted` and `stats.rejected` (rows in and refused, as ingests record them). */
+  readonly accepted: number;
+  readonly rejected: number;
+  /** Start of the newest of these runs, epoch ms. */
+  readonly lastStartedAt: number;
+}
+
 export interface MetadataStore {
   latestRegistry(): Promise<RegistryVersion | undefined>;
   /** Every registry version, newest first. */
@@ -195,6 +215,10 @@ export interface MetadataStore {
   /** Marks running runs whose holder is gone as failed ("the process running it died"); returns them. */
   failDeadRuns(isGone: HolderGone): Promise<RunRecord[]>;
   listRuns(limit: number): Promise<RunRecord[]>;
+  /** Run history summed per job and status (and per `params.source`, for jobs that name one): for metrics. */
+  runTotals(): Promise<RunTotal[]>;
+  /** Stored dead letters per source. */
+  deadLetterCounts(): Promise<Record<string, number>>;
 
   /** Registers a built dataset; the same id at the same path is recorded once (the latest build). */
   recordDataset(dataset: DatasetRecord): Promise<void>;

@@ -60,6 +60,10 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     insertRun: db.prepare('INSERT INTO runs (id, job, status, started_at, params) VALUES (?, ?, ?, ?, ?)'),
     finishRun: db.prepare('UPDATE runs SET status = ?, finished_at = ?, stats = ?, error = ? WHERE id = ?'),
     runs: db.prepare('SELECT * FROM runs ORDER BY started_at DESC LIMIT ?'),
+    runTotals: db.prepare(`SELECT job, status, json_extract(params, '$.source') AS source, count(*) AS runs,
+      coalesce(sum(finished_at - started_at), 0) AS duration_ms, coalesce(sum(json_extract(stats, '$.accepted')), 0) AS accepted,
+      coalesce(sum(json_extract(stats, '$.rejected')), 0) AS rejected, max(started_at) AS last_started_at FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
+    deadLetterCounts: db.prepare('SELECT source, count(*) AS n FROM dead_letters GROUP BY source ORDER BY source'),
     upsertDataset: db.prepare('INSERT INTO datasets (id, path, record, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id, path) DO UPDATE SET record = excluded.record, created_at = excluded.created_at'),
     datasets: db.prepare('SELECT record FROM datasets ORDER BY created_at DESC LIMIT ?'),
   };
@@ -124,7 +128,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
         const stored: Snapshot = {
           id: snapshotId(commit.source, version, parentId, commit.contentHash), source: commit.source, version, parentId,
           files: [...(parent?.files ?? []), ...commit.addedFiles], rowCount: (parent?.rowCount ?? 0) + commit.addedRows,
-          addedRows: commit.addedRows, contentHash: commit.contentHash, createdAt: Date.now(),
+          addedRows: commit.addedRows, contentHash: commit.contentHash, createdAt: commit.createdAt ?? Date.now(),
         };
         sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);
         addDeadLetters(deadLetters);
@@ -140,7 +144,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
         const stored: Snapshot = {
           id: snapshotId(commit.source, version, parentId, commit.contentHash), source: commit.source, version, parentId,
           files: [...(append ? (parent?.files ?? []) : []), ...commit.files], rowCount: (append ? (parent?.rowCount ?? 0) : 0) + commit.rows,
-          addedRows: commit.rows, contentHash: commit.contentHash, createdAt: Date.now(),
+          addedRows: commit.rows, contentHash: commit.contentHash, createdAt: commit.createdAt ?? Date.now(),
         };
         sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);
         sql.insertLineage.run(stored.id, JSON.stringify(commit.lineage));
@@ -192,6 +196,16 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     },
     async listRuns(limit) {
       return (sql.runs.all(limit) as RunRow[]).map(toRun);
+    },
+    async runTotals() {
+      type Row = { job: string; status: RunRecord['status']; source: unknown; runs: number; duration_ms: number; accepted: number; rejected: number; last_started_at: number };
+      return (sql.runTotals.all() as Row[]).map((r) => ({
+        job: r.job, status: r.status, source: typeof r.source === 'string' ? r.source : null, runs: r.runs,
+        durationMs: r.duration_ms, accepted: r.accepted, rejected: r.rejected, lastStartedAt: r.last_started_at,
+      }));
+    },
+    async deadLetterCounts() {
+      return Object.fromEntries((sql.deadLetterCounts.all() as Array<{ source: string; n: number }>).map((r) => [r.source, r.n]));
     },
     async recordDataset(dataset) {
       sql.upsertDataset.run(dataset.id, dataset.path, JSON.stringify(dataset), dataset.createdAt);

@@ -1,0 +1,74 @@
+import { isStreamed, type Project } from '../definitions/index.js';
+import type { MetadataStore } from '../storage/metadata/metadata-store.js';
+import type { EventLog } from '../storage/log/event-log.js';
+import type { OnlineStore } from '../storage/online/online-store.js';
+import { latestSnapshots } from '../serving/latest-snapshots.js';
+import { servedView, tableDataTime } from '../serving/served-table.js';
+import { toIso } from '../time/index.js';
+import { freshnessVerdict } from './freshness-verdict.js';
+
+/** The freshness of one source or feature view. */
+export interface FreshnessStatus {
+  readonly kind: 'source' | 'view';
+  readonly name: string;
+  /** The declared SLA in seconds; null when none is declared (it is then never stale by age). */
+  readonly slaSeconds: number | null;
+  /** ISO-8601 UTC: the newest committed data (a source) or the newest data its online table reflects (a view); null: none. */
+  readonly dataAt: string | null;
+  /** Seconds from `dataAt` to now; null when there is no data. */
+  readonly lagSeconds: number | null;
+  readonly stale: boolean;
+  /** Why it is stale; null when fresh. */
+  readonly reason: string | null;
+}
+
+/** Where freshness is read from; `log` only for projects with stream or CDC sources. */
+export interface FreshnessInputs {
+  readonly metadata: MetadataStore;
+  readonly online: OnlineStore;
+  readonly log?: () => Promise<EventLog>;
+  readonly now: number;
+}
+
+/**
+ * Evaluates every source and feature view (see `freshnessVerdict`): a source by its newest
+ * committed data (its latest snapshot's commit time and, for a streamed source, the log's last
+ * acknowledgement); a view by its online table, as serving judges it: STALE when newer data was
+ * committed than it holds, or when the newest data it reflects is past the view's SLA.
+ *
+ * @example
+ * const rows = await evaluateFreshness(project, { metadata, online, log: () => platform.log(), now: Date.now() });
+ */
+export async function evaluateFreshness(project: Project, inputs: FreshnessInputs): Promise<FreshnessStatus[]> {
+  const { now } = inputs;
+  const latest = await latestSnapshots(inputs.metadata, project);
+  const log = inputs.log && project.sources.some(isStreamed) ? await inputs.log() : undefined;
+  const row = (kind: FreshnessStatus['kind'], name: string, slaMs: number | undefined, dataAt: number | null, staleBecause?: string): FreshnessStatus => {
+    const verdict = slaMs === undefined ? undefined : freshnessVerdict(slaMs, dataAt, now);
+    const reason = staleBecause ?? verdict?.reason ?? null;
+    return {
+      kind, name, slaSeconds: slaMs === undefined ? null : slaMs / 1000, dataAt: dataAt === null ? null : toIso(dataAt),
+      lagSeconds: dataAt === null ? null : Math.max(0, now - dataAt) / 1000, stale: reason !== null, reason,
+    };
+  };
+  const rows: FreshnessStatus[] = [];
+  for (const source of project.sources) {
+    let dataAt = latest.get(source.name)?.createdAt ?? null;
+    if (log && isStreamed(source)) {
+      const head = log.head(source.name);
+      const last = head > 0 ? log.acknowledged(source.name, head - 1, 1).at(-1) : undefined;
+      if (last) dataAt = Math.max(dataAt ?? last.ackTime, last.ackTime);
+    }
+    rows.push(row('source', source.name, source.freshnessMs, dataAt));
+  }
+  for (const view of project.featureViews) {
+    const info = await inputs.online.viewInfo(view.name);
+    if (info === undefined) {
+      rows.push(row('view', view.name, view.freshnessMs, null, view.freshnessMs === undefined ? undefined : 'not materialized: it serves no data'));
+      continue;
+    }
+    const served = servedView(info, view.hash, latest, view.freshnessMs === undefined ? undefined : { freshnessMs: view.freshnessMs, now });
+    rows.push(row('view', view.name, view.freshnessMs, tableDataTime(info, latest), served.status === 'STALE' && view.freshnessMs !== undefined ? served.reason : undefined));
+  }
+  return rows;
+}

@@ -1,0 +1,145 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AppendOutcome } from '../ingest/connectors/connector.js';
+import type { ValueStatus } from '../processing/evaluate-online.js';
+
+/** Upper bounds (s) of the serving latency buckets: sub-millisecond to a second. */
+const SERVING_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/** Upper bounds (s) of the ack-to-visible buckets (the stream runtime's freshness histogram). */
+const VISIBLE_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60];
+
+/** A gauge family filled at scrape time: rows of label values and a value. */
+export interface GaugeSample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** Read at scrape time from the stores (runs of other processes, dead letters, lags, freshness). */
+export type ScrapeSource = () => Promise<Readonly<Record<string, readonly GaugeSample[]>>>;
+
+/**
+ * Why an event was refused, as a small closed set (the label of `sluice_push_rejected_events_total`):
+ * `late`, `future` (event time outside the source's lateness or clock-skew bounds), `missing` (a
+ * required column or key is absent), `invalid` (anything else: a value of the wrong type, a key too long).
+ *
+ * @example
+ * rejectReasonClass('late: event time 2024-01-01T00:00:00.000Z is more than ...'); // 'late'
+ */
+export function rejectReasonClass(reason: string): 'late' | 'future' | 'missing' | 'invalid' {
+  if (reason.startsWith('late:')) return 'late';
+  if (reason.startsWith('future:')) return 'future';
+  if (reason.endsWith(' is missing')) return 'missing';
+  return 'invalid';
+}
+
+/** Gauges read from the stores at scrape time, by name: help text and label names. */
+const SCRAPED: Readonly<Record<string, { help: string; labels: readonly string[]; counter?: true }>> = {
+  sluice_job_runs_total: { help: 'Job runs recorded in run history (any process), by job and final status', labels: ['job', 'status'], counter: true },
+  sluice_job_duration_seconds_total: { help: 'Summed duration of finished job runs, by job and status', labels: ['job', 'status'], counter: true },
+  sluice_job_last_failure_timestamp_seconds: { help: 'Start time of the newest failed run of a job (absent: none failed)', labels: ['job'] },
+  sluice_ingest_rows_total: { help: 'Rows accepted by file ingests (sluice ingest), by source', labels: ['source'], counter: true },
+  sluice_ingest_rejected_rows_total: { help: 'Rows rejected by file ingests, by source', labels: ['source'], counter: true },
+  sluice_dead_letters: { help: 'Dead-lettered events and rows stored, by source', labels: ['source'] },
+  sluice_stream_log_offset: { help: 'Last durable log offset (entries) of a stream or CDC source', labels: ['source'] },
+  sluice_stream_lake_lag_entries: { help: 'Log entries of a stream source not yet committed to the lake', labels: ['source'] },
+  sluice_stream_online_lag_entries: { help: "Log entries a view's online table still lacks", labels: ['source', 'view'] },
+  sluice_freshness_lag_seconds: { help: 'Age of the newest committed data of a source or view', labels: ['kind', 'name'] },
+  sluice_freshness_sla_seconds: { help: 'Declared freshness SLA of a source or view', labels: ['kind', 'name'] },
+  sluice_stale: { help: '1 when a source or view is past its freshness SLA, else 0', labels: ['kind', 'name'] },
+};
+
+/**
+ * The metrics of one server (its own registry, never prom-client's global one, so several servers
+ * can run in one process). Counters are updated on the hot paths with bounded labels (service,
+ * view and source names, never features or entities); what other processes record (job runs,
+ * ingests, dead letters) and what the stores know (lags, freshness) is read at scrape time.
+ *
+ * @example
+ * const metrics = new SluiceMetrics();
+ * metrics.addScrapeSource(async () => ({ sluice_dead_letters: [{ labels: { source: 'txns' }, value: 3 }] }));
+ * const text = await metrics.render();
+ */
+export class SluiceMetrics {
+  readonly registry = new Registry();
+  private readonly sources: ScrapeSource[] = [];
+  private readonly pushEvents = new Counter({ name: 'sluice_push_events_total', help: 'Streamed events appended (push API and connectors), by source, origin and outcome (accepted, duplicate, rejected)', labelNames: ['source', 'origin', 'outcome'], registers: [this.registry] });
+  private readonly pushRejects = new Counter({ name: 'sluice_push_rejected_events_total', help: 'Streamed events rejected (and dead-lettered), by source and reason class (late, future, missing, invalid)', labelNames: ['source', 'reason'], registers: [this.registry] });
+  private readonly pushBatches = new Counter({ name: 'sluice_push_batches_total', help: 'Streamed batches made durable, by source and origin', labelNames: ['source', 'origin'], registers: [this.registry] });
+  private readonly serving = new Histogram({ name: 'sluice_serving_request_duration_seconds', help: 'Online feature request latency, by feature service ("features" for a feature list) and HTTP status code', labelNames: ['service', 'code'], buckets: SERVING_BUCKETS_S, registers: [this.registry] });
+  private readonly values = new Counter({ name: 'sluice_serving_values_total', help: 'Feature values served, by service and value status (PRESENT, NOT_FOUND, STALE, ERROR, ...)', labelNames: ['service', 'status'], registers: [this.registry] });
+  private readonly staleViews = new Counter({ name: 'sluice_serving_stale_view_answers_total', help: "Answers (one per view per request) from a view that was STALE: newer data committed or past its freshness SLA", labelNames: ['view'], registers: [this.registry] });
+  private readonly visible = new Histogram({ name: 'sluice_stream_visible_lag_seconds', help: "Time from a streamed batch's acknowledgement to its effect being visible online, by view", labelNames: ['view'], buckets: VISIBLE_BUCKETS_S, registers: [this.registry] });
+
+  constructor() {
+    // Totals kept by the stores are counters (they only grow); prom-client counters are only incremented, so each scrape sets them by reset and increment.
+    const scraped = new Map<string, { reset(): void; set(labels: Record<string, string>, value: number): void }>();
+    for (const [name, { help, labels, counter }] of Object.entries(SCRAPED)) {
+      if (counter) {
+        const metric = new Counter({ name, help, labelNames: labels, registers: [this.registry] });
+        scraped.set(name, { reset: () => metric.reset(), set: (l, v) => metric.inc(l, v) });
+      } else {
+        const metric = new Gauge({ name, help, labelNames: labels, registers: [this.registry] });
+        scraped.set(name, { reset: () => metric.reset(), set: (l, v) => metric.set(l, v) });
+      }
+    }
+    // One read of every source per scrape, before the registry renders (a gauge's own collect would read them once per gauge).
+    this.refresh = async () => {
+      for (const gauge of scraped.values()) gauge.reset();
+      const results = await Promise.all(this.sources.map((read) => read()));
+      for (const result of results) {
+        for (const [name, samples] of Object.entries(result)) {
+          const gauge = scraped.get(name);
+          if (gauge) for (const s of samples) gauge.set(s.labels, s.value);
+        }
+      }
+    };
+  }
+
+  private readonly refresh: () => Promise<void>;
+
+  /** Adds a reader of store-held figures, called on every scrape. */
+  addScrapeSource(read: ScrapeSource): void {
+    this.sources.push(read);
+  }
+
+  /** Counts what became of a streamed batch (as the processor answered it). */
+  recordAppend(source: string, origin: string, outcome: AppendOutcome): void {
+    this.pushBatches.inc({ source, origin });
+    const fresh = outcome.accepted - outcome.duplicates;
+    if (fresh > 0) this.pushEvents.inc({ source, origin, outcome: 'accepted' }, fresh);
+    if (outcome.duplicates > 0) this.pushEvents.inc({ source, origin, outcome: 'duplicate' }, outcome.duplicates);
+    if (outcome.rejected.length > 0) {
+      this.pushEvents.inc({ source, origin, outcome: 'rejected' }, outcome.rejected.length);
+      for (const r of outcome.rejected) this.pushRejects.inc({ source, reason: rejectReasonClass(r.reason) });
+    }
+  }
+
+  /** One online request: its latency, and per value status how many values it answered. */
+  recordServing(service: string, code: number, seconds: number, statuses?: readonly (readonly ValueStatus[])[], staleViews?: readonly string[]): void {
+    this.serving.observe({ service, code: String(code) }, seconds);
+    if (statuses) {
+      // A fixed-shape object, not a Map: on 100 entities x 50 features, 7 us per request against 65 us (measured).
+      const counts: Record<ValueStatus, number> = { PRESENT: 0, NOT_FOUND: 0, OUTSIDE_TTL: 0, NULL: 0, STALE: 0, NOT_MATERIALIZED: 0, ERROR: 0 };
+      for (const row of statuses) for (let i = 0; i < row.length; i++) counts[row[i]!]++;
+      for (const status in counts) {
+        const n = counts[status as ValueStatus];
+        if (n > 0) this.values.inc({ service, status }, n);
+      }
+    }
+    if (staleViews) for (const view of staleViews) this.staleViews.inc({ view });
+  }
+
+  /** A streamed batch became visible in a view's online table. */
+  recordVisible(view: string, ackTime: number, visibleAt: number): void {
+    this.visible.observe({ view }, Math.max(0, visibleAt - ackTime) / 1000);
+  }
+
+  /** The Prometheus text exposition (format 0.0.4). */
+  async render(): Promise<string> {
+    await this.refresh();
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

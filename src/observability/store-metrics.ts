@@ -1,0 +1,57 @@
+import { isStreamed, type Project } from '../definitions/index.js';
+import type { Platform } from '../platform.js';
+import { streamStatus } from '../streaming/stream-status.js';
+import { evaluateFreshness, type FreshnessStatus } from './freshness-status.js';
+import type { GaugeSample, ScrapeSource } from './metrics.js';
+
+/**
+ * Figures the stores hold, read at each scrape, so jobs run by other processes (`sluice ingest`,
+ * `sluice materialize`) are visible: run counts and durations per job and status, rows accepted
+ * and rejected by file ingests, dead letters per source, and per stream source its log offset,
+ * lake lag and each view's online lag.
+ *
+ * @example
+ * metrics.addScrapeSource(storeMetrics(platform, () => project));
+ */
+export function storeMetrics(platform: Platform, project: () => Promise<Project>): ScrapeSource {
+  return async () => {
+    const current = await project();
+    const [totals, deadLetters] = await Promise.all([platform.metadata.runTotals(), platform.metadata.deadLetterCounts()]);
+    const runs = new Map<string, { job: string; status: string; runs: number; ms: number }>();
+    const lastFailure = new Map<string, number>();
+    const ingested: GaugeSample[] = [];
+    const rejected: GaugeSample[] = [];
+    for (const t of totals) {
+      const key = `${t.job}\u0000${t.status}`;
+      const sum = runs.get(key) ?? { job: t.job, status: t.status, runs: 0, ms: 0 };
+      sum.runs += t.runs;
+      sum.ms += t.durationMs;
+      runs.set(key, sum);
+      if (t.status === 'failed') lastFailure.set(t.job, Math.max(lastFailure.get(t.job) ?? 0, t.lastStartedAt));
+      if (t.job === 'ingest' && t.source !== null && t.status === 'succeeded') {
+        ingested.push({ labels: { source: t.source }, value: t.accepted });
+        rejected.push({ labels: { source: t.source }, value: t.rejected });
+      }
+    }
+    const samples: Record<string, GaugeSample[]> = {
+      sluice_job_runs_total: [...runs.values()].map((r) => ({ labels: { job: r.job, status: r.status }, value: r.runs })),
+      sluice_job_duration_seconds_total: [...runs.values()].map((r) => ({ labels: { job: r.job, status: r.status }, value: r.ms / 1000 })),
+      sluice_job_last_failure_timestamp_seconds: [...lastFailure].map(([job, at]) => ({ labels: { job }, value: at / 1000 })),
+      sluice_ingest_rows_total: ingested,
+      sluice_ingest_rejected_rows_total: rejected,
+      sluice_dead_letters: current.sources.map((s) => ({ labels: { source: s.name }, value: deadLetters[s.name] ?? 0 })),
+    };
+    if (current.sources.some(isStreamed)) {
+      const streams = await streamStatus(current, await platform.log(), await platform.online(), platform.now());
+      samples.sluice_stream_log_offset = streams.map((s) => ({ labels: { source: s.source }, value: s.offset }));
+      samples.sluice_stream_lake_lag_entries = streams.map((s) => ({ labels: { source: s.source }, value: s.lakeLag }));
+      samples.sluice_stream_online_lag_entries = streams.flatMap((s) => Object.entries(s.views).flatMap(([view, lag]) => (lag === null ? [] : [{ labels: { source: s.source, view }, value: lag }])));
+    }
+    const freshness = await evaluateFreshness(current, { metadata: platform.metadata, online: await platform.online(), log: () => platform.log(), now: platform.now() });
+    const labels = (f: FreshnessStatus) => ({ kind: f.kind, name: f.name });
+    samples.sluice_freshness_lag_seconds = freshness.flatMap((f) => (f.lagSeconds === null ? [] : [{ labels: labels(f), value: f.lagSeconds }]));
+    samples.sluice_freshness_sla_seconds = freshness.flatMap((f) => (f.slaSeconds === null ? [] : [{ labels: labels(f), value: f.slaSeconds }]));
+    samples.sluice_stale = freshness.flatMap((f) => (f.slaSeconds === null ? [] : [{ labels: labels(f), value: f.stale ? 1 : 0 }]));
+    return samples;
+  };
+}

@@ -64,26 +64,29 @@ export function httpTransport(options: HttpTransportOptions): LineageTransport {
   };
   const unlock = () => rmSync(join(spoolDir, LOCK), { force: true });
 
-  /** One pass: delivers spooled events in order until the spool is empty or one fails. True when empty. */
+  /** Sends one spooled event; removes it once accepted, sets it aside if the endpoint rejects it, throws to retry later. */
+  const deliverOne = async (name: string) => {
+    const path = join(spoolDir, name);
+    const body = readFileSync(path, 'utf8');
+    const response = await fetch(target, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+    await response.arrayBuffer().catch(() => undefined);
+    if (response.ok) {
+      rmSync(path, { force: true });
+    } else if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+      mkdirSync(join(spoolDir, 'rejected'), { recursive: true });
+      renameSync(path, join(spoolDir, 'rejected', name));
+      options.onError(new Error(`OpenLineage endpoint ${target} rejected event ${name} (HTTP ${response.status}); it is kept in ${join(spoolDir, 'rejected')}`));
+    } else {
+      throw new Error(`OpenLineage endpoint ${target} answered HTTP ${response.status}`);
+    }
+  };
+  /** One pass: delivers spooled events in order until the spool is empty (true) or one fails (throws); false when another process is delivering. */
   const deliver = async (): Promise<boolean> => {
     if (!lock()) return spooled().length === 0;
     try {
-      for (const name of spooled()) {
-        const path = join(spoolDir, name);
-        let body: string;
-        try {
-          body = readFileSync(path, 'utf8');
-        } catch {
-          continue;
-        }
-        const response = await fetch(target, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
-        await response.arrayBuffer().catch(() => undefined);
-        if (response.ok) rmSync(path, { force: true });
-        else if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
-          mkdirSync(join(spoolDir, 'rejected'), { recursive: true });
-          renameSync(path, join(spoolDir, 'rejected', name));
-          options.onError(new Error(`OpenLineage endpoint ${target} rejected event ${name} (HTTP ${response.status}); it is kept in ${join(spoolDir, 'rejected')}`));
-        } else throw new Error(`OpenLineage endpoint ${target} answered HTTP ${response.status}`);
+      // Events sent during a pass are delivered by the same pass: it lists the spool again.
+      for (let names = spooled(); names.length > 0; names = spooled()) {
+        for (const name of names) await deliverOne(name);
       }
       failures = 0;
       return true;

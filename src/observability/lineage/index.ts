@@ -6,3 +6,4 @@ export type { LineageTransport } from './lineage-transport.js';
 export { httpTransport, type HttpTransportOptions } from './http-transport.js';
 export { fileTransport } from './file-transport.js';
 export { datasetNamespaces, runEvent, type RunEvent, type RunEventType, type RunTransition } from './run-event.js';
+export { describeSteps, resolveLineageTarget, traceLineage, type LineageStep, type LineageTarget } from './lineage-query.js';

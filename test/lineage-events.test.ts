@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { batchSource, compileProject, count, defineProject, entity, featureService, featureView, field, sqlTransform, sum } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import type { RunEvent } from '../src/observability/lineage/index.js';
+import { newLeaseHolder } from '../src/orchestration/lease.js';
 import { openPlatform } from '../src/platform.js';
 import { materialize } from '../src/processing/materialize.js';
 import { runTransform } from '../src/processing/transforms/run-transform.js';
@@ -34,7 +36,7 @@ afterEach(async () => {
 });
 
 describe('OpenLineage events of jobs', () => {
-  test('ingest -> transform run -> materialize -> dataset build (and a failed build): START then COMPLETE/FAIL, every event valid against the official schemas', async () => {
+  test('ingest -> transform run -> materialize -> dataset build (and a failed build, and a run whose process died): START then COMPLETE/FAIL, every event valid against the official schemas', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-lineage-'));
     const events = join(dir, 'events', 'lineage.jsonl');
     const platform = openPlatform({ projectDir: dir, now: () => NOW, threads: 1, projectSpec: spec, lineage: { transport: 'file', path: events, namespace: 'shop-prod' } });
@@ -43,6 +45,9 @@ describe('OpenLineage events of jobs', () => {
     await platform.metadata.recordRegistry(project);
     const input = join(dir, 'txns.csv');
     writeFileSync(input, 'account_id,amount,fx_rate,channel,ts\na1,10,1.1,web,2024-01-01T00:00:00Z\na1,5,,test,2024-01-02T00:00:00Z\na2,not-a-number,1,web,2024-01-02T00:00:00Z\na2,7,2,pos,2024-01-03T00:00:00Z\n');
+    // A run whose process died: the next job marks it failed, and its FAIL event goes out first.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const orphan = await platform.metadata.startRun('materialize', { views: ['spend'], asOf: NOW }, { holder: { ...newLeaseHolder(), pid: dead }, ttlMs: 60_000 });
     await ingestFile(platform, project, 'transactions', input);
     await runTransform(platform, project, 'account_totals');
     await materialize(platform, project);
@@ -57,6 +62,8 @@ describe('OpenLineage events of jobs', () => {
     const emitted = readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as RunEvent);
     const validate = openLineageValidator();
     for (const event of emitted) expect(validate(event), `${event.job.name} ${event.eventType}`).toEqual([]);
+    const orphanFail = emitted.shift()!;
+    expect(orphanFail).toMatchObject({ eventType: 'FAIL', run: { runId: orphan.id, facets: { errorMessage: { message: 'the process running it died' } } }, job: { name: 'materialize.spend' } });
     expect(emitted.map((e) => `${e.eventType} ${e.job.name}`)).toEqual([
       'START ingest.transactions', 'COMPLETE ingest.transactions',
       'START transform.account_totals', 'COMPLETE transform.account_totals',
@@ -74,7 +81,7 @@ describe('OpenLineage events of jobs', () => {
       }
     })();
     for (let i = 0; i < emitted.length; i += 2) expect(emitted[i]!.run.runId).toBe(emitted[i + 1]!.run.runId);
-    expect(new Set(emitted.map((e) => e.run.runId))).toEqual(new Set(runs.map((r) => r.id)));
+    expect(new Set([orphan.id, ...emitted.map((e) => e.run.runId)])).toEqual(new Set(runs.map((r) => r.id)));
     expect(emitted.every((e) => e.job.namespace === 'shop-prod')).toBe(true);
 
     const [, ingest, , transform, , mat, , build, , failed] = emitted as [RunEvent, RunEvent, RunEvent, RunEvent, RunEvent, RunEvent, RunEvent, RunEvent, RunEvent, RunEvent];

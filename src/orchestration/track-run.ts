@@ -31,7 +31,11 @@ export async function trackRun<T>(
   body: () => Promise<{ result: T; stats: Record<string, unknown> }>,
   project?: Project,
 ): Promise<T> {
-  await failDeadRuns(ctx.metadata);
+  // A run whose process died gets its terminal lineage event here, from the next job.
+  for (const dead of await failDeadRuns(ctx.metadata)) {
+    const error: Error = { name: 'Error', message: dead.error ?? 'the process running it died' };
+    ctx.lineage?.emit({ eventType: 'FAIL', runId: dead.id, job: dead.job, params: dead.params, error, at: Date.now(), ...(project ? { project } : {}) });
+  }
   const holder = newLeaseHolder();
   const run = await ctx.metadata.startRun(job, params, { holder, ttlMs: DEFAULT_LEASE_TTL_MS });
   const beat = heartbeat(ctx.metadata, runLeaseName(run.id), holder.id, DEFAULT_LEASE_TTL_MS);

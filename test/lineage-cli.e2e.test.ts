@@ -1,5 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -101,5 +103,39 @@ describe('sluice lineage, end to end', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('source:transactions has no column "amout" (did you mean "amount"?)');
     expect(sluice(dir, 'lineage', 'view:nope').stderr).toContain('no lineage node "view:nope"');
+  });
+
+  test('HTTP transport from the CLI: a job with the endpoint down still succeeds and spools its events; the next job delivers them first, in order', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((r) => probe.close(() => r()));
+    // Async spawn: the endpoint below lives in this process and must answer while the command runs.
+    const run = (...args: string[]) => new Promise<{ code: number; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', OPENLINEAGE_URL: `http://127.0.0.1:${port}` } });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('close', (code) => done({ code: code ?? -1, stderr }));
+    });
+    const down = await run('materialize', '--views', 'notes');
+    expect(down.code).toBe(0);
+    expect(down.stderr).toContain('warning: lineage: OpenLineage endpoint');
+    const spool = join(dir, '.sluice', 'lineage-spool');
+    expect(readdirSync(spool).filter((f) => f.endsWith('.json'))).toHaveLength(2);
+
+    const received: RunEvent[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => res.writeHead(200).end(void received.push(JSON.parse(body) as RunEvent)));
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    try {
+      expect((await run('materialize', '--views', 'spend')).code).toBe(0);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    expect(received.map((e) => `${e.eventType} ${e.job.name}`)).toEqual(['START materialize.notes', 'COMPLETE materialize.notes', 'START materialize.spend', 'COMPLETE materialize.spend']);
+    expect(existsSync(spool) && readdirSync(spool).filter((f) => f.endsWith('.json'))).toEqual([]);
   });
 });

@@ -114,14 +114,36 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
   }
 }
 
+const graphs = new WeakMap<Project, LineageGraph>();
+/** The definitions' graph (no datasets), built once per project object: a job's START and COMPLETE share it. */
+function projectGraph(project: Project): LineageGraph {
+  let graph = graphs.get(project);
+  if (!graph) graphs.set(project, (graph = lineageGraph(project)));
+  return graph;
+}
+
+const indexed = new WeakMap<LineageGraph, Map<string, ColumnEdge[]>>();
+/** The column edges into each column (`node\0column`), indexed once per graph. */
+function edgesInto(graph: LineageGraph): Map<string, ColumnEdge[]> {
+  let into = indexed.get(graph);
+  if (!into) {
+    into = new Map();
+    for (const edge of graph.columnEdges) {
+      const key = `${edge.to.node}\u0000${edge.to.column}`;
+      into.set(key, [...(into.get(key) ?? []), edge]);
+    }
+    indexed.set(graph, into);
+  }
+  return into;
+}
+
 /**
  * The `columnLineage` facet of an output: each column's input columns among the job's inputs,
  * found by walking the graph's column edges back; table-level edges (a transform's SQL) go to
  * `dataset`, since which output column reads them is not derived.
  */
 function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<string>, namespace: string): Record<string, Facet> {
-  const into = new Map<string, ColumnEdge[]>();
-  for (const edge of graph.columnEdges) into.set(`${edge.to.node}\u0000${edge.to.column}`, [...(into.get(`${edge.to.node}\u0000${edge.to.column}`) ?? []), edge]);
+  const into = edgesInto(graph);
   const ns = datasetNamespaces(namespace);
   const inputField = (edge: ColumnEdge, transformation: ColumnTransformation) => ({
     namespace: ns.lake, name: graph.nodes.get(edge.from.node)?.name ?? edge.from.node, field: edge.from.column, transformations: [{ type: transformation.type, subtype: transformation.subtype }],
@@ -155,7 +177,7 @@ function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<st
  * const event = runEvent({ eventType: 'START', runId, job: 'ingest', params: { source: 'transactions', file }, at: Date.now(), project }, 'sluice');
  */
 export function runEvent(t: RunTransition, namespace: string, graph?: LineageGraph): RunEvent {
-  const datasets = t.project ? jobDatasets(t.project, graph ?? lineageGraph(t.project), namespace, t) : { name: t.job, inputs: [], outputs: [] };
+  const datasets = t.project ? jobDatasets(t.project, graph ?? projectGraph(t.project), namespace, t) : { name: t.job, inputs: [], outputs: [] };
   const runFacets: Record<string, Facet> = {};
   if (t.eventType === 'FAIL' && t.error) runFacets.errorMessage = facet('errorMessage', { message: t.error.message, programmingLanguage: 'JavaScript', ...(t.error.stack ? { stackTrace: t.error.stack } : {}) });
   const jobFacets: Record<string, Facet> = { jobType: facet('jobType', { processingType: 'BATCH', integration: 'SLUICE', jobType: t.job.toUpperCase() }) };

@@ -4,6 +4,7 @@ import type { Lake } from './storage/lake/lake.js';
 import type { OnlineStore } from './storage/online/online-store.js';
 import type { SqlEngine } from './storage/engine/sql-engine.js';
 import type { EventLog } from './storage/log/event-log.js';
+import type { LineageEmitter } from './observability/lineage/lineage-emitter.js';
 
 /**
  * What jobs and servers run against: the stores, behind their interfaces. The concrete adapters
@@ -23,4 +24,6 @@ export interface SluiceContext {
   readonly dataDir: string;
   /** The functions of the project's request views, checked against the applied definitions (see `bindRequestFunctions`). */
   requestFunctions?(project: Project): Promise<RequestFunctions>;
+  /** Emits OpenLineage events of tracked runs, when configured (see `lineageConfigFromEnv`). */
+  readonly lineage?: LineageEmitter;
 }

@@ -11,6 +11,7 @@ import { lmdbOnlineStore } from './storage/online/lmdb/index.js';
 import { lmdbEventLog } from './storage/log/lmdb/index.js';
 import type { EventLog } from './storage/log/event-log.js';
 import type { OnlineStore } from './storage/online/online-store.js';
+import { lineageConfigFromEnv, lineageEmitter, type LineageConfig } from './observability/lineage/index.js';
 
 export interface PlatformOptions {
   /** The project directory; data lives in `<projectDir>/.sluice` unless `dataDir` is given. */
@@ -21,6 +22,8 @@ export interface PlatformOptions {
   readonly threads?: number;
   /** Where request views' functions come from; default the project directory's `sluice.config.ts`, loaded when first needed. */
   readonly projectSpec?: ProjectSpec;
+  /** Where OpenLineage events go; default from the `OPENLINEAGE_*` environment variables (off when none is set), `false` for off. */
+  readonly lineage?: LineageConfig | false;
 }
 
 export interface Platform extends SluiceContext {
@@ -47,6 +50,8 @@ export function openPlatform(options: PlatformOptions): Platform {
   let engine: Promise<SqlEngine> | undefined;
   let online: Promise<OnlineStore> | undefined;
   let log: Promise<EventLog> | undefined;
+  const lineageConfig = options.lineage === undefined ? lineageConfigFromEnv(process.env) : options.lineage || undefined;
+  const lineage = lineageConfig && lineageEmitter(lineageConfig, dataDir);
   // Per applied project: a failure is not kept, so a fixed project file is read again.
   const functions = new Map<string, Promise<RequestFunctions>>();
   const newEngine = (threads?: number, sandboxed: Pick<DuckDbEngineConfig, 'sandbox'> = {}) =>
@@ -55,6 +60,7 @@ export function openPlatform(options: PlatformOptions): Platform {
     metadata,
     lake: parquetLake(join(dataDir, 'lake')),
     dataDir,
+    ...(lineage ? { lineage } : {}),
     now: options.now ?? Date.now,
     engine: () => (engine ??= newEngine(options.threads)),
     newEngine,
@@ -76,7 +82,7 @@ export function openPlatform(options: PlatformOptions): Platform {
       return bound;
     },
     async close() {
-      await Promise.all([engine && (await engine).close(), online && (await online).close(), log && (await log).close()]);
+      await Promise.all([engine && (await engine).close(), online && (await online).close(), log && (await log).close(), lineage?.close()]);
       await metadata.close();
     },
   };

@@ -8,6 +8,7 @@ import { registerRegistryCommands } from './commands/registry-commands.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { registerStreamCommands } from './commands/real-time.js';
 import { registerTransformCommands } from './commands/transform-commands.js';
+import { registerLineageCommand } from './commands/lineage-command.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -26,6 +27,7 @@ registerServeCommand(program, run);
 registerStreamCommands(program, run);
 registerDemoCommand(program, run);
 registerTransformCommands(program, run);
+registerLineageCommand(program, run);
 
 try {
   await program.parseAsync(process.argv);

@@ -122,5 +122,5 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false }
       : { source: source.name, accepted: 0, rejected: 0, snapshot: snapshot.id, skipped: true };
     return { result, stats: { accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: snapshot.id, skipped: result.skipped } };
-  });
+  }, project);
 }

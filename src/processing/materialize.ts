@@ -99,5 +99,5 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       });
     }
     return { result: { asOf, views: results }, stats: { asOf, views: results } };
-  });
+  }, project);
 }

@@ -238,7 +238,7 @@ export async function runTransform(ctx: TransformContext, project: Project, name
       } finally {
         await ctx.lake.discard(staged);
       }
-    });
+    }, project);
   });
 }
 

@@ -236,5 +236,5 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     } finally {
       for (const table of temporary) await engine.run(`DROP TABLE IF EXISTS ${table}`);
     }
-  });
+  }, project);
 }

@@ -1,0 +1,32 @@
+import { describe, expect, test } from 'vitest';
+import { avg, batchSource, compileProject, defineProject, entity, featureService, featureView, field, requestView } from '../../definitions/index.js';
+import { lineageGraph } from './lineage-graph.js';
+import { resolveLineageTarget, traceLineage } from './lineage-query.js';
+
+const user = entity({ name: 'user', joinKey: 'user_id' });
+const txns = batchSource({ name: 'txns', schema: { user_id: 'string', amount: 'float64', country: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const stats = featureView({ name: 'txn_stats', entity: user, source: txns, features: { amount_avg: avg('amount'), country: field('country') } });
+const risk = requestView({
+  name: 'risk', request: { amount: 'float64' }, inputs: [stats], types: { ratio: 'float64' },
+  features: { ratio: ({ request, txn_stats }) => (txn_stats.amount_avg === null ? null : request.amount / txn_stats.amount_avg) },
+});
+const project = compileProject(defineProject({ name: 'p', entities: [user], sources: [txns], featureViews: [stats], requestViews: [risk], featureServices: [featureService({ name: 'svc', features: [risk, 'txn_stats:country'] })] }));
+const graph = lineageGraph(project, [{ id: 'ds1', path: '/data/train.parquet', features: ['risk__ratio', 'txn_stats__country', 'label'] }]);
+
+describe('lineage graph', () => {
+  test('a request view depends on every feature of its inputs (its functions are opaque), and services and datasets on it', () => {
+    const up = traceLineage(graph, resolveLineageTarget(graph, 'dataset:/data/train.parquet.risk__ratio'), 'upstream');
+    expect(up.map((s) => `${s.id}.${s.column}`).sort()).toEqual(['request:risk.ratio', 'source:txns.amount', 'source:txns.country', 'view:txn_stats.amount_avg', 'view:txn_stats.country']);
+    const down = traceLineage(graph, resolveLineageTarget(graph, 'txns.amount'), 'downstream');
+    expect(down.map((s) => `${s.id}.${s.column}`)).toEqual(['view:txn_stats.amount_avg', 'request:risk.ratio', 'service:svc.risk__ratio', 'dataset:ds1.risk__ratio']);
+    expect(down[0]!.transformation).toEqual({ type: 'DIRECT', subtype: 'AGGREGATION' });
+    // A spine column of a dataset is not a feature: no node feeds it.
+    expect(Object.keys(graph.nodes.get('dataset:ds1')!.columns)).toEqual(['risk__ratio', 'txn_stats__country']);
+  });
+
+  test('table-level: a node\'s neighbours each way, each once', () => {
+    const target = resolveLineageTarget(graph, 'view:txn_stats');
+    expect(traceLineage(graph, target, 'upstream').map((s) => s.id)).toEqual(['source:txns']);
+    expect(traceLineage(graph, target, 'downstream').map((s) => `${s.depth} ${s.id}`)).toEqual(['1 request:risk', '2 service:svc', '2 dataset:ds1']);
+  });
+});

@@ -1,0 +1,132 @@
+import { featureColumn, type ColumnType, type FeatureView, type Project } from '../../definitions/index.js';
+import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
+import { columnReferences, mentionedColumns } from './column-references.js';
+
+export type LineageNodeKind = 'source' | 'transform' | 'view' | 'request' | 'service' | 'dataset';
+
+/** A table-like thing data flows through; its id is `<kind>:<name>` (a dataset's name is its id). */
+export interface LineageNode {
+  readonly id: string;
+  readonly kind: LineageNodeKind;
+  readonly name: string;
+  /** Output columns and their types, in order (a dataset lists its feature columns). */
+  readonly columns: Readonly<Record<string, ColumnType | 'unknown'>>;
+  /** Where a dataset was written. */
+  readonly path?: string;
+}
+
+/**
+ * How an output column comes from an input column, in OpenLineage's terms: DIRECT (the value is
+ * computed from it: IDENTITY, TRANSFORMATION, AGGREGATION) or INDIRECT (it decides which rows
+ * count: FILTER); `table` marks a table-level over-approximation (a transform's SQL mentions it).
+ */
+export interface ColumnTransformation {
+  readonly type: 'DIRECT' | 'INDIRECT';
+  readonly subtype: 'IDENTITY' | 'TRANSFORMATION' | 'AGGREGATION' | 'FILTER' | 'TABLE';
+}
+
+export interface ColumnEdge {
+  readonly from: { readonly node: string; readonly column: string };
+  readonly to: { readonly node: string; readonly column: string };
+  readonly transformation: ColumnTransformation;
+}
+
+/** Sources -> transforms -> feature views -> request views -> feature services -> datasets. */
+export interface LineageGraph {
+  readonly nodes: ReadonlyMap<string, LineageNode>;
+  /** Table-level edges, `from` feeds `to`. */
+  readonly edges: readonly { readonly from: string; readonly to: string }[];
+  readonly columnEdges: readonly ColumnEdge[];
+}
+
+/** The node id of a lake table: a source, or a transform's output table. */
+export function tableNodeId(project: Project, name: string): string {
+  return project.sources.find((s) => s.name === name)?.kind === 'transform' ? `transform:${name}` : `source:${name}`;
+}
+
+const FEATURE_SUBTYPE = { field: 'IDENTITY', last: 'IDENTITY' } as const;
+
+/**
+ * The column edges into a feature view's features from its source's columns: a feature reads its
+ * column (through a derived column, the source columns the expression reads); the filter's
+ * columns decide which rows every feature sees.
+ */
+export function viewColumnEdges(project: Project, view: FeatureView): ColumnEdge[] {
+  const sourceId = tableNodeId(project, view.source);
+  const source = project.sources.find((s) => s.name === view.source);
+  const sourceColumns = Object.keys(source?.schema ?? {});
+  const filterColumns = view.filter === undefined ? [] : columnReferences(view.filter, sourceColumns);
+  const to = (feature: string) => ({ node: `view:${view.name}`, column: feature });
+  return view.features.flatMap((feature) => {
+    const derived = feature.column === undefined ? undefined : view.derived?.[feature.column];
+    const read = feature.column === undefined ? [] : derived ? columnReferences(derived.sql, sourceColumns) : [feature.column];
+    const subtype = derived ? 'TRANSFORMATION' : (FEATURE_SUBTYPE as Record<string, 'IDENTITY'>)[feature.fn] ?? 'AGGREGATION';
+    return [
+      ...read.map((column) => ({ from: { node: sourceId, column }, to: to(feature.name), transformation: { type: 'DIRECT', subtype } as const })),
+      ...filterColumns.map((column) => ({ from: { node: sourceId, column }, to: to(feature.name), transformation: { type: 'INDIRECT', subtype: 'FILTER' } as const })),
+    ];
+  });
+}
+
+/**
+ * Builds the lineage graph from the definitions and the recorded datasets. Column edges are
+ * exact where the definitions say them (features, derived columns, filters, services, datasets)
+ * and table-level for SQL transforms and request views' functions.
+ *
+ * @example
+ * const graph = lineageGraph(await platform.project(), await platform.metadata.listDatasets(1000));
+ */
+export function lineageGraph(project: Project, datasets: readonly Pick<DatasetRecord, 'id' | 'path' | 'features'>[] = []): LineageGraph {
+  const nodes = new Map<string, LineageNode>();
+  const edges: { from: string; to: string }[] = [];
+  const columnEdges: ColumnEdge[] = [];
+  const add = (node: LineageNode) => nodes.set(node.id, node);
+  const sourceColumns = (name: string) => Object.keys(project.sources.find((s) => s.name === name)?.schema ?? {});
+  for (const source of project.sources) add({ id: tableNodeId(project, source.name), kind: source.kind === 'transform' ? 'transform' : 'source', name: source.name, columns: source.schema });
+  for (const transform of project.transforms ?? []) {
+    const id = tableNodeId(project, transform.name);
+    for (const input of transform.inputs) {
+      const from = tableNodeId(project, input);
+      edges.push({ from, to: id });
+      for (const column of mentionedColumns(transform.sql, sourceColumns(input))) {
+        for (const out of Object.keys(transform.schema)) columnEdges.push({ from: { node: from, column }, to: { node: id, column: out }, transformation: { type: 'DIRECT', subtype: 'TABLE' } });
+      }
+    }
+  }
+  for (const view of project.featureViews) {
+    add({ id: `view:${view.name}`, kind: 'view', name: view.name, columns: Object.fromEntries(view.features.map((f) => [f.name, f.valueType])) });
+    edges.push({ from: tableNodeId(project, view.source), to: `view:${view.name}` });
+    columnEdges.push(...viewColumnEdges(project, view));
+  }
+  for (const request of project.requestViews) {
+    const id = `request:${request.name}`;
+    add({ id, kind: 'request', name: request.name, columns: Object.fromEntries(request.features.map((f) => [f.name, f.valueType])) });
+    for (const input of request.inputs) {
+      edges.push({ from: `view:${input}`, to: id });
+      const inputView = project.featureViews.find((v) => v.name === input);
+      for (const feature of inputView?.features ?? []) {
+        for (const out of request.features) columnEdges.push({ from: { node: `view:${input}`, column: feature.name }, to: { node: id, column: out.name }, transformation: { type: 'DIRECT', subtype: 'TABLE' } });
+      }
+    }
+  }
+  const featureNode = (view: string) => (nodes.has(`view:${view}`) ? `view:${view}` : `request:${view}`);
+  const consume = (id: string, refs: readonly { view: string; feature: string }[]) => {
+    for (const view of new Set(refs.map((r) => r.view))) edges.push({ from: featureNode(view), to: id });
+    for (const ref of refs) columnEdges.push({ from: { node: featureNode(ref.view), column: ref.feature }, to: { node: id, column: featureColumn(ref) }, transformation: { type: 'DIRECT', subtype: 'IDENTITY' } });
+  };
+  for (const service of project.featureServices) {
+    const id = `service:${service.name}`;
+    add({ id, kind: 'service', name: service.name, columns: Object.fromEntries(service.features.map((f) => [featureColumn(f), nodes.get(featureNode(f.view))?.columns[f.feature] ?? 'unknown'])) });
+    consume(id, service.features);
+  }
+  for (const dataset of datasets) {
+    const id = `dataset:${dataset.id}`;
+    const refs = dataset.features.flatMap((column) => {
+      const at = column.indexOf('__');
+      return at <= 0 ? [] : [{ view: column.slice(0, at), feature: column.slice(at + 2) }];
+    });
+    add({ id, kind: 'dataset', name: dataset.id, path: dataset.path, columns: Object.fromEntries(refs.map((r) => [featureColumn(r), nodes.get(featureNode(r.view))?.columns[r.feature] ?? 'unknown'])) });
+    consume(id, refs.filter((r) => nodes.has(featureNode(r.view))));
+  }
+  return { nodes, edges, columnEdges };
+}

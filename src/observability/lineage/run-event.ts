@@ -1,0 +1,192 @@
+import { basename, resolve } from 'node:path';
+import type { Project } from '../../definitions/index.js';
+import { facet, RUN_EVENT_SCHEMA_URL, rowCountMetrics, schemaFacet, SLUICE_PRODUCER, type Facet } from './openlineage-facets.js';
+import { lineageGraph, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph } from './lineage-graph.js';
+
+export type RunEventType = 'START' | 'COMPLETE' | 'FAIL';
+
+/** An OpenLineage RunEvent (spec 2-0-2), as sent. */
+export interface RunEvent {
+  readonly eventType: RunEventType;
+  readonly eventTime: string;
+  readonly producer: string;
+  readonly schemaURL: string;
+  readonly run: { readonly runId: string; readonly facets?: Record<string, Facet> };
+  readonly job: { readonly namespace: string; readonly name: string; readonly facets?: Record<string, Facet> };
+  readonly inputs: readonly LineageDataset[];
+  readonly outputs: readonly LineageDataset[];
+}
+
+export interface LineageDataset {
+  readonly namespace: string;
+  readonly name: string;
+  readonly facets?: Record<string, Facet>;
+  readonly inputFacets?: Record<string, Facet>;
+  readonly outputFacets?: Record<string, Facet>;
+}
+
+/** One transition of one tracked run (see `trackRun`): what the event is built from. */
+export interface RunTransition {
+  readonly eventType: RunEventType;
+  readonly runId: string;
+  readonly job: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly stats?: Readonly<Record<string, unknown>>;
+  readonly error?: Error;
+  readonly at: number;
+  readonly project?: Project;
+}
+
+/**
+ * The datasets of Sluice's jobs, by namespace: lake tables (`<ns>.lake`, named by source),
+ * online tables (`<ns>.online`, named by view), and local files (`file`, absolute path).
+ */
+export function datasetNamespaces(namespace: string) {
+  return { lake: `${namespace}.lake`, online: `${namespace}.online`, file: 'file' };
+}
+
+type Stats = Readonly<Record<string, unknown>>;
+const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : undefined);
+
+/** The job's inputs and outputs, with what its stats say about them (on COMPLETE). */
+function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t: RunTransition): { name: string; inputs: LineageDataset[]; outputs: LineageDataset[] } {
+  const ns = datasetNamespaces(namespace);
+  const stats: Stats = t.stats ?? {};
+  const done = t.eventType === 'COMPLETE';
+  const table = (name: string, inputFacets?: Record<string, Facet>): LineageDataset => ({
+    namespace: ns.lake, name, facets: { schema: schemaFacet(graph.nodes.get(tableNodeId(project, name))?.columns ?? {}) }, ...(inputFacets ? { inputFacets } : {}),
+  });
+  const written = (rows: unknown) => (done && num(rows) !== undefined ? { outputFacets: { outputStatistics: facet('outputStatistics', { rowCount: num(rows) }) } } : {});
+  const lineage = (node: string, inputs: ReadonlySet<string>) => columnLineage(graph, node, inputs, namespace);
+  const p = t.params;
+  switch (t.job) {
+    case 'ingest': {
+      const source = String(p.source);
+      const accepted = num(stats.accepted) ?? 0, rejected = num(stats.rejected) ?? 0, duplicates = num(stats.duplicates) ?? 0;
+      const quality = done && stats.skipped !== true
+        ? { inputFacets: {
+          dataQualityMetrics: rowCountMetrics(accepted + rejected + duplicates, { accepted, rejected, duplicates }),
+          dataQualityAssertions: facet('dataQualityAssertions', { assertions: [{ assertion: 'rows_valid', success: rejected === 0 }, { assertion: 'event_ids_unique', success: duplicates === 0 }] }),
+        } }
+        : {};
+      return { name: `ingest.${source}`, inputs: [{ namespace: ns.file, name: resolve(String(p.file)), ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }] };
+    }
+    case 'materialize': {
+      const names = (p.views as string[] | undefined) ?? [];
+      const results = new Map(((stats.views as { view: string; entities: number; events: number }[] | undefined) ?? []).map((v) => [v.view, v]));
+      const views = project.featureViews.filter((v) => names.includes(v.name));
+      const sources = [...new Set(views.map((v) => v.source))];
+      const events = (source: string) => views.filter((v) => v.source === source).map((v) => results.get(v.name)?.events).find((n) => n !== undefined);
+      return {
+        name: views.length === project.featureViews.length ? 'materialize' : `materialize.${names.join(',')}`,
+        inputs: sources.map((s) => table(s, done && events(s) !== undefined ? { dataQualityMetrics: rowCountMetrics(events(s)!) } : undefined)),
+        outputs: views.map((v) => ({
+          namespace: ns.online, name: v.name,
+          facets: { schema: schemaFacet({ ...Object.fromEntries(v.joinKeys.map((k) => [k, v.columnTypes[k] ?? 'unknown'])), ...graph.nodes.get(`view:${v.name}`)!.columns }), ...lineage(`view:${v.name}`, new Set([tableNodeId(project, v.source)])) },
+          ...written(results.get(v.name)?.entities),
+        })),
+      };
+    }
+    case 'dataset_build': {
+      const columns = (p.features as string[] | undefined) ?? [];
+      const views = project.featureViews.filter((v) => columns.some((c) => c.startsWith(`${v.name}__`)) || project.requestViews.some((r) => r.inputs.includes(v.name) && columns.some((c) => c.startsWith(`${r.name}__`))));
+      const sources = [...new Set(views.map((v) => v.source))];
+      const out = String(p.out);
+      const built = lineageGraph(project, [{ id: 'built', path: out, features: columns }]);
+      const dataset = built.nodes.get('dataset:built')!;
+      return {
+        name: `dataset_build.${basename(out)}`,
+        inputs: [{ namespace: ns.file, name: resolve(String(p.spine)) }, ...sources.map((s) => table(s))],
+        outputs: [{
+          namespace: ns.file, name: resolve(out),
+          facets: { schema: schemaFacet(dataset.columns), ...columnLineage(built, 'dataset:built', new Set(sources.map((s) => tableNodeId(project, s))), namespace) },
+          ...written(stats.rows),
+        }],
+      };
+    }
+    case 'transform': {
+      const name = String(p.transform);
+      const inputs = Object.keys((p.inputs as Record<string, unknown> | undefined) ?? {});
+      return { name: `transform.${name}`, inputs: inputs.map((i) => table(i)), outputs: [{ ...table(name), facets: { ...table(name).facets, ...lineage(tableNodeId(project, name), new Set(inputs.map((i) => tableNodeId(project, i)))) }, ...written(stats.rows) }] };
+    }
+    default:
+      return { name: t.job, inputs: [], outputs: [] };
+  }
+}
+
+const graphs = new WeakMap<Project, LineageGraph>();
+/** The definitions' graph (no datasets), built once per project object: a job's START and COMPLETE share it. */
+function projectGraph(project: Project): LineageGraph {
+  let graph = graphs.get(project);
+  if (!graph) graphs.set(project, (graph = lineageGraph(project)));
+  return graph;
+}
+
+const indexed = new WeakMap<LineageGraph, Map<string, ColumnEdge[]>>();
+/** The column edges into each column (`node\0column`), indexed once per graph. */
+function edgesInto(graph: LineageGraph): Map<string, ColumnEdge[]> {
+  let into = indexed.get(graph);
+  if (!into) {
+    into = new Map();
+    for (const edge of graph.columnEdges) {
+      const key = `${edge.to.node}\u0000${edge.to.column}`;
+      into.set(key, [...(into.get(key) ?? []), edge]);
+    }
+    indexed.set(graph, into);
+  }
+  return into;
+}
+
+/**
+ * The `columnLineage` facet of an output: each column's input columns among the job's inputs,
+ * found by walking the graph's column edges back; table-level edges (a transform's SQL) go to
+ * `dataset`, since which output column reads them is not derived.
+ */
+function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<string>, namespace: string): Record<string, Facet> {
+  const into = edgesInto(graph);
+  const ns = datasetNamespaces(namespace);
+  const inputField = (edge: ColumnEdge, transformation: ColumnTransformation) => ({
+    namespace: ns.lake, name: graph.nodes.get(edge.from.node)?.name ?? edge.from.node, field: edge.from.column, transformations: [{ type: transformation.type, subtype: transformation.subtype }],
+  });
+  const fields: Record<string, { inputFields: ReturnType<typeof inputField>[] }> = {};
+  const tableLevel = new Map<string, ReturnType<typeof inputField>>();
+  const walk = (at: string, column: string, seen: Set<string>): { edge: ColumnEdge; t: ColumnTransformation }[] =>
+    (into.get(`${at}\u0000${column}`) ?? []).flatMap((edge) => {
+      if (inputs.has(edge.from.node)) return [{ edge, t: edge.transformation }];
+      const key = `${edge.from.node}\u0000${edge.from.column}`;
+      if (seen.has(key)) return [];
+      seen.add(key);
+      return walk(edge.from.node, edge.from.column, seen);
+    });
+  for (const column of Object.keys(graph.nodes.get(node)?.columns ?? {})) {
+    const found = walk(node, column, new Set());
+    const exact = found.filter((f) => f.t.subtype !== 'TABLE');
+    for (const f of found.filter((x) => x.t.subtype === 'TABLE')) tableLevel.set(`${f.edge.from.node}.${f.edge.from.column}`, inputField(f.edge, { type: 'INDIRECT', subtype: 'TABLE' }));
+    if (exact.length > 0) fields[column] = { inputFields: exact.map((f) => inputField(f.edge, f.t)) };
+  }
+  if (Object.keys(fields).length === 0 && tableLevel.size === 0) return {};
+  return { columnLineage: facet('columnLineage', { fields, ...(tableLevel.size > 0 ? { dataset: [...tableLevel.values()] } : {}) }) };
+}
+
+/**
+ * Builds the OpenLineage RunEvent of one run transition: the job (namespace + `<job>.<target>`),
+ * its input and output datasets with schema and column lineage, and on COMPLETE the row counts it
+ * read and wrote (and, for an ingest, its rejected rows); on FAIL the error.
+ *
+ * @example
+ * const event = runEvent({ eventType: 'START', runId, job: 'ingest', params: { source: 'transactions', file }, at: Date.now(), project }, 'sluice');
+ */
+export function runEvent(t: RunTransition, namespace: string, graph?: LineageGraph): RunEvent {
+  const datasets = t.project ? jobDatasets(t.project, graph ?? projectGraph(t.project), namespace, t) : { name: t.job, inputs: [], outputs: [] };
+  const runFacets: Record<string, Facet> = {};
+  if (t.eventType === 'FAIL' && t.error) runFacets.errorMessage = facet('errorMessage', { message: t.error.message, programmingLanguage: 'JavaScript', ...(t.error.stack ? { stackTrace: t.error.stack } : {}) });
+  const jobFacets: Record<string, Facet> = { jobType: facet('jobType', { processingType: 'BATCH', integration: 'SLUICE', jobType: t.job.toUpperCase() }) };
+  const transform = t.job === 'transform' ? t.project?.transforms?.find((x) => x.name === t.params.transform) : undefined;
+  if (transform) jobFacets.sql = facet('sql', { query: transform.sql, dialect: 'duckdb' });
+  return {
+    eventType: t.eventType, eventTime: new Date(t.at).toISOString(), producer: SLUICE_PRODUCER, schemaURL: RUN_EVENT_SCHEMA_URL,
+    run: { runId: t.runId, ...(Object.keys(runFacets).length > 0 ? { facets: runFacets } : {}) },
+    job: { namespace, name: datasets.name, facets: jobFacets },
+    inputs: datasets.inputs, outputs: datasets.outputs,
+  };
+}

@@ -1,15 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { compileProject, count, defineProject, entity, featureService, featureView, field, last, max, streamSource, sum } from '../src/definitions/index.js';
 import { materialize } from '../src/processing/materialize.js';
-import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
 import { referenceValue, type RefEvent, type RefFeature, type RefValue } from './support/reference.js';
-import { eventJson, parseExact, streamOps, type GeneratedEvent } from './support/stream-ops.js';
+import { eventJson, checkDataset, streamOps, type GeneratedEvent } from './support/stream-ops.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 // A view with a filter and derived columns of every type, fed by pushes, commits, materializes and
@@ -103,13 +100,7 @@ describe('row transforms: online == dataset == reference', () => {
           }
           await runtime.commitNow();
           const times = [env.clock.now, ...ref.map((e) => e.ts), ...ref.map((e) => e.ts + 10)];
-          const spineRows = keys.flatMap((k) => times.map((t) => ({ k, ts: t })));
-          const spine = join(env.dir, 'spine.jsonl');
-          writeFileSync(spine, spineRows.map((r) => JSON.stringify({ k: r.k, ts: new Date(r.ts).toISOString() })).join('\n') + '\n');
-          const out = join(env.dir, 'out.jsonl');
-          await buildDataset(env.platform, env.project, { spine, out, service: 'all' });
-          const dataset = readFileSync(out, 'utf8').trim().split('\n').map(parseExact);
-          spineRows.forEach((row, i) => check('dataset', row.k, row.ts, dataset[i]!));
+          await checkDataset(env, keys, times, check);
         } finally {
           await runtime.close();
           await env.dispose();

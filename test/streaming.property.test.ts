@@ -9,7 +9,7 @@ import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
 import { referenceValue, type RefEvent, type RefFeature, type RefValue } from './support/reference.js';
-import { eventJson, parseExact, streamOps } from './support/stream-ops.js';
+import { checkDataset, eventJson, parseExact, streamOps } from './support/stream-ops.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const key = entity({ name: 'user', joinKey: 'k' });
@@ -106,13 +106,7 @@ describe('streams: online == dataset == brute-force reference', () => {
           expect(snapshot?.rowCount ?? 0).toBe(ref.length);
           expect(await env.platform.metadata.countDeadLetters('events')).toBe(rejected.size);
           const times = [env.clock.now, ...ref.map((e) => e.ts), ...ref.map((e) => e.ts + 10)];
-          const spineRows = keys.flatMap((k) => times.map((t) => ({ k, ts: t })));
-          const spine = join(env.dir, 'spine.jsonl');
-          writeFileSync(spine, spineRows.map((r) => JSON.stringify({ k: r.k, ts: new Date(r.ts).toISOString() })).join('\n') + '\n');
-          const out = join(env.dir, 'out.jsonl');
-          await buildDataset(env.platform, env.project, { spine, out, service: 'all' });
-          const dataset = readFileSync(out, 'utf8').trim().split('\n').map(parseExact);
-          spineRows.forEach((row, i) => check('dataset', row.k, row.ts, dataset[i]!));
+          await checkDataset(env, keys, times, check);
           if (answered.length > 0) {
             const known = join(env.dir, 'known.jsonl');
             writeFileSync(known, answered.map((a) => JSON.stringify({ k: a.k, ts: new Date(a.t).toISOString() })).join('\n') + '\n');

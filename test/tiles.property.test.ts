@@ -1,15 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { compileProject, count, countDistinct, defineProject, entity, featureService, featureView, last, max, min, avg, streamSource, sum } from '../src/definitions/index.js';
 import { materialize } from '../src/processing/materialize.js';
-import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { referenceValue, type RefEvent, type RefFeature } from './support/reference.js';
-import { parseExact } from './support/stream-ops.js';
+import { checkDataset } from './support/stream-ops.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 // Hopped windows over many hops (hop 5 ms, window 50 ms; and 7 ms / 28 ms), hot entities (tens
@@ -76,13 +73,7 @@ describe('hopped windows kept as tiles: online == dataset == brute-force referen
           }
           await runtime.commitNow();
           const times = [env.clock.now, ...later.map((d) => env.clock.now + d), ...ref.filter((_, i) => i % 7 === 0).map((e) => e.ts + 3)];
-          const spineRows = keys.flatMap((k) => times.map((t) => ({ k, ts: t })));
-          const spine = join(env.dir, 'spine.jsonl');
-          writeFileSync(spine, spineRows.map((r) => JSON.stringify({ k: r.k, ts: new Date(r.ts).toISOString() })).join('\n') + '\n');
-          const out = join(env.dir, 'out.jsonl');
-          await buildDataset(env.platform, env.project, { spine, out, service: 'all' });
-          const dataset = readFileSync(out, 'utf8').trim().split('\n').map(parseExact);
-          spineRows.forEach((row, i) => check('dataset', row.k, row.ts, dataset[i]!));
+          await checkDataset(env, keys, times, check);
         } finally {
           await runtime.close();
           await env.dispose();

@@ -1,4 +1,9 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import type { Project } from '../../src/definitions/index.js';
+import type { Platform } from '../../src/platform.js';
+import { buildDataset } from '../../src/serving/datasets/build-dataset.js';
 
 /**
  * Random streams for property tests: events of a source `{id, k, v, s, i, ts}` pushed at offsets
@@ -30,4 +35,23 @@ const normalInt = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_I
 export function parseExact(line: string): Record<string, unknown> {
   const quoted = line.replace(/([:,[]\s*)(-?\d{16,})(?=\s*[,}\]])/g, '$1"__int64:$2"');
   return JSON.parse(quoted, (_k, v) => (typeof v === 'string' && v.startsWith('__int64:') ? normalInt(BigInt(v.slice(8))) : v)) as Record<string, unknown>;
+}
+
+/**
+ * Builds a dataset of service `all` over a spine of every (key column `k`, time) pair and calls
+ * `check` for each row with the dataset's values (int64 kept exact).
+ */
+export async function checkDataset(
+  env: { readonly platform: Platform; readonly project: Project; readonly dir: string },
+  keys: readonly string[],
+  times: readonly number[],
+  check: (where: string, k: string, t: number, got: Record<string, unknown>) => void,
+): Promise<void> {
+  const spineRows = keys.flatMap((k) => times.map((t) => ({ k, ts: t })));
+  const spine = join(env.dir, 'spine.jsonl');
+  writeFileSync(spine, spineRows.map((r) => JSON.stringify({ k: r.k, ts: new Date(r.ts).toISOString() })).join('\n') + '\n');
+  const out = join(env.dir, 'out.jsonl');
+  await buildDataset(env.platform, env.project, { spine, out, service: 'all' });
+  const dataset = readFileSync(out, 'utf8').trim().split('\n').map(parseExact);
+  spineRows.forEach((row, i) => check('dataset', row.k, row.ts, dataset[i]!));
 }

@@ -105,6 +105,13 @@ class Checker {
         return this.binary(expr);
       case 'isnull':
         return { sql: `(${this.check(expr.arg).sql} IS ${expr.not ? 'NOT ' : ''}NULL)`, type: 'bool' };
+      case 'distinct': {
+        // NULL-safe comparison: NULL IS NOT DISTINCT FROM NULL is true, and never NULL.
+        const l = this.check(expr.l);
+        const r = this.check(expr.r);
+        if (!this.comparable(expr.l, l.type, expr.r, r.type)) throw new ExpressionError(`IS DISTINCT FROM compares a ${l.type} with a ${r.type}`, expr.at);
+        return { sql: `(${l.sql} IS ${expr.not ? 'NOT ' : ''}DISTINCT FROM ${r.sql})`, type: 'bool' };
+      }
       case 'in': {
         const arg = this.check(expr.arg);
         const list = expr.list.map((item) => {

@@ -145,6 +145,22 @@ describe('row expressions', () => {
     }
   });
 
+  test('IS [NOT] DISTINCT FROM compares NULL-safely, so a filter keeps the rows <> would drop', async () => {
+    expect(compile("channel IS DISTINCT FROM 'pos'")).toMatchObject({ sql: `("channel" IS DISTINCT FROM 'pos')`, type: 'bool' });
+    expect(compile('n IS NOT DISTINCT FROM amount')).toMatchObject({ type: 'bool' });
+    expect(failure("amount IS DISTINCT FROM 'x'").message).toMatch(/IS DISTINCT FROM compares a float64 with a string/);
+    expect(failure('amount IS DISTINCT NULL').message).toMatch(/expected FROM in IS \[NOT\] DISTINCT FROM/);
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      const reader = await db.runAndReadAll(`SELECT ${compile("channel IS DISTINCT FROM 'pos'").sql} AS m FROM (VALUES ('pos'), ('web'), (NULL)) t(channel)`);
+      expect(reader.getRowObjects().map((r) => r.m)).toEqual([false, true, true]);
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
+
   test('LIKE and ILIKE take an ESCAPE character, so a pattern can match a literal "_" or "%"', async () => {
     // DuckDB's LIKE has no default escape ('p\\_s' matches only a backslash): ESCAPE was refused.
     expect(compile("channel LIKE 'p!_s%' ESCAPE '!'")).toEqual({ sql: `("channel" LIKE 'p!_s%' ESCAPE '!')`, type: 'bool', reads: ['channel'], probes: [] });

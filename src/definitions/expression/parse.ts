@@ -10,6 +10,7 @@ export type Expr =
   | { readonly k: 'neg' | 'not'; readonly arg: Expr; readonly at: number }
   | { readonly k: 'bin'; readonly op: string; readonly l: Expr; readonly r: Expr; readonly at: number }
   | { readonly k: 'isnull'; readonly arg: Expr; readonly not: boolean; readonly at: number }
+  | { readonly k: 'distinct'; readonly l: Expr; readonly r: Expr; readonly not: boolean; readonly at: number }
   | { readonly k: 'in'; readonly arg: Expr; readonly list: readonly Expr[]; readonly not: boolean; readonly at: number }
   | { readonly k: 'between'; readonly arg: Expr; readonly lo: Expr; readonly hi: Expr; readonly not: boolean; readonly at: number }
   | { readonly k: 'like'; readonly arg: Expr; readonly pattern: Expr; readonly escape?: string; readonly not: boolean; readonly ci: boolean; readonly at: number }
@@ -114,7 +115,12 @@ class Parser {
       const at = this.next().at;
       this.deeper(at);
       const not = this.acceptKeyword('not');
-      this.expectKeyword('null', 'after IS (write IS NULL or IS NOT NULL)');
+      if (this.acceptKeyword('distinct')) {
+        this.expectKeyword('from', 'in IS [NOT] DISTINCT FROM');
+        arg = { k: 'distinct', l: arg, r: this.comparison(), not, at };
+        continue;
+      }
+      this.expectKeyword('null', 'after IS (write IS NULL, IS NOT NULL or IS [NOT] DISTINCT FROM)');
       arg = { k: 'isnull', arg, not, at };
     }
     this.depth = depth;

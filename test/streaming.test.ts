@@ -99,6 +99,11 @@ describe('streaming: push to online, exactly', () => {
       expect(unknown.json().error.code).toBe('UNKNOWN_SOURCE');
       const bad = await app.inject({ method: 'POST', url: '/v1/push/payments', payload: '{"events": [', headers: { 'content-type': 'application/json' } });
       expect(bad.statusCode).toBe(400);
+      // A lone surrogate escape is valid JSON to JavaScript but not a character: DuckDB's reader
+      // refuses the body, and the 400 says why instead of "must be a JSON object".
+      const surrogate = await app.inject({ method: 'POST', url: '/v1/push/payments', payload: '{"events": [{"payment_id": "s1", "account_id": "a", "amount": 1, "channel": "\\ud800", "ts": "2024-01-01T09:00:00Z"}]}', headers: { 'content-type': 'application/json' } });
+      expect(surrogate.statusCode).toBe(400);
+      expect(surrogate.json().error.message).toMatch(/lone UTF-16 surrogate/);
       const wrongMethod = await app.inject({ method: 'GET', url: '/v1/push/payments' });
       expect(wrongMethod.statusCode).toBe(405);
       expect(wrongMethod.headers.allow).toBe('POST');

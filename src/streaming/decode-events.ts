@@ -46,6 +46,26 @@ function timelinessSql(source: Source, ackTime: number, streamed: boolean): stri
   return checks.length === 0 ? 'NULL' : `CASE ${checks.join(' ')} END`;
 }
 
+/**
+ * Why a push body is refused: not `{"events": [...]}`, or (only looked into on this error path)
+ * JSON that JavaScript reads but DuckDB's reader refuses, which is an escaped lone UTF-16
+ * surrogate such as `\ud800`: it is not a character, so no event could hold it.
+ */
+const LONE_SURROGATE = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
+
+function badBody(body: string, source: Source): string {
+  const shape = `the body must be a JSON object {"events": [{...}, ...]} of events of source "${source.name}"`;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { events?: unknown }).events) && LONE_SURROGATE.test(body)) {
+      return `the body has an escaped lone UTF-16 surrogate (such as \\ud800), which is not a character; send text as UTF-8 or escape a character outside the BMP as a surrogate pair (\\ud83d\\ude00)`;
+    }
+  } catch {
+    // Not JSON at all: the shape message says what is expected.
+  }
+  return shape;
+}
+
 /** One batch handed in: event texts (a connector), or a push request body `{"events": [...]}`. */
 export type EventPart = { readonly texts: readonly string[] } | { readonly body: string };
 
@@ -84,7 +104,7 @@ export async function decodeEvents(
     ]);
     await engine.run(`CREATE OR REPLACE TEMP TABLE stream_shapes AS SELECT p, b, coalesce(CASE WHEN json_valid(b) THEN json_type(b) = 'OBJECT' AND json_type(b, '$.events') = 'ARRAY' END, false) AS ok FROM stream_bodies`);
     for (const { p, ok, n } of await engine.all<{ p: number; ok: boolean; n: number | null }>(`SELECT p, ok, CASE WHEN ok THEN json_array_length(b, '$.events') END::INTEGER AS n FROM stream_shapes`)) {
-      counts[p] = ok ? (n ?? 0) : `the body must be a JSON object {"events": [{...}, ...]} of events of source "${source.name}"`;
+      counts[p] = ok ? (n ?? 0) : badBody((parts[p] as { body: string }).body, source);
     }
     await engine.run(`INSERT INTO ${LINES} SELECT p * ${PART} + unnest(range(json_array_length(b, '$.events')::BIGINT)), unnest(json_extract(b, '$.events[*]'))::VARCHAR, NULL FROM (SELECT p, CASE WHEN ok THEN b ELSE '{"events": []}' END AS b FROM stream_shapes)`);
     await engine.run('DROP TABLE stream_bodies; DROP TABLE stream_shapes');

@@ -266,8 +266,11 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     const sink = new FileConnectorSink(join(dir, 'sink.json'));
     const log: string[] = [];
     const connector = await start(sink, {}, log);
-    await until('the stream', async () => (await db.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND active`)).rowCount === 1);
-    await sql(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts'`);
+    // The slot is also active while the snapshot is exported: wait for the streaming walsender,
+    // or the termination can hit the snapshot's connection as it closes and go unnoticed.
+    const streaming = `SELECT s.active_pid FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = 'sluice_accounts' AND r.state = 'streaming'`;
+    await until('the stream', async () => sink.events.length === 1 && (await db.query(streaming)).rowCount === 1);
+    await sql(`SELECT pg_terminate_backend(active_pid) FROM (${streaming}) streaming`);
     await sql(`INSERT INTO accounts VALUES (2, 'b', 1, NULL, NULL)`);
     await sql(`UPDATE accounts SET tier = 'c' WHERE account_id = 1`);
     await until('the changes', () => sink.events.length === 3);

@@ -4,8 +4,8 @@
 //   --events N (1_000_000)  --entities N (10_000)  --spine N (100_000)  --seconds S (3, per serving figure)  --rounds N (5)
 // Builds alternate between the two services; the ratios are of medians, in wall time and in the
 // process's CPU time (DuckDB's threads included), which other work on a shared machine moves less.
-// The shaped view's filter keeps every row (all amounts are >= 0 or NULL... and NULL rows are kept
-// by `OR amount IS NULL`), so both views aggregate the same rows and the ratio is the transforms' cost.
+// The shaped view's filter keeps every row (generated amounts are >= 0 or NULL, and NULL rows are
+// kept by `OR amount IS NULL`), so both views aggregate the same rows and the ratio is the transforms' cost.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

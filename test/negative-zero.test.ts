@@ -26,11 +26,11 @@ test('a negative zero is one value on every path: online, the lake, datasets', a
     const keys = Array.from({ length: n }, (_, i) => `u${i}`);
     await runtime.processor.append('events', { texts: keys.map((k, i) => JSON.stringify({ k, v: i % 2 === 0 ? '-0.0' : '0.0', ts: new Date(T0 + i).toISOString() }).replace(/"(-?0\.0)"/, '$1')) }, 'push');
     await runtime.commitNow();
-    const online = await getOnlineFeatures(env.project, await env.platform.online(), { service: undefined, features: ['zeros:v', 'zeros:total'], entities: { k: keys } } as never, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
+    const online = await getOnlineFeatures(env.project, await env.platform.online(), { features: ['zeros:v', 'zeros:total'], entities: { k: keys } }, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
     const spine = join(env.dir, 'spine.jsonl');
     writeFileSync(spine, keys.map((k) => JSON.stringify({ k, ts: new Date(env.clock.now).toISOString() })).join('\n') + '\n');
     const out = join(env.dir, 'out.parquet');
-    await buildDataset(env.platform, env.project, { spine, out, features: ['zeros:v', 'zeros:total'] } as never);
+    await buildDataset(env.platform, env.project, { spine, out, features: ['zeros:v', 'zeros:total'] });
     const instance = await DuckDBInstance.create(':memory:');
     const db = await instance.connect();
     const rows = (await db.runAndReadAll(`SELECT zeros__v AS v, zeros__total AS total FROM '${out}'`)).getRowObjects();

@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { describe } from 'vitest';
 import { availableSqliteDrivers, sqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
 import { runMetadataStoreContract } from './metadata-store.contract.js';
+import { runHealthStoreContract } from './health-store.contract.js';
 
 describe('SQLite metadata store', () => {
   for (const driver of availableSqliteDrivers()) {
-    runMetadataStoreContract(`sqlite (${driver})`, async () => {
+    const harness = async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sluice-meta-'));
       return { open: async () => sqliteMetadataStore({ path: join(dir, 'metadata.db'), driver }), dispose: async () => rmSync(dir, { recursive: true, force: true }) };
-    });
+    };
+    runMetadataStoreContract(`sqlite (${driver})`, harness);
+    runHealthStoreContract(`sqlite (${driver})`, harness);
   }
 });

@@ -1,4 +1,5 @@
 import type { Project } from '../../definitions/index.js';
+import type { HealthStore } from './health-store.js';
 
 /** One applied version of the project's definitions. */
 export interface RegistryVersion {
@@ -224,6 +225,9 @@ export interface MetadataStore {
   recordDataset(dataset: DatasetRecord): Promise<void>;
   /** Datasets, newest first. */
   listDatasets(limit: number): Promise<DatasetRecord[]>;
+
+  /** Health conditions and the alert outbox (see `HealthStore`). */
+  readonly health: HealthStore;
 
   close(): Promise<void>;
 }

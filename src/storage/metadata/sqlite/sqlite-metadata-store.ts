@@ -5,6 +5,7 @@ import { storedProject, type Project } from '../../../definitions/index.js';
 import { runLeaseName, type DeadLetter, type IngestCommitOutcome, type MetadataStore, type RegistryVersion, type RunRecord, type Snapshot, type TransformLineage } from '../metadata-store.js';
 import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
+import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
 import { sqliteLeases } from './sqlite-leases.js';
 import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
 
@@ -32,7 +33,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec(`PRAGMA busy_timeout = ${Math.floor(config.busyTimeoutMs ?? 10_000)}`);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  inTransaction(db, () => db.exec(SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -80,6 +81,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   };
 
   return {
+    health: sqliteHealth(db),
     async latestRegistry() {
       const row = sql.latestRegistry.get() as RegistryRow | undefined;
       return row && toRegistryVersion(row);

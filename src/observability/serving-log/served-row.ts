@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+
+/**
+ * The serving log's record and layout: the contract between the writer (the online serving path,
+ * sampled by entity key) and its readers (the skew job, drift of served values against a training
+ * dataset). Readers must rely only on what is stated here.
+ *
+ * Layout: JSON Lines files (one `ServedRow` per line, UTF-8) under
+ * `<dataDir>/serving-log/<service>/<yyyy-mm-ddThh>.jsonl`, one file per service and UTC hour of
+ * `servedAt`. A request without a service logs under `_features`. Files are append-only; a line
+ * is written whole or not at all (a torn last line after a crash is skipped by readers). DuckDB
+ * reads them set-based with `read_json(..., format = 'newline_delimited')`.
+ *
+ * Sampling is by entity key: a key is sampled when `hash(entityKey) mod 10_000 < rate * 10_000`,
+ * so every request for a sampled key is kept and the sample is the same in every process.
+ */
+export interface ServedRow {
+  /** Unique per request; every row of one request carries the same id. */
+  readonly requestId: string;
+  /** Service name, or `_features` for a request that named features directly. */
+  readonly service: string;
+  /** The canonical entity key (`entityKey()` of the join key values). */
+  readonly entityKey: string;
+  /** The join key values as requested, by join key column. */
+  readonly keys: Readonly<Record<string, unknown>>;
+  /** ISO-8601 UTC with ms: the time the values were evaluated at (the answer's `asOf`). */
+  readonly asOf: string;
+  /** Epoch ms when it was served. */
+  readonly servedAt: number;
+  /** `<view>__<feature>` to the value served, as in the HTTP answer (int64 as a decimal string). */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** `<view>__<feature>` to its status (PRESENT, NOT_FOUND, STALE, ...). */
+  readonly statuses: Readonly<Record<string, string>>;
+  /** View name to the definition hash and lake snapshot ids its values reflected. */
+  readonly views: Readonly<Record<string, { readonly definitionHash: string; readonly snapshots: Readonly<Record<string, string | null>> }>>;
+}
+
+/** The service name logged for a request that named features directly. */
+export const UNNAMED_SERVICE = '_features';
+
+/** The directory holding one service's log files. */
+export function servingLogDir(dataDir: string, service?: string): string {
+  return service === undefined ? join(dataDir, 'serving-log') : join(dataDir, 'serving-log', service);
+}
+
+/** The file a row served at `servedAt` goes to. */
+export function servingLogFile(dataDir: string, service: string, servedAt: number): string {
+  return join(servingLogDir(dataDir, service), `${new Date(servedAt).toISOString().slice(0, 13)}.jsonl`);
+}

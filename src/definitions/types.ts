@@ -162,6 +162,8 @@ export interface ProjectSpec {
   readonly featureServices?: readonly FeatureServiceSpec[];
   readonly transforms?: readonly SqlTransformSpec[];
   readonly requestViews?: readonly RequestViewSpec[];
+  /** Where alerts go (see `webhook`); `SLUICE_ALERT_WEBHOOK_URL` adds one more. */
+  readonly alerts?: readonly WebhookAlertSpec[];
 }
 
 // The validated, normalized project: plain JSON, what the registry stores and every layer reads.
@@ -278,6 +280,8 @@ export interface Project {
   readonly transforms?: readonly Transform[];
   /** Request-time views (see `requestView`); empty when the project has none. */
   readonly requestViews: readonly RequestView[];
+  /** Alert channels (absent when there are none, so existing projects keep their hash). */
+  readonly alerts?: readonly AlertChannel[];
   readonly hash: string;
 }
 
@@ -346,4 +350,34 @@ export interface RequestView {
   readonly features: readonly RequestFeature[];
   readonly description?: string;
   readonly hash: string;
+}
+
+/** Condition severities an alert channel can filter on (see `HealthStore`). */
+export type AlertSeverity = 'warn' | 'error';
+
+/**
+ * A webhook that receives alerts as JSON POSTs, as the user declares it (see `webhook`). Settings
+ * written with `env()` are read when the dispatcher starts, never stored.
+ */
+export interface WebhookAlertSpec {
+  readonly kind: 'webhook';
+  /** Names the channel in `sluice alerts` and logs; default `webhook` (`webhook_2`, ... for more). */
+  readonly name?: string;
+  readonly url: Setting;
+  /** Only conditions of these kinds (`job_failed`, `stale`, ...); default every kind. */
+  readonly kinds?: readonly string[];
+  /** Only conditions at least this severe; default `warn` (all). */
+  readonly minSeverity?: AlertSeverity;
+  /** Extra request headers (e.g. an authorization token through `env()`). */
+  readonly headers?: Readonly<Record<string, Setting>>;
+}
+
+/** A validated alert channel, as the registry stores it (`env()` settings stay references). */
+export interface AlertChannel {
+  readonly kind: 'webhook';
+  readonly name: string;
+  readonly url: Setting;
+  readonly kinds?: readonly string[];
+  readonly minSeverity?: AlertSeverity;
+  readonly headers?: Readonly<Record<string, Setting>>;
 }

@@ -1,16 +1,12 @@
 import type { Command } from 'commander';
-import { isStreamed, type Project } from '../../definitions/index.js';
+import type { Project } from '../../definitions/index.js';
 import { CONNECTORS } from '../../ingest/connectors/index.js';
 import type { Platform } from '../../platform.js';
 import type { AppendOutcome } from '../../ingest/connectors/connector.js';
 import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
-import { streamStatus } from '../../streaming/stream-status.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
-import { evaluateFreshness } from '../../observability/freshness-status.js';
-import { formatDuration } from '../../time/index.js';
-import { EXIT_UNHEALTHY } from '../exit.js';
-import { table } from '../output.js';
+import { startMonitoring } from '../../observability/status/index.js';
 import type { CommandContext } from './command-context.js';
 
 export interface RealTime {
@@ -57,45 +53,21 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   };
 }
 
-/** `worker` (connectors and lake commits without the HTTP server) and `status` (where every stream stands). */
+/** `worker`: connectors and lake commits without the HTTP server (`status` is in status-commands.ts). */
 export function registerStreamCommands(program: Command, run: CommandContext): void {
   program
     .command('worker')
     .description("run the project's connectors and move streamed events into the online store and the lake, without serving HTTP")
     .action(() =>
       run.withPlatform(async ({ platform, out }) => {
-        const realTime = await startRealTime(platform, (level, message) => process.stderr.write(`${level}: ${message}\n`));
+        const log = (level: 'info' | 'warn' | 'error', message: string) => process.stderr.write(`${level}: ${message}\n`);
+        const realTime = await startRealTime(platform, log);
+        const monitoring = startMonitoring(platform, { log });
         const signalled = untilSignal();
         out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
         await signalled;
+        await monitoring.stop();
         await realTime.close();
-      }),
-    );
-  program
-    .command('status')
-    .alias('streams')
-    .description(`freshness of every source and view (against its SLA), and each stream and CDC source: log offset, lake lag, events/s, connector position, online lag per view; exits ${EXIT_UNHEALTHY} when something is stale`)
-    .action(() =>
-      run.withPlatform(async ({ platform, out }) => {
-        const project = await platform.project();
-        const online = await platform.online();
-        const freshness = await evaluateFreshness(project, { metadata: platform.metadata, online, log: () => platform.log(), now: platform.now() });
-        const streams = project.sources.some(isStreamed) ? await streamStatus(project, await platform.log(), online, platform.now()) : [];
-        const stale = freshness.filter((f) => f.stale);
-        out.result({ healthy: stale.length === 0, freshness, streams }, () => [
-          table(['kind', 'name', 'sla', 'data at', 'lag', 'status'], freshness.map((f) => [
-            f.kind, f.name, f.slaSeconds === null ? '-' : formatDuration(f.slaSeconds * 1000), f.dataAt ?? '-', f.lagSeconds === null ? '-' : `${Math.round(f.lagSeconds)}s`,
-            f.stale ? 'STALE' : f.slaSeconds === null ? '-' : 'fresh',
-          ])),
-          ...stale.map((f) => `${f.kind} "${f.name}" is STALE: ${f.reason}`),
-          streams.length === 0
-            ? 'No stream or CDC sources.'
-            : table(['source', 'kind', 'offset', 'lake lag', 'last ack', 'events/s', 'connector', 'online lag'], streams.map((r) => [
-              r.source, r.kind, r.offset, r.lakeLag, r.lastAckAt ?? '-', r.eventsPerSecond, r.connectorPosition ?? '-',
-              Object.entries(r.views).map(([v, lag]) => `${v}:${lag ?? 'none'}`).join(' '),
-            ])),
-        ].join('\n'));
-        if (stale.length > 0) process.exitCode = EXIT_UNHEALTHY;
       }),
     );
 }

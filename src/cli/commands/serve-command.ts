@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { AdapterError } from '../../errors.js';
 import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '../../serving/http/server.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
+import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
 import { startRealTime, untilSignal } from './real-time.js';
 import { integerIn, oneOf, port } from '../options.js';
@@ -42,10 +43,12 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
         });
         say.log = (level, message) => app.log[level](message);
+        const monitoring = startMonitoring(platform, { log: (level, message) => say.log(level, message), metrics });
         let address: string;
         try {
           address = await listen(app, options.host, options.port);
         } catch (error) {
+          await monitoring.stop();
           await realTime.close();
           throw error;
         }
@@ -53,6 +56,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         const signalled = untilSignal();
         out.result({ listening: address }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
         await signalled;
+        await monitoring.stop();
         await app.close();
         await realTime.close();
       }),

@@ -1,0 +1,3 @@
+export { reportFreshness, freshnessSubject, STALE } from './report-freshness.js';
+export { startMonitoring, type Monitoring, type MonitoringOptions } from './start-monitoring.js';
+export { healthStatus, type ConditionStatus, type HealthStatus, type RunStatusRow } from './health-status.js';

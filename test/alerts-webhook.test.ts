@@ -1,10 +1,9 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { batchSource, compileProject, count, defineProject, entity, env, featureView, webhook } from '../src/definitions/index.js';
-import { alertDispatcher, type AlertDispatcherOptions, type AlertPayload } from '../src/observability/alerts/index.js';
+import { alertDispatcher, type AlertDispatcherOptions } from '../src/observability/alerts/index.js';
 import type { ConditionReport } from '../src/storage/metadata/health-store.js';
 import { tempPlatform } from './support/temp-platform.js';
+import { webhookReceiver } from './support/webhook-receiver.js';
 
 const SECRET = 'T0KEN-s3cr3t-path';
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -17,26 +16,10 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-/** A webhook receiver on a real local port: records each POST; `answer` picks the status code. */
 async function receiver(port = 0) {
-  const received: { body: AlertPayload; headers: IncomingHttpHeaders; path: string }[] = [];
-  const state = { answer: (_body: AlertPayload): number => 200 };
-  const server: Server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    req.on('end', () => {
-      const body = JSON.parse(text) as AlertPayload;
-      const code = state.answer(body);
-      if (code < 300) received.push({ body, headers: req.headers, path: req.url ?? '' });
-      res.writeHead(code).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  const close = () => new Promise<void>((r) => server.close(() => r()));
-  cleanup.push(async () => {
-    if (server.listening) await close();
-  });
-  return { received, state, port: (server.address() as AddressInfo).port, close };
+  const hook = await webhookReceiver(port);
+  cleanup.push(hook.close);
+  return hook;
 }
 
 async function setup(alerts: ReturnType<typeof webhook>[], port: number) {

@@ -27,7 +27,7 @@ export async function reportFreshness(ctx: SluiceContext, project: Project): Pro
     const sla = formatDuration(f.slaSeconds! * 1000);
     await ctx.metadata.health.report({
       kind: STALE, subject: freshnessSubject(f), firing: f.stale, severity: 'error',
-      message: f.stale ? `${f.kind} "${f.name}" is stale: ${f.reason}` : `${f.kind} "${f.name}" is fresh: its newest data is ${Math.round(f.lagSeconds ?? 0)}s old (SLA ${sla})`,
+      message: f.stale ? `${f.kind} "${f.name}" is STALE: ${f.reason}` : `${f.kind} "${f.name}" is fresh: its newest data is ${Math.round(f.lagSeconds ?? 0)}s old (SLA ${sla})`,
       details: { lagSeconds: f.lagSeconds, slaSeconds: f.slaSeconds, dataAt: f.dataAt },
     }, now);
   }

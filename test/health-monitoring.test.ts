@@ -1,0 +1,121 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { batchSource, count, defineProject, entity, featureView } from '../src/definitions/index.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import { alertDispatcher } from '../src/observability/alerts/index.js';
+import { healthStatus, reportFreshness, startMonitoring } from '../src/observability/status/index.js';
+import { materialize } from '../src/processing/materialize.js';
+import { tempPlatform } from './support/temp-platform.js';
+import { until, webhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+const MIN = 60_000;
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', freshness: '10m' });
+const stats = featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() }, freshness: '15m' });
+const spec = defineProject({ name: 'p', entities: [customer], sources: [txns], featureViews: [stats] });
+
+let env: Awaited<ReturnType<typeof tempPlatform>>;
+let hook: WebhookReceiver;
+beforeEach(async () => {
+  env = await tempPlatform(spec, T0);
+  hook = await webhookReceiver();
+});
+afterEach(async () => {
+  await hook.close();
+  await env.dispose();
+});
+
+let files = 0;
+const ingest = async (lines: string[]) => {
+  const path = join(env.dir, `batch${files++}.csv`);
+  writeFileSync(path, lines.join('\n'));
+  return ingestFile(env.platform, env.project, 'txns', path);
+};
+const environment = () => ({ SLUICE_ALERT_WEBHOOK_URL: `http://127.0.0.1:${hook.port}/alerts` });
+const conditions = async (kind: string) => Object.fromEntries((await env.platform.metadata.health.list({ kind })).map((c) => [c.subject, c.firing]));
+
+test('the freshness loop fires a stale alert for the source and the view past their SLAs, and resolves each once fresh data arrives', async () => {
+  await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:00:00Z']);
+  await materialize(env.platform, env.project);
+  const monitoring = startMonitoring(env.platform, { log: () => undefined, freshnessIntervalMs: 20, alertIntervalMs: 20, alerts: { environment: environment() } });
+  try {
+    // Fresh and never stale: nothing is recorded, nothing alerts.
+    env.clock.now += 12 * MIN;
+    await until(() => hook.received.length >= 1, 'the source going stale');
+    expect(hook.received.map((r) => [r.body.subject, r.body.status])).toEqual([['source:txns', 'firing']]);
+    env.clock.now += 4 * MIN;
+    await until(() => hook.received.length >= 2, 'the view going stale');
+    expect(hook.received[1]!.body).toMatchObject({ subject: 'view:stats', status: 'firing', kind: 'stale', severity: 'error', message: expect.stringMatching(/^view "stats" is STALE: past its freshness SLA of 15m/) });
+
+    await ingest(['customer_id,amount,ts', 'c1,2.5,2024-01-01T00:15:00Z']);
+    await materialize(env.platform, env.project);
+    await until(() => hook.received.length >= 4, 'both resolved');
+  } finally {
+    await monitoring.stop();
+  }
+  expect(await alertDispatcher(env.platform.metadata, { environment: environment() }).dispatch()).toMatchObject({ delivered: 0 });
+  expect(hook.received.slice(2).map((r) => [r.body.subject, r.body.status]).sort()).toEqual([['source:txns', 'resolved'], ['view:stats', 'resolved']]);
+  expect(await conditions('stale')).toEqual({ 'source:txns': false, 'view:stats': false });
+});
+
+test('a batch that lacks a declared column or carries another type reports schema_changed once; a batch that fits clears it', async () => {
+  await expect(ingest(['customer_id,ts', 'c1,2024-01-01T00:00:00Z'])).rejects.toThrow(/lacks column\(s\) "amount"/);
+  const [changed] = await env.platform.metadata.health.list({ kind: 'schema_changed' });
+  expect(changed).toMatchObject({ subject: 'source:txns', firing: true, severity: 'error', details: { missing: ['amount'], retyped: [] }, message: expect.stringMatching(/^source "txns": the batch .*batch\d+\.csv lacks column\(s\) "amount": the upstream schema changed/) });
+
+  expect(await ingest(['customer_id,amount,ts', 'c1,twelve,2024-01-01T00:00:00Z', 'c2,thirteen,2024-01-01T00:00:00Z'])).toMatchObject({ accepted: 0, rejected: 2 });
+  expect((await env.platform.metadata.health.list({ kind: 'schema_changed' }))[0]).toMatchObject({ firing: true, details: { missing: [], retyped: ['amount'] }, message: expect.stringMatching(/has no value of the declared type in column\(s\) "amount" \(float64\)/) });
+  // Some bad rows among good ones are bad data, not a schema change.
+  expect(await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:00:00Z', 'c2,oops,2024-01-01T00:00:00Z'])).toMatchObject({ accepted: 1, rejected: 1 });
+  expect(await conditions('schema_changed')).toEqual({ 'source:txns': false });
+
+  await alertDispatcher(env.platform.metadata, { environment: environment() }).dispatch();
+  expect(hook.received.map((r) => [r.body.kind, r.body.status])).toEqual([['schema_changed', 'firing'], ['schema_changed', 'resolved']]);
+});
+
+test('status: healthy, then unhealthy for an error condition of any kind, a violated SLA or a failed last run; warnings show without failing it', async () => {
+  await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:00:00Z', 'c2,bad,2024-01-01T00:00:00Z']);
+  await materialize(env.platform, env.project);
+  const status = () => healthStatus(env.platform, env.project);
+  expect(await status()).toMatchObject({ healthy: true, problems: [], conditions: [], failingChecks: [], deadLetters: { txns: 1 }, streams: [], lastRuns: [{ job: 'materialize', status: 'succeeded' }, { job: 'ingest:txns', status: 'succeeded' }] });
+
+  // Conditions other engineers' detectors report show without status knowing their kinds.
+  await env.platform.metadata.health.report({ kind: 'drift', subject: 'feature:stats__n', firing: true, severity: 'warn', message: 'PSI 0.14 over 0.1' }, env.clock.now);
+  expect(await status()).toMatchObject({ healthy: true, conditions: [{ kind: 'drift', severity: 'warn' }] });
+  await env.platform.metadata.health.report({ kind: 'check_failed', subject: 'check:txns/amount_positive', firing: true, severity: 'error', message: '3 rows below 0' }, env.clock.now);
+  const failing = await status();
+  expect(failing).toMatchObject({ healthy: false, problems: ['check_failed check:txns/amount_positive: 3 rows below 0'], failingChecks: [{ subject: 'check:txns/amount_positive' }] });
+  expect(failing.conditions.map((c) => c.kind)).toEqual(['check_failed', 'drift']);
+  await env.platform.metadata.health.report({ kind: 'check_failed', subject: 'check:txns/amount_positive', firing: false, severity: 'error', message: 'passes' }, env.clock.now);
+
+  env.clock.now += 11 * MIN;
+  expect(await status()).toMatchObject({ healthy: false, problems: [expect.stringMatching(/^stale source:txns: source "txns" is STALE: past its freshness SLA of 10m/)] });
+  await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:10:00Z']);
+  await materialize(env.platform, env.project);
+  expect(await status()).toMatchObject({ healthy: true });
+
+  await expect(ingest(['customer_id,ts', 'c1,2024-01-01T00:00:00Z'])).rejects.toThrow();
+  const afterFailure = await status();
+  expect(afterFailure.healthy).toBe(false);
+  expect(afterFailure.lastRuns[0]).toMatchObject({ job: 'ingest:txns', status: 'failed', error: expect.stringMatching(/lacks column/) });
+  expect(afterFailure.problems).toEqual([expect.stringMatching(/^schema_changed source:txns/), expect.stringMatching(/^last run of ingest:txns failed/)]);
+  await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:11:00Z']);
+  const recovered = await status();
+  expect(recovered).toMatchObject({ lastRuns: [{ job: 'ingest:txns', status: 'succeeded' }, { job: 'materialize' }] });
+  // The view's table predates the new snapshot: stale until materialized.
+  expect(recovered.problems).toEqual([expect.stringMatching(/^stale view:stats: view "stats" is STALE: newer data/)]);
+  await materialize(env.platform, env.project);
+  expect(await status()).toMatchObject({ healthy: true, problems: [] });
+});
+
+test('a freshness SLA that is removed clears its firing stale condition', async () => {
+  env.clock.now += 60 * MIN;
+  await reportFreshness(env.platform, env.project);
+  expect(await conditions('stale')).toEqual({ 'source:txns': true, 'view:stats': true });
+  const { compileProject } = await import('../src/definitions/index.js');
+  const plain = compileProject(defineProject({ name: 'p', entities: [customer], sources: [batchSource({ name: 'txns', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts' })], featureViews: [] }));
+  await reportFreshness(env.platform, plain);
+  expect(await conditions('stale')).toEqual({ 'source:txns': false, 'view:stats': false });
+});

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -5,7 +6,9 @@ import { batchSource, count, defineProject, entity, featureView } from '../src/d
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { alertDispatcher } from '../src/observability/alerts/index.js';
 import { healthStatus, reportFreshness, startMonitoring } from '../src/observability/status/index.js';
+import { SluiceMetrics } from '../src/observability/metrics.js';
 import { materialize } from '../src/processing/materialize.js';
+import { createServer } from '../src/serving/http/server.js';
 import { tempPlatform } from './support/temp-platform.js';
 import { until, webhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -39,7 +42,11 @@ const conditions = async (kind: string) => Object.fromEntries((await env.platfor
 test('the freshness loop fires a stale alert for the source and the view past their SLAs, and resolves each once fresh data arrives', async () => {
   await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:00:00Z']);
   await materialize(env.platform, env.project);
-  const monitoring = startMonitoring(env.platform, { log: () => undefined, freshnessIntervalMs: 20, alertIntervalMs: 20, alerts: { environment: environment() } });
+  const metrics = new SluiceMetrics();
+  const app = await createServer(env.platform, { metrics });
+  const scrape = async () => (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const sample = (text: string, series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1]);
+  const monitoring = startMonitoring(env.platform, { log: () => undefined, metrics, freshnessIntervalMs: 20, alertIntervalMs: 20, alerts: { environment: environment() } });
   try {
     // Fresh and never stale: nothing is recorded, nothing alerts.
     env.clock.now += 12 * MIN;
@@ -48,12 +55,21 @@ test('the freshness loop fires a stale alert for the source and the view past th
     env.clock.now += 4 * MIN;
     await until(() => hook.received.length >= 2, 'the view going stale');
     expect(hook.received[1]!.body).toMatchObject({ subject: 'view:stats', status: 'firing', kind: 'stale', severity: 'error', message: expect.stringMatching(/^view "stats" is STALE: past its freshness SLA of 15m/) });
+    // The receiver has the alert a moment before the dispatcher records its delivery.
+    await until(async () => sample(await scrape(), 'sluice_alerts_total{transition="fired",outcome="delivered"}') === 2, 'two deliveries counted');
+    const firing = await scrape();
+    expect(sample(firing, 'sluice_condition_firing{kind="stale",severity="error"}')).toBe(2);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: firing, encoding: 'utf8' });
+    if (!promtool.error) expect(promtool.stdout + promtool.stderr).toBe('');
 
     await ingest(['customer_id,amount,ts', 'c1,2.5,2024-01-01T00:15:00Z']);
     await materialize(env.platform, env.project);
     await until(() => hook.received.length >= 4, 'both resolved');
+    await until(async () => sample(await scrape(), 'sluice_alerts_total{transition="resolved",outcome="delivered"}') === 2, 'two resolutions counted');
+    expect(sample(await scrape(), 'sluice_condition_firing{kind="stale",severity="error"}')).toBe(0);
   } finally {
     await monitoring.stop();
+    await app.close();
   }
   expect(await alertDispatcher(env.platform.metadata, { environment: environment() }).dispatch()).toMatchObject({ delivered: 0 });
   expect(hook.received.slice(2).map((r) => [r.body.subject, r.body.status]).sort()).toEqual([['source:txns', 'resolved'], ['view:stats', 'resolved']]);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, expect, test } from 'vitest';
 import { sluice } from './support/cli.js';
-import { webhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { startSluice } from './support/sluice-process.js';
+import { until, webhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'sluice.js');
 const SECRET = 'hook-T0KEN-4f9a';
@@ -89,3 +90,34 @@ export default defineProject({ name: 'shop', entities: [customer], sources: [ref
 
   for (const text of [...outputs, readFileSync(join(dir, '.sluice', 'metadata.db')).toString('latin1')]) expect(text).not.toContain(SECRET);
 }, 120_000);
+
+test('sluice serve and sluice worker run the freshness loop and the alert dispatcher: a stale source alerts with no other command run', async () => {
+  root = mkdtempSync(join(tmpdir(), 'sluice-serve-alerts-'));
+  hook = await webhookReceiver();
+  const dir = join(root, 'proj');
+  expect(sluice(root, 'init', 'proj').code).toBe(0);
+  writeFileSync(join(dir, 'sluice.config.ts'), `import { defineProject, entity, batchSource, featureView, count } from 'sluice';
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const refunds = batchSource({ name: 'refunds', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts', freshness: '1h' });
+export default defineProject({ name: 'shop', entities: [customer], sources: [refunds], featureViews: [featureView({ name: 'r', entity: customer, source: refunds, features: { n: count() } })] });
+`);
+  expect(sluice(dir, 'apply').code).toBe(0);
+  const env = { SLUICE_ALERT_WEBHOOK_URL: `http://127.0.0.1:${hook.port}/in` };
+  const runUntil = async (args: string[], count: number) => {
+    const child = await startSluice(dir, args, env);
+    try {
+      await until(() => hook.received.length >= count, `${args[0]} to alert`);
+    } finally {
+      expect(await child.stop()).toBe(0);
+    }
+  };
+  await runUntil(['serve', '--port', '0'], 1);
+  // New data (this command has no webhook configured, so it leaves the outbox alone); the worker's loop finds the source fresh again.
+  writeFileSync(join(dir, 'r.csv'), `customer_id,ts\nc1,${new Date().toISOString()}\n`);
+  expect(sluice(dir, 'ingest', 'refunds', '--file', 'r.csv').code).toBe(0);
+  await runUntil(['worker'], 2);
+  expect(hook.received.map((r) => `${r.body.subject} ${r.body.status} ${r.body.message}`)).toEqual([
+    'source:refunds firing source "refunds" is STALE: past its freshness SLA of 1h: no data has been committed yet',
+    expect.stringMatching(/^source:refunds resolved source "refunds" is fresh: its newest data is \d+s old \(SLA 1h\)$/),
+  ]);
+}, 180_000);

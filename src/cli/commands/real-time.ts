@@ -16,11 +16,17 @@ export interface RealTime {
   close(): Promise<void>;
 }
 
-/** Resolves on SIGINT or SIGTERM. */
+/** Resolves on SIGINT or SIGTERM, keeping the process alive until then. */
 export function untilSignal(): Promise<void> {
+  // A worker whose sources have no connector holds nothing else on the event loop: without this it exited at once (code 13).
+  const alive = setInterval(() => undefined, 1 << 30);
   return new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    const done = () => {
+      clearInterval(alive);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
   });
 }
 

@@ -95,7 +95,7 @@ test('status: healthy, then unhealthy for an error condition of any kind, a viol
   await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:00:00Z', 'c2,bad,2024-01-01T00:00:00Z']);
   await materialize(env.platform, env.project);
   const status = () => healthStatus(env.platform, env.project);
-  expect(await status()).toMatchObject({ healthy: true, problems: [], conditions: [], failingChecks: [], deadLetters: { txns: 1 }, streams: [], lastRuns: [{ job: 'materialize', status: 'succeeded' }, { job: 'ingest:txns', status: 'succeeded' }] });
+  expect(await status()).toMatchObject({ healthy: true, problems: [], conditions: [], failingChecks: [], deadLetters: { txns: 1 }, streams: [], lastRuns: [{ job: 'materialize:stats', status: 'succeeded' }, { job: 'ingest:txns', status: 'succeeded' }] });
 
   // Conditions other engineers' detectors report show without status knowing their kinds.
   await env.platform.metadata.health.report({ kind: 'drift', subject: 'feature:stats__n', firing: true, severity: 'warn', message: 'PSI 0.14 over 0.1' }, env.clock.now);
@@ -117,9 +117,13 @@ test('status: healthy, then unhealthy for an error condition of any kind, a viol
   expect(afterFailure.healthy).toBe(false);
   expect(afterFailure.lastRuns[0]).toMatchObject({ job: 'ingest:txns', status: 'failed', error: expect.stringMatching(/lacks column/) });
   expect(afterFailure.problems).toEqual([expect.stringMatching(/^schema_changed source:txns/), expect.stringMatching(/^last run of ingest:txns failed/)]);
+  // Orchestration reports the failure as job_failed on the job's subject: it is then listed once, as that condition.
+  await env.platform.metadata.health.report({ kind: 'job_failed', subject: 'job:ingest:txns', firing: true, severity: 'error', message: 'job ingest:txns failed' }, env.clock.now);
+  expect((await status()).problems).toEqual([expect.stringMatching(/^schema_changed source:txns/), 'job_failed job:ingest:txns: job ingest:txns failed']);
+  await env.platform.metadata.health.report({ kind: 'job_failed', subject: 'job:ingest:txns', firing: false, severity: 'error', message: 'job ingest:txns succeeded' }, env.clock.now);
   await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:11:00Z']);
   const recovered = await status();
-  expect(recovered).toMatchObject({ lastRuns: [{ job: 'ingest:txns', status: 'succeeded' }, { job: 'materialize' }] });
+  expect(recovered).toMatchObject({ lastRuns: [{ job: 'ingest:txns', status: 'succeeded' }, { job: 'materialize:stats' }] });
   // The view's table predates the new snapshot: stale until materialized.
   expect(recovered.problems).toEqual([expect.stringMatching(/^stale view:stats: view "stats" is STALE: newer data/)]);
   await materialize(env.platform, env.project);

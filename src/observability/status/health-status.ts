@@ -51,8 +51,18 @@ export interface HealthStatus {
   readonly streams: readonly StreamSourceStatus[];
 }
 
-/** What identifies a job in run history: its kind and, when it names one, its source. */
-const jobOf = (run: RunRecord): string => (typeof run.params.source === 'string' ? `${run.job}:${run.params.source}` : run.job);
+/**
+ * What identifies a job in run history, named as its health subject `job:<name>` is: a catalogue
+ * job's own name (`ingest:txns`), or for a CLI run what it acts on (`ingest` of source `txns` is
+ * `ingest:txns`, `materialize` of one view `materialize:<view>`).
+ */
+function jobOf(run: RunRecord): string {
+  const { job, params } = run;
+  if (job.includes(':')) return job;
+  if ((job === 'ingest' || job === 'transform') && typeof params.source === 'string') return `${job}:${params.source}`;
+  if (job === 'materialize' && Array.isArray(params.views) && params.views.length === 1) return `materialize:${String(params.views[0])}`;
+  return job;
+}
 
 const runRow = (run: RunRecord): RunStatusRow => ({
   id: run.id, job: jobOf(run), status: run.status, startedAt: toIso(run.startedAt),
@@ -84,7 +94,9 @@ export async function healthStatus(ctx: SluiceContext, project: Project, options
   const problems = [
     ...conditions.filter((c) => c.severity === 'error').map((c) => `${c.kind} ${c.subject}: ${c.message}`),
     ...freshness.filter((f) => f.stale && !conditions.some((c) => c.kind === 'stale' && c.subject === `${f.kind}:${f.name}`)).map((f) => `stale ${f.kind}:${f.name}: ${f.reason}`),
-    ...lastRuns.filter((r) => r.status === 'failed').map((r) => `last run of ${r.job} failed (${r.startedAt}): ${r.error ?? 'no error recorded'}`),
+    // A failed job that already fires `job_failed` (or `job_hung`) is listed once, as that condition.
+    ...lastRuns.filter((r) => r.status === 'failed' && !conditions.some((c) => c.subject === `job:${r.job}` && c.severity === 'error'))
+      .map((r) => `last run of ${r.job} failed (${r.startedAt}): ${r.error ?? 'no error recorded'}`),
   ];
   return {
     healthy: problems.length === 0, problems, checkedAt: toIso(ctx.now()), freshness, conditions,

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'vitest';
-import { batchSource, compileProject, count, defineProject, entity, env, featureView, webhook } from '../src/definitions/index.js';
+import { batchSource, compileProject, count, defineProject, entity, env, featureView, planChanges, webhook } from '../src/definitions/index.js';
 import { alertDispatcher, type AlertDispatcherOptions } from '../src/observability/alerts/index.js';
 import type { ConditionReport } from '../src/storage/metadata/health-store.js';
 import { tempPlatform } from './support/temp-platform.js';
@@ -135,4 +135,23 @@ test('alert channels are validated with messages that name the fix', () => {
   expect(() => compile([webhook({ url: env('A'), minSeverity: 'fatal' as 'error' })])).toThrow(/minSeverity must be "warn" or "error"/);
   expect(() => compile([webhook({ url: env('A'), kinds: [] })])).toThrow(/kinds must be a non-empty list/);
   expect(() => compile([{ kind: 'slack' }])).toThrow(/alerts\[0\] is not a webhook\(\.\.\.\) definition/);
+});
+
+test('sluice plan shows alert channels added and changed, with nothing to rematerialize', () => {
+  const before = compileProject(defineProject(base));
+  const added = compileProject(defineProject({ ...base, alerts: [webhook({ url: env('A') })] }));
+  const changed = compileProject(defineProject({ ...base, alerts: [webhook({ url: env('A'), minSeverity: 'error' })] }));
+  expect(planChanges(before, added)).toEqual([{ action: 'add', kind: 'alert', name: 'webhook' }]);
+  expect(planChanges(added, changed)).toEqual([{ action: 'change', kind: 'alert', name: 'webhook', details: ['alert channel settings changed'], consequences: [] }]);
+  expect(planChanges(changed, before)).toEqual([{ action: 'remove', kind: 'alert', name: 'webhook' }]);
+});
+
+test('a warning that becomes an error alerts again, as escalated and still firing', async () => {
+  const hook = await receiver();
+  const { dispatcher, report } = await setup([webhook({ url: env('ALERT_URL') })], hook.port);
+  await report({ firing: true, severity: 'warn' });
+  await report({ firing: true, severity: 'error' });
+  await report({ firing: true, severity: 'warn' });
+  await dispatcher.dispatch();
+  expect(hook.received.map((r) => [r.body.transition, r.body.status, r.body.severity])).toEqual([['fired', 'firing', 'warn'], ['escalated', 'firing', 'error']]);
 });

@@ -5,13 +5,22 @@ export type WebhookOutcome = { readonly ok: true } | { readonly ok: false; reado
 
 /**
  * Why a request failed, without the URL: Node's errors may quote it, and a webhook URL may
- * hold a token, so only the error's code or name is kept.
+ * hold a token, so a message is kept only when it names no part of the URL past its host.
  */
-function failure(error: unknown, timeoutMs: number): string {
-  const e = error as Error & { cause?: { code?: string } };
+function failure(error: unknown, timeoutMs: number, url: string): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
-  const code = e.cause?.code;
-  return code ? `connection failed (${code})` : `request failed (${e.name})`;
+  if (e.cause?.code) return `connection failed (${e.cause.code})`;
+  const message = e.cause?.message ?? e.message;
+  let secret = url;
+  try {
+    const parsed = new URL(url);
+    secret = `${parsed.username}${parsed.password}${parsed.pathname}${parsed.search}`;
+  } catch {
+    // Not a URL: the whole text is what must not be shown.
+  }
+  const safe = typeof message === 'string' && !message.includes(url) && (secret.length <= 1 || !message.includes(secret));
+  return safe ? `request failed (${message})` : `request failed (${e.name})`;
 }
 
 /**
@@ -29,7 +38,7 @@ export async function postWebhook(url: string, headers: Readonly<Record<string, 
       headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'sluice-alerts', 'x-sluice-alert-id': payload.alertId },
     });
   } catch (error) {
-    return { ok: false, retry: true, error: failure(error, timeoutMs) };
+    return { ok: false, retry: true, error: failure(error, timeoutMs, url) };
   }
   await response.arrayBuffer().catch(() => undefined);
   if (response.ok) return { ok: true };

@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { batchSource, count, defineProject, entity, featureView } from '../src/definitions/index.js';
+import { batchSource, compileProject, count, defineProject, entity, featureView, streamSource } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { alertDispatcher } from '../src/observability/alerts/index.js';
-import { healthStatus, reportFreshness, startMonitoring } from '../src/observability/status/index.js';
+import { healthStatus, reportFreshness, startMonitoring, streamSchemaWatch } from '../src/observability/status/index.js';
+import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
 import { materialize } from '../src/processing/materialize.js';
 import { createServer } from '../src/serving/http/server.js';
@@ -134,8 +135,31 @@ test('a freshness SLA that is removed clears its firing stale condition', async 
   env.clock.now += 60 * MIN;
   await reportFreshness(env.platform, env.project);
   expect(await conditions('stale')).toEqual({ 'source:txns': true, 'view:stats': true });
-  const { compileProject } = await import('../src/definitions/index.js');
   const plain = compileProject(defineProject({ name: 'p', entities: [customer], sources: [batchSource({ name: 'txns', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts' })], featureViews: [] }));
   await reportFreshness(env.platform, plain);
   expect(await conditions('stale')).toEqual({ 'source:txns': false, 'view:stats': false });
+});
+
+test('a streamed batch whose every event has another type for a column fires schema_changed; the next batch that fits clears it', async () => {
+  const payments = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', eventId: 'payment_id' });
+  const project = compileProject(defineProject({ name: 'p', entities: [customer], sources: [payments], featureViews: [featureView({ name: 'paid', entity: customer, source: payments, features: { n: count() } })] }));
+  await env.platform.metadata.recordRegistry(project);
+  const warnings: string[] = [];
+  const watch = streamSchemaWatch(env.platform, () => project, (_level, message) => warnings.push(message));
+  const runtime = await startStreamRuntime(env.platform, { project: () => project, commitIntervalMs: 3_600_000, onAppended: watch });
+  const push = (amounts: unknown[]) => runtime.processor.append('payments', { texts: amounts.map((amount, i) => JSON.stringify({ payment_id: `p${files++}_${i}`, customer_id: 'c1', amount, ts: new Date(env.clock.now - MIN).toISOString() })) }, 'push');
+  const changed = async () => (await env.platform.metadata.health.list({ kind: 'schema_changed' }))[0];
+  try {
+    expect(await push([1.5, 2])).toMatchObject({ accepted: 2 });
+    expect(await push(['1,50 EUR', '2,00 EUR'])).toMatchObject({ accepted: 0, rejected: [{ reason: expect.stringMatching(/column "amount": "1,50 EUR" is not a float64/) }, {}] });
+    await until(async () => (await changed())?.firing === true, 'schema_changed to fire');
+    expect(await changed()).toMatchObject({ subject: 'source:payments', details: { retyped: ['amount'] }, message: expect.stringMatching(/^source "payments": the batch of 2 event\(s\) from push has no value of the declared type in column\(s\) "amount" \(float64\)/) });
+    expect(await push(['3 EUR'])).toMatchObject({ accepted: 0 });
+    expect(await push([3])).toMatchObject({ accepted: 1 });
+    await until(async () => (await changed())?.firing === false, 'schema_changed to clear');
+  } finally {
+    await runtime.close();
+  }
+  expect((await env.platform.metadata.health.listAlerts(10)).map((a) => a.transition)).toEqual(['resolved', 'fired']);
+  expect(warnings).toEqual([]);
 });

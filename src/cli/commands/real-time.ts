@@ -6,7 +6,7 @@ import type { AppendOutcome } from '../../ingest/connectors/connector.js';
 import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
-import { startMonitoring } from '../../observability/status/index.js';
+import { startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
 import type { CommandContext } from './command-context.js';
 
 export interface RealTime {
@@ -43,11 +43,15 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   }, 1_000);
   follow.unref();
   const freshness = new FreshnessHistogram();
+  const watchSchema = streamSchemaWatch(platform, () => project, log);
   const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => {
       freshness.observe(view, ack, visible);
       metrics?.recordVisible(view, ack, visible);
     },
-    ...(metrics ? { onAppended: (source: string, origin: string, outcome: AppendOutcome) => metrics.recordAppend(source, origin, outcome) } : {}),
+    onAppended: (source: string, origin: string, outcome: AppendOutcome) => {
+      metrics?.recordAppend(source, origin, outcome);
+      watchSchema(source, origin, outcome);
+    },
   });
   return {
     runtime,

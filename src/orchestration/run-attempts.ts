@@ -51,7 +51,10 @@ export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, time
       reject(stop.reason instanceof Error ? stop.reason : new Error(String(stop.reason)));
     }, { once: true, signal: settled.signal });
   });
-  const running = work(controller.signal);
+  // Work that fails because it was stopped fails with the reason it was stopped.
+  const running = work(controller.signal).catch((error: unknown) => {
+    throw controller.signal.aborted ? controller.signal.reason : error;
+  });
   try {
     return await Promise.race([running, expired, stopped]);
   } finally {

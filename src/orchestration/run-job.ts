@@ -94,7 +94,7 @@ async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, o
 }
 
 async function transformJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
-  const result = await runTransform(jc, project, job.target, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+  const result = await runTransform(jc, project, job.target, { ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), ...(options.signal ? { signal: options.signal } : {}) });
   if (!result.skipped && result.snapshot !== null) {
     const snapshot = await jc.metadata.snapshot(result.snapshot);
     if (snapshot) await applySnapshotOnline(jc, project, transformSource(project, job.target), snapshot);

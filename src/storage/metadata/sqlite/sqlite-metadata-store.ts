@@ -61,7 +61,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     countDeadLettersOf: db.prepare('SELECT count(*) AS n FROM dead_letters WHERE source = ?'),
     insertRun: db.prepare('INSERT INTO runs (id, job, status, started_at, params) VALUES (?, ?, ?, ?, ?)'),
     finishRun: db.prepare('UPDATE runs SET status = ?, finished_at = ?, stats = ?, error = ? WHERE id = ?'),
-    runs: db.prepare('SELECT * FROM runs WHERE (? IS NULL OR job = ?) AND (? IS NULL OR status = ?) ORDER BY started_at DESC LIMIT ?'),
+    runs: db.prepare('SELECT * FROM runs WHERE (? IS NULL OR job = ?) AND (? IS NULL OR status = ?) ORDER BY started_at DESC, rowid DESC LIMIT ?'),
     runTotals: db.prepare(`SELECT job, status, json_extract(params, '$.source') AS source, count(*) AS runs,
       coalesce(sum(finished_at - started_at), 0) AS duration_ms, coalesce(sum(json_extract(stats, '$.accepted')), 0) AS accepted,
       coalesce(sum(json_extract(stats, '$.rejected')), 0) AS rejected, max(started_at) AS last_started_at FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),

@@ -20,8 +20,8 @@ export interface SchedulerOptions {
 export interface Scheduler {
   /** Considers every schedule once at the clock's now: claims and starts each due firing; resolves with the run keys it started. */
   tick(): Promise<string[]>;
-  /** Ticks every `tickMs` until `stop`. */
-  start(): void;
+  /** Ticks every `tickMs` until `stop`; resolves once the first tick is done (the catch-up of missed firings has started). */
+  start(): Promise<void>;
   /** Stops ticking, aborts the runs in flight (they fail, saying so) and waits for them. */
   stop(): Promise<void>;
   /** Waits for the runs in flight. */
@@ -136,12 +136,17 @@ export function createScheduler(jc: JobContext, options: SchedulerOptions): Sche
   return {
     tick,
     start() {
+      let first!: () => void;
+      const firstTick = new Promise<void>((resolve) => (first = resolve));
       loop ??= (async () => {
         while (!stopping.signal.aborted) {
           await tick().catch((error: unknown) => log('error', `scheduler tick failed: ${(error as Error).message}`));
+          first();
           await clock.sleep(options.tickMs ?? 1_000, stopping.signal);
         }
+        first();
       })();
+      return firstTick;
     },
     async stop() {
       stopping.abort(new Error('the scheduler stopped before the run finished'));

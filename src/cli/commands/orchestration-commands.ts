@@ -40,11 +40,11 @@ function runRow(r: RunRecord): Record<string, unknown> {
  * Starts the project's scheduler in this process (see `createScheduler`); the caller stops it.
  *
  * @example
- * const scheduler = startScheduler(platform, projectDir, (level, message) => log[level](message));
+ * const scheduler = await startScheduler(platform, projectDir, (level, message) => log[level](message));
  */
-export function startScheduler(platform: Platform, projectDir: string, log: (level: 'info' | 'warn' | 'error', message: string) => void): Scheduler {
+export async function startScheduler(platform: Platform, projectDir: string, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<Scheduler> {
   const scheduler = createScheduler(jobContext(platform, projectDir), { project: () => platform.project(), log });
-  scheduler.start();
+  await scheduler.start();
   return scheduler;
 }
 
@@ -121,7 +121,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         const project = await platform.project();
-        const scheduler = startScheduler(platform, projectDir, (level, message) => process.stderr.write(`${level}: ${message}\n`));
+        const scheduler = await startScheduler(platform, projectDir, (level, message) => process.stderr.write(`${level}: ${message}\n`));
         const signalled = untilSignal();
         const names = (project.schedules ?? []).map((s) => s.name);
         out.result({ schedules: names }, () => `scheduler running ${names.length} schedule(s)${names.length > 0 ? `: ${names.join('; ')}` : ' (none declared: add schedules: [schedule({...})] to defineProject)'} (Ctrl-C to stop)`);

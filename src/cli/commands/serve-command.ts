@@ -53,7 +53,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
           throw error;
         }
         // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
-        const scheduler = options.scheduler && (applied?.project.schedules ?? []).length > 0 ? startScheduler(platform, projectDir, (level, message) => say.log(level, message)) : undefined;
+        const scheduler = options.scheduler && (applied?.project.schedules ?? []).length > 0 ? await startScheduler(platform, projectDir, (level, message) => say.log(level, message)) : undefined;
         const signalled = untilSignal();
         out.result({ listening: address }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
         await signalled;

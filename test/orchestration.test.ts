@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { batchSource, count, entity, featureView, schedule, sqlTransform, type ProjectSpec, type ScheduleSpec } from '../src/definitions/index.js';
@@ -8,6 +9,8 @@ import { systemClock, type SchedulerClock } from '../src/orchestration/clock.js'
 import { newLeaseHolder } from '../src/orchestration/lease.js';
 import { runKeyed } from '../src/orchestration/run-attempts.js';
 import { runJobsInOrder, withUpstream, type JobContext } from '../src/orchestration/run-job.js';
+import { trackRun } from '../src/orchestration/track-run.js';
+import { runTransform } from '../src/processing/transforms/run-transform.js';
 import { createScheduler } from '../src/orchestration/scheduler.js';
 import { fakeClock } from './support/fake-clock.js';
 import { tempPlatform } from './support/temp-platform.js';
@@ -142,6 +145,18 @@ describe('timeouts', () => {
     expect(runs.find((r) => r.job === 'transform:looping')!.stats).toMatchObject({ errorCode: 'TIMED_OUT' });
     expect(await platform.metadata.health.list({ firing: true })).toEqual([expect.objectContaining({ kind: 'job_hung', subject: 'job:transform:looping', severity: 'error', message: expect.stringContaining('timed out after 10m') })]);
     expect(await platform.metadata.schedules.get(key)).toMatchObject({ status: 'failed', error: 'timed out after 10m' });
+  });
+});
+
+describe('health of every run', () => {
+  test('a run started outside the scheduler (as the CLI does) reports job_failed on its job\'s subject; a run whose process died does too', async () => {
+    const { platform, project } = await setup();
+    await expect(runTransform(platform, project, 'looping', { timeoutMs: 50 })).rejects.toThrow('did not finish within its time limit');
+    expect(await platform.metadata.health.list({ firing: true })).toEqual([expect.objectContaining({ kind: 'job_failed', subject: 'job:transform:looping', message: expect.stringContaining('did not finish within its time limit') })]);
+    // A run held by a process that no longer exists on this host: the next run marks it failed and reports it.
+    await platform.metadata.startRun('materialize', { views: ['spend'] }, { holder: { id: 'gone', host: hostname(), pid: 2 ** 22 + 17 }, ttlMs: 60_000 });
+    await trackRun(platform, 'noop', {}, async () => ({ result: null, stats: {} }));
+    expect((await platform.metadata.health.list({ firing: true })).map((c) => [c.kind, c.subject])).toEqual(expect.arrayContaining([['job_failed', 'job:materialize:spend']]));
   });
 });
 

@@ -30,6 +30,7 @@ export function backoffDelay(failed: number, policy: Pick<RetryPolicy, 'backoffB
  * `stop` aborts it the same way with its reason.
  */
 export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, timeoutMs: number, stop: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  stop?.throwIfAborted();
   const controller = new AbortController();
   const settled = new AbortController();
   let interrupting: NodeJS.Timeout | undefined;

@@ -99,4 +99,15 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
       expect(await scheduler.stop()).toBe(0);
     }
   });
+
+  test('sluice serve runs the schedules too', async () => {
+    const server = await startSluice(dir, ['serve', '--port', '0']);
+    try {
+      file('2026-01-06.csv', 'c2,1,2026-01-06T00:00:00Z\n');
+      expect(sluice(dir, 'ingest', 'payments', '--file', join(dir, 'data', 'payments', '2026-01-06.csv')).code).toBe(0);
+      await vi.waitFor(() => expect(runs('--job', 'materialize:stats').filter((r) => r.trigger === 'trigger' && r.status === 'succeeded')).toHaveLength(2), { timeout: 60_000, interval: 500 });
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
 });

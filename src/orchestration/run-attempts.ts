@@ -36,7 +36,7 @@ export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, time
   let interrupting: NodeJS.Timeout | undefined;
   const interrupt = () => {
     void jc.engine().then((engine) => engine.interrupt(), () => undefined);
-    interrupting ??= setInterval(() => void jc.engine().then((engine) => engine.interrupt(), () => undefined), 50);
+    interrupting ??= setInterval(() => void jc.engine().then((engine) => engine.interrupt(), () => undefined), 50).unref();
   };
   const expired = clock.sleep(timeoutMs, settled.signal).then(() => {
     if (settled.signal.aborted) return new Promise<never>(() => undefined);

@@ -1,5 +1,6 @@
 import type { Project, Schedule } from '../definitions/index.js';
 import { TimeoutError } from '../errors.js';
+import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { RunKeyClaim } from '../storage/metadata/schedule-store.js';
 import { formatDuration } from '../time/index.js';
 import type { SchedulerClock } from './clock.js';
@@ -25,11 +26,11 @@ export function backoffDelay(failed: number, policy: Pick<RetryPolicy, 'backoffB
 
 /**
  * Runs `work` with a time limit on `clock`: past `timeoutMs` the signal given to `work` aborts,
- * the platform's DuckDB statement is interrupted (again until `work` settles), and the result is
- * a TimeoutError `timed out after 10m` at once, whether or not `work` has stopped yet.
- * `stop` aborts it the same way with its reason.
+ * the statement running on `jc.engine()` is interrupted (again until `work` settles), and the
+ * result is a TimeoutError `timed out after 10m` at once, whether or not `work` has stopped yet.
+ * `stop` aborts it the same way with its reason. `onSettled` runs once `work` has settled.
  */
-export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, timeoutMs: number, stop: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, timeoutMs: number, stop: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>, onSettled?: () => Promise<void>): Promise<T> {
   stop?.throwIfAborted();
   const controller = new AbortController();
   const settled = new AbortController();
@@ -61,8 +62,22 @@ export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, time
   } finally {
     settled.abort();
     // The work may still be finishing its current step; stop interrupting once it has.
-    void running.then(() => undefined, () => undefined).finally(() => clearInterval(interrupting));
+    void running.then(() => undefined, () => undefined).finally(() => {
+      clearInterval(interrupting);
+      return onSettled?.();
+    }).catch(() => undefined);
   }
+}
+
+/** A job context whose `engine()` is a DuckDB of its own, opened on first use; `close` closes it. */
+function ownEngine(jc: JobContext): { jc: JobContext; close: () => Promise<void> } {
+  let engine: Promise<SqlEngine> | undefined;
+  return {
+    jc: { ...jc, engine: () => (engine ??= jc.newEngine()) },
+    close: async () => {
+      if (engine) await (await engine).close();
+    },
+  };
 }
 
 export interface KeyedRunOptions {
@@ -105,10 +120,12 @@ export async function runKeyed(jc: JobContext, project: Project, job: string, op
   for (let tries = 0; ; tries++) {
     attempts++;
     try {
-      const stats = await runJob(jc, project, job, {
+      // Its own DuckDB, so interrupting a timed-out attempt stops no other job's statement.
+      const scope = ownEngine(jc);
+      const stats = await runJob(scope.jc, project, job, {
         trigger: claim.trigger, runKey: claim.key, attempt: attempts, timeoutMs: policy.timeoutMs,
         ...(options.partition ? { partition: options.partition } : {}),
-        limit: (work) => withTimeout(jc, clock, policy.timeoutMs, options.signal, work),
+        limit: (work) => withTimeout(scope.jc, clock, policy.timeoutMs, options.signal, work, scope.close),
         onStart: async () => void (await store.startAttempt(claim.key, currentRunId()!)),
       });
       await store.finish(claim.key, { status: 'succeeded' }, clock.now());

@@ -111,3 +111,38 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
     }
   });
 });
+
+describe('a scheduler killed while its run is in flight', () => {
+  const crashConfig = `import { defineProject, entity, batchSource, sqlTransform, schedule } from 'sluice';
+const payments = batchSource({ name: 'payments', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const looping = sqlTransform({ name: 'looping', inputs: [payments], timestamp: 'ts', schema: { customer_id: 'string', ts: 'timestamp' },
+  sql: "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT 'a' AS customer_id, TIMESTAMP '2024-01-01' AS ts FROM r" });
+export default defineProject({ name: 'crash', entities: [entity({ name: 'customer', joinKey: 'customer_id' })], sources: [payments], featureViews: [], transforms: [looping],
+  schedules: [schedule({ job: looping, onNewSnapshot: payments, retries: 3 })] });
+`;
+
+  test('the restarted scheduler fails the dead run (reporting job_failed) and does not run its firing again', async () => {
+    const crashDir = join(root, 'crash');
+    expect(sluice(root, 'init', 'crash').code).toBe(0);
+    writeFileSync(join(crashDir, 'sluice.config.ts'), crashConfig);
+    writeFileSync(join(crashDir, 'p.csv'), 'customer_id,ts\nc1,2026-01-01T00:00:00Z\n');
+    expect(sluice(crashDir, 'apply').code).toBe(0);
+    const loopingRuns = () => sluice(crashDir, 'runs', '--json', '--job', 'transform:looping').json<{ runs: RunRow[] }>().runs;
+    const first = await startSluice(crashDir, ['scheduler']);
+    try {
+      expect(sluice(crashDir, 'ingest', 'payments', '--file', join(crashDir, 'p.csv')).code).toBe(0);
+      await vi.waitFor(() => expect(loopingRuns().map((r) => r.status)).toEqual(['running']), { timeout: 60_000, interval: 500 });
+    } finally {
+      await first.kill();
+    }
+    const second = await startSluice(crashDir, ['scheduler']);
+    try {
+      // Its first tick is done when it says it runs: the dead run was reaped, and the firing's key was not claimed again.
+      const after = loopingRuns();
+      expect(after.map((r) => [r.status, r.error, r.attempt])).toEqual([['failed', 'the process running it died', 1]]);
+      expect(second.stderr()).toContain(`run ${(after[0] as unknown as { id: string }).id} of transform:looping failed: the process running it died`);
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
+});

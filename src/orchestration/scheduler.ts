@@ -5,6 +5,7 @@ import { systemClock, type SchedulerClock } from './clock.js';
 import { newLeaseHolder } from './lease.js';
 import { runKeyed, type KeyedRunOutcome } from './run-attempts.js';
 import type { JobContext } from './run-job.js';
+import { reapDeadRuns } from './track-run.js';
 
 export interface SchedulerOptions {
   /** The project to schedule, read again at every tick (so `sluice apply` takes effect). */
@@ -120,6 +121,8 @@ export function createScheduler(jc: JobContext, options: SchedulerOptions): Sche
   const tick = async (): Promise<string[]> => {
     if (stopping.signal.aborted) return [];
     const project = await options.project();
+    // A run whose process died (a crashed scheduler's, a killed CLI's) is failed and alerted now, not at the next job.
+    for (const dead of await reapDeadRuns(jc, project)) log('error', `run ${dead.id} of ${dead.job} failed: ${dead.error ?? 'the process running it died'}`);
     const now = clock.now();
     const started: string[] = [];
     for (const schedule of project.schedules ?? []) {

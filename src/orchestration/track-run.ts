@@ -16,6 +16,20 @@ export async function failDeadRuns(metadata: MetadataStore): Promise<RunRecord[]
   return metadata.failDeadRuns(holderIsGone);
 }
 
+/**
+ * Fails the runs whose process died (see `failDeadRuns`) and gives each its terminal lineage
+ * event and its `job_failed` condition. Called when a job starts, and at each scheduler tick.
+ */
+export async function reapDeadRuns(ctx: SluiceContext, project?: Project): Promise<RunRecord[]> {
+  const dead = await failDeadRuns(ctx.metadata);
+  for (const run of dead) {
+    const error: Error = { name: 'Error', message: run.error ?? 'the process running it died' };
+    ctx.lineage?.emit({ eventType: 'FAIL', runId: run.id, job: run.job, params: run.params, error, at: Date.now(), ...(project ? { project } : {}) });
+    await reportRunHealth(ctx, run, { ok: false, error });
+  }
+  return dead;
+}
+
 /** Run history, newest first, with runs of dead processes shown as failed; optionally of one job or status. */
 export async function listRuns(metadata: MetadataStore, limit: number, filter: { job?: string; status?: RunStatus } = {}): Promise<RunRecord[]> {
   await failDeadRuns(metadata);
@@ -39,12 +53,7 @@ export async function trackRun<T>(
   body: () => Promise<{ result: T; stats: Record<string, unknown> }>,
   project?: Project,
 ): Promise<T> {
-  // A run whose process died gets its terminal lineage event and its condition here, from the next job.
-  for (const dead of await failDeadRuns(ctx.metadata)) {
-    const error: Error = { name: 'Error', message: dead.error ?? 'the process running it died' };
-    ctx.lineage?.emit({ eventType: 'FAIL', runId: dead.id, job: dead.job, params: dead.params, error, at: Date.now(), ...(project ? { project } : {}) });
-    await reportRunHealth(ctx, dead, { ok: false, error });
-  }
+  await reapDeadRuns(ctx, project);
   const parent = currentRun.getStore();
   const recorded = parent ? { ...params, parentRunId: parent.runId } : params;
   const holder = newLeaseHolder();

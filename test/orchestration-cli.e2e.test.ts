@@ -144,5 +144,9 @@ export default defineProject({ name: 'crash', entities: [entity({ name: 'custome
     } finally {
       expect(await second.stop()).toBe(0);
     }
+    const timedOut = sluice(crashDir, 'run', 'transform:looping', '--timeout', '1s');
+    expect(timedOut.code).toBe(1);
+    expect(timedOut.stdout).toContain('transform:looping: FAILED: timed out after 1s');
+    expect(loopingRuns().map((r) => [r.status, r.error])[0]).toEqual(['failed', 'timed out after 1s']);
   });
 });

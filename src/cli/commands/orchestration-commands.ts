@@ -1,6 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Platform } from '../../platform.js';
 import { backfill } from '../../orchestration/backfill.js';
+import { systemClock } from '../../orchestration/clock.js';
+import { withTimeout } from '../../orchestration/run-attempts.js';
 import { errorWithCause } from '../../orchestration/job-health.js';
 import { runJobsInOrder, withUpstream, findJob, type JobContext } from '../../orchestration/run-job.js';
 import { createScheduler, type Scheduler } from '../../orchestration/scheduler.js';
@@ -54,12 +56,16 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .command('run')
     .argument('<job>', 'a job: ingest:<source>, transform:<name> or materialize:<view> (see "sluice runs" and docs/orchestration.md)')
     .option('--with-upstream', 'run the jobs it depends on first, in dependency order, stopping at the first failure')
+    .option('--timeout <duration>', 'fail each job that runs longer than this ("timed out after 10m", reported as job_hung) and stop its work, e.g. 10m', durationMs)
     .description('run a job of the project now, recorded in run history')
-    .action((name: string, options: { withUpstream?: boolean }) =>
+    .action((name: string, options: { withUpstream?: boolean; timeout?: number }) =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         const project = await platform.project();
         const jobs = options.withUpstream ? withUpstream(project, name) : [findJob(project, name)];
-        const result = await runJobsInOrder(jobContext(platform, projectDir), project, jobs, { trigger: 'manual' }, (_job, done, total) => out.progress('run', done, total));
+        const jc = jobContext(platform, projectDir);
+        const timeoutMs = options.timeout;
+        const limit = timeoutMs === undefined ? {} : { timeoutMs, limit: <T>(work: (signal: AbortSignal) => Promise<T>) => withTimeout(jc, systemClock, timeoutMs, undefined, work) };
+        const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', ...limit }, (_job, done, total) => out.progress('run', done, total));
         const failed = result.failed && { job: result.failed.job, ...errorWithCause(result.failed.error) };
         out.result({ ran: result.ran, ...(failed ? { failed } : {}), notRun: result.notRun }, () => [
           ...result.ran.map((r) => `${r.job}: succeeded, ${r.stats.rowsIn} rows in, ${r.stats.rowsOut} out${r.stats.snapshotsWritten.length > 0 ? `, wrote ${r.stats.snapshotsWritten.join(', ')}` : ''}`),

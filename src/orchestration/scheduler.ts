@@ -95,16 +95,12 @@ export function createScheduler(jc: JobContext, options: SchedulerOptions): Sche
     const store = jc.metadata.schedules;
     const cursor = await store.cursor(schedule.name);
     if (schedule.cron !== undefined) {
-      let key: string | undefined;
-      if (cursor !== undefined) {
-        const at = latestFiring(schedule, cursor, now);
-        if (at !== undefined && (await launch(project, schedule, (key = firingKey(schedule.job, at)), 'schedule', at))) {
-          await store.advanceCursor(schedule.name, now);
-          return key;
-        }
-      }
+      const at = cursor === undefined ? undefined : latestFiring(schedule, cursor, now);
+      const key = at === undefined ? undefined : firingKey(schedule.job, at);
+      // Claimed before the cursor moves: a scheduler that dies in between leaves the key, never a second run.
+      const claimed = key !== undefined && (await launch(project, schedule, key, 'schedule', at));
       await store.advanceCursor(schedule.name, now);
-      return undefined;
+      return claimed ? key : undefined;
     }
     const snapshot = await jc.metadata.latestSnapshot(schedule.onNewSnapshot!);
     const version = snapshot?.version ?? 0;

@@ -10,6 +10,7 @@ import { registerStreamCommands } from './commands/real-time.js';
 import { registerTransformCommands } from './commands/transform-commands.js';
 import { registerLineageCommand } from './commands/lineage-command.js';
 import { registerStatusCommands } from './commands/status-commands.js';
+import { registerOrchestrationCommands } from './commands/orchestration-commands.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -30,6 +31,7 @@ registerDemoCommand(program, run);
 registerTransformCommands(program, run);
 registerLineageCommand(program, run);
 registerStatusCommands(program, run);
+registerOrchestrationCommands(program, run);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,6 +5,7 @@ import { compileRequestView } from './compile-request-view.js';
 import { compileFreshness, compileSource } from './compile-source.js';
 import { compileTransforms } from './compile-transforms.js';
 import { compileAlerts } from './compile-alerts.js';
+import { compileSchedules } from './compile-schedules.js';
 import { compileWindow } from './compile-window.js';
 import { contentHash, viewValueHash } from './hash.js';
 import { featureColumn } from './resolve-features.js';
@@ -24,6 +25,7 @@ import {
   type ProjectSpec,
   type RequestView,
   type RequestViewSpec,
+  type ScheduleSpec,
   type Source,
   type SourceSpec,
   type SqlTransformSpec,
@@ -222,7 +224,10 @@ export function compileProject(spec: ProjectSpec): Project {
     ...(requestViews.length > 0 ? { requestViews } : {}),
     ...(alerts.length > 0 ? { alerts } : {}),
   };
-  return deepFreeze({ requestViews, ...body, hash: contentHash(body) });
+  const project: Project = { requestViews, ...body, hash: contentHash(body) };
+  // After the hash: schedules change no value. Only when there are some, so other projects keep their shape.
+  const schedules = compileSchedules(definitionList<ScheduleSpec>(spec.name, 'schedules', spec.schedules, 'schedule', true), project);
+  return deepFreeze(schedules.length > 0 ? { ...project, schedules } : project);
 }
 
 /**

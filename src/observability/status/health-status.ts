@@ -1,5 +1,6 @@
 import { isStreamed, type Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
+import { jobSubjectName } from '../../orchestration/job-health.js';
 import { listRuns } from '../../orchestration/track-run.js';
 import type { Condition } from '../../storage/metadata/health-store.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
@@ -56,13 +57,7 @@ export interface HealthStatus {
  * job's own name (`ingest:txns`), or for a CLI run what it acts on (`ingest` of source `txns` is
  * `ingest:txns`, `materialize` of one view `materialize:<view>`).
  */
-function jobOf(run: RunRecord): string {
-  const { job, params } = run;
-  if (job.includes(':')) return job;
-  if ((job === 'ingest' || job === 'transform') && typeof params.source === 'string') return `${job}:${params.source}`;
-  if (job === 'materialize' && Array.isArray(params.views) && params.views.length === 1) return `materialize:${String(params.views[0])}`;
-  return job;
-}
+const jobOf = (run: RunRecord): string => jobSubjectName(run.job, run.params);
 
 const runRow = (run: RunRecord): RunStatusRow => ({
   id: run.id, job: jobOf(run), status: run.status, startedAt: toIso(run.startedAt),

@@ -4,7 +4,7 @@ import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '.
 import { SluiceMetrics } from '../../observability/metrics.js';
 import { UsageError } from '../exit.js';
 import { startRealTime, untilSignal } from './real-time.js';
-import { integerIn, oneOf, port } from '../options.js';
+import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 
 interface ServeOptions {
@@ -12,6 +12,7 @@ interface ServeOptions {
   host: string;
   logLevel: LogLevel;
   maxEntities: number;
+  servingLogRate: number;
 }
 
 /**
@@ -26,6 +27,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}; default $SLUICE_LOG_LEVEL or info`, logLevel, process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--max-entities <n>', 'entities one request may ask for', integerIn(1, 10_000_000), DEFAULT_MAX_ENTITIES)
+    .option('--serving-log-rate <rate>', 'share of entity keys whose requests are logged for drift and skew (0 to 1), for services that declare no log.sampleRate', rate, 0)
     .description('serve online features over HTTP')
     .action((options: ServeOptions) =>
       run.withPlatform(async ({ platform, out }) => {
@@ -38,7 +40,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         const realTime = await startRealTime(platform, (level, message) => say.log(level, message), metrics);
         const app = await createServer(platform, {
           metrics,
-          logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities,
+          logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities, servingLogRate: options.servingLogRate,
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
         });
         say.log = (level, message) => app.log[level](message);

@@ -1,0 +1,211 @@
+import { appendFile, mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Counter, type Registry } from 'prom-client';
+import { entityKey, int64KeyPart, type Project } from '../../definitions/index.js';
+import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../serving/online-features.js';
+import { isSampledKey, sampleThreshold } from './sample-key.js';
+import { servingLogFile, UNNAMED_SERVICE, type ServedRow } from './served-row.js';
+
+export interface ServingLogOptions {
+  /** The platform's data directory: files go under `<dataDir>/serving-log/` (see `served-row.ts`). */
+  readonly dataDir: string;
+  /** The sample rate of services that declare no `log.sampleRate` and of feature-list requests. Default 0 (off). */
+  readonly defaultRate?: number;
+  /** Rows held between flushes; past it, rows are dropped and counted, never waited for. Default 10,000. */
+  readonly maxBufferedRows?: number;
+  /** How often the buffer is appended to the files. Default 1 s. */
+  readonly flushIntervalMs?: number;
+  /** Where `sluice_serving_log_rows_total` and `sluice_serving_log_dropped_rows_total` are registered. */
+  readonly registry?: Registry;
+  /** Called when a flush fails (the rows of that flush are counted as dropped). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** The sampled serving log of one server process. */
+export interface ServingLogWriter {
+  /** Takes the sampled rows of one answered request; cheap, synchronous, never blocks on I/O. */
+  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number): void;
+  /** Appends what is buffered now; resolves when it is written. */
+  flush(): Promise<void>;
+  /** Stops the background flush and writes what is left. */
+  close(): Promise<void>;
+  /** Rows written and dropped (buffer full or a failed write) since start. */
+  readonly stats: { readonly written: number; readonly dropped: number };
+}
+
+/** How one service (or the feature-list requests) is sampled, resolved once per applied project. */
+interface ServiceLogPlan {
+  readonly service: string;
+  readonly threshold: number;
+  readonly joinKeys: readonly string[];
+  /** Per join key, whether it is int64 (its key part is normalized as the lake writes it). */
+  readonly int64: readonly boolean[];
+}
+
+/** A sampled row as buffered: references into the answer, serialized only at flush. */
+interface PendingRow {
+  readonly service: string;
+  readonly requestId: string;
+  readonly entityKey: string;
+  readonly servedAt: number;
+  readonly asOf: string;
+  readonly joinKeys: readonly string[];
+  readonly features: readonly string[];
+  readonly row: Readonly<Record<string, unknown>>;
+  readonly statuses: readonly string[];
+  readonly views: ServedRow['views'];
+}
+
+const DEFAULT_MAX_BUFFERED = 10_000;
+
+function planFor(project: Project, request: OnlineFeaturesRequest, defaultThreshold: number, response: OnlineFeaturesResponse): ServiceLogPlan {
+  const service = request.service === undefined ? undefined : project.featureServices.find((s) => s.name === request.service);
+  const threshold = service?.log === undefined ? defaultThreshold : sampleThreshold(service.log.sampleRate);
+  const firstView = Object.keys(response.views)[0];
+  const view = project.featureViews.find((v) => v.name === firstView);
+  const joinKeys = view?.joinKeys ?? project.requestViews.find((v) => v.name === firstView)?.joinKeys ?? [];
+  const types = view?.columnTypes ?? project.featureViews.find((v) => joinKeys.every((k) => v.joinKeys.includes(k)))?.columnTypes ?? {};
+  return { service: service?.name ?? UNNAMED_SERVICE, threshold, joinKeys, int64: joinKeys.map((k) => types[k] === 'int64') };
+}
+
+function toLine(pending: PendingRow): string {
+  const keys: Record<string, unknown> = {};
+  for (const k of pending.joinKeys) keys[k] = pending.row[k];
+  const values: Record<string, unknown> = {};
+  const statuses: Record<string, string> = {};
+  pending.features.forEach((f, i) => {
+    values[f] = pending.row[f] ?? null;
+    statuses[f] = pending.statuses[i]!;
+  });
+  const row: ServedRow = {
+    requestId: pending.requestId, service: pending.service, entityKey: pending.entityKey, keys, asOf: pending.asOf,
+    servedAt: pending.servedAt, values, statuses, views: pending.views,
+  };
+  return JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+}
+
+/** Whether a file's last byte is a newline (or it is empty or absent): after a crash mid-append it is not. */
+async function endsClean(path: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return true;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The serving log writer: `record` keeps the rows of sampled entity keys (see `served-row.ts`)
+ * in a bounded in-memory buffer; a background flush appends them in batches, one append per
+ * file, whole lines only. When the buffer is full, rows are dropped and counted
+ * (`sluice_serving_log_dropped_rows_total`): a request never waits for the log. `close` writes
+ * what is left. A torn last line left by a crash is ended before the next append, so it stays
+ * one unreadable line that readers skip, never glued to a good one.
+ *
+ * @example
+ * const log = servingLogWriter({ dataDir: platform.dataDir, defaultRate: 0.1 });
+ * log.record(project, request, response, requestId, Date.now());
+ * await log.close();
+ */
+export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
+  const defaultThreshold = sampleThreshold(options.defaultRate ?? 0);
+  const maxBuffered = options.maxBufferedRows ?? DEFAULT_MAX_BUFFERED;
+  const plans = new WeakMap<Project, Map<string, ServiceLogPlan>>();
+  const stats = { written: 0, dropped: 0 };
+  const written = options.registry && new Counter({ name: 'sluice_serving_log_rows_total', help: 'Served rows appended to the sampled serving log, by service', labelNames: ['service'], registers: [options.registry] });
+  const dropped = options.registry && new Counter({ name: 'sluice_serving_log_dropped_rows_total', help: 'Sampled served rows dropped because the serving log buffer was full or a write failed, by service', labelNames: ['service'], registers: [options.registry] });
+  const checked = new Set<string>();
+  let buffer: PendingRow[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+
+  const drop = (service: string, n: number) => {
+    stats.dropped += n;
+    dropped?.inc({ service }, n);
+  };
+
+  const writeBatch = async (batch: PendingRow[]) => {
+    const files = new Map<string, { service: string; lines: string[] }>();
+    for (const pending of batch) {
+      const path = servingLogFile(options.dataDir, pending.service, pending.servedAt);
+      let file = files.get(path);
+      if (!file) files.set(path, (file = { service: pending.service, lines: [] }));
+      file.lines.push(toLine(pending));
+    }
+    for (const [path, file] of files) {
+      try {
+        if (!checked.has(path)) {
+          await mkdir(dirname(path), { recursive: true });
+          if (!(await endsClean(path))) file.lines.unshift('');
+          checked.add(path);
+        }
+        await appendFile(path, `${file.lines.join('\n')}\n`);
+        const n = file.lines.length - (file.lines[0] === '' ? 1 : 0);
+        stats.written += n;
+        written?.inc({ service: file.service }, n);
+      } catch (error) {
+        checked.delete(path);
+        drop(file.service, file.lines.length);
+        options.onError?.(error);
+      }
+    }
+  };
+
+  const flush = () => {
+    flushing = flushing.then(async () => {
+      if (buffer.length === 0) return;
+      const batch = buffer;
+      buffer = [];
+      await writeBatch(batch);
+    });
+    return flushing;
+  };
+  const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 1_000);
+  timer.unref();
+
+  return {
+    stats,
+    record(project, request, response, requestId, servedAt) {
+      const cacheKey = request.service ?? '';
+      let byService = plans.get(project);
+      if (!byService) plans.set(project, (byService = new Map()));
+      let plan = byService.get(cacheKey);
+      if (!plan) {
+        plan = planFor(project, request, defaultThreshold, response);
+        if (byService.size < 1_000) byService.set(cacheKey, plan);
+      }
+      if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
+      let views: ServedRow['views'] | undefined;
+      const rows = response.rows;
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r]!;
+        const key = plan.joinKeys.length === 1
+          ? String(plan.int64[0] ? int64KeyPart(row[plan.joinKeys[0]!] as string) : row[plan.joinKeys[0]!])
+          : entityKey(plan.joinKeys.map((k, i) => (plan.int64[i] ? int64KeyPart(row[k] as string) : (row[k] as string))));
+        if (!isSampledKey(key, plan.threshold)) continue;
+        if (buffer.length >= maxBuffered) {
+          drop(plan.service, 1);
+          continue;
+        }
+        views ??= Object.fromEntries(Object.entries(response.views).map(([name, v]) => [name, { definitionHash: v.viewHash ?? '', snapshots: v.snapshots }]));
+        buffer.push({
+          service: plan.service, requestId, entityKey: key, servedAt, asOf: response.asOf, joinKeys: plan.joinKeys,
+          features: response.features, row, statuses: response.metadata[r]!.status, views,
+        });
+      }
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}

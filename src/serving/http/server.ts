@@ -16,6 +16,7 @@ import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-feature
 import { registerPushRoute } from './push-route.js';
 import type { StreamProcessor } from '../../streaming/stream-processor.js';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
+import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -161,6 +162,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   });
   const metrics = options.metrics ?? new SluiceMetrics();
   metrics.addScrapeSource(storeMetrics(platform, project));
+  registerDriftMetrics(metrics.registry, platform.metadata);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   const servingLog = servingLogWriter({
     dataDir: platform.dataDir, defaultRate: options.servingLogRate ?? 0, registry: metrics.registry,

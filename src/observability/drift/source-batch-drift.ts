@@ -41,7 +41,10 @@ function identifierColumns(project: Project, source: string): Set<string> {
  */
 export async function sourceBatchDrift(ctx: SluiceContext, project: Project, source: string, snapshotId: string): Promise<BatchDriftReport | undefined> {
   const snapshot = await ctx.metadata.snapshot(snapshotId);
-  if (!snapshot) return undefined;
+  const key = `batch:${source}`;
+  const previous = (await ctx.metadata.drift.profile(key))?.profile as StoredBatch | undefined;
+  // Once per batch: a batch is never compared with itself.
+  if (!snapshot || previous?.snapshot === snapshot.id) return undefined;
   const parent = snapshot.parentId === null ? undefined : await ctx.metadata.snapshot(snapshot.parentId);
   const before = new Set(parent?.files ?? []);
   const added = snapshot.files.filter((f) => !before.has(f)).map((f) => ctx.lake.resolve(f));
@@ -52,8 +55,6 @@ export async function sourceBatchDrift(ctx: SluiceContext, project: Project, sou
   const relation = `read_parquet(${literalList(added)}, union_by_name = true)`;
   const columns = await profiledColumns(engine, relation, Object.keys(schema).filter((c) => !skip.has(c)));
   const profile = await profileRelation(engine, relation, columns);
-  const key = `batch:${source}`;
-  const previous = (await ctx.metadata.drift.profile(key))?.profile as StoredBatch | undefined;
   await ctx.metadata.drift.saveProfile(key, { snapshot: snapshot.id, profile } satisfies StoredBatch, ctx.now());
   if (!previous) return { source, snapshot: snapshot.id, previous: null, results: [], skipped: [] };
   const comparison = compareProfiles(`source:${source}`, previous.profile, profile, () => DEFAULT_DRIFT, ctx.now(), {

@@ -13,7 +13,7 @@ export interface ServingLogOptions {
   readonly defaultRate?: number;
   /** Rows held between flushes; past it, rows are dropped and counted, never waited for. Default 10,000. */
   readonly maxBufferedRows?: number;
-  /** How often the buffer is appended to the files. Default 1 s. */
+  /** How often the buffer is appended to the files. Default 250 ms: buffered answers die young, so they cost the GC little. */
   readonly flushIntervalMs?: number;
   /** Where `sluice_serving_log_rows_total` and `sluice_serving_log_dropped_rows_total` are registered. */
   readonly registry?: Registry;
@@ -42,18 +42,27 @@ interface ServiceLogPlan {
   readonly int64: readonly boolean[];
 }
 
-/** A sampled row as buffered: references into the answer, serialized only at flush. */
-interface PendingRow {
+/** What the rows of one request share, serialized once at flush. */
+interface PendingRequest {
   readonly service: string;
   readonly requestId: string;
-  readonly entityKey: string;
   readonly servedAt: number;
   readonly asOf: string;
   readonly joinKeys: readonly string[];
   readonly features: readonly string[];
+  readonly views: OnlineFeaturesResponse['views'];
+  /** Parts of the line, serialized at the first flush of one of its rows. */
+  text?: { readonly head: string; readonly time: string; readonly views: string; readonly serialize: RowSerializer };
+  /** The file its rows go to, resolved at the first flush of one of them. */
+  path?: string;
+}
+
+/** A sampled row as buffered: references into the answer. */
+interface PendingRow {
+  readonly request: PendingRequest;
+  readonly entityKey: string;
   readonly row: Readonly<Record<string, unknown>>;
   readonly statuses: readonly string[];
-  readonly views: ServedRow['views'];
 }
 
 const DEFAULT_MAX_BUFFERED = 10_000;
@@ -68,20 +77,65 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   return { service: service?.name ?? UNNAMED_SERVICE, threshold, joinKeys, int64: joinKeys.map((k) => types[k] === 'int64') };
 }
 
+/** `JSON.stringify`, with a bigint (an int64 beyond 2^53) as its decimal string; the replacer only when one is there. */
+function json(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  }
+}
+
+/** A value as JSON: numbers and strings directly, a bigint as its decimal string, anything else (lists) through `json`. */
+function valueJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `"${value.toString()}"`;
+  return json(value);
+}
+
+/** Writes `"keys":{...},` then, after the request's time, `"values":{...},"statuses":{...}` of one row. */
+type RowSerializer = (row: Readonly<Record<string, unknown>>, statuses: readonly string[], time: string, value: typeof valueJson) => string;
+
+/**
+ * A serializer for rows of one shape, generated once per (join keys, features): no object is
+ * built per row, and names are JSON-quoted into the source, so any name is safe. Status values
+ * are the fixed upper-case names of `ValueStatus`, which need no escaping.
+ */
+function rowSerializer(joinKeys: readonly string[], features: readonly string[]): RowSerializer {
+  const part = (names: readonly string[], value: (name: string, i: number) => string) =>
+    names.map((name, i) => `${JSON.stringify(JSON.stringify(name))} + ':' + ${value(name, i)}`).join(` + ',' + `) || "''";
+  const keys = part(joinKeys, (k) => `value(row[${JSON.stringify(k)}])`);
+  const values = part(features, (f) => `value(row[${JSON.stringify(f)}])`);
+  const statuses = part(features, (_f, i) => `'"' + statuses[${i}] + '"'`);
+  return new Function('row', 'statuses', 'time', 'value', `return '"keys":{' + ${keys} + '}' + time + ',"values":{' + ${values} + '},"statuses":{' + ${statuses} + '}';`) as RowSerializer;
+}
+
+const serializers = new Map<string, RowSerializer>();
+
+/** One `ServedRow` line (fields in the contract's order), the request's common parts serialized once. */
 function toLine(pending: PendingRow): string {
-  const keys: Record<string, unknown> = {};
-  for (const k of pending.joinKeys) keys[k] = pending.row[k];
-  const values: Record<string, unknown> = {};
-  const statuses: Record<string, string> = {};
-  pending.features.forEach((f, i) => {
-    values[f] = pending.row[f] ?? null;
-    statuses[f] = pending.statuses[i]!;
-  });
-  const row: ServedRow = {
-    requestId: pending.requestId, service: pending.service, entityKey: pending.entityKey, keys, asOf: pending.asOf,
-    servedAt: pending.servedAt, values, statuses, views: pending.views,
-  };
-  return JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  const request = pending.request;
+  if (request.text === undefined) {
+    const views: Record<string, ServedRow['views'][string]> = {};
+    for (const [name, v] of Object.entries(request.views)) views[name] = { definitionHash: v.viewHash ?? '', snapshots: v.snapshots };
+    const shape = JSON.stringify([request.joinKeys, request.features]);
+    let serialize = serializers.get(shape);
+    if (!serialize) {
+      serialize = rowSerializer(request.joinKeys, request.features);
+      if (serializers.size < 1_000) serializers.set(shape, serialize);
+    }
+    request.text = {
+      head: `{"requestId":${JSON.stringify(request.requestId)},"service":${JSON.stringify(request.service)},"entityKey":`,
+      time: `,"asOf":${JSON.stringify(request.asOf)},"servedAt":${request.servedAt}`,
+      views: `,"views":${json(views)}}`,
+      serialize,
+    };
+  }
+  const text = request.text;
+  return `${text.head}${JSON.stringify(pending.entityKey)},${text.serialize(pending.row, pending.statuses, text.time, valueJson)}${text.views}`;
 }
 
 /** Whether a file's last byte is a newline (or it is empty or absent): after a crash mid-append it is not. */
@@ -135,9 +189,9 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const writeBatch = async (batch: PendingRow[]) => {
     const files = new Map<string, { service: string; lines: string[] }>();
     for (const pending of batch) {
-      const path = servingLogFile(options.dataDir, pending.service, pending.servedAt);
+      const path = (pending.request.path ??= servingLogFile(options.dataDir, pending.request.service, pending.request.servedAt));
       let file = files.get(path);
-      if (!file) files.set(path, (file = { service: pending.service, lines: [] }));
+      if (!file) files.set(path, (file = { service: pending.request.service, lines: [] }));
       file.lines.push(toLine(pending));
     }
     for (const [path, file] of files) {
@@ -168,7 +222,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     });
     return flushing;
   };
-  const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 1_000);
+  const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 250);
   timer.unref();
 
   return {
@@ -183,7 +237,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         if (byService.size < 1_000) byService.set(cacheKey, plan);
       }
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
-      let views: ServedRow['views'] | undefined;
+      let shared: PendingRequest | undefined;
       const rows = response.rows;
       for (let r = 0; r < rows.length; r++) {
         const row = rows[r]!;
@@ -195,11 +249,8 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           drop(plan.service, 1);
           continue;
         }
-        views ??= Object.fromEntries(Object.entries(response.views).map(([name, v]) => [name, { definitionHash: v.viewHash ?? '', snapshots: v.snapshots }]));
-        buffer.push({
-          service: plan.service, requestId, entityKey: key, servedAt, asOf: response.asOf, joinKeys: plan.joinKeys,
-          features: response.features, row, statuses: response.metadata[r]!.status, views,
-        });
+        shared ??= { service: plan.service, requestId, servedAt, asOf: response.asOf, joinKeys: plan.joinKeys, features: response.features, views: response.views };
+        buffer.push({ request: shared, entityKey: key, row, statuses: response.metadata[r]!.status });
       }
     },
     flush,

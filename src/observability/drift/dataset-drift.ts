@@ -1,11 +1,11 @@
 import type { SluiceContext } from '../../context.js';
 import type { Project } from '../../definitions/index.js';
 import { NotFoundError } from '../../errors.js';
-import { literal } from '../../storage/engine/sql-engine.js';
+import { ident, literal, literalList } from '../../storage/engine/sql-engine.js';
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
-import { readServingLog } from '../serving-log/read-serving-log.js';
+import { servingLogFiles } from '../serving-log/read-serving-log.js';
 import { UNNAMED_SERVICE } from '../serving-log/served-row.js';
-import { profileValues, type ColumnProfile, type Profile } from './column-profile.js';
+import type { Profile } from './column-profile.js';
 import { profiledColumns, profileRelation } from './profile-sql.js';
 import { compareProfiles, featureThresholds, reportDrift, type DriftComparison } from './report-drift.js';
 
@@ -27,6 +27,8 @@ export interface DatasetDriftReport extends DriftComparison {
 
 /** Served statuses whose value is not a served value (nothing answered it), left out of the served profile. */
 const NOT_SERVED = new Set(['NOT_MATERIALIZED', 'ERROR']);
+
+const SERVED_TABLE = '_sluice_drift_served';
 
 const READERS: Readonly<Record<string, string>> = { parquet: 'read_parquet', csv: 'read_csv_auto', jsonl: 'read_json_auto' };
 
@@ -56,18 +58,33 @@ export async function datasetProfile(ctx: SluiceContext, dataset: DatasetRecord)
   return profile;
 }
 
-/** The profile of the served values of `columns` (kinds as the reference's) in served rows. */
-export function servedProfile(rows: readonly { readonly values: Readonly<Record<string, unknown>>; readonly statuses: Readonly<Record<string, string>> }[], reference: Profile): Profile {
-  const columns: Record<string, ColumnProfile> = {};
-  for (const [feature, ref] of Object.entries(reference.columns)) {
-    const values: unknown[] = [];
-    for (const row of rows) {
-      if (!(feature in row.values) || NOT_SERVED.has(row.statuses[feature] ?? '')) continue;
-      values.push(row.values[feature]);
-    }
-    if (values.length > 0) columns[feature] = profileValues(values, ref.kind);
+/**
+ * The profile of the values served for the reference's feature columns, set-based in DuckDB
+ * over the serving log's files (`read_ndjson_objects`): each feature's value cast as its
+ * reference column is profiled (a number, or text). A value whose status says nothing answered
+ * it (`NOT_MATERIALIZED`, `ERROR`), or a row that lacks the feature, counts as null.
+ */
+export async function servedProfile(ctx: SluiceContext, files: readonly string[], reference: Profile, range: { readonly since?: number; readonly until?: number }): Promise<Profile> {
+  if (files.length === 0) return { rows: 0, columns: {} };
+  const engine = await ctx.engine();
+  const columns = Object.entries(reference.columns).map(([feature, column]) => {
+    const value = `json_extract_string(json, ${literal(`$.values."${feature}"`)})`;
+    const status = `json_extract_string(json, ${literal(`$.statuses."${feature}"`)})`;
+    const typed = column.kind === 'numeric' ? `TRY_CAST(${value} AS DOUBLE)` : value;
+    return `CASE WHEN coalesce(${status}, 'ERROR') IN (${[...NOT_SERVED].map(literal).join(', ')}) THEN NULL ELSE ${typed} END AS ${ident(feature)}`;
+  });
+  const servedAt = `TRY_CAST(json_extract(json, '$.servedAt') AS BIGINT)`;
+  const filters = [
+    `json_extract_string(json, '$.entityKey') IS NOT NULL`,
+    ...(range.since === undefined ? [] : [`${servedAt} >= ${Math.floor(range.since)}`]),
+    ...(range.until === undefined ? [] : [`${servedAt} < ${Math.floor(range.until)}`]),
+  ];
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${SERVED_TABLE} AS SELECT ${columns.join(', ')} FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true) WHERE ${filters.join(' AND ')}`);
+  try {
+    return await profileRelation(engine, SERVED_TABLE, Object.entries(reference.columns).map(([name, c]) => ({ name, kind: c.kind })));
+  } finally {
+    await engine.run(`DROP TABLE IF EXISTS ${SERVED_TABLE}`);
   }
-  return { rows: rows.length, columns };
 }
 
 /**
@@ -83,16 +100,13 @@ export function servedProfile(rows: readonly { readonly values: Readonly<Record<
 export async function datasetDrift(ctx: SluiceContext, project: Project, options: DatasetDriftOptions): Promise<DatasetDriftReport> {
   const dataset = await findDataset(ctx, options.datasetId);
   const reference = await datasetProfile(ctx, dataset);
-  const rows = await readServingLog(ctx.dataDir, {
-    ...(options.service === undefined ? {} : { service: options.service }),
-    ...(options.since === undefined ? {} : { since: options.since }),
-    ...(options.until === undefined ? {} : { until: options.until }),
-  });
-  const current = servedProfile(rows, reference);
+  const range = { ...(options.since === undefined ? {} : { since: options.since }), ...(options.until === undefined ? {} : { until: options.until }) };
+  const files = await servingLogFiles(ctx.dataDir, { ...(options.service === undefined ? {} : { service: options.service }), ...range });
+  const current = await servedProfile(ctx, files, reference, range);
   const comparison = compareProfiles(`dataset:${dataset.id}`, reference, current, featureThresholds(project), ctx.now(), {
     ...(options.minValues === undefined ? {} : { minValues: options.minValues }),
-    details: { service: options.service ?? null, servedRows: rows.length },
+    details: { service: options.service ?? null, servedRows: current.rows },
   });
   await reportDrift(ctx, comparison.results, (r) => `feature:${r.feature}`, (r) => `feature ${r.feature} (served${options.service && options.service !== UNNAMED_SERVICE ? ` by ${options.service}` : ''}, against dataset ${dataset.id})`);
-  return { datasetId: dataset.id, servedRows: rows.length, ...comparison };
+  return { datasetId: dataset.id, servedRows: current.rows, ...comparison };
 }

@@ -40,6 +40,29 @@ function isServedRow(value: unknown): value is ServedRow {
 }
 
 /**
+ * The log files that may hold rows served in `[since, until)`: those of the hours the range
+ * touches, by service then hour.
+ *
+ * @example
+ * const files = await servingLogFiles('.sluice', { service: 'fraud_v1', since: Date.now() - 86_400_000 });
+ */
+export async function servingLogFiles(dataDir: string, query: ServingLogQuery = {}): Promise<string[]> {
+  const since = query.since ?? Number.NEGATIVE_INFINITY;
+  const until = query.until ?? Number.POSITIVE_INFINITY;
+  const services = query.service === undefined ? await entries(servingLogDir(dataDir)) : [query.service];
+  const files: string[] = [];
+  for (const service of services) {
+    const dir = servingLogDir(dataDir, service);
+    for (const name of await entries(dir)) {
+      if (!name.endsWith('.jsonl')) continue;
+      const hour = Date.parse(`${name.slice(0, -'.jsonl'.length)}:00:00.000Z`);
+      if (!Number.isNaN(hour) && hour + HOUR_MS > since && hour < until) files.push(join(dir, name));
+    }
+  }
+  return files;
+}
+
+/**
  * The served rows of the log (see `served-row.ts`), in file order (by service, then hour, then
  * append order), served in `[since, until)`. Only the files of the hours the range touches are
  * read. A line that is not a whole record (a torn last line after a crash) is skipped.
@@ -50,25 +73,17 @@ function isServedRow(value: unknown): value is ServedRow {
 export async function readServingLog(dataDir: string, query: ServingLogQuery = {}): Promise<ServedRow[]> {
   const since = query.since ?? Number.NEGATIVE_INFINITY;
   const until = query.until ?? Number.POSITIVE_INFINITY;
-  const services = query.service === undefined ? await entries(servingLogDir(dataDir)) : [query.service];
   const rows: ServedRow[] = [];
-  for (const service of services) {
-    const dir = servingLogDir(dataDir, service);
-    for (const name of await entries(dir)) {
-      if (!name.endsWith('.jsonl')) continue;
-      const hour = Date.parse(`${name.slice(0, -'.jsonl'.length)}:00:00.000Z`);
-      if (Number.isNaN(hour) || hour + HOUR_MS <= since || hour >= until) continue;
-      const text = await readFile(join(dir, name), 'utf8');
-      for (const line of text.split('\n')) {
-        if (line.length === 0) continue;
-        let row: unknown;
-        try {
-          row = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (isServedRow(row) && row.servedAt >= since && row.servedAt < until) rows.push(row);
+  for (const file of await servingLogFiles(dataDir, query)) {
+    for (const line of (await readFile(file, 'utf8')).split('\n')) {
+      if (line.length === 0) continue;
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch {
+        continue;
       }
+      if (isServedRow(row) && row.servedAt >= since && row.servedAt < until) rows.push(row);
     }
   }
   return rows;

@@ -96,4 +96,15 @@ test('a drifted feature is detected, reported once and cleared; a healthy one is
     [`dataset:${dataset.datasetId}`, 'stats__amount_last', 'error'], [`dataset:${dataset.datasetId}`, 'stats__channel_last', 'ok'], ['source:txns', 'amount', 'ok'], ['source:txns', 'channel', 'ok'],
   ]);
   expect(await readServingLog(env.platform.dataDir, { service: 'scoring' })).toHaveLength(2 * N);
+
+  // The job from the CLI: a tracked run; the condition stays firing, so no second alert.
+  const job = sluice(env.dir, 'drift', '--dataset', dataset.datasetId, '--service', 'scoring', '--since', new Date(T0 + 2 * HOUR).toISOString());
+  expect(job.code).toBe(0);
+  expect(job.stdout).toMatch(new RegExp(`dataset ${dataset.datasetId} against ${N} served row\\(s\\) of scoring:`));
+  expect(job.stdout).toMatch(/stats__amount_last\s+psi\s+\d+\.\d{4}\s+error/);
+  expect((await env.platform.metadata.listRuns(10)).find((r) => r.job === 'drift')).toMatchObject({ status: 'succeeded', stats: { servedRows: N, scored: 2, drifted: 1 } });
+  expect((await env.platform.metadata.health.listAlerts(100)).filter((a) => a.condition.subject === 'feature:stats__amount_last')).toHaveLength(1);
+  const unknown = sluice(env.dir, 'drift', '--dataset', 'ds_nope');
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('dataset "ds_nope" is not registered');
 });

@@ -34,12 +34,29 @@ function identifierColumns(project: Project, source: string): Set<string> {
  * Numeric and categorical columns are scored with the default thresholds; identifiers are
  * left out. Results are stored under `source:<name>` and each scored column is reported as the
  * health condition `drift` of `column:<source>.<column>`. A source's first batch is profiled
- * and kept, with nothing to compare.
+ * and kept, with nothing to compare. A failure never fails the ingest: it is reported as the
+ * condition `job_failed` of `job:drift:<source>` (cleared by the next batch that is profiled).
  *
  * @example
  * await sourceBatchDrift(platform, project, 'transactions', result.snapshot);
  */
 export async function sourceBatchDrift(ctx: SluiceContext, project: Project, source: string, snapshotId: string): Promise<BatchDriftReport | undefined> {
+  // The batch is committed whatever happens here: a failure is a condition to see, not a failed ingest.
+  const condition = { kind: 'job_failed', subject: `job:drift:${source}`, severity: 'warn' } as const;
+  try {
+    const report = await compareBatch(ctx, project, source, snapshotId);
+    await ctx.metadata.health.report({ ...condition, firing: false, message: `drift of source "${source}" batches is computed again` }, ctx.now());
+    return report;
+  } catch (error) {
+    await ctx.metadata.health.report({
+      ...condition, firing: true, details: { snapshot: snapshotId, error: (error as Error).message },
+      message: `the drift of batch ${snapshotId} of source "${source}" could not be computed (${(error as Error).message}); its rows are committed; the next batch is compared with the last profiled one`,
+    }, ctx.now());
+    return undefined;
+  }
+}
+
+async function compareBatch(ctx: SluiceContext, project: Project, source: string, snapshotId: string): Promise<BatchDriftReport | undefined> {
   const snapshot = await ctx.metadata.snapshot(snapshotId);
   const key = `batch:${source}`;
   const previous = (await ctx.metadata.drift.profile(key))?.profile as StoredBatch | undefined;

@@ -37,3 +37,25 @@ test('lines are exact JSON whatever the values (and names, which the definitions
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('feature lists of views of different entities are keyed each by their own join keys', async () => {
+  const merchant = entity({ name: 'merchant', joinKey: 'merchant_id' });
+  const m = batchSource({ name: 'm', schema: { merchant_id: 'int64', ts: 'timestamp' }, timestamp: 'ts' });
+  const two = compileProject(defineProject({ name: 'p', entities: [account, merchant], sources: [src, m], featureViews: [view, featureView({ name: 'mv', entity: merchant, source: m, features: { n: count() } })] }));
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
+  try {
+    const log = servingLogWriter({ dataDir: dir, defaultRate: 1 });
+    const answer = (viewName: string, row: Record<string, unknown>): OnlineFeaturesResponse => ({
+      asOf: '2024-03-01T00:00:00.000Z', features: [`${viewName}__n`], stale: 0, rows: [row as never], metadata: [{ status: ['PRESENT'], ageMs: [0] }],
+      views: { [viewName]: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: {} } },
+    });
+    log.record(two, { entities: {}, features: ['v:n'] }, answer('v', { bank: 'b', number: 1, v__n: 1 }), 'r1', 0);
+    log.record(two, { entities: {}, features: ['mv:n'] }, answer('mv', { merchant_id: '+0042', mv__n: 2 }), 'r2', 0);
+    await log.close();
+    expect((await readServingLog(dir)).map((r) => [r.service, r.entityKey, r.keys])).toEqual([
+      ['_features', '1:b1:1', { bank: 'b', number: 1 }], ['_features', '42', { merchant_id: '+0042' }],
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

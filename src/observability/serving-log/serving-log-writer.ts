@@ -228,7 +228,8 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   return {
     stats,
     record(project, request, response, requestId, servedAt) {
-      const cacheKey = request.service ?? '';
+      // A feature list may name another entity's views than the last one: keyed by its features, as the serving plan is.
+      const cacheKey = request.service !== undefined ? `s:${request.service}` : `f:${(request.features ?? []).join(',')}`;
       let byService = plans.get(project);
       if (!byService) plans.set(project, (byService = new Map()));
       let plan = byService.get(cacheKey);

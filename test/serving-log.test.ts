@@ -123,3 +123,13 @@ test('a full buffer drops and counts rows, never blocks a request; close flushes
   expect(await readServingLog(env.platform.dataDir)).toHaveLength(30);
   expect(await metrics.render()).toContain('sluice_serving_log_rows_total{service="scoring"} 30');
 });
+
+test('two servers on one metrics registry share the serving log and drift metrics', async () => {
+  const metrics = new SluiceMetrics();
+  const a = await createServer(env.platform, { servingLogRate: 1, metrics });
+  const b = await createServer(env.platform, { servingLogRate: 1, metrics });
+  for (const app of [a, b]) await app.inject({ method: 'POST', url: '/v1/features/online', payload: { entities: { customer_id: ['c1'] }, service: 'scoring' } });
+  await a.close();
+  await b.close();
+  expect(await metrics.render()).toContain('sluice_serving_log_rows_total{service="scoring"} 2');
+});

@@ -10,6 +10,8 @@ import type { MetadataStore } from '../../storage/metadata/metadata-store.js';
  * registerDriftMetrics(metrics.registry, platform.metadata);
  */
 export function registerDriftMetrics(registry: Registry, metadata: MetadataStore): void {
+  // Once per registry (two servers may share one).
+  if (registry.getSingleMetric('sluice_drift_score')) return;
   new Gauge({
     name: 'sluice_drift_score',
     help: 'Latest drift score (PSI or Jensen-Shannon) of a feature against its training dataset (subject dataset:<id>) or of a source column between consecutive batches (subject source:<name>)',

@@ -67,6 +67,11 @@ interface PendingRow {
 
 const DEFAULT_MAX_BUFFERED = 10_000;
 
+/** A counter by service on `registry`: the one already there when two writers share a registry. */
+function counter(registry: Registry, name: string, help: string): Counter<'service'> {
+  return (registry.getSingleMetric(name) as Counter<'service'> | undefined) ?? new Counter({ name, help, labelNames: ['service'], registers: [registry] });
+}
+
 function planFor(project: Project, request: OnlineFeaturesRequest, defaultThreshold: number, response: OnlineFeaturesResponse): ServiceLogPlan {
   const service = request.service === undefined ? undefined : project.featureServices.find((s) => s.name === request.service);
   const threshold = service?.log === undefined ? defaultThreshold : sampleThreshold(service.log.sampleRate);
@@ -175,8 +180,8 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const maxBuffered = options.maxBufferedRows ?? DEFAULT_MAX_BUFFERED;
   const plans = new WeakMap<Project, Map<string, ServiceLogPlan>>();
   const stats = { written: 0, dropped: 0 };
-  const written = options.registry && new Counter({ name: 'sluice_serving_log_rows_total', help: 'Served rows appended to the sampled serving log, by service', labelNames: ['service'], registers: [options.registry] });
-  const dropped = options.registry && new Counter({ name: 'sluice_serving_log_dropped_rows_total', help: 'Sampled served rows dropped because the serving log buffer was full or a write failed, by service', labelNames: ['service'], registers: [options.registry] });
+  const written = options.registry && counter(options.registry, 'sluice_serving_log_rows_total', 'Served rows appended to the sampled serving log, by service');
+  const dropped = options.registry && counter(options.registry, 'sluice_serving_log_dropped_rows_total', 'Sampled served rows dropped because the serving log buffer was full or a write failed, by service');
   const checked = new Set<string>();
   let buffer: PendingRow[] = [];
   let flushing: Promise<void> = Promise.resolve();

@@ -108,3 +108,9 @@ test('a drifted feature is detected, reported once and cleared; a healthy one is
   expect(unknown.code).toBe(1);
   expect(unknown.stderr).toContain('dataset "ds_nope" is not registered');
 });
+
+test('sluice serve --serving-log-rate takes a rate from 0 to 1', () => {
+  const bad = sluice(env.dir, 'serve', '--serving-log-rate', '2');
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('expected a number from 0 to 1');
+});

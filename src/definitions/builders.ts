@@ -1,3 +1,4 @@
+import type { CheckSpec } from './check-types.js';
 import type { FeatureValues } from './request-view.js';
 import type {
   BatchSourceSpec,
@@ -54,6 +55,7 @@ export function batchSource<const S extends Schema>(options: {
   eventId?: string;
   description?: string;
   freshness?: string;
+  checks?: readonly CheckSpec[];
 }): BatchSourceSpec<S> {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -162,6 +164,7 @@ export function featureView<
   ttl?: string;
   description?: string;
   freshness?: string;
+  checks?: readonly CheckSpec[];
 }): FeatureViewSpec<N, FeatureValues<F, S & { readonly [K in keyof C]: C[K]['type'] }>> {
   const columns = options.columns === undefined ? {} : { columns: Object.freeze({ ...options.columns }) };
   return Object.freeze({ kind: 'featureView', ...options, ...columns, features: Object.freeze({ ...options.features }) });
@@ -208,6 +211,7 @@ export function sqlTransform(options: {
   schema: Schema;
   incremental?: boolean;
   description?: string;
+  checks?: readonly CheckSpec[];
 }): SqlTransformSpec {
   return Object.freeze({ kind: 'sqlTransform', ...options, inputs: Object.freeze([...options.inputs]), schema: Object.freeze({ ...options.schema }) });
 }

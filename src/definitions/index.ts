@@ -15,3 +15,6 @@ export { compileTransforms, transformOrder } from './compile-transforms.js';
 export { requestView, type ColumnValues, type FeatureValue, type FeatureValues, type RequestInput } from './request-view.js';
 export { bindRequestFunctions, compileRequestView, functionSourceHash, REQUEST_INPUT, type RequestFunctions } from './compile-request-view.js';
 export { columnTypeProblem, isListType, listOf, listShape, type ElementType, type ListShape } from './column-types.js';
+export { notNull, range, allowedValues, unique, rowCount, sqlCheck, regex, freshness, schema } from './check-builders.js';
+export { CHECK_NOW_COLUMN, type Check, type CheckKind, type CheckOptions, type CheckSeverity, type CheckSpec } from './check-types.js';
+export { compileChecks } from './compile-checks.js';

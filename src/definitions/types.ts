@@ -1,3 +1,5 @@
+import type { Check, CheckSpec } from './check-types.js';
+
 /** Scalar column types a source schema may use. */
 export type ScalarType = 'string' | 'int64' | 'float64' | 'bool' | 'timestamp';
 export const COLUMN_TYPES: readonly ScalarType[] = ['string', 'int64', 'float64', 'bool', 'timestamp'];
@@ -37,6 +39,8 @@ export interface BatchSourceSpec<S extends Schema = Schema> {
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 /** A value read from the environment when a connector starts: never stored in definitions, the registry or logs. */
@@ -86,6 +90,8 @@ export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 export interface CdcSourceSpec {
@@ -98,6 +104,8 @@ export interface CdcSourceSpec {
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 /** Any source a project lists. */
@@ -139,6 +147,8 @@ export interface FeatureViewSpec<N extends string = string, V extends Readonly<R
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its online table reflects no data newer than this (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /** Data quality checks on the rows `materialize` writes (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
   /** Type-only (never set): the TypeScript type of each feature's value. */
   readonly '~values'?: V;
 }
@@ -205,6 +215,8 @@ export interface Source {
   /** The freshness SLA as written and in ms (absent: none); outside the hash, as it changes no value. */
   readonly freshness?: string;
   readonly freshnessMs?: number;
+  /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
+  readonly checks?: readonly Check[];
   readonly hash: string;
 }
 
@@ -247,6 +259,8 @@ export interface FeatureView {
   /** The freshness SLA as written and in ms (absent: none); outside the hash, as it changes no value. */
   readonly freshness?: string;
   readonly freshnessMs?: number;
+  /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
+  readonly checks?: readonly Check[];
   readonly hash: string;
 }
 
@@ -297,6 +311,8 @@ export interface SqlTransformSpec {
   /** For an append-only first input: a run processes only its rows added since the last run (other inputs whole, as lookups) and appends its result. */
   readonly incremental?: boolean;
   readonly description?: string;
+  /** Data quality checks on each run's result, before it commits (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 /** A validated SQL transform. Its output table is also in `Project.sources` as a source of kind `transform`. */

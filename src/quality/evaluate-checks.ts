@@ -1,28 +1,14 @@
-import { CHECK_NOW_COLUMN, isListType, type Check, type CheckKind, type CheckSeverity, type ColumnType, type Schema } from '../definitions/index.js';
+import { CHECK_NOW_COLUMN, isListType, type Check, type ColumnType, type Schema } from '../definitions/index.js';
 import { storageType } from '../ingest/validate-sql.js';
 import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js';
+import type { CheckOutcome } from '../storage/metadata/quality-store.js';
 import { formatDuration, toIso } from '../time/index.js';
 
 /** Failing values kept per check, for a person to look at. */
 export const SAMPLE_SIZE = 5;
 
-/** The outcome of one check on one batch. */
-export interface CheckResult {
-  readonly dataset: string;
-  readonly check: string;
-  readonly kind: CheckKind;
-  readonly severity: CheckSeverity;
-  readonly passed: boolean;
-  /** Rows that failed (row-level and unique checks; 0 for the others). */
-  readonly failingRows: number;
-  readonly totalRows: number;
-  /** The fraction of rows that passed (1 for an empty batch); for rowCount, freshness and schema, 1 or 0. */
-  readonly observedFraction: number;
-  /** A few failing values (JSON of the columns the check reads), or what was observed. */
-  readonly samples: readonly string[];
-  /** One line: what was expected and what was found. */
-  readonly message: string;
-}
+/** The outcome of one check on one batch (the record the quality store keeps). */
+export type CheckResult = CheckOutcome;
 
 /** What one scan of a batch learns besides the checks: for OpenLineage's dataQualityMetrics. */
 export interface BatchProfile {

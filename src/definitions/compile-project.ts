@@ -131,7 +131,8 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     description: spec.description,
   };
   // The freshness SLA and checks are outside the value hash: declaring them rematerializes nothing.
-  const checks = compileChecks({ where: `feature view "${spec.name}"`, schema: { ...Object.fromEntries(entity.joinKeys.map((k) => [k, row.schema[k]!])), ...Object.fromEntries(features.map((f) => [f.name, f.valueType])) } }, spec.checks);
+  // Checks see the rows materialize writes: a single join key and the features.
+  const checks = compileChecks({ where: `feature view "${spec.name}"`, schema: { ...Object.fromEntries(entity.joinKeys.length === 1 ? [[entity.joinKeys[0]!, row.schema[entity.joinKeys[0]!]!]] : []), ...Object.fromEntries(features.map((f) => [f.name, f.valueType])) } }, spec.checks);
   return { ...body, ...compileFreshness(`feature view "${spec.name}"`, spec.freshness), ...(checks.length > 0 ? { checks } : {}), hash: viewValueHash(body, source, valueReads(row, features.flatMap((f) => (f.column === undefined ? [] : [f.column])))) };
 }
 

@@ -4,8 +4,8 @@ import { stageLakeFile } from '../ingest/commit-ingest.js';
 import { typedValueSql, type KnownAt } from '../ingest/validate-sql.js';
 import { ident } from '../storage/engine/sql-engine.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
-import { holdBatch } from './quarantine.js';
-import { checkBatch, checksFailedError, recordVerdict, type BatchVerdict } from './run-checks.js';
+import { enforceVerdict } from './quarantine.js';
+import { checkBatch, type BatchVerdict } from './run-checks.js';
 
 /** The valid rows of an ingest's checked table (text columns) in their typed lake values: what checks see. */
 export function typedRowsSql(source: Source, table: string): string {
@@ -34,13 +34,10 @@ export async function gateIngest(ctx: SluiceContext, source: Source, accepted: n
   const engine = await ctx.engine();
   const verdict = await checkBatch(engine, source, typedRowsSql(source, 'ingest_checked'), { now: ctx.now(), ...(input.observedColumns ? { observedColumns: input.observedColumns } : {}) });
   if (!verdict) return undefined;
-  if (verdict.blocking.length === 0) {
-    await recordVerdict(ctx, verdict);
-    return verdict;
-  }
-  const { staged } = await stageLakeFile(ctx, source, accepted, input.knownAt);
-  const held = await holdBatch(ctx, { dataset: source.name, origin: input.origin, staged, rows: accepted, contentHash: input.contentHash, results: verdict.results });
-  if (deadLetters.length > 0) await ctx.metadata.addDeadLetters(deadLetters);
-  await recordVerdict(ctx, verdict, { quarantineId: held.id });
-  throw checksFailedError(source.name, verdict.blocking, `the batch (${accepted} rows of ${input.origin}) is quarantined as ${held.id}, not committed: inspect it with "sluice quarantine list", then "sluice quarantine release ${held.id}" or "sluice quarantine drop ${held.id}"`);
+  await enforceVerdict(ctx, verdict, async () => {
+    const { staged } = await stageLakeFile(ctx, source, accepted, input.knownAt);
+    if (deadLetters.length > 0) await ctx.metadata.addDeadLetters(deadLetters);
+    return { dataset: source.name, origin: input.origin, staged, rows: accepted, contentHash: input.contentHash };
+  });
+  return verdict;
 }

@@ -7,6 +7,7 @@ import { commitOrRemove } from '../ingest/commit-ingest.js';
 import { fsyncPath, writeFileAtomic } from '../storage/lake/atomic-file.js';
 import type { Snapshot, TransformLineage } from '../storage/metadata/metadata-store.js';
 import type { CheckOutcome, QuarantinedBatch } from '../storage/metadata/quality-store.js';
+import { checksFailedError, recordVerdict, type BatchVerdict } from './run-checks.js';
 
 /** The quarantine area of the data directory: held batches, one Parquet file and its results each. */
 export const QUARANTINE_DIR = 'quarantine';
@@ -42,6 +43,26 @@ export async function holdBatch(ctx: SluiceContext, batch: HeldBatch): Promise<Q
     dataset: batch.dataset, origin: batch.origin, file, rows: batch.rows, contentHash: batch.contentHash, runId: null, results: batch.results,
     createdAt: ctx.now(), ...(batch.lineage ? { lineage: batch.lineage } : {}),
   });
+}
+
+/**
+ * Acts on a batch's verdict: records it when nothing blocks; otherwise stages the batch
+ * (`stage`: the caller writes its rows, unpublished), holds it in quarantine, records the
+ * verdict with the quarantine id, and throws the error that fails the run, naming the checks
+ * and how to release or drop the batch.
+ *
+ * @example
+ * await enforceVerdict(ctx, verdict, async () => ({ dataset, origin, staged, rows, contentHash }));
+ */
+export async function enforceVerdict(ctx: SluiceContext, verdict: BatchVerdict, stage: () => Promise<Omit<HeldBatch, 'results'>>): Promise<void> {
+  if (verdict.blocking.length === 0) {
+    await recordVerdict(ctx, verdict);
+    return;
+  }
+  const batch = await stage();
+  const held = await holdBatch(ctx, { ...batch, results: verdict.results });
+  await recordVerdict(ctx, verdict, { quarantineId: held.id });
+  throw checksFailedError(batch.dataset, verdict.blocking, `the batch (${batch.rows} rows of ${batch.origin}) is quarantined as ${held.id}, not committed: inspect it with "sluice quarantine list", then "sluice quarantine release ${held.id}" or "sluice quarantine drop ${held.id}"`);
 }
 
 async function heldBatch(ctx: SluiceContext, id: number): Promise<QuarantinedBatch> {

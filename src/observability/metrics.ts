@@ -45,6 +45,8 @@ const SCRAPED: Readonly<Record<string, { help: string; labels: readonly string[]
   sluice_freshness_lag_seconds: { help: 'Age of the newest committed data of a source or view', labels: ['kind', 'name'] },
   sluice_freshness_sla_seconds: { help: 'Declared freshness SLA of a source or view', labels: ['kind', 'name'] },
   sluice_stale: { help: '1 when a source or view is past its freshness SLA, else 0', labels: ['kind', 'name'] },
+  sluice_check_results_total: { help: 'Data quality check evaluations, by dataset, check and outcome (passed, failed)', labels: ['dataset', 'check', 'outcome'], counter: true },
+  sluice_checks_failing: { help: 'Data quality checks whose latest result failed, by dataset and severity', labels: ['dataset', 'severity'] },
 };
 
 /**

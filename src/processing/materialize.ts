@@ -99,7 +99,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         checked.push(verdict);
         if (verdict.blocking.length > 0) {
           await recordVerdict(ctx, verdict);
-          blocked.push(checksFailedError(view.name, verdict.blocking, 'its online table was not replaced (the previous one keeps serving)'));
+          blocked.push(checksFailedError(view.name, verdict, 'its online table was not replaced (the previous one keeps serving)'));
           if (extra) await engine.run(`DROP TABLE ${extra}`);
           return;
         }

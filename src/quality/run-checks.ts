@@ -2,7 +2,6 @@ import type { SluiceContext } from '../context.js';
 import type { Check, Schema } from '../definitions/index.js';
 import { ValidationError } from '../errors.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
-import type { CheckOutcome } from '../storage/metadata/quality-store.js';
 import { evaluateChecks, type BatchProfile, type CheckResult } from './evaluate-checks.js';
 
 /** A dataset that declares checks: a source (or a transform's table), or a feature view. */
@@ -18,6 +17,8 @@ export interface BatchVerdict {
   /** Failing `error` checks: the batch must not be committed. */
   readonly blocking: readonly CheckResult[];
   readonly profile: BatchProfile;
+  /** The checks evaluated, in the order of `results`. */
+  readonly checks: readonly Check[];
 }
 
 /** The health subject of a check: `check:<dataset>/<check>`. */
@@ -33,7 +34,7 @@ export const checkSubject = (dataset: string, check: string): string => `check:$
 export async function checkBatch(engine: SqlEngine, dataset: CheckedDataset, relation: string, options: { readonly now: number; readonly observedColumns?: Readonly<Record<string, string | null>> }): Promise<BatchVerdict | undefined> {
   if ((dataset.checks ?? []).length === 0) return undefined;
   const { results, profile } = await evaluateChecks(engine, { dataset: dataset.name, schema: dataset.schema, checks: dataset.checks! }, relation, options);
-  return { results, profile, blocking: results.filter((r) => !r.passed && r.severity === 'error') };
+  return { results, profile, checks: dataset.checks!, blocking: results.filter((r) => !r.passed && r.severity === 'error') };
 }
 
 /**
@@ -55,10 +56,11 @@ export async function recordVerdict(ctx: SluiceContext, verdict: BatchVerdict, c
 }
 
 /** The error a blocked batch fails its run with: which checks, what they found, and where the batch is held. */
-export function checksFailedError(dataset: string, blocking: readonly CheckOutcome[], held: string): ValidationError {
-  const list = blocking.map((r) => `"${r.check}" (${r.message})`).join('; ');
-  return new ValidationError('VALIDATION_FAILED', `"${dataset}": ${blocking.length === 1 ? 'error check' : 'error checks'} ${list} failed; ${held}`, {
-    details: { dataset, checks: blocking.map((r) => ({ check: r.check, message: r.message, failingRows: r.failingRows, samples: r.samples })) },
+export function checksFailedError(dataset: string, verdict: BatchVerdict, held: string): ValidationError {
+  const list = verdict.blocking.map((r) => `"${r.check}" (${r.message})`).join('; ');
+  return new ValidationError('VALIDATION_FAILED', `"${dataset}": ${verdict.blocking.length === 1 ? 'error check' : 'error checks'} ${list} failed; ${held}`, {
+    // The whole verdict too, so the run's FAIL lineage event carries the assertions and metrics.
+    details: { dataset, checks: verdict.blocking.map((r) => ({ check: r.check, message: r.message, failingRows: r.failingRows, samples: r.samples })), ...verdictStats(verdict) },
   });
 }
 
@@ -66,7 +68,10 @@ export function checksFailedError(dataset: string, blocking: readonly CheckOutco
 export function verdictStats(verdict: BatchVerdict | undefined): Record<string, unknown> {
   if (!verdict) return {};
   return {
-    checks: verdict.results.map((r) => ({ check: r.check, kind: r.kind, severity: r.severity, passed: r.passed, failingRows: r.failingRows, message: r.message })),
+    checks: verdict.results.map((r, i) => ({
+      check: r.check, kind: r.kind, severity: r.severity, passed: r.passed, failingRows: r.failingRows, message: r.message,
+      ...(verdict.checks[i]?.columns.length === 1 ? { column: verdict.checks[i]!.columns[0] } : {}),
+    })),
     profile: verdict.profile,
   };
 }

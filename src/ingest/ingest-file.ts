@@ -7,7 +7,7 @@ import type { SluiceContext } from '../context.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { rejectReasonSql, type KnownAt } from './validate-sql.js';
-import { commitOrRemove, writeLakeFile } from './commit-ingest.js';
+import { commitOrRemove, stageLakeFile } from './commit-ingest.js';
 import { withLease } from '../orchestration/lease.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { dropRaw, jsonInputColumns, loadRaw, RAW_TABLE as RAW, type InputColumns, type InputFormat } from './load-raw.js';
@@ -112,8 +112,16 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       progress(2);
       const now = ctx.now();
       const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: path, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
-      const verdict = await gateIngest(ctx, source, accepted, deadLetters, { origin: path, contentHash, knownAt, ...(observedColumns ? { observedColumns } : {}) });
-      const published = accepted > 0 ? await writeLakeFile(ctx, source, accepted, contentHash, knownAt) : undefined;
+      const staged = accepted > 0 ? await stageLakeFile(ctx, source, accepted, knownAt) : undefined;
+      let published: string | undefined;
+      let verdict: Awaited<ReturnType<typeof gateIngest>>;
+      try {
+        // The source's checks read the staged rows; a blocked batch's file goes to quarantine instead of the lake.
+        verdict = await gateIngest(ctx, source, accepted, deadLetters, { origin: path, contentHash, ...(staged ? { staged: staged.staged } : {}), ...(observedColumns ? { observedColumns } : {}) });
+        published = staged ? await ctx.lake.publish(source.name, staged.staged, `seq${staged.firstSeq}-${contentHash.slice(0, 12)}`) : undefined;
+      } finally {
+        if (staged) await ctx.lake.discard(staged.staged);
+      }
       const outcome = await commitOrRemove(ctx, published, async () => {
         await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
         progress(3);

@@ -1,8 +1,7 @@
 import type { SluiceContext } from '../context.js';
 import type { Source } from '../definitions/index.js';
-import { stageLakeFile } from '../ingest/commit-ingest.js';
-import { typedValueSql, type KnownAt } from '../ingest/validate-sql.js';
-import { ident } from '../storage/engine/sql-engine.js';
+import { typedValueSql } from '../ingest/validate-sql.js';
+import { ident, literal } from '../storage/engine/sql-engine.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
 import { enforceVerdict } from './quarantine.js';
 import { checkBatch, type BatchVerdict } from './run-checks.js';
@@ -16,28 +15,39 @@ export function typedRowsSql(source: Source, table: string): string {
 export interface IngestInput {
   readonly origin: string;
   readonly contentHash: string;
-  readonly knownAt: KnownAt;
+  /** The valid rows, staged as the lake would hold them (absent when there are none). */
+  readonly staged?: string;
   readonly observedColumns?: Readonly<Record<string, string | null>>;
 }
 
 /**
- * Runs a source's checks on an ingest's valid rows (in `ingest_checked`), before the commit,
- * and records them (results, health). When an `error` check fails, the batch is quarantined: its
- * rows are written as the lake would hold them, but under the quarantine area, its dead letters
- * are stored, and the run fails with an error naming the checks, so nothing downstream runs on it.
- * Undefined when the source declares no checks.
+ * Runs a source's checks on an ingest's valid rows before the commit, reading them from the
+ * staged Parquet file (typed and columnar, so the checks' scan does not parse text again), and
+ * records them (results, health). When an `error` check fails, the batch is quarantined: the
+ * staged file moves to the quarantine area instead of the lake, its dead letters are stored, and
+ * the run fails with an error naming the checks, so nothing downstream runs on it. Undefined when
+ * the source declares no checks.
  *
  * @example
- * const verdict = await gateIngest(ctx, source, accepted, deadLetters, { origin: path, contentHash, knownAt });
+ * const verdict = await gateIngest(ctx, source, accepted, deadLetters, { origin: path, contentHash, staged });
  */
 export async function gateIngest(ctx: SluiceContext, source: Source, accepted: number, deadLetters: readonly DeadLetter[], input: IngestInput): Promise<BatchVerdict | undefined> {
   const engine = await ctx.engine();
-  const verdict = await checkBatch(engine, source, typedRowsSql(source, 'ingest_checked'), { now: ctx.now(), ...(input.observedColumns ? { observedColumns: input.observedColumns } : {}) });
+  const columns = Object.keys(source.schema).map(ident).join(', ');
+  const rows = input.staged === undefined ? typedRowsSql(source, 'ingest_checked') : `SELECT ${columns} FROM read_parquet(${literal(input.staged)})`;
+  const verdict = await checkBatch(engine, source, rows, { now: ctx.now(), ...(input.observedColumns ? { observedColumns: input.observedColumns } : {}) });
   if (!verdict) return undefined;
   await enforceVerdict(ctx, verdict, async () => {
-    const { staged } = await stageLakeFile(ctx, source, accepted, input.knownAt);
     if (deadLetters.length > 0) await ctx.metadata.addDeadLetters(deadLetters);
+    const staged = input.staged ?? (await emptyBatch(ctx, source));
     return { dataset: source.name, origin: input.origin, staged, rows: accepted, contentHash: input.contentHash };
   });
   return verdict;
+}
+
+/** A staged file of no rows (a blocked batch with no valid row still has a file in quarantine). */
+async function emptyBatch(ctx: SluiceContext, source: Source): Promise<string> {
+  const staged = ctx.lake.stagingPath(source.name);
+  await (await ctx.engine()).run(`COPY (${typedRowsSql(source, 'ingest_checked')} LIMIT 0) TO ${literal(staged)} (FORMAT PARQUET)`);
+  return staged;
 }

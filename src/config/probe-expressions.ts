@@ -9,6 +9,10 @@ import { checkProbeSql } from '../quality/evaluate-checks.js';
 function checkProbes(project: Project): { where: string; description: string; sql: string }[] {
   const datasets = [
     ...project.sources.map((s) => ({ where: `${s.kind === 'transform' ? 'transform' : 'source'} "${s.name}"`, schema: s.schema, checks: s.checks ?? [] })),
+    ...project.featureViews.map((v) => ({
+      where: `feature view "${v.name}"`, checks: v.checks ?? [],
+      schema: { ...Object.fromEntries(v.joinKeys.map((k) => [k, v.columnTypes[k]!])), ...Object.fromEntries(v.features.map((f) => [f.name, f.valueType])) },
+    })),
   ];
   return datasets.flatMap((d) => d.checks.flatMap((check) => {
     const sql = checkProbeSql(d.schema, check);

@@ -39,13 +39,15 @@ function checkSql(check: Check, i: number, schema: Schema): { items: string[]; c
     const failing = `(${check.predicate}) IS FALSE`;
     // A missing value says nothing by itself: the row it is missing from does.
     const sample = check.kind === 'notNull' || check.columns.length === 0 ? json(Object.keys(schema)) : json(check.columns);
-    return { items: [`count(*) FILTER (WHERE ${failing})::DOUBLE AS ${f(i, 'n')}`, `to_json(min(${sample}, ${SAMPLE_SIZE}) FILTER (WHERE ${failing}))::VARCHAR AS ${f(i, 's')}`] };
+    // CASE, not FILTER: an aggregate's argument would be computed for every row; the sample only for failing ones.
+    return { items: [`count(*) FILTER (WHERE ${failing})::DOUBLE AS ${f(i, 'n')}`, `to_json(min(CASE WHEN ${failing} THEN ${sample} END, ${SAMPLE_SIZE}))::VARCHAR AS ${f(i, 's')}`] };
   }
   if (check.kind === 'unique') {
     const keys = check.columns.map(ident).join(', ');
     const notNull = check.columns.map((c) => `${ident(c)} IS NOT NULL`).join(' AND ');
-    const cte = `${f(i, 'dup')} AS MATERIALIZED (SELECT ${json(check.columns)} AS k, count(*) AS n FROM rows WHERE ${notNull} GROUP BY ${keys} HAVING count(*) > 1)`;
-    return { cte, items: [`(SELECT coalesce(sum(n), 0)::DOUBLE FROM ${f(i, 'dup')}) AS ${f(i, 'n')}`, `(SELECT to_json(min(k, ${SAMPLE_SIZE}))::VARCHAR FROM ${f(i, 'dup')}) AS ${f(i, 's')}`] };
+    // Grouped by the key's own values: only repeated keys are rendered as samples.
+    const cte = `${f(i, 'dup')} AS MATERIALIZED (SELECT ${keys}, count(*) AS _n FROM rows WHERE ${notNull} GROUP BY ${keys} HAVING count(*) > 1)`;
+    return { cte, items: [`(SELECT coalesce(sum(_n), 0)::DOUBLE FROM ${f(i, 'dup')}) AS ${f(i, 'n')}`, `(SELECT to_json(min(${json(check.columns)}, ${SAMPLE_SIZE}))::VARCHAR FROM ${f(i, 'dup')}) AS ${f(i, 's')}`] };
   }
   if (check.kind === 'freshness') return { items: [`epoch_ms(max(${ident(check.columns[0]!)}))::DOUBLE AS ${f(i, 'newest')}`] };
   return { items: [] };
@@ -60,7 +62,7 @@ function checkSql(check: Check, i: number, schema: Schema): { items: string[]; c
 export function checksQuery(batch: CheckedBatch, relation: string, now: number): string {
   const parts = batch.checks.map((check, i) => checkSql(check, i, batch.schema));
   const nulls = Object.keys(batch.schema).map((c, i) => `count(*) FILTER (WHERE ${ident(c)} IS NULL)::DOUBLE AS ${ident(`_null${i}`)}`);
-  const ctes = [`rows AS (SELECT *, make_timestamp(${Math.trunc(now)}::BIGINT * 1000) AS ${ident(CHECK_NOW_COLUMN)} FROM (${relation}))`, ...parts.flatMap((p) => (p.cte ? [p.cte] : []))];
+  const ctes = [`rows AS NOT MATERIALIZED (SELECT *, make_timestamp(${Math.trunc(now)}::BIGINT * 1000) AS ${ident(CHECK_NOW_COLUMN)} FROM (${relation}))`, ...parts.flatMap((p) => (p.cte ? [p.cte] : []))];
   return `WITH ${ctes.join(', ')} SELECT count(*)::DOUBLE AS _total, ${[...nulls, ...parts.flatMap((p) => p.items)].join(', ')} FROM rows`;
 }
 

@@ -41,24 +41,32 @@ export function inlineCheckSql(source: Source, text: string, now: number): strin
  * The checks of a streamed group that need the whole group (unique, rowCount, freshness, any
  * `mostly` or `warn` row check), over its accepted rows in `table` (`_reason = ''`); a failing
  * `error` one rejects every accepted event of the group (`check <name>: <what was found>`), as a
- * stream cannot be held back. Returns every check's result, the inline ones counted from the
- * group's rejections. Undefined when the source has no checks.
+ * stream cannot be held back. Undefined (and nothing read) when the source has none.
  */
-export async function checkGroup(engine: SqlEngine, source: Source, table: string, events: number, now: number): Promise<BatchVerdict | undefined> {
-  const checks = source.checks ?? [];
-  if (checks.length === 0) return undefined;
-  const rest = checks.filter((c) => !inline(c));
-  const grouped = rest.length > 0 ? await checkBatch(engine, { name: source.name, schema: source.schema, checks: rest }, typedRowsSql(source, table), { now }) : undefined;
-  const blocking = grouped?.blocking ?? [];
-  if (blocking.length > 0) {
-    const reason = blocking.map((r) => `check ${r.check}: ${r.message}`).join('; ');
+export async function checkWholeGroup(engine: SqlEngine, source: Source, table: string, now: number): Promise<BatchVerdict | undefined> {
+  const rest = (source.checks ?? []).filter((c) => !inline(c));
+  if (rest.length === 0) return undefined;
+  const grouped = await checkBatch(engine, { name: source.name, schema: source.schema, checks: rest }, typedRowsSql(source, table), { now });
+  if (grouped && grouped.blocking.length > 0) {
+    const reason = grouped.blocking.map((r) => `check ${r.check}: ${r.message}`).join('; ');
     await engine.run(`UPDATE ${table} SET _reason = ${literal(reason)} WHERE _reason = ''`);
   }
-  const counts = await engine.all<{ reason: string; n: number }>(`SELECT _reason AS reason, count(*)::DOUBLE AS n FROM ${table} WHERE starts_with(_reason, 'check ') GROUP BY 1`);
+  return grouped;
+}
+
+/**
+ * Every check's result on a streamed group: those of {@link checkWholeGroup}, and the inline
+ * ones counted from the group's rejection reasons (no query). Undefined when the source has no checks.
+ */
+export function groupVerdict(source: Source, grouped: BatchVerdict | undefined, reasons: readonly string[], events: number): BatchVerdict | undefined {
+  const checks = source.checks ?? [];
+  if (checks.length === 0) return undefined;
+  const rejectedBy = new Map<string, number>();
+  for (const reason of reasons) if (reason.startsWith('check ')) rejectedBy.set(reason, (rejectedBy.get(reason) ?? 0) + 1);
   const results = checks.map((check): CheckResult => {
     const found = grouped?.results.find((r) => r.check === check.name);
     if (found) return found;
-    const failing = counts.filter((c) => c.reason === reasonOf(check)).reduce((sum, c) => sum + c.n, 0);
+    const failing = rejectedBy.get(reasonOf(check)) ?? 0;
     return {
       dataset: source.name, check: check.name, kind: check.kind, severity: check.severity, passed: failing === 0, failingRows: failing, totalRows: events,
       observedFraction: events === 0 ? 1 : (events - failing) / events, samples: [], message: failing === 0 ? `${check.description}: all ${events} events pass` : `${check.description}: ${failing} of ${events} events rejected`,

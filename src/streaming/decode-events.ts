@@ -5,7 +5,7 @@ import { parsedValueSql, rejectReasonSql, storageType } from '../ingest/validate
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { ident, literal, literalList, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { readDecodedEvents } from './read-decoded.js';
-import { CHECK_REASON, checkGroup, inlineCheckSql } from '../quality/stream-checks.js';
+import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql } from '../quality/stream-checks.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
 import { formatDuration, toIso } from '../time/index.js';
@@ -132,9 +132,11 @@ async function decodeLines(engine: SqlEngine, project: Project, source: Source, 
   const checked = streamed ? inlineCheckSql(source, text, ackTime) : undefined;
   const reasons = [`nullif(${basic}, '')`, timelinessSql(source, ackTime, streamed), ...(checked ? [CHECK_REASON] : []), `''`];
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *${checked ? ` EXCLUDE (${CHECK_REASON})` : ''}, coalesce(${reasons.join(', ')}) AS _reason FROM (${checked ?? text})`);
-  const group = streamed && (source.checks ?? []).length > 0 ? await checkGroup(engine, source, CHECKED, (await engine.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM ${CHECKED}`))[0]!.n, ackTime) : undefined;
+  const grouped = streamed ? await checkWholeGroup(engine, source, CHECKED, ackTime) : undefined;
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
-  return { ...(await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views)), rejected, ...(group ? { checks: group } : {}) };
+  const decoded = await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views);
+  const checks = streamed ? groupVerdict(source, grouped, rejected.map((r) => r.reason), rejected.length + decoded.lines.length) : undefined;
+  return { ...decoded, rejected, ...(checks ? { checks } : {}) };
 }
 
 /**

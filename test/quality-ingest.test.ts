@@ -65,6 +65,16 @@ describe('checks on batch ingest', () => {
     expect(result.checks!.find((c) => c.check === 'schema')).toMatchObject({ passed: false, message: 'schema changed: unexpected merchant' });
   });
 
+  test('schema reads what JSONL objects and Parquet files have: an added key, a retyped column', async () => {
+    env = await tempPlatform(spec, T0);
+    const jsonl = join(env.dir, 'extra.jsonl');
+    writeFileSync(jsonl, `${JSON.stringify({ txn_id: 't1', customer_id: 'c1', amount: 1, channel: 'web', ts: '2024-01-01T10:00:00Z', merchant: 'm1' })}\n`);
+    expect((await ingestFile(env.platform, env.project, 'txns', jsonl)).checks!.find((c) => c.check === 'schema')).toMatchObject({ passed: false, message: 'schema changed: unexpected merchant' });
+    const parquet = join(env.dir, 'retyped.parquet');
+    await (await env.platform.engine()).run(`COPY (SELECT 't2' AS txn_id, 'c1' AS customer_id, '1.5' AS amount, 'web' AS channel, TIMESTAMP '2024-01-01 10:00:00' AS ts) TO '${parquet}' (FORMAT PARQUET)`);
+    expect((await ingestFile(env.platform, env.project, 'txns', parquet)).checks!.find((c) => c.check === 'schema')).toMatchObject({ passed: false, message: 'schema changed: amount is VARCHAR, expected float64' });
+  });
+
   test('an error check quarantines the batch: nothing committed, run failed naming the checks, rows kept with results', async () => {
     env = await tempPlatform(spec, T0);
     const path = file('bad.csv', bad);
@@ -80,6 +90,9 @@ describe('checks on batch ingest', () => {
     expect(held!.results.find((r) => r.check === 'amount_not_null')).toMatchObject({ passed: false, failingRows: 1 });
     const condition = (await env.platform.metadata.health.list({ firing: true })).find((c) => c.subject === 'check:txns/amount_not_null');
     expect(condition).toMatchObject({ severity: 'error', details: { quarantineId: 1 } });
+    // The same content again is refused, naming the held batch; --force checks it again (and holds it again).
+    await expect(ingestFile(env.platform, env.project, 'txns', path)).rejects.toThrow(`this content is held in quarantine as batch 1 of "txns" (it failed "amount_not_null"); "sluice quarantine release 1" commits it`);
+    await expect(ingestFile(env.platform, env.project, 'txns', path, { force: true })).rejects.toThrow('quarantined as 2');
     // mostly 0.5: 1 of 2 non-null amounts is negative, 2 of 3 rows pass.
     expect(held!.results.find((r) => r.check === 'amount_range')).toMatchObject({ passed: true, failingRows: 1 });
   });

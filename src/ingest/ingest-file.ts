@@ -11,7 +11,7 @@ import { commitOrRemove, stageLakeFile } from './commit-ingest.js';
 import { withLease } from '../orchestration/lease.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { dropRaw, jsonInputColumns, loadRaw, RAW_TABLE as RAW, type InputColumns, type InputFormat } from './load-raw.js';
-import { gateIngest } from '../quality/ingest-checks.js';
+import { gateIngest, refuseHeldContent } from '../quality/ingest-checks.js';
 import { verdictStats } from '../quality/run-checks.js';
 import type { CheckResult } from '../quality/evaluate-checks.js';
 import { scanFile } from './scan-file.js';
@@ -83,6 +83,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
   if (!options.force) {
     const previous = await ctx.metadata.findIngest(source.name, contentHash);
     if (previous) return { source: source.name, accepted: 0, rejected: 0, snapshot: previous.id, skipped: true };
+    await refuseHeldContent(ctx, source.name, contentHash, path);
   }
   const knownAt: KnownAt = options.knownAt === 'ingestion' ? { mode: 'ingestion', at: ctx.now() } : { mode: 'event' };
   return trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, knownAt: knownAt.mode }, async () => {

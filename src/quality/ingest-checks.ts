@@ -1,4 +1,5 @@
 import type { SluiceContext } from '../context.js';
+import { ConflictError } from '../errors.js';
 import type { Source } from '../definitions/index.js';
 import { typedValueSql } from '../ingest/validate-sql.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
@@ -50,4 +51,15 @@ async function emptyBatch(ctx: SluiceContext, source: Source): Promise<string> {
   const staged = ctx.lake.stagingPath(source.name);
   await (await ctx.engine()).run(`COPY (${typedRowsSql(source, 'ingest_checked')} LIMIT 0) TO ${literal(staged)} (FORMAT PARQUET)`);
   return staged;
+}
+
+/**
+ * Refuses a file whose content is held in quarantine (an earlier ingest of it failed an error
+ * check): ingesting it again would only hold it again. It names the batch and the ways out.
+ */
+export async function refuseHeldContent(ctx: SluiceContext, source: string, contentHash: string, path: string): Promise<void> {
+  const held = (await ctx.metadata.quality.listQuarantine({ status: 'held', dataset: source })).find((b) => b.contentHash === contentHash);
+  if (held) {
+    throw new ConflictError('CONFLICT', `${path}: this content is held in quarantine as batch ${held.id} of "${source}" (it failed ${held.results.filter((r) => !r.passed && r.severity === 'error').map((r) => `"${r.check}"`).join(', ')}); "sluice quarantine release ${held.id}" commits it, "sluice quarantine drop ${held.id}" discards it, --force checks it again`);
+  }
 }

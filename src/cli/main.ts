@@ -12,6 +12,7 @@ import { registerLineageCommand } from './commands/lineage-command.js';
 import { registerStatusCommands } from './commands/status-commands.js';
 import { registerOrchestrationCommands } from './commands/orchestration-commands.js';
 import { registerDriftCommand } from './commands/drift-command.js';
+import { registerQualityCommands } from './commands/quality-commands.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -34,6 +35,7 @@ registerLineageCommand(program, run);
 registerStatusCommands(program, run);
 registerOrchestrationCommands(program, run);
 registerDriftCommand(program, run);
+registerQualityCommands(program, run);
 
 try {
   await program.parseAsync(process.argv);

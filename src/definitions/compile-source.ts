@@ -1,4 +1,5 @@
 import { parseDuration } from '../time/index.js';
+import { compileChecks } from './compile-checks.js';
 import { contentHash } from './hash.js';
 import { didYouMean } from './suggest.js';
 import { columnTypeProblem, isListType } from './column-types.js';
@@ -57,8 +58,9 @@ function compileCdcSource(spec: CdcSourceSpec): Source {
  */
 export function compileSource(spec: SourceSpec): Source {
   const source = compileSourceValues(spec);
-  // After the hash: a freshness SLA or a file glob changes no value, so adding one keeps the source's hash.
-  return { ...source, ...compileFreshness(`source "${spec.name}"`, spec.freshness), ...compilePath(spec) };
+  // After the hash: a freshness SLA, checks or a file glob change no value, so adding them keeps the source's hash.
+  const checks = compileChecks({ where: `source "${spec.name}"`, schema: source.schema, timestamp: source.timestamp }, spec.checks);
+  return { ...source, ...compileFreshness(`source "${spec.name}"`, spec.freshness), ...(checks.length > 0 ? { checks } : {}), ...compilePath(spec) };
 }
 
 function compilePath(spec: SourceSpec): { path?: string } {

@@ -19,3 +19,6 @@ export { webhook, compileAlerts } from './compile-alerts.js';
 export { schedule, compileSchedules } from './compile-schedules.js';
 export { projectJobs, jobName, type JobDefinition, type JobKind } from './jobs.js';
 export { compileDrift, compileServingLog, DEFAULT_DRIFT } from './compile-drift.js';
+export { notNull, range, allowedValues, unique, rowCount, sqlCheck, regex, freshness, schema } from './check-builders.js';
+export { CHECK_NOW_COLUMN, type Check, type CheckKind, type CheckOptions, type CheckSeverity, type CheckSpec } from './check-types.js';
+export { compileChecks } from './compile-checks.js';

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import type { CheckSpec } from './check-types.js';
 import type { CdcSourceSpec, EnvRef, NatsJetStreamSpec, PostgresCdcSpec, Schema, Setting, StreamSourceSpec } from './types.js';
 
 /**
@@ -37,6 +38,7 @@ export function streamSource<const S extends Schema>(options: {
   connector?: NatsJetStreamSpec;
   description?: string;
   freshness?: string;
+  checks?: readonly CheckSpec[];
 }): StreamSourceSpec<S> {
   return Object.freeze({ kind: 'streamSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -53,7 +55,7 @@ export function streamSource<const S extends Schema>(options: {
  *   connector: postgresCdc({ connection: env('CRM_DATABASE_URL'), table: 'public.accounts' }),
  * });
  */
-export function cdcSource(options: { name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string }): CdcSourceSpec {
+export function cdcSource(options: { name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string; checks?: readonly CheckSpec[] }): CdcSourceSpec {
   return Object.freeze({ kind: 'cdcSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
 

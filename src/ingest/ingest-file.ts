@@ -8,11 +8,14 @@ import type { SluiceContext } from '../context.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { rejectReasonSql, type KnownAt } from './validate-sql.js';
-import { commitOrRemove, writeLakeFile } from './commit-ingest.js';
+import { commitOrRemove, stageLakeFile } from './commit-ingest.js';
 import { withLease } from '../orchestration/lease.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
-import { dropRaw, loadRaw, RAW_TABLE as RAW, type InputFormat } from './load-raw.js';
+import { dropRaw, jsonInputColumns, loadRaw, RAW_TABLE as RAW, type InputColumns, type InputFormat } from './load-raw.js';
+import { gateIngest, refuseHeldContent } from '../quality/ingest-checks.js';
+import { verdictStats } from '../quality/run-checks.js';
+import type { CheckResult } from '../quality/evaluate-checks.js';
 import { scanFile } from './scan-file.js';
 import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
 import { removeDuplicateEvents } from './deduplicate-events.js';
@@ -28,6 +31,8 @@ export interface IngestResult {
   readonly snapshot: string;
   /** True when the same file content was ingested before and nothing was done. */
   readonly skipped: boolean;
+  /** The results of the source's checks on this batch (absent: it declares none); failing ones here are `warn` checks. */
+  readonly checks?: readonly CheckResult[];
 }
 
 export interface IngestOptions {
@@ -80,13 +85,16 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
   if (!options.force) {
     const previous = await ctx.metadata.findIngest(source.name, contentHash);
     if (previous) return { source: source.name, accepted: 0, rejected: 0, snapshot: previous.id, skipped: true };
+    await refuseHeldContent(ctx, source.name, contentHash, path);
   }
   const knownAt: KnownAt = options.knownAt === 'ingestion' ? { mode: 'ingestion', at: ctx.now() } : { mode: 'event' };
   const ingested = await trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, knownAt: knownAt.mode }, async () => {
     const engine = await ctx.engine();
     const progress = (done: number) => options.onProgress?.(done, 4);
+    let observedColumns: InputColumns | undefined;
     try {
-      await loadRaw(engine, source, path, format, scan.invalidUtf8);
+      observedColumns = await loadRaw(engine, source, path, format, scan.invalidUtf8);
+      if (format === 'jsonl' && source.checks?.some((c) => c.kind === 'schema')) observedColumns = await jsonInputColumns(engine);
       progress(1);
       // The raw text is kept only where a dead letter needs it: most rows are valid.
       const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name))} AS _reason FROM ${RAW}`;
@@ -110,24 +118,33 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       progress(2);
       const now = ctx.now();
       const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: path, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
-      const published = accepted > 0 ? await writeLakeFile(ctx, source, accepted, contentHash, knownAt) : undefined;
+      const staged = accepted > 0 ? await stageLakeFile(ctx, source, accepted, knownAt) : undefined;
+      let published: string | undefined;
+      let verdict: Awaited<ReturnType<typeof gateIngest>>;
+      try {
+        // The source's checks read the staged rows; a blocked batch's file goes to quarantine instead of the lake.
+        verdict = await gateIngest(ctx, source, accepted, deadLetters, { origin: path, contentHash, ...(staged ? { staged: staged.staged } : {}), ...(observedColumns ? { observedColumns } : {}) });
+        published = staged ? await ctx.lake.publish(source.name, staged.staged, `seq${staged.firstSeq}-${contentHash.slice(0, 12)}`) : undefined;
+      } finally {
+        if (staged) await ctx.lake.discard(staged.staged);
+      }
       const outcome = await commitOrRemove(ctx, published, async () => {
         await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
         progress(3);
         return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ? [published] : [], addedRows: accepted, contentHash, force: options.force ?? false, createdAt: now }, deadLetters);
       });
-      return { duplicates, deadLetters, accepted, outcome };
+      return { duplicates, deadLetters, accepted, outcome, verdict };
     };
-    const { duplicates, deadLetters, accepted, outcome } = source.eventId === undefined
+    const { duplicates, deadLetters, accepted, outcome, verdict } = source.eventId === undefined
       ? await checkAndCommit()
       : await withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
     progress(4);
     if (outcome.committed) await reportSchemaChange(ctx, source, path, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));
     const { snapshot } = outcome;
     const result: IngestResult = outcome.committed
-      ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false }
+      ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false, ...(verdict ? { checks: verdict.results } : {}) }
       : { source: source.name, accepted: 0, rejected: 0, snapshot: snapshot.id, skipped: true };
-    return { result, stats: { accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: snapshot.id, skipped: result.skipped } };
+    return { result, stats: { accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: snapshot.id, skipped: result.skipped, ...verdictStats(verdict) } };
   }, project);
   // Drift of this batch against the source's previous one (docs/drift.md).
   if (!ingested.skipped && ingested.accepted > 0) await sourceBatchDrift(ctx, project, source.name, ingested.snapshot);

@@ -77,7 +77,8 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
           result.skipped
             ? `${options.file} was already ingested into "${source}" (snapshot ${result.snapshot}); nothing to do. Use --force to ingest it again.`
             : `ingested ${options.file} into "${source}": ${result.accepted} accepted, ${result.rejected} rejected${result.duplicates ? `, ${result.duplicates} duplicates (already ingested) skipped` : ''}, snapshot ${result.snapshot}` +
-              (result.rejected > 0 ? `\nrejected rows are in the dead-letter store: sluice dlq --source ${source}` : '') + onlineNote,
+              (result.rejected > 0 ? `\nrejected rows are in the dead-letter store: sluice dlq --source ${source}` : '') + onlineNote +
+              (result.checks ?? []).filter((c) => !c.passed).map((c) => `\nwarning: check "${c.check}" fails: ${c.message}`).join(''),
         );
       }),
     );

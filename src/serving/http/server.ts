@@ -10,6 +10,7 @@ import type { OnlineFeaturesRequest } from '../online-features.js';
 import type { RequestFeatureError } from '../serve-request-views.js';
 import { stringifyExact } from '../exact-json.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
+import { qualityMetrics } from '../../quality/quality-metrics.js';
 import { storeMetrics } from '../../observability/store-metrics.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
@@ -163,6 +164,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   const metrics = options.metrics ?? new SluiceMetrics();
   metrics.addScrapeSource(storeMetrics(platform, project));
   registerDriftMetrics(metrics.registry, platform.metadata);
+  metrics.addScrapeSource(qualityMetrics(platform.metadata));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   const servingLog = servingLogWriter({
     dataDir: platform.dataDir, defaultRate: options.servingLogRate ?? 0, registry: metrics.registry,

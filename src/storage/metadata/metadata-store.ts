@@ -2,6 +2,7 @@ import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
+import type { QualityStore } from './quality-store.js';
 
 /** One applied version of the project's definitions. */
 export interface RegistryVersion {
@@ -236,6 +237,9 @@ export interface MetadataStore {
 
   /** Drift results and the profiles they compare (see `DriftStore`). */
   readonly drift: DriftStore;
+
+  /** Data quality check results and quarantined batches (see `QualityStore`). */
+  readonly quality: QualityStore;
 
   close(): Promise<void>;
 }

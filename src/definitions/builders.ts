@@ -6,6 +6,7 @@ import type {
   FeatureServiceSpec,
   FeatureSpec,
   FeatureViewSpec,
+  PostgresTableSpec,
   RequestViewSpec,
   Schema,
   SourceSpec,
@@ -54,6 +55,7 @@ export function batchSource<const S extends Schema>(options: {
   eventId?: string;
   description?: string;
   freshness?: string;
+  connector?: PostgresTableSpec;
 }): BatchSourceSpec<S> {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { projectDirectory } from '../../config/project-dir.js';
 import { openPlatform, type Platform } from '../../platform.js';
 import { reportError } from '../exit.js';
+import { startTracing } from '../../observability/tracing.js';
 import { createOutput, type Output } from '../output.js';
 
 export interface RunArgs {
@@ -32,6 +33,11 @@ export function commandContext(program: Command): CommandContext {
     async withPlatform(body) {
       const out = createOutput(options().json === true);
       let platform: Platform | undefined;
+      // Off (nothing loaded) unless OTEL_* variables configure an OTLP endpoint; flushed before exit.
+      const tracing = await startTracing(process.env).catch((error: unknown) => {
+        process.stderr.write(`warning: traces are not exported (${(error as Error).message}); check the OTEL_EXPORTER_OTLP_* settings\n`);
+        return undefined;
+      });
       try {
         const projectDir = projectDirectory(options().project);
         platform = openPlatform({ projectDir });
@@ -40,6 +46,7 @@ export function commandContext(program: Command): CommandContext {
         fail(error);
       } finally {
         await platform?.close();
+        await tracing?.shutdown();
       }
     },
   };

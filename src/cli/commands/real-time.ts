@@ -10,6 +10,7 @@ import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-r
 import { evaluateFreshness } from '../../observability/freshness-status.js';
 import { formatDuration } from '../../time/index.js';
 import { EXIT_UNHEALTHY } from '../exit.js';
+import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
@@ -64,7 +65,8 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
     .description("run the project's connectors and move streamed events into the online store and the lake, without serving HTTP")
     .action(() =>
       run.withPlatform(async ({ platform, out }) => {
-        const realTime = await startRealTime(platform, (level, message) => process.stderr.write(`${level}: ${message}\n`));
+        const logger = configureLogging({ level: logLevelFromEnv() });
+        const realTime = await startRealTime(platform, (level, message) => logger[level](message));
         const signalled = untilSignal();
         out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
         await signalled;

@@ -3,6 +3,7 @@ import { AdapterError } from '../../errors.js';
 import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '../../serving/http/server.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
 import { UsageError } from '../exit.js';
+import { configureLogging } from '../../observability/log.js';
 import { startRealTime, untilSignal } from './real-time.js';
 import { integerIn, oneOf, port } from '../options.js';
 import type { CommandContext } from './command-context.js';
@@ -16,7 +17,7 @@ interface ServeOptions {
 
 /**
  * `serve`: the online feature server, the push API and the project's connectors in one process,
- * until SIGINT or SIGTERM. Logs JSON lines to stderr.
+ * until SIGINT or SIGTERM. Logs JSON lines to stderr (`requestId` on a request's lines, `runId` on a job's).
  */
 export function registerServeCommand(program: Command, run: CommandContext): void {
   const logLevel = oneOf(LOG_LEVELS);
@@ -30,18 +31,17 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .action((options: ServeOptions) =>
       run.withPlatform(async ({ platform, out }) => {
         if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`SLUICE_LOG_LEVEL="${options.logLevel}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
-        const say: { log: (level: 'info' | 'warn' | 'error', message: string) => void } = { log: (_level, message) => process.stderr.write(`${message}\n`) };
+        const logger = configureLogging({ level: options.logLevel });
         // Request views' functions come from sluice.config.ts: refuse to start when they are not the applied ones.
         const applied = await platform.metadata.latestRegistry();
         if (applied) await platform.requestFunctions(applied.project);
         const metrics = new SluiceMetrics();
-        const realTime = await startRealTime(platform, (level, message) => say.log(level, message), metrics);
+        const realTime = await startRealTime(platform, (level, message) => logger[level](message), metrics);
         const app = await createServer(platform, {
           metrics,
-          logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities,
+          logger, maxEntitiesPerRequest: options.maxEntities,
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
         });
-        say.log = (level, message) => app.log[level](message);
         let address: string;
         try {
           address = await listen(app, options.host, options.port);

@@ -106,21 +106,24 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   }, options.registryRefreshMs ?? 1_000);
   refresh.unref();
   app.addHook('onClose', async () => clearInterval(refresh));
+  // One span per request when tracing was started before the server (see observability/tracing.ts); no span or hook otherwise.
+  const traced = tracingEnabled();
+  const spans = new WeakMap<FastifyRequest, Span>();
   // A callback hook, not an async one: no promise per request for one header.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
-    if (tracingEnabled()) {
+    if (traced) {
       const span = startRequestSpan(request.method, request.routeOptions.url ?? 'unmatched', request.id, request.headers.traceparent as string | undefined);
       if (span) spans.set(request, span);
     }
     done();
   });
-  // One span per request when tracing is on (see observability/tracing.ts); nothing is kept otherwise.
-  const spans = new WeakMap<FastifyRequest, Span>();
-  app.addHook('onResponse', (request, reply, done) => {
-    endRequestSpan(spans.get(request), reply.statusCode);
-    done();
-  });
+  if (traced) {
+    app.addHook('onResponse', (request, reply, done) => {
+      endRequestSpan(spans.get(request), reply.statusCode);
+      done();
+    });
+  }
 
   const project = async (): Promise<Project> => {
     if (registry) return registry.project;

@@ -4,6 +4,7 @@ import { AdapterError, isSluiceError, NotFoundError } from '../../../errors.js';
 import type { SluiceContext } from '../../../context.js';
 import { withLease } from '../../../orchestration/lease.js';
 import { trackRun } from '../../../orchestration/track-run.js';
+import { currentLogger } from '../../../observability/log.js';
 import { ingestLoadedRows, type IngestResult } from '../../ingest-rows.js';
 import { dropRaw, loadRawJson } from '../../load-raw.js';
 import type { KnownAt } from '../../validate-sql.js';
@@ -72,6 +73,9 @@ export async function ingestPostgresTable(ctx: SluiceContext, project: Project, 
         await closePostgres(client);
       }
       progress(1);
+      // Counts and names only: never the connection, row values or the mark (a row's cursor and key).
+      currentLogger().info({ source: source.name, from: config.origin, rows: read.rows, firstLoad: mark === undefined }, 'read rows after the committed cursor');
+      if (nullCursorRows) currentLogger().warn({ source: source.name, from: config.origin, rows: nullCursorRows }, 'rows with a NULL cursor or key are never read by an incremental ingest');
       const nulls = nullCursorRows === undefined ? {} : { nullCursorRows };
       if (read.mark === undefined) {
         await dropRaw(engine);

@@ -1,5 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -10,6 +12,7 @@ import { startJobSpan, startTracing, tracingConfigFromEnv, tracingEnabled, type 
 import { trackRun } from '../src/orchestration/track-run.js';
 import { createServer } from '../src/serving/http/server.js';
 import { tempPlatform } from './support/temp-platform.js';
+import { sluice } from './support/cli.js';
 
 type Line = Record<string, unknown>;
 
@@ -160,5 +163,30 @@ describe('OpenTelemetry traces', () => {
     // The request joined its caller's trace.
     expect(request!.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
     expect(request!.parentSpanId).toBe('b7ad6b7169203331');
+  });
+
+  test('a one-shot CLI command exports its job span before it exits; without OTEL settings it exports nothing', async () => {
+    const otlp = await collector();
+    disposals.push(otlp.close);
+    const root = mkdtempSync(join(tmpdir(), 'sluice-otel-'));
+    disposals.push(async () => rmSync(root, { recursive: true, force: true }));
+    expect(sluice(root, 'init', 'proj').code).toBe(0);
+    const dir = join(root, 'proj');
+    expect(sluice(dir, 'apply').code).toBe(0);
+    const csv = join(dir, 'data', 'otel.csv');
+    const first = sluice(dir, '--json', 'ingest', 'transactions', '--file', join(dir, 'data', 'transactions.csv'));
+    expect(first.code).toBe(0);
+    expect(otlp.bodies).toEqual([]);
+    writeFileSync(csv, 'txn_id,customer_id,amount,merchant,ts\notel1,c1,1.5,m1,2024-01-01T00:00:00Z\n');
+    const bin = join(import.meta.dirname, '..', 'bin', 'sluice.js');
+    // Not spawnSync: the collector answers from this process's event loop.
+    const child = spawn(process.execPath, [bin, 'ingest', 'transactions', '--file', csv], { cwd: dir, env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    expect(stderr).toBe('');
+    const job = spansOf(otlp.bodies).find((span) => span.name === 'job ingest');
+    expect(job).toBeDefined();
+    expect(attributes(job!)).toMatchObject({ 'sluice.source': 'transactions', 'sluice.rows': 1 });
   });
 });

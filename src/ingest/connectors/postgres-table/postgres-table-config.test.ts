@@ -42,3 +42,10 @@ describe('postgresTable definitions', () => {
     expect(() => postgresTableConfig(plain)).toThrow('sluice ingest s --file PATH');
   });
 });
+
+test('an ingest from Postgres names its table (not the connection) as its OpenLineage input', async () => {
+  const { runEvent } = await import('../../../observability/lineage/index.js');
+  const project = compileProject(defineProject({ name: 'p', entities: [], featureViews: [], sources: [batchSource({ name: 's', schema, timestamp: 'at', eventId: 'id', connector: postgresTable({ connection: env('DB'), table: 'public.t', cursor: 'at' }) })] }));
+  const event = runEvent({ eventType: 'COMPLETE', runId: '0190f7a0-0000-7000-8000-000000000000', job: 'ingest', params: { source: 's', from: 'postgres:public.t' }, stats: { accepted: 2, rejected: 0 }, at: 0, project }, 'sluice');
+  expect(event.inputs).toMatchObject([{ namespace: 'postgres', name: 'public.t' }]);
+});

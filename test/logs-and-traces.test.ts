@@ -13,6 +13,7 @@ import { trackRun } from '../src/orchestration/track-run.js';
 import { createServer } from '../src/serving/http/server.js';
 import { tempPlatform } from './support/temp-platform.js';
 import { sluice } from './support/cli.js';
+import { startSluice } from './support/sluice-process.js';
 
 type Line = Record<string, unknown>;
 
@@ -165,7 +166,7 @@ describe('OpenTelemetry traces', () => {
     expect(request!.parentSpanId).toBe('b7ad6b7169203331');
   });
 
-  test('a one-shot CLI command exports its job span before it exits; without OTEL settings it exports nothing', async () => {
+  test('a one-shot CLI command exports its job span before it exits (nothing without OTEL settings); sluice serve logs JSON lines with request ids and traces requests', async () => {
     const otlp = await collector();
     disposals.push(otlp.close);
     const root = mkdtempSync(join(tmpdir(), 'sluice-otel-'));
@@ -188,5 +189,21 @@ describe('OpenTelemetry traces', () => {
     const job = spansOf(otlp.bodies).find((span) => span.name === 'job ingest');
     expect(job).toBeDefined();
     expect(attributes(job!)).toMatchObject({ 'sluice.source': 'transactions', 'sluice.rows': 1 });
+
+    // sluice serve: JSON lines on stderr, each of a request with its requestId, and the request's span.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createHttpServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as { port: number };
+        probe.close(() => resolve(free));
+      });
+    });
+    const server = await startSluice(dir, ['serve', '--port', String(port)], { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, SLUICE_LOG_LEVEL: 'info' });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/features/online`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'cli-req' }, body: JSON.stringify({ entities: { customer_id: ['c1', 'c2'] }, features: ['txn_stats:txn_count_1h'] }) });
+    expect(res.headers.get('x-request-id')).toBe('cli-req');
+    expect(await server.stop()).toBe(0);
+    const lines = server.stderr().split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Line);
+    expect(lines.find((l) => l.requestId === 'cli-req')).toMatchObject({ msg: 'request completed', service: 'sluice', res: { statusCode: res.status } });
+    const request = spansOf(otlp.bodies).find((span) => span.name === 'POST /v1/features/online');
+    expect(attributes(request!)).toMatchObject({ 'sluice.request_id': 'cli-req', 'sluice.service': 'features', 'sluice.entity_count': 2 });
   });
 });

@@ -130,6 +130,16 @@ describe.skipIf(live === undefined)('ingest from a Postgres table by a cursor co
     expect((await lakeRows(t)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('two ingests at once take turns: every row is stored once; an unknown table is an adapter error naming it', async () => {
+    await insert([[1, 'a', 1, '2025-01-01T00:00:00Z'], [2, 'b', 2, '2025-01-01T00:00:01Z'], [3, 'c', 3, '2025-01-01T00:00:02Z']]);
+    const t = await platformFor(project({ pageSize: 1 }));
+    const both = await Promise.all([ingestPostgresTable(t.platform, t.project, 'payments'), ingestPostgresTable(t.platform, t.project, 'payments')]);
+    expect(both.map((r) => r.read).sort()).toEqual([0, 3]);
+    expect((await lakeRows(t)).map(([id]) => id)).toEqual([1, 2, 3]);
+    const missing = await platformFor(project({ table: 'public.paymnts' }));
+    await expect(ingestPostgresTable(missing.platform, missing.project, 'payments')).rejects.toMatchObject({ code: 'ADAPTER_FAILED', message: expect.stringContaining('reading postgres:public.paymnts failed: relation "public.paymnts" does not exist') });
+  });
+
   it('reads a query, names a missing column and the fix, and says when the environment variable is unset', async () => {
     await db.query(`CREATE TABLE raw_payments (id bigint, acct text, amt numeric, changed timestamptz)`);
     await db.query(`INSERT INTO raw_payments VALUES (1, 'a', 1.5, '2025-01-01T00:00:00Z'), (2, 'b', -2, '2025-01-01T00:00:01Z')`);

@@ -7,6 +7,7 @@ import { batchSource, count, defineProject, entity, env, featureView, last, post
 import { ingestPostgresTable } from '../src/ingest/connectors/postgres-table/index.js';
 import { literalList } from '../src/storage/engine/sql-engine.js';
 import { sluice } from './support/cli.js';
+import { startChild } from './support/child-process.js';
 import { startPostgres } from './support/postgres-server.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -128,6 +129,28 @@ describe.skipIf(live === undefined)('ingest from a Postgres table by a cursor co
     await insert([[5, 'e', 5, '2025-01-01T00:00:04Z']]);
     expect(await ingestPostgresTable(t.platform, t.project, 'payments')).toMatchObject({ read: 3, accepted: 3, duplicates: 0 });
     expect((await lakeRows(t)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a process killed (SIGKILL) after reading and writing, just before the commit: the next ingest stores every row once', async () => {
+    await insert([[1, 'a', 1, '2025-01-01T00:00:00Z'], [2, 'b', 2, '2025-01-01T00:00:01Z']]);
+    const t = await platformFor(project({ pageSize: 1 }));
+    await ingestPostgresTable(t.platform, t.project, 'payments');
+    await insert([[3, 'c', 3, '2025-01-01T00:00:02Z'], [4, 'd', 4, '2025-01-01T00:00:02Z']]);
+    const child = await startChild(`
+      const { openPlatform } = await dist('platform.js');
+      const { ingestPostgresTable } = await dist('ingest/connectors/postgres-table/index.js');
+      const platform = openPlatform({ projectDir: ${JSON.stringify(t.dir)} });
+      const { project } = await platform.metadata.latestRegistry();
+      // Stage 3 comes after the Parquet file is published, just before the commit: block there (synchronously) until killed.
+      const stop = (done) => done === 3 && (ready(), Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
+      await ingestPostgresTable(platform, project, 'payments', { onProgress: stop });
+    `);
+    await child.kill();
+    expect((await lakeRows(t)).map(([id]) => id)).toEqual([1, 2]);
+    await insert([[5, 'e', 5, '2025-01-01T00:00:02Z']]);
+    expect(await ingestPostgresTable(t.platform, t.project, 'payments')).toMatchObject({ read: 3, accepted: 3 });
+    expect((await lakeRows(t)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5]);
+    expect((await t.platform.metadata.listRuns(3)).map((r) => r.status)).toEqual(['succeeded', 'failed', 'succeeded']);
   });
 
   it('two ingests at once take turns: every row is stored once; an unknown table is an adapter error naming it', async () => {

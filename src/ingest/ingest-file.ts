@@ -6,6 +6,7 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
 import type { KnownAt } from './validate-sql.js';
 import { trackRun } from '../orchestration/track-run.js';
+import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
 import { dropRaw, loadRaw, type InputFormat } from './load-raw.js';
 import { scanFile } from './scan-file.js';
 import { ingestLoadedRows, type IngestResult } from './ingest-rows.js';
@@ -72,6 +73,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
     try {
       await loadRaw(engine, source, path, format, scan.invalidUtf8);
     } catch (error) {
+      await reportSchemaChange(ctx, source, path, schemaChangeOf(source, { error }));
       await dropRaw(engine);
       throw error;
     }

@@ -8,6 +8,7 @@ import { commitOrRemove, writeLakeFile } from './commit-ingest.js';
 import { dropRaw, RAW_TABLE as RAW } from './load-raw.js';
 import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
 import { removeDuplicateEvents } from './deduplicate-events.js';
+import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
 
 export interface IngestResult {
   readonly source: string;
@@ -39,7 +40,8 @@ export interface LoadedRows {
  * table): it reads {@link RAW_TABLE} (text columns, as `loadRaw` makes it) once, validates every
  * row against the schema (set-based, in DuckDB), drops rows whose `eventId` was ingested before,
  * writes the valid rows as one Parquet file and commits it as one snapshot, with the rejected
- * rows as dead letters and the read's high-water mark, in one transaction.
+ * rows as dead letters and the read's high-water mark, in one transaction. What the batch shows
+ * about the upstream schema is reported (`schema_changed` on `source:<name>`).
  *
  * @example
  * await loadRaw(engine, source, path, 'csv', []);
@@ -51,6 +53,9 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     // The raw text is kept only where a dead letter needs it: most rows are valid.
     const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name))} AS _reason FROM ${RAW}`;
     await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
+  } catch (error) {
+    await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { error }));
+    throw error;
   } finally {
     await dropRaw(engine);
   }
@@ -79,6 +84,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
   const { duplicates, deadLetters, accepted, outcome } = source.eventId === undefined
     ? await checkAndCommit()
     : await withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
+  if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));
   const { snapshot } = outcome;
   const result: IngestResult = outcome.committed
     ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false }

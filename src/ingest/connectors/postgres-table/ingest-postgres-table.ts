@@ -5,6 +5,7 @@ import type { SluiceContext } from '../../../context.js';
 import { withLease } from '../../../orchestration/lease.js';
 import { trackRun } from '../../../orchestration/track-run.js';
 import { currentLogger } from '../../../observability/log.js';
+import { reportSchemaChange, schemaChangeOf } from '../../../observability/status/report-schema-change.js';
 import { ingestLoadedRows, type IngestResult } from '../../ingest-rows.js';
 import { dropRaw, loadRawJson } from '../../load-raw.js';
 import type { KnownAt } from '../../validate-sql.js';
@@ -67,6 +68,8 @@ export async function ingestPostgresTable(ctx: SluiceContext, project: Project, 
         await client.query('COMMIT');
       } catch (error) {
         await dropRaw(engine);
+        // A column the table or query no longer has is an upstream schema change.
+        await reportSchemaChange(ctx, source, config.origin, schemaChangeOf(source, { error }));
         if (isSluiceError(error)) throw error;
         throw new AdapterError('ADAPTER_FAILED', `source "${source.name}": reading ${config.origin} failed: ${redactConnection((error as Error).message, config.connection)}`, { cause: error });
       } finally {

@@ -14,13 +14,17 @@ export async function matchColumns(client: pg.Client, config: PostgresTableConfi
   const { fields } = await client.query(`SELECT * FROM ${config.relation} AS t LIMIT 0`);
   const names = fields.map((f) => f.name);
   const matched = new Map<string, string>();
+  const missing: string[] = [];
   for (const column of config.columns) {
     const folded = names.filter((n) => n.toLowerCase() === column.toLowerCase());
     const name = names.includes(column) ? column : folded.length === 1 ? folded[0] : undefined;
-    if (name === undefined) {
-      throw new ValidationError('VALIDATION_FAILED', `source "${config.source}": ${config.origin} has no column "${column}"${didYouMean(column, names)}; its columns are ${names.join(', ')}. Rename it in the ${config.origin === 'postgres:query' ? 'query (SELECT ... AS ' + column + ')' : 'source schema'}`);
-    }
-    matched.set(column, name);
+    if (name === undefined) missing.push(column);
+    else matched.set(column, name);
+  }
+  if (missing.length > 0) {
+    const first = missing[0]!;
+    const fix = config.origin === 'postgres:query' ? `name it in the query (SELECT ... AS ${first})` : 'rename it in the source schema';
+    throw new ValidationError('VALIDATION_FAILED', `source "${config.source}": ${config.origin} has no column ${missing.map((m) => `"${m}"`).join(', ')}${didYouMean(first, names)}; its columns are ${names.join(', ')}. Add it upstream, or ${fix}`, { details: { missingColumns: missing } });
   }
   return matched;
 }

@@ -173,6 +173,9 @@ describe.skipIf(live === undefined)('ingest from a Postgres table by a cursor co
 
     const broken = await platformFor(project({ table: undefined, query: 'SELECT id AS payment_id, acct AS account_id, changed AS updated_at FROM raw_payments' }));
     await expect(ingestPostgresTable(broken.platform, broken.project, 'payments')).rejects.toThrow('postgres:query has no column "amount"');
+    // A column gone upstream is a schema change: reported on the source, and cleared by the next batch that fits.
+    expect(await broken.platform.metadata.health.list({ firing: true, kind: 'schema_changed' })).toMatchObject([{ subject: 'source:payments', details: { missing: ['amount'] } }]);
+    expect(await t.platform.metadata.health.list({ firing: true })).toEqual([]);
     const saved = process.env[variable];
     delete process.env[variable];
     try {

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { batchSource, count, defineProject, entity, env, featureView, last, postgresTable, type PostgresTableSpec, type ProjectSpec } from '../src/definitions/index.js';
+import { batchSource, count, defineProject, entity, env, featureView, last, postgresTable, projectJobs, type PostgresTableSpec, type ProjectSpec } from '../src/definitions/index.js';
 import { ingestPostgresTable } from '../src/ingest/connectors/postgres-table/index.js';
+import { runJob, type JobContext } from '../src/orchestration/run-job.js';
 import { literalList } from '../src/storage/engine/sql-engine.js';
 import { sluice } from './support/cli.js';
 import { startChild } from './support/child-process.js';
@@ -151,6 +152,17 @@ describe.skipIf(live === undefined)('ingest from a Postgres table by a cursor co
     expect(await ingestPostgresTable(t.platform, t.project, 'payments')).toMatchObject({ read: 3, accepted: 3 });
     expect((await lakeRows(t)).map(([id]) => id)).toEqual([1, 2, 3, 4, 5]);
     expect((await t.platform.metadata.listRuns(3)).map((r) => r.status)).toEqual(['succeeded', 'failed', 'succeeded']);
+  });
+
+  it('the job ingest:<source> reads the table as "sluice ingest" does, under the job\'s run', async () => {
+    await insert([[1, 'a', 1, '2025-01-01T00:00:00Z'], [2, 'b', 2, '2025-01-01T00:00:01Z']]);
+    const t = await platformFor(project());
+    expect(projectJobs(t.project).map((j) => j.name)).toEqual(['ingest:payments', 'materialize:stats']);
+    const jc: JobContext = { ...t.platform, projectDir: t.dir };
+    expect(await runJob(jc, t.project, 'ingest:payments')).toMatchObject({ rowsIn: 2, rowsOut: 2 });
+    expect(await runJob(jc, t.project, 'ingest:payments')).toMatchObject({ rowsIn: 0, rowsOut: 0, snapshotsWritten: [] });
+    expect((await lakeRows(t)).map(([id]) => id)).toEqual([1, 2]);
+    await expect(runJob(jc, t.project, 'ingest:payments', { partition: { start: 0, end: 1 } })).rejects.toThrow('takes no partition');
   });
 
   it('two ingests at once take turns: every row is stored once; an unknown table is an adapter error naming it', async () => {

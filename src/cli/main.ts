@@ -11,6 +11,7 @@ import { registerTransformCommands } from './commands/transform-commands.js';
 import { registerLineageCommand } from './commands/lineage-command.js';
 import { registerStatusCommands } from './commands/status-commands.js';
 import { registerOrchestrationCommands } from './commands/orchestration-commands.js';
+import { registerDriftCommand } from './commands/drift-command.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -32,6 +33,7 @@ registerTransformCommands(program, run);
 registerLineageCommand(program, run);
 registerStatusCommands(program, run);
 registerOrchestrationCommands(program, run);
+registerDriftCommand(program, run);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Project } from '../definitions/index.js';
 import { didYouMean } from '../definitions/index.js';
+import { sourceBatchDrift } from '../observability/drift/source-batch-drift.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
 import type { KnownAt } from './validate-sql.js';
@@ -67,7 +68,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
     if (previous) return { source: source.name, accepted: 0, rejected: 0, snapshot: previous.id, skipped: true };
   }
   const knownAt: KnownAt = options.knownAt === 'ingestion' ? { mode: 'ingestion', at: ctx.now() } : { mode: 'event' };
-  return trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, knownAt: knownAt.mode }, async () => {
+  const ingested = await trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, knownAt: knownAt.mode }, async () => {
     const progress = (done: number) => options.onProgress?.(done, 4);
     const engine = await ctx.engine();
     try {
@@ -78,8 +79,11 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       throw error;
     }
     progress(1);
-    const ingested = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt, force: options.force ?? false, progress });
+    const checked = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt, force: options.force ?? false, progress });
     progress(4);
-    return ingested;
+    return checked;
   }, project);
+  // Drift of this batch against the source's previous one (docs/drift.md).
+  if (!ingested.skipped && ingested.accepted > 0) await sourceBatchDrift(ctx, project, source.name, ingested.snapshot);
+  return ingested;
 }

@@ -6,7 +6,7 @@ import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
 import { configureLogging } from '../../observability/log.js';
 import { startRealTime, untilSignal } from './real-time.js';
-import { integerIn, oneOf, port } from '../options.js';
+import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 import { startScheduler } from './orchestration-commands.js';
 
@@ -16,6 +16,7 @@ interface ServeOptions {
   logLevel: LogLevel;
   maxEntities: number;
   scheduler: boolean;
+  servingLogRate: number;
 }
 
 /**
@@ -31,6 +32,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}; default $SLUICE_LOG_LEVEL or info`, logLevel, process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--max-entities <n>', 'entities one request may ask for', integerIn(1, 10_000_000), DEFAULT_MAX_ENTITIES)
     .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some)")
+    .option('--serving-log-rate <rate>', 'share of entity keys whose requests are logged for drift and skew (0 to 1), for services that declare no log.sampleRate', rate, 0)
     .description('serve online features over HTTP')
     .action((options: ServeOptions) =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
@@ -43,7 +45,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         const realTime = await startRealTime(platform, (level, message) => logger[level](message), metrics);
         const app = await createServer(platform, {
           metrics,
-          logger, maxEntitiesPerRequest: options.maxEntities,
+          logger, maxEntitiesPerRequest: options.maxEntities, servingLogRate: options.servingLogRate,
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
         });
         const monitoring = startMonitoring(platform, { log: (level, message) => logger[level](message), metrics });

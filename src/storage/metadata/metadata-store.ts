@@ -1,6 +1,7 @@
 import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
 import type { ScheduleStore } from './schedule-store.js';
+import type { DriftStore } from './drift-store.js';
 
 /** One applied version of the project's definitions. */
 export interface RegistryVersion {
@@ -241,6 +242,9 @@ export interface MetadataStore {
   readonly health: HealthStore;
   /** Run keys of scheduled, triggered and backfilled work, and scheduler cursors (see `ScheduleStore`). */
   readonly schedules: ScheduleStore;
+
+  /** Drift results and the profiles they compare (see `DriftStore`). */
+  readonly drift: DriftStore;
 
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { SluiceContext } from '../../../context.js';
 import { withLease } from '../../../orchestration/lease.js';
 import { trackRun } from '../../../orchestration/track-run.js';
 import { currentLogger } from '../../../observability/log.js';
+import { sourceBatchDrift } from '../../../observability/drift/source-batch-drift.js';
 import { reportSchemaChange, schemaChangeOf } from '../../../observability/status/report-schema-change.js';
 import { ingestLoadedRows, type IngestResult } from '../../ingest-rows.js';
 import { dropRaw, loadRawJson } from '../../load-raw.js';
@@ -50,7 +51,7 @@ export async function ingestPostgresTable(ctx: SluiceContext, project: Project, 
   const config = postgresTableConfig(source);
   const knownAt: KnownAt = options.knownAt === 'ingestion' ? { mode: 'ingestion', at: ctx.now() } : { mode: 'event' };
   const progress = (done: number) => options.onProgress?.(done, 4);
-  return trackRun(ctx, 'ingest', { source: source.name, from: config.origin, knownAt: knownAt.mode }, () =>
+  const ingested = await trackRun(ctx, 'ingest', { source: source.name, from: config.origin, knownAt: knownAt.mode }, () =>
     withLease(ctx.metadata, `ingest-postgres:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" from ${config.origin}` }, async () => {
       const stored = await ctx.metadata.ingestCursor(source.name);
       const mark = decodeMark(stored);
@@ -93,4 +94,7 @@ export async function ingestPostgresTable(ctx: SluiceContext, project: Project, 
       progress(4);
       return { result: { ...result, read: read.rows, ...nulls }, stats: { ...stats, read: read.rows, ...nulls } };
     }), project);
+  // Drift of this batch against the source's previous one, as for a file (docs/drift.md).
+  if (!ingested.skipped && ingested.accepted > 0 && ingested.snapshot !== null) await sourceBatchDrift(ctx, project, source.name, ingested.snapshot);
+  return ingested;
 }

@@ -7,6 +7,7 @@ import { ConflictError } from '../../../errors.js';
 import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
+import { DRIFT_SCHEMA, sqliteDrift } from './sqlite-drift.js';
 import { sqliteLeases } from './sqlite-leases.js';
 import { SCHEDULES_SCHEMA, sqliteSchedules } from './sqlite-schedules.js';
 import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
@@ -35,7 +36,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec(`PRAGMA busy_timeout = ${Math.floor(config.busyTimeoutMs ?? 10_000)}`);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -87,6 +88,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   return {
     health: sqliteHealth(db),
     schedules: sqliteSchedules(db),
+    drift: sqliteDrift(db),
     async latestRegistry() {
       const row = sql.latestRegistry.get() as RegistryRow | undefined;
       return row && toRegistryVersion(row);

@@ -8,6 +8,7 @@ import type {
   FeatureServiceSpec,
   FeatureSpec,
   FeatureViewSpec,
+  PostgresTableSpec,
   RequestViewSpec,
   Schema,
   SourceSpec,
@@ -56,6 +57,7 @@ export function batchSource<const S extends Schema>(options: {
   eventId?: string;
   description?: string;
   freshness?: string;
+  connector?: PostgresTableSpec;
   /** A glob of the source's files relative to the project directory, for the job `ingest:<source>`. */
   path?: string;
   checks?: readonly CheckSpec[];

@@ -9,7 +9,7 @@ export { storedProject } from './stored-project.js';
 export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyPart } from './entity-key.js';
 export { featureColumn, resolveFeatures, type RequestSelection, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction } from './plan-changes.js';
-export { env, streamSource, cdcSource, natsJetStream, postgresCdc, resolveSetting } from './stream-builders.js';
+export { env, streamSource, cdcSource, natsJetStream, postgresCdc, postgresTable, resolveSetting } from './stream-builders.js';
 export { sqlTransform } from './builders.js';
 export { compileTransforms, transformOrder } from './compile-transforms.js';
 export { requestView, type ColumnValues, type FeatureValue, type FeatureValues, type RequestInput } from './request-view.js';

@@ -39,6 +39,8 @@ export interface BatchSourceSpec<S extends Schema = Schema> {
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /** Where `sluice ingest SOURCE` (no file) reads new rows from: a Postgres table or query, by a cursor column. */
+  readonly connector?: PostgresTableSpec;
   /**
    * Where its files come from, a glob relative to the project directory (`data/payments/*.csv`):
    * the job `ingest:<source>` ingests each new matching file once. Not part of any value hash.
@@ -79,7 +81,26 @@ export interface PostgresCdcSpec {
   readonly publication?: string;
 }
 
-export type ConnectorSpec = NatsJetStreamSpec | PostgresCdcSpec;
+/**
+ * Reads a Postgres table (or a query's rows) incrementally into a batch source: each ingest
+ * takes the rows after the last committed `(cursor, key)`, in that order (see docs/postgres-ingest.md).
+ */
+export interface PostgresTableSpec {
+  readonly kind: 'postgresTable';
+  readonly connection: Setting;
+  /** `schema.table`, e.g. `public.payments`; or give `query`. */
+  readonly table?: string;
+  /** A `SELECT` whose rows are read as the table's would be; or give `table`. */
+  readonly query?: string;
+  /** The column that grows as rows are added or changed (`updated_at`, a sequence). */
+  readonly cursor: string;
+  /** The column that orders rows with equal cursor values; defaults to the source's `eventId`. */
+  readonly key?: string;
+  /** Rows per page read (default 10,000). */
+  readonly pageSize?: number;
+}
+
+export type ConnectorSpec = NatsJetStreamSpec | PostgresCdcSpec | PostgresTableSpec;
 
 export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly kind: 'streamSource';

@@ -173,3 +173,12 @@ export async function jsonInputColumns(engine: SqlEngine): Promise<InputColumns>
 export async function dropRaw(engine: SqlEngine): Promise<void> {
   await engine.run(`DROP VIEW IF EXISTS ${RAW_TABLE}; DROP TABLE IF EXISTS ${BATCH_TABLE}; DROP TABLE IF EXISTS ${LINES_TABLE}; DROP TABLE IF EXISTS ${PARQUET_TABLE}`);
 }
+
+/**
+ * Makes {@link RAW_TABLE} from batches of records that are each one JSON object (a connector's
+ * rows, with the schema's column names), read exactly as JSONL lines are.
+ */
+export async function loadRawJson(engine: SqlEngine, source: Source, batches: AsyncIterable<RecordBatch>): Promise<void> {
+  await loadLines(engine, batches);
+  await engine.run(`CREATE OR REPLACE TEMP VIEW ${RAW_TABLE} AS ${jsonColumnsSql(Object.keys(source.schema), LINES_TABLE, listColumns(source))}`);
+}

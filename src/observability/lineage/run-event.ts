@@ -79,7 +79,9 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
           ...checked,
         } }
         : Object.keys(checked).length > 0 ? { inputFacets: checked } : {};
-      return { name: `ingest.${source}`, inputs: [{ namespace: ns.file, name: resolve(String(p.file)), ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }] };
+      // A Postgres ingest names its table (`postgres:public.payments`) or query, never the connection.
+      const input = typeof p.from === 'string' && p.from.startsWith('postgres:') ? { namespace: 'postgres', name: p.from.slice('postgres:'.length) } : { namespace: ns.file, name: resolve(String(p.file)) };
+      return { name: `ingest.${source}`, inputs: [{ ...input, ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }] };
     }
     case 'materialize': {
       const names = (p.views as string[] | undefined) ?? [];

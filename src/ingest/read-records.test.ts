@@ -28,7 +28,7 @@ describe('CSV records (RFC 4180)', () => {
 
   test('records keep the line they start on across quoted line breaks, CRLF, blank lines and a BOM', async () => {
     const { header, rows } = await read('r.csv', '\uFEFFb,x,a\r\n1,2,3\r\n\r\n"multi\r\nline",5,"q""6"\r\n7,8,9\r\n10,"a"b,11\n12,13');
-    expect(header).toEqual({ positions: [2, 0], width: 3 });
+    expect(header).toEqual({ names: ['b', 'x', 'a'], positions: [2, 0], width: 3 });
     expect(rows).toEqual([
       [2, '1,2,3', null, null],
       [4, '"multi\r\nline",5,"q""6"', null, '["multi\\r\\nline","5","q\\"6"]'],

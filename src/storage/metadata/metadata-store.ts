@@ -1,5 +1,6 @@
 import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
+import type { SkewStore } from './skew-store.js';
 
 /** One applied version of the project's definitions. */
 export interface RegistryVersion {
@@ -228,6 +229,9 @@ export interface MetadataStore {
 
   /** Health conditions and the alert outbox (see `HealthStore`). */
   readonly health: HealthStore;
+
+  /** Results of the skew job, online against offline (see `SkewStore`). */
+  readonly skew: SkewStore;
 
   close(): Promise<void>;
 }

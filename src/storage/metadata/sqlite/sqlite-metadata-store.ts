@@ -7,6 +7,7 @@ import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
 import { sqliteLeases } from './sqlite-leases.js';
+import { SKEW_SCHEMA, sqliteSkew } from './sqlite-skew.js';
 import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
 
 interface RegistryRow {
@@ -33,7 +34,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec(`PRAGMA busy_timeout = ${Math.floor(config.busyTimeoutMs ?? 10_000)}`);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SKEW_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -82,6 +83,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
 
   return {
     health: sqliteHealth(db),
+    skew: sqliteSkew(db),
     async latestRegistry() {
       const row = sql.latestRegistry.get() as RegistryRow | undefined;
       return row && toRegistryVersion(row);

@@ -22,7 +22,7 @@ export function sqliteSkew(db: SqliteConnection): SkewStore {
     latest: db.prepare(
       'SELECT run_id, at, result FROM skew_results r WHERE seq = (SELECT seq FROM skew_results o WHERE o.service = r.service AND o.feature = r.feature ORDER BY at DESC, seq DESC LIMIT 1) ORDER BY service, feature',
     ),
-    list: db.prepare('SELECT run_id, at, result FROM skew_results WHERE (?1 IS NULL OR service = ?1) AND (?2 IS NULL OR feature = ?2) ORDER BY at DESC, seq DESC LIMIT ?3'),
+    list: db.prepare('SELECT run_id, at, result FROM skew_results WHERE (? IS NULL OR service = ?) AND (? IS NULL OR feature = ?) ORDER BY at DESC, seq DESC LIMIT ?'),
   };
   return {
     async record(run) {
@@ -35,7 +35,7 @@ export function sqliteSkew(db: SqliteConnection): SkewStore {
       return (sql.latest.all() as SkewRow[]).map(toStored);
     },
     async list(filter) {
-      return (sql.list.all(filter.service ?? null, filter.feature ?? null, filter.limit) as SkewRow[]).map(toStored);
+      return (sql.list.all(filter.service ?? null, filter.service ?? null, filter.feature ?? null, filter.feature ?? null, filter.limit) as SkewRow[]).map(toStored);
     },
   };
 }

@@ -45,6 +45,7 @@ const SCRAPED: Readonly<Record<string, { help: string; labels: readonly string[]
   sluice_freshness_lag_seconds: { help: 'Age of the newest committed data of a source or view', labels: ['kind', 'name'] },
   sluice_freshness_sla_seconds: { help: 'Declared freshness SLA of a source or view', labels: ['kind', 'name'] },
   sluice_stale: { help: '1 when a source or view is past its freshness SLA, else 0', labels: ['kind', 'name'] },
+  sluice_skew_mismatch_rate: { help: 'Share of served values that differ from their offline recomputation, in the newest skew run that compared them (sluice skew)', labels: ['service', 'feature'] },
 };
 
 /**

@@ -11,6 +11,7 @@ import type { RequestFeatureError } from '../serve-request-views.js';
 import { stringifyExact } from '../exact-json.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
 import { storeMetrics } from '../../observability/store-metrics.js';
+import { skewMetrics } from '../../observability/skew/skew-metrics.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
 import { registerPushRoute } from './push-route.js';
@@ -156,6 +157,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   });
   const metrics = options.metrics ?? new SluiceMetrics();
   metrics.addScrapeSource(storeMetrics(platform, project));
+  metrics.addScrapeSource(skewMetrics(platform.metadata));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   app.post('/v1/features/online', async (request) => {
     const started = performance.now();

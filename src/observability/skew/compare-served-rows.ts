@@ -1,0 +1,94 @@
+import { featureColumn, isStreamed, type Feature, type FeatureView, type Project } from '../../definitions/index.js';
+import type { SluiceContext } from '../../context.js';
+import type { FeatureSkew } from '../../storage/metadata/skew-store.js';
+import type { LatestSnapshots } from '../../serving/latest-snapshots.js';
+import type { ServedRow } from '../serving-log/served-row.js';
+import { FeatureTally } from './feature-tally.js';
+import { recomputeOffline } from './recompute-offline.js';
+
+/** Served statuses whose values are compared: the value is what the view's snapshots give (a count of 0, a null, a ttl-expired null, an unknown entity's empty value). */
+const COMPARED = new Set(['PRESENT', 'NULL', 'OUTSIDE_TTL', 'NOT_FOUND']);
+const SKIPPED_STATUS = new Set(['STALE', 'NOT_MATERIALIZED', 'ERROR']);
+
+/** Served values of one view that reflected the same snapshot, recomputed together. */
+interface Group {
+  readonly view: FeatureView;
+  /** The snapshot id the values reflected, null: the source had none. */
+  readonly snapshot: string | null;
+  readonly points: Map<string, number>;
+  readonly keys: string[];
+  readonly times: number[];
+  /** Per served value: its row, its point and the feature's position in the view. */
+  readonly values: { row: ServedRow; point: number; feature: number; column: string }[];
+}
+
+const snapshotLabel = (source: string, id: string | null) => `${source}=${id ?? '(empty)'}`;
+
+/**
+ * Compares the served rows of one service with their offline recomputation, value by value, as
+ * the server answers them (see `servedForm`). Served values are grouped by view and by the lake
+ * snapshot their view reflected, and each group is recomputed in one point-in-time build over
+ * exactly that snapshot (for a stream or CDC source, whose online table also holds log entries
+ * not yet in a snapshot, over the latest snapshot). Values that cannot or must not be compared
+ * are counted by reason (`SkewSkipReason`).
+ */
+export async function compareServedRows(ctx: SluiceContext, project: Project, service: string, rows: readonly ServedRow[], latest: LatestSnapshots): Promise<FeatureSkew[]> {
+  const features = new Map<string, { view: FeatureView; feature: Feature; index: number }>();
+  for (const view of project.featureViews) view.features.forEach((feature, index) => features.set(featureColumn({ view: view.name, feature: feature.name }), { view, feature, index }));
+  const requestColumns = new Set(project.requestViews.flatMap((v) => v.features.map((f) => featureColumn({ view: v.name, feature: f.name }))));
+  const tallies = new Map<string, FeatureTally>();
+  const tally = (column: string) => {
+    let t = tallies.get(column);
+    if (!t) tallies.set(column, (t = new FeatureTally(service, column, features.get(column)?.feature.valueType)));
+    return t;
+  };
+  const groups = new Map<string, Group>();
+  for (const row of rows) {
+    const asOf = Date.parse(row.asOf);
+    for (const column of Object.keys(row.statuses)) {
+      const status = row.statuses[column]!;
+      const known = features.get(column);
+      if (SKIPPED_STATUS.has(status)) tally(column).skip(status as 'STALE');
+      else if (requestColumns.has(column)) tally(column).skip('REQUEST_VIEW');
+      else if (!known) tally(column).skip('UNKNOWN_FEATURE');
+      else if (!COMPARED.has(status) || row.views[known.view.name]?.definitionHash !== known.view.hash) tally(column).skip('DEFINITION_CHANGED');
+      else {
+        const view = known.view;
+        const snapshot = row.views[view.name]!.snapshots[view.source] ?? null;
+        const id = `${view.name}\u0000${snapshot}`;
+        let group = groups.get(id);
+        if (!group) groups.set(id, (group = { view, snapshot, points: new Map(), keys: [], times: [], values: [] }));
+        const pointId = `${row.entityKey}\u0000${asOf}`;
+        let point = group.points.get(pointId);
+        if (point === undefined) {
+          group.points.set(pointId, (point = group.keys.length));
+          group.keys.push(row.entityKey);
+          group.times.push(asOf);
+        }
+        group.values.push({ row, point, feature: known.index, column });
+      }
+    }
+  }
+  const engine = groups.size > 0 ? await ctx.engine() : undefined;
+  const latestOf = (view: FeatureView) => ({ [view.source]: latest.get(view.source)?.id ?? null });
+  for (const group of groups.values()) {
+    const { view } = group;
+    const source = project.sources.find((s) => s.name === view.source)!;
+    const newest = latest.get(source.name)?.id ?? null;
+    // A streamed view's table also holds log entries committed to the lake only later.
+    const readId = isStreamed(source) ? newest : group.snapshot;
+    const snapshot = readId === null ? undefined : await ctx.metadata.snapshot(readId);
+    if (readId !== null && snapshot === undefined) {
+      for (const v of group.values) tally(v.column).skip('SNAPSHOT_UNAVAILABLE');
+      continue;
+    }
+    const used = [...new Set(group.values.map((v) => v.feature))].sort((a, b) => a - b);
+    const offline = await recomputeOffline(engine!, view, source, used.map((i) => view.features[i]!), (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f)), group);
+    const labels = { served: snapshotLabel(source.name, group.snapshot), recomputed: snapshotLabel(source.name, readId), behindLatest: group.snapshot !== newest };
+    for (const v of group.values) tally(v.column).compare(v.row, v.row.values[v.column] ?? null, offline[v.point]![used.indexOf(v.feature)], labels);
+  }
+  return [...tallies.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([column, t]) => {
+    const known = features.get(column);
+    return t.result(known ? latestOf(known.view) : {});
+  });
+}

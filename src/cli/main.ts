@@ -9,6 +9,7 @@ import { registerServeCommand } from './commands/serve-command.js';
 import { registerStreamCommands } from './commands/real-time.js';
 import { registerTransformCommands } from './commands/transform-commands.js';
 import { registerLineageCommand } from './commands/lineage-command.js';
+import { registerSkewCommand } from './commands/skew-command.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -28,6 +29,7 @@ registerStreamCommands(program, run);
 registerDemoCommand(program, run);
 registerTransformCommands(program, run);
 registerLineageCommand(program, run);
+registerSkewCommand(program, run);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import { ingestFile } from '../src/ingest/ingest-file.js';
 import { runSkewJob } from '../src/observability/skew/index.js';
 import { materialize } from '../src/processing/materialize.js';
 import { latestSnapshots, type LatestSnapshots } from '../src/serving/latest-snapshots.js';
+import { createServer } from '../src/serving/http/server.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { appendServedRows, servedRowsOf } from './support/serving-log.js';
 import { tempPlatform } from './support/temp-platform.js';
@@ -115,6 +116,16 @@ describe('the skew job (online against offline, per served value)', () => {
     const firing = await env.platform.metadata.health.list({ kind: 'skew', firing: true });
     expect(firing.map((c) => c.subject).sort()).toEqual(wrong.map((f) => `feature:${f.feature}`).sort());
     expect(firing.find((c) => c.subject === 'feature:stats__last_amount')).toMatchObject({ severity: 'error', message: expect.stringContaining('entity c3 at') });
+    // Exported at each scrape: the newest run's rate per service and feature.
+    const app = await createServer(env.platform, {});
+    try {
+      const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(text).toContain('# TYPE sluice_skew_mismatch_rate gauge');
+      expect(text).toContain(`sluice_skew_mismatch_rate{service="fraud",feature="stats__last_amount"} ${amount.mismatchRate}`);
+      expect(text).toContain('sluice_skew_mismatch_rate{service="fraud",feature="latest__amount"} 0');
+    } finally {
+      await app.close();
+    }
     // Fixed by a rematerialization: the next run finds it healthy and clears each condition (one resolved alert each).
     await materialize(env.platform, env.project);
     await serve([start + 3 * HOUR]);

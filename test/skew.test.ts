@@ -153,5 +153,6 @@ describe('the skew job (online against offline, per served value)', () => {
       expect(f).toMatchObject({ compared: 46, mismatches: 0, skipped: { STALE: 46 } });
       expect(f.snapshots).toEqual({ served: { [`txns=${old}`]: 46 }, recomputed: { [`txns=${old}`]: 46 }, latest: { txns: newest }, behindLatest: 46 });
     }
+    expect(report.skipReasons).toEqual({ STALE: expect.stringContaining('served STALE') });
   });
 });

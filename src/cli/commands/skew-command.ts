@@ -37,7 +37,7 @@ function human(report: SkewReport): string {
   for (const f of report.features) {
     for (const e of f.examples) lines.push(`  ${f.feature}: entity ${e.entityKey} at ${e.asOf}: online ${JSON.stringify(e.online)}, offline ${JSON.stringify(e.offline)}`);
   }
-  if (report.features.some((f) => Object.keys(f.skipped).length > 0)) lines.push('skipped values are not compared: STALE/NOT_MATERIALIZED/ERROR as served, REQUEST_VIEW (request values are not logged), DEFINITION_CHANGED, UNKNOWN_FEATURE, SNAPSHOT_UNAVAILABLE');
+  for (const [reason, meaning] of Object.entries(report.skipReasons)) lines.push(`skipped ${reason}: ${meaning}`);
   lines.push(report.unhealthy.length > 0
     ? `skew above ${percent(report.maxMismatchRate)} in ${report.unhealthy.join(', ')}: its condition is firing (sluice status)`
     : `no feature above ${percent(report.maxMismatchRate)} mismatches`);

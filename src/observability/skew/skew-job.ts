@@ -4,7 +4,7 @@ import type { SluiceContext } from '../../context.js';
 import { ValidationError } from '../../errors.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { latestSnapshots } from '../../serving/latest-snapshots.js';
-import type { FeatureSkew, SkewRun } from '../../storage/metadata/skew-store.js';
+import type { FeatureSkew, SkewRun, SkewSkipReason } from '../../storage/metadata/skew-store.js';
 import { toIso } from '../../time/index.js';
 import { compareServedRows } from './compare-served-rows.js';
 import { readServedRows } from './read-served-rows.js';
@@ -20,6 +20,17 @@ export interface SkewJobOptions {
   readonly maxMismatchRate?: number;
 }
 
+/** Why values are not compared, for people reading a report. */
+export const SKIP_REASONS: Readonly<Record<SkewSkipReason, string>> = {
+  STALE: 'served STALE (newer data was committed than its table held, or past its freshness SLA): the model saw a value known to be behind; fix the freshness, not the pipeline',
+  NOT_MATERIALIZED: 'served NOT_MATERIALIZED: no table answered it, its value is null by definition',
+  ERROR: "served ERROR: a request view's function failed",
+  REQUEST_VIEW: 'a request view: its request values are not in the serving log',
+  DEFINITION_CHANGED: "served by a table of another definition of its view than the registry's current one",
+  UNKNOWN_FEATURE: 'not in the applied definitions any more',
+  SNAPSHOT_UNAVAILABLE: 'the lake snapshot it reflected no longer exists',
+};
+
 export interface SkewReport extends SkewRun {
   /** Served rows read in the range (all services). */
   readonly servedRows: number;
@@ -28,6 +39,8 @@ export interface SkewReport extends SkewRun {
   readonly maxMismatchRate: number;
   /** Features (`<view>__<feature>`) whose mismatch rate, over every service, is above `maxMismatchRate`. */
   readonly unhealthy: readonly string[];
+  /** For each reason values were skipped in this run, what it means. */
+  readonly skipReasons: Readonly<Partial<Record<SkewSkipReason, string>>>;
 }
 
 /**
@@ -66,6 +79,7 @@ export async function runSkewJob(ctx: SluiceContext, project: Project, options: 
       unreadableLines: services.reduce((n, s) => n + s.unreadable, 0),
       maxMismatchRate: threshold,
       unhealthy,
+      skipReasons: Object.fromEntries([...new Set(features.flatMap((f) => Object.keys(f.skipped) as SkewSkipReason[]))].sort().map((r) => [r, SKIP_REASONS[r]])),
     };
     const compared = features.reduce((n, f) => n + f.compared, 0);
     const mismatches = features.reduce((n, f) => n + f.mismatches, 0);

@@ -78,7 +78,7 @@ describe('the skew job (online against offline, per served value)', () => {
     for (const f of report.features) {
       expect({ feature: f.feature, compared: f.compared, mismatches: f.mismatches, skipped: f.skipped, examples: f.examples }).toEqual({ feature: f.feature, compared: 7 * 46, mismatches: 0, skipped: {}, examples: [] });
       expect(f.onlineNullRate).toBe(f.offlineNullRate);
-      expect(f.snapshots.behindLatest).toBe(0);
+      expect(f.snapshots.servedBehind).toBe(0);
       expect(Object.keys(f.snapshots.served)).toEqual([`txns=${report.features[0]!.snapshots.latest.txns}`]);
     }
     // Nulls happen (an unknown customer, expired windows and ttl) and are compared as values.
@@ -151,7 +151,7 @@ describe('the skew job (online against offline, per served value)', () => {
     const old = before.get('txns')!.id;
     for (const f of report.features) {
       expect(f).toMatchObject({ compared: 46, mismatches: 0, skipped: { STALE: 46 } });
-      expect(f.snapshots).toEqual({ served: { [`txns=${old}`]: 46 }, recomputed: { [`txns=${old}`]: 46 }, latest: { txns: newest }, behindLatest: 46 });
+      expect(f.snapshots).toEqual({ served: { [`txns=${old}`]: 46 }, recomputed: { [`txns=${old}`]: 46 }, latest: { txns: newest }, servedBehind: 46 });
     }
     expect(report.skipReasons).toEqual({ STALE: expect.stringContaining('served STALE') });
   });

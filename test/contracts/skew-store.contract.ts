@@ -7,7 +7,7 @@ const result = (service: string, feature: string, mismatches: number, compared =
   service, feature, compared, mismatches, mismatchRate: compared === 0 ? 0 : mismatches / compared, onlineNullRate: 0.1, offlineNullRate: 0.1,
   maxAbsDiff: mismatches > 0 ? 2.5 : 0, meanAbsDiff: mismatches > 0 ? 0.25 : 0, skipped: { STALE: 3 },
   examples: mismatches > 0 ? [{ keys: { customer_id: 'c1' }, entityKey: 'c1', asOf: '2026-01-01T00:00:00.000Z', online: '9007199254740993', offline: '9007199254740992' }] : [],
-  snapshots: { served: { 'txns=txns@1-ab': compared }, recomputed: { 'txns=txns@1-ab': compared }, latest: { txns: 'txns@2-cd' }, behindLatest: compared },
+  snapshots: { served: { 'txns=txns@1-ab': compared }, recomputed: { 'txns=txns@1-ab': compared }, latest: { txns: 'txns@2-cd' }, servedBehind: compared },
 });
 
 /** The semantics every SkewStore keeps (see `skew-store.ts`). */

@@ -29,10 +29,10 @@ const skippedText = (f: FeatureSkew) => Object.entries(f.skipped).map(([reason, 
 
 function human(report: SkewReport): string {
   if (report.servedRows === 0) return `no served rows in the range (${report.since === null ? 'start of the log' : new Date(report.since).toISOString()} to ${new Date(report.until).toISOString()}): turn the serving log on in the server, serve requests, then run "sluice skew" again (see docs/skew.md)`;
-  const rows = report.features.map((f) => [f.service, f.feature, f.compared, f.mismatches, percent(f.mismatchRate), `${percent(f.onlineNullRate)}/${percent(f.offlineNullRate)}`, f.maxAbsDiff, skippedText(f), f.snapshots.behindLatest]);
+  const rows = report.features.map((f) => [f.service, f.feature, f.compared, f.mismatches, percent(f.mismatchRate), `${percent(f.onlineNullRate)}/${percent(f.offlineNullRate)}`, f.maxAbsDiff, skippedText(f), f.snapshots.servedBehind]);
   const lines = [
     `${report.servedRows} served rows read${report.unreadableLines > 0 ? ` (${report.unreadableLines} unreadable lines skipped)` : ''}; each value recomputed offline at its asOf over the snapshots it reflected`,
-    table(['service', 'feature', 'compared', 'mismatches', 'rate', 'null on/off', 'max |diff|', 'skipped (not compared)', 'behind latest'], rows),
+    table(['service', 'feature', 'compared', 'mismatches', 'rate', 'null on/off', 'max |diff|', 'skipped (not compared)', 'served behind'], rows),
   ];
   for (const f of report.features) {
     for (const e of f.examples) lines.push(`  ${f.feature}: entity ${e.entityKey} at ${e.asOf}: online ${JSON.stringify(e.online)}, offline ${JSON.stringify(e.offline)}`);

@@ -24,6 +24,13 @@ interface Group {
 
 const snapshotLabel = (source: string, id: string | null) => `${source}=${id ?? '(empty)'}`;
 
+/** When the snapshot after `snapshot` (the first one, for null) was committed; Infinity when none was. */
+async function nextCommitAfter(ctx: SluiceContext, source: string, snapshot: string | null): Promise<number> {
+  const version = snapshot === null ? 0 : ((await ctx.metadata.snapshot(snapshot))?.version ?? Infinity);
+  const later = (await ctx.metadata.listSnapshots({ source, limit: 1_000_000 })).filter((s) => s.version > version);
+  return later.length === 0 ? Infinity : Math.min(...later.map((s) => s.createdAt));
+}
+
 /**
  * Compares the served rows of one service with their offline recomputation, value by value, as
  * the server answers them (see `servedForm`). Served values are grouped by view and by the lake
@@ -74,9 +81,8 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
   for (const group of groups.values()) {
     const { view } = group;
     const source = project.sources.find((s) => s.name === view.source)!;
-    const newest = latest.get(source.name)?.id ?? null;
     // A streamed view's table also holds log entries committed to the lake only later.
-    const readId = isStreamed(source) ? newest : group.snapshot;
+    const readId = isStreamed(source) ? (latest.get(source.name)?.id ?? null) : group.snapshot;
     const snapshot = readId === null ? undefined : await ctx.metadata.snapshot(readId);
     if (readId !== null && snapshot === undefined) {
       for (const v of group.values) tally(v.column).skip('SNAPSHOT_UNAVAILABLE');
@@ -84,8 +90,11 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
     }
     const used = [...new Set(group.values.map((v) => v.feature))].sort((a, b) => a - b);
     const offline = await recomputeOffline(engine!, view, source, used.map((i) => view.features[i]!), (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f)), group);
-    const labels = { served: snapshotLabel(source.name, group.snapshot), recomputed: snapshotLabel(source.name, readId), behindLatest: group.snapshot !== newest };
-    for (const v of group.values) tally(v.column).compare(v.row, v.row.values[v.column] ?? null, offline[v.point]![used.indexOf(v.feature)], labels);
+    const nextCommit = await nextCommitAfter(ctx, source.name, group.snapshot);
+    const labels = { served: snapshotLabel(source.name, group.snapshot), recomputed: snapshotLabel(source.name, readId) };
+    for (const v of group.values) {
+      tally(v.column).compare(v.row, v.row.values[v.column] ?? null, offline[v.point]![used.indexOf(v.feature)], { ...labels, servedBehind: v.row.servedAt >= nextCommit });
+    }
   }
   return [...tallies.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([column, t]) => {
     const known = features.get(column);

@@ -19,7 +19,7 @@ export class FeatureTally {
   private differences = 0;
   private differenceSum = 0;
   private maxDifference = 0;
-  private behindLatest = 0;
+  private servedBehind = 0;
   private readonly skipped: Partial<Record<SkewSkipReason, number>> = {};
   private readonly examples: SkewExample[] = [];
   private readonly served = new Map<string, number>();
@@ -32,12 +32,12 @@ export class FeatureTally {
   }
 
   /** Compares one served value with its recomputation; `served`/`recomputed` name the snapshots each reflected. */
-  compare(row: ServedRow, online: unknown, offline: unknown, snapshots: { readonly served: string; readonly recomputed: string; readonly behindLatest: boolean }): void {
+  compare(row: ServedRow, online: unknown, offline: unknown, snapshots: { readonly served: string; readonly recomputed: string; readonly servedBehind: boolean }): void {
     const type = this.valueType!;
     this.compared++;
     this.served.set(snapshots.served, (this.served.get(snapshots.served) ?? 0) + 1);
     this.recomputed.set(snapshots.recomputed, (this.recomputed.get(snapshots.recomputed) ?? 0) + 1);
-    if (snapshots.behindLatest) this.behindLatest++;
+    if (snapshots.servedBehind) this.servedBehind++;
     const onlineJson = servedJson(online, type);
     const offlineJson = servedJson(offline, type);
     if (onlineJson === null) this.onlineNulls++;
@@ -70,7 +70,7 @@ export class FeatureTally {
       meanAbsDiff: numeric ? this.differenceSum / this.differences : null,
       skipped: { ...this.skipped },
       examples: [...this.examples],
-      snapshots: { served: Object.fromEntries(this.served), recomputed: Object.fromEntries(this.recomputed), latest, behindLatest: this.behindLatest },
+      snapshots: { served: Object.fromEntries(this.served), recomputed: Object.fromEntries(this.recomputed), latest, servedBehind: this.servedBehind },
     };
   }
 }

@@ -56,13 +56,15 @@ export interface FeatureSkew {
   /**
    * Lake snapshots: `served` counts values per snapshot id they reflected (`<source>=<id>`, `(empty)` for
    * none); `recomputed` the same for what the offline side read; `latest` the latest snapshot per source
-   * when the job ran; `behindLatest` how many compared values reflected an older snapshot than that.
+   * when the job ran; `servedBehind` how many compared values were served from a snapshot older than one
+   * already committed when they were served (the view was behind and not flagged STALE yet: the server
+   * notices a new snapshot on its next registry poll).
    */
   readonly snapshots: {
     readonly served: Readonly<Record<string, number>>;
     readonly recomputed: Readonly<Record<string, number>>;
     readonly latest: Readonly<Record<string, string | null>>;
-    readonly behindLatest: number;
+    readonly servedBehind: number;
   };
 }
 

@@ -24,6 +24,24 @@ interface Group {
 
 const snapshotLabel = (source: string, id: string | null) => `${source}=${id ?? '(empty)'}`;
 
+/** The group and point of a served row's view, created on first use; null when the view's table was of another definition. */
+function pointIn(groups: Map<string, Group>, row: ServedRow, view: FeatureView, asOf: number): { group: Group; point: number } | null {
+  const served = row.views[view.name];
+  if (served === undefined || served.definitionHash !== view.hash) return null;
+  const snapshot = served.snapshots[view.source] ?? null;
+  const id = `${view.name}\u0000${snapshot}`;
+  let group = groups.get(id);
+  if (!group) groups.set(id, (group = { view, snapshot, points: new Map(), keys: [], times: [], values: [] }));
+  const pointId = `${row.entityKey}\u0000${asOf}`;
+  let point = group.points.get(pointId);
+  if (point === undefined) {
+    group.points.set(pointId, (point = group.keys.length));
+    group.keys.push(row.entityKey);
+    group.times.push(asOf);
+  }
+  return { group, point };
+}
+
 /** When the snapshot after `snapshot` (the first one, for null) was committed; Infinity when none was. */
 async function nextCommitAfter(ctx: SluiceContext, source: string, snapshot: string | null): Promise<number> {
   const version = snapshot === null ? 0 : ((await ctx.metadata.snapshot(snapshot))?.version ?? Infinity);
@@ -50,29 +68,31 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
     return t;
   };
   const groups = new Map<string, Group>();
+  // Per column, what it is: resolved once, not per served value.
+  const columns = new Map<string, { tally: FeatureTally; known?: { view: FeatureView; index: number }; request: boolean }>();
+  const columnOf = (column: string) => {
+    let c = columns.get(column);
+    if (!c) {
+      const known = features.get(column);
+      columns.set(column, (c = { tally: tally(column), ...(known ? { known: { view: known.view, index: known.index } } : {}), request: requestColumns.has(column) }));
+    }
+    return c;
+  };
   for (const row of rows) {
     const asOf = Date.parse(row.asOf);
-    for (const column of Object.keys(row.statuses)) {
+    // Per view of this row: its group and point, or null when its table's definition is not the registry's.
+    const pointOf = new Map<string, { group: Group; point: number } | null>();
+    for (const column in row.statuses) {
       const status = row.statuses[column]!;
-      const known = features.get(column);
-      if (SKIPPED_STATUS.has(status)) tally(column).skip(status as 'STALE');
-      else if (requestColumns.has(column)) tally(column).skip('REQUEST_VIEW');
-      else if (!known) tally(column).skip('UNKNOWN_FEATURE');
-      else if (!COMPARED.has(status) || row.views[known.view.name]?.definitionHash !== known.view.hash) tally(column).skip('DEFINITION_CHANGED');
+      const { tally: t, known, request } = columnOf(column);
+      if (SKIPPED_STATUS.has(status)) t.skip(status as 'STALE');
+      else if (request) t.skip('REQUEST_VIEW');
+      else if (!known) t.skip('UNKNOWN_FEATURE');
       else {
-        const view = known.view;
-        const snapshot = row.views[view.name]!.snapshots[view.source] ?? null;
-        const id = `${view.name}\u0000${snapshot}`;
-        let group = groups.get(id);
-        if (!group) groups.set(id, (group = { view, snapshot, points: new Map(), keys: [], times: [], values: [] }));
-        const pointId = `${row.entityKey}\u0000${asOf}`;
-        let point = group.points.get(pointId);
-        if (point === undefined) {
-          group.points.set(pointId, (point = group.keys.length));
-          group.keys.push(row.entityKey);
-          group.times.push(asOf);
-        }
-        group.values.push({ row, point, feature: known.index, column });
+        let at = pointOf.get(known.view.name);
+        if (at === undefined) pointOf.set(known.view.name, (at = pointIn(groups, row, known.view, asOf)));
+        if (at === null || !COMPARED.has(status)) t.skip('DEFINITION_CHANGED');
+        else at.group.values.push({ row, point: at.point, feature: known.index, column });
       }
     }
   }
@@ -89,12 +109,19 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
       continue;
     }
     const used = [...new Set(group.values.map((v) => v.feature))].sort((a, b) => a - b);
+    const position = new Map(used.map((feature, i) => [feature, i]));
     const offline = await recomputeOffline(engine!, view, source, used.map((i) => view.features[i]!), (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f)), group);
     const nextCommit = await nextCommitAfter(ctx, source.name, group.snapshot);
-    const labels = { served: snapshotLabel(source.name, group.snapshot), recomputed: snapshotLabel(source.name, readId) };
+    const counts = new Map<string, { count: number; behind: number }>();
     for (const v of group.values) {
-      tally(v.column).compare(v.row, v.row.values[v.column] ?? null, offline[v.point]![used.indexOf(v.feature)], { ...labels, servedBehind: v.row.servedAt >= nextCommit });
+      const t = columnOf(v.column).tally;
+      t.compare(v.row, v.row.values[v.column] ?? null, offline[v.point]![position.get(v.feature)!]);
+      let c = counts.get(v.column);
+      if (!c) counts.set(v.column, (c = { count: 0, behind: 0 }));
+      c.count++;
+      if (v.row.servedAt >= nextCommit) c.behind++;
     }
+    for (const [column, c] of counts) columnOf(column).tally.snapshots(snapshotLabel(source.name, group.snapshot), snapshotLabel(source.name, readId), c.count, c.behind);
   }
   return [...tallies.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([column, t]) => {
     const known = features.get(column);

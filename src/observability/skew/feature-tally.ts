@@ -1,7 +1,7 @@
 import type { ColumnType } from '../../definitions/index.js';
 import type { FeatureSkew, SkewExample, SkewSkipReason } from '../../storage/metadata/skew-store.js';
 import type { ServedRow } from '../serving-log/served-row.js';
-import { absoluteDifference, isNumeric, servedForm, servedJson } from './served-form.js';
+import { absoluteDifference, isNumeric, servedJson } from './served-form.js';
 
 /** Mismatches kept as examples per feature. */
 export const EXAMPLES_PER_FEATURE = 5;
@@ -25,24 +25,47 @@ export class FeatureTally {
   private readonly served = new Map<string, number>();
   private readonly recomputed = new Map<string, number>();
 
-  constructor(readonly service: string, readonly feature: string, private readonly valueType: ColumnType | undefined) {}
+  private readonly numeric: boolean;
+  private readonly int64: boolean;
+
+  constructor(readonly service: string, readonly feature: string, private readonly valueType: ColumnType | undefined) {
+    this.numeric = valueType !== undefined && isNumeric(valueType);
+    this.int64 = valueType === 'int64';
+  }
 
   skip(reason: SkewSkipReason): void {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
   }
 
-  /** Compares one served value with its recomputation; `served`/`recomputed` name the snapshots each reflected. */
-  compare(row: ServedRow, online: unknown, offline: unknown, snapshots: { readonly served: string; readonly recomputed: string; readonly servedBehind: boolean }): void {
-    const type = this.valueType!;
+  /** Records that `count` compared values reflected the `served` snapshot and were recomputed over `recomputed`; `behind` of them were served behind a newer snapshot. */
+  snapshots(served: string, recomputed: string, count: number, behind: number): void {
+    this.served.set(served, (this.served.get(served) ?? 0) + count);
+    this.recomputed.set(recomputed, (this.recomputed.get(recomputed) ?? 0) + count);
+    this.servedBehind += behind;
+  }
+
+  /** Compares one served value with its recomputation. */
+  compare(row: ServedRow, online: unknown, offline: unknown): void {
     this.compared++;
-    this.served.set(snapshots.served, (this.served.get(snapshots.served) ?? 0) + 1);
-    this.recomputed.set(snapshots.recomputed, (this.recomputed.get(snapshots.recomputed) ?? 0) + 1);
-    if (snapshots.servedBehind) this.servedBehind++;
+    // The common case, equal primitives (a float, a string, both null), needs no JSON form.
+    if (online === offline && (online === null || typeof online !== 'object')) {
+      if (online === null) {
+        this.onlineNulls++;
+        this.offlineNulls++;
+      } else if (this.numeric) this.differences++;
+      return;
+    }
+    // int64 logged as a decimal string, recomputed as a safe integer.
+    if (this.int64 && typeof online === 'string' && typeof offline === 'number' && online === String(offline)) {
+      this.differences++;
+      return;
+    }
+    const type = this.valueType!;
     const onlineJson = servedJson(online, type);
     const offlineJson = servedJson(offline, type);
     if (onlineJson === null) this.onlineNulls++;
     if (offlineJson === null) this.offlineNulls++;
-    if (isNumeric(type)) {
+    if (this.numeric) {
       const difference = absoluteDifference(online, offline, type);
       if (difference !== undefined) {
         this.differences++;
@@ -50,14 +73,14 @@ export class FeatureTally {
         this.maxDifference = Math.max(this.maxDifference, difference);
       }
     }
-    if (servedForm(online, type) === servedForm(offline, type)) return;
+    if (JSON.stringify(onlineJson) === JSON.stringify(offlineJson)) return;
     this.mismatches++;
     if (this.examples.length < EXAMPLES_PER_FEATURE) this.examples.push({ keys: row.keys, entityKey: row.entityKey, asOf: row.asOf, online: onlineJson, offline: offlineJson });
   }
 
   result(latest: Readonly<Record<string, string | null>>): FeatureSkew {
     const rate = (n: number) => (this.compared === 0 ? 0 : n / this.compared);
-    const numeric = this.valueType !== undefined && isNumeric(this.valueType) && this.differences > 0;
+    const numeric = this.numeric && this.differences > 0;
     return {
       service: this.service,
       feature: this.feature,

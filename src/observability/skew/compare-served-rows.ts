@@ -6,8 +6,11 @@ import type { ServedRow } from '../serving-log/served-row.js';
 import { FeatureTally } from './feature-tally.js';
 import { recomputeOffline } from './recompute-offline.js';
 
-/** Served statuses whose values are compared: the value is what the view's snapshots give (a count of 0, a null, a ttl-expired null, an unknown entity's empty value). */
-const COMPARED = new Set(['PRESENT', 'NULL', 'OUTSIDE_TTL', 'NOT_FOUND']);
+/**
+ * Served statuses whose values are not compared. Every other status (`PRESENT`, `NULL`,
+ * `OUTSIDE_TTL`, `NOT_FOUND`) is compared: its value is what the view's snapshots give (a count of
+ * 0, a null, a ttl-expired null, an unknown entity's empty value).
+ */
 const SKIPPED_STATUS = new Set(['STALE', 'NOT_MATERIALIZED', 'ERROR']);
 
 /** Served values of one view that reflected the same snapshot, recomputed together. */
@@ -61,20 +64,15 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
   const features = new Map<string, { view: FeatureView; feature: Feature; index: number }>();
   for (const view of project.featureViews) view.features.forEach((feature, index) => features.set(featureColumn({ view: view.name, feature: feature.name }), { view, feature, index }));
   const requestColumns = new Set(project.requestViews.flatMap((v) => v.features.map((f) => featureColumn({ view: v.name, feature: f.name }))));
-  const tallies = new Map<string, FeatureTally>();
-  const tally = (column: string) => {
-    let t = tallies.get(column);
-    if (!t) tallies.set(column, (t = new FeatureTally(service, column, features.get(column)?.feature.valueType)));
-    return t;
-  };
   const groups = new Map<string, Group>();
-  // Per column, what it is: resolved once, not per served value.
+  // Per column, what it is and its tally: resolved once, not per served value.
   const columns = new Map<string, { tally: FeatureTally; known?: { view: FeatureView; index: number }; request: boolean }>();
   const columnOf = (column: string) => {
     let c = columns.get(column);
     if (!c) {
       const known = features.get(column);
-      columns.set(column, (c = { tally: tally(column), ...(known ? { known: { view: known.view, index: known.index } } : {}), request: requestColumns.has(column) }));
+      const tally = new FeatureTally(service, column, known?.feature.valueType);
+      columns.set(column, (c = { tally, ...(known ? { known: { view: known.view, index: known.index } } : {}), request: requestColumns.has(column) }));
     }
     return c;
   };
@@ -91,7 +89,7 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
       else {
         let at = pointOf.get(known.view.name);
         if (at === undefined) pointOf.set(known.view.name, (at = pointIn(groups, row, known.view, asOf)));
-        if (at === null || !COMPARED.has(status)) t.skip('DEFINITION_CHANGED');
+        if (at === null) t.skip('DEFINITION_CHANGED');
         else at.group.values.push({ row, point: at.point, feature: known.index, column });
       }
     }
@@ -105,7 +103,7 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
     const readId = isStreamed(source) ? (latest.get(source.name)?.id ?? null) : group.snapshot;
     const snapshot = readId === null ? undefined : await ctx.metadata.snapshot(readId);
     if (readId !== null && snapshot === undefined) {
-      for (const v of group.values) tally(v.column).skip('SNAPSHOT_UNAVAILABLE');
+      for (const v of group.values) columnOf(v.column).tally.skip('SNAPSHOT_UNAVAILABLE');
       continue;
     }
     const used = [...new Set(group.values.map((v) => v.feature))].sort((a, b) => a - b);
@@ -123,8 +121,5 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
     }
     for (const [column, c] of counts) columnOf(column).tally.snapshots(snapshotLabel(source.name, group.snapshot), snapshotLabel(source.name, readId), c.count, c.behind);
   }
-  return [...tallies.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([column, t]) => {
-    const known = features.get(column);
-    return t.result(known ? latestOf(known.view) : {});
-  });
+  return [...columns.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c.tally.result(c.known ? latestOf(c.known.view) : {}));
 }

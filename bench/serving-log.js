@@ -1,13 +1,13 @@
 // `node bench/serving-log.js` (after `npm run build`): online serving throughput with the sampled
 // serving log on (sample rate 1.0 and 0.1) against off, in the same run, over the same store.
 // Options:  --events N (300_000)  --entities N (10_000)  --seconds S (5, per load)  --rounds N (3)
-// Three `sluice serve` processes over one project (`--serving-log-rate 0`, `1`, `0.1`), driven in
+// Three `sluice serve` processes over copies of one project and store (`--serving-log-rate 0`, `1`, `0.1`), driven in
 // turn by autocannon (16 connections, 1 and 100 entities per request), the order rotated each
 // round; medians of the rounds. Throughput and the server's CPU time per request (which a loaded,
 // shared machine moves less than throughput). Target: with the log on, >= 90% of the throughput
 // off. Needs the serving log writer (`sluice serve --serving-log-rate`).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,9 +37,9 @@ writeFileSync(join(dir, 'sluice.config.ts'), BENCH_CONFIG);
 const git = (...a) => execFileSync('git', a, { cwd: here, encoding: 'utf8' }).trim();
 const commit = { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
 const servers = [];
-/** Bytes of the serving log files written so far. */
-const logBytes = () => {
-  const root = join(dir, '.sluice', 'serving-log');
+/** Bytes of the serving log files a server has written so far. */
+const logBytes = (projectDir) => {
+  const root = join(projectDir, '.sluice', 'serving-log');
   let bytes = 0;
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -64,8 +64,12 @@ try {
   const modes = [{ name: 'off', rate: '0' }, { name: 'rate1', rate: '1' }, { name: 'rate0.1', rate: '0.1' }];
   for (const [i, mode] of modes.entries()) {
     const port = 6711 + i;
+    // A copy of the project (and its store) per server, so each writes its own log.
+    mode.dir = join(dir, mode.name);
+    cpSync(join(dir, 'sluice.config.ts'), join(mode.dir, 'sluice.config.ts'));
+    cpSync(join(dir, '.sluice'), join(mode.dir, '.sluice'), { recursive: true });
     mode.url = `http://127.0.0.1:${port}/v1/features/online`;
-    mode.server = await startChild([join(here, '..', 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(port), '--log-level', 'warn', '--serving-log-rate', mode.rate], 'serving on');
+    mode.server = await startChild([join(here, '..', 'bin', 'sluice.js'), 'serve', '--project', mode.dir, '--port', String(port), '--log-level', 'warn', '--serving-log-rate', mode.rate], 'serving on');
     servers.push(mode.server);
   }
   const keys = (n, offset) => Array.from({ length: n }, (_, i) => `c${String((offset + i * 7919) % entities).padStart(7, '0')}`);
@@ -80,9 +84,9 @@ try {
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < modes.length; k++) {
         const m = modes[(round + k) % modes.length];
-        const before = logBytes();
+        const before = logBytes(m.dir);
         const r = await load(m.server, m.url, bodies[0], 16, seconds);
-        runs[m.name].push({ ...r, logBytesPerSecond: Math.round((logBytes() - before) / seconds) });
+        runs[m.name].push({ ...r, logBytesPerSecond: Math.round((logBytes(m.dir) - before) / seconds) });
         log(`${count} entities, ${m.name}: ${r.requestsPerSecond} req/s, ${r.cpuMsPerRequest} ms CPU/request`);
       }
     }
@@ -100,6 +104,10 @@ try {
   }
   process.stdout.write(`${JSON.stringify({ commit, at: new Date().toISOString(), events, entities, seconds, rounds, connections: 16, target: 'with the log on >= 0.9x the throughput off', ...results }, null, 2)}\n`);
 } finally {
-  for (const s of servers) s.kill('SIGTERM');
+  // Each server flushes its log on SIGTERM: wait for them before removing their files.
+  await Promise.all(servers.map((s) => new Promise((resolve) => {
+    s.once('exit', resolve);
+    s.kill('SIGTERM');
+  })));
   rmSync(dir, { recursive: true, force: true });
 }

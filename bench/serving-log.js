@@ -106,6 +106,7 @@ try {
 } finally {
   // Each server flushes its log on SIGTERM: wait for them before removing their files.
   await Promise.all(servers.map((s) => new Promise((resolve) => {
+    if (s.exitCode !== null || s.signalCode !== null) return resolve();
     s.once('exit', resolve);
     s.kill('SIGTERM');
   })));

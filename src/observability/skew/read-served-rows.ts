@@ -1,7 +1,6 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { servingLogDir, type ServedRow } from '../serving-log/served-row.js';
 
 const HOUR_MS = 3_600_000;
@@ -40,8 +39,8 @@ export async function readServedRows(dataDir: string, range: { readonly service?
     const rows: ServedRow[] = [];
     let unreadable = 0;
     for (const file of files) {
-      const lines = createInterface({ input: createReadStream(join(dir, file), 'utf8'), crlfDelay: Infinity });
-      for await (const line of lines) {
+      // One hour of one service's log at a time (readline's line events cost more than the parsing).
+      for (const line of (await readFile(join(dir, file), 'utf8')).split('\n')) {
         if (line.trim() === '') continue;
         const row = parseServedRow(line);
         if (row === undefined) unreadable++;

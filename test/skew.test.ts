@@ -22,7 +22,7 @@ const stats = featureView({
   },
 });
 const latest = featureView({ name: 'latest', entity: customer, source: txns, ttl: '3h', features: { amount: field('amount'), qty: field('qty') } });
-const spec = defineProject({ name: 'skew', entities: [customer], sources: [txns], featureViews: [stats, latest], featureServices: [featureService({ name: 'fraud', features: [stats, latest] })] });
+const spec = defineProject({ name: 'skew', entities: [customer], sources: [txns], featureViews: [stats, latest], featureServices: [featureService({ name: 'fraud', features: [stats, latest] }), featureService({ name: 'other', features: [stats, latest] })] });
 const FEATURES = [...Object.keys(stats.features).map((f) => `stats__${f}`), 'latest__amount', 'latest__qty'];
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -154,5 +154,29 @@ describe('the skew job (online against offline, per served value)', () => {
       expect(f.snapshots).toEqual({ served: { [`txns=${old}`]: 46 }, recomputed: { [`txns=${old}`]: 46 }, latest: { txns: newest }, servedBehind: 46 });
     }
     expect(report.skipReasons).toEqual({ STALE: expect.stringContaining('served STALE') });
+  });
+  test('values that cannot be recomputed are counted by reason, never compared or dropped silently', async () => {
+    const store = await env.platform.online();
+    const t = T0 + 120 * HOUR;
+    env.clock.now = t;
+    // Fresh again after the previous test's ingest.
+    await materialize(env.platform, env.project);
+    const response = await getOnlineFeatures(env.project, store, { service: 'other', entities: { customer_id: ['c1', 'c2', 'c4'] } }, t, await latestSnapshots(env.platform.metadata, env.project));
+    const [a, b, c] = servedRowsOf(response, 'other', ['customer_id'], t);
+    const rows = [
+      // Served by a table of another definition of "stats"; a feature since removed; a status that is not a value.
+      { ...a!, views: { ...a!.views, stats: { ...a!.views.stats!, definitionHash: 'an-older-definition' } }, values: { ...a!.values, stats__gone: 1 }, statuses: { ...a!.statuses, stats__gone: 'PRESENT', latest__qty: 'NOT_MATERIALIZED' } },
+      // A snapshot that no longer exists.
+      { ...b!, views: { ...b!.views, latest: { ...b!.views.latest!, snapshots: { txns: 'txns@99-deadbeef' } } } },
+      c!,
+    ];
+    appendServedRows(env.platform.dataDir, rows);
+    const report = await runSkewJob(env.platform, env.project, { service: 'other', since: t, until: t + 1 });
+    const byFeature = Object.fromEntries(report.features.map((f) => [f.feature, f]));
+    expect(byFeature.stats__last_amount).toMatchObject({ compared: 2, mismatches: 0, skipped: { DEFINITION_CHANGED: 1 } });
+    expect(byFeature.stats__gone).toMatchObject({ compared: 0, skipped: { UNKNOWN_FEATURE: 1 } });
+    expect(byFeature.latest__qty).toMatchObject({ compared: 1, skipped: { NOT_MATERIALIZED: 1, SNAPSHOT_UNAVAILABLE: 1 } });
+    expect(byFeature.latest__amount).toMatchObject({ compared: 2, skipped: { SNAPSHOT_UNAVAILABLE: 1 } });
+    expect(Object.keys(report.skipReasons).sort()).toEqual(['DEFINITION_CHANGED', 'NOT_MATERIALIZED', 'SNAPSHOT_UNAVAILABLE', 'UNKNOWN_FEATURE']);
   });
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -123,6 +124,8 @@ describe('the skew job (online against offline, per served value)', () => {
       expect(text).toContain('# TYPE sluice_skew_mismatch_rate gauge');
       expect(text).toContain(`sluice_skew_mismatch_rate{service="fraud",feature="stats__last_amount"} ${amount.mismatchRate}`);
       expect(text).toContain('sluice_skew_mismatch_rate{service="fraud",feature="latest__amount"} 0');
+      const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      if (!promtool.error) expect(promtool.stdout + promtool.stderr).toBe('');
     } finally {
       await app.close();
     }

@@ -57,7 +57,7 @@ async function nextCommitAfter(ctx: SluiceContext, source: string, snapshot: str
  * the server answers them (see `servedForm`). Served values are grouped by view and by the lake
  * snapshot their view reflected, and each group is recomputed in one point-in-time build over
  * exactly that snapshot (for a stream or CDC source, whose online table also holds log entries
- * not yet in a snapshot, over the latest snapshot). Values that cannot or must not be compared
+ * not yet in a snapshot, over the latest snapshot and only the events known before each `asOf`). Values that cannot or must not be compared
  * are counted by reason (`SkewSkipReason`).
  */
 export async function compareServedRows(ctx: SluiceContext, project: Project, service: string, rows: readonly ServedRow[], latest: LatestSnapshots): Promise<FeatureSkew[]> {
@@ -99,8 +99,10 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
   for (const group of groups.values()) {
     const { view } = group;
     const source = project.sources.find((s) => s.name === view.source)!;
-    // A streamed view's table also holds log entries committed to the lake only later.
-    const readId = isStreamed(source) ? (latest.get(source.name)?.id ?? null) : group.snapshot;
+    // A streamed view's table also holds log entries committed to the lake only later: read the
+    // latest snapshot, as known at each asOf (what the table had applied when it answered).
+    const streamed = isStreamed(source);
+    const readId = streamed ? (latest.get(source.name)?.id ?? null) : group.snapshot;
     const snapshot = readId === null ? undefined : await ctx.metadata.snapshot(readId);
     if (readId !== null && snapshot === undefined) {
       for (const v of group.values) columnOf(v.column).tally.skip('SNAPSHOT_UNAVAILABLE');
@@ -108,7 +110,7 @@ export async function compareServedRows(ctx: SluiceContext, project: Project, se
     }
     const used = [...new Set(group.values.map((v) => v.feature))].sort((a, b) => a - b);
     const position = new Map(used.map((feature, i) => [feature, i]));
-    const offline = await recomputeOffline(engine!, view, source, used.map((i) => view.features[i]!), (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f)), group);
+    const offline = await recomputeOffline(engine!, view, source, used.map((i) => view.features[i]!), (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f)), group, streamed);
     const nextCommit = await nextCommitAfter(ctx, source.name, group.snapshot);
     const counts = new Map<string, { count: number; behind: number }>();
     for (const v of group.values) {

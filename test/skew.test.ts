@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { avg, batchSource, count, countDistinct, defineProject, entity, featureService, featureView, field, last, max, min, sum } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
-import { runSkewJob } from '../src/observability/skew/index.js';
+import { readServedRows, runSkewJob } from '../src/observability/skew/index.js';
+import type { ServedRow } from '../src/observability/serving-log/served-row.js';
 import { materialize } from '../src/processing/materialize.js';
 import { latestSnapshots, type LatestSnapshots } from '../src/serving/latest-snapshots.js';
 import { createServer } from '../src/serving/http/server.js';
@@ -157,6 +158,14 @@ describe('the skew job (online against offline, per served value)', () => {
       expect(f.snapshots).toEqual({ served: { [`txns=${old}`]: 46 }, recomputed: { [`txns=${old}`]: 46 }, latest: { txns: newest }, servedBehind: 46 });
     }
     expect(report.skipReasons).toEqual({ STALE: expect.stringContaining('served STALE') });
+    // Had those answers claimed the newer snapshot while holding the older one, every value the new data changed is caught.
+    const [{ rows }] = await readServedRows(env.platform.dataDir, { service: 'fraud', since: start + 60_000, until: start + HOUR }) as [{ rows: ServedRow[] }];
+    appendServedRows(env.platform.dataDir, rows.map((row) => ({ ...row, service: 'claims_newer', views: Object.fromEntries(Object.entries(row.views).map(([v, s]) => [v, { ...s, snapshots: { txns: newest } }])) })));
+    const caught = await runSkewJob(env.platform, env.project, { service: 'claims_newer', since: start, until: start + HOUR });
+    const total = caught.features.find((f) => f.feature === 'stats__amount_sum_24h')!;
+    expect(total.mismatches).toBeGreaterThan(10);
+    expect(total.snapshots.recomputed).toEqual({ [`txns=${newest}`]: 46 });
+    expect(caught.unhealthy).toContain('stats__amount_sum_24h');
   });
   test('values that cannot be recomputed are counted by reason, never compared or dropped silently', async () => {
     const store = await env.platform.online();

@@ -54,74 +54,97 @@ async function nextCommitAfter(ctx: SluiceContext, source: string, snapshot: str
 
 /**
  * Compares the served rows of one service with their offline recomputation, value by value, as
- * the server answers them (see `servedForm`). Served values are grouped by view and by the lake
- * snapshot their view reflected, and each group is recomputed in one point-in-time build over
- * exactly that snapshot (for a stream or CDC source, whose online table also holds log entries
- * not yet in a snapshot, over the latest snapshot and only the events known before each `asOf`). Values that cannot or must not be compared
- * are counted by reason (`SkewSkipReason`).
+ * the server answers them (see `servedForm`), a batch of rows at a time (`add`), so memory stays
+ * bounded whatever the size of the log. Within a batch, served values are grouped by view and by
+ * the lake snapshot their view reflected, and each group is recomputed in one point-in-time build
+ * over exactly that snapshot (for a stream or CDC source, whose online table also holds log
+ * entries not yet in a snapshot, over the latest snapshot and only the events known before each
+ * `asOf`). Values that cannot or must not be compared are counted by reason (`SkewSkipReason`).
+ *
+ * @example
+ * const comparison = new ServedRowsComparison(ctx, project, 'fraud_v1', latest);
+ * await comparison.add(rows);
+ * comparison.result(); // one FeatureSkew per feature
  */
-export async function compareServedRows(ctx: SluiceContext, project: Project, service: string, rows: readonly ServedRow[], latest: LatestSnapshots): Promise<FeatureSkew[]> {
-  const features = new Map<string, { view: FeatureView; feature: Feature; index: number }>();
-  for (const view of project.featureViews) view.features.forEach((feature, index) => features.set(featureColumn({ view: view.name, feature: feature.name }), { view, feature, index }));
-  const requestColumns = new Set(project.requestViews.flatMap((v) => v.features.map((f) => featureColumn({ view: v.name, feature: f.name }))));
-  const groups = new Map<string, Group>();
+export class ServedRowsComparison {
+  private readonly features = new Map<string, { view: FeatureView; feature: Feature; index: number }>();
+  private readonly requestColumns: ReadonlySet<string>;
   // Per column, what it is and its tally: resolved once, not per served value.
-  const columns = new Map<string, { tally: FeatureTally; known?: { view: FeatureView; index: number }; request: boolean }>();
-  const columnOf = (column: string) => {
-    let c = columns.get(column);
+  private readonly columns = new Map<string, { tally: FeatureTally; known?: { view: FeatureView; index: number }; request: boolean }>();
+  private readonly nextCommits = new Map<string, number>();
+
+  constructor(private readonly ctx: SluiceContext, private readonly project: Project, readonly service: string, private readonly latest: LatestSnapshots) {
+    for (const view of project.featureViews) view.features.forEach((feature, index) => this.features.set(featureColumn({ view: view.name, feature: feature.name }), { view, feature, index }));
+    this.requestColumns = new Set(project.requestViews.flatMap((v) => v.features.map((f) => featureColumn({ view: v.name, feature: f.name }))));
+  }
+
+  private columnOf(column: string) {
+    let c = this.columns.get(column);
     if (!c) {
-      const known = features.get(column);
-      const tally = new FeatureTally(service, column, known?.feature.valueType);
-      columns.set(column, (c = { tally, ...(known ? { known: { view: known.view, index: known.index } } : {}), request: requestColumns.has(column) }));
+      const known = this.features.get(column);
+      const tally = new FeatureTally(this.service, column, known?.feature.valueType);
+      this.columns.set(column, (c = { tally, ...(known ? { known: { view: known.view, index: known.index } } : {}), request: this.requestColumns.has(column) }));
     }
     return c;
-  };
-  for (const row of rows) {
-    const asOf = Date.parse(row.asOf);
-    // Per view of this row: its group and point, or null when its table's definition is not the registry's.
-    const pointOf = new Map<string, { group: Group; point: number } | null>();
-    for (const column in row.statuses) {
-      const status = row.statuses[column]!;
-      const { tally: t, known, request } = columnOf(column);
-      if (SKIPPED_STATUS.has(status)) t.skip(status as 'STALE');
-      else if (request) t.skip('REQUEST_VIEW');
-      else if (!known) t.skip('UNKNOWN_FEATURE');
-      else {
-        let at = pointOf.get(known.view.name);
-        if (at === undefined) pointOf.set(known.view.name, (at = pointIn(groups, row, known.view, asOf)));
-        if (at === null) t.skip('DEFINITION_CHANGED');
-        else at.group.values.push({ row, point: at.point, feature: known.index, column });
+  }
+
+  /** Compares a batch of served rows of this service. */
+  async add(rows: readonly ServedRow[]): Promise<void> {
+    const groups = new Map<string, Group>();
+    for (const row of rows) {
+      const asOf = Date.parse(row.asOf);
+      // Per view of this row: its group and point, or null when its table's definition is not the registry's.
+      const pointOf = new Map<string, { group: Group; point: number } | null>();
+      for (const column in row.statuses) {
+        const status = row.statuses[column]!;
+        const { tally, known, request } = this.columnOf(column);
+        if (SKIPPED_STATUS.has(status)) tally.skip(status as 'STALE');
+        else if (request) tally.skip('REQUEST_VIEW');
+        else if (!known) tally.skip('UNKNOWN_FEATURE');
+        else {
+          let at = pointOf.get(known.view.name);
+          if (at === undefined) pointOf.set(known.view.name, (at = pointIn(groups, row, known.view, asOf)));
+          if (at === null) tally.skip('DEFINITION_CHANGED');
+          else at.group.values.push({ row, point: at.point, feature: known.index, column });
+        }
       }
     }
+    for (const group of groups.values()) await this.recompute(group);
   }
-  const engine = groups.size > 0 ? await ctx.engine() : undefined;
-  const latestOf = (view: FeatureView) => ({ [view.source]: latest.get(view.source)?.id ?? null });
-  for (const group of groups.values()) {
+
+  private async recompute(group: Group): Promise<void> {
+    const { ctx, latest } = this;
     const { view } = group;
-    const source = project.sources.find((s) => s.name === view.source)!;
+    const source = this.project.sources.find((s) => s.name === view.source)!;
     // A streamed view's table also holds log entries committed to the lake only later: read the
     // latest snapshot, as known at each asOf (what the table had applied when it answered).
     const streamed = isStreamed(source);
     const readId = streamed ? (latest.get(source.name)?.id ?? null) : group.snapshot;
     const snapshot = readId === null ? undefined : await ctx.metadata.snapshot(readId);
     if (readId !== null && snapshot === undefined) {
-      for (const v of group.values) columnOf(v.column).tally.skip('SNAPSHOT_UNAVAILABLE');
-      continue;
+      for (const v of group.values) this.columnOf(v.column).tally.skip('SNAPSHOT_UNAVAILABLE');
+      return;
     }
     const used = [...new Set(group.values.map((v) => v.feature))].sort((a, b) => a - b);
     const position = new Map(used.map((feature, i) => [feature, i]));
-    const offline = await recomputeOffline(engine!, view, source, used.map((i) => view.features[i]!), (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f)), group, streamed);
-    const nextCommit = await nextCommitAfter(ctx, source.name, group.snapshot);
+    const offline = await recomputeOffline(await ctx.engine(), view, source, used.map((i) => view.features[i]!), (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f)), group, streamed);
+    const commitKey = `${source.name}\u0000${group.snapshot}`;
+    let nextCommit = this.nextCommits.get(commitKey);
+    if (nextCommit === undefined) this.nextCommits.set(commitKey, (nextCommit = await nextCommitAfter(ctx, source.name, group.snapshot)));
     const counts = new Map<string, { count: number; behind: number }>();
     for (const v of group.values) {
-      const t = columnOf(v.column).tally;
-      t.compare(v.row, v.row.values[v.column] ?? null, offline[v.point]![position.get(v.feature)!]);
+      this.columnOf(v.column).tally.compare(v.row, v.row.values[v.column] ?? null, offline[v.point]![position.get(v.feature)!]);
       let c = counts.get(v.column);
       if (!c) counts.set(v.column, (c = { count: 0, behind: 0 }));
       c.count++;
       if (v.row.servedAt >= nextCommit) c.behind++;
     }
-    for (const [column, c] of counts) columnOf(column).tally.snapshots(snapshotLabel(source.name, group.snapshot), snapshotLabel(source.name, readId), c.count, c.behind);
+    for (const [column, c] of counts) this.columnOf(column).tally.snapshots(snapshotLabel(source.name, group.snapshot), snapshotLabel(source.name, readId), c.count, c.behind);
   }
-  return [...columns.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c.tally.result(c.known ? latestOf(c.known.view) : {}));
+
+  /** One result per feature seen, by feature name. */
+  result(): FeatureSkew[] {
+    const latestOf = (view: FeatureView) => ({ [view.source]: this.latest.get(view.source)?.id ?? null });
+    return [...this.columns.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c.tally.result(c.known ? latestOf(c.known.view) : {}));
+  }
 }

@@ -6,8 +6,8 @@ import { trackRun } from '../../orchestration/track-run.js';
 import { latestSnapshots } from '../../serving/latest-snapshots.js';
 import type { FeatureSkew, SkewRun, SkewSkipReason } from '../../storage/metadata/skew-store.js';
 import { toIso } from '../../time/index.js';
-import { compareServedRows } from './compare-served-rows.js';
-import { readServedRows } from './read-served-rows.js';
+import { ServedRowsComparison } from './compare-served-rows.js';
+import { servedRowBatches } from './read-served-rows.js';
 
 export interface SkewJobOptions {
   /** One service's log; default every service's. */
@@ -18,6 +18,8 @@ export interface SkewJobOptions {
   readonly until?: number;
   /** A feature's `skew` condition fires when its mismatch rate is above this (0 to 1); default 0: any mismatch. */
   readonly maxMismatchRate?: number;
+  /** Served rows read and compared at a time (memory is bounded by it); default `SERVED_ROWS_PER_BATCH`. */
+  readonly batchRows?: number;
 }
 
 /** Why values are not compared, for people reading a report. */
@@ -44,7 +46,7 @@ export interface SkewReport extends SkewRun {
 }
 
 /**
- * The skew job, as Chronon's consistency job: reads the sampled serving log (see `served-row.ts`)
+ * The skew job, as Chronon's consistency job: reads the sampled serving log (see `served-row.ts`, in bounded batches)
  * of a service over `[since, until)`, recomputes every served value offline at its `asOf` with the
  * training-dataset machinery over the lake snapshots the served view reflected, and compares
  * them exactly as the server answers them (`servedForm`). Records the result per service and
@@ -65,18 +67,26 @@ export async function runSkewJob(ctx: SluiceContext, project: Project, options: 
   const runId = `skew_${randomUUID()}`;
   const params = { skewRun: runId, ...(options.service === undefined ? {} : { service: options.service }), since: since === null ? null : toIso(since), until: toIso(until), maxMismatchRate: threshold };
   return trackRun(ctx, 'skew', params, async () => {
-    const services = await readServedRows(ctx.dataDir, { ...(options.service === undefined ? {} : { service: options.service }), since, until });
     const latest = await latestSnapshots(ctx.metadata, project);
-    const features: FeatureSkew[] = [];
-    for (const { service, rows } of services) features.push(...(await compareServedRows(ctx, project, service, rows, latest)));
+    const comparisons = new Map<string, ServedRowsComparison>();
+    let servedRows = 0;
+    let unreadableLines = 0;
+    for await (const batch of servedRowBatches(ctx.dataDir, { ...(options.service === undefined ? {} : { service: options.service }), since, until }, options.batchRows)) {
+      let comparison = comparisons.get(batch.service);
+      if (!comparison) comparisons.set(batch.service, (comparison = new ServedRowsComparison(ctx, project, batch.service, latest)));
+      await comparison.add(batch.rows);
+      servedRows += batch.rows.length;
+      unreadableLines += batch.unreadable;
+    }
+    const features: FeatureSkew[] = [...comparisons.values()].flatMap((c) => c.result());
     const at = ctx.now();
     const run: SkewRun = { runId, at, since, until, features };
     await ctx.metadata.skew.record(run);
     const unhealthy = await reportConditions(ctx, runId, features, threshold, at);
     const report: SkewReport = {
       ...run,
-      servedRows: services.reduce((n, s) => n + s.rows.length, 0),
-      unreadableLines: services.reduce((n, s) => n + s.unreadable, 0),
+      servedRows,
+      unreadableLines,
       maxMismatchRate: threshold,
       unhealthy,
       skipReasons: Object.fromEntries([...new Set(features.flatMap((f) => Object.keys(f.skipped) as SkewSkipReason[]))].sort().map((r) => [r, SKIP_REASONS[r]])),

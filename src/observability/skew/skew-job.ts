@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Project } from '../../definitions/index.js';
+import { featureColumn, type Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { ValidationError } from '../../errors.js';
 import { trackRun } from '../../orchestration/track-run.js';
@@ -46,8 +46,8 @@ export interface SkewReport extends SkewRun {
 }
 
 /**
- * The skew job, as Chronon's consistency job: reads the sampled serving log (see `served-row.ts`, in bounded batches)
- * of a service over `[since, until)`, recomputes every served value offline at its `asOf` with the
+ * The skew job, as Chronon's consistency job: reads the sampled serving log (see `served-row.ts`)
+ * of a service over `[since, until)` in bounded batches, recomputes every served value offline at its `asOf` with the
  * training-dataset machinery over the lake snapshots the served view reflected, and compares
  * them exactly as the server answers them (`servedForm`). Records the result per service and
  * feature (`metadata.skew`), and per feature a `skew` health condition (subject
@@ -82,7 +82,7 @@ export async function runSkewJob(ctx: SluiceContext, project: Project, options: 
     const at = ctx.now();
     const run: SkewRun = { runId, at, since, until, features };
     await ctx.metadata.skew.record(run);
-    const unhealthy = await reportConditions(ctx, runId, features, threshold, at);
+    const unhealthy = await reportConditions(ctx, project, runId, features, threshold, at);
     const report: SkewReport = {
       ...run,
       servedRows,
@@ -98,7 +98,7 @@ export async function runSkewJob(ctx: SluiceContext, project: Project, options: 
 }
 
 /** Reports each compared feature's `skew` condition (over all services); returns the features firing. */
-async function reportConditions(ctx: SluiceContext, runId: string, features: readonly FeatureSkew[], threshold: number, at: number): Promise<string[]> {
+async function reportConditions(ctx: SluiceContext, project: Project, runId: string, features: readonly FeatureSkew[], threshold: number, at: number): Promise<string[]> {
   const byFeature = new Map<string, FeatureSkew[]>();
   for (const f of features) byFeature.set(f.feature, [...(byFeature.get(f.feature) ?? []), f]);
   const firing: string[] = [];
@@ -110,7 +110,7 @@ async function reportConditions(ctx: SluiceContext, runId: string, features: rea
     const rate = mismatches / compared;
     const over = rate > threshold;
     const example = results.flatMap((f) => f.examples)[0];
-    const view = feature.slice(0, feature.lastIndexOf('__'));
+    const view = project.featureViews.find((v) => v.features.some((f) => featureColumn({ view: v.name, feature: f.name }) === feature))?.name ?? feature;
     const message = over
       ? `feature "${feature}": ${mismatches} of ${compared} served values (${percent(rate)}) differ from their offline recomputation (threshold ${percent(threshold)})` +
         (example ? `; e.g. entity ${example.entityKey} at ${example.asOf}: online ${JSON.stringify(example.online)}, offline ${JSON.stringify(example.offline)}` : '') +

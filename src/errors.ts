@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'ADAPTER_FAILED'
   | 'POLICY_DENIED'
-  | 'USER_CODE_FAILED';
+  | 'USER_CODE_FAILED'
+  | 'TIMED_OUT';
 
 export interface SluiceErrorOptions {
   readonly details?: Record<string, unknown>;
@@ -53,6 +54,8 @@ export class ConflictError extends SluiceError {}
 export class ValidationError extends SluiceError {}
 export class AdapterError extends SluiceError {}
 export class PolicyError extends SluiceError {}
+/** Work stopped because it ran past its time limit (a job's `timeout`). */
+export class TimeoutError extends SluiceError {}
 
 /** Wraps an exception thrown by user code (a project file, a transform), keeping its stack. */
 export class UserCodeError extends SluiceError {

@@ -9,6 +9,8 @@ import { registerServeCommand } from './commands/serve-command.js';
 import { registerStreamCommands } from './commands/real-time.js';
 import { registerTransformCommands } from './commands/transform-commands.js';
 import { registerLineageCommand } from './commands/lineage-command.js';
+import { registerStatusCommands } from './commands/status-commands.js';
+import { registerOrchestrationCommands } from './commands/orchestration-commands.js';
 import { registerSkewCommand } from './commands/skew-command.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
@@ -29,6 +31,8 @@ registerStreamCommands(program, run);
 registerDemoCommand(program, run);
 registerTransformCommands(program, run);
 registerLineageCommand(program, run);
+registerStatusCommands(program, run);
+registerOrchestrationCommands(program, run);
 registerSkewCommand(program, run);
 
 try {

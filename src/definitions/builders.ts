@@ -54,6 +54,8 @@ export function batchSource<const S extends Schema>(options: {
   eventId?: string;
   description?: string;
   freshness?: string;
+  /** A glob of the source's files relative to the project directory, for the job `ingest:<source>`. */
+  path?: string;
 }): BatchSourceSpec<S> {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }

@@ -4,6 +4,8 @@ import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
 import { compileRequestView } from './compile-request-view.js';
 import { compileFreshness, compileSource } from './compile-source.js';
 import { compileTransforms } from './compile-transforms.js';
+import { compileAlerts } from './compile-alerts.js';
+import { compileSchedules } from './compile-schedules.js';
 import { compileWindow } from './compile-window.js';
 import { contentHash, viewValueHash } from './hash.js';
 import { featureColumn } from './resolve-features.js';
@@ -23,9 +25,11 @@ import {
   type ProjectSpec,
   type RequestView,
   type RequestViewSpec,
+  type ScheduleSpec,
   type Source,
   type SourceSpec,
   type SqlTransformSpec,
+  type WebhookAlertSpec,
   CDC_OP,
 } from './types.js';
 import { checkNotReserved, checkDurationText, checkName, checkRecord, definitionList, fail, noCollisions, own, uniqueNames } from './validate-names.js';
@@ -190,6 +194,7 @@ export function compileProject(spec: ProjectSpec): Project {
   const serviceSpecs = definitionList<FeatureServiceSpec>(spec.name, 'featureServices', spec.featureServices, 'featureService', true);
   const transformSpecs = definitionList<SqlTransformSpec>(spec.name, 'transforms', spec.transforms, 'sqlTransform', true);
   const requestSpecs = definitionList<RequestViewSpec>(spec.name, 'requestViews', spec.requestViews, 'requestView', true);
+  const alerts = compileAlerts(definitionList<WebhookAlertSpec>(spec.name, 'alerts', spec.alerts, 'webhook', true));
   uniqueNames('entity', 'entities', entitySpecs);
   uniqueNames('source', 'sources', sourceSpecs);
   uniqueNames('source or transform', 'sources and transforms', [...sourceSpecs, ...transformSpecs]);
@@ -217,8 +222,12 @@ export function compileProject(spec: ProjectSpec): Project {
     ...(compiled.transforms.length > 0 ? { transforms: compiled.transforms } : {}),
     // Only when there are some, so projects without request views keep their hash.
     ...(requestViews.length > 0 ? { requestViews } : {}),
+    ...(alerts.length > 0 ? { alerts } : {}),
   };
-  return deepFreeze({ requestViews, ...body, hash: contentHash(body) });
+  const project: Project = { requestViews, ...body, hash: contentHash(body) };
+  // After the hash: schedules change no value. Only when there are some, so other projects keep their shape.
+  const schedules = compileSchedules(definitionList<ScheduleSpec>(spec.name, 'schedules', spec.schedules, 'schedule', true), project);
+  return deepFreeze(schedules.length > 0 ? { ...project, schedules } : project);
 }
 
 /**

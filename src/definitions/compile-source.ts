@@ -57,8 +57,16 @@ function compileCdcSource(spec: CdcSourceSpec): Source {
  */
 export function compileSource(spec: SourceSpec): Source {
   const source = compileSourceValues(spec);
-  // After the hash: a freshness SLA changes no value, so adding one keeps the source's hash.
-  return { ...source, ...compileFreshness(`source "${spec.name}"`, spec.freshness) };
+  // After the hash: a freshness SLA or a file glob changes no value, so adding one keeps the source's hash.
+  return { ...source, ...compileFreshness(`source "${spec.name}"`, spec.freshness), ...compilePath(spec) };
+}
+
+function compilePath(spec: SourceSpec): { path?: string } {
+  const path = (spec as { path?: unknown }).path;
+  if (path === undefined) return {};
+  if (spec.kind !== 'batchSource') fail(`source "${spec.name}": path is for batch sources (files); a ${spec.kind} takes its events from its connector or the push API`);
+  if (typeof path !== 'string' || path.trim() === '') fail(`source "${spec.name}": path must be a glob of its files relative to the project directory, e.g. "data/${spec.name}/*.csv"`);
+  return { path };
 }
 
 /**

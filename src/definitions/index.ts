@@ -15,3 +15,6 @@ export { compileTransforms, transformOrder } from './compile-transforms.js';
 export { requestView, type ColumnValues, type FeatureValue, type FeatureValues, type RequestInput } from './request-view.js';
 export { bindRequestFunctions, compileRequestView, functionSourceHash, REQUEST_INPUT, type RequestFunctions } from './compile-request-view.js';
 export { columnTypeProblem, isListType, listOf, listShape, type ElementType, type ListShape } from './column-types.js';
+export { webhook, compileAlerts } from './compile-alerts.js';
+export { schedule, compileSchedules } from './compile-schedules.js';
+export { projectJobs, jobName, type JobDefinition, type JobKind } from './jobs.js';

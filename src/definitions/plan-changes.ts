@@ -1,13 +1,13 @@
 import { DefinitionError } from '../errors.js';
 import { entityDetails, requestViewDetails, serviceDetails, sourceDetails, transformDetails, viewDetails, type ChangeDetails } from './change-details.js';
 import { stableStringify } from './hash.js';
-import type { Entity, FeatureService, FeatureView, Project, RequestView, Source, Transform } from './types.js';
+import type { AlertChannel, Entity, FeatureService, FeatureView, Project, RequestView, Schedule, Source, Transform } from './types.js';
 
 export type ChangeAction = 'add' | 'change' | 'remove';
 
 export interface DefinitionChange {
   readonly action: ChangeAction;
-  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform' | 'requestView';
+  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform' | 'requestView' | 'alert' | 'schedule';
   readonly name: string;
   /** For a change, what changes inside the definition, e.g. `feature amount_sum_24h window 24h -> 48h`. */
   readonly details?: readonly string[];
@@ -19,7 +19,7 @@ export interface DefinitionChange {
   readonly refused?: readonly string[];
 }
 
-type Definition = Entity | Source | FeatureView | FeatureService | Transform | RequestView;
+type Definition = Entity | Source | FeatureView | FeatureService | Transform | RequestView | AlertChannel | Schedule;
 
 const KINDS = [
   ['entity', 'entities', (a: Definition, b: Definition) => entityDetails(a as Entity, b as Entity)],
@@ -28,13 +28,16 @@ const KINDS = [
   ['featureService', 'featureServices', (a: Definition, b: Definition) => serviceDetails(a as FeatureService, b as FeatureService)],
   ['transform', 'transforms', (a: Definition, b: Definition) => transformDetails(a as Transform, b as Transform)],
   ['requestView', 'requestViews', (a: Definition, b: Definition) => requestViewDetails(a as RequestView, b as RequestView)],
+  // An alert channel changes no data: its settings are shown as changed, nothing to rematerialize.
+  ['alert', 'alerts', () => ({ details: ['alert channel settings changed'], consequences: [], refused: [] })],
+  ['schedule', 'schedules', (): ChangeDetails => ({ details: [], consequences: [], refused: [] })],
 ] as const;
 
 function changed(kind: DefinitionChange['kind'], before: Definition, after: Definition, details: ChangeDetails): DefinitionChange {
   return {
     action: 'change', kind, name: after.name,
     details: details.details.length > 0 ? details.details : ['definition changed'],
-    ...(kind === 'featureView' ? { rematerialize: before.hash !== after.hash } : {}),
+    ...(kind === 'featureView' ? { rematerialize: (before as FeatureView).hash !== (after as FeatureView).hash } : {}),
     consequences: details.consequences,
     ...(details.refused.length > 0 ? { refused: details.refused } : {}),
   };

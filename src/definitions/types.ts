@@ -37,6 +37,11 @@ export interface BatchSourceSpec<S extends Schema = Schema> {
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /**
+   * Where its files come from, a glob relative to the project directory (`data/payments/*.csv`):
+   * the job `ingest:<source>` ingests each new matching file once. Not part of any value hash.
+   */
+  readonly path?: string;
 }
 
 /** A value read from the environment when a connector starts: never stored in definitions, the registry or logs. */
@@ -162,6 +167,10 @@ export interface ProjectSpec {
   readonly featureServices?: readonly FeatureServiceSpec[];
   readonly transforms?: readonly SqlTransformSpec[];
   readonly requestViews?: readonly RequestViewSpec[];
+  /** Where alerts go (see `webhook`); `SLUICE_ALERT_WEBHOOK_URL` adds one more. */
+  readonly alerts?: readonly WebhookAlertSpec[];
+  /** When jobs run: cron schedules and event triggers (see `schedule`). */
+  readonly schedules?: readonly ScheduleSpec[];
 }
 
 // The validated, normalized project: plain JSON, what the registry stores and every layer reads.
@@ -205,6 +214,8 @@ export interface Source {
   /** The freshness SLA as written and in ms (absent: none); outside the hash, as it changes no value. */
   readonly freshness?: string;
   readonly freshnessMs?: number;
+  /** Batch sources: the glob of its files, relative to the project directory (see `BatchSourceSpec.path`); outside the hash. */
+  readonly path?: string;
   readonly hash: string;
 }
 
@@ -278,6 +289,10 @@ export interface Project {
   readonly transforms?: readonly Transform[];
   /** Request-time views (see `requestView`); empty when the project has none. */
   readonly requestViews: readonly RequestView[];
+  /** Alert channels (absent when there are none, so existing projects keep their hash). */
+  readonly alerts?: readonly AlertChannel[];
+  /** Schedules and triggers of jobs (absent when there are none); outside the hash, as they change no value. */
+  readonly schedules?: readonly Schedule[];
   readonly hash: string;
 }
 
@@ -346,4 +361,68 @@ export interface RequestView {
   readonly features: readonly RequestFeature[];
   readonly description?: string;
   readonly hash: string;
+}
+
+/** Condition severities an alert channel can filter on (see `HealthStore`). */
+export type AlertSeverity = 'warn' | 'error';
+
+/**
+ * A webhook that receives alerts as JSON POSTs, as the user declares it (see `webhook`). Settings
+ * written with `env()` are read when the dispatcher starts, never stored.
+ */
+export interface WebhookAlertSpec {
+  readonly kind: 'webhook';
+  /** Names the channel in `sluice alerts` and logs; default `webhook` (`webhook_2`, ... for more). */
+  readonly name?: string;
+  readonly url: Setting;
+  /** Only conditions of these kinds (`job_failed`, `stale`, ...); default every kind. */
+  readonly kinds?: readonly string[];
+  /** Only conditions at least this severe; default `warn` (all). */
+  readonly minSeverity?: AlertSeverity;
+  /** Extra request headers (e.g. an authorization token through `env()`). */
+  readonly headers?: Readonly<Record<string, Setting>>;
+}
+
+/** A validated alert channel, as the registry stores it (`env()` settings stay references). */
+export interface AlertChannel {
+  readonly kind: 'webhook';
+  readonly name: string;
+  readonly url: Setting;
+  readonly kinds?: readonly string[];
+  readonly minSeverity?: AlertSeverity;
+  readonly headers?: Readonly<Record<string, Setting>>;
+}
+
+/** What `schedule` returns: when a job of the project's catalogue runs, and how it is retried and bounded. */
+export interface ScheduleSpec {
+  readonly kind: 'schedule';
+  /** A job name (`materialize:fraud_v1`, `ingest:payments`, `transform:customer_360`) or the view, source or transform it acts on. */
+  readonly job: string | FeatureViewSpec | SourceSpec | SqlTransformSpec;
+  /** A cron expression (5 fields, or 6 with seconds first), read in `timezone`. */
+  readonly cron?: string;
+  /** An IANA time zone for `cron`, e.g. `Europe/Paris`; default UTC. */
+  readonly timezone?: string;
+  /** Run when this source (or transform table) commits a new snapshot. */
+  readonly onNewSnapshot?: string | SourceSpec | SqlTransformSpec;
+  /** Attempts after the first when a run fails; default 0. */
+  readonly retries?: number;
+  /** A run past this is failed (`timed out after 10m`) and its work aborted; default "1h". */
+  readonly timeout?: string;
+  /** Backoff between attempts: full jitter over `min(max, base * 2^(attempt - 1))`; defaults "10s" and "10m". */
+  readonly backoff?: { readonly base?: string; readonly max?: string };
+  /** A name for plans and logs; default `<job> <cron>` or `<job> on new snapshot of <source>`. */
+  readonly name?: string;
+}
+
+/** A validated schedule or trigger. */
+export interface Schedule {
+  readonly name: string;
+  readonly job: string;
+  readonly cron?: string;
+  readonly timezone: string;
+  readonly onNewSnapshot?: string;
+  readonly retries: number;
+  readonly timeoutMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
 }

@@ -10,6 +10,7 @@ import { rejectReasonSql, type KnownAt } from './validate-sql.js';
 import { commitOrRemove, writeLakeFile } from './commit-ingest.js';
 import { withLease } from '../orchestration/lease.js';
 import { trackRun } from '../orchestration/track-run.js';
+import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
 import { dropRaw, loadRaw, RAW_TABLE as RAW, type InputFormat } from './load-raw.js';
 import { scanFile } from './scan-file.js';
 import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
@@ -89,6 +90,9 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       // The raw text is kept only where a dead letter needs it: most rows are valid.
       const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name))} AS _reason FROM ${RAW}`;
       await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
+    } catch (error) {
+      await reportSchemaChange(ctx, source, path, schemaChangeOf(source, { error }));
+      throw error;
     } finally {
       await dropRaw(engine);
     }
@@ -117,6 +121,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       ? await checkAndCommit()
       : await withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
     progress(4);
+    if (outcome.committed) await reportSchemaChange(ctx, source, path, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));
     const { snapshot } = outcome;
     const result: IngestResult = outcome.committed
       ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false }

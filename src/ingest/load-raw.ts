@@ -116,7 +116,7 @@ async function loadParquet(engine: SqlEngine, source: Source, path: string): Pro
   }
   const missing = columns.filter((c) => !present.has(c));
   if (missing.length > 0) {
-    throw new ValidationError('VALIDATION_FAILED', `${path}: the Parquet file lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of source "${source.name}"`);
+    throw new ValidationError('VALIDATION_FAILED', `${path}: the Parquet file lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of source "${source.name}"`, { details: { missingColumns: missing } });
   }
   const cols = columns.map((c) => `${parquetText(c, present.get(c)!, source.schema[c]!)} AS ${ident(c)}`).join(', ');
   try {

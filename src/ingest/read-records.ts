@@ -153,7 +153,7 @@ export async function* readCsvBatches(path: string, columns: readonly string[], 
       header = (quoted ?? text.split(',')).map((h) => h.replace(/^\uFEFF/, '').trim());
       const missing = columns.filter((c) => !header!.includes(c));
       if (missing.length > 0) {
-        throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')})`);
+        throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')})`, { details: { missingColumns: missing } });
       }
       onHeader({ positions: columns.map((c) => header!.indexOf(c)), width: header.length });
       return;

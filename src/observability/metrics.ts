@@ -45,6 +45,7 @@ const SCRAPED: Readonly<Record<string, { help: string; labels: readonly string[]
   sluice_freshness_lag_seconds: { help: 'Age of the newest committed data of a source or view', labels: ['kind', 'name'] },
   sluice_freshness_sla_seconds: { help: 'Declared freshness SLA of a source or view', labels: ['kind', 'name'] },
   sluice_stale: { help: '1 when a source or view is past its freshness SLA, else 0', labels: ['kind', 'name'] },
+  sluice_condition_firing: { help: 'Health conditions firing now (failed jobs, failed checks, stale, drift, skew, schema changes), by kind and severity', labels: ['kind', 'severity'] },
   sluice_skew_mismatch_rate: { help: 'Share of served values that differ from their offline recomputation, in the newest skew run that compared them (sluice skew)', labels: ['service', 'feature'] },
 };
 
@@ -68,6 +69,7 @@ export class SluiceMetrics {
   private readonly serving = new Histogram({ name: 'sluice_serving_request_duration_seconds', help: 'Online feature request latency, by feature service ("features" for a feature list) and HTTP status code', labelNames: ['service', 'code'], buckets: SERVING_BUCKETS_S, registers: [this.registry] });
   private readonly values = new Counter({ name: 'sluice_serving_values_total', help: 'Feature values served, by service and value status (PRESENT, NOT_FOUND, STALE, ERROR, ...)', labelNames: ['service', 'status'], registers: [this.registry] });
   private readonly staleViews = new Counter({ name: 'sluice_serving_stale_view_answers_total', help: "Answers (one per view per request) from a view that was STALE: newer data committed or past its freshness SLA", labelNames: ['view'], registers: [this.registry] });
+  private readonly alerts = new Counter({ name: 'sluice_alerts_total', help: 'Alert delivery attempts settled or deferred by this process, by transition (fired, escalated, resolved) and outcome (delivered, retrying, failed, skipped)', labelNames: ['transition', 'outcome'], registers: [this.registry] });
   private readonly visible = new Histogram({ name: 'sluice_stream_visible_lag_seconds', help: "Time from a streamed batch's acknowledgement to its effect being visible online, by view", labelNames: ['view'], buckets: VISIBLE_BUCKETS_S, registers: [this.registry] });
 
   constructor() {
@@ -132,6 +134,11 @@ export class SluiceMetrics {
   /** A streamed batch became visible in a view's online table. */
   recordVisible(view: string, ackTime: number, visibleAt: number): void {
     this.visible.observe({ view }, Math.max(0, visibleAt - ackTime) / 1000);
+  }
+
+  /** What an alert delivery attempt came to (see `alertDispatcher`). */
+  recordAlert(transition: string, outcome: string): void {
+    this.alerts.inc({ transition, outcome });
   }
 
   /** The Prometheus text exposition (format 0.0.4). */

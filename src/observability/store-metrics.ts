@@ -52,6 +52,13 @@ export function storeMetrics(platform: Platform, project: () => Promise<Project>
     samples.sluice_freshness_lag_seconds = freshness.flatMap((f) => (f.lagSeconds === null ? [] : [{ labels: labels(f), value: f.lagSeconds }]));
     samples.sluice_freshness_sla_seconds = freshness.flatMap((f) => (f.slaSeconds === null ? [] : [{ labels: labels(f), value: f.slaSeconds }]));
     samples.sluice_stale = freshness.flatMap((f) => (f.slaSeconds === null ? [] : [{ labels: labels(f), value: f.stale ? 1 : 0 }]));
+    // Every kind and severity ever recorded, so a family drops to 0 when its last condition clears instead of vanishing.
+    const firing = new Map<string, GaugeSample>();
+    for (const c of await platform.metadata.health.list()) {
+      const key = `${c.kind}\u0000${c.severity}`;
+      firing.set(key, { labels: { kind: c.kind, severity: c.severity }, value: (firing.get(key)?.value ?? 0) + (c.firing ? 1 : 0) });
+    }
+    samples.sluice_condition_firing = [...firing.values()];
     return samples;
   };
 }

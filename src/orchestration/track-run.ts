@@ -1,7 +1,12 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { SluiceContext } from '../context.js';
 import type { Project } from '../definitions/index.js';
-import { runLeaseName, type MetadataStore, type RunRecord } from '../storage/metadata/metadata-store.js';
+import { runLeaseName, type MetadataStore, type RunRecord, type RunStatus } from '../storage/metadata/metadata-store.js';
+import { errorWithCause, reportRunHealth } from './job-health.js';
 import { DEFAULT_LEASE_TTL_MS, heartbeat, holderIsGone, newLeaseHolder } from './lease.js';
+
+/** The run being tracked in this async context, so a run started inside another records its parent. */
+const currentRun = new AsyncLocalStorage<{ readonly runId: string }>();
 
 /**
  * Marks every run whose process is gone as failed ("the process running it died"), so no run
@@ -11,18 +16,35 @@ export async function failDeadRuns(metadata: MetadataStore): Promise<RunRecord[]
   return metadata.failDeadRuns(holderIsGone);
 }
 
-/** Run history, newest first, with runs of dead processes shown as failed. */
-export async function listRuns(metadata: MetadataStore, limit: number): Promise<RunRecord[]> {
+/**
+ * Fails the runs whose process died (see `failDeadRuns`) and gives each its terminal lineage
+ * event and its `job_failed` condition. Called when a job starts, and at each scheduler tick.
+ */
+export async function reapDeadRuns(ctx: SluiceContext, project?: Project): Promise<RunRecord[]> {
+  const dead = await failDeadRuns(ctx.metadata);
+  for (const run of dead) {
+    const error: Error = { name: 'Error', message: run.error ?? 'the process running it died' };
+    ctx.lineage?.emit({ eventType: 'FAIL', runId: run.id, job: run.job, params: run.params, error, at: Date.now(), ...(project ? { project } : {}) });
+    await reportRunHealth(ctx, run, { ok: false, error });
+  }
+  return dead;
+}
+
+/** Run history, newest first, with runs of dead processes shown as failed; optionally of one job or status. */
+export async function listRuns(metadata: MetadataStore, limit: number, filter: { job?: string; status?: RunStatus } = {}): Promise<RunRecord[]> {
   await failDeadRuns(metadata);
-  return metadata.listRuns(limit);
+  return metadata.listRuns(limit, filter);
 }
 
 /**
  * Runs a job and records it in run history: `running` first, then `succeeded` with its stats
- * or `failed` with the error message, so no failed job is invisible. The run holds a lease
- * (heartbeat every third of its ttl) so that a run whose process was killed is found and
- * marked failed by the next command. Each transition is also an OpenLineage event (START, then
- * COMPLETE or FAIL) when lineage is configured; with `project`, the events name the job's datasets.
+ * or `failed` with the error message (and its cause and code in stats), so no failed job is
+ * invisible. The run holds a lease (heartbeat every third of its ttl) so that a run whose
+ * process was killed is found and marked failed by the next command. Each outcome is reported
+ * as a health condition on `job:<name>` (`job_failed`, or `job_hung` for a timeout; cleared by
+ * a success; see `reportRunHealth`). Each transition is also an OpenLineage event (START, then
+ * COMPLETE or FAIL) when lineage is configured; with `project`, the events name the job's
+ * datasets. A run started inside another records `parentRunId`.
  */
 export async function trackRun<T>(
   ctx: SluiceContext,
@@ -31,26 +53,35 @@ export async function trackRun<T>(
   body: () => Promise<{ result: T; stats: Record<string, unknown> }>,
   project?: Project,
 ): Promise<T> {
-  // A run whose process died gets its terminal lineage event here, from the next job.
-  for (const dead of await failDeadRuns(ctx.metadata)) {
-    const error: Error = { name: 'Error', message: dead.error ?? 'the process running it died' };
-    ctx.lineage?.emit({ eventType: 'FAIL', runId: dead.id, job: dead.job, params: dead.params, error, at: Date.now(), ...(project ? { project } : {}) });
-  }
+  await reapDeadRuns(ctx, project);
+  const parent = currentRun.getStore();
+  const recorded = parent ? { ...params, parentRunId: parent.runId } : params;
   const holder = newLeaseHolder();
-  const run = await ctx.metadata.startRun(job, params, { holder, ttlMs: DEFAULT_LEASE_TTL_MS });
+  const run = await ctx.metadata.startRun(job, recorded, { holder, ttlMs: DEFAULT_LEASE_TTL_MS });
   const beat = heartbeat(ctx.metadata, runLeaseName(run.id), holder.id, DEFAULT_LEASE_TTL_MS);
   const transition = { runId: run.id, job, params, ...(project ? { project } : {}) };
   ctx.lineage?.emit({ ...transition, eventType: 'START', at: Date.now() });
   try {
-    const { result, stats } = await body();
+    const { result, stats } = await currentRun.run({ runId: run.id }, body);
     await ctx.metadata.finishRun(run.id, { status: 'succeeded', stats });
     ctx.lineage?.emit({ ...transition, eventType: 'COMPLETE', stats, at: Date.now() });
+    await reportRunHealth(ctx, run, { ok: true });
     return result;
   } catch (error) {
-    await ctx.metadata.finishRun(run.id, { status: 'failed', error: (error as Error).message });
+    const { message, cause } = errorWithCause(error);
+    const code = (error as { code?: unknown }).code;
+    const stats = { ...(typeof code === 'string' ? { errorCode: code } : {}), ...(cause ? { cause } : {}) };
+    await ctx.metadata.finishRun(run.id, { status: 'failed', error: message, ...(Object.keys(stats).length > 0 ? { stats } : {}) });
     ctx.lineage?.emit({ ...transition, eventType: 'FAIL', error: error as Error, at: Date.now() });
+    // A failure to record the condition must not hide the job's own error.
+    await reportRunHealth(ctx, run, { ok: false, error }).catch(() => undefined);
     throw error;
   } finally {
     beat.stop();
   }
+}
+
+/** The id of the run tracked in this async context, if any. */
+export function currentRunId(): string | undefined {
+  return currentRun.getStore()?.runId;
 }

@@ -35,6 +35,8 @@ export interface ViewMaterialization {
   readonly retainedEvents: number;
   readonly horizon: number;
   readonly ms: number;
+  /** The snapshot of its source it was computed from (null: the source had none). */
+  readonly snapshot: string | null;
 }
 
 export interface MaterializeResult {
@@ -94,7 +96,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         entityStates(engine, plan, viewEventsSql(plan, source, files, extra), asOf, counts),
       );
       if (extra) await engine.run(`DROP TABLE ${extra}`);
-      results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started });
+      results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started, snapshot: snapshot?.id ?? null });
       options.onView?.(view.name, results.length, views.length);
       });
     }

@@ -5,6 +5,7 @@ import { describe } from 'vitest';
 import { availableSqliteDrivers, sqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
 import { runMetadataStoreContract } from './metadata-store.contract.js';
 import { runHealthStoreContract } from './health-store.contract.js';
+import { runScheduleStoreContract } from './schedule-store.contract.js';
 import { runSkewStoreContract } from './skew-store.contract.js';
 
 describe('SQLite metadata store', () => {
@@ -15,6 +16,7 @@ describe('SQLite metadata store', () => {
     };
     runMetadataStoreContract(`sqlite (${driver})`, harness);
     runHealthStoreContract(`sqlite (${driver})`, harness);
+    runScheduleStoreContract(`sqlite (${driver})`, harness);
     runSkewStoreContract(`sqlite (${driver})`, harness);
   }
 });

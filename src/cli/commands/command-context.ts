@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { projectDirectory } from '../../config/project-dir.js';
 import { openPlatform, type Platform } from '../../platform.js';
+import { drainAlertsAtExit } from '../../observability/alerts/index.js';
 import { reportError } from '../exit.js';
 import { createOutput, type Output } from '../output.js';
 
@@ -39,6 +40,8 @@ export function commandContext(program: Command): CommandContext {
       } catch (error) {
         fail(error);
       } finally {
+        // Best effort, bounded: a job that failed (or found a problem) alerts without a server running.
+        if (platform) await drainAlertsAtExit(platform.metadata, { log: (_level, message) => process.stderr.write(`alerts: ${message}\n`) });
         await platform?.close();
       }
     },

@@ -1,16 +1,12 @@
 import type { Command } from 'commander';
-import { isStreamed, type Project } from '../../definitions/index.js';
+import type { Project } from '../../definitions/index.js';
 import { CONNECTORS } from '../../ingest/connectors/index.js';
 import type { Platform } from '../../platform.js';
 import type { AppendOutcome } from '../../ingest/connectors/connector.js';
 import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
-import { streamStatus } from '../../streaming/stream-status.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
-import { evaluateFreshness } from '../../observability/freshness-status.js';
-import { formatDuration } from '../../time/index.js';
-import { EXIT_UNHEALTHY } from '../exit.js';
-import { table } from '../output.js';
+import { startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
 import type { CommandContext } from './command-context.js';
 
 export interface RealTime {
@@ -20,11 +16,17 @@ export interface RealTime {
   close(): Promise<void>;
 }
 
-/** Resolves on SIGINT or SIGTERM. */
+/** Resolves on SIGINT or SIGTERM, keeping the process alive until then. */
 export function untilSignal(): Promise<void> {
+  // A worker whose sources have no connector holds nothing else on the event loop: without this it exited at once (code 13).
+  const alive = setInterval(() => undefined, 1 << 30);
   return new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    const done = () => {
+      clearInterval(alive);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
   });
 }
 
@@ -41,11 +43,15 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   }, 1_000);
   follow.unref();
   const freshness = new FreshnessHistogram();
+  const watchSchema = streamSchemaWatch(platform, () => project, log);
   const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => {
       freshness.observe(view, ack, visible);
       metrics?.recordVisible(view, ack, visible);
     },
-    ...(metrics ? { onAppended: (source: string, origin: string, outcome: AppendOutcome) => metrics.recordAppend(source, origin, outcome) } : {}),
+    onAppended: (source: string, origin: string, outcome: AppendOutcome) => {
+      metrics?.recordAppend(source, origin, outcome);
+      watchSchema(source, origin, outcome);
+    },
   });
   return {
     runtime,
@@ -57,45 +63,21 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   };
 }
 
-/** `worker` (connectors and lake commits without the HTTP server) and `status` (where every stream stands). */
+/** `worker`: connectors and lake commits without the HTTP server (`status` is in status-commands.ts). */
 export function registerStreamCommands(program: Command, run: CommandContext): void {
   program
     .command('worker')
     .description("run the project's connectors and move streamed events into the online store and the lake, without serving HTTP")
     .action(() =>
       run.withPlatform(async ({ platform, out }) => {
-        const realTime = await startRealTime(platform, (level, message) => process.stderr.write(`${level}: ${message}\n`));
+        const log = (level: 'info' | 'warn' | 'error', message: string) => process.stderr.write(`${level}: ${message}\n`);
+        const realTime = await startRealTime(platform, log);
+        const monitoring = startMonitoring(platform, { log });
         const signalled = untilSignal();
         out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
         await signalled;
+        await monitoring.stop();
         await realTime.close();
-      }),
-    );
-  program
-    .command('status')
-    .alias('streams')
-    .description(`freshness of every source and view (against its SLA), and each stream and CDC source: log offset, lake lag, events/s, connector position, online lag per view; exits ${EXIT_UNHEALTHY} when something is stale`)
-    .action(() =>
-      run.withPlatform(async ({ platform, out }) => {
-        const project = await platform.project();
-        const online = await platform.online();
-        const freshness = await evaluateFreshness(project, { metadata: platform.metadata, online, log: () => platform.log(), now: platform.now() });
-        const streams = project.sources.some(isStreamed) ? await streamStatus(project, await platform.log(), online, platform.now()) : [];
-        const stale = freshness.filter((f) => f.stale);
-        out.result({ healthy: stale.length === 0, freshness, streams }, () => [
-          table(['kind', 'name', 'sla', 'data at', 'lag', 'status'], freshness.map((f) => [
-            f.kind, f.name, f.slaSeconds === null ? '-' : formatDuration(f.slaSeconds * 1000), f.dataAt ?? '-', f.lagSeconds === null ? '-' : `${Math.round(f.lagSeconds)}s`,
-            f.stale ? 'STALE' : f.slaSeconds === null ? '-' : 'fresh',
-          ])),
-          ...stale.map((f) => `${f.kind} "${f.name}" is STALE: ${f.reason}`),
-          streams.length === 0
-            ? 'No stream or CDC sources.'
-            : table(['source', 'kind', 'offset', 'lake lag', 'last ack', 'events/s', 'connector', 'online lag'], streams.map((r) => [
-              r.source, r.kind, r.offset, r.lakeLag, r.lastAckAt ?? '-', r.eventsPerSecond, r.connectorPosition ?? '-',
-              Object.entries(r.views).map(([v, lag]) => `${v}:${lag ?? 'none'}`).join(' '),
-            ])),
-        ].join('\n'));
-        if (stale.length > 0) process.exitCode = EXIT_UNHEALTHY;
       }),
     );
 }

@@ -2,16 +2,19 @@ import type { Command } from 'commander';
 import { AdapterError } from '../../errors.js';
 import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '../../serving/http/server.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
+import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
 import { startRealTime, untilSignal } from './real-time.js';
 import { integerIn, oneOf, port } from '../options.js';
 import type { CommandContext } from './command-context.js';
+import { startScheduler } from './orchestration-commands.js';
 
 interface ServeOptions {
   port: number;
   host: string;
   logLevel: LogLevel;
   maxEntities: number;
+  scheduler: boolean;
 }
 
 /**
@@ -26,9 +29,10 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}; default $SLUICE_LOG_LEVEL or info`, logLevel, process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--max-entities <n>', 'entities one request may ask for', integerIn(1, 10_000_000), DEFAULT_MAX_ENTITIES)
+    .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some)")
     .description('serve online features over HTTP')
     .action((options: ServeOptions) =>
-      run.withPlatform(async ({ platform, out }) => {
+      run.withPlatform(async ({ platform, out, projectDir }) => {
         if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`SLUICE_LOG_LEVEL="${options.logLevel}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
         const say: { log: (level: 'info' | 'warn' | 'error', message: string) => void } = { log: (_level, message) => process.stderr.write(`${message}\n`) };
         // Request views' functions come from sluice.config.ts: refuse to start when they are not the applied ones.
@@ -42,17 +46,22 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
         });
         say.log = (level, message) => app.log[level](message);
+        const monitoring = startMonitoring(platform, { log: (level, message) => say.log(level, message), metrics });
         let address: string;
         try {
           address = await listen(app, options.host, options.port);
         } catch (error) {
+          await monitoring.stop();
           await realTime.close();
           throw error;
         }
         // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
+        const scheduler = options.scheduler && (applied?.project.schedules ?? []).length > 0 ? await startScheduler(platform, projectDir, (level, message) => say.log(level, message)) : undefined;
         const signalled = untilSignal();
         out.result({ listening: address }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
         await signalled;
+        await monitoring.stop();
+        await scheduler?.stop();
         await app.close();
         await realTime.close();
       }),

@@ -37,6 +37,8 @@ export interface TransformRunResult {
 export interface TransformRunOptions {
   /** How long the computation may take before it is stopped (nothing is committed); default {@link DEFAULT_TRANSFORM_TIMEOUT_MS}. */
   readonly timeoutMs?: number;
+  /** Stops the computation when aborted, as the time limit does (nothing is committed); the error is the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** A run's default time limit: a query that never ends (a recursive CTE without a stop) must not hold its lease forever. */
@@ -47,24 +49,29 @@ export const DEFAULT_TRANSFORM_TIMEOUT_MS = 3_600_000;
  * `work` returns, so a statement started after the first interrupt is stopped too); a run stopped
  * so fails with an error naming the limit.
  */
-async function withTimeLimit<T>(engine: SqlEngine, transform: Transform, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+async function withTimeLimit<T>(engine: SqlEngine, transform: Transform, timeoutMs: number, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   let stopped = false;
   let repeat: NodeJS.Timeout | undefined;
-  const timer = setTimeout(() => {
+  const stop = () => {
     stopped = true;
     engine.interrupt();
-    repeat = setInterval(() => engine.interrupt(), 50);
-  }, timeoutMs);
+    repeat ??= setInterval(() => engine.interrupt(), 50);
+  };
+  const timer = setTimeout(stop, timeoutMs);
+  signal?.addEventListener('abort', stop, { once: true });
+  if (signal?.aborted) stop();
   try {
     const result = await work();
     if (stopped) throw new Error('interrupted');
     return result;
   } catch (error) {
     if (!stopped) throw error;
+    if (signal?.aborted) throw signal.reason;
     throw new ValidationError('VALIDATION_FAILED', `transform "${transform.name}": its run did not finish within its time limit (${formatDuration(timeoutMs)}) and was stopped; nothing was committed. Make its SQL end sooner (a recursive CTE needs a stop condition) or give the run more time (sluice transform run --timeout)`, { cause: error });
   } finally {
     clearTimeout(timer);
     clearInterval(repeat);
+    signal?.removeEventListener('abort', stop);
   }
 }
 
@@ -160,14 +167,14 @@ export async function checkTransforms(ctx: Pick<TransformContext, 'newEngine'>, 
 }
 
 /** Computes the transform in a sandboxed engine and writes its rows as one staged Parquet file with the lake's system columns; returns its row count. */
-async function compute(ctx: TransformContext, project: Project, transform: Transform, plan: ReadPlan, staged: string, timeoutMs: number): Promise<{ rows: number; firstSeq: number }> {
+async function compute(ctx: TransformContext, project: Project, transform: Transform, plan: ReadPlan, staged: string, timeoutMs: number, signal?: AbortSignal): Promise<{ rows: number; firstSeq: number }> {
   const sources = new Map(project.sources.map((s) => [s.name, s] as const));
   const files = new Map([...plan.files].map(([name, list]) => [name, list.map((f) => ctx.lake.resolve(f))] as const));
   // One thread: in parallel, DuckDB adds partial float sums and picks first()/list() rows in an
   // order that varies between runs, and a run must give the same table from the same snapshots.
   const engine = await ctx.newEngine(1, { sandbox: { allowedPaths: [...[...files.values()].flat(), staged] } });
   try {
-    return await withTimeLimit(engine, transform, timeoutMs, () => computeOn(ctx, engine, sources, transform, files, staged));
+    return await withTimeLimit(engine, transform, timeoutMs, () => computeOn(ctx, engine, sources, transform, files, staged), signal);
   } finally {
     await engine.close();
   }
@@ -226,7 +233,7 @@ export async function runTransform(ctx: TransformContext, project: Project, name
     return trackRun(ctx, 'transform', { transform: name, source: name, mode: plan.mode, inputs }, async () => {
       const staged = ctx.lake.stagingPath(name);
       try {
-        const { rows, firstSeq } = await compute(ctx, project, transform, plan, staged, options.timeoutMs ?? DEFAULT_TRANSFORM_TIMEOUT_MS);
+        const { rows, firstSeq } = await compute(ctx, project, transform, plan, staged, options.timeoutMs ?? DEFAULT_TRANSFORM_TIMEOUT_MS, options.signal);
         const lineage: TransformLineage = { transformHash: transform.hash, mode: plan.mode, inputs };
         const hash = `transform:${contentHash(lineage)}`;
         const published = rows > 0 ? await ctx.lake.publish(name, staged, `seq${firstSeq}-${hash.slice(10, 22)}`) : undefined;

@@ -22,4 +22,5 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   ADAPTER_FAILED: 503,
   POLICY_DENIED: 403,
   USER_CODE_FAILED: 500,
+  TIMED_OUT: 504,
 };

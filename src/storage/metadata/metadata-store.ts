@@ -1,5 +1,6 @@
 import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
+import type { ScheduleStore } from './schedule-store.js';
 import type { SkewStore } from './skew-store.js';
 
 /** One applied version of the project's definitions. */
@@ -216,7 +217,8 @@ export interface MetadataStore {
   finishRun(id: string, outcome: { status: 'succeeded' | 'failed'; stats?: Record<string, unknown>; error?: string }): Promise<void>;
   /** Marks running runs whose holder is gone as failed ("the process running it died"); returns them. */
   failDeadRuns(isGone: HolderGone): Promise<RunRecord[]>;
-  listRuns(limit: number): Promise<RunRecord[]>;
+  /** Runs, newest first; with `filter`, only those of one job and/or one status. */
+  listRuns(limit: number, filter?: { job?: string; status?: RunStatus }): Promise<RunRecord[]>;
   /** Run history summed per job and status (and per `params.source`, for jobs that name one): for metrics. */
   runTotals(): Promise<RunTotal[]>;
   /** Stored dead letters per source. */
@@ -229,6 +231,8 @@ export interface MetadataStore {
 
   /** Health conditions and the alert outbox (see `HealthStore`). */
   readonly health: HealthStore;
+  /** Run keys of scheduled, triggered and backfilled work, and scheduler cursors (see `ScheduleStore`). */
+  readonly schedules: ScheduleStore;
 
   /** Results of the skew job, online against offline (see `SkewStore`). */
   readonly skew: SkewStore;

@@ -7,6 +7,7 @@ import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
 import { sqliteLeases } from './sqlite-leases.js';
+import { SCHEDULES_SCHEMA, sqliteSchedules } from './sqlite-schedules.js';
 import { SKEW_SCHEMA, sqliteSkew } from './sqlite-skew.js';
 import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
 
@@ -34,7 +35,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec(`PRAGMA busy_timeout = ${Math.floor(config.busyTimeoutMs ?? 10_000)}`);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SKEW_SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + SKEW_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -61,7 +62,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     countDeadLettersOf: db.prepare('SELECT count(*) AS n FROM dead_letters WHERE source = ?'),
     insertRun: db.prepare('INSERT INTO runs (id, job, status, started_at, params) VALUES (?, ?, ?, ?, ?)'),
     finishRun: db.prepare('UPDATE runs SET status = ?, finished_at = ?, stats = ?, error = ? WHERE id = ?'),
-    runs: db.prepare('SELECT * FROM runs ORDER BY started_at DESC LIMIT ?'),
+    runs: db.prepare('SELECT * FROM runs WHERE (? IS NULL OR job = ?) AND (? IS NULL OR status = ?) ORDER BY started_at DESC, rowid DESC LIMIT ?'),
     runTotals: db.prepare(`SELECT job, status, json_extract(params, '$.source') AS source, count(*) AS runs,
       coalesce(sum(finished_at - started_at), 0) AS duration_ms, coalesce(sum(json_extract(stats, '$.accepted')), 0) AS accepted,
       coalesce(sum(json_extract(stats, '$.rejected')), 0) AS rejected, max(started_at) AS last_started_at FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
@@ -83,6 +84,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
 
   return {
     health: sqliteHealth(db),
+    schedules: sqliteSchedules(db),
     skew: sqliteSkew(db),
     async latestRegistry() {
       const row = sql.latestRegistry.get() as RegistryRow | undefined;
@@ -198,8 +200,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     async failDeadRuns(isGone) {
       return leases.failDeadRuns(isGone);
     },
-    async listRuns(limit) {
-      return (sql.runs.all(limit) as RunRow[]).map(toRun);
+    async listRuns(limit, filter = {}) {
+      return (sql.runs.all(filter.job ?? null, filter.job ?? null, filter.status ?? null, filter.status ?? null, limit) as RunRow[]).map(toRun);
     },
     async runTotals() {
       type Row = { job: string; status: RunRecord['status']; source: unknown; runs: number; duration_ms: number; accepted: number; rejected: number; last_started_at: number };

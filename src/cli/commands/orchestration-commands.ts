@@ -1,0 +1,143 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { Platform } from '../../platform.js';
+import { backfill } from '../../orchestration/backfill.js';
+import { systemClock } from '../../orchestration/clock.js';
+import { withTimeout } from '../../orchestration/run-attempts.js';
+import { errorWithCause } from '../../orchestration/job-health.js';
+import { runJobsInOrder, withUpstream, findJob, type JobContext } from '../../orchestration/run-job.js';
+import { createScheduler, type Scheduler } from '../../orchestration/scheduler.js';
+import { startMonitoring } from '../../observability/status/index.js';
+import { listRuns } from '../../orchestration/track-run.js';
+import type { RunRecord } from '../../storage/metadata/metadata-store.js';
+import { formatDuration, toIso } from '../../time/index.js';
+import { EXIT_FAILURE } from '../exit.js';
+import { durationMs, integerIn } from '../options.js';
+import { table } from '../output.js';
+import type { CommandContext } from './command-context.js';
+import { untilSignal } from './real-time.js';
+
+/** `--from 2026-01-01` or `--from 2026-01-01T06:00:00Z`: a UTC instant (a date alone is its UTC midnight). */
+function instant(value: string): number {
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+  const ms = /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected a date (2026-01-31, UTC) or an ISO time with its offset (2026-01-31T06:00:00Z).');
+  return ms;
+}
+
+function jobContext(platform: Platform, projectDir: string): JobContext {
+  return { ...platform, projectDir };
+}
+
+function runRow(r: RunRecord): Record<string, unknown> {
+  const stats = r.stats ?? {};
+  return {
+    id: r.id, job: r.job, status: r.status, trigger: r.params.trigger ?? null, runKey: r.params.runKey ?? null, attempt: r.params.attempt ?? null,
+    startedAt: toIso(r.startedAt), finishedAt: r.finishedAt === null ? null : toIso(r.finishedAt), ms: r.finishedAt === null ? null : r.finishedAt - r.startedAt,
+    rowsIn: stats.rowsIn ?? stats.accepted ?? null, rowsOut: stats.rowsOut ?? stats.rows ?? null,
+    snapshotsRead: stats.snapshotsRead ?? stats.inputs ?? null, snapshotsWritten: stats.snapshotsWritten ?? (typeof stats.snapshot === 'string' ? [stats.snapshot] : null),
+    error: r.error, cause: stats.cause ?? null, parentRunId: r.params.parentRunId ?? null, params: r.params,
+  };
+}
+
+/**
+ * Starts the project's scheduler in this process (see `createScheduler`); the caller stops it.
+ *
+ * @example
+ * const scheduler = await startScheduler(platform, projectDir, (level, message) => log[level](message));
+ */
+export async function startScheduler(platform: Platform, projectDir: string, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<Scheduler> {
+  const scheduler = createScheduler(jobContext(platform, projectDir), { project: () => platform.project(), log });
+  await scheduler.start();
+  return scheduler;
+}
+
+/** `run`, `runs`, `backfill`, `scheduler`: the project's jobs, their history and their schedules. */
+export function registerOrchestrationCommands(program: Command, run: CommandContext): void {
+  program
+    .command('run')
+    .argument('<job>', 'a job: ingest:<source>, transform:<name> or materialize:<view> (see "sluice runs" and docs/orchestration.md)')
+    .option('--with-upstream', 'run the jobs it depends on first, in dependency order, stopping at the first failure')
+    .option('--timeout <duration>', 'fail each job that runs longer than this ("timed out after 10m", reported as job_hung) and stop its work, e.g. 10m', durationMs)
+    .description('run a job of the project now, recorded in run history')
+    .action((name: string, options: { withUpstream?: boolean; timeout?: number }) =>
+      run.withPlatform(async ({ platform, out, projectDir }) => {
+        const project = await platform.project();
+        const jobs = options.withUpstream ? withUpstream(project, name) : [findJob(project, name)];
+        const jc = jobContext(platform, projectDir);
+        const timeoutMs = options.timeout;
+        const limit = timeoutMs === undefined ? {} : { timeoutMs, limit: <T>(work: (signal: AbortSignal) => Promise<T>) => withTimeout(jc, systemClock, timeoutMs, undefined, work) };
+        const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', ...limit }, (_job, done, total) => out.progress('run', done, total));
+        const failed = result.failed && { job: result.failed.job, ...errorWithCause(result.failed.error) };
+        out.result({ ran: result.ran, ...(failed ? { failed } : {}), notRun: result.notRun }, () => [
+          ...result.ran.map((r) => `${r.job}: succeeded, ${r.stats.rowsIn} rows in, ${r.stats.rowsOut} out${r.stats.snapshotsWritten.length > 0 ? `, wrote ${r.stats.snapshotsWritten.join(', ')}` : ''}`),
+          ...(failed ? [`${failed.job}: FAILED: ${failed.message}${failed.cause ? ` (cause: ${failed.cause})` : ''}`] : []),
+          ...(result.notRun.length > 0 ? [`not run, downstream of the failure: ${result.notRun.join(', ')}`] : []),
+        ].join('\n'));
+        if (failed) process.exitCode = EXIT_FAILURE;
+      }),
+    );
+
+  program
+    .command('runs')
+    .option('--failed', 'only failed runs')
+    .option('--job <name>', 'only runs of this job (e.g. materialize:fraud_v1, or ingest for "sluice ingest" runs)')
+    .option('--limit <n>', 'at most this many runs', integerIn(1, 100_000), 50)
+    .description('run history, newest first: status, trigger, run key, attempt, timings, rows in and out, snapshots read and written, error and cause')
+    .action((options: { failed?: boolean; job?: string; limit: number }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const runs = (await listRuns(platform.metadata, options.limit, { ...(options.job ? { job: options.job } : {}), ...(options.failed ? { status: 'failed' as const } : {}) })).map(runRow);
+        out.result({ runs }, () => runs.length === 0 ? 'No runs.' : table(
+          ['started', 'job', 'status', 'trigger', 'attempt', 'ms', 'rows in', 'rows out', 'run key', 'error'],
+          runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, r.trigger, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey, r.error === null ? null : `${String(r.error)}${r.cause ? ` (cause: ${String(r.cause)})` : ''}`]),
+        ));
+      }),
+    );
+
+  program
+    .command('backfill')
+    .argument('<job>', 'an ingest job: ingest:<source> (each partition ingests the files whose names carry a date in it)')
+    .requiredOption('--from <time>', 'start of the range, inclusive: 2026-01-01 (UTC) or an ISO time with offset', instant)
+    .requiredOption('--to <time>', 'end of the range, exclusive', instant)
+    .option('--partition <duration>', 'partition length, e.g. 1d or 6h', durationMs, 86_400_000)
+    .option('--retries <n>', 'attempts after the first, per partition', integerIn(0, 100), 2)
+    .option('--timeout <duration>', 'time limit of each attempt', durationMs, 3_600_000)
+    .description('run a job over a time range, one run per partition, each retried on its own; run it again to resume (partitions that succeeded are skipped)')
+    .action((job: string, options: { from: number; to: number; partition: number; retries: number; timeout: number }) =>
+      run.withPlatform(async ({ platform, out, projectDir }) => {
+        const project = await platform.project();
+        const result = await backfill(jobContext(platform, projectDir), project, job, {
+          from: options.from, to: options.to, partitionMs: options.partition,
+          policy: { retries: options.retries, timeoutMs: options.timeout, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
+          onProgress: (p) => {
+            out.progress(`backfill ${job}`, p.done + p.skipped + p.failed, p.total);
+            out.info(`backfill ${job}: ${p.done + p.skipped}/${p.total} done (${p.skipped} already), ${p.failed} failed`);
+          },
+        });
+        out.result(result, () => [
+          table(['partition', 'status', 'attempts', 'error'], result.partitions.map((p) => [`${p.start}/${p.end}`, p.status === 'failed' ? 'FAILED' : p.status, p.attempts, p.error])),
+          `backfill ${job} by ${formatDuration(options.partition)}: ${result.done} succeeded, ${result.skipped} already done, ${result.failed} failed, of ${result.total}` +
+            (result.failed > 0 ? '\nrun the same command again to retry the failed partitions' : ''),
+        ].join('\n'));
+        if (result.failed > 0) process.exitCode = EXIT_FAILURE;
+      }),
+    );
+
+  program
+    .command('scheduler')
+    .description("run the project's schedules and triggers until SIGINT or SIGTERM (also inside \"sluice serve\")")
+    .action(() =>
+      run.withPlatform(async ({ platform, out, projectDir }) => {
+        const project = await platform.project();
+        const log = (level: 'info' | 'warn' | 'error', message: string) => process.stderr.write(`${level}: ${message}\n`);
+        const scheduler = await startScheduler(platform, projectDir, log);
+        // Alerts and freshness SLAs are watched wherever the scheduler runs alone.
+        const monitoring = startMonitoring(platform, { log });
+        const signalled = untilSignal();
+        const names = (project.schedules ?? []).map((s) => s.name);
+        out.result({ schedules: names }, () => `scheduler running ${names.length} schedule(s)${names.length > 0 ? `: ${names.join('; ')}` : ' (none declared: add schedules: [schedule({...})] to defineProject)'} (Ctrl-C to stop)`);
+        await signalled;
+        await monitoring.stop();
+        await scheduler.stop();
+      }),
+    );
+}

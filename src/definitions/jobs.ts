@@ -1,0 +1,56 @@
+import type { Project } from './types.js';
+
+/** What a job does: ingest a batch source's new files, run a SQL transform, or materialize a view's online table. */
+export type JobKind = 'ingest' | 'transform' | 'materialize';
+
+/** One job of the project's catalogue, named `<kind>:<target>`, with the jobs that must run before it. */
+export interface JobDefinition {
+  readonly name: string;
+  readonly kind: JobKind;
+  /** The source, transform or view it acts on. */
+  readonly target: string;
+  /** Jobs whose output it reads, in declaration order. */
+  readonly upstream: readonly string[];
+}
+
+/** The job name of a kind and target: `materialize:fraud_v1`. */
+export function jobName(kind: JobKind, target: string): string {
+  return `${kind}:${target}`;
+}
+
+/**
+ * The project's jobs, derived from its definitions' graph: `ingest:<source>` for each batch
+ * source that declares a `path`, `transform:<name>` for each SQL transform (after the jobs that
+ * write its inputs), `materialize:<view>` for each feature view (after the job that writes its
+ * source). A table written by no job (a stream source, a batch source without `path`) adds no
+ * dependency. Jobs come in dependency order (upstream first).
+ *
+ * @example
+ * projectJobs(project).map((j) => j.name); // ['ingest:payments', 'transform:daily', 'materialize:fraud_v1']
+ */
+export function projectJobs(project: Project): JobDefinition[] {
+  const writer = new Map<string, string>();
+  const jobs: JobDefinition[] = [];
+  for (const source of project.sources) {
+    if (source.kind === undefined && source.path !== undefined) writer.set(source.name, jobName('ingest', source.name));
+  }
+  for (const t of project.transforms ?? []) writer.set(t.name, jobName('transform', t.name));
+  for (const source of project.sources) {
+    const name = writer.get(source.name);
+    if (name?.startsWith('ingest:')) jobs.push({ name, kind: 'ingest', target: source.name, upstream: [] });
+  }
+  const transforms = new Map((project.transforms ?? []).map((t) => [t.name, t]));
+  const placed = new Set<string>();
+  const place = (name: string): void => {
+    const t = transforms.get(name);
+    if (!t || placed.has(name)) return;
+    placed.add(name);
+    for (const input of t.inputs) place(input);
+    jobs.push({ name: jobName('transform', name), kind: 'transform', target: name, upstream: t.inputs.flatMap((i) => writer.get(i) ?? []) });
+  };
+  for (const name of transforms.keys()) place(name);
+  for (const view of project.featureViews) {
+    jobs.push({ name: jobName('materialize', view.name), kind: 'materialize', target: view.name, upstream: [writer.get(view.source)].flatMap((w) => w ?? []) });
+  }
+  return jobs;
+}

@@ -1,0 +1,101 @@
+import { isStreamed, type Project } from '../../definitions/index.js';
+import type { SluiceContext } from '../../context.js';
+import { jobSubjectName } from '../../orchestration/job-health.js';
+import { listRuns } from '../../orchestration/track-run.js';
+import type { Condition } from '../../storage/metadata/health-store.js';
+import type { RunRecord } from '../../storage/metadata/metadata-store.js';
+import { streamStatus, type StreamSourceStatus } from '../../streaming/stream-status.js';
+import { toIso } from '../../time/index.js';
+import type { FreshnessStatus } from '../freshness-status.js';
+import { reportFreshness } from './report-freshness.js';
+
+/** A firing condition as `sluice status` shows it (times in ISO-8601 UTC). */
+export interface ConditionStatus {
+  readonly kind: string;
+  readonly subject: string;
+  readonly severity: 'warn' | 'error';
+  readonly message: string;
+  readonly since: string;
+  readonly updatedAt: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** One run in run history. */
+export interface RunStatusRow {
+  readonly id: string;
+  /** The job and what it ran on: `ingest:txns`, `transform:daily`, `materialize`. */
+  readonly job: string;
+  readonly status: RunRecord['status'];
+  readonly startedAt: string;
+  readonly durationMs: number | null;
+  readonly error: string | null;
+}
+
+/** Everything `sluice status --json` prints (see docs/alerts-and-status.md). */
+export interface HealthStatus {
+  /** False when any condition of severity `error` fires, any freshness SLA is violated, or the last run of a job failed. */
+  readonly healthy: boolean;
+  /** Why it is unhealthy, one line each (empty when healthy). */
+  readonly problems: readonly string[];
+  readonly checkedAt: string;
+  readonly freshness: readonly FreshnessStatus[];
+  /** Every firing condition, any kind (failed jobs and checks, stale, drift, skew, schema changes, ...), errors first. */
+  readonly conditions: readonly ConditionStatus[];
+  /** The firing `check_failed` conditions (also in `conditions`). */
+  readonly failingChecks: readonly ConditionStatus[];
+  /** The newest runs, newest first. */
+  readonly runs: readonly RunStatusRow[];
+  /** The newest run of each job (by `job`), failed ones first. */
+  readonly lastRuns: readonly RunStatusRow[];
+  /** Dead letters stored per source (0 included). */
+  readonly deadLetters: Readonly<Record<string, number>>;
+  readonly streams: readonly StreamSourceStatus[];
+}
+
+/**
+ * What identifies a job in run history, named as its health subject `job:<name>` is: a catalogue
+ * job's own name (`ingest:txns`), or for a CLI run what it acts on (`ingest` of source `txns` is
+ * `ingest:txns`, `materialize` of one view `materialize:<view>`).
+ */
+const jobOf = (run: RunRecord): string => jobSubjectName(run.job, run.params);
+
+const runRow = (run: RunRecord): RunStatusRow => ({
+  id: run.id, job: jobOf(run), status: run.status, startedAt: toIso(run.startedAt),
+  durationMs: run.finishedAt === null ? null : run.finishedAt - run.startedAt, error: run.error,
+});
+
+const conditionRow = (c: Condition): ConditionStatus => ({
+  kind: c.kind, subject: c.subject, severity: c.severity, message: c.message, since: toIso(c.since), updatedAt: toIso(c.updatedAt), details: c.details ?? {},
+});
+
+/**
+ * The one-screen health of a project, from the metadata (and the online store's and log's
+ * bookkeeping): freshness of every source and view (reported as `stale` conditions on the way,
+ * see `reportFreshness`), every firing condition, failing checks, recent runs and the last run
+ * of each job, dead letters, and stream lag.
+ *
+ * @example
+ * const status = await healthStatus(platform, await platform.project());
+ * if (!status.healthy) process.exitCode = EXIT_UNHEALTHY;
+ */
+export async function healthStatus(ctx: SluiceContext, project: Project, options: { runs?: number } = {}): Promise<HealthStatus> {
+  const freshness = await reportFreshness(ctx, project);
+  const [firing, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), listRuns(ctx.metadata, 500), ctx.metadata.deadLetterCounts()]);
+  const streams = project.sources.some(isStreamed) ? await streamStatus(project, await ctx.log(), await ctx.online(), ctx.now()) : [];
+  const conditions = firing.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1)).map(conditionRow);
+  const last = new Map<string, RunRecord>();
+  for (const run of history) if (!last.has(jobOf(run)) && run.status !== 'running') last.set(jobOf(run), run);
+  const lastRuns = [...last.values()].map(runRow).sort((a, b) => Number(b.status === 'failed') - Number(a.status === 'failed'));
+  const problems = [
+    ...conditions.filter((c) => c.severity === 'error').map((c) => `${c.kind} ${c.subject}: ${c.message}`),
+    ...freshness.filter((f) => f.stale && !conditions.some((c) => c.kind === 'stale' && c.subject === `${f.kind}:${f.name}`)).map((f) => `stale ${f.kind}:${f.name}: ${f.reason}`),
+    // A failed job that already fires `job_failed` (or `job_hung`) is listed once, as that condition.
+    ...lastRuns.filter((r) => r.status === 'failed' && !conditions.some((c) => c.subject === `job:${r.job}` && c.severity === 'error'))
+      .map((r) => `last run of ${r.job} failed (${r.startedAt}): ${r.error ?? 'no error recorded'}`),
+  ];
+  return {
+    healthy: problems.length === 0, problems, checkedAt: toIso(ctx.now()), freshness, conditions,
+    failingChecks: conditions.filter((c) => c.kind === 'check_failed'), runs: history.slice(0, options.runs ?? 10).map(runRow), lastRuns,
+    deadLetters: Object.fromEntries(project.sources.map((s) => [s.name, deadLetters[s.name] ?? 0])), streams,
+  };
+}

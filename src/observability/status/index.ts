@@ -1,0 +1,5 @@
+export { reportFreshness, freshnessSubject, STALE } from './report-freshness.js';
+export { startMonitoring, type Monitoring, type MonitoringOptions } from './start-monitoring.js';
+export { healthStatus, type ConditionStatus, type HealthStatus, type RunStatusRow } from './health-status.js';
+export { reportSchemaChange, schemaChangeOf, SCHEMA_CHANGED, type SchemaChange } from './report-schema-change.js';
+export { streamSchemaWatch } from './stream-schema-watch.js';

@@ -1,0 +1,40 @@
+import type { SluiceContext } from '../../context.js';
+import type { Project } from '../../definitions/index.js';
+import { formatDuration } from '../../time/index.js';
+import { evaluateFreshness, type FreshnessStatus } from '../freshness-status.js';
+
+/** The condition kind of a source or view past its freshness SLA. */
+export const STALE = 'stale';
+
+/** `view:<name>` or `source:<name>`: the subject of a freshness condition. */
+export const freshnessSubject = (f: Pick<FreshnessStatus, 'kind' | 'name'>): string => `${f.kind}:${f.name}`;
+
+/**
+ * Evaluates every source's and view's freshness (see `evaluateFreshness`: newest committed data
+ * and the streaming log's acknowledgements) and reports the `stale` condition of each that
+ * declares an SLA, firing or cleared, so a view going stale alerts once and once more when it is
+ * fresh again. A stale condition of something that no longer declares an SLA (or is gone) is
+ * cleared. Returns the evaluation.
+ *
+ * @example
+ * const freshness = await reportFreshness(platform, await platform.project());
+ */
+export async function reportFreshness(ctx: SluiceContext, project: Project): Promise<FreshnessStatus[]> {
+  const now = ctx.now();
+  const freshness = await evaluateFreshness(project, { metadata: ctx.metadata, online: await ctx.online(), log: () => ctx.log(), now });
+  const declared = freshness.filter((f) => f.slaSeconds !== null);
+  for (const f of declared) {
+    const sla = formatDuration(f.slaSeconds! * 1000);
+    await ctx.metadata.health.report({
+      kind: STALE, subject: freshnessSubject(f), firing: f.stale, severity: 'error',
+      message: f.stale ? `${f.kind} "${f.name}" is STALE: ${f.reason}` : `${f.kind} "${f.name}" is fresh: its newest data is ${Math.round(f.lagSeconds ?? 0)}s old (SLA ${sla})`,
+      details: { lagSeconds: f.lagSeconds, slaSeconds: f.slaSeconds, dataAt: f.dataAt },
+    }, now);
+  }
+  const subjects = new Set(declared.map(freshnessSubject));
+  for (const left of await ctx.metadata.health.list({ firing: true, kind: STALE })) {
+    if (subjects.has(left.subject)) continue;
+    await ctx.metadata.health.report({ kind: STALE, subject: left.subject, firing: false, severity: left.severity, message: `${left.subject.replace(':', ' "')}" no longer declares a freshness SLA (or was removed)` }, now);
+  }
+  return freshness;
+}

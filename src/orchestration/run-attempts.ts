@@ -1,0 +1,144 @@
+import type { Project, Schedule } from '../definitions/index.js';
+import { TimeoutError } from '../errors.js';
+import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import type { RunKeyClaim } from '../storage/metadata/schedule-store.js';
+import { formatDuration } from '../time/index.js';
+import type { SchedulerClock } from './clock.js';
+import { errorWithCause } from './job-health.js';
+import { holderIsGone } from './lease.js';
+import { runJob, type JobContext, type JobStats, type Partition } from './run-job.js';
+import { currentRunId } from './track-run.js';
+
+/** How a keyed run is retried and bounded (a schedule's, or a backfill's). */
+export type RetryPolicy = Pick<Schedule, 'retries' | 'timeoutMs' | 'backoffBaseMs' | 'backoffMaxMs'>;
+
+/**
+ * The wait before attempt `failed + 1`, after `failed` failed attempts: exponential backoff with
+ * full jitter, uniformly in `[0, min(max, base * 2^(failed - 1)))`.
+ *
+ * @example
+ * backoffDelay(3, { backoffBaseMs: 1_000, backoffMaxMs: 60_000 }, () => 0.5); // 2000
+ */
+export function backoffDelay(failed: number, policy: Pick<RetryPolicy, 'backoffBaseMs' | 'backoffMaxMs'>, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.min(failed - 1, 52));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Runs `work` with a time limit on `clock`: past `timeoutMs` the signal given to `work` aborts,
+ * the statement running on `jc.engine()` is interrupted (again until `work` settles), and the
+ * result is a TimeoutError `timed out after 10m` at once, whether or not `work` has stopped yet.
+ * `stop` aborts it the same way with its reason. `onSettled` runs once `work` has settled.
+ */
+export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, timeoutMs: number, stop: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>, onSettled?: () => Promise<void>): Promise<T> {
+  stop?.throwIfAborted();
+  const controller = new AbortController();
+  const settled = new AbortController();
+  let interrupting: NodeJS.Timeout | undefined;
+  const interrupt = () => {
+    void jc.engine().then((engine) => engine.interrupt(), () => undefined);
+    interrupting ??= setInterval(() => void jc.engine().then((engine) => engine.interrupt(), () => undefined), 50).unref();
+  };
+  const expired = clock.sleep(timeoutMs, settled.signal).then(() => {
+    if (settled.signal.aborted) return new Promise<never>(() => undefined);
+    const error = new TimeoutError('TIMED_OUT', `timed out after ${formatDuration(timeoutMs)}`);
+    controller.abort(error);
+    interrupt();
+    throw error;
+  });
+  const stopped = new Promise<never>((_, reject) => {
+    stop?.addEventListener('abort', () => {
+      controller.abort(stop.reason);
+      interrupt();
+      reject(stop.reason instanceof Error ? stop.reason : new Error(String(stop.reason)));
+    }, { once: true, signal: settled.signal });
+  });
+  // Work that fails because it was stopped fails with the reason it was stopped.
+  const running = work(controller.signal).catch((error: unknown) => {
+    throw controller.signal.aborted ? controller.signal.reason : error;
+  });
+  try {
+    return await Promise.race([running, expired, stopped]);
+  } finally {
+    settled.abort();
+    // The work may still be finishing its current step; stop interrupting once it has.
+    void running.then(() => undefined, () => undefined).finally(() => {
+      clearInterval(interrupting);
+      return onSettled?.();
+    }).catch(() => undefined);
+  }
+}
+
+/** A job context whose `engine()` is a DuckDB of its own, opened on first use; `close` closes it. */
+function ownEngine(jc: JobContext): { jc: JobContext; close: () => Promise<void> } {
+  let engine: Promise<SqlEngine> | undefined;
+  return {
+    jc: { ...jc, engine: () => (engine ??= jc.newEngine()) },
+    close: async () => {
+      if (engine) await (await engine).close();
+    },
+  };
+}
+
+export interface KeyedRunOptions {
+  readonly claim: RunKeyClaim;
+  readonly policy: RetryPolicy;
+  readonly clock: SchedulerClock;
+  readonly random?: () => number;
+  readonly partition?: Partition;
+  /** Reclaim a failed key, or one whose claimer died (backfills); a schedule's firing is never reclaimed. */
+  readonly reclaim?: boolean;
+  /** Stops the attempts (a stopping scheduler): the current one fails and no other starts. */
+  readonly signal?: AbortSignal;
+  /** Told whether the key was claimed, before any attempt starts. */
+  readonly onClaim?: (claimed: boolean) => void;
+  /** Told before each wait for a retry. */
+  readonly onRetry?: (attempt: number, delayMs: number, error: Error) => void;
+}
+
+export type KeyedRunOutcome =
+  | { readonly status: 'not-claimed'; readonly holderStatus: string }
+  | { readonly status: 'succeeded'; readonly attempts: number; readonly stats: JobStats }
+  | { readonly status: 'failed'; readonly attempts: number; readonly error: Error };
+
+/**
+ * Runs a job under an idempotent run key: claims the key (exactly one claimer wins, see
+ * `ScheduleStore.claim`), then runs attempts, each a tracked run linked to the key, each bounded
+ * by the policy's timeout, with exponential backoff and full jitter between them, until one
+ * succeeds or the retries are spent. The key ends `succeeded` or `failed`.
+ *
+ * @example
+ * await runKeyed(jc, project, 'materialize:fraud_v1', { claim, policy: schedule, clock: systemClock });
+ */
+export async function runKeyed(jc: JobContext, project: Project, job: string, options: KeyedRunOptions): Promise<KeyedRunOutcome> {
+  const store = jc.metadata.schedules;
+  const { claim, policy, clock } = options;
+  const claimed = await store.claim(claim, clock.now(), options.reclaim ? { reclaim: holderIsGone } : {});
+  options.onClaim?.(claimed.claimed);
+  if (!claimed.claimed) return { status: 'not-claimed', holderStatus: claimed.record.status };
+  let attempts = claimed.record.attempts;
+  for (let tries = 0; ; tries++) {
+    attempts++;
+    try {
+      // Its own DuckDB, so interrupting a timed-out attempt stops no other job's statement.
+      const scope = ownEngine(jc);
+      const stats = await runJob(scope.jc, project, job, {
+        trigger: claim.trigger, runKey: claim.key, attempt: attempts, timeoutMs: policy.timeoutMs,
+        ...(options.partition ? { partition: options.partition } : {}),
+        limit: (work) => withTimeout(scope.jc, clock, policy.timeoutMs, options.signal, work, scope.close),
+        onStart: async () => void (await store.startAttempt(claim.key, currentRunId()!)),
+      });
+      await store.finish(claim.key, { status: 'succeeded' }, clock.now());
+      return { status: 'succeeded', attempts, stats };
+    } catch (error) {
+      const last = tries >= policy.retries || options.signal?.aborted === true;
+      if (last) {
+        await store.finish(claim.key, { status: 'failed', error: errorWithCause(error).message }, clock.now());
+        return { status: 'failed', attempts, error: error as Error };
+      }
+      const delay = backoffDelay(tries + 1, policy, options.random);
+      options.onRetry?.(attempts + 1, delay, error as Error);
+      await clock.sleep(delay, options.signal);
+    }
+  }
+}

@@ -1,0 +1,189 @@
+import { didYouMean, projectJobs, type JobDefinition, type Project } from '../definitions/index.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { ingestFile } from '../ingest/ingest-file.js';
+import { materialize } from '../processing/materialize.js';
+import { runTransform, transformSource, type TransformContext } from '../processing/transforms/run-transform.js';
+import type { RunTrigger } from '../storage/metadata/schedule-store.js';
+import { applySnapshotOnline } from '../streaming/apply-snapshot.js';
+import { toIso } from '../time/index.js';
+import { fileDate, matchFiles } from './file-glob.js';
+import { trackRun } from './track-run.js';
+
+/** What jobs run against: the platform's stores, and the project directory that file globs are relative to. */
+export interface JobContext extends TransformContext {
+  readonly projectDir: string;
+}
+
+/** A backfill partition: the job covers `[start, end)` (epoch ms). */
+export interface Partition {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The uniform part of a job run's stats: rows in and out, and the snapshots read and written. */
+export interface JobStats {
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  /** Table name to the snapshot id read (null: it had none). */
+  readonly snapshotsRead: Readonly<Record<string, string | null>>;
+  readonly snapshotsWritten: readonly string[];
+  readonly [more: string]: unknown;
+}
+
+export interface JobRunOptions {
+  readonly trigger?: RunTrigger;
+  readonly runKey?: string;
+  readonly attempt?: number;
+  readonly partition?: Partition;
+  /** Aborted when the run must stop (its timeout, a stopping scheduler): work stops between steps. */
+  readonly signal?: AbortSignal;
+  /** The run's time limit, for work that enforces its own (a transform's query). */
+  readonly timeoutMs?: number;
+  /**
+   * Wraps the job's work inside its run (a time limit, see `withTimeout`): the signal it gives
+   * stops the work, and its error fails the run at once.
+   */
+  readonly limit?: <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+  /** Called first inside the run (e.g. to link the run to its key). */
+  readonly onStart?: () => Promise<void>;
+}
+
+/** A job of the project's catalogue; a NotFoundError naming the jobs there are. */
+export function findJob(project: Project, name: string): JobDefinition {
+  const jobs = projectJobs(project);
+  const job = jobs.find((j) => j.name === name);
+  if (!job) {
+    const hint = name.startsWith('ingest:') ? ' (an ingest job needs a batch source with a path: batchSource({ ..., path: "data/x/*.csv" }))' : '';
+    throw new NotFoundError('NOT_FOUND', `there is no job "${name}"${didYouMean(name, jobs.map((j) => j.name))}${hint}; jobs: ${jobs.map((j) => j.name).join(', ') || 'none'}`);
+  }
+  return job;
+}
+
+/** Jobs that take a partition, and what it selects. */
+export function supportsPartitions(job: JobDefinition): boolean {
+  return job.kind === 'ingest';
+}
+
+async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
+  const source = project.sources.find((s) => s.name === job.target)!;
+  const matched = matchFiles(jc.projectDir, source.path!);
+  const { partition } = options;
+  const files = partition === undefined ? matched : matched.filter((f) => {
+    const day = fileDate(f);
+    return day !== undefined && day >= partition.start && day < partition.end;
+  });
+  const before = await jc.metadata.latestSnapshot(source.name);
+  const written: string[] = [];
+  let accepted = 0;
+  let rejected = 0;
+  let skipped = 0;
+  for (const file of files) {
+    options.signal?.throwIfAborted();
+    const result = await ingestFile(jc, project, source.name, file);
+    if (result.skipped) {
+      skipped++;
+      continue;
+    }
+    accepted += result.accepted;
+    rejected += result.rejected;
+    written.push(result.snapshot);
+    const snapshot = await jc.metadata.snapshot(result.snapshot);
+    if (snapshot) await applySnapshotOnline(jc, project, source, snapshot);
+  }
+  return { rowsIn: accepted + rejected, rowsOut: accepted, rejected, files: files.length, filesIngested: written.length, filesSkipped: skipped, snapshotsRead: { [source.name]: before?.id ?? null }, snapshotsWritten: written };
+}
+
+async function transformJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
+  const result = await runTransform(jc, project, job.target, { ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), ...(options.signal ? { signal: options.signal } : {}) });
+  if (!result.skipped && result.snapshot !== null) {
+    const snapshot = await jc.metadata.snapshot(result.snapshot);
+    if (snapshot) await applySnapshotOnline(jc, project, transformSource(project, job.target), snapshot);
+  }
+  return { rowsIn: 0, rowsOut: result.rows, mode: result.mode, upToDate: result.skipped, snapshotsRead: result.inputs, snapshotsWritten: result.skipped || result.snapshot === null ? [] : [result.snapshot] };
+}
+
+async function materializeJob(jc: JobContext, project: Project, job: JobDefinition): Promise<JobStats> {
+  const result = await materialize(jc, project, { views: [job.target] });
+  const view = result.views[0]!;
+  const source = project.featureViews.find((v) => v.name === job.target)!.source;
+  return { rowsIn: view.events, rowsOut: view.entities, asOf: toIso(result.asOf), snapshotsRead: { [source]: view.snapshot }, snapshotsWritten: [] };
+}
+
+/**
+ * Runs one job of the catalogue as one tracked run named after the job (`ingest:payments`),
+ * with its trigger, run key, attempt and partition in the run's params and uniform stats
+ * (`JobStats`). The work the job does is tracked too (the ingest of each file, the transform,
+ * the materialize), as runs whose `parentRunId` is this one.
+ *
+ * @example
+ * await runJob(jc, project, 'materialize:fraud_v1', { trigger: 'manual' });
+ */
+export async function runJob(jc: JobContext, project: Project, name: string, options: JobRunOptions = {}): Promise<JobStats> {
+  const job = findJob(project, name);
+  if (options.partition && !supportsPartitions(job)) {
+    throw new ValidationError('VALIDATION_FAILED', `job "${name}" does not take a partition; backfill an ingest job (its files are picked by the date in their names)`);
+  }
+  const params: Record<string, unknown> = {
+    trigger: options.trigger ?? 'manual',
+    ...(job.kind === 'ingest' || job.kind === 'transform' ? { source: job.target } : { views: [job.target] }),
+    ...(options.runKey === undefined ? {} : { runKey: options.runKey }),
+    ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
+    ...(options.partition === undefined ? {} : { partition: { start: toIso(options.partition.start), end: toIso(options.partition.end) } }),
+  };
+  const work = async (signal: AbortSignal | undefined): Promise<JobStats> => {
+    signal?.throwIfAborted();
+    const withSignal = signal === undefined ? options : { ...options, signal };
+    return job.kind === 'ingest' ? ingestJob(jc, project, job, withSignal) : job.kind === 'transform' ? transformJob(jc, project, job, withSignal) : materializeJob(jc, project, job);
+  };
+  return trackRun(jc, name, params, async () => {
+    await options.onStart?.();
+    const stats = options.limit ? await options.limit(work) : await work(options.signal);
+    return { result: stats, stats };
+  }, project);
+}
+
+/**
+ * A job and the jobs upstream of it, in dependency order (upstream first), each once.
+ *
+ * @example
+ * withUpstream(project, 'materialize:fraud_v1').map((j) => j.name); // ['ingest:payments', 'materialize:fraud_v1']
+ */
+export function withUpstream(project: Project, name: string): JobDefinition[] {
+  const jobs = new Map(projectJobs(project).map((j) => [j.name, j]));
+  const ordered: JobDefinition[] = [];
+  const placed = new Set<string>();
+  const place = (job: JobDefinition): void => {
+    if (placed.has(job.name)) return;
+    placed.add(job.name);
+    for (const up of job.upstream) place(jobs.get(up)!);
+    ordered.push(job);
+  };
+  place(findJob(project, name));
+  return ordered;
+}
+
+export interface JobSequenceResult {
+  readonly ran: readonly { readonly job: string; readonly stats: JobStats }[];
+  readonly failed?: { readonly job: string; readonly error: Error };
+  /** Jobs not run because one before them failed. */
+  readonly notRun: readonly string[];
+}
+
+/**
+ * Runs jobs in order, stopping at the first failure: the jobs after a failed one (its
+ * downstream) do not run and are listed in `notRun`.
+ */
+export async function runJobsInOrder(jc: JobContext, project: Project, jobs: readonly JobDefinition[], options: JobRunOptions = {}, onJob?: (job: string, done: number, total: number) => void): Promise<JobSequenceResult> {
+  const ran: { job: string; stats: JobStats }[] = [];
+  for (const [i, job] of jobs.entries()) {
+    onJob?.(job.name, i, jobs.length);
+    try {
+      ran.push({ job: job.name, stats: await runJob(jc, project, job.name, options) });
+    } catch (error) {
+      return { ran, failed: { job: job.name, error: error as Error }, notRun: jobs.slice(i + 1).map((j) => j.name) };
+    }
+  }
+  onJob?.('', jobs.length, jobs.length);
+  return { ran, notRun: [] };
+}
+

@@ -1,0 +1,152 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { sluice } from './support/cli.js';
+import { startSluice } from './support/sluice-process.js';
+
+const config = `import { defineProject, entity, batchSource, featureView, count, sum, schedule } from 'sluice';
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const payments = batchSource({ name: 'payments', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', path: 'data/payments/*.csv' });
+const stats = featureView({ name: 'stats', entity: customer, source: payments, features: { n: count(), total: sum('amount') } });
+export default defineProject({ name: 'orch', entities: [customer], sources: [payments], featureViews: [stats],
+  schedules: [schedule({ job: stats, onNewSnapshot: payments, retries: 1, timeout: '10m' }), schedule({ job: 'ingest:payments', cron: '0 2 * * *', timezone: 'Europe/Paris' })] });
+`;
+
+interface RunRow { job: string; status: string; trigger: string | null; runKey: string | null; attempt: number | null; error: string | null; rowsIn: number | null; rowsOut: number | null; snapshotsWritten: string[] | null }
+
+let root: string;
+let dir: string;
+const file = (name: string, rows: string) => writeFileSync(join(dir, 'data', 'payments', name), rows === '' ? '' : `customer_id,amount,ts\n${rows}`);
+const runs = (...args: string[]) => sluice(dir, 'runs', '--json', ...args).json<{ runs: RunRow[] }>().runs;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'sluice-orch-'));
+  dir = join(root, 'proj');
+  expect(sluice(root, 'init', 'proj').code).toBe(0);
+  writeFileSync(join(dir, 'sluice.config.ts'), config);
+  mkdirSync(join(dir, 'data', 'payments'), { recursive: true });
+  file('2026-01-01.csv', 'c1,10,2026-01-01T00:00:00Z\nc2,5,2026-01-01T01:00:00Z\n');
+  file('2026-01-02.csv', 'c1,7,2026-01-02T00:00:00Z\n');
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('sluice run, runs, backfill and scheduler, end to end', () => {
+  test('apply shows the schedules; run --with-upstream runs the ingest job then the materialize job', () => {
+    const apply = sluice(dir, 'apply');
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).toContain('+ schedule materialize:stats on new snapshot of payments');
+    const run = sluice(dir, 'run', 'materialize:stats', '--with-upstream', '--json');
+    expect(run.code).toBe(0);
+    const ran = run.json<{ ran: { job: string; stats: { rowsIn: number; rowsOut: number; snapshotsWritten: string[] } }[] }>().ran;
+    expect(ran.map((r) => [r.job, r.stats.rowsIn, r.stats.snapshotsWritten.length])).toEqual([['ingest:payments', 3, 2], ['materialize:stats', 3, 0]]);
+    expect(sluice(dir, 'get', '--entity', 'customer_id=c1', '--features', 'stats:n', '--json').json<{ rows: { stats__n: number }[] }>().rows[0]!.stats__n).toBe(2);
+  });
+
+  test('a failed upstream job stops the run: its downstream is not run, the exit code is 1, and runs --failed shows the error', () => {
+    file('2026-01-03.csv', '');
+    const run = sluice(dir, 'run', 'materialize:stats', '--with-upstream');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('ingest:payments: FAILED');
+    expect(run.stdout).toContain('2026-01-03.csv is empty');
+    expect(run.stdout).toContain('not run, downstream of the failure: materialize:stats');
+    const failed = runs('--failed');
+    expect(failed.map((r) => [r.job, r.trigger])).toEqual([['ingest:payments', 'manual']]);
+    expect(failed[0]!.error).toContain('is empty');
+    expect(runs('--job', 'materialize:stats')).toHaveLength(1);
+    const human = sluice(dir, 'runs', '--failed');
+    expect(human.stdout).toContain('FAILED');
+    rmSync(join(dir, 'data', 'payments', '2026-01-03.csv'));
+  });
+
+  test('backfill runs one keyed run per partition with progress; run again, it skips the partitions done', () => {
+    file('2026-01-04.csv', 'c3,1,2026-01-04T00:00:00Z\n');
+    const first = sluice(dir, 'backfill', 'ingest:payments', '--from', '2026-01-01', '--to', '2026-01-05', '--json');
+    expect(first.code).toBe(0);
+    expect(first.json()).toMatchObject({ total: 4, done: 4, failed: 0, skipped: 0 });
+    const keyed = runs('--job', 'ingest:payments').filter((r) => r.trigger === 'backfill');
+    expect(keyed.map((r) => [r.runKey, r.rowsOut]).reverse()).toEqual([
+      ['ingest:payments@2026-01-01T00:00:00.000Z/2026-01-02T00:00:00.000Z', 0],
+      ['ingest:payments@2026-01-02T00:00:00.000Z/2026-01-03T00:00:00.000Z', 0],
+      ['ingest:payments@2026-01-03T00:00:00.000Z/2026-01-04T00:00:00.000Z', 0],
+      ['ingest:payments@2026-01-04T00:00:00.000Z/2026-01-05T00:00:00.000Z', 1],
+    ]);
+    const again = sluice(dir, 'backfill', 'ingest:payments', '--from', '2026-01-01', '--to', '2026-01-05');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('0 succeeded, 4 already done, 0 failed, of 4');
+    expect(again.stderr).toContain('backfill ingest:payments: 4/4 done (4 already), 0 failed');
+    const refused = sluice(dir, 'backfill', 'materialize:stats', '--from', '2026-01-01', '--to', '2026-01-02');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('job "materialize:stats" cannot be backfilled by partition');
+    expect(sluice(dir, 'backfill', 'ingest:payments', '--from', 'yesterday', '--to', '2026-01-02').code).toBe(2);
+  });
+
+  test('an unknown job is refused naming the jobs there are', () => {
+    const r = sluice(dir, 'run', 'materialize:stat');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('there is no job "materialize:stat" (did you mean "materialize:stats"?); jobs: ingest:payments, materialize:stats');
+  });
+
+  test('sluice scheduler runs the trigger when a new snapshot is committed', async () => {
+    const scheduler = await startSluice(dir, ['scheduler']);
+    try {
+      file('2026-01-05.csv', 'c1,1,2026-01-05T00:00:00Z\n');
+      expect(sluice(dir, 'ingest', 'payments', '--file', join(dir, 'data', 'payments', '2026-01-05.csv')).code).toBe(0);
+      await vi.waitFor(() => expect(runs('--job', 'materialize:stats').filter((r) => r.trigger === 'trigger' && r.status === 'succeeded')).toHaveLength(1), { timeout: 60_000, interval: 500 });
+      const [triggered] = runs('--job', 'materialize:stats').filter((r) => r.trigger === 'trigger');
+      expect(triggered!.runKey).toMatch(/^materialize:stats@payments@\d+-[0-9a-f]{8}$/);
+    } finally {
+      expect(await scheduler.stop()).toBe(0);
+    }
+  });
+
+  test('sluice serve runs the schedules too', async () => {
+    const server = await startSluice(dir, ['serve', '--port', '0']);
+    try {
+      file('2026-01-06.csv', 'c2,1,2026-01-06T00:00:00Z\n');
+      expect(sluice(dir, 'ingest', 'payments', '--file', join(dir, 'data', 'payments', '2026-01-06.csv')).code).toBe(0);
+      await vi.waitFor(() => expect(runs('--job', 'materialize:stats').filter((r) => r.trigger === 'trigger' && r.status === 'succeeded')).toHaveLength(2), { timeout: 60_000, interval: 500 });
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});
+
+describe('a scheduler killed while its run is in flight', () => {
+  const crashConfig = `import { defineProject, entity, batchSource, sqlTransform, schedule } from 'sluice';
+const payments = batchSource({ name: 'payments', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const looping = sqlTransform({ name: 'looping', inputs: [payments], timestamp: 'ts', schema: { customer_id: 'string', ts: 'timestamp' },
+  sql: "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT 'a' AS customer_id, TIMESTAMP '2024-01-01' AS ts FROM r" });
+export default defineProject({ name: 'crash', entities: [entity({ name: 'customer', joinKey: 'customer_id' })], sources: [payments], featureViews: [], transforms: [looping],
+  schedules: [schedule({ job: looping, onNewSnapshot: payments, retries: 3 })] });
+`;
+
+  test('the restarted scheduler fails the dead run (reporting job_failed) and does not run its firing again', async () => {
+    const crashDir = join(root, 'crash');
+    expect(sluice(root, 'init', 'crash').code).toBe(0);
+    writeFileSync(join(crashDir, 'sluice.config.ts'), crashConfig);
+    writeFileSync(join(crashDir, 'p.csv'), 'customer_id,ts\nc1,2026-01-01T00:00:00Z\n');
+    expect(sluice(crashDir, 'apply').code).toBe(0);
+    const loopingRuns = () => sluice(crashDir, 'runs', '--json', '--job', 'transform:looping').json<{ runs: RunRow[] }>().runs;
+    const first = await startSluice(crashDir, ['scheduler']);
+    try {
+      expect(sluice(crashDir, 'ingest', 'payments', '--file', join(crashDir, 'p.csv')).code).toBe(0);
+      await vi.waitFor(() => expect(loopingRuns().map((r) => r.status)).toEqual(['running']), { timeout: 60_000, interval: 500 });
+    } finally {
+      await first.kill();
+    }
+    const second = await startSluice(crashDir, ['scheduler']);
+    try {
+      // Its first tick is done when it says it runs: the dead run was reaped, and the firing's key was not claimed again.
+      const after = loopingRuns();
+      expect(after.map((r) => [r.status, r.error, r.attempt])).toEqual([['failed', 'the process running it died', 1]]);
+      expect(second.stderr()).toContain(`run ${(after[0] as unknown as { id: string }).id} of transform:looping failed: the process running it died`);
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+    const timedOut = sluice(crashDir, 'run', 'transform:looping', '--timeout', '1s');
+    expect(timedOut.code).toBe(1);
+    expect(timedOut.stdout).toContain('transform:looping: FAILED: timed out after 1s');
+    expect(loopingRuns().map((r) => [r.status, r.error])[0]).toEqual(['failed', 'timed out after 1s']);
+  });
+});

@@ -74,8 +74,13 @@ test('sluice skew: no log yet says so; a healthy log gives 0 mismatches (exit 0)
   expect(skewed.code, skewed.stderr).toBe(3);
   expect(skewed.stdout).toMatch(/stats__total: entity c2 at \S+: online 2\.5, offline 10000000000000000/);
   expect(skewed.stdout).toContain('skew above 0% in stats__last_amount, stats__n, stats__total');
-  // The same run tolerated by a threshold: one mismatch in 4 is 25%.
+  // Visible in sluice status, which gates a deploy on it (exit 3).
+  const status = sluice(dir, '--json', 'status');
+  expect(status.code).toBe(3);
+  expect(status.json<{ conditions: { kind: string; subject: string }[] }>().conditions.filter((c) => c.kind === 'skew').map((c) => c.subject).sort()).toEqual(['feature:stats__last_amount', 'feature:stats__n', 'feature:stats__total']);
+  // The same run tolerated by a threshold: one mismatch in 4 is 25%; the conditions clear.
   expect(sluice(dir, 'skew', '--since', since, '--max-mismatch-rate', '0.3').code).toBe(0);
+  expect(sluice(dir, '--json', 'status').json<{ conditions: { kind: string }[] }>().conditions.filter((c) => c.kind === 'skew')).toEqual([]);
 });
 
 test('sluice skew: bad options are usage errors (exit 2)', () => {

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { batchSource, count, defineProject, entity, featureService, featureView, last, max, sum } from '../src/definitions/index.js';
@@ -8,11 +8,8 @@ import { materialize } from '../src/processing/materialize.js';
 import { createServer, type ServerOptions } from '../src/serving/http/server.js';
 import { tempPlatform } from './support/temp-platform.js';
 
-// The serving log's writer is built beside this job (another branch); once both are merged this
-// test serves real HTTP requests with the log on and runs the skew job over what the writer wrote.
-const WRITER = join(import.meta.dirname, '..', 'src', 'observability', 'serving-log', 'serving-log-writer.ts');
-/** The server's serving log option (`servingLogRate`, sample every key), named as the writer's branch names it. */
-const LOG_EVERY_KEY = { servingLogRate: 1 } as unknown as ServerOptions;
+/** The server's serving log option: sample every key. */
+const LOG_EVERY_KEY: ServerOptions = { servingLogRate: 1 };
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', amount: 'float64', qty: 'int64', ts: 'timestamp' }, timestamp: 'ts' });
@@ -25,7 +22,7 @@ const T0 = Date.parse('2026-03-01T00:00:00Z');
 const HOUR = 3_600_000;
 const CUSTOMERS = Array.from({ length: 30 }, (_, i) => `c${i}`);
 
-describe.skipIf(!existsSync(WRITER))('the skew job over the serving log the server writes', () => {
+describe('the skew job over the serving log the server writes', () => {
   let env: Awaited<ReturnType<typeof tempPlatform>>;
   /** Serves every customer at each time through the HTTP API with the log on; closing the server flushes the log. */
   const serve = async (times: readonly number[]) => {

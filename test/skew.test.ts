@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { avg, batchSource, count, countDistinct, defineProject, entity, featureService, featureView, field, last, max, min, sum } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
-import { readServedRows, runSkewJob } from '../src/observability/skew/index.js';
+import { runSkewJob } from '../src/observability/skew/index.js';
+import { readServingLog } from '../src/observability/serving-log/read-serving-log.js';
 import { servingLogFile } from '../src/observability/serving-log/served-row.js';
 import { materialize } from '../src/processing/materialize.js';
 import { latestSnapshots, type LatestSnapshots } from '../src/serving/latest-snapshots.js';
@@ -164,7 +165,7 @@ describe('the skew job (online against offline, per served value)', () => {
     }
     expect(report.skipReasons).toEqual({ STALE: expect.stringContaining('served STALE') });
     // Had those answers claimed the newer snapshot while holding the older one, every value the new data changed is caught.
-    const { rows } = (await readServedRows(env.platform.dataDir, { service: 'fraud', since: start + 60_000, until: start + HOUR }))[0]!;
+    const rows = await readServingLog(env.platform.dataDir, { service: 'fraud', since: start + 60_000, until: start + HOUR });
     appendServedRows(env.platform.dataDir, rows.map((row) => ({ ...row, service: 'claims_newer', views: Object.fromEntries(Object.entries(row.views).map(([v, s]) => [v, { ...s, snapshots: { txns: newest } }])) })));
     const caught = await runSkewJob(env.platform, env.project, { service: 'claims_newer', since: start, until: start + HOUR });
     const total = caught.features.find((f) => f.feature === 'stats__amount_sum_24h')!;

@@ -62,13 +62,13 @@ export default defineProject({ name: 'shop', entities: [customer], sources: [ref
 
   writeFileSync(join(dir, 'no-amount.csv'), 'customer_id,ts\nc1,2024-01-01T00:00:00Z\n');
   expect((await cli('ingest', 'refunds', '--file', 'no-amount.csv')).code).toBe(1);
-  expect(received()).toEqual(['stale source:refunds firing', 'schema_changed source:refunds firing']);
+  expect(received()).toEqual(['stale source:refunds firing', 'schema_changed source:refunds firing', 'job_failed job:ingest:refunds firing']);
   const broken = await cli('status');
   expect(broken.code).toBe(3);
   expect(broken.stdout).toMatch(/^UNHEALTHY \(checked .*\): 3 problem\(s\)$/m);
-  expect(broken.stdout).toMatch(/^ {2}! last run of ingest:refunds failed .*lacks column\(s\) "amount"/m);
+  expect(broken.stdout).toMatch(/^ {2}! job_failed job:ingest:refunds: job ingest:refunds failed .*lacks column\(s\) "amount"/m);
   expect(broken.stdout).toMatch(/^ingest:refunds +FAILED /m);
-  expect(broken.stdout).toMatch(/^Firing conditions \(2\)$/m);
+  expect(broken.stdout).toMatch(/^Firing conditions \(3\)$/m);
   expect(broken.stdout).toMatch(/^Dead letters\n {2}refunds: 0$/m);
   expect(broken.stdout).toMatch(/^Streams\n {2}no stream or CDC sources$/m);
 
@@ -77,15 +77,15 @@ export default defineProject({ name: 'shop', entities: [customer], sources: [ref
   const healthy = await cli('status', '--json');
   expect(healthy.code).toBe(0);
   expect(JSON.parse(healthy.stdout)).toMatchObject({ healthy: true, problems: [], conditions: [], deadLetters: { refunds: 1 }, lastRuns: [{ job: 'ingest:refunds', status: 'succeeded' }] });
-  expect(received()).toEqual(['stale source:refunds firing', 'schema_changed source:refunds firing', 'schema_changed source:refunds resolved', 'stale source:refunds resolved']);
-  expect(new Set(hook.received.map((r) => r.body.alertId)).size).toBe(4);
+  expect(received()).toEqual(['stale source:refunds firing', 'schema_changed source:refunds firing', 'job_failed job:ingest:refunds firing', 'schema_changed source:refunds resolved', 'job_failed job:ingest:refunds resolved', 'stale source:refunds resolved']);
+  expect(new Set(hook.received.map((r) => r.body.alertId)).size).toBe(6);
   expect(hook.received.every((r) => r.body.project === 'shop')).toBe(true);
 
   const alerts = await cli('alerts', '--json');
   expect(alerts.code).toBe(0);
   const listed = JSON.parse(alerts.stdout) as { channels: unknown[]; alerts: { delivery: string; transition: string }[] };
   expect(listed.channels).toEqual([{ name: 'webhook', where: 'webhook "webhook" (env(ALERT_URL))', kinds: null, minSeverity: 'warn' }]);
-  expect(listed.alerts.map((a) => `${a.transition} ${a.delivery}`)).toEqual(['resolved delivered', 'resolved delivered', 'fired delivered', 'fired delivered']);
+  expect(listed.alerts.map((a) => `${a.transition} ${a.delivery}`)).toEqual(['resolved delivered', 'resolved delivered', 'resolved delivered', 'fired delivered', 'fired delivered', 'fired delivered']);
   expect((await cli('alerts')).stdout).toMatch(/^Channels: webhook "webhook" \(env\(ALERT_URL\)\)$/m);
 
   for (const text of [...outputs, readFileSync(join(dir, '.sluice', 'metadata.db')).toString('latin1')]) expect(text).not.toContain(SECRET);

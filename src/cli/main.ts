@@ -11,6 +11,7 @@ import { registerTransformCommands } from './commands/transform-commands.js';
 import { registerLineageCommand } from './commands/lineage-command.js';
 import { registerStatusCommands } from './commands/status-commands.js';
 import { registerOrchestrationCommands } from './commands/orchestration-commands.js';
+import { registerDriftCommand } from './commands/drift-command.js';
 import { registerSkewCommand } from './commands/skew-command.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
@@ -33,6 +34,7 @@ registerTransformCommands(program, run);
 registerLineageCommand(program, run);
 registerStatusCommands(program, run);
 registerOrchestrationCommands(program, run);
+registerDriftCommand(program, run);
 registerSkewCommand(program, run);
 
 try {

@@ -47,3 +47,10 @@ export function keyValue(text: string): [key: string, value: string] | undefined
   if (at <= 0) return undefined;
   return [text.slice(0, at), text.slice(at + 1)];
 }
+
+/** A commander parser for a rate from 0 to 1 (`0.1`). */
+export function rate(value: string): number {
+  const n = /^\s*(0|1|0?\.\d+|1\.0*)\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1, e.g. 0.1.');
+  return n;
+}

@@ -2,6 +2,7 @@ import type { FeatureValues } from './request-view.js';
 import type {
   BatchSourceSpec,
   DerivedColumnSpec,
+  DriftThreshold,
   EntitySpec,
   FeatureServiceSpec,
   FeatureSpec,
@@ -164,6 +165,7 @@ export function featureView<
   ttl?: string;
   description?: string;
   freshness?: string;
+  drift?: { readonly [K in keyof F]?: DriftThreshold };
 }): FeatureViewSpec<N, FeatureValues<F, S & { readonly [K in keyof C]: C[K]['type'] }>> {
   const columns = options.columns === undefined ? {} : { columns: Object.freeze({ ...options.columns }) };
   return Object.freeze({ kind: 'featureView', ...options, ...columns, features: Object.freeze({ ...options.features }) });
@@ -179,6 +181,7 @@ export function featureService(options: {
   name: string;
   features: Array<FeatureViewSpec | RequestViewSpec | string>;
   description?: string;
+  log?: { sampleRate: number };
 }): FeatureServiceSpec {
   return Object.freeze({ kind: 'featureService', ...options, features: Object.freeze([...options.features]) });
 }

@@ -3,6 +3,7 @@ import { isListType, LAST_N_TYPES, listOf } from './column-types.js';
 import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
 import { compileRequestView } from './compile-request-view.js';
 import { compileFreshness, compileSource } from './compile-source.js';
+import { compileDrift, compileServingLog } from './compile-drift.js';
 import { compileTransforms } from './compile-transforms.js';
 import { compileAlerts } from './compile-alerts.js';
 import { compileSchedules } from './compile-schedules.js';
@@ -134,7 +135,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
     description: spec.description,
   };
   // The freshness SLA is a serving property outside the value hash: declaring one rematerializes nothing.
-  return { ...body, ...compileFreshness(`feature view "${spec.name}"`, spec.freshness), hash: viewValueHash(body, source, valueReads(row, features.flatMap((f) => (f.column === undefined ? [] : [f.column])))) };
+  return { ...body, ...compileFreshness(`feature view "${spec.name}"`, spec.freshness), ...compileDrift(`feature view "${spec.name}"`, spec.drift, names), hash: viewValueHash(body, source, valueReads(row, features.flatMap((f) => (f.column === undefined ? [] : [f.column])))) };
 }
 
 function compileService(spec: FeatureServiceSpec, views: Map<string, { readonly name: string; readonly features: readonly { readonly name: string }[] }>): FeatureService {
@@ -156,7 +157,7 @@ function compileService(spec: FeatureServiceSpec, views: Map<string, { readonly 
   }
   if (refs.length === 0) fail(`feature service "${spec.name}": it lists no features`);
   const body = { name: spec.name, features: refs, description: spec.description };
-  return { ...body, hash: contentHash(body) };
+  return { ...body, ...compileServingLog(`feature service "${spec.name}"`, spec.log), hash: contentHash(body) };
 }
 
 /** `<view>__<feature>` columns must be distinct, as DuckDB compares them (view `a_` feature `b`, view `a` feature `_b`). */

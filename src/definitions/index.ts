@@ -18,3 +18,4 @@ export { columnTypeProblem, isListType, listOf, listShape, type ElementType, typ
 export { webhook, compileAlerts } from './compile-alerts.js';
 export { schedule, compileSchedules } from './compile-schedules.js';
 export { projectJobs, jobName, type JobDefinition, type JobKind } from './jobs.js';
+export { compileDrift, compileServingLog, DEFAULT_DRIFT } from './compile-drift.js';

@@ -144,6 +144,8 @@ export interface FeatureViewSpec<N extends string = string, V extends Readonly<R
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its online table reflects no data newer than this (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /** Drift thresholds per feature (see docs/drift.md); defaults warn 0.1, error 0.25, PSI. Not part of any value hash. */
+  readonly drift?: Readonly<Partial<Record<string, DriftThreshold>>>;
   /** Type-only (never set): the TypeScript type of each feature's value. */
   readonly '~values'?: V;
 }
@@ -156,6 +158,15 @@ export interface FeatureServiceSpec {
   readonly name: string;
   readonly features: readonly FeatureServiceEntry[];
   readonly description?: string;
+  /** The sampled serving log (see docs/drift.md): the share of entity keys whose requests are logged. Not part of the hash. */
+  readonly log?: { readonly sampleRate: number };
+}
+
+/** Drift thresholds of one feature: a warning at `warn`, an error at `error`, scored with PSI or Jensen-Shannon. */
+export interface DriftThreshold {
+  readonly warn?: number;
+  readonly error?: number;
+  readonly metric?: 'psi' | 'js';
 }
 
 export interface ProjectSpec {
@@ -258,6 +269,8 @@ export interface FeatureView {
   /** The freshness SLA as written and in ms (absent: none); outside the hash, as it changes no value. */
   readonly freshness?: string;
   readonly freshnessMs?: number;
+  /** Drift thresholds per feature, defaults filled in; outside the hash. */
+  readonly drift?: Readonly<Record<string, Required<DriftThreshold>>>;
   readonly hash: string;
 }
 
@@ -276,6 +289,8 @@ export interface FeatureService {
   readonly name: string;
   readonly features: readonly FeatureRef[];
   readonly description?: string;
+  /** The serving log's sample rate for this service; outside the hash. */
+  readonly log?: { readonly sampleRate: number };
   readonly hash: string;
 }
 

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Project } from '../definitions/index.js';
 import { didYouMean } from '../definitions/index.js';
+import { sourceBatchDrift } from '../observability/drift/source-batch-drift.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
@@ -81,7 +82,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
     if (previous) return { source: source.name, accepted: 0, rejected: 0, snapshot: previous.id, skipped: true };
   }
   const knownAt: KnownAt = options.knownAt === 'ingestion' ? { mode: 'ingestion', at: ctx.now() } : { mode: 'event' };
-  return trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, knownAt: knownAt.mode }, async () => {
+  const ingested = await trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, knownAt: knownAt.mode }, async () => {
     const engine = await ctx.engine();
     const progress = (done: number) => options.onProgress?.(done, 4);
     try {
@@ -128,4 +129,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       : { source: source.name, accepted: 0, rejected: 0, snapshot: snapshot.id, skipped: true };
     return { result, stats: { accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: snapshot.id, skipped: result.skipped } };
   }, project);
+  // Drift of this batch against the source's previous one (docs/drift.md).
+  if (!ingested.skipped && ingested.accepted > 0) await sourceBatchDrift(ctx, project, source.name, ingested.snapshot);
+  return ingested;
 }

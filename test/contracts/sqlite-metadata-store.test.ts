@@ -6,6 +6,7 @@ import { availableSqliteDrivers, sqliteMetadataStore } from '../../src/storage/m
 import { runMetadataStoreContract } from './metadata-store.contract.js';
 import { runHealthStoreContract } from './health-store.contract.js';
 import { runScheduleStoreContract } from './schedule-store.contract.js';
+import { runDriftStoreContract } from './drift-store.contract.js';
 import { runSkewStoreContract } from './skew-store.contract.js';
 
 describe('SQLite metadata store', () => {
@@ -17,6 +18,7 @@ describe('SQLite metadata store', () => {
     runMetadataStoreContract(`sqlite (${driver})`, harness);
     runHealthStoreContract(`sqlite (${driver})`, harness);
     runScheduleStoreContract(`sqlite (${driver})`, harness);
+    runDriftStoreContract(`sqlite (${driver})`, harness);
     runSkewStoreContract(`sqlite (${driver})`, harness);
   }
 });

@@ -5,7 +5,7 @@ import { SluiceMetrics } from '../../observability/metrics.js';
 import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
 import { startRealTime, untilSignal } from './real-time.js';
-import { integerIn, oneOf, port } from '../options.js';
+import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 import { startScheduler } from './orchestration-commands.js';
 
@@ -15,6 +15,7 @@ interface ServeOptions {
   logLevel: LogLevel;
   maxEntities: number;
   scheduler: boolean;
+  servingLogRate: number;
 }
 
 /**
@@ -30,6 +31,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}; default $SLUICE_LOG_LEVEL or info`, logLevel, process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--max-entities <n>', 'entities one request may ask for', integerIn(1, 10_000_000), DEFAULT_MAX_ENTITIES)
     .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some)")
+    .option('--serving-log-rate <rate>', 'share of entity keys whose requests are logged for drift and skew (0 to 1), for services that declare no log.sampleRate', rate, 0)
     .description('serve online features over HTTP')
     .action((options: ServeOptions) =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
@@ -42,7 +44,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         const realTime = await startRealTime(platform, (level, message) => say.log(level, message), metrics);
         const app = await createServer(platform, {
           metrics,
-          logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities,
+          logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities, servingLogRate: options.servingLogRate,
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
         });
         say.log = (level, message) => app.log[level](message);

@@ -12,7 +12,10 @@ import { join } from 'node:path';
  * reads them set-based with `read_json(..., format = 'newline_delimited')`.
  *
  * Sampling is by entity key: a key is sampled when `hash(entityKey) mod 10_000 < rate * 10_000`,
- * so every request for a sampled key is kept and the sample is the same in every process.
+ * so every request for a sampled key is kept and the sample is the same in every process. The
+ * hash is 32-bit FNV-1a over the key's UTF-16 code units (`keyHash` in `sample-key.ts`). Values
+ * are written as `JSON.stringify` writes them, except a bigint (an int64 beyond 2^53), which is
+ * written as its decimal string.
  */
 export interface ServedRow {
   /** Unique per request; every row of one request carries the same id. */

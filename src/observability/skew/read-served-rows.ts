@@ -67,21 +67,6 @@ export async function* servedRowBatches(dataDir: string, range: ServedRowRange, 
   }
 }
 
-/**
- * Every served row in the range, per service (see `servedRowBatches`, whose bounded batches the
- * skew job reads instead).
- */
-export async function readServedRows(dataDir: string, range: ServedRowRange): Promise<ServedRowBatch[]> {
-  const byService = new Map<string, { rows: ServedRow[]; unreadable: number }>();
-  for await (const batch of servedRowBatches(dataDir, range)) {
-    const all = byService.get(batch.service) ?? { rows: [], unreadable: 0 };
-    all.rows.push(...batch.rows);
-    all.unreadable += batch.unreadable;
-    byService.set(batch.service, all);
-  }
-  return [...byService].map(([service, all]) => ({ service, ...all }));
-}
-
 /** A file's lines, a 1 MiB chunk of whole lines at a time (a line-by-line reader costs more than the parsing). */
 async function* lineChunks(path: string): AsyncGenerator<string[]> {
   let rest = '';

@@ -16,6 +16,8 @@ import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
 import { registerPushRoute } from './push-route.js';
 import type { StreamProcessor } from '../../streaming/stream-processor.js';
+import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
+import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -36,6 +38,10 @@ export interface ServerOptions {
   readonly requestFunctions?: (project: Project) => Promise<RequestFunctions>;
   /** Where `GET /metrics` reads from and serving records to; default a new registry for this server. */
   readonly metrics?: SluiceMetrics;
+  /** The serving log's sample rate for services that declare no `log.sampleRate` (see docs/drift.md). Default 0 (off). */
+  readonly servingLogRate?: number;
+  /** Rows the serving log buffers between flushes before it drops (and counts) them. Default 10,000. */
+  readonly servingLogBuffer?: number;
 }
 
 export const DEFAULT_MAX_ENTITIES = 1_000;
@@ -157,8 +163,15 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   });
   const metrics = options.metrics ?? new SluiceMetrics();
   metrics.addScrapeSource(storeMetrics(platform, project));
+  registerDriftMetrics(metrics.registry, platform.metadata);
   metrics.addScrapeSource(skewMetrics(platform.metadata));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  const servingLog = servingLogWriter({
+    dataDir: platform.dataDir, defaultRate: options.servingLogRate ?? 0, registry: metrics.registry,
+    ...(options.servingLogBuffer === undefined ? {} : { maxBufferedRows: options.servingLogBuffer }),
+    onError: (error) => app.log.error({ err: error }, 'serving log write failed; its rows were dropped and counted'),
+  });
+  app.addHook('onClose', async () => servingLog.close());
   app.post('/v1/features/online', async (request) => {
     const started = performance.now();
     const body = parseRequest(request.body);
@@ -168,6 +181,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       const response = await serveOnline(body, request.log);
       const staleViews = response.stale > 0 ? Object.keys(response.views).filter((v) => response.views[v]!.status === 'STALE') : undefined;
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
+      if (registry) servingLog.record(registry.project, body, response, request.id, platform.now());
       return response;
     } catch (error) {
       metrics.recordServing(service, isSluiceError(error) ? (ERROR_STATUS[error.code] ?? 500) : 500, (performance.now() - started) / 1000);

@@ -1,6 +1,7 @@
 import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
 import type { ScheduleStore } from './schedule-store.js';
+import type { DriftStore } from './drift-store.js';
 import type { SkewStore } from './skew-store.js';
 
 /** One applied version of the project's definitions. */
@@ -234,6 +235,8 @@ export interface MetadataStore {
   /** Run keys of scheduled, triggered and backfilled work, and scheduler cursors (see `ScheduleStore`). */
   readonly schedules: ScheduleStore;
 
+  /** Drift results and the profiles they compare (see `DriftStore`). */
+  readonly drift: DriftStore;
   /** Results of the skew job, online against offline (see `SkewStore`). */
   readonly skew: SkewStore;
 

@@ -6,6 +6,7 @@ import { runLeaseName, type DeadLetter, type IngestCommitOutcome, type MetadataS
 import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
+import { DRIFT_SCHEMA, sqliteDrift } from './sqlite-drift.js';
 import { sqliteLeases } from './sqlite-leases.js';
 import { SCHEDULES_SCHEMA, sqliteSchedules } from './sqlite-schedules.js';
 import { SKEW_SCHEMA, sqliteSkew } from './sqlite-skew.js';
@@ -35,7 +36,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec(`PRAGMA busy_timeout = ${Math.floor(config.busyTimeoutMs ?? 10_000)}`);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + SKEW_SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + SKEW_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -85,6 +86,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   return {
     health: sqliteHealth(db),
     schedules: sqliteSchedules(db),
+    drift: sqliteDrift(db),
     skew: sqliteSkew(db),
     async latestRegistry() {
       const row = sql.latestRegistry.get() as RegistryRow | undefined;

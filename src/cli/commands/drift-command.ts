@@ -1,0 +1,66 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { datasetDrift } from '../../observability/drift/dataset-drift.js';
+import { trackRun } from '../../orchestration/track-run.js';
+import type { DriftResult } from '../../storage/metadata/drift-store.js';
+import { parseDuration } from '../../time/index.js';
+import { table } from '../output.js';
+import type { CommandContext } from './command-context.js';
+
+interface DriftOptions {
+  dataset?: string;
+  service?: string;
+  since?: string;
+  until?: string;
+  subject?: string;
+}
+
+/** A time option: ISO-8601, or a duration meaning that long before now (`24h`). */
+function timeOption(text: string, now: number): number {
+  const ago = parseDuration(text);
+  if (ago !== undefined) return now - ago;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new InvalidArgumentError(`"${text}" is neither an ISO-8601 time (2024-05-01T00:00:00Z) nor a duration before now (24h)`);
+  return at;
+}
+
+const rows = (results: readonly DriftResult[]) =>
+  results.map((r) => [r.subject, r.feature, r.metric, r.score.toFixed(4), r.severity, `${r.warn}/${r.error}`, r.referenceCount, r.currentCount, new Date(r.computedAt).toISOString()]);
+const HEADER = ['subject', 'feature', 'metric', 'score', 'severity', 'warn/error', 'ref n', 'cur n', 'computed'];
+
+/** `drift`: served values against a training dataset (`--dataset`), or the latest drift results of every feature and source column. */
+export function registerDriftCommand(program: Command, run: CommandContext): void {
+  program
+    .command('drift')
+    .option('--dataset <id>', 'compare the served values in the serving log with this training dataset (its id, as "sluice dataset build" printed it)')
+    .option('--service <name>', 'with --dataset: served rows of this feature service only (_features: feature-list requests)')
+    .option('--since <time>', 'with --dataset: rows served at or after this time (ISO-8601, or a duration before now: 24h)')
+    .option('--until <time>', 'with --dataset: rows served before this time')
+    .option('--subject <subject>', 'without --dataset: only results of this subject (dataset:<id> or source:<name>)')
+    .description('drift: PSI / Jensen-Shannon of served values against a training dataset, and of source batches against the previous batch')
+    .action((options: DriftOptions) =>
+      run.withPlatform(async ({ platform, out }) => {
+        if (options.dataset === undefined) {
+          const latest = await platform.metadata.drift.latest(options.subject === undefined ? {} : { subject: options.subject });
+          out.result({ results: latest }, () => (latest.length === 0 ? 'no drift results yet: ingest batches of a source, or run "sluice drift --dataset ID"' : table(HEADER, rows(latest))));
+          return;
+        }
+        const now = platform.now();
+        const project = await platform.project();
+        const params = { dataset: options.dataset, ...(options.service ? { service: options.service } : {}), ...(options.since ? { since: options.since } : {}), ...(options.until ? { until: options.until } : {}) };
+        const report = await trackRun(platform, 'drift', params, async () => {
+          const result = await datasetDrift(platform, project, {
+            datasetId: options.dataset!,
+            ...(options.service === undefined ? {} : { service: options.service }),
+            ...(options.since === undefined ? {} : { since: timeOption(options.since, now) }),
+            ...(options.until === undefined ? {} : { until: timeOption(options.until, now) }),
+          });
+          return { result, stats: { servedRows: result.servedRows, scored: result.results.length, drifted: result.results.filter((r) => r.severity !== 'ok').length, skipped: result.skipped.length } };
+        }, project);
+        out.result(report, () => [
+          `dataset ${report.datasetId} against ${report.servedRows} served row(s)${options.service ? ` of ${options.service}` : ''}:`,
+          report.results.length === 0 ? '  no feature could be scored' : table(HEADER, rows(report.results)),
+          ...report.skipped.map((s) => `skipped ${s.feature}: ${s.reason}`),
+        ].join('\n'));
+      }),
+    );
+}

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { compileProject, count, defineProject, entity, batchSource, featureService, featureView } from '../../definitions/index.js';
+import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
+import { readServingLog } from './read-serving-log.js';
+import { servingLogWriter } from './serving-log-writer.js';
+
+const account = entity({ name: 'account', joinKeys: ['bank', 'number'] });
+const src = batchSource({ name: 's', schema: { 'bank': 'string', number: 'int64', ts: 'timestamp' }, timestamp: 'ts' });
+const view = featureView({ name: 'v', entity: account, source: src, features: { n: count() } });
+const project = compileProject(defineProject({ name: 'p', entities: [account], sources: [src], featureViews: [view], featureServices: [featureService({ name: 'svc', features: [view], log: { sampleRate: 1 } })] }));
+
+test('lines are exact JSON whatever the values (and names, which the definitions already restrict): bigint, NaN, lists, unicode; int64 key parts as the lake writes them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
+  try {
+    const log = servingLogWriter({ dataDir: dir });
+    const features = ['v__n', 'v__"odd"', 'v__list', 'v__nan', 'v__text'];
+    const response: OnlineFeaturesResponse = {
+      asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
+      rows: [{ 'bank': 'ünï\n"', number: '007', v__n: 9007199254740993n as never, 'v__"odd"': -0, v__list: [1.5, 'a'] as never, v__nan: Number.NaN, v__text: '\u2028' }],
+      metadata: [{ status: ['PRESENT', 'NULL', 'PRESENT', 'PRESENT', 'STALE'], ageMs: [0, null, 0, 0, 0] }],
+      views: { v: { status: 'FRESH', viewHash: 'h1', previousDefinition: false, materializedAt: null, snapshots: { s: 's@1' } } },
+    };
+    log.record(project, { entities: {}, service: 'svc' }, response, 'req-1', Date.parse('2024-03-01T00:00:01Z'));
+    await log.close();
+    expect(log.stats).toEqual({ written: 1, dropped: 0 });
+    expect(await readServingLog(dir)).toEqual([{
+      requestId: 'req-1', service: 'svc', entityKey: `${Buffer.byteLength('ünï\n"')}:ünï\n"1:7`, keys: { 'bank': 'ünï\n"', number: '007' },
+      asOf: '2024-03-01T00:00:00.000Z', servedAt: Date.parse('2024-03-01T00:00:01Z'),
+      values: { v__n: '9007199254740993', 'v__"odd"': 0, v__list: [1.5, 'a'], v__nan: null, v__text: '\u2028' },
+      statuses: { v__n: 'PRESENT', 'v__"odd"': 'NULL', v__list: 'PRESENT', v__nan: 'PRESENT', v__text: 'STALE' },
+      views: { v: { definitionHash: 'h1', snapshots: { s: 's@1' } } },
+    }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('feature lists of views of different entities are keyed each by their own join keys', async () => {
+  const merchant = entity({ name: 'merchant', joinKey: 'merchant_id' });
+  const m = batchSource({ name: 'm', schema: { merchant_id: 'int64', ts: 'timestamp' }, timestamp: 'ts' });
+  const two = compileProject(defineProject({ name: 'p', entities: [account, merchant], sources: [src, m], featureViews: [view, featureView({ name: 'mv', entity: merchant, source: m, features: { n: count() } })] }));
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
+  try {
+    const log = servingLogWriter({ dataDir: dir, defaultRate: 1 });
+    const answer = (viewName: string, row: Record<string, unknown>): OnlineFeaturesResponse => ({
+      asOf: '2024-03-01T00:00:00.000Z', features: [`${viewName}__n`], stale: 0, rows: [row as never], metadata: [{ status: ['PRESENT'], ageMs: [0] }],
+      views: { [viewName]: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: {} } },
+    });
+    log.record(two, { entities: {}, features: ['v:n'] }, answer('v', { bank: 'b', number: 1, v__n: 1 }), 'r1', 0);
+    log.record(two, { entities: {}, features: ['mv:n'] }, answer('mv', { merchant_id: '+0042', mv__n: 2 }), 'r2', 0);
+    await log.close();
+    expect((await readServingLog(dir)).map((r) => [r.service, r.entityKey, r.keys])).toEqual([
+      ['_features', '1:b1:1', { bank: 'b', number: 1 }], ['_features', '42', { merchant_id: '+0042' }],
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -11,7 +11,8 @@
 // Reports events/s of each, the ratio b/a, and the ack-to-visible freshness of the measured
 // window (the difference of `GET /v1/streams`'s histogram before and after it), with the commit
 // measured. `--shaped` gives the view row transforms (a filter and derived columns, see
-// stream-project.js) to measure their cost on the push path. `--profile DIR` writes a CPU profile of each `sluice serve` into DIR. Needs `npm run build` first (it runs the built dist/).
+// stream-project.js) to measure their cost on the push path; `--checks` gives the source four
+// `error` row checks (all passing) to measure theirs. `--profile DIR` writes a CPU profile of each `sluice serve` into DIR. Needs `npm run build` first (it runs the built dist/).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -23,7 +24,7 @@ import { loadProject } from '../dist/config/load-project.js';
 import { openPlatform } from '../dist/platform.js';
 import { lmdbEventLog } from '../dist/storage/log/lmdb/index.js';
 import { FRESHNESS_BUCKETS_MS } from '../dist/streaming/freshness.js';
-import { SHAPED_STREAM_CONFIG, STREAM_CONFIG } from './stream-project.js';
+import { CHECKED_STREAM_CONFIG, SHAPED_STREAM_CONFIG, STREAM_CONFIG } from './stream-project.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -146,7 +147,7 @@ async function main() {
     commit: { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)bench/results') !== '' },
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     at: new Date().toISOString(),
-    config: { connections, durationSeconds: duration, entities, features: 8, rowTransforms: args.includes('--shaped'), loadGenerator: 'autocannon in this process; sluice serve in its own; the floor in this process' },
+    config: { connections, durationSeconds: duration, entities, features: 8, rowTransforms: args.includes('--shaped'), rowChecks: args.includes('--checks'), loadGenerator: 'autocannon in this process; sluice serve in its own; the floor in this process' },
     targets: '>= 100k events/s; p99 freshness (ack to visible online) <= 50 ms',
     results: [],
   };
@@ -156,7 +157,7 @@ async function main() {
     log(`  ${JSON.stringify(floor)}`);
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
-    writeFileSync(join(work, 'sluice.config.ts'), args.includes('--shaped') ? SHAPED_STREAM_CONFIG : STREAM_CONFIG);
+    writeFileSync(join(work, 'sluice.config.ts'), args.includes('--shaped') ? SHAPED_STREAM_CONFIG : args.includes('--checks') ? CHECKED_STREAM_CONFIG : STREAM_CONFIG);
     const platform = openPlatform({ projectDir: work });
     await platform.metadata.recordRegistry(await loadProject(work));
     await platform.close();

@@ -19,3 +19,11 @@ export const SHAPED_STREAM_CONFIG = STREAM_CONFIG.replace(
   "features: {\n  n_10m",
   "filter: \"amount >= 0 OR amount IS NULL OR channel <> ''\",\n  columns: { usd: { type: 'float64', sql: 'round(amount * 1.0825, 2)' }, rail: { type: 'string', sql: \"upper(channel) || '-' || length(channel)\" } },\n  features: {\n  n_10m",
 ).replace("usd_1h: sum('amount'", "usd_1h: sum('usd'").replace("usd_24h: sum('amount'", "usd_24h: sum('usd'").replace("last_channel: last('channel')", "last_channel: last('rail')");
+
+// The same source with row checks (`--checks` in bench/push.js), all `error` and all passing on
+// the generated payments, so the difference is the checks' cost on the push path (they are part
+// of the DuckDB query that validates each group).
+export const CHECKED_STREAM_CONFIG = STREAM_CONFIG.replace('countDistinct }', "countDistinct, notNull, range, allowedValues, sqlCheck }").replace(
+  "allowedLateness: '1h',",
+  "allowedLateness: '1h',\n  checks: [notNull('amount', { severity: 'error' }), range('amount', { min: 0, severity: 'error' }), allowedValues('channel', ['card', 'web', 'pos', 'wire'], { severity: 'error' }), sqlCheck('no_future', 'ts <= now()', { severity: 'error' })],",
+);

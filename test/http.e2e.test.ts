@@ -198,7 +198,7 @@ describe('a server whose stores fail', () => {
       const res = await server.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ entities: { customer_id: ['c1'] }, service: 's' }) });
       expect(res.statusCode).toBe(500);
       expect(res.json()).toEqual({ error: { code: 'INTERNAL', message: expect.stringContaining('server log') } });
-      const logged = lines.find((l) => l.level === 50 && l.reqId === res.headers['x-request-id']);
+      const logged = lines.find((l) => l.level === 50 && l.requestId === res.headers['x-request-id']);
       expect(logged).toMatchObject({ msg: 'request failed', err: { message: expect.any(String) } });
     } finally {
       process.off('unhandledRejection', onUnhandled);
@@ -253,7 +253,7 @@ describe('sluice serve, as a real server', () => {
     // Logs are on by default for serve: JSON lines on stderr, each request with its id.
     const requestLog = () => logs.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request completed');
     for (let i = 0; i < 200 && !requestLog(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(requestLog()).toMatchObject({ reqId: res.headers.get('x-request-id'), res: { statusCode: 200 } });
+    expect(requestLog()).toMatchObject({ requestId: res.headers.get('x-request-id'), res: { statusCode: 200 } });
     const online = (await res.json()) as { asOf: string; features: string[]; rows: Array<Record<string, unknown>> };
     writeFileSync(join(dir, 'spine.csv'), ['customer_id,ts', ...keys.map((k) => `${k},${online.asOf}`)].join('\n'));
     expect(sluice(dir, 'dataset', 'build', '--spine', 'spine.csv', '--service', 'fraud_v1', '--out', 'check.jsonl').code).toBe(0);

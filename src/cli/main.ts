@@ -12,6 +12,7 @@ import { registerLineageCommand } from './commands/lineage-command.js';
 import { registerStatusCommands } from './commands/status-commands.js';
 import { registerOrchestrationCommands } from './commands/orchestration-commands.js';
 import { registerDriftCommand } from './commands/drift-command.js';
+import { registerQualityCommands } from './commands/quality-commands.js';
 import { registerSkewCommand } from './commands/skew-command.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
@@ -35,6 +36,7 @@ registerLineageCommand(program, run);
 registerStatusCommands(program, run);
 registerOrchestrationCommands(program, run);
 registerDriftCommand(program, run);
+registerQualityCommands(program, run);
 registerSkewCommand(program, run);
 
 try {

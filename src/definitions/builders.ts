@@ -1,3 +1,4 @@
+import type { CheckSpec } from './check-types.js';
 import type { FeatureValues } from './request-view.js';
 import type {
   BatchSourceSpec,
@@ -7,6 +8,7 @@ import type {
   FeatureServiceSpec,
   FeatureSpec,
   FeatureViewSpec,
+  PostgresTableSpec,
   RequestViewSpec,
   Schema,
   SourceSpec,
@@ -55,8 +57,10 @@ export function batchSource<const S extends Schema>(options: {
   eventId?: string;
   description?: string;
   freshness?: string;
+  connector?: PostgresTableSpec;
   /** A glob of the source's files relative to the project directory, for the job `ingest:<source>`. */
   path?: string;
+  checks?: readonly CheckSpec[];
 }): BatchSourceSpec<S> {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -166,6 +170,7 @@ export function featureView<
   description?: string;
   freshness?: string;
   drift?: { readonly [K in keyof F]?: DriftThreshold };
+  checks?: readonly CheckSpec[];
 }): FeatureViewSpec<N, FeatureValues<F, S & { readonly [K in keyof C]: C[K]['type'] }>> {
   const columns = options.columns === undefined ? {} : { columns: Object.freeze({ ...options.columns }) };
   return Object.freeze({ kind: 'featureView', ...options, ...columns, features: Object.freeze({ ...options.features }) });
@@ -213,6 +218,7 @@ export function sqlTransform(options: {
   schema: Schema;
   incremental?: boolean;
   description?: string;
+  checks?: readonly CheckSpec[];
 }): SqlTransformSpec {
   return Object.freeze({ kind: 'sqlTransform', ...options, inputs: Object.freeze([...options.inputs]), schema: Object.freeze({ ...options.schema }) });
 }

@@ -1,8 +1,9 @@
 import { parseDuration } from '../time/index.js';
+import { compileChecks } from './compile-checks.js';
 import { contentHash } from './hash.js';
 import { didYouMean } from './suggest.js';
 import { columnTypeProblem, isListType } from './column-types.js';
-import { CDC_CHANGED_AT, CDC_OP, type BatchSourceSpec, type CdcSourceSpec, type ConnectorSpec, type EnvRef, type Source, type SourceSpec } from './types.js';
+import { CDC_CHANGED_AT, CDC_OP, type BatchSourceSpec, type CdcSourceSpec, type ConnectorSpec, type EnvRef, type PostgresTableSpec, type Source, type SourceSpec } from './types.js';
 import { checkColumnName, checkDurationText, checkRecord, fail, noCollisions, own } from './validate-names.js';
 
 /** A duration option of a source, in ms; `fallback` when absent. */
@@ -57,8 +58,11 @@ function compileCdcSource(spec: CdcSourceSpec): Source {
  */
 export function compileSource(spec: SourceSpec): Source {
   const source = compileSourceValues(spec);
-  // After the hash: a freshness SLA or a file glob changes no value, so adding one keeps the source's hash.
-  return { ...source, ...compileFreshness(`source "${spec.name}"`, spec.freshness), ...compilePath(spec) };
+  // After the hash: a freshness SLA, checks, a file glob or where a batch source's rows are read
+  // from change no value, so adding one keeps the source's hash.
+  const checks = compileChecks({ where: `source "${spec.name}"`, schema: source.schema, timestamp: source.timestamp }, spec.checks);
+  const connector = spec.kind === 'batchSource' ? compileTableConnector(spec) : {};
+  return { ...source, ...connector, ...compileFreshness(`source "${spec.name}"`, spec.freshness), ...(checks.length > 0 ? { checks } : {}), ...compilePath(spec) };
 }
 
 function compilePath(spec: SourceSpec): { path?: string } {
@@ -67,6 +71,27 @@ function compilePath(spec: SourceSpec): { path?: string } {
   if (spec.kind !== 'batchSource') fail(`source "${spec.name}": path is for batch sources (files); a ${spec.kind} takes its events from its connector or the push API`);
   if (typeof path !== 'string' || path.trim() === '') fail(`source "${spec.name}": path must be a glob of its files relative to the project directory, e.g. "data/${spec.name}/*.csv"`);
   return { path };
+}
+
+/** A batch source's `postgresTable` connector, checked: one of table or query, a cursor and a key column of its schema. */
+function compileTableConnector(spec: BatchSourceSpec): { connector?: PostgresTableSpec } {
+  const { connector } = compileConnector(spec, 'postgresTable') as { connector?: PostgresTableSpec };
+  if (connector === undefined) return {};
+  const where = `source "${spec.name}": postgresTable`;
+  const given = (text: unknown): boolean => typeof text === 'string' && text.trim() !== '';
+  if (given(connector.table) === given(connector.query)) fail(`${where} needs exactly one of table ("public.payments") or query ("SELECT ...")`);
+  const columns = Object.keys(spec.schema);
+  const cursorType = typeof connector.cursor === 'string' ? own(spec.schema, connector.cursor) : undefined;
+  if (cursorType === undefined) fail(`${where}: cursor column "${String(connector.cursor)}" is not in the source's schema${didYouMean(String(connector.cursor), columns)}`);
+  if (!['timestamp', 'int64', 'string', 'float64'].includes(cursorType)) fail(`${where}: cursor column "${connector.cursor}" has type "${cursorType}"; use a timestamp, int64, float64 or string column that grows as rows change`);
+  const key = connector.key ?? spec.eventId;
+  if (key === undefined) fail(`${where}: give key: "<column>" (or the source's eventId), a column that tells apart rows with the same cursor value`);
+  const keyType = own(spec.schema, key);
+  if (keyType === undefined) fail(`${where}: key column "${key}" is not in the source's schema${didYouMean(key, columns)}`);
+  if (keyType !== 'string' && keyType !== 'int64') fail(`${where}: key column "${key}" has type "${keyType}"; it must be string or int64`);
+  const pageSize = connector.pageSize;
+  if (pageSize !== undefined && (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1_000_000)) fail(`${where}: pageSize ${pageSize} must be a whole number from 1 to 1000000`);
+  return { connector: { ...connector, key } };
 }
 
 /**

@@ -10,14 +10,14 @@ import { checkRecord, fail } from './validate-names.js';
 function transformSource(spec: SqlTransformSpec): Source {
   let base: Source;
   try {
-    base = compileSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.timestamp });
+    base = compileSource({ kind: 'batchSource', name: spec.name, schema: spec.schema, timestamp: spec.timestamp, ...(spec.checks === undefined ? {} : { checks: spec.checks }) });
   } catch (error) {
     // The rules are a source's; the message names the transform.
     if (error instanceof DefinitionError) fail(error.message.replace(`source "${spec.name}"`, `transform "${spec.name}"`));
     throw error;
   }
   const body = { name: spec.name, kind: 'transform' as const, schema: base.schema, timestamp: base.timestamp };
-  return { ...body, ...(spec.description === undefined ? {} : { description: spec.description }), hash: contentHash(body) };
+  return { ...body, ...(spec.description === undefined ? {} : { description: spec.description }), ...(base.checks === undefined ? {} : { checks: base.checks }), hash: contentHash(body) };
 }
 
 function compileTransform(spec: SqlTransformSpec, names: ReadonlySet<string>): Transform {

@@ -20,7 +20,7 @@ export function jobName(kind: JobKind, target: string): string {
 
 /**
  * The project's jobs, derived from its definitions' graph: `ingest:<source>` for each batch
- * source that declares a `path`, `transform:<name>` for each SQL transform (after the jobs that
+ * source that declares a `path` or a `postgresTable` connector, `transform:<name>` for each SQL transform (after the jobs that
  * write its inputs), `materialize:<view>` for each feature view (after the job that writes its
  * source). A table written by no job (a stream source, a batch source without `path`) adds no
  * dependency. Jobs come in dependency order (upstream first).
@@ -32,7 +32,7 @@ export function projectJobs(project: Project): JobDefinition[] {
   const writer = new Map<string, string>();
   const jobs: JobDefinition[] = [];
   for (const source of project.sources) {
-    if (source.kind === undefined && source.path !== undefined) writer.set(source.name, jobName('ingest', source.name));
+    if (source.kind === undefined && (source.path !== undefined || source.connector?.kind === 'postgresTable')) writer.set(source.name, jobName('ingest', source.name));
   }
   for (const t of project.transforms ?? []) writer.set(t.name, jobName('transform', t.name));
   for (const source of project.sources) {

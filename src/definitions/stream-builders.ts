@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
-import type { CdcSourceSpec, EnvRef, NatsJetStreamSpec, PostgresCdcSpec, Schema, Setting, StreamSourceSpec } from './types.js';
+import type { CheckSpec } from './check-types.js';
+import type { CdcSourceSpec, EnvRef, NatsJetStreamSpec, PostgresCdcSpec, PostgresTableSpec, Schema, Setting, StreamSourceSpec } from './types.js';
 
 /**
  * A connector setting read from the environment variable `name` when the connector starts. The
@@ -37,6 +38,7 @@ export function streamSource<const S extends Schema>(options: {
   connector?: NatsJetStreamSpec;
   description?: string;
   freshness?: string;
+  checks?: readonly CheckSpec[];
 }): StreamSourceSpec<S> {
   return Object.freeze({ kind: 'streamSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -53,7 +55,7 @@ export function streamSource<const S extends Schema>(options: {
  *   connector: postgresCdc({ connection: env('CRM_DATABASE_URL'), table: 'public.accounts' }),
  * });
  */
-export function cdcSource(options: { name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string }): CdcSourceSpec {
+export function cdcSource(options: { name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string; checks?: readonly CheckSpec[] }): CdcSourceSpec {
   return Object.freeze({ kind: 'cdcSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
 
@@ -78,6 +80,19 @@ export function natsJetStream(options: { servers: Setting; stream: string; subje
  */
 export function postgresCdc(options: { connection: Setting; table: string; slot?: string; publication?: string }): PostgresCdcSpec {
   return Object.freeze({ kind: 'postgresCdc', ...options });
+}
+
+/**
+ * Reads a Postgres table, or the rows of a query, into a batch source, incrementally:
+ * `sluice ingest SOURCE` (no file) takes the rows after the last committed `(cursor, key)` pair,
+ * in that order, in pages, and commits the new high-water mark with the snapshot. `key`
+ * defaults to the source's `eventId`. See docs/postgres-ingest.md for what a cursor can miss.
+ *
+ * @example
+ * postgresTable({ connection: env('DB_URL'), table: 'public.payments', cursor: 'updated_at', key: 'payment_id' });
+ */
+export function postgresTable(options: { connection: Setting; table?: string; query?: string; cursor: string; key?: string; pageSize?: number }): PostgresTableSpec {
+  return Object.freeze({ kind: 'postgresTable', ...options });
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Check, CheckSpec } from './check-types.js';
+
 /** Scalar column types a source schema may use. */
 export type ScalarType = 'string' | 'int64' | 'float64' | 'bool' | 'timestamp';
 export const COLUMN_TYPES: readonly ScalarType[] = ['string', 'int64', 'float64', 'bool', 'timestamp'];
@@ -37,11 +39,15 @@ export interface BatchSourceSpec<S extends Schema = Schema> {
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /** Where `sluice ingest SOURCE` (no file) reads new rows from: a Postgres table or query, by a cursor column. */
+  readonly connector?: PostgresTableSpec;
   /**
    * Where its files come from, a glob relative to the project directory (`data/payments/*.csv`):
    * the job `ingest:<source>` ingests each new matching file once. Not part of any value hash.
    */
   readonly path?: string;
+  /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 /** A value read from the environment when a connector starts: never stored in definitions, the registry or logs. */
@@ -75,7 +81,26 @@ export interface PostgresCdcSpec {
   readonly publication?: string;
 }
 
-export type ConnectorSpec = NatsJetStreamSpec | PostgresCdcSpec;
+/**
+ * Reads a Postgres table (or a query's rows) incrementally into a batch source: each ingest
+ * takes the rows after the last committed `(cursor, key)`, in that order (see docs/postgres-ingest.md).
+ */
+export interface PostgresTableSpec {
+  readonly kind: 'postgresTable';
+  readonly connection: Setting;
+  /** `schema.table`, e.g. `public.payments`; or give `query`. */
+  readonly table?: string;
+  /** A `SELECT` whose rows are read as the table's would be; or give `table`. */
+  readonly query?: string;
+  /** The column that grows as rows are added or changed (`updated_at`, a sequence). */
+  readonly cursor: string;
+  /** The column that orders rows with equal cursor values; defaults to the source's `eventId`. */
+  readonly key?: string;
+  /** Rows per page read (default 10,000). */
+  readonly pageSize?: number;
+}
+
+export type ConnectorSpec = NatsJetStreamSpec | PostgresCdcSpec | PostgresTableSpec;
 
 export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly kind: 'streamSource';
@@ -91,6 +116,8 @@ export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 export interface CdcSourceSpec {
@@ -103,6 +130,8 @@ export interface CdcSourceSpec {
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */
   readonly freshness?: string;
+  /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 /** Any source a project lists. */
@@ -146,6 +175,8 @@ export interface FeatureViewSpec<N extends string = string, V extends Readonly<R
   readonly freshness?: string;
   /** Drift thresholds per feature (see docs/drift.md); defaults warn 0.1, error 0.25, PSI. Not part of any value hash. */
   readonly drift?: Readonly<Partial<Record<string, DriftThreshold>>>;
+  /** Data quality checks on the rows `materialize` writes (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
   /** Type-only (never set): the TypeScript type of each feature's value. */
   readonly '~values'?: V;
 }
@@ -227,6 +258,8 @@ export interface Source {
   readonly freshnessMs?: number;
   /** Batch sources: the glob of its files, relative to the project directory (see `BatchSourceSpec.path`); outside the hash. */
   readonly path?: string;
+  /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
+  readonly checks?: readonly Check[];
   readonly hash: string;
 }
 
@@ -271,6 +304,8 @@ export interface FeatureView {
   readonly freshnessMs?: number;
   /** Drift thresholds per feature, defaults filled in; outside the hash. */
   readonly drift?: Readonly<Record<string, Required<DriftThreshold>>>;
+  /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
+  readonly checks?: readonly Check[];
   readonly hash: string;
 }
 
@@ -327,6 +362,8 @@ export interface SqlTransformSpec {
   /** For an append-only first input: a run processes only its rows added since the last run (other inputs whole, as lookups) and appends its result. */
   readonly incremental?: boolean;
   readonly description?: string;
+  /** Data quality checks on each run's result, before it commits (see docs/quality.md). Not part of any value hash. */
+  readonly checks?: readonly CheckSpec[];
 }
 
 /** A validated SQL transform. Its output table is also in `Project.sources` as a source of kind `transform`. */

@@ -7,12 +7,12 @@ import { typedColumnsSql, type KnownAt } from './validate-sql.js';
 const CHECKED_TABLE = 'ingest_checked';
 
 /**
- * Writes the valid rows of `ingest_checked` as one published lake file. Their `_seq` values
- * come from a range reserved in the metadata store first, so they never depend on which of
- * several concurrent ingests commits first. `knownAt` says when Sluice knew the rows (default:
- * their event time). Returns the lake-relative file.
+ * Writes the valid rows of `ingest_checked` as one staged (unpublished) Parquet file with the
+ * lake's columns. Their `_seq` values come from a range reserved in the metadata store first, so
+ * they never depend on which of several concurrent ingests commits first. `knownAt` says when
+ * Sluice knew the rows (default: their event time). The caller publishes or discards it.
  */
-export async function writeLakeFile(ctx: SluiceContext, source: Source, rows: number, contentHash: string, knownAt: KnownAt = { mode: 'event' }): Promise<string> {
+export async function stageLakeFile(ctx: SluiceContext, source: Source, rows: number, knownAt: KnownAt = { mode: 'event' }): Promise<{ staged: string; firstSeq: number }> {
   const engine = await ctx.engine();
   const firstSeq = await ctx.metadata.reserveSeq(source.name, rows);
   const staged = ctx.lake.stagingPath(source.name);
@@ -20,6 +20,17 @@ export async function writeLakeFile(ctx: SluiceContext, source: Source, rows: nu
     await engine.run(
       `COPY (SELECT ${typedColumnsSql(source, firstSeq, knownAt)} FROM ${CHECKED_TABLE} WHERE _reason = '' ORDER BY _n) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
     );
+    return { staged, firstSeq };
+  } catch (error) {
+    await ctx.lake.discard(staged);
+    throw error;
+  }
+}
+
+/** Writes the valid rows of `ingest_checked` as one published lake file (see {@link stageLakeFile}); returns the lake-relative file. */
+export async function writeLakeFile(ctx: SluiceContext, source: Source, rows: number, contentHash: string, knownAt: KnownAt = { mode: 'event' }): Promise<string> {
+  const { staged, firstSeq } = await stageLakeFile(ctx, source, rows, knownAt);
+  try {
     return await ctx.lake.publish(source.name, staged, `seq${firstSeq}-${contentHash.slice(0, 12)}`);
   } finally {
     await ctx.lake.discard(staged);

@@ -5,30 +5,17 @@ import { didYouMean } from '../definitions/index.js';
 import { sourceBatchDrift } from '../observability/drift/source-batch-drift.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
-import type { DeadLetter } from '../storage/metadata/metadata-store.js';
-import { ident, literal } from '../storage/engine/sql-engine.js';
-import { rejectReasonSql, type KnownAt } from './validate-sql.js';
-import { commitOrRemove, writeLakeFile } from './commit-ingest.js';
-import { withLease } from '../orchestration/lease.js';
+import type { KnownAt } from './validate-sql.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
-import { dropRaw, loadRaw, RAW_TABLE as RAW, type InputFormat } from './load-raw.js';
+import { dropRaw, jsonInputColumns, loadRaw, type InputColumns, type InputFormat } from './load-raw.js';
+import { refuseHeldContent } from '../quality/ingest-checks.js';
 import { scanFile } from './scan-file.js';
-import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
-import { removeDuplicateEvents } from './deduplicate-events.js';
+import { ingestLoadedRows, type IngestResult } from './ingest-rows.js';
 
 export type { InputFormat } from './load-raw.js';
 
-export interface IngestResult {
-  readonly source: string;
-  readonly accepted: number;
-  readonly rejected: number;
-  /** Valid rows not added because their `eventId` was already ingested (absent when skipped). */
-  readonly duplicates?: number;
-  readonly snapshot: string;
-  /** True when the same file content was ingested before and nothing was done. */
-  readonly skipped: boolean;
-}
+export type { IngestResult } from './ingest-rows.js';
 
 export interface IngestOptions {
   /** Ingest again even if this exact file content was ingested before. */
@@ -80,54 +67,25 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
   if (!options.force) {
     const previous = await ctx.metadata.findIngest(source.name, contentHash);
     if (previous) return { source: source.name, accepted: 0, rejected: 0, snapshot: previous.id, skipped: true };
+    await refuseHeldContent(ctx, source.name, contentHash, path);
   }
   const knownAt: KnownAt = options.knownAt === 'ingestion' ? { mode: 'ingestion', at: ctx.now() } : { mode: 'event' };
   const ingested = await trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, knownAt: knownAt.mode }, async () => {
-    const engine = await ctx.engine();
     const progress = (done: number) => options.onProgress?.(done, 4);
+    const engine = await ctx.engine();
+    let observedColumns: InputColumns | undefined;
     try {
-      await loadRaw(engine, source, path, format, scan.invalidUtf8);
-      progress(1);
-      // The raw text is kept only where a dead letter needs it: most rows are valid.
-      const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name))} AS _reason FROM ${RAW}`;
-      await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
+      observedColumns = await loadRaw(engine, source, path, format, scan.invalidUtf8);
+      if (format === 'jsonl' && source.checks?.some((c) => c.kind === 'schema')) observedColumns = await jsonInputColumns(engine);
     } catch (error) {
       await reportSchemaChange(ctx, source, path, schemaChangeOf(source, { error }));
-      throw error;
-    } finally {
       await dropRaw(engine);
+      throw error;
     }
-    // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
-    // the source hold a lease across both, so two overlapping files cannot both add an id.
-    const checkAndCommit = async () => {
-      const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
-      const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
-      const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
-      const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
-        `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,
-      );
-      const [{ accepted }] = (await engine.all<{ accepted: number }>(`SELECT count(*)::INTEGER AS accepted FROM ingest_checked WHERE _reason = ''`)) as [{ accepted: number }];
-      progress(2);
-      const now = ctx.now();
-      const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: path, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
-      const published = accepted > 0 ? await writeLakeFile(ctx, source, accepted, contentHash, knownAt) : undefined;
-      const outcome = await commitOrRemove(ctx, published, async () => {
-        await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
-        progress(3);
-        return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ? [published] : [], addedRows: accepted, contentHash, force: options.force ?? false, createdAt: now }, deadLetters);
-      });
-      return { duplicates, deadLetters, accepted, outcome };
-    };
-    const { duplicates, deadLetters, accepted, outcome } = source.eventId === undefined
-      ? await checkAndCommit()
-      : await withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
+    progress(1);
+    const checked = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt, force: options.force ?? false, progress, ...(observedColumns ? { observedColumns } : {}) });
     progress(4);
-    if (outcome.committed) await reportSchemaChange(ctx, source, path, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));
-    const { snapshot } = outcome;
-    const result: IngestResult = outcome.committed
-      ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false }
-      : { source: source.name, accepted: 0, rejected: 0, snapshot: snapshot.id, skipped: true };
-    return { result, stats: { accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: snapshot.id, skipped: result.skipped } };
+    return checked;
   }, project);
   // Drift of this batch against the source's previous one (docs/drift.md).
   if (!ingested.skipped && ingested.accepted > 0) await sourceBatchDrift(ctx, project, source.name, ingested.snapshot);

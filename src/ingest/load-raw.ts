@@ -106,7 +106,7 @@ function parquetText(column: string, parquetType: string, type: ColumnType): str
   return `CAST(${c} AS VARCHAR)`;
 }
 
-async function loadParquet(engine: SqlEngine, source: Source, path: string): Promise<void> {
+async function loadParquet(engine: SqlEngine, source: Source, path: string): Promise<ReadonlyMap<string, string>> {
   const columns = Object.keys(source.schema);
   let present: Map<string, string>;
   try {
@@ -124,6 +124,7 @@ async function loadParquet(engine: SqlEngine, source: Source, path: string): Pro
   } catch (error) {
     unreadableParquet(path, error);
   }
+  return present;
 }
 
 /**
@@ -131,13 +132,15 @@ async function loadParquet(engine: SqlEngine, source: Source, path: string): Pro
  * bounded batches of records into a table of lines (DuckDB holds them, within its memory
  * limit, spilling to disk beyond it), whose fields DuckDB parses, in parallel, when the view
  * is read; Parquet is read by DuckDB directly. `_problem` says why a record could not be read
- * at all (malformed, invalid UTF-8); such records are kept, to become dead letters.
+ * at all (malformed, invalid UTF-8); such records are kept, to become dead letters. Returns the
+ * input's columns where the format gives them without another pass (CSV header, Parquet schema).
  */
-export async function loadRaw(engine: SqlEngine, source: Source, path: string, format: InputFormat, invalidUtf8: readonly number[]): Promise<void> {
+export async function loadRaw(engine: SqlEngine, source: Source, path: string, format: InputFormat, invalidUtf8: readonly number[]): Promise<InputColumns | undefined> {
   const columns = Object.keys(source.schema);
   let select: string;
+  let found: InputColumns | undefined;
   if (format === 'parquet') {
-    await loadParquet(engine, source, path);
+    found = Object.fromEntries(await loadParquet(engine, source, path));
     select = `SELECT * FROM ${PARQUET_TABLE}`;
   } else if (format === 'jsonl') {
     await loadLines(engine, readJsonlBatches(path, invalidUtf8));
@@ -147,11 +150,35 @@ export async function loadRaw(engine: SqlEngine, source: Source, path: string, f
     await loadLines(engine, readCsvBatches(path, columns, invalidUtf8, (h) => (header = h)));
     // A file with no header at all has no records either.
     select = header === undefined ? `SELECT _line, _raw, _problem, ${columns.map((c) => `NULL::VARCHAR AS ${ident(c)}`).join(', ')} FROM ${LINES_TABLE}` : csvColumnsSql(header, columns);
+    const names = (header as CsvHeader | undefined)?.names;
+    if (names) found = Object.fromEntries(names.map((n) => [n, null]));
   }
   await engine.run(`CREATE OR REPLACE TEMP VIEW ${RAW_TABLE} AS ${select}`);
+  return found;
+}
+
+/** The columns an input file has: name to its type where the format says one (Parquet), else null. */
+export type InputColumns = Readonly<Record<string, string | null>>;
+
+/**
+ * The columns of a JSONL input as its objects have them (every key some record has): read only
+ * when a `schema` check asks, from {@link RAW_TABLE} before it is dropped.
+ */
+export async function jsonInputColumns(engine: SqlEngine): Promise<InputColumns> {
+  const keys = await engine.all<{ k: string }>(`SELECT DISTINCT unnest(json_keys(_raw)) AS k FROM ${RAW_TABLE} WHERE _problem IS NULL AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' ORDER BY k`);
+  return Object.fromEntries(keys.map((r) => [r.k, null]));
 }
 
 /** Drops {@link RAW_TABLE} and what holds its rows. */
 export async function dropRaw(engine: SqlEngine): Promise<void> {
   await engine.run(`DROP VIEW IF EXISTS ${RAW_TABLE}; DROP TABLE IF EXISTS ${BATCH_TABLE}; DROP TABLE IF EXISTS ${LINES_TABLE}; DROP TABLE IF EXISTS ${PARQUET_TABLE}`);
+}
+
+/**
+ * Makes {@link RAW_TABLE} from batches of records that are each one JSON object (a connector's
+ * rows, with the schema's column names), read exactly as JSONL lines are.
+ */
+export async function loadRawJson(engine: SqlEngine, source: Source, batches: AsyncIterable<RecordBatch>): Promise<void> {
+  await loadLines(engine, batches);
+  await engine.run(`CREATE OR REPLACE TEMP VIEW ${RAW_TABLE} AS ${jsonColumnsSql(Object.keys(source.schema), LINES_TABLE, listColumns(source))}`);
 }

@@ -136,6 +136,8 @@ export function quotedFields(record: string): string[] | undefined {
 export interface CsvHeader {
   readonly positions: readonly number[];
   readonly width: number;
+  /** The header's column names, in file order (what a `schema` check compares). */
+  readonly names?: readonly string[];
 }
 
 /**
@@ -155,7 +157,7 @@ export async function* readCsvBatches(path: string, columns: readonly string[], 
       if (missing.length > 0) {
         throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')})`, { details: { missingColumns: missing } });
       }
-      onHeader({ positions: columns.map((c) => header!.indexOf(c)), width: header.length });
+      onHeader({ positions: columns.map((c) => header!.indexOf(c)), width: header.length, names: header });
       return;
     }
     batch.lines.push(line);

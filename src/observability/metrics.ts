@@ -19,12 +19,14 @@ export type ScrapeSource = () => Promise<Readonly<Record<string, readonly GaugeS
 /**
  * Why an event was refused, as a small closed set (the label of `sluice_push_rejected_events_total`):
  * `late`, `future` (event time outside the source's lateness or clock-skew bounds), `missing` (a
- * required column or key is absent), `invalid` (anything else: a value of the wrong type, a key too long).
+ * required column or key is absent), `check` (a failing data quality check), `invalid` (anything
+ * else: a value of the wrong type, a key too long).
  *
  * @example
  * rejectReasonClass('late: event time 2024-01-01T00:00:00.000Z is more than ...'); // 'late'
  */
-export function rejectReasonClass(reason: string): 'late' | 'future' | 'missing' | 'invalid' {
+export function rejectReasonClass(reason: string): 'late' | 'future' | 'missing' | 'invalid' | 'check' {
+  if (reason.startsWith('check ')) return 'check';
   if (reason.startsWith('late:')) return 'late';
   if (reason.startsWith('future:')) return 'future';
   if (reason.endsWith(' is missing')) return 'missing';
@@ -46,6 +48,8 @@ const SCRAPED: Readonly<Record<string, { help: string; labels: readonly string[]
   sluice_freshness_sla_seconds: { help: 'Declared freshness SLA of a source or view', labels: ['kind', 'name'] },
   sluice_stale: { help: '1 when a source or view is past its freshness SLA, else 0', labels: ['kind', 'name'] },
   sluice_condition_firing: { help: 'Health conditions firing now (failed jobs, failed checks, stale, drift, skew, schema changes), by kind and severity', labels: ['kind', 'severity'] },
+  sluice_check_results_total: { help: 'Data quality check evaluations, by dataset, check and outcome (passed, failed)', labels: ['dataset', 'check', 'outcome'], counter: true },
+  sluice_checks_failing: { help: 'Data quality checks whose latest result failed, by dataset and severity', labels: ['dataset', 'severity'] },
   sluice_skew_mismatch_rate: { help: 'Share of served values that differ from their offline recomputation, in the newest skew run that compared them (sluice skew)', labels: ['service', 'feature'] },
 };
 
@@ -64,7 +68,7 @@ export class SluiceMetrics {
   readonly registry = new Registry();
   private readonly sources: ScrapeSource[] = [];
   private readonly pushEvents = new Counter({ name: 'sluice_push_events_total', help: 'Streamed events appended (push API and connectors), by source, origin and outcome (accepted, duplicate, rejected)', labelNames: ['source', 'origin', 'outcome'], registers: [this.registry] });
-  private readonly pushRejects = new Counter({ name: 'sluice_push_rejected_events_total', help: 'Streamed events rejected (and dead-lettered), by source and reason class (late, future, missing, invalid)', labelNames: ['source', 'reason'], registers: [this.registry] });
+  private readonly pushRejects = new Counter({ name: 'sluice_push_rejected_events_total', help: 'Streamed events rejected (and dead-lettered), by source and reason class (late, future, missing, check, invalid)', labelNames: ['source', 'reason'], registers: [this.registry] });
   private readonly pushBatches = new Counter({ name: 'sluice_push_batches_total', help: 'Streamed batches made durable, by source and origin', labelNames: ['source', 'origin'], registers: [this.registry] });
   private readonly serving = new Histogram({ name: 'sluice_serving_request_duration_seconds', help: 'Online feature request latency, by feature service ("features" for a feature list) and HTTP status code', labelNames: ['service', 'code'], buckets: SERVING_BUCKETS_S, registers: [this.registry] });
   private readonly values = new Counter({ name: 'sluice_serving_values_total', help: 'Feature values served, by service and value status (PRESENT, NOT_FOUND, STALE, ERROR, ...)', labelNames: ['service', 'status'], registers: [this.registry] });

@@ -1,6 +1,7 @@
-import { didYouMean, projectJobs, type JobDefinition, type Project } from '../definitions/index.js';
+import { didYouMean, projectJobs, type JobDefinition, type Project, type Source } from '../definitions/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { ingestFile } from '../ingest/ingest-file.js';
+import { ingestPostgresTable } from '../ingest/connectors/postgres-table/index.js';
 import { materialize } from '../processing/materialize.js';
 import { runTransform, transformSource, type TransformContext } from '../processing/transforms/run-transform.js';
 import type { RunTrigger } from '../storage/metadata/schedule-store.js';
@@ -53,7 +54,7 @@ export function findJob(project: Project, name: string): JobDefinition {
   const jobs = projectJobs(project);
   const job = jobs.find((j) => j.name === name);
   if (!job) {
-    const hint = name.startsWith('ingest:') ? ' (an ingest job needs a batch source with a path: batchSource({ ..., path: "data/x/*.csv" }))' : '';
+    const hint = name.startsWith('ingest:') ? ' (an ingest job needs a batch source with a path: batchSource({ ..., path: "data/x/*.csv" }), or a postgresTable connector)' : '';
     throw new NotFoundError('NOT_FOUND', `there is no job "${name}"${didYouMean(name, jobs.map((j) => j.name))}${hint}; jobs: ${jobs.map((j) => j.name).join(', ') || 'none'}`);
   }
   return job;
@@ -66,7 +67,8 @@ export function supportsPartitions(job: JobDefinition): boolean {
 
 async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
   const source = project.sources.find((s) => s.name === job.target)!;
-  const matched = matchFiles(jc.projectDir, source.path!);
+  if (source.path === undefined) return ingestTableJob(jc, project, source, options);
+  const matched = matchFiles(jc.projectDir, source.path);
   const { partition } = options;
   const files = partition === undefined ? matched : matched.filter((f) => {
     const day = fileDate(f);
@@ -91,6 +93,17 @@ async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, o
     if (snapshot) await applySnapshotOnline(jc, project, source, snapshot);
   }
   return { rowsIn: accepted + rejected, rowsOut: accepted, rejected, files: files.length, filesIngested: written.length, filesSkipped: skipped, snapshotsRead: { [source.name]: before?.id ?? null }, snapshotsWritten: written };
+}
+
+/** A batch source read from a Postgres table: the rows after its committed cursor, as one snapshot. */
+async function ingestTableJob(jc: JobContext, project: Project, source: Source, options: JobRunOptions): Promise<JobStats> {
+  if (options.partition) throw new ValidationError('VALIDATION_FAILED', `job "ingest:${source.name}" reads a Postgres table by its cursor: it takes no partition; run it without one`);
+  options.signal?.throwIfAborted();
+  const before = await jc.metadata.latestSnapshot(source.name);
+  const result = await ingestPostgresTable(jc, project, source.name);
+  const snapshot = result.skipped || result.snapshot === null ? undefined : await jc.metadata.snapshot(result.snapshot);
+  if (snapshot) await applySnapshotOnline(jc, project, source, snapshot);
+  return { rowsIn: result.read, rowsOut: result.accepted, rejected: result.rejected, snapshotsRead: { [source.name]: before?.id ?? null }, snapshotsWritten: snapshot ? [snapshot.id] : [] };
 }
 
 async function transformJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {

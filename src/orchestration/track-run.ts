@@ -4,6 +4,8 @@ import type { Project } from '../definitions/index.js';
 import { runLeaseName, type MetadataStore, type RunRecord, type RunStatus } from '../storage/metadata/metadata-store.js';
 import { errorWithCause, reportRunHealth } from './job-health.js';
 import { DEFAULT_LEASE_TTL_MS, heartbeat, holderIsGone, newLeaseHolder } from './lease.js';
+import { currentLogger, withLogger } from '../observability/log.js';
+import { endJobSpan, startJobSpan } from '../observability/tracing.js';
 
 /** The run being tracked in this async context, so a run started inside another records its parent. */
 const currentRun = new AsyncLocalStorage<{ readonly runId: string }>();
@@ -44,7 +46,9 @@ export async function listRuns(metadata: MetadataStore, limit: number, filter: {
  * as a health condition on `job:<name>` (`job_failed`, or `job_hung` for a timeout; cleared by
  * a success; see `reportRunHealth`). Each transition is also an OpenLineage event (START, then
  * COMPLETE or FAIL) when lineage is configured; with `project`, the events name the job's
- * datasets. A run started inside another records `parentRunId`.
+ * datasets. A run started inside another records `parentRunId`. Every log line of the run
+ * carries its `runId` and `job` (`currentLogger()` inside `body` is the run's child logger), and
+ * the run is one trace span when tracing is configured.
  */
 export async function trackRun<T>(
   ctx: SluiceContext,
@@ -61,10 +65,15 @@ export async function trackRun<T>(
   const beat = heartbeat(ctx.metadata, runLeaseName(run.id), holder.id, DEFAULT_LEASE_TTL_MS);
   const transition = { runId: run.id, job, params, ...(project ? { project } : {}) };
   ctx.lineage?.emit({ ...transition, eventType: 'START', at: Date.now() });
+  const span = startJobSpan(job, run.id, typeof params.source === 'string' ? { 'sluice.source': params.source } : {});
+  const log = currentLogger().child({ runId: run.id, job, ...(span ? { traceId: span.spanContext().traceId } : {}) });
+  log.info({ params: recorded }, 'run started');
   try {
-    const { result, stats } = await currentRun.run({ runId: run.id }, body);
+    const { result, stats } = await withLogger(log, () => currentRun.run({ runId: run.id }, body));
     await ctx.metadata.finishRun(run.id, { status: 'succeeded', stats });
     ctx.lineage?.emit({ ...transition, eventType: 'COMPLETE', stats, at: Date.now() });
+    log.info({ stats, durationMs: Date.now() - run.startedAt }, 'run succeeded');
+    endJobSpan(span, { stats });
     await reportRunHealth(ctx, run, { ok: true });
     return result;
   } catch (error) {
@@ -73,6 +82,8 @@ export async function trackRun<T>(
     const stats = { ...(typeof code === 'string' ? { errorCode: code } : {}), ...(cause ? { cause } : {}) };
     await ctx.metadata.finishRun(run.id, { status: 'failed', error: message, ...(Object.keys(stats).length > 0 ? { stats } : {}) });
     ctx.lineage?.emit({ ...transition, eventType: 'FAIL', error: error as Error, at: Date.now() });
+    log.error({ err: { message, ...(typeof code === 'string' ? { code } : {}) }, durationMs: Date.now() - run.startedAt }, 'run failed');
+    endJobSpan(span, { error: error as Error });
     // A failure to record the condition must not hide the job's own error.
     await reportRunHealth(ctx, run, { ok: false, error }).catch(() => undefined);
     throw error;

@@ -1,5 +1,7 @@
 import { isStreamed, type Project } from '../definitions/index.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { checkViewRows } from '../quality/view-checks.js';
+import { checksFailedError, recordVerdict, verdictStats, type BatchVerdict } from '../quality/run-checks.js';
 import type { SluiceContext } from '../context.js';
 import { withLease } from '../orchestration/lease.js';
 import { trackRun } from '../orchestration/track-run.js';
@@ -65,6 +67,8 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
     const engine = await ctx.engine();
     const online = await ctx.online();
     const results: ViewMaterialization[] = [];
+    const checked: BatchVerdict[] = [];
+    const blocked: Error[] = [];
     for (const view of views) {
       await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: options.leaseWaitMs ?? 600_000, purpose: `materialize of view "${view.name}"` }, async () => {
       const started = performance.now();
@@ -91,6 +95,18 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         if (rows > 0) extra = 'materialize_log';
         applied = { applied: { [source.name]: last } };
       }
+      // The view's checks see the rows before the online table is replaced: an error blocks the swap.
+      const verdict = await checkViewRows(engine, view, plan, viewEventsSql(plan, source, files, extra), asOf, ctx.now());
+      if (verdict) {
+        checked.push(verdict);
+        if (verdict.blocking.length > 0) {
+          await recordVerdict(ctx, verdict);
+          blocked.push(checksFailedError(view.name, verdict, 'its online table was not replaced (the previous one keeps serving)'));
+          if (extra) await engine.run(`DROP TABLE ${extra}`);
+          return;
+        }
+        await recordVerdict(ctx, verdict);
+      }
       await online.replaceView(
         { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },
         entityStates(engine, plan, viewEventsSql(plan, source, files, extra), asOf, counts),
@@ -100,6 +116,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
       options.onView?.(view.name, results.length, views.length);
       });
     }
-    return { result: { asOf, views: results }, stats: { asOf, views: results } };
+    if (blocked.length > 0) throw blocked.length === 1 ? blocked[0]! : new ValidationError('VALIDATION_FAILED', blocked.map((e) => e.message).join('\n'));
+    return { result: { asOf, views: results }, stats: { asOf, views: results, ...(checked.length > 0 ? { checks: checked.flatMap((v) => verdictStats(v).checks as unknown[]) } : {}) } };
   }, project);
 }

@@ -5,6 +5,8 @@ import { parsedValueSql, rejectReasonSql, storageType } from '../ingest/validate
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { ident, literal, literalList, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { readDecodedEvents } from './read-decoded.js';
+import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql } from '../quality/stream-checks.js';
+import type { BatchVerdict } from '../quality/run-checks.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
 import { formatDuration, toIso } from '../time/index.js';
 
@@ -29,6 +31,8 @@ export interface DecodedEvents {
   /** The accepted events' ids (text), when the source declares `eventId`. */
   readonly ids?: readonly string[];
   readonly rejected: readonly RejectedEvent[];
+  /** New events of a source with checks: every check's result on the group (see `checkGroup`). */
+  readonly checks?: BatchVerdict;
 }
 
 const LINES = 'stream_lines';
@@ -123,9 +127,16 @@ export function sourceViews(project: Project, source: Source): readonly FeatureV
 async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[]): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
   const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name));
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *, coalesce(nullif(${basic}, ''), ${timelinessSql(source, ackTime, streamed)}, '') AS _reason FROM (${jsonColumnsSql(columns, LINES, listColumns(source))})`);
+  const text = jsonColumnsSql(columns, LINES, listColumns(source));
+  // New events (not a log entry decoded again) meet the source's checks: single-row ones here, in the validating query.
+  const checked = streamed ? inlineCheckSql(source, text, ackTime) : undefined;
+  const reasons = [`nullif(${basic}, '')`, timelinessSql(source, ackTime, streamed), ...(checked ? [CHECK_REASON] : []), `''`];
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *${checked ? ` EXCLUDE (${CHECK_REASON})` : ''}, coalesce(${reasons.join(', ')}) AS _reason FROM (${checked ?? text})`);
+  const grouped = streamed ? await checkWholeGroup(engine, source, CHECKED, ackTime) : undefined;
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
-  return { ...(await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views)), rejected };
+  const decoded = await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views);
+  const checks = streamed ? groupVerdict(source, grouped, rejected.map((r) => r.reason), rejected.length + decoded.lines.length) : undefined;
+  return { ...decoded, rejected, ...(checks ? { checks } : {}) };
 }
 
 /**

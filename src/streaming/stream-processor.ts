@@ -6,6 +6,7 @@ import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { EventLog, LogEntry } from '../storage/log/event-log.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
 import { applyToTable, decodedFor } from './apply-online.js';
+import type { BatchVerdict } from '../quality/run-checks.js';
 import { decodeEvents, PART, sourceViews, type DecodedEvents, type EventPart } from './decode-events.js';
 
 export interface StreamProcessorOptions {
@@ -21,6 +22,8 @@ export interface StreamProcessorOptions {
   readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
   /** Called per batch once it is answered: what became of its events (for metrics). */
   readonly onAppended?: (source: string, origin: string, outcome: AppendOutcome) => void;
+  /** Called per group of a source with checks: every check's result on the group (for results, health and metrics). */
+  readonly onChecked?: (verdict: BatchVerdict) => void;
   readonly warn?: (message: string) => void;
 }
 
@@ -159,6 +162,7 @@ export class StreamProcessor {
     const source = project.sources.find((s) => s.name === sourceName)!;
     const ackTime = this.options.now();
     const decoded = await this.withEngine(() => decodeEvents(this.options.engine, project, source, group.map((w) => w.part), ackTime));
+    if (decoded.checks) this.options.onChecked?.(decoded.checks);
     const position = group.at(-1)!.position;
     const { offset, duplicates } = await this.options.log.append(source.name, {
       ackTime, origin: group[0]!.origin, events: decoded.raws, ...(decoded.ids ? { ids: decoded.ids } : {}), rejected: decoded.rejected, ...(position === undefined ? {} : { position }),

@@ -1,6 +1,7 @@
 import { isStreamed, type Project, type Source } from '../definitions/index.js';
 import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../ingest/connectors/connector.js';
 import type { Platform } from '../platform.js';
+import { streamCheckRecorder } from '../quality/stream-checks.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { EventLog } from '../storage/log/event-log.js';
 import { materialize } from '../processing/materialize.js';
@@ -62,6 +63,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     ...(options.maxPendingBytes === undefined ? {} : { maxPendingBytes: options.maxPendingBytes }),
     ...(options.onVisible ? { onVisible: options.onVisible } : {}),
     ...(options.onAppended ? { onAppended: options.onAppended } : {}),
+    onChecked: streamCheckRecorder(platform, (error) => say('warn', `recording check results failed: ${error.message}`)),
     warn: (message) => say('warn', message),
   });
   // Lake commits run on an engine of their own: on the processor's, a commit would hold up the

@@ -76,6 +76,30 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     }
   }));
 
+  test(`${name}: an incremental ingest's high-water mark moves with its snapshot, only from the mark it read after`, run(async (h, store) => {
+    expect(await store.ingestCursor('s')).toBeUndefined();
+    await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 2, contentHash: 'r1', cursor: { from: null, to: 'm1' } }, []);
+    expect(await store.ingestCursor('s')).toBe('m1');
+    const other = await h.open();
+    try {
+      const [a, b] = await Promise.allSettled([
+        store.commitIngest({ source: 's', addedFiles: ['b'], addedRows: 1, contentHash: 'r2', cursor: { from: 'm1', to: 'm2' } }, [letter(1)]),
+        other.commitIngest({ source: 's', addedFiles: ['c'], addedRows: 1, contentHash: 'r3', cursor: { from: 'm1', to: 'm3' } }, [letter(2)]),
+      ]);
+      expect([a.status, b.status].sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = (a.status === 'rejected' ? a : b) as PromiseRejectedResult;
+      expect(refused.reason).toMatchObject({ code: 'CONFLICT' });
+      expect(await store.latestSnapshot('s')).toMatchObject({ version: 2, rowCount: 3 });
+      expect(await store.countDeadLetters('s')).toBe(1);
+      expect(['m2', 'm3']).toContain(await store.ingestCursor('s'));
+      await store.commitIngest({ source: 's', addedFiles: ['d'], addedRows: 1, contentHash: 'f' }, []);
+      expect(['m2', 'm3']).toContain(await store.ingestCursor('s'));
+      expect(await store.ingestCursor('other')).toBeUndefined();
+    } finally {
+      await other.close();
+    }
+  }));
+
   test(`${name}: _seq ranges are disjoint across handles and continue from rows ingested before`, run(async (h, store) => {
     await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 10, contentHash: 'h' }, []);
     const other = await h.open();

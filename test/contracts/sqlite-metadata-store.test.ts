@@ -7,6 +7,7 @@ import { runMetadataStoreContract } from './metadata-store.contract.js';
 import { runHealthStoreContract } from './health-store.contract.js';
 import { runScheduleStoreContract } from './schedule-store.contract.js';
 import { runDriftStoreContract } from './drift-store.contract.js';
+import { runQualityStoreContract } from './quality-store.contract.js';
 import { runSkewStoreContract } from './skew-store.contract.js';
 
 describe('SQLite metadata store', () => {
@@ -19,6 +20,7 @@ describe('SQLite metadata store', () => {
     runHealthStoreContract(`sqlite (${driver})`, harness);
     runScheduleStoreContract(`sqlite (${driver})`, harness);
     runDriftStoreContract(`sqlite (${driver})`, harness);
+    runQualityStoreContract(`sqlite (${driver})`, harness);
     runSkewStoreContract(`sqlite (${driver})`, harness);
   }
 });

@@ -3,6 +3,7 @@ import { projectDirectory } from '../../config/project-dir.js';
 import { openPlatform, type Platform } from '../../platform.js';
 import { drainAlertsAtExit } from '../../observability/alerts/index.js';
 import { reportError } from '../exit.js';
+import { startTracing } from '../../observability/tracing.js';
 import { createOutput, type Output } from '../output.js';
 
 export interface RunArgs {
@@ -33,6 +34,11 @@ export function commandContext(program: Command): CommandContext {
     async withPlatform(body) {
       const out = createOutput(options().json === true);
       let platform: Platform | undefined;
+      // Off (nothing loaded) unless OTEL_* variables configure an OTLP endpoint; flushed before exit.
+      const tracing = await startTracing(process.env).catch((error: unknown) => {
+        process.stderr.write(`warning: traces are not exported (${(error as Error).message}); check the OTEL_EXPORTER_OTLP_* settings\n`);
+        return undefined;
+      });
       try {
         const projectDir = projectDirectory(options().project);
         platform = openPlatform({ projectDir });
@@ -43,6 +49,7 @@ export function commandContext(program: Command): CommandContext {
         // Best effort, bounded: a job that failed (or found a problem) alerts without a server running.
         if (platform) await drainAlertsAtExit(platform.metadata, { log: (_level, message) => process.stderr.write(`alerts: ${message}\n`) });
         await platform?.close();
+        await tracing?.shutdown();
       }
     },
   };

@@ -2,6 +2,7 @@ import { applySnapshotOnline } from '../../streaming/apply-snapshot.js';
 import type { Project } from '../../definitions/index.js';
 import type { Command } from 'commander';
 import { ingestFile } from '../../ingest/ingest-file.js';
+import { ingestPostgresTable } from '../../ingest/connectors/postgres-table/index.js';
 import { materialize } from '../../processing/materialize.js';
 import { buildDataset } from '../../serving/datasets/build-dataset.js';
 import { rebuildDataset } from '../../serving/datasets/rebuild-dataset.js';
@@ -51,33 +52,35 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
   program
     .command('ingest')
     .argument('<source>', 'the batch source to ingest into')
-    .requiredOption('--file <path>', 'a .csv, .jsonl or .parquet file')
+    .option('--file <path>', 'a .csv, .jsonl or .parquet file (without it: the rows of the source\'s postgresTable after its last committed cursor)')
     .option('--force', 'ingest even if this exact file was ingested before')
     .option('--known-at <when>', 'when Sluice knew these events, for as-known datasets: event (their event time, the default) or ingestion (now)', (v: string) => {
       if (v !== 'event' && v !== 'ingestion') throw new UsageError(`--known-at ${v}: use event or ingestion`);
       return v;
     })
     .option('--no-online', 'do not apply the new rows to the online tables (they then say STALE until materialized)')
-    .description('validate a file against the source schema, commit it to the lake as one snapshot, and apply it to the online tables of its views')
-    .action((source: string, options: { file: string; force?: boolean; online: boolean; knownAt?: 'event' | 'ingestion' }) =>
+    .description('validate a file (or the new rows of a Postgres table) against the source schema, commit them to the lake as one snapshot, and apply them to the online tables of its views')
+    .action((source: string, options: { file?: string; force?: boolean; online: boolean; knownAt?: 'event' | 'ingestion' }) =>
       run.withPlatform(async ({ platform, out }) => {
         const project = await platform.project();
-        const ingested = await ingestFile(platform, project, source, options.file, {
-          force: options.force === true,
-          ...(options.knownAt ? { knownAt: options.knownAt } : {}),
-          onProgress: (done, total) => out.progress(`ingest ${source}`, done, total),
-        });
-        const snapshot = ingested.skipped || !options.online ? undefined : await platform.metadata.snapshot(ingested.snapshot);
+        const connector = project.sources.find((s) => s.name === source)?.connector;
+        const common = { ...(options.knownAt ? { knownAt: options.knownAt } : {}), onProgress: (done: number, total: number) => out.progress(`ingest ${source}`, done, total) };
+        const ingested = options.file === undefined
+          ? await ingestPostgresTable(platform, project, source, common)
+          : await ingestFile(platform, project, source, options.file, { force: options.force === true, ...common });
+        const snapshot = ingested.skipped || !options.online || ingested.snapshot === null ? undefined : await platform.metadata.snapshot(ingested.snapshot);
         const online = snapshot ? await applySnapshotOnline(platform, project, project.sources.find((s) => s.name === source)!, snapshot) : undefined;
         const result = online ? { ...ingested, online } : ingested;
         const onlineNote = online === undefined ? '' :
           (online.applied.length > 0 ? `\napplied to the online tables of ${online.applied.join(', ')}` : '') +
           online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `\nview "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`).join('');
+        const input = options.file ?? `the new rows of ${connector?.kind === 'postgresTable' ? (connector.table ?? 'its query') : 'its table'}`;
         out.result(result, () =>
           result.skipped
-            ? `${options.file} was already ingested into "${source}" (snapshot ${result.snapshot}); nothing to do. Use --force to ingest it again.`
-            : `ingested ${options.file} into "${source}": ${result.accepted} accepted, ${result.rejected} rejected${result.duplicates ? `, ${result.duplicates} duplicates (already ingested) skipped` : ''}, snapshot ${result.snapshot}` +
-              (result.rejected > 0 ? `\nrejected rows are in the dead-letter store: sluice dlq --source ${source}` : '') + onlineNote,
+            ? (options.file === undefined ? `no new rows for "${source}" since the last committed cursor; nothing to do.` : `${options.file} was already ingested into "${source}" (snapshot ${result.snapshot}); nothing to do. Use --force to ingest it again.`)
+            : `ingested ${input} into "${source}": ${result.accepted} accepted, ${result.rejected} rejected${result.duplicates ? `, ${result.duplicates} duplicates (already ingested) skipped` : ''}, snapshot ${result.snapshot}` +
+              (result.rejected > 0 ? `\nrejected rows are in the dead-letter store: sluice dlq --source ${source}` : '') + onlineNote +
+              (result.checks ?? []).filter((c) => !c.passed).map((c) => `\nwarning: check "${c.check}" fails: ${c.message}`).join(''),
         );
       }),
     );

@@ -7,6 +7,7 @@ import { errorWithCause } from '../../orchestration/job-health.js';
 import { runJobsInOrder, withUpstream, findJob, type JobContext } from '../../orchestration/run-job.js';
 import { createScheduler, type Scheduler } from '../../orchestration/scheduler.js';
 import { startMonitoring } from '../../observability/status/index.js';
+import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import { listRuns } from '../../orchestration/track-run.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { formatDuration, toIso } from '../../time/index.js';
@@ -128,7 +129,8 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         const project = await platform.project();
-        const log = (level: 'info' | 'warn' | 'error', message: string) => process.stderr.write(`${level}: ${message}\n`);
+        const logger = configureLogging({ level: logLevelFromEnv() });
+        const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
         const scheduler = await startScheduler(platform, projectDir, log);
         // Alerts and freshness SLAs are watched wherever the scheduler runs alone.
         const monitoring = startMonitoring(platform, { log });

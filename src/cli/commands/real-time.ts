@@ -7,6 +7,7 @@ import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
 import { startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
+import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
 
 export interface RealTime {
@@ -70,7 +71,8 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
     .description("run the project's connectors and move streamed events into the online store and the lake, without serving HTTP")
     .action(() =>
       run.withPlatform(async ({ platform, out }) => {
-        const log = (level: 'info' | 'warn' | 'error', message: string) => process.stderr.write(`${level}: ${message}\n`);
+        const logger = configureLogging({ level: logLevelFromEnv() });
+        const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
         const realTime = await startRealTime(platform, log);
         const monitoring = startMonitoring(platform, { log });
         const signalled = untilSignal();

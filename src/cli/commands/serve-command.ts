@@ -4,6 +4,7 @@ import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '.
 import { SluiceMetrics } from '../../observability/metrics.js';
 import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
+import { configureLogging } from '../../observability/log.js';
 import { startRealTime, untilSignal } from './real-time.js';
 import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
@@ -20,7 +21,7 @@ interface ServeOptions {
 
 /**
  * `serve`: the online feature server, the push API and the project's connectors in one process,
- * until SIGINT or SIGTERM. Logs JSON lines to stderr.
+ * until SIGINT or SIGTERM. Logs JSON lines to stderr (`requestId` on a request's lines, `runId` on a job's).
  */
 export function registerServeCommand(program: Command, run: CommandContext): void {
   const logLevel = oneOf(LOG_LEVELS);
@@ -36,19 +37,18 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .action((options: ServeOptions) =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`SLUICE_LOG_LEVEL="${options.logLevel}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
-        const say: { log: (level: 'info' | 'warn' | 'error', message: string) => void } = { log: (_level, message) => process.stderr.write(`${message}\n`) };
+        const logger = configureLogging({ level: options.logLevel });
         // Request views' functions come from sluice.config.ts: refuse to start when they are not the applied ones.
         const applied = await platform.metadata.latestRegistry();
         if (applied) await platform.requestFunctions(applied.project);
         const metrics = new SluiceMetrics();
-        const realTime = await startRealTime(platform, (level, message) => say.log(level, message), metrics);
+        const realTime = await startRealTime(platform, (level, message) => logger[level](message), metrics);
         const app = await createServer(platform, {
           metrics,
-          logLevel: options.logLevel, maxEntitiesPerRequest: options.maxEntities, servingLogRate: options.servingLogRate,
+          logger, maxEntitiesPerRequest: options.maxEntities, servingLogRate: options.servingLogRate,
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
         });
-        say.log = (level, message) => app.log[level](message);
-        const monitoring = startMonitoring(platform, { log: (level, message) => say.log(level, message), metrics });
+        const monitoring = startMonitoring(platform, { log: (level, message) => logger[level](message), metrics });
         let address: string;
         try {
           address = await listen(app, options.host, options.port);
@@ -58,7 +58,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
           throw error;
         }
         // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
-        const scheduler = options.scheduler && (applied?.project.schedules ?? []).length > 0 ? await startScheduler(platform, projectDir, (level, message) => say.log(level, message)) : undefined;
+        const scheduler = options.scheduler && (applied?.project.schedules ?? []).length > 0 ? await startScheduler(platform, projectDir, (level, message) => logger[level](message)) : undefined;
         const signalled = untilSignal();
         out.result({ listening: address }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
         await signalled;

@@ -60,7 +60,7 @@ const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 class Checker {
   readonly reads = new Set<string>();
   readonly probes: { sql: string; at: number }[] = [];
-  constructor(private readonly columns: ReadonlyMap<string, { name: string; type: ExprType }>) {}
+  constructor(private readonly columns: ReadonlyMap<string, { name: string; type: ExprType }>, private readonly now?: string) {}
 
   /** Whether two values may be compared: equal kinds, or a timestamp/date and a string literal (read as a time). */
   private comparable(a: Expr, ta: ExprType, b: Expr, tb: ExprType): boolean {
@@ -85,6 +85,7 @@ class Checker {
       case 'col': {
         const column = this.columns.get(expr.name.toLowerCase());
         if (column === undefined) {
+          if (this.now !== undefined && NOW.has(expr.name.toLowerCase())) return { sql: this.now, type: 'timestamp' };
           if (NON_DETERMINISTIC.has(expr.name.toLowerCase())) throw new ExpressionError(`${expr.name} is not deterministic (it differs between the training and the serving path); expressions may not use it`, expr.at);
           throw new ExpressionError(`unknown column "${expr.name}"`, expr.at);
         }
@@ -206,6 +207,7 @@ class Checker {
 
   private call(expr: Extract<Expr, { k: 'call' }>): { sql: string; type: ExprType } {
     const name = expr.name;
+    if (this.now !== undefined && NOW.has(name) && expr.args.length === 0) return { sql: this.now, type: 'timestamp' };
     if (NON_DETERMINISTIC.has(name)) throw new ExpressionError(`function ${name}() is not deterministic (it differs between the training and the serving path); expressions may not use it`, expr.at);
     const signature = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name]! : undefined;
     if (signature === undefined) throw new ExpressionError(`function ${name}() is not supported in an expression; supported: ${Object.keys(FUNCTIONS).join(', ')}`, expr.at);
@@ -241,12 +243,17 @@ class Checker {
   }
 }
 
+/** The spellings of "the current time" an expression may use where the caller gives it a meaning (`now`). */
+const NOW = new Set(['now', 'current_timestamp']);
+
 /**
  * Type-checks a parsed expression against the columns of a row (name to type, looked up
- * case-insensitively as DuckDB does) and renders its canonical SQL.
+ * case-insensitively as DuckDB does) and renders its canonical SQL. With `now` (SQL of a
+ * timestamp), `now()` and `current_timestamp` are allowed and render as it: a data quality
+ * check's evaluation time, never a serving path's clock.
  */
-export function checkExpression(expr: Expr, columns: Readonly<Record<string, ExprType>>): TypedExpression {
-  const checker = new Checker(new Map(Object.entries(columns).map(([name, type]) => [name.toLowerCase(), { name, type }])));
+export function checkExpression(expr: Expr, columns: Readonly<Record<string, ExprType>>, now?: string): TypedExpression {
+  const checker = new Checker(new Map(Object.entries(columns).map(([name, type]) => [name.toLowerCase(), { name, type }])), now);
   const { sql, type } = checker.check(expr);
   return { sql, type, reads: [...checker.reads], probes: checker.probes };
 }

@@ -15,10 +15,10 @@ export type { TypedExpression } from './check.js';
  * @example
  * compileExpression('feature view "v", filter', "channel IN ('pos')", { channel: 'string' });
  */
-export function compileExpression(where: string, text: unknown, columns: Readonly<Record<string, ExprType>>): TypedExpression {
+export function compileExpression(where: string, text: unknown, columns: Readonly<Record<string, ExprType>>, now?: string): TypedExpression {
   if (typeof text !== 'string' || text.trim() === '') fail(`${where}: must be a SQL expression string, not ${JSON.stringify(text)}`);
   try {
-    return checkExpression(parseExpression(text), columns);
+    return checkExpression(parseExpression(text), columns, now);
   } catch (error) {
     if (!(error instanceof ExpressionError)) throw error;
     const unknown = /^unknown column "(.*)"$/.exec(error.message);

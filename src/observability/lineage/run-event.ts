@@ -1,6 +1,7 @@
 import { basename, resolve } from 'node:path';
 import type { Project } from '../../definitions/index.js';
 import { facet, RUN_EVENT_SCHEMA_URL, rowCountMetrics, schemaFacet, SLUICE_PRODUCER, type Facet } from './openlineage-facets.js';
+import { qualityFacets } from '../../quality/quality-facets.js';
 import { lineageGraph, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph } from './lineage-graph.js';
 
 export type RunEventType = 'START' | 'COMPLETE' | 'FAIL';
@@ -46,6 +47,12 @@ export function datasetNamespaces(namespace: string) {
 }
 
 type Stats = Readonly<Record<string, unknown>>;
+
+/** Where a run's check results are: its stats (COMPLETE), or the details of the error that failed it (a blocked batch). */
+function checkedStats(t: RunTransition): Stats {
+  if (t.eventType === 'FAIL') return ((t.error as { details?: Stats } | undefined)?.details) ?? {};
+  return t.stats ?? {};
+}
 const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : undefined);
 
 /** The job's inputs and outputs, with what its stats say about them (on COMPLETE). */
@@ -63,13 +70,18 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
     case 'ingest': {
       const source = String(p.source);
       const accepted = num(stats.accepted) ?? 0, rejected = num(stats.rejected) ?? 0, duplicates = num(stats.duplicates) ?? 0;
+      const base = [{ assertion: 'rows_valid', success: rejected === 0 }, { assertion: 'event_ids_unique', success: duplicates === 0 }];
+      const checked = done ? qualityFacets(checkedStats(t), { rowCount: accepted + rejected + duplicates, accepted, rejected, duplicates }, base) : qualityFacets(checkedStats(t));
       const quality = done && stats.skipped !== true
         ? { inputFacets: {
           dataQualityMetrics: rowCountMetrics(accepted + rejected + duplicates, { accepted, rejected, duplicates }),
-          dataQualityAssertions: facet('dataQualityAssertions', { assertions: [{ assertion: 'rows_valid', success: rejected === 0 }, { assertion: 'event_ids_unique', success: duplicates === 0 }] }),
+          dataQualityAssertions: facet('dataQualityAssertions', { assertions: base }),
+          ...checked,
         } }
-        : {};
-      return { name: `ingest.${source}`, inputs: [{ namespace: ns.file, name: resolve(String(p.file)), ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }] };
+        : Object.keys(checked).length > 0 ? { inputFacets: checked } : {};
+      // A Postgres ingest names its table (`postgres:public.payments`) or query, never the connection.
+      const input = typeof p.from === 'string' && p.from.startsWith('postgres:') ? { namespace: 'postgres', name: p.from.slice('postgres:'.length) } : { namespace: ns.file, name: resolve(String(p.file)) };
+      return { name: `ingest.${source}`, inputs: [{ ...input, ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }] };
     }
     case 'materialize': {
       const names = (p.views as string[] | undefined) ?? [];
@@ -107,7 +119,9 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
     case 'transform': {
       const name = String(p.transform);
       const inputs = Object.keys((p.inputs as Record<string, unknown> | undefined) ?? {});
-      return { name: `transform.${name}`, inputs: inputs.map((i) => table(i)), outputs: [{ ...table(name), facets: { ...table(name).facets, ...lineage(tableNodeId(project, name), new Set(inputs.map((i) => tableNodeId(project, i)))) }, ...written(stats.rows) }] };
+      // The checks read the result before it commits: their facets are on the table they check.
+      const checked = qualityFacets(checkedStats(t));
+      return { name: `transform.${name}`, inputs: inputs.map((i) => table(i)), outputs: [{ ...table(name), facets: { ...table(name).facets, ...lineage(tableNodeId(project, name), new Set(inputs.map((i) => tableNodeId(project, i)))), ...checked }, ...written(stats.rows) }] };
     }
     default:
       return { name: t.job, inputs: [], outputs: [] };

@@ -9,6 +9,8 @@ import { formatDuration } from '../../time/duration.js';
 import { ident, literal, type EngineSandbox, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import type { Snapshot, TransformLineage } from '../../storage/metadata/metadata-store.js';
 import { checkTransformSql } from './sandbox-sql.js';
+import { checkBatch, verdictStats, type BatchVerdict } from '../../quality/run-checks.js';
+import { enforceVerdict } from '../../quality/quarantine.js';
 import { transformsBehind, transformTableState } from './transform-freshness.js';
 import { checkResultSchema, createInputViews, describeQuery } from './transform-schema.js';
 
@@ -167,7 +169,7 @@ export async function checkTransforms(ctx: Pick<TransformContext, 'newEngine'>, 
 }
 
 /** Computes the transform in a sandboxed engine and writes its rows as one staged Parquet file with the lake's system columns; returns its row count. */
-async function compute(ctx: TransformContext, project: Project, transform: Transform, plan: ReadPlan, staged: string, timeoutMs: number, signal?: AbortSignal): Promise<{ rows: number; firstSeq: number }> {
+async function compute(ctx: TransformContext, project: Project, transform: Transform, plan: ReadPlan, staged: string, timeoutMs: number, signal?: AbortSignal): Promise<Computed> {
   const sources = new Map(project.sources.map((s) => [s.name, s] as const));
   const files = new Map([...plan.files].map(([name, list]) => [name, list.map((f) => ctx.lake.resolve(f))] as const));
   // One thread: in parallel, DuckDB adds partial float sums and picks first()/list() rows in an
@@ -180,24 +182,35 @@ async function compute(ctx: TransformContext, project: Project, transform: Trans
   }
 }
 
-async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: ReadonlyMap<string, Source>, transform: Transform, files: ReadonlyMap<string, readonly string[]>, staged: string): Promise<{ rows: number; firstSeq: number }> {
+/** A computed run: its rows (staged unless none), and its checks' verdict when the transform declares checks. */
+interface Computed {
+  readonly rows: number;
+  readonly firstSeq: number;
+  readonly verdict?: BatchVerdict;
+}
+
+async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: ReadonlyMap<string, Source>, transform: Transform, files: ReadonlyMap<string, readonly string[]>, staged: string): Promise<Computed> {
   const sql = await checkTransformSql(engine, transform);
   await createInputViews(engine, transform, sources, files);
-  checkResultSchema(transform, await describeOrFail(engine, transform, sql));
+  const described = await describeOrFail(engine, transform, sql);
+  checkResultSchema(transform, described);
   await engine.run(`CREATE TEMP TABLE ${RESULT} AS ${typedResultSql(transform, sql)}`).catch((error: unknown) => {
     if (!isSluiceError(error) || error.code !== 'ADAPTER_FAILED') throw error;
     throw new UserCodeError(`transform "${transform.name}": its SQL failed over its inputs (nothing was committed): ${error.message.replace(/^DuckDB: /, '')}`, error);
   });
   const rows = await checkResultRows(engine, transform);
-  if (rows === 0) return { rows, firstSeq: 0 };
-  const firstSeq = await ctx.metadata.reserveSeq(transform.name, rows);
+  // The result's checks, before anything is written: a blocked result is staged for the quarantine, not the lake.
+  const verdict = await checkBatch(engine, sources.get(transform.name)!, `SELECT * FROM ${RESULT}`, { now: ctx.now(), observedColumns: Object.fromEntries(described.map((c) => [c.name, c.type])) });
+  const checked = verdict ? { verdict } : {};
+  if (rows === 0 && !verdict?.blocking.length) return { rows, firstSeq: 0, ...checked };
+  const firstSeq = rows === 0 ? 0 : await ctx.metadata.reserveSeq(transform.name, rows);
   const ts = ident(transform.timestamp);
   // `_seq` follows the rows' sorted order, so equal inputs give an equal file whatever order the query produced.
   const order = Object.keys(transform.schema).map(ident).join(', ');
   await engine.run(
     `COPY (SELECT *, epoch_ms(${ts}) AS _ts, (${firstSeq} + row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS _seq, epoch_ms(${ts})::BIGINT AS ${KNOWN_AT_COLUMN} FROM ${RESULT} ORDER BY _seq) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
   );
-  return { rows, firstSeq };
+  return { rows, firstSeq, ...checked };
 }
 
 /** A transform of the project; a NotFoundError naming the known ones when it is not there. */
@@ -233,15 +246,16 @@ export async function runTransform(ctx: TransformContext, project: Project, name
     return trackRun(ctx, 'transform', { transform: name, source: name, mode: plan.mode, inputs }, async () => {
       const staged = ctx.lake.stagingPath(name);
       try {
-        const { rows, firstSeq } = await compute(ctx, project, transform, plan, staged, options.timeoutMs ?? DEFAULT_TRANSFORM_TIMEOUT_MS, options.signal);
+        const { rows, firstSeq, verdict } = await compute(ctx, project, transform, plan, staged, options.timeoutMs ?? DEFAULT_TRANSFORM_TIMEOUT_MS, options.signal);
         const lineage: TransformLineage = { transformHash: transform.hash, mode: plan.mode, inputs };
         const hash = `transform:${contentHash(lineage)}`;
+        if (verdict) await enforceVerdict(ctx, verdict, async () => ({ dataset: name, origin: `the run of transform "${name}" over ${Object.entries(inputs).map(([i, id]) => `${i}=${id ?? 'empty'}`).join(', ')}`, staged, rows, contentHash: hash, lineage }));
         const published = rows > 0 ? await ctx.lake.publish(name, staged, `seq${firstSeq}-${hash.slice(10, 22)}`) : undefined;
         const snapshot = (await commitOrRemove(ctx, published, async () => ({
           committed: true, snapshot: await ctx.metadata.commitTransform({ source: name, files: published ? [published] : [], rows, contentHash: hash, lineage, createdAt: ctx.now() }),
         }))).snapshot;
         const result: TransformRunResult = { transform: name, snapshot: snapshot.id, mode: plan.mode, rows, inputs, skipped: false, ...(plan.note && transform.incremental ? { note: plan.note } : {}), ...behind };
-        return { result, stats: { snapshot: snapshot.id, rows, mode: plan.mode, inputs } };
+        return { result, stats: { snapshot: snapshot.id, rows, mode: plan.mode, inputs, ...verdictStats(verdict) } };
       } finally {
         await ctx.lake.discard(staged);
       }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Project, RequestFunctions } from '../../definitions/index.js';
 import { isSluiceError, ValidationError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
@@ -10,17 +10,20 @@ import type { OnlineFeaturesRequest } from '../online-features.js';
 import type { RequestFeatureError } from '../serve-request-views.js';
 import { stringifyExact } from '../exact-json.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
+import { qualityMetrics } from '../../quality/quality-metrics.js';
 import { storeMetrics } from '../../observability/store-metrics.js';
 import { skewMetrics } from '../../observability/skew/skew-metrics.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
 import { registerPushRoute } from './push-route.js';
 import type { StreamProcessor } from '../../streaming/stream-processor.js';
+import { createLogger, type Logger, type LogLevel } from '../../observability/log.js';
+import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observability/tracing.js';
+import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from '../../observability/log.js';
 
 export interface ServerOptions {
   /** How often the server looks for a newly applied registry version. Default 1 s. */
@@ -29,6 +32,8 @@ export interface ServerOptions {
   readonly logLevel?: LogLevel;
   /** Where JSON log lines go. Default stderr. */
   readonly logStream?: { write(line: string): void };
+  /** The logger to use (`configureLogging`'s); when given, `logLevel` and `logStream` are not used. */
+  readonly logger?: Logger;
   /** Entities one request may ask for; more is a 413 naming the cap. Default 1,000. */
   readonly maxEntitiesPerRequest?: number;
   /** Takes pushed events (`POST /v1/push/{source}`) when given; `describe` answers `GET /v1/streams`. */
@@ -50,7 +55,7 @@ const BODY_LIMIT = 8 * 1024 * 1024;
 /** One access line per request at `info` ("request completed", with method, url, status and time); its start only at `debug`. */
 class AccessLog extends LogController {
   override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ req: request }, 'incoming request');
+    request.log.debug({ req: { method: request.method, url: request.url } }, 'incoming request');
   }
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const fields = { req: { method: request.method, url: request.url }, res: { statusCode: reply.statusCode }, responseTimeMs: reply.elapsedTime };
@@ -75,9 +80,10 @@ const errorBody = (code: string, message: string) => ({ error: { code, message }
 export async function createServer(platform: Platform, options: ServerOptions = {}): Promise<FastifyInstance> {
   const maxEntities = options.maxEntitiesPerRequest ?? DEFAULT_MAX_ENTITIES;
   const app = Fastify({
-    logger: { level: options.logLevel ?? 'silent', stream: options.logStream ?? process.stderr },
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the instance's type the plain one routes use.
+    loggerInstance: (options.logger ?? createLogger({ level: options.logLevel ?? 'silent', ...(options.logStream ? { stream: options.logStream } : {}) })) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    logController: new AccessLog(),
+    logController: new AccessLog({ requestIdLogLabel: 'requestId' }),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     frameworkErrors: (error, _request, reply) => {
@@ -108,11 +114,24 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   }, options.registryRefreshMs ?? 1_000);
   refresh.unref();
   app.addHook('onClose', async () => clearInterval(refresh));
+  // One span per request when tracing was started before the server (see observability/tracing.ts); no span or hook otherwise.
+  const traced = tracingEnabled();
+  const spans = new WeakMap<FastifyRequest, Span>();
   // A callback hook, not an async one: no promise per request for one header.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    if (traced) {
+      const span = startRequestSpan(request.method, request.routeOptions.url ?? 'unmatched', request.id, request.headers.traceparent as string | undefined);
+      if (span) spans.set(request, span);
+    }
     done();
   });
+  if (traced) {
+    app.addHook('onResponse', (request, reply, done) => {
+      endRequestSpan(spans.get(request), reply.statusCode);
+      done();
+    });
+  }
 
   const project = async (): Promise<Project> => {
     if (registry) return registry.project;
@@ -164,6 +183,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   const metrics = options.metrics ?? new SluiceMetrics();
   metrics.addScrapeSource(storeMetrics(platform, project));
   registerDriftMetrics(metrics.registry, platform.metadata);
+  metrics.addScrapeSource(qualityMetrics(platform.metadata));
   metrics.addScrapeSource(skewMetrics(platform.metadata));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   const servingLog = servingLogWriter({
@@ -177,6 +197,8 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     const body = parseRequest(request.body);
     // The label is a service of the registry or "features" (a feature list): clients cannot grow the label set.
     const service = body.service === undefined ? 'features' : registry?.project.featureServices.some((s) => s.name === body.service) ? body.service : 'unknown';
+    const keys = Object.values(body.entities)[0];
+    spans.get(request)?.setAttributes({ 'sluice.service': service, 'sluice.entity_count': Array.isArray(keys) ? keys.length : 0 });
     try {
       const response = await serveOnline(body, request.log);
       const staleViews = response.stale > 0 ? Object.keys(response.views).filter((v) => response.views[v]!.status === 'STALE') : undefined;

@@ -2,6 +2,7 @@ import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
+import type { QualityStore } from './quality-store.js';
 import type { SkewStore } from './skew-store.js';
 
 /** One applied version of the project's definitions. */
@@ -48,6 +49,12 @@ export interface IngestCommit {
   readonly force?: boolean;
   /** UTC epoch ms recorded as the snapshot's `createdAt` (the platform's clock); default the wall clock. */
   readonly createdAt?: number;
+  /**
+   * An incremental read's high-water mark, moved from `from` (the mark the rows were read after;
+   * null: none yet) to `to` in the same transaction as the snapshot. When the stored mark is no
+   * longer `from` (another ingest moved it), nothing is committed and a `ConflictError` is thrown.
+   */
+  readonly cursor?: { readonly from: string | null; readonly to: string };
 }
 
 /** `committed: false` when the content was already committed: `snapshot` is that earlier snapshot. */
@@ -146,7 +153,8 @@ export interface RunRecord {
  *   was committed before (then it commits nothing and returns that snapshot, unless `force`),
  *   and appends the files to whatever the source's latest snapshot is, so concurrent ingests of
  *   different files all commit without a conflict. The snapshot and its dead letters are stored
- *   together or not at all.
+ *   together or not at all, and so is an incremental read's new high-water mark (`cursor`),
+ *   which moves only from the mark it was read after.
  * - `reserveSeq` hands out disjoint `_seq` ranges per source, atomically, in reservation order;
  *   a file's `_seq` values never depend on which ingest commits first.
  * - Leases: at most one holder per name. `acquireLease` succeeds when the name is free, held by
@@ -192,6 +200,8 @@ export interface MetadataStore {
   /** Reserves `count` consecutive `_seq` values for `source`; returns the first. */
   reserveSeq(source: string, count: number): Promise<number>;
   commitIngest(commit: IngestCommit, deadLetters: readonly DeadLetter[]): Promise<IngestCommitOutcome>;
+  /** The high-water mark the last committed incremental ingest of `source` stored (see `IngestCommit.cursor`). */
+  ingestCursor(source: string): Promise<string | undefined>;
   /**
    * Commits a transform's run as the table's next snapshot, atomically with its lineage: with
    * `lineage.mode` `full` the snapshot lists only `files` (a snapshot need not extend its
@@ -239,6 +249,9 @@ export interface MetadataStore {
   readonly drift: DriftStore;
   /** Results of the skew job, online against offline (see `SkewStore`). */
   readonly skew: SkewStore;
+
+  /** Data quality check results and quarantined batches (see `QualityStore`). */
+  readonly quality: QualityStore;
 
   close(): Promise<void>;
 }

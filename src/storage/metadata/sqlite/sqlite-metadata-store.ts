@@ -3,10 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { storedProject, type Project } from '../../../definitions/index.js';
 import { runLeaseName, type DeadLetter, type IngestCommitOutcome, type MetadataStore, type RegistryVersion, type RunRecord, type Snapshot, type TransformLineage } from '../metadata-store.js';
+import { ConflictError } from '../../../errors.js';
 import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
 import { DRIFT_SCHEMA, sqliteDrift } from './sqlite-drift.js';
+import { QUALITY_SCHEMA, sqliteQuality } from './sqlite-quality.js';
 import { sqliteLeases } from './sqlite-leases.js';
 import { SCHEDULES_SCHEMA, sqliteSchedules } from './sqlite-schedules.js';
 import { SKEW_SCHEMA, sqliteSkew } from './sqlite-skew.js';
@@ -36,7 +38,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec(`PRAGMA busy_timeout = ${Math.floor(config.busyTimeoutMs ?? 10_000)}`);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + SKEW_SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -52,6 +54,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     insertSnapshot: db.prepare(
       'INSERT INTO snapshots (id, source, version, parent_id, files, row_count, added_rows, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
+    ingestCursor: db.prepare('SELECT cursor FROM ingest_cursors WHERE source = ?'),
+    putIngestCursor: db.prepare('INSERT INTO ingest_cursors (source, cursor, snapshot_id) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, snapshot_id = excluded.snapshot_id'),
     insertLineage: db.prepare('INSERT INTO snapshot_lineage (snapshot_id, lineage) VALUES (?, ?)'),
     lineage: db.prepare('SELECT lineage FROM snapshot_lineage WHERE snapshot_id = ?'),
     initSeq: db.prepare('INSERT OR IGNORE INTO seq_counters (source, next_seq) VALUES (?, ?)'),
@@ -87,6 +91,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     health: sqliteHealth(db),
     schedules: sqliteSchedules(db),
     drift: sqliteDrift(db),
+    quality: sqliteQuality(db),
     skew: sqliteSkew(db),
     async latestRegistry() {
       const row = sql.latestRegistry.get() as RegistryRow | undefined;
@@ -130,6 +135,10 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
       return inTransaction(db, (): IngestCommitOutcome => {
         const earlier = commit.force ? undefined : findIngest(commit.source, commit.contentHash);
         if (earlier) return { committed: false, snapshot: earlier };
+        const mark = (sql.ingestCursor.get(commit.source) as { cursor: string } | undefined)?.cursor ?? null;
+        if (commit.cursor !== undefined && mark !== commit.cursor.from) {
+          throw new ConflictError('CONFLICT', `source "${commit.source}": another ingest committed rows read after the same high-water mark first; nothing was committed, run the ingest again`);
+        }
         const parent = latestSnapshot(commit.source);
         const version = (parent?.version ?? 0) + 1;
         const parentId = parent?.id ?? null;
@@ -140,8 +149,12 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
         };
         sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);
         addDeadLetters(deadLetters);
+        if (commit.cursor !== undefined) sql.putIngestCursor.run(commit.source, commit.cursor.to, stored.id);
         return { committed: true, snapshot: stored };
       });
+    },
+    async ingestCursor(source) {
+      return (sql.ingestCursor.get(source) as { cursor: string } | undefined)?.cursor;
     },
     async commitTransform(commit) {
       return inTransaction(db, (): Snapshot => {

@@ -1,0 +1,78 @@
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { dropBatch, releaseBatch } from '../../quality/quarantine.js';
+import { toIso } from '../../time/index.js';
+import { UsageError } from '../exit.js';
+import { table } from '../output.js';
+import type { CommandContext } from './command-context.js';
+
+/** Who resolves a quarantined batch: `--by`, else `SLUICE_USER`, else the OS user. */
+function actor(by: string | undefined): string {
+  return by ?? process.env.SLUICE_USER ?? userInfo().username;
+}
+
+function batchId(text: string): number {
+  const id = Number(text);
+  if (!Number.isSafeInteger(id) || id <= 0) throw new UsageError(`"${text}" is not a quarantined batch id; "sluice quarantine list" shows them`);
+  return id;
+}
+
+/** `checks [--failed]` and `quarantine [list|release ID|drop ID]`: data quality results and held batches. */
+export function registerQualityCommands(program: Command, run: CommandContext): void {
+  program
+    .command('checks')
+    .option('--failed', 'only checks whose latest result failed')
+    .option('--dataset <name>', 'only the checks of one source, transform or view')
+    .description('the latest result of every data quality check, per dataset and check')
+    .action((options: { failed?: boolean; dataset?: string }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const results = await platform.metadata.quality.latestResults({ ...(options.failed ? { failed: true } : {}), ...(options.dataset ? { dataset: options.dataset } : {}) });
+        out.result({ checks: results.map((r) => ({ ...r, evaluatedAt: toIso(r.evaluatedAt) })) }, () =>
+          results.length === 0
+            ? options.failed ? 'No check is failing.' : 'No check has run yet.'
+            : table(['dataset', 'check', 'severity', 'result', 'failing', 'rows', 'evaluated', 'message'],
+              results.map((r) => [r.dataset, r.check, r.severity, r.passed ? 'pass' : 'FAIL', r.failingRows, r.totalRows, toIso(r.evaluatedAt), `${r.message}${r.quarantineId !== null && !r.passed && r.severity === 'error' ? ` (quarantined as ${r.quarantineId})` : ''}`])),
+        );
+      }),
+    );
+
+  const quarantine = program.command('quarantine').description('batches held back by failing error checks: list, release or drop them');
+  const list = (options: { all?: boolean }) =>
+    run.withPlatform(async ({ platform, out }) => {
+      const batches = await platform.metadata.quality.listQuarantine(options.all ? {} : { status: 'held' });
+      out.result({ batches: batches.map((b) => ({ ...b, createdAt: toIso(b.createdAt), resolvedAt: b.resolvedAt === null ? null : toIso(b.resolvedAt) })) }, () =>
+        batches.length === 0
+          ? options.all ? 'No batch was ever quarantined.' : 'No batch is held in quarantine.'
+          : table(['id', 'dataset', 'status', 'rows', 'origin', 'held', 'failed checks', 'resolved'],
+            batches.map((b) => [b.id, b.dataset, b.status, b.rows, b.origin, toIso(b.createdAt), b.results.filter((r) => !r.passed && r.severity === 'error').map((r) => r.check).join(', '),
+              b.resolvedAt === null ? null : `${b.resolvedBy} ${toIso(b.resolvedAt)}${b.snapshot ? ` -> ${b.snapshot}` : ''}`])),
+      );
+    });
+  quarantine.action(() => list({}));
+  quarantine.command('list').option('--all', 'released and dropped batches too').description('held batches, newest first').action(list);
+  quarantine
+    .command('release')
+    .argument('<id>', 'the quarantined batch')
+    .option('--by <name>', 'who releases it (default: SLUICE_USER or the OS user)')
+    .description('commit a held batch as if its checks had passed (the normal, idempotent commit)')
+    .action((id: string, options: { by?: string }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const { batch, snapshot, committed } = await releaseBatch(platform, batchId(id), actor(options.by));
+        out.result({ batch, snapshot: snapshot.id, committed }, () =>
+          committed
+            ? `released quarantined batch ${batch.id}: ${batch.rows} rows committed to "${batch.dataset}" as snapshot ${snapshot.id} (by ${batch.resolvedBy})`
+            : `quarantined batch ${batch.id} is released: its rows are in snapshot ${snapshot.id} of "${batch.dataset}"; nothing was committed again`);
+      }),
+    );
+  quarantine
+    .command('drop')
+    .argument('<id>', 'the quarantined batch')
+    .option('--by <name>', 'who drops it (default: SLUICE_USER or the OS user)')
+    .description('delete a held batch; nothing reaches the lake')
+    .action((id: string, options: { by?: string }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const batch = await dropBatch(platform, batchId(id), actor(options.by));
+        out.result({ batch }, () => `dropped quarantined batch ${batch.id} of "${batch.dataset}" (${batch.rows} rows, by ${batch.resolvedBy})`);
+      }),
+    );
+}

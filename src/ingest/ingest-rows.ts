@@ -1,0 +1,111 @@
+import type { Project, Source } from '../definitions/index.js';
+import type { SluiceContext } from '../context.js';
+import type { DeadLetter, IngestCommit } from '../storage/metadata/metadata-store.js';
+import { ident, literal } from '../storage/engine/sql-engine.js';
+import { withLease } from '../orchestration/lease.js';
+import { rejectReasonSql, type KnownAt } from './validate-sql.js';
+import { commitOrRemove, stageLakeFile } from './commit-ingest.js';
+import { dropRaw, RAW_TABLE as RAW, type InputColumns } from './load-raw.js';
+import { gateIngest } from '../quality/ingest-checks.js';
+import { verdictStats } from '../quality/run-checks.js';
+import type { CheckResult } from '../quality/evaluate-checks.js';
+import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
+import { removeDuplicateEvents } from './deduplicate-events.js';
+import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
+
+export interface IngestResult {
+  readonly source: string;
+  readonly accepted: number;
+  readonly rejected: number;
+  /** Valid rows not added because their `eventId` was already ingested (absent when skipped). */
+  readonly duplicates?: number;
+  readonly snapshot: string;
+  /** True when the same file content was ingested before and nothing was done. */
+  readonly skipped: boolean;
+  /** The results of the source's checks on this batch (absent: it declares none); failing ones here are `warn` checks. */
+  readonly checks?: readonly CheckResult[];
+}
+
+/** Where a batch of loaded rows came from and how to commit it. */
+export interface LoadedRows {
+  /** What dead letters name as their file: the input file, or where a connector read the rows. */
+  readonly origin: string;
+  /** sha256 of the input: the snapshot's content hash. */
+  readonly contentHash: string;
+  readonly knownAt: KnownAt;
+  readonly force: boolean;
+  /** An incremental read's high-water mark, committed with the snapshot (see `IngestCommit.cursor`). */
+  readonly cursor?: IngestCommit['cursor'];
+  /** The input's columns and types as read (for `schema` checks); undefined when unknown. */
+  readonly observedColumns?: InputColumns;
+  /** Called with 2 once rows are checked and 3 before the commit. */
+  readonly progress?: (done: number) => void;
+}
+
+/**
+ * The one path every batch of rows takes into the lake, whatever read them (a file, a Postgres
+ * table): it reads {@link RAW_TABLE} (text columns, as `loadRaw` makes it) once, validates every
+ * row against the schema (set-based, in DuckDB), drops rows whose `eventId` was ingested before,
+ * writes the valid rows as one Parquet file and commits it as one snapshot, with the rejected
+ * rows as dead letters and the read's high-water mark, in one transaction. The source's checks
+ * read the staged rows first: a batch failing an `error` check is quarantined instead (see
+ * `gateIngest`) and the run fails. What the batch shows
+ * about the upstream schema is reported (`schema_changed` on `source:<name>`).
+ *
+ * @example
+ * await loadRaw(engine, source, path, 'csv', []);
+ * const { result, stats } = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt: { mode: 'event' }, force: false });
+ */
+export async function ingestLoadedRows(ctx: SluiceContext, project: Project, source: Source, rows: LoadedRows): Promise<{ result: IngestResult; stats: Record<string, unknown> }> {
+  const engine = await ctx.engine();
+  try {
+    // The raw text is kept only where a dead letter needs it: most rows are valid.
+    const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name))} AS _reason FROM ${RAW}`;
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
+  } catch (error) {
+    await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { error }));
+    throw error;
+  } finally {
+    await dropRaw(engine);
+  }
+  // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
+  // the source hold a lease across both, so two overlapping inputs cannot both add an id.
+  const checkAndCommit = async () => {
+    const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
+    const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
+    const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
+    const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
+      `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,
+    );
+    const [{ accepted }] = (await engine.all<{ accepted: number }>(`SELECT count(*)::INTEGER AS accepted FROM ingest_checked WHERE _reason = ''`)) as [{ accepted: number }];
+    rows.progress?.(2);
+    const now = ctx.now();
+    const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: rows.origin, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
+    const staged = accepted > 0 ? await stageLakeFile(ctx, source, accepted, rows.knownAt) : undefined;
+    let published: string | undefined;
+    let verdict: Awaited<ReturnType<typeof gateIngest>>;
+    try {
+      // The source's checks read the staged rows; a blocked batch's file goes to quarantine instead of the lake.
+      verdict = await gateIngest(ctx, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, ...(staged ? { staged: staged.staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
+      published = staged ? await ctx.lake.publish(source.name, staged.staged, `seq${staged.firstSeq}-${rows.contentHash.slice(0, 12)}`) : undefined;
+    } finally {
+      if (staged) await ctx.lake.discard(staged.staged);
+    }
+    const outcome = await commitOrRemove(ctx, published, async () => {
+      await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
+      rows.progress?.(3);
+      const cursor = rows.cursor === undefined ? {} : { cursor: rows.cursor };
+      return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ? [published] : [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, createdAt: now, ...cursor }, deadLetters);
+    });
+    return { duplicates, deadLetters, accepted, outcome, verdict };
+  };
+  const { duplicates, deadLetters, accepted, outcome, verdict } = source.eventId === undefined
+    ? await checkAndCommit()
+    : await withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
+  if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));
+  const { snapshot } = outcome;
+  const result: IngestResult = outcome.committed
+    ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false, ...(verdict ? { checks: verdict.results } : {}) }
+    : { source: source.name, accepted: 0, rejected: 0, snapshot: snapshot.id, skipped: true };
+  return { result, stats: { accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: snapshot.id, skipped: result.skipped, ...verdictStats(verdict) } };
+}

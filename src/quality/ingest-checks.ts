@@ -1,0 +1,65 @@
+import type { SluiceContext } from '../context.js';
+import { ConflictError } from '../errors.js';
+import type { Source } from '../definitions/index.js';
+import { typedValueSql } from '../ingest/validate-sql.js';
+import { ident, literal } from '../storage/engine/sql-engine.js';
+import type { DeadLetter } from '../storage/metadata/metadata-store.js';
+import { enforceVerdict } from './quarantine.js';
+import { checkBatch, type BatchVerdict } from './run-checks.js';
+
+/** The valid rows of an ingest's checked table (text columns) in their typed lake values: what checks see. */
+export function typedRowsSql(source: Source, table: string): string {
+  return `SELECT ${Object.entries(source.schema).map(([c, type]) => `${typedValueSql(c, type)} AS ${ident(c)}`).join(', ')} FROM ${table} WHERE _reason = ''`;
+}
+
+/** What an ingest knows about its input when it checks it. */
+export interface IngestInput {
+  readonly origin: string;
+  readonly contentHash: string;
+  /** The valid rows, staged as the lake would hold them (absent when there are none). */
+  readonly staged?: string;
+  readonly observedColumns?: Readonly<Record<string, string | null>>;
+}
+
+/**
+ * Runs a source's checks on an ingest's valid rows before the commit, reading them from the
+ * staged Parquet file (typed and columnar, so the checks' scan does not parse text again), and
+ * records them (results, health). When an `error` check fails, the batch is quarantined: the
+ * staged file moves to the quarantine area instead of the lake, its dead letters are stored, and
+ * the run fails with an error naming the checks, so nothing downstream runs on it. Undefined when
+ * the source declares no checks.
+ *
+ * @example
+ * const verdict = await gateIngest(ctx, source, accepted, deadLetters, { origin: path, contentHash, staged });
+ */
+export async function gateIngest(ctx: SluiceContext, source: Source, accepted: number, deadLetters: readonly DeadLetter[], input: IngestInput): Promise<BatchVerdict | undefined> {
+  const engine = await ctx.engine();
+  const columns = Object.keys(source.schema).map(ident).join(', ');
+  const rows = input.staged === undefined ? typedRowsSql(source, 'ingest_checked') : `SELECT ${columns} FROM read_parquet(${literal(input.staged)})`;
+  const verdict = await checkBatch(engine, source, rows, { now: ctx.now(), ...(input.observedColumns ? { observedColumns: input.observedColumns } : {}) });
+  if (!verdict) return undefined;
+  await enforceVerdict(ctx, verdict, async () => {
+    if (deadLetters.length > 0) await ctx.metadata.addDeadLetters(deadLetters);
+    const staged = input.staged ?? (await emptyBatch(ctx, source));
+    return { dataset: source.name, origin: input.origin, staged, rows: accepted, contentHash: input.contentHash };
+  });
+  return verdict;
+}
+
+/** A staged file of no rows (a blocked batch with no valid row still has a file in quarantine). */
+async function emptyBatch(ctx: SluiceContext, source: Source): Promise<string> {
+  const staged = ctx.lake.stagingPath(source.name);
+  await (await ctx.engine()).run(`COPY (${typedRowsSql(source, 'ingest_checked')} LIMIT 0) TO ${literal(staged)} (FORMAT PARQUET)`);
+  return staged;
+}
+
+/**
+ * Refuses a file whose content is held in quarantine (an earlier ingest of it failed an error
+ * check): ingesting it again would only hold it again. It names the batch and the ways out.
+ */
+export async function refuseHeldContent(ctx: SluiceContext, source: string, contentHash: string, path: string): Promise<void> {
+  const held = (await ctx.metadata.quality.listQuarantine({ status: 'held', dataset: source })).find((b) => b.contentHash === contentHash);
+  if (held) {
+    throw new ConflictError('CONFLICT', `${path}: this content is held in quarantine as batch ${held.id} of "${source}" (it failed ${held.results.filter((r) => !r.passed && r.severity === 'error').map((r) => `"${r.check}"`).join(', ')}); "sluice quarantine release ${held.id}" commits it, "sluice quarantine drop ${held.id}" discards it, --force checks it again`);
+  }
+}

@@ -1,0 +1,77 @@
+import type { SluiceContext } from '../context.js';
+import type { Check, Schema } from '../definitions/index.js';
+import { ValidationError } from '../errors.js';
+import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import { evaluateChecks, type BatchProfile, type CheckResult } from './evaluate-checks.js';
+
+/** A dataset that declares checks: a source (or a transform's table), or a feature view. */
+export interface CheckedDataset {
+  readonly name: string;
+  readonly schema: Schema;
+  readonly checks?: readonly Check[];
+}
+
+/** A batch's check results, what of them blocks it, and its profile (for lineage facets). */
+export interface BatchVerdict {
+  readonly results: readonly CheckResult[];
+  /** Failing `error` checks: the batch must not be committed. */
+  readonly blocking: readonly CheckResult[];
+  readonly profile: BatchProfile;
+  /** The checks evaluated, in the order of `results`. */
+  readonly checks: readonly Check[];
+}
+
+/** The health subject of a check: `check:<dataset>/<check>`. */
+export const checkSubject = (dataset: string, check: string): string => `check:${dataset}/${check}`;
+
+/**
+ * Evaluates a dataset's checks on a batch (`relation`: SQL of its typed rows) in one scan; see
+ * `evaluateChecks`. Undefined when the dataset declares none (nothing is read).
+ *
+ * @example
+ * const verdict = await checkBatch(engine, source, 'SELECT * FROM batch', { now: ctx.now() });
+ */
+export async function checkBatch(engine: SqlEngine, dataset: CheckedDataset, relation: string, options: { readonly now: number; readonly observedColumns?: Readonly<Record<string, string | null>> }): Promise<BatchVerdict | undefined> {
+  if ((dataset.checks ?? []).length === 0) return undefined;
+  const { results, profile } = await evaluateChecks(engine, { dataset: dataset.name, schema: dataset.schema, checks: dataset.checks! }, relation, options);
+  return { results, profile, checks: dataset.checks!, blocking: results.filter((r) => !r.passed && r.severity === 'error') };
+}
+
+/**
+ * Records a batch's results (the history `sluice checks` reads) and reports each check as a
+ * health condition: firing while it fails (with its severity), cleared when it passes, so a
+ * failing check alerts once and resolves once.
+ */
+export async function recordVerdict(ctx: SluiceContext, verdict: BatchVerdict, context: { readonly quarantineId?: number } = {}): Promise<void> {
+  const at = ctx.now();
+  await ctx.metadata.quality.recordResults(verdict.results, { evaluatedAt: at, quarantineId: context.quarantineId ?? null });
+  for (const r of verdict.results) {
+    const held = context.quarantineId !== undefined && !r.passed && r.severity === 'error' ? `; the batch is quarantined as ${context.quarantineId} (sluice quarantine)` : '';
+    await ctx.metadata.health.report({
+      kind: 'check_failed', subject: checkSubject(r.dataset, r.check), firing: !r.passed, severity: r.severity,
+      message: r.passed ? `check "${r.check}" on "${r.dataset}" passes: ${r.message}` : `check "${r.check}" on "${r.dataset}" fails: ${r.message}${held}`,
+      details: { dataset: r.dataset, check: r.check, failingRows: r.failingRows, totalRows: r.totalRows, observedFraction: r.observedFraction, samples: r.samples, ...(held ? { quarantineId: context.quarantineId } : {}) },
+    }, at);
+  }
+}
+
+/** The error a blocked batch fails its run with: which checks, what they found, and where the batch is held. */
+export function checksFailedError(dataset: string, verdict: BatchVerdict, held: string): ValidationError {
+  const list = verdict.blocking.map((r) => `"${r.check}" (${r.message})`).join('; ');
+  return new ValidationError('VALIDATION_FAILED', `"${dataset}": ${verdict.blocking.length === 1 ? 'error check' : 'error checks'} ${list} failed; ${held}`, {
+    // The whole verdict too, so the run's FAIL lineage event carries the assertions and metrics.
+    details: { dataset, checks: verdict.blocking.map((r) => ({ check: r.check, message: r.message, failingRows: r.failingRows, samples: r.samples })), ...verdictStats(verdict) },
+  });
+}
+
+/** A compact form of results for run history and lineage events. */
+export function verdictStats(verdict: BatchVerdict | undefined): Record<string, unknown> {
+  if (!verdict) return {};
+  return {
+    checks: verdict.results.map((r, i) => ({
+      check: r.check, kind: r.kind, severity: r.severity, passed: r.passed, failingRows: r.failingRows, message: r.message,
+      ...(verdict.checks[i]?.columns.length === 1 ? { column: verdict.checks[i]!.columns[0] } : {}),
+    })),
+    profile: verdict.profile,
+  };
+}

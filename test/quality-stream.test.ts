@@ -1,0 +1,72 @@
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { allowedValues, count, defineProject, entity, featureView, notNull, range, rowCount, sqlCheck, streamSource, unique } from '../src/definitions/index.js';
+import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import { until } from './support/file-sink.js';
+import { tempPlatform } from './support/temp-platform.js';
+
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+const account = entity({ name: 'account', joinKey: 'account_id' });
+const payments = streamSource({
+  name: 'payments', schema: { payment_id: 'string', account_id: 'string', amount: 'float64', channel: 'string', ts: 'timestamp' }, timestamp: 'ts', allowedLateness: '1d',
+  checks: [
+    notNull('amount', { severity: 'error' }), range('amount', { min: 0, severity: 'error' }), sqlCheck('no_future', 'ts <= now()', { severity: 'error' }),
+    allowedValues('channel', ['web', 'pos']), unique('payment_id', { severity: 'error' }), rowCount({ max: 100 }),
+  ],
+});
+const spec = defineProject({ name: 's', entities: [account], sources: [payments], featureViews: [featureView({ name: 'paid', entity: account, source: payments, features: { n: count() } })] });
+
+let env: Awaited<ReturnType<typeof tempPlatform>>;
+let runtime: StreamRuntime;
+beforeEach(async () => {
+  env = await tempPlatform(spec, T0);
+  runtime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000 });
+});
+afterEach(async () => {
+  await runtime.close();
+  await env.dispose();
+});
+
+const event = (id: string, amount: number | null, channel = 'web', ts = '2023-12-31T23:00:00Z') => JSON.stringify({ payment_id: id, account_id: 'a1', amount, channel, ts });
+const push = (texts: string[]) => runtime.processor.append('payments', { texts }, 'push');
+const push2 = (body: string) => runtime.processor.append('payments', { body }, 'push');
+
+describe('checks on streamed and pushed groups', () => {
+  test('an error row check rejects the failing events to the dead-letter store with reason "check <name>: ..."; the rest are accepted', async () => {
+    const outcome = await push([event('p1', 10), event('p2', null), event('p3', -5), event('p4', 3, 'web', '2024-01-01T00:02:00Z'), event('p5', 1, 'fax')]);
+    expect(outcome.accepted).toBe(2);
+    expect(outcome.rejected).toEqual([
+      { index: 1, reason: 'check amount_not_null: amount is not null' },
+      { index: 2, reason: 'check amount_range: amount >= 0' },
+      { index: 3, reason: 'check no_future: ts <= now()' },
+    ]);
+    await runtime.commitNow();
+    const letters = await env.platform.metadata.listDeadLetters({ source: 'payments', limit: 10 });
+    expect(letters.map((d) => d.reason).sort()).toEqual(['check amount_not_null: amount is not null', 'check amount_range: amount >= 0', 'check no_future: ts <= now()']);
+  });
+
+  test('a push body is checked the same way', async () => {
+    const outcome = await push2(`{"events": [${event('p1', 10)}, ${event('p2', null)}]}`);
+    expect(outcome).toMatchObject({ accepted: 1, rejected: [{ index: 1, reason: 'check amount_not_null: amount is not null' }] });
+  });
+
+  test('aggregate checks are evaluated per group: a failing error one rejects the group; warn ones are recorded with health', async () => {
+    const outcome = await push([event('p1', 10), event('p1', 11), event('p2', 1, 'fax')]);
+    expect(outcome.accepted).toBe(0);
+    expect(outcome.rejected.map((r) => r.reason)).toEqual(Array(3).fill('check payment_id_unique: (payment_id) is unique: 2 of 3 rows fail'));
+    // Results are recorded off the hot path: wait for them to land.
+    await until('the group\'s results are recorded', async () => (await env.platform.metadata.quality.latestResults({ dataset: 'payments' })).length === 6);
+    const latest = await env.platform.metadata.quality.latestResults({ dataset: 'payments' });
+    expect(latest.filter((r) => !r.passed).map((r) => r.check).sort()).toEqual(['channel_allowed_values', 'payment_id_unique']);
+    const firing = await env.platform.metadata.health.list({ firing: true });
+    expect(firing.map((c) => [c.subject, c.severity]).sort()).toEqual([['check:payments/channel_allowed_values', 'warn'], ['check:payments/payment_id_unique', 'error']]);
+    // A clean group clears them (its outcome changed, so it is recorded at once).
+    expect((await push([event('p9', 1)])).accepted).toBe(1);
+    await until('the conditions clear', async () => (await env.platform.metadata.health.list({ firing: true })).length === 0);
+  });
+
+  test('accepted events reach the lake unchanged (the lake commit does not check them again)', async () => {
+    expect((await push([event('p1', 10), event('p2', 20)])).accepted).toBe(2);
+    const [commit] = await runtime.commitNow();
+    expect(commit).toMatchObject({ rows: 2, deadLetters: 0 });
+  });
+});

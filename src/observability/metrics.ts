@@ -50,6 +50,7 @@ const SCRAPED: Readonly<Record<string, { help: string; labels: readonly string[]
   sluice_condition_firing: { help: 'Health conditions firing now (failed jobs, failed checks, stale, drift, skew, schema changes), by kind and severity', labels: ['kind', 'severity'] },
   sluice_check_results_total: { help: 'Data quality check evaluations, by dataset, check and outcome (passed, failed)', labels: ['dataset', 'check', 'outcome'], counter: true },
   sluice_checks_failing: { help: 'Data quality checks whose latest result failed, by dataset and severity', labels: ['dataset', 'severity'] },
+  sluice_skew_mismatch_rate: { help: 'Share of served values that differ from their offline recomputation, in the newest skew run that compared them (sluice skew)', labels: ['service', 'feature'] },
 };
 
 /**

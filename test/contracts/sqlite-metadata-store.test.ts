@@ -8,6 +8,7 @@ import { runHealthStoreContract } from './health-store.contract.js';
 import { runScheduleStoreContract } from './schedule-store.contract.js';
 import { runDriftStoreContract } from './drift-store.contract.js';
 import { runQualityStoreContract } from './quality-store.contract.js';
+import { runSkewStoreContract } from './skew-store.contract.js';
 
 describe('SQLite metadata store', () => {
   for (const driver of availableSqliteDrivers()) {
@@ -20,5 +21,6 @@ describe('SQLite metadata store', () => {
     runScheduleStoreContract(`sqlite (${driver})`, harness);
     runDriftStoreContract(`sqlite (${driver})`, harness);
     runQualityStoreContract(`sqlite (${driver})`, harness);
+    runSkewStoreContract(`sqlite (${driver})`, harness);
   }
 });

@@ -12,6 +12,7 @@ import { stringifyExact } from '../exact-json.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
 import { qualityMetrics } from '../../quality/quality-metrics.js';
 import { storeMetrics } from '../../observability/store-metrics.js';
+import { skewMetrics } from '../../observability/skew/skew-metrics.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
 import { registerPushRoute } from './push-route.js';
@@ -183,6 +184,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   metrics.addScrapeSource(storeMetrics(platform, project));
   registerDriftMetrics(metrics.registry, platform.metadata);
   metrics.addScrapeSource(qualityMetrics(platform.metadata));
+  metrics.addScrapeSource(skewMetrics(platform.metadata));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   const servingLog = servingLogWriter({
     dataDir: platform.dataDir, defaultRate: options.servingLogRate ?? 0, registry: metrics.registry,

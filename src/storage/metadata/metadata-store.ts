@@ -3,6 +3,7 @@ import type { HealthStore } from './health-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
 import type { QualityStore } from './quality-store.js';
+import type { SkewStore } from './skew-store.js';
 
 /** One applied version of the project's definitions. */
 export interface RegistryVersion {
@@ -246,6 +247,8 @@ export interface MetadataStore {
 
   /** Drift results and the profiles they compare (see `DriftStore`). */
   readonly drift: DriftStore;
+  /** Results of the skew job, online against offline (see `SkewStore`). */
+  readonly skew: SkewStore;
 
   /** Data quality check results and quarantined batches (see `QualityStore`). */
   readonly quality: QualityStore;

@@ -11,6 +11,7 @@ import { DRIFT_SCHEMA, sqliteDrift } from './sqlite-drift.js';
 import { QUALITY_SCHEMA, sqliteQuality } from './sqlite-quality.js';
 import { sqliteLeases } from './sqlite-leases.js';
 import { SCHEDULES_SCHEMA, sqliteSchedules } from './sqlite-schedules.js';
+import { SKEW_SCHEMA, sqliteSkew } from './sqlite-skew.js';
 import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
 
 interface RegistryRow {
@@ -37,7 +38,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec(`PRAGMA busy_timeout = ${Math.floor(config.busyTimeoutMs ?? 10_000)}`);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -91,6 +92,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     schedules: sqliteSchedules(db),
     drift: sqliteDrift(db),
     quality: sqliteQuality(db),
+    skew: sqliteSkew(db),
     async latestRegistry() {
       const row = sql.latestRegistry.get() as RegistryRow | undefined;
       return row && toRegistryVersion(row);

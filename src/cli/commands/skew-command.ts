@@ -1,0 +1,70 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { runSkewJob, type SkewReport } from '../../observability/skew/index.js';
+import type { FeatureSkew } from '../../storage/metadata/skew-store.js';
+import { parseDuration } from '../../time/duration.js';
+import { EXIT_UNHEALTHY } from '../exit.js';
+import { table } from '../output.js';
+import type { CommandContext } from './command-context.js';
+
+/** A point in time for `--since`/`--until`: ISO-8601 (UTC when it has no offset), or a duration ago (`24h`). */
+type TimeOption = { readonly at: number } | { readonly ago: number };
+
+function timeOption(value: string): TimeOption {
+  const ago = parseDuration(value);
+  if (ago !== undefined) return { ago };
+  const text = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value) ? `${value}Z` : value;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new InvalidArgumentError('expected an ISO-8601 time (2026-03-01T12:00:00Z) or a duration ago (24h).');
+  return { at };
+}
+
+function rate(value: unknown): number {
+  const n = Number(value);
+  if (!(typeof value === 'string' && value.trim() !== '' && n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a rate from 0 to 1, e.g. 0.01 for 1%.');
+  return n;
+}
+
+const percent = (r: number) => `${Number((r * 100).toPrecision(3))}%`;
+const skippedText = (f: FeatureSkew) => Object.entries(f.skipped).map(([reason, n]) => `${reason} ${n}`).join(', ') || '-';
+
+function human(report: SkewReport): string {
+  if (report.servedRows === 0) return `no served rows in the range (${report.since === null ? 'start of the log' : new Date(report.since).toISOString()} to ${new Date(report.until).toISOString()}): turn the serving log on in the server, serve requests, then run "sluice skew" again (see docs/skew.md)`;
+  const rows = report.features.map((f) => [f.service, f.feature, f.compared, f.mismatches, percent(f.mismatchRate), `${percent(f.onlineNullRate)}/${percent(f.offlineNullRate)}`, f.maxAbsDiff, skippedText(f), f.snapshots.servedBehind]);
+  const lines = [
+    `${report.servedRows} served rows read${report.unreadableLines > 0 ? ` (${report.unreadableLines} unreadable lines skipped)` : ''}; each value recomputed offline at its asOf over the snapshots it reflected`,
+    table(['service', 'feature', 'compared', 'mismatches', 'rate', 'null on/off', 'max |diff|', 'skipped (not compared)', 'served behind'], rows),
+  ];
+  for (const f of report.features) {
+    for (const e of f.examples) lines.push(`  ${f.feature}: entity ${e.entityKey} at ${e.asOf}: online ${JSON.stringify(e.online)}, offline ${JSON.stringify(e.offline)}`);
+  }
+  for (const [reason, meaning] of Object.entries(report.skipReasons)) lines.push(`skipped ${reason}: ${meaning}`);
+  lines.push(report.unhealthy.length > 0
+    ? `skew above ${percent(report.maxMismatchRate)} in ${report.unhealthy.join(', ')}: its condition is firing (sluice status)`
+    : `no feature above ${percent(report.maxMismatchRate)} mismatches`);
+  return lines.join('\n');
+}
+
+/** `skew [--service S] [--since T] [--until T] [--max-mismatch-rate R]`: served values against their offline recomputation. */
+export function registerSkewCommand(program: Command, run: CommandContext): void {
+  program
+    .command('skew')
+    .option('--service <name>', 'only this feature service\'s served rows (default: every service)')
+    .option('--since <time>', 'rows served from this time: ISO-8601, or a duration ago (24h)', timeOption)
+    .option('--until <time>', 'rows served before this time (default: now)', timeOption)
+    .option('--max-mismatch-rate <rate>', 'a feature is unhealthy above this share of mismatches (0 to 1)', rate, 0)
+    .description('training/serving skew: recomputes sampled served values offline at their asOf and compares them, per feature (exit code 3 when a feature is above the threshold)')
+    .action((options: { service?: string; since?: TimeOption; until?: TimeOption; maxMismatchRate: number }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const now = platform.now();
+        const resolve = (t: TimeOption) => ('at' in t ? t.at : now - t.ago);
+        const report = await runSkewJob(platform, await platform.project(), {
+          ...(options.service === undefined ? {} : { service: options.service }),
+          ...(options.since === undefined ? {} : { since: resolve(options.since) }),
+          ...(options.until === undefined ? {} : { until: resolve(options.until) }),
+          maxMismatchRate: options.maxMismatchRate,
+        });
+        out.result(report, () => human(report));
+        if (report.unhealthy.length > 0) process.exitCode = EXIT_UNHEALTHY;
+      }),
+    );
+}

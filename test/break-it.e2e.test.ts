@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { openPlatform } from '../src/platform.js';
 import { sluice } from './support/cli.js';
+import { copyOnlineState } from './support/corrupt-online.js';
 import { startSluice } from './support/sluice-process.js';
 import { until, webhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -135,7 +135,8 @@ test('seven breaks, each detected, alerted once and shown in sluice status', asy
   const built = JSON.parse(await ok('--json', 'dataset', 'build', '--spine', spine, '--service', 'scoring', '--out', join(dir, 'train.parquet'))) as { datasetId: string };
   await serveEveryone();
   expect(JSON.parse(await ok('--json', 'skew', '--service', 'scoring'))).toMatchObject({ features: [{ mismatches: 0 }, { mismatches: 0 }] });
-  expect(hook.received.filter((r) => r.body.status === 'firing')).toEqual([]);
+  // (The ledger's 3s SLA may already have lapsed on a loaded machine: that break is step 5's.)
+  expect(hook.received.filter((r) => r.body.status === 'firing' && r.body.subject !== 'source:ledger')).toEqual([]);
 
   // 1. A failed job: an empty file makes the scheduled ingest job fail.
   writeFileSync(join(dir, 'data', 'refunds', '2026-01-02.csv'), '');
@@ -156,22 +157,13 @@ test('seven breaks, each detected, alerted once and shown in sluice status', asy
   expect((await cli('ingest', 'clicks', '--file', csv('clicks2.csv', 'customer_id,ts', ['c1,' + iso(now)]))).code).not.toBe(0);
   expect((await detected('schema_changed', 'source:clicks')).message).toMatch(/lacks column\(s\) "page"/);
 
-  // 5. A stale source: nothing new committed within its 3s SLA.
-  await new Promise((r) => setTimeout(r, 3_500));
+  // 5. A stale source: nothing new committed within its 3s SLA (the ledger's only batch is older).
   expect((await detected('stale', 'source:ledger')).message).toMatch(/freshness SLA of 3s/);
 
   // 6. A drifted feature and 7. a corrupted online value: amounts triple, and c2 is served c3's state.
   await ok('ingest', 'payments', '--file', payments('p2.csv', now - 2 * HOUR, 150));
   await ok('materialize');
-  const platform = openPlatform({ projectDir: dir });
-  try {
-    const store = await platform.online();
-    const info = (await store.viewInfo('stats'))!;
-    const { states } = await store.read('stats', ['c3']);
-    await store.update('stats', info.generation, ['c2'], () => states[0]);
-  } finally {
-    await platform.close();
-  }
+  await copyOnlineState(dir, 'stats', 'c3', 'c2');
   const servedFrom = iso(Date.now());
   await serveEveryone();
   await cli('drift', '--dataset', built.datasetId, '--since', servedFrom);

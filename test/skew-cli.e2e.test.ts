@@ -7,6 +7,7 @@ import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import type { SkewReport } from '../src/observability/skew/index.js';
 import { sluice } from './support/cli.js';
+import { copyOnlineState } from './support/corrupt-online.js';
 import { appendServedRows, servedRowsOf } from './support/serving-log.js';
 
 const CONFIG = `import { defineProject, entity, batchSource, featureView, featureService, count, sum, last } from 'sluice';
@@ -59,15 +60,7 @@ test('sluice skew: no log yet says so; a healthy log gives 0 mismatches (exit 0)
   expect(sluice(dir, 'list', 'runs', '--json').json<{ job: string; status: string }[]>()[0]).toMatchObject({ job: 'skew', status: 'succeeded' });
 
   // A wrong value in the online table: c2 holds c3's state.
-  const platform = openPlatform({ projectDir: dir });
-  try {
-    const store = await platform.online();
-    const info = (await store.viewInfo('stats'))!;
-    const { states } = await store.read('stats', ['c3']);
-    await store.update('stats', info.generation, ['c2'], () => states[0]);
-  } finally {
-    await platform.close();
-  }
+  await copyOnlineState(dir, 'stats', 'c3', 'c2');
   const since = new Date().toISOString();
   await serveAndLog();
   const skewed = sluice(dir, 'skew', '--since', since);

@@ -1,5 +1,5 @@
 import { resolveFeatures } from './resolve-features.js';
-import type { Dataset, Project } from './types.js';
+import type { Dataset, FeatureView, Project } from './types.js';
 
 /** What a job does: ingest a batch source's new files, run a SQL transform, materialize a view's online table, or build a declared dataset. */
 export type JobKind = 'ingest' | 'transform' | 'materialize' | 'dataset';
@@ -24,8 +24,8 @@ export function jobName(kind: JobKind, target: string): string {
  * source that declares a `path` or a `postgresTable` connector, `transform:<name>` for each SQL transform (after the jobs that
  * write its inputs), `materialize:<view>` for each feature view (after the job that writes its
  * source), `dataset:<name>` for each declared dataset (after the jobs that write its views'
- * sources, request views' inputs included). A table written by no job (a stream source, a batch source without `path`) adds no
- * dependency. Jobs come in dependency order (upstream first).
+ * sources, request views' inputs included). A table written by no job (a stream source, a batch
+ * source without `path`) adds no dependency. Jobs come in dependency order (upstream first).
  *
  * @example
  * projectJobs(project).map((j) => j.name); // ['ingest:payments', 'transform:daily', 'materialize:fraud_v1']
@@ -62,6 +62,6 @@ export function projectJobs(project: Project): JobDefinition[] {
 }
 
 /** The feature views a declared dataset reads (those of its features, and the inputs of its request views). */
-export function datasetViews(project: Project, d: Dataset) {
+export function datasetViews(project: Project, d: Dataset): FeatureView[] {
   return resolveFeatures(project, d.service !== undefined ? { service: d.service } : { features: d.features ?? [] }).byView.map((v) => v.view);
 }

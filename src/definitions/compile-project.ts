@@ -8,12 +8,14 @@ import { compileDrift, compileServingLog } from './compile-drift.js';
 import { compileTransforms } from './compile-transforms.js';
 import { compileAlerts } from './compile-alerts.js';
 import { compileSchedules } from './compile-schedules.js';
+import { compileDatasets } from './compile-datasets.js';
 import { compileWindow } from './compile-window.js';
 import { contentHash, viewValueHash } from './hash.js';
 import { featureColumn } from './resolve-features.js';
 import { didYouMean } from './suggest.js';
 import {
   type ColumnType,
+  type DatasetSpec,
   type Entity,
   type EntitySpec,
   type Feature,
@@ -228,8 +230,10 @@ export function compileProject(spec: ProjectSpec): Project {
     ...(requestViews.length > 0 ? { requestViews } : {}),
     ...(alerts.length > 0 ? { alerts } : {}),
   };
-  const project: Project = { requestViews, ...body, hash: contentHash(body) };
-  // After the hash: schedules change no value. Only when there are some, so other projects keep their shape.
+  const hashed: Project = { requestViews, ...body, hash: contentHash(body) };
+  // After the hash: datasets and schedules change no value. Only when there are some, so other projects keep their shape.
+  const datasets = compileDatasets(definitionList<DatasetSpec>(spec.name, 'datasets', spec.datasets, 'dataset', true), hashed);
+  const project: Project = datasets.length > 0 ? { ...hashed, datasets } : hashed;
   const schedules = compileSchedules(definitionList<ScheduleSpec>(spec.name, 'schedules', spec.schedules, 'schedule', true), project);
   return deepFreeze(schedules.length > 0 ? { ...project, schedules } : project);
 }

@@ -17,7 +17,8 @@ function jobOf(spec: ScheduleSpec, jobs: readonly string[]): string {
   if (named?.kind === 'featureView') return `materialize:${named.name}`;
   if (named?.kind === 'sqlTransform') return `transform:${named.name}`;
   if (named?.kind === 'batchSource') return `ingest:${named.name}`;
-  return fail(`schedule: job must be a job name (one of ${jobs.join(', ') || 'none: the project has no jobs'}) or a feature view, transform or batch source, not ${JSON.stringify(job)}`);
+  if (named?.kind === 'dataset') return `dataset:${named.name}`;
+  return fail(`schedule: job must be a job name (one of ${jobs.join(', ') || 'none: the project has no jobs'}) or a feature view, transform, batch source or dataset, not ${JSON.stringify(job)}`);
 }
 
 function duration(where: string, option: string, text: unknown, example: string): number {

@@ -17,6 +17,7 @@ export { bindRequestFunctions, compileRequestView, functionSourceHash, REQUEST_I
 export { columnTypeProblem, isListType, listOf, listShape, type ElementType, type ListShape } from './column-types.js';
 export { webhook, compileAlerts } from './compile-alerts.js';
 export { schedule, compileSchedules } from './compile-schedules.js';
+export { dataset, compileDatasets, modelNameProblem } from './compile-datasets.js';
 export { projectJobs, jobName, type JobDefinition, type JobKind } from './jobs.js';
 export { compileDrift, compileServingLog, DEFAULT_DRIFT } from './compile-drift.js';
 export { notNull, range, allowedValues, unique, rowCount, sqlCheck, regex, freshness, schema } from './check-builders.js';

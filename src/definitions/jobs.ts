@@ -1,13 +1,14 @@
-import type { Project } from './types.js';
+import { resolveFeatures } from './resolve-features.js';
+import type { Dataset, FeatureView, Project } from './types.js';
 
-/** What a job does: ingest a batch source's new files, run a SQL transform, or materialize a view's online table. */
-export type JobKind = 'ingest' | 'transform' | 'materialize';
+/** What a job does: ingest a batch source's new files, run a SQL transform, materialize a view's online table, or build a declared dataset. */
+export type JobKind = 'ingest' | 'transform' | 'materialize' | 'dataset';
 
 /** One job of the project's catalogue, named `<kind>:<target>`, with the jobs that must run before it. */
 export interface JobDefinition {
   readonly name: string;
   readonly kind: JobKind;
-  /** The source, transform or view it acts on. */
+  /** The source, transform, view or dataset it acts on. */
   readonly target: string;
   /** Jobs whose output it reads, in declaration order. */
   readonly upstream: readonly string[];
@@ -22,8 +23,9 @@ export function jobName(kind: JobKind, target: string): string {
  * The project's jobs, derived from its definitions' graph: `ingest:<source>` for each batch
  * source that declares a `path` or a `postgresTable` connector, `transform:<name>` for each SQL transform (after the jobs that
  * write its inputs), `materialize:<view>` for each feature view (after the job that writes its
- * source). A table written by no job (a stream source, a batch source without `path`) adds no
- * dependency. Jobs come in dependency order (upstream first).
+ * source), `dataset:<name>` for each declared dataset (after the jobs that write its views'
+ * sources, request views' inputs included). A table written by no job (a stream source, a batch
+ * source without `path`) adds no dependency. Jobs come in dependency order (upstream first).
  *
  * @example
  * projectJobs(project).map((j) => j.name); // ['ingest:payments', 'transform:daily', 'materialize:fraud_v1']
@@ -52,5 +54,14 @@ export function projectJobs(project: Project): JobDefinition[] {
   for (const view of project.featureViews) {
     jobs.push({ name: jobName('materialize', view.name), kind: 'materialize', target: view.name, upstream: [writer.get(view.source)].flatMap((w) => w ?? []) });
   }
+  for (const d of project.datasets ?? []) {
+    const sources = new Set(datasetViews(project, d).map((v) => v.source));
+    jobs.push({ name: jobName('dataset', d.name), kind: 'dataset', target: d.name, upstream: [...sources].flatMap((s) => writer.get(s) ?? []) });
+  }
   return jobs;
+}
+
+/** The feature views a declared dataset reads (those of its features, and the inputs of its request views). */
+export function datasetViews(project: Project, d: Dataset): FeatureView[] {
+  return resolveFeatures(project, d.service !== undefined ? { service: d.service } : { features: d.features ?? [] }).byView.map((v) => v.view);
 }

@@ -213,6 +213,8 @@ export interface ProjectSpec {
   readonly alerts?: readonly WebhookAlertSpec[];
   /** When jobs run: cron schedules and event triggers (see `schedule`). */
   readonly schedules?: readonly ScheduleSpec[];
+  /** Training datasets built as jobs (`dataset:<name>`, see `dataset`). */
+  readonly datasets?: readonly DatasetSpec[];
 }
 
 // The validated, normalized project: plain JSON, what the registry stores and every layer reads.
@@ -343,6 +345,8 @@ export interface Project {
   readonly alerts?: readonly AlertChannel[];
   /** Schedules and triggers of jobs (absent when there are none); outside the hash, as they change no value. */
   readonly schedules?: readonly Schedule[];
+  /** Declared training datasets (absent when there are none); outside the hash, as they change no value. */
+  readonly datasets?: readonly Dataset[];
   readonly hash: string;
 }
 
@@ -449,7 +453,7 @@ export interface AlertChannel {
 export interface ScheduleSpec {
   readonly kind: 'schedule';
   /** A job name (`materialize:fraud_v1`, `ingest:payments`, `transform:customer_360`) or the view, source or transform it acts on. */
-  readonly job: string | FeatureViewSpec | SourceSpec | SqlTransformSpec;
+  readonly job: string | FeatureViewSpec | SourceSpec | SqlTransformSpec | DatasetSpec;
   /** A cron expression (5 fields, or 6 with seconds first), read in `timezone`. */
   readonly cron?: string;
   /** An IANA time zone for `cron`, e.g. `Europe/Paris`; default UTC. */
@@ -477,4 +481,36 @@ export interface Schedule {
   readonly timeoutMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
+}
+
+/** What `dataset` returns: a training dataset the project builds as the job `dataset:<name>`. */
+export interface DatasetSpec {
+  readonly kind: 'dataset';
+  readonly name: string;
+  /** A feature service (or its name); or give `features`. */
+  readonly service?: string | FeatureServiceSpec;
+  /** Features as `"view:feature"`; or give `service`. */
+  readonly features?: readonly string[];
+  /** The spine file (CSV, JSONL or Parquet), relative to the project directory. */
+  readonly spine: string;
+  /** The output file (.parquet, .csv or .jsonl), relative to the project directory. */
+  readonly out: string;
+  /** The spine's timestamp column; default `ts`. */
+  readonly timestampColumn?: string;
+  /** The model the dataset trains: recorded on the dataset, a `model:<name>` node in lineage. */
+  readonly model?: string;
+  /** Compute each row from the events Sluice knew before its time (see `BuildDatasetOptions.asKnown`). */
+  readonly asKnown?: boolean;
+}
+
+/** A validated declared dataset: exactly one of `service` and `features`. */
+export interface Dataset {
+  readonly name: string;
+  readonly service?: string;
+  readonly features?: readonly string[];
+  readonly spine: string;
+  readonly out: string;
+  readonly timestampColumn: string;
+  readonly model?: string;
+  readonly asKnown?: true;
 }

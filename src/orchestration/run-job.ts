@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import { didYouMean, projectJobs, type JobDefinition, type Project, type Source } from '../definitions/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { ingestFile } from '../ingest/ingest-file.js';
 import { ingestPostgresTable } from '../ingest/connectors/postgres-table/index.js';
 import { materialize } from '../processing/materialize.js';
 import { runTransform, transformSource, type TransformContext } from '../processing/transforms/run-transform.js';
+import { buildDataset } from '../serving/datasets/build-dataset.js';
 import type { RunTrigger } from '../storage/metadata/schedule-store.js';
 import { applySnapshotOnline } from '../streaming/apply-snapshot.js';
 import { toIso } from '../time/index.js';
@@ -122,6 +124,19 @@ async function materializeJob(jc: JobContext, project: Project, job: JobDefiniti
   return { rowsIn: view.events, rowsOut: view.entities, asOf: toIso(result.asOf), snapshotsRead: { [source]: view.snapshot }, snapshotsWritten: [] };
 }
 
+/** A declared dataset, built by the one build path (`buildDataset`), its paths relative to the project directory. */
+async function datasetJob(jc: JobContext, project: Project, job: JobDefinition): Promise<JobStats> {
+  const d = project.datasets!.find((x) => x.name === job.target)!;
+  const manifest = await buildDataset(jc, project, {
+    ...(d.service !== undefined ? { service: d.service } : { features: d.features ?? [] }),
+    spine: resolve(jc.projectDir, d.spine), out: resolve(jc.projectDir, d.out), timestampColumn: d.timestampColumn,
+    ...(d.asKnown ? { asKnown: true } : {}), ...(d.model === undefined ? {} : { model: d.model }),
+  });
+  return { rowsIn: manifest.rowCount, rowsOut: manifest.rowCount, datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
+}
+
+const JOB_TARGET = { ingest: 'source', transform: 'source', materialize: 'views', dataset: 'dataset' } as const;
+
 /**
  * Runs one job of the catalogue as one tracked run named after the job (`ingest:payments`),
  * with its trigger, run key, attempt and partition in the run's params and uniform stats
@@ -138,7 +153,7 @@ export async function runJob(jc: JobContext, project: Project, name: string, opt
   }
   const params: Record<string, unknown> = {
     trigger: options.trigger ?? 'manual',
-    ...(job.kind === 'ingest' || job.kind === 'transform' ? { source: job.target } : { views: [job.target] }),
+    [JOB_TARGET[job.kind]]: job.kind === 'materialize' ? [job.target] : job.target,
     ...(options.runKey === undefined ? {} : { runKey: options.runKey }),
     ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
     ...(options.partition === undefined ? {} : { partition: { start: toIso(options.partition.start), end: toIso(options.partition.end) } }),
@@ -146,7 +161,12 @@ export async function runJob(jc: JobContext, project: Project, name: string, opt
   const work = async (signal: AbortSignal | undefined): Promise<JobStats> => {
     signal?.throwIfAborted();
     const withSignal = signal === undefined ? options : { ...options, signal };
-    return job.kind === 'ingest' ? ingestJob(jc, project, job, withSignal) : job.kind === 'transform' ? transformJob(jc, project, job, withSignal) : materializeJob(jc, project, job);
+    switch (job.kind) {
+      case 'ingest': return ingestJob(jc, project, job, withSignal);
+      case 'transform': return transformJob(jc, project, job, withSignal);
+      case 'materialize': return materializeJob(jc, project, job);
+      case 'dataset': return datasetJob(jc, project, job);
+    }
   };
   return trackRun(jc, name, params, async () => {
     await options.onStart?.();

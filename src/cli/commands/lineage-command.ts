@@ -10,10 +10,10 @@ const DATASET_LIMIT = 10_000;
 export function registerLineageCommand(program: Command, run: CommandContext): void {
   program
     .command('lineage')
-    .argument('<node>', 'kind:name or kind:name.column (kinds: source, transform, view, request, service, dataset), e.g. source:transactions.amount')
+    .argument('<node>', 'kind:name or kind:name.column (kinds: source, transform, view, request, service, dataset, model), e.g. source:transactions.amount')
     .option('--upstream', 'only what it is computed from')
     .option('--downstream', 'only what depends on it (impact analysis: what breaks if it changes)')
-    .description('lineage: sources -> transforms -> feature views -> feature services -> datasets, by table or by column')
+    .description('lineage: sources -> transforms -> feature views -> feature services -> datasets -> models, by table or by column')
     .action((spec: string, options: { upstream?: boolean; downstream?: boolean }) =>
       run.withPlatform(async ({ platform, out }) => {
         if (options.upstream && options.downstream) throw new UsageError('give --upstream or --downstream, or neither for both');

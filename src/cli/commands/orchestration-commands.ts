@@ -56,7 +56,7 @@ export async function startScheduler(platform: Platform, projectDir: string, log
 export function registerOrchestrationCommands(program: Command, run: CommandContext): void {
   program
     .command('run')
-    .argument('<job>', 'a job: ingest:<source>, transform:<name> or materialize:<view> (see "sluice runs" and docs/orchestration.md)')
+    .argument('<job>', 'a job: ingest:<source>, transform:<name>, materialize:<view> or dataset:<name> (see "sluice runs" and docs/orchestration.md)')
     .option('--with-upstream', 'run the jobs it depends on first, in dependency order, stopping at the first failure')
     .option('--timeout <duration>', 'fail each job that runs longer than this ("timed out after 10m", reported as job_hung) and stop its work, e.g. 10m', durationMs)
     .description('run a job of the project now, recorded in run history')

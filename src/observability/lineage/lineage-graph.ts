@@ -2,7 +2,7 @@ import { featureColumn, type ColumnType, type FeatureView, type Project } from '
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
 import { columnReferences, mentionedColumns } from './column-references.js';
 
-export type LineageNodeKind = 'source' | 'transform' | 'view' | 'request' | 'service' | 'dataset';
+export type LineageNodeKind = 'source' | 'transform' | 'view' | 'request' | 'service' | 'dataset' | 'model';
 
 /** A table-like thing data flows through; its id is `<kind>:<name>` (a dataset's name is its id). */
 export interface LineageNode {
@@ -31,7 +31,7 @@ export interface ColumnEdge {
   readonly transformation: ColumnTransformation;
 }
 
-/** Sources -> transforms -> feature views -> request views -> feature services -> datasets. */
+/** Sources -> transforms -> feature views -> request views -> feature services -> datasets -> models. */
 export interface LineageGraph {
   readonly nodes: ReadonlyMap<string, LineageNode>;
   /** Table-level edges, `from` feeds `to`. */
@@ -71,12 +71,14 @@ export function viewColumnEdges(project: Project, view: FeatureView): ColumnEdge
 /**
  * Builds the lineage graph from the definitions and the recorded datasets. Column edges are
  * exact where the definitions say them (features, derived columns, filters, services, datasets)
- * and table-level for SQL transforms and request views' functions.
+ * and table-level for SQL transforms and request views' functions. A dataset built for a model
+ * (`model` on its record) feeds the node `model:<name>`, whose columns are the feature columns
+ * of every dataset built for it.
  *
  * @example
  * const graph = lineageGraph(await platform.project(), await platform.metadata.listDatasets(1000));
  */
-export function lineageGraph(project: Project, datasets: readonly Pick<DatasetRecord, 'id' | 'path' | 'features'>[] = []): LineageGraph {
+export function lineageGraph(project: Project, datasets: readonly (Pick<DatasetRecord, 'id' | 'path' | 'features'> & Pick<Partial<DatasetRecord>, 'model'>)[] = []): LineageGraph {
   const nodes = new Map<string, LineageNode>();
   const edges: { from: string; to: string }[] = [];
   const columnEdges: ColumnEdge[] = [];
@@ -127,6 +129,16 @@ export function lineageGraph(project: Project, datasets: readonly Pick<DatasetRe
     });
     add({ id, kind: 'dataset', name: dataset.id, path: dataset.path, columns: Object.fromEntries(refs.map((r) => [featureColumn(r), nodes.get(featureNode(r.view))?.columns[r.feature] ?? 'unknown'])) });
     consume(id, refs.filter((r) => nodes.has(featureNode(r.view))));
+    if (dataset.model !== undefined) feedModel(nodes, edges, columnEdges, nodes.get(id)!, dataset.model);
   }
   return { nodes, edges, columnEdges };
+}
+
+/** A dataset feeds the model it was built for: the model's columns are its training inputs (identity edges). */
+function feedModel(nodes: Map<string, LineageNode>, edges: { from: string; to: string }[], columnEdges: ColumnEdge[], dataset: LineageNode, model: string): void {
+  const id = `model:${model}`;
+  const before = nodes.get(id);
+  nodes.set(id, { id, kind: 'model', name: model, columns: { ...before?.columns, ...dataset.columns } });
+  edges.push({ from: dataset.id, to: id });
+  for (const column of Object.keys(dataset.columns)) columnEdges.push({ from: { node: dataset.id, column }, to: { node: id, column }, transformation: { type: 'DIRECT', subtype: 'IDENTITY' } });
 }

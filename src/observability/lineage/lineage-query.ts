@@ -18,7 +18,7 @@ export interface LineageStep {
   readonly transformation?: ColumnTransformation;
 }
 
-const KINDS = ['source', 'transform', 'view', 'request', 'service', 'dataset'];
+const KINDS = ['source', 'transform', 'view', 'request', 'service', 'dataset', 'model'];
 
 /**
  * Resolves `kind:name[.column]`, or a bare `name[.column]` when one node has that name. A dataset

@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import type { Project } from '../../definitions/index.js';
 import { facet, RUN_EVENT_SCHEMA_URL, rowCountMetrics, schemaFacet, SLUICE_PRODUCER, type Facet } from './openlineage-facets.js';
 import { qualityFacets } from '../../quality/quality-facets.js';
-import { lineageGraph, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph } from './lineage-graph.js';
+import { lineageGraph, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph, type LineageNode } from './lineage-graph.js';
 
 export type RunEventType = 'START' | 'COMPLETE' | 'FAIL';
 
@@ -113,7 +113,7 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
           namespace: ns.file, name: resolve(out),
           facets: { schema: schemaFacet(dataset.columns), ...columnLineage(built, 'dataset:built', new Set(sources.map((s) => tableNodeId(project, s))), namespace) },
           ...written(stats.rows),
-        }],
+        }, ...(done && typeof p.model === 'string' ? [modelOutput(p.model, resolve(out), dataset.columns)] : [])],
       };
     }
     case 'transform': {
@@ -126,6 +126,12 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
     default:
       return { name: t.job, inputs: [], outputs: [] };
   }
+}
+
+/** The model a dataset was built for, as an output (namespace `model`): its input columns, each the dataset file's column of that name. */
+function modelOutput(model: string, file: string, columns: LineageNode['columns']): LineageDataset {
+  const fields = Object.fromEntries(Object.keys(columns).map((column) => [column, { inputFields: [{ namespace: 'file', name: file, field: column, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }] }]));
+  return { namespace: 'model', name: model, facets: { schema: schemaFacet(columns), columnLineage: facet('columnLineage', { fields }) } };
 }
 
 const graphs = new WeakMap<Project, LineageGraph>();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
-import { contentHash, didYouMean, featureColumn, resolveFeatures } from '../../definitions/index.js';
+import { contentHash, didYouMean, featureColumn, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { fileSha256 } from '../../ingest/file-hash.js';
@@ -46,6 +46,8 @@ export interface BuildDatasetOptions {
   readonly asKnown?: boolean;
   /** The functions of request views; default the context's (the project's `sluice.config.ts`, checked against the registry). */
   readonly requestFunctions?: RequestFunctions;
+  /** The model the dataset trains: recorded on the dataset (manifest and record), a `model:<name>` node in lineage; not part of the dataset id. */
+  readonly model?: string;
   /** Called as the stages (the spine, each view, the output) complete. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -61,6 +63,8 @@ export interface DatasetManifest {
   readonly replaceColumns?: boolean;
   /** Set when rows were computed from the events known before their time (`asKnown`). */
   readonly asKnown?: boolean;
+  /** The model the dataset was built for (`--model`), when given. */
+  readonly model?: string;
   readonly features: readonly string[];
   readonly definitions: Readonly<Record<string, string>>;
   readonly snapshots: Readonly<Record<string, string | null>>;
@@ -136,6 +140,8 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
  */
 export async function buildDataset(ctx: SluiceContext, project: Project, options: BuildDatasetOptions): Promise<DatasetManifest> {
   const started = performance.now();
+  const modelProblem = options.model === undefined ? undefined : modelNameProblem(options.model);
+  if (modelProblem) throw new ValidationError('VALIDATION_FAILED', `--model: ${modelProblem}`);
   const resolved = resolveFeatures(project, options);
   const timestampColumn = options.timestampColumn ?? 'ts';
   const functions = resolved.requests.length === 0 ? new Map() : (options.requestFunctions ?? (await ctx.requestFunctions?.(project)) ?? new Map());
@@ -152,7 +158,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   // One snapshot per source for the whole build, read before any work starts.
   const pinned = await pinSnapshots(ctx.metadata, resolved.byView.map((v) => v.view.source), options.snapshots);
   const snapshots = Object.fromEntries([...pinned].map(([source, snapshot]) => [source, snapshot?.id ?? null]));
-  return trackRun(ctx, 'dataset_build', { spine: resolve(options.spine), out: resolve(options.out), features: resolved.columns, asKnown: options.asKnown === true }, async () => {
+  return trackRun(ctx, 'dataset_build', { spine: resolve(options.spine), out: resolve(options.out), features: resolved.columns, asKnown: options.asKnown === true, ...(options.model === undefined ? {} : { model: options.model }) }, async () => {
     const engine = await ctx.engine();
     const stages = resolved.byView.length + 2 + (resolved.requests.length > 0 ? 1 : 0);
     const temporary = ['spine', 'spine_points'];
@@ -223,6 +229,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         spine: { path: options.spine, sha256: spineHash, timestampColumn, ...unit, joinKeys: resolved.joinKeys },
         ...replace,
         ...asKnown,
+        ...(options.model === undefined ? {} : { model: options.model }),
         features: resolved.columns,
         definitions,
         snapshots,
@@ -232,7 +239,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       };
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));
-      return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs } };
+      return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs, ...(options.model === undefined ? {} : { model: options.model }) } };
     } finally {
       for (const table of temporary) await engine.run(`DROP TABLE IF EXISTS ${table}`);
     }

@@ -39,5 +39,6 @@ export function datasetRecord(manifest: DatasetManifest, createdAt: number): Dat
     spine: resolve(manifest.spine.path), spineSha256: manifest.spine.sha256, timestampColumn: manifest.spine.timestampColumn,
     features: manifest.features, definitions: manifest.definitions, snapshots: manifest.snapshots, rowCount: manifest.rowCount, createdAt,
     ...(manifest.asKnown ? { asKnown: true } : {}),
+    ...(manifest.model === undefined ? {} : { model: manifest.model }),
   };
 }

@@ -86,6 +86,7 @@ export async function rebuildDataset(ctx: SluiceContext, project: Project, manif
     ...(manifest.spine.timestampUnit ? { timestampUnit: manifest.spine.timestampUnit } : {}),
     ...(manifest.replaceColumns ? { replaceColumns: true } : {}),
     ...(manifest.asKnown ? { asKnown: true } : {}),
+    ...(manifest.model === undefined ? {} : { model: manifest.model }),
     snapshots: manifest.snapshots, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   if (rebuilt.datasetId !== manifest.datasetId) {

@@ -125,6 +125,8 @@ export interface DatasetRecord {
   readonly createdAt: number;
   /** Set when rows were computed from the events known before their time (as-known). */
   readonly asKnown?: boolean;
+  /** The model the dataset was built for (`--model`, or a declared dataset's `model`). */
+  readonly model?: string;
 }
 
 /** The lease a run holds while it runs. */

@@ -4,7 +4,8 @@ import { Counter, type Registry } from 'prom-client';
 import { entityKey, int64KeyPart, type Project } from '../../definitions/index.js';
 import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../serving/online-features.js';
 import { isSampledKey, sampleThreshold } from './sample-key.js';
-import { servingLogFile, UNNAMED_SERVICE, type ServedRow } from './served-row.js';
+import { requestParts, servedLine } from './served-lines.js';
+import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
 
 export interface ServingLogOptions {
   /** The platform's data directory: files go under `<dataDir>/serving-log/` (see `served-row.ts`). */
@@ -40,32 +41,26 @@ interface ServiceLogPlan {
   readonly joinKeys: readonly string[];
   /** Per join key, whether it is int64 (its key part is normalized as the lake writes it). */
   readonly int64: readonly boolean[];
+  /** `joinKeys` JSON-quoted, each followed by `:`. */
+  readonly quotedKeys: readonly string[];
+  /** The UTC hour of the last request logged and its file, resolved once an hour. */
+  hourStart: number;
+  path: string;
 }
 
-/** What the rows of one request share, serialized once at flush. */
-interface PendingRequest {
+/** The lines of one log file waiting for the next flush, as UTF-8 bytes (off the JS heap: nothing of the answers is kept). */
+interface PendingFile {
   readonly service: string;
-  readonly requestId: string;
-  readonly servedAt: number;
-  readonly asOf: string;
-  readonly joinKeys: readonly string[];
-  readonly features: readonly string[];
-  readonly views: OnlineFeaturesResponse['views'];
-  /** Parts of the line, serialized at the first flush of one of its rows. */
-  text?: { readonly head: string; readonly time: string; readonly views: string; readonly serialize: RowSerializer };
-  /** The file its rows go to, resolved at the first flush of one of them. */
-  path?: string;
-}
-
-/** A sampled row as buffered: references into the answer. */
-interface PendingRow {
-  readonly request: PendingRequest;
-  readonly entityKey: string;
-  readonly row: Readonly<Record<string, unknown>>;
-  readonly statuses: readonly string[];
+  readonly chunks: Buffer[];
+  /** Bytes used in the last chunk. */
+  used: number;
+  rows: number;
 }
 
 const DEFAULT_MAX_BUFFERED = 10_000;
+const FIRST_CHUNK_BYTES = 64 * 1024;
+const MAX_CHUNK_BYTES = 1024 * 1024;
+const HOUR_MS = 3_600_000;
 
 /** A counter by service on `registry`: the one already there when two writers share a registry. */
 function counter(registry: Registry, name: string, help: string): Counter<'service'> {
@@ -79,68 +74,29 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   const view = project.featureViews.find((v) => v.name === firstView);
   const joinKeys = view?.joinKeys ?? project.requestViews.find((v) => v.name === firstView)?.joinKeys ?? [];
   const types = view?.columnTypes ?? project.featureViews.find((v) => joinKeys.every((k) => v.joinKeys.includes(k)))?.columnTypes ?? {};
-  return { service: service?.name ?? UNNAMED_SERVICE, threshold, joinKeys, int64: joinKeys.map((k) => types[k] === 'int64') };
+  return {
+    service: service?.name ?? UNNAMED_SERVICE, threshold, joinKeys, quotedKeys: joinKeys.map((k) => `${JSON.stringify(k)}:`),
+    int64: joinKeys.map((k) => types[k] === 'int64'), hourStart: Number.NaN, path: '',
+  };
 }
 
-/** `JSON.stringify`, with a bigint (an int64 beyond 2^53) as its decimal string; the replacer only when one is there. */
-function json(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+/** Appends `text` to a pending file's bytes: into its last chunk, or a new, larger one when it does not fit. */
+function append(file: PendingFile, text: string): void {
+  let chunk = file.chunks[file.chunks.length - 1];
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes.
+  if (chunk === undefined || chunk.length - file.used < text.length * 3) {
+    if (chunk !== undefined) file.chunks[file.chunks.length - 1] = chunk.subarray(0, file.used);
+    const size = Math.max(text.length * 3, Math.min(MAX_CHUNK_BYTES, (chunk?.length ?? FIRST_CHUNK_BYTES / 2) * 2));
+    file.chunks.push((chunk = Buffer.allocUnsafe(size)));
+    file.used = 0;
   }
+  file.used += chunk.write(text, file.used);
 }
 
-/** A value as JSON: numbers and strings directly, a bigint as its decimal string, anything else (lists) through `json`. */
-function valueJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `"${value.toString()}"`;
-  return json(value);
-}
-
-/** Writes `"keys":{...},` then, after the request's time, `"values":{...},"statuses":{...}` of one row. */
-type RowSerializer = (row: Readonly<Record<string, unknown>>, statuses: readonly string[], time: string, value: typeof valueJson) => string;
-
-/**
- * A serializer for rows of one shape, generated once per (join keys, features): no object is
- * built per row, and names are JSON-quoted into the source, so any name is safe. Status values
- * are the fixed upper-case names of `ValueStatus`, which need no escaping.
- */
-function rowSerializer(joinKeys: readonly string[], features: readonly string[]): RowSerializer {
-  const part = (names: readonly string[], value: (name: string, i: number) => string) =>
-    names.map((name, i) => `${JSON.stringify(JSON.stringify(name))} + ':' + ${value(name, i)}`).join(` + ',' + `) || "''";
-  const keys = part(joinKeys, (k) => `value(row[${JSON.stringify(k)}])`);
-  const values = part(features, (f) => `value(row[${JSON.stringify(f)}])`);
-  const statuses = part(features, (_f, i) => `'"' + statuses[${i}] + '"'`);
-  return new Function('row', 'statuses', 'time', 'value', `return '"keys":{' + ${keys} + '}' + time + ',"values":{' + ${values} + '},"statuses":{' + ${statuses} + '}';`) as RowSerializer;
-}
-
-const serializers = new Map<string, RowSerializer>();
-
-/** One `ServedRow` line (fields in the contract's order), the request's common parts serialized once. */
-function toLine(pending: PendingRow): string {
-  const request = pending.request;
-  if (request.text === undefined) {
-    const views: Record<string, ServedRow['views'][string]> = {};
-    for (const [name, v] of Object.entries(request.views)) views[name] = { definitionHash: v.viewHash ?? '', snapshots: v.snapshots };
-    const shape = JSON.stringify([request.joinKeys, request.features]);
-    let serialize = serializers.get(shape);
-    if (!serialize) {
-      serialize = rowSerializer(request.joinKeys, request.features);
-      if (serializers.size < 1_000) serializers.set(shape, serialize);
-    }
-    request.text = {
-      head: `{"requestId":${JSON.stringify(request.requestId)},"service":${JSON.stringify(request.service)},"entityKey":`,
-      time: `,"asOf":${JSON.stringify(request.asOf)},"servedAt":${request.servedAt}`,
-      views: `,"views":${json(views)}}`,
-      serialize,
-    };
-  }
-  const text = request.text;
-  return `${text.head}${JSON.stringify(pending.entityKey)},${text.serialize(pending.row, pending.statuses, text.time, valueJson)}${text.views}`;
+/** The bytes of a pending file, one buffer (so one write). */
+function bytesOf(file: PendingFile): Buffer {
+  const last = file.chunks.length - 1;
+  return last === 0 ? file.chunks[0]!.subarray(0, file.used) : Buffer.concat([...file.chunks.slice(0, last), file.chunks[last]!.subarray(0, file.used)]);
 }
 
 /** Whether a file's last byte is a newline (or it is empty or absent): after a crash mid-append it is not. */
@@ -183,7 +139,8 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const written = options.registry && counter(options.registry, 'sluice_serving_log_rows_total', 'Served rows appended to the sampled serving log, by service');
   const dropped = options.registry && counter(options.registry, 'sluice_serving_log_dropped_rows_total', 'Sampled served rows dropped because the serving log buffer was full or a write failed, by service');
   const checked = new Set<string>();
-  let buffer: PendingRow[] = [];
+  let pending = new Map<string, PendingFile>();
+  let bufferedRows = 0;
   let flushing: Promise<void> = Promise.resolve();
 
   const drop = (service: string, n: number) => {
@@ -191,28 +148,21 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     dropped?.inc({ service }, n);
   };
 
-  const writeBatch = async (batch: PendingRow[]) => {
-    const files = new Map<string, { service: string; lines: string[] }>();
-    for (const pending of batch) {
-      const path = (pending.request.path ??= servingLogFile(options.dataDir, pending.request.service, pending.request.servedAt));
-      let file = files.get(path);
-      if (!file) files.set(path, (file = { service: pending.request.service, lines: [] }));
-      file.lines.push(toLine(pending));
-    }
+  const writeFiles = async (files: Map<string, PendingFile>) => {
     for (const [path, file] of files) {
       try {
+        let bytes = bytesOf(file);
         if (!checked.has(path)) {
           await mkdir(dirname(path), { recursive: true });
-          if (!(await endsClean(path))) file.lines.unshift('');
+          if (!(await endsClean(path))) bytes = Buffer.concat([Buffer.from('\n'), bytes]);
           checked.add(path);
         }
-        await appendFile(path, `${file.lines.join('\n')}\n`);
-        const n = file.lines.length - (file.lines[0] === '' ? 1 : 0);
-        stats.written += n;
-        written?.inc({ service: file.service }, n);
+        await appendFile(path, bytes);
+        stats.written += file.rows;
+        written?.inc({ service: file.service }, file.rows);
       } catch (error) {
         checked.delete(path);
-        drop(file.service, file.lines.length);
+        drop(file.service, file.rows);
         options.onError?.(error);
       }
     }
@@ -220,10 +170,11 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
 
   const flush = () => {
     flushing = flushing.then(async () => {
-      if (buffer.length === 0) return;
-      const batch = buffer;
-      buffer = [];
-      await writeBatch(batch);
+      if (pending.size === 0) return;
+      const files = pending;
+      pending = new Map();
+      bufferedRows = 0;
+      await writeFiles(files);
     });
     return flushing;
   };
@@ -243,7 +194,9 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         if (byService.size < 1_000) byService.set(cacheKey, plan);
       }
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
-      let shared: PendingRequest | undefined;
+      let parts: readonly [string, string, string] | undefined;
+      let text = '';
+      let rowsKept = 0;
       const rows = response.rows;
       for (let r = 0; r < rows.length; r++) {
         const row = rows[r]!;
@@ -251,13 +204,24 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           ? String(plan.int64[0] ? int64KeyPart(row[plan.joinKeys[0]!] as string) : row[plan.joinKeys[0]!])
           : entityKey(plan.joinKeys.map((k, i) => (plan.int64[i] ? int64KeyPart(row[k] as string) : (row[k] as string))));
         if (!isSampledKey(key, plan.threshold)) continue;
-        if (buffer.length >= maxBuffered) {
+        if (bufferedRows + rowsKept >= maxBuffered) {
           drop(plan.service, 1);
           continue;
         }
-        shared ??= { service: plan.service, requestId, servedAt, asOf: response.asOf, joinKeys: plan.joinKeys, features: response.features, views: response.views };
-        buffer.push({ request: shared, entityKey: key, row, statuses: response.metadata[r]!.status });
+        parts ??= requestParts({ service: plan.service, requestId, servedAt }, response);
+        text += servedLine(parts, plan, response, r, key);
+        rowsKept++;
       }
+      if (rowsKept === 0) return;
+      if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
+        plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
+        plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
+      }
+      let file = pending.get(plan.path);
+      if (!file) pending.set(plan.path, (file = { service: plan.service, chunks: [], used: 0, rows: 0 }));
+      append(file, text);
+      file.rows += rowsKept;
+      bufferedRows += rowsKept;
     },
     flush,
     async close() {

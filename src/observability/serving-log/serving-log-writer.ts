@@ -1,4 +1,4 @@
-import { appendFile, mkdir, open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Counter, type Registry } from 'prom-client';
 import { entityKey, int64KeyPart, type Project } from '../../definitions/index.js';
@@ -14,7 +14,7 @@ export interface ServingLogOptions {
   readonly defaultRate?: number;
   /** Rows held between flushes; past it, rows are dropped and counted, never waited for. Default 10,000. */
   readonly maxBufferedRows?: number;
-  /** How often the buffer is appended to the files. Default 250 ms: buffered answers die young, so they cost the GC little. */
+  /** How often the buffer is appended to the files. Default 250 ms. */
   readonly flushIntervalMs?: number;
   /** Where `sluice_serving_log_rows_total` and `sluice_serving_log_dropped_rows_total` are registered. */
   readonly registry?: Registry;
@@ -93,10 +93,23 @@ function append(file: PendingFile, text: string): void {
   file.used += chunk.write(text, file.used);
 }
 
-/** The bytes of a pending file, one buffer (so one write). */
-function bytesOf(file: PendingFile): Buffer {
+/** The bytes of a pending file, its chunks trimmed to what they hold. */
+function bytesOf(file: PendingFile): Buffer[] {
   const last = file.chunks.length - 1;
-  return last === 0 ? file.chunks[0]!.subarray(0, file.used) : Buffer.concat([...file.chunks.slice(0, last), file.chunks[last]!.subarray(0, file.used)]);
+  return [...file.chunks.slice(0, last), file.chunks[last]!.subarray(0, file.used)];
+}
+
+/** Appends the buffers to a file with one `writev` (a short write, which regular files do not give, is finished with a second). */
+async function appendAll(path: string, buffers: readonly Buffer[]): Promise<void> {
+  const handle = await open(path, 'a');
+  try {
+    let total = 0;
+    for (const b of buffers) total += b.length;
+    const { bytesWritten } = await handle.writev(buffers);
+    if (bytesWritten < total) await handle.write(Buffer.concat(buffers).subarray(bytesWritten));
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Whether a file's last byte is a newline (or it is empty or absent): after a crash mid-append it is not. */
@@ -119,9 +132,11 @@ async function endsClean(path: string): Promise<boolean> {
 }
 
 /**
- * The serving log writer: `record` keeps the rows of sampled entity keys (see `served-row.ts`)
- * in a bounded in-memory buffer; a background flush appends them in batches, one append per
- * file, whole lines only. When the buffer is full, rows are dropped and counted
+ * The serving log writer: `record` formats the lines of the sampled entity keys (see
+ * `served-row.ts`, `served-lines.ts`) on the request and copies them as UTF-8 into bounded
+ * per-file chunks outside the JS heap, so nothing of the answer outlives the request (kept
+ * answers were promoted by the garbage collector, the main cost of an earlier writer); a
+ * background flush appends each file's chunks with one `writev`, whole lines only. When the buffer is full, rows are dropped and counted
  * (`sluice_serving_log_dropped_rows_total`): a request never waits for the log. `close` writes
  * what is left. A torn last line left by a crash is ended before the next append, so it stays
  * one unreadable line that readers skip, never glued to a good one.
@@ -151,13 +166,13 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const writeFiles = async (files: Map<string, PendingFile>) => {
     for (const [path, file] of files) {
       try {
-        let bytes = bytesOf(file);
+        const bytes = bytesOf(file);
         if (!checked.has(path)) {
           await mkdir(dirname(path), { recursive: true });
-          if (!(await endsClean(path))) bytes = Buffer.concat([Buffer.from('\n'), bytes]);
+          if (!(await endsClean(path))) bytes.unshift(Buffer.from('\n'));
           checked.add(path);
         }
-        await appendFile(path, bytes);
+        await appendAll(path, bytes);
         stats.written += file.rows;
         written?.inc({ service: file.service }, file.rows);
       } catch (error) {
@@ -195,8 +210,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
       }
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
       let parts: readonly [string, string, string] | undefined;
-      let text = '';
-      let rowsKept = 0;
+      let file: PendingFile | undefined;
       const rows = response.rows;
       for (let r = 0; r < rows.length; r++) {
         const row = rows[r]!;
@@ -204,24 +218,23 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           ? String(plan.int64[0] ? int64KeyPart(row[plan.joinKeys[0]!] as string) : row[plan.joinKeys[0]!])
           : entityKey(plan.joinKeys.map((k, i) => (plan.int64[i] ? int64KeyPart(row[k] as string) : (row[k] as string))));
         if (!isSampledKey(key, plan.threshold)) continue;
-        if (bufferedRows + rowsKept >= maxBuffered) {
+        if (bufferedRows >= maxBuffered) {
           drop(plan.service, 1);
           continue;
         }
-        parts ??= requestParts({ service: plan.service, requestId, servedAt }, response);
-        text += servedLine(parts, plan, response, r, key);
-        rowsKept++;
+        if (file === undefined) {
+          parts = requestParts({ service: plan.service, requestId, servedAt }, response);
+          if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
+            plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
+            plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
+          }
+          file = pending.get(plan.path);
+          if (!file) pending.set(plan.path, (file = { service: plan.service, chunks: [], used: 0, rows: 0 }));
+        }
+        append(file, servedLine(parts!, plan, response, r, key));
+        file.rows++;
+        bufferedRows++;
       }
-      if (rowsKept === 0) return;
-      if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
-        plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
-        plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
-      }
-      let file = pending.get(plan.path);
-      if (!file) pending.set(plan.path, (file = { service: plan.service, chunks: [], used: 0, rows: 0 }));
-      append(file, text);
-      file.rows += rowsKept;
-      bufferedRows += rowsKept;
     },
     flush,
     async close() {

@@ -58,13 +58,14 @@ function statusesJson(shape: FeatureShape, statuses: readonly string[]): string 
 }
 
 /**
- * `"keys":{...}<time>,"values":{...}` of one row. The fast path cuts the row's own JSON after its
+ * `"keys":{...}<time>,"values":{...}` of one row. The fast path cuts the row's own JSON (the one
+ * the HTTP answer was built from, when given: see `answerJson`) after its
  * join keys, checking that the join keys open it and the first feature follows; any other row
  * (another key order, a feature list of another entity) is written value by value.
  */
-function keysAndValues(row: Readonly<Record<string, unknown>>, quotedKeys: readonly string[], joinKeys: readonly string[], shape: FeatureShape, time: string): string {
+function keysAndValues(row: Readonly<Record<string, unknown>>, rowJson: string | undefined, quotedKeys: readonly string[], joinKeys: readonly string[], shape: FeatureShape, time: string): string {
   if (shape.quoted.length > 0) {
-    const text = lineJson(row);
+    const text = rowJson ?? lineJson(row);
     let at = 1;
     let fits = true;
     for (let k = 0; fits && k < quotedKeys.length; k++) {
@@ -117,13 +118,14 @@ export function requestParts(request: ServedRequest, response: OnlineFeaturesRes
 }
 
 /**
- * One line (with its newline) of row `r` of the answer, its entity key already computed.
+ * One line (with its newline) of row `r` of the answer, its entity key already computed;
+ * `rowJson`, when given, is `JSON.stringify` of that row (no bigint in it).
  *
  * @example
  * const parts = requestParts(request, response);
  * const text = servedLine(parts, { joinKeys: ['customer_id'], quotedKeys: ['"customer_id":'] }, response, 0, 'c1');
  */
-export function servedLine(parts: readonly [string, string, string], keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string): string {
+export function servedLine(parts: readonly [string, string, string], keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, rowJson?: string): string {
   const shape = shapeOf(response.features);
-  return `${parts[0]}${JSON.stringify(entityKey)},${keysAndValues(response.rows[r]!, keys.quotedKeys, keys.joinKeys, shape, parts[1])},"statuses":${statusesJson(shape, response.metadata[r]!.status)}${parts[2]}`;
+  return `${parts[0]}${JSON.stringify(entityKey)},${keysAndValues(response.rows[r]!, rowJson, keys.quotedKeys, keys.joinKeys, shape, parts[1])},"statuses":${statusesJson(shape, response.metadata[r]!.status)}${parts[2]}`;
 }

@@ -24,8 +24,14 @@ export interface ServingLogOptions {
 
 /** The sampled serving log of one server process. */
 export interface ServingLogWriter {
-  /** Takes the sampled rows of one answered request; cheap, synchronous, never blocks on I/O. */
-  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number): void;
+  /**
+   * Takes the sampled rows of one answered request; cheap, synchronous, never blocks on I/O.
+   * `rowJson`, parallel to the rows, is each row's `JSON.stringify` text when the caller already
+   * has it (the HTTP answer's, see `answerJson`): the log then does not serialize the rows again.
+   */
+  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, rowJson?: readonly string[]): void;
+  /** Whether requests like this one are sampled at all (a rate above 0): only then are row texts worth handing to `record`. */
+  samples(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): boolean;
   /** Appends what is buffered now; resolves when it is written. */
   flush(): Promise<void>;
   /** Stops the background flush and writes what is left. */
@@ -196,18 +202,27 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 250);
   timer.unref();
 
+  const planOf = (project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): ServiceLogPlan => {
+    // A feature list may name another entity's views than the last one: keyed by its features, as the serving plan is.
+    const cacheKey = request.service !== undefined ? `s:${request.service}` : `f:${(request.features ?? []).join(',')}`;
+    let byService = plans.get(project);
+    if (!byService) plans.set(project, (byService = new Map()));
+    let plan = byService.get(cacheKey);
+    if (!plan) {
+      plan = planFor(project, request, defaultThreshold, response);
+      if (byService.size < 1_000) byService.set(cacheKey, plan);
+    }
+    return plan;
+  };
+
   return {
     stats,
-    record(project, request, response, requestId, servedAt) {
-      // A feature list may name another entity's views than the last one: keyed by its features, as the serving plan is.
-      const cacheKey = request.service !== undefined ? `s:${request.service}` : `f:${(request.features ?? []).join(',')}`;
-      let byService = plans.get(project);
-      if (!byService) plans.set(project, (byService = new Map()));
-      let plan = byService.get(cacheKey);
-      if (!plan) {
-        plan = planFor(project, request, defaultThreshold, response);
-        if (byService.size < 1_000) byService.set(cacheKey, plan);
-      }
+    samples(project, request, response) {
+      const plan = planOf(project, request, response);
+      return plan.threshold > 0 && plan.joinKeys.length > 0;
+    },
+    record(project, request, response, requestId, servedAt, rowJson) {
+      const plan = planOf(project, request, response);
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
       let parts: readonly [string, string, string] | undefined;
       let file: PendingFile | undefined;
@@ -231,7 +246,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           file = pending.get(plan.path);
           if (!file) pending.set(plan.path, (file = { service: plan.service, chunks: [], used: 0, rows: 0 }));
         }
-        append(file, servedLine(parts!, plan, response, r, key));
+        append(file, servedLine(parts!, plan, response, r, key, rowJson?.[r]));
         file.rows++;
         bufferedRows++;
       }

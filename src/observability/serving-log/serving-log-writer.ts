@@ -1,10 +1,11 @@
-import { appendFile, mkdir, open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Counter, type Registry } from 'prom-client';
 import { entityKey, int64KeyPart, type Project } from '../../definitions/index.js';
 import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../serving/online-features.js';
 import { isSampledKey, sampleThreshold } from './sample-key.js';
-import { servingLogFile, UNNAMED_SERVICE, type ServedRow } from './served-row.js';
+import { requestParts, servedLine } from './served-lines.js';
+import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
 
 export interface ServingLogOptions {
   /** The platform's data directory: files go under `<dataDir>/serving-log/` (see `served-row.ts`). */
@@ -13,7 +14,7 @@ export interface ServingLogOptions {
   readonly defaultRate?: number;
   /** Rows held between flushes; past it, rows are dropped and counted, never waited for. Default 10,000. */
   readonly maxBufferedRows?: number;
-  /** How often the buffer is appended to the files. Default 250 ms: buffered answers die young, so they cost the GC little. */
+  /** How often the buffer is appended to the files. Default 250 ms. */
   readonly flushIntervalMs?: number;
   /** Where `sluice_serving_log_rows_total` and `sluice_serving_log_dropped_rows_total` are registered. */
   readonly registry?: Registry;
@@ -23,8 +24,14 @@ export interface ServingLogOptions {
 
 /** The sampled serving log of one server process. */
 export interface ServingLogWriter {
-  /** Takes the sampled rows of one answered request; cheap, synchronous, never blocks on I/O. */
-  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number): void;
+  /**
+   * Takes the sampled rows of one answered request; cheap, synchronous, never blocks on I/O.
+   * `rowJson`, parallel to the rows, is each row's `JSON.stringify` text when the caller already
+   * has it (the HTTP answer's, see `answerJson`): the log then does not serialize the rows again.
+   */
+  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, rowJson?: readonly string[]): void;
+  /** Whether requests like this one are sampled at all (a rate above 0): only then are row texts worth handing to `record`. */
+  samples(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): boolean;
   /** Appends what is buffered now; resolves when it is written. */
   flush(): Promise<void>;
   /** Stops the background flush and writes what is left. */
@@ -40,32 +47,29 @@ interface ServiceLogPlan {
   readonly joinKeys: readonly string[];
   /** Per join key, whether it is int64 (its key part is normalized as the lake writes it). */
   readonly int64: readonly boolean[];
+  /** `joinKeys` JSON-quoted, each followed by `:`. */
+  readonly quotedKeys: readonly string[];
+  /** The UTC hour of the last request logged and its file, resolved once an hour. */
+  hourStart: number;
+  path: string;
 }
 
-/** What the rows of one request share, serialized once at flush. */
-interface PendingRequest {
+/** The lines of one log file waiting for the next flush, as UTF-8 bytes (off the JS heap: nothing of the answers is kept). */
+interface PendingFile {
   readonly service: string;
-  readonly requestId: string;
-  readonly servedAt: number;
-  readonly asOf: string;
-  readonly joinKeys: readonly string[];
-  readonly features: readonly string[];
-  readonly views: OnlineFeaturesResponse['views'];
-  /** Parts of the line, serialized at the first flush of one of its rows. */
-  text?: { readonly head: string; readonly time: string; readonly views: string; readonly serialize: RowSerializer };
-  /** The file its rows go to, resolved at the first flush of one of them. */
-  path?: string;
-}
-
-/** A sampled row as buffered: references into the answer. */
-interface PendingRow {
-  readonly request: PendingRequest;
-  readonly entityKey: string;
-  readonly row: Readonly<Record<string, unknown>>;
-  readonly statuses: readonly string[];
+  readonly chunks: Buffer[];
+  /** Bytes used in each chunk. */
+  readonly used: number[];
+  rows: number;
 }
 
 const DEFAULT_MAX_BUFFERED = 10_000;
+/** Chunks are reused from flush to flush (up to 8 MiB of them): fresh memory costs a page fault per 4 KiB written. */
+const CHUNK_BYTES = 256 * 1024;
+const MAX_POOLED_CHUNKS = 32;
+/** Chunks filled before a flush starts without waiting for the timer (so the pool covers the flush). */
+const FLUSH_AT_CHUNKS = 16;
+const HOUR_MS = 3_600_000;
 
 /** A counter by service on `registry`: the one already there when two writers share a registry. */
 function counter(registry: Registry, name: string, help: string): Counter<'service'> {
@@ -79,68 +83,42 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   const view = project.featureViews.find((v) => v.name === firstView);
   const joinKeys = view?.joinKeys ?? project.requestViews.find((v) => v.name === firstView)?.joinKeys ?? [];
   const types = view?.columnTypes ?? project.featureViews.find((v) => joinKeys.every((k) => v.joinKeys.includes(k)))?.columnTypes ?? {};
-  return { service: service?.name ?? UNNAMED_SERVICE, threshold, joinKeys, int64: joinKeys.map((k) => types[k] === 'int64') };
+  return {
+    service: service?.name ?? UNNAMED_SERVICE, threshold, joinKeys, quotedKeys: joinKeys.map((k) => `${JSON.stringify(k)}:`),
+    int64: joinKeys.map((k) => types[k] === 'int64'), hourStart: Number.NaN, path: '',
+  };
 }
 
-/** `JSON.stringify`, with a bigint (an int64 beyond 2^53) as its decimal string; the replacer only when one is there. */
-function json(value: unknown): string {
+/** Appends `text` to a pending file's bytes: into its last chunk, or a new one (from `pool` when it fits one) when it does not fit. */
+function append(file: PendingFile, text: string, pool: Buffer[]): void {
+  const last = file.chunks.length - 1;
+  let chunk = file.chunks[last];
+  let used = last < 0 ? 0 : file.used[last]!;
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes.
+  if (chunk === undefined || chunk.length - used < text.length * 3) {
+    chunk = text.length * 3 <= CHUNK_BYTES ? (pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES)) : Buffer.allocUnsafeSlow(text.length * 3);
+    file.chunks.push(chunk);
+    file.used.push((used = 0));
+  }
+  file.used[file.chunks.length - 1] = used + chunk.write(text, used);
+}
+
+/** The bytes of a pending file, its chunks trimmed to what they hold. */
+function bytesOf(file: PendingFile): Buffer[] {
+  return file.chunks.map((chunk, i) => chunk.subarray(0, file.used[i]));
+}
+
+/** Appends the buffers to a file with one `writev` (a short write, which regular files do not give, is finished with a second). */
+async function appendAll(path: string, buffers: readonly Buffer[]): Promise<void> {
+  const handle = await open(path, 'a');
   try {
-    return JSON.stringify(value);
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    let total = 0;
+    for (const b of buffers) total += b.length;
+    const { bytesWritten } = await handle.writev(buffers);
+    if (bytesWritten < total) await handle.write(Buffer.concat(buffers).subarray(bytesWritten));
+  } finally {
+    await handle.close();
   }
-}
-
-/** A value as JSON: numbers and strings directly, a bigint as its decimal string, anything else (lists) through `json`. */
-function valueJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `"${value.toString()}"`;
-  return json(value);
-}
-
-/** Writes `"keys":{...},` then, after the request's time, `"values":{...},"statuses":{...}` of one row. */
-type RowSerializer = (row: Readonly<Record<string, unknown>>, statuses: readonly string[], time: string, value: typeof valueJson) => string;
-
-/**
- * A serializer for rows of one shape, generated once per (join keys, features): no object is
- * built per row, and names are JSON-quoted into the source, so any name is safe. Status values
- * are the fixed upper-case names of `ValueStatus`, which need no escaping.
- */
-function rowSerializer(joinKeys: readonly string[], features: readonly string[]): RowSerializer {
-  const part = (names: readonly string[], value: (name: string, i: number) => string) =>
-    names.map((name, i) => `${JSON.stringify(JSON.stringify(name))} + ':' + ${value(name, i)}`).join(` + ',' + `) || "''";
-  const keys = part(joinKeys, (k) => `value(row[${JSON.stringify(k)}])`);
-  const values = part(features, (f) => `value(row[${JSON.stringify(f)}])`);
-  const statuses = part(features, (_f, i) => `'"' + statuses[${i}] + '"'`);
-  return new Function('row', 'statuses', 'time', 'value', `return '"keys":{' + ${keys} + '}' + time + ',"values":{' + ${values} + '},"statuses":{' + ${statuses} + '}';`) as RowSerializer;
-}
-
-const serializers = new Map<string, RowSerializer>();
-
-/** One `ServedRow` line (fields in the contract's order), the request's common parts serialized once. */
-function toLine(pending: PendingRow): string {
-  const request = pending.request;
-  if (request.text === undefined) {
-    const views: Record<string, ServedRow['views'][string]> = {};
-    for (const [name, v] of Object.entries(request.views)) views[name] = { definitionHash: v.viewHash ?? '', snapshots: v.snapshots };
-    const shape = JSON.stringify([request.joinKeys, request.features]);
-    let serialize = serializers.get(shape);
-    if (!serialize) {
-      serialize = rowSerializer(request.joinKeys, request.features);
-      if (serializers.size < 1_000) serializers.set(shape, serialize);
-    }
-    request.text = {
-      head: `{"requestId":${JSON.stringify(request.requestId)},"service":${JSON.stringify(request.service)},"entityKey":`,
-      time: `,"asOf":${JSON.stringify(request.asOf)},"servedAt":${request.servedAt}`,
-      views: `,"views":${json(views)}}`,
-      serialize,
-    };
-  }
-  const text = request.text;
-  return `${text.head}${JSON.stringify(pending.entityKey)},${text.serialize(pending.row, pending.statuses, text.time, valueJson)}${text.views}`;
 }
 
 /** Whether a file's last byte is a newline (or it is empty or absent): after a crash mid-append it is not. */
@@ -163,9 +141,11 @@ async function endsClean(path: string): Promise<boolean> {
 }
 
 /**
- * The serving log writer: `record` keeps the rows of sampled entity keys (see `served-row.ts`)
- * in a bounded in-memory buffer; a background flush appends them in batches, one append per
- * file, whole lines only. When the buffer is full, rows are dropped and counted
+ * The serving log writer: `record` formats the lines of the sampled entity keys (see
+ * `served-row.ts`, `served-lines.ts`) on the request and copies them as UTF-8 into bounded
+ * per-file chunks outside the JS heap, so nothing of the answer outlives the request (kept
+ * answers were promoted by the garbage collector, the main cost of an earlier writer); a
+ * background flush appends each file's chunks with one `writev`, whole lines only. When the buffer is full, rows are dropped and counted
  * (`sluice_serving_log_dropped_rows_total`): a request never waits for the log. `close` writes
  * what is left. A torn last line left by a crash is ended before the next append, so it stays
  * one unreadable line that readers skip, never glued to a good one.
@@ -183,7 +163,10 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const written = options.registry && counter(options.registry, 'sluice_serving_log_rows_total', 'Served rows appended to the sampled serving log, by service');
   const dropped = options.registry && counter(options.registry, 'sluice_serving_log_dropped_rows_total', 'Sampled served rows dropped because the serving log buffer was full or a write failed, by service');
   const checked = new Set<string>();
-  let buffer: PendingRow[] = [];
+  const pool: Buffer[] = [];
+  let pending = new Map<string, PendingFile>();
+  let bufferedRows = 0;
+  let pendingChunks = 0;
   let flushing: Promise<void> = Promise.resolve();
 
   const drop = (service: string, n: number) => {
@@ -191,28 +174,22 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     dropped?.inc({ service }, n);
   };
 
-  const writeBatch = async (batch: PendingRow[]) => {
-    const files = new Map<string, { service: string; lines: string[] }>();
-    for (const pending of batch) {
-      const path = (pending.request.path ??= servingLogFile(options.dataDir, pending.request.service, pending.request.servedAt));
-      let file = files.get(path);
-      if (!file) files.set(path, (file = { service: pending.request.service, lines: [] }));
-      file.lines.push(toLine(pending));
-    }
+  const writeFiles = async (files: Map<string, PendingFile>) => {
     for (const [path, file] of files) {
       try {
+        const bytes = bytesOf(file);
         if (!checked.has(path)) {
           await mkdir(dirname(path), { recursive: true });
-          if (!(await endsClean(path))) file.lines.unshift('');
+          if (!(await endsClean(path))) bytes.unshift(Buffer.from('\n'));
           checked.add(path);
         }
-        await appendFile(path, `${file.lines.join('\n')}\n`);
-        const n = file.lines.length - (file.lines[0] === '' ? 1 : 0);
-        stats.written += n;
-        written?.inc({ service: file.service }, n);
+        await appendAll(path, bytes);
+        for (const chunk of file.chunks) if (chunk.length === CHUNK_BYTES && pool.length < MAX_POOLED_CHUNKS) pool.push(chunk);
+        stats.written += file.rows;
+        written?.inc({ service: file.service }, file.rows);
       } catch (error) {
         checked.delete(path);
-        drop(file.service, file.lines.length);
+        drop(file.service, file.rows);
         options.onError?.(error);
       }
     }
@@ -220,30 +197,42 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
 
   const flush = () => {
     flushing = flushing.then(async () => {
-      if (buffer.length === 0) return;
-      const batch = buffer;
-      buffer = [];
-      await writeBatch(batch);
+      if (pending.size === 0) return;
+      const files = pending;
+      pending = new Map();
+      bufferedRows = 0;
+      pendingChunks = 0;
+      await writeFiles(files);
     });
     return flushing;
   };
   const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 250);
   timer.unref();
 
+  const planOf = (project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): ServiceLogPlan => {
+    // A feature list may name another entity's views than the last one: keyed by its features, as the serving plan is.
+    const cacheKey = request.service !== undefined ? `s:${request.service}` : `f:${(request.features ?? []).join(',')}`;
+    let byService = plans.get(project);
+    if (!byService) plans.set(project, (byService = new Map()));
+    let plan = byService.get(cacheKey);
+    if (!plan) {
+      plan = planFor(project, request, defaultThreshold, response);
+      if (byService.size < 1_000) byService.set(cacheKey, plan);
+    }
+    return plan;
+  };
+
   return {
     stats,
-    record(project, request, response, requestId, servedAt) {
-      // A feature list may name another entity's views than the last one: keyed by its features, as the serving plan is.
-      const cacheKey = request.service !== undefined ? `s:${request.service}` : `f:${(request.features ?? []).join(',')}`;
-      let byService = plans.get(project);
-      if (!byService) plans.set(project, (byService = new Map()));
-      let plan = byService.get(cacheKey);
-      if (!plan) {
-        plan = planFor(project, request, defaultThreshold, response);
-        if (byService.size < 1_000) byService.set(cacheKey, plan);
-      }
+    samples(project, request, response) {
+      const plan = planOf(project, request, response);
+      return plan.threshold > 0 && plan.joinKeys.length > 0;
+    },
+    record(project, request, response, requestId, servedAt, rowJson) {
+      const plan = planOf(project, request, response);
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
-      let shared: PendingRequest | undefined;
+      let parts: readonly [string, string, string] | undefined;
+      let file: PendingFile | undefined;
       const rows = response.rows;
       for (let r = 0; r < rows.length; r++) {
         const row = rows[r]!;
@@ -251,12 +240,24 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           ? String(plan.int64[0] ? int64KeyPart(row[plan.joinKeys[0]!] as string) : row[plan.joinKeys[0]!])
           : entityKey(plan.joinKeys.map((k, i) => (plan.int64[i] ? int64KeyPart(row[k] as string) : (row[k] as string))));
         if (!isSampledKey(key, plan.threshold)) continue;
-        if (buffer.length >= maxBuffered) {
+        if (bufferedRows >= maxBuffered) {
           drop(plan.service, 1);
           continue;
         }
-        shared ??= { service: plan.service, requestId, servedAt, asOf: response.asOf, joinKeys: plan.joinKeys, features: response.features, views: response.views };
-        buffer.push({ request: shared, entityKey: key, row, statuses: response.metadata[r]!.status });
+        if (file === undefined) {
+          parts = requestParts({ service: plan.service, requestId, servedAt }, response);
+          if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
+            plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
+            plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
+          }
+          file = pending.get(plan.path);
+          if (!file) pending.set(plan.path, (file = { service: plan.service, chunks: [], used: [], rows: 0 }));
+        }
+        const chunks = file.chunks.length;
+        append(file, servedLine(parts!, plan, response, r, key, rowJson?.[r]), pool);
+        if (file.chunks.length > chunks && ++pendingChunks === FLUSH_AT_CHUNKS) void flush();
+        file.rows++;
+        bufferedRows++;
       }
     },
     flush,

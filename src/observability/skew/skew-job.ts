@@ -7,7 +7,7 @@ import { latestSnapshots } from '../../serving/latest-snapshots.js';
 import type { FeatureSkew, SkewRun, SkewSkipReason } from '../../storage/metadata/skew-store.js';
 import { toIso } from '../../time/index.js';
 import { ServedRowsComparison } from './compare-served-rows.js';
-import { servedRowBatches } from './read-served-rows.js';
+import { servedRowBatches } from '../serving-log/read-serving-log.js';
 
 export interface SkewJobOptions {
   /** One service's log; default every service's. */
@@ -71,7 +71,7 @@ export async function runSkewJob(ctx: SluiceContext, project: Project, options: 
     const comparisons = new Map<string, ServedRowsComparison>();
     let servedRows = 0;
     let unreadableLines = 0;
-    for await (const batch of servedRowBatches(ctx.dataDir, { ...(options.service === undefined ? {} : { service: options.service }), since, until }, options.batchRows)) {
+    for await (const batch of servedRowBatches(ctx.dataDir, { ...(options.service === undefined ? {} : { service: options.service }), ...(since === null ? {} : { since }), until }, options.batchRows)) {
       let comparison = comparisons.get(batch.service);
       if (!comparison) comparisons.set(batch.service, (comparison = new ServedRowsComparison(ctx, project, batch.service, latest)));
       await comparison.add(batch.rows);

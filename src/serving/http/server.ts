@@ -21,6 +21,7 @@ import { createLogger, type Logger, type LogLevel } from '../../observability/lo
 import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observability/tracing.js';
 import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
+import { answerJson } from './answer-json.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 
 export { LOG_LEVELS, type LogLevel } from '../../observability/log.js';
@@ -192,7 +193,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     onError: (error) => app.log.error({ err: error }, 'serving log write failed; its rows were dropped and counted'),
   });
   app.addHook('onClose', async () => servingLog.close());
-  app.post('/v1/features/online', async (request) => {
+  app.post('/v1/features/online', async (request, reply) => {
     const started = performance.now();
     const body = parseRequest(request.body);
     // The label is a service of the registry or "features" (a feature list): clients cannot grow the label set.
@@ -203,7 +204,13 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       const response = await serveOnline(body, request.log);
       const staleViews = response.stale > 0 ? Object.keys(response.views).filter((v) => response.views[v]!.status === 'STALE') : undefined;
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
-      if (registry) servingLog.record(registry.project, body, response, request.id, platform.now());
+      if (registry && servingLog.samples(registry.project, body, response)) {
+        // The answer's text built from each row's JSON, which the serving log reuses for its lines.
+        const answer = answerJson(response);
+        servingLog.record(registry.project, body, response, request.id, platform.now(), answer.rows);
+        void reply.type('application/json; charset=utf-8');
+        return answer.text;
+      }
       return response;
     } catch (error) {
       metrics.recordServing(service, isSluiceError(error) ? (ERROR_STATUS[error.code] ?? 500) : 500, (performance.now() - started) / 1000);

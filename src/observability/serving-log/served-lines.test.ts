@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
+import { compileProject, count, defineProject, entity, batchSource, featureService, featureView } from '../../definitions/index.js';
+import type { ValueStatus } from '../../processing/evaluate-online.js';
+import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
+import { servingLogWriter } from './serving-log-writer.js';
+
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const src = batchSource({ name: 's', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const view = featureView({ name: 'v', entity: customer, source: src, features: { n: count() } });
+const project = compileProject(defineProject({ name: 'p', entities: [customer], sources: [src], featureViews: [view], featureServices: [featureService({ name: 'svc', features: [view], log: { sampleRate: 1 } })] }));
+const STATUSES: ValueStatus[] = ['PRESENT', 'NOT_FOUND', 'NULL', 'STALE'];
+
+/** A value as the contract states it, written out without the writer's code: a bigint as its decimal string, NaN as null, -0 as 0. */
+function reference(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') return Number.isFinite(value) ? (Object.is(value, -0) ? 0 : value) : null;
+  if (Array.isArray(value)) return value.map(reference);
+  return value;
+}
+
+const value = fc.oneof(fc.string({ unit: 'binary' }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.bigInt({ min: 2n ** 60n, max: 2n ** 62n }), fc.array(fc.oneof(fc.double(), fc.string()), { maxLength: 3 }));
+const answer = fc.record({
+  features: fc.uniqueArray(fc.string({ unit: 'binary', minLength: 1 }).map((s) => `v__${s}`), { minLength: 1, maxLength: 6 }),
+  rows: fc.array(fc.record({ key: fc.string({ unit: 'binary' }), values: fc.array(value, { minLength: 6, maxLength: 6 }), statuses: fc.array(fc.constantFrom(...STATUSES), { minLength: 6, maxLength: 6 }), uniform: fc.boolean() }), { minLength: 1, maxLength: 20 }),
+  keyFirst: fc.boolean(),
+});
+
+test('every line is the served row the contract states, whatever the values, names and key order (the writer\'s fast and slow paths)', async () => {
+  await fc.assert(fc.asyncProperty(answer, async ({ features, rows, keyFirst }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'));
+    try {
+      const log = servingLogWriter({ dataDir: dir });
+      const response: OnlineFeaturesResponse = {
+        asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
+        rows: rows.map((r) => {
+          const entries = features.map((f, i) => [f, r.values[i]] as const);
+          return Object.fromEntries(keyFirst ? [['customer_id', r.key], ...entries] : [...entries, ['customer_id', r.key]]) as never;
+        }),
+        metadata: rows.map((r) => ({ status: features.map((_f, i) => (r.uniform ? r.statuses[0]! : r.statuses[i]!)), ageMs: features.map(() => 0) })),
+        views: { v: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: { s: null } } },
+      };
+      log.record(project, { entities: {}, service: 'svc' }, response, 'r"1', Date.parse('2024-03-01T00:00:01Z'));
+      await log.close();
+      const file = join(dir, 'serving-log', 'svc', readdirSync(join(dir, 'serving-log', 'svc'))[0]!);
+      const lines = readFileSync(file, 'utf8').split('\n');
+      expect(lines.pop()).toBe('');
+      expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual(rows.map((r) => ({
+        requestId: 'r"1', service: 'svc', entityKey: r.key, keys: { customer_id: r.key }, asOf: '2024-03-01T00:00:00.000Z', servedAt: Date.parse('2024-03-01T00:00:01Z'),
+        values: Object.fromEntries(features.map((f, i) => [f, reference(r.values[i])])),
+        statuses: Object.fromEntries(features.map((f, i) => [f, r.uniform ? r.statuses[0] : r.statuses[i]])),
+        views: { v: { definitionHash: 'h', snapshots: { s: null } } },
+      })));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }), { numRuns: 150 });
+});
+
+test('a flush of more lines than one buffer chunk holds writes them all, whole and in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'));
+  try {
+    const log = servingLogWriter({ dataDir: dir, maxBufferedRows: 100_000 });
+    const features = Array.from({ length: 50 }, (_v, i) => `v__f${i}`);
+    const at = Date.parse('2024-03-01T00:00:01Z');
+    for (let request = 0; request < 40; request++) {
+      const keys = Array.from({ length: 100 }, (_v, i) => `c${request * 100 + i}`);
+      log.record(project, { entities: {}, service: 'svc' }, {
+        asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
+        rows: keys.map((k) => Object.fromEntries([['customer_id', k], ...features.map((f, i) => [f, i * 1.5])]) as never),
+        metadata: keys.map(() => ({ status: features.map(() => 'PRESENT' as const), ageMs: features.map(() => 0) })),
+        views: { v: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: {} } },
+      }, `r${request}`, at);
+    }
+    await log.close();
+    expect(log.stats).toEqual({ written: 4_000, dropped: 0 });
+    const lines = readFileSync(join(dir, 'serving-log', 'svc', '2024-03-01T00.jsonl'), 'utf8').split('\n');
+    expect(lines.length).toBe(4_001);
+    expect(lines.slice(0, -1).map((line) => (JSON.parse(line) as { entityKey: string }).entityKey)).toEqual(Array.from({ length: 4_000 }, (_v, i) => `c${i}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

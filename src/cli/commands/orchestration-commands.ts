@@ -86,7 +86,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .description('run history, newest first: status, trigger, run key, attempt, timings, rows in and out, snapshots read and written, error and cause')
     .action((options: { failed?: boolean; job?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
-        const runs = (await listRuns(platform.metadata, options.limit, { ...(options.job ? { job: options.job } : {}), ...(options.failed ? { status: 'failed' as const } : {}) })).map(runRow);
+        const runs = (await listRuns(platform, options.limit, { ...(options.job ? { job: options.job } : {}), ...(options.failed ? { status: 'failed' as const } : {}) })).map(runRow);
         out.result({ runs }, () => runs.length === 0 ? 'No runs.' : table(
           ['started', 'job', 'status', 'trigger', 'attempt', 'ms', 'rows in', 'rows out', 'run key', 'error'],
           runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, r.trigger, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey, r.error === null ? null : `${String(r.error)}${r.cause ? ` (cause: ${String(r.cause)})` : ''}`]),

@@ -128,7 +128,7 @@ describe('runs hold a lease', () => {
     expect(run).toMatchObject({ job: 'ingest:txns', status: 'failed' });
     // The run is failed now: a later job start finds no dead run, so only this reap can report it.
     await expect(platform.metadata.health.list({ firing: true })).resolves.toEqual([
-      expect.objectContaining({ kind: 'job_failed', subject: 'job:ingest:txns', firing: true }),
+      expect.objectContaining({ kind: 'job_failed', subject: 'job:ingest:txns', firing: true, message: expect.stringMatching(/^job ingest:txns failed \(run .+\): the process running it died$/) }),
     ]);
   });
 });

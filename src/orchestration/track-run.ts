@@ -25,7 +25,7 @@ async function failDeadRuns(metadata: MetadataStore): Promise<RunRecord[]> {
 export async function reapDeadRuns(ctx: SluiceContext, project?: Project): Promise<RunRecord[]> {
   const dead = await failDeadRuns(ctx.metadata);
   for (const run of dead) {
-    const error: Error = { name: 'Error', message: run.error ?? 'the process running it died' };
+    const error = new Error(run.error ?? 'the process running it died');
     ctx.lineage?.emit({ eventType: 'FAIL', runId: run.id, job: run.job, params: run.params, error, at: Date.now(), ...(project ? { project } : {}) });
     await reportRunHealth(ctx, run, { ok: false, error });
   }

@@ -66,7 +66,17 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const jobs = options.withUpstream ? withUpstream(project, name) : [findJob(project, name)];
         const jc = jobContext(platform, projectDir);
         const timeoutMs = options.timeout;
-        const limit = timeoutMs === undefined ? {} : { timeoutMs, limit: <T>(work: (signal: AbortSignal) => Promise<T>) => withTimeout(jc, systemClock, timeoutMs, undefined, work) };
+        // A timed-out job fails at once, but its work may still be stopping: the platform (its
+        // DuckDB, the metadata store) must outlive it, or the work hangs on a closed engine.
+        const stopping: Promise<void>[] = [];
+        const limit = timeoutMs === undefined ? {} : {
+          timeoutMs,
+          limit: <T>(work: (signal: AbortSignal) => Promise<T>) => {
+            let settled = (): void => undefined;
+            stopping.push(new Promise<void>((resolve) => (settled = resolve)));
+            return withTimeout(jc, systemClock, timeoutMs, undefined, work, async () => settled());
+          },
+        };
         const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', ...limit }, (_job, done, total) => out.progress('run', done, total));
         const failed = result.failed && { job: result.failed.job, ...errorWithCause(result.failed.error) };
         out.result({ ran: result.ran, ...(failed ? { failed } : {}), notRun: result.notRun }, () => [
@@ -75,6 +85,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
           ...(result.notRun.length > 0 ? [`not run, downstream of the failure: ${result.notRun.join(', ')}`] : []),
         ].join('\n'));
         if (failed) process.exitCode = EXIT_FAILURE;
+        await Promise.all(stopping);
       }),
     );
 

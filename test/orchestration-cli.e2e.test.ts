@@ -86,6 +86,8 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
     const r = sluice(dir, 'run', 'materialize:stat');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('there is no job "materialize:stat" (did you mean "materialize:stats"?); jobs: ingest:payments, materialize:stats');
+    // A mistyped --job lists nothing, but says so and suggests the name it meant.
+    expect(sluice(dir, 'runs', '--job', 'ingest:payment').stdout.trim()).toBe('No runs of job "ingest:payment" (did you mean "ingest:payments"?).');
   });
 
   test('sluice scheduler runs the trigger when a new snapshot is committed', async () => {

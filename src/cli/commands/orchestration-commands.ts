@@ -5,6 +5,8 @@ import { systemClock } from '../../orchestration/clock.js';
 import { withTimeout } from '../../orchestration/run-attempts.js';
 import { errorWithCause } from '../../orchestration/job-health.js';
 import { runJobsInOrder, withUpstream, findJob, type JobContext } from '../../orchestration/run-job.js';
+import { projectJobs } from '../../definitions/jobs.js';
+import { didYouMean } from '../../definitions/suggest.js';
 import { createScheduler, type Scheduler } from '../../orchestration/scheduler.js';
 import { startMonitoring } from '../../observability/status/index.js';
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
@@ -50,6 +52,13 @@ export async function startScheduler(platform: Platform, projectDir: string, log
   const scheduler = createScheduler(jobContext(platform, projectDir), { project: () => platform.project(), log });
   await scheduler.start();
   return scheduler;
+}
+
+/** `(did you mean "ingest:payments"?)` for a `--job` with no runs: a job of the project or one in run history. */
+async function suggestJob(platform: Platform, job: string): Promise<string> {
+  const known = new Set(await platform.project().then((project) => projectJobs(project).map((j) => j.name), () => []));
+  for (const run of await platform.metadata.listRuns(1_000)) known.add(run.job);
+  return didYouMean(job, known);
 }
 
 /** `run`, `runs`, `backfill`, `scheduler`: the project's jobs, their history and their schedules. */
@@ -98,7 +107,8 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .action((options: { failed?: boolean; job?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
         const runs = (await listRuns(platform, options.limit, { ...(options.job ? { job: options.job } : {}), ...(options.failed ? { status: 'failed' as const } : {}) })).map(runRow);
-        out.result({ runs }, () => runs.length === 0 ? 'No runs.' : table(
+        const none = options.job === undefined ? 'No runs.' : `No runs of job "${options.job}"${await suggestJob(platform, options.job)}.`;
+        out.result({ runs }, () => runs.length === 0 ? none : table(
           ['started', 'job', 'status', 'trigger', 'attempt', 'ms', 'rows in', 'rows out', 'run key', 'error'],
           runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, r.trigger, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey, r.error === null ? null : `${String(r.error)}${r.cause ? ` (cause: ${String(r.cause)})` : ''}`]),
         ));

@@ -161,7 +161,7 @@ describe('sluice run --timeout on an ingest job', () => {
     writeFileSync(join(slowDir, 'sluice.config.ts'), config.replace("name: 'orch'", "name: 'slow'").replace('data/payments/*.csv', 'data/big/*.csv'));
     mkdirSync(join(slowDir, 'data', 'big'), { recursive: true });
     const rows = Array.from({ length: 1_500_000 }, (_, i) => `c${i},${i % 100},2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`);
-    writeFileSync(join(slowDir, 'data', 'big', 'big.csv'), `customer_id,amount,ts\n${rows.join('\n')}\n`);
+    writeFileSync(join(slowDir, 'data', 'big', 'big-2026-01-01.csv'), `customer_id,amount,ts\n${rows.join('\n')}\n`);
     expect(sluice(slowDir, 'apply').code).toBe(0);
     const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sluice.js'), 'run', 'ingest:payments', '--timeout', '1s'], { cwd: slowDir, encoding: 'utf8', timeout: 90_000 });
     expect({ code: r.status, signal: r.signal }).toEqual({ code: 1, signal: null });
@@ -169,5 +169,14 @@ describe('sluice run --timeout on an ingest job', () => {
     const history = sluice(slowDir, 'runs', '--json').json<{ runs: RunRow[] }>().runs;
     expect(history.filter((h) => h.status === 'running')).toEqual([]);
     expect(history.find((h) => h.job === 'ingest:payments')).toMatchObject({ status: 'failed', error: 'timed out after 1s' });
+  });
+
+  test('a backfill waits for its timed-out attempt to stop: the attempt\'s work ends with its own error, not as a dead process', () => {
+    const slowDir = join(root, 'slow');
+    const r = sluice(slowDir, 'backfill', 'ingest:payments', '--from', '2026-01-01', '--to', '2026-01-02', '--timeout', '1s', '--retries', '0');
+    expect(r.code).toBe(1);
+    const history = sluice(slowDir, 'runs', '--json', '--limit', '2').json<{ runs: RunRow[] }>().runs;
+    expect(history.map((h) => [h.job, h.status])).toEqual([['ingest', 'failed'], ['ingest:payments', 'failed']]);
+    expect(history.map((h) => h.error)).not.toContain('the process running it died');
   });
 });

@@ -108,10 +108,27 @@ describe('runs hold a lease', () => {
       const p = openPlatform({ projectDir: ${JSON.stringify(dir)} });
       await trackRun(p, 'ingest', { file: 'big.csv' }, () => { ready(); return new Promise(() => {}); });
     `);
-    expect((await listRuns(platform.metadata, 10))[0]).toMatchObject({ job: 'ingest', status: 'running' });
+    expect((await listRuns(platform, 10))[0]).toMatchObject({ job: 'ingest', status: 'running' });
     await child.kill();
-    const [run] = await listRuns(platform.metadata, 10);
+    const [run] = await listRuns(platform, 10);
     expect(run).toMatchObject({ job: 'ingest', status: 'failed', error: 'the process running it died', params: { file: 'big.csv' } });
     expect(run!.finishedAt).not.toBeNull();
+  });
+
+  test('a killed run found by "sluice runs" or "sluice status" (listRuns) still fires its job_failed condition', async () => {
+    const { platform, dir } = await twoHandles();
+    const child = await startChild(`
+      const { openPlatform } = await dist('platform.js');
+      const { trackRun } = await dist('orchestration/track-run.js');
+      const p = openPlatform({ projectDir: ${JSON.stringify(dir)} });
+      await trackRun(p, 'ingest:txns', { trigger: 'manual' }, () => { ready(); return new Promise(() => {}); });
+    `);
+    await child.kill();
+    const [run] = await listRuns(platform, 10);
+    expect(run).toMatchObject({ job: 'ingest:txns', status: 'failed' });
+    // The run is failed now: a later job start finds no dead run, so only this reap can report it.
+    await expect(platform.metadata.health.list({ firing: true })).resolves.toEqual([
+      expect.objectContaining({ kind: 'job_failed', subject: 'job:ingest:txns', firing: true, message: expect.stringMatching(/^job ingest:txns failed \(run .+\): the process running it died$/) }),
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
@@ -85,6 +86,8 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
     const r = sluice(dir, 'run', 'materialize:stat');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('there is no job "materialize:stat" (did you mean "materialize:stats"?); jobs: ingest:payments, materialize:stats');
+    // A mistyped --job lists nothing, but says so and suggests the name it meant.
+    expect(sluice(dir, 'runs', '--job', 'ingest:payment').stdout.trim()).toBe('No runs of job "ingest:payment" (did you mean "ingest:payments"?).');
   });
 
   test('sluice scheduler runs the trigger when a new snapshot is committed', async () => {
@@ -148,5 +151,32 @@ export default defineProject({ name: 'crash', entities: [entity({ name: 'custome
     expect(timedOut.code).toBe(1);
     expect(timedOut.stdout).toContain('transform:looping: FAILED: timed out after 1s');
     expect(loopingRuns().map((r) => [r.status, r.error])[0]).toEqual(['failed', 'timed out after 1s']);
+  });
+});
+
+describe('sluice run --timeout on an ingest job', () => {
+  test('the timed-out run fails, its work is stopped, and the command exits (it used to hang on the closed engine)', () => {
+    const slowDir = join(root, 'slow');
+    expect(sluice(root, 'init', 'slow').code).toBe(0);
+    writeFileSync(join(slowDir, 'sluice.config.ts'), config.replace("name: 'orch'", "name: 'slow'").replace('data/payments/*.csv', 'data/big/*.csv'));
+    mkdirSync(join(slowDir, 'data', 'big'), { recursive: true });
+    const rows = Array.from({ length: 1_500_000 }, (_, i) => `c${i},${i % 100},2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`);
+    writeFileSync(join(slowDir, 'data', 'big', 'big-2026-01-01.csv'), `customer_id,amount,ts\n${rows.join('\n')}\n`);
+    expect(sluice(slowDir, 'apply').code).toBe(0);
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'sluice.js'), 'run', 'ingest:payments', '--timeout', '1s'], { cwd: slowDir, encoding: 'utf8', timeout: 90_000 });
+    expect({ code: r.status, signal: r.signal }).toEqual({ code: 1, signal: null });
+    expect(r.stdout).toContain('ingest:payments: FAILED: timed out after 1s');
+    const history = sluice(slowDir, 'runs', '--json').json<{ runs: RunRow[] }>().runs;
+    expect(history.filter((h) => h.status === 'running')).toEqual([]);
+    expect(history.find((h) => h.job === 'ingest:payments')).toMatchObject({ status: 'failed', error: 'timed out after 1s' });
+  });
+
+  test('a backfill waits for its timed-out attempt to stop: the attempt\'s work ends with its own error, not as a dead process', () => {
+    const slowDir = join(root, 'slow');
+    const r = sluice(slowDir, 'backfill', 'ingest:payments', '--from', '2026-01-01', '--to', '2026-01-02', '--timeout', '1s', '--retries', '0');
+    expect(r.code).toBe(1);
+    const history = sluice(slowDir, 'runs', '--json', '--limit', '2').json<{ runs: RunRow[] }>().runs;
+    expect(history.map((h) => [h.job, h.status])).toEqual([['ingest', 'failed'], ['ingest:payments', 'failed']]);
+    expect(history.map((h) => h.error)).not.toContain('the process running it died');
   });
 });

@@ -126,4 +126,15 @@ describe('checks on batch ingest', () => {
     await expect(releaseBatch(env.platform, 1, 'bo')).rejects.toThrow('quarantined batch 1 was dropped by ana');
     expect(await env.platform.metadata.latestSnapshot('txns')).toBeUndefined();
   });
+
+  test('a drop racing a release: exactly one wins, and a dropped batch never reaches the lake', async () => {
+    env = await tempPlatform(spec, T0);
+    await expect(ingestFile(env.platform, env.project, 'txns', file('bad.csv', bad))).rejects.toThrow('quarantined as 1');
+    const [release, drop] = await Promise.allSettled([releaseBatch(env.platform, 1, 'ana'), dropBatch(env.platform, 1, 'bo')]);
+    expect([release.status, drop.status].sort()).toEqual(['fulfilled', 'rejected']);
+    const [batch] = await env.platform.metadata.quality.listQuarantine();
+    const snapshot = await env.platform.metadata.latestSnapshot('txns');
+    if (batch!.status === 'dropped') expect(snapshot).toBeUndefined();
+    else expect(batch).toMatchObject({ status: 'released', snapshot: snapshot!.id });
+  });
 });

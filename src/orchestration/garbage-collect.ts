@@ -5,7 +5,7 @@ import type { SluiceContext } from '../context.js';
 import { temporaryPid } from '../storage/lake/atomic-file.js';
 import type { LakeFile } from '../storage/lake/lake.js';
 import { processAlive } from './lease.js';
-import { failDeadRuns } from './track-run.js';
+import { reapDeadRuns } from './track-run.js';
 
 export interface GarbageOptions {
   /** Report what would be removed without removing it. */
@@ -32,7 +32,7 @@ export interface GarbageCollector {
 
 /** Sources with an ingest (or tables with a transform run) running now (a live run lease): their unreferenced files may be about to be committed. */
 async function sourcesBeingIngested(ctx: SluiceContext): Promise<Set<string>> {
-  await failDeadRuns(ctx.metadata);
+  await reapDeadRuns(ctx);
   const runs = await ctx.metadata.listRuns(10_000);
   return new Set(runs.filter((r) => r.status === 'running' && (r.job === 'ingest' || r.job === 'transform')).map((r) => String(r.params.source)));
 }

@@ -23,12 +23,19 @@ export function isTimeout(error: unknown): boolean {
   return isSluiceError(error) && error.code === 'TIMED_OUT';
 }
 
+/** The message of an Error, or of an error-like object (`{ message }`, as stored or deserialized), never "[object Object]". */
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const message = (error as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' ? message : String(error);
+}
+
 /** An error's message followed by the messages of its causes, as run history records it. */
 export function errorWithCause(error: unknown): { message: string; cause?: string } {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const causes: string[] = [];
   for (let c = (error as { cause?: unknown } | undefined)?.cause; c !== undefined && causes.length < 5; c = (c as { cause?: unknown }).cause) {
-    const text = c instanceof Error ? c.message : String(c);
+    const text = messageOf(c);
     if (!message.includes(text)) causes.push(text);
     if (!(c instanceof Error)) break;
   }

@@ -117,20 +117,30 @@ export async function runKeyed(jc: JobContext, project: Project, job: string, op
   options.onClaim?.(claimed.claimed);
   if (!claimed.claimed) return { status: 'not-claimed', holderStatus: claimed.record.status };
   let attempts = claimed.record.attempts;
+  let lastStopped = Promise.resolve();
   for (let tries = 0; ; tries++) {
     attempts++;
     try {
       // Its own DuckDB, so interrupting a timed-out attempt stops no other job's statement.
       const scope = ownEngine(jc);
+      // A failed attempt's work may still be stopping (a timeout answers at once): the next
+      // attempt, or the caller closing the platform, waits for it, or its run is left behind.
+      let settled = (): void => undefined;
+      const stopped = new Promise<void>((resolve) => (settled = resolve));
+      lastStopped = Promise.resolve();
       const stats = await runJob(scope.jc, project, job, {
         trigger: claim.trigger, runKey: claim.key, attempt: attempts, timeoutMs: policy.timeoutMs,
         ...(options.partition ? { partition: options.partition } : {}),
-        limit: (work) => withTimeout(scope.jc, clock, policy.timeoutMs, options.signal, work, scope.close),
+        limit: (work) => {
+          lastStopped = stopped;
+          return withTimeout(scope.jc, clock, policy.timeoutMs, options.signal, work, () => scope.close().finally(settled));
+        },
         onStart: async () => void (await store.startAttempt(claim.key, currentRunId()!)),
       });
       await store.finish(claim.key, { status: 'succeeded' }, clock.now());
       return { status: 'succeeded', attempts, stats };
     } catch (error) {
+      await lastStopped;
       const last = tries >= policy.retries || options.signal?.aborted === true;
       if (last) {
         await store.finish(claim.key, { status: 'failed', error: errorWithCause(error).message }, clock.now());

@@ -12,9 +12,9 @@ const currentRun = new AsyncLocalStorage<{ readonly runId: string }>();
 
 /**
  * Marks every run whose process is gone as failed ("the process running it died"), so no run
- * stays `running` forever. Called when a job starts and before runs are listed.
+ * stays `running` forever. Only through `reapDeadRuns`, which also reports each one.
  */
-export async function failDeadRuns(metadata: MetadataStore): Promise<RunRecord[]> {
+async function failDeadRuns(metadata: MetadataStore): Promise<RunRecord[]> {
   return metadata.failDeadRuns(holderIsGone);
 }
 
@@ -25,17 +25,22 @@ export async function failDeadRuns(metadata: MetadataStore): Promise<RunRecord[]
 export async function reapDeadRuns(ctx: SluiceContext, project?: Project): Promise<RunRecord[]> {
   const dead = await failDeadRuns(ctx.metadata);
   for (const run of dead) {
-    const error: Error = { name: 'Error', message: run.error ?? 'the process running it died' };
+    const error = new Error(run.error ?? 'the process running it died');
     ctx.lineage?.emit({ eventType: 'FAIL', runId: run.id, job: run.job, params: run.params, error, at: Date.now(), ...(project ? { project } : {}) });
     await reportRunHealth(ctx, run, { ok: false, error });
   }
   return dead;
 }
 
-/** Run history, newest first, with runs of dead processes shown as failed; optionally of one job or status. */
-export async function listRuns(metadata: MetadataStore, limit: number, filter: { job?: string; status?: RunStatus } = {}): Promise<RunRecord[]> {
-  await failDeadRuns(metadata);
-  return metadata.listRuns(limit, filter);
+/**
+ * Run history, newest first, with runs of dead processes shown as failed; optionally of one job
+ * or status. The dead runs are reaped with `reapDeadRuns`, so the listing that finds one (say
+ * `sluice runs` after a Ctrl-C) also fires its `job_failed` condition: once failed, no later
+ * reap would find the run again.
+ */
+export async function listRuns(ctx: SluiceContext, limit: number, filter: { job?: string; status?: RunStatus } = {}): Promise<RunRecord[]> {
+  await reapDeadRuns(ctx);
+  return ctx.metadata.listRuns(limit, filter);
 }
 
 /**

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { SluiceContext } from '../context.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { commitOrRemove } from '../ingest/commit-ingest.js';
+import { withLease } from '../orchestration/lease.js';
 import { fsyncPath, writeFileAtomic } from '../storage/lake/atomic-file.js';
 import type { Snapshot, TransformLineage } from '../storage/metadata/metadata-store.js';
 import type { CheckOutcome, QuarantinedBatch } from '../storage/metadata/quality-store.js';
@@ -71,6 +72,16 @@ async function heldBatch(ctx: SluiceContext, id: number): Promise<QuarantinedBat
   return batch;
 }
 
+/**
+ * Runs a release or drop of batch `id` holding its lease, read after the lease is held: a
+ * release commits before it records the outcome, so a drop (or a second release) in another
+ * process between the two would otherwise see it still held and let dropped rows reach the lake.
+ * The other waits for the holder and then sees the outcome; a holder that died is taken over.
+ */
+function resolving<T>(ctx: SluiceContext, id: number, body: (batch: QuarantinedBatch) => Promise<T>): Promise<T> {
+  return withLease(ctx.metadata, `quarantine:${id}`, { waitMs: 120_000, purpose: `the release or drop of quarantined batch ${id}` }, async () => body(await heldBatch(ctx, id)));
+}
+
 /** The content hash a released batch commits with: its own for an ingest (so the file counts as ingested), a per-batch one for a transform. */
 const releaseHash = (batch: QuarantinedBatch): string => (batch.lineage ? `${batch.contentHash}:quarantine:${batch.id}` : batch.contentHash);
 
@@ -85,7 +96,11 @@ const releaseHash = (batch: QuarantinedBatch): string => (batch.lineage ? `${bat
  * const { batch, snapshot } = await releaseBatch(ctx, 3, 'ana');
  */
 export async function releaseBatch(ctx: SluiceContext, id: number, by: string): Promise<{ batch: QuarantinedBatch; snapshot: Snapshot; committed: boolean }> {
-  const batch = await heldBatch(ctx, id);
+  return resolving(ctx, id, (batch) => releaseHeld(ctx, batch, by));
+}
+
+async function releaseHeld(ctx: SluiceContext, batch: QuarantinedBatch, by: string): Promise<{ batch: QuarantinedBatch; snapshot: Snapshot; committed: boolean }> {
+  const id = batch.id;
   if (batch.status === 'released') return { batch, snapshot: (await ctx.metadata.snapshot(batch.snapshot!))!, committed: false };
   if (batch.status === 'dropped') throw new ConflictError('CONFLICT', `quarantined batch ${id} was dropped by ${batch.resolvedBy}; it cannot be released`);
   const hash = releaseHash(batch);
@@ -116,10 +131,11 @@ export async function releaseBatch(ctx: SluiceContext, id: number, by: string): 
  * await dropBatch(ctx, 3, 'ana');
  */
 export async function dropBatch(ctx: SluiceContext, id: number, by: string): Promise<QuarantinedBatch> {
-  const batch = await heldBatch(ctx, id);
-  const resolved = await ctx.metadata.quality.resolve(id, { status: 'dropped', by, at: ctx.now() });
-  await removeHeldFiles(ctx, batch);
-  return resolved;
+  return resolving(ctx, id, async (batch) => {
+    const resolved = await ctx.metadata.quality.resolve(id, { status: 'dropped', by, at: ctx.now() });
+    await removeHeldFiles(ctx, batch);
+    return resolved;
+  });
 }
 
 async function removeHeldFiles(ctx: SluiceContext, batch: QuarantinedBatch): Promise<void> {

@@ -5,6 +5,8 @@ import { systemClock } from '../../orchestration/clock.js';
 import { withTimeout } from '../../orchestration/run-attempts.js';
 import { errorWithCause } from '../../orchestration/job-health.js';
 import { runJobsInOrder, withUpstream, findJob, type JobContext } from '../../orchestration/run-job.js';
+import { projectJobs } from '../../definitions/jobs.js';
+import { didYouMean } from '../../definitions/suggest.js';
 import { createScheduler, type Scheduler } from '../../orchestration/scheduler.js';
 import { startMonitoring } from '../../observability/status/index.js';
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
@@ -52,6 +54,13 @@ export async function startScheduler(platform: Platform, projectDir: string, log
   return scheduler;
 }
 
+/** `(did you mean "ingest:payments"?)` for a `--job` with no runs: a job of the project or one in run history. */
+async function suggestJob(platform: Platform, job: string): Promise<string> {
+  const known = new Set(await platform.project().then((project) => projectJobs(project).map((j) => j.name), () => []));
+  for (const run of await platform.metadata.listRuns(1_000)) known.add(run.job);
+  return didYouMean(job, known);
+}
+
 /** `run`, `runs`, `backfill`, `scheduler`: the project's jobs, their history and their schedules. */
 export function registerOrchestrationCommands(program: Command, run: CommandContext): void {
   program
@@ -66,7 +75,17 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const jobs = options.withUpstream ? withUpstream(project, name) : [findJob(project, name)];
         const jc = jobContext(platform, projectDir);
         const timeoutMs = options.timeout;
-        const limit = timeoutMs === undefined ? {} : { timeoutMs, limit: <T>(work: (signal: AbortSignal) => Promise<T>) => withTimeout(jc, systemClock, timeoutMs, undefined, work) };
+        // A timed-out job fails at once, but its work may still be stopping: the platform (its
+        // DuckDB, the metadata store) must outlive it, or the work hangs on a closed engine.
+        const stopping: Promise<void>[] = [];
+        const limit = timeoutMs === undefined ? {} : {
+          timeoutMs,
+          limit: <T>(work: (signal: AbortSignal) => Promise<T>) => {
+            let settled = (): void => undefined;
+            stopping.push(new Promise<void>((resolve) => (settled = resolve)));
+            return withTimeout(jc, systemClock, timeoutMs, undefined, work, async () => settled());
+          },
+        };
         const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', ...limit }, (_job, done, total) => out.progress('run', done, total));
         const failed = result.failed && { job: result.failed.job, ...errorWithCause(result.failed.error) };
         out.result({ ran: result.ran, ...(failed ? { failed } : {}), notRun: result.notRun }, () => [
@@ -75,6 +94,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
           ...(result.notRun.length > 0 ? [`not run, downstream of the failure: ${result.notRun.join(', ')}`] : []),
         ].join('\n'));
         if (failed) process.exitCode = EXIT_FAILURE;
+        await Promise.all(stopping);
       }),
     );
 
@@ -86,8 +106,9 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .description('run history, newest first: status, trigger, run key, attempt, timings, rows in and out, snapshots read and written, error and cause')
     .action((options: { failed?: boolean; job?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
-        const runs = (await listRuns(platform.metadata, options.limit, { ...(options.job ? { job: options.job } : {}), ...(options.failed ? { status: 'failed' as const } : {}) })).map(runRow);
-        out.result({ runs }, () => runs.length === 0 ? 'No runs.' : table(
+        const runs = (await listRuns(platform, options.limit, { ...(options.job ? { job: options.job } : {}), ...(options.failed ? { status: 'failed' as const } : {}) })).map(runRow);
+        const none = options.job === undefined ? 'No runs.' : `No runs of job "${options.job}"${await suggestJob(platform, options.job)}.`;
+        out.result({ runs }, () => runs.length === 0 ? none : table(
           ['started', 'job', 'status', 'trigger', 'attempt', 'ms', 'rows in', 'rows out', 'run key', 'error'],
           runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, r.trigger, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey, r.error === null ? null : `${String(r.error)}${r.cause ? ` (cause: ${String(r.cause)})` : ''}`]),
         ));

@@ -69,7 +69,7 @@ const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Pro
     return { rows, columns: ['id', 'source', 'version', 'rows', 'addedRows', 'files', 'createdAt'] };
   },
   async runs(platform, { limit }) {
-    const rows = (await listRuns(platform.metadata, limit)).map((r) => ({
+    const rows = (await listRuns(platform, limit)).map((r) => ({
       id: r.id, job: r.job, status: r.status, startedAt: iso(r.startedAt), finishedAt: iso(r.finishedAt),
       ms: r.finishedAt === null ? null : r.finishedAt - r.startedAt, error: r.error, params: r.params, stats: r.stats,
     }));

@@ -24,6 +24,20 @@ function failure(error: unknown, timeoutMs: number, url: string): string {
 }
 
 /**
+ * `https://user:password@host/...` means Basic authentication (as curl reads it), but fetch
+ * refuses a URL that carries credentials: they move to an `authorization` header (a header the
+ * channel declares wins).
+ */
+function withoutCredentials(url: string): { target: string; authorization: Record<string, string> } {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (!parsed || (parsed.username === '' && parsed.password === '')) return { target: url, authorization: {} };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { target: parsed.href, authorization: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
+}
+
+/**
  * POSTs one alert as JSON. The `x-sluice-alert-id` header repeats `payload.alertId`, so a
  * receiver can de-duplicate without reading the body.
  *
@@ -33,9 +47,11 @@ function failure(error: unknown, timeoutMs: number, url: string): string {
 export async function postWebhook(url: string, headers: Readonly<Record<string, string>>, payload: AlertPayload, timeoutMs: number): Promise<WebhookOutcome> {
   let response: Response;
   try {
-    response = await fetch(url, {
+    const { target, authorization: fromUrl } = withoutCredentials(url);
+    const authorization = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization') ? {} : fromUrl;
+    response = await fetch(target, {
       method: 'POST', body: JSON.stringify(payload), signal: AbortSignal.timeout(timeoutMs),
-      headers: { ...headers, 'content-type': 'application/json', 'user-agent': 'sluice-alerts', 'x-sluice-alert-id': payload.alertId },
+      headers: { ...authorization, ...headers, 'content-type': 'application/json', 'user-agent': 'sluice-alerts', 'x-sluice-alert-id': payload.alertId },
     });
   } catch (error) {
     return { ok: false, retry: true, error: failure(error, timeoutMs, url) };

@@ -80,7 +80,7 @@ const conditionRow = (c: Condition): ConditionStatus => ({
  */
 export async function healthStatus(ctx: SluiceContext, project: Project, options: { runs?: number } = {}): Promise<HealthStatus> {
   const freshness = await reportFreshness(ctx, project);
-  const [firing, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), listRuns(ctx.metadata, 500), ctx.metadata.deadLetterCounts()]);
+  const [firing, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);
   const streams = project.sources.some(isStreamed) ? await streamStatus(project, await ctx.log(), await ctx.online(), ctx.now()) : [];
   const conditions = firing.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1)).map(conditionRow);
   const last = new Map<string, RunRecord>();

@@ -61,6 +61,6 @@ describe('sluice ingest --known-at and dataset build --as-known, end to end', ()
     expect(bad.stderr).toContain('--known-at later: use event or ingestion');
     const both = sluice(dir, 'dataset', 'build', '--manifest', 'out/known.jsonl.manifest.json', '--as-known');
     expect(both.code).toBe(2);
-    expect(both.stderr).toContain('--manifest takes the spine, features and time mode from the manifest');
+    expect(both.stderr).toContain('--manifest takes the spine, features, time mode and model from the manifest');
   });
 });

@@ -54,3 +54,21 @@ export function rate(value: string): number {
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1, e.g. 0.1.');
   return n;
 }
+
+/** A point in time for `--since`/`--until`: an ISO-8601 instant (UTC when it has no offset), or a duration ago (`24h`). */
+export type TimeOption = { readonly at: number } | { readonly ago: number };
+
+/** A commander parser for {@link TimeOption}; resolve it against the command's clock with {@link resolveTime}. */
+export function timeOrAgo(value: string): TimeOption {
+  const ago = parseDuration(value);
+  if (ago !== undefined) return { ago };
+  const text = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value) ? `${value}Z` : value;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new InvalidArgumentError('expected an ISO-8601 time (2026-03-01T12:00:00Z) or a duration ago (24h).');
+  return { at };
+}
+
+/** The epoch ms a {@link TimeOption} names, at `now`. */
+export function resolveTime(option: TimeOption, now: number): number {
+  return 'at' in option ? option.at : now - option.ago;
+}

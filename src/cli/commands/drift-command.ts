@@ -1,26 +1,17 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { resolveTime, timeOrAgo, type TimeOption } from '../options.js';
 import { datasetDrift } from '../../observability/drift/dataset-drift.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import type { DriftResult } from '../../storage/metadata/drift-store.js';
-import { parseDuration } from '../../time/index.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
 interface DriftOptions {
   dataset?: string;
   service?: string;
-  since?: string;
-  until?: string;
+  since?: TimeOption;
+  until?: TimeOption;
   subject?: string;
-}
-
-/** A time option: ISO-8601, or a duration meaning that long before now (`24h`). */
-function timeOption(text: string, now: number): number {
-  const ago = parseDuration(text);
-  if (ago !== undefined) return now - ago;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new InvalidArgumentError(`"${text}" is neither an ISO-8601 time (2024-05-01T00:00:00Z) nor a duration before now (24h)`);
-  return at;
 }
 
 const rows = (results: readonly DriftResult[]) =>
@@ -33,8 +24,8 @@ export function registerDriftCommand(program: Command, run: CommandContext): voi
     .command('drift')
     .option('--dataset <id>', 'compare the served values in the serving log with this training dataset (its id, as "sluice dataset build" printed it)')
     .option('--service <name>', 'with --dataset: served rows of this feature service only (_features: feature-list requests)')
-    .option('--since <time>', 'with --dataset: rows served at or after this time (ISO-8601, or a duration before now: 24h)')
-    .option('--until <time>', 'with --dataset: rows served before this time')
+    .option('--since <time>', 'with --dataset: rows served at or after this time (ISO-8601, or a duration before now: 24h)', timeOrAgo)
+    .option('--until <time>', 'with --dataset: rows served before this time', timeOrAgo)
     .option('--subject <subject>', 'without --dataset: only results of this subject (dataset:<id> or source:<name>)')
     .description('drift: PSI / Jensen-Shannon of served values against a training dataset, and of source batches against the previous batch')
     .action((options: DriftOptions) =>
@@ -46,13 +37,13 @@ export function registerDriftCommand(program: Command, run: CommandContext): voi
         }
         const now = platform.now();
         const project = await platform.project();
-        const params = { dataset: options.dataset, ...(options.service ? { service: options.service } : {}), ...(options.since ? { since: options.since } : {}), ...(options.until ? { until: options.until } : {}) };
+        const params = { dataset: options.dataset, ...(options.service ? { service: options.service } : {}), ...(options.since ? { since: resolveTime(options.since, now) } : {}), ...(options.until ? { until: resolveTime(options.until, now) } : {}) };
         const report = await trackRun(platform, 'drift', params, async () => {
           const result = await datasetDrift(platform, project, {
             datasetId: options.dataset!,
             ...(options.service === undefined ? {} : { service: options.service }),
-            ...(options.since === undefined ? {} : { since: timeOption(options.since, now) }),
-            ...(options.until === undefined ? {} : { until: timeOption(options.until, now) }),
+            ...(options.since === undefined ? {} : { since: resolveTime(options.since, now) }),
+            ...(options.until === undefined ? {} : { until: resolveTime(options.until, now) }),
           });
           return { result, stats: { servedRows: result.servedRows, scored: result.results.length, drifted: result.results.filter((r) => r.severity !== 'ok').length, skipped: result.skipped.length } };
         }, project);

@@ -1,28 +1,10 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { rate, resolveTime, timeOrAgo, type TimeOption } from '../options.js';
 import { runSkewJob, type SkewReport } from '../../observability/skew/index.js';
 import type { FeatureSkew } from '../../storage/metadata/skew-store.js';
-import { parseDuration } from '../../time/duration.js';
 import { EXIT_UNHEALTHY } from '../exit.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
-
-/** A point in time for `--since`/`--until`: ISO-8601 (UTC when it has no offset), or a duration ago (`24h`). */
-type TimeOption = { readonly at: number } | { readonly ago: number };
-
-function timeOption(value: string): TimeOption {
-  const ago = parseDuration(value);
-  if (ago !== undefined) return { ago };
-  const text = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value) ? `${value}Z` : value;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new InvalidArgumentError('expected an ISO-8601 time (2026-03-01T12:00:00Z) or a duration ago (24h).');
-  return { at };
-}
-
-function rate(value: unknown): number {
-  const n = Number(value);
-  if (!(typeof value === 'string' && value.trim() !== '' && n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a rate from 0 to 1, e.g. 0.01 for 1%.');
-  return n;
-}
 
 const percent = (r: number) => `${Number((r * 100).toPrecision(3))}%`;
 const skippedText = (f: FeatureSkew) => Object.entries(f.skipped).map(([reason, n]) => `${reason} ${n}`).join(', ') || '-';
@@ -49,14 +31,14 @@ export function registerSkewCommand(program: Command, run: CommandContext): void
   program
     .command('skew')
     .option('--service <name>', 'only this feature service\'s served rows (default: every service)')
-    .option('--since <time>', 'rows served from this time: ISO-8601, or a duration ago (24h)', timeOption)
-    .option('--until <time>', 'rows served before this time (default: now)', timeOption)
+    .option('--since <time>', 'rows served from this time: ISO-8601, or a duration ago (24h)', timeOrAgo)
+    .option('--until <time>', 'rows served before this time (default: now)', timeOrAgo)
     .option('--max-mismatch-rate <rate>', 'a feature is unhealthy above this share of mismatches (0 to 1)', rate, 0)
     .description('training/serving skew: recomputes sampled served values offline at their asOf and compares them, per feature (exit code 3 when a feature is above the threshold)')
     .action((options: { service?: string; since?: TimeOption; until?: TimeOption; maxMismatchRate: number }) =>
       run.withPlatform(async ({ platform, out }) => {
         const now = platform.now();
-        const resolve = (t: TimeOption) => ('at' in t ? t.at : now - t.ago);
+        const resolve = (t: TimeOption) => resolveTime(t, now);
         const report = await runSkewJob(platform, await platform.project(), {
           ...(options.service === undefined ? {} : { service: options.service }),
           ...(options.since === undefined ? {} : { since: resolve(options.since) }),

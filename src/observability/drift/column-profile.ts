@@ -176,8 +176,9 @@ export function profileValues(values: readonly unknown[], kind: ColumnProfile['k
     }
     count++;
     sum += x;
-    min = min === null ? x : Math.min(min, x);
-    max = max === null ? x : Math.max(max, x);
+    // `+ 0` folds a negative zero into 0: a profile, like every other path, has one zero.
+    min = min === null ? x + 0 : Math.min(min, x + 0);
+    max = max === null ? x + 0 : Math.max(max, x + 0);
     if (Math.abs(x) <= SKETCH_MIN_MAGNITUDE) zero++;
     else {
       const bins = x > 0 ? positive : negative;

@@ -10,6 +10,8 @@ import { profileRelation } from './profile-sql.js';
 // (the element at rank floor(q·(n-1)), as a sketch reads them), raw values binned by them,
 // and PSI / JS written out from their definitions.
 const EPS = 1e-4;
+/** A DOUBLE literal read by DuckDB's double parser (a bare literal would be a DECIMAL, rounded on the cast), keeping -0's sign. */
+const dbl = (v: number | null | undefined) => (v === null || v === undefined ? 'NULL' : `'${Object.is(v, -0) ? '-0.0' : String(v)}'::DOUBLE`);
 function bruteNumeric(reference: number[], current: number[]): [number[], number[]] {
   const sorted = [...reference].sort((a, b) => a - b);
   const edges = [...new Set([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((q) => sorted[Math.floor(q * (sorted.length - 1) + 1e-9)]!))].sort((a, b) => a - b);
@@ -107,6 +109,16 @@ describe('profiles', () => {
   });
   afterAll(async () => engine.close());
 
+  test('a negative zero is one value: min and max are 0 on both profiles and after merge (CI seed 761907953 found [-0])', async () => {
+    await engine.run("CREATE OR REPLACE TABLE t (x DOUBLE); INSERT INTO t VALUES ('-0.0'::DOUBLE)");
+    const sql = await profileRelation(engine, 't', [{ name: 'x', kind: 'numeric' }]);
+    const mem = profileValues([-0], 'numeric');
+    for (const p of [sql.columns.x, mem, mergeColumnProfiles(mem, profileValues([], 'numeric'))] as { min: number; max: number }[]) {
+      expect(Object.is(p.min, 0) && Object.is(p.max, 0)).toBe(true);
+    }
+    expect(sql.columns.x).toEqual(mem);
+  });
+
   test('the SQL profile (DuckDB histogram of sketch keys) equals the in-memory one; JSON round trip and merge are exact', async () => {
     await fc.assert(fc.asyncProperty(
       fc.array(fc.option(fc.oneof(fc.double({ min: -1e9, max: 1e9, noNaN: true, noDefaultInfinity: true }), fc.integer({ min: -5, max: 5 }).map((x) => x * 1.0)), { nil: null }), { minLength: 0, maxLength: 200 }),
@@ -115,7 +127,7 @@ describe('profiles', () => {
         const n = Math.max(numbers.length, strings.length);
         await engine.run('CREATE OR REPLACE TABLE t (x DOUBLE, s VARCHAR)');
         if (n > 0) {
-          await engine.run(`INSERT INTO t VALUES ${Array.from({ length: n }, (_, i) => `(${numbers[i] ?? 'NULL'}, ${strings[i] === undefined || strings[i] === null ? 'NULL' : `'${strings[i]!.replace("'", "''")}'`})`).join(', ')}`);
+          await engine.run(`INSERT INTO t VALUES ${Array.from({ length: n }, (_, i) => `(${dbl(numbers[i])}, ${strings[i] === undefined || strings[i] === null ? 'NULL' : `'${strings[i]!.replace("'", "''")}'`})`).join(', ')}`);
         }
         const pad = <T>(xs: (T | null)[]) => [...xs, ...new Array<null>(n - xs.length).fill(null)];
         const sql = await profileRelation(engine, 't', [{ name: 'x', kind: 'numeric' }, { name: 's', kind: 'categorical' }]);

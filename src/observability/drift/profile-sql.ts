@@ -71,8 +71,11 @@ export async function profileRelation(engine: SqlEngine, relation: string, colum
     const count = zero + [...positive, ...negative].reduce((s, [, n]) => s + n, 0);
     profiles[c.name] = {
       kind: 'numeric', relativeAccuracy: RELATIVE_ACCURACY, count, nulls, nonFinite: Number(total![`nf${i}`]),
-      min: total![`lo${i}`] ?? null, max: total![`hi${i}`] ?? null, sum: Number(total![`s${i}`]), zero, positive, negative,
+      min: zeroed(total![`lo${i}`]), max: zeroed(total![`hi${i}`]), sum: Number(total![`s${i}`]), zero, positive, negative,
     };
   }
   return { rows, columns: profiles };
 }
+
+/** DuckDB keeps a negative zero's sign in min/max; a profile has one zero (`-0 + 0 === 0`). */
+const zeroed = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : v + 0);

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'ADAPTER_FAILED'
   | 'POLICY_DENIED'
+  | 'UNAUTHENTICATED'
   | 'USER_CODE_FAILED'
   | 'TIMED_OUT';
 
@@ -54,6 +55,8 @@ export class ConflictError extends SluiceError {}
 export class ValidationError extends SluiceError {}
 export class AdapterError extends SluiceError {}
 export class PolicyError extends SluiceError {}
+/** No valid credentials (HTTP 401); a valid caller without the right gets a `PolicyError` (403). */
+export class AuthenticationError extends SluiceError {}
 /** Work stopped because it ran past its time limit (a job's `timeout`). */
 export class TimeoutError extends SluiceError {}
 

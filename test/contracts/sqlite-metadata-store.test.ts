@@ -9,6 +9,7 @@ import { runScheduleStoreContract } from './schedule-store.contract.js';
 import { runDriftStoreContract } from './drift-store.contract.js';
 import { runQualityStoreContract } from './quality-store.contract.js';
 import { runSkewStoreContract } from './skew-store.contract.js';
+import { runAuditTrailContract } from './audit-trail.contract.js';
 
 describe('SQLite metadata store', () => {
   for (const driver of availableSqliteDrivers()) {
@@ -22,5 +23,6 @@ describe('SQLite metadata store', () => {
     runDriftStoreContract(`sqlite (${driver})`, harness);
     runQualityStoreContract(`sqlite (${driver})`, harness);
     runSkewStoreContract(`sqlite (${driver})`, harness);
+    runAuditTrailContract(`sqlite (${driver})`, harness);
   }
 });

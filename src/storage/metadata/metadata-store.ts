@@ -1,5 +1,6 @@
 import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
+import type { AuditTrail } from './audit-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
 import type { QualityStore } from './quality-store.js';
@@ -244,6 +245,8 @@ export interface MetadataStore {
 
   /** Health conditions and the alert outbox (see `HealthStore`). */
   readonly health: HealthStore;
+  /** The append-only, hash-chained audit trail (see `AuditTrail`). */
+  readonly audit: AuditTrail;
   /** Run keys of scheduled, triggered and backfilled work, and scheduler cursors (see `ScheduleStore`). */
   readonly schedules: ScheduleStore;
 

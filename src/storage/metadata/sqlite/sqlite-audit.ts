@@ -1,0 +1,60 @@
+import { auditRecordHash, GENESIS_HASH } from '../../../compliance/audit-hash.js';
+import type { AuditRecord, AuditTrail } from '../audit-store.js';
+import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
+
+export const AUDIT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+  outcome TEXT NOT NULL, origin TEXT, purpose TEXT, details TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+`;
+
+interface AuditRow {
+  seq: number; at: number; actor: string; action: string; target: string; outcome: string; origin: string | null;
+  purpose: string | null; details: string | null; prev_hash: string; hash: string;
+}
+
+/** Reads a row as stored, without checking it: verification is the verifier's job. */
+export const toAuditRecord = (row: AuditRow): AuditRecord => ({
+  seq: row.seq, at: row.at, actor: row.actor, action: row.action, target: row.target, outcome: row.outcome as AuditRecord['outcome'],
+  ...(row.origin === null ? {} : { origin: row.origin }),
+  ...(row.purpose === null ? {} : { purpose: row.purpose }),
+  ...(row.details === null ? {} : { details: JSON.parse(row.details) as Record<string, unknown> }),
+  prevHash: row.prev_hash, hash: row.hash,
+});
+
+/** The audit trail in the metadata database: appends take the head and write the next record in one transaction. */
+export function sqliteAudit(db: SqliteConnection): AuditTrail {
+  const sql = {
+    head: db.prepare('SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1'),
+    insert: db.prepare('INSERT INTO audit_log (seq, at, actor, action, target, outcome, origin, purpose, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    list: db.prepare('SELECT * FROM audit_log WHERE seq >= ? AND at >= ? ORDER BY seq LIMIT ?'),
+  };
+  return {
+    async append(event, at) {
+      return inTransaction(db, () => {
+        const head = sql.head.get() as AuditRow | undefined;
+        // The details are stored as JSON and hashed as they read back, so the writer and a verifier hash the same value.
+        const detailsJson = event.details === undefined ? null : JSON.stringify(event.details);
+        const base = {
+          seq: (head?.seq ?? 0) + 1, at, actor: event.actor, action: event.action, target: event.target, outcome: event.outcome,
+          ...(event.origin === undefined ? {} : { origin: event.origin }),
+          ...(event.purpose === undefined ? {} : { purpose: event.purpose }),
+          ...(detailsJson === null ? {} : { details: JSON.parse(detailsJson) as Record<string, unknown> }),
+          prevHash: head?.hash ?? GENESIS_HASH,
+        };
+        const record: AuditRecord = { ...base, hash: auditRecordHash(base) };
+        sql.insert.run(record.seq, at, record.actor, record.action, record.target, record.outcome, record.origin ?? null, record.purpose ?? null, detailsJson, record.prevHash, record.hash);
+        return record;
+      });
+    },
+    async list(filter = {}) {
+      const rows = sql.list.all(filter.fromSeq ?? 1, filter.since ?? Number.MIN_SAFE_INTEGER, filter.limit ?? -1) as AuditRow[];
+      return rows.map(toAuditRecord);
+    },
+    async head() {
+      const row = sql.head.get() as AuditRow | undefined;
+      return row && toAuditRecord(row);
+    },
+  };
+}

@@ -13,16 +13,21 @@ export interface AccessDecision {
 /** The rule behind the local operator's rights (the CLI without `SLUICE_API_KEY`): everything, unless a deny says otherwise. */
 const LOCAL_OPERATOR_RULE: AccessRule = Object.freeze({ effect: 'allow', role: LOCAL_OPERATOR_ROLE, read: ['*'], push: ['*'], datasets: true, admin: ['*'] });
 
+/** The policy before any project is applied: only the local operator may act. */
+const BASE_POLICY: readonly AccessRule[] = Object.freeze([LOCAL_OPERATOR_RULE]);
+
 const policies = new WeakMap<Project, readonly AccessRule[]>();
 
 /**
  * The effective policy of a project: its `access` rules, then the built-in rule that lets the
- * local operator do anything (a `deny` for role `local-operator` still wins). Cached per project.
+ * local operator do anything (a `deny` for role `local-operator` still wins); with no project
+ * applied yet, that rule alone. Cached per project.
  *
  * @example
  * authorize(accessPolicy(project), principal, 'read', 'txn_stats:amount_sum_24h');
  */
-export function accessPolicy(project: Project): readonly AccessRule[] {
+export function accessPolicy(project: Project | undefined): readonly AccessRule[] {
+  if (!project) return BASE_POLICY;
   let policy = policies.get(project);
   if (!policy) {
     policy = [...(project.access ?? []), LOCAL_OPERATOR_RULE];

@@ -84,10 +84,7 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
       actor: principal.name, action, target, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
       ...(decision.allowed ? (details ? { details } : {}) : { details: { ...details, reason: decision.reason } }),
     }, options.now());
-  const policy = (): readonly AccessRule[] => {
-    const project = options.project();
-    return project ? accessPolicy(project) : [];
-  };
+  const policy = (): readonly AccessRule[] => accessPolicy(options.project());
 
   app.decorateRequest('principal', null as unknown as Principal);
   app.addHook('onRequest', async (request, reply) => {

@@ -72,3 +72,27 @@ export function authorize(policy: readonly AccessRule[], principal: Principal, a
   const role = principal.roles[0] ?? 'ROLE';
   return { allowed: false, reason: `${principal.name} may not ${what}: ${roles}; to grant it, add allow({ role: "${role}", ${HINT[action](resource)} }) to access in sluice.config.ts` };
 }
+
+/** What a feature request reads: the audit target and its `view:feature` names; undefined for an unknown service (answered 404, nothing read). */
+export function readSelection(project: Project | undefined, selection: { readonly service?: string | undefined; readonly features?: readonly string[] | undefined }): { readonly target: string; readonly features: readonly string[] } | undefined {
+  if (selection.service !== undefined) {
+    const service = project?.featureServices.find((s) => s.name === selection.service);
+    return service && { target: `service:${service.name}`, features: service.features.map((f) => `${f.view}:${f.feature}`) };
+  }
+  const features = (selection.features ?? []).map(String);
+  return { target: `views:${[...new Set(features.map((f) => f.split(':')[0]))].join(',')}`.slice(0, 200), features };
+}
+
+/**
+ * Reading several features: allowed when each one is; otherwise the decision on the first refused one.
+ *
+ * @example
+ * authorizeRead(policy, principal, ['txn_stats:amount_sum_24h', 'profile:email']);
+ */
+export function authorizeRead(policy: readonly AccessRule[], principal: Principal, features: readonly string[]): AccessDecision {
+  for (const feature of features) {
+    const decision = authorize(policy, principal, 'read', feature);
+    if (!decision.allowed) return decision;
+  }
+  return { allowed: true, reason: 'every requested feature is readable' };
+}

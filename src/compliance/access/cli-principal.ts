@@ -5,7 +5,7 @@ import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { KeyStore } from '../../storage/metadata/key-store.js';
 import type { Principal } from '../principal.js';
 import { checkApiKey, keyPrincipal } from './api-keys.js';
-import { accessPolicy, authorize, type AccessAction } from './authorize.js';
+import { accessPolicy, authorize, authorizeRead, readSelection, type AccessAction } from './authorize.js';
 
 /** The environment variable that makes the CLI act as a key's principal instead of the local operator. */
 export const API_KEY_ENV = 'SLUICE_API_KEY';
@@ -57,6 +57,24 @@ export async function authorizeCli(ctx: AccessStores, principal: Principal, acti
   await ctx.metadata.audit.append({
     actor: principal.name, action: action === 'admin' ? `admin.${resource}` : 'dataset.build', target: action === 'admin' ? `admin:${resource}` : 'datasets',
     outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin, ...(decision.allowed ? {} : { details: { reason: decision.reason } }),
+  }, ctx.now());
+  if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
+}
+
+/**
+ * Authorizes the CLI reading online features (`sluice get`) like the server does: every requested
+ * feature must be readable. Audited as `serve.read` (target the service or views, the entity count).
+ *
+ * @example
+ * await authorizeCliRead(platform, principal, project, { service: 'fraud_v1' }, 2);
+ */
+export async function authorizeCliRead(ctx: AccessStores, principal: Principal, project: Project, selection: { readonly service?: string; readonly features?: readonly string[] }, entities: number): Promise<void> {
+  const read = readSelection(project, selection);
+  if (!read) return;
+  const decision = authorizeRead(accessPolicy(project), principal, read.features);
+  await ctx.metadata.audit.append({
+    actor: principal.name, action: 'serve.read', target: read.target, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
+    details: decision.allowed ? { entities } : { entities, reason: decision.reason },
   }, ctx.now());
   if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
 }

@@ -72,6 +72,9 @@ test('keys create prints the key once, list never shows a secret, revoke takes i
   expect(forbidden.stderr).toMatch(/key:scorer may not run admin action "keys": no access rule allows it to role "fraud-model"/);
   const asAdmin = withKey(adminKey, 'keys', 'list');
   expect(asAdmin.code, asAdmin.stderr).toBe(0);
+  expect(withKey(key, 'get', '--entity', 'customer_id=c1', '--service', 'fraud_v1').code).toBe(0);
+  const noRead = withKey(adminKey, 'get', '--entity', 'customer_id=c1', '--features', 'profile:segment');
+  expect(noRead.stderr).toMatch(/key:ops may not read feature "profile:segment": no access rule allows it to role "admin"/);
   const forged = withKey(key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'), 'keys', 'list');
   expect(forged.stderr).toMatch(/SLUICE_API_KEY is not a valid API key/);
 
@@ -92,7 +95,7 @@ test('keys create prints the key once, list never shows a secret, revoke takes i
   const records = (await audit()).map((r) => [r.actor.startsWith('cli:') ? 'cli' : r.actor, r.action, r.outcome]);
   expect(records).toEqual(expect.arrayContaining([
     ['cli', 'keys.create', 'succeeded'], ['cli', 'admin.keys', 'allowed'], ['key:scorer', 'admin.keys', 'denied'], ['key:ops', 'admin.keys', 'allowed'],
-    ['anonymous', 'auth.denied', 'denied'], ['cli', 'keys.revoke', 'succeeded'], ['cli', 'keys.revoke', 'failed'], ['cli', 'admin.apply', 'allowed'],
+    ['anonymous', 'auth.denied', 'denied'], ['cli', 'keys.revoke', 'succeeded'], ['cli', 'keys.revoke', 'failed'], ['cli', 'admin.apply', 'allowed'], ['key:scorer', 'serve.read', 'allowed'], ['key:ops', 'serve.read', 'denied'],
   ]));
   expect(JSON.stringify(await audit())).not.toContain(secret);
 });

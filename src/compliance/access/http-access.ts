@@ -9,7 +9,7 @@ import { accessPolicy, authorize, authorizeRead, readSelection, type AccessActio
 import { cachedKeyVerifier } from './key-verifier.js';
 
 /** What a route requires: one right (checked before its handler), `handler` (its handler checks), or `public`. */
-export type RouteAccess = { readonly action: AccessAction; readonly resource: (request: FastifyRequest) => string; readonly audit: string } | 'handler' | 'public';
+export type RouteAccess = { readonly action: AccessAction; readonly resource: (request: FastifyRequest) => string; readonly target: (resource: string) => string } | 'handler' | 'public';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,7 +22,7 @@ declare module 'fastify' {
   }
 }
 
-const status = (path: string): RouteAccess => ({ action: 'admin', resource: () => 'status', audit: `route:${path}` });
+const status = (path: string): RouteAccess => ({ action: 'admin', resource: () => 'status', target: () => `route:${path}` });
 
 /** The rights of the server's own routes. `/metrics` is operational data: it needs `admin: ["status"]` like the registry. */
 const ROUTES: Readonly<Record<string, RouteAccess>> = {
@@ -31,7 +31,7 @@ const ROUTES: Readonly<Record<string, RouteAccess>> = {
   '/v1/streams': status('/v1/streams'),
   '/metrics': status('/metrics'),
   '/v1/features/online': 'handler',
-  '/v1/push/:source': { action: 'push', resource: (request) => (request.params as { source: string }).source, audit: 'source' },
+  '/v1/push/:source': { action: 'push', resource: (request) => (request.params as { source: string }).source, target: (source) => `source:${source}` },
 };
 
 const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin' };
@@ -96,7 +96,8 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
       return;
     }
     const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    // The scheme is case-insensitive (RFC 7235).
+    const token = header !== undefined && /^bearer\s/i.test(header) ? header.slice(7).trim() : undefined;
     const check = token === undefined ? undefined : await verifier.verify(token);
     if (!check?.ok) {
       const refusal = check ? check.refusal : header === undefined ? 'missing' : 'malformed';
@@ -116,8 +117,7 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     }
     const resource = access.resource(request);
     const decision = authorize(policy(), principal, access.action, resource);
-    const target = access.audit === 'source' ? `source:${resource}` : access.audit;
-    record(principal, access.action === 'admin' ? `admin.${resource}` : AUDIT_ACTION[access.action], target, decision);
+    record(principal, access.action === 'admin' ? `admin.${resource}` : AUDIT_ACTION[access.action], access.target(resource), decision);
     if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
   });
 

@@ -9,7 +9,10 @@ import { accessPolicy, authorize, authorizeRead, readSelection, type AccessActio
 import { cachedKeyVerifier } from './key-verifier.js';
 
 /** What a route requires: one right (checked before its handler), `handler` (its handler checks), or `public`. */
-export type RouteAccess = { readonly action: AccessAction; readonly resource: (request: FastifyRequest) => string; readonly target: (resource: string) => string } | 'handler' | 'public';
+export type RouteAccess =
+  | { readonly action: AccessAction; readonly resource: (request: FastifyRequest) => string; readonly audit: string | ((resource: string) => string) }
+  | 'handler'
+  | 'public';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,7 +25,7 @@ declare module 'fastify' {
   }
 }
 
-const status = (path: string): RouteAccess => ({ action: 'admin', resource: () => 'status', target: () => `route:${path}` });
+const status = (path: string): RouteAccess => ({ action: 'admin', resource: () => 'status', audit: `route:${path}` });
 
 /** The rights of the server's own routes. `/metrics` is operational data: it needs `admin: ["status"]` like the registry. */
 const ROUTES: Readonly<Record<string, RouteAccess>> = {
@@ -31,7 +34,7 @@ const ROUTES: Readonly<Record<string, RouteAccess>> = {
   '/v1/streams': status('/v1/streams'),
   '/metrics': status('/metrics'),
   '/v1/features/online': 'handler',
-  '/v1/push/:source': { action: 'push', resource: (request) => (request.params as { source: string }).source, target: (source) => `source:${source}` },
+  '/v1/push/:source': { action: 'push', resource: (request) => (request.params as { source: string }).source, audit: (source) => `source:${source}` },
 };
 
 const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin' };
@@ -117,7 +120,8 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     }
     const resource = access.resource(request);
     const decision = authorize(policy(), principal, access.action, resource);
-    record(principal, access.action === 'admin' ? `admin.${resource}` : AUDIT_ACTION[access.action], access.target(resource), decision);
+    const target = typeof access.audit === 'string' ? access.audit : access.audit(resource);
+    record(principal, access.action === 'admin' ? `admin.${resource}` : AUDIT_ACTION[access.action], target, decision);
     if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
   });
 

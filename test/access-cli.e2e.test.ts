@@ -43,6 +43,12 @@ test('with no key and no rule, serve runs open on loopback and says so, and refu
   } finally {
     await server.stop();
   }
+  const insecure = await startSluice(dir, ['serve', '--host', '0.0.0.0', '--port', '0', '--no-scheduler', '--insecure-open']);
+  try {
+    expect(insecure.stderr()).toContain('warning: auth is off and this server is reachable beyond this machine (--insecure-open)');
+  } finally {
+    await insecure.stop();
+  }
 });
 
 test('keys create prints the key once, list never shows a secret, revoke takes it away; a key without the right is refused; all audited', async () => {

@@ -4,7 +4,7 @@ import { isClassified, type Catalog, type CatalogEntry } from './catalog.js';
 
 /** One place classified data lives, as `sluice catalog` lists it. */
 export interface ClassifiedPlace {
-  /** `source-column`, `transform-column`, `entity`, `key-column`, `feature`, `request-feature`, `service-feature`, `dataset-column`, `online-table`, `built-dataset`, `serving-log`, `dead-letters`, `quarantine`. */
+  /** `source-column`, `transform-column`, `entity`, `key-column`, `feature`, `request-feature`, `service-feature`, `dataset-column`, `online-table`, `built-dataset`, `serving-log`, `durable-log`, `dead-letters`, `quarantine`. */
   readonly place: string;
   readonly id: string;
   readonly level?: PiiLevel;
@@ -46,7 +46,8 @@ function store(place: string, id: string, entries: readonly CatalogEntry[], note
  * Every place classified data lives: the catalog's entries (source and transform columns,
  * entities, key columns, features, services, declared datasets), then the stores that hold
  * them: each view's online table, each built dataset of the dataset registry, each sampled
- * serving log, and the dead letters and quarantined batches of classified sources. With
+ * serving log, the durable log of classified streamed sources, and the dead letters and
+ * quarantined batches of classified sources. With
  * `piiOnly`, only places holding a personal-data level; otherwise also tags-only places and
  * declassified ones (with their reasons).
  *
@@ -84,6 +85,8 @@ export function classifiedPlaces(project: Project, catalog: Catalog, stored: Sto
   }
   for (const source of project.sources) {
     const entries = Object.keys(source.schema).map((c) => catalog.column(source.name, c)).filter((e): e is CatalogEntry => e !== undefined);
+    // Streamed events wait in the durable log until the lake and every online table hold them.
+    if (source.kind === 'stream' || source.kind === 'cdc') push(store('durable-log', `durable-log:${source.name}`, entries, 'streamed events until committed to the lake'));
     const dead = stored.deadLetters[source.name] ?? 0;
     if (dead > 0) push(store('dead-letters', `dead-letters:${source.name}`, entries, `${dead} rejected row(s) kept raw`));
     const held = stored.quarantined[source.name] ?? 0;

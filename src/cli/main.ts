@@ -15,6 +15,7 @@ import { registerDriftCommand } from './commands/drift-command.js';
 import { registerQualityCommands } from './commands/quality-commands.js';
 import { registerSkewCommand } from './commands/skew-command.js';
 import { registerClassificationCommands } from './commands/classification-commands.js';
+import { registerKeysCommands } from './commands/keys-commands.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -40,6 +41,7 @@ registerDriftCommand(program, run);
 registerQualityCommands(program, run);
 registerSkewCommand(program, run);
 registerClassificationCommands(program, run);
+registerKeysCommands(program, run);
 
 try {
   await program.parseAsync(process.argv);

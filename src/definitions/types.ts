@@ -1,9 +1,11 @@
 import type { Check, CheckSpec } from './check-types.js';
 import type { AlertChannel, Dataset, DatasetSpec, Schedule, ScheduleSpec, WebhookAlertSpec } from './operation-types.js';
 import type { Classification, ClassificationSpec, OnlineStoreSpec, Transfer, TransferSpec } from './compliance-types.js';
+import type { AccessRule, AccessRuleSpec } from './access-types.js';
 
 export type * from './operation-types.js';
 export type * from './compliance-types.js';
+export type * from './access-types.js';
 
 /** Scalar column types a source schema may use. */
 export type ScalarType = 'string' | 'int64' | 'float64' | 'bool' | 'timestamp';
@@ -242,6 +244,8 @@ export interface ProjectSpec {
   readonly onlineStore?: OnlineStoreSpec;
   /** Transfer policies that let data move between regions (see `allowTransfer`). Outside the hash. */
   readonly transfers?: readonly TransferSpec[];
+  /** Who may read, push, build datasets and administer (see `allow`, `deny`); any rule turns authentication on. */
+  readonly access?: readonly AccessRuleSpec[];
 }
 
 // The validated, normalized project: plain JSON, what the registry stores and every layer reads.
@@ -384,6 +388,8 @@ export interface Project {
   readonly schedules?: readonly Schedule[];
   /** Declared training datasets (absent when there are none); outside the hash, as they change no value. */
   readonly datasets?: readonly Dataset[];
+  /** Access rules (absent when there are none); outside the hash, as they change no value. */
+  readonly access?: readonly AccessRule[];
   readonly hash: string;
   /** The project's default region (absent: no residency); outside the hash. */
   readonly region?: string;

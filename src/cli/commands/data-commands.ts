@@ -15,7 +15,7 @@ import { commaList as list, integerIn, keyValue } from '../options.js';
 import { EPOCH_UNITS, type EpochUnit } from '../../time/index.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
-import { localActor } from './local-actor.js';
+import { authorizeCli, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
@@ -127,13 +127,15 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         if (usesManifest && (options.spine !== undefined || options.service !== undefined || options.features !== undefined || options.asKnown !== undefined || options.model !== undefined)) throw new UsageError('--manifest takes the spine, features, time mode and model from the manifest; give only --out');
         if (!usesManifest && (options.spine === undefined || options.out === undefined)) throw new UsageError('give --spine FILE and --out PATH (or --manifest FILE)');
         const project = await platform.project();
+        const principal = await cliPrincipal(platform);
+        await authorizeCli(platform, principal, 'datasets', 'datasets');
         const built = usesManifest
           ? await rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress })
           : await buildDataset(platform, project, {
               ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress,
               ...(options.timestampUnit ? { timestampUnit: options.timestampUnit } : {}), replaceColumns: options.replaceColumns === true,
               asKnown: options.asKnown === true, ...(options.model === undefined ? {} : { model: options.model }),
-              residency: { ...(options.region === undefined ? {} : { region: options.region }), ...localActor() },
+              residency: { ...(options.region === undefined ? {} : { region: options.region }), actor: principal.name, origin: principal.origin },
             });
         out.result(built, () =>
           `dataset ${built.datasetId}${built.asKnown ? ' (as known)' : ''}${built.model === undefined ? '' : ` for model ${built.model}`}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json`,
@@ -153,6 +155,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const selection = featureSelection(options);
         const entities = entityOptions(options.entity);
         const project = await platform.project();
+        await authorizeCliRead(platform, await cliPrincipal(platform), project, selection, Object.values(entities)[0]?.length ?? 0);
         const latest = await latestSnapshots(platform.metadata, project);
         const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) }, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);

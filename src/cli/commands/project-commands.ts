@@ -12,7 +12,7 @@ import { checkRowTransforms } from '../../processing/row-transforms.js';
 import { checkTransforms } from '../../processing/transforms/run-transform.js';
 import { auditTransfers, enforceResidency } from '../../compliance/residency/index.js';
 import type { CommandContext } from './command-context.js';
-import { localActor } from './local-actor.js';
+import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 const SYMBOL = { add: '+', change: '~', remove: '-' } as const;
 
@@ -49,7 +49,8 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         await checkRowTransforms(platform, project);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
-        const transfers = await enforceResidency(platform.metadata.audit, platform.now(), project, { ...localActor(), during: 'plan', recordTransfers: false });
+        const principal = await cliPrincipal(platform);
+        const transfers = await enforceResidency(platform.metadata.audit, platform.now(), project, { actor: principal.name, origin: principal.origin, during: 'plan', recordTransfers: false });
         const transferLines = transfers.map((t) => `  transfer allowed by ${t.transfer!.name}: ${t.path}`);
         out.result({ registryVersion: current?.version ?? null, changes, rematerialize: rematerialize(changes), transfers: transfers.map((t) => ({ path: t.path, transfer: t.transfer!.name })) }, () =>
           [changes.length === 0 ? 'No changes. The registry matches sluice.config.ts.' : [...changes.flatMap(describeChange), '', summary(changes)].join('\n'), ...transferLines].join('\n'),
@@ -62,19 +63,22 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
     .description('record sluice.config.ts as a new registry version')
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
+        const principal = await cliPrincipal(platform);
+        const who = { actor: principal.name, origin: principal.origin };
+        await authorizeCli(platform, principal, 'admin', 'apply');
         const project = await loadProject(projectDir);
         await checkTransforms(platform, project);
         await checkRowTransforms(platform, project);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
-        const transfers = await enforceResidency(platform.metadata.audit, platform.now(), project, { ...localActor(), during: 'apply', recordTransfers: false });
+        const transfers = await enforceResidency(platform.metadata.audit, platform.now(), project, { ...who, during: 'apply', recordTransfers: false });
         assertApplicable(changes);
         if (changes.length === 0 && current) {
           out.result({ registryVersion: current.version, changes, rematerialize: [] }, () => `No changes. Registry stays at version ${current.version}.`);
           return;
         }
         const applied = await platform.metadata.recordRegistry(project);
-        await auditTransfers(platform.metadata.audit, platform.now(), transfers, { ...localActor(), during: 'apply' });
+        await auditTransfers(platform.metadata.audit, platform.now(), transfers, { ...who, during: 'apply' });
         const views = rematerialize(changes);
         out.result({ registryVersion: applied.version, changes, rematerialize: views, transfers: transfers.map((t) => ({ path: t.path, transfer: t.transfer!.name })) }, () =>
           [

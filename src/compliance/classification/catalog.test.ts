@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   batchSource, cdcSource, compileProject, count, dataset, declassify, defineProject, entity, featureService, featureView, field, last, pii, requestView, sqlTransform,
-  streamSource, sum, tags, type ProjectSpec,
+  streamSource, sum, tags, env, postgresTable, type ProjectSpec,
 } from '../../definitions/index.js';
 import { classificationCatalog, isClassified } from './catalog.js';
 
@@ -156,4 +156,23 @@ describe('property: a feature inherits exactly what the columns it reads declare
       },
     ), { numRuns: 60 });
   });
+});
+
+test('a postgresTable source and a transform override: the same rules', () => {
+  const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+  const table = batchSource({
+    name: 'crm', schema: { customer_id: 'string', phone: 'string', updated_at: 'timestamp' }, timestamp: 'updated_at',
+    connector: postgresTable({ connection: env('CRM_URL'), table: 'public.customers', cursor: 'updated_at', key: 'customer_id' }),
+    classify: { phone: pii('direct') },
+  });
+  const masked = (classify: Parameters<typeof sqlTransform>[0]['classify']) => sqlTransform({
+    name: 'masked', inputs: [table], sql: 'SELECT customer_id, right(phone, 4) AS phone_tail, updated_at FROM crm', timestamp: 'updated_at',
+    schema: { customer_id: 'string', phone_tail: 'string', updated_at: 'timestamp' }, ...(classify === undefined ? {} : { classify }),
+  });
+  const build = (t: ReturnType<typeof masked>) => classificationCatalog(compileProject(defineProject({ name: 'p', entities: [customer], sources: [table], transforms: [t], featureViews: [featureView({ name: 'v', entity: customer, source: t, features: { tail: last('phone_tail') } })] })));
+  expect(build(masked(undefined)).feature('v', 'tail')).toMatchObject({ level: 'direct', derivedFrom: ['source:crm.phone'] });
+  expect(() => build(masked({ phone_tail: pii('quasi') }))).toThrow('transform "masked", column "phone_tail": classify lowers what it inherits (pii direct, from source:crm.phone) to pii quasi; record why');
+  const tail = build(masked({ phone_tail: pii('quasi', { reason: 'last four digits only' }) }));
+  expect(tail.column('masked', 'phone_tail')).toMatchObject({ level: 'quasi', overridden: true, overrides: ['source:crm.phone'], reason: 'last four digits only', derivedFrom: ['transform:masked.phone_tail'] });
+  expect(tail.feature('v', 'tail')).toMatchObject({ level: 'quasi', derivedFrom: ['transform:masked.phone_tail'] });
 });

@@ -1,6 +1,7 @@
 import { parseDuration } from '../time/index.js';
 import { isListType, LAST_N_TYPES, listOf } from './column-types.js';
 import { compileChecks } from './compile-checks.js';
+import { compileCompliance } from './compile-compliance.js';
 import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
 import { compileRequestView } from './compile-request-view.js';
 import { compileFreshness, compileSource } from './compile-source.js';
@@ -238,7 +239,8 @@ export function compileProject(spec: ProjectSpec): Project {
   const schedules = compileSchedules(definitionList<ScheduleSpec>(spec.name, 'schedules', spec.schedules, 'schedule', true), project);
   const scheduled = schedules.length > 0 ? { ...project, schedules } : project;
   const access = compileAccess(spec.access ?? [], scheduled);
-  return deepFreeze(access.length > 0 ? { ...scheduled, access } : scheduled);
+  // Classification and residency change no value: added after every hash (absent when not declared).
+  return deepFreeze(compileCompliance(spec, access.length > 0 ? { ...scheduled, access } : scheduled));
 }
 
 /**

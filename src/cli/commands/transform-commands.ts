@@ -34,7 +34,7 @@ export function registerTransformCommands(program: Command, run: CommandContext)
     .option('--no-online', 'do not apply appended rows to the online tables (they then say STALE until materialized)')
     .description('compute transforms from the current snapshots of their inputs and commit each as a new snapshot of its table')
     .action((names: string[], options: { all?: boolean; online: boolean; timeout?: number }) =>
-      run.withPlatform(audited({ action: 'transform.run', target: options.all ? 'transforms:all' : `transforms:${names.join(',')}` }, async ({ platform, out }) => {
+      run.withPlatform(audited({ action: 'transform.run', target: options.all ? 'transforms:all' : `transforms:${names.join(',') || 'none'}` }, async ({ platform, out }) => {
         if ((options.all === true) === names.length > 0) throw new UsageError('give transform names or --all, not both and not neither');
         const project = await platform.project();
         for (const name of names) findTransform(project, name);

@@ -1,4 +1,4 @@
-import type { AuditTrail } from '../../storage/metadata/audit-store.js';
+import type { AuditRecord, AuditTrail } from '../../storage/metadata/audit-store.js';
 import { appendCheckpoint, CHECKPOINT_ACTION } from './audit-checkpoint.js';
 import type { AuditSigningKey } from './audit-signing-key.js';
 
@@ -24,7 +24,8 @@ export interface AutoCheckpointOptions {
 
 /**
  * The audit trail, checkpointing itself: after an append lands on a multiple of `every`, the
- * appender signs that record and stores the checkpoint in the chain. A seq is taken by exactly one
+ * appender (of one record or of a group-committed batch) signs that record and stores the
+ * checkpoint in the chain. A seq is taken by exactly one
  * append, so processes sharing the trail make one checkpoint per `every` records between them,
  * with no state of their own. Every path that appends (CLI, server, scheduler) goes through it.
  *
@@ -33,17 +34,24 @@ export interface AutoCheckpointOptions {
  */
 export function checkpointingAuditTrail(trail: AuditTrail, options: AutoCheckpointOptions): AuditTrail {
   if (options.every <= 0) return trail;
+  const checkpointIfDue = async (record: AuditRecord, at: number): Promise<void> => {
+    if (record.seq % options.every !== 0 || record.action === CHECKPOINT_ACTION) return;
+    try {
+      await appendCheckpoint(trail, options.key(), at, { actor: 'sluice', origin: 'local', reason: `every ${options.every} records` }, record);
+    } catch (error) {
+      options.onError(error);
+    }
+  };
   return {
     async append(event, at) {
       const record = await trail.append(event, at);
-      if (record.seq % options.every === 0 && record.action !== CHECKPOINT_ACTION) {
-        try {
-          await appendCheckpoint(trail, options.key(), at, { actor: 'sluice', origin: 'local', reason: `every ${options.every} records` }, record);
-        } catch (error) {
-          options.onError(error);
-        }
-      }
+      await checkpointIfDue(record, at);
       return record;
+    },
+    async appendMany(entries) {
+      const records = await trail.appendMany(entries);
+      for (const [i, record] of records.entries()) await checkpointIfDue(record, entries[i]!.at);
+      return records;
     },
     list: (filter) => trail.list(filter),
     head: () => trail.head(),

@@ -183,9 +183,11 @@ describe('export and automatic checkpoints', () => {
   test('the trail checkpoints itself every N records, and the chain with its checkpoints verifies', async () => {
     const errors: unknown[] = [];
     const trail = checkpointingAuditTrail(store.audit, { every: 5, key: () => key, onError: (e) => errors.push(e) });
-    for (let i = 0; i < 12; i++) await trail.append({ actor: 'key:svc', action: 'serve.read', target: 'service:fraud_v1', outcome: 'allowed' }, i);
+    const event = { actor: 'key:svc', action: 'serve.read', target: 'service:fraud_v1', outcome: 'allowed' } as const;
+    for (let i = 0; i < 8; i++) await trail.append(event, i);
+    await trail.appendMany([8, 9, 10, 11].map((at) => ({ event, at })));
     const checkpoints = await store.audit.list({ action: CHECKPOINT_ACTION });
-    expect(checkpoints.map((r) => [r.seq, r.details?.seq])).toEqual([[6, 5], [11, 10]]);
+    expect(checkpoints.map((r) => [r.seq, r.details?.seq])).toEqual([[6, 5], [14, 10]]);
     expect(errors).toEqual([]);
     expect(await verifyAuditTrail(trail, { publicKeys: [key.publicKey] })).toMatchObject({ ok: true, records: 14, checkpoints: 2 });
   });

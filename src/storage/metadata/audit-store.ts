@@ -48,6 +48,8 @@ export interface AuditListFilter {
 export interface AuditTrail {
   /** Appends one record at the chain's head, atomically (concurrent writers are serialized). */
   append(event: AuditEvent, at: number): Promise<AuditRecord>;
+  /** Appends several records in order, in one transaction (group commit): all of them or none. */
+  appendMany(entries: readonly { readonly event: AuditEvent; readonly at: number }[]): Promise<AuditRecord[]>;
   /**
    * Records in chain order (newest first with `newestFirst`), from `fromSeq` (default 1) and/or
    * `since` (epoch ms), only those of `action` / `actor` when given, at most `limit`.

@@ -91,4 +91,20 @@ describe('sluice audit, end to end', () => {
     expect(notCheckpoint.code).toBe(1);
     expect(notCheckpoint.stderr).toContain(`--checkpoint ${publicKeyFile} cannot be read as JSON`);
   });
+
+  test('every process that opens the platform checkpoints the trail every SLUICE_AUDIT_CHECKPOINT_EVERY records', () => {
+    const other = join(root, 'other');
+    expect(sluice(root, 'init', 'other').code).toBe(0);
+    process.env.SLUICE_AUDIT_CHECKPOINT_EVERY = '2';
+    try {
+      expect(sluice(other, 'apply').code).toBe(0);
+      expect(sluice(other, 'gc', '--dry-run').code).toBe(0);
+      expect(sluice(other, 'gc', '--dry-run').code).toBe(0);
+      const checkpoints = sluice(other, '--json', 'audit', 'list', '--action', 'audit.checkpoint').json<Listed>().records;
+      expect(checkpoints.map((r) => [r.seq, r.actor, r.details?.seq, r.details?.reason])).toEqual([[5, 'sluice', 4, 'every 2 records'], [3, 'sluice', 2, 'every 2 records']]);
+      expect(sluice(other, '--json', 'audit', 'verify').json()).toMatchObject({ ok: true, records: 5, checkpoints: 2 });
+    } finally {
+      delete process.env.SLUICE_AUDIT_CHECKPOINT_EVERY;
+    }
+  });
 });

@@ -7,6 +7,13 @@ export interface AuditedActionSpec {
   readonly action: string;
   readonly target: string;
   readonly purpose?: string;
+  /** For an action that reports a failure without throwing (it sets the exit code): whether its evidence says it failed. */
+  readonly failed?: (evidence: ActionEvidence) => boolean;
+}
+
+/** What an audit record says of an error: its Sluice code, else its class name; never its message, which may quote input data. */
+export function auditErrorCode(error: unknown): string {
+  return isSluiceError(error) ? error.code : error instanceof Error ? error.name : 'Error';
 }
 
 /** Evidence an action returns for its record: counts, ids, names. Never an entity key or a feature value. */
@@ -14,7 +21,7 @@ export type ActionEvidence = Readonly<Record<string, unknown>>;
 
 /**
  * Runs an administrative action and appends exactly one audit record for it: `succeeded` with the
- * evidence `body` returns, or `failed` with the error's code (not its message, which may quote
+ * evidence `body` returns (`failed` when `spec.failed` says so), or `failed` with the error's code (not its message, which may quote
  * input data) before the error goes on. A failure to write the record of a failed action does not
  * hide the action's own error.
  *
@@ -30,9 +37,9 @@ export async function auditedAction(
   try {
     evidence = await body();
   } catch (error) {
-    const code = isSluiceError(error) ? error.code : error instanceof Error ? error.name : 'Error';
-    await ctx.metadata.audit.append({ ...event, outcome: 'failed', details: { error: code } }, ctx.now()).catch(() => undefined);
+    await ctx.metadata.audit.append({ ...event, outcome: 'failed', details: { error: auditErrorCode(error) } }, ctx.now()).catch(() => undefined);
     throw error;
   }
-  await ctx.metadata.audit.append({ ...event, outcome: 'succeeded', ...(evidence ? { details: evidence } : {}) }, ctx.now());
+  const outcome = evidence && spec.failed?.(evidence) === true ? 'failed' : 'succeeded';
+  await ctx.metadata.audit.append({ ...event, outcome, ...(evidence ? { details: evidence } : {}) }, ctx.now());
 }

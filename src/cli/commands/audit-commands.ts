@@ -1,12 +1,13 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { appendCheckpoint, CHECKPOINT_FORMAT, type AuditCheckpoint } from '../../compliance/audit/audit-checkpoint.js';
 import { exportAuditTrail, parseAuditExport } from '../../compliance/audit/audit-export.js';
 import { auditPublicKey, auditSigningKey } from '../../compliance/audit/audit-signing-key.js';
 import { auditedAction, type ActionEvidence, type AuditedActionSpec } from '../../compliance/audit/audited-action.js';
 import { chainVerifier, verifyAuditTrail, type AuditVerification } from '../../compliance/audit/verify-audit-chain.js';
+import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import type { Principal } from '../../compliance/principal.js';
+import type { Platform } from '../../platform.js';
 import { ValidationError } from '../../errors.js';
 import { toIso } from '../../time/index.js';
 import { EXIT_FAILURE, UsageError } from '../exit.js';
@@ -14,26 +15,23 @@ import { integerIn, oneOf, resolveTime, timeOrAgo, type TimeOption } from '../op
 import { table, type Output } from '../output.js';
 import type { CommandContext, RunArgs } from './command-context.js';
 
-/** The local operator running the CLI: `cli:<os user>`, from this machine. */
-export function localOperator(): Principal {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = process.env.USER ?? 'unknown';
-  }
-  return { name: `cli:${user}`, roles: [], origin: 'local' };
-}
-
 /**
- * Wraps a command's body so that it leaves one audit record, `succeeded` with the evidence the
+ * Wraps a command's body so that it leaves one audit record under the CLI's principal (`cliPrincipal`:
+ * the key of `SLUICE_API_KEY`, else `cli:<os user>`), `succeeded` with the evidence the
  * body returns or `failed` with the error code: the one call site each administrative command has.
  *
  * @example
  * .action(() => run.withPlatform(audited({ action: 'gc', target: 'lake' }, async ({ platform }) => ({ files: 3 }))))
  */
 export function audited(spec: AuditedActionSpec, body: (args: RunArgs) => Promise<ActionEvidence | void>): (args: RunArgs) => Promise<void> {
-  return (args) => auditedAction(args.platform, localOperator(), spec, () => body(args));
+  return async (args) => auditedAction(args.platform, await cliPrincipal(args.platform), spec, () => body(args));
+}
+
+/** The CLI's principal, authorized for the admin action `audit` (and that decision audited). */
+async function auditOperator(platform: Platform): Promise<Principal> {
+  const principal = await cliPrincipal(platform);
+  await authorizeCli(platform, principal, 'admin', 'audit');
+  return principal;
 }
 
 function readCheckpoint(file: string): AuditCheckpoint {
@@ -103,12 +101,12 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
         });
       }
       return run.withPlatform(async ({ platform, out }) => {
+        const operator = await auditOperator(platform);
         const given = trustedFiles();
         const verification = await verifyAuditTrail(platform.metadata.audit, {
           publicKeys: given.length > 0 ? given : [auditSigningKey(platform.dataDir).publicKey],
           ...(options.checkpoint === undefined ? {} : { witness: readCheckpoint(options.checkpoint) }),
         });
-        const operator = localOperator();
         await platform.metadata.audit.append({
           actor: operator.name, origin: operator.origin, action: 'audit.verify', target: 'audit', outcome: verification.ok ? 'succeeded' : 'failed',
           details: { records: verification.records, head: verification.head?.seq ?? null, witness: verification.witness?.seq ?? null, problemSeq: verification.problem?.seq ?? null },
@@ -123,7 +121,7 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
     .description('sign the chain head (Ed25519) and store the checkpoint in the chain; prints it')
     .action((options: { out?: string }) =>
       run.withPlatform(async ({ platform, out }) => {
-        const operator = localOperator();
+        const operator = await auditOperator(platform);
         const made = await appendCheckpoint(platform.metadata.audit, auditSigningKey(platform.dataDir), platform.now(), { actor: operator.name, origin: operator.origin, reason: 'manual' });
         if (!made) throw new ValidationError('VALIDATION_FAILED', 'the audit trail is empty: there is no head to checkpoint yet');
         const text = JSON.stringify(made.checkpoint, null, 2);
@@ -152,7 +150,7 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
     .description('write the records since a time, with their hashes and a fresh signed checkpoint, as JSON lines that verify offline')
     .action((options: { since: TimeOption; out?: string }) =>
       run.withPlatform(async ({ platform, out }) => {
-        const operator = localOperator();
+        const operator = await auditOperator(platform);
         const now = platform.now();
         const request = { since: resolveTime(options.since, now), at: now, request: { actor: operator.name, origin: operator.origin, reason: 'export' } };
         const key = auditSigningKey(platform.dataDir);
@@ -174,6 +172,7 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
     .description('recent audit records, newest first')
     .action((options: { action?: string; actor?: string; since?: TimeOption; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
+        await auditOperator(platform);
         const records = await platform.metadata.audit.list({
           newestFirst: true, limit: options.limit, ...(options.action === undefined ? {} : { action: options.action }), ...(options.actor === undefined ? {} : { actor: options.actor }),
           ...(options.since === undefined ? {} : { since: resolveTime(options.since, platform.now()) }),

@@ -5,7 +5,7 @@ import type { KeyStore } from '../../storage/metadata/key-store.js';
 import type { Principal } from '../principal.js';
 import { keyPrincipal, type KeyRefusal } from './api-keys.js';
 import type { AuditBuffer } from './audit-buffer.js';
-import { accessPolicy, authorize, type AccessAction, type AccessDecision } from './authorize.js';
+import { accessPolicy, authorize, authorizeRead, readSelection, type AccessAction, type AccessDecision } from './authorize.js';
 import { cachedKeyVerifier } from './key-verifier.js';
 
 /** What a route requires: one right (checked before its handler), `handler` (its handler checks), or `public`. */
@@ -84,10 +84,7 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
       actor: principal.name, action, target, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
       ...(decision.allowed ? (details ? { details } : {}) : { details: { ...details, reason: decision.reason } }),
     }, options.now());
-  const policy = (): readonly AccessRule[] => {
-    const project = options.project();
-    return project ? accessPolicy(project) : [];
-  };
+  const policy = (): readonly AccessRule[] => accessPolicy(options.project());
 
   app.decorateRequest('principal', null as unknown as Principal);
   app.addHook('onRequest', async (request, reply) => {
@@ -126,13 +123,6 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
 
   // Per policy, principal and role set, the decision for each service (the common request), so the hot path rarely walks the rules.
   const serviceDecisions = new WeakMap<readonly AccessRule[], Map<string, AccessDecision>>();
-  const decideAll = (rules: readonly AccessRule[], principal: Principal, features: readonly string[]): AccessDecision => {
-    for (const feature of features) {
-      const decision = authorize(rules, principal, 'read', feature);
-      if (!decision.allowed) return decision;
-    }
-    return { allowed: true, reason: 'every requested feature is readable' };
-  };
 
   return {
     enabled,
@@ -142,26 +132,19 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     checkRead(request, body, entities) {
       const principal = request.principal;
       if (principal.open) return;
-      const project = options.project();
+      const read = readSelection(options.project(), body);
+      if (!read) return;
       const rules = policy();
-      let decision: AccessDecision;
-      let target: string;
+      let decision: AccessDecision | undefined;
       if (body.service !== undefined) {
-        const service = project?.featureServices.find((s) => s.name === body.service);
-        // An unknown service is answered 404 by serving: nothing is read.
-        if (!service) return;
-        target = `service:${service.name}`;
         let cache = serviceDecisions.get(rules);
         if (!cache) serviceDecisions.set(rules, (cache = new Map()));
-        const key = `${principal.name}\u0001${principal.roles.join('\0')}\u0001${service.name}`;
-        decision = cache.get(key) ?? decideAll(rules, principal, service.features.map((f) => `${f.view}:${f.feature}`));
-        cache.set(key, decision);
-      } else {
-        const features = (body.features ?? []).map(String);
-        target = `views:${[...new Set(features.map((f) => f.split(':')[0]))].join(',')}`.slice(0, 200);
-        decision = decideAll(rules, principal, features);
+        const key = `${principal.name}\u0001${principal.roles.join('\0')}\u0001${body.service}`;
+        decision = cache.get(key);
+        if (!decision) cache.set(key, (decision = authorizeRead(rules, principal, read.features)));
       }
-      record(principal, 'serve.read', target, decision, { entities });
+      decision ??= authorizeRead(rules, principal, read.features);
+      record(principal, 'serve.read', read.target, decision, { entities });
       if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
     },
   };

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -111,6 +111,28 @@ describe('sluice audit, end to end', () => {
       expect(sluice(other, '--json', 'audit', 'verify').json()).toMatchObject({ ok: true, problem: null });
     } finally {
       delete process.env.SLUICE_AUDIT_CHECKPOINT_EVERY;
+    }
+  });
+
+  test('an access rule can keep the audit commands from the local operator: refused naming the rule, and the refusal is audited', () => {
+    const guarded = join(root, 'guarded');
+    expect(sluice(root, 'init', 'guarded').code).toBe(0);
+    const config = join(guarded, 'sluice.config.ts');
+    writeFileSync(config, readFileSync(config, 'utf8')
+      .replace("from 'sluice';", "from 'sluice';\nimport { allow, deny } from 'sluice';")
+      .replace("featureServices: [featureService(", "access: [deny({ role: 'local-operator', admin: ['audit'] }), allow({ role: 'auditor', admin: ['audit'] })],\n  featureServices: [featureService("));
+    expect(sluice(guarded, 'apply').code).toBe(0);
+    const refused = sluice(guarded, 'audit', 'list');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cli:\S+ may not run admin action "audit"/);
+    expect(sluice(guarded, 'audit', 'export', '--since', '1h').code).toBe(1);
+    const key = /(sk_[0-9a-f]{12}_[A-Za-z0-9_-]{43})/.exec(sluice(guarded, 'keys', 'create', '--principal', 'auditor', '--role', 'auditor').stdout)![1]!;
+    process.env.SLUICE_API_KEY = key;
+    try {
+      const decisions = sluice(guarded, '--json', 'audit', 'list', '--action', 'admin.audit').json<Listed>().records;
+      expect(decisions.map((r) => [r.actor.startsWith('cli:') ? 'cli' : r.actor, r.outcome])).toEqual([['key:auditor', 'allowed'], ['cli', 'denied'], ['cli', 'denied']]);
+    } finally {
+      delete process.env.SLUICE_API_KEY;
     }
   });
 });

@@ -16,6 +16,7 @@ import { registerQualityCommands } from './commands/quality-commands.js';
 import { registerSkewCommand } from './commands/skew-command.js';
 import { registerClassificationCommands } from './commands/classification-commands.js';
 import { registerKeysCommands } from './commands/keys-commands.js';
+import { registerAuditCommands } from './commands/audit-commands.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -42,6 +43,7 @@ registerQualityCommands(program, run);
 registerSkewCommand(program, run);
 registerClassificationCommands(program, run);
 registerKeysCommands(program, run);
+registerAuditCommands(program, run);
 
 try {
   await program.parseAsync(process.argv);

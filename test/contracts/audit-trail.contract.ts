@@ -23,6 +23,19 @@ export function runAuditTrailContract(name: string, harness: () => Promise<Store
       expect(await store.audit.head()).toEqual(second);
     }));
 
+  test(`${name}: list filters by action and actor, and lists newest first`, () =>
+    run(async (_h, store) => {
+      const a = await store.audit.append({ actor: 'cli:ana', action: 'apply', target: 'registry', outcome: 'succeeded' }, 1);
+      const b = await store.audit.append({ actor: 'key:svc', action: 'serve.read', target: 'service:s', outcome: 'allowed' }, 2);
+      const c = await store.audit.append({ actor: 'cli:ana', action: 'serve.read', target: 'service:s', outcome: 'denied' }, 3);
+      expect(await store.audit.list({ action: 'serve.read' })).toEqual([b, c]);
+      expect(await store.audit.list({ actor: 'cli:ana' })).toEqual([a, c]);
+      expect(await store.audit.list({ actor: 'cli:ana', action: 'apply' })).toEqual([a]);
+      expect(await store.audit.list({ newestFirst: true })).toEqual([c, b, a]);
+      expect(await store.audit.list({ newestFirst: true, action: 'serve.read', limit: 1 })).toEqual([c]);
+      expect(await store.audit.list({ action: 'gc' })).toEqual([]);
+    }));
+
   test(`${name}: concurrent appends never fork the chain`, () =>
     run(async (_h, store) => {
       await Promise.all(Array.from({ length: 20 }, (_, i) => store.audit.append({ actor: `a${i}`, action: 'x', target: 't', outcome: 'succeeded' }, i)));

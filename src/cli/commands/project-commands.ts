@@ -11,6 +11,7 @@ import { ConfigError, ConflictError } from '../../errors.js';
 import { checkRowTransforms } from '../../processing/row-transforms.js';
 import { checkTransforms } from '../../processing/transforms/run-transform.js';
 import { auditTransfers, enforceResidency } from '../../compliance/residency/index.js';
+import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
@@ -62,7 +63,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
     .command('apply')
     .description('record sluice.config.ts as a new registry version')
     .action(() =>
-      run.withPlatform(async ({ platform, out, projectDir }) => {
+      run.withPlatform(audited({ action: 'apply', target: 'registry' }, async ({ platform, out, projectDir }) => {
         const principal = await cliPrincipal(platform);
         const who = { actor: principal.name, origin: principal.origin };
         await authorizeCli(platform, principal, 'admin', 'apply');
@@ -75,7 +76,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         assertApplicable(changes);
         if (changes.length === 0 && current) {
           out.result({ registryVersion: current.version, changes, rematerialize: [] }, () => `No changes. Registry stays at version ${current.version}.`);
-          return;
+          return { project: project.name, registryVersion: current.version, changes: 0 };
         }
         const applied = await platform.metadata.recordRegistry(project);
         await auditTransfers(platform.metadata.audit, platform.now(), transfers, { ...who, during: 'apply' });
@@ -87,7 +88,8 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
             ...(views.length > 0 ? [`Run "sluice materialize --views ${views.join(',')}": until then new views and new or changed features are null (NOT_MATERIALIZED), and a changed view's previous table keeps serving the features it has.`] : []),
           ].join('\n'),
         );
-      }),
+        return { project: project.name, registryVersion: applied.version, projectHash: project.hash, changes: changes.map((c) => `${c.action} ${c.kind} ${c.name}`) };
+      })),
     );
 }
 

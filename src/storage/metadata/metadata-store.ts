@@ -2,6 +2,7 @@ import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
 import type { AuditTrail } from './audit-store.js';
 import type { ErasureStore } from './erasure-store.js';
+import type { PurgeStore } from './purge-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
 import type { QualityStore } from './quality-store.js';
@@ -250,6 +251,8 @@ export interface MetadataStore {
   readonly audit: AuditTrail;
   /** Right-to-erasure requests and the block list of erased subjects (see `ErasureStore`). */
   readonly erasure: ErasureStore;
+  /** Physical removal: snapshot file swaps with their rewrite records, dead letters (see `PurgeStore`). */
+  readonly purge: PurgeStore;
   /** Run keys of scheduled, triggered and backfilled work, and scheduler cursors (see `ScheduleStore`). */
   readonly schedules: ScheduleStore;
 

@@ -243,6 +243,23 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       });
     },
     gc,
+    async remove(view, select) {
+      return db.transaction(() => {
+        const info = served(view);
+        if (info === undefined) return 0;
+        const generation = info.generation;
+        const keys = 'keys' in select ? select.keys : [...db.getKeys({ start: [generation], end: [generation + 1] })].map((k) => String((k as [number, string])[1]));
+        const reader = new StateReader(db);
+        let removed = 0;
+        for (const key of keys) {
+          const state = reader.read([generation, key], 1);
+          if (state === undefined || ('where' in select && !select.where(key, state))) continue;
+          void db.remove([generation, key]);
+          removed++;
+        }
+        return removed;
+      });
+    },
     async close() {
       await db.close();
     },

@@ -3,6 +3,7 @@ import type { HealthStore } from './health-store.js';
 import type { AuditTrail } from './audit-store.js';
 import type { ErasureStore } from './erasure-store.js';
 import type { PurgeStore } from './purge-store.js';
+import type { KeyStore } from './key-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
 import type { QualityStore } from './quality-store.js';
@@ -253,6 +254,8 @@ export interface MetadataStore {
   readonly erasure: ErasureStore;
   /** Physical removal: snapshot file swaps with their rewrite records, dead letters (see `PurgeStore`). */
   readonly purge: PurgeStore;
+  /** API keys: principals, roles, salted hashes (see `KeyStore`). */
+  readonly keys: KeyStore;
   /** Run keys of scheduled, triggered and backfilled work, and scheduler cursors (see `ScheduleStore`). */
   readonly schedules: ScheduleStore;
 

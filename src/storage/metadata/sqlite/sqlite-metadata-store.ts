@@ -10,6 +10,7 @@ import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
 import { AUDIT_SCHEMA, sqliteAudit } from './sqlite-audit.js';
 import { ERASURE_SCHEMA, sqliteErasure } from './sqlite-erasure.js';
 import { PURGE_SCHEMA, sqlitePurge } from './sqlite-purge.js';
+import { KEYS_SCHEMA, sqliteKeys } from './sqlite-keys.js';
 import { DRIFT_SCHEMA, sqliteDrift } from './sqlite-drift.js';
 import { QUALITY_SCHEMA, sqliteQuality } from './sqlite-quality.js';
 import { sqliteLeases } from './sqlite-leases.js';
@@ -43,7 +44,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec('PRAGMA synchronous = NORMAL');
   // Deleted rows (an erased subject's dead letters, expired data) are zeroed, not left in free pages.
   db.exec('PRAGMA secure_delete = ON');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA + ERASURE_SCHEMA + PURGE_SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA + ERASURE_SCHEMA + PURGE_SCHEMA + KEYS_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -97,6 +98,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     audit: sqliteAudit(db),
     erasure: sqliteErasure(db),
     purge: sqlitePurge(db),
+    keys: sqliteKeys(db),
     schedules: sqliteSchedules(db),
     drift: sqliteDrift(db),
     quality: sqliteQuality(db),

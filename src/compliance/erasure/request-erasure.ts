@@ -21,6 +21,8 @@ export interface ErasureAsk {
 /** A validated subject: its entity, its key as `entityKey` encodes it, and its keyed hash. */
 export interface ErasureSubject {
   readonly entity: Entity;
+  /** The key's parts, one per join key, as given. */
+  readonly parts: readonly string[];
   readonly key: string;
   readonly hash: string;
 }
@@ -34,7 +36,7 @@ function subjectOf(project: Project, dataDir: string, ask: ErasureAsk): ErasureS
     throw new ValidationError('VALIDATION_FAILED', `entity "${entity.name}" has the join key${entity.joinKeys.length > 1 ? 's' : ''} ${entity.joinKeys.join(', ')}: give ${entity.joinKeys.length === 1 ? 'one non-empty key' : `${entity.joinKeys.length} non-empty key parts in that order (--key once per part)`}, got ${ask.key.length}`);
   }
   const key = entityKey(ask.key);
-  return { entity, key, hash: erasureHash(projectSecret(dataDir), entity.name, key) };
+  return { entity, parts: ask.key, key, hash: erasureHash(projectSecret(dataDir), entity.name, key) };
 }
 
 /**

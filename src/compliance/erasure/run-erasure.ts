@@ -1,5 +1,5 @@
 import type { SluiceContext } from '../../context.js';
-import type { Project } from '../../definitions/index.js';
+import { entityKey, isStreamed, type Project } from '../../definitions/index.js';
 import { derivedTables, purgeRows, type PurgeReport } from '../purge/index.js';
 import type { Principal } from '../principal.js';
 import type { ErasureRequest } from '../../storage/metadata/erasure-store.js';
@@ -64,8 +64,40 @@ const toStore = (s: PurgeReport['stores'][number]): ErasedStore => ({
 });
 
 /**
+ * Whether an event's text (a JSON object, or the raw text of a rejected one) names the subject:
+ * its key columns form the key; text that is not a JSON object names it if it holds every key part.
+ */
+function namesSubject(text: string, columns: readonly string[], parts: readonly string[], key: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return parts.every((p) => text.includes(p));
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return parts.every((p) => text.includes(p));
+  const found = columns.map((c) => (value as Record<string, unknown>)[c]);
+  if (found.some((v) => typeof v !== 'string' && typeof v !== 'number')) return false;
+  return entityKey(found as (string | number)[]) === key;
+}
+
+/** Removes the subject's events from the durable log of every streamed source that carries its key. */
+async function eraseFromLog(ctx: SluiceContext, project: Project, subject: ErasureSubject): Promise<ErasedStore[]> {
+  const streamed = project.sources.filter(isStreamed).flatMap((s) => subjectKeys(project, s).filter((k) => k.entity === subject.entity.name).map((k) => ({ source: s.name, columns: k.columns })));
+  if (streamed.length === 0) return [];
+  const log = await ctx.log();
+  const parts = subject.parts;
+  const stores: ErasedStore[] = [];
+  for (const { source, columns } of streamed) {
+    const { events, bytes } = await log.removeEvents(source, (text) => namesSubject(text, columns, parts, subject.key));
+    stores.push({ store: `log:${source}`, rows: events, bytes, filesRewritten: 0, snapshotsRewritten: 0 });
+  }
+  return stores;
+}
+
+/**
  * Removes an erased subject from every store (`purgeRows` per source that carries the entity's
- * key, which covers transforms derived from it), clears deleted bytes from the metadata database,
+ * key, which covers transforms derived from it; the durable log of streamed sources), clears the
+ * removed bytes from the stores' free pages (LMDB online store and log, SQLite metadata),
  * completes the request with its certificate and appends it to the audit trail
  * (`erase.completed`). A failure leaves the request `failed` (still blocked) and audited; running
  * it again finishes it. Returns the certificate.
@@ -81,6 +113,10 @@ export async function runErasure(ctx: SluiceContext, project: Project, request: 
       const report = await purgeRows(ctx, project, { source, match: { kind: 'keys', entity: subject.entity.name, keys: [subject.key] }, reason: 'erasure', principal, purpose: ERASURE_AUDIT_PURPOSE, datasets });
       stores.push(...report.stores.map(toStore));
     }
+    stores.push(...(await eraseFromLog(ctx, project, subject)));
+    // Removed records must not linger in free pages: LMDB stores are scrubbed, SQLite's log reset.
+    await (await ctx.online()).scrubFreed();
+    if (project.sources.some(isStreamed)) await (await ctx.log()).scrubFreed();
     const { complete } = await ctx.metadata.erasure.expungeDeleted();
     const completedAt = ctx.now();
     const certificate: ErasureCertificate = {

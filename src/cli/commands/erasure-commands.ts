@@ -63,6 +63,7 @@ export function registerErasureCommands(program: Command, run: CommandContext): 
       run.withPlatform(async ({ platform, out }) => {
         if (options.status) {
           if (options.entity !== undefined || options.key !== undefined) throw new UsageError('--status lists requests; give it without --entity and --key');
+          await authorizeErase(platform, await platform.project(), cliPrincipal());
           const report = await reportErasureStatus(platform);
           out.result(report, () => statusText(report));
           if (report.overdue > 0) process.exitCode = EXIT_UNHEALTHY;

@@ -62,7 +62,7 @@ export function compileSource(spec: SourceSpec): Source {
   // from change no value, so adding one keeps the source's hash.
   const checks = compileChecks({ where: `source "${spec.name}"`, schema: source.schema, timestamp: source.timestamp }, spec.checks);
   const connector = spec.kind === 'batchSource' ? compileTableConnector(spec) : {};
-  return { ...source, ...connector, ...compileFreshness(`source "${spec.name}"`, spec.freshness), ...(checks.length > 0 ? { checks } : {}), ...compilePath(spec) };
+  return { ...source, ...connector, ...compileFreshness(`source "${spec.name}"`, spec.freshness), ...(checks.length > 0 ? { checks } : {}), ...compilePath(spec), ...compileRetention(`source "${spec.name}"`, spec.retention) };
 }
 
 function compilePath(spec: SourceSpec): { path?: string } {
@@ -106,6 +106,21 @@ export function compileFreshness(where: string, text: unknown): { freshness?: st
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) fail(`${where}: freshness "${text}" is not a positive duration; write e.g. "5m"`);
   return { freshness: text, freshnessMs: ms };
+}
+
+/**
+ * A `retention` option (how long events are kept, such as "400d") checked, as written and in ms;
+ * empty when absent.
+ *
+ * @example
+ * compileRetention('source "txns"', '400d'); // { retention: '400d', retentionMs: 34560000000 }
+ */
+export function compileRetention(where: string, text: unknown): { retention?: string; retentionMs?: number } {
+  if (text === undefined) return {};
+  checkDurationText(where, 'retention', text, '400d');
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) fail(`${where}: retention "${text}" is not a positive duration; write e.g. "400d"`);
+  return { retention: text, retentionMs: ms };
 }
 
 function compileSourceValues(spec: SourceSpec): Source {

@@ -102,10 +102,15 @@ function compileTableConnector(spec: BatchSourceSpec): { connector?: PostgresTab
  */
 export function compileFreshness(where: string, text: unknown): { freshness?: string; freshnessMs?: number } {
   if (text === undefined) return {};
-  checkDurationText(where, 'freshness', text, '5m');
+  return { freshness: text as string, freshnessMs: positiveDuration(where, 'freshness', text, '5m') };
+}
+
+/** A duration option's text checked as a positive duration, in ms. */
+function positiveDuration(where: string, option: string, text: unknown, example: string): number {
+  checkDurationText(where, option, text, example);
   const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) fail(`${where}: freshness "${text}" is not a positive duration; write e.g. "5m"`);
-  return { freshness: text, freshnessMs: ms };
+  if (ms === undefined || ms <= 0) fail(`${where}: ${option} "${text}" is not a positive duration; write e.g. "${example}"`);
+  return ms;
 }
 
 /**
@@ -117,10 +122,7 @@ export function compileFreshness(where: string, text: unknown): { freshness?: st
  */
 export function compileRetention(where: string, text: unknown): { retention?: string; retentionMs?: number } {
   if (text === undefined) return {};
-  checkDurationText(where, 'retention', text, '400d');
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) fail(`${where}: retention "${text}" is not a positive duration; write e.g. "400d"`);
-  return { retention: text, retentionMs: ms };
+  return { retention: text as string, retentionMs: positiveDuration(where, 'retention', text, '400d') };
 }
 
 function compileSourceValues(spec: SourceSpec): Source {

@@ -6,6 +6,8 @@ import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { runTransform } from '../src/processing/transforms/run-transform.js';
 import { collectGarbage } from '../src/orchestration/garbage-collect.js';
+import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { readFileSync } from 'node:fs';
 import { purgeRows } from '../src/compliance/purge/index.js';
 import type { Principal } from '../src/compliance/principal.js';
 import type { SluiceContext } from '../src/context.js';
@@ -46,6 +48,8 @@ async function setup() {
   await ingestFile(t.platform, t.project, 'txns', join(t.dir, 'bad.csv'));
   await runTransform(t.platform, t.project, 'big_txns');
   await materialize(t.platform, t.project);
+  writeFileSync(join(t.dir, 'spine.csv'), 'customer_id,ts,label\nc42,2024-02-15T00:00:00Z,1\nc1,2024-02-25T00:00:00Z,0\nc2,2024-01-15T00:00:00Z,0\n');
+  await buildDataset(t.platform, t.project, { spine: join(t.dir, 'spine.csv'), features: ['stats:n'], out: join(t.dir, 'out', 'train.csv') });
   return t;
 }
 
@@ -62,8 +66,8 @@ async function rowsOf(ctx: SluiceContext, source: string): Promise<Map<string, s
   return out;
 }
 
-test('erasing a key removes its rows from every snapshot (old ones too), derived tables, online tables and dead letters, and records the rewrite', async () => {
-  const { platform, project } = await setup();
+test('erasing a key removes its rows from every snapshot (old ones too), derived tables, online tables, dead letters and datasets, and records the rewrite', async () => {
+  const { platform, project, dir } = await setup();
   const before = await rowsOf(platform, 'txns');
   const oldFiles = (await platform.metadata.latestSnapshot('txns'))!.files;
   expect([...before.values()].flat().filter((r) => r.startsWith('c42')).length).toBeGreaterThan(0);
@@ -94,6 +98,13 @@ test('erasing a key removes its rows from every snapshot (old ones too), derived
   const buyers = await online.read('last_buyer', ['m2']);
   expect(JSON.stringify(buyers.states)).not.toContain('c42');
   expect((await platform.metadata.listDeadLetters({ source: 'txns' })).map((d) => d.raw).join()).not.toContain('c42');
+  // The training dataset built from the source is rewritten without the subject; its record says so.
+  const dataset = readFileSync(join(dir, 'out', 'train.csv'), 'utf8');
+  expect(dataset).not.toContain('c42');
+  expect(dataset).toContain('c1,2024-02-25');
+  const [record] = await platform.metadata.listDatasets(10);
+  expect(record).toMatchObject({ rowCount: 2, purges: [{ reason: 'erasure', rows: 1, action: 'rewritten' }] });
+  expect(JSON.parse(readFileSync(join(dir, 'out', 'train.csv.manifest.json'), 'utf8'))).toMatchObject({ rowCount: 2, purges: [{ action: 'rewritten' }] });
 
   const [audit] = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run');
   expect(audit).toMatchObject({ actor: 'cli:test', target: 'source:txns', outcome: 'succeeded', purpose: 'gdpr-art17', details: { reason: 'erasure', rows: report.rows } });
@@ -108,7 +119,9 @@ test('a cutoff removes older events everywhere; entities left with none are remo
   expect(dry.stores.find((s) => s.store === 'lake:txns')).toMatchObject({ rows: 3 });
   expect(await platform.metadata.listSnapshots({ source: 'txns' })).toEqual(snapshots);
 
-  await purgeRows(platform, project, { source: 'txns', match: { kind: 'before', before: cutoff }, reason: 'retention', principal: admin });
+  await purgeRows(platform, project, { source: 'txns', match: { kind: 'before', before: cutoff }, reason: 'retention', principal: admin, datasets: 'flag' });
+  // Under the flag policy the dataset stays as built, listed as tainted (its January row, and windows over expired events).
+  expect((await platform.metadata.listDatasets(10))[0]).toMatchObject({ rowCount: 3, purges: [{ reason: 'retention', rows: 1, action: 'flagged' }] });
   const rows = [...(await rowsOf(platform, 'txns')).values()].flat();
   expect(rows.length).toBeGreaterThan(0);
   expect(rows.some((r) => r.includes('2024-01-'))).toBe(false);

@@ -61,6 +61,7 @@ export function batchSource<const S extends Schema>(options: {
   /** A glob of the source's files relative to the project directory, for the job `ingest:<source>`. */
   path?: string;
   checks?: readonly CheckSpec[];
+  retention?: string;
 }): BatchSourceSpec<S> {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -171,6 +172,7 @@ export function featureView<
   freshness?: string;
   drift?: { readonly [K in keyof F]?: DriftThreshold };
   checks?: readonly CheckSpec[];
+  retention?: string;
 }): FeatureViewSpec<N, FeatureValues<F, S & { readonly [K in keyof C]: C[K]['type'] }>> {
   const columns = options.columns === undefined ? {} : { columns: Object.freeze({ ...options.columns }) };
   return Object.freeze({ kind: 'featureView', ...options, ...columns, features: Object.freeze({ ...options.features }) });

@@ -39,6 +39,7 @@ export function streamSource<const S extends Schema>(options: {
   description?: string;
   freshness?: string;
   checks?: readonly CheckSpec[];
+  retention?: string;
 }): StreamSourceSpec<S> {
   return Object.freeze({ kind: 'streamSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -55,7 +56,7 @@ export function streamSource<const S extends Schema>(options: {
  *   connector: postgresCdc({ connection: env('CRM_DATABASE_URL'), table: 'public.accounts' }),
  * });
  */
-export function cdcSource(options: { name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string; checks?: readonly CheckSpec[] }): CdcSourceSpec {
+export function cdcSource(options: { name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string; checks?: readonly CheckSpec[]; retention?: string }): CdcSourceSpec {
   return Object.freeze({ kind: 'cdcSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
 

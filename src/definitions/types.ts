@@ -53,6 +53,8 @@ export interface BatchSourceSpec<S extends Schema = Schema> {
   readonly path?: string;
   /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** How long events are kept, e.g. "400d": `sluice retention run` removes older ones from every store (see docs/compliance-retention.md). Not part of any value hash. */
+  readonly retention?: string;
 }
 
 /** A value read from the environment when a connector starts: never stored in definitions, the registry or logs. */
@@ -123,6 +125,8 @@ export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly freshness?: string;
   /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** How long events are kept, e.g. "400d": `sluice retention run` removes older ones from every store (see docs/compliance-retention.md). Not part of any value hash. */
+  readonly retention?: string;
 }
 
 export interface CdcSourceSpec {
@@ -137,6 +141,8 @@ export interface CdcSourceSpec {
   readonly freshness?: string;
   /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** How long events are kept, e.g. "400d": `sluice retention run` removes older ones from every store (see docs/compliance-retention.md). Not part of any value hash. */
+  readonly retention?: string;
 }
 
 /** Any source a project lists. */
@@ -182,6 +188,8 @@ export interface FeatureViewSpec<N extends string = string, V extends Readonly<R
   readonly drift?: Readonly<Partial<Record<string, DriftThreshold>>>;
   /** Data quality checks on the rows `materialize` writes (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** How long the view's online entries and served history are kept, e.g. "90d" (see docs/compliance-retention.md). Not part of any value hash. */
+  readonly retention?: string;
   /** Type-only (never set): the TypeScript type of each feature's value. */
   readonly '~values'?: V;
 }
@@ -269,6 +277,9 @@ export interface Source {
   readonly path?: string;
   /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
   readonly checks?: readonly Check[];
+  /** How long events are kept, as written and in ms (absent: for ever); outside the hash. */
+  readonly retention?: string;
+  readonly retentionMs?: number;
   readonly hash: string;
 }
 
@@ -315,6 +326,9 @@ export interface FeatureView {
   readonly drift?: Readonly<Record<string, Required<DriftThreshold>>>;
   /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
   readonly checks?: readonly Check[];
+  /** How long events are kept, as written and in ms (absent: for ever); outside the hash. */
+  readonly retention?: string;
+  readonly retentionMs?: number;
   readonly hash: string;
 }
 

@@ -8,6 +8,7 @@ import { keyedHash, projectSecret } from '../project-secret.js';
 import { entityKeyParts, matchSql } from './match-sql.js';
 import { purgeLake } from './purge-lake.js';
 import { purgeOnline } from './purge-online.js';
+import { purgeDatasets } from './purge-datasets.js';
 import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
 
 /** A source and every transform table derived from it (directly or through other transforms), source first. */
@@ -34,7 +35,8 @@ function matchEvidence(ctx: SluiceContext, match: PurgeMatch): Record<string, un
  *   in one metadata transaction, old files deleted; the rewrite recorded per snapshot),
  * - the online store (`purgeOnline`: keys removed, expired entities removed, other views
  *   materialized again from the purged lake),
- * - the dead-letter store (a dead letter mentioning every part of a key, or recorded before the cutoff).
+ * - the dead-letter store (a dead letter mentioning every part of a key, or recorded before the cutoff),
+ * - training datasets built from those tables (`purgeDatasets`: rewritten without the rows, or flagged, by `request.datasets`).
  * Purges of one source are serialized (lease `purge:<source>`); the run is tracked as job
  * `purge`. One audit record (action `purge.run`) carries the per-store report; keys appear in
  * it only as keyed hashes. A dry run counts and changes nothing (it still leaves its audit record).
@@ -68,7 +70,9 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
         const letters = await ctx.metadata.purge.purgeDeadLetters(table.name, match.kind === 'before' ? { before: match.before } : { containing: match.keys.map((k) => entityKeyParts(k, parts)) }, dryRun);
         if (letters.rows > 0 || table === source) stores.push({ store: `dead-letters:${table.name}`, ...letters, filesRewritten: [] });
       }
-      stores.push(...(await purgeOnline(ctx, project, new Set(tables.map((t) => t.name)), match, changed, dryRun)));
+      const names = new Set(tables.map((t) => t.name));
+      stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
+      stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
       const result: PurgeReport = {
         source: source.name, reason: request.reason, dryRun, at, stores,
         rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0),

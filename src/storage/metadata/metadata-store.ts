@@ -131,6 +131,17 @@ export interface DatasetRecord {
   readonly asKnown?: boolean;
   /** The model the dataset was built for (`--model`, or a declared dataset's `model`). */
   readonly model?: string;
+  /** Physical removals that touched it since it was built (retention, erasure): rewritten without rows, or flagged as still holding them. */
+  readonly purges?: readonly DatasetPurge[];
+}
+
+/** One removal that touched a built dataset. */
+export interface DatasetPurge {
+  readonly reason: string;
+  readonly at: number;
+  readonly rows: number;
+  /** `rewritten`: the file no longer holds the rows; `flagged`: it still does (tainted), by policy. */
+  readonly action: 'rewritten' | 'flagged';
 }
 
 /** The lease a run holds while it runs. */

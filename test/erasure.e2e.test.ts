@@ -79,9 +79,9 @@ test('after erasure, no file under the data directory holds the key in any encod
   await runtime.processor.append('payments', { texts: [event('p1', KEY), event('p2', 'c1'), event('p3', KEY, 'bad')] }, 'push');
   await runtime.commitNow();
   await runtime.processor.append('payments', { texts: [event('p4', KEY)] }, 'push');
-  // Datasets are written outside the data directory until purgeRows rewrites them (wt-purge's `datasets` policy).
-  mkdirSync(join(dir, 'datasets'), { recursive: true });
-  await buildDataset(platform, project, { spine: file('spine.csv', `customer_id,ts\nc1,2024-03-01T00:00:00Z\n${KEY},2024-03-01T00:00:00Z\n`), service: 'svc', out: join(dir, 'datasets', 'train.parquet') });
+  // A training dataset Sluice built (and knows of), under the data directory so the scan reads it.
+  mkdirSync(join(platform.dataDir, 'datasets'), { recursive: true });
+  await buildDataset(platform, project, { spine: file('spine.csv', `customer_id,ts\nc1,2024-03-01T00:00:00Z\n${KEY},2024-03-01T00:00:00Z\n`), service: 'svc', out: join(platform.dataDir, 'datasets', 'train.parquet') });
   expect((await scan(platform.dataDir, KEY)).length).toBeGreaterThan(0);
 
   const { certificate, request } = await eraseSubject(platform, project, { entity: 'customer', key: [KEY], reason: 'customer asked', principal: operator });

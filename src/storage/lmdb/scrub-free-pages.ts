@@ -10,7 +10,8 @@ const FILLER = '\u0000scrub';
  * not reused), then filler records of a page each take every reusable free page in one
  * transaction and are removed in the next. Safe with other processes using the environment; the
  * file grows by the pages in use at most. Pages an old read transaction of another process pins
- * are left as they are until it ends.
+ * are left as they are until it ends. Not cleared: the unused middle of a live page, where LMDB
+ * can leave a stale copy of a removed entry (see docs/compliance-erasure.md, known limits).
  *
  * @example
  * await scrubFreePages(db);
@@ -21,8 +22,8 @@ export async function scrubFreePages(db: Database<unknown, Key>): Promise<{ read
   await db.remove([FILLER, -1]);
   const stats = db.getStats() as { lastPageNumber: number; pageSize: number };
   const pages = stats.lastPageNumber + 1;
-  // More than half a page: stored on an overflow page of its own, written in full.
-  const filler = Buffer.alloc(stats.pageSize - 64);
+  // A page less its 16-byte header: stored on an overflow page of its own, which it fills to the end.
+  const filler = Buffer.alloc(stats.pageSize - 16);
   await db.transaction(() => {
     for (let i = 0; i < pages; i++) void db.put([FILLER, i], filler);
   });

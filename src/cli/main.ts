@@ -17,6 +17,7 @@ import { registerSkewCommand } from './commands/skew-command.js';
 import { registerClassificationCommands } from './commands/classification-commands.js';
 import { registerKeysCommands } from './commands/keys-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
+import { registerErasureCommands } from './commands/erasure-commands.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -44,6 +45,7 @@ registerSkewCommand(program, run);
 registerClassificationCommands(program, run);
 registerKeysCommands(program, run);
 registerAuditCommands(program, run);
+registerErasureCommands(program, run);
 
 try {
   await program.parseAsync(process.argv);

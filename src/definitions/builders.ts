@@ -64,6 +64,7 @@ export function batchSource<const S extends Schema>(options: {
   checks?: readonly CheckSpec[];
   classify?: { readonly [K in keyof S]?: ClassificationSpec };
   region?: string;
+  retention?: string;
 }): BatchSourceSpec<S> {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -177,6 +178,7 @@ export function featureView<
   freshness?: string;
   drift?: { readonly [K in keyof F]?: DriftThreshold };
   checks?: readonly CheckSpec[];
+  retention?: string;
 }): FeatureViewSpec<N, FeatureValues<F, S & { readonly [K in keyof C]: C[K]['type'] }>> {
   const columns = options.columns === undefined ? {} : { columns: Object.freeze({ ...options.columns }) };
   return Object.freeze({ kind: 'featureView', ...options, ...columns, features: Object.freeze({ ...options.features }) });

@@ -4,7 +4,7 @@ import { compileChecks } from './compile-checks.js';
 import { compileCompliance } from './compile-compliance.js';
 import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
 import { compileRequestView } from './compile-request-view.js';
-import { compileFreshness, compileSource } from './compile-source.js';
+import { compileFreshness, compileRetention, compileSource } from './compile-source.js';
 import { compileDrift, compileServingLog } from './compile-drift.js';
 import { compileTransforms } from './compile-transforms.js';
 import { compileAlerts } from './compile-alerts.js';
@@ -142,7 +142,7 @@ function compileView(spec: FeatureViewSpec, entities: Map<string, Entity>, sourc
   // The freshness SLA and checks are outside the value hash: declaring them rematerializes nothing.
   // Checks see the rows materialize writes: a single join key and the features.
   const checks = compileChecks({ where: `feature view "${spec.name}"`, schema: { ...Object.fromEntries(entity.joinKeys.length === 1 ? [[entity.joinKeys[0]!, row.schema[entity.joinKeys[0]!]!]] : []), ...Object.fromEntries(features.map((f) => [f.name, f.valueType])) } }, spec.checks);
-  return { ...body, ...compileFreshness(`feature view "${spec.name}"`, spec.freshness), ...compileDrift(`feature view "${spec.name}"`, spec.drift, names), ...(checks.length > 0 ? { checks } : {}), hash: viewValueHash(body, source, valueReads(row, features.flatMap((f) => (f.column === undefined ? [] : [f.column])))) };
+  return { ...body, ...compileFreshness(`feature view "${spec.name}"`, spec.freshness), ...compileDrift(`feature view "${spec.name}"`, spec.drift, names), ...(checks.length > 0 ? { checks } : {}), ...compileRetention(`feature view "${spec.name}"`, spec.retention), hash: viewValueHash(body, source, valueReads(row, features.flatMap((f) => (f.column === undefined ? [] : [f.column])))) };
 }
 
 function compileService(spec: FeatureServiceSpec, views: Map<string, { readonly name: string; readonly features: readonly { readonly name: string }[] }>): FeatureService {

@@ -62,7 +62,7 @@ export function compileSource(spec: SourceSpec): Source {
   // from change no value, so adding one keeps the source's hash.
   const checks = compileChecks({ where: `source "${spec.name}"`, schema: source.schema, timestamp: source.timestamp }, spec.checks);
   const connector = spec.kind === 'batchSource' ? compileTableConnector(spec) : {};
-  return { ...source, ...connector, ...compileFreshness(`source "${spec.name}"`, spec.freshness), ...(checks.length > 0 ? { checks } : {}), ...compilePath(spec) };
+  return { ...source, ...connector, ...compileFreshness(`source "${spec.name}"`, spec.freshness), ...(checks.length > 0 ? { checks } : {}), ...compilePath(spec), ...compileRetention(`source "${spec.name}"`, spec.retention) };
 }
 
 function compilePath(spec: SourceSpec): { path?: string } {
@@ -102,10 +102,27 @@ function compileTableConnector(spec: BatchSourceSpec): { connector?: PostgresTab
  */
 export function compileFreshness(where: string, text: unknown): { freshness?: string; freshnessMs?: number } {
   if (text === undefined) return {};
-  checkDurationText(where, 'freshness', text, '5m');
+  return { freshness: text as string, freshnessMs: positiveDuration(where, 'freshness', text, '5m') };
+}
+
+/** A duration option's text checked as a positive duration, in ms. */
+function positiveDuration(where: string, option: string, text: unknown, example: string): number {
+  checkDurationText(where, option, text, example);
   const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) fail(`${where}: freshness "${text}" is not a positive duration; write e.g. "5m"`);
-  return { freshness: text, freshnessMs: ms };
+  if (ms === undefined || ms <= 0) fail(`${where}: ${option} "${text}" is not a positive duration; write e.g. "${example}"`);
+  return ms;
+}
+
+/**
+ * A `retention` option (how long events are kept, such as "400d") checked, as written and in ms;
+ * empty when absent.
+ *
+ * @example
+ * compileRetention('source "txns"', '400d'); // { retention: '400d', retentionMs: 34560000000 }
+ */
+export function compileRetention(where: string, text: unknown): { retention?: string; retentionMs?: number } {
+  if (text === undefined) return {};
+  return { retention: text as string, retentionMs: positiveDuration(where, 'retention', text, '400d') };
 }
 
 function compileSourceValues(spec: SourceSpec): Source {

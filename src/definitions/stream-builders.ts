@@ -42,6 +42,7 @@ export function streamSource<const S extends Schema>(options: {
   checks?: readonly CheckSpec[];
   classify?: { readonly [K in keyof S]?: ClassificationSpec };
   region?: string;
+  retention?: string;
 }): StreamSourceSpec<S> {
   return Object.freeze({ kind: 'streamSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
@@ -60,7 +61,7 @@ export function streamSource<const S extends Schema>(options: {
  */
 export function cdcSource(options: {
   name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string; checks?: readonly CheckSpec[];
-  classify?: Readonly<Partial<Record<string, ClassificationSpec>>>; region?: string;
+  classify?: Readonly<Partial<Record<string, ClassificationSpec>>>; region?: string; retention?: string;
 }): CdcSourceSpec {
   return Object.freeze({ kind: 'cdcSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }

@@ -61,6 +61,8 @@ export interface BatchSourceSpec<S extends Schema = Schema> {
   readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
   /** Where its data lives (default: the project's region). Not part of any value hash. */
   readonly region?: string;
+  /** How long events are kept, e.g. "400d": `sluice retention run` removes older ones from every store (see docs/compliance-retention.md). Not part of any value hash. */
+  readonly retention?: string;
 }
 
 /** A value read from the environment when a connector starts: never stored in definitions, the registry or logs. */
@@ -135,6 +137,8 @@ export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
   /** Where its data lives (default: the project's region). Not part of any value hash. */
   readonly region?: string;
+  /** How long events are kept, e.g. "400d": `sluice retention run` removes older ones from every store (see docs/compliance-retention.md). Not part of any value hash. */
+  readonly retention?: string;
 }
 
 export interface CdcSourceSpec {
@@ -153,6 +157,8 @@ export interface CdcSourceSpec {
   readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
   /** Where its data lives (default: the project's region). Not part of any value hash. */
   readonly region?: string;
+  /** How long events are kept, e.g. "400d": `sluice retention run` removes older ones from every store (see docs/compliance-retention.md). Not part of any value hash. */
+  readonly retention?: string;
 }
 
 /** Any source a project lists. */
@@ -200,6 +206,8 @@ export interface FeatureViewSpec<N extends string = string, V extends Readonly<R
   readonly drift?: Readonly<Partial<Record<string, DriftThreshold>>>;
   /** Data quality checks on the rows `materialize` writes (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** How long the view's online entries and served history are kept, e.g. "90d" (see docs/compliance-retention.md). Not part of any value hash. */
+  readonly retention?: string;
   /** Type-only (never set): the TypeScript type of each feature's value. */
   readonly '~values'?: V;
 }
@@ -295,6 +303,9 @@ export interface Source {
   readonly path?: string;
   /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
   readonly checks?: readonly Check[];
+  /** How long events are kept, as written and in ms (absent: for ever); outside the hash. */
+  readonly retention?: string;
+  readonly retentionMs?: number;
   readonly hash: string;
   /** Declared classification of its columns (absent: none); outside the hash. */
   readonly classify?: Readonly<Record<string, Classification>>;
@@ -345,6 +356,9 @@ export interface FeatureView {
   readonly drift?: Readonly<Record<string, Required<DriftThreshold>>>;
   /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
   readonly checks?: readonly Check[];
+  /** How long events are kept, as written and in ms (absent: for ever); outside the hash. */
+  readonly retention?: string;
+  readonly retentionMs?: number;
   readonly hash: string;
   /** Per-feature overrides of the inherited classification (absent: none); outside the hash. */
   readonly classify?: Readonly<Record<string, Classification>>;

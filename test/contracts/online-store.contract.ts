@@ -72,6 +72,16 @@ export function runOnlineStoreContract(name: string, harness: () => Promise<Onli
     expect(states).toEqual([state(2), undefined, state(1), state(2)]);
   }));
 
+  test(`${name}: remove takes out listed keys, or the states a predicate selects, of the served table only`, run(async (_h, store) => {
+    expect(await store.remove('v', { keys: ['a'] })).toBe(0);
+    await store.replaceView(spec('o', 1, 'w'), entries([['a', state(9)]]));
+    await store.replaceView(spec('h1', 5), entries([['a', state(1)], ['b', state(2)], ['c', state(3)], ['d', state(4)]]));
+    expect(await store.remove('v', { keys: ['a', 'zz'] })).toBe(1);
+    expect(await store.remove('v', { where: (key, s) => key === 'c' || s.horizon === 1_004 })).toBe(2);
+    expect((await store.read('v', ['a', 'b', 'c', 'd'])).states).toEqual([undefined, state(2), undefined, undefined]);
+    expect((await store.read('w', ['a'])).states).toEqual([state(9)]);
+  }));
+
   test(`${name}: replacing a view drops entities that are gone; tables of other views stay`, run(async (_h, store) => {
     const other = await store.replaceView(spec('o', 1, 'w'), entries([['a', state(9)]]));
     await store.replaceView(spec('h1', 5), entries([['a', state(1)], ['b', state(2)]]));

@@ -10,6 +10,7 @@ import { runDriftStoreContract } from './drift-store.contract.js';
 import { runQualityStoreContract } from './quality-store.contract.js';
 import { runSkewStoreContract } from './skew-store.contract.js';
 import { runAuditTrailContract } from './audit-trail.contract.js';
+import { runPurgeStoreContract } from './purge-store.contract.js';
 import { runKeyStoreContract } from './key-store.contract.js';
 
 describe('SQLite metadata store', () => {
@@ -25,6 +26,7 @@ describe('SQLite metadata store', () => {
     runQualityStoreContract(`sqlite (${driver})`, harness);
     runSkewStoreContract(`sqlite (${driver})`, harness);
     runAuditTrailContract(`sqlite (${driver})`, harness);
+    runPurgeStoreContract(`sqlite (${driver})`, harness);
     runKeyStoreContract(`sqlite (${driver})`, harness);
   }
 });

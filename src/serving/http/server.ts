@@ -16,6 +16,7 @@ import { skewMetrics } from '../../observability/skew/skew-metrics.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
 import { registerPushRoute } from './push-route.js';
+import { registerEraseRoute } from './erase-route.js';
 import type { StreamProcessor } from '../../streaming/stream-processor.js';
 import { createLogger, type Logger, type LogLevel } from '../../observability/log.js';
 import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observability/tracing.js';
@@ -248,6 +249,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     return response;
   };
   if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams);
+  registerEraseRoute(app, platform, project);
   return app;
 }
 

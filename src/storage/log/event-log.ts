@@ -68,4 +68,12 @@ export interface EventLog {
   /** The last log offset held by lake snapshot `version` (or the newest recorded before it); 0 when none. */
   lakeOffset(source: string, version: number): number;
   close(): Promise<void>;
+  /**
+   * Physically removes events from every entry of a source in one transaction (accepted events
+   * and rejected ones, by their text): those `drop` selects. An entry keeps its offset, with the
+   * other events in order. Resolves how many events and bytes of text were removed.
+   */
+  removeEvents(source: string, drop: (text: string, rejected: boolean) => boolean): Promise<{ readonly events: number; readonly bytes: number }>;
+  /** Clears the bytes of removed entries and events from the store's files (see `scrubFreePages`). */
+  scrubFreed(): Promise<void>;
 }

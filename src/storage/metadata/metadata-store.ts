@@ -1,6 +1,8 @@
 import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
 import type { AuditTrail } from './audit-store.js';
+import type { ErasureStore } from './erasure-store.js';
+import type { PurgeStore } from './purge-store.js';
 import type { KeyStore } from './key-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
@@ -129,6 +131,17 @@ export interface DatasetRecord {
   readonly asKnown?: boolean;
   /** The model the dataset was built for (`--model`, or a declared dataset's `model`). */
   readonly model?: string;
+  /** Physical removals that touched it since it was built (retention, erasure): rewritten without rows, or flagged as still holding them. */
+  readonly purges?: readonly DatasetPurge[];
+}
+
+/** One removal that touched a built dataset. */
+export interface DatasetPurge {
+  readonly reason: string;
+  readonly at: number;
+  readonly rows: number;
+  /** `rewritten`: the file no longer holds the rows; `flagged`: it still does (tainted), by policy. */
+  readonly action: 'rewritten' | 'flagged';
 }
 
 /** The lease a run holds while it runs. */
@@ -248,6 +261,10 @@ export interface MetadataStore {
   readonly health: HealthStore;
   /** The append-only, hash-chained audit trail (see `AuditTrail`). */
   readonly audit: AuditTrail;
+  /** Right-to-erasure requests and the block list of erased subjects (see `ErasureStore`). */
+  readonly erasure: ErasureStore;
+  /** Physical removal: snapshot file swaps with their rewrite records, dead letters (see `PurgeStore`). */
+  readonly purge: PurgeStore;
   /** API keys: principals, roles, salted hashes (see `KeyStore`). */
   readonly keys: KeyStore;
   /** Run keys of scheduled, triggered and backfilled work, and scheduler cursors (see `ScheduleStore`). */

@@ -46,6 +46,9 @@ export interface ViewTableInfo extends ViewTableSpec {
   readonly updatedAt?: number;
 }
 
+/** Which entries `OnlineStore.remove` removes. */
+export type OnlineRemoval = { readonly keys: readonly string[] } | { readonly where: (key: string, state: EntityState) => boolean };
+
 /** What `gc` removed. */
 export interface OnlineGcReport {
   /** Abandoned tables: left by a writer that died or failed, or replaced but not yet dropped. */
@@ -85,5 +88,13 @@ export interface OnlineStore {
    */
   update(view: string, generation: number, keys: readonly string[], apply: (key: string, state: EntityState | undefined) => EntityState | undefined, progress?: TableProgress, precondition?: (info: ViewTableInfo) => boolean): Promise<ViewTableInfo | undefined>;
   gc(): Promise<OnlineGcReport>;
+  /**
+   * Physically removes entries of the served table of `view` in one transaction: the states of
+   * `keys`, or every state `where` selects (it sees each key and its state). Resolves how many
+   * entries were removed; 0 when the view has no served table. A removed key reads as absent.
+   */
+  remove(view: string, select: OnlineRemoval): Promise<number>;
   close(): Promise<void>;
+  /** Clears the bytes of removed entries from the store's files, where they could linger (LMDB's free pages). */
+  scrubFreed(): Promise<void>;
 }

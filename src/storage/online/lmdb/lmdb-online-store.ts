@@ -5,6 +5,7 @@ import { open, type Database, type Key } from 'lmdb';
 import type { EntityState } from '../../../processing/entity-state.js';
 import type { OnlineGcReport, OnlineStore, TableProgress, ViewTableInfo } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
+import { scrubFreePages } from '../../lmdb/scrub-free-pages.js';
 import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
@@ -243,6 +244,26 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       });
     },
     gc,
+    async remove(view, select) {
+      return db.transaction(() => {
+        const info = served(view);
+        if (info === undefined) return 0;
+        const generation = info.generation;
+        const keys = 'keys' in select ? select.keys : [...db.getKeys({ start: [generation], end: [generation + 1] })].map((k) => String((k as [number, string])[1]));
+        const reader = new StateReader(db);
+        let removed = 0;
+        for (const key of keys) {
+          const state = reader.read([generation, key], 1);
+          if (state === undefined || ('where' in select && !select.where(key, state))) continue;
+          void db.remove([generation, key]);
+          removed++;
+        }
+        return removed;
+      });
+    },
+    async scrubFreed() {
+      await scrubFreePages(db);
+    },
     async close() {
       await db.close();
     },

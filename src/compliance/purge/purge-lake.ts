@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Source } from '../../definitions/index.js';
+import type { SluiceContext } from '../../context.js';
+import { literal, literalList } from '../../storage/engine/sql-engine.js';
+import type { StorePurge } from './purge-types.js';
+
+/** The column read_parquet adds with each row's file (reserved prefix: no source column can take it). */
+const FILE_COLUMN = '_sluice_file';
+
+export interface LakePurgeOptions {
+  readonly reason: string;
+  readonly at: number;
+  readonly dryRun: boolean;
+}
+
+const sizeOf = (path: string): number => (existsSync(path) ? statSync(path).size : 0);
+
+/** The rewritten file's name: the old name (without an earlier rewrite's suffix) and a fresh suffix. */
+function rewrittenName(file: string): string {
+  return `${basename(file, '.parquet').replace(/-r[0-9a-f]{8}$/, '')}-r${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Removes the rows `predicate` selects from every lake file of `source` that any snapshot lists
+ * (old snapshots too), physically. One DuckDB scan over all the files finds the affected ones
+ * (by the file column); each is rewritten without the rows and published under a new name (a
+ * file left with no row is dropped, not rewritten); then ONE metadata transaction swaps the
+ * files in every snapshot that lists them (`PurgeStore.rewriteSnapshotFiles`), and only then
+ * are the old files deleted. A crash before the swap leaves the new files unreferenced, a crash
+ * after it the old ones: either way every snapshot lists whole files, and `sluice gc` removes
+ * the leftovers. Files of other snapshots are not read twice, nor rewritten when unaffected.
+ */
+export async function purgeLake(ctx: SluiceContext, source: Source, predicate: string, options: LakePurgeOptions): Promise<StorePurge> {
+  const store = `lake:${source.name}`;
+  const snapshots = await ctx.metadata.listSnapshots({ source: source.name, limit: Number.MAX_SAFE_INTEGER });
+  const files = [...new Set(snapshots.flatMap((s) => s.files))].filter((f) => existsSync(ctx.lake.resolve(f)));
+  if (files.length === 0) return { store, rows: 0, bytes: 0, filesRewritten: [] };
+  const engine = await ctx.engine();
+  const byPath = new Map(files.map((f) => [ctx.lake.resolve(f), f]));
+  const hits = await engine.all<{ path: string; n: number }>(
+    `SELECT ${FILE_COLUMN} AS path, count(*)::BIGINT AS n FROM read_parquet(${literalList([...byPath.keys()])}, filename = ${literal(FILE_COLUMN)}, union_by_name = true) WHERE ${predicate} GROUP BY 1 ORDER BY 1`,
+  );
+  const affected = hits.map((h) => ({ file: byPath.get(h.path)!, path: h.path, removed: Number(h.n) })).filter((h) => h.file !== undefined && h.removed > 0);
+  const rows = affected.reduce((n, h) => n + h.removed, 0);
+  const filesRewritten = affected.map((h) => h.file);
+  if (affected.length === 0) return { store, rows: 0, bytes: 0, filesRewritten: [] };
+  if (options.dryRun) {
+    let bytes = 0;
+    for (const h of affected) {
+      const [total] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${literal(h.path)})`);
+      bytes += Math.round((sizeOf(h.path) * h.removed) / Math.max(1, Number(total!.n)));
+    }
+    return { store, rows, bytes, filesRewritten };
+  }
+
+  const replaced: Record<string, string | null> = {};
+  const removedRows: Record<string, number> = {};
+  const published: string[] = [];
+  let bytes = 0;
+  let swapped = false;
+  try {
+    for (const h of affected) {
+      removedRows[h.file] = h.removed;
+      const [total] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${literal(h.path)})`);
+      const before = sizeOf(h.path);
+      if (Number(total!.n) <= h.removed) {
+        replaced[h.file] = null;
+        bytes += before;
+        continue;
+      }
+      const staged = ctx.lake.stagingPath(source.name);
+      try {
+        await engine.run(`COPY (SELECT * FROM read_parquet(${literal(h.path)}) WHERE NOT (${predicate})) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+        const after = sizeOf(staged);
+        const file = await ctx.lake.publish(source.name, staged, rewrittenName(h.file));
+        published.push(file);
+        replaced[h.file] = file;
+        bytes += before - after;
+      } finally {
+        await ctx.lake.discard(staged);
+      }
+    }
+    const records = await ctx.metadata.purge.rewriteSnapshotFiles({ source: source.name, replaced, removedRows, reason: options.reason, at: options.at });
+    swapped = true;
+    // Only now may the old files go: a file another source's snapshot still lists (never written so) stays.
+    const referenced = await ctx.metadata.referencedFiles();
+    for (const old of Object.keys(replaced)) if (!referenced.has(old)) await ctx.lake.remove(old);
+    return { store, rows, bytes, filesRewritten, snapshots: records.map((r) => r.snapshotId) };
+  } catch (error) {
+    if (!swapped) for (const file of published) await ctx.lake.remove(file);
+    throw error;
+  }
+}

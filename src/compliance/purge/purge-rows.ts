@@ -1,0 +1,94 @@
+import type { Project, Source } from '../../definitions/index.js';
+import { didYouMean } from '../../definitions/index.js';
+import type { SluiceContext } from '../../context.js';
+import { NotFoundError } from '../../errors.js';
+import { withLease } from '../../orchestration/lease.js';
+import { trackRun } from '../../orchestration/track-run.js';
+import { keyedHash, projectSecret } from '../project-secret.js';
+import { entityKeyParts, matchSql } from './match-sql.js';
+import { purgeLake } from './purge-lake.js';
+import { purgeOnline } from './purge-online.js';
+import { purgeDatasets } from './purge-datasets.js';
+import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
+
+/** A source and every transform table derived from it (directly or through other transforms), source first. */
+export function derivedTables(project: Project, source: string): Source[] {
+  const names = [source];
+  for (let i = 0; i < names.length; i++) {
+    for (const t of project.transforms ?? []) if (t.inputs.includes(names[i]!) && !names.includes(t.name)) names.push(t.name);
+  }
+  return names.flatMap((n) => project.sources.filter((s) => s.name === n));
+}
+
+/** The match as audit evidence: a cutoff as ISO time, keys only as keyed hashes. */
+function matchEvidence(ctx: SluiceContext, match: PurgeMatch): Record<string, unknown> {
+  if (match.kind === 'before') return { kind: 'before', before: new Date(match.before).toISOString() };
+  const secret = projectSecret(ctx.dataDir);
+  return { kind: 'keys', entity: match.entity, keys: match.keys.map((k) => keyedHash(secret, 'audit', k)) };
+}
+
+/**
+ * The one physical removal mechanism (retention and erasure both use it): removes the rows of
+ * `request.source` that `request.match` selects from every store that holds them, and the rows
+ * derived from them in transforms' tables:
+ * - the lake, every snapshot including old ones (`purgeLake`: affected files rewritten, swapped
+ *   in one metadata transaction, old files deleted; the rewrite recorded per snapshot),
+ * - the online store (`purgeOnline`: keys removed, expired entities removed, other views
+ *   materialized again from the purged lake),
+ * - the dead-letter store (a dead letter mentioning every part of a key, or recorded before the cutoff),
+ * - training datasets built from those tables (`purgeDatasets`: rewritten without the rows, or flagged, by `request.datasets`).
+ * Purges of one source are serialized (lease `purge:<source>`); the run is tracked as job
+ * `purge`. One audit record (action `purge.run`) carries the per-store report; keys appear in
+ * it only as keyed hashes. A dry run counts and changes nothing (it still leaves its audit record).
+ *
+ * @example
+ * await purgeRows(ctx, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal });
+ */
+export async function purgeRows(ctx: SluiceContext, project: Project, request: PurgeRequest): Promise<PurgeReport> {
+  const source = project.sources.find((s) => s.name === request.source);
+  if (source === undefined) {
+    throw new NotFoundError('UNKNOWN_SOURCE', `source "${request.source}" is not in the registry${didYouMean(request.source, project.sources.map((s) => s.name))}; name a source or transform of the applied project`);
+  }
+  const dryRun = request.dryRun ?? false;
+  const at = ctx.now();
+  const { match } = request;
+  const tables = derivedTables(project, source.name);
+  const evidence = { actor: request.principal.name, action: 'purge.run', target: `source:${source.name}`, origin: request.principal.origin, ...(request.purpose === undefined ? {} : { purpose: request.purpose }) };
+  const run = trackRun(ctx, 'purge', { source: source.name, tables: tables.map((t) => t.name), reason: request.reason, match: match.kind, dryRun }, () =>
+    withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, async () => {
+      const stores: StorePurge[] = [];
+      const changed = new Set<string>();
+      for (const table of tables) {
+        const predicate = matchSql(project, table, match);
+        if (predicate === undefined) continue;
+        const lake = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun });
+        stores.push(lake);
+        if (lake.rows > 0) changed.add(table.name);
+      }
+      for (const table of tables) {
+        const parts = match.kind === 'keys' ? project.entities.find((e) => e.name === match.entity)?.joinKeys.length ?? 1 : 1;
+        const letters = await ctx.metadata.purge.purgeDeadLetters(table.name, match.kind === 'before' ? { before: match.before } : { containing: match.keys.map((k) => entityKeyParts(k, parts)) }, dryRun);
+        if (letters.rows > 0 || table === source) stores.push({ store: `dead-letters:${table.name}`, ...letters, filesRewritten: [] });
+      }
+      const names = new Set(tables.map((t) => t.name));
+      stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
+      stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
+      const result: PurgeReport = {
+        source: source.name, reason: request.reason, dryRun, at, stores,
+        rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0),
+      };
+      return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
+    }), project);
+  const report = await run.catch(async (error: unknown) => {
+    await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { reason: request.reason, dryRun, match: matchEvidence(ctx, match), error: (error as Error).message } }, ctx.now());
+    throw error;
+  });
+  await ctx.metadata.audit.append({
+    ...evidence, outcome: 'succeeded',
+    details: {
+      reason: request.reason, dryRun, match: matchEvidence(ctx, match), rows: report.rows, bytes: report.bytes,
+      stores: report.stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes, files: s.filesRewritten.length, ...(s.snapshots ? { snapshots: s.snapshots.length } : {}), ...(s.tainted ? { tainted: true } : {}) })),
+    },
+  }, ctx.now());
+  return report;
+}

@@ -1,0 +1,55 @@
+import type { Principal } from '../principal.js';
+
+/**
+ * Which rows of a source to remove:
+ * - `before`: events whose event time is before `before` (UTC epoch ms): retention.
+ * - `keys`: rows of entity `entity` whose key is one of `keys`, each in the entity key's text
+ *   form (`entityKey(parts)`: the value for one join key, length-prefixed parts for several): erasure.
+ */
+export type PurgeMatch =
+  | { readonly kind: 'before'; readonly before: number }
+  | { readonly kind: 'keys'; readonly entity: string; readonly keys: readonly string[] };
+
+/** One physical removal: the source's rows matching `match`, from every store that holds them. */
+export interface PurgeRequest {
+  readonly source: string;
+  readonly match: PurgeMatch;
+  /** Why (`retention`, `erasure`): recorded with each snapshot rewrite and in the audit trail. */
+  readonly reason: string;
+  /** Who asked, for the audit trail. */
+  readonly principal: Principal;
+  /** A declared purpose for the audit trail (`gdpr-art17`, `retention-policy`). */
+  readonly purpose?: string;
+  /** Count what would be removed, remove nothing. */
+  readonly dryRun?: boolean;
+  /**
+   * Training datasets built from the source that hold matching rows: `rewrite` (default) writes
+   * them again without the rows; `flag` leaves them and lists them as tainted in the report.
+   */
+  readonly datasets?: 'rewrite' | 'flag';
+}
+
+/** What one store gave up. */
+export interface StorePurge {
+  /** `lake:<source>`, `online:<view>`, `dead-letters:<source>`, `log:<source>`, `serving-log`, `quarantine:<source>`, `dataset:<id>`. */
+  readonly store: string;
+  readonly rows: number;
+  readonly bytes: number;
+  /** Files rewritten (old name), or removed when nothing of them was kept. */
+  readonly filesRewritten: readonly string[];
+  /** Snapshots whose file lists were rewritten. */
+  readonly snapshots?: readonly string[];
+  /** A dataset left as it is under the `flag` policy: it still holds the rows. */
+  readonly tainted?: boolean;
+}
+
+/** What one `purgeRows` removed, per store. */
+export interface PurgeReport {
+  readonly source: string;
+  readonly reason: string;
+  readonly dryRun: boolean;
+  readonly at: number;
+  readonly stores: readonly StorePurge[];
+  readonly rows: number;
+  readonly bytes: number;
+}

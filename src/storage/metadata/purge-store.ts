@@ -1,0 +1,55 @@
+/**
+ * One physical rewrite of a source's lake files (retention or erasure): each `replaced` file is
+ * swapped for its rewritten file (`null`: every row of it was removed, it is dropped) in every
+ * snapshot of the source that lists it.
+ */
+export interface SnapshotRewrite {
+  readonly source: string;
+  /** Old lake-relative file to its rewritten file, or null when nothing of it is kept. */
+  readonly replaced: Readonly<Record<string, string | null>>;
+  /** Old file to the rows removed from it. */
+  readonly removedRows: Readonly<Record<string, number>>;
+  /** Why: `retention`, `erasure`, ... (recorded, never interpreted). */
+  readonly reason: string;
+  /** UTC epoch ms of the rewrite (the platform's clock). */
+  readonly at: number;
+}
+
+/** What one snapshot lost in a rewrite: the evidence a reproducibility check reads instead of failing. */
+export interface SnapshotRewriteRecord {
+  readonly snapshotId: string;
+  readonly source: string;
+  readonly reason: string;
+  readonly at: number;
+  readonly rowsBefore: number;
+  readonly rowsAfter: number;
+  readonly filesBefore: readonly string[];
+  readonly filesAfter: readonly string[];
+}
+
+/** Which dead letters to remove. */
+export interface DeadLetterPurge {
+  /** Recorded before this time (epoch ms). */
+  readonly before?: number;
+  /** Whose raw text or reason contains every part of one of these (an entity key's parts). */
+  readonly containing?: readonly (readonly string[])[];
+}
+
+/**
+ * Physical removal in the metadata store. Semantics every implementation keeps:
+ * - `rewriteSnapshotFiles` is one transaction: every snapshot of the source listing a replaced
+ *   file gets its files swapped (order kept, dropped files left out) and its row count lowered by
+ *   the removed rows of its files, and one `SnapshotRewriteRecord` per changed snapshot is stored.
+ *   Snapshot ids, versions and content hashes (the ingested input's hash, which keeps an already
+ *   ingested export from being ingested again) do not change. When a replaced file is no longer
+ *   listed by any snapshot (another rewrite took it), nothing is changed and a `ConflictError`
+ *   is thrown: the caller removes its rewritten files and runs again.
+ * - `purgeDeadLetters` deletes the matching dead letters of a source in one transaction and
+ *   reports the rows and the bytes of their raw text and reason.
+ */
+export interface PurgeStore {
+  rewriteSnapshotFiles(rewrite: SnapshotRewrite): Promise<SnapshotRewriteRecord[]>;
+  /** Rewrites recorded, oldest first: of one snapshot, or of every snapshot of one source. */
+  snapshotRewrites(filter: { readonly snapshotId?: string; readonly source?: string }): Promise<SnapshotRewriteRecord[]>;
+  purgeDeadLetters(source: string, match: DeadLetterPurge, dryRun?: boolean): Promise<{ rows: number; bytes: number }>;
+}

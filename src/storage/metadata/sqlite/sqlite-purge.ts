@@ -1,0 +1,79 @@
+import { ConflictError } from '../../../errors.js';
+import type { PurgeStore, SnapshotRewriteRecord } from '../purge-store.js';
+import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
+
+export const PURGE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS snapshot_rewrites (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, snapshot_id TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
+  rows_before INTEGER NOT NULL, rows_after INTEGER NOT NULL, files_before TEXT NOT NULL, files_after TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS snapshot_rewrites_snapshot ON snapshot_rewrites (snapshot_id);
+CREATE INDEX IF NOT EXISTS snapshot_rewrites_source ON snapshot_rewrites (source, id);
+`;
+
+/** The stored bytes of a dead letter's raw text and reason. */
+const BYTES = 'length(CAST(raw AS BLOB)) + length(CAST(reason AS BLOB))';
+
+interface RewriteRow {
+  snapshot_id: string; source: string; reason: string; at: number; rows_before: number; rows_after: number; files_before: string; files_after: string;
+}
+const toRecord = (r: RewriteRow): SnapshotRewriteRecord => ({
+  snapshotId: r.snapshot_id, source: r.source, reason: r.reason, at: r.at, rowsBefore: r.rows_before, rowsAfter: r.rows_after,
+  filesBefore: JSON.parse(r.files_before) as string[], filesAfter: JSON.parse(r.files_after) as string[],
+});
+
+/** Physical removal in the metadata database (see `PurgeStore`). */
+export function sqlitePurge(db: SqliteConnection): PurgeStore {
+  const sql = {
+    snapshotsOf: db.prepare('SELECT id, files, row_count FROM snapshots WHERE source = ? ORDER BY version'),
+    updateSnapshot: db.prepare('UPDATE snapshots SET files = ?, row_count = ? WHERE id = ?'),
+    insertRewrite: db.prepare('INSERT INTO snapshot_rewrites (snapshot_id, source, reason, at, rows_before, rows_after, files_before, files_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    rewritesOfSnapshot: db.prepare('SELECT * FROM snapshot_rewrites WHERE snapshot_id = ? ORDER BY id'),
+    rewritesOfSource: db.prepare('SELECT * FROM snapshot_rewrites WHERE source = ? ORDER BY id'),
+    oldDeadLetters: db.prepare(`SELECT id, ${BYTES} AS bytes FROM dead_letters WHERE source = ? AND created_at < ?`),
+    deleteDeadLetter: db.prepare('DELETE FROM dead_letters WHERE id = ?'),
+  };
+  return {
+    async rewriteSnapshotFiles(rewrite) {
+      return inTransaction(db, () => {
+        const snapshots = sql.snapshotsOf.all(rewrite.source) as Array<{ id: string; files: string; row_count: number }>;
+        const listed = new Set(snapshots.flatMap((s) => JSON.parse(s.files) as string[]));
+        const gone = Object.keys(rewrite.replaced).filter((f) => !listed.has(f));
+        if (gone.length > 0) {
+          throw new ConflictError('CONFLICT', `source "${rewrite.source}": lake file ${gone[0]} is no longer listed by any snapshot (another rewrite replaced it); nothing was changed, run the purge again`);
+        }
+        const records: SnapshotRewriteRecord[] = [];
+        for (const s of snapshots) {
+          const before = JSON.parse(s.files) as string[];
+          if (!before.some((f) => f in rewrite.replaced)) continue;
+          const after = before.flatMap((f) => (f in rewrite.replaced ? (rewrite.replaced[f] === null ? [] : [rewrite.replaced[f]!]) : [f]));
+          const removed = before.reduce((n, f) => n + (rewrite.removedRows[f] ?? 0), 0);
+          const rowsAfter = Math.max(0, s.row_count - removed);
+          sql.updateSnapshot.run(JSON.stringify(after), rowsAfter, s.id);
+          sql.insertRewrite.run(s.id, rewrite.source, rewrite.reason, rewrite.at, s.row_count, rowsAfter, JSON.stringify(before), JSON.stringify(after));
+          records.push({ snapshotId: s.id, source: rewrite.source, reason: rewrite.reason, at: rewrite.at, rowsBefore: s.row_count, rowsAfter, filesBefore: before, filesAfter: after });
+        }
+        return records;
+      });
+    },
+    async snapshotRewrites({ snapshotId, source }) {
+      const rows = snapshotId !== undefined ? sql.rewritesOfSnapshot.all(snapshotId) : sql.rewritesOfSource.all(source ?? '');
+      return (rows as RewriteRow[]).filter((r) => source === undefined || r.source === source).map(toRecord);
+    },
+    async purgeDeadLetters(source, match, dryRun = false) {
+      return inTransaction(db, () => {
+        const ids = new Map<number, number>();
+        const take = (rows: unknown[]) => {
+          for (const r of rows as Array<{ id: number; bytes: number }>) ids.set(r.id, r.bytes);
+        };
+        if (match.before !== undefined) take(sql.oldDeadLetters.all(source, match.before));
+        for (const parts of match.containing ?? []) {
+          if (parts.length === 0) continue;
+          const mentions = parts.map(() => "instr(raw || char(10) || reason, ?) > 0").join(' AND ');
+          take(db.prepare(`SELECT id, ${BYTES} AS bytes FROM dead_letters WHERE source = ? AND ${mentions}`).all(source, ...parts));
+        }
+        if (!dryRun) for (const id of ids.keys()) sql.deleteDeadLetter.run(id);
+        return { rows: ids.size, bytes: [...ids.values()].reduce((a, b) => a + b, 0) };
+      });
+    },
+  };
+}

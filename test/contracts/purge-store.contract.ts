@@ -1,0 +1,47 @@
+import { expect, test } from 'vitest';
+import { withStore, type StoreHarness } from './harness.js';
+import type { DeadLetter, MetadataStore } from '../../src/storage/metadata/metadata-store.js';
+
+const letter = (raw: string, createdAt: number): DeadLetter => ({ source: 's', file: 'f.csv', line: 1, raw, reason: 'bad', createdAt });
+
+/** The semantics every PurgeStore keeps (see `purge-store.ts`). */
+export function runPurgeStoreContract(name: string, harness: () => Promise<StoreHarness<MetadataStore>>): void {
+  const run = (body: (h: StoreHarness<MetadataStore>, store: MetadataStore) => Promise<void>) => withStore(harness, body);
+
+  test(`${name}: a rewrite swaps a file in every snapshot listing it, lowers their row counts and records each snapshot's rewrite`, () =>
+    run(async (_h, store) => {
+      const one = (await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 3, contentHash: 'h1' }, [])).snapshot;
+      const two = (await store.commitIngest({ source: 's', addedFiles: ['b'], addedRows: 2, contentHash: 'h2' }, [])).snapshot;
+      const three = (await store.commitIngest({ source: 's', addedFiles: ['c'], addedRows: 4, contentHash: 'h3' }, [])).snapshot;
+      await store.commitIngest({ source: 'other', addedFiles: ['a'], addedRows: 3, contentHash: 'h1' }, []);
+      const records = await store.purge.rewriteSnapshotFiles({ source: 's', replaced: { a: 'a2', b: null }, removedRows: { a: 1, b: 2 }, reason: 'retention', at: 50 });
+      expect(records.map((r) => [r.snapshotId, r.rowsBefore, r.rowsAfter, r.filesAfter])).toEqual([[one.id, 3, 2, ['a2']], [two.id, 5, 2, ['a2']], [three.id, 9, 6, ['a2', 'c']]]);
+      expect(await store.snapshot(three.id)).toMatchObject({ id: three.id, version: 3, files: ['a2', 'c'], rowCount: 6, contentHash: 'h3' });
+      expect((await store.findIngest('s', 'h1'))?.id).toBe(one.id);
+      expect((await store.latestSnapshot('other'))?.files).toEqual(['a']);
+      expect(await store.purge.snapshotRewrites({ snapshotId: one.id })).toEqual([{ snapshotId: one.id, source: 's', reason: 'retention', at: 50, rowsBefore: 3, rowsAfter: 2, filesBefore: ['a'], filesAfter: ['a2'] }]);
+      expect((await store.purge.snapshotRewrites({ source: 's' })).length).toBe(3);
+      expect(await store.referencedFiles()).toEqual(new Set(['a', 'a2', 'c']));
+    }));
+
+  test(`${name}: a rewrite of a file no snapshot lists any more changes nothing and is a conflict`, () =>
+    run(async (_h, store) => {
+      await store.commitIngest({ source: 's', addedFiles: ['a', 'b'], addedRows: 3, contentHash: 'h1' }, []);
+      await store.purge.rewriteSnapshotFiles({ source: 's', replaced: { a: 'a2' }, removedRows: { a: 1 }, reason: 'erasure', at: 1 });
+      await expect(store.purge.rewriteSnapshotFiles({ source: 's', replaced: { b: 'b2', a: 'a3' }, removedRows: {}, reason: 'erasure', at: 2 })).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect((await store.latestSnapshot('s'))?.files).toEqual(['a2', 'b']);
+      expect((await store.purge.snapshotRewrites({ source: 's' })).length).toBe(1);
+    }));
+
+  test(`${name}: dead letters are purged by age or by mention of every part of a key, with their bytes; a dry run keeps them`, () =>
+    run(async (_h, store) => {
+      await store.addDeadLetters([letter('c42,x', 10), letter('{"u":"u1","m":"m9"}', 100), letter('{"u":"u1"}', 100), letter('c7,y', 100)]);
+      await store.addDeadLetters([{ ...letter('c42,z', 1), source: 'other' }]);
+      expect(await store.purge.purgeDeadLetters('s', { before: 50 }, true)).toEqual({ rows: 1, bytes: 8 });
+      expect(await store.countDeadLetters('s')).toBe(4);
+      expect(await store.purge.purgeDeadLetters('s', { before: 50, containing: [['u1', 'm9']] })).toEqual({ rows: 2, bytes: 8 + 22 });
+      expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw)).toEqual(['{"u":"u1"}', 'c7,y']);
+      expect(await store.purge.purgeDeadLetters('s', { containing: [['c7']] })).toEqual({ rows: 1, bytes: 7 });
+      expect(await store.countDeadLetters('other')).toBe(1);
+    }));
+}

@@ -1,0 +1,166 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { batchSource, count, defineProject, entity, featureView, last, sqlTransform } from '../src/definitions/index.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import { materialize } from '../src/processing/materialize.js';
+import { runTransform } from '../src/processing/transforms/run-transform.js';
+import { collectGarbage } from '../src/orchestration/garbage-collect.js';
+import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { readFileSync } from 'node:fs';
+import { purgeRows } from '../src/compliance/purge/index.js';
+import type { Principal } from '../src/compliance/principal.js';
+import type { SluiceContext } from '../src/context.js';
+import { literalList } from '../src/storage/engine/sql-engine.js';
+import { tempPlatform } from './support/temp-platform.js';
+
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const merchant = entity({ name: 'merchant', joinKey: 'merchant' });
+const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', merchant: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts' });
+const big = sqlTransform({
+  name: 'big_txns', inputs: [txns], sql: 'SELECT customer_id, amount, ts FROM txns WHERE amount >= 10',
+  timestamp: 'ts', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' },
+});
+const stats = featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() } });
+const lastBuyer = featureView({ name: 'last_buyer', entity: merchant, source: txns, features: { buyer: last('customer_id'), n: count() } });
+const spec = defineProject({ name: 'p', entities: [customer, merchant], sources: [txns], transforms: [big], featureViews: [stats, lastBuyer] });
+const admin: Principal = { name: 'cli:test', roles: ['admin'], origin: 'local' };
+const NOW = Date.parse('2024-03-01T00:00:00Z');
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function setup() {
+  const t = await tempPlatform(spec, NOW);
+  cleanup.push(t.dispose);
+  const files = [
+    'customer_id,merchant,amount,ts\nc42,m1,50,2024-01-01T00:00:00Z\nc1,m1,5,2024-01-01T01:00:00Z\nc9,m3,1,2024-01-02T00:00:00Z\n',
+    'customer_id,merchant,amount,ts\nc2,m2,20,2024-02-10T00:00:00Z\nc42,m2,12,2024-02-11T00:00:00Z\nc1,m1,,bad-time\n',
+    'customer_id,merchant,amount,ts\nc1,m1,30,2024-02-20T00:00:00Z\nc2,m2,1,2024-02-21T00:00:00Z\n',
+  ];
+  for (const [i, text] of files.entries()) {
+    writeFileSync(join(t.dir, `in${i}.csv`), text);
+    await ingestFile(t.platform, t.project, 'txns', join(t.dir, `in${i}.csv`));
+  }
+  writeFileSync(join(t.dir, 'bad.csv'), 'customer_id,merchant,amount,ts\nc42,m9,x,2024-02-01T00:00:00Z\n');
+  await ingestFile(t.platform, t.project, 'txns', join(t.dir, 'bad.csv'));
+  await runTransform(t.platform, t.project, 'big_txns');
+  await materialize(t.platform, t.project);
+  writeFileSync(join(t.dir, 'spine.csv'), 'customer_id,ts,label\nc42,2024-02-15T00:00:00Z,1\nc1,2024-02-25T00:00:00Z,0\nc2,2024-01-15T00:00:00Z,0\n');
+  await buildDataset(t.platform, t.project, { spine: join(t.dir, 'spine.csv'), features: ['stats:n'], out: join(t.dir, 'out', 'train.csv') });
+  return t;
+}
+
+/** Every row every snapshot of `source` lists, read back from the files. */
+async function rowsOf(ctx: SluiceContext, source: string): Promise<Map<string, string[]>> {
+  const engine = await ctx.engine();
+  const out = new Map<string, string[]>();
+  for (const s of await ctx.metadata.listSnapshots({ source })) {
+    const paths = s.files.map((f) => ctx.lake.resolve(f));
+    const rows = paths.length === 0 ? [] : await engine.all<{ c: string; ts: number }>(`SELECT customer_id AS c, _ts AS ts FROM read_parquet(${literalList(paths)}) ORDER BY _seq`);
+    out.set(s.id, rows.map((r) => `${r.c}@${new Date(Number(r.ts)).toISOString().slice(0, 10)}`));
+    expect(s.rowCount).toBe(rows.length);
+  }
+  return out;
+}
+
+test('erasing a key removes its rows from every snapshot (old ones too), derived tables, online tables, dead letters and datasets, and records the rewrite', async () => {
+  const { platform, project, dir } = await setup();
+  const before = await rowsOf(platform, 'txns');
+  const oldFiles = (await platform.metadata.latestSnapshot('txns'))!.files;
+  expect([...before.values()].flat().filter((r) => r.startsWith('c42')).length).toBeGreaterThan(0);
+  expect(await platform.metadata.countDeadLetters('txns')).toBe(2);
+
+  const report = await purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, purpose: 'gdpr-art17' });
+  const by = Object.fromEntries(report.stores.map((s) => [s.store, s]));
+  expect(by['lake:txns']).toMatchObject({ rows: 2, filesRewritten: [oldFiles[0], oldFiles[1]] });
+  expect(by['lake:txns']!.bytes).toBeGreaterThan(0);
+  expect(by['lake:big_txns']).toMatchObject({ rows: 2 });
+  expect(by['dead-letters:txns']).toMatchObject({ rows: 1 });
+  expect(by['online:stats']).toMatchObject({ rows: 1 });
+
+  const after = await rowsOf(platform, 'txns');
+  expect([...after.values()].flat().some((r) => r.startsWith('c42'))).toBe(false);
+  for (const [id, rows] of before) expect(after.get(id)).toEqual(rows.filter((r) => !r.startsWith('c42')));
+  expect([...(await rowsOf(platform, 'big_txns')).values()].flat().sort()).toEqual(['c1@2024-02-20', 'c2@2024-02-10']);
+  // The old files are gone from disk; untouched ones stay.
+  expect(existsSync(platform.lake.resolve(oldFiles[0]!))).toBe(false);
+  expect(existsSync(platform.lake.resolve(oldFiles[2]!))).toBe(true);
+  const rewrites = await platform.metadata.purge.snapshotRewrites({ source: 'txns' });
+  expect(rewrites.length).toBe(before.size);
+  expect(rewrites.every((r) => r.reason === 'erasure' && r.at === NOW && r.rowsAfter < r.rowsBefore)).toBe(true);
+
+  const online = await platform.online();
+  expect((await online.read('stats', ['c42', 'c1'])).states.map((s) => s !== undefined)).toEqual([false, true]);
+  // A view of another entity that kept the key as a value was materialized again from the purged lake.
+  const buyers = await online.read('last_buyer', ['m2']);
+  expect(JSON.stringify(buyers.states)).not.toContain('c42');
+  expect((await platform.metadata.listDeadLetters({ source: 'txns' })).map((d) => d.raw).join()).not.toContain('c42');
+  // The training dataset built from the source is rewritten without the subject; its record says so.
+  const dataset = readFileSync(join(dir, 'out', 'train.csv'), 'utf8');
+  expect(dataset).not.toContain('c42');
+  expect(dataset).toContain('c1,2024-02-25');
+  const [record] = await platform.metadata.listDatasets(10);
+  expect(record).toMatchObject({ rowCount: 2, purges: [{ reason: 'erasure', rows: 1, action: 'rewritten' }] });
+  expect(JSON.parse(readFileSync(join(dir, 'out', 'train.csv.manifest.json'), 'utf8'))).toMatchObject({ rowCount: 2, purges: [{ action: 'rewritten' }] });
+
+  const [audit] = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run');
+  expect(audit).toMatchObject({ actor: 'cli:test', target: 'source:txns', outcome: 'succeeded', purpose: 'gdpr-art17', details: { reason: 'erasure', rows: report.rows } });
+  expect(JSON.stringify(audit)).not.toContain('c42');
+});
+
+test('a cutoff removes older events everywhere; entities left with none are removed online; a dry run changes nothing', async () => {
+  const { platform, project } = await setup();
+  const cutoff = Date.parse('2024-02-01T00:00:00Z');
+  const snapshots = await platform.metadata.listSnapshots({ source: 'txns' });
+  const dry = await purgeRows(platform, project, { source: 'txns', match: { kind: 'before', before: cutoff }, reason: 'retention', principal: admin, dryRun: true });
+  expect(dry.stores.find((s) => s.store === 'lake:txns')).toMatchObject({ rows: 3 });
+  expect(await platform.metadata.listSnapshots({ source: 'txns' })).toEqual(snapshots);
+
+  await purgeRows(platform, project, { source: 'txns', match: { kind: 'before', before: cutoff }, reason: 'retention', principal: admin, datasets: 'flag' });
+  // Under the flag policy the dataset stays as built, listed as tainted (its January row, and windows over expired events).
+  expect((await platform.metadata.listDatasets(10))[0]).toMatchObject({ rowCount: 3, purges: [{ reason: 'retention', rows: 1, action: 'flagged' }] });
+  const rows = [...(await rowsOf(platform, 'txns')).values()].flat();
+  expect(rows.length).toBeGreaterThan(0);
+  expect(rows.some((r) => r.includes('2024-01-'))).toBe(false);
+  // The first ingest's file held only expired rows: it is dropped, not rewritten; its snapshot now lists no file.
+  expect((await platform.metadata.snapshot(snapshots.at(-1)!.id))).toMatchObject({ files: [], rowCount: 0 });
+  const online = await platform.online();
+  // c42 has a newer event; c9 and m3 had only expired ones.
+  expect((await online.read('stats', ['c42', 'c9'])).states.map((s) => s !== undefined)).toEqual([true, false]);
+  expect((await online.read('last_buyer', ['m3'])).states[0]).toBeUndefined();
+  expect(await platform.metadata.countDeadLetters('txns')).toBe(2);
+  const audits = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run');
+  expect(audits.map((a) => a.details?.dryRun)).toEqual([true, false]);
+});
+
+test('a crash after publishing the rewritten files but before the swap leaves the old files referenced; gc removes the new ones', async () => {
+  const { platform, project } = await setup();
+  const before = await rowsOf(platform, 'txns');
+  const crashed: SluiceContext = {
+    ...platform,
+    metadata: { ...platform.metadata, purge: { ...platform.metadata.purge, rewriteSnapshotFiles: () => Promise.reject(new Error('killed before the swap')) } },
+    // The process died: nothing cleans up after it.
+    lake: { ...platform.lake, remove: async () => undefined },
+  };
+  await expect(purgeRows(crashed, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin })).rejects.toThrow('killed before the swap');
+  expect(await rowsOf(platform, 'txns')).toEqual(before);
+  const failed = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run');
+  expect(failed.map((r) => r.outcome)).toEqual(['failed']);
+  const [lake] = await collectGarbage(platform, { minAgeMs: 0 });
+  expect(lake!.files.length).toBe(2);
+  expect(await rowsOf(platform, 'txns')).toEqual(before);
+});
+
+test('a crash after the swap but before the old files are deleted leaves the new files referenced; gc removes the old ones', async () => {
+  const { platform, project } = await setup();
+  const oldFiles = new Set((await platform.metadata.listSnapshots({ source: 'txns' })).flatMap((s) => s.files));
+  const crashed: SluiceContext = { ...platform, lake: { ...platform.lake, remove: () => Promise.reject(new Error('killed after the swap')) } };
+  await expect(purgeRows(crashed, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin })).rejects.toThrow('killed after the swap');
+  expect([...(await rowsOf(platform, 'txns')).values()].flat().some((r) => r.startsWith('c42'))).toBe(false);
+  const [lake] = await collectGarbage(platform, { minAgeMs: 0 });
+  expect(lake!.files.length).toBe(2);
+  expect(lake!.files.every((f) => oldFiles.has(f))).toBe(true);
+});

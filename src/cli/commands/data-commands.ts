@@ -15,6 +15,7 @@ import { commaList as list, integerIn, keyValue } from '../options.js';
 import { EPOCH_UNITS, type EpochUnit } from '../../time/index.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
+import { authorizeCli, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
@@ -125,6 +126,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         if (usesManifest && (options.spine !== undefined || options.service !== undefined || options.features !== undefined || options.asKnown !== undefined || options.model !== undefined)) throw new UsageError('--manifest takes the spine, features, time mode and model from the manifest; give only --out');
         if (!usesManifest && (options.spine === undefined || options.out === undefined)) throw new UsageError('give --spine FILE and --out PATH (or --manifest FILE)');
         const project = await platform.project();
+        await authorizeCli(platform, await cliPrincipal(platform), 'datasets', 'datasets');
         const built = usesManifest
           ? await rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress })
           : await buildDataset(platform, project, {
@@ -150,6 +152,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const selection = featureSelection(options);
         const entities = entityOptions(options.entity);
         const project = await platform.project();
+        await authorizeCliRead(platform, await cliPrincipal(platform), project, selection, Object.values(entities)[0]?.length ?? 0);
         const latest = await latestSnapshots(platform.metadata, project);
         const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) }, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);

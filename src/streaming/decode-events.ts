@@ -3,7 +3,7 @@ import { jsonColumnsSql, listColumns } from '../ingest/load-raw.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
 import { parsedValueSql, rejectReasonSql, storageType } from '../ingest/validate-sql.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
-import { ident, literal, literalList, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { ident, literal, type SqlEngine, readPathList } from '../storage/engine/sql-engine.js';
 import { readDecodedEvents } from './read-decoded.js';
 import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql } from '../quality/stream-checks.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
@@ -149,7 +149,7 @@ async function decodeLines(engine: SqlEngine, project: Project, source: Source, 
  */
 export async function decodeLakeFiles(engine: SqlEngine, source: Source, files: readonly string[], views: readonly FeatureView[] = []): Promise<DecodedEvents> {
   const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${storageType(type)} AS ${ident(c)}`).join(', ');
-  const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
+  const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${readPathList(files)}, union_by_name = true) UNION ALL BY NAME `;
   const relation = `SELECT *, row_number() OVER (ORDER BY _seq)::DOUBLE AS _line, NULL::VARCHAR AS _raw FROM (${lake}SELECT ${schema}, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq WHERE FALSE)`;
   return { ...(await readDecodedEvents(engine, source, relation, 'lake', true, views)), rejected: [] };
 }

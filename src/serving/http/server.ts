@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Project, RequestFunctions } from '../../definitions/index.js';
 import { isSluiceError, ValidationError } from '../../errors.js';
@@ -24,6 +23,8 @@ import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
 import { answerJson } from './answer-json.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
+import { registerUtf8JsonParser } from './utf8-json.js';
+import { requestId } from './request-id.js';
 import { registerAccessControl } from '../../compliance/access/http-access.js';
 import { auditBuffer } from '../../compliance/access/audit-buffer.js';
 
@@ -92,13 +93,14 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     loggerInstance: (options.logger ?? createLogger({ level: options.logLevel ?? 'silent', ...(options.logStream ? { stream: options.logStream } : {}) })) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     logController: new AccessLog({ requestIdLogLabel: 'requestId' }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    genReqId: requestId,
     frameworkErrors: (error, _request, reply) => {
       void (reply as FastifyReply).status(400).send(errorBody('BAD_REQUEST', error.message));
     },
   });
   app.setReplySerializer((payload) => stringifyExact(payload));
+  registerUtf8JsonParser(app);
   const online = await platform.online();
   let registry: RegistryVersion | undefined = await platform.metadata.latestRegistry();
   // The latest snapshot per source, refreshed with the registry so requests never query SQLite.
@@ -160,7 +162,9 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       return reply.status(ERROR_STATUS[error.code] ?? 500).send(errorBody(error.code, error.message));
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.status(413).send(errorBody('REQUEST_TOO_LARGE', `the request body is larger than ${BODY_LIMIT / 1024 / 1024} MiB; send fewer entities per request (at most ${maxEntities})`));
+      const limit = request.routeOptions.bodyLimit ?? BODY_LIMIT;
+      const fewer = request.url.startsWith('/v1/push/') ? 'push fewer events per request' : `send fewer entities per request (at most ${maxEntities})`;
+      return reply.status(413).send(errorBody('REQUEST_TOO_LARGE', `the request body is larger than ${limit / 1024 / 1024} MiB; ${fewer}`));
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.status(error.statusCode).send(errorBody('BAD_REQUEST', error.message));

@@ -1,7 +1,9 @@
 import type { Check, CheckSpec } from './check-types.js';
 import type { AlertChannel, Dataset, DatasetSpec, Schedule, ScheduleSpec, WebhookAlertSpec } from './operation-types.js';
+import type { MaskRule, MaskSpec } from './masking-types.js';
 
 export type * from './operation-types.js';
+export type * from './masking-types.js';
 
 /** Scalar column types a source schema may use. */
 export type ScalarType = 'string' | 'int64' | 'float64' | 'bool' | 'timestamp';
@@ -218,6 +220,8 @@ export interface ProjectSpec {
   readonly schedules?: readonly ScheduleSpec[];
   /** Training datasets built as jobs (`dataset:<name>`, see `dataset`). */
   readonly datasets?: readonly DatasetSpec[];
+  /** How data is shown per role (see `mask`); outside every value hash. */
+  readonly masking?: readonly MaskSpec[];
 }
 
 // The validated, normalized project: plain JSON, what the registry stores and every layer reads.
@@ -350,6 +354,8 @@ export interface Project {
   readonly schedules?: readonly Schedule[];
   /** Declared training datasets (absent when there are none); outside the hash, as they change no value. */
   readonly datasets?: readonly Dataset[];
+  /** Masking rules per role (absent when there are none); outside the hash, as they change no stored value. */
+  readonly masking?: readonly MaskRule[];
   readonly hash: string;
 }
 

@@ -9,9 +9,11 @@ export interface Classified {
 }
 
 export interface ClassificationLookup {
+  /** True when nothing at all is classified (masking then needs no key unless a rule names features). */
+  readonly empty?: boolean;
   feature(view: string, feature: string): Classified | undefined;
   column(source: string, column: string): Classified | undefined;
 }
 
 /** No classification at all: only rules that name features mask anything. */
-export const UNCLASSIFIED: ClassificationLookup = { feature: () => undefined, column: () => undefined };
+export const UNCLASSIFIED: ClassificationLookup = { empty: true, feature: () => undefined, column: () => undefined };

@@ -22,12 +22,12 @@ function valueType(project: Project, view: string, feature: string): ColumnType 
 }
 
 // Answers of one service share their `features` array (the serving plan's): their columns are worked out once per masker.
-const plans = new WeakMap<Masker, WeakMap<readonly string[], readonly MaskedColumn[]>>();
+const plans = new WeakMap<Masker['plan'], WeakMap<readonly string[], readonly MaskedColumn[]>>();
 
 /** The answer's classified or masked columns for this masker; entity key columns echo the request and are not masked. */
 export function answerColumns(masker: Masker, project: Project, features: readonly string[]): readonly MaskedColumn[] {
-  let byFeatures = plans.get(masker);
-  if (!byFeatures) plans.set(masker, (byFeatures = new WeakMap()));
+  let byFeatures = plans.get(masker.plan);
+  if (!byFeatures) plans.set(masker.plan, (byFeatures = new WeakMap()));
   let columns = byFeatures.get(features);
   if (!columns) {
     columns = features.flatMap((name) => {

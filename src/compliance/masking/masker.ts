@@ -1,8 +1,8 @@
 import type { ColumnType, MaskMethod, Project } from '../../definitions/index.js';
 import type { Principal } from '../principal.js';
-import type { ClassificationLookup } from './classification-lookup.js';
+import type { Classified, ClassificationLookup } from './classification-lookup.js';
 import { maskKey, maskKeySql, maskValue, maskValueSql, type MaskKey } from './mask-methods.js';
-import { maskMethod } from './mask-precedence.js';
+import { maskMethod, stricter, type MaskTarget } from './mask-precedence.js';
 
 /** A column of output and how it is shown to the principal. */
 export interface MaskedColumn {
@@ -26,6 +26,8 @@ export interface MaskingSession {
 export interface Masker {
   /** The roles it masks for. */
   readonly roles: readonly string[];
+  /** The methods of these roles, shared by every masker of the same project, catalog and roles (a cache key). */
+  readonly plan: MaskPlan;
   /** How feature `view:feature` (of value type `type`) is shown. */
   feature(view: string, feature: string, type: ColumnType): MaskedColumn;
   /** How column `column` of source (or transform table) `source` is shown. */
@@ -41,6 +43,11 @@ export interface Masker {
 export interface MaskerOptions {
   /** The project secret (see `projectSecret`), read only when a value is hashed. */
   readonly secret: () => Buffer;
+  /**
+   * Mask also as a principal with these roles would see it (`--as analyst`): each value gets the
+   * stricter of the principal's own method and theirs, so it can only ever show less.
+   */
+  readonly asRoles?: readonly string[];
 }
 
 /**
@@ -53,34 +60,59 @@ export interface MaskerOptions {
  * const email = masker.feature('profile', 'email', 'string'); // { method: 'hash', ... }
  */
 export function maskerFor(project: Project, catalog: ClassificationLookup, principal: Principal, options: MaskerOptions): Masker {
-  // One masker per set of roles of a project and catalog: its methods are worked out once, not per request.
-  let byRoles = cache.get(catalog);
-  if (!byRoles) cache.set(catalog, (byRoles = new Map()));
-  const rolesKey = `${[...principal.roles].sort().join('\n')}\u0000${project.hash}\u0000${JSON.stringify(project.masking ?? [])}`;
-  let masker = byRoles.get(rolesKey);
-  if (!masker) {
-    masker = newMasker(project, catalog, principal, options);
-    if (byRoles.size < 256) byRoles.set(rolesKey, masker);
+  // The methods of a project, catalog and set of roles are worked out once, not per request.
+  let byCatalog = plans.get(project);
+  if (!byCatalog) plans.set(project, (byCatalog = new WeakMap()));
+  let byRoles = byCatalog.get(catalog);
+  if (!byRoles) byCatalog.set(catalog, (byRoles = new Map()));
+  const rolesKey = `${[...principal.roles].sort().join('\n')}\u0000${options.asRoles === undefined ? '-' : [...options.asRoles].sort().join('\n')}`;
+  let plan = byRoles.get(rolesKey);
+  if (!plan) {
+    plan = maskPlan(project, catalog, principal.roles, options.asRoles);
+    if (byRoles.size < 256) byRoles.set(rolesKey, plan);
   }
-  return masker;
-}
-
-const cache = new WeakMap<ClassificationLookup, Map<string, Masker>>();
-
-function newMasker(project: Project, catalog: ClassificationLookup, principal: Principal, options: MaskerOptions): Masker {
-  const rules = project.masking ?? [];
   let key: MaskKey | undefined;
   const keyOf = (): MaskKey => (key ??= maskKey(options.secret()));
+  return {
+    roles: principal.roles,
+    plan,
+    feature: plan.feature,
+    column: plan.column,
+    value: (column, value) => maskValue(column.method, column.type, value, keyOf),
+    sql: (column, expr) => maskValueSql(column.method, column.type, expr),
+    async prepare(session) {
+      const statements = maskKeySql(keyOf());
+      await session.run(statements.set);
+      return () => session.run(statements.reset);
+    },
+  };
+}
+
+/** The methods one set of roles gets, worked out on first use and kept (per project and catalog). */
+export interface MaskPlan {
+  feature(view: string, feature: string, type: ColumnType): MaskedColumn;
+  column(source: string, column: string): MaskedColumn | undefined;
+}
+
+const plans = new WeakMap<Project, WeakMap<ClassificationLookup, Map<string, MaskPlan>>>();
+
+const isClassified = (c: Classified | undefined): boolean => c?.pii !== undefined || (c?.tags?.length ?? 0) > 0;
+
+function maskPlan(project: Project, catalog: ClassificationLookup, roles: readonly string[], asRoles: readonly string[] | undefined): MaskPlan {
+  const rules = project.masking ?? [];
+  const methodOf = (target: MaskTarget): MaskMethod => {
+    const own = maskMethod(rules, roles, target);
+    return asRoles === undefined ? own : stricter(own, maskMethod(rules, asRoles, target));
+  };
   const features = new Map<string, MaskedColumn>();
   const columns = new Map<string, MaskedColumn | undefined>();
   return {
-    roles: principal.roles,
     feature(view, feature, type) {
       const id = `${view}:${feature}`;
       let known = features.get(id);
       if (!known) {
         const classified = catalog.feature(view, feature);
-        known = { name: `${view}__${feature}`, type, method: maskMethod(rules, principal.roles, { feature: id, ...(classified ? { classified } : {}) }), classified: classified?.pii !== undefined || (classified?.tags?.length ?? 0) > 0 };
+        known = { name: `${view}__${feature}`, type, method: methodOf({ feature: id, ...(classified ? { classified } : {}) }), classified: isClassified(classified) };
         features.set(id, known);
       }
       return known;
@@ -88,19 +120,11 @@ function newMasker(project: Project, catalog: ClassificationLookup, principal: P
     column(sourceName, column) {
       const id = `${sourceName}.${column}`;
       if (columns.has(id)) return columns.get(id);
-      const source = project.sources.find((s) => s.name === sourceName);
-      const type = source?.schema[column];
+      const type = project.sources.find((s) => s.name === sourceName)?.schema[column];
       const classified = catalog.column(sourceName, column);
-      const known = type === undefined ? undefined : { name: column, type, method: maskMethod(rules, principal.roles, classified ? { classified } : {}), classified: classified?.pii !== undefined || (classified?.tags?.length ?? 0) > 0 };
+      const known = type === undefined ? undefined : { name: column, type, method: methodOf(classified ? { classified } : {}), classified: isClassified(classified) };
       columns.set(id, known);
       return known;
-    },
-    value: (column, value) => maskValue(column.method, column.type, value, keyOf),
-    sql: (column, expr) => maskValueSql(column.method, column.type, expr),
-    async prepare(session) {
-      const statements = maskKeySql(keyOf());
-      await session.run(statements.set);
-      return () => session.run(statements.reset);
     },
   };
 }

@@ -23,6 +23,8 @@ import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
 import { answerJson } from './answer-json.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
+import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
+import type { Principal } from '../../compliance/principal.js';
 
 export { LOG_LEVELS, type LogLevel } from '../../observability/log.js';
 
@@ -202,8 +204,14 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     spans.get(request)?.setAttributes({ 'sluice.service': service, 'sluice.entity_count': Array.isArray(keys) ? keys.length : 0 });
     try {
       const response = await serveOnline(body, request.log);
+      // What the caller may see of classified data (masked, audited); the serving log keeps the clear answer.
+      const shown = await maskServedAnswer(platform, await project(), requestPrincipal(request), body, response, 'http');
       const staleViews = response.stale > 0 ? Object.keys(response.views).filter((v) => response.views[v]!.status === 'STALE') : undefined;
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
+      if (shown !== response) {
+        if (registry && servingLog.samples(registry.project, body, response)) servingLog.record(registry.project, body, response, request.id, platform.now());
+        return shown;
+      }
       if (registry && servingLog.samples(registry.project, body, response)) {
         // The answer's text built from each row's JSON, which the serving log reuses for its lines.
         const answer = answerJson(response);
@@ -235,6 +243,11 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   };
   if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams);
   return app;
+}
+
+/** Who is asking: the principal authentication put on the request, else (auth off) an anonymous caller with no role. */
+function requestPrincipal(request: FastifyRequest): Principal {
+  return (request as FastifyRequest & { principal?: Principal }).principal ?? { name: 'anonymous', roles: [], origin: `ip:${request.ip}`, open: true };
 }
 
 /** The shape of a `POST /v1/features/online` body; the entity values are checked where they are read. */

@@ -1,10 +1,10 @@
 import { stableStringify } from './hash.js';
 import type { DefinitionChange } from './plan-changes.js';
 import { didYouMean } from './suggest.js';
+import { PII_LEVELS } from './compliance-types.js';
 import { MASK_METHODS, type MaskRule, type MaskSpec } from './masking-types.js';
 import { fail } from './validate-names.js';
 
-const LEVELS = ['direct', 'quasi', 'sensitive'] as const;
 const ROLE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /**
@@ -36,8 +36,8 @@ function compileRule(spec: MaskSpec, index: number, views: MaskableViews): MaskR
   const at = `${where} (role "${spec.role}")`;
   if (!MASK_METHODS.includes(spec.with)) fail(`${at}: with ${JSON.stringify(spec.with)} is not a masking method; use one of ${MASK_METHODS.map((m) => `"${m}"`).join(', ')}${didYouMean(String(spec.with), MASK_METHODS)}`);
   const pii = spec.pii === undefined ? undefined : typeof spec.pii === 'string' ? [spec.pii] : spec.pii;
-  if (pii !== undefined && (!Array.isArray(pii) || pii.length === 0 || pii.some((l) => !(LEVELS as readonly string[]).includes(l)))) {
-    fail(`${at}: pii must be one of ${LEVELS.map((l) => `"${l}"`).join(', ')} or a list of them, not ${JSON.stringify(spec.pii)}`);
+  if (pii !== undefined && (!Array.isArray(pii) || pii.length === 0 || pii.some((l) => !(PII_LEVELS as readonly string[]).includes(l)))) {
+    fail(`${at}: pii must be one of ${PII_LEVELS.map((l) => `"${l}"`).join(', ')} or a list of them, not ${JSON.stringify(spec.pii)}`);
   }
   if (spec.tags !== undefined && (!Array.isArray(spec.tags) || spec.tags.length === 0 || spec.tags.some((t) => typeof t !== 'string' || t === ''))) fail(`${at}: tags must be a non-empty list of tag names, not ${JSON.stringify(spec.tags)}`);
   let features: string[] | undefined;

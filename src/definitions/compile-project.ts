@@ -1,6 +1,7 @@
 import { parseDuration } from '../time/index.js';
 import { isListType, LAST_N_TYPES, listOf } from './column-types.js';
 import { compileChecks } from './compile-checks.js';
+import { compileCompliance } from './compile-compliance.js';
 import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
 import { compileRequestView } from './compile-request-view.js';
 import { compileFreshness, compileSource } from './compile-source.js';
@@ -240,7 +241,8 @@ export function compileProject(spec: ProjectSpec): Project {
   const scheduled: Project = schedules.length > 0 ? { ...project, schedules } : project;
   // After the hash too: masking changes what a caller sees, never a stored value.
   const masking = compileMasking(definitionList<MaskSpec>(spec.name, 'masking', spec.masking, 'mask', true), new Map<string, FeatureView | RequestView>([...views, ...requestViews.map((r) => [r.name, r] as const)]));
-  return deepFreeze(masking.length > 0 ? { ...scheduled, masking } : scheduled);
+  // Classification and residency change no value: added after every hash (absent when not declared).
+  return deepFreeze(compileCompliance(spec, masking.length > 0 ? { ...scheduled, masking } : scheduled));
 }
 
 /**

@@ -25,3 +25,6 @@ export { CHECK_NOW_COLUMN, type Check, type CheckKind, type CheckOptions, type C
 export { compileChecks } from './compile-checks.js';
 export { mask, compileMasking, type MaskableViews } from './compile-masking.js';
 export { MASK_METHODS } from './masking-types.js';
+export { pii, tags, declassify, allowTransfer } from './compliance-builders.js';
+export { compileClassification, compileCompliance } from './compile-compliance.js';
+export { PII_LEVELS } from './compliance-types.js';

@@ -1,3 +1,4 @@
+import type { PiiLevel } from './compliance-types.js';
 import type { FeatureViewSpec, RequestViewSpec } from './types.js';
 
 /**
@@ -17,7 +18,7 @@ export interface MaskSpec {
   /** A role, or `"*"` for every principal (a floor no other rule can lift). */
   readonly role: string;
   /** Features and columns classified at these levels. */
-  readonly pii?: 'direct' | 'quasi' | 'sensitive' | readonly ('direct' | 'quasi' | 'sensitive')[];
+  readonly pii?: PiiLevel | readonly PiiLevel[];
   /** Features and columns carrying any of these classification tags. */
   readonly tags?: readonly string[];
   /** These features (`"view:feature"`), or every feature of a view given as an object, classified or not. */
@@ -28,7 +29,7 @@ export interface MaskSpec {
 /** A validated masking rule, as the registry stores it; outside every value hash. */
 export interface MaskRule {
   readonly role: string;
-  readonly pii?: readonly ('direct' | 'quasi' | 'sensitive')[];
+  readonly pii?: readonly PiiLevel[];
   readonly tags?: readonly string[];
   /** `"view:feature"` names. */
   readonly features?: readonly string[];

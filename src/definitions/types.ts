@@ -1,8 +1,10 @@
 import type { Check, CheckSpec } from './check-types.js';
 import type { AlertChannel, Dataset, DatasetSpec, Schedule, ScheduleSpec, WebhookAlertSpec } from './operation-types.js';
 import type { MaskRule, MaskSpec } from './masking-types.js';
+import type { Classification, ClassificationSpec, OnlineStoreSpec, Transfer, TransferSpec } from './compliance-types.js';
 
 export type * from './operation-types.js';
+export type * from './compliance-types.js';
 export type * from './masking-types.js';
 
 /** Scalar column types a source schema may use. */
@@ -32,6 +34,8 @@ export interface EntitySpec {
   readonly joinKey?: string;
   readonly joinKeys?: readonly string[];
   readonly description?: string;
+  /** What the entity's key identifies (`pii("direct")`): its key columns in datasets carry it. Not part of any hash. */
+  readonly classify?: ClassificationSpec;
 }
 
 export interface BatchSourceSpec<S extends Schema = Schema> {
@@ -53,6 +57,10 @@ export interface BatchSourceSpec<S extends Schema = Schema> {
   readonly path?: string;
   /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** What each column holds (`{ email: pii("direct") }`, see docs/compliance-classification.md). Not part of any value hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
+  /** Where its data lives (default: the project's region). Not part of any value hash. */
+  readonly region?: string;
 }
 
 /** A value read from the environment when a connector starts: never stored in definitions, the registry or logs. */
@@ -123,6 +131,10 @@ export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly freshness?: string;
   /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** What each column holds (`{ email: pii("direct") }`, see docs/compliance-classification.md). Not part of any value hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
+  /** Where its data lives (default: the project's region). Not part of any value hash. */
+  readonly region?: string;
 }
 
 export interface CdcSourceSpec {
@@ -137,6 +149,10 @@ export interface CdcSourceSpec {
   readonly freshness?: string;
   /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** What each column holds (`{ email: pii("direct") }`, see docs/compliance-classification.md). Not part of any value hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
+  /** Where its data lives (default: the project's region). Not part of any value hash. */
+  readonly region?: string;
 }
 
 /** Any source a project lists. */
@@ -151,6 +167,8 @@ export interface FeatureSpec<Fn extends FeatureFunction = FeatureFunction, C ext
   readonly hop?: string;
   /** `lastN`: how many values. */
   readonly n?: number;
+  /** Overrides what the feature inherits from the columns it reads (`declassify(reason)`, `pii(level, { reason })`). Not part of any hash. */
+  readonly classify?: ClassificationSpec;
 }
 
 /** A column a view derives from each source row: its type and a SQL expression over the row's source columns. */
@@ -220,6 +238,12 @@ export interface ProjectSpec {
   readonly schedules?: readonly ScheduleSpec[];
   /** Training datasets built as jobs (`dataset:<name>`, see `dataset`). */
   readonly datasets?: readonly DatasetSpec[];
+  /** The default region of every source, transform, store and dataset (e.g. "eu-west-1"); see docs/compliance-classification.md. Outside the hash. */
+  readonly region?: string;
+  /** Where the online store lives (default: the project's region). Outside the hash. */
+  readonly onlineStore?: OnlineStoreSpec;
+  /** Transfer policies that let data move between regions (see `allowTransfer`). Outside the hash. */
+  readonly transfers?: readonly TransferSpec[];
   /** How data is shown per role (see `mask`); outside every value hash. */
   readonly masking?: readonly MaskSpec[];
 }
@@ -232,6 +256,8 @@ export interface Entity {
   readonly joinKeys: readonly string[];
   readonly description?: string;
   readonly hash: string;
+  /** The classification of what the entity's key identifies; outside the hash. */
+  readonly classify?: Classification;
 }
 
 /** What kind of history a source holds: files of events, a stream of events, or the changes of a table. */
@@ -270,6 +296,10 @@ export interface Source {
   /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
   readonly checks?: readonly Check[];
   readonly hash: string;
+  /** Declared classification of its columns (absent: none); outside the hash. */
+  readonly classify?: Readonly<Record<string, Classification>>;
+  /** Where its data lives (absent when the project declares no region); outside the hash. */
+  readonly region?: string;
 }
 
 export interface Feature {
@@ -316,6 +346,10 @@ export interface FeatureView {
   /** Data quality checks, compiled (absent: none); outside the hash, as they change no value. */
   readonly checks?: readonly Check[];
   readonly hash: string;
+  /** Per-feature overrides of the inherited classification (absent: none); outside the hash. */
+  readonly classify?: Readonly<Record<string, Classification>>;
+  /** Where its online table lives: the online store's region (absent when the project declares no region); outside the hash. */
+  readonly region?: string;
 }
 
 export interface DerivedColumn {
@@ -357,6 +391,12 @@ export interface Project {
   /** Masking rules per role (absent when there are none); outside the hash, as they change no stored value. */
   readonly masking?: readonly MaskRule[];
   readonly hash: string;
+  /** The project's default region (absent: no residency); outside the hash. */
+  readonly region?: string;
+  /** The online store's region, when the project declares regions; outside the hash. */
+  readonly onlineStore?: { readonly region: string };
+  /** Transfer policies (absent when there are none); outside the hash. */
+  readonly transfers?: readonly Transfer[];
 }
 
 /**
@@ -377,6 +417,10 @@ export interface SqlTransformSpec {
   readonly description?: string;
   /** Data quality checks on each run's result, before it commits (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** What each column holds (`{ email: pii("direct") }`, see docs/compliance-classification.md). Not part of any value hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
+  /** Where its data lives (default: the project's region). Not part of any value hash. */
+  readonly region?: string;
 }
 
 /** A validated SQL transform. Its output table is also in `Project.sources` as a source of kind `transform`. */
@@ -406,6 +450,8 @@ export interface RequestViewSpec {
   readonly features: Readonly<Record<string, RequestFeatureFunction>>;
   readonly types: Readonly<Record<string, ColumnType>>;
   readonly description?: string;
+  /** Per-feature overrides of the classification a feature inherits from its input views. Not part of any hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
 }
 
 export interface RequestFeature {
@@ -426,4 +472,6 @@ export interface RequestView {
   readonly features: readonly RequestFeature[];
   readonly description?: string;
   readonly hash: string;
+  /** Per-feature overrides of the inherited classification (absent: none); outside the hash. */
+  readonly classify?: Readonly<Record<string, Classification>>;
 }

@@ -13,7 +13,9 @@ export interface ClassificationLookup {
   readonly empty?: boolean;
   feature(view: string, feature: string): Classified | undefined;
   column(source: string, column: string): Classified | undefined;
+  /** A join key column of a view's entity, as datasets carry it. */
+  keyColumn?(view: string, column: string): Classified | undefined;
 }
 
 /** No classification at all: only rules that name features mask anything. */
-export const UNCLASSIFIED: ClassificationLookup = { empty: true, feature: () => undefined, column: () => undefined };
+export const UNCLASSIFIED: ClassificationLookup = { empty: true, feature: () => undefined, column: () => undefined, keyColumn: () => undefined };

@@ -15,8 +15,8 @@ export interface DatasetMasking {
   prepare(session: MaskingSession): Promise<() => Promise<void>>;
   /** Feature `view:feature` over its typed SQL `expr`, masked (the expression itself when clear). */
   feature(view: string, feature: { readonly name: string; readonly valueType: ColumnType }, expr: string): string;
-  /** Spine key column `column` (a column of source `source`) over `expr`, masked. */
-  column(source: string, column: string, expr: string): string;
+  /** Spine key column `column` (a join key of view `view`'s entity, of type `type`) over `expr`, masked. */
+  key(view: string, column: string, type: ColumnType, expr: string): string;
   /** The masked columns and their methods so far (undefined: none), for the manifest and the dataset id. */
   masked(): Readonly<Record<string, MaskMethod>> | undefined;
   /** Records the build in the audit trail when it returned classified or masked columns. */
@@ -47,10 +47,7 @@ export function datasetMasking(ctx: Pick<SluiceContext, 'metadata' | 'dataDir' |
       return masker.prepare(session);
     },
     feature: (view, feature, expr) => use(masker.feature(view, feature.name, feature.valueType), expr),
-    column(source, column, expr) {
-      const masked = masker.column(source, column);
-      return masked === undefined ? expr : use(masked, expr);
-    },
+    key: (view, column, type, expr) => use(masker.key(view, column, type), expr),
     masked() {
       const masked = [...seen.values()].filter((c) => c.method !== 'clear');
       if (masked.length > 0 && masked.some((c) => c.method === 'hash') && !prepared) throw new Error('dataset masking: a column is hashed but the session has no key');

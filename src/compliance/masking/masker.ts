@@ -32,6 +32,8 @@ export interface Masker {
   feature(view: string, feature: string, type: ColumnType): MaskedColumn;
   /** How column `column` of source (or transform table) `source` is shown. */
   column(source: string, column: string): MaskedColumn | undefined;
+  /** How join key column `column` of view `view`'s entity (of type `type`) is shown in a dataset. */
+  key(view: string, column: string, type: ColumnType): MaskedColumn;
   /** A value masked in JavaScript (null stays null). */
   value(column: MaskedColumn, value: unknown): unknown;
   /** The same masking as SQL over `expr`; needs {@link Masker.prepare} on the session first when a column is hashed. */
@@ -78,6 +80,7 @@ export function maskerFor(project: Project, catalog: ClassificationLookup, princ
     plan,
     feature: plan.feature,
     column: plan.column,
+    key: plan.key,
     value: (column, value) => maskValue(column.method, column.type, value, keyOf),
     sql: (column, expr) => maskValueSql(column.method, column.type, expr),
     async prepare(session) {
@@ -92,6 +95,7 @@ export function maskerFor(project: Project, catalog: ClassificationLookup, princ
 export interface MaskPlan {
   feature(view: string, feature: string, type: ColumnType): MaskedColumn;
   column(source: string, column: string): MaskedColumn | undefined;
+  key(view: string, column: string, type: ColumnType): MaskedColumn;
 }
 
 const plans = new WeakMap<Project, WeakMap<ClassificationLookup, Map<string, MaskPlan>>>();
@@ -124,6 +128,16 @@ function maskPlan(project: Project, catalog: ClassificationLookup, roles: readon
       const classified = catalog.column(sourceName, column);
       const known = type === undefined ? undefined : { name: column, type, method: methodOf(classified ? { classified } : {}), classified: isClassified(classified) };
       columns.set(id, known);
+      return known;
+    },
+    key(view, column, type) {
+      const id = `key:${view}.${column}`;
+      let known = columns.get(id);
+      if (!known) {
+        const classified = catalog.keyColumn?.(view, column);
+        known = { name: column, type, method: methodOf(classified ? { classified } : {}), classified: isClassified(classified) };
+        columns.set(id, known);
+      }
       return known;
     },
   };

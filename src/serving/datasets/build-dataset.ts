@@ -214,8 +214,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         requestErrors = computed.errors;
         options.onProgress?.(stages - 1, stages);
       }
-      const keySource = resolved.byView[0]?.view.source ?? '';
-      const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c) ? `${masking.column(keySource, c, `s.${ident(c)}`)} AS ${ident(c)}` : `s.${ident(c)}`)), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
+      const keyView = resolved.byView[0]!.view;
+      const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c) ? `${masking.key(keyView.name, c, keyView.columnTypes[c]!, `s.${ident(c)}`)} AS ${ident(c)}` : `s.${ident(c)}`)), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
       const query =
         `SELECT ${output.join(', ')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +
         `${joins.join(' ')} ORDER BY s.${SPINE_ROW}`;

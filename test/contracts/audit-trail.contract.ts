@@ -30,4 +30,16 @@ export function runAuditTrailContract(name: string, harness: () => Promise<Store
       expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       all.forEach((r, i) => expect(r.prevHash).toBe(i === 0 ? GENESIS_HASH : all[i - 1]!.hash));
     }));
+
+  test(`${name}: appendMany continues the chain in order, in one transaction`, () =>
+    run(async (_h, store) => {
+      const first = await store.audit.append({ actor: 'a', action: 'x', target: 't', outcome: 'succeeded' }, 1);
+      const many = await store.audit.appendMany([2, 3, 4].map((at) => ({ event: { actor: `a${at}`, action: 'serve.read', target: 'service:s', outcome: 'allowed' as const, details: { n: at } }, at })));
+      expect(many.map((r) => [r.seq, r.at])).toEqual([[2, 2], [3, 3], [4, 4]]);
+      expect(many[0]!.prevHash).toBe(first.hash);
+      const all = await store.audit.list();
+      expect(all.slice(1)).toEqual(many);
+      for (const r of all) expect(auditRecordHash(r)).toBe(r.hash);
+      expect(await store.audit.appendMany([])).toEqual([]);
+    }));
 }

@@ -10,6 +10,7 @@ import { runDriftStoreContract } from './drift-store.contract.js';
 import { runQualityStoreContract } from './quality-store.contract.js';
 import { runSkewStoreContract } from './skew-store.contract.js';
 import { runAuditTrailContract } from './audit-trail.contract.js';
+import { runKeyStoreContract } from './key-store.contract.js';
 
 describe('SQLite metadata store', () => {
   for (const driver of availableSqliteDrivers()) {
@@ -24,5 +25,6 @@ describe('SQLite metadata store', () => {
     runQualityStoreContract(`sqlite (${driver})`, harness);
     runSkewStoreContract(`sqlite (${driver})`, harness);
     runAuditTrailContract(`sqlite (${driver})`, harness);
+    runKeyStoreContract(`sqlite (${driver})`, harness);
   }
 });

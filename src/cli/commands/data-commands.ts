@@ -159,7 +159,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const latest = await latestSnapshots(platform.metadata, project);
         const request = { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) };
         const answer = await getOnlineFeatures(project, await platform.online(), request, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
-        const response = await maskServedAnswer(platform, project, localPrincipal(), request, answer, 'cli');
+        const response = await maskServedAnswer(platform, (event, at) => platform.metadata.audit.append(event, at), project, localPrincipal(), request, answer, 'get');
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);
         const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
         out.result(response, () =>

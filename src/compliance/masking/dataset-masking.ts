@@ -55,8 +55,8 @@ export function datasetMasking(ctx: Pick<SluiceContext, 'metadata' | 'dataDir' |
     },
     async audit(datasetId, rows) {
       if (seen.size === 0) return;
-      await auditMaskedRead(ctx.metadata.audit, principal, ctx.now(), {
-        action: 'dataset.build', target: `dataset:${datasetId}`, path: 'dataset', purpose: 'training', columns: Object.fromEntries([...seen.values()].map((c) => [c.name, c.method])), rows,
+      await auditMaskedRead((e, at) => ctx.metadata.audit.append(e, at), principal, ctx.now(), {
+        target: `dataset:${datasetId}`, path: 'dataset', purpose: 'training', columns: Object.fromEntries([...seen.values()].map((c) => [c.name, c.method])), rows,
       });
     },
   };

@@ -48,7 +48,7 @@ function maskRaw(masker: Masker, raw: string, source: string, masked: readonly M
  * Dead letters as `principal` may see them: in each raw row, the values of columns masked for it
  * (a JSON row value by value; a CSV line whole), and the values reasons quote of those columns.
  * A listing that holds rows of a source with classified or masked columns is audited
- * (`dlq.read`, per source) before it is returned.
+ * (`classified.read`, path `dlq`, per source) before it is returned.
  *
  * @example
  * const shown = await maskDeadLetters(ctx, project, principal, await ctx.metadata.listDeadLetters({ limit: 100 }));
@@ -74,7 +74,7 @@ export async function maskDeadLetters(ctx: Pick<SluiceContext, 'metadata' | 'dat
   });
   for (const [source, columns] of bySource) {
     if (Object.keys(columns.evidence).length === 0) continue;
-    await auditMaskedRead(ctx.metadata.audit, principal, ctx.now(), { action: 'dlq.read', target: `source:${source}`, path: 'cli', purpose: 'operations', columns: columns.evidence, rows: columns.rows });
+    await auditMaskedRead((e, at) => ctx.metadata.audit.append(e, at), principal, ctx.now(), { target: `source:${source}`, path: 'dlq', purpose: 'operations', columns: columns.evidence, rows: columns.rows });
   }
   return shown;
 }

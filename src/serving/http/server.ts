@@ -24,7 +24,8 @@ import { servingLogWriter } from '../../observability/serving-log/serving-log-wr
 import { answerJson } from './answer-json.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
-import type { Principal } from '../../compliance/principal.js';
+import { registerAccessControl } from '../../compliance/access/http-access.js';
+import { auditBuffer } from '../../compliance/access/audit-buffer.js';
 
 export { LOG_LEVELS, type LogLevel } from '../../observability/log.js';
 
@@ -50,6 +51,10 @@ export interface ServerOptions {
   readonly servingLogRate?: number;
   /** Rows the serving log buffers between flushes before it drops (and counts) them. Default 10,000. */
   readonly servingLogBuffer?: number;
+  /** Require API keys even when no key or access rule exists (a server not on loopback). Default false. */
+  readonly requireAuth?: boolean;
+  /** How long a verified key's record is trusted (the bound on revocation delay). Default 1 s. */
+  readonly keyCacheMs?: number;
 }
 
 export const DEFAULT_MAX_ENTITIES = 1_000;
@@ -103,6 +108,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   const served = { values: 0, stale: 0, errors: 0 };
   let polling = false;
   const poll = async () => {
+    await access.refresh();
     const next = await platform.metadata.latestRegistry();
     if (next && next.version !== registry?.version) registry = next;
     if (registry) latest = await latestSnapshots(platform.metadata, registry.project);
@@ -128,6 +134,12 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       if (span) spans.set(request, span);
     }
     done();
+  });
+  const audit = auditBuffer(platform.metadata.audit, { onError: (error) => app.log.error({ err: error }, 'audit commit failed; retrying at the next tick') });
+  app.addHook('onClose', async () => audit.close());
+  const access = await registerAccessControl(app, {
+    keys: platform.metadata.keys, audit, project: () => registry?.project, now: platform.now,
+    ...(options.requireAuth ? { requireAuth: true } : {}), ...(options.keyCacheMs === undefined ? {} : { keyCacheMs: options.keyCacheMs }),
   });
   if (traced) {
     app.addHook('onResponse', (request, reply, done) => {
@@ -201,11 +213,12 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     // The label is a service of the registry or "features" (a feature list): clients cannot grow the label set.
     const service = body.service === undefined ? 'features' : registry?.project.featureServices.some((s) => s.name === body.service) ? body.service : 'unknown';
     const keys = Object.values(body.entities)[0];
+    access.checkRead(request, body, Array.isArray(keys) ? keys.length : 0);
     spans.get(request)?.setAttributes({ 'sluice.service': service, 'sluice.entity_count': Array.isArray(keys) ? keys.length : 0 });
     try {
       const response = await serveOnline(body, request.log);
       // What the caller may see of classified data (masked, audited); the serving log keeps the clear answer.
-      const shown = await maskServedAnswer(platform, await project(), requestPrincipal(request), body, response, 'http');
+      const shown = await maskServedAnswer(platform, (event, at) => audit.record(event, at), await project(), request.principal, body, response, 'http');
       const staleViews = response.stale > 0 ? Object.keys(response.views).filter((v) => response.views[v]!.status === 'STALE') : undefined;
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
       if (shown !== response) {
@@ -243,11 +256,6 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   };
   if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams);
   return app;
-}
-
-/** Who is asking: the principal authentication put on the request, else (auth off) an anonymous caller with no role. */
-function requestPrincipal(request: FastifyRequest): Principal {
-  return (request as FastifyRequest & { principal?: Principal }).principal ?? { name: 'anonymous', roles: [], origin: `ip:${request.ip}`, open: true };
 }
 
 /** The shape of a `POST /v1/features/online` body; the entity values are checked where they are read. */

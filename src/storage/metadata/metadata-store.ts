@@ -1,6 +1,7 @@
 import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
 import type { AuditTrail } from './audit-store.js';
+import type { KeyStore } from './key-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
 import type { QualityStore } from './quality-store.js';
@@ -247,6 +248,8 @@ export interface MetadataStore {
   readonly health: HealthStore;
   /** The append-only, hash-chained audit trail (see `AuditTrail`). */
   readonly audit: AuditTrail;
+  /** API keys: principals, roles, salted hashes (see `KeyStore`). */
+  readonly keys: KeyStore;
   /** Run keys of scheduled, triggered and backfilled work, and scheduler cursors (see `ScheduleStore`). */
   readonly schedules: ScheduleStore;
 

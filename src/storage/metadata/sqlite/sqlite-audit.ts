@@ -1,5 +1,5 @@
 import { auditRecordHash, GENESIS_HASH } from '../../../compliance/audit-hash.js';
-import type { AuditRecord, AuditTrail } from '../audit-store.js';
+import type { AuditEvent, AuditRecord, AuditTrail } from '../audit-store.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
 export const AUDIT_SCHEMA = `
@@ -30,22 +30,34 @@ export function sqliteAudit(db: SqliteConnection): AuditTrail {
     insert: db.prepare('INSERT INTO audit_log (seq, at, actor, action, target, outcome, origin, purpose, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     list: db.prepare('SELECT * FROM audit_log WHERE seq >= ? AND at >= ? ORDER BY seq LIMIT ?'),
   };
+  const appendOne = (event: AuditEvent, at: number, head: Pick<AuditRow, 'seq' | 'hash'> | undefined): AuditRecord => {
+    // The details are stored as JSON and hashed as they read back, so the writer and a verifier hash the same value.
+    const detailsJson = event.details === undefined ? null : JSON.stringify(event.details);
+    const base = {
+      seq: (head?.seq ?? 0) + 1, at, actor: event.actor, action: event.action, target: event.target, outcome: event.outcome,
+      ...(event.origin === undefined ? {} : { origin: event.origin }),
+      ...(event.purpose === undefined ? {} : { purpose: event.purpose }),
+      ...(detailsJson === null ? {} : { details: JSON.parse(detailsJson) as Record<string, unknown> }),
+      prevHash: head?.hash ?? GENESIS_HASH,
+    };
+    const record: AuditRecord = { ...base, hash: auditRecordHash(base) };
+    sql.insert.run(record.seq, at, record.actor, record.action, record.target, record.outcome, record.origin ?? null, record.purpose ?? null, detailsJson, record.prevHash, record.hash);
+    return record;
+  };
   return {
     async append(event, at) {
+      return inTransaction(db, () => appendOne(event, at, sql.head.get() as AuditRow | undefined));
+    },
+    async appendMany(entries) {
       return inTransaction(db, () => {
-        const head = sql.head.get() as AuditRow | undefined;
-        // The details are stored as JSON and hashed as they read back, so the writer and a verifier hash the same value.
-        const detailsJson = event.details === undefined ? null : JSON.stringify(event.details);
-        const base = {
-          seq: (head?.seq ?? 0) + 1, at, actor: event.actor, action: event.action, target: event.target, outcome: event.outcome,
-          ...(event.origin === undefined ? {} : { origin: event.origin }),
-          ...(event.purpose === undefined ? {} : { purpose: event.purpose }),
-          ...(detailsJson === null ? {} : { details: JSON.parse(detailsJson) as Record<string, unknown> }),
-          prevHash: head?.hash ?? GENESIS_HASH,
-        };
-        const record: AuditRecord = { ...base, hash: auditRecordHash(base) };
-        sql.insert.run(record.seq, at, record.actor, record.action, record.target, record.outcome, record.origin ?? null, record.purpose ?? null, detailsJson, record.prevHash, record.hash);
-        return record;
+        const records: AuditRecord[] = [];
+        let head: Pick<AuditRow, 'seq' | 'hash'> | undefined = sql.head.get() as AuditRow | undefined;
+        for (const { event, at } of entries) {
+          const record = appendOne(event, at, head);
+          records.push(record);
+          head = record;
+        }
+        return records;
       });
     },
     async list(filter = {}) {

@@ -8,6 +8,7 @@ import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
 import { AUDIT_SCHEMA, sqliteAudit } from './sqlite-audit.js';
+import { KEYS_SCHEMA, sqliteKeys } from './sqlite-keys.js';
 import { DRIFT_SCHEMA, sqliteDrift } from './sqlite-drift.js';
 import { QUALITY_SCHEMA, sqliteQuality } from './sqlite-quality.js';
 import { sqliteLeases } from './sqlite-leases.js';
@@ -39,7 +40,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec(`PRAGMA busy_timeout = ${Math.floor(config.busyTimeoutMs ?? 10_000)}`);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA + KEYS_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -91,6 +92,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   return {
     health: sqliteHealth(db),
     audit: sqliteAudit(db),
+    keys: sqliteKeys(db),
     schedules: sqliteSchedules(db),
     drift: sqliteDrift(db),
     quality: sqliteQuality(db),

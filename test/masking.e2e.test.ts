@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allow, batchSource, count, defineProject, entity, featureService, featureView, field, mask, pii } from '../src/definitions/index.js';
 import { createApiKey } from '../src/compliance/access/api-keys.js';
 import { keyedHash, projectSecret } from '../src/compliance/project-secret.js';
-import { maskDeadLetters } from '../src/compliance/masking/mask-dead-letters.js';
+import { maskDeadLetters, redactReason } from '../src/compliance/masking/mask-dead-letters.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
@@ -145,10 +145,12 @@ describe('dead letters', () => {
     const model = await maskDeadLetters(env.platform, env.project, principal('fraud-model'), stored);
     expect(model[0]!.raw).not.toContain('eve@example.com');
     expect(model[0]!.raw).not.toContain('flu');
-    const support = await maskDeadLetters(env.platform, env.project, principal('support'), stored);
-    // birth is year-masked for support: the value a reason quotes is redacted.
-    expect(support[0]!.reason).toContain('column "birth": [masked] is not a timestamp');
-    expect(support[0]!.reason).toContain('column "visits": "1.5" is not an int64');
+    // A reason never quotes the value of a classified column (it goes to logs, push answers, errors); others' values it does.
+    expect(stored[0]!.reason).toContain('column "birth": its value (classified, not shown) is not a timestamp');
+    expect(stored[0]!.reason).not.toContain('not-a-date');
+    expect(stored[0]!.reason).toContain('column "visits": "1.5" is not an int64');
+    // Reasons stored before (or quoting differently) are redacted when read, for the columns masked for the reader.
+    expect(redactReason('column "birth": "not-a-date" is not a timestamp; column "tags": element 2 ("x") is not a string', ['birth', 'tags'])).toBe('column "birth": [masked] is not a timestamp; column "tags": element 2 ([masked]) is not a string');
     const records = await classifiedReads('dlq', 3);
     expect(records[0]).toMatchObject({ target: 'source:customers', details: { rows: 1, columns: { email: 'hash', diagnosis: 'null' } } });
   });

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { allow, batchSource, count, defineProject, entity, featureService, featureView, field, mask, pii } from '../src/definitions/index.js';
+import { allow, allowedValues, batchSource, count, defineProject, entity, featureService, featureView, field, mask, pii } from '../src/definitions/index.js';
 import { createApiKey } from '../src/compliance/access/api-keys.js';
 import { keyedHash, projectSecret } from '../src/compliance/project-secret.js';
 import { maskDeadLetters, redactReason } from '../src/compliance/masking/mask-dead-letters.js';
@@ -18,6 +18,7 @@ const customers = batchSource({
   name: 'customers',
   schema: { customer_id: 'string', email: 'string', phone: 'string', birth: 'timestamp', diagnosis: 'string', visits: 'int64', ts: 'timestamp' },
   timestamp: 'ts',
+  checks: [allowedValues('diagnosis', ['none'], { severity: 'warn' }), allowedValues('visits', [0], { severity: 'warn' })],
   classify: { email: pii('direct', { tags: ['contact'] }), phone: pii('direct', { tags: ['contact'] }), birth: pii('quasi'), diagnosis: pii('sensitive') },
 });
 const profile = featureView({ name: 'profile', entity: customer, source: customers, features: { email: field('email'), phone: field('phone'), birth: field('birth'), diagnosis: field('diagnosis'), visits: field('visits'), n: count() } });
@@ -154,4 +155,14 @@ describe('dead letters', () => {
     const records = await classifiedReads('dlq', 3);
     expect(records[0]).toMatchObject({ target: 'source:customers', details: { rows: 1, columns: { email: 'hash', diagnosis: 'null' } } });
   });
+});
+
+test('data quality check samples never show a classified column\'s value (they reach results, alerts and logs); other columns\' they do', async () => {
+  const results = await env.platform.metadata.quality.latestResults({ dataset: 'customers' });
+  const diagnosis = results.find((r) => r.check.includes('diagnosis'))!;
+  const visits = results.find((r) => r.check.includes('visits'))!;
+  expect(diagnosis.passed).toBe(false);
+  expect(diagnosis.samples).toContain('"[classified]"');
+  expect(JSON.stringify(results)).not.toContain(ANN.diagnosis);
+  expect(visits.samples).toContain('3');
 });

@@ -40,6 +40,14 @@ export interface MaskKey {
 
 /** Pads of the project secret for the masking hash (see `keyedHash`: HMAC over `purpose \0 value`). */
 export function maskKey(secret: Buffer): MaskKey {
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = padsOf(secret)));
+  return key;
+}
+
+const keys = new WeakMap<Buffer, MaskKey>();
+
+function padsOf(secret: Buffer): MaskKey {
   // HMAC (RFC 2104): keys longer than the block are hashed first; the project secret is 32 bytes.
   if (secret.length > 64) throw new Error('the masking key must be at most 64 bytes');
   const block = Buffer.alloc(64);
@@ -48,8 +56,24 @@ export function maskKey(secret: Buffer): MaskKey {
   return { secret, innerPrefixHex: inner.toString('hex'), outerPadHex: Buffer.from(block.map((b) => b ^ 0x5c)).toString('hex') };
 }
 
+/** Hashes already computed, per secret: serving asks for the same entities' values again and again. Bounded; emptied when full. */
+const hashes = new WeakMap<Buffer, Map<string, string>>();
+const MAX_REMEMBERED = 50_000;
+
+function hashText(secret: Buffer, text: string): string {
+  let known = hashes.get(secret);
+  if (!known) hashes.set(secret, (known = new Map()));
+  let hash = known.get(text);
+  if (hash === undefined) {
+    hash = createHmac('sha256', secret).update(MASK_PURPOSE).update('\0').update(text).digest('hex');
+    if (known.size >= MAX_REMEMBERED) known.clear();
+    known.set(text, hash);
+  }
+  return hash;
+}
+
 function maskText(method: 'hash' | 'last4', text: string, key: () => MaskKey): string {
-  if (method === 'hash') return createHmac('sha256', key().secret).update(MASK_PURPOSE).update('\0').update(text).digest('hex');
+  if (method === 'hash') return hashText(key().secret, text);
   const chars = Array.from(text);
   return chars.length >= LAST4_MIN_LENGTH ? HIDDEN + chars.slice(-4).join('') : HIDDEN;
 }

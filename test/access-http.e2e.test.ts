@@ -92,6 +92,9 @@ describe('authentication and authorization on the HTTP API', () => {
     const since = await headSeq();
     const ok = await read({ service: 'fraud_v1' }, keys['fraud-model']);
     expect(ok.statusCode).toBe(200);
+    // The scheme is case-insensitive.
+    const lower = await app.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json', authorization: `bearer ${keys['fraud-model']}` }, payload: JSON.stringify({ entities: { customer_id: ['subject-4242'] }, service: 'fraud_v1' }) });
+    expect(lower.statusCode).toBe(200);
     const other = await read({ service: 'everything' }, keys['fraud-model']);
     expect(other.statusCode).toBe(403);
     expect(other.json().error).toEqual({ code: 'POLICY_DENIED', message: expect.stringMatching(/^key:fraud-model-svc may not read feature "profile:email": no access rule allows it to role "fraud-model"; to grant it, add allow\(\{ role: "fraud-model", read: \["profile:email"\] \}\)/) });
@@ -100,9 +103,9 @@ describe('authentication and authorization on the HTTP API', () => {
     expect(denied.statusCode).toBe(403);
     expect(denied.json().error.message).toMatch(/may not read feature "profile:email": access\[2\] denies it to role "analyst" \(a deny wins over any allow\)/);
     expect((await read({ service: 'everything' }, keys.analyst)).statusCode).toBe(403);
-    const records = await audited(since, 5, ['serve.read']);
+    const records = await audited(since, 6, ['serve.read']);
     expect(records.map((r) => [r.actor, r.target, r.outcome])).toEqual([
-      ['key:fraud-model-svc', 'service:fraud_v1', 'allowed'], ['key:fraud-model-svc', 'service:everything', 'denied'],
+      ['key:fraud-model-svc', 'service:fraud_v1', 'allowed'], ['key:fraud-model-svc', 'service:fraud_v1', 'allowed'], ['key:fraud-model-svc', 'service:everything', 'denied'],
       ['key:analyst-svc', 'views:profile,stats', 'allowed'], ['key:analyst-svc', 'views:profile', 'denied'], ['key:analyst-svc', 'service:everything', 'denied'],
     ]);
     expect(records[0]!.details).toEqual({ entities: 1 });

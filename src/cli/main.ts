@@ -14,6 +14,7 @@ import { registerOrchestrationCommands } from './commands/orchestration-commands
 import { registerDriftCommand } from './commands/drift-command.js';
 import { registerQualityCommands } from './commands/quality-commands.js';
 import { registerSkewCommand } from './commands/skew-command.js';
+import { registerKeysCommands } from './commands/keys-commands.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -38,6 +39,7 @@ registerOrchestrationCommands(program, run);
 registerDriftCommand(program, run);
 registerQualityCommands(program, run);
 registerSkewCommand(program, run);
+registerKeysCommands(program, run);
 
 try {
   await program.parseAsync(process.argv);

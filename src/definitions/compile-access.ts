@@ -1,6 +1,7 @@
 import { ADMIN_ACTIONS, type AccessRule, type AccessRuleSpec, type ReadTarget } from './access-types.js';
 import { isStreamed } from './compile-source.js';
 import { didYouMean } from './suggest.js';
+import type { DefinitionChange } from './plan-changes.js';
 import type { Project, SourceSpec } from './types.js';
 import { fail } from './validate-names.js';
 
@@ -125,4 +126,22 @@ export function allow(rule: Omit<AccessRuleSpec, 'kind' | 'effect'>): AccessRule
  */
 export function deny(rule: Omit<AccessRuleSpec, 'kind' | 'effect'>): AccessRuleSpec {
   return Object.freeze({ ...rule, kind: 'accessRule', effect: 'deny' });
+}
+
+/** A rule in one line: `allow role "analyst": read profile:age, profile:email`. */
+export function describeRule(rule: AccessRule): string {
+  const rights = [
+    ...(rule.read ? [`read ${rule.read.join(', ')}`] : []), ...(rule.push ? [`push ${rule.push.join(', ')}`] : []),
+    ...(rule.datasets ? ['datasets'] : []), ...(rule.admin ? [`admin ${rule.admin.join(', ')}`] : []),
+  ];
+  return `${rule.effect} role "${rule.role}": ${rights.join('; ')}`;
+}
+
+/** The access rules a plan adds and removes, as one change (rules have no names); undefined when they are the same. */
+export function accessChange(before: readonly AccessRule[], after: readonly AccessRule[]): DefinitionChange | undefined {
+  const old = new Set(before.map(describeRule));
+  const next = new Set(after.map(describeRule));
+  const details = [...[...next].filter((r) => !old.has(r)).map((r) => `+ ${r}`), ...[...old].filter((r) => !next.has(r)).map((r) => `- ${r}`)];
+  if (details.length === 0) return undefined;
+  return { action: before.length === 0 ? 'add' : after.length === 0 ? 'remove' : 'change', kind: 'access', name: 'rules', details };
 }

@@ -9,7 +9,6 @@ import { rebuildDataset } from '../../serving/datasets/rebuild-dataset.js';
 import { latestSnapshots } from '../../serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../../serving/online-features.js';
 import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
-import { localPrincipal } from '../../compliance/masking/local-principal.js';
 import { maskDeadLetters } from '../../compliance/masking/mask-dead-letters.js';
 import { servedViewNote } from '../../serving/served-table.js';
 import { toIso } from '../../time/index.js';
@@ -18,6 +17,7 @@ import { commaList as list, integerIn, keyValue } from '../options.js';
 import { EPOCH_UNITS, type EpochUnit } from '../../time/index.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
+import { authorizeCli, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
@@ -129,7 +129,9 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         if (usesManifest && (options.spine !== undefined || options.service !== undefined || options.features !== undefined || options.asKnown !== undefined || options.model !== undefined)) throw new UsageError('--manifest takes the spine, features, time mode and model from the manifest; give only --out');
         if (!usesManifest && (options.spine === undefined || options.out === undefined)) throw new UsageError('give --spine FILE and --out PATH (or --manifest FILE)');
         const project = await platform.project();
-        const forWhom = { principal: localPrincipal(), ...(options.as ? { asRoles: options.as } : {}) };
+        const principal = await cliPrincipal(platform);
+        await authorizeCli(platform, principal, 'datasets', 'datasets');
+        const forWhom = { principal, ...(options.as ? { asRoles: options.as } : {}) };
         const built = usesManifest
           ? await rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress, ...forWhom })
           : await buildDataset(platform, project, { ...forWhom,
@@ -156,10 +158,12 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const selection = featureSelection(options);
         const entities = entityOptions(options.entity);
         const project = await platform.project();
+        const principal = await cliPrincipal(platform);
+        await authorizeCliRead(platform, principal, project, selection, Object.values(entities)[0]?.length ?? 0);
         const latest = await latestSnapshots(platform.metadata, project);
         const request = { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) };
         const answer = await getOnlineFeatures(project, await platform.online(), request, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
-        const response = await maskServedAnswer(platform, (event, at) => platform.metadata.audit.append(event, at), project, localPrincipal(), request, answer, 'get');
+        const response = await maskServedAnswer(platform, (event, at) => platform.metadata.audit.append(event, at), project, principal, request, answer, 'get');
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);
         const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
         out.result(response, () =>
@@ -176,7 +180,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .action((options: { source?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
         const filter = options.source === undefined ? { limit: options.limit } : { source: options.source, limit: options.limit };
-        const rows = await maskDeadLetters(platform, await platform.project(), localPrincipal(), await platform.metadata.listDeadLetters(filter));
+        const rows = await maskDeadLetters(platform, await platform.project(), await cliPrincipal(platform), await platform.metadata.listDeadLetters(filter));
         const total = await platform.metadata.countDeadLetters(options.source);
         out.result({ total, rows: rows.map((r) => ({ ...r, createdAt: toIso(r.createdAt) })) }, () =>
           rows.length === 0 ? 'No rejected records.' : `${table(['source', 'file', 'line', 'reason', 'raw'], rows.map((r) => [r.source, r.file, r.line, r.reason, r.raw]))}\n${total} rejected in all`,

@@ -11,6 +11,7 @@ import { ConfigError, ConflictError } from '../../errors.js';
 import { checkRowTransforms } from '../../processing/row-transforms.js';
 import { checkTransforms } from '../../processing/transforms/run-transform.js';
 import type { CommandContext } from './command-context.js';
+import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 const SYMBOL = { add: '+', change: '~', remove: '-' } as const;
 
@@ -60,6 +61,7 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
     .description('record sluice.config.ts as a new registry version')
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
+        await authorizeCli(platform, await cliPrincipal(platform), 'admin', 'apply');
         const project = await loadProject(projectDir);
         await checkTransforms(platform, project);
         await checkRowTransforms(platform, project);

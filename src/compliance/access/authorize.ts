@@ -13,16 +13,21 @@ export interface AccessDecision {
 /** The rule behind the local operator's rights (the CLI without `SLUICE_API_KEY`): everything, unless a deny says otherwise. */
 const LOCAL_OPERATOR_RULE: AccessRule = Object.freeze({ effect: 'allow', role: LOCAL_OPERATOR_ROLE, read: ['*'], push: ['*'], datasets: true, admin: ['*'] });
 
+/** The policy before any project is applied: only the local operator may act. */
+const BASE_POLICY: readonly AccessRule[] = Object.freeze([LOCAL_OPERATOR_RULE]);
+
 const policies = new WeakMap<Project, readonly AccessRule[]>();
 
 /**
  * The effective policy of a project: its `access` rules, then the built-in rule that lets the
- * local operator do anything (a `deny` for role `local-operator` still wins). Cached per project.
+ * local operator do anything (a `deny` for role `local-operator` still wins); with no project
+ * applied yet, that rule alone. Cached per project.
  *
  * @example
  * authorize(accessPolicy(project), principal, 'read', 'txn_stats:amount_sum_24h');
  */
-export function accessPolicy(project: Project): readonly AccessRule[] {
+export function accessPolicy(project: Project | undefined): readonly AccessRule[] {
+  if (!project) return BASE_POLICY;
   let policy = policies.get(project);
   if (!policy) {
     policy = [...(project.access ?? []), LOCAL_OPERATOR_RULE];
@@ -66,4 +71,28 @@ export function authorize(policy: readonly AccessRule[], principal: Principal, a
   const roles = principal.roles.length === 0 ? 'it has no role' : `no access rule allows it to role${principal.roles.length > 1 ? 's' : ''} ${principal.roles.map((r) => `"${r}"`).join(', ')}`;
   const role = principal.roles[0] ?? 'ROLE';
   return { allowed: false, reason: `${principal.name} may not ${what}: ${roles}; to grant it, add allow({ role: "${role}", ${HINT[action](resource)} }) to access in sluice.config.ts` };
+}
+
+/** What a feature request reads: the audit target and its `view:feature` names; undefined for an unknown service (answered 404, nothing read). */
+export function readSelection(project: Project | undefined, selection: { readonly service?: string | undefined; readonly features?: readonly string[] | undefined }): { readonly target: string; readonly features: readonly string[] } | undefined {
+  if (selection.service !== undefined) {
+    const service = project?.featureServices.find((s) => s.name === selection.service);
+    return service && { target: `service:${service.name}`, features: service.features.map((f) => `${f.view}:${f.feature}`) };
+  }
+  const features = (selection.features ?? []).map(String);
+  return { target: `views:${[...new Set(features.map((f) => f.split(':')[0]))].join(',')}`.slice(0, 200), features };
+}
+
+/**
+ * Reading several features: allowed when each one is; otherwise the decision on the first refused one.
+ *
+ * @example
+ * authorizeRead(policy, principal, ['txn_stats:amount_sum_24h', 'profile:email']);
+ */
+export function authorizeRead(policy: readonly AccessRule[], principal: Principal, features: readonly string[]): AccessDecision {
+  for (const feature of features) {
+    const decision = authorize(policy, principal, 'read', feature);
+    if (!decision.allowed) return decision;
+  }
+  return { allowed: true, reason: 'every requested feature is readable' };
 }

@@ -5,11 +5,14 @@ import type { KeyStore } from '../../storage/metadata/key-store.js';
 import type { Principal } from '../principal.js';
 import { keyPrincipal, type KeyRefusal } from './api-keys.js';
 import type { AuditBuffer } from './audit-buffer.js';
-import { accessPolicy, authorize, type AccessAction, type AccessDecision } from './authorize.js';
+import { accessPolicy, authorize, authorizeRead, readSelection, type AccessAction, type AccessDecision } from './authorize.js';
 import { cachedKeyVerifier } from './key-verifier.js';
 
 /** What a route requires: one right (checked before its handler), `handler` (its handler checks), or `public`. */
-export type RouteAccess = { readonly action: AccessAction; readonly resource: (request: FastifyRequest) => string; readonly audit: string } | 'handler' | 'public';
+export type RouteAccess =
+  | { readonly action: AccessAction; readonly resource: (request: FastifyRequest) => string; readonly audit: string | ((resource: string) => string) }
+  | 'handler'
+  | 'public';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,7 +34,7 @@ const ROUTES: Readonly<Record<string, RouteAccess>> = {
   '/v1/streams': status('/v1/streams'),
   '/metrics': status('/metrics'),
   '/v1/features/online': 'handler',
-  '/v1/push/:source': { action: 'push', resource: (request) => (request.params as { source: string }).source, audit: 'source' },
+  '/v1/push/:source': { action: 'push', resource: (request) => (request.params as { source: string }).source, audit: (source) => `source:${source}` },
 };
 
 const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin' };
@@ -84,10 +87,7 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
       actor: principal.name, action, target, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
       ...(decision.allowed ? (details ? { details } : {}) : { details: { ...details, reason: decision.reason } }),
     }, options.now());
-  const policy = (): readonly AccessRule[] => {
-    const project = options.project();
-    return project ? accessPolicy(project) : [];
-  };
+  const policy = (): readonly AccessRule[] => accessPolicy(options.project());
 
   app.decorateRequest('principal', null as unknown as Principal);
   app.addHook('onRequest', async (request, reply) => {
@@ -99,7 +99,8 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
       return;
     }
     const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    // The scheme is case-insensitive (RFC 7235).
+    const token = header !== undefined && /^bearer\s/i.test(header) ? header.slice(7).trim() : undefined;
     const check = token === undefined ? undefined : await verifier.verify(token);
     if (!check?.ok) {
       const refusal = check ? check.refusal : header === undefined ? 'missing' : 'malformed';
@@ -119,20 +120,13 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     }
     const resource = access.resource(request);
     const decision = authorize(policy(), principal, access.action, resource);
-    const target = access.audit === 'source' ? `source:${resource}` : access.audit;
+    const target = typeof access.audit === 'string' ? access.audit : access.audit(resource);
     record(principal, access.action === 'admin' ? `admin.${resource}` : AUDIT_ACTION[access.action], target, decision);
     if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
   });
 
   // Per policy, principal and role set, the decision for each service (the common request), so the hot path rarely walks the rules.
   const serviceDecisions = new WeakMap<readonly AccessRule[], Map<string, AccessDecision>>();
-  const decideAll = (rules: readonly AccessRule[], principal: Principal, features: readonly string[]): AccessDecision => {
-    for (const feature of features) {
-      const decision = authorize(rules, principal, 'read', feature);
-      if (!decision.allowed) return decision;
-    }
-    return { allowed: true, reason: 'every requested feature is readable' };
-  };
 
   return {
     enabled,
@@ -142,26 +136,19 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     checkRead(request, body, entities) {
       const principal = request.principal;
       if (principal.open) return;
-      const project = options.project();
+      const read = readSelection(options.project(), body);
+      if (!read) return;
       const rules = policy();
-      let decision: AccessDecision;
-      let target: string;
+      let decision: AccessDecision | undefined;
       if (body.service !== undefined) {
-        const service = project?.featureServices.find((s) => s.name === body.service);
-        // An unknown service is answered 404 by serving: nothing is read.
-        if (!service) return;
-        target = `service:${service.name}`;
         let cache = serviceDecisions.get(rules);
         if (!cache) serviceDecisions.set(rules, (cache = new Map()));
-        const key = `${principal.name}\u0001${principal.roles.join('\0')}\u0001${service.name}`;
-        decision = cache.get(key) ?? decideAll(rules, principal, service.features.map((f) => `${f.view}:${f.feature}`));
-        cache.set(key, decision);
-      } else {
-        const features = (body.features ?? []).map(String);
-        target = `views:${[...new Set(features.map((f) => f.split(':')[0]))].join(',')}`.slice(0, 200);
-        decision = decideAll(rules, principal, features);
+        const key = `${principal.name}\u0001${principal.roles.join('\0')}\u0001${body.service}`;
+        decision = cache.get(key);
+        if (!decision) cache.set(key, (decision = authorizeRead(rules, principal, read.features)));
       }
-      record(principal, 'serve.read', target, decision, { entities });
+      decision ??= authorizeRead(rules, principal, read.features);
+      record(principal, 'serve.read', read.target, decision, { entities });
       if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
     },
   };

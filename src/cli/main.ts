@@ -14,6 +14,7 @@ import { registerOrchestrationCommands } from './commands/orchestration-commands
 import { registerDriftCommand } from './commands/drift-command.js';
 import { registerQualityCommands } from './commands/quality-commands.js';
 import { registerSkewCommand } from './commands/skew-command.js';
+import { registerClassificationCommands } from './commands/classification-commands.js';
 import { registerKeysCommands } from './commands/keys-commands.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
@@ -39,6 +40,7 @@ registerOrchestrationCommands(program, run);
 registerDriftCommand(program, run);
 registerQualityCommands(program, run);
 registerSkewCommand(program, run);
+registerClassificationCommands(program, run);
 registerKeysCommands(program, run);
 
 try {

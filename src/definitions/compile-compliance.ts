@@ -33,14 +33,14 @@ export function compileClassification(where: string, spec: unknown): Classificat
 }
 
 /** A `classify: { column: ... }` record checked against the columns it may name. */
-function compileColumnClasses(where: string, spec: unknown, columns: readonly string[]): Readonly<Record<string, Classification>> | undefined {
+function compileColumnClasses(where: string, spec: unknown, columns: readonly string[], noun = 'column'): Readonly<Record<string, Classification>> | undefined {
   if (spec === undefined) return undefined;
-  checkRecord(spec, `${where}: classify must be an object of column name to classification, e.g. { email: pii("direct") }`);
+  checkRecord(spec, `${where}: classify must be an object of ${noun} name to classification, e.g. { email: pii("direct") }`);
   const out: Record<string, Classification> = {};
   for (const [column, value] of Object.entries(spec as Record<string, unknown>)) {
     if (value === undefined) continue;
-    if (!columns.includes(column)) fail(`${where}: classify names column "${column}", which is not in its schema${didYouMean(column, columns)}`);
-    out[column] = compileClassification(`${where}, column "${column}"`, value);
+    if (!columns.includes(column)) fail(`${where}: classify names ${noun} "${column}", which is not ${noun === 'column' ? 'in its schema' : `one of its ${noun}s`}${didYouMean(column, columns)}`);
+    out[column] = compileClassification(`${where}, ${noun} "${column}"`, value);
   }
   return Object.keys(out).length === 0 ? undefined : out;
 }
@@ -110,7 +110,7 @@ export function compileCompliance(spec: ProjectSpec, project: Project): Project 
   });
   const requestSpecs = byName(spec.requestViews);
   const requestViews = project.requestViews.map((r): RequestView => {
-    const classify = compileColumnClasses(`request view "${r.name}"`, requestSpecs.get(r.name)?.classify, r.features.map((f) => f.name));
+    const classify = compileColumnClasses(`request view "${r.name}"`, requestSpecs.get(r.name)?.classify, r.features.map((f) => f.name), 'feature');
     return classify === undefined ? r : { ...r, classify };
   });
   const datasetSpecs = byName<DatasetSpec>(spec.datasets);

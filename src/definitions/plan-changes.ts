@@ -3,13 +3,13 @@ import { entityDetails, requestViewDetails, serviceDetails, sourceDetails, trans
 import { stableStringify } from './hash.js';
 import { maskingChanges } from './compile-masking.js';
 import { accessChange } from './compile-access.js';
-import type { AlertChannel, Dataset, Entity, FeatureService, FeatureView, Project, RequestView, Schedule, Source, Transform } from './types.js';
+import type { AlertChannel, Dataset, Entity, FeatureService, FeatureView, Project, RequestView, Schedule, Source, Transfer, Transform } from './types.js';
 
 export type ChangeAction = 'add' | 'change' | 'remove';
 
 export interface DefinitionChange {
   readonly action: ChangeAction;
-  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform' | 'requestView' | 'alert' | 'schedule' | 'dataset' | 'masking' | 'access';
+  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform' | 'requestView' | 'alert' | 'schedule' | 'dataset' | 'masking' | 'transfer' | 'access';
   readonly name: string;
   /** For a change, what changes inside the definition, e.g. `feature amount_sum_24h window 24h -> 48h`. */
   readonly details?: readonly string[];
@@ -21,7 +21,7 @@ export interface DefinitionChange {
   readonly refused?: readonly string[];
 }
 
-type Definition = Entity | Source | FeatureView | FeatureService | Transform | RequestView | AlertChannel | Schedule | Dataset;
+type Definition = Entity | Source | FeatureView | FeatureService | Transform | RequestView | AlertChannel | Schedule | Dataset | Transfer;
 
 const KINDS = [
   ['entity', 'entities', (a: Definition, b: Definition) => entityDetails(a as Entity, b as Entity)],
@@ -34,6 +34,8 @@ const KINDS = [
   ['alert', 'alerts', () => ({ details: ['alert channel settings changed'], consequences: [], refused: [] })],
   ['schedule', 'schedules', (): ChangeDetails => ({ details: [], consequences: [], refused: [] })],
   ['dataset', 'datasets', (): ChangeDetails => ({ details: [], consequences: [], refused: [] })],
+  // A transfer policy changes no data: named by its regions and purpose, its sources listed as changed.
+  ['transfer', 'transfers', (a: Definition, b: Definition): ChangeDetails => ({ details: [`sources ${(a as Transfer).sources.join(', ')} -> ${(b as Transfer).sources.join(', ')}`], consequences: [], refused: [] })],
 ] as const;
 
 function changed(kind: DefinitionChange['kind'], before: Definition, after: Definition, details: ChangeDetails): DefinitionChange {

@@ -131,6 +131,7 @@ async function datasetJob(jc: JobContext, project: Project, job: JobDefinition):
     ...(d.service !== undefined ? { service: d.service } : { features: d.features ?? [] }),
     spine: resolve(jc.projectDir, d.spine), out: resolve(jc.projectDir, d.out), timestampColumn: d.timestampColumn,
     ...(d.asKnown ? { asKnown: true } : {}), ...(d.model === undefined ? {} : { model: d.model }),
+    residency: { name: d.name, ...(d.region === undefined ? {} : { region: d.region }), actor: 'scheduler', origin: 'local' },
   });
   return { rowsIn: manifest.rowCount, rowsOut: manifest.rowCount, datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
 }

@@ -120,9 +120,10 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .option('--replace-columns', 'replace spine columns named like an output feature column, instead of refusing the build')
     .option('--as-known', 'compute each row from the events Sluice knew before its time (what serving could have answered then), not every event before it')
     .option('--model <name>', 'the model this dataset trains (e.g. fraud-v3): recorded on the dataset, a model:<name> node in lineage')
+    .option('--region <region>', "the output's region (default the project's); data may leave its sources' regions only under a transfer policy")
     .option('--as <role>', 'mask classified columns also as this role would see them (repeat for several); each column gets the stricter of your mask and theirs', (role: string, previous: string[] = []) => [...previous, role])
     .description('build a point-in-time-correct training dataset')
-    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; asKnown?: boolean; model?: string; out?: string; manifest?: string; as?: string[] }) =>
+    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; asKnown?: boolean; model?: string; out?: string; manifest?: string; region?: string; as?: string[] }) =>
       run.withPlatform(async ({ platform, out }) => {
         const onProgress = (done: number, total: number) => out.progress('dataset build', done, total);
         const usesManifest = options.manifest !== undefined;
@@ -138,6 +139,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
               ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress,
               ...(options.timestampUnit ? { timestampUnit: options.timestampUnit } : {}), replaceColumns: options.replaceColumns === true,
               asKnown: options.asKnown === true, ...(options.model === undefined ? {} : { model: options.model }),
+              residency: { ...(options.region === undefined ? {} : { region: options.region }), actor: principal.name, origin: principal.origin },
             });
         out.result(built, () =>
           `dataset ${built.datasetId}${built.asKnown ? ' (as known)' : ''}${built.model === undefined ? '' : ` for model ${built.model}`}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json` +

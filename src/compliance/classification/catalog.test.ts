@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   batchSource, cdcSource, compileProject, count, dataset, declassify, defineProject, entity, featureService, featureView, field, last, pii, requestView, sqlTransform,
-  streamSource, sum, tags, type ProjectSpec,
+  streamSource, sum, tags, env, postgresTable, type ProjectSpec,
 } from '../../definitions/index.js';
 import { classificationCatalog, isClassified } from './catalog.js';
 
@@ -126,4 +127,52 @@ describe('refusals name the place and the fix', () => {
   function declassifyWithout() {
     return project({ e: field('email', { classify: { kind: 'classification', declassify: true } }) });
   }
+});
+
+describe('property: a feature inherits exactly what the columns it reads declare', () => {
+  const LEVELS = ['quasi', 'direct', 'sensitive'] as const;
+  const columns = ['a', 'b', 'c', 'vec'] as const;
+  test('random declarations, random derived columns over them', () => {
+    fc.assert(fc.property(
+      fc.record({ a: fc.option(fc.constantFrom(...LEVELS)), b: fc.option(fc.constantFrom(...LEVELS)), c: fc.option(fc.constantFrom(...LEVELS)), vec: fc.option(fc.constantFrom(...LEVELS)) }),
+      fc.subarray(['a', 'b', 'c'] as const, { minLength: 1 }),
+      (declared, reads) => {
+        const customer = entity({ name: 'customer', joinKey: 'id' });
+        const classify = Object.fromEntries(Object.entries(declared).flatMap(([c, level]) => (level === null ? [] : [[c, pii(level, { tags: [`t_${c}`] })]])));
+        const s = batchSource({ name: 's', schema: { id: 'string', a: 'string', b: 'string', c: 'string', vec: 'float32[4]', ts: 'timestamp' }, timestamp: 'ts', classify });
+        const v = featureView({
+          name: 'v', entity: customer, source: s, columns: { d: { type: 'string', sql: `concat(${reads.join(', ')})` } },
+          features: { d: last('d'), vec: field('vec'), ...Object.fromEntries(columns.filter((c) => c !== 'vec').map((c) => [`f_${c}`, count(c)])) },
+        });
+        const catalog = classificationCatalog(compileProject(defineProject({ name: 'p', entities: [customer], sources: [s], featureViews: [v] })));
+        const expected = (cols: readonly string[]) => {
+          const levels = cols.map((c) => declared[c as keyof typeof declared]).filter((l): l is (typeof LEVELS)[number] => l !== null);
+          return levels.length === 0 ? undefined : { level: LEVELS[Math.max(...levels.map((l) => LEVELS.indexOf(l)))], tags: levels.length === 0 ? [] : cols.filter((c) => declared[c as keyof typeof declared] !== null).map((c) => `t_${c}`).sort() };
+        };
+        const got = (e: ReturnType<typeof catalog.feature>) => (e === undefined ? undefined : { level: e.level, tags: e.tags });
+        expect(got(catalog.feature('v', 'd'))).toEqual(expected(reads));
+        expect(got(catalog.feature('v', 'vec'))).toEqual(expected(['vec']));
+        for (const c of ['a', 'b', 'c']) expect(got(catalog.feature('v', `f_${c}`))).toEqual(expected([c]));
+      },
+    ), { numRuns: 60 });
+  });
+});
+
+test('a postgresTable source and a transform override: the same rules', () => {
+  const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+  const table = batchSource({
+    name: 'crm', schema: { customer_id: 'string', phone: 'string', updated_at: 'timestamp' }, timestamp: 'updated_at',
+    connector: postgresTable({ connection: env('CRM_URL'), table: 'public.customers', cursor: 'updated_at', key: 'customer_id' }),
+    classify: { phone: pii('direct') },
+  });
+  const masked = (classify: Parameters<typeof sqlTransform>[0]['classify']) => sqlTransform({
+    name: 'masked', inputs: [table], sql: 'SELECT customer_id, right(phone, 4) AS phone_tail, updated_at FROM crm', timestamp: 'updated_at',
+    schema: { customer_id: 'string', phone_tail: 'string', updated_at: 'timestamp' }, ...(classify === undefined ? {} : { classify }),
+  });
+  const build = (t: ReturnType<typeof masked>) => classificationCatalog(compileProject(defineProject({ name: 'p', entities: [customer], sources: [table], transforms: [t], featureViews: [featureView({ name: 'v', entity: customer, source: t, features: { tail: last('phone_tail') } })] })));
+  expect(build(masked(undefined)).feature('v', 'tail')).toMatchObject({ level: 'direct', derivedFrom: ['source:crm.phone'] });
+  expect(() => build(masked({ phone_tail: pii('quasi') }))).toThrow('transform "masked", column "phone_tail": classify lowers what it inherits (pii direct, from source:crm.phone) to pii quasi; record why');
+  const tail = build(masked({ phone_tail: pii('quasi', { reason: 'last four digits only' }) }));
+  expect(tail.column('masked', 'phone_tail')).toMatchObject({ level: 'quasi', overridden: true, overrides: ['source:crm.phone'], reason: 'last four digits only', derivedFrom: ['transform:masked.phone_tail'] });
+  expect(tail.feature('v', 'tail')).toMatchObject({ level: 'quasi', derivedFrom: ['transform:masked.phone_tail'] });
 });

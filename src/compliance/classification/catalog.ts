@@ -25,6 +25,8 @@ export interface CatalogEntry {
   readonly derivedFrom: readonly string[];
   /** A definition here overrides what it inherits (its reason, when given, is `reason`). */
   readonly overridden?: true;
+  /** With `overridden`: the declarations it would have inherited from. */
+  readonly overrides?: readonly string[];
   readonly reason?: string;
   /** Declared to hold no personal data despite its inputs (with a reason). */
   readonly declassified?: true;
@@ -90,7 +92,7 @@ function entry(place: CatalogPlace, id: string, owner: string, column: string | 
   if (declared.reason === undefined && lowers(inherited, declared)) {
     throw new DefinitionError('DEFINITION_INVALID', `${where}: classify lowers what it inherits (${describe(inherited)}, from ${inherited.derivedFrom.join(', ')}) to ${declared.declassified ? 'none' : describe(declared)}; record why: declassify("...") or pii("quasi", { reason: "..." })`, { details: { place: id, inherited: inherited.derivedFrom } });
   }
-  const overridden = inherited.derivedFrom.length > 0 ? { overridden: true as const } : {};
+  const overridden = inherited.derivedFrom.length > 0 ? { overridden: true as const, overrides: inherited.derivedFrom } : {};
   const reason = declared.reason === undefined ? {} : { reason: declared.reason };
   if (declared.declassified) return { ...base, tags: [], derivedFrom: inherited.derivedFrom, ...overridden, ...reason, declassified: true };
   return { ...base, ...(declared.level === undefined ? {} : { level: declared.level }), tags: declared.tags ?? [], derivedFrom: [id], ...overridden, ...reason };

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { duckDbEngine } from '../../storage/engine/duckdb-engine.js';
+import { literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { transformColumnLineage } from './transform-lineage.js';
 
 const inputs = {
@@ -60,4 +62,52 @@ test('property: whatever the SQL, an output column named in a select item never 
       }
     });
   }));
+});
+
+describe('against DuckDB\'s own parser', () => {
+  let engine: SqlEngine;
+  beforeAll(async () => {
+    engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  });
+  afterAll(async () => engine.close());
+
+  /** Per select item of a plain SELECT, DuckDB's output name and the columns its expression references. */
+  async function duckdbLineage(sql: string): Promise<Record<string, string[]>> {
+    const [row] = await engine.all<{ tree: string }>(`SELECT json_serialize_sql(${literal(sql)})::VARCHAR AS tree`);
+    const items = (JSON.parse(row!.tree) as { statements: { node: { select_list: Record<string, unknown>[] } }[] }).statements[0]!.node.select_list;
+    const refs = (node: unknown): string[] => {
+      if (Array.isArray(node)) return node.flatMap(refs);
+      if (node === null || typeof node !== 'object') return [];
+      const n = node as Record<string, unknown>;
+      const own = n.class === 'COLUMN_REF' ? [String((n.column_names as string[]).at(-1)).toLowerCase()] : [];
+      return [...own, ...Object.values(n).flatMap(refs)];
+    };
+    return Object.fromEntries(items.map((item) => [String(item.alias || (item.column_names as string[]).at(-1)).toLowerCase(), [...new Set(refs(item))].sort()]));
+  }
+
+  test('property: for random plain SELECTs, every column DuckDB sees an item reference is in its lineage, and nothing else', async () => {
+    const column = fc.constantFrom('a.account_id', 'a.email', 'tier', 'i.amount', 'note', '"EMAIL"');
+    const expr = fc.oneof(
+      column,
+      column.map((c) => `lower(${c})`),
+      fc.tuple(column, column).map(([x, y]) => `coalesce(${x}, ${y})`),
+      fc.tuple(column, column).map(([x, y]) => `CASE WHEN ${x} IS NULL THEN ${y} ELSE 'email' END`),
+      column.map((c) => `CAST(${c} AS VARCHAR)`),
+      fc.tuple(column, column).map(([x, y]) => `${x} || '-' || ${y}`),
+      column.map((c) => `max(${c})`),
+      fc.constant('count(*)'),
+      column.map((c) => `1 + length(${c}::VARCHAR)`),
+      fc.tuple(column, column).map(([x, y]) => `first(${x} ORDER BY ${y})`),
+    );
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(expr, fc.boolean()), { minLength: 1, maxLength: 5 }), async (items) => {
+      const list = items.map(([e, as], i) => `${e} ${as ? 'AS ' : ''}out_${i}`).join(', ');
+      const sql = `SELECT ${list} FROM accounts a JOIN invoices i USING (account_id) WHERE a.tier <> 'x'`;
+      const truth = await duckdbLineage(sql);
+      const lineage = transformColumnLineage(sql, inputs, items.map((_, i) => `out_${i}`));
+      items.forEach((_, i) => {
+        const expected = truth[`out_${i}`]!.flatMap((c) => Object.entries(inputs).filter(([, s]) => c in s).map(([name]) => `${name}.${c}`));
+        expect([...lineage[`out_${i}`]!].sort()).toEqual(expected.sort());
+      });
+    }), { numRuns: 100 });
+  });
 });

@@ -83,7 +83,8 @@ function outputName(item: readonly Token[]): string | undefined {
   if (item.length === 3 && item[1]!.text === '.') return last.ident;
   // `expr alias`: an identifier after a complete expression (not after an operator or a dot).
   const before = item[item.length - 2]!;
-  return before.text === ')' || before.ident !== undefined || before.text === "''" || /^[0-9]/.test(before.text) ? last.ident : undefined;
+  const ends = before.text === ')' || before.ident !== undefined || before.text === "''" || /^[0-9]/.test(before.text) || ['end', 'null', 'true', 'false'].some((w) => isWord(before, w));
+  return ends ? last.ident : undefined;
 }
 
 /**

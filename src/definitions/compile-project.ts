@@ -10,6 +10,8 @@ import { compileTransforms } from './compile-transforms.js';
 import { compileAlerts } from './compile-alerts.js';
 import { compileSchedules } from './compile-schedules.js';
 import { compileDatasets } from './compile-datasets.js';
+import { compileMasking } from './compile-masking.js';
+import type { MaskSpec } from './masking-types.js';
 import { compileWindow } from './compile-window.js';
 import { compileAccess } from './compile-access.js';
 import { contentHash, viewValueHash } from './hash.js';
@@ -237,10 +239,13 @@ export function compileProject(spec: ProjectSpec): Project {
   const datasets = compileDatasets(definitionList<DatasetSpec>(spec.name, 'datasets', spec.datasets, 'dataset', true), hashed);
   const project: Project = datasets.length > 0 ? { ...hashed, datasets } : hashed;
   const schedules = compileSchedules(definitionList<ScheduleSpec>(spec.name, 'schedules', spec.schedules, 'schedule', true), project);
-  const scheduled = schedules.length > 0 ? { ...project, schedules } : project;
+  const scheduled: Project = schedules.length > 0 ? { ...project, schedules } : project;
   const access = compileAccess(spec.access ?? [], scheduled);
+  const governed: Project = access.length > 0 ? { ...scheduled, access } : scheduled;
+  // After the hash too: masking changes what a caller sees, never a stored value.
+  const masking = compileMasking(definitionList<MaskSpec>(spec.name, 'masking', spec.masking, 'mask', true), new Map<string, FeatureView | RequestView>([...views, ...requestViews.map((r) => [r.name, r] as const)]));
   // Classification and residency change no value: added after every hash (absent when not declared).
-  return deepFreeze(compileCompliance(spec, access.length > 0 ? { ...scheduled, access } : scheduled));
+  return deepFreeze(compileCompliance(spec, masking.length > 0 ? { ...governed, masking } : governed));
 }
 
 /**

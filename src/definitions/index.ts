@@ -23,6 +23,8 @@ export { compileDrift, compileServingLog, DEFAULT_DRIFT } from './compile-drift.
 export { notNull, range, allowedValues, unique, rowCount, sqlCheck, regex, freshness, schema } from './check-builders.js';
 export { CHECK_NOW_COLUMN, type Check, type CheckKind, type CheckOptions, type CheckSeverity, type CheckSpec } from './check-types.js';
 export { compileChecks } from './compile-checks.js';
+export { mask, compileMasking, type MaskableViews } from './compile-masking.js';
+export { MASK_METHODS } from './masking-types.js';
 export { pii, tags, declassify, allowTransfer } from './compliance-builders.js';
 export { compileClassification, compileCompliance } from './compile-compliance.js';
 export { PII_LEVELS } from './compliance-types.js';

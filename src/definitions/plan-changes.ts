@@ -1,6 +1,7 @@
 import { DefinitionError } from '../errors.js';
 import { entityDetails, requestViewDetails, serviceDetails, sourceDetails, transformDetails, viewDetails, type ChangeDetails } from './change-details.js';
 import { stableStringify } from './hash.js';
+import { maskingChanges } from './compile-masking.js';
 import { accessChange } from './compile-access.js';
 import type { AlertChannel, Dataset, Entity, FeatureService, FeatureView, Project, RequestView, Schedule, Source, Transfer, Transform } from './types.js';
 
@@ -8,7 +9,7 @@ export type ChangeAction = 'add' | 'change' | 'remove';
 
 export interface DefinitionChange {
   readonly action: ChangeAction;
-  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform' | 'requestView' | 'alert' | 'schedule' | 'dataset' | 'transfer' | 'access';
+  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform' | 'requestView' | 'alert' | 'schedule' | 'dataset' | 'masking' | 'transfer' | 'access';
   readonly name: string;
   /** For a change, what changes inside the definition, e.g. `feature amount_sum_24h window 24h -> 48h`. */
   readonly details?: readonly string[];
@@ -71,6 +72,7 @@ export function planChanges(current: Project | undefined, next: Project): Defini
       changes.push({ action: 'remove', kind, name, ...(columns.length > 0 ? { consequences: columns } : {}) });
     }
   }
+  changes.push(...maskingChanges(current?.masking, next.masking));
   const access = accessChange(current?.access ?? [], next.access ?? []);
   return access ? [...changes, access] : changes;
 }

@@ -1,10 +1,12 @@
 import type { Check, CheckSpec } from './check-types.js';
 import type { AlertChannel, Dataset, DatasetSpec, Schedule, ScheduleSpec, WebhookAlertSpec } from './operation-types.js';
-import type { Classification, ClassificationSpec, OnlineStoreSpec, Transfer, TransferSpec } from './compliance-types.js';
+import type { MaskRule, MaskSpec } from './masking-types.js';
 import type { AccessRule, AccessRuleSpec } from './access-types.js';
+import type { Classification, ClassificationSpec, OnlineStoreSpec, Transfer, TransferSpec } from './compliance-types.js';
 
 export type * from './operation-types.js';
 export type * from './compliance-types.js';
+export type * from './masking-types.js';
 export type * from './access-types.js';
 
 /** Scalar column types a source schema may use. */
@@ -252,6 +254,8 @@ export interface ProjectSpec {
   readonly onlineStore?: OnlineStoreSpec;
   /** Transfer policies that let data move between regions (see `allowTransfer`). Outside the hash. */
   readonly transfers?: readonly TransferSpec[];
+  /** How data is shown per role (see `mask`); outside every value hash. */
+  readonly masking?: readonly MaskSpec[];
   /** Who may read, push, build datasets and administer (see `allow`, `deny`); any rule turns authentication on. */
   readonly access?: readonly AccessRuleSpec[];
 }
@@ -402,6 +406,8 @@ export interface Project {
   readonly schedules?: readonly Schedule[];
   /** Declared training datasets (absent when there are none); outside the hash, as they change no value. */
   readonly datasets?: readonly Dataset[];
+  /** Masking rules per role (absent when there are none); outside the hash, as they change no stored value. */
+  readonly masking?: readonly MaskRule[];
   /** Access rules (absent when there are none); outside the hash, as they change no value. */
   readonly access?: readonly AccessRule[];
   readonly hash: string;

@@ -13,6 +13,7 @@ import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
 import { removeDuplicateEvents } from './deduplicate-events.js';
 import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
 import { markErasedRows } from '../compliance/erasure/erased-rows.js';
+import { classifiedColumns } from '../compliance/masking/classified-columns.js';
 
 export interface IngestResult {
   readonly source: string;
@@ -61,7 +62,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
   const engine = await ctx.engine();
   try {
     // The raw text is kept only where a dead letter needs it: most rows are valid.
-    const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name))} AS _reason FROM ${RAW}`;
+    const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name), classifiedColumns(project, source.name))} AS _reason FROM ${RAW}`;
     await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
   } catch (error) {
     await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { error }));

@@ -1,6 +1,9 @@
 import type { ElementType, ListShape } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 
+/** What a reason says in place of the value of a classified column: its value never reaches a reason, a log line or an error. */
+export const UNQUOTED_VALUE = 'its value (classified, not shown)';
+
 /** The SQL type of a vector's or list's elements. */
 export const ELEMENT_SQL: Readonly<Record<ElementType, string>> = { float32: 'FLOAT', float64: 'DOUBLE', int64: 'BIGINT', string: 'VARCHAR' };
 
@@ -70,24 +73,26 @@ export function parsedListSql(column: string, shape: ListShape): string {
 /**
  * Why a vector or list column's JSON text is not a valid value, NULL when it is (or is null): not
  * a JSON array, a vector of the wrong length, or an element of the wrong type or out of range
- * (null elements included), naming the column, the position and the element. Valid values
+ * (null elements included), naming the column, the position and the element (not the value of a
+ * `classified` column). Valid values
  * (nearly all) take only the fast check; the reasons are worked out for the others.
  */
-export function listProblemSql(column: string, shape: ListShape): string {
+export function listProblemSql(column: string, shape: ListShape, classified = false): string {
   const c = ident(column);
   const name = shape.length === undefined ? `${shape.element}[]` : `${shape.element}[${shape.length}]`;
   const prefix = literal(`column "${column}": `);
-  const shown = `CASE WHEN strlen(${c}) > 40 THEN left(${c}, 37) || '...' ELSE ${c} END`;
+  const shown = classified ? literal(UNQUOTED_VALUE) : `to_json(CASE WHEN strlen(${c}) > 40 THEN left(${c}, 37) || '...' ELSE ${c} END)`;
+  const bad = badElementSql(c, shape.element);
+  const element = classified ? literal('not shown') : `json_extract(${c}, '$[' || (${bad} - 1) || ']')`;
   const lengthCheck = shape.length === undefined
     ? ''
     : `WHEN json_array_length(${c}) <> ${shape.length} THEN ${prefix} || ${literal(`a ${name} vector needs ${shape.length} values, found `)} || json_array_length(${c}) `;
-  const bad = badElementSql(c, shape.element);
   const what = shape.element === 'string' ? 'a string' : shape.element === 'int64' ? 'an int64 (a whole number within ±2^63)' : `a finite ${shape.element} number`;
   return (
     `CASE WHEN ${c} IS NULL OR ${validListSql(c, shape)} THEN NULL ` +
-    `WHEN NOT ${isArraySql(c)} THEN ${prefix} || to_json(${shown}) || ${literal(` is not a JSON array; a ${name} value is written like ${example(shape)}`)} ` +
+    `WHEN NOT ${isArraySql(c)} THEN ${prefix} || ${shown} || ${literal(` is not a JSON array; a ${name} value is written like ${example(shape)}`)} ` +
     lengthCheck +
-    `ELSE coalesce(${prefix} || 'element ' || ${bad} || ' (' || json_extract(${c}, '$[' || (${bad} - 1) || ']') || ${literal(`) is not ${what}`)}, ${literal(`column "${column}": not a valid ${name} value`)}) END`
+    `ELSE coalesce(${prefix} || 'element ' || ${bad} || ' (' || ${element} || ${literal(`) is not ${what}`)}, ${literal(`column "${column}": not a valid ${name} value`)}) END`
   );
 }
 

@@ -1,7 +1,7 @@
 import { entityKeySql, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
-import { ELEMENT_SQL, listProblemSql, parsedListSql } from './list-values-sql.js';
+import { ELEMENT_SQL, listProblemSql, parsedListSql, UNQUOTED_VALUE } from './list-values-sql.js';
 
 /** The SQL type a scalar schema type is stored as in the lake (see {@link storageType} for every type). */
 export const STORAGE_TYPE: Readonly<Record<ScalarType, string>> = {
@@ -53,12 +53,12 @@ export function parsedValueSql(column: string, type: ColumnType): string {
   }
 }
 
-function typeCheckSql(column: string, type: ColumnType): string {
+function typeCheckSql(column: string, type: ColumnType, classified: boolean): string {
   const c = ident(column);
-  const bad = (what: string): string => `${literal(`column "${column}": `)} || to_json(${c}) || ${literal(` ${what}`)}`;
+  const bad = (what: string): string => (classified ? literal(`column "${column}": ${UNQUOTED_VALUE} ${what}`) : `${literal(`column "${column}": `)} || to_json(${c}) || ${literal(` ${what}`)}`);
   if (type === 'string') return 'NULL';
   const shape = listShape(type);
-  if (shape !== undefined) return listProblemSql(column, shape);
+  if (shape !== undefined) return listProblemSql(column, shape, classified);
   if (type === 'int64') {
     return `CASE WHEN ${c} IS NULL THEN NULL WHEN NOT regexp_full_match(${c}, ${INTEGER}) THEN ${bad('is not an int64 (write a whole number in decimal digits)')} WHEN TRY_CAST(${c} AS BIGINT) IS NULL THEN ${bad('is outside the int64 range (-2^63 to 2^63-1)')} END`;
   }
@@ -95,13 +95,14 @@ function compositeKeyCheckSql({ entity, columns }: CompositeKey): string {
  * The reason a text row breaks the source's rules, as one SQL expression: `''` when the row is
  * valid. Checked set-based in DuckDB: a problem found while reading (`_problem`) first; then
  * every column's type, the event timestamp (and event id) present, and every entity join key
- * present and short enough for the online store (a composite key as a whole, too).
+ * present and short enough for the online store (a composite key as a whole, too). A reason
+ * quotes the offending value, except for the `classified` columns (see `classifiedColumns`).
  */
-export function rejectReasonSql(source: Source, keys: readonly SourceKey[], composites: readonly CompositeKey[] = []): string {
+export function rejectReasonSql(source: Source, keys: readonly SourceKey[], composites: readonly CompositeKey[] = [], classified: ReadonlySet<string> = new Set()): string {
   const checks = Object.entries(source.schema).map(([column, type]) =>
     column === source.timestamp
-      ? `coalesce(${requiredSql(column, 'the event timestamp')}, ${typeCheckSql(column, type)})`
-      : typeCheckSql(column, type),
+      ? `coalesce(${requiredSql(column, 'the event timestamp')}, ${typeCheckSql(column, type, classified.has(column))})`
+      : typeCheckSql(column, type, classified.has(column)),
   );
   if (source.eventId !== undefined) checks.push(requiredSql(source.eventId, 'the event id'));
   checks.push(...keys.map(keyCheckSql), ...composites.map(compositeKeyCheckSql));

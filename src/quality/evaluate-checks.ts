@@ -21,6 +21,8 @@ export interface CheckedBatch {
   readonly dataset: string;
   readonly schema: Schema;
   readonly checks: readonly Check[];
+  /** Classified columns: samples show `[classified]` in place of their values (samples reach results, alerts and logs). */
+  readonly classified?: ReadonlySet<string>;
 }
 
 export interface EvaluateOptions {
@@ -31,10 +33,13 @@ export interface EvaluateOptions {
 }
 
 const f = (i: number, part: string): string => ident(`_q${i}_${part}`);
-const json = (columns: readonly string[]): string => (columns.length === 1 ? `to_json(${ident(columns[0]!)})::VARCHAR` : `to_json({${columns.map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR`);
+/** What a sample shows in place of a classified column's value. */
+export const CLASSIFIED_SAMPLE = '[classified]';
 
 /** The SELECT list items of one check in the scan, and the CTE it needs (unique). */
-function checkSql(check: Check, i: number, schema: Schema): { items: string[]; cte?: string } {
+function checkSql(check: Check, i: number, schema: Schema, classified: ReadonlySet<string>): { items: string[]; cte?: string } {
+  const shown = (c: string): string => (classified.has(c) ? literal(CLASSIFIED_SAMPLE) : ident(c));
+  const json = (columns: readonly string[]): string => (columns.length === 1 ? `to_json(${shown(columns[0]!)})::VARCHAR` : `to_json({${columns.map((c) => `${literal(c)}: ${shown(c)}`).join(', ')}})::VARCHAR`);
   if (check.predicate !== undefined) {
     const failing = `(${check.predicate}) IS FALSE`;
     // A missing value says nothing by itself: the row it is missing from does.
@@ -60,7 +65,7 @@ function checkSql(check: Check, i: number, schema: Schema): { items: string[]; c
  * each `unique` check adds one grouped subquery over the same rows.
  */
 export function checksQuery(batch: CheckedBatch, relation: string, now: number): string {
-  const parts = batch.checks.map((check, i) => checkSql(check, i, batch.schema));
+  const parts = batch.checks.map((check, i) => checkSql(check, i, batch.schema, batch.classified ?? new Set()));
   const nulls = Object.keys(batch.schema).map((c, i) => `count(*) FILTER (WHERE ${ident(c)} IS NULL)::DOUBLE AS ${ident(`_null${i}`)}`);
   const ctes = [`rows AS NOT MATERIALIZED (SELECT *, make_timestamp(${Math.trunc(now)}::BIGINT * 1000) AS ${ident(CHECK_NOW_COLUMN)} FROM (${relation}))`, ...parts.flatMap((p) => (p.cte ? [p.cte] : []))];
   return `WITH ${ctes.join(', ')} SELECT count(*)::DOUBLE AS _total, ${[...nulls, ...parts.flatMap((p) => p.items)].join(', ')} FROM rows`;

@@ -1,5 +1,5 @@
 import type { SluiceContext } from '../context.js';
-import type { Check, Schema } from '../definitions/index.js';
+import type { Check, Classification, Schema } from '../definitions/index.js';
 import { ValidationError } from '../errors.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { evaluateChecks, type BatchProfile, type CheckResult } from './evaluate-checks.js';
@@ -9,6 +9,8 @@ export interface CheckedDataset {
   readonly name: string;
   readonly schema: Schema;
   readonly checks?: readonly Check[];
+  /** Its declared classification per column (a source's `classify`): check samples never show those values. */
+  readonly classify?: Readonly<Record<string, Classification>>;
 }
 
 /** A batch's check results, what of them blocks it, and its profile (for lineage facets). */
@@ -33,7 +35,8 @@ export const checkSubject = (dataset: string, check: string): string => `check:$
  */
 export async function checkBatch(engine: SqlEngine, dataset: CheckedDataset, relation: string, options: { readonly now: number; readonly observedColumns?: Readonly<Record<string, string | null>> }): Promise<BatchVerdict | undefined> {
   if ((dataset.checks ?? []).length === 0) return undefined;
-  const { results, profile } = await evaluateChecks(engine, { dataset: dataset.name, schema: dataset.schema, checks: dataset.checks! }, relation, options);
+  const classified = new Set(Object.entries(dataset.classify ?? {}).filter(([, c]) => !c.declassified && (c.level !== undefined || (c.tags?.length ?? 0) > 0)).map(([column]) => column));
+  const { results, profile } = await evaluateChecks(engine, { dataset: dataset.name, schema: dataset.schema, checks: dataset.checks!, classified }, relation, options);
   return { results, profile, checks: dataset.checks!, blocking: results.filter((r) => !r.passed && r.severity === 'error') };
 }
 

@@ -46,7 +46,7 @@ export function inlineCheckSql(source: Source, text: string, now: number): strin
 export async function checkWholeGroup(engine: SqlEngine, source: Source, table: string, now: number): Promise<BatchVerdict | undefined> {
   const rest = (source.checks ?? []).filter((c) => !inline(c));
   if (rest.length === 0) return undefined;
-  const grouped = await checkBatch(engine, { name: source.name, schema: source.schema, checks: rest }, typedRowsSql(source, table), { now });
+  const grouped = await checkBatch(engine, { name: source.name, schema: source.schema, checks: rest, ...(source.classify ? { classify: source.classify } : {}) }, typedRowsSql(source, table), { now });
   if (grouped && grouped.blocking.length > 0) {
     const reason = grouped.blocking.map((r) => `check ${r.check}: ${r.message}`).join('; ');
     await engine.run(`UPDATE ${table} SET _reason = ${literal(reason)} WHERE _reason = ''`);

@@ -10,6 +10,7 @@ import type { BatchVerdict } from '../quality/run-checks.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
 import { formatDuration, toIso } from '../time/index.js';
 import { markErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { classifiedColumns } from '../compliance/masking/classified-columns.js';
 
 /**
  * A batch of a source's events, validated and decoded for the online state: per accepted event
@@ -128,7 +129,7 @@ export function sourceViews(project: Project, source: Source): readonly FeatureV
 
 async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[], erasure?: ErasureCheck): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
-  const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name));
+  const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name), classifiedColumns(project, source.name));
   const text = jsonColumnsSql(columns, LINES, listColumns(source));
   // New events (not a log entry decoded again) meet the source's checks: single-row ones here, in the validating query.
   const checked = streamed ? inlineCheckSql(source, text, ackTime) : undefined;

@@ -8,6 +8,8 @@ import { buildDataset } from '../../serving/datasets/build-dataset.js';
 import { rebuildDataset } from '../../serving/datasets/rebuild-dataset.js';
 import { latestSnapshots } from '../../serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../../serving/online-features.js';
+import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
+import { maskDeadLetters } from '../../compliance/masking/mask-dead-letters.js';
 import { servedViewNote } from '../../serving/served-table.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
@@ -122,8 +124,9 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .option('--as-known', 'compute each row from the events Sluice knew before its time (what serving could have answered then), not every event before it')
     .option('--model <name>', 'the model this dataset trains (e.g. fraud-v3): recorded on the dataset, a model:<name> node in lineage')
     .option('--region <region>', "the output's region (default the project's); data may leave its sources' regions only under a transfer policy")
+    .option('--as <role>', 'mask classified columns also as this role would see them (repeat for several); each column gets the stricter of your mask and theirs', (role: string, previous: string[] = []) => [...previous, role])
     .description('build a point-in-time-correct training dataset')
-    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; asKnown?: boolean; model?: string; out?: string; manifest?: string; region?: string }) =>
+    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; asKnown?: boolean; model?: string; out?: string; manifest?: string; region?: string; as?: string[] }) =>
       run.withPlatform(audited({ action: 'dataset.build', target: options.service !== undefined ? `service:${options.service}` : options.manifest !== undefined ? `manifest:${options.manifest}` : 'features' }, async ({ platform, out }) => {
         const onProgress = (done: number, total: number) => out.progress('dataset build', done, total);
         const usesManifest = options.manifest !== undefined;
@@ -132,16 +135,18 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const project = await platform.project();
         const principal = await cliPrincipal(platform);
         await authorizeCli(platform, principal, 'datasets', 'datasets');
+        const forWhom = { principal, ...(options.as ? { asRoles: options.as } : {}) };
         const built = usesManifest
-          ? await rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress })
-          : await buildDataset(platform, project, {
+          ? await rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress, ...forWhom })
+          : await buildDataset(platform, project, { ...forWhom,
               ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress,
               ...(options.timestampUnit ? { timestampUnit: options.timestampUnit } : {}), replaceColumns: options.replaceColumns === true,
               asKnown: options.asKnown === true, ...(options.model === undefined ? {} : { model: options.model }),
               residency: { ...(options.region === undefined ? {} : { region: options.region }), actor: principal.name, origin: principal.origin },
             });
         out.result(built, () =>
-          `dataset ${built.datasetId}${built.asKnown ? ' (as known)' : ''}${built.model === undefined ? '' : ` for model ${built.model}`}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json`,
+          `dataset ${built.datasetId}${built.asKnown ? ' (as known)' : ''}${built.model === undefined ? '' : ` for model ${built.model}`}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json` +
+          (built.masked ? `\nmasked: ${Object.entries(built.masked).map(([c, m]) => `${c} (${m})`).join(', ')}` : ''),
         );
         return { datasetId: built.datasetId, path: built.path, rows: built.rowCount, features: built.features.length, asKnown: built.asKnown, ...(built.model === undefined ? {} : { model: built.model }) };
       })),
@@ -159,9 +164,12 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const selection = featureSelection(options);
         const entities = entityOptions(options.entity);
         const project = await platform.project();
-        await authorizeCliRead(platform, await cliPrincipal(platform), project, selection, Object.values(entities)[0]?.length ?? 0);
+        const principal = await cliPrincipal(platform);
+        await authorizeCliRead(platform, principal, project, selection, Object.values(entities)[0]?.length ?? 0);
         const latest = await latestSnapshots(platform.metadata, project);
-        const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) }, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
+        const request = { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) };
+        const answer = await getOnlineFeatures(project, await platform.online(), request, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
+        const response = await maskServedAnswer(platform, (event, at) => platform.metadata.audit.append(event, at), project, principal, request, answer, 'get');
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);
         const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
         out.result(response, () =>
@@ -178,7 +186,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .action((options: { source?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
         const filter = options.source === undefined ? { limit: options.limit } : { source: options.source, limit: options.limit };
-        const rows = await platform.metadata.listDeadLetters(filter);
+        const rows = await maskDeadLetters(platform, await platform.project(), await cliPrincipal(platform), await platform.metadata.listDeadLetters(filter));
         const total = await platform.metadata.countDeadLetters(options.source);
         out.result({ total, rows: rows.map((r) => ({ ...r, createdAt: toIso(r.createdAt) })) }, () =>
           rows.length === 0 ? 'No rejected records.' : `${table(['source', 'file', 'line', 'reason', 'raw'], rows.map((r) => [r.source, r.file, r.line, r.reason, r.raw]))}\n${total} rejected in all`,

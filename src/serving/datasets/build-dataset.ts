@@ -18,6 +18,9 @@ import { looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { loadSpineSql, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
+import type { MaskMethod } from '../../definitions/index.js';
+import type { Principal } from '../../compliance/principal.js';
+import { datasetMasking, SYSTEM_PRINCIPAL } from '../../compliance/masking/dataset-masking.js';
 
 export interface BuildDatasetOptions {
   readonly spine: string;
@@ -51,6 +54,12 @@ export interface BuildDatasetOptions {
   readonly model?: string;
   /** Called as the stages (the spine, each view, the output) complete. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Who the dataset is built for: classified columns are masked for its roles (see docs/compliance-masking.md). Default a principal with no role (`system`). */
+  readonly principal?: Principal;
+  /** Mask also as these roles would see it (`--as analyst`): each column the stricter of the two. */
+  readonly asRoles?: readonly string[];
+  /** The project whose masking rules and classification apply; default `project` (a rebuild from a manifest passes the current one, not the one it was built with). */
+  readonly maskingProject?: Project;
   /** The output's region and who builds it, for the residency check (see `checkDatasetResidency`). */
   readonly residency?: DatasetResidency;
 }
@@ -75,6 +84,8 @@ export interface DatasetManifest {
   readonly timing: { readonly totalMs: number };
   /** With request views: per output column whose function threw or returned the wrong type on some rows (null there), how many and the first reason. */
   readonly requestErrors?: Readonly<Record<string, { readonly rows: number; readonly first: string }>>;
+  /** Columns masked for the principal it was built for, and how (absent: none); part of the dataset id. */
+  readonly masked?: Readonly<Record<string, MaskMethod>>;
 }
 
 /** A feature's value as a text format (CSV, JSONL) writes it: timestamps in ISO-8601, float32 vectors as the doubles they widen to (as served online). */
@@ -166,6 +177,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     const engine = await ctx.engine();
     const stages = resolved.byView.length + 2 + (resolved.requests.length > 0 ? 1 : 0);
     const temporary = ['spine', 'spine_points'];
+    const masking = datasetMasking(ctx, options.maskingProject ?? project, options.principal ?? SYSTEM_PRINCIPAL, options.asRoles);
+    const unmask = await masking.prepare(engine);
     try {
       const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
       const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
@@ -187,7 +200,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         options.onProgress?.(2 + i, stages);
         joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._pid = p._pid`);
         features.forEach((feature, f) => {
-          selects.set(featureColumn({ view: view.name, feature: feature.name }), textOutputSql(feature, typed[f]!, outFormat !== 'parquet'));
+          selects.set(featureColumn({ view: view.name, feature: feature.name }), textOutputSql(feature, masking.feature(view.name, feature, typed[f]!), outFormat !== 'parquet'));
         });
       }
       let requestErrors: DatasetManifest['requestErrors'];
@@ -198,14 +211,15 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
           definitions[view.name] = view.hash;
           for (const feature of features) {
             const column = featureColumn({ view: view.name, feature: feature.name });
-            selects.set(column, textOutputSql(feature, computed.selects.get(column)!, outFormat !== 'parquet'));
+            selects.set(column, textOutputSql(feature, masking.feature(view.name, feature, computed.selects.get(column)!), outFormat !== 'parquet'));
           }
         }
         joins.push(`LEFT JOIN request_out r ON r._row = s.${SPINE_ROW}`);
         requestErrors = computed.errors;
         options.onProgress?.(stages - 1, stages);
       }
-      const output = [...spineColumns.map((c) => `s.${ident(c)}`), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
+      const keyView = resolved.byView[0]!.view;
+      const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c) ? `${masking.key(keyView.name, c, keyView.columnTypes[c]!, `s.${ident(c)}`)} AS ${ident(c)}` : `s.${ident(c)}`)), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
       const query =
         `SELECT ${output.join(', ')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +
         `${joins.join(' ')} ORDER BY s.${SPINE_ROW}`;
@@ -224,7 +238,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const unit = options.timestampUnit === undefined ? {} : { timestampUnit: options.timestampUnit };
       const replace = options.replaceColumns ? { replaceColumns: true } : {};
       const asKnown = options.asKnown ? { asKnown: true } : {};
-      const identity = { spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat };
+      const masked = masking.masked();
+      const identity = { spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat, ...(masked ? { masked } : {}) };
       const manifest: DatasetManifest = {
         datasetId: `ds_${contentHash(identity)}`,
         path: options.out,
@@ -240,11 +255,14 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         createdAt: new Date(ctx.now()).toISOString(),
         timing: { totalMs: Math.round(performance.now() - started) },
         ...(requestErrors === undefined ? {} : { requestErrors }),
+        ...(masked ? { masked } : {}),
       };
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));
+      await masking.audit(manifest.datasetId, n);
       return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs, ...(options.model === undefined ? {} : { model: options.model }) } };
     } finally {
+      await unmask();
       for (const table of temporary) await engine.run(`DROP TABLE IF EXISTS ${table}`);
     }
   }, project);

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { FeatureRef, Project } from '../../definitions/index.js';
-import { featureColumn } from '../../definitions/index.js';
+import { featureColumn, stableStringify } from '../../definitions/index.js';
+import type { Principal } from '../../compliance/principal.js';
 import { ConflictError, NotFoundError, PolicyError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { fileSha256 } from '../../ingest/file-hash.js';
@@ -12,6 +13,9 @@ export interface RebuildDatasetOptions {
   /** Where to write the rebuilt dataset; default the manifest's path. Same format as the original. */
   readonly out?: string;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Who the rebuild is for: masked as for a build, under the current project's rules (see `BuildDatasetOptions.principal`). */
+  readonly principal?: Principal;
+  readonly asRoles?: readonly string[];
 }
 
 async function readManifest(path: string): Promise<DatasetManifest> {
@@ -92,9 +96,13 @@ export async function rebuildDataset(ctx: SluiceContext, project: Project, manif
     ...(manifest.asKnown ? { asKnown: true } : {}),
     ...(manifest.model === undefined ? {} : { model: manifest.model }),
     snapshots: manifest.snapshots, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    maskingProject: project, ...(options.principal ? { principal: options.principal } : {}), ...(options.asRoles ? { asRoles: options.asRoles } : {}),
   });
   if (rebuilt.datasetId !== manifest.datasetId) {
-    throw new ConflictError('CONFLICT', `rebuilding from ${manifestPath} gave dataset ${rebuilt.datasetId}, not ${manifest.datasetId}; its inputs differ from the manifest's`);
+    const masking = stableStringify(rebuilt.masked ?? {}) === stableStringify(manifest.masked ?? {}) ? '' : `: it is masked differently for you (${describeMasked(rebuilt.masked)}) than when it was built (${describeMasked(manifest.masked)}); rebuild it as a principal with the roles it was built for`;
+    throw new ConflictError('CONFLICT', `rebuilding from ${manifestPath} gave dataset ${rebuilt.datasetId}, not ${manifest.datasetId}${masking || "; its inputs differ from the manifest's"}`);
   }
   return rebuilt;
 }
+
+const describeMasked = (masked: DatasetManifest['masked']): string => (masked === undefined ? 'nothing masked' : Object.entries(masked).map(([c, m]) => `${c} ${m}`).join(', '));

@@ -25,6 +25,7 @@ import { answerJson } from './answer-json.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 import { registerUtf8JsonParser } from './utf8-json.js';
 import { requestId } from './request-id.js';
+import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
 import { registerAccessControl } from '../../compliance/access/http-access.js';
 import { auditBuffer } from '../../compliance/access/audit-buffer.js';
 
@@ -221,8 +222,14 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     spans.get(request)?.setAttributes({ 'sluice.service': service, 'sluice.entity_count': Array.isArray(keys) ? keys.length : 0 });
     try {
       const response = await serveOnline(body, request.log);
+      // What the caller may see of classified data (masked, audited); the serving log keeps the clear answer.
+      const shown = await maskServedAnswer(platform, (event, at) => audit.record(event, at), await project(), request.principal, body, response, 'http');
       const staleViews = response.stale > 0 ? Object.keys(response.views).filter((v) => response.views[v]!.status === 'STALE') : undefined;
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
+      if (shown !== response) {
+        if (registry && servingLog.samples(registry.project, body, response)) servingLog.record(registry.project, body, response, request.id, platform.now());
+        return shown;
+      }
       if (registry && servingLog.samples(registry.project, body, response)) {
         // The answer's text built from each row's JSON, which the serving log reuses for its lines.
         const answer = answerJson(response);

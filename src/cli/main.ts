@@ -13,6 +13,7 @@ import { registerStatusCommands } from './commands/status-commands.js';
 import { registerOrchestrationCommands } from './commands/orchestration-commands.js';
 import { registerDriftCommand } from './commands/drift-command.js';
 import { registerQualityCommands } from './commands/quality-commands.js';
+import { registerRetentionCommands } from './commands/retention-commands.js';
 import { registerSkewCommand } from './commands/skew-command.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
@@ -37,6 +38,7 @@ registerStatusCommands(program, run);
 registerOrchestrationCommands(program, run);
 registerDriftCommand(program, run);
 registerQualityCommands(program, run);
+registerRetentionCommands(program, run);
 registerSkewCommand(program, run);
 
 try {

@@ -49,8 +49,8 @@ test('a run removes expired events from every snapshot, expires snapshots older 
 
   const dry = await runRetention(platform, project, { principal, dryRun: true });
   expect(dry.sources[0]).toMatchObject({ source: 'txns', cutoff: T0 + 15 * DAY, expiredSnapshots: [first.id] });
-  expect(dry.sources[0]!.purge.stores.map((s) => [s.store, s.rows])).toEqual([['lake:txns', 2], ['dead-letters:txns', 0], ['online:stats', 1]]);
-  expect(dry.views).toEqual([{ view: 'stats', retention: '10d', cutoff: T0 + 35 * DAY, entries: 2 }]);
+  expect(dry.sources[0]!.purge.stores.map((s) => [s.store, s.rows])).toEqual([['lake:txns', 2], ['quarantine:txns', 0], ['dead-letters:txns', 0], ['online:stats', 1], ['serving-log', 0]]);
+  expect(dry.views).toEqual([{ view: 'stats', retention: '10d', cutoff: T0 + 35 * DAY, entries: 2, servedRows: 0 }]);
   expect(await platform.metadata.snapshot(first.id)).toEqual(first);
 
   const report = await runRetention(platform, project, { principal });

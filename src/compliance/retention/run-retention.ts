@@ -5,6 +5,7 @@ import { trackRun } from '../../orchestration/track-run.js';
 import type { Principal } from '../principal.js';
 import { newestEventOf } from '../purge/purge-online.js';
 import { purgeRows } from '../purge/purge-rows.js';
+import { purgeServingLog } from '../purge/purge-serving-log.js';
 import type { PurgeReport } from '../purge/purge-types.js';
 
 export interface RetentionOptions {
@@ -36,6 +37,8 @@ export interface ViewRetention {
   readonly cutoff: number;
   /** Entities whose newest event is before the cutoff, removed. */
   readonly entries: number;
+  /** Serving log rows of the view served before the cutoff, removed. */
+  readonly servedRows: number;
 }
 
 export interface RetentionReport {
@@ -76,7 +79,7 @@ export async function runRetention(ctx: SluiceContext, project: Project, options
     details: {
       dryRun,
       sources: sources.map((s) => ({ source: s.source, retention: s.retention, cutoff: new Date(s.cutoff).toISOString(), rows: s.purge.rows, bytes: s.purge.bytes + s.bytesDeleted, expiredSnapshots: s.expiredSnapshots.length, filesDeleted: s.filesDeleted.length })),
-      views: views.map((v) => ({ view: v.view, retention: v.retention, cutoff: new Date(v.cutoff).toISOString(), entries: v.entries })),
+      views: views.map((v) => ({ view: v.view, retention: v.retention, cutoff: new Date(v.cutoff).toISOString(), entries: v.entries, servedRows: v.servedRows })),
     },
   }, ctx.now());
   return report;
@@ -110,7 +113,9 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     const entries = dryRun
       ? await online.remove(view.name, select, { dryRun })
       : await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: 600_000, purpose: `the retention of view "${view.name}"` }, () => online.remove(view.name, select));
-    views.push({ view: view.name, retention: view.retention!, cutoff, entries });
+    // The view's served history: serving log rows it answered before the cutoff.
+    const served = await purgeServingLog(ctx, { row: (row) => row.servedAt < cutoff && view.name in row.views, torn: () => false }, dryRun);
+    views.push({ view: view.name, retention: view.retention!, cutoff, entries, servedRows: served.rows });
   }
   return { at, dryRun, sources, views };
 }

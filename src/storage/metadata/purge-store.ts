@@ -57,6 +57,8 @@ export interface PurgeStore {
   /** Rewrites recorded, oldest first: of one snapshot, or of every snapshot of one source. */
   snapshotRewrites(filter: { readonly snapshotId?: string; readonly source?: string }): Promise<SnapshotRewriteRecord[]>;
   purgeDeadLetters(source: string, match: DeadLetterPurge, dryRun?: boolean): Promise<{ rows: number; bytes: number }>;
+  /** Records that a held quarantined batch's file now holds `rows` rows (a purge rewrote it); false when it is no longer held. */
+  setQuarantinedRows(id: number, rows: number): Promise<boolean>;
   /** Deletes the snapshots of `source` created before `before` (epoch ms), except its latest; with `dryRun`, only lists them. */
   expireSnapshots(source: string, before: number, dryRun?: boolean): Promise<Snapshot[]>;
 }

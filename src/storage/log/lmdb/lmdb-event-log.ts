@@ -138,6 +138,23 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       for (const { value } of db.getRange({ start: [LAKE, source, version], end: [LAKE, source, -1], reverse: true, limit: 1 })) return value as number;
       return 0;
     },
+    async purge(source, select, dryRun = false) {
+      let rows = 0;
+      let bytes = 0;
+      await db.transaction(() => {
+        for (const { key, value } of db.getRange({ start: [ENTRY, source, 0], end: [ENTRY, source, Number.MAX_SAFE_INTEGER] })) {
+          const entry = value as StoredEntry;
+          const events = entry.events.filter((e) => !select.event(e, entry.ackTime));
+          const rejected = entry.rejected.filter((r) => !select.rejected(r.raw, entry.ackTime));
+          const gone = [...entry.events.filter((e) => !events.includes(e)), ...entry.rejected.filter((r) => !rejected.includes(r)).map((r) => `${r.raw}${r.reason}`)];
+          if (gone.length === 0) continue;
+          rows += gone.length;
+          bytes += gone.reduce((n, text) => n + Buffer.byteLength(text), 0);
+          if (!dryRun) db.put(key, { ...entry, events, rejected } satisfies StoredEntry);
+        }
+      });
+      return { rows, bytes };
+    },
     async close() {
       await db.close();
     },

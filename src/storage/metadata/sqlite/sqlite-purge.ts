@@ -34,6 +34,7 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     deleteDeadLetter: db.prepare('DELETE FROM dead_letters WHERE id = ?'),
     expired: db.prepare('SELECT * FROM snapshots WHERE source = ? AND created_at < ? AND version < (SELECT max(version) FROM snapshots WHERE source = ?) ORDER BY version'),
     deleteSnapshot: db.prepare('DELETE FROM snapshots WHERE id = ?'),
+    quarantinedRows: db.prepare("UPDATE quarantine SET rows = ? WHERE id = ? AND status = 'held'"),
     deleteLineage: db.prepare('DELETE FROM snapshot_lineage WHERE snapshot_id = ?'),
   };
   return {
@@ -62,6 +63,9 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     async snapshotRewrites({ snapshotId, source }) {
       const rows = snapshotId !== undefined ? sql.rewritesOfSnapshot.all(snapshotId) : sql.rewritesOfSource.all(source ?? '');
       return (rows as RewriteRow[]).filter((r) => source === undefined || r.source === source).map(toRecord);
+    },
+    async setQuarantinedRows(id, rows) {
+      return Number((sql.quarantinedRows.run(rows, id) as { changes: number | bigint }).changes) > 0;
     },
     async expireSnapshots(source, before, dryRun = false) {
       return inTransaction(db, () => {

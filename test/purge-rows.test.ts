@@ -10,6 +10,7 @@ import { materialize } from '../src/processing/materialize.js';
 import { runTransform } from '../src/processing/transforms/run-transform.js';
 import { collectGarbage } from '../src/orchestration/garbage-collect.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { rebuildDataset } from '../src/serving/datasets/rebuild-dataset.js';
 import { readFileSync } from 'node:fs';
 import { purgeRows } from '../src/compliance/purge/index.js';
 import type { Principal } from '../src/compliance/principal.js';
@@ -109,6 +110,12 @@ test('erasing a key removes its rows from every snapshot (old ones too), derived
   const [record] = await platform.metadata.listDatasets(10);
   expect(record).toMatchObject({ rowCount: 2, purges: [{ reason: 'erasure', rows: 1, action: 'rewritten' }] });
   expect(JSON.parse(readFileSync(join(dir, 'out', 'train.csv.manifest.json'), 'utf8'))).toMatchObject({ rowCount: 2, purges: [{ action: 'rewritten' }] });
+  // A rebuild from the same snapshots gives the same dataset id, and its manifest says what rewrote them.
+  const rebuilt = await rebuildDataset(platform, project, join(dir, 'out', 'train.csv.manifest.json'), { out: join(dir, 'out', 'again.csv') });
+  expect(rebuilt.datasetId).toBe(record!.id);
+  expect(rebuilt.snapshotRewrites).toEqual([{ snapshotId: (await platform.metadata.latestSnapshot('txns'))!.id, reason: 'erasure', at: new Date(NOW).toISOString(), rowsBefore: 7, rowsAfter: 5 }]);
+  // The spine is the caller's file and still names the subject; no feature value of it is left.
+  expect(readFileSync(join(dir, 'out', 'again.csv'), 'utf8')).toContain('c42,2024-02-15T00:00:00Z,1,0\n');
 
   const [audit] = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run');
   expect(audit).toMatchObject({ actor: 'cli:test', target: 'source:txns', outcome: 'succeeded', purpose: 'gdpr-art17', details: { reason: 'erasure', rows: report.rows } });

@@ -31,12 +31,12 @@ function cpuSeconds(pid) {
  * request: on 2 cores shared with the load generator (and, here, other work), it moves less with
  * the machine's load than throughput does.
  */
-export async function load(server, url, body, connections, duration) {
+export async function load(server, url, body, connections, duration, headers = {}) {
   const cpuBefore = cpuSeconds(server.pid);
-  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), connections, duration });
+  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), connections, duration });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const cpuMsPerRequest = Number((((cpuSeconds(server.pid) - cpuBefore) * 1000) / result.requests.total).toFixed(3));
-  return { requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, maxMs: result.latency.max, cpuMsPerRequest };
+  return { requests: result.requests.total, requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, maxMs: result.latency.max, cpuMsPerRequest };
 }
 
 export async function benchServing({ dir, entities, duration, features, log = (l) => process.stderr.write(`${l}\n`) }) {

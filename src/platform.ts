@@ -12,6 +12,9 @@ import { lmdbEventLog } from './storage/log/lmdb/index.js';
 import type { EventLog } from './storage/log/event-log.js';
 import type { OnlineStore } from './storage/online/online-store.js';
 import { lineageConfigFromEnv, lineageEmitter, type LineageConfig } from './observability/lineage/index.js';
+import type { MetadataStore } from './storage/metadata/metadata-store.js';
+import { auditSigningKey } from './compliance/audit/audit-signing-key.js';
+import { checkpointEveryFromEnv, checkpointingAuditTrail } from './compliance/audit/auto-checkpoints.js';
 
 export interface PlatformOptions {
   /** The project directory; data lives in `<projectDir>/.sluice` unless `dataDir` is given. */
@@ -46,7 +49,12 @@ export interface Platform extends SluiceContext {
  */
 export function openPlatform(options: PlatformOptions): Platform {
   const dataDir = resolve(options.dataDir ?? join(options.projectDir, '.sluice'));
-  const metadata = sqliteMetadataStore({ path: join(dataDir, 'metadata.db') });
+  const store = sqliteMetadataStore({ path: join(dataDir, 'metadata.db') });
+  const audit = checkpointingAuditTrail(store.audit, {
+    every: checkpointEveryFromEnv(process.env), key: () => auditSigningKey(dataDir),
+    onError: (error) => process.stderr.write(`warning: the audit checkpoint was not made (${(error as Error).message})\n`),
+  });
+  const metadata: MetadataStore = { ...store, audit };
   let engine: Promise<SqlEngine> | undefined;
   let online: Promise<OnlineStore> | undefined;
   let log: Promise<EventLog> | undefined;

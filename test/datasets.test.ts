@@ -71,7 +71,9 @@ describe('datasets pin their snapshots and can be rebuilt from the manifest', ()
     expect(readFileSync(out('again.csv'), 'utf8')).toBe(readFileSync(out('t.csv'), 'utf8'));
     const manifest = JSON.parse(readFileSync(`${out('t.csv')}.manifest.json`, 'utf8')) as { definitions: Record<string, string> };
     writeFileSync(out('odd.json'), JSON.stringify({ ...manifest, definitions: { ...manifest.definitions, totals: '0000' } }));
-    await expect(rebuildDataset(platform, changed, out('odd.json'))).rejects.toThrow(/feature view "totals" changed \(definition 0000, now \w+\) and no applied registry version has the definitions/);
+    // A manifest not beside its dataset names no output of its own: a rebuild needs --out.
+    await expect(rebuildDataset(platform, changed, out('odd.json'))).rejects.toThrow(`manifest ${out('odd.json')} names ${out('t.csv')} as its dataset, which is not beside it (${out('t.csv')}.manifest.json); a rebuild writes only where you say: pass --out PATH`);
+    await expect(rebuildDataset(platform, changed, out('odd.json'), { out: out('odd.csv') })).rejects.toThrow(/feature view "totals" changed \(definition 0000, now \w+\) and no applied registry version has the definitions/);
   });
 
   test('a rebuild names what changed: the spine content, a snapshot that no longer exists', async () => {

@@ -57,6 +57,12 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
     expect(runs('--job', 'materialize:stats')).toHaveLength(1);
     const human = sluice(dir, 'runs', '--failed');
     expect(human.stdout).toContain('FAILED');
+    // Audited as failed although the command reported the failure itself (exit code 1, no exception).
+    const audited = sluice(dir, '--json', 'audit', 'list', '--action', 'job.run').json<{ records: Array<{ target: string; outcome: string; details: Record<string, unknown> }> }>().records;
+    expect(audited.map((r) => [r.target, r.outcome, r.details.failed])).toEqual([
+      ['job:materialize:stats', 'failed', { job: 'ingest:payments', error: 'VALIDATION_FAILED' }],
+      ['job:materialize:stats', 'succeeded', null],
+    ]);
     rmSync(join(dir, 'data', 'payments', '2026-01-03.csv'));
   });
 
@@ -80,6 +86,10 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('job "materialize:stats" cannot be backfilled by partition');
     expect(sluice(dir, 'backfill', 'ingest:payments', '--from', 'yesterday', '--to', '2026-01-02').code).toBe(2);
+    const audited = sluice(dir, '--json', 'audit', 'list', '--action', 'backfill').json<{ records: Array<{ target: string; outcome: string; details: Record<string, unknown> }> }>().records;
+    expect(audited.map((r) => [r.target, r.outcome, r.details.done ?? r.details.error])).toEqual([
+      ['job:materialize:stats', 'failed', 'VALIDATION_FAILED'], ['job:ingest:payments', 'succeeded', 0], ['job:ingest:payments', 'succeeded', 4],
+    ]);
   });
 
   test('an unknown job is refused naming the jobs there are', () => {

@@ -61,6 +61,10 @@ describe('sluice checks and sluice quarantine, end to end', () => {
     expect(sluice(dir, 'ingest', 'txns', '--file', 'bad2.csv').code).not.toBe(0);
     expect(sluice(dir, 'quarantine', 'drop', '2', '--by', 'bo').stdout).toBe('dropped quarantined batch 2 of "txns" (1 rows, by bo)\n');
     expect(sluice(dir, 'quarantine', 'release', '2').stderr).toContain('quarantined batch 2 was dropped by bo');
+    // Each release and drop left one audit record, the refused release too.
+    const audited = (action: string) => sluice(dir, '--json', 'audit', 'list', '--action', action).json<{ records: Array<{ target: string; outcome: string; details: Record<string, unknown> }> }>().records;
+    expect(audited('quarantine.release').map((r) => [r.target, r.outcome])).toEqual([['quarantine:2', 'failed'], ['quarantine:1', 'succeeded'], ['quarantine:1', 'succeeded']]);
+    expect(audited('quarantine.drop')).toMatchObject([{ target: 'quarantine:2', outcome: 'succeeded', details: { batch: 2, dataset: 'txns', rows: 1, by: 'bo' } }]);
     expect(sluice(dir, 'materialize').code).toBe(0);
   });
 });

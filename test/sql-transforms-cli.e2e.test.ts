@@ -89,6 +89,8 @@ describe('sluice transform, end to end', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('transform "customer_360": its SQL failed over its inputs (nothing was committed): Conversion Error: Could not convert string');
     expect(failed.stderr).toContain('not run, after transform "customer_360" failed: gold');
+    const audited = sluice(dir, '--json', 'audit', 'list', '--action', 'transform.run', '--limit', '2').json<{ records: Array<{ target: string; outcome: string; details: Record<string, unknown> }> }>().records;
+    expect(audited.map((r) => [r.target, r.outcome, r.details])).toEqual([['transforms:all', 'failed', { error: 'USER_CODE_FAILED' }], ['transforms:none', 'failed', { error: 'UsageError' }]]);
     write(config());
     expect(sluice(dir, 'apply').code).toBe(0);
   });

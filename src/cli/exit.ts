@@ -8,7 +8,9 @@ export const EXIT_USAGE = 2;
 export const EXIT_UNHEALTHY = 3;
 
 /** A mistake in how the command was called (missing or conflicting options). */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 /** The one place where errors become exit codes and messages. A user never sees a bare stack for bad input. */
 export function reportError(error: unknown, json: boolean): number {

@@ -15,6 +15,10 @@ import { registerDriftCommand } from './commands/drift-command.js';
 import { registerQualityCommands } from './commands/quality-commands.js';
 import { registerRetentionCommands } from './commands/retention-commands.js';
 import { registerSkewCommand } from './commands/skew-command.js';
+import { registerClassificationCommands } from './commands/classification-commands.js';
+import { registerKeysCommands } from './commands/keys-commands.js';
+import { registerAuditCommands } from './commands/audit-commands.js';
+import { registerErasureCommands } from './commands/erasure-commands.js';
 import { EXIT_USAGE, reportError } from './exit.js';
 
 const program = new Command('sluice')
@@ -40,6 +44,10 @@ registerDriftCommand(program, run);
 registerQualityCommands(program, run);
 registerRetentionCommands(program, run);
 registerSkewCommand(program, run);
+registerClassificationCommands(program, run);
+registerKeysCommands(program, run);
+registerAuditCommands(program, run);
+registerErasureCommands(program, run);
 
 try {
   await program.parseAsync(process.argv);

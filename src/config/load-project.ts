@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createJiti } from 'jiti';
+import { classificationCatalog } from '../compliance/classification/catalog.js';
 import { compileProject, type Project, type ProjectSpec } from '../definitions/index.js';
 import { ConfigError, UserCodeError, isSluiceError } from '../errors.js';
 import { probeExpressions } from './probe-expressions.js';
@@ -27,6 +28,8 @@ export function projectFile(projectDir: string): string {
 export async function loadProject(projectDir: string): Promise<Project> {
   const spec = await loadProjectSpec(projectDir);
   const project = compileProject(spec);
+  // Classification overrides are checked against what lineage gives them (a reason to lower one).
+  classificationCatalog(project);
   await probeExpressions(spec, project);
   return project;
 }

@@ -1,4 +1,5 @@
 import type { CheckSpec } from './check-types.js';
+import type { ClassificationSpec } from './compliance-types.js';
 import type { FeatureValues } from './request-view.js';
 import type {
   BatchSourceSpec,
@@ -17,8 +18,8 @@ import type {
 
 /** An entity's identity: one join key column, or several (`joinKeys`) whose values together name one entity. */
 export type EntityOptions =
-  | { name: string; joinKey: string; joinKeys?: never; description?: string }
-  | { name: string; joinKeys: readonly string[]; joinKey?: never; description?: string };
+  | { name: string; joinKey: string; joinKeys?: never; description?: string; classify?: ClassificationSpec }
+  | { name: string; joinKeys: readonly string[]; joinKey?: never; description?: string; classify?: ClassificationSpec };
 
 /**
  * Declares an entity: the thing features describe, identified by a join key column, or by several
@@ -61,6 +62,8 @@ export function batchSource<const S extends Schema>(options: {
   /** A glob of the source's files relative to the project directory, for the job `ingest:<source>`. */
   path?: string;
   checks?: readonly CheckSpec[];
+  classify?: { readonly [K in keyof S]?: ClassificationSpec };
+  region?: string;
   retention?: string;
 }): BatchSourceSpec<S> {
   return Object.freeze({ kind: 'batchSource', ...options, schema: Object.freeze({ ...options.schema }) });
@@ -78,6 +81,8 @@ export interface WindowOptions {
    * sum('amount', { window: '30d', hop: '1h' });
    */
   readonly hop?: string;
+  /** Overrides the classification the feature inherits (see `declassify`, `pii`). */
+  readonly classify?: ClassificationSpec;
 }
 
 function feature<Fn extends FeatureSpec['fn'], C extends string>(fn: Fn, column: C | undefined, options: WindowOptions = {}): FeatureSpec<Fn, C> {
@@ -87,6 +92,7 @@ function feature<Fn extends FeatureSpec['fn'], C extends string>(fn: Fn, column:
     ...(column === undefined ? {} : { column }),
     ...(options.window === undefined ? {} : { window: options.window }),
     ...(options.hop === undefined ? {} : { hop: options.hop }),
+    ...(options.classify === undefined ? {} : { classify: options.classify }),
   });
 }
 
@@ -135,8 +141,8 @@ export function lastN<C extends string>(column: C, n: number, options?: WindowOp
  * @example
  * field('segment');
  */
-export function field<C extends string>(column: C): FeatureSpec<'field', C> {
-  return feature('field', column);
+export function field<C extends string>(column: C, options: { classify?: ClassificationSpec } = {}): FeatureSpec<'field', C> {
+  return feature('field', column, options);
 }
 
 /**
@@ -221,6 +227,8 @@ export function sqlTransform(options: {
   incremental?: boolean;
   description?: string;
   checks?: readonly CheckSpec[];
+  classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
+  region?: string;
 }): SqlTransformSpec {
   return Object.freeze({ kind: 'sqlTransform', ...options, inputs: Object.freeze([...options.inputs]), schema: Object.freeze({ ...options.schema }) });
 }

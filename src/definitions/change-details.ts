@@ -16,6 +16,15 @@ function property(details: string[], what: string, before: unknown, after: unkno
 
 function describeChanged(details: string[], before: { description?: string | undefined }, after: { description?: string | undefined }): void {
   if (before.description !== after.description) details.push('description changed');
+  describeCompliance(details, before as { classify?: unknown }, after as { classify?: unknown });
+}
+
+/** Classification and region are outside every hash; a plan still says how they change, and apply records them. */
+function describeCompliance(details: string[], before: { classify?: unknown; region?: string }, after: { classify?: unknown; region?: string }): void {
+  const classes = (c: unknown): Record<string, unknown> => (c === undefined || c === null ? {} : ['level', 'tags', 'declassified'].some((k) => k in (c as object)) ? { '': c } : (c as Record<string, unknown>));
+  const [was, now] = [classes(before.classify), classes(after.classify)];
+  for (const key of new Set([...Object.keys(was), ...Object.keys(now)])) property(details, key === '' ? 'classification' : `classification of ${key}`, was[key], now[key]);
+  property(details, 'region', before.region, after.region);
 }
 
 /**

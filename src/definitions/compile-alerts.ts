@@ -1,4 +1,5 @@
 import type { AlertChannel, AlertSeverity, EnvRef, Setting, WebhookAlertSpec } from './types.js';
+import { refuseInlineSecret, refuseInlineSecretHeader } from './inline-secret.js';
 import { checkName, checkRecord, fail, uniqueNames } from './validate-names.js';
 
 const SEVERITIES: readonly AlertSeverity[] = ['warn', 'error'];
@@ -27,6 +28,7 @@ export function compileAlerts(specs: readonly WebhookAlertSpec[]): AlertChannel[
     const where = `alert channel "${name}"`;
     checkName('alert channel', name);
     if (!isSetting(spec.url)) fail(`${where}: url must be a string or env("NAME"), e.g. url: env("ALERT_URL")`);
+    refuseInlineSecret(`${where}: url`, spec.url, 'ALERT_URL');
     if (typeof spec.url === 'string' && !/^https?:\/\//i.test(spec.url)) fail(`${where}: url "${spec.url}" is not an http(s) URL; write e.g. "https://hooks.example.com/sluice"`);
     if (spec.kinds !== undefined && (!Array.isArray(spec.kinds) || spec.kinds.length === 0 || spec.kinds.some((k) => typeof k !== 'string' || k === ''))) {
       fail(`${where}: kinds must be a non-empty list of condition kinds, e.g. ["job_failed", "stale"] (omit it for every kind)`);
@@ -37,6 +39,7 @@ export function compileAlerts(specs: readonly WebhookAlertSpec[]): AlertChannel[
       for (const [header, value] of Object.entries(spec.headers)) {
         if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(header)) fail(`${where}: "${header}" is not a valid HTTP header name`);
         if (!isSetting(value)) fail(`${where}: header "${header}" must be a string or env("NAME")`);
+        refuseInlineSecretHeader(where, header, value, 'ALERT_TOKEN');
       }
     }
     const channel: AlertChannel = {

@@ -1,6 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import { resolveFeatures } from './resolve-features.js';
 import type { Dataset, DatasetSpec, Project } from './types.js';
+import { checkProjectPath } from './project-path.js';
 import { checkName, fail, noCollisions, uniqueNames } from './validate-names.js';
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -25,6 +26,7 @@ function relativeFile(where: string, option: string, value: unknown, extensions:
   const dot = value.lastIndexOf('.');
   const ext = dot < 0 ? '' : value.slice(dot).toLowerCase();
   if (!extensions.includes(ext)) fail(`${where}: ${option} "${value}" must end in ${extensions.join(', ')}, e.g. "${example}"`);
+  checkProjectPath(where, option, value, example);
   return value;
 }
 

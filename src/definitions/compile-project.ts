@@ -1,6 +1,7 @@
 import { parseDuration } from '../time/index.js';
 import { isListType, LAST_N_TYPES, listOf } from './column-types.js';
 import { compileChecks } from './compile-checks.js';
+import { compileCompliance } from './compile-compliance.js';
 import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
 import { compileRequestView } from './compile-request-view.js';
 import { compileFreshness, compileRetention, compileSource } from './compile-source.js';
@@ -10,6 +11,7 @@ import { compileAlerts } from './compile-alerts.js';
 import { compileSchedules } from './compile-schedules.js';
 import { compileDatasets } from './compile-datasets.js';
 import { compileWindow } from './compile-window.js';
+import { compileAccess } from './compile-access.js';
 import { contentHash, viewValueHash } from './hash.js';
 import { featureColumn } from './resolve-features.js';
 import { didYouMean } from './suggest.js';
@@ -235,7 +237,10 @@ export function compileProject(spec: ProjectSpec): Project {
   const datasets = compileDatasets(definitionList<DatasetSpec>(spec.name, 'datasets', spec.datasets, 'dataset', true), hashed);
   const project: Project = datasets.length > 0 ? { ...hashed, datasets } : hashed;
   const schedules = compileSchedules(definitionList<ScheduleSpec>(spec.name, 'schedules', spec.schedules, 'schedule', true), project);
-  return deepFreeze(schedules.length > 0 ? { ...project, schedules } : project);
+  const scheduled = schedules.length > 0 ? { ...project, schedules } : project;
+  const access = compileAccess(spec.access ?? [], scheduled);
+  // Classification and residency change no value: added after every hash (absent when not declared).
+  return deepFreeze(compileCompliance(spec, access.length > 0 ? { ...scheduled, access } : scheduled));
 }
 
 /**

@@ -3,7 +3,9 @@ import { compileChecks } from './compile-checks.js';
 import { contentHash } from './hash.js';
 import { didYouMean } from './suggest.js';
 import { columnTypeProblem, isListType } from './column-types.js';
-import { CDC_CHANGED_AT, CDC_OP, type BatchSourceSpec, type CdcSourceSpec, type ConnectorSpec, type EnvRef, type PostgresTableSpec, type Source, type SourceSpec } from './types.js';
+import { CDC_CHANGED_AT, CDC_OP, type BatchSourceSpec, type CdcSourceSpec, type ConnectorSpec, type EnvRef, type PostgresTableSpec, type Setting, type Source, type SourceSpec } from './types.js';
+import { refuseInlineSecret } from './inline-secret.js';
+import { checkProjectPath } from './project-path.js';
 import { checkColumnName, checkDurationText, checkRecord, fail, noCollisions, own } from './validate-names.js';
 
 /** A duration option of a source, in ms; `fallback` when absent. */
@@ -26,6 +28,7 @@ function compileConnector(spec: SourceSpec, expected: ConnectorSpec['kind']): { 
     const value = (connector as unknown as Record<string, unknown>)[setting];
     const isEnv = typeof value === 'object' && value !== null && (value as EnvRef).kind === 'env' && typeof (value as EnvRef).name === 'string';
     if (typeof value !== 'string' && !isEnv) fail(`${where}: ${setting} must be a string or env("NAME")`);
+    refuseInlineSecret(`${where} ${setting}`, value as Setting, `${spec.name.toUpperCase()}_${connector.kind === 'natsJetStream' ? 'NATS' : 'DB'}_URL`);
   }
   return { connector: JSON.parse(JSON.stringify(connector)) as ConnectorSpec };
 }
@@ -70,6 +73,7 @@ function compilePath(spec: SourceSpec): { path?: string } {
   if (path === undefined) return {};
   if (spec.kind !== 'batchSource') fail(`source "${spec.name}": path is for batch sources (files); a ${spec.kind} takes its events from its connector or the push API`);
   if (typeof path !== 'string' || path.trim() === '') fail(`source "${spec.name}": path must be a glob of its files relative to the project directory, e.g. "data/${spec.name}/*.csv"`);
+  checkProjectPath(`source "${spec.name}"`, 'path', path, `data/${spec.name}/*.csv`);
   return { path };
 }
 

@@ -23,3 +23,8 @@ export { compileDrift, compileServingLog, DEFAULT_DRIFT } from './compile-drift.
 export { notNull, range, allowedValues, unique, rowCount, sqlCheck, regex, freshness, schema } from './check-builders.js';
 export { CHECK_NOW_COLUMN, type Check, type CheckKind, type CheckOptions, type CheckSeverity, type CheckSpec } from './check-types.js';
 export { compileChecks } from './compile-checks.js';
+export { pii, tags, declassify, allowTransfer } from './compliance-builders.js';
+export { compileClassification, compileCompliance } from './compile-compliance.js';
+export { PII_LEVELS } from './compliance-types.js';
+export { allow, deny, compileAccess, roleNameProblem } from './compile-access.js';
+export { ADMIN_ACTIONS, LOCAL_OPERATOR_ROLE } from './access-types.js';

@@ -87,6 +87,8 @@ export interface DatasetSpec {
   readonly model?: string;
   /** Compute each row from the events Sluice knew before its time (see `BuildDatasetOptions.asKnown`). */
   readonly asKnown?: boolean;
+  /** Where the output is written (default: the project's region); builds moving data across regions need a transfer policy. */
+  readonly region?: string;
 }
 
 /** A validated declared dataset: exactly one of `service` and `features`. */
@@ -99,4 +101,6 @@ export interface Dataset {
   readonly timestampColumn: string;
   readonly model?: string;
   readonly asKnown?: true;
+  /** Where the output is written (absent when the project declares no region). */
+  readonly region?: string;
 }

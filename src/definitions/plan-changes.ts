@@ -1,13 +1,14 @@
 import { DefinitionError } from '../errors.js';
 import { entityDetails, requestViewDetails, serviceDetails, sourceDetails, transformDetails, viewDetails, type ChangeDetails } from './change-details.js';
 import { stableStringify } from './hash.js';
-import type { AlertChannel, Dataset, Entity, FeatureService, FeatureView, Project, RequestView, Schedule, Source, Transform } from './types.js';
+import { accessChange } from './compile-access.js';
+import type { AlertChannel, Dataset, Entity, FeatureService, FeatureView, Project, RequestView, Schedule, Source, Transfer, Transform } from './types.js';
 
 export type ChangeAction = 'add' | 'change' | 'remove';
 
 export interface DefinitionChange {
   readonly action: ChangeAction;
-  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform' | 'requestView' | 'alert' | 'schedule' | 'dataset';
+  readonly kind: 'entity' | 'source' | 'featureView' | 'featureService' | 'transform' | 'requestView' | 'alert' | 'schedule' | 'dataset' | 'transfer' | 'access';
   readonly name: string;
   /** For a change, what changes inside the definition, e.g. `feature amount_sum_24h window 24h -> 48h`. */
   readonly details?: readonly string[];
@@ -19,7 +20,7 @@ export interface DefinitionChange {
   readonly refused?: readonly string[];
 }
 
-type Definition = Entity | Source | FeatureView | FeatureService | Transform | RequestView | AlertChannel | Schedule | Dataset;
+type Definition = Entity | Source | FeatureView | FeatureService | Transform | RequestView | AlertChannel | Schedule | Dataset | Transfer;
 
 const KINDS = [
   ['entity', 'entities', (a: Definition, b: Definition) => entityDetails(a as Entity, b as Entity)],
@@ -32,6 +33,8 @@ const KINDS = [
   ['alert', 'alerts', () => ({ details: ['alert channel settings changed'], consequences: [], refused: [] })],
   ['schedule', 'schedules', (): ChangeDetails => ({ details: [], consequences: [], refused: [] })],
   ['dataset', 'datasets', (): ChangeDetails => ({ details: [], consequences: [], refused: [] })],
+  // A transfer policy changes no data: named by its regions and purpose, its sources listed as changed.
+  ['transfer', 'transfers', (a: Definition, b: Definition): ChangeDetails => ({ details: [`sources ${(a as Transfer).sources.join(', ')} -> ${(b as Transfer).sources.join(', ')}`], consequences: [], refused: [] })],
 ] as const;
 
 function changed(kind: DefinitionChange['kind'], before: Definition, after: Definition, details: ChangeDetails): DefinitionChange {
@@ -68,7 +71,8 @@ export function planChanges(current: Project | undefined, next: Project): Defini
       changes.push({ action: 'remove', kind, name, ...(columns.length > 0 ? { consequences: columns } : {}) });
     }
   }
-  return changes;
+  const access = accessChange(current?.access ?? [], next.access ?? []);
+  return access ? [...changes, access] : changes;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ClassificationSpec } from './compliance-types.js';
 import type { ColumnType, FeatureSpec, FeatureViewSpec, RequestFeatureFunction, RequestViewSpec, Schema } from './types.js';
 
 /**
@@ -80,6 +81,7 @@ export function requestView<const I extends readonly FeatureViewSpec[], const R 
   types: T;
   features: { readonly [K in keyof T]: (input: RequestInput<I, R>) => ColumnValue<T[K]> | null };
   description?: string;
+  classify?: { readonly [K in keyof T]?: ClassificationSpec };
 }): RequestViewSpec {
   return Object.freeze({
     kind: 'requestView',

@@ -51,7 +51,14 @@ export function resolveFeatures(project: Project, request: { service?: string; f
     });
   }
   // A feature asked for twice is answered once: one column per feature, in first-asked order.
-  refs = refs.filter((ref, i) => refs.findIndex((r) => r.view === ref.view && r.feature === ref.feature) === i);
+  // (A set, not a search per ref: a request may name hundreds of thousands of features.)
+  const seen = new Set<string>();
+  refs = refs.filter((ref) => {
+    const key = `${ref.view}:${ref.feature}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   if (refs.length === 0) throw new NotFoundError('UNKNOWN_FEATURE', 'no features requested: name a feature service or features as "view:feature"');
   const byView = new Map<string, { view: FeatureView; features: Feature[] }>();
   const byRequest = new Map<string, { view: RequestView; features: RequestFeature[] }>();

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import type { CheckSpec } from './check-types.js';
+import type { ClassificationSpec } from './compliance-types.js';
 import type { CdcSourceSpec, EnvRef, NatsJetStreamSpec, PostgresCdcSpec, PostgresTableSpec, Schema, Setting, StreamSourceSpec } from './types.js';
 
 /**
@@ -39,6 +40,8 @@ export function streamSource<const S extends Schema>(options: {
   description?: string;
   freshness?: string;
   checks?: readonly CheckSpec[];
+  classify?: { readonly [K in keyof S]?: ClassificationSpec };
+  region?: string;
   retention?: string;
 }): StreamSourceSpec<S> {
   return Object.freeze({ kind: 'streamSource', ...options, schema: Object.freeze({ ...options.schema }) });
@@ -56,7 +59,10 @@ export function streamSource<const S extends Schema>(options: {
  *   connector: postgresCdc({ connection: env('CRM_DATABASE_URL'), table: 'public.accounts' }),
  * });
  */
-export function cdcSource(options: { name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string; checks?: readonly CheckSpec[]; retention?: string }): CdcSourceSpec {
+export function cdcSource(options: {
+  name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string; checks?: readonly CheckSpec[];
+  classify?: Readonly<Partial<Record<string, ClassificationSpec>>>; region?: string; retention?: string;
+}): CdcSourceSpec {
   return Object.freeze({ kind: 'cdcSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
 

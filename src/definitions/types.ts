@@ -1,7 +1,11 @@
 import type { Check, CheckSpec } from './check-types.js';
 import type { AlertChannel, Dataset, DatasetSpec, Schedule, ScheduleSpec, WebhookAlertSpec } from './operation-types.js';
+import type { Classification, ClassificationSpec, OnlineStoreSpec, Transfer, TransferSpec } from './compliance-types.js';
+import type { AccessRule, AccessRuleSpec } from './access-types.js';
 
 export type * from './operation-types.js';
+export type * from './compliance-types.js';
+export type * from './access-types.js';
 
 /** Scalar column types a source schema may use. */
 export type ScalarType = 'string' | 'int64' | 'float64' | 'bool' | 'timestamp';
@@ -30,6 +34,8 @@ export interface EntitySpec {
   readonly joinKey?: string;
   readonly joinKeys?: readonly string[];
   readonly description?: string;
+  /** What the entity's key identifies (`pii("direct")`): its key columns in datasets carry it. Not part of any hash. */
+  readonly classify?: ClassificationSpec;
 }
 
 export interface BatchSourceSpec<S extends Schema = Schema> {
@@ -51,6 +57,10 @@ export interface BatchSourceSpec<S extends Schema = Schema> {
   readonly path?: string;
   /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** What each column holds (`{ email: pii("direct") }`, see docs/compliance-classification.md). Not part of any value hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
+  /** Where its data lives (default: the project's region). Not part of any value hash. */
+  readonly region?: string;
   /** How long events are kept, e.g. "400d": `sluice retention run` removes older ones from every store (see docs/compliance-retention.md). Not part of any value hash. */
   readonly retention?: string;
 }
@@ -123,6 +133,10 @@ export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly freshness?: string;
   /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** What each column holds (`{ email: pii("direct") }`, see docs/compliance-classification.md). Not part of any value hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
+  /** Where its data lives (default: the project's region). Not part of any value hash. */
+  readonly region?: string;
   /** How long events are kept, e.g. "400d": `sluice retention run` removes older ones from every store (see docs/compliance-retention.md). Not part of any value hash. */
   readonly retention?: string;
 }
@@ -139,6 +153,10 @@ export interface CdcSourceSpec {
   readonly freshness?: string;
   /** Data quality checks on each batch (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** What each column holds (`{ email: pii("direct") }`, see docs/compliance-classification.md). Not part of any value hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
+  /** Where its data lives (default: the project's region). Not part of any value hash. */
+  readonly region?: string;
   /** How long events are kept, e.g. "400d": `sluice retention run` removes older ones from every store (see docs/compliance-retention.md). Not part of any value hash. */
   readonly retention?: string;
 }
@@ -155,6 +173,8 @@ export interface FeatureSpec<Fn extends FeatureFunction = FeatureFunction, C ext
   readonly hop?: string;
   /** `lastN`: how many values. */
   readonly n?: number;
+  /** Overrides what the feature inherits from the columns it reads (`declassify(reason)`, `pii(level, { reason })`). Not part of any hash. */
+  readonly classify?: ClassificationSpec;
 }
 
 /** A column a view derives from each source row: its type and a SQL expression over the row's source columns. */
@@ -226,6 +246,14 @@ export interface ProjectSpec {
   readonly schedules?: readonly ScheduleSpec[];
   /** Training datasets built as jobs (`dataset:<name>`, see `dataset`). */
   readonly datasets?: readonly DatasetSpec[];
+  /** The default region of every source, transform, store and dataset (e.g. "eu-west-1"); see docs/compliance-classification.md. Outside the hash. */
+  readonly region?: string;
+  /** Where the online store lives (default: the project's region). Outside the hash. */
+  readonly onlineStore?: OnlineStoreSpec;
+  /** Transfer policies that let data move between regions (see `allowTransfer`). Outside the hash. */
+  readonly transfers?: readonly TransferSpec[];
+  /** Who may read, push, build datasets and administer (see `allow`, `deny`); any rule turns authentication on. */
+  readonly access?: readonly AccessRuleSpec[];
 }
 
 // The validated, normalized project: plain JSON, what the registry stores and every layer reads.
@@ -236,6 +264,8 @@ export interface Entity {
   readonly joinKeys: readonly string[];
   readonly description?: string;
   readonly hash: string;
+  /** The classification of what the entity's key identifies; outside the hash. */
+  readonly classify?: Classification;
 }
 
 /** What kind of history a source holds: files of events, a stream of events, or the changes of a table. */
@@ -277,6 +307,10 @@ export interface Source {
   readonly retention?: string;
   readonly retentionMs?: number;
   readonly hash: string;
+  /** Declared classification of its columns (absent: none); outside the hash. */
+  readonly classify?: Readonly<Record<string, Classification>>;
+  /** Where its data lives (absent when the project declares no region); outside the hash. */
+  readonly region?: string;
 }
 
 export interface Feature {
@@ -326,6 +360,10 @@ export interface FeatureView {
   readonly retention?: string;
   readonly retentionMs?: number;
   readonly hash: string;
+  /** Per-feature overrides of the inherited classification (absent: none); outside the hash. */
+  readonly classify?: Readonly<Record<string, Classification>>;
+  /** Where its online table lives: the online store's region (absent when the project declares no region); outside the hash. */
+  readonly region?: string;
 }
 
 export interface DerivedColumn {
@@ -364,7 +402,15 @@ export interface Project {
   readonly schedules?: readonly Schedule[];
   /** Declared training datasets (absent when there are none); outside the hash, as they change no value. */
   readonly datasets?: readonly Dataset[];
+  /** Access rules (absent when there are none); outside the hash, as they change no value. */
+  readonly access?: readonly AccessRule[];
   readonly hash: string;
+  /** The project's default region (absent: no residency); outside the hash. */
+  readonly region?: string;
+  /** The online store's region, when the project declares regions; outside the hash. */
+  readonly onlineStore?: { readonly region: string };
+  /** Transfer policies (absent when there are none); outside the hash. */
+  readonly transfers?: readonly Transfer[];
 }
 
 /**
@@ -385,6 +431,10 @@ export interface SqlTransformSpec {
   readonly description?: string;
   /** Data quality checks on each run's result, before it commits (see docs/quality.md). Not part of any value hash. */
   readonly checks?: readonly CheckSpec[];
+  /** What each column holds (`{ email: pii("direct") }`, see docs/compliance-classification.md). Not part of any value hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
+  /** Where its data lives (default: the project's region). Not part of any value hash. */
+  readonly region?: string;
 }
 
 /** A validated SQL transform. Its output table is also in `Project.sources` as a source of kind `transform`. */
@@ -414,6 +464,8 @@ export interface RequestViewSpec {
   readonly features: Readonly<Record<string, RequestFeatureFunction>>;
   readonly types: Readonly<Record<string, ColumnType>>;
   readonly description?: string;
+  /** Per-feature overrides of the classification a feature inherits from its input views. Not part of any hash. */
+  readonly classify?: Readonly<Partial<Record<string, ClassificationSpec>>>;
 }
 
 export interface RequestFeature {
@@ -434,4 +486,6 @@ export interface RequestView {
   readonly features: readonly RequestFeature[];
   readonly description?: string;
   readonly hash: string;
+  /** Per-feature overrides of the inherited classification (absent: none); outside the hash. */
+  readonly classify?: Readonly<Record<string, Classification>>;
 }

@@ -1,5 +1,5 @@
 import type { Source } from '../definitions/index.js';
-import { ident, literalList, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { ident, type SqlEngine, readPathList } from '../storage/engine/sql-engine.js';
 import { parsedValueSql } from './validate-sql.js';
 
 /**
@@ -12,7 +12,7 @@ export async function removeDuplicateEvents(engine: SqlEngine, source: Source, t
   if (source.eventId === undefined) return 0;
   const column = ident(source.eventId);
   const id = parsedValueSql(source.eventId, source.schema[source.eventId]!);
-  const seen = lakeFiles.length === 0 ? 'FALSE' : `_id IN (SELECT ${column} FROM read_parquet(${literalList(lakeFiles)}, union_by_name = true))`;
+  const seen = lakeFiles.length === 0 ? 'FALSE' : `_id IN (SELECT ${column} FROM read_parquet(${readPathList(lakeFiles)}, union_by_name = true))`;
   await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_duplicates AS
     SELECT _n FROM (SELECT _n, _id, row_number() OVER (PARTITION BY _id ORDER BY _n) AS _k FROM (SELECT _n, ${id} AS _id FROM ${table} WHERE _reason = ''))
     WHERE _k > 1 OR ${seen}`);

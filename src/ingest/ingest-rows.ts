@@ -12,6 +12,7 @@ import type { CheckResult } from '../quality/evaluate-checks.js';
 import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
 import { removeDuplicateEvents } from './deduplicate-events.js';
 import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
+import { markErasedRows } from '../compliance/erasure/erased-rows.js';
 
 export interface IngestResult {
   readonly source: string;
@@ -68,6 +69,8 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
   } finally {
     await dropRaw(engine);
   }
+  // Rows of an erased subject are refused (reason `erased`), their dead letters without the raw row.
+  await markErasedRows(engine, 'ingest_checked', project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
   // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
   // the source hold a lease across both, so two overlapping inputs cannot both add an id.
   const checkAndCommit = async () => {

@@ -1,6 +1,6 @@
 import { isListType, type ColumnType, type Source } from '../definitions/index.js';
 import { isSluiceError, ValidationError } from '../errors.js';
-import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { ident, literal, type SqlEngine, readPath } from '../storage/engine/sql-engine.js';
 import { readCsvBatches, readJsonlBatches, type CsvHeader, type RecordBatch } from './read-records.js';
 
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
@@ -110,7 +110,7 @@ async function loadParquet(engine: SqlEngine, source: Source, path: string): Pro
   const columns = Object.keys(source.schema);
   let present: Map<string, string>;
   try {
-    present = new Map((await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${literal(path)})`)).map((r) => [r.column_name, r.column_type]));
+    present = new Map((await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${readPath(path)})`)).map((r) => [r.column_name, r.column_type]));
   } catch (error) {
     unreadableParquet(path, error);
   }
@@ -120,7 +120,7 @@ async function loadParquet(engine: SqlEngine, source: Source, path: string): Pro
   }
   const cols = columns.map((c) => `${parquetText(c, present.get(c)!, source.schema[c]!)} AS ${ident(c)}`).join(', ');
   try {
-    await engine.run(`CREATE OR REPLACE TEMP TABLE ${PARQUET_TABLE} AS SELECT row_number() OVER () AS _line, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _problem, ${cols} FROM read_parquet(${literal(path)})`);
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ${PARQUET_TABLE} AS SELECT row_number() OVER () AS _line, NULL::VARCHAR AS _raw, NULL::VARCHAR AS _problem, ${cols} FROM read_parquet(${readPath(path)})`);
   } catch (error) {
     unreadableParquet(path, error);
   }

@@ -46,6 +46,20 @@ function completePrefix(bytes: Buffer): number {
   return bytes.length;
 }
 
+/**
+ * Where the first invalid UTF-8 sequence of `bytes` starts, or undefined when they are all valid
+ * (the rule files are read by, for bodies read whole: an HTTP request).
+ *
+ * @example
+ * firstInvalidUtf8(Buffer.from([0x61, 0xff])); // 1
+ */
+export function firstInvalidUtf8(bytes: Buffer): number | undefined {
+  if (isUtf8(bytes)) return undefined;
+  const found: number[] = [];
+  findInvalid(bytes, 0, found);
+  return found[0];
+}
+
 /** Appends the offsets of invalid sequences in `bytes` (found at `base` in the file) to `out`. */
 function findInvalid(bytes: Buffer, base: number, out: number[]): void {
   for (let at = 0; at < bytes.length; ) {

@@ -55,7 +55,7 @@ export function parsedValueSql(column: string, type: ColumnType): string {
 
 function typeCheckSql(column: string, type: ColumnType): string {
   const c = ident(column);
-  const bad = (what: string): string => `'column "${column}": ' || to_json(${c}) || ${literal(` ${what}`)}`;
+  const bad = (what: string): string => `${literal(`column "${column}": `)} || to_json(${c}) || ${literal(` ${what}`)}`;
   if (type === 'string') return 'NULL';
   const shape = listShape(type);
   if (shape !== undefined) return listProblemSql(column, shape);

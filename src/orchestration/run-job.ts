@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
 import { didYouMean, projectJobs, type JobDefinition, type Project, type Source } from '../definitions/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { ingestFile } from '../ingest/ingest-file.js';
@@ -13,6 +13,10 @@ import { fileDate, matchFiles } from './file-glob.js';
 import { trackRun } from './track-run.js';
 import { runRetention } from '../compliance/retention/run-retention.js';
 import { operatorPrincipal } from '../compliance/retention/operator-principal.js';
+import { confineToProject } from '../compliance/hardening/confine-path.js';
+
+/** Who runs a job, for the audit trail: the scheduler, or the operator at the command line. */
+const jobActor = (options: JobRunOptions): string => (options.trigger === 'schedule' || options.trigger === 'trigger' ? 'scheduler' : `cli:${userInfo().username}`);
 
 /** What jobs run against: the platform's stores, and the project directory that file globs are relative to. */
 export interface JobContext extends TransformContext {
@@ -73,6 +77,7 @@ async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, o
   const source = project.sources.find((s) => s.name === job.target)!;
   if (source.path === undefined) return ingestTableJob(jc, project, source, options);
   const matched = matchFiles(jc.projectDir, source.path);
+  for (const file of matched) await confineToProject(jc, jc.projectDir, file, { what: `source "${source.name}": path matches`, action: 'ingest.run', actor: jobActor(options), target: `source:${source.name}` });
   const { partition } = options;
   const files = partition === undefined ? matched : matched.filter((f) => {
     const day = fileDate(f);
@@ -127,12 +132,14 @@ async function materializeJob(jc: JobContext, project: Project, job: JobDefiniti
 }
 
 /** A declared dataset, built by the one build path (`buildDataset`), its paths relative to the project directory. */
-async function datasetJob(jc: JobContext, project: Project, job: JobDefinition): Promise<JobStats> {
+async function datasetJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
   const d = project.datasets!.find((x) => x.name === job.target)!;
+  const confined = (option: 'spine' | 'out') => confineToProject(jc, jc.projectDir, d[option], { what: `dataset "${d.name}": ${option}`, action: 'dataset.build', actor: jobActor(options), target: `dataset:${d.name}` });
   const manifest = await buildDataset(jc, project, {
     ...(d.service !== undefined ? { service: d.service } : { features: d.features ?? [] }),
-    spine: resolve(jc.projectDir, d.spine), out: resolve(jc.projectDir, d.out), timestampColumn: d.timestampColumn,
+    spine: await confined('spine'), out: await confined('out'), timestampColumn: d.timestampColumn,
     ...(d.asKnown ? { asKnown: true } : {}), ...(d.model === undefined ? {} : { model: d.model }),
+    residency: { name: d.name, ...(d.region === undefined ? {} : { region: d.region }), actor: 'scheduler', origin: 'local' },
   });
   return { rowsIn: manifest.rowCount, rowsOut: manifest.rowCount, datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
 }
@@ -174,7 +181,7 @@ export async function runJob(jc: JobContext, project: Project, name: string, opt
       case 'ingest': return ingestJob(jc, project, job, withSignal);
       case 'transform': return transformJob(jc, project, job, withSignal);
       case 'materialize': return materializeJob(jc, project, job);
-      case 'dataset': return datasetJob(jc, project, job);
+      case 'dataset': return datasetJob(jc, project, job, options);
       case 'retention': return retentionJob(jc, project, withSignal);
     }
   };

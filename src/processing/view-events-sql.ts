@@ -1,6 +1,6 @@
 import { entityKeySql, type Source } from '../definitions/index.js';
 import { KNOWN_AT_COLUMN, storageType } from '../ingest/validate-sql.js';
-import { ident, literalList } from '../storage/engine/sql-engine.js';
+import { ident, readPathList } from '../storage/engine/sql-engine.js';
 import type { ViewPlan } from './feature-plan.js';
 import { viewRowsSql } from './row-transforms.js';
 
@@ -55,7 +55,7 @@ export function viewEventsSql(plan: ViewPlan, source: Source, files: readonly st
   // Typed NULL columns for the whole schema (and `_known_at`): a column added after some (or
   // all) files were written reads as NULL from them.
   const schema = [...Object.entries(source.schema).map(([c, type]) => `NULL::${storageType(type)} AS ${ident(c)}`), `NULL::BIGINT AS ${KNOWN_AT_COLUMN}`].join(', ');
-  const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
+  const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${readPathList(files)}, union_by_name = true) UNION ALL BY NAME `;
   const more = extra === undefined ? '' : ` UNION ALL BY NAME SELECT * FROM ${extra}`;
   const rows = viewRowsSql(plan.view, `${lake}SELECT ${schema} WHERE FALSE${more}`);
   return `SELECT ${select} FROM (${rows}) WHERE ${keys.map((k) => `${k} IS NOT NULL`).join(' AND ')}`;

@@ -2,7 +2,7 @@ import type { SluiceContext } from '../context.js';
 import { ConflictError } from '../errors.js';
 import type { Source } from '../definitions/index.js';
 import { typedValueSql } from '../ingest/validate-sql.js';
-import { ident, literal } from '../storage/engine/sql-engine.js';
+import { ident, literal, readPath } from '../storage/engine/sql-engine.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
 import { enforceVerdict } from './quarantine.js';
 import { checkBatch, type BatchVerdict } from './run-checks.js';
@@ -35,7 +35,7 @@ export interface IngestInput {
 export async function gateIngest(ctx: SluiceContext, source: Source, accepted: number, deadLetters: readonly DeadLetter[], input: IngestInput): Promise<BatchVerdict | undefined> {
   const engine = await ctx.engine();
   const columns = Object.keys(source.schema).map(ident).join(', ');
-  const rows = input.staged === undefined ? typedRowsSql(source, 'ingest_checked') : `SELECT ${columns} FROM read_parquet(${literal(input.staged)})`;
+  const rows = input.staged === undefined ? typedRowsSql(source, 'ingest_checked') : `SELECT ${columns} FROM read_parquet(${readPath(input.staged)})`;
   const verdict = await checkBatch(engine, source, rows, { now: ctx.now(), ...(input.observedColumns ? { observedColumns: input.observedColumns } : {}) });
   if (!verdict) return undefined;
   await enforceVerdict(ctx, verdict, async () => {

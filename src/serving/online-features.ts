@@ -148,7 +148,7 @@ export function entityKeyColumns(request: OnlineFeaturesRequest, joinKeys: reado
   const missing = joinKeys.filter((k) => request.entities?.[k] === undefined);
   if (missing.length > 0) {
     const example = joinKeys.map((k) => `"${k}": [...]`).join(', ');
-    throw new ValidationError('MISSING_ENTITY_KEY', `request has no entity key ${missing.map((k) => `"${k}"`).join(', ')}${given.length ? ` (got ${given.join(', ')})` : ''}; send {"entities": {${example}}}`);
+    throw new ValidationError('MISSING_ENTITY_KEY', `request has no entity key ${missing.map((k) => `"${k}"`).join(', ')}${given.length ? ` (got ${given.slice(0, 10).join(', ')}${given.length > 10 ? ` and ${given.length - 10} more` : ''})` : ''}; send {"entities": {${example}}}`);
   }
   const columns = joinKeys.map((joinKey) => {
     const values = request.entities[joinKey];

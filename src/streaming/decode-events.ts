@@ -3,12 +3,13 @@ import { jsonColumnsSql, listColumns } from '../ingest/load-raw.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
 import { parsedValueSql, rejectReasonSql, storageType } from '../ingest/validate-sql.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
-import { ident, literal, literalList, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { ident, literal, type SqlEngine, readPathList } from '../storage/engine/sql-engine.js';
 import { readDecodedEvents } from './read-decoded.js';
 import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql } from '../quality/stream-checks.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
 import { formatDuration, toIso } from '../time/index.js';
+import { markErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
 
 /**
  * A batch of a source's events, validated and decoded for the online state: per accepted event
@@ -83,11 +84,12 @@ export const PART = 2 ** 32;
  * the accepted events decoded (with the row transforms of `views`, by default the source's
  * views in the project) and the rejected ones with reasons, their `lines` (and rejected
  * `index`) numbered `part * PART + index`, and per part its event count, or the reason its
- * body is not `{"events": [...]}` (none of its events is read then). The engine must not be
+ * body is not `{"events": [...]}` (none of its events is read then). With `erasure`, events of
+ * an erased subject are rejected as `erased` (see `markErasedRows`). The engine must not be
  * used by anything else meanwhile (it uses fixed temporary tables).
  */
 export async function decodeEvents(
-  engine: SqlEngine, project: Project, source: Source, parts: readonly EventPart[], ackTime: number, streamed = true, views = sourceViews(project, source),
+  engine: SqlEngine, project: Project, source: Source, parts: readonly EventPart[], ackTime: number, streamed = true, views = sourceViews(project, source), erasure?: ErasureCheck,
 ): Promise<DecodedEvents & { readonly counts: readonly (number | string)[] }> {
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${LINES} (_line DOUBLE, _raw VARCHAR, _problem VARCHAR)`);
   const counts: (number | string)[] = parts.map((part) => ('texts' in part ? part.texts.length : 0));
@@ -114,7 +116,7 @@ export async function decodeEvents(
     await engine.run('DROP TABLE stream_bodies; DROP TABLE stream_shapes');
   }
   // Texts handed in as texts need not come back from DuckDB: only a push body's events do.
-  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views);
+  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, erasure);
   const raws = bodies.length > 0 ? decoded.raws : decoded.lines.map((line) => (parts[Math.floor(line / PART)] as { texts: readonly string[] }).texts[line % PART]!);
   return { ...decoded, raws, counts };
 }
@@ -124,7 +126,7 @@ export function sourceViews(project: Project, source: Source): readonly FeatureV
   return project.featureViews.filter((v) => v.source === source.name);
 }
 
-async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[]): Promise<DecodedEvents> {
+async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[], erasure?: ErasureCheck): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
   const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name));
   const text = jsonColumnsSql(columns, LINES, listColumns(source));
@@ -132,6 +134,8 @@ async function decodeLines(engine: SqlEngine, project: Project, source: Source, 
   const checked = streamed ? inlineCheckSql(source, text, ackTime) : undefined;
   const reasons = [`nullif(${basic}, '')`, timelinessSql(source, ackTime, streamed), ...(checked ? [CHECK_REASON] : []), `''`];
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *${checked ? ` EXCLUDE (${CHECK_REASON})` : ''}, coalesce(${reasons.join(', ')}) AS _reason FROM (${checked ?? text})`);
+  // An erased subject's events are refused (reason `erased`), kept in the log's rejects without their text.
+  if (erasure) await markErasedRows(engine, CHECKED, project, source, erasure);
   const grouped = streamed ? await checkWholeGroup(engine, source, CHECKED, ackTime) : undefined;
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
   const decoded = await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views);
@@ -145,7 +149,7 @@ async function decodeLines(engine: SqlEngine, project: Project, source: Source, 
  */
 export async function decodeLakeFiles(engine: SqlEngine, source: Source, files: readonly string[], views: readonly FeatureView[] = []): Promise<DecodedEvents> {
   const schema = Object.entries(source.schema).map(([c, type]) => `NULL::${storageType(type)} AS ${ident(c)}`).join(', ');
-  const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME `;
+  const lake = files.length === 0 ? '' : `SELECT * FROM read_parquet(${readPathList(files)}, union_by_name = true) UNION ALL BY NAME `;
   const relation = `SELECT *, row_number() OVER (ORDER BY _seq)::DOUBLE AS _line, NULL::VARCHAR AS _raw FROM (${lake}SELECT ${schema}, NULL::BIGINT AS _ts, NULL::BIGINT AS _seq WHERE FALSE)`;
   return { ...(await readDecodedEvents(engine, source, relation, 'lake', true, views)), rejected: [] };
 }

@@ -8,6 +8,7 @@ import type { EventLog, LogEntry } from '../storage/log/event-log.js';
 import type { DeadLetter, Snapshot } from '../storage/metadata/metadata-store.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
 import { PART } from './decode-events.js';
+import { dropErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
 
 export interface LakeCommitDeps {
   readonly ctx: Pick<SluiceContext, 'metadata' | 'lake' | 'now'>;
@@ -15,6 +16,8 @@ export interface LakeCommitDeps {
   readonly online: OnlineStore;
   /** Runs work on the stream engine, alone. */
   readonly exclusive: <T>(work: (engine: SqlEngine) => Promise<T>) => Promise<T>;
+  /** The block list: events of a subject erased after they were acknowledged are not committed. */
+  readonly erasure?: ErasureCheck;
 }
 
 export interface LakeCommit {
@@ -77,18 +80,19 @@ async function commitPending(deps: LakeCommitDeps, project: Project, source: Sou
   const earlier = await ctx.metadata.findIngest(source.name, contentHash);
   let outcome: { committed: boolean; snapshot: Snapshot } | undefined = earlier ? { committed: false, snapshot: earlier } : undefined;
   if (!earlier && rows > 0) {
-    const published = await deps.exclusive(async (engine) => {
+    const { published, erased } = await deps.exclusive(async (engine) => {
       await loadLogEntries(engine, source, entries, 'stream_commit', await ctx.metadata.reserveSeq(source.name, rows));
+      const erased = deps.erasure ? await dropErasedRows(engine, 'stream_commit', project, source, deps.erasure) : 0;
       const staged = ctx.lake.stagingPath(source.name);
       try {
         await engine.run(`COPY (SELECT * FROM stream_commit ORDER BY _seq) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
         await engine.run('DROP TABLE stream_commit');
-        return await ctx.lake.publish(source.name, staged, `log${done + 1}-${to}`);
+        return { published: await ctx.lake.publish(source.name, staged, `log${done + 1}-${to}`), erased };
       } finally {
         await ctx.lake.discard(staged);
       }
     });
-    outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: [published], addedRows: rows, contentHash, createdAt: ctx.now() }, deadLetters));
+    outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: [published], addedRows: rows - erased, contentHash, createdAt: ctx.now() }, deadLetters));
   } else if (!earlier && deadLetters.length > 0) {
     outcome = await ctx.metadata.commitIngest({ source: source.name, addedFiles: [], addedRows: 0, contentHash, createdAt: ctx.now() }, deadLetters);
   }

@@ -8,6 +8,7 @@ import type { OnlineStore } from '../storage/online/online-store.js';
 import { applyToTable, decodedFor } from './apply-online.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import { decodeEvents, PART, sourceViews, type DecodedEvents, type EventPart } from './decode-events.js';
+import type { ErasureCheck } from '../compliance/erasure/erased-rows.js';
 
 export interface StreamProcessorOptions {
   readonly project: () => Project;
@@ -25,6 +26,8 @@ export interface StreamProcessorOptions {
   /** Called per group of a source with checks: every check's result on the group (for results, health and metrics). */
   readonly onChecked?: (verdict: BatchVerdict) => void;
   readonly warn?: (message: string) => void;
+  /** The block list of erased subjects: their events are rejected as `erased` (absent: not checked). */
+  readonly erasure?: ErasureCheck;
 }
 
 interface Waiting {
@@ -161,7 +164,7 @@ export class StreamProcessor {
     const project = this.options.project();
     const source = project.sources.find((s) => s.name === sourceName)!;
     const ackTime = this.options.now();
-    const decoded = await this.withEngine(() => decodeEvents(this.options.engine, project, source, group.map((w) => w.part), ackTime));
+    const decoded = await this.withEngine(() => decodeEvents(this.options.engine, project, source, group.map((w) => w.part), ackTime, true, sourceViews(project, source), this.options.erasure));
     if (decoded.checks) this.options.onChecked?.(decoded.checks);
     const position = group.at(-1)!.position;
     const { offset, duplicates } = await this.options.log.append(source.name, {
@@ -199,7 +202,7 @@ export class StreamProcessor {
   /** Decodes a log entry again (its events were accepted at its acknowledgement). */
   private async decodeEntry(project: Project, source: Source, entry: LogEntry, view?: FeatureView): Promise<DecodedEvents> {
     const views = view === undefined ? sourceViews(project, source) : [view];
-    return this.withEngine(() => decodeEvents(this.options.engine, project, source, [{ texts: entry.events }], entry.ackTime, false, views));
+    return this.withEngine(() => decodeEvents(this.options.engine, project, source, [{ texts: entry.events }], entry.ackTime, false, views, this.options.erasure));
   }
 
   /**

@@ -23,11 +23,36 @@ export function runAuditTrailContract(name: string, harness: () => Promise<Store
       expect(await store.audit.head()).toEqual(second);
     }));
 
+  test(`${name}: list filters by action and actor, and lists newest first`, () =>
+    run(async (_h, store) => {
+      const a = await store.audit.append({ actor: 'cli:ana', action: 'apply', target: 'registry', outcome: 'succeeded' }, 1);
+      const b = await store.audit.append({ actor: 'key:svc', action: 'serve.read', target: 'service:s', outcome: 'allowed' }, 2);
+      const c = await store.audit.append({ actor: 'cli:ana', action: 'serve.read', target: 'service:s', outcome: 'denied' }, 3);
+      expect(await store.audit.list({ action: 'serve.read' })).toEqual([b, c]);
+      expect(await store.audit.list({ actor: 'cli:ana' })).toEqual([a, c]);
+      expect(await store.audit.list({ actor: 'cli:ana', action: 'apply' })).toEqual([a]);
+      expect(await store.audit.list({ newestFirst: true })).toEqual([c, b, a]);
+      expect(await store.audit.list({ newestFirst: true, action: 'serve.read', limit: 1 })).toEqual([c]);
+      expect(await store.audit.list({ action: 'gc' })).toEqual([]);
+    }));
+
   test(`${name}: concurrent appends never fork the chain`, () =>
     run(async (_h, store) => {
       await Promise.all(Array.from({ length: 20 }, (_, i) => store.audit.append({ actor: `a${i}`, action: 'x', target: 't', outcome: 'succeeded' }, i)));
       const all = await store.audit.list();
       expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       all.forEach((r, i) => expect(r.prevHash).toBe(i === 0 ? GENESIS_HASH : all[i - 1]!.hash));
+    }));
+
+  test(`${name}: appendMany continues the chain in order, in one transaction`, () =>
+    run(async (_h, store) => {
+      const first = await store.audit.append({ actor: 'a', action: 'x', target: 't', outcome: 'succeeded' }, 1);
+      const many = await store.audit.appendMany([2, 3, 4].map((at) => ({ event: { actor: `a${at}`, action: 'serve.read', target: 'service:s', outcome: 'allowed' as const, details: { n: at } }, at })));
+      expect(many.map((r) => [r.seq, r.at])).toEqual([[2, 2], [3, 3], [4, 4]]);
+      expect(many[0]!.prevHash).toBe(first.hash);
+      const all = await store.audit.list();
+      expect(all.slice(1)).toEqual(many);
+      for (const r of all) expect(auditRecordHash(r)).toBe(r.hash);
+      expect(await store.audit.appendMany([])).toEqual([]);
     }));
 }

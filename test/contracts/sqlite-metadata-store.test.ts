@@ -11,6 +11,7 @@ import { runQualityStoreContract } from './quality-store.contract.js';
 import { runSkewStoreContract } from './skew-store.contract.js';
 import { runAuditTrailContract } from './audit-trail.contract.js';
 import { runPurgeStoreContract } from './purge-store.contract.js';
+import { runKeyStoreContract } from './key-store.contract.js';
 
 describe('SQLite metadata store', () => {
   for (const driver of availableSqliteDrivers()) {
@@ -26,5 +27,6 @@ describe('SQLite metadata store', () => {
     runSkewStoreContract(`sqlite (${driver})`, harness);
     runAuditTrailContract(`sqlite (${driver})`, harness);
     runPurgeStoreContract(`sqlite (${driver})`, harness);
+    runKeyStoreContract(`sqlite (${driver})`, harness);
   }
 });

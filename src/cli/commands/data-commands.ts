@@ -14,7 +14,9 @@ import { UsageError } from '../exit.js';
 import { commaList as list, integerIn, keyValue } from '../options.js';
 import { EPOCH_UNITS, type EpochUnit } from '../../time/index.js';
 import { table } from '../output.js';
+import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
+import { authorizeCli, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
@@ -61,7 +63,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .option('--no-online', 'do not apply the new rows to the online tables (they then say STALE until materialized)')
     .description('validate a file (or the new rows of a Postgres table) against the source schema, commit them to the lake as one snapshot, and apply them to the online tables of its views')
     .action((source: string, options: { file?: string; force?: boolean; online: boolean; knownAt?: 'event' | 'ingestion' }) =>
-      run.withPlatform(async ({ platform, out }) => {
+      run.withPlatform(audited({ action: 'ingest', target: `source:${source}` }, async ({ platform, out }) => {
         const project = await platform.project();
         const connector = project.sources.find((s) => s.name === source)?.connector;
         const common = { ...(options.knownAt ? { knownAt: options.knownAt } : {}), onProgress: (done: number, total: number) => out.progress(`ingest ${source}`, done, total) };
@@ -82,7 +84,8 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
               (result.rejected > 0 ? `\nrejected rows are in the dead-letter store: sluice dlq --source ${source}` : '') + onlineNote +
               (result.checks ?? []).filter((c) => !c.passed).map((c) => `\nwarning: check "${c.check}" fails: ${c.message}`).join(''),
         );
-      }),
+        return { file: options.file ?? null, skipped: result.skipped, accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: result.snapshot, online: online?.applied ?? [] };
+      })),
     );
 
   program
@@ -90,7 +93,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .option('--views <names>', 'comma-separated views (default: all)', list)
     .description('load the online store so it answers every feature as of now')
     .action((options: { views?: string[] }) =>
-      run.withPlatform(async ({ platform, out }) => {
+      run.withPlatform(audited({ action: 'materialize', target: options.views ? `views:${options.views.join(',')}` : 'views:all' }, async ({ platform, out }) => {
         const project = await platform.project();
         const total = options.views?.length ?? project.featureViews.length;
         out.progress('materialize', 0, total);
@@ -98,7 +101,8 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         out.result({ asOf: toIso(result.asOf), views: result.views }, () =>
           [`materialized as of ${toIso(result.asOf)}`, table(['view', 'entities', 'events', 'retained', 'ms'], result.views.map((v) => [v.view, v.entities, v.events, v.retainedEvents, Math.round(v.ms)]))].join('\n'),
         );
-      }),
+        return { asOf: toIso(result.asOf), views: result.views.map((v) => ({ view: v.view, entities: v.entities, events: v.events })) };
+      })),
     );
 
   const dataset = program.command('dataset').description('training datasets');
@@ -117,25 +121,30 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .option('--replace-columns', 'replace spine columns named like an output feature column, instead of refusing the build')
     .option('--as-known', 'compute each row from the events Sluice knew before its time (what serving could have answered then), not every event before it')
     .option('--model <name>', 'the model this dataset trains (e.g. fraud-v3): recorded on the dataset, a model:<name> node in lineage')
+    .option('--region <region>', "the output's region (default the project's); data may leave its sources' regions only under a transfer policy")
     .description('build a point-in-time-correct training dataset')
-    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; asKnown?: boolean; model?: string; out?: string; manifest?: string }) =>
-      run.withPlatform(async ({ platform, out }) => {
+    .action((options: { spine?: string; service?: string; features?: string[]; timestampColumn: string; timestampUnit?: EpochUnit; replaceColumns?: boolean; asKnown?: boolean; model?: string; out?: string; manifest?: string; region?: string }) =>
+      run.withPlatform(audited({ action: 'dataset.build', target: options.service !== undefined ? `service:${options.service}` : options.manifest !== undefined ? `manifest:${options.manifest}` : 'features' }, async ({ platform, out }) => {
         const onProgress = (done: number, total: number) => out.progress('dataset build', done, total);
         const usesManifest = options.manifest !== undefined;
         if (usesManifest && (options.spine !== undefined || options.service !== undefined || options.features !== undefined || options.asKnown !== undefined || options.model !== undefined)) throw new UsageError('--manifest takes the spine, features, time mode and model from the manifest; give only --out');
         if (!usesManifest && (options.spine === undefined || options.out === undefined)) throw new UsageError('give --spine FILE and --out PATH (or --manifest FILE)');
         const project = await platform.project();
+        const principal = await cliPrincipal(platform);
+        await authorizeCli(platform, principal, 'datasets', 'datasets');
         const built = usesManifest
           ? await rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress })
           : await buildDataset(platform, project, {
               ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress,
               ...(options.timestampUnit ? { timestampUnit: options.timestampUnit } : {}), replaceColumns: options.replaceColumns === true,
               asKnown: options.asKnown === true, ...(options.model === undefined ? {} : { model: options.model }),
+              residency: { ...(options.region === undefined ? {} : { region: options.region }), actor: principal.name, origin: principal.origin },
             });
         out.result(built, () =>
           `dataset ${built.datasetId}${built.asKnown ? ' (as known)' : ''}${built.model === undefined ? '' : ` for model ${built.model}`}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json`,
         );
-      }),
+        return { datasetId: built.datasetId, path: built.path, rows: built.rowCount, features: built.features.length, asKnown: built.asKnown, ...(built.model === undefined ? {} : { model: built.model }) };
+      })),
     );
 
   program
@@ -150,6 +159,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const selection = featureSelection(options);
         const entities = entityOptions(options.entity);
         const project = await platform.project();
+        await authorizeCliRead(platform, await cliPrincipal(platform), project, selection, Object.values(entities)[0]?.length ?? 0);
         const latest = await latestSnapshots(platform.metadata, project);
         const response = await getOnlineFeatures(project, await platform.online(), { ...selection, entities, ...(options.request ? { request: requestOptions(options.request, project) } : {}) }, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);

@@ -16,6 +16,8 @@ import { formatDuration, toIso } from '../../time/index.js';
 import { EXIT_FAILURE } from '../exit.js';
 import { durationMs, integerIn } from '../options.js';
 import { table } from '../output.js';
+import { auditErrorCode } from '../../compliance/audit/audited-action.js';
+import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 import { untilSignal } from './real-time.js';
 
@@ -70,7 +72,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .option('--timeout <duration>', 'fail each job that runs longer than this ("timed out after 10m", reported as job_hung) and stop its work, e.g. 10m', durationMs)
     .description('run a job of the project now, recorded in run history')
     .action((name: string, options: { withUpstream?: boolean; timeout?: number }) =>
-      run.withPlatform(async ({ platform, out, projectDir }) => {
+      run.withPlatform(audited({ action: 'job.run', target: `job:${name}`, failed: (e) => e.failed !== null }, async ({ platform, out, projectDir }) => {
         const project = await platform.project();
         const jobs = options.withUpstream ? withUpstream(project, name) : [findJob(project, name)];
         const jc = jobContext(platform, projectDir);
@@ -95,7 +97,12 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         ].join('\n'));
         if (failed) process.exitCode = EXIT_FAILURE;
         await Promise.all(stopping);
-      }),
+        return {
+          ran: result.ran.map((r) => ({ job: r.job, rowsIn: r.stats.rowsIn, rowsOut: r.stats.rowsOut, snapshots: r.stats.snapshotsWritten })),
+          failed: result.failed ? { job: result.failed.job, error: auditErrorCode(result.failed.error) } : null,
+          notRun: result.notRun,
+        };
+      })),
     );
 
   program
@@ -125,7 +132,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .option('--timeout <duration>', 'time limit of each attempt', durationMs, 3_600_000)
     .description('run a job over a time range, one run per partition, each retried on its own; run it again to resume (partitions that succeeded are skipped)')
     .action((job: string, options: { from: number; to: number; partition: number; retries: number; timeout: number }) =>
-      run.withPlatform(async ({ platform, out, projectDir }) => {
+      run.withPlatform(audited({ action: 'backfill', target: `job:${job}`, failed: (e) => Number(e.failed) > 0 }, async ({ platform, out, projectDir }) => {
         const project = await platform.project();
         const result = await backfill(jobContext(platform, projectDir), project, job, {
           from: options.from, to: options.to, partitionMs: options.partition,
@@ -141,7 +148,8 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
             (result.failed > 0 ? '\nrun the same command again to retry the failed partitions' : ''),
         ].join('\n'));
         if (result.failed > 0) process.exitCode = EXIT_FAILURE;
-      }),
+        return { from: toIso(options.from), to: toIso(options.to), partitionMs: options.partition, total: result.total, done: result.done, skipped: result.skipped, failed: result.failed };
+      })),
     );
 
   program

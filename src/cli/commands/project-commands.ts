@@ -10,7 +10,10 @@ import { assertApplicable, planChanges, type DefinitionChange } from '../../defi
 import { ConfigError, ConflictError } from '../../errors.js';
 import { checkRowTransforms } from '../../processing/row-transforms.js';
 import { checkTransforms } from '../../processing/transforms/run-transform.js';
+import { auditTransfers, enforceResidency } from '../../compliance/residency/index.js';
+import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
+import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 const SYMBOL = { add: '+', change: '~', remove: '-' } as const;
 
@@ -47,10 +50,11 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         await checkRowTransforms(platform, project);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
-        out.result({ registryVersion: current?.version ?? null, changes, rematerialize: rematerialize(changes) }, () =>
-          changes.length === 0
-            ? 'No changes. The registry matches sluice.config.ts.'
-            : [...changes.flatMap(describeChange), '', summary(changes)].join('\n'),
+        const principal = await cliPrincipal(platform);
+        const transfers = await enforceResidency(platform.metadata.audit, platform.now(), project, { actor: principal.name, origin: principal.origin, during: 'plan', recordTransfers: false });
+        const transferLines = transfers.map((t) => `  transfer allowed by ${t.transfer!.name}: ${t.path}`);
+        out.result({ registryVersion: current?.version ?? null, changes, rematerialize: rematerialize(changes), transfers: transfers.map((t) => ({ path: t.path, transfer: t.transfer!.name })) }, () =>
+          [changes.length === 0 ? 'No changes. The registry matches sluice.config.ts.' : [...changes.flatMap(describeChange), '', summary(changes)].join('\n'), ...transferLines].join('\n'),
         );
       }),
     );
@@ -59,26 +63,33 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
     .command('apply')
     .description('record sluice.config.ts as a new registry version')
     .action(() =>
-      run.withPlatform(async ({ platform, out, projectDir }) => {
+      run.withPlatform(audited({ action: 'apply', target: 'registry' }, async ({ platform, out, projectDir }) => {
+        const principal = await cliPrincipal(platform);
+        const who = { actor: principal.name, origin: principal.origin };
+        await authorizeCli(platform, principal, 'admin', 'apply');
         const project = await loadProject(projectDir);
         await checkTransforms(platform, project);
         await checkRowTransforms(platform, project);
         const current = await platform.metadata.latestRegistry();
         const changes = planChanges(current?.project, project);
+        const transfers = await enforceResidency(platform.metadata.audit, platform.now(), project, { ...who, during: 'apply', recordTransfers: false });
         assertApplicable(changes);
         if (changes.length === 0 && current) {
           out.result({ registryVersion: current.version, changes, rematerialize: [] }, () => `No changes. Registry stays at version ${current.version}.`);
-          return;
+          return { project: project.name, registryVersion: current.version, changes: 0 };
         }
         const applied = await platform.metadata.recordRegistry(project);
+        await auditTransfers(platform.metadata.audit, platform.now(), transfers, { ...who, during: 'apply' });
         const views = rematerialize(changes);
-        out.result({ registryVersion: applied.version, changes, rematerialize: views }, () =>
+        out.result({ registryVersion: applied.version, changes, rematerialize: views, transfers: transfers.map((t) => ({ path: t.path, transfer: t.transfer!.name })) }, () =>
           [
             ...changes.flatMap(describeChange), '', `Applied: registry version ${applied.version}.`,
+            ...transfers.map((t) => `Transfer recorded in the audit trail (${t.transfer!.name}): ${t.path}`),
             ...(views.length > 0 ? [`Run "sluice materialize --views ${views.join(',')}": until then new views and new or changed features are null (NOT_MATERIALIZED), and a changed view's previous table keeps serving the features it has.`] : []),
           ].join('\n'),
         );
-      }),
+        return { project: project.name, registryVersion: applied.version, projectHash: project.hash, changes: changes.map((c) => `${c.action} ${c.kind} ${c.name}`) };
+      })),
     );
 }
 

@@ -4,6 +4,7 @@ import { dropBatch, releaseBatch } from '../../quality/quarantine.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
 import { table } from '../output.js';
+import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 
 /** Who resolves a quarantined batch: `--by`, else `SLUICE_USER`, else the OS user. */
@@ -56,13 +57,14 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
     .option('--by <name>', 'who releases it (default: SLUICE_USER or the OS user)')
     .description('commit a held batch as if its checks had passed (the normal, idempotent commit)')
     .action((id: string, options: { by?: string }) =>
-      run.withPlatform(async ({ platform, out }) => {
+      run.withPlatform(audited({ action: 'quarantine.release', target: `quarantine:${id}` }, async ({ platform, out }) => {
         const { batch, snapshot, committed } = await releaseBatch(platform, batchId(id), actor(options.by));
         out.result({ batch, snapshot: snapshot.id, committed }, () =>
           committed
             ? `released quarantined batch ${batch.id}: ${batch.rows} rows committed to "${batch.dataset}" as snapshot ${snapshot.id} (by ${batch.resolvedBy})`
             : `quarantined batch ${batch.id} is released: its rows are in snapshot ${snapshot.id} of "${batch.dataset}"; nothing was committed again`);
-      }),
+        return { batch: batch.id, dataset: batch.dataset, rows: batch.rows, snapshot: snapshot.id, committed, by: batch.resolvedBy };
+      })),
     );
   quarantine
     .command('drop')
@@ -70,9 +72,10 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
     .option('--by <name>', 'who drops it (default: SLUICE_USER or the OS user)')
     .description('delete a held batch; nothing reaches the lake')
     .action((id: string, options: { by?: string }) =>
-      run.withPlatform(async ({ platform, out }) => {
+      run.withPlatform(audited({ action: 'quarantine.drop', target: `quarantine:${id}` }, async ({ platform, out }) => {
         const batch = await dropBatch(platform, batchId(id), actor(options.by));
         out.result({ batch }, () => `dropped quarantined batch ${batch.id} of "${batch.dataset}" (${batch.rows} rows, by ${batch.resolvedBy})`);
-      }),
+        return { batch: batch.id, dataset: batch.dataset, rows: batch.rows, by: batch.resolvedBy };
+      })),
     );
 }

@@ -6,6 +6,7 @@ import type { Platform } from '../../platform.js';
 import { parseDuration, toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
 import { table } from '../output.js';
+import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 
 /** One listing: JSON rows, and the columns of its human table. */
@@ -137,7 +138,7 @@ export function registerRegistryCommands(program: Command, run: CommandContext):
     .option('--min-age <duration>', 'keep unreferenced lake files younger than this (e.g. 10m); 0 for none', '1m')
     .description('remove lake files no snapshot references, staged files of crashed ingests and temporary files of dead dataset builds')
     .action((options: { dryRun?: boolean; minAge: string }) =>
-      run.withPlatform(async ({ platform, out }) => {
+      run.withPlatform(audited({ action: 'gc', target: 'lake' }, async ({ platform, out }) => {
         const dryRun = options.dryRun === true;
         const minAgeMs = options.minAge.trim() === '0' ? 0 : parseDuration(options.minAge);
         if (minAgeMs === undefined) throw new UsageError(`--min-age takes a duration such as 10m or 1h (or 0), not "${options.minAge}"`);
@@ -148,6 +149,7 @@ export function registerRegistryCommands(program: Command, run: CommandContext):
           [table(['kind', 'files', 'bytes'], reports.map((r) => [r.kind, r.files.length, formatBytes(r.bytes)])), '',
             `${dryRun ? 'would free' : 'freed'} ${formatBytes(bytes)} in ${files} file(s)`].join('\n'),
         );
-      }),
+        return { dryRun, files, bytes, kinds: reports.map((r) => ({ kind: r.kind, files: r.files.length, bytes: r.bytes })) };
+      })),
     );
 }

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { operatorPrincipal } from '../../compliance/retention/operator-principal.js';
+import { accessPolicy, authorize } from '../../compliance/access/authorize.js';
+import { cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { PolicyError } from '../../errors.js';
 import { runRetention, type RetentionReport } from '../../compliance/retention/run-retention.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
@@ -31,7 +33,14 @@ export function registerRetentionCommands(program: Command, run: CommandContext)
       run.withPlatform(async ({ platform, out }) => {
         if (options.datasets !== 'flag' && options.datasets !== 'rewrite') throw new UsageError(`--datasets "${options.datasets}" is not a policy; use flag or rewrite`);
         const project = await platform.project();
-        const report = await runRetention(platform, project, { principal: operatorPrincipal(), dryRun: options.dryRun === true, datasets: options.datasets });
+        const principal = await cliPrincipal(platform);
+        // The admin right `retention` (a deny for the local operator wins); a refusal is audited.
+        const decision = authorize(accessPolicy(project), principal, 'admin', 'retention');
+        if (!decision.allowed) {
+          await platform.metadata.audit.append({ actor: principal.name, action: 'admin.retention', target: 'route:cli retention run', outcome: 'denied', origin: principal.origin, details: { reason: decision.reason } }, platform.now());
+          throw new PolicyError('POLICY_DENIED', decision.reason);
+        }
+        const report = await runRetention(platform, project, { principal, dryRun: options.dryRun === true, datasets: options.datasets });
         out.result({ ...report, at: toIso(report.at) }, () => describe(report));
       }),
     );

@@ -9,6 +9,13 @@ import { startRealTime, untilSignal } from './real-time.js';
 import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 import { startScheduler } from './orchestration-commands.js';
+import { isLoopbackHost, servingAccess } from '../../compliance/access/open-serving.js';
+
+const ACCESS_NOTICE = {
+  'auth': 'auth is on: every route but /health needs "Authorization: Bearer <key>" (sluice keys list)',
+  'open-loopback': 'auth is off: no keys or access rules; listening on loopback only',
+  'insecure-open': 'warning: auth is off and this server is reachable beyond this machine (--insecure-open): anyone who can connect reads features and pushes events',
+} as const;
 
 interface ServeOptions {
   port: number;
@@ -17,6 +24,7 @@ interface ServeOptions {
   maxEntities: number;
   scheduler: boolean;
   servingLogRate: number;
+  insecureOpen?: boolean;
 }
 
 /**
@@ -33,6 +41,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .option('--max-entities <n>', 'entities one request may ask for', integerIn(1, 10_000_000), DEFAULT_MAX_ENTITIES)
     .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some)")
     .option('--serving-log-rate <rate>', 'share of entity keys whose requests are logged for drift and skew (0 to 1), for services that declare no log.sampleRate', rate, 0)
+    .option('--insecure-open', 'serve without authentication on a non-loopback host when no key or access rule exists (anyone who can reach it reads and pushes)')
     .description('serve online features over HTTP')
     .action((options: ServeOptions) =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
@@ -41,12 +50,14 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         // Request views' functions come from sluice.config.ts: refuse to start when they are not the applied ones.
         const applied = await platform.metadata.latestRegistry();
         if (applied) await platform.requestFunctions(applied.project);
+        const access = await servingAccess(platform.metadata.keys, applied?.project, options.host, options.insecureOpen === true);
         const metrics = new SluiceMetrics();
         const realTime = await startRealTime(platform, (level, message) => logger[level](message), metrics);
         const app = await createServer(platform, {
           metrics,
           logger, maxEntitiesPerRequest: options.maxEntities, servingLogRate: options.servingLogRate,
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
+          ...(access.mode === 'insecure-open' ? {} : { requireAuth: !isLoopbackHost(options.host) }),
         });
         const monitoring = startMonitoring(platform, { log: (level, message) => logger[level](message), metrics });
         let address: string;
@@ -60,7 +71,8 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
         const scheduler = options.scheduler && (applied?.project.schedules ?? []).length > 0 ? await startScheduler(platform, projectDir, (level, message) => logger[level](message)) : undefined;
         const signalled = untilSignal();
-        out.result({ listening: address }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
+        logger[access.mode === 'insecure-open' ? 'warn' : 'info'](ACCESS_NOTICE[access.mode]);
+        out.result({ listening: address, auth: access.mode }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
         await signalled;
         await monitoring.stop();
         await scheduler?.stop();

@@ -5,6 +5,7 @@ import { applySnapshotOnline, type SnapshotApplied } from '../../streaming/apply
 import { UsageError } from '../exit.js';
 import { durationMs } from '../options.js';
 import { table } from '../output.js';
+import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 
 type RunOutcome = TransformRunResult & { readonly online?: SnapshotApplied };
@@ -33,7 +34,7 @@ export function registerTransformCommands(program: Command, run: CommandContext)
     .option('--no-online', 'do not apply appended rows to the online tables (they then say STALE until materialized)')
     .description('compute transforms from the current snapshots of their inputs and commit each as a new snapshot of its table')
     .action((names: string[], options: { all?: boolean; online: boolean; timeout?: number }) =>
-      run.withPlatform(async ({ platform, out }) => {
+      run.withPlatform(audited({ action: 'transform.run', target: options.all ? 'transforms:all' : `transforms:${names.join(',') || 'none'}` }, async ({ platform, out }) => {
         if ((options.all === true) === names.length > 0) throw new UsageError('give transform names or --all, not both and not neither');
         const project = await platform.project();
         for (const name of names) findTransform(project, name);
@@ -57,6 +58,7 @@ export function registerTransformCommands(program: Command, run: CommandContext)
             ? 'No transforms in the registry.'
             : [...results.map(describeRun), '', table(['transform', 'mode', 'rows', 'snapshot'], results.map((r) => [r.transform, r.skipped ? 'up to date' : r.mode, r.rows, r.snapshot]))].join('\n'),
         );
-      }),
+        return { runs: results.map((r) => ({ transform: r.transform, mode: r.skipped ? 'up to date' : r.mode, rows: r.rows, snapshot: r.snapshot })) };
+      })),
     );
 }

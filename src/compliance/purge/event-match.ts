@@ -1,5 +1,7 @@
 import { entityKey, int64KeyPart, type Project, type Source } from '../../definitions/index.js';
 import { entityColumnsIn, entityKeyParts } from './match-sql.js';
+import type { SluiceContext } from '../../context.js';
+import type { StorePurge } from './purge-types.js';
 import type { PurgeMatch } from './purge-types.js';
 
 /** A row as JSON text (a streamed event, a dead-lettered raw row) and when it was acknowledged. */
@@ -43,4 +45,29 @@ export function textMatch(project: Project, source: Source, match: PurgeMatch): 
     },
     raw: (text) => parts.some((p) => p.every((part) => text.includes(part))),
   };
+}
+
+/**
+ * Removes the events `match` selects from the durable log of a streamed source, through the log's
+ * one removal (`EventLog.removeEvents`): accepted events by their content, rejected ones by their
+ * raw text (a cutoff keeps rejected events: they reach the dead-letter store, purged by time). A
+ * dry run reads the entries and counts.
+ */
+export async function purgeLog(ctx: SluiceContext, source: string, match: TextMatch, dryRun: boolean): Promise<StorePurge> {
+  const log = await ctx.log();
+  const drop = (text: string, rejected: boolean): boolean => (rejected ? match.raw(text, Number.POSITIVE_INFINITY) : match.event(text, 0));
+  if (!dryRun) {
+    const { events, bytes } = await log.removeEvents(source, drop);
+    return { store: `log:${source}`, rows: events, bytes, filesRewritten: [] };
+  }
+  let rows = 0;
+  let bytes = 0;
+  for (const entry of log.read(source, 0, Number.MAX_SAFE_INTEGER)) {
+    for (const [text, rejected] of [...entry.events.map((e) => [e, false] as const), ...entry.rejected.map((r) => [r.raw, true] as const)]) {
+      if (!drop(text, rejected)) continue;
+      rows++;
+      bytes += Buffer.byteLength(text);
+    }
+  }
+  return { store: `log:${source}`, rows, bytes, filesRewritten: [] };
 }

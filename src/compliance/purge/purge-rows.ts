@@ -11,7 +11,7 @@ import { purgeOnline } from './purge-online.js';
 import { purgeDatasets } from './purge-datasets.js';
 import { purgeQuarantine } from './purge-quarantine.js';
 import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
-import { textMatch } from './event-match.js';
+import { purgeLog, textMatch } from './event-match.js';
 import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
 
 /** A source and every transform table derived from it (directly or through other transforms), source first. */
@@ -90,8 +90,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
         const predicate = matchSql(project, table, match);
         if (predicate !== undefined) stores.push(await purgeQuarantine(ctx, table.name, predicate, dryRun));
         if (table.kind !== 'stream' && table.kind !== 'cdc') continue;
-        const text = textMatch(project, table, match);
-        stores.push({ store: `log:${table.name}`, ...(await (await ctx.log()).purge(table.name, { event: text.event, rejected: text.raw }, dryRun)), filesRewritten: [] });
+        stores.push(await purgeLog(ctx, table.name, textMatch(project, table, match), dryRun));
       }
       for (const table of tables) {
         const parts = match.kind === 'keys' ? project.entities.find((e) => e.name === match.entity)?.joinKeys.length ?? 1 : 1;

@@ -1,7 +1,7 @@
 import type { SluiceContext } from '../../context.js';
 import type { Project } from '../../definitions/index.js';
 import { NotFoundError } from '../../errors.js';
-import { ident, literal, literalList } from '../../storage/engine/sql-engine.js';
+import { ident, literal, literalList, readPath } from '../../storage/engine/sql-engine.js';
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
 import { servingLogFiles } from '../serving-log/read-serving-log.js';
 import { UNNAMED_SERVICE } from '../serving-log/served-row.js';
@@ -52,7 +52,7 @@ export async function datasetProfile(ctx: SluiceContext, dataset: DatasetRecord)
   const cached = await ctx.metadata.drift.profile(key);
   if (cached) return cached.profile as Profile;
   const engine = await ctx.engine();
-  const relation = `${READERS[dataset.format] ?? 'read_parquet'}(${literal(dataset.path)})`;
+  const relation = `${READERS[dataset.format] ?? 'read_parquet'}(${readPath(dataset.path)})`;
   const profile = await profileRelation(engine, relation, await profiledColumns(engine, relation, dataset.features));
   await ctx.metadata.drift.saveProfile(key, profile, ctx.now());
   return profile;

@@ -1,6 +1,6 @@
 import type { SluiceContext } from '../../context.js';
 import { DEFAULT_DRIFT, type Project } from '../../definitions/index.js';
-import { literalList } from '../../storage/engine/sql-engine.js';
+import { readPathList } from '../../storage/engine/sql-engine.js';
 import type { Profile } from './column-profile.js';
 import { profiledColumns, profileRelation } from './profile-sql.js';
 import { compareProfiles, reportDrift, type DriftComparison } from './report-drift.js';
@@ -69,7 +69,7 @@ async function compareBatch(ctx: SluiceContext, project: Project, source: string
   const schema = project.sources.find((s) => s.name === source)?.schema ?? {};
   const skip = identifierColumns(project, source);
   const engine = await ctx.engine();
-  const relation = `read_parquet(${literalList(added)}, union_by_name = true)`;
+  const relation = `read_parquet(${readPathList(added)}, union_by_name = true)`;
   const columns = await profiledColumns(engine, relation, Object.keys(schema).filter((c) => !skip.has(c)));
   const profile = await profileRelation(engine, relation, columns);
   await ctx.metadata.drift.saveProfile(key, { snapshot: snapshot.id, profile } satisfies StoredBatch, ctx.now());

@@ -7,6 +7,7 @@ import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { streamStatus, type StreamSourceStatus } from '../../streaming/stream-status.js';
 import { toIso } from '../../time/index.js';
 import type { FreshnessStatus } from '../freshness-status.js';
+import { reportErasureStatus } from '../../compliance/erasure/erasure-status.js';
 import { reportFreshness } from './report-freshness.js';
 
 /** A firing condition as `sluice status` shows it (times in ISO-8601 UTC). */
@@ -80,6 +81,8 @@ const conditionRow = (c: Condition): ConditionStatus => ({
  */
 export async function healthStatus(ctx: SluiceContext, project: Project, options: { runs?: number } = {}): Promise<HealthStatus> {
   const freshness = await reportFreshness(ctx, project);
+  // Erasure requests past their one-month deadline fire `erasure_overdue` (GDPR Art. 12(3)).
+  await reportErasureStatus(ctx);
   const [firing, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);
   const streams = project.sources.some(isStreamed) ? await streamStatus(project, await ctx.log(), await ctx.online(), ctx.now()) : [];
   const conditions = firing.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1)).map(conditionRow);

@@ -1,6 +1,7 @@
 import type { SluiceContext } from '../../context.js';
 import { startAlertDispatcher, startPeriodic, type AlertDispatcherOptions } from '../alerts/index.js';
 import type { SluiceMetrics } from '../metrics.js';
+import { reportErasureStatus } from '../../compliance/erasure/erasure-status.js';
 import { reportFreshness } from './report-freshness.js';
 
 export interface MonitoringOptions {
@@ -34,6 +35,7 @@ export function startMonitoring(ctx: SluiceContext, options: MonitoringOptions):
   const freshness = startPeriodic('freshness monitor', options.freshnessIntervalMs ?? 5_000, async () => {
     const applied = await ctx.metadata.latestRegistry();
     if (applied) await reportFreshness(ctx, applied.project);
+    await reportErasureStatus(ctx);
   }, options.log);
   const alerts = startAlertDispatcher(ctx.metadata, {
     ...options.alerts, intervalMs: options.alertIntervalMs ?? 1_000, log: options.log,

@@ -12,6 +12,7 @@ import { checkTransformSql } from './sandbox-sql.js';
 import { checkBatch, verdictStats, type BatchVerdict } from '../../quality/run-checks.js';
 import { enforceVerdict } from '../../quality/quarantine.js';
 import { transformsBehind, transformTableState } from './transform-freshness.js';
+import { dropErasedRows } from '../../compliance/erasure/erased-rows.js';
 import { checkResultSchema, createInputViews, describeQuery } from './transform-schema.js';
 
 /** What a transform run needs besides the stores: an engine of its own, sandboxed to the files it reads and writes. */
@@ -176,7 +177,7 @@ async function compute(ctx: TransformContext, project: Project, transform: Trans
   // order that varies between runs, and a run must give the same table from the same snapshots.
   const engine = await ctx.newEngine(1, { sandbox: { allowedPaths: [...[...files.values()].flat(), staged] } });
   try {
-    return await withTimeLimit(engine, transform, timeoutMs, () => computeOn(ctx, engine, sources, transform, files, staged), signal);
+    return await withTimeLimit(engine, transform, timeoutMs, () => computeOn(ctx, engine, sources, transform, files, staged, project), signal);
   } finally {
     await engine.close();
   }
@@ -189,7 +190,7 @@ interface Computed {
   readonly verdict?: BatchVerdict;
 }
 
-async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: ReadonlyMap<string, Source>, transform: Transform, files: ReadonlyMap<string, readonly string[]>, staged: string): Promise<Computed> {
+async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: ReadonlyMap<string, Source>, transform: Transform, files: ReadonlyMap<string, readonly string[]>, staged: string, project: Project): Promise<Computed> {
   const sql = await checkTransformSql(engine, transform);
   await createInputViews(engine, transform, sources, files);
   const described = await describeOrFail(engine, transform, sql);
@@ -198,6 +199,8 @@ async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: Read
     if (!isSluiceError(error) || error.code !== 'ADAPTER_FAILED') throw error;
     throw new UserCodeError(`transform "${transform.name}": its SQL failed over its inputs (nothing was committed): ${error.message.replace(/^DuckDB: /, '')}`, error);
   });
+  // A result row of an erased subject is not written, however the query derived it.
+  await dropErasedRows(engine, RESULT, project, sources.get(transform.name)!, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
   const rows = await checkResultRows(engine, transform);
   // The result's checks, before anything is written: a blocked result is staged for the quarantine, not the lake.
   const verdict = await checkBatch(engine, sources.get(transform.name)!, `SELECT * FROM ${RESULT}`, { now: ctx.now(), observedColumns: Object.fromEntries(described.map((c) => [c.name, c.type])) });

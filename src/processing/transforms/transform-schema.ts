@@ -2,7 +2,7 @@ import type { ScalarType, Schema, Source, Transform } from '../../definitions/in
 import { didYouMean } from '../../definitions/index.js';
 import { DefinitionError } from '../../errors.js';
 import { STORAGE_TYPE, storageType } from '../../ingest/validate-sql.js';
-import { ident, literalList, type SqlEngine } from '../../storage/engine/sql-engine.js';
+import { ident, type SqlEngine, readPathList } from '../../storage/engine/sql-engine.js';
 
 /** The DuckDB result types a declared type accepts: the exact storage type, or one that converts to it without loss. */
 const ACCEPTED: Record<ScalarType, readonly string[]> = {
@@ -23,7 +23,7 @@ export function inputRelationSql(source: Source, files: readonly string[]): stri
   const columns = Object.keys(source.schema).map(ident).join(', ');
   const typed = Object.entries(source.schema).map(([c, type]) => `NULL::${storageType(type)} AS ${ident(c)}`).join(', ');
   if (files.length === 0) return `SELECT ${typed} WHERE FALSE`;
-  return `SELECT ${columns} FROM (SELECT * FROM read_parquet(${literalList(files)}, union_by_name = true) UNION ALL BY NAME SELECT ${typed} WHERE FALSE)`;
+  return `SELECT ${columns} FROM (SELECT * FROM read_parquet(${readPathList(files)}, union_by_name = true) UNION ALL BY NAME SELECT ${typed} WHERE FALSE)`;
 }
 
 /** The result columns of a query, as DuckDB binds it (without running it). */

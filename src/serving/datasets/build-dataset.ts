@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
 import { contentHash, didYouMean, featureColumn, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
+import { checkDatasetResidency, type DatasetResidency } from '../../compliance/residency/dataset-residency.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { fileSha256 } from '../../ingest/file-hash.js';
@@ -50,6 +51,8 @@ export interface BuildDatasetOptions {
   readonly model?: string;
   /** Called as the stages (the spine, each view, the output) complete. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** The output's region and who builds it, for the residency check (see `checkDatasetResidency`). */
+  readonly residency?: DatasetResidency;
 }
 
 /** What the manifest beside a dataset records. Same inputs, same `datasetId`. */
@@ -172,6 +175,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
+  await checkDatasetResidency(ctx, project, options);
   // One snapshot per source for the whole build, read before any work starts.
   const pinned = await pinSnapshots(ctx.metadata, resolved.byView.map((v) => v.view.source), options.snapshots);
   const snapshots = Object.fromEntries([...pinned].map(([source, snapshot]) => [source, snapshot?.id ?? null]));

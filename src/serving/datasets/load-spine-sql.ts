@@ -1,5 +1,5 @@
 import { entityKeySql, int64KeyPartSql, type ColumnType } from '../../definitions/index.js';
-import { ident, literal } from '../../storage/engine/sql-engine.js';
+import { ident, readPath } from '../../storage/engine/sql-engine.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
 import { parseTimestampOrEpochSql, type EpochUnit } from '../../time/index.js';
 
@@ -15,7 +15,7 @@ export const SPINE_ROW = '_sluice_row';
  * re-typed as dates or timestamps), Parquet columns in their types.
  */
 export function spineReaderSql(path: string, format: InputFormat): string {
-  const p = literal(path);
+  const p = readPath(path);
   if (format === 'csv') return `read_csv(${p}, header = true, all_varchar = true)`;
   // An explicit, impossible format turns DuckDB's date and timestamp detection off.
   if (format === 'jsonl') return `read_json(${p}, format = 'newline_delimited', dateformat = '%d/%m/%Y!', timestampformat = '%d/%m/%Y!')`;

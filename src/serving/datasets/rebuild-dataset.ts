@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
 import type { FeatureRef, Project } from '../../definitions/index.js';
 import { featureColumn } from '../../definitions/index.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, NotFoundError, PolicyError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { fileSha256 } from '../../ingest/file-hash.js';
 import { buildDataset, type DatasetManifest } from './build-dataset.js';
@@ -71,6 +71,10 @@ function featureRefs(manifest: DatasetManifest, project: Project, path: string):
 export async function rebuildDataset(ctx: SluiceContext, project: Project, manifestPath: string, options: RebuildDatasetOptions = {}): Promise<DatasetManifest> {
   const manifest = await readManifest(manifestPath);
   const out = options.out ?? manifest.path;
+  // A manifest is a file anyone may hand over: it may name its own dataset (beside it) as the output, never another file, unless --out names it.
+  if (options.out === undefined && resolve(`${manifest.path}.manifest.json`) !== resolve(manifestPath)) {
+    throw new PolicyError('POLICY_DENIED', `manifest ${manifestPath} names ${manifest.path} as its dataset, which is not beside it (${manifest.path}.manifest.json); a rebuild writes only where you say: pass --out PATH`, { details: { manifest: manifestPath, path: manifest.path } });
+  }
   if (extname(out).toLowerCase() !== `.${manifest.format}`) {
     throw new ValidationError('VALIDATION_FAILED', `--out ${out}: dataset ${manifest.datasetId} is ${manifest.format}; use a .${manifest.format} path to rebuild the same dataset`);
   }

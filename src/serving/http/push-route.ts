@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { StreamProcessor } from '../../streaming/stream-processor.js';
 import { OverloadedError } from '../../streaming/stream-processor.js';
+import { utf8Text } from './utf8-json.js';
 
 /** Push batches may be larger than feature requests. */
 const PUSH_BODY_LIMIT = 32 * 1024 * 1024;
@@ -19,8 +20,15 @@ const PUSH_BODY_LIMIT = 32 * 1024 * 1024;
 export async function registerPushRoute(app: FastifyInstance, processor: StreamProcessor, describe?: () => unknown): Promise<void> {
   if (describe) app.get('/v1/streams', async () => describe());
   await app.register(async (scope) => {
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: PUSH_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    // Only JSON: another type's parser (text/plain) would decode the body without the UTF-8 check.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: PUSH_BODY_LIMIT }, (_request, body: Buffer, done) => {
+      try {
+        done(null, utf8Text(body));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
     scope.post<{ Params: { source: string }; Body: string }>('/v1/push/:source', { bodyLimit: PUSH_BODY_LIMIT }, async (request, reply) => {
       try {
         return await processor.append(request.params.source, { body: typeof request.body === 'string' ? request.body : '' }, 'push');

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Project, RequestFunctions } from '../../definitions/index.js';
 import { isSluiceError, ValidationError } from '../../errors.js';
@@ -16,6 +15,7 @@ import { skewMetrics } from '../../observability/skew/skew-metrics.js';
 import { ERROR_STATUS } from './error-status.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
 import { registerPushRoute } from './push-route.js';
+import { registerEraseRoute } from './erase-route.js';
 import type { StreamProcessor } from '../../streaming/stream-processor.js';
 import { createLogger, type Logger, type LogLevel } from '../../observability/log.js';
 import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observability/tracing.js';
@@ -23,6 +23,10 @@ import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
 import { answerJson } from './answer-json.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
+import { registerUtf8JsonParser } from './utf8-json.js';
+import { requestId } from './request-id.js';
+import { registerAccessControl } from '../../compliance/access/http-access.js';
+import { auditBuffer } from '../../compliance/access/audit-buffer.js';
 
 export { LOG_LEVELS, type LogLevel } from '../../observability/log.js';
 
@@ -48,6 +52,10 @@ export interface ServerOptions {
   readonly servingLogRate?: number;
   /** Rows the serving log buffers between flushes before it drops (and counts) them. Default 10,000. */
   readonly servingLogBuffer?: number;
+  /** Require API keys even when no key or access rule exists (a server not on loopback). Default false. */
+  readonly requireAuth?: boolean;
+  /** How long a verified key's record is trusted (the bound on revocation delay). Default 1 s. */
+  readonly keyCacheMs?: number;
 }
 
 export const DEFAULT_MAX_ENTITIES = 1_000;
@@ -85,13 +93,14 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     loggerInstance: (options.logger ?? createLogger({ level: options.logLevel ?? 'silent', ...(options.logStream ? { stream: options.logStream } : {}) })) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     logController: new AccessLog({ requestIdLogLabel: 'requestId' }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    genReqId: requestId,
     frameworkErrors: (error, _request, reply) => {
       void (reply as FastifyReply).status(400).send(errorBody('BAD_REQUEST', error.message));
     },
   });
   app.setReplySerializer((payload) => stringifyExact(payload));
+  registerUtf8JsonParser(app);
   const online = await platform.online();
   let registry: RegistryVersion | undefined = await platform.metadata.latestRegistry();
   // The latest snapshot per source, refreshed with the registry so requests never query SQLite.
@@ -101,6 +110,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   const served = { values: 0, stale: 0, errors: 0 };
   let polling = false;
   const poll = async () => {
+    await access.refresh();
     const next = await platform.metadata.latestRegistry();
     if (next && next.version !== registry?.version) registry = next;
     if (registry) latest = await latestSnapshots(platform.metadata, registry.project);
@@ -127,6 +137,12 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     }
     done();
   });
+  const audit = auditBuffer(platform.metadata.audit, { onError: (error) => app.log.error({ err: error }, 'audit commit failed; retrying at the next tick') });
+  app.addHook('onClose', async () => audit.close());
+  const access = await registerAccessControl(app, {
+    keys: platform.metadata.keys, audit, project: () => registry?.project, now: platform.now,
+    ...(options.requireAuth ? { requireAuth: true } : {}), ...(options.keyCacheMs === undefined ? {} : { keyCacheMs: options.keyCacheMs }),
+  });
   if (traced) {
     app.addHook('onResponse', (request, reply, done) => {
       endRequestSpan(spans.get(request), reply.statusCode);
@@ -146,7 +162,9 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       return reply.status(ERROR_STATUS[error.code] ?? 500).send(errorBody(error.code, error.message));
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.status(413).send(errorBody('REQUEST_TOO_LARGE', `the request body is larger than ${BODY_LIMIT / 1024 / 1024} MiB; send fewer entities per request (at most ${maxEntities})`));
+      const limit = request.routeOptions.bodyLimit ?? BODY_LIMIT;
+      const fewer = request.url.startsWith('/v1/push/') ? 'push fewer events per request' : `send fewer entities per request (at most ${maxEntities})`;
+      return reply.status(413).send(errorBody('REQUEST_TOO_LARGE', `the request body is larger than ${limit / 1024 / 1024} MiB; ${fewer}`));
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.status(error.statusCode).send(errorBody('BAD_REQUEST', error.message));
@@ -199,6 +217,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     // The label is a service of the registry or "features" (a feature list): clients cannot grow the label set.
     const service = body.service === undefined ? 'features' : registry?.project.featureServices.some((s) => s.name === body.service) ? body.service : 'unknown';
     const keys = Object.values(body.entities)[0];
+    access.checkRead(request, body, Array.isArray(keys) ? keys.length : 0);
     spans.get(request)?.setAttributes({ 'sluice.service': service, 'sluice.entity_count': Array.isArray(keys) ? keys.length : 0 });
     try {
       const response = await serveOnline(body, request.log);
@@ -234,6 +253,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     return response;
   };
   if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams);
+  registerEraseRoute(app, platform, project);
   return app;
 }
 

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { BIGINT, DOUBLE, DuckDBArrayVector, DuckDBDataChunk, DuckDBInstance, DuckDBListVector, FLOAT, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
 import { AdapterError, ConfigError } from '../../errors.js';
-import { literal, literalList, type AppendColumn, type EngineSandbox, type ColumnChunk, type SqlEngine } from './sql-engine.js';
+import { globEscaped, literal, literalList, type AppendColumn, type EngineSandbox, type ColumnChunk, type SqlEngine } from './sql-engine.js';
 
 function toPlain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
@@ -172,7 +172,9 @@ export async function duckDbEngine(config: DuckDbEngineConfig = {}): Promise<Sql
     await engine.run(`SET temp_directory = ${literal(config.tempDirectory)}`);
   }
   if (config.sandbox !== undefined) {
-    await engine.run(`SET allowed_paths = ${literalList(config.sandbox.allowedPaths)}; SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; SET enable_external_access = false; SET lock_configuration = true`);
+    // Readers are given each path glob-escaped (`readPath`): DuckDB checks that name, so it is allowed beside the path itself.
+    const allowed = [...new Set(config.sandbox.allowedPaths.flatMap((path) => [path, globEscaped(path)]))];
+    await engine.run(`SET allowed_paths = ${literalList(allowed)}; SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; SET enable_external_access = false; SET lock_configuration = true`);
   }
   return engine;
 }

@@ -67,3 +67,27 @@ export function literal(value: string): string {
 export function literalList(values: readonly string[]): string {
   return `[${values.map(literal).join(', ')}]`;
 }
+
+/**
+ * A file path for DuckDB's readers (`read_parquet`, `read_csv`, `read_json`), as a literal that
+ * names exactly that file. The readers take every path as a glob, so `*`, `?` and `[` in a path
+ * (a project in `/data/run[1]/`, a file named `a*.csv`) would read other files, or none; each is
+ * written as a one-character class (`[*]`, `[?]`, `[[]`). Not for paths DuckDB writes (`COPY ...
+ * TO`) or lists (`allowed_paths`): those are taken literally.
+ *
+ * @example
+ * readPath('/data/run[1]/a.parquet'); // "'/data/run[[]1]/a.parquet'"
+ */
+export function readPath(path: string): string {
+  return literal(globEscaped(path));
+}
+
+/** A path as a glob that matches only itself (see {@link readPath}); a sandbox allows a file under this name too. */
+export function globEscaped(path: string): string {
+  return path.replace(/[*?[]/g, (c) => `[${c}]`);
+}
+
+/** A SQL list of {@link readPath} literals, for a reader over several files. */
+export function readPathList(paths: readonly string[]): string {
+  return `[${paths.map(readPath).join(', ')}]`;
+}

@@ -6,12 +6,6 @@ export interface RejectedEvent {
   readonly reason: string;
 }
 
-/** Which events `EventLog.purge` removes: each sees the event's text and its entry's acknowledgement time. */
-export interface LogPurge {
-  readonly event: (text: string, ackTime: number) => boolean;
-  readonly rejected: (raw: string, ackTime: number) => boolean;
-}
-
 /** One durable batch of a source's events, as handed in by one push or one connector append. */
 export interface LogEntry {
   /** Per source, 1, 2, 3, ... in append order. */
@@ -73,12 +67,13 @@ export interface EventLog {
   recordLakeOffset(source: string, version: number, offset: number): Promise<void>;
   /** The last log offset held by lake snapshot `version` (or the newest recorded before it); 0 when none. */
   lakeOffset(source: string, version: number): number;
-  /**
-   * Physically removes the accepted and rejected events `select` picks from every entry of
-   * `source`, in one transaction; offsets, acknowledgement times and positions stay, so
-   * consumers' checkpoints keep their meaning. Returns the events removed and their bytes (of
-   * their text); with `dryRun`, counts and removes nothing.
-   */
-  purge(source: string, select: LogPurge, dryRun?: boolean): Promise<{ rows: number; bytes: number }>;
   close(): Promise<void>;
+  /**
+   * Physically removes events from every entry of a source in one transaction (accepted events
+   * and rejected ones, by their text): those `drop` selects. An entry keeps its offset, with the
+   * other events in order. Resolves how many events and bytes of text were removed.
+   */
+  removeEvents(source: string, drop: (text: string, rejected: boolean) => boolean): Promise<{ readonly events: number; readonly bytes: number }>;
+  /** Clears the bytes of removed entries and events from the store's files (see `scrubFreePages`). */
+  scrubFreed(): Promise<void>;
 }

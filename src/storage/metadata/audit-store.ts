@@ -36,11 +36,25 @@ export interface AuditRecord extends AuditEvent {
   readonly hash: string;
 }
 
+export interface AuditListFilter {
+  readonly fromSeq?: number;
+  readonly since?: number;
+  readonly limit?: number;
+  readonly action?: string;
+  readonly actor?: string;
+  readonly newestFirst?: boolean;
+}
+
 export interface AuditTrail {
   /** Appends one record at the chain's head, atomically (concurrent writers are serialized). */
   append(event: AuditEvent, at: number): Promise<AuditRecord>;
-  /** Records in chain order, from `fromSeq` (default 1) and/or `since` (epoch ms), at most `limit`. */
-  list(filter?: { readonly fromSeq?: number; readonly since?: number; readonly limit?: number }): Promise<AuditRecord[]>;
+  /** Appends several records in order, in one transaction (group commit): all of them or none. */
+  appendMany(entries: readonly { readonly event: AuditEvent; readonly at: number }[]): Promise<AuditRecord[]>;
+  /**
+   * Records in chain order (newest first with `newestFirst`), from `fromSeq` (default 1) and/or
+   * `since` (epoch ms), only those of `action` / `actor` when given, at most `limit`.
+   */
+  list(filter?: AuditListFilter): Promise<AuditRecord[]>;
   /** The newest record; undefined while the trail is empty. */
   head(): Promise<AuditRecord | undefined>;
 }

@@ -1,7 +1,9 @@
 import type { Project } from '../../definitions/index.js';
 import type { HealthStore } from './health-store.js';
 import type { AuditTrail } from './audit-store.js';
+import type { ErasureStore } from './erasure-store.js';
 import type { PurgeStore } from './purge-store.js';
+import type { KeyStore } from './key-store.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
 import type { QualityStore } from './quality-store.js';
@@ -259,8 +261,12 @@ export interface MetadataStore {
   readonly health: HealthStore;
   /** The append-only, hash-chained audit trail (see `AuditTrail`). */
   readonly audit: AuditTrail;
+  /** Right-to-erasure requests and the block list of erased subjects (see `ErasureStore`). */
+  readonly erasure: ErasureStore;
   /** Physical removal: snapshot file swaps with their rewrite records, dead letters (see `PurgeStore`). */
   readonly purge: PurgeStore;
+  /** API keys: principals, roles, salted hashes (see `KeyStore`). */
+  readonly keys: KeyStore;
   /** Run keys of scheduled, triggered and backfilled work, and scheduler cursors (see `ScheduleStore`). */
   readonly schedules: ScheduleStore;
 

@@ -96,4 +96,6 @@ export interface OnlineStore {
    */
   remove(view: string, select: OnlineRemoval, options?: { readonly dryRun?: boolean }): Promise<number>;
   close(): Promise<void>;
+  /** Clears the bytes of removed entries from the store's files, where they could linger (LMDB's free pages). */
+  scrubFreed(): Promise<void>;
 }

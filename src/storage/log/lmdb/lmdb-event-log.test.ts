@@ -15,21 +15,6 @@ afterEach(() => {
 });
 
 describe('LMDB event log', () => {
-  test('purge removes the selected accepted and rejected events of one source in place; offsets and other sources stay', async () => {
-    const log = lmdbEventLog({ path: fresh() });
-    await log.append('a', { ackTime: 10, origin: 'push', events: ['{"k":"c42"}', '{"k":"c1"}'], rejected: [{ index: 2, raw: '{"k":"c42","x":}', reason: 'bad' }] });
-    await log.append('a', { ackTime: 20, origin: 'push', events: ['{"k":"c42"}'], rejected: [] });
-    await log.append('b', { ackTime: 20, origin: 'push', events: ['{"k":"c42"}'], rejected: [] });
-    const select = { event: (text: string) => text.includes('c42'), rejected: (raw: string) => raw.includes('c42') };
-    expect(await log.purge('a', select, true)).toEqual({ rows: 3, bytes: 41 });
-    expect(log.read('a', 0, 10)[0]!.events.length).toBe(2);
-    expect(await log.purge('a', select)).toEqual({ rows: 3, bytes: 41 });
-    expect(log.read('a', 0, 10).map((e) => [e.offset, e.ackTime, e.events, e.rejected.length])).toEqual([[1, 10, ['{"k":"c1"}'], 0], [2, 20, [], 0]]);
-    expect(log.read('b', 0, 10)[0]!.events).toEqual(['{"k":"c42"}']);
-    expect(log.head('a')).toBe(2);
-    await log.close();
-  });
-
   test('appends get increasing offsets per source, concurrently too, and read back in order after reopening', async () => {
     const path = fresh();
     const log = lmdbEventLog({ path });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type Key } from 'lmdb';
+import { scrubFreePages } from '../../lmdb/scrub-free-pages.js';
 import type { EventLog, LogEntry } from '../event-log.js';
 
 export interface LmdbEventLogConfig {
@@ -138,22 +139,26 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       for (const { value } of db.getRange({ start: [LAKE, source, version], end: [LAKE, source, -1], reverse: true, limit: 1 })) return value as number;
       return 0;
     },
-    async purge(source, select, dryRun = false) {
-      let rows = 0;
+    async removeEvents(source, drop) {
+      let events = 0;
       let bytes = 0;
       await db.transaction(() => {
         for (const { key, value } of db.getRange({ start: [ENTRY, source, 0], end: [ENTRY, source, Number.MAX_SAFE_INTEGER] })) {
           const entry = value as StoredEntry;
-          const events = entry.events.filter((e) => !select.event(e, entry.ackTime));
-          const rejected = entry.rejected.filter((r) => !select.rejected(r.raw, entry.ackTime));
-          const gone = [...entry.events.filter((e) => !events.includes(e)), ...entry.rejected.filter((r) => !rejected.includes(r)).map((r) => `${r.raw}${r.reason}`)];
-          if (gone.length === 0) continue;
-          rows += gone.length;
-          bytes += gone.reduce((n, text) => n + Buffer.byteLength(text), 0);
-          if (!dryRun) db.put(key, { ...entry, events, rejected } satisfies StoredEntry);
+          const kept = entry.events.filter((text) => !drop(text, false));
+          const keptRejected = entry.rejected.filter((r) => !drop(r.raw, true));
+          const removed = entry.events.length - kept.length + entry.rejected.length - keptRejected.length;
+          if (removed === 0) continue;
+          events += removed;
+          bytes += [...entry.events, ...entry.rejected.map((r) => r.raw)].reduce((n, t) => n + Buffer.byteLength(t), 0)
+            - [...kept, ...keptRejected.map((r) => r.raw)].reduce((n, t) => n + Buffer.byteLength(t), 0);
+          void db.put(key, { ...entry, events: kept, rejected: keptRejected } satisfies StoredEntry);
         }
       });
-      return { rows, bytes };
+      return { events, bytes };
+    },
+    async scrubFreed() {
+      await scrubFreePages(db);
     },
     async close() {
       await db.close();

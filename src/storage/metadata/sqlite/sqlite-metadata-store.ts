@@ -8,7 +8,9 @@ import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
 import { AUDIT_SCHEMA, sqliteAudit } from './sqlite-audit.js';
+import { ERASURE_SCHEMA, sqliteErasure } from './sqlite-erasure.js';
 import { PURGE_SCHEMA, sqlitePurge } from './sqlite-purge.js';
+import { KEYS_SCHEMA, sqliteKeys } from './sqlite-keys.js';
 import { DRIFT_SCHEMA, sqliteDrift } from './sqlite-drift.js';
 import { QUALITY_SCHEMA, sqliteQuality } from './sqlite-quality.js';
 import { sqliteLeases } from './sqlite-leases.js';
@@ -40,7 +42,9 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec(`PRAGMA busy_timeout = ${Math.floor(config.busyTimeoutMs ?? 10_000)}`);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA + PURGE_SCHEMA));
+  // Deleted rows (an erased subject's dead letters, expired data) are zeroed, not left in free pages.
+  db.exec('PRAGMA secure_delete = ON');
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA + ERASURE_SCHEMA + PURGE_SCHEMA + KEYS_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -92,7 +96,9 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   return {
     health: sqliteHealth(db),
     audit: sqliteAudit(db),
+    erasure: sqliteErasure(db),
     purge: sqlitePurge(db),
+    keys: sqliteKeys(db),
     schedules: sqliteSchedules(db),
     drift: sqliteDrift(db),
     quality: sqliteQuality(db),

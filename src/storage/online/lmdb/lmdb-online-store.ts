@@ -5,6 +5,7 @@ import { open, type Database, type Key } from 'lmdb';
 import type { EntityState } from '../../../processing/entity-state.js';
 import type { OnlineGcReport, OnlineStore, TableProgress, ViewTableInfo } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
+import { scrubFreePages } from '../../lmdb/scrub-free-pages.js';
 import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
@@ -259,6 +260,9 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         }
         return removed;
       });
+    },
+    async scrubFreed() {
+      await scrubFreePages(db);
     },
     async close() {
       await db.close();

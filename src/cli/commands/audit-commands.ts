@@ -1,0 +1,185 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import type { Command } from 'commander';
+import { appendCheckpoint, CHECKPOINT_FORMAT, type AuditCheckpoint } from '../../compliance/audit/audit-checkpoint.js';
+import { exportAuditTrail, parseAuditExport } from '../../compliance/audit/audit-export.js';
+import { auditPublicKey, auditSigningKey } from '../../compliance/audit/audit-signing-key.js';
+import { auditedAction, type ActionEvidence, type AuditedActionSpec } from '../../compliance/audit/audited-action.js';
+import { chainVerifier, verifyAuditTrail, type AuditVerification } from '../../compliance/audit/verify-audit-chain.js';
+import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import type { Principal } from '../../compliance/principal.js';
+import type { Platform } from '../../platform.js';
+import { ValidationError } from '../../errors.js';
+import { toIso } from '../../time/index.js';
+import { EXIT_FAILURE, UsageError } from '../exit.js';
+import { integerIn, oneOf, resolveTime, timeOrAgo, type TimeOption } from '../options.js';
+import { table, type Output } from '../output.js';
+import type { CommandContext, RunArgs } from './command-context.js';
+
+/**
+ * Wraps a command's body so that it leaves one audit record under the CLI's principal (`cliPrincipal`:
+ * the key of `SLUICE_API_KEY`, else `cli:<os user>`), `succeeded` with the evidence the
+ * body returns or `failed` with the error code: the one call site each administrative command has.
+ *
+ * @example
+ * .action(() => run.withPlatform(audited({ action: 'gc', target: 'lake' }, async ({ platform }) => ({ files: 3 }))))
+ */
+export function audited(spec: AuditedActionSpec, body: (args: RunArgs) => Promise<ActionEvidence | void>): (args: RunArgs) => Promise<void> {
+  return async (args) => auditedAction(args.platform, await cliPrincipal(args.platform), spec, () => body(args));
+}
+
+/** The CLI's principal, authorized for the admin action `audit` (and that decision audited). */
+async function auditOperator(platform: Platform): Promise<Principal> {
+  const principal = await cliPrincipal(platform);
+  await authorizeCli(platform, principal, 'admin', 'audit');
+  return principal;
+}
+
+function readCheckpoint(file: string): AuditCheckpoint {
+  let value: Partial<AuditCheckpoint>;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8')) as Partial<AuditCheckpoint>;
+  } catch (cause) {
+    throw new ValidationError('VALIDATION_FAILED', `--checkpoint ${file} cannot be read as JSON (${(cause as Error).message}); give a file written by "sluice audit checkpoint --out FILE"`);
+  }
+  if (value.format !== CHECKPOINT_FORMAT || typeof value.seq !== 'number' || typeof value.hash !== 'string' || typeof value.signature !== 'string' || typeof value.keyId !== 'string' || typeof value.at !== 'number') {
+    throw new ValidationError('VALIDATION_FAILED', `--checkpoint ${file} is not a "${CHECKPOINT_FORMAT}" checkpoint; give a file written by "sluice audit checkpoint --out FILE"`);
+  }
+  return value as AuditCheckpoint;
+}
+
+/** Writes a file atomically: a temporary name, fsync, rename. */
+function writeAtomically(path: string, body: (write: (line: string) => void) => Promise<unknown>): Promise<unknown> {
+  const temporary = `${path}.tmp-${process.pid}`;
+  const fd = openSync(temporary, 'w', 0o600);
+  return body((line) => void writeSync(fd, `${line}\n`)).then((result) => {
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(temporary, path);
+    return result;
+  }, (error: unknown) => {
+    closeSync(fd);
+    throw error;
+  });
+}
+
+function report(out: Output, verification: AuditVerification, keySource: string): void {
+  const { problem, head, firstSeq, records, checkpoints, witness } = verification;
+  out.result({ ...verification, keySource }, () => {
+    if (problem) return `audit trail verification FAILED${problem.seq === undefined ? '' : ` at record ${problem.seq}`}: ${problem.reason}`;
+    if (!head) return 'audit trail verified: it is empty.';
+    return [
+      `audit trail verified: ${records} records (${firstSeq}..${head.seq}), head hash ${head.hash}`,
+      `${checkpoints} checkpoint(s) stored in the chain checked, signatures by ${keySource}`,
+      witness ? `the checkpoint signed at ${toIso(witness.at)} (record ${witness.seq}, key ${witness.keyId}) holds` : 'no witness checkpoint given (--checkpoint FILE): a truncated tail or a chain re-hashed from scratch would not be caught',
+    ].join('\n');
+  });
+  if (problem) process.exitCode = EXIT_FAILURE;
+}
+
+/** `audit verify|checkpoint|export|list|public-key`: the audit trail's evidence. */
+export function registerAuditCommands(program: Command, run: CommandContext): void {
+  const audit = program.command('audit').description('the tamper-evident audit trail: verify it, sign checkpoints, export and list records');
+  const keys = (value: string, previous: string[] = []) => [...previous, value];
+
+  audit
+    .command('verify')
+    .option('--checkpoint <file>', 'a checkpoint kept elsewhere (sluice audit checkpoint --out FILE): the chain must still hold it')
+    .option('--public-key <file>', "a public key trusted to sign checkpoints (repeat for keys used before a rotation); default this installation's", keys)
+    .option('--export <file>', 'verify a file written by "sluice audit export" (offline: no project needed) instead of the metadata store')
+    .description('check every record hash, link and seq, the checkpoints stored in the chain and a witness checkpoint; names the first bad record, exits 1 on failure')
+    .action((options: { checkpoint?: string; publicKey?: string[]; export?: string }) => {
+      const trustedFiles = () => (options.publicKey ?? []).map((f) => auditPublicKey(readFileSync(f, 'utf8'), f));
+      if (options.export !== undefined) {
+        const file = options.export;
+        return run.withOutput(async (out) => {
+          if (options.checkpoint !== undefined) throw new UsageError('--export verifies against the checkpoint the export ends with; give --checkpoint only when verifying the metadata store');
+          const exported = parseAuditExport(readFileSync(file, 'utf8'), file);
+          const given = trustedFiles();
+          const verifier = chainVerifier({ publicKeys: given.length > 0 ? given : [auditPublicKey(exported.header.publicKey, `the public key in ${file}`)], witness: exported.checkpoint, partial: true });
+          for (const r of exported.records) if (!verifier.add(r)) break;
+          report(out, verifier.finish(), given.length > 0 ? options.publicKey!.join(', ') : `the key in the export (${exported.header.keyId}; pass --public-key FILE to trust a key kept apart)`);
+        });
+      }
+      return run.withPlatform(async ({ platform, out }) => {
+        const operator = await auditOperator(platform);
+        const given = trustedFiles();
+        const verification = await verifyAuditTrail(platform.metadata.audit, {
+          publicKeys: given.length > 0 ? given : [auditSigningKey(platform.dataDir).publicKey],
+          ...(options.checkpoint === undefined ? {} : { witness: readCheckpoint(options.checkpoint) }),
+        });
+        await platform.metadata.audit.append({
+          actor: operator.name, origin: operator.origin, action: 'audit.verify', target: 'audit', outcome: verification.ok ? 'succeeded' : 'failed',
+          details: { records: verification.records, head: verification.head?.seq ?? null, witness: verification.witness?.seq ?? null, problemSeq: verification.problem?.seq ?? null },
+        }, platform.now());
+        report(out, verification, given.length > 0 ? options.publicKey!.join(', ') : `this installation's key (${auditSigningKey(platform.dataDir).keyId})`);
+      });
+    });
+
+  audit
+    .command('checkpoint')
+    .option('--out <file>', 'also write the signed checkpoint (JSON) here, to keep elsewhere as a witness')
+    .description('sign the chain head (Ed25519) and store the checkpoint in the chain; prints it')
+    .action((options: { out?: string }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const operator = await auditOperator(platform);
+        const made = await appendCheckpoint(platform.metadata.audit, auditSigningKey(platform.dataDir), platform.now(), { actor: operator.name, origin: operator.origin, reason: 'manual' });
+        if (!made) throw new ValidationError('VALIDATION_FAILED', 'the audit trail is empty: there is no head to checkpoint yet');
+        const text = JSON.stringify(made.checkpoint, null, 2);
+        if (options.out !== undefined) await writeAtomically(options.out, async (write) => write(text));
+        out.result(made.checkpoint, () => options.out === undefined ? text : `checkpoint of record ${made.checkpoint.seq} (hash ${made.checkpoint.hash}) signed with key ${made.checkpoint.keyId} -> ${options.out}`);
+      }),
+    );
+
+  audit
+    .command('public-key')
+    .option('--out <file>', 'write it to this file')
+    .description("this installation's public key (PEM), to verify checkpoints and exports with --public-key")
+    .action((options: { out?: string }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const key = auditSigningKey(platform.dataDir);
+        if (options.out !== undefined) writeFileSync(options.out, key.publicKeyPem);
+        out.result({ keyId: key.keyId, publicKey: key.publicKeyPem }, () => (options.out === undefined ? key.publicKeyPem.trimEnd() : `public key ${key.keyId} -> ${options.out}`));
+      }),
+    );
+
+  audit
+    .command('export')
+    .requiredOption('--since <time>', 'from this time: ISO-8601 (2026-03-01T00:00:00Z) or a duration ago (30d)', timeOrAgo)
+    .option('--format <format>', 'output format: jsonl (one JSON document a line)', oneOf(['jsonl']), 'jsonl')
+    .option('--out <file>', 'write to this file (default: standard output)')
+    .description('write the records since a time, with their hashes and a fresh signed checkpoint, as JSON lines that verify offline')
+    .action((options: { since: TimeOption; out?: string }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        const operator = await auditOperator(platform);
+        const now = platform.now();
+        const request = { since: resolveTime(options.since, now), at: now, request: { actor: operator.name, origin: operator.origin, reason: 'export' } };
+        const key = auditSigningKey(platform.dataDir);
+        if (options.out === undefined) {
+          await exportAuditTrail(platform.metadata.audit, key, request, (line) => void process.stdout.write(`${line}\n`));
+          return;
+        }
+        const written = await writeAtomically(options.out, (write) => exportAuditTrail(platform.metadata.audit, key, request, write));
+        out.result({ file: options.out, records: written }, () => `exported ${String(written)} audit records since ${toIso(request.since)}, ending with a checkpoint signed by key ${key.keyId} -> ${options.out}\nverify it anywhere: sluice audit verify --export ${options.out} --public-key FILE`);
+      }),
+    );
+
+  audit
+    .command('list')
+    .option('--action <action>', 'only this action (e.g. apply, ingest, audit.checkpoint)')
+    .option('--actor <actor>', 'only this actor (e.g. cli:ana, key:fraud-service)')
+    .option('--since <time>', 'from this time: ISO-8601 or a duration ago (24h)', timeOrAgo)
+    .option('--limit <n>', 'at most this many records', integerIn(1, 1_000_000), 50)
+    .description('recent audit records, newest first')
+    .action((options: { action?: string; actor?: string; since?: TimeOption; limit: number }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        await auditOperator(platform);
+        const records = await platform.metadata.audit.list({
+          newestFirst: true, limit: options.limit, ...(options.action === undefined ? {} : { action: options.action }), ...(options.actor === undefined ? {} : { actor: options.actor }),
+          ...(options.since === undefined ? {} : { since: resolveTime(options.since, platform.now()) }),
+        });
+        out.result({ records: records.map((r) => ({ ...r, time: toIso(r.at) })) }, () =>
+          records.length === 0 ? 'No audit records.' : table(['seq', 'time', 'actor', 'action', 'target', 'outcome', 'origin', 'purpose', 'details'],
+            records.map((r) => [r.seq, toIso(r.at), r.actor, r.action, r.target, r.outcome, r.origin, r.purpose, r.details])));
+      }),
+    );
+}

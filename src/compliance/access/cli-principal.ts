@@ -1,0 +1,80 @@
+import { userInfo } from 'node:os';
+import { LOCAL_OPERATOR_ROLE, type AdminAction, type Project } from '../../definitions/index.js';
+import { AuthenticationError, PolicyError } from '../../errors.js';
+import type { AuditTrail } from '../../storage/metadata/audit-store.js';
+import type { KeyStore } from '../../storage/metadata/key-store.js';
+import type { Principal } from '../principal.js';
+import { checkApiKey, keyPrincipal } from './api-keys.js';
+import { accessPolicy, authorize, authorizeRead, readSelection, type AccessAction } from './authorize.js';
+
+/** The environment variable that makes the CLI act as a key's principal instead of the local operator. */
+export const API_KEY_ENV = 'SLUICE_API_KEY';
+
+interface AccessStores {
+  readonly metadata: { readonly keys: KeyStore; readonly audit: AuditTrail; latestRegistry(): Promise<{ readonly project: Project } | undefined> };
+  readonly now: () => number;
+}
+
+/**
+ * Who the CLI acts as. With `SLUICE_API_KEY` set, that key's principal (checked like a server
+ * key: a bad key is refused and audited). Otherwise the local operator, `cli:<os user>` with the
+ * role `local-operator`: whoever can run the CLI on the data directory can read its files (lake,
+ * metadata, project secret) anyway, so a policy cannot keep data from them; it can hold them to
+ * account (every admin action is audited under their name) and a `deny` for `local-operator`
+ * makes an action need a named key.
+ *
+ * @example
+ * const principal = await cliPrincipal(platform);
+ */
+export async function cliPrincipal(ctx: AccessStores): Promise<Principal> {
+  const token = process.env[API_KEY_ENV];
+  if (token !== undefined && token !== '') {
+    const check = await checkApiKey(ctx.metadata.keys, token.trim());
+    if (check.ok) return keyPrincipal(check.key, 'local');
+    await ctx.metadata.audit.append({ actor: 'anonymous', action: 'auth.denied', target: 'cli', outcome: 'denied', origin: 'local', details: { reason: check.refusal, ...(check.id ? { keyId: check.id } : {}) } }, ctx.now());
+    throw new AuthenticationError('UNAUTHENTICATED', `${API_KEY_ENV} is not a valid API key (unknown, revoked or mistyped); set it to a valid key, or unset it to act as the local operator`);
+  }
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? 'unknown';
+  }
+  return { name: `cli:${user}`, roles: [LOCAL_OPERATOR_ROLE], origin: 'local' };
+}
+
+/**
+ * Authorizes an action of the CLI against the applied project's access rules (the rules in force
+ * before the command, so a change cannot grant itself) and audits the decision as `admin.<action>`
+ * (or `dataset.build`); throws a `PolicyError` when denied.
+ *
+ * @example
+ * await authorizeCli(platform, principal, 'admin', 'apply');
+ */
+export async function authorizeCli(ctx: AccessStores, principal: Principal, action: Extract<AccessAction, 'admin' | 'datasets'>, resource: AdminAction | 'datasets'): Promise<void> {
+  const applied = await ctx.metadata.latestRegistry();
+  const decision = authorize(accessPolicy(applied?.project), principal, action, resource);
+  await ctx.metadata.audit.append({
+    actor: principal.name, action: action === 'admin' ? `admin.${resource}` : 'dataset.build', target: action === 'admin' ? `admin:${resource}` : 'datasets',
+    outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin, ...(decision.allowed ? {} : { details: { reason: decision.reason } }),
+  }, ctx.now());
+  if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
+}
+
+/**
+ * Authorizes the CLI reading online features (`sluice get`) like the server does: every requested
+ * feature must be readable. Audited as `serve.read` (target the service or views, the entity count).
+ *
+ * @example
+ * await authorizeCliRead(platform, principal, project, { service: 'fraud_v1' }, 2);
+ */
+export async function authorizeCliRead(ctx: AccessStores, principal: Principal, project: Project, selection: { readonly service?: string; readonly features?: readonly string[] }, entities: number): Promise<void> {
+  const read = readSelection(project, selection);
+  if (!read) return;
+  const decision = authorizeRead(accessPolicy(project), principal, read.features);
+  await ctx.metadata.audit.append({
+    actor: principal.name, action: 'serve.read', target: read.target, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
+    details: decision.allowed ? { entities } : { entities, reason: decision.reason },
+  }, ctx.now());
+  if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
+}

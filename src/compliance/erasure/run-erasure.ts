@@ -1,0 +1,153 @@
+import type { SluiceContext } from '../../context.js';
+import { entityKey, isStreamed, type Project } from '../../definitions/index.js';
+import { derivedTables, purgeRows, type PurgeReport } from '../purge/index.js';
+import type { Principal } from '../principal.js';
+import type { ErasureRequest } from '../../storage/metadata/erasure-store.js';
+import { subjectKeys } from './erased-rows.js';
+import { ERASURE_AUDIT_PURPOSE, requestErasure, type ErasureAsk, type ErasureSubject } from './request-erasure.js';
+import { reportErasureStatus } from './erasure-status.js';
+
+/** One store's part of an erasure certificate. */
+export interface ErasedStore {
+  /** `lake:<source>`, `online:<view>`, `dead-letters:<source>`, `log:<source>`, `serving-log`, `quarantine:<source>`, `dataset:<id>`, `metadata`. */
+  readonly store: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly filesRewritten: number;
+  readonly snapshotsRewritten: number;
+  /** A dataset kept as it is under the `flag` policy: it still holds the subject. */
+  readonly tainted?: boolean;
+}
+
+/**
+ * The evidence of one completed erasure: what was removed where, how many rows and bytes, when.
+ * It names the subject only by its keyed hash. Stored with the request, in the audit trail
+ * (`erase.completed`) and printed by `sluice erase`.
+ */
+export interface ErasureCertificate {
+  readonly request: string;
+  readonly entity: string;
+  /** The subject's keyed hash: the block list holds it from `receivedAt` on. */
+  readonly subject: string;
+  readonly requestedBy: string;
+  readonly performedBy: string;
+  readonly receivedAt: string;
+  readonly deadline: string;
+  readonly startedAt: string;
+  readonly completedAt: string;
+  readonly durationMs: number;
+  readonly withinDeadline: boolean;
+  /** The sources searched: every source and transform whose rows carry the entity's key. */
+  readonly sources: readonly string[];
+  readonly stores: readonly ErasedStore[];
+  readonly rows: number;
+  readonly bytes: number;
+  /** Whether deleted bytes were also cleared from the metadata database's free pages and log. */
+  readonly metadataExpunged: boolean;
+  readonly datasets: 'rewrite' | 'flag';
+}
+
+export interface EraseOptions {
+  /** Training datasets that hold the subject: `rewrite` (default) or `flag` (kept, listed as tainted). */
+  readonly datasets?: 'rewrite' | 'flag';
+}
+
+/** The sources to purge: those whose rows carry the entity's key, less those a purge reaches as derived tables of another. */
+export function erasureSources(project: Project, entity: string): string[] {
+  const keyed = project.sources.filter((s) => subjectKeys(project, s).some((k) => k.entity === entity)).map((s) => s.name);
+  const derived = new Set(keyed.flatMap((name) => derivedTables(project, name).slice(1).map((t) => t.name)));
+  return keyed.filter((name) => !derived.has(name));
+}
+
+const toStore = (s: PurgeReport['stores'][number]): ErasedStore => ({
+  store: s.store, rows: s.rows, bytes: s.bytes, filesRewritten: s.filesRewritten.length, snapshotsRewritten: s.snapshots?.length ?? 0, ...(s.tainted ? { tainted: true } : {}),
+});
+
+/**
+ * Whether an event's text (a JSON object, or the raw text of a rejected one) names the subject:
+ * its key columns form the key; text that is not a JSON object names it if it holds every key part.
+ */
+function namesSubject(text: string, columns: readonly string[], parts: readonly string[], key: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return parts.every((p) => text.includes(p));
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return parts.every((p) => text.includes(p));
+  const found = columns.map((c) => (value as Record<string, unknown>)[c]);
+  if (found.some((v) => typeof v !== 'string' && typeof v !== 'number')) return false;
+  return entityKey(found as (string | number)[]) === key;
+}
+
+/** Removes the subject's events from the durable log of every streamed source that carries its key. */
+async function eraseFromLog(ctx: SluiceContext, project: Project, subject: ErasureSubject): Promise<ErasedStore[]> {
+  const streamed = project.sources.filter(isStreamed).flatMap((s) => subjectKeys(project, s).filter((k) => k.entity === subject.entity.name).map((k) => ({ source: s.name, columns: k.columns })));
+  if (streamed.length === 0) return [];
+  const log = await ctx.log();
+  const parts = subject.parts;
+  const stores: ErasedStore[] = [];
+  for (const { source, columns } of streamed) {
+    const { events, bytes } = await log.removeEvents(source, (text) => namesSubject(text, columns, parts, subject.key));
+    stores.push({ store: `log:${source}`, rows: events, bytes, filesRewritten: 0, snapshotsRewritten: 0 });
+  }
+  return stores;
+}
+
+/**
+ * Removes an erased subject from every store (`purgeRows` per source that carries the entity's
+ * key, which covers transforms derived from it; the durable log of streamed sources), clears the
+ * removed bytes from the stores' free pages (LMDB online store and log, SQLite metadata),
+ * completes the request with its certificate and appends it to the audit trail
+ * (`erase.completed`). A failure leaves the request `failed` (still blocked) and audited; running
+ * it again finishes it. Returns the certificate.
+ */
+export async function runErasure(ctx: SluiceContext, project: Project, request: ErasureRequest, subject: ErasureSubject, principal: Principal, options: EraseOptions = {}): Promise<ErasureCertificate> {
+  const started = ctx.now();
+  const datasets = options.datasets ?? 'rewrite';
+  const sources = erasureSources(project, subject.entity.name);
+  const evidence = { actor: principal.name, target: `entity:${subject.entity.name}`, origin: principal.origin, purpose: ERASURE_AUDIT_PURPOSE };
+  try {
+    const stores: ErasedStore[] = [];
+    for (const source of sources) {
+      const report = await purgeRows(ctx, project, { source, match: { kind: 'keys', entity: subject.entity.name, keys: [subject.key] }, reason: 'erasure', principal, purpose: ERASURE_AUDIT_PURPOSE, datasets });
+      stores.push(...report.stores.map(toStore));
+    }
+    stores.push(...(await eraseFromLog(ctx, project, subject)));
+    // Removed records must not linger in free pages: LMDB stores are scrubbed, SQLite's log reset.
+    await (await ctx.online()).scrubFreed();
+    if (project.sources.some(isStreamed)) await (await ctx.log()).scrubFreed();
+    const { complete } = await ctx.metadata.erasure.expungeDeleted();
+    const completedAt = ctx.now();
+    const certificate: ErasureCertificate = {
+      request: request.id, entity: subject.entity.name, subject: subject.hash, requestedBy: request.requestedBy, performedBy: principal.name,
+      receivedAt: new Date(request.receivedAt).toISOString(), deadline: new Date(request.deadlineAt).toISOString(),
+      startedAt: new Date(started).toISOString(), completedAt: new Date(completedAt).toISOString(), durationMs: completedAt - started,
+      withinDeadline: completedAt <= request.deadlineAt, sources, stores,
+      rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), metadataExpunged: complete, datasets,
+    };
+    await ctx.metadata.erasure.finish(request.id, { status: 'completed', at: completedAt, certificate: { ...certificate } });
+    await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'succeeded', details: { ...certificate } }, completedAt);
+    return certificate;
+  } catch (error) {
+    const at = ctx.now();
+    await ctx.metadata.erasure.finish(request.id, { status: 'failed', at, error: (error as Error).message });
+    await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'failed', details: { request: request.id, subject: subject.hash, error: (error as Error).message } }, at);
+    throw error;
+  } finally {
+    await reportErasureStatus(ctx);
+  }
+}
+
+/**
+ * The right to erasure in one call (`sluice erase`, `POST /v1/erase`): records the request and
+ * blocks the subject (`requestErasure`), then removes it everywhere (`runErasure`).
+ *
+ * @example
+ * const { certificate } = await eraseSubject(platform, project, { entity: 'customer', key: ['c42'], principal });
+ */
+export async function eraseSubject(ctx: SluiceContext, project: Project, ask: ErasureAsk, options: EraseOptions = {}): Promise<{ request: ErasureRequest; certificate: ErasureCertificate }> {
+  const { request, subject } = await requestErasure(ctx, project, ask);
+  const certificate = await runErasure(ctx, project, request, subject, ask.principal, options);
+  return { request: (await ctx.metadata.erasure.get(request.id)) ?? request, certificate };
+}

@@ -1,12 +1,16 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { batchSource, count, defineProject, entity, featureView, last, sqlTransform } from '../src/definitions/index.js';
+import { batchSource, count, defineProject, entity, featureView, last, sqlTransform, streamSource } from '../src/definitions/index.js';
+import { holdBatch } from '../src/quality/quarantine.js';
+import { mkdirSync } from 'node:fs';
+import { literal } from '../src/storage/engine/sql-engine.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { runTransform } from '../src/processing/transforms/run-transform.js';
 import { collectGarbage } from '../src/orchestration/garbage-collect.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { rebuildDataset } from '../src/serving/datasets/rebuild-dataset.js';
 import { readFileSync } from 'node:fs';
 import { purgeRows } from '../src/compliance/purge/index.js';
 import type { Principal } from '../src/compliance/principal.js';
@@ -23,7 +27,8 @@ const big = sqlTransform({
 });
 const stats = featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() } });
 const lastBuyer = featureView({ name: 'last_buyer', entity: merchant, source: txns, features: { buyer: last('customer_id'), n: count() } });
-const spec = defineProject({ name: 'p', entities: [customer, merchant], sources: [txns], transforms: [big], featureViews: [stats, lastBuyer] });
+const clicks = streamSource({ name: 'clicks', schema: { customer_id: 'string', page: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const spec = defineProject({ name: 'p', entities: [customer, merchant], sources: [txns, clicks], transforms: [big], featureViews: [stats, lastBuyer] });
 const admin: Principal = { name: 'cli:test', roles: ['admin'], origin: 'local' };
 const NOW = Date.parse('2024-03-01T00:00:00Z');
 
@@ -105,6 +110,12 @@ test('erasing a key removes its rows from every snapshot (old ones too), derived
   const [record] = await platform.metadata.listDatasets(10);
   expect(record).toMatchObject({ rowCount: 2, purges: [{ reason: 'erasure', rows: 1, action: 'rewritten' }] });
   expect(JSON.parse(readFileSync(join(dir, 'out', 'train.csv.manifest.json'), 'utf8'))).toMatchObject({ rowCount: 2, purges: [{ action: 'rewritten' }] });
+  // A rebuild from the same snapshots gives the same dataset id, and its manifest says what rewrote them.
+  const rebuilt = await rebuildDataset(platform, project, join(dir, 'out', 'train.csv.manifest.json'), { out: join(dir, 'out', 'again.csv') });
+  expect(rebuilt.datasetId).toBe(record!.id);
+  expect(rebuilt.snapshotRewrites).toEqual([{ snapshotId: (await platform.metadata.latestSnapshot('txns'))!.id, reason: 'erasure', at: new Date(NOW).toISOString(), rowsBefore: 7, rowsAfter: 5 }]);
+  // The spine is the caller's file and still names the subject; no feature value of it is left.
+  expect(readFileSync(join(dir, 'out', 'again.csv'), 'utf8')).toContain('c42,2024-02-15T00:00:00Z,1,0\n');
 
   const [audit] = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run');
   expect(audit).toMatchObject({ actor: 'cli:test', target: 'source:txns', outcome: 'succeeded', purpose: 'gdpr-art17', details: { reason: 'erasure', rows: report.rows } });
@@ -163,4 +174,34 @@ test('a crash after the swap but before the old files are deleted leaves the new
   const [lake] = await collectGarbage(platform, { minAgeMs: 0 });
   expect(lake!.files.length).toBe(2);
   expect(lake!.files.every((f) => oldFiles.has(f))).toBe(true);
+});
+
+test('erasure also reaches held quarantined batches, the durable log and the serving log; other rows stay', async () => {
+  const { platform, project } = await setup();
+  const engine = await platform.engine();
+  const staged = platform.lake.stagingPath('txns');
+  await engine.run(`COPY (SELECT * FROM (VALUES ('c42', 'm1', 1.0, 1::BIGINT), ('c7', 'm1', 2.0, 2::BIGINT)) t(customer_id, merchant, amount, _ts)) TO ${literal(staged)} (FORMAT PARQUET)`);
+  const held = await holdBatch(platform, { dataset: 'txns', origin: 'q.csv', staged, rows: 2, contentHash: 'q', results: [] });
+  const log = await platform.log();
+  await log.append('clicks', { ackTime: NOW, origin: 'push', events: ['{"customer_id":"c42","page":"/a","ts":"2024-02-01T00:00:00Z"}', '{"customer_id":"c1","page":"/b","ts":"2024-02-01T00:00:00Z"}'], rejected: [{ index: 2, raw: '{"customer_id":"c42","ts":', reason: 'bad json' }] });
+  const served = join(platform.dataDir, 'serving-log', 'svc');
+  mkdirSync(served, { recursive: true });
+  const line = (key: string) => JSON.stringify({ requestId: 'r', service: 'svc', entityKey: key, keys: { customer_id: key }, asOf: '2024-02-01T00:00:00.000Z', servedAt: NOW, values: {}, statuses: {}, views: { stats: { definitionHash: 'h', snapshots: {} } } });
+  writeFileSync(join(served, '2024-02-01T00.jsonl'), `${line('c42')}\n${line('c1')}\n{"requestId":"torn","entityKey":"c42`);
+  writeFileSync(join(served, '2024-02-02T00.jsonl'), `${line('c1')}\n`);
+
+  const erase = { match: { kind: 'keys', entity: 'customer', keys: ['c42'] } as const, reason: 'erasure', principal: admin };
+  const report = await purgeRows(platform, project, { source: 'txns', ...erase });
+  const streamed = await purgeRows(platform, project, { source: 'clicks', ...erase });
+  const by = Object.fromEntries([...report.stores, ...streamed.stores].map((s) => [s.store, s]));
+  expect(by['quarantine:txns']).toMatchObject({ rows: 1, filesRewritten: [held.file] });
+  expect(by['log:clicks']).toMatchObject({ rows: 2 });
+  expect(report.stores.find((s) => s.store === 'serving-log')).toMatchObject({ rows: 2, filesRewritten: [join('svc', '2024-02-01T00.jsonl')] });
+
+  const kept = await engine.all<{ c: string }>(`SELECT customer_id AS c FROM read_parquet(${literal(join(platform.dataDir, held.file))})`);
+  expect(kept.map((r) => r.c)).toEqual(['c7']);
+  expect((await platform.metadata.quality.quarantined(held.id))?.rows).toBe(1);
+  const entry = log.read('clicks', 0, 10)[0]!;
+  expect([entry.events, entry.rejected]).toEqual([['{"customer_id":"c1","page":"/b","ts":"2024-02-01T00:00:00Z"}'], []]);
+  expect(readFileSync(join(served, '2024-02-01T00.jsonl'), 'utf8')).toBe(`${line('c1')}\n`);
 });

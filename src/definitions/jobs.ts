@@ -2,7 +2,7 @@ import { resolveFeatures } from './resolve-features.js';
 import type { Dataset, FeatureView, Project } from './types.js';
 
 /** What a job does: ingest a batch source's new files, run a SQL transform, materialize a view's online table, or build a declared dataset. */
-export type JobKind = 'ingest' | 'transform' | 'materialize' | 'dataset';
+export type JobKind = 'ingest' | 'transform' | 'materialize' | 'dataset' | 'retention';
 
 /** One job of the project's catalogue, named `<kind>:<target>`, with the jobs that must run before it. */
 export interface JobDefinition {
@@ -24,7 +24,8 @@ export function jobName(kind: JobKind, target: string): string {
  * source that declares a `path` or a `postgresTable` connector, `transform:<name>` for each SQL transform (after the jobs that
  * write its inputs), `materialize:<view>` for each feature view (after the job that writes its
  * source), `dataset:<name>` for each declared dataset (after the jobs that write its views'
- * sources, request views' inputs included). A table written by no job (a stream source, a batch
+ * sources, request views' inputs included), and `retention:<project>` when a source or view
+ * declares a `retention`. A table written by no job (a stream source, a batch
  * source without `path`) adds no dependency. Jobs come in dependency order (upstream first).
  *
  * @example
@@ -58,6 +59,8 @@ export function projectJobs(project: Project): JobDefinition[] {
     const sources = new Set(datasetViews(project, d).map((v) => v.source));
     jobs.push({ name: jobName('dataset', d.name), kind: 'dataset', target: d.name, upstream: [...sources].flatMap((s) => writer.get(s) ?? []) });
   }
+  // One retention job for the project when any source or view keeps its data for a limited time (docs/compliance-retention.md).
+  if ([...project.sources, ...project.featureViews].some((x) => x.retentionMs !== undefined)) jobs.push({ name: jobName('retention', project.name), kind: 'retention', target: project.name, upstream: [] });
   return jobs;
 }
 

@@ -11,6 +11,8 @@ import { applySnapshotOnline } from '../streaming/apply-snapshot.js';
 import { toIso } from '../time/index.js';
 import { fileDate, matchFiles } from './file-glob.js';
 import { trackRun } from './track-run.js';
+import { runRetention } from '../compliance/retention/run-retention.js';
+import { operatorPrincipal } from '../compliance/retention/operator-principal.js';
 import { confineToProject } from '../compliance/hardening/confine-path.js';
 
 /** Who runs a job, for the audit trail: the scheduler, or the operator at the command line. */
@@ -142,7 +144,14 @@ async function datasetJob(jc: JobContext, project: Project, job: JobDefinition, 
   return { rowsIn: manifest.rowCount, rowsOut: manifest.rowCount, datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
 }
 
-const JOB_TARGET = { ingest: 'source', transform: 'source', materialize: 'views', dataset: 'dataset' } as const;
+/** The project's retention (`runRetention`), run by the scheduler (or `sluice run`) as itself. */
+async function retentionJob(jc: JobContext, project: Project, options: JobRunOptions): Promise<JobStats> {
+  const report = await runRetention(jc, project, { principal: operatorPrincipal(options.trigger) });
+  const rows = report.sources.reduce((n, s) => n + s.purge.rows, 0);
+  return { rowsIn: rows, rowsOut: 0, removedRows: rows, removedBytes: report.sources.reduce((n, s) => n + s.purge.bytes + s.bytesDeleted, 0), snapshotsRead: {}, snapshotsWritten: [] };
+}
+
+const JOB_TARGET = { ingest: 'source', transform: 'source', materialize: 'views', dataset: 'dataset', retention: 'project' } as const;
 
 /**
  * Runs one job of the catalogue as one tracked run named after the job (`ingest:payments`),
@@ -173,6 +182,7 @@ export async function runJob(jc: JobContext, project: Project, name: string, opt
       case 'transform': return transformJob(jc, project, job, withSignal);
       case 'materialize': return materializeJob(jc, project, job);
       case 'dataset': return datasetJob(jc, project, job, options);
+      case 'retention': return retentionJob(jc, project, withSignal);
     }
   };
   return trackRun(jc, name, params, async () => {

@@ -76,6 +76,8 @@ export function runOnlineStoreContract(name: string, harness: () => Promise<Onli
     expect(await store.remove('v', { keys: ['a'] })).toBe(0);
     await store.replaceView(spec('o', 1, 'w'), entries([['a', state(9)]]));
     await store.replaceView(spec('h1', 5), entries([['a', state(1)], ['b', state(2)], ['c', state(3)], ['d', state(4)]]));
+    expect(await store.remove('v', { keys: ['a', 'zz'] }, { dryRun: true })).toBe(1);
+    expect((await store.read('v', ['a'])).states).toEqual([state(1)]);
     expect(await store.remove('v', { keys: ['a', 'zz'] })).toBe(1);
     expect(await store.remove('v', { where: (key, s) => key === 'c' || s.horizon === 1_004 })).toBe(2);
     expect((await store.read('v', ['a', 'b', 'c', 'd'])).states).toEqual([undefined, state(2), undefined, undefined]);

@@ -44,4 +44,17 @@ export function runPurgeStoreContract(name: string, harness: () => Promise<Store
       expect(await store.purge.purgeDeadLetters('s', { containing: [['c7']] })).toEqual({ rows: 1, bytes: 7 });
       expect(await store.countDeadLetters('other')).toBe(1);
     }));
+
+  test(`${name}: expiring snapshots deletes those created before the time, never the latest, and lists them`, () =>
+    run(async (_h, store) => {
+      const one = (await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 1, contentHash: 'h1', createdAt: 10 }, [])).snapshot;
+      const two = (await store.commitIngest({ source: 's', addedFiles: ['b'], addedRows: 1, contentHash: 'h2', createdAt: 20 }, [])).snapshot;
+      expect((await store.purge.expireSnapshots('s', 100, true)).map((s) => s.id)).toEqual([one.id]);
+      expect(await store.snapshot(one.id)).toEqual(one);
+      expect((await store.purge.expireSnapshots('s', 100)).map((s) => s.id)).toEqual([one.id]);
+      expect(await store.snapshot(one.id)).toBeUndefined();
+      expect((await store.latestSnapshot('s'))?.id).toBe(two.id);
+      expect(await store.purge.expireSnapshots('s', 100)).toEqual([]);
+      expect(await store.purge.expireSnapshots('none', 100)).toEqual([]);
+    }));
 }

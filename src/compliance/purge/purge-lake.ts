@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Source } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
-import { literal, literalList } from '../../storage/engine/sql-engine.js';
+import { literal, readPath, readPathList } from '../../storage/engine/sql-engine.js';
 import type { StorePurge } from './purge-types.js';
 
 /** The column read_parquet adds with each row's file (reserved prefix: no source column can take it). */
@@ -40,7 +40,7 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
   const engine = await ctx.engine();
   const byPath = new Map(files.map((f) => [ctx.lake.resolve(f), f]));
   const hits = await engine.all<{ path: string; n: number }>(
-    `SELECT ${FILE_COLUMN} AS path, count(*)::BIGINT AS n FROM read_parquet(${literalList([...byPath.keys()])}, filename = ${literal(FILE_COLUMN)}, union_by_name = true) WHERE ${predicate} GROUP BY 1 ORDER BY 1`,
+    `SELECT ${FILE_COLUMN} AS path, count(*)::BIGINT AS n FROM read_parquet(${readPathList([...byPath.keys()])}, filename = ${literal(FILE_COLUMN)}, union_by_name = true) WHERE ${predicate} GROUP BY 1 ORDER BY 1`,
   );
   const affected = hits.map((h) => ({ file: byPath.get(h.path)!, path: h.path, removed: Number(h.n) })).filter((h) => h.file !== undefined && h.removed > 0);
   const rows = affected.reduce((n, h) => n + h.removed, 0);
@@ -49,7 +49,7 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
   if (options.dryRun) {
     let bytes = 0;
     for (const h of affected) {
-      const [total] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${literal(h.path)})`);
+      const [total] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${readPath(h.path)})`);
       bytes += Math.round((sizeOf(h.path) * h.removed) / Math.max(1, Number(total!.n)));
     }
     return { store, rows, bytes, filesRewritten };
@@ -63,7 +63,7 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
   try {
     for (const h of affected) {
       removedRows[h.file] = h.removed;
-      const [total] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${literal(h.path)})`);
+      const [total] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${readPath(h.path)})`);
       const before = sizeOf(h.path);
       if (Number(total!.n) <= h.removed) {
         replaced[h.file] = null;
@@ -72,7 +72,7 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
       }
       const staged = ctx.lake.stagingPath(source.name);
       try {
-        await engine.run(`COPY (SELECT * FROM read_parquet(${literal(h.path)}) WHERE NOT (${predicate})) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+        await engine.run(`COPY (SELECT * FROM read_parquet(${readPath(h.path)}) WHERE NOT (${predicate})) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
         const after = sizeOf(staged);
         const file = await ctx.lake.publish(source.name, staged, rewrittenName(h.file));
         published.push(file);

@@ -36,12 +36,9 @@ export async function purgeOnline(ctx: SluiceContext, project: Project, sources:
       const select = match.kind === 'keys'
         ? { keys: match.keys }
         : { where: (_key: string, state: EntityState) => newestEventOf(state) < match.before };
-      if (dryRun) {
-        const keys = match.kind === 'keys' ? match.keys : [];
-        rows = match.kind === 'keys' ? (await online.read(view.name, keys)).states.filter((s) => s !== undefined).length : 0;
-      } else {
-        rows = await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: 600_000, purpose: `the purge of view "${view.name}"` }, () => online.remove(view.name, select));
-      }
+      rows = dryRun
+        ? await online.remove(view.name, select, { dryRun })
+        : await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: 600_000, purpose: `the purge of view "${view.name}"` }, () => online.remove(view.name, select));
     }
     if (changed.has(view.source) && (match.kind === 'before' || !direct)) rebuild.push(view);
     reports.push({ store: `online:${view.name}`, rows, bytes: 0, filesRewritten: [] });

@@ -9,6 +9,9 @@ import { entityKeyParts, matchSql } from './match-sql.js';
 import { purgeLake } from './purge-lake.js';
 import { purgeOnline } from './purge-online.js';
 import { purgeDatasets } from './purge-datasets.js';
+import { purgeQuarantine } from './purge-quarantine.js';
+import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
+import { purgeLog, textMatch } from './event-match.js';
 import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
 
 /** A source and every transform table derived from it (directly or through other transforms), source first. */
@@ -18,6 +21,21 @@ export function derivedTables(project: Project, source: string): Source[] {
     for (const t of project.transforms ?? []) if (t.inputs.includes(names[i]!) && !names.includes(t.name)) names.push(t.name);
   }
   return names.flatMap((n) => project.sources.filter((s) => s.name === n));
+}
+
+/** The served rows a match selects: the entity's keys in any service, or (a cutoff) rows served before it that reflect a view of the purged tables. */
+function servedRowMatch(project: Project, tables: ReadonlySet<string>, match: PurgeMatch): ServedRowMatch {
+  if (match.kind === 'before') {
+    const views = new Set(project.featureViews.filter((v) => tables.has(v.source)).map((v) => v.name));
+    return { row: (row) => row.servedAt < match.before && Object.keys(row.views).some((v) => views.has(v)), torn: () => false };
+  }
+  const columns = project.entities.find((e) => e.name === match.entity)?.joinKeys ?? [];
+  const keys = new Set(match.keys);
+  const parts = match.keys.map((k) => entityKeyParts(k, columns.length));
+  return {
+    row: (row) => keys.has(row.entityKey) && columns.every((c) => c in row.keys),
+    torn: (line) => parts.some((p) => p.every((part) => line.includes(part))),
+  };
 }
 
 /** The match as audit evidence: a cutoff as ISO time, keys only as keyed hashes. */
@@ -36,6 +54,9 @@ function matchEvidence(ctx: SluiceContext, match: PurgeMatch): Record<string, un
  * - the online store (`purgeOnline`: keys removed, expired entities removed, other views
  *   materialized again from the purged lake),
  * - the dead-letter store (a dead letter mentioning every part of a key, or recorded before the cutoff),
+ * - held quarantined batches, the durable log (stream and CDC sources: accepted and rejected
+ *   events not yet trimmed), and the serving log (rows served for the entity's keys, or served
+ *   before the cutoff from a view of the purged tables),
  * - training datasets built from those tables (`purgeDatasets`: rewritten without the rows, or flagged, by `request.datasets`).
  * Purges of one source are serialized (lease `purge:<source>`); the run is tracked as job
  * `purge`. One audit record (action `purge.run`) carries the per-store report; keys appear in
@@ -66,12 +87,19 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
         if (lake.rows > 0) changed.add(table.name);
       }
       for (const table of tables) {
+        const predicate = matchSql(project, table, match);
+        if (predicate !== undefined) stores.push(await purgeQuarantine(ctx, table.name, predicate, dryRun));
+        if (table.kind !== 'stream' && table.kind !== 'cdc') continue;
+        stores.push(await purgeLog(ctx, table.name, textMatch(project, table, match), dryRun));
+      }
+      for (const table of tables) {
         const parts = match.kind === 'keys' ? project.entities.find((e) => e.name === match.entity)?.joinKeys.length ?? 1 : 1;
         const letters = await ctx.metadata.purge.purgeDeadLetters(table.name, match.kind === 'before' ? { before: match.before } : { containing: match.keys.map((k) => entityKeyParts(k, parts)) }, dryRun);
         if (letters.rows > 0 || table === source) stores.push({ store: `dead-letters:${table.name}`, ...letters, filesRewritten: [] });
       }
       const names = new Set(tables.map((t) => t.name));
       stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
+      stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun));
       stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
       const result: PurgeReport = {
         source: source.name, reason: request.reason, dryRun, at, stores,

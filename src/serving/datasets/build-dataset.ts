@@ -86,6 +86,23 @@ export interface DatasetManifest {
   readonly requestErrors?: Readonly<Record<string, { readonly rows: number; readonly first: string }>>;
   /** Columns masked for the principal it was built for, and how (absent: none); part of the dataset id. */
   readonly masked?: Readonly<Record<string, MaskMethod>>;
+  /**
+   * Snapshots read that retention or erasure rewrote since they were committed (ids unchanged,
+   * rows removed): what a reproducibility check reads instead of failing on a changed row count.
+   */
+  readonly snapshotRewrites?: readonly { readonly snapshotId: string; readonly reason: string; readonly at: string; readonly rowsBefore: number; readonly rowsAfter: number }[];
+}
+
+/** The rewrites (retention, erasure) of the snapshots a build reads, for its manifest; empty when none. */
+async function snapshotRewritesOf(ctx: SluiceContext, snapshots: Readonly<Record<string, string | null>>): Promise<Pick<DatasetManifest, 'snapshotRewrites'>> {
+  const rewrites = [];
+  for (const id of Object.values(snapshots)) {
+    if (id === null) continue;
+    for (const r of await ctx.metadata.purge.snapshotRewrites({ snapshotId: id })) {
+      rewrites.push({ snapshotId: r.snapshotId, reason: r.reason, at: new Date(r.at).toISOString(), rowsBefore: r.rowsBefore, rowsAfter: r.rowsAfter });
+    }
+  }
+  return rewrites.length === 0 ? {} : { snapshotRewrites: rewrites };
 }
 
 /** A feature's value as a text format (CSV, JSONL) writes it: timestamps in ISO-8601, float32 vectors as the doubles they widen to (as served online). */
@@ -256,6 +273,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         timing: { totalMs: Math.round(performance.now() - started) },
         ...(requestErrors === undefined ? {} : { requestErrors }),
         ...(masked ? { masked } : {}),
+        ...(await snapshotRewritesOf(ctx, snapshots)),
       };
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));

@@ -1,3 +1,5 @@
+import type { Snapshot } from './metadata-store.js';
+
 /**
  * One physical rewrite of a source's lake files (retention or erasure): each `replaced` file is
  * swapped for its rewritten file (`null`: every row of it was removed, it is dropped) in every
@@ -44,6 +46,9 @@ export interface DeadLetterPurge {
  *   ingested export from being ingested again) do not change. When a replaced file is no longer
  *   listed by any snapshot (another rewrite took it), nothing is changed and a `ConflictError`
  *   is thrown: the caller removes its rewritten files and runs again.
+ * - `expireSnapshots` deletes, in one transaction, the snapshots of a source created before a time,
+ *   never the source's latest one, with their lineage; it returns them. Their files are not
+ *   touched: the caller deletes those no remaining snapshot lists.
  * - `purgeDeadLetters` deletes the matching dead letters of a source in one transaction and
  *   reports the rows and the bytes of their raw text and reason.
  */
@@ -52,4 +57,8 @@ export interface PurgeStore {
   /** Rewrites recorded, oldest first: of one snapshot, or of every snapshot of one source. */
   snapshotRewrites(filter: { readonly snapshotId?: string; readonly source?: string }): Promise<SnapshotRewriteRecord[]>;
   purgeDeadLetters(source: string, match: DeadLetterPurge, dryRun?: boolean): Promise<{ rows: number; bytes: number }>;
+  /** Records that a held quarantined batch's file now holds `rows` rows (a purge rewrote it); false when it is no longer held. */
+  setQuarantinedRows(id: number, rows: number): Promise<boolean>;
+  /** Deletes the snapshots of `source` created before `before` (epoch ms), except its latest; with `dryRun`, only lists them. */
+  expireSnapshots(source: string, before: number, dryRun?: boolean): Promise<Snapshot[]>;
 }

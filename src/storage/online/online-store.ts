@@ -92,8 +92,9 @@ export interface OnlineStore {
    * Physically removes entries of the served table of `view` in one transaction: the states of
    * `keys`, or every state `where` selects (it sees each key and its state). Resolves how many
    * entries were removed; 0 when the view has no served table. A removed key reads as absent.
+   * With `dryRun`, counts the entries it would remove and removes none.
    */
-  remove(view: string, select: OnlineRemoval): Promise<number>;
+  remove(view: string, select: OnlineRemoval, options?: { readonly dryRun?: boolean }): Promise<number>;
   close(): Promise<void>;
   /** Clears the bytes of removed entries from the store's files, where they could linger (LMDB's free pages). */
   scrubFreed(): Promise<void>;

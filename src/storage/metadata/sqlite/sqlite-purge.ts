@@ -1,5 +1,6 @@
 import { ConflictError } from '../../../errors.js';
 import type { PurgeStore, SnapshotRewriteRecord } from '../purge-store.js';
+import { toSnapshot, type SnapshotRow } from './sqlite-schema.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
 export const PURGE_SCHEMA = `
@@ -31,6 +32,10 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     rewritesOfSource: db.prepare('SELECT * FROM snapshot_rewrites WHERE source = ? ORDER BY id'),
     oldDeadLetters: db.prepare(`SELECT id, ${BYTES} AS bytes FROM dead_letters WHERE source = ? AND created_at < ?`),
     deleteDeadLetter: db.prepare('DELETE FROM dead_letters WHERE id = ?'),
+    expired: db.prepare('SELECT * FROM snapshots WHERE source = ? AND created_at < ? AND version < (SELECT max(version) FROM snapshots WHERE source = ?) ORDER BY version'),
+    deleteSnapshot: db.prepare('DELETE FROM snapshots WHERE id = ?'),
+    quarantinedRows: db.prepare("UPDATE quarantine SET rows = ? WHERE id = ? AND status = 'held'"),
+    deleteLineage: db.prepare('DELETE FROM snapshot_lineage WHERE snapshot_id = ?'),
   };
   return {
     async rewriteSnapshotFiles(rewrite) {
@@ -58,6 +63,21 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     async snapshotRewrites({ snapshotId, source }) {
       const rows = snapshotId !== undefined ? sql.rewritesOfSnapshot.all(snapshotId) : sql.rewritesOfSource.all(source ?? '');
       return (rows as RewriteRow[]).filter((r) => source === undefined || r.source === source).map(toRecord);
+    },
+    async setQuarantinedRows(id, rows) {
+      return Number((sql.quarantinedRows.run(rows, id) as { changes: number | bigint }).changes) > 0;
+    },
+    async expireSnapshots(source, before, dryRun = false) {
+      return inTransaction(db, () => {
+        const expired = (sql.expired.all(source, before, source) as SnapshotRow[]).map(toSnapshot);
+        if (!dryRun) {
+          for (const s of expired) {
+            sql.deleteSnapshot.run(s.id);
+            sql.deleteLineage.run(s.id);
+          }
+        }
+        return expired;
+      });
     },
     async purgeDeadLetters(source, match, dryRun = false) {
       return inTransaction(db, () => {

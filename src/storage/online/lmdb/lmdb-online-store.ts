@@ -244,7 +244,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       });
     },
     gc,
-    async remove(view, select) {
+    async remove(view, select, options = {}) {
       return db.transaction(() => {
         const info = served(view);
         if (info === undefined) return 0;
@@ -255,7 +255,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         for (const key of keys) {
           const state = reader.read([generation, key], 1);
           if (state === undefined || ('where' in select && !select.where(key, state))) continue;
-          void db.remove([generation, key]);
+          if (options.dryRun !== true) void db.remove([generation, key]);
           removed++;
         }
         return removed;

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { accessPolicy, authorize } from '../../compliance/access/authorize.js';
+import { cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { PolicyError } from '../../errors.js';
+import { runRetention, type RetentionReport } from '../../compliance/retention/run-retention.js';
+import { toIso } from '../../time/index.js';
+import { UsageError } from '../exit.js';
+import { table } from '../output.js';
+import type { CommandContext } from './command-context.js';
+
+function describe(report: RetentionReport): string {
+  if (report.sources.length === 0 && report.views.length === 0) return 'No source or feature view declares a retention; nothing to do (add e.g. retention: "400d").';
+  const verb = report.dryRun ? 'would remove' : 'removed';
+  const rows = report.sources.flatMap((s) => [
+    ...s.purge.stores.filter((p) => p.rows > 0 || p.filesRewritten.length > 0 || p.tainted).map((p) => [s.source, s.retention, toIso(s.cutoff), p.store, p.rows, p.bytes, p.tainted ? 'tainted (flagged)' : p.filesRewritten.length > 0 ? `${p.filesRewritten.length} file(s) rewritten` : '']),
+    ...(s.expiredSnapshots.length > 0 ? [[s.source, s.retention, toIso(s.cutoff), 'snapshots', s.expiredSnapshots.length, s.bytesDeleted, `${s.filesDeleted.length} file(s) deleted`]] : []),
+  ]);
+  const views = report.views.map((v) => [v.view, v.retention, toIso(v.cutoff), `online:${v.view}`, v.entries, 0, 'entities with no event since the cutoff']);
+  const all = [...rows, ...views];
+  const head = `${report.dryRun ? 'Dry run: nothing was removed. ' : ''}Retention at ${toIso(report.at)} ${verb} ${report.sources.reduce((n, s) => n + s.purge.rows, 0)} lake/store rows and ${report.views.reduce((n, v) => n + v.entries, 0)} online entries.`;
+  return all.length === 0 ? `${head}\nNothing has expired.` : `${head}\n${table(['source/view', 'retention', 'cutoff', 'store', 'rows', 'bytes', 'note'], all)}`;
+}
+
+/** `retention run [--dry-run] [--datasets flag|rewrite]`: applies the project's retention now. */
+export function registerRetentionCommands(program: Command, run: CommandContext): void {
+  const retention = program.command('retention').description('retention of events (retention: "400d" on sources and feature views): remove what has expired');
+  retention
+    .command('run')
+    .option('--dry-run', 'count what would be removed, remove nothing')
+    .option('--datasets <policy>', 'datasets built from data that has since expired: flag (list as tainted, default) or rewrite (remove their rows before the cutoff)', 'flag')
+    .description('physically remove expired events from the lake (every snapshot), online store, dead letters and datasets; expire old snapshots; audited')
+    .action((options: { dryRun?: boolean; datasets: string }) =>
+      run.withPlatform(async ({ platform, out }) => {
+        if (options.datasets !== 'flag' && options.datasets !== 'rewrite') throw new UsageError(`--datasets "${options.datasets}" is not a policy; use flag or rewrite`);
+        const project = await platform.project();
+        const principal = await cliPrincipal(platform);
+        // The admin right `retention` (a deny for the local operator wins); a refusal is audited.
+        const decision = authorize(accessPolicy(project), principal, 'admin', 'retention');
+        if (!decision.allowed) {
+          await platform.metadata.audit.append({ actor: principal.name, action: 'admin.retention', target: 'route:cli retention run', outcome: 'denied', origin: principal.origin, details: { reason: decision.reason } }, platform.now());
+          throw new PolicyError('POLICY_DENIED', decision.reason);
+        }
+        const report = await runRetention(platform, project, { principal, dryRun: options.dryRun === true, datasets: options.datasets });
+        out.result({ ...report, at: toIso(report.at) }, () => describe(report));
+      }),
+    );
+}

@@ -1,0 +1,37 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SluiceContext } from '../../context.js';
+import { literal, readPath } from '../../storage/engine/sql-engine.js';
+import { commitFile, temporaryPath } from '../../storage/lake/atomic-file.js';
+import type { StorePurge } from './purge-types.js';
+
+/**
+ * Removes the rows `predicate` selects from the held quarantined batches of `table` (Parquet
+ * files with the lake's columns under `<dataDir>/quarantine/`): each affected file is written
+ * again without them (tmp, fsync, rename) and the batch's row count lowered, so a later release
+ * commits only what is left. Released and dropped batches hold nothing (their rows are in the
+ * lake, or gone).
+ */
+export async function purgeQuarantine(ctx: SluiceContext, table: string, predicate: string, dryRun: boolean): Promise<StorePurge> {
+  const report = { store: `quarantine:${table}`, rows: 0, bytes: 0, filesRewritten: [] as string[] };
+  const held = await ctx.metadata.quality.listQuarantine({ status: 'held', dataset: table });
+  if (held.length === 0) return report;
+  const engine = await ctx.engine();
+  for (const batch of held) {
+    const path = join(ctx.dataDir, batch.file);
+    if (!existsSync(path)) continue;
+    const [hit] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${readPath(path)}) WHERE ${predicate}`);
+    const rows = Number(hit!.n);
+    if (rows === 0) continue;
+    report.rows += rows;
+    report.filesRewritten.push(batch.file);
+    if (dryRun) continue;
+    const before = statSync(path).size;
+    const temporary = temporaryPath(path);
+    await engine.run(`COPY (SELECT * FROM read_parquet(${readPath(path)}) WHERE NOT (${predicate})) TO ${literal(temporary)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    report.bytes += before - statSync(temporary).size;
+    await commitFile(temporary, path);
+    await ctx.metadata.purge.setQuarantinedRows(batch.id, batch.rows - rows);
+  }
+  return report;
+}

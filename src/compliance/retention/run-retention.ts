@@ -1,0 +1,121 @@
+import type { Project } from '../../definitions/index.js';
+import type { SluiceContext } from '../../context.js';
+import { withLease } from '../../orchestration/lease.js';
+import { trackRun } from '../../orchestration/track-run.js';
+import type { Principal } from '../principal.js';
+import { newestEventOf } from '../purge/purge-online.js';
+import { purgeRows } from '../purge/purge-rows.js';
+import { purgeServingLog } from '../purge/purge-serving-log.js';
+import type { PurgeReport } from '../purge/purge-types.js';
+
+export interface RetentionOptions {
+  /** Who runs it (the CLI's operator, the scheduler), for the audit trail. */
+  readonly principal: Principal;
+  /** Count what would be removed; remove nothing. */
+  readonly dryRun?: boolean;
+  /** Datasets built from data that has since expired: `flag` (default) lists them as tainted, `rewrite` removes their rows before the cutoff. */
+  readonly datasets?: 'flag' | 'rewrite';
+}
+
+/** What one source's retention did. */
+export interface SourceRetention {
+  readonly source: string;
+  readonly retention: string;
+  /** Events before this (epoch ms) were removed. */
+  readonly cutoff: number;
+  readonly purge: PurgeReport;
+  /** Snapshots created before the cutoff, deleted (never the latest), and the files only they listed. */
+  readonly expiredSnapshots: readonly string[];
+  readonly filesDeleted: readonly string[];
+  readonly bytesDeleted: number;
+}
+
+/** What one view's retention did to its online table. */
+export interface ViewRetention {
+  readonly view: string;
+  readonly retention: string;
+  readonly cutoff: number;
+  /** Entities whose newest event is before the cutoff, removed. */
+  readonly entries: number;
+  /** Serving log rows of the view served before the cutoff, removed. */
+  readonly servedRows: number;
+}
+
+export interface RetentionReport {
+  readonly at: number;
+  readonly dryRun: boolean;
+  readonly sources: readonly SourceRetention[];
+  readonly views: readonly ViewRetention[];
+}
+
+/**
+ * Applies every `retention` of the project at the clock's now: per source with one, removes its
+ * events older than `now - retention` from every store (`purgeRows`, reason `retention`, and the
+ * transforms' tables derived from it), expires its snapshots created before the cutoff (never
+ * the latest) and deletes the lake files no remaining snapshot lists; per feature view with
+ * one, removes the online entries whose newest event is older than `now - retention`. Leaves
+ * one `retention.run` audit record with the totals (each purge leaves its own `purge.run`).
+ * Idempotent: a second run at the same time removes nothing more.
+ *
+ * @example
+ * const report = await runRetention(ctx, project, { principal, dryRun: true });
+ */
+export async function runRetention(ctx: SluiceContext, project: Project, options: RetentionOptions): Promise<RetentionReport> {
+  const dryRun = options.dryRun ?? false;
+  const evidence = { actor: options.principal.name, action: 'retention.run', target: `project:${project.name}`, origin: options.principal.origin, purpose: 'retention-policy' };
+  let report: RetentionReport;
+  try {
+    report = await trackRun(ctx, 'retention', { dryRun }, async () => {
+      const result = await applyRetention(ctx, project, options, dryRun);
+      return { result, stats: { rows: result.sources.reduce((n, s) => n + s.purge.rows, 0), entries: result.views.reduce((n, v) => n + v.entries, 0) } };
+    }, project);
+  } catch (error) {
+    await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { dryRun, error: (error as Error).message } }, ctx.now());
+    throw error;
+  }
+  const { sources, views } = report;
+  await ctx.metadata.audit.append({
+    ...evidence, outcome: 'succeeded',
+    details: {
+      dryRun,
+      sources: sources.map((s) => ({ source: s.source, retention: s.retention, cutoff: new Date(s.cutoff).toISOString(), rows: s.purge.rows, bytes: s.purge.bytes + s.bytesDeleted, expiredSnapshots: s.expiredSnapshots.length, filesDeleted: s.filesDeleted.length })),
+      views: views.map((v) => ({ view: v.view, retention: v.retention, cutoff: new Date(v.cutoff).toISOString(), entries: v.entries, servedRows: v.servedRows })),
+    },
+  }, ctx.now());
+  return report;
+}
+
+async function applyRetention(ctx: SluiceContext, project: Project, options: RetentionOptions, dryRun: boolean): Promise<RetentionReport> {
+  const at = ctx.now();
+  const sources: SourceRetention[] = [];
+  for (const source of project.sources) {
+    if (source.retentionMs === undefined || source.kind === 'transform') continue;
+    const cutoff = at - source.retentionMs;
+    const purge = await purgeRows(ctx, project, {
+      source: source.name, match: { kind: 'before', before: cutoff }, reason: 'retention', principal: options.principal,
+      purpose: 'retention-policy', dryRun, datasets: options.datasets ?? 'flag',
+    });
+    const expired = await ctx.metadata.purge.expireSnapshots(source.name, cutoff, dryRun);
+    const gone = new Set(expired.map((s) => s.id));
+    const kept = new Set((await ctx.metadata.listSnapshots({ source: source.name, limit: Number.MAX_SAFE_INTEGER })).filter((s) => !gone.has(s.id)).flatMap((s) => s.files));
+    const orphaned = [...new Set(expired.flatMap((s) => s.files))].filter((f) => !kept.has(f));
+    const sizes = new Map((await ctx.lake.listFiles()).map((f) => [f.file, f.bytes]));
+    const bytesDeleted = orphaned.reduce((n, f) => n + (sizes.get(f) ?? 0), 0);
+    if (!dryRun) for (const file of orphaned) await ctx.lake.remove(file);
+    sources.push({ source: source.name, retention: source.retention!, cutoff, purge, expiredSnapshots: expired.map((s) => s.id), filesDeleted: orphaned, bytesDeleted });
+  }
+  const views: ViewRetention[] = [];
+  const online = await ctx.online();
+  for (const view of project.featureViews) {
+    if (view.retentionMs === undefined) continue;
+    const cutoff = at - view.retentionMs;
+    const select = { where: (_key: string, state: Parameters<typeof newestEventOf>[0]) => newestEventOf(state) < cutoff };
+    const entries = dryRun
+      ? await online.remove(view.name, select, { dryRun })
+      : await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: 600_000, purpose: `the retention of view "${view.name}"` }, () => online.remove(view.name, select));
+    // The view's served history: serving log rows it answered before the cutoff.
+    const served = await purgeServingLog(ctx, { row: (row) => row.servedAt < cutoff && view.name in row.views, torn: () => false }, dryRun);
+    views.push({ view: view.name, retention: view.retention!, cutoff, entries, servedRows: served.rows });
+  }
+  return { at, dryRun, sources, views };
+}

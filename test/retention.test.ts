@@ -1,0 +1,81 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { batchSource, compileProject, count, defineProject, entity, featureView, projectJobs } from '../src/definitions/index.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import { materialize } from '../src/processing/materialize.js';
+import { runJob } from '../src/orchestration/run-job.js';
+import { literalList } from '../src/storage/engine/sql-engine.js';
+import { tempPlatform } from './support/temp-platform.js';
+import { runRetention } from '../src/compliance/retention/run-retention.js';
+
+const DAY = 86_400_000;
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts', retention: '30d' });
+const stats = featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() }, retention: '10d' });
+const spec = defineProject({ name: 'ret', entities: [customer], sources: [txns], featureViews: [stats] });
+const principal = { name: 'cli:test', roles: [], origin: 'local' };
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+test('retention is outside the value hashes: declaring it changes no source, view or job upstream', () => {
+  const plain = compileProject(defineProject({ name: 'ret', entities: [customer], sources: [batchSource({ name: 'txns', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' })], featureViews: [featureView({ name: 'stats', entity: customer, source: batchSource({ name: 'txns', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' }), features: { n: count() } })] }));
+  const kept = compileProject(spec);
+  expect(kept.sources[0]).toMatchObject({ retention: '30d', retentionMs: 30 * DAY, hash: plain.sources[0]!.hash });
+  expect(kept.featureViews[0]).toMatchObject({ retention: '10d', retentionMs: 10 * DAY, hash: plain.featureViews[0]!.hash });
+  expect(projectJobs(kept).map((j) => j.name)).toEqual(['materialize:stats', 'retention:ret']);
+  expect(projectJobs(plain).map((j) => j.name)).toEqual(['materialize:stats']);
+  expect(() => compileProject(defineProject({ name: 'x', entities: [customer], sources: [batchSource({ name: 's', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts', retention: 'forever' })], featureViews: [] }))).toThrow(/retention "forever" is not a positive duration; write e.g. "400d"/);
+});
+
+test('a run removes expired events from every snapshot, expires snapshots older than the cutoff, trims online entries, and is audited; a dry run and a second run remove nothing', async () => {
+  const t = await tempPlatform(spec, T0);
+  cleanup.push(t.dispose);
+  const { platform, project, dir, clock } = t;
+  const ingest = async (name: string, rows: string) => {
+    writeFileSync(join(dir, name), `customer_id,ts\n${rows}`);
+    await ingestFile(platform, project, 'txns', join(dir, name));
+  };
+  await ingest('a.csv', 'old,2024-01-01T00:00:00Z\nboth,2024-01-01T00:00:00Z\n');
+  const first = (await platform.metadata.latestSnapshot('txns'))!;
+  clock.now = T0 + 40 * DAY;
+  await ingest('b.csv', 'both,2024-02-05T00:00:00Z\nquiet,2024-01-28T00:00:00Z\nnew,2024-02-09T00:00:00Z\n');
+  await materialize(platform, project);
+  clock.now = T0 + 45 * DAY;
+
+  const dry = await runRetention(platform, project, { principal, dryRun: true });
+  expect(dry.sources[0]).toMatchObject({ source: 'txns', cutoff: T0 + 15 * DAY, expiredSnapshots: [first.id] });
+  expect(dry.sources[0]!.purge.stores.map((s) => [s.store, s.rows])).toEqual([['lake:txns', 2], ['quarantine:txns', 0], ['dead-letters:txns', 0], ['online:stats', 1], ['serving-log', 0]]);
+  expect(dry.views).toEqual([{ view: 'stats', retention: '10d', cutoff: T0 + 35 * DAY, entries: 2, servedRows: 0 }]);
+  expect(await platform.metadata.snapshot(first.id)).toEqual(first);
+
+  const report = await runRetention(platform, project, { principal });
+  expect(report.sources[0]!.purge.stores.find((s) => s.store === 'lake:txns')).toMatchObject({ rows: 2 });
+  expect(await platform.metadata.snapshot(first.id)).toBeUndefined();
+  // The first file held only expired rows: dropped from every snapshot and deleted.
+  expect(existsSync(platform.lake.resolve(first.files[0]!))).toBe(false);
+  const latest = (await platform.metadata.latestSnapshot('txns'))!;
+  const engine = await platform.engine();
+  const rows = await engine.all<{ c: string }>(`SELECT customer_id AS c FROM read_parquet(${literalList(latest.files.map((f) => platform.lake.resolve(f)))}) ORDER BY _seq`);
+  expect(rows.map((r) => r.c)).toEqual(['both', 'quiet', 'new']);
+  expect(latest.rowCount).toBe(3);
+  // The view keeps entities with an event in its last 10 days; `old` left with the lake purge, `quiet` by the view's retention.
+  const online = await platform.online();
+  expect((await online.read('stats', ['old', 'both', 'quiet', 'new'])).states.map((s) => s !== undefined)).toEqual([false, true, false, true]);
+
+  const again = await runRetention(platform, project, { principal });
+  expect(again.sources[0]!.purge.rows + again.views[0]!.entries + again.sources[0]!.expiredSnapshots.length).toBe(0);
+  const audit = (await platform.metadata.audit.list()).filter((r) => r.action === 'retention.run');
+  expect(audit.map((r) => [r.actor, r.outcome, r.details?.dryRun])).toEqual([['cli:test', 'succeeded', true], ['cli:test', 'succeeded', false], ['cli:test', 'succeeded', false]]);
+  expect(audit[1]!.details).toMatchObject({ sources: [{ source: 'txns', rows: 3, expiredSnapshots: 1, filesDeleted: 0 }], views: [{ view: 'stats', entries: 1 }] });
+
+  // The scheduled job runs the same retention, as the scheduler.
+  clock.now = T0 + 60 * DAY;
+  const stats = await runJob({ ...platform, projectDir: dir }, project, 'retention:ret', { trigger: 'schedule' });
+  expect(stats).toMatchObject({ removedRows: 1 });
+  expect((await platform.metadata.audit.list()).at(-1)).toMatchObject({ action: 'retention.run', actor: 'scheduler' });
+});

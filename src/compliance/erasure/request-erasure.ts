@@ -1,3 +1,4 @@
+import { auditErrorCode } from '../audit/audited-action.js';
 import type { SluiceContext } from '../../context.js';
 import { didYouMean, entityKey, type Entity, type Project } from '../../definitions/index.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
@@ -56,7 +57,7 @@ export async function requestErasure(ctx: SluiceContext, project: Project, ask: 
   try {
     subject = subjectOf(project, ctx.dataDir, ask);
   } catch (error) {
-    await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { error: (error as Error).message } }, now);
+    await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { error: auditErrorCode(error) } }, now);
     throw error;
   }
   const { request, created } = await ctx.metadata.erasure.request({

@@ -1,3 +1,4 @@
+import { auditErrorCode } from '../audit/audited-action.js';
 import type { SluiceContext } from '../../context.js';
 import { entityKey, isStreamed, type Project } from '../../definitions/index.js';
 import { derivedTables, purgeRows, type PurgeReport } from '../purge/index.js';
@@ -131,8 +132,8 @@ export async function runErasure(ctx: SluiceContext, project: Project, request: 
     return certificate;
   } catch (error) {
     const at = ctx.now();
-    await ctx.metadata.erasure.finish(request.id, { status: 'failed', at, error: (error as Error).message });
-    await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'failed', details: { request: request.id, subject: subject.hash, error: (error as Error).message } }, at);
+    await ctx.metadata.erasure.finish(request.id, { status: 'failed', at, error: auditErrorCode(error) });
+    await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'failed', details: { request: request.id, subject: subject.hash, error: auditErrorCode(error) } }, at);
     throw error;
   } finally {
     await reportErasureStatus(ctx);

@@ -1,3 +1,4 @@
+import { auditErrorCode } from '../audit/audited-action.js';
 import type { Project, Source } from '../../definitions/index.js';
 import { didYouMean } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
@@ -108,7 +109,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
     }), project);
   const report = await run.catch(async (error: unknown) => {
-    await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { reason: request.reason, dryRun, match: matchEvidence(ctx, match), error: (error as Error).message } }, ctx.now());
+    await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { reason: request.reason, dryRun, match: matchEvidence(ctx, match), error: auditErrorCode(error) } }, ctx.now());
     throw error;
   });
   await ctx.metadata.audit.append({

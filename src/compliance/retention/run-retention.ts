@@ -1,3 +1,4 @@
+import { auditErrorCode } from '../audit/audited-action.js';
 import type { Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { withLease } from '../../orchestration/lease.js';
@@ -70,7 +71,7 @@ export async function runRetention(ctx: SluiceContext, project: Project, options
       return { result, stats: { rows: result.sources.reduce((n, s) => n + s.purge.rows, 0), entries: result.views.reduce((n, v) => n + v.entries, 0) } };
     }, project);
   } catch (error) {
-    await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { dryRun, error: (error as Error).message } }, ctx.now());
+    await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { dryRun, error: auditErrorCode(error) } }, ctx.now());
     throw error;
   }
   const { sources, views } = report;

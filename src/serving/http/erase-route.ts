@@ -5,6 +5,7 @@ import { ValidationError } from '../../errors.js';
 import { eraseSubject } from '../../compliance/erasure/run-erasure.js';
 import { ERASURE_AUDIT_PURPOSE } from '../../compliance/erasure/request-erasure.js';
 import { reportErasureStatus } from '../../compliance/erasure/erasure-status.js';
+import { auditErrorCode } from '../../compliance/audit/audited-action.js';
 
 interface EraseBody {
   readonly entity: string;
@@ -42,7 +43,7 @@ export function registerEraseRoute(app: FastifyInstance, ctx: SluiceContext, pro
     try {
       body = parseEraseBody(request.body);
     } catch (error) {
-      await ctx.metadata.audit.append({ actor: principal.name, action: 'erase.requested', target: 'entity:?', outcome: 'failed', origin: principal.origin, purpose: ERASURE_AUDIT_PURPOSE, details: { error: (error as Error).message } }, ctx.now());
+      await ctx.metadata.audit.append({ actor: principal.name, action: 'erase.requested', target: 'entity:?', outcome: 'failed', origin: principal.origin, purpose: ERASURE_AUDIT_PURPOSE, details: { error: auditErrorCode(error) } }, ctx.now());
       throw error;
     }
     const { certificate } = await eraseSubject(ctx, await project(), {

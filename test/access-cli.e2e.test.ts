@@ -2,8 +2,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { sqliteMetadataStore } from '../src/storage/metadata/sqlite/index.js';
 import { sluice } from './support/cli.js';
+import { auditTrailOf, sluiceAsKey } from './support/cli-as-key.js';
 import { startSluice } from './support/sluice-process.js';
 
 let dir: string;
@@ -14,24 +14,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const audit = async () => {
-  const store = sqliteMetadataStore({ path: join(dir, '.sluice', 'metadata.db') });
-  try {
-    return await store.audit.list();
-  } finally {
-    await store.close();
-  }
-};
-const withKey = (key: string, ...args: string[]) => {
-  const before = process.env.SLUICE_API_KEY;
-  process.env.SLUICE_API_KEY = key;
-  try {
-    return sluice(dir, ...args);
-  } finally {
-    if (before === undefined) delete process.env.SLUICE_API_KEY;
-    else process.env.SLUICE_API_KEY = before;
-  }
-};
+const audit = () => auditTrailOf(dir);
+const withKey = (key: string, ...args: string[]) => sluiceAsKey(dir, key, ...args);
 
 test('with no key and no rule, serve runs open on loopback and says so, and refuses to run open on another host', async () => {
   const refused = sluice(dir, 'serve', '--host', '0.0.0.0', '--port', '0');

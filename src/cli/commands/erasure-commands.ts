@@ -1,29 +1,11 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import type { Principal } from '../../compliance/principal.js';
-import { accessPolicy, authorize } from '../../compliance/access/authorize.js';
-import { LOCAL_OPERATOR_ROLE, type Project } from '../../definitions/index.js';
-import { PolicyError } from '../../errors.js';
-import type { Platform } from '../../platform.js';
+import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { eraseSubject, type ErasureCertificate } from '../../compliance/erasure/run-erasure.js';
 import { reportErasureStatus, type ErasureStatusReport } from '../../compliance/erasure/erasure-status.js';
 import { toIso } from '../../time/index.js';
 import { EXIT_UNHEALTHY, UsageError } from '../exit.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
-
-/** The local operator as a principal (`SLUICE_USER`, else the OS user), with the local operator's role. */
-function cliPrincipal(): Principal {
-  return { name: `cli:${process.env.SLUICE_USER ?? userInfo().username}`, roles: [LOCAL_OPERATOR_ROLE], origin: 'local' };
-}
-
-/** The admin right `erase`, as the project's access rules give it (a deny for the local operator wins); a refusal is audited. */
-async function authorizeErase(platform: Platform, project: Project, principal: Principal): Promise<void> {
-  const decision = authorize(accessPolicy(project), principal, 'admin', 'erase');
-  if (decision.allowed) return;
-  await platform.metadata.audit.append({ actor: principal.name, action: 'admin.erase', target: 'route:cli erase', outcome: 'denied', origin: principal.origin, details: { reason: decision.reason } }, platform.now());
-  throw new PolicyError('POLICY_DENIED', decision.reason);
-}
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -63,7 +45,7 @@ export function registerErasureCommands(program: Command, run: CommandContext): 
       run.withPlatform(async ({ platform, out }) => {
         if (options.status) {
           if (options.entity !== undefined || options.key !== undefined) throw new UsageError('--status lists requests; give it without --entity and --key');
-          await authorizeErase(platform, await platform.project(), cliPrincipal());
+          await authorizeCli(platform, await cliPrincipal(platform), 'admin', 'erase');
           const report = await reportErasureStatus(platform);
           out.result(report, () => statusText(report));
           if (report.overdue > 0) process.exitCode = EXIT_UNHEALTHY;
@@ -71,8 +53,9 @@ export function registerErasureCommands(program: Command, run: CommandContext): 
         }
         if (options.entity === undefined || options.key === undefined) throw new UsageError('give the subject: sluice erase --entity <entity> --key <key> (or --status to list requests)');
         const project = await platform.project();
-        const principal = cliPrincipal();
-        await authorizeErase(platform, project, principal);
+        // The CLI's one principal (SLUICE_API_KEY, else the local operator), held to the applied rules.
+        const principal = await cliPrincipal(platform);
+        await authorizeCli(platform, principal, 'admin', 'erase');
         const { certificate } = await eraseSubject(platform, project, {
           entity: options.entity, key: options.key, principal, ...(options.reason === undefined ? {} : { reason: options.reason }),
         }, { datasets: options.flagDatasets ? 'flag' : 'rewrite' });

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { batchSource, count, defineProject, entity, featureView, sqlTransform, streamSource } from '../src/definitions/index.js';
@@ -56,6 +56,17 @@ test('a refused request names the problem and the fix, and is audited', async ()
   await expect(requestErasure(platform, project, { entity: 'customer', key: ['a', 'b'], principal: operator })).rejects.toThrow('entity "customer" has the join key customer_id: give one non-empty key, got 2');
   const failed = (await platform.metadata.audit.list()).filter((r) => r.outcome === 'failed');
   expect(failed.map((r) => [r.action, r.target])).toEqual([['erase.requested', 'entity:custmer'], ['erase.requested', 'entity:customer']]);
+});
+
+test('a reason that quotes the subject\'s key is refused: the append-only audit trail must never hold the key', async () => {
+  const t = await tempPlatform(spec, NOW);
+  cleanup.push(t.dispose);
+  await expect(requestErasure(t.platform, t.project, { entity: 'customer', key: [KEY], reason: `customer ${KEY} asked by mail`, principal: operator }))
+    .rejects.toThrow('the reason quotes the subject\'s key; the audit trail is append-only and would keep it forever: describe the request without the key (for example a ticket number)');
+  expect((await t.platform.metadata.erasure.blockList()).hashes).toEqual([]);
+  const audit = await t.platform.metadata.audit.list();
+  expect(audit.map((r) => [r.action, r.outcome])).toEqual([['erase.requested', 'failed']]);
+  expect(readFileSync(join(t.platform.dataDir, 'metadata.db')).includes(KEY)).toBe(false);
 });
 
 test('file ingest rejects the erased key as "erased"; its dead letter keeps the keyed hash, not the row', async () => {

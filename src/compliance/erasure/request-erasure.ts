@@ -28,6 +28,12 @@ export interface ErasureSubject {
   readonly hash: string;
 }
 
+/** Whether `text` holds `part` as a whole word (case-insensitive): "ticket 4217" does not quote the key "42". */
+function quotes(text: string, part: string): boolean {
+  const escaped = part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'iu').test(text);
+}
+
 function subjectOf(project: Project, dataDir: string, ask: ErasureAsk): ErasureSubject {
   const entity = project.entities.find((e) => e.name === ask.entity);
   if (!entity) {
@@ -35,6 +41,9 @@ function subjectOf(project: Project, dataDir: string, ask: ErasureAsk): ErasureS
   }
   if (ask.key.length !== entity.joinKeys.length || ask.key.some((part) => part === '')) {
     throw new ValidationError('VALIDATION_FAILED', `entity "${entity.name}" has the join key${entity.joinKeys.length > 1 ? 's' : ''} ${entity.joinKeys.join(', ')}: give ${entity.joinKeys.length === 1 ? 'one non-empty key' : `${entity.joinKeys.length} non-empty key parts in that order (--key once per part)`}, got ${ask.key.length}`);
+  }
+  if (ask.reason !== undefined && ask.key.some((part) => quotes(ask.reason!, part))) {
+    throw new ValidationError('VALIDATION_FAILED', 'the reason quotes the subject\'s key; the audit trail is append-only and would keep it forever: describe the request without the key (for example a ticket number)');
   }
   const key = entityKey(ask.key);
   return { entity, parts: ask.key, key, hash: erasureHash(projectSecret(dataDir), entity.name, key) };
@@ -45,7 +54,7 @@ function subjectOf(project: Project, dataDir: string, ask: ErasureAsk): ErasureS
  * list is in the same transaction), before anything is removed. The request and the audit record
  * (`erase.requested`) hold the subject only as its keyed hash; the deadline is one month from
  * receipt (GDPR Art. 12(3)). Asking again while the subject's request is pending returns it.
- * A refusal (unknown entity, wrong key shape) is audited too.
+ * A refusal (unknown entity, wrong key shape, a reason that quotes the key) is audited too, by its error code.
  *
  * @example
  * const { request, subject } = await requestErasure(ctx, project, { entity: 'customer', key: ['c42'], principal });

@@ -20,6 +20,7 @@ import { loadSpineSql, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderS
 import { computeRequestViewColumns } from './request-view-columns.js';
 import type { MaskMethod } from '../../definitions/index.js';
 import type { Principal } from '../../compliance/principal.js';
+import { authorizeDatasetRead } from '../../compliance/access/authorize-dataset-read.js';
 import { datasetMasking, SYSTEM_PRINCIPAL } from '../../compliance/masking/dataset-masking.js';
 
 export interface BuildDatasetOptions {
@@ -186,6 +187,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
+  if (options.principal) await authorizeDatasetRead(ctx, options.maskingProject ?? project, options.principal, options);
   await checkDatasetResidency(ctx, project, options);
   // One snapshot per source for the whole build, read before any work starts.
   const pinned = await pinSnapshots(ctx.metadata, resolved.byView.map((v) => v.view.source), options.snapshots);

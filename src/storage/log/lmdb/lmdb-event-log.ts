@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { open, type Database, type Key } from 'lmdb';
-import { scrubFreePages } from '../../lmdb/scrub-free-pages.js';
+import { closeCompacting, compactEnvironment } from '../../lmdb/compact-environment.js';
+import type { ScrubReport } from '../../scrub-report.js';
 import type { EventLog, LogEntry } from '../event-log.js';
 
 export interface LmdbEventLogConfig {
@@ -45,7 +47,11 @@ const textHash = (raw: string): string => createHash('sha256').update(raw).diges
  */
 export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
   mkdirSync(config.path, { recursive: true });
-  const db: Database<unknown, Key> = open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false });
+  const path = resolve(config.path);
+  const openDb = (): Database<unknown, Key> => open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false });
+  let db = openDb();
+  // A read takes a reader slot naming this process: a compaction elsewhere sees the log is open here.
+  db.get([HEAD, '']);
   const horizon = config.dedupeHorizonMs ?? 7 * 86_400_000;
   const head = (source: string): number => (db.get([HEAD, source]) as number | undefined) ?? 0;
   return {
@@ -157,11 +163,16 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       });
       return { events, bytes };
     },
-    async scrubFreed() {
-      await scrubFreePages(db);
+    async scrubFreed(): Promise<ScrubReport> {
+      const report = await compactEnvironment(path, db, () => db.close());
+      if (report.compacted) {
+        db = openDb();
+        db.get([HEAD, '']);
+      }
+      return report;
     },
     async close() {
-      await db.close();
+      await closeCompacting(path, db);
     },
   };
 }

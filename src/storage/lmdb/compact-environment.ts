@@ -105,3 +105,32 @@ export async function closeCompacting(path: string, db: Database<unknown, Key>):
   }
   await db.close();
 }
+
+/**
+ * Holds a store's operations while its environment is swapped: `pass` waits for a swap under
+ * way, `swap` runs one (operations that call `pass` after it starts wait for it to end), so no
+ * write lands in the file being replaced.
+ *
+ * @example
+ * const gate = swapGate();
+ * await gate.pass(); // first line of every async operation
+ * const report = await gate.swap(() => compactEnvironment(path, db, () => db.close()));
+ */
+export function swapGate() {
+  let current: Promise<unknown> | undefined;
+  return {
+    async pass(): Promise<void> {
+      while (current !== undefined) await current.catch(() => undefined);
+    },
+    async swap<T>(run: () => Promise<T>): Promise<T> {
+      await this.pass();
+      const running = run();
+      current = running;
+      try {
+        return await running;
+      } finally {
+        current = undefined;
+      }
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { batchSource, count, defineProject, entity, featureService, featureView, last, streamSource, sum } from '../src/definitions/index.js';
+import { batchSource, count, defineProject, entity, featureService, featureView, last, notNull, streamSource, sum } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
@@ -11,12 +11,13 @@ import { duckDbEngine } from '../src/storage/engine/duckdb-engine.js';
 import { literal } from '../src/storage/engine/sql-engine.js';
 import { openPlatform } from '../src/platform.js';
 import type { Principal } from '../src/compliance/principal.js';
+import { createServer } from '../src/serving/http/server.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 // Distinctive, with a character outside ASCII so UTF-16 and JSON escapes differ from UTF-8.
 const KEY = 'cust-ZQX-4242-Zoë';
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
-const txns = batchSource({ name: 'txns', schema: { txn_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts' });
+const txns = batchSource({ name: 'txns', schema: { txn_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', checks: [notNull('amount', { severity: 'error' })] });
 const payments = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', allowedLateness: '30d' });
 const spend = featureView({ name: 'spend', entity: customer, source: txns, features: { n: count(), total: sum('amount'), last_txn: last('txn_id') } });
 const paid = featureView({ name: 'paid', entity: customer, source: payments, features: { n: count(), total: sum('amount') } });
@@ -82,12 +83,25 @@ test('after erasure, no file under the data directory holds the key in any encod
   // A training dataset Sluice built (and knows of), under the data directory so the scan reads it.
   mkdirSync(join(platform.dataDir, 'datasets'), { recursive: true });
   await buildDataset(platform, project, { spine: file('spine.csv', `customer_id,ts\nc1,2024-03-01T00:00:00Z\n${KEY},2024-03-01T00:00:00Z\n`), service: 'svc', out: join(platform.dataDir, 'datasets', 'train.parquet') });
-  expect((await scan(platform.dataDir, KEY)).length).toBeGreaterThan(0);
+  // A batch held in quarantine (an empty amount fails an error check) holds the subject too.
+  await expect(ingestFile(platform, project, 'txns', file('held.csv', `txn_id,customer_id,amount,ts\nt8,${KEY},,2024-02-06T00:00:00Z\nt9,c2,3,2024-02-06T00:00:00Z\n`))).rejects.toThrow('quarantined as 1');
+  // Served with the serving log on (every request logged).
+  const app = await createServer(platform, { servingLogRate: 1 });
+  const served = await app.inject({ method: 'POST', url: '/v1/features/online', payload: { entities: { customer_id: [KEY, 'c1'] }, service: 'svc' } });
+  expect(served.statusCode).toBe(200);
+  await app.close();
+  const found = await scan(platform.dataDir, KEY);
+  expect(found.some((f) => f.startsWith('serving-log'))).toBe(true);
+  expect(found.some((f) => f.startsWith('quarantine'))).toBe(true);
 
   const { certificate, request } = await eraseSubject(platform, project, { entity: 'customer', key: [KEY], reason: 'customer asked', principal: operator });
   expect(request.status).toBe('completed');
   expect(certificate).toMatchObject({ entity: 'customer', sources: ['txns', 'payments'], withinDeadline: true, metadataExpunged: true });
   expect(certificate.rows).toBeGreaterThan(0);
+  const stores: Record<string, number> = {};
+  for (const s of certificate.stores) stores[s.store] = (stores[s.store] ?? 0) + s.rows;
+  expect(stores).toMatchObject({ 'quarantine:txns': 1, 'serving-log': 1, 'check-samples:txns': expect.any(Number) as number });
+  expect(certificate.scrubPending).toEqual([]);
   expect(JSON.stringify(certificate)).not.toContain(KEY);
   const completed = (await platform.metadata.audit.list()).filter((r) => r.action === 'erase.completed');
   expect(completed.map((r) => r.outcome)).toEqual(['succeeded']);

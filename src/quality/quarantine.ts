@@ -38,12 +38,24 @@ export async function holdBatch(ctx: SluiceContext, batch: HeldBatch): Promise<Q
   await mkdir(dirname(target), { recursive: true });
   await fsyncPath(batch.staged);
   await rename(batch.staged, target);
-  await writeFileAtomic(target.replace(/\.parquet$/, '.json'), `${JSON.stringify({ dataset: batch.dataset, origin: batch.origin, rows: batch.rows, results: batch.results }, null, 2)}\n`);
+  await writeBatchResults(ctx, { ...batch, file });
   await fsyncPath(dirname(target));
   return ctx.metadata.quality.hold({
     dataset: batch.dataset, origin: batch.origin, file, rows: batch.rows, contentHash: batch.contentHash, runId: null, results: batch.results,
     createdAt: ctx.now(), ...(batch.lineage ? { lineage: batch.lineage } : {}),
   });
+}
+
+/**
+ * Writes a held batch's check results beside its Parquet file (`<file>.json`), atomically: at
+ * hold time, and again when a purge removed samples from them.
+ *
+ * @example
+ * await writeBatchResults(ctx, await ctx.metadata.quality.quarantined(id));
+ */
+export async function writeBatchResults(ctx: SluiceContext, batch: Pick<QuarantinedBatch, 'dataset' | 'origin' | 'file' | 'rows' | 'results'>): Promise<void> {
+  const target = join(ctx.dataDir, batch.file).replace(/\.parquet$/, '.json');
+  await writeFileAtomic(target, `${JSON.stringify({ dataset: batch.dataset, origin: batch.origin, rows: batch.rows, results: batch.results }, null, 2)}\n`);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import { withStore, type StoreHarness } from './harness.js';
 import type { DeadLetter, MetadataStore } from '../../src/storage/metadata/metadata-store.js';
+import type { CheckOutcome } from '../../src/storage/metadata/quality-store.js';
 
 const letter = (raw: string, createdAt: number): DeadLetter => ({ source: 's', file: 'f.csv', line: 1, raw, reason: 'bad', createdAt });
 
@@ -43,6 +44,19 @@ export function runPurgeStoreContract(name: string, harness: () => Promise<Store
       expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw)).toEqual(['{"u":"u1"}', 'c7,y']);
       expect(await store.purge.purgeDeadLetters('s', { containing: [['c7']] })).toEqual({ rows: 1, bytes: 7 });
       expect(await store.countDeadLetters('other')).toBe(1);
+    }));
+
+  test(`${name}: check samples naming a key leave check results and quarantined batches' results; other samples and datasets stay`, () =>
+    run(async (_h, store) => {
+      const outcome = (dataset: string, samples: string[]): CheckOutcome => ({ dataset, check: 'amount_not_null', kind: 'notNull', severity: 'error', passed: false, failingRows: samples.length, totalRows: 9, observedFraction: 0.5, samples, message: 'm' });
+      const named = '{"customer_id":"c42","amount":null}';
+      await store.quality.recordResults([outcome('s', [named, '{"customer_id":"c7","amount":null}']), outcome('other', [named])], { evaluatedAt: 1 });
+      const held = await store.quality.hold({ dataset: 's', origin: 'f.csv', file: 'quarantine/s/x.parquet', rows: 2, contentHash: 'h', runId: null, results: [outcome('s', [named])], createdAt: 1 });
+      expect(await store.purge.purgeCheckSamples('s', [['c42']], true)).toEqual({ rows: 2, bytes: 2 * named.length, batches: [held.id] });
+      expect((await store.quality.quarantined(held.id))?.results[0]?.samples).toEqual([named]);
+      expect(await store.purge.purgeCheckSamples('s', [['c42']])).toEqual({ rows: 2, bytes: 2 * named.length, batches: [held.id] });
+      expect((await store.quality.quarantined(held.id))?.results[0]?.samples).toEqual([]);
+      expect(Object.fromEntries((await store.quality.latestResults()).map((r) => [r.dataset, r.samples]))).toEqual({ s: ['{"customer_id":"c7","amount":null}'], other: [named] });
     }));
 
   test(`${name}: expiring snapshots deletes those created before the time, never the latest, and lists them`, () =>

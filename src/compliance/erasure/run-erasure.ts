@@ -46,6 +46,11 @@ export interface ErasureCertificate {
   /** Whether deleted bytes were also cleared from the metadata database's free pages and log. */
   readonly metadataExpunged: boolean;
   readonly datasets: 'rewrite' | 'flag';
+  /**
+   * LMDB stores whose removed bytes are not yet cleared (another process, such as a running
+   * server, has them open), each with the reason and when it will be; empty when every store was compacted.
+   */
+  readonly scrubPending: readonly { readonly store: string; readonly reason: string }[];
 }
 
 export interface EraseOptions {
@@ -116,8 +121,9 @@ export async function runErasure(ctx: SluiceContext, project: Project, request: 
     }
     stores.push(...(await eraseFromLog(ctx, project, subject)));
     // Removed records must not linger in free pages: LMDB stores are scrubbed, SQLite's log reset.
-    await (await ctx.online()).scrubFreed();
-    if (project.sources.some(isStreamed)) await (await ctx.log()).scrubFreed();
+    const scrubs = [{ store: 'online', report: await (await ctx.online()).scrubFreed() }];
+    if (project.sources.some(isStreamed)) scrubs.push({ store: 'log', report: await (await ctx.log()).scrubFreed() });
+    const scrubPending = scrubs.filter((s) => !s.report.compacted).map((s) => ({ store: s.store, reason: s.report.pending ?? 'not compacted' }));
     const { complete } = await ctx.metadata.erasure.expungeDeleted();
     const completedAt = ctx.now();
     const certificate: ErasureCertificate = {
@@ -125,7 +131,7 @@ export async function runErasure(ctx: SluiceContext, project: Project, request: 
       receivedAt: new Date(request.receivedAt).toISOString(), deadline: new Date(request.deadlineAt).toISOString(),
       startedAt: new Date(started).toISOString(), completedAt: new Date(completedAt).toISOString(), durationMs: completedAt - started,
       withinDeadline: completedAt <= request.deadlineAt, sources, stores,
-      rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), metadataExpunged: complete, datasets,
+      rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), metadataExpunged: complete, datasets, scrubPending,
     };
     await ctx.metadata.erasure.finish(request.id, { status: 'completed', at: completedAt, certificate: { ...certificate } });
     await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'succeeded', details: { ...certificate } }, completedAt);

@@ -4,6 +4,7 @@ import type { SluiceContext } from '../../context.js';
 import { literal, readPath } from '../../storage/engine/sql-engine.js';
 import { commitFile, temporaryPath } from '../../storage/lake/atomic-file.js';
 import type { StorePurge } from './purge-types.js';
+import { writeBatchResults } from '../../quality/quarantine.js';
 
 /**
  * Removes the rows `predicate` selects from the held quarantined batches of `table` (Parquet
@@ -34,4 +35,22 @@ export async function purgeQuarantine(ctx: SluiceContext, table: string, predica
     await ctx.metadata.purge.setQuarantinedRows(batch.id, batch.rows - rows);
   }
   return report;
+}
+
+/**
+ * Removes the check samples of `table` that show a row of one of the keys (`containing`: each
+ * key's parts): from stored check results and quarantined batches' results, whose files beside
+ * the held Parquet are written again. A sample is a failing row as text, so it can hold a key.
+ */
+export async function purgeCheckSamples(ctx: SluiceContext, table: string, containing: readonly (readonly string[])[], dryRun: boolean): Promise<StorePurge[]> {
+  const { rows, bytes, batches } = await ctx.metadata.purge.purgeCheckSamples(table, containing, dryRun);
+  if (rows === 0) return [];
+  const files: string[] = [];
+  for (const id of batches) {
+    const batch = await ctx.metadata.quality.quarantined(id);
+    if (batch === undefined) continue;
+    files.push(batch.file.replace(/\.parquet$/, '.json'));
+    if (!dryRun && existsSync(join(ctx.dataDir, batch.file))) await writeBatchResults(ctx, batch);
+  }
+  return [{ store: `check-samples:${table}`, rows, bytes, filesRewritten: files }];
 }

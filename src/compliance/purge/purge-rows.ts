@@ -10,7 +10,7 @@ import { entityKeyParts, matchSql } from './match-sql.js';
 import { purgeLake } from './purge-lake.js';
 import { purgeOnline } from './purge-online.js';
 import { purgeDatasets } from './purge-datasets.js';
-import { purgeQuarantine } from './purge-quarantine.js';
+import { purgeCheckSamples, purgeQuarantine } from './purge-quarantine.js';
 import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
 import { purgeLog, textMatch } from './event-match.js';
 import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
@@ -97,6 +97,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
         const parts = match.kind === 'keys' ? project.entities.find((e) => e.name === match.entity)?.joinKeys.length ?? 1 : 1;
         const letters = await ctx.metadata.purge.purgeDeadLetters(table.name, match.kind === 'before' ? { before: match.before } : { containing: match.keys.map((k) => entityKeyParts(k, parts)) }, dryRun);
         if (letters.rows > 0 || table === source) stores.push({ store: `dead-letters:${table.name}`, ...letters, filesRewritten: [] });
+        if (match.kind === 'keys') stores.push(...(await purgeCheckSamples(ctx, table.name, match.keys.map((k) => entityKeyParts(k, parts)), dryRun)));
       }
       const names = new Set(tables.map((t) => t.name));
       stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));

@@ -1,3 +1,5 @@
+import type { ScrubReport } from '../scrub-report.js';
+
 /** An event refused on the way in, kept until it reaches the dead-letter store. */
 export interface RejectedEvent {
   /** Index in the batch it came in. */
@@ -74,6 +76,9 @@ export interface EventLog {
    * other events in order. Resolves how many events and bytes of text were removed.
    */
   removeEvents(source: string, drop: (text: string, rejected: boolean) => boolean): Promise<{ readonly events: number; readonly bytes: number }>;
-  /** Clears the bytes of removed entries and events from the store's files (see `scrubFreePages`). */
-  scrubFreed(): Promise<void>;
+  /**
+   * Clears the bytes of removed entries and events from the store's files. Reports `compacted:
+   * false` with the reason when it cannot yet (another process has the files open).
+   */
+  scrubFreed(): Promise<ScrubReport>;
 }

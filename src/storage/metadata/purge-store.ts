@@ -57,6 +57,13 @@ export interface PurgeStore {
   /** Rewrites recorded, oldest first: of one snapshot, or of every snapshot of one source. */
   snapshotRewrites(filter: { readonly snapshotId?: string; readonly source?: string }): Promise<SnapshotRewriteRecord[]>;
   purgeDeadLetters(source: string, match: DeadLetterPurge, dryRun?: boolean): Promise<{ rows: number; bytes: number }>;
+  /**
+   * Removes, in one transaction, the check samples (failing rows shown as text in check results
+   * and in quarantined batches' results) of `dataset` that mention every part of one of
+   * `containing` (an entity key's parts, as they are or JSON-escaped). Reports the samples
+   * removed, their bytes, and the quarantined batches whose results changed.
+   */
+  purgeCheckSamples(dataset: string, containing: readonly (readonly string[])[], dryRun?: boolean): Promise<{ rows: number; bytes: number; batches: number[] }>;
   /** Records that a held quarantined batch's file now holds `rows` rows (a purge rewrote it); false when it is no longer held. */
   setQuarantinedRows(id: number, rows: number): Promise<boolean>;
   /** Deletes the snapshots of `source` created before `before` (epoch ms), except its latest; with `dryRun`, only lists them. */

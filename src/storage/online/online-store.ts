@@ -1,3 +1,4 @@
+import type { ScrubReport } from '../scrub-report.js';
 import type { FeatureView } from '../../definitions/index.js';
 import type { EntityState } from '../../processing/entity-state.js';
 
@@ -96,6 +97,9 @@ export interface OnlineStore {
    */
   remove(view: string, select: OnlineRemoval, options?: { readonly dryRun?: boolean }): Promise<number>;
   close(): Promise<void>;
-  /** Clears the bytes of removed entries from the store's files, where they could linger (LMDB's free pages). */
-  scrubFreed(): Promise<void>;
+  /**
+   * Clears the bytes of removed entries from the store's files, where they could linger (LMDB's
+   * free pages and page gaps). Reports `compacted: false` with the reason when it cannot yet.
+   */
+  scrubFreed(): Promise<ScrubReport>;
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { open, type Database, type Key } from 'lmdb';
-import { scrubFreePages } from '../../lmdb/scrub-free-pages.js';
+import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
+import type { ScrubReport } from '../../scrub-report.js';
 import type { EventLog, LogEntry } from '../event-log.js';
 
 export interface LmdbEventLogConfig {
@@ -45,11 +47,17 @@ const textHash = (raw: string): string => createHash('sha256').update(raw).diges
  */
 export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
   mkdirSync(config.path, { recursive: true });
-  const db: Database<unknown, Key> = open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false });
+  const path = resolve(config.path);
+  const openDb = (): Database<unknown, Key> => open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false });
+  let db = openDb();
+  const gate = swapGate();
+  // A read takes a reader slot naming this process: a compaction elsewhere sees the log is open here.
+  db.get([HEAD, '']);
   const horizon = config.dedupeHorizonMs ?? 7 * 86_400_000;
   const head = (source: string): number => (db.get([HEAD, source]) as number | undefined) ?? 0;
   return {
     async append(source, batch) {
+      await gate.pass();
       return db.transaction(() => {
         const offset = head(source) + 1;
         const duplicates: number[] = [];
@@ -110,9 +118,11 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       return (db.get([CHECKPOINT, consumer, source]) as number | undefined) ?? 0;
     },
     async setCheckpoint(consumer, source, offset) {
+      await gate.pass();
       await db.put([CHECKPOINT, consumer, source], offset);
     },
     async trim(source, upTo, now) {
+      await gate.pass();
       let removed = 0;
       await db.transaction(() => {
         for (const key of db.getKeys({ start: [ENTRY, source, 0], end: [ENTRY, source, upTo + 1] })) {
@@ -133,6 +143,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       return removed;
     },
     async recordLakeOffset(source, version, offset) {
+      await gate.pass();
       await db.put([LAKE, source, version], offset);
     },
     lakeOffset(source, version) {
@@ -140,6 +151,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       return 0;
     },
     async removeEvents(source, drop) {
+      await gate.pass();
       let events = 0;
       let bytes = 0;
       await db.transaction(() => {
@@ -157,11 +169,19 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       });
       return { events, bytes };
     },
-    async scrubFreed() {
-      await scrubFreePages(db);
+    async scrubFreed(): Promise<ScrubReport> {
+      return gate.swap(async () => {
+        const report = await compactEnvironment(path, db, () => db.close());
+        if (report.compacted) {
+          db = openDb();
+          db.get([HEAD, '']);
+        }
+        return report;
+      });
     },
     async close() {
-      await db.close();
+      await gate.pass();
+      await closeCompacting(path, db);
     },
   };
 }

@@ -36,6 +36,14 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     deleteSnapshot: db.prepare('DELETE FROM snapshots WHERE id = ?'),
     quarantinedRows: db.prepare("UPDATE quarantine SET rows = ? WHERE id = ? AND status = 'held'"),
     deleteLineage: db.prepare('DELETE FROM snapshot_lineage WHERE snapshot_id = ?'),
+    resultsOf: db.prepare(`SELECT id, result FROM check_results WHERE dataset = ? AND result NOT LIKE '%"samples":[]%'`),
+    setResult: db.prepare('UPDATE check_results SET result = ? WHERE id = ?'),
+    batchesOf: db.prepare('SELECT id, results FROM quarantine WHERE dataset = ?'),
+    setBatchResults: db.prepare('UPDATE quarantine SET results = ? WHERE id = ?'),
+    conditionsWithSamples: db.prepare(`SELECT kind, subject, details FROM conditions WHERE details LIKE '%"samples"%'`),
+    setConditionDetails: db.prepare('UPDATE conditions SET details = ? WHERE kind = ? AND subject = ?'),
+    alertsWithSamples: db.prepare(`SELECT id, condition FROM alert_outbox WHERE condition LIKE '%"samples"%'`),
+    setAlertCondition: db.prepare('UPDATE alert_outbox SET condition = ? WHERE id = ?'),
   };
   return {
     async rewriteSnapshotFiles(rewrite) {
@@ -63,6 +71,45 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     async snapshotRewrites({ snapshotId, source }) {
       const rows = snapshotId !== undefined ? sql.rewritesOfSnapshot.all(snapshotId) : sql.rewritesOfSource.all(source ?? '');
       return (rows as RewriteRow[]).filter((r) => source === undefined || r.source === source).map(toRecord);
+    },
+    async purgeCheckSamples(dataset, containing, dryRun = false) {
+      const mentions = (sample: unknown) => typeof sample === 'string' && containing.some((parts) => parts.length > 0 && parts.every((p) => sample.includes(p) || sample.includes(JSON.stringify(p).slice(1, -1))));
+      let rows = 0;
+      let bytes = 0;
+      /** The value with every `samples` list (a check's failing rows as text) of `dataset` cleared of samples that mention a key. */
+      const redact = (value: unknown, owner?: string): unknown => {
+        if (Array.isArray(value)) return value.map((v) => redact(v, owner));
+        if (value === null || typeof value !== 'object') return value;
+        const object = value as Record<string, unknown>;
+        const of = typeof object.dataset === 'string' ? object.dataset : owner;
+        return Object.fromEntries(Object.entries(object).map(([k, v]) => {
+          if (k !== 'samples' || !Array.isArray(v) || of !== dataset) return [k, redact(v, of)];
+          const dropped = v.filter(mentions) as string[];
+          rows += dropped.length;
+          bytes += dropped.reduce((n, t) => n + Buffer.byteLength(t), 0);
+          return [k, v.filter((t) => !mentions(t))];
+        }));
+      };
+      /** Rewrites one stored JSON text; true when it held such a sample. */
+      const rewrite = (text: string | null, store: (json: string) => void): boolean => {
+        if (text === null) return false;
+        const before = rows;
+        const kept = redact(JSON.parse(text));
+        if (rows === before) return false;
+        if (!dryRun) store(JSON.stringify(kept));
+        return true;
+      };
+      return inTransaction(db, () => {
+        for (const r of sql.resultsOf.all(dataset) as Array<{ id: number; result: string }>) rewrite(r.result, (json) => sql.setResult.run(json, r.id));
+        const batches: number[] = [];
+        for (const b of sql.batchesOf.all(dataset) as Array<{ id: number; results: string }>) {
+          if (rewrite(b.results, (json) => sql.setBatchResults.run(json, b.id))) batches.push(b.id);
+        }
+        // Health conditions and queued alerts of a failed check carry its samples too.
+        for (const c of sql.conditionsWithSamples.all() as Array<{ kind: string; subject: string; details: string | null }>) rewrite(c.details, (json) => sql.setConditionDetails.run(json, c.kind, c.subject));
+        for (const a of sql.alertsWithSamples.all() as Array<{ id: number; condition: string }>) rewrite(a.condition, (json) => sql.setAlertCondition.run(json, a.id));
+        return { rows, bytes, batches };
+      });
     },
     async setQuarantinedRows(id, rows) {
       return Number((sql.quarantinedRows.run(rows, id) as { changes: number | bigint }).changes) > 0;

@@ -5,7 +5,8 @@ import { open, type Database, type Key } from 'lmdb';
 import type { EntityState } from '../../../processing/entity-state.js';
 import type { OnlineGcReport, OnlineStore, TableProgress, ViewTableInfo } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
-import { scrubFreePages } from '../../lmdb/scrub-free-pages.js';
+import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
+import type { ScrubReport } from '../../scrub-report.js';
 import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
@@ -95,7 +96,11 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   mkdirSync(config.path, { recursive: true });
   const path = resolve(config.path);
   // moreTypes: typed arrays in states of the earlier layout (msgpack maps) read as typed arrays.
-  const db: Database<unknown, Key> = open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true } });
+  const openDb = (): Database<unknown, Key> => open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true } });
+  let db = openDb();
+  const gate = swapGate();
+  // A read takes a reader slot naming this process: a compaction elsewhere sees the store is open here.
+  db.get(NEXT);
   const own = (generation: number) => `${path}\u0000${generation}`;
   // The served record carries the view's definition: decode it only when its bytes change (a
   // new table), not on every read of the serving hot path.
@@ -171,6 +176,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   return {
     kind: 'lmdb',
     async replaceView(spec, states) {
+      await gate.pass();
       const view = spec.definition.name;
       await gc();
       const startedAt = Date.now();
@@ -212,9 +218,11 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       }
     },
     async viewInfo(view) {
+      await gate.pass();
       return served(view);
     },
     async read(view, keys) {
+      await gate.pass();
       const info = served(view);
       if (info === undefined) return { info, states: keys.map(() => undefined) };
       const reader = new StateReader(db);
@@ -222,6 +230,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       return { info, states };
     },
     async update(view, generation, keys, apply, progress, precondition) {
+      await gate.pass();
       return db.transaction(() => {
         const info = served(view);
         if (info?.generation !== generation || (precondition !== undefined && !precondition(info))) return undefined;
@@ -243,8 +252,12 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         return served(view);
       });
     },
-    gc,
+    async gc() {
+      await gate.pass();
+      return gc();
+    },
     async remove(view, select, options = {}) {
+      await gate.pass();
       return db.transaction(() => {
         const info = served(view);
         if (info === undefined) return 0;
@@ -261,11 +274,20 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         return removed;
       });
     },
-    async scrubFreed() {
-      await scrubFreePages(db);
+    async scrubFreed(): Promise<ScrubReport> {
+      return gate.swap(async () => {
+        const report = await compactEnvironment(path, db, () => db.close());
+        if (report.compacted) {
+          db = openDb();
+          db.get(NEXT);
+          servedCache.clear();
+        }
+        return report;
+      });
     },
     async close() {
-      await db.close();
+      await gate.pass();
+      await closeCompacting(path, db);
     },
   };
 }

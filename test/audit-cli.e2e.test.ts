@@ -98,6 +98,20 @@ describe('sluice audit, end to end', () => {
     expect(notCheckpoint.stderr).toContain(`--checkpoint ${publicKeyFile} cannot be read as JSON`);
   });
 
+  test('an --out file that exists is refused unless --force, and is left as it was (a review overwrote /etc/passwd with an export)', () => {
+    const existing = join(root, 'keep.txt');
+    writeFileSync(existing, 'precious\n', { mode: 0o644 });
+    for (const args of [['export', '--since', '1h'], ['checkpoint'], ['public-key']]) {
+      const refused = sluice(dir, 'audit', ...args, '--out', existing);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`${existing} already exists; pass --force to replace it`);
+      expect(readFileSync(existing, 'utf8')).toBe('precious\n');
+      expect(statSync(existing).mode & 0o777).toBe(0o644);
+    }
+    expect(sluice(dir, 'audit', 'public-key', '--out', existing, '--force').code).toBe(0);
+    expect(readFileSync(existing, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+  });
+
   test('every process that opens the platform checkpoints the trail every SLUICE_AUDIT_CHECKPOINT_EVERY records', () => {
     const other = join(root, 'other');
     expect(sluice(root, 'init', 'other').code).toBe(0);

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { appendCheckpoint, CHECKPOINT_FORMAT, type AuditCheckpoint } from '../../compliance/audit/audit-checkpoint.js';
 import { exportAuditTrail, parseAuditExport } from '../../compliance/audit/audit-export.js';
@@ -47,17 +47,36 @@ function readCheckpoint(file: string): AuditCheckpoint {
   return value as AuditCheckpoint;
 }
 
-/** Writes a file atomically: a temporary name, fsync, rename. */
-function writeAtomically(path: string, body: (write: (line: string) => void) => Promise<unknown>): Promise<unknown> {
+/** Refuses an existing `--out` without `--force`, before the command does anything. */
+function refuseExisting(path: string | undefined, force: boolean | undefined): void {
+  if (path !== undefined && force !== true && existsSync(path)) throw new UsageError(`${path} already exists; pass --force to replace it`);
+}
+
+/**
+ * Writes a file atomically: a temporary name, fsync, then into place. An existing file is never
+ * replaced unless the user says `--force` (without it the final step is a hard link, which fails
+ * atomically if the name exists): an export aimed at the wrong path must not destroy what is there.
+ */
+function writeAtomically(path: string, force: boolean | undefined, body: (write: (line: string) => void) => Promise<unknown>): Promise<unknown> {
+  refuseExisting(path, force);
   const temporary = `${path}.tmp-${process.pid}`;
-  const fd = openSync(temporary, 'w', 0o600);
+  const fd = openSync(temporary, 'wx', 0o600);
   return body((line) => void writeSync(fd, `${line}\n`)).then((result) => {
     fsyncSync(fd);
     closeSync(fd);
-    renameSync(temporary, path);
+    try {
+      if (force === true) renameSync(temporary, path);
+      else linkSync(temporary, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${path} already exists; pass --force to replace it`);
+      throw error;
+    } finally {
+      rmSync(temporary, { force: true });
+    }
     return result;
   }, (error: unknown) => {
     closeSync(fd);
+    rmSync(temporary, { force: true });
     throw error;
   });
 }
@@ -118,14 +137,16 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
   audit
     .command('checkpoint')
     .option('--out <file>', 'also write the signed checkpoint (JSON) here, to keep elsewhere as a witness')
+    .option('--force', 'replace --out if it exists')
     .description('sign the chain head (Ed25519) and store the checkpoint in the chain; prints it')
-    .action((options: { out?: string }) =>
+    .action((options: { out?: string; force?: boolean }) =>
       run.withPlatform(async ({ platform, out }) => {
+        refuseExisting(options.out, options.force);
         const operator = await auditOperator(platform);
         const made = await appendCheckpoint(platform.metadata.audit, auditSigningKey(platform.dataDir), platform.now(), { actor: operator.name, origin: operator.origin, reason: 'manual' });
         if (!made) throw new ValidationError('VALIDATION_FAILED', 'the audit trail is empty: there is no head to checkpoint yet');
         const text = JSON.stringify(made.checkpoint, null, 2);
-        if (options.out !== undefined) await writeAtomically(options.out, async (write) => write(text));
+        if (options.out !== undefined) await writeAtomically(options.out, options.force, async (write) => write(text));
         out.result(made.checkpoint, () => options.out === undefined ? text : `checkpoint of record ${made.checkpoint.seq} (hash ${made.checkpoint.hash}) signed with key ${made.checkpoint.keyId} -> ${options.out}`);
       }),
     );
@@ -133,11 +154,12 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
   audit
     .command('public-key')
     .option('--out <file>', 'write it to this file')
+    .option('--force', 'replace --out if it exists')
     .description("this installation's public key (PEM), to verify checkpoints and exports with --public-key")
-    .action((options: { out?: string }) =>
+    .action((options: { out?: string; force?: boolean }) =>
       run.withPlatform(async ({ platform, out }) => {
         const key = auditSigningKey(platform.dataDir);
-        if (options.out !== undefined) writeFileSync(options.out, key.publicKeyPem);
+        if (options.out !== undefined) await writeAtomically(options.out, options.force, async (write) => write(key.publicKeyPem.trimEnd()));
         out.result({ keyId: key.keyId, publicKey: key.publicKeyPem }, () => (options.out === undefined ? key.publicKeyPem.trimEnd() : `public key ${key.keyId} -> ${options.out}`));
       }),
     );
@@ -147,8 +169,9 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
     .requiredOption('--since <time>', 'from this time: ISO-8601 (2026-03-01T00:00:00Z) or a duration ago (30d)', timeOrAgo)
     .option('--format <format>', 'output format: jsonl (one JSON document a line)', oneOf(['jsonl']), 'jsonl')
     .option('--out <file>', 'write to this file (default: standard output)')
+    .option('--force', 'replace --out if it exists')
     .description('write the records since a time, with their hashes and a fresh signed checkpoint, as JSON lines that verify offline')
-    .action((options: { since: TimeOption; out?: string }) =>
+    .action((options: { since: TimeOption; out?: string; force?: boolean }) =>
       run.withPlatform(async ({ platform, out }) => {
         const operator = await auditOperator(platform);
         const now = platform.now();
@@ -158,7 +181,7 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
           await exportAuditTrail(platform.metadata.audit, key, request, (line) => void process.stdout.write(`${line}\n`));
           return;
         }
-        const written = await writeAtomically(options.out, (write) => exportAuditTrail(platform.metadata.audit, key, request, write));
+        const written = await writeAtomically(options.out, options.force, (write) => exportAuditTrail(platform.metadata.audit, key, request, write));
         out.result({ file: options.out, records: written }, () => `exported ${String(written)} audit records since ${toIso(request.since)}, ending with a checkpoint signed by key ${key.keyId} -> ${options.out}\nverify it anywhere: sluice audit verify --export ${options.out} --public-key FILE`);
       }),
     );

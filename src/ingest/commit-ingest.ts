@@ -1,6 +1,6 @@
 import type { Project, Source } from '../definitions/index.js';
 import type { SluiceContext } from '../context.js';
-import { literal, readPath } from '../storage/engine/sql-engine.js';
+import { literal, readPath, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { BUCKET_COLUMN, bucketColumns, bucketCount, bucketSql, bucketTag } from '../storage/lake/entity-buckets.js';
 import { typedColumnsSql, type KnownAt } from './validate-sql.js';
 
@@ -39,24 +39,22 @@ export async function writeLakeFile(ctx: SluiceContext, source: Source, rows: nu
 }
 
 /**
- * Publishes a staged batch of `rows` rows as the lake files of one commit, named
- * `seq<firstSeq>-<hash>`: one file when the batch is small or the source carries no entity key,
+ * Publishes a staged batch of `rows` rows as the lake files of one commit, named `name` (with a
+ * bucket suffix when split; `engine` is the one the caller holds): one file when the batch is small or the source carries no entity key,
  * else one file per bucket of the entity key's hash (`entity-buckets.ts`), each in `_seq` order,
  * so a purge by key rewrites only one file of the batch. The staged file is consumed either way.
  *
  * @example
- * const files = await publishLakeFiles(ctx, project, source, staged, accepted, contentHash); // then commitIngest({ addedFiles: files, ... })
+ * const files = await publishLakeFiles(ctx, engine, project, source, staged, accepted, 'seq0-1a2b3c4d5e6f'); // then commitIngest({ addedFiles: files, ... })
  */
-export async function publishLakeFiles(ctx: SluiceContext, project: Project, source: Source, staged: { staged: string; firstSeq: number }, rows: number, contentHash: string): Promise<string[]> {
-  const name = `seq${staged.firstSeq}-${contentHash.slice(0, 12)}`;
+export async function publishLakeFiles(ctx: SluiceContext, engine: SqlEngine, project: Project, source: Source, staged: string, rows: number, name: string): Promise<string[]> {
   const columns = bucketColumns(project, source);
   const n = bucketCount(rows);
-  if (columns === undefined || n <= 1) return [await ctx.lake.publish(source.name, staged.staged, name)];
-  const engine = await ctx.engine();
+  if (columns === undefined || n <= 1) return [await ctx.lake.publish(source.name, staged, name)];
   const table = 'ingest_buckets';
   const published: string[] = [];
   try {
-    await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, ${bucketSql(columns, n)} AS ${BUCKET_COLUMN} FROM read_parquet(${readPath(staged.staged)})`);
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, ${bucketSql(columns, n)} AS ${BUCKET_COLUMN} FROM read_parquet(${readPath(staged)})`);
     const buckets = await engine.all<{ b: number }>(`SELECT DISTINCT ${BUCKET_COLUMN} AS b FROM ${table} ORDER BY 1`);
     for (const { b } of buckets) {
       const path = ctx.lake.stagingPath(source.name);
@@ -73,7 +71,7 @@ export async function publishLakeFiles(ctx: SluiceContext, project: Project, sou
     throw error;
   } finally {
     await engine.run(`DROP TABLE IF EXISTS ${table}`);
-    await ctx.lake.discard(staged.staged);
+    await ctx.lake.discard(staged);
   }
 }
 

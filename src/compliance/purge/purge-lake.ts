@@ -42,7 +42,7 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
   const listed = [...new Set(snapshots.flatMap((s) => s.files))].filter((f) => existsSync(ctx.lake.resolve(f)));
   const engine = await ctx.engine();
   // A file of a batch split by entity-key hash holds only its bucket's keys: the others need no scan.
-  const files = options.keys === undefined ? listed : await filesForKeys(engine, listed, options.keys.columns, options.keys.keys);
+  const files = options.keys === undefined ? listed : filesForKeys(listed, options.keys.columns, options.keys.keys);
   if (files.length === 0) return { store, rows: 0, bytes: 0, filesRewritten: [] };
   const byPath = new Map(files.map((f) => [ctx.lake.resolve(f), f]));
   const hits = await engine.all<{ path: string; n: number }>(

@@ -1,9 +1,10 @@
 // `node bench/erase.js [--sizes 1000000,3000000,10000000] [--batch 1000000] [--customers 100000]`:
 // erasure of one subject (issue 9 §5) at growing lake sizes. For each size, a fresh project
-// ingests the events in batches of `--batch` rows (one lake file and one snapshot each; every
-// customer appears in every batch, as in a real feed), then `purgeRows` erases one customer:
-// one DuckDB scan of every file finds the affected ones, each is rewritten without the rows and
-// swapped in every snapshot in one metadata transaction. Reports the lake size, the files
+// ingests the events in batches of `--batch` rows (one snapshot each, written as one file per
+// entity-key bucket, ~256k rows a file; every customer appears in every batch, as in a real
+// feed), then `purgeRows` erases one customer: one DuckDB scan of the files of the key's bucket
+// finds the affected ones, each is rewritten without the rows and swapped in every snapshot in
+// one metadata transaction. Reports the lake size, the files
 // rewritten, rows removed and the wall time of the erasure. Needs `npm run build` first.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

@@ -4,7 +4,7 @@ import type { DeadLetter, IngestCommit } from '../storage/metadata/metadata-stor
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { withLease } from '../orchestration/lease.js';
 import { rejectReasonSql, type KnownAt } from './validate-sql.js';
-import { commitOrRemove, stageLakeFile } from './commit-ingest.js';
+import { commitOrRemove, publishLakeFiles, stageLakeFile } from './commit-ingest.js';
 import { dropRaw, RAW_TABLE as RAW, type InputColumns } from './load-raw.js';
 import { gateIngest } from '../quality/ingest-checks.js';
 import { verdictStats } from '../quality/run-checks.js';
@@ -86,12 +86,12 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     const now = ctx.now();
     const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: rows.origin, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
     const staged = accepted > 0 ? await stageLakeFile(ctx, source, accepted, rows.knownAt) : undefined;
-    let published: string | undefined;
+    let published: string[] | undefined;
     let verdict: Awaited<ReturnType<typeof gateIngest>>;
     try {
       // The source's checks read the staged rows; a blocked batch's file goes to quarantine instead of the lake.
       verdict = await gateIngest(ctx, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, ...(staged ? { staged: staged.staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
-      published = staged ? await ctx.lake.publish(source.name, staged.staged, `seq${staged.firstSeq}-${rows.contentHash.slice(0, 12)}`) : undefined;
+      published = staged ? await publishLakeFiles(ctx, engine, project, source, staged.staged, accepted, `seq${staged.firstSeq}-${rows.contentHash.slice(0, 12)}`) : undefined;
     } finally {
       if (staged) await ctx.lake.discard(staged.staged);
     }
@@ -99,7 +99,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
       rows.progress?.(3);
       const cursor = rows.cursor === undefined ? {} : { cursor: rows.cursor };
-      return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ? [published] : [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, createdAt: now, ...cursor }, deadLetters);
+      return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, createdAt: now, ...cursor }, deadLetters);
     });
     return { duplicates, deadLetters, accepted, outcome, verdict };
   };

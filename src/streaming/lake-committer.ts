@@ -1,7 +1,7 @@
 import type { SluiceContext } from '../context.js';
 import type { Project, Source } from '../definitions/index.js';
 import { withLease } from '../orchestration/lease.js';
-import { commitOrRemove } from '../ingest/commit-ingest.js';
+import { commitOrRemove, publishLakeFiles } from '../ingest/commit-ingest.js';
 import { loadLogEntries } from '../ingest/log-entries.js';
 import { literal, type SqlEngine } from '../storage/engine/sql-engine.js';
 import type { EventLog, LogEntry } from '../storage/log/event-log.js';
@@ -87,12 +87,12 @@ async function commitPending(deps: LakeCommitDeps, project: Project, source: Sou
       try {
         await engine.run(`COPY (SELECT * FROM stream_commit ORDER BY _seq) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
         await engine.run('DROP TABLE stream_commit');
-        return { published: await ctx.lake.publish(source.name, staged, `log${done + 1}-${to}`), erased };
+        return { published: await publishLakeFiles(ctx as SluiceContext, engine, project, source, staged, rows - erased, `log${done + 1}-${to}`), erased };
       } finally {
         await ctx.lake.discard(staged);
       }
     });
-    outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: [published], addedRows: rows - erased, contentHash, createdAt: ctx.now() }, deadLetters));
+    outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: published, addedRows: rows - erased, contentHash, createdAt: ctx.now() }, deadLetters));
   } else if (!earlier && deadLetters.length > 0) {
     outcome = await ctx.metadata.commitIngest({ source: source.name, addedFiles: [], addedRows: 0, contentHash, createdAt: ctx.now() }, deadLetters);
   }

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import type { Source } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { literal, readPath, readPathList } from '../../storage/engine/sql-engine.js';
+import { filesForKeys } from '../../storage/lake/entity-buckets.js';
 import type { StorePurge } from './purge-types.js';
 
 /** The column read_parquet adds with each row's file (reserved prefix: no source column can take it). */
@@ -13,6 +14,8 @@ export interface LakePurgeOptions {
   readonly reason: string;
   readonly at: number;
   readonly dryRun: boolean;
+  /** When the predicate selects rows by entity key: the key columns and keys (text form), so files of other buckets are not read. */
+  readonly keys?: { readonly columns: readonly string[]; readonly keys: readonly string[] };
 }
 
 const sizeOf = (path: string): number => (existsSync(path) ? statSync(path).size : 0);
@@ -30,14 +33,17 @@ function rewrittenName(file: string): string {
  * files in every snapshot that lists them (`PurgeStore.rewriteSnapshotFiles`), and only then
  * are the old files deleted. A crash before the swap leaves the new files unreferenced, a crash
  * after it the old ones: either way every snapshot lists whole files, and `sluice gc` removes
- * the leftovers. Files of other snapshots are not read twice, nor rewritten when unaffected.
+ * the leftovers. Files of other snapshots are not read twice, nor rewritten when unaffected;
+ * with `options.keys`, files of other entity-key buckets are not read at all.
  */
 export async function purgeLake(ctx: SluiceContext, source: Source, predicate: string, options: LakePurgeOptions): Promise<StorePurge> {
   const store = `lake:${source.name}`;
   const snapshots = await ctx.metadata.listSnapshots({ source: source.name, limit: Number.MAX_SAFE_INTEGER });
-  const files = [...new Set(snapshots.flatMap((s) => s.files))].filter((f) => existsSync(ctx.lake.resolve(f)));
-  if (files.length === 0) return { store, rows: 0, bytes: 0, filesRewritten: [] };
+  const listed = [...new Set(snapshots.flatMap((s) => s.files))].filter((f) => existsSync(ctx.lake.resolve(f)));
   const engine = await ctx.engine();
+  // A file of a batch split by entity-key hash holds only its bucket's keys: the others need no scan.
+  const files = options.keys === undefined ? listed : filesForKeys(listed, options.keys.columns, options.keys.keys);
+  if (files.length === 0) return { store, rows: 0, bytes: 0, filesRewritten: [] };
   const byPath = new Map(files.map((f) => [ctx.lake.resolve(f), f]));
   const hits = await engine.all<{ path: string; n: number }>(
     `SELECT ${FILE_COLUMN} AS path, count(*)::BIGINT AS n FROM read_parquet(${readPathList([...byPath.keys()])}, filename = ${literal(FILE_COLUMN)}, union_by_name = true) WHERE ${predicate} GROUP BY 1 ORDER BY 1`,

@@ -6,7 +6,7 @@ import { NotFoundError } from '../../errors.js';
 import { withLease } from '../../orchestration/lease.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { keyedHash, projectSecret } from '../project-secret.js';
-import { entityKeyParts, matchSql } from './match-sql.js';
+import { entityColumnsIn, entityKeyParts, matchSql } from './match-sql.js';
 import { purgeLake } from './purge-lake.js';
 import { purgeOnline } from './purge-online.js';
 import { purgeDatasets } from './purge-datasets.js';
@@ -83,7 +83,9 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       for (const table of tables) {
         const predicate = matchSql(project, table, match);
         if (predicate === undefined) continue;
-        const lake = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun });
+        const columns = match.kind === 'keys' ? entityColumnsIn(project, match.entity, table) : undefined;
+        const keys = columns === undefined || match.kind !== 'keys' ? {} : { keys: { columns, keys: match.keys } };
+        const lake = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun, ...keys });
         stores.push(lake);
         if (lake.rows > 0) changed.add(table.name);
       }

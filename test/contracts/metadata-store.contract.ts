@@ -14,6 +14,12 @@ const letter = (line: number): DeadLetter => ({ source: 's', file: 'f.csv', line
 export function runMetadataStoreContract(name: string, harness: () => Promise<MetadataStoreHarness>): void {
   const run = (body: (h: MetadataStoreHarness, store: MetadataStore) => Promise<void>) => withStore(harness, body);
 
+  test(`${name}: closing a store twice is harmless (node:sqlite threw "database is not open" on Node 24)`, run(async (h) => {
+    const other = await h.open();
+    await other.close();
+    await expect(other.close()).resolves.toBeUndefined();
+  }));
+
   test(`${name}: registry versions count up and keep the project`, run(async (_h, store) => {
     expect(await store.latestRegistry()).toBeUndefined();
     expect((await store.recordRegistry(project)).version).toBe(1);

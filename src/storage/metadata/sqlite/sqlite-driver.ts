@@ -50,7 +50,13 @@ export function openSqlite(path: string, driver: SqliteDriverName = availableSql
   else Database = createRequire(import.meta.url)('better-sqlite3') as Constructor;
   if (!Database) throw new AdapterError('ADAPTER_FAILED', `SQLite driver ${driver} is not available on Node ${process.version}`);
   const db = new Database(path);
-  return { driver, exec: (sql) => db.exec(sql), prepare: (sql) => db.prepare(sql), close: () => db.close() };
+  // Closing twice is harmless with both drivers (better-sqlite3 ignores it; node:sqlite throws "database is not open").
+  let open = true;
+  const close = () => {
+    if (open) db.close();
+    open = false;
+  };
+  return { driver, exec: (sql) => db.exec(sql), prepare: (sql) => db.prepare(sql), close };
 }
 
 /** Runs `body` in a write transaction (BEGIN IMMEDIATE: takes the write lock up front, waiting up to busy_timeout). */

@@ -5,6 +5,7 @@ import type { FeatureSkew } from '../../storage/metadata/skew-store.js';
 import { EXIT_UNHEALTHY } from '../exit.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
+import { cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 const percent = (r: number) => `${Number((r * 100).toPrecision(3))}%`;
 const skippedText = (f: FeatureSkew) => Object.entries(f.skipped).map(([reason, n]) => `${reason} ${n}`).join(', ') || '-';
@@ -44,6 +45,7 @@ export function registerSkewCommand(program: Command, run: CommandContext): void
           ...(options.since === undefined ? {} : { since: resolve(options.since) }),
           ...(options.until === undefined ? {} : { until: resolve(options.until) }),
           maxMismatchRate: options.maxMismatchRate,
+          principal: await cliPrincipal(platform),
         });
         out.result(report, () => human(report));
         if (report.unhealthy.length > 0) process.exitCode = EXIT_UNHEALTHY;

@@ -8,6 +8,13 @@ import type { FeatureSkew, SkewRun, SkewSkipReason } from '../../storage/metadat
 import { toIso } from '../../time/index.js';
 import { ServedRowsComparison } from './compare-served-rows.js';
 import { servedRowBatches } from '../serving-log/read-serving-log.js';
+import type { Principal } from '../../compliance/principal.js';
+import { projectSecret } from '../../compliance/project-secret.js';
+import { auditMaskedRead } from '../../compliance/masking/audit-read.js';
+import { SYSTEM_PRINCIPAL } from '../../compliance/masking/dataset-masking.js';
+import { maskerFor } from '../../compliance/masking/masker.js';
+import { maskingCatalog } from '../../compliance/masking/masking-catalog.js';
+import { maskSkewExamples } from '../../compliance/masking/mask-skew.js';
 
 export interface SkewJobOptions {
   /** One service's log; default every service's. */
@@ -20,6 +27,12 @@ export interface SkewJobOptions {
   readonly maxMismatchRate?: number;
   /** Served rows read and compared at a time (memory is bounded by it); default `SERVED_ROWS_PER_BATCH`. */
   readonly batchRows?: number;
+  /**
+   * Who the report is for (`sluice skew`: the CLI principal): its examples are masked as an online
+   * answer for them. What is stored (`metadata.skew`, the `skew` health condition) is masked for
+   * the system principal (no role), whoever runs the job. Default: the system principal.
+   */
+  readonly principal?: Principal;
 }
 
 /** Why values are not compared, for people reading a report. */
@@ -78,13 +91,23 @@ export async function runSkewJob(ctx: SluiceContext, project: Project, options: 
       servedRows += batch.rows.length;
       unreadableLines += batch.unreadable;
     }
-    const features: FeatureSkew[] = [...comparisons.values()].flatMap((c) => c.result());
+    // Examples hold served and recomputed values in clear: none leaves the job unmasked.
+    const clear: FeatureSkew[] = [...comparisons.values()].flatMap((c) => c.result());
+    const secret = () => projectSecret(ctx.dataDir);
+    const catalog = maskingCatalog(project);
+    const features = maskSkewExamples(maskerFor(project, catalog, SYSTEM_PRINCIPAL, { secret }), project, clear).features;
+    const principal = options.principal ?? SYSTEM_PRINCIPAL;
+    const shown = options.principal === undefined ? { features } : maskSkewExamples(maskerFor(project, catalog, principal, { secret }), project, clear);
     const at = ctx.now();
     const run: SkewRun = { runId, at, since, until, features };
     await ctx.metadata.skew.record(run);
     const unhealthy = await reportConditions(ctx, project, runId, features, threshold, at);
+    if ('evidence' in shown && shown.evidence) {
+      await auditMaskedRead((e, when) => ctx.metadata.audit.append(e, when), principal, at, { target: 'skew', path: 'skew', purpose: 'operations', columns: shown.evidence.columns, rows: shown.examples });
+    }
     const report: SkewReport = {
       ...run,
+      features: shown.features,
       servedRows,
       unreadableLines,
       maxMismatchRate: threshold,

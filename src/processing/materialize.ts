@@ -96,7 +96,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         applied = { applied: { [source.name]: last } };
       }
       // The view's checks see the rows before the online table is replaced: an error blocks the swap.
-      const verdict = await checkViewRows(engine, view, plan, viewEventsSql(plan, source, files, extra), asOf, ctx.now());
+      const verdict = await checkViewRows(engine, project, view, plan, viewEventsSql(plan, source, files, extra), asOf, ctx.now());
       if (verdict) {
         checked.push(verdict);
         if (verdict.blocking.length > 0) {

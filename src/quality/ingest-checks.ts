@@ -1,6 +1,7 @@
 import type { SluiceContext } from '../context.js';
 import { ConflictError } from '../errors.js';
-import type { Source } from '../definitions/index.js';
+import type { Project, Source } from '../definitions/index.js';
+import { classifiedColumns } from '../compliance/masking/classified-columns.js';
 import { typedValueSql } from '../ingest/validate-sql.js';
 import { ident, literal, readPath } from '../storage/engine/sql-engine.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
@@ -30,13 +31,13 @@ export interface IngestInput {
  * the source declares no checks.
  *
  * @example
- * const verdict = await gateIngest(ctx, source, accepted, deadLetters, { origin: path, contentHash, staged });
+ * const verdict = await gateIngest(ctx, project, source, accepted, deadLetters, { origin: path, contentHash, staged });
  */
-export async function gateIngest(ctx: SluiceContext, source: Source, accepted: number, deadLetters: readonly DeadLetter[], input: IngestInput): Promise<BatchVerdict | undefined> {
+export async function gateIngest(ctx: SluiceContext, project: Project, source: Source, accepted: number, deadLetters: readonly DeadLetter[], input: IngestInput): Promise<BatchVerdict | undefined> {
   const engine = await ctx.engine();
   const columns = Object.keys(source.schema).map(ident).join(', ');
   const rows = input.staged === undefined ? typedRowsSql(source, 'ingest_checked') : `SELECT ${columns} FROM read_parquet(${readPath(input.staged)})`;
-  const verdict = await checkBatch(engine, source, rows, { now: ctx.now(), ...(input.observedColumns ? { observedColumns: input.observedColumns } : {}) });
+  const verdict = await checkBatch(engine, source, rows, { now: ctx.now(), classified: classifiedColumns(project, source.name), ...(input.observedColumns ? { observedColumns: input.observedColumns } : {}) });
   if (!verdict) return undefined;
   await enforceVerdict(ctx, verdict, async () => {
     if (deadLetters.length > 0) await ctx.metadata.addDeadLetters(deadLetters);

@@ -1,5 +1,5 @@
 import type { SluiceContext } from '../context.js';
-import type { Check, Classification, Schema } from '../definitions/index.js';
+import type { Check, Schema } from '../definitions/index.js';
 import { ValidationError } from '../errors.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { evaluateChecks, type BatchProfile, type CheckResult } from './evaluate-checks.js';
@@ -9,8 +9,6 @@ export interface CheckedDataset {
   readonly name: string;
   readonly schema: Schema;
   readonly checks?: readonly Check[];
-  /** Its declared classification per column (a source's `classify`): check samples never show those values. */
-  readonly classify?: Readonly<Record<string, Classification>>;
 }
 
 /** A batch's check results, what of them blocks it, and its profile (for lineage facets). */
@@ -28,15 +26,17 @@ export const checkSubject = (dataset: string, check: string): string => `check:$
 
 /**
  * Evaluates a dataset's checks on a batch (`relation`: SQL of its typed rows) in one scan; see
- * `evaluateChecks`. Undefined when the dataset declares none (nothing is read).
+ * `evaluateChecks`. Undefined when the dataset declares none (nothing is read). `classified`:
+ * the columns whose values samples show as `[classified]`, from the classification catalog
+ * (`classifiedColumns` for a source or transform table, `classifiedFeatureColumns` for a view),
+ * so classification inherited through lineage is applied too.
  *
  * @example
- * const verdict = await checkBatch(engine, source, 'SELECT * FROM batch', { now: ctx.now() });
+ * const verdict = await checkBatch(engine, source, 'SELECT * FROM batch', { now: ctx.now(), classified: classifiedColumns(project, source.name) });
  */
-export async function checkBatch(engine: SqlEngine, dataset: CheckedDataset, relation: string, options: { readonly now: number; readonly observedColumns?: Readonly<Record<string, string | null>> }): Promise<BatchVerdict | undefined> {
+export async function checkBatch(engine: SqlEngine, dataset: CheckedDataset, relation: string, options: { readonly now: number; readonly observedColumns?: Readonly<Record<string, string | null>>; readonly classified: ReadonlySet<string> }): Promise<BatchVerdict | undefined> {
   if ((dataset.checks ?? []).length === 0) return undefined;
-  const classified = new Set(Object.entries(dataset.classify ?? {}).filter(([, c]) => !c.declassified && (c.level !== undefined || (c.tags?.length ?? 0) > 0)).map(([column]) => column));
-  const { results, profile } = await evaluateChecks(engine, { dataset: dataset.name, schema: dataset.schema, checks: dataset.checks!, classified }, relation, options);
+  const { results, profile } = await evaluateChecks(engine, { dataset: dataset.name, schema: dataset.schema, checks: dataset.checks!, classified: options.classified }, relation, options);
   return { results, profile, checks: dataset.checks!, blocking: results.filter((r) => !r.passed && r.severity === 'error') };
 }
 

@@ -1,5 +1,6 @@
 import type { SluiceContext } from '../context.js';
-import { CHECK_NOW_COLUMN, isListType, type Check, type Source } from '../definitions/index.js';
+import { CHECK_NOW_COLUMN, isListType, type Check, type Project, type Source } from '../definitions/index.js';
+import { classifiedColumns } from '../compliance/masking/classified-columns.js';
 import { typedValueSql } from '../ingest/validate-sql.js';
 import { ident, literal, type SqlEngine } from '../storage/engine/sql-engine.js';
 import type { CheckResult } from './evaluate-checks.js';
@@ -43,10 +44,10 @@ export function inlineCheckSql(source: Source, text: string, now: number): strin
  * `error` one rejects every accepted event of the group (`check <name>: <what was found>`), as a
  * stream cannot be held back. Undefined (and nothing read) when the source has none.
  */
-export async function checkWholeGroup(engine: SqlEngine, source: Source, table: string, now: number): Promise<BatchVerdict | undefined> {
+export async function checkWholeGroup(engine: SqlEngine, project: Project, source: Source, table: string, now: number): Promise<BatchVerdict | undefined> {
   const rest = (source.checks ?? []).filter((c) => !inline(c));
   if (rest.length === 0) return undefined;
-  const grouped = await checkBatch(engine, { name: source.name, schema: source.schema, checks: rest, ...(source.classify ? { classify: source.classify } : {}) }, typedRowsSql(source, table), { now });
+  const grouped = await checkBatch(engine, { name: source.name, schema: source.schema, checks: rest }, typedRowsSql(source, table), { now, classified: classifiedColumns(project, source.name) });
   if (grouped && grouped.blocking.length > 0) {
     const reason = grouped.blocking.map((r) => `check ${r.check}: ${r.message}`).join('; ');
     await engine.run(`UPDATE ${table} SET _reason = ${literal(reason)} WHERE _reason = ''`);

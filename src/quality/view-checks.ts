@@ -1,4 +1,5 @@
-import type { FeatureView } from '../definitions/index.js';
+import type { FeatureView, Project } from '../definitions/index.js';
+import { classifiedFeatureColumns } from '../compliance/masking/classified-columns.js';
 import { storageType } from '../ingest/validate-sql.js';
 import type { ViewPlan } from '../processing/feature-plan.js';
 import { computePointInTime } from '../processing/point-in-time.js';
@@ -15,9 +16,9 @@ const VALUES = 'quality_view_values';
  * Undefined when the view declares no checks (nothing is computed).
  *
  * @example
- * const verdict = await checkViewRows(engine, view, plan, eventsSql, asOf, ctx.now());
+ * const verdict = await checkViewRows(engine, project, view, plan, eventsSql, asOf, ctx.now());
  */
-export async function checkViewRows(engine: SqlEngine, view: FeatureView, plan: ViewPlan, events: string, asOf: number, now: number): Promise<BatchVerdict | undefined> {
+export async function checkViewRows(engine: SqlEngine, project: Project, view: FeatureView, plan: ViewPlan, events: string, asOf: number, now: number): Promise<BatchVerdict | undefined> {
   if ((view.checks ?? []).length === 0) return undefined;
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${POINTS} AS SELECT (row_number() OVER (ORDER BY _key))::DOUBLE AS _pid, _key, ${Math.trunc(asOf)}::BIGINT AS _t FROM (SELECT DISTINCT _key FROM (${events}) WHERE _ts < ${Math.trunc(asOf)})`);
   try {
@@ -25,7 +26,7 @@ export async function checkViewRows(engine: SqlEngine, view: FeatureView, plan: 
     const key = view.joinKeys.length === 1 ? [`TRY_CAST(p._key AS ${storageType(view.columnTypes[view.joinKeys[0]!]!)}) AS ${ident(view.joinKeys[0]!)}`] : [];
     const schema = { ...(key.length > 0 ? { [view.joinKeys[0]!]: view.columnTypes[view.joinKeys[0]!]! } : {}), ...Object.fromEntries(view.features.map((f) => [f.name, f.valueType])) };
     const relation = `SELECT ${[...key, ...view.features.map((f, i) => `${typed[i]} AS ${ident(f.name)}`)].join(', ')} FROM ${POINTS} p LEFT JOIN ${VALUES} v ON v._pid = p._pid`;
-    return await checkBatch(engine, { name: view.name, schema, checks: view.checks! }, relation, { now });
+    return await checkBatch(engine, { name: view.name, schema, checks: view.checks! }, relation, { now, classified: classifiedFeatureColumns(project, view.name) });
   } finally {
     await engine.run(`DROP TABLE IF EXISTS ${POINTS}; DROP TABLE IF EXISTS ${VALUES}`);
   }

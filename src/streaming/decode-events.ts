@@ -137,7 +137,7 @@ async function decodeLines(engine: SqlEngine, project: Project, source: Source, 
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *${checked ? ` EXCLUDE (${CHECK_REASON})` : ''}, coalesce(${reasons.join(', ')}) AS _reason FROM (${checked ?? text})`);
   // An erased subject's events are refused (reason `erased`), kept in the log's rejects without their text.
   if (erasure) await markErasedRows(engine, CHECKED, project, source, erasure);
-  const grouped = streamed ? await checkWholeGroup(engine, source, CHECKED, ackTime) : undefined;
+  const grouped = streamed ? await checkWholeGroup(engine, project, source, CHECKED, ackTime) : undefined;
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
   const decoded = await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views);
   const checks = streamed ? groupVerdict(source, grouped, rejected.map((r) => r.reason), rejected.length + decoded.lines.length) : undefined;

@@ -10,6 +10,7 @@ import { ident, literal, type EngineSandbox, type SqlEngine } from '../../storag
 import type { Snapshot, TransformLineage } from '../../storage/metadata/metadata-store.js';
 import { checkTransformSql } from './sandbox-sql.js';
 import { checkBatch, verdictStats, type BatchVerdict } from '../../quality/run-checks.js';
+import { classifiedColumns } from '../../compliance/masking/classified-columns.js';
 import { enforceVerdict } from '../../quality/quarantine.js';
 import { transformsBehind, transformTableState } from './transform-freshness.js';
 import { dropErasedRows } from '../../compliance/erasure/erased-rows.js';
@@ -203,7 +204,7 @@ async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: Read
   await dropErasedRows(engine, RESULT, project, sources.get(transform.name)!, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
   const rows = await checkResultRows(engine, transform);
   // The result's checks, before anything is written: a blocked result is staged for the quarantine, not the lake.
-  const verdict = await checkBatch(engine, sources.get(transform.name)!, `SELECT * FROM ${RESULT}`, { now: ctx.now(), observedColumns: Object.fromEntries(described.map((c) => [c.name, c.type])) });
+  const verdict = await checkBatch(engine, sources.get(transform.name)!, `SELECT * FROM ${RESULT}`, { now: ctx.now(), classified: classifiedColumns(project, transform.name), observedColumns: Object.fromEntries(described.map((c) => [c.name, c.type])) });
   const checked = verdict ? { verdict } : {};
   if (rows === 0 && !verdict?.blocking.length) return { rows, firstSeq: 0, ...checked };
   const firstSeq = rows === 0 ? 0 : await ctx.metadata.reserveSeq(transform.name, rows);

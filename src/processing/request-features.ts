@@ -54,19 +54,41 @@ function resultProblem(value: unknown, type: ColumnType): string | undefined {
   if (value === null) return undefined;
   if (value === undefined) return 'returned undefined; return null for no value';
   if (type === 'float64' && typeof value === 'number') return Number.isFinite(value) ? undefined : `returned ${value}, which no dataset column or JSON answer holds; return null instead`;
+  // The value itself is never quoted: it may be computed from classified inputs (see `USER_CODE_ERRORS`).
   if (type === 'int64' && (typeof value === 'number' || typeof value === 'bigint')) {
-    return requestValue(value, 'int64') === undefined ? `returned ${String(value)}, which is not an int64 (a safe integer, or a bigint within 64 bits)` : undefined;
+    return requestValue(value, 'int64') === undefined ? `returned a ${typeof value} that is not an int64 (a safe integer, or a bigint within 64 bits)` : undefined;
   }
-  if (type === 'timestamp' && typeof value === 'number') return Number.isSafeInteger(value) ? undefined : `returned ${value}, which is not a timestamp (integer epoch milliseconds)`;
+  if (type === 'timestamp' && typeof value === 'number') return Number.isSafeInteger(value) ? undefined : 'returned a number that is not a timestamp (integer epoch milliseconds)';
   const expected = type === 'bool' ? 'boolean' : type === 'string' ? 'string' : undefined;
   if (expected !== undefined && typeof value === expected) return undefined;
-  return `returned ${typeof value === 'object' ? 'an object' : `a ${typeof value}`} (${String(value).slice(0, 40)}), not a ${type}`;
+  return `returned ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}, not a ${type}`;
+}
+
+/**
+ * The rule for errors of user functions (request views): what they throw is never echoed, since
+ * a message like `bad email alice@x.com` would carry a classified value into logs, HTTP
+ * answers, dataset manifests and error texts. A reason names the error's class only (`threw
+ * TypeError`); the message is kept apart (`RequestOutcome.thrown`) for a keyed-hash token
+ * (`userErrorReason`), so equal messages can be told apart from different ones. No flag shows
+ * the message: reproduce the failure with the function and the input in a test.
+ */
+export const USER_CODE_ERRORS = 'never echoed';
+
+const CLASS_NAME = /^[A-Za-z_$][\w$]{0,63}$/;
+
+/** The class of a thrown value, as a reason may name it: its `name` when it is an identifier, else what kind of value it is. */
+function thrownClass(error: unknown): string {
+  if (error instanceof Error) return CLASS_NAME.test(error.name) ? error.name : 'Error';
+  return `a ${error === null ? 'null' : typeof error} (not an Error)`;
 }
 
 /** Where one call's outcome goes (reused: no allocation per call): the value, or null and why it failed. */
 export interface RequestOutcome {
   value: Scalar;
+  /** Why it failed, without any value or thrown message (see `USER_CODE_ERRORS`). */
   error: string | undefined;
+  /** What the function threw, as text: only ever turned into a keyed-hash token (`userErrorReason`), never logged or returned. */
+  thrown?: string | undefined;
 }
 
 /**
@@ -80,9 +102,11 @@ export function callRequestFeature(fn: RequestFeatureFunction, input: Parameters
     result = fn(input);
   } catch (error) {
     out.value = null;
-    out.error = `threw: ${error instanceof Error ? error.message : String(error)}`;
+    out.error = `threw ${thrownClass(error)}`;
+    out.thrown = error instanceof Error ? error.message : String(error);
     return;
   }
+  out.thrown = undefined;
   const problem = resultProblem(result, type);
   if (problem !== undefined) {
     out.value = null;
@@ -123,14 +147,14 @@ export function inputBuilder(layout: readonly (readonly [string, string])[]): In
  * checkDeterministic(paymentRisk, [{ request: { amount: 10, merchant_country: 'FR' }, txn_stats: {...}, profile: {...} }]);
  */
 export function checkDeterministic(view: RequestViewSpec, samples: readonly Parameters<RequestFeatureFunction>[0][]): void {
-  const first: RequestOutcome = { value: null, error: undefined };
-  const second: RequestOutcome = { value: null, error: undefined };
+  const first: RequestOutcome = { value: null, error: undefined, thrown: undefined };
+  const second: RequestOutcome = { value: null, error: undefined, thrown: undefined };
   for (const sample of samples) {
     for (const [name, fn] of Object.entries(view.features)) {
       const type = view.types[name]!;
       callRequestFeature(fn, sample, type, first);
       callRequestFeature(fn, sample, type, second);
-      if (!Object.is(first.value, second.value) || first.error !== second.error) {
+      if (!Object.is(first.value, second.value) || first.error !== second.error || first.thrown !== second.thrown) {
         const shown = (o: RequestOutcome) => (o.error ?? String(o.value));
         throw new ValidationError('VALIDATION_FAILED', `request view "${view.name}", feature "${name}" is not deterministic: on the same input it gave ${shown(first)}, then ${shown(second)}; make it depend only on its argument (no clock, random numbers or outside state)`, { details: { input: sample } });
       }

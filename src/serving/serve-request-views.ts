@@ -101,7 +101,10 @@ export function worseStatus(a: ValueStatus | undefined, b: ValueStatus | undefin
 export interface RequestFeatureError {
   readonly column: string;
   readonly row: number;
+  /** Names the error's class, never its message or a value (see `USER_CODE_ERRORS`). */
   readonly reason: string;
+  /** What the function threw, as text: only for a keyed-hash token (`userErrorReason`); never log or return it. */
+  readonly thrown?: string;
 }
 
 /** A sink of one row's values, as `getOnlineFeatures` fills it. */
@@ -111,7 +114,7 @@ interface RowSink {
   readonly ageMs: (number | null)[];
 }
 
-const outcome: RequestOutcome = { value: null, error: undefined };
+const outcome: RequestOutcome = { value: null, error: undefined, thrown: undefined };
 
 /**
  * Evaluates one request view for row `r`, after its input views' values are in `sink`: the
@@ -141,7 +144,7 @@ export function evaluateRequestViewInto(plan: RequestViewPlan, fns: readonly Req
     if (outcome.error !== undefined) {
       sink.status[at] = 'ERROR';
       errors++;
-      onError?.({ column: columnNames[at]!, row: r, reason: outcome.error });
+      onError?.({ column: columnNames[at]!, row: r, reason: outcome.error, ...(outcome.thrown === undefined ? {} : { thrown: outcome.thrown }) });
     } else sink.status[at] = inputStatus ?? (outcome.value === null ? 'NULL' : 'PRESENT');
   }
   return errors;

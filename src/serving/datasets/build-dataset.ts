@@ -18,6 +18,7 @@ import { looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { loadSpineSql, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
+import { projectSecret } from '../../compliance/project-secret.js';
 import type { MaskMethod } from '../../definitions/index.js';
 import type { Principal } from '../../compliance/principal.js';
 import { authorizeDatasetRead } from '../../compliance/access/authorize-dataset-read.js';
@@ -225,7 +226,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       let requestErrors: DatasetManifest['requestErrors'];
       if (resolved.requests.length > 0) {
         temporary.push('request_out');
-        const computed = await computeRequestViewColumns(engine, resolved.requests, requestFunctions, resolved.byView, typedByView, 'request_out', 'r');
+        const computed = await computeRequestViewColumns(engine, resolved.requests, requestFunctions, resolved.byView, typedByView, 'request_out', 'r', () => projectSecret(ctx.dataDir));
         for (const { view, features } of resolved.requests) {
           definitions[view.name] = view.hash;
           for (const feature of features) {

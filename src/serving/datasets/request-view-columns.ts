@@ -1,6 +1,7 @@
 import type { ScalarType, RequestFeatureFunction, RequestSelection, ViewSelection } from '../../definitions/index.js';
 import { featureColumn } from '../../definitions/index.js';
 import { ValidationError } from '../../errors.js';
+import { userErrorReason } from '../../compliance/masking/user-error-token.js';
 import type { Scalar } from '../../processing/entity-state.js';
 import { callRequestFeature, inputBuilder, inputLayout, int64Scalar, type RequestOutcome } from '../../processing/request-features.js';
 import { ident, type AppendColumn, type SqlEngine } from '../../storage/engine/sql-engine.js';
@@ -60,7 +61,7 @@ export interface RequestViewColumns {
  * chunk by chunk: no SQL round trip per row. A spine row without a valid request value is refused,
  * naming the row and the column.
  */
-export async function computeRequestViewColumns(engine: SqlEngine, requests: readonly RequestSelection[], functions: readonly (readonly RequestFeatureFunction[])[], byView: readonly ViewSelection[], typed: readonly (readonly string[])[], out: string, alias: string): Promise<RequestViewColumns> {
+export async function computeRequestViewColumns(engine: SqlEngine, requests: readonly RequestSelection[], functions: readonly (readonly RequestFeatureFunction[])[], byView: readonly ViewSelection[], typed: readonly (readonly string[])[], out: string, alias: string, secret: () => Buffer): Promise<RequestViewColumns> {
   const views = [...new Set(requests.flatMap((r) => r.inputs))];
   const reads: string[] = [];
   const plans = requests.map((selection) => {
@@ -83,7 +84,7 @@ export async function computeRequestViewColumns(engine: SqlEngine, requests: rea
     `${views.map((v) => `LEFT JOIN pit_${v} v${v} ON v${v}._pid = p._pid`).join(' ')} ORDER BY s.${SPINE_ROW}`;
 
   const errors: Record<string, { rows: number; first: string }> = {};
-  const outcome: RequestOutcome = { value: null, error: undefined };
+  const outcome: RequestOutcome = { value: null, error: undefined, thrown: undefined };
   const rowIds = new Float64Array(CHUNK);
   const buffers = results.map((r) => (r.append === 'double' ? new Float64Array(CHUNK) : new Array<string | null>(CHUNK)));
   const scratch = plans.map((p) => new Array<Scalar>(p.width));
@@ -115,7 +116,7 @@ export async function computeRequestViewColumns(engine: SqlEngine, requests: rea
           const feature = plan.selection.features[f]!;
           callRequestFeature(plan.fns[plan.selection.view.features.indexOf(feature)]!, input, feature.valueType, outcome);
           if (outcome.error !== undefined) {
-            const entry = (errors[results[at]!.column] ??= { rows: 0, first: `spine row ${row}: ${outcome.error}` });
+            const entry = (errors[results[at]!.column] ??= { rows: 0, first: `spine row ${row}: ${userErrorReason(outcome.error, outcome.thrown, secret)}` });
             entry.rows++;
           }
           const buffer = buffers[at]!;

@@ -7,6 +7,8 @@ import { toIso } from '../../time/index.js';
 import { latestSnapshots, type LatestSnapshots } from '../latest-snapshots.js';
 import type { OnlineFeaturesRequest } from '../online-features.js';
 import type { RequestFeatureError } from '../serve-request-views.js';
+import { userErrorReason } from '../../compliance/masking/user-error-token.js';
+import { projectSecret } from '../../compliance/project-secret.js';
 import { stringifyExact } from '../exact-json.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
 import { qualityMetrics } from '../../quality/quality-metrics.js';
@@ -255,7 +257,8 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     served.stale += response.stale;
     if (response.errors) {
       served.errors += response.errors;
-      log.warn({ errors: response.errors, column: firstError?.column, row: firstError?.row, reason: firstError?.reason }, `request view function failed on ${response.errors} value(s); first: ${firstError?.column} of row ${firstError?.row}: ${firstError?.reason}`);
+      const reason = firstError && userErrorReason(firstError.reason, firstError.thrown, () => projectSecret(platform.dataDir));
+      log.warn({ errors: response.errors, column: firstError?.column, row: firstError?.row, reason }, `request view function failed on ${response.errors} value(s); first: ${firstError?.column} of row ${firstError?.row}: ${reason}`);
     }
     return response;
   };

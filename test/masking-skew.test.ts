@@ -31,7 +31,7 @@ const SERVED_PHONE = 'MARKER-STALE-99881';
 const DIAGNOSIS = 'MARKER-asthma';
 const T = Date.parse('2026-11-28T12:00:00Z');
 
-describe('skew examples are masked', () => {
+describe('skew examples and drift profiles are masked', () => {
   let env: Awaited<ReturnType<typeof tempPlatform>>;
   beforeAll(async () => {
     env = await tempPlatform(spec, T);
@@ -64,6 +64,10 @@ describe('skew examples are masked', () => {
       for (const marker of [EMAIL, PHONE, SERVED_PHONE, DIAGNOSIS, 'MARKER-flu']) expect(text).not.toContain(marker);
     }
     expect(health).toContain(hash(PHONE));
+    // The drift profile of the ingested batch keeps classified categories as their masking hash.
+    const batch = JSON.stringify(await env.platform.metadata.drift.profile('batch:customers'));
+    for (const marker of [EMAIL, PHONE, DIAGNOSIS]) expect(batch).not.toContain(marker);
+    expect(batch).toContain(hash(PHONE));
     const read = audit.find((r) => r.action === 'classified.read' && r.details?.path === 'skew')!;
     expect(read).toMatchObject({ actor: 'cli:test', target: 'skew', outcome: 'allowed', purpose: 'operations' });
     expect(read.details).toMatchObject({ columns: { profile__phone: 'hash', profile__diagnosis: 'null', email: 'hash' } });

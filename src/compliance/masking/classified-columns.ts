@@ -1,4 +1,6 @@
 import type { Project } from '../../definitions/index.js';
+import { keyedHash } from '../project-secret.js';
+import { MASK_PURPOSE } from './mask-methods.js';
 import { maskingCatalog } from './masking-catalog.js';
 
 const known = new WeakMap<Project, Map<string, ReadonlySet<string>>>();
@@ -47,4 +49,27 @@ export function classifiedFeatureColumns(project: Project, view: string): Readon
       ...found.joinKeys.filter((k) => catalog.keyColumn?.(view, k) !== undefined),
     ]);
   });
+}
+
+/**
+ * Whether an output column `<view>__<feature>` (a dataset's or an answer's) holds a feature the
+ * classification catalog classifies: drift profiles keep its categories as tokens.
+ *
+ * @example
+ * isClassifiedFeatureColumn(project, 'profile__email'); // true when email is classified
+ */
+export function isClassifiedFeatureColumn(project: Project, column: string): boolean {
+  const at = column.indexOf('__');
+  return at > 0 && classifiedFeatureColumns(project, column.slice(0, at)).has(column.slice(at + 2));
+}
+
+/**
+ * The token a classified category is kept as in drift profiles: its masking hash
+ * (`keyedHash(secret, "mask", value)`), the same on every side a profile is compared with.
+ *
+ * @example
+ * profileRelation(engine, relation, columns, { token: categoryToken(() => projectSecret(ctx.dataDir)) });
+ */
+export function categoryToken(secret: () => Buffer): (value: string) => string {
+  return (value) => keyedHash(secret(), MASK_PURPOSE, value);
 }

@@ -7,6 +7,8 @@ import { servingLogFiles } from '../serving-log/read-serving-log.js';
 import { UNNAMED_SERVICE } from '../serving-log/served-row.js';
 import type { Profile } from './column-profile.js';
 import { profiledColumns, profileRelation } from './profile-sql.js';
+import { categoryToken, isClassifiedFeatureColumn } from '../../compliance/masking/classified-columns.js';
+import { projectSecret } from '../../compliance/project-secret.js';
 import { compareProfiles, featureThresholds, reportDrift, type DriftComparison } from './report-drift.js';
 
 export interface DatasetDriftOptions {
@@ -47,13 +49,14 @@ async function findDataset(ctx: SluiceContext, id: string): Promise<DatasetRecor
  * (see `profileRelation`), and kept in the drift store under `dataset:<id>`: a dataset id names
  * fixed contents, so the profile never goes stale.
  */
-export async function datasetProfile(ctx: SluiceContext, dataset: DatasetRecord): Promise<Profile> {
+export async function datasetProfile(ctx: SluiceContext, project: Project, dataset: DatasetRecord): Promise<Profile> {
   const key = `dataset:${dataset.id}`;
   const cached = await ctx.metadata.drift.profile(key);
   if (cached) return cached.profile as Profile;
   const engine = await ctx.engine();
   const relation = `${READERS[dataset.format] ?? 'read_parquet'}(${readPath(dataset.path)})`;
-  const profile = await profileRelation(engine, relation, await profiledColumns(engine, relation, dataset.features));
+  const columns = (await profiledColumns(engine, relation, dataset.features)).map((c) => ({ ...c, classified: isClassifiedFeatureColumn(project, c.name) }));
+  const profile = await profileRelation(engine, relation, columns, { token: categoryToken(() => projectSecret(ctx.dataDir)) });
   await ctx.metadata.drift.saveProfile(key, profile, ctx.now());
   return profile;
 }
@@ -64,7 +67,7 @@ export async function datasetProfile(ctx: SluiceContext, dataset: DatasetRecord)
  * reference column is profiled (a number, or text). A value whose status says nothing answered
  * it (`NOT_MATERIALIZED`, `ERROR`), or a row that lacks the feature, counts as null.
  */
-export async function servedProfile(ctx: SluiceContext, files: readonly string[], reference: Profile, range: { readonly since?: number; readonly until?: number }): Promise<Profile> {
+export async function servedProfile(ctx: SluiceContext, project: Project, files: readonly string[], reference: Profile, range: { readonly since?: number; readonly until?: number }): Promise<Profile> {
   if (files.length === 0) return { rows: 0, columns: {} };
   const engine = await ctx.engine();
   const columns = Object.entries(reference.columns).map(([feature, column]) => {
@@ -81,7 +84,7 @@ export async function servedProfile(ctx: SluiceContext, files: readonly string[]
   ];
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${SERVED_TABLE} AS SELECT ${columns.join(', ')} FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true) WHERE ${filters.join(' AND ')}`);
   try {
-    return await profileRelation(engine, SERVED_TABLE, Object.entries(reference.columns).map(([name, c]) => ({ name, kind: c.kind })));
+    return await profileRelation(engine, SERVED_TABLE, Object.entries(reference.columns).map(([name, c]) => ({ name, kind: c.kind, classified: isClassifiedFeatureColumn(project, name) })), { token: categoryToken(() => projectSecret(ctx.dataDir)) });
   } finally {
     await engine.run(`DROP TABLE IF EXISTS ${SERVED_TABLE}`);
   }
@@ -99,10 +102,10 @@ export async function servedProfile(ctx: SluiceContext, files: readonly string[]
  */
 export async function datasetDrift(ctx: SluiceContext, project: Project, options: DatasetDriftOptions): Promise<DatasetDriftReport> {
   const dataset = await findDataset(ctx, options.datasetId);
-  const reference = await datasetProfile(ctx, dataset);
+  const reference = await datasetProfile(ctx, project, dataset);
   const range = { ...(options.since === undefined ? {} : { since: options.since }), ...(options.until === undefined ? {} : { until: options.until }) };
   const files = await servingLogFiles(ctx.dataDir, { ...(options.service === undefined ? {} : { service: options.service }), ...range });
-  const current = await servedProfile(ctx, files, reference, range);
+  const current = await servedProfile(ctx, project, files, reference, range);
   const comparison = compareProfiles(`dataset:${dataset.id}`, reference, current, featureThresholds(project), ctx.now(), {
     ...(options.minValues === undefined ? {} : { minValues: options.minValues }),
     details: { service: options.service ?? null, servedRows: current.rows },

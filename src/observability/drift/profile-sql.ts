@@ -5,6 +5,13 @@ import { boundCategories, RELATIVE_ACCURACY, SKETCH_MIN_MAGNITUDE, sketchKeySql,
 export interface ProfiledColumn {
   readonly name: string;
   readonly kind: ColumnProfile['kind'];
+  /** A classified column: its categories are kept as tokens (`ProfileOptions.token`), never as values. */
+  readonly classified?: boolean;
+}
+
+export interface ProfileOptions {
+  /** The token a classified category is kept as (the masking hash, so both sides of a comparison agree); required when a column is classified. */
+  readonly token?: (value: string) => string;
 }
 
 /** DuckDB types profiled as numbers; VARCHAR and BOOLEAN are categories; anything else (lists, timestamps, structs) is not profiled. */
@@ -37,7 +44,7 @@ export async function profiledColumns(engine: SqlEngine, relation: string, names
  * @example
  * await profileRelation(engine, "read_parquet('datasets/train.parquet')", [{ name: 'stats__total', kind: 'numeric' }]);
  */
-export async function profileRelation(engine: SqlEngine, relation: string, columns: readonly ProfiledColumn[]): Promise<Profile> {
+export async function profileRelation(engine: SqlEngine, relation: string, columns: readonly ProfiledColumn[], options: ProfileOptions = {}): Promise<Profile> {
   const numeric = (c: ProfiledColumn) => `CAST(${ident(c.name)} AS DOUBLE)`;
   const totals = columns.flatMap((c, i) => {
     const x = c.kind === 'numeric' ? numeric(c) : ident(c.name);
@@ -56,7 +63,9 @@ export async function profileRelation(engine: SqlEngine, relation: string, colum
         `SELECT CAST(${ident(c.name)} AS VARCHAR) AS v, count(*) AS n FROM ${relation} WHERE ${ident(c.name)} IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT ${TOP_K}`,
       );
       const counted = top.reduce((s, r) => s + Number(r.n), 0);
-      profiles[c.name] = boundCategories(new Map(top.map((r) => [r.v, Number(r.n)])), rows - nulls - counted, nulls);
+      if (c.classified && !options.token) throw new Error(`profile of "${c.name}": a classified column needs a token function`);
+      const label = c.classified ? options.token! : (v: string) => v;
+      profiles[c.name] = boundCategories(new Map(top.map((r) => [label(r.v), Number(r.n)])), rows - nulls - counted, nulls);
       continue;
     }
     const x = numeric(c);

@@ -3,6 +3,8 @@ import { DEFAULT_DRIFT, type Project } from '../../definitions/index.js';
 import { readPathList } from '../../storage/engine/sql-engine.js';
 import type { Profile } from './column-profile.js';
 import { profiledColumns, profileRelation } from './profile-sql.js';
+import { categoryToken, classifiedColumns } from '../../compliance/masking/classified-columns.js';
+import { projectSecret } from '../../compliance/project-secret.js';
 import { compareProfiles, reportDrift, type DriftComparison } from './report-drift.js';
 
 export interface BatchDriftReport extends DriftComparison {
@@ -70,8 +72,9 @@ async function compareBatch(ctx: SluiceContext, project: Project, source: string
   const skip = identifierColumns(project, source);
   const engine = await ctx.engine();
   const relation = `read_parquet(${readPathList(added)}, union_by_name = true)`;
-  const columns = await profiledColumns(engine, relation, Object.keys(schema).filter((c) => !skip.has(c)));
-  const profile = await profileRelation(engine, relation, columns);
+  const classified = classifiedColumns(project, source);
+  const columns = (await profiledColumns(engine, relation, Object.keys(schema).filter((c) => !skip.has(c)))).map((c) => ({ ...c, classified: classified.has(c.name) }));
+  const profile = await profileRelation(engine, relation, columns, { token: categoryToken(() => projectSecret(ctx.dataDir)) });
   await ctx.metadata.drift.saveProfile(key, { snapshot: snapshot.id, profile } satisfies StoredBatch, ctx.now());
   if (!previous) return { source, snapshot: snapshot.id, previous: null, results: [], skipped: [] };
   const comparison = compareProfiles(`source:${source}`, previous.profile, profile, () => DEFAULT_DRIFT, ctx.now(), {

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { BIGINT, DOUBLE, DuckDBArrayVector, DuckDBDataChunk, DuckDBInstance, DuckDBListVector, FLOAT, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
-import { AdapterError, ConfigError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
+import { engineError } from './engine-error.js';
 import { globEscaped, literal, literalList, type AppendColumn, type EngineSandbox, type ColumnChunk, type SqlEngine } from './sql-engine.js';
 
 function toPlain(value: unknown): unknown {
@@ -48,7 +49,7 @@ class DuckDbEngine implements SqlEngine {
     try {
       await this.connection.run(sql);
     } catch (error) {
-      throw new AdapterError('ADAPTER_FAILED', `DuckDB: ${(error as Error).message}`, { cause: error, details: { sql } });
+      throw engineError('DuckDB', error, sql);
     }
   }
 
@@ -57,7 +58,7 @@ class DuckDbEngine implements SqlEngine {
       const reader = await this.connection.runAndReadAll(sql);
       return reader.getRowObjectsJS().map((row) => toPlain(row) as Row);
     } catch (error) {
-      throw new AdapterError('ADAPTER_FAILED', `DuckDB: ${(error as Error).message}`, { cause: error, details: { sql } });
+      throw engineError('DuckDB', error, sql);
     }
   }
 
@@ -66,7 +67,7 @@ class DuckDbEngine implements SqlEngine {
     try {
       result = await this.connection.stream(sql);
     } catch (error) {
-      throw new AdapterError('ADAPTER_FAILED', `DuckDB: ${(error as Error).message}`, { cause: error, details: { sql } });
+      throw engineError('DuckDB', error, sql);
     }
     for (;;) {
       const chunk = await result.fetchChunk();

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { isSluiceError } from '../../errors.js';
+import { duckDbEngine } from './duckdb-engine.js';
+import { engineMessage, VALUE_NOT_SHOWN } from './engine-error.js';
+import type { SqlEngine } from './sql-engine.js';
+
+const MARKER = 'MARKER-5f3a@example.com';
+let engine: SqlEngine;
+beforeAll(async () => {
+  engine = await duckDbEngine();
+});
+afterAll(async () => engine?.close());
+
+const failure = async (sql: string) => {
+  try {
+    await engine.all(sql);
+  } catch (error) {
+    return error as Error & { cause?: Error };
+  }
+  throw new Error(`expected ${sql} to fail`);
+};
+
+describe('engine errors never quote a data value', () => {
+  test.each([
+    ['INTEGER', 'Could not convert string'], ['DOUBLE', 'Could not convert string'], ['BOOLEAN', 'Could not convert string'],
+    ['TIMESTAMP', 'invalid timestamp field format'], ['DATE', 'invalid date field format'], ['DECIMAL(10,2)', 'Could not convert string'],
+  ])('a value that is not a %s: the message says what failed, its cause and stack hold no value', async (type, what) => {
+    const error = await failure(`SELECT CAST(x AS ${type}) FROM (VALUES ('${MARKER}')) t(x)`);
+    expect(isSluiceError(error) && error.code).toBe('ADAPTER_FAILED');
+    expect(error.message).toContain(what);
+    expect(error.message).toContain(VALUE_NOT_SHOWN);
+    for (const text of [error.message, error.cause?.message, error.cause?.stack, error.stack]) expect(text ?? '').not.toContain(MARKER);
+  });
+
+  test('a parse with a format, and a CSV line', async () => {
+    const parse = await failure(`SELECT strptime(x, '%Y') FROM (VALUES ('${MARKER}')) t(x)`);
+    expect(parse.message).toMatch(/^DuckDB: Invalid Input Error: Could not parse string \[value not shown\]/);
+    expect(parse.message).not.toContain(MARKER);
+    expect(engineMessage(`Invalid Input Error: CSV Error on Line: 3\nOriginal Line: ${MARKER},3,4\nExpected Number of Columns: 2 Found: 4`))
+      .toBe(`Invalid Input Error: CSV Error on Line: 3\nOriginal Line: ${VALUE_NOT_SHOWN}\nExpected Number of Columns: 2 Found: 4`);
+  });
+
+  test('other errors are kept whole: they name SQL and files, not data', async () => {
+    const error = await failure('SELECT amout FROM (VALUES (1)) t(amount)');
+    expect(error.message).toMatch(/Referenced column "amout" not found/);
+  });
+});

@@ -1,0 +1,39 @@
+import { AdapterError } from '../../errors.js';
+
+/** What an engine error shows in place of a value it quoted. */
+export const VALUE_NOT_SHOWN = '[value not shown]';
+
+// DuckDB's conversion errors quote the value that failed ("Could not convert string 'alice@x.com'
+// to INT32"), a parse error repeats it on the lines after the first, a CSV error quotes the line.
+const QUOTES_DATA = /^(Conversion Error:|Invalid Input Error: Could not parse string)/;
+const QUOTED = /'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"/g;
+const ORIGINAL_LINE = /^Original Line: .*$/gm;
+
+/**
+ * An engine error's message as Sluice shows it (errors, run history, logs, lineage events): a
+ * DuckDB conversion or parse error keeps its first line with every quoted text replaced by
+ * `[value not shown]`, and a CSV error its text without the `Original Line:`, since the engine
+ * quotes the data value that failed, which may be classified; any other message is kept whole
+ * (it names SQL and files, not data).
+ *
+ * @example
+ * engineMessage("Conversion Error: Could not convert string 'a@x.com' to INT32"); // "Conversion Error: Could not convert string [value not shown] to INT32"
+ */
+export function engineMessage(message: string): string {
+  if (QUOTES_DATA.test(message)) return message.split('\n', 1)[0]!.replace(QUOTED, VALUE_NOT_SHOWN);
+  return message.replace(ORIGINAL_LINE, `Original Line: ${VALUE_NOT_SHOWN}`);
+}
+
+/**
+ * The AdapterError of a failed engine call: the message per {@link engineMessage}, the statement in
+ * `details.sql`, and as cause an error carrying the same shown message (the engine's own error,
+ * whose message and stack may quote a value, is not kept).
+ */
+export function engineError(engine: string, error: unknown, sql: string): AdapterError {
+  const raw = error instanceof Error ? error.message : String(error);
+  const shown = engineMessage(raw);
+  if (shown === raw) return new AdapterError('ADAPTER_FAILED', `${engine}: ${raw}`, { cause: error, details: { sql } });
+  const cause = new Error(shown);
+  cause.name = error instanceof Error ? error.name : 'Error';
+  return new AdapterError('ADAPTER_FAILED', `${engine}: ${shown}`, { cause, details: { sql } });
+}

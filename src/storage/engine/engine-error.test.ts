@@ -34,7 +34,7 @@ describe('engine errors never quote a data value', () => {
 
   test('a parse with a format, and a CSV line', async () => {
     const parse = await failure(`SELECT strptime(x, '%Y') FROM (VALUES ('${MARKER}')) t(x)`);
-    expect(parse.message).toMatch(/^DuckDB: Invalid Input Error: Could not parse string \[value not shown\]/);
+    expect(parse.message).toMatch(/^DuckDB: Invalid Input Error: Could not parse string \[value not shown\] according to format specifier "%Y"/);
     expect(parse.message).not.toContain(MARKER);
     expect(engineMessage(`Invalid Input Error: CSV Error on Line: 3\nOriginal Line: ${MARKER},3,4\nExpected Number of Columns: 2 Found: 4`))
       .toBe(`Invalid Input Error: CSV Error on Line: 3\nOriginal Line: ${VALUE_NOT_SHOWN}\nExpected Number of Columns: 2 Found: 4`);
@@ -43,5 +43,7 @@ describe('engine errors never quote a data value', () => {
   test('other errors are kept whole: they name SQL and files, not data', async () => {
     const error = await failure('SELECT amout FROM (VALUES (1)) t(amount)');
     expect(error.message).toMatch(/Referenced column "amout" not found/);
+    const specifier = await failure("SELECT date_trunc('fortnight', TIMESTAMP '2024-01-01')");
+    expect(specifier.message).toMatch(/Conversion Error: .*"fortnight" not recognized/);
   });
 });

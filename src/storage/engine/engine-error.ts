@@ -6,13 +6,14 @@ export const VALUE_NOT_SHOWN = '[value not shown]';
 // DuckDB's conversion errors quote the value that failed ("Could not convert string 'alice@x.com'
 // to INT32"), a parse error repeats it on the lines after the first, a CSV error quotes the line.
 const QUOTES_DATA = /^(Conversion Error:|Invalid Input Error: Could not parse string)/;
-const QUOTED = /'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"/g;
+// The quoted data: after "string", "format:" (a field format) or "Input:" (JSON); a quoted specifier or type is SQL, and stays.
+const QUOTED = /(\b(?:string|format:|Input:) )('(?:[^']|'')*'|"(?:[^"\\]|\\.)*")/g;
 const ORIGINAL_LINE = /^Original Line: .*$/gm;
 
 /**
  * An engine error's message as Sluice shows it (errors, run history, logs, lineage events): a
- * DuckDB conversion or parse error keeps its first line with every quoted text replaced by
- * `[value not shown]`, and a CSV error its text without the `Original Line:`, since the engine
+ * DuckDB conversion or parse error keeps its first line with the quoted value replaced by
+ * `[value not shown]` (a quoted specifier or type stays), and a CSV error its text without the `Original Line:`, since the engine
  * quotes the data value that failed, which may be classified; any other message is kept whole
  * (it names SQL and files, not data).
  *
@@ -20,7 +21,7 @@ const ORIGINAL_LINE = /^Original Line: .*$/gm;
  * engineMessage("Conversion Error: Could not convert string 'a@x.com' to INT32"); // "Conversion Error: Could not convert string [value not shown] to INT32"
  */
 export function engineMessage(message: string): string {
-  if (QUOTES_DATA.test(message)) return message.split('\n', 1)[0]!.replace(QUOTED, VALUE_NOT_SHOWN);
+  if (QUOTES_DATA.test(message)) return message.split('\n', 1)[0]!.replace(QUOTED, `$1${VALUE_NOT_SHOWN}`);
   return message.replace(ORIGINAL_LINE, `Original Line: ${VALUE_NOT_SHOWN}`);
 }
 

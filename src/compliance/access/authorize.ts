@@ -1,5 +1,6 @@
 import { LOCAL_OPERATOR_ROLE, type AccessRule, type Project } from '../../definitions/index.js';
 import type { Principal } from '../principal.js';
+import type { ReadDependencies } from './read-dependencies.js';
 
 /** What a principal asks to do: read a feature (`view:feature`), push to a source, build datasets, or run an admin action. */
 export type AccessAction = 'read' | 'push' | 'datasets' | 'admin';
@@ -84,15 +85,22 @@ export function readSelection(project: Project | undefined, selection: { readonl
 }
 
 /**
- * Reading several features: allowed when each one is; otherwise the decision on the first refused one.
+ * Reading several features: allowed when each one is, and, for a request-view feature, each
+ * feature it is computed from (`readDependencies`: a deny on an input, or no rule allowing it,
+ * refuses the derived feature too); otherwise the decision on the first refused one, naming the
+ * input when it is one.
  *
  * @example
- * authorizeRead(policy, principal, ['txn_stats:amount_sum_24h', 'profile:email']);
+ * authorizeRead(policy, principal, ['txn_stats:amount_sum_24h', 'risk:ratio'], readDependencies(project));
  */
-export function authorizeRead(policy: readonly AccessRule[], principal: Principal, features: readonly string[]): AccessDecision {
+export function authorizeRead(policy: readonly AccessRule[], principal: Principal, features: readonly string[], dependencies?: ReadDependencies): AccessDecision {
   for (const feature of features) {
     const decision = authorize(policy, principal, 'read', feature);
     if (!decision.allowed) return decision;
+    for (const input of dependencies?.get(feature) ?? []) {
+      const inputDecision = authorize(policy, principal, 'read', input);
+      if (!inputDecision.allowed) return { allowed: false, reason: `request view feature "${feature}" is computed from "${input}", so reading it needs read rights on "${input}" too: ${inputDecision.reason}` };
+    }
   }
-  return { allowed: true, reason: 'every requested feature is readable' };
+  return { allowed: true, reason: 'every requested feature, and every feature a requested request view reads, is readable' };
 }

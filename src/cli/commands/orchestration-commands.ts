@@ -17,6 +17,7 @@ import { EXIT_FAILURE } from '../exit.js';
 import { durationMs, integerIn } from '../options.js';
 import { table } from '../output.js';
 import { auditErrorCode } from '../../compliance/audit/audited-action.js';
+import { cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 import { untilSignal } from './real-time.js';
@@ -88,7 +89,9 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
             return withTimeout(jc, systemClock, timeoutMs, undefined, work, async () => settled());
           },
         };
-        const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', ...limit }, (_job, done, total) => out.progress('run', done, total));
+        // A human's run acts as the CLI's principal (SLUICE_API_KEY, else the local operator), authorized per job.
+        const principal = await cliPrincipal(platform);
+        const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', principal, ...limit }, (_job, done, total) => out.progress('run', done, total));
         const failed = result.failed && { job: result.failed.job, ...errorWithCause(result.failed.error) };
         out.result({ ran: result.ran, ...(failed ? { failed } : {}), notRun: result.notRun }, () => [
           ...result.ran.map((r) => `${r.job}: succeeded, ${r.stats.rowsIn} rows in, ${r.stats.rowsOut} out${r.stats.snapshotsWritten.length > 0 ? `, wrote ${r.stats.snapshotsWritten.join(', ')}` : ''}`),
@@ -135,7 +138,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
       run.withPlatform(audited({ action: 'backfill', target: `job:${job}`, failed: (e) => Number(e.failed) > 0 }, async ({ platform, out, projectDir }) => {
         const project = await platform.project();
         const result = await backfill(jobContext(platform, projectDir), project, job, {
-          from: options.from, to: options.to, partitionMs: options.partition,
+          from: options.from, to: options.to, partitionMs: options.partition, principal: await cliPrincipal(platform),
           policy: { retries: options.retries, timeoutMs: options.timeout, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
           onProgress: (p) => {
             out.progress(`backfill ${job}`, p.done + p.skipped + p.failed, p.total);

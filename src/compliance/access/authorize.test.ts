@@ -76,11 +76,11 @@ describe('authorize', () => {
 
 // Brute force: expand every rule into the set of (action, resource) pairs it covers over a small universe.
 const ROLES = ['a', 'b', 'c'];
-const UNIVERSE: Record<AccessAction, string[]> = { read: ['v:x', 'v:y', 'w:z'], push: ['s1', 's2'], datasets: [''], admin: ['apply', 'erase', 'keys'] };
+const UNIVERSE: Record<AccessAction, string[]> = { read: ['v:x', 'v:y', 'w:z'], push: ['s1', 's2'], datasets: [''], admin: ['apply', 'erase', 'keys'], run: ['dataset:d', 'materialize:v'] };
 const listOf = (values: string[]) => fc.option(fc.oneof(fc.constant(['*']), fc.uniqueArray(fc.constantFrom(...values), { minLength: 1 })), { nil: undefined });
 const ruleArb: fc.Arbitrary<AccessRule> = fc.record({
   effect: fc.constantFrom<'allow' | 'deny'>('allow', 'deny'), role: fc.constantFrom(...ROLES),
-  read: listOf(UNIVERSE.read), push: listOf(UNIVERSE.push), datasets: fc.option(fc.constant(true as const), { nil: undefined }), admin: listOf(UNIVERSE.admin),
+  read: listOf(UNIVERSE.read), push: listOf(UNIVERSE.push), datasets: fc.option(fc.constant(true as const), { nil: undefined }), admin: listOf(UNIVERSE.admin), run: listOf(UNIVERSE.run),
 }).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as AccessRule);
 
 function reference(policy: readonly AccessRule[], roles: readonly string[], action: AccessAction, resource: string): boolean {

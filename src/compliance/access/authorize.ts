@@ -2,8 +2,8 @@ import { LOCAL_OPERATOR_ROLE, type AccessRule, type Project } from '../../defini
 import type { Principal } from '../principal.js';
 import type { ReadDependencies } from './read-dependencies.js';
 
-/** What a principal asks to do: read a feature (`view:feature`), push to a source, build datasets, or run an admin action. */
-export type AccessAction = 'read' | 'push' | 'datasets' | 'admin';
+/** What a principal asks to do: read a feature (`view:feature`), push to a source, build datasets, run an admin action, or run a job (`dataset:train`). */
+export type AccessAction = 'read' | 'push' | 'datasets' | 'admin' | 'run';
 
 export interface AccessDecision {
   readonly allowed: boolean;
@@ -12,7 +12,7 @@ export interface AccessDecision {
 }
 
 /** The rule behind the local operator's rights (the CLI without `SLUICE_API_KEY`): everything, unless a deny says otherwise. */
-const LOCAL_OPERATOR_RULE: AccessRule = Object.freeze({ effect: 'allow', role: LOCAL_OPERATOR_ROLE, read: ['*'], push: ['*'], datasets: true, admin: ['*'] });
+const LOCAL_OPERATOR_RULE: AccessRule = Object.freeze({ effect: 'allow', role: LOCAL_OPERATOR_ROLE, read: ['*'], push: ['*'], datasets: true, admin: ['*'], run: ['*'] });
 
 /** The policy before any project is applied: only the local operator may act. */
 const BASE_POLICY: readonly AccessRule[] = Object.freeze([LOCAL_OPERATOR_RULE]);
@@ -43,9 +43,9 @@ const covers = (rule: AccessRule, action: AccessAction, resource: string): boole
   return granted !== undefined && (granted.includes('*') || granted.includes(resource));
 };
 
-const VERB: Record<AccessAction, string> = { read: 'read feature', push: 'push to source', datasets: 'build datasets', admin: 'run admin action' };
+const VERB: Record<AccessAction, string> = { read: 'read feature', push: 'push to source', datasets: 'build datasets', admin: 'run admin action', run: 'run job' };
 const HINT: Record<AccessAction, (resource: string) => string> = {
-  read: (r) => `read: ["${r}"]`, push: (r) => `push: ["${r}"]`, datasets: () => 'datasets: true', admin: (r) => `admin: ["${r}"]`,
+  read: (r) => `read: ["${r}"]`, push: (r) => `push: ["${r}"]`, datasets: () => 'datasets: true', admin: (r) => `admin: ["${r}"]`, run: (r) => `run: ["${r}"]`,
 };
 const label = (rule: AccessRule, i: number) => (rule === LOCAL_OPERATOR_RULE ? 'the built-in local-operator rule' : `access[${i}]`);
 

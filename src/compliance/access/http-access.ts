@@ -38,7 +38,7 @@ const ROUTES: Readonly<Record<string, RouteAccess>> = {
   '/v1/push/:source': { action: 'push', resource: (request) => (request.params as { source: string }).source, audit: (source) => `source:${source}` },
 };
 
-const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin' };
+const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin', run: 'job.run' };
 
 export interface AccessControlOptions {
   readonly keys: KeyStore;

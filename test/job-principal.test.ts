@@ -86,7 +86,7 @@ describe('scheduled jobs run as a declared principal', () => {
 
     // The audit trail: each decision under the identity's name, and the masked read of the dataset.
     const audit = await env.platform.metadata.audit.list();
-    const decisions = audit.filter((r) => r.action === 'job.run').map((r) => [r.actor, r.target, r.outcome]);
+    const decisions = audit.filter((r) => r.action === 'job.authorize').map((r) => [r.actor, r.target, r.outcome]);
     expect(decisions).toEqual(expect.arrayContaining([
       ['job:training-pipeline', 'job:dataset:train', 'allowed'], ['job:peeker', 'job:dataset:peek', 'allowed'], ['job:intruder', 'job:materialize:profile', 'denied'],
     ]));

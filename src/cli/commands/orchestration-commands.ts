@@ -41,7 +41,7 @@ function runRow(r: RunRecord): Record<string, unknown> {
     startedAt: toIso(r.startedAt), finishedAt: r.finishedAt === null ? null : toIso(r.finishedAt), ms: r.finishedAt === null ? null : r.finishedAt - r.startedAt,
     rowsIn: stats.rowsIn ?? stats.accepted ?? null, rowsOut: stats.rowsOut ?? stats.rows ?? null,
     snapshotsRead: stats.snapshotsRead ?? stats.inputs ?? null, snapshotsWritten: stats.snapshotsWritten ?? (typeof stats.snapshot === 'string' ? [stats.snapshot] : null),
-    error: r.error, cause: stats.cause ?? null, parentRunId: r.params.parentRunId ?? null, params: r.params,
+    error: r.error, code: stats.errorCode ?? null, cause: stats.cause ?? null, principal: r.params.principal ?? null, parentRunId: r.params.parentRunId ?? null, params: r.params,
   };
 }
 
@@ -119,8 +119,9 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const runs = (await listRuns(platform, options.limit, { ...(options.job ? { job: options.job } : {}), ...(options.failed ? { status: 'failed' as const } : {}) })).map(runRow);
         const none = options.job === undefined ? 'No runs.' : `No runs of job "${options.job}"${await suggestJob(platform, options.job)}.`;
         out.result({ runs }, () => runs.length === 0 ? none : table(
-          ['started', 'job', 'status', 'trigger', 'attempt', 'ms', 'rows in', 'rows out', 'run key', 'error'],
-          runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, r.trigger, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey, r.error === null ? null : `${String(r.error)}${r.cause ? ` (cause: ${String(r.cause)})` : ''}`]),
+          ['started', 'job', 'status', 'trigger', 'principal', 'attempt', 'ms', 'rows in', 'rows out', 'run key', 'error'],
+          runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, r.trigger, r.principal, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey,
+            r.error === null ? null : `${r.code ? `${String(r.code)}: ` : ''}${String(r.error)}${r.cause ? ` (cause: ${String(r.cause)})` : ''}`]),
         ));
       }),
     );

@@ -34,7 +34,7 @@ function jobRights(job: JobDefinition): [AccessAction, string][] {
  * Authorizes one run of a job for `principal` with the one decision (`authorize`: deny wins,
  * default deny): the `run` right on the job, plus `datasets` for a dataset job (whose build then
  * checks each feature it reads, request views' inputs included, and masks for the principal's
- * roles) and `admin: retention` for the retention job. The decision is audited as `job.run`
+ * roles) and `admin: retention` for the retention job. The decision is audited as `job.authorize`
  * (`allowed` or `denied`, target `job:<name>`, the trigger and run key) unless access is open; a
  * refusal throws a `PolicyError` (POLICY_DENIED), which fails the run.
  *
@@ -50,7 +50,7 @@ export async function authorizeJob(ctx: { readonly metadata: { readonly audit: A
     if (!decision.allowed) break;
   }
   await ctx.metadata.audit.append({
-    actor: principal.name, action: 'job.run', target: `job:${job.name}`, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
+    actor: principal.name, action: 'job.authorize', target: `job:${job.name}`, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
     details: { trigger: context.trigger, ...(context.runKey === undefined ? {} : { runKey: context.runKey }), ...(decision.allowed ? {} : { reason: decision.reason }) },
   }, ctx.now());
   if (!decision.allowed) throw new PolicyError('POLICY_DENIED', `job "${job.name}": ${decision.reason}`);

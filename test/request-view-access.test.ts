@@ -3,13 +3,10 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allow, batchSource, count, defineProject, deny, entity, featureService, featureView, field, requestView } from '../src/definitions/index.js';
-import { createApiKey } from '../src/compliance/access/api-keys.js';
 import { authorizeCliRead } from '../src/compliance/access/cli-principal.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
-import { createServer } from '../src/serving/http/server.js';
-import type { AuditRecord } from '../src/storage/metadata/audit-store.js';
-import { tempPlatform } from './support/temp-platform.js';
+import { securedServer, type SecuredServer } from './support/secured-server.js';
 
 // A request view computes from every feature of its input views: reading one of its features needs read rights on those inputs.
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -31,41 +28,30 @@ const spec = defineProject({
   ],
 });
 
-let env: Awaited<ReturnType<typeof tempPlatform>>;
+let server: SecuredServer;
+let env: SecuredServer['env'];
 let app: FastifyInstance;
 let spine: string;
-const keys: Record<string, string> = {};
-const operator = { name: 'cli:test', roles: ['local-operator'], origin: 'local' };
+let keys: SecuredServer['keys'];
 const as = (role: string) => ({ name: `key:${role}-svc`, roles: [role], origin: 'local' });
 
 beforeAll(async () => {
-  env = await tempPlatform(spec, Date.parse('2026-11-28T12:00:00Z'));
+  server = await securedServer(spec, Date.parse('2026-11-28T12:00:00Z'), ['analyst', 'scorer', 'underwriter']);
+  ({ env, app, keys } = server);
   const csv = join(env.dir, 'profiles.csv');
   writeFileSync(csv, 'customer_id,income,age,ts\nc1,1000,40,2026-11-01T00:00:00Z\n');
   await ingestFile(env.platform, env.project, 'profiles', csv);
   spine = join(env.dir, 'spine.csv');
   writeFileSync(spine, 'customer_id,ts,amount\nc1,2026-11-20T00:00:00Z,50\n');
-  for (const role of ['analyst', 'scorer', 'underwriter']) keys[role] = (await createApiKey(env.platform.metadata, { principal: `${role}-svc`, roles: [role] }, operator, env.clock.now)).token;
-  app = await createServer(env.platform, { keyCacheMs: 0 });
 });
-afterAll(async () => {
-  await app?.close();
-  await env?.dispose();
-});
+afterAll(async () => server?.close());
 
 const read = (body: object, key: string) => app.inject({
   method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
   payload: JSON.stringify({ entities: { customer_id: ['c1'] }, request: { amount: [50] }, ...body }),
 });
-const audited = async (since: number, action: string): Promise<AuditRecord[]> => {
-  let records: AuditRecord[] = [];
-  for (let i = 0; i < 500 && records.length === 0; i++) {
-    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    records = (await env.platform.metadata.audit.list({ fromSeq: since + 1 })).filter((r) => r.action === action && r.outcome === 'denied');
-  }
-  return records;
-};
-const headSeq = async () => (await env.platform.metadata.audit.head())?.seq ?? 0;
+const audited = (since: number, action: string) => server.auditedSince(since, 1, (r) => r.action === action && r.outcome === 'denied');
+const headSeq = () => server.headSeq();
 
 describe('request views are authorized on the views they read', () => {
   test('HTTP: a deny on an input feature refuses the request view feature (403 naming the input and the fix), audited', async () => {

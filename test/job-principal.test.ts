@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allow, batchSource, compileProject, count, dataset, defineProject, deny, entity, featureView, field, mask, pii, schedule, type ProjectSpec } from '../src/definitions/index.js';
+import { planChanges } from '../src/definitions/plan-changes.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { runJob, type JobContext } from '../src/orchestration/run-job.js';
 import { createScheduler } from '../src/orchestration/scheduler.js';
@@ -124,6 +125,12 @@ describe('definitions', () => {
     expect(withSchedule({ schedules: [schedule({ job: train, cron: every5, as: { name: 'p', roles: [] } })] })).toThrow('as.roles must list at least one role');
     expect(withSchedule({ schedules: [schedule({ job: train, cron: every5, as: { name: 'p', roles: ['local-operator'] } })] })).toThrow('"local-operator" is reserved');
     expect(() => compileProject(defineProject({ ...base, access: [allow({ role: 'x', run: ['dataset:trian'] })] }))).toThrow('run names job "dataset:trian", which is not in the project (did you mean "dataset:train"?)');
+  });
+  test('plan names a change of who a job runs as', () => {
+    const as = (roles: string[]) => compileProject(defineProject({ ...base, access, schedules: [schedule({ job: train, cron: every5, as: { name: 'p', roles } })] }));
+    expect(planChanges(as(['trainer']), as(['trainer', 'peeker'])).filter((c) => c.kind === 'schedule')).toEqual([
+      expect.objectContaining({ action: 'change', name: 'dataset:train */5 * * * *', details: ['runs as job:p (roles trainer) -> job:p (roles trainer, peeker)'] }),
+    ]);
   });
   test('identities and run rights stay outside the value hash', () => {
     expect(compileProject(defineProject({ ...base, access, schedules: [schedule({ job: train, cron: every5, as: { name: 'p', roles: ['trainer'] } })] })).hash).toBe(compileProject(defineProject(base)).hash);

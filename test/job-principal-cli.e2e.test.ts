@@ -1,9 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { sluice } from './support/cli.js';
 import { auditTrailOf, sluiceAsKey } from './support/cli-as-key.js';
+import { startSluice } from './support/sluice-process.js';
 
 // The real `sluice` binary: a job run by a key's principal is authorized like a scheduled one; a refusal is a failed run with its code.
 const project = (schedule: string) => `import { allow, defineProject, entity, batchSource, featureView, count, schedule } from 'sluice';
@@ -12,7 +13,7 @@ const payments = batchSource({ name: 'payments', schema: { customer_id: 'string'
 const stats = featureView({ name: 'stats', entity: customer, source: payments, features: { n: count() } });
 export default defineProject({ name: 'jobacl', entities: [customer], sources: [payments], featureViews: [stats],
   access: [allow({ role: 'ci', run: ['ingest:payments'] })],
-  schedules: [schedule({ job: stats, cron: '0 2 * * *'${schedule} })] });
+  schedules: [schedule({ job: stats, onNewSnapshot: payments${schedule} })] });
 `;
 
 let dir: string;
@@ -27,7 +28,7 @@ test('apply refuses a schedule without "as" once the project has access rules, n
   writeFileSync(join(dir, 'sluice.config.ts'), project(''));
   const refused = sluice(dir, 'apply');
   expect(refused.code).not.toBe(0);
-  expect(refused.stderr).toContain('schedule "materialize:stats 0 2 * * *": the project has access rules, so a scheduled job runs as a declared identity; add as: { name: "pipeline", roles: ["pipeline"] }');
+  expect(refused.stderr).toContain('schedule "materialize:stats on new snapshot of payments": the project has access rules, so a scheduled job runs as a declared identity; add as: { name: "pipeline", roles: ["pipeline"] }');
   writeFileSync(join(dir, 'sluice.config.ts'), project(", as: { name: 'nightly', roles: ['ci'] }"));
   const applied = sluice(dir, 'apply');
   expect(applied.code, applied.stderr).toBe(0);
@@ -49,4 +50,20 @@ test('sluice run as a key without the run right is a failed POLICY_DENIED run, s
   expect(decisions).toEqual([['key:ci-bot', 'job:ingest:payments', 'allowed'], ['key:ci-bot', 'job:materialize:stats', 'denied']]);
   // The local operator (no key) keeps the built-in right to run any job.
   expect(sluice(dir, 'run', 'materialize:stats').code).toBe(0);
+});
+
+test('the scheduler inside sluice serve runs a triggered job as its identity: refused, it is a failed POLICY_DENIED run', async () => {
+  const server = await startSluice(dir, ['serve', '--port', '0']);
+  try {
+    writeFileSync(join(dir, 'data', 'payments', '2026-01-02.csv'), 'customer_id,amount,ts\nc2,5,2026-01-02T00:00:00Z\n');
+    expect(sluice(dir, 'ingest', 'payments', '--file', join(dir, 'data', 'payments', '2026-01-02.csv')).code).toBe(0);
+    const triggered = () => sluice(dir, 'runs', '--failed', '--json').json<{ runs: { job: string; code: string; principal: string; trigger: string; error: string }[] }>().runs.filter((r) => r.trigger === 'trigger');
+    await vi.waitFor(() => expect(triggered()).toHaveLength(1), { timeout: 60_000, interval: 500 });
+    expect(triggered()[0]).toMatchObject({ job: 'materialize:stats', code: 'POLICY_DENIED', principal: 'job:nightly' });
+    expect(triggered()[0]!.error).toContain('add allow({ role: "ci", run: ["materialize:stats"] })');
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+  const denied = (await auditTrailOf(dir)).filter((r) => r.action === 'job.authorize' && r.actor === 'job:nightly');
+  expect(denied.map((r) => [r.target, r.outcome, r.details?.trigger])).toEqual([['job:materialize:stats', 'denied', 'trigger']]);
 });

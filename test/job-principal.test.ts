@@ -124,6 +124,7 @@ describe('definitions', () => {
   test('a bad identity, the reserved role, and an unknown job in "run" are refused with the fix', () => {
     expect(withSchedule({ schedules: [schedule({ job: train, cron: every5, as: { name: 'p', roles: [] } })] })).toThrow('as.roles must list at least one role');
     expect(withSchedule({ schedules: [schedule({ job: train, cron: every5, as: { name: 'p', roles: ['local-operator'] } })] })).toThrow('"local-operator" is reserved');
+    expect(withSchedule({ schedules: [schedule({ job: train, cron: every5, as: { name: 'bad name', roles: ['trainer'] } })] })).toThrow('as.name: principal "bad name" is not valid');
     expect(() => compileProject(defineProject({ ...base, access: [allow({ role: 'x', run: ['dataset:trian'] })] }))).toThrow('run names job "dataset:trian", which is not in the project (did you mean "dataset:train"?)');
   });
   test('plan names a change of who a job runs as', () => {

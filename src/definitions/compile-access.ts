@@ -15,6 +15,15 @@ export function roleNameProblem(role: unknown): string | undefined {
   return `role ${JSON.stringify(role)} is not valid: use letters, digits, ".", "_" and "-", starting with a letter or digit (at most 64 characters), e.g. "fraud-model"`;
 }
 
+/** Principal names (a key's `--principal`, a schedule's `as.name`): letters, digits, `.`, `_`, `@` and `-`, starting with a letter or digit. */
+const PRINCIPAL = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+
+/** What is wrong with a principal name (undefined: nothing); the one rule, for API keys and the identities jobs run as. */
+export function principalNameProblem(name: unknown): string | undefined {
+  if (typeof name === 'string' && PRINCIPAL.test(name)) return undefined;
+  return `principal ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_", "@" and "-", starting with a letter or digit (at most 128 characters), e.g. "fraud-scorer"`;
+}
+
 const nameOf = (target: unknown): unknown => (target !== null && typeof target === 'object' ? (target as { name?: unknown }).name : target);
 
 function readFeatures(where: string, target: ReadTarget, project: Project): string[] {

@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import { parseDuration } from '../time/index.js';
-import { roleNameProblem } from './compile-access.js';
+import { principalNameProblem, roleNameProblem } from './compile-access.js';
 import { LOCAL_OPERATOR_ROLE } from './access-types.js';
 import { jobNameOf, projectJobs } from './jobs.js';
 import { didYouMean } from './suggest.js';
@@ -49,14 +49,15 @@ function compileIdentity(where: string, as: unknown): ScheduleIdentity {
   const identity = as as { name?: unknown; roles?: unknown } | null;
   const example = 'as: { name: "training-pipeline", roles: ["trainer"] }';
   if (identity === null || typeof identity !== 'object') fail(`${where}: as must be a service identity, e.g. ${example}`);
-  if (typeof identity.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(identity.name)) fail(`${where}: as.name ${JSON.stringify(identity.name)} is not valid: use letters, digits, ".", "_" and "-", starting with a letter or digit, e.g. ${example}`);
+  const problem = principalNameProblem(identity.name);
+  if (problem) fail(`${where}: as.name: ${problem}; e.g. ${example}`);
   if (!Array.isArray(identity.roles) || identity.roles.length === 0) fail(`${where}: as.roles must list at least one role, e.g. ${example}`);
   for (const role of identity.roles) {
-    const problem = roleNameProblem(role);
-    if (problem) fail(`${where}: as.roles: ${problem}`);
+    const roleProblem = roleNameProblem(role);
+    if (roleProblem) fail(`${where}: as.roles: ${roleProblem}`);
     if (role === LOCAL_OPERATOR_ROLE) fail(`${where}: as.roles: "${LOCAL_OPERATOR_ROLE}" is reserved for the operator at the command line; give the job a role of its own and allow it what it needs`);
   }
-  return { name: identity.name, roles: [...new Set(identity.roles as string[])] };
+  return { name: identity.name as string, roles: [...new Set(identity.roles as string[])] };
 }
 
 function compileSchedule(spec: ScheduleSpec, project: Project, jobs: readonly string[]): Schedule {

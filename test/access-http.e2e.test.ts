@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allow, batchSource, count, deny, defineProject, entity, featureService, featureView, field, streamSource, compileProject } from '../src/definitions/index.js';
 import { createApiKey, revokeApiKey } from '../src/compliance/access/api-keys.js';
 import { createServer } from '../src/serving/http/server.js';
-import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
-import type { AuditRecord } from '../src/storage/metadata/audit-store.js';
+import { securedServer, type SecuredServer } from './support/secured-server.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -24,36 +23,23 @@ const spec = defineProject({
   ],
 });
 
-let env: Awaited<ReturnType<typeof tempPlatform>>;
-let runtime: StreamRuntime;
+let server: SecuredServer;
+let env: SecuredServer['env'];
 let app: FastifyInstance;
-const keys: Record<string, string> = {};
+let keys: SecuredServer['keys'];
 const operator = { name: 'cli:test', roles: ['local-operator'], origin: 'local' };
 
 beforeAll(async () => {
-  env = await tempPlatform(spec, Date.parse('2026-11-28T12:00:00Z'));
-  for (const role of ['fraud-model', 'analyst', 'ingest', 'ops']) keys[role] = (await createApiKey(env.platform.metadata, { principal: `${role}-svc`, roles: [role] }, operator, env.clock.now)).token;
-  runtime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000 });
-  app = await createServer(env.platform, { stream: runtime.processor, describeStreams: () => ({}), keyCacheMs: 0 });
+  server = await securedServer(spec, Date.parse('2026-11-28T12:00:00Z'), ['fraud-model', 'analyst', 'ingest', 'ops'], { stream: true });
+  ({ env, app, keys } = server);
 });
-afterAll(async () => {
-  await app?.close();
-  await runtime?.close();
-  await env?.dispose();
-});
+afterAll(async () => server?.close());
 
 const bearer = (key?: string) => (key === undefined ? {} : { authorization: `Bearer ${key}` });
 const read = (body: object, key?: string) => app.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json', ...bearer(key) }, payload: JSON.stringify({ entities: { customer_id: ['subject-4242'] }, ...body }) });
 // The server commits audit records in ticks: wait for the `n` records a test expects (of `actions`), in chain order.
-const audited = async (since: number, n: number, actions: readonly string[]): Promise<AuditRecord[]> => {
-  let records: AuditRecord[] = [];
-  for (let i = 0; i < 500 && records.length < n; i++) {
-    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    records = (await env.platform.metadata.audit.list({ fromSeq: since + 1 })).filter((r) => actions.includes(r.action));
-  }
-  return records;
-};
-const headSeq = async () => (await env.platform.metadata.audit.head())?.seq ?? 0;
+const audited = (since: number, n: number, actions: readonly string[]) => server.auditedSince(since, n, (r) => actions.includes(r.action));
+const headSeq = () => server.headSeq();
 
 describe('authentication and authorization on the HTTP API', () => {
   test('/health stays open; every other route needs a key (401 with WWW-Authenticate), audited as auth.denied', async () => {

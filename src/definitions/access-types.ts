@@ -1,4 +1,5 @@
-import type { FeatureServiceSpec, FeatureViewSpec, RequestViewSpec, SourceSpec } from './types.js';
+import type { DatasetSpec } from './operation-types.js';
+import type { FeatureServiceSpec, FeatureViewSpec, RequestViewSpec, SourceSpec, SqlTransformSpec } from './types.js';
 
 /*
  * Access policies as the user declares them (`allow(...)`, `deny(...)` in `defineProject({ access })`)
@@ -32,6 +33,8 @@ export interface AccessRuleSpec {
   readonly datasets?: boolean;
   /** Administrative actions (see `ADMIN_ACTIONS`); `true` for all. */
   readonly admin?: readonly AdminAction[] | true;
+  /** Jobs that may be run (`sluice run`, the scheduler): job names (`dataset:train`) or the view, transform, source or dataset a job acts on; `true` for all. */
+  readonly run?: readonly (string | FeatureViewSpec | SourceSpec | SqlTransformSpec | DatasetSpec)[] | true;
 }
 
 /** A validated rule: services and views expanded to their `view:feature` names; `"*"` stands for all. */
@@ -42,4 +45,5 @@ export interface AccessRule {
   readonly push?: readonly string[];
   readonly datasets?: true;
   readonly admin?: readonly string[];
+  readonly run?: readonly string[];
 }

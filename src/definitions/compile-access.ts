@@ -1,5 +1,6 @@
 import { ADMIN_ACTIONS, type AccessRule, type AccessRuleSpec, type ReadTarget } from './access-types.js';
 import { isStreamed } from './compile-source.js';
+import { jobNameOf, projectJobs } from './jobs.js';
 import { didYouMean } from './suggest.js';
 import type { DefinitionChange } from './plan-changes.js';
 import type { Project, SourceSpec } from './types.js';
@@ -12,6 +13,15 @@ const ROLE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export function roleNameProblem(role: unknown): string | undefined {
   if (typeof role === 'string' && ROLE.test(role)) return undefined;
   return `role ${JSON.stringify(role)} is not valid: use letters, digits, ".", "_" and "-", starting with a letter or digit (at most 64 characters), e.g. "fraud-model"`;
+}
+
+/** Principal names (a key's `--principal`, a schedule's `as.name`): letters, digits, `.`, `_`, `@` and `-`, starting with a letter or digit. */
+const PRINCIPAL = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+
+/** What is wrong with a principal name (undefined: nothing); the one rule, for API keys and the identities jobs run as. */
+export function principalNameProblem(name: unknown): string | undefined {
+  if (typeof name === 'string' && PRINCIPAL.test(name)) return undefined;
+  return `principal ${JSON.stringify(name)} is not valid: use letters, digits, ".", "_", "@" and "-", starting with a letter or digit (at most 128 characters), e.g. "fraud-scorer"`;
 }
 
 const nameOf = (target: unknown): unknown => (target !== null && typeof target === 'object' ? (target as { name?: unknown }).name : target);
@@ -59,6 +69,16 @@ function pushSources(where: string, targets: readonly (SourceSpec | string)[], p
   });
 }
 
+function runJobs(where: string, targets: readonly unknown[], project: Project): string[] {
+  const jobs = projectJobs(project).map((j) => j.name);
+  return targets.map((target) => {
+    const name = jobNameOf(target);
+    if (name === undefined) fail(`${where}: run entries must be job names ("dataset:train") or the feature view, transform, batch source or dataset a job acts on, not ${JSON.stringify(target)}`);
+    if (!jobs.includes(name)) fail(`${where}: run names job "${name}", which is not in the project${didYouMean(name, jobs)}; jobs: ${jobs.join(', ') || 'none'}`);
+    return name;
+  });
+}
+
 const sortedUnique = (values: readonly string[]): string[] => [...new Set(values)].sort();
 
 function compileRule(spec: AccessRuleSpec, index: number, project: Project): AccessRule {
@@ -74,6 +94,7 @@ function compileRule(spec: AccessRuleSpec, index: number, project: Project): Acc
   const read = list('read', spec.read, 'fraudV1, "txn_stats:amount_sum_24h"');
   const push = list('push', spec.push, 'payments');
   const admin = list('admin', spec.admin, '"apply", "erase"');
+  const run = list('run', spec.run, '"dataset:train"');
   if (spec.datasets !== undefined && typeof spec.datasets !== 'boolean') fail(`${where}: datasets must be true or false, not ${JSON.stringify(spec.datasets)}`);
   for (const action of admin === true || admin === undefined ? [] : admin) {
     if (!(ADMIN_ACTIONS as readonly string[]).includes(action)) fail(`${where}: admin action ${JSON.stringify(action)} is not one of ${ADMIN_ACTIONS.join(', ')}${didYouMean(String(action), ADMIN_ACTIONS)}`);
@@ -84,9 +105,10 @@ function compileRule(spec: AccessRuleSpec, index: number, project: Project): Acc
     ...(push === undefined ? {} : { push: push === true ? ['*'] : sortedUnique(pushSources(where, push, project)) }),
     ...(spec.datasets ? { datasets: true as const } : {}),
     ...(admin === undefined ? {} : { admin: admin === true ? ['*'] : sortedUnique(admin) }),
+    ...(run === undefined ? {} : { run: run === true ? ['*'] : sortedUnique(runJobs(where, run, project)) }),
   };
-  if (!rule.read?.length && !rule.push?.length && !rule.datasets && !rule.admin?.length) {
-    fail(`${where}: it grants or denies nothing; give read, push, datasets or admin, e.g. ${spec.effect}({ role: "${spec.role}", read: [fraudV1] })`);
+  if (!rule.read?.length && !rule.push?.length && !rule.datasets && !rule.admin?.length && !rule.run?.length) {
+    fail(`${where}: it grants or denies nothing; give read, push, datasets, admin or run, e.g. ${spec.effect}({ role: "${spec.role}", read: [fraudV1] })`);
   }
   return rule;
 }
@@ -107,8 +129,8 @@ export function compileAccess(specs: readonly AccessRuleSpec[], project: Project
 
 /**
  * Grants a role rights: to read features (`read`: services, views or `"view:feature"`), push to
- * stream sources (`push`), build datasets (`datasets: true`), or run administrative actions
- * (`admin`). Anything no rule allows is denied; a `deny` wins over any `allow`.
+ * stream sources (`push`), build datasets (`datasets: true`), run administrative actions
+ * (`admin`), or run jobs (`run`: `"dataset:train"`, or the view, transform, source or dataset). Anything no rule allows is denied; a `deny` wins over any `allow`.
  *
  * @example
  * allow({ role: 'fraud-model', read: [fraudV1] });
@@ -132,7 +154,7 @@ export function deny(rule: Omit<AccessRuleSpec, 'kind' | 'effect'>): AccessRuleS
 export function describeRule(rule: AccessRule): string {
   const rights = [
     ...(rule.read ? [`read ${rule.read.join(', ')}`] : []), ...(rule.push ? [`push ${rule.push.join(', ')}`] : []),
-    ...(rule.datasets ? ['datasets'] : []), ...(rule.admin ? [`admin ${rule.admin.join(', ')}`] : []),
+    ...(rule.datasets ? ['datasets'] : []), ...(rule.admin ? [`admin ${rule.admin.join(', ')}`] : []), ...(rule.run ? [`run ${rule.run.join(', ')}`] : []),
   ];
   return `${rule.effect} role "${rule.role}": ${rights.join('; ')}`;
 }

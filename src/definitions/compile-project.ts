@@ -8,7 +8,7 @@ import { compileFreshness, compileRetention, compileSource } from './compile-sou
 import { compileDrift, compileServingLog } from './compile-drift.js';
 import { compileTransforms } from './compile-transforms.js';
 import { compileAlerts } from './compile-alerts.js';
-import { compileSchedules } from './compile-schedules.js';
+import { checkSchedulePrincipals, compileSchedules } from './compile-schedules.js';
 import { compileDatasets } from './compile-datasets.js';
 import { compileMasking } from './compile-masking.js';
 import type { MaskSpec } from './masking-types.js';
@@ -242,6 +242,7 @@ export function compileProject(spec: ProjectSpec): Project {
   const scheduled: Project = schedules.length > 0 ? { ...project, schedules } : project;
   const access = compileAccess(spec.access ?? [], scheduled);
   const governed: Project = access.length > 0 ? { ...scheduled, access } : scheduled;
+  checkSchedulePrincipals(governed);
   // After the hash too: masking changes what a caller sees, never a stored value.
   const masking = compileMasking(definitionList<MaskSpec>(spec.name, 'masking', spec.masking, 'mask', true), new Map<string, FeatureView | RequestView>([...views, ...requestViews.map((r) => [r.name, r] as const)]));
   // Classification and residency change no value: added after every hash (absent when not declared).

@@ -1,7 +1,10 @@
 import { Cron } from 'croner';
 import { parseDuration } from '../time/index.js';
-import { projectJobs } from './jobs.js';
+import { principalNameProblem, roleNameProblem } from './compile-access.js';
+import { LOCAL_OPERATOR_ROLE } from './access-types.js';
+import { jobNameOf, projectJobs } from './jobs.js';
 import { didYouMean } from './suggest.js';
+import type { ScheduleIdentity } from './operation-types.js';
 import type { Project, Schedule, ScheduleSpec } from './types.js';
 import { fail } from './validate-names.js';
 
@@ -12,13 +15,7 @@ const DEFAULT_BACKOFF_MAX = '10m';
 /** The job a schedule names: a job name as written, or the one job that acts on a view, source or transform. */
 function jobOf(spec: ScheduleSpec, jobs: readonly string[]): string {
   const job = spec.job as unknown;
-  if (typeof job === 'string') return job;
-  const named = job as { kind?: string; name?: string } | undefined;
-  if (named?.kind === 'featureView') return `materialize:${named.name}`;
-  if (named?.kind === 'sqlTransform') return `transform:${named.name}`;
-  if (named?.kind === 'batchSource') return `ingest:${named.name}`;
-  if (named?.kind === 'dataset') return `dataset:${named.name}`;
-  return fail(`schedule: job must be a job name (one of ${jobs.join(', ') || 'none: the project has no jobs'}) or a feature view, transform, batch source or dataset, not ${JSON.stringify(job)}`);
+  return jobNameOf(job) ?? fail(`schedule: job must be a job name (one of ${jobs.join(', ') || 'none: the project has no jobs'}) or a feature view, transform, batch source or dataset, not ${JSON.stringify(job)}`);
 }
 
 function duration(where: string, option: string, text: unknown, example: string): number {
@@ -47,6 +44,22 @@ function checkCron(where: string, cron: unknown, timezone: string): string {
   return cron;
 }
 
+/** A schedule's `as`: a service identity named like a key's principal, with valid roles (not the local operator's). */
+function compileIdentity(where: string, as: unknown): ScheduleIdentity {
+  const identity = as as { name?: unknown; roles?: unknown } | null;
+  const example = 'as: { name: "training-pipeline", roles: ["trainer"] }';
+  if (identity === null || typeof identity !== 'object') fail(`${where}: as must be a service identity, e.g. ${example}`);
+  const problem = principalNameProblem(identity.name);
+  if (problem) fail(`${where}: as.name: ${problem}; e.g. ${example}`);
+  if (!Array.isArray(identity.roles) || identity.roles.length === 0) fail(`${where}: as.roles must list at least one role, e.g. ${example}`);
+  for (const role of identity.roles) {
+    const roleProblem = roleNameProblem(role);
+    if (roleProblem) fail(`${where}: as.roles: ${roleProblem}`);
+    if (role === LOCAL_OPERATOR_ROLE) fail(`${where}: as.roles: "${LOCAL_OPERATOR_ROLE}" is reserved for the operator at the command line; give the job a role of its own and allow it what it needs`);
+  }
+  return { name: identity.name as string, roles: [...new Set(identity.roles as string[])] };
+}
+
 function compileSchedule(spec: ScheduleSpec, project: Project, jobs: readonly string[]): Schedule {
   if (spec?.kind !== 'schedule') fail('schedules: each entry must be built with schedule({ job, cron }) or schedule({ job, onNewSnapshot })');
   const job = jobOf(spec, jobs);
@@ -73,6 +86,7 @@ function compileSchedule(spec: ScheduleSpec, project: Project, jobs: readonly st
   return {
     name, job, ...(cron === undefined ? {} : { cron }), timezone, ...(source === undefined ? {} : { onNewSnapshot: source }),
     retries, timeoutMs: duration(where, 'timeout', spec.timeout ?? DEFAULT_TIMEOUT, '10m'), backoffBaseMs, backoffMaxMs,
+    ...(spec.as === undefined ? {} : { as: compileIdentity(where, spec.as) }),
   };
 }
 
@@ -93,6 +107,23 @@ export function compileSchedules(specs: readonly ScheduleSpec[], project: Projec
     seen.add(s.name);
   }
   return schedules;
+}
+
+/**
+ * Once a project has access rules, every schedule names who its job runs as (`as`): a scheduled
+ * job reads and writes data, so it is authorized and masked like any caller, and an unnamed
+ * caller would either hold no rights (every run refused) or all of them. A DefinitionError names
+ * the schedule and the fix.
+ *
+ * @example
+ * checkSchedulePrincipals(project); // after compileAccess
+ */
+export function checkSchedulePrincipals(project: Project): void {
+  if ((project.access ?? []).length === 0) return;
+  const unnamed = (project.schedules ?? []).find((s) => s.as === undefined);
+  if (unnamed) {
+    fail(`schedule "${unnamed.name}": the project has access rules, so a scheduled job runs as a declared identity; add as: { name: "pipeline", roles: ["pipeline"] } to the schedule, and allow({ role: "pipeline", run: ["${unnamed.job}"] }) (plus what the job reads: read, datasets) to access`);
+  }
 }
 
 /**

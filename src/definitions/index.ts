@@ -28,5 +28,5 @@ export { MASK_METHODS } from './masking-types.js';
 export { pii, tags, declassify, allowTransfer } from './compliance-builders.js';
 export { compileClassification, compileCompliance } from './compile-compliance.js';
 export { PII_LEVELS } from './compliance-types.js';
-export { allow, deny, compileAccess, roleNameProblem } from './compile-access.js';
+export { allow, deny, compileAccess, principalNameProblem, roleNameProblem } from './compile-access.js';
 export { ADMIN_ACTIONS, LOCAL_OPERATOR_ROLE } from './access-types.js';

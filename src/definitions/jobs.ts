@@ -14,6 +14,14 @@ export interface JobDefinition {
   readonly upstream: readonly string[];
 }
 
+/** The job a name or definition stands for: the name as written, or the one job that acts on a feature view, transform, batch source or dataset; undefined for anything else. */
+export function jobNameOf(target: unknown): string | undefined {
+  if (typeof target === 'string') return target;
+  const named = target as { kind?: string; name?: string } | undefined;
+  const kind = { featureView: 'materialize', sqlTransform: 'transform', batchSource: 'ingest', dataset: 'dataset' }[named?.kind ?? ''] as JobKind | undefined;
+  return kind === undefined || typeof named?.name !== 'string' ? undefined : jobName(kind, named.name);
+}
+
 /** The job name of a kind and target: `materialize:fraud_v1`. */
 export function jobName(kind: JobKind, target: string): string {
   return `${kind}:${target}`;

@@ -54,6 +54,18 @@ export interface ScheduleSpec {
   readonly backoff?: { readonly base?: string; readonly max?: string };
   /** A name for plans and logs; default `<job> <cron>` or `<job> on new snapshot of <source>`. */
   readonly name?: string;
+  /**
+   * Who the job runs as: a service identity whose roles the access rules and masking rules name
+   * (`as: { name: 'training-pipeline', roles: ['trainer'] }`). Required once the project has
+   * access rules (see docs/compliance-access.md). Outside every hash.
+   */
+  readonly as?: ScheduleIdentity;
+}
+
+/** The service identity a scheduled job runs as: recorded as principal `job:<name>` with these roles. */
+export interface ScheduleIdentity {
+  readonly name: string;
+  readonly roles: readonly string[];
 }
 
 /** A validated schedule or trigger. */
@@ -67,6 +79,8 @@ export interface Schedule {
   readonly timeoutMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
+  /** The identity the job runs as (absent: the `scheduler` principal, see `schedulePrincipal`). */
+  readonly as?: ScheduleIdentity;
 }
 
 /** What `dataset` returns: a training dataset the project builds as the job `dataset:<name>`. */

@@ -23,6 +23,9 @@ export interface DefinitionChange {
 
 type Definition = Entity | Source | FeatureView | FeatureService | Transform | RequestView | AlertChannel | Schedule | Dataset | Transfer;
 
+/** Who a schedule's job runs as, for plans: `job:<name> (roles a, b)`, or `scheduler` when it names no identity. */
+const runsAs = (s: Schedule): string => (s.as ? `job:${s.as.name} (roles ${s.as.roles.join(', ')})` : 'scheduler');
+
 const KINDS = [
   ['entity', 'entities', (a: Definition, b: Definition) => entityDetails(a as Entity, b as Entity)],
   ['source', 'sources', (a: Definition, b: Definition) => sourceDetails(a as Source, b as Source)],
@@ -32,7 +35,8 @@ const KINDS = [
   ['requestView', 'requestViews', (a: Definition, b: Definition) => requestViewDetails(a as RequestView, b as RequestView)],
   // An alert channel changes no data: its settings are shown as changed, nothing to rematerialize.
   ['alert', 'alerts', () => ({ details: ['alert channel settings changed'], consequences: [], refused: [] })],
-  ['schedule', 'schedules', (): ChangeDetails => ({ details: [], consequences: [], refused: [] })],
+  // Who a job runs as is a security change: named in the plan.
+  ['schedule', 'schedules', (a: Definition, b: Definition): ChangeDetails => ({ details: runsAs(a as Schedule) === runsAs(b as Schedule) ? [] : [`runs as ${runsAs(a as Schedule)} -> ${runsAs(b as Schedule)}`], consequences: [], refused: [] })],
   ['dataset', 'datasets', (): ChangeDetails => ({ details: [], consequences: [], refused: [] })],
   // A transfer policy changes no data: named by its regions and purpose, its sources listed as changed.
   ['transfer', 'transfers', (a: Definition, b: Definition): ChangeDetails => ({ details: [`sources ${(a as Transfer).sources.join(', ')} -> ${(b as Transfer).sources.join(', ')}`], consequences: [], refused: [] })],

@@ -1,4 +1,5 @@
 import type { Project } from '../definitions/index.js';
+import type { Principal } from '../compliance/principal.js';
 import { ValidationError } from '../errors.js';
 import { toIso } from '../time/index.js';
 import { systemClock, type SchedulerClock } from './clock.js';
@@ -16,6 +17,8 @@ export interface BackfillOptions {
   readonly policy: RetryPolicy;
   readonly clock?: SchedulerClock;
   readonly random?: () => number;
+  /** Who each partition's run acts as (the CLI's principal): authorized and recorded per run. */
+  readonly principal?: Principal;
   /** Called after each partition with the counts so far. */
   readonly onProgress?: (progress: BackfillProgress) => void;
 }
@@ -85,7 +88,7 @@ export async function backfill(jc: JobContext, project: Project, job: string, op
     const key = partitionKey(job, partition);
     const outcome = await runKeyed(jc, project, job, {
       claim: { key, job, trigger: 'backfill', scheduledFor: partition.start, holder }, policy: options.policy, clock, partition, reclaim: true,
-      ...(options.random ? { random: options.random } : {}),
+      ...(options.random ? { random: options.random } : {}), ...(options.principal ? { principal: options.principal } : {}),
     });
     const span = { key, start: toIso(partition.start), end: toIso(partition.end) };
     if (outcome.status === 'not-claimed') {

@@ -1,4 +1,5 @@
 import type { Project, Schedule } from '../definitions/index.js';
+import type { Principal } from '../compliance/principal.js';
 import { TimeoutError } from '../errors.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { RunKeyClaim } from '../storage/metadata/schedule-store.js';
@@ -94,6 +95,8 @@ export interface KeyedRunOptions {
   readonly onClaim?: (claimed: boolean) => void;
   /** Told before each wait for a retry. */
   readonly onRetry?: (attempt: number, delayMs: number, error: Error) => void;
+  /** Who each attempt acts as (see `JobRunOptions.principal`). */
+  readonly principal?: Principal;
 }
 
 export type KeyedRunOutcome =
@@ -131,6 +134,7 @@ export async function runKeyed(jc: JobContext, project: Project, job: string, op
       const stats = await runJob(scope.jc, project, job, {
         trigger: claim.trigger, runKey: claim.key, attempt: attempts, timeoutMs: policy.timeoutMs,
         ...(options.partition ? { partition: options.partition } : {}),
+        ...(options.principal ? { principal: options.principal } : {}),
         limit: (work) => {
           lastStopped = stopped;
           return withTimeout(scope.jc, clock, policy.timeoutMs, options.signal, work, () => scope.close().finally(settled));
@@ -141,7 +145,8 @@ export async function runKeyed(jc: JobContext, project: Project, job: string, op
       return { status: 'succeeded', attempts, stats };
     } catch (error) {
       await lastStopped;
-      const last = tries >= policy.retries || options.signal?.aborted === true;
+      // A refusal is not transient: retrying would only repeat it (and its audit record).
+      const last = tries >= policy.retries || options.signal?.aborted === true || (error as { code?: unknown }).code === 'POLICY_DENIED';
       if (last) {
         await store.finish(claim.key, { status: 'failed', error: errorWithCause(error).message }, clock.now());
         return { status: 'failed', attempts, error: error as Error };

@@ -14,9 +14,11 @@ import { trackRun } from './track-run.js';
 import { runRetention } from '../compliance/retention/run-retention.js';
 import { operatorPrincipal } from '../compliance/retention/operator-principal.js';
 import { confineToProject } from '../compliance/hardening/confine-path.js';
+import { authorizeJob } from '../compliance/access/authorize-job.js';
+import type { Principal } from '../compliance/principal.js';
 
-/** Who runs a job, for the audit trail: the scheduler, or the operator at the command line. */
-const jobActor = (options: JobRunOptions): string => (options.trigger === 'schedule' || options.trigger === 'trigger' ? 'scheduler' : `cli:${userInfo().username}`);
+/** Who runs a job, for the audit trail: its principal, else the scheduler or the operator at the command line. */
+const jobActor = (options: JobRunOptions): string => options.principal?.name ?? (options.trigger === 'schedule' || options.trigger === 'trigger' ? 'scheduler' : `cli:${userInfo().username}`);
 
 /** What jobs run against: the platform's stores, and the project directory that file globs are relative to. */
 export interface JobContext extends TransformContext {
@@ -55,6 +57,12 @@ export interface JobRunOptions {
   readonly limit?: <T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
   /** Called first inside the run (e.g. to link the run to its key). */
   readonly onStart?: () => Promise<void>;
+  /**
+   * Who the run acts as (a schedule's identity, `cliPrincipal` for `sluice run`): the run is
+   * authorized first (`authorizeJob`; a refusal fails the run with POLICY_DENIED), recorded in
+   * its params, and a dataset is built (authorized and masked) for it. Every entry point passes one.
+   */
+  readonly principal?: Principal;
 }
 
 /** A job of the project's catalogue; a NotFoundError naming the jobs there are. */
@@ -139,14 +147,15 @@ async function datasetJob(jc: JobContext, project: Project, job: JobDefinition, 
     ...(d.service !== undefined ? { service: d.service } : { features: d.features ?? [] }),
     spine: await confined('spine'), out: await confined('out'), timestampColumn: d.timestampColumn,
     ...(d.asKnown ? { asKnown: true } : {}), ...(d.model === undefined ? {} : { model: d.model }),
-    residency: { name: d.name, ...(d.region === undefined ? {} : { region: d.region }), actor: 'scheduler', origin: 'local' },
+    ...(options.principal ? { principal: options.principal } : {}),
+    residency: { name: d.name, ...(d.region === undefined ? {} : { region: d.region }), actor: jobActor(options), origin: options.principal?.origin ?? 'local' },
   });
   return { rowsIn: manifest.rowCount, rowsOut: manifest.rowCount, datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
 }
 
 /** The project's retention (`runRetention`), run by the scheduler (or `sluice run`) as itself. */
 async function retentionJob(jc: JobContext, project: Project, options: JobRunOptions): Promise<JobStats> {
-  const report = await runRetention(jc, project, { principal: operatorPrincipal(options.trigger) });
+  const report = await runRetention(jc, project, { principal: options.principal ?? operatorPrincipal(options.trigger) });
   const rows = report.sources.reduce((n, s) => n + s.purge.rows, 0);
   return { rowsIn: rows, rowsOut: 0, removedRows: rows, removedBytes: report.sources.reduce((n, s) => n + s.purge.bytes + s.bytesDeleted, 0), snapshotsRead: {}, snapshotsWritten: [] };
 }
@@ -173,6 +182,7 @@ export async function runJob(jc: JobContext, project: Project, name: string, opt
     ...(options.runKey === undefined ? {} : { runKey: options.runKey }),
     ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
     ...(options.partition === undefined ? {} : { partition: { start: toIso(options.partition.start), end: toIso(options.partition.end) } }),
+    ...(options.principal === undefined ? {} : { principal: options.principal.name }),
   };
   const work = async (signal: AbortSignal | undefined): Promise<JobStats> => {
     signal?.throwIfAborted();
@@ -187,6 +197,7 @@ export async function runJob(jc: JobContext, project: Project, name: string, opt
   };
   return trackRun(jc, name, params, async () => {
     await options.onStart?.();
+    if (options.principal) await authorizeJob(jc, project, job, options.principal, { trigger: String(params.trigger), ...(options.runKey === undefined ? {} : { runKey: options.runKey }) });
     const stats = options.limit ? await options.limit(work) : await work(options.signal);
     return { result: stats, stats };
   }, project);

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import type { Project, Schedule } from '../definitions/index.js';
+import { schedulePrincipal } from '../compliance/access/authorize-job.js';
 import { toIso } from '../time/index.js';
 import { systemClock, type SchedulerClock } from './clock.js';
 import { newLeaseHolder } from './lease.js';
@@ -73,7 +74,7 @@ export function createScheduler(jc: JobContext, options: SchedulerOptions): Sche
     let started!: (claimed: boolean) => void;
     const claimedPromise = new Promise<boolean>((resolve) => (started = resolve));
     const run = runKeyed(jc, project, schedule.job, {
-      claim, policy: schedule, clock, signal: stopping.signal, ...(options.random ? { random: options.random } : {}),
+      claim, policy: schedule, clock, signal: stopping.signal, principal: schedulePrincipal(project, schedule), ...(options.random ? { random: options.random } : {}),
       onClaim: (claimed) => started(claimed),
       onRetry: (attempt, delayMs, error) => log('warn', `${key}: attempt ${attempt - 1} failed (${error.message}); retrying in ${delayMs} ms`),
     }).then((outcome) => {

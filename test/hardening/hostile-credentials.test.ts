@@ -1,10 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { allow, count, defineProject, entity, featureService, featureView, streamSource } from '../../src/definitions/index.js';
-import { createApiKey } from '../../src/compliance/access/api-keys.js';
-import { createServer } from '../../src/serving/http/server.js';
-import { startStreamRuntime, type StreamRuntime } from '../../src/streaming/stream-runtime.js';
-import { tempPlatform } from '../support/temp-platform.js';
+import { securedServer, type SecuredServer } from '../support/secured-server.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const payments = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', eventId: 'payment_id' });
@@ -14,24 +11,17 @@ const spec = defineProject({
   access: [allow({ role: 'model', read: ['scoring'] }), allow({ role: 'ingest', push: [payments] }), allow({ role: 'ops', admin: ['status'] })],
 });
 
-let env: Awaited<ReturnType<typeof tempPlatform>>;
-let runtime: StreamRuntime;
+let server: SecuredServer;
+let env: SecuredServer['env'];
 let app: FastifyInstance;
 let ingestKey: string;
 let modelKey: string;
 beforeAll(async () => {
-  env = await tempPlatform(spec, Date.parse('2026-11-28T12:00:00Z'));
-  const operator = { name: 'cli:test', roles: ['local-operator'], origin: 'local' };
-  ingestKey = (await createApiKey(env.platform.metadata, { principal: 'ingest-svc', roles: ['ingest'] }, operator, env.clock.now)).token;
-  modelKey = (await createApiKey(env.platform.metadata, { principal: 'model-svc', roles: ['model'] }, operator, env.clock.now)).token;
-  runtime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000 });
-  app = await createServer(env.platform, { stream: runtime.processor, describeStreams: () => ({}), keyCacheMs: 0 });
+  server = await securedServer(spec, Date.parse('2026-11-28T12:00:00Z'), ['ingest', 'model'], { stream: true });
+  ({ env, app } = server);
+  ({ ingest: ingestKey, model: modelKey } = server.keys as { ingest: string; model: string });
 });
-afterAll(async () => {
-  await app?.close();
-  await runtime?.close();
-  await env?.dispose();
-});
+afterAll(async () => server?.close());
 
 const body = JSON.stringify({ events: [{ payment_id: 'p1', customer_id: 'c1', amount: 1, ts: '2026-11-28T11:59:00Z' }] });
 const push = (authorization?: string, url = '/v1/push/payments') => app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) }, payload: body });

@@ -17,6 +17,7 @@ import { EXIT_FAILURE } from '../exit.js';
 import { durationMs, integerIn } from '../options.js';
 import { table } from '../output.js';
 import { auditErrorCode } from '../../compliance/audit/audited-action.js';
+import { cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 import { untilSignal } from './real-time.js';
@@ -40,7 +41,7 @@ function runRow(r: RunRecord): Record<string, unknown> {
     startedAt: toIso(r.startedAt), finishedAt: r.finishedAt === null ? null : toIso(r.finishedAt), ms: r.finishedAt === null ? null : r.finishedAt - r.startedAt,
     rowsIn: stats.rowsIn ?? stats.accepted ?? null, rowsOut: stats.rowsOut ?? stats.rows ?? null,
     snapshotsRead: stats.snapshotsRead ?? stats.inputs ?? null, snapshotsWritten: stats.snapshotsWritten ?? (typeof stats.snapshot === 'string' ? [stats.snapshot] : null),
-    error: r.error, cause: stats.cause ?? null, parentRunId: r.params.parentRunId ?? null, params: r.params,
+    error: r.error, code: stats.errorCode ?? null, cause: stats.cause ?? null, principal: r.params.principal ?? null, parentRunId: r.params.parentRunId ?? null, params: r.params,
   };
 }
 
@@ -88,7 +89,9 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
             return withTimeout(jc, systemClock, timeoutMs, undefined, work, async () => settled());
           },
         };
-        const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', ...limit }, (_job, done, total) => out.progress('run', done, total));
+        // A human's run acts as the CLI's principal (SLUICE_API_KEY, else the local operator), authorized per job.
+        const principal = await cliPrincipal(platform);
+        const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', principal, ...limit }, (_job, done, total) => out.progress('run', done, total));
         const failed = result.failed && { job: result.failed.job, ...errorWithCause(result.failed.error) };
         out.result({ ran: result.ran, ...(failed ? { failed } : {}), notRun: result.notRun }, () => [
           ...result.ran.map((r) => `${r.job}: succeeded, ${r.stats.rowsIn} rows in, ${r.stats.rowsOut} out${r.stats.snapshotsWritten.length > 0 ? `, wrote ${r.stats.snapshotsWritten.join(', ')}` : ''}`),
@@ -116,8 +119,9 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const runs = (await listRuns(platform, options.limit, { ...(options.job ? { job: options.job } : {}), ...(options.failed ? { status: 'failed' as const } : {}) })).map(runRow);
         const none = options.job === undefined ? 'No runs.' : `No runs of job "${options.job}"${await suggestJob(platform, options.job)}.`;
         out.result({ runs }, () => runs.length === 0 ? none : table(
-          ['started', 'job', 'status', 'trigger', 'attempt', 'ms', 'rows in', 'rows out', 'run key', 'error'],
-          runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, r.trigger, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey, r.error === null ? null : `${String(r.error)}${r.cause ? ` (cause: ${String(r.cause)})` : ''}`]),
+          ['started', 'job', 'status', 'trigger', 'principal', 'attempt', 'ms', 'rows in', 'rows out', 'run key', 'error'],
+          runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, r.trigger, r.principal, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey,
+            r.error === null ? null : `${r.code ? `${String(r.code)}: ` : ''}${String(r.error)}${r.cause ? ` (cause: ${String(r.cause)})` : ''}`]),
         ));
       }),
     );
@@ -135,7 +139,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
       run.withPlatform(audited({ action: 'backfill', target: `job:${job}`, failed: (e) => Number(e.failed) > 0 }, async ({ platform, out, projectDir }) => {
         const project = await platform.project();
         const result = await backfill(jobContext(platform, projectDir), project, job, {
-          from: options.from, to: options.to, partitionMs: options.partition,
+          from: options.from, to: options.to, partitionMs: options.partition, principal: await cliPrincipal(platform),
           policy: { retries: options.retries, timeoutMs: options.timeout, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
           onProgress: (p) => {
             out.progress(`backfill ${job}`, p.done + p.skipped + p.failed, p.total);

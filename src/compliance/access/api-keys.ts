@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { LOCAL_OPERATOR_ROLE, roleNameProblem } from '../../definitions/index.js';
+import { LOCAL_OPERATOR_ROLE, principalNameProblem, roleNameProblem } from '../../definitions/index.js';
 import { ValidationError } from '../../errors.js';
 import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { ApiKey, KeyStore, StoredApiKey } from '../../storage/metadata/key-store.js';
@@ -13,7 +13,6 @@ import type { Principal } from '../principal.js';
  * serving path. The salt makes equal secrets hash differently; comparison is constant-time.
  */
 const TOKEN = /^sk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
-const PRINCIPAL = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 
 const digest = (salt: Buffer, secret: string): Buffer => createHmac('sha256', salt).update(secret).digest();
 
@@ -64,9 +63,8 @@ export interface NewKeyOptions {
  * const { token } = await createApiKey(ctx.metadata, { principal: 'scorer', roles: ['fraud-model'] }, operator, ctx.now());
  */
 export async function createApiKey(metadata: { keys: KeyStore; audit: AuditTrail }, options: NewKeyOptions, actor: Principal, at: number): Promise<{ token: string; key: ApiKey }> {
-  if (!PRINCIPAL.test(options.principal)) {
-    throw new ValidationError('BAD_REQUEST', `principal ${JSON.stringify(options.principal)} is not valid: use letters, digits, ".", "_", "@" and "-", starting with a letter or digit, e.g. --principal fraud-scorer`);
-  }
+  const principalProblem = principalNameProblem(options.principal);
+  if (principalProblem) throw new ValidationError('BAD_REQUEST', `${principalProblem} (--principal)`);
   if (options.roles.length === 0) throw new ValidationError('BAD_REQUEST', `a key needs at least one role: --role ROLE (a role the project's access rules name)`);
   for (const role of options.roles) {
     const problem = roleNameProblem(role);

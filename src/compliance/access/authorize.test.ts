@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
-  allow, batchSource, compileProject, count, deny, defineProject, entity, featureService, featureView, field, LOCAL_OPERATOR_ROLE, streamSource,
+  allow, batchSource, compileProject, count, deny, defineProject, entity, featureService, featureView, field, LOCAL_OPERATOR_ROLE, requestView, streamSource,
   type AccessRule, type Project,
 } from '../../definitions/index.js';
-import { accessPolicy, authorize, type AccessAction } from './authorize.js';
+import { accessPolicy, authorize, authorizeRead, type AccessAction } from './authorize.js';
+import { readDependencies } from './read-dependencies.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const profiles = batchSource({ name: 'profiles', schema: { customer_id: 'string', email: 'string', age: 'int64', ts: 'timestamp' }, timestamp: 'ts' });
@@ -76,11 +77,11 @@ describe('authorize', () => {
 
 // Brute force: expand every rule into the set of (action, resource) pairs it covers over a small universe.
 const ROLES = ['a', 'b', 'c'];
-const UNIVERSE: Record<AccessAction, string[]> = { read: ['v:x', 'v:y', 'w:z'], push: ['s1', 's2'], datasets: [''], admin: ['apply', 'erase', 'keys'] };
+const UNIVERSE: Record<AccessAction, string[]> = { read: ['v:x', 'v:y', 'w:z'], push: ['s1', 's2'], datasets: [''], admin: ['apply', 'erase', 'keys'], run: ['dataset:d', 'materialize:v'] };
 const listOf = (values: string[]) => fc.option(fc.oneof(fc.constant(['*']), fc.uniqueArray(fc.constantFrom(...values), { minLength: 1 })), { nil: undefined });
 const ruleArb: fc.Arbitrary<AccessRule> = fc.record({
   effect: fc.constantFrom<'allow' | 'deny'>('allow', 'deny'), role: fc.constantFrom(...ROLES),
-  read: listOf(UNIVERSE.read), push: listOf(UNIVERSE.push), datasets: fc.option(fc.constant(true as const), { nil: undefined }), admin: listOf(UNIVERSE.admin),
+  read: listOf(UNIVERSE.read), push: listOf(UNIVERSE.push), datasets: fc.option(fc.constant(true as const), { nil: undefined }), admin: listOf(UNIVERSE.admin), run: listOf(UNIVERSE.run),
 }).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as AccessRule);
 
 function reference(policy: readonly AccessRule[], roles: readonly string[], action: AccessAction, resource: string): boolean {
@@ -118,3 +119,32 @@ test('authorize agrees with a brute-force reference, ignores rule order, and mor
 });
 
 export type { Project };
+
+describe('request views: the closure of what a feature reads', () => {
+  const ratio = requestView({
+    name: 'ratio', request: { amount: 'float64' }, inputs: [profile, stats],
+    features: { per_visit: ({ request, stats: s }) => request.amount / Math.max(1, Number(s.n ?? 0)) }, types: { per_visit: 'float64' },
+  });
+  const project = compileProject(defineProject({ ...base, requestViews: [ratio] }));
+  const INPUTS = ['profile:age', 'profile:email', 'stats:n'];
+
+  test('a request-view feature depends on every feature of every input view, computed once per project', () => {
+    expect([...readDependencies(project).get('ratio:per_visit')!].sort()).toEqual(INPUTS);
+    expect(readDependencies(project)).toBe(readDependencies(project));
+    expect(readDependencies(compileProject(defineProject(base))).size).toBe(0);
+  });
+
+  test('a request-view feature is readable exactly when it and each of its inputs is (fast-check, over random policies)', () => {
+    const universe = ['ratio:per_visit', ...INPUTS];
+    const rule = fc.record({ effect: fc.constantFrom<'allow' | 'deny'>('allow', 'deny'), read: fc.uniqueArray(fc.constantFrom(...universe), { minLength: 1 }) })
+      .map((r): AccessRule => ({ ...r, role: 'r' }));
+    fc.assert(fc.property(fc.array(rule, { maxLength: 6 }), (policy) => {
+      const one = (f: string) => authorize(policy, who('r'), 'read', f).allowed;
+      const decision = authorizeRead(policy, who('r'), ['ratio:per_visit'], readDependencies(project));
+      expect(decision.allowed).toBe(universe.every(one));
+      // The first refused input in the order the request view reads them (its input views', then their features').
+      const refusedInput = readDependencies(project).get('ratio:per_visit')!.find((f) => !one(f));
+      if (one('ratio:per_visit') && refusedInput) expect(decision.reason).toContain(`"ratio:per_visit" is computed from "${refusedInput}"`);
+    }), { numRuns: 500 });
+  });
+});

@@ -1,8 +1,9 @@
 import { LOCAL_OPERATOR_ROLE, type AccessRule, type Project } from '../../definitions/index.js';
 import type { Principal } from '../principal.js';
+import type { ReadDependencies } from './read-dependencies.js';
 
-/** What a principal asks to do: read a feature (`view:feature`), push to a source, build datasets, or run an admin action. */
-export type AccessAction = 'read' | 'push' | 'datasets' | 'admin';
+/** What a principal asks to do: read a feature (`view:feature`), push to a source, build datasets, run an admin action, or run a job (`dataset:train`). */
+export type AccessAction = 'read' | 'push' | 'datasets' | 'admin' | 'run';
 
 export interface AccessDecision {
   readonly allowed: boolean;
@@ -11,7 +12,7 @@ export interface AccessDecision {
 }
 
 /** The rule behind the local operator's rights (the CLI without `SLUICE_API_KEY`): everything, unless a deny says otherwise. */
-const LOCAL_OPERATOR_RULE: AccessRule = Object.freeze({ effect: 'allow', role: LOCAL_OPERATOR_ROLE, read: ['*'], push: ['*'], datasets: true, admin: ['*'] });
+const LOCAL_OPERATOR_RULE: AccessRule = Object.freeze({ effect: 'allow', role: LOCAL_OPERATOR_ROLE, read: ['*'], push: ['*'], datasets: true, admin: ['*'], run: ['*'] });
 
 /** The policy before any project is applied: only the local operator may act. */
 const BASE_POLICY: readonly AccessRule[] = Object.freeze([LOCAL_OPERATOR_RULE]);
@@ -42,9 +43,9 @@ const covers = (rule: AccessRule, action: AccessAction, resource: string): boole
   return granted !== undefined && (granted.includes('*') || granted.includes(resource));
 };
 
-const VERB: Record<AccessAction, string> = { read: 'read feature', push: 'push to source', datasets: 'build datasets', admin: 'run admin action' };
+const VERB: Record<AccessAction, string> = { read: 'read feature', push: 'push to source', datasets: 'build datasets', admin: 'run admin action', run: 'run job' };
 const HINT: Record<AccessAction, (resource: string) => string> = {
-  read: (r) => `read: ["${r}"]`, push: (r) => `push: ["${r}"]`, datasets: () => 'datasets: true', admin: (r) => `admin: ["${r}"]`,
+  read: (r) => `read: ["${r}"]`, push: (r) => `push: ["${r}"]`, datasets: () => 'datasets: true', admin: (r) => `admin: ["${r}"]`, run: (r) => `run: ["${r}"]`,
 };
 const label = (rule: AccessRule, i: number) => (rule === LOCAL_OPERATOR_RULE ? 'the built-in local-operator rule' : `access[${i}]`);
 
@@ -84,15 +85,22 @@ export function readSelection(project: Project | undefined, selection: { readonl
 }
 
 /**
- * Reading several features: allowed when each one is; otherwise the decision on the first refused one.
+ * Reading several features: allowed when each one is, and, for a request-view feature, each
+ * feature it is computed from (`readDependencies`: a deny on an input, or no rule allowing it,
+ * refuses the derived feature too); otherwise the decision on the first refused one, naming the
+ * input when it is one.
  *
  * @example
- * authorizeRead(policy, principal, ['txn_stats:amount_sum_24h', 'profile:email']);
+ * authorizeRead(policy, principal, ['txn_stats:amount_sum_24h', 'risk:ratio'], readDependencies(project));
  */
-export function authorizeRead(policy: readonly AccessRule[], principal: Principal, features: readonly string[]): AccessDecision {
+export function authorizeRead(policy: readonly AccessRule[], principal: Principal, features: readonly string[], dependencies?: ReadDependencies): AccessDecision {
   for (const feature of features) {
     const decision = authorize(policy, principal, 'read', feature);
     if (!decision.allowed) return decision;
+    for (const input of dependencies?.get(feature) ?? []) {
+      const inputDecision = authorize(policy, principal, 'read', input);
+      if (!inputDecision.allowed) return { allowed: false, reason: `request view feature "${feature}" is computed from "${input}", so reading it needs read rights on "${input}" too: ${inputDecision.reason}` };
+    }
   }
-  return { allowed: true, reason: 'every requested feature is readable' };
+  return { allowed: true, reason: 'every requested feature, and every feature a requested request view reads, is readable' };
 }

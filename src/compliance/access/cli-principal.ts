@@ -5,6 +5,7 @@ import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { KeyStore } from '../../storage/metadata/key-store.js';
 import type { Principal } from '../principal.js';
 import { checkApiKey, keyPrincipal } from './api-keys.js';
+import { readDependencies } from './read-dependencies.js';
 import { accessPolicy, authorize, authorizeRead, readSelection, type AccessAction } from './authorize.js';
 
 /** The environment variable that makes the CLI act as a key's principal instead of the local operator. */
@@ -71,7 +72,7 @@ export async function authorizeCli(ctx: AccessStores, principal: Principal, acti
 export async function authorizeCliRead(ctx: AccessStores, principal: Principal, project: Project, selection: { readonly service?: string; readonly features?: readonly string[] }, entities: number): Promise<void> {
   const read = readSelection(project, selection);
   if (!read) return;
-  const decision = authorizeRead(accessPolicy(project), principal, read.features);
+  const decision = authorizeRead(accessPolicy(project), principal, read.features, readDependencies(project));
   await ctx.metadata.audit.append({
     actor: principal.name, action: 'serve.read', target: read.target, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
     details: decision.allowed ? { entities } : { entities, reason: decision.reason },

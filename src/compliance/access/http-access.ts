@@ -5,6 +5,7 @@ import type { KeyStore } from '../../storage/metadata/key-store.js';
 import type { Principal } from '../principal.js';
 import { keyPrincipal, type KeyRefusal } from './api-keys.js';
 import type { AuditBuffer } from './audit-buffer.js';
+import { readDependencies } from './read-dependencies.js';
 import { accessPolicy, authorize, authorizeRead, readSelection, type AccessAction, type AccessDecision } from './authorize.js';
 import { cachedKeyVerifier } from './key-verifier.js';
 
@@ -37,7 +38,7 @@ const ROUTES: Readonly<Record<string, RouteAccess>> = {
   '/v1/push/:source': { action: 'push', resource: (request) => (request.params as { source: string }).source, audit: (source) => `source:${source}` },
 };
 
-const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin' };
+const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin', run: 'job.run' };
 
 export interface AccessControlOptions {
   readonly keys: KeyStore;
@@ -136,7 +137,8 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     checkRead(request, body, entities) {
       const principal = request.principal;
       if (principal.open) return;
-      const read = readSelection(options.project(), body);
+      const project = options.project();
+      const read = readSelection(project, body);
       if (!read) return;
       const rules = policy();
       let decision: AccessDecision | undefined;
@@ -145,9 +147,9 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
         if (!cache) serviceDecisions.set(rules, (cache = new Map()));
         const key = `${principal.name}\u0001${principal.roles.join('\0')}\u0001${body.service}`;
         decision = cache.get(key);
-        if (!decision) cache.set(key, (decision = authorizeRead(rules, principal, read.features)));
+        if (!decision) cache.set(key, (decision = authorizeRead(rules, principal, read.features, readDependencies(project))));
       }
-      decision ??= authorizeRead(rules, principal, read.features);
+      decision ??= authorizeRead(rules, principal, read.features, readDependencies(project));
       record(principal, 'serve.read', read.target, decision, { entities });
       if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
     },

@@ -1,0 +1,57 @@
+import type { JobDefinition, Project, Schedule } from '../../definitions/index.js';
+import { PolicyError } from '../../errors.js';
+import type { AuditTrail } from '../../storage/metadata/audit-store.js';
+import type { Principal } from '../principal.js';
+import { accessPolicy, authorize, type AccessAction, type AccessDecision } from './authorize.js';
+
+/** The name of the principal a schedule without `as` runs as (only a project without access rules may have one; see `checkSchedulePrincipals`). */
+export const SCHEDULER_PRINCIPAL = 'scheduler';
+
+/**
+ * Who a scheduled or triggered run acts as: the schedule's declared identity, `job:<name>` with
+ * its roles, or `scheduler` with no role when it declares none. While the project has no access
+ * rule, access is open (as for the CLI's local operator and the embedded server), but masking
+ * still applies the identity's roles.
+ *
+ * @example
+ * schedulePrincipal(project, { as: { name: 'training-pipeline', roles: ['trainer'] } });
+ * // { name: 'job:training-pipeline', roles: ['trainer'], origin: 'local' }
+ */
+export function schedulePrincipal(project: Project, schedule: Pick<Schedule, 'as'> | undefined): Principal {
+  const who = schedule?.as ? { name: `job:${schedule.as.name}`, roles: schedule.as.roles } : { name: SCHEDULER_PRINCIPAL, roles: [] };
+  return { ...who, origin: 'local', ...((project.access ?? []).length === 0 ? { open: true } : {}) };
+}
+
+/** The rights a job needs: `run` on it, and for a dataset the `datasets` right (its reads are checked by the build), for retention the admin action. */
+function jobRights(job: JobDefinition): [AccessAction, string][] {
+  const rights: [AccessAction, string][] = [['run', job.name]];
+  if (job.kind === 'dataset') rights.push(['datasets', 'datasets']);
+  if (job.kind === 'retention') rights.push(['admin', 'retention']);
+  return rights;
+}
+
+/**
+ * Authorizes one run of a job for `principal` with the one decision (`authorize`: deny wins,
+ * default deny): the `run` right on the job, plus `datasets` for a dataset job (whose build then
+ * checks each feature it reads, request views' inputs included, and masks for the principal's
+ * roles) and `admin: retention` for the retention job. The decision is audited as `job.authorize`
+ * (`allowed` or `denied`, target `job:<name>`, the trigger and run key) unless access is open; a
+ * refusal throws a `PolicyError` (POLICY_DENIED), which fails the run.
+ *
+ * @example
+ * await authorizeJob(jc, project, findJob(project, 'dataset:train'), principal, { trigger: 'schedule' });
+ */
+export async function authorizeJob(ctx: { readonly metadata: { readonly audit: AuditTrail }; readonly now: () => number }, project: Project, job: JobDefinition, principal: Principal, context: { readonly trigger: string; readonly runKey?: string }): Promise<void> {
+  if (principal.open) return;
+  const policy = accessPolicy(project);
+  let decision: AccessDecision = { allowed: true, reason: '' };
+  for (const [action, resource] of jobRights(job)) {
+    decision = authorize(policy, principal, action, resource);
+    if (!decision.allowed) break;
+  }
+  await ctx.metadata.audit.append({
+    actor: principal.name, action: 'job.authorize', target: `job:${job.name}`, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
+    details: { trigger: context.trigger, ...(context.runKey === undefined ? {} : { runKey: context.runKey }), ...(decision.allowed ? {} : { reason: decision.reason }) },
+  }, ctx.now());
+  if (!decision.allowed) throw new PolicyError('POLICY_DENIED', `job "${job.name}": ${decision.reason}`);
+}

@@ -17,8 +17,6 @@ export type NumberColumn = Float64Array;
 export interface TextColumn {
   readonly dict: readonly string[];
   readonly codes: Int32Array;
-  /** Optional: `dict[code]` without decoding the whole dictionary (a stored column decodes it lazily). */
-  entry?(code: number): string;
 }
 /**
  * int64, exact: the value is `hi + lo`, with `hi` the nearest float64 and `lo` the (small,
@@ -82,7 +80,7 @@ export function scalarAt(column: EventColumn, i: number, kind: ColumnKind): Scal
   }
   if (isTextColumn(column)) {
     const code = column.codes[i]!;
-    return code < 0 ? null : column.entry !== undefined ? column.entry(code) : column.dict[code]!;
+    return code < 0 ? null : column.dict[code]!;
   }
   if (isListColumn(column)) return column.lists[i]!;
   const hi = column.hi[i]!;

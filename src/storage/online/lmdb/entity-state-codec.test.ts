@@ -138,22 +138,3 @@ describe('entity state codec', () => {
     expect(() => decodeEntityState(new Uint8Array(32))).toThrow(/rematerialize/);
   });
 });
-
-describe('stored text columns decode their dictionary lazily', () => {
-  test('every entry reads as dict[code] would, alone or after the whole dictionary (ASCII or not, many lookups)', () => {
-    const text = fc.oneof(fc.string({ maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 6 }));
-    fc.assert(fc.property(fc.uniqueArray(text, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), (dict, picks) => {
-      const n = picks.length;
-      const codes = Int32Array.from(picks, (p) => p % dict.length);
-      const state: EntityState = { horizon: 0, base: [], ts: Float64Array.from(codes, (_c, i) => i), columns: [{ dict, codes }] };
-      const lazy = decodeEntityState(encodeEntityState(state)).columns[0] as TextColumn;
-      // One by one first (each walks the lengths), then past the few lookups it allows alone.
-      for (let i = 0; i < n; i++) expect(lazy.entry!(codes[i]!)).toBe(dict[codes[i]!]);
-      for (let code = 0; code < dict.length; code++) expect(lazy.entry!(code)).toBe(dict[code]);
-      expect([...lazy.dict]).toEqual(dict);
-      const eager = decodeEntityState(encodeEntityState(state)).columns[0] as TextColumn;
-      expect([...eager.dict]).toEqual(dict);
-      for (let code = 0; code < dict.length; code++) expect(eager.entry!(code)).toBe(dict[code]);
-    }), { numRuns: 300 });
-  });
-});

@@ -1,5 +1,5 @@
 import { AdapterError } from '../../../errors.js';
-import type { ListValue, TextColumn } from '../../../processing/aggregations/index.js';
+import type { ListValue } from '../../../processing/aggregations/index.js';
 import type { BaseState, EntityState, EntityTiles, EventColumn, SlotTiles } from '../../../processing/entity-state.js';
 import { ByteReader, ByteWriter, numbers, readPlain, utf8, writePlain } from './plain-data-codec.js';
 
@@ -180,59 +180,6 @@ export function isEncodedEntityState(bytes: Uint8Array): boolean {
   return bytes.length >= 24 && bytes[0] === 0x53 && bytes[1] === 0x4c && bytes[2] === 0x53 && (bytes[3] === 0x31 || bytes[3] === 0x32);
 }
 
-/**
- * A stored text column: its codes in place, its dictionary decoded only when asked for. Serving
- * reads one entry (the `last` value) of a dictionary that holds every distinct value of the
- * state: `entry` decodes that one alone when the dictionary is ASCII, where decoding `dict`
- * makes a string per distinct value. The lengths (in UTF-16 units) are at `lengthsAt`, the
- * UTF-8 text right after them.
- */
-function storedTextColumn(bytes: Uint8Array, codes: Int32Array, count: number, lengthsAt: number, textBytes: number): TextColumn {
-  const textAt = lengthsAt + count * 4;
-  const lengthOf = (i: number): number => {
-    const at = lengthsAt + i * 4;
-    return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16)) + bytes[at + 3]! * 0x1000000;
-  };
-  let dict: string[] | undefined;
-  let lookups = 0;
-  const decodeAll = (): string[] => {
-    // One decode of the whole dictionary, then each string a slice of it.
-    const text = utf8(bytes, textAt, textAt + textBytes);
-    const all = new Array<string>(count);
-    let from = 0;
-    for (let i = 0; i < count; i++) {
-      const length = lengthOf(i);
-      all[i] = text.slice(from, from + length);
-      from += length;
-    }
-    return all;
-  };
-  const column = {
-    codes,
-    get dict(): readonly string[] {
-      return (dict ??= decodeAll());
-    },
-  };
-  // Not enumerable: the column reads (and compares, and spreads) as a plain `{ dict, codes }`.
-  Object.defineProperty(column, 'entry', {
-    value: (code: number): string => {
-      // A few lookups one by one (each walks the lengths); past them, the whole dictionary.
-      if (dict !== undefined || ++lookups > 4) return (dict ??= decodeAll())[code]!;
-      let from = 0;
-      let units = 0;
-      for (let i = 0; i < count; i++) {
-        const length = lengthOf(i);
-        if (i < code) from += length;
-        units += length;
-      }
-      // As many UTF-16 units as UTF-8 bytes: all ASCII, so units are bytes.
-      if (units !== textBytes) return (dict = decodeAll())[code]!;
-      return utf8(bytes, textAt + from, textAt + from + lengthOf(code));
-    },
-  });
-  return column;
-}
-
 // Shared by every state without events (empty arrays cannot be written to).
 const NO_EVENTS = new Float64Array(0);
 const NO_CODES = new Int32Array(0);
@@ -274,11 +221,21 @@ export function decodeEntityState(bytes: Uint8Array): EntityState {
       input.at += n * 4;
       const count = input.u32();
       const textBytes = input.u32();
-      const lengthsAt = input.at;
+      const lengths = new ByteReader(bytes);
+      lengths.at = input.at;
       input.at += count * 4;
-      columns[c] = storedTextColumn(bytes, codes, count, lengthsAt, textBytes);
+      // One decode of the whole dictionary, then each string a slice of it.
+      const text = utf8(bytes, input.at, input.at + textBytes);
       input.at += textBytes;
+      const dict = new Array<string>(count);
+      let from = 0;
+      for (let i = 0; i < count; i++) {
+        const length = lengths.u32();
+        dict[i] = text.slice(from, from + length);
+        from += length;
+      }
       input.align8();
+      columns[c] = { dict, codes };
     } else if (kind === Kind.List) {
       const lists = new Array<ListValue | null>(n);
       for (let i = 0; i < n; i++) lists[i] = readList(input, bytes) as ListValue | null;

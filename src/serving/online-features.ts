@@ -76,6 +76,14 @@ interface ServingPlan {
   /** Output positions of timestamp features (served as ISO-8601). */
   readonly timestamps: readonly number[];
   readonly row: RowBuilder;
+  /** `width` nulls in a packed array: each row's arrays are copies, never holey (`new Array(n)` is; JSON.stringify is slower on holey arrays). */
+  readonly blank: readonly null[];
+}
+
+function nulls(n: number): null[] {
+  const blank: null[] = [];
+  for (let i = 0; i < n; i++) blank.push(null);
+  return blank;
 }
 
 /**
@@ -127,6 +135,7 @@ function servingPlan(project: Project, request: OnlineFeaturesRequest): ServingP
       tables: resolved.byView.map(({ view, features }, v) => new Map([[view.hash, { plan: planEvaluation(view, features), positions: positions[v]!, missing: [] }]])),
       timestamps: output.flatMap((c, i) => (c.timestamp ? [i] : [])),
       row: objectBuilder(names, resolved.joinKeys) as RowBuilder,
+      blank: nulls(width),
     };
     if (byKey.size < 1_000) byKey.set(cacheKey, plan);
   }
@@ -235,7 +244,8 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
   const metadata: RowMetadata[] = new Array(keys.length);
   const width = plan.output.length;
   for (let r = 0; r < keys.length; r++) {
-    const sink = { values: new Array<Scalar>(plan.width), status: new Array<ValueStatus>(plan.width), ageMs: new Array<number | null>(plan.width) };
+    // Every position is written below; the copies only give the arrays their length.
+    const sink = { values: plan.blank.slice() as Scalar[], status: plan.blank.slice() as unknown as ValueStatus[], ageMs: plan.blank.slice() as (number | null)[] };
     for (let v = 0; v < tables.length; v++) {
       const table = tables[v];
       if (table === undefined) {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
 import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
 import { eventRange, formatDuration, inWindow, parseDuration, parseTimestampSql, toIso, windowAt, windowPredicateSql, withinTtl } from './index.js';
 
@@ -87,5 +88,27 @@ describe('integer epochs', () => {
     } finally {
       await engine.close();
     }
+  });
+});
+
+const DAY = 86_400_000;
+
+describe('toIso', () => {
+  test('is Date#toISOString, byte for byte, over every time a Date holds (fast path and the rest)', () => {
+    const maxMs = 8.64e15;
+    const times = fc.oneof(
+      fc.integer({ min: -62_167_219_200_000 - DAY, max: 253_402_300_800_000 + DAY }),
+      fc.integer({ min: -maxMs, max: maxMs }),
+      fc.integer({ min: -4 * DAY, max: 4 * DAY }),
+      fc.double({ min: -maxMs, max: maxMs, noNaN: true }),
+      fc.constantFrom(0, -0, -1, 1, -62_167_219_200_000, -62_167_219_200_001, 253_402_300_799_999, 253_402_300_800_000, maxMs, -maxMs, Date.UTC(2000, 1, 29), Date.UTC(1900, 1, 28, 23, 59, 59, 999), Date.UTC(2100, 2, 1)),
+    );
+    fc.assert(fc.property(times, (ms) => {
+      expect(toIso(ms)).toBe(new Date(ms).toISOString());
+    }), { numRuns: 20_000 });
+  });
+
+  test('refuses what Date refuses: NaN and times beyond 8.64e15 ms', () => {
+    for (const ms of [NaN, Infinity, 8.64e15 + 1]) expect(() => toIso(ms)).toThrow(RangeError);
   });
 });

@@ -12,9 +12,44 @@ export function parseTimestampSql(expr: string): string {
   return `epoch_ms(TRY_CAST(CAST(${expr} AS VARCHAR) AS TIMESTAMPTZ))`;
 }
 
-/** Formats epoch milliseconds as ISO-8601 UTC with milliseconds: `2024-03-01T12:00:00.000Z`. */
+const DAY_MS = 86_400_000;
+// Years 0000 to 9999 (four digits): the range the arithmetic below formats; the rest (and NaN) go through Date.
+const FIRST_FAST_MS = -62_167_219_200_000;
+const END_FAST_MS = 253_402_300_800_000;
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
+/**
+ * Formats epoch milliseconds as ISO-8601 UTC with milliseconds: `2024-03-01T12:00:00.000Z`,
+ * exactly as `Date#toISOString` does (it throws a RangeError for NaN and out-of-range times).
+ * Integer times in years 0000-9999 are formatted with integer arithmetic (the proleptic
+ * Gregorian calendar, days to civil date as in Hinnant's `civil_from_days`), several times
+ * faster than a `Date` per value: serving formats one per timestamp feature and row.
+ *
+ * @example
+ * toIso(Date.UTC(2024, 2, 1, 12)); // '2024-03-01T12:00:00.000Z'
+ */
 export function toIso(epochMs: number): string {
-  return new Date(epochMs).toISOString();
+  if (!Number.isInteger(epochMs) || epochMs < FIRST_FAST_MS || epochMs >= END_FAST_MS) return new Date(epochMs).toISOString();
+  const days = Math.floor(epochMs / DAY_MS);
+  let rest = epochMs - days * DAY_MS;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1_460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
+  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const ms = rest % 1_000;
+  rest = (rest - ms) / 1_000;
+  const seconds = rest % 60;
+  rest = (rest - seconds) / 60;
+  const minutes = rest % 60;
+  const hours = (rest - minutes) / 60;
+  const yearText = year >= 1_000 ? String(year) : year >= 100 ? `0${year}` : year >= 10 ? `00${year}` : `000${year}`;
+  return `${yearText}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}T${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${THREE_DIGITS[ms]}Z`;
 }
 
 /** Units an integer timestamp may be given in. */

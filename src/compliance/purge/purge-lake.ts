@@ -5,6 +5,7 @@ import type { Source } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { literal, readPath, readPathList } from '../../storage/engine/sql-engine.js';
 import { filesForKeys } from '../../storage/lake/entity-buckets.js';
+import { testPause } from '../../orchestration/test-pause.js';
 import type { StorePurge } from './purge-types.js';
 
 /** The column read_parquet adds with each row's file (reserved prefix: no source column can take it). */
@@ -88,8 +89,10 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
         await ctx.lake.discard(staged);
       }
     }
+    await testPause('purge.lake-published');
     const records = await ctx.metadata.purge.rewriteSnapshotFiles({ source: source.name, replaced, removedRows, reason: options.reason, at: options.at });
     swapped = true;
+    await testPause('purge.lake-swapped');
     // Only now may the old files go: a file another source's snapshot still lists (never written so) stays.
     const referenced = await ctx.metadata.referencedFiles();
     for (const old of Object.keys(replaced)) if (!referenced.has(old)) await ctx.lake.remove(old);

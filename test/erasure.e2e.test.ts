@@ -18,7 +18,7 @@ import { tempPlatform } from './support/temp-platform.js';
 const KEY = 'cust-ZQX-4242-Zoë';
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const txns = batchSource({ name: 'txns', schema: { txn_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', checks: [notNull('amount', { severity: 'error' })] });
-const payments = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', allowedLateness: '30d' });
+const payments = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', allowedLateness: '30d', eventId: 'payment_id' });
 const spend = featureView({ name: 'spend', entity: customer, source: txns, features: { n: count(), total: sum('amount'), last_txn: last('txn_id') } });
 const paid = featureView({ name: 'paid', entity: customer, source: payments, features: { n: count(), total: sum('amount') } });
 const spec = defineProject({ name: 'erasure', entities: [customer], sources: [txns, payments], featureViews: [spend, paid], featureServices: [featureService({ name: 'svc', features: [spend, paid] })] });
@@ -77,9 +77,12 @@ test('after erasure, no file under the data directory holds the key in any encod
   await materialize(platform, project);
   const runtime = await startStreamRuntime(platform, { project: () => project, commitIntervalMs: 3_600_000 });
   const event = (id: string, key: string, amount: unknown = 1) => JSON.stringify({ payment_id: id, customer_id: key, amount, ts: '2024-02-28T00:00:00Z' });
-  await runtime.processor.append('payments', { texts: [event('p1', KEY), event('p2', 'c1'), event('p3', KEY, 'bad')] }, 'push');
+  // Event ids that embed the key: the log remembers them for deduplication, also after its entry is trimmed.
+  await runtime.processor.append('payments', { texts: [event(`p1-${KEY}`, KEY), event('p2', 'c1'), event('p3', KEY, 'bad')] }, 'push');
   await runtime.commitNow();
-  await runtime.processor.append('payments', { texts: [event('p4', KEY)] }, 'push');
+  const log = await platform.log();
+  expect(await log.trim('payments', log.head('payments'), NOW)).toBe(1);
+  await runtime.processor.append('payments', { texts: [event(`p4-${KEY}`, KEY)] }, 'push');
   // A training dataset Sluice built (and knows of), under the data directory so the scan reads it.
   mkdirSync(join(platform.dataDir, 'datasets'), { recursive: true });
   await buildDataset(platform, project, { spine: file('spine.csv', `customer_id,ts\nc1,2024-03-01T00:00:00Z\n${KEY},2024-03-01T00:00:00Z\n`), service: 'svc', out: join(platform.dataDir, 'datasets', 'train.parquet') });

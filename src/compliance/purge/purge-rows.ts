@@ -86,14 +86,18 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000 }, async () => {
       const stores: StorePurge[] = [];
       const changed = new Set<string>();
+      const erasedIds = new Map<string, readonly string[]>();
       for (const table of tables) {
         const predicate = matchSql(project, table, match);
         if (predicate === undefined) continue;
         const columns = match.kind === 'keys' ? entityColumnsIn(project, match.entity, table) : undefined;
         const keys = columns === undefined || match.kind !== 'keys' ? {} : { keys: { columns, keys: match.keys } };
-        const lake = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun, ...keys });
+        // An erased subject's event ids go from the log's dedupe memory too (a trimmed entry's ids outlive it there).
+        const idColumn = match.kind === 'keys' && (table.kind === 'stream' || table.kind === 'cdc') ? table.eventId : undefined;
+        const { eventIds, ...lake } = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun, ...keys, ...(idColumn === undefined ? {} : { eventIdColumn: idColumn }) });
         stores.push(lake);
         if (lake.rows > 0) changed.add(table.name);
+        if (eventIds !== undefined) erasedIds.set(table.name, eventIds);
       }
       await testPause('purge.lake-done');
       for (const table of tables) {
@@ -101,6 +105,8 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
         if (predicate !== undefined) stores.push(await purgeQuarantine(ctx, table.name, predicate, dryRun));
         if (table.kind !== 'stream' && table.kind !== 'cdc') continue;
         stores.push(await purgeLog(ctx, table.name, textMatch(project, table, match), dryRun));
+        const ids = erasedIds.get(table.name) ?? [];
+        if (ids.length > 0) stores.push({ store: `log-ids:${table.name}`, rows: dryRun ? ids.length : await (await ctx.log()).forgetIds(table.name, ids), bytes: 0, filesRewritten: [] });
       }
       for (const table of tables) {
         const parts = match.kind === 'keys' ? project.entities.find((e) => e.name === match.entity)?.joinKeys.length ?? 1 : 1;

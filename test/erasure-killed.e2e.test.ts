@@ -1,19 +1,16 @@
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openPlatform } from '../src/platform.js';
-import { literalList } from '../src/storage/engine/sql-engine.js';
-import { TEST_PAUSE_MARKER } from '../src/orchestration/test-pause.js';
 import { sluice } from './support/cli.js';
 import { scan } from './support/byte-scan.js';
+import { sluiceKilledAt, snapshotRows } from './support/killed-cli.js';
 
 // `sluice erase` killed (SIGKILL) at each named step of its run, then run again: a hostile SRE's
 // day. The process stops at the step (SLUICE_TEST_PAUSE_AT) and says so on stderr; the test kills
 // it there, so where it dies never depends on timing.
 const KEY = 'kill-ZQX-7331';
-const BIN = join(import.meta.dirname, '..', 'bin', 'sluice.js');
 const OTHERS = ['c1', 'c2', 'c3'];
 let root: string;
 let template: string;
@@ -46,44 +43,10 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Runs `sluice erase` until it reaches `step`, then kills it there (SIGKILL: no cleanup runs). */
-async function eraseKilledAt(dir: string, step: string): Promise<void> {
-  const child = spawn(process.execPath, [BIN, 'erase', '--entity', 'customer', '--key', KEY, '--json'], { cwd: dir, env: { ...process.env, NO_COLOR: '1', SLUICE_TEST_PAUSE_AT: step }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let stderr = '';
-  const paused = await new Promise<boolean>((resolve) => {
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.includes(`${TEST_PAUSE_MARKER} ${step} `)) resolve(true);
-    });
-    void exited.then(() => resolve(false));
-  });
-  expect(paused, `sluice erase never reached ${step}: ${stderr}`).toBe(true);
-  child.kill('SIGKILL');
-  await exited;
-}
-
-/** Every row of every snapshot of a source, oldest snapshot first; each snapshot's row count is checked against its files. */
-async function lakeRows(dir: string, source: string): Promise<string[][]> {
-  const platform = openPlatform({ projectDir: dir });
-  try {
-    const engine = await platform.engine();
-    const out: string[][] = [];
-    for (const s of (await platform.metadata.listSnapshots({ source })).sort((a, b) => a.version - b.version)) {
-      const rows = await engine.all<{ k: string }>(`SELECT customer_id AS k FROM read_parquet(${literalList(s.files.map((f) => platform.lake.resolve(f)))}) ORDER BY 1`);
-      expect(s.rowCount).toBe(rows.length);
-      out.push(rows.map((r) => r.k));
-    }
-    return out;
-  } finally {
-    await platform.close();
-  }
-}
-
 test.each(['purge.lake-published', 'purge.lake-swapped', 'purge.online', 'erase.purged', 'erase.scrubbed'])('erase killed at %s, then run again: the subject is gone from every file, the lake consistent, others served unchanged, one certificate, the audit chain whole', async (step) => {
   const dir = join(root, step);
   cpSync(template, dir, { recursive: true });
-  await eraseKilledAt(dir, step);
+  await sluiceKilledAt(dir, step, 'erase', '--entity', 'customer', '--key', KEY, '--json');
   expect(sluice(dir, 'erase', '--status', '--json').json()).toMatchObject({ pending: 1, completed: 0 });
 
   const again = sluice(dir, 'erase', '--entity', 'customer', '--key', KEY, '--json');
@@ -93,8 +56,8 @@ test.each(['purge.lake-published', 'purge.lake-swapped', 'purge.online', 'erase.
   expect(gc.code, gc.stderr).toBe(0);
 
   expect(await scan(join(dir, '.sluice'), KEY)).toEqual([]);
-  expect(await lakeRows(dir, 'transactions')).toEqual([['c1', 'c2'], ['c1', 'c1', 'c2', 'c3']]);
-  expect(await lakeRows(dir, 'customers')).toEqual([['c1', 'c2', 'c3']]);
+  expect(await snapshotRows(dir, 'transactions', 'customer_id')).toEqual([['c1', 'c2'], ['c1', 'c1', 'c2', 'c3']]);
+  expect(await snapshotRows(dir, 'customers', 'customer_id')).toEqual([['c1', 'c2', 'c3']]);
   expect(await onlineStates(dir)).toEqual(servedBefore);
   expect(sluice(dir, 'erase', '--status', '--json').json()).toMatchObject({ pending: 0, completed: 1 });
   const platform = openPlatform({ projectDir: dir });

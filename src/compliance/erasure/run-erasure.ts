@@ -3,7 +3,7 @@ import { withLease } from '../../orchestration/lease.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import type { SluiceContext } from '../../context.js';
 import { entityKey, isStreamed, type Project } from '../../definitions/index.js';
-import { derivedTables, purgeRows, type PurgeReport } from '../purge/index.js';
+import { derivedTables, purgeRows, scrubRemovedBytes, type PurgeReport } from '../purge/index.js';
 import type { Principal } from '../principal.js';
 import type { ErasureRequest } from '../../storage/metadata/erasure-store.js';
 import { subjectKeys } from './erased-rows.js';
@@ -135,11 +135,8 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
     stores.push(...(await eraseFromLog(ctx, project, subject)));
     await testPause('erase.log-removed');
     // Removed records must not linger in free pages: LMDB stores are scrubbed, SQLite's log reset.
-    const scrubs = [{ store: 'online', report: await (await ctx.online()).scrubFreed() }];
-    if (project.sources.some(isStreamed)) scrubs.push({ store: 'log', report: await (await ctx.log()).scrubFreed() });
-    const scrubPending = scrubs.filter((s) => !s.report.compacted).map((s) => ({ store: s.store, reason: s.report.pending ?? 'not compacted' }));
+    const { scrubPending, metadataExpunged: complete } = await scrubRemovedBytes(ctx, project);
     await testPause('erase.scrubbed');
-    const { complete } = await ctx.metadata.erasure.expungeDeleted();
     const completedAt = ctx.now();
     const certificate: ErasureCertificate = {
       request: request.id, entity: subject.entity.name, subject: subject.hash, requestedBy: request.requestedBy, performedBy: principal.name,

@@ -6,6 +6,8 @@ import { openPlatform } from '../src/platform.js';
 import { sluice } from './support/cli.js';
 import { scan } from './support/byte-scan.js';
 import { sluiceKilledAt, snapshotRows } from './support/killed-cli.js';
+import { startSluice } from './support/sluice-process.js';
+import { freePort } from './support/server-suites.js';
 
 // `sluice erase` killed (SIGKILL) at each named step of its run, then run again: a hostile SRE's
 // day. The process stops at the step (SLUICE_TEST_PAUSE_AT) and says so on stderr; the test kills
@@ -67,6 +69,39 @@ test.each(['purge.lake-published', 'purge.lake-swapped', 'purge.online', 'erase.
   } finally {
     await platform.close();
   }
+  const verify = sluice(dir, 'audit', 'verify');
+  expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+}, 180_000);
+
+test('erase while sluice serve holds the stores: once the erasure reports done the server no longer serves the key, and stopping the server finishes the pending rebuild', async () => {
+  const dir = join(root, 'served');
+  cpSync(template, dir, { recursive: true });
+  const port = await freePort();
+  const server = await startSluice(dir, ['serve', '--host', '127.0.0.1', '--port', String(port), '--no-scheduler']);
+  const features = async (key: string) => {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/features/online`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entities: { customer_id: [key] }, service: 'fraud_v1' }) });
+    expect(response.status).toBe(200);
+    const body = await response.json() as { rows: unknown[]; metadata: { status: unknown }[] };
+    // Values and their status (ages move with the wall clock).
+    return JSON.stringify([body.rows, body.metadata.map((m) => m.status)]).replaceAll(key, '<key>');
+  };
+  let stopped = false;
+  try {
+    const before = await features(KEY);
+    const other = await features('c1');
+    const erased = sluice(dir, 'erase', '--entity', 'customer', '--key', KEY, '--json');
+    expect(erased.code, erased.stderr).toBe(0);
+    expect(erased.json<{ scrubPending: { store: string }[] }>().scrubPending.map((s) => s.store)).toContain('online');
+    // Done: the running server answers the subject as unknown (as a key never seen), others unchanged.
+    expect(await features(KEY)).not.toEqual(before);
+    expect(await features(KEY)).toEqual(await features('never-seen'));
+    expect(await features('c1')).toEqual(other);
+    expect(await server.stop()).toBe(0);
+    stopped = true;
+  } finally {
+    if (!stopped) await server.kill();
+  }
+  expect(await scan(join(dir, '.sluice'), KEY)).toEqual([]);
   const verify = sluice(dir, 'audit', 'verify');
   expect(verify.code, verify.stdout + verify.stderr).toBe(0);
 }, 180_000);

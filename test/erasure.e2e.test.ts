@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { batchSource, count, defineProject, entity, featureService, featureView, last, notNull, streamSource, sum } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
@@ -7,18 +7,17 @@ import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { eraseSubject } from '../src/compliance/erasure/run-erasure.js';
-import { duckDbEngine } from '../src/storage/engine/duckdb-engine.js';
-import { literal } from '../src/storage/engine/sql-engine.js';
 import { openPlatform } from '../src/platform.js';
 import type { Principal } from '../src/compliance/principal.js';
 import { createServer } from '../src/serving/http/server.js';
 import { tempPlatform } from './support/temp-platform.js';
+import { scan } from './support/byte-scan.js';
 
 // Distinctive, with a character outside ASCII so UTF-16 and JSON escapes differ from UTF-8.
 const KEY = 'cust-ZQX-4242-Zoë';
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const txns = batchSource({ name: 'txns', schema: { txn_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', checks: [notNull('amount', { severity: 'error' })] });
-const payments = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', allowedLateness: '30d' });
+const payments = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', allowedLateness: '30d', eventId: 'payment_id' });
 const spend = featureView({ name: 'spend', entity: customer, source: txns, features: { n: count(), total: sum('amount'), last_txn: last('txn_id') } });
 const paid = featureView({ name: 'paid', entity: customer, source: payments, features: { n: count(), total: sum('amount') } });
 const spec = defineProject({ name: 'erasure', entities: [customer], sources: [txns, payments], featureViews: [spend, paid], featureServices: [featureService({ name: 'svc', features: [spend, paid] })] });
@@ -30,37 +29,6 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-/** Every encoding of the key Sluice could write: UTF-8, UTF-16 (both orders), JSON-escaped, and the ASCII core alone. */
-function needles(key: string): Buffer[] {
-  const core = key.slice(0, key.search(/[^\x20-\x7e]/) === -1 ? key.length : key.search(/[^\x20-\x7e]/));
-  const swapped = Buffer.from(key, 'utf16le');
-  for (let i = 0; i + 1 < swapped.length; i += 2) [swapped[i], swapped[i + 1]] = [swapped[i + 1]!, swapped[i]!];
-  return [Buffer.from(key, 'utf8'), Buffer.from(key, 'utf16le'), swapped, Buffer.from(JSON.stringify(key).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)), Buffer.from(core, 'utf8'), Buffer.from(core, 'utf16le')];
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
-}
-
-/** Where the key is found under `dir`: raw bytes of every file, and the decoded values of every Parquet file (its pages are compressed). */
-async function scan(dir: string, key: string): Promise<string[]> {
-  const found: string[] = [];
-  const files = filesUnder(dir);
-  for (const file of files) {
-    const bytes = readFileSync(file);
-    for (const needle of needles(key)) if (bytes.includes(needle)) found.push(`${relative(dir, file)} (${statSync(file).size} bytes) holds ${JSON.stringify(needle.toString('latin1'))}`);
-  }
-  const engine = await duckDbEngine({ threads: 1 });
-  try {
-    for (const file of files.filter((f) => f.endsWith('.parquet'))) {
-      const [row] = await engine.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM read_parquet(${literal(file)}) t WHERE to_json(t)::VARCHAR LIKE ${literal(`%${key.slice(0, 12)}%`)}`);
-      if (row!.n > 0) found.push(`${relative(dir, file)}: ${row!.n} rows (decoded)`);
-    }
-  } finally {
-    await engine.close();
-  }
-  return found;
-}
 
 test('after erasure, no file under the data directory holds the key in any encoding, and every way in refuses it', async () => {
   const env = await tempPlatform(spec, NOW);
@@ -77,9 +45,12 @@ test('after erasure, no file under the data directory holds the key in any encod
   await materialize(platform, project);
   const runtime = await startStreamRuntime(platform, { project: () => project, commitIntervalMs: 3_600_000 });
   const event = (id: string, key: string, amount: unknown = 1) => JSON.stringify({ payment_id: id, customer_id: key, amount, ts: '2024-02-28T00:00:00Z' });
-  await runtime.processor.append('payments', { texts: [event('p1', KEY), event('p2', 'c1'), event('p3', KEY, 'bad')] }, 'push');
+  // Event ids that embed the key: the log remembers them for deduplication, also after its entry is trimmed.
+  await runtime.processor.append('payments', { texts: [event(`p1-${KEY}`, KEY), event('p2', 'c1'), event('p3', KEY, 'bad')] }, 'push');
   await runtime.commitNow();
-  await runtime.processor.append('payments', { texts: [event('p4', KEY)] }, 'push');
+  const log = await platform.log();
+  expect(await log.trim('payments', log.head('payments'), NOW)).toBe(1);
+  await runtime.processor.append('payments', { texts: [event(`p4-${KEY}`, KEY)] }, 'push');
   // A training dataset Sluice built (and knows of), under the data directory so the scan reads it.
   mkdirSync(join(platform.dataDir, 'datasets'), { recursive: true });
   await buildDataset(platform, project, { spine: file('spine.csv', `customer_id,ts\nc1,2024-03-01T00:00:00Z\n${KEY},2024-03-01T00:00:00Z\n`), service: 'svc', out: join(platform.dataDir, 'datasets', 'train.parquet') });

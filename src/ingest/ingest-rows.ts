@@ -3,6 +3,7 @@ import type { SluiceContext } from '../context.js';
 import type { DeadLetter, IngestCommit } from '../storage/metadata/metadata-store.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { withLease } from '../orchestration/lease.js';
+import { testPause } from '../orchestration/test-pause.js';
 import { rejectReasonSql, type KnownAt } from './validate-sql.js';
 import { commitOrRemove, publishLakeFiles, stageLakeFile } from './commit-ingest.js';
 import { dropRaw, RAW_TABLE as RAW, type InputColumns } from './load-raw.js';
@@ -71,7 +72,10 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     await dropRaw(engine);
   }
   // Rows of an erased subject are refused (reason `erased`), their dead letters without the raw row.
+  // The version is read before the check: a subject blocked after it makes the commit fail (CONFLICT), never commit the subject.
+  const blockListVersion = await ctx.metadata.erasure.blockListVersion();
   await markErasedRows(engine, 'ingest_checked', project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
+  await testPause('ingest.checked');
   // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
   // the source hold a lease across both, so two overlapping inputs cannot both add an id.
   const checkAndCommit = async () => {
@@ -99,7 +103,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
       rows.progress?.(3);
       const cursor = rows.cursor === undefined ? {} : { cursor: rows.cursor };
-      return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, createdAt: now, ...cursor }, deadLetters);
+      return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, createdAt: now, blockListVersion, ...cursor }, deadLetters);
     });
     return { duplicates, deadLetters, accepted, outcome, verdict };
   };

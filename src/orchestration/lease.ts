@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError } from '../errors.js';
 import type { Lease, LeaseHolder, MetadataStore } from '../storage/metadata/metadata-store.js';
+import { testPause } from './test-pause.js';
 
 /** How long a lease lives without a heartbeat; a holder renews it every third of this. */
 export const DEFAULT_LEASE_TTL_MS = 60_000;
@@ -64,6 +65,7 @@ async function acquire(metadata: MetadataStore, name: string, holder: LeaseHolde
   for (let attempt = 0; ; attempt++) {
     const result = await metadata.acquireLease(name, holder, ttlMs, holderIsGone);
     if (result.acquired) return result.lease;
+    if (attempt === 0) await testPause(`lease.wait:${name}`);
     if (Date.now() >= deadline) {
       throw new ConflictError('CONFLICT', `${options.purpose ?? `"${name}"`} is already running in ${describeHolder(result.heldBy)}; wait for it to finish and run again (a holder that died is taken over at once on this host, or when its lease expires at ${new Date(result.heldBy.expiresAt).toISOString()})`, {
         details: { lease: name, holder: result.heldBy.holder },
@@ -98,4 +100,17 @@ export async function withLease<T>(metadata: MetadataStore, name: string, option
     throw new ConflictError('CONFLICT', `${options.purpose ?? `"${name}"`} lost its lease while running (this process did not renew it for ${ttlMs} ms, so another one may have taken over); run it again`);
   }
   return result;
+}
+
+/**
+ * Runs `body` while holding every lease of `names` (see `withLease`), taken one after the other
+ * in sorted order, so two callers wanting overlapping sets cannot each hold one the other waits for.
+ *
+ * @example
+ * await withLeases(ctx.metadata, [{ name: 'materialize:a', purpose: 'materialize of view "a"' }], { waitMs: 60_000 }, () => rewrite());
+ */
+export async function withLeases<T>(metadata: MetadataStore, leases: readonly { readonly name: string; readonly purpose: string }[], options: Omit<LeaseOptions, 'purpose'>, body: () => Promise<T>): Promise<T> {
+  const sorted = [...new Map(leases.map((l) => [l.name, l])).values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const take = (i: number): Promise<T> => (i === sorted.length ? body() : withLease(metadata, sorted[i]!.name, { ...options, purpose: sorted[i]!.purpose }, () => take(i + 1)));
+  return take(0);
 }

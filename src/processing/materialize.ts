@@ -4,6 +4,7 @@ import { checkViewRows } from '../quality/view-checks.js';
 import { checksFailedError, recordVerdict, verdictStats, type BatchVerdict } from '../quality/run-checks.js';
 import type { SluiceContext } from '../context.js';
 import { withLease } from '../orchestration/lease.js';
+import { testPause } from '../orchestration/test-pause.js';
 import { trackRun } from '../orchestration/track-run.js';
 import { retentionHorizon } from '../time/index.js';
 import { entityStates } from './entity-states.js';
@@ -28,6 +29,11 @@ export interface MaterializeOptions {
    * ConflictError naming the holder. Default 10 minutes. A dead holder is taken over at once.
    */
   readonly leaseWaitMs?: number;
+  /**
+   * The caller already holds the `materialize:<view>` leases of these views (a purge
+   * rematerializing what it changed, under the leases it took for its whole run).
+   */
+  readonly viewLeasesHeld?: boolean;
 }
 
 export interface ViewMaterialization {
@@ -70,10 +76,14 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
     const checked: BatchVerdict[] = [];
     const blocked: Error[] = [];
     for (const view of views) {
-      await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: options.leaseWaitMs ?? 600_000, purpose: `materialize of view "${view.name}"` }, async () => {
+      const underLease = (body: () => Promise<void>): Promise<void> => (options.viewLeasesHeld
+        ? body()
+        : withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: options.leaseWaitMs ?? 600_000, purpose: `materialize of view "${view.name}"` }, body));
+      await underLease(async () => {
       const started = performance.now();
       const source = project.sources.find((s) => s.name === view.source)!;
       const snapshot = await ctx.metadata.latestSnapshot(source.name);
+      await testPause('materialize.snapshot-read');
       const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
       const horizon = retentionHorizon(asOf, view.features);
       const plan = viewPlan(view);

@@ -80,6 +80,8 @@ async function commitPending(deps: LakeCommitDeps, project: Project, source: Sou
   const earlier = await ctx.metadata.findIngest(source.name, contentHash);
   let outcome: { committed: boolean; snapshot: Snapshot } | undefined = earlier ? { committed: false, snapshot: earlier } : undefined;
   if (!earlier && rows > 0) {
+    // Read before the check: a subject blocked after it fails the commit (CONFLICT; the next commit retries), never lands it.
+    const blockListVersion = deps.erasure ? await deps.erasure.erasure.blockListVersion() : undefined;
     const { published, erased } = await deps.exclusive(async (engine) => {
       await loadLogEntries(engine, source, entries, 'stream_commit', await ctx.metadata.reserveSeq(source.name, rows));
       const erased = deps.erasure ? await dropErasedRows(engine, 'stream_commit', project, source, deps.erasure) : 0;
@@ -92,7 +94,7 @@ async function commitPending(deps: LakeCommitDeps, project: Project, source: Sou
         await ctx.lake.discard(staged);
       }
     });
-    outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: published, addedRows: rows - erased, contentHash, createdAt: ctx.now() }, deadLetters));
+    outcome = await commitOrRemove(ctx as SluiceContext, published, () => ctx.metadata.commitIngest({ source: source.name, addedFiles: published, addedRows: rows - erased, contentHash, createdAt: ctx.now(), ...(blockListVersion === undefined ? {} : { blockListVersion }) }, deadLetters));
   } else if (!earlier && deadLetters.length > 0) {
     outcome = await ctx.metadata.commitIngest({ source: source.name, addedFiles: [], addedRows: 0, contentHash, createdAt: ctx.now() }, deadLetters);
   }

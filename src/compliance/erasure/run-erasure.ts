@@ -1,7 +1,9 @@
 import { auditErrorCode } from '../audit/audited-action.js';
+import { withLease } from '../../orchestration/lease.js';
+import { testPause } from '../../orchestration/test-pause.js';
 import type { SluiceContext } from '../../context.js';
 import { entityKey, isStreamed, type Project } from '../../definitions/index.js';
-import { derivedTables, purgeRows, type PurgeReport } from '../purge/index.js';
+import { derivedTables, purgeRows, scrubRemovedBytes, type PurgeReport } from '../purge/index.js';
 import type { Principal } from '../principal.js';
 import type { ErasureRequest } from '../../storage/metadata/erasure-store.js';
 import { subjectKeys } from './erased-rows.js';
@@ -109,6 +111,16 @@ async function eraseFromLog(ctx: SluiceContext, project: Project, subject: Erasu
  * it again finishes it. Returns the certificate.
  */
 export async function runErasure(ctx: SluiceContext, project: Project, request: ErasureRequest, subject: ErasureSubject, principal: Principal, options: EraseOptions = {}): Promise<ErasureCertificate> {
+  // One run per request at a time: a second ask of the subject (another process, or the API)
+  // waits for the first and returns its certificate, so a request never gets two.
+  return withLease(ctx.metadata, `erase:${request.id}`, { waitMs: 600_000, purpose: `erasure request ${request.id}` }, async () => {
+    const current = await ctx.metadata.erasure.get(request.id);
+    if (current?.status === 'completed' && current.certificate !== null) return current.certificate as unknown as ErasureCertificate;
+    return eraseNow(ctx, project, request, subject, principal, options);
+  });
+}
+
+async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRequest, subject: ErasureSubject, principal: Principal, options: EraseOptions): Promise<ErasureCertificate> {
   const started = ctx.now();
   const datasets = options.datasets ?? 'rewrite';
   const sources = erasureSources(project, subject.entity.name);
@@ -118,13 +130,13 @@ export async function runErasure(ctx: SluiceContext, project: Project, request: 
     for (const source of sources) {
       const report = await purgeRows(ctx, project, { source, match: { kind: 'keys', entity: subject.entity.name, keys: [subject.key] }, reason: 'erasure', principal, purpose: ERASURE_AUDIT_PURPOSE, datasets });
       stores.push(...report.stores.map(toStore));
+      await testPause('erase.purged');
     }
     stores.push(...(await eraseFromLog(ctx, project, subject)));
+    await testPause('erase.log-removed');
     // Removed records must not linger in free pages: LMDB stores are scrubbed, SQLite's log reset.
-    const scrubs = [{ store: 'online', report: await (await ctx.online()).scrubFreed() }];
-    if (project.sources.some(isStreamed)) scrubs.push({ store: 'log', report: await (await ctx.log()).scrubFreed() });
-    const scrubPending = scrubs.filter((s) => !s.report.compacted).map((s) => ({ store: s.store, reason: s.report.pending ?? 'not compacted' }));
-    const { complete } = await ctx.metadata.erasure.expungeDeleted();
+    const { scrubPending, metadataExpunged: complete } = await scrubRemovedBytes(ctx, project);
+    await testPause('erase.scrubbed');
     const completedAt = ctx.now();
     const certificate: ErasureCertificate = {
       request: request.id, entity: subject.entity.name, subject: subject.hash, requestedBy: request.requestedBy, performedBy: principal.name,

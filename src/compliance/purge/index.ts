@@ -2,3 +2,4 @@ export { purgeRows, derivedTables } from './purge-rows.js';
 export { matchSql, entityColumnsIn, entityKeyParts } from './match-sql.js';
 export { newestEventOf } from './purge-online.js';
 export type { PurgeMatch, PurgeRequest, PurgeReport, StorePurge } from './purge-types.js';
+export { scrubRemovedBytes, type RemovedBytesScrub } from './scrub-removed.js';

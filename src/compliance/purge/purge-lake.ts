@@ -3,8 +3,9 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Source } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
-import { literal, readPath, readPathList } from '../../storage/engine/sql-engine.js';
+import { ident, literal, readPath, readPathList } from '../../storage/engine/sql-engine.js';
 import { filesForKeys } from '../../storage/lake/entity-buckets.js';
+import { testPause } from '../../orchestration/test-pause.js';
 import type { StorePurge } from './purge-types.js';
 
 /** The column read_parquet adds with each row's file (reserved prefix: no source column can take it). */
@@ -16,7 +17,12 @@ export interface LakePurgeOptions {
   readonly dryRun: boolean;
   /** When the predicate selects rows by entity key: the key columns and keys (text form), so files of other buckets are not read. */
   readonly keys?: { readonly columns: readonly string[]; readonly keys: readonly string[] };
+  /** The source's event id column: the removed rows' ids (as text, as the log remembers them) are returned in `eventIds`. */
+  readonly eventIdColumn?: string;
 }
+
+/** A lake purge's report, with the ids of the removed rows when asked for. */
+export type LakePurge = StorePurge & { readonly eventIds?: readonly string[] };
 
 const sizeOf = (path: string): number => (existsSync(path) ? statSync(path).size : 0);
 
@@ -36,7 +42,7 @@ function rewrittenName(file: string): string {
  * the leftovers. Files of other snapshots are not read twice, nor rewritten when unaffected;
  * with `options.keys`, files of other entity-key buckets are not read at all.
  */
-export async function purgeLake(ctx: SluiceContext, source: Source, predicate: string, options: LakePurgeOptions): Promise<StorePurge> {
+export async function purgeLake(ctx: SluiceContext, source: Source, predicate: string, options: LakePurgeOptions): Promise<LakePurge> {
   const store = `lake:${source.name}`;
   const snapshots = await ctx.metadata.listSnapshots({ source: source.name, limit: Number.MAX_SAFE_INTEGER });
   const listed = [...new Set(snapshots.flatMap((s) => s.files))].filter((f) => existsSync(ctx.lake.resolve(f)));
@@ -49,6 +55,9 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
     `SELECT ${FILE_COLUMN} AS path, count(*)::BIGINT AS n FROM read_parquet(${readPathList([...byPath.keys()])}, filename = ${literal(FILE_COLUMN)}, union_by_name = true) WHERE ${predicate} GROUP BY 1 ORDER BY 1`,
   );
   const affected = hits.map((h) => ({ file: byPath.get(h.path)!, path: h.path, removed: Number(h.n) })).filter((h) => h.file !== undefined && h.removed > 0);
+  const eventIds = options.eventIdColumn === undefined || affected.length === 0 ? {} : {
+    eventIds: (await engine.all<{ id: string }>(`SELECT DISTINCT CAST(${ident(options.eventIdColumn)} AS VARCHAR) AS id FROM read_parquet(${readPathList(affected.map((h) => h.path))}, union_by_name = true) WHERE ${predicate} AND ${ident(options.eventIdColumn)} IS NOT NULL`)).map((r) => r.id),
+  };
   const rows = affected.reduce((n, h) => n + h.removed, 0);
   const filesRewritten = affected.map((h) => h.file);
   if (affected.length === 0) return { store, rows: 0, bytes: 0, filesRewritten: [] };
@@ -58,7 +67,7 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
       const [total] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${readPath(h.path)})`);
       bytes += Math.round((sizeOf(h.path) * h.removed) / Math.max(1, Number(total!.n)));
     }
-    return { store, rows, bytes, filesRewritten };
+    return { store, rows, bytes, filesRewritten, ...eventIds };
   }
 
   const replaced: Record<string, string | null> = {};
@@ -88,12 +97,14 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
         await ctx.lake.discard(staged);
       }
     }
+    await testPause('purge.lake-published');
     const records = await ctx.metadata.purge.rewriteSnapshotFiles({ source: source.name, replaced, removedRows, reason: options.reason, at: options.at });
     swapped = true;
+    await testPause('purge.lake-swapped');
     // Only now may the old files go: a file another source's snapshot still lists (never written so) stays.
     const referenced = await ctx.metadata.referencedFiles();
     for (const old of Object.keys(replaced)) if (!referenced.has(old)) await ctx.lake.remove(old);
-    return { store, rows, bytes, filesRewritten, snapshots: records.map((r) => r.snapshotId) };
+    return { store, rows, bytes, filesRewritten, snapshots: records.map((r) => r.snapshotId), ...eventIds };
   } catch (error) {
     if (!swapped) for (const file of published) await ctx.lake.remove(file);
     throw error;

@@ -2,7 +2,6 @@ import type { FeatureView, Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import type { EntityState } from '../../processing/entity-state.js';
 import { materialize } from '../../processing/materialize.js';
-import { withLease } from '../../orchestration/lease.js';
 import type { PurgeMatch, StorePurge } from './purge-types.js';
 
 /** The event time of the newest event a state holds or summarizes (raw events, base accumulators, tiles); -Infinity for none. */
@@ -36,13 +35,11 @@ export async function purgeOnline(ctx: SluiceContext, project: Project, sources:
       const select = match.kind === 'keys'
         ? { keys: match.keys }
         : { where: (_key: string, state: EntityState) => newestEventOf(state) < match.before };
-      rows = dryRun
-        ? await online.remove(view.name, select, { dryRun })
-        : await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: 600_000, purpose: `the purge of view "${view.name}"` }, () => online.remove(view.name, select));
+      rows = await online.remove(view.name, select, { dryRun });
     }
     if (changed.has(view.source) && (match.kind === 'before' || !direct)) rebuild.push(view);
     reports.push({ store: `online:${view.name}`, rows, bytes: 0, filesRewritten: [] });
   }
-  if (!dryRun && rebuild.length > 0) await materialize(ctx, project, { views: rebuild.map((v) => v.name) });
+  if (!dryRun && rebuild.length > 0) await materialize(ctx, project, { views: rebuild.map((v) => v.name), viewLeasesHeld: true });
   return reports;
 }

@@ -3,7 +3,8 @@ import type { Project, Source } from '../../definitions/index.js';
 import { didYouMean } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { NotFoundError } from '../../errors.js';
-import { withLease } from '../../orchestration/lease.js';
+import { withLease, withLeases } from '../../orchestration/lease.js';
+import { testPause } from '../../orchestration/test-pause.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { keyedHash, projectSecret } from '../project-secret.js';
 import { entityColumnsIn, entityKeyParts, matchSql } from './match-sql.js';
@@ -76,24 +77,36 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
   const { match } = request;
   const tables = derivedTables(project, source.name);
   const evidence = { actor: request.principal.name, action: 'purge.run', target: `source:${source.name}`, origin: request.principal.origin, ...(request.purpose === undefined ? {} : { purpose: request.purpose }) };
+  const names = new Set(tables.map((t) => t.name));
+  // A materialize of a view reading these tables must not read the lake before the swap and write
+  // after the online step (it would serve a removed key again), nor read files the purge deletes:
+  // the purge holds every such view's materialize lease from before its lake step to its end.
+  const viewLeases = dryRun ? [] : project.featureViews.filter((v) => names.has(v.source)).map((v) => ({ name: `materialize:${v.name}`, purpose: `materialize (or a purge) of view "${v.name}"` }));
   const run = trackRun(ctx, 'purge', { source: source.name, tables: tables.map((t) => t.name), reason: request.reason, match: match.kind, dryRun }, () =>
-    withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, async () => {
+    withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000 }, async () => {
       const stores: StorePurge[] = [];
       const changed = new Set<string>();
+      const erasedIds = new Map<string, readonly string[]>();
       for (const table of tables) {
         const predicate = matchSql(project, table, match);
         if (predicate === undefined) continue;
         const columns = match.kind === 'keys' ? entityColumnsIn(project, match.entity, table) : undefined;
         const keys = columns === undefined || match.kind !== 'keys' ? {} : { keys: { columns, keys: match.keys } };
-        const lake = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun, ...keys });
+        // An erased subject's event ids go from the log's dedupe memory too (a trimmed entry's ids outlive it there).
+        const idColumn = match.kind === 'keys' && (table.kind === 'stream' || table.kind === 'cdc') ? table.eventId : undefined;
+        const { eventIds, ...lake } = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun, ...keys, ...(idColumn === undefined ? {} : { eventIdColumn: idColumn }) });
         stores.push(lake);
         if (lake.rows > 0) changed.add(table.name);
+        if (eventIds !== undefined) erasedIds.set(table.name, eventIds);
       }
+      await testPause('purge.lake-done');
       for (const table of tables) {
         const predicate = matchSql(project, table, match);
         if (predicate !== undefined) stores.push(await purgeQuarantine(ctx, table.name, predicate, dryRun));
         if (table.kind !== 'stream' && table.kind !== 'cdc') continue;
         stores.push(await purgeLog(ctx, table.name, textMatch(project, table, match), dryRun));
+        const ids = erasedIds.get(table.name) ?? [];
+        if (ids.length > 0) stores.push({ store: `log-ids:${table.name}`, rows: dryRun ? ids.length : await (await ctx.log()).forgetIds(table.name, ids), bytes: 0, filesRewritten: [] });
       }
       for (const table of tables) {
         const parts = match.kind === 'keys' ? project.entities.find((e) => e.name === match.entity)?.joinKeys.length ?? 1 : 1;
@@ -101,7 +114,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
         if (letters.rows > 0 || table === source) stores.push({ store: `dead-letters:${table.name}`, ...letters, filesRewritten: [] });
         if (match.kind === 'keys') stores.push(...(await purgeCheckSamples(ctx, table.name, match.keys.map((k) => entityKeyParts(k, parts)), dryRun)));
       }
-      const names = new Set(tables.map((t) => t.name));
+      await testPause('purge.online');
       stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
       stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun));
       stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
@@ -110,7 +123,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
         rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0),
       };
       return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
-    }), project);
+    })), project);
   const report = await run.catch(async (error: unknown) => {
     await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { reason: request.reason, dryRun, match: matchEvidence(ctx, match), error: auditErrorCode(error) } }, ctx.now());
     throw error;

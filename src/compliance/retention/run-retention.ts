@@ -2,9 +2,11 @@ import { auditErrorCode } from '../audit/audited-action.js';
 import type { Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { withLease } from '../../orchestration/lease.js';
+import { testPause } from '../../orchestration/test-pause.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import type { Principal } from '../principal.js';
 import { newestEventOf } from '../purge/purge-online.js';
+import { scrubRemovedBytes } from '../purge/scrub-removed.js';
 import { purgeRows } from '../purge/purge-rows.js';
 import { purgeServingLog } from '../purge/purge-serving-log.js';
 import type { PurgeReport } from '../purge/purge-types.js';
@@ -47,6 +49,8 @@ export interface RetentionReport {
   readonly dryRun: boolean;
   readonly sources: readonly SourceRetention[];
   readonly views: readonly ViewRetention[];
+  /** LMDB stores whose removed bytes are not cleared yet (another process has them open), with the reason; empty after a dry run. */
+  readonly scrubPending: readonly { readonly store: string; readonly reason: string }[];
 }
 
 /**
@@ -81,6 +85,7 @@ export async function runRetention(ctx: SluiceContext, project: Project, options
       dryRun,
       sources: sources.map((s) => ({ source: s.source, retention: s.retention, cutoff: new Date(s.cutoff).toISOString(), rows: s.purge.rows, bytes: s.purge.bytes + s.bytesDeleted, expiredSnapshots: s.expiredSnapshots.length, filesDeleted: s.filesDeleted.length })),
       views: views.map((v) => ({ view: v.view, retention: v.retention, cutoff: new Date(v.cutoff).toISOString(), entries: v.entries, servedRows: v.servedRows })),
+      scrubPending: report.scrubPending,
     },
   }, ctx.now());
   return report;
@@ -96,12 +101,14 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
       source: source.name, match: { kind: 'before', before: cutoff }, reason: 'retention', principal: options.principal,
       purpose: 'retention-policy', dryRun, datasets: options.datasets ?? 'flag',
     });
+    await testPause('retention.purged');
     const expired = await ctx.metadata.purge.expireSnapshots(source.name, cutoff, dryRun);
     const gone = new Set(expired.map((s) => s.id));
     const kept = new Set((await ctx.metadata.listSnapshots({ source: source.name, limit: Number.MAX_SAFE_INTEGER })).filter((s) => !gone.has(s.id)).flatMap((s) => s.files));
     const orphaned = [...new Set(expired.flatMap((s) => s.files))].filter((f) => !kept.has(f));
     const sizes = new Map((await ctx.lake.listFiles()).map((f) => [f.file, f.bytes]));
     const bytesDeleted = orphaned.reduce((n, f) => n + (sizes.get(f) ?? 0), 0);
+    await testPause('retention.expired');
     if (!dryRun) for (const file of orphaned) await ctx.lake.remove(file);
     sources.push({ source: source.name, retention: source.retention!, cutoff, purge, expiredSnapshots: expired.map((s) => s.id), filesDeleted: orphaned, bytesDeleted });
   }
@@ -118,5 +125,7 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     const served = await purgeServingLog(ctx, { row: (row) => row.servedAt < cutoff && view.name in row.views, torn: () => false }, dryRun);
     views.push({ view: view.name, retention: view.retention!, cutoff, entries, servedRows: served.rows });
   }
-  return { at, dryRun, sources, views };
+  // Expired records must not linger in free pages either (as after an erasure).
+  const scrubPending = dryRun ? [] : (await scrubRemovedBytes(ctx, project)).scrubPending;
+  return { at, dryRun, sources, views, scrubPending };
 }

@@ -73,9 +73,17 @@ export interface EventLog {
   /**
    * Physically removes events from every entry of a source in one transaction (accepted events
    * and rejected ones, by their text): those `drop` selects. An entry keeps its offset, with the
-   * other events in order. Resolves how many events and bytes of text were removed.
+   * other events in order; the ids the entry remembered for the removed events (and the hashes of
+   * removed rejected texts) are forgotten, so no trace of a removed event stays in the dedupe
+   * memory. Resolves how many events and bytes of text were removed.
    */
   removeEvents(source: string, drop: (text: string, rejected: boolean) => boolean): Promise<{ readonly events: number; readonly bytes: number }>;
+  /**
+   * Forgets event ids a source remembers for deduplication (ids of events erased from the lake
+   * after the log was trimmed). `removeEvents` already forgets the ids of the events it removes.
+   * Resolves how many of `ids` were remembered.
+   */
+  forgetIds(source: string, ids: readonly string[]): Promise<number>;
   /**
    * Clears the bytes of removed entries and events from the store's files. Reports `compacted:
    * false` with the reason when it cannot yet (another process has the files open).

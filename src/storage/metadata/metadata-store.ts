@@ -59,6 +59,13 @@ export interface IngestCommit {
    * longer `from` (another ingest moved it), nothing is committed and a `ConflictError` is thrown.
    */
   readonly cursor?: { readonly from: string | null; readonly to: string };
+  /**
+   * The erasure block-list version (`ErasureStore.blockListVersion`) read before the rows were
+   * checked against the block list. When a subject was blocked since, nothing is committed and a
+   * `ConflictError` is thrown: an ingest overlapping an erasure never brings the subject back
+   * after the erasure's purge; run again, its rows are refused as `erased`.
+   */
+  readonly blockListVersion?: number;
 }
 
 /** `committed: false` when the content was already committed: `snapshot` is that earlier snapshot. */

@@ -101,4 +101,22 @@ describe('LMDB event log', () => {
     expect(log.acknowledged('other', 0, 10)).toEqual([]);
     await log.close();
   });
+  test('removed events leave the dedupe memory: their ids (and removed rejected texts) are forgotten, the others still deduplicate; forgetIds reaches ids of trimmed entries', async () => {
+    const log = lmdbEventLog({ path: fresh() });
+    const batch = (ackTime: number, ids: string[], rejected: string[] = []) => ({ ackTime, origin: 'push', events: ids.map((id) => JSON.stringify({ id })), ids, rejected: rejected.map((raw, index) => ({ index, raw, reason: 'bad' })) });
+    await log.append('s', batch(1000, ['e1', 'gone-1', 'e2'], ['{"id":"gone-x"']));
+    const removed = await log.removeEvents('s', (text) => text.includes('gone'));
+    expect(removed.events).toBe(2);
+    // Sent again: the removed ones are new (accepted, or rejected and dead-lettered again), the kept ones duplicates.
+    const again = await log.append('s', batch(2000, ['e1', 'gone-1', 'e2'], ['{"id":"gone-x"']));
+    expect(again.duplicates).toEqual([0, 2]);
+    expect(log.read('s', 1, 10)[0]!.events).toEqual(['{"id":"gone-1"}']);
+    expect(log.read('s', 1, 10)[0]!.rejected).toHaveLength(1);
+    // An entry trimmed away (its events in the lake) still has its ids remembered until forgotten.
+    await log.append('s', batch(3000, ['t1', 't2']));
+    await log.trim('s', log.head('s'), 3000);
+    expect(await log.forgetIds('s', ['t1', 'nope'])).toBe(1);
+    expect((await log.append('s', batch(4000, ['t1', 't2']))).duplicates).toEqual([1]);
+    await log.close();
+  });
 });

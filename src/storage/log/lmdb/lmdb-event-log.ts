@@ -55,6 +55,35 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
   db.get([HEAD, '']);
   const horizon = config.dedupeHorizonMs ?? 7 * 86_400_000;
   const head = (source: string): number => (db.get([HEAD, source]) as number | undefined) ?? 0;
+  /** The expiry records of a source's entries, by entry offset. */
+  const rememberedByOffset = (source: string): Map<number, { key: Key; list: string[] }> => {
+    const records = new Map<number, { key: Key; list: string[] }>();
+    for (const { key, value } of db.getRange({ start: [EXPIRY, source, 0], end: [EXPIRY, source, Number.MAX_SAFE_INTEGER] })) {
+      records.set((key as [string, string, number, number])[3], { key, list: value as string[] });
+    }
+    return records;
+  };
+  /**
+   * Forgets the ids (and refused texts' hashes) an entry remembered for the events removed from
+   * it: its record lists the accepted events' ids first, in the entry's event order, then the
+   * refused hashes. Call inside a write transaction.
+   */
+  const forgetRemembered = (source: string, record: { key: Key; list: string[] }, entry: StoredEntry, dropped: readonly boolean[], droppedRejected: readonly boolean[]): void => {
+    const ids = record.list.filter((e) => !e.startsWith(REFUSED_TAG));
+    if (ids.length !== entry.events.length) return;
+    const gone = new Set(ids.filter((_, i) => dropped[i]));
+    const refusedGone = new Set(entry.rejected.filter((_, i) => droppedRejected[i]).map((r) => `${REFUSED_TAG}${textHash(r.raw)}`));
+    // An id accepted again by a later entry (after it expired) is remembered until that entry's expiry: keep it.
+    const expiry = (record.key as [string, string, number, number])[2];
+    for (const id of gone) if (db.get([ID, source, id]) === expiry) db.remove([ID, source, id]);
+    for (const tagged of refusedGone) {
+      const hash = tagged.slice(REFUSED_TAG.length);
+      if (db.get([REFUSED, source, hash]) === expiry) db.remove([REFUSED, source, hash]);
+    }
+    const left = record.list.filter((e) => !gone.has(e) && !refusedGone.has(e));
+    if (left.length === 0) db.remove(record.key);
+    else void db.put(record.key, left);
+  };
   return {
     async append(source, batch) {
       await gate.pass();
@@ -155,19 +184,46 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       let events = 0;
       let bytes = 0;
       await db.transaction(() => {
+        const remembered = rememberedByOffset(source);
         for (const { key, value } of db.getRange({ start: [ENTRY, source, 0], end: [ENTRY, source, Number.MAX_SAFE_INTEGER] })) {
           const entry = value as StoredEntry;
-          const kept = entry.events.filter((text) => !drop(text, false));
-          const keptRejected = entry.rejected.filter((r) => !drop(r.raw, true));
+          const dropped = entry.events.map((text) => drop(text, false));
+          const droppedRejected = entry.rejected.map((r) => drop(r.raw, true));
+          const kept = entry.events.filter((_, i) => !dropped[i]);
+          const keptRejected = entry.rejected.filter((_, i) => !droppedRejected[i]);
           const removed = entry.events.length - kept.length + entry.rejected.length - keptRejected.length;
           if (removed === 0) continue;
           events += removed;
           bytes += [...entry.events, ...entry.rejected.map((r) => r.raw)].reduce((n, t) => n + Buffer.byteLength(t), 0)
             - [...kept, ...keptRejected.map((r) => r.raw)].reduce((n, t) => n + Buffer.byteLength(t), 0);
           void db.put(key, { ...entry, events: kept, rejected: keptRejected } satisfies StoredEntry);
+          const offset = (key as [string, string, number])[2];
+          const record = remembered.get(offset);
+          if (record !== undefined) forgetRemembered(source, record, entry, dropped, droppedRejected);
         }
       });
       return { events, bytes };
+    },
+    async forgetIds(source, ids) {
+      await gate.pass();
+      if (ids.length === 0) return 0;
+      return db.transaction(() => {
+        const forget = new Set(ids);
+        let forgotten = 0;
+        for (const id of forget) {
+          if (db.get([ID, source, id]) === undefined) continue;
+          db.remove([ID, source, id]);
+          forgotten++;
+        }
+        for (const { key, value } of db.getRange({ start: [EXPIRY, source, 0], end: [EXPIRY, source, Number.MAX_SAFE_INTEGER] })) {
+          const list = value as string[];
+          const left = list.filter((entry) => !forget.has(entry));
+          if (left.length === list.length) continue;
+          if (left.length === 0) db.remove(key);
+          else void db.put(key, left);
+        }
+        return forgotten;
+      });
     },
     async scrubFreed(): Promise<ScrubReport> {
       return gate.swap(async () => {

@@ -88,6 +88,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     const row = sql.latestSnapshot.get(source) as SnapshotRow | undefined;
     return row && toSnapshot(row);
   };
+  const blockListStatement = db.prepare('SELECT coalesce(max(seq), 0) AS v FROM erasure_blocked');
+  const blockListVersion = (): number => (blockListStatement.get() as { v: number }).v;
   const findIngest = (source: string, contentHash: string): Snapshot | undefined => {
     const row = sql.snapshotByHash.get(source, contentHash) as SnapshotRow | undefined;
     return row && toSnapshot(row);
@@ -148,6 +150,9 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
         const mark = (sql.ingestCursor.get(commit.source) as { cursor: string } | undefined)?.cursor ?? null;
         if (commit.cursor !== undefined && mark !== commit.cursor.from) {
           throw new ConflictError('CONFLICT', `source "${commit.source}": another ingest committed rows read after the same high-water mark first; nothing was committed, run the ingest again`);
+        }
+        if (commit.blockListVersion !== undefined && blockListVersion() !== commit.blockListVersion) {
+          throw new ConflictError('CONFLICT', `source "${commit.source}": an erasure request arrived while this batch was ingested (its rows were checked against an older block list); nothing was committed, run the ingest again`);
         }
         const parent = latestSnapshot(commit.source);
         const version = (parent?.version ?? 0) + 1;

@@ -1,0 +1,41 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { sluice } from './support/cli.js';
+import { scan } from './support/byte-scan.js';
+import { sluiceKilledAt, snapshotRows } from './support/killed-cli.js';
+
+// `sluice retention run` killed (SIGKILL) at named steps of its run, then run again.
+const OLD = 'old-ZQX-9001';
+const DAY = 86_400_000;
+let root: string;
+let template: string;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'sluice-retention-killed-'));
+  template = join(root, 'template');
+  expect(sluice(root, 'init', 'template').code).toBe(0);
+  const config = join(template, 'sluice.config.ts');
+  writeFileSync(config, readFileSync(config, 'utf8').replace("allowedLateness: '1h',", "allowedLateness: '1h',\n  retention: '30d',"));
+  expect(sluice(template, 'apply', '--json').code).toBe(0);
+  const at = (daysAgo: number) => new Date(Date.now() - daysAgo * DAY).toISOString();
+  writeFileSync(join(root, 't1.csv'), `txn_id,customer_id,amount,merchant,ts\nx1,${OLD},5,m1,${at(60)}\nx2,c1,6,m1,${at(60)}\nx3,c1,7,m2,${at(2)}\nx4,c2,8,m2,${at(1)}\n`);
+  writeFileSync(join(root, 't2.csv'), `txn_id,customer_id,amount,merchant,ts\nx5,c3,9,m1,${at(1)}\nx6,${OLD},10,m1,${at(50)}\n`);
+  for (const file of ['t1.csv', 't2.csv']) expect(sluice(template, 'ingest', 'transactions', '--file', join(root, file), '--json').code).toBe(0);
+  expect(sluice(template, 'materialize', '--json').code).toBe(0);
+}, 120_000);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+test.each(['purge.lake-swapped', 'purge.online', 'retention.purged', 'retention.expired'])('retention run killed at %s, then run again: expired rows gone from every file, the lake consistent, the audit chain whole', async (step) => {
+  const dir = join(root, step);
+  cpSync(template, dir, { recursive: true });
+  await sluiceKilledAt(dir, step, 'retention', 'run', '--json');
+  const again = sluice(dir, 'retention', 'run', '--json');
+  expect(again.code, again.stderr).toBe(0);
+  expect(sluice(dir, 'gc', '--min-age', '0', '--json').code).toBe(0);
+  expect(await snapshotRows(dir, 'transactions', 'customer_id')).toEqual([['c1', 'c2'], ['c1', 'c2', 'c3']]);
+  expect(await scan(join(dir, '.sluice'), OLD)).toEqual([]);
+  const verify = sluice(dir, 'audit', 'verify');
+  expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+}, 180_000);

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { openPlatform } from '../../src/platform.js';
+import { literalList } from '../../src/storage/engine/sql-engine.js';
+import { TEST_PAUSE_MARKER } from '../../src/orchestration/test-pause.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'sluice.js');
+
+/**
+ * Runs the real `sluice` command in `dir` until it reaches the test-pause `step`
+ * (SLUICE_TEST_PAUSE_AT), then kills it there with SIGKILL (no cleanup runs): where it dies
+ * never depends on timing. Fails the test if the command ends without reaching the step.
+ */
+export async function sluiceKilledAt(dir: string, step: string, ...args: string[]): Promise<void> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', SLUICE_TEST_PAUSE_AT: step }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let stderr = '';
+  const paused = await new Promise<boolean>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes(`${TEST_PAUSE_MARKER} ${step} `)) resolve(true);
+    });
+    void exited.then(() => resolve(false));
+  });
+  expect(paused, `sluice ${args.join(' ')} never reached ${step}: ${stderr}`).toBe(true);
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** `column` of every row of every snapshot of a source, sorted, oldest snapshot first; each snapshot's row count is checked against its files. */
+export async function snapshotRows(dir: string, source: string, column: string): Promise<string[][]> {
+  const platform = openPlatform({ projectDir: dir });
+  try {
+    const engine = await platform.engine();
+    const out: string[][] = [];
+    for (const s of (await platform.metadata.listSnapshots({ source })).sort((a, b) => a.version - b.version)) {
+      const rows = s.files.length === 0 ? [] : await engine.all<{ v: string }>(`SELECT CAST(${column} AS VARCHAR) AS v FROM read_parquet(${literalList(s.files.map((f) => platform.lake.resolve(f)))}) ORDER BY 1`);
+      expect(s.rowCount).toBe(rows.length);
+      out.push(rows.map((r) => r.v));
+    }
+    return out;
+  } finally {
+    await platform.close();
+  }
+}

@@ -4,6 +4,7 @@ import type { DeadLetter, IngestCommit } from '../storage/metadata/metadata-stor
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { withLease } from '../orchestration/lease.js';
 import { testPause } from '../orchestration/test-pause.js';
+import { ConflictError } from '../errors.js';
 import { rejectReasonSql, type KnownAt } from './validate-sql.js';
 import { commitOrRemove, publishLakeFiles, stageLakeFile } from './commit-ingest.js';
 import { dropRaw, RAW_TABLE as RAW, type InputColumns } from './load-raw.js';
@@ -72,48 +73,69 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     await dropRaw(engine);
   }
   // Rows of an erased subject are refused (reason `erased`), their dead letters without the raw row.
-  // The version is read before the check: a subject blocked after it makes the commit fail (CONFLICT), never commit the subject.
-  const blockListVersion = await ctx.metadata.erasure.blockListVersion();
-  await markErasedRows(engine, 'ingest_checked', project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
-  await testPause('ingest.checked');
-  // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
-  // the source hold a lease across both, so two overlapping inputs cannot both add an id.
-  const checkAndCommit = async () => {
-    const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
-    const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
-    const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
-    const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
-      `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,
-    );
-    const [{ accepted }] = (await engine.all<{ accepted: number }>(`SELECT count(*)::INTEGER AS accepted FROM ingest_checked WHERE _reason = ''`)) as [{ accepted: number }];
-    rows.progress?.(2);
-    const now = ctx.now();
-    const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: rows.origin, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
-    const staged = accepted > 0 ? await stageLakeFile(ctx, source, accepted, rows.knownAt) : undefined;
-    let published: string[] | undefined;
-    let verdict: Awaited<ReturnType<typeof gateIngest>>;
-    try {
-      // The source's checks read the staged rows; a blocked batch's file goes to quarantine instead of the lake.
-      verdict = await gateIngest(ctx, project, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, ...(staged ? { staged: staged.staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
-      published = staged ? await publishLakeFiles(ctx, engine, project, source, staged.staged, accepted, `seq${staged.firstSeq}-${rows.contentHash.slice(0, 12)}`) : undefined;
-    } finally {
-      if (staged) await ctx.lake.discard(staged.staged);
-    }
-    const outcome = await commitOrRemove(ctx, published, async () => {
-      await engine.run(`DROP TABLE IF EXISTS ${RAW}; DROP TABLE IF EXISTS ingest_checked`);
-      rows.progress?.(3);
-      const cursor = rows.cursor === undefined ? {} : { cursor: rows.cursor };
-      return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, createdAt: now, blockListVersion, ...cursor }, deadLetters);
-    });
-    return { duplicates, deadLetters, accepted, outcome, verdict };
+  // The version is read before the check: a subject blocked after it makes the commit fail (CONFLICT),
+  // never commit the subject; the rows are then checked again against the new block list and committed.
+  const attempt = async () => {
+    const blockListVersion = await ctx.metadata.erasure.blockListVersion();
+    await markErasedRows(engine, 'ingest_checked', project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
+    await testPause('ingest.checked');
+    // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
+    // the source hold a lease across both, so two overlapping inputs cannot both add an id.
+    const checkAndCommit = async () => {
+      const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
+      const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
+      const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
+      const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
+        `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,
+      );
+      const [{ accepted }] = (await engine.all<{ accepted: number }>(`SELECT count(*)::INTEGER AS accepted FROM ingest_checked WHERE _reason = ''`)) as [{ accepted: number }];
+      rows.progress?.(2);
+      const now = ctx.now();
+      const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: rows.origin, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
+      const staged = accepted > 0 ? await stageLakeFile(ctx, source, accepted, rows.knownAt) : undefined;
+      let published: string[] | undefined;
+      let verdict: Awaited<ReturnType<typeof gateIngest>>;
+      try {
+        // The source's checks read the staged rows; a blocked batch's file goes to quarantine instead of the lake.
+        verdict = await gateIngest(ctx, project, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, ...(staged ? { staged: staged.staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
+        published = staged ? await publishLakeFiles(ctx, engine, project, source, staged.staged, accepted, `seq${staged.firstSeq}-${rows.contentHash.slice(0, 12)}`) : undefined;
+      } finally {
+        if (staged) await ctx.lake.discard(staged.staged);
+      }
+      const outcome = await commitOrRemove(ctx, published, async () => {
+        rows.progress?.(3);
+        const cursor = rows.cursor === undefined ? {} : { cursor: rows.cursor };
+        return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, createdAt: now, blockListVersion, ...cursor }, deadLetters);
+      });
+      return { duplicates, deadLetters, accepted, outcome, verdict };
+    };
+    return source.eventId === undefined
+      ? checkAndCommit()
+      : withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
   };
-  const { duplicates, deadLetters, accepted, outcome, verdict } = source.eventId === undefined
-    ? await checkAndCommit()
-    : await withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
+  const { duplicates, deadLetters, accepted, outcome, verdict } = await withBlockListRetry(attempt).finally(() => engine.run('DROP TABLE IF EXISTS ingest_checked'));
   if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));
   const { snapshot } = outcome;
   const result: IngestResult = outcome.committed
     ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false, ...(verdict ? { checks: verdict.results } : {}) }
     : { source: source.name, accepted: 0, rejected: 0, snapshot: snapshot.id, skipped: true };
   return { result, stats: { accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: snapshot.id, skipped: result.skipped, ...verdictStats(verdict) } };
+}
+
+/** How many times an ingest checks its rows again after erasure requests arrived during its commit. */
+const BLOCK_LIST_ATTEMPTS = 5;
+
+/**
+ * Runs `attempt` again when its commit found the erasure block list changed since its rows were
+ * checked (each attempt marks the newly erased rows first); any other error, or the last
+ * conflict, is thrown.
+ */
+async function withBlockListRetry<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n >= BLOCK_LIST_ATTEMPTS || !(error instanceof ConflictError) || error.details?.['blockListChanged'] !== true) throw error;
+    }
+  }
 }

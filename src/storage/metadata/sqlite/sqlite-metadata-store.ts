@@ -152,7 +152,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
           throw new ConflictError('CONFLICT', `source "${commit.source}": another ingest committed rows read after the same high-water mark first; nothing was committed, run the ingest again`);
         }
         if (commit.blockListVersion !== undefined && blockListVersion() !== commit.blockListVersion) {
-          throw new ConflictError('CONFLICT', `source "${commit.source}": an erasure request arrived while this batch was ingested (its rows were checked against an older block list); nothing was committed, run the ingest again`);
+          throw new ConflictError('CONFLICT', `source "${commit.source}": an erasure request arrived while this batch was ingested (its rows were checked against an older block list); nothing was committed, run the ingest again`, { details: { blockListChanged: true } });
         }
         const parent = latestSnapshot(commit.source);
         const version = (parent?.version ?? 0) + 1;

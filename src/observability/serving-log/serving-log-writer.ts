@@ -85,14 +85,17 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   };
 }
 
-/** Appends the buffers to a file with one `writev` (a short write, which regular files do not give, is finished with a second). */
+/** Appends the buffers to a file with one `writev` (a short write, which regular files do not give, is finished from where it stopped). */
 async function appendAll(path: string, buffers: readonly Buffer[]): Promise<void> {
   const handle = await open(path, 'a');
   try {
-    let total = 0;
-    for (const b of buffers) total += b.length;
-    const { bytesWritten } = await handle.writev(buffers);
-    if (bytesWritten < total) await handle.write(Buffer.concat(buffers).subarray(bytesWritten));
+    const rest = buffers.filter((b) => b.length > 0);
+    while (rest.length > 0) {
+      let { bytesWritten } = await handle.writev(rest);
+      if (bytesWritten === 0) throw new Error(`serving log: nothing written to ${path}`);
+      while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
+      if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+    }
   } finally {
     await handle.close();
   }

@@ -6,6 +6,7 @@
 // medians of the rounds. Options: --requests N (3000) --rounds N (5) --entities N (100)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import { loadProject } from '../dist/config/load-project.js';
 import { servingLogWriter } from '../dist/observability/serving-log/serving-log-writer.js';

@@ -100,17 +100,22 @@ export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys,
     const text = rowJson ?? lineJson(row);
     let at = 1;
     let fits = true;
+    // With one join key holding the entity key itself (a string key), its JSON is the key's.
+    let keyJson: string | undefined;
     for (let k = 0; fits && k < keys.quotedKeys.length; k++) {
       const name = keys.quotedKeys[k]!;
       fits = text.startsWith(name, at);
       if (fits) {
-        at += name.length + valueJson(row[keys.joinKeys[k]!]).length;
+        const value = row[keys.joinKeys[k]!];
+        const json = valueJson(value);
+        if (keys.quotedKeys.length === 1 && value === entityKey) keyJson = json;
+        at += name.length + json.length;
         fits = text.charCodeAt(at) === 44; // ','
         at++;
       }
     }
     if (fits && text.startsWith(shape.quoted[0]!, at)) {
-      head = `${rowHead}${JSON.stringify(entityKey)},"keys":{${text.slice(1, at - 1)}},"values":{`;
+      head = `${rowHead}${keyJson ?? JSON.stringify(entityKey)},"keys":{${text.slice(1, at - 1)}},"values":{`;
       values = text.slice(at);
     }
   }
@@ -126,7 +131,14 @@ export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys,
   out.text(head);
   out.text(values);
   for (let i = 0; i < STATUS_OPEN.length; i++) out.byte(STATUS_OPEN[i]!);
-  for (let i = 0; i < statuses.length; i++) out.byte(STATUS_BYTES.get(statuses[i]!) ?? UNKNOWN_STATUS);
+  // Neighbouring features mostly share a status: look a status up only when it changes.
+  let previous: ValueStatus | undefined;
+  let code = UNKNOWN_STATUS;
+  for (let i = 0; i < statuses.length; i++) {
+    const status = statuses[i]!;
+    if (status !== previous) code = STATUS_BYTES.get((previous = status)) ?? UNKNOWN_STATUS;
+    out.byte(code);
+  }
   for (let i = 0; i < LINE_END.length; i++) out.byte(LINE_END[i]!);
   return took;
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SluiceContext } from '../../context.js';
-import { servingLogDir, type ServedRow } from '../../observability/serving-log/index.js';
+import { servedLogLines, servingLogDir, type ServedRow } from '../../observability/serving-log/index.js';
 import { writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import type { StorePurge } from './purge-types.js';
 
@@ -14,8 +14,9 @@ export interface ServedRowMatch {
 
 /**
  * Removes the served rows `match` selects from every serving log file (`<dataDir>/serving-log/
- * <service>/<hour>.jsonl`): each affected file is written again without them, atomically (tmp,
- * fsync, rename); unaffected files are not touched. A line appended to the same file by a server
+ * <service>/<hour>.jsonl`, lines read as `servedLogLines` reads them, old and lean formats alike):
+ * each affected file is written again without them and without the request lines none of whose
+ * rows remain, atomically (tmp, fsync, rename); unaffected files are not touched. A line appended to the same file by a server
  * while it is rewritten may be lost (the log is a sample; no served answer depends on it).
  */
 export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch, dryRun: boolean): Promise<StorePurge> {
@@ -27,23 +28,25 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
     for (const name of await readdir(join(root, service.name))) {
       if (!name.endsWith('.jsonl')) continue;
       const path = join(root, service.name, name);
-      const lines = (await readFile(path, 'utf8')).split('\n');
+      const lines = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '');
+      const read = servedLogLines();
+      const parsed = lines.map((line) => read(line));
+      // A request line stays while one of its rows does (its rows need its parts); it holds no entity key.
+      const keptRequests = new Set<string>();
+      const removes = parsed.map((line, i) => {
+        if (line.kind === 'request') return false;
+        const remove = line.kind === 'row' ? match.row(line.row) : match.torn(lines[i]!);
+        if (!remove && line.kind === 'row') keptRequests.add(line.row.requestId);
+        return remove;
+      });
       const kept: string[] = [];
       let removed = 0;
       let bytes = 0;
-      for (const line of lines) {
-        if (line === '') continue;
-        let row: ServedRow | undefined;
-        try {
-          row = JSON.parse(line) as ServedRow;
-        } catch {
-          row = undefined;
-        }
-        if (row === undefined ? match.torn(line) : match.row(row)) {
-          removed++;
-          bytes += Buffer.byteLength(line) + 1;
-        } else kept.push(line);
-      }
+      parsed.forEach((line, i) => {
+        if (line.kind === 'request' ? keptRequests.has(line.requestId) : !removes[i]) return void kept.push(lines[i]!);
+        if (line.kind !== 'request') removed++;
+        bytes += Buffer.byteLength(lines[i]!) + 1;
+      });
       if (removed === 0) continue;
       report.rows += removed;
       report.bytes += bytes;

@@ -1,9 +1,9 @@
 import type { SluiceContext } from '../../context.js';
 import type { Project } from '../../definitions/index.js';
 import { NotFoundError } from '../../errors.js';
-import { ident, literal, literalList, readPath } from '../../storage/engine/sql-engine.js';
+import { ident, literal, readPath } from '../../storage/engine/sql-engine.js';
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
-import { servingLogFiles } from '../serving-log/read-serving-log.js';
+import { servedRowsSql, servedStatusSql, servingLogFiles } from '../serving-log/read-serving-log.js';
 import { UNNAMED_SERVICE } from '../serving-log/served-row.js';
 import type { Profile } from './column-profile.js';
 import { profiledColumns, profileRelation } from './profile-sql.js';
@@ -63,7 +63,7 @@ export async function datasetProfile(ctx: SluiceContext, project: Project, datas
 
 /**
  * The profile of the values served for the reference's feature columns, set-based in DuckDB
- * over the serving log's files (`read_ndjson_objects`): each feature's value cast as its
+ * over the serving log's row lines (`servedRowsSql`, old and lean formats): each feature's value cast as its
  * reference column is profiled (a number, or text). A value whose status says nothing answered
  * it (`NOT_MATERIALIZED`, `ERROR`), or a row that lacks the feature, counts as null.
  */
@@ -72,17 +72,16 @@ export async function servedProfile(ctx: SluiceContext, project: Project, files:
   const engine = await ctx.engine();
   const columns = Object.entries(reference.columns).map(([feature, column]) => {
     const value = `json_extract_string(json, ${literal(`$.values."${feature}"`)})`;
-    const status = `json_extract_string(json, ${literal(`$.statuses."${feature}"`)})`;
+    const status = servedStatusSql(feature);
     const typed = column.kind === 'numeric' ? `TRY_CAST(${value} AS DOUBLE)` : value;
     return `CASE WHEN coalesce(${status}, 'ERROR') IN (${[...NOT_SERVED].map(literal).join(', ')}) THEN NULL ELSE ${typed} END AS ${ident(feature)}`;
   });
   const servedAt = `TRY_CAST(json_extract(json, '$.servedAt') AS BIGINT)`;
   const filters = [
-    `json_extract_string(json, '$.entityKey') IS NOT NULL`,
     ...(range.since === undefined ? [] : [`${servedAt} >= ${Math.floor(range.since)}`]),
     ...(range.until === undefined ? [] : [`${servedAt} < ${Math.floor(range.until)}`]),
   ];
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${SERVED_TABLE} AS SELECT ${columns.join(', ')} FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true) WHERE ${filters.join(' AND ')}`);
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${SERVED_TABLE} AS SELECT ${columns.join(', ')} FROM ${servedRowsSql(files)}${filters.length === 0 ? '' : ` WHERE ${filters.join(' AND ')}`}`);
   try {
     return await profileRelation(engine, SERVED_TABLE, Object.entries(reference.columns).map(([name, c]) => ({ name, kind: c.kind, classified: isClassifiedFeatureColumn(project, name) })), { token: categoryToken(() => projectSecret(ctx.dataDir)) });
   } finally {

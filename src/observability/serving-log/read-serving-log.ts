@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { servingLogDir, type ServedRow } from './served-row.js';
+import { literal, literalList } from '../../storage/engine/sql-engine.js';
+import { servingLogDir, STATUS_CODES, STATUS_OF_CODE, type ServedRow } from './served-row.js';
 
 export interface ServingLogQuery {
   /** One service's rows (`_features` for feature-list requests); default every service. */
@@ -26,6 +27,27 @@ export function servingLogGlob(dataDir: string, service?: string): string {
   return join(servingLogDir(dataDir, service ?? '*'), '*.jsonl');
 }
 
+const VALUE_NAMES = '_sluice_value_names';
+
+/**
+ * The row lines of `files` as a DuckDB relation, set-based: `json` (the line, a JSON object with
+ * `entityKey`, `servedAt`, `values`) and the names of its values in order (for
+ * `servedStatusSql`); request lines and torn lines are left out. Old and lean lines alike.
+ *
+ * @example
+ * `SELECT json_extract_string(json, '$.values."txn__count_7d"') FROM ${servedRowsSql(files)}`
+ */
+export function servedRowsSql(files: readonly string[]): string {
+  return `(SELECT json, json_keys(json, '$.values') AS ${VALUE_NAMES} FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true) WHERE json_extract_string(json, '$.entityKey') IS NOT NULL)`;
+}
+
+/** SQL over `servedRowsSql`: the status of `feature` in a row (`PRESENT`, ...), NULL when the row has no value for it. */
+export function servedStatusSql(feature: string): string {
+  const letter = `substr(json_extract_string(json, '$.status'), list_position(${VALUE_NAMES}, ${literal(feature)}), 1)`;
+  const decode = Object.entries(STATUS_CODES).map(([status, code]) => `WHEN ${literal(code)} THEN ${literal(status)}`).join(' ');
+  return `coalesce(json_extract_string(json, ${literal(`$.statuses."${feature}"`)}), CASE ${letter} ${decode} END)`;
+}
+
 /** Served rows read at a time by default: a few hundred MB of parsed rows at most for wide services. */
 export const SERVED_ROWS_PER_BATCH = 100_000;
 
@@ -47,16 +69,76 @@ async function entries(dir: string, directories = false): Promise<string[]> {
   }
 }
 
-/** A line as a served row, or undefined when it is not a whole one (a torn line, or not a served row). */
-function parseServedRow(line: string): ServedRow | undefined {
-  try {
-    const row = JSON.parse(line) as ServedRow;
-    const valid = typeof row === 'object' && row !== null && typeof row.entityKey === 'string' && typeof row.asOf === 'string' && typeof row.servedAt === 'number' &&
-      typeof row.values === 'object' && typeof row.statuses === 'object' && typeof row.views === 'object';
-    return valid && !Number.isNaN(Date.parse(row.asOf)) ? row : undefined;
-  } catch {
-    return undefined;
+/** What a log line is: a served row, a request line (the parts its rows share), or not a whole record. */
+export type ServedLogLine =
+  | { readonly kind: 'row'; readonly row: ServedRow }
+  | { readonly kind: 'request'; readonly requestId: string }
+  | { readonly kind: 'unreadable' };
+
+type Json = Record<string, unknown>;
+type RequestParts = Pick<ServedRow, 'service' | 'asOf' | 'views'>;
+
+const UNREADABLE: ServedLogLine = { kind: 'unreadable' };
+/** Request lines remembered per file: a row follows its request line in the same append, so only recent ones are needed. */
+const REMEMBERED_REQUESTS = 4_096;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isTime = (value: unknown): value is string => typeof value === 'string' && !Number.isNaN(Date.parse(value));
+
+/** A lean row line (`status` letters, its request parts on its request line) as a served row. */
+function leanRow(line: Json, request: RequestParts | undefined): ServedRow | undefined {
+  const { values, status } = line;
+  if (request === undefined || !isObject(values) || !isObject(line.keys) || typeof line.servedAt !== 'number' || typeof status !== 'string') return undefined;
+  const names = Object.keys(values);
+  if (names.length !== status.length) return undefined;
+  const statuses: Record<string, string> = {};
+  for (let i = 0; i < names.length; i++) {
+    const decoded = STATUS_OF_CODE.get(status[i]!);
+    if (decoded === undefined) return undefined;
+    statuses[names[i]!] = decoded;
   }
+  return {
+    requestId: line.requestId as string, service: request.service, entityKey: line.entityKey as string, keys: line.keys,
+    asOf: request.asOf, servedAt: line.servedAt, values, statuses, views: request.views,
+  };
+}
+
+/** A line of the format written before the lean one: a whole `ServedRow`. */
+function wholeRow(line: Json): ServedRow | undefined {
+  const valid = isTime(line.asOf) && typeof line.servedAt === 'number' && isObject(line.values) && isObject(line.statuses) && isObject(line.views);
+  return valid ? (line as unknown as ServedRow) : undefined;
+}
+
+/**
+ * The reader of one log file's lines, in file order: every line format of `served-row.ts` (the
+ * lean request and row lines, and the whole rows written before) read as `ServedRow`s. A row
+ * line whose request line is not before it in the file, a torn line, or anything that is not a
+ * record of the log is `unreadable`. Every reader of the log (the batched reader below, the
+ * purges of erasure and retention) reads lines through it.
+ *
+ * @example
+ * const read = servedLogLines();
+ * for (const line of text.split('\n')) if (line !== '') console.log(read(line).kind);
+ */
+export function servedLogLines(): (line: string) => ServedLogLine {
+  const requests = new Map<string, RequestParts>();
+  return (text) => {
+    let line: unknown;
+    try {
+      line = JSON.parse(text);
+    } catch {
+      return UNREADABLE;
+    }
+    if (!isObject(line)) return UNREADABLE;
+    if (typeof line.entityKey === 'string') {
+      const row = typeof line.status !== 'string' ? wholeRow(line) : typeof line.requestId === 'string' ? leanRow(line, requests.get(line.requestId)) : undefined;
+      return row === undefined ? UNREADABLE : { kind: 'row', row };
+    }
+    if (typeof line.requestId !== 'string' || typeof line.service !== 'string' || !isTime(line.asOf) || typeof line.servedAt !== 'number' || !isObject(line.views)) return UNREADABLE;
+    if (requests.size >= REMEMBERED_REQUESTS) requests.delete(requests.keys().next().value!);
+    requests.set(line.requestId, { service: line.service, asOf: line.asOf, views: line.views as ServedRow['views'] });
+    return { kind: 'request', requestId: line.requestId };
+  };
 }
 
 /**
@@ -118,12 +200,13 @@ export async function* servedRowBatches(dataDir: string, query: ServingLogQuery 
     let rows: ServedRow[] = [];
     let unreadable = 0;
     for (const file of files) {
+      const read = servedLogLines();
       for await (const chunk of lineChunks(file)) {
-        for (const line of chunk) {
-          if (line.trim() === '') continue;
-          const row = parseServedRow(line);
-          if (row === undefined) unreadable++;
-          else if (row.servedAt >= since && row.servedAt < until) rows.push(row);
+        for (const text of chunk) {
+          if (text.trim() === '') continue;
+          const line = read(text);
+          if (line.kind === 'unreadable') unreadable++;
+          else if (line.kind === 'row' && line.row.servedAt >= since && line.row.servedAt < until) rows.push(line.row);
         }
         if (rows.length >= batchRows) {
           yield { service, rows, unreadable };

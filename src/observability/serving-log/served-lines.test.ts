@@ -6,6 +6,7 @@ import { expect, test } from 'vitest';
 import { compileProject, count, defineProject, entity, batchSource, featureService, featureView } from '../../definitions/index.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
+import { readServingLog } from './read-serving-log.js';
 import { servingLogWriter } from './serving-log-writer.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -48,7 +49,10 @@ test('every line is the served row the contract states, whatever the values, nam
       const file = join(dir, 'serving-log', 'svc', readdirSync(join(dir, 'serving-log', 'svc'))[0]!);
       const lines = readFileSync(file, 'utf8').split('\n');
       expect(lines.pop()).toBe('');
-      expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual(rows.map((r) => ({
+      // The lean format: one request line, then a row line per row with no request part repeated.
+      expect(lines).toHaveLength(rows.length + 1);
+      expect(lines.slice(1).map((line) => Object.keys(JSON.parse(line) as object))).toEqual(rows.map(() => ['requestId', 'servedAt', 'entityKey', 'keys', 'values', 'status']));
+      expect(await readServingLog(dir)).toEqual(rows.map((r) => ({
         requestId: 'r"1', service: 'svc', entityKey: r.key, keys: { customer_id: r.key }, asOf: '2024-03-01T00:00:00.000Z', servedAt: Date.parse('2024-03-01T00:00:01Z'),
         values: Object.fromEntries(features.map((f, i) => [f, reference(r.values[i])])),
         statuses: Object.fromEntries(features.map((f, i) => [f, r.uniform ? r.statuses[0] : r.statuses[i]])),
@@ -78,8 +82,8 @@ test('a flush of more lines than one buffer chunk holds writes them all, whole a
     await log.close();
     expect(log.stats).toEqual({ written: 4_000, dropped: 0 });
     const lines = readFileSync(join(dir, 'serving-log', 'svc', '2024-03-01T00.jsonl'), 'utf8').split('\n');
-    expect(lines.length).toBe(4_001);
-    expect(lines.slice(0, -1).map((line) => (JSON.parse(line) as { entityKey: string }).entityKey)).toEqual(Array.from({ length: 4_000 }, (_v, i) => `c${i}`));
+    expect(lines.length).toBe(4_041);
+    expect((await readServingLog(dir)).map((row) => row.entityKey)).toEqual(Array.from({ length: 4_000 }, (_v, i) => `c${i}`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

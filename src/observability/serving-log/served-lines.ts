@@ -1,20 +1,22 @@
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
-import type { ServedRow } from './served-row.js';
+import type { ValueStatus } from '../../processing/evaluate-online.js';
+import type { LineChunks } from './line-chunks.js';
+import { STATUS_CODES, type ServedRow } from './served-row.js';
 
 /**
- * Formats the `ServedRow` lines of one answered request (see `served-row.ts`), fields in the
- * contract's order. Built for the serving path: the request's common parts (service, request id,
- * time, views) are serialized once per request; each row is serialized once, by the native
- * `JSON.stringify` of the answer's row (join keys first, then the features, as the answer builds
- * it), and cut into its `keys` and `values` parts; a row's statuses, usually all one status, come
- * from a cache per feature list. No object is built per row, and nothing of the answer is kept.
+ * Formats the lines of one answered request in the lean format (see `served-row.ts`): one request
+ * line with the parts every row shares (request id, service, `asOf`, `servedAt`, views), then per
+ * sampled row its entity key, join keys, values and one status letter per value. Built for the
+ * serving path: a row's text is the one the HTTP answer was built from (the native
+ * `JSON.stringify` of the row, join keys first), cut after the join keys into `keys` and
+ * `values`, and written with the status letters straight into the file's chunks: no line string
+ * and no object is built per row, and nothing of the answer is kept.
  */
 
-/** The per feature list parts: quoted names, and the `statuses` object of rows whose statuses are all one. */
+/** The per feature list parts: the names and their JSON-quoted forms. */
 interface FeatureShape {
   readonly names: readonly string[];
   readonly quoted: readonly string[];
-  readonly uniform: Map<string, string>;
 }
 
 // `features` of an answer is the serving plan's array, the same for every request of a service.
@@ -22,9 +24,14 @@ const shapes = new WeakMap<readonly string[], FeatureShape>();
 
 function shapeOf(features: readonly string[]): FeatureShape {
   let shape = shapes.get(features);
-  if (!shape) shapes.set(features, (shape = { names: features, quoted: features.map((f) => `${JSON.stringify(f)}:`), uniform: new Map() }));
+  if (!shape) shapes.set(features, (shape = { names: features, quoted: features.map((f) => `${JSON.stringify(f)}:`) }));
   return shape;
 }
+
+const STATUS_BYTES = new Map(Object.entries(STATUS_CODES).map(([status, code]) => [status, code.charCodeAt(0)]));
+const UNKNOWN_STATUS = 0x3f; // '?': a status this build does not know; readers skip the row.
+const STATUS_OPEN = Buffer.from(',"status":"');
+const LINE_END = Buffer.from('"}\n');
 
 /** `JSON.stringify`, with a bigint (an int64 beyond 2^53) as its decimal string; the replacer only when one is there. */
 export function lineJson(value: unknown): string {
@@ -39,51 +46,6 @@ export function lineJson(value: unknown): string {
 /** A value as JSON, `null` where `JSON.stringify` would leave it out. */
 function valueJson(value: unknown): string {
   return value === undefined ? 'null' : lineJson(value);
-}
-
-function statusesJson(shape: FeatureShape, statuses: readonly string[]): string {
-  const first = statuses[0];
-  let uniform = first !== undefined;
-  for (let i = 1; uniform && i < statuses.length; i++) uniform = statuses[i] === first;
-  if (uniform) {
-    const cached = shape.uniform.get(first!);
-    if (cached !== undefined) return cached;
-  }
-  // Status values are the fixed upper-case names of `ValueStatus`, which need no escaping.
-  let text = '{';
-  for (let i = 0; i < shape.quoted.length; i++) text += `${i === 0 ? '' : ','}${shape.quoted[i]}"${statuses[i]}"`;
-  text += '}';
-  if (uniform && shape.uniform.size < 16) shape.uniform.set(first!, text);
-  return text;
-}
-
-/**
- * `"keys":{...}<time>,"values":{...}` of one row. The fast path cuts the row's own JSON (the one
- * the HTTP answer was built from, when given: see `answerJson`) after its
- * join keys, checking that the join keys open it and the first feature follows; any other row
- * (another key order, a feature list of another entity) is written value by value.
- */
-function keysAndValues(row: Readonly<Record<string, unknown>>, rowJson: string | undefined, quotedKeys: readonly string[], joinKeys: readonly string[], shape: FeatureShape, time: string): string {
-  if (shape.quoted.length > 0) {
-    const text = rowJson ?? lineJson(row);
-    let at = 1;
-    let fits = true;
-    for (let k = 0; fits && k < quotedKeys.length; k++) {
-      const name = quotedKeys[k]!;
-      fits = text.startsWith(name, at);
-      if (fits) {
-        at += name.length + valueJson(row[joinKeys[k]!]).length;
-        fits = text.charCodeAt(at) === 44; // ','
-        at++;
-      }
-    }
-    if (fits && text.startsWith(shape.quoted[0]!, at)) return `"keys":{${text.slice(1, at - 1)}}${time},"values":{${text.slice(at)}`;
-  }
-  let keys = '';
-  for (let k = 0; k < quotedKeys.length; k++) keys += `${k === 0 ? '' : ','}${quotedKeys[k]}${valueJson(row[joinKeys[k]!])}`;
-  let values = '';
-  for (let i = 0; i < shape.names.length; i++) values += `${i === 0 ? '' : ','}${shape.quoted[i]}${valueJson(row[shape.names[i]!])}`;
-  return `"keys":{${keys}}${time},"values":{${values}}`;
 }
 
 /** What the lines of one request share. */
@@ -101,31 +63,82 @@ export interface ServedKeys {
 }
 
 /**
- * The request's parts every line shares: `[head, time, tail]`, a line being
- * `head + entityKey + ',' + keysAndValues + ',"statuses":' + statuses + tail`.
+ * The request line (with its newline) and the head every row line of the request starts with.
+ *
+ * @example
+ * const { line, rowHead } = requestLines({ service: 'fraud_v1', requestId: 'r1', servedAt: Date.now() }, response);
  */
-export function requestParts(request: ServedRequest, response: OnlineFeaturesResponse): readonly [string, string, string] {
+export function requestLines(request: ServedRequest, response: OnlineFeaturesResponse): { readonly line: string; readonly rowHead: string } {
   const views: Record<string, ServedRow['views'][string]> = {};
   for (const name in response.views) {
     const v = response.views[name]!;
     views[name] = { definitionHash: v.viewHash ?? '', snapshots: v.snapshots };
   }
-  return [
-    `{"requestId":${JSON.stringify(request.requestId)},"service":${JSON.stringify(request.service)},"entityKey":`,
-    `,"asOf":${JSON.stringify(response.asOf)},"servedAt":${request.servedAt}`,
-    `,"views":${lineJson(views)}}\n`,
-  ];
+  const id = JSON.stringify(request.requestId);
+  return {
+    line: `{"requestId":${id},"service":${JSON.stringify(request.service)},"asOf":${JSON.stringify(response.asOf)},"servedAt":${request.servedAt},"views":${lineJson(views)}}\n`,
+    rowHead: `{"requestId":${id},"servedAt":${request.servedAt},"entityKey":`,
+  };
 }
 
 /**
- * One line (with its newline) of row `r` of the answer, its entity key already computed;
- * `rowJson`, when given, is `JSON.stringify` of that row (no bigint in it).
+ * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
+ * `rowHead + entityKey + ',"keys":{...},"values":{...},"status":"PPN..."}\n'`. `rowJson`, when
+ * given, is `JSON.stringify` of that row (no bigint in it). The fast path cuts that text after
+ * the join keys, checking that they open it and the first feature follows; any other row
+ * (another key order, a feature list of another entity) is written value by value.
  *
  * @example
- * const parts = requestParts(request, response);
- * const text = servedLine(parts, { joinKeys: ['customer_id'], quotedKeys: ['"customer_id":'] }, response, 0, 'c1');
+ * writeRowLine(chunks, rowHead, { joinKeys: ['customer_id'], quotedKeys: ['"customer_id":'] }, response, 0, 'c1');
  */
-export function servedLine(parts: readonly [string, string, string], keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, rowJson?: string): string {
+export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, rowJson?: string): boolean {
   const shape = shapeOf(response.features);
-  return `${parts[0]}${JSON.stringify(entityKey)},${keysAndValues(response.rows[r]!, rowJson, keys.quotedKeys, keys.joinKeys, shape, parts[1])},"statuses":${statusesJson(shape, response.metadata[r]!.status)}${parts[2]}`;
+  const row = response.rows[r]!;
+  let head: string | undefined;
+  let values = '';
+  if (shape.quoted.length > 0) {
+    const text = rowJson ?? lineJson(row);
+    let at = 1;
+    let fits = true;
+    // With one join key holding the entity key itself (a string key), its JSON is the key's.
+    let keyJson: string | undefined;
+    for (let k = 0; fits && k < keys.quotedKeys.length; k++) {
+      const name = keys.quotedKeys[k]!;
+      fits = text.startsWith(name, at);
+      if (fits) {
+        const value = row[keys.joinKeys[k]!];
+        const json = valueJson(value);
+        if (keys.quotedKeys.length === 1 && value === entityKey) keyJson = json;
+        at += name.length + json.length;
+        fits = text.charCodeAt(at) === 44; // ','
+        at++;
+      }
+    }
+    if (fits && text.startsWith(shape.quoted[0]!, at)) {
+      head = `${rowHead}${keyJson ?? JSON.stringify(entityKey)},"keys":{${text.slice(1, at - 1)}},"values":{`;
+      values = text.slice(at);
+    }
+  }
+  if (head === undefined) {
+    let keyText = '';
+    for (let k = 0; k < keys.quotedKeys.length; k++) keyText += `${k === 0 ? '' : ','}${keys.quotedKeys[k]}${valueJson(row[keys.joinKeys[k]!])}`;
+    for (let i = 0; i < shape.names.length; i++) values += `${i === 0 ? '' : ','}${shape.quoted[i]}${valueJson(row[shape.names[i]!])}`;
+    head = `${rowHead}${JSON.stringify(entityKey)},"keys":{${keyText}},"values":{`;
+    values += '}';
+  }
+  const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
+  const took = out.reserve(3 * (head.length + values.length) + STATUS_OPEN.length + statuses.length + LINE_END.length);
+  out.text(head);
+  out.text(values);
+  for (let i = 0; i < STATUS_OPEN.length; i++) out.byte(STATUS_OPEN[i]!);
+  // Neighbouring features mostly share a status: look a status up only when it changes.
+  let previous: ValueStatus | undefined;
+  let code = UNKNOWN_STATUS;
+  for (let i = 0; i < statuses.length; i++) {
+    const status = statuses[i]!;
+    if (status !== previous) code = STATUS_BYTES.get((previous = status)) ?? UNKNOWN_STATUS;
+    out.byte(code);
+  }
+  for (let i = 0; i < LINE_END.length; i++) out.byte(LINE_END[i]!);
+  return took;
 }

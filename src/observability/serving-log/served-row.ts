@@ -1,15 +1,28 @@
 import { join } from 'node:path';
+import type { ValueStatus } from '../../processing/evaluate-online.js';
 
 /**
  * The serving log's record and layout: the contract between the writer (the online serving path,
  * sampled by entity key) and its readers (the skew job, drift of served values against a training
- * dataset). Readers must rely only on what is stated here.
+ * dataset, purges of erasure and retention). Readers must rely only on what is stated here, and
+ * read through `read-serving-log.ts` (`servedLogLines`), which turns every line format below into
+ * `ServedRow`s.
  *
- * Layout: JSON Lines files (one `ServedRow` per line, UTF-8) under
- * `<dataDir>/serving-log/<service>/<yyyy-mm-ddThh>.jsonl`, one file per service and UTC hour of
- * `servedAt`. A request without a service logs under `_features`. Files are append-only; a line
- * is written whole or not at all (a torn last line after a crash is skipped by readers). DuckDB
- * reads them set-based with `read_json(..., format = 'newline_delimited')`.
+ * Layout: JSON Lines files (UTF-8) under `<dataDir>/serving-log/<service>/<yyyy-mm-ddThh>.jsonl`,
+ * one file per service and UTC hour of `servedAt`. A request without a service logs under
+ * `_features`. Files are append-only; a line is written whole or not at all (a torn last line
+ * after a crash is skipped by readers). DuckDB reads them set-based with `read_ndjson_objects`
+ * (a row line is one with an `entityKey`).
+ *
+ * Lines (the lean format, written since 2026-11-29):
+ * - a request line, once per request that had sampled rows, before them in the same append:
+ *   `{"requestId","service","asOf","servedAt","views"}` (no `entityKey`);
+ * - a row line per sampled row: `{"requestId","servedAt","entityKey","keys","values","status"}`:
+ *   `values` is the row's features by name as the HTTP answer wrote them (join keys left out),
+ *   `status` one letter per entry of `values`, in the same order (`STATUS_CODES`): a row's
+ *   request parts (`service`, `asOf`, `views`) come from the request line of its `requestId`.
+ * Lines written before (one self-contained `ServedRow` per line, `statuses` an object by feature)
+ * are read as they were; a file may hold both.
  *
  * Sampling is by entity key: a key is sampled when `hash(entityKey) mod 10_000 < rate * 10_000`,
  * so every request for a sampled key is kept and the sample is the same in every process. The
@@ -50,3 +63,11 @@ export function servingLogDir(dataDir: string, service?: string): string {
 export function servingLogFile(dataDir: string, service: string, servedAt: number): string {
   return join(servingLogDir(dataDir, service), `${new Date(servedAt).toISOString().slice(0, 13)}.jsonl`);
 }
+
+/** A row line's `status` letter for each value status (one letter per feature, in the order of its `values`). */
+export const STATUS_CODES: Readonly<Record<ValueStatus, string>> = {
+  PRESENT: 'P', NOT_FOUND: 'F', OUTSIDE_TTL: 'T', NULL: 'N', STALE: 'S', NOT_MATERIALIZED: 'M', ERROR: 'E',
+};
+
+/** The value status a `status` letter stands for, or undefined for a letter that is not in `STATUS_CODES`. */
+export const STATUS_OF_CODE: ReadonlyMap<string, ValueStatus> = new Map(Object.entries(STATUS_CODES).map(([status, code]) => [code, status as ValueStatus]));

@@ -4,7 +4,8 @@ import { Counter, type Registry } from 'prom-client';
 import { entityKey, int64KeyPart, type Project } from '../../definitions/index.js';
 import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../serving/online-features.js';
 import { isSampledKey, sampleThreshold } from './sample-key.js';
-import { requestParts, servedLine } from './served-lines.js';
+import { ChunkPool, LineChunks } from './line-chunks.js';
+import { requestLines, writeRowLine } from './served-lines.js';
 import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
 
 export interface ServingLogOptions {
@@ -54,19 +55,14 @@ interface ServiceLogPlan {
   path: string;
 }
 
-/** The lines of one log file waiting for the next flush, as UTF-8 bytes (off the JS heap: nothing of the answers is kept). */
+/** The lines of one log file waiting for the next flush. */
 interface PendingFile {
   readonly service: string;
-  readonly chunks: Buffer[];
-  /** Bytes used in each chunk. */
-  readonly used: number[];
+  readonly lines: LineChunks;
   rows: number;
 }
 
 const DEFAULT_MAX_BUFFERED = 10_000;
-/** Chunks are reused from flush to flush (up to 8 MiB of them): fresh memory costs a page fault per 4 KiB written. */
-const CHUNK_BYTES = 256 * 1024;
-const MAX_POOLED_CHUNKS = 32;
 /** Chunks filled before a flush starts without waiting for the timer (so the pool covers the flush). */
 const FLUSH_AT_CHUNKS = 16;
 const HOUR_MS = 3_600_000;
@@ -89,33 +85,17 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   };
 }
 
-/** Appends `text` to a pending file's bytes: into its last chunk, or a new one (from `pool` when it fits one) when it does not fit. */
-function append(file: PendingFile, text: string, pool: Buffer[]): void {
-  const last = file.chunks.length - 1;
-  let chunk = file.chunks[last];
-  let used = last < 0 ? 0 : file.used[last]!;
-  // A UTF-16 code unit takes at most 3 UTF-8 bytes.
-  if (chunk === undefined || chunk.length - used < text.length * 3) {
-    chunk = text.length * 3 <= CHUNK_BYTES ? (pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES)) : Buffer.allocUnsafeSlow(text.length * 3);
-    file.chunks.push(chunk);
-    file.used.push((used = 0));
-  }
-  file.used[file.chunks.length - 1] = used + chunk.write(text, used);
-}
-
-/** The bytes of a pending file, its chunks trimmed to what they hold. */
-function bytesOf(file: PendingFile): Buffer[] {
-  return file.chunks.map((chunk, i) => chunk.subarray(0, file.used[i]));
-}
-
-/** Appends the buffers to a file with one `writev` (a short write, which regular files do not give, is finished with a second). */
+/** Appends the buffers to a file with one `writev` (a short write, which regular files do not give, is finished from where it stopped). */
 async function appendAll(path: string, buffers: readonly Buffer[]): Promise<void> {
   const handle = await open(path, 'a');
   try {
-    let total = 0;
-    for (const b of buffers) total += b.length;
-    const { bytesWritten } = await handle.writev(buffers);
-    if (bytesWritten < total) await handle.write(Buffer.concat(buffers).subarray(bytesWritten));
+    const rest = buffers.filter((b) => b.length > 0);
+    while (rest.length > 0) {
+      let { bytesWritten } = await handle.writev(rest);
+      if (bytesWritten === 0) throw new Error(`serving log: nothing written to ${path}`);
+      while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
+      if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+    }
   } finally {
     await handle.close();
   }
@@ -163,7 +143,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const written = options.registry && counter(options.registry, 'sluice_serving_log_rows_total', 'Served rows appended to the sampled serving log, by service');
   const dropped = options.registry && counter(options.registry, 'sluice_serving_log_dropped_rows_total', 'Sampled served rows dropped because the serving log buffer was full or a write failed, by service');
   const checked = new Set<string>();
-  const pool: Buffer[] = [];
+  const pool = new ChunkPool();
   let pending = new Map<string, PendingFile>();
   let bufferedRows = 0;
   let pendingChunks = 0;
@@ -177,14 +157,14 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const writeFiles = async (files: Map<string, PendingFile>) => {
     for (const [path, file] of files) {
       try {
-        const bytes = bytesOf(file);
+        const bytes = file.lines.bytes();
         if (!checked.has(path)) {
           await mkdir(dirname(path), { recursive: true });
           if (!(await endsClean(path))) bytes.unshift(Buffer.from('\n'));
           checked.add(path);
         }
         await appendAll(path, bytes);
-        for (const chunk of file.chunks) if (chunk.length === CHUNK_BYTES && pool.length < MAX_POOLED_CHUNKS) pool.push(chunk);
+        pool.release(file.lines.chunks);
         stats.written += file.rows;
         written?.inc({ service: file.service }, file.rows);
       } catch (error) {
@@ -231,7 +211,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     record(project, request, response, requestId, servedAt, rowJson) {
       const plan = planOf(project, request, response);
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
-      let parts: readonly [string, string, string] | undefined;
+      let rowHead = '';
       let file: PendingFile | undefined;
       const rows = response.rows;
       for (let r = 0; r < rows.length; r++) {
@@ -245,17 +225,18 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           continue;
         }
         if (file === undefined) {
-          parts = requestParts({ service: plan.service, requestId, servedAt }, response);
+          const lines = requestLines({ service: plan.service, requestId, servedAt }, response);
+          rowHead = lines.rowHead;
           if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
             plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
             plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
           }
           file = pending.get(plan.path);
-          if (!file) pending.set(plan.path, (file = { service: plan.service, chunks: [], used: [], rows: 0 }));
+          if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0 }));
+          if (file.lines.reserve(3 * lines.line.length) && ++pendingChunks === FLUSH_AT_CHUNKS) void flush();
+          file.lines.text(lines.line);
         }
-        const chunks = file.chunks.length;
-        append(file, servedLine(parts!, plan, response, r, key, rowJson?.[r]), pool);
-        if (file.chunks.length > chunks && ++pendingChunks === FLUSH_AT_CHUNKS) void flush();
+        if (writeRowLine(file.lines, rowHead, plan, response, r, key, rowJson?.[r]) && ++pendingChunks === FLUSH_AT_CHUNKS) void flush();
         file.rows++;
         bufferedRows++;
       }

@@ -9,25 +9,65 @@ export interface AnswerJson {
 }
 
 /**
- * The answer's JSON exactly as `stringifyExact` writes it, built from each row's own
- * `JSON.stringify` text, so that the serving log can reuse those texts instead of serializing
- * its rows a second time. With a bigint in a row, the whole answer goes through
- * `stringifyExact` and no row texts are given.
+ * Each row's text within the answer's text (`JSON.stringify` of the answer), as slices of it.
+ * A row holds scalars and lists of scalars only, so its text is a flat object: between two rows
+ * the text is `},{"<first key>":`, which cannot occur inside a string (its quote would be escaped)
+ * nor inside a row. Undefined when the answer is not laid out so (rows whose first keys differ).
+ */
+function rowTexts(text: string, response: OnlineFeaturesResponse): string[] | undefined {
+  const n = response.rows.length;
+  let first: string | undefined;
+  let after: string | undefined;
+  let seen = false;
+  for (const key in response.rows[0]) {
+    first = key;
+    break;
+  }
+  for (const key in response) {
+    if (seen) {
+      after = key;
+      break;
+    }
+    seen = key === 'rows';
+  }
+  if (first === undefined) return undefined;
+  const open = `{${JSON.stringify(first)}:`;
+  // Before the rows come only `asOf` and `features`, whose strings cannot hold an unescaped quote.
+  let at = text.indexOf(`"rows":[${open}`);
+  if (at < 0) return undefined;
+  at += '"rows":['.length;
+  const rows = new Array<string>(n);
+  const between = `},${open}`;
+  for (let r = 0; r < n - 1; r++) {
+    const end = text.indexOf(between, at);
+    if (end < 0) return undefined;
+    rows[r] = text.slice(at, end + 1);
+    at = end + 2;
+  }
+  // The last row ends before `]` and the answer's next key (or the answer's end).
+  const end = after === undefined ? (text.endsWith('}]}') ? text.length - 2 : -1) : text.indexOf(`}],${JSON.stringify(after)}:`, at) + 1;
+  if (end <= at) return undefined;
+  rows[n - 1] = text.slice(at, end);
+  return rows;
+}
+
+/**
+ * The answer's JSON exactly as `stringifyExact` writes it and, so that the serving log can reuse
+ * them instead of serializing its rows a second time, each row's own `JSON.stringify` text, cut
+ * out of it (no second serialization here either). With a bigint in a row, the whole answer goes
+ * through `stringifyExact` and no row texts are given.
  *
  * @example
  * const { text, rows } = answerJson(response); // text === stringifyExact(response)
  */
 export function answerJson(response: OnlineFeaturesResponse): AnswerJson {
-  const rows: string[] = new Array<string>(response.rows.length);
+  let text: string;
   try {
-    for (let r = 0; r < rows.length; r++) rows[r] = JSON.stringify(response.rows[r]);
+    text = JSON.stringify(response);
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     return { text: stringifyExact(response) };
   }
-  // `"rows":[]` is first written as the key: before it come only `asOf` and `features`, whose
-  // strings cannot hold an unescaped quote.
-  const rest = stringifyExact({ ...response, rows: [] });
-  const at = rest.indexOf('"rows":[]') + '"rows":['.length;
-  return { text: `${rest.slice(0, at)}${rows.join(',')}${rest.slice(at)}`, rows };
+  const rows = response.rows.length === 0 ? [] : rowTexts(text, response);
+  return rows === undefined ? { text } : { text, rows };
 }

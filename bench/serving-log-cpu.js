@@ -1,0 +1,71 @@
+// `node bench/serving-log-cpu.js` (after `npm run build`): the CPU the serving log adds to one
+// answered request, in process, without HTTP or load generator: the answer of the 50-feature bench
+// service for 100 entities (numbers, nulls, a string; statuses PRESENT and NULL mixed) serialized
+// as the server does with the log off (`stringifyExact`) and on at rate 1.0 (`answerJson`, then
+// the writer's `record`, its flushes included). CPU time of the process (all threads) per request,
+// medians of the rounds. Options: --requests N (3000) --rounds N (5) --entities N (100)
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Buffer } from 'node:buffer';
+import { join } from 'node:path';
+import { loadProject } from '../dist/config/load-project.js';
+import { servingLogWriter } from '../dist/observability/serving-log/serving-log-writer.js';
+import { answerJson } from '../dist/serving/http/answer-json.js';
+import { stringifyExact } from '../dist/serving/exact-json.js';
+import { BENCH_CONFIG } from './bench-project.js';
+import { benchCommit, benchKeys, benchOptions, median } from './lib/server-comparison.js';
+
+const { requests, rounds, entities } = benchOptions({ requests: 3000, rounds: 5, entities: 100 });
+const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-servinglog-cpu-'));
+try {
+  writeFileSync(join(dir, 'sluice.config.ts'), BENCH_CONFIG);
+  const project = await loadProject(dir);
+  const service = project.featureServices.find((s) => s.name === 'all');
+  const features = project.featureViews.flatMap((v) => v.features.map((f) => `${v.name}__${f.name}`));
+  const keys = benchKeys(entities, 17, 10_000);
+  // Values as the bench store serves them: short windows are empty (count 0, the rest null), longer ones filled.
+  const valueOf = (f, r) => (f.includes('10m') || f.includes('1h') ? (f.includes('count') || f.includes('merchants') ? 0 : null)
+    : f.endsWith('merchant') || f.endsWith('segment') ? `m${r}` : f.endsWith('verified') ? r % 2 === 0 : Math.round((r + 1) * 1234.5678 / (f.length + 1)) / 100);
+  const response = {
+    asOf: new Date().toISOString(), features, stale: 0,
+    rows: keys.map((k, r) => Object.fromEntries([['customer_id', k], ...features.map((f) => [f, valueOf(f, r)])])),
+    metadata: keys.map((_k, r) => ({ status: features.map((f) => (valueOf(f, r) === null ? 'NULL' : 'PRESENT')), ageMs: features.map(() => 60_000) })),
+    views: Object.fromEntries(project.featureViews.map((v) => [v.name, { status: 'FRESH', viewHash: v.hash ?? 'h', previousDefinition: false, materializedAt: null, snapshots: { [v.source]: `${v.source}@1-f62c0ec7` } }])),
+  };
+  const request = { service: service.name, entities: { customer_id: keys } };
+  const log = servingLogWriter({ dataDir: dir, defaultRate: 1, maxBufferedRows: 1e9 });
+  let bytes = 0;
+  const modes = {
+    // Each text is measured as the socket write will encode it (a long JSON.stringify result is a rope, flattened on first read).
+    off: () => { bytes += Buffer.byteLength(stringifyExact(response)); },
+    rate1: (i) => {
+      const answer = answerJson(response);
+      log.record(project, request, response, `r${i}`, Date.now(), answer.rows);
+      bytes += Buffer.byteLength(answer.text);
+    },
+  };
+  const cpuUs = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, run] of Object.entries(modes)) {
+      const start = process.cpuUsage();
+      // Flushed every 10 requests, as the timer would at about 40 answers of 100 entities a second.
+      for (let i = 0; i < requests; i++) {
+        run(i);
+        if (i % 10 === 9) await log.flush();
+      }
+      await log.flush();
+      const used = process.cpuUsage(start);
+      cpuUs[name].push((used.user + used.system) / requests);
+    }
+  }
+  await log.close();
+  const off = median(cpuUs.off);
+  const on = median(cpuUs.rate1);
+  process.stdout.write(`${JSON.stringify({
+    commit: benchCommit(), at: new Date().toISOString(), entities, features: features.length, requests, rounds,
+    serializeUsPerRequest: { off: Number(off.toFixed(1)), rate1: Number(on.toFixed(1)) }, addedUsPerRequest: Number((on - off).toFixed(1)),
+    answerBytes: stringifyExact(response).length, checksum: bytes > 0,
+  }, null, 2)}\n`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

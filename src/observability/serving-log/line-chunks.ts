@@ -1,0 +1,55 @@
+/** Chunks of `CHUNK_BYTES` are reused from flush to flush: fresh memory costs a page fault per 4 KiB written. */
+export const CHUNK_BYTES = 256 * 1024;
+const MAX_POOLED_CHUNKS = 32;
+
+/** Released chunks, shared by the pending files of one writer. */
+export class ChunkPool {
+  private readonly free: Buffer[] = [];
+
+  take(bytes: number): Buffer {
+    return bytes <= CHUNK_BYTES ? (this.free.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES)) : Buffer.allocUnsafeSlow(bytes);
+  }
+
+  release(chunks: readonly Buffer[]): void {
+    for (const chunk of chunks) if (chunk.length === CHUNK_BYTES && this.free.length < MAX_POOLED_CHUNKS) this.free.push(chunk);
+  }
+}
+
+/**
+ * The lines of one log file waiting for the next flush, as UTF-8 bytes written straight into
+ * pooled chunks outside the JS heap: a line is written in pieces (`text`, `byte`) after `reserve`
+ * made room for all of it in one chunk, so no line string is built and nothing of the answer is kept.
+ */
+export class LineChunks {
+  readonly chunks: Buffer[] = [];
+  private readonly used: number[] = [];
+  private chunk: Buffer | undefined;
+  private at = 0;
+
+  constructor(private readonly pool: ChunkPool) {}
+
+  /** Makes room for `bytes` more in the current chunk, taking a new one when they do not fit; true when it took one. */
+  reserve(bytes: number): boolean {
+    if (this.chunk !== undefined && this.chunk.length - this.at >= bytes) return false;
+    if (this.chunk !== undefined) this.used.push(this.at);
+    this.chunk = this.pool.take(bytes);
+    this.chunks.push(this.chunk);
+    this.at = 0;
+    return true;
+  }
+
+  /** Writes `text` as UTF-8 (at most 3 bytes per UTF-16 code unit, reserved before). */
+  text(text: string): void {
+    this.at += this.chunk!.write(text, this.at);
+  }
+
+  /** Writes one byte (an ASCII character, reserved before). */
+  byte(value: number): void {
+    this.chunk![this.at++] = value;
+  }
+
+  /** The bytes written, each chunk trimmed to what it holds. */
+  bytes(): Buffer[] {
+    return this.chunks.map((chunk, i) => chunk.subarray(0, i < this.used.length ? this.used[i] : this.at));
+  }
+}

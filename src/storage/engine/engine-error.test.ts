@@ -40,6 +40,17 @@ describe('engine errors never quote a data value', () => {
       .toBe(`Invalid Input Error: CSV Error on Line: 3\nOriginal Line: ${VALUE_NOT_SHOWN}\nExpected Number of Columns: 2 Found: 4`);
   });
 
+  test.each([
+    ['a cast to a list', `SELECT CAST(x AS INTEGER[]) FROM (VALUES ('[${MARKER}')) t(x)`, /with value \[value not shown\] can't be cast/],
+    ['a cast to a struct', `SELECT CAST(x AS STRUCT(a INTEGER)) FROM (VALUES ('${MARKER}')) t(x)`, /with value \[value not shown\] can't be cast/],
+    ['a cast to JSON', `SELECT CAST(x AS JSON) FROM (VALUES ('${MARKER}')) t(x)`, /Malformed JSON .*Input: \[value not shown\]/],
+    ['a JSON function on a value that is not JSON', `SELECT json_extract(x, '$.a') FROM (VALUES ('${MARKER}')) t(x)`, /Malformed JSON .*Input: \[value not shown\]/],
+  ])('%s: the value is not shown', async (_what, sql, shown) => {
+    const error = await failure(sql);
+    expect(error.message).toMatch(shown);
+    for (const text of [error.message, error.cause?.message, error.cause?.stack, error.stack]) expect(text ?? '').not.toContain(MARKER);
+  });
+
   test('other errors are kept whole: they name SQL and files, not data', async () => {
     const error = await failure('SELECT amout FROM (VALUES (1)) t(amount)');
     expect(error.message).toMatch(/Referenced column "amout" not found/);

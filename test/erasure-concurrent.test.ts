@@ -112,3 +112,19 @@ test('an ingest that checked its rows before an erasure and commits after it doe
   expect((await t.platform.metadata.listDeadLetters({ source: 'txns' })).map((d) => d.reason)).toEqual(['erased']);
   expect((await lakeRows(t)).at(-1)).toEqual(['c1:3', 'c1:6', 'c1:9', 'c2:7', 'c7:2', 'c7:5']);
 });
+
+test('an ingest retried after an erasure arrived reports the duplicate events it dropped on its first attempt', async () => {
+  const events = batchSource({ name: 'events', schema: { event_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', eventId: 'event_id' });
+  const eventStats = featureView({ name: 'event_stats', entity: customer, source: events, features: { n: count() } });
+  const t = await tempPlatform(defineProject({ name: 'e', entities: [customer], sources: [events], featureViews: [eventStats] }), NOW);
+  cleanup.push(t.dispose);
+  writeFileSync(join(t.dir, 'dup.csv'), 'event_id,customer_id,amount,ts\ne1,c1,1,2024-02-01T00:00:00Z\ne1,c1,1,2024-02-01T00:00:00Z\ne2,c42,2,2024-02-02T00:00:00Z\n');
+  let pauses = 0;
+  cleanup.push(onTestPause('ingest.checked', async () => {
+    pauses += 1;
+    if (pauses === 1) await eraseSubject(t.platform, t.project, { entity: 'customer', key: ['c42'], principal: dpo });
+  }));
+  const result = await ingestFile(t.platform, t.project, 'events', join(t.dir, 'dup.csv'));
+  expect(pauses).toBe(2);
+  expect(result).toMatchObject({ accepted: 1, rejected: 1, duplicates: 1 });
+});

@@ -99,7 +99,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       let verdict: Awaited<ReturnType<typeof gateIngest>>;
       try {
         // The source's checks read the staged rows; a blocked batch's file goes to quarantine instead of the lake.
-        verdict = await gateIngest(ctx, project, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, ...(staged ? { staged: staged.staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
+        verdict = await gateIngest(ctx, project, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, blockListVersion, ...(staged ? { staged: staged.staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
         published = staged ? await publishLakeFiles(ctx, engine, project, source, staged.staged, accepted, `seq${staged.firstSeq}-${rows.contentHash.slice(0, 12)}`) : undefined;
       } finally {
         if (staged) await ctx.lake.discard(staged.staged);

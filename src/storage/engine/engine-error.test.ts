@@ -51,6 +51,29 @@ describe('engine errors never quote a data value', () => {
     for (const text of [error.message, error.cause?.message, error.cause?.stack, error.stack]) expect(text ?? '').not.toContain(MARKER);
   });
 
+  test('a value that fails when a streamed result starts', async () => {
+    let error: (Error & { cause?: Error }) | undefined;
+    try {
+      for await (const chunk of engine.streamChunks(`SELECT CAST(CASE WHEN i < 150000 THEN i::VARCHAR ELSE '${MARKER}' END AS INTEGER) AS n FROM range(200000) t(i)`)) void chunk;
+    } catch (caught) {
+      error = caught as Error & { cause?: Error };
+    }
+    expect(error && isSluiceError(error) && error.code).toBe('ADAPTER_FAILED');
+    expect(error!.message).toContain(VALUE_NOT_SHOWN);
+    for (const text of [error!.message, error!.cause?.message, error!.cause?.stack, error!.stack]) expect(text ?? '').not.toContain(MARKER);
+  });
+
+  // Known defect, not fixed: @duckdb/node-api ends a streamed result that fails after its first
+  // chunks with an empty chunk, as if exhausted (duckdb_result_error is not exposed), so
+  // streamChunks returns fewer rows and no error. Marked `fails` until the engine can tell them apart.
+  test.fails('a streamed result that fails after its first chunks raises instead of ending early', async () => {
+    let rows = 0;
+    await expect((async () => {
+      for await (const chunk of engine.streamChunks(`SELECT CAST(CASE WHEN i < 1500000 THEN i::VARCHAR ELSE '${MARKER}' END AS INTEGER) AS n FROM range(2000000) t(i)`)) rows += chunk.rowCount;
+    })()).rejects.toMatchObject({ code: 'ADAPTER_FAILED' });
+    expect(rows).toBeLessThan(2_000_000);
+  });
+
   test('other errors are kept whole: they name SQL and files, not data', async () => {
     const error = await failure('SELECT amout FROM (VALUES (1)) t(amount)');
     expect(error.message).toMatch(/Referenced column "amout" not found/);

@@ -65,7 +65,9 @@ describe('engine errors never quote a data value', () => {
 
   // Known defect, not fixed: @duckdb/node-api ends a streamed result that fails after its first
   // chunks with an empty chunk, as if exhausted (duckdb_result_error is not exposed), so
-  // streamChunks returns fewer rows and no error. Marked `fails` until the engine can tell them apart.
+  // streamChunks returns fewer rows and no error. Every caller today sorts (ORDER BY blocks, so an
+  // input error surfaces when the stream starts); a caller without a sort would be truncated
+  // silently. Marked `fails` until the engine can tell the two ends apart.
   test.fails('a streamed result that fails after its first chunks raises instead of ending early', async () => {
     let rows = 0;
     await expect((async () => {

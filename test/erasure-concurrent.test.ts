@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { batchSource, count, defineProject, entity, featureView } from '../src/definitions/index.js';
+import { batchSource, count, defineProject, entity, featureView, range } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { eraseSubject } from '../src/compliance/erasure/run-erasure.js';
@@ -111,4 +111,40 @@ test('an ingest that checked its rows before an erasure and commits after it doe
   expect(result).toMatchObject({ accepted: 1, rejected: 1 });
   expect((await t.platform.metadata.listDeadLetters({ source: 'txns' })).map((d) => d.reason)).toEqual(['erased']);
   expect((await lakeRows(t)).at(-1)).toEqual(['c1:3', 'c1:6', 'c1:9', 'c2:7', 'c7:2', 'c7:5']);
+});
+
+test('an ingest retried after an erasure arrived reports the duplicate events it dropped on its first attempt', async () => {
+  const events = batchSource({ name: 'events', schema: { event_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', eventId: 'event_id' });
+  const eventStats = featureView({ name: 'event_stats', entity: customer, source: events, features: { n: count() } });
+  const t = await tempPlatform(defineProject({ name: 'e', entities: [customer], sources: [events], featureViews: [eventStats] }), NOW);
+  cleanup.push(t.dispose);
+  writeFileSync(join(t.dir, 'dup.csv'), 'event_id,customer_id,amount,ts\ne1,c1,1,2024-02-01T00:00:00Z\ne1,c1,1,2024-02-01T00:00:00Z\ne2,c42,2,2024-02-02T00:00:00Z\n');
+  let pauses = 0;
+  cleanup.push(onTestPause('ingest.checked', async () => {
+    pauses += 1;
+    if (pauses === 1) await eraseSubject(t.platform, t.project, { entity: 'customer', key: ['c42'], principal: dpo });
+  }));
+  const result = await ingestFile(t.platform, t.project, 'events', join(t.dir, 'dup.csv'));
+  expect(pauses).toBe(2);
+  expect(result).toMatchObject({ accepted: 1, rejected: 1, duplicates: 1 });
+});
+
+test('an ingest whose batch fails an error check while an erasure arrives quarantines it without the subject\'s rows', async () => {
+  const checked = batchSource({ name: 'checked', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', checks: [range('amount', { min: 0, severity: 'error' })] });
+  const checkedStats = featureView({ name: 'checked_stats', entity: customer, source: checked, features: { n: count() } });
+  const t = await tempPlatform(defineProject({ name: 'q', entities: [customer], sources: [checked], featureViews: [checkedStats] }), NOW);
+  cleanup.push(t.dispose);
+  writeFileSync(join(t.dir, 'bad.csv'), 'customer_id,amount,ts\nc42,-1,2024-02-01T00:00:00Z\nc1,-2,2024-02-02T00:00:00Z\n');
+  let erased = false;
+  cleanup.push(onTestPause('ingest.checked', async () => {
+    if (erased) return;
+    erased = true;
+    await eraseSubject(t.platform, t.project, { entity: 'customer', key: ['c42'], principal: dpo });
+  }));
+  await expect(ingestFile(t.platform, t.project, 'checked', join(t.dir, 'bad.csv'))).rejects.toMatchObject({ message: expect.stringContaining('quarantined') });
+  const held = await t.platform.metadata.quality.listQuarantine({ status: 'held', dataset: 'checked' });
+  expect(held).toHaveLength(1);
+  const engine = await t.platform.engine();
+  const rows = await engine.all<{ k: string }>(`SELECT customer_id AS k FROM read_parquet(${literalList([join(t.platform.dataDir, held[0]!.file)])}) ORDER BY 1`);
+  expect(rows.map((r) => r.k)).toEqual(['c1']);
 });

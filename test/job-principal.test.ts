@@ -101,7 +101,12 @@ describe('scheduled jobs run as a declared principal', () => {
     const stored = { ...open, access: env.project.access! };
     const { outcomes } = await fireOnce(async () => stored);
     expect(outcomes[0]).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(outcomes[0]!.status === 'failed' && outcomes[0]!.error.message).toContain('scheduler may not run job "materialize:profile": it has no role');
+    const message = outcomes[0]!.status === 'failed' ? outcomes[0]!.error.message : '';
+    expect(message).toContain('scheduler may not run job "materialize:profile": it has no role');
+    // The fix is an identity on the schedule, then apply: a rule for a role it does not have would change nothing.
+    expect(message).toContain('its schedule declares no "as"');
+    expect(message).toContain('sluice apply');
+    expect(message).not.toContain('role: "ROLE"');
   });
 
   test('without access rules a schedule needs no identity and its run is not refused; its identity still picks the masking', async () => {

@@ -75,6 +75,8 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
   // Rows of an erased subject are refused (reason `erased`), their dead letters without the raw row.
   // The version is read before the check: a subject blocked after it makes the commit fail (CONFLICT),
   // never commit the subject; the rows are then checked again against the new block list and committed.
+  // Duplicates leave ingest_checked on the attempt that finds them, so a retry finds none again: counted across attempts.
+  let duplicates = 0;
   const attempt = async () => {
     const blockListVersion = await ctx.metadata.erasure.blockListVersion();
     await markErasedRows(engine, 'ingest_checked', project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
@@ -83,7 +85,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     // the source hold a lease across both, so two overlapping inputs cannot both add an id.
     const checkAndCommit = async () => {
       const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
-      const duplicates = await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
+      duplicates += await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
       const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
       const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
         `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,
@@ -97,7 +99,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       let verdict: Awaited<ReturnType<typeof gateIngest>>;
       try {
         // The source's checks read the staged rows; a blocked batch's file goes to quarantine instead of the lake.
-        verdict = await gateIngest(ctx, project, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, ...(staged ? { staged: staged.staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
+        verdict = await gateIngest(ctx, project, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, blockListVersion, ...(staged ? { staged: staged.staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
         published = staged ? await publishLakeFiles(ctx, engine, project, source, staged.staged, accepted, `seq${staged.firstSeq}-${rows.contentHash.slice(0, 12)}`) : undefined;
       } finally {
         if (staged) await ctx.lake.discard(staged.staged);
@@ -107,13 +109,13 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
         const cursor = rows.cursor === undefined ? {} : { cursor: rows.cursor };
         return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, createdAt: now, blockListVersion, ...cursor }, deadLetters);
       });
-      return { duplicates, deadLetters, accepted, outcome, verdict };
+      return { deadLetters, accepted, outcome, verdict };
     };
     return source.eventId === undefined
       ? checkAndCommit()
       : withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
   };
-  const { duplicates, deadLetters, accepted, outcome, verdict } = await withBlockListRetry(attempt).finally(() => engine.run('DROP TABLE IF EXISTS ingest_checked'));
+  const { deadLetters, accepted, outcome, verdict } = await withBlockListRetry(attempt).finally(() => engine.run('DROP TABLE IF EXISTS ingest_checked'));
   if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));
   const { snapshot } = outcome;
   const result: IngestResult = outcome.committed

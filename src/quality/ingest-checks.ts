@@ -20,6 +20,12 @@ export interface IngestInput {
   /** The valid rows, staged as the lake would hold them (absent when there are none). */
   readonly staged?: string;
   readonly observedColumns?: Readonly<Record<string, string | null>>;
+  /**
+   * The erasure block-list version the rows were checked against: a batch to quarantine when it
+   * has changed is not held (a subject erased meanwhile would stay in quarantine, and come back on
+   * release); a ConflictError (`details.blockListChanged`) lets the ingest check its rows again.
+   */
+  readonly blockListVersion?: number;
 }
 
 /**
@@ -40,6 +46,9 @@ export async function gateIngest(ctx: SluiceContext, project: Project, source: S
   const verdict = await checkBatch(engine, source, rows, { now: ctx.now(), classified: classifiedColumns(project, source.name), ...(input.observedColumns ? { observedColumns: input.observedColumns } : {}) });
   if (!verdict) return undefined;
   await enforceVerdict(ctx, verdict, async () => {
+    if (input.blockListVersion !== undefined && (await ctx.metadata.erasure.blockListVersion()) !== input.blockListVersion) {
+      throw new ConflictError('CONFLICT', `source "${source.name}": an erasure request arrived while this batch was checked (its rows were checked against an older block list); nothing was quarantined, run the ingest again`, { details: { blockListChanged: true } });
+    }
     if (deadLetters.length > 0) await ctx.metadata.addDeadLetters(deadLetters);
     const staged = input.staged ?? (await emptyBatch(ctx, source));
     return { dataset: source.name, origin: input.origin, staged, rows: accepted, contentHash: input.contentHash };

@@ -22,6 +22,16 @@ export function schedulePrincipal(project: Project, schedule: Pick<Schedule, 'as
   return { ...who, origin: 'local', ...((project.access ?? []).length === 0 ? { open: true } : {}) };
 }
 
+// The scheduler with no identity only runs under access rules in a project applied before schedules had to name one.
+const unnamedSchedule = (principal: Principal): boolean => principal.name === SCHEDULER_PRINCIPAL && principal.roles.length === 0;
+
+/** A role-less scheduler's refusal: the generic "add allow({ role })" hint cannot help it, an identity on the schedule can. */
+function unnamedReason(job: JobDefinition, reason: string): string {
+  const [denied] = reason.split('; to grant it,', 1);
+  return `${denied}: its schedule declares no "as" (the project was applied before schedules under access rules had to name who they run as); `
+    + `add as: { name: "pipeline", roles: ["pipeline"] } to the schedule and allow({ role: "pipeline", run: ["${job.name}"] }) to access in sluice.config.ts, then run sluice apply`;
+}
+
 /** The rights a job needs: `run` on it, and for a dataset the `datasets` right (its reads are checked by the build), for retention the admin action. */
 function jobRights(job: JobDefinition): [AccessAction, string][] {
   const rights: [AccessAction, string][] = [['run', job.name]];
@@ -53,5 +63,5 @@ export async function authorizeJob(ctx: { readonly metadata: { readonly audit: A
     actor: principal.name, action: 'job.authorize', target: `job:${job.name}`, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
     details: { trigger: context.trigger, ...(context.runKey === undefined ? {} : { runKey: context.runKey }), ...(decision.allowed ? {} : { reason: decision.reason }) },
   }, ctx.now());
-  if (!decision.allowed) throw new PolicyError('POLICY_DENIED', `job "${job.name}": ${decision.reason}`);
+  if (!decision.allowed) throw new PolicyError('POLICY_DENIED', `job "${job.name}": ${unnamedSchedule(principal) ? unnamedReason(job, decision.reason) : decision.reason}`);
 }

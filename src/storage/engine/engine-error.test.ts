@@ -40,6 +40,42 @@ describe('engine errors never quote a data value', () => {
       .toBe(`Invalid Input Error: CSV Error on Line: 3\nOriginal Line: ${VALUE_NOT_SHOWN}\nExpected Number of Columns: 2 Found: 4`);
   });
 
+  test.each([
+    ['a cast to a list', `SELECT CAST(x AS INTEGER[]) FROM (VALUES ('[${MARKER}')) t(x)`, /with value \[value not shown\] can't be cast/],
+    ['a cast to a struct', `SELECT CAST(x AS STRUCT(a INTEGER)) FROM (VALUES ('${MARKER}')) t(x)`, /with value \[value not shown\] can't be cast/],
+    ['a cast to JSON', `SELECT CAST(x AS JSON) FROM (VALUES ('${MARKER}')) t(x)`, /Malformed JSON .*Input: \[value not shown\]/],
+    ['a JSON function on a value that is not JSON', `SELECT json_extract(x, '$.a') FROM (VALUES ('${MARKER}')) t(x)`, /Malformed JSON .*Input: \[value not shown\]/],
+  ])('%s: the value is not shown', async (_what, sql, shown) => {
+    const error = await failure(sql);
+    expect(error.message).toMatch(shown);
+    for (const text of [error.message, error.cause?.message, error.cause?.stack, error.stack]) expect(text ?? '').not.toContain(MARKER);
+  });
+
+  test('a value that fails when a streamed result starts', async () => {
+    let error: (Error & { cause?: Error }) | undefined;
+    try {
+      for await (const chunk of engine.streamChunks(`SELECT CAST(CASE WHEN i < 150000 THEN i::VARCHAR ELSE '${MARKER}' END AS INTEGER) AS n FROM range(200000) t(i)`)) void chunk;
+    } catch (caught) {
+      error = caught as Error & { cause?: Error };
+    }
+    expect(error && isSluiceError(error) && error.code).toBe('ADAPTER_FAILED');
+    expect(error!.message).toContain(VALUE_NOT_SHOWN);
+    for (const text of [error!.message, error!.cause?.message, error!.cause?.stack, error!.stack]) expect(text ?? '').not.toContain(MARKER);
+  });
+
+  // Known defect, not fixed: @duckdb/node-api ends a streamed result that fails after its first
+  // chunks with an empty chunk, as if exhausted (duckdb_result_error is not exposed), so
+  // streamChunks returns fewer rows and no error. Every caller today sorts (ORDER BY blocks, so an
+  // input error surfaces when the stream starts); a caller without a sort would be truncated
+  // silently. Marked `fails` until the engine can tell the two ends apart.
+  test.fails('a streamed result that fails after its first chunks raises instead of ending early', async () => {
+    let rows = 0;
+    await expect((async () => {
+      for await (const chunk of engine.streamChunks(`SELECT CAST(CASE WHEN i < 1500000 THEN i::VARCHAR ELSE '${MARKER}' END AS INTEGER) AS n FROM range(2000000) t(i)`)) rows += chunk.rowCount;
+    })()).rejects.toMatchObject({ code: 'ADAPTER_FAILED' });
+    expect(rows).toBeLessThan(2_000_000);
+  });
+
   test('other errors are kept whole: they name SQL and files, not data', async () => {
     const error = await failure('SELECT amout FROM (VALUES (1)) t(amount)');
     expect(error.message).toMatch(/Referenced column "amout" not found/);

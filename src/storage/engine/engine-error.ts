@@ -4,10 +4,11 @@ import { AdapterError } from '../../errors.js';
 export const VALUE_NOT_SHOWN = '[value not shown]';
 
 // DuckDB's conversion errors quote the value that failed ("Could not convert string 'alice@x.com'
-// to INT32"), a parse error repeats it on the lines after the first, a CSV error quotes the line.
-const QUOTES_DATA = /^(Conversion Error:|Invalid Input Error: Could not parse string)/;
-// The quoted data: after "string", "format:" (a field format) or "Input:" (JSON); a quoted specifier or type is SQL, and stays.
-const QUOTED = /(\b(?:string|format:|Input:) )('(?:[^']|'')*'|"(?:[^"\\]|\\.)*")/g;
+// to INT32", "Type VARCHAR with value '[a@x' can't be cast", "Malformed JSON ... Input: "a@x""), a
+// parse error repeats it on the lines after the first, a CSV error quotes the line.
+const QUOTES_DATA = /^(Conversion Error:|Invalid Input Error: (?:Could not parse string|Malformed JSON))/;
+// The quoted data: after "string", "value", "format:" (a field format) or "Input:" (JSON); a quoted specifier or type is SQL, and stays.
+const QUOTED = /(\b(?:string|value|format:|Input:) )('(?:[^']|'')*'|"(?:[^"\\]|\\.)*")/g;
 const ORIGINAL_LINE = /^Original Line: .*$/gm;
 
 /**

@@ -43,8 +43,8 @@ function rewrittenName(file: string): string {
  * cleared. A crash before the swap leaves the new files unreferenced (`sluice gc` removes them);
  * a crash after it leaves the old ones, which still hold the removed rows, as pending deletions
  * that the next purge of the source (or `sluice gc`) finishes first (`finishPendingDeletions`).
- * Either way every snapshot lists whole files. Files of other snapshots are not read twice, nor rewritten when unaffected;
- * with `options.keys`, files of other entity-key buckets are not read at all.
+ * Either way every snapshot lists whole files. Files of other snapshots are not read twice, nor
+ * rewritten when unaffected; with `options.keys`, files of other entity-key buckets are not read at all.
  */
 export async function purgeLake(ctx: SluiceContext, source: Source, predicate: string, options: LakePurgeOptions): Promise<LakePurge> {
   const store = `lake:${source.name}`;

@@ -161,20 +161,30 @@ test('a crash after publishing the rewritten files but before the swap leaves th
   expect(await rowsOf(platform, 'txns')).toEqual(before);
   const failed = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run');
   expect(failed.map((r) => r.outcome)).toEqual(['failed']);
-  const [lake] = await collectGarbage(platform, { minAgeMs: 0 });
+  const lake = (await collectGarbage(platform, { minAgeMs: 0 })).find((r) => r.kind === 'lake-unreferenced');
   expect(lake!.files.length).toBe(2);
   expect(await rowsOf(platform, 'txns')).toEqual(before);
 });
 
-test('a crash after the swap but before the old files are deleted leaves the new files referenced; gc removes the old ones', async () => {
+test('a crash after the swap but before the old files are deleted leaves them as pending deletions; the next purge deletes them first and reports them', async () => {
   const { platform, project } = await setup();
   const oldFiles = new Set((await platform.metadata.listSnapshots({ source: 'txns' })).flatMap((s) => s.files));
   const crashed: SluiceContext = { ...platform, lake: { ...platform.lake, remove: () => Promise.reject(new Error('killed after the swap')) } };
-  await expect(purgeRows(crashed, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin })).rejects.toThrow('killed after the swap');
+  await expect(purgeRows(crashed, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, owner: 'erase-9' })).rejects.toThrow('killed after the swap');
   expect([...(await rowsOf(platform, 'txns')).values()].flat().some((r) => r.startsWith('c42'))).toBe(false);
-  const [lake] = await collectGarbage(platform, { minAgeMs: 0 });
-  expect(lake!.files.length).toBe(2);
-  expect(lake!.files.every((f) => oldFiles.has(f))).toBe(true);
+  const pending = await platform.metadata.purge.pendingDeletions();
+  expect(pending.map((p) => [p.source, p.reason, p.owner])).toEqual([['txns', 'erasure', 'erase-9'], ['txns', 'erasure', 'erase-9']]);
+  expect(pending.every((p) => oldFiles.has(p.file) && existsSync(platform.lake.resolve(p.file)))).toBe(true);
+  // A dry run lists nothing and deletes nothing; a purge of another key deletes the leftovers first.
+  expect((await purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c7'] }, reason: 'erasure', principal: admin, dryRun: true })).leftoverFiles).toEqual([]);
+  const next = await purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['nobody'] }, reason: 'erasure', principal: admin });
+  expect([...next.leftoverFiles].sort()).toEqual(pending.map((p) => p.file).sort());
+  expect(pending.some((p) => existsSync(platform.lake.resolve(p.file)))).toBe(false);
+  expect(await platform.metadata.purge.pendingDeletions()).toEqual([]);
+  const audits = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run' && r.outcome === 'succeeded');
+  expect(audits.at(-1)?.details?.leftoverFiles).toBe(2);
+  // Nothing unreferenced is left for gc.
+  expect((await collectGarbage(platform, { minAgeMs: 0 })).flatMap((r) => r.files)).toEqual([]);
 });
 
 test('erasure also reaches held quarantined batches, the durable log and the serving log; other rows stay', async () => {

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { SluiceContext } from '../context.js';
 import { temporaryPid } from '../storage/lake/atomic-file.js';
 import type { LakeFile } from '../storage/lake/lake.js';
+import { finishPendingDeletions } from '../compliance/purge/pending-deletions.js';
 import { processAlive } from './lease.js';
 import { reapDeadRuns } from './track-run.js';
 
@@ -92,8 +93,22 @@ const onlineGenerations: GarbageCollector = {
   },
 };
 
+/**
+ * Lake files a crashed purge or snapshot expiry had swapped out of every snapshot but not deleted
+ * (its recorded pending deletions): they hold removed rows, so they go whatever their age.
+ */
+const pendingDeletions: GarbageCollector = {
+  kind: 'purge-leftovers',
+  async collect(ctx, options) {
+    const sizes = new Map((await ctx.lake.listFiles()).map((f) => [f.file, f.bytes]));
+    const files = (await finishPendingDeletions(ctx, {}, options.dryRun)).map((p) => p.file);
+    return { kind: 'purge-leftovers', files, bytes: files.reduce((n, f) => n + (sizes.get(f) ?? 0), 0) };
+  },
+};
+
 /** Every kind of garbage `sluice gc` collects. */
 export const GARBAGE_COLLECTORS: readonly GarbageCollector[] = [
+  pendingDeletions,
   lakeCollector('lake-unreferenced', false),
   lakeCollector('lake-staging', true),
   datasetTemporaries,
@@ -101,7 +116,8 @@ export const GARBAGE_COLLECTORS: readonly GarbageCollector[] = [
 ];
 
 /**
- * Removes what is provably unreferenced: lake files no snapshot lists (a published file whose
+ * Removes what is provably unreferenced: lake files a crashed purge left as pending deletions
+ * (`purge-leftovers`, whatever their age), lake files no snapshot lists (a published file whose
  * commit failed), staged files of crashed ingests (never while an ingest of that source is
  * live, never younger than `minAgeMs`), and dataset temporaries of dead processes.
  *

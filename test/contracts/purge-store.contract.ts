@@ -71,4 +71,49 @@ export function runPurgeStoreContract(name: string, harness: () => Promise<Store
       expect(await store.purge.expireSnapshots('s', 100)).toEqual([]);
       expect(await store.purge.expireSnapshots('none', 100)).toEqual([]);
     }));
+
+  test(`${name}: a rewrite records the files it swapped out of every snapshot as pending deletions, in its transaction, until cleared`, () =>
+    run(async (_h, store) => {
+      await store.commitIngest({ source: 's', addedFiles: ['a', 'b', 'c'], addedRows: 6, contentHash: 'h1' }, []);
+      await store.commitIngest({ source: 'other', addedFiles: ['c'], addedRows: 2, contentHash: 'h2' }, []);
+      expect(await store.purge.pendingDeletions()).toEqual([]);
+      await store.purge.rewriteSnapshotFiles({ source: 's', replaced: { a: 'a2', b: null, c: 'c2' }, removedRows: { a: 1, b: 2, c: 1 }, reason: 'erasure', at: 7, owner: 'erase-1' });
+      // `c` is still listed by another source's snapshot: it must stay.
+      expect(await store.purge.pendingDeletions()).toEqual([
+        { file: 'a', source: 's', reason: 'erasure', owner: 'erase-1', at: 7 },
+        { file: 'b', source: 's', reason: 'erasure', owner: 'erase-1', at: 7 },
+      ]);
+      expect((await store.purge.pendingDeletions({ owner: 'erase-2' })).length).toBe(0);
+      expect((await store.purge.pendingDeletions({ sources: ['other'] })).length).toBe(0);
+      expect((await store.purge.pendingDeletions({ sources: ['s'], owner: 'erase-1' })).map((p) => p.file)).toEqual(['a', 'b']);
+      await expect(store.purge.rewriteSnapshotFiles({ source: 's', replaced: { a: 'a3' }, removedRows: {}, reason: 'erasure', at: 8 })).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect((await store.purge.pendingDeletions()).length).toBe(2);
+      await store.purge.clearPendingDeletions(['a', 'missing']);
+      expect((await store.purge.pendingDeletions()).map((p) => p.file)).toEqual(['b']);
+      await store.purge.clearPendingDeletions(['b']);
+      expect(await store.purge.pendingDeletions()).toEqual([]);
+    }));
+
+  test(`${name}: expiring snapshots records the files no remaining snapshot lists as pending deletions; a dry run records none`, () =>
+    run(async (_h, store) => {
+      await store.commitTransform({ source: 't', files: ['old'], rows: 1, contentHash: 'h1', lineage: { transformHash: 'x', mode: 'full', inputs: {} }, createdAt: 10 });
+      await store.commitTransform({ source: 't', files: ['new'], rows: 1, contentHash: 'h2', lineage: { transformHash: 'x', mode: 'full', inputs: {} }, createdAt: 20 });
+      await store.purge.expireSnapshots('t', 100, true);
+      expect(await store.purge.pendingDeletions()).toEqual([]);
+      await store.purge.expireSnapshots('t', 100);
+      expect((await store.purge.pendingDeletions()).map((p) => [p.file, p.source, p.reason, p.owner])).toEqual([['old', 't', 'retention', null]]);
+    }));
+
+  test(`${name}: an erasure request is not completed while pending deletions it owns remain`, () =>
+    run(async (_h, store) => {
+      const { request } = await store.erasure.request({ entity: 'customer', subject: 'hash1', requestedBy: 'cli:ops', receivedAt: 1, deadlineAt: 2 });
+      await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 1, contentHash: 'h1' }, []);
+      await store.purge.rewriteSnapshotFiles({ source: 's', replaced: { a: null }, removedRows: { a: 1 }, reason: 'erasure', at: 3, owner: request.id });
+      await expect(store.erasure.finish(request.id, { status: 'completed', at: 4, certificate: {} })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('run `sluice erase` again') });
+      expect((await store.erasure.get(request.id))?.status).toBe('pending');
+      await store.erasure.finish(request.id, { status: 'failed', at: 4, error: 'x' });
+      await store.purge.clearPendingDeletions(['a']);
+      await store.erasure.finish(request.id, { status: 'completed', at: 5, certificate: {} });
+      expect((await store.erasure.get(request.id))?.status).toBe('completed');
+    }));
 }

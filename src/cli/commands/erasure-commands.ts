@@ -15,6 +15,7 @@ function certificateText(c: ErasureCertificate): string {
     `erased subject ${c.subject.slice(0, 16)}... of entity "${c.entity}" (request ${c.request}): ${c.rows} rows, ${c.bytes} bytes removed in ${c.durationMs} ms`,
     stores.length === 0 ? 'no store held the subject' : table(['store', 'rows', 'bytes', 'files rewritten', 'snapshots rewritten', 'note'], stores.map((s) => [s.store, s.rows, s.bytes, s.filesRewritten, s.snapshotsRewritten, s.tainted ? 'TAINTED (kept by policy)' : ''])),
     `received ${c.receivedAt}, completed ${c.completedAt}, deadline ${c.deadline}${c.withinDeadline ? '' : ' (LATE)'}; later ingestion of the key is rejected as "erased"`,
+    ...(c.leftoverFiles > 0 ? [`an earlier run had crashed after swapping out ${c.leftoverFiles} lake file(s) still holding removed rows; they were deleted now`] : []),
     ...c.scrubPending.map((p) => `warning: ${p.store} store: ${p.reason}`),
     ...(c.metadataExpunged ? [] : ['warning: another process kept the metadata log from being reset; run "sluice erase --status" when it is idle to finish clearing freed bytes']),
   ].join('\n');

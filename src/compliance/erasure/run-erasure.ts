@@ -3,7 +3,7 @@ import { withLease } from '../../orchestration/lease.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import type { SluiceContext } from '../../context.js';
 import { entityKey, isStreamed, type Project } from '../../definitions/index.js';
-import { derivedTables, purgeRows, scrubRemovedBytes, type PurgeReport } from '../purge/index.js';
+import { derivedTables, finishPendingDeletions, purgeRows, scrubRemovedBytes, type PurgeReport } from '../purge/index.js';
 import type { Principal } from '../principal.js';
 import type { ErasureRequest } from '../../storage/metadata/erasure-store.js';
 import { subjectKeys } from './erased-rows.js';
@@ -53,6 +53,12 @@ export interface ErasureCertificate {
    * server, has them open), each with the reason and when it will be; empty when every store was compacted.
    */
   readonly scrubPending: readonly { readonly store: string; readonly reason: string }[];
+  /**
+   * Lake files an earlier, crashed run (of this or another purge of the same sources) had swapped
+   * out of every snapshot but not deleted: they still held removed rows, and this run deleted them
+   * before completing. 0 when no run had crashed between its swap and its deletion.
+   */
+  readonly leftoverFiles: number;
 }
 
 export interface EraseOptions {
@@ -106,7 +112,8 @@ async function eraseFromLog(ctx: SluiceContext, project: Project, subject: Erasu
  * Removes an erased subject from every store (`purgeRows` per source that carries the entity's
  * key, which covers transforms derived from it; the durable log of streamed sources), clears the
  * removed bytes from the stores' free pages (LMDB online store and log, SQLite metadata),
- * completes the request with its certificate and appends it to the audit trail
+ * finishes the lake deletions a crashed run left (the certificate's `leftoverFiles`; the store
+ * refuses to complete a request with deletions pending), completes the request with its certificate and appends it to the audit trail
  * (`erase.completed`). A failure leaves the request `failed` (still blocked) and audited; running
  * it again finishes it. Returns the certificate.
  */
@@ -127,11 +134,15 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
   const evidence = { actor: principal.name, target: `entity:${subject.entity.name}`, origin: principal.origin, purpose: ERASURE_AUDIT_PURPOSE };
   try {
     const stores: ErasedStore[] = [];
+    let leftoverFiles = 0;
     for (const source of sources) {
-      const report = await purgeRows(ctx, project, { source, match: { kind: 'keys', entity: subject.entity.name, keys: [subject.key] }, reason: 'erasure', principal, purpose: ERASURE_AUDIT_PURPOSE, datasets });
+      const report = await purgeRows(ctx, project, { source, match: { kind: 'keys', entity: subject.entity.name, keys: [subject.key] }, reason: 'erasure', principal, purpose: ERASURE_AUDIT_PURPOSE, datasets, owner: request.id });
       stores.push(...report.stores.map(toStore));
+      leftoverFiles += report.leftoverFiles.length;
       await testPause('erase.purged');
     }
+    // Anything of this request still pending (a source no longer searched, say) goes before it may complete.
+    leftoverFiles += (await finishPendingDeletions(ctx, { owner: request.id })).length;
     stores.push(...(await eraseFromLog(ctx, project, subject)));
     await testPause('erase.log-removed');
     // Removed records must not linger in free pages: LMDB stores are scrubbed, SQLite's log reset.
@@ -143,7 +154,7 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
       receivedAt: new Date(request.receivedAt).toISOString(), deadline: new Date(request.deadlineAt).toISOString(),
       startedAt: new Date(started).toISOString(), completedAt: new Date(completedAt).toISOString(), durationMs: completedAt - started,
       withinDeadline: completedAt <= request.deadlineAt, sources, stores,
-      rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), metadataExpunged: complete, datasets, scrubPending,
+      rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), metadataExpunged: complete, datasets, scrubPending, leftoverFiles,
     };
     await ctx.metadata.erasure.finish(request.id, { status: 'completed', at: completedAt, certificate: { ...certificate } });
     await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'succeeded', details: { ...certificate } }, completedAt);

@@ -3,3 +3,4 @@ export { matchSql, entityColumnsIn, entityKeyParts } from './match-sql.js';
 export { newestEventOf } from './purge-online.js';
 export type { PurgeMatch, PurgeRequest, PurgeReport, StorePurge } from './purge-types.js';
 export { scrubRemovedBytes, type RemovedBytesScrub } from './scrub-removed.js';
+export { finishPendingDeletions } from './pending-deletions.js';

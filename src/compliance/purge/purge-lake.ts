@@ -19,6 +19,8 @@ export interface LakePurgeOptions {
   readonly keys?: { readonly columns: readonly string[]; readonly keys: readonly string[] };
   /** The source's event id column: the removed rows' ids (as text, as the log remembers them) are returned in `eventIds`. */
   readonly eventIdColumn?: string;
+  /** The work the purge is part of (an erasure request id): its pending deletions are recorded under it. */
+  readonly owner?: string;
 }
 
 /** A lake purge's report, with the ids of the removed rows when asked for. */
@@ -36,11 +38,13 @@ function rewrittenName(file: string): string {
  * (old snapshots too), physically. One DuckDB scan over all the files finds the affected ones
  * (by the file column); each is rewritten without the rows and published under a new name (a
  * file left with no row is dropped, not rewritten); then ONE metadata transaction swaps the
- * files in every snapshot that lists them (`PurgeStore.rewriteSnapshotFiles`), and only then
- * are the old files deleted. A crash before the swap leaves the new files unreferenced, a crash
- * after it the old ones: either way every snapshot lists whole files, and `sluice gc` removes
- * the leftovers. Files of other snapshots are not read twice, nor rewritten when unaffected;
- * with `options.keys`, files of other entity-key buckets are not read at all.
+ * files in every snapshot that lists them (`PurgeStore.rewriteSnapshotFiles`) and records the
+ * old files as pending deletions, and only then are the old files deleted and their entries
+ * cleared. A crash before the swap leaves the new files unreferenced (`sluice gc` removes them);
+ * a crash after it leaves the old ones, which still hold the removed rows, as pending deletions
+ * that the next purge of the source (or `sluice gc`) finishes first (`finishPendingDeletions`).
+ * Either way every snapshot lists whole files. Files of other snapshots are not read twice, nor
+ * rewritten when unaffected; with `options.keys`, files of other entity-key buckets are not read at all.
  */
 export async function purgeLake(ctx: SluiceContext, source: Source, predicate: string, options: LakePurgeOptions): Promise<LakePurge> {
   const store = `lake:${source.name}`;
@@ -98,12 +102,14 @@ export async function purgeLake(ctx: SluiceContext, source: Source, predicate: s
       }
     }
     await testPause('purge.lake-published');
-    const records = await ctx.metadata.purge.rewriteSnapshotFiles({ source: source.name, replaced, removedRows, reason: options.reason, at: options.at });
+    const records = await ctx.metadata.purge.rewriteSnapshotFiles({ source: source.name, replaced, removedRows, reason: options.reason, at: options.at, ...(options.owner === undefined ? {} : { owner: options.owner }) });
     swapped = true;
     await testPause('purge.lake-swapped');
-    // Only now may the old files go: a file another source's snapshot still lists (never written so) stays.
-    const referenced = await ctx.metadata.referencedFiles();
-    for (const old of Object.keys(replaced)) if (!referenced.has(old)) await ctx.lake.remove(old);
+    // Only now may the old files go: the swap recorded those no snapshot lists as pending deletions.
+    const pending = new Set(Object.keys(replaced));
+    const recorded = (await ctx.metadata.purge.pendingDeletions({ sources: [source.name] })).filter((p) => pending.has(p.file)).map((p) => p.file);
+    for (const old of recorded) await ctx.lake.remove(old);
+    await ctx.metadata.purge.clearPendingDeletions(recorded);
     return { store, rows, bytes, filesRewritten, snapshots: records.map((r) => r.snapshotId), ...eventIds };
   } catch (error) {
     if (!swapped) for (const file of published) await ctx.lake.remove(file);

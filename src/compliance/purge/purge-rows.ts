@@ -14,6 +14,7 @@ import { purgeDatasets } from './purge-datasets.js';
 import { purgeCheckSamples, purgeQuarantine } from './purge-quarantine.js';
 import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
 import { purgeLog, textMatch } from './event-match.js';
+import { finishPendingDeletions } from './pending-deletions.js';
 import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
 
 /** A source and every transform table derived from it (directly or through other transforms), source first. */
@@ -60,6 +61,8 @@ function matchEvidence(ctx: SluiceContext, match: PurgeMatch): Record<string, un
  *   events not yet trimmed), and the serving log (rows served for the entity's keys, or served
  *   before the cutoff from a view of the purged tables),
  * - training datasets built from those tables (`purgeDatasets`: rewritten without the rows, or flagged, by `request.datasets`).
+ * Before its lake step it finishes the deletions a crashed purge of these tables left
+ * (`finishPendingDeletions`: swapped-out files still holding removed rows), listed in `leftoverFiles`.
  * Purges of one source are serialized (lease `purge:<source>`); the run is tracked as job
  * `purge`. One audit record (action `purge.run`) carries the per-store report; keys appear in
  * it only as keyed hashes. A dry run counts and changes nothing (it still leaves its audit record).
@@ -84,6 +87,8 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
   const viewLeases = dryRun ? [] : project.featureViews.filter((v) => names.has(v.source)).map((v) => ({ name: `materialize:${v.name}`, purpose: `materialize (or a purge) of view "${v.name}"` }));
   const run = trackRun(ctx, 'purge', { source: source.name, tables: tables.map((t) => t.name), reason: request.reason, match: match.kind, dryRun }, () =>
     withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000 }, async () => {
+      // A crashed earlier purge of these tables may have left swapped-out files (holding removed rows) undeleted.
+      const leftovers = dryRun ? [] : await finishPendingDeletions(ctx, { sources: tables.map((t) => t.name) });
       const stores: StorePurge[] = [];
       const changed = new Set<string>();
       const erasedIds = new Map<string, readonly string[]>();
@@ -94,7 +99,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
         const keys = columns === undefined || match.kind !== 'keys' ? {} : { keys: { columns, keys: match.keys } };
         // An erased subject's event ids go from the log's dedupe memory too (a trimmed entry's ids outlive it there).
         const idColumn = match.kind === 'keys' && (table.kind === 'stream' || table.kind === 'cdc') ? table.eventId : undefined;
-        const { eventIds, ...lake } = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun, ...keys, ...(idColumn === undefined ? {} : { eventIdColumn: idColumn }) });
+        const { eventIds, ...lake } = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun, ...keys, ...(idColumn === undefined ? {} : { eventIdColumn: idColumn }), ...(request.owner === undefined ? {} : { owner: request.owner }) });
         stores.push(lake);
         if (lake.rows > 0) changed.add(table.name);
         if (eventIds !== undefined) erasedIds.set(table.name, eventIds);
@@ -120,7 +125,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
       const result: PurgeReport = {
         source: source.name, reason: request.reason, dryRun, at, stores,
-        rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0),
+        rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), leftoverFiles: leftovers.map((p) => p.file),
       };
       return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
     })), project);
@@ -131,7 +136,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
   await ctx.metadata.audit.append({
     ...evidence, outcome: 'succeeded',
     details: {
-      reason: request.reason, dryRun, match: matchEvidence(ctx, match), rows: report.rows, bytes: report.bytes,
+      reason: request.reason, dryRun, match: matchEvidence(ctx, match), rows: report.rows, bytes: report.bytes, leftoverFiles: report.leftoverFiles.length,
       stores: report.stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes, files: s.filesRewritten.length, ...(s.snapshots ? { snapshots: s.snapshots.length } : {}), ...(s.tainted ? { tainted: true } : {}) })),
     },
   }, ctx.now());

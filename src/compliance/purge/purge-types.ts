@@ -27,6 +27,8 @@ export interface PurgeRequest {
    * them again without the rows; `flag` leaves them and lists them as tainted in the report.
    */
   readonly datasets?: 'rewrite' | 'flag';
+  /** The work the purge is part of (an erasure request id): the lake files it swaps out are pending deletions under it until deleted. */
+  readonly owner?: string;
 }
 
 /** What one store gave up. */
@@ -52,4 +54,9 @@ export interface PurgeReport {
   readonly stores: readonly StorePurge[];
   readonly rows: number;
   readonly bytes: number;
+  /**
+   * Lake files a crashed earlier purge of these tables had swapped out of every snapshot but not
+   * deleted (they held removed rows), deleted by this purge before its own lake step; none in a dry run.
+   */
+  readonly leftoverFiles: readonly string[];
 }

@@ -51,6 +51,11 @@ export interface RetentionReport {
   readonly views: readonly ViewRetention[];
   /** LMDB stores whose removed bytes are not cleared yet (another process has them open), with the reason; empty after a dry run. */
   readonly scrubPending: readonly { readonly store: string; readonly reason: string }[];
+  /**
+   * Lake files a crashed earlier run (a purge between its swap and its deletion, or a snapshot
+   * expiry before its deletion) had left undeleted, still holding removed rows: deleted by this run.
+   */
+  readonly leftoverFiles: number;
 }
 
 /**
@@ -85,7 +90,7 @@ export async function runRetention(ctx: SluiceContext, project: Project, options
       dryRun,
       sources: sources.map((s) => ({ source: s.source, retention: s.retention, cutoff: new Date(s.cutoff).toISOString(), rows: s.purge.rows, bytes: s.purge.bytes + s.bytesDeleted, expiredSnapshots: s.expiredSnapshots.length, filesDeleted: s.filesDeleted.length })),
       views: views.map((v) => ({ view: v.view, retention: v.retention, cutoff: new Date(v.cutoff).toISOString(), entries: v.entries, servedRows: v.servedRows })),
-      scrubPending: report.scrubPending,
+      scrubPending: report.scrubPending, leftoverFiles: report.leftoverFiles,
     },
   }, ctx.now());
   return report;
@@ -109,7 +114,11 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     const sizes = new Map((await ctx.lake.listFiles()).map((f) => [f.file, f.bytes]));
     const bytesDeleted = orphaned.reduce((n, f) => n + (sizes.get(f) ?? 0), 0);
     await testPause('retention.expired');
-    if (!dryRun) for (const file of orphaned) await ctx.lake.remove(file);
+    if (!dryRun) {
+      // The expiry recorded these as pending deletions in its transaction: a crash here leaves them to the next purge.
+      for (const file of orphaned) await ctx.lake.remove(file);
+      await ctx.metadata.purge.clearPendingDeletions(orphaned);
+    }
     sources.push({ source: source.name, retention: source.retention!, cutoff, purge, expiredSnapshots: expired.map((s) => s.id), filesDeleted: orphaned, bytesDeleted });
   }
   const views: ViewRetention[] = [];
@@ -127,5 +136,6 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
   }
   // Expired records must not linger in free pages either (as after an erasure).
   const scrubPending = dryRun ? [] : (await scrubRemovedBytes(ctx, project)).scrubPending;
-  return { at, dryRun, sources, views, scrubPending };
+  const leftoverFiles = sources.reduce((n, s) => n + s.purge.leftoverFiles.length, 0);
+  return { at, dryRun, sources, views, scrubPending, leftoverFiles };
 }

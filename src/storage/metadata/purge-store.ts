@@ -15,6 +15,23 @@ export interface SnapshotRewrite {
   readonly reason: string;
   /** UTC epoch ms of the rewrite (the platform's clock). */
   readonly at: number;
+  /** The work the rewrite is part of (an erasure request id): its pending deletions are recorded under it. */
+  readonly owner?: string;
+}
+
+/**
+ * A lake file a swap took out of every snapshot (a rewrite replaced it, or its snapshots expired)
+ * and that must still be deleted from the lake: it may hold removed rows. Recorded in the swap's
+ * transaction, cleared once the file is deleted, so a crash in between leaves a durable to-do.
+ */
+export interface PendingDeletion {
+  readonly file: string;
+  readonly source: string;
+  readonly reason: string;
+  /** The work it is part of (an erasure request id), or null. */
+  readonly owner: string | null;
+  /** UTC epoch ms of the swap. */
+  readonly at: number;
 }
 
 /** What one snapshot lost in a rewrite: the evidence a reproducibility check reads instead of failing. */
@@ -41,14 +58,19 @@ export interface DeadLetterPurge {
  * Physical removal in the metadata store. Semantics every implementation keeps:
  * - `rewriteSnapshotFiles` is one transaction: every snapshot of the source listing a replaced
  *   file gets its files swapped (order kept, dropped files left out) and its row count lowered by
- *   the removed rows of its files, and one `SnapshotRewriteRecord` per changed snapshot is stored.
+ *   the removed rows of its files, and one `SnapshotRewriteRecord` per changed snapshot is stored;
+ *   every replaced file no snapshot (of any source) lists afterwards is recorded as a
+ *   `PendingDeletion` (with the rewrite's reason and owner) in the same transaction.
  *   Snapshot ids, versions and content hashes (the ingested input's hash, which keeps an already
  *   ingested export from being ingested again) do not change. When a replaced file is no longer
  *   listed by any snapshot (another rewrite took it), nothing is changed and a `ConflictError`
  *   is thrown: the caller removes its rewritten files and runs again.
  * - `expireSnapshots` deletes, in one transaction, the snapshots of a source created before a time,
  *   never the source's latest one, with their lineage; it returns them. Their files are not
- *   touched: the caller deletes those no remaining snapshot lists.
+ *   touched: the caller deletes those no remaining snapshot lists, which (unless `dryRun`) are recorded as
+ *   `PendingDeletion`s (reason `retention`) in the same transaction.
+ * - A pending deletion stays until `clearPendingDeletions` names its file; recording a file
+ *   already pending keeps one entry. Listing filters by source and/or owner.
  * - `purgeDeadLetters` deletes the matching dead letters of a source in one transaction and
  *   reports the rows and the bytes of their raw text and reason.
  */
@@ -68,4 +90,8 @@ export interface PurgeStore {
   setQuarantinedRows(id: number, rows: number): Promise<boolean>;
   /** Deletes the snapshots of `source` created before `before` (epoch ms), except its latest; with `dryRun`, only lists them. */
   expireSnapshots(source: string, before: number, dryRun?: boolean): Promise<Snapshot[]>;
+  /** Files swapped out and not yet deleted, oldest first: all, or of these sources and/or this owner. */
+  pendingDeletions(filter?: { readonly sources?: readonly string[]; readonly owner?: string }): Promise<PendingDeletion[]>;
+  /** Forgets the pending deletions of these files (the caller deleted them). */
+  clearPendingDeletions(files: readonly string[]): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { ConflictError } from '../../../errors.js';
 import type { ErasureRequest, ErasureStore } from '../erasure-store.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
@@ -34,6 +35,7 @@ export function sqliteErasure(db: SqliteConnection): ErasureStore {
     list: db.prepare('SELECT * FROM erasure_requests WHERE (? IS NULL OR status = ?) ORDER BY seq DESC'),
     hashes: db.prepare('SELECT subject FROM erasure_blocked ORDER BY seq'),
     version: db.prepare('SELECT coalesce(max(seq), 0) AS v FROM erasure_blocked'),
+    pendingOf: db.prepare('SELECT count(*) AS n FROM pending_deletions WHERE owner = ?'),
   };
   return {
     async request(request) {
@@ -47,7 +49,13 @@ export function sqliteErasure(db: SqliteConnection): ErasureStore {
     },
     async finish(id, outcome) {
       const certificate = outcome.status === 'completed' ? JSON.stringify(outcome.certificate) : null;
-      sql.finish.run(outcome.status, outcome.at, outcome.status === 'failed' ? outcome.error : null, certificate, seqOf(id));
+      inTransaction(db, () => {
+        const pending = outcome.status === 'completed' ? (sql.pendingOf.get(id) as { n: number }).n : 0;
+        if (pending > 0) {
+          throw new ConflictError('CONFLICT', `erasure request ${id}: ${pending} lake file(s) it swapped out still hold the subject's rows and are not deleted yet; it stays pending, run \`sluice erase\` again to delete them`);
+        }
+        sql.finish.run(outcome.status, outcome.at, outcome.status === 'failed' ? outcome.error : null, certificate, seqOf(id));
+      });
     },
     async get(id) {
       const row = sql.get.get(seqOf(id)) as RequestRow | undefined;

@@ -1,5 +1,5 @@
 import { ConflictError } from '../../../errors.js';
-import type { PurgeStore, SnapshotRewriteRecord } from '../purge-store.js';
+import type { PendingDeletion, PurgeStore, SnapshotRewriteRecord } from '../purge-store.js';
 import { toSnapshot, type SnapshotRow } from './sqlite-schema.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
@@ -9,6 +9,9 @@ CREATE TABLE IF NOT EXISTS snapshot_rewrites (
   rows_before INTEGER NOT NULL, rows_after INTEGER NOT NULL, files_before TEXT NOT NULL, files_after TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS snapshot_rewrites_snapshot ON snapshot_rewrites (snapshot_id);
 CREATE INDEX IF NOT EXISTS snapshot_rewrites_source ON snapshot_rewrites (source, id);
+CREATE TABLE IF NOT EXISTS pending_deletions (
+  file TEXT PRIMARY KEY, source TEXT NOT NULL, reason TEXT NOT NULL, owner TEXT, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS pending_deletions_owner ON pending_deletions (owner);
 `;
 
 /** The stored bytes of a dead letter's raw text and reason. */
@@ -44,6 +47,14 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     setConditionDetails: db.prepare('UPDATE conditions SET details = ? WHERE kind = ? AND subject = ?'),
     alertsWithSamples: db.prepare(`SELECT id, condition FROM alert_outbox WHERE condition LIKE '%"samples"%'`),
     setAlertCondition: db.prepare('UPDATE alert_outbox SET condition = ? WHERE id = ?'),
+    listed: db.prepare('SELECT 1 FROM snapshots, json_each(snapshots.files) AS f WHERE f.value = ? LIMIT 1'),
+    addPending: db.prepare('INSERT OR IGNORE INTO pending_deletions (file, source, reason, owner, at) VALUES (?, ?, ?, ?, ?)'),
+    pending: db.prepare('SELECT * FROM pending_deletions ORDER BY at, file'),
+    clearPending: db.prepare('DELETE FROM pending_deletions WHERE file = ?'),
+  };
+  /** Records the files no snapshot lists any more as to be deleted (inside the caller's transaction). */
+  const recordPending = (files: Iterable<string>, source: string, reason: string, owner: string | null, at: number) => {
+    for (const file of files) if (sql.listed.get(file) === undefined) sql.addPending.run(file, source, reason, owner, at);
   };
   return {
     async rewriteSnapshotFiles(rewrite) {
@@ -65,6 +76,7 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
           sql.insertRewrite.run(s.id, rewrite.source, rewrite.reason, rewrite.at, s.row_count, rowsAfter, JSON.stringify(before), JSON.stringify(after));
           records.push({ snapshotId: s.id, source: rewrite.source, reason: rewrite.reason, at: rewrite.at, rowsBefore: s.row_count, rowsAfter, filesBefore: before, filesAfter: after });
         }
+        recordPending(Object.keys(rewrite.replaced), rewrite.source, rewrite.reason, rewrite.owner ?? null, rewrite.at);
         return records;
       });
     },
@@ -122,8 +134,20 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
             sql.deleteSnapshot.run(s.id);
             sql.deleteLineage.run(s.id);
           }
+          recordPending(new Set(expired.flatMap((s) => s.files)), source, 'retention', null, Date.now());
         }
         return expired;
+      });
+    },
+    async pendingDeletions(filter = {}) {
+      const rows = sql.pending.all() as Array<{ file: string; source: string; reason: string; owner: string | null; at: number }>;
+      return rows
+        .filter((r) => (filter.sources === undefined || filter.sources.includes(r.source)) && (filter.owner === undefined || r.owner === filter.owner))
+        .map((r): PendingDeletion => ({ file: r.file, source: r.source, reason: r.reason, owner: r.owner, at: r.at }));
+    },
+    async clearPendingDeletions(files) {
+      inTransaction(db, () => {
+        for (const file of files) sql.clearPending.run(file);
       });
     },
     async purgeDeadLetters(source, match, dryRun = false) {

@@ -2,7 +2,7 @@ import type { JobDefinition, Project, Schedule } from '../../definitions/index.j
 import { PolicyError } from '../../errors.js';
 import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { Principal } from '../principal.js';
-import { accessPolicy, authorize, type AccessAction, type AccessDecision } from './authorize.js';
+import { accessPolicy, authorize, refusalWithoutHint, type AccessAction, type AccessDecision } from './authorize.js';
 
 /** The name of the principal a schedule without `as` runs as (only a project without access rules may have one; see `checkSchedulePrincipals`). */
 export const SCHEDULER_PRINCIPAL = 'scheduler';
@@ -27,8 +27,7 @@ const unnamedSchedule = (principal: Principal): boolean => principal.name === SC
 
 /** A role-less scheduler's refusal: the generic "add allow({ role })" hint cannot help it, an identity on the schedule can. */
 function unnamedReason(job: JobDefinition, reason: string): string {
-  const [denied] = reason.split('; to grant it,', 1);
-  return `${denied}: its schedule declares no "as" (the project was applied before schedules under access rules had to name who they run as); `
+  return `${refusalWithoutHint(reason)}: its schedule declares no "as" (the project was applied before schedules under access rules had to name who they run as); `
     + `add as: { name: "pipeline", roles: ["pipeline"] } to the schedule and allow({ role: "pipeline", run: ["${job.name}"] }) to access in sluice.config.ts, then run sluice apply`;
 }
 

@@ -71,7 +71,22 @@ export function authorize(policy: readonly AccessRule[], principal: Principal, a
   if (allowedBy !== undefined) return { allowed: true, reason: `${label(policy[allowedBy]!, allowedBy)} allows it to role "${policy[allowedBy]!.role}"` };
   const roles = principal.roles.length === 0 ? 'it has no role' : `no access rule allows it to role${principal.roles.length > 1 ? 's' : ''} ${principal.roles.map((r) => `"${r}"`).join(', ')}`;
   const role = principal.roles[0] ?? 'ROLE';
-  return { allowed: false, reason: `${principal.name} may not ${what}: ${roles}; to grant it, add allow({ role: "${role}", ${HINT[action](resource)} }) to access in sluice.config.ts` };
+  return { allowed: false, reason: `${principal.name} may not ${what}: ${roles}${GRANT_HINT}add allow({ role: "${role}", ${HINT[action](resource)} }) to access in sluice.config.ts` };
+}
+
+/** Where a default-deny reason's hint (the rule to add) starts. */
+const GRANT_HINT = '; to grant it, ';
+
+/**
+ * A refusal's reason without its hint (what was refused and why), for a caller that knows a
+ * better fix than the rule to add.
+ *
+ * @example
+ * refusalWithoutHint(authorize(policy, principal, 'run', 'materialize:stats').reason);
+ */
+export function refusalWithoutHint(reason: string): string {
+  const at = reason.indexOf(GRANT_HINT);
+  return at < 0 ? reason : reason.slice(0, at);
 }
 
 /** What a feature request reads: the audit target and its `view:feature` names; undefined for an unknown service (answered 404, nothing read). */

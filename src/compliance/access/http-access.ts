@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessRule, Project } from '../../definitions/index.js';
 import { AuthenticationError, PolicyError } from '../../errors.js';
 import type { KeyStore } from '../../storage/metadata/key-store.js';
@@ -90,15 +90,8 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     }, options.now());
   const policy = (): readonly AccessRule[] => accessPolicy(options.project());
 
-  app.decorateRequest('principal', null as unknown as Principal);
-  app.addHook('onRequest', async (request, reply) => {
-    const origin = `ip:${request.ip}`;
-    const route = request.routeOptions.url;
-    const access = route === undefined ? undefined : (request.routeOptions.config.access ?? ROUTES[route]);
-    if (!enabled() || access === 'public') {
-      request.principal = { name: 'anonymous', roles: [], origin, open: !enabled() };
-      return;
-    }
+  // Authenticates and authorizes a request that carries (or lacks) a key: only while auth is on.
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply, origin: string, route: string | undefined, access: Exclude<RouteAccess, 'public'> | undefined): Promise<void> => {
     const header = request.headers.authorization;
     // The scheme is case-insensitive (RFC 7235).
     const token = header !== undefined && /^bearer\s/i.test(header) ? header.slice(7).trim() : undefined;
@@ -124,6 +117,21 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     const target = typeof access.audit === 'string' ? access.audit : access.audit(resource);
     record(principal, access.action === 'admin' ? `admin.${resource}` : AUDIT_ACTION[access.action], target, decision);
     if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
+  };
+
+  app.decorateRequest('principal', null as unknown as Principal);
+  // A callback hook: with auth off (or a public route) no promise per request; with auth on, the key check's.
+  app.addHook('onRequest', (request, reply, done) => {
+    const origin = `ip:${request.ip}`;
+    const route = request.routeOptions.url;
+    const access = route === undefined ? undefined : (request.routeOptions.config.access ?? ROUTES[route]);
+    const on = enabled();
+    if (!on || access === 'public') {
+      request.principal = { name: 'anonymous', roles: [], origin, open: !on };
+      done();
+      return;
+    }
+    authenticate(request, reply, origin, route, access).then(() => done(), done);
   });
 
   // Per policy, principal and role set, the decision for each service (the common request), so the hot path rarely walks the rules.

@@ -24,6 +24,7 @@ import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observab
 import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
 import { answerJson } from './answer-json.js';
+import { answerFormat, columnarAnswer } from './columnar-answer.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 import { registerUtf8JsonParser } from './utf8-json.js';
 import { requestId } from './request-id.js';
@@ -64,12 +65,16 @@ export interface ServerOptions {
 export const DEFAULT_MAX_ENTITIES = 1_000;
 const BODY_LIMIT = 8 * 1024 * 1024;
 
+const ABOVE_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
+
 /** One access line per request at `info` ("request completed", with method, url, status and time); its start only at `debug`. */
 class AccessLog extends LogController {
   override incomingRequest(request: FastifyRequest): void {
     request.log.debug({ req: { method: request.method, url: request.url } }, 'incoming request');
   }
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // Below `info` (as `sluice serve --log-level warn`) a served request builds no line's fields.
+    if (!error && ABOVE_INFO.has(request.log.level)) return;
     const fields = { req: { method: request.method, url: request.url }, res: { statusCode: reply.statusCode }, responseTimeMs: reply.elapsedTime };
     if (error) request.log.error({ ...fields, err: error }, 'request errored');
     else request.log.info(fields, 'request completed');
@@ -216,6 +221,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   app.addHook('onClose', async () => servingLog.close());
   app.post('/v1/features/online', async (request, reply) => {
     const started = performance.now();
+    const format = answerFormat(request.query);
     const body = parseRequest(request.body);
     // The label is a service of the registry or "features" (a feature list): clients cannot grow the label set.
     const service = body.service === undefined ? 'features' : registry?.project.featureServices.some((s) => s.name === body.service) ? body.service : 'unknown';
@@ -230,7 +236,11 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
       if (shown !== response) {
         if (registry && servingLog.samples(registry.project, body, response)) servingLog.record(registry.project, body, response, request.id, platform.now());
-        return shown;
+        return format === 'columnar' ? columnarAnswer(shown) : shown;
+      }
+      if (format === 'columnar') {
+        if (registry && servingLog.samples(registry.project, body, response)) servingLog.record(registry.project, body, response, request.id, platform.now());
+        return columnarAnswer(response);
       }
       if (registry && servingLog.samples(registry.project, body, response)) {
         // The answer's text built from each row's JSON, which the serving log reuses for its lines.

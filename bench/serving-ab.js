@@ -2,11 +2,11 @@
 // store, interleaved round by round (A B bare, then B A bare, ...), on a shared machine: the
 // servers' CPU time per request is the steady figure; the medians and ranges of each are printed.
 //   node bench/serving-ab.js --a CHECKOUT_A --b CHECKOUT_B [--dir DATA (bench/.work)] [--rounds 4]
-//     [--duration 5] [--entities 1,100] [--connections 1,16] [--query ''] [--out FILE]
+//     [--duration 5] [--entities 1,100] [--connections 1,16] [--query ''] [--port 6911] [--out FILE]
 // A checkout is a directory with `bin/sluice.js` and a built `dist/`. `--query format=columnar`
 // asks B (only B) for that answer format.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,25 +26,27 @@ const counts = opt('entities', '1,100').split(',').map(Number);
 const connectionCounts = opt('connections', '1,16').split(',').map(Number);
 const queryB = opt('query', '');
 const out = opt('out', undefined);
+const port = Number(opt('port', 6911));
 
 const commitOf = (checkout) => {
   try {
     const git = (...a) => execFileSync('git', ['-C', checkout, ...a], { encoding: 'utf8' }).trim();
     return { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
   } catch {
-    return { sha: 'not a git checkout', dirty: null };
+    // A copy of a build (not a checkout) may say what it was built from in a COMMIT file.
+    return { sha: existsSync(join(checkout, 'COMMIT')) ? readFileSync(join(checkout, 'COMMIT'), 'utf8').trim() : 'not a git checkout', dirty: null };
   }
 };
 
 const servers = {
-  A: await startChild([join(checkouts.A, 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', '6711', '--log-level', 'warn'], 'serving on'),
-  B: await startChild([join(checkouts.B, 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', '6712', '--log-level', 'warn'], 'serving on'),
-  bare: await startChild([join(here, 'bare-server.js'), join(dir, '.sluice', 'online'), '6713', 'txn', 'profile'], 'ready'),
+  A: await startChild([join(checkouts.A, 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(port), '--log-level', 'warn'], 'serving on'),
+  B: await startChild([join(checkouts.B, 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(port + 1), '--log-level', 'warn'], 'serving on'),
+  bare: await startChild([join(here, 'bare-server.js'), join(dir, '.sluice', 'online'), String(port + 2), 'txn', 'profile'], 'ready'),
 };
 const urls = {
-  A: 'http://127.0.0.1:6711/v1/features/online',
-  B: `http://127.0.0.1:6712/v1/features/online${queryB ? `?${queryB}` : ''}`,
-  bare: 'http://127.0.0.1:6713/bare',
+  A: `http://127.0.0.1:${port}/v1/features/online`,
+  B: `http://127.0.0.1:${port + 1}/v1/features/online${queryB ? `?${queryB}` : ''}`,
+  bare: `http://127.0.0.1:${port + 2}/bare`,
 };
 const keys = (n, offset) => Array.from({ length: n }, (_, i) => `c${String((offset + i * 7919) % 100_000).padStart(7, '0')}`);
 const runs = [];

@@ -129,10 +129,12 @@ export class SluiceMetrics {
   recordServing(service: string, code: number, seconds: number, statuses?: readonly (readonly ValueStatus[])[], staleViews?: readonly string[]): void {
     this.serving.observe({ service, code: String(code) }, seconds);
     if (statuses) {
-      // A fixed-shape object, not a Map: on 100 entities x 50 features, 7 us per request against 65 us (measured).
-      let counts = this.pendingValues.get(service);
-      if (counts === undefined) this.pendingValues.set(service, (counts = { PRESENT: 0, NOT_FOUND: 0, OUTSIDE_TTL: 0, NULL: 0, STALE: 0, NOT_MATERIALIZED: 0, ERROR: 0 }));
+      // A fixed-shape local object, not a Map nor the long-lived pending one: on 100 entities x 50 features, 7 us per request against 65 us (measured).
+      const counts: Record<ValueStatus, number> = { PRESENT: 0, NOT_FOUND: 0, OUTSIDE_TTL: 0, NULL: 0, STALE: 0, NOT_MATERIALIZED: 0, ERROR: 0 };
       for (const row of statuses) for (let i = 0; i < row.length; i++) counts[row[i]!]++;
+      const pending = this.pendingValues.get(service);
+      if (pending === undefined) this.pendingValues.set(service, counts);
+      else for (const status in counts) pending[status as ValueStatus] += counts[status as ValueStatus];
     }
     if (staleViews) for (const view of staleViews) this.staleViews.inc({ view });
   }

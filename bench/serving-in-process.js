@@ -1,6 +1,7 @@
 // Where a serving request's CPU time goes, without HTTP or a second process: reading the states,
 // evaluating the features, serializing the answer, for 1 and 100 entities per request, over the
-// store `npm run bench` (or `node bench/run.js --skip-builds --skip-serving`) left in bench/.work.
+// store `npm run bench` (or `node bench/run.js --skip-builds --skip-serving`) left in bench/.work;
+// also the columnar answer's serialization (`?format=columnar`).
 //   node bench/serving-in-process.js [--dir DIR] [--seconds S (3)]
 // Profile it with `node --cpu-prof bench/serving-in-process.js`.
 import { dirname, join } from 'node:path';
@@ -10,6 +11,7 @@ import { openPlatform } from '../dist/platform.js';
 import { latestSnapshots } from '../dist/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../dist/serving/online-features.js';
 import { stringifyExact } from '../dist/serving/exact-json.js';
+import { columnarAnswer } from '../dist/serving/http/columnar-answer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -37,7 +39,12 @@ for (const count of [1, 100]) {
   const read = await timed(() => Promise.all(['txn', 'profile'].map((view) => store.read(view, request.entities.customer_id))));
   const answer = await timed(() => getOnlineFeatures(project, store, request, Date.now(), latest));
   const serialize = await timed(() => stringifyExact(response));
-  results[`entities${count}`] = { readMs: read, answerMs: answer, evaluateMs: answer - read, serializeMs: serialize, totalMs: answer + serialize, bytes: stringifyExact(response).length };
+  // The opt-in columnar answer (?format=columnar): transposed from the same response, then serialized.
+  const columnar = await timed(() => stringifyExact(columnarAnswer(response)));
+  results[`entities${count}`] = {
+    readMs: read, answerMs: answer, evaluateMs: answer - read, serializeMs: serialize, totalMs: answer + serialize, bytes: stringifyExact(response).length,
+    columnarSerializeMs: columnar, columnarBytes: stringifyExact(columnarAnswer(response)).length,
+  };
 }
 await platform.close();
 process.stdout.write(`${JSON.stringify(results, (_k, v) => (typeof v === 'number' ? Number(v.toFixed(4)) : v), 2)}\n`);

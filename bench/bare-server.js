@@ -23,5 +23,28 @@ app.post('/bare', async (request) => {
   }
   return { found };
 });
+// A reference, not the baseline: the same reads, then an answer of `?bytes=N` bytes (Sluice's
+// answer's size), one padded string, so that the cost of sending that many bytes is measured
+// without any per-value serialization.
+const padded = new Map();
+app.post('/bare-sized', async (request, reply) => {
+  const keys = request.body.entities.customer_id;
+  let found = 0;
+  for (const view of views) {
+    const info = db.get(['\u0000served', view]);
+    for (const key of keys) {
+      const value = db.get([info.generation, key]);
+      if (value === undefined) continue;
+      const state = value instanceof Uint8Array && isEncodedEntityState(value) ? decodeEntityState(value) : value;
+      if (state.horizon !== undefined) found++;
+    }
+  }
+  const bytes = Number(request.query.bytes ?? 0);
+  const head = `{"found":${found},"pad":"`;
+  let pad = padded.get(bytes);
+  if (pad === undefined) padded.set(bytes, (pad = 'x'.repeat(Math.max(0, bytes - head.length - 2))));
+  void reply.type('application/json; charset=utf-8');
+  return `${head}${pad}"}`;
+});
 await app.listen({ port: Number(port), host: '127.0.0.1' });
 process.stdout.write('ready\n');

@@ -2,7 +2,7 @@
 // store, interleaved round by round (A B bare, then B A bare, ...), on a shared machine: the
 // servers' CPU time per request is the steady figure; the medians and ranges of each are printed.
 //   node bench/serving-ab.js --a CHECKOUT_A --b CHECKOUT_B [--dir DATA (bench/.work)] [--rounds 4]
-//     [--duration 5] [--entities 1,100] [--connections 1,16] [--query ''] [--port 6911] [--out FILE]
+//     [--duration 5] [--entities 1,100] [--connections 1,16] [--query ''] [--port 6911] [--sized] [--out FILE]
 // A checkout is a directory with `bin/sluice.js` and a built `dist/`. `--query format=columnar`
 // asks B (only B) for that answer format.
 import { execFileSync } from 'node:child_process';
@@ -48,6 +48,8 @@ const urls = {
   B: `http://127.0.0.1:${port + 1}/v1/features/online${queryB ? `?${queryB}` : ''}`,
   bare: `http://127.0.0.1:${port + 2}/bare`,
 };
+// With --sized, also the bare route's reference that answers as many bytes as B (see bare-server.js).
+const sized = args.includes('--sized');
 const keys = (n, offset) => Array.from({ length: n }, (_, i) => `c${String((offset + i * 7919) % 100_000).padStart(7, '0')}`);
 const runs = [];
 try {
@@ -55,13 +57,20 @@ try {
     const body = { service: 'all', entities: { customer_id: keys(count, 17) } };
     for (const name of ['A', 'B', 'bare']) await load(servers[name], urls[name], body, 4, 2);
   }
+  const sizedUrls = {};
+  for (const count of counts) {
+    const body = { service: 'all', entities: { customer_id: keys(count, 17) } };
+    const answer = await globalThis.fetch(urls.B, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    sizedUrls[count] = `http://127.0.0.1:${port + 2}/bare-sized?bytes=${(await answer.arrayBuffer()).byteLength}`;
+  }
+  servers.sized = servers.bare;
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['A', 'B', 'bare'] : ['B', 'A', 'bare'];
+    const order = [...(round % 2 === 0 ? ['A', 'B', 'bare'] : ['B', 'A', 'bare']), ...(sized ? ['sized'] : [])];
     for (const count of counts) {
       const body = { service: 'all', entities: { customer_id: keys(count, 17) } };
       for (const connections of connectionCounts) {
         for (const name of order) {
-          const result = await load(servers[name], urls[name], body, connections, duration);
+          const result = await load(servers[name], name === 'sized' ? sizedUrls[count] : urls[name], body, connections, duration);
           const run = { round, server: name, entities: count, connections, load1: Number(loadavg()[0].toFixed(2)), ...result };
           runs.push(run);
           process.stderr.write(`${JSON.stringify(run)}\n`);
@@ -70,7 +79,7 @@ try {
     }
   }
 } finally {
-  for (const child of Object.values(servers)) child.kill('SIGTERM');
+  for (const child of new Set(Object.values(servers))) child.kill('SIGTERM');
 }
 
 const median = (xs) => {
@@ -82,11 +91,11 @@ for (const count of counts) {
   for (const connections of connectionCounts) {
     const of = (name, field) => runs.filter((r) => r.server === name && r.entities === count && r.connections === connections).map((r) => r[field]);
     const line = {};
-    for (const name of ['A', 'B', 'bare']) {
+    for (const name of ['A', 'B', 'bare', ...(sized ? ['sized'] : [])]) {
       line[name] = Object.fromEntries(['cpuMsPerRequest', 'requestsPerSecond', 'p50Ms', 'p99Ms'].map((f) => [f, { median: median(of(name, f)), min: Math.min(...of(name, f)), max: Math.max(...of(name, f)) }]));
     }
     // Per round, the bare route's CPU per request over the server's, and its throughput ratio.
-    for (const name of ['A', 'B']) {
+    for (const name of ['A', 'B', ...(sized ? ['sized'] : [])]) {
       const cpu = of('bare', 'cpuMsPerRequest').map((bare, i) => bare / of(name, 'cpuMsPerRequest')[i]);
       const rps = of(name, 'requestsPerSecond').map((x, i) => x / of('bare', 'requestsPerSecond')[i]);
       line[name].cpuRatioToBare = { median: Number(median(cpu).toFixed(3)), min: Number(Math.min(...cpu).toFixed(3)), max: Number(Math.max(...cpu).toFixed(3)) };
@@ -100,7 +109,7 @@ if (out) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 const range = ({ median: m, min, max }) => `${Number(m.toFixed(3))} (${min}-${max})`;
 process.stdout.write(`A ${checkouts.A} ${JSON.stringify(result.a.commit)}\nB ${checkouts.B} ${JSON.stringify(result.b.commit)} ${queryB}\nload average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
 for (const [what, line] of Object.entries(summary)) {
-  for (const name of ['A', 'B', 'bare']) {
+  for (const name of ['A', 'B', 'bare', ...(sized ? ['sized'] : [])]) {
     const x = line[name];
     const ratios = name === 'bare' ? '' : ` | to bare: CPU ${range(x.cpuRatioToBare)}, req/s ${range(x.throughputRatioToBare)}`;
     process.stdout.write(`${what} ${name.padEnd(4)} CPU ms/req ${range(x.cpuMsPerRequest)} | req/s ${range(x.requestsPerSecond)} | p99 ${range(x.p99Ms)}${ratios}\n`);

@@ -3,7 +3,7 @@
 // peak RSS and the commit measured; then checks the output equals a reference parquet exactly
 // (every column, row order included: EXCEPT ALL both ways over (row number, columns)).
 //   node bench/dataset-build.js --dir bench/.work [--dist dist] [--reference bench/.work/train.parquet]
-//        [--spine FILE] [--service all] [--out FILE] [--floor] [--sweep-workers N]
+//        [--spine FILE] [--service all] [--out FILE] [--floor] [--json]
 // `--dist` runs another build of Sluice (say main's, built in a scratch directory) on the same data,
 // so that before/after runs can alternate. `--floor` times `bench/floor-query.js` instead of Sluice.
 // Writes only the output file (default: a fresh temporary directory) and the bench directory's
@@ -50,8 +50,7 @@ if (floor) {
   await engine.run(floorQuery({ spine, txnFiles: await files('transactions'), customerFiles: await files('customers'), out }));
 } else {
   const onProgress = (done, total) => stages.push({ done, total, ms: Math.round(performance.now() - started) });
-  const workers = opt('sweep-workers', undefined);
-  rows = (await buildDataset(platform, project, { spine, service: opt('service', 'all'), out, onProgress, ...(workers === undefined ? {} : { sweepWorkers: Number(workers) }) })).rowCount;
+  rows = (await buildDataset(platform, project, { spine, service: opt('service', 'all'), out, onProgress })).rowCount;
 }
 const wallMs = performance.now() - started;
 const used = process.cpuUsage(cpu);

@@ -79,37 +79,6 @@ class OutputChunk {
   }
 }
 
-/** A batch of results as the sweep hands it over: `columns[0]` is `_pid`, then the raw columns of each feature in order. */
-export interface SweepBatch {
-  readonly rows: number;
-  readonly columns: OutputValues[];
-}
-
-/**
- * Runs the sweep of one view over some of the points on other engines (worker threads, each with
- * a DuckDB of its own), one partition of the entities at a time, handing each batch of results
- * to `emit`. Results are per point (`_pid`), so how points are split cannot change a value.
- */
-export interface PointInTimePartitions {
-  sweep(task: SweepTask, emit: (batch: SweepBatch) => Promise<void>): Promise<void>;
-}
-
-/** What a sweep needs, as plain data (a worker receives it by structured clone). */
-export interface SweepTask {
-  readonly view: ViewPlan['view'];
-  readonly features: readonly string[];
-  /** SQL of the view's events (see `viewEventsSql`). */
-  readonly events: string;
-  /** SQL relation (a table name or a parenthesized query) of the points `(_pid, _key, _t)`. */
-  readonly points: string;
-  readonly asKnown: boolean;
-}
-
-/** The features of `features` (by name) in a view's plan. */
-function plannedOf(plan: ViewPlan, features: readonly string[]): PlannedFeature[] {
-  return features.map((name) => plan.features.find((p) => p.feature.name === name)!);
-}
-
 /**
  * Computes features of one view at every point of `points(_pid, _key, _t)` in one sweep: DuckDB
  * merges the view's events with the points in (key, time) order, points before events at the
@@ -121,42 +90,16 @@ function plannedOf(plan: ViewPlan, features: readonly string[]): PlannedFeature[
  * events' `_known_at` column): the values serving could have answered at `t` (see
  * `AsKnownSweep`, and its cost where events became known late).
  *
- * With `partitions`, the sweep runs there (in parallel, on engines of their own) and this
- * engine only stores the results.
- *
  * Leaves table `out(_pid, ...)` and returns, per feature, the SQL of its typed value over `out`
  * aliased `alias`.
  */
-export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string, asKnown = false, partitions?: PointInTimePartitions): Promise<string[]> {
-  const names = features.map((f) => f.name);
-  const layout = outputColumns(plannedOf(plan, names));
+export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string, asKnown = false): Promise<string[]> {
+  const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
+  const layout = outputColumns(planned);
   const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${rawSqlType(c)}`));
   // A regular table: results are appended while the sweep's stream is still open.
   await engine.run(`CREATE OR REPLACE TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
-  // Per chunk column (after `_pid`): the element type of a list column.
-  const listOfChunk = layout.flatMap((c) => (c.text || c.list !== undefined ? [c.list] : c.raw.map(() => undefined)));
-  const append = async (batch: SweepBatch): Promise<void> => {
-    const columns = batch.columns.map((values, c): AppendColumn => {
-      if (values instanceof Float64Array) return { type: 'double', values };
-      const list = c === 0 ? undefined : listOfChunk[c - 1];
-      return list === undefined ? { type: 'text', values: values as (string | null)[] } : { type: 'list', element: list, values: values as (ListValue | null)[] };
-    });
-    await engine.appendColumns(out, columns, { rows: batch.rows, whileStreaming: true });
-  };
-  const task: SweepTask = { view: plan.view, features: names, events, points, asKnown };
-  if (partitions) await partitions.sweep(task, append);
-  else await sweepPoints(engine, plan, task, append);
-  return layout.map((c) => typedSql(c, alias));
-}
 
-/**
- * The sweep itself (see `computePointInTime`) over `task.points`, on `engine`: hands its results to
- * `emit` a batch at a time, each batch's arrays new (a worker transfers them).
- */
-export async function sweepPoints(engine: SqlEngine, plan: ViewPlan, task: SweepTask, emit: (batch: SweepBatch) => Promise<void>): Promise<void> {
-  const { events, points, asKnown } = task;
-  const planned = plannedOf(plan, task.features);
-  const layout = outputColumns(planned);
   const slots = [...new Set(planned.map((p) => p.slot))];
   // One group per window (length and hop): its slots share a tail.
   const windowed = slots.filter((s) => plan.slots[s]!.windowMs !== undefined);
@@ -170,12 +113,18 @@ export async function sweepPoints(engine: SqlEngine, plan: ViewPlan, task: Sweep
   const spans = [...groups, { slots: slots.filter((s) => plan.slots[s]!.windowMs === undefined), tail: 0 }];
   const values: Scalar[] = new Array(planned.length);
   const scratch: Evaluation = { value: null, expired: false, absent: false };
-  let chunk = new OutputChunk(layout);
+  const chunk = new OutputChunk(layout);
+  // Per chunk column (after `_pid`): the element type of a list column.
+  const listOfChunk = layout.flatMap((c) => (c.text || c.list !== undefined ? [c.list] : c.raw.map(() => undefined)));
   const flush = async (): Promise<void> => {
     if (chunk.rows === 0) return;
-    const batch = { rows: chunk.rows, columns: [chunk.pid, ...chunk.columns] };
-    chunk = new OutputChunk(layout);
-    await emit(batch);
+    const columns = [chunk.pid, ...chunk.columns].map((values, c): AppendColumn => {
+      if (values instanceof Float64Array) return { type: 'double', values };
+      const list = c === 0 ? undefined : listOfChunk[c - 1];
+      return list === undefined ? { type: 'text', values: values as (string | null)[] } : { type: 'list', element: list, values: values as (ListValue | null)[] };
+    });
+    await engine.appendColumns(out, columns, { rows: chunk.rows, whileStreaming: true });
+    chunk.rows = 0;
   };
 
   const bufferColumns = bufferColumnNames(plan);
@@ -239,5 +188,6 @@ export async function sweepPoints(engine: SqlEngine, plan: ViewPlan, task: Sweep
     }
   }
   await flush();
+  return layout.map((c) => typedSql(c, alias));
 }
 

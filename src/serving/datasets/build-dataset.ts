@@ -18,7 +18,6 @@ import { looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { loadSpineSql, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
-import { startSweepWorkers } from './start-sweep-workers.js';
 import { projectSecret } from '../../compliance/project-secret.js';
 import type { MaskMethod } from '../../definitions/index.js';
 import type { Principal } from '../../compliance/principal.js';
@@ -65,12 +64,6 @@ export interface BuildDatasetOptions {
   readonly maskingProject?: Project;
   /** The output's region and who builds it, for the residency check (see `checkDatasetResidency`). */
   readonly residency?: DatasetResidency;
-  /**
-   * Threads the sweeps run on, each with a DuckDB of its own and a partition of the entities (0:
-   * on the build's engine). Default: the machine's cores when the spine has at least
-   * 100,000 distinct (key, time) points, else 0. Values do not depend on it.
-   */
-  readonly sweepWorkers?: number;
 }
 
 /** What the manifest beside a dataset records. Same inputs, same `datasetId`. */
@@ -206,14 +199,11 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     const temporary = ['spine', 'spine_points'];
     const masking = datasetMasking(ctx, options.maskingProject ?? project, options.principal ?? SYSTEM_PRINCIPAL, options.asRoles);
     const unmask = await masking.prepare(engine);
-    const cleanups: (() => Promise<void>)[] = [];
     try {
       const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
       const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
       options.onProgress?.(1, stages);
-      const workers = await startSweepWorkers(ctx, engine, options.sweepWorkers);
-      if (workers) cleanups.push(() => workers.close());
       const definitions: Record<string, string> = {};
       const selects = new Map<string, string>();
       const joins: string[] = [];
@@ -225,7 +215,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
         const plan = viewPlan(view);
         temporary.push(`pit_${i}`);
-        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true, workers);
+        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true);
         typedByView.push(typed);
         options.onProgress?.(2 + i, stages);
         joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._pid = p._pid`);
@@ -293,7 +283,6 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       await masking.audit(manifest.datasetId, n);
       return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs, ...(options.model === undefined ? {} : { model: options.model }) } };
     } finally {
-      for (const cleanup of cleanups) await cleanup();
       await unmask();
       for (const table of temporary) await engine.run(`DROP TABLE IF EXISTS ${table}`);
     }

@@ -1,6 +1,6 @@
 import { listShape, type Feature } from '../definitions/index.js';
 import { ELEMENT_SQL } from '../ingest/list-values-sql.js';
-import type { AppendColumn, SqlEngine } from '../storage/engine/sql-engine.js';
+import type { AppendColumn, ColumnChunk, SqlEngine } from '../storage/engine/sql-engine.js';
 import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, ListValue, Scalar } from './aggregations/index.js';
 import { AsKnownSweep } from './as-known-sweep.js';
@@ -79,6 +79,16 @@ class OutputChunk {
   }
 }
 
+/** A chunk's DOUBLE column that has no NULL (a key number, a time, a point id) as an array. */
+function numbers(chunk: ColumnChunk, c: number): Float64Array {
+  const direct = chunk.doubles?.(c);
+  if (direct !== undefined) return direct;
+  const column = chunk.column(c);
+  const values = new Float64Array(chunk.rowCount);
+  for (let r = 0; r < chunk.rowCount; r++) values[r] = column.get(r) as number;
+  return values;
+}
+
 /**
  * Computes features of one view at every point of `points(_pid, _key, _t)` in one sweep: DuckDB
  * merges the view's events with the points in (key, time) order, points before events at the
@@ -143,9 +153,11 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   let added = 0;
   for await (const result of engine.streamChunks(sql)) {
     const columns = Array.from({ length: 3 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
-    const [keys, times, pids] = columns as [typeof columns[0], typeof columns[0], typeof columns[0]];
+    const keys = numbers(result, 0);
+    const times = numbers(result, 1);
+    const pids = numbers(result, 2);
     for (let r = 0; r < result.rowCount; r++) {
-      const k = keys.get(r) as number;
+      const k = keys[r]!;
       if (k !== key) {
         key = k;
         builder.reset();
@@ -154,8 +166,8 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
         for (const g of groups) g.tail = 0;
         known?.reset();
       }
-      const time = times.get(r) as number;
-      const pid = pids.get(r) as number;
+      const time = times[r]!;
+      const pid = pids[r]!;
       if (pid < 0) {
         const i = builder.append(time, columns, 3, r);
         known?.append(i, time, columns[3 + bufferColumns.length]!.get(r) as number);

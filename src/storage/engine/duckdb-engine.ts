@@ -127,7 +127,14 @@ class DuckDbEngine implements SqlEngine {
         const chunk = await next;
         if (!chunk || chunk.rowCount === 0) return;
         next = result.fetchChunk();
-        yield { rowCount: chunk.rowCount, column: (index: number) => columnReader(chunk.getColumnVector(index)) };
+        yield {
+          rowCount: chunk.rowCount,
+          column: (index: number) => columnReader(chunk.getColumnVector(index)),
+          doubles: (index: number) => {
+            const parts = doubleParts(chunk.getColumnVector(index));
+            return parts !== undefined && parts.validity.data === null ? parts.items : undefined;
+          },
+        };
       }
     } finally {
       // A caller that stops early leaves a fetch in flight: its failure is nobody's to report.

@@ -3,7 +3,7 @@
 // peak RSS and the commit measured; then checks the output equals a reference parquet exactly
 // (every column, row order included: EXCEPT ALL both ways over (row number, columns)).
 //   node bench/dataset-build.js --dir bench/.work [--dist dist] [--reference bench/.work/train.parquet]
-//        [--spine FILE] [--service all] [--out FILE] [--floor] [--json]
+//        [--spine FILE] [--service all] [--out FILE] [--floor]   (--reference none: no check)
 // `--dist` runs another build of Sluice (say main's, built in a scratch directory) on the same data,
 // so that before/after runs can alternate. `--floor` times `bench/floor-query.js` instead of Sluice.
 // Writes only the output file (default: a fresh temporary directory) and the bench directory's

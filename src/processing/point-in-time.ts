@@ -1,6 +1,6 @@
 import { listShape, type Feature } from '../definitions/index.js';
 import { ELEMENT_SQL } from '../ingest/list-values-sql.js';
-import type { AppendColumn, SqlEngine } from '../storage/engine/sql-engine.js';
+import type { AppendColumn, ColumnChunk, SqlEngine } from '../storage/engine/sql-engine.js';
 import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, ListValue, Scalar } from './aggregations/index.js';
 import { AsKnownSweep } from './as-known-sweep.js';
@@ -8,7 +8,8 @@ import { EventBufferBuilder } from './event-buffer-builder.js';
 import { createAccumulators, type PlannedFeature, type ViewPlan } from './feature-plan.js';
 import { bufferColumnNames } from './view-events-sql.js';
 
-const CHUNK = 2048;
+// Results are appended this many points at a time: each append is a transaction of its own.
+const CHUNK = 4096;
 
 /** How a feature's values are held in the result table, and the SQL that reads them typed. */
 interface OutputColumn {
@@ -78,6 +79,16 @@ class OutputChunk {
   }
 }
 
+/** A chunk's DOUBLE column that has no NULL (a key number, a time, a point id) as an array. */
+function numbers(chunk: ColumnChunk, c: number): Float64Array {
+  const direct = chunk.doubles?.(c);
+  if (direct !== undefined) return direct;
+  const column = chunk.column(c);
+  const values = new Float64Array(chunk.rowCount);
+  for (let r = 0; r < chunk.rowCount; r++) values[r] = column.get(r) as number;
+  return values;
+}
+
 /**
  * Computes features of one view at every point of `points(_pid, _key, _t)` in one sweep: DuckDB
  * merges the view's events with the points in (key, time) order, points before events at the
@@ -112,7 +123,7 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   const spans = [...groups, { slots: slots.filter((s) => plan.slots[s]!.windowMs === undefined), tail: 0 }];
   const values: Scalar[] = new Array(planned.length);
   const scratch: Evaluation = { value: null, expired: false, absent: false };
-  let chunk = new OutputChunk(layout);
+  const chunk = new OutputChunk(layout);
   // Per chunk column (after `_pid`): the element type of a list column.
   const listOfChunk = layout.flatMap((c) => (c.text || c.list !== undefined ? [c.list] : c.raw.map(() => undefined)));
   const flush = async (): Promise<void> => {
@@ -123,27 +134,30 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
       return list === undefined ? { type: 'text', values: values as (string | null)[] } : { type: 'list', element: list, values: values as (ListValue | null)[] };
     });
     await engine.appendColumns(out, columns, { rows: chunk.rows, whileStreaming: true });
-    chunk = new OutputChunk(layout);
+    chunk.rows = 0;
   };
 
   const bufferColumns = bufferColumnNames(plan);
   const nulls = bufferColumns.map((c) => `NULL AS ${c}`).join(', ');
   const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
   const sql =
-    `WITH r AS (SELECT _key, min(_t) AS _lo, max(_t) AS _hi FROM ${points} GROUP BY _key) ` +
-    `SELECT _key, _time, _pid::DOUBLE AS _pid${bufferColumns.map((c) => `, ${c}`).join('')}${known ? ', _known' : ''} FROM (` +
-    `SELECT e._key, e._ts::DOUBLE AS _time, -1 AS _pid, e._seq${bufferColumns.map((c) => `, e.${c}`).join('')}${known ? ', e._known_at::DOUBLE AS _known' : ''} ` +
+    // Entities are numbered (`_kid`): the sort and the sweep compare numbers, not key strings.
+    `WITH r AS (SELECT _key, min(_t) AS _lo, max(_t) AS _hi, row_number() OVER ()::DOUBLE AS _kid FROM ${points} GROUP BY _key) ` +
+    `SELECT _kid, _time, _pid::DOUBLE AS _pid${bufferColumns.map((c) => `, ${c}`).join('')}${known ? ', _known' : ''} FROM (` +
+    `SELECT r._kid, e._ts::DOUBLE AS _time, -1 AS _pid, e._seq${bufferColumns.map((c) => `, e.${c}`).join('')}${known ? ', e._known_at::DOUBLE AS _known' : ''} ` +
     `FROM (${events}) e JOIN r ON r._key = e._key WHERE e._ts < r._hi${reach}${known ? ' AND e._known_at < r._hi' : ''} ` +
-    `UNION ALL SELECT _key, _t::DOUBLE, _pid, 0${nulls ? `, ${nulls}` : ''}${known ? ', NULL' : ''} FROM ${points}` +
-    `) ORDER BY _key, _time, _pid < 0, _seq`;
+    `UNION ALL SELECT r._kid, p._t::DOUBLE, p._pid, 0${nulls ? `, ${nulls}` : ''}${known ? ', NULL' : ''} FROM ${points} p JOIN r ON r._key = p._key` +
+    `) ORDER BY _kid, _time, _pid < 0, _seq`;
 
-  let key: string | undefined;
+  let key = -1;
   let added = 0;
   for await (const result of engine.streamChunks(sql)) {
     const columns = Array.from({ length: 3 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
-    const [keys, times, pids] = columns as [typeof columns[0], typeof columns[0], typeof columns[0]];
+    const keys = numbers(result, 0);
+    const times = numbers(result, 1);
+    const pids = numbers(result, 2);
     for (let r = 0; r < result.rowCount; r++) {
-      const k = keys.get(r) as string;
+      const k = keys[r]!;
       if (k !== key) {
         key = k;
         builder.reset();
@@ -152,8 +166,8 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
         for (const g of groups) g.tail = 0;
         known?.reset();
       }
-      const time = times.get(r) as number;
-      const pid = pids.get(r) as number;
+      const time = times[r]!;
+      const pid = pids[r]!;
       if (pid < 0) {
         const i = builder.append(time, columns, 3, r);
         known?.append(i, time, columns[3 + bufferColumns.length]!.get(r) as number);

@@ -46,3 +46,35 @@ test('a sandboxed engine reads and writes only its allowed files, attaches and l
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('DOUBLE columns keep every value and every NULL through appendColumns and streamChunks (NaN is NULL; whole arrays only without NULLs)', async () => {
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    // Rows across several 2,048-row chunks; NULLs at word edges of the validity mask (bits 0, 31, 32, 63, 64).
+    const rows = 5000;
+    const values = new Float64Array(rows).map((_, i) => (i % 64 === 0 || i % 64 === 31 || i % 64 === 32 || i % 64 === 63 || i === 4999 ? NaN : i * 0.1 - 7));
+    const dense = new Float64Array(rows).map((_, i) => -0 + i / 3);
+    await engine.run('CREATE TABLE d (i DOUBLE, v DOUBLE, w DOUBLE)');
+    await engine.appendColumns('d', [{ type: 'double', values: new Float64Array(rows).map((_, i) => i) }, { type: 'double', values }, { type: 'double', values: dense }]);
+    const [counts] = await engine.all<{ nulls: number; n: number }>('SELECT count(*) FILTER (WHERE v IS NULL)::INTEGER AS nulls, count(*)::INTEGER AS n FROM d');
+    expect(counts).toEqual({ nulls: values.filter((v) => Number.isNaN(v)).length, n: rows });
+    const seen = new Float64Array(rows);
+    const seenDense = new Float64Array(rows);
+    let wholeArrays = 0;
+    for await (const chunk of engine.streamChunks('SELECT i, v, w FROM d ORDER BY i')) {
+      const ids = chunk.doubles!(0)!;
+      const v = chunk.column(1);
+      if (chunk.doubles!(1) !== undefined) wholeArrays++;
+      const w = chunk.doubles!(2)!;
+      for (let r = 0; r < chunk.rowCount; r++) {
+        seen[ids[r]!] = (v.get(r) as number | null) ?? NaN;
+        seenDense[ids[r]!] = w[r]!;
+      }
+    }
+    expect(Array.from(seen)).toEqual(Array.from(values));
+    expect(Array.from(seenDense)).toEqual(Array.from(dense));
+    expect(wholeArrays).toBe(0);
+  } finally {
+    await engine.close();
+  }
+});

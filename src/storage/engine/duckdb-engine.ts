@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { BIGINT, DOUBLE, DuckDBArrayVector, DuckDBDataChunk, DuckDBInstance, DuckDBListVector, FLOAT, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBArrayVector, DuckDBDataChunk, DuckDBDoubleVector, DuckDBInstance, DuckDBListVector, FLOAT, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
 import { ConfigError } from '../../errors.js';
 import { engineError } from './engine-error.js';
 import { globEscaped, literal, literalList, type AppendColumn, type EngineSandbox, type ColumnChunk, type SqlEngine } from './sql-engine.js';
@@ -28,11 +28,62 @@ function listItems(items: readonly unknown[]): unknown[] {
   return out;
 }
 
+/**
+ * The parts of a DOUBLE vector that `@duckdb/node-api` keeps private: its values and its validity
+ * words (null: all valid). Read and written directly, they cost a typed-array access per value
+ * instead of a call and BigInt arithmetic; absent in another version of the library, the public
+ * per-item methods are used.
+ */
+interface DoubleVectorParts {
+  readonly items: Float64Array;
+  readonly validity: { data: BigUint64Array | null; offset: number };
+  flush(): void;
+}
+
+function doubleParts(vector: DuckDBVector): DoubleVectorParts | undefined {
+  const parts = vector as unknown as Partial<DoubleVectorParts>;
+  return vector instanceof DuckDBDoubleVector && parts.items instanceof Float64Array && parts.validity !== undefined && 'data' in parts.validity ? (parts as DoubleVectorParts) : undefined;
+}
+
+/** A DOUBLE column's reader straight from its values and validity bits (32-bit words: no BigInt). */
+function doubleReader(parts: DoubleVectorParts): { get(row: number): number | null } {
+  const { items } = parts;
+  const { data, offset } = parts.validity;
+  if (data === null) return { get: (row: number) => items[row]! };
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length * 2);
+  return { get: (row: number) => { const bit = offset + row; return (words[bit >>> 5]! >>> (bit & 31)) & 1 ? items[row]! : null; } };
+}
+
+/** Fills a DOUBLE vector of a new chunk with `values[start, start + size)`, NaN as NULL. */
+function setDoubles(chunk: DuckDBDataChunk, c: number, values: Float64Array, start: number, size: number): void {
+  const parts = doubleParts(chunk.getColumnVector(c));
+  if (parts === undefined || parts.items.length !== size) {
+    const plain: (number | null)[] = new Array(size);
+    for (let r = 0; r < size; r++) plain[r] = Number.isNaN(values[start + r]) ? null : values[start + r]!;
+    chunk.setColumnValues(c, plain);
+    return;
+  }
+  parts.items.set(values.subarray(start, start + size));
+  let words: Uint32Array | undefined;
+  for (let r = 0; r < size; r++) {
+    if (values[start + r] === values[start + r]) continue;
+    if (words === undefined) {
+      parts.validity.data = new BigUint64Array(Math.ceil(size / 64)).fill(0xffffffffffffffffn);
+      parts.validity.offset = 0;
+      words = new Uint32Array(parts.validity.data.buffer);
+    }
+    words[r >>> 5] = words[r >>> 5]! & ~(1 << (r & 31));
+  }
+  parts.flush();
+}
+
 /** A chunk column's reader: LIST and ARRAY values as plain arrays (see `ColumnChunk`), others as DuckDB gives them. */
 function columnReader(vector: DuckDBVector): { get(row: number): unknown } {
   if (vector instanceof DuckDBListVector || vector instanceof DuckDBArrayVector) {
     return { get: (row: number) => { const list = vector.getItem(row); return list === null ? null : listItems(list.items); } };
   }
+  const parts = doubleParts(vector);
+  if (parts !== undefined) return doubleReader(parts);
   return { get: (row: number) => vector.getItem(row) };
 }
 
@@ -69,10 +120,25 @@ class DuckDbEngine implements SqlEngine {
     } catch (error) {
       throw engineError('DuckDB', error, sql);
     }
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) return;
-      yield { rowCount: chunk.rowCount, column: (index: number) => columnReader(chunk.getColumnVector(index)) };
+    // The next chunk is fetched (on DuckDB's side, off the main thread) while the caller reads this one.
+    let next = result.fetchChunk();
+    try {
+      for (;;) {
+        const chunk = await next;
+        if (!chunk || chunk.rowCount === 0) return;
+        next = result.fetchChunk();
+        yield {
+          rowCount: chunk.rowCount,
+          column: (index: number) => columnReader(chunk.getColumnVector(index)),
+          doubles: (index: number) => {
+            const parts = doubleParts(chunk.getColumnVector(index));
+            return parts !== undefined && parts.validity.data === null ? parts.items : undefined;
+          },
+        };
+      }
+    } finally {
+      // A caller that stops early leaves a fetch in flight: its failure is nobody's to report.
+      next.catch(() => undefined);
     }
   }
 
@@ -96,12 +162,7 @@ class DuckDbEngine implements SqlEngine {
         const chunk = DuckDBDataChunk.create(types, size);
         columns.forEach((column, c) => {
           if (column.type === 'double') {
-            const values: (number | null)[] = new Array(size);
-            for (let r = 0; r < size; r++) {
-              const v = column.values[start + r]!;
-              values[r] = Number.isNaN(v) ? null : v;
-            }
-            chunk.setColumnValues(c, values);
+            setDoubles(chunk, c, column.values, start, size);
             return;
           }
           if (column.type === 'list') {

@@ -5,6 +5,11 @@
 export interface ColumnChunk {
   readonly rowCount: number;
   column(index: number): { get(row: number): unknown };
+  /**
+   * The values of a DOUBLE column, when none is NULL in this chunk, as one array to read (not
+   * to keep past the next chunk, nor to write); undefined otherwise: read it with `column`.
+   */
+  doubles?(index: number): Float64Array | undefined;
 }
 
 /**

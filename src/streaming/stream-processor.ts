@@ -149,6 +149,12 @@ export class StreamProcessor {
     }
   }
 
+  /** Whether batches of a source are waiting or being processed (its groups then reach the online tables through this processor). */
+  busy(source: string): boolean {
+    const queue = this.queues.get(source);
+    return queue !== undefined && (queue.running || queue.waiting.length > 0);
+  }
+
   /** Resolves when no batch is waiting or being processed. */
   async drained(): Promise<void> {
     while ([...this.queues.values()].some((q) => q.running || q.waiting.length > 0)) await new Promise((r) => setTimeout(r, 5));
@@ -244,9 +250,11 @@ export class StreamProcessor {
         if (table === undefined) continue;
       }
       // A table may serve an older definition of the view (blue/green), with other row transforms.
-      const events = decoded !== undefined && decodedFor(decoded, table.definition) ? decoded : await this.decodeEntry(project, source, this.options.log.read(source.name, offset - 1, 1)[0]!, table.definition);
+      const entry = decoded !== undefined && decodedFor(decoded, table.definition) ? undefined : this.options.log.read(source.name, offset - 1, 1)[0]!;
+      const events = entry === undefined ? decoded! : await this.decodeEntry(project, source, entry, table.definition);
       const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, events === decoded ? keep : undefined);
-      if (after !== undefined) this.options.onVisible?.(view.name, ackTime, Date.now());
+      // Freshness counts from the entry's own acknowledgement (a caller catching up passes "now").
+      if (after !== undefined) this.options.onVisible?.(view.name, entry?.ackTime ?? ackTime, Date.now());
     }
   }
 }

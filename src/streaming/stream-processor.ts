@@ -8,7 +8,8 @@ import type { OnlineStore } from '../storage/online/online-store.js';
 import { applyToTable, decodedFor } from './apply-online.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import { decodeEvents, PART, sourceViews, type DecodedEvents, type EventPart } from './decode-events.js';
-import type { ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { subjectKeys, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { decodePlainEvents, plainDecodable } from './decode-plain.js';
 
 export interface StreamProcessorOptions {
   readonly project: () => Project;
@@ -148,6 +149,12 @@ export class StreamProcessor {
     }
   }
 
+  /** Whether batches of a source are waiting or being processed (its groups then reach the online tables through this processor). */
+  busy(source: string): boolean {
+    const queue = this.queues.get(source);
+    return queue !== undefined && (queue.running || queue.waiting.length > 0);
+  }
+
   /** Resolves when no batch is waiting or being processed. */
   async drained(): Promise<void> {
     while ([...this.queues.values()].some((q) => q.running || q.waiting.length > 0)) await new Promise((r) => setTimeout(r, 5));
@@ -164,7 +171,10 @@ export class StreamProcessor {
     const project = this.options.project();
     const source = project.sources.find((s) => s.name === sourceName)!;
     const ackTime = this.options.now();
-    const decoded = await this.withEngine(() => decodeEvents(this.options.engine, project, source, group.map((w) => w.part), ackTime, true, sourceViews(project, source), this.options.erasure));
+    const parts = group.map((w) => w.part);
+    const views = sourceViews(project, source);
+    const plain = (await this.plainPath(project, source, views)) ? decodePlainEvents(project, source, parts, ackTime) : undefined;
+    const decoded = plain ?? (await this.withEngine(() => decodeEvents(this.options.engine, project, source, parts, ackTime, true, views, this.options.erasure)));
     if (decoded.checks) this.options.onChecked?.(decoded.checks);
     const position = group.at(-1)!.position;
     const { offset, duplicates } = await this.options.log.append(source.name, {
@@ -199,9 +209,21 @@ export class StreamProcessor {
     });
   }
 
+  /**
+   * Whether a group of `source` may try the plain path (`decodePlainEvents`): its definitions
+   * allow it, and no subject it identifies is erased (the block list is checked in DuckDB).
+   */
+  private async plainPath(project: Project, source: Source, views: readonly FeatureView[]): Promise<boolean> {
+    if (!plainDecodable(project, source, views)) return false;
+    const erasure = this.options.erasure;
+    return erasure === undefined || subjectKeys(project, source).length === 0 || (await erasure.erasure.blockListVersion()) === 0;
+  }
+
   /** Decodes a log entry again (its events were accepted at its acknowledgement). */
   private async decodeEntry(project: Project, source: Source, entry: LogEntry, view?: FeatureView): Promise<DecodedEvents> {
     const views = view === undefined ? sourceViews(project, source) : [view];
+    const plain = (await this.plainPath(project, source, views)) ? decodePlainEvents(project, source, [{ texts: entry.events }], entry.ackTime, false) : undefined;
+    if (plain !== undefined) return plain;
     return this.withEngine(() => decodeEvents(this.options.engine, project, source, [{ texts: entry.events }], entry.ackTime, false, views, this.options.erasure));
   }
 
@@ -228,9 +250,11 @@ export class StreamProcessor {
         if (table === undefined) continue;
       }
       // A table may serve an older definition of the view (blue/green), with other row transforms.
-      const events = decoded !== undefined && decodedFor(decoded, table.definition) ? decoded : await this.decodeEntry(project, source, this.options.log.read(source.name, offset - 1, 1)[0]!, table.definition);
+      const entry = decoded !== undefined && decodedFor(decoded, table.definition) ? undefined : this.options.log.read(source.name, offset - 1, 1)[0]!;
+      const events = entry === undefined ? decoded! : await this.decodeEntry(project, source, entry, table.definition);
       const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, events === decoded ? keep : undefined);
-      if (after !== undefined) this.options.onVisible?.(view.name, ackTime, Date.now());
+      // Freshness counts from the entry's own acknowledgement (a caller catching up passes "now").
+      if (after !== undefined) this.options.onVisible?.(view.name, entry?.ackTime ?? ackTime, Date.now());
     }
   }
 }

@@ -116,7 +116,8 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
           results.push(commit);
         } while (commit.entries > 0 && log.checkpoint('lake', source.name) < target);
         const head = log.head(source.name);
-        if (head > 0) await processor.applyOnline(project, source, head, platform.now(), undefined);
+        // While the processor takes batches of the source, it applies (and catches tables up to) every entry in order itself.
+        if (head > 0 && !processor.busy(source.name)) await processor.applyOnline(project, source, head, platform.now(), undefined);
       } catch (error) {
         say('error', `source "${source.name}": committing streamed events to the lake failed (retrying): ${(error as Error).message}`);
       }

@@ -1,0 +1,160 @@
+import type { FeatureView, Project, Source } from '../definitions/index.js';
+import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
+import { MAX_KEY_BYTES } from '../ingest/validate-sql.js';
+import type { EventColumn } from '../processing/aggregations/index.js';
+import { rowExpressions } from '../processing/row-transforms.js';
+import { toIso } from '../time/index.js';
+import type { DecodedEvents, EventPart } from './decode-events.js';
+import { PART } from './decode-events.js';
+
+/** The schema types whose every accepted JSON value reads the same in JavaScript as in DuckDB. */
+const PLAIN_TYPES = new Set(['string', 'float64', 'bool', 'timestamp']);
+/** Event times the plain path reads itself: 1970-01-01 up to (not including) 10000-01-01. */
+const LAST_MS = 253_402_300_800_000;
+
+type Decoded = DecodedEvents & { readonly counts: readonly (number | string)[] };
+
+/**
+ * Whether {@link decodePlainEvents} can ever take events of `source` (for `views`): a stream
+ * source without checks, whose schema has only strings, float64, booleans and timestamps, whose
+ * event id and join keys are strings of one column each, read by views without row transforms.
+ */
+export function plainDecodable(project: Project, source: Source, views: readonly FeatureView[]): boolean {
+  if (source.kind !== 'stream' || (source.checks?.length ?? 0) > 0 || rowExpressions(views).length > 0) return false;
+  if (sourceCompositeKeys(project, source.name).length > 0) return false;
+  const schema = source.schema as Readonly<Record<string, string>>;
+  // Names a JSON text can only spell one way (see the duplicate-key count in decodePlainEvents).
+  if (Object.entries(schema).some(([c, type]) => !PLAIN_TYPES.has(type) || !/^[\w .-]+$/.test(c) || c === 'events')) return false;
+  if (schema[source.timestamp] !== 'timestamp') return false;
+  if (source.eventId !== undefined && schema[source.eventId] !== 'string') return false;
+  return sourceKeys(project, source.name).every((k) => schema[k.column] === 'string');
+}
+
+/** Occurrences of `needle` in `text`. */
+function occurrences(text: string, needle: string): number {
+  let n = 0;
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) n++;
+  return n;
+}
+
+/** A timestamp text as epoch ms, when it is the canonical UTC form (`2024-03-01T12:00:00.000Z`) of a time in range. */
+function canonicalTime(text: string): number | undefined {
+  if (text.length !== 24 || text.charCodeAt(23) !== 90 /* Z */) return undefined;
+  const ms = Date.parse(text);
+  return ms >= 0 && ms < LAST_MS && toIso(ms) === text ? ms : undefined;
+}
+
+/**
+ * A fast path for new streamed events that are plainly valid: decodes a group of batches in
+ * JavaScript into exactly what `decodeEvents` would give (the same lines, texts, times, ids and
+ * columns, with nothing rejected), or declines (undefined) as soon as any event of the group is
+ * not plainly valid, and the caller decodes the group in DuckDB, where the validation rules live
+ * and every refusal gets its reason. "Plainly valid" is a strict subset of what ingest accepts:
+ * every event is a JSON object whose keys are schema columns (each once) holding null or a value
+ * of the column's own JSON type (a finite number for float64, true/false for bool, a string for
+ * string, the canonical ISO-8601 UTC text for a timestamp), with its event time, event id and
+ * join keys present and within the lateness and clock-skew limits of `ackTime` (when `streamed`).
+ * Anything else (an escape `\u`, a number as text, a missing key, a late event, a body with more
+ * than `events`) declines. Check {@link plainDecodable} first, and that no subject of the source
+ * is erased. A push body's event texts are `JSON.stringify` of its events (the schema's values,
+ * exactly, in the sender's key order).
+ */
+export function decodePlainEvents(project: Project, source: Source, parts: readonly EventPart[], ackTime: number, streamed = true): Decoded | undefined {
+  const schema = source.schema as Readonly<Record<string, string>>;
+  const columns = Object.keys(schema);
+  const quoted = columns.map((c) => `"${c}"`);
+  const keys = sourceKeys(project, source.name).map((k) => k.column);
+  const required = [source.timestamp, ...(source.eventId === undefined ? [] : [source.eventId]), ...keys];
+  const earliest = streamed && source.allowedLatenessMs !== undefined ? ackTime - source.allowedLatenessMs : -Infinity;
+  const latest = streamed && source.maxClockSkewMs !== undefined ? ackTime + source.maxClockSkewMs : Infinity;
+  const lines: number[] = [];
+  const raws: string[] = [];
+  const counts: number[] = [];
+  const events: Record<string, unknown>[] = [];
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
+    const texts = 'texts' in part ? part.texts : [part.body];
+    let present = 0;
+    let quotes = 0;
+    for (const text of texts) {
+      if (text.includes('\\u')) return undefined;
+      for (const q of quoted) quotes += occurrences(text, q);
+    }
+    let batch: unknown[];
+    try {
+      if ('texts' in part) batch = part.texts.map((t) => JSON.parse(t) as unknown);
+      else {
+        const body = JSON.parse(part.body) as unknown;
+        if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1 || occurrences(part.body, '"events"') !== 1) return undefined;
+        const list = (body as { events?: unknown }).events;
+        if (!Array.isArray(list)) return undefined;
+        batch = list;
+      }
+    } catch {
+      return undefined;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const event = batch[i];
+      if (event === null || typeof event !== 'object' || Array.isArray(event)) return undefined;
+      for (const key in event) {
+        if (!Object.hasOwn(schema, key)) return undefined;
+        present++;
+      }
+      events.push(event as Record<string, unknown>);
+      lines.push(p * PART + i);
+      raws.push('texts' in part ? part.texts[i]! : JSON.stringify(event));
+    }
+    // Each schema column's quoted name once per event that has it: no key twice (JSON.parse keeps the last, DuckDB the first).
+    if (quotes !== present) return undefined;
+    counts.push(batch.length);
+  }
+  const n = events.length;
+  const out = new Map<string, EventColumn>();
+  let ts: Float64Array | undefined;
+  for (const column of columns) {
+    const type = schema[column]!;
+    const must = required.includes(column);
+    if (type === 'string') {
+      const dict: string[] = [];
+      const index = new Map<string, number>();
+      const codes = new Int32Array(n);
+      const key = keys.includes(column);
+      for (let r = 0; r < n; r++) {
+        const v = events[r]![column];
+        if (v === undefined || v === null) {
+          if (must) return undefined;
+          codes[r] = -1;
+          continue;
+        }
+        if (typeof v !== 'string' || (key && (v === '' || (v.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(v) > MAX_KEY_BYTES)))) return undefined;
+        let code = index.get(v);
+        if (code === undefined) index.set(v, (code = dict.push(v) - 1));
+        codes[r] = code;
+      }
+      out.set(column, { dict, codes });
+      continue;
+    }
+    const values = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
+      const v = events[r]![column];
+      if (v === undefined || v === null) {
+        if (must) return undefined;
+        values[r] = NaN;
+      } else if (type === 'float64') {
+        if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+        values[r] = v + 0;
+      } else if (type === 'bool') {
+        if (typeof v !== 'boolean') return undefined;
+        values[r] = v ? 1 : 0;
+      } else {
+        const ms = typeof v === 'string' ? canonicalTime(v) : undefined;
+        if (ms === undefined || (column === source.timestamp && (ms < earliest || ms > latest))) return undefined;
+        values[r] = ms;
+      }
+    }
+    if (column === source.timestamp) ts = values;
+    out.set(column, values);
+  }
+  const ids = source.eventId === undefined ? undefined : events.map((e) => e[source.eventId!] as string);
+  return { lines, raws, ts: ts!, columns: out, ...(ids === undefined ? {} : { ids }), rejected: [], counts };
+}

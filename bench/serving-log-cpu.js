@@ -4,6 +4,9 @@
 // as the server does with the log off (`stringifyExact`) and on at rate 1.0 (`answerJson`, then
 // the writer's `record`, its flushes included). CPU time of the process (all threads) per request,
 // medians of the rounds. Options: --requests N (3000) --rounds N (5) --entities N (100)
+// --flush-every N: requests per flush, as the server's 250 ms timer sees them at the throughput
+// `bench/serving-log.js` measures (about 5,000 req/s at 1 entity, 300 at 100): by default
+// 250 ms / (0.2 ms + 0.03 ms per further entity), 1,250 at 1 entity, 79 at 100.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Buffer } from 'node:buffer';
@@ -15,7 +18,8 @@ import { stringifyExact } from '../dist/serving/exact-json.js';
 import { BENCH_CONFIG } from './bench-project.js';
 import { benchCommit, benchKeys, benchOptions, median } from './lib/server-comparison.js';
 
-const { requests, rounds, entities } = benchOptions({ requests: 3000, rounds: 5, entities: 100 });
+const { requests, rounds, entities, 'flush-every': flushOption } = benchOptions({ requests: 3000, rounds: 5, entities: 100, 'flush-every': 0 });
+const flushEvery = flushOption > 0 ? flushOption : Math.round(250 / (0.2 + 0.03 * (entities - 1)));
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-servinglog-cpu-'));
 try {
   writeFileSync(join(dir, 'sluice.config.ts'), BENCH_CONFIG);
@@ -48,10 +52,10 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const [name, run] of Object.entries(modes)) {
       const start = process.cpuUsage();
-      // Flushed every 10 requests, as the timer would at about 40 answers of 100 entities a second.
+      // Flushed as the server's timer would (the writer also flushes early past 4 MiB buffered).
       for (let i = 0; i < requests; i++) {
         run(i);
-        if (i % 10 === 9) await log.flush();
+        if (i % flushEvery === flushEvery - 1) await log.flush();
       }
       await log.flush();
       const used = process.cpuUsage(start);
@@ -62,7 +66,7 @@ try {
   const off = median(cpuUs.off);
   const on = median(cpuUs.rate1);
   process.stdout.write(`${JSON.stringify({
-    commit: benchCommit(), at: new Date().toISOString(), entities, features: features.length, requests, rounds,
+    commit: benchCommit(), at: new Date().toISOString(), entities, features: features.length, requests, rounds, flushEvery,
     serializeUsPerRequest: { off: Number(off.toFixed(1)), rate1: Number(on.toFixed(1)) }, addedUsPerRequest: Number((on - off).toFixed(1)),
     answerBytes: stringifyExact(response).length, checksum: bytes > 0,
   }, null, 2)}\n`);

@@ -1,6 +1,7 @@
 // `node bench/serving-log.js` (after `npm run build`): online serving throughput with the sampled
 // serving log on (sample rate 1.0 and 0.1) against off, in the same run, over the same store.
 // Options:  --events N (300_000)  --entities N (10_000)  --seconds S (5, per load)  --rounds N (3)
+//           --port N (6711: the servers listen on N, N+1, N+2; another port when other benches run)
 // Three `sluice serve` processes over copies of one project and store (`--serving-log-rate 0`, `1`, `0.1`), driven in
 // turn by autocannon (16 connections, 1 and 100 entities per request), the order rotated each
 // round; medians of the rounds. Throughput and the server's CPU time per request (which a loaded,
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { benchCommit, benchKeys, benchOptions, log, median, withBenchServers } from './lib/server-comparison.js';
 import { load } from './serving.js';
 
-const { events, entities, seconds, rounds } = benchOptions({ events: 300_000, entities: 10_000, seconds: 5, rounds: 3 });
+const { events, entities, seconds, rounds, port } = benchOptions({ events: 300_000, entities: 10_000, seconds: 5, rounds: 3, port: 6711 });
 const commit = benchCommit();
 /** Bytes of the serving log files a server has written so far. */
 const logBytes = (projectDir) => {
@@ -29,7 +30,7 @@ const logBytes = (projectDir) => {
 await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities }, async ({ startServer }) => {
   const modes = [{ name: 'off', rate: '0' }, { name: 'rate1', rate: '1' }, { name: 'rate0.1', rate: '0.1' }];
   // A copy of the project (and its store) per server, so each writes its own log.
-  for (const [i, mode] of modes.entries()) await startServer(mode, { port: 6711 + i, args: ['--serving-log-rate', mode.rate] });
+  for (const [i, mode] of modes.entries()) await startServer(mode, { port: port + i, args: ['--serving-log-rate', mode.rate] });
   const results = {};
   for (const count of [1, 100]) {
     // One body per load, as bench/serving.js drives it: at 100 entities a 0.1 rate logs about a tenth of

@@ -127,11 +127,12 @@ export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys,
       fits = text.startsWith(name, at);
       if (fits) {
         const value = row[keys.joinKeys[k]!];
-        const json = valueJson(value);
-        if (keys.quotedKeys.length === 1 && value === entityKey) keyJson = json;
-        at += name.length + json.length;
-        fits = text.charCodeAt(at) === 44; // ','
-        at++;
+        const start = at + name.length;
+        // A scalar's JSON ends at the next `,"` (a quote inside a JSON string is escaped): no second serialization.
+        const end = typeof value !== 'object' ? text.indexOf(',"', start) : start + valueJson(value).length;
+        if (keys.quotedKeys.length === 1 && value === entityKey) keyJson = text.slice(start, end);
+        fits = end > start && text.charCodeAt(end) === 44; // ','
+        at = end + 1;
       }
     }
     if (fits && text.startsWith(shape.quoted[0]!, at)) {

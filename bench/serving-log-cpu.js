@@ -4,10 +4,16 @@
 // as the server does with the log off (`stringifyExact`) and on at rate 1.0 (`answerJson`, then
 // the writer's `record`, its flushes included). CPU time of the process (all threads) per request,
 // medians of the rounds. Options: --requests N (3000) --rounds N (5) --entities N (100)
+// --flush-every N: requests per flush, as the server's 250 ms timer sees them at the throughput
+// `bench/serving-log.js` measures (about 5,000 req/s at 1 entity, 300 at 100): by default
+// 250 ms / (0.2 ms + 0.03 ms per further entity), 1,250 at 1 entity, 79 at 100. (Before, it
+// flushed every 10 requests: at 1 entity a file open, write and close per 10 answers, which the
+// server does 4 times a second, was most of the cost it reported.)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
+import { setImmediate } from 'node:timers';
 import { loadProject } from '../dist/config/load-project.js';
 import { servingLogWriter } from '../dist/observability/serving-log/serving-log-writer.js';
 import { answerJson } from '../dist/serving/http/answer-json.js';
@@ -15,7 +21,8 @@ import { stringifyExact } from '../dist/serving/exact-json.js';
 import { BENCH_CONFIG } from './bench-project.js';
 import { benchCommit, benchKeys, benchOptions, median } from './lib/server-comparison.js';
 
-const { requests, rounds, entities } = benchOptions({ requests: 3000, rounds: 5, entities: 100 });
+const { requests, rounds, entities, 'flush-every': flushOption } = benchOptions({ requests: 3000, rounds: 5, entities: 100, 'flush-every': 0 });
+const flushEvery = flushOption > 0 ? flushOption : Math.round(250 / (0.2 + 0.03 * (entities - 1)));
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-servinglog-cpu-'));
 try {
   writeFileSync(join(dir, 'sluice.config.ts'), BENCH_CONFIG);
@@ -48,10 +55,13 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const [name, run] of Object.entries(modes)) {
       const start = process.cpuUsage();
-      // Flushed every 10 requests, as the timer would at about 40 answers of 100 entities a second.
+      // Flushed as the server's timer would. The event loop gets a turn every 10 requests, as it
+      // does between a server's requests, so the flush the writer starts itself past 4 MiB buffered
+      // runs (else its chunks are not returned to the pool and fresh ones are page-faulted in).
       for (let i = 0; i < requests; i++) {
         run(i);
-        if (i % 10 === 9) await log.flush();
+        if (i % flushEvery === flushEvery - 1) await log.flush();
+        else if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
       }
       await log.flush();
       const used = process.cpuUsage(start);
@@ -62,7 +72,7 @@ try {
   const off = median(cpuUs.off);
   const on = median(cpuUs.rate1);
   process.stdout.write(`${JSON.stringify({
-    commit: benchCommit(), at: new Date().toISOString(), entities, features: features.length, requests, rounds,
+    commit: benchCommit(), at: new Date().toISOString(), entities, features: features.length, requests, rounds, flushEvery,
     serializeUsPerRequest: { off: Number(off.toFixed(1)), rate1: Number(on.toFixed(1)) }, addedUsPerRequest: Number((on - off).toFixed(1)),
     answerBytes: stringifyExact(response).length, checksum: bytes > 0,
   }, null, 2)}\n`);

@@ -88,3 +88,39 @@ test('a flush of more lines than one buffer chunk holds writes them all, whole a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the lines are byte for byte the lean format written out plainly, across requests that share, change and rename served views', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'));
+  try {
+    const log = servingLogWriter({ dataDir: dir });
+    const features = ['v__n', 'v__"q"', 'v__ü'];
+    type Views = OnlineFeaturesResponse['views'];
+    const served = (hash: string, snapshots: Record<string, string | null>): Views[string] => ({ status: 'FRESH', viewHash: hash, previousDefinition: false, materializedAt: null, snapshots });
+    const v1 = served('h1', { s: 's@1', 'ß"': null });
+    const w1 = served('h\u2028', {});
+    // The same served view objects request after request (as the serving path hands them out), a new one, one under another name.
+    const views: Views[] = [{ v: v1, w: w1 }, { v: v1, w: w1 }, { v: served('h2', { s: 's@2' }), w: w1 }, { 'v"2': v1 }, { v: v1, w: w1 }];
+    const at = Date.parse('2024-03-01T00:00:01Z');
+    const expected: string[] = [];
+    views.forEach((v, i) => {
+      const key = `c${i}"ä`;
+      const values = [i, i % 2 === 0 ? null : 'x\n', [1.5]];
+      const row = Object.fromEntries([['customer_id', key], ...features.map((f, j) => [f, values[j]])]);
+      const response: OnlineFeaturesResponse = {
+        asOf: `2024-03-01T00:00:0${i}.000Z`, features, stale: 0, rows: [row as never],
+        metadata: [{ status: ['PRESENT', i % 2 === 0 ? 'NULL' : 'PRESENT', 'STALE'], ageMs: [0, 0, 0] }], views: v,
+      };
+      log.record(project, { entities: {}, service: 'svc' }, response, `r${i}`, at + i, [JSON.stringify(row)]);
+      const shared = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, { definitionHash: s.viewHash, snapshots: s.snapshots }]));
+      expected.push(JSON.stringify({ requestId: `r${i}`, service: 'svc', asOf: response.asOf, servedAt: at + i, views: shared }));
+      expected.push(JSON.stringify({
+        requestId: `r${i}`, servedAt: at + i, entityKey: key, keys: { customer_id: key },
+        values: Object.fromEntries(features.map((f, j) => [f, values[j]])), status: i % 2 === 0 ? 'PNS' : 'PPS',
+      }));
+    });
+    await log.close();
+    expect(readFileSync(join(dir, 'serving-log', 'svc', '2024-03-01T00.jsonl'), 'utf8')).toBe(`${expected.join('\n')}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

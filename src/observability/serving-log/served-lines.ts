@@ -1,7 +1,7 @@
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
 import type { LineChunks } from './line-chunks.js';
-import { STATUS_CODES, type ServedRow } from './served-row.js';
+import { STATUS_CODES } from './served-row.js';
 
 /**
  * Formats the lines of one answered request in the lean format (see `served-row.ts`): one request
@@ -63,21 +63,41 @@ export interface ServedKeys {
 }
 
 /**
+ * A view's entry of the request line's `views` (`"<name>":{"definitionHash":...,"snapshots":...}`),
+ * kept per served view: the serving path hands out the same `ServedView` object for a table while
+ * it answers (see `servedView` in `served-table.ts`), so its entry is written once, not per request.
+ * A `ServedView` is never changed once made; a new one (another table, a STALE verdict) gets its own.
+ */
+const viewEntries = new WeakMap<object, { readonly name: string; readonly json: string }>();
+
+/** The request line's `views`: exactly `lineJson` of `{ name: { definitionHash, snapshots } }` for each view in order. */
+function viewsJson(views: OnlineFeaturesResponse['views']): string {
+  let json = '';
+  for (const name in views) {
+    const view = views[name]!;
+    let entry = viewEntries.get(view);
+    if (entry === undefined || entry.name !== name) {
+      entry = { name, json: `${JSON.stringify(name)}:${lineJson({ definitionHash: view.viewHash ?? '', snapshots: view.snapshots })}` };
+      viewEntries.set(view, entry);
+    }
+    json = json === '' ? entry.json : `${json},${entry.json}`;
+  }
+  return `{${json}}`;
+}
+
+/**
  * The request line (with its newline) and the head every row line of the request starts with.
+ * `serviceJson`, when given, is `JSON.stringify(request.service)` (kept by the caller per service).
  *
  * @example
  * const { line, rowHead } = requestLines({ service: 'fraud_v1', requestId: 'r1', servedAt: Date.now() }, response);
  */
-export function requestLines(request: ServedRequest, response: OnlineFeaturesResponse): { readonly line: string; readonly rowHead: string } {
-  const views: Record<string, ServedRow['views'][string]> = {};
-  for (const name in response.views) {
-    const v = response.views[name]!;
-    views[name] = { definitionHash: v.viewHash ?? '', snapshots: v.snapshots };
-  }
+export function requestLines(request: ServedRequest, response: OnlineFeaturesResponse, serviceJson?: string): { readonly line: string; readonly rowHead: string } {
   const id = JSON.stringify(request.requestId);
+  const servedAt = String(request.servedAt);
   return {
-    line: `{"requestId":${id},"service":${JSON.stringify(request.service)},"asOf":${JSON.stringify(response.asOf)},"servedAt":${request.servedAt},"views":${lineJson(views)}}\n`,
-    rowHead: `{"requestId":${id},"servedAt":${request.servedAt},"entityKey":`,
+    line: `{"requestId":${id},"service":${serviceJson ?? JSON.stringify(request.service)},"asOf":${JSON.stringify(response.asOf)},"servedAt":${servedAt},"views":${viewsJson(response.views)}}\n`,
+    rowHead: `{"requestId":${id},"servedAt":${servedAt},"entityKey":`,
   };
 }
 
@@ -107,11 +127,12 @@ export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys,
       fits = text.startsWith(name, at);
       if (fits) {
         const value = row[keys.joinKeys[k]!];
-        const json = valueJson(value);
-        if (keys.quotedKeys.length === 1 && value === entityKey) keyJson = json;
-        at += name.length + json.length;
-        fits = text.charCodeAt(at) === 44; // ','
-        at++;
+        const start = at + name.length;
+        // A scalar's JSON ends at the next `,"` (a quote inside a JSON string is escaped): no second serialization.
+        const end = typeof value !== 'object' ? text.indexOf(',"', start) : start + valueJson(value).length;
+        if (keys.quotedKeys.length === 1 && value === entityKey) keyJson = text.slice(start, end);
+        fits = end > start && text.charCodeAt(end) === 44; // ','
+        at = end + 1;
       }
     }
     if (fits && text.startsWith(shape.quoted[0]!, at)) {

@@ -44,6 +44,8 @@ export interface ServingLogWriter {
 /** How one service (or the feature-list requests) is sampled, resolved once per applied project. */
 interface ServiceLogPlan {
   readonly service: string;
+  /** `service` as JSON. */
+  readonly serviceJson: string;
   readonly threshold: number;
   readonly joinKeys: readonly string[];
   /** Per join key, whether it is int64 (its key part is normalized as the lake writes it). */
@@ -79,8 +81,9 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   const view = project.featureViews.find((v) => v.name === firstView);
   const joinKeys = view?.joinKeys ?? project.requestViews.find((v) => v.name === firstView)?.joinKeys ?? [];
   const types = view?.columnTypes ?? project.featureViews.find((v) => joinKeys.every((k) => v.joinKeys.includes(k)))?.columnTypes ?? {};
+  const name = service?.name ?? UNNAMED_SERVICE;
   return {
-    service: service?.name ?? UNNAMED_SERVICE, threshold, joinKeys, quotedKeys: joinKeys.map((k) => `${JSON.stringify(k)}:`),
+    service: name, serviceJson: JSON.stringify(name), threshold, joinKeys, quotedKeys: joinKeys.map((k) => `${JSON.stringify(k)}:`),
     int64: joinKeys.map((k) => types[k] === 'int64'), hourStart: Number.NaN, path: '',
   };
 }
@@ -189,7 +192,10 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 250);
   timer.unref();
 
+  // `samples` then `record` ask for the plan of the same request: the last answer is kept.
+  let last: { project: Project; request: OnlineFeaturesRequest; plan: ServiceLogPlan } | undefined;
   const planOf = (project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): ServiceLogPlan => {
+    if (last !== undefined && last.request === request && last.project === project) return last.plan;
     // A feature list may name another entity's views than the last one: keyed by its features, as the serving plan is.
     const cacheKey = request.service !== undefined ? `s:${request.service}` : `f:${(request.features ?? []).join(',')}`;
     let byService = plans.get(project);
@@ -199,6 +205,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
       plan = planFor(project, request, defaultThreshold, response);
       if (byService.size < 1_000) byService.set(cacheKey, plan);
     }
+    last = { project, request, plan };
     return plan;
   };
 
@@ -225,7 +232,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           continue;
         }
         if (file === undefined) {
-          const lines = requestLines({ service: plan.service, requestId, servedAt }, response);
+          const lines = requestLines({ service: plan.service, requestId, servedAt }, response, plan.serviceJson);
           rowHead = lines.rowHead;
           if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
             plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;

@@ -8,6 +8,34 @@ export interface AnswerJson {
   readonly rows?: readonly string[];
 }
 
+// `features` of an answer is the serving plan's array, the same for every request of a service.
+const featuresJsonLength = new WeakMap<readonly string[], number>();
+
+/**
+ * Where `"rows":[<open>` is in the answer's text: worked out from the lengths of the keys before
+ * `rows` (the features' JSON length is kept per array) and checked there, so the text before the
+ * rows is not scanned; searched for when the check fails. Before the rows come only `asOf` and
+ * `features` (and in tests scalars), whose strings cannot hold an unescaped quote, so the first
+ * occurrence is the rows'.
+ */
+function rowsAt(text: string, response: OnlineFeaturesResponse, open: string): number {
+  const answer = response as unknown as Record<string, unknown>;
+  let at = 1;
+  for (const key in answer) {
+    if (key === 'rows') break;
+    const value = answer[key];
+    let length: number | undefined;
+    if (key === 'features' && Array.isArray(value)) {
+      length = featuresJsonLength.get(value);
+      if (length === undefined) featuresJsonLength.set(value, (length = JSON.stringify(value).length));
+    } else length = (JSON.stringify(value) as string | undefined)?.length;
+    // JSON.stringify leaves out a key whose value it cannot write (undefined, a function).
+    if (length !== undefined) at += key.length + 4 + length;
+  }
+  const rows = `"rows":[${open}`;
+  return text.startsWith(rows, at) ? at : text.indexOf(rows);
+}
+
 /**
  * Each row's text within the answer's text (`JSON.stringify` of the answer), as slices of it.
  * A row holds scalars and lists of scalars only, so its text is a flat object: between two rows
@@ -32,8 +60,7 @@ function rowTexts(text: string, response: OnlineFeaturesResponse): string[] | un
   }
   if (first === undefined) return undefined;
   const open = `{${JSON.stringify(first)}:`;
-  // Before the rows come only `asOf` and `features`, whose strings cannot hold an unescaped quote.
-  let at = text.indexOf(`"rows":[${open}`);
+  let at = rowsAt(text, response, open);
   if (at < 0) return undefined;
   at += '"rows":['.length;
   const rows = new Array<string>(n);

@@ -100,6 +100,26 @@ describe('decodePlainEvents', () => {
     }
   });
 
+  test('text holding a lone UTF-16 surrogate (not escaped) is left to DuckDB, which reads it as U+FFFD', async () => {
+    // A library caller of processor.append hands JavaScript strings: they can hold a lone surrogate.
+    for (const text of [
+      '{"payment_id": "p1", "account_id": "a\ud800", "ts": "2026-11-29T05:59:00.000Z"}',
+      '{"payment_id": "p1", "account_id": "a1", "channel": "x\udc00y", "ts": "2026-11-29T05:59:00.000Z"}',
+      '{"payment_id": "p\udbff", "account_id": "a1", "ts": "2026-11-29T05:59:00.000Z"}',
+    ]) {
+      for (const part of [{ texts: [text] }, { body: `{"events": [${text}]}` }]) {
+        const { plain, duck } = await both([part]);
+        expect(plain, text).toBeUndefined();
+        expect(duck.rejected).toEqual([]);
+        expect(JSON.stringify(comparable(duck).columns)).toContain('\ufffd');
+      }
+    }
+    // A surrogate pair (a character outside the BMP) stays plain.
+    const pair = '{"payment_id": "p1", "account_id": "a\ud83d\ude00", "ts": "2026-11-29T05:59:00.000Z"}';
+    const { plain, duck } = await both([{ texts: [pair] }]);
+    expect(comparable(plain!)).toEqual(comparable(duck));
+  });
+
   test('a log entry decoded again is not checked for lateness', async () => {
     const texts = [JSON.stringify({ payment_id: 'p1', account_id: 'a1', amount: 2, ts: '2026-11-28T00:00:00.000Z' })];
     const { plain, duck } = await both([{ texts }], false);

@@ -106,6 +106,27 @@ describe('online answers (HTTP) are masked per role', () => {
     const text = JSON.stringify(records);
     for (const value of [ANN.email, ANN.phone, ANN.diagnosis, 'subject-4242']) expect(text).not.toContain(value);
   });
+
+  test('the columnar answer (?format=columnar) is masked and audited like the default one', async () => {
+    for (const role of ['analyst', 'support', 'fraud-model']) {
+      const reads = async () => (await env.platform.metadata.audit.list()).filter((r) => r.action === 'classified.read' && r.actor === `key:${role}-svc`).length;
+      const before = await reads();
+      const rows = await serve(role);
+      const response = await app.inject({ method: 'POST', url: '/v1/features/online?format=columnar', headers: { 'content-type': 'application/json', authorization: `Bearer ${keys[role]}` }, payload: JSON.stringify({ entities: { customer_id: ['subject-4242'] }, service: 'crm' }) });
+      expect(response.statusCode).toBe(200);
+      const columnar = response.json<{ metadata: { feature_names: string[] }; results: { values: unknown[] }[]; masked?: Record<string, string> }>();
+      expect(Object.fromEntries(columnar.metadata.feature_names.map((name, f) => [name, columnar.results[f]!.values[0]]))).toEqual(Object.fromEntries(Object.entries(rows.rows[0]!).filter(([name]) => name !== 'customer_id')));
+      expect(columnar.masked).toEqual(rows.masked);
+      expect(response.body).not.toContain(ANN.diagnosis);
+      // One classified read audited per answer: the default one and the columnar one.
+      let after = 0;
+      for (let i = 0; i < 500 && after < before + 2; i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        after = await reads();
+      }
+      expect(after).toBe(before + 2);
+    }
+  });
 });
 
 describe('dataset builds are masked as SQL, with the same hash as serving', () => {

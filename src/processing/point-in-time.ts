@@ -1,4 +1,5 @@
 import { listShape, type Feature } from '../definitions/index.js';
+import { AdapterError } from '../errors.js';
 import { ELEMENT_SQL } from '../ingest/list-values-sql.js';
 import type { AppendColumn, ColumnChunk, SqlEngine } from '../storage/engine/sql-engine.js';
 import { windowAt, windowReachMs } from '../time/index.js';
@@ -151,6 +152,7 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
 
   let key = -1;
   let added = 0;
+  let swept = 0;
   for await (const result of engine.streamChunks(sql)) {
     const columns = Array.from({ length: 3 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
     const keys = numbers(result, 0);
@@ -196,10 +198,17 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
         values[f] = scratch.value;
       }
       chunk.write(pid, values);
+      swept++;
       if (chunk.rows === CHUNK) await flush();
     }
   }
   await flush();
+  // @duckdb/node-api ends a result that fails mid-way (out of memory while the sort is read) like a
+  // finished one: a sweep that missed points must fail, not leave them without values.
+  const [{ points: expected } = { points: 0 }] = await engine.all<{ points: number }>(`SELECT count(*)::DOUBLE AS points FROM ${points} WHERE _key IS NOT NULL`);
+  if (swept !== expected) {
+    throw new AdapterError('ADAPTER_FAILED', `view "${plan.view.name}": the point-in-time sweep read ${swept} of ${expected} points (DuckDB ended its result early, as it does when the query fails mid-way, such as out of memory); run it again, with a higher memory limit if it recurs`);
+  }
   return layout.map((c) => typedSql(c, alias));
 }
 

@@ -100,6 +100,56 @@ describe('decodePlainEvents', () => {
     }
   });
 
+  test('text holding a lone UTF-16 surrogate (not escaped) is left to DuckDB, which reads it as U+FFFD', async () => {
+    // A library caller of processor.append hands JavaScript strings: they can hold a lone surrogate.
+    for (const text of [
+      '{"payment_id": "p1", "account_id": "a\ud800", "ts": "2026-11-29T05:59:00.000Z"}',
+      '{"payment_id": "p1", "account_id": "a1", "channel": "x\udc00y", "ts": "2026-11-29T05:59:00.000Z"}',
+      '{"payment_id": "p\udbff", "account_id": "a1", "ts": "2026-11-29T05:59:00.000Z"}',
+    ]) {
+      for (const part of [{ texts: [text] }, { body: `{"events": [${text}]}` }]) {
+        const { plain, duck } = await both([part]);
+        expect(plain, text).toBeUndefined();
+        expect(duck.rejected).toEqual([]);
+        expect(JSON.stringify(comparable(duck).columns)).toContain('\ufffd');
+      }
+    }
+    // A surrogate pair (a character outside the BMP) stays plain.
+    const pair = '{"payment_id": "p1", "account_id": "a\ud83d\ude00", "ts": "2026-11-29T05:59:00.000Z"}';
+    const { plain, duck } = await both([{ texts: [pair] }]);
+    expect(comparable(plain!)).toEqual(comparable(duck));
+  });
+
+  test('edge inputs (numbers, lateness limits, escapes, times, shapes): the plain path gives DuckDB\'s decoding or declines', async () => {
+    const base = '"payment_id": "p1", "account_id": "a1", "ts": "2026-11-29T05:59:00.000Z"';
+    const at = (ms: number) => `{"payment_id": "p1", "account_id": "a1", "ts": "${new Date(ms).toISOString()}"}`;
+    const numbers = ['-0', '-0.0', '1.0', '1E2', '1e21', '5e-324', '1e-400', '-1e-400', '2.4703282292062328e-324', '1.7976931348623157e308', '1.7976931348623159e308', '9007199254740993',
+      '18446744073709551616', '-9223372036854775809', '123456789012345678901234567890', '0.1000000000000000055511151231257827', '1.00000000000000011102230246251565404236316680908203125', `1${'0'.repeat(400)}`, `0.${'0'.repeat(400)}1`, '1e400', '01', '"NaN"', '"1.5"'];
+    const texts = [
+      ...numbers.map((n) => `{${base}, "amount": ${n}}`),
+      at(ACK - 3_600_000), at(ACK - 3_600_001), at(ACK + 300_000), at(ACK + 300_001), at(0), at(253_402_300_799_999),
+      `{${base}, "seen": "2016-12-31T23:59:60.000Z"}`, `{${base}, "seen": "2024-02-30T00:00:00.000Z"}`, `{${base}, "seen": "2024-03-01T00:00:00.0000Z"}`, `{${base}, "seen": "2024-03-01T01:00:00.000+01:00"}`,
+      `{${base}, "channel": "a\\/b\\"c\\\\d\\b\\f\\n\\r\\t"}`, `{${base}, "channel": "${'x'.repeat(100_000)}"}`, `{${base}, "flagged": 1}`, `{${base}, "flagged": "true"}`,
+      `{"payment_id": "", "account_id": "a1", "ts": "2026-11-29T05:59:00.000Z"}`, `{"payment_id": "p1", "account_id": "${'é'.repeat(512)}", "ts": "2026-11-29T05:59:00.000Z"}`,
+      `{"payment_id": "p1", "account_id": "${'é'.repeat(513)}", "ts": "2026-11-29T05:59:00.000Z"}`, `{${base}, "__proto__": {"amount": 1}}`, `{${base}, "constructor": 1}`, ` {${base}} `, `{${base}}{}`,
+    ];
+    let taken = 0;
+    for (const text of texts) {
+      for (const streamed of [true, false]) {
+        for (const part of [{ texts: [text] }, { body: `{"events": [${text}]}` }]) {
+          const { plain, duck } = await both([part], streamed).catch(() => ({ plain: decodePlainEvents(project, source, [part], ACK, streamed), duck: undefined }));
+          if (plain === undefined) continue;
+          taken++;
+          expect(duck?.rejected, text).toEqual([]);
+          // Raw texts may differ in spelling only (DuckDB keeps the sender's `-0.0`, `1E2`, digits; they read back as the same float64).
+          const same = (d: typeof plain) => ({ ...comparable(d), raws: d.raws.map((r) => JSON.parse(r, (_k, v: unknown) => (Object.is(v, -0) ? 0 : v)) as unknown) });
+          expect(same(plain), text).toEqual(same(duck!));
+        }
+      }
+    }
+    expect(taken).toBeGreaterThan(60);
+  });
+
   test('a log entry decoded again is not checked for lateness', async () => {
     const texts = [JSON.stringify({ payment_id: 'p1', account_id: 'a1', amount: 2, ts: '2026-11-28T00:00:00.000Z' })];
     const { plain, duck } = await both([{ texts }], false);

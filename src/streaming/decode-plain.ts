@@ -37,6 +37,13 @@ function occurrences(text: string, needle: string): number {
   return n;
 }
 
+/**
+ * Whether a text is well-formed UTF-16 (no lone surrogate). DuckDB reads a lone surrogate as
+ * U+FFFD, JavaScript keeps it: a library caller's string can hold one (a body read from HTTP cannot).
+ * `isWellFormed` is native in Node 20 (ES2024, past this project's `lib`).
+ */
+const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 /** A timestamp text as epoch ms, when it is the canonical UTC form (`2024-03-01T12:00:00.000Z`) of a time in range. */
 function canonicalTime(text: string): number | undefined {
   if (text.length !== 24 || text.charCodeAt(23) !== 90 /* Z */) return undefined;
@@ -54,7 +61,7 @@ function canonicalTime(text: string): number | undefined {
  * of the column's own JSON type (a finite number for float64, true/false for bool, a string for
  * string, the canonical ISO-8601 UTC text for a timestamp), with its event time, event id and
  * join keys present and within the lateness and clock-skew limits of `ackTime` (when `streamed`).
- * Anything else (an escape `\u`, a number as text, a missing key, a late event, a body with more
+ * Anything else (an escape `\u`, a lone surrogate, a number as text, a missing key, a late event, a body with more
  * than `events`) declines. Check {@link plainDecodable} first, and that no subject of the source
  * is erased. A push body's event texts are `JSON.stringify` of its events (the schema's values,
  * exactly, in the sender's key order).
@@ -77,7 +84,7 @@ export function decodePlainEvents(project: Project, source: Source, parts: reado
     let present = 0;
     let quotes = 0;
     for (const text of texts) {
-      if (text.includes('\\u')) return undefined;
+      if (text.includes('\\u') || !wellFormed(text)) return undefined;
       for (const q of quoted) quotes += occurrences(text, q);
     }
     let batch: unknown[];

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBDoubleVector } from '@duckdb/node-api';
 import { expect, test } from 'vitest';
 import { duckDbEngine } from './duckdb-engine.js';
 
@@ -74,6 +75,90 @@ test('DOUBLE columns keep every value and every NULL through appendColumns and s
     expect(Array.from(seen)).toEqual(Array.from(values));
     expect(Array.from(seenDense)).toEqual(Array.from(dense));
     expect(wholeArrays).toBe(0);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('without the private fields of a DOUBLE vector (another @duckdb/node-api), the public methods give the same values', async () => {
+  // Every DOUBLE vector the library makes is seen through a proxy that hides `items` and `validity`.
+  const make = DuckDBDoubleVector.fromRawVector.bind(DuckDBDoubleVector);
+  const hidden = new Set<string | symbol>(['items', 'validity']);
+  DuckDBDoubleVector.fromRawVector = (...args: Parameters<typeof make>) => {
+    const vector = make(...args);
+    return new Proxy(vector, {
+      get: (target, name) => {
+        if (hidden.has(name)) return undefined;
+        const value = Reflect.get(target, name, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    const rows = 3000;
+    const values = new Float64Array(rows).map((_, i) => (i % 7 === 0 ? NaN : i % 5 === 0 ? -0 : i % 11 === 0 ? Infinity : i / 3));
+    await engine.run('CREATE TABLE d (i DOUBLE, v DOUBLE)');
+    await engine.appendColumns('d', [{ type: 'double', values: new Float64Array(rows).map((_, i) => i) }, { type: 'double', values }]);
+    const seen = new Float64Array(rows).fill(12345);
+    let whole = 0;
+    for await (const chunk of engine.streamChunks('SELECT i, v FROM d ORDER BY i')) {
+      if (chunk.doubles?.(0) !== undefined) whole++;
+      const ids = chunk.column(0);
+      const v = chunk.column(1);
+      for (let r = 0; r < chunk.rowCount; r++) seen[ids.get(r) as number] = (v.get(r) as number | null) ?? NaN;
+    }
+    expect(whole).toBe(0);
+    expect(Array.from(seen).map((x) => (Object.is(x, -0) ? '-0' : x))).toEqual(Array.from(values).map((x) => (Object.is(x, -0) ? '-0' : x)));
+  } finally {
+    DuckDBDoubleVector.fromRawVector = make;
+    await engine.close();
+  }
+});
+
+test('constant and NULL-only DOUBLE columns, NaN, -0 and infinities read the same through streamChunks as through all', async () => {
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    const sql = `SELECT i::DOUBLE AS i, 1.5::DOUBLE AS c, NULL::DOUBLE AS n, CASE i % 4 WHEN 0 THEN 'NaN'::DOUBLE WHEN 1 THEN '-0'::DOUBLE WHEN 2 THEN 'inf'::DOUBLE ELSE '-inf'::DOUBLE END AS s, CASE WHEN i % 3 = 0 THEN NULL ELSE i END::DOUBLE AS m FROM range(5000) t(i) ORDER BY i`;
+    const shown = (x: unknown) => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? String(Object.is(v, -0) ? '-0' : v) : v));
+    const streamed: Record<string, unknown>[] = [];
+    for await (const chunk of engine.streamChunks(sql)) {
+      for (let r = 0; r < chunk.rowCount; r++) streamed.push({ i: chunk.column(0).get(r), c: chunk.column(1).get(r), n: chunk.column(2).get(r), s: chunk.column(3).get(r), m: chunk.column(4).get(r) });
+      expect(chunk.doubles!(2)).toBeUndefined();
+      expect(chunk.doubles!(4)).toBeUndefined();
+      expect(Array.from(chunk.doubles!(1)!)).toEqual(new Array(chunk.rowCount).fill(1.5));
+    }
+    expect(shown(streamed)).toBe(shown(await engine.all(sql)));
+  } finally {
+    await engine.close();
+  }
+});
+
+test('a caller that stops early leaves the engine usable; the stream after a break is not read on', async () => {
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    for await (const chunk of engine.streamChunks('SELECT i::DOUBLE FROM range(100000) t(i)')) {
+      expect(chunk.rowCount).toBeGreaterThan(0);
+      break;
+    }
+    expect(await engine.all('SELECT 42 AS n')).toEqual([{ n: 42 }]);
+  } finally {
+    await engine.close();
+  }
+});
+
+// Known defect, not of this session: `@duckdb/node-api` (1.5.6) ends a streamed result that fails
+// mid-way exactly like one that is exhausted (fetch_chunk gives an empty chunk; duckdb_result_error
+// is not exposed), so the caller gets the rows before the failure and no error. Flips when fixed.
+test.fails('a query failing after its first chunks surfaces its error (it ends silently, truncated)', async () => {
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    const read = async () => {
+      let rows = 0;
+      for await (const chunk of engine.streamChunks(`SELECT CASE WHEN i < 2000000 THEN i::DOUBLE ELSE error('failed at ' || i) END AS v FROM range(4000000) t(i)`)) rows += chunk.rowCount;
+      return rows;
+    };
+    await expect(read()).rejects.toThrow(/failed at/);
   } finally {
     await engine.close();
   }

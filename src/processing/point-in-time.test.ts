@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { batchSource, compileProject, count, defineProject, entity, featureView } from '../definitions/index.js';
+import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
+import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import { viewPlan } from './feature-plan.js';
+import { computePointInTime } from './point-in-time.js';
+import { viewEventsSql } from './view-events-sql.js';
+
+const account = entity({ name: 'account', joinKey: 'k' });
+const events = batchSource({ name: 'e', schema: { k: 'string', x: 'float64', ts: 'timestamp' }, timestamp: 'ts' });
+const view = featureView({ name: 'v', entity: account, source: events, features: { n: count() } });
+const project = compileProject(defineProject({ name: 'p', entities: [account], sources: [events], featureViews: [view] }));
+
+let engine: SqlEngine;
+beforeAll(async () => {
+  engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  // More points than one result chunk (2,048 rows): the sweep reads several.
+  await engine.run(`CREATE TABLE points AS SELECT 'a' || (i % 50) AS _key, (1000 + i)::BIGINT AS _t, i AS _pid FROM range(5000) t(i)`);
+});
+afterAll(async () => engine.close());
+
+test('a sweep whose result ends early (as @duckdb/node-api ends a query failing mid-way) is an error, not a table missing points', async () => {
+  const plan = viewPlan(project.featureViews[0]!);
+  const sql = viewEventsSql(plan, project.sources[0]!, []);
+  const whole = await computePointInTime(engine, plan, plan.view.features, sql, 'points', 'out_whole', 'o');
+  expect(whole).toHaveLength(1);
+  expect(await engine.all('SELECT count(*)::INTEGER AS n FROM out_whole')).toEqual([{ n: 5000 }]);
+  // The real engine, whose streamed results stop after their first chunk.
+  const cut = new Proxy(engine, {
+    get(target, name) {
+      if (name === 'streamChunks') {
+        return async function* (query: string) {
+          for await (const chunk of target.streamChunks(query)) {
+            yield chunk;
+            return;
+          }
+        };
+      }
+      const value = Reflect.get(target, name, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  await expect(computePointInTime(cut, plan, plan.view.features, sql, 'points', 'out_cut', 'o')).rejects.toThrow(/view "v": the point-in-time sweep read 2048 of 5000 points/);
+});

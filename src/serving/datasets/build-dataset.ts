@@ -10,7 +10,7 @@ import { fileSha256 } from '../../ingest/file-hash.js';
 import { inputFormat, type InputFormat } from '../../ingest/ingest-file.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { viewPlan } from '../../processing/feature-plan.js';
-import { computePointInTime } from '../../processing/point-in-time.js';
+import { computePointInTime, sortPoints, type SortedPoints } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/atomic-file.js';
@@ -203,6 +203,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
       const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
+      // Sorted once, for every view's sweep.
+      const sorted: SortedPoints = await sortPoints(engine, 'spine_points');
+      temporary.push(sorted.kids);
       options.onProgress?.(1, stages);
       const definitions: Record<string, string> = {};
       const selects = new Map<string, string>();
@@ -215,7 +218,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
         const plan = viewPlan(view);
         temporary.push(`pit_${i}`);
-        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true);
+        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true, sorted);
         typedByView.push(typed);
         options.onProgress?.(2 + i, stages);
         joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._pid = p._pid`);

@@ -221,7 +221,6 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true, sorted);
         typedByView.push(typed);
         options.onProgress?.(2 + i, stages);
-        joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._pid = p._pid`);
         features.forEach((feature, f) => {
           selects.set(featureColumn({ view: view.name, feature: feature.name }), textOutputSql(feature, masking.feature(view.name, feature, typed[f]!), outFormat !== 'parquet'));
         });
@@ -241,6 +240,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         requestErrors = computed.errors;
         options.onProgress?.(stages - 1, stages);
       }
+      // Every view's results are in the sorted points' order: side by side by position, joined to the spine once.
+      joins.unshift(`JOIN (${resolved.byView.map((_, i) => `pit_${i} v${i}`).join(' POSITIONAL JOIN ')}) ON v0._pid = p._pid`);
       const keyView = resolved.byView[0]!.view;
       const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c) ? `${masking.key(keyView.name, c, keyView.columnTypes[c]!, `s.${ident(c)}`)} AS ${ident(c)}` : `s.${ident(c)}`)), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
       const query =

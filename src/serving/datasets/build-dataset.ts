@@ -241,7 +241,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         options.onProgress?.(stages - 1, stages);
       }
       // Every view's results are in the sorted points' order: side by side by position, joined to the spine once.
-      joins.unshift(`JOIN (${resolved.byView.map((_, i) => `pit_${i} v${i}`).join(' POSITIONAL JOIN ')}) ON v0._pid = p._pid`);
+      const side = resolved.byView.map((_, i) => `pit_${i} v${i}`);
+      joins.unshift(`LEFT JOIN ${side.length === 1 ? side[0] : `(${side.join(' POSITIONAL JOIN ')})`} ON v0._pid = p._pid`);
       const keyView = resolved.byView[0]!.view;
       const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c) ? `${masking.key(keyView.name, c, keyView.columnTypes[c]!, `s.${ident(c)}`)} AS ${ident(c)}` : `s.${ident(c)}`)), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
       const query =

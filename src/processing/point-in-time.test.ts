@@ -26,7 +26,23 @@ test('a sweep whose result ends early (as @duckdb/node-api ends a query failing 
   expect(whole).toHaveLength(1);
   expect(await engine.all('SELECT count(*)::INTEGER AS n FROM out_whole')).toEqual([{ n: 5000 }]);
   // The real engine, whose streamed results stop after their first chunk.
-  const cut = new Proxy(engine, {
+  const cut = cutAfterOneChunk(engine);
+  await expect(computePointInTime(cut, plan, plan.view.features, sql, 'points', 'out_cut', 'o')).rejects.toThrow(/the spine: the point-in-time sweep read only some of its sorted points \(2048 of 5000\)/);
+});
+
+test('a sweep whose events end early is an error, not points evaluated without the events after the cut', async () => {
+  const plan = viewPlan(project.featureViews[0]!);
+  // 40 points (one chunk) and 6,000 events (several chunks) of one entity.
+  await engine.run(`CREATE TABLE few_points AS SELECT 'a' AS _key, (100000 + i * 1000)::BIGINT AS _t, i AS _pid FROM range(40) t(i)`);
+  const sql = `SELECT 'a' AS _key, (i * 10)::BIGINT AS _ts, i::BIGINT AS _seq, (i * 10)::BIGINT AS _known_at FROM range(6000) t(i)`;
+  await computePointInTime(engine, plan, plan.view.features, sql, 'few_points', 'out_events_whole', 'o');
+  expect(await engine.all('SELECT count(*)::INTEGER AS n FROM out_events_whole')).toEqual([{ n: 40 }]);
+  const cut = cutAfterOneChunk(engine);
+  await expect(computePointInTime(cut, plan, plan.view.features, sql, 'few_points', 'out_events_cut', 'o')).rejects.toThrow(/view "v": the point-in-time sweep read only some of its events \(2048 of 6000\)/);
+});
+
+function cutAfterOneChunk(engine: SqlEngine): SqlEngine {
+  return new Proxy(engine, {
     get(target, name) {
       if (name === 'streamChunks') {
         return async function* (query: string) {
@@ -40,5 +56,4 @@ test('a sweep whose result ends early (as @duckdb/node-api ends a query failing 
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
-  await expect(computePointInTime(cut, plan, plan.view.features, sql, 'points', 'out_cut', 'o')).rejects.toThrow(/view "v": the point-in-time sweep read 2048 of 5000 points/);
-});
+}

@@ -1,7 +1,7 @@
 import { listShape, type Feature } from '../definitions/index.js';
-import { AdapterError } from '../errors.js';
 import { ELEMENT_SQL } from '../ingest/list-values-sql.js';
 import type { AppendColumn, ColumnChunk, SqlEngine } from '../storage/engine/sql-engine.js';
+import { AdapterError } from '../errors.js';
 import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, ListValue, Scalar } from './aggregations/index.js';
 import { AsKnownSweep } from './as-known-sweep.js';
@@ -91,20 +91,64 @@ function numbers(chunk: ColumnChunk, c: number): Float64Array {
 }
 
 /**
+ * The points of a build sorted once for every view's sweep: entities numbered (`_kid`, table
+ * `kids(_key, _lo, _hi, _kid)`), and each point's entity number, time and id in (entity, time)
+ * order, 24 bytes per point. Each view's query then sorts only its own events.
+ */
+export interface SortedPoints {
+  /** The temporary table of entity numbers (drop it with `release`). */
+  readonly kids: string;
+  readonly kid: Float64Array;
+  readonly time: Float64Array;
+  readonly pid: Float64Array;
+  release(): Promise<void>;
+}
+
+/** Numbers the entities of `points(_pid, _key, _t)` and reads the points in (entity, time) order. */
+export async function sortPoints(engine: SqlEngine, points: string): Promise<SortedPoints> {
+  const kids = `${points}_kids`;
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${kids} AS SELECT _key, min(_t) AS _lo, max(_t) AS _hi, row_number() OVER ()::DOUBLE AS _kid FROM ${points} GROUP BY _key`);
+  const [{ n }] = (await engine.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ${points} WHERE _key IS NOT NULL`)) as [{ n: number }];
+  const kid = new Float64Array(n);
+  const time = new Float64Array(n);
+  const pid = new Float64Array(n);
+  let at = 0;
+  for await (const chunk of engine.streamChunks(`SELECT k._kid, p._t::DOUBLE AS _t, p._pid::DOUBLE AS _pid FROM ${points} p JOIN ${kids} k ON k._key = p._key ORDER BY k._kid, p._t`)) {
+    kid.set(numbers(chunk, 0), at);
+    time.set(numbers(chunk, 1), at);
+    pid.set(numbers(chunk, 2), at);
+    at += chunk.rowCount;
+  }
+  if (at !== n) throw endedEarly('the spine', `its sorted points (${at} of ${n})`);
+  return { kids, kid, time, pid, release: async () => engine.run(`DROP TABLE IF EXISTS ${kids}`) };
+}
+
+/**
  * Computes features of one view at every point of `points(_pid, _key, _t)` in one sweep: DuckDB
- * merges the view's events with the points in (key, time) order, points before events at the
- * same instant (an event at `t` is not visible at `t`); each entity's events enter the
- * accumulators once and leave each window once as its tail (`t - W`, or its hop floor) passes
- * them (windows from `time/`). Linear in events plus points after the sort, whatever the window lengths.
+ * sorts the view's events in (key, time) order and the sweep merges them with the points (sorted
+ * once per build, `sortPoints`), points before events at the same instant (an event at `t` is not
+ * visible at `t`); each entity's events enter the accumulators once and leave each window once as
+ * its tail (`t - W`, or its hop floor) passes them (windows from `time/`). Linear in events plus
+ * points after the sort, whatever the window lengths.
  *
  * With `asKnown`, a point at `t` sees only the events with `ts < t` and `known_at < t` (the
  * events' `_known_at` column): the values serving could have answered at `t` (see
  * `AsKnownSweep`, and its cost where events became known late).
  *
- * Leaves table `out(_pid, ...)` and returns, per feature, the SQL of its typed value over `out`
- * aliased `alias`.
+ * Leaves table `out(_pid, ...)`, its rows in the sorted points' order (the same for every view
+ * given the same `sorted`), and returns, per feature, the SQL of its typed value over `out`
+ * aliased `alias`. Without `sorted`, sorts the points itself.
  */
-export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string, asKnown = false): Promise<string[]> {
+export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string, asKnown = false, sorted?: SortedPoints): Promise<string[]> {
+  const own = sorted === undefined ? await sortPoints(engine, points) : undefined;
+  try {
+    return await sweepView(engine, plan, features, events, (sorted ?? own)!, out, alias, asKnown);
+  } finally {
+    await own?.release();
+  }
+}
+
+async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, sorted: SortedPoints, out: string, alias: string, asKnown: boolean): Promise<string[]> {
   const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
   const layout = outputColumns(planned);
   const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${rawSqlType(c)}`));
@@ -139,76 +183,85 @@ export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, feat
   };
 
   const bufferColumns = bufferColumnNames(plan);
-  const nulls = bufferColumns.map((c) => `NULL AS ${c}`).join(', ');
   const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
+  const from = `FROM (${events}) e JOIN ${sorted.kids} r ON r._key = e._key WHERE e._ts < r._hi${reach}${known ? ' AND e._known_at < r._hi' : ''}`;
   const sql =
     // Entities are numbered (`_kid`): the sort and the sweep compare numbers, not key strings.
-    `WITH r AS (SELECT _key, min(_t) AS _lo, max(_t) AS _hi, row_number() OVER ()::DOUBLE AS _kid FROM ${points} GROUP BY _key) ` +
-    `SELECT _kid, _time, _pid::DOUBLE AS _pid${bufferColumns.map((c) => `, ${c}`).join('')}${known ? ', _known' : ''} FROM (` +
-    `SELECT r._kid, e._ts::DOUBLE AS _time, -1 AS _pid, e._seq${bufferColumns.map((c) => `, e.${c}`).join('')}${known ? ', e._known_at::DOUBLE AS _known' : ''} ` +
-    `FROM (${events}) e JOIN r ON r._key = e._key WHERE e._ts < r._hi${reach}${known ? ' AND e._known_at < r._hi' : ''} ` +
-    `UNION ALL SELECT r._kid, p._t::DOUBLE, p._pid, 0${nulls ? `, ${nulls}` : ''}${known ? ', NULL' : ''} FROM ${points} p JOIN r ON r._key = p._key` +
-    `) ORDER BY _kid, _time, _pid < 0, _seq`;
+    `SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c) => `, e.${c}`).join('')}${known ? ', e._known_at::DOUBLE AS _known' : ''} ` +
+    `${from} ORDER BY r._kid, _time, e._seq`;
 
   let key = -1;
   let added = 0;
-  let swept = 0;
+  const enter = (k: number): void => {
+    key = k;
+    builder.reset();
+    added = 0;
+    for (const s of slots) accumulators[s]!.reset();
+    for (const g of groups) g.tail = 0;
+    known?.reset();
+  };
+  const point = (i: number): void => {
+    const k = sorted.kid[i]!;
+    if (k !== key) enter(k);
+    const time = sorted.time[i]!;
+    // Events enter and leave the accumulators a range at a time, at points: one call per slot
+    // and point, the loop inside each accumulator's own (monomorphic) method.
+    if (added < builder.length) {
+      for (const s of slots) accumulators[s]!.addRange(added, builder.length);
+      added = builder.length;
+    }
+    const ts = builder.buffer.ts;
+    for (const g of groups) {
+      const start = windowAt(time, g.windowMs, g.hopMs).start;
+      let tail = g.tail;
+      while (tail < builder.length && ts[tail]! < start) tail++;
+      if (tail > g.tail) {
+        for (const s of g.slots) accumulators[s]!.removeRange(g.tail, tail);
+        g.tail = tail;
+      }
+    }
+    const using = known ? known.at(time, builder.length, spans, accumulators) : accumulators;
+    for (let f = 0; f < planned.length; f++) {
+      const p = planned[f]!;
+      p.aggregation.evaluate(using[p.slot]!, time, plan.view.ttlMs, scratch);
+      values[f] = scratch.value;
+    }
+    chunk.write(sorted.pid[i]!, values);
+  };
+
+  const pointCount = sorted.pid.length;
+  let next = 0;
+  let read = 0;
   for await (const result of engine.streamChunks(sql)) {
-    const columns = Array.from({ length: 3 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
+    const columns = Array.from({ length: 2 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
     const keys = numbers(result, 0);
     const times = numbers(result, 1);
-    const pids = numbers(result, 2);
     for (let r = 0; r < result.rowCount; r++) {
       const k = keys[r]!;
-      if (k !== key) {
-        key = k;
-        builder.reset();
-        added = 0;
-        for (const s of slots) accumulators[s]!.reset();
-        for (const g of groups) g.tail = 0;
-        known?.reset();
-      }
       const time = times[r]!;
-      const pid = pids[r]!;
-      if (pid < 0) {
-        const i = builder.append(time, columns, 3, r);
-        known?.append(i, time, columns[3 + bufferColumns.length]!.get(r) as number);
-        continue;
+      // The points at or before this event in (entity, time) order come first.
+      while (next < pointCount && (sorted.kid[next]! < k || (sorted.kid[next] === k && sorted.time[next]! <= time))) {
+        point(next++);
+        if (chunk.rows === CHUNK) await flush();
       }
-      // Events enter and leave the accumulators a range at a time, at points: one call per slot
-      // and point, the loop inside each accumulator's own (monomorphic) method.
-      if (added < builder.length) {
-        for (const s of slots) accumulators[s]!.addRange(added, builder.length);
-        added = builder.length;
-      }
-      const ts = builder.buffer.ts;
-      for (const g of groups) {
-        const start = windowAt(time, g.windowMs, g.hopMs).start;
-        let tail = g.tail;
-        while (tail < builder.length && ts[tail]! < start) tail++;
-        if (tail > g.tail) {
-          for (const s of g.slots) accumulators[s]!.removeRange(g.tail, tail);
-          g.tail = tail;
-        }
-      }
-      const using = known ? known.at(time, builder.length, spans, accumulators) : accumulators;
-      for (let f = 0; f < planned.length; f++) {
-        const p = planned[f]!;
-        p.aggregation.evaluate(using[p.slot]!, time, plan.view.ttlMs, scratch);
-        values[f] = scratch.value;
-      }
-      chunk.write(pid, values);
-      swept++;
-      if (chunk.rows === CHUNK) await flush();
+      if (k !== key) enter(k);
+      read++;
+      const i = builder.append(time, columns, 2, r);
+      known?.append(i, time, columns[2 + bufferColumns.length]!.get(r) as number);
     }
+  }
+  while (next < pointCount) {
+    point(next++);
+    if (chunk.rows === CHUNK) await flush();
   }
   await flush();
   // @duckdb/node-api ends a result that fails mid-way (out of memory while the sort is read) like a
-  // finished one: a sweep that missed points must fail, not leave them without values.
-  const [{ points: expected } = { points: 0 }] = await engine.all<{ points: number }>(`SELECT count(*)::DOUBLE AS points FROM ${points} WHERE _key IS NOT NULL`);
-  if (swept !== expected) {
-    throw new AdapterError('ADAPTER_FAILED', `view "${plan.view.name}": the point-in-time sweep read ${swept} of ${expected} points (DuckDB ended its result early, as it does when the query fails mid-way, such as out of memory); run it again, with a higher memory limit if it recurs`);
-  }
+  // finished one: a sweep that missed events must fail, not give the points after them wrong values.
+  const [{ n: expected } = { n: 0 }] = await engine.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n ${from}`);
+  if (read !== expected) throw endedEarly(`view "${plan.view.name}"`, `its events (${read} of ${expected})`);
   return layout.map((c) => typedSql(c, alias));
 }
 
+function endedEarly(what: string, detail: string): AdapterError {
+  return new AdapterError('ADAPTER_FAILED', `${what}: the point-in-time sweep read only some of ${detail}: DuckDB ended its result early, as it does when the query fails mid-way (such as out of memory); run it again, with a higher memory limit (SLUICE_MEMORY_LIMIT) if it recurs`);
+}

@@ -10,7 +10,7 @@ import { fileSha256 } from '../../ingest/file-hash.js';
 import { inputFormat, type InputFormat } from '../../ingest/ingest-file.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { viewPlan } from '../../processing/feature-plan.js';
-import { computePointInTime } from '../../processing/point-in-time.js';
+import { computePointInTime, sortPoints, type SortedPoints } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/atomic-file.js';
@@ -203,6 +203,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
       const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
+      // Sorted once, for every view's sweep.
+      const sorted: SortedPoints = await sortPoints(engine, 'spine_points');
+      temporary.push(sorted.kids);
       options.onProgress?.(1, stages);
       const definitions: Record<string, string> = {};
       const selects = new Map<string, string>();
@@ -215,10 +218,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
         const plan = viewPlan(view);
         temporary.push(`pit_${i}`);
-        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true);
+        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true, sorted);
         typedByView.push(typed);
         options.onProgress?.(2 + i, stages);
-        joins.push(`LEFT JOIN pit_${i} v${i} ON v${i}._pid = p._pid`);
         features.forEach((feature, f) => {
           selects.set(featureColumn({ view: view.name, feature: feature.name }), textOutputSql(feature, masking.feature(view.name, feature, typed[f]!), outFormat !== 'parquet'));
         });
@@ -238,6 +240,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         requestErrors = computed.errors;
         options.onProgress?.(stages - 1, stages);
       }
+      // Every view's results are in the sorted points' order: side by side by position, joined to the spine once.
+      const side = resolved.byView.map((_, i) => `pit_${i} v${i}`);
+      joins.unshift(`LEFT JOIN ${side.length === 1 ? side[0] : `(${side.join(' POSITIONAL JOIN ')})`} ON v0._pid = p._pid`);
       const keyView = resolved.byView[0]!.view;
       const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c) ? `${masking.key(keyView.name, c, keyView.columnTypes[c]!, `s.${ident(c)}`)} AS ${ident(c)}` : `s.${ident(c)}`)), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
       const query =

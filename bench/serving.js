@@ -10,7 +10,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** Starts a node process with `argv`, resolved once its stdout says `ready`. */
 export async function startChild(argv, ready) {
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_CPU_PROF=DIR: each server writes a V8 CPU profile into DIR when it exits.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolveReady, reject) => {
     child.stdout.on('data', (chunk) => chunk.toString().includes(ready) && resolveReady());
     child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));

@@ -9,8 +9,8 @@ import { decodeEntityState, isEncodedEntityState } from '../dist/storage/online/
 const [path, port, ...views] = process.argv.slice(2);
 const db = open({ path, compression: false, encoder: { moreTypes: true } });
 const app = Fastify({ logger: false });
-app.post('/bare', async (request) => {
-  const keys = request.body.entities.customer_id;
+/** The bare work: one get per view and entity, each value decoded; how many were found. */
+const countFound = (keys) => {
   let found = 0;
   for (const view of views) {
     const info = db.get(['\u0000served', view]);
@@ -21,6 +21,10 @@ app.post('/bare', async (request) => {
       if (state.horizon !== undefined) found++;
     }
   }
+  return found;
+};
+app.post('/bare', async (request) => {
+  const found = countFound(request.body.entities.customer_id);
   return { found };
 });
 // A reference, not the baseline: the same reads, then an answer of `?bytes=N` bytes (Sluice's
@@ -28,17 +32,7 @@ app.post('/bare', async (request) => {
 // without any per-value serialization.
 const padded = new Map();
 app.post('/bare-sized', async (request, reply) => {
-  const keys = request.body.entities.customer_id;
-  let found = 0;
-  for (const view of views) {
-    const info = db.get(['\u0000served', view]);
-    for (const key of keys) {
-      const value = db.get([info.generation, key]);
-      if (value === undefined) continue;
-      const state = value instanceof Uint8Array && isEncodedEntityState(value) ? decodeEntityState(value) : value;
-      if (state.horizon !== undefined) found++;
-    }
-  }
+  const found = countFound(request.body.entities.customer_id);
   const bytes = Number(request.query.bytes ?? 0);
   const head = `{"found":${found},"pad":"`;
   let pad = padded.get(bytes);

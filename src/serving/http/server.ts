@@ -234,22 +234,17 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       const shown = await maskServedAnswer(platform, (event, at) => audit.record(event, at), await project(), request.principal, body, response, 'http');
       const staleViews = response.stale > 0 ? Object.keys(response.views).filter((v) => response.views[v]!.status === 'STALE') : undefined;
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
-      if (shown !== response) {
-        if (registry && servingLog.samples(registry.project, body, response)) servingLog.record(registry.project, body, response, request.id, platform.now());
-        return format === 'columnar' ? columnarAnswer(shown) : shown;
-      }
-      if (format === 'columnar') {
-        if (registry && servingLog.samples(registry.project, body, response)) servingLog.record(registry.project, body, response, request.id, platform.now());
-        return columnarAnswer(response);
-      }
-      if (registry && servingLog.samples(registry.project, body, response)) {
-        // The answer's text built from each row's JSON, which the serving log reuses for its lines.
+      // The project the serving log records this answer under, when its key is sampled.
+      const logged = registry && servingLog.samples(registry.project, body, response) ? registry.project : undefined;
+      // The plain answer (unmasked, rows) is written from each row's JSON, which the serving log reuses for its lines.
+      if (logged && shown === response && format === 'rows') {
         const answer = answerJson(response);
-        servingLog.record(registry.project, body, response, request.id, platform.now(), answer.rows);
+        servingLog.record(logged, body, response, request.id, platform.now(), answer.rows);
         void reply.type('application/json; charset=utf-8');
         return answer.text;
       }
-      return response;
+      if (logged) servingLog.record(logged, body, response, request.id, platform.now());
+      return format === 'columnar' ? columnarAnswer(shown) : shown;
     } catch (error) {
       metrics.recordServing(service, isSluiceError(error) ? (ERROR_STATUS[error.code] ?? 500) : 500, (performance.now() - started) / 1000);
       throw error;

@@ -40,14 +40,27 @@ export interface DecodedEvents {
 const LINES = 'stream_lines';
 const CHECKED = 'stream_checked';
 
+/**
+ * The event times a streamed event may have, against its acknowledgement time: from `ackTime -
+ * allowedLateness` (older is `late`) to `ackTime + maxClockSkew` (newer is `future`); unbounded
+ * where the source sets no limit or the events are not streamed (files, replay).
+ */
+export function timelinessBounds(source: Source, ackTime: number, streamed: boolean): { readonly earliest?: number; readonly latest?: number } {
+  return {
+    ...(streamed && source.allowedLatenessMs !== undefined ? { earliest: ackTime - source.allowedLatenessMs } : {}),
+    ...(streamed && source.maxClockSkewMs !== undefined ? { latest: ackTime + source.maxClockSkewMs } : {}),
+  };
+}
+
 /** Why a streamed event is refused for its time: `late` or `future` against the acknowledgement time. */
 function timelinessSql(source: Source, ackTime: number, streamed: boolean): string {
   const ts = parsedValueSql(source.timestamp, 'timestamp');
   const checks: string[] = [];
   const refuse = (test: string, reason: string, limit: string) =>
     checks.push(`WHEN ${ts} ${test} THEN ${literal(`${reason}: event time `)} || strftime(make_timestamp(${ts} * 1000), '%Y-%m-%dT%H:%M:%S.%gZ') || ${literal(` is more than ${limit} its acknowledgement at ${toIso(ackTime)}`)}`);
-  if (streamed && source.allowedLatenessMs !== undefined) refuse(`< ${ackTime - source.allowedLatenessMs}`, 'late', `the allowed lateness (${formatDuration(source.allowedLatenessMs)}) before`);
-  if (streamed && source.maxClockSkewMs !== undefined) refuse(`> ${ackTime + source.maxClockSkewMs}`, 'future', `the maximum clock skew (${formatDuration(source.maxClockSkewMs)}) after`);
+  const { earliest, latest } = timelinessBounds(source, ackTime, streamed);
+  if (earliest !== undefined) refuse(`< ${earliest}`, 'late', `the allowed lateness (${formatDuration(source.allowedLatenessMs!)}) before`);
+  if (latest !== undefined) refuse(`> ${latest}`, 'future', `the maximum clock skew (${formatDuration(source.maxClockSkewMs!)}) after`);
   if (source.kind === 'cdc') checks.push(`WHEN ${ident(CDC_OP)} IS NULL OR ${ident(CDC_OP)} NOT IN ('insert', 'update', 'delete', 'snapshot') THEN ${literal(`column "${CDC_OP}": must be insert, update, delete or snapshot`)}`);
   return checks.length === 0 ? 'NULL' : `CASE ${checks.join(' ')} END`;
 }

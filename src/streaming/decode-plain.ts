@@ -5,7 +5,7 @@ import type { EventColumn } from '../processing/aggregations/index.js';
 import { rowExpressions } from '../processing/row-transforms.js';
 import { toIso } from '../time/index.js';
 import type { DecodedEvents, EventPart } from './decode-events.js';
-import { PART } from './decode-events.js';
+import { PART, timelinessBounds } from './decode-events.js';
 
 /** The schema types whose every accepted JSON value reads the same in JavaScript as in DuckDB. */
 const PLAIN_TYPES = new Set(['string', 'float64', 'bool', 'timestamp']);
@@ -72,8 +72,9 @@ export function decodePlainEvents(project: Project, source: Source, parts: reado
   const quoted = columns.map((c) => `"${c}"`);
   const keys = sourceKeys(project, source.name).map((k) => k.column);
   const required = [source.timestamp, ...(source.eventId === undefined ? [] : [source.eventId]), ...keys];
-  const earliest = streamed && source.allowedLatenessMs !== undefined ? ackTime - source.allowedLatenessMs : -Infinity;
-  const latest = streamed && source.maxClockSkewMs !== undefined ? ackTime + source.maxClockSkewMs : Infinity;
+  const bounds = timelinessBounds(source, ackTime, streamed);
+  const earliest = bounds.earliest ?? -Infinity;
+  const latest = bounds.latest ?? Infinity;
   const lines: number[] = [];
   const raws: string[] = [];
   const counts: number[] = [];

@@ -12,7 +12,8 @@
 // window (the difference of `GET /v1/streams`'s histogram before and after it), with the commit
 // measured. `--shaped` gives the view row transforms (a filter and derived columns, see
 // stream-project.js) to measure their cost on the push path; `--checks` gives the source four
-// `error` row checks (all passing) to measure theirs. `--profile DIR` writes a CPU profile of each `sluice serve` into DIR. Needs `npm run build` first (it runs the built dist/).
+// `error` row checks (all passing) to measure theirs. `--profile DIR` writes a CPU profile of each `sluice serve` into DIR. `--server-cpus LIST` pins
+// `sluice serve` to those CPUs (`taskset -c LIST`; run the bench itself under `taskset -c` other CPUs). Needs `npm run build` first (it runs the built dist/).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -81,7 +82,10 @@ async function logFloor(batch, seconds) {
 
 async function startServe(dir, port) {
   const profile = opt('profile', undefined);
-  const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(profile)] : []), join(here, '..', 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // `--server-cpus 1`: the server pinned with taskset (run the bench itself under `taskset -c 0`), so load generator and server do not share a core.
+  const cpuList = opt('server-cpus', undefined);
+  const command = [process.execPath, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(profile)] : []), join(here, '..', 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(port), '--log-level', 'warn'];
+  const child = spawn(cpuList ? 'taskset' : command[0], cpuList ? ['-c', cpuList, ...command] : command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((ready, fail) => {
     child.stdout.on('data', (chunk) => chunk.toString().includes('serving on') && ready());
     child.once('exit', (code) => fail(new Error(`sluice serve exited with ${code}`)));
@@ -144,7 +148,8 @@ async function main() {
   const work = join(here, '.work', 'push');
   const git = (...a) => execFileSync('git', a, { cwd: here, encoding: 'utf8' }).trim();
   const report = {
-    commit: { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)bench/results') !== '' },
+    // An exported copy (`git archive`, for an A/B against main) has no .git: it names its commit in BENCH_COMMIT.
+    commit: process.env.BENCH_COMMIT ? { sha: process.env.BENCH_COMMIT, dirty: false, exported: true } : { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no', '--', ':(top)', ':(top,exclude)bench/results') !== '' },
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     at: new Date().toISOString(),
     config: { connections, durationSeconds: duration, entities, features: 8, rowTransforms: args.includes('--shaped'), rowChecks: args.includes('--checks'), loadGenerator: 'autocannon in this process; sluice serve in its own; the floor in this process' },

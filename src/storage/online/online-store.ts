@@ -85,9 +85,11 @@ export interface OnlineStore {
    * `progress` is merged into the table's info. Does nothing and resolves undefined when the
    * served table is no longer `generation` (a rematerialize switched tables: the caller replays
    * its events into the new one), or when `precondition` says no (checked in the same
-   * transaction); else resolves the info after the update.
+   * transaction); else resolves the info after the update. `written`, when given, is called once
+   * the transaction holds the new states, before it commits: an update issued from then on
+   * commits after this one (a pipeline need not wait for this one's commit and flush).
    */
-  update(view: string, generation: number, keys: readonly string[], apply: (key: string, state: EntityState | undefined) => EntityState | undefined, progress?: TableProgress, precondition?: (info: ViewTableInfo) => boolean): Promise<ViewTableInfo | undefined>;
+  update(view: string, generation: number, keys: readonly string[], apply: (key: string, state: EntityState | undefined) => EntityState | undefined, progress?: TableProgress, precondition?: (info: ViewTableInfo) => boolean, written?: () => void): Promise<ViewTableInfo | undefined>;
   gc(): Promise<OnlineGcReport>;
   /**
    * Physically removes entries of the served table of `view` in one transaction: the states of

@@ -229,7 +229,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       const states = keys.map((key, i) => reader.read([info.generation, key], keys.length - i));
       return { info, states };
     },
-    async update(view, generation, keys, apply, progress, precondition) {
+    async update(view, generation, keys, apply, progress, precondition, written) {
       await gate.pass();
       return db.transaction(() => {
         const info = served(view);
@@ -241,7 +241,10 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
           const next = apply(key, reader.read([generation, key], 1));
           if (next !== undefined) db.put([generation, key], encodeEntityState(next));
         }
-        if (progress === undefined) return info;
+        if (progress === undefined) {
+          written?.();
+          return info;
+        }
         const before = (db.get([PROGRESS, generation]) as TableProgress | undefined) ?? {};
         const merged: TableProgress = {
           applied: { ...before.applied, ...progress.applied },
@@ -249,6 +252,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
           ...(progress.updatedAt === undefined && before.updatedAt === undefined ? {} : { updatedAt: Math.max(before.updatedAt ?? -Infinity, progress.updatedAt ?? -Infinity) }),
         };
         db.put([PROGRESS, generation], merged);
+        written?.();
         return served(view);
       });
     },

@@ -27,6 +27,12 @@ export interface PlatformOptions {
   readonly projectSpec?: ProjectSpec;
   /** Where OpenLineage events go; default from the `OPENLINEAGE_*` environment variables (off when none is set), `false` for off. */
   readonly lineage?: LineageConfig | false;
+  /**
+   * Flush the online store every this many ms instead of at every commit (see
+   * `LmdbOnlineStoreConfig.flushEveryMs`): for long-running processes whose stream tables replay
+   * from the durable log (`sluice serve`, `sluice worker`). Default: at every commit.
+   */
+  readonly onlineFlushEveryMs?: number;
 }
 
 export interface Platform extends SluiceContext {
@@ -72,7 +78,7 @@ export function openPlatform(options: PlatformOptions): Platform {
     now: options.now ?? Date.now,
     engine: () => (engine ??= newEngine(options.threads)),
     newEngine,
-    online: () => (online ??= Promise.resolve(lmdbOnlineStore({ path: join(dataDir, 'online') }))),
+    online: () => (online ??= Promise.resolve(lmdbOnlineStore({ path: join(dataDir, 'online'), ...(options.onlineFlushEveryMs === undefined ? {} : { flushEveryMs: options.onlineFlushEveryMs }) }))),
     log: () => (log ??= Promise.resolve(lmdbEventLog({ path: join(dataDir, 'log') }))),
     async project() {
       const latest = await metadata.latestRegistry();

@@ -18,6 +18,17 @@ describe('LMDB online store', () => {
   });
 });
 
+describe('LMDB online store, flushed on a schedule (flushEveryMs)', () => {
+  runOnlineStoreContract('lmdb-deferred-flush', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));
+    return {
+      open: async () => lmdbOnlineStore({ path: dir, flushEveryMs: 20 }),
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+      writerProcess: () => ({ command: process.execPath, args: [join(import.meta.dirname, 'lmdb-writer-process.mjs'), dir] }),
+    };
+  });
+});
+
 describe('LMDB online store recovery', () => {
   test('a crash between the switch and the drop leaves a replaced generation that gc removes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));

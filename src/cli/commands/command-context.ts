@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { projectDirectory } from '../../config/project-dir.js';
-import { openPlatform, type Platform } from '../../platform.js';
+import { openPlatform, type Platform, type PlatformOptions } from '../../platform.js';
 import { drainAlertsAtExit } from '../../observability/alerts/index.js';
 import { reportError } from '../exit.js';
 import { startTracing } from '../../observability/tracing.js';
@@ -15,7 +15,8 @@ export interface RunArgs {
 /** How commands run: global options, output, the platform, and the one error path. */
 export interface CommandContext {
   withOutput(body: (out: Output) => Promise<void>): Promise<void>;
-  withPlatform(body: (args: RunArgs) => Promise<void>): Promise<void>;
+  /** `options`: platform options a command sets for itself (e.g. the online store's flush schedule). */
+  withPlatform(body: (args: RunArgs) => Promise<void>, options?: Pick<PlatformOptions, 'onlineFlushEveryMs'>): Promise<void>;
 }
 
 export function commandContext(program: Command): CommandContext {
@@ -31,7 +32,7 @@ export function commandContext(program: Command): CommandContext {
         fail(error);
       }
     },
-    async withPlatform(body) {
+    async withPlatform(body, platformOptions = {}) {
       const out = createOutput(options().json === true);
       let platform: Platform | undefined;
       // Off (nothing loaded) unless OTEL_* variables configure an OTLP endpoint; flushed before exit.
@@ -41,7 +42,7 @@ export function commandContext(program: Command): CommandContext {
       });
       try {
         const projectDir = projectDirectory(options().project);
-        platform = openPlatform({ projectDir });
+        platform = openPlatform({ projectDir, ...platformOptions });
         await body({ platform, out, projectDir });
       } catch (error) {
         fail(error);

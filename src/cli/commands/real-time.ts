@@ -64,6 +64,12 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   };
 }
 
+/**
+ * How often `sluice serve` and `sluice worker` flush the online store: its stream tables replay
+ * from the durable log, so a commit need not wait for the disk (see docs/real-time.md).
+ */
+export const ONLINE_FLUSH_EVERY_MS = 1_000;
+
 /** `worker`: connectors and lake commits without the HTTP server (`status` is in status-commands.ts). */
 export function registerStreamCommands(program: Command, run: CommandContext): void {
   program
@@ -80,6 +86,6 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
         await signalled;
         await monitoring.stop();
         await realTime.close();
-      }),
+      }, { onlineFlushEveryMs: ONLINE_FLUSH_EVERY_MS }),
     );
 }

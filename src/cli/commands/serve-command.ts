@@ -5,7 +5,7 @@ import { SluiceMetrics } from '../../observability/metrics.js';
 import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
 import { configureLogging } from '../../observability/log.js';
-import { startRealTime, untilSignal } from './real-time.js';
+import { ONLINE_FLUSH_EVERY_MS, startRealTime, untilSignal } from './real-time.js';
 import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 import { startScheduler } from './orchestration-commands.js';
@@ -78,7 +78,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         await scheduler?.stop();
         await app.close();
         await realTime.close();
-      }),
+      }, { onlineFlushEveryMs: ONLINE_FLUSH_EVERY_MS }),
     );
 }
 

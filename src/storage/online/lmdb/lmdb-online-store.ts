@@ -3,11 +3,12 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { open, type Database, type Key } from 'lmdb';
 import type { EntityState } from '../../../processing/entity-state.js';
-import type { OnlineGcReport, OnlineStore, TableProgress, ViewTableInfo } from '../online-store.js';
+import type { OnlineGcReport, OnlineStore, TableProgress, ViewTableInfo, ViewTableSpec } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
 import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
 import type { ScrubReport } from '../../scrub-report.js';
 import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
+import { bootId, deferredFlush, removeEnvironment, unflushedBeforeRestart } from './deferred-flush.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
 const NEXT = '\u0000next';
@@ -95,8 +96,19 @@ class StateReader {
 export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   mkdirSync(config.path, { recursive: true });
   const path = resolve(config.path);
+  const boot = bootId();
+  // Commits a process did not flush before the machine restarted may be lost or half written: start empty, the tables are rebuilt.
+  if (boot !== undefined && unflushedBeforeRestart(path, boot)) {
+    removeEnvironment(path);
+    process.stderr.write(`warning: the online store at ${path} had commits not flushed to disk when the machine restarted; it starts empty: stream views are rebuilt from the lake and the log when "sluice serve" or "sluice worker" starts, other views need "sluice materialize"\n`);
+  }
+  const deferred = boot !== undefined && config.flushEveryMs !== undefined
+    ? deferredFlush(path, boot, config.flushEveryMs, (message) => process.stderr.write(`warning: ${message}\n`))
+    : undefined;
+  // noSync only with the deferred flush and its marker: MDB_NOSYNC alone can leave the file damaged after a power loss.
+  const flushedLater = <T>(work: () => Promise<T>): Promise<T> => (deferred === undefined ? work() : deferred.write(work));
   // moreTypes: typed arrays in states of the earlier layout (msgpack maps) read as typed arrays.
-  const openDb = (): Database<unknown, Key> => open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true } });
+  const openDb = (): Database<unknown, Key> => open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true }, ...(deferred === undefined ? {} : { noSync: true }) });
   let db = openDb();
   const gate = swapGate();
   // A read takes a reader slot naming this process: a compaction elsewhere sees the store is open here.
@@ -173,49 +185,53 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     return { generations: garbage.length + legacy.generations, entries };
   };
 
+  const replaceView = async (spec: ViewTableSpec, states: AsyncIterable<readonly [string, EntityState]>): Promise<ViewTableInfo> => {
+    const view = spec.definition.name;
+    await gc();
+    const startedAt = Date.now();
+    const generation = db.transactionSync(() => {
+      const next = (db.get([NEXT]) as number | undefined) ?? 1;
+      db.put([NEXT], next + 1);
+      writing.add(own(next));
+      const record: GenerationRecord = { view, viewHash: spec.definition.hash, writer: { pid: process.pid, host: hostname() }, startedAt };
+      db.put([GENERATION, next], record);
+      return next;
+    });
+    try {
+      let pending: Promise<boolean> | undefined;
+      let entityCount = 0;
+      try {
+        for await (const [key, state] of states) {
+          pending = db.put([generation, key], encodeEntityState(state));
+          entityCount++;
+        }
+        await pending;
+      } catch (error) {
+        // Let the writes already queued land, then take back this writer's own generation.
+        await pending?.catch(() => undefined);
+        await drop(generation);
+        throw error;
+      }
+      const next: ViewTableInfo = { ...spec, view, viewHash: spec.definition.hash, entityCount, generation };
+      const switched = db.transactionSync(() => {
+        const current = served(view);
+        if (current !== undefined && current.generation > generation) return { info: current, replaced: generation };
+        db.put([SERVED, view], next);
+        db.put([GENERATION, generation], { view, viewHash: next.viewHash, writer: null, startedAt } satisfies GenerationRecord);
+        return { info: next, replaced: current?.generation };
+      });
+      if (switched.replaced !== undefined) await drop(switched.replaced);
+      return switched.info;
+    } finally {
+      writing.delete(own(generation));
+    }
+  };
+
   return {
     kind: 'lmdb',
     async replaceView(spec, states) {
       await gate.pass();
-      const view = spec.definition.name;
-      await gc();
-      const startedAt = Date.now();
-      const generation = db.transactionSync(() => {
-        const next = (db.get([NEXT]) as number | undefined) ?? 1;
-        db.put([NEXT], next + 1);
-        writing.add(own(next));
-        const record: GenerationRecord = { view, viewHash: spec.definition.hash, writer: { pid: process.pid, host: hostname() }, startedAt };
-        db.put([GENERATION, next], record);
-        return next;
-      });
-      try {
-        let pending: Promise<boolean> | undefined;
-        let entityCount = 0;
-        try {
-          for await (const [key, state] of states) {
-            pending = db.put([generation, key], encodeEntityState(state));
-            entityCount++;
-          }
-          await pending;
-        } catch (error) {
-          // Let the writes already queued land, then take back this writer's own generation.
-          await pending?.catch(() => undefined);
-          await drop(generation);
-          throw error;
-        }
-        const next: ViewTableInfo = { ...spec, view, viewHash: spec.definition.hash, entityCount, generation };
-        const switched = db.transactionSync(() => {
-          const current = served(view);
-          if (current !== undefined && current.generation > generation) return { info: current, replaced: generation };
-          db.put([SERVED, view], next);
-          db.put([GENERATION, generation], { view, viewHash: next.viewHash, writer: null, startedAt } satisfies GenerationRecord);
-          return { info: next, replaced: current?.generation };
-        });
-        if (switched.replaced !== undefined) await drop(switched.replaced);
-        return switched.info;
-      } finally {
-        writing.delete(own(generation));
-      }
+      return flushedLater(() => replaceView(spec, states));
     },
     async viewInfo(view) {
       await gate.pass();
@@ -231,7 +247,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     },
     async update(view, generation, keys, apply, progress, precondition, written) {
       await gate.pass();
-      return db.transaction(() => {
+      return flushedLater(() => db.transaction(() => {
         const info = served(view);
         if (info?.generation !== generation || (precondition !== undefined && !precondition(info))) return undefined;
         // An offset already applied (by another process, or before a crash) is not applied twice.
@@ -254,15 +270,15 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         db.put([PROGRESS, generation], merged);
         written?.();
         return served(view);
-      });
+      }));
     },
     async gc() {
       await gate.pass();
-      return gc();
+      return flushedLater(gc);
     },
     async remove(view, select, options = {}) {
       await gate.pass();
-      return db.transaction(() => {
+      return flushedLater(() => db.transaction(() => {
         const info = served(view);
         if (info === undefined) return 0;
         const generation = info.generation;
@@ -276,7 +292,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
           removed++;
         }
         return removed;
-      });
+      }));
     },
     async scrubFreed(): Promise<ScrubReport> {
       return gate.swap(async () => {
@@ -291,6 +307,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     },
     async close() {
       await gate.pass();
+      await deferred?.close();
       await closeCompacting(path, db);
     },
   };

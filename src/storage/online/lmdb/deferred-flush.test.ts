@@ -1,0 +1,86 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { compileProject, count, defineProject, entity, featureView, streamSource } from '../../../definitions/index.js';
+import type { EntityState } from '../../../processing/entity-state.js';
+import { bootId } from './deferred-flush.js';
+import { lmdbOnlineStore } from './lmdb-online-store.js';
+
+const account = entity({ name: 'account', joinKey: 'account_id' });
+const source = streamSource({ name: 's', schema: { account_id: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+const view = featureView({ name: 'v', entity: account, source, features: { n: count() } });
+const definition = compileProject(defineProject({ name: 'p', entities: [account], sources: [source], featureViews: [view] })).featureViews[0]!;
+const state = (horizon: number): EntityState => ({ horizon, base: [], ts: new Float64Array([1, 2]), columns: [] });
+async function* states(n: number) {
+  for (let i = 0; i < n; i++) yield [`k${i}`, state(i)] as const;
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  vi.restoreAllMocks();
+});
+const fresh = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-flush-'));
+  dirs.push(dir);
+  return dir;
+};
+/** A store (flushed at every commit) holding two states of view "v", closed. */
+async function closedStore(): Promise<string> {
+  const dir = fresh();
+  const store = lmdbOnlineStore({ path: dir });
+  await store.replaceView({ definition, materializedAt: 1, horizon: 0, snapshots: {} }, states(2));
+  await store.close();
+  return dir;
+}
+/** The markers' contents (one file per store handle that has unflushed commits). */
+const markers = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('unflushed-')).map((f) => readFileSync(join(dir, f), 'utf8').trim());
+
+describe.skipIf(bootId() === undefined)('online store flushed on a schedule', () => {
+  test('a write marks the store unflushed (naming this boot) until a flush covers it; close flushes', async () => {
+    const dir = fresh();
+    const store = lmdbOnlineStore({ path: dir, flushEveryMs: 3_600_000 });
+    const info = await store.replaceView({ definition, materializedAt: 1, horizon: 0, snapshots: {} }, states(3));
+    expect(markers(dir)).toEqual([bootId()]);
+    await store.update('v', info.generation, ['k0'], () => state(42), { applied: { s: 1 } });
+    await store.close();
+    expect(markers(dir)).toEqual([]);
+    const again = lmdbOnlineStore({ path: dir });
+    expect((await again.read('v', ['k0', 'k2'])).states.map((s) => s?.horizon)).toEqual([42, 2]);
+    expect((await again.viewInfo('v'))!.applied).toEqual({ s: 1 });
+    await again.close();
+  });
+
+  test('the schedule removes the marker once no write is running', async () => {
+    const dir = fresh();
+    const store = lmdbOnlineStore({ path: dir, flushEveryMs: 10 });
+    await store.replaceView({ definition, materializedAt: 1, horizon: 0, snapshots: {} }, states(2));
+    expect(markers(dir)).toHaveLength(1);
+    await vi.waitFor(() => expect(markers(dir)).toEqual([]));
+    await store.close();
+  });
+
+  test('a process killed before its flush on the same boot: the file is whole (the OS holds the commits), opens as it was, and its marker is cleared once flushed for it', async () => {
+    const dir = await closedStore();
+    // A live writer's marker stays; a dead one's (no such process) goes.
+    writeFileSync(join(dir, `unflushed-${process.pid}-live`), `${bootId()}\n`);
+    writeFileSync(join(dir, 'unflushed-999999999-dead'), `${bootId()}\n`);
+    const again = lmdbOnlineStore({ path: dir });
+    expect((await again.read('v', ['k1'])).states[0]?.horizon).toBe(1);
+    expect(readdirSync(dir).filter((f) => f.startsWith('unflushed-'))).toEqual([`unflushed-${process.pid}-live`]);
+    await again.close();
+  });
+
+  test('unflushed commits from before a restart (a marker naming another boot): the store starts empty, with a warning that says how it is rebuilt', async () => {
+    const dir = await closedStore();
+    writeFileSync(join(dir, `unflushed-${process.pid}-x`), 'an-earlier-boot\n');
+    const warnings: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (warnings.push(String(chunk)), true));
+    const again = lmdbOnlineStore({ path: dir });
+    expect(await again.viewInfo('v')).toBeUndefined();
+    expect(markers(dir)).toEqual([]);
+    expect(warnings.join('')).toMatch(/had commits not flushed to disk when the machine restarted; it starts empty: .*"sluice materialize"/);
+    await again.close();
+  });
+});

@@ -12,4 +12,6 @@ export interface LmdbOnlineStoreConfig {
    * where the system gives no boot id. Default: flush at every commit.
    */
   readonly flushEveryMs?: number;
+  /** How long an open waits for another process opening the same store (its restart check). Default 60 s. */
+  readonly openLockTimeoutMs?: number;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
@@ -82,5 +82,18 @@ describe.skipIf(bootId() === undefined)('online store flushed on a schedule', ()
     expect(markers(dir)).toEqual([]);
     expect(warnings.join('')).toMatch(/had commits not flushed to disk when the machine restarted; it starts empty: .*"sluice materialize"/);
     await again.close();
+  });
+
+  test('opening waits for another process opening the same store (its restart check), takes over a lock whose holder is gone, and says who holds it when it gives up', async () => {
+    const dir = await closedStore();
+    const lock = join(dir, 'open.lock');
+    writeFileSync(lock, '999999999\n'); // no such process: a holder that died mid-open
+    const again = lmdbOnlineStore({ path: dir });
+    expect(existsSync(lock)).toBe(false);
+    expect((await again.read('v', ['k1'])).states[0]?.horizon).toBe(1);
+    await again.close();
+    writeFileSync(lock, `${process.pid}\n`); // a live holder that does not finish
+    expect(() => lmdbOnlineStore({ path: dir, openLockTimeoutMs: 100 })).toThrow(/being opened by process \d+ \(lock file .*open\.lock\).*stop it and start again/);
+    expect(readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));
   });
 });

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TimeoutError } from '../../../errors.js';
 
 /**
  * Per store handle (`unflushed-<pid>-<random>`): written before its first commit that is not
@@ -62,6 +63,60 @@ export function unflushedBeforeRestart(path: string, boot: string): boolean {
   }
   return false;
 }
+const OPEN_LOCK = 'open.lock';
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Runs `body` (the restart check, a removal of a damaged store and the first open) while holding
+ * the store directory's `open.lock`, so two processes starting at once after a restart cannot both
+ * decide to remove the store, one of them after the other has opened the fresh one. A lock whose
+ * holder is gone is taken over; a live holder is waited for, up to `timeoutMs`.
+ */
+export function withOpenLock<T>(path: string, body: () => T, timeoutMs = 60_000): T {
+  const lock = join(path, OPEN_LOCK);
+  const giveUpAt = Date.now() + timeoutMs;
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(lock, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (fd !== undefined) {
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        return body();
+      } finally {
+        rmSync(lock, { force: true });
+      }
+    }
+    const text = readText(lock);
+    if (text === undefined) continue; // released between the two calls
+    const holder = Number(text.trim());
+    // A holder that is gone (or a lock not yet written: retried below) no longer opens the store.
+    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
+      rmSync(lock, { force: true });
+      continue;
+    }
+    if (Date.now() >= giveUpAt) {
+      throw new TimeoutError('TIMED_OUT', `the online store at ${path} is being opened by process ${holder} (lock file ${lock}) for more than ${timeoutMs} ms; if that process is stuck, stop it and start again`, { details: { path, holder } });
+    }
+    pause(20);
+  }
+}
+
 /** Removes an LMDB environment's files (its data and lock file), for a store that must be rebuilt. */
 export function removeEnvironment(path: string): void {
   for (const file of ['data.mdb', 'lock.mdb', ...markers(path)]) rmSync(join(path, file), { force: true });

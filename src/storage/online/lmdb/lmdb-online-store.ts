@@ -8,7 +8,7 @@ import type { LmdbOnlineStoreConfig } from './config.js';
 import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
 import type { ScrubReport } from '../../scrub-report.js';
 import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
-import { bootId, deferredFlush, removeEnvironment, unflushedBeforeRestart } from './deferred-flush.js';
+import { bootId, deferredFlush, removeEnvironment, unflushedBeforeRestart, withOpenLock } from './deferred-flush.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
 const NEXT = '\u0000next';
@@ -98,10 +98,13 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   const path = resolve(config.path);
   const boot = bootId();
   // Commits a process did not flush before the machine restarted may be lost or half written: start empty, the tables are rebuilt.
-  if (boot !== undefined && unflushedBeforeRestart(path, boot)) {
-    removeEnvironment(path);
-    process.stderr.write(`warning: the online store at ${path} had commits not flushed to disk when the machine restarted; it starts empty: stream views are rebuilt from the lake and the log when "sluice serve" or "sluice worker" starts, other views need "sluice materialize"\n`);
-  }
+  // Under the directory's open lock: two processes starting at once after a restart remove it once, before either opens it.
+  withOpenLock(path, () => {
+    if (boot !== undefined && unflushedBeforeRestart(path, boot)) {
+      removeEnvironment(path);
+      process.stderr.write(`warning: the online store at ${path} had commits not flushed to disk when the machine restarted; it starts empty: stream views are rebuilt from the lake and the log when "sluice serve" or "sluice worker" starts, other views need "sluice materialize"\n`);
+    }
+  }, config.openLockTimeoutMs);
   const deferred = boot !== undefined && config.flushEveryMs !== undefined
     ? deferredFlush(path, boot, config.flushEveryMs, (message) => process.stderr.write(`warning: ${message}\n`))
     : undefined;

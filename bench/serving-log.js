@@ -7,6 +7,10 @@
 //           --baseline CHECKOUT: also run another build (a directory with `bin/sluice.js` and a
 //           built `dist/`, e.g. main; its commit from git or a COMMIT file), interleaved with this one
 //           --counts 1,100 (entities per request)   --no-pin (do not pin; see below)
+//           --together: every server loaded at once in each round (16 connections each), all on the
+//           same pinned CPU, so that other work on the machine slows them alike at every moment
+//           (taken in turn, a round's modes see different moments); each gets a share of the CPU,
+//           so compare CPU per request, not throughput, with the other design's
 // Pinning: on 2 CPUs or more the load generator (autocannon, in this process) runs on CPU 0 and
 // every server on CPU 1 (`taskset`), so they never take turns on one CPU; the servers are loaded
 // one at a time.
@@ -31,6 +35,7 @@ const option = (name) => {
 };
 const baseline = option('baseline') && resolve(option('baseline'));
 const counts = (option('counts') ?? '1,100').split(',').map(Number);
+const together = process.argv.includes('--together');
 const serverCpus = pinnedCpus();
 const builds = [...(baseline ? [{ name: 'baseline', checkout: baseline, commit: benchCommit(baseline) }] : []), { name: 'this', checkout: undefined, commit: benchCommit() }];
 const rates = [{ name: 'off', rate: '0' }, { name: 'rate1', rate: '1' }, { name: 'rate0.1', rate: '0.1' }];
@@ -64,15 +69,18 @@ await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities },
     const body = { service: 'all', entities: { customer_id: benchKeys(count, 17, entities) } };
     const runs = Object.fromEntries(modes.map((m) => [m.name, []]));
     for (const m of modes) await load(m.server, m.url, body, 16, warmup);
+    const measure = async (round, m) => {
+      const before = logBytes(m.dir);
+      const r = await load(m.server, m.url, body, 16, seconds);
+      runs[m.name][round] = { ...r, logBytesPerSecond: Math.round((logBytes(m.dir) - before) / seconds) };
+      log(`${count} entities, round ${round + 1}, ${m.name}: ${r.requestsPerSecond} req/s, ${r.cpuMsPerRequest} ms CPU/request (user ${r.userMsPerRequest}, system ${r.systemMsPerRequest})`);
+    };
     for (let round = 0; round < rounds; round++) {
-      for (let b = 0; b < builds.length; b++) {
-        const build = builds[(round + b) % builds.length];
-        for (let k = 0; k < rates.length; k++) {
-          const m = modes.find((x) => x.name === `${build.name}-${rates[(round + k) % rates.length].name}`);
-          const before = logBytes(m.dir);
-          const r = await load(m.server, m.url, body, 16, seconds);
-          runs[m.name].push({ ...r, logBytesPerSecond: Math.round((logBytes(m.dir) - before) / seconds) });
-          log(`${count} entities, round ${round + 1}, ${m.name}: ${r.requestsPerSecond} req/s, ${r.cpuMsPerRequest} ms CPU/request (user ${r.userMsPerRequest}, system ${r.systemMsPerRequest})`);
+      if (together) await Promise.all(modes.map((m) => measure(round, m)));
+      else {
+        for (let b = 0; b < builds.length; b++) {
+          const build = builds[(round + b) % builds.length];
+          for (let k = 0; k < rates.length; k++) await measure(round, modes.find((x) => x.name === `${build.name}-${rates[(round + k) % rates.length].name}`));
         }
       }
       loadAverages.push(loadavg().map((l) => Number(l.toFixed(2))));
@@ -100,7 +108,7 @@ await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities },
   }
   process.stdout.write(`${JSON.stringify({
     commit: benchCommit(), ...(baseline ? { baseline: builds[0].commit } : {}), at: new Date().toISOString(), loadAverages,
-    pinned: serverCpus ? { loadGenerator: '0', servers: serverCpus } : false, events, entities, seconds, rounds, warmup, connections: 16,
+    pinned: serverCpus ? { loadGenerator: '0', servers: serverCpus } : false, together, events, entities, seconds, rounds, warmup, connections: 16,
     target: 'with the log on >= 0.9x the throughput off', ...results,
   }, null, 2)}\n`);
 });

@@ -7,6 +7,8 @@
 //           --baseline CHECKOUT: also run another build (a directory with `bin/sluice.js` and a
 //           built `dist/`, e.g. main; its commit from git or a COMMIT file), interleaved with this one
 //           --counts 1,100 (entities per request)   --no-pin (do not pin; see below)
+//           --processes N (1): server processes per mode; each has a speed of its own (5-10% apart
+//           for the same code on this machine), so a mode's figure in a round is over all of them
 //           --together: every server loaded at once in each round (16 connections each), all on the
 //           same pinned CPU, so that other work on the machine slows them alike at every moment
 //           (taken in turn, a round's modes see different moments); each gets a share of the CPU,
@@ -28,7 +30,7 @@ import { join, resolve } from 'node:path';
 import { benchCommit, benchKeys, benchOptions, log, median, pinnedCpus, withBenchServers } from './lib/server-comparison.js';
 import { load } from './serving.js';
 
-const { events, entities, seconds, rounds, port, warmup } = benchOptions({ events: 300_000, entities: 10_000, seconds: 4, rounds: 6, port: 6711, warmup: 3 });
+const { events, entities, seconds, rounds, port, warmup, processes } = benchOptions({ events: 300_000, entities: 10_000, seconds: 4, rounds: 6, port: 6711, warmup: 3, processes: 1 });
 const option = (name) => {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? undefined : process.argv[i + 1];
@@ -56,11 +58,15 @@ const ratio = (a, b) => Number((a / b).toFixed(3));
 const spread = (values) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values), perRound: values });
 const loadAverages = [loadavg().map((l) => Number(l.toFixed(2)))];
 await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities }, async ({ startServer }) => {
-  const modes = builds.flatMap((build) => rates.map((r) => ({ ...r, build: build.name, name: `${build.name}-${r.name}` })));
+  const modes = builds.flatMap((build) => rates.map((r) => ({
+    ...r, build: build.name, name: `${build.name}-${r.name}`,
+    processes: Array.from({ length: processes }, (_, p) => ({ name: `${build.name}-${r.name}-${p}` })),
+  })));
   // A copy of the project (and its store) per server, so each writes its own log.
-  for (const [i, mode] of modes.entries()) {
+  let nextPort = port;
+  for (const mode of modes) {
     const build = builds.find((b) => b.name === mode.build);
-    await startServer(mode, { port: port + i, args: ['--serving-log-rate', mode.rate], ...(build.checkout ? { checkout: build.checkout } : {}), cpus: serverCpus });
+    for (const server of mode.processes) await startServer(server, { port: nextPort++, args: ['--serving-log-rate', mode.rate], ...(build.checkout ? { checkout: build.checkout } : {}), cpus: serverCpus });
   }
   const results = {};
   for (const count of counts) {
@@ -68,16 +74,37 @@ await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities },
     // the rows; at 1 entity its key is sampled or not, so that figure is either the off or the 1.0 cost.
     const body = { service: 'all', entities: { customer_id: benchKeys(count, 17, entities) } };
     const runs = Object.fromEntries(modes.map((m) => [m.name, []]));
-    for (const m of modes) await load(m.server, m.url, body, 16, warmup);
+    for (const m of modes) for (const server of m.processes) await load(server.server, server.url, body, 16, warmup);
+    const measureProcess = async (round, server) => {
+      const before = logBytes(server.dir);
+      const r = await load(server.server, server.url, body, 16, seconds);
+      log(`${count} entities, round ${round + 1}, ${server.name}: ${r.requestsPerSecond} req/s, ${r.cpuMsPerRequest} ms CPU/request (user ${r.userMsPerRequest}, system ${r.systemMsPerRequest})`);
+      return { ...r, logBytesPerSecond: Math.round((logBytes(server.dir) - before) / seconds) };
+    };
+    // A mode's figure in a round: its processes' CPU over their requests, throughput per process.
+    const combine = (parts) => {
+      const requests = parts.reduce((n, r) => n + r.requests, 0);
+      const perRequest = (field, digits) => Number((parts.reduce((n, r) => n + r[field] * r.requests, 0) / requests).toFixed(digits));
+      const mean = (field) => Math.round(parts.reduce((n, r) => n + r[field], 0) / parts.length);
+      return {
+        requests, requestsPerSecond: mean('requestsPerSecond'), p99Ms: Math.max(...parts.map((r) => r.p99Ms)), logBytesPerSecond: mean('logBytesPerSecond'),
+        cpuMsPerRequest: perRequest('cpuMsPerRequest', 3), userMsPerRequest: perRequest('userMsPerRequest', 4), systemMsPerRequest: perRequest('systemMsPerRequest', 4),
+        perProcessCpuMsPerRequest: parts.map((r) => r.cpuMsPerRequest),
+      };
+    };
     const measure = async (round, m) => {
-      const before = logBytes(m.dir);
-      const r = await load(m.server, m.url, body, 16, seconds);
-      runs[m.name][round] = { ...r, logBytesPerSecond: Math.round((logBytes(m.dir) - before) / seconds) };
-      log(`${count} entities, round ${round + 1}, ${m.name}: ${r.requestsPerSecond} req/s, ${r.cpuMsPerRequest} ms CPU/request (user ${r.userMsPerRequest}, system ${r.systemMsPerRequest})`);
+      const parts = [];
+      for (let k = 0; k < m.processes.length; k++) {
+        const p = (round + k) % m.processes.length;
+        parts[p] = await measureProcess(round, m.processes[p]);
+      }
+      runs[m.name][round] = combine(parts);
     };
     for (let round = 0; round < rounds; round++) {
-      if (together) await Promise.all(modes.map((m) => measure(round, m)));
-      else {
+      if (together) {
+        const parts = await Promise.all(modes.map((m) => Promise.all(m.processes.map((server) => measureProcess(round, server)))));
+        modes.forEach((m, i) => (runs[m.name][round] = combine(parts[i])));
+      } else {
         for (let b = 0; b < builds.length; b++) {
           const build = builds[(round + b) % builds.length];
           for (let k = 0; k < rates.length; k++) await measure(round, modes.find((x) => x.name === `${build.name}-${rates[(round + k) % rates.length].name}`));
@@ -91,6 +118,8 @@ await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities },
         requestsPerSecond: median(of(r.name).map((x) => x.requestsPerSecond)), cpuMsPerRequest: median(of(r.name).map((x) => x.cpuMsPerRequest)),
         userMsPerRequest: median(of(r.name).map((x) => x.userMsPerRequest)), systemMsPerRequest: median(of(r.name).map((x) => x.systemMsPerRequest)),
         p99Ms: median(of(r.name).map((x) => x.p99Ms)), logBytesPerSecond: median(of(r.name).map((x) => x.logBytesPerSecond)),
+        // Each process's median CPU per request over the rounds: how far apart processes of the same code are.
+        perProcessCpuMsPerRequest: Array.from({ length: processes }, (_, p) => median(of(r.name).map((x) => x.perProcessCpuMsPerRequest[p]))),
       }]));
       const on = ['rate1', 'rate0.1'];
       return [build.name, {
@@ -108,7 +137,7 @@ await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities },
   }
   process.stdout.write(`${JSON.stringify({
     commit: benchCommit(), ...(baseline ? { baseline: builds[0].commit } : {}), at: new Date().toISOString(), loadAverages,
-    pinned: serverCpus ? { loadGenerator: '0', servers: serverCpus } : false, together, events, entities, seconds, rounds, warmup, connections: 16,
+    pinned: serverCpus ? { loadGenerator: '0', servers: serverCpus } : false, together, processesPerMode: processes, events, entities, seconds, rounds, warmup, connections: 16,
     target: 'with the log on >= 0.9x the throughput off', ...results,
   }, null, 2)}\n`);
 });

@@ -43,11 +43,6 @@ export class LineChunks {
     this.at += this.chunk!.write(text, this.at);
   }
 
-  /** Copies `bytes` (reserved before). */
-  copy(bytes: Buffer): void {
-    this.at += bytes.copy(this.chunk!, this.at);
-  }
-
   /** Writes one byte (an ASCII character, reserved before). */
   byte(value: number): void {
     this.chunk![this.at++] = value;

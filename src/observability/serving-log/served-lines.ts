@@ -9,8 +9,8 @@ import { STATUS_CODES } from './served-row.js';
  * sampled row its entity key, join keys, values and one status letter per value. Built for the
  * serving path: a row's text is the one the HTTP answer was built from (the native
  * `JSON.stringify` of the row, join keys first), cut after the join keys into `keys` and
- * `values`, and written with the status letters (made once for statuses like the last row's)
- * straight into the file's chunks: no line string and no object is built per row.
+ * `values`, and written with the status letters straight into the file's chunks: no line string
+ * and no object is built per row, and nothing of the answer is kept.
  */
 
 /** The per feature list parts: the names and their JSON-quoted forms. */
@@ -101,31 +101,6 @@ export function requestLines(request: ServedRequest, response: OnlineFeaturesRes
   };
 }
 
-/** The last status letters made, by the statuses they were made from: neighbouring rows and requests mostly share them. */
-let lastStatuses: readonly ValueStatus[] = [];
-let lastTail = Buffer.from(',"status":""}\n');
-
-/** `,"status":"<one letter per status>"}\n` as bytes: made again only when the statuses differ from the last ones. */
-function statusTail(statuses: readonly ValueStatus[]): Buffer {
-  let same = statuses.length === lastStatuses.length;
-  for (let i = 0; same && i < statuses.length; i++) same = statuses[i] === lastStatuses[i];
-  if (same) return lastTail;
-  const tail = Buffer.allocUnsafe(STATUS_OPEN.length + statuses.length + LINE_END.length);
-  STATUS_OPEN.copy(tail, 0);
-  // Neighbouring features mostly share a status: look a status up only when it changes.
-  let previous: ValueStatus | undefined;
-  let code = UNKNOWN_STATUS;
-  for (let i = 0; i < statuses.length; i++) {
-    const status = statuses[i]!;
-    if (status !== previous) code = STATUS_BYTES.get((previous = status)) ?? UNKNOWN_STATUS;
-    tail[STATUS_OPEN.length + i] = code;
-  }
-  LINE_END.copy(tail, STATUS_OPEN.length + statuses.length);
-  lastStatuses = statuses.slice();
-  lastTail = tail;
-  return tail;
-}
-
 /**
  * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
  * `rowHead + entityKey + ',"keys":{...},"values":{...},"status":"PPN..."}\n'`. `rowJson`, when
@@ -173,10 +148,19 @@ export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys,
     head = `${rowHead}${JSON.stringify(entityKey)},"keys":{${keyText}},"values":{`;
     values += '}';
   }
-  const tail = statusTail(response.metadata[r]!.status);
-  const took = out.reserve(3 * (head.length + values.length) + tail.length);
+  const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
+  const took = out.reserve(3 * (head.length + values.length) + STATUS_OPEN.length + statuses.length + LINE_END.length);
   out.text(head);
   out.text(values);
-  out.copy(tail);
+  for (let i = 0; i < STATUS_OPEN.length; i++) out.byte(STATUS_OPEN[i]!);
+  // Neighbouring features mostly share a status: look a status up only when it changes.
+  let previous: ValueStatus | undefined;
+  let code = UNKNOWN_STATUS;
+  for (let i = 0; i < statuses.length; i++) {
+    const status = statuses[i]!;
+    if (status !== previous) code = STATUS_BYTES.get((previous = status)) ?? UNKNOWN_STATUS;
+    out.byte(code);
+  }
+  for (let i = 0; i < LINE_END.length; i++) out.byte(LINE_END[i]!);
   return took;
 }

@@ -7,7 +7,7 @@
 //           --baseline CHECKOUT: also run another build (a directory with `bin/sluice.js` and a
 //           built `dist/`, e.g. main; its commit from git or a COMMIT file), interleaved with this one
 //           --counts 1,100 (entities per request)   --no-pin (do not pin; see below)
-//           --processes N (1): server processes per mode; each has a speed of its own (5-10% apart
+//           --processes N (1): server processes per mode; each has a speed of its own (5 to 35% apart
 //           for the same code on this machine), so a mode's figure in a round is over all of them
 //           --together: every server loaded at once in each round (16 connections each), all on the
 //           same pinned CPU, so that other work on the machine slows them alike at every moment

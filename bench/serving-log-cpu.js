@@ -47,11 +47,12 @@ try {
     off: () => { bytes += Buffer.byteLength(stringifyExact(response)); },
     rate1: (i) => {
       const answer = answerJson(response);
-      log.record(project, request, response, `r${i}`, Date.now(), answer.rows);
+      log.record(project, request, response, `r${i}`, Date.now(), answer.plain ? answer.text : undefined);
       bytes += Buffer.byteLength(answer.text);
     },
   };
   const cpuUs = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
+  const systemUs = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
   for (let round = 0; round < rounds; round++) {
     for (const [name, run] of Object.entries(modes)) {
       const start = process.cpuUsage();
@@ -66,6 +67,7 @@ try {
       await log.flush();
       const used = process.cpuUsage(start);
       cpuUs[name].push((used.user + used.system) / requests);
+      systemUs[name].push(used.system / requests);
     }
   }
   await log.close();
@@ -74,6 +76,8 @@ try {
   process.stdout.write(`${JSON.stringify({
     commit: benchCommit(), at: new Date().toISOString(), entities, features: features.length, requests, rounds, flushEvery,
     serializeUsPerRequest: { off: Number(off.toFixed(1)), rate1: Number(on.toFixed(1)) }, addedUsPerRequest: Number((on - off).toFixed(1)),
+    // Of which system time (the log file's writes, page faults): the kernel's share of the added cost.
+    systemUsPerRequest: { off: Number(median(systemUs.off).toFixed(1)), rate1: Number(median(systemUs.rate1).toFixed(1)) },
     answerBytes: stringifyExact(response).length, checksum: bytes > 0,
   }, null, 2)}\n`);
 } finally {

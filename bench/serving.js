@@ -8,11 +8,17 @@ import autocannon from 'autocannon';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Starts a node process with `argv`, resolved once its stdout says `ready`. */
-export async function startChild(argv, ready) {
+/**
+ * Starts a node process with `argv`, resolved once its stdout says `ready`. `cpus` (a `taskset`
+ * CPU list, e.g. `'1'`) pins it, so that a load generator pinned elsewhere does not share its CPU.
+ */
+export async function startChild(argv, ready, { cpus } = {}) {
   // BENCH_CPU_PROF=DIR: each server writes a V8 CPU profile into DIR when it exits.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const command = [process.execPath, ...profile, ...argv];
+  // taskset execs the command: the child's pid is the server's (its CPU time is read from /proc).
+  const child = cpus === undefined ? spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn('taskset', ['-c', cpus, ...command], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolveReady, reject) => {
     child.stdout.on('data', (chunk) => chunk.toString().includes(ready) && resolveReady());
     child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));
@@ -22,10 +28,10 @@ export async function startChild(argv, ready) {
 
 const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
-/** CPU seconds (user + system) a process has used so far (Linux: /proc). */
-function cpuSeconds(pid) {
+/** User and system CPU seconds a process has used so far (Linux: /proc). */
+function cpuTimes(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  return { user: Number(fields[11]) / ticksPerSecond, system: Number(fields[12]) / ticksPerSecond };
 }
 
 /**
@@ -34,11 +40,16 @@ function cpuSeconds(pid) {
  * the machine's load than throughput does.
  */
 export async function load(server, url, body, connections, duration, headers = {}) {
-  const cpuBefore = cpuSeconds(server.pid);
+  const before = cpuTimes(server.pid);
   const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), connections, duration });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  const cpuMsPerRequest = Number((((cpuSeconds(server.pid) - cpuBefore) * 1000) / result.requests.total).toFixed(3));
-  return { requests: result.requests.total, requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, maxMs: result.latency.max, cpuMsPerRequest };
+  const after = cpuTimes(server.pid);
+  const perRequest = (seconds) => Number(((seconds * 1000) / result.requests.total).toFixed(4));
+  const cpuMsPerRequest = Number(perRequest(after.user + after.system - before.user - before.system).toFixed(3));
+  return {
+    requests: result.requests.total, requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, maxMs: result.latency.max, cpuMsPerRequest,
+    userMsPerRequest: perRequest(after.user - before.user), systemMsPerRequest: perRequest(after.system - before.system),
+  };
 }
 
 export async function benchServing({ dir, entities, duration, features, log = (l) => process.stderr.write(`${l}\n`) }) {

@@ -2,8 +2,8 @@
 // the commit measured, one bench store built once, a `sluice serve` per mode over a copy of it,
 // medians, and stopping the servers (each flushes what it buffers on SIGTERM) before the store is removed.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProject } from '../../dist/config/load-project.js';
@@ -25,10 +25,31 @@ export function benchOptions(defaults) {
   }));
 }
 
-/** The commit measured, and whether tracked files differ from it. */
-export function benchCommit() {
-  const git = (...a) => execFileSync('git', a, { cwd: benchDir, encoding: 'utf8' }).trim();
-  return { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+/** The commit measured (of this checkout, or of `checkout`), and whether tracked files differ from it. */
+export function benchCommit(checkout = benchDir) {
+  try {
+    const git = (...a) => execFileSync('git', ['-C', checkout, ...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { sha: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+  } catch {
+    // A copy of a build (not a checkout) may say what it was built from in a COMMIT file.
+    return { sha: existsSync(join(checkout, 'COMMIT')) ? readFileSync(join(checkout, 'COMMIT'), 'utf8').trim() : 'not a git checkout', dirty: null };
+  }
+}
+
+/**
+ * On a machine of 2 CPUs or more, pins this process (the load generator: autocannon runs in it)
+ * to CPU 0 and returns the CPU list the servers are to be pinned to (`'1'`), so that load
+ * generator and server do not take turns on one CPU; undefined (nothing pinned) with `--no-pin`,
+ * on one CPU, or without `taskset`.
+ */
+export function pinnedCpus() {
+  if (process.argv.includes('--no-pin') || availableParallelism() < 2) return undefined;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    return '1';
+  } catch {
+    return undefined;
+  }
 }
 
 export const log = (line) => process.stderr.write(`${line}\n`);
@@ -39,8 +60,10 @@ export const benchKeys = (n, offset, entities) => Array.from({ length: n }, (_, 
 /**
  * Runs `run({ dir, startServer })` over a fresh bench store (the 50-feature project, `events`
  * transactions of `entities` customers, ingested and materialized) in a temporary directory.
- * `startServer(mode, { port, config, args })` copies the store to `<dir>/<mode.name>` (so each
- * server writes its own logs), calls `mode.prepare?.(modeDir)`, and starts `sluice serve` on it.
+ * `startServer(mode, { port, config, args, checkout, cpus })` copies the store to `<dir>/<mode.name>`
+ * (so each server writes its own logs), calls `mode.prepare?.(modeDir)`, and starts `sluice serve`
+ * on it: this checkout's, or `checkout`'s (a directory with `bin/sluice.js` and a built `dist/`),
+ * pinned to `cpus` when given (see `pinnedCpus`).
  * Servers are stopped (SIGTERM, waited for) and the directory removed whatever happens.
  */
 export async function withBenchServers({ prefix, events, entities }, run) {
@@ -59,13 +82,13 @@ export async function withBenchServers({ prefix, events, entities }, run) {
     log('materializing...');
     await materialize(platform, project);
     await platform.close();
-    const startServer = async (mode, { port, config = BENCH_CONFIG, args = [] }) => {
+    const startServer = async (mode, { port, config = BENCH_CONFIG, args = [], checkout = join(benchDir, '..'), cpus }) => {
       mode.dir = join(dir, mode.name);
       cpSync(join(dir, '.sluice'), join(mode.dir, '.sluice'), { recursive: true });
       writeFileSync(join(mode.dir, 'sluice.config.ts'), config);
       await mode.prepare?.(mode.dir);
       mode.url = `http://127.0.0.1:${port}/v1/features/online`;
-      mode.server = await startChild([join(benchDir, '..', 'bin', 'sluice.js'), 'serve', '--project', mode.dir, '--port', String(port), '--log-level', 'warn', ...args], 'serving on');
+      mode.server = await startChild([join(checkout, 'bin', 'sluice.js'), 'serve', '--project', mode.dir, '--port', String(port), '--log-level', 'warn', ...args], 'serving on', { cpus });
       servers.push(mode.server);
       return mode.server;
     };

@@ -106,7 +106,8 @@ export function requestLines(request: ServedRequest, response: OnlineFeaturesRes
  * `rowHead + entityKey + ',"keys":{...},"values":{...},"status":"PPN..."}\n'`. `rowJson`, when
  * given, is `JSON.stringify` of that row (no bigint in it). The fast path cuts that text after
  * the join keys, checking that they open it and the first feature follows; any other row
- * (another key order, a feature list of another entity) is written value by value.
+ * (another key order, a feature list of another entity) is written value by value. True when
+ * it took a new chunk.
  *
  * @example
  * writeRowLine(chunks, rowHead, { joinKeys: ['customer_id'], quotedKeys: ['"customer_id":'] }, response, 0, 'c1');

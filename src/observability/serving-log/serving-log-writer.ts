@@ -1,10 +1,12 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Counter, type Registry } from 'prom-client';
 import { entityKey, int64KeyPart, type Project } from '../../definitions/index.js';
 import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../serving/online-features.js';
 import { isSampledKey, sampleThreshold } from './sample-key.js';
 import { ChunkPool, LineChunks } from './line-chunks.js';
+import { appendAll, endsClean } from './log-file-append.js';
+import { answerRowTexts } from './answer-rows.js';
 import { requestLines, writeRowLine } from './served-lines.js';
 import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
 
@@ -27,11 +29,12 @@ export interface ServingLogOptions {
 export interface ServingLogWriter {
   /**
    * Takes the sampled rows of one answered request; cheap, synchronous, never blocks on I/O.
-   * `rowJson`, parallel to the rows, is each row's `JSON.stringify` text when the caller already
-   * has it (the HTTP answer's, see `answerJson`): the log then does not serialize the rows again.
+   * `answerText`, when the caller has it, is the answer's `JSON.stringify` text (the HTTP
+   * answer's, see `answerJson`; not given when a bigint made it differ): the sampled rows'
+   * texts are cut from it, not serialized again, and only when a row is sampled.
    */
-  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, rowJson?: readonly string[]): void;
-  /** Whether requests like this one are sampled at all (a rate above 0): only then are row texts worth handing to `record`. */
+  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answerText?: string): void;
+  /** Whether requests like this one are sampled at all (a rate above 0): only then is the answer's text worth handing to `record`. */
   samples(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): boolean;
   /** Appends what is buffered now; resolves when it is written. */
   flush(): Promise<void>;
@@ -86,41 +89,6 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
     service: name, serviceJson: JSON.stringify(name), threshold, joinKeys, quotedKeys: joinKeys.map((k) => `${JSON.stringify(k)}:`),
     int64: joinKeys.map((k) => types[k] === 'int64'), hourStart: Number.NaN, path: '',
   };
-}
-
-/** Appends the buffers to a file with one `writev` (a short write, which regular files do not give, is finished from where it stopped). */
-async function appendAll(path: string, buffers: readonly Buffer[]): Promise<void> {
-  const handle = await open(path, 'a');
-  try {
-    const rest = buffers.filter((b) => b.length > 0);
-    while (rest.length > 0) {
-      let { bytesWritten } = await handle.writev(rest);
-      if (bytesWritten === 0) throw new Error(`serving log: nothing written to ${path}`);
-      while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
-      if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Whether a file's last byte is a newline (or it is empty or absent): after a crash mid-append it is not. */
-async function endsClean(path: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch {
-    return true;
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size === 0) return true;
-    const last = Buffer.alloc(1);
-    await handle.read(last, 0, 1, size - 1);
-    return last[0] === 0x0a;
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
@@ -192,6 +160,44 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 250);
   timer.unref();
 
+  /** Counts a chunk taken, starting a flush when enough are filled (so the pool covers the flush). */
+  const tookChunk = (took: boolean) => {
+    if (took && ++pendingChunks === FLUSH_AT_CHUNKS) void flush();
+  };
+  /** Writes the lines of one answer's sampled rows into its file's chunks. */
+  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answerText: string | undefined) => {
+    let rowHead = '';
+    let file: PendingFile | undefined;
+    let rowTexts: readonly string[] | undefined;
+    const rows = response.rows;
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      const key = plan.joinKeys.length === 1
+        ? String(plan.int64[0] ? int64KeyPart(row[plan.joinKeys[0]!] as string) : row[plan.joinKeys[0]!])
+        : entityKey(plan.joinKeys.map((k, i) => (plan.int64[i] ? int64KeyPart(row[k] as string) : (row[k] as string))));
+      if (!isSampledKey(key, plan.threshold)) continue;
+      if (bufferedRows >= maxBuffered) {
+        drop(plan.service, 1);
+        continue;
+      }
+      if (file === undefined) {
+        const lines = requestLines({ service: plan.service, requestId, servedAt }, response, plan.serviceJson);
+        rowHead = lines.rowHead;
+        if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
+          plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
+          plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
+        }
+        file = pending.get(plan.path);
+        if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0 }));
+        tookChunk(file.lines.reserve(3 * lines.line.length));
+        file.lines.text(lines.line);
+        rowTexts = answerText === undefined ? undefined : answerRowTexts(answerText, response);
+      }
+      tookChunk(writeRowLine(file.lines, rowHead, plan, response, r, key, rowTexts?.[r]));
+      file.rows++;
+      bufferedRows++;
+    }
+  };
   // `samples` then `record` ask for the plan of the same request: the last answer is kept.
   let last: { project: Project; request: OnlineFeaturesRequest; plan: ServiceLogPlan } | undefined;
   const planOf = (project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): ServiceLogPlan => {
@@ -215,38 +221,10 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
       const plan = planOf(project, request, response);
       return plan.threshold > 0 && plan.joinKeys.length > 0;
     },
-    record(project, request, response, requestId, servedAt, rowJson) {
+    record(project, request, response, requestId, servedAt, answerText) {
       const plan = planOf(project, request, response);
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
-      let rowHead = '';
-      let file: PendingFile | undefined;
-      const rows = response.rows;
-      for (let r = 0; r < rows.length; r++) {
-        const row = rows[r]!;
-        const key = plan.joinKeys.length === 1
-          ? String(plan.int64[0] ? int64KeyPart(row[plan.joinKeys[0]!] as string) : row[plan.joinKeys[0]!])
-          : entityKey(plan.joinKeys.map((k, i) => (plan.int64[i] ? int64KeyPart(row[k] as string) : (row[k] as string))));
-        if (!isSampledKey(key, plan.threshold)) continue;
-        if (bufferedRows >= maxBuffered) {
-          drop(plan.service, 1);
-          continue;
-        }
-        if (file === undefined) {
-          const lines = requestLines({ service: plan.service, requestId, servedAt }, response, plan.serviceJson);
-          rowHead = lines.rowHead;
-          if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
-            plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
-            plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
-          }
-          file = pending.get(plan.path);
-          if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0 }));
-          if (file.lines.reserve(3 * lines.line.length) && ++pendingChunks === FLUSH_AT_CHUNKS) void flush();
-          file.lines.text(lines.line);
-        }
-        if (writeRowLine(file.lines, rowHead, plan, response, r, key, rowJson?.[r]) && ++pendingChunks === FLUSH_AT_CHUNKS) void flush();
-        file.rows++;
-        bufferedRows++;
-      }
+      writeLines(plan, response, requestId, servedAt, answerText);
     },
     flush,
     async close() {

@@ -1,100 +1,28 @@
 import { stringifyExact } from '../exact-json.js';
 import type { OnlineFeaturesResponse } from '../online-features.js';
 
-/** An online answer's JSON text and, when it was built from them, each row's own JSON text. */
+/** An online answer's JSON text, and whether it is plain `JSON.stringify`'s (no bigint in it). */
 export interface AnswerJson {
   readonly text: string;
-  /** Parallel to the answer's rows; absent when a value needed the exact form (a bigint). */
-  readonly rows?: readonly string[];
-}
-
-// `features` of an answer is the serving plan's array, the same for every request of a service.
-const featuresJsonLength = new WeakMap<readonly string[], number>();
-
-/**
- * Where `"rows":[<open>` is in the answer's text: worked out from the lengths of the keys before
- * `rows` (the features' JSON length is kept per array) and checked there, so the text before the
- * rows is not scanned; searched for when the check fails. Before the rows come only `asOf` and
- * `features` (and in tests scalars), whose strings cannot hold an unescaped quote, so the first
- * occurrence is the rows'.
- */
-function rowsAt(text: string, response: OnlineFeaturesResponse, open: string): number {
-  const answer = response as unknown as Record<string, unknown>;
-  let at = 1;
-  for (const key in answer) {
-    if (key === 'rows') break;
-    const value = answer[key];
-    let length: number | undefined;
-    if (key === 'features' && Array.isArray(value)) {
-      length = featuresJsonLength.get(value);
-      if (length === undefined) featuresJsonLength.set(value, (length = JSON.stringify(value).length));
-    } else length = (JSON.stringify(value) as string | undefined)?.length;
-    // JSON.stringify leaves out a key whose value it cannot write (undefined, a function).
-    if (length !== undefined) at += key.length + 4 + length;
-  }
-  const rows = `"rows":[${open}`;
-  return text.startsWith(rows, at) ? at : text.indexOf(rows);
+  /**
+   * True when the text is `JSON.stringify` of the answer (no value needed the exact form of a
+   * bigint): the serving log may then cut its rows' texts from it (`answerRowTexts`).
+   */
+  readonly plain: boolean;
 }
 
 /**
- * Each row's text within the answer's text (`JSON.stringify` of the answer), as slices of it.
- * A row holds scalars and lists of scalars only, so its text is a flat object: between two rows
- * the text is `},{"<first key>":`, which cannot occur inside a string (its quote would be escaped)
- * nor inside a row. Undefined when the answer is not laid out so (rows whose first keys differ).
- */
-function rowTexts(text: string, response: OnlineFeaturesResponse): string[] | undefined {
-  const n = response.rows.length;
-  let first: string | undefined;
-  let after: string | undefined;
-  let seen = false;
-  for (const key in response.rows[0]) {
-    first = key;
-    break;
-  }
-  for (const key in response) {
-    if (seen) {
-      after = key;
-      break;
-    }
-    seen = key === 'rows';
-  }
-  if (first === undefined) return undefined;
-  const open = `{${JSON.stringify(first)}:`;
-  let at = rowsAt(text, response, open);
-  if (at < 0) return undefined;
-  at += '"rows":['.length;
-  const rows = new Array<string>(n);
-  const between = `},${open}`;
-  for (let r = 0; r < n - 1; r++) {
-    const end = text.indexOf(between, at);
-    if (end < 0) return undefined;
-    rows[r] = text.slice(at, end + 1);
-    at = end + 2;
-  }
-  // The last row ends before `]` and the answer's next key (or the answer's end).
-  const end = after === undefined ? (text.endsWith('}]}') ? text.length - 2 : -1) : text.indexOf(`}],${JSON.stringify(after)}:`, at) + 1;
-  if (end <= at) return undefined;
-  rows[n - 1] = text.slice(at, end);
-  return rows;
-}
-
-/**
- * The answer's JSON exactly as `stringifyExact` writes it and, so that the serving log can reuse
- * them instead of serializing its rows a second time, each row's own `JSON.stringify` text, cut
- * out of it (no second serialization here either). With a bigint in a row, the whole answer goes
- * through `stringifyExact` and no row texts are given.
+ * The answer's JSON exactly as `stringifyExact` writes it and whether it is plain
+ * `JSON.stringify`'s, which the serving log reuses instead of serializing its rows a second time.
  *
  * @example
- * const { text, rows } = answerJson(response); // text === stringifyExact(response)
+ * const { text, plain } = answerJson(response); // text === stringifyExact(response)
  */
 export function answerJson(response: OnlineFeaturesResponse): AnswerJson {
-  let text: string;
   try {
-    text = JSON.stringify(response);
+    return { text: JSON.stringify(response), plain: true };
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
-    return { text: stringifyExact(response) };
+    return { text: stringifyExact(response), plain: false };
   }
-  const rows = response.rows.length === 0 ? [] : rowTexts(text, response);
-  return rows === undefined ? { text } : { text, rows };
 }

@@ -236,10 +236,10 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
       // The project the serving log records this answer under, when its key is sampled.
       const logged = registry && servingLog.samples(registry.project, body, response) ? registry.project : undefined;
-      // The plain answer (unmasked, rows) is written from each row's JSON, which the serving log reuses for its lines.
+      // The plain answer (unmasked, rows) is written from its JSON text, which the serving log cuts its lines from.
       if (logged && shown === response && format === 'rows') {
         const answer = answerJson(response);
-        servingLog.record(logged, body, response, request.id, platform.now(), answer.rows);
+        servingLog.record(logged, body, response, request.id, platform.now(), answer.plain ? answer.text : undefined);
         void reply.type('application/json; charset=utf-8');
         return answer.text;
       }

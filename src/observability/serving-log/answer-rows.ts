@@ -1,0 +1,75 @@
+import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
+
+// `features` of an answer is the serving plan's array, the same for every request of a service.
+const featuresJsonLength = new WeakMap<readonly string[], number>();
+
+/**
+ * Where `"rows":[<open>` is in the answer's text: worked out from the lengths of the keys before
+ * `rows` (the features' JSON length is kept per array) and checked there, so the text before the
+ * rows is not scanned; searched for when the check fails. Before the rows come only `asOf` and
+ * `features` (and in tests scalars), whose strings cannot hold an unescaped quote, so the first
+ * occurrence is the rows'.
+ */
+function rowsAt(text: string, response: OnlineFeaturesResponse, open: string): number {
+  const answer = response as unknown as Record<string, unknown>;
+  let at = 1;
+  for (const key in answer) {
+    if (key === 'rows') break;
+    const value = answer[key];
+    let length: number | undefined;
+    if (key === 'features' && Array.isArray(value)) {
+      length = featuresJsonLength.get(value);
+      if (length === undefined) featuresJsonLength.set(value, (length = JSON.stringify(value).length));
+    } else length = (JSON.stringify(value) as string | undefined)?.length;
+    // JSON.stringify leaves out a key whose value it cannot write (undefined, a function).
+    if (length !== undefined) at += key.length + 4 + length;
+  }
+  const rows = `"rows":[${open}`;
+  return text.startsWith(rows, at) ? at : text.indexOf(rows);
+}
+
+/**
+ * Each row's text within the answer's text (`JSON.stringify` of the answer), as slices of it: the
+ * serving log cuts its row lines from the HTTP answer's own text instead of serializing the rows again.
+ * A row holds scalars and lists of scalars only, so its text is a flat object: between two rows
+ * the text is `},{"<first key>":`, which cannot occur inside a string (its quote would be escaped)
+ * nor inside a row. Undefined when the answer is not laid out so (rows whose first keys differ).
+ *
+ * @example
+ * answerRowTexts(JSON.stringify(response), response); // [JSON.stringify(response.rows[0]), ...]
+ */
+export function answerRowTexts(text: string, response: OnlineFeaturesResponse): string[] | undefined {
+  const n = response.rows.length;
+  let first: string | undefined;
+  let after: string | undefined;
+  let seen = false;
+  for (const key in response.rows[0]) {
+    first = key;
+    break;
+  }
+  for (const key in response) {
+    if (seen) {
+      after = key;
+      break;
+    }
+    seen = key === 'rows';
+  }
+  if (first === undefined) return undefined;
+  const open = `{${JSON.stringify(first)}:`;
+  let at = rowsAt(text, response, open);
+  if (at < 0) return undefined;
+  at += '"rows":['.length;
+  const rows = new Array<string>(n);
+  const between = `},${open}`;
+  for (let r = 0; r < n - 1; r++) {
+    const end = text.indexOf(between, at);
+    if (end < 0) return undefined;
+    rows[r] = text.slice(at, end + 1);
+    at = end + 2;
+  }
+  // The last row ends before `]` and the answer's next key (or the answer's end).
+  const end = after === undefined ? (text.endsWith('}]}') ? text.length - 2 : -1) : text.indexOf(`}],${JSON.stringify(after)}:`, at) + 1;
+  if (end <= at) return undefined;
+  rows[n - 1] = text.slice(at, end);
+  return rows;
+}

@@ -171,14 +171,16 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
   const chunk = new OutputChunk(layout);
   // Per chunk column (after `_pid`): the element type of a list column.
   const listOfChunk = layout.flatMap((c) => (c.text || c.list !== undefined ? [c.list] : c.raw.map(() => undefined)));
-  const flush = async (): Promise<void> => {
+  // One appender for the whole sweep: one commit at its end, not one per chunk of points.
+  const appender = await engine.openAppender(out, { whileStreaming: true });
+  const flush = (): void => {
     if (chunk.rows === 0) return;
     const columns = [chunk.pid, ...chunk.columns].map((values, c): AppendColumn => {
       if (values instanceof Float64Array) return { type: 'double', values };
       const list = c === 0 ? undefined : listOfChunk[c - 1];
       return list === undefined ? { type: 'text', values: values as (string | null)[] } : { type: 'list', element: list, values: values as (ListValue | null)[] };
     });
-    await engine.appendColumns(out, columns, { rows: chunk.rows, whileStreaming: true });
+    appender.append(columns, chunk.rows);
     chunk.rows = 0;
   };
 
@@ -232,29 +234,33 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
   const pointCount = sorted.pid.length;
   let next = 0;
   let read = 0;
-  for await (const result of engine.streamChunks(sql)) {
-    const columns = Array.from({ length: 2 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
-    const keys = numbers(result, 0);
-    const times = numbers(result, 1);
-    for (let r = 0; r < result.rowCount; r++) {
-      const k = keys[r]!;
-      const time = times[r]!;
-      // The points at or before this event in (entity, time) order come first.
-      while (next < pointCount && (sorted.kid[next]! < k || (sorted.kid[next] === k && sorted.time[next]! <= time))) {
-        point(next++);
-        if (chunk.rows === CHUNK) await flush();
+  try {
+    for await (const result of engine.streamChunks(sql)) {
+      const columns = Array.from({ length: 2 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
+      const keys = numbers(result, 0);
+      const times = numbers(result, 1);
+      for (let r = 0; r < result.rowCount; r++) {
+        const k = keys[r]!;
+        const time = times[r]!;
+        // The points at or before this event in (entity, time) order come first.
+        while (next < pointCount && (sorted.kid[next]! < k || (sorted.kid[next] === k && sorted.time[next]! <= time))) {
+          point(next++);
+          if (chunk.rows === CHUNK) flush();
+        }
+        if (k !== key) enter(k);
+        read++;
+        const i = builder.append(time, columns, 2, r);
+        known?.append(i, time, columns[2 + bufferColumns.length]!.get(r) as number);
       }
-      if (k !== key) enter(k);
-      read++;
-      const i = builder.append(time, columns, 2, r);
-      known?.append(i, time, columns[2 + bufferColumns.length]!.get(r) as number);
     }
+    while (next < pointCount) {
+      point(next++);
+      if (chunk.rows === CHUNK) flush();
+    }
+    flush();
+  } finally {
+    await appender.close();
   }
-  while (next < pointCount) {
-    point(next++);
-    if (chunk.rows === CHUNK) await flush();
-  }
-  await flush();
   // @duckdb/node-api ends a result that fails mid-way (out of memory while the sort is read) like a
   // finished one: a sweep that missed events must fail, not give the points after them wrong values.
   const [{ n: expected } = { n: 0 }] = await engine.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n ${from}`);

@@ -3,7 +3,7 @@ import { totalmem } from 'node:os';
 import { BIGINT, DOUBLE, DuckDBArrayVector, DuckDBDataChunk, DuckDBDoubleVector, DuckDBInstance, DuckDBListVector, FLOAT, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
 import { ConfigError } from '../../errors.js';
 import { engineError } from './engine-error.js';
-import { globEscaped, literal, literalList, type AppendColumn, type EngineSandbox, type ColumnChunk, type SqlEngine } from './sql-engine.js';
+import { globEscaped, literal, literalList, type AppendColumn, type EngineSandbox, type TableAppender, type ColumnChunk, type SqlEngine } from './sql-engine.js';
 
 function toPlain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
@@ -87,6 +87,26 @@ function columnReader(vector: DuckDBVector): { get(row: number): unknown } {
   return { get: (row: number) => vector.getItem(row) };
 }
 
+/** Rows `[start, start + size)` of `columns` as one DuckDB chunk (at most 2,048 rows, a vector's size): filled column by column, the fast path. */
+function dataChunk(types: readonly DuckDBType[], columns: readonly AppendColumn[], start: number, size: number): DuckDBDataChunk {
+  const chunk = DuckDBDataChunk.create([...types], size);
+  columns.forEach((column, c) => {
+    if (column.type === 'double') {
+      setDoubles(chunk, c, column.values, start, size);
+      return;
+    }
+    if (column.type === 'list') {
+      const bigint = column.element === 'BIGINT';
+      const values = column.values.slice(start, start + size).map((list) => (list === null ? null : listValue(bigint ? list.map((v) => BigInt(v as number | bigint)) : (list as DuckDBValue[]))));
+      chunk.setColumnValues(c, values);
+      return;
+    }
+    const slice = column.values.slice(start, start + size);
+    chunk.setColumnValues(c, column.type === 'bigint' ? (slice as readonly number[]).map((v) => BigInt(v)) : (slice as readonly (string | null)[]));
+  });
+  return chunk;
+}
+
 class DuckDbEngine implements SqlEngine {
   /** Appends go through a connection of their own, so they can run while a stream is open. */
   private appendConnection: DuckDBConnection | undefined;
@@ -151,35 +171,36 @@ class DuckDbEngine implements SqlEngine {
   async appendColumns(table: string, columns: readonly AppendColumn[], options: { rows?: number; whileStreaming?: boolean } = {}): Promise<void> {
     const rows = options.rows ?? columns[0]?.values.length ?? 0;
     if (rows === 0) return;
-    const types = columns.map((c) => (c.type === 'bigint' ? BIGINT : c.type === 'double' ? DOUBLE : c.type === 'list' ? LIST(LIST_ELEMENT[c.element]) : VARCHAR));
+    const appender = await this.openAppender(table, options);
+    try {
+      appender.append(columns, rows);
+    } finally {
+      await appender.close();
+    }
+  }
+
+  async openAppender(table: string, options: { whileStreaming?: boolean } = {}): Promise<TableAppender> {
     // A statement on the streaming session would end its open stream early, silently.
     const connection = options.whileStreaming ? (this.appendConnection ??= await this.instance.connect()) : this.connection;
     const appender = await connection.createAppender(table);
-    try {
-      // DuckDB vectors hold 2048 rows; filling whole chunks column by column is the fast path.
-      for (let start = 0; start < rows; start += 2048) {
-        const size = Math.min(2048, rows - start);
-        const chunk = DuckDBDataChunk.create(types, size);
-        columns.forEach((column, c) => {
-          if (column.type === 'double') {
-            setDoubles(chunk, c, column.values, start, size);
-            return;
-          }
-          if (column.type === 'list') {
-            const bigint = column.element === 'BIGINT';
-            const values = column.values.slice(start, start + size).map((list) => (list === null ? null : listValue(bigint ? list.map((v) => BigInt(v as number | bigint)) : (list as DuckDBValue[]))));
-            chunk.setColumnValues(c, values);
-            return;
-          }
-          const slice = column.values.slice(start, start + size);
-          chunk.setColumnValues(c, column.type === 'bigint' ? (slice as readonly number[]).map((v) => BigInt(v)) : (slice as readonly (string | null)[]));
-        });
-        appender.appendDataChunk(chunk);
-      }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
+    let types: DuckDBType[] | undefined;
+    let open = true;
+    return {
+      append: (columns, count) => {
+        const rows = count ?? columns[0]?.values.length ?? 0;
+        types ??= columns.map((c) => (c.type === 'bigint' ? BIGINT : c.type === 'double' ? DOUBLE : c.type === 'list' ? LIST(LIST_ELEMENT[c.element]) : VARCHAR));
+        for (let start = 0; start < rows; start += 2048) appender.appendDataChunk(dataChunk(types, columns, start, Math.min(2048, rows - start)));
+      },
+      close: async () => {
+        if (!open) return;
+        open = false;
+        try {
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+      },
+    };
   }
 
   interrupt(): void {

@@ -5,7 +5,7 @@ import { AdapterError } from '../errors.js';
 import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, ListValue, Scalar } from './aggregations/index.js';
 import { AsKnownSweep } from './as-known-sweep.js';
-import { EventBufferBuilder } from './event-buffer-builder.js';
+import { EventBufferBuilder, type ChunkColumn, type ChunkValues } from './event-buffer-builder.js';
 import { createAccumulators, type PlannedFeature, type ViewPlan } from './feature-plan.js';
 import { bufferColumnNames } from './view-events-sql.js';
 
@@ -185,11 +185,13 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
   };
 
   const bufferColumns = bufferColumnNames(plan);
+  const numberColumn = plan.columnKinds.flatMap((kind) => (kind === 'int64' ? [true, true] : [kind === 'number' || kind === 'bool']));
   const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
   const from = `FROM (${events}) e JOIN ${sorted.kids} r ON r._key = e._key WHERE e._ts < r._hi${reach}${known ? ' AND e._known_at < r._hi' : ''}`;
   const sql =
     // Entities are numbered (`_kid`): the sort and the sweep compare numbers, not key strings.
-    `SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c) => `, e.${c}`).join('')}${known ? ', e._known_at::DOUBLE AS _known' : ''} ` +
+    // Number columns with NULL as NaN (what the event buffer holds) come as whole arrays (`numbers`).
+    `SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c, i) => `, ${numberColumn[i] ? `coalesce(e.${c}, ${c.endsWith('_lo') ? '0' : "'NaN'"}::DOUBLE) AS ${c}` : `e.${c}`}`).join('')}${known ? ', e._known_at::DOUBLE AS _known' : ''} ` +
     `${from} ORDER BY r._kid, _time, e._seq`;
 
   let key = -1;
@@ -236,7 +238,7 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
   let read = 0;
   try {
     for await (const result of engine.streamChunks(sql)) {
-      const columns = Array.from({ length: 2 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
+      const columns = Array.from({ length: 2 + bufferColumns.length + (known ? 1 : 0) }, (_, c): ChunkValues => (numberColumn[c - 2] ? numbers(result, c) : result.column(c)));
       const keys = numbers(result, 0);
       const times = numbers(result, 1);
       for (let r = 0; r < result.rowCount; r++) {
@@ -250,7 +252,7 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
         if (k !== key) enter(k);
         read++;
         const i = builder.append(time, columns, 2, r);
-        known?.append(i, time, columns[2 + bufferColumns.length]!.get(r) as number);
+        known?.append(i, time, (columns[2 + bufferColumns.length] as ChunkColumn).get(r) as number);
       }
     }
     while (next < pointCount) {

@@ -1,6 +1,6 @@
 import { listShape, type Feature } from '../definitions/index.js';
 import { ELEMENT_SQL } from '../ingest/list-values-sql.js';
-import type { AppendColumn, ColumnChunk, SqlEngine } from '../storage/engine/sql-engine.js';
+import type { AppendColumn, ColumnChunk, SqlEngine, TableAppender } from '../storage/engine/sql-engine.js';
 import { AdapterError } from '../errors.js';
 import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, ListValue, Scalar } from './aggregations/index.js';
@@ -96,7 +96,7 @@ function numbers(chunk: ColumnChunk, c: number): Float64Array {
  * order, 24 bytes per point. Each view's query then sorts only its own events.
  */
 export interface SortedPoints {
-  /** The temporary table of entity numbers (drop it with `release`). */
+  /** The table of entity numbers (drop it with `release`). */
   readonly kids: string;
   readonly kid: Float64Array;
   readonly time: Float64Array;
@@ -107,7 +107,8 @@ export interface SortedPoints {
 /** Numbers the entities of `points(_pid, _key, _t)` and reads the points in (entity, time) order. */
 export async function sortPoints(engine: SqlEngine, points: string): Promise<SortedPoints> {
   const kids = `${points}_kids`;
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${kids} AS SELECT _key, min(_t) AS _lo, max(_t) AS _hi, row_number() OVER ()::DOUBLE AS _kid FROM ${points} GROUP BY _key`);
+  // A regular table: the views' sweeps stream on sessions of their own (`startSweep`).
+  await engine.run(`CREATE OR REPLACE TABLE ${kids} AS SELECT _key, min(_t) AS _lo, max(_t) AS _hi, row_number() OVER ()::DOUBLE AS _kid FROM ${points} GROUP BY _key`);
   const [{ n }] = (await engine.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ${points} WHERE _key IS NOT NULL`)) as [{ n: number }];
   const kid = new Float64Array(n);
   const time = new Float64Array(n);
@@ -142,26 +143,96 @@ export async function sortPoints(engine: SqlEngine, points: string): Promise<Sor
 export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string, asKnown = false, sorted?: SortedPoints): Promise<string[]> {
   const own = sorted === undefined ? await sortPoints(engine, points) : undefined;
   try {
-    return await sweepView(engine, plan, features, events, (sorted ?? own)!, out, alias, asKnown);
+    return await finishSweep(engine, startSweep(engine, plan, features, events, (sorted ?? own)!, asKnown), out, alias);
   } finally {
     await own?.release();
   }
 }
 
-async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, sorted: SortedPoints, out: string, alias: string, asKnown: boolean): Promise<string[]> {
-  const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
-  const layout = outputColumns(planned);
-  const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${rawSqlType(c)}`));
-  // A regular table: results are appended while the sweep's stream is still open.
-  await engine.run(`CREATE OR REPLACE TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
+/**
+ * A view's sweep whose query is already running (`startSweep`): DuckDB scans and sorts its events
+ * on a session of its own while the caller does other work (say, sweeps the view before it).
+ * Finish it with `finishSweep`, or `cancel` it.
+ */
+export interface StartedSweep {
+  readonly plan: ViewPlan;
+  readonly features: readonly Feature[];
+  readonly sorted: SortedPoints;
+  readonly asKnown: boolean;
+  /** The query's rows: `_kid`, `_time`, the buffer columns, then `_known` with `asKnown`. */
+  readonly sql: string;
+  /** The `FROM ...` of the query, to count its rows. */
+  readonly from: string;
+  readonly chunks: AsyncIterator<ColumnChunk>;
+  /** The first chunk, asked for at the start: DuckDB sorts meanwhile. */
+  readonly first: Promise<IteratorResult<ColumnChunk>>;
+  cancel(): Promise<void>;
+}
 
+/** Whether each buffer column (`bufferColumnNames`) is a number column: NULL comes as NaN, the column as one array. */
+function numberColumns(plan: ViewPlan): boolean[] {
+  return plan.columnKinds.flatMap((kind) => (kind === 'int64' ? [true, true] : [kind === 'number' || kind === 'bool']));
+}
+
+/** The features' accumulator slots, and their windows (length and hop) grouped: the slots of one window share a tail. */
+function sweepSlots(plan: ViewPlan, features: readonly Feature[]) {
+  const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
   const slots = [...new Set(planned.map((p) => p.slot))];
-  // One group per window (length and hop): its slots share a tail.
   const windowed = slots.filter((s) => plan.slots[s]!.windowMs !== undefined);
   const sameWindow = (a: number, b: number) => plan.slots[a]!.windowMs === plan.slots[b]!.windowMs && plan.slots[a]!.hopMs === plan.slots[b]!.hopMs;
   const groups = windowed.filter((s, i) => windowed.findIndex((o) => sameWindow(o, s)) === i)
     .map((s) => ({ windowMs: plan.slots[s]!.windowMs, hopMs: plan.slots[s]!.hopMs, slots: windowed.filter((o) => sameWindow(o, s)), tail: 0 }));
-  const unbounded = windowed.length < slots.length;
+  return { planned, slots, groups, unbounded: windowed.length < slots.length };
+}
+
+/** Starts a view's sweep query (see `StartedSweep`); `computePointInTime` does both steps at once. */
+export function startSweep(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, sorted: SortedPoints, asKnown = false): StartedSweep {
+  const { groups, unbounded } = sweepSlots(plan, features);
+  const bufferColumns = bufferColumnNames(plan);
+  const numberColumn = numberColumns(plan);
+  const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
+  const from = `FROM (${events}) e JOIN ${sorted.kids} r ON r._key = e._key WHERE e._ts < r._hi${reach}${asKnown ? ' AND e._known_at < r._hi' : ''}`;
+  const sql =
+    // Entities are numbered (`_kid`): the sort and the sweep compare numbers, not key strings.
+    // Number columns with NULL as NaN (what the event buffer holds) come as whole arrays (`numbers`).
+    `SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c, i) => `, ${numberColumn[i] ? `coalesce(e.${c}, ${c.endsWith('_lo') ? '0' : "'NaN'"}::DOUBLE) AS ${c}` : `e.${c}`}`).join('')}${asKnown ? ', e._known_at::DOUBLE AS _known' : ''} ` +
+    `${from} ORDER BY r._kid, _time, e._seq`;
+  const chunks = engine.streamChunks(sql, { ownSession: true })[Symbol.asyncIterator]();
+  const first = chunks.next();
+  // Its failure is reported by `finishSweep`, not as an unhandled rejection meanwhile.
+  first.catch(() => undefined);
+  return {
+    plan, features, sorted, asKnown, sql, from, chunks, first,
+    cancel: async () => {
+      await first.catch(() => undefined);
+      await chunks.return?.();
+    },
+  };
+}
+
+/**
+ * Sweeps a started view query into table `out` (see `computePointInTime`) and returns, per
+ * feature, the SQL of its typed value over `out` aliased `alias`.
+ */
+export async function finishSweep(engine: SqlEngine, started: StartedSweep, out: string, alias: string): Promise<string[]> {
+  const { plan, features, sorted, asKnown, from } = started;
+  const { planned, slots, groups } = sweepSlots(plan, features);
+  const layout = outputColumns(planned);
+  const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${rawSqlType(c)}`));
+  const openOutput = async (): Promise<TableAppender> => {
+    // A regular table: results are appended while the sweep's stream is still open.
+    await engine.run(`CREATE OR REPLACE TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
+    // One appender for the whole sweep: one commit at its end, not one per chunk of points.
+    return engine.openAppender(out, { whileStreaming: true });
+  };
+  const appender = await openOutput().catch(async (error: unknown) => {
+    await started.cancel();
+    throw error;
+  });
+  // Counted on the main session while the sweep reads its own: see the check at the end.
+  const counted = engine.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n ${from}`);
+  counted.catch(() => undefined);
+
   const builder = new EventBufferBuilder(plan.columnKinds);
   const accumulators = createAccumulators(plan, builder.buffer);
   const known = asKnown ? new AsKnownSweep(plan, builder.buffer) : undefined;
@@ -171,8 +242,6 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
   const chunk = new OutputChunk(layout);
   // Per chunk column (after `_pid`): the element type of a list column.
   const listOfChunk = layout.flatMap((c) => (c.text || c.list !== undefined ? [c.list] : c.raw.map(() => undefined)));
-  // One appender for the whole sweep: one commit at its end, not one per chunk of points.
-  const appender = await engine.openAppender(out, { whileStreaming: true });
   const flush = (): void => {
     if (chunk.rows === 0) return;
     const columns = [chunk.pid, ...chunk.columns].map((values, c): AppendColumn => {
@@ -185,14 +254,7 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
   };
 
   const bufferColumns = bufferColumnNames(plan);
-  const numberColumn = plan.columnKinds.flatMap((kind) => (kind === 'int64' ? [true, true] : [kind === 'number' || kind === 'bool']));
-  const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
-  const from = `FROM (${events}) e JOIN ${sorted.kids} r ON r._key = e._key WHERE e._ts < r._hi${reach}${known ? ' AND e._known_at < r._hi' : ''}`;
-  const sql =
-    // Entities are numbered (`_kid`): the sort and the sweep compare numbers, not key strings.
-    // Number columns with NULL as NaN (what the event buffer holds) come as whole arrays (`numbers`).
-    `SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c, i) => `, ${numberColumn[i] ? `coalesce(e.${c}, ${c.endsWith('_lo') ? '0' : "'NaN'"}::DOUBLE) AS ${c}` : `e.${c}`}`).join('')}${known ? ', e._known_at::DOUBLE AS _known' : ''} ` +
-    `${from} ORDER BY r._kid, _time, e._seq`;
+  const numberColumn = numberColumns(plan);
 
   let key = -1;
   let added = 0;
@@ -237,7 +299,8 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
   let next = 0;
   let read = 0;
   try {
-    for await (const result of engine.streamChunks(sql)) {
+    for (let step = await started.first; step.done !== true; step = await started.chunks.next()) {
+      const result = step.value;
       const columns = Array.from({ length: 2 + bufferColumns.length + (known ? 1 : 0) }, (_, c): ChunkValues => (numberColumn[c - 2] ? numbers(result, c) : result.column(c)));
       const keys = numbers(result, 0);
       const times = numbers(result, 1);
@@ -261,11 +324,12 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
     }
     flush();
   } finally {
+    await started.cancel();
     await appender.close();
   }
   // @duckdb/node-api ends a result that fails mid-way (out of memory while the sort is read) like a
   // finished one: a sweep that missed events must fail, not give the points after them wrong values.
-  const [{ n: expected } = { n: 0 }] = await engine.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n ${from}`);
+  const [{ n: expected } = { n: 0 }] = await counted;
   if (read !== expected) throw endedEarly(`view "${plan.view.name}"`, `its events (${read} of ${expected})`);
   return layout.map((c) => typedSql(c, alias));
 }

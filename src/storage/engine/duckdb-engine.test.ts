@@ -193,3 +193,21 @@ test('an open appender takes rows over many calls while a stream is open on the 
     await engine.close();
   }
 });
+
+test('VARCHAR values read through streamChunks as through all: short ASCII (read from the entry), non-ASCII, 12 and 13 bytes, empty, NULL at word edges', async () => {
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    const texts = ['', 'a', 'm00123', 'abcdefghijkl', 'abcdefghijklm', 'é', 'caf\u00e9', '\u{1F600}', 'x\ty', '\u007f', 'a much longer string past twelve bytes', '日本'];
+    const sql = `SELECT i, CASE WHEN i % 64 IN (0, 31, 32, 63) THEN NULL ELSE [${texts.map((t) => `'${t}'`).join(', ')}][1 + i % ${texts.length}] END AS s FROM range(5000) t(i) ORDER BY i`;
+    const expected = (await engine.all<{ i: number; s: string | null }>(sql)).map((r) => r.s);
+    const streamed: (string | null)[] = [];
+    for await (const chunk of engine.streamChunks(sql)) {
+      const s = chunk.column(1);
+      for (let r = 0; r < chunk.rowCount; r++) streamed.push(s.get(r) as string | null);
+    }
+    expect(streamed).toEqual(expected);
+    expect(new Set(streamed)).toEqual(new Set([...texts, null]));
+  } finally {
+    await engine.close();
+  }
+});

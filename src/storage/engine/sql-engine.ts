@@ -41,8 +41,14 @@ export interface SqlEngine {
   run(sql: string): Promise<void>;
   /** Runs a query and returns its rows as plain objects (BIGINT as number where exact). */
   all<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
-  /** Runs a query and yields its result in columnar chunks, without building a row object per row. */
-  streamChunks(sql: string): AsyncIterable<ColumnChunk>;
+  /**
+   * Runs a query and yields its result in columnar chunks, without building a row object per row.
+   * With `ownSession`, on a session of its own (closed when the stream ends): the main session
+   * stays free for other statements meanwhile, and several such streams can run at once (a query
+   * runs as soon as the first chunk is asked for, so a caller can start one ahead). Such a query
+   * sees regular tables, not TEMP ones.
+   */
+  streamChunks(sql: string, options?: { readonly ownSession?: boolean }): AsyncIterable<ColumnChunk>;
   /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */
   appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void>;
   /**

@@ -38,7 +38,7 @@ test('a sweep whose events end early is an error, not points evaluated without t
   await computePointInTime(engine, plan, plan.view.features, sql, 'few_points', 'out_events_whole', 'o');
   expect(await engine.all('SELECT count(*)::INTEGER AS n FROM out_events_whole')).toEqual([{ n: 40 }]);
   const cut = cutAfterOneChunk(engine);
-  await expect(computePointInTime(cut, plan, plan.view.features, sql, 'few_points', 'out_events_cut', 'o')).rejects.toThrow(/view "v": the point-in-time sweep read only some of its events \(2048 of 6000\)/);
+  await expect(computePointInTime(cut, plan, plan.view.features, sql, 'few_points', 'out_events_cut', 'o')).rejects.toThrow(/view "v": the point-in-time sweep read only some of its events \(2048 read, then the result ended without its end marker\)/);
 });
 
 test('sweeps started ahead: one cancelled unread, one finished later, while another runs; the finished one equals computePointInTime, the engine stays usable', async () => {

@@ -1,5 +1,6 @@
 // Reruns ONLY the dataset build on an existing bench directory (made by `npm run bench`) and
-// reports wall time, CPU time (user + system of the whole process: DuckDB's threads included),
+// reports wall time, CPU time (user + system of the whole process: DuckDB's threads included; and
+// of the main thread alone, `mainThreadCpuMs`, from /proc, 10 ms ticks),
 // peak RSS and the commit measured; then checks the output equals a reference parquet exactly
 // (every column, row order included: EXCEPT ALL both ways over (row number, columns)).
 //   node bench/dataset-build.js --dir bench/.work [--dist dist] [--reference bench/.work/train.parquet]
@@ -9,7 +10,7 @@
 // Writes only the output file (default: a fresh temporary directory) and the bench directory's
 // metadata (the build's run and dataset records).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -39,7 +40,18 @@ const { buildDataset } = await load('serving/datasets/build-dataset.js');
 
 const platform = openPlatform({ projectDir: dir });
 const project = await loadProject(dir);
+// CPU time of the main thread alone (JavaScript and what it calls synchronously), from /proc:
+// the rest of the process's CPU time is DuckDB's worker threads.
+const mainThreadMs = () => {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+};
 const loadBefore = loadavg();
+const mainBefore = mainThreadMs();
 const cpu = process.cpuUsage();
 const started = performance.now();
 let rows;
@@ -54,6 +66,7 @@ if (floor) {
 }
 const wallMs = performance.now() - started;
 const used = process.cpuUsage(cpu);
+const mainCpuMs = mainThreadMs() - mainBefore;
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 
 let differing = null;
@@ -74,7 +87,7 @@ rmSync(scratch, { recursive: true, force: true });
 
 const result = {
   what: floor ? 'floor' : 'sluice', commit, dist, at: new Date().toISOString(), loadAverage: { before: loadBefore, after: loadavg() },
-  rows, wallMs: Math.round(wallMs), cpuMs: Math.round((used.user + used.system) / 1000), peakRssMiB: Math.round(peakRssMiB), stages, differing,
+  rows, wallMs: Math.round(wallMs), cpuMs: Math.round((used.user + used.system) / 1000), mainThreadCpuMs: Math.round(mainCpuMs), peakRssMiB: Math.round(peakRssMiB), stages, differing,
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 if (differing && (differing.onlyInOutput !== 0 || differing.onlyInReference !== 0 || differing.rows !== differing.referenceRows || !differing.sameColumns)) process.exitCode = 1;

@@ -5,6 +5,13 @@ export interface ChunkColumn {
   get(row: number): unknown;
 }
 
+/** A chunk column as `append` reads it: a reader, or (a number column without NULL, NaN for null) its values as one array. */
+export type ChunkValues = ChunkColumn | Float64Array;
+
+function numberAt(values: ChunkValues, row: number): number | null {
+  return values instanceof Float64Array ? values[row]! : (values.get(row) as number | null);
+}
+
 interface TextBuilder {
   dict: string[];
   index: Map<string, number>;
@@ -37,9 +44,10 @@ export class EventBufferBuilder {
 
   /**
    * Appends the event at `row` of a chunk: `chunk[0]` is its ts, then per column its value (int64
-   * columns take two chunk columns, hi then lo). Returns its index.
+   * columns take two chunk columns, hi then lo). Number columns may be given as arrays (`ChunkValues`).
+   * Returns its index.
    */
-  append(ts: number, values: readonly ChunkColumn[], first: number, row: number): number {
+  append(ts: number, values: readonly ChunkValues[], first: number, row: number): number {
     const i = this.length;
     if (i === this.buffer.ts.length) this.grow();
     this.buffer.ts[i] = ts;
@@ -48,7 +56,7 @@ export class EventBufferBuilder {
       const kind = this.kinds[c]!;
       const column = this.buffer.columns[c]!;
       if (kind === 'text') {
-        const v = values[at++]!.get(row) as string | null;
+        const v = (values[at++] as ChunkColumn).get(row) as string | null;
         const t = this.text[c]!;
         let code = -1;
         if (v !== null) {
@@ -57,15 +65,14 @@ export class EventBufferBuilder {
         }
         (column as TextColumn).codes[i] = code;
       } else if (kind === 'list') {
-        (column as ListColumn).lists[i] = values[at++]!.get(row) as ListValue | null;
+        (column as ListColumn).lists[i] = (values[at++] as ChunkColumn).get(row) as ListValue | null;
       } else if (kind === 'int64') {
-        const hi = values[at++]!.get(row) as number | null;
-        const lo = values[at++]!.get(row) as number | null;
+        const hi = numberAt(values[at++]!, row);
+        const lo = numberAt(values[at++]!, row);
         (column as Int64Column).hi[i] = hi ?? NaN;
         (column as Int64Column).lo![i] = lo ?? 0;
       } else {
-        const v = values[at++]!.get(row) as number | null;
-        (column as Float64Array)[i] = v ?? NaN;
+        (column as Float64Array)[i] = numberAt(values[at++]!, row) ?? NaN;
       }
     }
     this.length = i + 1;

@@ -3,7 +3,7 @@ import { batchSource, compileProject, count, defineProject, entity, featureView 
 import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { viewPlan } from './feature-plan.js';
-import { computePointInTime } from './point-in-time.js';
+import { computePointInTime, finishSweep, sortPoints, startSweep } from './point-in-time.js';
 import { viewEventsSql } from './view-events-sql.js';
 
 const account = entity({ name: 'account', joinKey: 'k' });
@@ -38,7 +38,28 @@ test('a sweep whose events end early is an error, not points evaluated without t
   await computePointInTime(engine, plan, plan.view.features, sql, 'few_points', 'out_events_whole', 'o');
   expect(await engine.all('SELECT count(*)::INTEGER AS n FROM out_events_whole')).toEqual([{ n: 40 }]);
   const cut = cutAfterOneChunk(engine);
-  await expect(computePointInTime(cut, plan, plan.view.features, sql, 'few_points', 'out_events_cut', 'o')).rejects.toThrow(/view "v": the point-in-time sweep read only some of its events \(2048 of 6000\)/);
+  await expect(computePointInTime(cut, plan, plan.view.features, sql, 'few_points', 'out_events_cut', 'o')).rejects.toThrow(/view "v": the point-in-time sweep read only some of its events \(2048 read, then the result ended without its end marker\)/);
+});
+
+test('sweeps started ahead: one cancelled unread, one finished later, while another runs; the finished one equals computePointInTime, the engine stays usable', async () => {
+  const plan = viewPlan(project.featureViews[0]!);
+  const sql = `SELECT 'a' || (i % 50) AS _key, (i * 3)::BIGINT AS _ts, i::BIGINT AS _seq, (i * 3)::BIGINT AS _known_at FROM range(20000) t(i)`;
+  await computePointInTime(engine, plan, plan.view.features, sql, 'points', 'out_direct', 'o');
+  const sorted = await sortPoints(engine, 'points');
+  try {
+    const cancelled = startSweep(engine, plan, plan.view.features, sql, sorted);
+    const ahead = startSweep(engine, plan, plan.view.features, sql, sorted);
+    await finishSweep(engine, startSweep(engine, plan, plan.view.features, sql, sorted), 'out_first', 'o');
+    await cancelled.cancel();
+    await finishSweep(engine, ahead, 'out_ahead', 'o');
+  } finally {
+    await sorted.release();
+  }
+  for (const table of ['out_first', 'out_ahead']) {
+    const differing = await engine.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM (SELECT * FROM out_direct EXCEPT ALL SELECT * FROM ${table})`);
+    expect({ table, differing }).toEqual({ table, differing: [{ n: 0 }] });
+  }
+  expect(await engine.all('SELECT count(*)::INTEGER AS n FROM out_ahead')).toEqual([{ n: 5000 }]);
 });
 
 function cutAfterOneChunk(engine: SqlEngine): SqlEngine {

@@ -1,84 +1,13 @@
-import { listShape, type Feature } from '../definitions/index.js';
-import { ELEMENT_SQL } from '../ingest/list-values-sql.js';
-import type { AppendColumn, ColumnChunk, SqlEngine } from '../storage/engine/sql-engine.js';
+import type { Feature } from '../definitions/index.js';
+import type { AppendColumn, ColumnChunk, SqlEngine, TableAppender } from '../storage/engine/sql-engine.js';
 import { AdapterError } from '../errors.js';
 import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, ListValue, Scalar } from './aggregations/index.js';
 import { AsKnownSweep } from './as-known-sweep.js';
-import { EventBufferBuilder } from './event-buffer-builder.js';
-import { createAccumulators, type PlannedFeature, type ViewPlan } from './feature-plan.js';
+import { EventBufferBuilder, type ChunkColumn, type ChunkValues } from './event-buffer-builder.js';
+import { createAccumulators, type ViewPlan } from './feature-plan.js';
+import { CHUNK, OutputChunk, outputColumns, rawSqlType, typedSql } from './point-in-time-output.js';
 import { bufferColumnNames } from './view-events-sql.js';
-
-// Results are appended this many points at a time: each append is a transaction of its own.
-const CHUNK = 4096;
-
-/** How a feature's values are held in the result table, and the SQL that reads them typed. */
-interface OutputColumn {
-  readonly planned: PlannedFeature;
-  /** Raw columns written: one DOUBLE, VARCHAR or list, or two DOUBLEs (int64 hi, lo). */
-  readonly raw: readonly string[];
-  readonly text: boolean;
-  readonly int64: boolean;
-  /** Vectors and lists: the SQL type of their elements (the column is a list of it). */
-  readonly list: 'FLOAT' | 'DOUBLE' | 'BIGINT' | 'VARCHAR' | undefined;
-}
-
-function outputColumns(planned: readonly PlannedFeature[]): OutputColumn[] {
-  return planned.map((p, i) => {
-    const type = p.feature.valueType;
-    const int64 = type === 'int64' && p.feature.fn !== 'count' && p.feature.fn !== 'countDistinct';
-    const shape = listShape(type);
-    const list = shape === undefined ? undefined : (ELEMENT_SQL[shape.element] as OutputColumn['list']);
-    return { planned: p, raw: int64 ? [`_f${i}`, `_f${i}_lo`] : [`_f${i}`], text: type === 'string', int64, list };
-  });
-}
-
-function rawSqlType(column: OutputColumn): string {
-  return column.list !== undefined ? `${column.list}[]` : column.text ? 'VARCHAR' : 'DOUBLE';
-}
-
-type OutputValues = Float64Array | (string | null)[] | (ListValue | null)[];
-
-/** The SQL expression (over the result table aliased `alias`) of a feature's typed value. */
-function typedSql(column: OutputColumn, alias: string): string {
-  const [v, lo] = column.raw.map((r) => `${alias}.${r}`);
-  switch (column.planned.feature.valueType) {
-    case 'timestamp':
-      return `epoch_ms(${v}::BIGINT)`;
-    case 'bool':
-      return `${v}::BOOLEAN`;
-    case 'int64':
-      return column.int64 ? `(${v}::HUGEINT + ${lo}::HUGEINT)::BIGINT` : `${v}::BIGINT`;
-    default:
-      return v!;
-  }
-}
-
-/** Result columns of one chunk of points. */
-class OutputChunk {
-  readonly pid = new Float64Array(CHUNK);
-  readonly columns: OutputValues[];
-  rows = 0;
-  constructor(private readonly layout: readonly OutputColumn[]) {
-    this.columns = layout.flatMap((c): OutputValues[] => (c.text || c.list !== undefined ? [new Array<null>(CHUNK)] : c.raw.map(() => new Float64Array(CHUNK))));
-  }
-  write(pid: number, values: readonly Scalar[]): void {
-    const r = this.rows++;
-    this.pid[r] = pid;
-    let at = 0;
-    for (let f = 0; f < this.layout.length; f++) {
-      const v = values[f]!;
-      const column = this.layout[f]!;
-      if (column.text) (this.columns[at++] as (string | null)[])[r] = v as string | null;
-      else if (column.list !== undefined) (this.columns[at++] as (ListValue | null)[])[r] = v as ListValue | null;
-      else if (column.int64) {
-        const hi = v === null ? NaN : Number(v);
-        (this.columns[at++] as Float64Array)[r] = hi;
-        (this.columns[at++] as Float64Array)[r] = typeof v === 'bigint' ? Number(v - BigInt(hi)) : 0;
-      } else (this.columns[at++] as Float64Array)[r] = v === null ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
-    }
-  }
-}
 
 /** A chunk's DOUBLE column that has no NULL (a key number, a time, a point id) as an array. */
 function numbers(chunk: ColumnChunk, c: number): Float64Array {
@@ -96,7 +25,7 @@ function numbers(chunk: ColumnChunk, c: number): Float64Array {
  * order, 24 bytes per point. Each view's query then sorts only its own events.
  */
 export interface SortedPoints {
-  /** The temporary table of entity numbers (drop it with `release`). */
+  /** The table of entity numbers (drop it with `release`). */
   readonly kids: string;
   readonly kid: Float64Array;
   readonly time: Float64Array;
@@ -107,7 +36,8 @@ export interface SortedPoints {
 /** Numbers the entities of `points(_pid, _key, _t)` and reads the points in (entity, time) order. */
 export async function sortPoints(engine: SqlEngine, points: string): Promise<SortedPoints> {
   const kids = `${points}_kids`;
-  await engine.run(`CREATE OR REPLACE TEMP TABLE ${kids} AS SELECT _key, min(_t) AS _lo, max(_t) AS _hi, row_number() OVER ()::DOUBLE AS _kid FROM ${points} GROUP BY _key`);
+  // A regular table: the views' sweeps stream on sessions of their own (`startSweep`).
+  await engine.run(`CREATE OR REPLACE TABLE ${kids} AS SELECT _key, min(_t) AS _lo, max(_t) AS _hi, row_number() OVER ()::DOUBLE AS _kid FROM ${points} GROUP BY _key`);
   const [{ n }] = (await engine.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ${points} WHERE _key IS NOT NULL`)) as [{ n: number }];
   const kid = new Float64Array(n);
   const time = new Float64Array(n);
@@ -142,26 +72,92 @@ export async function sortPoints(engine: SqlEngine, points: string): Promise<Sor
 export async function computePointInTime(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, points: string, out: string, alias: string, asKnown = false, sorted?: SortedPoints): Promise<string[]> {
   const own = sorted === undefined ? await sortPoints(engine, points) : undefined;
   try {
-    return await sweepView(engine, plan, features, events, (sorted ?? own)!, out, alias, asKnown);
+    return await finishSweep(engine, startSweep(engine, plan, features, events, (sorted ?? own)!, asKnown), out, alias);
   } finally {
     await own?.release();
   }
 }
 
-async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, sorted: SortedPoints, out: string, alias: string, asKnown: boolean): Promise<string[]> {
-  const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
-  const layout = outputColumns(planned);
-  const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${rawSqlType(c)}`));
-  // A regular table: results are appended while the sweep's stream is still open.
-  await engine.run(`CREATE OR REPLACE TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
+/**
+ * A view's sweep whose query is already running (`startSweep`): DuckDB scans and sorts its events
+ * on a session of its own while the caller does other work (say, sweeps the view before it).
+ * Finish it with `finishSweep`, or `cancel` it.
+ */
+export interface StartedSweep {
+  readonly plan: ViewPlan;
+  readonly features: readonly Feature[];
+  readonly sorted: SortedPoints;
+  readonly asKnown: boolean;
+  /** The query's rows: `_kid`, `_time`, the buffer columns, `_known` with `asKnown`, `_seq`; then an end marker (`_kid` Infinity). */
+  readonly sql: string;
+  readonly chunks: AsyncIterator<ColumnChunk>;
+  /** The first chunk, asked for at the start: DuckDB sorts meanwhile. */
+  readonly first: Promise<IteratorResult<ColumnChunk>>;
+  cancel(): Promise<void>;
+}
 
+/** Whether each buffer column (`bufferColumnNames`) is a number column: NULL comes as NaN, the column as one array. */
+function numberColumns(plan: ViewPlan): boolean[] {
+  return plan.columnKinds.flatMap((kind) => (kind === 'int64' ? [true, true] : [kind === 'number' || kind === 'bool']));
+}
+
+/** The features' accumulator slots, and their windows (length and hop) grouped: the slots of one window share a tail. */
+function sweepSlots(plan: ViewPlan, features: readonly Feature[]) {
+  const planned = features.map((f) => plan.features[plan.view.features.indexOf(f)]!);
   const slots = [...new Set(planned.map((p) => p.slot))];
-  // One group per window (length and hop): its slots share a tail.
   const windowed = slots.filter((s) => plan.slots[s]!.windowMs !== undefined);
   const sameWindow = (a: number, b: number) => plan.slots[a]!.windowMs === plan.slots[b]!.windowMs && plan.slots[a]!.hopMs === plan.slots[b]!.hopMs;
   const groups = windowed.filter((s, i) => windowed.findIndex((o) => sameWindow(o, s)) === i)
     .map((s) => ({ windowMs: plan.slots[s]!.windowMs, hopMs: plan.slots[s]!.hopMs, slots: windowed.filter((o) => sameWindow(o, s)), tail: 0 }));
-  const unbounded = windowed.length < slots.length;
+  return { planned, slots, groups, unbounded: windowed.length < slots.length };
+}
+
+/** Starts a view's sweep query (see `StartedSweep`); `computePointInTime` does both steps at once. */
+export function startSweep(engine: SqlEngine, plan: ViewPlan, features: readonly Feature[], events: string, sorted: SortedPoints, asKnown = false): StartedSweep {
+  const { groups, unbounded } = sweepSlots(plan, features);
+  const bufferColumns = bufferColumnNames(plan);
+  const numberColumn = numberColumns(plan);
+  const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
+  const from = `FROM (${events}) e JOIN ${sorted.kids} r ON r._key = e._key WHERE e._ts < r._hi${reach}${asKnown ? ' AND e._known_at < r._hi' : ''}`;
+  const sql =
+    // Entities are numbered (`_kid`): the sort and the sweep compare numbers, not key strings.
+    // Number columns with NULL as NaN (what the event buffer holds) come as whole arrays (`numbers`).
+    `SELECT * FROM (SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c, i) => `, ${numberColumn[i] ? `coalesce(e.${c}, ${c.endsWith('_lo') ? '0' : "'NaN'"}::DOUBLE) AS ${c}` : `e.${c}`}`).join('')}${asKnown ? ', e._known_at::DOUBLE AS _known' : ''}, e._seq AS _seq ${from} ` +
+    // The end marker: sorted last, so a result that ends without it was cut short (see `finishSweep`).
+    `UNION ALL SELECT 'Infinity'::DOUBLE, NULL${', NULL'.repeat(bufferColumns.length + (asKnown ? 1 : 0) + 1)}) ORDER BY _kid, _time, _seq`;
+  const chunks = engine.streamChunks(sql, { ownSession: true })[Symbol.asyncIterator]();
+  const first = chunks.next();
+  // Its failure is reported by `finishSweep`, not as an unhandled rejection meanwhile.
+  first.catch(() => undefined);
+  return {
+    plan, features, sorted, asKnown, sql, chunks, first,
+    cancel: async () => {
+      await first.catch(() => undefined);
+      await chunks.return?.();
+    },
+  };
+}
+
+/**
+ * Sweeps a started view query into table `out` (see `computePointInTime`) and returns, per
+ * feature, the SQL of its typed value over `out` aliased `alias`.
+ */
+export async function finishSweep(engine: SqlEngine, started: StartedSweep, out: string, alias: string): Promise<string[]> {
+  const { plan, features, sorted, asKnown } = started;
+  const { planned, slots, groups } = sweepSlots(plan, features);
+  const layout = outputColumns(planned);
+  const rawColumns = layout.flatMap((c) => c.raw.map((r) => `${r} ${rawSqlType(c)}`));
+  const openOutput = async (): Promise<TableAppender> => {
+    // A regular table: results are appended while the sweep's stream is still open.
+    await engine.run(`CREATE OR REPLACE TABLE ${out} (_pid DOUBLE${rawColumns.map((c) => `, ${c}`).join('')})`);
+    // One appender for the whole sweep: one commit at its end, not one per chunk of points.
+    return engine.openAppender(out, { whileStreaming: true });
+  };
+  const appender = await openOutput().catch(async (error: unknown) => {
+    await started.cancel();
+    throw error;
+  });
+
   const builder = new EventBufferBuilder(plan.columnKinds);
   const accumulators = createAccumulators(plan, builder.buffer);
   const known = asKnown ? new AsKnownSweep(plan, builder.buffer) : undefined;
@@ -171,24 +167,19 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
   const chunk = new OutputChunk(layout);
   // Per chunk column (after `_pid`): the element type of a list column.
   const listOfChunk = layout.flatMap((c) => (c.text || c.list !== undefined ? [c.list] : c.raw.map(() => undefined)));
-  const flush = async (): Promise<void> => {
+  const flush = (): void => {
     if (chunk.rows === 0) return;
     const columns = [chunk.pid, ...chunk.columns].map((values, c): AppendColumn => {
       if (values instanceof Float64Array) return { type: 'double', values };
       const list = c === 0 ? undefined : listOfChunk[c - 1];
       return list === undefined ? { type: 'text', values: values as (string | null)[] } : { type: 'list', element: list, values: values as (ListValue | null)[] };
     });
-    await engine.appendColumns(out, columns, { rows: chunk.rows, whileStreaming: true });
+    appender.append(columns, chunk.rows);
     chunk.rows = 0;
   };
 
   const bufferColumns = bufferColumnNames(plan);
-  const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
-  const from = `FROM (${events}) e JOIN ${sorted.kids} r ON r._key = e._key WHERE e._ts < r._hi${reach}${known ? ' AND e._known_at < r._hi' : ''}`;
-  const sql =
-    // Entities are numbered (`_kid`): the sort and the sweep compare numbers, not key strings.
-    `SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c) => `, e.${c}`).join('')}${known ? ', e._known_at::DOUBLE AS _known' : ''} ` +
-    `${from} ORDER BY r._kid, _time, e._seq`;
+  const numberColumn = numberColumns(plan);
 
   let key = -1;
   let added = 0;
@@ -232,33 +223,43 @@ async function sweepView(engine: SqlEngine, plan: ViewPlan, features: readonly F
   const pointCount = sorted.pid.length;
   let next = 0;
   let read = 0;
-  for await (const result of engine.streamChunks(sql)) {
-    const columns = Array.from({ length: 2 + bufferColumns.length + (known ? 1 : 0) }, (_, c) => result.column(c));
-    const keys = numbers(result, 0);
-    const times = numbers(result, 1);
-    for (let r = 0; r < result.rowCount; r++) {
-      const k = keys[r]!;
-      const time = times[r]!;
-      // The points at or before this event in (entity, time) order come first.
-      while (next < pointCount && (sorted.kid[next]! < k || (sorted.kid[next] === k && sorted.time[next]! <= time))) {
-        point(next++);
-        if (chunk.rows === CHUNK) await flush();
+  let ended = false;
+  try {
+    for (let step = await started.first; step.done !== true; step = await started.chunks.next()) {
+      const result = step.value;
+      const columns = Array.from({ length: 2 + bufferColumns.length + (known ? 1 : 0) }, (_, c): ChunkValues => (numberColumn[c - 2] ? numbers(result, c) : result.column(c)));
+      const keys = numbers(result, 0);
+      const times = numbers(result, 1);
+      for (let r = 0; r < result.rowCount; r++) {
+        const k = keys[r]!;
+        if (k === Infinity) {
+          ended = true;
+          break;
+        }
+        const time = times[r]!;
+        // The points at or before this event in (entity, time) order come first.
+        while (next < pointCount && (sorted.kid[next]! < k || (sorted.kid[next] === k && sorted.time[next]! <= time))) {
+          point(next++);
+          if (chunk.rows === CHUNK) flush();
+        }
+        if (k !== key) enter(k);
+        read++;
+        const i = builder.append(time, columns, 2, r);
+        known?.append(i, time, (columns[2 + bufferColumns.length] as ChunkColumn).get(r) as number);
       }
-      if (k !== key) enter(k);
-      read++;
-      const i = builder.append(time, columns, 2, r);
-      known?.append(i, time, columns[2 + bufferColumns.length]!.get(r) as number);
     }
+    while (next < pointCount) {
+      point(next++);
+      if (chunk.rows === CHUNK) flush();
+    }
+    flush();
+  } finally {
+    await started.cancel();
+    await appender.close();
   }
-  while (next < pointCount) {
-    point(next++);
-    if (chunk.rows === CHUNK) await flush();
-  }
-  await flush();
   // @duckdb/node-api ends a result that fails mid-way (out of memory while the sort is read) like a
   // finished one: a sweep that missed events must fail, not give the points after them wrong values.
-  const [{ n: expected } = { n: 0 }] = await engine.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n ${from}`);
-  if (read !== expected) throw endedEarly(`view "${plan.view.name}"`, `its events (${read} of ${expected})`);
+  if (!ended) throw endedEarly(`view "${plan.view.name}"`, `its events (${read} read, then the result ended without its end marker)`);
   return layout.map((c) => typedSql(c, alias));
 }
 

@@ -10,7 +10,7 @@ import { fileSha256 } from '../../ingest/file-hash.js';
 import { inputFormat, type InputFormat } from '../../ingest/ingest-file.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { viewPlan } from '../../processing/feature-plan.js';
-import { computePointInTime, sortPoints, type SortedPoints } from '../../processing/point-in-time.js';
+import { finishSweep, sortPoints, startSweep, type SortedPoints, type StartedSweep } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/atomic-file.js';
@@ -211,18 +211,35 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const selects = new Map<string, string>();
       const joins: string[] = [];
       const typedByView: string[][] = [];
-      for (const [i, { view, features }] of resolved.byView.entries()) {
+      for (const { view } of resolved.byView) definitions[view.name] = view.hash;
+      const startView = (i: number): StartedSweep => {
+        const { view, features } = resolved.byView[i]!;
         const source = project.sources.find((s) => s.name === view.source)!;
-        const snapshot = pinned.get(source.name);
-        definitions[view.name] = view.hash;
-        const files = (snapshot?.files ?? []).map((f) => ctx.lake.resolve(f));
+        const files = (pinned.get(source.name)?.files ?? []).map((f) => ctx.lake.resolve(f));
         const plan = viewPlan(view);
-        temporary.push(`pit_${i}`);
-        const typed = await computePointInTime(engine, plan, features, viewEventsSql(plan, source, files), 'spine_points', `pit_${i}`, `v${i}`, options.asKnown === true, sorted);
-        typedByView.push(typed);
-        options.onProgress?.(2 + i, stages);
+        return startSweep(engine, plan, features, viewEventsSql(plan, source, files), sorted, options.asKnown === true);
+      };
+      // Views swept fewest events first, each view's query started as the view before it starts
+      // its sweep: DuckDB sorts the next view's events on the other core meanwhile.
+      const rows = (i: number) => pinned.get(resolved.byView[i]!.view.source)?.rowCount ?? 0;
+      const order = resolved.byView.map((_, i) => i).sort((a, b) => rows(a) - rows(b) || a - b);
+      let ahead: StartedSweep | undefined = order.length > 0 ? startView(order[0]!) : undefined;
+      try {
+        for (const [done, i] of order.entries()) {
+          const current = ahead!;
+          // Once this view's events are sorted (its first chunk is in): one sort at a time.
+          await current.first.catch(() => undefined);
+          ahead = done + 1 < order.length ? startView(order[done + 1]!) : undefined;
+          temporary.push(`pit_${i}`);
+          typedByView[i] = await finishSweep(engine, current, `pit_${i}`, `v${i}`);
+          options.onProgress?.(2 + done, stages);
+        }
+      } finally {
+        await ahead?.cancel();
+      }
+      for (const [i, { view, features }] of resolved.byView.entries()) {
         features.forEach((feature, f) => {
-          selects.set(featureColumn({ view: view.name, feature: feature.name }), textOutputSql(feature, masking.feature(view.name, feature, typed[f]!), outFormat !== 'parquet'));
+          selects.set(featureColumn({ view: view.name, feature: feature.name }), textOutputSql(feature, masking.feature(view.name, feature, typedByView[i]![f]!), outFormat !== 'parquet'));
         });
       }
       let requestErrors: DatasetManifest['requestErrors'];

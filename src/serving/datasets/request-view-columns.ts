@@ -89,45 +89,51 @@ export async function computeRequestViewColumns(engine: SqlEngine, requests: rea
   const buffers = results.map((r) => (r.append === 'double' ? new Float64Array(CHUNK) : new Array<string | null>(CHUNK)));
   const scratch = plans.map((p) => new Array<Scalar>(p.width));
   let rows = 0;
-  const flush = async () => {
+  // One appender for the whole table: one commit at its end, not one per chunk of rows.
+  const appender = await engine.openAppender(out, { whileStreaming: true });
+  const flush = () => {
     if (rows === 0) return;
     const columns = [rowIds, ...buffers].map((values): AppendColumn => (values instanceof Float64Array ? { type: 'double', values } : { type: 'text', values }));
-    await engine.appendColumns(out, columns, { rows, whileStreaming: true });
+    appender.append(columns, rows);
     rows = 0;
   };
-  for await (const chunk of engine.streamChunks(sql)) {
-    const columns = Array.from({ length: reads.length + 1 }, (_, c) => chunk.column(c));
-    for (let r = 0; r < chunk.rowCount; r++) {
-      const row = columns[0]!.get(r) as number;
-      rowIds[rows] = row;
-      let at = 0;
-      for (const [p, plan] of plans.entries()) {
-        const values = scratch[p]!;
-        for (let i = 0; i < plan.width; i++) {
-          const raw = columns[1 + plan.fieldAt + i]!.get(r);
-          if (i < plan.fields.length && raw === null) {
-            const [field, type] = plan.fields[i]!;
-            throw new ValidationError('VALIDATION_FAILED', `spine row ${row}: request field "${field}" (of request view "${plan.selection.view.name}") is missing or not a ${type}; every spine row needs a value`);
+  try {
+    for await (const chunk of engine.streamChunks(sql)) {
+      const columns = Array.from({ length: reads.length + 1 }, (_, c) => chunk.column(c));
+      for (let r = 0; r < chunk.rowCount; r++) {
+        const row = columns[0]!.get(r) as number;
+        rowIds[rows] = row;
+        let at = 0;
+        for (const [p, plan] of plans.entries()) {
+          const values = scratch[p]!;
+          for (let i = 0; i < plan.width; i++) {
+            const raw = columns[1 + plan.fieldAt + i]!.get(r);
+            if (i < plan.fields.length && raw === null) {
+              const [field, type] = plan.fields[i]!;
+              throw new ValidationError('VALIDATION_FAILED', `spine row ${row}: request field "${field}" (of request view "${plan.selection.view.name}") is missing or not a ${type}; every spine row needs a value`);
+            }
+            values[i] = typeof raw === 'bigint' ? int64Scalar(raw) : (raw as Scalar);
           }
-          values[i] = typeof raw === 'bigint' ? int64Scalar(raw) : (raw as Scalar);
-        }
-        const input = plan.build(values);
-        for (let f = 0; f < plan.selection.features.length; f++, at++) {
-          const feature = plan.selection.features[f]!;
-          callRequestFeature(plan.fns[plan.selection.view.features.indexOf(feature)]!, input, feature.valueType, outcome);
-          if (outcome.error !== undefined) {
-            const entry = (errors[results[at]!.column] ??= { rows: 0, first: `spine row ${row}: ${userErrorReason(outcome.error, outcome.thrown, secret)}` });
-            entry.rows++;
+          const input = plan.build(values);
+          for (let f = 0; f < plan.selection.features.length; f++, at++) {
+            const feature = plan.selection.features[f]!;
+            callRequestFeature(plan.fns[plan.selection.view.features.indexOf(feature)]!, input, feature.valueType, outcome);
+            if (outcome.error !== undefined) {
+              const entry = (errors[results[at]!.column] ??= { rows: 0, first: `spine row ${row}: ${userErrorReason(outcome.error, outcome.thrown, secret)}` });
+              entry.rows++;
+            }
+            const buffer = buffers[at]!;
+            const v = outcome.value;
+            if (buffer instanceof Float64Array) buffer[rows] = v === null ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
+            else buffer[rows] = v === null ? null : String(v);
           }
-          const buffer = buffers[at]!;
-          const v = outcome.value;
-          if (buffer instanceof Float64Array) buffer[rows] = v === null ? NaN : typeof v === 'boolean' ? (v ? 1 : 0) : (v as number);
-          else buffer[rows] = v === null ? null : String(v);
         }
+        if (++rows === CHUNK) flush();
       }
-      if (++rows === CHUNK) await flush();
     }
+    flush();
+  } finally {
+    await appender.close();
   }
-  await flush();
   return { selects: new Map(results.map((r, i) => [r.column, r.typed(`${alias}._r${i}`)])), errors };
 }

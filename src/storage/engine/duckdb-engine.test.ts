@@ -163,3 +163,51 @@ test.fails('a query failing after its first chunks surfaces its error (it ends s
     await engine.close();
   }
 });
+
+test('an open appender takes rows over many calls while a stream is open on the main session; they are visible after close, the stream is not cut', async () => {
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    await engine.run('CREATE TABLE src AS SELECT i::DOUBLE AS i FROM range(10000) t(i)');
+    await engine.run('CREATE TABLE out (i DOUBLE, half DOUBLE, label VARCHAR)');
+    const appender = await engine.openAppender('out', { whileStreaming: true });
+    let streamed = 0;
+    try {
+      for await (const chunk of engine.streamChunks('SELECT i FROM src ORDER BY i')) {
+        const ids = chunk.doubles!(0)!.slice();
+        const half = ids.map((v) => (v % 2 === 0 ? v / 2 : NaN));
+        const labels = Array.from(ids, (v) => (v % 3 === 0 ? null : `r${v}`));
+        // Fewer rows than the chunk holds: only the first `rows` go in.
+        appender.append([{ type: 'double', values: ids }, { type: 'double', values: half }, { type: 'text', values: labels }], chunk.rowCount);
+        streamed += chunk.rowCount;
+      }
+    } finally {
+      await appender.close();
+    }
+    await appender.close();
+    expect(streamed).toBe(10000);
+    const [row] = await engine.all<{ n: number; halves: number; labels: number; sum: number; bad: number }>(
+      "SELECT count(*)::INTEGER AS n, count(half)::INTEGER AS halves, count(label)::INTEGER AS labels, sum(i)::DOUBLE AS sum, count(*) FILTER (WHERE half IS NOT NULL AND half * 2 <> i OR label IS NOT NULL AND label <> 'r' || i::BIGINT)::INTEGER AS bad FROM out",
+    );
+    expect(row).toEqual({ n: 10000, halves: 5000, labels: 10000 - 3334, sum: (9999 * 10000) / 2, bad: 0 });
+  } finally {
+    await engine.close();
+  }
+});
+
+test('VARCHAR values read through streamChunks as through all: short ASCII (read from the entry), non-ASCII, 12 and 13 bytes, empty, NULL at word edges', async () => {
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    const texts = ['', 'a', 'm00123', 'abcdefghijkl', 'abcdefghijklm', 'é', 'caf\u00e9', '\u{1F600}', 'x\ty', '\u007f', 'a much longer string past twelve bytes', '日本'];
+    const sql = `SELECT i, CASE WHEN i % 64 IN (0, 31, 32, 63) THEN NULL ELSE [${texts.map((t) => `'${t}'`).join(', ')}][1 + i % ${texts.length}] END AS s FROM range(5000) t(i) ORDER BY i`;
+    const expected = (await engine.all<{ i: number; s: string | null }>(sql)).map((r) => r.s);
+    const streamed: (string | null)[] = [];
+    for await (const chunk of engine.streamChunks(sql)) {
+      const s = chunk.column(1);
+      for (let r = 0; r < chunk.rowCount; r++) streamed.push(s.get(r) as string | null);
+    }
+    expect(streamed).toEqual(expected);
+    expect(new Set(streamed)).toEqual(new Set([...texts, null]));
+  } finally {
+    await engine.close();
+  }
+});

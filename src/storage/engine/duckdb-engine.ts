@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { BIGINT, DOUBLE, DuckDBArrayVector, DuckDBDataChunk, DuckDBDoubleVector, DuckDBInstance, DuckDBListVector, FLOAT, LIST, listValue, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBInstance, LIST, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { ConfigError } from '../../errors.js';
+import { columnReader, dataChunk, doubleParts, LIST_ELEMENT } from './duckdb-vectors.js';
 import { engineError } from './engine-error.js';
-import { globEscaped, literal, literalList, type AppendColumn, type EngineSandbox, type ColumnChunk, type SqlEngine } from './sql-engine.js';
+import { globEscaped, literal, literalList, type AppendColumn, type EngineSandbox, type TableAppender, type ColumnChunk, type SqlEngine } from './sql-engine.js';
 
 function toPlain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
@@ -16,80 +17,12 @@ function toPlain(value: unknown): unknown {
   return value;
 }
 
-const LIST_ELEMENT: Readonly<Record<'FLOAT' | 'DOUBLE' | 'BIGINT' | 'VARCHAR', DuckDBType>> = { FLOAT, DOUBLE, BIGINT, VARCHAR };
-
-/** A list's items as a plain array: BIGINT items as numbers where exact, bigints beyond 2^53. */
-function listItems(items: readonly unknown[]): unknown[] {
-  const out = new Array<unknown>(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const v = items[i];
-    out[i] = typeof v === 'bigint' && Number.isSafeInteger(Number(v)) ? Number(v) : v;
-  }
-  return out;
-}
-
-/**
- * The parts of a DOUBLE vector that `@duckdb/node-api` keeps private: its values and its validity
- * words (null: all valid). Read and written directly, they cost a typed-array access per value
- * instead of a call and BigInt arithmetic; absent in another version of the library, the public
- * per-item methods are used.
- */
-interface DoubleVectorParts {
-  readonly items: Float64Array;
-  readonly validity: { data: BigUint64Array | null; offset: number };
-  flush(): void;
-}
-
-function doubleParts(vector: DuckDBVector): DoubleVectorParts | undefined {
-  const parts = vector as unknown as Partial<DoubleVectorParts>;
-  return vector instanceof DuckDBDoubleVector && parts.items instanceof Float64Array && parts.validity !== undefined && 'data' in parts.validity ? (parts as DoubleVectorParts) : undefined;
-}
-
-/** A DOUBLE column's reader straight from its values and validity bits (32-bit words: no BigInt). */
-function doubleReader(parts: DoubleVectorParts): { get(row: number): number | null } {
-  const { items } = parts;
-  const { data, offset } = parts.validity;
-  if (data === null) return { get: (row: number) => items[row]! };
-  const words = new Uint32Array(data.buffer, data.byteOffset, data.length * 2);
-  return { get: (row: number) => { const bit = offset + row; return (words[bit >>> 5]! >>> (bit & 31)) & 1 ? items[row]! : null; } };
-}
-
-/** Fills a DOUBLE vector of a new chunk with `values[start, start + size)`, NaN as NULL. */
-function setDoubles(chunk: DuckDBDataChunk, c: number, values: Float64Array, start: number, size: number): void {
-  const parts = doubleParts(chunk.getColumnVector(c));
-  if (parts === undefined || parts.items.length !== size) {
-    const plain: (number | null)[] = new Array(size);
-    for (let r = 0; r < size; r++) plain[r] = Number.isNaN(values[start + r]) ? null : values[start + r]!;
-    chunk.setColumnValues(c, plain);
-    return;
-  }
-  parts.items.set(values.subarray(start, start + size));
-  let words: Uint32Array | undefined;
-  for (let r = 0; r < size; r++) {
-    if (values[start + r] === values[start + r]) continue;
-    if (words === undefined) {
-      parts.validity.data = new BigUint64Array(Math.ceil(size / 64)).fill(0xffffffffffffffffn);
-      parts.validity.offset = 0;
-      words = new Uint32Array(parts.validity.data.buffer);
-    }
-    words[r >>> 5] = words[r >>> 5]! & ~(1 << (r & 31));
-  }
-  parts.flush();
-}
-
-/** A chunk column's reader: LIST and ARRAY values as plain arrays (see `ColumnChunk`), others as DuckDB gives them. */
-function columnReader(vector: DuckDBVector): { get(row: number): unknown } {
-  if (vector instanceof DuckDBListVector || vector instanceof DuckDBArrayVector) {
-    return { get: (row: number) => { const list = vector.getItem(row); return list === null ? null : listItems(list.items); } };
-  }
-  const parts = doubleParts(vector);
-  if (parts !== undefined) return doubleReader(parts);
-  return { get: (row: number) => vector.getItem(row) };
-}
 
 class DuckDbEngine implements SqlEngine {
   /** Appends go through a connection of their own, so they can run while a stream is open. */
   private appendConnection: DuckDBConnection | undefined;
+  /** Sessions of the streams open on a session of their own (`ownSession`). */
+  private readonly streamConnections = new Set<DuckDBConnection>();
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -113,10 +46,23 @@ class DuckDbEngine implements SqlEngine {
     }
   }
 
-  async *streamChunks(sql: string): AsyncIterable<ColumnChunk> {
+  async *streamChunks(sql: string, options: { ownSession?: boolean } = {}): AsyncIterable<ColumnChunk> {
+    const connection = options.ownSession ? await this.instance.connect() : this.connection;
+    if (options.ownSession) this.streamConnections.add(connection);
+    try {
+      yield* this.stream(connection, sql);
+    } finally {
+      if (options.ownSession) {
+        this.streamConnections.delete(connection);
+        connection.closeSync();
+      }
+    }
+  }
+
+  private async *stream(connection: DuckDBConnection, sql: string): AsyncIterable<ColumnChunk> {
     let result;
     try {
-      result = await this.connection.stream(sql);
+      result = await connection.stream(sql);
     } catch (error) {
       throw engineError('DuckDB', error, sql);
     }
@@ -138,7 +84,7 @@ class DuckDbEngine implements SqlEngine {
       }
     } finally {
       // A caller that stops early leaves a fetch in flight: its failure is nobody's to report.
-      next.catch(() => undefined);
+      await next.catch(() => undefined);
     }
   }
 
@@ -151,39 +97,41 @@ class DuckDbEngine implements SqlEngine {
   async appendColumns(table: string, columns: readonly AppendColumn[], options: { rows?: number; whileStreaming?: boolean } = {}): Promise<void> {
     const rows = options.rows ?? columns[0]?.values.length ?? 0;
     if (rows === 0) return;
-    const types = columns.map((c) => (c.type === 'bigint' ? BIGINT : c.type === 'double' ? DOUBLE : c.type === 'list' ? LIST(LIST_ELEMENT[c.element]) : VARCHAR));
+    const appender = await this.openAppender(table, options);
+    try {
+      appender.append(columns, rows);
+    } finally {
+      await appender.close();
+    }
+  }
+
+  async openAppender(table: string, options: { whileStreaming?: boolean } = {}): Promise<TableAppender> {
     // A statement on the streaming session would end its open stream early, silently.
     const connection = options.whileStreaming ? (this.appendConnection ??= await this.instance.connect()) : this.connection;
     const appender = await connection.createAppender(table);
-    try {
-      // DuckDB vectors hold 2048 rows; filling whole chunks column by column is the fast path.
-      for (let start = 0; start < rows; start += 2048) {
-        const size = Math.min(2048, rows - start);
-        const chunk = DuckDBDataChunk.create(types, size);
-        columns.forEach((column, c) => {
-          if (column.type === 'double') {
-            setDoubles(chunk, c, column.values, start, size);
-            return;
-          }
-          if (column.type === 'list') {
-            const bigint = column.element === 'BIGINT';
-            const values = column.values.slice(start, start + size).map((list) => (list === null ? null : listValue(bigint ? list.map((v) => BigInt(v as number | bigint)) : (list as DuckDBValue[]))));
-            chunk.setColumnValues(c, values);
-            return;
-          }
-          const slice = column.values.slice(start, start + size);
-          chunk.setColumnValues(c, column.type === 'bigint' ? (slice as readonly number[]).map((v) => BigInt(v)) : (slice as readonly (string | null)[]));
-        });
-        appender.appendDataChunk(chunk);
-      }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
+    let types: DuckDBType[] | undefined;
+    let open = true;
+    return {
+      append: (columns, count) => {
+        const rows = count ?? columns[0]?.values.length ?? 0;
+        types ??= columns.map((c) => (c.type === 'bigint' ? BIGINT : c.type === 'double' ? DOUBLE : c.type === 'list' ? LIST(LIST_ELEMENT[c.element]) : VARCHAR));
+        for (let start = 0; start < rows; start += 2048) appender.appendDataChunk(dataChunk(types, columns, start, Math.min(2048, rows - start)));
+      },
+      close: async () => {
+        if (!open) return;
+        open = false;
+        try {
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+      },
+    };
   }
 
   interrupt(): void {
     this.connection.interrupt();
+    for (const connection of this.streamConnections) connection.interrupt();
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,14 @@ export type AppendColumn =
   | { readonly type: 'double'; readonly values: Float64Array }
   | { readonly type: 'list'; readonly element: 'FLOAT' | 'DOUBLE' | 'BIGINT' | 'VARCHAR'; readonly values: readonly (readonly unknown[] | null)[] };
 
+/** Rows going into one table through one open appender (see `SqlEngine.openAppender`). */
+export interface TableAppender {
+  /** Appends the first `rows` rows (default: all) of `columns`, typed as for `appendColumns`; the same column types at every call. */
+  append(columns: readonly AppendColumn[], rows?: number): void;
+  /** Makes the rows appended visible and releases the appender; once only (later calls do nothing). */
+  close(): Promise<void>;
+}
+
 /**
  * The set-based engine that bulk work runs on. One in-process DuckDB per process, in memory,
  * reading the lake's Parquet files directly; it holds no state of its own between commands, so
@@ -33,8 +41,14 @@ export interface SqlEngine {
   run(sql: string): Promise<void>;
   /** Runs a query and returns its rows as plain objects (BIGINT as number where exact). */
   all<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
-  /** Runs a query and yields its result in columnar chunks, without building a row object per row. */
-  streamChunks(sql: string): AsyncIterable<ColumnChunk>;
+  /**
+   * Runs a query and yields its result in columnar chunks, without building a row object per row.
+   * With `ownSession`, on a session of its own (closed when the stream ends): the main session
+   * stays free for other statements meanwhile, and several such streams can run at once (a query
+   * runs as soon as the first chunk is asked for, so a caller can start one ahead). Such a query
+   * sees regular tables, not TEMP ones.
+   */
+  streamChunks(sql: string, options?: { readonly ownSession?: boolean }): AsyncIterable<ColumnChunk>;
   /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */
   appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void>;
   /**
@@ -44,6 +58,12 @@ export interface SqlEngine {
    * table must then be a regular (not TEMP) table, which that session can see.
    */
   appendColumns(table: string, columns: readonly AppendColumn[], options?: { readonly rows?: number; readonly whileStreaming?: boolean }): Promise<void>;
+  /**
+   * An appender kept open over many `append` calls: one transaction when closed, instead of one
+   * per call (a commit into a large table costs far more than the rows it adds). Rows are visible
+   * to other statements only after `close`. `whileStreaming` as for `appendColumns`.
+   */
+  openAppender(table: string, options?: { readonly whileStreaming?: boolean }): Promise<TableAppender>;
   /** Stops the statement running now, if any: it fails. Later statements run as usual. */
   interrupt(): void;
   close(): Promise<void>;

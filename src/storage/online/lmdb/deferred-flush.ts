@@ -3,6 +3,7 @@ import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readdirSync,
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TimeoutError } from '../../../errors.js';
+import { processAlive as alive } from '../../../orchestration/lease.js';
 
 /**
  * Per store handle (`unflushed-<pid>-<random>`): written before its first commit that is not
@@ -36,14 +37,6 @@ const datasync = (file: string) => sync(file, 'data');
 
 const markers = (path: string): string[] => (existsSync(path) ? readdirSync(path).filter((f) => f.startsWith(`${MARKER}-`)) : []);
 const pidOf = (marker: string): number => Number(marker.split('-')[1]);
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Whether the store at `path` may be damaged: a process wrote commits without flushing them,

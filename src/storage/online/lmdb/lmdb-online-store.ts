@@ -8,6 +8,7 @@ import type { LmdbOnlineStoreConfig } from './config.js';
 import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
 import type { ScrubReport } from '../../scrub-report.js';
 import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
+import { processAlive } from '../../../orchestration/lease.js';
 import { bootId, deferredFlush, removeEnvironment, unflushedBeforeRestart, withOpenLock } from './deferred-flush.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
@@ -37,12 +38,7 @@ const writing = new Set<string>();
 function alive(writer: Writer, own: string): boolean {
   if (writer.host !== hostname()) return true; // cannot tell from here: keep it
   if (writer.pid === process.pid) return writing.has(own);
-  try {
-    process.kill(writer.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processAlive(writer.pid);
 }
 
 /** Bytes of stored states copied per allocation: one ArrayBuffer serves many states of a read. */

@@ -185,4 +185,65 @@ export function runOnlineStoreContract(name: string, harness: () => Promise<Onli
       await other.close();
     }
   }));
+
+  // A state whose horizon counts the updates it went through (each update adds 1 to what it read).
+  const bump = (_key: string, current: EntityState | undefined): EntityState => ({ ...(current ?? state(0)), horizon: (current ?? state(0)).horizon + 1 });
+
+  test(`${name}: update reads each key's current state, writes the new one and merges progress, in one transaction`, run(async (_h, store) => {
+    const info = await store.replaceView(spec('h'), entries([['a', state(1)]]));
+    const seen: (number | undefined)[] = [];
+    const after = await store.update('v', info.generation, ['a', 'b'], (key, current) => {
+      seen.push(current?.horizon);
+      return key === 'a' ? bump(key, current) : undefined;
+    }, { applied: { s: 1 } });
+    expect(seen).toEqual([1_001, undefined]);
+    expect(after?.applied).toEqual({ s: 1 });
+    expect((await store.read('v', ['a', 'b'])).states).toEqual([{ ...state(1), horizon: 1_002 }, undefined]);
+    // An offset already applied is not applied twice; a precondition that says no, or a replaced generation, does nothing.
+    expect(await store.update('v', info.generation, ['a'], bump, { applied: { s: 1 } })).toMatchObject({ applied: { s: 1 } });
+    expect(await store.update('v', info.generation, ['a'], bump, { applied: { s: 2 } }, () => false)).toBeUndefined();
+    expect(await store.update('v', info.generation + 1_000, ['a'], bump)).toBeUndefined();
+    expect((await store.read('v', ['a'])).states[0]?.horizon).toBe(1_002);
+  }));
+
+  test(`${name}: an update sees what another handle (another process) wrote or removed since this handle's last update`, run(async (h, store) => {
+    const info = await store.replaceView(spec('h'), entries([['a', state(1)], ['b', state(2)]]));
+    await store.update('v', info.generation, ['a', 'b'], bump);
+    const other = await h.open();
+    try {
+      await other.update('v', info.generation, ['a'], bump);
+      await other.remove('v', { keys: ['b'] });
+      const seen: (number | undefined)[] = [];
+      await store.update('v', info.generation, ['a', 'b'], (key, current) => {
+        seen.push(current?.horizon);
+        return bump(key, current);
+      });
+      expect(seen).toEqual([1_003, undefined]);
+      // And the other way round.
+      await other.update('v', info.generation, ['a'], (key, current) => {
+        seen.push(current?.horizon);
+        return bump(key, current);
+      });
+      expect(seen).toEqual([1_003, undefined, 1_004]);
+    } finally {
+      await other.close();
+    }
+    expect((await store.read('v', ['a', 'b'])).states.map((s) => s?.horizon)).toEqual([1_005, 1_001]);
+  }));
+
+  test(`${name}: an update whose apply throws changes nothing; the next update reads the states as they were`, run(async (_h, store) => {
+    const info = await store.replaceView(spec('h'), entries([['a', state(1)], ['b', state(2)]]));
+    await store.update('v', info.generation, ['a', 'b'], bump);
+    await expect(store.update('v', info.generation, ['a', 'b'], (key, current) => {
+      if (key === 'b') throw new Error('apply failed');
+      return bump(key, current);
+    }, { applied: { s: 1 } })).rejects.toThrow('apply failed');
+    const seen: (number | undefined)[] = [];
+    await store.update('v', info.generation, ['a', 'b'], (key, current) => {
+      seen.push(current?.horizon);
+      return undefined;
+    });
+    expect(seen).toEqual([1_002, 1_003]);
+    expect((await store.viewInfo('v'))?.applied?.s).toBeUndefined();
+  }));
 }

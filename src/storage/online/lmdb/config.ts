@@ -14,11 +14,4 @@ export interface LmdbOnlineStoreConfig {
   readonly flushEveryMs?: number;
   /** How long an open waits for another process opening the same store (its restart check). Default 60 s. */
   readonly openLockTimeoutMs?: number;
-  /**
-   * Bytes of decoded entity states a handle keeps between its updates (least recently used out),
-   * so an update reads from LMDB only entities it did not write recently; valid while no one else
-   * writes the table (each write stores a stamp: see `HotStates`). Counted as each state's stored
-   * bytes plus about 1 kB. 0 turns it off. Default 256 MiB (some 200k states of a few events).
-   */
-  readonly hotStateBytes?: number;
 }

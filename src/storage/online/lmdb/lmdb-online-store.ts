@@ -10,7 +10,6 @@ import type { ScrubReport } from '../../scrub-report.js';
 import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
 import { processAlive } from '../../../orchestration/lease.js';
 import { bootId, deferredFlush, removeEnvironment, unflushedBeforeRestart, withOpenLock } from './deferred-flush.js';
-import { HotStates } from './hot-states.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
 const NEXT = '\u0000next';
@@ -18,8 +17,6 @@ const GENERATION = '\u0000generation';
 const SERVED = '\u0000served';
 const LEGACY_META = '\u0000meta';
 const PROGRESS = '\u0000progress';
-/** Per generation, a stamp of its last write of states (see `HotStates`). */
-const WRITTEN = '\u0000written';
 
 /** Who writes a generation: a process on a host; null once the generation was switched in. */
 interface Writer {
@@ -112,7 +109,6 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   // moreTypes: typed arrays in states of the earlier layout (msgpack maps) read as typed arrays.
   const openDb = (): Database<unknown, Key> => open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true }, ...(deferred === undefined ? {} : { noSync: true }) });
   let db = openDb();
-  const hot = new HotStates(config.hotStateBytes ?? 256 * 1024 * 1024);
   const gate = swapGate();
   // A read takes a reader slot naming this process: a compaction elsewhere sees the store is open here.
   db.get(NEXT);
@@ -151,8 +147,6 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       entries++;
     }
     await removal;
-    hot.drop(generation);
-    await db.remove([WRITTEN, generation]);
     await db.remove([PROGRESS, generation]);
     await db.remove([GENERATION, generation]);
     return entries;
@@ -260,23 +254,16 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         // Every new state is made before the first put: an apply that throws leaves the table as it was
         // (lmdb-js commits what a throwing transaction callback put).
         const reader = new StateReader(db);
-        hot.begin(generation, db.get([WRITTEN, generation]));
-        const changed: number[] = [];
-        const states: EntityState[] = [];
+        const changed: string[] = [];
         const encoded: Buffer[] = [];
         for (let k = 0; k < keys.length; k++) {
-          const next = apply(keys[k]!, hot.get(generation, keys[k]!) ?? reader.read([generation, keys[k]!], 1));
+          const key = keys[k]!;
+          const next = apply(key, reader.read([generation, key], keys.length - k));
           if (next === undefined) continue;
-          changed.push(k);
-          states.push(next);
+          changed.push(key);
           encoded.push(encodeEntityState(next));
         }
-        for (let i = 0; i < changed.length; i++) {
-          const key = keys[changed[i]!]!;
-          db.put([generation, key], encoded[i]);
-          hot.set(generation, key, states[i]!, encoded[i]!.length);
-        }
-        db.put([WRITTEN, generation], hot.stamp(generation));
+        for (let i = 0; i < changed.length; i++) db.put([generation, changed[i]!], encoded[i]);
         if (progress === undefined) {
           written?.();
           return info;
@@ -310,11 +297,6 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
           if (state === undefined || ('where' in select && !select.where(key, state))) continue;
           if (options.dryRun !== true) void db.remove([generation, key]);
           removed++;
-        }
-        if (removed > 0 && options.dryRun !== true) {
-          // Other handles' kept states of this table are no longer what it holds.
-          hot.drop(generation);
-          db.put([WRITTEN, generation], hot.stamp(generation));
         }
         return removed;
       }));

@@ -1,7 +1,7 @@
 import { isListColumn, type EventColumn, type Int64Column, type TextColumn } from './aggregations/index.js';
 import type { EntityState } from './entity-state.js';
 import { EntityStateBuilder } from './entity-state-builder.js';
-import type { ChunkColumn } from './event-buffer-builder.js';
+import type { ChunkColumn, ChunkValues } from './event-buffer-builder.js';
 import type { ViewPlan } from './feature-plan.js';
 
 /** New events of a view, columnar: `ts` and the plan's columns (`viewPlan(view).columns` order). */
@@ -10,17 +10,23 @@ export interface EventBatch {
   readonly columns: readonly EventColumn[];
 }
 
-/** Readers of event columns in the shape `EventBufferBuilder.append` takes (an int64 column gives two: hi, lo). */
-function readers(columns: readonly EventColumn[]): ChunkColumn[] {
-  return columns.flatMap((column): ChunkColumn[] => {
-    if (column instanceof Float64Array) return [{ get: (i) => (Number.isNaN(column[i]!) ? null : column[i]!) }];
+/** The low halves of an int64 column whose values are all within 2^53 (`lo` null). */
+const NO_LOW_HALVES: ChunkColumn = { get: () => 0 };
+
+/**
+ * Event columns in the shape `EventBufferBuilder.append` takes (an int64 column gives two: hi,
+ * lo): number columns (NaN null) and int64 halves as their arrays, without a reader per column.
+ */
+function readers(columns: readonly EventColumn[]): ChunkValues[] {
+  return columns.flatMap((column): ChunkValues[] => {
+    if (column instanceof Float64Array) return [column];
     if (isListColumn(column)) return [{ get: (i) => column.lists[i] ?? null }];
     if ((column as TextColumn).codes !== undefined) {
       const { dict, codes } = column as TextColumn;
       return [{ get: (i) => (codes[i]! < 0 ? null : dict[codes[i]!]!) }];
     }
     const { hi, lo } = column as Int64Column;
-    return [{ get: (i) => (Number.isNaN(hi[i]!) ? null : hi[i]!) }, { get: (i) => lo?.[i] ?? 0 }];
+    return [hi, lo ?? NO_LOW_HALVES];
   });
 }
 
@@ -32,7 +38,7 @@ function readers(columns: readonly EventColumn[]): ChunkColumn[] {
 export class EventApplier {
   private readonly builder: EntityStateBuilder;
   private batch: EventBatch | undefined;
-  private batchReaders: ChunkColumn[] = [];
+  private batchReaders: ChunkValues[] = [];
 
   constructor(plan: ViewPlan) {
     this.builder = new EntityStateBuilder(plan);

@@ -1,7 +1,7 @@
 import { eventRange, floorToHop, rawEventsHorizon, retentionHorizon, tiledUntil, windowAt } from '../time/index.js';
 import type { Accumulator } from './aggregations/index.js';
 import type { BaseState, EntityState, SlotTiles } from './entity-state.js';
-import { EventBufferBuilder, type ChunkColumn } from './event-buffer-builder.js';
+import { EventBufferBuilder, type ChunkValues } from './event-buffer-builder.js';
 import { createAccumulators, slotUses, type ViewPlan } from './feature-plan.js';
 
 /**
@@ -51,7 +51,7 @@ export class EntityStateBuilder {
   }
 
   /** Appends an event (as `EventBufferBuilder.append`); `stored`: one of the stored state's raw events. */
-  append(ts: number, values: readonly ChunkColumn[], first: number, row: number, stored: boolean): number {
+  append(ts: number, values: readonly ChunkValues[], first: number, row: number, stored: boolean): number {
     const i = this.events.append(ts, values, first, row);
     if (i === this.fresh.length) {
       const grown = new Uint8Array(this.fresh.length * 2);

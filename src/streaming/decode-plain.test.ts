@@ -4,7 +4,8 @@ import { compileProject, count, defineProject, entity, featureView, last, stream
 import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { decodeEvents, sourceViews, type EventPart } from './decode-events.js';
-import { decodePlainEvents, plainDecodable } from './decode-plain.js';
+import { canonicalTime, decodePlainEvents, plainDecodable } from './decode-plain.js';
+import { toIso } from '../time/index.js';
 
 const ACK = Date.parse('2026-11-29T06:00:00.000Z');
 const account = entity({ name: 'account', joinKey: 'account_id' });
@@ -157,4 +158,29 @@ describe('decodePlainEvents', () => {
     expect(comparable(plain!)).toEqual(comparable(duck));
     expect(decodePlainEvents(project, source, [{ texts }], ACK, true)).toBeUndefined();
   });
+});
+
+describe('canonicalTime', () => {
+  // The rule it must keep: the time whose toIso text is exactly this text, from 1970 up to (not including) 10000.
+  const reference = (text: string): number | undefined => {
+    if (text.length !== 24 || !text.endsWith('Z')) return undefined;
+    const ms = Date.parse(text);
+    return ms >= 0 && ms < 253_402_300_800_000 && toIso(ms) === text ? ms : undefined;
+  };
+
+  test('reads exactly the canonical texts of times in range, as Date.parse and toIso would', () => {
+    const canonical = fc.integer({ min: -100_000_000_000_000, max: 253_402_300_799_999 + 100_000_000_000 }).map((ms) => new Date(ms).toISOString());
+    // Canonical texts with one character changed: out-of-range fields, other separators, signs, spaces.
+    const mutated = fc.tuple(canonical, fc.nat(23), fc.constantFrom('0', '1', '2', '3', '9', '-', ':', '.', 'T', 'Z', ' ', '+', 'a', '٣')).map(([t, i, c]) => t.slice(0, i) + c + t.slice(i + 1));
+    fc.assert(fc.property(fc.oneof(canonical, mutated), (text) => {
+      expect(canonicalTime(text)).toBe(reference(text));
+    }), { numRuns: 20_000 });
+  });
+
+  test.each([
+    '2024-02-29T00:00:00.000Z', '2023-02-29T00:00:00.000Z', '2100-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z', '2024-04-31T00:00:00.000Z',
+    '2024-12-31T23:59:59.999Z', '2024-12-31T24:00:00.000Z', '2024-12-31T23:60:00.000Z', '2024-12-31T23:59:60.000Z', '1969-12-31T23:59:59.999Z',
+    '1970-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '2024-00-10T00:00:00.000Z', '2024-13-10T00:00:00.000Z', '2024-01-00T00:00:00.000Z',
+    '+02024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000+', '2024-01-01 00:00:00.000Z',
+  ])('%s', (text) => expect(canonicalTime(text)).toBe(reference(text)));
 });

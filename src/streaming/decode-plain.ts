@@ -3,7 +3,6 @@ import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
 import { MAX_KEY_BYTES } from '../ingest/validate-sql.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { rowExpressions } from '../processing/row-transforms.js';
-import { toIso } from '../time/index.js';
 import type { DecodedEvents, EventPart } from './decode-events.js';
 import { PART, timelinessBounds } from './decode-events.js';
 
@@ -44,11 +43,38 @@ function occurrences(text: string, needle: string): number {
  */
 const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
-/** A timestamp text as epoch ms, when it is the canonical UTC form (`2024-03-01T12:00:00.000Z`) of a time in range. */
-function canonicalTime(text: string): number | undefined {
-  if (text.length !== 24 || text.charCodeAt(23) !== 90 /* Z */) return undefined;
-  const ms = Date.parse(text);
-  return ms >= 0 && ms < LAST_MS && toIso(ms) === text ? ms : undefined;
+/** The number written by the decimal digits `text[from, to)`, or -1 when one of them is not a digit. */
+function digits(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * A timestamp text as epoch ms, when it is the canonical UTC form (`2024-03-01T12:00:00.000Z`) of
+ * a time in range: exactly `toIso`'s text of that time (read digit by digit; `Date.parse` and
+ * `toIso` of each event's time cost twice as much).
+ */
+export function canonicalTime(text: string): number | undefined {
+  if (text.length !== 24 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46 || text.charCodeAt(23) !== 90) return undefined;
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 7);
+  const day = digits(text, 8, 10);
+  const hour = digits(text, 11, 13);
+  const minute = digits(text, 14, 16);
+  const second = digits(text, 17, 19);
+  const milli = digits(text, 20, 23);
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return undefined;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return undefined;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second, milli);
+  return ms < LAST_MS ? ms : undefined;
 }
 
 /**

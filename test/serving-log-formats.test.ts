@@ -1,11 +1,10 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { defineProject, entity, batchSource, featureService, featureView, field, sum } from '../src/definitions/index.js';
-import { readServingLog, servedRowBatches, servedRowsSql, servedStatusSql, servedValueSql, servingLogFile, servingLogWriter, STATUS_CODES, type ServedRow } from '../src/observability/serving-log/index.js';
-import type { ValueStatus } from '../src/processing/evaluate-online.js';
+import { readServingLog, servedRowBatches, servedRowsSql, servedStatusSql, servedValueSql, servingLogFile, servingLogWriter, type ServedRow } from '../src/observability/serving-log/index.js';
 import { purgeServingLog } from '../src/compliance/purge/purge-serving-log.js';
 import type { OnlineFeaturesResponse } from '../src/serving/online-features.js';
-import { appendServedRows, servedRowsOf } from './support/serving-log.js';
+import { appendServedRows, leanLines, servedRowsOf } from './support/serving-log.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-03-01T10:00:00Z');
@@ -29,14 +28,6 @@ beforeEach(async () => {
   env = await tempPlatform(spec, T0);
 });
 afterEach(async () => env.dispose());
-
-/** The lean lines (2026-11-29 until the compact format) of one request's served rows: its request line, then a row line per row with `values` by name. */
-function leanLines(rows: readonly ServedRow[]): string {
-  const [first] = rows;
-  const request = { requestId: first!.requestId, service: first!.service, asOf: first!.asOf, servedAt: first!.servedAt, views: first!.views };
-  const row = (r: ServedRow) => ({ requestId: r.requestId, servedAt: r.servedAt, entityKey: r.entityKey, keys: r.keys, values: r.values, status: Object.values(r.statuses).map((s) => STATUS_CODES[s as ValueStatus]).join('') });
-  return [request, ...rows.map(row)].map((line) => `${JSON.stringify(line)}\n`).join('');
-}
 
 /** One hour file holding rows of the three formats in turn: whole rows (the first format), lean lines, then compact lines of the same answers. */
 async function mixedLog(): Promise<{ old: ServedRow[]; lean: ServedRow[]; compact: ServedRow[] }> {

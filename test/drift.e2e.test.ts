@@ -10,6 +10,7 @@ import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { createServer } from '../src/serving/http/server.js';
 import { sluice } from './support/cli.js';
+import { rewriteServingLog } from './support/serving-log.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-03-01T00:00:00Z');
@@ -58,13 +59,22 @@ test('a drifted feature is detected, reported once and cleared; a healthy one is
   const healthy = await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring' });
   expect(healthy.servedRows).toBe(N);
   expect(healthy.results.map((r) => [r.feature, r.severity, r.score])).toEqual([['stats__amount_last', 'ok', 0], ['stats__channel_last', 'ok', 0]]);
+  // The same served rows written in the formats before the compact one (lean lines, whole rows): the same profile and scores.
+  for (const format of ['lean', 'whole', 'compact'] as const) {
+    await rewriteServingLog(env.platform.dataDir, format);
+    const again = await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring' });
+    expect(again.servedRows).toBe(N);
+    expect(again.results.map((r) => [r.feature, r.severity, r.score, r.details])).toEqual(healthy.results.map((r) => [r.feature, r.severity, r.score, r.details]));
+  }
   expect(await env.platform.metadata.health.list({ firing: true })).toEqual([]);
 
   // New amounts three times larger, channels as before: amounts drift (and the batch drifts from the previous one).
   env.clock.now = T0 + 2 * HOUR;
   await ingestBatch('b2.csv', T0 + HOUR, 150);
   await serveEveryone();
-  for (let run = 0; run < 2; run++) {
+  for (let run = 0; run < 3; run++) {
+    // The third run over the same rows as lean lines: the same outcome.
+    if (run === 2) await rewriteServingLog(env.platform.dataDir, 'lean');
     const drifted = await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring', since: T0 + 2 * HOUR });
     expect(drifted.servedRows).toBe(N);
     expect(drifted.results.map((r) => [r.feature, r.severity])).toEqual([['stats__amount_last', 'error'], ['stats__channel_last', 'ok']]);

@@ -1,10 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { defineProject, entity, batchSource, featureService, featureView, field, sum } from '../src/definitions/index.js';
-import { readServingLog, servedRowsSql, servedStatusSql, servingLogFile, servingLogWriter } from '../src/observability/serving-log/index.js';
+import { readServingLog, servedRowBatches, servedRowsSql, servedStatusSql, servedValueSql, servingLogFile, servingLogWriter, type ServedRow } from '../src/observability/serving-log/index.js';
 import { purgeServingLog } from '../src/compliance/purge/purge-serving-log.js';
 import type { OnlineFeaturesResponse } from '../src/serving/online-features.js';
-import { appendServedRows, servedRowsOf } from './support/serving-log.js';
+import { appendServedRows, leanLines, servedRowsOf } from './support/serving-log.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-03-01T10:00:00Z');
@@ -29,63 +29,92 @@ beforeEach(async () => {
 });
 afterEach(async () => env.dispose());
 
-/** One hour file holding rows of the format written before the lean one (a whole row a line), then lean lines of the same answers. */
-async function mixedLog(): Promise<{ old: ReturnType<typeof servedRowsOf>; lean: ReturnType<typeof servedRowsOf> }> {
+/** One hour file holding rows of the three formats in turn: whole rows (the first format), lean lines, then compact lines of the same answers. */
+async function mixedLog(): Promise<{ old: ServedRow[]; lean: ServedRow[]; compact: ServedRow[] }> {
   const old = servedRowsOf(answer(['c0', 'c1', 'c2'], T0), 'scoring', ['customer_id'], T0);
   appendServedRows(env.platform.dataDir, old);
-  const log = servingLogWriter({ dataDir: env.platform.dataDir });
-  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c0', 'c1', 'c2'], T0 + 5), 'lean-1', T0 + 10);
-  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c3'], T0 + 20), 'lean-2', T0 + 30);
-  await log.close();
   const lean = [
-    ...servedRowsOf(answer(['c0', 'c1', 'c2'], T0 + 5), 'scoring', ['customer_id'], T0 + 10).map((r) => ({ ...r, requestId: 'lean-1' })),
-    ...servedRowsOf(answer(['c3'], T0 + 20), 'scoring', ['customer_id'], T0 + 30).map((r) => ({ ...r, requestId: 'lean-2' })),
+    ...servedRowsOf(answer(['c0', 'c1', 'c2'], T0 + 1), 'scoring', ['customer_id'], T0 + 2).map((r) => ({ ...r, requestId: 'lean-1' })),
+    ...servedRowsOf(answer(['c3'], T0 + 3), 'scoring', ['customer_id'], T0 + 4).map((r) => ({ ...r, requestId: 'lean-2' })),
   ];
-  return { old, lean };
+  appendFileSync(servingLogFile(env.platform.dataDir, 'scoring', T0), leanLines(lean.slice(0, 3)) + leanLines(lean.slice(3)));
+  const log = servingLogWriter({ dataDir: env.platform.dataDir });
+  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c0', 'c1', 'c2'], T0 + 5), 'compact-1', T0 + 10);
+  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c3'], T0 + 20), 'compact-2', T0 + 30);
+  await log.close();
+  const compact = [
+    ...servedRowsOf(answer(['c0', 'c1', 'c2'], T0 + 5), 'scoring', ['customer_id'], T0 + 10).map((r) => ({ ...r, requestId: 'compact-1' })),
+    ...servedRowsOf(answer(['c3'], T0 + 20), 'scoring', ['customer_id'], T0 + 30).map((r) => ({ ...r, requestId: 'compact-2' })),
+  ];
+  return { old, lean, compact };
 }
 
-test('a log written before the lean format is still read, alone or followed by lean lines in the same file, by the JS reader and by DuckDB', async () => {
-  const { old, lean } = await mixedLog();
+test('a file holding whole rows, lean lines and compact lines is read alike by the JS reader and by DuckDB (values and statuses by name)', async () => {
+  const { old, lean, compact } = await mixedLog();
   const lines = readFileSync(servingLogFile(env.platform.dataDir, 'scoring', T0), 'utf8').trimEnd().split('\n');
-  // 3 whole rows, then a request line and its 3 row lines, a request line and its row line.
-  expect(lines).toHaveLength(3 + 4 + 2);
-  expect(Buffer.byteLength(lines[4]!)).toBeLessThan(Buffer.byteLength(lines[0]!) * 0.75);
-  expect(await readServingLog(env.platform.dataDir)).toEqual([...old, ...lean]);
-  expect(await readServingLog(env.platform.dataDir, { since: T0 + 10, until: T0 + 30 })).toEqual(lean.slice(0, 3));
+  // 3 whole rows; lean: a request line and its 3 row lines, a request line and its row line;
+  // compact: the names line, a request line and its 3 row lines, a request line and its row line.
+  expect(lines).toHaveLength(3 + 6 + 1 + 6);
+  expect(JSON.parse(lines[9]!)).toEqual({ columns: expect.any(String) as unknown, names: ['stats__total', 'stats__tier'] });
+  expect(Buffer.byteLength(lines[5]!)).toBeLessThan(Buffer.byteLength(lines[0]!) * 0.75);
+  expect(JSON.parse(lines[11]!)).toMatchObject({ entityKey: 'c0', values: [10, 't0'], status: 'PP' });
+  expect(await readServingLog(env.platform.dataDir)).toEqual([...old, ...lean, ...compact]);
+  expect(await readServingLog(env.platform.dataDir, { since: T0 + 4, until: T0 + 30 })).toEqual([lean[3], ...compact.slice(0, 3)]);
 
   const engine = await env.platform.engine();
   const read = await engine.all<Record<string, unknown>>(`SELECT json_extract_string(json, '$.entityKey') AS k, TRY_CAST(json_extract(json, '$.servedAt') AS BIGINT) AS t,
-    json_extract_string(json, '$.values."stats__total"') AS total, ${servedStatusSql('stats__total')} AS total_status, ${servedStatusSql('stats__tier')} AS tier_status,
+    ${servedValueSql('stats__total')} AS total, ${servedValueSql('stats__tier')} AS tier, ${servedValueSql('stats__missing')} AS missing_value,
+    ${servedStatusSql('stats__total')} AS total_status, ${servedStatusSql('stats__tier')} AS tier_status,
     ${servedStatusSql('stats__missing')} AS missing FROM ${servedRowsSql([servingLogFile(env.platform.dataDir, 'scoring', T0)])} ORDER BY t, k`);
-  expect(read.map((r) => [r.k, Number(r.t) - T0, r.total, r.total_status, r.tier_status, r.missing])).toEqual([
-    ['c0', 0, '10', 'PRESENT', 'PRESENT', null], ['c1', 0, null, 'NULL', 'PRESENT', null], ['c2', 0, '12', 'PRESENT', 'NOT_MATERIALIZED', null],
-    ['c0', 10, '10', 'PRESENT', 'PRESENT', null], ['c1', 10, null, 'NULL', 'PRESENT', null], ['c2', 10, '12', 'PRESENT', 'NOT_MATERIALIZED', null],
-    ['c3', 30, '10', 'PRESENT', 'PRESENT', null],
+  const expected = (t: number, first: number) => [
+    ['c0', t, String(first), 't0', null, 'PRESENT', 'PRESENT', null], ['c1', t, null, 't1', null, 'NULL', 'PRESENT', null], ['c2', t, String(first + 2), null, null, 'PRESENT', 'NOT_MATERIALIZED', null],
+  ];
+  expect(read.map((r) => [r.k, Number(r.t) - T0, r.total, r.tier, r.missing_value, r.total_status, r.tier_status, r.missing])).toEqual([
+    ...expected(0, 10), ...expected(2, 10), ['c3', 4, '10', 't0', null, 'PRESENT', 'PRESENT', null],
+    ...expected(10, 10), ['c3', 30, '10', 't0', null, 'PRESENT', 'PRESENT', null],
   ]);
+  // Set-based: the files are read by one scan (its operator's title and function name), kept for the
+  // names lines, and the names joined to the rows by id with a hash join: no per-row lookup.
+  const plan = (await engine.all<Record<string, unknown>>(`EXPLAIN SELECT ${servedValueSql('stats__total')} FROM ${servedRowsSql([servingLogFile(env.platform.dataDir, 'scoring', T0)])}`)).map((r) => String(r.explain_value)).join('\n');
+  expect(plan.match(/READ_NDJSON_OBJECTS/g)).toHaveLength(2);
+  expect(plan).toMatch(/CTE_SCAN/);
+  expect(plan).toMatch(/HASH_JOIN/);
 });
 
-test('erasing a key removes its rows of both formats; a request line goes with its last row; a cutoff reads views from request lines', async () => {
-  const { old, lean } = await mixedLog();
+test('erasing a key removes its rows of every format; a request line goes with its last row, a names line with the last row that refers to it', async () => {
+  const { old, lean, compact } = await mixedLog();
   const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
   const erase = await purgeServingLog(env.platform, { row: (row) => row.entityKey === 'c1' || row.entityKey === 'c3', torn: () => false }, false);
-  expect(erase).toMatchObject({ rows: 3, filesRewritten: ['scoring/2024-03-01T10.jsonl'] });
+  expect(erase).toMatchObject({ rows: 5, filesRewritten: ['scoring/2024-03-01T10.jsonl'] });
   const left = readFileSync(file, 'utf8');
   expect(left).not.toContain('"c1"');
   expect(left).not.toContain('"c3"');
   expect(left).not.toContain('lean-2');
-  expect(await readServingLog(env.platform.dataDir)).toEqual([old[0], old[2], lean[0], lean[2]]);
+  expect(left).not.toContain('compact-2');
+  expect(left).toContain('"names":["stats__total","stats__tier"]');
+  expect(await readServingLog(env.platform.dataDir)).toEqual([old[0], old[2], lean[0], lean[2], compact[0], compact[2]]);
 
   const retention = await purgeServingLog(env.platform, { row: (row) => row.servedAt < T0 + 10 && 'stats' in row.views, torn: () => false }, false);
-  expect(retention.rows).toBe(2);
-  expect(await readServingLog(env.platform.dataDir)).toEqual([lean[0], lean[2]]);
+  expect(retention.rows).toBe(4);
+  expect(await readServingLog(env.platform.dataDir)).toEqual([compact[0], compact[2]]);
+  // The compact rows gone too: their names line goes with them.
+  await purgeServingLog(env.platform, { row: () => true, torn: () => false }, false);
+  expect(readFileSync(file, 'utf8')).toBe('');
 });
 
-test('a lean row line whose request line is not before it is unreadable, skipped and counted, never given another request\'s parts', async () => {
+test('a row line whose request line, or whose names line, is not before it is unreadable, skipped and counted, never given another line\'s parts', async () => {
   const log = servingLogWriter({ dataDir: env.platform.dataDir });
   log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c0', 'c1'], T0), 'r1', T0);
   await log.close();
   const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
-  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-  writeFileSync(file, `${lines[1]}\n${lines[0]}\n${lines[2]}\n`);
+  const [names, request, c0, c1] = readFileSync(file, 'utf8').trimEnd().split('\n');
+  writeFileSync(file, `${names}\n${c0}\n${request}\n${c1}\n`);
   expect((await readServingLog(env.platform.dataDir)).map((r) => r.entityKey)).toEqual(['c1']);
+  writeFileSync(file, `${request}\n${c0}\n${names}\n${c1}\n`);
+  expect((await readServingLog(env.platform.dataDir)).map((r) => r.entityKey)).toEqual(['c1']);
+  // Names of another length than the values: unreadable, not read by the wrong names.
+  writeFileSync(file, `${names!.replace('"stats__tier"]', '"stats__tier","stats__x"]')}\n${request}\n${c0}\n`);
+  let unreadable = 0;
+  for await (const batch of servedRowBatches(env.platform.dataDir)) unreadable += batch.unreadable;
+  expect(unreadable).toBe(1);
 });

@@ -7,11 +7,13 @@ import { ingestFile } from '../src/ingest/ingest-file.js';
 import { runSkewJob } from '../src/observability/skew/index.js';
 import { readServingLog } from '../src/observability/serving-log/read-serving-log.js';
 import { servingLogFile } from '../src/observability/serving-log/served-row.js';
+import { servingLogWriter } from '../src/observability/serving-log/serving-log-writer.js';
+import { answerJson } from '../src/serving/http/answer-json.js';
 import { materialize } from '../src/processing/materialize.js';
 import { latestSnapshots, type LatestSnapshots } from '../src/serving/latest-snapshots.js';
 import { createServer } from '../src/serving/http/server.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
-import { appendServedRows, servedRowsOf } from './support/serving-log.js';
+import { appendServedLines, appendServedRows, servedRowsOf, type ServedLogFormat } from './support/serving-log.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -48,7 +50,8 @@ function eventsCsv(seed: number, n: number, from: number, to: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-describe('the skew job (online against offline, per served value)', () => {
+// The same outcomes whatever the log's line format: whole rows (the first format), lean lines, compact lines (the writer's own).
+describe.each<ServedLogFormat>(['whole', 'lean', 'compact'])('the skew job (online against offline, per served value), %s log lines', (format) => {
   let env: Awaited<ReturnType<typeof tempPlatform>>;
   const serve = async (times: readonly number[], options: { latest?: LatestSnapshots } = {}) => {
     const store = await env.platform.online();
@@ -58,7 +61,12 @@ describe('the skew job (online against offline, per served value)', () => {
       // Known and unknown customers, a different slice at each time.
       const entities = [...CUSTOMERS.slice(i % 20, (i % 20) + 45), 'nobody'];
       const response = await getOnlineFeatures(env.project, store, { service: 'fraud', entities: { customer_id: entities } }, t, fixed);
-      appendServedRows(env.platform.dataDir, servedRowsOf(response, 'fraud', ['customer_id'], t));
+      if (format === 'compact') {
+        const log = servingLogWriter({ dataDir: env.platform.dataDir, defaultRate: 1 });
+        const answer = answerJson(response);
+        log.record(env.project, { entities: {}, service: 'fraud' }, response, `req-${t}`, t, answer.plain ? answer.text : undefined);
+        await log.close();
+      } else appendServedLines(env.platform.dataDir, servedRowsOf(response, 'fraud', ['customer_id'], t), format);
     }
   };
 

@@ -1,8 +1,11 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { entityKey } from '../../src/definitions/index.js';
 import type { OnlineFeaturesResponse } from '../../src/serving/online-features.js';
-import { servingLogFile, type ServedRow } from '../../src/observability/serving-log/served-row.js';
+import { servingLogDir, servingLogFile, STATUS_CODES, type ServedRow } from '../../src/observability/serving-log/served-row.js';
+import { servedLogLines } from '../../src/observability/serving-log/read-serving-log.js';
+import { servedColumns } from '../../src/observability/serving-log/served-lines.js';
+import type { ValueStatus } from '../../src/processing/evaluate-online.js';
 
 let requests = 0;
 
@@ -28,4 +31,54 @@ export function appendServedRows(dataDir: string, rows: readonly ServedRow[]): v
     mkdirSync(dirname(file), { recursive: true });
     appendFileSync(file, `${JSON.stringify(row)}\n`);
   }
+}
+
+/** The lean lines (2026-11-29, before the compact format) of rows of one request: its request line, then a row line per row with `values` by name. */
+export function leanLines(rows: readonly ServedRow[]): string {
+  const [first] = rows;
+  if (first === undefined) return '';
+  const request = { requestId: first.requestId, service: first.service, asOf: first.asOf, servedAt: first.servedAt, views: first.views };
+  const row = (r: ServedRow) => ({ requestId: r.requestId, servedAt: r.servedAt, entityKey: r.entityKey, keys: r.keys, values: r.values, status: Object.values(r.statuses).map((s) => STATUS_CODES[s as ValueStatus]).join('') });
+  return [request, ...rows.map(row)].map((line) => `${JSON.stringify(line)}\n`).join('');
+}
+
+/** Log formats a test may write served rows in: the whole rows of the first format, lean lines, or compact lines (the writer's). */
+export type ServedLogFormat = 'whole' | 'lean' | 'compact';
+
+/** Rewrites every serving log file of `dataDir` with the same rows in another format (`compact`: through the writer's line format, by hand). */
+export async function rewriteServingLog(dataDir: string, format: ServedLogFormat): Promise<void> {
+  for (const service of readdirSync(servingLogDir(dataDir))) {
+    for (const name of readdirSync(servingLogDir(dataDir, service))) {
+      const file = join(servingLogDir(dataDir, service), name);
+      const read = servedLogLines();
+      const rows = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => read(l)).flatMap((l) => (l.kind === 'row' ? [l.row] : []));
+      writeFileSync(file, servedLines(rows, format));
+    }
+  }
+}
+
+/** Served rows as lines of `format`, a request's rows together in order. */
+export function servedLines(rows: readonly ServedRow[], format: ServedLogFormat): string {
+  if (format === 'whole') return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+  const requests = new Map<string, ServedRow[]>();
+  for (const row of rows) requests.set(row.requestId, [...(requests.get(row.requestId) ?? []), row]);
+  if (format === 'lean') return [...requests.values()].map(leanLines).join('');
+  return [...requests.values()].map((request) => {
+    const names = Object.keys(request[0]!.values);
+    const { id } = servedColumns(names);
+    const line = JSON.stringify({ columns: id, names });
+    return [line, ...leanLines(request).trimEnd().split('\n').map((l, i) => {
+      if (i === 0) return l;
+      const lean = JSON.parse(l) as Record<string, unknown>;
+      return JSON.stringify({ requestId: lean.requestId, servedAt: lean.servedAt, entityKey: lean.entityKey, keys: lean.keys, columns: id, values: Object.values(lean.values as object), status: lean.status });
+    })].map((l) => `${l}\n`).join('');
+  }).join('');
+}
+
+/** Appends the rows of one request to their log file in `format` (`whole` or `lean`: compact lines come from the writer). */
+export function appendServedLines(dataDir: string, rows: readonly ServedRow[], format: ServedLogFormat): void {
+  if (rows.length === 0) return;
+  const file = servingLogFile(dataDir, rows[0]!.service, rows[0]!.servedAt);
+  mkdirSync(dirname(file), { recursive: true });
+  appendFileSync(file, servedLines(rows, format));
 }

@@ -14,9 +14,9 @@ export interface ServedRowMatch {
 
 /**
  * Removes the served rows `match` selects from every serving log file (`<dataDir>/serving-log/
- * <service>/<hour>.jsonl`, lines read as `servedLogLines` reads them, old and lean formats alike):
- * each affected file is written again without them and without the request lines none of whose
- * rows remain, atomically (tmp, fsync, rename); unaffected files are not touched. A line appended to the same file by a server
+ * <service>/<hour>.jsonl`, lines read as `servedLogLines` reads them, old, lean and compact formats alike):
+ * each affected file is written again without them and without the request and names lines none
+ * of whose rows remain, atomically (tmp, fsync, rename); unaffected files are not touched. A line appended to the same file by a server
  * while it is rewritten may be lost (the log is a sample; no served answer depends on it).
  */
 export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch, dryRun: boolean): Promise<StorePurge> {
@@ -31,20 +31,26 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       const lines = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '');
       const read = servedLogLines();
       const parsed = lines.map((line) => read(line));
-      // A request line stays while one of its rows does (its rows need its parts); it holds no entity key.
+      // A request line stays while one of its rows does (its rows need its parts), a names line while a row
+      // refers to it (every copy: each precedes rows of its own append); neither holds an entity key.
       const keptRequests = new Set<string>();
+      const keptColumns = new Set<string>();
       const removes = parsed.map((line, i) => {
-        if (line.kind === 'request') return false;
+        if (line.kind === 'request' || line.kind === 'columns') return false;
         const remove = line.kind === 'row' ? match.row(line.row) : match.torn(lines[i]!);
-        if (!remove && line.kind === 'row') keptRequests.add(line.row.requestId);
+        if (!remove && line.kind === 'row') {
+          keptRequests.add(line.row.requestId);
+          if (line.columns !== undefined) keptColumns.add(line.columns);
+        }
         return remove;
       });
       const kept: string[] = [];
       let removed = 0;
       let bytes = 0;
       parsed.forEach((line, i) => {
-        if (line.kind === 'request' ? keptRequests.has(line.requestId) : !removes[i]) return void kept.push(lines[i]!);
-        if (line.kind !== 'request') removed++;
+        const keep = line.kind === 'request' ? keptRequests.has(line.requestId) : line.kind === 'columns' ? keptColumns.has(line.id) : !removes[i];
+        if (keep) return void kept.push(lines[i]!);
+        if (line.kind !== 'request' && line.kind !== 'columns') removed++;
         bytes += Buffer.byteLength(lines[i]!) + 1;
       });
       if (removed === 0) continue;

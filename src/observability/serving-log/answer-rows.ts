@@ -1,26 +1,36 @@
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 
-// `features` of an answer is the serving plan's array, the same for every request of a service.
-const featuresJsonLength = new WeakMap<readonly string[], number>();
+// `features` of an answer is the serving plan's array, the same for every request of a service:
+// kept per array, its JSON length and the answer's keys before `rows` (the answers of one plan are
+// built by one object literal, so their keys come in one order; the offset is checked anyway).
+const layouts = new WeakMap<readonly string[], { readonly featuresLength: number; readonly before: readonly string[] }>();
+
+function layoutOf(response: OnlineFeaturesResponse): { readonly featuresLength: number; readonly before: readonly string[] } {
+  let layout = layouts.get(response.features);
+  if (layout === undefined) {
+    const keys = Object.keys(response);
+    const rows = keys.indexOf('rows');
+    layout = { featuresLength: JSON.stringify(response.features).length, before: rows < 0 ? keys : keys.slice(0, rows) };
+    layouts.set(response.features, layout);
+  }
+  return layout;
+}
 
 /**
  * Where `"rows":[<open>` is in the answer's text: worked out from the lengths of the keys before
- * `rows` (the features' JSON length is kept per array) and checked there, so the text before the
- * rows is not scanned; searched for when the check fails. Before the rows come only `asOf` and
- * `features` (and in tests scalars), whose strings cannot hold an unescaped quote, so the first
- * occurrence is the rows'.
+ * `rows` (the features' JSON length and the keys' order are kept per features array) and checked
+ * there, so the text before the rows is not scanned; searched for when the check fails. Before
+ * the rows come only `asOf` and `features` (and in tests scalars), whose strings cannot hold an
+ * unescaped quote, so the first occurrence is the rows'.
  */
 function rowsAt(text: string, response: OnlineFeaturesResponse, open: string): number {
   const answer = response as unknown as Record<string, unknown>;
+  const { featuresLength, before } = layoutOf(response);
   let at = 1;
-  for (const key in answer) {
-    if (key === 'rows') break;
+  for (let k = 0; k < before.length; k++) {
+    const key = before[k]!;
     const value = answer[key];
-    let length: number | undefined;
-    if (key === 'features' && Array.isArray(value)) {
-      length = featuresJsonLength.get(value);
-      if (length === undefined) featuresJsonLength.set(value, (length = JSON.stringify(value).length));
-    } else length = (JSON.stringify(value) as string | undefined)?.length;
+    const length = key === 'features' && value === response.features ? featuresLength : (JSON.stringify(value) as string | undefined)?.length;
     // JSON.stringify leaves out a key whose value it cannot write (undefined, a function).
     if (length !== undefined) at += key.length + 4 + length;
   }

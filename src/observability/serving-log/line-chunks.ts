@@ -1,3 +1,5 @@
+import { positionalValues } from './positional-values.js';
+
 /** Chunks of `CHUNK_BYTES` are reused from flush to flush: fresh memory costs a page fault per 4 KiB written. */
 export const CHUNK_BYTES = 256 * 1024;
 const MAX_POOLED_CHUNKS = 32;
@@ -41,6 +43,29 @@ export class LineChunks {
   /** Writes `text` as UTF-8 (at most 3 bytes per UTF-16 code unit, reserved before). */
   text(text: string): void {
     this.at += this.chunk!.write(text, this.at);
+  }
+
+  /**
+   * Writes a row's features text (`"<name>":<value>,...}`, the answer's own) as the positional
+   * `[<value>,...]` (see `positionalValues`); false, with nothing written, when the text is not
+   * laid out with exactly the names of `nameBytes` (their quoted UTF-8 lengths with the colon).
+   */
+  positional(text: string, nameBytes: Int32Array): boolean {
+    const from = this.at;
+    const end = positionalValues(this.chunk!, from, from + this.chunk!.write(text, from), nameBytes);
+    if (end < 0) return false;
+    this.at = end;
+    return true;
+  }
+
+  /** Where the next byte goes in the current chunk (for `rewind`). */
+  mark(): number {
+    return this.at;
+  }
+
+  /** Forgets what was written in the current chunk since `mark()` returned `at`. */
+  rewind(at: number): void {
+    this.at = at;
   }
 
   /** Writes one byte (an ASCII character, reserved before). */

@@ -28,17 +28,34 @@ export function servingLogGlob(dataDir: string, service?: string): string {
 }
 
 const VALUE_NAMES = '_sluice_value_names';
+const VALUE_LIST = '_sluice_value_list';
 
 /**
  * The row lines of `files` as a DuckDB relation, set-based: `json` (the line, a JSON object with
- * `entityKey`, `servedAt`, `values`) and the names of its values in order (for
- * `servedStatusSql`); request lines and torn lines are left out. Old and lean lines alike.
+ * `entityKey`, `servedAt`, `values`), the names of its values in order (a compact row's from the
+ * names line its `columns` id refers to, joined by id: the id is a hash of the names, the same in
+ * every file) and a compact row's values as a list (for `servedValueSql` and `servedStatusSql`);
+ * names, request and torn lines are left out. Old, lean and compact lines alike; the files are
+ * read once.
  *
  * @example
- * `SELECT json_extract_string(json, '$.values."txn__count_7d"') FROM ${servedRowsSql(files)}`
+ * `SELECT ${servedValueSql('txn__count_7d')} FROM ${servedRowsSql(files)}`
  */
 export function servedRowsSql(files: readonly string[]): string {
-  return `(SELECT json, json_keys(json, '$.values') AS ${VALUE_NAMES} FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true) WHERE json_extract_string(json, '$.entityKey') IS NOT NULL)`;
+  const lines = '_sluice_log_lines';
+  const columns = '_sluice_log_columns';
+  const isRow = (table: string) => `json_extract_string(${table}.json, '$.entityKey') IS NOT NULL`;
+  return `(WITH ${lines} AS MATERIALIZED (SELECT json FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true)),
+    ${columns} AS (SELECT json_extract_string(json, '$.columns') AS id, any_value(json_extract_string(json, '$.names[*]')) AS names FROM ${lines}
+      WHERE NOT ${isRow(lines)} AND json_extract_string(json, '$.columns') IS NOT NULL GROUP BY 1)
+    SELECT ${lines}.json, CASE WHEN json_extract_string(${lines}.json, '$.columns') IS NULL THEN json_keys(${lines}.json, '$.values') ELSE ${columns}.names END AS ${VALUE_NAMES},
+      CASE WHEN ${columns}.names IS NOT NULL THEN json_extract(${lines}.json, '$.values[*]') END AS ${VALUE_LIST}
+    FROM ${lines} LEFT JOIN ${columns} ON ${columns}.id = json_extract_string(${lines}.json, '$.columns') WHERE ${isRow(lines)})`;
+}
+
+/** SQL over `servedRowsSql`: the value of `feature` in a row as text (as `json_extract_string` gives it), NULL when the row has none. */
+export function servedValueSql(feature: string): string {
+  return `CASE WHEN ${VALUE_LIST} IS NULL THEN json_extract_string(json, ${literal(`$.values."${feature}"`)}) ELSE json_extract_string(${VALUE_LIST}[list_position(${VALUE_NAMES}, ${literal(feature)})], '$') END`;
 }
 
 /** SQL over `servedRowsSql`: the status of `feature` in a row (`PRESENT`, ...), NULL when the row has no value for it. */
@@ -71,8 +88,10 @@ async function entries(dir: string, directories = false): Promise<string[]> {
 
 /** What a log line is: a served row, a request line (the parts its rows share), or not a whole record. */
 export type ServedLogLine =
-  | { readonly kind: 'row'; readonly row: ServedRow }
+  /** `columns`: the id of the names line a compact row's values are read by. */
+  | { readonly kind: 'row'; readonly row: ServedRow; readonly columns?: string }
   | { readonly kind: 'request'; readonly requestId: string }
+  | { readonly kind: 'columns'; readonly id: string }
   | { readonly kind: 'unreadable' };
 
 type Json = Record<string, unknown>;
@@ -81,15 +100,27 @@ type RequestParts = Pick<ServedRow, 'service' | 'asOf' | 'views'>;
 const UNREADABLE: ServedLogLine = { kind: 'unreadable' };
 /** Request lines remembered per file: a row follows its request line in the same append, so only recent ones are needed. */
 const REMEMBERED_REQUESTS = 4_096;
+/** Names lines remembered per file: one per list of features (a service's, or a feature list's) and id. */
+const REMEMBERED_COLUMNS = 1_024;
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isTime = (value: unknown): value is string => typeof value === 'string' && !Number.isNaN(Date.parse(value));
 
-/** A lean row line (`status` letters, its request parts on its request line) as a served row. */
-function leanRow(line: Json, request: RequestParts | undefined): ServedRow | undefined {
-  const { values, status } = line;
-  if (request === undefined || !isObject(values) || !isObject(line.keys) || typeof line.servedAt !== 'number' || typeof status !== 'string') return undefined;
-  const names = Object.keys(values);
+/**
+ * A lean or compact row line (`status` letters, its request parts on its request line) as a
+ * served row: lean `values` by name, compact `values` by position in the names of `columns`.
+ */
+function leanRow(line: Json, request: RequestParts | undefined, columns: readonly string[] | undefined): ServedRow | undefined {
+  const { status } = line;
+  if (request === undefined || !isObject(line.keys) || typeof line.servedAt !== 'number' || typeof status !== 'string') return undefined;
+  let values = line.values;
+  if (Array.isArray(values)) {
+    const list = values;
+    if (columns === undefined || columns.length !== list.length) return undefined;
+    values = Object.fromEntries(columns.map((name, i) => [name, list[i]]));
+  } else if (columns !== undefined) return undefined;
+  if (!isObject(values)) return undefined;
+  const names = columns ?? Object.keys(values);
   if (names.length !== status.length) return undefined;
   const statuses: Record<string, string> = {};
   for (let i = 0; i < names.length; i++) {
@@ -111,9 +142,10 @@ function wholeRow(line: Json): ServedRow | undefined {
 
 /**
  * The reader of one log file's lines, in file order: every line format of `served-row.ts` (the
- * lean request and row lines, and the whole rows written before) read as `ServedRow`s. A row
- * line whose request line is not before it in the file, a torn line, or anything that is not a
- * record of the log is `unreadable`. Every reader of the log (the batched reader below, the
+ * compact names, request and row lines, the lean request and row lines, and the whole rows
+ * written before) read as `ServedRow`s. A row line whose request line (or, compact, names line)
+ * is not before it in the file, a torn line, or anything that is not a record of the log is
+ * `unreadable`. Every reader of the log (the batched reader below, the
  * purges of erasure and retention) reads lines through it.
  *
  * @example
@@ -122,6 +154,7 @@ function wholeRow(line: Json): ServedRow | undefined {
  */
 export function servedLogLines(): (line: string) => ServedLogLine {
   const requests = new Map<string, RequestParts>();
+  const columns = new Map<string, readonly string[]>();
   return (text) => {
     let line: unknown;
     try {
@@ -131,8 +164,18 @@ export function servedLogLines(): (line: string) => ServedLogLine {
     }
     if (!isObject(line)) return UNREADABLE;
     if (typeof line.entityKey === 'string') {
-      const row = typeof line.status !== 'string' ? wholeRow(line) : typeof line.requestId === 'string' ? leanRow(line, requests.get(line.requestId)) : undefined;
-      return row === undefined ? UNREADABLE : { kind: 'row', row };
+      const id = line.columns;
+      const names = typeof id === 'string' ? columns.get(id) : undefined;
+      if (id !== undefined && names === undefined) return UNREADABLE;
+      const row = typeof line.status !== 'string' ? wholeRow(line) : typeof line.requestId === 'string' ? leanRow(line, requests.get(line.requestId), names) : undefined;
+      return row === undefined ? UNREADABLE : typeof id === 'string' ? { kind: 'row', row, columns: id } : { kind: 'row', row };
+    }
+    if (typeof line.columns === 'string' && line.requestId === undefined) {
+      const names = line.names;
+      if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) return UNREADABLE;
+      if (!columns.has(line.columns) && columns.size >= REMEMBERED_COLUMNS) columns.delete(columns.keys().next().value!);
+      columns.set(line.columns, names as string[]);
+      return { kind: 'columns', id: line.columns };
     }
     if (typeof line.requestId !== 'string' || typeof line.service !== 'string' || !isTime(line.asOf) || typeof line.servedAt !== 'number' || !isObject(line.views)) return UNREADABLE;
     if (requests.size >= REMEMBERED_REQUESTS) requests.delete(requests.keys().next().value!);

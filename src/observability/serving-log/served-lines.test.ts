@@ -8,6 +8,7 @@ import type { ValueStatus } from '../../processing/evaluate-online.js';
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import { readServingLog } from './read-serving-log.js';
 import { servingLogWriter } from './serving-log-writer.js';
+import { servedColumns } from './served-lines.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const src = batchSource({ name: 's', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' });
@@ -57,9 +58,10 @@ test('every line is the served row the contract states, whatever the values, nam
       const file = join(dir, 'serving-log', 'svc', readdirSync(join(dir, 'serving-log', 'svc'))[0]!);
       const lines = readFileSync(file, 'utf8').split('\n');
       expect(lines.pop()).toBe('');
-      // The lean format: one request line, then a row line per row with no request part repeated.
-      expect(lines).toHaveLength(rows.length + 1);
-      expect(lines.slice(1).map((line) => Object.keys(JSON.parse(line) as object))).toEqual(rows.map(() => ['requestId', 'servedAt', 'entityKey', 'keys', 'values', 'status']));
+      // The compact format: the names line, one request line, then a row line per row with no request part and no name repeated.
+      expect(lines).toHaveLength(rows.length + 2);
+      expect(JSON.parse(lines[0]!)).toEqual({ columns: expect.stringMatching(/^[0-9a-f]{16}$/) as unknown, names: features });
+      expect(lines.slice(2).map((line) => Object.keys(JSON.parse(line) as object))).toEqual(rows.map(() => ['requestId', 'servedAt', 'entityKey', 'keys', 'columns', 'values', 'status']));
       expect(await readServingLog(dir)).toEqual(rows.map((r) => ({
         requestId: 'r"1', service: 'svc', entityKey: r.key, keys: { customer_id: r.key }, asOf: '2024-03-01T00:00:00.000Z', servedAt: Date.parse('2024-03-01T00:00:01Z'),
         values: Object.fromEntries(features.map((f, i) => [f, reference(r.values[i])])),
@@ -90,14 +92,14 @@ test('a flush of more lines than one buffer chunk holds writes them all, whole a
     await log.close();
     expect(log.stats).toEqual({ written: 4_000, dropped: 0 });
     const lines = readFileSync(join(dir, 'serving-log', 'svc', '2024-03-01T00.jsonl'), 'utf8').split('\n');
-    expect(lines.length).toBe(4_041);
+    expect(lines.length).toBe(4_042);
     expect((await readServingLog(dir)).map((row) => row.entityKey)).toEqual(Array.from({ length: 4_000 }, (_v, i) => `c${i}`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('the lines are byte for byte the lean format written out plainly, across requests that share, change and rename served views', async () => {
+test('the lines are byte for byte the compact format written out plainly, across requests that share, change and rename served views', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'));
   try {
     const log = servingLogWriter({ dataDir: dir });
@@ -109,7 +111,7 @@ test('the lines are byte for byte the lean format written out plainly, across re
     // The same served view objects request after request (as the serving path hands them out), a new one, one under another name.
     const views: Views[] = [{ v: v1, w: w1 }, { v: v1, w: w1 }, { v: served('h2', { s: 's@2' }), w: w1 }, { 'v"2': v1 }, { v: v1, w: w1 }];
     const at = Date.parse('2024-03-01T00:00:01Z');
-    const expected: string[] = [];
+    const expected: string[] = [JSON.stringify({ columns: servedColumns(features).id, names: features })];
     views.forEach((v, i) => {
       const key = `c${i}"ä`;
       const values = [i, i % 2 === 0 ? null : 'x\n', [1.5]];
@@ -122,8 +124,8 @@ test('the lines are byte for byte the lean format written out plainly, across re
       const shared = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, { definitionHash: s.viewHash, snapshots: s.snapshots }]));
       expected.push(JSON.stringify({ requestId: `r${i}`, service: 'svc', asOf: response.asOf, servedAt: at + i, views: shared }));
       expected.push(JSON.stringify({
-        requestId: `r${i}`, servedAt: at + i, entityKey: key, keys: { customer_id: key },
-        values: Object.fromEntries(features.map((f, j) => [f, values[j]])), status: i % 2 === 0 ? 'PNS' : 'PPS',
+        requestId: `r${i}`, servedAt: at + i, entityKey: key, keys: { customer_id: key }, columns: servedColumns(features).id,
+        values, status: i % 2 === 0 ? 'PNS' : 'PPS',
       }));
     });
     await log.close();

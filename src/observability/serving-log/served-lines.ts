@@ -1,22 +1,34 @@
+import { createHash } from 'node:crypto';
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
 import type { LineChunks } from './line-chunks.js';
 import { STATUS_CODES } from './served-row.js';
 
 /**
- * Formats the lines of one answered request in the lean format (see `served-row.ts`): one request
- * line with the parts every row shares (request id, service, `asOf`, `servedAt`, views), then per
- * sampled row its entity key, join keys, values and one status letter per value. Built for the
- * serving path: a row's text is the one the HTTP answer was built from (the native
- * `JSON.stringify` of the row, join keys first), cut after the join keys into `keys` and
- * `values`, and written with the status letters straight into the file's chunks: no line string
- * and no object is built per row, and nothing of the answer is kept.
+ * Formats the lines of one answered request in the compact format (see `served-row.ts`): one
+ * request line with the parts every row shares (request id, service, `asOf`, `servedAt`, views),
+ * then per sampled row its entity key, join keys, the id of its names line, its values by
+ * position and one status letter per value. Built for the serving path: a row's text is the one
+ * the HTTP answer was built from (the native `JSON.stringify` of the row, join keys first), cut
+ * after the join keys into `keys`, its features' part written into the file's chunk and its names
+ * dropped there (`positionalValues`), then the status letters: no line string and no object is
+ * built per row, no value is serialized again, and nothing of the answer is kept.
  */
 
-/** The per feature list parts: the names and their JSON-quoted forms. */
+/** The per feature list parts: the names, their JSON-quoted forms, and the names line rows refer to. */
 interface FeatureShape {
   readonly names: readonly string[];
   readonly quoted: readonly string[];
+  /** Per name, the UTF-8 bytes of its quoted form and the colon (`"<name>":`). */
+  readonly nameBytes: Int32Array;
+  readonly columns: ServedColumns;
+}
+
+/** A names line: `{"columns":"<id>","names":[...]}`, the id a hash of the names, the same in every process. */
+export interface ServedColumns {
+  readonly id: string;
+  /** The line, with its newline. */
+  readonly line: string;
 }
 
 // `features` of an answer is the serving plan's array, the same for every request of a service.
@@ -24,8 +36,28 @@ const shapes = new WeakMap<readonly string[], FeatureShape>();
 
 function shapeOf(features: readonly string[]): FeatureShape {
   let shape = shapes.get(features);
-  if (!shape) shapes.set(features, (shape = { names: features, quoted: features.map((f) => `${JSON.stringify(f)}:`) }));
+  if (!shape) {
+    const quoted = features.map((f) => `${JSON.stringify(f)}:`);
+    const namesJson = JSON.stringify(features);
+    const id = createHash('sha256').update(namesJson).digest('hex').slice(0, COLUMNS_ID_HEX);
+    const columns = { id, line: `{"columns":"${id}","names":${namesJson}}\n` };
+    shapes.set(features, (shape = { names: features, quoted, nameBytes: Int32Array.from(quoted, (q) => Buffer.byteLength(q)), columns }));
+  }
   return shape;
+}
+
+/** Hex digits of a names line's id (64 bits: two lists of names in one log never share one). */
+const COLUMNS_ID_HEX = 16;
+
+/**
+ * The names line the compact row lines of an answer with these `features` refer to (by `id`);
+ * the writer puts it in a file before the first such row of each append.
+ *
+ * @example
+ * servedColumns(['txn__count_7d']).line; // '{"columns":"3b1c…","names":["txn__count_7d"]}\n'
+ */
+export function servedColumns(features: readonly string[]): ServedColumns {
+  return shapeOf(features).columns;
 }
 
 const STATUS_BYTES = new Map(Object.entries(STATUS_CODES).map(([status, code]) => [status, code.charCodeAt(0)]));
@@ -46,6 +78,20 @@ export function lineJson(value: unknown): string {
 /** A value as JSON, `null` where `JSON.stringify` would leave it out. */
 function valueJson(value: unknown): string {
   return value === undefined ? 'null' : lineJson(value);
+}
+
+/** The join keys of a row as the inside of `keys`, value by value. */
+function keysText(keys: ServedKeys, row: Record<string, unknown>): string {
+  let text = '';
+  for (let k = 0; k < keys.quotedKeys.length; k++) text += `${k === 0 ? '' : ','}${keys.quotedKeys[k]}${valueJson(row[keys.joinKeys[k]!])}`;
+  return text;
+}
+
+/** A row's `values` by position, value by value. */
+function valuesText(shape: FeatureShape, row: Record<string, unknown>): string {
+  let text = '[';
+  for (let i = 0; i < shape.names.length; i++) text += `${i === 0 ? '' : ','}${valueJson(row[shape.names[i]!])}`;
+  return `${text}]`;
 }
 
 /** What the lines of one request share. */
@@ -103,11 +149,12 @@ export function requestLines(request: ServedRequest, response: OnlineFeaturesRes
 
 /**
  * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
- * `rowHead + entityKey + ',"keys":{...},"values":{...},"status":"PPN..."}\n'`. `rowJson`, when
- * given, is `JSON.stringify` of that row (no bigint in it). The fast path cuts that text after
- * the join keys, checking that they open it and the first feature follows; any other row
- * (another key order, a feature list of another entity) is written value by value. True when
- * it took a new chunk.
+ * `rowHead + entityKey + ',"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}\n'`
+ * (`id` that of `servedColumns(response.features)`). `rowJson`, when given, is `JSON.stringify`
+ * of that row (no bigint in it). The fast path cuts that text after the join keys, checking that
+ * they open it and the first feature follows, and drops the names of the rest in the chunk
+ * (checked: the features in order, nothing after); any other row (another key order, a feature
+ * list of another entity) is written value by value. True when it took a new chunk.
  *
  * @example
  * writeRowLine(chunks, rowHead, { joinKeys: ['customer_id'], quotedKeys: ['"customer_id":'] }, response, 0, 'c1');
@@ -116,7 +163,8 @@ export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys,
   const shape = shapeOf(response.features);
   const row = response.rows[r]!;
   let head: string | undefined;
-  let values = '';
+  // The row's features with their names (`"<name>":<value>,...}`), cut from its text.
+  let named = '';
   if (shape.quoted.length > 0) {
     const text = rowJson ?? lineJson(row);
     let at = 1;
@@ -137,21 +185,29 @@ export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys,
       }
     }
     if (fits && text.startsWith(shape.quoted[0]!, at)) {
-      head = `${rowHead}${keyJson ?? JSON.stringify(entityKey)},"keys":{${text.slice(1, at - 1)}},"values":{`;
-      values = text.slice(at);
+      head = `${rowHead}${keyJson ?? JSON.stringify(entityKey)},"keys":{${text.slice(1, at - 1)}},"columns":"${shape.columns.id}","values":`;
+      named = text.slice(at);
     }
   }
-  if (head === undefined) {
-    let keyText = '';
-    for (let k = 0; k < keys.quotedKeys.length; k++) keyText += `${k === 0 ? '' : ','}${keys.quotedKeys[k]}${valueJson(row[keys.joinKeys[k]!])}`;
-    for (let i = 0; i < shape.names.length; i++) values += `${i === 0 ? '' : ','}${shape.quoted[i]}${valueJson(row[shape.names[i]!])}`;
-    head = `${rowHead}${JSON.stringify(entityKey)},"keys":{${keyText}},"values":{`;
-    values += '}';
-  }
+  if (head === undefined) head = `${rowHead}${JSON.stringify(entityKey)},"keys":{${keysText(keys, row)}},"columns":"${shape.columns.id}","values":`;
   const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
-  const took = out.reserve(3 * (head.length + values.length) + STATUS_OPEN.length + statuses.length + LINE_END.length);
-  out.text(head);
-  out.text(values);
+  const tail = STATUS_OPEN.length + statuses.length + LINE_END.length;
+  let took = false;
+  if (named !== '') {
+    took = out.reserve(3 * (head.length + named.length) + tail);
+    const lineStart = out.mark();
+    out.text(head);
+    if (!out.positional(named, shape.nameBytes)) {
+      out.rewind(lineStart);
+      named = '';
+    }
+  }
+  if (named === '') {
+    const values = valuesText(shape, row);
+    took = out.reserve(3 * (head.length + values.length) + tail) || took;
+    out.text(head);
+    out.text(values);
+  }
   for (let i = 0; i < STATUS_OPEN.length; i++) out.byte(STATUS_OPEN[i]!);
   // Neighbouring features mostly share a status: look a status up only when it changes.
   let previous: ValueStatus | undefined;

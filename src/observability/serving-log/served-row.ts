@@ -14,15 +14,21 @@ import type { ValueStatus } from '../../processing/evaluate-online.js';
  * after a crash is skipped by readers). DuckDB reads them set-based with `read_ndjson_objects`
  * (a row line is one with an `entityKey`).
  *
- * Lines (the lean format, written since 2026-11-29):
+ * Lines (the compact format, written since 2026-11-29, later that day than the lean one):
+ * - a names line, in each append before the first row that refers to it:
+ *   `{"columns":"<id>","names":["<view>__<feature>",...]}` (no `entityKey`, no `requestId`); the
+ *   id is the first 16 hex digits of the SHA-256 of the names' JSON, so the same list of names
+ *   has the same id in every process and file, and two lists in one log never share one;
  * - a request line, once per request that had sampled rows, before them in the same append:
  *   `{"requestId","service","asOf","servedAt","views"}` (no `entityKey`);
- * - a row line per sampled row: `{"requestId","servedAt","entityKey","keys","values","status"}`:
- *   `values` is the row's features by name as the HTTP answer wrote them (join keys left out),
- *   `status` one letter per entry of `values`, in the same order (`STATUS_CODES`): a row's
- *   request parts (`service`, `asOf`, `views`) come from the request line of its `requestId`.
- * Lines written before (one self-contained `ServedRow` per line, `statuses` an object by feature)
- * are read as they were; a file may hold both.
+ * - a row line per sampled row: `{"requestId","servedAt","entityKey","keys","columns","values","status"}`:
+ *   `values` is the row's features by position in the names of the names line `columns` (join
+ *   keys left out), each exactly the text the HTTP answer wrote for it; `status` one letter per
+ *   value, in the same order (`STATUS_CODES`): a row's request parts (`service`, `asOf`, `views`)
+ *   come from the request line of its `requestId`.
+ * Lines written before are read as they were, and a file may hold all of them: the lean row line
+ * (`values` an object by name, no `columns`; 2026-11-29) and, before it, one self-contained
+ * `ServedRow` per line (`statuses` an object by feature).
  *
  * Sampling is by entity key: a key is sampled when `hash(entityKey) mod 10_000 < rate * 10_000`,
  * so every request for a sampled key is kept and the sample is the same in every process. The

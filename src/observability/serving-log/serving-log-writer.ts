@@ -7,7 +7,7 @@ import { isSampledKey, sampleThreshold } from './sample-key.js';
 import { ChunkPool, LineChunks } from './line-chunks.js';
 import { appendAll, endsClean } from './log-file-append.js';
 import { answerRowTexts } from './answer-rows.js';
-import { requestLines, writeRowLine } from './served-lines.js';
+import { requestLines, servedColumns, writeRowLine } from './served-lines.js';
 import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
 
 export interface ServingLogOptions {
@@ -65,6 +65,8 @@ interface PendingFile {
   readonly service: string;
   readonly lines: LineChunks;
   rows: number;
+  /** The names lines (by id) already in `lines`: each append holds those its rows refer to. */
+  readonly columns: Set<string>;
 }
 
 const DEFAULT_MAX_BUFFERED = 10_000;
@@ -188,7 +190,13 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
         }
         file = pending.get(plan.path);
-        if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0 }));
+        if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0, columns: new Set() }));
+        const columns = servedColumns(response.features);
+        if (!file.columns.has(columns.id)) {
+          file.columns.add(columns.id);
+          tookChunk(file.lines.reserve(3 * columns.line.length));
+          file.lines.text(columns.line);
+        }
         tookChunk(file.lines.reserve(3 * lines.line.length));
         file.lines.text(lines.line);
         rowTexts = answerText === undefined ? undefined : answerRowTexts(answerText, response);

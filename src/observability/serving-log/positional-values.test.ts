@@ -1,0 +1,46 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { positionalValues } from './positional-values.js';
+
+/** The features' part of a row's text (`"<name>":<value>,...}`) rewritten as `positionalValues` does, or undefined when it refuses. */
+function positional(row: Record<string, unknown>, names: readonly string[], slack = 0): string | undefined {
+  const text = JSON.stringify(row).slice(1);
+  const bytes = Buffer.alloc(Buffer.byteLength(text) + slack);
+  const end = positionalValues(bytes, 0, bytes.write(text), Int32Array.from(names, (n) => Buffer.byteLength(`${JSON.stringify(n)}:`)));
+  return end < 0 ? undefined : bytes.toString('utf8', 0, end);
+}
+
+const scalar = fc.oneof(fc.string({ unit: 'binary' }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null));
+const value = fc.oneof(scalar, fc.array(fc.oneof(fc.double(), fc.string({ unit: 'binary' }), fc.constant(null)), { maxLength: 4 }));
+
+describe('positionalValues', () => {
+  test('the values by position are exactly the JSON of the values, whatever the values and names (unicode, quotes, escapes, lists)', () => {
+    fc.assert(fc.property(fc.uniqueArray(fc.string({ unit: 'binary', minLength: 1 }).map((s) => `v__${s}`), { minLength: 1, maxLength: 8 }), fc.array(value, { minLength: 8, maxLength: 8 }), (names, values) => {
+      const row = Object.fromEntries(names.map((n, i) => [n, values[i]]));
+      expect(positional(row, names)).toBe(JSON.stringify(names.map((n) => row[n])));
+    }), { numRuns: 500 });
+  });
+
+  test('values that look like names stay values: a string holding `","x":` or starting with a colon, a list of such strings', () => {
+    const row = { 'a__x': '","a__y":', 'a__y': [':b', '",":', 'c'], 'a__z': '\\":' };
+    expect(positional(row, ['a__x', 'a__y', 'a__z'])).toBe(JSON.stringify(Object.values(row)));
+  });
+
+  test('refuses a row not laid out with exactly the names: one missing, one more, another length, bytes after the end', () => {
+    expect(positional({ a__x: 1, a__yy: 2 }, ['a__x', 'a__yy', 'a__z'])).toBeUndefined();
+    expect(positional({ a__x: 1, a__yy: 2, a__z: 3 }, ['a__x', 'a__yy'])).toBeUndefined();
+    expect(positional({ a__x: 1, a__yy: 2 }, ['a__x', 'a__y'])).toBeUndefined();
+    expect(positional({ a__x: 1 }, [])).toBeUndefined();
+    const bytes = Buffer.from('"a__x":1}x');
+    expect(positionalValues(bytes, 0, bytes.length, Int32Array.of(7))).toBe(-1);
+  });
+
+  test('stops at the end it is given, not at the end of the buffer', () => {
+    const bytes = Buffer.from('"a__x":"open');
+    expect(positionalValues(bytes, 0, bytes.length, Int32Array.of(7))).toBe(-1);
+    const list = Buffer.from('"a__x":[1,2');
+    expect(positionalValues(list, 0, list.length, Int32Array.of(7))).toBe(-1);
+    const number = Buffer.from('"a__x":12');
+    expect(positionalValues(number, 0, number.length, Int32Array.of(7))).toBe(-1);
+  });
+});

@@ -62,6 +62,22 @@ test('sweeps started ahead: one cancelled unread, one finished later, while anot
   expect(await engine.all('SELECT count(*)::INTEGER AS n FROM out_ahead')).toEqual([{ n: 5000 }]);
 });
 
+test('the end marker sorts on keys that are not NULL (a NULL sort key makes DuckDB sort every row on wider keys), and last', async () => {
+  const plan = viewPlan(project.featureViews[0]!);
+  const sql = `SELECT 'a' || (i % 50) AS _key, (i * 3)::BIGINT AS _ts, i::BIGINT AS _seq, (i * 3)::BIGINT AS _known_at FROM range(3000) t(i)`;
+  const sorted = await sortPoints(engine, 'points');
+  try {
+    const started = startSweep(engine, plan, plan.view.features, sql, sorted);
+    await started.cancel();
+    const rows = await engine.all<{ _kid: number; _time: number; _seq: number }>(`SELECT _kid, _time, _seq::INTEGER AS _seq FROM (${started.sql}) ORDER BY _kid, _time, _seq`);
+    expect(rows.filter((r) => r._kid === null || r._time === null || r._seq === null)).toEqual([]);
+    expect(rows.at(-1)).toEqual({ _kid: Infinity, _time: Infinity, _seq: 0 });
+    expect(rows.filter((r) => r._kid === Infinity)).toHaveLength(1);
+  } finally {
+    await sorted.release();
+  }
+});
+
 function cutAfterOneChunk(engine: SqlEngine): SqlEngine {
   return new Proxy(engine, {
     get(target, name) {

@@ -28,6 +28,7 @@ import { answerFormat, columnarAnswer } from './columnar-answer.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 import { registerUtf8JsonParser } from './utf8-json.js';
 import { requestId } from './request-id.js';
+import { requestLogger } from './request-logger.js';
 import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
 import { registerAccessControl } from '../../compliance/access/http-access.js';
 import { auditBuffer } from '../../compliance/access/audit-buffer.js';
@@ -66,10 +67,12 @@ export const DEFAULT_MAX_ENTITIES = 1_000;
 const BODY_LIMIT = 8 * 1024 * 1024;
 
 const ABOVE_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
+const DEBUG = new Set(['debug', 'trace']);
 
 /** One access line per request at `info` ("request completed", with method, url, status and time); its start only at `debug`. */
 class AccessLog extends LogController {
   override incomingRequest(request: FastifyRequest): void {
+    if (!DEBUG.has(request.log.level)) return;
     request.log.debug({ req: { method: request.method, url: request.url } }, 'incoming request');
   }
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
@@ -103,6 +106,8 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     logController: new AccessLog({ requestIdLogLabel: 'requestId' }),
     requestIdHeader: false,
     genReqId: requestId,
+    // No pino child per request until the request logs a line (a served request below info logs none).
+    childLoggerFactory: requestLogger,
     frameworkErrors: (error, _request, reply) => {
       void (reply as FastifyReply).status(400).send(errorBody('BAD_REQUEST', error.message));
     },

@@ -30,6 +30,7 @@ import { registerUtf8JsonParser } from './utf8-json.js';
 import { requestId } from './request-id.js';
 import { requestLogger } from './request-logger.js';
 import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
+import type { AuditSink } from '../../compliance/masking/audit-read.js';
 import { registerAccessControl } from '../../compliance/access/http-access.js';
 import { auditBuffer } from '../../compliance/access/audit-buffer.js';
 
@@ -224,6 +225,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     onError: (error) => app.log.error({ err: error }, 'serving log write failed; its rows were dropped and counted'),
   });
   app.addHook('onClose', async () => servingLog.close());
+  const recordAudit: AuditSink = (event, at) => audit.record(event, at);
   app.post('/v1/features/online', async (request, reply) => {
     const started = performance.now();
     const format = answerFormat(request.query);
@@ -232,11 +234,11 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     const service = body.service === undefined ? 'features' : registry?.project.featureServices.some((s) => s.name === body.service) ? body.service : 'unknown';
     const keys = Object.values(body.entities)[0];
     access.checkRead(request, body, Array.isArray(keys) ? keys.length : 0);
-    spans.get(request)?.setAttributes({ 'sluice.service': service, 'sluice.entity_count': Array.isArray(keys) ? keys.length : 0 });
+    if (traced) spans.get(request)?.setAttributes({ 'sluice.service': service, 'sluice.entity_count': Array.isArray(keys) ? keys.length : 0 });
     try {
       const response = await serveOnline(body, request.log);
       // What the caller may see of classified data (masked, audited); the serving log keeps the clear answer.
-      const shown = await maskServedAnswer(platform, (event, at) => audit.record(event, at), await project(), request.principal, body, response, 'http');
+      const shown = await maskServedAnswer(platform, recordAudit, await project(), request.principal, body, response, 'http');
       const staleViews = response.stale > 0 ? Object.keys(response.views).filter((v) => response.views[v]!.status === 'STALE') : undefined;
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
       // The project the serving log records this answer under, when its key is sampled.

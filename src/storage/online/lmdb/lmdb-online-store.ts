@@ -242,7 +242,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       return served(view);
     },
     async read(view, keys) {
-      await gate.pass();
+      if (gate.busy()) await gate.pass();
       const info = served(view);
       if (info === undefined) return { info, states: keys.map(() => undefined) };
       const states = keys.map((key, i) => servingReader.read([info.generation, key], keys.length - i));

@@ -3,6 +3,9 @@
 // servers' CPU time per request is the steady figure; the medians and ranges of each are printed.
 //   node bench/serving-ab.js --a CHECKOUT_A --b CHECKOUT_B [--dir DATA (bench/.work)] [--rounds 4]
 //     [--duration 5] [--entities 1,100] [--connections 1,16] [--query ''] [--port 6911] [--sized] [--out FILE]
+//     [--server-cpus 1]
+// `--server-cpus` pins the three servers to those CPUs (taskset); run the bench itself (the load
+// generator) on others: `taskset -c 0 node bench/serving-ab.js ... --server-cpus 1`.
 // A checkout is a directory with `bin/sluice.js` and a built `dist/`. `--query format=columnar`
 // asks B (only B) for that answer format.
 import { execFileSync } from 'node:child_process';
@@ -27,6 +30,7 @@ const connectionCounts = opt('connections', '1,16').split(',').map(Number);
 const queryB = opt('query', '');
 const out = opt('out', undefined);
 const port = Number(opt('port', 6911));
+const pin = opt('server-cpus', undefined) === undefined ? {} : { cpus: opt('server-cpus') };
 
 const commitOf = (checkout) => {
   try {
@@ -39,9 +43,9 @@ const commitOf = (checkout) => {
 };
 
 const servers = {
-  A: await startChild([join(checkouts.A, 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(port), '--log-level', 'warn'], 'serving on'),
-  B: await startChild([join(checkouts.B, 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(port + 1), '--log-level', 'warn'], 'serving on'),
-  bare: await startChild([join(here, 'bare-server.js'), join(dir, '.sluice', 'online'), String(port + 2), 'txn', 'profile'], 'ready'),
+  A: await startChild([join(checkouts.A, 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(port), '--log-level', 'warn'], 'serving on', pin),
+  B: await startChild([join(checkouts.B, 'bin', 'sluice.js'), 'serve', '--project', dir, '--port', String(port + 1), '--log-level', 'warn'], 'serving on', pin),
+  bare: await startChild([join(here, 'bare-server.js'), join(dir, '.sluice', 'online'), String(port + 2), 'txn', 'profile'], 'ready', pin),
 };
 const urls = {
   A: `http://127.0.0.1:${port}/v1/features/online`,
@@ -104,7 +108,7 @@ for (const count of counts) {
     summary[`entities${count}_connections${connections}`] = line;
   }
 }
-const result = { a: { checkout: checkouts.A, commit: commitOf(checkouts.A) }, b: { checkout: checkouts.B, commit: commitOf(checkouts.B), query: queryB }, rounds, durationSeconds: duration, loadAverage: loadavg(), summary, runs };
+const result = { serverCpus: pin.cpus ?? null, a: { checkout: checkouts.A, commit: commitOf(checkouts.A) }, b: { checkout: checkouts.B, commit: commitOf(checkouts.B), query: queryB }, rounds, durationSeconds: duration, loadAverage: loadavg(), summary, runs };
 if (out) writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 const range = ({ median: m, min, max }) => `${Number(m.toFixed(3))} (${min}-${max})`;
 process.stdout.write(`A ${checkouts.A} ${JSON.stringify(result.a.commit)}\nB ${checkouts.B} ${JSON.stringify(result.b.commit)} ${queryB}\nload average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);

@@ -91,6 +91,21 @@ describe('structured logs', () => {
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(lines.at(-1)).toMatchObject({ requestId: generated.headers['x-request-id'], msg: 'request completed' });
   });
+
+  test('below info a served or refused request writes no line; a failed one still carries its requestId (the request logger is built on its first line)', async () => {
+    const t = await platform();
+    const lines: Line[] = [];
+    const app = await createServer(t.platform, { logLevel: 'warn', logStream: { write: (l) => lines.push(JSON.parse(l) as Line) } });
+    disposals.push(() => app.close());
+    const ask = (id: string, body: unknown) => app.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json', 'x-request-id': id }, payload: JSON.stringify(body) });
+    expect((await ask('req-ok', { entities: { customer_id: ['c1'] }, service: 'fraud' })).statusCode).toBe(200);
+    expect((await ask('req-bad', { entities: { customer_id: ['c1'] }, service: 'fraud', features: ['v:n'] })).statusCode).toBe(400);
+    expect(lines).toEqual([]);
+    // A store that fails underneath: a 500, logged with the request's id.
+    await (await t.platform.online()).close();
+    expect((await ask('req-failed', { entities: { customer_id: ['c1'] }, service: 'fraud' })).statusCode).toBe(500);
+    expect(lines.map((l) => [l.requestId, l.msg, l.service])).toEqual([['req-failed', 'request failed', 'sluice']]);
+  });
 });
 
 /** A stand-in OTLP/HTTP collector: every JSON body POSTed to /v1/traces. */

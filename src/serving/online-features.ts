@@ -153,9 +153,9 @@ interface RequestedEntities {
  * safe integers, all of the same length. Throws a `ValidationError` naming the keys.
  */
 export function entityKeyColumns(request: OnlineFeaturesRequest, joinKeys: readonly string[]): (readonly (string | number)[])[] {
-  const given = Object.keys(request.entities ?? {});
   const missing = joinKeys.filter((k) => request.entities?.[k] === undefined);
   if (missing.length > 0) {
+    const given = Object.keys(request.entities ?? {});
     const example = joinKeys.map((k) => `"${k}": [...]`).join(', ');
     throw new ValidationError('MISSING_ENTITY_KEY', `request has no entity key ${missing.map((k) => `"${k}"`).join(', ')}${given.length ? ` (got ${given.slice(0, 10).join(', ')}${given.length > 10 ? ` and ${given.length - 10} more` : ''})` : ''}; send {"entities": {${example}}}`);
   }

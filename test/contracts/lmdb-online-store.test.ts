@@ -112,4 +112,27 @@ describe('LMDB online store layouts', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('states read one key at a time keep their values while many later reads fill and replace the shared chunks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-'));
+    try {
+      const store = lmdbOnlineStore({ path: dir });
+      // About 1.6 KiB per state: 200 of them fill five 64 KiB chunks.
+      const stateOf = (k: number) => ({ horizon: k, base: [{ state: k, ts: 1 }], ts: Float64Array.from({ length: 100 }, (_, i) => k * 1000 + i), columns: [Float64Array.from({ length: 100 }, (_, i) => k + i / 8)] });
+      async function* states() {
+        for (let k = 0; k < 200; k++) yield [`k${k}`, stateOf(k)] as const;
+      }
+      await store.replaceView({ definition: definition('h'), materializedAt: 1, horizon: 0, snapshots: {} }, states());
+      const held = [];
+      for (let k = 0; k < 200; k++) held.push((await store.read('v', [`k${k}`])).states[0]);
+      const batch = (await store.read('v', Array.from({ length: 200 }, (_, k) => `k${k}`))).states;
+      for (let k = 0; k < 200; k++) {
+        expect(held[k]).toMatchObject(stateOf(k));
+        expect(batch[k]).toMatchObject(stateOf(k));
+      }
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -17,7 +17,10 @@ import { maskingCatalog } from './masking-catalog.js';
  * const shown = await maskServedAnswer(ctx, (e, at) => ctx.metadata.audit.append(e, at), project, principal, request, answer, 'get');
  */
 export async function maskServedAnswer(ctx: Pick<SluiceContext, 'dataDir' | 'now'>, audit: AuditSink, project: Project, principal: Principal, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, path: 'http' | 'get'): Promise<OnlineFeaturesResponse> {
-  const masker = maskerFor(project, maskingCatalog(project), principal, { secret: () => projectSecret(ctx.dataDir) });
+  const catalog = maskingCatalog(project);
+  // Nothing classified and no masking rule: every column is clear and unclassified, so nothing is masked or audited.
+  if (catalog.empty === true && (project.masking?.length ?? 0) === 0) return response;
+  const masker = maskerFor(project, catalog, principal, { secret: () => projectSecret(ctx.dataDir) });
   const { response: shown, evidence } = maskAnswer(masker, project, response);
   if (evidence) {
     await auditMaskedRead(audit, principal, ctx.now(), {

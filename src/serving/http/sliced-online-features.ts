@@ -10,7 +10,12 @@ export const ROWS_PER_SLICE = 256;
 
 /** The number of entities a request asks for: the longest value list in `entities`. */
 export function entityCount(request: OnlineFeaturesRequest): number {
-  return Object.values(request.entities).reduce<number>((n, values) => Math.max(n, Array.isArray(values) ? values.length : 0), 0);
+  let n = 0;
+  for (const key of Object.keys(request.entities)) {
+    const values = request.entities[key];
+    if (Array.isArray(values) && values.length > n) n = values.length;
+  }
+  return n;
 }
 
 /** Refuses a request with more entities than the server allows, naming the cap and the option. */

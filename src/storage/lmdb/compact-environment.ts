@@ -119,6 +119,10 @@ export async function closeCompacting(path: string, db: Database<unknown, Key>):
 export function swapGate() {
   let current: Promise<unknown> | undefined;
   return {
+    /** Whether a swap runs now (`pass` would wait); the hot path skips awaiting `pass` when none does. */
+    busy(): boolean {
+      return current !== undefined;
+    },
     async pass(): Promise<void> {
       while (current !== undefined) await current.catch(() => undefined);
     },

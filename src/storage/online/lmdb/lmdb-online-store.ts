@@ -45,15 +45,18 @@ function alive(writer: Writer, own: string): boolean {
 const ARENA_BYTES = 64 * 1024;
 
 /**
- * Reads states for one `read` call: each state's bytes (a msgpack bin, as any msgpack reader of
- * the store sees them) are copied once out of LMDB's reused read buffer into a shared chunk, at a
- * multiple of 8, and viewed in place (see `decodeEntityState`). A state of the earlier layout (a
+ * Reads states: each state's bytes (a msgpack bin, as any msgpack reader of the store sees them)
+ * are copied once out of LMDB's reused read buffer into a shared chunk, at a multiple of 8, and
+ * viewed in place (see `decodeEntityState`). A chunk's bytes are never handed out twice, so a
+ * reader may serve many reads (the store's serving reader does: a 1-entity read then allocates
+ * nothing); a chunk is freed when no state viewing it is left. A state of the earlier layout (a
  * msgpack map) is decoded as such.
  */
 class StateReader {
   private chunk = new Uint8Array(0);
   private at = 0;
-  constructor(private readonly db: Database<unknown, Key>) {}
+  /** `shared`: chunks of at least {@link ARENA_BYTES}, kept across reads; else sized for the keys of one read. */
+  constructor(private readonly db: Database<unknown, Key>, private readonly shared = false) {}
 
   /** `keysLeft`: this key and those still to read, to size a chunk for them (one key, one state's bytes). */
   read(key: Key, keysLeft: number): EntityState | undefined {
@@ -66,7 +69,7 @@ class StateReader {
     const n = value.length;
     let start = (this.at + 7) & ~7;
     if (start + n > this.chunk.length) {
-      this.chunk = new Uint8Array(Math.max(n, Math.min(ARENA_BYTES, n * keysLeft)));
+      this.chunk = new Uint8Array(Math.max(n, this.shared ? ARENA_BYTES : Math.min(ARENA_BYTES, n * keysLeft)));
       start = 0;
     }
     this.chunk.set(value, start);
@@ -112,6 +115,8 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   const gate = swapGate();
   // A read takes a reader slot naming this process: a compaction elsewhere sees the store is open here.
   db.get(NEXT);
+  // Serving reads copy states into chunks shared across reads (one allocation per 64 KiB read, not per read).
+  let servingReader = new StateReader(db, true);
   const own = (generation: number) => `${path}\u0000${generation}`;
   // The served record carries the view's definition: decode it only when its bytes change (a
   // new table), not on every read of the serving hot path.
@@ -237,11 +242,10 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       return served(view);
     },
     async read(view, keys) {
-      await gate.pass();
+      if (gate.busy()) await gate.pass();
       const info = served(view);
       if (info === undefined) return { info, states: keys.map(() => undefined) };
-      const reader = new StateReader(db);
-      const states = keys.map((key, i) => reader.read([info.generation, key], keys.length - i));
+      const states = keys.map((key, i) => servingReader.read([info.generation, key], keys.length - i));
       return { info, states };
     },
     async update(view, generation, keys, apply, progress, precondition, written) {
@@ -307,6 +311,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         if (report.compacted) {
           db = openDb();
           db.get(NEXT);
+          servingReader = new StateReader(db, true);
           servedCache.clear();
         }
         return report;

@@ -3,9 +3,34 @@ import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 // `features` of an answer is the serving plan's array, the same for every request of a service:
 // kept per array, its JSON length and the answer's keys before `rows` (the answers of one plan are
 // built by one object literal, so their keys come in one order; the offset is checked anyway).
-const layouts = new WeakMap<readonly string[], { readonly featuresLength: number; readonly before: readonly string[] }>();
+const layouts = new WeakMap<readonly string[], AnswerLayout>();
 
-function layoutOf(response: OnlineFeaturesResponse): { readonly featuresLength: number; readonly before: readonly string[] } {
+interface AnswerLayout {
+  readonly featuresLength: number;
+  readonly before: readonly string[];
+  /** The texts that mark the rows, for the rows' first key and the answer's key after `rows` they were made for. */
+  marks?: RowMarks;
+}
+
+/** `"rows":[{"<first>":`, the text between two rows and the one after the last row (`}],"<after>":`). */
+interface RowMarks {
+  readonly first: string;
+  readonly after: string | undefined;
+  readonly rowsOpen: string;
+  readonly between: string;
+  readonly close: string | undefined;
+}
+
+function marksOf(layout: AnswerLayout, first: string, after: string | undefined): RowMarks {
+  let marks = layout.marks;
+  if (marks === undefined || marks.first !== first || marks.after !== after) {
+    const open = `{${JSON.stringify(first)}:`;
+    layout.marks = marks = { first, after, rowsOpen: `"rows":[${open}`, between: `},${open}`, close: after === undefined ? undefined : `}],${JSON.stringify(after)}:` };
+  }
+  return marks;
+}
+
+function layoutOf(response: OnlineFeaturesResponse): AnswerLayout {
   let layout = layouts.get(response.features);
   if (layout === undefined) {
     const keys = Object.keys(response);
@@ -23,9 +48,9 @@ function layoutOf(response: OnlineFeaturesResponse): { readonly featuresLength: 
  * the rows come only `asOf` and `features` (and in tests scalars), whose strings cannot hold an
  * unescaped quote, so the first occurrence is the rows'.
  */
-function rowsAt(text: string, response: OnlineFeaturesResponse, open: string): number {
+function rowsAt(text: string, response: OnlineFeaturesResponse, layout: AnswerLayout, rows: string): number {
   const answer = response as unknown as Record<string, unknown>;
-  const { featuresLength, before } = layoutOf(response);
+  const { featuresLength, before } = layout;
   let at = 1;
   for (let k = 0; k < before.length; k++) {
     const key = before[k]!;
@@ -34,7 +59,6 @@ function rowsAt(text: string, response: OnlineFeaturesResponse, open: string): n
     // JSON.stringify leaves out a key whose value it cannot write (undefined, a function).
     if (length !== undefined) at += key.length + 4 + length;
   }
-  const rows = `"rows":[${open}`;
   return text.startsWith(rows, at) ? at : text.indexOf(rows);
 }
 
@@ -65,12 +89,13 @@ export function answerRowTexts(text: string, response: OnlineFeaturesResponse): 
     seen = key === 'rows';
   }
   if (first === undefined) return undefined;
-  const open = `{${JSON.stringify(first)}:`;
-  let at = rowsAt(text, response, open);
+  const layout = layoutOf(response);
+  const marks = marksOf(layout, first, after);
+  let at = rowsAt(text, response, layout, marks.rowsOpen);
   if (at < 0) return undefined;
   at += '"rows":['.length;
   const rows = new Array<string>(n);
-  const between = `},${open}`;
+  const between = marks.between;
   for (let r = 0; r < n - 1; r++) {
     const end = text.indexOf(between, at);
     if (end < 0) return undefined;
@@ -78,7 +103,7 @@ export function answerRowTexts(text: string, response: OnlineFeaturesResponse): 
     at = end + 2;
   }
   // The last row ends before `]` and the answer's next key (or the answer's end).
-  const end = after === undefined ? (text.endsWith('}]}') ? text.length - 2 : -1) : text.indexOf(`}],${JSON.stringify(after)}:`, at) + 1;
+  const end = after === undefined ? (text.endsWith('}]}') ? text.length - 2 : -1) : text.indexOf(marks.close!, at) + 1;
   if (end <= at) return undefined;
   rows[n - 1] = text.slice(at, end);
   return rows;

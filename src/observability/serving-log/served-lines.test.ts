@@ -109,7 +109,9 @@ test('the lines are byte for byte the compact format written out plainly, across
     const v1 = served('h1', { s: 's@1', 'ß"': null });
     const w1 = served('h\u2028', {});
     // The same served view objects request after request (as the serving path hands them out), a new one, one under another name.
-    const views: Views[] = [{ v: v1, w: w1 }, { v: v1, w: w1 }, { v: served('h2', { s: 's@2' }), w: w1 }, { 'v"2': v1 }, { v: v1, w: w1 }];
+    // The request line's views are kept per list of views by its first: the same first with another second, fewer, more.
+    const views: Views[] = [{ v: v1, w: w1 }, { v: v1, w: w1 }, { v: served('h2', { s: 's@2' }), w: w1 }, { 'v"2': v1 }, { v: v1, w: w1 },
+      { v: v1, w: served('h3', {}) }, { v: v1 }, { v: v1, w: w1, x: w1 }, { v: v1, w: w1 }];
     const at = Date.parse('2024-03-01T00:00:01Z');
     const expected: string[] = [JSON.stringify({ columns: servedColumns(features).id, names: features })];
     views.forEach((v, i) => {
@@ -117,7 +119,7 @@ test('the lines are byte for byte the compact format written out plainly, across
       const values = [i, i % 2 === 0 ? null : 'x\n', [1.5]];
       const row = Object.fromEntries([['customer_id', key], ...features.map((f, j) => [f, values[j]])]);
       const response: OnlineFeaturesResponse = {
-        asOf: `2024-03-01T00:00:0${i}.000Z`, features, stale: 0, rows: [row as never],
+        asOf: `2024-03-01T00:00:${String(i).padStart(2, '0')}.000Z`, features, stale: 0, rows: [row as never],
         metadata: [{ status: ['PRESENT', i % 2 === 0 ? 'NULL' : 'PRESENT', 'STALE'], ageMs: [0, 0, 0] }], views: v,
       };
       log.record(project, { entities: {}, service: 'svc' }, response, `r${i}`, at + i, JSON.stringify(response));

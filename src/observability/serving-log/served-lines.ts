@@ -12,7 +12,9 @@ import { STATUS_CODES } from './served-row.js';
  * the HTTP answer was built from (the native `JSON.stringify` of the row, join keys first), cut
  * after the join keys into `keys`, its features' part written into the file's chunk and its names
  * dropped there (`positionalValues`), then the status letters: no line string and no object is
- * built per row, no value is serialized again, and nothing of the answer is kept.
+ * built per row, no value is serialized again, and nothing of the answer is kept. The lines' fixed
+ * parts (names, the views of the request line, the service) are bytes made once and copied; the
+ * short parts of a request (its id, `asOf`, `servedAt`, the entity key) are written in place.
  */
 
 /** The per feature list parts: the names, their JSON-quoted forms, and the names line rows refer to. */
@@ -22,6 +24,8 @@ interface FeatureShape {
   /** Per name, the UTF-8 bytes of its quoted form and the colon (`"<name>":`). */
   readonly nameBytes: Int32Array;
   readonly columns: ServedColumns;
+  /** A row line's bytes between its join keys and its values: `},"columns":"<id>","values":`. */
+  readonly columnsPart: Buffer;
 }
 
 /** A names line: `{"columns":"<id>","names":[...]}`, the id a hash of the names, the same in every process. */
@@ -41,7 +45,7 @@ function shapeOf(features: readonly string[]): FeatureShape {
     const namesJson = JSON.stringify(features);
     const id = createHash('sha256').update(namesJson).digest('hex').slice(0, COLUMNS_ID_HEX);
     const columns = { id, line: `{"columns":"${id}","names":${namesJson}}\n` };
-    shapes.set(features, (shape = { names: features, quoted, nameBytes: Int32Array.from(quoted, (q) => Buffer.byteLength(q)), columns }));
+    shapes.set(features, (shape = { names: features, quoted, nameBytes: Int32Array.from(quoted, (q) => Buffer.byteLength(q)), columns, columnsPart: Buffer.from(`},"columns":"${id}","values":`) }));
   }
   return shape;
 }
@@ -94,13 +98,6 @@ function valuesText(shape: FeatureShape, row: Record<string, unknown>): string {
   return `${text}]`;
 }
 
-/** What the lines of one request share. */
-export interface ServedRequest {
-  readonly service: string;
-  readonly requestId: string;
-  readonly servedAt: number;
-}
-
 /** The join keys rows are logged by. */
 export interface ServedKeys {
   readonly joinKeys: readonly string[];
@@ -108,69 +105,139 @@ export interface ServedKeys {
   readonly quotedKeys: readonly string[];
 }
 
-/**
- * A view's entry of the request line's `views` (`"<name>":{"definitionHash":...,"snapshots":...}`),
- * kept per served view: the serving path hands out the same `ServedView` object for a table while
- * it answers (see `servedView` in `served-table.ts`), so its entry is written once, not per request.
- * A `ServedView` is never changed once made; a new one (another table, a STALE verdict) gets its own.
- */
-const viewEntries = new WeakMap<object, { readonly name: string; readonly json: string }>();
-
 /** The request line's `views`: exactly `lineJson` of `{ name: { definitionHash, snapshots } }` for each view in order. */
 function viewsJson(views: OnlineFeaturesResponse['views']): string {
-  let json = '';
+  const entries: string[] = [];
   for (const name in views) {
     const view = views[name]!;
-    let entry = viewEntries.get(view);
-    if (entry === undefined || entry.name !== name) {
-      entry = { name, json: `${JSON.stringify(name)}:${lineJson({ definitionHash: view.viewHash ?? '', snapshots: view.snapshots })}` };
-      viewEntries.set(view, entry);
-    }
-    json = json === '' ? entry.json : `${json},${entry.json}`;
+    entries.push(`${JSON.stringify(name)}:${lineJson({ definitionHash: view.viewHash ?? '', snapshots: view.snapshots })}`);
   }
-  return `{${json}}`;
+  return `{${entries.join(',')}}`;
 }
 
 /**
- * The request line (with its newline) and the head every row line of the request starts with.
- * `serviceJson`, when given, is `JSON.stringify(request.service)` (kept by the caller per service).
+ * The request line's `views` part and its end (`,"views":{...}}` and the newline), kept per list of
+ * served views: the serving path hands out the same `ServedView` object for a table while it
+ * answers (see `servedView` in `served-table.ts`), and a `ServedView` is never changed once made; a
+ * new one (another table, a STALE verdict) makes new bytes.
+ */
+interface ViewsBytes {
+  readonly names: readonly string[];
+  readonly views: readonly object[];
+  readonly bytes: Buffer;
+}
+
+// Keyed by the first `ServedView` of an answer; the names and the other views are checked.
+const viewsBytesCache = new WeakMap<object, ViewsBytes>();
+
+/**
+ * The bytes of `,"views":<viewsJson(views)>}` and the newline: made once for as long as the answers
+ * hand out the same `ServedView` objects under the same names (the serving path does while the same
+ * tables answer), not serialized, joined and encoded per request.
+ */
+function viewsBytes(views: OnlineFeaturesResponse['views']): Buffer {
+  let cached: ViewsBytes | undefined;
+  let i = 0;
+  let same = true;
+  for (const name in views) {
+    const view = views[name]!;
+    if (i === 0) cached = viewsBytesCache.get(view);
+    if (cached === undefined || cached.names[i] !== name || cached.views[i] !== view) {
+      same = false;
+      break;
+    }
+    i++;
+  }
+  if (same && cached !== undefined && cached.names.length === i) return cached.bytes;
+  const names: string[] = [];
+  const list: object[] = [];
+  for (const name in views) {
+    names.push(name);
+    list.push(views[name]!);
+  }
+  const bytes = Buffer.from(`,"views":${viewsJson(views)}}\n`);
+  if (list.length > 0) viewsBytesCache.set(list[0]!, { names, views: list, bytes });
+  return bytes;
+}
+
+const REQUEST_OPEN = Buffer.from('{"requestId":');
+const SERVED_AT = Buffer.from(',"servedAt":');
+const ENTITY_KEY = Buffer.from(',"entityKey":');
+const KEYS_OPEN = Buffer.from(',"keys":{');
+/** The fixed bytes of a row line's head, and room for `servedAt` and the quotes of the id and the entity key. */
+const ROW_HEAD_BYTES = REQUEST_OPEN.length + SERVED_AT.length + ENTITY_KEY.length + KEYS_OPEN.length + 4;
+
+/**
+ * The request line's part between the request id and `asOf` (`,"service":"<service>","asOf":`), as
+ * bytes; the writer keeps it per service.
  *
  * @example
- * const { line, rowHead } = requestLines({ service: 'fraud_v1', requestId: 'r1', servedAt: Date.now() }, response);
+ * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1'));
  */
-export function requestLines(request: ServedRequest, response: OnlineFeaturesResponse, serviceJson?: string): { readonly line: string; readonly rowHead: string } {
-  const id = JSON.stringify(request.requestId);
-  const servedAt = String(request.servedAt);
-  return {
-    line: `{"requestId":${id},"service":${serviceJson ?? JSON.stringify(request.service)},"asOf":${JSON.stringify(response.asOf)},"servedAt":${servedAt},"views":${viewsJson(response.views)}}\n`,
-    rowHead: `{"requestId":${id},"servedAt":${servedAt},"entityKey":`,
-  };
+export function servicePart(service: string): Buffer {
+  return Buffer.from(`,"service":${JSON.stringify(service)},"asOf":`);
+}
+
+/**
+ * Writes the request line of an answer into `out`:
+ * `{"requestId":<id>,"service":<service>,"asOf":<asOf>,"servedAt":<servedAt>,"views":{...}}` and
+ * the newline, exactly what `lineJson` of those fields in that order writes. `servedAt` is the
+ * number's text (`String(servedAt)`), `service` the bytes of `servicePart(service)`. No line
+ * string is built: the fixed parts are copied as bytes, the id and `asOf` written in place. True
+ * when it took a new chunk.
+ *
+ * @example
+ * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1'));
+ */
+export function writeRequestLine(out: LineChunks, requestId: string, servedAt: string, response: OnlineFeaturesResponse, service: Uint8Array): boolean {
+  const views = viewsBytes(response.views);
+  const took = out.reserve(REQUEST_OPEN.length + 6 * requestId.length + 2 + service.length + 6 * response.asOf.length + 2 + SERVED_AT.length + servedAt.length + views.length);
+  out.copy(REQUEST_OPEN);
+  out.jsonString(requestId);
+  out.copy(service);
+  out.jsonString(response.asOf);
+  out.copy(SERVED_AT);
+  out.ascii(servedAt);
+  out.copy(views);
+  return took;
+}
+
+/** A row line's head up to its join keys: `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{`. */
+function writeRowHead(out: LineChunks, requestId: string, servedAt: string, entityKey: string): void {
+  out.copy(REQUEST_OPEN);
+  out.jsonString(requestId);
+  out.copy(SERVED_AT);
+  out.ascii(servedAt);
+  out.copy(ENTITY_KEY);
+  out.jsonString(entityKey);
+  out.copy(KEYS_OPEN);
 }
 
 /**
  * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
- * `rowHead + entityKey + ',"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}\n'`
- * (`id` that of `servedColumns(response.features)`). `rowJson`, when given, is `JSON.stringify`
- * of that row (no bigint in it). The fast path cuts that text after the join keys, checking that
- * they open it and the first feature follows, and drops the names of the rest in the chunk
- * (checked: the features in order, nothing after); any other row (another key order, a feature
- * list of another entity) is written value by value. True when it took a new chunk.
+ * `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
+ * and the newline (`id` that of `servedColumns(response.features)`; `servedAt` the number's text).
+ * `rowJson`, when given, is `JSON.stringify` of that row (no bigint in it). The fast path cuts
+ * that text after the join keys, checking that they open it and the first feature follows, and
+ * drops the names of the rest in the chunk (checked: the features in order, nothing after); any
+ * other row (another key order, a feature list of another entity) is written value by value.
+ * True when it took a new chunk.
  *
  * @example
- * writeRowLine(chunks, rowHead, { joinKeys: ['customer_id'], quotedKeys: ['"customer_id":'] }, response, 0, 'c1');
+ * writeRowLine(chunks, 'r1', String(Date.now()), { joinKeys: ['customer_id'], quotedKeys: ['"customer_id":'] }, response, 0, 'c1');
  */
-export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, rowJson?: string): boolean {
+export function writeRowLine(out: LineChunks, requestId: string, servedAt: string, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, rowJson?: string): boolean {
   const shape = shapeOf(response.features);
   const row = response.rows[r]!;
-  let head: string | undefined;
-  // The row's features with their names (`"<name>":<value>,...}`), cut from its text.
-  let named = '';
+  const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
+  const tail = STATUS_OPEN.length + statuses.length + LINE_END.length;
+  const head = ROW_HEAD_BYTES + 6 * (requestId.length + entityKey.length) + servedAt.length + shape.columnsPart.length;
+  let took = false;
+  let written = false;
   if (shape.quoted.length > 0) {
     const text = rowJson ?? lineJson(row);
     let at = 1;
     let fits = true;
-    // With one join key holding the entity key itself (a string key), its JSON is the key's.
-    let keyJson: string | undefined;
     for (let k = 0; fits && k < keys.quotedKeys.length; k++) {
       const name = keys.quotedKeys[k]!;
       fits = text.startsWith(name, at);
@@ -179,33 +246,29 @@ export function writeRowLine(out: LineChunks, rowHead: string, keys: ServedKeys,
         const start = at + name.length;
         // A scalar's JSON ends at the next `,"` (a quote inside a JSON string is escaped): no second serialization.
         const end = typeof value !== 'object' ? text.indexOf(',"', start) : start + valueJson(value).length;
-        if (keys.quotedKeys.length === 1 && value === entityKey) keyJson = text.slice(start, end);
         fits = end > start && text.charCodeAt(end) === 44; // ','
         at = end + 1;
       }
     }
     if (fits && text.startsWith(shape.quoted[0]!, at)) {
-      head = `${rowHead}${keyJson ?? JSON.stringify(entityKey)},"keys":{${text.slice(1, at - 1)}},"columns":"${shape.columns.id}","values":`;
-      named = text.slice(at);
+      // The row's features with their names (`"<name>":<value>,...}`), cut from its text.
+      const named = text.slice(at);
+      took = out.reserve(head + 3 * (at + named.length) + tail);
+      const lineStart = out.mark();
+      writeRowHead(out, requestId, servedAt, entityKey);
+      out.ascii(text, 1, at - 1);
+      out.copy(shape.columnsPart);
+      written = out.positional(named, shape.nameBytes);
+      if (!written) out.rewind(lineStart);
     }
   }
-  if (head === undefined) head = `${rowHead}${JSON.stringify(entityKey)},"keys":{${keysText(keys, row)}},"columns":"${shape.columns.id}","values":`;
-  const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
-  const tail = STATUS_OPEN.length + statuses.length + LINE_END.length;
-  let took = false;
-  if (named !== '') {
-    took = out.reserve(3 * (head.length + named.length) + tail);
-    const lineStart = out.mark();
-    out.text(head);
-    if (!out.positional(named, shape.nameBytes)) {
-      out.rewind(lineStart);
-      named = '';
-    }
-  }
-  if (named === '') {
+  if (!written) {
+    const keysJson = keysText(keys, row);
     const values = valuesText(shape, row);
-    took = out.reserve(3 * (head.length + values.length) + tail) || took;
-    out.text(head);
+    took = out.reserve(head + 3 * (keysJson.length + values.length) + tail) || took;
+    writeRowHead(out, requestId, servedAt, entityKey);
+    out.text(keysJson);
+    out.copy(shape.columnsPart);
     out.text(values);
   }
   for (let i = 0; i < STATUS_OPEN.length; i++) out.byte(STATUS_OPEN[i]!);

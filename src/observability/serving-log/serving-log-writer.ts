@@ -7,7 +7,7 @@ import { isSampledKey, sampleThreshold } from './sample-key.js';
 import { ChunkPool, LineChunks } from './line-chunks.js';
 import { appendAll, endsClean } from './log-file-append.js';
 import { answerRowTexts } from './answer-rows.js';
-import { requestLines, servedColumns, writeRowLine } from './served-lines.js';
+import { servedColumns, servicePart, writeRequestLine, writeRowLine } from './served-lines.js';
 import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
 
 export interface ServingLogOptions {
@@ -47,8 +47,8 @@ export interface ServingLogWriter {
 /** How one service (or the feature-list requests) is sampled, resolved once per applied project. */
 interface ServiceLogPlan {
   readonly service: string;
-  /** `service` as JSON. */
-  readonly serviceJson: string;
+  /** The request line's bytes between the request id and `asOf` (`servicePart`). */
+  readonly servicePart: Buffer;
   readonly threshold: number;
   readonly joinKeys: readonly string[];
   /** Per join key, whether it is int64 (its key part is normalized as the lake writes it). */
@@ -88,7 +88,7 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   const types = view?.columnTypes ?? project.featureViews.find((v) => joinKeys.every((k) => v.joinKeys.includes(k)))?.columnTypes ?? {};
   const name = service?.name ?? UNNAMED_SERVICE;
   return {
-    service: name, serviceJson: JSON.stringify(name), threshold, joinKeys, quotedKeys: joinKeys.map((k) => `${JSON.stringify(k)}:`),
+    service: name, servicePart: servicePart(name), threshold, joinKeys, quotedKeys: joinKeys.map((k) => `${JSON.stringify(k)}:`),
     int64: joinKeys.map((k) => types[k] === 'int64'), hourStart: Number.NaN, path: '',
   };
 }
@@ -168,7 +168,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   };
   /** Writes the lines of one answer's sampled rows into its file's chunks. */
   const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answerText: string | undefined) => {
-    let rowHead = '';
+    let servedAtText = '';
     let file: PendingFile | undefined;
     let rowTexts: readonly string[] | undefined;
     const rows = response.rows;
@@ -183,8 +183,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         continue;
       }
       if (file === undefined) {
-        const lines = requestLines({ service: plan.service, requestId, servedAt }, response, plan.serviceJson);
-        rowHead = lines.rowHead;
+        servedAtText = String(servedAt);
         if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
           plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
           plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
@@ -197,11 +196,10 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           tookChunk(file.lines.reserve(3 * columns.line.length));
           file.lines.text(columns.line);
         }
-        tookChunk(file.lines.reserve(3 * lines.line.length));
-        file.lines.text(lines.line);
+        tookChunk(writeRequestLine(file.lines, requestId, servedAtText, response, plan.servicePart));
         rowTexts = answerText === undefined ? undefined : answerRowTexts(answerText, response);
       }
-      tookChunk(writeRowLine(file.lines, rowHead, plan, response, r, key, rowTexts?.[r]));
+      tookChunk(writeRowLine(file.lines, requestId, servedAtText, plan, response, r, key, rowTexts?.[r]));
       file.rows++;
       bufferedRows++;
     }

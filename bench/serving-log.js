@@ -21,7 +21,7 @@
 // the rounds (throughput, server CPU per request, user and system parts), the ratio of the
 // medians, and `cpuRatioPaired`: per round, off's CPU per request over the mode's in that round
 // (measured back to back, so under the same load from other work), every round's value, their
-// median and range. With a baseline, `cpuPerRequestAgainstBaseline`: per round, this build's CPU
+// median and range; `throughputRatioPaired` likewise for throughput. With a baseline, `cpuPerRequestAgainstBaseline`: per round, this build's CPU
 // per request over the baseline's, per mode. Target: with the log on, >= 0.90 of the throughput
 // off (the CPU ratio is the throughput ratio a CPU-bound server shows).
 import { readdirSync, statSync } from 'node:fs';
@@ -128,6 +128,8 @@ await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities },
         // CPU per request off over on: the throughput ratio a CPU-bound server would show.
         cpuRatio: Object.fromEntries(on.map((m) => [m, ratio(summary.off.cpuMsPerRequest, summary[m].cpuMsPerRequest)])),
         cpuRatioPaired: Object.fromEntries(on.map((m) => [m, spread(of('off').map((r, i) => ratio(r.cpuMsPerRequest, of(m)[i].cpuMsPerRequest)))])),
+        // Per round, the mode's throughput over off's in the same round (the issue's target, paired as the CPU ratio is).
+        throughputRatioPaired: Object.fromEntries(on.map((m) => [m, spread(of('off').map((r, i) => ratio(of(m)[i].requestsPerSecond, r.requestsPerSecond)))])),
       }];
     }));
     if (baseline) {

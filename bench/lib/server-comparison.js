@@ -53,7 +53,13 @@ export function pinnedCpus() {
 }
 
 export const log = (line) => process.stderr.write(`${line}\n`);
-export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The median; of an even count, the mean of the two middle values (not the upper one: a ratio of two
+ * such medians would otherwise compare different rounds' values). */
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
 /** `n` customer keys of the bench data, spread over the `entities` customers. */
 export const benchKeys = (n, offset, entities) => Array.from({ length: n }, (_, i) => `c${String((offset + i * 7919) % entities).padStart(7, '0')}`);
 

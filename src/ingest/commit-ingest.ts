@@ -39,10 +39,76 @@ export async function writeLakeFile(ctx: SluiceContext, source: Source, rows: nu
 }
 
 /**
+ * A batch's valid rows staged for the lake, not yet published: what the source's checks read
+ * (`relation`), what a quarantine holds (`heldFile`), what a commit publishes (`publish`). The
+ * caller calls `discard` in the end, whatever happened.
+ */
+export interface StagedBatch {
+  readonly firstSeq: number;
+  readonly rows: number;
+  /** A FROM item of the staged rows, with the lake's columns (and possibly others). */
+  readonly relation: string;
+  /** One staged Parquet file of every row in `_seq` order, for the caller to move (quarantine). */
+  heldFile(): Promise<string>;
+  /** Publishes the rows as the lake files of one commit named `name` (see {@link publishLakeFiles}); returns them. */
+  publish(name: string): Promise<string[]>;
+  /** Removes what is staged and was neither published nor moved away (no error if gone). */
+  discard(): Promise<void>;
+}
+
+/** The staged rows of a batch split by entity-key bucket: the typed lake rows with their bucket, in bucket and `_seq` order. */
+const STAGED_TABLE = 'ingest_staged';
+
+/**
+ * Stages the valid rows of `ingest_checked` (see {@link stageLakeFile}) in one pass. A batch that
+ * is published as one file (small, or no entity key) is that staged file. A batch split by
+ * entity-key bucket (`entity-buckets.ts`) is typed and bucketed once into a temporary table, in
+ * bucket and `_seq` order, which the checks read and from which each bucket's file is written:
+ * the batch is written as Parquet once, not staged whole and then read back and written again
+ * per bucket.
+ *
+ * @example
+ * const staged = await stageLakeBatch(ctx, engine, project, source, accepted);
+ * try { files = await staged.publish('seq0-1a2b3c4d5e6f'); } finally { await staged.discard(); }
+ */
+export async function stageLakeBatch(ctx: SluiceContext, engine: SqlEngine, project: Project, source: Source, rows: number, knownAt: KnownAt = { mode: 'event' }): Promise<StagedBatch> {
+  const columns = bucketColumns(project, source);
+  const n = bucketCount(rows);
+  if (columns === undefined || n <= 1) {
+    const { staged, firstSeq } = await stageLakeFile(ctx, source, rows, knownAt);
+    return {
+      firstSeq, rows, relation: `read_parquet(${readPath(staged)})`,
+      heldFile: async () => staged,
+      publish: async (name) => [await ctx.lake.publish(source.name, staged, name)],
+      discard: () => ctx.lake.discard(staged),
+    };
+  }
+  const firstSeq = await ctx.metadata.reserveSeq(source.name, rows);
+  await engine.run(
+    `CREATE OR REPLACE TEMP TABLE ${STAGED_TABLE} AS SELECT *, ${bucketSql(columns, n)} AS ${BUCKET_COLUMN} FROM (SELECT ${typedColumnsSql(source, firstSeq, knownAt)} FROM ${CHECKED_TABLE} WHERE _reason = '') ORDER BY ${BUCKET_COLUMN}, _seq`,
+  );
+  const held: string[] = [];
+  return {
+    firstSeq, rows, relation: STAGED_TABLE,
+    async heldFile() {
+      const path = ctx.lake.stagingPath(source.name);
+      held.push(path);
+      await engine.run(`COPY (SELECT * EXCLUDE (${BUCKET_COLUMN}) FROM ${STAGED_TABLE} ORDER BY _seq) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+      return path;
+    },
+    publish: (name) => publishBuckets(ctx, engine, source, STAGED_TABLE, columns, n, name),
+    async discard() {
+      await engine.run(`DROP TABLE IF EXISTS ${STAGED_TABLE}`);
+      for (const path of held) await ctx.lake.discard(path);
+    },
+  };
+}
+
+/**
  * Publishes a staged batch of `rows` rows as the lake files of one commit, named `name` (with a
  * bucket suffix when split; `engine` is the one the caller holds): one file when the batch is small or the source carries no entity key,
  * else one file per bucket of the entity key's hash (`entity-buckets.ts`), each in `_seq` order,
- * so a purge by key rewrites only one file of the batch. The staged file is consumed either way.
+ * so a purge by key rewrites only one file of the batch. The staged file (in `_seq` order) is consumed either way.
  *
  * @example
  * const files = await publishLakeFiles(ctx, engine, project, source, staged, accepted, 'seq0-1a2b3c4d5e6f'); // then commitIngest({ addedFiles: files, ... })
@@ -52,14 +118,30 @@ export async function publishLakeFiles(ctx: SluiceContext, engine: SqlEngine, pr
   const n = bucketCount(rows);
   if (columns === undefined || n <= 1) return [await ctx.lake.publish(source.name, staged, name)];
   const table = 'ingest_buckets';
+  try {
+    await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, ${bucketSql(columns, n)} AS ${BUCKET_COLUMN} FROM read_parquet(${readPath(staged)}) ORDER BY ${BUCKET_COLUMN}, _seq`);
+    return await publishBuckets(ctx, engine, source, table, columns, n, name);
+  } finally {
+    await engine.run(`DROP TABLE IF EXISTS ${table}`);
+    await ctx.lake.discard(staged);
+  }
+}
+
+/**
+ * Writes and publishes one file per bucket present in `table` (lake rows plus
+ * {@link BUCKET_COLUMN}, inserted in bucket and `_seq` order), named `<name>-<bucket tag>`. A
+ * scan filtered by bucket keeps the table's order (DuckDB preserves insertion order through a
+ * filter and a COPY), so each file is in `_seq` order without a sort of its own, and it reads
+ * only the row groups that hold its bucket. On failure the files published so far are removed.
+ */
+async function publishBuckets(ctx: SluiceContext, engine: SqlEngine, source: Source, table: string, columns: readonly string[], n: number, name: string): Promise<string[]> {
   const published: string[] = [];
   try {
-    await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, ${bucketSql(columns, n)} AS ${BUCKET_COLUMN} FROM read_parquet(${readPath(staged)})`);
     const buckets = await engine.all<{ b: number }>(`SELECT DISTINCT ${BUCKET_COLUMN} AS b FROM ${table} ORDER BY 1`);
     for (const { b } of buckets) {
       const path = ctx.lake.stagingPath(source.name);
       try {
-        await engine.run(`COPY (SELECT * EXCLUDE (${BUCKET_COLUMN}) FROM ${table} WHERE ${BUCKET_COLUMN} = ${Number(b)} ORDER BY _seq) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+        await engine.run(`COPY (SELECT * EXCLUDE (${BUCKET_COLUMN}) FROM ${table} WHERE ${BUCKET_COLUMN} = ${Number(b)}) TO ${literal(path)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
         published.push(await ctx.lake.publish(source.name, path, `${name}-${bucketTag(columns, Number(b), n)}`));
       } finally {
         await ctx.lake.discard(path);
@@ -69,9 +151,6 @@ export async function publishLakeFiles(ctx: SluiceContext, engine: SqlEngine, pr
   } catch (error) {
     for (const file of published) await ctx.lake.remove(file);
     throw error;
-  } finally {
-    await engine.run(`DROP TABLE IF EXISTS ${table}`);
-    await ctx.lake.discard(staged);
   }
 }
 

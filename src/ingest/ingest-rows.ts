@@ -6,7 +6,7 @@ import { withLease } from '../orchestration/lease.js';
 import { testPause } from '../orchestration/test-pause.js';
 import { ConflictError } from '../errors.js';
 import { rejectReasonSql, type KnownAt } from './validate-sql.js';
-import { commitOrRemove, publishLakeFiles, stageLakeFile } from './commit-ingest.js';
+import { commitOrRemove, stageLakeBatch } from './commit-ingest.js';
 import { dropRaw, RAW_TABLE as RAW, type InputColumns } from './load-raw.js';
 import { gateIngest } from '../quality/ingest-checks.js';
 import { verdictStats } from '../quality/run-checks.js';
@@ -94,15 +94,15 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       rows.progress?.(2);
       const now = ctx.now();
       const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: rows.origin, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
-      const staged = accepted > 0 ? await stageLakeFile(ctx, source, accepted, rows.knownAt) : undefined;
+      const staged = accepted > 0 ? await stageLakeBatch(ctx, engine, project, source, accepted, rows.knownAt) : undefined;
       let published: string[] | undefined;
       let verdict: Awaited<ReturnType<typeof gateIngest>>;
       try {
-        // The source's checks read the staged rows; a blocked batch's file goes to quarantine instead of the lake.
-        verdict = await gateIngest(ctx, project, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, blockListVersion, ...(staged ? { staged: staged.staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
-        published = staged ? await publishLakeFiles(ctx, engine, project, source, staged.staged, accepted, `seq${staged.firstSeq}-${rows.contentHash.slice(0, 12)}`) : undefined;
+        // The source's checks read the staged rows; a blocked batch goes to quarantine (as one file) instead of the lake.
+        verdict = await gateIngest(ctx, project, source, accepted, deadLetters, { origin: rows.origin, contentHash: rows.contentHash, blockListVersion, ...(staged ? { staged } : {}), ...(rows.observedColumns ? { observedColumns: rows.observedColumns } : {}) });
+        published = staged ? await staged.publish(`seq${staged.firstSeq}-${rows.contentHash.slice(0, 12)}`) : undefined;
       } finally {
-        if (staged) await ctx.lake.discard(staged.staged);
+        await staged?.discard();
       }
       const outcome = await commitOrRemove(ctx, published, async () => {
         rows.progress?.(3);

@@ -3,7 +3,7 @@ import { ConflictError } from '../errors.js';
 import type { Project, Source } from '../definitions/index.js';
 import { classifiedColumns } from '../compliance/masking/classified-columns.js';
 import { typedValueSql } from '../ingest/validate-sql.js';
-import { ident, literal, readPath } from '../storage/engine/sql-engine.js';
+import { ident, literal } from '../storage/engine/sql-engine.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
 import { enforceVerdict } from './quarantine.js';
 import { checkBatch, type BatchVerdict } from './run-checks.js';
@@ -17,8 +17,12 @@ export function typedRowsSql(source: Source, table: string): string {
 export interface IngestInput {
   readonly origin: string;
   readonly contentHash: string;
-  /** The valid rows, staged as the lake would hold them (absent when there are none). */
-  readonly staged?: string;
+  /**
+   * The valid rows, staged as the lake would hold them (absent when there are none): a FROM item
+   * of them (`relation`, with the lake's columns), and one staged Parquet file of them all in
+   * `_seq` order for the quarantine to keep (`heldFile`).
+   */
+  readonly staged?: { readonly relation: string; heldFile(): Promise<string> };
   readonly observedColumns?: Readonly<Record<string, string | null>>;
   /**
    * The erasure block-list version the rows were checked against: a batch to quarantine when it
@@ -29,10 +33,10 @@ export interface IngestInput {
 }
 
 /**
- * Runs a source's checks on an ingest's valid rows before the commit, reading them from the
- * staged Parquet file (typed and columnar, so the checks' scan does not parse text again), and
+ * Runs a source's checks on an ingest's valid rows before the commit, reading them as staged
+ * (typed and columnar, so the checks' scan does not parse text again), and
  * records them (results, health). When an `error` check fails, the batch is quarantined: the
- * staged file moves to the quarantine area instead of the lake, its dead letters are stored, and
+ * staged rows, as one file, move to the quarantine area instead of the lake, its dead letters are stored, and
  * the run fails with an error naming the checks, so nothing downstream runs on it. Undefined when
  * the source declares no checks.
  *
@@ -42,7 +46,7 @@ export interface IngestInput {
 export async function gateIngest(ctx: SluiceContext, project: Project, source: Source, accepted: number, deadLetters: readonly DeadLetter[], input: IngestInput): Promise<BatchVerdict | undefined> {
   const engine = await ctx.engine();
   const columns = Object.keys(source.schema).map(ident).join(', ');
-  const rows = input.staged === undefined ? typedRowsSql(source, 'ingest_checked') : `SELECT ${columns} FROM read_parquet(${readPath(input.staged)})`;
+  const rows = input.staged === undefined ? typedRowsSql(source, 'ingest_checked') : `SELECT ${columns} FROM ${input.staged.relation}`;
   const verdict = await checkBatch(engine, source, rows, { now: ctx.now(), classified: classifiedColumns(project, source.name), ...(input.observedColumns ? { observedColumns: input.observedColumns } : {}) });
   if (!verdict) return undefined;
   await enforceVerdict(ctx, verdict, async () => {
@@ -50,7 +54,7 @@ export async function gateIngest(ctx: SluiceContext, project: Project, source: S
       throw new ConflictError('CONFLICT', `source "${source.name}": an erasure request arrived while this batch was checked (its rows were checked against an older block list); nothing was quarantined, run the ingest again`, { details: { blockListChanged: true } });
     }
     if (deadLetters.length > 0) await ctx.metadata.addDeadLetters(deadLetters);
-    const staged = input.staged ?? (await emptyBatch(ctx, source));
+    const staged = input.staged ? await input.staged.heldFile() : await emptyBatch(ctx, source);
     return { dataset: source.name, origin: input.origin, staged, rows: accepted, contentHash: input.contentHash };
   });
   return verdict;

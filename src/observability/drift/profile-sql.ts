@@ -12,7 +12,18 @@ export interface ProfiledColumn {
 export interface ProfileOptions {
   /** The token a classified category is kept as (the masking hash, so both sides of a comparison agree); required when a column is classified. */
   readonly token?: (value: string) => string;
+  /**
+   * Categorical columns whose top values the caller will not use when the column has more than
+   * `TOP_K` distinct values (a batch compared with a previous one where the column had that
+   * many too: an identifier, skipped either way). Such a column, found to have that many by a
+   * cheap exact test (more than `TOP_K` distinct hash residues), is kept without its top values
+   * (`top: {}`, every value in `other`) instead of being grouped by value; counts and nulls stay exact.
+   */
+  readonly uncountedWhenWide?: ReadonlySet<string>;
 }
+
+/** Hash residues counted to show a column has more than `TOP_K` distinct values: distinct residues are at most distinct values. */
+const RESIDUES = 1024;
 
 /** DuckDB types profiled as numbers; VARCHAR and BOOLEAN are categories; anything else (lists, timestamps, structs) is not profiled. */
 const NUMERIC_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
@@ -37,7 +48,8 @@ export async function profiledColumns(engine: SqlEngine, relation: string, names
  * The profile of columns of a relation (a table, `read_parquet(...)`), computed set-based in
  * DuckDB: one aggregate scan for row, null and non-finite counts, min, max and sum of every
  * column; then per numeric column a histogram grouped by sketch key (see `sketchKeySql`), whose
- * buckets are the sketch, and per categorical column its top values by count. DuckDB returns at
+ * buckets are the sketch, and per categorical column its top values by count (unless
+ * `uncountedWhenWide` spares it). DuckDB returns at
  * most a few thousand buckets or `TOP_K` categories per column, whatever the number of rows, so
  * no row of the relation goes through JavaScript.
  *
@@ -49,7 +61,7 @@ export async function profileRelation(engine: SqlEngine, relation: string, colum
   const totals = columns.flatMap((c, i) => {
     const x = c.kind === 'numeric' ? numeric(c) : ident(c.name);
     const base = [`count(*) - count(${x}) AS n${i}`];
-    if (c.kind === 'categorical') return base;
+    if (c.kind === 'categorical') return options.uncountedWhenWide?.has(c.name) ? [...base, `count(DISTINCT hash(${x}) % ${RESIDUES}) FILTER (WHERE ${x} IS NOT NULL) AS d${i}`] : base;
     const finite = `FILTER (WHERE isfinite(${x}))`;
     return [...base, `count(${x}) FILTER (WHERE NOT isfinite(${x})) AS nf${i}`, `min(${x}) ${finite} AS lo${i}`, `max(${x}) ${finite} AS hi${i}`, `coalesce(sum(${x}) ${finite}, 0) AS s${i}`];
   });
@@ -58,6 +70,10 @@ export async function profileRelation(engine: SqlEngine, relation: string, colum
   const profiles: Record<string, ColumnProfile> = {};
   for (const [i, c] of columns.entries()) {
     const nulls = Number(total![`n${i}`]);
+    if (c.kind === 'categorical' && Number(total![`d${i}`] ?? 0) > TOP_K) {
+      profiles[c.name] = { kind: 'categorical', count: rows - nulls, nulls, top: {}, other: rows - nulls };
+      continue;
+    }
     if (c.kind === 'categorical') {
       const top = await engine.all<{ v: string; n: number }>(
         `SELECT CAST(${ident(c.name)} AS VARCHAR) AS v, count(*) AS n FROM ${relation} WHERE ${ident(c.name)} IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT ${TOP_K}`,

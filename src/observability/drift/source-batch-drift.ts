@@ -1,7 +1,7 @@
 import type { SluiceContext } from '../../context.js';
 import { DEFAULT_DRIFT, type Project } from '../../definitions/index.js';
 import { readPathList } from '../../storage/engine/sql-engine.js';
-import type { Profile } from './column-profile.js';
+import type { ColumnProfile, Profile } from './column-profile.js';
 import { profiledColumns, profileRelation } from './profile-sql.js';
 import { categoryToken, classifiedColumns } from '../../compliance/masking/classified-columns.js';
 import { projectSecret } from '../../compliance/project-secret.js';
@@ -58,6 +58,9 @@ export async function sourceBatchDrift(ctx: SluiceContext, project: Project, sou
   }
 }
 
+/** A categorical column whose profile counted all its values (at most `TOP_K`): a batch compared with it is scored on its top values. */
+const isNarrowCategory = (column: ColumnProfile | undefined): boolean => column?.kind === 'categorical' && column.other === 0;
+
 async function compareBatch(ctx: SluiceContext, project: Project, source: string, snapshotId: string): Promise<BatchDriftReport | undefined> {
   const snapshot = await ctx.metadata.snapshot(snapshotId);
   const key = `batch:${source}`;
@@ -74,7 +77,9 @@ async function compareBatch(ctx: SluiceContext, project: Project, source: string
   const relation = `read_parquet(${readPathList(added)}, union_by_name = true)`;
   const classified = classifiedColumns(project, source);
   const columns = (await profiledColumns(engine, relation, Object.keys(schema).filter((c) => !skip.has(c)))).map((c) => ({ ...c, classified: classified.has(c.name) }));
-  const profile = await profileRelation(engine, relation, columns, { token: categoryToken(() => projectSecret(ctx.dataDir)) });
+  // A column's top values are scored only against a previous batch where it had at most TOP_K values (see compareProfiles).
+  const uncountedWhenWide = new Set(columns.filter((c) => !isNarrowCategory(previous?.profile.columns[c.name])).map((c) => c.name));
+  const profile = await profileRelation(engine, relation, columns, { token: categoryToken(() => projectSecret(ctx.dataDir)), uncountedWhenWide });
   await ctx.metadata.drift.saveProfile(key, { snapshot: snapshot.id, profile } satisfies StoredBatch, ctx.now());
   if (!previous) return { source, snapshot: snapshot.id, previous: null, results: [], skipped: [] };
   const comparison = compareProfiles(`source:${source}`, previous.profile, profile, () => DEFAULT_DRIFT, ctx.now(), {

@@ -73,6 +73,8 @@ async function main() {
   }
   const sides = [{ name: 'this', dist: join(here, '..', 'dist'), root: join(here, '..') }, ...(base ? [{ name: 'base', dist: join(resolve(base), 'dist'), root: resolve(base) }] : [])];
   const commitOf = (root) => execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim() + (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() === '' ? '' : '+dirty');
+  // The commits as the runs start (each side's dist is what its last build made of its tree).
+  const commits = Object.fromEntries(sides.map((s) => [s.name, commitOf(s.root)]));
   const runs = [];
   const lakes = {};
   for (let round = 0; round < rounds; round++) {
@@ -109,7 +111,7 @@ async function main() {
   }
   const report = {
     at: new Date().toISOString(), rows, rounds, cpu,
-    commits: Object.fromEntries(sides.map((s) => [s.name, commitOf(s.root)])),
+    commits,
     machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     summary, runs,
   };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { batchSource, count, defineProject, entity, featureView, notNull, range } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
+import { publishLakeFiles } from '../src/ingest/commit-ingest.js';
 import { releaseBatch } from '../src/quality/quarantine.js';
 import { parseBucketTag, ROWS_PER_BUCKET } from '../src/storage/lake/entity-buckets.js';
 import { literal, literalList } from '../src/storage/engine/sql-engine.js';
@@ -73,4 +74,20 @@ test('a split batch failing an error check is held as one file in _seq order, no
   expect(snapshot.rowCount).toBe(ROWS);
   const [released] = await t.engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM (FROM read_parquet(${literalList(snapshot.files.map((f) => t.platform.lake.resolve(f)))}) EXCEPT ALL SELECT txn_id, customer_id, amount, ts, epoch_ms(ts), row_number() OVER () - 1, epoch_ms(ts) FROM read_parquet(${literal(t.input)}))`);
   expect(Number(released!.n)).toBe(0);
+});
+
+test('a staged file split on publish (the stream path): one file per bucket, each in _seq order, every row once', async () => {
+  const t = await setup(0);
+  const staged = t.platform.lake.stagingPath('txns');
+  await t.engine.run(`COPY (SELECT txn_id, customer_id, amount, ts, epoch_ms(ts) AS _ts, (100 + row_number() OVER () - 1)::BIGINT AS _seq, epoch_ms(ts) AS _known_at FROM read_parquet(${literal(t.input)})) TO ${literal(staged)} (FORMAT PARQUET)`);
+  const source = t.project.sources.find((s) => s.name === 'txns')!;
+  const files = await publishLakeFiles(t.platform, t.engine, t.project, source, staged, ROWS, 'log1-9');
+  expect(files.map((f) => parseBucketTag(f)?.bucket)).toEqual([0, 1, 2]);
+  for (const f of files) {
+    const [unordered] = await t.engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM (SELECT _seq < lag(_seq) OVER () AS back FROM read_parquet(${literal(t.platform.lake.resolve(f))})) WHERE back`);
+    expect(Number(unordered!.n)).toBe(0);
+  }
+  const [all] = await t.engine.all<{ n: number; seqs: number; lo: number; hi: number }>(`SELECT count(*)::BIGINT AS n, count(DISTINCT _seq)::BIGINT AS seqs, min(_seq)::BIGINT AS lo, max(_seq)::BIGINT AS hi FROM read_parquet(${literalList(files.map((f) => t.platform.lake.resolve(f)))})`);
+  expect([Number(all!.n), Number(all!.seqs), Number(all!.lo), Number(all!.hi)]).toEqual([ROWS, ROWS, 100, 100 + ROWS - 1]);
+  await nothingStaged(t);
 });

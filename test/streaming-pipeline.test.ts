@@ -6,6 +6,9 @@ import { openPlatform, type Platform } from '../src/platform.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import { StreamProcessor } from '../src/streaming/stream-processor.js';
+import type { EventLog } from '../src/storage/log/event-log.js';
+import type { OnlineStore } from '../src/storage/online/online-store.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 // The stream processor's pipeline (issue 6 §7): groups in flight at once, each group's online
@@ -74,6 +77,73 @@ describe('stream processor pipeline', () => {
     const again = await Promise.all([push(runtime, all.slice(0, 50)), push(runtime, all.slice(50, 100))]);
     expect(again.map((o) => o.duplicates)).toEqual([50, 50]);
     expect(await answer(env.platform)).toEqual(reference(all));
+  });
+
+  test('a group\'s online state is made while its log entry is flushed, and committed only once the log is durable; nothing of it when the flush fails', async () => {
+    const env = await tempPlatform(spec, NOW);
+    cleanup.push(() => env.dispose());
+    const runtime = await start(env.platform);
+    cleanup.push(() => runtime.close());
+    const first = payments_(0, 100);
+    await push(runtime, first);
+    // The log's fsync held open: the entry is in its transaction, the append has not resolved.
+    const real = await env.platform.log();
+    let flush: { resolve: () => void; reject: (error: Error) => void } | undefined;
+    let flushing!: () => void;
+    let inFlush = new Promise<void>((resolve) => (flushing = resolve));
+    const log: EventLog = {
+      ...real,
+      async append(source, batch, staged) {
+        const result = await real.append(source, batch, staged);
+        flushing();
+        await new Promise<void>((resolve, reject) => (flush = { resolve, reject }));
+        return result;
+      },
+    };
+    // Told when the store makes a group's states (before its commit).
+    const store = await env.platform.online();
+    let making!: () => void;
+    let made = new Promise<void>((resolve) => (making = resolve));
+    const online: OnlineStore = { ...store, update: (view, generation, keys, apply, progress, options) => store.update(view, generation, keys, (key, state) => (making(), apply(key, state)), progress, options) };
+    const engine = await env.platform.newEngine(1);
+    cleanup.push(() => engine.close());
+    const processor = new StreamProcessor({ project: () => project, log, online, engine, now: () => NOW });
+    const applied = async () => (await store.viewInfo('stats'))!.applied?.['payments'];
+
+    const second = payments_(100, 200);
+    let answered = false;
+    const pushed = processor.append('payments', { texts: second.map(text) }, 'push').then((outcome) => ((answered = true), outcome));
+    await inFlush;
+    await made;
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(answered).toBe(false);
+    expect(await applied()).toBe(1);
+    expect(await answer(env.platform)).toEqual(reference(first));
+    flush!.resolve();
+    expect((await pushed).accepted).toBe(100);
+    expect(await applied()).toBe(2);
+    expect(await answer(env.platform)).toEqual(reference([...first, ...second]));
+
+    // The flush fails: the push fails and the online table does not hold the entry.
+    inFlush = new Promise<void>((resolve) => (flushing = resolve));
+    made = new Promise<void>((resolve) => (making = resolve));
+    const third = payments_(200, 300);
+    const failed = processor.append('payments', { texts: third.map(text) }, 'push');
+    await inFlush;
+    await made;
+    flush!.reject(new Error('fsync failed'));
+    await expect(failed).rejects.toThrow('fsync failed');
+    expect(await applied()).toBe(2);
+    expect(await answer(env.platform)).toEqual(reference([...first, ...second]));
+    // (This log did commit the entry: the next group's update catches the table up from the log first.)
+    const fourth = payments_(300, 400);
+    inFlush = new Promise<void>((resolve) => (flushing = resolve));
+    const next = processor.append('payments', { texts: fourth.map(text) }, 'push');
+    await inFlush;
+    flush!.resolve();
+    await next;
+    expect(await applied()).toBe(4);
+    expect(await answer(env.platform)).toEqual(reference([...first, ...second, ...third, ...fourth]));
   });
 
   test('a table that lost its last commits (not flushed at a power loss) replays them from the log and ends exactly as without the loss', async () => {

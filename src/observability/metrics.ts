@@ -1,11 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppendOutcome } from '../ingest/connectors/connector.js';
 import type { ValueStatus } from '../processing/evaluate-online.js';
+import { FRESHNESS_BUCKETS_MS } from '../streaming/freshness.js';
 
 /** Upper bounds (s) of the serving latency buckets: sub-millisecond to a second. */
 const SERVING_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
-/** Upper bounds (s) of the ack-to-visible buckets (the stream runtime's freshness histogram). */
-const VISIBLE_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60];
+/** Upper bounds (s) of the ack-to-visible buckets: those of the stream runtime's freshness histogram. */
+const VISIBLE_BUCKETS_S = FRESHNESS_BUCKETS_MS.map((ms) => ms / 1000);
 
 /** A gauge family filled at scrape time: rows of label values and a value. */
 export interface GaugeSample {

@@ -2,7 +2,7 @@ import { entityKey, type FeatureView, type Source } from '../definitions/index.j
 import { int64Value, type EventColumn, type Int64Column, type TextColumn } from '../processing/aggregations/index.js';
 import { EventApplier, type EventBatch } from '../processing/apply-events.js';
 import { viewPlan } from '../processing/feature-plan.js';
-import type { OnlineStore, TableProgress, ViewTableInfo } from '../storage/online/online-store.js';
+import type { OnlineStore, OnlineUpdateOptions, TableProgress, ViewTableInfo } from '../storage/online/online-store.js';
 import type { DecodedEvents } from './decode-events.js';
 
 /** A column of nulls, for a column the table reads that the decoded events lack. */
@@ -38,11 +38,11 @@ export function decodedFor(decoded: DecodedEvents, view: FeatureView): boolean {
  * its state by `EventApplier`, under the table's own definition (blue/green: an older table keeps
  * its features, and its row transforms, which `decoded` must have been decoded with). Events older than what the table's windows can still reach (`acknowledged -
  * allowed lateness - longest window`) are folded into the base. Resolves undefined when the
- * table is no longer served. `written`: see `OnlineStore.update`.
+ * table is no longer served. `options`: see `OnlineStore.update`.
  */
 export async function applyToTable(
   online: OnlineStore, table: ViewTableInfo, source: Source, decoded: DecodedEvents, ackTime: number, progress: TableProgress,
-  keep?: (row: number) => boolean, precondition?: (info: ViewTableInfo) => boolean, written?: () => void,
+  keep?: (row: number) => boolean, options?: OnlineUpdateOptions,
 ): Promise<ViewTableInfo | undefined> {
   const view = table.definition;
   if (!decodedFor(decoded, view)) throw new Error(`internal: events of source "${source.name}" were decoded without the row transforms of view "${view.name}"`);
@@ -74,5 +74,5 @@ export async function applyToTable(
   // an older time is late: dead-lettered).
   const asOf = ackTime - (source.allowedLatenessMs ?? 0);
   const applier = new EventApplier(plan);
-  return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applier.apply(state, batch, groups.get(key)!, asOf), progress, precondition, written);
+  return online.update(view.name, table.generation, [...groups.keys()], (key, state) => applier.apply(state, batch, groups.get(key)!, asOf), progress, options);
 }

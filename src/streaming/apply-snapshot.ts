@@ -59,7 +59,7 @@ export async function applySnapshotOnline(ctx: SluiceContext, project: Project, 
     // Decoded once for the views' row transforms; again for a table that serves another definition.
     if (decoded === undefined || !decodedFor(decoded, table.definition)) decoded = await decodeLakeFiles(await ctx.engine(), source, added, [...views, table.definition]);
     const ref = { id: snapshot.id, version: snapshot.version };
-    const after = await applyToTable(online, table, source, decoded, ctx.now(), { snapshots: { [source.name]: ref } }, undefined, follows);
+    const after = await applyToTable(online, table, source, decoded, ctx.now(), { snapshots: { [source.name]: ref } }, undefined, { precondition: follows });
     if (after === undefined) skipped.push({ view: view.name, reason: 'its table changed meanwhile' });
     else applied.push(view.name);
   }

@@ -1,5 +1,9 @@
-/** Upper bounds (ms) of the freshness histogram buckets: ack to visible online. */
-export const FRESHNESS_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000] as const;
+/**
+ * Upper bounds (ms) of the freshness histogram buckets: ack to visible online. Every 10 ms up to
+ * 50 ms (the target's range), so a p99 is reported as what it is rather than as the next coarse
+ * bound; the exported Prometheus histogram uses the same bounds.
+ */
+export const FRESHNESS_BUCKETS_MS = [1, 2, 5, 10, 20, 30, 40, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000, 5000, 10000, 30000, 60000] as const;
 
 /** Per view, how long events took from acknowledgement to being visible online. */
 export interface FreshnessSummary {

@@ -3,7 +3,7 @@ import { didYouMean } from '../definitions/index.js';
 import { NotFoundError, SluiceError, ValidationError } from '../errors.js';
 import type { AppendOutcome } from '../ingest/connectors/connector.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
-import type { EventLog, LogEntry } from '../storage/log/event-log.js';
+import type { EventLog, LogAppendResult, LogEntry } from '../storage/log/event-log.js';
 import type { OnlineStore, ViewTableInfo } from '../storage/online/online-store.js';
 import { applyToTable, decodedFor } from './apply-online.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
@@ -45,8 +45,11 @@ export class OverloadedError extends SluiceError {
   readonly retryAfterSeconds = 1;
 }
 
-/** A group whose events are in the log, not yet applied online. */
-interface DurableGroup {
+/**
+ * A group whose log entry is fixed (its offset and duplicates) and being made durable: `durable`
+ * resolves once it is (rejects if the append failed). Nothing of it may be committed online before.
+ */
+interface StagedGroup {
   readonly project: Project;
   readonly source: Source;
   readonly group: readonly Waiting[];
@@ -54,6 +57,7 @@ interface DurableGroup {
   readonly decoded: DecodedEvents & { readonly counts: readonly (number | string)[] };
   readonly offset: number;
   readonly duplicates: readonly number[];
+  readonly durable: Promise<void>;
 }
 
 /**
@@ -122,14 +126,15 @@ export class StreamProcessor {
   }
 
   /**
-   * Processes a source's waiting batches group by group, pipelined: a group is made durable
-   * (decoded, appended to the log) while the group before it is applied online, and a group's
-   * online update is issued as soon as the one before it holds its states in its transaction,
-   * without waiting for that one's commit and flush (they commit in order; the fsync of one
-   * overlaps the work of the next). Groups enter the log, and then the online state, in log
-   * order; each group is answered once its own online update has committed. A group is
-   * acknowledged (its `ackTime` taken) only when the one before it is being applied, so the
-   * time from acknowledgement to visible is about one group's work.
+   * Processes a source's waiting batches group by group, pipelined: a group's online states are
+   * made while its log entry is being flushed, and committed once it is durable (never before:
+   * online state must not hold events the log may lose); a group is decoded and appended to the
+   * log while the group before it is committed online; and a group's online update is issued as
+   * soon as the one before it holds its states in its transaction, without waiting for that
+   * one's commit and flush (they commit in order). Groups enter the log, and then the online
+   * state, in log order; each group is answered once it is durable and its own online update has
+   * committed. A group is acknowledged (its `ackTime` taken) only once the one before it is
+   * durable, so the time from acknowledgement to visible is about one group's work.
    */
   private async drain(sourceName: string): Promise<void> {
     const queue = this.queues.get(sourceName)!;
@@ -148,16 +153,18 @@ export class StreamProcessor {
           group.push(next);
           size += next.bytes;
         }
-        const durable = this.makeDurable(sourceName, group);
+        const staged = this.stage(sourceName, group);
         const before = queuedBefore;
-        const issued = durable.then(async (entry) => {
+        const issued = staged.then(async (entry) => {
           await before;
           return { entry, update: await this.queueOnline(entry) };
         });
         queuedBefore = issued.catch(() => undefined);
         const answered = issued
           .then(async ({ entry, update }) => {
+            // The online commits wait for the log; an update that waited for a failed append wrote nothing.
             await update.commit;
+            await entry.durable;
             this.answer(entry);
           })
           .catch((error: unknown) => {
@@ -168,7 +175,9 @@ export class StreamProcessor {
             answering.delete(answered);
           });
         answering.add(answered);
-        await durable.catch(() => undefined);
+        const durable = await staged.then((entry) => entry.durable).then(() => true, () => false);
+        // A failed append leaves its offset to the next group: its update must have given up first.
+        if (!durable) await answered;
         await before;
         // Batches that arrive while the last groups become visible are taken by this loop.
         if (queue.waiting.length === 0) await Promise.all(answering);
@@ -195,8 +204,11 @@ export class StreamProcessor {
     return run;
   }
 
-  /** Validates a group and appends it to the log: its events are durable when this resolves. */
-  private async makeDurable(sourceName: string, group: Waiting[]): Promise<DurableGroup> {
+  /**
+   * Validates a group and appends it to the log; resolves once its entry's offset and
+   * duplicates are fixed, with `durable` settling when the append does.
+   */
+  private async stage(sourceName: string, group: Waiting[]): Promise<StagedGroup> {
     const project = this.options.project();
     const source = project.sources.find((s) => s.name === sourceName)!;
     const ackTime = this.options.now();
@@ -206,23 +218,29 @@ export class StreamProcessor {
     const decoded = plain ?? (await this.withEngine(() => decodeEvents(this.options.engine, project, source, parts, ackTime, true, views, this.options.erasure)));
     if (decoded.checks) this.options.onChecked?.(decoded.checks);
     const position = group.at(-1)!.position;
-    const { offset, duplicates } = await this.options.log.append(source.name, {
+    let fixed!: (result: LogAppendResult) => void;
+    const staged = new Promise<LogAppendResult>((resolve) => (fixed = resolve));
+    const appended = this.options.log.append(source.name, {
       ackTime, origin: group[0]!.origin, events: decoded.raws, ...(decoded.ids ? { ids: decoded.ids } : {}), rejected: decoded.rejected, ...(position === undefined ? {} : { position }),
-    });
-    return { project, source, group, ackTime, decoded, offset, duplicates };
+    }, fixed);
+    const durable = appended.then(() => undefined);
+    durable.catch(() => undefined);
+    const { offset, duplicates } = await Promise.race([staged, appended]);
+    return { project, source, group, ackTime, decoded, offset, duplicates, durable };
   }
 
   /**
-   * Queues a durable group's online updates, after those of the group before it (see `drain`);
-   * resolves once they are queued. A failure to apply them is not a failed append (the events
-   * are durable: a retry would add them again): it is reported, and the tables catch up from the
-   * log later.
+   * Queues a staged group's online updates, after those of the group before it (see `drain`);
+   * resolves once they are queued. They commit only once the group is durable. A failure to
+   * apply them is not a failed append (the events are durable: a retry would add them again): it
+   * is reported, and the tables catch up from the log later.
    */
-  private async queueOnline({ project, source, ackTime, decoded, offset, duplicates }: DurableGroup): Promise<IssuedUpdate> {
+  private async queueOnline({ project, source, ackTime, decoded, offset, duplicates, durable }: StagedGroup): Promise<IssuedUpdate> {
     const duplicate = new Set(duplicates);
     const keep = (r: number) => !duplicate.has(r);
     const commits: Promise<void>[] = [];
-    const failed = (error: unknown) => this.options.warn?.(`source "${source.name}": log entry ${offset} is durable but applying it online failed (the online tables catch up from the log): ${(error as Error).message}`);
+    // An update that gave up because the append failed is the append's failure, reported to its senders.
+    const failed = (error: unknown) => void durable.then(() => this.options.warn?.(`source "${source.name}": log entry ${offset} is durable but applying it online failed (the online tables catch up from the log): ${(error as Error).message}`), () => undefined);
     for (const view of project.featureViews.filter((v) => v.source === source.name)) {
       const key = `${view.name}\u0000${source.name}`;
       let table: ViewTableInfo | undefined;
@@ -237,8 +255,8 @@ export class StreamProcessor {
       const applied = Math.max(table.applied?.[source.name] ?? 0, inFlight?.generation === table.generation ? inFlight.offset : 0);
       if (applied >= offset) continue;
       if (applied < offset - 1 || !decodedFor(decoded, table.definition)) {
-        // Behind, or serving an older definition: the careful path, in order, before the next group.
-        const caughtUp = this.applyOnline(project, source, offset, ackTime, decoded, keep, view).catch(failed);
+        // Behind, or serving an older definition: the careful path, in order, before the next group, once the entry is durable.
+        const caughtUp = durable.then(() => this.applyOnline(project, source, offset, ackTime, decoded, keep, view)).catch(failed);
         await caughtUp;
         commits.push(caughtUp);
         continue;
@@ -252,7 +270,8 @@ export class StreamProcessor {
       };
       let written!: () => void;
       const inTransaction = new Promise<void>((resolve) => (written = resolve));
-      const commit = applyToTable(this.options.online, table, source, decoded, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, keep, precondition, written);
+      // The states are made while the entry is being flushed; committed once it is durable.
+      const commit = applyToTable(this.options.online, table, source, decoded, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, keep, { precondition, written, commitAfter: durable });
       // The next group's update may be issued once this one's states are in its transaction (or it settled without).
       await Promise.race([inTransaction, commit.catch(() => undefined)]);
       commits.push(
@@ -272,7 +291,7 @@ export class StreamProcessor {
   }
 
   /** Answers each batch of a group whose events are durable and visible online. */
-  private answer({ source, group, decoded, duplicates }: DurableGroup): void {
+  private answer({ source, group, decoded, duplicates }: StagedGroup): void {
     group.forEach((w, p) => {
       const count = decoded.counts[p]!;
       if (typeof count === 'string') return w.reject(new ValidationError('BAD_REQUEST', count));

@@ -201,7 +201,7 @@ export function runOnlineStoreContract(name: string, harness: () => Promise<Onli
     expect((await store.read('v', ['a', 'b'])).states).toEqual([{ ...state(1), horizon: 1_002 }, undefined]);
     // An offset already applied is not applied twice; a precondition that says no, or a replaced generation, does nothing.
     expect(await store.update('v', info.generation, ['a'], bump, { applied: { s: 1 } })).toMatchObject({ applied: { s: 1 } });
-    expect(await store.update('v', info.generation, ['a'], bump, { applied: { s: 2 } }, () => false)).toBeUndefined();
+    expect(await store.update('v', info.generation, ['a'], bump, { applied: { s: 2 } }, { precondition: () => false })).toBeUndefined();
     expect(await store.update('v', info.generation + 1_000, ['a'], bump)).toBeUndefined();
     expect((await store.read('v', ['a'])).states[0]?.horizon).toBe(1_002);
   }));
@@ -229,6 +229,61 @@ export function runOnlineStoreContract(name: string, harness: () => Promise<Onli
       await other.close();
     }
     expect((await store.read('v', ['a', 'b'])).states.map((s) => s?.horizon)).toEqual([1_005, 1_001]);
+  }));
+
+  test(`${name}: an update with commitAfter commits nothing before it resolves, and nothing at all when it rejects`, run(async (_h, store) => {
+    const info = await store.replaceView(spec('h'), entries([['a', state(1)]]));
+    let release!: () => void;
+    let fail!: (error: Error) => void;
+    let applied!: () => void;
+    const made = new Promise<void>((resolve) => (applied = resolve));
+    let calls = 0;
+    const held = store.update('v', info.generation, ['a'], (key, current) => {
+      calls++;
+      applied();
+      return bump(key, current);
+    }, { applied: { s: 1 } }, { commitAfter: new Promise<void>((resolve) => (release = resolve)) });
+    await made;
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect((await store.read('v', ['a'])).states[0]?.horizon).toBe(1_001);
+    expect((await store.viewInfo('v'))?.applied?.s).toBeUndefined();
+    release();
+    expect((await held)?.applied).toEqual({ s: 1 });
+    expect((await store.read('v', ['a'])).states[0]?.horizon).toBe(1_002);
+    // Nothing came between: the states made while it waited were the ones written.
+    expect(calls).toBe(1);
+    const failed = store.update('v', info.generation, ['a'], bump, { applied: { s: 2 } }, { commitAfter: new Promise<void>((_, reject) => (fail = reject)) });
+    fail(new Error('log entry lost'));
+    await expect(failed).rejects.toThrow('log entry lost');
+    expect((await store.read('v', ['a'])).states[0]?.horizon).toBe(1_002);
+    expect((await store.viewInfo('v'))?.applied?.s).toBe(1);
+  }));
+
+  test(`${name}: updates with commitAfter see the updates before them, and what another handle wrote while they waited`, run(async (h, store) => {
+    const info = await store.replaceView(spec('h'), entries([['a', state(1)], ['b', state(2)]]));
+    let release!: () => void;
+    const durable = new Promise<void>((resolve) => (release = resolve));
+    let applied!: () => void;
+    const made = new Promise<void>((resolve) => (applied = resolve));
+    const first = store.update('v', info.generation, ['a', 'b'], (key, current) => {
+      applied();
+      return bump(key, current);
+    }, { applied: { s: 1 } }, { commitAfter: durable });
+    // Issued before the first commits: it must read the first's states.
+    const second = store.update('v', info.generation, ['a'], bump, { applied: { s: 2 } }, { commitAfter: durable });
+    await made;
+    const other = await h.open();
+    try {
+      // Written after the first made its states, before it commits: the first must not overwrite it with states made without it.
+      await other.update('v', info.generation, ['b'], bump);
+    } finally {
+      await other.close();
+    }
+    release();
+    await first;
+    await second;
+    expect((await store.read('v', ['a', 'b'])).states.map((s) => s?.horizon)).toEqual([1_003, 1_004]);
+    expect((await store.viewInfo('v'))?.applied?.s).toBe(2);
   }));
 
   test(`${name}: an update whose apply throws changes nothing; the next update reads the states as they were`, run(async (_h, store) => {

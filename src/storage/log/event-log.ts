@@ -54,7 +54,12 @@ export interface LogAppendResult {
  *   entries up to an offset every consumer is past.
  */
 export interface EventLog {
-  append(source: string, batch: LogAppend): Promise<LogAppendResult>;
+  /**
+   * `staged`, when given, is called with the entry's offset and duplicates once they are fixed in
+   * the append's transaction, before it is durable: the entry may still be lost (a failed commit,
+   * a crash), so use it to prepare work that waits for the append, never to publish.
+   */
+  append(source: string, batch: LogAppend, staged?: (result: LogAppendResult) => void): Promise<LogAppendResult>;
   read(source: string, after: number, limit: number): LogEntry[];
   /** Like `read`, the offsets and acknowledgement times of entries after `after`, without their events (cheap). */
   acknowledged(source: string, after: number, limit: number): { readonly offset: number; readonly ackTime: number }[];

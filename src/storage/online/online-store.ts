@@ -57,6 +57,25 @@ export interface OnlineGcReport {
   readonly entries: number;
 }
 
+/** How an `OnlineStore.update` runs. */
+export interface OnlineUpdateOptions {
+  /** Checked in the update's transaction against the table's info: false, and the update does nothing. */
+  readonly precondition?: (info: ViewTableInfo) => boolean;
+  /**
+   * Called once the transaction holds the new states, before it commits: an update issued from
+   * then on commits after this one (a pipeline need not wait for this one's commit and flush).
+   */
+  readonly written?: () => void;
+  /**
+   * The update commits nothing before this resolves, and nothing at all if it rejects (the update
+   * then rejects with its error): e.g. the durability of the log entry the update applies, so
+   * online state never holds events the log may lose. The store may read the current states and
+   * make the new ones meanwhile (then `apply` may be called more than once for a key, on states
+   * another writer changed in between: it must be a pure function of its arguments).
+   */
+  readonly commitAfter?: Promise<unknown>;
+}
+
 /**
  * The online store: per (feature view, entity key), the state that answers the view's features
  * at "now" (see `EntityState`). Semantics every implementation keeps:
@@ -84,12 +103,10 @@ export interface OnlineStore {
    * `apply` gets each key's current state and returns the new one (undefined: unchanged), and
    * `progress` is merged into the table's info. Does nothing and resolves undefined when the
    * served table is no longer `generation` (a rematerialize switched tables: the caller replays
-   * its events into the new one), or when `precondition` says no (checked in the same
-   * transaction); else resolves the info after the update. `written`, when given, is called once
-   * the transaction holds the new states, before it commits: an update issued from then on
-   * commits after this one (a pipeline need not wait for this one's commit and flush).
+   * its events into the new one), or when `options.precondition` says no (checked in the same
+   * transaction); else resolves the info after the update. See {@link OnlineUpdateOptions}.
    */
-  update(view: string, generation: number, keys: readonly string[], apply: (key: string, state: EntityState | undefined) => EntityState | undefined, progress?: TableProgress, precondition?: (info: ViewTableInfo) => boolean, written?: () => void): Promise<ViewTableInfo | undefined>;
+  update(view: string, generation: number, keys: readonly string[], apply: (key: string, state: EntityState | undefined) => EntityState | undefined, progress?: TableProgress, options?: OnlineUpdateOptions): Promise<ViewTableInfo | undefined>;
   gc(): Promise<OnlineGcReport>;
   /**
    * Physically removes entries of the served table of `view` in one transaction: the states of

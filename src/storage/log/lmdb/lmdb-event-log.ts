@@ -85,7 +85,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
     else void db.put(record.key, left);
   };
   return {
-    async append(source, batch) {
+    async append(source, batch, staged) {
       await gate.pass();
       return db.transaction(() => {
         const offset = head(source) + 1;
@@ -122,6 +122,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         db.put([ENTRY, source, offset], { ackTime: batch.ackTime, origin: batch.origin, events, rejected } satisfies StoredEntry);
         db.put([ACKED, source, offset], batch.ackTime);
         if (batch.position !== undefined) db.put([POSITION, source, batch.origin], batch.position);
+        staged?.({ offset, duplicates });
         return { offset, duplicates };
       });
     },

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { open, type Database, type Key } from 'lmdb';
 import type { EntityState } from '../../../processing/entity-state.js';
-import type { OnlineGcReport, OnlineStore, TableProgress, ViewTableInfo, ViewTableSpec } from '../online-store.js';
+import type { OnlineGcReport, OnlineStore, OnlineUpdateOptions, TableProgress, ViewTableInfo, ViewTableSpec } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
 import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
 import type { ScrubReport } from '../../scrub-report.js';
@@ -17,6 +17,8 @@ const GENERATION = '\u0000generation';
 const SERVED = '\u0000served';
 const LEGACY_META = '\u0000meta';
 const PROGRESS = '\u0000progress';
+/** Per generation, a counter every write of its states increments: an update made outside its transaction checks that none came between. */
+const STAMP = '\u0000stamp';
 
 /** Who writes a generation: a process on a host; null once the generation was switched in. */
 interface Writer {
@@ -39,6 +41,14 @@ function alive(writer: Writer, own: string): boolean {
   if (writer.host !== hostname()) return true; // cannot tell from here: keep it
   if (writer.pid === process.pid) return writing.has(own);
   return processAlive(writer.pid);
+}
+
+type UpdateApply = (key: string, state: EntityState | undefined) => EntityState | undefined;
+/** New states made for an update, and the table's write stamp when their current states were read. */
+interface MadeStates {
+  readonly stamp: number;
+  readonly changed: readonly string[];
+  readonly encoded: readonly Buffer[];
 }
 
 /** Bytes of stored states copied per allocation: one ArrayBuffer serves many states of a read. */
@@ -153,6 +163,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     }
     await removal;
     await db.remove([PROGRESS, generation]);
+    await db.remove([STAMP, generation]);
     await db.remove([GENERATION, generation]);
     return entries;
   };
@@ -231,6 +242,54 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
     }
   };
 
+  /**
+   * New states of `keys` under `generation` from the current ones (read in one snapshot), with
+   * the table's write stamp they were read at; undefined when `generation` is not served.
+   */
+  const makeStates = (view: string, generation: number, keys: readonly string[], apply: UpdateApply): MadeStates | undefined => {
+    if (served(view)?.generation !== generation) return undefined;
+    const stamp = (db.get([STAMP, generation]) as number | undefined) ?? 0;
+    const reader = new StateReader(db);
+    const changed: string[] = [];
+    const encoded: Buffer[] = [];
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      const next = apply(key, reader.read([generation, key], keys.length - k));
+      if (next === undefined) continue;
+      changed.push(key);
+      encoded.push(encodeEntityState(next));
+    }
+    return { stamp, changed, encoded };
+  };
+  /** Per view, this handle's last update made outside its transaction, settled once it has. */
+  const updating = new Map<string, Promise<void>>();
+  /** An update's transaction: states made before it are written only if no write of states came between. */
+  const writeUpdate = (view: string, generation: number, keys: readonly string[], apply: UpdateApply, progress: TableProgress | undefined, options: OnlineUpdateOptions, made: MadeStates | undefined): ViewTableInfo | undefined => {
+    const info = served(view);
+    if (info?.generation !== generation || (options.precondition !== undefined && !options.precondition(info))) return undefined;
+    // An offset already applied (by another process, or before a crash) is not applied twice.
+    if (Object.entries(progress?.applied ?? {}).some(([source, offset]) => (info.applied?.[source] ?? 0) >= offset)) return info;
+    const stamp = (db.get([STAMP, generation]) as number | undefined) ?? 0;
+    // Every new state is made before the first put: an apply that throws leaves the table as it was
+    // (lmdb-js commits what a throwing transaction callback put).
+    const { changed, encoded } = made !== undefined && made.stamp === stamp ? made : makeStates(view, generation, keys, apply)!;
+    for (let i = 0; i < changed.length; i++) db.put([generation, changed[i]!], encoded[i]);
+    if (changed.length > 0) db.put([STAMP, generation], stamp + 1);
+    if (progress === undefined) {
+      options.written?.();
+      return info;
+    }
+    const before = (db.get([PROGRESS, generation]) as TableProgress | undefined) ?? {};
+    const merged: TableProgress = {
+      applied: { ...before.applied, ...progress.applied },
+      snapshots: { ...before.snapshots, ...progress.snapshots },
+      ...(progress.updatedAt === undefined && before.updatedAt === undefined ? {} : { updatedAt: Math.max(before.updatedAt ?? -Infinity, progress.updatedAt ?? -Infinity) }),
+    };
+    db.put([PROGRESS, generation], merged);
+    options.written?.();
+    return served(view);
+  };
+
   return {
     kind: 'lmdb',
     async replaceView(spec, states) {
@@ -248,40 +307,34 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       const states = keys.map((key, i) => servingReader.read([info.generation, key], keys.length - i));
       return { info, states };
     },
-    async update(view, generation, keys, apply, progress, precondition, written) {
+    async update(view, generation, keys, apply, progress, options = {}) {
       await gate.pass();
-      return flushedLater(() => db.transaction(() => {
-        const info = served(view);
-        if (info?.generation !== generation || (precondition !== undefined && !precondition(info))) return undefined;
-        // An offset already applied (by another process, or before a crash) is not applied twice.
-        if (Object.entries(progress?.applied ?? {}).some(([source, offset]) => (info.applied?.[source] ?? 0) >= offset)) return info;
-        // Every new state is made before the first put: an apply that throws leaves the table as it was
-        // (lmdb-js commits what a throwing transaction callback put).
-        const reader = new StateReader(db);
-        const changed: string[] = [];
-        const encoded: Buffer[] = [];
-        for (let k = 0; k < keys.length; k++) {
-          const key = keys[k]!;
-          const next = apply(key, reader.read([generation, key], keys.length - k));
-          if (next === undefined) continue;
-          changed.push(key);
-          encoded.push(encodeEntityState(next));
+      const { commitAfter } = options;
+      if (commitAfter === undefined) return flushedLater(() => db.transaction(() => writeUpdate(view, generation, keys, apply, progress, options, undefined)));
+      // Made while what it waits for settles (a log entry's fsync), after this handle's update
+      // before it has committed (its states are then read), and written once it resolves.
+      const before = updating.get(view);
+      const run = (async () => {
+        await before;
+        await gate.pass();
+        let made: MadeStates | undefined;
+        let failure: { error: unknown } | undefined;
+        try {
+          made = makeStates(view, generation, keys, apply);
+        } catch (error) {
+          failure = { error };
         }
-        for (let i = 0; i < changed.length; i++) db.put([generation, changed[i]!], encoded[i]);
-        if (progress === undefined) {
-          written?.();
-          return info;
-        }
-        const before = (db.get([PROGRESS, generation]) as TableProgress | undefined) ?? {};
-        const merged: TableProgress = {
-          applied: { ...before.applied, ...progress.applied },
-          snapshots: { ...before.snapshots, ...progress.snapshots },
-          ...(progress.updatedAt === undefined && before.updatedAt === undefined ? {} : { updatedAt: Math.max(before.updatedAt ?? -Infinity, progress.updatedAt ?? -Infinity) }),
-        };
-        db.put([PROGRESS, generation], merged);
-        written?.();
-        return served(view);
-      }));
+        await commitAfter;
+        if (failure !== undefined) throw failure.error;
+        await gate.pass();
+        return flushedLater(() => db.transaction(() => writeUpdate(view, generation, keys, apply, progress, options, made)));
+      })();
+      const settled = run.then(() => undefined, () => undefined);
+      updating.set(view, settled);
+      void settled.then(() => {
+        if (updating.get(view) === settled) updating.delete(view);
+      });
+      return run;
     },
     async gc() {
       await gate.pass();
@@ -302,6 +355,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
           if (options.dryRun !== true) void db.remove([generation, key]);
           removed++;
         }
+        if (removed > 0 && options.dryRun !== true) db.put([STAMP, generation], ((db.get([STAMP, generation]) as number | undefined) ?? 0) + 1);
         return removed;
       }));
     },

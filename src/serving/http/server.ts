@@ -24,6 +24,7 @@ import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observab
 import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
 import { answerJson } from './answer-json.js';
+import { answerBody } from './answer-bytes.js';
 import { answerFormat, columnarAnswer } from './columnar-answer.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 import { registerUtf8JsonParser } from './utf8-json.js';
@@ -251,7 +252,10 @@ export async function createServer(platform: Platform, options: ServerOptions = 
         return answer.text;
       }
       if (logged) servingLog.record(logged, body, response, request.id, platform.now());
-      return format === 'columnar' ? columnarAnswer(shown) : shown;
+      if (format === 'columnar') return columnarAnswer(shown);
+      // Large answers as bytes (see answerBody): the HTTP layer neither measures nor encodes a large string.
+      void reply.type('application/json; charset=utf-8');
+      return answerBody(shown);
     } catch (error) {
       metrics.recordServing(service, isSluiceError(error) ? (ERROR_STATUS[error.code] ?? 500) : 500, (performance.now() - started) / 1000);
       throw error;

@@ -35,14 +35,15 @@ test('the compiled evaluation gives the values, statuses and ages of the loop ov
     expect(state.tiles).toBeUndefined();
     const evaluation = planEvaluation(view!, view!.features);
     const positions = view!.features.map((_, f) => f);
-    const run = (s: typeof state): ValueSink => {
+    const run = (s: typeof state, unrolled = true): ValueSink => {
       const sink: ValueSink = { values: [], status: [], ageMs: [] };
-      evaluateViewInto(evaluation, s, asOf + later, sink, positions);
+      evaluateViewInto(evaluation, s, asOf + later, sink, positions, unrolled);
       return sink;
     };
     const compiled = run(state);
     // Tiles with no slot tiled: the same state, evaluated by the loop (the path tiled states take).
     const looped = run({ ...state, tiles: { asOf, slots: [] } });
+    expect(compiled).toEqual(run(state, false));
     expect(compiled.status).toEqual(looped.status);
     expect(compiled.ageMs).toEqual(looped.ageMs);
     compiled.values.forEach((v, i) => expect(Object.is(v, looped.values[i]) || (Array.isArray(v) && JSON.stringify(v) === JSON.stringify(looped.values[i]))).toBe(true));
@@ -55,7 +56,7 @@ test('ages of count() and last() are those of the newest row in the window, null
   const state = new EventApplier(plan).apply(undefined, batch, [0, 1, 2], 4 * HOUR);
   const sink: ValueSink = { values: [], status: [], ageMs: [] };
   const names = view!.features.map((f) => f.name);
-  evaluateViewInto(planEvaluation(view!, view!.features), state, 4 * HOUR, sink, names.map((_, f) => f));
+  evaluateViewInto(planEvaluation(view!, view!.features), state, 4 * HOUR, sink, names.map((_, f) => f), true);
   const age = (name: string) => sink.ageMs[names.indexOf(name)];
   expect([age('n_6h'), age('na_6h'), age('l_6h'), age('m_6h'), age('n_1h'), age('n')]).toEqual([HOUR, 2 * HOUR, 2 * HOUR, 2 * HOUR, HOUR, HOUR]);
   expect(sink.values[names.indexOf('n_1h')]).toBe(1);

@@ -76,9 +76,11 @@ export function planEvaluation(view: FeatureView, features: readonly Feature[]):
  * state was built for (true for "now" after materializing): every exact window then starts at or
  * after `state.horizon`, and every hopped one at or after its oldest tile (a tiled slot merges the
  * tiles in its window, then adds the raw events after them). Writes feature `f` of the plan to
- * position `positions[f]` of `sink`.
+ * position `positions[f]` of `sink`. `unrolled`: a state without tiles is evaluated by the plan's
+ * written-out form (the same calls; faster when one request evaluates many entities in a row, but
+ * its larger machine code measured slower over HTTP at one entity per request).
  */
-export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | undefined, t: number, sink: ValueSink, positions: readonly number[]): void {
+export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | undefined, t: number, sink: ValueSink, positions: readonly number[], unrolled = false): void {
   if (state === undefined) {
     for (let f = 0; f < plan.features.length; f++) {
       const at = positions[f]!;
@@ -88,7 +90,7 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     }
     return;
   }
-  if (state.tiles === undefined) {
+  if (unrolled && state.tiles === undefined) {
     plan.compiled(state, t, sink, positions);
     return;
   }

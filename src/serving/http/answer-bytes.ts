@@ -1,5 +1,3 @@
-import { stringifyExact } from '../exact-json.js';
-
 /** Answers with arrays longer than this (rows, metadata) are sent as bytes; shorter ones as text. */
 export const BYTES_FROM_ELEMENTS = 8;
 /** Characters per chunk of array elements serialized at once: well below V8's large-object size (128 Ki one-byte characters). */
@@ -32,20 +30,21 @@ class ByteSink {
 }
 
 /**
- * The answer's JSON exactly as `stringifyExact` writes it: as text when it is small, else as its
- * UTF-8 bytes. A large answer's text, from one `JSON.stringify`, is a string V8 must flatten into
+ * The answer's JSON exactly as `stringifyExact` writes it, as UTF-8 bytes, when it is large
+ * (undefined when no array of it has more than {@link BYTES_FROM_ELEMENTS} elements: sent as text,
+ * as before; returning a string from the route measured slower at one entity). A large answer's text, from one `JSON.stringify`, is a string V8 must flatten into
  * fresh memory (its large-object space: new pages, faulted in) before the HTTP layer can measure
  * and encode it; here each run of array elements (rows, metadata) is serialized by its own
  * `JSON.stringify` (small strings, young memory) and encoded into one Buffer, sent as is. Same
  * bytes: `JSON.stringify` of an array is its elements' texts joined by commas in brackets, of an
  * object its own enumerable keys' in order, skipping values it omits (`undefined`, functions).
- * Answers with a bigint (an int64 beyond 2^53) are written by `stringifyExact`, as text.
+ * Answers with a bigint (an int64 beyond 2^53) are left to `stringifyExact` (undefined).
  * `chunkChars`: the characters aimed at per chunk (tests make it small to cut many chunks).
  *
  * @example
- * const body = answerBody(response); // Buffer.from(stringifyExact(response)) equals Buffer.from(body)
+ * const bytes = answerBytes(response); // undefined, or Buffer.from(stringifyExact(response))
  */
-export function answerBody(answer: object, chunkChars = CHUNK_CHARS): string | Buffer {
+export function answerBytes(answer: object, chunkChars = CHUNK_CHARS): Buffer | undefined {
   const fields = answer as Record<string, unknown>;
   const keys = Object.keys(fields);
   let elements = 0;
@@ -53,7 +52,7 @@ export function answerBody(answer: object, chunkChars = CHUNK_CHARS): string | B
     const value = fields[key];
     if (Array.isArray(value) && value.length > BYTES_FROM_ELEMENTS) elements += value.length;
   }
-  if (elements === 0) return stringifyExact(answer);
+  if (elements === 0) return undefined;
   try {
     const sink = new ByteSink(elements * bytesPerElement + 16 * 1024);
     let separator = '{';
@@ -72,7 +71,7 @@ export function answerBody(answer: object, chunkChars = CHUNK_CHARS): string | B
     return sink.bytes.subarray(0, sink.at);
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
-    return stringifyExact(answer);
+    return undefined;
   }
 }
 

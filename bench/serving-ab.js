@@ -11,18 +11,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, startChild } from './serving.js';
+import { abCheckouts, load, option, startChild } from './serving.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i < 0 ? fallback : args[i + 1];
-};
-const checkouts = { A: resolve(opt('a', join(here, '..'))), B: resolve(opt('b', join(here, '..'))) };
-const dir = resolve(opt('dir', join(here, '.work')));
+const opt = option;
+const { checkouts, dir } = abCheckouts();
 const rounds = Number(opt('rounds', 4));
 const duration = Number(opt('duration', 5));
 const counts = opt('entities', '1,100').split(',').map(Number);

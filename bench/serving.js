@@ -2,11 +2,22 @@
 // each in its own process, driven by autocannon from this process.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** The value after `--name` on the command line, or `fallback`. */
+export function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`, 2);
+  return i < 0 ? fallback : process.argv[i + 1];
+}
+
+/** The two checkouts an A/B compares (`--a`, `--b`: directories with `bin/sluice.js` and a built `dist/`; default this one) and the store (`--dir`). */
+export function abCheckouts() {
+  return { checkouts: { A: resolve(option('a', join(here, '..'))), B: resolve(option('b', join(here, '..'))) }, dir: resolve(option('dir', join(here, '.work'))) };
+}
 
 /**
  * Starts a node process with `argv`, resolved once its stdout says `ready`. `cpus` (a `taskset`

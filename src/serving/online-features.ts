@@ -96,6 +96,9 @@ function objectBuilder(keys: readonly string[], leading: readonly string[] = [])
   return new Function('k', 'r', 'v', `return { ${fields.join(', ')} };`) as (...args: unknown[]) => Record<string, never>;
 }
 
+/** Requests of at least this many entities are evaluated by each view's written-out evaluation (see `evaluateViewInto`). */
+const UNROLLED_FROM_ENTITIES = 8;
+
 // Requests name the same services and feature lists over and over: resolve each once per project.
 const plans = new WeakMap<Project, Map<string, ServingPlan>>();
 
@@ -243,6 +246,7 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
   const rows: Record<string, Scalar>[] = new Array(keys.length);
   const metadata: RowMetadata[] = new Array(keys.length);
   const width = plan.output.length;
+  const unrolled = keys.length >= UNROLLED_FROM_ENTITIES;
   for (let r = 0; r < keys.length; r++) {
     // Every position is written below; the copies only give the arrays their length.
     const sink = { values: plan.blank.slice() as Scalar[], status: plan.blank.slice() as unknown as ValueStatus[], ageMs: plan.blank.slice() as (number | null)[] };
@@ -252,7 +256,7 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
         markAll(sink, plan.positions[v]!, 'NOT_MATERIALIZED');
         continue;
       }
-      evaluateViewInto(table.plan, reads[v]!.states[r], t, sink, table.positions);
+      evaluateViewInto(table.plan, reads[v]!.states[r], t, sink, table.positions, unrolled);
       if (table.missing.length > 0) markAll(sink, table.missing, 'NOT_MATERIALIZED');
       if (stale[v]) {
         for (const at of table.positions) {

@@ -6,6 +6,7 @@ export {
   windowReachMs,
   inWindow,
   eventRange,
+  firstAtOrAfter,
   withinTtl,
   windowPredicateSql,
   ttlPredicateSql,

@@ -72,7 +72,14 @@ export function eventRange(sortedTimes: Float64Array, window: TimeWindow): [numb
   return [firstAtOrAfter(sortedTimes, window.start), firstAtOrAfter(sortedTimes, window.end)];
 }
 
-function firstAtOrAfter(times: Float64Array, bound: number): number {
+/**
+ * The index of the first time in `sortedTimes` at or after `bound` (`sortedTimes.length` if none):
+ * where a window starting or ending at `bound` begins or ends in a sorted buffer.
+ *
+ * @example
+ * firstAtOrAfter(Float64Array.of(1, 2, 2, 5), 2); // 1
+ */
+export function firstAtOrAfter(times: Float64Array, bound: number): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {

@@ -24,6 +24,7 @@ import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observab
 import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
 import { answerJson } from './answer-json.js';
+import { answerBytes } from './answer-bytes.js';
 import { answerFormat, columnarAnswer } from './columnar-answer.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 import { registerUtf8JsonParser } from './utf8-json.js';
@@ -113,7 +114,9 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       void (reply as FastifyReply).status(400).send(errorBody('BAD_REQUEST', error.message));
     },
   });
-  app.setReplySerializer((payload) => stringifyExact(payload));
+  // Large answers as bytes (see answerBytes): the HTTP layer neither measures nor encodes a large string.
+  // Fastify types a serializer's result as a string; it sends a Buffer as is (bytes and content length).
+  app.setReplySerializer((payload) => ((typeof payload === 'object' && payload !== null ? answerBytes(payload) : undefined) ?? stringifyExact(payload)) as string);
   registerUtf8JsonParser(app);
   const online = await platform.online();
   let registry: RegistryVersion | undefined = await platform.metadata.latestRegistry();

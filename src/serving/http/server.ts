@@ -243,12 +243,13 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
       // The project the serving log records this answer under, when its key is sampled.
       const logged = registry && servingLog.samples(registry.project, body, response) ? registry.project : undefined;
-      // The plain answer (unmasked, rows) is written from its JSON text, which the serving log cuts its lines from.
+      // The plain answer (unmasked, rows) is encoded once: its bytes are sent as they are, and the serving log copies its rows from them.
       if (logged && shown === response && format === 'rows') {
         const answer = answerJson(response);
-        servingLog.record(logged, body, response, request.id, platform.now(), answer.plain ? answer.text : undefined);
+        const bytes = Buffer.from(answer.text);
+        servingLog.record(logged, body, response, request.id, platform.now(), answer.plain ? bytes : undefined);
         void reply.type('application/json; charset=utf-8');
-        return answer.text;
+        return bytes;
       }
       if (logged) servingLog.record(logged, body, response, request.id, platform.now());
       return format === 'columnar' ? columnarAnswer(shown) : shown;

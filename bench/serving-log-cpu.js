@@ -1,8 +1,9 @@
 // `node bench/serving-log-cpu.js` (after `npm run build`): the CPU the serving log adds to one
 // answered request, in process, without HTTP or load generator: the answer of the 50-feature bench
 // service for 100 entities (numbers, nulls, a string; statuses PRESENT and NULL mixed) serialized
-// as the server does with the log off (`stringifyExact`) and on at rate 1.0 (`answerJson`, then
-// the writer's `record`, its flushes included). CPU time of the process (all threads) per request,
+// as the server does with the log off (`stringifyExact`, encoded as the socket does) and on at
+// rate 1.0 (`answerJson`, encoded once, then the writer's `record` over those bytes, its flushes
+// included; until 2026-11-29 (7) the log took the text and the off mode only counted its bytes). CPU time of the process (all threads) per request,
 // medians of the rounds. Options: --requests N (3000) --rounds N (5) --entities N (100)
 // --flush-every N: requests per flush, as the server's 250 ms timer sees them at the throughput
 // `bench/serving-log.js` measures (about 5,000 req/s at 1 entity, 300 at 100): by default
@@ -43,12 +44,14 @@ try {
   const log = servingLogWriter({ dataDir: dir, defaultRate: 1, maxBufferedRows: 1e9 });
   let bytes = 0;
   const modes = {
-    // Each text is measured as the socket write will encode it (a long JSON.stringify result is a rope, flattened on first read).
-    off: () => { bytes += Buffer.byteLength(stringifyExact(response)); },
+    // Each answer encoded as UTF-8 once, as the socket write encodes the text with the log off and
+    // the route encodes it with the log on (its bytes are sent, and the log copies its rows from them).
+    off: () => { bytes += Buffer.from(stringifyExact(response)).length; },
     rate1: (i) => {
       const answer = answerJson(response);
-      log.record(project, request, response, `r${i}`, Date.now(), answer.plain ? answer.text : undefined);
-      bytes += Buffer.byteLength(answer.text);
+      const encoded = Buffer.from(answer.text);
+      log.record(project, request, response, `r${i}`, Date.now(), answer.plain ? encoded : undefined);
+      bytes += encoded.length;
     },
   };
   const cpuUs = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));

@@ -84,6 +84,21 @@ test('a service\'s log.sampleRate wins over the server default; feature-list req
   expect(await readServingLog(env.platform.dataDir, { service: '_features' })).toMatchObject([{ entityKey: 'c1', values: { stats__total: 1 } }]);
 });
 
+test('with the log on the answer is the same bytes and headers as with it off, short and long (a long one is sent as the bytes the log copied from)', async () => {
+  const off = await createServer(env.platform, { servingLogRate: 0 });
+  const on = await createServer(env.platform, { servingLogRate: 1 });
+  for (const keys of [['c1'], KEYS]) {
+    const payload = { entities: { customer_id: keys }, service: 'scoring' };
+    const [a, b] = await Promise.all([off, on].map((app) => app.inject({ method: 'POST', url: '/v1/features/online', payload })));
+    expect(b!.rawPayload.equals(a!.rawPayload)).toBe(true);
+    expect(b!.headers['content-type']).toBe(a!.headers['content-type']);
+    expect(b!.headers['content-length']).toBe(a!.headers['content-length']);
+    expect(a!.rawPayload.length > 16 * 1024).toBe(keys.length > 1);
+  }
+  await Promise.all([off.close(), on.close()]);
+  expect((await readServingLog(env.platform.dataDir, { service: 'scoring' })).map((r) => r.entityKey)).toEqual(['c1', ...KEYS]);
+});
+
 test('the same keys are sampled in another process', () => {
   const module = join(import.meta.dirname, '..', 'dist', 'observability', 'serving-log', 'sample-key.js');
   const script = `import { isSampledKey, sampleThreshold } from ${JSON.stringify(module)};

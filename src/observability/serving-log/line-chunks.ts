@@ -1,8 +1,10 @@
-import { positionalValues } from './positional-values.js';
+import { copied, copyValue, positionalCopy } from './positional-values.js';
 
 /** Chunks of `CHUNK_BYTES` are reused from flush to flush: fresh memory costs a page fault per 4 KiB written. */
 export const CHUNK_BYTES = 256 * 1024;
 const MAX_POOLED_CHUNKS = 32;
+/** What `LineChunks#value` and `#positional` return when the current chunk's room ran out before the value's end. */
+export const OUT_OF_ROOM = -2;
 
 /** Released chunks, shared by the pending files of one writer. */
 export class ChunkPool {
@@ -46,26 +48,49 @@ export class LineChunks {
   }
 
   /**
-   * Writes a row's features text (`"<name>":<value>,...}`, the answer's own) as the positional
-   * `[<value>,...]` (see `positionalValues`); false, with nothing written, when the text is not
-   * laid out with exactly the names of `nameBytes` (their quoted UTF-8 lengths with the colon).
+   * Copies the JSON value at `src[from]` (see `copyValue`), leaving `keep` bytes of the chunk free;
+   * returns where reading stopped, -1 when there is no value ending before `end`, or `OUT_OF_ROOM`
+   * when the chunk's room ran out first.
    */
-  positional(text: string, nameBytes: Int32Array): boolean {
-    const from = this.at;
-    const end = positionalValues(this.chunk!, from, from + this.chunk!.write(text, from), nameBytes);
-    if (end < 0) return false;
-    this.at = end;
-    return true;
+  value(src: Uint8Array, from: number, end: number, keep: number): number {
+    const limit = Math.min(end, from + this.chunk!.length - this.at - keep);
+    const w = copyValue(src, from, limit, this.chunk!, this.at);
+    if (w < 0) return limit < end ? OUT_OF_ROOM : -1;
+    this.at = w;
+    return copied.read;
   }
 
-  /** Where the next byte goes in the current chunk (for `rewind`). */
+  /**
+   * Copies a row's features as the answer wrote them (`"<name>":<value>,...}`, from `src[from]`)
+   * as the positional `[<value>,...]` (see `positionalCopy`), leaving `keep` bytes of the chunk
+   * free; returns where reading stopped (after the `}`), -1 when the bytes are not laid out with
+   * exactly the names of `nameBytes` (their quoted UTF-8 lengths with the colon), or `OUT_OF_ROOM`.
+   */
+  positional(src: Uint8Array, from: number, end: number, nameBytes: Int32Array, keep: number): number {
+    // The copy never writes more bytes than it reads: reading within the room keeps the writes in it.
+    const limit = Math.min(end, from + this.chunk!.length - this.at - keep);
+    const w = positionalCopy(src, from, limit, this.chunk!, this.at, nameBytes);
+    if (w < 0) return limit < end ? OUT_OF_ROOM : -1;
+    this.at = w;
+    return copied.read;
+  }
+
+  /** Where the next byte goes in the current chunk (for `moveTo`). */
   mark(): number {
     return this.at;
   }
 
-  /** Forgets what was written in the current chunk since `mark()` returned `at`. */
-  rewind(at: number): void {
+  /**
+   * Moves where the next byte goes in the current chunk: back to what `mark()` returned (forgets
+   * what was written since), or forward past bytes written into `current()` directly (reserved before).
+   */
+  moveTo(at: number): void {
     this.at = at;
+  }
+
+  /** The current chunk, for a loop that writes many single bytes with its own index (then `moveTo`). */
+  current(): Buffer {
+    return this.chunk!;
   }
 
   /** Copies bytes made once (a line's fixed parts), reserved before: a native copy, no string. */

@@ -1,19 +1,35 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { positionalValues } from './positional-values.js';
+import { copied, positionalCopy } from './positional-values.js';
 
-/** The features' part of a row's text (`"<name>":<value>,...}`) rewritten as `positionalValues` does, or undefined when it refuses. */
-function positional(row: Record<string, unknown>, names: readonly string[], slack = 0): string | undefined {
+/** `positionalCopy` in place over `bytes[from, end)`, which must hold the object and nothing after it. */
+function positionalValues(bytes: Uint8Array, from: number, end: number, nameBytes: Int32Array): number {
+  const w = positionalCopy(bytes, from, end, bytes, from, nameBytes);
+  return w >= 0 && copied.read === end ? w : -1;
+}
+
+/**
+ * The features' part of a row's text (`"<name>":<value>,...}`) copied as `positionalCopy` does, or
+ * undefined when it refuses: in place, and from a buffer with bytes before and after it into another at an offset.
+ */
+function positional(row: Record<string, unknown>, names: readonly string[]): string | undefined {
   const text = JSON.stringify(row).slice(1);
-  const bytes = Buffer.alloc(Buffer.byteLength(text) + slack);
-  const end = positionalValues(bytes, 0, bytes.write(text), Int32Array.from(names, (n) => Buffer.byteLength(`${JSON.stringify(n)}:`)));
-  return end < 0 ? undefined : bytes.toString('utf8', 0, end);
+  const nameBytes = Int32Array.from(names, (n) => Buffer.byteLength(`${JSON.stringify(n)}:`));
+  const bytes = Buffer.from(text);
+  const end = positionalValues(bytes, 0, bytes.length, nameBytes);
+  const source = Buffer.from(`xx${text},{"k":1}`);
+  const dest = Buffer.alloc(source.length + 3, 0x2a);
+  const to = positionalCopy(source, 2, source.length, dest, 3, nameBytes);
+  expect(to < 0 ? -1 : copied.read).toBe(end < 0 ? -1 : 2 + bytes.length);
+  if (end < 0) return undefined;
+  expect(dest.toString('utf8', 3, to)).toBe(bytes.toString('utf8', 0, end));
+  return bytes.toString('utf8', 0, end);
 }
 
 const scalar = fc.oneof(fc.string({ unit: 'binary' }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null));
 const value = fc.oneof(scalar, fc.array(fc.oneof(fc.double(), fc.string({ unit: 'binary' }), fc.constant(null)), { maxLength: 4 }));
 
-describe('positionalValues', () => {
+describe('positionalCopy', () => {
   test('the values by position are exactly the JSON of the values, whatever the values and names (unicode, quotes, escapes, lists)', () => {
     fc.assert(fc.property(fc.uniqueArray(fc.string({ unit: 'binary', minLength: 1 }).map((s) => `v__${s}`), { minLength: 1, maxLength: 8 }), fc.array(value, { minLength: 8, maxLength: 8 }), (names, values) => {
       const row = Object.fromEntries(names.map((n, i) => [n, values[i]]));

@@ -9,11 +9,14 @@ import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import { readServingLog } from './read-serving-log.js';
 import { servingLogWriter } from './serving-log-writer.js';
 import { servedColumns } from './served-lines.js';
+import { isSampledKey, sampleThreshold } from './sample-key.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const src = batchSource({ name: 's', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' });
 const view = featureView({ name: 'v', entity: customer, source: src, features: { n: count() } });
-const project = compileProject(defineProject({ name: 'p', entities: [customer], sources: [src], featureViews: [view], featureServices: [featureService({ name: 'svc', features: [view], log: { sampleRate: 1 } })] }));
+const projectAt = (sampleRate: number) => compileProject(defineProject({ name: 'p', entities: [customer], sources: [src], featureViews: [view], featureServices: [featureService({ name: 'svc', features: [view], log: { sampleRate } })] }));
+const project = projectAt(1);
+const halfProject = projectAt(0.5);
 const STATUSES: ValueStatus[] = ['PRESENT', 'NOT_FOUND', 'NULL', 'STALE'];
 
 /** A value as the contract states it, written out without the writer's code: a bigint as its decimal string, NaN as null, -0 as 0. */
@@ -27,13 +30,15 @@ function reference(value: unknown): unknown {
 const value = fc.oneof(fc.string({ unit: 'binary' }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.bigInt({ min: 2n ** 60n, max: 2n ** 62n }), fc.array(fc.oneof(fc.double(), fc.string()), { maxLength: 3 }));
 const answer = fc.record({
   features: fc.uniqueArray(fc.string({ unit: 'binary', minLength: 1 }).map((s) => `v__${s}`), { minLength: 1, maxLength: 6 }),
-  rows: fc.array(fc.record({ key: fc.string({ unit: 'binary' }), values: fc.array(value, { minLength: 6, maxLength: 6 }), statuses: fc.array(fc.constantFrom(...STATUSES), { minLength: 6, maxLength: 6 }), uniform: fc.boolean() }), { minLength: 1, maxLength: 20 }),
-  keyFirst: fc.boolean(),
+  rows: fc.array(fc.record({ key: fc.string({ unit: 'binary' }), values: fc.array(value, { minLength: 6, maxLength: 6 }), statuses: fc.array(fc.constantFrom(...STATUSES), { minLength: 6, maxLength: 6 }), uniform: fc.boolean(), keyLast: fc.boolean() }), { minLength: 1, maxLength: 20 }),
+  // The join key first in every row (as the serving path writes it), last in every row, or first or last row by row.
+  keyOrder: fc.constantFrom('first', 'last', 'mixed'),
   withText: fc.boolean(),
+  half: fc.boolean(),
 });
 
 test('every line is the served row the contract states, whatever the values, names and key order (the writer\'s fast and slow paths)', async () => {
-  await fc.assert(fc.asyncProperty(answer, async ({ features, rows, keyFirst, withText }) => {
+  await fc.assert(fc.asyncProperty(answer, async ({ features, rows, keyOrder, withText, half }) => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'));
     try {
       const log = servingLogWriter({ dataDir: dir });
@@ -41,28 +46,32 @@ test('every line is the served row the contract states, whatever the values, nam
         asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
         rows: rows.map((r) => {
           const entries = features.map((f, i) => [f, r.values[i]] as const);
+          const keyFirst = keyOrder === 'first' || (keyOrder === 'mixed' && !r.keyLast);
           return Object.fromEntries(keyFirst ? [['customer_id', r.key], ...entries] : [...entries, ['customer_id', r.key]]) as never;
         }),
         metadata: rows.map((r) => ({ status: features.map((_f, i) => (r.uniform ? r.statuses[0]! : r.statuses[i]!)), ageMs: features.map(() => 0) })),
         views: { v: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: { s: null } } },
       };
-      // The answer's text as the HTTP route hands it over when it has one (no bigint in it), the rows' cut from it.
-      let answerText: string | undefined;
+      // The answer's bytes as the HTTP route hands them over when it has them (no bigint in it), the rows copied from them.
+      let answer: Buffer | undefined;
       try {
-        answerText = JSON.stringify(response);
+        answer = Buffer.from(JSON.stringify(response));
       } catch {
-        answerText = undefined;
+        answer = undefined;
       }
-      log.record(project, { entities: {}, service: 'svc' }, response, 'r"1', Date.parse('2024-03-01T00:00:01Z'), withText ? answerText : undefined);
+      log.record(half ? halfProject : project, { entities: {}, service: 'svc' }, response, 'r"1', Date.parse('2024-03-01T00:00:01Z'), withText ? answer : undefined);
       await log.close();
+      // At rate 0.5 the rows of the sampled keys, in order (the rows between them are skipped in the answer's bytes).
+      const logged = half ? rows.filter((r) => isSampledKey(r.key, sampleThreshold(0.5))) : rows;
+      if (logged.length === 0) return;
       const file = join(dir, 'serving-log', 'svc', readdirSync(join(dir, 'serving-log', 'svc'))[0]!);
       const lines = readFileSync(file, 'utf8').split('\n');
       expect(lines.pop()).toBe('');
       // The compact format: the names line, one request line, then a row line per row with no request part and no name repeated.
-      expect(lines).toHaveLength(rows.length + 2);
+      expect(lines).toHaveLength(logged.length + 2);
       expect(JSON.parse(lines[0]!)).toEqual({ columns: expect.stringMatching(/^[0-9a-f]{16}$/) as unknown, names: features });
-      expect(lines.slice(2).map((line) => Object.keys(JSON.parse(line) as object))).toEqual(rows.map(() => ['requestId', 'servedAt', 'entityKey', 'keys', 'columns', 'values', 'status']));
-      expect(await readServingLog(dir)).toEqual(rows.map((r) => ({
+      expect(lines.slice(2).map((line) => Object.keys(JSON.parse(line) as object))).toEqual(logged.map(() => ['requestId', 'servedAt', 'entityKey', 'keys', 'columns', 'values', 'status']));
+      expect(await readServingLog(dir)).toEqual(logged.map((r) => ({
         requestId: 'r"1', service: 'svc', entityKey: r.key, keys: { customer_id: r.key }, asOf: '2024-03-01T00:00:00.000Z', servedAt: Date.parse('2024-03-01T00:00:01Z'),
         values: Object.fromEntries(features.map((f, i) => [f, reference(r.values[i])])),
         statuses: Object.fromEntries(features.map((f, i) => [f, r.uniform ? r.statuses[0] : r.statuses[i]])),
@@ -122,7 +131,7 @@ test('the lines are byte for byte the compact format written out plainly, across
         asOf: `2024-03-01T00:00:${String(i).padStart(2, '0')}.000Z`, features, stale: 0, rows: [row as never],
         metadata: [{ status: ['PRESENT', i % 2 === 0 ? 'NULL' : 'PRESENT', 'STALE'], ageMs: [0, 0, 0] }], views: v,
       };
-      log.record(project, { entities: {}, service: 'svc' }, response, `r${i}`, at + i, JSON.stringify(response));
+      log.record(project, { entities: {}, service: 'svc' }, response, `r${i}`, at + i, Buffer.from(JSON.stringify(response)));
       const shared = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, { definitionHash: s.viewHash, snapshots: s.snapshots }]));
       expected.push(JSON.stringify({ requestId: `r${i}`, service: 'svc', asOf: response.asOf, servedAt: at + i, views: shared }));
       expected.push(JSON.stringify({
@@ -134,5 +143,35 @@ test('the lines are byte for byte the compact format written out plainly, across
     expect(readFileSync(join(dir, 'serving-log', 'svc', '2024-03-01T00.jsonl'), 'utf8')).toBe(`${expected.join('\n')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('rows longer than what is left of a chunk, and one longer than a chunk, are written whole: the same bytes as without the answer\'s bytes', async () => {
+  const dirs = [mkdtempSync(join(tmpdir(), 'sluice-lines-')), mkdtempSync(join(tmpdir(), 'sluice-lines-'))];
+  try {
+    const features = ['v__long', 'v__n'];
+    const at = Date.parse('2024-03-01T00:00:01Z');
+    const answers = Array.from({ length: 30 }, (_v, request): OnlineFeaturesResponse => {
+      const keys = Array.from({ length: 10 }, (_k, i) => `c${request * 10 + i}`);
+      // Strings of 1 to 24 KB (many rows cross a chunk's end), and one of 300 KB (more than a chunk).
+      const long = (i: number) => 'é"x'.repeat(request === 7 && i === 3 ? 100_000 : 300 + ((request * 37 + i * 101) % 8_000));
+      return {
+        asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
+        rows: keys.map((k, i) => ({ customer_id: k, v__long: long(i), v__n: i }) as never),
+        metadata: keys.map(() => ({ status: ['PRESENT' as const, 'NULL' as const], ageMs: [0, 0] })),
+        views: { v: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: {} } },
+      };
+    });
+    for (const [d, dir] of dirs.entries()) {
+      const log = servingLogWriter({ dataDir: dir, maxBufferedRows: 100_000 });
+      answers.forEach((response, request) => log.record(project, { entities: {}, service: 'svc' }, response, `r${request}`, at, d === 0 ? Buffer.from(JSON.stringify(response)) : undefined));
+      await log.close();
+      expect(log.stats).toEqual({ written: 300, dropped: 0 });
+    }
+    const [fromAnswer, fromRows] = dirs.map((dir) => readFileSync(join(dir, 'serving-log', 'svc', '2024-03-01T00.jsonl'), 'utf8'));
+    expect(fromAnswer).toBe(fromRows);
+    expect((await readServingLog(dirs[0]!)).map((row) => row.values)).toEqual(answers.flatMap((a) => a.rows.map((row) => ({ v__long: row.v__long, v__n: row.v__n }))));
+  } finally {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });

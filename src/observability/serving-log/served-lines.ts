@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
-import type { LineChunks } from './line-chunks.js';
+import { CHUNK_BYTES, OUT_OF_ROOM, type LineChunks } from './line-chunks.js';
 import { STATUS_CODES } from './served-row.js';
 
 /**
@@ -23,6 +23,8 @@ interface FeatureShape {
   readonly quoted: readonly string[];
   /** Per name, the UTF-8 bytes of its quoted form and the colon (`"<name>":`). */
   readonly nameBytes: Int32Array;
+  /** The first name's quoted UTF-8 form and colon: a row's features must start with it. */
+  readonly firstName: Buffer;
   readonly columns: ServedColumns;
   /** A row line's bytes between its join keys and its values: `},"columns":"<id>","values":`. */
   readonly columnsPart: Buffer;
@@ -45,7 +47,7 @@ function shapeOf(features: readonly string[]): FeatureShape {
     const namesJson = JSON.stringify(features);
     const id = createHash('sha256').update(namesJson).digest('hex').slice(0, COLUMNS_ID_HEX);
     const columns = { id, line: `{"columns":"${id}","names":${namesJson}}\n` };
-    shapes.set(features, (shape = { names: features, quoted, nameBytes: Int32Array.from(quoted, (q) => Buffer.byteLength(q)), columns, columnsPart: Buffer.from(`},"columns":"${id}","values":`) }));
+    shapes.set(features, (shape = { names: features, quoted, nameBytes: Int32Array.from(quoted, (q) => Buffer.byteLength(q)), firstName: Buffer.from(quoted[0] ?? ''), columns, columnsPart: Buffer.from(`},"columns":"${id}","values":`) }));
   }
   return shape;
 }
@@ -103,6 +105,19 @@ export interface ServedKeys {
   readonly joinKeys: readonly string[];
   /** `joinKeys` JSON-quoted, each followed by `:`. */
   readonly quotedKeys: readonly string[];
+  /** `quotedKeys` as UTF-8. */
+  readonly quotedKeyBytes: readonly Buffer[];
+}
+
+/**
+ * The join keys' parts of a plan.
+ *
+ * @example
+ * servedKeys(['customer_id']).quotedKeys; // ['"customer_id":']
+ */
+export function servedKeys(joinKeys: readonly string[]): ServedKeys {
+  const quotedKeys = joinKeys.map((k) => `${JSON.stringify(k)}:`);
+  return { joinKeys, quotedKeys, quotedKeyBytes: quotedKeys.map((q) => Buffer.from(q)) };
 }
 
 /** The request line's `views`: exactly `lineJson` of `{ name: { definitionHash, snapshots } }` for each view in order. */
@@ -183,15 +198,14 @@ export function servicePart(service: string): Buffer {
  * `{"requestId":<id>,"service":<service>,"asOf":<asOf>,"servedAt":<servedAt>,"views":{...}}` and
  * the newline, exactly what `lineJson` of those fields in that order writes. `servedAt` is the
  * number's text (`String(servedAt)`), `service` the bytes of `servicePart(service)`. No line
- * string is built: the fixed parts are copied as bytes, the id and `asOf` written in place. True
- * when it took a new chunk.
+ * string is built: the fixed parts are copied as bytes, the id and `asOf` written in place.
  *
  * @example
  * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1'));
  */
-export function writeRequestLine(out: LineChunks, requestId: string, servedAt: string, response: OnlineFeaturesResponse, service: Uint8Array): boolean {
+export function writeRequestLine(out: LineChunks, requestId: string, servedAt: string, response: OnlineFeaturesResponse, service: Uint8Array): void {
   const views = viewsBytes(response.views);
-  const took = out.reserve(REQUEST_OPEN.length + 6 * requestId.length + 2 + service.length + 6 * response.asOf.length + 2 + SERVED_AT.length + servedAt.length + views.length);
+  out.reserve(REQUEST_OPEN.length + 6 * requestId.length + 2 + service.length + 6 * response.asOf.length + 2 + SERVED_AT.length + servedAt.length + views.length);
   out.copy(REQUEST_OPEN);
   out.jsonString(requestId);
   out.copy(service);
@@ -199,87 +213,143 @@ export function writeRequestLine(out: LineChunks, requestId: string, servedAt: s
   out.copy(SERVED_AT);
   out.ascii(servedAt);
   out.copy(views);
-  return took;
+}
+
+/**
+ * What the row lines of one request share: its id and `servedAt` (the number's text), and, once
+ * a second row of the request is written, the bytes of `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":`
+ * (made once per request, copied per row).
+ */
+export interface RowLineRequest {
+  readonly requestId: string;
+  readonly servedAt: string;
+  opening?: Buffer;
+}
+
+/**
+ * The request's part of its row lines: `{ requestId, servedAt }` for the first row; call
+ * `rowLineOpening` on it before the second.
+ *
+ * @example
+ * const request = rowLineRequest('r1', String(Date.now()));
+ */
+export function rowLineRequest(requestId: string, servedAt: string): RowLineRequest {
+  return { requestId, servedAt };
+}
+
+/** Makes the bytes the request's row lines open with, for a request with more than one row. */
+export function rowLineOpening(request: RowLineRequest): void {
+  request.opening ??= Buffer.from(`{"requestId":${JSON.stringify(request.requestId)},"servedAt":${request.servedAt},"entityKey":`);
 }
 
 /** A row line's head up to its join keys: `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{`. */
-function writeRowHead(out: LineChunks, requestId: string, servedAt: string, entityKey: string): void {
-  out.copy(REQUEST_OPEN);
-  out.jsonString(requestId);
-  out.copy(SERVED_AT);
-  out.ascii(servedAt);
-  out.copy(ENTITY_KEY);
+function writeRowHead(out: LineChunks, request: RowLineRequest, entityKey: string): void {
+  if (request.opening !== undefined) out.copy(request.opening);
+  else {
+    out.copy(REQUEST_OPEN);
+    out.jsonString(request.requestId);
+    out.copy(SERVED_AT);
+    out.ascii(request.servedAt);
+    out.copy(ENTITY_KEY);
+  }
   out.jsonString(entityKey);
   out.copy(KEYS_OPEN);
+}
+
+const OPEN_OBJECT = 0x7b;
+const COMMA = 0x2c;
+const CLOSE_LIST = 0x5d;
+/** Room reserved for a row's keys and values before they are copied (a row that needs more moves to a new chunk). */
+const ROW_ROOM = 4096;
+
+function startsWith(bytes: Uint8Array, at: number, mark: Uint8Array): boolean {
+  if (at + mark.length > bytes.length) return false;
+  for (let i = 0; i < mark.length; i++) if (bytes[at + i] !== mark[i]) return false;
+  return true;
+}
+
+/**
+ * Copies the join keys and features of the row whose JSON starts at `source[from]` (`{`) as the row
+ * line's `keys` inside, its columns part and `values`, leaving `keep` bytes of the chunk free; returns
+ * where reading stopped (after the row's `}`), -1 when the row is not laid out as expected (join
+ * keys first, then the features in order, then the row's end: `,` or `]` in an answer, the end of a
+ * row's own text), or `OUT_OF_ROOM`.
+ */
+function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source: Uint8Array, from: number, keep: number): number {
+  let at = from;
+  if (source[at++] !== OPEN_OBJECT) return -1;
+  const end = source.length;
+  for (let k = 0; k < keys.quotedKeyBytes.length; k++) {
+    const name = keys.quotedKeyBytes[k]!;
+    if (!startsWith(source, at, name)) return -1;
+    if (k > 0) out.byte(COMMA);
+    out.copy(name);
+    at = out.value(source, at + name.length, end, keep);
+    if (at < 0) return at;
+    if (source[at++] !== COMMA) return -1;
+  }
+  if (!startsWith(source, at, shape.firstName)) return -1;
+  out.copy(shape.columnsPart);
+  at = out.positional(source, at, end, shape.nameBytes, keep);
+  return at < 0 || at === end || source[at] === COMMA || source[at] === CLOSE_LIST ? at : -1;
 }
 
 /**
  * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
  * `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
- * and the newline (`id` that of `servedColumns(response.features)`; `servedAt` the number's text).
- * `rowJson`, when given, is `JSON.stringify` of that row (no bigint in it). The fast path cuts
- * that text after the join keys, checking that they open it and the first feature follows, and
- * drops the names of the rest in the chunk (checked: the features in order, nothing after); any
- * other row (another key order, a feature list of another entity) is written value by value.
- * True when it took a new chunk.
+ * and the newline (`id` that of `servedColumns(response.features)`; the id and `servedAt` those of `request`).
+ * `answer`, when given, is the UTF-8 of `JSON.stringify` of the answer (no bigint in it) and `from`
+ * where row `r`'s text starts in it: the join keys and values are copied from those bytes, the
+ * features' names dropped (checked: join keys first, then the features in order, nothing after);
+ * without it the row's own `JSON.stringify` is copied so. Any other row (another key order, a
+ * feature list of another entity) is written value by value. Returns where the row's text ends in
+ * `answer` (after its `}`), or -1 when it was not copied from `answer`.
  *
  * @example
- * writeRowLine(chunks, 'r1', String(Date.now()), { joinKeys: ['customer_id'], quotedKeys: ['"customer_id":'] }, response, 0, 'c1');
+ * writeRowLine(chunks, rowLineRequest('r1', String(Date.now())), servedKeys(['customer_id']), response, 0, 'c1');
  */
-export function writeRowLine(out: LineChunks, requestId: string, servedAt: string, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, rowJson?: string): boolean {
+export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, answer?: Uint8Array, from = 0): number {
   const shape = shapeOf(response.features);
   const row = response.rows[r]!;
   const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
   const tail = STATUS_OPEN.length + statuses.length + LINE_END.length;
-  const head = ROW_HEAD_BYTES + 6 * (requestId.length + entityKey.length) + servedAt.length + shape.columnsPart.length;
-  let took = false;
-  let written = false;
+  const head = ROW_HEAD_BYTES + 6 * (request.requestId.length + entityKey.length) + request.servedAt.length + shape.columnsPart.length;
+  let copiedTo = -1;
   if (shape.quoted.length > 0) {
-    const text = rowJson ?? lineJson(row);
-    let at = 1;
-    let fits = true;
-    for (let k = 0; fits && k < keys.quotedKeys.length; k++) {
-      const name = keys.quotedKeys[k]!;
-      fits = text.startsWith(name, at);
-      if (fits) {
-        const value = row[keys.joinKeys[k]!];
-        const start = at + name.length;
-        // A scalar's JSON ends at the next `,"` (a quote inside a JSON string is escaped): no second serialization.
-        const end = typeof value !== 'object' ? text.indexOf(',"', start) : start + valueJson(value).length;
-        fits = end > start && text.charCodeAt(end) === 44; // ','
-        at = end + 1;
-      }
-    }
-    if (fits && text.startsWith(shape.quoted[0]!, at)) {
-      // The row's features with their names (`"<name>":<value>,...}`), cut from its text.
-      const named = text.slice(at);
-      took = out.reserve(head + 3 * (at + named.length) + tail);
+    const source = answer ?? Buffer.from(lineJson(row));
+    out.reserve(head + ROW_ROOM + tail);
+    for (let attempt = 0; copiedTo < 0 && attempt < 2; attempt++) {
       const lineStart = out.mark();
-      writeRowHead(out, requestId, servedAt, entityKey);
-      out.ascii(text, 1, at - 1);
-      out.copy(shape.columnsPart);
-      written = out.positional(named, shape.nameBytes);
-      if (!written) out.rewind(lineStart);
+      writeRowHead(out, request, entityKey);
+      copiedTo = copyRow(out, keys, shape, source, answer === undefined ? 0 : from, tail);
+      if (copiedTo >= 0) break;
+      out.moveTo(lineStart);
+      // A row longer than the chunk's room: once more at the start of a new chunk.
+      if (copiedTo !== OUT_OF_ROOM || lineStart === 0) break;
+      out.reserve(CHUNK_BYTES);
     }
   }
-  if (!written) {
+  if (copiedTo < 0) {
     const keysJson = keysText(keys, row);
     const values = valuesText(shape, row);
-    took = out.reserve(head + 3 * (keysJson.length + values.length) + tail) || took;
-    writeRowHead(out, requestId, servedAt, entityKey);
+    out.reserve(head + 3 * (keysJson.length + values.length) + tail);
+    writeRowHead(out, request, entityKey);
     out.text(keysJson);
     out.copy(shape.columnsPart);
     out.text(values);
   }
-  for (let i = 0; i < STATUS_OPEN.length; i++) out.byte(STATUS_OPEN[i]!);
+  out.copy(STATUS_OPEN);
+  const chunk = out.current();
+  let at = out.mark();
   // Neighbouring features mostly share a status: look a status up only when it changes.
   let previous: ValueStatus | undefined;
   let code = UNKNOWN_STATUS;
   for (let i = 0; i < statuses.length; i++) {
     const status = statuses[i]!;
     if (status !== previous) code = STATUS_BYTES.get((previous = status)) ?? UNKNOWN_STATUS;
-    out.byte(code);
+    chunk[at++] = code;
   }
-  for (let i = 0; i < LINE_END.length; i++) out.byte(LINE_END[i]!);
-  return took;
+  out.moveTo(at);
+  out.copy(LINE_END);
+  return answer === undefined ? -1 : copiedTo;
 }

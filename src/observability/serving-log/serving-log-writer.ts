@@ -6,8 +6,8 @@ import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../servin
 import { isSampledKey, sampleThreshold } from './sample-key.js';
 import { ChunkPool, LineChunks } from './line-chunks.js';
 import { appendAll, endsClean } from './log-file-append.js';
-import { answerRowTexts } from './answer-rows.js';
-import { servedColumns, servicePart, writeRequestLine, writeRowLine } from './served-lines.js';
+import { answerRowsStart, nextAnswerRow } from './answer-rows.js';
+import { rowLineOpening, rowLineRequest, servedColumns, servedKeys, servicePart, writeRequestLine, writeRowLine, type RowLineRequest, type ServedKeys } from './served-lines.js';
 import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
 
 export interface ServingLogOptions {
@@ -29,12 +29,12 @@ export interface ServingLogOptions {
 export interface ServingLogWriter {
   /**
    * Takes the sampled rows of one answered request; cheap, synchronous, never blocks on I/O.
-   * `answerText`, when the caller has it, is the answer's `JSON.stringify` text (the HTTP
-   * answer's, see `answerJson`; not given when a bigint made it differ): the sampled rows'
-   * texts are cut from it, not serialized again, and only when a row is sampled.
+   * `answer`, when the caller has it, is the UTF-8 of the answer's `JSON.stringify` text (the
+   * HTTP answer's bytes, see `answerJson`; not given when a bigint made it differ): the sampled
+   * rows' keys and values are copied from it, not serialized again.
    */
-  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answerText?: string): void;
-  /** Whether requests like this one are sampled at all (a rate above 0): only then is the answer's text worth handing to `record`. */
+  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answer?: Buffer): void;
+  /** Whether requests like this one are sampled at all (a rate above 0): only then are the answer's bytes worth handing to `record`. */
   samples(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): boolean;
   /** Appends what is buffered now; resolves when it is written. */
   flush(): Promise<void>;
@@ -45,16 +45,13 @@ export interface ServingLogWriter {
 }
 
 /** How one service (or the feature-list requests) is sampled, resolved once per applied project. */
-interface ServiceLogPlan {
+interface ServiceLogPlan extends ServedKeys {
   readonly service: string;
   /** The request line's bytes between the request id and `asOf` (`servicePart`). */
   readonly servicePart: Buffer;
   readonly threshold: number;
-  readonly joinKeys: readonly string[];
   /** Per join key, whether it is int64 (its key part is normalized as the lake writes it). */
   readonly int64: readonly boolean[];
-  /** `joinKeys` JSON-quoted, each followed by `:`. */
-  readonly quotedKeys: readonly string[];
   /** The UTC hour of the last request logged and its file, resolved once an hour. */
   hourStart: number;
   path: string;
@@ -88,7 +85,7 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   const types = view?.columnTypes ?? project.featureViews.find((v) => joinKeys.every((k) => v.joinKeys.includes(k)))?.columnTypes ?? {};
   const name = service?.name ?? UNNAMED_SERVICE;
   return {
-    service: name, servicePart: servicePart(name), threshold, joinKeys, quotedKeys: joinKeys.map((k) => `${JSON.stringify(k)}:`),
+    service: name, servicePart: servicePart(name), threshold, ...servedKeys(joinKeys),
     int64: joinKeys.map((k) => types[k] === 'int64'), hourStart: Number.NaN, path: '',
   };
 }
@@ -162,15 +159,15 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 250);
   timer.unref();
 
-  /** Counts a chunk taken, starting a flush when enough are filled (so the pool covers the flush). */
-  const tookChunk = (took: boolean) => {
-    if (took && ++pendingChunks === FLUSH_AT_CHUNKS) void flush();
-  };
   /** Writes the lines of one answer's sampled rows into its file's chunks. */
-  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answerText: string | undefined) => {
-    let servedAtText = '';
+  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answer: Buffer | undefined) => {
     let file: PendingFile | undefined;
-    let rowTexts: readonly string[] | undefined;
+    let lineRequest: RowLineRequest | undefined;
+    let logged = 0;
+    let chunksBefore = 0;
+    // Where row `atRow`'s text starts in `answer` (-1: not known, its rows are then serialized one by one).
+    let at = -1;
+    let atRow = 0;
     const rows = response.rows;
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r]!;
@@ -183,26 +180,39 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         continue;
       }
       if (file === undefined) {
-        servedAtText = String(servedAt);
+        lineRequest = rowLineRequest(requestId, String(servedAt));
         if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
           plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
           plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
         }
         file = pending.get(plan.path);
         if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0, columns: new Set() }));
+        chunksBefore = file.lines.chunks.length;
         const columns = servedColumns(response.features);
         if (!file.columns.has(columns.id)) {
           file.columns.add(columns.id);
-          tookChunk(file.lines.reserve(3 * columns.line.length));
+          file.lines.reserve(3 * columns.line.length);
           file.lines.text(columns.line);
         }
-        tookChunk(writeRequestLine(file.lines, requestId, servedAtText, response, plan.servicePart));
-        rowTexts = answerText === undefined ? undefined : answerRowTexts(answerText, response);
+        writeRequestLine(file.lines, requestId, lineRequest.servedAt, response, plan.servicePart);
+        if (answer !== undefined) at = answerRowsStart(answer, response);
       }
-      tookChunk(writeRowLine(file.lines, requestId, servedAtText, plan, response, r, key, rowTexts?.[r]));
+      while (at >= 0 && atRow < r) at = nextAnswerRow(answer!, response, atRow++, at);
+      if (logged++ === 1) rowLineOpening(lineRequest!);
+      const end = writeRowLine(file.lines, lineRequest!, plan, response, r, key, at >= 0 ? answer : undefined, at);
+      // The next row's text starts after the `,` that ends this one.
+      if (end >= 0) {
+        at = end + 1;
+        atRow = r + 1;
+      }
       file.rows++;
       bufferedRows++;
     }
+    // Enough chunks filled: a flush starts without waiting for the timer (so the pool covers the flush).
+    if (file === undefined) return;
+    const filled = pendingChunks;
+    pendingChunks += file.lines.chunks.length - chunksBefore;
+    if (filled < FLUSH_AT_CHUNKS && pendingChunks >= FLUSH_AT_CHUNKS) void flush();
   };
   // `samples` then `record` ask for the plan of the same request: the last answer is kept.
   let last: { project: Project; request: OnlineFeaturesRequest; plan: ServiceLogPlan } | undefined;
@@ -227,10 +237,10 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
       const plan = planOf(project, request, response);
       return plan.threshold > 0 && plan.joinKeys.length > 0;
     },
-    record(project, request, response, requestId, servedAt, answerText) {
+    record(project, request, response, requestId, servedAt, answer) {
       const plan = planOf(project, request, response);
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
-      writeLines(plan, response, requestId, servedAt, answerText);
+      writeLines(plan, response, requestId, servedAt, answer);
     },
     flush,
     async close() {

@@ -37,6 +37,14 @@ import { auditBuffer } from '../../compliance/access/audit-buffer.js';
 
 export { LOG_LEVELS, type LogLevel } from '../../observability/log.js';
 
+/**
+ * From this many characters a logged answer is sent as the bytes the serving log already made: Node
+ * writes a longer string through a fresh allocation of 3 bytes per character (measured at 194 KB:
+ * about 0.1 ms of user and 0.2 ms of system time more per answer than its bytes), a short one
+ * through a stack buffer (at 2.6 KB the two did not differ measurably).
+ */
+const SEND_BYTES_FROM = 16 * 1024;
+
 export interface ServerOptions {
   /** How often the server looks for a newly applied registry version. Default 1 s. */
   readonly registryRefreshMs?: number;
@@ -246,12 +254,13 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       metrics.recordServing(service, 200, (performance.now() - started) / 1000, response.metadata.map((m) => m.status), staleViews);
       // The project the serving log records this answer under, when its key is sampled.
       const logged = registry && servingLog.samples(registry.project, body, response) ? registry.project : undefined;
-      // The plain answer (unmasked, rows) is written from its JSON text, which the serving log cuts its lines from.
+      // The plain answer (unmasked, rows) is encoded once: the serving log copies its rows from those bytes, and a long answer's are sent as they are.
       if (logged && shown === response && format === 'rows') {
         const answer = answerJson(response);
-        servingLog.record(logged, body, response, request.id, platform.now(), answer.plain ? answer.text : undefined);
+        const bytes = Buffer.from(answer.text);
+        servingLog.record(logged, body, response, request.id, platform.now(), answer.plain ? bytes : undefined);
         void reply.type('application/json; charset=utf-8');
-        return answer.text;
+        return answer.text.length >= SEND_BYTES_FROM ? bytes : answer.text;
       }
       if (logged) servingLog.record(logged, body, response, request.id, platform.now());
       return format === 'columnar' ? columnarAnswer(shown) : shown;

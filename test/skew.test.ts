@@ -64,7 +64,7 @@ describe.each<ServedLogFormat>(['whole', 'lean', 'compact'])('the skew job (onli
       if (format === 'compact') {
         const log = servingLogWriter({ dataDir: env.platform.dataDir, defaultRate: 1 });
         const answer = answerJson(response);
-        log.record(env.project, { entities: {}, service: 'fraud' }, response, `req-${t}`, t, answer.plain ? answer.text : undefined);
+        log.record(env.project, { entities: {}, service: 'fraud' }, response, `req-${t}`, t, answer.plain ? Buffer.from(answer.text) : undefined);
         await log.close();
       } else appendServedLines(env.platform.dataDir, servedRowsOf(response, 'fraud', ['customer_id'], t), format);
     }

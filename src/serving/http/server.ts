@@ -254,6 +254,13 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       const logged = registry && servingLog.samples(registry.project, body, response) ? registry.project : undefined;
       // The plain answer (unmasked, rows) is encoded once: the serving log copies its rows from those bytes, and a long answer's are sent as they are.
       if (logged && shown === response && format === 'rows') {
+        // A large answer's bytes without its whole text (see answerBytes): plain JSON.stringify's bytes, or undefined (a bigint).
+        const large = response.rows.length > BYTES_FROM_ELEMENTS ? answerBytes(response) : undefined;
+        if (large !== undefined) {
+          servingLog.record(logged, body, response, request.id, platform.now(), large);
+          void reply.type('application/json; charset=utf-8');
+          return large;
+        }
         const answer = answerJson(response);
         const bytes = Buffer.from(answer.text);
         servingLog.record(logged, body, response, request.id, platform.now(), answer.plain ? bytes : undefined);

@@ -96,7 +96,16 @@ test('with the log on the answer is the same bytes and headers as with it off, s
     expect(a!.rawPayload.length > 16 * 1024).toBe(keys.length > 1);
   }
   await Promise.all([off.close(), on.close()]);
-  expect((await readServingLog(env.platform.dataDir, { service: 'scoring' })).map((r) => r.entityKey)).toEqual(['c1', ...KEYS]);
+  const logged = await readServingLog(env.platform.dataDir, { service: 'scoring' });
+  expect(logged.map((r) => r.entityKey)).toEqual(['c1', ...KEYS]);
+  // The long answer's rows (sent as the bytes the log copied from) are logged with the values answered.
+  const answered = (await createServer(env.platform, { servingLogRate: 0 }).then(async (app) => {
+    const reply = await app.inject({ method: 'POST', url: '/v1/features/online', payload: { entities: { customer_id: KEYS }, service: 'scoring' } });
+    await app.close();
+    return reply.json<{ rows: Record<string, unknown>[] }>();
+  })).rows;
+  expect(answered[7]).toMatchObject({ stats__total: 7, stats__tier: 'gold' });
+  expect(logged.slice(1).map((r) => r.values)).toEqual(answered.map(({ stats__total, stats__tier }) => ({ stats__total, stats__tier })));
 });
 
 test('the same keys are sampled in another process', () => {

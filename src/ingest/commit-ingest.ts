@@ -84,9 +84,7 @@ export async function stageLakeBatch(ctx: SluiceContext, engine: SqlEngine, proj
     };
   }
   const firstSeq = await ctx.metadata.reserveSeq(source.name, rows);
-  await engine.run(
-    `CREATE OR REPLACE TEMP TABLE ${STAGED_TABLE} AS SELECT *, ${bucketSql(columns, n)} AS ${BUCKET_COLUMN} FROM (SELECT ${typedColumnsSql(source, firstSeq, knownAt)} FROM ${CHECKED_TABLE} WHERE _reason = '') ORDER BY ${BUCKET_COLUMN}, _seq`,
-  );
+  await createBucketTable(engine, STAGED_TABLE, `(SELECT ${typedColumnsSql(source, firstSeq, knownAt)} FROM ${CHECKED_TABLE} WHERE _reason = '')`, columns, n);
   const held: string[] = [];
   return {
     firstSeq, rows, relation: STAGED_TABLE,
@@ -119,12 +117,17 @@ export async function publishLakeFiles(ctx: SluiceContext, engine: SqlEngine, pr
   if (columns === undefined || n <= 1) return [await ctx.lake.publish(source.name, staged, name)];
   const table = 'ingest_buckets';
   try {
-    await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, ${bucketSql(columns, n)} AS ${BUCKET_COLUMN} FROM read_parquet(${readPath(staged)}) ORDER BY ${BUCKET_COLUMN}, _seq`);
+    await createBucketTable(engine, table, `read_parquet(${readPath(staged)})`, columns, n);
     return await publishBuckets(ctx, engine, source, table, columns, n, name);
   } finally {
     await engine.run(`DROP TABLE IF EXISTS ${table}`);
     await ctx.lake.discard(staged);
   }
+}
+
+/** Creates temporary `table` holding the lake rows of `relation` with their {@link BUCKET_COLUMN}, in bucket and `_seq` order (what {@link publishBuckets} reads). */
+async function createBucketTable(engine: SqlEngine, table: string, relation: string, columns: readonly string[], n: number): Promise<void> {
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, ${bucketSql(columns, n)} AS ${BUCKET_COLUMN} FROM ${relation} ORDER BY ${BUCKET_COLUMN}, _seq`);
 }
 
 /**

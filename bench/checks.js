@@ -66,6 +66,7 @@ try {
       const result = await ingestFile(platform, project, source, file, { force: true });
       const used = process.cpuUsage(usage);
       if (result.accepted !== events) throw new Error(`${source}: ${result.accepted} of ${events} rows accepted`);
+      if (source === 'checked' && result.checks.length !== 6) throw new Error(`checked: ${result.checks.length} check results, expected 6`);
       if (source === 'checked' && !result.checks.every((c) => c.passed)) throw new Error(`a check failed: ${JSON.stringify(result.checks)}`);
       wall[source].push(performance.now() - started);
       cpu[source].push((used.user + used.system) / 1000);

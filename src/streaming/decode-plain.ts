@@ -37,6 +37,19 @@ function occurrences(text: string, needle: string): number {
 }
 
 /**
+ * Whether a push body is exactly `{"events":[` + `raws[from..]` joined by commas + `]}`: the
+ * `JSON.stringify` of its parsed events, which writes each key once, so the body holds no key
+ * twice. Whitespace or another spelling of a value makes it false (most often already by the
+ * length); the caller then counts the quoted names instead. One joined copy and one compare
+ * (`startsWith` at each event's position measured ten times slower).
+ */
+function isStringifiedBody(body: string, raws: readonly string[], from: number): boolean {
+  let length = raws.length === from ? 13 : 12 + raws.length - from;
+  for (let i = from; i < raws.length; i++) length += raws[i]!.length;
+  return length === body.length && body === `{"events":[${raws.slice(from).join(',')}]}`;
+}
+
+/**
  * Whether a text is well-formed UTF-16 (no lone surrogate). DuckDB reads a lone surrogate as
  * U+FFFD, JavaScript keeps it: a library caller's string can hold one (a body read from HTTP cannot).
  * `isWellFormed` is native in Node 20 (ES2024, past this project's `lib`).
@@ -109,17 +122,13 @@ export function decodePlainEvents(project: Project, source: Source, parts: reado
     const part = parts[p]!;
     const texts = 'texts' in part ? part.texts : [part.body];
     let present = 0;
-    let quotes = 0;
-    for (const text of texts) {
-      if (text.includes('\\u') || !wellFormed(text)) return undefined;
-      for (const q of quoted) quotes += occurrences(text, q);
-    }
+    for (const text of texts) if (text.includes('\\u') || !wellFormed(text)) return undefined;
     let batch: unknown[];
     try {
       if ('texts' in part) batch = part.texts.map((t) => JSON.parse(t) as unknown);
       else {
         const body = JSON.parse(part.body) as unknown;
-        if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1 || occurrences(part.body, '"events"') !== 1) return undefined;
+        if (body === null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) return undefined;
         const list = (body as { events?: unknown }).events;
         if (!Array.isArray(list)) return undefined;
         batch = list;
@@ -127,6 +136,7 @@ export function decodePlainEvents(project: Project, source: Source, parts: reado
     } catch {
       return undefined;
     }
+    const first = raws.length;
     for (let i = 0; i < batch.length; i++) {
       const event = batch[i];
       if (event === null || typeof event !== 'object' || Array.isArray(event)) return undefined;
@@ -138,8 +148,13 @@ export function decodePlainEvents(project: Project, source: Source, parts: reado
       lines.push(p * PART + i);
       raws.push('texts' in part ? part.texts[i]! : JSON.stringify(event));
     }
-    // Each schema column's quoted name once per event that has it: no key twice (JSON.parse keeps the last, DuckDB the first).
-    if (quotes !== present) return undefined;
+    // No key twice (JSON.parse keeps the last, DuckDB the first): a body written by JSON.stringify
+    // has none; else each schema column's quoted name once per event that has it, and "events" once.
+    if (!('body' in part && isStringifiedBody(part.body, raws, first))) {
+      let quotes = 0;
+      for (const text of texts) for (const q of quoted) quotes += occurrences(text, q);
+      if (quotes !== present || ('body' in part && occurrences(part.body, '"events"') !== 1)) return undefined;
+    }
     counts.push(batch.length);
   }
   const n = events.length;

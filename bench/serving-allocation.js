@@ -2,7 +2,7 @@
 // HTTP): `getOnlineFeatures` then `answerBytes` (what the route does for a large answer), over
 // the store in DIR, for builds A and B alternating round by round in fresh child processes.
 //   node bench/serving-allocation.js --a CHECKOUT_A --b CHECKOUT_B [--dir DATA (bench/.work)]
-//     [--entities 100] [--requests 3000] [--rounds 4] [--cpus 1] [--out FILE] [--node-args '...']
+//     [--entities 100] [--requests 3000] [--rounds 4] [--cpus 1] [--out FILE] [--node-args '...'] [--a-node-args '...'] [--b-node-args '...']
 // Per child: CPU ms per request (user + system, no instrumentation), scavenges and mark-sweeps
 // per 1,000 requests with their pause times (PerformanceObserver 'gc'), then bytes allocated per
 // request (the heap's used size before and after each request, requests that saw a GC left out).
@@ -31,11 +31,13 @@ if (opt('child', undefined) !== undefined) {
 const checkouts = { A: resolve(opt('a')), B: resolve(opt('b')) };
 const rounds = Number(opt('rounds', 4));
 const cpus = opt('cpus', '1');
-const nodeArgs = (opt('node-args', '') || '').split(' ').filter(Boolean);
+const words = (text) => (text || '').split(' ').filter(Boolean);
+// Node options for both children, and for one side only (e.g. a GC setting against none).
+const nodeArgs = { A: [...words(opt('node-args')), ...words(opt('a-node-args'))], B: [...words(opt('node-args')), ...words(opt('b-node-args'))] };
 const runs = { A: [], B: [] };
 for (let round = 0; round < rounds; round++) {
   for (const name of round % 2 === 0 ? ['A', 'B'] : ['B', 'A']) {
-    const argv = ['-c', cpus, process.execPath, ...nodeArgs, fileURLToPath(import.meta.url), '--child', checkouts[name], '--dir', dir, '--entities', String(count), '--requests', String(requests)];
+    const argv = ['-c', cpus, process.execPath, ...nodeArgs[name], fileURLToPath(import.meta.url), '--child', checkouts[name], '--dir', dir, '--entities', String(count), '--requests', String(requests)];
     const run = JSON.parse(execFileSync('taskset', argv, { encoding: 'utf8' }));
     run.load = loadavg()[0];
     runs[name].push(run);

@@ -12,5 +12,6 @@ export default defineConfig({
     // against 709 s one at a time (Node 20, server suites included, on an otherwise idle machine).
     maxWorkers: Math.max(2, availableParallelism() - 1),
     globalSetup: ['test/support/build-once.ts'],
+    setupFiles: ['test/support/text-columns-equal.ts'],
   },
 });

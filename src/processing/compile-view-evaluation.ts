@@ -1,4 +1,4 @@
-import { firstAtOrAfter, windowAt } from '../time/index.js';
+import { firstAtOrAfter, windowStartAt } from '../time/index.js';
 import type { Evaluation } from './aggregations/index.js';
 import type { EntityState } from './entity-state.js';
 import { newestUsed } from './feature-plan.js';
@@ -25,7 +25,7 @@ export function compileViewEvaluation(plan: Omit<EvaluationPlan, 'compiled'>, sc
   const lines: string[] = ['const ts = state.ts;', 'buffer.ts = ts;', 'buffer.columns = state.columns;'];
   // Every window ends at t (see windowAt): its end is found once; each distinct window's start once.
   lines.push(plan.windows.length > 0 ? 'const end = firstAtOrAfter(ts, t);' : 'const end = 0;');
-  for (let w = 0; w < plan.windows.length; w++) lines.push(`starts[${w}] = firstAtOrAfter(ts, windowAt(t, windows[${w}].windowMs, windows[${w}].hopMs).start);`);
+  for (let w = 0; w < plan.windows.length; w++) lines.push(`starts[${w}] = firstAtOrAfter(ts, windowStartAt(t, windows[${w}].windowMs, windows[${w}].hopMs));`);
   lines.push('let base;');
   // The newest used event depends only on the slot's column, window and whether null rows count: found once per such triple.
   const newestOf = new Map<string, number>();
@@ -56,6 +56,6 @@ export function compileViewEvaluation(plan: Omit<EvaluationPlan, 'compiled'>, sc
   // Each accumulator and aggregation bound to its own name: every line's call site sees one object.
   const bound = [...plan.slots.map((s) => `const a${s} = accumulators[${s}];`), ...plan.features.map((_, f) => `const f${f} = features[${f}].aggregation;`)];
   const body = `${bound.join('\n')}\nreturn function evaluateCompiled(state, t, sink, positions) {\n${lines.join('\n')}\n};`;
-  const make = new Function('buffer', 'accumulators', 'features', 'slots', 'windows', 'starts', 'newest', 'ttlMs', 'scratch', 'firstAtOrAfter', 'windowAt', 'newestUsed', body) as (...args: unknown[]) => CompiledViewEvaluation;
-  return make(plan.buffer, plan.accumulators, plan.features, slots, plan.windows, plan.starts, plan.newest, plan.plan.view.ttlMs, scratch, firstAtOrAfter, windowAt, newestUsed);
+  const make = new Function('buffer', 'accumulators', 'features', 'slots', 'windows', 'starts', 'newest', 'ttlMs', 'scratch', 'firstAtOrAfter', 'windowStartAt', 'newestUsed', body) as (...args: unknown[]) => CompiledViewEvaluation;
+  return make(plan.buffer, plan.accumulators, plan.features, slots, plan.windows, plan.starts, plan.newest, plan.plan.view.ttlMs, scratch, firstAtOrAfter, windowStartAt, newestUsed);
 }

@@ -247,9 +247,11 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
   const metadata: RowMetadata[] = new Array(keys.length);
   const width = plan.output.length;
   const unrolled = keys.length >= UNROLLED_FROM_ENTITIES;
+  // A row's values are copied into its row object: one array serves every row.
+  const values = plan.blank.slice() as Scalar[];
   for (let r = 0; r < keys.length; r++) {
     // Every position is written below; the copies only give the arrays their length.
-    const sink = { values: plan.blank.slice() as Scalar[], status: plan.blank.slice() as unknown as ValueStatus[], ageMs: plan.blank.slice() as (number | null)[] };
+    const sink = { values, status: plan.blank.slice() as unknown as ValueStatus[], ageMs: plan.blank.slice() as (number | null)[] };
     for (let v = 0; v < tables.length; v++) {
       const table = tables[v];
       if (table === undefined) {

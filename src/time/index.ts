@@ -2,6 +2,7 @@ export { parseDuration, formatDuration } from './duration.js';
 export { parseTimestampSql, parseTimestampOrEpochSql, looksLikeEpochSeconds, toIso, EPOCH_UNITS, type EpochUnit } from './timestamp.js';
 export {
   windowAt,
+  windowStartAt,
   floorToHop,
   windowReachMs,
   inWindow,

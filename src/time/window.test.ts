@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
-import { eventRange, floorToHop, inWindow, rawEventsHorizon, retentionHorizon, tiledUntil, windowAt, windowPredicateSql, windowReachMs } from './index.js';
+import { eventRange, floorToHop, inWindow, rawEventsHorizon, retentionHorizon, tiledUntil, windowAt, windowStartAt, windowPredicateSql, windowReachMs } from './index.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -38,6 +38,8 @@ describe('hopped windows hold floor(t - W, hop) <= ts < t', () => {
     expect(windowAt(-500, 3_000, 1_000)).toEqual({ start: -4_000, end: -500 });
     expect(windowAt(-1_000, 3_000, 1_000)).toEqual({ start: -4_000, end: -1_000 });
     expect(eventRange(new Float64Array([-4_001, -4_000, -600, -500]), windowAt(-500, 3_000, 1_000))).toEqual([1, 3]);
+    // The start alone (the serving hot path), the same arithmetic.
+    expect([windowStartAt(-500, 3_000, 1_000), windowStartAt(10_500, 3_000), windowStartAt(10_500, undefined)]).toEqual([-4_000, 7_500, -Infinity]);
   });
 
   test('the start never moves back as t grows, and stays within the reach', () => {

@@ -13,10 +13,15 @@ export type Scalar = string | number | bigint | boolean | null | ListValue;
 
 /** float64, bool (1/0) and timestamp (epoch ms) values; NaN is null (ingestion rejects non-finite numbers). */
 export type NumberColumn = Float64Array;
-/** Text, dictionary-coded: `codes[i]` indexes `dict`, -1 for null. */
+/**
+ * Text, dictionary-coded: `codes[i]` indexes `dict`, -1 for null. `textOf(code)`, when present,
+ * is `dict[code]` without making the other strings (a column read from storage, whose dictionary
+ * is decoded on first use).
+ */
 export interface TextColumn {
   readonly dict: readonly string[];
   readonly codes: Int32Array;
+  readonly textOf?: (code: number) => string;
 }
 /**
  * int64, exact: the value is `hi + lo`, with `hi` the nearest float64 and `lo` the (small,
@@ -80,7 +85,8 @@ export function scalarAt(column: EventColumn, i: number, kind: ColumnKind): Scal
   }
   if (isTextColumn(column)) {
     const code = column.codes[i]!;
-    return code < 0 ? null : column.dict[code]!;
+    if (code < 0) return null;
+    return column.textOf !== undefined ? column.textOf(code) : column.dict[code]!;
   }
   if (isListColumn(column)) return column.lists[i]!;
   const hi = column.hi[i]!;

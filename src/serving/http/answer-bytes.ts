@@ -1,3 +1,5 @@
+import { putMetadata } from './metadata-bytes.js';
+
 /** Answers with arrays longer than this (rows, metadata) are sent as bytes; shorter ones as text. */
 export const BYTES_FROM_ELEMENTS = 8;
 /** Characters per chunk of array elements serialized at once: well below V8's large-object size (128 Ki one-byte characters). */
@@ -13,6 +15,13 @@ class ByteSink {
   at = 0;
   constructor(size: number) {
     this.bytes = Buffer.allocUnsafe(size);
+  }
+  /** Makes room for `room` more bytes. */
+  ensure(room: number): void {
+    if (this.at + room <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.at + room));
+    this.bytes.copy(grown, 0, 0, this.at);
+    this.bytes = grown;
   }
   put(text: string): void {
     for (;;) {
@@ -63,7 +72,8 @@ export function answerBytes(answer: object, chunkChars = CHUNK_CHARS): Buffer | 
       if (text === undefined) continue;
       sink.put(`${separator}${JSON.stringify(key)}:`);
       separator = ',';
-      if (long) putElements(sink, value as unknown[], chunkChars);
+      // The metadata written straight into the bytes (no text of it), unless it has another shape.
+      if (long && (key !== 'metadata' || !putMetadata(sink, value as unknown[]))) putElements(sink, value as unknown[], chunkChars);
       else sink.put(text);
     }
     sink.put('}');

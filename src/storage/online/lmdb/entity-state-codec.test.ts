@@ -113,6 +113,20 @@ describe('entity state codec', () => {
     fc.assert(fc.property(state, (s) => void roundTrip(s)), { numRuns: 300 });
   });
 
+  test('a stored text column gives each code its string on its own (before and after the whole dictionary), ASCII or not', () => {
+    const dict = fc.array(fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' })), { minLength: 1, maxLength: 12 });
+    fc.assert(fc.property(dict, fc.integer({ min: 0, max: 3 }), (strings, pad) => {
+      const codes = Int32Array.from(strings.map((_, i) => i));
+      const stored = () => decodeEntityState(encodeEntityState({ horizon: 0, base: [], ts: new Float64Array(codes.length + pad).fill(1), columns: [{ dict: strings, codes: Int32Array.from([...codes, ...new Array<number>(pad).fill(-1)]) }] })).columns[0] as TextColumn;
+      // Each code read first on a fresh column (no dictionary decoded yet), in every order.
+      for (let i = strings.length - 1; i >= 0; i--) expect(stored().textOf!(i)).toBe(strings[i]);
+      const column = stored();
+      for (let i = 0; i < strings.length; i++) expect(column.textOf!(i)).toBe(strings[i]);
+      expect(column.dict).toEqual(strings);
+      for (let i = 0; i < strings.length; i++) expect(column.textOf!(i)).toBe(strings[i]);
+    }), { numRuns: 300 });
+  });
+
   test('vectors and lists: float32 values keep every bit (4 bytes each), float64, strings and int64 elements exact, nulls', () => {
     const vector = Array.from(Float32Array.from([0.1, -0, 3.4028234663852886e38, 1e-45, -7.5]));
     const lists = [vector, null, [0.1, 1e300], ['a', '😀', ''], [9007199254740993n, 1, -5], []];

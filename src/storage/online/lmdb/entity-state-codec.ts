@@ -1,7 +1,8 @@
 import { AdapterError } from '../../../errors.js';
 import type { ListValue } from '../../../processing/aggregations/index.js';
 import type { BaseState, EntityState, EntityTiles, EventColumn, SlotTiles } from '../../../processing/entity-state.js';
-import { ByteReader, ByteWriter, numbers, readPlain, utf8, writePlain } from './plain-data-codec.js';
+import { ByteReader, ByteWriter, numbers, readPlain, writePlain } from './plain-data-codec.js';
+import { StoredTextColumn, storedDictionaryBytes } from './stored-text-column.js';
 
 /** "SLS1", little-endian: the layout's version is its last byte. */
 const MAGIC = 0x31534c53;
@@ -180,6 +181,14 @@ export function isEncodedEntityState(bytes: Uint8Array): boolean {
   return bytes.length >= 24 && bytes[0] === 0x53 && bytes[1] === 0x4c && bytes[2] === 0x53 && (bytes[3] === 0x31 || bytes[3] === 0x32);
 }
 
+/** `n` float64s viewed in place at the reader's position (a function, not a closure made per state decoded). */
+function float64sAt(input: ByteReader, bytes: Uint8Array, n: number): Float64Array {
+  if (n === 0) return NO_EVENTS;
+  const array = new Float64Array(bytes.buffer, bytes.byteOffset + input.at, n);
+  input.at += n * 8;
+  return array;
+}
+
 // Shared by every state without events (empty arrays cannot be written to).
 const NO_EVENTS = new Float64Array(0);
 const NO_CODES = new Int32Array(0);
@@ -201,49 +210,29 @@ export function decodeEntityState(bytes: Uint8Array): EntityState {
   const horizon = input.f64();
   const columnCount = input.u32();
   const baseCount = input.u32();
-  const kinds = bytes.subarray(24, 24 + columnCount);
   input.at = 24 + columnCount;
   input.align8();
   const buffer = bytes.buffer;
-  const float64s = (): Float64Array => {
-    if (n === 0) return NO_EVENTS;
-    const array = new Float64Array(buffer, bytes.byteOffset + input.at, n);
-    input.at += n * 8;
-    return array;
-  };
-  const ts = float64s();
+  const ts = float64sAt(input, bytes, n);
   const columns = new Array<EventColumn>(columnCount);
   for (let c = 0; c < columnCount; c++) {
-    const kind = kinds[c] as Kind;
-    if (kind === Kind.Number) columns[c] = float64s();
+    const kind = bytes[24 + c] as Kind;
+    if (kind === Kind.Number) columns[c] = float64sAt(input, bytes, n);
     else if (kind === Kind.Text) {
       const codes = n === 0 ? NO_CODES : new Int32Array(buffer, bytes.byteOffset + input.at, n);
       input.at += n * 4;
-      const count = input.u32();
-      const textBytes = input.u32();
-      const lengths = new ByteReader(bytes);
-      lengths.at = input.at;
-      input.at += count * 4;
-      // One decode of the whole dictionary, then each string a slice of it.
-      const text = utf8(bytes, input.at, input.at + textBytes);
-      input.at += textBytes;
-      const dict = new Array<string>(count);
-      let from = 0;
-      for (let i = 0; i < count; i++) {
-        const length = lengths.u32();
-        dict[i] = text.slice(from, from + length);
-        from += length;
-      }
+      // The dictionary's strings are made when first used (see StoredTextColumn).
+      columns[c] = new StoredTextColumn(codes, bytes, input.at);
+      input.at += storedDictionaryBytes(bytes, input.at);
       input.align8();
-      columns[c] = { dict, codes };
     } else if (kind === Kind.List) {
       const lists = new Array<ListValue | null>(n);
       for (let i = 0; i < n; i++) lists[i] = readList(input, bytes) as ListValue | null;
       input.align8();
       columns[c] = { lists };
     } else {
-      const hi = float64s();
-      columns[c] = { hi, lo: kind === Kind.Int64WithRest ? float64s() : null };
+      const hi = float64sAt(input, bytes, n);
+      columns[c] = { hi, lo: kind === Kind.Int64WithRest ? float64sAt(input, bytes, n) : null };
     }
   }
   const base = new Array<BaseState | null>(baseCount);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
 import { CHUNK_BYTES, OUT_OF_ROOM, type LineChunks } from './line-chunks.js';
+import { copied } from './positional-values.js';
 import { lineJson, REQUEST_OPEN, SERVED_AT } from './request-line.js';
 import { STATUS_CODES } from './served-row.js';
 
@@ -69,6 +70,10 @@ const STATUS_BYTES = new Map(Object.entries(STATUS_CODES).map(([status, code]) =
 const UNKNOWN_STATUS = 0x3f; // '?': a status this build does not know; readers skip the row.
 const STATUS_OPEN = Buffer.from(',"status":"');
 const LINE_END = Buffer.from('"}\n');
+/** The end of a row line without `status` (every letter the one its value implies). */
+const ROW_END = Buffer.from('}\n');
+/** A value's first byte when it is `null` (the only JSON value starting with `n`): its implied status is NULL, any other value's PRESENT. */
+const NULL_FIRST = 0x6e;
 
 /** A value as JSON, `null` where `JSON.stringify` would leave it out. */
 function valueJson(value: unknown): string {
@@ -82,10 +87,16 @@ function keysText(keys: ServedKeys, row: Record<string, unknown>): string {
   return text;
 }
 
-/** A row's `values` by position, value by value. */
+/** A row's `values` by position, value by value; each value's first byte in `copied.firsts`, as `positionalCopy` leaves them. */
 function valuesText(shape: FeatureShape, row: Record<string, unknown>): string {
+  const n = shape.names.length;
+  if (copied.firsts.length < n) copied.firsts = new Uint8Array(2 * n);
   let text = '[';
-  for (let i = 0; i < shape.names.length; i++) text += `${i === 0 ? '' : ','}${valueJson(row[shape.names[i]!])}`;
+  for (let i = 0; i < n; i++) {
+    const json = valueJson(row[shape.names[i]!]);
+    copied.firsts[i] = json.charCodeAt(0);
+    text += `${i === 0 ? '' : ','}${json}`;
+  }
   return `${text}]`;
 }
 
@@ -196,7 +207,7 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
 /**
  * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
  * `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
- * and the newline (`id` that of `servedColumns(response.features)`; the id and `servedAt` those of `request`).
+ * and the newline, without `status` when every letter is the one its value implies (`N` for null, `P` for any other) (`id` that of `servedColumns(response.features)`; the id and `servedAt` those of `request`).
  * `answer`, when given, is the UTF-8 of `JSON.stringify` of the answer (no bigint in it) and `from`
  * where row `r`'s text starts in it: the join keys and values are copied from those bytes, the
  * features' names dropped (checked: join keys first, then the features in order, nothing after);
@@ -236,6 +247,14 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
     out.text(keysJson);
     out.copy(shape.columnsPart);
     out.text(values);
+  }
+  // Every status the one its value implies: the line leaves `status` out, readers imply it again.
+  const firsts = copied.firsts;
+  let implied = 0;
+  if (statuses.length === shape.names.length) while (implied < statuses.length && statuses[implied] === (firsts[implied] === NULL_FIRST ? 'NULL' : 'PRESENT')) implied++;
+  if (implied === statuses.length) {
+    out.copy(ROW_END);
+    return answer === undefined ? -1 : copiedTo;
   }
   out.copy(STATUS_OPEN);
   const chunk = out.current();

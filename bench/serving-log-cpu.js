@@ -1,9 +1,9 @@
 // `node bench/serving-log-cpu.js` (after `npm run build`): the CPU the serving log adds to one
 // answered request, in process, without HTTP or load generator: the answer of the 50-feature bench
 // service for 100 entities (numbers, nulls, a string; statuses PRESENT and NULL mixed) serialized
-// as the server does with the log off (`stringifyExact`, encoded as the socket does) and on at
-// rate 1.0 (`answerJson`, encoded once, then the writer's `record` over those bytes, its flushes
-// included; until 2026-11-29 (7) the log took the text and the off mode only counted its bytes). CPU time of the process (all threads) per request,
+// as the route does with the log off and on at rate 1.0, then the writer's `record` over those
+// bytes, its flushes included (see `modes` below; until 2026-11-29 (7) the log took the text and
+// the off mode only counted its bytes). CPU time of the process (all threads) per request,
 // medians of the rounds. Options: --requests N (3000) --rounds N (5) --entities N (100)
 // --flush-every N: requests per flush, as the server's 250 ms timer sees them at the throughput
 // `bench/serving-log.js` measures (about 5,000 req/s at 1 entity, 300 at 100): by default
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { setImmediate } from 'node:timers';
 import { loadProject } from '../dist/config/load-project.js';
 import { servingLogWriter } from '../dist/observability/serving-log/serving-log-writer.js';
+import { answerBytes, BYTES_FROM_ELEMENTS } from '../dist/serving/http/answer-bytes.js';
 import { answerJson } from '../dist/serving/http/answer-json.js';
 import { stringifyExact } from '../dist/serving/exact-json.js';
 import { BENCH_CONFIG } from './bench-project.js';
@@ -43,14 +44,17 @@ try {
   const request = { service: service.name, entities: { customer_id: keys } };
   const log = servingLogWriter({ dataDir: dir, defaultRate: 1, maxBufferedRows: 1e9 });
   let bytes = 0;
+  // As the route sends an answer: more than 8 rows as `answerBytes`' bytes, logged or not (the log
+  // copies its rows from them); a smaller one as text, encoded by the socket with the log off and
+  // once by the route with it on (the log copies from that encoding). Until 2026-11-29 (8) every
+  // answer went through `answerJson` here, as the route did before `answerBytes`.
+  const large = response.rows.length > BYTES_FROM_ELEMENTS;
   const modes = {
-    // Each answer encoded as UTF-8 once, as the socket write encodes the text with the log off and
-    // the route encodes it with the log on (its bytes are sent, and the log copies its rows from them).
-    off: () => { bytes += Buffer.from(stringifyExact(response)).length; },
+    off: () => { bytes += (large ? answerBytes(response) : Buffer.from(stringifyExact(response))).length; },
     rate1: (i) => {
-      const answer = answerJson(response);
-      const encoded = Buffer.from(answer.text);
-      log.record(project, request, response, `r${i}`, Date.now(), answer.plain ? encoded : undefined);
+      const answer = large ? undefined : answerJson(response);
+      const encoded = large ? answerBytes(response) : Buffer.from(answer.text);
+      log.record(project, request, response, `r${i}`, Date.now(), large || answer.plain ? encoded : undefined);
       bytes += encoded.length;
     },
   };

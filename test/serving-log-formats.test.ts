@@ -57,7 +57,10 @@ test('a file holding whole rows, lean lines and compact lines is read alike by t
   expect(lines).toHaveLength(3 + 6 + 1 + 6);
   expect(JSON.parse(lines[9]!)).toEqual({ columns: expect.any(String) as unknown, names: ['stats__total', 'stats__tier'] });
   expect(Buffer.byteLength(lines[5]!)).toBeLessThan(Buffer.byteLength(lines[0]!) * 0.75);
-  expect(JSON.parse(lines[11]!)).toMatchObject({ entityKey: 'c0', values: [10, 't0'], status: 'PP' });
+  // A compact row whose statuses are those its values imply (PRESENT for a value, NULL for null) has no `status`; one with another keeps its letters.
+  expect(JSON.parse(lines[11]!)).toEqual({ requestId: 'compact-1', servedAt: T0 + 10, entityKey: 'c0', keys: { customer_id: 'c0' }, columns: expect.any(String) as unknown, values: [10, 't0'] });
+  expect(JSON.parse(lines[12]!)).not.toHaveProperty('status');
+  expect(JSON.parse(lines[13]!)).toMatchObject({ entityKey: 'c2', values: [12, null], status: 'PM' });
   expect(await readServingLog(env.platform.dataDir)).toEqual([...old, ...lean, ...compact]);
   expect(await readServingLog(env.platform.dataDir, { since: T0 + 4, until: T0 + 30 })).toEqual([lean[3], ...compact.slice(0, 3)]);
 

@@ -16,8 +16,12 @@ const OPEN_LIST = 0x5b;
 const CLOSE_LIST = 0x5d;
 const CLOSE_OBJECT = 0x7d;
 
-/** Where the last `copyValue` or `positionalCopy` that succeeded stopped reading. */
-export const copied = { read: 0 };
+/**
+ * What the last `copyValue` or `positionalCopy` that succeeded left: `read`, where it stopped
+ * reading; `firsts[i]`, the first byte of value `i` that `positionalCopy` copied (`n` only for
+ * `null`: the serving log writes a row's status letters only when they are not what its values imply).
+ */
+export const copied = { read: 0, firsts: new Uint8Array(256) };
 
 /**
  * Copies the JSON value starting at `src[from]` (a string, a list of scalars, or a number, `null`,
@@ -90,10 +94,13 @@ export function positionalCopy(src: Uint8Array, from: number, end: number, dest:
   let r = from;
   const n = nameBytes.length;
   if (n === 0) return -1;
+  let firsts = copied.firsts;
+  if (firsts.length < n) copied.firsts = firsts = new Uint8Array(2 * n);
   for (let i = 0; i < n; i++) {
     const length = nameBytes[i]!;
     if (r + length >= end || src[r] !== QUOTE || src[r + length - 2] !== QUOTE || src[r + length - 1] !== COLON) return -1;
     r += length;
+    firsts[i] = src[r]!;
     // A name is 3 bytes at least, the separator 1: writing never overtakes reading.
     dest[w++] = i === 0 ? OPEN_LIST : COMMA;
     w = copyValue(src, r, end, dest, w);

@@ -58,11 +58,17 @@ export function servedValueSql(feature: string): string {
   return `CASE WHEN ${VALUE_LIST} IS NULL THEN json_extract_string(json, ${literal(`$.values."${feature}"`)}) ELSE json_extract_string(${VALUE_LIST}[list_position(${VALUE_NAMES}, ${literal(feature)})], '$') END`;
 }
 
-/** SQL over `servedRowsSql`: the status of `feature` in a row (`PRESENT`, ...), NULL when the row has no value for it. */
+/**
+ * SQL over `servedRowsSql`: the status of `feature` in a row (`PRESENT`, ...), NULL when the row has
+ * no value for it; a compact row without `status` has the one its value implies (NULL for null, else PRESENT).
+ */
 export function servedStatusSql(feature: string): string {
-  const letter = `substr(json_extract_string(json, '$.status'), list_position(${VALUE_NAMES}, ${literal(feature)}), 1)`;
-  const decode = Object.entries(STATUS_CODES).map(([status, code]) => `WHEN ${literal(code)} THEN ${literal(status)}`).join(' ');
-  return `coalesce(json_extract_string(json, ${literal(`$.statuses."${feature}"`)}), CASE ${letter} ${decode} END)`;
+  const position = `list_position(${VALUE_NAMES}, ${literal(feature)})`;
+  const status = `json_extract_string(json, '$.status')`;
+  const letter = `substr(${status}, ${position}, 1)`;
+  const decode = Object.entries(STATUS_CODES).map(([name, code]) => `WHEN ${literal(code)} THEN ${literal(name)}`).join(' ');
+  const implied = `CASE WHEN ${VALUE_LIST} IS NULL OR ${status} IS NOT NULL OR ${position} IS NULL THEN NULL WHEN json_type(${VALUE_LIST}[${position}]) = 'NULL' THEN 'NULL' ELSE 'PRESENT' END`;
+  return `coalesce(json_extract_string(json, ${literal(`$.statuses."${feature}"`)}), CASE ${letter} ${decode} END, ${implied})`;
 }
 
 /** Served rows read at a time by default: a few hundred MB of parsed rows at most for wide services. */
@@ -108,11 +114,13 @@ const isTime = (value: unknown): value is string => typeof value === 'string' &&
 
 /**
  * A lean or compact row line (`status` letters, its request parts on its request line) as a
- * served row: lean `values` by name, compact `values` by position in the names of `columns`.
+ * served row: lean `values` by name, compact `values` by position in the names of `columns`. A
+ * compact row without `status` has the statuses its values imply: NULL for null, PRESENT for any other.
  */
 function leanRow(line: Json, request: RequestParts | undefined, columns: readonly string[] | undefined): ServedRow | undefined {
   const { status } = line;
-  if (request === undefined || !isObject(line.keys) || typeof line.servedAt !== 'number' || typeof status !== 'string') return undefined;
+  if (request === undefined || !isObject(line.keys) || typeof line.servedAt !== 'number') return undefined;
+  if (typeof status !== 'string' && (status !== undefined || columns === undefined)) return undefined;
   let values = line.values;
   if (Array.isArray(values)) {
     const list = values;
@@ -121,12 +129,16 @@ function leanRow(line: Json, request: RequestParts | undefined, columns: readonl
   } else if (columns !== undefined) return undefined;
   if (!isObject(values)) return undefined;
   const names = columns ?? Object.keys(values);
-  if (names.length !== status.length) return undefined;
   const statuses: Record<string, string> = {};
-  for (let i = 0; i < names.length; i++) {
-    const decoded = STATUS_OF_CODE.get(status[i]!);
-    if (decoded === undefined) return undefined;
-    statuses[names[i]!] = decoded;
+  if (status === undefined) {
+    for (const name of names) statuses[name] = (values as Json)[name] === null ? 'NULL' : 'PRESENT';
+  } else {
+    if (names.length !== status.length) return undefined;
+    for (let i = 0; i < names.length; i++) {
+      const decoded = STATUS_OF_CODE.get(status[i]!);
+      if (decoded === undefined) return undefined;
+      statuses[names[i]!] = decoded;
+    }
   }
   return {
     requestId: line.requestId as string, service: request.service, entityKey: line.entityKey as string, keys: line.keys,
@@ -167,7 +179,8 @@ export function servedLogLines(): (line: string) => ServedLogLine {
       const id = line.columns;
       const names = typeof id === 'string' ? columns.get(id) : undefined;
       if (id !== undefined && names === undefined) return UNREADABLE;
-      const row = typeof line.status !== 'string' ? wholeRow(line) : typeof line.requestId === 'string' ? leanRow(line, requests.get(line.requestId), names) : undefined;
+      const lean = typeof line.status === 'string' || typeof id === 'string';
+      const row = !lean ? wholeRow(line) : typeof line.requestId === 'string' ? leanRow(line, requests.get(line.requestId), names) : undefined;
       return row === undefined ? UNREADABLE : typeof id === 'string' ? { kind: 'row', row, columns: id } : { kind: 'row', row };
     }
     if (typeof line.columns === 'string' && line.requestId === undefined) {

@@ -2,19 +2,19 @@ import { createHash } from 'node:crypto';
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
 import { CHUNK_BYTES, OUT_OF_ROOM, type LineChunks } from './line-chunks.js';
+import { copied } from './positional-values.js';
+import { lineJson, REQUEST_OPEN, SERVED_AT } from './request-line.js';
 import { STATUS_CODES } from './served-row.js';
 
 /**
- * Formats the lines of one answered request in the compact format (see `served-row.ts`): one
- * request line with the parts every row shares (request id, service, `asOf`, `servedAt`, views),
- * then per sampled row its entity key, join keys, the id of its names line, its values by
- * position and one status letter per value. Built for the serving path: a row's text is the one
- * the HTTP answer was built from (the native `JSON.stringify` of the row, join keys first), cut
- * after the join keys into `keys`, its features' part written into the file's chunk and its names
- * dropped there (`positionalValues`), then the status letters: no line string and no object is
- * built per row, no value is serialized again, and nothing of the answer is kept. The lines' fixed
- * parts (names, the views of the request line, the service) are bytes made once and copied; the
- * short parts of a request (its id, `asOf`, `servedAt`, the entity key) are written in place.
+ * The row lines of the compact format (see `served-row.ts`; the request line they follow is
+ * `request-line.ts`'s): per sampled row its entity key, join keys, the id of its names line, its
+ * values by position and one status letter per value. Built for the serving path: a row's join
+ * keys and values are copied from the bytes the HTTP answer was sent as, the features' names
+ * dropped in the same pass (`positionalCopy`), then the status letters: no line string and no
+ * object is built per row, no value is serialized again, and nothing of the answer is kept. The
+ * lines' fixed parts (names, the names line's id) are bytes made once and copied; the short parts
+ * of a request (its id, `servedAt`, the entity key) are written in place.
  */
 
 /** The per feature list parts: the names, their JSON-quoted forms, and the names line rows refer to. */
@@ -70,16 +70,10 @@ const STATUS_BYTES = new Map(Object.entries(STATUS_CODES).map(([status, code]) =
 const UNKNOWN_STATUS = 0x3f; // '?': a status this build does not know; readers skip the row.
 const STATUS_OPEN = Buffer.from(',"status":"');
 const LINE_END = Buffer.from('"}\n');
-
-/** `JSON.stringify`, with a bigint (an int64 beyond 2^53) as its decimal string; the replacer only when one is there. */
-export function lineJson(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  }
-}
+/** The end of a row line without `status` (every letter the one its value implies). */
+const ROW_END = Buffer.from('}\n');
+/** A value's first byte when it is `null` (the only JSON value starting with `n`): its implied status is NULL, any other value's PRESENT. */
+const NULL_FIRST = 0x6e;
 
 /** A value as JSON, `null` where `JSON.stringify` would leave it out. */
 function valueJson(value: unknown): string {
@@ -93,10 +87,16 @@ function keysText(keys: ServedKeys, row: Record<string, unknown>): string {
   return text;
 }
 
-/** A row's `values` by position, value by value. */
+/** A row's `values` by position, value by value; each value's first byte in `copied.firsts`, as `positionalCopy` leaves them. */
 function valuesText(shape: FeatureShape, row: Record<string, unknown>): string {
+  const n = shape.names.length;
+  if (copied.firsts.length < n) copied.firsts = new Uint8Array(2 * n);
   let text = '[';
-  for (let i = 0; i < shape.names.length; i++) text += `${i === 0 ? '' : ','}${valueJson(row[shape.names[i]!])}`;
+  for (let i = 0; i < n; i++) {
+    const json = valueJson(row[shape.names[i]!]);
+    copied.firsts[i] = json.charCodeAt(0);
+    text += `${i === 0 ? '' : ','}${json}`;
+  }
   return `${text}]`;
 }
 
@@ -120,100 +120,10 @@ export function servedKeys(joinKeys: readonly string[]): ServedKeys {
   return { joinKeys, quotedKeys, quotedKeyBytes: quotedKeys.map((q) => Buffer.from(q)) };
 }
 
-/** The request line's `views`: exactly `lineJson` of `{ name: { definitionHash, snapshots } }` for each view in order. */
-function viewsJson(views: OnlineFeaturesResponse['views']): string {
-  const entries: string[] = [];
-  for (const name in views) {
-    const view = views[name]!;
-    entries.push(`${JSON.stringify(name)}:${lineJson({ definitionHash: view.viewHash ?? '', snapshots: view.snapshots })}`);
-  }
-  return `{${entries.join(',')}}`;
-}
-
-/**
- * The request line's `views` part and its end (`,"views":{...}}` and the newline), kept per list of
- * served views: the serving path hands out the same `ServedView` object for a table while it
- * answers (see `servedView` in `served-table.ts`), and a `ServedView` is never changed once made; a
- * new one (another table, a STALE verdict) makes new bytes.
- */
-interface ViewsBytes {
-  readonly names: readonly string[];
-  readonly views: readonly object[];
-  readonly bytes: Buffer;
-}
-
-// Keyed by the first `ServedView` of an answer; the names and the other views are checked.
-const viewsBytesCache = new WeakMap<object, ViewsBytes>();
-
-/**
- * The bytes of `,"views":<viewsJson(views)>}` and the newline: made once for as long as the answers
- * hand out the same `ServedView` objects under the same names (the serving path does while the same
- * tables answer), not serialized, joined and encoded per request.
- */
-function viewsBytes(views: OnlineFeaturesResponse['views']): Buffer {
-  let cached: ViewsBytes | undefined;
-  let i = 0;
-  let same = true;
-  for (const name in views) {
-    const view = views[name]!;
-    if (i === 0) cached = viewsBytesCache.get(view);
-    if (cached === undefined || cached.names[i] !== name || cached.views[i] !== view) {
-      same = false;
-      break;
-    }
-    i++;
-  }
-  if (same && cached !== undefined && cached.names.length === i) return cached.bytes;
-  const names: string[] = [];
-  const list: object[] = [];
-  for (const name in views) {
-    names.push(name);
-    list.push(views[name]!);
-  }
-  const bytes = Buffer.from(`,"views":${viewsJson(views)}}\n`);
-  if (list.length > 0) viewsBytesCache.set(list[0]!, { names, views: list, bytes });
-  return bytes;
-}
-
-const REQUEST_OPEN = Buffer.from('{"requestId":');
-const SERVED_AT = Buffer.from(',"servedAt":');
 const ENTITY_KEY = Buffer.from(',"entityKey":');
 const KEYS_OPEN = Buffer.from(',"keys":{');
 /** The fixed bytes of a row line's head, and room for `servedAt` and the quotes of the id and the entity key. */
 const ROW_HEAD_BYTES = REQUEST_OPEN.length + SERVED_AT.length + ENTITY_KEY.length + KEYS_OPEN.length + 4;
-
-/**
- * The request line's part between the request id and `asOf` (`,"service":"<service>","asOf":`), as
- * bytes; the writer keeps it per service.
- *
- * @example
- * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1'));
- */
-export function servicePart(service: string): Buffer {
-  return Buffer.from(`,"service":${JSON.stringify(service)},"asOf":`);
-}
-
-/**
- * Writes the request line of an answer into `out`:
- * `{"requestId":<id>,"service":<service>,"asOf":<asOf>,"servedAt":<servedAt>,"views":{...}}` and
- * the newline, exactly what `lineJson` of those fields in that order writes. `servedAt` is the
- * number's text (`String(servedAt)`), `service` the bytes of `servicePart(service)`. No line
- * string is built: the fixed parts are copied as bytes, the id and `asOf` written in place.
- *
- * @example
- * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1'));
- */
-export function writeRequestLine(out: LineChunks, requestId: string, servedAt: string, response: OnlineFeaturesResponse, service: Uint8Array): void {
-  const views = viewsBytes(response.views);
-  out.reserve(REQUEST_OPEN.length + 6 * requestId.length + 2 + service.length + 6 * response.asOf.length + 2 + SERVED_AT.length + servedAt.length + views.length);
-  out.copy(REQUEST_OPEN);
-  out.jsonString(requestId);
-  out.copy(service);
-  out.jsonString(response.asOf);
-  out.copy(SERVED_AT);
-  out.ascii(servedAt);
-  out.copy(views);
-}
 
 /**
  * What the row lines of one request share: its id and `servedAt` (the number's text), and, once
@@ -297,7 +207,7 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
 /**
  * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
  * `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
- * and the newline (`id` that of `servedColumns(response.features)`; the id and `servedAt` those of `request`).
+ * and the newline, without `status` when every letter is the one its value implies (`N` for null, `P` for any other) (`id` that of `servedColumns(response.features)`; the id and `servedAt` those of `request`).
  * `answer`, when given, is the UTF-8 of `JSON.stringify` of the answer (no bigint in it) and `from`
  * where row `r`'s text starts in it: the join keys and values are copied from those bytes, the
  * features' names dropped (checked: join keys first, then the features in order, nothing after);
@@ -337,6 +247,14 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
     out.text(keysJson);
     out.copy(shape.columnsPart);
     out.text(values);
+  }
+  // Every status the one its value implies: the line leaves `status` out, readers imply it again.
+  const firsts = copied.firsts;
+  let implied = 0;
+  if (statuses.length === shape.names.length) while (implied < statuses.length && statuses[implied] === (firsts[implied] === NULL_FIRST ? 'NULL' : 'PRESENT')) implied++;
+  if (implied === statuses.length) {
+    out.copy(ROW_END);
+    return answer === undefined ? -1 : copiedTo;
   }
   out.copy(STATUS_OPEN);
   const chunk = out.current();

@@ -21,11 +21,12 @@ import type { ValueStatus } from '../../processing/evaluate-online.js';
  *   has the same id in every process and file, and two lists in one log never share one;
  * - a request line, once per request that had sampled rows, before them in the same append:
  *   `{"requestId","service","asOf","servedAt","views"}` (no `entityKey`);
- * - a row line per sampled row: `{"requestId","servedAt","entityKey","keys","columns","values","status"}`:
+ * - a row line per sampled row: `{"requestId","servedAt","entityKey","keys","columns","values"[,"status"]}`:
  *   `values` is the row's features by position in the names of the names line `columns` (join
  *   keys left out), each exactly the text the HTTP answer wrote for it; `status` one letter per
- *   value, in the same order (`STATUS_CODES`): a row's request parts (`service`, `asOf`, `views`)
- *   come from the request line of its `requestId`.
+ *   value, in the same order (`STATUS_CODES`), left out (since 2026-11-29 (8)) when every letter is
+ *   the one its value implies: `N` (NULL) for `null`, `P` (PRESENT) for any other value; a row's
+ *   request parts (`service`, `asOf`, `views`) come from the request line of its `requestId`.
  * Lines written before are read as they were, and a file may hold all of them: the lean row line
  * (`values` an object by name, no `columns`; 2026-11-29) and, before it, one self-contained
  * `ServedRow` per line (`statuses` an object by feature).

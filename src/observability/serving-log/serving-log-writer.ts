@@ -7,7 +7,8 @@ import { isSampledKey, sampleThreshold } from './sample-key.js';
 import { ChunkPool, LineChunks } from './line-chunks.js';
 import { appendAll, endsClean } from './log-file-append.js';
 import { answerRowsStart, nextAnswerRow } from './answer-rows.js';
-import { rowLineOpening, rowLineRequest, servedColumns, servedKeys, servicePart, writeRequestLine, writeRowLine, type RowLineRequest, type ServedKeys } from './served-lines.js';
+import { servicePart, writeRequestLine } from './request-line.js';
+import { rowLineOpening, rowLineRequest, servedColumns, servedKeys, writeRowLine, type RowLineRequest, type ServedKeys } from './served-lines.js';
 import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
 
 export interface ServingLogOptions {

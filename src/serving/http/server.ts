@@ -251,11 +251,11 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       // A large answer is sent as bytes (see answerBytes): the HTTP layer neither measures nor encodes a
       // large string. Decided here, not in the reply serializer: one that inspected every payload measured slower at one entity.
       const large = shown.rows.length > BYTES_FROM_ELEMENTS ? answerBytes(shown) : undefined;
-      // A small answer's text is written from parts prepared per feature list (see answerJson), not by the reply serializer.
-      const text = large === undefined ? answerJson(shown) : undefined;
       // A logged plain answer (unmasked) is encoded once: the serving log copies its rows from those bytes.
       const plain = logged !== undefined && shown === response;
+      const text = plain && large === undefined ? answerJson(response) : undefined;
       if (logged) servingLog.record(logged, body, response, request.id, platform.now(), !plain ? undefined : (large ?? (text!.plain ? Buffer.from(text!.text) : undefined)));
+      if (large === undefined && text === undefined) return shown;
       void reply.type('application/json; charset=utf-8');
       return large ?? text!.text;
     } catch (error) {

@@ -123,8 +123,10 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
   // A callback hook: with auth off (or a public route) no promise per request; with auth on, the key check's.
   app.addHook('onRequest', (request, reply, done) => {
     const origin = `ip:${request.ip}`;
-    const route = request.routeOptions.url;
-    const access = route === undefined ? undefined : (request.routeOptions.config.access ?? ROUTES[route]);
+    // `routeOptions` is a getter that builds a new object on each read: read it once.
+    const options = request.routeOptions;
+    const route = options.url;
+    const access = route === undefined ? undefined : (options.config.access ?? ROUTES[route]);
     const on = enabled();
     if (!on || access === 'public') {
       request.principal = { name: 'anonymous', roles: [], origin, open: !on };

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { StoredTextColumn } from '../../src/storage/online/lmdb/stored-text-column.js';
 
 /**
  * Every test's `toEqual` compares text columns by content: a column read from storage decodes its
@@ -12,7 +13,8 @@ function isTextColumn(value: unknown): value is { readonly dict: readonly string
 
 expect.addEqualityTesters([
   function textColumnsEqual(a: unknown, b: unknown, customTesters) {
-    if (!isTextColumn(a) || !isTextColumn(b)) return undefined;
+    // Only where a stored column is compared: any other pair keeps vitest's own equality (every field).
+    if (!(a instanceof StoredTextColumn || b instanceof StoredTextColumn) || !isTextColumn(a) || !isTextColumn(b)) return undefined;
     return this.equals([...a.dict], [...b.dict], customTesters) && this.equals(a.codes, b.codes, customTesters);
   },
 ]);

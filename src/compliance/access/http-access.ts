@@ -124,9 +124,9 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
   app.addHook('onRequest', (request, reply, done) => {
     const origin = `ip:${request.ip}`;
     // `routeOptions` is a getter that builds a new object on each read: read it once.
-    const options = request.routeOptions;
-    const route = options.url;
-    const access = route === undefined ? undefined : (options.config.access ?? ROUTES[route]);
+    const routeOptions = request.routeOptions;
+    const route = routeOptions.url;
+    const access = route === undefined ? undefined : (routeOptions.config.access ?? ROUTES[route]);
     const on = enabled();
     if (!on || access === 'public') {
       request.principal = { name: 'anonymous', roles: [], origin, open: !on };

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { literal, literalList } from '../../storage/engine/sql-engine.js';
-import { servingLogDir, STATUS_CODES, STATUS_OF_CODE, type ServedRow } from './served-row.js';
+import { impliedStatus, servingLogDir, STATUS_CODES, STATUS_OF_CODE, type ServedRow } from './served-row.js';
 
 export interface ServingLogQuery {
   /** One service's rows (`_features` for feature-list requests); default every service. */
@@ -67,7 +67,7 @@ export function servedStatusSql(feature: string): string {
   const status = `json_extract_string(json, '$.status')`;
   const letter = `substr(${status}, ${position}, 1)`;
   const decode = Object.entries(STATUS_CODES).map(([name, code]) => `WHEN ${literal(code)} THEN ${literal(name)}`).join(' ');
-  const implied = `CASE WHEN ${VALUE_LIST} IS NULL OR ${status} IS NOT NULL OR ${position} IS NULL THEN NULL WHEN json_type(${VALUE_LIST}[${position}]) = 'NULL' THEN 'NULL' ELSE 'PRESENT' END`;
+  const implied = `CASE WHEN ${VALUE_LIST} IS NULL OR ${status} IS NOT NULL OR ${position} IS NULL THEN NULL WHEN json_type(${VALUE_LIST}[${position}]) = 'NULL' THEN ${literal(impliedStatus(true))} ELSE ${literal(impliedStatus(false))} END`;
   return `coalesce(json_extract_string(json, ${literal(`$.statuses."${feature}"`)}), CASE ${letter} ${decode} END, ${implied})`;
 }
 
@@ -131,7 +131,7 @@ function leanRow(line: Json, request: RequestParts | undefined, columns: readonl
   const names = columns ?? Object.keys(values);
   const statuses: Record<string, string> = {};
   if (status === undefined) {
-    for (const name of names) statuses[name] = (values as Json)[name] === null ? 'NULL' : 'PRESENT';
+    for (const name of names) statuses[name] = impliedStatus((values as Json)[name] === null);
   } else {
     if (names.length !== status.length) return undefined;
     for (let i = 0; i < names.length; i++) {

@@ -4,7 +4,7 @@ import type { ValueStatus } from '../../processing/evaluate-online.js';
 import { CHUNK_BYTES, OUT_OF_ROOM, type LineChunks } from './line-chunks.js';
 import { copied } from './positional-values.js';
 import { lineJson, REQUEST_OPEN, SERVED_AT } from './request-line.js';
-import { STATUS_CODES } from './served-row.js';
+import { impliedStatus, STATUS_CODES } from './served-row.js';
 
 /**
  * The row lines of the compact format (see `served-row.ts`; the request line they follow is
@@ -251,7 +251,7 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
   // Every status the one its value implies: the line leaves `status` out, readers imply it again.
   const firsts = copied.firsts;
   let implied = 0;
-  if (statuses.length === shape.names.length) while (implied < statuses.length && statuses[implied] === (firsts[implied] === NULL_FIRST ? 'NULL' : 'PRESENT')) implied++;
+  if (statuses.length === shape.names.length) while (implied < statuses.length && statuses[implied] === impliedStatus(firsts[implied] === NULL_FIRST)) implied++;
   if (implied === statuses.length) {
     out.copy(ROW_END);
     return answer === undefined ? -1 : copiedTo;

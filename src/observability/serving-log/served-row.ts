@@ -27,6 +27,8 @@ import type { ValueStatus } from '../../processing/evaluate-online.js';
  *   value, in the same order (`STATUS_CODES`), left out (since 2026-11-29 (8)) when every letter is
  *   the one its value implies: `N` (NULL) for `null`, `P` (PRESENT) for any other value; a row's
  *   request parts (`service`, `asOf`, `views`) come from the request line of its `requestId`.
+ * A build from before 2026-11-29 (8) does not read a row line without `status` (it skips it, and its
+ * drift profile leaves it out): do not roll back to one over a log written since.
  * Lines written before are read as they were, and a file may hold all of them: the lean row line
  * (`values` an object by name, no `columns`; 2026-11-29) and, before it, one self-contained
  * `ServedRow` per line (`statuses` an object by feature).
@@ -72,6 +74,14 @@ export function servingLogFile(dataDir: string, service: string, servedAt: numbe
 }
 
 /** A row line's `status` letter for each value status (one letter per feature, in the order of its `values`). */
+/**
+ * The status a compact row line without `status` implies for a value: `NULL` for `null`, else
+ * `PRESENT` (the writer leaves `status` out only when every status is this; every reader implies it back).
+ */
+export function impliedStatus(isNull: boolean): 'NULL' | 'PRESENT' {
+  return isNull ? 'NULL' : 'PRESENT';
+}
+
 export const STATUS_CODES: Readonly<Record<ValueStatus, string>> = {
   PRESENT: 'P', NOT_FOUND: 'F', OUTSIDE_TTL: 'T', NULL: 'N', STALE: 'S', NOT_MATERIALIZED: 'M', ERROR: 'E',
 };

@@ -12,8 +12,12 @@ const NULL = Buffer.from('null');
 // Each status as JSON (quoted), by its text: the few a served value can have.
 const STATUSES = new Map(['PRESENT', 'NOT_FOUND', 'OUTSIDE_TTL', 'NULL', 'STALE', 'NOT_MATERIALIZED', 'ERROR'].map((s) => [s, Buffer.from(JSON.stringify(s))]));
 const PRESENT = STATUSES.get('PRESENT')!;
-/** At most the bytes one status or one age takes here with its comma (a longer status goes through `put`). */
-const ROOM_PER_VALUE = 26;
+/**
+ * Room reserved per status or age with its comma (a longer status goes through `put`, which grows
+ * the buffer). The longest is a non-integer age's `String(x)`, 25 characters (`-0.0000019370195483709653`),
+ * plus its comma: 32 leaves a margin, since a byte stored past a Buffer's end is silently dropped.
+ */
+const ROOM_PER_VALUE = 32;
 
 /**
  * `JSON.stringify(metadata)` into `sink`, byte for byte, for an answer's metadata (per row

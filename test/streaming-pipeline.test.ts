@@ -57,14 +57,19 @@ async function answer(platform: Platform) {
   const res = await getOnlineFeatures(project, await platform.online(), { entities: { account_id: ACCOUNTS }, features: FEATURES }, NOW, await latestSnapshots(platform.metadata, project));
   return res.rows;
 }
+/** A platform with its stream runtime started, both closed after the test. */
+async function started() {
+  const env = await tempPlatform(spec, NOW);
+  cleanup.push(() => env.dispose());
+  const runtime = await start(env.platform);
+  cleanup.push(() => runtime.close());
+  return { env, runtime };
+}
 const push = (runtime: StreamRuntime, batch: readonly Payment[]) => runtime.processor.append('payments', { texts: batch.map(text) }, 'push');
 
 describe('stream processor pipeline', () => {
   test('many batches in flight at once: every group applied once, in log order; online == reference', async () => {
-    const env = await tempPlatform(spec, NOW);
-    cleanup.push(() => env.dispose());
-    const runtime = await start(env.platform);
-    cleanup.push(() => runtime.close());
+    const { env, runtime } = await started();
     const all = payments_(0, 3_000);
     // 60 batches pushed without waiting: they form many groups, several in flight at once.
     const outcomes = await Promise.all(Array.from({ length: 60 }, (_, b) => push(runtime, all.slice(b * 50, b * 50 + 50))));
@@ -80,10 +85,7 @@ describe('stream processor pipeline', () => {
   });
 
   test('a group\'s online state is made while its log entry is flushed, and committed only once the log is durable; nothing of it when the flush fails', async () => {
-    const env = await tempPlatform(spec, NOW);
-    cleanup.push(() => env.dispose());
-    const runtime = await start(env.platform);
-    cleanup.push(() => runtime.close());
+    const { env, runtime } = await started();
     const first = payments_(0, 100);
     await push(runtime, first);
     // The log's fsync held open: the entry is in its transaction, the append has not resolved.

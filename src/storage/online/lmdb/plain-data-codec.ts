@@ -118,6 +118,11 @@ const scratch = new Float64Array(1);
 const scratchBytes = new Uint8Array(scratch.buffer);
 
 /** A little-endian byte reader over a Uint8Array. */
+/** The little-endian u32 at `bytes[i..i+4]` (what {@link ByteReader.u32} reads, without a reader). */
+export function u32At(b: Uint8Array, i: number): number {
+  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16)) + b[i + 3]! * 0x1000000;
+}
+
 export class ByteReader {
   at = 0;
   constructor(readonly bytes: Uint8Array) {}
@@ -125,10 +130,9 @@ export class ByteReader {
     return this.bytes[this.at++]!;
   }
   u32(): number {
-    const b = this.bytes;
     const i = this.at;
     this.at += 4;
-    return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16)) + b[i + 3]! * 0x1000000;
+    return u32At(this.bytes, i);
   }
   i32(): number {
     const b = this.bytes;

@@ -1,9 +1,5 @@
 import type { TextColumn } from '../../../processing/aggregations/index.js';
-import { utf8 } from './plain-data-codec.js';
-
-function u32At(b: Uint8Array, i: number): number {
-  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16)) + b[i + 3]! * 0x1000000;
-}
+import { u32At, utf8 } from './plain-data-codec.js';
 
 /**
  * A text column of a stored state (see `decodeEntityState`): `codes` view the bytes in place, and

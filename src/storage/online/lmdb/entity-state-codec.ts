@@ -2,7 +2,7 @@ import { AdapterError } from '../../../errors.js';
 import type { ListValue } from '../../../processing/aggregations/index.js';
 import type { BaseState, EntityState, EntityTiles, EventColumn, SlotTiles } from '../../../processing/entity-state.js';
 import { ByteReader, ByteWriter, numbers, readPlain, writePlain } from './plain-data-codec.js';
-import { StoredTextColumn, storedDictionaryBytes } from './stored-text-column.js';
+import { StoredTextColumn, storedDictionaryBytes, writeStoredDictionary } from './stored-text-column.js';
 
 /** "SLS1", little-endian: the layout's version is its last byte. */
 const MAGIC = 0x31534c53;
@@ -68,7 +68,7 @@ function readList(input: ByteReader, bytes: Uint8Array): readonly unknown[] | nu
  * u32 magic "SLS1" | u32 n (events) | f64 horizon | u32 columns | u32 base slots | u8 kind per column
  * (pad to 8) f64[n] ts
  * per column: number f64[n] | int64 f64[n] hi (+ f64[n] lo) | text i32[n] codes, then its dictionary
- *   (u32 count, u32 UTF-8 bytes, u32[count] UTF-16 lengths, the strings' UTF-8 back to back) |
+ *   (layout in stored-text-column.ts, `writeStoredDictionary`), pad to 8 |
  *   list: per event u8 0 (null) | u8 1 float32s or 2 float64s (u32 length, pad to 8, the values) |
  *   u8 3 and the list as plain data; each float64 block starting at a multiple of 8
  * per base slot: u8 0 (none) | u8 1, f64 ts, the snapshot as plain data (see plain-data-codec)
@@ -104,13 +104,7 @@ export function encodeEntityState(state: EntityState): Buffer {
     if (column instanceof Float64Array) out.raw(column);
     else if ('codes' in column) {
       out.raw(column.codes);
-      out.u32(column.dict.length);
-      const textBytesAt = out.at;
-      out.u32(0); // the dictionary's UTF-8 bytes, written once known
-      for (const s of column.dict) out.u32(s.length);
-      let textBytes = 0;
-      for (const s of column.dict) textBytes += out.utf8(s);
-      out.bytes.writeUInt32LE(textBytes, textBytesAt);
+      writeStoredDictionary(out, column.dict);
       out.align8();
     } else if ('lists' in column) {
       for (const list of column.lists) writeList(out, list);

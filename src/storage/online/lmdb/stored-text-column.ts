@@ -1,5 +1,5 @@
 import type { TextColumn } from '../../../processing/aggregations/index.js';
-import { u32At, utf8 } from './plain-data-codec.js';
+import { type ByteWriter, u32At, utf8 } from './plain-data-codec.js';
 
 /**
  * A text column of a stored state (see `decodeEntityState`): `codes` view the bytes in place, and
@@ -10,7 +10,7 @@ import { u32At, utf8 } from './plain-data-codec.js';
  * dictionary is ASCII). Values and equality are those of a plain `{ dict, codes }` (tests compare
  * with `textColumnsEqual`). The bytes must not be reused while the column is in use.
  *
- * Layout read, from `at`: u32 count, u32 UTF-8 bytes, u32[count] UTF-16 lengths, the strings' UTF-8.
+ * Layout read, from `at`: as {@link writeStoredDictionary} writes it.
  */
 export class StoredTextColumn implements TextColumn {
   private decoded: string[] | undefined = undefined;
@@ -66,4 +66,19 @@ export class StoredTextColumn implements TextColumn {
 /** The bytes a stored text column's dictionary takes from `at` (see {@link StoredTextColumn}), to skip over it. */
 export function storedDictionaryBytes(bytes: Uint8Array, at: number): number {
   return 8 + u32At(bytes, at) * 4 + u32At(bytes, at + 4);
+}
+
+/**
+ * Writes a text column's dictionary as a stored state holds it (the one home of this layout:
+ * {@link StoredTextColumn} reads it, {@link storedDictionaryBytes} skips it): u32 count, u32 UTF-8
+ * bytes, u32[count] UTF-16 lengths, the strings' UTF-8 back to back.
+ */
+export function writeStoredDictionary(out: ByteWriter, dict: readonly string[]): void {
+  out.u32(dict.length);
+  const textBytesAt = out.at;
+  out.u32(0); // the dictionary's UTF-8 bytes, written once known
+  for (const s of dict) out.u32(s.length);
+  let textBytes = 0;
+  for (const s of dict) textBytes += out.utf8(s);
+  out.bytes.writeUInt32LE(textBytes, textBytesAt);
 }

@@ -6,6 +6,7 @@ import { ingestFile } from '../src/ingest/ingest-file.js';
 import { openPlatform, type Platform } from '../src/platform.js';
 import { materialize } from '../src/processing/materialize.js';
 import { withLease } from '../src/orchestration/lease.js';
+import { openSqlite } from '../src/storage/metadata/sqlite/sqlite-driver.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
@@ -146,5 +147,22 @@ describe('batch views lost with the online store', () => {
     expect(lines.filter((l) => l.includes('"balances"'))).toEqual([
       expect.stringMatching(/^warn: view "balances": its online table is missing; it was last materialized at an earlier definition, so it is not rebuilt by itself: run "sluice materialize --views balances"/),
     ]);
+  });
+
+  test('a table materialized before views were recorded (an earlier version) is recorded when the runtime starts, so a later loss finds it', async () => {
+    const env = await tempPlatform(spec, NOW);
+    cleanup.push(() => env.dispose());
+    writeFileSync(join(env.dir, 'deposits.csv'), 'account_id,amount,branch,ts\na1,1,north,2024-01-01T01:00:00Z\n');
+    await ingestFile(env.platform, env.project, 'deposits', join(env.dir, 'deposits.csv'));
+    await materialize(env.platform, project, { views: ['balances'] });
+    const db = openSqlite(join(env.dir, '.sluice', 'metadata.db'));
+    db.exec('DELETE FROM materialized_views');
+    db.close();
+    expect(await env.platform.metadata.materialized.list()).toEqual([]);
+    const runtime = await startStreamRuntime(env.platform, { project: () => project, commitIntervalMs: 3_600_000 });
+    cleanup.push(() => runtime.close());
+    await runtime.rebuilds.settled();
+    const table = (await (await env.platform.online()).viewInfo('balances'))!;
+    expect((await env.platform.metadata.materialized.list()).find((m) => m.view === 'balances')).toEqual({ view: 'balances', viewHash: project.featureViews.find((v) => v.name === 'balances')!.hash, materializedAt: table.materializedAt, runId: null });
   });
 });

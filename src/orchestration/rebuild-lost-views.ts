@@ -50,7 +50,8 @@ export interface LostViewRebuilds {
  * metadata store records that their current definition was materialized (the online store lost
  * the table: see `MaterializedViewStore`), `outdated` when it records an earlier definition only.
  * A view never materialized is neither. Stream views are the stream runtime's (it builds any
- * missing one).
+ * missing one). A served table of the current definition with no record (materialized by a
+ * version of Sluice before the record) is recorded, so a later loss finds it.
  */
 export async function findLostViews(ctx: SluiceContext, project: Project): Promise<{ lost: FeatureView[]; outdated: FeatureView[] }> {
   const online = await ctx.online();
@@ -59,8 +60,14 @@ export async function findLostViews(ctx: SluiceContext, project: Project): Promi
   const lost: FeatureView[] = [];
   const outdated: FeatureView[] = [];
   for (const view of project.featureViews) {
+    if (streamedSources.has(view.source)) continue;
     const hash = recorded.get(view.name);
-    if (hash === undefined || streamedSources.has(view.source) || (await online.viewInfo(view.name)) !== undefined) continue;
+    const table = await online.viewInfo(view.name);
+    // A table of the current definition written before materialize recorded them (an earlier version): recorded now.
+    if (table !== undefined && hash === undefined && table.viewHash === view.hash) {
+      await ctx.metadata.materialized.record({ view: view.name, viewHash: table.viewHash, materializedAt: table.materializedAt, runId: null }, { ifAbsent: true });
+    }
+    if (hash === undefined || table !== undefined) continue;
     (hash === view.hash ? lost : outdated).push(view);
   }
   return { lost, outdated };

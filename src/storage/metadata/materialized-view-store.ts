@@ -22,10 +22,11 @@ export interface MaterializedView {
 
 /**
  * Semantics: `record` replaces the view's row (the latest materialization wins, whatever its
- * definition); `list` returns one row per view, sorted by view name; rows written by one handle
- * are read by any other (another process).
+ * definition), or with `ifAbsent` writes it only when the view has none (atomically: a row
+ * another writer recorded first is kept); `list` returns one row per view, sorted by view name;
+ * rows written by one handle are read by any other (another process).
  */
 export interface MaterializedViewStore {
-  record(materialized: MaterializedView): Promise<void>;
+  record(materialized: MaterializedView, options?: { readonly ifAbsent?: boolean }): Promise<void>;
   list(): Promise<MaterializedView[]>;
 }

@@ -5,7 +5,7 @@ import { checksFailedError, recordVerdict, verdictStats, type BatchVerdict } fro
 import type { SluiceContext } from '../context.js';
 import { withLease } from '../orchestration/lease.js';
 import { testPause } from '../orchestration/test-pause.js';
-import { trackRun } from '../orchestration/track-run.js';
+import { currentRunId, trackRun } from '../orchestration/track-run.js';
 import { retentionHorizon } from '../time/index.js';
 import { entityStates } from './entity-states.js';
 import { viewPlan } from './feature-plan.js';
@@ -34,6 +34,8 @@ export interface MaterializeOptions {
    * rematerializing what it changed, under the leases it took for its whole run).
    */
   readonly viewLeasesHeld?: boolean;
+  /** Why it runs, recorded in the run's params (`sluice runs` shows it): `recovery` for a table the online store lost. */
+  readonly trigger?: 'recovery';
 }
 
 export interface ViewMaterialization {
@@ -69,7 +71,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
     if (!view) throw new NotFoundError('NOT_FOUND', `feature view "${name}" is not in the registry`);
     return view;
   });
-  return trackRun(ctx, 'materialize', { views: views.map((v) => v.name), asOf }, async () => {
+  return trackRun(ctx, 'materialize', { views: views.map((v) => v.name), asOf, ...(options.trigger ? { trigger: options.trigger } : {}) }, async () => {
     const engine = await ctx.engine();
     const online = await ctx.online();
     const results: ViewMaterialization[] = [];
@@ -117,10 +119,12 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         }
         await recordVerdict(ctx, verdict);
       }
-      await online.replaceView(
+      const table = await online.replaceView(
         { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },
         entityStates(engine, plan, viewEventsSql(plan, source, files, extra), asOf, counts),
       );
+      // Durable beside the lake: a table the online store loses (reset after a power loss) is rebuilt from it (see rebuildLostViews).
+      await ctx.metadata.materialized.record({ view: view.name, viewHash: table.viewHash, materializedAt: table.materializedAt, runId: currentRunId() ?? null });
       if (extra) await engine.run(`DROP TABLE ${extra}`);
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started, snapshot: snapshot?.id ?? null });
       options.onView?.(view.name, results.length, views.length);

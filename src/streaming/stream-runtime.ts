@@ -5,6 +5,7 @@ import { streamCheckRecorder } from '../quality/stream-checks.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { EventLog } from '../storage/log/event-log.js';
 import { materialize } from '../processing/materialize.js';
+import { rebuildLostViews, type LostViewRebuilds } from '../orchestration/rebuild-lost-views.js';
 import { commitLogToLake, type LakeCommit } from './lake-committer.js';
 import { StreamProcessor, type StreamProcessorOptions } from './stream-processor.js';
 
@@ -19,6 +20,8 @@ export interface StreamRuntimeOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
   readonly onAppended?: StreamProcessorOptions['onAppended'];
+  /** Backoff between attempts to rebuild a batch view the online store lost (default 10 s to 10 min). */
+  readonly rebuildBackoff?: { readonly baseMs: number; readonly maxMs: number };
 }
 
 /** Per stream or CDC source: where its log, lake and connector stand. */
@@ -35,6 +38,8 @@ export interface SourceStreamStatus {
 
 export interface StreamRuntime {
   readonly processor: StreamProcessor;
+  /** Batch views the online store lost (reset at open) being rebuilt in the background. */
+  readonly rebuilds: LostViewRebuilds;
   status(): SourceStreamStatus[];
   /** Commits every source's log entries to the lake now (the timer does it every interval). */
   commitNow(): Promise<LakeCommit[]>;
@@ -46,8 +51,9 @@ const streamed = (project: Project): Array<Source & { readonly kind: 'stream' | 
 /**
  * Runs the real-time platform in this process: the stream processor behind the push API and the
  * connectors, the connectors of the project's sources, and a timer that commits the log to the
- * lake (and lets online tables that are behind, e.g. after a materialize, catch up). Errors in
- * background work are logged and retried, never fatal.
+ * lake (and lets online tables that are behind, e.g. after a materialize, catch up). Batch views
+ * whose online table the store lost (see `rebuildLostViews`) are rebuilt in the background. Errors
+ * in background work are logged and retried, never fatal.
  *
  * @example
  * const runtime = await startStreamRuntime(platform, { project: () => project });
@@ -99,6 +105,10 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     if (missing.length > 0) await materialize(platform, project, { views: missing });
   };
   await ensureTables();
+  const rebuilds = rebuildLostViews(platform, {
+    project: options.project, log: say, newEngine: () => platform.newEngine(),
+    ...(options.rebuildBackoff ? { backoffBaseMs: options.rebuildBackoff.baseMs, backoffMaxMs: options.rebuildBackoff.maxMs } : {}),
+  });
   await startConnectors();
   let committing: Promise<LakeCommit[]> | undefined;
   const commitNow = () => (committing ??= (async () => {
@@ -128,6 +138,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
   timer.unref();
   return {
     processor,
+    rebuilds,
     status: () => streamed(options.project()).map((source) => {
       const connector = connectors.get(source.name)?.status();
       return {
@@ -138,6 +149,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     commitNow,
     async close() {
       clearInterval(timer);
+      await rebuilds.stop();
       for (const running of connectors.values()) await running.stop().catch((error: unknown) => say('error', `stopping a connector failed: ${(error as Error).message}`));
       await processor.drained();
       await committing;

@@ -12,6 +12,7 @@ import { runSkewStoreContract } from './skew-store.contract.js';
 import { runAuditTrailContract } from './audit-trail.contract.js';
 import { runPurgeStoreContract } from './purge-store.contract.js';
 import { runKeyStoreContract } from './key-store.contract.js';
+import { runMaterializedViewStoreContract } from './materialized-view-store.contract.js';
 
 describe('SQLite metadata store', () => {
   for (const driver of availableSqliteDrivers()) {
@@ -28,5 +29,6 @@ describe('SQLite metadata store', () => {
     runAuditTrailContract(`sqlite (${driver})`, harness);
     runPurgeStoreContract(`sqlite (${driver})`, harness);
     runKeyStoreContract(`sqlite (${driver})`, harness);
+    runMaterializedViewStoreContract(`sqlite (${driver})`, harness);
   }
 });

@@ -56,7 +56,7 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   });
   return {
     runtime,
-    describe: () => ({ sources: runtime.status(), freshness: freshness.summary() }),
+    describe: () => ({ sources: runtime.status(), freshness: freshness.summary(), rebuilding: runtime.rebuilds.pending() }),
     async close() {
       clearInterval(follow);
       await runtime.close();

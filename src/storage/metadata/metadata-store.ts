@@ -8,6 +8,7 @@ import type { ScheduleStore } from './schedule-store.js';
 import type { DriftStore } from './drift-store.js';
 import type { QualityStore } from './quality-store.js';
 import type { SkewStore } from './skew-store.js';
+import type { MaterializedViewStore } from './materialized-view-store.js';
 
 /** One applied version of the project's definitions. */
 export interface RegistryVersion {
@@ -284,6 +285,8 @@ export interface MetadataStore {
 
   /** Data quality check results and quarantined batches (see `QualityStore`). */
   readonly quality: QualityStore;
+  /** The definition each view was last materialized at (see `MaterializedViewStore`). */
+  readonly materialized: MaterializedViewStore;
 
   close(): Promise<void>;
 }

@@ -16,6 +16,7 @@ import { QUALITY_SCHEMA, sqliteQuality } from './sqlite-quality.js';
 import { sqliteLeases } from './sqlite-leases.js';
 import { SCHEDULES_SCHEMA, sqliteSchedules } from './sqlite-schedules.js';
 import { SKEW_SCHEMA, sqliteSkew } from './sqlite-skew.js';
+import { MATERIALIZED_VIEWS_SCHEMA, sqliteMaterializedViews } from './sqlite-materialized-views.js';
 import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
 
 interface RegistryRow {
@@ -44,7 +45,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec('PRAGMA synchronous = NORMAL');
   // Deleted rows (an erased subject's dead letters, expired data) are zeroed, not left in free pages.
   db.exec('PRAGMA secure_delete = ON');
-  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA + ERASURE_SCHEMA + PURGE_SCHEMA + KEYS_SCHEMA));
+  inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA + ERASURE_SCHEMA + PURGE_SCHEMA + KEYS_SCHEMA + MATERIALIZED_VIEWS_SCHEMA));
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),
@@ -105,6 +106,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     drift: sqliteDrift(db),
     quality: sqliteQuality(db),
     skew: sqliteSkew(db),
+    materialized: sqliteMaterializedViews(db),
     async latestRegistry() {
       const row = sql.latestRegistry.get() as RegistryRow | undefined;
       return row && toRegistryVersion(row);

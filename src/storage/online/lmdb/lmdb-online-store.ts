@@ -111,7 +111,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   withOpenLock(path, () => {
     if (boot !== undefined && unflushedBeforeRestart(path, boot)) {
       removeEnvironment(path);
-      process.stderr.write(`warning: the online store at ${path} had commits not flushed to disk when the machine restarted; it starts empty: stream views are rebuilt from the lake and the log when "sluice serve" or "sluice worker" starts, other views need "sluice materialize"\n`);
+      process.stderr.write(`warning: the online store at ${path} had commits not flushed to disk when the machine restarted; it starts empty: "sluice serve" and "sluice worker" rebuild the stream views from the lake and the log when they start, and in the background the other views whose current definition was materialized; a view materialized at an earlier definition only needs "sluice materialize"\n`);
     }
   }, config.openLockTimeoutMs);
   const deferred = boot !== undefined && config.flushEveryMs !== undefined

@@ -1,4 +1,4 @@
-import { copied, copyValue, positionalCopy } from './positional-values.js';
+import { copyValue, positionalCopy, positionalReadEnd, type PositionalNames } from './positional-values.js';
 
 /** Chunks of `CHUNK_BYTES` are reused from flush to flush: fresh memory costs a page fault per 4 KiB written. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -56,23 +56,26 @@ export class LineChunks {
     const limit = Math.min(end, from + this.chunk!.length - this.at - keep);
     const w = copyValue(src, from, limit, this.chunk!, this.at);
     if (w < 0) return limit < end ? OUT_OF_ROOM : -1;
+    // A value is copied byte for byte.
+    const read = from + w - this.at;
     this.at = w;
-    return copied.read;
+    return read;
   }
 
   /**
    * Copies a row's features as the answer wrote them (`"<name>":<value>,...}`, from `src[from]`)
    * as the positional `[<value>,...]` (see `positionalCopy`), leaving `keep` bytes of the chunk
    * free; returns where reading stopped (after the `}`), -1 when the bytes are not laid out with
-   * exactly the names of `nameBytes` (their quoted UTF-8 lengths with the colon), or `OUT_OF_ROOM`.
+   * exactly the names of `names` (each value's first byte then left in `names.firsts`), or `OUT_OF_ROOM`.
    */
-  positional(src: Uint8Array, from: number, end: number, nameBytes: Int32Array, keep: number): number {
+  positional(src: Uint8Array, from: number, end: number, names: PositionalNames, keep: number): number {
     // The copy never writes more bytes than it reads: reading within the room keeps the writes in it.
     const limit = Math.min(end, from + this.chunk!.length - this.at - keep);
-    const w = positionalCopy(src, from, limit, this.chunk!, this.at, nameBytes);
+    const w = positionalCopy(src, from, limit, this.chunk!, this.at, names);
     if (w < 0) return limit < end ? OUT_OF_ROOM : -1;
+    const read = positionalReadEnd(names, from, this.at, w);
     this.at = w;
-    return copied.read;
+    return read;
   }
 
   /** Where the next byte goes in the current chunk (for `moveTo`). */

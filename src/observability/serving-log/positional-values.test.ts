@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { copied, positionalCopy } from './positional-values.js';
+import { copyValue, positionalCopy, positionalNames, positionalReadEnd, type PositionalNames } from './positional-values.js';
 
 /** `positionalCopy` in place over `bytes[from, end)`, which must hold the object and nothing after it. */
-function positionalValues(bytes: Uint8Array, from: number, end: number, nameBytes: Int32Array): number {
-  const w = positionalCopy(bytes, from, end, bytes, from, nameBytes);
-  return w >= 0 && copied.read === end ? w : -1;
+function positionalValues(bytes: Uint8Array, from: number, end: number, names: PositionalNames): number {
+  const w = positionalCopy(bytes, from, end, bytes, from, names);
+  return w >= 0 && positionalReadEnd(names, from, from, w) === end ? w : -1;
 }
 
 /**
@@ -14,14 +14,16 @@ function positionalValues(bytes: Uint8Array, from: number, end: number, nameByte
  */
 function positional(row: Record<string, unknown>, names: readonly string[]): string | undefined {
   const text = JSON.stringify(row).slice(1);
-  const nameBytes = Int32Array.from(names, (n) => Buffer.byteLength(`${JSON.stringify(n)}:`));
+  const copyNames = positionalNames(names);
   const bytes = Buffer.from(text);
-  const end = positionalValues(bytes, 0, bytes.length, nameBytes);
+  const end = positionalValues(bytes, 0, bytes.length, copyNames);
   const source = Buffer.from(`xx${text},{"k":1}`);
   const dest = Buffer.alloc(source.length + 3, 0x2a);
-  const to = positionalCopy(source, 2, source.length, dest, 3, nameBytes);
-  expect(to < 0 ? -1 : copied.read).toBe(end < 0 ? -1 : 2 + bytes.length);
+  const to = positionalCopy(source, 2, source.length, dest, 3, copyNames);
+  expect(to < 0 ? -1 : positionalReadEnd(copyNames, 2, 3, to)).toBe(end < 0 ? -1 : 2 + bytes.length);
   if (end < 0) return undefined;
+  // Each value's first byte, as the writer checks the implied statuses with it.
+  expect(Array.from(copyNames.firsts, (b) => String.fromCharCode(b))).toEqual(names.map((n) => JSON.stringify(row[n] ?? null)[0]));
   expect(dest.toString('utf8', 3, to)).toBe(bytes.toString('utf8', 0, end));
   return bytes.toString('utf8', 0, end);
 }
@@ -48,15 +50,35 @@ describe('positionalCopy', () => {
     expect(positional({ a__x: 1, a__yy: 2 }, ['a__x', 'a__y'])).toBeUndefined();
     expect(positional({ a__x: 1 }, [])).toBeUndefined();
     const bytes = Buffer.from('"a__x":1}x');
-    expect(positionalValues(bytes, 0, bytes.length, Int32Array.of(7))).toBe(-1);
+    expect(positionalValues(bytes, 0, bytes.length, positionalNames(['a__x']))).toBe(-1);
+    expect(positional({ a__x: '' as unknown }, ['a__x'])).toBe('[""]');
+    const empty = Buffer.from('"a__x":}');
+    expect(positionalValues(empty, 0, empty.length, positionalNames(['a__x']))).toBe(-1);
+  });
+});
+
+describe('copyValue', () => {
+  test('copies one value byte for byte: the bytes read are the bytes written', () => {
+    fc.assert(fc.property(value, (v) => {
+      const text = `${JSON.stringify(v)},`;
+      const source = Buffer.from(`x${text}`);
+      const dest = Buffer.alloc(source.length + 2, 0x2a);
+      const w = copyValue(source, 1, source.length, dest, 2);
+      expect(dest.toString('utf8', 2, w)).toBe(JSON.stringify(v));
+      expect(source[1 + w - 2]).toBe(0x2c);
+    }), { numRuns: 300 });
+  });
+
+  test('refuses a value that does not end before the end it is given, and an empty scalar', () => {
+    for (const text of ['"open', '[1,2', '12', ',', '}']) expect(copyValue(Buffer.from(text), 0, text.length, Buffer.alloc(8), 0)).toBe(-1);
   });
 
   test('stops at the end it is given, not at the end of the buffer', () => {
     const bytes = Buffer.from('"a__x":"open');
-    expect(positionalValues(bytes, 0, bytes.length, Int32Array.of(7))).toBe(-1);
+    expect(positionalValues(bytes, 0, bytes.length, positionalNames(['a__x']))).toBe(-1);
     const list = Buffer.from('"a__x":[1,2');
-    expect(positionalValues(list, 0, list.length, Int32Array.of(7))).toBe(-1);
+    expect(positionalValues(list, 0, list.length, positionalNames(['a__x']))).toBe(-1);
     const number = Buffer.from('"a__x":12');
-    expect(positionalValues(number, 0, number.length, Int32Array.of(7))).toBe(-1);
+    expect(positionalValues(number, 0, number.length, positionalNames(['a__x']))).toBe(-1);
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
 import { CHUNK_BYTES, OUT_OF_ROOM, type LineChunks } from './line-chunks.js';
-import { copied } from './positional-values.js';
+import { positionalNames, type PositionalNames } from './positional-values.js';
 import { lineJson, REQUEST_OPEN, SERVED_AT } from './request-line.js';
 import { impliedStatus, STATUS_CODES } from './served-row.js';
 
@@ -21,8 +21,8 @@ import { impliedStatus, STATUS_CODES } from './served-row.js';
 interface FeatureShape {
   readonly names: readonly string[];
   readonly quoted: readonly string[];
-  /** Per name, the UTF-8 bytes of its quoted form and the colon (`"<name>":`). */
-  readonly nameBytes: Int32Array;
+  /** The names as the value copy takes them; its `firsts` (each value's first byte) are this list's rows' scratch, filled per row. */
+  readonly positional: PositionalNames;
   /** The first name's quoted UTF-8 form and colon: a row's features must start with it. */
   readonly firstName: Buffer;
   readonly columns: ServedColumns;
@@ -47,7 +47,7 @@ function shapeOf(features: readonly string[]): FeatureShape {
     const namesJson = JSON.stringify(features);
     const id = createHash('sha256').update(namesJson).digest('hex').slice(0, COLUMNS_ID_HEX);
     const columns = { id, line: `{"columns":"${id}","names":${namesJson}}\n` };
-    shapes.set(features, (shape = { names: features, quoted, nameBytes: Int32Array.from(quoted, (q) => Buffer.byteLength(q)), firstName: Buffer.from(quoted[0] ?? ''), columns, columnsPart: Buffer.from(`},"columns":"${id}","values":`) }));
+    shapes.set(features, (shape = { names: features, quoted, positional: positionalNames(features), firstName: Buffer.from(quoted[0] ?? ''), columns, columnsPart: Buffer.from(`},"columns":"${id}","values":`) }));
   }
   return shape;
 }
@@ -87,14 +87,14 @@ function keysText(keys: ServedKeys, row: Record<string, unknown>): string {
   return text;
 }
 
-/** A row's `values` by position, value by value; each value's first byte in `copied.firsts`, as `positionalCopy` leaves them. */
+/** A row's `values` by position, value by value; each value's first byte in `shape.positional.firsts`, as `positionalCopy` leaves them. */
 function valuesText(shape: FeatureShape, row: Record<string, unknown>): string {
   const n = shape.names.length;
-  if (copied.firsts.length < n) copied.firsts = new Uint8Array(2 * n);
+  const firsts = shape.positional.firsts;
   let text = '[';
   for (let i = 0; i < n; i++) {
     const json = valueJson(row[shape.names[i]!]);
-    copied.firsts[i] = json.charCodeAt(0);
+    firsts[i] = json.charCodeAt(0);
     text += `${i === 0 ? '' : ','}${json}`;
   }
   return `${text}]`;
@@ -200,7 +200,7 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
   }
   if (!startsWith(source, at, shape.firstName)) return -1;
   out.copy(shape.columnsPart);
-  at = out.positional(source, at, end, shape.nameBytes, keep);
+  at = out.positional(source, at, end, shape.positional, keep);
   return at < 0 || at === end || source[at] === COMMA || source[at] === CLOSE_LIST ? at : -1;
 }
 
@@ -249,7 +249,7 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
     out.text(values);
   }
   // Every status the one its value implies: the line leaves `status` out, readers imply it again.
-  const firsts = copied.firsts;
+  const firsts = shape.positional.firsts;
   let implied = 0;
   if (statuses.length === shape.names.length) while (implied < statuses.length && statuses[implied] === impliedStatus(firsts[implied] === NULL_FIRST)) implied++;
   if (implied === statuses.length) {

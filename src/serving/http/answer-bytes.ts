@@ -73,7 +73,9 @@ export function answerBytes(answer: object, chunkChars = CHUNK_CHARS): Buffer | 
   }
   if (elements === 0) return undefined;
   try {
+    // Taken while in use: a value's toJSON that made another answer's bytes would otherwise write into it too.
     const sink = new ByteSink(elements * bytesPerElement + 16 * 1024, scratch);
+    scratch = undefined;
     let separator = '{';
     for (const key of keys) {
       const value = fields[key];

@@ -41,3 +41,12 @@ test('long answers are bytes, short ones and ones with a bigint left to the text
   expect(answerBytes({ rows: rows.slice(0, BYTES_FROM_ELEMENTS), views: {} })).toBeUndefined();
   expect(answerBytes({ rows: rows.map((r) => ({ ...r, n: 2n ** 63n - 1n })) })).toBeUndefined();
 });
+
+test('an answer made while another is being written (a value\'s toJSON) leaves both as JSON.stringify writes them', () => {
+  const inner = { rows: Array.from({ length: 20 }, (_, i) => ({ id: `i${i}`, v: i / 3 })) };
+  let innerBytes: Buffer | undefined;
+  const nested = { toJSON: () => ((innerBytes = answerBytes(inner)), 'made') };
+  const outer = { rows: Array.from({ length: 20 }, (_, i) => ({ id: `o${i}`, v: i * 1.5, n: [i, nested] })) };
+  expect(answerBytes(outer)!.equals(reference(outer))).toBe(true);
+  expect(innerBytes!.equals(reference(inner))).toBe(true);
+});

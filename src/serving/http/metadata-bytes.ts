@@ -1,14 +1,10 @@
-/** Where {@link putMetadata} writes: bytes with room made by `ensure`, strings put as UTF-8 by `put`. */
-export interface MetadataSink {
-  bytes: Buffer;
-  at: number;
-  ensure(room: number): void;
-  put(text: string): void;
-}
+import { copy, NULL, putNumber, type JsonSink } from './json-bytes.js';
+
+/** Where {@link putMetadata} writes. */
+export type MetadataSink = JsonSink;
 
 const HEAD = Buffer.from('{"status":[');
 const MIDDLE = Buffer.from('],"ageMs":[');
-const NULL = Buffer.from('null');
 // Each status as JSON (quoted), by its text: the few a served value can have.
 const STATUSES = new Map(['PRESENT', 'NOT_FOUND', 'OUTSIDE_TTL', 'NULL', 'STALE', 'NOT_MATERIALIZED', 'ERROR'].map((s) => [s, Buffer.from(JSON.stringify(s))]));
 const PRESENT = STATUSES.get('PRESENT')!;
@@ -91,58 +87,4 @@ function isPlainPair(row: { status?: unknown; ageMs?: unknown; toJSON?: unknown 
 function rollBack(sink: MetadataSink, start: number): false {
   sink.at = start;
   return false;
-}
-
-function copy(sink: MetadataSink, bytes: Buffer): void {
-  const out = sink.bytes;
-  let at = sink.at;
-  for (let i = 0; i < bytes.length; i++) out[at++] = bytes[i]!;
-  sink.at = at;
-}
-
-// "00" to "99", two bytes each.
-const PAIRS = Buffer.from(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''));
-
-/** A number as JSON.stringify writes it: safe integers digit by digit, other finite numbers by `String`, the rest null. */
-function putNumber(sink: MetadataSink, x: number): void {
-  if (!Number.isSafeInteger(x)) {
-    if (Number.isFinite(x)) sink.put(String(x));
-    else copy(sink, NULL);
-    return;
-  }
-  const out = sink.bytes;
-  let at = sink.at;
-  if (x < 0) {
-    out[at++] = 0x2d; // -
-    x = -x;
-  }
-  // Above 2^32 - 1: the digits above the last nine first, then those nine (unsigned 32-bit arithmetic for each part).
-  if (x > 0xffffffff) {
-    const high = Math.floor(x / 1e9);
-    sink.at = at;
-    putNumber(sink, high);
-    at = sink.at;
-    let low = x - high * 1e9;
-    for (let i = 8; i >= 0; i--) {
-      out[at + i] = 0x30 + (low % 10);
-      low = Math.floor(low / 10);
-    }
-    sink.at = at + 9;
-    return;
-  }
-  let digits = 1;
-  for (let rest = x; rest >= 10; rest = (rest / 10) >>> 0) digits++;
-  at += digits;
-  sink.at = at;
-  let v = x >>> 0;
-  while (v >= 100) {
-    const pair = (v % 100) * 2;
-    v = (v / 100) >>> 0;
-    out[--at] = PAIRS[pair + 1]!;
-    out[--at] = PAIRS[pair]!;
-  }
-  if (v >= 10) {
-    out[at - 1] = PAIRS[v * 2 + 1]!;
-    out[at - 2] = PAIRS[v * 2]!;
-  } else out[at - 1] = 0x30 + v;
 }

@@ -1,0 +1,39 @@
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
+import { ByteSink } from './answer-bytes.js';
+import { putNumber } from './json-bytes.js';
+
+function written(x: number): string {
+  const sink = new ByteSink(4);
+  sink.put('ab');
+  sink.ensure(32);
+  putNumber(sink, x);
+  return sink.bytes.subarray(2, sink.at).toString('latin1');
+}
+
+// Decimals as served values are (amounts in cents, their sums and averages), any double, and the
+// edges: -0, NaN, infinities, 1e21, 5e-324, around 1e-6 and 1e15 (where String switches to
+// exponents, and where the decimal writer gives up), 2^50 digits, halves, 0.1 + 0.2.
+const decimal = fc.tuple(fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), fc.integer({ min: 0, max: 22 })).map(([k, d]) => k / 10 ** d);
+const sums = fc.array(fc.integer({ min: 1, max: 100_000 }).map((c) => c / 100), { minLength: 1, maxLength: 40 }).chain((xs) => fc.constantFrom(xs.reduce((a, b) => a + b, 0), xs.reduce((a, b) => a + b, 0) / xs.length));
+const number = fc.oneof(
+  decimal, sums, fc.double(), fc.double({ min: 1e-7, max: 1e-5 }), fc.double({ min: 1e14, max: 1e16 }),
+  fc.constantFrom(-0, NaN, Infinity, -Infinity, 1e21, 1e-7, 1e-6, 0.000001, 9.99999e-7, 1e15, 999999999999999.9, 5e-324, 2 ** 50 / 1e3, (2 ** 50 - 1) / 1e3, 0.5, 2.5, -1.5e-7, 0.1 + 0.2, 123456789.125, 82.14999999999999, 27.38333333333333),
+);
+
+test('a number is written as JSON.stringify writes it', () => {
+  fc.assert(fc.property(number, (x) => {
+    expect(written(x)).toBe(JSON.stringify(x));
+  }), { numRuns: 20_000 });
+});
+
+test('every cent amount up to 10,000.00 and every thousandth below 10 is written as JSON.stringify writes it', () => {
+  for (let c = -1_000_000; c <= 1_000_000; c++) {
+    const x = c / 100;
+    if (written(x) !== JSON.stringify(x)) expect(written(x)).toBe(JSON.stringify(x));
+  }
+  for (let m = 0; m <= 10_000; m++) {
+    const x = m / 1000;
+    if (written(x) !== JSON.stringify(x)) expect(written(x)).toBe(JSON.stringify(x));
+  }
+});

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { ByteSink } from './answer-bytes.js';
-import { putNumber } from './json-bytes.js';
+import { NUMBER_ROOM, putNumber } from './json-bytes.js';
 
 function written(x: number): string {
   const sink = new ByteSink(4);
   sink.put('ab');
-  sink.ensure(32);
+  sink.ensure(NUMBER_ROOM);
   putNumber(sink, x);
   return sink.bytes.subarray(2, sink.at).toString('latin1');
 }
@@ -36,4 +36,11 @@ test('every cent amount up to 10,000.00 and every thousandth below 10 is written
     const x = m / 1000;
     if (written(x) !== JSON.stringify(x)) expect(written(x)).toBe(JSON.stringify(x));
   }
+});
+
+test('no number takes more than NUMBER_ROOM bytes, the room every writer makes for one', () => {
+  const longest = ['-0.0000019370195483709653', '-1.7976931348623157e+308', '-2.2250738585072014e-308', '-5e-324', '-9007199254740991'];
+  for (const text of longest) expect(written(Number(text)).length).toBeLessThanOrEqual(NUMBER_ROOM);
+  expect(Math.max(...longest.map((t) => JSON.stringify(Number(t)).length))).toBe(NUMBER_ROOM);
+  fc.assert(fc.property(fc.double(), (x) => JSON.stringify(x).length <= NUMBER_ROOM), { numRuns: 20_000 });
 });

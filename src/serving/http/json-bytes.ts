@@ -6,6 +6,13 @@ export interface JsonSink {
   put(text: string): void;
 }
 
+/**
+ * The most bytes `putNumber` writes: the longest text JSON gives a number is 25 characters
+ * (`-0.0000019370195483709653`). Writers make this much room per number (a byte stored past a
+ * Buffer's end is dropped without an error), so their room rules start from here.
+ */
+export const NUMBER_ROOM = 25;
+
 /** `null`, as JSON writes it. */
 export const NULL = Buffer.from('null');
 // Below 2^50 a number times the power of ten that makes it an integer is well inside a double's precision (see putDecimal).
@@ -30,7 +37,7 @@ export function putAscii(sink: JsonSink, text: string): void {
 // "00" to "99", two bytes each.
 const PAIRS = Buffer.from(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''));
 
-/** A number as JSON.stringify writes it: integers and short decimals digit by digit, other finite numbers as `String` writes them, the rest null (room for 26 bytes already made). */
+/** A number as JSON.stringify writes it: integers and short decimals digit by digit, other finite numbers as `String` writes them, the rest null (room for {@link NUMBER_ROOM} bytes already made). */
 export function putNumber(sink: JsonSink, x: number): void {
   if (Number.isSafeInteger(x)) putInteger(sink, x);
   else if (!Number.isFinite(x)) copy(sink, NULL);

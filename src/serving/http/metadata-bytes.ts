@@ -1,4 +1,4 @@
-import { copy, NULL, putNumber, type JsonSink } from './json-bytes.js';
+import { copy, NULL, NUMBER_ROOM, putNumber, type JsonSink } from './json-bytes.js';
 
 /** Where {@link putMetadata} writes. */
 export type MetadataSink = JsonSink;
@@ -10,10 +10,9 @@ const STATUSES = new Map(['PRESENT', 'NOT_FOUND', 'OUTSIDE_TTL', 'NULL', 'STALE'
 const PRESENT = STATUSES.get('PRESENT')!;
 /**
  * Room reserved per status or age with its comma (a longer status goes through `put`, which grows
- * the buffer). The longest is a non-integer age's `String(x)`, 25 characters (`-0.0000019370195483709653`),
- * plus its comma: 32 leaves a margin, since a byte stored past a Buffer's end is silently dropped.
+ * the buffer): a number's longest text and its comma, with a margin.
  */
-const ROOM_PER_VALUE = 32;
+const ROOM_PER_VALUE = NUMBER_ROOM + 7;
 
 /**
  * `JSON.stringify(metadata)` into `sink`, byte for byte, for an answer's metadata (per row

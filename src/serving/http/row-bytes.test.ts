@@ -92,3 +92,13 @@ test('inherited enumerable keys (which for...in would list and JSON.stringify no
   }
   expect(written([{ a: 1 }, { a: 2 }], 16, '')).toEqual({ ok: true, text: '[{"a":1},{"a":2}]', at: 17 });
 });
+
+test('a row value whose toJSON writes another answer\'s rows (other keys) leaves the room of the rows after it as it was', () => {
+  const wide = Array.from({ length: 8 }, (_, k) => `key_${k}`);
+  const inner = Array.from({ length: 10 }, (_, i) => ({ a: i }));
+  const nested = { toJSON: () => (putRows(new ByteSink(16), inner), 'made') };
+  const rows = Array.from({ length: 40 }, (_, r) => rowOf(wide, wide.map((_, k) => (r === 0 && k === 0 ? nested : `${'s'.repeat(24)}${r}_${k}`.slice(0, 30)))));
+  const sink = new ByteSink(16);
+  expect(putRows(sink, rows)).toBe(true);
+  expect(sink.bytes.subarray(0, sink.at).toString()).toBe(JSON.stringify(rows));
+});

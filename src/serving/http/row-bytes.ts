@@ -1,25 +1,28 @@
-import { NULL, putNumber, type JsonSink } from './json-bytes.js';
+import { NULL, NUMBER_ROOM, putNumber, type JsonSink } from './json-bytes.js';
 
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
-/** Room per value, beyond its key: a number's text (the longest is 25 characters), a short string with its quotes. */
-const VALUE_ROOM = 32;
+/** Room per value, beyond its key: a number's text, or a plain string of up to 30 characters with its quotes. */
+const VALUE_ROOM = NUMBER_ROOM + 7;
 
-// The last answer's row keys and each one's `"key":` bytes: answers of a service repeat them.
-let lastKeys: readonly string[] = [];
-let lastHeads: readonly Buffer[] = [];
-// Room for a row of them: braces, every key with its comma, a value of VALUE_ROOM each.
-let lastRoom = 0;
+/** A key list's `"key":` bytes and the room a row of them takes (braces, every key with its comma, {@link VALUE_ROOM} per value). */
+interface RowHeads {
+  readonly keys: readonly string[];
+  readonly heads: readonly Buffer[];
+  readonly room: number;
+}
 
-function headsOf(keys: readonly string[]): readonly Buffer[] {
-  let same = keys.length === lastKeys.length;
-  for (let k = 0; same && k < keys.length; k++) same = keys[k] === lastKeys[k];
+// The last answer's: answers of a service repeat their keys. Read once per answer (a value's toJSON may write another answer's rows meanwhile).
+let last: RowHeads = { keys: [], heads: [], room: 0 };
+
+function headsOf(keys: readonly string[]): RowHeads {
+  let same = keys.length === last.keys.length;
+  for (let k = 0; same && k < keys.length; k++) same = keys[k] === last.keys[k];
   if (!same) {
-    lastHeads = keys.map((key) => Buffer.from(`${JSON.stringify(key)}:`));
-    lastKeys = keys;
-    lastRoom = lastHeads.reduce((sum, head) => sum + head.length + 1 + VALUE_ROOM, 2);
+    const heads = keys.map((key) => Buffer.from(`${JSON.stringify(key)}:`));
+    last = { keys, heads, room: heads.reduce((sum, head) => sum + head.length + 1 + VALUE_ROOM, 2) };
   }
-  return lastHeads;
+  return last;
 }
 
 /**
@@ -40,7 +43,7 @@ function headsOf(keys: readonly string[]): readonly Buffer[] {
 export function putRows(sink: JsonSink, rows: readonly unknown[]): boolean {
   if (rows.length === 0 || !isPlainRow(rows[0]) || inheritsEnumerable()) return false;
   const keys = Object.keys(rows[0] as object);
-  const heads = headsOf(keys);
+  const { heads, room } = headsOf(keys);
   const start = sink.at;
   sink.ensure(1);
   sink.bytes[sink.at++] = 0x5b; // [
@@ -54,7 +57,7 @@ export function putRows(sink: JsonSink, rows: readonly unknown[]): boolean {
       sink.ensure(1);
       sink.bytes[sink.at++] = 0x2c; // ,
     }
-    if (!putRow(sink, row as Record<string, unknown>, keys, heads, lastRoom)) sink.put(JSON.stringify(row));
+    if (!putRow(sink, row as Record<string, unknown>, keys, heads, room)) sink.put(JSON.stringify(row));
   }
   sink.ensure(1);
   sink.bytes[sink.at++] = 0x5d; // ]

@@ -1,7 +1,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { batchSource, compileProject, count, defineProject, entity, featureView, last, streamSource, sum, type ProjectSpec } from '../src/definitions/index.js';
+import { batchSource, compileProject, count, defineProject, entity, featureView, last, range, streamSource, sum, type ProjectSpec } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { openPlatform, type Platform } from '../src/platform.js';
 import { materialize } from '../src/processing/materialize.js';
@@ -80,6 +80,19 @@ async function afterPowerLoss(options: { runtimeSpec?: ProjectSpec } = {}) {
   return { env, platform, before, start };
 }
 
+/** A store with the batch view materialized (no power loss), then `sql` run on the metadata database. */
+async function materializedThen(sql: string) {
+  const env = await tempPlatform(spec, NOW);
+  cleanup.push(() => env.dispose());
+  writeFileSync(join(env.dir, 'deposits.csv'), 'account_id,amount,branch,ts\na1,1,north,2024-01-01T01:00:00Z\n');
+  await ingestFile(env.platform, env.project, 'deposits', join(env.dir, 'deposits.csv'));
+  await materialize(env.platform, project, { views: ['balances'] });
+  const db = openSqlite(join(env.dir, '.sluice', 'metadata.db'));
+  db.exec(sql);
+  db.close();
+  return env;
+}
+
 const until = async (what: () => boolean | Promise<boolean>) => {
   while (!(await what())) await new Promise((resolve) => setTimeout(resolve, 5));
 };
@@ -150,19 +163,37 @@ describe('batch views lost with the online store', () => {
   });
 
   test('a table materialized before views were recorded (an earlier version) is recorded when the runtime starts, so a later loss finds it', async () => {
-    const env = await tempPlatform(spec, NOW);
-    cleanup.push(() => env.dispose());
-    writeFileSync(join(env.dir, 'deposits.csv'), 'account_id,amount,branch,ts\na1,1,north,2024-01-01T01:00:00Z\n');
-    await ingestFile(env.platform, env.project, 'deposits', join(env.dir, 'deposits.csv'));
-    await materialize(env.platform, project, { views: ['balances'] });
-    const db = openSqlite(join(env.dir, '.sluice', 'metadata.db'));
-    db.exec('DELETE FROM materialized_views');
-    db.close();
+    const env = await materializedThen('DELETE FROM materialized_views');
     expect(await env.platform.metadata.materialized.list()).toEqual([]);
     const runtime = await startStreamRuntime(env.platform, { project: () => project, commitIntervalMs: 3_600_000 });
     cleanup.push(() => runtime.close());
     await runtime.rebuilds.settled();
     const table = (await (await env.platform.online()).viewInfo('balances'))!;
     expect((await env.platform.metadata.materialized.list()).find((m) => m.view === 'balances')).toEqual({ view: 'balances', viewHash: project.featureViews.find((v) => v.name === 'balances')!.hash, materializedAt: table.materializedAt, runId: null });
+  });
+  test('a record left at an earlier definition by a crash between the table\'s switch and its record is set right when the runtime starts', async () => {
+    const env = await materializedThen("UPDATE materialized_views SET view_hash = 'an-earlier-definition' WHERE view = 'balances'");
+    const runtime = await startStreamRuntime(env.platform, { project: () => project, commitIntervalMs: 3_600_000 });
+    cleanup.push(() => runtime.close());
+    await runtime.rebuilds.settled();
+    const table = (await (await env.platform.online()).viewInfo('balances'))!;
+    expect((await env.platform.metadata.materialized.list()).find((m) => m.view === 'balances')).toEqual({ view: 'balances', viewHash: table.viewHash, materializedAt: table.materializedAt, runId: null });
+    expect(table.viewHash).toBe(project.featureViews.find((v) => v.name === 'balances')!.hash);
+  });
+
+  test('a rebuild blocked by the view\'s error checks is not retried: a failed run, an error line, left to "sluice materialize" once the data is fixed', async () => {
+    const checked = featureView({ name: 'balances', entity: account, source: deposits, features: { n: count(), total: sum('amount'), branch: last('branch') }, checks: [range('total', { max: 5, severity: 'error' })] });
+    const checkedSpec = defineProject({ name: 'p', entities: [account], sources: [payments, deposits], featureViews: [streamed, checked, never] });
+    // Checks do not change values: the same definition hash, so the view is lost, not outdated.
+    expect(compileProject(checkedSpec).featureViews.find((v) => v.name === 'balances')!.hash).toBe(project.featureViews.find((v) => v.name === 'balances')!.hash);
+    const { platform, start } = await afterPowerLoss({ runtimeSpec: checkedSpec });
+    const { runtime, lines } = await start();
+    await runtime.rebuilds.settled();
+    expect(runtime.rebuilds.pending()).toEqual([]);
+    expect(await (await platform.online()).viewInfo('balances')).toBeUndefined();
+    expect((await platform.metadata.listRuns(10, { job: 'materialize' })).filter((r) => r.params.trigger === 'recovery').map((r) => r.status)).toEqual(['failed']);
+    expect(lines.filter((l) => l.startsWith('error: view "balances"'))).toEqual([
+      expect.stringMatching(/^error: view "balances": rebuilding its online table was refused, not retried .*error check "total_range" \(total <= 5: 2 of 3 rows fail\) failed; it has no online table \(it answers NOT_MATERIALIZED\); fix what it names, then run "sluice materialize --views balances"/),
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isStreamed, type FeatureView, type Project } from '../definitions/index.js';
 import type { SluiceContext } from '../context.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, ValidationError } from '../errors.js';
 import { materialize } from '../processing/materialize.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { withLease } from './lease.js';
@@ -67,10 +67,24 @@ export async function findLostViews(ctx: SluiceContext, project: Project): Promi
     if (table !== undefined && hash === undefined && table.viewHash === view.hash) {
       await ctx.metadata.materialized.record({ view: view.name, viewHash: table.viewHash, materializedAt: table.materializedAt, runId: null }, { ifAbsent: true });
     }
+    // A record of an earlier definition beside a served table of the current one: a crash between the table's switch and its record. Set right under the view's lease (the table read again inside it), left to its holder when busy.
+    if (table !== undefined && hash !== undefined && hash !== view.hash && table.viewHash === view.hash) await setRecordRight(ctx, view);
     if (hash === undefined || table !== undefined) continue;
     (hash === view.hash ? lost : outdated).push(view);
   }
   return { lost, outdated };
+}
+
+async function setRecordRight(ctx: SluiceContext, view: FeatureView): Promise<void> {
+  try {
+    await withLease(ctx.metadata, `materialize:${view.name}`, { purpose: `the record of view "${view.name}"` }, async () => {
+      const table = await (await ctx.online()).viewInfo(view.name);
+      if (table?.viewHash === view.hash) await ctx.metadata.materialized.record({ view: view.name, viewHash: table.viewHash, materializedAt: table.materializedAt, runId: null });
+    });
+  } catch (error) {
+    // Held: its holder is materializing the view and records what it switches in.
+    if (!(error instanceof ConflictError)) throw error;
+  }
 }
 
 /**
@@ -121,6 +135,11 @@ export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOpt
       else say('info', `view "${name}": rebuilt from the lake (snapshot ${outcome.snapshot ?? '(empty)'}, ${outcome.entities} entities) in ${Date.now() - started} ms`);
       return true;
     } catch (error) {
+      // Blocked by the view's error checks (or refused as invalid): the same data fails the same way; `sluice materialize` once it is fixed.
+      if (entered && error instanceof ValidationError) {
+        say('error', `view "${name}": rebuilding its online table was refused, not retried (the same data fails the same way): ${(error as Error).message}; fix what it names, then run "sluice materialize --views ${name}"`);
+        return true;
+      }
       const busy = !entered && error instanceof ConflictError;
       const failures = busy ? entry.failures : entry.failures + 1;
       const delay = backoffDelay(Math.max(1, failures), policy, options.random);

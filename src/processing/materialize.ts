@@ -113,7 +113,8 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         checked.push(verdict);
         if (verdict.blocking.length > 0) {
           await recordVerdict(ctx, verdict);
-          blocked.push(checksFailedError(view.name, verdict, 'its online table was not replaced (the previous one keeps serving)'));
+          const serving = (await online.viewInfo(view.name)) !== undefined;
+          blocked.push(checksFailedError(view.name, verdict, serving ? 'its online table was not replaced (the previous one keeps serving)' : 'it has no online table (it answers NOT_MATERIALIZED)'));
           if (extra) await engine.run(`DROP TABLE ${extra}`);
           return;
         }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -159,6 +159,69 @@ describe('HTTP API', () => {
       expect(turns).toBeGreaterThanOrEqual(10);
     } finally {
       await big.close();
+    }
+  });
+
+  test('large answers sent at once over real sockets are each whole and their own (answer buffers are reused only after a response is sent)', async () => {
+    const second = await createServer(platform);
+    try {
+      const address = await second.listen({ port: 0, host: '127.0.0.1' });
+      // 48 requests at once, each of its own keys in its own order (more than the 8 rows from which an answer is sent as bytes).
+      const requests = Array.from({ length: 48 }, (_, i) => ({ service: 'fraud_v1', entities: { customer_id: [...['c1', 'c2', 'c3'].slice(i % 3), ...Array.from({ length: 9 + (i % 7) * 20 }, (_, k) => `k${i}-${k}`), 'c1'] } }));
+      const answers = await Promise.all(requests.map(async (body) => {
+        const res = await fetch(`${address}/v1/features/online`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: res.status, text: await res.text() };
+      }));
+      for (const [i, answer] of answers.entries()) {
+        expect(answer.status).toBe(200);
+        const sent = JSON.parse(answer.text) as { rows: { customer_id: string }[] };
+        expect(sent.rows.map((r) => r.customer_id)).toEqual(requests[i]!.entities.customer_id);
+        const alone = (await post(requests[i]!)).json() as { rows: unknown[] };
+        expect(sent.rows).toEqual(alone.rows);
+      }
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('large answers a client has not read yet (three pipelined) are sent whole while other large answers are made meanwhile', async () => {
+    // Answers of about 3 MB: more than the kernel's socket buffers take from a client that reads nothing, so the rest waits in the server.
+    const second = await createServer(platform, { maxEntitiesPerRequest: 8_000 });
+    try {
+      await second.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = second.server.address() as AddressInfo;
+      const body = (tag: string) => JSON.stringify({ service: 'fraud_v1', entities: { customer_id: Array.from({ length: 8_000 }, (_, k) => (k % 10 === 0 ? 'c1' : `${tag}-${k}`)) } });
+      const fetchLarge = async (tag: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/features/online`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(tag) });
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      };
+      // Answers of this size first, so that the slow one is written into a buffer the next ones would take again.
+      for (let i = 0; i < 3; i++) await fetchLarge(`warm${i}`);
+      // A client that sends three requests at once (pipelined) and reads nothing yet: past what the kernel's buffers take, the answers wait in the server.
+      const slow = connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      slow.on('data', (chunk: Buffer) => chunks.push(chunk));
+      slow.pause();
+      const requests = ['slow0', 'slow1', 'slow2'].map(body);
+      slow.write(requests.map((r, i) => `POST /v1/features/online HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${i === 2 ? 'connection: close\r\n' : ''}content-length: ${Buffer.byteLength(r)}\r\n\r\n${r}`).join(''));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Meanwhile other large answers are made (and their buffers given back) many times.
+      for (let i = 0; i < 6; i++) await fetchLarge(`other${i}`);
+      const ended = new Promise((resolve) => slow.on('end', resolve));
+      slow.resume();
+      await ended;
+      let raw = Buffer.concat(chunks);
+      for (const request of requests) {
+        const head = raw.indexOf('\r\n\r\n');
+        const length = Number(/content-length: (\d+)/i.exec(raw.subarray(0, head).toString())![1]);
+        const sent = JSON.parse(raw.subarray(head + 4, head + 4 + length).toString()) as { rows: { customer_id: string }[] };
+        raw = raw.subarray(head + 4 + length);
+        expect(sent.rows.map((r) => r.customer_id)).toEqual((JSON.parse(request) as { entities: { customer_id: string[] } }).entities.customer_id);
+        expect(sent.rows).toEqual(((await second.inject({ method: 'POST', url: '/v1/features/online', headers: { 'content-type': 'application/json' }, payload: request })).json() as { rows: unknown[] }).rows);
+      }
+    } finally {
+      await second.close();
     }
   });
 

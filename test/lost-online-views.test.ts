@@ -68,16 +68,18 @@ async function afterPowerLoss(options: { runtimeSpec?: ProjectSpec } = {}) {
   cleanup.push(() => platform.close());
   expect(await (await platform.online()).viewInfo('balances')).toBeUndefined();
   const runtimeProject = options.runtimeSpec ? compileProject(options.runtimeSpec) : project;
+  // What the runtime's registry holds (a test may apply a change while it runs).
+  const registry = { project: runtimeProject };
   const start = async (): Promise<Started> => {
     const lines: string[] = [];
     const started = await startStreamRuntime(platform, {
-      project: () => runtimeProject, commitIntervalMs: 3_600_000, rebuildBackoff: { baseMs: 5, maxMs: 20 },
+      project: () => registry.project, commitIntervalMs: 3_600_000, rebuildBackoff: { baseMs: 5, maxMs: 20 },
       log: (level, message) => void lines.push(`${level}: ${message}`),
     });
     cleanup.push(() => started.close());
     return { platform, runtime: started, lines };
   };
-  return { env, platform, before, start };
+  return { env, platform, before, start, registry };
 }
 
 /** A store with the batch view materialized (no power loss), then `sql` run on the metadata database. */
@@ -135,6 +137,20 @@ describe('batch views lost with the online store', () => {
     await runtime.rebuilds.settled();
     expect(await answer(platform)).toEqual(before);
     expect((await platform.metadata.health.list({ firing: true, kind: 'job_failed' })).map((c) => c.subject)).not.toContain('job:materialize:balances');
+  });
+
+  test('a view whose definition changes while its rebuild waits to be retried is dropped from the list, with a warning', async () => {
+    const { platform, start, registry } = await afterPowerLoss();
+    const files = (await platform.metadata.latestSnapshot('deposits'))!.files.map((f) => platform.lake.resolve(f));
+    for (const f of files) renameSync(f, `${f}.away`);
+    const { runtime, lines } = await start();
+    await until(() => runtime.rebuilds.pending().some((p) => p.view === 'balances' && p.failures >= 1));
+    const changed = featureView({ name: 'balances', entity: account, source: deposits, features: { n: count(), total: sum('amount', { window: '2h' }), branch: last('branch') } });
+    registry.project = compileProject(defineProject({ name: 'p', entities: [account], sources: [payments, deposits], featureViews: [streamed, changed, never] }));
+    await runtime.rebuilds.settled();
+    expect(runtime.rebuilds.pending()).toEqual([]);
+    expect(lines.at(-1)).toMatch(/^warn: view "balances": its definition changed before its online table was rebuilt; not rebuilt by itself: run "sluice materialize --views balances"/);
+    expect(await (await platform.online()).viewInfo('balances')).toBeUndefined();
   });
 
   test('a view another process is materializing is left to it: checked again later, not materialized twice', async () => {

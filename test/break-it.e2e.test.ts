@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sluice } from './support/cli.js';
 import { copyOnlineState } from './support/corrupt-online.js';
+import { freePort } from './support/free-port.js';
 import { startSluice } from './support/sluice-process.js';
 import { until, webhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -66,14 +66,6 @@ function csv(name: string, header: string, rows: string[]): string {
 /** One payment per customer at `at`, amounts spread over [scale, 2·scale). */
 const payments = (name: string, at: number, scale: number) =>
   csv(name, 'customer_id,amount,ts', CUSTOMERS.map((c, i) => `${c},${scale * (1 + ((i * 37) % N) / N)},${iso(at)}`));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** Serves every customer through `sluice serve` (its serving log on), then stops it (flushing the log). */
 async function serveEveryone(): Promise<void> {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openPlatform, type Platform } from '../src/platform.js';
 import { createServer } from '../src/serving/http/server.js';
 import { sluice } from './support/cli.js';
+import { freePort } from './support/free-port.js';
 import { tempPlatform } from './support/temp-platform.js';
 import { batchSource, count, defineProject, entity, featureService, featureView } from '../src/definitions/index.js';
 
@@ -286,14 +287,6 @@ test('a join key named like an Object method is looked up as an own property of 
   }
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('sluice serve, as a real server', () => {
   let child: ChildProcess | undefined;

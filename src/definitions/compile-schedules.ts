@@ -11,6 +11,8 @@ import { fail } from './validate-names.js';
 const DEFAULT_TIMEOUT = '1h';
 const DEFAULT_BACKOFF_BASE = '10s';
 const DEFAULT_BACKOFF_MAX = '10m';
+/** A schedule's default retry backoff, in ms (other retried background work uses it too: the rebuild of lost views). */
+export const DEFAULT_RETRY_BACKOFF = { backoffBaseMs: parseDuration(DEFAULT_BACKOFF_BASE)!, backoffMaxMs: parseDuration(DEFAULT_BACKOFF_MAX)! } as const;
 
 /** The job a schedule names: a job name as written, or the one job that acts on a view, source or transform. */
 function jobOf(spec: ScheduleSpec, jobs: readonly string[]): string {

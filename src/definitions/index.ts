@@ -16,7 +16,7 @@ export { requestView, type ColumnValues, type FeatureValue, type FeatureValues, 
 export { bindRequestFunctions, compileRequestView, functionSourceHash, REQUEST_INPUT, type RequestFunctions } from './compile-request-view.js';
 export { columnTypeProblem, isListType, listOf, listShape, type ElementType, type ListShape } from './column-types.js';
 export { webhook, compileAlerts } from './compile-alerts.js';
-export { schedule, compileSchedules } from './compile-schedules.js';
+export { schedule, compileSchedules, DEFAULT_RETRY_BACKOFF } from './compile-schedules.js';
 export { dataset, compileDatasets, modelNameProblem } from './compile-datasets.js';
 export { projectJobs, jobName, type JobDefinition, type JobKind } from './jobs.js';
 export { compileDrift, compileServingLog, DEFAULT_DRIFT } from './compile-drift.js';

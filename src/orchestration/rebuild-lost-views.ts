@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isStreamed, type FeatureView, type Project } from '../definitions/index.js';
+import { DEFAULT_RETRY_BACKOFF, isStreamed, type FeatureView, type Project } from '../definitions/index.js';
 import type { SluiceContext } from '../context.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { materialize } from '../processing/materialize.js';
@@ -7,15 +7,12 @@ import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { withLease } from './lease.js';
 import { backoffDelay } from './run-attempts.js';
 
-/** Default wait before the first retry of a failed rebuild, and the longest one: a schedule's defaults. */
-const BACKOFF_BASE_MS = 10_000;
-const BACKOFF_MAX_MS = 600_000;
 
 export interface LostViewRebuildOptions {
   /** The current registry (it may change while running). */
   readonly project: () => Project;
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
-  /** Exponential backoff with full jitter between attempts of one view (default 10 s to 10 min). */
+  /** Exponential backoff with full jitter between attempts of one view (default a schedule's: 10 s to 10 min). */
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
   readonly random?: () => number;
@@ -103,7 +100,7 @@ async function setRecordRight(ctx: SluiceContext, view: FeatureView): Promise<vo
  * await rebuilds.settled();
  */
 export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOptions): LostViewRebuilds {
-  const policy = { backoffBaseMs: options.backoffBaseMs ?? BACKOFF_BASE_MS, backoffMaxMs: options.backoffMaxMs ?? BACKOFF_MAX_MS };
+  const policy = { backoffBaseMs: options.backoffBaseMs ?? DEFAULT_RETRY_BACKOFF.backoffBaseMs, backoffMaxMs: options.backoffMaxMs ?? DEFAULT_RETRY_BACKOFF.backoffMaxMs };
   const pending = new Map<string, PendingRebuild>();
   const stopping = new AbortController();
   const say = options.log;

@@ -6,6 +6,7 @@ import { ingestFile } from '../src/ingest/ingest-file.js';
 import { openPlatform, type Platform } from '../src/platform.js';
 import { materialize } from '../src/processing/materialize.js';
 import { withLease } from '../src/orchestration/lease.js';
+import { onTestPause } from '../src/orchestration/test-pause.js';
 import { openSqlite } from '../src/storage/metadata/sqlite/sqlite-driver.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
@@ -151,6 +152,33 @@ describe('batch views lost with the online store', () => {
     expect(runtime.rebuilds.pending()).toEqual([]);
     expect(lines.at(-1)).toMatch(/^warn: view "balances": its definition changed before its online table was rebuilt; not rebuilt by itself: run "sluice materialize --views balances"/);
     expect(await (await platform.online()).viewInfo('balances')).toBeUndefined();
+  });
+
+  test('a process stopping during a rebuild stops it (its engine interrupted): nothing switched in, a failed run, and the next start rebuilds the view', async () => {
+    const { platform, before, start } = await afterPowerLoss();
+    let reached!: () => void;
+    const atChunk = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const off = onTestPause('materialize.chunk-read:balances', async () => {
+      reached();
+      await released;
+    });
+    cleanup.push(async () => void off());
+    const first = await start();
+    await atChunk;
+    const closing = first.runtime.close();
+    release();
+    await closing;
+    off();
+    expect(await (await platform.online()).viewInfo('balances')).toBeUndefined();
+    const [run] = await platform.metadata.listRuns(1, { job: 'materialize' });
+    expect(run).toMatchObject({ status: 'failed', params: { trigger: 'recovery' } });
+    expect(run!.error).toMatch(/interrupted/i);
+    expect(first.lines.at(-1)).toMatch(/^info: view "balances": its rebuild was stopped \(the process is stopping\); the next start of "sluice serve" or "sluice worker" rebuilds it/);
+    const second = await start();
+    await second.runtime.rebuilds.settled();
+    expect(await answer(platform)).toEqual(before);
   });
 
   test('a view another process is materializing is left to it: checked again later, not materialized twice', async () => {

@@ -30,8 +30,13 @@ async function serveAndAsk(dir: string): Promise<{ server: SluiceProcess; ask: (
   return { server, ask };
 }
 
-test('sluice serve after a reboot that lost online commits: the batch views come back by themselves, with the same values', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-lost-views-'));
+/**
+ * The fraud example ingested and materialized, its answer taken from a first `sluice serve`
+ * (stopped), then what a power loss leaves: the marker of a process whose commits were not flushed,
+ * naming an earlier boot, so the next start finds the online store empty.
+ */
+async function servedThenRebooted(prefix: string): Promise<{ dir: string; before: Answer }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   dirs.push(dir);
   cpSync(join(import.meta.dirname, '..', 'examples', 'fraud'), dir, { recursive: true });
   const now = Date.now();
@@ -45,9 +50,12 @@ test('sluice serve after a reboot that lost online commits: the batch views come
   const before = await first.ask();
   expect(Object.values(before.views).map((v) => v.status)).not.toContain('NOT_MATERIALIZED');
   expect(await first.server.stop()).toBe(0);
-
-  // What a power loss leaves: the marker of a process whose commits were not flushed, naming an earlier boot.
   writeFileSync(join(dir, '.sluice', 'online', 'unflushed-1-gone'), 'an-earlier-boot\n');
+  return { dir, before };
+}
+
+/** A new `sluice serve` answers, once no view is NOT_MATERIALIZED any more, the rows and snapshots answered before the reboot. */
+async function servesAsBefore(dir: string, before: Answer): Promise<SluiceProcess> {
   const second = await serveAndAsk(dir);
   let after = await second.ask();
   for (let i = 0; i < 600 && Object.values(after.views).some((v) => v.status === 'NOT_MATERIALIZED'); i++) {
@@ -57,5 +65,27 @@ test('sluice serve after a reboot that lost online commits: the batch views come
   expect(after.rows).toEqual(before.rows);
   expect(Object.fromEntries(Object.entries(after.views).map(([name, v]) => [name, v.snapshots]))).toEqual(Object.fromEntries(Object.entries(before.views).map(([name, v]) => [name, v.snapshots])));
   expect(second.server.stderr()).toMatch(/rebuilt from the lake/);
+  return second.server;
+}
+
+test('sluice serve after a reboot that lost online commits: the batch views come back by themselves, with the same values', async () => {
+  const { dir, before } = await servedThenRebooted('sluice-lost-views-');
+  await servesAsBefore(dir, before);
   expect(sluice(dir, 'runs').stdout).toMatch(/recovery/);
+});
+
+test('sluice serve killed in the middle of a rebuild: the next start rebuilds the view from the lake, with the same values, and the killed run shows as failed', async () => {
+  const { dir, before } = await servedThenRebooted('sluice-lost-views-killed-');
+  // The background rebuild of the batch view "profile" stops once it has handed out the states of its first chunk (a table half written), and the process is killed there.
+  const paused = await startSluice(dir, ['serve', '--port', String(await freePort())], { SLUICE_TEST_PAUSE_AT: 'materialize.chunk-read:profile' });
+  running.push(paused);
+  for (let i = 0; i < 600 && !paused.stderr().includes('SLUICE_TEST_PAUSED materialize.chunk-read:profile'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(paused.stderr()).toContain('SLUICE_TEST_PAUSED materialize.chunk-read:profile');
+  await paused.kill();
+
+  await servesAsBefore(dir, before);
+  const { runs } = JSON.parse(sluice(dir, 'runs', '--json').stdout) as { runs: { job: string; status: string; error: string | null; trigger: string | null }[] };
+  const recoveries = runs.filter((r) => r.job === 'materialize' && r.trigger === 'recovery');
+  expect(recoveries.some((r) => r.status === 'failed' && /died/.test(r.error ?? ''))).toBe(true);
+  expect(recoveries.some((r) => r.status === 'succeeded')).toBe(true);
 });

@@ -38,7 +38,11 @@ export interface LostViewRebuilds {
   pending(): PendingRebuild[];
   /** Resolves once no lost view is left to rebuild (every one rebuilt or no longer to rebuild), or once stopped. */
   settled(): Promise<void>;
-  /** Stops retrying; waits for an attempt that is running. */
+  /**
+   * Stops retrying, and stops an attempt that is running by interrupting its engine (its
+   * materialize fails; nothing is switched in; the next start rebuilds the view); resolves once
+   * it has stopped.
+   */
   stop(): Promise<void>;
 }
 
@@ -104,6 +108,8 @@ export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOpt
   const pending = new Map<string, PendingRebuild>();
   const stopping = new AbortController();
   const say = options.log;
+  /** The engine of the attempt running now, if any (interrupted by `stop`). */
+  let attemptEngine: Promise<SqlEngine> | undefined;
 
   /** One attempt: true when the view needs no more (rebuilt, back, or no longer to rebuild). */
   const attempt = async (name: string, entry: PendingRebuild): Promise<boolean> => {
@@ -121,10 +127,12 @@ export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOpt
         entered = true;
         if ((await (await ctx.online()).viewInfo(name)) !== undefined) return undefined;
         const engine = options.newEngine?.();
+        attemptEngine = engine ?? ctx.engine();
         try {
           const scoped: SluiceContext = engine === undefined ? ctx : { ...ctx, engine: () => engine };
           return (await materialize(scoped, project, { views: [name], viewLeasesHeld: true, trigger: 'recovery' })).views[0];
         } finally {
+          attemptEngine = undefined;
           await (await engine?.catch(() => undefined))?.close();
         }
       });
@@ -136,6 +144,10 @@ export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOpt
       if (entered && error instanceof ValidationError) {
         say('error', `view "${name}": rebuilding its online table was refused, not retried (the same data fails the same way): ${(error as Error).message}; fix what it names, then run "sluice materialize --views ${name}"`);
         return true;
+      }
+      if (stopping.signal.aborted) {
+        say('info', `view "${name}": its rebuild was stopped (the process is stopping); the next start of "sluice serve" or "sluice worker" rebuilds it`);
+        return false;
       }
       const busy = !entered && error instanceof ConflictError;
       const failures = busy ? entry.failures : entry.failures + 1;
@@ -173,7 +185,15 @@ export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOpt
     settled: () => running,
     async stop() {
       stopping.abort();
-      await running;
+      // Interrupted until it has stopped: an interrupt between two statements stops nothing.
+      const interrupt = () => void attemptEngine?.then((engine) => engine.interrupt(), () => undefined);
+      interrupt();
+      const interrupting = setInterval(interrupt, 50);
+      try {
+        await running;
+      } finally {
+        clearInterval(interrupting);
+      }
     },
   };
 }

@@ -1,3 +1,4 @@
+import { testPause } from '../orchestration/test-pause.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import { retentionHorizon } from '../time/index.js';
 import type { EntityState } from './entity-state.js';
@@ -43,6 +44,8 @@ export async function* entityStates(engine: SqlEngine, plan: ViewPlan, events: s
       }
       builder.append(times.get(r) as number, columns, 2, r, false);
     }
+    // A crash test's point: states of the chunk's entities handed out, the view's table not complete.
+    await testPause(`materialize.chunk-read:${plan.view.name}`);
   }
   if (key !== undefined) yield finish();
 }

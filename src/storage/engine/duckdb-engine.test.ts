@@ -211,3 +211,22 @@ test('VARCHAR values read through streamChunks as through all: short ASCII (read
     await engine.close();
   }
 });
+
+test('a stream interrupted after its first chunks raises, never ends as if exhausted (a caller would take a cut result for a whole one)', async () => {
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    let rows = 0;
+    const read = async () => {
+      for await (const chunk of engine.streamChunks('SELECT i::DOUBLE AS v FROM range(20000000) t(i)')) {
+        rows += chunk.rowCount;
+        if (rows === chunk.rowCount) engine.interrupt();
+      }
+    };
+    await expect(read()).rejects.toMatchObject({ code: 'ADAPTER_FAILED', message: expect.stringMatching(/interrupted/i) });
+    expect(rows).toBeLessThan(20_000_000);
+    // The engine serves later statements as usual.
+    expect(await engine.all('SELECT 42 AS n')).toEqual([{ n: 42 }]);
+  } finally {
+    await engine.close();
+  }
+});

@@ -23,6 +23,12 @@ class DuckDbEngine implements SqlEngine {
   private appendConnection: DuckDBConnection | undefined;
   /** Sessions of the streams open on a session of their own (`ownSession`). */
   private readonly streamConnections = new Set<DuckDBConnection>();
+  /**
+   * Interrupts asked so far. An interrupted stream ends like an exhausted one (`fetchChunk` gives
+   * an empty chunk and no error: @duckdb/node-api does not expose `duckdb_result_error`), so a
+   * stream that ends with an interrupt since it started raises instead of passing for whole.
+   */
+  private interrupts = 0;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -60,6 +66,7 @@ class DuckDbEngine implements SqlEngine {
   }
 
   private async *stream(connection: DuckDBConnection, sql: string): AsyncIterable<ColumnChunk> {
+    const interruptsBefore = this.interrupts;
     let result;
     try {
       result = await connection.stream(sql);
@@ -71,7 +78,10 @@ class DuckDbEngine implements SqlEngine {
     try {
       for (;;) {
         const chunk = await next;
-        if (!chunk || chunk.rowCount === 0) return;
+        if (!chunk || chunk.rowCount === 0) {
+          if (this.interrupts !== interruptsBefore) throw engineError('DuckDB', new Error('INTERRUPT Error: Interrupted! (the stream was stopped before its end)'), sql);
+          return;
+        }
         next = result.fetchChunk();
         yield {
           rowCount: chunk.rowCount,
@@ -130,6 +140,7 @@ class DuckDbEngine implements SqlEngine {
   }
 
   interrupt(): void {
+    this.interrupts++;
     this.connection.interrupt();
     for (const connection of this.streamConnections) connection.interrupt();
   }

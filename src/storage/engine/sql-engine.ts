@@ -64,7 +64,10 @@ export interface SqlEngine {
    * to other statements only after `close`. `whileStreaming` as for `appendColumns`.
    */
   openAppender(table: string, options?: { readonly whileStreaming?: boolean }): Promise<TableAppender>;
-  /** Stops the statement running now, if any: it fails. Later statements run as usual. */
+  /**
+   * Stops the statement running now, if any: it fails, and a stream open now raises (never ends
+   * as if exhausted). Later statements run as usual.
+   */
   interrupt(): void;
   close(): Promise<void>;
 }

@@ -8,9 +8,9 @@ import type { LineChunks } from './line-chunks.js';
  * views' part per list of served views) and the request's short parts written in place.
  */
 
-/** A line's opening, `{"requestId":`, and the `servedAt` key: request and row lines start alike. */
-export const REQUEST_OPEN = Buffer.from('{"requestId":');
-export const SERVED_AT = Buffer.from(',"servedAt":');
+/** The request line's opening, `{"requestId":`, and its `servedAt` key. */
+const REQUEST_OPEN = Buffer.from('{"requestId":');
+const SERVED_AT = Buffer.from(',"servedAt":');
 
 /** `JSON.stringify`, with a bigint (an int64 beyond 2^53) as its decimal string; the replacer only when one is there. */
 export function lineJson(value: unknown): string {

@@ -3,7 +3,7 @@ import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
 import { CHUNK_BYTES, OUT_OF_ROOM, type LineChunks } from './line-chunks.js';
 import { positionalNames, type PositionalNames } from './positional-values.js';
-import { lineJson, REQUEST_OPEN, SERVED_AT } from './request-line.js';
+import { lineJson } from './request-line.js';
 import { impliedStatus, STATUS_CODES } from './served-row.js';
 
 /**
@@ -14,7 +14,8 @@ import { impliedStatus, STATUS_CODES } from './served-row.js';
  * dropped in the same pass (`positionalCopy`), then the status letters: no line string and no
  * object is built per row, no value is serialized again, and nothing of the answer is kept. The
  * lines' fixed parts (names, the names line's id) are bytes made once and copied; the short parts
- * of a request (its id, `servedAt`, the entity key) are written in place.
+ * of a row (`servedAt`, the entity key) are written in place. A row line does not repeat its
+ * request's id (since 2026-11-30): readers take it from the request line just before the rows.
  */
 
 /** The per feature list parts: the names, their JSON-quoted forms, and the names line rows refer to. */
@@ -120,45 +121,44 @@ export function servedKeys(joinKeys: readonly string[]): ServedKeys {
   return { joinKeys, quotedKeys, quotedKeyBytes: quotedKeys.map((q) => Buffer.from(q)) };
 }
 
+/** A row line's opening, `{"servedAt":` (since 2026-11-30 a row line leaves its request's id to its request line). */
+const ROW_OPEN = Buffer.from('{"servedAt":');
 const ENTITY_KEY = Buffer.from(',"entityKey":');
 const KEYS_OPEN = Buffer.from(',"keys":{');
-/** The fixed bytes of a row line's head, and room for `servedAt` and the quotes of the id and the entity key. */
-const ROW_HEAD_BYTES = REQUEST_OPEN.length + SERVED_AT.length + ENTITY_KEY.length + KEYS_OPEN.length + 4;
+/** The fixed bytes of a row line's head, and room for the quotes of the entity key. */
+const ROW_HEAD_BYTES = ROW_OPEN.length + ENTITY_KEY.length + KEYS_OPEN.length + 2;
 
 /**
- * What the row lines of one request share: its id and `servedAt` (the number's text), and, once
- * a second row of the request is written, the bytes of `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":`
- * (made once per request, copied per row).
+ * What the row lines of one request share: its `servedAt` (the number's text), and, once a second
+ * row of the request is written, the bytes of `{"servedAt":<servedAt>,"entityKey":` (made once per
+ * request, copied per row). The request's id is on its request line only, which its rows follow.
  */
 export interface RowLineRequest {
-  readonly requestId: string;
   readonly servedAt: string;
   opening?: Buffer;
 }
 
 /**
- * The request's part of its row lines: `{ requestId, servedAt }` for the first row; call
- * `rowLineOpening` on it before the second.
+ * The request's part of its row lines: `{ servedAt }` for the first row; call `rowLineOpening`
+ * on it before the second.
  *
  * @example
- * const request = rowLineRequest('r1', String(Date.now()));
+ * const request = rowLineRequest(String(Date.now()));
  */
-export function rowLineRequest(requestId: string, servedAt: string): RowLineRequest {
-  return { requestId, servedAt };
+export function rowLineRequest(servedAt: string): RowLineRequest {
+  return { servedAt };
 }
 
 /** Makes the bytes the request's row lines open with, for a request with more than one row. */
 export function rowLineOpening(request: RowLineRequest): void {
-  request.opening ??= Buffer.from(`{"requestId":${JSON.stringify(request.requestId)},"servedAt":${request.servedAt},"entityKey":`);
+  request.opening ??= Buffer.from(`{"servedAt":${request.servedAt},"entityKey":`);
 }
 
-/** A row line's head up to its join keys: `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{`. */
+/** A row line's head up to its join keys: `{"servedAt":<servedAt>,"entityKey":<key>,"keys":{`. */
 function writeRowHead(out: LineChunks, request: RowLineRequest, entityKey: string): void {
   if (request.opening !== undefined) out.copy(request.opening);
   else {
-    out.copy(REQUEST_OPEN);
-    out.jsonString(request.requestId);
-    out.copy(SERVED_AT);
+    out.copy(ROW_OPEN);
     out.ascii(request.servedAt);
     out.copy(ENTITY_KEY);
   }
@@ -206,8 +206,9 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
 
 /**
  * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
- * `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
- * and the newline, without `status` when every letter is the one its value implies (`N` for null, `P` for any other) (`id` that of `servedColumns(response.features)`; the id and `servedAt` those of `request`).
+ * `{"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
+ * and the newline, without `status` when every letter is the one its value implies (`N` for null, `P` for any other) (`id` that of `servedColumns(response.features)`; `servedAt` that of `request`;
+ * the row's request id is on the request line written just before its rows).
  * `answer`, when given, is the UTF-8 of `JSON.stringify` of the answer (no bigint in it) and `from`
  * where row `r`'s text starts in it: the join keys and values are copied from those bytes, the
  * features' names dropped (checked: join keys first, then the features in order, nothing after);
@@ -216,14 +217,14 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
  * `answer` (after its `}`), or -1 when it was not copied from `answer`.
  *
  * @example
- * writeRowLine(chunks, rowLineRequest('r1', String(Date.now())), servedKeys(['customer_id']), response, 0, 'c1');
+ * writeRowLine(chunks, rowLineRequest(String(Date.now())), servedKeys(['customer_id']), response, 0, 'c1');
  */
 export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, answer?: Uint8Array, from = 0): number {
   const shape = shapeOf(response.features);
   const row = response.rows[r]!;
   const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
   const tail = STATUS_OPEN.length + statuses.length + LINE_END.length;
-  const head = ROW_HEAD_BYTES + 6 * (request.requestId.length + entityKey.length) + request.servedAt.length + shape.columnsPart.length;
+  const head = ROW_HEAD_BYTES + 6 * entityKey.length + request.servedAt.length + shape.columnsPart.length;
   let copiedTo = -1;
   if (shape.quoted.length > 0) {
     const source = answer ?? Buffer.from(lineJson(row));

@@ -181,7 +181,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         continue;
       }
       if (file === undefined) {
-        lineRequest = rowLineRequest(requestId, String(servedAt));
+        lineRequest = rowLineRequest(String(servedAt));
         if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
           plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
           plan.path = servingLogFile(options.dataDir, plan.service, servedAt);

@@ -10,7 +10,8 @@
 // 250 ms / (0.2 ms + 0.03 ms per further entity), 1,250 at 1 entity, 79 at 100. (Before, it
 // flushed every 10 requests: at 1 entity a file open, write and close per 10 answers, which the
 // server does 4 times a second, was most of the cost it reported.)
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
@@ -49,12 +50,15 @@ try {
   // once by the route with it on (the log copies from that encoding). Until 2026-11-29 (8) every
   // answer went through `answerJson` here, as the route did before `answerBytes`.
   const large = response.rows.length > BYTES_FROM_ELEMENTS;
+  // Request ids as the HTTP route makes them (a UUID, 36 characters; until 2026-11-30 `r<i>`, which
+  // understated what a line's request id costs), made before the rounds.
+  const ids = Array.from({ length: requests }, () => randomUUID());
   const modes = {
     off: () => { bytes += (large ? answerBytes(response) : Buffer.from(stringifyExact(response))).length; },
     rate1: (i) => {
       const answer = large ? undefined : answerJson(response);
       const encoded = large ? answerBytes(response) : Buffer.from(answer.text);
-      log.record(project, request, response, `r${i}`, Date.now(), large || answer.plain ? encoded : undefined);
+      log.record(project, request, response, ids[i], Date.now(), large || answer.plain ? encoded : undefined);
       bytes += encoded.length;
     },
   };
@@ -78,6 +82,8 @@ try {
     }
   }
   await log.close();
+  const logDir = join(dir, 'serving-log', service.name);
+  const logBytes = readdirSync(logDir).reduce((sum, name) => sum + statSync(join(logDir, name)).size, 0);
   const off = median(cpuUs.off);
   const on = median(cpuUs.rate1);
   process.stdout.write(`${JSON.stringify({
@@ -85,7 +91,7 @@ try {
     serializeUsPerRequest: { off: Number(off.toFixed(1)), rate1: Number(on.toFixed(1)) }, addedUsPerRequest: Number((on - off).toFixed(1)),
     // Of which system time (the log file's writes, page faults): the kernel's share of the added cost.
     systemUsPerRequest: { off: Number(median(systemUs.off).toFixed(1)), rate1: Number(median(systemUs.rate1).toFixed(1)) },
-    answerBytes: stringifyExact(response).length, checksum: bytes > 0,
+    answerBytes: stringifyExact(response).length, logBytesPerRequest: Math.round(logBytes / (requests * rounds)), checksum: bytes > 0,
   }, null, 2)}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -101,7 +101,8 @@ export type ServedLogLine =
   | { readonly kind: 'unreadable' };
 
 type Json = Record<string, unknown>;
-type RequestParts = Pick<ServedRow, 'requestId' | 'service' | 'asOf' | 'servedAt' | 'views'>;
+/** `joinKeys`: the request line's (since 2026-11-30 (10)), the key of its row lines without `keys`. */
+type RequestParts = Pick<ServedRow, 'requestId' | 'service' | 'asOf' | 'servedAt' | 'views'> & { readonly joinKeys?: readonly string[] };
 
 const UNREADABLE: ServedLogLine = { kind: 'unreadable' };
 /** Request lines remembered per file: a row follows its request line in the same append, so only recent ones are needed. */
@@ -120,7 +121,10 @@ const isTime = (value: unknown): value is string => typeof value === 'string' &&
  */
 function leanRow(line: Json, request: RequestParts | undefined, columns: readonly string[] | undefined): ServedRow | undefined {
   const { status } = line;
-  if (request === undefined || !isObject(line.keys) || typeof line.servedAt !== 'number') return undefined;
+  if (request === undefined || typeof line.servedAt !== 'number') return undefined;
+  // Without `keys` (compact, one join key): the key's value is the entity key's text.
+  const keys = line.keys === undefined && columns !== undefined && request.joinKeys?.length === 1 ? { [request.joinKeys[0]!]: line.entityKey } : line.keys;
+  if (!isObject(keys)) return undefined;
   if (typeof status !== 'string' && (status !== undefined || columns === undefined)) return undefined;
   let values = line.values;
   if (Array.isArray(values)) {
@@ -142,7 +146,7 @@ function leanRow(line: Json, request: RequestParts | undefined, columns: readonl
     }
   }
   return {
-    requestId: request.requestId, service: request.service, entityKey: line.entityKey as string, keys: line.keys,
+    requestId: request.requestId, service: request.service, entityKey: line.entityKey as string, keys,
     asOf: request.asOf, servedAt: line.servedAt, values, statuses, views: request.views,
   };
 }
@@ -205,7 +209,9 @@ export function servedLogLines(): (line: string) => ServedLogLine {
     }
     if (typeof line.requestId !== 'string' || typeof line.service !== 'string' || !isTime(line.asOf) || typeof line.servedAt !== 'number' || !isObject(line.views)) return UNREADABLE;
     if (requests.size >= REMEMBERED_REQUESTS) requests.delete(requests.keys().next().value!);
-    current = { requestId: line.requestId, service: line.service, asOf: line.asOf, servedAt: line.servedAt, views: line.views as ServedRow['views'] };
+    const { joinKeys } = line;
+    const keys = Array.isArray(joinKeys) && joinKeys.every((k) => typeof k === 'string') ? { joinKeys: joinKeys as string[] } : {};
+    current = { requestId: line.requestId, service: line.service, asOf: line.asOf, servedAt: line.servedAt, views: line.views as ServedRow['views'], ...keys };
     requests.set(line.requestId, current);
     return { kind: 'request', requestId: line.requestId };
   };

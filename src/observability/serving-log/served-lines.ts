@@ -29,6 +29,8 @@ interface FeatureShape {
   readonly columns: ServedColumns;
   /** A row line's bytes between its join keys and its values: `},"columns":"<id>","values":`. */
   readonly columnsPart: Buffer;
+  /** The same without the keys' end, for a row line without `keys`: `,"columns":"<id>","values":`. */
+  readonly columnsPartWithoutKeys: Buffer;
 }
 
 /** A names line: `{"columns":"<id>","names":[...]}`, the id a hash of the names, the same in every process. */
@@ -48,7 +50,8 @@ function shapeOf(features: readonly string[]): FeatureShape {
     const namesJson = JSON.stringify(features);
     const id = createHash('sha256').update(namesJson).digest('hex').slice(0, COLUMNS_ID_HEX);
     const columns = { id, line: `{"columns":"${id}","names":${namesJson}}\n` };
-    shapes.set(features, (shape = { names: features, quoted, positional: positionalNames(features), firstName: Buffer.from(quoted[0] ?? ''), columns, columnsPart: Buffer.from(`},"columns":"${id}","values":`) }));
+    const columnsPart = Buffer.from(`},"columns":"${id}","values":`);
+    shapes.set(features, (shape = { names: features, quoted, positional: positionalNames(features), firstName: Buffer.from(quoted[0] ?? ''), columns, columnsPart, columnsPartWithoutKeys: columnsPart.subarray(1) }));
   }
   return shape;
 }
@@ -154,8 +157,8 @@ export function rowLineOpening(request: RowLineRequest): void {
   request.opening ??= Buffer.from(`{"servedAt":${request.servedAt},"entityKey":`);
 }
 
-/** A row line's head up to its join keys: `{"servedAt":<servedAt>,"entityKey":<key>,"keys":{`. */
-function writeRowHead(out: LineChunks, request: RowLineRequest, entityKey: string): void {
+/** A row line's head up to its join keys: `{"servedAt":<servedAt>,"entityKey":<key>,"keys":{` (without `,"keys":{` when the row leaves them out). */
+function writeRowHead(out: LineChunks, request: RowLineRequest, entityKey: string, withKeys: boolean): void {
   if (request.opening !== undefined) out.copy(request.opening);
   else {
     out.copy(ROW_OPEN);
@@ -163,7 +166,7 @@ function writeRowHead(out: LineChunks, request: RowLineRequest, entityKey: strin
     out.copy(ENTITY_KEY);
   }
   out.jsonString(entityKey);
-  out.copy(KEYS_OPEN);
+  if (withKeys) out.copy(KEYS_OPEN);
 }
 
 const OPEN_OBJECT = 0x7b;
@@ -180,12 +183,12 @@ function startsWith(bytes: Uint8Array, at: number, mark: Uint8Array): boolean {
 
 /**
  * Copies the join keys and features of the row whose JSON starts at `source[from]` (`{`) as the row
- * line's `keys` inside, its columns part and `values`, leaving `keep` bytes of the chunk free; returns
+ * line's `keys` inside (`withKeys`; else its one join key is checked and skipped), its columns part and `values`, leaving `keep` bytes of the chunk free; returns
  * where reading stopped (after the row's `}`), -1 when the row is not laid out as expected (join
  * keys first, then the features in order, then the row's end: `,` or `]` in an answer, the end of a
  * row's own text), or `OUT_OF_ROOM`.
  */
-function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source: Uint8Array, from: number, keep: number): number {
+function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source: Uint8Array, from: number, keep: number, withKeys: boolean): number {
   let at = from;
   if (source[at++] !== OPEN_OBJECT) return -1;
   const end = source.length;
@@ -193,13 +196,16 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
     const name = keys.quotedKeyBytes[k]!;
     if (!startsWith(source, at, name)) return -1;
     if (k > 0) out.byte(COMMA);
+    const keyStart = out.mark();
     out.copy(name);
     at = out.value(source, at + name.length, end, keep);
     if (at < 0) return at;
+    // Left out: the value is the entity key already written (copied only to find its end).
+    if (!withKeys) out.moveTo(keyStart);
     if (source[at++] !== COMMA) return -1;
   }
   if (!startsWith(source, at, shape.firstName)) return -1;
-  out.copy(shape.columnsPart);
+  out.copy(withKeys ? shape.columnsPart : shape.columnsPartWithoutKeys);
   at = out.positional(source, at, end, shape.positional, keep);
   return at < 0 || at === end || source[at] === COMMA || source[at] === CLOSE_LIST ? at : -1;
 }
@@ -207,7 +213,8 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
 /**
  * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
  * `{"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
- * and the newline, without `status` when every letter is the one its value implies (`N` for null, `P` for any other) (`id` that of `servedColumns(response.features)`; `servedAt` that of `request`;
+ * and the newline, without `keys` when there is one join key and its value is the entity key's text (a string: the
+ * request line's `joinKeys` names it), without `status` when every letter is the one its value implies (`N` for null, `P` for any other) (`id` that of `servedColumns(response.features)`; `servedAt` that of `request`;
  * the row's request id is on the request line written just before its rows).
  * `answer`, when given, is the UTF-8 of `JSON.stringify` of the answer (no bigint in it) and `from`
  * where row `r`'s text starts in it: the join keys and values are copied from those bytes, the
@@ -225,14 +232,16 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
   const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
   const tail = STATUS_OPEN.length + statuses.length + LINE_END.length;
   const head = ROW_HEAD_BYTES + 6 * entityKey.length + request.servedAt.length + shape.columnsPart.length;
+  // One join key whose value is the entity key's text: the line leaves `keys` out, readers make it again from the request line's `joinKeys`.
+  const withKeys = keys.joinKeys.length !== 1 || row[keys.joinKeys[0]!] !== entityKey;
   let copiedTo = -1;
   if (shape.quoted.length > 0) {
     const source = answer ?? Buffer.from(lineJson(row));
     out.reserve(head + ROW_ROOM + tail);
     for (let attempt = 0; copiedTo < 0 && attempt < 2; attempt++) {
       const lineStart = out.mark();
-      writeRowHead(out, request, entityKey);
-      copiedTo = copyRow(out, keys, shape, source, answer === undefined ? 0 : from, tail);
+      writeRowHead(out, request, entityKey, withKeys);
+      copiedTo = copyRow(out, keys, shape, source, answer === undefined ? 0 : from, tail, withKeys);
       if (copiedTo >= 0) break;
       out.moveTo(lineStart);
       // A row longer than the chunk's room: once more at the start of a new chunk.
@@ -241,12 +250,12 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
     }
   }
   if (copiedTo < 0) {
-    const keysJson = keysText(keys, row);
+    const keysJson = withKeys ? keysText(keys, row) : '';
     const values = valuesText(shape, row);
     out.reserve(head + 3 * (keysJson.length + values.length) + tail);
-    writeRowHead(out, request, entityKey);
+    writeRowHead(out, request, entityKey, withKeys);
     out.text(keysJson);
-    out.copy(shape.columnsPart);
+    out.copy(withKeys ? shape.columnsPart : shape.columnsPartWithoutKeys);
     out.text(values);
   }
   // Every status the one its value implies: the line leaves `status` out, readers imply it again.

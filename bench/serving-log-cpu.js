@@ -22,7 +22,8 @@ import { answerBytes, BYTES_FROM_ELEMENTS } from '../dist/serving/http/answer-by
 import { answerJson } from '../dist/serving/http/answer-json.js';
 import { stringifyExact } from '../dist/serving/exact-json.js';
 import { BENCH_CONFIG } from './bench-project.js';
-import { benchCommit, benchKeys, benchOptions, median } from './lib/server-comparison.js';
+import { logBenchAnswer } from './lib/log-bench-answer.js';
+import { benchCommit, benchOptions, median } from './lib/server-comparison.js';
 
 const { requests, rounds, entities, 'flush-every': flushOption } = benchOptions({ requests: 3000, rounds: 5, entities: 100, 'flush-every': 0 });
 const flushEvery = flushOption > 0 ? flushOption : Math.round(250 / (0.2 + 0.03 * (entities - 1)));
@@ -30,19 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-servinglog-cpu-'));
 try {
   writeFileSync(join(dir, 'sluice.config.ts'), BENCH_CONFIG);
   const project = await loadProject(dir);
-  const service = project.featureServices.find((s) => s.name === 'all');
-  const features = project.featureViews.flatMap((v) => v.features.map((f) => `${v.name}__${f.name}`));
-  const keys = benchKeys(entities, 17, 10_000);
-  // Values as the bench store serves them: short windows are empty (count 0, the rest null), longer ones filled.
-  const valueOf = (f, r) => (f.includes('10m') || f.includes('1h') ? (f.includes('count') || f.includes('merchants') ? 0 : null)
-    : f.endsWith('merchant') || f.endsWith('segment') ? `m${r}` : f.endsWith('verified') ? r % 2 === 0 : Math.round((r + 1) * 1234.5678 / (f.length + 1)) / 100);
-  const response = {
-    asOf: new Date().toISOString(), features, stale: 0,
-    rows: keys.map((k, r) => Object.fromEntries([['customer_id', k], ...features.map((f) => [f, valueOf(f, r)])])),
-    metadata: keys.map((_k, r) => ({ status: features.map((f) => (valueOf(f, r) === null ? 'NULL' : 'PRESENT')), ageMs: features.map(() => 60_000) })),
-    views: Object.fromEntries(project.featureViews.map((v) => [v.name, { status: 'FRESH', viewHash: v.hash ?? 'h', previousDefinition: false, materializedAt: null, snapshots: { [v.source]: `${v.source}@1-f62c0ec7` } }])),
-  };
-  const request = { service: service.name, entities: { customer_id: keys } };
+  const { service, response, request } = logBenchAnswer(project, entities);
   const log = servingLogWriter({ dataDir: dir, defaultRate: 1, maxBufferedRows: 1e9 });
   let bytes = 0;
   // As the route sends an answer: more than 8 rows as `answerBytes`' bytes, logged or not (the log
@@ -87,7 +76,7 @@ try {
   const off = median(cpuUs.off);
   const on = median(cpuUs.rate1);
   process.stdout.write(`${JSON.stringify({
-    commit: benchCommit(), at: new Date().toISOString(), entities, features: features.length, requests, rounds, flushEvery,
+    commit: benchCommit(), at: new Date().toISOString(), entities, features: response.features.length, requests, rounds, flushEvery,
     serializeUsPerRequest: { off: Number(off.toFixed(1)), rate1: Number(on.toFixed(1)) }, addedUsPerRequest: Number((on - off).toFixed(1)),
     // Of which system time (the log file's writes, page faults): the kernel's share of the added cost.
     systemUsPerRequest: { off: Number(median(systemUs.off).toFixed(1)), rate1: Number(median(systemUs.rate1).toFixed(1)) },

@@ -10,7 +10,8 @@
 // 250 ms / (0.2 ms + 0.03 ms per further entity), 1,250 at 1 entity, 79 at 100. (Before, it
 // flushed every 10 requests: at 1 entity a file open, write and close per 10 answers, which the
 // server does 4 times a second, was most of the cost it reported.)
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
@@ -21,7 +22,8 @@ import { answerBytes, BYTES_FROM_ELEMENTS } from '../dist/serving/http/answer-by
 import { answerJson } from '../dist/serving/http/answer-json.js';
 import { stringifyExact } from '../dist/serving/exact-json.js';
 import { BENCH_CONFIG } from './bench-project.js';
-import { benchCommit, benchKeys, benchOptions, median } from './lib/server-comparison.js';
+import { logBenchAnswer } from './lib/log-bench-answer.js';
+import { benchCommit, benchOptions, median } from './lib/server-comparison.js';
 
 const { requests, rounds, entities, 'flush-every': flushOption } = benchOptions({ requests: 3000, rounds: 5, entities: 100, 'flush-every': 0 });
 const flushEvery = flushOption > 0 ? flushOption : Math.round(250 / (0.2 + 0.03 * (entities - 1)));
@@ -29,19 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-servinglog-cpu-'));
 try {
   writeFileSync(join(dir, 'sluice.config.ts'), BENCH_CONFIG);
   const project = await loadProject(dir);
-  const service = project.featureServices.find((s) => s.name === 'all');
-  const features = project.featureViews.flatMap((v) => v.features.map((f) => `${v.name}__${f.name}`));
-  const keys = benchKeys(entities, 17, 10_000);
-  // Values as the bench store serves them: short windows are empty (count 0, the rest null), longer ones filled.
-  const valueOf = (f, r) => (f.includes('10m') || f.includes('1h') ? (f.includes('count') || f.includes('merchants') ? 0 : null)
-    : f.endsWith('merchant') || f.endsWith('segment') ? `m${r}` : f.endsWith('verified') ? r % 2 === 0 : Math.round((r + 1) * 1234.5678 / (f.length + 1)) / 100);
-  const response = {
-    asOf: new Date().toISOString(), features, stale: 0,
-    rows: keys.map((k, r) => Object.fromEntries([['customer_id', k], ...features.map((f) => [f, valueOf(f, r)])])),
-    metadata: keys.map((_k, r) => ({ status: features.map((f) => (valueOf(f, r) === null ? 'NULL' : 'PRESENT')), ageMs: features.map(() => 60_000) })),
-    views: Object.fromEntries(project.featureViews.map((v) => [v.name, { status: 'FRESH', viewHash: v.hash ?? 'h', previousDefinition: false, materializedAt: null, snapshots: { [v.source]: `${v.source}@1-f62c0ec7` } }])),
-  };
-  const request = { service: service.name, entities: { customer_id: keys } };
+  const { service, response, request } = logBenchAnswer(project, entities);
   const log = servingLogWriter({ dataDir: dir, defaultRate: 1, maxBufferedRows: 1e9 });
   let bytes = 0;
   // As the route sends an answer: more than 8 rows as `answerBytes`' bytes, logged or not (the log
@@ -49,12 +39,15 @@ try {
   // once by the route with it on (the log copies from that encoding). Until 2026-11-29 (8) every
   // answer went through `answerJson` here, as the route did before `answerBytes`.
   const large = response.rows.length > BYTES_FROM_ELEMENTS;
+  // Request ids as the HTTP route makes them (a UUID, 36 characters; until 2026-11-30 `r<i>`, which
+  // understated what a line's request id costs), made before the rounds.
+  const ids = Array.from({ length: requests }, () => randomUUID());
   const modes = {
     off: () => { bytes += (large ? answerBytes(response) : Buffer.from(stringifyExact(response))).length; },
     rate1: (i) => {
       const answer = large ? undefined : answerJson(response);
       const encoded = large ? answerBytes(response) : Buffer.from(answer.text);
-      log.record(project, request, response, `r${i}`, Date.now(), large || answer.plain ? encoded : undefined);
+      log.record(project, request, response, ids[i], Date.now(), large || answer.plain ? encoded : undefined);
       bytes += encoded.length;
     },
   };
@@ -78,14 +71,16 @@ try {
     }
   }
   await log.close();
+  const logDir = join(dir, 'serving-log', service.name);
+  const logBytes = readdirSync(logDir).reduce((sum, name) => sum + statSync(join(logDir, name)).size, 0);
   const off = median(cpuUs.off);
   const on = median(cpuUs.rate1);
   process.stdout.write(`${JSON.stringify({
-    commit: benchCommit(), at: new Date().toISOString(), entities, features: features.length, requests, rounds, flushEvery,
+    commit: benchCommit(), at: new Date().toISOString(), entities, features: response.features.length, requests, rounds, flushEvery,
     serializeUsPerRequest: { off: Number(off.toFixed(1)), rate1: Number(on.toFixed(1)) }, addedUsPerRequest: Number((on - off).toFixed(1)),
     // Of which system time (the log file's writes, page faults): the kernel's share of the added cost.
     systemUsPerRequest: { off: Number(median(systemUs.off).toFixed(1)), rate1: Number(median(systemUs.rate1).toFixed(1)) },
-    answerBytes: stringifyExact(response).length, checksum: bytes > 0,
+    answerBytes: stringifyExact(response).length, logBytesPerRequest: Math.round(logBytes / (requests * rounds)), checksum: bytes > 0,
   }, null, 2)}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -60,7 +60,7 @@ test('a drifted feature is detected, reported once and cleared; a healthy one is
   expect(healthy.servedRows).toBe(N);
   expect(healthy.results.map((r) => [r.feature, r.severity, r.score])).toEqual([['stats__amount_last', 'ok', 0], ['stats__channel_last', 'ok', 0]]);
   // The same served rows written in the formats before the compact one (lean lines, whole rows): the same profile and scores.
-  for (const format of ['lean', 'whole', 'compact'] as const) {
+  for (const format of ['lean', 'whole', 'compact-ids', 'compact'] as const) {
     await rewriteServingLog(env.platform.dataDir, format);
     const again = await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring' });
     expect(again.servedRows).toBe(N);

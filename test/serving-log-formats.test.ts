@@ -58,7 +58,10 @@ test('a file holding whole rows, lean lines and compact lines is read alike by t
   expect(JSON.parse(lines[9]!)).toEqual({ columns: expect.any(String) as unknown, names: ['stats__total', 'stats__tier'] });
   expect(Buffer.byteLength(lines[5]!)).toBeLessThan(Buffer.byteLength(lines[0]!) * 0.75);
   // A compact row whose statuses are those its values imply (PRESENT for a value, NULL for null) has no `status`; one with another keeps its letters.
-  expect(JSON.parse(lines[11]!)).toEqual({ requestId: 'compact-1', servedAt: T0 + 10, entityKey: 'c0', keys: { customer_id: 'c0' }, columns: expect.any(String) as unknown, values: [10, 't0'] });
+  // Since 2026-11-30 a row line leaves its request's id to the request line just before its rows.
+  // and (one join key, the entity key's text) its `keys` to the request line's `joinKeys`.
+  expect(JSON.parse(lines[10]!)).toMatchObject({ requestId: 'compact-1', joinKeys: ['customer_id'] });
+  expect(JSON.parse(lines[11]!)).toEqual({ servedAt: T0 + 10, entityKey: 'c0', columns: expect.any(String) as unknown, values: [10, 't0'] });
   expect(JSON.parse(lines[12]!)).not.toHaveProperty('status');
   expect(JSON.parse(lines[13]!)).toMatchObject({ entityKey: 'c2', values: [12, null], status: 'PM' });
   expect(await readServingLog(env.platform.dataDir)).toEqual([...old, ...lean, ...compact]);
@@ -113,11 +116,41 @@ test('a row line whose request line, or whose names line, is not before it is un
   const [names, request, c0, c1] = readFileSync(file, 'utf8').trimEnd().split('\n');
   writeFileSync(file, `${names}\n${c0}\n${request}\n${c1}\n`);
   expect((await readServingLog(env.platform.dataDir)).map((r) => r.entityKey)).toEqual(['c1']);
+  // A row line without `requestId` is its request's only directly after the request line and its other rows: a names line between ends the request.
   writeFileSync(file, `${request}\n${c0}\n${names}\n${c1}\n`);
+  expect((await readServingLog(env.platform.dataDir)).map((r) => r.entityKey)).toEqual([]);
+  const withId = (line: string) => line.replace('{"servedAt":', '{"requestId":"r1","servedAt":');
+  writeFileSync(file, `${request}\n${withId(c0!)}\n${names}\n${withId(c1!)}\n`);
   expect((await readServingLog(env.platform.dataDir)).map((r) => r.entityKey)).toEqual(['c1']);
   // Names of another length than the values: unreadable, not read by the wrong names.
   writeFileSync(file, `${names!.replace('"stats__tier"]', '"stats__tier","stats__x"]')}\n${request}\n${c0}\n`);
   let unreadable = 0;
   for await (const batch of servedRowBatches(env.platform.dataDir)) unreadable += batch.unreadable;
   expect(unreadable).toBe(1);
+});
+
+test('compact row lines with `requestId` (written 2026-11-29) are read by their id, those without by the request line before them; both readers skip a torn last line', async () => {
+  const log = servingLogWriter({ dataDir: env.platform.dataDir });
+  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c0', 'c1'], T0), 'r1', T0);
+  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c2'], T0 + 1), 'r2', T0 + 1);
+  await log.close();
+  const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
+  const [names, request1, c0, c1, request2, c2] = readFileSync(file, 'utf8').trimEnd().split('\n');
+  const rows = await readServingLog(env.platform.dataDir);
+  expect(rows.map((r) => [r.requestId, r.entityKey, r.servedAt - T0, r.asOf])).toEqual([
+    ['r1', 'c0', 0, new Date(T0).toISOString()], ['r1', 'c1', 0, new Date(T0).toISOString()], ['r2', 'c2', 1, new Date(T0 + 1).toISOString()],
+  ]);
+  // The earlier layout: both request lines first, then rows that name their request.
+  const withId = (line: string, id: string) => line.replace('{"servedAt":', `{"requestId":"${id}","servedAt":`);
+  writeFileSync(file, `${names}\n${request1}\n${request2}\n${withId(c0!, 'r1')}\n${withId(c2!, 'r2')}\n${withId(c1!, 'r1')}\n`);
+  expect(await readServingLog(env.platform.dataDir)).toEqual([rows[0], rows[2], rows[1]]);
+  // Without ids the same layout is not guessed: a row whose `servedAt` is not its request line's is unreadable.
+  writeFileSync(file, `${names}\n${request1}\n${request2}\n${c0}\n${c2}\n`);
+  expect((await readServingLog(env.platform.dataDir)).map((r) => r.entityKey)).toEqual(['c2']);
+  // A torn last line (a crash mid-append) is skipped by the JS reader and by DuckDB, and the next append's rows read again.
+  writeFileSync(file, `${names}\n${request1}\n${c0}\n${c1!.slice(0, 30)}\n${names}\n${request2}\n${c2}\n`);
+  expect(await readServingLog(env.platform.dataDir)).toEqual([rows[0], rows[2]]);
+  const engine = await env.platform.engine();
+  const read = await engine.all<Record<string, unknown>>(`SELECT json_extract_string(json, '$.entityKey') AS k, ${servedValueSql('stats__total')} AS total FROM ${servedRowsSql([file])} ORDER BY k`);
+  expect(read.map((r) => [r.k, r.total])).toEqual([['c0', '10'], ['c2', '10']]);
 });

@@ -42,8 +42,11 @@ export function leanLines(rows: readonly ServedRow[]): string {
   return [request, ...rows.map(row)].map((line) => `${JSON.stringify(line)}\n`).join('');
 }
 
-/** Log formats a test may write served rows in: the whole rows of the first format, lean lines, or compact lines (the writer's). */
-export type ServedLogFormat = 'whole' | 'lean' | 'compact';
+/**
+ * Log formats a test may write served rows in: the whole rows of the first format, lean lines, compact lines whose
+ * rows name their request (`compact-ids`, written 2026-11-29), or compact lines as the writer writes them now (rows without `requestId`).
+ */
+export type ServedLogFormat = 'whole' | 'lean' | 'compact-ids' | 'compact';
 
 /** Rewrites every serving log file of `dataDir` with the same rows in another format (`compact`: through the writer's line format, by hand). */
 export async function rewriteServingLog(dataDir: string, format: ServedLogFormat): Promise<void> {
@@ -70,7 +73,7 @@ export function servedLines(rows: readonly ServedRow[], format: ServedLogFormat)
     return [line, ...leanLines(request).trimEnd().split('\n').map((l, i) => {
       if (i === 0) return l;
       const lean = JSON.parse(l) as Record<string, unknown>;
-      return JSON.stringify({ requestId: lean.requestId, servedAt: lean.servedAt, entityKey: lean.entityKey, keys: lean.keys, columns: id, values: Object.values(lean.values as object), status: lean.status });
+      return JSON.stringify({ ...(format === 'compact-ids' ? { requestId: lean.requestId } : {}), servedAt: lean.servedAt, entityKey: lean.entityKey, keys: lean.keys, columns: id, values: Object.values(lean.values as object), status: lean.status });
     })].map((l) => `${l}\n`).join('');
   }).join('');
 }

@@ -101,7 +101,8 @@ export type ServedLogLine =
   | { readonly kind: 'unreadable' };
 
 type Json = Record<string, unknown>;
-type RequestParts = Pick<ServedRow, 'service' | 'asOf' | 'views'>;
+/** `joinKeys`: the request line's (since 2026-11-30 (10)), the key of its row lines without `keys`. */
+type RequestParts = Pick<ServedRow, 'requestId' | 'service' | 'asOf' | 'servedAt' | 'views'> & { readonly joinKeys?: readonly string[] };
 
 const UNREADABLE: ServedLogLine = { kind: 'unreadable' };
 /** Request lines remembered per file: a row follows its request line in the same append, so only recent ones are needed. */
@@ -116,10 +117,14 @@ const isTime = (value: unknown): value is string => typeof value === 'string' &&
  * A lean or compact row line (`status` letters, its request parts on its request line) as a
  * served row: lean `values` by name, compact `values` by position in the names of `columns`. A
  * compact row without `status` has the statuses its values imply: NULL for null, PRESENT for any other.
+ * A row line without `requestId` (compact, since 2026-11-30) has its request line's.
  */
 function leanRow(line: Json, request: RequestParts | undefined, columns: readonly string[] | undefined): ServedRow | undefined {
   const { status } = line;
-  if (request === undefined || !isObject(line.keys) || typeof line.servedAt !== 'number') return undefined;
+  if (request === undefined || typeof line.servedAt !== 'number') return undefined;
+  // Without `keys` (compact, one join key): the key's value is the entity key's text.
+  const keys = line.keys === undefined && columns !== undefined && request.joinKeys?.length === 1 ? { [request.joinKeys[0]!]: line.entityKey } : line.keys;
+  if (!isObject(keys)) return undefined;
   if (typeof status !== 'string' && (status !== undefined || columns === undefined)) return undefined;
   let values = line.values;
   if (Array.isArray(values)) {
@@ -141,7 +146,7 @@ function leanRow(line: Json, request: RequestParts | undefined, columns: readonl
     }
   }
   return {
-    requestId: line.requestId as string, service: request.service, entityKey: line.entityKey as string, keys: line.keys,
+    requestId: request.requestId, service: request.service, entityKey: line.entityKey as string, keys,
     asOf: request.asOf, servedAt: line.servedAt, values, statuses, views: request.views,
   };
 }
@@ -156,7 +161,8 @@ function wholeRow(line: Json): ServedRow | undefined {
  * The reader of one log file's lines, in file order: every line format of `served-row.ts` (the
  * compact names, request and row lines, the lean request and row lines, and the whole rows
  * written before) read as `ServedRow`s. A row line whose request line (or, compact, names line)
- * is not before it in the file, a torn line, or anything that is not a record of the log is
+ * is not before it in the file (a compact row line without `requestId`: not the last request line
+ * before it, with the same `servedAt`, and no names line or unparsable line between them), a torn line, or anything that is not a record of the log is
  * `unreadable`. Every reader of the log (the batched reader below, the
  * purges of erasure and retention) reads lines through it.
  *
@@ -167,22 +173,33 @@ function wholeRow(line: Json): ServedRow | undefined {
 export function servedLogLines(): (line: string) => ServedLogLine {
   const requests = new Map<string, RequestParts>();
   const columns = new Map<string, readonly string[]>();
+  // The request line the rows after it belong to: a compact row line without `requestId` is its request's. A line that
+  // does not parse, a names line (an append writes its names before its request lines) or a broken request line ends it.
+  let current: RequestParts | undefined;
   return (text) => {
     let line: unknown;
     try {
       line = JSON.parse(text);
     } catch {
+      current = undefined;
       return UNREADABLE;
     }
-    if (!isObject(line)) return UNREADABLE;
+    if (!isObject(line)) {
+      current = undefined;
+      return UNREADABLE;
+    }
     if (typeof line.entityKey === 'string') {
       const id = line.columns;
       const names = typeof id === 'string' ? columns.get(id) : undefined;
       if (id !== undefined && names === undefined) return UNREADABLE;
       const lean = typeof line.status === 'string' || typeof id === 'string';
-      const row = !lean ? wholeRow(line) : typeof line.requestId === 'string' ? leanRow(line, requests.get(line.requestId), names) : undefined;
+      // A row without `requestId` must carry its request's `servedAt` too: a check that it follows its own request line.
+      const request = typeof line.requestId === 'string' ? requests.get(line.requestId)
+        : line.requestId === undefined && typeof id === 'string' && current?.servedAt === line.servedAt ? current : undefined;
+      const row = !lean ? wholeRow(line) : leanRow(line, request, names);
       return row === undefined ? UNREADABLE : typeof id === 'string' ? { kind: 'row', row, columns: id } : { kind: 'row', row };
     }
+    current = undefined;
     if (typeof line.columns === 'string' && line.requestId === undefined) {
       const names = line.names;
       if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) return UNREADABLE;
@@ -192,7 +209,10 @@ export function servedLogLines(): (line: string) => ServedLogLine {
     }
     if (typeof line.requestId !== 'string' || typeof line.service !== 'string' || !isTime(line.asOf) || typeof line.servedAt !== 'number' || !isObject(line.views)) return UNREADABLE;
     if (requests.size >= REMEMBERED_REQUESTS) requests.delete(requests.keys().next().value!);
-    requests.set(line.requestId, { service: line.service, asOf: line.asOf, views: line.views as ServedRow['views'] });
+    const { joinKeys } = line;
+    const keys = Array.isArray(joinKeys) && joinKeys.every((k) => typeof k === 'string') ? { joinKeys: joinKeys as string[] } : {};
+    current = { requestId: line.requestId, service: line.service, asOf: line.asOf, servedAt: line.servedAt, views: line.views as ServedRow['views'], ...keys };
+    requests.set(line.requestId, current);
     return { kind: 'request', requestId: line.requestId };
   };
 }

@@ -8,9 +8,9 @@ import type { LineChunks } from './line-chunks.js';
  * views' part per list of served views) and the request's short parts written in place.
  */
 
-/** A line's opening, `{"requestId":`, and the `servedAt` key: request and row lines start alike. */
-export const REQUEST_OPEN = Buffer.from('{"requestId":');
-export const SERVED_AT = Buffer.from(',"servedAt":');
+/** The request line's opening, `{"requestId":`, and its `servedAt` key. */
+const REQUEST_OPEN = Buffer.from('{"requestId":');
+const SERVED_AT = Buffer.from(',"servedAt":');
 
 /** `JSON.stringify`, with a bigint (an int64 beyond 2^53) as its decimal string; the replacer only when one is there. */
 export function lineJson(value: unknown): string {
@@ -78,25 +78,26 @@ function viewsBytes(views: OnlineFeaturesResponse['views']): Buffer {
 }
 
 /**
- * The request line's part between the request id and `asOf` (`,"service":"<service>","asOf":`), as
- * bytes; the writer keeps it per service.
+ * The request line's part between the request id and `asOf` (`,"service":"<service>","joinKeys":[...],"asOf":`),
+ * as bytes; the writer keeps it per service. `joinKeys` (since 2026-11-30 (10)) names the key of the
+ * row lines that leave `keys` out.
  *
  * @example
- * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1'));
+ * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1', ['customer_id']));
  */
-export function servicePart(service: string): Buffer {
-  return Buffer.from(`,"service":${JSON.stringify(service)},"asOf":`);
+export function servicePart(service: string, joinKeys: readonly string[]): Buffer {
+  return Buffer.from(`,"service":${JSON.stringify(service)},"joinKeys":${JSON.stringify(joinKeys)},"asOf":`);
 }
 
 /**
  * Writes the request line of an answer into `out`:
- * `{"requestId":<id>,"service":<service>,"asOf":<asOf>,"servedAt":<servedAt>,"views":{...}}` and
+ * `{"requestId":<id>,"service":<service>,"joinKeys":[...],"asOf":<asOf>,"servedAt":<servedAt>,"views":{...}}` and
  * the newline, exactly what `lineJson` of those fields in that order writes. `servedAt` is the
- * number's text (`String(servedAt)`), `service` the bytes of `servicePart(service)`. No line
+ * number's text (`String(servedAt)`), `service` the bytes of `servicePart(service, joinKeys)`. No line
  * string is built: the fixed parts are copied as bytes, the id and `asOf` written in place.
  *
  * @example
- * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1'));
+ * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1', ['customer_id']));
  */
 export function writeRequestLine(out: LineChunks, requestId: string, servedAt: string, response: OnlineFeaturesResponse, service: Uint8Array): void {
   const views = viewsBytes(response.views);

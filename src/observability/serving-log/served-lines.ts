@@ -3,7 +3,7 @@ import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
 import { CHUNK_BYTES, OUT_OF_ROOM, type LineChunks } from './line-chunks.js';
 import { positionalNames, type PositionalNames } from './positional-values.js';
-import { lineJson, REQUEST_OPEN, SERVED_AT } from './request-line.js';
+import { lineJson } from './request-line.js';
 import { impliedStatus, STATUS_CODES } from './served-row.js';
 
 /**
@@ -14,7 +14,8 @@ import { impliedStatus, STATUS_CODES } from './served-row.js';
  * dropped in the same pass (`positionalCopy`), then the status letters: no line string and no
  * object is built per row, no value is serialized again, and nothing of the answer is kept. The
  * lines' fixed parts (names, the names line's id) are bytes made once and copied; the short parts
- * of a request (its id, `servedAt`, the entity key) are written in place.
+ * of a row (`servedAt`, the entity key) are written in place. A row line does not repeat its
+ * request's id (since 2026-11-30): readers take it from the request line just before the rows.
  */
 
 /** The per feature list parts: the names, their JSON-quoted forms, and the names line rows refer to. */
@@ -28,6 +29,8 @@ interface FeatureShape {
   readonly columns: ServedColumns;
   /** A row line's bytes between its join keys and its values: `},"columns":"<id>","values":`. */
   readonly columnsPart: Buffer;
+  /** The same without the keys' end, for a row line without `keys`: `,"columns":"<id>","values":`. */
+  readonly columnsPartWithoutKeys: Buffer;
 }
 
 /** A names line: `{"columns":"<id>","names":[...]}`, the id a hash of the names, the same in every process. */
@@ -47,7 +50,8 @@ function shapeOf(features: readonly string[]): FeatureShape {
     const namesJson = JSON.stringify(features);
     const id = createHash('sha256').update(namesJson).digest('hex').slice(0, COLUMNS_ID_HEX);
     const columns = { id, line: `{"columns":"${id}","names":${namesJson}}\n` };
-    shapes.set(features, (shape = { names: features, quoted, positional: positionalNames(features), firstName: Buffer.from(quoted[0] ?? ''), columns, columnsPart: Buffer.from(`},"columns":"${id}","values":`) }));
+    const columnsPart = Buffer.from(`},"columns":"${id}","values":`);
+    shapes.set(features, (shape = { names: features, quoted, positional: positionalNames(features), firstName: Buffer.from(quoted[0] ?? ''), columns, columnsPart, columnsPartWithoutKeys: columnsPart.subarray(1) }));
   }
   return shape;
 }
@@ -120,50 +124,49 @@ export function servedKeys(joinKeys: readonly string[]): ServedKeys {
   return { joinKeys, quotedKeys, quotedKeyBytes: quotedKeys.map((q) => Buffer.from(q)) };
 }
 
+/** A row line's opening, `{"servedAt":` (since 2026-11-30 a row line leaves its request's id to its request line). */
+const ROW_OPEN = Buffer.from('{"servedAt":');
 const ENTITY_KEY = Buffer.from(',"entityKey":');
 const KEYS_OPEN = Buffer.from(',"keys":{');
-/** The fixed bytes of a row line's head, and room for `servedAt` and the quotes of the id and the entity key. */
-const ROW_HEAD_BYTES = REQUEST_OPEN.length + SERVED_AT.length + ENTITY_KEY.length + KEYS_OPEN.length + 4;
+/** The fixed bytes of a row line's head, and room for the quotes of the entity key. */
+const ROW_HEAD_BYTES = ROW_OPEN.length + ENTITY_KEY.length + KEYS_OPEN.length + 2;
 
 /**
- * What the row lines of one request share: its id and `servedAt` (the number's text), and, once
- * a second row of the request is written, the bytes of `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":`
- * (made once per request, copied per row).
+ * What the row lines of one request share: its `servedAt` (the number's text), and, once a second
+ * row of the request is written, the bytes of `{"servedAt":<servedAt>,"entityKey":` (made once per
+ * request, copied per row). The request's id is on its request line only, which its rows follow.
  */
 export interface RowLineRequest {
-  readonly requestId: string;
   readonly servedAt: string;
   opening?: Buffer;
 }
 
 /**
- * The request's part of its row lines: `{ requestId, servedAt }` for the first row; call
- * `rowLineOpening` on it before the second.
+ * The request's part of its row lines: `{ servedAt }` for the first row; call `rowLineOpening`
+ * on it before the second.
  *
  * @example
- * const request = rowLineRequest('r1', String(Date.now()));
+ * const request = rowLineRequest(String(Date.now()));
  */
-export function rowLineRequest(requestId: string, servedAt: string): RowLineRequest {
-  return { requestId, servedAt };
+export function rowLineRequest(servedAt: string): RowLineRequest {
+  return { servedAt };
 }
 
 /** Makes the bytes the request's row lines open with, for a request with more than one row. */
 export function rowLineOpening(request: RowLineRequest): void {
-  request.opening ??= Buffer.from(`{"requestId":${JSON.stringify(request.requestId)},"servedAt":${request.servedAt},"entityKey":`);
+  request.opening ??= Buffer.from(`{"servedAt":${request.servedAt},"entityKey":`);
 }
 
-/** A row line's head up to its join keys: `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{`. */
-function writeRowHead(out: LineChunks, request: RowLineRequest, entityKey: string): void {
+/** A row line's head up to its join keys: `{"servedAt":<servedAt>,"entityKey":<key>,"keys":{` (without `,"keys":{` when the row leaves them out). */
+function writeRowHead(out: LineChunks, request: RowLineRequest, entityKey: string, withKeys: boolean): void {
   if (request.opening !== undefined) out.copy(request.opening);
   else {
-    out.copy(REQUEST_OPEN);
-    out.jsonString(request.requestId);
-    out.copy(SERVED_AT);
+    out.copy(ROW_OPEN);
     out.ascii(request.servedAt);
     out.copy(ENTITY_KEY);
   }
   out.jsonString(entityKey);
-  out.copy(KEYS_OPEN);
+  if (withKeys) out.copy(KEYS_OPEN);
 }
 
 const OPEN_OBJECT = 0x7b;
@@ -180,12 +183,12 @@ function startsWith(bytes: Uint8Array, at: number, mark: Uint8Array): boolean {
 
 /**
  * Copies the join keys and features of the row whose JSON starts at `source[from]` (`{`) as the row
- * line's `keys` inside, its columns part and `values`, leaving `keep` bytes of the chunk free; returns
+ * line's `keys` inside (`withKeys`; else its one join key is checked and skipped), its columns part and `values`, leaving `keep` bytes of the chunk free; returns
  * where reading stopped (after the row's `}`), -1 when the row is not laid out as expected (join
  * keys first, then the features in order, then the row's end: `,` or `]` in an answer, the end of a
  * row's own text), or `OUT_OF_ROOM`.
  */
-function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source: Uint8Array, from: number, keep: number): number {
+function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source: Uint8Array, from: number, keep: number, withKeys: boolean): number {
   let at = from;
   if (source[at++] !== OPEN_OBJECT) return -1;
   const end = source.length;
@@ -193,21 +196,26 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
     const name = keys.quotedKeyBytes[k]!;
     if (!startsWith(source, at, name)) return -1;
     if (k > 0) out.byte(COMMA);
+    const keyStart = out.mark();
     out.copy(name);
     at = out.value(source, at + name.length, end, keep);
     if (at < 0) return at;
+    // Left out: the value is the entity key already written (copied only to find its end).
+    if (!withKeys) out.moveTo(keyStart);
     if (source[at++] !== COMMA) return -1;
   }
   if (!startsWith(source, at, shape.firstName)) return -1;
-  out.copy(shape.columnsPart);
+  out.copy(withKeys ? shape.columnsPart : shape.columnsPartWithoutKeys);
   at = out.positional(source, at, end, shape.positional, keep);
   return at < 0 || at === end || source[at] === COMMA || source[at] === CLOSE_LIST ? at : -1;
 }
 
 /**
  * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
- * `{"requestId":<id>,"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
- * and the newline, without `status` when every letter is the one its value implies (`N` for null, `P` for any other) (`id` that of `servedColumns(response.features)`; the id and `servedAt` those of `request`).
+ * `{"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
+ * and the newline, without `keys` when there is one join key and its value is the entity key's text (a string: the
+ * request line's `joinKeys` names it), without `status` when every letter is the one its value implies (`N` for null, `P` for any other) (`id` that of `servedColumns(response.features)`; `servedAt` that of `request`;
+ * the row's request id is on the request line written just before its rows).
  * `answer`, when given, is the UTF-8 of `JSON.stringify` of the answer (no bigint in it) and `from`
  * where row `r`'s text starts in it: the join keys and values are copied from those bytes, the
  * features' names dropped (checked: join keys first, then the features in order, nothing after);
@@ -216,22 +224,24 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
  * `answer` (after its `}`), or -1 when it was not copied from `answer`.
  *
  * @example
- * writeRowLine(chunks, rowLineRequest('r1', String(Date.now())), servedKeys(['customer_id']), response, 0, 'c1');
+ * writeRowLine(chunks, rowLineRequest(String(Date.now())), servedKeys(['customer_id']), response, 0, 'c1');
  */
 export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, answer?: Uint8Array, from = 0): number {
   const shape = shapeOf(response.features);
   const row = response.rows[r]!;
   const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
   const tail = STATUS_OPEN.length + statuses.length + LINE_END.length;
-  const head = ROW_HEAD_BYTES + 6 * (request.requestId.length + entityKey.length) + request.servedAt.length + shape.columnsPart.length;
+  const head = ROW_HEAD_BYTES + 6 * entityKey.length + request.servedAt.length + shape.columnsPart.length;
+  // One join key whose value is the entity key's text: the line leaves `keys` out, readers make it again from the request line's `joinKeys`.
+  const withKeys = keys.joinKeys.length !== 1 || row[keys.joinKeys[0]!] !== entityKey;
   let copiedTo = -1;
   if (shape.quoted.length > 0) {
     const source = answer ?? Buffer.from(lineJson(row));
     out.reserve(head + ROW_ROOM + tail);
     for (let attempt = 0; copiedTo < 0 && attempt < 2; attempt++) {
       const lineStart = out.mark();
-      writeRowHead(out, request, entityKey);
-      copiedTo = copyRow(out, keys, shape, source, answer === undefined ? 0 : from, tail);
+      writeRowHead(out, request, entityKey, withKeys);
+      copiedTo = copyRow(out, keys, shape, source, answer === undefined ? 0 : from, tail, withKeys);
       if (copiedTo >= 0) break;
       out.moveTo(lineStart);
       // A row longer than the chunk's room: once more at the start of a new chunk.
@@ -240,12 +250,12 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
     }
   }
   if (copiedTo < 0) {
-    const keysJson = keysText(keys, row);
+    const keysJson = withKeys ? keysText(keys, row) : '';
     const values = valuesText(shape, row);
     out.reserve(head + 3 * (keysJson.length + values.length) + tail);
-    writeRowHead(out, request, entityKey);
+    writeRowHead(out, request, entityKey, withKeys);
     out.text(keysJson);
-    out.copy(shape.columnsPart);
+    out.copy(withKeys ? shape.columnsPart : shape.columnsPartWithoutKeys);
     out.text(values);
   }
   // Every status the one its value implies: the line leaves `status` out, readers imply it again.

@@ -20,15 +20,23 @@ import type { ValueStatus } from '../../processing/evaluate-online.js';
  *   id is the first 16 hex digits of the SHA-256 of the names' JSON, so the same list of names
  *   has the same id in every process and file, and two lists in one log never share one;
  * - a request line, once per request that had sampled rows, before them in the same append:
- *   `{"requestId","service","asOf","servedAt","views"}` (no `entityKey`);
- * - a row line per sampled row: `{"requestId","servedAt","entityKey","keys","columns","values"[,"status"]}`:
+ *   `{"requestId","service","joinKeys","asOf","servedAt","views"}` (no `entityKey`; `joinKeys`
+ *   since 2026-11-30 (10));
+ * - a row line per sampled row: `{"servedAt","entityKey"[,"keys"],"columns","values"[,"status"]}`:
  *   `values` is the row's features by position in the names of the names line `columns` (join
  *   keys left out), each exactly the text the HTTP answer wrote for it; `status` one letter per
  *   value, in the same order (`STATUS_CODES`), left out (since 2026-11-29 (8)) when every letter is
  *   the one its value implies: `N` (NULL) for `null`, `P` (PRESENT) for any other value; a row's
- *   request parts (`service`, `asOf`, `views`) come from the request line of its `requestId`.
+ *   request parts (`requestId`, `service`, `asOf`, `views`) come from its request line: since
+ *   2026-11-30 (10) the last request line before it, with nothing but that request's other rows
+ *   between them and the same `servedAt` (checked); a row line written before then names its
+ *   request (`"requestId"` first) and is read by that id. `keys` is left out (since 2026-11-30 (10))
+ *   when the request line's `joinKeys` is one key and its value is the entity key's text: the row's
+ *   `keys` is then `{<that key>: entityKey}`.
  * A build from before 2026-11-29 (8) does not read a row line without `status` (it skips it, and its
- * drift profile leaves it out): do not roll back to one over a log written since.
+ * drift profile leaves it out), nor one from before 2026-11-30 (10) a row line without `requestId`
+ * or `keys` (its JS reader skips it: the skew job and retention leave it, erasure still removes it by its
+ * text; its DuckDB scan, drift's, reads it): do not roll back to one over a log written since.
  * Lines written before are read as they were, and a file may hold all of them: the lean row line
  * (`values` an object by name, no `columns`; 2026-11-29) and, before it, one self-contained
  * `ServedRow` per line (`statuses` an object by feature).

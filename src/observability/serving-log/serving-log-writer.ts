@@ -86,7 +86,7 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   const types = view?.columnTypes ?? project.featureViews.find((v) => joinKeys.every((k) => v.joinKeys.includes(k)))?.columnTypes ?? {};
   const name = service?.name ?? UNNAMED_SERVICE;
   return {
-    service: name, servicePart: servicePart(name), threshold, ...servedKeys(joinKeys),
+    service: name, servicePart: servicePart(name, joinKeys), threshold, ...servedKeys(joinKeys),
     int64: joinKeys.map((k) => types[k] === 'int64'), hourStart: Number.NaN, path: '',
   };
 }
@@ -181,7 +181,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         continue;
       }
       if (file === undefined) {
-        lineRequest = rowLineRequest(requestId, String(servedAt));
+        lineRequest = rowLineRequest(String(servedAt));
         if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
           plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
           plan.path = servingLogFile(options.dataDir, plan.service, servedAt);

@@ -1,0 +1,68 @@
+// `node bench/serving-log-record-ab.js --baseline CHECKOUT` (after `npm run build` in both): the
+// serving log's `record` alone, this build's against another's (a checkout with a built `dist/`),
+// in one process, alternating build by build in every round (the order swapped each round), so
+// both see the same moments of a shared machine. The 100-entity answer of `bench/serving-log-cpu.js`
+// as `answerBytes`' bytes, every row logged (rate 1.0), request ids as UUIDs, flushed every
+// `--flush-every` requests (79: the server's 250 ms timer at ~300 req/s); CPU time of the process
+// per request (user and system), flushes included. Options: --requests N (1500 per build and
+// round) --rounds N (12) --entities N (100) --flush-every N (79). Reports medians, ranges and
+// every round, the paired ratio this/baseline per round, and the log's bytes per request.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setImmediate } from 'node:timers';
+import { BENCH_CONFIG } from './bench-project.js';
+import { logBenchAnswer } from './lib/log-bench-answer.js';
+import { benchCommit, benchOptions, median } from './lib/server-comparison.js';
+
+const { requests, rounds, entities, 'flush-every': flushEvery } = benchOptions({ requests: 1500, rounds: 12, entities: 100, 'flush-every': 79 });
+const at = process.argv.indexOf('--baseline');
+if (at < 0) throw new Error('--baseline CHECKOUT is required');
+const checkouts = { this: resolve(import.meta.dirname, '..'), baseline: resolve(process.argv[at + 1]) };
+const root = mkdtempSync(join(tmpdir(), 'sluice-bench-record-ab-'));
+try {
+  writeFileSync(join(root, 'sluice.config.ts'), BENCH_CONFIG);
+  const builds = {};
+  for (const [name, checkout] of Object.entries(checkouts)) {
+    const { loadProject } = await import(join(checkout, 'dist/config/load-project.js'));
+    const { servingLogWriter } = await import(join(checkout, 'dist/observability/serving-log/serving-log-writer.js'));
+    const { answerBytes } = await import(join(checkout, 'dist/serving/http/answer-bytes.js'));
+    const project = await loadProject(root);
+    const { service, response, request } = logBenchAnswer(project, entities);
+    const dataDir = join(root, name);
+    builds[name] = { project, service, response, request, answer: answerBytes(response), dataDir, log: servingLogWriter({ dataDir, defaultRate: 1, maxBufferedRows: 1e9 }), cpu: [], system: [] };
+  }
+  const ids = Array.from({ length: requests }, () => randomUUID());
+  const run = async (build) => {
+    const start = process.cpuUsage();
+    for (let i = 0; i < requests; i++) {
+      build.log.record(build.project, build.request, build.response, ids[i], Date.now(), build.answer);
+      if (i % flushEvery === flushEvery - 1) await build.log.flush();
+      else if (i % 10 === 9) await new Promise((done) => setImmediate(done));
+    }
+    await build.log.flush();
+    const used = process.cpuUsage(start);
+    build.cpu.push((used.user + used.system) / requests);
+    build.system.push(used.system / requests);
+  };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? ['baseline', 'this'] : ['this', 'baseline'];
+    for (const name of order) await run(builds[name]);
+  }
+  const summary = (values, digits = 1) => {
+    const round = (v) => Number(v.toFixed(digits));
+    return { median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)), perRound: values.map(round) };
+  };
+  const result = {};
+  for (const [name, build] of Object.entries(builds)) {
+    await build.log.close();
+    const dir = join(build.dataDir, 'serving-log', build.service.name);
+    const bytes = readdirSync(dir).reduce((sum, file) => sum + statSync(join(dir, file)).size, 0);
+    result[name] = { commit: benchCommit(checkouts[name]), recordUsPerRequest: summary(build.cpu), systemUsPerRequest: summary(build.system), logBytesPerRequest: Math.round(bytes / (requests * rounds)) };
+  }
+  result.pairedThisOverBaseline = summary(builds.this.cpu.map((v, i) => v / builds.baseline.cpu[i]), 3);
+  process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), entities, requests, rounds, flushEvery, ...result }, null, 2)}\n`);
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}

@@ -117,8 +117,9 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
 /**
  * The serving log writer: `record` formats the lines of the sampled entity keys (see
  * `served-row.ts`, `served-lines.ts`) on the request and copies them as UTF-8 into bounded
- * per-file chunks outside the JS heap, so nothing of the answer outlives the request (kept
- * answers were promoted by the garbage collector, the main cost of an earlier writer); a
+ * per-file chunks outside the JS heap, so nothing of the answer outlives its lines (kept
+ * answers were promoted by the garbage collector, the main cost of an earlier writer: a small
+ * answer waits for at most one batch of `DEFERRED_BATCH`, one turn of the event loop); a
  * background flush appends each file's chunks with one `writev`, whole lines only. When the buffer is full, rows are dropped and counted
  * (`sluice_serving_log_dropped_rows_total`): a request never waits for the log. `close` writes
  * what is left. A torn last line left by a crash is ended before the next append, so it stays
@@ -184,8 +185,16 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 250);
   timer.unref();
 
+  // The UTF-8 of an answer's text, one answer at a time (3 bytes per UTF-16 unit at most): no buffer per answer.
+  let scratch = Buffer.allocUnsafeSlow(16 * 1024);
+  const utf8 = (text: string): Buffer => {
+    if (3 * text.length > scratch.length) scratch = Buffer.allocUnsafeSlow(3 * text.length);
+    return scratch.subarray(0, scratch.write(text, 0));
+  };
+
   /** Writes the lines of one answer's sampled rows into its file's chunks. */
-  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answer: Buffer | undefined) => {
+  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, given: Buffer | string | undefined) => {
+    let answer: Buffer | undefined;
     let file: PendingFile | undefined;
     let lineRequest: RowLineRequest | undefined;
     let logged = 0;
@@ -220,7 +229,8 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           file.lines.text(columns.line);
         }
         writeRequestLine(file.lines, requestId, lineRequest.servedAt, response, plan.servicePart);
-        if (answer !== undefined) at = answerRowsStart(answer, response);
+        // A text is encoded only once a row of it is sampled.
+        if (given !== undefined) at = answerRowsStart((answer = typeof given === 'string' ? utf8(given) : given), response);
       }
       while (at >= 0 && atRow < r) at = nextAnswerRow(answer!, response, atRow++, at);
       if (logged++ === 1) rowLineOpening(lineRequest!);
@@ -258,21 +268,14 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
 
   let deferred: DeferredAnswer[] = [];
   let drainScheduled = false;
-  // The UTF-8 of deferred answers' texts, one at a time (3 bytes per UTF-16 unit at most).
-  let scratch = Buffer.allocUnsafeSlow(16 * 1024);
   const writeDeferred = () => {
     drainScheduled = false;
     if (deferred.length === 0) return;
     const batch = deferred;
     deferred = [];
     for (const { plan, response, requestId, servedAt, answer } of batch) {
-      let bytes: Buffer | undefined;
-      if (typeof answer === 'string') {
-        if (3 * answer.length > scratch.length) scratch = Buffer.allocUnsafeSlow(3 * answer.length);
-        bytes = scratch.subarray(0, scratch.write(answer, 0));
-      } else bytes = answer;
       try {
-        writeLines(plan, response, requestId, servedAt, bytes);
+        writeLines(plan, response, requestId, servedAt, answer);
       } catch (error) {
         // Written after the answer was sent: its rows are counted as dropped and reported, never thrown at another request.
         drop(plan.service, response.rows.length);
@@ -300,7 +303,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
       }
       // Lines in the order the answers were recorded.
       writeDeferred();
-      writeLines(plan, response, requestId, servedAt, typeof answer === 'string' ? Buffer.from(answer) : answer);
+      writeLines(plan, response, requestId, servedAt, answer);
     },
     flush,
     async close() {

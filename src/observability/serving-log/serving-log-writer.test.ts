@@ -60,7 +60,7 @@ test('feature lists of views of different entities are keyed each by their own j
   }
 });
 
-test('an answer given as its text, as its UTF-8 or not at all writes the same bytes, small (batched) and large answers interleaved in the order recorded', async () => {
+test('an answer given as its text, as its UTF-8 or not at all writes the same bytes, small and large answers interleaved', async () => {
   const features = ['v__n', 'v__text'];
   const answer = (rows: number, at: number): OnlineFeaturesResponse => ({
     asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
@@ -68,7 +68,7 @@ test('an answer given as its text, as its UTF-8 or not at all writes the same by
     metadata: Array.from({ length: rows }, (_v, r) => ({ status: ['PRESENT', r % 2 === 0 ? 'PRESENT' : 'NULL'], ageMs: [0, 0] })),
     views: { v: { status: 'FRESH', viewHash: 'h1', previousDefinition: false, materializedAt: null, snapshots: { s: 's@1' } } },
   });
-  // More small answers than one batch, a large one among them.
+  // Small answers (the route sends them as text) and a large one among them.
   const answers = Array.from({ length: 80 }, (_v, i) => answer(i === 40 ? 20 : 1 + (i % 3), i));
   const files: string[] = [];
   for (const form of ['text', 'bytes', 'none'] as const) {

@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { setImmediate } from 'node:timers';
 import { Counter, type Registry } from 'prom-client';
 import { entityKey, int64KeyPart, type Project } from '../../definitions/index.js';
 import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../serving/online-features.js';
@@ -34,10 +33,7 @@ export interface ServingLogWriter {
    * `answer`, when the caller has it, is the UTF-8 of the answer's `JSON.stringify` text (the
    * HTTP answer's bytes, see `answerJson`; not given when a bigint made it differ): the sampled
    * rows' keys and values are copied from it, not serialized again; or that text itself, encoded
-   * by the writer when it writes the lines. An answer of at most `DEFERRED_ROWS_MAX` rows is kept
-   * until a batch of such answers is written, after the current response is sent (or at the
-   * next flush): `response` and `answer` must not change once recorded (no answer does: the
-   * serving path builds a new one per request).
+   * into one buffer the writer reuses, and only when a row of it is sampled.
    */
   record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answer?: Buffer | string): void;
   /** Whether requests like this one are sampled at all (a rate above 0): only then are the answer's bytes worth handing to `record`. */
@@ -72,25 +68,7 @@ interface PendingFile {
   readonly columns: Set<string>;
 }
 
-/** A small answer recorded, its lines not written yet. */
-interface DeferredAnswer {
-  readonly plan: ServiceLogPlan;
-  readonly response: OnlineFeaturesResponse;
-  readonly requestId: string;
-  readonly servedAt: number;
-  readonly answer: Buffer | string | undefined;
-}
-
 const DEFAULT_MAX_BUFFERED = 10_000;
-/**
- * Answers of at most this many rows (those the route sends as text, see `BYTES_FROM_ELEMENTS`) have
- * their lines written in batches: in a server, the log's code run once per request ran two to three
- * times slower than in a loop (cache-cold); a batch runs it warm, and the answer's text is encoded
- * into one reused buffer, not a new one per request.
- */
-export const DEFERRED_ROWS_MAX = 8;
-/** Small answers held before their lines are written (after the current response, on the next turn of the event loop). */
-const DEFERRED_BATCH = 32;
 /** Chunks filled before a flush starts without waiting for the timer (so the pool covers the flush). */
 const FLUSH_AT_CHUNKS = 16;
 const HOUR_MS = 3_600_000;
@@ -117,9 +95,8 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
 /**
  * The serving log writer: `record` formats the lines of the sampled entity keys (see
  * `served-row.ts`, `served-lines.ts`) on the request and copies them as UTF-8 into bounded
- * per-file chunks outside the JS heap, so nothing of the answer outlives its lines (kept
- * answers were promoted by the garbage collector, the main cost of an earlier writer: a small
- * answer waits for at most one batch of `DEFERRED_BATCH`, one turn of the event loop); a
+ * per-file chunks outside the JS heap, so nothing of the answer outlives the request (kept
+ * answers were promoted by the garbage collector, the main cost of an earlier writer); a
  * background flush appends each file's chunks with one `writev`, whole lines only. When the buffer is full, rows are dropped and counted
  * (`sluice_serving_log_dropped_rows_total`): a request never waits for the log. `close` writes
  * what is left. A torn last line left by a crash is ended before the next append, so it stays
@@ -171,7 +148,6 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   };
 
   const flush = () => {
-    writeDeferred();
     flushing = flushing.then(async () => {
       if (pending.size === 0) return;
       const files = pending;
@@ -266,24 +242,6 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     return plan;
   };
 
-  let deferred: DeferredAnswer[] = [];
-  let drainScheduled = false;
-  const writeDeferred = () => {
-    drainScheduled = false;
-    if (deferred.length === 0) return;
-    const batch = deferred;
-    deferred = [];
-    for (const { plan, response, requestId, servedAt, answer } of batch) {
-      try {
-        writeLines(plan, response, requestId, servedAt, answer);
-      } catch (error) {
-        // Written after the answer was sent: its rows are counted as dropped and reported, never thrown at another request.
-        drop(plan.service, response.rows.length);
-        options.onError?.(error);
-      }
-    }
-  };
-
   return {
     stats,
     samples(project, request, response) {
@@ -293,16 +251,6 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     record(project, request, response, requestId, servedAt, answer) {
       const plan = planOf(project, request, response);
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
-      if (response.rows.length <= DEFERRED_ROWS_MAX) {
-        deferred.push({ plan, response, requestId, servedAt, answer });
-        if (deferred.length >= DEFERRED_BATCH && !drainScheduled) {
-          drainScheduled = true;
-          setImmediate(writeDeferred);
-        }
-        return;
-      }
-      // Lines in the order the answers were recorded.
-      writeDeferred();
       writeLines(plan, response, requestId, servedAt, answer);
     },
     flush,

@@ -10,6 +10,9 @@
 // 250 ms / (0.2 ms + 0.03 ms per further entity), 1,250 at 1 entity, 79 at 100. (Before, it
 // flushed every 10 requests: at 1 entity a file open, write and close per 10 answers, which the
 // server does 4 times a second, was most of the cost it reported.)
+// --answer bytes|text: what the route hands the log for a small answer: its UTF-8 made by the
+// route (`bytes`, the route until 2026-11-29 (10)) or its text, encoded by the writer (`text`);
+// either way the socket's encoding of the text is counted in both modes.
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -26,6 +29,8 @@ import { logBenchAnswer } from './lib/log-bench-answer.js';
 import { benchCommit, benchOptions, median } from './lib/server-comparison.js';
 
 const { requests, rounds, entities, 'flush-every': flushOption } = benchOptions({ requests: 3000, rounds: 5, entities: 100, 'flush-every': 0 });
+const answerAt = process.argv.indexOf('--answer');
+const asText = answerAt >= 0 && process.argv[answerAt + 1] === 'text';
 const flushEvery = flushOption > 0 ? flushOption : Math.round(250 / (0.2 + 0.03 * (entities - 1)));
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-servinglog-cpu-'));
 try {
@@ -35,9 +40,10 @@ try {
   const log = servingLogWriter({ dataDir: dir, defaultRate: 1, maxBufferedRows: 1e9 });
   let bytes = 0;
   // As the route sends an answer: more than 8 rows as `answerBytes`' bytes, logged or not (the log
-  // copies its rows from them); a smaller one as text, encoded by the socket with the log off and
-  // once by the route with it on (the log copies from that encoding). Until 2026-11-29 (8) every
-  // answer went through `answerJson` here, as the route did before `answerBytes`.
+  // copies its rows from them); a smaller one as text, encoded by the socket (`encoded` below), and
+  // with the log on once more for the log (`--answer`). Until 2026-11-29 (8) every answer went
+  // through `answerJson` here, as the route did before `answerBytes`; until 2026-11-29 (10) the
+  // rate-1.0 mode counted one encoding of a small answer, not the socket's and the log's.
   const large = response.rows.length > BYTES_FROM_ELEMENTS;
   // Request ids as the HTTP route makes them (a UUID, 36 characters; until 2026-11-30 `r<i>`, which
   // understated what a line's request id costs), made before the rounds.
@@ -47,7 +53,8 @@ try {
     rate1: (i) => {
       const answer = large ? undefined : answerJson(response);
       const encoded = large ? answerBytes(response) : Buffer.from(answer.text);
-      log.record(project, request, response, ids[i], Date.now(), large || answer.plain ? encoded : undefined);
+      const given = large ? encoded : !answer.plain ? undefined : asText ? answer.text : Buffer.from(answer.text);
+      log.record(project, request, response, ids[i], Date.now(), given);
       bytes += encoded.length;
     },
   };
@@ -76,7 +83,7 @@ try {
   const off = median(cpuUs.off);
   const on = median(cpuUs.rate1);
   process.stdout.write(`${JSON.stringify({
-    commit: benchCommit(), at: new Date().toISOString(), entities, features: response.features.length, requests, rounds, flushEvery,
+    commit: benchCommit(), at: new Date().toISOString(), answer: asText ? 'text' : 'bytes', entities, features: response.features.length, requests, rounds, flushEvery,
     serializeUsPerRequest: { off: Number(off.toFixed(1)), rate1: Number(on.toFixed(1)) }, addedUsPerRequest: Number((on - off).toFixed(1)),
     // Of which system time (the log file's writes, page faults): the kernel's share of the added cost.
     systemUsPerRequest: { off: Number(median(systemUs.off).toFixed(1)), rate1: Number(median(systemUs.rate1).toFixed(1)) },

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
@@ -58,4 +58,35 @@ test('feature lists of views of different entities are keyed each by their own j
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an answer given as its text, as its UTF-8 or not at all writes the same bytes, small and large answers interleaved', async () => {
+  const features = ['v__n', 'v__text'];
+  const answer = (rows: number, at: number): OnlineFeaturesResponse => ({
+    asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
+    rows: Array.from({ length: rows }, (_v, r) => ({ bank: `b${at}-${r}`, number: String(r), v__n: r * 1.5, v__text: r % 2 === 0 ? 'ü\u2028"' : null }) as never),
+    metadata: Array.from({ length: rows }, (_v, r) => ({ status: ['PRESENT', r % 2 === 0 ? 'PRESENT' : 'NULL'], ageMs: [0, 0] })),
+    views: { v: { status: 'FRESH', viewHash: 'h1', previousDefinition: false, materializedAt: null, snapshots: { s: 's@1' } } },
+  });
+  // Small answers (the route sends them as text) and a large one among them.
+  const answers = Array.from({ length: 80 }, (_v, i) => answer(i === 40 ? 20 : 1 + (i % 3), i));
+  const files: string[] = [];
+  for (const form of ['text', 'bytes', 'none'] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
+    try {
+      const log = servingLogWriter({ dataDir: dir });
+      answers.forEach((response, i) => {
+        const text = JSON.stringify(response);
+        log.record(project, { entities: {}, service: 'svc' }, response, `r${i}`, Date.parse('2024-03-01T00:00:01Z') + i, form === 'text' ? text : form === 'bytes' ? Buffer.from(text) : undefined);
+      });
+      await log.close();
+      expect(log.stats).toEqual({ written: answers.reduce((n, a) => n + a.rows.length, 0), dropped: 0 });
+      files.push(readdirSync(join(dir, 'serving-log'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'utf8')).join(''));
+      expect((await readServingLog(dir)).map((r) => r.requestId)).toEqual(answers.flatMap((a, i) => a.rows.map(() => `r${i}`)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  expect(files[0]).toBe(files[1]);
+  expect(files[2]).toBe(files[1]);
 });

@@ -32,9 +32,10 @@ export interface ServingLogWriter {
    * Takes the sampled rows of one answered request; cheap, synchronous, never blocks on I/O.
    * `answer`, when the caller has it, is the UTF-8 of the answer's `JSON.stringify` text (the
    * HTTP answer's bytes, see `answerJson`; not given when a bigint made it differ): the sampled
-   * rows' keys and values are copied from it, not serialized again.
+   * rows' keys and values are copied from it, not serialized again; or that text itself, encoded
+   * into one buffer the writer reuses, and only when a row of it is sampled.
    */
-  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answer?: Buffer): void;
+  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answer?: Buffer | string): void;
   /** Whether requests like this one are sampled at all (a rate above 0): only then are the answer's bytes worth handing to `record`. */
   samples(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): boolean;
   /** Appends what is buffered now; resolves when it is written. */
@@ -160,8 +161,16 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 250);
   timer.unref();
 
+  // The UTF-8 of an answer's text, one answer at a time (3 bytes per UTF-16 unit at most): no buffer per answer.
+  let scratch = Buffer.allocUnsafeSlow(16 * 1024);
+  const utf8 = (text: string): Buffer => {
+    if (3 * text.length > scratch.length) scratch = Buffer.allocUnsafeSlow(3 * text.length);
+    return scratch.subarray(0, scratch.write(text, 0));
+  };
+
   /** Writes the lines of one answer's sampled rows into its file's chunks. */
-  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answer: Buffer | undefined) => {
+  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, given: Buffer | string | undefined) => {
+    let answer: Buffer | undefined;
     let file: PendingFile | undefined;
     let lineRequest: RowLineRequest | undefined;
     let logged = 0;
@@ -196,7 +205,8 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           file.lines.text(columns.line);
         }
         writeRequestLine(file.lines, requestId, lineRequest.servedAt, response, plan.servicePart);
-        if (answer !== undefined) at = answerRowsStart(answer, response);
+        // A text is encoded only once a row of it is sampled.
+        if (given !== undefined) at = answerRowsStart((answer = typeof given === 'string' ? utf8(given) : given), response);
       }
       while (at >= 0 && atRow < r) at = nextAnswerRow(answer!, response, atRow++, at);
       if (logged++ === 1) rowLineOpening(lineRequest!);

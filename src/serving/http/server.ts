@@ -254,7 +254,8 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       // A logged plain answer (unmasked) is encoded once: the serving log copies its rows from those bytes.
       const plain = logged !== undefined && shown === response;
       const text = plain && large === undefined ? answerJson(response) : undefined;
-      if (logged) servingLog.record(logged, body, response, request.id, platform.now(), !plain ? undefined : (large ?? (text!.plain ? Buffer.from(text!.text) : undefined)));
+      // The text itself, not its UTF-8: the writer encodes it when it writes the lines, in a batch after the response.
+      if (logged) servingLog.record(logged, body, response, request.id, platform.now(), !plain ? undefined : (large ?? (text!.plain ? text!.text : undefined)));
       if (large === undefined && text === undefined) return shown;
       void reply.type('application/json; charset=utf-8');
       return large ?? text!.text;

@@ -128,6 +128,41 @@ cpuSlow.gcMsInThem.sort((a, b) => a - b);
 cpuSlow.cpuMsWithoutGc.sort((a, b) => a - b);
 const withGc = served.filter((s) => overlaps(server.gcs, s.start, s.end).length > 0).map((s) => s.cpuMs).sort((a, b) => a - b);
 const withoutGc = served.filter((s) => overlaps(server.gcs, s.start, s.end).length === 0).map((s) => s.cpuMs).sort((a, b) => a - b);
+// The handler's wall time split by the main thread's own scheduler figures: running, runnable but
+// waiting for the CPU (preempted: another thread or process on it), and neither (blocked: asleep in
+// the event loop, e.g. waiting for another thread); the CPU of the process's other threads in the
+// same span; page faults and context switches (whole process). Per group of requests by handler wall.
+const mean = (a, f) => (a.length ? +(a.reduce((x, s) => x + f(s), 0) / a.length).toFixed(3) : NaN);
+const span = (s) => s.t1 - s.t0;
+const split = (group) => ({
+  n: group.length,
+  wallMs: mean(group, span), runMs: mean(group, (s) => s.runMs), runQueueWaitMs: mean(group, (s) => s.waitMs),
+  blockedMs: mean(group, (s) => span(s) - s.runMs - s.waitMs), otherThreadsCpuMs: mean(group, (s) => s.cpuMs - s.runMs),
+  slices: mean(group, (s) => s.slices), involuntarySwitches: mean(group, (s) => s.ivcsw), voluntarySwitches: mean(group, (s) => s.vcsw),
+  minorFaults: mean(group, (s) => s.minflt), majorFaults: mean(group, (s) => s.majflt),
+  withPreemption: group.filter((s) => s.waitMs > 0.05).length, withMinorFaults: group.filter((s) => s.minflt > 0).length,
+});
+const byWall = [...served].sort((a, b) => span(a) - span(b));
+const runQuantiles = (group) => { const r = group.map((s) => s.runMs).sort((a, b) => a - b); return { n: r.length, p50: +(r[r.length >> 1] ?? NaN).toFixed(3), p90: +(r[Math.floor(0.9 * r.length)] ?? NaN).toFixed(3), p99: +(r[Math.floor(0.99 * r.length)] ?? NaN).toFixed(3) }; };
+const wallAt = (p) => byWall[Math.min(byWall.length - 1, Math.floor(p * byWall.length))];
+const handlerSplit = served[0]?.runMs === undefined ? undefined : {
+  middle: split(byWall.slice(Math.floor(0.4 * byWall.length), Math.floor(0.6 * byWall.length))),
+  p90to99: split(byWall.slice(Math.floor(0.9 * byWall.length), Math.floor(0.99 * byWall.length))),
+  slowest1pct: split(byWall.slice(Math.floor(0.99 * byWall.length))),
+  atLeastThreshold: split(served.filter((s) => span(s) >= threshold)),
+  p99WallMs: +span(wallAt(0.99)).toFixed(2),
+  // The main thread's own run time: its tail without other threads' CPU or waiting in it; then
+  // split by whether the thread was preempted inside the request (cold caches after another task
+  // ran) and by whether the request took page faults, and by a GC inside.
+  runMs: runQuantiles(served),
+  runMsNotPreempted: runQuantiles(served.filter((s) => s.ivcsw === 0 && s.waitMs < 0.05)),
+  runMsPreempted: runQuantiles(served.filter((s) => s.ivcsw > 0 || s.waitMs >= 0.05)),
+  runMsNoFaults: runQuantiles(served.filter((s) => s.minflt === 0)),
+  runMsFaults: runQuantiles(served.filter((s) => s.minflt > 0)),
+  runMsFaultsOver50: runQuantiles(served.filter((s) => s.minflt > 50)),
+  runMsNoGcQuiet: runQuantiles(served.filter((s) => s.ivcsw === 0 && s.waitMs < 0.05 && s.minflt === 0 && overlaps(server.gcs, s.t0, s.t1).length === 0)),
+  slowestByRun: [...served].sort((a, b) => b.runMs - a.runMs).slice(0, 8).map((s) => ({ wallMs: +span(s).toFixed(2), runMs: +s.runMs.toFixed(2), waitMs: +s.waitMs.toFixed(2), cpuMs: +s.cpuMs.toFixed(2), minflt: s.minflt, ivcsw: s.ivcsw, vcsw: s.vcsw, gc: overlaps(server.gcs, s.start, s.end).map((g) => `${g.kind} ${g.ms.toFixed(2)}`) })),
+};
 const pick = (a, p) => +(a[Math.min(a.length - 1, Math.floor(p * a.length))] ?? NaN).toFixed(2);
 const result = {
   checkout, entities, duration, requests: requests.length, load1: [load1, load2],
@@ -135,7 +170,7 @@ const result = {
   serverHandlerMs: { p50: +serverTimes[serverTimes.length >> 1].toFixed(2), p99: +serverTimes[Math.floor(0.99 * serverTimes.length)].toFixed(2) },
   serverHandlerCpuMs: { p50: +serverCpu[serverCpu.length >> 1].toFixed(2), p90: +serverCpu[Math.floor(0.9 * serverCpu.length)].toFixed(2), p99: +serverCpu[Math.floor(0.99 * serverCpu.length)].toFixed(2), p999: +serverCpu[Math.floor(0.999 * serverCpu.length)].toFixed(2) },
   cpuSlow, handlerCpuWithGc: { n: withGc.length, p50: pick(withGc, 0.5), p90: pick(withGc, 0.9) }, handlerCpuWithoutGc: { n: withoutGc.length, p50: pick(withoutGc, 0.5), p99: pick(withoutGc, 0.99), p999: pick(withoutGc, 0.999) },
-  afterScavenge,
+  afterScavenge, handlerSplit,
   threadCpuTicks: Object.fromEntries(threads),
   slowThresholdMs: +threshold.toFixed(2), slow: detail.length, causes,
   serverGcs: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, summary(v)])),

@@ -58,6 +58,19 @@ test('metadata is written byte for byte as JSON.stringify writes it, or given up
   }), { numRuns: 500 });
 });
 
+test('rows that repeat status lists (the same arrays or equal ones) and ages are written as JSON.stringify writes them', () => {
+  // A few status lists, reused by reference and as copies, some with long statuses put as text; ages drawn from a few values, so neighbours repeat.
+  const statuses = fc.array(fc.array(fc.oneof({ weight: 6, arbitrary: status }, fc.constant('y'.repeat(200))), { maxLength: 12 }), { minLength: 1, maxLength: 6 });
+  const ages = fc.array(fc.constantFrom(null, undefined, 0, -0, 7, 4341798847, 10937959, 1.5, NaN, 2 ** 53), { maxLength: 12 });
+  const rows = statuses.chain((pool) => fc.array(fc.record({ pick: fc.nat(pool.length - 1), copy: fc.boolean(), ageMs: ages }), { maxLength: 30 })
+    .map((picks) => picks.map(({ pick, copy, ageMs }) => ({ status: copy ? [...pool[pick]!] : pool[pick]!, ageMs }))));
+  fc.assert(fc.property(rows, fc.integer({ min: 1, max: 512 }), (metadata, size) => {
+    const out = sink(size);
+    expect(putMetadata(out, metadata)).toBe(true);
+    expect(out.text()).toBe(JSON.stringify(metadata));
+  }), { numRuns: 500 });
+});
+
 test('holes in the arrays are null, as JSON.stringify writes them; an answer with metadata is the same bytes as its JSON', () => {
   const holes = [{ status: new Array<string>(3), ageMs: new Array<number>(2) }];
   holes[0]!.status[1] = 'PRESENT';

@@ -99,7 +99,8 @@ function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly str
     if (kind === 'bigint' || (kind === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function')) return rollBack(sink, start);
     if (!first) out[at++] = 0x2c; // ,
     first = false;
-    for (let i = 0; i < head.length; i++) out[at++] = head[i]!;
+    out.set(head, at);
+    at += head.length;
     if (kind === 'number') {
       sink.at = at;
       putNumber(sink, value as number);

@@ -33,15 +33,19 @@ export class StoredTextColumn implements TextColumn {
     const b = this.bytes;
     const lengthsAt = this.at + 8;
     const count = u32At(b, this.at);
+    // The UTF-16 units before `code` (its byte offset when the dictionary is ASCII), summed in the same pass as the whole's on the first call.
+    let before = 0;
     if (this.chars < 0) {
       let chars = 0;
-      for (let i = 0; i < count; i++) chars += u32At(b, lengthsAt + i * 4);
+      for (let i = 0; i < count; i++) {
+        if (i === code) before = chars;
+        chars += u32At(b, lengthsAt + i * 4);
+      }
       this.chars = chars;
-    }
+    } else for (let i = 0; i < code; i++) before += u32At(b, lengthsAt + i * 4);
     // One UTF-8 byte per UTF-16 unit only when every character is ASCII: then offsets are lengths.
     if (this.chars !== u32At(b, this.at + 4)) return this.dict[code]!;
-    let from = lengthsAt + count * 4;
-    for (let i = 0; i < code; i++) from += u32At(b, lengthsAt + i * 4);
+    const from = lengthsAt + count * 4 + before;
     return utf8(b, from, from + u32At(b, lengthsAt + code * 4));
   }
 

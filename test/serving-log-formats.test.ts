@@ -58,7 +58,7 @@ test('a file holding whole rows, lean lines and compact lines is read alike by t
   expect(JSON.parse(lines[9]!)).toEqual({ columns: expect.any(String) as unknown, names: ['stats__total', 'stats__tier'] });
   expect(Buffer.byteLength(lines[5]!)).toBeLessThan(Buffer.byteLength(lines[0]!) * 0.75);
   // A compact row whose statuses are those its values imply (PRESENT for a value, NULL for null) has no `status`; one with another keeps its letters.
-  // Since 2026-11-30 a row line leaves its request's id to the request line just before its rows.
+  // Since 2026-11-30 a row line leaves its request's id to the request line just before its rows,
   // and (one join key, the entity key's text) its `keys` to the request line's `joinKeys`.
   expect(JSON.parse(lines[10]!)).toMatchObject({ requestId: 'compact-1', joinKeys: ['customer_id'] });
   expect(JSON.parse(lines[11]!)).toEqual({ servedAt: T0 + 10, entityKey: 'c0', columns: expect.any(String) as unknown, values: [10, 't0'] });

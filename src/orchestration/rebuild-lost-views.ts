@@ -4,6 +4,7 @@ import type { SluiceContext } from '../context.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { materialize } from '../processing/materialize.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import { repeatInterrupts } from '../storage/engine/repeat-interrupts.js';
 import { withLease } from './lease.js';
 import { backoffDelay } from './run-attempts.js';
 
@@ -39,9 +40,10 @@ export interface LostViewRebuilds {
   /** Resolves once no lost view is left to rebuild (every one rebuilt or no longer to rebuild), or once stopped. */
   settled(): Promise<void>;
   /**
-   * Stops retrying, and stops an attempt that is running by interrupting its engine (its
-   * materialize fails; nothing is switched in; the next start rebuilds the view); resolves once
-   * it has stopped.
+   * Stops retrying, and stops an attempt that is running on an engine of its own (`newEngine`)
+   * by interrupting it: a materialize still reading the lake fails (nothing is switched in; the
+   * next start rebuilds the view), one past its reads finishes and switches in its whole table.
+   * Resolves once the attempt has settled.
    */
   stop(): Promise<void>;
 }
@@ -108,7 +110,7 @@ export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOpt
   const pending = new Map<string, PendingRebuild>();
   const stopping = new AbortController();
   const say = options.log;
-  /** The engine of the attempt running now, if any (interrupted by `stop`). */
+  /** The engine of its own of the attempt running now, if any (interrupted by `stop`). */
   let attemptEngine: Promise<SqlEngine> | undefined;
 
   /** One attempt: true when the view needs no more (rebuilt, back, or no longer to rebuild). */
@@ -127,7 +129,7 @@ export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOpt
         entered = true;
         if ((await (await ctx.online()).viewInfo(name)) !== undefined) return undefined;
         const engine = options.newEngine?.();
-        attemptEngine = engine ?? ctx.engine();
+        attemptEngine = engine;
         try {
           const scoped: SluiceContext = engine === undefined ? ctx : { ...ctx, engine: () => engine };
           return (await materialize(scoped, project, { views: [name], viewLeasesHeld: true, trigger: 'recovery' })).views[0];
@@ -185,14 +187,12 @@ export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOpt
     settled: () => running,
     async stop() {
       stopping.abort();
-      // Interrupted until it has stopped: an interrupt between two statements stops nothing.
-      const interrupt = () => void attemptEngine?.then((engine) => engine.interrupt(), () => undefined);
-      interrupt();
-      const interrupting = setInterval(interrupt, 50);
+      // An attempt on an engine of its own is interrupted until it has stopped (the context's engine, shared, is not).
+      const done = repeatInterrupts(() => void attemptEngine?.then((engine) => engine.interrupt(), () => undefined));
       try {
         await running;
       } finally {
-        clearInterval(interrupting);
+        done();
       }
     },
   };

@@ -1,6 +1,7 @@
 import type { Project, Schedule } from '../definitions/index.js';
 import type { Principal } from '../compliance/principal.js';
 import { TimeoutError } from '../errors.js';
+import { repeatInterrupts } from '../storage/engine/repeat-interrupts.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { RunKeyClaim } from '../storage/metadata/schedule-store.js';
 import { formatDuration } from '../time/index.js';
@@ -35,10 +36,9 @@ export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, time
   stop?.throwIfAborted();
   const controller = new AbortController();
   const settled = new AbortController();
-  let interrupting: NodeJS.Timeout | undefined;
+  let interrupting: (() => void) | undefined;
   const interrupt = () => {
-    void jc.engine().then((engine) => engine.interrupt(), () => undefined);
-    interrupting ??= setInterval(() => void jc.engine().then((engine) => engine.interrupt(), () => undefined), 50).unref();
+    interrupting ??= repeatInterrupts(() => void jc.engine().then((engine) => engine.interrupt(), () => undefined));
   };
   const expired = clock.sleep(timeoutMs, settled.signal).then(() => {
     if (settled.signal.aborted) return new Promise<never>(() => undefined);
@@ -64,7 +64,7 @@ export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, time
     settled.abort();
     // The work may still be finishing its current step; stop interrupting once it has.
     void running.then(() => undefined, () => undefined).finally(() => {
-      clearInterval(interrupting);
+      interrupting?.();
       return onSettled?.();
     }).catch(() => undefined);
   }

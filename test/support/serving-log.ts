@@ -44,7 +44,8 @@ export function leanLines(rows: readonly ServedRow[]): string {
 
 /**
  * Log formats a test may write served rows in: the whole rows of the first format, lean lines, compact lines whose
- * rows name their request (`compact-ids`, written 2026-11-29), or compact lines as the writer writes them now (rows without `requestId`).
+ * rows name their request (`compact-ids`, written 2026-11-29), or compact lines whose rows leave out `requestId` (`compact`;
+ * they keep `keys`, which the writer since 2026-11-30 also leaves out for one string join key: only the writer's own output covers that).
  */
 export type ServedLogFormat = 'whole' | 'lean' | 'compact-ids' | 'compact';
 

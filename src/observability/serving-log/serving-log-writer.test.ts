@@ -90,3 +90,30 @@ test('an answer given as its text, as its UTF-8 or not at all writes the same by
   expect(files[0]).toBe(files[1]);
   expect(files[2]).toBe(files[1]);
 });
+
+test('a small answer given as its text is logged from that text (the bytes the client got), whatever its length', async () => {
+  const features = ['v__n', 'v__text'];
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
+  try {
+    const log = servingLogWriter({ dataDir: dir });
+    // A value written as the text has it, not as the row object would serialize it (100.0, not 100): the log copies the text's bytes.
+    const lengths = [3, 10_000, 100_000];
+    lengths.forEach((length, i) => {
+      const text = 'ü'.repeat(length);
+      const response: OnlineFeaturesResponse = {
+        asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
+        rows: [{ bank: `b${i}`, number: '1', v__n: 100, v__text: text } as never],
+        metadata: [{ status: ['PRESENT', 'PRESENT'], ageMs: [0, 0] }],
+        views: { v: { status: 'FRESH', viewHash: 'h1', previousDefinition: false, materializedAt: null, snapshots: { s: 's@1' } } },
+      };
+      log.record(project, { entities: {}, service: 'svc' }, response, `r${i}`, Date.parse('2024-03-01T00:00:01Z') + i, JSON.stringify(response).replace('"v__n":100,', '"v__n":100.0,'));
+    });
+    await log.close();
+    const written = readdirSync(join(dir, 'serving-log'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'utf8')).join('');
+    const values = written.split('\n').filter((l) => l.includes('"values":')).map((l) => l.slice(l.indexOf('"values":[') + 10, l.indexOf('"values":[') + 16));
+    expect(values).toEqual(lengths.map(() => '100.0,'));
+    expect((await readServingLog(dir)).map((r) => (r.values.v__text as string).length)).toEqual(lengths);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -92,10 +92,13 @@ function planFor(project: Project, request: OnlineFeaturesRequest, defaultThresh
   };
 }
 
+/** The most the writer's reused buffer for a small answer's UTF-8 grows to. */
+const SCRATCH_MAX_BYTES = 256 * 1024;
+
 /**
  * The serving log writer: `record` formats the lines of the sampled entity keys (see
  * `served-row.ts`, `served-lines.ts`) on the request and copies them as UTF-8 into bounded
- * per-file chunks outside the JS heap, so nothing of the answer outlives the request (kept
+ * per-file chunks outside the JS heap, so no answer object outlives the request (kept
  * answers were promoted by the garbage collector, the main cost of an earlier writer); a
  * background flush appends each file's chunks with one `writev`, whole lines only. When the buffer is full, rows are dropped and counted
  * (`sluice_serving_log_dropped_rows_total`): a request never waits for the log. `close` writes
@@ -161,10 +164,14 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 250);
   timer.unref();
 
-  // The UTF-8 of an answer's text, one answer at a time (3 bytes per UTF-16 unit at most): no buffer per answer.
+  // The UTF-8 of an answer's text, one answer at a time (3 bytes per UTF-16 unit at most): no buffer
+  // per answer. It grows up to SCRATCH_MAX_BYTES; a longer text gets a buffer of its own, so one huge
+  // answer does not keep its size for the life of the process.
   let scratch = Buffer.allocUnsafeSlow(16 * 1024);
   const utf8 = (text: string): Buffer => {
-    if (3 * text.length > scratch.length) scratch = Buffer.allocUnsafeSlow(3 * text.length);
+    const room = 3 * text.length;
+    if (room > SCRATCH_MAX_BYTES) return Buffer.from(text);
+    if (room > scratch.length) scratch = Buffer.allocUnsafeSlow(room);
     return scratch.subarray(0, scratch.write(text, 0));
   };
 

@@ -15,6 +15,7 @@ import { enforceVerdict } from '../../quality/quarantine.js';
 import { transformsBehind, transformTableState } from './transform-freshness.js';
 import { dropErasedRows } from '../../compliance/erasure/erased-rows.js';
 import { checkResultSchema, createInputViews, describeQuery } from './transform-schema.js';
+import { repeatInterrupts } from '../../storage/engine/repeat-interrupts.js';
 
 /** What a transform run needs besides the stores: an engine of its own, sandboxed to the files it reads and writes. */
 export interface TransformContext extends SluiceContext {
@@ -55,11 +56,10 @@ export const DEFAULT_TRANSFORM_TIMEOUT_MS = 3_600_000;
  */
 async function withTimeLimit<T>(engine: SqlEngine, transform: Transform, timeoutMs: number, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   let stopped = false;
-  let repeat: NodeJS.Timeout | undefined;
+  let interrupting: (() => void) | undefined;
   const stop = () => {
     stopped = true;
-    engine.interrupt();
-    repeat ??= setInterval(() => engine.interrupt(), 50);
+    interrupting ??= repeatInterrupts(() => engine.interrupt());
   };
   const timer = setTimeout(stop, timeoutMs);
   signal?.addEventListener('abort', stop, { once: true });
@@ -74,7 +74,7 @@ async function withTimeLimit<T>(engine: SqlEngine, transform: Transform, timeout
     throw new ValidationError('VALIDATION_FAILED', `transform "${transform.name}": its run did not finish within its time limit (${formatDuration(timeoutMs)}) and was stopped; nothing was committed. Make its SQL end sooner (a recursive CTE needs a stop condition) or give the run more time (sluice transform run --timeout)`, { cause: error });
   } finally {
     clearTimeout(timer);
-    clearInterval(repeat);
+    interrupting?.();
     signal?.removeEventListener('abort', stop);
   }
 }

@@ -251,10 +251,10 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       // A large answer is sent as bytes (see answerBytes): the HTTP layer neither measures nor encodes a
       // large string. Decided here, not in the reply serializer: one that inspected every payload measured slower at one entity.
       const large = shown.rows.length > BYTES_FROM_ELEMENTS ? answerBytes(shown) : undefined;
-      // A logged plain answer (unmasked) is encoded once: the serving log copies its rows from those bytes.
+      // A logged plain answer (nothing masked): the serving log copies its rows from the answer's own text or bytes.
       const plain = logged !== undefined && shown === response;
       const text = plain && large === undefined ? answerJson(response) : undefined;
-      // The text itself, not its UTF-8: the writer encodes it when it writes the lines, in a batch after the response.
+      // A small answer's text itself, not its UTF-8: the writer encodes it (into one reused buffer) only when a row of it is sampled.
       if (logged) servingLog.record(logged, body, response, request.id, platform.now(), !plain ? undefined : (large ?? (text!.plain ? text!.text : undefined)));
       if (large === undefined && text === undefined) return shown;
       void reply.type('application/json; charset=utf-8');

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { benchCommit, median } from './lib/server-comparison.js';
 import { abCheckouts, option } from './serving.js';
 
 const { checkouts, dir } = abCheckouts();
@@ -54,12 +55,9 @@ for (let round = 0; round < rounds; round++) {
   perRound.push(run);
   process.stderr.write(`${JSON.stringify(run)}\n`);
 }
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const range = (xs) => `${median(xs).toFixed(3)} (${Math.min(...xs).toFixed(3)}-${Math.max(...xs).toFixed(3)})`;
 const summary = {
+  commits: { A: benchCommit(checkouts.A), B: benchCommit(checkouts.B) },
   aMsPerAnswer: range(perRound.map((r) => r.aMs)), bMsPerAnswer: range(perRound.map((r) => r.bMs)),
   pairedBOverA: range(perRound.map((r) => r.bMs / r.aMs)), load: range(perRound.map((r) => r.load1)),
 };

@@ -127,6 +127,8 @@ export function rebuildLostViews(ctx: SluiceContext, options: LostViewRebuildOpt
       const started = Date.now();
       const outcome = await withLease(ctx.metadata, `materialize:${name}`, { purpose: `the rebuild of view "${name}"` }, async () => {
         entered = true;
+        // Stopped while the lease was taken: no rebuild is started.
+        stopping.signal.throwIfAborted();
         if ((await (await ctx.online()).viewInfo(name)) !== undefined) return undefined;
         const engine = options.newEngine?.();
         attemptEngine = engine;

@@ -3,13 +3,16 @@ import type { FileConnectorSink } from './file-connector-sink.js';
 /** An event of a CDC source keyed by `account_id`, as the connector tests read them. */
 export type Row = Record<string, string | null>;
 
-/** Polls `check` until it gives a value (not undefined or false); fails after `timeoutMs` naming `what`. */
-export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+/**
+ * Polls `check` until it gives a value (not undefined or false); fails after `timeoutMs` naming
+ * `what` and, when given, what `context()` says then (a connector's state and log).
+ */
+export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, context?: () => string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${context === undefined ? '' : `: ${context()}`}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

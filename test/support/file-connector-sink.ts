@@ -6,11 +6,13 @@ import type { AppendOutcome, ConnectorSink } from '../../src/ingest/connectors/c
  * JSON file, written atomically (temp file, fsync, rename), so a new sink on the same file is
  * what a restarted process would find. `afterAppend` runs once the append is durable and before
  * it resolves; throwing there simulates a crash between the append and the acknowledgement.
+ * `die()` simulates a process that is gone: every later append throws before writing anything.
  */
 export class FileConnectorSink implements ConnectorSink {
   events: string[] = [];
   private stored: string | undefined;
   afterAppend: ((events: readonly string[], position: string | undefined) => Promise<void> | void) | undefined;
+  private dead = false;
 
   constructor(private readonly file: string) {
     if (existsSync(file)) {
@@ -24,7 +26,13 @@ export class FileConnectorSink implements ConnectorSink {
     return this.stored;
   }
 
+  /** From now on every append throws before writing: the process that held this sink is gone. */
+  die(): void {
+    this.dead = true;
+  }
+
   async append(events: readonly string[], position?: string): Promise<AppendOutcome> {
+    if (this.dead) throw new Error('simulated crash: this process is gone');
     const next = { events: [...this.events, ...events], position: position ?? this.stored };
     const temp = `${this.file}.tmp`;
     const fd = openSync(temp, 'w');

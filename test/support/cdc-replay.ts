@@ -7,12 +7,12 @@ export type Row = Record<string, string | null>;
  * Polls `check` until it gives a value (not undefined or false); fails after `timeoutMs` naming
  * `what` and, when given, what `context()` says then (a connector's state and log).
  */
-export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, context?: () => string): Promise<T> {
+export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, context?: () => string | Promise<string>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${context === undefined ? '' : `: ${context()}`}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${context === undefined ? '' : `: ${await context()}`}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -185,9 +185,11 @@ export interface ExactSumState {
 }
 
 const view = new DataView(new ArrayBuffer(8));
-// One float64 and its two 32-bit halves (little-endian: [1] holds the sign and exponent).
+// One float64 and its two 32-bit halves ([1] holds the sign and exponent on a little-endian machine).
 const scratch = new Float64Array(1);
 const halves = new Uint32Array(scratch.buffer);
+scratch[0] = 1;
+const littleEndian = halves[1] === 0x3ff00000;
 
 /**
  * The correctly rounded sum of the non-NaN values of `values[start, end)` when a compensated sum
@@ -221,7 +223,7 @@ function certifiedSum(values: Float64Array, start: number, end: number): number 
   const high = halves[1]! & 0x7fffffff;
   const low = halves[0]!;
   const biased = high >>> 20;
-  if (biased < 60 || biased === 0x7ff) return NaN;
+  if (biased < 60 || biased === 0x7ff || !littleEndian) return NaN;
   // r's unit in the last place; half of it, or a quarter when r is a power of two (the gap below is half as wide).
   halves[1] = (biased - 52) << 20;
   halves[0] = 0;

@@ -27,29 +27,23 @@ const arena = new Uint8Array(1 << 20);
 /** The stored value without its msgpack bin header. */
 const valueOf = (stored) => stored.subarray(stored[0] === 0xc4 ? 2 : stored[0] === 0xc5 ? 3 : 5, stored.length);
 let bytes = 0;
+/** Each state's value copied into the arena at a multiple of 8 (as the store's reader does), and decoded there if `decode`. */
+function copyInto(keys, decode) {
+  let at = 0;
+  for (const g of generations)
+    for (const key of keys) {
+      const value = valueOf(db.getBinaryFast([g, key]));
+      arena.set(value, at);
+      if (decode) decodeEntityState(arena.subarray(at, at + value.length));
+      at = (at + value.length + 7) & ~7;
+    }
+}
 const modes = {
   get: (keys) => {
     for (const g of generations) for (const key of keys) bytes += db.getBinaryFast([g, key]).length;
   },
-  getCopy: (keys) => {
-    let at = 0;
-    for (const g of generations)
-      for (const key of keys) {
-        const value = valueOf(db.getBinaryFast([g, key]));
-        arena.set(value, at);
-        at = (at + value.length + 7) & ~7;
-      }
-  },
-  getCopyDecode: (keys) => {
-    let at = 0;
-    for (const g of generations)
-      for (const key of keys) {
-        const value = valueOf(db.getBinaryFast([g, key]));
-        arena.set(value, at);
-        decodeEntityState(arena.subarray(at, at + value.length));
-        at = (at + value.length + 7) & ~7;
-      }
-  },
+  getCopy: (keys) => copyInto(keys, false),
+  getCopyDecode: (keys) => copyInto(keys, true),
   sameKey: (keys) => {
     for (const g of generations) for (let i = 0; i < keys.length; i++) db.getBinaryFast([g, keys[0]]);
   },

@@ -119,9 +119,14 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     }
     tileNewest[s] = NaN;
     const base = slot.windowMs === undefined ? state.base[s] : null;
-    if (base) accumulator.restore(base.state);
-    else accumulator.reset();
-    accumulator.addRange(start, end);
+    if (base) {
+      accumulator.restore(base.state);
+      accumulator.addRange(start, end);
+    } else if (accumulator.resetToRange !== undefined) accumulator.resetToRange(start, end);
+    else {
+      accumulator.reset();
+      accumulator.addRange(start, end);
+    }
     newest[s] = newestUsed(slot, buffer, start, end);
   }
   for (let f = 0; f < plan.features.length; f++) {

@@ -27,6 +27,12 @@ export interface Accumulator {
   add(i: number): void;
   /** Adds events `[start, end)`, as `add` one by one would (an accumulator may do it faster). */
   addRange(start: number, end: number): void;
+  /**
+   * Optional: `reset`, then `addRange(start, end)`, over a buffer whose events stay unchanged
+   * until the next `reset` or `restore` (an evaluation over a state read from a store), so that
+   * an accumulator may put off work its value does not need (see `ExactSum.sumOf`).
+   */
+  resetToRange?(start: number, end: number): void;
   /** Removes events `[start, end)`, the oldest still in, as `remove` one by one would. */
   removeRange(start: number, end: number): void;
   remove(i: number): void;

@@ -9,19 +9,63 @@
  * would overflow the float64 range, the sum continues exactly in a BigInt fixed-point number of
  * 2^-1074 units (any finite float64 is an integer multiple of that), and is rounded once at the
  * end. A sum of zero is +0.
+ *
+ * `sumOf` (a range of values into an empty sum, what serving does per window) first tries a
+ * compensated sum whose error bound proves which float64 the exact sum rounds to (see
+ * {@link certifiedSum}); the partials are then made only if the sum is used for more than its
+ * value.
  */
 export class ExactSum {
   // The first `count` entries are the partials; the array never shrinks (setting an array's length is slow).
   private partials: number[] = [];
   private count = 0;
   private big: bigint | undefined;
+  /** Values taken in by `sumOf` whose partials are not made yet; their sum is `rounded`. */
+  private pending: Float64Array | undefined = undefined;
+  private pendingStart = 0;
+  private pendingEnd = 0;
+  private rounded = 0;
   /** How many values are in the sum (adds minus removes). */
   n = 0;
 
   reset(): void {
     this.count = 0;
     this.big = undefined;
+    this.pending = undefined;
     this.n = 0;
+  }
+
+  /**
+   * Resets, then adds the non-NaN values of `values[start, end)`, as `add` one by one would. The
+   * values must not change until the next `reset` or `restore`: they are read again if the sum
+   * is used for more than `value()` and `n`.
+   */
+  sumOf(values: Float64Array, start: number, end: number): void {
+    this.reset();
+    const rounded = certifiedSum(values, start, end);
+    if (rounded === rounded) {
+      let n = 0;
+      for (let k = start; k < end; k++) if (values[k] === values[k]) n++;
+      this.n = n;
+      this.pending = values;
+      this.pendingStart = start;
+      this.pendingEnd = end;
+      this.rounded = rounded;
+      return;
+    }
+    for (let k = start; k < end; k++) {
+      const x = values[k]!;
+      if (x === x) this.add(x);
+    }
+  }
+
+  /** Makes the partials of the values `sumOf` took in (their count is already in `n`). */
+  private settle(values: Float64Array): void {
+    this.pending = undefined;
+    for (let k = this.pendingStart; k < this.pendingEnd; k++) {
+      const x = values[k]!;
+      if (x === x) this.addExact(x);
+    }
   }
 
   add(x: number): void {
@@ -36,6 +80,7 @@ export class ExactSum {
 
   /** Adds a value without counting it (the second half of an int64 split into two doubles). */
   addExact(x: number): void {
+    if (this.pending !== undefined) this.settle(this.pending);
     if (this.big !== undefined) {
       this.big += scaledBigInt(x);
       return;
@@ -66,6 +111,7 @@ export class ExactSum {
 
   /** The correctly rounded sum (0 when empty). */
   value(): number {
+    if (this.pending !== undefined) return this.rounded;
     if (this.big !== undefined) return bigToDouble(this.big);
     const p = this.partials;
     let n = this.count;
@@ -90,10 +136,12 @@ export class ExactSum {
 
   /** A plain-data copy of the state (for storage), restorable with {@link ExactSum.restore}. */
   snapshot(): ExactSumState {
+    if (this.pending !== undefined) this.settle(this.pending);
     return this.big !== undefined ? { n: this.n, big: this.big.toString() } : { n: this.n, partials: this.partials.slice(0, this.count) };
   }
 
   restore(state: ExactSumState): void {
+    this.pending = undefined;
     this.n = state.n;
     this.count = 0;
     for (const p of state.partials ?? []) this.partials[this.count++] = p;
@@ -105,6 +153,7 @@ export class ExactSum {
    * is the exact sum of both multisets, rounded once (whatever the split).
    */
   merge(state: ExactSumState): void {
+    if (this.pending !== undefined) this.settle(this.pending);
     this.n += state.n;
     if (state.big === undefined) {
       for (const p of state.partials ?? []) this.addExact(p);
@@ -136,6 +185,52 @@ export interface ExactSumState {
 }
 
 const view = new DataView(new ArrayBuffer(8));
+// One float64 and its two 32-bit halves ([1] holds the sign and exponent on a little-endian machine).
+const scratch = new Float64Array(1);
+const halves = new Uint32Array(scratch.buffer);
+scratch[0] = 1;
+const littleEndian = halves[1] === 0x3ff00000;
+
+/**
+ * The correctly rounded sum of the non-NaN values of `values[start, end)` when a compensated sum
+ * proves it, else NaN (then the exact path decides). Each addition's error is exact (TwoSum),
+ * so the exact sum is s + Σe; c, the rounded Σe, is off by at most about n·2^-53·Σ|e| (bounded
+ * here 4x over), and s + c = r + e2 exactly. If e2 plus that bound stays inside half the gap to
+ * r's nearer neighbour, no float64 is nearer the exact sum than r: r is its correct rounding,
+ * ties included (they are not inside). Overflow, NaN, zero and tiny sums (near subnormals) give
+ * NaN.
+ */
+function certifiedSum(values: Float64Array, start: number, end: number): number {
+  let s = 0;
+  let c = 0;
+  let a = 0;
+  let n = 0;
+  for (let k = start; k < end; k++) {
+    const x = values[k]!;
+    if (x !== x) continue;
+    n++;
+    const t = s + x;
+    const z = t - s;
+    const e = (s - (t - z)) + (x - z);
+    c += e;
+    a += Math.abs(e);
+    s = t;
+  }
+  const r = s + c;
+  const z = r - s;
+  const e2 = (s - (r - z)) + (c - z);
+  scratch[0] = r;
+  const high = halves[1]! & 0x7fffffff;
+  const low = halves[0]!;
+  const biased = high >>> 20;
+  if (biased < 60 || biased === 0x7ff || !littleEndian) return NaN;
+  // r's unit in the last place; half of it, or a quarter when r is a power of two (the gap below is half as wide).
+  halves[1] = (biased - 52) << 20;
+  halves[0] = 0;
+  const ulp = scratch[0]!;
+  const half = (high & 0xfffff) === 0 && low === 0 ? ulp / 4 : ulp / 2;
+  return Math.abs(e2) + (n + 1) * a * 2 ** -51 < half ? r : NaN;
+}
 
 /** A finite float64 as an exact integer count of 2^-1074 units. */
 function scaledBigInt(x: number): bigint {

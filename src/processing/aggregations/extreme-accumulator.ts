@@ -30,6 +30,9 @@ export class ExtremeAccumulator implements Accumulator {
   private tail = 0;
   private base: Scalar = null;
   private readonly compare: Compare;
+  /** Events after the queue's head that `resetToRange` did not queue yet ([pendingStart, pendingEnd); none when pendingEnd < 0). */
+  private pendingStart = 0;
+  private pendingEnd = -1;
 
   constructor(
     private readonly buffer: EventBuffer,
@@ -43,9 +46,46 @@ export class ExtremeAccumulator implements Accumulator {
   reset(): void {
     this.head = this.tail = 0;
     this.base = null;
+    this.pendingEnd = -1;
+  }
+
+  /**
+   * `reset`, then `addRange`, for events that stay unchanged until the next reset or restore: a
+   * float64 column is scanned for the earliest best value only (the queue's head, all `value`
+   * needs); the events after it are queued when the accumulator is used for more.
+   */
+  resetToRange(start: number, end: number): void {
+    this.reset();
+    const column = this.buffer.columns[this.column]!;
+    if (!(column instanceof Float64Array)) return this.addRange(start, end);
+    const sign = this.sign;
+    let best = -1;
+    let bestValue = 0;
+    for (let i = start; i < end; i++) {
+      const v = column[i]!;
+      // As the queue compares: a later equal value does not replace the earlier.
+      if (v === v && (best < 0 || sign * (v - bestValue) < 0)) {
+        best = i;
+        bestValue = v;
+      }
+    }
+    if (best < 0) return;
+    this.queue[0] = best;
+    this.tail = 1;
+    this.pendingStart = best + 1;
+    this.pendingEnd = end;
+  }
+
+  /** Queues the events `resetToRange` left out, as `addRange` would have. */
+  private settle(): void {
+    const start = this.pendingStart;
+    const end = this.pendingEnd;
+    this.pendingEnd = -1;
+    this.addRange(start, end);
   }
 
   add(i: number): void {
+    if (this.pendingEnd >= 0) this.settle();
     const column = this.buffer.columns[this.column]!;
     if (isNullAt(column, i)) return;
     const queue = this.queue;
@@ -56,6 +96,7 @@ export class ExtremeAccumulator implements Accumulator {
   }
 
   addRange(start: number, end: number): void {
+    if (this.pendingEnd >= 0) this.settle();
     const column = this.buffer.columns[this.column]!;
     if (!(column instanceof Float64Array)) {
       for (let i = start; i < end; i++) this.add(i);
@@ -75,6 +116,7 @@ export class ExtremeAccumulator implements Accumulator {
   }
 
   remove(i: number): void {
+    if (this.pendingEnd >= 0) this.settle();
     if (this.tail > this.head && this.queue[this.head] === i) {
       this.head++;
       if (this.head === this.tail) this.head = this.tail = 0;

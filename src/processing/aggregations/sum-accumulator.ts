@@ -29,6 +29,14 @@ export class SumAccumulator implements Accumulator {
     }
   }
 
+  /** `reset`, then `addRange`, for a buffer whose values stay unchanged until the next reset or restore (see {@link ExactSum.sumOf}). */
+  resetToRange(start: number, end: number): void {
+    const column = this.buffer.columns[this.column]!;
+    if (column instanceof Float64Array) return this.sum.sumOf(column, start, end);
+    this.reset();
+    this.addRange(start, end);
+  }
+
   remove(i: number): void {
     this.apply(i, -1);
   }

@@ -24,10 +24,9 @@
 // median and range; `throughputRatioPaired` likewise for throughput. With a baseline, `cpuPerRequestAgainstBaseline`: per round, this build's CPU
 // per request over the baseline's, per mode. Target: with the log on, >= 0.90 of the throughput
 // off (the CPU ratio is the throughput ratio a CPU-bound server shows).
-import { readdirSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
-import { benchCommit, benchKeys, benchOptions, log, median, pinnedCpus, withBenchServers } from './lib/server-comparison.js';
+import { resolve } from 'node:path';
+import { benchCommit, benchKeys, benchOptions, log, logBytes, median, pinnedCpus, withBenchServers } from './lib/server-comparison.js';
 import { load } from './serving.js';
 
 const { events, entities, seconds, rounds, port, warmup, processes } = benchOptions({ events: 300_000, entities: 10_000, seconds: 4, rounds: 6, port: 6711, warmup: 3, processes: 1 });
@@ -41,19 +40,6 @@ const together = process.argv.includes('--together');
 const serverCpus = pinnedCpus();
 const builds = [...(baseline ? [{ name: 'baseline', checkout: baseline, commit: benchCommit(baseline) }] : []), { name: 'this', checkout: undefined, commit: benchCommit() }];
 const rates = [{ name: 'off', rate: '0' }, { name: 'rate1', rate: '1' }, { name: 'rate0.1', rate: '0.1' }];
-/** Bytes of the serving log files a server has written so far. */
-const logBytes = (projectDir) => {
-  const root = join(projectDir, '.sluice', 'serving-log');
-  let bytes = 0;
-  const walk = (d) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else bytes += statSync(join(d, e.name)).size;
-    }
-  };
-  try { walk(root); } catch { /* no log yet */ }
-  return bytes;
-};
 const ratio = (a, b) => Number((a / b).toFixed(3));
 const spread = (values) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values), perRound: values });
 const loadAverages = [loadavg().map((l) => Number(l.toFixed(2)))];

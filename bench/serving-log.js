@@ -23,7 +23,9 @@
 // (measured back to back, so under the same load from other work), every round's value, their
 // median and range; `throughputRatioPaired` likewise for throughput. With a baseline, `cpuPerRequestAgainstBaseline`: per round, this build's CPU
 // per request over the baseline's, per mode. Target: with the log on, >= 0.90 of the throughput
-// off (the CPU ratio is the throughput ratio a CPU-bound server shows).
+// off (the CPU ratio is the throughput ratio a CPU-bound server shows). `bench/serving-log-alternating.js`
+// measures on and off in one server process instead (no process-to-process speed in the ratio), with an
+// A/A check and the rows the log dropped.
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { benchCommit, benchKeys, benchOptions, log, logBytes, median, pinnedCpus, withBenchServers } from './lib/server-comparison.js';

@@ -27,7 +27,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { BENCH_CONFIG } from './bench-project.js';
-import { benchCommit, benchKeys, benchOptions, log, logBytes, median, pinnedCpus, withBenchServers } from './lib/server-comparison.js';
+import { benchCommit, benchKeys, benchOptions, droppedRows, log, logBytes, median, pinnedCpus, withBenchServers } from './lib/server-comparison.js';
 import { cpuTimes } from './serving.js';
 
 const { events, entities, seconds, rounds, gap, warmup, port, processes } = benchOptions({ events: 300_000, entities: 10_000, seconds: 2, rounds: 16, gap: 400, warmup: 3, port: 6721, processes: 1 });
@@ -49,12 +49,6 @@ const config = BENCH_CONFIG.replace(SERVICES, `featureServices: [featureService(
 const modes = [{ name: 'off', service: 'all' }, { name: 'nul', service: 'nul' }, { name: 'on', service: 'lgd' }];
 /** The modes' order in a round: each of the 6 orders in turn, so that no mode is always first or last. */
 const orders = [[0, 1, 2], [2, 1, 0], [1, 2, 0], [0, 2, 1], [2, 0, 1], [1, 0, 2]].map((o) => o.map((i) => modes[i]));
-
-/** Rows the server's log has dropped so far (buffer full or failed write), all services. */
-const droppedRows = async (server) => {
-  const text = await (await globalThis.fetch(server.url.replace('/v1/features/online', '/metrics'))).text();
-  return [...text.matchAll(/^sluice_serving_log_dropped_rows_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
-};
 
 /** One phase: `seconds` of load on one service, then the gap; CPU over both, requests over the load. */
 async function phase(server, body, duration) {

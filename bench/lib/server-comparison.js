@@ -65,6 +65,12 @@ export const logBytes = (projectDir) => {
   return bytes;
 };
 
+/** Rows a bench server's serving log has dropped so far (buffer full or failed write), all services, from its /metrics. */
+export const droppedRows = async (server) => {
+  const text = await (await globalThis.fetch(server.url.replace('/v1/features/online', '/metrics'))).text();
+  return [...text.matchAll(/^sluice_serving_log_dropped_rows_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+};
+
 export const log = (line) => process.stderr.write(`${line}\n`);
 /** The median; of an even count, the mean of the two middle values (not the upper one: a ratio of two
  * such medians would otherwise compare different rounds' values). */

@@ -23,11 +23,12 @@
 // (measured back to back, so under the same load from other work), every round's value, their
 // median and range; `throughputRatioPaired` likewise for throughput. With a baseline, `cpuPerRequestAgainstBaseline`: per round, this build's CPU
 // per request over the baseline's, per mode. Target: with the log on, >= 0.90 of the throughput
-// off (the CPU ratio is the throughput ratio a CPU-bound server shows).
-import { readdirSync, statSync } from 'node:fs';
+// off (the CPU ratio is the throughput ratio a CPU-bound server shows). `bench/serving-log-alternating.js`
+// measures on and off in one server process instead (no process-to-process speed in the ratio), with an
+// A/A check and the rows the log dropped.
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
-import { benchCommit, benchKeys, benchOptions, log, median, pinnedCpus, withBenchServers } from './lib/server-comparison.js';
+import { resolve } from 'node:path';
+import { benchCommit, benchKeys, benchOptions, droppedRows, log, logBytes, median, pinnedCpus, withBenchServers } from './lib/server-comparison.js';
 import { load } from './serving.js';
 
 const { events, entities, seconds, rounds, port, warmup, processes } = benchOptions({ events: 300_000, entities: 10_000, seconds: 4, rounds: 6, port: 6711, warmup: 3, processes: 1 });
@@ -41,19 +42,6 @@ const together = process.argv.includes('--together');
 const serverCpus = pinnedCpus();
 const builds = [...(baseline ? [{ name: 'baseline', checkout: baseline, commit: benchCommit(baseline) }] : []), { name: 'this', checkout: undefined, commit: benchCommit() }];
 const rates = [{ name: 'off', rate: '0' }, { name: 'rate1', rate: '1' }, { name: 'rate0.1', rate: '0.1' }];
-/** Bytes of the serving log files a server has written so far. */
-const logBytes = (projectDir) => {
-  const root = join(projectDir, '.sluice', 'serving-log');
-  let bytes = 0;
-  const walk = (d) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else bytes += statSync(join(d, e.name)).size;
-    }
-  };
-  try { walk(root); } catch { /* no log yet */ }
-  return bytes;
-};
 const ratio = (a, b) => Number((a / b).toFixed(3));
 const spread = (values) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values), perRound: values });
 const loadAverages = [loadavg().map((l) => Number(l.toFixed(2)))];
@@ -77,9 +65,12 @@ await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities },
     for (const m of modes) for (const server of m.processes) await load(server.server, server.url, body, 16, warmup);
     const measureProcess = async (round, server) => {
       const before = logBytes(server.dir);
+      const droppedBefore = await droppedRows(server);
       const r = await load(server.server, server.url, body, 16, seconds);
+      // Rows the log dropped (its buffer full): a log-on figure with drops measured a log that wrote less.
+      const droppedRowsPerRequest = Number(((await droppedRows(server) - droppedBefore) / r.requests).toFixed(2));
       log(`${count} entities, round ${round + 1}, ${server.name}: ${r.requestsPerSecond} req/s, ${r.cpuMsPerRequest} ms CPU/request (user ${r.userMsPerRequest}, system ${r.systemMsPerRequest})`);
-      return { ...r, logBytesPerSecond: Math.round((logBytes(server.dir) - before) / seconds) };
+      return { ...r, logBytesPerSecond: Math.round((logBytes(server.dir) - before) / seconds), droppedRowsPerRequest };
     };
     // A mode's figure in a round: its processes' CPU over their requests, throughput per process.
     const combine = (parts) => {
@@ -87,7 +78,7 @@ await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities },
       const perRequest = (field, digits) => Number((parts.reduce((n, r) => n + r[field] * r.requests, 0) / requests).toFixed(digits));
       const mean = (field) => Math.round(parts.reduce((n, r) => n + r[field], 0) / parts.length);
       return {
-        requests, requestsPerSecond: mean('requestsPerSecond'), p99Ms: Math.max(...parts.map((r) => r.p99Ms)), logBytesPerSecond: mean('logBytesPerSecond'),
+        requests, requestsPerSecond: mean('requestsPerSecond'), droppedRowsPerRequest: Math.max(...parts.map((r) => r.droppedRowsPerRequest)), p99Ms: Math.max(...parts.map((r) => r.p99Ms)), logBytesPerSecond: mean('logBytesPerSecond'),
         cpuMsPerRequest: perRequest('cpuMsPerRequest', 3), userMsPerRequest: perRequest('userMsPerRequest', 4), systemMsPerRequest: perRequest('systemMsPerRequest', 4),
         perProcessCpuMsPerRequest: parts.map((r) => r.cpuMsPerRequest),
       };
@@ -118,6 +109,7 @@ await withBenchServers({ prefix: 'sluice-bench-servinglog-', events, entities },
         requestsPerSecond: median(of(r.name).map((x) => x.requestsPerSecond)), cpuMsPerRequest: median(of(r.name).map((x) => x.cpuMsPerRequest)),
         userMsPerRequest: median(of(r.name).map((x) => x.userMsPerRequest)), systemMsPerRequest: median(of(r.name).map((x) => x.systemMsPerRequest)),
         p99Ms: median(of(r.name).map((x) => x.p99Ms)), logBytesPerSecond: median(of(r.name).map((x) => x.logBytesPerSecond)),
+        droppedRowsPerRequestMax: Math.max(...of(r.name).map((x) => x.droppedRowsPerRequest)),
         // Each process's median CPU per request over the rounds: how far apart processes of the same code are.
         perProcessCpuMsPerRequest: Array.from({ length: processes }, (_, p) => median(of(r.name).map((x) => x.perProcessCpuMsPerRequest[p]))),
       }]));

@@ -2,7 +2,7 @@
 // the commit measured, one bench store built once, a `sluice serve` per mode over a copy of it,
 // medians, and stopping the servers (each flushes what it buffers on SIGTERM) before the store is removed.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,25 @@ export function pinnedCpus() {
   }
 }
 
+/** Bytes of the serving log files a server of `projectDir` has written so far. */
+export const logBytes = (projectDir) => {
+  let bytes = 0;
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else bytes += statSync(join(d, e.name)).size;
+    }
+  };
+  try { walk(join(projectDir, '.sluice', 'serving-log')); } catch { /* no log yet */ }
+  return bytes;
+};
+
+/** Rows a bench server's serving log has dropped so far (buffer full or failed write), all services, from its /metrics. */
+export const droppedRows = async (server) => {
+  const text = await (await globalThis.fetch(server.url.replace('/v1/features/online', '/metrics'))).text();
+  return [...text.matchAll(/^sluice_serving_log_dropped_rows_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+};
+
 export const log = (line) => process.stderr.write(`${line}\n`);
 /** The median; of an even count, the mean of the two middle values (not the upper one: a ratio of two
  * such medians would otherwise compare different rounds' values). */
@@ -64,7 +83,7 @@ export const median = (xs) => {
 export const benchKeys = (n, offset, entities) => Array.from({ length: n }, (_, i) => `c${String((offset + i * 7919) % entities).padStart(7, '0')}`);
 
 /**
- * Runs `run({ dir, startServer })` over a fresh bench store (the 50-feature project, `events`
+ * Runs `run({ dir, startServer })` over a fresh bench store (the 50-feature project, or `config`'s, `events`
  * transactions of `entities` customers, ingested and materialized) in a temporary directory.
  * `startServer(mode, { port, config, args, checkout, cpus })` copies the store to `<dir>/<mode.name>`
  * (so each server writes its own logs), calls `mode.prepare?.(modeDir)`, and starts `sluice serve`
@@ -72,12 +91,12 @@ export const benchKeys = (n, offset, entities) => Array.from({ length: n }, (_, 
  * pinned to `cpus` when given (see `pinnedCpus`).
  * Servers are stopped (SIGTERM, waited for) and the directory removed whatever happens.
  */
-export async function withBenchServers({ prefix, events, entities }, run) {
+export async function withBenchServers({ prefix, events, entities, config: storeConfig = BENCH_CONFIG }, run) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const servers = [];
   try {
     mkdirSync(join(dir, 'data'), { recursive: true });
-    writeFileSync(join(dir, 'sluice.config.ts'), BENCH_CONFIG);
+    writeFileSync(join(dir, 'sluice.config.ts'), storeConfig);
     const project = await loadProject(dir);
     const platform = openPlatform({ projectDir: dir });
     await platform.metadata.recordRegistry(project);
@@ -88,7 +107,7 @@ export async function withBenchServers({ prefix, events, entities }, run) {
     log('materializing...');
     await materialize(platform, project);
     await platform.close();
-    const startServer = async (mode, { port, config = BENCH_CONFIG, args = [], checkout = join(benchDir, '..'), cpus }) => {
+    const startServer = async (mode, { port, config = storeConfig, args = [], checkout = join(benchDir, '..'), cpus }) => {
       mode.dir = join(dir, mode.name);
       cpSync(join(dir, '.sluice'), join(mode.dir, '.sluice'), { recursive: true });
       writeFileSync(join(mode.dir, 'sluice.config.ts'), config);

@@ -117,3 +117,32 @@ test('a small answer given as its text is logged from that text (the bytes the c
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('rows past half the buffer start a flush before the timer: answers faster than the timer flushes are written, not dropped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-log-'));
+  try {
+    // A timer that never fires here: only the buffer's own flushes write before close.
+    const log = servingLogWriter({ dataDir: dir, maxBufferedRows: 100, flushIntervalMs: 3_600_000 });
+    const answer = (i: number): OnlineFeaturesResponse => ({
+      asOf: '2024-03-01T00:00:00.000Z', features: ['v__n'], stale: 0,
+      rows: Array.from({ length: 10 }, (_v, r) => ({ bank: `b${i}`, number: String(r), v__n: r }) as never),
+      metadata: Array.from({ length: 10 }, () => ({ status: ['PRESENT'], ageMs: [0] })),
+      views: { v: { status: 'FRESH', viewHash: 'h1', previousDefinition: false, materializedAt: null, snapshots: { s: 's@1' } } },
+    });
+    // 40 answers of 10 rows (4x the buffer), one per event-loop turn as a server answers them; once more
+    // than half the buffer has been recorded, the next answer waits for a flush to have written (no
+    // timer would ever do it), so the buffer is never full when its flushes keep up.
+    for (let i = 0; i < 40; i++) {
+      log.record(project, { entities: {}, service: 'svc' }, answer(i), `r${i}`, Date.parse('2024-03-01T00:00:01Z') + i);
+      for (let waited = 0; log.stats.written < (i + 1) * 10 - 50; waited++) {
+        if (waited === 2_000) throw new Error(`after ${(i + 1) * 10} rows recorded, ${log.stats.written} written: no flush before the timer`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    await log.close();
+    expect(log.stats).toEqual({ written: 400, dropped: 0 });
+    expect((await readServingLog(dir)).map((r) => r.requestId)).toEqual(Array.from({ length: 40 }, (_v, i) => Array.from({ length: 10 }, () => `r${i}`)).flat());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

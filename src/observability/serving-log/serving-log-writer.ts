@@ -69,7 +69,7 @@ interface PendingFile {
 }
 
 const DEFAULT_MAX_BUFFERED = 10_000;
-/** Chunks filled before a flush starts without waiting for the timer (so the pool covers the flush). */
+/** Chunks filled before a flush starts without waiting for the timer (so the pool covers the flush); half of `maxBufferedRows` rows starts one too. */
 const FLUSH_AT_CHUNKS = 16;
 const HOUR_MS = 3_600_000;
 
@@ -113,6 +113,7 @@ const SCRATCH_MAX_BYTES = 256 * 1024;
 export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const defaultThreshold = sampleThreshold(options.defaultRate ?? 0);
   const maxBuffered = options.maxBufferedRows ?? DEFAULT_MAX_BUFFERED;
+  const halfBuffered = Math.ceil(maxBuffered / 2);
   const plans = new WeakMap<Project, Map<string, ServiceLogPlan>>();
   const stats = { written: 0, dropped: 0 };
   const written = options.registry && counter(options.registry, 'sluice_serving_log_rows_total', 'Served rows appended to the sampled serving log, by service');
@@ -226,11 +227,13 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
       file.rows++;
       bufferedRows++;
     }
-    // Enough chunks filled: a flush starts without waiting for the timer (so the pool covers the flush).
+    // Enough chunks filled, or half the rows the buffer holds: a flush starts without waiting for the
+    // timer (so the pool covers the flush, and a server answering faster than the timer flushes, e.g.
+    // 400 answers of 100 rows a second, does not fill the buffer and drop rows between two ticks).
     if (file === undefined) return;
     const filled = pendingChunks;
     pendingChunks += file.lines.chunks.length - chunksBefore;
-    if (filled < FLUSH_AT_CHUNKS && pendingChunks >= FLUSH_AT_CHUNKS) void flush();
+    if ((filled < FLUSH_AT_CHUNKS && pendingChunks >= FLUSH_AT_CHUNKS) || (bufferedRows - logged < halfBuffered && bufferedRows >= halfBuffered)) void flush();
   };
   // `samples` then `record` ask for the plan of the same request: the last answer is kept.
   let last: { project: Project; request: OnlineFeaturesRequest; plan: ServiceLogPlan } | undefined;

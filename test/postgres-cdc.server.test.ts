@@ -33,7 +33,13 @@ function source(options: { table?: string; variable?: string; schema?: Record<st
 }
 
 async function start(sink: FileConnectorSink, tuning: PostgresCdcTuning = {}, log: string[] = []): Promise<RunningConnector> {
-  const connector = await postgresCdcConnector({ firstRetryMs: 50, ...tuning })(source(), sink, { log: (m) => (process.env.SLUICE_TEST_LOG ? console.log(m) : log.push(m)) });
+  const connector = await postgresCdcConnector({ firstRetryMs: 50, ...tuning })(source(), sink, {
+    log: (m) => {
+      // SLUICE_TEST_LOG prints the connector's log as it goes (tests that read the log still get it).
+      if (process.env.SLUICE_TEST_LOG) console.log(`${new Date().toISOString()} ${m}`);
+      log.push(m);
+    },
+  });
   running.push(connector);
   return connector;
 }
@@ -47,6 +53,21 @@ async function sql(text: string): Promise<void> {
   await db.query(text);
 }
 
+/**
+ * Drops every replication slot of the server, so that each test starts without one: slot names
+ * are server-wide, and a slot left by an earlier test (in its own database) makes the next
+ * connector stop as failed ("already exists for database ..."). A slot still held (a walsender
+ * that has not exited yet, a slot creation a stop left running) is waited for, and named if it
+ * stays held.
+ */
+async function dropReplicationSlots(client: pg.Client): Promise<void> {
+  const held = async (): Promise<unknown[]> => (await client.query(`SELECT slot_name, database, active_pid FROM pg_replication_slots WHERE active`)).rows;
+  await until('every replication slot released', async () => (await held()).length === 0, 30_000).catch(async (error: Error) => {
+    throw new Error(`${error.message}; still held: ${JSON.stringify(await held())}`);
+  });
+  await client.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots`);
+}
+
 async function slotConfirmed(): Promise<string> {
   return (await db.query<{ lsn: string }>(`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'sluice_accounts'`)).rows[0]!.lsn;
 }
@@ -55,8 +76,10 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
   beforeEach(async () => {
     await Promise.all(running.map((c) => c.stop()));
     running = [];
-    await db?.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active`);
-    await db?.end();
+    if (db !== undefined) {
+      await dropReplicationSlots(db);
+      await db.end();
+    }
     dir = mkdtempSync(join(tmpdir(), 'sluice-pg-test-'));
     database = `cdc_${++counter}`;
     const admin = new pg.Client({ connectionString: live!.url() });
@@ -291,6 +314,38 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     expect(connector.status().lastError).toMatch(/terminat/i);
     expect(log.some((m) => m.startsWith('postgres cdc: ') && /retrying in \d+ ms/.test(m))).toBe(true);
     expect(log.join('\n')).not.toMatch(/postgres:\/\/|password/);
+  });
+
+  it('lets go of its slot before stop() resolves: a successor started at once finds it free', async () => {
+    await sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
+    const sink = new FileConnectorSink(join(dir, 'sink.json'));
+    const connector = await start(sink);
+    const streaming = `SELECT s.active_pid AS pid FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = 'sluice_accounts' AND r.state = 'streaming'`;
+    const pid = await until('the stream', async () => sink.events.length === 1 && (await db.query<{ pid: number }>(streaming)).rows[0]?.pid);
+    // The walsender is held still, so that a stop() that does not wait for it resolves first.
+    process.kill(pid, 'SIGSTOP');
+    let activeWhenStopped: boolean | undefined;
+    let held = true;
+    try {
+      const stopping = connector.stop().then(async () => {
+        activeWhenStopped = (await db.query<{ active: boolean }>(`SELECT active FROM pg_replication_slots WHERE slot_name = 'sluice_accounts'`)).rows[0]!.active;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      process.kill(pid, 'SIGCONT');
+      held = false;
+      await stopping;
+    } finally {
+      if (held) process.kill(pid, 'SIGCONT');
+    }
+    expect(activeWhenStopped).toBe(false);
+    expect(connector.status().state).toBe('stopped');
+    const next = new FileConnectorSink(join(dir, 'sink.json'));
+    const log: string[] = [];
+    const successor = await start(next, {}, log);
+    await sql(`UPDATE accounts SET tier = 'b' WHERE account_id = 1`);
+    await until('the update', () => next.events.length === 2);
+    expect(replay(next.parsed())).toEqual(await tableRows());
+    expect(successor.status().lastError).toBeUndefined();
   });
 
   it('says when Postgres cannot tell: an unchanged large value (without REPLICA IDENTITY FULL), a truncate', async () => {

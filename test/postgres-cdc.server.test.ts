@@ -10,7 +10,7 @@ import { decodePosition, postgresCdcConnector, type PostgresCdcTuning } from '..
 import { parseLsn } from '../src/ingest/connectors/postgres/lsn.js';
 import { postgresCdcConfig } from '../src/ingest/connectors/postgres/postgres-cdc-config.js';
 import { inspectTable, keyPartIndex } from '../src/ingest/connectors/postgres/table-inspection.js';
-import { mulberry32, replay, replayed, sameRows, until, type Row } from './support/cdc-replay.js';
+import { mulberry32, replay, replayed, sameRows, until as poll, type Row } from './support/cdc-replay.js';
 import { FileConnectorSink } from './support/file-connector-sink.js';
 import { startPostgres } from './support/postgres-server.js';
 
@@ -24,6 +24,7 @@ let dir: string;
 let database: string;
 let db: pg.Client;
 let running: RunningConnector[] = [];
+const logs = new Map<RunningConnector, string[]>();
 let counter = 0;
 
 function source(options: { table?: string; variable?: string; schema?: Record<string, 'int64' | 'string' | 'float64' | 'timestamp'> } = {}): Source {
@@ -41,7 +42,31 @@ async function start(sink: FileConnectorSink, tuning: PostgresCdcTuning = {}, lo
     },
   });
   running.push(connector);
+  logs.set(connector, log);
   return connector;
+}
+
+function described(connector: RunningConnector): string {
+  return `connector ${JSON.stringify(connector.status())}; log:\n${(logs.get(connector) ?? []).join('\n')}`;
+}
+
+/**
+ * Polls `check` (see `poll`), failing at once when a connector of the test failed (waiting on
+ * cannot help: it is stuck, not slow) and, on a timeout, naming every connector's state and log.
+ */
+async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, context?: () => string): Promise<T> {
+  return poll(
+    what,
+    async () => {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+      const failed = running.find((c) => c.status().state === 'failed');
+      if (failed !== undefined) throw new Error(`waiting for ${what}, a connector failed: ${described(failed)}`);
+      return value;
+    },
+    timeoutMs,
+    context ?? (() => running.map(described).join('\n')),
+  );
 }
 
 async function tableRows(): Promise<Map<string, Row>> {

@@ -10,7 +10,7 @@ import { decodePosition, postgresCdcConnector, type PostgresCdcTuning } from '..
 import { parseLsn } from '../src/ingest/connectors/postgres/lsn.js';
 import { postgresCdcConfig } from '../src/ingest/connectors/postgres/postgres-cdc-config.js';
 import { inspectTable, keyPartIndex } from '../src/ingest/connectors/postgres/table-inspection.js';
-import { mulberry32, replay, replayed, sameRows, until, type Row } from './support/cdc-replay.js';
+import { mulberry32, replay, replayed, sameRows, until as poll, type Row } from './support/cdc-replay.js';
 import { FileConnectorSink } from './support/file-connector-sink.js';
 import { startPostgres } from './support/postgres-server.js';
 
@@ -36,8 +36,9 @@ function source(options: { table?: string; variable?: string; schema?: Record<st
 async function start(sink: FileConnectorSink, tuning: PostgresCdcTuning = {}, log: string[] = []): Promise<RunningConnector> {
   const connector = await postgresCdcConnector({ firstRetryMs: 50, ...tuning })(source(), sink, {
     log: (m) => {
+      // SLUICE_TEST_LOG prints the connector's log as it goes (tests that read the log still get it).
+      if (process.env.SLUICE_TEST_LOG) console.log(`${new Date().toISOString()} ${m}`);
       log.push(m);
-      if (process.env.SLUICE_TEST_LOG) console.log(m);
     },
   });
   running.push(connector);
@@ -45,18 +46,27 @@ async function start(sink: FileConnectorSink, tuning: PostgresCdcTuning = {}, lo
   return connector;
 }
 
-/** What a timed-out wait reports: each connector's status and log, the server's slots and sessions. */
-async function whatIsGoingOn(): Promise<string> {
-  const connectors = running.map((c) => `connector ${JSON.stringify(c.status())}\n  ${(logs.get(c) ?? []).join('\n  ')}`);
-  const server = await db
-    .query(`SELECT (SELECT json_agg(s) FROM pg_replication_slots s) AS slots, (SELECT json_agg(json_build_object('pid', pid, 'db', datname, 'state', state, 'xid', backend_xid, 'wait', wait_event, 'query', left(query, 80))) FROM pg_stat_activity WHERE backend_type IN ('client backend', 'walsender')) AS sessions`)
-    .then((result) => JSON.stringify(result.rows[0]), (error: Error) => `(server not asked: ${error.message})`);
-  return `\n${connectors.join('\n')}\nserver: ${server}`;
+function described(connector: RunningConnector): string {
+  return `connector ${JSON.stringify(connector.status())}; log:\n${(logs.get(connector) ?? []).join('\n')}`;
 }
 
-/** `until`, reporting on a timeout what the connectors and the server were doing. */
-function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  return until(what, check, timeoutMs, whatIsGoingOn);
+/**
+ * Polls `check` (see `poll`), failing at once when a connector of the test failed (waiting on
+ * cannot help: it is stuck, not slow) and, on a timeout, naming every connector's state and log.
+ */
+async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, context?: () => string): Promise<T> {
+  return poll(
+    what,
+    async () => {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+      const failed = running.find((c) => c.status().state === 'failed');
+      if (failed !== undefined) throw new Error(`waiting for ${what}, a connector failed: ${described(failed)}`);
+      return value;
+    },
+    timeoutMs,
+    context ?? (() => running.map(described).join('\n')),
+  );
 }
 
 async function tableRows(): Promise<Map<string, Row>> {
@@ -68,6 +78,21 @@ async function sql(text: string): Promise<void> {
   await db.query(text);
 }
 
+/**
+ * Drops every replication slot of the server, so that each test starts without one: slot names
+ * are server-wide, and a slot left by an earlier test (in its own database) makes the next
+ * connector stop as failed ("already exists for database ..."). A slot still held (a walsender
+ * that has not exited yet, a slot creation a stop left running) is waited for, and named if it
+ * stays held.
+ */
+async function dropReplicationSlots(client: pg.Client): Promise<void> {
+  const held = async (): Promise<unknown[]> => (await client.query(`SELECT slot_name, database, active_pid FROM pg_replication_slots WHERE active`)).rows;
+  await until('every replication slot released', async () => (await held()).length === 0, 30_000).catch(async (error: Error) => {
+    throw new Error(`${error.message}; still held: ${JSON.stringify(await held())}`);
+  });
+  await client.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots`);
+}
+
 async function slotConfirmed(): Promise<string> {
   return (await db.query<{ lsn: string }>(`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'sluice_accounts'`)).rows[0]!.lsn;
 }
@@ -76,15 +101,10 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
   beforeEach(async () => {
     await Promise.all(running.map((c) => c.stop()));
     running = [];
-    logs.clear();
     if (db !== undefined) {
-      // Slot names are shared by the whole server: an earlier test's slot still held by its
-      // walsender (which exits after its client has gone) would fail the next test's connector
-      // ("slot already exists for database ..."). Wait for every slot to be released, then drop them all.
-      await until('the earlier test\'s replication slots to be released', async () => (await db.query(`SELECT 1 FROM pg_replication_slots WHERE active`)).rowCount === 0, 60_000, whatIsGoingOn);
-      await sql(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots`);
+      await dropReplicationSlots(db);
+      await db.end();
     }
-    await db?.end();
     dir = mkdtempSync(join(tmpdir(), 'sluice-pg-test-'));
     database = `cdc_${++counter}`;
     const admin = new pg.Client({ connectionString: live!.url() });
@@ -108,7 +128,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     await sql(`INSERT INTO accounts VALUES (1, 'gold', 100.5, '2024-03-01 12:00:00.123456+00', 'secret'), (2, 'silver', 50, NULL, NULL), (3, NULL, NULL, NULL, NULL)`);
     const sink = new FileConnectorSink(join(dir, 'sink.json'));
     const connector = await start(sink);
-    await waitFor('the snapshot', () => sink.events.length === 3);
+    await until('the snapshot', () => sink.events.length === 3);
     const snapshot = sink.parsed();
     expect(snapshot.map((e) => e._op)).toEqual(['snapshot', 'snapshot', 'snapshot']);
     expect(snapshot[0]).toEqual({ account_id: '1', tier: 'gold', credit_limit: '100.5', updated: '2024-03-01 12:00:00.123456+00', _op: 'snapshot', _changed_at: snapshot[0]!._changed_at });
@@ -120,7 +140,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     await sql(`DELETE FROM accounts WHERE account_id = 2`);
     await sql(`BEGIN; INSERT INTO accounts VALUES (5, 'gold', 1, NULL, NULL); UPDATE accounts SET credit_limit = 2 WHERE account_id = 5; UPDATE accounts SET account_id = 6 WHERE account_id = 3; COMMIT`);
     const after = new Date(Date.now() + 1).toISOString();
-    await waitFor('the changes', () => sink.events.length === 10);
+    await until('the changes', () => sink.events.length === 10);
     const changes = sink.parsed().slice(3);
     expect(changes.map((e) => [e._op, e.account_id])).toEqual([
       ['insert', '4'], ['update', '1'], ['delete', '2'], ['insert', '5'], ['update', '5'], ['delete', '3'], ['insert', '6'],
@@ -135,7 +155,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     const status = connector.status();
     expect(status).toMatchObject({ source: 'accounts', kind: 'postgresCdc', state: 'running', received: 10 });
     expect(decodePosition(status.position!).phase).toBe('stream');
-    const lag = await waitFor('the lag', () => connector.status().lag);
+    const lag = await until('the lag', () => connector.status().lag);
     expect(lag).toBeGreaterThanOrEqual(0);
   });
 
@@ -144,9 +164,9 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     const file = join(dir, 'sink.json');
     const first = new FileConnectorSink(file);
     const one = await start(first, { maxBatch: 3 });
-    await waitFor('the snapshot', () => first.events.length === 20);
+    await until('the snapshot', () => first.events.length === 20);
     await sql(`UPDATE accounts SET tier = 'a' WHERE account_id = 1`);
-    await waitFor('the first changes', () => first.events.length === 21);
+    await until('the first changes', () => first.events.length === 21);
     await one.stop();
     expect(one.status().state).toBe('stopped');
 
@@ -154,7 +174,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     await sql(`INSERT INTO accounts VALUES (100, 'while stopped', 1, NULL, NULL)`);
     const second = new FileConnectorSink(file);
     await start(second, { maxBatch: 3, firstRetryMs: 60_000 });
-    await waitFor('the changes made while stopped', () => second.events.length === 23);
+    await until('the changes made while stopped', () => second.events.length === 23);
 
     // A crash after the events of a large transaction are durable, before Postgres hears of it.
     let crashes = 0;
@@ -162,7 +182,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
       if (position !== undefined && decodePosition(position).phase === 'stream' && crashes++ === 1) throw new Error('simulated crash after append');
     };
     await sql(`BEGIN; INSERT INTO accounts SELECT i, 'batch', i, NULL, NULL FROM generate_series(200, 206) i; UPDATE accounts SET tier = 'b' WHERE account_id = 3; COMMIT`);
-    await waitFor('the crash', () => crashes >= 2);
+    await until('the crash', () => crashes >= 2);
     await Promise.all(running.map((c) => c.stop()));
     const stored = decodePosition((await second.position())!);
     expect(stored).toMatchObject({ phase: 'stream', txn: { done: 6 } });
@@ -173,9 +193,9 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     await sql(`INSERT INTO accounts VALUES (300, 'after crash', 1, NULL, NULL)`);
     const third = new FileConnectorSink(file);
     await start(third, { maxBatch: 3 });
-    await waitFor('all changes', () => third.events.length === 23 + 8 + 1);
+    await until('all changes', () => third.events.length === 23 + 8 + 1);
     expect(replay(third.parsed())).toEqual(await tableRows());
-    await waitFor('the acknowledgement', async () => parseLsn(await slotConfirmed()) > crashed);
+    await until('the acknowledgement', async () => parseLsn(await slotConfirmed()) > crashed);
   });
 
   it('neither loses nor doubles rows changed while the snapshot is read', async () => {
@@ -190,7 +210,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
       await sql(`DELETE FROM accounts WHERE account_id IN (20, 490)`);
     };
     await start(sink, { snapshotBatchSize: 5 });
-    await waitFor('the snapshot and the changes', () => sink.events.length === 50 + 3 + 2 + 2);
+    await until('the snapshot and the changes', () => sink.events.length === 50 + 3 + 2 + 2);
     const events = sink.parsed();
     expect(events.filter((e) => e._op === 'snapshot').map((e) => e.account_id)).toEqual(Array.from({ length: 50 }, (_, i) => String((i + 1) * 10)));
     expect(events.filter((e) => e._op !== 'snapshot').map((e) => `${e._op} ${e.account_id}`)).toEqual([
@@ -207,7 +227,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
       if (first.events.length === 15) throw new Error('simulated crash in the snapshot');
     };
     await start(first, { snapshotBatchSize: 5, firstRetryMs: 60_000 });
-    await waitFor('the crash', () => first.events.length === 15);
+    await until('the crash', () => first.events.length === 15);
     await Promise.all(running.map((c) => c.stop()));
     expect(decodePosition((await first.position())!)).toMatchObject({ phase: 'snapshot', rows: 15, parts: [{ to: '150' }] });
 
@@ -223,7 +243,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
       await sql(`UPDATE accounts SET tier = 'v2' WHERE account_id IN (30, 300)`);
     };
     await start(second, { snapshotBatchSize: 5 });
-    await waitFor('the rest of the snapshot and the changes', async () => replayed(second) && second.events.length >= 15 + 35 && sameRows(second, await tableRows()));
+    await until('the rest of the snapshot and the changes', async () => replayed(second) && second.events.length >= 15 + 35 && sameRows(second, await tableRows()));
     const events = second.parsed();
     const ops = (key: string): string[] => events.filter((e) => e.account_id === key).map((e) => e._op!);
     expect(ops('10')).toEqual(['snapshot', 'update']);
@@ -281,17 +301,18 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
         };
         const log: string[] = [];
         const connector = await start(sink, { snapshotBatchSize: 4, maxBatch: 5 }, log);
-        await waitFor(`crash ${round} (seed ${seed})`, () => crashed || connector.status().state === 'failed');
+        await until(`crash ${round} (seed ${seed})`, () => crashed || connector.status().state === 'failed', 60_000, () => `connector ${JSON.stringify(connector.status())}; log:\n${log.join('\n')}`);
         expect(crashed, `round ${round} (seed ${seed}): ${connector.status().lastError}\n${log.join('\n')}`).toBe(true);
         await Promise.all(running.map((c) => c.stop()));
         replay(sink.parsed());
       }
       const last = new FileConnectorSink(file);
-      await start(last, { maxBatch: 5 });
+      const log: string[] = [];
+      const connector = await start(last, { maxBatch: 5 }, log);
       writing = false;
       await writer;
       const expected = await tableRows();
-      await waitFor(`all changes (seed ${seed})`, () => sameRows(last, expected));
+      await until(`all changes (seed ${seed})`, () => sameRows(last, expected), 60_000, () => `connector ${JSON.stringify(connector.status())}; log:\n${log.join('\n')}`);
       expect(replay(last.parsed()), `seed ${seed}`).toEqual(expected);
     } finally {
       // A failure above must not leave the writer running into the server's shutdown.
@@ -308,16 +329,48 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     // The slot is also active while the snapshot is exported: wait for the streaming walsender,
     // or the termination can hit the snapshot's connection as it closes and go unnoticed.
     const streaming = `SELECT s.active_pid FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = 'sluice_accounts' AND r.state = 'streaming'`;
-    await waitFor('the stream', async () => sink.events.length === 1 && (await db.query(streaming)).rowCount === 1);
+    await until('the stream', async () => sink.events.length === 1 && (await db.query(streaming)).rowCount === 1);
     await sql(`SELECT pg_terminate_backend(active_pid) FROM (${streaming}) streaming`);
     await sql(`INSERT INTO accounts VALUES (2, 'b', 1, NULL, NULL)`);
     await sql(`UPDATE accounts SET tier = 'c' WHERE account_id = 1`);
-    await waitFor('the changes', () => sink.events.length === 3);
+    await until('the changes', () => sink.events.length === 3);
     expect(replay(sink.parsed())).toEqual(await tableRows());
-    await waitFor('running again', () => connector.status().state === 'running');
+    await until('running again', () => connector.status().state === 'running');
     expect(connector.status().lastError).toMatch(/terminat/i);
     expect(log.some((m) => m.startsWith('postgres cdc: ') && /retrying in \d+ ms/.test(m))).toBe(true);
     expect(log.join('\n')).not.toMatch(/postgres:\/\/|password/);
+  });
+
+  it('lets go of its slot before stop() resolves: a successor started at once finds it free', async () => {
+    await sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
+    const sink = new FileConnectorSink(join(dir, 'sink.json'));
+    const connector = await start(sink);
+    const streaming = `SELECT s.active_pid AS pid FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = 'sluice_accounts' AND r.state = 'streaming'`;
+    const pid = await until('the stream', async () => sink.events.length === 1 && (await db.query<{ pid: number }>(streaming)).rows[0]?.pid);
+    // The walsender is held still, so that a stop() that does not wait for it resolves first.
+    process.kill(pid, 'SIGSTOP');
+    let activeWhenStopped: boolean | undefined;
+    let held = true;
+    try {
+      const stopping = connector.stop().then(async () => {
+        activeWhenStopped = (await db.query<{ active: boolean }>(`SELECT active FROM pg_replication_slots WHERE slot_name = 'sluice_accounts'`)).rows[0]!.active;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      process.kill(pid, 'SIGCONT');
+      held = false;
+      await stopping;
+    } finally {
+      if (held) process.kill(pid, 'SIGCONT');
+    }
+    expect(activeWhenStopped).toBe(false);
+    expect(connector.status().state).toBe('stopped');
+    const next = new FileConnectorSink(join(dir, 'sink.json'));
+    const log: string[] = [];
+    const successor = await start(next, {}, log);
+    await sql(`UPDATE accounts SET tier = 'b' WHERE account_id = 1`);
+    await until('the update', () => next.events.length === 2);
+    expect(replay(next.parsed())).toEqual(await tableRows());
+    expect(successor.status().lastError).toBeUndefined();
   });
 
   it('says when Postgres cannot tell: an unchanged large value (without REPLICA IDENTITY FULL), a truncate', async () => {
@@ -326,18 +379,18 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     const sink = new FileConnectorSink(join(dir, 'sink.json'));
     const log: string[] = [];
     await start(sink, {}, log);
-    await waitFor('the snapshot', () => sink.events.length === 1);
+    await until('the snapshot', () => sink.events.length === 1);
     expect(sink.parsed()[0]!.tier).toHaveLength(9600);
     await sql(`UPDATE accounts SET credit_limit = 2 WHERE account_id = 1`);
     await sql(`ALTER TABLE accounts REPLICA IDENTITY FULL`);
     await sql(`UPDATE accounts SET credit_limit = 3 WHERE account_id = 1`);
-    await waitFor('the updates', () => sink.events.length === 3);
+    await until('the updates', () => sink.events.length === 3);
     const [, without, full] = sink.parsed();
     expect([without!.tier, without!.credit_limit]).toEqual([null, '2']);
     expect([full!.tier!.length, full!.credit_limit]).toEqual([9600, '3']);
     expect(log.filter((m) => /did not carry the unchanged large value\(s\) of tier .*REPLICA IDENTITY FULL/.test(m))).toHaveLength(1);
     await sql(`TRUNCATE accounts`);
-    await waitFor('the truncate warning', () => log.some((m) => /was truncated/.test(m)));
+    await until('the truncate warning', () => log.some((m) => /was truncated/.test(m)));
   });
 
   it('stops as failed, saying why, when its slot was dropped: it does not continue with a gap', async () => {
@@ -345,13 +398,13 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     const file = join(dir, 'sink.json');
     const first = new FileConnectorSink(file);
     await start(first);
-    await waitFor('the snapshot', () => first.events.length === 1);
+    await until('the snapshot', () => first.events.length === 1);
     await Promise.all(running.map((c) => c.stop()));
     await sql(`SELECT pg_drop_replication_slot('sluice_accounts')`);
     const log: string[] = [];
     const second = new FileConnectorSink(file);
     const connector = await start(second, {}, log);
-    await waitFor('the failure', () => connector.status().state === 'failed');
+    await until('the failure', () => connector.status().state === 'failed');
     expect(connector.status().lastError).toMatch(/replication slot "sluice_accounts" is gone.*clear source "accounts"'s history/);
     expect(second.events).toHaveLength(1);
   });
@@ -369,10 +422,10 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
     };
     const connector = await postgresCdcConnector()(source(), overloaded, {});
     running.push(connector);
-    await waitFor('the snapshot', () => sink.events.length === 1);
+    await until('the snapshot', () => sink.events.length === 1);
     refusals = 2;
     await sql(`UPDATE accounts SET tier = 'b' WHERE account_id = 1`);
-    await waitFor('the update', () => sink.events.length === 2);
+    await until('the update', () => sink.events.length === 2);
     expect(replay(sink.parsed())).toEqual(await tableRows());
     expect(connector.status()).toMatchObject({ state: 'running', received: 2 });
     expect(connector.status().lastError).toBeUndefined();

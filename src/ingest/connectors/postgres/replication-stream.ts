@@ -25,12 +25,16 @@ class TextPgoutputPlugin extends PgoutputPlugin {
 interface CopyConnection {
   on(event: 'copyData', listener: (message: { chunk: Buffer }) => void): void;
   sendCopyFromChunk(chunk: Buffer): void;
+  /** Sends CopyDone: asks the walsender to end the stream. */
+  endCopyFrom(): void;
   stream: { pause(): void; resume(): void };
 }
 
 const PAUSE_AT = 10_000;
 const RESUME_AT = 1_000;
 const POSTGRES_EPOCH_US = 946_684_800_000_000n;
+/** How long `close` waits for the walsender to end the stream before dropping the connection. */
+const END_WAIT_MS = 10_000;
 
 /**
  * A logical replication stream of one slot, read in order with `next()`. The socket is paused
@@ -50,6 +54,10 @@ export class ReplicationStream {
     if (this.acknowledged !== undefined) this.acknowledge(this.acknowledged);
   }, 10_000);
 
+  /** Settles when the walsender ended the stream (START_REPLICATION completed or failed). */
+  private serverEnded: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
   private constructor(
     private readonly client: pg.Client,
     private readonly connection: CopyConnection,
@@ -64,7 +72,7 @@ export class ReplicationStream {
     opened.stream = stream;
     const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [publication] });
     copy.on('copyData', ({ chunk }) => stream.receive(plugin, chunk));
-    plugin.start(client, slot, startLsn).then(
+    stream.serverEnded = plugin.start(client, slot, startLsn).then(
       () => stream.fail(undefined),
       (error: Error) => stream.fail(error),
     );
@@ -72,6 +80,7 @@ export class ReplicationStream {
   }
 
   private receive(plugin: TextPgoutputPlugin, chunk: Buffer): void {
+    if (this.ended) return;
     try {
       if (chunk[0] === 0x77) this.push({ kind: 'message', message: plugin.parse(chunk.subarray(25)) });
       else if (chunk[0] === 0x6b) this.push({ kind: 'keepalive', lsn: chunk.readBigUInt64BE(1), reply: chunk[17] === 1 });
@@ -139,9 +148,36 @@ export class ReplicationStream {
     this.connection.sendCopyFromChunk(message);
   }
 
-  /** Ends the stream (items not yet read are dropped: they were never acknowledged). */
-  async close(): Promise<void> {
+  /**
+   * Ends the stream (items not yet read are dropped: they were never acknowledged). A stream
+   * still open is ended the way the protocol ends it (CopyDone, then the walsender's answer), so
+   * that Postgres has released the slot when `close` resolves: dropping the socket alone leaves
+   * the walsender holding it until it notices, and a successor started at once (a restart, a
+   * handover) would find the slot in use. A walsender that does not answer within
+   * `END_WAIT_MS` is left to notice the dropped connection.
+   */
+  close(): Promise<void> {
+    // The connector's stop and its session's cleanup both close: the second waits for the first.
+    this.closing ??= this.end();
+    return this.closing;
+  }
+
+  private async end(): Promise<void> {
+    const open = !this.ended;
     this.fail(undefined);
+    if (open) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        // The answer must be read even while back-pressure paused the socket.
+        this.connection.stream.resume();
+        this.connection.endCopyFrom();
+        await Promise.race([this.serverEnded, new Promise((resolve) => (timer = setTimeout(resolve, END_WAIT_MS)))]);
+      } catch {
+        // A connection already broken: there is no walsender to wait for.
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     await closePostgres(this.client);
   }
 }

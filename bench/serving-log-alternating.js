@@ -7,7 +7,7 @@
 // speed of a process of its own (5 to 35% apart between processes of the same code on this machine,
 // see `bench/serving-log.js`) is out of the ratio, and the alternation is short, so both modes see
 // nearly the same moments of a shared machine.
-// A third service, \`nul\`, the same features again without a log, is measured in every round too:
+// A third service, `nul`, the same features again without a log, is measured in every round too:
 // nul/off is what the bench reads when nothing differs (an A/A check), beside on/off.
 // Per round, the three modes one after the other (each of the six orders in turn), each `--seconds` of autocannon (16
 // connections) and then `--gap` ms idle, during which the log's 250 ms timer appends what the
@@ -44,7 +44,7 @@ if (!BENCH_CONFIG.includes(SERVICES)) throw new Error('bench/bench-project.js ch
 const config = BENCH_CONFIG.replace(SERVICES, `featureServices: [featureService({ name: 'all', features: [txnStats, profile] }),
     featureService({ name: 'lgd', features: [txnStats, profile], log: { sampleRate: 1 } }),
     featureService({ name: 'nul', features: [txnStats, profile] })]`);
-// \`nul\`, a third service without a log, is measured as a mode of its own: nul/off is the A/A check of
+// `nul`, a third service without a log, is measured as a mode of its own: nul/off is the A/A check of
 // the bench (its bias and spread), in the same rounds as on/off.
 const modes = [{ name: 'off', service: 'all' }, { name: 'nul', service: 'nul' }, { name: 'on', service: 'lgd' }];
 /** The modes' order in a round: each of the 6 orders in turn, so that no mode is always first or last. */

@@ -106,6 +106,28 @@ describe('ExactSum.sumOf: a range into an empty sum', () => {
     }
   });
 
+  test('where the rounding of the compensation decides the result (the bound must cover it)', () => {
+    // The sum's error terms e cancel to just below half an ulp, and their float sum c rounds onto
+    // the tie or past it: only the bound on c's own rounding keeps the fast path from certifying a
+    // neighbour of the correct result (found by a review's mutation: these pass without that bound).
+    const cases: number[][] = [];
+    for (const base of [1.5, 1, -1.5, 3, 2 ** 40 + 0.5]) {
+      const ulp = 2 ** (Math.floor(Math.log2(Math.abs(base))) - 52);
+      for (let copies = 1; copies <= 8; copies++) {
+        for (const sign of [1, -1]) {
+          cases.push([base, sign * (ulp / 2 - ulp * 2 ** -53), ...Array.from({ length: copies }, () => sign * ulp * 2 ** -55)]);
+          cases.push([base, sign * (ulp / 2 + ulp * 2 ** -53), ...Array.from({ length: copies }, () => -sign * ulp * 2 ** -55)]);
+        }
+      }
+    }
+    cases.push([1.5, 2 ** -53 - 2 ** -106, 2 ** -108, 2 ** -108, 2 ** -108, 2 ** -108, 2 ** -108]);
+    for (const xs of cases) {
+      const s = sumOf(Float64Array.from(xs), 0, xs.length);
+      expect(Object.is(s.value(), exactSum(xs)), `${xs.join(', ')}`).toBe(true);
+    }
+    expect(sumOf(Float64Array.from([1.5, 2 ** -53 - 2 ** -106, 2 ** -108, 2 ** -108, 2 ** -108, 2 ** -108, 2 ** -108]), 0, 7).value()).toBe(1.5000000000000002);
+  });
+
   test('used for more than its value, it is the sum of the values added one by one', () => {
     fc.assert(
       fc.property(fc.array(tricky, { maxLength: 60 }), fc.array(double, { maxLength: 5 }), (xs, more) => {

@@ -73,6 +73,8 @@ describe('sluice CLI, end to end', () => {
 
   test('re-ingesting the same file is a no-op unless --force', () => {
     expect(sluice(dir, 'ingest', 'transactions', '--file', 'data/transactions.csv', '--json').json()).toMatchObject({ accepted: 0, rejected: 0, skipped: true });
+    // The file may also be given as the argument after the source, as a new user first types it.
+    expect(sluice(dir, 'ingest', 'transactions', 'data/transactions.csv', '--json').json()).toMatchObject({ source: 'transactions', accepted: 0, skipped: true });
     const forced = sluice(dir, 'ingest', 'transactions', '--file', 'data/transactions.csv', '--force', '--json').json<{ snapshot: string; accepted: number }>();
     expect(forced.accepted).toBe(5);
     expect(forced.snapshot).toMatch(/^transactions@2-/);
@@ -142,6 +144,10 @@ describe('sluice CLI, end to end', () => {
     expect(sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--features', 'txn_stats:nope', '--out', 'x.csv').code).toBe(1);
     expect(sluice(dir, 'bogus').code).toBe(2);
     expect(sluice(dir, 'ingest').code).toBe(2);
+    // The file as a second argument is the same as --file; two different files are a usage error.
+    expect(sluice(dir, 'ingest', 'transactions', 'nope.csv').stderr).toMatch(/nope\.csv/);
+    const two = sluice(dir, 'ingest', 'transactions', 'data/transactions.csv', '--file', 'more.jsonl');
+    expect([two.code, two.stderr]).toEqual([2, expect.stringContaining('give the file once')]);
     const json = sluice(dir, 'get', '--service', 'nope', '--entity', 'customer_id=c1', '--json');
     expect(json.code).toBe(1);
     expect(json.json()).toEqual({ error: { code: 'UNKNOWN_SERVICE', message: expect.stringContaining('feature service "nope"') } });

@@ -56,6 +56,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
   program
     .command('ingest')
     .argument('<source>', 'the batch source to ingest into')
+    .argument('[file]', 'the file to ingest (the same as --file)')
     .option('--file <path>', 'a .csv, .jsonl or .parquet file (without it: the rows of the source\'s postgresTable after its last committed cursor)')
     .option('--force', 'ingest even if this exact file was ingested before')
     .option('--known-at <when>', 'when Sluice knew these events, for as-known datasets: event (their event time, the default) or ingestion (now)', (v: string) => {
@@ -64,8 +65,10 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     })
     .option('--no-online', 'do not apply the new rows to the online tables (they then say STALE until materialized)')
     .description('validate a file (or the new rows of a Postgres table) against the source schema, commit them to the lake as one snapshot, and apply them to the online tables of its views')
-    .action((source: string, options: { file?: string; force?: boolean; online: boolean; knownAt?: 'event' | 'ingestion' }) =>
-      run.withPlatform(audited({ action: 'ingest', target: `source:${source}` }, async ({ platform, out }) => {
+    .action((source: string, file: string | undefined, given: { file?: string; force?: boolean; online: boolean; knownAt?: 'event' | 'ingestion' }) => {
+      if (file !== undefined && given.file !== undefined && file !== given.file) throw new UsageError(`two files: ${file} and --file ${given.file}; give the file once`);
+      const options = { ...given, file: file ?? given.file };
+      return run.withPlatform(audited({ action: 'ingest', target: `source:${source}` }, async ({ platform, out }) => {
         const project = await platform.project();
         const connector = project.sources.find((s) => s.name === source)?.connector;
         const common = { ...(options.knownAt ? { knownAt: options.knownAt } : {}), onProgress: (done: number, total: number) => out.progress(`ingest ${source}`, done, total) };
@@ -87,8 +90,8 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
               (result.checks ?? []).filter((c) => !c.passed).map((c) => `\nwarning: check "${c.check}" fails: ${c.message}`).join(''),
         );
         return { file: options.file ?? null, skipped: result.skipped, accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: result.snapshot, online: online?.applied ?? [] };
-      })),
-    );
+      }));
+    });
 
   program
     .command('materialize')

@@ -179,7 +179,8 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         pendingChunks = 0;
         wrote = await writeFiles(files);
       }
-      if (wrote || drops.unsettled) await drops.settle(wrote);
+      // A failure here must not reject the flush chain (every later flush would then fail with it).
+      if (wrote || drops.unsettled) await drops.settle(wrote).catch((error: unknown) => options.onError?.(error));
     });
     return flushing;
   };

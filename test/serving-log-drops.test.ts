@@ -5,6 +5,7 @@ import { healthStatus } from '../src/observability/status/index.js';
 import { servingLogDrops, servingLogFile, servingLogHealth, servingLogWriter, type ServingLogDropState } from '../src/observability/serving-log/index.js';
 import type { OnlineFeaturesResponse } from '../src/serving/online-features.js';
 import { createServer } from '../src/serving/http/server.js';
+import { sluice } from './support/cli.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-03-01T00:00:00Z');
@@ -134,4 +135,8 @@ test('a server whose serving log drops rows: the condition is in the status that
   const status = await healthStatus(env.platform, env.project);
   expect(status.conditions.find((c) => c.kind === 'serving_log_drops')).toMatchObject({ subject: 'serving_log', severity: 'warn', details: { rows: 6, bufferFull: 6, services: ['svc'] } });
   expect(await servingLogDrops(env.platform.dataDir)).toMatchObject({ rows: 6, bufferFull: 6 });
+  // `sluice status`, another process, shows it.
+  const shown = sluice(env.dir, 'status');
+  expect(shown.stdout).toMatch(/warn\s+serving_log_drops\s+serving_log\s+.*the serving log dropped 6 sampled rows/);
+  expect(sluice(env.dir, 'status', '--json').json<{ conditions: { kind: string; details: unknown }[] }>().conditions).toContainEqual(expect.objectContaining({ kind: 'serving_log_drops', details: expect.objectContaining({ rows: 6 }) }));
 });

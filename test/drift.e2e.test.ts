@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { batchSource, defineProject, entity, featureService, featureView, last } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { datasetDrift } from '../src/observability/drift/dataset-drift.js';
+import { appendDropRecords } from '../src/observability/serving-log/serving-log-drops.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
 import { readServingLog } from '../src/observability/serving-log/index.js';
 import { materialize } from '../src/processing/materialize.js';
@@ -57,7 +58,7 @@ test('a drifted feature is detected, reported once and cleared; a healthy one is
   // Served as trained: no drift.
   await serveEveryone();
   const healthy = await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring' });
-  expect(healthy.servedRows).toBe(N);
+  expect(healthy).toMatchObject({ servedRows: N, droppedRows: 0, incomplete: false });
   expect(healthy.results.map((r) => [r.feature, r.severity, r.score])).toEqual([['stats__amount_last', 'ok', 0], ['stats__channel_last', 'ok', 0]]);
   // The same served rows written in the formats before the compact one (lean lines, whole rows): the same profile and scores.
   for (const format of ['lean', 'whole', 'compact-ids', 'compact'] as const) {
@@ -117,6 +118,15 @@ test('a drifted feature is detected, reported once and cleared; a healthy one is
   const unknown = sluice(env.dir, 'drift', '--dataset', 'ds_nope');
   expect(unknown.code).toBe(1);
   expect(unknown.stderr).toContain('dataset "ds_nope" is not registered');
+
+  // Rows the serving log dropped (recorded beside it, as its writer does) in the range: the report says the profile is of an incomplete sample.
+  await appendDropRecords(env.platform.dataDir, [{ service: 'scoring', from: T0 + 2 * HOUR + 1, to: T0 + 2 * HOUR + 5, bufferFull: 7, writeFailed: 0 }]);
+  const holed = await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring', since: T0 + 2 * HOUR });
+  expect(holed).toMatchObject({ servedRows: N, droppedRows: 7, incomplete: true, drops: { bufferFull: 7, from: T0 + 2 * HOUR + 1, to: T0 + 2 * HOUR + 5 } });
+  expect(holed.results[0]!.details).toMatchObject({ droppedRows: 7 });
+  expect(await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring', until: T0 + 2 * HOUR })).toMatchObject({ droppedRows: 0, incomplete: false });
+  const shownDrops = sluice(env.dir, 'drift', '--dataset', dataset.datasetId, '--service', 'scoring', '--since', new Date(T0 + 2 * HOUR).toISOString());
+  expect(shownDrops.stdout).toContain('incomplete: the serving log dropped 7 sampled row(s) in the range');
 });
 
 test('sluice serve --serving-log-rate takes a rate from 0 to 1', () => {

@@ -85,6 +85,7 @@ describe.each<ServedLogFormat>(['whole', 'lean', 'compact'])('the skew job (onli
     await serve([start, start + 60_000, start + 37 * 60_000, start + HOUR, start + 2.5 * HOUR, start + 5 * HOUR + 1, start + 26 * HOUR]);
     const report = await runSkewJob(env.platform, env.project, { service: 'fraud', until: start + 27 * HOUR });
     expect(report.servedRows).toBe(7 * 46);
+    expect(report).toMatchObject({ droppedRows: 0, incomplete: false });
     expect(report.features.map((f) => f.feature).sort()).toEqual([...FEATURES].sort());
     for (const f of report.features) {
       expect({ feature: f.feature, compared: f.compared, mismatches: f.mismatches, skipped: f.skipped, examples: f.examples }).toEqual({ feature: f.feature, compared: 7 * 46, mismatches: 0, skipped: {}, examples: [] });
@@ -204,5 +205,23 @@ describe.each<ServedLogFormat>(['whole', 'lean', 'compact'])('the skew job (onli
     expect(byFeature.latest__qty).toMatchObject({ compared: 1, skipped: { NOT_MATERIALIZED: 1, SNAPSHOT_UNAVAILABLE: 1 } });
     expect(byFeature.latest__amount).toMatchObject({ compared: 2, skipped: { SNAPSHOT_UNAVAILABLE: 1 } });
     expect(Object.keys(report.skipReasons).sort()).toEqual(['DEFINITION_CHANGED', 'NOT_MATERIALIZED', 'SNAPSHOT_UNAVAILABLE', 'UNKNOWN_FEATURE']);
+  });
+  test.runIf(format === 'compact')('a period in which the serving log dropped rows is reported incomplete, with how many and why; the periods around it are not', async () => {
+    const store = await env.platform.online();
+    const t = T0 + 130 * HOUR;
+    env.clock.now = t;
+    const response = await getOnlineFeatures(env.project, store, { service: 'fraud', entities: { customer_id: CUSTOMERS.slice(0, 30) } }, t, await latestSnapshots(env.platform.metadata, env.project));
+    // A buffer of 10 rows: 20 of the 30 sampled rows are dropped.
+    const log = servingLogWriter({ dataDir: env.platform.dataDir, defaultRate: 1, maxBufferedRows: 10 });
+    log.record(env.project, { entities: {}, service: 'fraud' }, response, `req-${t}`, t);
+    await log.close();
+    const report = await runSkewJob(env.platform, env.project, { service: 'fraud', since: t, until: t + HOUR });
+    expect(report).toMatchObject({ servedRows: 10, droppedRows: 20, incomplete: true, drops: { rows: 20, bufferFull: 20, writeFailed: 0, from: t, to: t, errors: [] } });
+    expect(report.features.every((f) => f.mismatches === 0 && f.compared === 10)).toBe(true);
+    const [run] = await env.platform.metadata.listRuns(1);
+    expect(run).toMatchObject({ job: 'skew', stats: { servedRows: 10, droppedRows: 20 } });
+    // Every service's log over a range that holds the drops says so too; a range after them does not.
+    expect((await runSkewJob(env.platform, env.project, { since: t - HOUR, until: t + 1 })).droppedRows).toBe(20);
+    expect(await runSkewJob(env.platform, env.project, { service: 'fraud', since: t + 1, until: t + HOUR })).toMatchObject({ droppedRows: 0, incomplete: false });
   });
 });

@@ -32,12 +32,11 @@ export function compileViewEvaluation(plan: Omit<EvaluationPlan, 'compiled'>, sc
   for (const s of plan.slots) {
     const slot = slots[s]!;
     const start = `starts[${plan.slotWindow[s]!}]`;
-    const resetToRange = plan.accumulators[s]!.resetToRange !== undefined;
     if (slot.windowMs === undefined) {
       lines.push(`base = state.base[${s}];`);
       lines.push(`if (base) { a${s}.restore(base.state); a${s}.addRange(${start}, end); }`);
-      lines.push(resetToRange ? `else a${s}.resetToRange(${start}, end);` : `else { a${s}.reset(); a${s}.addRange(${start}, end); }`);
-    } else lines.push(resetToRange ? `a${s}.resetToRange(${start}, end);` : `a${s}.reset(); a${s}.addRange(${start}, end);`);
+      lines.push(`else a${s}.resetToRange(${start}, end);`);
+    } else lines.push(`a${s}.resetToRange(${start}, end);`);
     const same = `${slot.column}/${plan.slotWindow[s]!}/${slot.usesNullRows}`;
     const found = newestOf.get(same);
     // A slot for which every row counts (count(), field) used the last event in range, if any: what newestUsed finds.

@@ -122,11 +122,7 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     if (base) {
       accumulator.restore(base.state);
       accumulator.addRange(start, end);
-    } else if (accumulator.resetToRange !== undefined) accumulator.resetToRange(start, end);
-    else {
-      accumulator.reset();
-      accumulator.addRange(start, end);
-    }
+    } else accumulator.resetToRange(start, end);
     newest[s] = newestUsed(slot, buffer, start, end);
   }
   for (let f = 0; f < plan.features.length; f++) {

@@ -45,12 +45,13 @@ export function registerDriftCommand(program: Command, run: CommandContext): voi
             ...(options.since === undefined ? {} : { since: resolveTime(options.since, now) }),
             ...(options.until === undefined ? {} : { until: resolveTime(options.until, now) }),
           });
-          return { result, stats: { servedRows: result.servedRows, scored: result.results.length, drifted: result.results.filter((r) => r.severity !== 'ok').length, skipped: result.skipped.length } };
+          return { result, stats: { servedRows: result.servedRows, scored: result.results.length, drifted: result.results.filter((r) => r.severity !== 'ok').length, skipped: result.skipped.length, droppedRows: result.droppedRows } };
         }, project);
         out.result(report, () => [
           `dataset ${report.datasetId} against ${report.servedRows} served row(s)${options.service ? ` of ${options.service}` : ''}:`,
           report.results.length === 0 ? '  no feature could be scored' : table(HEADER, rows(report.results)),
           ...report.skipped.map((s) => `skipped ${s.feature}: ${s.reason}`),
+          ...(report.droppedRows > 0 ? [`incomplete: the serving log dropped ${report.droppedRows} sampled row(s) in the range (buffer full ${report.drops.bufferFull}, failed writes ${report.drops.writeFailed}); the served profile leaves them out`] : []),
         ].join('\n'));
       }),
     );

@@ -10,8 +10,16 @@ import { cliPrincipal } from '../../compliance/access/cli-principal.js';
 const percent = (r: number) => `${Number((r * 100).toPrecision(3))}%`;
 const skippedText = (f: FeatureSkew) => Object.entries(f.skipped).map(([reason, n]) => `${reason} ${n}`).join(', ') || '-';
 
+/** The serving log's holes in the range, when it has some (see `serving-log-drops.ts`). */
+const dropsText = (report: SkewReport): string | undefined => {
+  const { drops } = report;
+  if (drops.rows === 0) return undefined;
+  const why = [...(drops.bufferFull > 0 ? [`${drops.bufferFull} with the log's buffer full`] : []), ...(drops.writeFailed > 0 ? [`${drops.writeFailed} in failed writes (${drops.errors.join('; ')})`] : [])];
+  return `incomplete: the serving log dropped ${drops.rows} sampled rows between ${new Date(drops.from!).toISOString()} and ${new Date(drops.to!).toISOString()} (${why.join(', ')}); they were not compared`;
+};
+
 function human(report: SkewReport): string {
-  if (report.servedRows === 0) return `no served rows in the range (${report.since === null ? 'start of the log' : new Date(report.since).toISOString()} to ${new Date(report.until).toISOString()}): turn the serving log on in the server, serve requests, then run "sluice skew" again (see docs/skew.md)`;
+  if (report.servedRows === 0) return [dropsText(report), `no served rows in the range (${report.since === null ? 'start of the log' : new Date(report.since).toISOString()} to ${new Date(report.until).toISOString()}): turn the serving log on in the server, serve requests, then run "sluice skew" again (see docs/skew.md)`].filter(Boolean).join('\n');
   const rows = report.features.map((f) => [f.service, f.feature, f.compared, f.mismatches, percent(f.mismatchRate), `${percent(f.onlineNullRate)}/${percent(f.offlineNullRate)}`, f.maxAbsDiff, skippedText(f), f.snapshots.servedBehind]);
   const lines = [
     `${report.servedRows} served rows read${report.unreadableLines > 0 ? ` (${report.unreadableLines} unreadable lines skipped)` : ''}; each value recomputed offline at its asOf over the snapshots it reflected`,
@@ -21,6 +29,8 @@ function human(report: SkewReport): string {
     for (const e of f.examples) lines.push(`  ${f.feature}: entity ${e.entityKey} at ${e.asOf}: online ${JSON.stringify(e.online)}, offline ${JSON.stringify(e.offline)}`);
   }
   for (const [reason, meaning] of Object.entries(report.skipReasons)) lines.push(`skipped ${reason}: ${meaning}`);
+  const dropped = dropsText(report);
+  if (dropped !== undefined) lines.push(dropped);
   lines.push(report.unhealthy.length > 0
     ? `skew above ${percent(report.maxMismatchRate)} in ${report.unhealthy.join(', ')}: its condition is firing (sluice status)`
     : `no feature above ${percent(report.maxMismatchRate)} mismatches`);

@@ -42,7 +42,7 @@ export function registerStatusCommands(program: Command, run: CommandContext): v
     .command('status')
     .alias('streams')
     .option('--runs <n>', 'recent runs to show', integerIn(1, 1_000), 10)
-    .description(`one screen of health: freshness of every source and view, firing conditions (failed jobs and checks, stale, drift, skew, schema changes), failing checks, last runs, dead letters, stream lag; exits ${EXIT_UNHEALTHY} when an error condition fires, an SLA is violated or a job's last run failed`)
+    .description(`one screen of health: freshness of every source and view, firing conditions (failed jobs and checks, stale, drift, skew, schema changes, serving-log drops), failing checks, last runs, dead letters, stream lag; exits ${EXIT_UNHEALTHY} when an error condition fires, an SLA is violated or a job's last run failed`)
     .action((options: { runs: number }) =>
       run.withPlatform(async ({ platform, out }) => {
         const status = await healthStatus(platform, await platform.project(), { runs: options.runs });

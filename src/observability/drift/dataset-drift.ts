@@ -5,6 +5,7 @@ import { ident, literal, readPath } from '../../storage/engine/sql-engine.js';
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
 import { servedRowsSql, servedStatusSql, servedValueSql, servingLogFiles } from '../serving-log/read-serving-log.js';
 import { UNNAMED_SERVICE } from '../serving-log/served-row.js';
+import { servingLogDrops, type ServingLogDrops } from '../serving-log/serving-log-drops.js';
 import type { Profile } from './column-profile.js';
 import { profiledColumns, profileRelation } from './profile-sql.js';
 import { categoryToken, isClassifiedFeatureColumn } from '../../compliance/masking/classified-columns.js';
@@ -25,6 +26,11 @@ export interface DatasetDriftOptions {
 export interface DatasetDriftReport extends DriftComparison {
   readonly datasetId: string;
   readonly servedRows: number;
+  /** Sampled rows the serving log dropped in requests that overlap the range (see `serving-log-drops.ts`): the served profile is of a sample with holes. */
+  readonly droppedRows: number;
+  /** True when `droppedRows` > 0. */
+  readonly incomplete: boolean;
+  readonly drops: ServingLogDrops;
 }
 
 /** Served statuses whose value is not a served value (nothing answered it), left out of the served profile. */
@@ -105,10 +111,11 @@ export async function datasetDrift(ctx: SluiceContext, project: Project, options
   const range = { ...(options.since === undefined ? {} : { since: options.since }), ...(options.until === undefined ? {} : { until: options.until }) };
   const files = await servingLogFiles(ctx.dataDir, { ...(options.service === undefined ? {} : { service: options.service }), ...range });
   const current = await servedProfile(ctx, project, files, reference, range);
+  const drops = await servingLogDrops(ctx.dataDir, { ...(options.service === undefined ? {} : { service: options.service }), ...range });
   const comparison = compareProfiles(`dataset:${dataset.id}`, reference, current, featureThresholds(project), ctx.now(), {
     ...(options.minValues === undefined ? {} : { minValues: options.minValues }),
-    details: { service: options.service ?? null, servedRows: current.rows },
+    details: { service: options.service ?? null, servedRows: current.rows, ...(drops.rows > 0 ? { droppedRows: drops.rows } : {}) },
   });
   await reportDrift(ctx, comparison.results, (r) => `feature:${r.feature}`, (r) => `feature ${r.feature} (served${options.service && options.service !== UNNAMED_SERVICE ? ` by ${options.service}` : ''}, against dataset ${dataset.id})`);
-  return { datasetId: dataset.id, servedRows: current.rows, ...comparison };
+  return { datasetId: dataset.id, servedRows: current.rows, droppedRows: drops.rows, incomplete: drops.rows > 0, drops, ...comparison };
 }

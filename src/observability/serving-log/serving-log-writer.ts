@@ -10,6 +10,7 @@ import { answerRowsStart, nextAnswerRow } from './answer-rows.js';
 import { servicePart, writeRequestLine } from './request-line.js';
 import { rowLineOpening, rowLineRequest, servedColumns, servedKeys, writeRowLine, type RowLineRequest, type ServedKeys } from './served-lines.js';
 import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
+import { DropTally, type ServingLogDropState } from './drop-tally.js';
 
 export interface ServingLogOptions {
   /** The platform's data directory: files go under `<dataDir>/serving-log/` (see `served-row.ts`). */
@@ -24,7 +25,15 @@ export interface ServingLogOptions {
   readonly registry?: Registry;
   /** Called when a flush fails (the rows of that flush are counted as dropped). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Called from the flush path (never on a request): after each flush that dropped rows, with the
+   * episode so far (`dropping: true`); after the flush that ends it (rows written, none dropped since
+   * the flush before), with its totals (`dropping: false`); and after this writer's first flush that
+   * writes rows without drops (`dropping: false`, `rows: 0`), so a state left by an earlier process ends.
+   */
+  readonly onDrops?: (state: ServingLogDropState) => void;
 }
+
 
 /** The sampled serving log of one server process. */
 export interface ServingLogWriter {
@@ -66,6 +75,9 @@ interface PendingFile {
   rows: number;
   /** The names lines (by id) already in `lines`: each append holds those its rows refer to. */
   readonly columns: Set<string>;
+  /** `servedAt` of its first and last request: the period its rows' drop record covers if the append fails. */
+  from: number;
+  to: number;
 }
 
 const DEFAULT_MAX_BUFFERED = 10_000;
@@ -101,7 +113,8 @@ const SCRATCH_MAX_BYTES = 256 * 1024;
  * per-file chunks outside the JS heap, so no answer object outlives the request (kept
  * answers were promoted by the garbage collector, the main cost of an earlier writer); a
  * background flush appends each file's chunks with one `writev`, whole lines only. When the buffer is full, rows are dropped and counted
- * (`sluice_serving_log_dropped_rows_total`): a request never waits for the log. `close` writes
+ * (`sluice_serving_log_dropped_rows_total`, once per request; the drops records and `onDrops`,
+ * settled on the flush path: see `drop-tally.ts`): a request never waits for the log. `close` writes
  * what is left. A torn last line left by a crash is ended before the next append, so it stays
  * one unreadable line that readers skip, never glued to a good one.
  *
@@ -124,13 +137,16 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   let bufferedRows = 0;
   let pendingChunks = 0;
   let flushing: Promise<void> = Promise.resolve();
-
-  const drop = (service: string, n: number) => {
+  const drops = new DropTally(options.dataDir, options);
+  const drop = (service: string, n: number, from: number, to: number, error?: unknown) => {
     stats.dropped += n;
     dropped?.inc({ service }, n);
+    drops.add(service, n, from, to, error);
   };
 
-  const writeFiles = async (files: Map<string, PendingFile>) => {
+  /** Appends each file's lines; true when one of them was written. */
+  const writeFiles = async (files: Map<string, PendingFile>): Promise<boolean> => {
+    let wrote = false;
     for (const [path, file] of files) {
       try {
         const bytes = file.lines.bytes();
@@ -143,22 +159,28 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         pool.release(file.lines.chunks);
         stats.written += file.rows;
         written?.inc({ service: file.service }, file.rows);
+        wrote = true;
       } catch (error) {
         checked.delete(path);
-        drop(file.service, file.rows);
+        drop(file.service, file.rows, file.from, file.to, error);
         options.onError?.(error);
       }
     }
+    return wrote;
   };
 
   const flush = () => {
     flushing = flushing.then(async () => {
-      if (pending.size === 0) return;
-      const files = pending;
-      pending = new Map();
-      bufferedRows = 0;
-      pendingChunks = 0;
-      await writeFiles(files);
+      let wrote = false;
+      if (pending.size > 0) {
+        const files = pending;
+        pending = new Map();
+        bufferedRows = 0;
+        pendingChunks = 0;
+        wrote = await writeFiles(files);
+      }
+      // A failure here must not reject the flush chain (every later flush would then fail with it).
+      if (wrote || drops.unsettled) await drops.settle(wrote).catch((error: unknown) => options.onError?.(error));
     });
     return flushing;
   };
@@ -182,6 +204,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     let file: PendingFile | undefined;
     let lineRequest: RowLineRequest | undefined;
     let logged = 0;
+    let full = 0;
     let chunksBefore = 0;
     // Where row `atRow`'s text starts in `answer` (-1: not known, its rows are then serialized one by one).
     let at = -1;
@@ -194,7 +217,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         : entityKey(plan.joinKeys.map((k, i) => (plan.int64[i] ? int64KeyPart(row[k] as string) : (row[k] as string))));
       if (!isSampledKey(key, plan.threshold)) continue;
       if (bufferedRows >= maxBuffered) {
-        drop(plan.service, 1);
+        full++;
         continue;
       }
       if (file === undefined) {
@@ -204,7 +227,9 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
         }
         file = pending.get(plan.path);
-        if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0, columns: new Set() }));
+        if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0, columns: new Set(), from: servedAt, to: servedAt }));
+        else if (servedAt > file.to) file.to = servedAt;
+        else if (servedAt < file.from) file.from = servedAt;
         chunksBefore = file.lines.chunks.length;
         const columns = servedColumns(response.features);
         if (!file.columns.has(columns.id)) {
@@ -230,6 +255,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     // Enough chunks filled, or half the rows the buffer holds: a flush starts without waiting for the
     // timer (so the pool covers the flush, and a server answering faster than the timer flushes, e.g.
     // 400 answers of 100 rows a second, does not fill the buffer and drop rows between two ticks).
+    if (full > 0) drop(plan.service, full, servedAt, servedAt);
     if (file === undefined) return;
     const filled = pendingChunks;
     pendingChunks += file.lines.chunks.length - chunksBefore;

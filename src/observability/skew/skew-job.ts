@@ -8,6 +8,7 @@ import type { FeatureSkew, SkewRun, SkewSkipReason } from '../../storage/metadat
 import { toIso } from '../../time/index.js';
 import { ServedRowsComparison } from './compare-served-rows.js';
 import { servedRowBatches } from '../serving-log/read-serving-log.js';
+import { servingLogDrops, type ServingLogDrops } from '../serving-log/serving-log-drops.js';
 import type { Principal } from '../../compliance/principal.js';
 import { projectSecret } from '../../compliance/project-secret.js';
 import { auditMaskedRead } from '../../compliance/masking/audit-read.js';
@@ -51,6 +52,16 @@ export interface SkewReport extends SkewRun {
   readonly servedRows: number;
   /** Log lines that could not be read (torn by a crash, or not served rows). */
   readonly unreadableLines: number;
+  /**
+   * Sampled rows the serving log dropped (buffer full, or a failed write) in requests that overlap
+   * the range (see `serving-log-drops.ts`): the comparison is over a sample with holes, and a row
+   * that was dropped may have been the one that differed.
+   */
+  readonly droppedRows: number;
+  /** True when `droppedRows` > 0 or lines were unreadable: the report reflects fewer rows than were sampled. */
+  readonly incomplete: boolean;
+  /** The drops in detail (how many for each reason, when, the errors of failed writes). */
+  readonly drops: ServingLogDrops;
   readonly maxMismatchRate: number;
   /** Features (`<view>__<feature>`) whose mismatch rate, over every service, is above `maxMismatchRate`. */
   readonly unhealthy: readonly string[];
@@ -91,6 +102,7 @@ export async function runSkewJob(ctx: SluiceContext, project: Project, options: 
       servedRows += batch.rows.length;
       unreadableLines += batch.unreadable;
     }
+    const drops = await servingLogDrops(ctx.dataDir, { ...(options.service === undefined ? {} : { service: options.service }), ...(since === null ? {} : { since }), until });
     // Examples hold served and recomputed values in clear: none leaves the job unmasked.
     const clear: FeatureSkew[] = [...comparisons.values()].flatMap((c) => c.result());
     const secret = () => projectSecret(ctx.dataDir);
@@ -110,13 +122,16 @@ export async function runSkewJob(ctx: SluiceContext, project: Project, options: 
       features: shown.features,
       servedRows,
       unreadableLines,
+      droppedRows: drops.rows,
+      incomplete: drops.rows > 0 || unreadableLines > 0,
+      drops,
       maxMismatchRate: threshold,
       unhealthy,
       skipReasons: Object.fromEntries([...new Set(features.flatMap((f) => Object.keys(f.skipped) as SkewSkipReason[]))].sort().map((r) => [r, SKIP_REASONS[r]])),
     };
     const compared = features.reduce((n, f) => n + f.compared, 0);
     const mismatches = features.reduce((n, f) => n + f.mismatches, 0);
-    return { result: report, stats: { skewRun: runId, servedRows: report.servedRows, compared, mismatches, features: features.length, unhealthy: unhealthy.length, unreadableLines: report.unreadableLines } };
+    return { result: report, stats: { skewRun: runId, servedRows: report.servedRows, compared, mismatches, features: features.length, unhealthy: unhealthy.length, unreadableLines: report.unreadableLines, droppedRows: drops.rows } };
   }, project);
 }
 

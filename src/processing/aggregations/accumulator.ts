@@ -28,11 +28,12 @@ export interface Accumulator {
   /** Adds events `[start, end)`, as `add` one by one would (an accumulator may do it faster). */
   addRange(start: number, end: number): void;
   /**
-   * Optional: `reset`, then `addRange(start, end)`, over a buffer whose events stay unchanged
-   * until the next `reset` or `restore` (an evaluation over a state read from a store), so that
-   * an accumulator may put off work its value does not need (see `ExactSum.sumOf`).
+   * `reset`, then `addRange(start, end)`, over a buffer whose events stay unchanged until the
+   * next `reset` or `restore` (an evaluation over a state read from a store), so that an
+   * accumulator may put off work its value does not need (see `ExactSum.sumOf`); one that has
+   * none to put off extends {@link PlainAccumulator}.
    */
-  resetToRange?(start: number, end: number): void;
+  resetToRange(start: number, end: number): void;
   /** Removes events `[start, end)`, the oldest still in, as `remove` one by one would. */
   removeRange(start: number, end: number): void;
   remove(i: number): void;
@@ -53,6 +54,22 @@ export interface Accumulator {
    * values keep only their newest tile, so tiles hold each value once.
    */
   compactTiles?(states: unknown[]): unknown[];
+}
+
+/**
+ * The base of an accumulator with no work to put off: its `resetToRange` is `reset`, then
+ * `addRange` (the one place this is written).
+ *
+ * @example
+ * class CountAccumulator extends PlainAccumulator implements Accumulator { ... }
+ */
+export abstract class PlainAccumulator {
+  abstract reset(): void;
+  abstract addRange(start: number, end: number): void;
+  resetToRange(start: number, end: number): void {
+    this.reset();
+    this.addRange(start, end);
+  }
 }
 
 /** How to build an accumulator over column `column` (-1: none) of a buffer, of a column kind. */

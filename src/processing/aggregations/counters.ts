@@ -1,13 +1,15 @@
-import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
+import { PlainAccumulator, type Accumulator, type AccumulatorFactory, type EventBuffer } from './accumulator.js';
 import { isNullAt } from './columns.js';
 
 /** Counts events (`column` -1) or non-null values of a column. */
-export class CountAccumulator implements Accumulator {
+export class CountAccumulator extends PlainAccumulator implements Accumulator {
   n = 0;
   constructor(
     private readonly buffer: EventBuffer,
     private readonly column: number,
-  ) {}
+  ) {
+    super();
+  }
   reset(): void {
     this.n = 0;
   }

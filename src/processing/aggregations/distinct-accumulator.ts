@@ -1,4 +1,4 @@
-import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
+import { PlainAccumulator, type Accumulator, type AccumulatorFactory, type EventBuffer } from './accumulator.js';
 import type { ColumnKind, Int64Column, TextColumn } from './columns.js';
 
 /** A distinct value as a Map key: numbers (bool as 1/0), strings, and int64 beyond 2^53 as decimal text. */
@@ -26,7 +26,7 @@ function keyAt(column: unknown, i: number, kind: ColumnKind): DistinctKey | null
  * sliding window. Text is counted by dictionary code (no string hashing on the hot path).
  * Numbers compare as values (0 and -0 are one value); booleans are 1/0.
  */
-export class DistinctAccumulator implements Accumulator {
+export class DistinctAccumulator extends PlainAccumulator implements Accumulator {
   /** Distinct values currently in (base included). */
   size = 0;
   private readonly counts = new Map<DistinctKey, number>();
@@ -40,7 +40,9 @@ export class DistinctAccumulator implements Accumulator {
     private readonly buffer: EventBuffer,
     private readonly column: number,
     private readonly kind: ColumnKind,
-  ) {}
+  ) {
+    super();
+  }
 
   reset(): void {
     this.size = 0;

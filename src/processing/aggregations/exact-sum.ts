@@ -43,28 +43,29 @@ export class ExactSum {
   sumOf(values: Float64Array, start: number, end: number): void {
     this.reset();
     const rounded = certifiedSum(values, start, end);
+    // certifiedSum counted the values (NaN left out) whether or not it proved the rounding.
+    this.n = certified.n;
     if (rounded === rounded) {
-      let n = 0;
-      for (let k = start; k < end; k++) if (values[k] === values[k]) n++;
-      this.n = n;
       this.pending = values;
       this.pendingStart = start;
       this.pendingEnd = end;
       this.rounded = rounded;
       return;
     }
-    for (let k = start; k < end; k++) {
-      const x = values[k]!;
-      if (x === x) this.add(x);
-    }
+    this.addValues(values, start, end);
   }
 
   /** Makes the partials of the values `sumOf` took in (their count is already in `n`). */
   private settle(values: Float64Array): void {
     this.pending = undefined;
-    for (let k = this.pendingStart; k < this.pendingEnd; k++) {
+    this.addValues(values, this.pendingStart, this.pendingEnd);
+  }
+
+  /** Adds the values of `values[start, end)`, NaN left out (`isNullValue`), without counting them. */
+  private addValues(values: Float64Array, start: number, end: number): void {
+    for (let k = start; k < end; k++) {
       const x = values[k]!;
-      if (x === x) this.addExact(x);
+      if (!isNullValue(x)) this.addExact(x);
     }
   }
 
@@ -184,6 +185,16 @@ export interface ExactSumState {
   readonly big?: string;
 }
 
+/**
+ * The rule for a float64 in a range: NaN is a null value, never in a sum nor counted. Every loop
+ * of `sumOf` (the certified sum and the exact path) decides by it. An infinite or NaN result is
+ * never certified (`certifiedSum`); the exact path takes it.
+ */
+const isNullValue = (x: number): boolean => x !== x;
+
+/** What {@link certifiedSum} counted: the non-NaN values of its range (so `sumOf` does not count them again). */
+const certified = { n: 0 };
+
 const view = new DataView(new ArrayBuffer(8));
 // One float64 and its two 32-bit halves ([1] holds the sign and exponent on a little-endian machine).
 const scratch = new Float64Array(1);
@@ -192,7 +203,8 @@ scratch[0] = 1;
 const littleEndian = halves[1] === 0x3ff00000;
 
 /**
- * The correctly rounded sum of the non-NaN values of `values[start, end)` when a compensated sum
+ * The correctly rounded sum of the non-NaN values of `values[start, end)` (their count in
+ * `certified.n`, whatever the outcome) when a compensated sum
  * proves it, else NaN (then the exact path decides). Each addition's error is exact (TwoSum),
  * so the exact sum is s + Σe; c, the rounded Σe, is off by at most about n·2^-53·Σ|e| (bounded
  * here 4x over), and s + c = r + e2 exactly. If e2 plus that bound stays inside half the gap to
@@ -207,7 +219,7 @@ function certifiedSum(values: Float64Array, start: number, end: number): number 
   let n = 0;
   for (let k = start; k < end; k++) {
     const x = values[k]!;
-    if (x !== x) continue;
+    if (isNullValue(x)) continue;
     n++;
     const t = s + x;
     const z = t - s;
@@ -216,6 +228,7 @@ function certifiedSum(values: Float64Array, start: number, end: number): number 
     a += Math.abs(e);
     s = t;
   }
+  certified.n = n;
   const r = s + c;
   const z = r - s;
   const e2 = (s - (r - z)) + (c - z);

@@ -1,4 +1,4 @@
-import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
+import { PlainAccumulator, type Accumulator, type AccumulatorFactory, type EventBuffer } from './accumulator.js';
 import { isNullAt, scalarAt, type ColumnKind, type ListElement } from './columns.js';
 
 /** What a last-N accumulator stores for events before the online horizon: its values, newest first, and their times. */
@@ -17,7 +17,7 @@ const NO_STATE: LastNState = { value: [], ts: [] };
  * before the horizon; an event added later is newer than a restored value unless it is older in
  * time (a late event), and equal times count it newer (it was ingested later).
  */
-export class LastNAccumulator implements Accumulator {
+export class LastNAccumulator extends PlainAccumulator implements Accumulator {
   private indices: number[] = [];
   private head = 0;
   private base: LastNState = NO_STATE;
@@ -27,7 +27,9 @@ export class LastNAccumulator implements Accumulator {
     private readonly column: number,
     private readonly kind: ColumnKind,
     private readonly n: number,
-  ) {}
+  ) {
+    super();
+  }
 
   reset(): void {
     this.indices.length = 0;

@@ -1,4 +1,4 @@
-import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
+import { PlainAccumulator, type Accumulator, type AccumulatorFactory, type EventBuffer } from './accumulator.js';
 import { isNullAt, scalarAt, type ColumnKind, type Scalar, type TextColumn } from './columns.js';
 
 /** What a latest-value accumulator stores for events before the online horizon. */
@@ -14,7 +14,7 @@ export interface LatestState {
  * rows whose column is not null (`last`). Keeps its index, so a sliding window that drops it
  * holds no value (every later row was null).
  */
-export class LatestAccumulator implements Accumulator {
+export class LatestAccumulator extends PlainAccumulator implements Accumulator {
   private index = -1;
   private base: LatestState | undefined;
 
@@ -25,7 +25,9 @@ export class LatestAccumulator implements Accumulator {
     private readonly nonNull: boolean,
     /** A text column whose value `delete` marks a deleted row (CDC), -1 for none. */
     private readonly opColumn = -1,
-  ) {}
+  ) {
+    super();
+  }
 
   private deletedAt(i: number): boolean {
     if (this.opColumn < 0) return false;

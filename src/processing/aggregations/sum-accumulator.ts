@@ -1,14 +1,16 @@
-import type { Accumulator, AccumulatorFactory, EventBuffer } from './accumulator.js';
+import { PlainAccumulator, type Accumulator, type AccumulatorFactory, type EventBuffer } from './accumulator.js';
 import type { Int64Column } from './columns.js';
 import { ExactSum, type ExactSumState } from './exact-sum.js';
 
 /** The exact sum and count of a numeric column's non-null values (int64 exactly, from both halves). */
-export class SumAccumulator implements Accumulator {
+export class SumAccumulator extends PlainAccumulator implements Accumulator {
   readonly sum = new ExactSum();
   constructor(
     private readonly buffer: EventBuffer,
     private readonly column: number,
-  ) {}
+  ) {
+    super();
+  }
   reset(): void {
     this.sum.reset();
   }
@@ -30,11 +32,10 @@ export class SumAccumulator implements Accumulator {
   }
 
   /** `reset`, then `addRange`, for a buffer whose values stay unchanged until the next reset or restore (see {@link ExactSum.sumOf}). */
-  resetToRange(start: number, end: number): void {
+  override resetToRange(start: number, end: number): void {
     const column = this.buffer.columns[this.column]!;
-    if (column instanceof Float64Array) return this.sum.sumOf(column, start, end);
-    this.reset();
-    this.addRange(start, end);
+    if (column instanceof Float64Array) this.sum.sumOf(column, start, end);
+    else super.resetToRange(start, end);
   }
 
   remove(i: number): void {

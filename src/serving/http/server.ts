@@ -23,6 +23,7 @@ import { createLogger, type Logger, type LogLevel } from '../../observability/lo
 import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observability/tracing.js';
 import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
+import { servingLogHealth } from '../../observability/serving-log/serving-log-health.js';
 import { answerJson } from './answer-json.js';
 import { answerBytes, BYTES_FROM_ELEMENTS } from './answer-bytes.js';
 import { answerFormat, columnarAnswer } from './columnar-answer.js';
@@ -220,12 +221,18 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   metrics.addScrapeSource(qualityMetrics(platform.metadata));
   metrics.addScrapeSource(skewMetrics(platform.metadata));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  // Drops fire the health condition `serving_log_drops` (sluice status, alerts), reported from the log's flush path.
+  const servingLogDrops = servingLogHealth(platform.metadata.health, platform.now, (error) => app.log.error({ err: error }, 'serving log drops: reporting the health condition failed'));
   const servingLog = servingLogWriter({
     dataDir: platform.dataDir, defaultRate: options.servingLogRate ?? 0, registry: metrics.registry,
     ...(options.servingLogBuffer === undefined ? {} : { maxBufferedRows: options.servingLogBuffer }),
     onError: (error) => app.log.error({ err: error }, 'serving log write failed; its rows were dropped and counted'),
+    onDrops: servingLogDrops.onDrops,
   });
-  app.addHook('onClose', async () => servingLog.close());
+  app.addHook('onClose', async () => {
+    await servingLog.close();
+    await servingLogDrops.settled();
+  });
   const recordAudit: AuditSink = (event, at) => audit.record(event, at);
   app.post('/v1/features/online', async (request, reply) => {
     const started = performance.now();

@@ -1,0 +1,114 @@
+import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ServingLogQuery } from './read-serving-log.js';
+import { servingLogDir } from './served-row.js';
+
+/**
+ * The serving log's record of its own holes: a sampled row the writer could not keep (its buffer
+ * was full, or the append failed) is counted, and the counts are appended, once per flush that
+ * had drops, to `<dataDir>/serving-log/<service>/drops.ndjson` (one JSON line per record; not a
+ * `.jsonl` file, so readers of served rows never see it). A reader of the log over a period (the
+ * skew job, drift of served values) adds up the records that overlap it and says that its answer
+ * reflects an incomplete sample. A record of rows lost to a failed append is written at the next
+ * flush that succeeds; a crash loses the records not yet written, as it loses the buffered rows.
+ */
+export interface DropRecord {
+  readonly service: string;
+  /** `servedAt` (epoch ms) of the first and last request whose rows were dropped. */
+  readonly from: number;
+  readonly to: number;
+  /** Rows dropped because the buffer held `maxBufferedRows` rows. */
+  readonly bufferFull: number;
+  /** Rows dropped because their append failed. */
+  readonly writeFailed: number;
+  /** The last failed append's error message. */
+  readonly error?: string;
+}
+
+/** The drops of the serving log over a period, added up over its services. */
+export interface ServingLogDrops {
+  /** Sampled rows dropped (buffer full plus failed writes). */
+  readonly rows: number;
+  readonly bufferFull: number;
+  readonly writeFailed: number;
+  /** The earliest and latest `servedAt` of the dropped rows' requests; null when none was dropped. */
+  readonly from: number | null;
+  readonly to: number | null;
+  /** The distinct errors of failed appends, at most five. */
+  readonly errors: readonly string[];
+}
+
+/** No drops. */
+export const NO_DROPS: ServingLogDrops = { rows: 0, bufferFull: 0, writeFailed: 0, from: null, to: null, errors: [] };
+
+const DROPS_FILE = 'drops.ndjson';
+
+/** Appends drop records to their services' `drops.ndjson` (one append per service). */
+export async function appendDropRecords(dataDir: string, records: readonly DropRecord[]): Promise<void> {
+  const byService = new Map<string, string>();
+  for (const r of records) byService.set(r.service, (byService.get(r.service) ?? '') + `${JSON.stringify(r)}\n`);
+  for (const [service, text] of byService) {
+    const dir = servingLogDir(dataDir, service);
+    await mkdir(dir, { recursive: true });
+    await appendFile(join(dir, DROPS_FILE), text);
+  }
+}
+
+const isRecord = (value: unknown): value is DropRecord => {
+  const r = value as Partial<DropRecord> | null;
+  return typeof r === 'object' && r !== null && typeof r.from === 'number' && typeof r.to === 'number' && typeof r.bufferFull === 'number' && typeof r.writeFailed === 'number';
+};
+
+async function services(dataDir: string): Promise<string[]> {
+  try {
+    return (await readdir(servingLogDir(dataDir), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/**
+ * The drops recorded for the rows served in `[since, until)` (of `query.service`, or every service):
+ * every record whose requests overlap the period counts whole, so a period that cuts a record
+ * reports all of its rows (at most that many of them were in the period). A torn line is skipped.
+ *
+ * @example
+ * const drops = await servingLogDrops('.sluice', { service: 'fraud_v1', since: Date.now() - 86_400_000 });
+ * if (drops.rows > 0) console.log(`the log misses ${drops.rows} sampled rows`);
+ */
+export async function servingLogDrops(dataDir: string, query: ServingLogQuery = {}): Promise<ServingLogDrops> {
+  const since = query.since ?? Number.NEGATIVE_INFINITY;
+  const until = query.until ?? Number.POSITIVE_INFINITY;
+  let bufferFull = 0;
+  let writeFailed = 0;
+  let from = Number.POSITIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  const errors = new Set<string>();
+  for (const service of query.service === undefined ? await services(dataDir) : [query.service]) {
+    let text: string;
+    try {
+      text = await readFile(join(servingLogDir(dataDir, service), DROPS_FILE), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (!isRecord(record) || record.to < since || record.from >= until) continue;
+      bufferFull += record.bufferFull;
+      writeFailed += record.writeFailed;
+      from = Math.min(from, record.from);
+      to = Math.max(to, record.to);
+      if (typeof record.error === 'string' && errors.size < 5) errors.add(record.error);
+    }
+  }
+  const rows = bufferFull + writeFailed;
+  return rows === 0 ? NO_DROPS : { rows, bufferFull, writeFailed, from, to, errors: [...errors] };
+}

@@ -1,6 +1,5 @@
 import type { Feature } from '../definitions/index.js';
 import type { AppendColumn, ColumnChunk, SqlEngine, TableAppender } from '../storage/engine/sql-engine.js';
-import { AdapterError } from '../errors.js';
 import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, ListValue, Scalar } from './aggregations/index.js';
 import { AsKnownSweep } from './as-known-sweep.js';
@@ -49,7 +48,6 @@ export async function sortPoints(engine: SqlEngine, points: string): Promise<Sor
     pid.set(numbers(chunk, 2), at);
     at += chunk.rowCount;
   }
-  if (at !== n) throw endedEarly('the spine', `its sorted points (${at} of ${n})`);
   return { kids, kid, time, pid, release: async () => engine.run(`DROP TABLE IF EXISTS ${kids}`) };
 }
 
@@ -88,7 +86,7 @@ export interface StartedSweep {
   readonly features: readonly Feature[];
   readonly sorted: SortedPoints;
   readonly asKnown: boolean;
-  /** The query's rows: `_kid`, `_time`, the buffer columns, `_known` with `asKnown`, `_seq`; then an end marker (`_kid` Infinity). */
+  /** The query's rows: `_kid`, `_time`, the buffer columns, `_known` with `asKnown`, `_seq`. */
   readonly sql: string;
   readonly chunks: AsyncIterator<ColumnChunk>;
   /** The first chunk, asked for at the start: DuckDB sorts meanwhile. */
@@ -122,11 +120,9 @@ export function startSweep(engine: SqlEngine, plan: ViewPlan, features: readonly
   const sql =
     // Entities are numbered (`_kid`): the sort and the sweep compare numbers, not key strings.
     // Number columns with NULL as NaN (what the event buffer holds) come as whole arrays (`numbers`).
-    `SELECT * FROM (SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c, i) => `, ${numberColumn[i] ? `coalesce(e.${c}, ${c.endsWith('_lo') ? '0' : "'NaN'"}::DOUBLE) AS ${c}` : `e.${c}`}`).join('')}${asKnown ? ', e._known_at::DOUBLE AS _known' : ''}, e._seq AS _seq ${from} ` +
-    // The end marker: sorted last, so a result that ends without it was cut short (see `finishSweep`).
-    // Its sort keys are not NULL: a NULL among them makes DuckDB sort every row on wider keys (on the
-    // bench's 10M events: 8x the sort operator's time, 1.7x the CPU time of the whole query).
-    `UNION ALL SELECT 'Infinity'::DOUBLE, 'Infinity'::DOUBLE${', NULL'.repeat(bufferColumns.length + (asKnown ? 1 : 0))}, 0) ORDER BY _kid, _time, _seq`;
+    `SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c, i) => `, ${numberColumn[i] ? `coalesce(e.${c}, ${c.endsWith('_lo') ? '0' : "'NaN'"}::DOUBLE) AS ${c}` : `e.${c}`}`).join('')}${asKnown ? ', e._known_at::DOUBLE AS _known' : ''}, e._seq AS _seq ${from} ` +
+    // A result cut short (a failure mid-way) raises in `streamChunks`: the sweep never sees part of its events as all of them.
+    'ORDER BY _kid, _time, _seq';
   const chunks = engine.streamChunks(sql, { ownSession: true })[Symbol.asyncIterator]();
   const first = chunks.next();
   // Its failure is reported by `finishSweep`, not as an unhandled rejection meanwhile.
@@ -224,8 +220,6 @@ export async function finishSweep(engine: SqlEngine, started: StartedSweep, out:
 
   const pointCount = sorted.pid.length;
   let next = 0;
-  let read = 0;
-  let ended = false;
   try {
     for (let step = await started.first; step.done !== true; step = await started.chunks.next()) {
       const result = step.value;
@@ -234,10 +228,6 @@ export async function finishSweep(engine: SqlEngine, started: StartedSweep, out:
       const times = numbers(result, 1);
       for (let r = 0; r < result.rowCount; r++) {
         const k = keys[r]!;
-        if (k === Infinity) {
-          ended = true;
-          break;
-        }
         const time = times[r]!;
         // The points at or before this event in (entity, time) order come first.
         while (next < pointCount && (sorted.kid[next]! < k || (sorted.kid[next] === k && sorted.time[next]! <= time))) {
@@ -245,7 +235,6 @@ export async function finishSweep(engine: SqlEngine, started: StartedSweep, out:
           if (chunk.rows === CHUNK) flush();
         }
         if (k !== key) enter(k);
-        read++;
         const i = builder.append(time, columns, 2, r);
         known?.append(i, time, (columns[2 + bufferColumns.length] as ChunkColumn).get(r) as number);
       }
@@ -259,12 +248,5 @@ export async function finishSweep(engine: SqlEngine, started: StartedSweep, out:
     await started.cancel();
     await appender.close();
   }
-  // @duckdb/node-api ends a result that fails mid-way (out of memory while the sort is read) like a
-  // finished one: a sweep that missed events must fail, not give the points after them wrong values.
-  if (!ended) throw endedEarly(`view "${plan.view.name}"`, `its events (${read} read, then the result ended without its end marker)`);
   return layout.map((c) => typedSql(c, alias));
-}
-
-function endedEarly(what: string, detail: string): AdapterError {
-  return new AdapterError('ADAPTER_FAILED', `${what}: the point-in-time sweep read only some of ${detail}: DuckDB ended its result early, as it does when the query fails mid-way (such as out of memory); run it again, with a higher memory limit (SLUICE_MEMORY_LIMIT) if it recurs`);
 }

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { BIGINT, DOUBLE, DuckDBInstance, LIST, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, type AdapterError } from '../../errors.js';
 import { columnReader, dataChunk, doubleParts, LIST_ELEMENT } from './duckdb-vectors.js';
 import { engineError } from './engine-error.js';
+import { withStreamEnd } from './stream-end.js';
 import { globEscaped, literal, literalList, type AppendColumn, type EngineSandbox, type TableAppender, type ColumnChunk, type SqlEngine } from './sql-engine.js';
 
 function toPlain(value: unknown): unknown {
@@ -23,11 +24,7 @@ class DuckDbEngine implements SqlEngine {
   private appendConnection: DuckDBConnection | undefined;
   /** Sessions of the streams open on a session of their own (`ownSession`). */
   private readonly streamConnections = new Set<DuckDBConnection>();
-  /**
-   * Interrupts asked so far. An interrupted stream ends like an exhausted one (`fetchChunk` gives
-   * an empty chunk and no error: @duckdb/node-api does not expose `duckdb_result_error`), so a
-   * stream that ends with an interrupt since it started raises instead of passing for whole.
-   */
+  /** Interrupts asked so far: a stream that ends without its end marker after one says it was interrupted. */
   private interrupts = 0;
 
   constructor(
@@ -69,33 +66,49 @@ class DuckDbEngine implements SqlEngine {
     const interruptsBefore = this.interrupts;
     let result;
     try {
-      result = await connection.stream(sql);
+      // The end marker tells a result that ended from one that failed mid-way, which
+      // @duckdb/node-api ends alike (an empty chunk; `duckdb_result_error` is not exposed).
+      result = await connection.stream(withStreamEnd(sql));
     } catch (error) {
       throw engineError('DuckDB', error, sql);
     }
+    const end = result.columnCount - 1;
     // The next chunk is fetched (on DuckDB's side, off the main thread) while the caller reads this one.
     let next = result.fetchChunk();
     try {
       for (;;) {
         const chunk = await next;
-        if (!chunk || chunk.rowCount === 0) {
-          if (this.interrupts !== interruptsBefore) throw engineError('DuckDB', new Error('INTERRUPT Error: Interrupted! (the stream was stopped before its end)'), sql);
+        if (!chunk || chunk.rowCount === 0) throw this.endedEarly(sql, interruptsBefore);
+        const ended = chunk.getColumnVector(end).getItem(chunk.rowCount - 1) === true;
+        next = result.fetchChunk();
+        const rowCount = ended ? chunk.rowCount - 1 : chunk.rowCount;
+        if (rowCount > 0) {
+          yield {
+            rowCount,
+            column: (index: number) => columnReader(chunk.getColumnVector(index)),
+            doubles: (index: number) => {
+              const parts = doubleParts(chunk.getColumnVector(index));
+              if (parts === undefined || parts.validity.data !== null) return undefined;
+              return rowCount === parts.items.length ? parts.items : parts.items.subarray(0, rowCount);
+            },
+          };
+        }
+        if (ended) {
+          const after = await next;
+          if (after && after.rowCount > 0) throw engineError('DuckDB', new Error('Internal Error: rows came after the end marker of a streamed result'), sql);
           return;
         }
-        next = result.fetchChunk();
-        yield {
-          rowCount: chunk.rowCount,
-          column: (index: number) => columnReader(chunk.getColumnVector(index)),
-          doubles: (index: number) => {
-            const parts = doubleParts(chunk.getColumnVector(index));
-            return parts !== undefined && parts.validity.data === null ? parts.items : undefined;
-          },
-        };
       }
     } finally {
       // A caller that stops early leaves a fetch in flight: its failure is nobody's to report.
       await next.catch(() => undefined);
     }
+  }
+
+  /** The error of a stream that ended without its end marker: interrupted, or failed mid-way. */
+  private endedEarly(sql: string, interruptsBefore: number): AdapterError {
+    if (this.interrupts !== interruptsBefore) return engineError('DuckDB', new Error('INTERRUPT Error: Interrupted! (the stream was stopped before its end)'), sql);
+    return engineError('DuckDB', new Error(`the query's result ended before its end marker: it failed mid-way (out of memory, or a value that fails on a late row; @duckdb/node-api does not say which); run it again, with a higher memory limit (SLUICE_MEMORY_LIMIT) if it recurs`), sql);
   }
 
   async appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void> {

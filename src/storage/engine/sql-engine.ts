@@ -46,7 +46,10 @@ export interface SqlEngine {
    * With `ownSession`, on a session of its own (closed when the stream ends): the main session
    * stays free for other statements meanwhile, and several such streams can run at once (a query
    * runs as soon as the first chunk is asked for, so a caller can start one ahead). Such a query
-   * sees regular tables, not TEMP ones.
+   * sees regular tables, not TEMP ones. Takes one query (a final `;` is allowed). A query that
+   * fails after its first chunks (out of memory, a value that fails on a late row, `interrupt`)
+   * raises `ADAPTER_FAILED` once the chunks before the failure are read: the stream never ends
+   * as if its result were whole.
    */
   streamChunks(sql: string, options?: { readonly ownSession?: boolean }): AsyncIterable<ColumnChunk>;
   /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */

@@ -1,7 +1,8 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { batchSource, compileProject, count, defineProject, entity, featureView, projectJobs } from '../src/definitions/index.js';
+import { batchSource, compileProject, count, defineProject, entity, featureService, featureView, projectJobs } from '../src/definitions/index.js';
+import { appendDropRecords, servingLogDir, servingLogDrops } from '../src/observability/serving-log/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { runJob } from '../src/orchestration/run-job.js';
@@ -78,4 +79,24 @@ test('a run removes expired events from every snapshot, expires snapshots older 
   const stats = await runJob({ ...platform, projectDir: dir }, project, 'retention:ret', { trigger: 'schedule' });
   expect(stats).toMatchObject({ removedRows: 1 });
   expect((await platform.metadata.audit.list()).at(-1)).toMatchObject({ action: 'retention.run', actor: 'scheduler' });
+});
+
+test("retention removes a service's serving-log drop records with the rows of their period, keeps newer ones and lines it cannot read", async () => {
+  const served = defineProject({ ...spec, featureServices: [featureService({ name: 'svc', features: [stats] })] });
+  const t = await tempPlatform(served, T0);
+  cleanup.push(t.dispose);
+  const { platform, project } = t;
+  const record = (day: number) => ({ service: 'svc', from: T0 + day * DAY, to: T0 + day * DAY + 1000, bufferFull: day, writeFailed: 0 });
+  await appendDropRecords(platform.dataDir, [record(20), record(34), record(36)]);
+  appendFileSync(join(servingLogDir(platform.dataDir, 'svc'), 'drops.ndjson'), '{"service":"svc","fr\n');
+  t.clock.now = T0 + 45 * DAY; // the view's cutoff: day 35
+
+  const dry = await runRetention(platform, project, { principal, dryRun: true });
+  expect(dry.dropRecords).toEqual([{ service: 'svc', cutoff: T0 + 35 * DAY, records: 2 }]);
+  expect((await servingLogDrops(platform.dataDir, { service: 'svc' })).bufferFull).toBe(20 + 34 + 36);
+
+  expect((await runRetention(platform, project, { principal })).dropRecords).toEqual([{ service: 'svc', cutoff: T0 + 35 * DAY, records: 2 }]);
+  expect(await servingLogDrops(platform.dataDir, { service: 'svc' })).toMatchObject({ bufferFull: 36, from: T0 + 36 * DAY });
+  expect(readFileSync(join(servingLogDir(platform.dataDir, 'svc'), 'drops.ndjson'), 'utf8')).toContain('{"service":"svc","fr\n');
+  expect((await runRetention(platform, project, { principal })).dropRecords).toEqual([]);
 });

@@ -9,6 +9,7 @@ import { newestEventOf } from '../purge/purge-online.js';
 import { scrubRemovedBytes } from '../purge/scrub-removed.js';
 import { purgeRows } from '../purge/purge-rows.js';
 import { purgeServingLog } from '../purge/purge-serving-log.js';
+import { trimDropRecords } from '../../observability/serving-log/index.js';
 import type { PurgeReport } from '../purge/purge-types.js';
 
 export interface RetentionOptions {
@@ -44,11 +45,20 @@ export interface ViewRetention {
   readonly servedRows: number;
 }
 
+/** A service's serving-log drop records (see `trimDropRecords`) of requests served before `cutoff`, removed. */
+export interface ServiceDropRecords {
+  readonly service: string;
+  readonly cutoff: number;
+  readonly records: number;
+}
+
 export interface RetentionReport {
   readonly at: number;
   readonly dryRun: boolean;
   readonly sources: readonly SourceRetention[];
   readonly views: readonly ViewRetention[];
+  /** Per service with drop records removed: the serving log's records of rows it could not keep, of requests before the cutoff. */
+  readonly dropRecords: readonly ServiceDropRecords[];
   /** LMDB stores whose removed bytes are not cleared yet (another process has them open), with the reason; empty after a dry run. */
   readonly scrubPending: readonly { readonly store: string; readonly reason: string }[];
   /**
@@ -90,6 +100,7 @@ export async function runRetention(ctx: SluiceContext, project: Project, options
       dryRun,
       sources: sources.map((s) => ({ source: s.source, retention: s.retention, cutoff: new Date(s.cutoff).toISOString(), rows: s.purge.rows, bytes: s.purge.bytes + s.bytesDeleted, expiredSnapshots: s.expiredSnapshots.length, filesDeleted: s.filesDeleted.length })),
       views: views.map((v) => ({ view: v.view, retention: v.retention, cutoff: new Date(v.cutoff).toISOString(), entries: v.entries, servedRows: v.servedRows })),
+      dropRecords: report.dropRecords.map((d) => ({ service: d.service, cutoff: new Date(d.cutoff).toISOString(), records: d.records })),
       scrubPending: report.scrubPending, leftoverFiles: report.leftoverFiles,
     },
   }, ctx.now());
@@ -134,8 +145,19 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     const served = await purgeServingLog(ctx, { row: (row) => row.servedAt < cutoff && view.name in row.views, torn: () => false }, dryRun);
     views.push({ view: view.name, retention: view.retention!, cutoff, entries, servedRows: served.rows });
   }
+  // A service's records of holes in its serving log go with the rows of their period: a request
+  // answers every view of its service, so its rows were removed above once any of those views'
+  // cutoffs passed it.
+  const dropRecords: ServiceDropRecords[] = [];
+  for (const service of project.featureServices) {
+    const cutoffs = views.filter((v) => service.features.some((f) => f.view === v.view)).map((v) => v.cutoff);
+    if (cutoffs.length === 0) continue;
+    const cutoff = Math.max(...cutoffs);
+    const records = await trimDropRecords(ctx.dataDir, service.name, cutoff, dryRun);
+    if (records > 0) dropRecords.push({ service: service.name, cutoff, records });
+  }
   // Expired records must not linger in free pages either (as after an erasure).
   const scrubPending = dryRun ? [] : (await scrubRemovedBytes(ctx, project)).scrubPending;
   const leftoverFiles = sources.reduce((n, s) => n + s.purge.leftoverFiles.length, 0);
-  return { at, dryRun, sources, views, scrubPending, leftoverFiles };
+  return { at, dryRun, sources, views, dropRecords, scrubPending, leftoverFiles };
 }

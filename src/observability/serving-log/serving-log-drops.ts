@@ -1,5 +1,6 @@
 import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import type { ServingLogQuery } from './read-serving-log.js';
 import { servingLogDir } from './served-row.js';
 
@@ -86,22 +87,8 @@ export async function servingLogDrops(dataDir: string, query: ServingLogQuery = 
   let to = Number.NEGATIVE_INFINITY;
   const errors = new Set<string>();
   for (const service of query.service === undefined ? await services(dataDir) : [query.service]) {
-    let text: string;
-    try {
-      text = await readFile(join(servingLogDir(dataDir, service), DROPS_FILE), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw error;
-    }
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (!isRecord(record) || record.to < since || record.from >= until) continue;
+    for (const { record } of await dropLines(dataDir, service)) {
+      if (record === undefined || record.to < since || record.from >= until) continue;
       bufferFull += record.bufferFull;
       writeFailed += record.writeFailed;
       from = Math.min(from, record.from);
@@ -111,4 +98,41 @@ export async function servingLogDrops(dataDir: string, query: ServingLogQuery = 
   }
   const rows = bufferFull + writeFailed;
   return rows === 0 ? NO_DROPS : { rows, bufferFull, writeFailed, from, to, errors: [...errors] };
+}
+
+/**
+ * Removes `service`'s drop records of requests served before `before` (every one whose `to` is
+ * earlier): retention calls it once the rows of that period are gone, so the records of holes in
+ * rows nobody can read any more do not pile up. The file is written again atomically; a record
+ * appended by a server while it is rewritten may be lost (as for the rows: see `purgeServingLog`).
+ * Lines that do not parse are kept. Returns how many records were (or, with `dryRun`, would be) removed.
+ */
+export async function trimDropRecords(dataDir: string, service: string, before: number, dryRun: boolean): Promise<number> {
+  const kept: string[] = [];
+  let removed = 0;
+  for (const { line, record } of await dropLines(dataDir, service)) {
+    if (record !== undefined && record.to < before) removed++;
+    else kept.push(line);
+  }
+  if (removed > 0 && !dryRun) await writeFileAtomic(join(servingLogDir(dataDir, service), DROPS_FILE), kept.length === 0 ? '' : `${kept.join('\n')}\n`);
+  return removed;
+}
+
+/** The lines of `service`'s drops file (none when it has none), each with its record when it parses as one. */
+async function dropLines(dataDir: string, service: string): Promise<{ line: string; record: DropRecord | undefined }[]> {
+  let text: string;
+  try {
+    text = await readFile(join(servingLogDir(dataDir, service), DROPS_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return text.split('\n').filter((line) => line !== '').map((line) => {
+    try {
+      const record: unknown = JSON.parse(line);
+      return { line, record: isRecord(record) ? record : undefined };
+    } catch {
+      return { line, record: undefined };
+    }
+  });
 }

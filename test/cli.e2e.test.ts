@@ -75,6 +75,7 @@ describe('sluice CLI, end to end', () => {
     expect(sluice(dir, 'ingest', 'transactions', '--file', 'data/transactions.csv', '--json').json()).toMatchObject({ accepted: 0, rejected: 0, skipped: true });
     // The file may also be given as the argument after the source, as a new user first types it.
     expect(sluice(dir, 'ingest', 'transactions', 'data/transactions.csv', '--json').json()).toMatchObject({ source: 'transactions', accepted: 0, skipped: true });
+    expect(sluice(dir, 'ingest', 'transactions', 'data/transactions.csv', '--file', './data/transactions.csv', '--json').json()).toMatchObject({ accepted: 0, skipped: true });
     const forced = sluice(dir, 'ingest', 'transactions', '--file', 'data/transactions.csv', '--force', '--json').json<{ snapshot: string; accepted: number }>();
     expect(forced.accepted).toBe(5);
     expect(forced.snapshot).toMatch(/^transactions@2-/);

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { applySnapshotOnline } from '../../streaming/apply-snapshot.js';
 import type { Project } from '../../definitions/index.js';
 import type { Command } from 'commander';
@@ -66,7 +67,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .option('--no-online', 'do not apply the new rows to the online tables (they then say STALE until materialized)')
     .description('validate a file (or the new rows of a Postgres table) against the source schema, commit them to the lake as one snapshot, and apply them to the online tables of its views')
     .action((source: string, file: string | undefined, given: { file?: string; force?: boolean; online: boolean; knownAt?: 'event' | 'ingestion' }) => {
-      if (file !== undefined && given.file !== undefined && file !== given.file) throw new UsageError(`two files: ${file} and --file ${given.file}; give the file once`);
+      if (file !== undefined && given.file !== undefined && resolve(file) !== resolve(given.file)) throw new UsageError(`two files: ${file} and --file ${given.file}; give the file once`);
       const options = { ...given, file: file ?? given.file };
       return run.withPlatform(audited({ action: 'ingest', target: `source:${source}` }, async ({ platform, out }) => {
         const project = await platform.project();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import type { ServingLogQuery } from './read-serving-log.js';
 import { servingLogDir } from './served-row.js';
+import { endsClean } from './log-file-append.js';
 
 /**
  * The serving log's record of its own holes: a sampled row the writer could not keep (its buffer
@@ -44,14 +45,20 @@ export const NO_DROPS: ServingLogDrops = { rows: 0, bufferFull: 0, writeFailed: 
 
 const DROPS_FILE = 'drops.ndjson';
 
-/** Appends drop records to their services' `drops.ndjson` (one append per service). */
+/**
+ * Appends drop records to their services' `drops.ndjson` (one append per service; a failure stops
+ * at that service, the ones before it written: `DropTally` calls it one service at a time). A torn
+ * last line (a crash mid-append) is ended first, as the row writer does, so it stays one line
+ * that readers skip and the records after it parse.
+ */
 export async function appendDropRecords(dataDir: string, records: readonly DropRecord[]): Promise<void> {
   const byService = new Map<string, string>();
   for (const r of records) byService.set(r.service, (byService.get(r.service) ?? '') + `${JSON.stringify(r)}\n`);
   for (const [service, text] of byService) {
     const dir = servingLogDir(dataDir, service);
     await mkdir(dir, { recursive: true });
-    await appendFile(join(dir, DROPS_FILE), text);
+    const path = join(dir, DROPS_FILE);
+    await appendFile(path, (await endsClean(path)) ? text : `\n${text}`);
   }
 }
 

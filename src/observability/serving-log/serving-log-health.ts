@@ -19,7 +19,10 @@ export interface ServingLogHealth {
 export function dropMessage(state: ServingLogDropState): string {
   const since = state.since === null ? '' : ` since ${toIso(state.since)}`;
   if (!state.dropping) {
-    return state.rows === 0 ? 'the serving log writes every sampled row' : `the serving log writes again; ${state.rows} sampled rows were dropped${since}`;
+    if (state.ended === 'started') return 'a serving log writer started: a condition left by an earlier process ends (its drops stay recorded for skew and drift)';
+    if (state.rows === 0) return 'the serving log writes every sampled row';
+    const ended = state.ended === 'stopped' ? 'the serving log stopped with nothing dropped at its last write' : 'the serving log writes again';
+    return `${ended}; ${state.rows} sampled rows were dropped${since} (recorded for skew and drift)`;
   }
   const why = [
     ...(state.bufferFull > 0 ? [`${state.bufferFull} because its buffer was full (give "sluice serve" a larger --serving-log-buffer, or lower the sample rate)`] : []),
@@ -32,7 +35,8 @@ export function dropMessage(state: ServingLogDropState): string {
  * Reports the serving log writer's drops as the health condition `serving_log_drops` of
  * `serving_log`: firing while rows are dropped (severity warn when only the buffer overflowed,
  * error once a write failed), with how many rows, since when and why in its details; cleared by
- * the flush that writes again. Only transitions make alerts (`HealthStore`), so an episode is
+ * the flush after which every service that dropped rows writes again, by a clean close with
+ * nothing dropped at its last flush, and when a writer starts (see `DropTally`). Only transitions make alerts (`HealthStore`), so an episode is
  * alerted once; while it fires, its counts are updated at most every 10 s. Reports are stored
  * in order, one at a time, off the request path; a failed report goes to `onError`.
  *
@@ -56,6 +60,7 @@ export function servingLogHealth(store: HealthStore, now: () => number, onError?
     const details = {
       rows: state.rows, bufferFull: state.bufferFull, writeFailed: state.writeFailed, services: state.services,
       ...(state.since === null ? {} : { since: toIso(state.since) }), ...(state.lastError === undefined ? {} : { lastError: state.lastError }),
+      ...(state.ended === undefined ? {} : { ended: state.ended }),
     };
     chain = chain.then(() => store.report({ ...SERVING_LOG_DROPS, firing: state.dropping, severity, message: dropMessage(state), details }, at)).then(
       () => undefined,

@@ -1,6 +1,7 @@
 import type { HealthStore } from '../../storage/metadata/health-store.js';
 import { toIso } from '../../time/index.js';
 import type { ServingLogDropState } from './drop-tally.js';
+import { dropCauses } from './serving-log-drops.js';
 
 /** The health condition of the serving log's dropped rows: kind and subject. */
 export const SERVING_LOG_DROPS = { kind: 'serving_log_drops', subject: 'serving_log' } as const;
@@ -24,10 +25,7 @@ export function dropMessage(state: ServingLogDropState): string {
     const ended = state.ended === 'stopped' ? 'the serving log stopped with nothing dropped at its last write' : 'the serving log writes again';
     return `${ended}; ${state.rows} sampled rows were dropped${since} (recorded for skew and drift)`;
   }
-  const why = [
-    ...(state.bufferFull > 0 ? [`${state.bufferFull} because its buffer was full (give "sluice serve" a larger --serving-log-buffer, or lower the sample rate)`] : []),
-    ...(state.writeFailed > 0 ? [`${state.writeFailed} because a write failed (${state.lastError ?? 'no error recorded'}; check the data directory's disk and permissions)`] : []),
-  ];
+  const why = dropCauses({ ...state, errors: state.lastError === undefined ? [] : [state.lastError] }, true);
   return `the serving log dropped ${state.rows} sampled rows${since} (of ${state.services.join(', ')}): ${why.join('; ')}; skew and drift over this period read an incomplete sample`;
 }
 

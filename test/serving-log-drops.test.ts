@@ -234,3 +234,21 @@ test('a writer that closes with nothing dropped since its last good flush ends t
   expect(await alerts()).toEqual(['fired', 'resolved', 'fired', 'resolved']);
   await off.close();
 });
+
+test('records a service cannot append are held in bounded memory: past 100, merged into one covering them all (nothing lost)', async () => {
+  const { log, serve, flush } = writer(1);
+  const othersDrops = join(servingLogDir(env.platform.dataDir, 'other'), 'drops.ndjson');
+  mkdirSync(othersDrops, { recursive: true });
+  const t1 = T0 + 1_000;
+  for (let i = 0; i < 150; i++) {
+    serve(3, t1 + i, 'other');
+    await flush();
+  }
+  rmSync(othersDrops, { recursive: true });
+  serve(1, t1 + 1_000, 'other');
+  await flush();
+  const lines = readFileSync(othersDrops, 'utf8').split('\n').filter((line) => line !== '');
+  expect(lines.length).toBeLessThanOrEqual(101);
+  expect(await servingLogDrops(env.platform.dataDir, { service: 'other' })).toMatchObject({ rows: 300, bufferFull: 300, from: t1, to: t1 + 149 });
+  await log.close();
+});

@@ -21,6 +21,27 @@ export interface ServingLogDropState {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Records of one service held while its appends fail; past it they are merged into one (see `merged`). */
+const MAX_HELD = 100;
+
+/**
+ * One record covering `records` (counts summed, from the earliest `from` to the latest `to`, the
+ * last error): memory stays bounded while a service's appends keep failing, and no dropped row
+ * goes uncounted; a reader of a period that cuts it counts it whole, as it does any record.
+ */
+function merged(records: readonly DropRecord[]): DropRecord {
+  let error: string | undefined;
+  for (const r of records) if (r.error !== undefined) error = r.error;
+  return {
+    service: records[0]!.service,
+    from: Math.min(...records.map((r) => r.from)),
+    to: Math.max(...records.map((r) => r.to)),
+    bufferFull: records.reduce((n, r) => n + r.bufferFull, 0),
+    writeFailed: records.reduce((n, r) => n + r.writeFailed, 0),
+    ...(error === undefined ? {} : { error }),
+  };
+}
 type Episode = Mutable<Omit<ServingLogDropState, 'dropping' | 'services' | 'since' | 'ended'>> & {
   since: number;
   services: Set<string>;
@@ -32,7 +53,7 @@ type Episode = Mutable<Omit<ServingLogDropState, 'dropping' | 'services' | 'sinc
  * The serving log writer's count of the rows it dropped. `add` is cheap (a request that drops
  * rows calls it once); `settle`, after each flush, moves the counts to the drops records
  * (`serving-log-drops.ts`; a service whose append fails keeps its records for the next flush,
- * the others' are written once) and the episode it reports to `onDrops`: after each flush with
+ * at most `MAX_HELD` of them, the others' are written once) and the episode it reports to `onDrops`: after each flush with
  * drops (`dropping: true`, the episode so far); after the flush that ends it, when every service
  * that dropped rows has written rows with none dropped (`dropping: false`, `ended: 'written'`,
  * its totals; one service writing does not end another's failures). `start` reports `ended:
@@ -87,7 +108,8 @@ export class DropTally {
       if (t.error !== undefined) e.lastError = t.error;
       e.services.add(t.service);
       e.open.add(t.service);
-      this.unrecorded.set(t.service, [...(this.unrecorded.get(t.service) ?? []), t]);
+      const held = [...(this.unrecorded.get(t.service) ?? []), t];
+      this.unrecorded.set(t.service, held.length > MAX_HELD ? [merged(held)] : held);
     }
     const dropped = new Set(settled.map((t) => t.service));
     for (const service of wrote) if (!dropped.has(service)) this.episode?.open.delete(service);

@@ -207,16 +207,19 @@ test('a record appended after a torn last line starts on a line of its own; trim
 test('a writer that closes with nothing dropped since its last good flush ends the condition (stopped); one that stops while dropping leaves it to the next start', async () => {
   const first = writer(4);
   const t1 = T0 + 1_000;
-  first.serve(10, t1);
+  const file = servingLogFile(env.platform.dataDir, 'svc', t1);
+  mkdirSync(file, { recursive: true });
+  first.serve(2, t1);
   await first.flush();
-  // Only `other` writes afterwards: `svc` went quiet, its episode stays open while the server runs.
+  // Only `other` writes afterwards: `svc`, whose write failed, went quiet; its episode stays open while the server runs.
   first.serve(2, t1 + 1_000, 'other');
   await first.flush();
-  expect((await condition())?.severity).toBe('warn');
+  expect((await condition())?.severity).toBe('error');
   await first.log.close();
   await first.flush();
-  expect(first.states.at(-1)).toMatchObject({ dropping: false, rows: 6, ended: 'stopped' });
+  expect(first.states.at(-1)).toMatchObject({ dropping: false, rows: 2, writeFailed: 2, ended: 'stopped' });
   expect(await condition()).toBeUndefined();
+  rmSync(file, { recursive: true });
 
   // A writer stopped while dropping (its final flush dropped rows): the condition stays for the operator ...
   const second = writer(4);
@@ -250,5 +253,16 @@ test('records a service cannot append are held in bounded memory: past 100, merg
   const lines = readFileSync(othersDrops, 'utf8').split('\n').filter((line) => line !== '');
   expect(lines.length).toBeLessThanOrEqual(101);
   expect(await servingLogDrops(env.platform.dataDir, { service: 'other' })).toMatchObject({ rows: 300, bufferFull: 300, from: t1, to: t1 + 149 });
+  await log.close();
+});
+
+test('rows dropped with the buffer full (shared by every service) end with any flush that writes with none dropped, whichever service writes', async () => {
+  const { log, states, serve, flush } = writer(4);
+  serve(10, T0 + 1_000);
+  await flush();
+  serve(2, T0 + 2_000, 'other');
+  await flush();
+  expect(states.at(-1)).toMatchObject({ dropping: false, rows: 6, bufferFull: 6, ended: 'written' });
+  expect(await condition()).toBeUndefined();
   await log.close();
 });

@@ -13,8 +13,8 @@ export interface ServingLogDropState {
   readonly lastError?: string;
   readonly services: readonly string[];
   /**
-   * With `dropping: false`, what ended it: `written` (every service that dropped rows wrote rows
-   * again with none dropped), `stopped` (the writer closed with nothing dropped since its last
+   * With `dropping: false`, what ended it: `written` (a flush wrote rows with none dropped, and
+   * every service whose writes failed has written again), `stopped` (the writer closed with nothing dropped since its last
    * flush that dropped none), `started` (a writer started: a condition left by an earlier process ends).
    */
   readonly ended?: 'written' | 'stopped' | 'started';
@@ -45,7 +45,7 @@ function merged(records: readonly DropRecord[]): DropRecord {
 type Episode = Mutable<Omit<ServingLogDropState, 'dropping' | 'services' | 'since' | 'ended'>> & {
   since: number;
   services: Set<string>;
-  /** The services that dropped rows and have not written rows since without dropping: the episode ends when none is left. */
+  /** The services whose writes failed and have not written rows since without dropping: the episode ends when none is left. */
   open: Set<string>;
 };
 
@@ -54,9 +54,10 @@ type Episode = Mutable<Omit<ServingLogDropState, 'dropping' | 'services' | 'sinc
  * rows calls it once); `settle`, after each flush, moves the counts to the drops records
  * (`serving-log-drops.ts`; a service whose append fails keeps its records for the next flush,
  * at most `MAX_HELD` of them, the others' are written once) and the episode it reports to `onDrops`: after each flush with
- * drops (`dropping: true`, the episode so far); after the flush that ends it, when every service
- * that dropped rows has written rows with none dropped (`dropping: false`, `ended: 'written'`,
- * its totals; one service writing does not end another's failures). `start` reports `ended:
+ * drops (`dropping: true`, the episode so far); after the flush that ends it: one that writes rows
+ * with none dropped, once every service whose writes failed in the episode has written rows again
+ * (`dropping: false`, `ended: 'written'`, its totals; one service writing does not end another's
+ * failures, while a full buffer, shared by all services, ends with any such flush). `start` reports `ended:
  * 'started'` (a condition left by an earlier process, which may have died, ends); `stop`, on
  * close, ends an open episode (`ended: 'stopped'`) unless the last flush dropped rows, which
  * then stay reported until a writer starts again.
@@ -107,7 +108,9 @@ export class DropTally {
       e.since = Math.min(e.since, t.from);
       if (t.error !== undefined) e.lastError = t.error;
       e.services.add(t.service);
-      e.open.add(t.service);
+      // A full buffer is the writer's (shared by every service): any flush that writes with none dropped
+      // shows it has room again. A failed write is of its service's file: only that service's write shows it works.
+      if (t.writeFailed > 0) e.open.add(t.service);
       const held = [...(this.unrecorded.get(t.service) ?? []), t];
       this.unrecorded.set(t.service, held.length > MAX_HELD ? [merged(held)] : held);
     }
@@ -125,7 +128,7 @@ export class DropTally {
     const e = this.episode;
     if (e === undefined) return;
     if (settled.length > 0) this.report(e, true);
-    else if (e.open.size === 0) this.end(e, 'written');
+    else if (wrote.size > 0 && e.open.size === 0) this.end(e, 'written');
   }
 
   /** The writer closes, after its last flush: see the class comment. */

@@ -126,7 +126,7 @@ test('a drifted feature is detected, reported once and cleared; a healthy one is
   expect(holed.results[0]!.details).toMatchObject({ droppedRows: 7 });
   expect(await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring', until: T0 + 2 * HOUR })).toMatchObject({ droppedRows: 0, incomplete: false });
   const shownDrops = sluice(env.dir, 'drift', '--dataset', dataset.datasetId, '--service', 'scoring', '--since', new Date(T0 + 2 * HOUR).toISOString());
-  expect(shownDrops.stdout).toContain('incomplete: the serving log dropped 7 sampled row(s) in the range');
+  expect(shownDrops.stdout).toContain(`incomplete: the serving log dropped 7 sampled rows between ${new Date(T0 + 2 * HOUR + 1).toISOString()} and ${new Date(T0 + 2 * HOUR + 5).toISOString()} (7 because its buffer was full); the served profile leaves them out`);
 });
 
 test('sluice serve --serving-log-rate takes a rate from 0 to 1', () => {

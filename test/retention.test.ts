@@ -2,7 +2,8 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { batchSource, compileProject, count, defineProject, entity, featureService, featureView, projectJobs } from '../src/definitions/index.js';
-import { appendDropRecords, servingLogDir, servingLogDrops } from '../src/observability/serving-log/index.js';
+import { appendDropRecords, servingLogDir, servingLogDrops, servingLogWriter, UNNAMED_SERVICE } from '../src/observability/serving-log/index.js';
+import type { OnlineFeaturesResponse } from '../src/serving/online-features.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { runJob } from '../src/orchestration/run-job.js';
@@ -99,4 +100,30 @@ test("retention removes a service's serving-log drop records with the rows of th
   expect(await servingLogDrops(platform.dataDir, { service: 'svc' })).toMatchObject({ bufferFull: 36, from: T0 + 36 * DAY });
   expect(readFileSync(join(servingLogDir(platform.dataDir, 'svc'), 'drops.ndjson'), 'utf8')).toContain('{"service":"svc","fr\n');
   expect((await runRetention(platform, project, { principal })).dropRecords).toEqual([]);
+});
+
+test('retention trims the drop records of serving-log directories of no service in the project (feature-list requests, a removed service) with the rows it removes from them', async () => {
+  const t = await tempPlatform(spec, T0);
+  cleanup.push(t.dispose);
+  const { platform, project } = t;
+  // Rows logged by feature list and by a service since removed from the project, on days 20 and 36.
+  const removed = compileProject(defineProject({ ...spec, featureServices: [featureService({ name: 'gone', features: [stats], log: { sampleRate: 1 } })] }));
+  const log = servingLogWriter({ dataDir: platform.dataDir, defaultRate: 1, flushIntervalMs: 3_600_000 });
+  const answer = (at: number): OnlineFeaturesResponse => ({
+    asOf: new Date(at).toISOString(), features: ['stats__n'], stale: 0, rows: [{ customer_id: 'c1', stats__n: 1 } as never], metadata: [{ status: ['PRESENT'], ageMs: [0] }],
+    views: { stats: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: { txns: 'txns@1' } } },
+  });
+  for (const day of [20, 36]) {
+    log.record(removed, { entities: {}, features: ['stats:n'] }, answer(T0 + day * DAY), `f${day}`, T0 + day * DAY);
+    log.record(removed, { entities: {}, service: 'gone' }, answer(T0 + day * DAY), `g${day}`, T0 + day * DAY);
+  }
+  await log.close();
+  const record = (service: string, day: number) => ({ service, from: T0 + day * DAY, to: T0 + day * DAY + 1000, bufferFull: day, writeFailed: 0 });
+  await appendDropRecords(platform.dataDir, [UNNAMED_SERVICE, 'gone'].flatMap((s) => [record(s, 20), record(s, 34), record(s, 36)]));
+  t.clock.now = T0 + 45 * DAY; // the view's cutoff: day 35
+
+  const report = await runRetention(platform, project, { principal });
+  expect(report.views).toEqual([expect.objectContaining({ view: 'stats', servedRows: 2 })]);
+  expect(report.dropRecords).toEqual([{ service: UNNAMED_SERVICE, cutoff: T0 + 35 * DAY, records: 2 }, { service: 'gone', cutoff: T0 + 35 * DAY, records: 2 }]);
+  for (const service of [UNNAMED_SERVICE, 'gone']) expect(await servingLogDrops(platform.dataDir, { service })).toMatchObject({ bufferFull: 36 });
 });

@@ -1,8 +1,9 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { batchSource, count, defineProject, entity, featureService, featureView } from '../src/definitions/index.js';
 import { healthStatus } from '../src/observability/status/index.js';
-import { servingLogDrops, servingLogFile, servingLogHealth, servingLogWriter, type ServingLogDropState } from '../src/observability/serving-log/index.js';
+import { appendDropRecords, servingLogDir, servingLogDrops, servingLogFile, servingLogHealth, servingLogWriter, trimDropRecords, type ServingLogDropState } from '../src/observability/serving-log/index.js';
 import type { OnlineFeaturesResponse } from '../src/serving/online-features.js';
 import { createServer } from '../src/serving/http/server.js';
 import { sluice } from './support/cli.js';
@@ -12,7 +13,7 @@ const T0 = Date.parse('2024-03-01T00:00:00Z');
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' });
 const stats = featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() } });
-const spec = defineProject({ name: 'p', entities: [customer], sources: [txns], featureViews: [stats], featureServices: [featureService({ name: 'svc', features: [stats], log: { sampleRate: 1 } })] });
+const spec = defineProject({ name: 'p', entities: [customer], sources: [txns], featureViews: [stats], featureServices: [featureService({ name: 'svc', features: [stats], log: { sampleRate: 1 } }), featureService({ name: 'other', features: [stats], log: { sampleRate: 1 } })] });
 
 const answer = (rows: number, at: number): OnlineFeaturesResponse => ({
   asOf: new Date(at).toISOString(), features: ['stats__n'], stale: 0,
@@ -40,8 +41,10 @@ const writer = (maxBufferedRows: number) => {
     },
     onError: (error) => errors.push(error),
   });
+  // A writer's first report, at start: a condition left by an earlier process ends.
+  expect(states.shift()).toMatchObject({ dropping: false, rows: 0, ended: 'started' });
   let requests = 0;
-  const serve = (rows: number, at: number) => log.record(env.project, { entities: {}, service: 'svc' }, answer(rows, at), `r${requests++}`, at);
+  const serve = (rows: number, at: number, service = 'svc') => log.record(env.project, { entities: {}, service }, answer(rows, at), `r${requests++}`, at);
   const flush = async () => {
     await log.flush();
     await health.settled();
@@ -111,20 +114,18 @@ test('rows of a failed write fire an error condition with the error, and it clea
   await log.close();
 });
 
-test('a condition left firing by an earlier process is cleared by the first flush that writes rows; a writer that never drops makes no alert', async () => {
+test('a condition left firing by an earlier process is cleared when a writer starts; a writer that never drops makes no alert', async () => {
   await env.platform.metadata.health.report({ kind: 'serving_log_drops', subject: 'serving_log', firing: true, severity: 'warn', message: 'left by a process that stopped' }, env.platform.now());
   const { log, states, serve, flush } = writer(1_000);
   await flush();
-  expect(await condition()).toBeDefined();
+  expect(await condition()).toBeUndefined();
   serve(2, T0);
   await flush();
-  expect(states).toEqual([{ dropping: false, rows: 0, bufferFull: 0, writeFailed: 0, since: null, services: [] }]);
-  expect(await condition()).toBeUndefined();
   serve(2, T0 + 1);
   await flush();
-  expect(states.length).toBe(1);
-  expect(await alerts()).toEqual(['fired', 'resolved']);
   await log.close();
+  expect(states).toEqual([]);
+  expect(await alerts()).toEqual(['fired', 'resolved']);
 });
 
 test('a server whose serving log drops rows: the condition is in the status that another process reads from the metadata', async () => {
@@ -139,4 +140,129 @@ test('a server whose serving log drops rows: the condition is in the status that
   const shown = sluice(env.dir, 'status');
   expect(shown.stdout).toMatch(/warn\s+serving_log_drops\s+serving_log\s+.*the serving log dropped 6 sampled rows/);
   expect(sluice(env.dir, 'status', '--json').json<{ conditions: { kind: string; details: unknown }[] }>().conditions).toContainEqual(expect.objectContaining({ kind: 'serving_log_drops', details: expect.objectContaining({ rows: 6 }) }));
+});
+
+test('a drops append that fails for one service writes the other services\' records once, and the failed ones once it can (no record written twice)', async () => {
+  const { log, errors, serve, flush } = writer(4);
+  const t1 = T0 + 1_000;
+  // `other`'s drops file cannot be appended to: a directory stands in its place.
+  const othersDrops = join(servingLogDir(env.platform.dataDir, 'other'), 'drops.ndjson');
+  mkdirSync(othersDrops, { recursive: true });
+  serve(10, t1);
+  serve(10, t1, 'other');
+  await flush();
+  expect(errors.some((e) => /EISDIR/.test(String(e)))).toBe(true);
+  for (let i = 1; i <= 5; i++) {
+    serve(1, t1 + i * 1_000);
+    await flush();
+  }
+  expect((await servingLogDrops(env.platform.dataDir, { service: 'svc' })).rows).toBe(6);
+  rmSync(othersDrops, { recursive: true });
+  serve(1, t1 + 10_000, 'other');
+  await flush();
+  serve(1, t1 + 11_000, 'other');
+  await flush();
+  expect((await servingLogDrops(env.platform.dataDir, { service: 'svc' })).rows).toBe(6);
+  expect((await servingLogDrops(env.platform.dataDir, { service: 'other' })).rows).toBe(10);
+  await log.close();
+});
+
+test('the condition stays firing while one service\'s writes fail, whatever other services write; it clears, with the episode\'s total, once that service writes again', async () => {
+  const { log, states, serve, flush } = writer(1_000);
+  const t1 = T0 + 5_000;
+  const file = servingLogFile(env.platform.dataDir, 'svc', t1);
+  mkdirSync(file, { recursive: true });
+  for (let i = 0; i < 3; i++) {
+    // Past the health store's update interval, so the condition's counts are those of the episode so far.
+    env.clock.now += 10_000;
+    serve(2, t1 + i * 10);
+    await flush();
+    serve(2, t1 + i * 10 + 5, 'other');
+    await flush();
+  }
+  expect(await alerts()).toEqual(['fired']);
+  expect(states.filter((s) => s.dropping).at(-1)).toMatchObject({ rows: 6, writeFailed: 6, services: ['svc'] });
+  expect((await condition())!.details).toMatchObject({ rows: 6, writeFailed: 6 });
+  rmSync(file, { recursive: true });
+  serve(2, t1 + 100);
+  await flush();
+  expect(states.at(-1)).toMatchObject({ dropping: false, rows: 6, writeFailed: 6, ended: 'written' });
+  expect(await condition()).toBeUndefined();
+  expect(await alerts()).toEqual(['fired', 'resolved']);
+  await log.close();
+});
+
+test('a record appended after a torn last line starts on a line of its own; trimming keeps the torn line apart', async () => {
+  const record = (from: number, n: number) => ({ service: 'svc', from, to: from + 10, bufferFull: n, writeFailed: 0 });
+  await appendDropRecords(env.platform.dataDir, [record(T0, 5)]);
+  const path = join(servingLogDir(env.platform.dataDir, 'svc'), 'drops.ndjson');
+  appendFileSync(path, '{"service":"svc","from":');
+  await appendDropRecords(env.platform.dataDir, [record(T0 + 100, 7)]);
+  expect((await servingLogDrops(env.platform.dataDir, { service: 'svc' })).rows).toBe(12);
+  expect(await trimDropRecords(env.platform.dataDir, 'svc', T0 + 50, false)).toBe(1);
+  expect(readFileSync(path, 'utf8').split('\n')).toEqual(['{"service":"svc","from":', JSON.stringify(record(T0 + 100, 7)), '']);
+  expect((await servingLogDrops(env.platform.dataDir, { service: 'svc' })).rows).toBe(7);
+});
+
+test('a writer that closes with nothing dropped since its last good flush ends the condition (stopped); one that stops while dropping leaves it to the next start', async () => {
+  const first = writer(4);
+  const t1 = T0 + 1_000;
+  const file = servingLogFile(env.platform.dataDir, 'svc', t1);
+  mkdirSync(file, { recursive: true });
+  first.serve(2, t1);
+  await first.flush();
+  // Only `other` writes afterwards: `svc`, whose write failed, went quiet; its episode stays open while the server runs.
+  first.serve(2, t1 + 1_000, 'other');
+  await first.flush();
+  expect((await condition())?.severity).toBe('error');
+  await first.log.close();
+  await first.flush();
+  expect(first.states.at(-1)).toMatchObject({ dropping: false, rows: 2, writeFailed: 2, ended: 'stopped' });
+  expect(await condition()).toBeUndefined();
+  rmSync(file, { recursive: true });
+
+  // A writer stopped while dropping (its final flush dropped rows): the condition stays for the operator ...
+  const second = writer(4);
+  second.serve(10, t1 + 5_000);
+  await second.log.close();
+  await second.flush();
+  expect((await condition())?.details).toMatchObject({ rows: 6 });
+  // ... until a writer starts again, even with the log off and no traffic: a dead process's condition does not fire forever.
+  const health = servingLogHealth(env.platform.metadata.health, env.platform.now);
+  const states: ServingLogDropState[] = [];
+  const off = servingLogWriter({ dataDir: env.platform.dataDir, flushIntervalMs: 3_600_000, onDrops: (s) => { states.push(s); health.onDrops(s); } });
+  await health.settled();
+  expect(states).toEqual([{ dropping: false, rows: 0, bufferFull: 0, writeFailed: 0, since: null, services: [], ended: 'started' }]);
+  expect(await condition()).toBeUndefined();
+  expect(await alerts()).toEqual(['fired', 'resolved', 'fired', 'resolved']);
+  await off.close();
+});
+
+test('records a service cannot append are held in bounded memory: past 100, merged into one covering them all (nothing lost)', async () => {
+  const { log, serve, flush } = writer(1);
+  const othersDrops = join(servingLogDir(env.platform.dataDir, 'other'), 'drops.ndjson');
+  mkdirSync(othersDrops, { recursive: true });
+  const t1 = T0 + 1_000;
+  for (let i = 0; i < 150; i++) {
+    serve(3, t1 + i, 'other');
+    await flush();
+  }
+  rmSync(othersDrops, { recursive: true });
+  serve(1, t1 + 1_000, 'other');
+  await flush();
+  const lines = readFileSync(othersDrops, 'utf8').split('\n').filter((line) => line !== '');
+  expect(lines.length).toBeLessThanOrEqual(101);
+  expect(await servingLogDrops(env.platform.dataDir, { service: 'other' })).toMatchObject({ rows: 300, bufferFull: 300, from: t1, to: t1 + 149 });
+  await log.close();
+});
+
+test('rows dropped with the buffer full (shared by every service) end with any flush that writes with none dropped, whichever service writes', async () => {
+  const { log, states, serve, flush } = writer(4);
+  serve(10, T0 + 1_000);
+  await flush();
+  serve(2, T0 + 2_000, 'other');
+  await flush();
+  expect(states.at(-1)).toMatchObject({ dropping: false, rows: 6, bufferFull: 6, ended: 'written' });
+  expect(await condition()).toBeUndefined();
+  await log.close();
 });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolveTime, timeOrAgo, type TimeOption } from '../options.js';
 import { datasetDrift } from '../../observability/drift/dataset-drift.js';
+import { incompleteText } from '../../observability/serving-log/index.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import type { DriftResult } from '../../storage/metadata/drift-store.js';
 import { table } from '../output.js';
@@ -51,7 +52,7 @@ export function registerDriftCommand(program: Command, run: CommandContext): voi
           `dataset ${report.datasetId} against ${report.servedRows} served row(s)${options.service ? ` of ${options.service}` : ''}:`,
           report.results.length === 0 ? '  no feature could be scored' : table(HEADER, rows(report.results)),
           ...report.skipped.map((s) => `skipped ${s.feature}: ${s.reason}`),
-          ...(report.droppedRows > 0 ? [`incomplete: the serving log dropped ${report.droppedRows} sampled row(s) in the range (buffer full ${report.drops.bufferFull}, failed writes ${report.drops.writeFailed}); the served profile leaves them out`] : []),
+          ...[incompleteText(report.drops, 'the served profile leaves them out')].filter((line) => line !== undefined),
         ].join('\n'));
       }),
     );

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { rate, resolveTime, timeOrAgo, type TimeOption } from '../options.js';
 import { runSkewJob, type SkewReport } from '../../observability/skew/index.js';
+import { incompleteText } from '../../observability/serving-log/index.js';
 import type { FeatureSkew } from '../../storage/metadata/skew-store.js';
 import { EXIT_UNHEALTHY } from '../exit.js';
 import { table } from '../output.js';
@@ -11,12 +12,7 @@ const percent = (r: number) => `${Number((r * 100).toPrecision(3))}%`;
 const skippedText = (f: FeatureSkew) => Object.entries(f.skipped).map(([reason, n]) => `${reason} ${n}`).join(', ') || '-';
 
 /** The serving log's holes in the range, when it has some (see `serving-log-drops.ts`). */
-const dropsText = (report: SkewReport): string | undefined => {
-  const { drops } = report;
-  if (drops.rows === 0) return undefined;
-  const why = [...(drops.bufferFull > 0 ? [`${drops.bufferFull} with the log's buffer full`] : []), ...(drops.writeFailed > 0 ? [`${drops.writeFailed} in failed writes (${drops.errors.join('; ')})`] : [])];
-  return `incomplete: the serving log dropped ${drops.rows} sampled rows between ${new Date(drops.from!).toISOString()} and ${new Date(drops.to!).toISOString()} (${why.join(', ')}); they were not compared`;
-};
+const dropsText = (report: SkewReport): string | undefined => incompleteText(report.drops, 'they were not compared');
 
 function human(report: SkewReport): string {
   if (report.servedRows === 0) return [dropsText(report), `no served rows in the range (${report.since === null ? 'start of the log' : new Date(report.since).toISOString()} to ${new Date(report.until).toISOString()}): turn the serving log on in the server, serve requests, then run "sluice skew" again (see docs/skew.md)`].filter(Boolean).join('\n');

@@ -6,9 +6,9 @@ import { servedLogLines, servingLogDir, type ServedRow } from '../../observabili
 import { writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import type { StorePurge } from './purge-types.js';
 
-/** Which served rows to remove: a parsed row, or (`torn`) the text of a line that does not parse. */
+/** Which served rows to remove: a parsed row (with the name of the service directory it is in), or (`torn`) the text of a line that does not parse. */
 export interface ServedRowMatch {
-  readonly row: (row: ServedRow) => boolean;
+  readonly row: (row: ServedRow, dir: string) => boolean;
   readonly torn: (line: string) => boolean;
 }
 
@@ -37,7 +37,7 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       const keptColumns = new Set<string>();
       const removes = parsed.map((line, i) => {
         if (line.kind === 'request' || line.kind === 'columns') return false;
-        const remove = line.kind === 'row' ? match.row(line.row) : match.torn(lines[i]!);
+        const remove = line.kind === 'row' ? match.row(line.row, service.name) : match.torn(lines[i]!);
         if (!remove && line.kind === 'row') {
           keptRequests.add(line.row.requestId);
           if (line.columns !== undefined) keptColumns.add(line.columns);

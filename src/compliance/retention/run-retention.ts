@@ -9,7 +9,7 @@ import { newestEventOf } from '../purge/purge-online.js';
 import { scrubRemovedBytes } from '../purge/scrub-removed.js';
 import { purgeRows } from '../purge/purge-rows.js';
 import { purgeServingLog } from '../purge/purge-serving-log.js';
-import { trimDropRecords } from '../../observability/serving-log/index.js';
+import { trimDropRecords, type ServedRow } from '../../observability/serving-log/index.js';
 import type { PurgeReport } from '../purge/purge-types.js';
 
 export interface RetentionOptions {
@@ -133,6 +133,8 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     sources.push({ source: source.name, retention: source.retention!, cutoff, purge, expiredSnapshots: expired.map((s) => s.id), filesDeleted: orphaned, bytesDeleted });
   }
   const views: ViewRetention[] = [];
+  // Per serving-log directory, the cutoffs of the views whose rows were removed from it (for its drop records, below).
+  const removedFrom = new Map<string, number[]>();
   const online = await ctx.online();
   for (const view of project.featureViews) {
     if (view.retentionMs === undefined) continue;
@@ -142,7 +144,12 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
       ? await online.remove(view.name, select, { dryRun })
       : await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: 600_000, purpose: `the retention of view "${view.name}"` }, () => online.remove(view.name, select));
     // The view's served history: serving log rows it answered before the cutoff.
-    const served = await purgeServingLog(ctx, { row: (row) => row.servedAt < cutoff && view.name in row.views, torn: () => false }, dryRun);
+    const row = (served: ServedRow, dir: string) => {
+      const remove = served.servedAt < cutoff && view.name in served.views;
+      if (remove) removedFrom.set(dir, [...(removedFrom.get(dir) ?? []), cutoff]);
+      return remove;
+    };
+    const served = await purgeServingLog(ctx, { row, torn: () => false }, dryRun);
     views.push({ view: view.name, retention: view.retention!, cutoff, entries, servedRows: served.rows });
   }
   // A service's records of holes in its serving log go with the rows of their period: a request
@@ -155,6 +162,20 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     const cutoff = Math.max(...cutoffs);
     const records = await trimDropRecords(ctx.dataDir, service.name, cutoff, dryRun);
     if (records > 0) dropRecords.push({ service: service.name, cutoff, records });
+  }
+  // A directory of no service of the project (the feature-list requests' `_features`, a removed or
+  // renamed service) has no views to go by: its rows went by the views each request named. Its
+  // records go at the earliest cutoff of the views whose rows were removed from it in this run:
+  // the rows of each of those views before that cutoff are gone. Not the latest: a record does not
+  // say which views its lost rows answered, and one that outlives its rows only says, a while
+  // longer, that a period with no rows left was incomplete, while one removed too early would hide
+  // a hole in rows still there. A directory from which this run removed no rows keeps its records.
+  const inProject = new Set(project.featureServices.map((s) => s.name));
+  for (const [dir, cutoffs] of removedFrom) {
+    if (inProject.has(dir)) continue;
+    const cutoff = Math.min(...cutoffs);
+    const records = await trimDropRecords(ctx.dataDir, dir, cutoff, dryRun);
+    if (records > 0) dropRecords.push({ service: dir, cutoff, records });
   }
   // Expired records must not linger in free pages either (as after an erasure).
   const scrubPending = dryRun ? [] : (await scrubRemovedBytes(ctx, project)).scrubPending;

@@ -28,7 +28,7 @@ export interface DatasetDriftReport extends DriftComparison {
   readonly servedRows: number;
   /** Sampled rows the serving log dropped in requests that overlap the range (see `serving-log-drops.ts`): the served profile is of a sample with holes. */
   readonly droppedRows: number;
-  /** True when `droppedRows` > 0. */
+  /** True when `droppedRows` > 0: the serving log's drop records say sampled rows of the range are missing (the one meaning, as in the skew report). */
   readonly incomplete: boolean;
   readonly drops: ServingLogDrops;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import type { ServingLogQuery } from './read-serving-log.js';
 import { servingLogDir } from './served-row.js';
+import { endsClean } from './log-file-append.js';
 
 /**
  * The serving log's record of its own holes: a sampled row the writer could not keep (its buffer
@@ -39,19 +40,50 @@ export interface ServingLogDrops {
   readonly errors: readonly string[];
 }
 
+/**
+ * Why rows were dropped, one phrase per cause (buffer full, failed writes with their errors);
+ * `advice` adds what to do about each. The one wording of the causes: the health condition and
+ * the readers' `incompleteText` use it.
+ */
+export function dropCauses(drops: { readonly bufferFull: number; readonly writeFailed: number; readonly errors: readonly string[] }, advice = false): string[] {
+  return [
+    ...(drops.bufferFull > 0 ? [`${drops.bufferFull} because its buffer was full${advice ? ' (give "sluice serve" a larger --serving-log-buffer, or lower the sample rate)' : ''}`] : []),
+    ...(drops.writeFailed > 0 ? [`${drops.writeFailed} because a write failed (${drops.errors.join('; ') || 'no error recorded'}${advice ? "; check the data directory's disk and permissions" : ''})`] : []),
+  ];
+}
+
+/**
+ * The line a reader of the log over a period (skew, drift) shows when its answer is `incomplete`
+ * (the drops records say sampled rows are missing in the period), ending with `effect`, what the
+ * missing rows mean for that answer; undefined when nothing was dropped.
+ *
+ * @example
+ * const line = incompleteText(await servingLogDrops(dataDir, { since }), 'they were not compared');
+ */
+export function incompleteText(drops: ServingLogDrops, effect: string): string | undefined {
+  if (drops.rows === 0) return undefined;
+  return `incomplete: the serving log dropped ${drops.rows} sampled rows between ${new Date(drops.from!).toISOString()} and ${new Date(drops.to!).toISOString()} (${dropCauses(drops).join('; ')}); ${effect}`;
+}
+
 /** No drops. */
 export const NO_DROPS: ServingLogDrops = { rows: 0, bufferFull: 0, writeFailed: 0, from: null, to: null, errors: [] };
 
 const DROPS_FILE = 'drops.ndjson';
 
-/** Appends drop records to their services' `drops.ndjson` (one append per service). */
+/**
+ * Appends drop records to their services' `drops.ndjson` (one append per service; a failure stops
+ * at that service, the ones before it written: `DropTally` calls it one service at a time). A torn
+ * last line (a crash mid-append) is ended first, as the row writer does, so it stays one line
+ * that readers skip and the records after it parse.
+ */
 export async function appendDropRecords(dataDir: string, records: readonly DropRecord[]): Promise<void> {
   const byService = new Map<string, string>();
   for (const r of records) byService.set(r.service, (byService.get(r.service) ?? '') + `${JSON.stringify(r)}\n`);
   for (const [service, text] of byService) {
     const dir = servingLogDir(dataDir, service);
     await mkdir(dir, { recursive: true });
-    await appendFile(join(dir, DROPS_FILE), text);
+    const path = join(dir, DROPS_FILE);
+    await appendFile(path, (await endsClean(path)) ? text : `\n${text}`);
   }
 }
 

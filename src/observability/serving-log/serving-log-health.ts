@@ -1,6 +1,7 @@
 import type { HealthStore } from '../../storage/metadata/health-store.js';
 import { toIso } from '../../time/index.js';
 import type { ServingLogDropState } from './drop-tally.js';
+import { dropCauses } from './serving-log-drops.js';
 
 /** The health condition of the serving log's dropped rows: kind and subject. */
 export const SERVING_LOG_DROPS = { kind: 'serving_log_drops', subject: 'serving_log' } as const;
@@ -19,12 +20,12 @@ export interface ServingLogHealth {
 export function dropMessage(state: ServingLogDropState): string {
   const since = state.since === null ? '' : ` since ${toIso(state.since)}`;
   if (!state.dropping) {
-    return state.rows === 0 ? 'the serving log writes every sampled row' : `the serving log writes again; ${state.rows} sampled rows were dropped${since}`;
+    if (state.ended === 'started') return 'a serving log writer started: a condition left by an earlier process ends (its drops stay recorded for skew and drift)';
+    if (state.rows === 0) return 'the serving log writes every sampled row';
+    const ended = state.ended === 'stopped' ? 'the serving log stopped with nothing dropped at its last write' : 'the serving log writes again';
+    return `${ended}; ${state.rows} sampled rows were dropped${since} (recorded for skew and drift)`;
   }
-  const why = [
-    ...(state.bufferFull > 0 ? [`${state.bufferFull} because its buffer was full (give "sluice serve" a larger --serving-log-buffer, or lower the sample rate)`] : []),
-    ...(state.writeFailed > 0 ? [`${state.writeFailed} because a write failed (${state.lastError ?? 'no error recorded'}; check the data directory's disk and permissions)`] : []),
-  ];
+  const why = dropCauses({ ...state, errors: state.lastError === undefined ? [] : [state.lastError] }, true);
   return `the serving log dropped ${state.rows} sampled rows${since} (of ${state.services.join(', ')}): ${why.join('; ')}; skew and drift over this period read an incomplete sample`;
 }
 
@@ -32,7 +33,8 @@ export function dropMessage(state: ServingLogDropState): string {
  * Reports the serving log writer's drops as the health condition `serving_log_drops` of
  * `serving_log`: firing while rows are dropped (severity warn when only the buffer overflowed,
  * error once a write failed), with how many rows, since when and why in its details; cleared by
- * the flush that writes again. Only transitions make alerts (`HealthStore`), so an episode is
+ * the flush after which every service that dropped rows writes again, by a clean close with
+ * nothing dropped at its last flush, and when a writer starts (see `DropTally`). Only transitions make alerts (`HealthStore`), so an episode is
  * alerted once; while it fires, its counts are updated at most every 10 s. Reports are stored
  * in order, one at a time, off the request path; a failed report goes to `onError`.
  *
@@ -56,6 +58,7 @@ export function servingLogHealth(store: HealthStore, now: () => number, onError?
     const details = {
       rows: state.rows, bufferFull: state.bufferFull, writeFailed: state.writeFailed, services: state.services,
       ...(state.since === null ? {} : { since: toIso(state.since) }), ...(state.lastError === undefined ? {} : { lastError: state.lastError }),
+      ...(state.ended === undefined ? {} : { ended: state.ended }),
     };
     chain = chain.then(() => store.report({ ...SERVING_LOG_DROPS, firing: state.dropping, severity, message: dropMessage(state), details }, at)).then(
       () => undefined,

@@ -27,9 +27,11 @@ export interface ServingLogOptions {
   readonly onError?: (error: unknown) => void;
   /**
    * Called from the flush path (never on a request): after each flush that dropped rows, with the
-   * episode so far (`dropping: true`); after the flush that ends it (rows written, none dropped since
-   * the flush before), with its totals (`dropping: false`); and after this writer's first flush that
-   * writes rows without drops (`dropping: false`, `rows: 0`), so a state left by an earlier process ends.
+   * episode so far (`dropping: true`); after the flush that ends it (every service that dropped rows
+   * wrote rows again with none dropped), with its totals (`dropping: false`, `ended: 'written'`);
+   * once when the writer is created (`ended: 'started'`, `rows: 0`), so a state left by an earlier
+   * process ends; and on `close`, ending an open episode unless its last flush dropped rows
+   * (`ended: 'stopped'`). See `drop-tally.ts`.
    */
   readonly onDrops?: (state: ServingLogDropState) => void;
 }
@@ -49,7 +51,7 @@ export interface ServingLogWriter {
   samples(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): boolean;
   /** Appends what is buffered now; resolves when it is written. */
   flush(): Promise<void>;
-  /** Stops the background flush and writes what is left. */
+  /** Stops the background flush, writes what is left and ends an open drop episode unless that last flush dropped rows (see `onDrops`). */
   close(): Promise<void>;
   /** Rows written and dropped (buffer full or a failed write) since start. */
   readonly stats: { readonly written: number; readonly dropped: number };
@@ -138,15 +140,16 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   let pendingChunks = 0;
   let flushing: Promise<void> = Promise.resolve();
   const drops = new DropTally(options.dataDir, options);
+  drops.start();
   const drop = (service: string, n: number, from: number, to: number, error?: unknown) => {
     stats.dropped += n;
     dropped?.inc({ service }, n);
     drops.add(service, n, from, to, error);
   };
 
-  /** Appends each file's lines; true when one of them was written. */
-  const writeFiles = async (files: Map<string, PendingFile>): Promise<boolean> => {
-    let wrote = false;
+  /** Appends each file's lines; returns the services of the files written. */
+  const writeFiles = async (files: Map<string, PendingFile>): Promise<Set<string>> => {
+    const wrote = new Set<string>();
     for (const [path, file] of files) {
       try {
         const bytes = file.lines.bytes();
@@ -159,7 +162,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         pool.release(file.lines.chunks);
         stats.written += file.rows;
         written?.inc({ service: file.service }, file.rows);
-        wrote = true;
+        wrote.add(file.service);
       } catch (error) {
         checked.delete(path);
         drop(file.service, file.rows, file.from, file.to, error);
@@ -171,7 +174,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
 
   const flush = () => {
     flushing = flushing.then(async () => {
-      let wrote = false;
+      let wrote = new Set<string>();
       if (pending.size > 0) {
         const files = pending;
         pending = new Map();
@@ -180,7 +183,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         wrote = await writeFiles(files);
       }
       // A failure here must not reject the flush chain (every later flush would then fail with it).
-      if (wrote || drops.unsettled) await drops.settle(wrote).catch((error: unknown) => options.onError?.(error));
+      if (wrote.size > 0 || drops.unsettled) await drops.settle(wrote).catch((error: unknown) => options.onError?.(error));
     });
     return flushing;
   };
@@ -252,11 +255,11 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
       file.rows++;
       bufferedRows++;
     }
+    if (full > 0) drop(plan.service, full, servedAt, servedAt);
+    if (file === undefined) return;
     // Enough chunks filled, or half the rows the buffer holds: a flush starts without waiting for the
     // timer (so the pool covers the flush, and a server answering faster than the timer flushes, e.g.
     // 400 answers of 100 rows a second, does not fill the buffer and drop rows between two ticks).
-    if (full > 0) drop(plan.service, full, servedAt, servedAt);
-    if (file === undefined) return;
     const filled = pendingChunks;
     pendingChunks += file.lines.chunks.length - chunksBefore;
     if ((filled < FLUSH_AT_CHUNKS && pendingChunks >= FLUSH_AT_CHUNKS) || (bufferedRows - logged < halfBuffered && bufferedRows >= halfBuffered)) void flush();
@@ -293,6 +296,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     async close() {
       clearInterval(timer);
       await flush();
+      drops.stop();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Feature } from '../definitions/index.js';
 import type { AppendColumn, ColumnChunk, SqlEngine, TableAppender } from '../storage/engine/sql-engine.js';
+import { withSortedStreamEnd } from '../storage/engine/stream-end.js';
 import { windowAt, windowReachMs } from '../time/index.js';
 import type { Evaluation, ListValue, Scalar } from './aggregations/index.js';
 import { AsKnownSweep } from './as-known-sweep.js';
@@ -32,6 +33,9 @@ export interface SortedPoints {
   release(): Promise<void>;
 }
 
+/** The points' end marker row's sort keys: not NULL, which would widen DuckDB's sort keys for every row. */
+const POINT_MARKER_KEYS = "'Infinity'::DOUBLE AS _kid, 'Infinity'::DOUBLE AS _t";
+
 /** Numbers the entities of `points(_pid, _key, _t)` and reads the points in (entity, time) order. */
 export async function sortPoints(engine: SqlEngine, points: string): Promise<SortedPoints> {
   const kids = `${points}_kids`;
@@ -42,7 +46,8 @@ export async function sortPoints(engine: SqlEngine, points: string): Promise<Sor
   const time = new Float64Array(n);
   const pid = new Float64Array(n);
   let at = 0;
-  for await (const chunk of engine.streamChunks(`SELECT k._kid, p._t::DOUBLE AS _t, p._pid::DOUBLE AS _pid FROM ${points} p JOIN ${kids} k ON k._key = p._key ORDER BY k._kid, p._t`)) {
+  const sql = withSortedStreamEnd(`SELECT k._kid, p._t::DOUBLE AS _t, p._pid::DOUBLE AS _pid FROM ${points} p JOIN ${kids} k ON k._key = p._key`, '_kid, _t', POINT_MARKER_KEYS);
+  for await (const chunk of engine.streamChunks(sql, { carriesEndMarker: true })) {
     kid.set(numbers(chunk, 0), at);
     time.set(numbers(chunk, 1), at);
     pid.set(numbers(chunk, 2), at);
@@ -117,13 +122,15 @@ export function startSweep(engine: SqlEngine, plan: ViewPlan, features: readonly
   const numberColumn = numberColumns(plan);
   const reach = unbounded ? '' : ` AND e._ts >= r._lo - ${Math.max(...groups.map((g) => windowReachMs(g.windowMs, g.hopMs)))}`;
   const from = `FROM (${events}) e JOIN ${sorted.kids} r ON r._key = e._key WHERE e._ts < r._hi${reach}${asKnown ? ' AND e._known_at < r._hi' : ''}`;
-  const sql =
+  const sql = withSortedStreamEnd(
     // Entities are numbered (`_kid`): the sort and the sweep compare numbers, not key strings.
     // Number columns with NULL as NaN (what the event buffer holds) come as whole arrays (`numbers`).
-    `SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c, i) => `, ${numberColumn[i] ? `coalesce(e.${c}, ${c.endsWith('_lo') ? '0' : "'NaN'"}::DOUBLE) AS ${c}` : `e.${c}`}`).join('')}${asKnown ? ', e._known_at::DOUBLE AS _known' : ''}, e._seq AS _seq ${from} ` +
-    // A result cut short (a failure mid-way) raises in `streamChunks`: the sweep never sees part of its events as all of them.
-    'ORDER BY _kid, _time, _seq';
-  const chunks = engine.streamChunks(sql, { ownSession: true })[Symbol.asyncIterator]();
+    `SELECT r._kid, e._ts::DOUBLE AS _time${bufferColumns.map((c, i) => `, ${numberColumn[i] ? `coalesce(e.${c}, ${c.endsWith('_lo') ? '0' : "'NaN'"}::DOUBLE) AS ${c}` : `e.${c}`}`).join('')}${asKnown ? ', e._known_at::DOUBLE AS _known' : ''}, e._seq AS _seq ${from}`,
+    '_kid, _time, _seq',
+    "'Infinity'::DOUBLE AS _kid, 'Infinity'::DOUBLE AS _time, 0::BIGINT AS _seq",
+  );
+  // A result cut short (a failure mid-way) raises in `streamChunks`: the sweep never sees part of its events as all of them.
+  const chunks = engine.streamChunks(sql, { ownSession: true, carriesEndMarker: true })[Symbol.asyncIterator]();
   const first = chunks.next();
   // Its failure is reported by `finishSweep`, not as an unhandled rejection meanwhile.
   first.catch(() => undefined);

@@ -3,6 +3,7 @@ import { parsedValueSql, typedValueSql } from '../ingest/validate-sql.js';
 import { rowExpressions } from '../processing/row-transforms.js';
 import type { EventColumn, ListValue, TextColumn } from '../processing/aggregations/index.js';
 import { ident, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { withSortedStreamEnd } from '../storage/engine/stream-end.js';
 import type { DecodedEvents } from './decode-events.js';
 
 /**
@@ -59,7 +60,9 @@ export async function readDecodedEvents(
     lines: [] as number[], raws: [] as string[], ts: [] as number[], ids: [] as string[],
     values: schema.map(([, type]): ColumnValues => (type === 'string' ? { dict: [], index: new Map(), codes: [] } : type === 'int64' ? { hi: [], lo: [] } : isListType(type) ? { lists: [] } : { nums: [] })),
   };
-  for await (const chunk of engine.streamChunks(`SELECT ${select.join(', ')} FROM (${relation}) ORDER BY _line`)) {
+  // Named columns: the end marker's union matches them by name (`withSortedStreamEnd`).
+  const sql = withSortedStreamEnd(`SELECT ${select.map((e, i) => `${e} AS _c${i}`).join(', ')} FROM (${relation})`, '_c0', "'Infinity'::DOUBLE AS _c0");
+  for await (const chunk of engine.streamChunks(sql, { carriesEndMarker: true })) {
     const cols = Array.from({ length: select.length }, (_, c) => chunk.column(c));
     for (let r = 0; r < chunk.rowCount; r++) {
       out.lines.push(cols[0]!.get(r) as number);

@@ -1,4 +1,5 @@
 import type { ColumnChunk, SqlEngine } from '../../src/storage/engine/sql-engine.js';
+import { STREAM_END } from '../../src/storage/engine/stream-end.js';
 
 let sequences = 0;
 
@@ -14,7 +15,8 @@ export interface LateFailingEngine {
  * `after` rows: the query is read through a projection that calls `error()` once a sequence
  * passes `after`, so DuckDB fails while the result is read, after its first chunks (as a query
  * that runs out of memory mid-way does), and `@duckdb/node-api` ends the result like an
- * exhausted one. The projection adds one column after the query's own (callers read by position).
+ * exhausted one. The projection adds one column after the query's own (callers read by position;
+ * before the end marker of a query that carries one).
  * Every other call goes to `engine` as it is.
  */
 export async function lateFailing(engine: SqlEngine, after: number, matching: RegExp): Promise<LateFailingEngine> {
@@ -25,9 +27,11 @@ export async function lateFailing(engine: SqlEngine, after: number, matching: Re
   const failing = new Proxy(engine, {
     get(target, name) {
       if (name === 'streamChunks') {
-        return async function* (sql: string, options?: { readonly ownSession?: boolean }): AsyncIterable<ColumnChunk> {
+        return async function* (sql: string, options?: { readonly ownSession?: boolean; readonly carriesEndMarker?: boolean }): AsyncIterable<ColumnChunk> {
           if (!matching.test(sql)) return yield* target.streamChunks(sql, options);
-          const late = `SELECT *, CASE WHEN nextval('${sequence}') > ${after} THEN error('late failure') END AS _late FROM (\n${sql}\n)`;
+          const failure = `CASE WHEN nextval('${sequence}') > ${after} THEN error('late failure') END AS _late`;
+          // A query that carries its end marker keeps it as its last column.
+          const late = options?.carriesEndMarker ? `SELECT * EXCLUDE (${STREAM_END}), ${failure}, ${STREAM_END} FROM (\n${sql}\n)` : `SELECT *, ${failure} FROM (\n${sql}\n)`;
           for await (const chunk of target.streamChunks(late, options)) {
             yielded += chunk.rowCount;
             yield chunk;

@@ -5,6 +5,7 @@ import { userErrorReason } from '../../compliance/masking/user-error-token.js';
 import type { Scalar } from '../../processing/entity-state.js';
 import { callRequestFeature, inputBuilder, inputLayout, int64Scalar, type RequestOutcome } from '../../processing/request-features.js';
 import { ident, type AppendColumn, type SqlEngine } from '../../storage/engine/sql-engine.js';
+import { withSortedStreamEnd } from '../../storage/engine/stream-end.js';
 import { parseTimestampOrEpochSql } from '../../time/index.js';
 import { SPINE_KEY, SPINE_ROW, SPINE_T } from './load-spine-sql.js';
 
@@ -79,9 +80,12 @@ export async function computeRequestViewColumns(engine: SqlEngine, requests: rea
   });
   const results = requests.flatMap((r) => r.features.map((f) => ({ column: featureColumn({ view: r.view.name, feature: f.name }), ...resultColumn(f.valueType as ScalarType) })));
   await engine.run(`CREATE OR REPLACE TABLE ${out} (_row DOUBLE${results.map((r, i) => `, _r${i} ${r.append === 'double' ? 'DOUBLE' : 'VARCHAR'}`).join('')})`);
-  const sql =
+  const sql = withSortedStreamEnd(
     `SELECT s.${SPINE_ROW}::DOUBLE AS _row${reads.map((r, i) => `, ${r} AS _i${i}`).join('')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +
-    `${views.map((v) => `LEFT JOIN pit_${v} v${v} ON v${v}._pid = p._pid`).join(' ')} ORDER BY s.${SPINE_ROW}`;
+    `${views.map((v) => `LEFT JOIN pit_${v} v${v} ON v${v}._pid = p._pid`).join(' ')}`,
+    '_row',
+    "'Infinity'::DOUBLE AS _row",
+  );
 
   const errors: Record<string, { rows: number; first: string }> = {};
   const outcome: RequestOutcome = { value: null, error: undefined, thrown: undefined };
@@ -98,7 +102,7 @@ export async function computeRequestViewColumns(engine: SqlEngine, requests: rea
     rows = 0;
   };
   try {
-    for await (const chunk of engine.streamChunks(sql)) {
+    for await (const chunk of engine.streamChunks(sql, { carriesEndMarker: true })) {
       const columns = Array.from({ length: reads.length + 1 }, (_, c) => chunk.column(c));
       for (let r = 0; r < chunk.rowCount; r++) {
         const row = columns[0]!.get(r) as number;

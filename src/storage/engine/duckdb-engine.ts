@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { BIGINT, DOUBLE, DuckDBInstance, LIST, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { ConfigError, type AdapterError } from '../../errors.js';
-import { columnReader, dataChunk, doubleParts, LIST_ELEMENT } from './duckdb-vectors.js';
+import { columnReader, dataChunk, doubleParts, firstTrue, LIST_ELEMENT } from './duckdb-vectors.js';
 import { engineError } from './engine-error.js';
-import { withStreamEnd } from './stream-end.js';
+import { STREAM_END, withStreamEnd } from './stream-end.js';
 import { globEscaped, literal, literalList, type AppendColumn, type EngineSandbox, type TableAppender, type ColumnChunk, type SqlEngine } from './sql-engine.js';
 
 function toPlain(value: unknown): unknown {
@@ -49,11 +49,11 @@ class DuckDbEngine implements SqlEngine {
     }
   }
 
-  async *streamChunks(sql: string, options: { ownSession?: boolean } = {}): AsyncIterable<ColumnChunk> {
+  async *streamChunks(sql: string, options: { ownSession?: boolean; carriesEndMarker?: boolean } = {}): AsyncIterable<ColumnChunk> {
     const connection = options.ownSession ? await this.instance.connect() : this.connection;
     if (options.ownSession) this.streamConnections.add(connection);
     try {
-      yield* this.stream(connection, sql);
+      yield* this.stream(connection, sql, options.carriesEndMarker === true);
     } finally {
       if (options.ownSession) {
         this.streamConnections.delete(connection);
@@ -62,24 +62,30 @@ class DuckDbEngine implements SqlEngine {
     }
   }
 
-  private async *stream(connection: DuckDBConnection, sql: string): AsyncIterable<ColumnChunk> {
+  private async *stream(connection: DuckDBConnection, sql: string, carried: boolean): AsyncIterable<ColumnChunk> {
     const interruptsBefore = this.interrupts;
     let result;
     try {
       // The end marker tells a result that ended from one that failed mid-way, which
       // @duckdb/node-api ends alike (an empty chunk; `duckdb_result_error` is not exposed).
-      result = await connection.stream(withStreamEnd(sql));
+      // A sorted query carries its own (`withSortedStreamEnd`): it rides the sort, no union after it.
+      result = await connection.stream(carried ? sql : withStreamEnd(sql));
     } catch (error) {
       throw engineError('DuckDB', error, sql);
     }
     const end = result.columnCount - 1;
+    if (carried && result.columnName(end) !== STREAM_END) {
+      throw engineError('DuckDB', new Error(`Internal Error: a query said to carry its end marker has "${result.columnName(end)}" as its last column, not ${STREAM_END} (build it with withSortedStreamEnd)`), sql);
+    }
     // The next chunk is fetched (on DuckDB's side, off the main thread) while the caller reads this one.
     let next = result.fetchChunk();
     try {
       for (;;) {
         const chunk = await next;
         if (!chunk || chunk.rowCount === 0) throw this.endedEarly(sql, interruptsBefore);
-        const ended = chunk.getColumnVector(end).getItem(chunk.rowCount - 1) === true;
+        const marker = firstTrue(chunk.getColumnVector(end), chunk.rowCount);
+        if (marker >= 0 && marker < chunk.rowCount - 1) throw engineError('DuckDB', new Error('Internal Error: rows came after the end marker of a streamed result'), sql);
+        const ended = marker >= 0;
         next = result.fetchChunk();
         const rowCount = ended ? chunk.rowCount - 1 : chunk.rowCount;
         if (rowCount > 0) {

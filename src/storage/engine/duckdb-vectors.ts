@@ -1,4 +1,4 @@
-import { BIGINT, DOUBLE, DuckDBArrayVector, DuckDBDataChunk, DuckDBDoubleVector, DuckDBListVector, DuckDBVarCharVector, FLOAT, listValue, VARCHAR, type DuckDBType, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBArrayVector, DuckDBBooleanVector, DuckDBDataChunk, DuckDBDoubleVector, DuckDBListVector, DuckDBVarCharVector, FLOAT, listValue, VARCHAR, type DuckDBType, type DuckDBValue, type DuckDBVector } from '@duckdb/node-api';
 import type { AppendColumn } from './sql-engine.js';
 
 // How the DuckDB engine reads and fills vectors: column readers for result chunks, and data
@@ -105,6 +105,22 @@ function textReader(vector: DuckDBVector, parts: TextVectorParts): { get(row: nu
       return text;
     },
   };
+}
+
+/**
+ * The first of a BOOLEAN vector's first `rowCount` items that is true, or -1 (NULL is not true).
+ * Searches its bytes natively (`indexOf`) where `@duckdb/node-api` exposes them, else item by item.
+ */
+export function firstTrue(vector: DuckDBVector, rowCount: number): number {
+  const view = (vector as unknown as { dataView?: unknown }).dataView;
+  if (!(vector instanceof DuckDBBooleanVector) || !(view instanceof DataView) || view.byteLength < rowCount) {
+    for (let r = 0; r < rowCount; r++) if (vector.getItem(r) === true) return r;
+    return -1;
+  }
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, rowCount);
+  // A NULL's byte is undefined: the item decides.
+  for (let r = bytes.indexOf(1); r >= 0; r = bytes.indexOf(1, r + 1)) if (vector.getItem(r) === true) return r;
+  return -1;
 }
 
 /** A chunk column's reader: LIST and ARRAY values as plain arrays (see `ColumnChunk`), others as DuckDB gives them. */

@@ -49,9 +49,11 @@ export interface SqlEngine {
    * sees regular tables, not TEMP ones. Takes one query (a final `;` is allowed). A query that
    * fails after its first chunks (out of memory, a value that fails on a late row, `interrupt`)
    * raises `ADAPTER_FAILED` once the chunks before the failure are read: the stream never ends
-   * as if its result were whole.
+   * as if its result were whole. With `carriesEndMarker`, the query yields its end marker itself
+   * (built with `withSortedStreamEnd`: a sorted query, the marker riding its sort) instead of the
+   * engine adding one after its rows; the marker is hidden and checked the same way.
    */
-  streamChunks(sql: string, options?: { readonly ownSession?: boolean }): AsyncIterable<ColumnChunk>;
+  streamChunks(sql: string, options?: { readonly ownSession?: boolean; readonly carriesEndMarker?: boolean }): AsyncIterable<ColumnChunk>;
   /** Appends rows of text values (null for SQL NULL) to an existing table of VARCHAR columns. */
   appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void>;
   /**

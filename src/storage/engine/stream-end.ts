@@ -1,4 +1,4 @@
-/** The column `streamChunks` adds to a query for its end marker (reserved prefix: no source column can take it). */
+/** The column of a streamed query's end marker (reserved prefix: no source column can take it): `streamChunks` adds it, or a sorted query carries it (`withSortedStreamEnd`). */
 export const STREAM_END = '_sluice_stream_end';
 
 /**
@@ -17,6 +17,26 @@ export const STREAM_END = '_sluice_stream_end';
 export function withStreamEnd(sql: string): string {
   // The line breaks keep a final `--` comment from taking the closing parenthesis.
   return `SELECT *, false AS ${STREAM_END} FROM (\n${withoutFinalSemicolon(sql)}\n) UNION ALL BY NAME SELECT true AS ${STREAM_END}`;
+}
+
+/**
+ * A sorted query that carries its own end marker, for `streamChunks(sql, { carriesEndMarker: true })`:
+ * the rows of `rows` with {@link STREAM_END} false and one marker row with it true, sorted by
+ * `orderBy` (named as `rows` outputs its columns), the marker riding the sort: one row more to
+ * sort instead of `withStreamEnd`'s union after the sort (~50-100 ns of DuckDB CPU per row).
+ * `markerRow` gives the marker row's sort keys values that sort after every row's (its other
+ * columns are NULL): say `'Infinity'::DOUBLE` for a first key of finite, non-NULL doubles
+ * (ascending, NULLs last: a NULL or NaN key sorts after it). Not NULL: a NULL key makes DuckDB
+ * sort every row on wider keys; nor the marker as a first sort key: that doubles the sort's CPU
+ * (`bench/stream-end-sorted-cost.js`). A marker that does not sort last makes the stream raise
+ * (a row after the marker), never end short.
+ *
+ * @example
+ * withSortedStreamEnd('SELECT k, t FROM ev', 'k, t', "'Infinity'::DOUBLE AS k");
+ * // "SELECT * FROM (SELECT *, false AS _sluice_stream_end FROM (\nSELECT k, t FROM ev\n) UNION ALL BY NAME SELECT 'Infinity'::DOUBLE AS k, true AS _sluice_stream_end) ORDER BY k, t"
+ */
+export function withSortedStreamEnd(rows: string, orderBy: string, markerRow: string): string {
+  return `SELECT * FROM (SELECT *, false AS ${STREAM_END} FROM (\n${rows}\n) UNION ALL BY NAME SELECT ${markerRow}, true AS ${STREAM_END}) ORDER BY ${orderBy}`;
 }
 
 /**

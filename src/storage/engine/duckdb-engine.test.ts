@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DuckDBDoubleVector } from '@duckdb/node-api';
 import { expect, test } from 'vitest';
 import { duckDbEngine } from './duckdb-engine.js';
+import { withSortedStreamEnd } from './stream-end.js';
 
 test('DuckDB gets the memory limit and spill directory it is given; a bad limit names the setting', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-engine-'));
@@ -207,6 +208,27 @@ test('VARCHAR values read through streamChunks as through all: short ASCII (read
     }
     expect(streamed).toEqual(expected);
     expect(new Set(streamed)).toEqual(new Set([...texts, null]));
+  } finally {
+    await engine.close();
+  }
+});
+
+test('a stream interrupted after its first chunks raises even when the rest of its result (the end marker) was fetched before the interrupt: a one-chunk result, wrapped or carrying its marker', async () => {
+  const engine = await duckDbEngine({ threads: 1, memoryLimit: '256MiB' });
+  try {
+    const sorted = 'SELECT i::DOUBLE AS v FROM range(1000) t(i) ORDER BY v';
+    const carried = withSortedStreamEnd('SELECT i::DOUBLE AS v FROM range(1000) t(i)', 'v', "'Infinity'::DOUBLE AS v");
+    for (const [sql, options] of [[sorted, {}], [carried, { carriesEndMarker: true }]] as const) {
+      let rows = 0;
+      const read = async () => {
+        for await (const chunk of engine.streamChunks(sql, options)) {
+          rows += chunk.rowCount;
+          if (rows === chunk.rowCount) engine.interrupt();
+        }
+      };
+      await expect(read()).rejects.toMatchObject({ code: 'ADAPTER_FAILED', message: expect.stringMatching(/interrupted/i) });
+    }
+    expect(await engine.all('SELECT 42 AS n')).toEqual([{ n: 42 }]);
   } finally {
     await engine.close();
   }

@@ -102,6 +102,9 @@ class DuckDbEngine implements SqlEngine {
         if (ended) {
           const after = await next;
           if (after && after.rowCount > 0) throw engineError('DuckDB', new Error('Internal Error: rows came after the end marker of a streamed result'), sql);
+          // Interrupted while streaming: it raises even when DuckDB had computed the whole result
+          // before the interrupt (the caller was told to stop, and must not take it for complete).
+          if (this.interrupts !== interruptsBefore) throw this.endedEarly(sql, interruptsBefore);
           return;
         }
       }

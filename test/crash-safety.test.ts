@@ -51,7 +51,7 @@ test(`push: ${EVENTS} events, ${KILLS} SIGKILLs of "sluice serve" at random mome
   }
 
   const port = await freePort();
-  const serve = () => startSluice(dir, ['serve', '--port', String(port), '--log-level', 'error']);
+  const serve = () => startSluice(dir, ['serve', '--port', String(port), '--log-level', 'warn']);
   let child: SluiceProcess = await serve();
   let up: Promise<unknown> = Promise.resolve();
   let acked = 0;
@@ -68,7 +68,7 @@ test(`push: ${EVENTS} events, ${KILLS} SIGKILLs of "sluice serve" at random mome
           response = await fetch(`http://127.0.0.1:${port}/v1/push/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batch.body, signal: AbortSignal.timeout(ANSWER_MS) });
         } catch (error) {
           if ((error as Error).name === 'TimeoutError') {
-            failures.push(`batch ${b}: no answer in ${ANSWER_MS} ms from a live server (stuck)`);
+            failures.push(`batch ${b}: no answer in ${ANSWER_MS} ms from a live server (stuck); its stderr ends:\n${child.stderr().slice(-2_000)}`);
             acked++;
             break;
           }

@@ -16,7 +16,12 @@ export const STREAM_END = '_sluice_stream_end';
  */
 export function withStreamEnd(sql: string): string {
   // The line breaks keep a final `--` comment from taking the closing parenthesis.
-  return `SELECT *, false AS ${STREAM_END} FROM (\n${withoutFinalSemicolon(sql)}\n) UNION ALL BY NAME SELECT true AS ${STREAM_END}`;
+  return markedRows(withoutFinalSemicolon(sql), '');
+}
+
+/** `sql`'s rows with {@link STREAM_END} false, then one row of `markerColumns` (each followed by a comma) and it true. */
+function markedRows(sql: string, markerColumns: string): string {
+  return `SELECT *, false AS ${STREAM_END} FROM (\n${sql}\n) UNION ALL BY NAME SELECT ${markerColumns}true AS ${STREAM_END}`;
 }
 
 /**
@@ -36,7 +41,7 @@ export function withStreamEnd(sql: string): string {
  * // "SELECT * FROM (SELECT *, false AS _sluice_stream_end FROM (\nSELECT k, t FROM ev\n) UNION ALL BY NAME SELECT 'Infinity'::DOUBLE AS k, true AS _sluice_stream_end) ORDER BY k, t"
  */
 export function withSortedStreamEnd(rows: string, orderBy: string, markerRow: string): string {
-  return `SELECT * FROM (SELECT *, false AS ${STREAM_END} FROM (\n${rows}\n) UNION ALL BY NAME SELECT ${markerRow}, true AS ${STREAM_END}) ORDER BY ${orderBy}`;
+  return `SELECT * FROM (${markedRows(rows, `${markerRow}, `)}) ORDER BY ${orderBy}`;
 }
 
 /**

@@ -1,24 +1,15 @@
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { decodePosition } from '../src/ingest/connectors/postgres/index.js';
 import { parseLsn } from '../src/ingest/connectors/postgres/lsn.js';
-import { CdcHarness } from './support/cdc-harness.js';
+import { cdcSuite } from './support/cdc-harness.js';
 import { mulberry32, replay, replayed, sameRows } from './support/cdc-replay.js';
 import { FileConnectorSink } from './support/file-connector-sink.js';
-import { startPostgres } from './support/postgres-server.js';
 
 // The Postgres CDC connector resuming after stops and crashes against a real PostgreSQL: no gap, no
 // double, in the snapshot and in the stream.
-const server = await startPostgres();
-if ('skip' in server) console.warn(`postgres-cdc-resume.server.test.ts skipped: ${server.skip}`);
-const live = 'skip' in server ? undefined : server;
-const h = new CdcHarness(live!);
-
-describe.skipIf(live === undefined)('Postgres CDC connector resuming (real PostgreSQL)', () => {
-  beforeEach(() => h.beforeEach());
-  afterAll(() => h.afterAll());
-
+await cdcSuite('postgres-cdc-resume.server.test.ts', 'Postgres CDC connector resuming (real PostgreSQL)', (h) => {
   it('resumes after a stop and after a crash between append and acknowledgement: no gap, no double', async () => {
     await h.sql(`INSERT INTO accounts SELECT i, 'tier' || i, i, NULL, NULL FROM generate_series(1, 20) i`);
     const file = join(h.dir, 'sink.json');
@@ -126,7 +117,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector resuming (real Postg
     let writing = true;
     let nextKey = 1000;
     const writer = (async () => {
-      const client = new pg.Client({ connectionString: live!.url(h.database) });
+      const client = new pg.Client({ connectionString: h.live.url(h.database) });
       await client.connect();
       while (writing) {
         const statements = Array.from({ length: 1 + pick(4) }, () => {

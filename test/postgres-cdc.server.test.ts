@@ -1,27 +1,18 @@
 import { join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cdcSource, compileProject, defineProject, postgresCdc } from '../src/definitions/index.js';
 import { ConfigError } from '../src/errors.js';
 import type { ConnectorSink } from '../src/ingest/connectors/connector.js';
 import { decodePosition, postgresCdcConnector } from '../src/ingest/connectors/postgres/index.js';
 import { postgresCdcConfig } from '../src/ingest/connectors/postgres/postgres-cdc-config.js';
 import { inspectTable, keyPartIndex } from '../src/ingest/connectors/postgres/table-inspection.js';
-import { CDC_SCHEMA, CdcHarness } from './support/cdc-harness.js';
+import { CDC_SCHEMA, cdcSuite } from './support/cdc-harness.js';
 import { replay } from './support/cdc-replay.js';
 import { FileConnectorSink } from './support/file-connector-sink.js';
-import { startPostgres } from './support/postgres-server.js';
 
 // The Postgres CDC connector against a real PostgreSQL: changes, reconnection, stop, what Postgres
 // cannot tell, configuration errors. Resuming after stops and crashes: postgres-cdc-resume.server.test.ts.
-const server = await startPostgres();
-if ('skip' in server) console.warn(`postgres-cdc.server.test.ts skipped: ${server.skip}`);
-const live = 'skip' in server ? undefined : server;
-const h = new CdcHarness(live!);
-
-describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', () => {
-  beforeEach(() => h.beforeEach());
-  afterAll(() => h.afterAll());
-
+await cdcSuite('postgres-cdc.server.test.ts', 'Postgres CDC connector (real PostgreSQL)', (h) => {
   it('reads the snapshot, then inserts, updates and deletes in commit order with their commit times', async () => {
     await h.sql(`INSERT INTO accounts VALUES (1, 'gold', 100.5, '2024-03-01 12:00:00.123456+00', 'secret'), (2, 'silver', 50, NULL, NULL), (3, NULL, NULL, NULL, NULL)`);
     const sink = new FileConnectorSink(join(h.dir, 'sink.json'));
@@ -170,7 +161,7 @@ describe.skipIf(live === undefined)('Postgres CDC connector (real PostgreSQL)', 
   it('compares keys as the table orders them: numbers as numbers, text in the column collation', async () => {
     await h.sql(`CREATE TABLE named (name text COLLATE "C" PRIMARY KEY, tier text)`);
     const shape = async (table: string, schema: Record<string, 'int64' | 'string'>, key: string) => {
-      const spec = cdcSource({ name: `keys_${key}`, key, schema, connector: postgresCdc({ connection: live!.url(h.database), table }) });
+      const spec = cdcSource({ name: `keys_${key}`, key, schema, connector: postgresCdc({ connection: h.live.url(h.database), table }) });
       const compiled = compileProject(defineProject({ name: 'p', entities: [], sources: [spec], featureViews: [] })).sources[0]!;
       return inspectTable(h.db, postgresCdcConfig(compiled));
     };

@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeEach, describe } from 'vitest';
 import { cdcSource, compileProject, defineProject, env, postgresCdc, type Source } from '../../src/definitions/index.js';
 import type { RunningConnector } from '../../src/ingest/connectors/connector.js';
 import { postgresCdcConnector, type PostgresCdcTuning } from '../../src/ingest/connectors/postgres/index.js';
 import { until as poll, type Row } from './cdc-replay.js';
 import type { FileConnectorSink } from './file-connector-sink.js';
-import type { PostgresServer } from './postgres-server.js';
+import { startPostgres, type PostgresServer } from './postgres-server.js';
 
 export const CDC_SCHEMA = { account_id: 'int64', tier: 'string', credit_limit: 'float64', updated: 'timestamp' } as const;
 
@@ -135,4 +136,20 @@ export class CdcHarness {
     });
     await this.db.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots`);
   }
+}
+
+/**
+ * A CDC suite: starts a throwaway Postgres for the file (or says why the suite is skipped) and runs
+ * `body` in a `describe` whose tests each start with a fresh database (`CdcHarness.beforeEach`).
+ */
+export async function cdcSuite(file: string, title: string, body: (h: CdcHarness) => void): Promise<void> {
+  const server = await startPostgres();
+  if ('skip' in server) console.warn(`${file} skipped: ${server.skip}`);
+  const live = 'skip' in server ? undefined : server;
+  describe.skipIf(live === undefined)(title, () => {
+    const h = new CdcHarness(live!);
+    beforeEach(() => h.beforeEach());
+    afterAll(() => h.afterAll());
+    body(h);
+  });
 }

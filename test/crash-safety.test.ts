@@ -68,7 +68,9 @@ test(`push: ${EVENTS} events, ${KILLS} SIGKILLs of "sluice serve" at random mome
           response = await fetch(`http://127.0.0.1:${port}/v1/push/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batch.body, signal: AbortSignal.timeout(ANSWER_MS) });
         } catch (error) {
           if ((error as Error).name === 'TimeoutError') {
-            failures.push(`batch ${b}: no answer in ${ANSWER_MS} ms from a live server (stuck); its stderr ends:\n${child.stderr().slice(-2_000)}`);
+            // What the server says it is doing (the oldest group's stage), if it still answers at all.
+            const streams = await fetch(`http://127.0.0.1:${port}/v1/streams`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text(), (e: unknown) => `no answer: ${String(e)}`);
+            failures.push(`batch ${b}: no answer in ${ANSWER_MS} ms from a live server (stuck); GET /v1/streams: ${streams}; its stderr ends:\n${child.stderr().slice(-2_000)}`);
             acked++;
             break;
           }

@@ -119,10 +119,15 @@ describe('stream processor pipeline', () => {
     await made;
     for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 2));
     expect(answered).toBe(false);
+    // A push that waits says on what (GET /v1/streams shows it per source).
+    expect(processor.oldestGroup('payments')).toMatchObject({ batches: 1 });
+    expect(['making online states', 'committing online after the log is durable']).toContain(processor.oldestGroup('payments')!.stage);
+    expect(processor.oldestGroup('payments')!.forMs).toBeGreaterThanOrEqual(processor.oldestGroup('payments')!.stageForMs);
     expect(await applied()).toBe(1);
     expect(await answer(env.platform)).toEqual(reference(first));
     flush!.resolve();
     expect((await pushed).accepted).toBe(100);
+    expect(processor.oldestGroup('payments')).toBeUndefined();
     expect(await applied()).toBe(2);
     expect(await answer(env.platform)).toEqual(reference([...first, ...second]));
 
@@ -135,6 +140,7 @@ describe('stream processor pipeline', () => {
     await made;
     flush!.reject(new Error('fsync failed'));
     await expect(failed).rejects.toThrow('fsync failed');
+    expect(processor.oldestGroup('payments')).toBeUndefined();
     expect(await applied()).toBe(2);
     expect(await answer(env.platform)).toEqual(reference([...first, ...second]));
     // (This log did commit the entry: the next group's update catches the table up from the log first.)

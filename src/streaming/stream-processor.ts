@@ -31,6 +31,16 @@ export interface StreamProcessorOptions {
   readonly erasure?: ErasureCheck;
 }
 
+/** Where a group of batches is in `drain`, for status: a push that waits long says on what. */
+export interface GroupProgress {
+  /** Batches in the group. */
+  readonly batches: number;
+  /** When the group was taken from the queue. */
+  readonly since: number;
+  stage: 'decoding' | 'appending to the log' | 'waiting for the previous group' | 'making online states' | 'committing online after the log is durable';
+  stageSince: number;
+}
+
 interface Waiting {
   readonly part: EventPart;
   readonly origin: string;
@@ -84,7 +94,7 @@ interface IssuedUpdate {
  * crash between log and online) catches up from the log first.
  */
 export class StreamProcessor {
-  private readonly queues = new Map<string, { waiting: Waiting[]; bytes: number; running: boolean }>();
+  private readonly queues = new Map<string, { waiting: Waiting[]; bytes: number; running: boolean; groups: Set<GroupProgress> }>();
   private engineBusy: Promise<unknown> = Promise.resolve();
   /** Per view and source: the offset of the last online update queued by this processor and not yet known to have failed, and its table. */
   private readonly queued = new Map<string, { generation: number; offset: number }>();
@@ -115,7 +125,7 @@ export class StreamProcessor {
     if (source.kind === undefined) throw new ValidationError('VALIDATION_FAILED', `source "${source.name}" is a batch source: it takes files ("sluice ingest"); declare it with streamSource() to push events`);
     const bytes = 'body' in part ? part.body.length : part.texts.reduce((n, t) => n + t.length, 0);
     let queue = this.queues.get(source.name);
-    if (!queue) this.queues.set(source.name, (queue = { waiting: [], bytes: 0, running: false }));
+    if (!queue) this.queues.set(source.name, (queue = { waiting: [], bytes: 0, running: false, groups: new Set() }));
     if (queue.bytes + bytes > (this.options.maxPendingBytes ?? 64 * 1024 * 1024) && queue.bytes > 0) {
       throw new OverloadedError('OVERLOADED', `source "${source.name}" has ${queue.bytes} bytes of events waiting; retry after a second`);
     }
@@ -153,11 +163,21 @@ export class StreamProcessor {
           group.push(next);
           size += next.bytes;
         }
-        const staged = this.stage(sourceName, group);
+        const progress: GroupProgress = { batches: group.length, since: Date.now(), stage: 'decoding', stageSince: Date.now() };
+        const at = (stage: GroupProgress['stage']) => {
+          progress.stage = stage;
+          progress.stageSince = Date.now();
+        };
+        queue.groups.add(progress);
+        const staged = this.stage(sourceName, group, () => at('appending to the log'));
         const before = queuedBefore;
         const issued = staged.then(async (entry) => {
+          at('waiting for the previous group');
           await before;
-          return { entry, update: await this.queueOnline(entry) };
+          at('making online states');
+          const update = await this.queueOnline(entry);
+          at('committing online after the log is durable');
+          return { entry, update };
         });
         queuedBefore = issued.catch(() => undefined);
         const answered = issued
@@ -165,9 +185,11 @@ export class StreamProcessor {
             // The online commits wait for the log; an update that waited for a failed append wrote nothing.
             await update.commit;
             await entry.durable;
+            queue.groups.delete(progress);
             this.answer(entry);
           })
           .catch((error: unknown) => {
+            queue.groups.delete(progress);
             for (const w of group) w.reject(error);
           })
           .finally(() => {
@@ -185,6 +207,12 @@ export class StreamProcessor {
     } finally {
       queue.running = false;
     }
+  }
+
+  /** The oldest group of a source's batches being processed, and how long it and its stage have taken (ms). */
+  oldestGroup(source: string, now = Date.now()): { batches: number; stage: GroupProgress['stage']; forMs: number; stageForMs: number } | undefined {
+    const oldest = this.queues.get(source)?.groups.values().next().value;
+    return oldest && { batches: oldest.batches, stage: oldest.stage, forMs: now - oldest.since, stageForMs: now - oldest.stageSince };
   }
 
   /** Whether batches of a source are waiting or being processed (its groups then reach the online tables through this processor). */
@@ -208,7 +236,7 @@ export class StreamProcessor {
    * Validates a group and appends it to the log; resolves once its entry's offset and
    * duplicates are fixed, with `durable` settling when the append does.
    */
-  private async stage(sourceName: string, group: Waiting[]): Promise<StagedGroup> {
+  private async stage(sourceName: string, group: Waiting[], appending: () => void): Promise<StagedGroup> {
     const project = this.options.project();
     const source = project.sources.find((s) => s.name === sourceName)!;
     const ackTime = this.options.now();
@@ -220,6 +248,7 @@ export class StreamProcessor {
     const position = group.at(-1)!.position;
     let fixed!: (result: LogAppendResult) => void;
     const staged = new Promise<LogAppendResult>((resolve) => (fixed = resolve));
+    appending();
     const appended = this.options.log.append(source.name, {
       ackTime, origin: group[0]!.origin, events: decoded.raws, ...(decoded.ids ? { ids: decoded.ids } : {}), rejected: decoded.rejected, ...(position === undefined ? {} : { position }),
     }, fixed);

@@ -33,6 +33,8 @@ export interface SourceStreamStatus {
   /** The last log offset committed to the lake. */
   readonly lakeOffset: number;
   readonly pendingBytes: number;
+  /** The oldest group of batches being processed: its stage and how long it has taken (a stuck push says where). */
+  readonly inFlight?: { readonly batches: number; readonly stage: string; readonly forMs: number; readonly stageForMs: number };
   readonly connector?: ConnectorStatus;
 }
 
@@ -141,8 +143,10 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     rebuilds,
     status: () => streamed(options.project()).map((source) => {
       const connector = connectors.get(source.name)?.status();
+      const inFlight = processor.oldestGroup(source.name);
       return {
         source: source.name, kind: source.kind, offset: log.head(source.name), lakeOffset: log.checkpoint('lake', source.name), pendingBytes: processor.pendingBytes(source.name),
+        ...(inFlight ? { inFlight } : {}),
         ...(connector ? { connector } : {}),
       };
     }),

@@ -51,6 +51,7 @@ const writer = (maxBufferedRows: number) => {
   };
   return { log, states, errors, serve, flush };
 };
+const dropsFile = (service: string) => readFileSync(join(servingLogDir(env.platform.dataDir, service), 'drops.ndjson'), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
 const condition = async () => (await healthStatus(env.platform, env.project)).conditions.find((c) => c.kind === 'serving_log_drops');
 const alerts = async () => (await env.platform.metadata.health.listAlerts(10)).filter((a) => a.condition.kind === 'serving_log_drops').map((a) => a.transition).reverse();
 
@@ -81,6 +82,7 @@ test('rows dropped with the buffer full fire a condition in sluice status (how m
   expect(await servingLogDrops(env.platform.dataDir, { service: 'svc' })).toEqual({ rows: 12, bufferFull: 12, writeFailed: 0, from: t1, to: t1 + 20_000, errors: [] });
   expect((await servingLogDrops(env.platform.dataDir, { since: t1 + 1, until: t1 + 20_000 })).rows).toBe(0);
   expect((await servingLogDrops(env.platform.dataDir, { since: t1 + 20_000 })).rows).toBe(6);
+  expect(dropsFile('svc').map((r) => r.views)).toEqual([[['stats']], [['stats']]]);
   await log.close();
 });
 
@@ -111,6 +113,8 @@ test('rows of a failed write fire an error condition with the error, and it clea
   expect(await condition()).toBeUndefined();
   expect(await alerts()).toEqual(['fired', 'resolved']);
   expect(await servingLogDrops(env.platform.dataDir, { service: 'svc' })).toMatchObject({ rows: 3, writeFailed: 3, from: t1, to: t1, errors: [expect.stringMatching(/EISDIR/)] });
+  // The record names the views its lost rows answered (retention removes it with them).
+  expect(dropsFile('svc')).toEqual([expect.objectContaining({ writeFailed: 3, views: [['stats']] })]);
   await log.close();
 });
 
@@ -199,7 +203,7 @@ test('a record appended after a torn last line starts on a line of its own; trim
   appendFileSync(path, '{"service":"svc","from":');
   await appendDropRecords(env.platform.dataDir, [record(T0 + 100, 7)]);
   expect((await servingLogDrops(env.platform.dataDir, { service: 'svc' })).rows).toBe(12);
-  expect(await trimDropRecords(env.platform.dataDir, 'svc', T0 + 50, false)).toBe(1);
+  expect(await trimDropRecords(env.platform.dataDir, "svc", (r) => r.to < T0 + 50, false)).toHaveLength(1);
   expect(readFileSync(path, 'utf8').split('\n')).toEqual(['{"service":"svc","from":', JSON.stringify(record(T0 + 100, 7)), '']);
   expect((await servingLogDrops(env.platform.dataDir, { service: 'svc' })).rows).toBe(7);
 });
@@ -252,6 +256,8 @@ test('records a service cannot append are held in bounded memory: past 100, merg
   await flush();
   const lines = readFileSync(othersDrops, 'utf8').split('\n').filter((line) => line !== '');
   expect(lines.length).toBeLessThanOrEqual(101);
+  // The merged record keeps the views of the records it covers.
+  expect(new Set(dropsFile('other').map((r) => JSON.stringify(r.views)))).toEqual(new Set([JSON.stringify([['stats']])]));
   expect(await servingLogDrops(env.platform.dataDir, { service: 'other' })).toMatchObject({ rows: 300, bufferFull: 300, from: t1, to: t1 + 149 });
   await log.close();
 });
@@ -314,4 +320,20 @@ test('each server its own condition, named in sluice status: a restarted server 
   await restarted.close();
   expect(await firing()).toEqual(['serving_log:web-c']);
   await c.close();
+});
+
+test('a drop record names each distinct list of views its lost rows answered', async () => {
+  const log = servingLogWriter({ dataDir: env.platform.dataDir, defaultRate: 1, flushIntervalMs: 3_600_000 });
+  // Feature-list requests of two lists in one hour's file, whose append fails.
+  const t1 = T0 + 1_000;
+  const file = servingLogFile(env.platform.dataDir, '_features', t1);
+  mkdirSync(file, { recursive: true });
+  const withViews = (rows: number, at: number, views: string[]): OnlineFeaturesResponse => ({ ...answer(rows, at), features: views.map((v) => `${v}__n`), views: Object.fromEntries(views.map((v) => [v, answer(1, at).views.stats!])) });
+  log.record(env.project, { entities: {}, features: ['stats:n'] }, withViews(2, t1, ['stats']), 'a', t1);
+  log.record(env.project, { entities: {}, features: ['stats:n', 'other:n'] }, withViews(2, t1 + 1, ['stats', 'other']), 'b', t1 + 1);
+  log.record(env.project, { entities: {}, features: ['stats:n'] }, withViews(2, t1 + 2, ['stats']), 'c', t1 + 2);
+  await log.flush();
+  expect(dropsFile('_features')).toEqual([expect.objectContaining({ writeFailed: 6, views: [['stats'], ['stats', 'other']] })]);
+  rmSync(file, { recursive: true });
+  await log.close();
 });

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { batchSource, compileProject, count, defineProject, entity, featureService, featureView, projectJobs } from '../src/definitions/index.js';
 import { appendDropRecords, servingLogDir, servingLogDrops, servingLogWriter, UNNAMED_SERVICE } from '../src/observability/serving-log/index.js';
 import type { OnlineFeaturesResponse } from '../src/serving/online-features.js';
@@ -126,4 +126,54 @@ test('retention trims the drop records of serving-log directories of no service 
   expect(report.views).toEqual([expect.objectContaining({ view: 'stats', servedRows: 2 })]);
   expect(report.dropRecords).toEqual([{ service: UNNAMED_SERVICE, cutoff: T0 + 35 * DAY, records: 2 }, { service: 'gone', cutoff: T0 + 35 * DAY, records: 2 }]);
   for (const service of [UNNAMED_SERVICE, 'gone']) expect(await servingLogDrops(platform.dataDir, { service })).toMatchObject({ bufferFull: 36 });
+});
+
+describe('drop records name their views: retention removes them exactly with the rows they stand for', () => {
+  const recent = featureView({ name: 'recent', entity: customer, source: txns, features: { n: count() }, retention: '10d' });
+  const longer = featureView({ name: 'longer', entity: customer, source: txns, features: { n: count() }, retention: '20d' });
+  const kept = featureView({ name: 'kept', entity: customer, source: txns, features: { n: count() } });
+  const views = defineProject({ name: 'ret', entities: [customer], sources: [txns], featureViews: [recent, longer, kept], featureServices: [featureService({ name: 'svc', features: [recent, kept], log: { sampleRate: 1 } })] });
+  const answer = (at: number, view: string, rows = 1): OnlineFeaturesResponse => ({
+    asOf: new Date(at).toISOString(), features: [`${view}__n`], stale: 0,
+    rows: Array.from({ length: rows }, (_v, r) => ({ customer_id: `c${r}`, [`${view}__n`]: 1 }) as never), metadata: Array.from({ length: rows }, () => ({ status: ['PRESENT'], ageMs: [0] })),
+    views: { [view]: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: { txns: 'txns@1' } } },
+  });
+  const records = async (dataDir: string, service: string) => readFileSync(join(servingLogDir(dataDir, service), 'drops.ndjson'), 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { from: number; views?: string[][] });
+
+  test('a feature-list record whose rows are all gone leaves with them (the earliest cutoff of the directory is not its rule)', async () => {
+    const t = await tempPlatform(views, T0);
+    cleanup.push(t.dispose);
+    const { platform, project } = t;
+    // A buffer of one row: the second row of a request is dropped, recorded with the views it answered.
+    const log = servingLogWriter({ dataDir: platform.dataDir, defaultRate: 1, maxBufferedRows: 1, flushIntervalMs: 3_600_000 });
+    log.record(project, { entities: {}, features: ['recent:n'] }, answer(T0 + 30 * DAY, 'recent', 2), 'r30', T0 + 30 * DAY);
+    await log.flush();
+    log.record(project, { entities: {}, features: ['longer:n'] }, answer(T0 + 22 * DAY, 'longer'), 'l22', T0 + 22 * DAY);
+    await log.close();
+    expect((await records(platform.dataDir, UNNAMED_SERVICE)).map((r) => r.views)).toEqual([[['recent']]]);
+    t.clock.now = T0 + 45 * DAY; // cutoffs: recent day 35, longer day 25 (the source's day 15)
+    const report = await runRetention(platform, project, { principal });
+    // Both rows are gone (recent's at day 30 < 35, longer's at day 22 < 25); so is the record of the row lost at day 30.
+    expect(report.views.map((v) => [v.view, v.servedRows])).toEqual([['recent', 1], ['longer', 1]]);
+    expect(report.dropRecords).toEqual([{ service: UNNAMED_SERVICE, cutoff: T0 + 35 * DAY, records: 1 }]);
+    expect((await servingLogDrops(platform.dataDir)).rows).toBe(0);
+  });
+
+  test("a service's record of rows that answered only views without retention stays while those rows do (its service's views today are not its rule)", async () => {
+    const t = await tempPlatform(views, T0);
+    cleanup.push(t.dispose);
+    const { platform, project } = t;
+    // Served when `svc` answered `kept` only (an earlier definition): one row logged, one dropped.
+    const earlier = compileProject(defineProject({ ...views, featureServices: [featureService({ name: 'svc', features: [kept], log: { sampleRate: 1 } })] }));
+    const log = servingLogWriter({ dataDir: platform.dataDir, maxBufferedRows: 1, flushIntervalMs: 3_600_000 });
+    log.record(earlier, { entities: {}, service: 'svc' }, answer(T0 + 20 * DAY, 'kept', 2), 'k20', T0 + 20 * DAY);
+    await log.close();
+    // An old record (no views) of the same day: trimmed as before, by the service's views' latest cutoff.
+    await appendDropRecords(platform.dataDir, [{ service: 'svc', from: T0 + 20 * DAY, to: T0 + 20 * DAY, bufferFull: 5, writeFailed: 0 }]);
+    t.clock.now = T0 + 45 * DAY;
+    const report = await runRetention(platform, project, { principal });
+    expect(report.views.map((v) => [v.view, v.servedRows])).toEqual([['recent', 0], ['longer', 0]]);
+    expect(report.dropRecords).toEqual([{ service: 'svc', cutoff: T0 + 35 * DAY, records: 1 }]);
+    expect(await records(platform.dataDir, 'svc')).toEqual([expect.objectContaining({ bufferFull: 1, views: [['kept']] })]);
+  });
 });

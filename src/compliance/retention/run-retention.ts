@@ -9,7 +9,8 @@ import { newestEventOf } from '../purge/purge-online.js';
 import { scrubRemovedBytes } from '../purge/scrub-removed.js';
 import { purgeRows } from '../purge/purge-rows.js';
 import { purgeServingLog } from '../purge/purge-serving-log.js';
-import { trimDropRecords, type ServedRow } from '../../observability/serving-log/index.js';
+import { servingLogServices, trimDropRecords, type ServedRow } from '../../observability/serving-log/index.js';
+import { dropRecordCutoff, dropRecordGone, removingView, type ViewCutoffs } from './served-retention.js';
 import type { PurgeReport } from '../purge/purge-types.js';
 
 export interface RetentionOptions {
@@ -45,7 +46,7 @@ export interface ViewRetention {
   readonly servedRows: number;
 }
 
-/** A service's serving-log drop records (see `trimDropRecords`) of requests served before `cutoff`, removed. */
+/** A directory's serving-log drop records removed (see `trimDropRecordsOf`); `cutoff`: the latest by which one of them went. */
 export interface ServiceDropRecords {
   readonly service: string;
   readonly cutoff: number;
@@ -132,53 +133,64 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     }
     sources.push({ source: source.name, retention: source.retention!, cutoff, purge, expiredSnapshots: expired.map((s) => s.id), filesDeleted: orphaned, bytesDeleted });
   }
-  const views: ViewRetention[] = [];
-  // Per serving-log directory, the cutoffs of the views whose rows were removed from it (for its drop records, below).
-  const removedFrom = new Map<string, number[]>();
+  // Per feature view under retention, in the project's order, its cutoff.
+  const cutoffs: ViewCutoffs = new Map(project.featureViews.flatMap((v) => (v.retentionMs === undefined ? [] : [[v.name, at - v.retentionMs] as const])));
+  const entries = new Map<string, number>();
   const online = await ctx.online();
-  for (const view of project.featureViews) {
-    if (view.retentionMs === undefined) continue;
-    const cutoff = at - view.retentionMs;
+  for (const [name, cutoff] of cutoffs) {
     const select = { where: (_key: string, state: Parameters<typeof newestEventOf>[0]) => newestEventOf(state) < cutoff };
-    const entries = dryRun
-      ? await online.remove(view.name, select, { dryRun })
-      : await withLease(ctx.metadata, `materialize:${view.name}`, { waitMs: 600_000, purpose: `the retention of view "${view.name}"` }, () => online.remove(view.name, select));
-    // The view's served history: serving log rows it answered before the cutoff.
-    const row = (served: ServedRow, dir: string) => {
-      const remove = served.servedAt < cutoff && view.name in served.views;
-      if (remove) removedFrom.set(dir, [...(removedFrom.get(dir) ?? []), cutoff]);
-      return remove;
-    };
-    const served = await purgeServingLog(ctx, { row, torn: () => false }, dryRun);
-    views.push({ view: view.name, retention: view.retention!, cutoff, entries, servedRows: served.rows });
+    entries.set(name, dryRun
+      ? await online.remove(name, select, { dryRun })
+      : await withLease(ctx.metadata, `materialize:${name}`, { waitMs: 600_000, purpose: `the retention of view "${name}"` }, () => online.remove(name, select)));
   }
-  // A service's records of holes in its serving log go with the rows of their period: a request
-  // answers every view of its service, so its rows were removed above once any of those views'
-  // cutoffs passed it.
-  const dropRecords: ServiceDropRecords[] = [];
-  for (const service of project.featureServices) {
-    const cutoffs = views.filter((v) => service.features.some((f) => f.view === v.view)).map((v) => v.cutoff);
-    if (cutoffs.length === 0) continue;
-    const cutoff = Math.max(...cutoffs);
-    const records = await trimDropRecords(ctx.dataDir, service.name, cutoff, dryRun);
-    if (records > 0) dropRecords.push({ service: service.name, cutoff, records });
-  }
-  // A directory of no service of the project (the feature-list requests' `_features`, a removed or
-  // renamed service) has no views to go by: its rows went by the views each request named. Its
-  // records go at the earliest cutoff of the views whose rows were removed from it in this run:
-  // the rows of each of those views before that cutoff are gone. Not the latest: a record does not
-  // say which views its lost rows answered, and one that outlives its rows only says, a while
-  // longer, that a period with no rows left was incomplete, while one removed too early would hide
-  // a hole in rows still there. A directory from which this run removed no rows keeps its records.
-  const inProject = new Set(project.featureServices.map((s) => s.name));
-  for (const [dir, cutoffs] of removedFrom) {
-    if (inProject.has(dir)) continue;
-    const cutoff = Math.min(...cutoffs);
-    const records = await trimDropRecords(ctx.dataDir, dir, cutoff, dryRun);
-    if (records > 0) dropRecords.push({ service: dir, cutoff, records });
-  }
+  // The views' served history, in one pass over the serving log: each row by the rule (`removingView`),
+  // counted under the view that removes it; per directory, the cutoffs that removed rows from it.
+  const servedRows = new Map<string, number>();
+  const removedFrom = new Map<string, Set<number>>();
+  const row = (served: ServedRow, dir: string) => {
+    const by = removingView(cutoffs, served.servedAt, (view) => view in served.views);
+    if (by === undefined) return false;
+    servedRows.set(by, (servedRows.get(by) ?? 0) + 1);
+    if (!removedFrom.has(dir)) removedFrom.set(dir, new Set());
+    removedFrom.get(dir)!.add(cutoffs.get(by)!);
+    return true;
+  };
+  if (cutoffs.size > 0) await purgeServingLog(ctx, { row, torn: () => false }, dryRun);
+  const views: ViewRetention[] = project.featureViews.flatMap((v) => {
+    const cutoff = cutoffs.get(v.name);
+    return cutoff === undefined ? [] : [{ view: v.name, retention: v.retention!, cutoff, entries: entries.get(v.name)!, servedRows: servedRows.get(v.name) ?? 0 }];
+  });
+  const dropRecords = cutoffs.size === 0 ? [] : await trimDropRecordsOf(ctx, project, cutoffs, removedFrom, dryRun);
   // Expired records must not linger in free pages either (as after an erasure).
   const scrubPending = dryRun ? [] : (await scrubRemovedBytes(ctx, project)).scrubPending;
   const leftoverFiles = sources.reduce((n, s) => n + s.purge.leftoverFiles.length, 0);
   return { at, dryRun, sources, views, dropRecords, scrubPending, leftoverFiles };
+}
+
+/**
+ * The serving log's drop records go with the rows they stand for: a record names the views its
+ * lost rows answered, and goes by the rows' rule (`dropRecordGone`). A record without views
+ * (written before 2026-11-30 (15)) goes as it did: in a service's directory, before the latest
+ * cutoff of the service's views (every request answers all of them); in a directory of no service
+ * of the project (`_features`, a removed or renamed service), before the earliest cutoff of the
+ * views whose rows this run removed from it (none removed: it stays), a conservative bound since
+ * such a record does not say which views its rows answered.
+ */
+async function trimDropRecordsOf(ctx: SluiceContext, project: Project, cutoffs: ViewCutoffs, removedFrom: ReadonlyMap<string, ReadonlySet<number>>, dryRun: boolean): Promise<ServiceDropRecords[]> {
+  const legacy = new Map<string, number>();
+  for (const service of project.featureServices) {
+    const of = service.features.flatMap((f) => cutoffs.get(f.view) ?? []);
+    if (of.length > 0) legacy.set(service.name, Math.max(...of));
+  }
+  const inProject = new Set(project.featureServices.map((s) => s.name));
+  for (const [dir, removed] of removedFrom) if (!inProject.has(dir)) legacy.set(dir, Math.min(...removed));
+  const dirs = await servingLogServices(ctx.dataDir);
+  const ordered = [...project.featureServices.map((s) => s.name).filter((name) => dirs.includes(name)), ...dirs.filter((dir) => !inProject.has(dir))];
+  const trimmed: ServiceDropRecords[] = [];
+  for (const dir of ordered) {
+    const legacyCutoff = legacy.get(dir);
+    const removed = await trimDropRecords(ctx.dataDir, dir, (record) => dropRecordGone(cutoffs, record, legacyCutoff), dryRun);
+    if (removed.length > 0) trimmed.push({ service: dir, cutoff: Math.max(...removed.map((r) => dropRecordCutoff(cutoffs, r, legacyCutoff))), records: removed.length });
+  }
+  return trimmed;
 }

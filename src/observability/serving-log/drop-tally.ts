@@ -32,7 +32,11 @@ const MAX_HELD = 100;
  */
 function merged(records: readonly DropRecord[]): DropRecord {
   let error: string | undefined;
-  for (const r of records) if (r.error !== undefined) error = r.error;
+  const views = new Map<string, readonly string[]>();
+  for (const r of records) {
+    if (r.error !== undefined) error = r.error;
+    addViews(views, r.views ?? []);
+  }
   return {
     service: records[0]!.service,
     from: Math.min(...records.map((r) => r.from)),
@@ -40,8 +44,20 @@ function merged(records: readonly DropRecord[]): DropRecord {
     bufferFull: records.reduce((n, r) => n + r.bufferFull, 0),
     writeFailed: records.reduce((n, r) => n + r.writeFailed, 0),
     ...(error === undefined ? {} : { error }),
+    views: [...views.values()],
   };
 }
+
+/** Adds the lists of `lists` not yet in `into` (keyed by their names). */
+function addViews(into: Map<string, readonly string[]>, lists: readonly (readonly string[])[]): void {
+  for (const list of lists) {
+    const key = list.join('\n');
+    if (!into.has(key)) into.set(key, list);
+  }
+}
+
+/** A service's drops counted since the last settle; its `views` become the record's lists. */
+type Tally = Mutable<Omit<DropRecord, 'views'>> & { readonly views: Map<string, readonly string[]> };
 type Episode = Mutable<Omit<ServingLogDropState, 'dropping' | 'services' | 'since' | 'ended'>> & {
   since: number;
   services: Set<string>;
@@ -63,7 +79,7 @@ type Episode = Mutable<Omit<ServingLogDropState, 'dropping' | 'services' | 'sinc
  * then stay reported until a writer starts again.
  */
 export class DropTally {
-  private tallies = new Map<string, Mutable<DropRecord>>();
+  private tallies = new Map<string, Tally>();
   private unrecorded = new Map<string, DropRecord[]>();
   private episode: Episode | undefined;
   private lastSettleDropped = false;
@@ -73,12 +89,16 @@ export class DropTally {
     private readonly hooks: { readonly onDrops?: (state: ServingLogDropState) => void; readonly onError?: (error: unknown) => void },
   ) {}
 
-  /** Counts `n` rows of `service` dropped, of requests served in `[from, to]`: buffer full, or, with `error`, a failed append. */
-  add(service: string, n: number, from: number, to: number, error?: unknown): void {
+  /**
+   * Counts `n` rows of `service` dropped, of requests served in `[from, to]` that answered `views`
+   * (one list per distinct list of views of those requests): buffer full, or, with `error`, a failed append.
+   */
+  add(service: string, n: number, from: number, to: number, views: readonly (readonly string[])[], error?: unknown): void {
     let tally = this.tallies.get(service);
-    if (tally === undefined) this.tallies.set(service, (tally = { service, from, to, bufferFull: 0, writeFailed: 0 }));
+    if (tally === undefined) this.tallies.set(service, (tally = { service, from, to, bufferFull: 0, writeFailed: 0, views: new Map() }));
     if (from < tally.from) tally.from = from;
     if (to > tally.to) tally.to = to;
+    addViews(tally.views, views);
     if (error === undefined) tally.bufferFull += n;
     else {
       tally.writeFailed += n;
@@ -98,7 +118,7 @@ export class DropTally {
 
   /** After a flush (`wrote`: the services it appended rows of): see the class comment. */
   async settle(wrote: ReadonlySet<string>): Promise<void> {
-    const settled = [...this.tallies.values()];
+    const settled: DropRecord[] = [...this.tallies.values()].map((t) => ({ ...t, views: [...t.views.values()] }));
     this.tallies = new Map();
     for (const t of settled) {
       const e = (this.episode ??= { rows: 0, bufferFull: 0, writeFailed: 0, since: t.from, services: new Set(), open: new Set() });

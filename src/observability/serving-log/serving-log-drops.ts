@@ -25,6 +25,13 @@ export interface DropRecord {
   readonly writeFailed: number;
   /** The last failed append's error message. */
   readonly error?: string;
+  /**
+   * The views the lost rows' requests answered, one list per distinct list (a service's requests
+   * share one; feature-list requests may differ), so retention removes the record exactly when it
+   * has removed the rows it stands for (see `run-retention.ts`). Absent in records written before
+   * 2026-11-30 (15): retention then goes by the service's views, as it did.
+   */
+  readonly views?: readonly (readonly string[])[];
 }
 
 /** The drops of the serving log over a period, added up over its services. */
@@ -89,10 +96,12 @@ export async function appendDropRecords(dataDir: string, records: readonly DropR
 
 const isRecord = (value: unknown): value is DropRecord => {
   const r = value as Partial<DropRecord> | null;
-  return typeof r === 'object' && r !== null && typeof r.from === 'number' && typeof r.to === 'number' && typeof r.bufferFull === 'number' && typeof r.writeFailed === 'number';
+  return typeof r === 'object' && r !== null && typeof r.from === 'number' && typeof r.to === 'number' && typeof r.bufferFull === 'number' && typeof r.writeFailed === 'number'
+    && (r.views === undefined || (Array.isArray(r.views) && r.views.every((list) => Array.isArray(list) && list.every((v) => typeof v === 'string'))));
 };
 
-async function services(dataDir: string): Promise<string[]> {
+/** The directories under `<dataDir>/serving-log/`: the services (and `_features`) that logged rows or drops. */
+export async function servingLogServices(dataDir: string): Promise<string[]> {
   try {
     return (await readdir(servingLogDir(dataDir), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   } catch (error) {
@@ -118,7 +127,7 @@ export async function servingLogDrops(dataDir: string, query: ServingLogQuery = 
   let from = Number.POSITIVE_INFINITY;
   let to = Number.NEGATIVE_INFINITY;
   const errors = new Set<string>();
-  for (const service of query.service === undefined ? await services(dataDir) : [query.service]) {
+  for (const service of query.service === undefined ? await servingLogServices(dataDir) : [query.service]) {
     for (const { record } of await dropLines(dataDir, service)) {
       if (record === undefined || record.to < since || record.from >= until) continue;
       bufferFull += record.bufferFull;
@@ -133,20 +142,23 @@ export async function servingLogDrops(dataDir: string, query: ServingLogQuery = 
 }
 
 /**
- * Removes `service`'s drop records of requests served before `before` (every one whose `to` is
- * earlier): retention calls it once the rows of that period are gone, so the records of holes in
- * rows nobody can read any more do not pile up. The file is written again atomically; a record
- * appended by a server while it is rewritten may be lost (as for the rows: see `purgeServingLog`).
- * Lines that do not parse are kept. Returns how many records were (or, with `dryRun`, would be) removed.
+ * Removes the drop records of `service` that `remove` selects: retention calls it with the rule
+ * by which it removed the rows of their period, so the records of holes in rows nobody can read
+ * any more do not pile up. The file is written again atomically; a record appended by a server
+ * while it is rewritten may be lost (as for the rows: see `purgeServingLog`). Lines that do not
+ * parse are kept. Returns the records removed (or, with `dryRun`, that would be).
+ *
+ * @example
+ * await trimDropRecords('.sluice', 'fraud_v1', (record) => record.to < cutoff, false);
  */
-export async function trimDropRecords(dataDir: string, service: string, before: number, dryRun: boolean): Promise<number> {
+export async function trimDropRecords(dataDir: string, service: string, remove: (record: DropRecord) => boolean, dryRun: boolean): Promise<DropRecord[]> {
   const kept: string[] = [];
-  let removed = 0;
+  const removed: DropRecord[] = [];
   for (const { line, record } of await dropLines(dataDir, service)) {
-    if (record !== undefined && record.to < before) removed++;
+    if (record !== undefined && remove(record)) removed.push(record);
     else kept.push(line);
   }
-  if (removed > 0 && !dryRun) await writeFileAtomic(join(servingLogDir(dataDir, service), DROPS_FILE), kept.length === 0 ? '' : `${kept.join('\n')}\n`);
+  if (removed.length > 0 && !dryRun) await writeFileAtomic(join(servingLogDir(dataDir, service), DROPS_FILE), kept.length === 0 ? '' : `${kept.join('\n')}\n`);
   return removed;
 }
 

@@ -3,8 +3,27 @@ import { toIso } from '../../time/index.js';
 import type { ServingLogDropState } from './drop-tally.js';
 import { dropCauses } from './serving-log-drops.js';
 
-/** The health condition of the serving log's dropped rows: kind and subject. */
-export const SERVING_LOG_DROPS = { kind: 'serving_log_drops', subject: 'serving_log' } as const;
+/** The kind of the health condition of a server's serving log dropping rows. */
+export const SERVING_LOG_DROPS = 'serving_log_drops';
+
+/** The subject of `server`'s condition: each server reports its own (see `servingLogHealth`). */
+export function servingLogSubject(server: string): string {
+  return `serving_log:${server}`;
+}
+
+/** The server of a condition's subject; undefined for the one subject all servers shared before conditions named their server (`serving_log`). */
+function serverOf(subject: string): string | undefined {
+  return subject.startsWith('serving_log:') ? subject.slice('serving_log:'.length) : undefined;
+}
+
+export interface ServingLogHealthOptions {
+  /** The name of this server (see `server-name.ts`): its condition's subject is `serving_log:<server>`. */
+  readonly server: string;
+  /** Whether `server` no longer runs (no live process holds its name): its condition ends when a writer starts. Default: never. */
+  readonly isGone?: (server: string) => Promise<boolean>;
+  /** A report that could not be stored. */
+  readonly onError?: (error: unknown) => void;
+}
 
 /** How often a firing condition's counts are updated in the metadata store, at most (the first report is at once). */
 const UPDATE_EVERY_MS = 10_000;
@@ -20,7 +39,7 @@ export interface ServingLogHealth {
 export function dropMessage(state: ServingLogDropState): string {
   const since = state.since === null ? '' : ` since ${toIso(state.since)}`;
   if (!state.dropping) {
-    if (state.ended === 'started') return 'a serving log writer started: a condition left by an earlier process ends (its drops stay recorded for skew and drift)';
+    if (state.ended === 'started') return 'this server started again: a condition left by its earlier process ends (its drops stay recorded for skew and drift)';
     if (state.rows === 0) return 'the serving log writes every sampled row';
     const ended = state.ended === 'stopped' ? 'the serving log stopped with nothing dropped at its last write' : 'the serving log writes again';
     return `${ended}; ${state.rows} sampled rows were dropped${since} (recorded for skew and drift)`;
@@ -29,24 +48,49 @@ export function dropMessage(state: ServingLogDropState): string {
   return `the serving log dropped ${state.rows} sampled rows${since} (of ${state.services.join(', ')}): ${why.join('; ')}; skew and drift over this period read an incomplete sample`;
 }
 
+/** The message of a condition ended because its server no longer runs (or, `server` undefined, one from before conditions named their server). */
+function goneMessage(server: string | undefined): string {
+  return server === undefined
+    ? 'a condition from before each server reported its own ends (its drops stay recorded for skew and drift)'
+    : `server "${server}" no longer runs (no live process holds its name): its condition ends (its drops stay recorded for skew and drift)`;
+}
+
 /**
- * Reports the serving log writer's drops as the health condition `serving_log_drops` of
- * `serving_log`: firing while rows are dropped (severity warn when only the buffer overflowed,
+ * Reports one server's serving log drops as the health condition `serving_log_drops` of
+ * `serving_log:<server>` (each server its own: one server's start or writes never end another's):
+ * firing while rows are dropped (severity warn when only the buffer overflowed,
  * error once a write failed), with how many rows, since when and why in its details; cleared by
  * the flush after which every service that dropped rows writes again, by a clean close with
- * nothing dropped at its last flush, and when a writer starts (see `DropTally`). Only transitions make alerts (`HealthStore`), so an episode is
+ * nothing dropped at its last flush, and when a writer of the same server starts (see `DropTally`).
+ * When a writer starts it also ends the conditions of servers that no longer run (`isGone`), so
+ * a server that never comes back does not fire forever. Only transitions make alerts (`HealthStore`), so an episode is
  * alerted once; while it fires, its counts are updated at most every 10 s. Reports are stored
  * in order, one at a time, off the request path; a failed report goes to `onError`.
  *
  * @example
- * const health = servingLogHealth(platform.metadata.health, platform.now);
+ * const health = servingLogHealth(platform.metadata.health, platform.now, { server: 'web-1:6566' });
  * const log = servingLogWriter({ dataDir: platform.dataDir, onDrops: health.onDrops });
  */
-export function servingLogHealth(store: HealthStore, now: () => number, onError?: (error: unknown) => void): ServingLogHealth {
+export function servingLogHealth(store: HealthStore, now: () => number, options: ServingLogHealthOptions): ServingLogHealth {
+  const subject = servingLogSubject(options.server);
   let chain: Promise<void> = Promise.resolve();
   let firing = false;
   let reportedAt = Number.NEGATIVE_INFINITY;
   let reportedSeverity: 'warn' | 'error' | undefined;
+  const enqueue = (work: () => Promise<unknown>) => {
+    chain = chain.then(work).then(
+      () => undefined,
+      (error: unknown) => options.onError?.(error),
+    );
+  };
+  // The conditions of servers that no longer run, and the one all servers shared before, end.
+  const endGone = async () => {
+    for (const c of await store.list({ kind: SERVING_LOG_DROPS, firing: true })) {
+      const server = serverOf(c.subject);
+      if (server === options.server || (server !== undefined && !(await options.isGone?.(server)))) continue;
+      await store.report({ kind: SERVING_LOG_DROPS, subject: c.subject, firing: false, severity: c.severity, message: goneMessage(server), details: { ...c.details, ended: 'gone' } }, now());
+    }
+  };
   const onDrops = (state: ServingLogDropState) => {
     const severity = state.writeFailed > 0 ? 'error' : 'warn';
     const at = now();
@@ -56,14 +100,12 @@ export function servingLogHealth(store: HealthStore, now: () => number, onError?
     reportedAt = at;
     reportedSeverity = severity;
     const details = {
-      rows: state.rows, bufferFull: state.bufferFull, writeFailed: state.writeFailed, services: state.services,
+      server: options.server, rows: state.rows, bufferFull: state.bufferFull, writeFailed: state.writeFailed, services: state.services,
       ...(state.since === null ? {} : { since: toIso(state.since) }), ...(state.lastError === undefined ? {} : { lastError: state.lastError }),
       ...(state.ended === undefined ? {} : { ended: state.ended }),
     };
-    chain = chain.then(() => store.report({ ...SERVING_LOG_DROPS, firing: state.dropping, severity, message: dropMessage(state), details }, at)).then(
-      () => undefined,
-      (error: unknown) => onError?.(error),
-    );
+    enqueue(() => store.report({ kind: SERVING_LOG_DROPS, subject, firing: state.dropping, severity, message: dropMessage(state), details }, at));
+    if (state.ended === 'started') enqueue(endGone);
   };
   return { onDrops, settled: () => chain };
 }

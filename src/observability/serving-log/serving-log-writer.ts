@@ -80,6 +80,9 @@ interface PendingFile {
   /** `servedAt` of its first and last request: the period its rows' drop record covers if the append fails. */
   from: number;
   to: number;
+  /** The lists of views its requests answered (for that drop record), keyed by their names; and the last request's features (a plan's array: a new one may answer other views). */
+  readonly views: Map<string, readonly string[]>;
+  features: readonly string[] | undefined;
 }
 
 const DEFAULT_MAX_BUFFERED = 10_000;
@@ -141,10 +144,10 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   let flushing: Promise<void> = Promise.resolve();
   const drops = new DropTally(options.dataDir, options);
   drops.start();
-  const drop = (service: string, n: number, from: number, to: number, error?: unknown) => {
+  const drop = (service: string, n: number, from: number, to: number, views: readonly (readonly string[])[], error?: unknown) => {
     stats.dropped += n;
     dropped?.inc({ service }, n);
-    drops.add(service, n, from, to, error);
+    drops.add(service, n, from, to, views, error);
   };
 
   /** Appends each file's lines; returns the services of the files written. */
@@ -165,7 +168,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         wrote.add(file.service);
       } catch (error) {
         checked.delete(path);
-        drop(file.service, file.rows, file.from, file.to, error);
+        drop(file.service, file.rows, file.from, file.to, [...file.views.values()], error);
         options.onError?.(error);
       }
     }
@@ -230,9 +233,15 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
         }
         file = pending.get(plan.path);
-        if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0, columns: new Set(), from: servedAt, to: servedAt }));
+        if (!file) pending.set(plan.path, (file = { service: plan.service, lines: new LineChunks(pool), rows: 0, columns: new Set(), from: servedAt, to: servedAt, views: new Map(), features: undefined }));
         else if (servedAt > file.to) file.to = servedAt;
         else if (servedAt < file.from) file.from = servedAt;
+        // The answered views are looked at only when the plan differs from the last request's (not per request).
+        if (file.features !== response.features) {
+          file.features = response.features;
+          const views = Object.keys(response.views);
+          file.views.set(views.join('\n'), views);
+        }
         chunksBefore = file.lines.chunks.length;
         const columns = servedColumns(response.features);
         if (!file.columns.has(columns.id)) {
@@ -255,7 +264,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
       file.rows++;
       bufferedRows++;
     }
-    if (full > 0) drop(plan.service, full, servedAt, servedAt);
+    if (full > 0) drop(plan.service, full, servedAt, servedAt, [Object.keys(response.views)]);
     if (file === undefined) return;
     // Enough chunks filled, or half the rows the buffer holds: a flush starts without waiting for the
     // timer (so the pool covers the flush, and a server answering faster than the timer flushes, e.g.

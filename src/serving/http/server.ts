@@ -24,6 +24,7 @@ import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observab
 import type { Span } from '@opentelemetry/api';
 import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
 import { servingLogHealth } from '../../observability/serving-log/serving-log-health.js';
+import { defaultServerName, holdServerName, serverIsGone } from './server-name.js';
 import { answerJson } from './answer-json.js';
 import { answerBytes, BYTES_FROM_ELEMENTS } from './answer-bytes.js';
 import { answerFormat, columnarAnswer } from './columnar-answer.js';
@@ -58,6 +59,12 @@ export interface ServerOptions {
   readonly metrics?: SluiceMetrics;
   /** The serving log's sample rate for services that declare no `log.sampleRate` (see docs/drift.md). Default 0 (off). */
   readonly servingLogRate?: number;
+  /**
+   * What names this server in its health conditions (`serving_log:<name>`), held while it runs: a
+   * live server holding it already is a ConflictError. Default `defaultServerName()` (unique to
+   * this server); `sluice serve` passes `--server-name`, else `<host>:<port>`. See `server-name.ts`.
+   */
+  readonly serverName?: string;
   /** Rows the serving log buffers between flushes before it drops (and counts) them. Default 10,000. */
   readonly servingLogBuffer?: number;
   /** Require API keys even when no key or access rule exists (a server not on loopback). Default false. */
@@ -222,7 +229,13 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   metrics.addScrapeSource(skewMetrics(platform.metadata));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   // Drops fire the health condition `serving_log_drops` (sluice status, alerts), reported from the log's flush path.
-  const servingLogDrops = servingLogHealth(platform.metadata.health, platform.now, (error) => app.log.error({ err: error }, 'serving log drops: reporting the health condition failed'));
+  // Each server its own condition: one server's start or writes never end another's (see server-name.ts).
+  const server = options.serverName ?? defaultServerName();
+  const held = await holdServerName(platform.metadata, server);
+  const servingLogDrops = servingLogHealth(platform.metadata.health, platform.now, {
+    server, isGone: (other) => serverIsGone(platform.metadata, other),
+    onError: (error) => app.log.error({ err: error }, 'serving log drops: reporting the health condition failed'),
+  });
   const servingLog = servingLogWriter({
     dataDir: platform.dataDir, defaultRate: options.servingLogRate ?? 0, registry: metrics.registry,
     ...(options.servingLogBuffer === undefined ? {} : { maxBufferedRows: options.servingLogBuffer }),
@@ -232,6 +245,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   app.addHook('onClose', async () => {
     await servingLog.close();
     await servingLogDrops.settled();
+    await held.release().catch((error: unknown) => app.log.error({ err: error }, `releasing the server name "${server}" failed; another server may take it over once its lease lapses (1 min)`));
   });
   const recordAudit: AuditSink = (event, at) => audit.record(event, at);
   app.post('/v1/features/online', async (request, reply) => {

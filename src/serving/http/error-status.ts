@@ -25,3 +25,6 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   USER_CODE_FAILED: 500,
   TIMED_OUT: 504,
 };
+
+/** The one shape of an error answer: `{"error": {"code", "message"}}`. */
+export const errorBody = (code: string, message: string) => ({ error: { code, message } });

@@ -14,7 +14,8 @@ import { SluiceMetrics } from '../../observability/metrics.js';
 import { qualityMetrics } from '../../quality/quality-metrics.js';
 import { storeMetrics } from '../../observability/store-metrics.js';
 import { skewMetrics } from '../../observability/skew/skew-metrics.js';
-import { ERROR_STATUS } from './error-status.js';
+import { ERROR_STATUS, errorBody } from './error-status.js';
+import { registerMissingRoutes } from './route-methods.js';
 import { checkEntityCap, getOnlineFeaturesSliced } from './sliced-online-features.js';
 import { registerPushRoute } from './push-route.js';
 import { registerEraseRoute } from './erase-route.js';
@@ -94,7 +95,6 @@ class AccessLog extends LogController {
   }
 }
 
-const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
 /**
  * The HTTP API: `POST /v1/features/online`, `GET /v1/registry`, `GET /health`. Errors are JSON
@@ -196,22 +196,7 @@ export async function createServer(platform: Platform, options: ServerOptions = 
     return reply.status(500).send(errorBody('INTERNAL', 'internal error; see the server log'));
   });
 
-  // Per route path (a `:param` matches one path segment), the methods it takes: a wrong method is a 405.
-  const methods = new Map<string, { pattern: RegExp; methods: Set<string> }>();
-  app.addHook('onRoute', (route) => {
-    const entry = methods.get(route.url) ?? { pattern: new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}$`), methods: new Set<string>() };
-    for (const method of [route.method].flat()) entry.methods.add(method);
-    methods.set(route.url, entry);
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0]!;
-    const allowed = [...methods.values()].find((entry) => entry.pattern.test(path))?.methods;
-    if (allowed) {
-      const allow = [...allowed].join(', ');
-      return reply.status(405).header('allow', allow).send(errorBody('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.url.split('?')[0]}; use ${allow}`));
-    }
-    return reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url}`));
-  });
+  registerMissingRoutes(app);
 
   app.get('/health', async () => ({
     status: 'ok', registryVersion: registry?.version ?? null,

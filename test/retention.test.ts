@@ -176,4 +176,20 @@ describe('drop records name their views: retention removes them exactly with the
     expect(report.dropRecords).toEqual([{ service: 'svc', cutoff: T0 + 35 * DAY, records: 1 }]);
     expect(await records(platform.dataDir, 'svc')).toEqual([expect.objectContaining({ bufferFull: 1, views: [['kept']] })]);
   });
+
+  test('a record of rows of several view lists leaves only once every list\'s rows are gone', async () => {
+    const t = await tempPlatform(views, T0);
+    cleanup.push(t.dispose);
+    const { platform, project } = t;
+    const at = T0 + 22 * DAY;
+    await appendDropRecords(platform.dataDir, [
+      // Rows of `recent` (gone at day 35) and of `kept` (never): the `kept` rows remain, so does the record.
+      { service: UNNAMED_SERVICE, from: at, to: at, bufferFull: 2, writeFailed: 0, views: [['recent'], ['kept']] },
+      // Rows of `recent` and of `longer` (gone at day 25): both gone, so is the record.
+      { service: UNNAMED_SERVICE, from: at, to: at, bufferFull: 3, writeFailed: 0, views: [['recent'], ['longer']] },
+    ]);
+    t.clock.now = T0 + 45 * DAY;
+    await runRetention(platform, project, { principal });
+    expect(await records(platform.dataDir, UNNAMED_SERVICE)).toEqual([expect.objectContaining({ bufferFull: 2, views: [['recent'], ['kept']] })]);
+  });
 });

@@ -31,13 +31,18 @@ export interface StreamProcessorOptions {
   readonly erasure?: ErasureCheck;
 }
 
+/** What a group of batches is doing or waiting for, in the order a group goes through them (the catch-up pair only when a table is behind). */
+export type GroupStage =
+  | 'decoding' | 'waiting for the engine' | 'appending to the log' | 'waiting for the previous group' | 'making online states'
+  | 'waiting for the log to be durable' | 'catching up online from the log' | 'committing online after the log is durable';
+
 /** Where a group of batches is in `drain`, for status: a push that waits long says on what. */
 export interface GroupProgress {
   /** Batches in the group. */
   readonly batches: number;
   /** When the group was taken from the queue. */
   readonly since: number;
-  stage: 'decoding' | 'appending to the log' | 'waiting for the previous group' | 'making online states' | 'committing online after the log is durable';
+  stage: GroupStage;
   stageSince: number;
 }
 
@@ -164,18 +169,18 @@ export class StreamProcessor {
           size += next.bytes;
         }
         const progress: GroupProgress = { batches: group.length, since: Date.now(), stage: 'decoding', stageSince: Date.now() };
-        const at = (stage: GroupProgress['stage']) => {
+        const at = (stage: GroupStage) => {
           progress.stage = stage;
           progress.stageSince = Date.now();
         };
         queue.groups.add(progress);
-        const staged = this.stage(sourceName, group, () => at('appending to the log'));
+        const staged = this.stage(sourceName, group, at);
         const before = queuedBefore;
         const issued = staged.then(async (entry) => {
           at('waiting for the previous group');
           await before;
           at('making online states');
-          const update = await this.queueOnline(entry);
+          const update = await this.queueOnline(entry, at);
           at('committing online after the log is durable');
           return { entry, update };
         });
@@ -210,7 +215,7 @@ export class StreamProcessor {
   }
 
   /** The oldest group of a source's batches being processed, and how long it and its stage have taken (ms). */
-  oldestGroup(source: string, now = Date.now()): { batches: number; stage: GroupProgress['stage']; forMs: number; stageForMs: number } | undefined {
+  oldestGroup(source: string, now = Date.now()): { batches: number; stage: GroupStage; forMs: number; stageForMs: number } | undefined {
     const oldest = this.queues.get(source)?.groups.values().next().value;
     return oldest && { batches: oldest.batches, stage: oldest.stage, forMs: now - oldest.since, stageForMs: now - oldest.stageSince };
   }
@@ -236,19 +241,20 @@ export class StreamProcessor {
    * Validates a group and appends it to the log; resolves once its entry's offset and
    * duplicates are fixed, with `durable` settling when the append does.
    */
-  private async stage(sourceName: string, group: Waiting[], appending: () => void): Promise<StagedGroup> {
+  private async stage(sourceName: string, group: Waiting[], at: (stage: GroupStage) => void): Promise<StagedGroup> {
     const project = this.options.project();
     const source = project.sources.find((s) => s.name === sourceName)!;
     const ackTime = this.options.now();
     const parts = group.map((w) => w.part);
     const views = sourceViews(project, source);
     const plain = (await this.plainPath(project, source, views)) ? decodePlainEvents(project, source, parts, ackTime) : undefined;
-    const decoded = plain ?? (await this.withEngine(() => decodeEvents(this.options.engine, project, source, parts, ackTime, true, views, this.options.erasure)));
+    if (plain === undefined) at('waiting for the engine');
+    const decoded = plain ?? (await this.withEngine(() => (at('decoding'), decodeEvents(this.options.engine, project, source, parts, ackTime, true, views, this.options.erasure))));
     if (decoded.checks) this.options.onChecked?.(decoded.checks);
     const position = group.at(-1)!.position;
     let fixed!: (result: LogAppendResult) => void;
     const staged = new Promise<LogAppendResult>((resolve) => (fixed = resolve));
-    appending();
+    at('appending to the log');
     const appended = this.options.log.append(source.name, {
       ackTime, origin: group[0]!.origin, events: decoded.raws, ...(decoded.ids ? { ids: decoded.ids } : {}), rejected: decoded.rejected, ...(position === undefined ? {} : { position }),
     }, fixed);
@@ -264,7 +270,7 @@ export class StreamProcessor {
    * apply them is not a failed append (the events are durable: a retry would add them again): it
    * is reported, and the tables catch up from the log later.
    */
-  private async queueOnline({ project, source, ackTime, decoded, offset, duplicates, durable }: StagedGroup): Promise<IssuedUpdate> {
+  private async queueOnline({ project, source, ackTime, decoded, offset, duplicates, durable }: StagedGroup, at: (stage: GroupStage) => void): Promise<IssuedUpdate> {
     const duplicate = new Set(duplicates);
     const keep = (r: number) => !duplicate.has(r);
     const commits: Promise<void>[] = [];
@@ -285,8 +291,10 @@ export class StreamProcessor {
       if (applied >= offset) continue;
       if (applied < offset - 1 || !decodedFor(decoded, table.definition)) {
         // Behind, or serving an older definition: the careful path, in order, before the next group, once the entry is durable.
-        const caughtUp = durable.then(() => this.applyOnline(project, source, offset, ackTime, decoded, keep, view)).catch(failed);
+        at('waiting for the log to be durable');
+        const caughtUp = durable.then(() => (at('catching up online from the log'), this.applyOnline(project, source, offset, ackTime, decoded, keep, view))).catch(failed);
         await caughtUp;
+        at('making online states');
         commits.push(caughtUp);
         continue;
       }
@@ -300,7 +308,8 @@ export class StreamProcessor {
       let written!: () => void;
       const inTransaction = new Promise<void>((resolve) => (written = resolve));
       // The states are made while the entry is being flushed; committed once it is durable.
-      const commit = applyToTable(this.options.online, table, source, decoded, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, keep, { precondition, written, commitAfter: durable });
+      at('making online states');
+      const commit = applyToTable(this.options.online, table, source, decoded, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, keep, { precondition, written, commitAfter: durable, made: () => at('waiting for the log to be durable') });
       // The next group's update may be issued once this one's states are in its transaction (or it settled without).
       await Promise.race([inTransaction, commit.catch(() => undefined)]);
       commits.push(

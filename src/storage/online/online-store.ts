@@ -74,6 +74,8 @@ export interface OnlineUpdateOptions {
    * another writer changed in between: it must be a pure function of its arguments).
    */
   readonly commitAfter?: Promise<unknown>;
+  /** With `commitAfter`: called once the new states are made, when the update waits only for `commitAfter` (for status). */
+  readonly made?: () => void;
 }
 
 /**

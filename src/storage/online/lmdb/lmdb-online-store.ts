@@ -324,6 +324,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
         } catch (error) {
           failure = { error };
         }
+        options.made?.();
         await commitAfter;
         if (failure !== undefined) throw failure.error;
         await gate.pass();

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -144,6 +144,13 @@ describe('files that are not what they claim', () => {
     writeFileSync(file, '');
     await expect(ingestFile(platform, project, 'events', file)).rejects.toThrow(`${file} is empty (0 bytes)`);
     await expect(ingestFile(platform, project, 'events', file)).rejects.toThrow(`${file} is empty (0 bytes)`);
+  });
+
+  test('a directory is named as one, not as an unknown format', async () => {
+    const { platform, project, dir } = await setup();
+    const folder = join(dir, 'exports');
+    mkdirSync(folder);
+    await expect(ingestFile(platform, project, 'events', folder)).rejects.toThrow(`input file ${folder} is a directory; give a .csv, .jsonl or .parquet file`);
   });
 
   test('a CSV of only a header, or only blank lines, ingests nothing without failing', async () => {

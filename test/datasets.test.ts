@@ -119,5 +119,13 @@ describe('a spine that is not a file of rows is named as such', () => {
     writeFileSync(header, 'customer_id,ts\n');
     expect(await buildDataset(platform, project, { spine: header, features: FEATURES, out: out('h.csv') })).toMatchObject({ rowCount: 0 });
   });
+
+  test('an output that is the spine itself is refused before anything is written (it would replace the labels)', async () => {
+    const { platform, project, dir, spine } = await setup();
+    const before = readFileSync(spine, 'utf8');
+    const same = join(dir, '.', 'spine.csv');
+    await expect(buildDataset(platform, project, { spine, features: FEATURES, out: same })).rejects.toThrow(`output ${same} is the spine file; write the dataset to another path`);
+    expect(readFileSync(spine, 'utf8')).toBe(before);
+  });
 });
 

@@ -1,3 +1,4 @@
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
@@ -186,6 +187,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
+  if (samePath(options.out, options.spine)) throw new ValidationError('VALIDATION_FAILED', `output ${options.out} is the spine file; write the dataset to another path`);
   if (options.principal) await authorizeDatasetRead(ctx, options.maskingProject ?? project, options.principal, options);
   await checkDatasetResidency(ctx, project, options);
   // One snapshot per source for the whole build, read before any work starts.
@@ -307,4 +309,10 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       for (const table of temporary) await engine.run(`DROP TABLE IF EXISTS ${table}`);
     }
   }, project);
+}
+
+/** Whether two paths name one file (after symbolic links, when the file exists). */
+function samePath(a: string, b: string): boolean {
+  const real = (path: string): string => (existsSync(path) ? realpathSync(path) : resolve(path));
+  return real(a) === real(b);
 }

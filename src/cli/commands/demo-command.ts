@@ -1,5 +1,6 @@
-import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { shownPath } from '../../config/project-dir.js';
 import { runDemo, type DemoReport } from '../../demo/run-demo.js';
 import { createServer } from '../../serving/http/server.js';
 import { integerIn, port } from '../options.js';
@@ -28,7 +29,7 @@ function describe(report: DemoReport): string {
     `project: ${report.dir} (sluice.config.ts, the generated files in data/, Sluice's stores in .sluice/)`,
     `training dataset: ${report.datasetPath} (manifest beside it: ${basename(report.datasetPath)}.manifest.json)`,
     'explore it:',
-    ...explore(`${invocation()} --project ${shown(report.dir)}`),
+    ...explore(`${invocation()} --project ${shownPath(report.dir)}`),
   ].join('\n');
 }
 
@@ -48,12 +49,6 @@ function invocation(): string {
   const script = process.argv[1] ?? 'sluice';
   if (basename(script) === 'sluice') return 'sluice';
   return dirname(resolve(script)) === resolve('bin') ? 'npx sluice' : `node ${script}`;
-}
-
-/** A directory as the user can type it from here: relative when inside the current directory. */
-function shown(dir: string): string {
-  const path = relative(process.cwd(), dir);
-  return path === '' || path.startsWith('..') || isAbsolute(path) ? dir : path;
 }
 
 /** `demo`: the main job on a synthetic fraud data set, then serving until Ctrl-C. */

@@ -71,6 +71,15 @@ describe('sluice CLI, end to end', () => {
     ]);
   });
 
+  test('dlq --source and list snapshots --source with a misspelt source fail naming it, instead of "none"', () => {
+    for (const args of [['dlq', '--source', 'transactoins'], ['list', 'snapshots', '--source', 'transactoins']]) {
+      const r = sluice(dir, ...args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('error: source "transactoins" is not in the registry (did you mean "transactions"?)');
+      expect(r.stdout).toBe('');
+    }
+  });
+
   test('re-ingesting the same file is a no-op unless --force', () => {
     expect(sluice(dir, 'ingest', 'transactions', '--file', 'data/transactions.csv', '--json').json()).toMatchObject({ accepted: 0, rejected: 0, skipped: true });
     // The file may also be given as the argument after the source, as a new user first types it.

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Project } from '../definitions/index.js';
-import { didYouMean } from '../definitions/index.js';
+import { findSource } from '../definitions/index.js';
 import { sourceBatchDrift } from '../observability/drift/source-batch-drift.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
@@ -65,10 +65,7 @@ export function readableInputFormat(path: string, role: string, emptyHint: strin
  * const result = await ingestFile(ctx, project, 'transactions', 'data/transactions.csv');
  */
 export async function ingestFile(ctx: SluiceContext, project: Project, sourceName: string, path: string, options: IngestOptions = {}): Promise<IngestResult> {
-  const source = project.sources.find((s) => s.name === sourceName);
-  if (!source) {
-    throw new NotFoundError('UNKNOWN_SOURCE', `source "${sourceName}" is not in the registry${didYouMean(sourceName, project.sources.map((s) => s.name))}; run "sluice apply" after adding it`);
-  }
+  const source = findSource(project, sourceName);
   if (source.kind === 'transform') {
     throw new ValidationError('VALIDATION_FAILED', `"${source.name}" is a transform: its table is written only by "sluice transform run ${source.name}"; ingest into one of its inputs (${(project.transforms ?? []).find((t) => t.name === source.name)?.inputs.join(', ')})`);
   }

@@ -203,6 +203,23 @@ describe('sluice CLI, end to end', () => {
     }
   });
 
+  test('init into an existing directory never overwrites the user\'s files: it refuses naming them, and lists only what it created', () => {
+    const mine = join(root, 'mine');
+    mkdirSync(join(mine, 'data'), { recursive: true });
+    writeFileSync(join(mine, 'data', 'transactions.csv'), 'MY OWN DATA\n');
+    writeFileSync(join(mine, 'tsconfig.json'), '{"mine": true}\n');
+    const refused = sluice(root, 'init', 'mine');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`error: ${join(mine)} already holds data/transactions.csv, tsconfig.json; "sluice init" writes those files: choose another directory`);
+    expect(readFileSync(join(mine, 'data', 'transactions.csv'), 'utf8')).toBe('MY OWN DATA\n');
+    expect(readFileSync(join(mine, 'tsconfig.json'), 'utf8')).toBe('{"mine": true}\n');
+    const other = join(root, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'notes.txt'), 'x');
+    const created = sluice(root, 'init', 'other', '--json').json<{ files: string[] }>();
+    expect(created.files.sort()).toEqual(['data', 'data/customers.csv', 'data/labels.csv', 'data/transactions.csv', 'sluice.config.ts', 'tsconfig.json']);
+  });
+
   test('--project and init given a file: a message naming it, exit 1', () => {
     writeFileSync(join(root, 'a-file'), 'x');
     for (const r of [sluice(root, '--project', 'a-file', 'dlq'), sluice(root, '--project', 'a-file', 'plan'), sluice(root, 'init', 'a-file')]) {

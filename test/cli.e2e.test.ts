@@ -71,6 +71,15 @@ describe('sluice CLI, end to end', () => {
     ]);
   });
 
+  test('dlq --source and list snapshots --source with a misspelt source fail naming it, instead of "none"', () => {
+    for (const args of [['dlq', '--source', 'transactoins'], ['list', 'snapshots', '--source', 'transactoins']]) {
+      const r = sluice(dir, ...args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('error: source "transactoins" is not in the registry (did you mean "transactions"?)');
+      expect(r.stdout).toBe('');
+    }
+  });
+
   test('re-ingesting the same file is a no-op unless --force', () => {
     expect(sluice(dir, 'ingest', 'transactions', '--file', 'data/transactions.csv', '--json').json()).toMatchObject({ accepted: 0, rejected: 0, skipped: true });
     // The file may also be given as the argument after the source, as a new user first types it.
@@ -192,6 +201,23 @@ describe('sluice CLI, end to end', () => {
     } finally {
       busy.close();
     }
+  });
+
+  test('init into an existing directory never overwrites the user\'s files: it refuses naming them, and lists only what it created', () => {
+    const mine = join(root, 'mine');
+    mkdirSync(join(mine, 'data'), { recursive: true });
+    writeFileSync(join(mine, 'data', 'transactions.csv'), 'MY OWN DATA\n');
+    writeFileSync(join(mine, 'tsconfig.json'), '{"mine": true}\n');
+    const refused = sluice(root, 'init', 'mine');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`error: ${join(mine)} already holds data/transactions.csv, tsconfig.json; "sluice init" writes those files: choose another directory`);
+    expect(readFileSync(join(mine, 'data', 'transactions.csv'), 'utf8')).toBe('MY OWN DATA\n');
+    expect(readFileSync(join(mine, 'tsconfig.json'), 'utf8')).toBe('{"mine": true}\n');
+    const other = join(root, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'notes.txt'), 'x');
+    const created = sluice(root, 'init', 'other', '--json').json<{ files: string[] }>();
+    expect(created.files.sort()).toEqual(['data', 'data/customers.csv', 'data/labels.csv', 'data/transactions.csv', 'sluice.config.ts', 'tsconfig.json']);
   });
 
   test('--project and init given a file: a message naming it, exit 1', () => {

@@ -105,3 +105,27 @@ describe('datasets pin their snapshots and can be rebuilt from the manifest', ()
     expect(readdirSync(join(dir, 'out')).sort()).toEqual(['ok.csv', 'ok.csv.manifest.json', 'taken.csv']);
   });
 });
+
+describe('a spine that is not a file of rows is named as such', () => {
+  test('a 0-byte spine, a directory, and a spine of only a header', async () => {
+    const { platform, project, dir, out } = await setup();
+    const empty = join(dir, 'empty.csv');
+    writeFileSync(empty, '');
+    await expect(buildDataset(platform, project, { spine: empty, features: FEATURES, out: out('e.csv') })).rejects.toThrow(`spine file ${empty} is empty (0 bytes): a spine needs a header naming the join key(s) and the timestamp column, then one row per training example`);
+    const folder = join(dir, 'spines.csv');
+    mkdirSync(folder);
+    await expect(buildDataset(platform, project, { spine: folder, features: FEATURES, out: out('f.csv') })).rejects.toThrow(`spine file ${folder} is a directory; give a .csv, .jsonl or .parquet file`);
+    const header = join(dir, 'header.csv');
+    writeFileSync(header, 'customer_id,ts\n');
+    expect(await buildDataset(platform, project, { spine: header, features: FEATURES, out: out('h.csv') })).toMatchObject({ rowCount: 0 });
+  });
+
+  test('an output that is the spine itself is refused before anything is written (it would replace the labels)', async () => {
+    const { platform, project, dir, spine } = await setup();
+    const before = readFileSync(spine, 'utf8');
+    const same = join(dir, '.', 'spine.csv');
+    await expect(buildDataset(platform, project, { spine, features: FEATURES, out: same })).rejects.toThrow(`output ${same} is the spine file; write the dataset to another path`);
+    expect(readFileSync(spine, 'utf8')).toBe(before);
+  });
+});
+

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -146,12 +146,38 @@ describe('files that are not what they claim', () => {
     await expect(ingestFile(platform, project, 'events', file)).rejects.toThrow(`${file} is empty (0 bytes)`);
   });
 
+  test('a directory is named as one, not as an unknown format', async () => {
+    const { platform, project, dir } = await setup();
+    const folder = join(dir, 'exports');
+    mkdirSync(folder);
+    await expect(ingestFile(platform, project, 'events', folder)).rejects.toThrow(`input file ${folder} is a directory; give a .csv, .jsonl or .parquet file`);
+  });
+
   test('a CSV of only a header, or only blank lines, ingests nothing without failing', async () => {
     const { platform, project, dir } = await setup();
     writeFileSync(join(dir, 'header.csv'), 'acct,n,label,ts\n');
     writeFileSync(join(dir, 'blank.csv'), '\n\r\n');
     expect(await ingestFile(platform, project, 'events', join(dir, 'header.csv'))).toMatchObject({ accepted: 0, rejected: 0 });
     expect(await ingestFile(platform, project, 'events', join(dir, 'blank.csv'))).toMatchObject({ accepted: 0, rejected: 0 });
+  });
+
+  test('a CSV header naming a schema column twice (in any case) is refused: which field is meant is ambiguous', async () => {
+    const { platform, project, dir } = await setup();
+    for (const [name, header] of [['twice.csv', 'acct,n,n,label,ts'], ['cased.csv', 'acct,n,label,ts,N']] as const) {
+      const file = join(dir, name);
+      writeFileSync(file, `${header}\n1,1,2,ok,2024-01-01T00:00:00Z\n`);
+      const error = await ingestFile(platform, project, 'events', file).catch((e: unknown) => e as Error);
+      expect(error).toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect((error as Error).message).toContain(`${file}: the CSV header names column "n" 2 times`);
+    }
+    expect(await platform.metadata.latestSnapshot('events')).toBeUndefined();
+  });
+
+  test('a CSV header whose column differs from the schema only in case says so', async () => {
+    const { platform, project, dir } = await setup();
+    const file = join(dir, 'upper.csv');
+    writeFileSync(file, 'ACCT,n,label,ts\n1,1,ok,2024-01-01T00:00:00Z\n');
+    await expect(ingestFile(platform, project, 'events', file)).rejects.toThrow('lacks column(s) "acct" of the source schema (header: ACCT, n, label, ts; "ACCT" differs only in case: header names must match the schema exactly)');
   });
 
   test('a file that fails midway leaves nothing behind: the next ingest in the same process works', async () => {

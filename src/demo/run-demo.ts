@@ -27,6 +27,8 @@ export interface DemoReport {
   readonly counts: Record<string, number>;
   readonly timingsMs: Record<string, number>;
   readonly datasetId: string;
+  /** The training dataset's file (its manifest is beside it, `<file>.manifest.json`). */
+  readonly datasetPath: string;
   readonly sampleRow: Record<string, unknown>;
   readonly consistency: ConsistencyReport;
 }
@@ -107,6 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<{ report: DemoRepor
     },
     timingsMs: timings,
     datasetId: manifest.datasetId,
+    datasetPath: out,
     sampleRow: sampleRow ?? {},
     consistency,
   };

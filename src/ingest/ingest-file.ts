@@ -1,7 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Project } from '../definitions/index.js';
-import { didYouMean } from '../definitions/index.js';
+import { findSource } from '../definitions/index.js';
 import { sourceBatchDrift } from '../observability/drift/source-batch-drift.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { SluiceContext } from '../context.js';
@@ -41,6 +41,19 @@ export function inputFormat(path: string): InputFormat {
 }
 
 /**
+ * The format of a file Sluice is given to read (`role`: "input file", "spine file"): it must
+ * exist, be a file and hold bytes; `emptyHint` says what the empty file should have held.
+ */
+export function readableInputFormat(path: string, role: string, emptyHint: string): InputFormat {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (stats === undefined) throw new NotFoundError('NOT_FOUND', `${role} ${path} does not exist`);
+  if (stats.isDirectory()) throw new ValidationError('VALIDATION_FAILED', `${role} ${path} is a directory; give a .csv, .jsonl or .parquet file`);
+  const format = inputFormat(path);
+  if (stats.size === 0) throw new ValidationError('VALIDATION_FAILED', `${role} ${path} is empty (0 bytes): ${emptyHint}`);
+  return format;
+}
+
+/**
  * Ingests one file into a source, streaming (memory does not grow with the file): every row is
  * validated against the schema (set-based, in DuckDB); valid rows become one new Parquet file
  * and one atomically committed snapshot; every rejected row goes to the dead-letter store with
@@ -52,16 +65,11 @@ export function inputFormat(path: string): InputFormat {
  * const result = await ingestFile(ctx, project, 'transactions', 'data/transactions.csv');
  */
 export async function ingestFile(ctx: SluiceContext, project: Project, sourceName: string, path: string, options: IngestOptions = {}): Promise<IngestResult> {
-  const source = project.sources.find((s) => s.name === sourceName);
-  if (!source) {
-    throw new NotFoundError('UNKNOWN_SOURCE', `source "${sourceName}" is not in the registry${didYouMean(sourceName, project.sources.map((s) => s.name))}; run "sluice apply" after adding it`);
-  }
+  const source = findSource(project, sourceName);
   if (source.kind === 'transform') {
     throw new ValidationError('VALIDATION_FAILED', `"${source.name}" is a transform: its table is written only by "sluice transform run ${source.name}"; ingest into one of its inputs (${(project.transforms ?? []).find((t) => t.name === source.name)?.inputs.join(', ')})`);
   }
-  const format = inputFormat(path);
-  if (!existsSync(path)) throw new NotFoundError('NOT_FOUND', `input file ${path} does not exist`);
-  if (statSync(path).size === 0) throw new ValidationError('VALIDATION_FAILED', `${path} is empty (0 bytes): there is nothing to ingest; check the export that wrote it`);
+  const format = readableInputFormat(path, 'input file', 'there is nothing to ingest; check the export that wrote it');
   const scan = await scanFile(path, format !== 'parquet');
   const contentHash = scan.sha256;
   if (!options.force) {

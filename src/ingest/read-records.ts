@@ -141,8 +141,27 @@ export interface CsvHeader {
 }
 
 /**
+ * Every schema column is in the header exactly once. Names are compared as DuckDB compares
+ * them, case-insensitively, for ambiguity (`amount` and `AMOUNT` both present: which is meant?)
+ * and exactly for presence (a column only in another case is named in the message).
+ */
+function checkCsvHeader(path: string, header: readonly string[], columns: readonly string[]): void {
+  for (const column of columns) {
+    const named = header.filter((h) => h.toLowerCase() === column.toLowerCase());
+    if (named.length > 1) {
+      throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header names column "${column}" ${named.length} times (${named.map((n) => `"${n}"`).join(', ')}); which field holds it is ambiguous: remove or rename the others`, { details: { duplicateColumn: column } });
+    }
+  }
+  const missing = columns.filter((c) => !header.includes(c));
+  if (missing.length === 0) return;
+  const cased = missing.flatMap((m) => header.filter((h) => h.toLowerCase() === m.toLowerCase()));
+  const hint = cased.length === 0 ? '' : `; ${cased.map((c) => `"${c}"`).join(', ')} ${cased.length === 1 ? 'differs' : 'differ'} only in case: header names must match the schema exactly`;
+  throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')}${hint})`, { details: { missingColumns: missing } });
+}
+
+/**
  * Reads CSV (RFC 4180) with a header row, in batches. Every schema column must be in the
- * header; extra columns are ignored. The fields are split set-based in DuckDB (`fields` carries
+ * header, once; extra columns are ignored. The fields are split set-based in DuckDB (`fields` carries
  * them only for records with quotes). A file the reader cannot follow (an unclosed quote) fails
  * as a whole. `onHeader` is called once, before the first batch.
  */
@@ -153,10 +172,7 @@ export async function* readCsvBatches(path: string, columns: readonly string[], 
     if (header === undefined) {
       if (problem !== null) throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header has ${problem}`);
       header = (quoted ?? text.split(',')).map((h) => h.replace(/^\uFEFF/, '').trim());
-      const missing = columns.filter((c) => !header!.includes(c));
-      if (missing.length > 0) {
-        throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')})`, { details: { missingColumns: missing } });
-      }
+      checkCsvHeader(path, header, columns);
       onHeader({ positions: columns.map((c) => header!.indexOf(c)), width: header.length, names: header });
       return;
     }

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'sluice.js');
+/** The CLI's script, as the tests run it (`node BIN ...`). */
+export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'sluice.js');
 
 export interface CliResult {
   readonly code: number;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { applySnapshotOnline } from '../../streaming/apply-snapshot.js';
-import type { Project } from '../../definitions/index.js';
+import { findSource, type Project } from '../../definitions/index.js';
 import type { Command } from 'commander';
 import { ingestFile } from '../../ingest/ingest-file.js';
 import { ingestPostgresTable } from '../../ingest/connectors/postgres-table/index.js';
@@ -189,6 +189,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .description('list rejected records with their reasons')
     .action((options: { source?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
+        if (options.source !== undefined) findSource(await platform.project(), options.source);
         const filter = options.source === undefined ? { limit: options.limit } : { source: options.source, limit: options.limit };
         const rows = await maskDeadLetters(platform, await platform.project(), await cliPrincipal(platform), await platform.metadata.listDeadLetters(filter));
         const total = await platform.metadata.countDeadLetters(options.source);

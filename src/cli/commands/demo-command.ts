@@ -1,4 +1,6 @@
+import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { shownPath } from '../../config/project-dir.js';
 import { runDemo, type DemoReport } from '../../demo/run-demo.js';
 import { createServer } from '../../serving/http/server.js';
 import { integerIn, port } from '../options.js';
@@ -23,8 +25,30 @@ function describe(report: DemoReport): string {
     c.mismatches.length === 0
       ? `online == offline: all ${c.values} values identical for ${c.entities} sampled customers at ${c.asOf}`
       : `online != offline: ${c.mismatches.length} of ${c.values} values differ, e.g. ${JSON.stringify(c.mismatches.slice(0, 3))}`,
-    `rejected records: sluice --project ${report.dir} dlq`,
+    '',
+    `project: ${report.dir} (sluice.config.ts, the generated files in data/, Sluice's stores in .sluice/)`,
+    `training dataset: ${report.datasetPath} (manifest beside it: ${basename(report.datasetPath)}.manifest.json)`,
+    'explore it:',
+    ...explore(`${invocation()} --project ${shownPath(report.dir)}`),
   ].join('\n');
+}
+
+function explore(prefix: string): string[] {
+  const lines = [
+    ['dlq', 'the rejected records with their reasons'],
+    ['status', 'freshness, firing conditions, last runs'],
+    ['list views', 'the feature views'],
+    ['get --entity customer_id=c000001 --service fraud_v1', 'online features of one customer'],
+  ].map(([command, what]) => [`${prefix} ${command}`, what] as const);
+  const width = Math.max(...lines.map(([command]) => command.length));
+  return lines.map(([command, what]) => `  ${command.padEnd(width)}  # ${what}`);
+}
+
+/** The command that runs this CLI from the current directory: `sluice` on the PATH, `npx sluice` in its checkout, else node and the script. */
+function invocation(): string {
+  const script = process.argv[1] ?? 'sluice';
+  if (basename(script) === 'sluice') return 'sluice';
+  return dirname(resolve(script)) === resolve('bin') ? 'npx sluice' : `node ${script}`;
 }
 
 /** `demo`: the main job on a synthetic fraud data set, then serving until Ctrl-C. */

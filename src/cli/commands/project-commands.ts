@@ -1,11 +1,11 @@
-import { cp, mkdir, readdir } from 'node:fs/promises';
+import { cp, mkdir, readdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadProject, PROJECT_FILE } from '../../config/load-project.js';
 import { projectDirectory } from '../../config/project-dir.js';
-import { typecheckProject, writeProjectTsconfig } from '../../config/typecheck-project.js';
+import { TSCONFIG_FILE, typecheckProject, writeProjectTsconfig } from '../../config/typecheck-project.js';
 import { assertApplicable, planChanges, type DefinitionChange } from '../../definitions/index.js';
 import { ConfigError, ConflictError } from '../../errors.js';
 import { checkRowTransforms } from '../../processing/row-transforms.js';
@@ -29,10 +29,13 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         if (existsSync(join(target, PROJECT_FILE))) throw new ConflictError('CONFLICT', `${join(target, PROJECT_FILE)} already exists; choose another directory`);
         const example = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'fraud');
         if (!existsSync(example)) throw new ConfigError('CONFIG_INVALID', `this sluice install has no example project (${example}); reinstall sluice from a package that includes examples/`);
+        const files = [...(await readdir(example, { recursive: true })), TSCONFIG_FILE];
+        const taken = [];
+        for (const file of files) if ((await stat(join(example, file)).catch(() => undefined))?.isDirectory() !== true && existsSync(join(target, file))) taken.push(file);
+        if (taken.length > 0) throw new ConflictError('CONFLICT', `${target} already holds ${taken.sort().join(', ')}; "sluice init" writes those files: choose another directory`);
         await mkdir(target, { recursive: true });
         await cp(example, target, { recursive: true });
         await writeProjectTsconfig(target);
-        const files = await readdir(target, { recursive: true });
         out.result({ project: target, files }, () =>
           [`created ${target}`, ...files.map((f) => `  ${f}`), '', `next: cd ${dir} && sluice plan && sluice apply`].join('\n'),
         );

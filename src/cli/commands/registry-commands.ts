@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Project } from '../../definitions/index.js';
+import { findSource, type Project } from '../../definitions/index.js';
 import { collectGarbage } from '../../orchestration/garbage-collect.js';
 import { listRuns } from '../../orchestration/track-run.js';
 import type { Platform } from '../../platform.js';
@@ -62,6 +62,7 @@ const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Pro
   },
   datasets,
   async snapshots(platform, { source, limit }) {
+    if (source !== undefined) findSource(await platform.project(), source);
     const snapshots = await platform.metadata.listSnapshots(source === undefined ? { limit } : { source, limit });
     const rows = await Promise.all(snapshots.map(async (s) => {
       const lineage = await platform.metadata.snapshotLineage(s.id);

@@ -219,6 +219,7 @@ class Parser {
       this.expectOp(')', 'to close "("');
       return inner;
     }
+    if (token.t === 'end') throw new ExpressionError('the expression ends where a value is expected', at);
     if (token.t !== 'id') throw new ExpressionError(`unexpected ${describe(token)}`, at);
     const word = token.quoted ? '' : token.name.toLowerCase();
     if (word === 'null') return { k: 'lit', type: 'null', sql: 'NULL', at };

@@ -1,13 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
 import { contentHash, didYouMean, featureColumn, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
 import { checkDatasetResidency, type DatasetResidency } from '../../compliance/residency/dataset-residency.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { fileSha256 } from '../../ingest/file-hash.js';
-import { inputFormat, type InputFormat } from '../../ingest/ingest-file.js';
+import { readableInputFormat, type InputFormat } from '../../ingest/ingest-file.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { viewPlan } from '../../processing/feature-plan.js';
 import { finishSweep, sortPoints, startSweep, type SortedPoints, type StartedSweep } from '../../processing/point-in-time.js';
@@ -183,11 +183,11 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     if (!fns) throw new ConflictError('CONFLICT', `request view "${view.name}": its functions are not loaded; build the dataset with "sluice dataset build" in the project's directory (sluice.config.ts defines them)`);
     return fns;
   });
-  if (!existsSync(options.spine)) throw new NotFoundError('NOT_FOUND', `spine file ${options.spine} does not exist`);
-  const spineFormat = inputFormat(options.spine);
+  const spineFormat = readableInputFormat(options.spine, 'spine file', 'a spine needs a header naming the join key(s) and the timestamp column, then one row per training example');
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
+  if (samePath(options.out, options.spine)) throw new ValidationError('VALIDATION_FAILED', `output ${options.out} is the spine file; write the dataset to another path`);
   if (options.principal) await authorizeDatasetRead(ctx, options.maskingProject ?? project, options.principal, options);
   await checkDatasetResidency(ctx, project, options);
   // One snapshot per source for the whole build, read before any work starts.
@@ -309,4 +309,10 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       for (const table of temporary) await engine.run(`DROP TABLE IF EXISTS ${table}`);
     }
   }, project);
+}
+
+/** Whether two paths name one file (after symbolic links, when the file exists). */
+function samePath(a: string, b: string): boolean {
+  const real = (path: string): string => (existsSync(path) ? realpathSync(path) : resolve(path));
+  return real(a) === real(b);
 }

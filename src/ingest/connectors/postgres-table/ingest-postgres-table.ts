@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { didYouMean, type Project } from '../../../definitions/index.js';
-import { AdapterError, isSluiceError, NotFoundError } from '../../../errors.js';
+import { findSource, type Project } from '../../../definitions/index.js';
+import { AdapterError, isSluiceError } from '../../../errors.js';
 import type { SluiceContext } from '../../../context.js';
 import { withLease } from '../../../orchestration/lease.js';
 import { trackRun } from '../../../orchestration/track-run.js';
@@ -44,10 +44,7 @@ export interface PostgresIngestOptions {
  * const result = await ingestPostgresTable(ctx, project, 'payments');
  */
 export async function ingestPostgresTable(ctx: SluiceContext, project: Project, sourceName: string, options: PostgresIngestOptions = {}): Promise<PostgresIngestResult> {
-  const source = project.sources.find((s) => s.name === sourceName);
-  if (!source) {
-    throw new NotFoundError('UNKNOWN_SOURCE', `source "${sourceName}" is not in the registry${didYouMean(sourceName, project.sources.map((s) => s.name))}; run "sluice apply" after adding it`);
-  }
+  const source = findSource(project, sourceName);
   const config = postgresTableConfig(source);
   const knownAt: KnownAt = options.knownAt === 'ingestion' ? { mode: 'ingestion', at: ctx.now() } : { mode: 'event' };
   const progress = (done: number) => options.onProgress?.(done, 4);

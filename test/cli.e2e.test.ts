@@ -4,6 +4,7 @@ import { createServer as createNetServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openPlatform } from '../src/platform.js';
 import { sluice } from './support/cli.js';
 
 let root: string;
@@ -78,6 +79,18 @@ describe('sluice CLI, end to end', () => {
       expect(r.stderr).toContain('error: source "transactoins" is not in the registry (did you mean "transactions"?)');
       expect(r.stdout).toBe('');
     }
+  });
+
+  test('dlq --source lists the records of a source no longer in the registry', async () => {
+    const platform = openPlatform({ projectDir: dir });
+    try {
+      await platform.metadata.addDeadLetters([{ source: 'retired', file: 'old.csv', line: 3, raw: 'x,y', reason: 'column "amount": not a number', createdAt: Date.now() }]);
+    } finally {
+      await platform.close();
+    }
+    const r = sluice(dir, 'dlq', '--source', 'retired', '--json');
+    expect(r.code).toBe(0);
+    expect(r.json<{ total: number; rows: Array<{ source: string; line: number }> }>()).toMatchObject({ total: 1, rows: [{ source: 'retired', line: 3 }] });
   });
 
   test('re-ingesting the same file is a no-op unless --force', () => {

@@ -161,16 +161,22 @@ describe('files that are not what they claim', () => {
     expect(await ingestFile(platform, project, 'events', join(dir, 'blank.csv'))).toMatchObject({ accepted: 0, rejected: 0 });
   });
 
-  test('a CSV header naming a schema column twice (in any case) is refused: which field is meant is ambiguous', async () => {
+  test('a CSV header naming a schema column twice is refused: which field is meant is ambiguous', async () => {
     const { platform, project, dir } = await setup();
-    for (const [name, header] of [['twice.csv', 'acct,n,n,label,ts'], ['cased.csv', 'acct,n,label,ts,N']] as const) {
-      const file = join(dir, name);
-      writeFileSync(file, `${header}\n1,1,2,ok,2024-01-01T00:00:00Z\n`);
-      const error = await ingestFile(platform, project, 'events', file).catch((e: unknown) => e as Error);
-      expect(error).toMatchObject({ code: 'VALIDATION_FAILED' });
-      expect((error as Error).message).toContain(`${file}: the CSV header names column "n" 2 times`);
-    }
+    const file = join(dir, 'twice.csv');
+    writeFileSync(file, 'acct,n,n,label,ts\n1,1,2,ok,2024-01-01T00:00:00Z\n');
+    const error = await ingestFile(platform, project, 'events', file).catch((e: unknown) => e as Error);
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((error as Error).message).toContain(`${file}: the CSV header names column "n" 2 times`);
     expect(await platform.metadata.latestSnapshot('events')).toBeUndefined();
+  });
+
+  test('a CSV header with the schema column and another in another case: the exact name is the column, the other an extra one', async () => {
+    const { platform, project, dir } = await setup();
+    const file = join(dir, 'cased.csv');
+    writeFileSync(file, 'acct,n,label,ts,N\n1,1,ok,2024-01-01T00:00:00Z,2\n');
+    expect(await ingestFile(platform, project, 'events', file)).toMatchObject({ accepted: 1, rejected: 0 });
+    expect(await lakeRows('events')).toEqual([{ acct: '1', n: '1', type: 'BIGINT' }]);
   });
 
   test('a CSV header whose column differs from the schema only in case says so', async () => {

@@ -141,13 +141,13 @@ export interface CsvHeader {
 }
 
 /**
- * Every schema column is in the header exactly once. Names are compared as DuckDB compares
- * them, case-insensitively, for ambiguity (`amount` and `AMOUNT` both present: which is meant?)
- * and exactly for presence (a column only in another case is named in the message).
+ * Every schema column is in the header exactly once, by its exact name (fields are taken by
+ * position of that name: `amount` beside `AMOUNT` is the column, `AMOUNT` an extra one); a column
+ * only in another case is named in the message.
  */
 function checkCsvHeader(path: string, header: readonly string[], columns: readonly string[]): void {
   for (const column of columns) {
-    const named = header.filter((h) => h.toLowerCase() === column.toLowerCase());
+    const named = header.filter((h) => h === column);
     if (named.length > 1) {
       throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header names column "${column}" ${named.length} times (${named.map((n) => `"${n}"`).join(', ')}); which field holds it is ambiguous: remove or rename the others`, { details: { duplicateColumn: column } });
     }

@@ -189,9 +189,10 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .description('list rejected records with their reasons')
     .action((options: { source?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
-        if (options.source !== undefined) findSource(await platform.project(), options.source);
         const filter = options.source === undefined ? { limit: options.limit } : { source: options.source, limit: options.limit };
         const rows = await maskDeadLetters(platform, await platform.project(), await cliPrincipal(platform), await platform.metadata.listDeadLetters(filter));
+        // None for a name the registry does not know: a misspelt source is named (a removed source's records are still listed).
+        if (rows.length === 0 && options.source !== undefined) findSource(await platform.project(), options.source);
         const total = await platform.metadata.countDeadLetters(options.source);
         out.result({ total, rows: rows.map((r) => ({ ...r, createdAt: toIso(r.createdAt) })) }, () =>
           rows.length === 0 ? 'No rejected records.' : `${table(['source', 'file', 'line', 'reason', 'raw'], rows.map((r) => [r.source, r.file, r.line, r.reason, r.raw]))}\n${total} rejected in all`,

@@ -62,8 +62,9 @@ const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Pro
   },
   datasets,
   async snapshots(platform, { source, limit }) {
-    if (source !== undefined) findSource(await platform.project(), source);
     const snapshots = await platform.metadata.listSnapshots(source === undefined ? { limit } : { source, limit });
+    // None for a name the registry does not know: a misspelt source is named (a removed source's snapshots are still listed).
+    if (snapshots.length === 0 && source !== undefined) findSource(await platform.project(), source);
     const rows = await Promise.all(snapshots.map(async (s) => {
       const lineage = await platform.metadata.snapshotLineage(s.id);
       return { id: s.id, source: s.source, version: s.version, rows: s.rowCount, addedRows: s.addedRows, files: s.files.length, createdAt: iso(s.createdAt), ...(lineage ? { lineage } : {}) };

@@ -38,6 +38,13 @@ test('sluice demo --once says where the project and the dataset are, and how to 
     expect(hinted?.[1]).toBe(`node ${BIN}`);
     expect(r.stdout).not.toMatch(/^rejected records: sluice /m);
     expect(sluice(root, '--project', 'demo', 'dlq', '--json').json<{ total: number }>().total).toBe(3);
+    // Every hinted command runs as typed (the words after the project, split as a shell would: no quotes in them).
+    const hints = [...r.stdout.matchAll(/^ {2}node \S+ --project demo (.+?) +# /gm)].map((m) => m[1]!.split(' '));
+    expect(hints.map((h) => h[0])).toEqual(['dlq', 'status', 'list', 'get']);
+    for (const args of hints) {
+      const ran = sluice(root, '--project', 'demo', ...args);
+      expect({ args, code: ran.code, stderr: ran.stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

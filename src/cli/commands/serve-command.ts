@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { AdapterError } from '../../errors.js';
 import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '../../serving/http/server.js';
-import { defaultServerName } from '../../serving/http/server-name.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
 import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
@@ -43,12 +42,13 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .option('--max-entities <n>', 'entities one request may ask for', integerIn(1, 10_000_000), DEFAULT_MAX_ENTITIES)
     .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some)")
     .option('--serving-log-rate <rate>', 'share of entity keys whose requests are logged for drift and skew (0 to 1), for services that declare no log.sampleRate', rate, 0)
-    .option('--server-name <name>', "what names this server in its health conditions (sluice status), stable across its restarts; default $SLUICE_SERVER_NAME, else <host>:<port>")
+    .option('--server-name <name>', "what names this server in its health conditions (sluice status), stable across its restarts; default $SLUICE_SERVER_NAME, else <hostname>:<host>:<port> (one name per address served)")
     .option('--insecure-open', 'serve without authentication on a non-loopback host when no key or access rule exists (anyone who can reach it reads and pushes)')
     .description('serve online features over HTTP')
     .action((options: ServeOptions) =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`SLUICE_LOG_LEVEL="${options.logLevel}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
+        if (options.serverName === '') throw new UsageError('--server-name must not be empty; give a name, or leave it out for $SLUICE_SERVER_NAME, else <hostname>:<host>:<port>');
         const logger = configureLogging({ level: options.logLevel });
         // Request views' functions come from sluice.config.ts: refuse to start when they are not the applied ones.
         const applied = await platform.metadata.latestRegistry();
@@ -57,10 +57,11 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         const metrics = new SluiceMetrics();
         const realTime = await startRealTime(platform, (level, message) => logger[level](message), metrics);
         // A server name another live server holds is refused (see server-name.ts): the connectors stop first.
+        const serverName = options.serverName ?? (process.env.SLUICE_SERVER_NAME || undefined);
         const app = await createServer(platform, {
           metrics,
           logger, maxEntitiesPerRequest: options.maxEntities, servingLogRate: options.servingLogRate,
-          serverName: options.serverName ?? (process.env.SLUICE_SERVER_NAME || defaultServerName(options.port)),
+          ...(serverName === undefined ? {} : { serverName }), listensOn: { host: options.host, port: options.port },
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
           ...(access.mode === 'insecure-open' ? {} : { requireAuth: !isLoopbackHost(options.host) }),
         }).catch(async (error: unknown) => {

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Project, RequestFunctions } from '../../definitions/index.js';
-import { isSluiceError, ValidationError } from '../../errors.js';
+import { isSluiceError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import type { RegistryVersion } from '../../storage/metadata/metadata-store.js';
 import { toIso } from '../../time/index.js';
@@ -23,9 +23,9 @@ import type { StreamProcessor } from '../../streaming/stream-processor.js';
 import { createLogger, type Logger, type LogLevel } from '../../observability/log.js';
 import { endRequestSpan, startRequestSpan, tracingEnabled } from '../../observability/tracing.js';
 import type { Span } from '@opentelemetry/api';
-import { servingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
-import { servingLogHealth } from '../../observability/serving-log/serving-log-health.js';
-import { defaultServerName, holdServerName, serverIsGone } from './server-name.js';
+import { startServerServingLog } from './server-serving-log.js';
+import type { ListenAddress } from './server-name.js';
+import { parseOnlineRequest } from './parse-online-request.js';
 import { answerJson } from './answer-json.js';
 import { answerBytes, BYTES_FROM_ELEMENTS } from './answer-bytes.js';
 import { answerFormat, columnarAnswer } from './columnar-answer.js';
@@ -62,10 +62,12 @@ export interface ServerOptions {
   readonly servingLogRate?: number;
   /**
    * What names this server in its health conditions (`serving_log:<name>`), held while it runs: a
-   * live server holding it already is a ConflictError. Default `defaultServerName()` (unique to
-   * this server); `sluice serve` passes `--server-name`, else `<host>:<port>`. See `server-name.ts`.
+   * live server holding it already is a ConflictError. Default `defaultServerName(listensOn)`.
+   * `sluice serve` passes `--server-name` or `$SLUICE_SERVER_NAME`. See `server-name.ts`.
    */
   readonly serverName?: string;
+  /** Where the server will listen: with no `serverName`, its name is `<hostname>:<host>:<port>`, and a live server of that name means the address is served (a LISTEN_FAILED error). */
+  readonly listensOn?: ListenAddress;
   /** Rows the serving log buffers between flushes before it drops (and counts) them. Default 10,000. */
   readonly servingLogBuffer?: number;
   /** Require API keys even when no key or access rule exists (a server not on loopback). Default false. */
@@ -108,7 +110,6 @@ class AccessLog extends LogController {
  * await app.listen({ port: 6566 });
  */
 export async function createServer(platform: Platform, options: ServerOptions = {}): Promise<FastifyInstance> {
-  const maxEntities = options.maxEntitiesPerRequest ?? DEFAULT_MAX_ENTITIES;
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the instance's type the plain one routes use.
     loggerInstance: (options.logger ?? createLogger({ level: options.logLevel ?? 'silent', ...(options.logStream ? { stream: options.logStream } : {}) })) as FastifyBaseLogger,
@@ -122,6 +123,18 @@ export async function createServer(platform: Platform, options: ServerOptions = 
       void (reply as FastifyReply).status(400).send(errorBody('BAD_REQUEST', error.message));
     },
   });
+  // What a failed start began (the name's lease, the registry refresh, the audit buffer) stops with the app.
+  return addRoutes(app, platform, options).then(
+    () => app,
+    async (error: unknown) => {
+      await app.close().catch((closing: unknown) => app.log.error({ err: closing }, 'closing a server that failed to start failed'));
+      throw error;
+    },
+  );
+}
+
+async function addRoutes(app: FastifyInstance, platform: Platform, options: ServerOptions): Promise<void> {
+  const maxEntities = options.maxEntitiesPerRequest ?? DEFAULT_MAX_ENTITIES;
   app.setReplySerializer((payload) => stringifyExact(payload));
   registerUtf8JsonParser(app);
   const online = await platform.online();
@@ -213,30 +226,13 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   metrics.addScrapeSource(qualityMetrics(platform.metadata));
   metrics.addScrapeSource(skewMetrics(platform.metadata));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
-  // Drops fire the health condition `serving_log_drops` (sluice status, alerts), reported from the log's flush path.
-  // Each server its own condition: one server's start or writes never end another's (see server-name.ts).
-  const server = options.serverName ?? defaultServerName();
-  const held = await holdServerName(platform.metadata, server);
-  const servingLogDrops = servingLogHealth(platform.metadata.health, platform.now, {
-    server, isGone: (other) => serverIsGone(platform.metadata, other),
-    onError: (error) => app.log.error({ err: error }, 'serving log drops: reporting the health condition failed'),
-  });
-  const servingLog = servingLogWriter({
-    dataDir: platform.dataDir, defaultRate: options.servingLogRate ?? 0, registry: metrics.registry,
-    ...(options.servingLogBuffer === undefined ? {} : { maxBufferedRows: options.servingLogBuffer }),
-    onError: (error) => app.log.error({ err: error }, 'serving log write failed; its rows were dropped and counted'),
-    onDrops: servingLogDrops.onDrops,
-  });
-  app.addHook('onClose', async () => {
-    await servingLog.close();
-    await servingLogDrops.settled();
-    await held.release().catch((error: unknown) => app.log.error({ err: error }, `releasing the server name "${server}" failed; another server may take it over once its lease lapses (1 min)`));
-  });
+  // Takes the server's name (refused when a live server holds it); its drops are its own condition (see server-name.ts).
+  const servingLog = await startServerServingLog(app, platform, { ...options, registry: metrics.registry });
   const recordAudit: AuditSink = (event, at) => audit.record(event, at);
   app.post('/v1/features/online', async (request, reply) => {
     const started = performance.now();
     const format = answerFormat(request.query);
-    const body = parseRequest(request.body);
+    const body = parseOnlineRequest(request.body);
     // The label is a service of the registry or "features" (a feature list): clients cannot grow the label set.
     const service = body.service === undefined ? 'features' : registry?.project.featureServices.some((s) => s.name === body.service) ? body.service : 'unknown';
     const keys = Object.values(body.entities)[0];
@@ -290,29 +286,4 @@ export async function createServer(platform: Platform, options: ServerOptions = 
   };
   if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams);
   registerEraseRoute(app, platform, project);
-  return app;
-}
-
-/** The shape of a `POST /v1/features/online` body; the entity values are checked where they are read. */
-function parseRequest(body: unknown): OnlineFeaturesRequest {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('BAD_REQUEST', 'the body must be a JSON object: {"entities": {...}, "service": "..."} or "features": [...]');
-  }
-  const request = body as OnlineFeaturesRequest;
-  if (request.entities === null || typeof request.entities !== 'object' || Array.isArray(request.entities)) {
-    throw new ValidationError('BAD_REQUEST', '"entities" must be an object of join key to values, e.g. {"customer_id": ["c1"]}');
-  }
-  if (request.service !== undefined && typeof request.service !== 'string') throw new ValidationError('BAD_REQUEST', '"service" must be a string');
-  if (request.features !== undefined && (!Array.isArray(request.features) || request.features.some((f) => typeof f !== 'string'))) {
-    throw new ValidationError('BAD_REQUEST', '"features" must be an array of "view:feature" strings');
-  }
-  if (request.request !== undefined && (request.request === null || typeof request.request !== 'object' || Array.isArray(request.request))) {
-    throw new ValidationError('BAD_REQUEST', '"request" must be an object of request field to values, e.g. {"amount": [12.5]}');
-  }
-  if (request.service !== undefined && request.features !== undefined) {
-    throw new ValidationError('BAD_REQUEST', 'give either "service" or "features", not both');
-  }
-  // Join keys are looked up by name: only the request's own keys count (a key named "constructor" is not inherited).
-  // A copy with a null prototype set after the fact stays a fast object (Object.create(null) is a dictionary: slower to enumerate).
-  return { ...request, entities: Object.setPrototypeOf({ ...request.entities }, null) as Record<string, unknown> };
 }

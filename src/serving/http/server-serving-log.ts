@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Platform } from '../../platform.js';
+import { servingLogHealth, type ServingLogHealth } from '../../observability/serving-log/serving-log-health.js';
+import { servingLogWriter, type ServingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
+import { defaultServerName, holdServerName, serverIsGone, type ListenAddress } from './server-name.js';
+
+export interface ServerServingLogOptions {
+  /** See `ServerOptions.serverName`. */
+  readonly serverName?: string | undefined;
+  /** See `ServerOptions.listensOn`. */
+  readonly listensOn?: ListenAddress | undefined;
+  readonly servingLogRate?: number | undefined;
+  readonly servingLogBuffer?: number | undefined;
+  readonly registry: Registry;
+}
+
+/**
+ * A server's serving log: takes the server's name (refused when a live server holds it, see
+ * `server-name.ts`), reports its drops as its own health condition `serving_log_drops` of
+ * `serving_log:<name>` (sluice status, alerts), and closes all of it, releasing the name, when
+ * `app` closes: the close hook is added as soon as the name is held, so a start failing later
+ * releases it with `app.close()`.
+ *
+ * @example
+ * const servingLog = await startServerServingLog(app, platform, { registry: metrics.registry });
+ */
+export async function startServerServingLog(app: FastifyInstance, platform: Platform, options: ServerServingLogOptions): Promise<ServingLogWriter> {
+  const server = options.serverName ?? defaultServerName(options.listensOn);
+  const held = await holdServerName(platform.metadata, server, options.serverName === undefined ? options.listensOn : undefined);
+  // What was started when the app closes (a start may fail half-way): closed, then the name released.
+  const started: { log?: ServingLogWriter; drops?: ServingLogHealth } = {};
+  app.addHook('onClose', async () => {
+    try {
+      await started.log?.close();
+      await started.drops?.close();
+    } finally {
+      await held.release().catch((error: unknown) => app.log.error({ err: error }, `releasing the server name "${server}" failed; another server may take it over once its lease lapses (1 min)`));
+    }
+  });
+  const drops = (started.drops = servingLogHealth(platform.metadata.health, platform.now, {
+    server, isGone: (other) => serverIsGone(platform.metadata, other),
+    onError: (error) => app.log.error({ err: error }, 'serving log drops: reporting the health condition failed'),
+  }));
+  started.log = servingLogWriter({
+    dataDir: platform.dataDir, defaultRate: options.servingLogRate ?? 0, registry: options.registry,
+    ...(options.servingLogBuffer === undefined ? {} : { maxBufferedRows: options.servingLogBuffer }),
+    onError: (error) => app.log.error({ err: error }, 'serving log write failed; its rows were dropped and counted'),
+    onDrops: drops.onDrops,
+  });
+  return started.log;
+}

@@ -17,7 +17,7 @@ export interface SluiceProcess {
 
 /**
  * Starts the built `sluice` bin with `args` on project `dir` (`--json`), with `env` added to the
- * child's environment only; resolves once it printed its first result (`serve`: listening,
+ * child's environment only; resolves once it printed its first result that is not an error (`serve`: listening,
  * `worker`: running), rejects with its stderr when it exits before.
  */
 export async function startSluice(dir: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<SluiceProcess> {
@@ -29,7 +29,8 @@ export async function startSluice(dir: string, args: readonly string[], env: Rea
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
-      if (stdout.includes('}')) resolve();
+      // A refused start prints its error as JSON too (then exits): that is not ready.
+      if (stdout.includes('}') && !/^\s*\{\s*"error"/.test(stdout)) resolve();
     });
     void exited.then((code) => reject(new Error(`sluice ${args.join(' ')} exited (${code}) before it was ready:\n${stderr}`)));
     setTimeout(() => reject(new Error(`sluice ${args.join(' ')} was not ready after ${READY_MS} ms (a stuck start):\n${stderr}`)), READY_MS).unref();

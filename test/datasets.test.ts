@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { batchSource, compileProject, count, defineProject, entity, featureView, last, sum } from '../src/definitions/index.js';
@@ -125,6 +125,11 @@ describe('a spine that is not a file of rows is named as such', () => {
     const before = readFileSync(spine, 'utf8');
     const same = join(dir, '.', 'spine.csv');
     await expect(buildDataset(platform, project, { spine, features: FEATURES, out: same })).rejects.toThrow(`output ${same} is the spine file; write the dataset to another path`);
+    expect(readFileSync(spine, 'utf8')).toBe(before);
+    // Another name of the same file (a hard link) is the spine too.
+    const linked = join(dir, 'linked.csv');
+    linkSync(spine, linked);
+    await expect(buildDataset(platform, project, { spine, features: FEATURES, out: linked })).rejects.toThrow(`output ${linked} is the spine file; write the dataset to another path`);
     expect(readFileSync(spine, 'utf8')).toBe(before);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
@@ -311,8 +311,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   }, project);
 }
 
-/** Whether two paths name one file (after symbolic links, when the file exists). */
-function samePath(a: string, b: string): boolean {
-  const real = (path: string): string => (existsSync(path) ? realpathSync(path) : resolve(path));
-  return real(a) === real(b);
+/** Whether `out` names the existing file `spine` (by any path: symbolic or hard links, another case on a case-insensitive file system). */
+function samePath(out: string, spine: string): boolean {
+  const a = statSync(out, { throwIfNoEntry: false });
+  const b = statSync(spine, { throwIfNoEntry: false });
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }

@@ -66,12 +66,13 @@ export class LineChunks {
    * Copies a row's features as the answer wrote them (`"<name>":<value>,...}`, from `src[from]`)
    * as the positional `[<value>,...]` (see `positionalCopy`), leaving `keep` bytes of the chunk
    * free; returns where reading stopped (after the `}`), -1 when the bytes are not laid out with
-   * exactly the names of `names` (each value's first byte then left in `names.firsts`), or `OUT_OF_ROOM`.
+   * exactly the names of `names` (whether `statuses` are the ones the values imply then left in
+   * `names.implied`), or `OUT_OF_ROOM`.
    */
-  positional(src: Uint8Array, from: number, end: number, names: PositionalNames, keep: number): number {
+  positional(src: Uint8Array, from: number, end: number, names: PositionalNames, keep: number, statuses?: readonly string[]): number {
     // The copy never writes more bytes than it reads: reading within the room keeps the writes in it.
     const limit = Math.min(end, from + this.chunk!.length - this.at - keep);
-    const w = positionalCopy(src, from, limit, this.chunk!, this.at, names);
+    const w = positionalCopy(src, from, limit, this.chunk!, this.at, names, statuses);
     if (w < 0) return limit < end ? OUT_OF_ROOM : -1;
     const read = positionalReadEnd(names, from, this.at, w);
     this.at = w;

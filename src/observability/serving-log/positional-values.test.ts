@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { copyValue, positionalCopy, positionalNames, positionalReadEnd, type PositionalNames } from './positional-values.js';
+import { impliedStatus } from './served-row.js';
 
 /** `positionalCopy` in place over `bytes[from, end)`, which must hold the object and nothing after it. */
 function positionalValues(bytes: Uint8Array, from: number, end: number, names: PositionalNames): number {
@@ -19,11 +20,20 @@ function positional(row: Record<string, unknown>, names: readonly string[]): str
   const end = positionalValues(bytes, 0, bytes.length, copyNames);
   const source = Buffer.from(`xx${text},{"k":1}`);
   const dest = Buffer.alloc(source.length + 3, 0x2a);
-  const to = positionalCopy(source, 2, source.length, dest, 3, copyNames);
+  // The statuses the values imply (NULL for a JSON null, PRESENT for any other), and the same with one changed.
+  const implied = names.map((n) => impliedStatus(JSON.stringify(row[n] ?? null) === 'null'));
+  const to = positionalCopy(source, 2, source.length, dest, 3, copyNames, implied);
   expect(to < 0 ? -1 : positionalReadEnd(copyNames, 2, 3, to)).toBe(end < 0 ? -1 : 2 + bytes.length);
   if (end < 0) return undefined;
-  // Each value's first byte, as the writer checks the implied statuses with it.
-  expect(Array.from(copyNames.firsts, (b) => String.fromCharCode(b))).toEqual(names.map((n) => JSON.stringify(row[n] ?? null)[0]));
+  expect(copyNames.implied).toBe(true);
+  for (const other of implied.map((s, i) => implied.map((t, j) => (j !== i ? t : s === 'NULL' ? 'PRESENT' : 'NULL')))) {
+    expect(positionalCopy(source, 2, source.length, dest, 3, copyNames, other)).toBe(to);
+    expect(copyNames.implied).toBe(false);
+  }
+  expect(positionalCopy(source, 2, source.length, dest, 3, copyNames, [...implied, 'NULL'])).toBe(to);
+  expect(copyNames.implied).toBe(false);
+  expect(positionalCopy(source, 2, source.length, dest, 3, copyNames)).toBe(to);
+  expect(copyNames.implied).toBe(false);
   expect(dest.toString('utf8', 3, to)).toBe(bytes.toString('utf8', 0, end));
   return bytes.toString('utf8', 0, end);
 }

@@ -22,7 +22,7 @@ import { impliedStatus, STATUS_CODES } from './served-row.js';
 interface FeatureShape {
   readonly names: readonly string[];
   readonly quoted: readonly string[];
-  /** The names as the value copy takes them; its `firsts` (each value's first byte) are this list's rows' scratch, filled per row. */
+  /** The names as the value copy takes them; its `implied` is this list's rows' scratch, set per row. */
   readonly positional: PositionalNames;
   /** The first name's quoted UTF-8 form and colon: a row's features must start with it. */
   readonly firstName: Buffer;
@@ -42,8 +42,11 @@ export interface ServedColumns {
 
 // `features` of an answer is the serving plan's array, the same for every request of a service.
 const shapes = new WeakMap<readonly string[], FeatureShape>();
+// The last list's: a request's rows (and a service's requests) share one, looked up once, not per row.
+let lastShape: FeatureShape | undefined;
 
 function shapeOf(features: readonly string[]): FeatureShape {
+  if (lastShape !== undefined && lastShape.names === features) return lastShape;
   let shape = shapes.get(features);
   if (!shape) {
     const quoted = features.map((f) => `${JSON.stringify(f)}:`);
@@ -53,7 +56,7 @@ function shapeOf(features: readonly string[]): FeatureShape {
     const columnsPart = Buffer.from(`},"columns":"${id}","values":`);
     shapes.set(features, (shape = { names: features, quoted, positional: positionalNames(features), firstName: Buffer.from(quoted[0] ?? ''), columns, columnsPart, columnsPartWithoutKeys: columnsPart.subarray(1) }));
   }
-  return shape;
+  return (lastShape = shape);
 }
 
 /** Hex digits of a names line's id (64 bits: two lists of names in one log never share one). */
@@ -76,7 +79,7 @@ const STATUS_OPEN = Buffer.from(',"status":"');
 const LINE_END = Buffer.from('"}\n');
 /** The end of a row line without `status` (every letter the one its value implies). */
 const ROW_END = Buffer.from('}\n');
-/** A value's first byte when it is `null` (the only JSON value starting with `n`): its implied status is NULL, any other value's PRESENT. */
+/** A value's first character when it is `null` (the only JSON value starting with `n`): its implied status is NULL, any other value's PRESENT. */
 const NULL_FIRST = 0x6e;
 
 /** A value as JSON, `null` where `JSON.stringify` would leave it out. */
@@ -91,16 +94,17 @@ function keysText(keys: ServedKeys, row: Record<string, unknown>): string {
   return text;
 }
 
-/** A row's `values` by position, value by value; each value's first byte in `shape.positional.firsts`, as `positionalCopy` leaves them. */
-function valuesText(shape: FeatureShape, row: Record<string, unknown>): string {
+/** A row's `values` by position, value by value; whether `statuses` are the ones the values imply in `shape.positional.implied`, as `positionalCopy` leaves it. */
+function valuesText(shape: FeatureShape, row: Record<string, unknown>, statuses: readonly ValueStatus[]): string {
   const n = shape.names.length;
-  const firsts = shape.positional.firsts;
+  let implied = statuses.length === n;
   let text = '[';
   for (let i = 0; i < n; i++) {
     const json = valueJson(row[shape.names[i]!]);
-    firsts[i] = json.charCodeAt(0);
+    if (implied && statuses[i] !== impliedStatus(json.charCodeAt(0) === NULL_FIRST)) implied = false;
     text += `${i === 0 ? '' : ','}${json}`;
   }
+  shape.positional.implied = implied;
   return `${text}]`;
 }
 
@@ -188,7 +192,7 @@ function startsWith(bytes: Uint8Array, at: number, mark: Uint8Array): boolean {
  * keys first, then the features in order, then the row's end: `,` or `]` in an answer, the end of a
  * row's own text), or `OUT_OF_ROOM`.
  */
-function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source: Uint8Array, from: number, keep: number, withKeys: boolean): number {
+function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source: Uint8Array, from: number, keep: number, withKeys: boolean, statuses: readonly ValueStatus[]): number {
   let at = from;
   if (source[at++] !== OPEN_OBJECT) return -1;
   const end = source.length;
@@ -206,7 +210,7 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
   }
   if (!startsWith(source, at, shape.firstName)) return -1;
   out.copy(withKeys ? shape.columnsPart : shape.columnsPartWithoutKeys);
-  at = out.positional(source, at, end, shape.positional, keep);
+  at = out.positional(source, at, end, shape.positional, keep, statuses);
   return at < 0 || at === end || source[at] === COMMA || source[at] === CLOSE_LIST ? at : -1;
 }
 
@@ -241,7 +245,7 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
     for (let attempt = 0; copiedTo < 0 && attempt < 2; attempt++) {
       const lineStart = out.mark();
       writeRowHead(out, request, entityKey, withKeys);
-      copiedTo = copyRow(out, keys, shape, source, answer === undefined ? 0 : from, tail, withKeys);
+      copiedTo = copyRow(out, keys, shape, source, answer === undefined ? 0 : from, tail, withKeys, statuses);
       if (copiedTo >= 0) break;
       out.moveTo(lineStart);
       // A row longer than the chunk's room: once more at the start of a new chunk.
@@ -251,18 +255,15 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
   }
   if (copiedTo < 0) {
     const keysJson = withKeys ? keysText(keys, row) : '';
-    const values = valuesText(shape, row);
+    const values = valuesText(shape, row, statuses);
     out.reserve(head + 3 * (keysJson.length + values.length) + tail);
     writeRowHead(out, request, entityKey, withKeys);
     out.text(keysJson);
     out.copy(withKeys ? shape.columnsPart : shape.columnsPartWithoutKeys);
     out.text(values);
   }
-  // Every status the one its value implies: the line leaves `status` out, readers imply it again.
-  const firsts = shape.positional.firsts;
-  let implied = 0;
-  if (statuses.length === shape.names.length) while (implied < statuses.length && statuses[implied] === impliedStatus(firsts[implied] === NULL_FIRST)) implied++;
-  if (implied === statuses.length) {
+  // Every status the one its value implies (checked by the copy): the line leaves `status` out, readers imply it again.
+  if (shape.positional.implied || statuses.length === 0) {
     out.copy(ROW_END);
     return answer === undefined ? -1 : copiedTo;
   }

@@ -16,6 +16,13 @@ CREATE INDEX IF NOT EXISTS pending_deletions_owner ON pending_deletions (owner);
 
 /** The stored bytes of a dead letter's raw text and reason. */
 const BYTES = 'length(CAST(raw AS BLOB)) + length(CAST(reason AS BLOB))';
+/**
+ * A dead letter mentions a key part (bound three times) when its raw text or reason holds it as
+ * written, or, for raw JSON, when one of its decoded strings, numbers or member names does: a row
+ * may write a key with escapes (`"c\\u0037"` for `c7`), which the text alone does not show.
+ */
+const MENTIONS = `(instr(raw || char(10) || reason, ?) > 0 OR EXISTS (SELECT 1 FROM json_tree(CASE WHEN json_valid(raw) THEN raw ELSE '[]' END) AS j
+  WHERE instr(j.value, ?) > 0 OR instr(j.key, ?) > 0))`;
 
 interface RewriteRow {
   snapshot_id: string; source: string; reason: string; at: number; rows_before: number; rows_after: number; files_before: string; files_after: string;
@@ -159,8 +166,8 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
         if (match.before !== undefined) take(sql.oldDeadLetters.all(source, match.before));
         for (const parts of match.containing ?? []) {
           if (parts.length === 0) continue;
-          const mentions = parts.map(() => "instr(raw || char(10) || reason, ?) > 0").join(' AND ');
-          take(db.prepare(`SELECT id, ${BYTES} AS bytes FROM dead_letters WHERE source = ? AND ${mentions}`).all(source, ...parts));
+          const mentions = parts.map(() => MENTIONS).join(' AND ');
+          take(db.prepare(`SELECT id, ${BYTES} AS bytes FROM dead_letters WHERE source = ? AND ${mentions}`).all(source, ...parts.flatMap((p) => [p, p, p])));
         }
         if (!dryRun) for (const id of ids.keys()) sql.deleteDeadLetter.run(id);
         return { rows: ids.size, bytes: [...ids.values()].reduce((a, b) => a + b, 0) };

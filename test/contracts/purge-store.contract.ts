@@ -50,10 +50,12 @@ export function runPurgeStoreContract(name: string, harness: () => Promise<Store
     run(async (_h, store) => {
       const escaped = '{"customer_id":"c\\u0037","ts":"x"}';
       const composite = '{"u":"u\\u0031","m":"\\u006d9"}';
-      await store.addDeadLetters([letter(escaped, 100), letter('{"customer_id":"c8"}', 100), letter(composite, 100), letter('{"u":"u1","m":"m8"}', 100)]);
+      const exponent = '{"n":1e2}';
+      await store.addDeadLetters([letter(escaped, 100), letter('{"customer_id":"c8"}', 100), letter(composite, 100), letter('{"u":"u1","m":"m8"}', 100), letter(exponent, 100)]);
+      expect(await store.purge.purgeDeadLetters('s', { containing: [['100']] }, true)).toEqual({ rows: 1, bytes: exponent.length + 'bad'.length });
       expect(await store.purge.purgeDeadLetters('s', { containing: [['c7'], ['u1', 'm9']] }, true)).toEqual({ rows: 2, bytes: escaped.length + composite.length + 2 * 'bad'.length });
       expect(await store.purge.purgeDeadLetters('s', { containing: [['c7'], ['u1', 'm9']] })).toEqual({ rows: 2, bytes: escaped.length + composite.length + 2 * 'bad'.length });
-      expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw).sort()).toEqual(['{"customer_id":"c8"}', '{"u":"u1","m":"m8"}']);
+      expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw).sort()).toEqual(['{"customer_id":"c8"}', '{"n":1e2}', '{"u":"u1","m":"m8"}']);
     }));
 
   test(`${name}: check samples naming a key leave check results and quarantined batches' results; other samples and datasets stay`, () =>

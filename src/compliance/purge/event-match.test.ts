@@ -8,4 +8,5 @@ test('raw text mentions a key part as written, or decoded from raw JSON (a key w
   expect(rawMentions('{"\\u0063\\u0037":1}', ['c7'])).toBe(true);
   expect(rawMentions('{"u":"u\\u0031","m":"m8"}', ['u1', 'm9'])).toBe(false);
   expect(rawMentions('{"customer_id":"c8"}', ['c7'])).toBe(false);
+  expect(rawMentions('{"customer_id":1e2,"ts":"x"}', ['100'])).toBe(true);
 });

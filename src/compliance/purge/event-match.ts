@@ -40,6 +40,8 @@ function decodedTexts(value: unknown, into: string[]): string[] {
  */
 export function rawMentions(text: string, parts: readonly string[]): boolean {
   if (parts.every((part) => text.includes(part))) return true;
+  // An escape needs a backslash; a number may be written in another form (1e2 is 100).
+  if (!text.includes('\\') && !parts.some((part) => /^[-+0-9.eE]+$/.test(part))) return false;
   let decoded: string[];
   try {
     decoded = decodedTexts(JSON.parse(text), []);

@@ -176,6 +176,13 @@ describe('dead letters', () => {
     const records = await classifiedReads('dlq', 3);
     expect(records[0]).toMatchObject({ target: 'source:customers', details: { rows: 1, columns: { email: 'hash', diagnosis: 'null' } } });
   });
+
+  test('a JSON row\'s member named like a masked column in another case, or a member no column reads (nested too), is not shown in clear (found by the governance pass: "EMAIL" and {"extra":{"email"}} were)', async () => {
+    const raw = '{"customer_id":"c1","EMAIL":"ann@LEAK.example","extra":{"email":"bob@LEAK.example"},"visits":"x","ts":"bad"}';
+    const [shown] = await maskDeadLetters(env.platform, env.project, principal('analyst'), [{ source: 'customers', file: 'f.jsonl', line: 1, raw, reason: 'column "ts": "bad" is not a timestamp', createdAt: 1 }]);
+    expect(shown!.raw).not.toContain('LEAK');
+    expect(JSON.parse(shown!.raw)).toMatchObject({ customer_id: 'c1', visits: 'x', ts: 'bad', EMAIL: keyedHash(projectSecret(env.platform.dataDir), 'mask', 'ann@LEAK.example') });
+  });
 });
 
 test('data quality check samples never show a classified column\'s value (they reach results, alerts and logs); other columns\' they do', async () => {

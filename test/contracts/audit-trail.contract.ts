@@ -5,7 +5,7 @@ import type { MetadataStore } from '../../src/storage/metadata/metadata-store.js
 
 /** The semantics every AuditTrail keeps (see `audit-store.ts`). */
 export function runAuditTrailContract(name: string, harness: () => Promise<StoreHarness<MetadataStore>>): void {
-  const run = (body: (h: StoreHarness<MetadataStore>, store: MetadataStore) => Promise<void>) => withStore(harness, body);
+  const run = (body: (h: StoreHarness<MetadataStore>, store: MetadataStore) => Promise<void>) => withStore(harness, body)();
 
   test(`${name}: audit records form one gapless chain, each hash committing to the previous record and its own content`, () =>
     run(async (_h, store) => {

@@ -4,7 +4,7 @@ import type { MetadataStore } from '../../src/storage/metadata/metadata-store.js
 
 /** The semantics every KeyStore keeps (see `key-store.ts`). */
 export function runKeyStoreContract(name: string, harness: () => Promise<StoreHarness<MetadataStore>>): void {
-  const run = (body: (h: StoreHarness<MetadataStore>, store: MetadataStore) => Promise<void>) => withStore(harness, body);
+  const run = (body: (h: StoreHarness<MetadataStore>, store: MetadataStore) => Promise<void>) => withStore(harness, body)();
   const key = (id: string, createdAt: number) => ({ id, principal: `p_${id}`, roles: ['fraud-model', 'ds'], salt: 'aa', hash: 'bb', createdAt, createdBy: 'cli:ops' });
 
   test(`${name}: keys are created once, found with their hash, listed without it, revoked once; any() stays true after revocation`, () =>

@@ -7,7 +7,7 @@ const letter = (raw: string, createdAt: number): DeadLetter => ({ source: 's', f
 
 /** The semantics every PurgeStore keeps (see `purge-store.ts`). */
 export function runPurgeStoreContract(name: string, harness: () => Promise<StoreHarness<MetadataStore>>): void {
-  const run = (body: (h: StoreHarness<MetadataStore>, store: MetadataStore) => Promise<void>) => withStore(harness, body);
+  const run = (body: (h: StoreHarness<MetadataStore>, store: MetadataStore) => Promise<void>) => withStore(harness, body)();
 
   test(`${name}: a rewrite swaps a file in every snapshot listing it, lowers their row counts and records each snapshot's rewrite`, () =>
     run(async (_h, store) => {
@@ -44,6 +44,18 @@ export function runPurgeStoreContract(name: string, harness: () => Promise<Store
       expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw)).toEqual(['{"u":"u1"}', 'c7,y']);
       expect(await store.purge.purgeDeadLetters('s', { containing: [['c7']] })).toEqual({ rows: 1, bytes: 7 });
       expect(await store.countDeadLetters('other')).toBe(1);
+    }));
+
+  test(`${name}: a dead letter whose JSON writes a key part with escapes ("c\\u0037") is purged by that key; other subjects' stay (governance pass)`, () =>
+    run(async (_h, store) => {
+      const escaped = '{"customer_id":"c\\u0037","ts":"x"}';
+      const composite = '{"u":"u\\u0031","m":"\\u006d9"}';
+      const exponent = '{"n":1e2}';
+      await store.addDeadLetters([letter(escaped, 100), letter('{"customer_id":"c8"}', 100), letter(composite, 100), letter('{"u":"u1","m":"m8"}', 100), letter(exponent, 100)]);
+      expect(await store.purge.purgeDeadLetters('s', { containing: [['100']] }, true)).toEqual({ rows: 1, bytes: exponent.length + 'bad'.length });
+      expect(await store.purge.purgeDeadLetters('s', { containing: [['c7'], ['u1', 'm9']] }, true)).toEqual({ rows: 2, bytes: escaped.length + composite.length + 2 * 'bad'.length });
+      expect(await store.purge.purgeDeadLetters('s', { containing: [['c7'], ['u1', 'm9']] })).toEqual({ rows: 2, bytes: escaped.length + composite.length + 2 * 'bad'.length });
+      expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw).sort()).toEqual(['{"customer_id":"c8"}', '{"n":1e2}', '{"u":"u1","m":"m8"}']);
     }));
 
   test(`${name}: check samples naming a key leave check results and quarantined batches' results; other samples and datasets stay`, () =>

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createApiKey, revokeApiKey } from '../../compliance/access/api-keys.js';
+import { createApiKey, revokeApiKey, rolesNoRuleNames } from '../../compliance/access/api-keys.js';
 import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { NotFoundError } from '../../errors.js';
 import { table } from '../output.js';
@@ -23,8 +23,11 @@ export function registerKeysCommands(program: Command, run: CommandContext): voi
         const principal = await cliPrincipal(platform);
         await authorizeCli(platform, principal, 'admin', 'keys');
         const { token, key } = await createApiKey(platform.metadata, { principal: options.principal, roles: options.role }, principal, platform.now());
-        out.result({ id: key.id, principal: key.principal, roles: key.roles, key: token }, () =>
+        const project = await platform.project().catch(() => ({}));
+        const unnamed = rolesNoRuleNames(project, key.roles);
+        out.result({ id: key.id, principal: key.principal, roles: key.roles, key: token, ...(unnamed.length === 0 ? {} : { rolesNoRuleNames: unnamed.map((u) => u.role) }) }, () =>
           [`key ${key.id} for ${key.principal} (roles: ${key.roles.join(', ')}):`, '', `  ${token}`, '', 'Store it now: it is shown only once (Sluice keeps a salted hash). Send it as "Authorization: Bearer <key>".'].join('\n'));
+        for (const { role, hint } of unnamed) out.info(`warning: no access or masking rule of the applied project names role "${role}"${hint}: the key gets nothing through it until a rule does (add allow({ role: "${role}", ... }) to access in sluice.config.ts and run sluice apply)`);
       }),
     );
   keys

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { LOCAL_OPERATOR_ROLE, principalNameProblem, roleNameProblem } from '../../definitions/index.js';
+import { didYouMean, LOCAL_OPERATOR_ROLE, principalNameProblem, roleNameProblem, type AccessRule, type MaskRule } from '../../definitions/index.js';
 import { ValidationError } from '../../errors.js';
 import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { ApiKey, KeyStore, StoredApiKey } from '../../storage/metadata/key-store.js';
@@ -15,6 +15,19 @@ import type { Principal } from '../principal.js';
 const TOKEN = /^sk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
 const digest = (salt: Buffer, secret: string): Buffer => createHmac('sha256', salt).update(secret).digest();
+
+/**
+ * The roles of `roles` that no access or masking rule of `project` names (a `"*"` rule names no
+ * role), each with a did-you-mean hint (`' (did you mean "analyst"?)'` or `''`): a key given only
+ * such roles is refused everything but `"*"` reads. `keys create` warns with them.
+ *
+ * @example
+ * rolesNoRuleNames(project, ['analyts']); // [{ role: 'analyts', hint: ' (did you mean "analyst"?)' }]
+ */
+export function rolesNoRuleNames(project: { readonly access?: readonly Pick<AccessRule, 'role'>[]; readonly masking?: readonly Pick<MaskRule, 'role'>[] }, roles: readonly string[]): { role: string; hint: string }[] {
+  const named = new Set([...(project.access ?? []), ...(project.masking ?? [])].map((r) => r.role).filter((r) => r !== '*'));
+  return roles.filter((role) => !named.has(role)).map((role) => ({ role, hint: didYouMean(role, named) }));
+}
 
 /** A key token's parts; undefined when it is not shaped like a Sluice key. */
 export function parseApiKey(token: string): { readonly id: string; readonly secret: string } | undefined {

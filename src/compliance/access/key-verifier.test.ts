@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { sqliteMetadataStore } from '../../storage/metadata/sqlite/index.js';
 import type { MetadataStore } from '../../storage/metadata/metadata-store.js';
-import { createApiKey, revokeApiKey } from './api-keys.js';
+import { createApiKey, revokeApiKey, rolesNoRuleNames } from './api-keys.js';
 import { auditBuffer } from './audit-buffer.js';
 import { cachedKeyVerifier } from './key-verifier.js';
 
@@ -53,4 +53,15 @@ test('the audit buffer commits queued records in chain order on flush and on clo
   buffer.record({ actor: 'key:p', action: 'serve.read', target: 'service:s', outcome: 'denied' }, 9);
   await buffer.close();
   expect((await store.audit.head())?.seq).toBe(6);
+});
+
+describe('roles a key is given', () => {
+  test('a role no access or masking rule names is reported, with the closest named role (found by the governance pass: such a key was created silently)', () => {
+    const project = { access: [{ effect: 'allow', role: 'analyst', read: ['profile:email'] }], masking: [{ role: 'support', with: 'hash', pii: ['direct'] }, { role: '*', with: 'null', pii: ['sensitive'] }] } as const;
+    expect(rolesNoRuleNames(project, ['analyst', 'support', 'analyts', 'nobody'])).toEqual([
+      { role: 'analyts', hint: ' (did you mean "analyst"?)' },
+      { role: 'nobody', hint: '' },
+    ]);
+    expect(rolesNoRuleNames({}, ['analyst'])).toEqual([{ role: 'analyst', hint: '' }]);
+  });
 });

@@ -43,6 +43,36 @@ test('CTEs, subqueries and set operations are conservative: every column the SQL
   expect(union.account_id).toEqual(expect.arrayContaining(['invoices.note', 'accounts.account_id']));
 });
 
+test('SQL that reaches a column without naming it is conservative: the output comes from every input column', () => {
+  // Each of these runs in DuckDB and puts accounts.email into the output column (found by the governance pass).
+  const hostile: [string, string][] = [
+    ['SELECT account_id, x AS nick FROM accounts, unnest([email]) AS t(x)', 'nick'],
+    ['SELECT account_id, to_json(a)::VARCHAR AS nick FROM accounts a', 'nick'],
+    ['SELECT account_id, accounts::VARCHAR AS nick FROM accounts', 'nick'],
+    ["SELECT account_id, struct_extract(a, 'email') AS nick FROM accounts a", 'nick'],
+    ['SELECT * REPLACE (email AS tier) FROM accounts', 'tier'],
+    ['SELECT * RENAME (email AS nick) FROM accounts', 'nick'],
+    ['SELECT email AS e, e AS nick FROM accounts', 'nick'],
+    ['SELECT #2 AS nick FROM accounts', 'nick'],
+    ["SELECT COLUMNS('emai.') AS nick FROM accounts", 'nick'],
+    ['SELECT * FROM accounts, unnest([email]) AS t(nick)', 'nick'],
+    ['SELECT account_id, nick FROM accounts, (VALUES (email)) v(nick)', 'nick'],
+    ['SELECT account_id, v.tier FROM accounts, (VALUES (email)) v(tier)', 'tier'],
+    ['SELECT tier FROM accounts a(account_id, tier)', 'tier'],
+    ['SELECT account_id, nick FROM accounts CROSS JOIN LATERAL (SELECT email AS nick)', 'nick'],
+    ['WITH t AS (SELECT * FROM accounts) SELECT account_id, to_json(t)::VARCHAR AS nick FROM t', 'nick'],
+    ['SELECT account_id, list_transform([email], q -> q)[1] AS nick FROM accounts', 'nick'],
+  ];
+  for (const [sql, output] of hostile) {
+    expect({ sql, lineage: transformColumnLineage(sql, inputs, ['account_id', output])[output] }).toEqual({ sql, lineage: expect.arrayContaining(['accounts.email']) });
+  }
+});
+
+test('casts, typed literals and count(*) stay precise', () => {
+  const sql = "SELECT account_id, CAST(tier AS VARCHAR) AS t1, tier::VARCHAR AS t2, ts::DATE AS d, TIMESTAMP '2024-01-01' AS t0, count(*) AS n, try_cast(tier AS INTEGER) AS t3 FROM accounts GROUP BY ALL";
+  expect(transformColumnLineage(sql, inputs, ['t1', 't2', 'd', 't0', 'n', 't3'])).toEqual({ t1: ['accounts.tier'], t2: ['accounts.tier'], d: ['accounts.ts', 'invoices.ts'], t0: [], n: [], t3: ['accounts.tier'] });
+});
+
 test('property: whatever the SQL, an output column named in a select item never loses an input column that item reads', () => {
   const columns = ['account_id', 'email', 'tier', 'amount', 'note'];
   const expr = fc.oneof(

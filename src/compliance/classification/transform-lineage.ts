@@ -53,14 +53,63 @@ function tokenize(sql: string): Token[] {
 
 const isWord = (t: Token | undefined, word: string): boolean => t !== undefined && t.ident === undefined && t.text.toLowerCase() === word;
 
-/** The input columns a run of tokens reads: identifiers that name an input's column, not called as functions and not qualifiers. */
-function reads(tokens: readonly Token[], columns: ReadonlyMap<string, readonly InputColumn[]>): InputColumn[] {
+/**
+ * The input columns an item's expression reads, or undefined when it may reach one without naming
+ * it: an identifier that is no input column (a table or its alias used as a row, a lateral or
+ * lambda name, an earlier item's alias), a positional reference (`#2`), `COLUMNS(...)`, or a star
+ * inside the expression. Function names, qualifiers (`a.`), cast types and typed literals
+ * (`DATE '...'`) are not reads.
+ */
+function expressionReads(expr: readonly Token[], columns: ReadonlyMap<string, readonly InputColumn[]>): InputColumn[] | undefined {
   const found = new Set<InputColumn>();
-  tokens.forEach((t, i) => {
-    if (t.ident === undefined || tokens[i + 1]?.text === '(' || tokens[i + 1]?.text === '.') return;
-    for (const column of columns.get(t.ident) ?? []) found.add(column);
-  });
+  for (let i = 0; i < expr.length; i++) {
+    const t = expr[i]!;
+    const before = expr[i - 1];
+    const after = expr[i + 1];
+    if (t.text === '#') return undefined;
+    if (t.text === '*') {
+      const counted = before?.text === '(' && expr[i - 2]?.ident === 'count' && after?.text === ')';
+      if (!counted && (before === undefined || ['(', ',', '.'].includes(before.text))) return undefined;
+      continue;
+    }
+    if (t.ident === undefined) continue;
+    if (after?.text === '(') {
+      if (t.ident === 'columns') return undefined;
+      continue;
+    }
+    const isType = (before?.text === ':' && expr[i - 2]?.text === ':') || isWord(before, 'as');
+    if (after?.text === '.' || after?.text === "''" || isType) continue;
+    const read = columns.get(t.ident);
+    if (read === undefined) return undefined;
+    for (const column of read) found.add(column);
+  }
   return [...found];
+}
+
+/** An item's expression: the item without its alias (`AS x`, or `expr x`). */
+function expressionOf(item: readonly Token[]): readonly Token[] {
+  if (item.length > 1 && isWord(item[item.length - 2], 'as')) return item.slice(0, -2);
+  if (item.length === 1 || (item.length === 3 && item[1]!.text === '.')) return item;
+  return item.slice(0, -1);
+}
+
+const FROM_ENDS = ['where', 'group', 'having', 'qualify', 'window', 'order', 'limit', 'offset'];
+
+/**
+ * Whether a FROM clause (its top-level tokens) only names tables: a parenthesis other than
+ * `USING (...)` or in an ON condition may be a table function, VALUES, a lateral subquery or a
+ * column alias list (`accounts a(x, y)`), each able to put an input column under another name.
+ */
+function plainFrom(from: readonly Token[]): boolean {
+  let inOn = false;
+  for (let i = 0; i < from.length; i++) {
+    const t = from[i]!;
+    if (FROM_ENDS.some((w) => isWord(t, w))) return true;
+    if (isWord(t, 'on')) inOn = true;
+    else if (isWord(t, 'join') || t.text === ',') inOn = false;
+    else if (t.text === '(' && !inOn && !isWord(from[i - 1], 'using')) return false;
+  }
+  return true;
 }
 
 /** Splits tokens at commas of the given depth. */
@@ -77,7 +126,8 @@ function splitAt(tokens: readonly Token[], depth: number): Token[][] {
 function outputName(item: readonly Token[]): string | undefined {
   const last = item[item.length - 1]!;
   const star = item.findIndex((t) => t.text === '*' && t.depth === item[0]!.depth);
-  if (star >= 0 && (star === 0 || item[star - 1]!.text === '.') && (star === item.length - 1 || isWord(item[star + 1], 'exclude') || isWord(item[star + 1], 'replace'))) return '*';
+  // `* REPLACE (expr AS col)` puts any expression under an input column's name: not a plain star.
+  if (star >= 0 && (star === 0 || item[star - 1]!.text === '.') && (star === item.length - 1 || isWord(item[star + 1], 'exclude'))) return '*';
   if (last.ident === undefined) return undefined;
   if (item.length === 1 || isWord(item[item.length - 2], 'as')) return last.ident;
   if (item.length === 3 && item[1]!.text === '.') return last.ident;
@@ -91,13 +141,14 @@ function outputName(item: readonly Token[]): string | undefined {
  * Which input columns each output column of a transform's SQL is computed from: column-level
  * lineage, read from the SQL's tokens (no engine needed, so every path can compute it).
  *
- * Precise for one top-level SELECT over the inputs: each output column comes from the input
- * columns its select item names (an expression, an aggregate, `t.col AS x`); `*` and `t.*`
- * carry each input column to the output column of the same name. Columns that only filter,
- * join or group rows (WHERE, ON, GROUP BY) are not lineage. Conservative everywhere else: with a
- * WITH clause, a subquery, a set operation (UNION, ...) or an item it cannot read, the output
- * column comes from every input column the SQL names anywhere (and from the same-named input
- * columns). Never less than the truth, sometimes more.
+ * Precise for one top-level SELECT over tables named in a plain FROM: each output column comes
+ * from the input columns its select item names (an expression, an aggregate, `t.col AS x`);
+ * `*` and `t.*` carry each input column to the output column of the same name. Columns that only
+ * filter, join or group rows (WHERE, ON, GROUP BY) are not lineage. Conservative everywhere
+ * else: with a WITH clause, a subquery, a set operation (UNION, ...), a FROM with a table
+ * function, VALUES, a lateral or a column alias list, or an item that may reach a column without
+ * naming it (`to_json(t)`, a lateral name, `#2`, `COLUMNS(...)`, `* REPLACE`), the output column
+ * comes from every column of every input. Never less than the truth, sometimes more.
  *
  * @example
  * transformColumnLineage('SELECT a.id, lower(a.email) AS mail FROM accounts a', { accounts: { id: 'string', email: 'string' } }, ['id', 'mail']);
@@ -108,29 +159,31 @@ export function transformColumnLineage(sql: string, inputs: Readonly<Record<stri
   for (const [input, schema] of Object.entries(inputs)) {
     for (const column of Object.keys(schema)) columns.set(column.toLowerCase(), [...(columns.get(column.toLowerCase()) ?? []), `${input}.${column}`]);
   }
+  const every = [...columns.values()].flat();
   const tokens = tokenize(sql);
   const sameName = (output: string): InputColumn[] => columns.get(output.toLowerCase()) ?? [];
-  const everything = (output: string): InputColumn[] => [...new Set([...reads(tokens, columns), ...sameName(output)])];
   const top = tokens.filter((t) => t.depth === 0);
-  const simple = isWord(top[0], 'select') && !top.some((t) => ['union', 'intersect', 'except', 'with'].some((w) => isWord(t, w))) && !tokens.some((t, i) => t.depth > 0 && isWord(t, 'select') && tokens[i - 1]?.text === '(');
   const from = top.findIndex((t) => isWord(t, 'from'));
-  if (!simple) return Object.fromEntries(outputs.map((o) => [o, everything(o)]));
+  const simple = isWord(top[0], 'select') && !top.some((t) => ['union', 'intersect', 'except', 'with'].some((w) => isWord(t, w)))
+    && !tokens.some((t, i) => t.depth > 0 && isWord(t, 'select') && tokens[i - 1]?.text === '(')
+    && (from < 0 || plainFrom(top.slice(from + 1)));
+  if (!simple) return Object.fromEntries(outputs.map((o) => [o, every]));
   let list = tokens.slice(1, from < 0 ? tokens.length : tokens.indexOf(top[from]!));
   if (isWord(list[0], 'distinct') || isWord(list[0], 'all')) list = list.slice(1);
   if (isWord(list[0], 'on')) list = list.slice(list.findIndex((t, i) => i > 0 && t.text === ')' && t.depth === 0) + 1);
   const items = new Map<string, InputColumn[]>();
-  let stars: InputColumn[] | undefined;
+  let stars = false;
   let unreadable = false;
   for (const item of splitAt(list, 0)) {
     const name = outputName(item);
-    if (name === '*') stars = [];
+    if (name === '*') stars = true;
     else if (name === undefined) unreadable = true;
-    else items.set(name, reads(item, columns));
+    else items.set(name, expressionReads(expressionOf(item), columns) ?? every);
   }
   return Object.fromEntries(outputs.map((output) => {
     const item = items.get(output.toLowerCase());
     if (item !== undefined) return [output, item];
-    if (stars !== undefined && !unreadable) return [output, sameName(output)];
-    return [output, everything(output)];
+    if (stars && !unreadable && sameName(output).length > 0) return [output, sameName(output)];
+    return [output, every];
   }));
 }

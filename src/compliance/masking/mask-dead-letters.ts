@@ -28,7 +28,10 @@ export function redactReason(reason: string, columns: readonly string[]): string
   return text;
 }
 
-function maskRaw(masker: Masker, raw: string, source: string, masked: readonly MaskedColumn[]): string {
+/** Stands for a raw JSON member that is no column of the source: nothing says what it holds. */
+export const NOT_A_COLUMN = '[not shown: no column of the source]';
+
+function maskRaw(masker: Masker, raw: string, source: string, masked: readonly MaskedColumn[], columns: readonly string[]): string {
   let row: unknown;
   try {
     row = JSON.parse(raw);
@@ -39,14 +42,23 @@ function maskRaw(masker: Masker, raw: string, source: string, masked: readonly M
     // A CSV line (or text that is not a JSON object): its fields cannot be told apart safely, so none is shown.
     return `[masked: a row of source "${source}", whose columns ${masked.map((c) => `${c.name} (${c.method})`).join(', ')} are masked for you]`;
   }
-  const copy: Record<string, unknown> = { ...(row as Record<string, unknown>) };
-  for (const column of masked) if (column.name in copy) copy[column.name] = masker.value(column, copy[column.name]);
+  // Names are compared as the engine compares them (case-insensitively): a member "EMAIL" is shown
+  // as the column email is. A member no column reads may hold anything (a copy of a classified
+  // value, nested or not), so it is not shown either.
+  const maskedBy = new Map(masked.map((c) => [c.name.toLowerCase(), c]));
+  const known = new Set(columns.map((c) => c.toLowerCase()));
+  const copy = Object.fromEntries(Object.entries(row as Record<string, unknown>).map(([name, value]) => {
+    const column = maskedBy.get(name.toLowerCase());
+    if (column !== undefined) return [name, masker.value(column, value)];
+    return [name, known.has(name.toLowerCase()) ? value : NOT_A_COLUMN];
+  }));
   return JSON.stringify(copy);
 }
 
 /**
  * Dead letters as `principal` may see them: in each raw row, the values of columns masked for it
- * (a JSON row value by value; a CSV line whole), and the values reasons quote of those columns.
+ * (a JSON row value by value, members named in any case, members no column reads not shown; a CSV
+ * line whole), and the values reasons quote of those columns.
  * A listing that holds rows of a source with classified or masked columns is audited
  * (`classified.read`, path `dlq`, per source) before it is returned.
  *
@@ -55,13 +67,13 @@ function maskRaw(masker: Masker, raw: string, source: string, masked: readonly M
  */
 export async function maskDeadLetters(ctx: Pick<SluiceContext, 'metadata' | 'dataDir' | 'now'>, project: Project, principal: Principal, rows: readonly DeadLetter[]): Promise<DeadLetter[]> {
   const masker = maskerFor(project, maskingCatalog(project), principal, { secret: () => projectSecret(ctx.dataDir) });
-  const bySource = new Map<string, { masked: MaskedColumn[]; evidence: Record<string, MaskMethod>; rows: number }>();
+  const bySource = new Map<string, { names: string[]; masked: MaskedColumn[]; evidence: Record<string, MaskMethod>; rows: number }>();
   const columnsOf = (source: string) => {
     let known = bySource.get(source);
     if (!known) {
       const schema = project.sources.find((s) => s.name === source)?.schema ?? {};
       const columns = Object.keys(schema).flatMap((c) => masker.column(source, c) ?? []);
-      known = { masked: columns.filter((c) => c.method !== 'clear'), evidence: Object.fromEntries(columns.filter((c) => c.classified || c.method !== 'clear').map((c) => [c.name, c.method])), rows: 0 };
+      known = { names: Object.keys(schema), masked: columns.filter((c) => c.method !== 'clear'), evidence: Object.fromEntries(columns.filter((c) => c.classified || c.method !== 'clear').map((c) => [c.name, c.method])), rows: 0 };
       bySource.set(source, known);
     }
     return known;
@@ -70,7 +82,7 @@ export async function maskDeadLetters(ctx: Pick<SluiceContext, 'metadata' | 'dat
     const columns = columnsOf(row.source);
     columns.rows++;
     if (columns.masked.length === 0) return row;
-    return { ...row, raw: maskRaw(masker, row.raw, row.source, columns.masked), reason: redactReason(row.reason, columns.masked.map((c) => c.name)) };
+    return { ...row, raw: maskRaw(masker, row.raw, row.source, columns.masked, columns.names), reason: redactReason(row.reason, columns.masked.map((c) => c.name)) };
   });
   for (const [source, columns] of bySource) {
     if (Object.keys(columns.evidence).length === 0) continue;

@@ -17,6 +17,40 @@ function eventTime(value: unknown): number {
   return typeof value === 'string' ? Date.parse(value) : Number.NaN;
 }
 
+/** Every string, number and member name of a JSON value, decoded. */
+function decodedTexts(value: unknown, into: string[]): string[] {
+  if (typeof value === 'string' || typeof value === 'number') into.push(String(value));
+  else if (Array.isArray(value)) for (const v of value) decodedTexts(v, into);
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      into.push(k);
+      decodedTexts(v, into);
+    }
+  }
+  return into;
+}
+
+/**
+ * Whether raw text (a rejected row as received) mentions every part of a key: as written, or,
+ * when it is JSON, in one of its decoded strings, numbers or member names, since a row may write
+ * a key with escapes (`"c\\u0037"` for `c7`). The SQLite dead-letter purge keeps the same rule.
+ *
+ * @example
+ * rawMentions('{"customer_id":"c\\u0037"}', ['c7']); // true
+ */
+export function rawMentions(text: string, parts: readonly string[]): boolean {
+  if (parts.every((part) => text.includes(part))) return true;
+  // An escape needs a backslash; a number may be written in another form (1e2 is 100).
+  if (!text.includes('\\') && !parts.some((part) => /^[-+0-9.eE]+$/.test(part))) return false;
+  let decoded: string[];
+  try {
+    decoded = decodedTexts(JSON.parse(text), []);
+  } catch {
+    return false;
+  }
+  return parts.every((part) => text.includes(part) || decoded.some((d) => d.includes(part)));
+}
+
 /**
  * The one reading of a `PurgeMatch` for rows held as JSON text (the durable log): an event
  * matches a key when its join key values give that entity key (`entityKey`, int64 parts in
@@ -43,7 +77,7 @@ export function textMatch(project: Project, source: Source, match: PurgeMatch): 
       if (values.some((v) => v === null || v === undefined)) return false;
       return keys.has(entityKey(values.map((v, i) => (source.schema[columns[i]!] === 'int64' ? int64KeyPart(String(v)) : String(v)))));
     },
-    raw: (text) => parts.some((p) => p.every((part) => text.includes(part))),
+    raw: (text) => parts.some((p) => rawMentions(text, p)),
   };
 }
 

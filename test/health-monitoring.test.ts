@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { batchSource, compileProject, count, defineProject, entity, featureView, streamSource } from '../src/definitions/index.js';
+import { batchSource, compileProject, count, defineProject, entity, featureView, range, streamSource } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { alertDispatcher } from '../src/observability/alerts/index.js';
 import { healthStatus, reportFreshness, startMonitoring, streamSchemaWatch } from '../src/observability/status/index.js';
@@ -16,7 +16,8 @@ import { until, webhookReceiver, type WebhookReceiver } from './support/webhook-
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const MIN = 60_000;
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
-const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', freshness: '10m' });
+// A declared check: a condition of an undeclared one would be cleared by status (clearRemovedConditions).
+const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', freshness: '10m', checks: [range('amount', { min: 0, name: 'amount_positive' })] });
 const stats = featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() }, freshness: '15m' });
 const spec = defineProject({ name: 'p', entities: [customer], sources: [txns], featureViews: [stats] });
 

@@ -7,6 +7,7 @@ import { batchSource, compileProject, count, defineProject, entity, featureServi
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import type { RunEvent } from '../src/observability/lineage/index.js';
 import { newLeaseHolder } from '../src/orchestration/lease.js';
+import { listRuns } from '../src/orchestration/track-run.js';
 import { openPlatform } from '../src/platform.js';
 import { materialize } from '../src/processing/materialize.js';
 import { runTransform } from '../src/processing/transforms/run-transform.js';
@@ -115,6 +116,26 @@ describe('OpenLineage events of jobs', () => {
     expect(buildFields.totals__total!.inputFields.map((f) => f.field)).toEqual(['total']);
 
     expect(failed.run.facets!.errorMessage).toMatchObject({ programmingLanguage: 'JavaScript', message: expect.stringContaining('account_id') });
+  });
+
+  // `sluice runs` and `sluice status` reap dead runs too, with no project at hand: their FAIL
+  // named the job by its run-history name (`materialize`, `ingest`), not as its START did
+  // (`materialize.spend`), so a lineage backend saw a run of another job fail and this one never end.
+  test('a dead run reaped by a listing (sluice runs, sluice status) fails under the job name its START had', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lineage-'));
+    const events = join(dir, 'lineage.jsonl');
+    const platform = openPlatform({ projectDir: dir, now: () => NOW, threads: 1, projectSpec: spec, lineage: { transport: 'file', path: events, namespace: 'shop-prod' } });
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    await platform.metadata.recordRegistry(compileProject(spec));
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const orphan = await platform.metadata.startRun('materialize', { views: ['spend'], asOf: NOW }, { holder: { ...newLeaseHolder(), pid: dead }, ttlMs: 60_000 });
+    expect((await listRuns(platform, 10)).map((r) => [r.id, r.status])).toEqual([[orphan.id, 'failed']]);
+    await platform.close();
+    const [fail, ...rest] = readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as RunEvent);
+    expect(rest).toEqual([]);
+    expect(openLineageValidator()(fail)).toEqual([]);
+    expect(fail).toMatchObject({ eventType: 'FAIL', run: { runId: orphan.id }, job: { name: 'materialize.spend' } });
+    expect(fail!.outputs.map((d) => `${d.namespace} ${d.name}`)).toEqual(['shop-prod.online spend']);
   });
 
   test('an event that breaks the schema is caught by the validator (the check is not vacuous)', () => {

@@ -3,6 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { newLeaseHolder } from '../src/orchestration/lease.js';
+import { partitionKey } from '../src/orchestration/backfill.js';
+import { openPlatform } from '../src/platform.js';
 import { sluice } from './support/cli.js';
 import { startSluice } from './support/sluice-process.js';
 
@@ -188,5 +191,34 @@ describe('sluice run --timeout on an ingest job', () => {
     const history = sluice(slowDir, 'runs', '--json', '--limit', '2').json<{ runs: RunRow[] }>().runs;
     expect(history.map((h) => [h.job, h.status])).toEqual([['ingest', 'failed'], ['ingest:payments', 'failed']]);
     expect(history.map((h) => h.error)).not.toContain('the process running it died');
+  });
+});
+
+// A partition that another live backfill holds was left to it silently: the summary counted it
+// nowhere ("1 succeeded, 0 already done, 0 failed, of 2") and the exit code was 0, so a script
+// went on (training, say) while part of its range was not ingested, and never would be if the
+// other backfill then failed.
+describe('a backfill overlapping another live backfill', () => {
+  const DAY = 86_400_000;
+  test('a partition running in another live backfill is counted in the summary, and the backfill exits 1: its range is not confirmed done', async () => {
+    file('2026-03-01.csv', 'c1,10,2026-03-01T00:00:00Z\n');
+    file('2026-03-02.csv', 'c1,7,2026-03-02T00:00:00Z\n');
+    const from = Date.parse('2026-03-01T00:00:00Z');
+    // This test's process stands for the other backfill: alive, holding the second day's key.
+    const platform = openPlatform({ projectDir: dir, lineage: false });
+    try {
+      const key = partitionKey('ingest:payments', { start: from + DAY, end: from + 2 * DAY });
+      expect((await platform.metadata.schedules.claim({ key, job: 'ingest:payments', trigger: 'backfill', scheduledFor: from + DAY, holder: newLeaseHolder() }, Date.now())).claimed).toBe(true);
+    } finally {
+      await platform.close();
+    }
+    const human = sluice(dir, 'backfill', 'ingest:payments', '--from', '2026-03-01', '--to', '2026-03-03');
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain('running-elsewhere');
+    expect(human.stdout).toContain('backfill ingest:payments by 1d: 1 succeeded, 0 already done, 0 failed, 1 running in another backfill, of 2');
+    expect(human.stdout).toContain('1 partition(s) are run by another backfill that is still running: run the same command again once it ends, to confirm they succeeded');
+    const json = sluice(dir, 'backfill', 'ingest:payments', '--from', '2026-03-01', '--to', '2026-03-03', '--json');
+    expect(json.code).toBe(1);
+    expect(json.json<{ done: number; skipped: number; failed: number; runningElsewhere: number }>()).toMatchObject({ done: 0, skipped: 1, failed: 0, runningElsewhere: 1 });
   });
 });

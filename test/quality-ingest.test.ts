@@ -137,4 +137,26 @@ describe('checks on batch ingest', () => {
     if (batch!.status === 'dropped') expect(snapshot).toBeUndefined();
     else expect(batch).toMatchObject({ status: 'released', snapshot: snapshot!.id });
   });
+  // The check_failed condition named the held batch ("the batch is quarantined as 1"): after its
+  // release or drop it kept firing with that untrue message, and kept sluice status unhealthy
+  // until another batch happened to pass the check.
+  test('release or drop ends the error check conditions that name the batch; a warning stays, and a condition naming a later batch is kept', async () => {
+    env = await tempPlatform(spec, T0);
+    const firing = async () => Object.fromEntries((await env!.platform.metadata.health.list({ kind: 'check_failed', firing: true })).map((c) => [c.subject, c.message]));
+    await expect(ingestFile(env.platform, env.project, 'txns', file('bad.csv', bad))).rejects.toThrow('quarantined as 1');
+    expect(Object.keys(await firing()).sort()).toEqual(['check:txns/amount_not_null', 'check:txns/channel_allowed_values']);
+    await releaseBatch(env.platform, 1, 'ana');
+    expect(await firing()).toEqual({ 'check:txns/channel_allowed_values': expect.stringMatching(/fails/) });
+    const [ended] = await env.platform.metadata.health.list({ kind: 'check_failed', firing: false });
+    expect(ended).toMatchObject({ subject: 'check:txns/amount_not_null', message: 'check "amount_not_null" on "txns": quarantined batch 1 was released by ana (committed as if its checks had passed)' });
+
+    await expect(ingestFile(env.platform, env.project, 'txns', file('bad2.csv', bad.map((l) => l.replace(/^t/, 'u'))))).rejects.toThrow('quarantined as 2');
+    await expect(ingestFile(env.platform, env.project, 'txns', file('bad3.csv', bad.map((l) => l.replace(/^t/, 'v'))))).rejects.toThrow('quarantined as 3');
+    await dropBatch(env.platform, 2, 'bo');
+    expect((await firing())['check:txns/amount_not_null']).toMatch(/quarantined as 3/);
+    await dropBatch(env.platform, 3, 'bo');
+    expect((await firing())['check:txns/amount_not_null']).toBeUndefined();
+    expect((await env.platform.metadata.health.list({ kind: 'check_failed' })).find((c) => c.subject === 'check:txns/amount_not_null')!.message)
+      .toBe('check "amount_not_null" on "txns": quarantined batch 3 was dropped by bo (nothing reached the lake)');
+  });
 });

@@ -38,11 +38,13 @@ function checkTimezone(where: string, timezone: unknown): string {
 
 function checkCron(where: string, cron: unknown, timezone: string): string {
   if (typeof cron !== 'string') fail(`${where}: cron must be a cron expression string such as "*/5 * * * *", not ${JSON.stringify(cron)}`);
+  let next: Date | null;
   try {
-    if (new Cron(cron, { timezone, paused: true }).nextRun(new Date(0)) === null) fail(`${where}: cron "${cron}" never fires`);
+    next = new Cron(cron, { timezone, paused: true }).nextRun(new Date(0));
   } catch (error) {
     fail(`${where}: cron "${cron}" is not valid (${(error as Error).message}); write 5 fields "minute hour day-of-month month day-of-week", e.g. "*/5 * * * *"`);
   }
+  if (next === null) fail(`${where}: cron "${cron}" never fires: no date matches it (a day that no month in it has?)`);
   return cron;
 }
 

@@ -29,6 +29,8 @@ export interface BackfillProgress {
   readonly failed: number;
   /** Partitions that had already succeeded in an earlier backfill and were not run again. */
   readonly skipped: number;
+  /** Partitions another live backfill is running: left to it, not confirmed done by this one. */
+  readonly runningElsewhere: number;
 }
 
 export interface PartitionOutcome {
@@ -83,7 +85,7 @@ export async function backfill(jc: JobContext, project: Project, job: string, op
   const holder = newLeaseHolder();
   const parts = partitions(options.from, options.to, options.partitionMs);
   const outcomes: PartitionOutcome[] = [];
-  const progress = { total: parts.length, done: 0, failed: 0, skipped: 0 };
+  const progress = { total: parts.length, done: 0, failed: 0, skipped: 0, runningElsewhere: 0 };
   for (const partition of parts) {
     const key = partitionKey(job, partition);
     const outcome = await runKeyed(jc, project, job, {
@@ -95,6 +97,7 @@ export async function backfill(jc: JobContext, project: Project, job: string, op
       const done = outcome.holderStatus === 'succeeded';
       outcomes.push({ ...span, status: done ? 'skipped' : 'running-elsewhere', attempts: 0 });
       if (done) progress.skipped++;
+      else progress.runningElsewhere++;
     } else if (outcome.status === 'succeeded') {
       outcomes.push({ ...span, status: 'succeeded', attempts: outcome.attempts });
       progress.done++;

@@ -20,13 +20,16 @@ async function failDeadRuns(metadata: MetadataStore): Promise<RunRecord[]> {
 
 /**
  * Fails the runs whose process died (see `failDeadRuns`) and gives each its terminal lineage
- * event and its `job_failed` condition. Called when a job starts, and at each scheduler tick.
+ * event and its `job_failed` condition. Called when a job starts, at each scheduler tick and by
+ * every listing of runs. Without `project`, the applied one names the FAIL event's job and
+ * datasets, so it ends the run its START began (`materialize.spend`, not `materialize`).
  */
 export async function reapDeadRuns(ctx: SluiceContext, project?: Project): Promise<RunRecord[]> {
   const dead = await failDeadRuns(ctx.metadata);
+  const named = dead.length > 0 && ctx.lineage && !project ? (await ctx.metadata.latestRegistry())?.project : project;
   for (const run of dead) {
     const error = new Error(run.error ?? 'the process running it died');
-    ctx.lineage?.emit({ eventType: 'FAIL', runId: run.id, job: run.job, params: run.params, error, at: Date.now(), ...(project ? { project } : {}) });
+    ctx.lineage?.emit({ eventType: 'FAIL', runId: run.id, job: run.job, params: run.params, error, at: Date.now(), ...(named ? { project: named } : {}) });
     await reportRunHealth(ctx, run, { ok: false, error });
   }
   return dead;

@@ -8,7 +8,7 @@ import { withLease } from '../orchestration/lease.js';
 import { fsyncPath, writeFileAtomic } from '../storage/lake/atomic-file.js';
 import type { Snapshot, TransformLineage } from '../storage/metadata/metadata-store.js';
 import type { CheckOutcome, QuarantinedBatch } from '../storage/metadata/quality-store.js';
-import { checksFailedError, recordVerdict, type BatchVerdict } from './run-checks.js';
+import { checksFailedError, endHeldConditions, recordVerdict, type BatchVerdict } from './run-checks.js';
 
 /** The quarantine area of the data directory: held batches, one Parquet file and its results each. */
 export const QUARANTINE_DIR = 'quarantine';
@@ -132,6 +132,7 @@ async function releaseHeld(ctx: SluiceContext, batch: QuarantinedBatch, by: stri
   }
   const resolved = await ctx.metadata.quality.resolve(id, { status: 'released', by, at: ctx.now(), snapshot: outcome.snapshot.id });
   await removeHeldFiles(ctx, batch);
+  await endHeldConditions(ctx, resolved, 'committed as if its checks had passed');
   return { batch: resolved, snapshot: outcome.snapshot, committed: outcome.committed };
 }
 
@@ -146,6 +147,7 @@ export async function dropBatch(ctx: SluiceContext, id: number, by: string): Pro
   return resolving(ctx, id, async (batch) => {
     const resolved = await ctx.metadata.quality.resolve(id, { status: 'dropped', by, at: ctx.now() });
     await removeHeldFiles(ctx, batch);
+    await endHeldConditions(ctx, resolved, 'nothing reached the lake');
     return resolved;
   });
 }

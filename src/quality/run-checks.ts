@@ -2,6 +2,7 @@ import type { SluiceContext } from '../context.js';
 import type { Check, Schema } from '../definitions/index.js';
 import { ValidationError } from '../errors.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import type { QuarantinedBatch } from '../storage/metadata/quality-store.js';
 import { evaluateChecks, type BatchProfile, type CheckResult } from './evaluate-checks.js';
 
 /** A dataset that declares checks: a source (or a transform's table), or a feature view. */
@@ -55,6 +56,24 @@ export async function recordVerdict(ctx: SluiceContext, verdict: BatchVerdict, c
       message: r.passed ? `check "${r.check}" on "${r.dataset}" passes: ${r.message}` : `check "${r.check}" on "${r.dataset}" fails: ${r.message}${held}`,
       details: { dataset: r.dataset, check: r.check, failingRows: r.failingRows, totalRows: r.totalRows, observedFraction: r.observedFraction, samples: r.samples, ...(held ? { quarantineId: context.quarantineId } : {}) },
     }, at);
+  }
+}
+
+/**
+ * Ends the `check_failed` conditions that name a quarantined batch (its failing `error` checks,
+ * reported with `details.quarantineId`) once it is released or dropped: the problem they stated
+ * ("the batch is quarantined as 4") is settled by a person. A condition that names a later
+ * batch, and warnings (which held nothing), are left as they are.
+ */
+export async function endHeldConditions(ctx: SluiceContext, batch: QuarantinedBatch, outcome: string): Promise<void> {
+  const subjects = new Set(batch.results.map((r) => checkSubject(batch.dataset, r.check)));
+  for (const c of await ctx.metadata.health.list({ kind: 'check_failed', firing: true })) {
+    if (!subjects.has(c.subject) || c.details?.quarantineId !== batch.id) continue;
+    await ctx.metadata.health.report({
+      kind: c.kind, subject: c.subject, firing: false, severity: c.severity,
+      message: `check "${String(c.details.check)}" on "${batch.dataset}": quarantined batch ${batch.id} was ${batch.status} by ${batch.resolvedBy} (${outcome})`,
+      details: { ...c.details, resolution: batch.status, resolvedBy: batch.resolvedBy },
+    }, ctx.now());
   }
 }
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Platform } from '../../platform.js';
 import { backfill } from '../../orchestration/backfill.js';
 import { systemClock } from '../../orchestration/clock.js';
@@ -131,12 +131,12 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .argument('<job>', 'an ingest job: ingest:<source> (each partition ingests the files whose names carry a date in it)')
     .requiredOption('--from <time>', 'start of the range, inclusive: 2026-01-01 (UTC) or an ISO time with offset', instant)
     .requiredOption('--to <time>', 'end of the range, exclusive', instant)
-    .option('--partition <duration>', 'partition length, e.g. 1d or 6h', durationMs, 86_400_000)
+    .addOption(new Option('--partition <duration>', 'partition length, e.g. 1d or 6h').argParser(durationMs).default(86_400_000, '1d'))
     .option('--retries <n>', 'attempts after the first, per partition', integerIn(0, 100), 2)
-    .option('--timeout <duration>', 'time limit of each attempt', durationMs, 3_600_000)
+    .addOption(new Option('--timeout <duration>', 'time limit of each attempt').argParser(durationMs).default(3_600_000, '1h'))
     .description('run a job over a time range, one run per partition, each retried on its own; run it again to resume (partitions that succeeded are skipped)')
     .action((job: string, options: { from: number; to: number; partition: number; retries: number; timeout: number }) =>
-      run.withPlatform(audited({ action: 'backfill', target: `job:${job}`, failed: (e) => Number(e.failed) > 0 }, async ({ platform, out, projectDir }) => {
+      run.withPlatform(audited({ action: 'backfill', target: `job:${job}`, failed: (e) => Number(e.failed) > 0 || Number(e.runningElsewhere) > 0 }, async ({ platform, out, projectDir }) => {
         const project = await platform.project();
         const result = await backfill(jobContext(platform, projectDir), project, job, {
           from: options.from, to: options.to, partitionMs: options.partition, principal: await cliPrincipal(platform),
@@ -148,11 +148,14 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         });
         out.result(result, () => [
           table(['partition', 'status', 'attempts', 'error'], result.partitions.map((p) => [`${p.start}/${p.end}`, p.status === 'failed' ? 'FAILED' : p.status, p.attempts, p.error])),
-          `backfill ${job} by ${formatDuration(options.partition)}: ${result.done} succeeded, ${result.skipped} already done, ${result.failed} failed, of ${result.total}` +
-            (result.failed > 0 ? '\nrun the same command again to retry the failed partitions' : ''),
+          `backfill ${job} by ${formatDuration(options.partition)}: ${result.done} succeeded, ${result.skipped} already done, ${result.failed} failed, ` +
+            `${result.runningElsewhere > 0 ? `${result.runningElsewhere} running in another backfill, ` : ''}of ${result.total}` +
+            (result.failed > 0 ? '\nrun the same command again to retry the failed partitions' : '') +
+            (result.runningElsewhere > 0 ? `\n${result.runningElsewhere} partition(s) are run by another backfill that is still running: run the same command again once it ends, to confirm they succeeded` : ''),
         ].join('\n'));
-        if (result.failed > 0) process.exitCode = EXIT_FAILURE;
-        return { from: toIso(options.from), to: toIso(options.to), partitionMs: options.partition, total: result.total, done: result.done, skipped: result.skipped, failed: result.failed };
+        // A partition left to another backfill is not done yet: a script must not go on as if the range were.
+        if (result.failed > 0 || result.runningElsewhere > 0) process.exitCode = EXIT_FAILURE;
+        return { from: toIso(options.from), to: toIso(options.to), partitionMs: options.partition, total: result.total, done: result.done, skipped: result.skipped, failed: result.failed, runningElsewhere: result.runningElsewhere };
       })),
     );
 

@@ -8,6 +8,7 @@ import { streamStatus, type StreamSourceStatus } from '../../streaming/stream-st
 import { toIso } from '../../time/index.js';
 import type { FreshnessStatus } from '../freshness-status.js';
 import { reportErasureStatus } from '../../compliance/erasure/erasure-status.js';
+import { clearRemovedConditions } from './clear-removed-conditions.js';
 import { reportFreshness } from './report-freshness.js';
 
 /** A firing condition as `sluice status` shows it (times in ISO-8601 UTC). */
@@ -72,7 +73,8 @@ const conditionRow = (c: Condition): ConditionStatus => ({
 /**
  * The one-screen health of a project, from the metadata (and the online store's and log's
  * bookkeeping): freshness of every source and view (reported as `stale` conditions on the way,
- * see `reportFreshness`), every firing condition, failing checks, recent runs and the last run
+ * see `reportFreshness`; conditions of removed checks, features and sources cleared, see
+ * `clearRemovedConditions`), every firing condition, failing checks, recent runs and the last run
  * of each job, dead letters, and stream lag.
  *
  * @example
@@ -81,6 +83,7 @@ const conditionRow = (c: Condition): ConditionStatus => ({
  */
 export async function healthStatus(ctx: SluiceContext, project: Project, options: { runs?: number } = {}): Promise<HealthStatus> {
   const freshness = await reportFreshness(ctx, project);
+  await clearRemovedConditions(ctx, project);
   // Erasure requests past their one-month deadline fire `erasure_overdue` (GDPR Art. 12(3)).
   await reportErasureStatus(ctx);
   const [firing, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);

@@ -3,3 +3,4 @@ export { startMonitoring, type Monitoring, type MonitoringOptions } from './star
 export { healthStatus, type ConditionStatus, type HealthStatus, type RunStatusRow } from './health-status.js';
 export { reportSchemaChange, schemaChangeOf, SCHEMA_CHANGED, type SchemaChange } from './report-schema-change.js';
 export { streamSchemaWatch } from './stream-schema-watch.js';
+export { clearRemovedConditions } from './clear-removed-conditions.js';

@@ -2,6 +2,7 @@ import type { SluiceContext } from '../../context.js';
 import { startAlertDispatcher, startPeriodic, type AlertDispatcherOptions } from '../alerts/index.js';
 import type { SluiceMetrics } from '../metrics.js';
 import { reportErasureStatus } from '../../compliance/erasure/erasure-status.js';
+import { clearRemovedConditions } from './clear-removed-conditions.js';
 import { reportFreshness } from './report-freshness.js';
 
 export interface MonitoringOptions {
@@ -23,7 +24,8 @@ export interface Monitoring {
 /**
  * The health loops every long-running process runs (`sluice serve`, `sluice worker`, `sluice
  * scheduler`): continuous freshness (each source's and view's SLA evaluated and its `stale`
- * condition reported, see `reportFreshness`) and the alert dispatcher (the outbox delivered to
+ * condition reported, see `reportFreshness`; conditions of removed checks, features and sources
+ * cleared, see `clearRemovedConditions`) and the alert dispatcher (the outbox delivered to
  * the project's webhooks, see `alertDispatcher`). Each process may run them: the dispatcher
  * holds a lease, and reporting the same condition twice changes nothing.
  *
@@ -34,7 +36,10 @@ export interface Monitoring {
 export function startMonitoring(ctx: SluiceContext, options: MonitoringOptions): Monitoring {
   const freshness = startPeriodic('freshness monitor', options.freshnessIntervalMs ?? 5_000, async () => {
     const applied = await ctx.metadata.latestRegistry();
-    if (applied) await reportFreshness(ctx, applied.project);
+    if (applied) {
+      await reportFreshness(ctx, applied.project);
+      await clearRemovedConditions(ctx, applied.project);
+    }
     await reportErasureStatus(ctx);
   }, options.log);
   const alerts = startAlertDispatcher(ctx.metadata, {

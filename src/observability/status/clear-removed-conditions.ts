@@ -1,0 +1,63 @@
+import type { SluiceContext } from '../../context.js';
+import type { Project } from '../../definitions/index.js';
+import { checkSubject } from '../../quality/run-checks.js';
+import { SCHEMA_CHANGED } from './report-schema-change.js';
+
+/** What a condition of each kind is about, as its detector names it, and whether the definitions still declare it. */
+interface SubjectRule {
+  readonly kind: string;
+  readonly declared: (subject: string) => boolean;
+  /** The thing, in words, for the message the condition clears with. */
+  readonly name: (subject: string) => string;
+}
+
+function subjectRules(project: Project): readonly SubjectRule[] {
+  const datasets = [...project.sources, ...project.featureViews];
+  const checks = new Set(datasets.flatMap((d) => (d.checks ?? []).map((c) => checkSubject(d.name, c.name))));
+  // `feature:<view>__<feature>`: what drift and skew report about a served or trained feature.
+  const features = new Set([
+    ...project.featureViews.flatMap((v) => v.features.map((f) => `feature:${v.name}__${f.name}`)),
+    ...project.requestViews.flatMap((v) => v.features.map((f) => `feature:${v.name}__${f.name}`)),
+  ]);
+  // `column:<source>.<column>`: what batch drift reports about a source's column.
+  const columns = new Set(project.sources.flatMap((s) => Object.keys(s.schema).map((c) => `column:${s.name}.${c}`)));
+  const sources = new Set(project.sources.map((s) => `source:${s.name}`));
+  const checkName = (subject: string): string => {
+    const [dataset, ...check] = subject.slice('check:'.length).split('/');
+    return `check "${check.join('/')}" of "${dataset}"`;
+  };
+  const featureOrColumn = (subject: string): string => subject.replace(':', ' ');
+  return [
+    { kind: 'check_failed', declared: (s) => checks.has(s), name: checkName },
+    { kind: 'drift', declared: (s) => (s.startsWith('column:') ? columns.has(s) : features.has(s)), name: featureOrColumn },
+    { kind: 'skew', declared: (s) => features.has(s), name: featureOrColumn },
+    { kind: SCHEMA_CHANGED, declared: (s) => sources.has(s), name: (s) => `source "${s.slice('source:'.length)}"` },
+  ];
+}
+
+/**
+ * Clears the firing conditions about things the project no longer declares: a check removed
+ * (`check_failed`), a view's feature or a request view removed (`drift`, `skew` of
+ * `feature:<view>__<feature>`), a source removed (`drift` of its columns, `schema_changed`).
+ * Their detectors can never report them again, so left firing they would keep `sluice status`
+ * unhealthy for good; cleared, each makes one `resolved` alert. Runs with the freshness loop and
+ * in every `sluice status` (stale conditions of removed SLAs are cleared by `reportFreshness`).
+ * Subjects of other kinds (jobs, servers, erasure requests) are left to their detectors.
+ *
+ * @example
+ * await clearRemovedConditions(platform, await platform.project());
+ */
+export async function clearRemovedConditions(ctx: SluiceContext, project: Project): Promise<number> {
+  const rules = new Map(subjectRules(project).map((r) => [r.kind, r]));
+  let cleared = 0;
+  for (const condition of await ctx.metadata.health.list({ firing: true })) {
+    const rule = rules.get(condition.kind);
+    if (!rule || rule.declared(condition.subject)) continue;
+    await ctx.metadata.health.report({
+      kind: condition.kind, subject: condition.subject, firing: false, severity: condition.severity,
+      message: `${rule.name(condition.subject)} is no longer declared: its condition is cleared`,
+    }, ctx.now());
+    cleared++;
+  }
+  return cleared;
+}

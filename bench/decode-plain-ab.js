@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { paymentsBodies } from './lib/payments-bodies.js';
 const args = process.argv.slice(2);
 const roundsArg = args.indexOf('--rounds');
-const [baseDir, branchDir] = args.filter((_, i) => i !== roundsArg && i !== roundsArg + 1).map((d) => resolve(d));
+const [baseDir, branchDir] = args.filter((_, i) => roundsArg < 0 || (i !== roundsArg && i !== roundsArg + 1)).map((d) => resolve(d));
 const rounds = roundsArg < 0 ? 10 : Number(args[roundsArg + 1]);
 const load = async (dir) => ({
   decode: (await import(pathToFileURL(`${dir}/dist/streaming/decode-plain.js`).href)).decodePlainEvents,

@@ -138,7 +138,7 @@ describe('entities with composite join keys', () => {
     expect(offline.map((r) => ({ n: r.pair_stats__n, total: r.pair_stats__total, last_txn: r.pair_stats__last_txn }))).toEqual(EXPECTED);
   });
 
-  test('a spine without a key column and a get without a key name the missing one', () => {
+  test('a spine without a key column and a get without a key name the missing one; a get with a key too many names it', () => {
     writeFileSync(join(dir, 'half.csv'), 'user_id,ts\nu1,2024-01-02T00:00:00Z\n');
     const built = sluice(dir, 'dataset', 'build', '--spine', 'half.csv', '--service', 'pair_v1', '--out', 'half-out.csv');
     expect(built.code).not.toBe(0);
@@ -146,5 +146,9 @@ describe('entities with composite join keys', () => {
     const got = sluice(dir, 'get', '--entity', 'user_id=u1', '--service', 'pair_v1');
     expect(got.code).not.toBe(0);
     expect(got.stderr).toContain('"merchant_id"');
+    // A third key beside the two (a typo of one of them) is refused by name, not ignored.
+    const extra = sluice(dir, 'get', '--entity', 'user_id=u1', '--entity', 'merchant_id=1', '--entity', 'merchnt_id=2', '--service', 'pair_v1');
+    expect(extra.code).toBe(1);
+    expect(extra.stderr).toContain('error: entity key "merchnt_id" is not a join key of the requested features, which take "user_id", "merchant_id"');
   });
 });

@@ -99,6 +99,17 @@ describe('HTTP API', () => {
     expect(res.json()).toEqual({ error: { code, message: expect.any(String) } });
   });
 
+  test('an entity key the requested features do not take (a typo beside the right key, or a second key) is a 400 naming it and the expected ones, never ignored', async () => {
+    for (const entities of [{ customer_id: ['c1'], custmer_id: ['c2'] }, { custmer_id: ['c2'], customer_id: ['c1'] }, { customer_id: ['c1'], merchant_id: ['m1'] }]) {
+      const res = await post({ service: 'fraud_v1', entities });
+      expect(res.statusCode, JSON.stringify(entities)).toBe(400);
+      const unknown = Object.keys(entities).find((k) => k !== 'customer_id')!;
+      expect(res.json()).toEqual({ error: { code: 'UNKNOWN_ENTITY_KEY', message: `entity key "${unknown}" is not a join key of the requested features, which take "customer_id"; send {"entities": {"customer_id": [...]}}` } });
+    }
+    // The right key alone still answers, and so does a request of many entities.
+    expect((await post({ service: 'fraud_v1', entities: { customer_id: ['c1', 'c2'] } })).statusCode).toBe(200);
+  });
+
   test('a wrong content type and an unknown route are 4xx JSON errors', async () => {
     const res = await post('customer_id=c1', 'application/x-www-form-urlencoded');
     expect(res.statusCode).toBe(415);

@@ -115,6 +115,21 @@ describe('text must be valid UTF-8', () => {
   });
 });
 
+describe('a key given twice', () => {
+  test('JSONL: a row with a column twice goes to the dead-letter store (not stored with its first value); a value spelling the key is no second key', async () => {
+    const { platform, project, dir } = await setup();
+    const file = join(dir, 'twice.jsonl');
+    writeFileSync(file, [
+      '{"acct": 1, "n": 1, "n": 2, "ts": "2024-01-01T00:00:00Z"}',
+      '{"acct": 2, "n": 3, "label": "\\"n\\": 4", "ts": "2024-01-01T00:00:00Z"}',
+      '{"acct": 3, "\\u006e": 5, "n": 6, "ts": "2024-01-01T00:00:00Z"}',
+    ].join('\n'));
+    expect(await ingestFile(platform, project, 'events', file)).toMatchObject({ accepted: 1, rejected: 2 });
+    expect(await deadLetters(file)).toEqual([[1, 'column "n": the key is given twice (JSON gives a column one value)'], [3, 'column "n": the key is given twice (JSON gives a column one value)']]);
+    expect((await lakeRows('events')).map((r) => [r.acct, r.n])).toEqual([['2', '3']]);
+  });
+});
+
 describe('join keys are present and fit the online store', () => {
   test('a null join key and an oversized key go to the dead-letter store, not silently nowhere', async () => {
     const strings = entity({ name: 'user', joinKey: 'user_id' });

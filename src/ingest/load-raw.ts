@@ -1,6 +1,6 @@
 import { isListType, type ColumnType, type Source } from '../definitions/index.js';
 import { isSluiceError, ValidationError } from '../errors.js';
-import { ident, literal, type SqlEngine, readPath } from '../storage/engine/sql-engine.js';
+import { ident, literal, literalList, type SqlEngine, readPath } from '../storage/engine/sql-engine.js';
 import { readCsvBatches, readJsonlBatches, type CsvHeader, type RecordBatch } from './read-records.js';
 
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
@@ -73,10 +73,25 @@ export function jsonColumnsSql(columns: readonly string[], table: string = LINES
       : `WHEN ${isNested(c, i)} THEN ${literal(`column "${c}": nested JSON value where a scalar is expected`)}`,
   );
   const unreadable = `CASE WHEN json_valid(_raw) THEN 'not a JSON object' ELSE 'malformed JSON' END`;
-  const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} ${nested.join(' ')} END)`;
+  const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} END, ${givenTwiceSql(columns)}, CASE ${nested.length > 0 ? nested.join(' ') : 'WHEN FALSE THEN NULL'} END)`;
   const values = columns.map((c, i) => `_v[${i + 1}] AS ${ident(c)}`);
   const parsed = `CASE WHEN _problem IS NULL AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' THEN json_extract_string(_raw, [${columns.map(path).join(', ')}]) END AS _v`;
   return `SELECT _line, _raw, ${problem} AS _problem, ${values.join(', ')} FROM (SELECT *, ${parsed} FROM ${table})`;
+}
+
+/**
+ * Why a JSON object is refused for a schema column's key given twice (DuckDB would read its first
+ * value, JavaScript its last): the one rule for every JSON input (JSONL files, pushed and streamed
+ * events); NULL when none is. Listing the keys parses the text again (2-3x the extraction's CPU),
+ * so it is done only where a key can be twice: one regular expression finds a column's quoted
+ * name twice in the text, or the text has an escape (a name may be spelled with one).
+ */
+function givenTwiceSql(columns: readonly string[]): string {
+  if (columns.length === 0) return 'NULL';
+  const twice = columns.map((c) => { const q = `"${c}"`.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&'); return `${q}[\\s\\S]*${q}`; }).join('|');
+  const keys = 'json_keys(_raw)';
+  const first = `list_filter(${keys}, (k, i) -> list_position(${keys}, k) < i AND list_contains(${literalList(columns)}, k))[1]`;
+  return `CASE WHEN (contains(_raw, '\\') OR regexp_matches(_raw, ${literal(twice)})) AND json_valid(_raw) THEN 'column "' || ${first} || '": the key is given twice (JSON gives a column one value)' END`;
 }
 
 /** The vector and list columns of a source: JSON arrays in JSON input. */

@@ -5,7 +5,7 @@ import type { SluiceContext } from '../context.js';
 import { temporaryPid } from '../storage/lake/atomic-file.js';
 import type { LakeFile } from '../storage/lake/lake.js';
 import { finishPendingDeletions } from '../compliance/purge/pending-deletions.js';
-import { processAlive } from './lease.js';
+import { processAlive } from './process-identity.js';
 import { reapDeadRuns } from './track-run.js';
 
 export interface GarbageOptions {

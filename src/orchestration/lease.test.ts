@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { sqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
+import { openSqlite } from '../storage/metadata/sqlite/sqlite-driver.js';
 import { holderIsGone, newLeaseHolder, withLease } from './lease.js';
+import { ownProcessStart, processStart } from './process-identity.js';
 
 const lease = (host: string, pid: number, expiresInMs: number) => ({ name: 'x', holder: { id: 'h', host, pid }, acquiredAt: 0, expiresAt: Date.now() + expiresInMs });
 
@@ -37,6 +40,76 @@ test('withLease runs holders of one name one at a time, and releases on failure'
     await withLease(store, 'job', {}, async () => {
       await expect(withLease(store, 'job', { purpose: 'the job' }, async () => undefined)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(`the job is already running in process ${process.pid} on ${hostname()}`) });
     });
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const canTellStarts = processStart(process.pid) !== undefined;
+
+test.runIf(canTellStarts)('a holder whose pid is now another process (pid reuse after a SIGKILL) is gone at once; the same process is held', async () => {
+  const withStart = (pid: number, started: string) => ({ name: 'x', holder: { id: 'h', host: hostname(), pid, started }, acquiredAt: 0, expiresAt: Date.now() + 60_000 });
+  const own = ownProcessStart()!;
+  expect(newLeaseHolder().started).toBe(own);
+  expect(holderIsGone(withStart(process.pid, own))).toBe(false);
+  // This pid, another start: the recorded holder died and its pid went to this process.
+  const [boot, ticks] = [own.slice(0, own.lastIndexOf(':')), Number(own.slice(own.lastIndexOf(':') + 1))];
+  expect(holderIsGone(withStart(process.pid, `${boot}:${ticks - 1}`))).toBe(true);
+  expect(holderIsGone(withStart(process.pid, `another-boot:${ticks}`))).toBe(true);
+  // Without a recorded start (a lease written before starts were recorded): the pid alone, as before.
+  expect(holderIsGone(lease(hostname(), process.pid, 60_000))).toBe(false);
+
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => child.once('spawn', r));
+    const started = processStart(child.pid!)!;
+    expect(started).toMatch(/^[0-9a-f-]+:\d+$/);
+    expect(holderIsGone(withStart(child.pid!, started))).toBe(false);
+    expect(holderIsGone(withStart(child.pid!, `${boot}:${Number(started.split(':').pop()) + 1}`))).toBe(true);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test.runIf(canTellStarts)('withLease takes over at once from a holder whose pid another process now has, and waits for the live one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lease-'));
+  const store = sqliteMetadataStore({ path: join(dir, 'm.db') });
+  try {
+    const own = ownProcessStart()!;
+    const dead = { id: 'dead', host: hostname(), pid: process.pid, started: `${own}0` };
+    await store.acquireLease('job', dead, 60_000, () => false);
+    expect((await store.listLeases())[0]!.holder).toEqual(dead);
+    expect(await withLease(store, 'job', {}, async () => 'ran')).toBe('ran');
+    const live = { id: 'live', host: hostname(), pid: process.pid, started: own };
+    await store.acquireLease('job', live, 60_000, () => false);
+    await expect(withLease(store, 'job', {}, async () => 'ran')).rejects.toMatchObject({ code: 'CONFLICT' });
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a metadata database made before holders recorded their start opens, keeps its leases (pid rule) and records starts from then on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lease-'));
+  const path = join(dir, 'm.db');
+  const old = openSqlite(path);
+  old.exec(`CREATE TABLE leases (name TEXT PRIMARY KEY, holder_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+    CREATE TABLE run_keys (key TEXT PRIMARY KEY, job TEXT NOT NULL, trigger TEXT NOT NULL, scheduled_for INTEGER, status TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0, last_run_id TEXT, holder_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+      claimed_at INTEGER NOT NULL, finished_at INTEGER, error TEXT);`);
+  old.prepare('INSERT INTO leases VALUES (?, ?, ?, ?, ?, ?)').run('job', 'old', hostname(), process.pid, 0, Date.now() + 60_000);
+  old.close();
+  const store = sqliteMetadataStore({ path });
+  try {
+    expect((await store.listLeases())[0]!.holder).toEqual({ id: 'old', host: hostname(), pid: process.pid });
+    await expect(withLease(store, 'job', {}, async () => 'ran')).rejects.toMatchObject({ code: 'CONFLICT' });
+    await store.releaseLease('job', 'old');
+    const holder = newLeaseHolder();
+    await store.acquireLease('job', holder, 60_000, () => false);
+    expect((await store.listLeases())[0]!.holder).toEqual(holder);
+    const claimed = await store.schedules.claim({ key: 'k', job: 'j', trigger: 'manual', holder }, Date.now());
+    expect(claimed.record.holder).toEqual(holder);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -3,33 +3,26 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError } from '../errors.js';
 import type { Lease, LeaseHolder, MetadataStore } from '../storage/metadata/metadata-store.js';
+import { ownProcessStart, processStillRuns } from './process-identity.js';
 import { testPause } from './test-pause.js';
 
 /** How long a lease lives without a heartbeat; a holder renews it every third of this. */
 export const DEFAULT_LEASE_TTL_MS = 60_000;
 
-/** A fresh holder for one acquisition by this process: pid + host + random. */
+/** A fresh holder for one acquisition by this process: pid + host + random, and the process's start where it can be told. */
 export function newLeaseHolder(): LeaseHolder {
-  return { id: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, host: hostname(), pid: process.pid };
-}
-
-/** True while a process with this pid exists on this host (EPERM: it exists, owned by another user). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  const holder = { id: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, host: hostname(), pid: process.pid };
+  const started = ownProcessStart();
+  return started === undefined ? holder : { ...holder, started };
 }
 
 /**
  * A lease's holder is provably gone when its lease expired (no heartbeat for its ttl), or when
- * it ran on this host and its process no longer exists. A live holder on another host is only
- * known gone by expiry.
+ * it ran on this host and its process no longer runs (`processStillRuns`: its pid now names
+ * another process, or none). A live holder on another host is only known gone by expiry.
  */
 export function holderIsGone(lease: Lease): boolean {
-  return lease.expiresAt <= Date.now() || (lease.holder.host === hostname() && !processAlive(lease.holder.pid));
+  return lease.expiresAt <= Date.now() || (lease.holder.host === hostname() && !processStillRuns(lease.holder));
 }
 
 /** Describes who holds a lease, for messages. */

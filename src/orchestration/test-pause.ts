@@ -1,5 +1,5 @@
 /**
- * Named points where a long operation (erasure, retention, purge, materialize) can be stopped by
+ * Named points where a long operation (erasure, retention, purge, materialize, ingest, dataset build) can be stopped by
  * a test, so crash and concurrency tests depend on where a process is, never on timings. Off
  * unless asked: one environment lookup per point, nothing else.
  *

@@ -152,8 +152,9 @@ interface RequestedEntities {
 }
 
 /**
- * The request's values of each join key column, checked: every key present, arrays of strings or
- * safe integers, all of the same length. Throws a `ValidationError` naming the keys.
+ * The request's values of each join key column, checked: every key present and no other (a typo
+ * beside the right key is refused, not ignored), arrays of strings or safe integers, all of the
+ * same length. Throws a `ValidationError` naming the keys.
  */
 export function entityKeyColumns(request: OnlineFeaturesRequest, joinKeys: readonly string[]): (readonly (string | number)[])[] {
   const missing = joinKeys.filter((k) => request.entities?.[k] === undefined);
@@ -161,6 +162,14 @@ export function entityKeyColumns(request: OnlineFeaturesRequest, joinKeys: reado
     const given = Object.keys(request.entities ?? {});
     const example = joinKeys.map((k) => `"${k}": [...]`).join(', ');
     throw new ValidationError('MISSING_ENTITY_KEY', `request has no entity key ${missing.map((k) => `"${k}"`).join(', ')}${given.length ? ` (got ${given.slice(0, 10).join(', ')}${given.length > 10 ? ` and ${given.length - 10} more` : ''})` : ''}; send {"entities": {${example}}}`);
+  }
+  // Every join key is there: more own keys than join keys means one the features do not take (counted, nothing allocated).
+  let given = 0;
+  for (const key in request.entities) if (Object.hasOwn(request.entities, key)) given++;
+  if (given > joinKeys.length) {
+    const unknown = Object.keys(request.entities).filter((k) => !joinKeys.includes(k));
+    const example = joinKeys.map((k) => `"${k}": [...]`).join(', ');
+    throw new ValidationError('UNKNOWN_ENTITY_KEY', `entity key ${unknown.slice(0, 10).map((k) => `"${k}"`).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''} ${unknown.length === 1 ? 'is not a join key' : 'are not join keys'} of the requested features, which take ${joinKeys.map((k) => `"${k}"`).join(', ')}; send {"entities": {${example}}}`);
   }
   const columns = joinKeys.map((joinKey) => {
     const values = request.entities[joinKey];

@@ -122,7 +122,9 @@ export async function decodeEvents(
       { type: 'double', values: Float64Array.from(bodies) },
       { type: 'text', values: bodies.map((p) => (parts[p] as { body: string }).body) },
     ]);
-    await engine.run(`CREATE OR REPLACE TEMP TABLE stream_shapes AS SELECT p, b, coalesce(CASE WHEN json_valid(b) THEN json_type(b) = 'OBJECT' AND json_type(b, '$.events') = 'ARRAY' END, false) AS ok FROM stream_bodies`);
+    // "events" twice (DuckDB would read the first, JavaScript the last) is no body of events: keys are listed only where it can be.
+    const eventsOnce = `NOT (contains(b, '\\') OR contains(substr(b, strpos(b, '"events"') + 8), '"events"')) OR len(list_filter(json_keys(b), k -> k = 'events')) = 1`;
+    await engine.run(`CREATE OR REPLACE TEMP TABLE stream_shapes AS SELECT p, b, coalesce(CASE WHEN json_valid(b) THEN json_type(b) = 'OBJECT' AND json_type(b, '$.events') = 'ARRAY' AND (${eventsOnce}) END, false) AS ok FROM stream_bodies`);
     for (const { p, ok, n } of await engine.all<{ p: number; ok: boolean; n: number | null }>(`SELECT p, ok, CASE WHEN ok THEN json_array_length(b, '$.events') END::INTEGER AS n FROM stream_shapes`)) {
       counts[p] = ok ? (n ?? 0) : badBody((parts[p] as { body: string }).body, source);
     }

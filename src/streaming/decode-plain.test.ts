@@ -102,7 +102,30 @@ describe('decodePlainEvents', () => {
       expect(decodePlainEvents(project, source, [{ body }], ACK), body).toBeUndefined();
       const duck = await decodeEvents(engine, project, source, [{ body }], ACK, true, sourceViews(project, source)).catch(() => undefined);
       // Where DuckDB accepts the whole group, it is a case the plain path leaves to it on purpose.
-      if (duck !== undefined && duck.rejected.length === 0 && typeof duck.counts[0] === 'number') expect(['1.5', '2026-11-29 05:59:00', '"extra"', 'a2']).toContain(['1.5', '2026-11-29 05:59:00', '"extra"', 'a2'].find((s) => body.includes(s)));
+      if (duck !== undefined && duck.rejected.length === 0 && typeof duck.counts[0] === 'number') expect(['1.5', '2026-11-29 05:59:00', '"extra"']).toContain(['1.5', '2026-11-29 05:59:00', '"extra"'].find((s) => body.includes(s)));
+    }
+  });
+
+  test('an event with a schema column twice is refused by DuckDB too (one reason), not taken with its first value; a body with "events" twice is refused whole', async () => {
+    const twice = 'column "account_id": the key is given twice (JSON gives a column one value)';
+    const events = [
+      '{"payment_id": "p1", "account_id": "a1", "account_id": "a2", "amount": 1, "ts": "2026-11-29T05:59:00.000Z"}',
+      '{"payment_id":"p2","account_id":"a2","amount":1,"ts":"2026-11-29T05:59:00.000Z","account_id":"a1"}',
+      // The same key spelled with an escape: JSON reads both as account_id.
+      '{"payment_id": "p3", "\\u0061ccount_id": "a1", "account_id": "a2", "ts": "2026-11-29T05:59:00.000Z"}',
+      '{"payment_id": "p4", "account_id": "a1", "channel": "\\"account_id\\": \\"a2\\"", "ts": "2026-11-29T05:59:00.000Z"}',
+      '{"payment_id": "p5", "account_id": "a1", "amount": 1, "amount": null, "ts": "2026-11-29T05:59:00.000Z"}',
+    ];
+    for (const parts of [[{ body: `{"events": [${events.join(', ')}]}` }], [{ texts: events }]] satisfies EventPart[][]) {
+      const duck = await decodeEvents(engine, project, source, parts, ACK, true, sourceViews(project, source));
+      expect(duck.rejected.map((r) => [r.index, r.reason])).toEqual([[0, twice], [1, twice], [2, twice], [4, 'column "amount": the key is given twice (JSON gives a column one value)']]);
+      expect(duck.ids).toEqual(['p4']);
+      expect(decodePlainEvents(project, source, parts, ACK)).toBeUndefined();
+    }
+    for (const body of [`{"events":[],"events":[${events[3]}]}`, `{"events":[${events[3]}],"events":[]}`, `{"events":[], "\\u0065vents":[${events[3]}]}`]) {
+      const duck = await decodeEvents(engine, project, source, [{ body }], ACK, true, sourceViews(project, source));
+      expect(duck.counts, body).toEqual(['the body must be a JSON object {"events": [{...}, ...]} of events of source "payments"']);
+      expect(duck.lines).toEqual([]);
     }
   });
 

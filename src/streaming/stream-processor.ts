@@ -1,15 +1,18 @@
 import type { FeatureView, Project, Source } from '../definitions/index.js';
 import { didYouMean } from '../definitions/index.js';
-import { NotFoundError, SluiceError, ValidationError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import type { AppendOutcome } from '../ingest/connectors/connector.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
-import type { EventLog, LogAppendResult, LogEntry } from '../storage/log/event-log.js';
+import type { EventLog, LogAppendResult } from '../storage/log/event-log.js';
 import type { OnlineStore, ViewTableInfo } from '../storage/online/online-store.js';
 import { applyToTable, decodedFor } from './apply-online.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
-import { decodeEvents, PART, sourceViews, type DecodedEvents, type EventPart } from './decode-events.js';
-import { subjectKeys, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
-import { decodePlainEvents, plainDecodable } from './decode-plain.js';
+import { sourceViews, type DecodedEvents, type EventPart } from './decode-events.js';
+import type { ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { StreamDecoder } from './stream-decoder.js';
+import { answerGroup, OverloadedError, takeGroup, type GroupProgress, type GroupStage, type Waiting } from './stream-groups.js';
+
+export { OverloadedError, type GroupProgress, type GroupStage } from './stream-groups.js';
 
 export interface StreamProcessorOptions {
   readonly project: () => Project;
@@ -31,35 +34,6 @@ export interface StreamProcessorOptions {
   readonly erasure?: ErasureCheck;
 }
 
-/** What a group of batches is doing or waiting for, in the order a group goes through them (the catch-up pair only when a table is behind). */
-export type GroupStage =
-  | 'decoding' | 'waiting for the engine' | 'appending to the log' | 'waiting for the previous group' | 'making online states'
-  | 'waiting for the log to be durable' | 'catching up online from the log' | 'committing online after the log is durable';
-
-/** Where a group of batches is in `drain`, for status: a push that waits long says on what. */
-export interface GroupProgress {
-  /** Batches in the group. */
-  readonly batches: number;
-  /** When the group was taken from the queue. */
-  readonly since: number;
-  stage: GroupStage;
-  stageSince: number;
-}
-
-interface Waiting {
-  readonly part: EventPart;
-  readonly origin: string;
-  readonly position: string | undefined;
-  readonly bytes: number;
-  resolve(outcome: AppendOutcome): void;
-  reject(error: unknown): void;
-}
-
-/** A batch refused because Sluice is behind: the caller retries after `retryAfterSeconds`. */
-export class OverloadedError extends SluiceError {
-  readonly retryAfterSeconds = 1;
-}
-
 /**
  * A group whose log entry is fixed (its offset and duplicates) and being made durable: `durable`
  * resolves once it is (rejects if the append failed). Nothing of it may be committed online before.
@@ -74,15 +48,6 @@ interface StagedGroup {
   readonly duplicates: readonly number[];
   readonly durable: Promise<void>;
 }
-
-/**
- * Bytes of events per group (a group always takes at least one batch). A value is visible when
- * its group's online update commits, so a group's size bounds freshness: about 850 events at
- * 150 bytes each, some 25-35 ms of one core's work at today's 30-40 us per event (at 256 KiB,
- * two batches of 1,000 per group, freshness p50 was 200 ms against 100 ms at this size; the
- * throughput was the same).
- */
-const MAX_GROUP_BYTES = 128 * 1024;
 
 /** A group's online updates, in log order: `commit` resolves once they are committed. */
 interface IssuedUpdate {
@@ -100,11 +65,13 @@ interface IssuedUpdate {
  */
 export class StreamProcessor {
   private readonly queues = new Map<string, { waiting: Waiting[]; bytes: number; running: boolean; groups: Set<GroupProgress> }>();
-  private engineBusy: Promise<unknown> = Promise.resolve();
+  private readonly decoder: StreamDecoder;
   /** Per view and source: the offset of the last online update queued by this processor and not yet known to have failed, and its table. */
   private readonly queued = new Map<string, { generation: number; offset: number }>();
 
-  constructor(private readonly options: StreamProcessorOptions) {}
+  constructor(private readonly options: StreamProcessorOptions) {
+    this.decoder = new StreamDecoder(options.engine, options.erasure);
+  }
 
   /** The source, or a NotFoundError (404) naming the sources that take events. */
   source(name: string): Source {
@@ -159,15 +126,7 @@ export class StreamProcessor {
     const answering = new Set<Promise<void>>();
     try {
       while (queue.waiting.length > 0) {
-        // One origin per group: a connector's position must describe the whole entry.
-        const origin = queue.waiting[0]!.origin;
-        const group: Waiting[] = [];
-        let size = 0;
-        while (queue.waiting.length > 0 && queue.waiting[0]!.origin === origin && (group.length === 0 || size + queue.waiting[0]!.bytes <= MAX_GROUP_BYTES)) {
-          const next = queue.waiting.shift()!;
-          group.push(next);
-          size += next.bytes;
-        }
+        const { group, size } = takeGroup(queue.waiting);
         const progress: GroupProgress = { batches: group.length, since: Date.now(), stage: 'decoding', stageSince: Date.now() };
         const at = (stage: GroupStage) => {
           progress.stage = stage;
@@ -191,7 +150,7 @@ export class StreamProcessor {
             await update.commit;
             await entry.durable;
             queue.groups.delete(progress);
-            this.answer(entry);
+            answerGroup(entry.source.name, entry.group, entry.decoded, entry.duplicates, this.options.onAppended);
           })
           .catch((error: unknown) => {
             queue.groups.delete(progress);
@@ -231,12 +190,6 @@ export class StreamProcessor {
     while ([...this.queues.values()].some((q) => q.running || q.waiting.length > 0)) await new Promise((r) => setTimeout(r, 5));
   }
 
-  private withEngine<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.engineBusy.then(work, work);
-    this.engineBusy = run.catch(() => undefined);
-    return run;
-  }
-
   /**
    * Validates a group and appends it to the log; resolves once its entry's offset and
    * duplicates are fixed, with `durable` settling when the append does.
@@ -247,9 +200,7 @@ export class StreamProcessor {
     const ackTime = this.options.now();
     const parts = group.map((w) => w.part);
     const views = sourceViews(project, source);
-    const plain = (await this.plainPath(project, source, views)) ? decodePlainEvents(project, source, parts, ackTime) : undefined;
-    if (plain === undefined) at('waiting for the engine');
-    const decoded = plain ?? (await this.withEngine(() => (at('decoding'), decodeEvents(this.options.engine, project, source, parts, ackTime, true, views, this.options.erasure))));
+    const decoded = await this.decoder.decodeGroup(project, source, parts, ackTime, views, at);
     if (decoded.checks) this.options.onChecked?.(decoded.checks);
     const position = group.at(-1)!.position;
     let fixed!: (result: LogAppendResult) => void;
@@ -328,42 +279,6 @@ export class StreamProcessor {
     return { commit: Promise.all(commits).then(() => undefined) };
   }
 
-  /** Answers each batch of a group whose events are durable and visible online. */
-  private answer({ source, group, decoded, duplicates }: StagedGroup): void {
-    group.forEach((w, p) => {
-      const count = decoded.counts[p]!;
-      if (typeof count === 'string') return w.reject(new ValidationError('BAD_REQUEST', count));
-      const lo = p * PART;
-      const hi = lo + PART;
-      const mine = (line: number) => line >= lo && line < hi;
-      const outcome: AppendOutcome = {
-        accepted: decoded.lines.filter(mine).length,
-        duplicates: duplicates.filter((r) => mine(decoded.lines[r]!)).length,
-        rejected: decoded.rejected.filter((r) => mine(r.index)).map((r) => ({ index: r.index - lo, reason: r.reason })),
-      };
-      this.options.onAppended?.(source.name, w.origin, outcome);
-      w.resolve(outcome);
-    });
-  }
-
-  /**
-   * Whether a group of `source` may try the plain path (`decodePlainEvents`): its definitions
-   * allow it, and no subject it identifies is erased (the block list is checked in DuckDB).
-   */
-  private async plainPath(project: Project, source: Source, views: readonly FeatureView[]): Promise<boolean> {
-    if (!plainDecodable(project, source, views)) return false;
-    const erasure = this.options.erasure;
-    return erasure === undefined || subjectKeys(project, source).length === 0 || (await erasure.erasure.blockListVersion()) === 0;
-  }
-
-  /** Decodes a log entry again (its events were accepted at its acknowledgement). */
-  private async decodeEntry(project: Project, source: Source, entry: LogEntry, view?: FeatureView): Promise<DecodedEvents> {
-    const views = view === undefined ? sourceViews(project, source) : [view];
-    const plain = (await this.plainPath(project, source, views)) ? decodePlainEvents(project, source, [{ texts: entry.events }], entry.ackTime, false) : undefined;
-    if (plain !== undefined) return plain;
-    return this.withEngine(() => decodeEvents(this.options.engine, project, source, [{ texts: entry.events }], entry.ackTime, false, views, this.options.erasure));
-  }
-
   /**
    * Applies entry `offset` to every served table of the source's views, after the entries a
    * table lacks before it (read back from the log).
@@ -381,14 +296,14 @@ export class StreamProcessor {
           continue;
         }
         for (const entry of missing) {
-          table = await applyToTable(this.options.online, table!, source, await this.decodeEntry(project, source, entry, table!.definition), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
+          table = await applyToTable(this.options.online, table!, source, await this.decoder.decodeEntry(project, source, entry, table!.definition), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
           if (table === undefined) break;
         }
         if (table === undefined) continue;
       }
       // A table may serve an older definition of the view (blue/green), with other row transforms.
       const entry = decoded !== undefined && decodedFor(decoded, table.definition) ? undefined : this.options.log.read(source.name, offset - 1, 1)[0]!;
-      const events = entry === undefined ? decoded! : await this.decodeEntry(project, source, entry, table.definition);
+      const events = entry === undefined ? decoded! : await this.decoder.decodeEntry(project, source, entry, table.definition);
       const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, events === decoded ? keep : undefined);
       // Freshness counts from the entry's own acknowledgement (a caller catching up passes "now").
       if (after !== undefined) this.options.onVisible?.(view.name, entry?.ackTime ?? ackTime, Date.now());

@@ -13,8 +13,13 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'sluice.js');
  * never depends on timing. Fails the test if the command ends without reaching the step.
  */
 export async function sluiceKilledAt(dir: string, step: string, ...args: string[]): Promise<void> {
+  await sluiceSignalledAt(dir, step, 'SIGKILL', ...args);
+}
+
+/** Like `sluiceKilledAt`, with `signal` (e.g. SIGINT, as Ctrl-C sends); returns the exit code and stderr. */
+export async function sluiceSignalledAt(dir: string, step: string, signal: NodeJS.Signals, ...args: string[]): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', SLUICE_TEST_PAUSE_AT: step }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   let stderr = '';
   const paused = await new Promise<boolean>((resolve) => {
     child.stderr.on('data', (d: Buffer) => {
@@ -24,8 +29,9 @@ export async function sluiceKilledAt(dir: string, step: string, ...args: string[
     void exited.then(() => resolve(false));
   });
   expect(paused, `sluice ${args.join(' ')} never reached ${step}: ${stderr}`).toBe(true);
-  child.kill('SIGKILL');
-  await exited;
+  child.kill(signal);
+  const code = await exited;
+  return { code, stderr };
 }
 
 /** `column` of every row of every snapshot of a source, sorted, oldest snapshot first; each snapshot's row count is checked against its files. */

@@ -18,6 +18,8 @@ import { commaList as list, integerIn, keyValue } from '../options.js';
 import { EPOCH_UNITS, type EpochUnit } from '../../time/index.js';
 import { table } from '../output.js';
 import { audited } from './audit-commands.js';
+import { datasetInterruptReport, ingestInterruptReport, materializeInterruptReport } from './interrupt-reports.js';
+import { exitOnInterrupt } from '../interrupt.js';
 import type { CommandContext } from './command-context.js';
 import { authorizeCli, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
@@ -73,11 +75,14 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const project = await platform.project();
         const connector = project.sources.find((s) => s.name === source)?.connector;
         const common = { ...(options.knownAt ? { knownAt: options.knownAt } : {}), onProgress: (done: number, total: number) => out.progress(`ingest ${source}`, done, total) };
-        const ingested = options.file === undefined
-          ? await ingestPostgresTable(platform, project, source, common)
-          : await ingestFile(platform, project, source, options.file, { force: options.force === true, ...common });
-        const snapshot = ingested.skipped || !options.online || ingested.snapshot === null ? undefined : await platform.metadata.snapshot(ingested.snapshot);
-        const online = snapshot ? await applySnapshotOnline(platform, project, project.sources.find((s) => s.name === source)!, snapshot) : undefined;
+        const interrupted = exitOnInterrupt(`ingest of "${source}"`, await ingestInterruptReport(platform, source));
+        const { ingested, online } = await (async () => {
+          const ingested = options.file === undefined
+            ? await ingestPostgresTable(platform, project, source, common)
+            : await ingestFile(platform, project, source, options.file, { force: options.force === true, ...common });
+          const snapshot = ingested.skipped || !options.online || ingested.snapshot === null ? undefined : await platform.metadata.snapshot(ingested.snapshot);
+          return { ingested, online: snapshot ? await applySnapshotOnline(platform, project, project.sources.find((s) => s.name === source)!, snapshot) : undefined };
+        })().finally(interrupted);
         const result = online ? { ...ingested, online } : ingested;
         const onlineNote = online === undefined ? '' :
           (online.applied.length > 0 ? `\napplied to the online tables of ${online.applied.join(', ')}` : '') +
@@ -103,7 +108,9 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const project = await platform.project();
         const total = options.views?.length ?? project.featureViews.length;
         out.progress('materialize', 0, total);
-        const result = await materialize(platform, project, { ...(options.views ? { views: options.views } : {}), onView: (_v, done) => out.progress('materialize', done, total) });
+        const interrupted = exitOnInterrupt('materialize', await materializeInterruptReport(platform, options.views ?? project.featureViews.map((v) => v.name)));
+        const result = await materialize(platform, project, { ...(options.views ? { views: options.views } : {}), onView: (_v, done) => out.progress('materialize', done, total) })
+          .finally(interrupted);
         out.result({ asOf: toIso(result.asOf), views: result.views }, () =>
           [`materialized as of ${toIso(result.asOf)}`, table(['view', 'entities', 'events', 'retained', 'ms'], result.views.map((v) => [v.view, v.entities, v.events, v.retainedEvents, Math.round(v.ms)]))].join('\n'),
         );
@@ -140,14 +147,15 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const principal = await cliPrincipal(platform);
         await authorizeCli(platform, principal, 'datasets', 'datasets');
         const forWhom = { principal, ...(options.as ? { asRoles: options.as } : {}) };
-        const built = usesManifest
-          ? await rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress, ...forWhom })
-          : await buildDataset(platform, project, { ...forWhom,
+        const interrupted = exitOnInterrupt('dataset build', datasetInterruptReport(options.out === undefined ? undefined : resolve(options.out)));
+        const built = await (usesManifest
+          ? rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress, ...forWhom })
+          : buildDataset(platform, project, { ...forWhom,
               ...featureSelection(options), spine: options.spine!, out: options.out!, timestampColumn: options.timestampColumn, onProgress,
               ...(options.timestampUnit ? { timestampUnit: options.timestampUnit } : {}), replaceColumns: options.replaceColumns === true,
               asKnown: options.asKnown === true, ...(options.model === undefined ? {} : { model: options.model }),
               residency: { ...(options.region === undefined ? {} : { region: options.region }), actor: principal.name, origin: principal.origin },
-            });
+            })).finally(interrupted);
         out.result(built, () =>
           `dataset ${built.datasetId}${built.asKnown ? ' (as known)' : ''}${built.model === undefined ? '' : ` for model ${built.model}`}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json` +
           (built.masked ? `\nmasked: ${Object.entries(built.masked).map(([c, m]) => `${c} (${m})`).join(', ')}` : ''),

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive } from '../../orchestration/lease.js';
+import { processAlive } from '../../orchestration/process-identity.js';
 import type { LineageTransport } from './lineage-transport.js';
 
 export interface HttpTransportOptions {

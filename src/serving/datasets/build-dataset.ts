@@ -14,6 +14,7 @@ import { finishSweep, sortPoints, startSweep, type SortedPoints, type StartedSwe
 import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/atomic-file.js';
+import { testPause } from '../../orchestration/test-pause.js';
 import { looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { loadSpineSql, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
@@ -270,6 +271,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
       try {
         await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
+        await testPause('dataset.staged');
         await commitFile(staging, options.out);
       } finally {
         await rm(staging, { force: true });

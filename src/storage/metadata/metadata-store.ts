@@ -101,6 +101,8 @@ export interface LeaseHolder {
   readonly id: string;
   readonly host: string;
   readonly pid: number;
+  /** When the holder's process started (`processStart`), where it can be told: a reused pid is not the holder. */
+  readonly started?: string;
 }
 
 /** A named, expiring claim on a piece of work (`materialize:<view>`, `run:<id>`). */

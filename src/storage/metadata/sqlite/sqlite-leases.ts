@@ -10,8 +10,8 @@ export function sqliteLeases(db: SqliteConnection) {
   const sql = {
     get: db.prepare('SELECT * FROM leases WHERE name = ?'),
     upsert: db.prepare(
-      'INSERT INTO leases (name, holder_id, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (name) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at',
+      'INSERT INTO leases (name, holder_id, host, pid, started, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (name) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid, started = excluded.started, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at',
     ),
     renew: db.prepare('UPDATE leases SET expires_at = ? WHERE name = ? AND holder_id = ?'),
     release: db.prepare('DELETE FROM leases WHERE name = ? AND holder_id = ?'),
@@ -22,7 +22,7 @@ export function sqliteLeases(db: SqliteConnection) {
   };
   const put = (name: string, holder: LeaseHolder, acquiredAt: number, ttlMs: number): Lease => {
     const lease: Lease = { name, holder, acquiredAt, expiresAt: Date.now() + ttlMs };
-    sql.upsert.run(name, holder.id, holder.host, holder.pid, lease.acquiredAt, lease.expiresAt);
+    sql.upsert.run(name, holder.id, holder.host, holder.pid, holder.started ?? null, lease.acquiredAt, lease.expiresAt);
     return lease;
   };
   return {

@@ -17,7 +17,7 @@ import { sqliteLeases } from './sqlite-leases.js';
 import { SCHEDULES_SCHEMA, sqliteSchedules } from './sqlite-schedules.js';
 import { SKEW_SCHEMA, sqliteSkew } from './sqlite-skew.js';
 import { MATERIALIZED_VIEWS_SCHEMA, sqliteMaterializedViews } from './sqlite-materialized-views.js';
-import { SCHEMA, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
+import { SCHEMA, addStartedColumn, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
 
 interface RegistryRow {
   version: number; project: string; applied_at: number;
@@ -46,6 +46,10 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   // Deleted rows (an erased subject's dead letters, expired data) are zeroed, not left in free pages.
   db.exec('PRAGMA secure_delete = ON');
   inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA + ERASURE_SCHEMA + PURGE_SCHEMA + KEYS_SCHEMA + MATERIALIZED_VIEWS_SCHEMA));
+  inTransaction(db, () => {
+    addStartedColumn(db, 'leases');
+    addStartedColumn(db, 'run_keys');
+  });
   const leases = sqliteLeases(db);
   const sql = {
     latestRegistry: db.prepare('SELECT * FROM registry ORDER BY version DESC LIMIT 1'),

@@ -1,35 +1,35 @@
 import type { HolderGone, Lease } from '../metadata-store.js';
 import { runLeaseName } from '../metadata-store.js';
 import type { RunKeyRecord, ScheduleStore } from '../schedule-store.js';
-import { toLease, type LeaseRow } from './sqlite-schema.js';
+import { toHolder, toLease, type LeaseRow } from './sqlite-schema.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
 export const SCHEDULES_SCHEMA = `
 CREATE TABLE IF NOT EXISTS run_keys (
   key TEXT PRIMARY KEY, job TEXT NOT NULL, trigger TEXT NOT NULL, scheduled_for INTEGER, status TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0, last_run_id TEXT, holder_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
-  claimed_at INTEGER NOT NULL, finished_at INTEGER, error TEXT);
+  claimed_at INTEGER NOT NULL, finished_at INTEGER, error TEXT, started TEXT);
 CREATE INDEX IF NOT EXISTS run_keys_job ON run_keys (job, claimed_at);
 CREATE TABLE IF NOT EXISTS schedule_cursors (schedule TEXT PRIMARY KEY, checked_until INTEGER NOT NULL);
 `;
 
 interface RunKeyRow {
   key: string; job: string; trigger: string; scheduled_for: number | null; status: string; attempts: number; last_run_id: string | null;
-  holder_id: string; host: string; pid: number; claimed_at: number; finished_at: number | null; error: string | null;
+  holder_id: string; host: string; pid: number; started: string | null; claimed_at: number; finished_at: number | null; error: string | null;
 }
 
 const toRecord = (row: RunKeyRow): RunKeyRecord => ({
   key: row.key, job: row.job, trigger: row.trigger as RunKeyRecord['trigger'], scheduledFor: row.scheduled_for,
   status: row.status as RunKeyRecord['status'], attempts: row.attempts, lastRunId: row.last_run_id,
-  holder: { id: row.holder_id, host: row.host, pid: row.pid }, claimedAt: row.claimed_at, finishedAt: row.finished_at, error: row.error,
+  holder: toHolder(row), claimedAt: row.claimed_at, finishedAt: row.finished_at, error: row.error,
 });
 
 /** Run keys and schedule cursors on one SQLite connection (see `ScheduleStore`). */
 export function sqliteSchedules(db: SqliteConnection): ScheduleStore {
   const sql = {
     get: db.prepare('SELECT * FROM run_keys WHERE key = ?'),
-    insert: db.prepare('INSERT INTO run_keys (key, job, trigger, scheduled_for, status, holder_id, host, pid, claimed_at) VALUES (?, ?, ?, ?, \'running\', ?, ?, ?, ?)'),
-    reclaim: db.prepare('UPDATE run_keys SET status = \'running\', holder_id = ?, host = ?, pid = ?, claimed_at = ?, finished_at = NULL, error = NULL WHERE key = ?'),
+    insert: db.prepare('INSERT INTO run_keys (key, job, trigger, scheduled_for, status, holder_id, host, pid, started, claimed_at) VALUES (?, ?, ?, ?, \'running\', ?, ?, ?, ?, ?)'),
+    reclaim: db.prepare('UPDATE run_keys SET status = \'running\', holder_id = ?, host = ?, pid = ?, started = ?, claimed_at = ?, finished_at = NULL, error = NULL WHERE key = ?'),
     attempt: db.prepare('UPDATE run_keys SET attempts = attempts + 1, last_run_id = ? WHERE key = ? RETURNING attempts'),
     finish: db.prepare('UPDATE run_keys SET status = ?, finished_at = ?, error = ? WHERE key = ?'),
     byJob: db.prepare('SELECT * FROM run_keys WHERE job = ? ORDER BY claimed_at DESC, key DESC LIMIT ?'),
@@ -42,7 +42,7 @@ export function sqliteSchedules(db: SqliteConnection): ScheduleStore {
   /** Whether the claimer of a running key is gone: its last run's lease is, or (before a first run) its own process. */
   const claimerGone = (row: RunKeyRow, isGone: HolderGone): boolean => {
     if (row.last_run_id === null) {
-      const holder: Lease = { name: row.key, holder: { id: row.holder_id, host: row.host, pid: row.pid }, acquiredAt: row.claimed_at, expiresAt: Number.MAX_SAFE_INTEGER };
+      const holder: Lease = { name: row.key, holder: toHolder(row), acquiredAt: row.claimed_at, expiresAt: Number.MAX_SAFE_INTEGER };
       return isGone(holder);
     }
     const lease = sql.lease.get(runLeaseName(row.last_run_id)) as LeaseRow | undefined;
@@ -53,13 +53,14 @@ export function sqliteSchedules(db: SqliteConnection): ScheduleStore {
       return inTransaction(db, () => {
         const row = sql.get.get(claim.key) as RunKeyRow | undefined;
         const { id, host, pid } = claim.holder;
+        const started = claim.holder.started ?? null;
         if (row === undefined) {
-          sql.insert.run(claim.key, claim.job, claim.trigger, claim.scheduledFor ?? null, id, host, pid, at);
+          sql.insert.run(claim.key, claim.job, claim.trigger, claim.scheduledFor ?? null, id, host, pid, started, at);
         } else {
           const reclaim = options.reclaim;
           const again = reclaim !== undefined && (row.status === 'failed' || (row.status === 'running' && claimerGone(row, reclaim)));
           if (!again) return { claimed: false, record: toRecord(row) };
-          sql.reclaim.run(id, host, pid, at, claim.key);
+          sql.reclaim.run(id, host, pid, started, at, claim.key);
         }
         return { claimed: true, record: toRecord(sql.get.get(claim.key) as RunKeyRow) };
       });

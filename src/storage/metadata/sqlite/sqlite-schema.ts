@@ -1,4 +1,5 @@
-import type { DatasetRecord, Lease, RunRecord, Snapshot } from '../metadata-store.js';
+import type { DatasetRecord, Lease, LeaseHolder, RunRecord, Snapshot } from '../metadata-store.js';
+import type { SqliteConnection } from './sqlite-driver.js';
 
 /** The metadata tables. Every statement is idempotent, so opening an older database upgrades it. */
 export const SCHEMA = `
@@ -19,7 +20,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
 CREATE TABLE IF NOT EXISTS leases (
   name TEXT PRIMARY KEY, holder_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
-  acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+  acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, started TEXT);
 CREATE TABLE IF NOT EXISTS ingest_cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL, snapshot_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshot_lineage (snapshot_id TEXT PRIMARY KEY, lineage TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS datasets (
@@ -35,7 +36,18 @@ export interface RunRow {
   params: string; stats: string | null; error: string | null;
 }
 export interface LeaseRow {
-  name: string; holder_id: string; host: string; pid: number; acquired_at: number; expires_at: number;
+  name: string; holder_id: string; host: string; pid: number; acquired_at: number; expires_at: number; started: string | null;
+}
+
+/** A holder as stored in columns `holder_id, host, pid, started` (`started` NULL: written before starts were recorded). */
+export function toHolder(row: { holder_id: string; host: string; pid: number; started: string | null }): LeaseHolder {
+  return row.started === null ? { id: row.holder_id, host: row.host, pid: row.pid } : { id: row.holder_id, host: row.host, pid: row.pid, started: row.started };
+}
+
+/** Adds the holder's `started` column to a table made before it existed (the schema's statements only create). */
+export function addStartedColumn(db: SqliteConnection, table: 'leases' | 'run_keys'): void {
+  const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'started')) db.exec(`ALTER TABLE ${table} ADD COLUMN started TEXT`);
 }
 
 export function toSnapshot(row: SnapshotRow): Snapshot {
@@ -54,7 +66,7 @@ export function toRun(row: RunRow): RunRecord {
 }
 
 export function toLease(row: LeaseRow): Lease {
-  return { name: row.name, holder: { id: row.holder_id, host: row.host, pid: row.pid }, acquiredAt: row.acquired_at, expiresAt: row.expires_at };
+  return { name: row.name, holder: toHolder(row), acquiredAt: row.acquired_at, expiresAt: row.expires_at };
 }
 
 export function toDataset(row: { record: string }): DatasetRecord {

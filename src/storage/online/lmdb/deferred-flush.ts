@@ -3,7 +3,7 @@ import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readdirSync,
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TimeoutError } from '../../../errors.js';
-import { processAlive as alive } from '../../../orchestration/lease.js';
+import { processAlive as alive } from '../../../orchestration/process-identity.js';
 
 /**
  * Per store handle (`unflushed-<pid>-<random>`): written before its first commit that is not

@@ -8,7 +8,7 @@ import type { LmdbOnlineStoreConfig } from './config.js';
 import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
 import type { ScrubReport } from '../../scrub-report.js';
 import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
-import { processAlive } from '../../../orchestration/lease.js';
+import { ownProcessStart, processStillRuns } from '../../../orchestration/process-identity.js';
 import { bootId, deferredFlush, removeEnvironment, unflushedBeforeRestart, withOpenLock } from './deferred-flush.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
@@ -24,6 +24,8 @@ const STAMP = '\u0000stamp';
 interface Writer {
   readonly pid: number;
   readonly host: string;
+  /** The writer process's start (`processStart`), so a reused pid is not taken for the writer; absent in older records. */
+  readonly started?: string | undefined;
 }
 
 /** Every generation with entries has a record until its entries are gone, so `gc` can find it. */
@@ -40,7 +42,7 @@ const writing = new Set<string>();
 function alive(writer: Writer, own: string): boolean {
   if (writer.host !== hostname()) return true; // cannot tell from here: keep it
   if (writer.pid === process.pid) return writing.has(own);
-  return processAlive(writer.pid);
+  return processStillRuns(writer);
 }
 
 type UpdateApply = (key: string, state: EntityState | undefined) => EntityState | undefined;
@@ -208,7 +210,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
       const next = (db.get([NEXT]) as number | undefined) ?? 1;
       db.put([NEXT], next + 1);
       writing.add(own(next));
-      const record: GenerationRecord = { view, viewHash: spec.definition.hash, writer: { pid: process.pid, host: hostname() }, startedAt };
+      const record: GenerationRecord = { view, viewHash: spec.definition.hash, writer: { pid: process.pid, host: hostname(), started: ownProcessStart() }, startedAt };
       db.put([GENERATION, next], record);
       return next;
     });

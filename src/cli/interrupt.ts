@@ -1,0 +1,41 @@
+import { constants } from 'node:os';
+
+/** What a command says when it is interrupted: the state it leaves (what was committed, what to run next). */
+export type InterruptReport = () => Promise<string> | string;
+
+/** How long the report may take (it reads the metadata store) before the command exits without it. */
+const REPORT_TIMEOUT_MS = 3_000;
+
+/**
+ * The CLI's one handling of Ctrl-C (SIGINT) and SIGTERM for a command that runs to its end
+ * (`ingest`, `materialize`, `dataset build`): the process stops at once, as a crash would (every
+ * write is atomic, so a stop loses and doubles nothing, and a lease of a dead process is taken over
+ * at once), but first says on stderr that the command was interrupted and what state it leaves
+ * (`report`), and exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). A second
+ * signal while the report is read exits at once. Returns a function that removes the handling.
+ *
+ * @example
+ * const done = exitOnInterrupt('ingest of "payments"', async () => 'nothing was committed; run the same command again');
+ * try { await ingest(); } finally { done(); }
+ */
+export function exitOnInterrupt(what: string, report: InterruptReport): () => void {
+  let stopping = false;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    const code = 128 + constants.signals[signal];
+    if (stopping) process.exit(code);
+    stopping = true;
+    const timeout = new Promise<string>((resolve) => setTimeout(resolve, REPORT_TIMEOUT_MS, 'its state could not be read in time: see "sluice runs" and "sluice list snapshots"').unref());
+    void Promise.race([Promise.resolve().then(report), timeout])
+      .catch((error: unknown) => `its state could not be read (${error instanceof Error ? error.message : String(error)}): see "sluice runs"`)
+      .then((state) => {
+        process.stderr.write(`\ninterrupted (${signal}): ${what} stopped; ${state}\n`);
+        process.exit(code);
+      });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

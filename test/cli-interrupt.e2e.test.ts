@@ -1,0 +1,50 @@
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { sluice } from './support/cli.js';
+import { sluiceSignalledAt, snapshotRows } from './support/killed-cli.js';
+
+// Ctrl-C (SIGINT) or SIGTERM during a command that runs to its end: the command says on stderr
+// that it was interrupted and what state it leaves, exits 128 + the signal (130, 143), and the same
+// command run again does the work exactly once.
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sluice-interrupt-'));
+  cpSync(join(import.meta.dirname, '..', 'examples', 'fraud'), dir, { recursive: true });
+  expect(sluice(dir, 'apply').code).toBe(0);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('an ingest interrupted before its commit says nothing was committed and exits 130; run again, it ingests its rows once', async () => {
+  const stopped = await sluiceSignalledAt(dir, 'ingest.checked', 'SIGINT', 'ingest', 'transactions', 'data/transactions.csv');
+  expect(stopped.code).toBe(130);
+  expect(stopped.stderr).toContain('interrupted (SIGINT): ingest of "transactions" stopped; nothing was committed to "transactions" (it has no snapshot yet); run the same command again');
+  expect(await snapshotRows(dir, 'transactions', 'txn_id')).toEqual([]);
+  const again = sluice(dir, 'ingest', 'transactions', 'data/transactions.csv');
+  expect(again.code, again.stderr).toBe(0);
+  const rows = await snapshotRows(dir, 'transactions', 'txn_id');
+  expect(rows).toHaveLength(1);
+  expect(new Set(rows[0]).size).toBe(rows[0]!.length);
+  // No stale lease or run: a third run finds the file ingested, nothing doubled.
+  expect(sluice(dir, 'ingest', 'transactions', 'data/transactions.csv').stdout).toContain('was already ingested');
+  expect(await snapshotRows(dir, 'transactions', 'txn_id')).toEqual(rows);
+});
+
+test('a materialize stopped by SIGTERM names the views it did not switch in and exits 143; run again, it succeeds', async () => {
+  const stopped = await sluiceSignalledAt(dir, 'materialize.snapshot-read', 'SIGTERM', 'materialize', '--views', 'txn_stats');
+  expect(stopped.code).toBe(143);
+  expect(stopped.stderr).toContain('interrupted (SIGTERM): materialize stopped; no online table was switched in; txn_stats keeps serving its previous table; run "sluice materialize --views txn_stats"');
+  expect(sluice(dir, 'materialize', '--views', 'txn_stats').code).toBe(0);
+});
+
+test('a dataset build interrupted before it published says nothing was published, leaves no temporary file, and builds when run again', async () => {
+  const args = ['dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/train.parquet'];
+  const stopped = await sluiceSignalledAt(dir, 'dataset.staged', 'SIGINT', ...args);
+  expect(stopped.code).toBe(130);
+  expect(stopped.stderr).toContain(`interrupted (SIGINT): dataset build stopped; nothing was published at ${join(dir, 'out', 'train.parquet')} (its temporary files were removed); run the same command again`);
+  expect(readdirSync(join(dir, 'out'))).toEqual([]);
+  const again = sluice(dir, ...args);
+  expect(again.code, again.stderr).toBe(0);
+  expect(existsSync(join(dir, 'out', 'train.parquet.manifest.json'))).toBe(true);
+});

@@ -54,9 +54,10 @@ test.runIf(canTellStarts)('a holder whose pid is now another process (pid reuse 
   expect(newLeaseHolder().started).toBe(own);
   expect(holderIsGone(withStart(process.pid, own))).toBe(false);
   // This pid, another start: the recorded holder died and its pid went to this process.
-  const [boot, ticks] = [own.slice(0, own.lastIndexOf(':')), Number(own.slice(own.lastIndexOf(':') + 1))];
-  expect(holderIsGone(withStart(process.pid, `${boot}:${ticks - 1}`))).toBe(true);
-  expect(holderIsGone(withStart(process.pid, `another-boot:${ticks}`))).toBe(true);
+  const [boot, tickText, ns] = own.split(':') as [string, string, string];
+  const ticks = Number(tickText);
+  expect(holderIsGone(withStart(process.pid, `${boot}:${ticks - 1}:${ns}`))).toBe(true);
+  expect(holderIsGone(withStart(process.pid, `another-boot:${ticks}:${ns}`))).toBe(true);
   // Without a recorded start (a lease written before starts were recorded): the pid alone, as before.
   expect(holderIsGone(lease(hostname(), process.pid, 60_000))).toBe(false);
 
@@ -64,9 +65,9 @@ test.runIf(canTellStarts)('a holder whose pid is now another process (pid reuse 
   try {
     await new Promise((r) => child.once('spawn', r));
     const started = processStart(child.pid!)!;
-    expect(started).toMatch(/^[0-9a-f-]+:\d+$/);
+    expect(started).toMatch(/^[0-9a-f-]+:\d+:\d+$/);
     expect(holderIsGone(withStart(child.pid!, started))).toBe(false);
-    expect(holderIsGone(withStart(child.pid!, `${boot}:${Number(started.split(':').pop()) + 1}`))).toBe(true);
+    expect(holderIsGone(withStart(child.pid!, `${boot}:${Number(started.split(':')[1]) + 1}:${ns}`))).toBe(true);
   } finally {
     child.kill('SIGKILL');
   }
@@ -77,7 +78,8 @@ test.runIf(canTellStarts)('withLease takes over at once from a holder whose pid 
   const store = sqliteMetadataStore({ path: join(dir, 'm.db') });
   try {
     const own = ownProcessStart()!;
-    const dead = { id: 'dead', host: hostname(), pid: process.pid, started: `${own}0` };
+    const [boot, ticks, ns] = own.split(':') as [string, string, string];
+    const dead = { id: 'dead', host: hostname(), pid: process.pid, started: `${boot}:${ticks}0:${ns}` };
     await store.acquireLease('job', dead, 60_000, () => false);
     expect((await store.listLeases())[0]!.holder).toEqual(dead);
     expect(await withLease(store, 'job', {}, async () => 'ran')).toBe('ran');
@@ -111,6 +113,43 @@ test('a metadata database made before holders recorded their start opens, keeps 
     const claimed = await store.schedules.claim({ key: 'k', job: 'j', trigger: 'manual', holder }, Date.now());
     expect(claimed.record.holder).toEqual(holder);
   } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.runIf(canTellStarts)('a holder recorded in another pid namespace (a container sharing the hostname) is not judged by this namespace\'s pids: held until its lease expires', () => {
+  const withStart = (pid: number, started: string, expiresInMs = 60_000) => ({ name: 'x', holder: { id: 'h', host: hostname(), pid, started }, acquiredAt: 0, expiresAt: Date.now() + expiresInMs });
+  const [boot, ticks, ns] = ownProcessStart()!.split(':') as [string, string, string];
+  const otherNs = String(Number(ns) + 1);
+  // Its pid 1 (or any pid) is another process here, with another start: still not gone.
+  expect(holderIsGone(withStart(1, `${boot}:${Number(ticks) - 1}:${otherNs}`))).toBe(false);
+  expect(holderIsGone(withStart(2 ** 22 + 1, `${boot}:${ticks}:${otherNs}`))).toBe(false);
+  expect(holderIsGone(withStart(1, `${boot}:${ticks}:${otherNs}`, -1))).toBe(true);
+  // The same pid and start text read in this namespace: judged here.
+  expect(holderIsGone(withStart(process.pid, `${boot}:${Number(ticks) - 1}:${ns}`))).toBe(true);
+});
+
+test.runIf(canTellStarts)('a lease taken over by code that does not know the started column (an older sluice on the same database) is not read with the previous holder\'s start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lease-'));
+  const path = join(dir, 'm.db');
+  const store = sqliteMetadataStore({ path });
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => child.once('spawn', r));
+    // A holder of this code, then dead (its lease free by its start) ...
+    const [boot, ticks, ns] = ownProcessStart()!.split(':') as [string, string, string];
+    await store.acquireLease('job', { id: 'new-dead', host: hostname(), pid: process.pid, started: `${boot}:${ticks}0:${ns}` }, 60_000, () => false);
+    // ... taken over by an older sluice in the live child: the older upsert, verbatim, leaves `started` as it was.
+    const old = openSqlite(path);
+    old.prepare('INSERT INTO leases (name, holder_id, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ' +
+      'ON CONFLICT (name) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at')
+      .run('job', 'old-live', hostname(), child.pid!, Date.now(), Date.now() + 60_000);
+    old.close();
+    expect((await store.listLeases())[0]!.holder).toEqual({ id: 'old-live', host: hostname(), pid: child.pid! });
+    await expect(withLease(store, 'job', {}, async () => 'ran')).rejects.toMatchObject({ code: 'CONFLICT' });
+  } finally {
+    child.kill('SIGKILL');
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 /**
  * The one rule for "the process that recorded itself as pid P still runs on this host".
@@ -10,6 +10,12 @@ import { readFileSync } from 'node:fs';
  * `/proc/<pid>/stat`), and it still runs only if a process with that pid exists **and** started
  * then. Where `/proc` cannot be read (not Linux), and for records written before the start was
  * recorded, the rule falls back to the pid alone.
+ *
+ * A start also names the pid namespace it was read in: two containers that share a hostname (host
+ * networking) and one metadata database each have their own pid 1, and a pid read in one namespace
+ * says nothing about a process of another. A holder recorded in another namespace is taken to run
+ * (only its lease's expiry ends it), and a process whose `/proc` is not its own namespace's (its
+ * `/proc/self/stat` names another pid) records no start.
  */
 
 /** True while a process with this pid exists on this host (EPERM: it exists, owned by another user). */
@@ -23,6 +29,18 @@ export function processAlive(pid: number): boolean {
 }
 
 let bootId: string | null | undefined;
+let ownNamespace: string | null | undefined;
+
+/** This process's pid namespace (the inode of `/proc/self/ns/pid`), or null where `/proc` is not this namespace's or cannot be read. */
+function readOwnNamespace(): string | null {
+  try {
+    const self = readFileSync('/proc/self/stat', 'utf8');
+    if (Number(self.slice(0, self.indexOf(' '))) !== process.pid) return null;
+    return /^pid:\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
 
 function readBootId(): string | null {
   try {
@@ -33,16 +51,17 @@ function readBootId(): string | null {
 }
 
 /**
- * When the process `pid` started, as `<boot id>:<clock ticks since boot>`, or undefined when
- * it cannot be told (no such process, or no `/proc`). Two processes that ever had one pid on one
- * machine have different starts.
+ * When the process `pid` of this pid namespace started, as `<boot id>:<clock ticks since boot>:<pid
+ * namespace>`, or undefined when it cannot be told (no such process, no `/proc`, or a `/proc` of
+ * another namespace). Two processes that ever had one pid on one machine have different starts.
  *
  * @example
- * processStart(process.pid); // 'd379a088-48ea-4d49-93a3-0496ddfa5293:7613412'
+ * processStart(process.pid); // 'd379a088-48ea-4d49-93a3-0496ddfa5293:7613412:4026531836'
  */
 export function processStart(pid: number): string | undefined {
   bootId ??= readBootId();
-  if (bootId === null) return undefined;
+  ownNamespace ??= readOwnNamespace();
+  if (bootId === null || ownNamespace === null) return undefined;
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -52,7 +71,7 @@ export function processStart(pid: number): string | undefined {
   // Field 2 (the command name, in parentheses) may hold spaces and ')': fields 3.. follow the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = fields[22 - 3];
-  return ticks !== undefined && /^\d+$/.test(ticks) ? `${bootId}:${ticks}` : undefined;
+  return ticks !== undefined && /^\d+$/.test(ticks) ? `${bootId}:${ticks}:${ownNamespace}` : undefined;
 }
 
 let ownStart: string | null | undefined;
@@ -68,11 +87,18 @@ export function ownProcessStart(): string | undefined {
  * host: a process with that pid exists and, when both starts can be told, started then.
  *
  * @example
- * processStillRuns({ pid: 4242, started: 'd379a088-…:7613412' }); // false once 4242 is another process
+ * processStillRuns({ pid: 4242, started: 'd379a088-…:7613412:4026531836' }); // false once 4242 is another process
  */
 export function processStillRuns(holder: { readonly pid: number; readonly started?: string | undefined }): boolean {
+  if (holder.started !== undefined && !sameNamespace(holder.started)) return true;
   if (!processAlive(holder.pid)) return false;
   if (holder.started === undefined) return true;
   const now = processStart(holder.pid);
   return now === undefined || now === holder.started;
+}
+
+/** Whether a recorded start was read in this process's pid namespace (its pid names the same process here). */
+function sameNamespace(started: string): boolean {
+  ownNamespace ??= readOwnNamespace();
+  return ownNamespace !== null && started.slice(started.lastIndexOf(':') + 1) === ownNamespace;
 }

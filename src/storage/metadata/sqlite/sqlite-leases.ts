@@ -1,5 +1,5 @@
 import { runLeaseName, type HolderGone, type Lease, type LeaseAttempt, type LeaseHolder, type RunRecord } from '../metadata-store.js';
-import { toLease, toRun, type LeaseRow, type RunRow } from './sqlite-schema.js';
+import { storedStart, toLease, toRun, type LeaseRow, type RunRow } from './sqlite-schema.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
 /** The error a run gets when its holder is gone. */
@@ -22,7 +22,7 @@ export function sqliteLeases(db: SqliteConnection) {
   };
   const put = (name: string, holder: LeaseHolder, acquiredAt: number, ttlMs: number): Lease => {
     const lease: Lease = { name, holder, acquiredAt, expiresAt: Date.now() + ttlMs };
-    sql.upsert.run(name, holder.id, holder.host, holder.pid, holder.started ?? null, lease.acquiredAt, lease.expiresAt);
+    sql.upsert.run(name, holder.id, holder.host, holder.pid, storedStart(holder), lease.acquiredAt, lease.expiresAt);
     return lease;
   };
   return {

@@ -1,7 +1,7 @@
 import type { HolderGone, Lease } from '../metadata-store.js';
 import { runLeaseName } from '../metadata-store.js';
 import type { RunKeyRecord, ScheduleStore } from '../schedule-store.js';
-import { toHolder, toLease, type LeaseRow } from './sqlite-schema.js';
+import { storedStart, toHolder, toLease, type LeaseRow } from './sqlite-schema.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
 export const SCHEDULES_SCHEMA = `
@@ -53,7 +53,7 @@ export function sqliteSchedules(db: SqliteConnection): ScheduleStore {
       return inTransaction(db, () => {
         const row = sql.get.get(claim.key) as RunKeyRow | undefined;
         const { id, host, pid } = claim.holder;
-        const started = claim.holder.started ?? null;
+        const started = storedStart(claim.holder);
         if (row === undefined) {
           sql.insert.run(claim.key, claim.job, claim.trigger, claim.scheduledFor ?? null, id, host, pid, started, at);
         } else {

@@ -39,9 +39,21 @@ export interface LeaseRow {
   name: string; holder_id: string; host: string; pid: number; acquired_at: number; expires_at: number; started: string | null;
 }
 
-/** A holder as stored in columns `holder_id, host, pid, started` (`started` NULL: written before starts were recorded). */
+/**
+ * The `started` column's text for a holder: its start bound to its id (`<holder id> <start>`), so a
+ * row whose holder another writer replaced without knowing the column (code from before the column:
+ * its upsert sets `holder_id, host, pid` and leaves `started` as it was) is not read with the previous
+ * holder's start: `toHolder` keeps a start only under the id it was written with.
+ */
+export function storedStart(holder: LeaseHolder): string | null {
+  return holder.started === undefined ? null : `${holder.id} ${holder.started}`;
+}
+
+/** A holder as stored in columns `holder_id, host, pid, started` (no start: written before starts were recorded, or by code that did not record them). */
 export function toHolder(row: { holder_id: string; host: string; pid: number; started: string | null }): LeaseHolder {
-  return row.started === null ? { id: row.holder_id, host: row.host, pid: row.pid } : { id: row.holder_id, host: row.host, pid: row.pid, started: row.started };
+  const prefix = `${row.holder_id} `;
+  const started = row.started !== null && row.started.startsWith(prefix) ? row.started.slice(prefix.length) : undefined;
+  return started === undefined ? { id: row.holder_id, host: row.host, pid: row.pid } : { id: row.holder_id, host: row.host, pid: row.pid, started };
 }
 
 /** Adds the holder's `started` column to a table made before it existed (the schema's statements only create). */

@@ -3,7 +3,8 @@ import { resolveFeatures, type Project } from '../../definitions/index.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { OnlineStore } from '../../storage/online/online-store.js';
 import type { LatestSnapshots } from '../latest-snapshots.js';
-import { entityKeyColumns, getOnlineFeatures, type OnlineFeaturesOptions, type OnlineFeaturesRequest, type OnlineFeaturesResponse } from '../online-features.js';
+import { entityKeyColumns } from '../entity-key-columns.js';
+import { getOnlineFeatures, type OnlineFeaturesOptions, type OnlineFeaturesRequest, type OnlineFeaturesResponse } from '../online-features.js';
 
 /** Entities evaluated between two turns of the event loop. */
 export const ROWS_PER_SLICE = 256;

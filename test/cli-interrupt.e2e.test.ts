@@ -48,3 +48,22 @@ test('a dataset build interrupted before it published says nothing was published
   expect(again.code, again.stderr).toBe(0);
   expect(existsSync(join(dir, 'out', 'train.parquet.manifest.json'))).toBe(true);
 });
+
+test('a dataset build interrupted after its manifest was written but before the dataset was recorded says so, not that it was published', async () => {
+  const args = ['dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/late.parquet'];
+  const stopped = await sluiceSignalledAt(dir, 'dataset.manifest-written', 'SIGINT', ...args);
+  expect(stopped.code).toBe(130);
+  expect(stopped.stderr).toContain(`the dataset and its manifest were written at ${join(dir, 'out', 'late.parquet')}, but the dataset was not recorded (sluice datasets does not list it); run the same command again`);
+  expect(sluice(dir, 'datasets').stdout).not.toContain('late.parquet');
+  const again = sluice(dir, ...args);
+  expect(again.code, again.stderr).toBe(0);
+  expect(sluice(dir, 'datasets').stdout).toContain('late.parquet');
+});
+
+test('a rebuild from a manifest without --out, interrupted, names the path it writes (the dataset beside the manifest)', async () => {
+  const built = sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/again.parquet');
+  expect(built.code, built.stderr).toBe(0);
+  const stopped = await sluiceSignalledAt(dir, 'dataset.staged', 'SIGINT', 'dataset', 'build', '--manifest', 'out/again.parquet.manifest.json');
+  expect(stopped.code).toBe(130);
+  expect(stopped.stderr).toContain(`nothing was published at ${join(dir, 'out', 'again.parquet')} (its temporary files were removed); run the same command again`);
+});

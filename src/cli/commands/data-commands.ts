@@ -6,7 +6,7 @@ import { ingestFile } from '../../ingest/ingest-file.js';
 import { ingestPostgresTable } from '../../ingest/connectors/postgres-table/index.js';
 import { materialize } from '../../processing/materialize.js';
 import { buildDataset } from '../../serving/datasets/build-dataset.js';
-import { rebuildDataset } from '../../serving/datasets/rebuild-dataset.js';
+import { manifestDatasetPath, rebuildDataset } from '../../serving/datasets/rebuild-dataset.js';
 import { latestSnapshots } from '../../serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../../serving/online-features.js';
 import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
@@ -147,7 +147,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const principal = await cliPrincipal(platform);
         await authorizeCli(platform, principal, 'datasets', 'datasets');
         const forWhom = { principal, ...(options.as ? { asRoles: options.as } : {}) };
-        const interrupted = exitOnInterrupt('dataset build', datasetInterruptReport(options.out === undefined ? undefined : resolve(options.out)));
+        const interrupted = exitOnInterrupt('dataset build', datasetInterruptReport(platform, resolve(options.out ?? manifestDatasetPath(options.manifest!))));
         const built = await (usesManifest
           ? rebuildDataset(platform, project, options.manifest!, { ...(options.out === undefined ? {} : { out: options.out }), onProgress, ...forWhom })
           : buildDataset(platform, project, { ...forWhom,

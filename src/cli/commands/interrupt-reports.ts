@@ -1,4 +1,5 @@
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { temporaryPath } from '../../storage/lake/atomic-file.js';
 import type { Platform } from '../../platform.js';
 import type { InterruptReport } from '../interrupt.js';
@@ -35,16 +36,23 @@ export async function materializeInterruptReport(platform: Platform, views: read
 
 /**
  * What an interrupted `dataset build` left: it publishes its file, then its manifest, each by a
- * rename (`commitFile`), so each is the previous one or the new one; this process's temporaries are removed.
+ * rename (`commitFile`), so each is the previous one or the new one, then records the dataset (what
+ * `sluice datasets` lists); this process's temporaries are removed. `out` is where the build writes:
+ * `--out`, or for a rebuild from a manifest without it, the path the manifest names.
  */
-export function datasetInterruptReport(out: string | undefined): InterruptReport {
+export function datasetInterruptReport(platform: Platform, out: string): InterruptReport {
   const startedAt = Date.now();
-  return () => {
-    if (out === undefined) return 'the dataset was not published (its temporary files are removed by "sluice gc"); run the same command again';
+  return async () => {
     const manifest = `${out}.manifest.json`;
     for (const path of [out, manifest]) rmSync(temporaryPath(path), { force: true });
     const renamedSinceStart = (path: string) => existsSync(path) && statSync(path).mtimeMs >= startedAt;
-    if (renamedSinceStart(manifest)) return `the dataset and its manifest were published at ${out} before the interrupt`;
+    if (renamedSinceStart(manifest)) {
+      const id = (JSON.parse(readFileSync(manifest, 'utf8')) as { datasetId?: unknown }).datasetId;
+      const recorded = (await platform.metadata.listDatasets(50)).some((d) => d.id === id && resolve(d.path) === out);
+      return recorded
+        ? `the dataset and its manifest were published at ${out} before the interrupt`
+        : `the dataset and its manifest were written at ${out}, but the dataset was not recorded (sluice datasets does not list it); run the same command again`;
+    }
     if (renamedSinceStart(out)) return `the dataset's file was written at ${out} but not its manifest (${manifest} is missing or older); run the same command again`;
     return `nothing was published at ${out} (its temporary files were removed); run the same command again`;
   };

@@ -303,6 +303,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         ...(await snapshotRewritesOf(ctx, snapshots)),
       };
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+      await testPause('dataset.manifest-written');
       await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));
       await masking.audit(manifest.datasetId, n);
       return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs, ...(options.model === undefined ? {} : { model: options.model }) } };

@@ -63,6 +63,12 @@ function featureRefs(manifest: DatasetManifest, project: Project, path: string):
   });
 }
 
+/** Where a rebuild from `manifestPath` without `--out` writes: the dataset beside its manifest (`X.manifest.json` is the manifest of `X`). */
+export function manifestDatasetPath(manifestPath: string): string {
+  return manifestPath.endsWith(MANIFEST_SUFFIX) ? manifestPath.slice(0, -MANIFEST_SUFFIX.length) : manifestPath;
+}
+const MANIFEST_SUFFIX = '.manifest.json';
+
 /**
  * Rebuilds a dataset exactly from its manifest: the same spine (checked by sha256), features,
  * timestamp column, time mode (event time or as-known), definitions (from the registry history if they changed since) and lake

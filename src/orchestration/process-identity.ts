@@ -12,14 +12,19 @@ import { readFileSync } from 'node:fs';
  * recorded, the rule falls back to the pid alone.
  */
 
-/** True while a process with this pid exists on this host (EPERM: it exists, owned by another user). */
-export function processAlive(pid: number): boolean {
+/** True while a process with this pid exists on this host (EPERM: it exists, owned by another user), zombie or not. */
+function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Whether a process with this pid still runs (not a zombie), by pid alone: see `processStillRuns`. */
+export function processAlive(pid: number): boolean {
+  return processStillRuns({ pid });
 }
 
 let bootId: string | null | undefined;
@@ -32,6 +37,24 @@ function readBootId(): string | null {
   }
 }
 
+/** Fields 3.. of `/proc/<pid>/stat` (field 3 is the state letter), or undefined when it cannot be read. */
+function statFields(pid: number): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Field 2 (the command name, in parentheses) may hold spaces and ')': fields 3.. follow the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+const startOf = (fields: readonly string[]): string | undefined => {
+  bootId ??= readBootId();
+  const ticks = fields[22 - 3];
+  return bootId !== null && ticks !== undefined && /^\d+$/.test(ticks) ? `${bootId}:${ticks}` : undefined;
+};
+
 /**
  * When the process `pid` started, as `<boot id>:<clock ticks since boot>`, or undefined when
  * it cannot be told (no such process, or no `/proc`). Two processes that ever had one pid on one
@@ -41,18 +64,8 @@ function readBootId(): string | null {
  * processStart(process.pid); // 'd379a088-48ea-4d49-93a3-0496ddfa5293:7613412'
  */
 export function processStart(pid: number): string | undefined {
-  bootId ??= readBootId();
-  if (bootId === null) return undefined;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // Field 2 (the command name, in parentheses) may hold spaces and ')': fields 3.. follow the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = fields[22 - 3];
-  return ticks !== undefined && /^\d+$/.test(ticks) ? `${bootId}:${ticks}` : undefined;
+  const fields = statFields(pid);
+  return fields === undefined ? undefined : startOf(fields);
 }
 
 let ownStart: string | null | undefined;
@@ -65,14 +78,48 @@ export function ownProcessStart(): string | undefined {
 
 /**
  * Whether the process recorded as `pid` (with its `started`, when recorded) still runs on this
- * host: a process with that pid exists and, when both starts can be told, started then.
+ * host: a process with that pid exists, is not a zombie (`Z`: killed, not yet reaped by its
+ * parent, which may take until the parent ends) nor dead (`X`), and, when both starts can be
+ * told, started then.
  *
  * @example
  * processStillRuns({ pid: 4242, started: 'd379a088-…:7613412' }); // false once 4242 is another process
  */
 export function processStillRuns(holder: { readonly pid: number; readonly started?: string | undefined }): boolean {
-  if (!processAlive(holder.pid)) return false;
+  if (!Number.isInteger(holder.pid) || holder.pid <= 0 || !pidExists(holder.pid)) return false;
+  const fields = statFields(holder.pid);
+  if (fields === undefined) return true;
+  if (fields[0] === 'Z' || fields[0] === 'X') return false;
   if (holder.started === undefined) return true;
-  const now = processStart(holder.pid);
+  const now = startOf(fields);
   return now === undefined || now === holder.started;
+}
+
+/**
+ * This process as a short tag for file names and lock files, `<pid>.<clock ticks since boot>`
+ * (`<pid>` where the start cannot be told); `processOfTag` reads it back for `processStillRuns`.
+ *
+ * @example
+ * writeFileSync(lock, ownProcessTag()); // '4242.7613412'
+ */
+export function ownProcessTag(): string {
+  const started = ownProcessStart();
+  return started === undefined ? String(process.pid) : `${process.pid}.${started.slice(started.lastIndexOf(':') + 1)}`;
+}
+
+/**
+ * The process a tag made by `ownProcessTag` names (a bare pid, as older files hold, too), or
+ * undefined for text that is not a tag. Its start is taken as of this boot: after a restart, a
+ * process with the pid has another start.
+ *
+ * @example
+ * processStillRuns(processOfTag(readFileSync(lock, 'utf8')) ?? { pid: 0 });
+ */
+export function processOfTag(tag: string): { readonly pid: number; readonly started?: string } | undefined {
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(tag.trim());
+  if (match === null) return undefined;
+  const pid = Number(match[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  bootId ??= readBootId();
+  return match[2] === undefined || bootId === null ? { pid } : { pid, started: `${bootId}:${match[2]}` };
 }

@@ -22,11 +22,6 @@ function pidExists(pid: number): boolean {
   }
 }
 
-/** Whether a process with this pid still runs (not a zombie), by pid alone: see `processStillRuns`. */
-export function processAlive(pid: number): boolean {
-  return processStillRuns({ pid });
-}
-
 let bootId: string | null | undefined;
 
 function readBootId(): string | null {

@@ -8,8 +8,11 @@ import { readFileSync } from 'node:fs';
  * take that stranger for the holder until its lease expires. So a holder also records its start
  * (`processStart`: the boot id and the start time in clock ticks since boot, field 22 of
  * `/proc/<pid>/stat`), and it still runs only if a process with that pid exists **and** started
- * then. Where `/proc` cannot be read (not Linux), and for records written before the start was
- * recorded, the rule falls back to the pid alone.
+ * then. A killed process its parent has not reaped yet (a zombie) answers `kill(pid, 0)` but runs
+ * no more: it is dead too. Where `/proc` cannot be read (not Linux), and for records written
+ * before the start was recorded, the rule falls back to the pid alone. Files that name their
+ * holder (lock files, markers, temporary names) record `ownProcessTag()` and read it back with
+ * `processOfTag`.
  */
 
 /** True while a process with this pid exists on this host (EPERM: it exists, owned by another user), zombie or not. */

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { sluice } from './support/cli.js';
+import { sluice, sluiceOk } from './support/cli.js';
 import { auditTrailOf, sluiceAsKey } from './support/cli-as-key.js';
 import { startSluice } from './support/sluice-process.js';
 
@@ -10,7 +10,7 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-access-cli-'));
   cpSync(join(import.meta.dirname, '..', 'examples', 'fraud'), dir, { recursive: true });
-  expect(sluice(dir, 'apply').code).toBe(0);
+  sluiceOk(dir, 'apply');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -39,8 +39,7 @@ test('keys create prints the key once, list never shows a secret, revoke takes i
   writeFileSync(join(dir, 'sluice.config.ts'), readFileSync(join(dir, 'sluice.config.ts'), 'utf8')
     .replace("from 'sluice';", "from 'sluice';\nimport { allow } from 'sluice';")
     .replace("featureServices: [featureService({ name: 'fraud_v1', features: [txnStats, smallTxns, profile] })],", "featureServices: [featureService({ name: 'fraud_v1', features: [txnStats, smallTxns, profile] })],\n  access: [allow({ role: 'fraud-model', read: ['fraud_v1'] }), allow({ role: 'admin', admin: ['keys'] })],"));
-  const applied = sluice(dir, 'apply');
-  expect(applied.code).toBe(0);
+  const applied = sluiceOk(dir, 'apply');
   expect(applied.stdout).toContain('+ access rules: + allow role "admin": admin keys');
   const created = sluice(dir, '--json', 'keys', 'create', '--principal', 'scorer', '--role', 'fraud-model');
   expect(created.code).toBe(0);

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
 import { httpTransport, runEvent, type RunEvent } from '../src/observability/lineage/index.js';
+import { ownProcessTag, processStart } from '../src/orchestration/process-identity.js';
 
 const cleanup: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -104,5 +106,40 @@ describe('HTTP transport with a local spool', () => {
     expect(received).toEqual([event(0).run.runId, event(2).run.runId]);
     expect(readdirSync(join(spoolDir, 'rejected'))).toHaveLength(1);
     expect(errors.join('\n')).toMatch(/rejected event .* \(HTTP 400\)/);
+  });
+
+  test.runIf(processStart(process.pid) !== undefined)('the delivery lock names its holder by pid and start: a live holder is waited for, a holder whose pid another process now has is taken over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-spool-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const http = createServer();
+    cleanup.push(() => new Promise<void>((r) => http.close(() => r())));
+    const received: string[] = [];
+    let lockDuringDelivery: string | undefined;
+    const spoolDir = join(dir, 'spool');
+    http.on('request', (req, res) => {
+      lockDuringDelivery ??= readFileSync(join(spoolDir, 'deliver.lock'), 'utf8');
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => res.writeHead(201).end(void received.push((JSON.parse(body) as RunEvent).run.runId)));
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    cleanup.push(() => void child.kill('SIGKILL'));
+    await new Promise((r) => child.once('spawn', r));
+    const ticks = Number(processStart(child.pid!)!.split(':').pop());
+    mkdirSync(spoolDir, { recursive: true });
+    // The lock of a live holder (the child, as it recorded itself): events wait in the spool.
+    writeFileSync(join(spoolDir, 'deliver.lock'), `${child.pid}.${ticks}`);
+    const options = { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, endpoint: 'api/v1/lineage', spoolDir, backoffMs: 10, maxBackoffMs: 20, onError: () => undefined };
+    const transport = httpTransport(options);
+    cleanup.push(() => transport.close());
+    transport.send(event(0));
+    await sleep(200);
+    expect(received).toEqual([]);
+    // The same pid with another start: the holder died and its pid went to another process.
+    writeFileSync(join(spoolDir, 'deliver.lock'), `${child.pid}.${ticks + 1}`);
+    await until(() => received.length >= 1, 'the event once the dead holder\'s lock is taken over');
+    expect(lockDuringDelivery).toBe(ownProcessTag());
+    expect(readdirSync(spoolDir).filter((f) => f.endsWith('.json') || f === 'deliver.lock')).toEqual([]);
   });
 });

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { SluiceContext } from '../context.js';
-import { temporaryPid } from '../storage/lake/atomic-file.js';
+import { temporaryWriter } from '../storage/lake/atomic-file.js';
 import type { LakeFile } from '../storage/lake/lake.js';
 import { finishPendingDeletions } from '../compliance/purge/pending-deletions.js';
-import { processAlive } from './process-identity.js';
+import { processStillRuns } from './process-identity.js';
 import { reapDeadRuns } from './track-run.js';
 
 export interface GarbageOptions {
@@ -58,7 +58,7 @@ function lakeCollector(kind: string, staging: boolean): GarbageCollector {
   };
 }
 
-/** Unpublished dataset files (`<out>.tmp-<pid>`, also of the manifest) whose process is gone. */
+/** Unpublished dataset files (`<out>.tmp-<pid>.<start>`, also of the manifest) whose process is gone (by pid and start). */
 const datasetTemporaries: GarbageCollector = {
   kind: 'dataset-temp',
   async collect(ctx, options) {
@@ -68,8 +68,8 @@ const datasetTemporaries: GarbageCollector = {
       const dir = dirname(out);
       if (!existsSync(dir)) continue;
       for (const name of await readdir(dir)) {
-        const pid = temporaryPid(name, out) ?? temporaryPid(name, `${out}.manifest.json`);
-        if (pid === undefined || pid === process.pid || processAlive(pid)) continue;
+        const writer = temporaryWriter(name, out) ?? temporaryWriter(name, `${out}.manifest.json`);
+        if (writer === undefined || writer.pid === process.pid || processStillRuns(writer)) continue;
         const info = await stat(join(dir, name)).catch(() => undefined);
         if (info?.isFile()) found.set(join(dir, name), info.size);
       }

@@ -8,8 +8,11 @@ import { readFileSync, readlinkSync } from 'node:fs';
  * take that stranger for the holder until its lease expires. So a holder also records its start
  * (`processStart`: the boot id and the start time in clock ticks since boot, field 22 of
  * `/proc/<pid>/stat`), and it still runs only if a process with that pid exists **and** started
- * then. Where `/proc` cannot be read (not Linux), and for records written before the start was
- * recorded, the rule falls back to the pid alone.
+ * then. A killed process its parent has not reaped yet (a zombie) answers `kill(pid, 0)` but runs
+ * no more: it is dead too. Where `/proc` cannot be read (not Linux), and for records written
+ * before the start was recorded, the rule falls back to the pid alone. Files that name their
+ * holder (lock files, markers, temporary names) record `ownProcessTag()` and read it back with
+ * `processOfTag`.
  *
  * A start also names the pid namespace it was read in: two containers that share a hostname (host
  * networking) and one metadata database each have their own pid 1, and a pid read in one namespace
@@ -18,8 +21,8 @@ import { readFileSync, readlinkSync } from 'node:fs';
  * `/proc/self/stat` names another pid) records no start.
  */
 
-/** True while a process with this pid exists on this host (EPERM: it exists, owned by another user). */
-export function processAlive(pid: number): boolean {
+/** True while a process with this pid exists on this host (EPERM: it exists, owned by another user), zombie or not. */
+function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -29,6 +32,15 @@ export function processAlive(pid: number): boolean {
 }
 
 let bootId: string | null | undefined;
+
+function readBootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
 let ownNamespace: string | null | undefined;
 
 /** This process's pid namespace (the inode of `/proc/self/ns/pid`), or null where `/proc` is not this namespace's or cannot be read. */
@@ -42,13 +54,32 @@ function readOwnNamespace(): string | null {
   }
 }
 
-function readBootId(): string | null {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return null;
-  }
+/** The start text of a process of this boot and pid namespace that started `ticks` clock ticks after boot, or undefined where it cannot be told. */
+function startAt(ticks: string | undefined): string | undefined {
+  bootId ??= readBootId();
+  ownNamespace ??= readOwnNamespace();
+  return bootId !== null && ownNamespace !== null && ticks !== undefined && /^\d+$/.test(ticks) ? `${bootId}:${ticks}:${ownNamespace}` : undefined;
 }
+
+/** Whether a recorded start was read in this process's pid namespace (its pid names the same process here). */
+function sameNamespace(started: string): boolean {
+  ownNamespace ??= readOwnNamespace();
+  return ownNamespace !== null && started.slice(started.lastIndexOf(':') + 1) === ownNamespace;
+}
+
+/** Fields 3.. of `/proc/<pid>/stat` (field 3 is the state letter), or undefined when it cannot be read. */
+function statFields(pid: number): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Field 2 (the command name, in parentheses) may hold spaces and ')': fields 3.. follow the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+const startOf = (fields: readonly string[]): string | undefined => startAt(fields[22 - 3]);
 
 /**
  * When the process `pid` of this pid namespace started, as `<boot id>:<clock ticks since boot>:<pid
@@ -59,19 +90,8 @@ function readBootId(): string | null {
  * processStart(process.pid); // 'd379a088-48ea-4d49-93a3-0496ddfa5293:7613412:4026531836'
  */
 export function processStart(pid: number): string | undefined {
-  bootId ??= readBootId();
-  ownNamespace ??= readOwnNamespace();
-  if (bootId === null || ownNamespace === null) return undefined;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // Field 2 (the command name, in parentheses) may hold spaces and ')': fields 3.. follow the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = fields[22 - 3];
-  return ticks !== undefined && /^\d+$/.test(ticks) ? `${bootId}:${ticks}:${ownNamespace}` : undefined;
+  const fields = statFields(pid);
+  return fields === undefined ? undefined : startOf(fields);
 }
 
 let ownStart: string | null | undefined;
@@ -84,21 +104,49 @@ export function ownProcessStart(): string | undefined {
 
 /**
  * Whether the process recorded as `pid` (with its `started`, when recorded) still runs on this
- * host: a process with that pid exists and, when both starts can be told, started then.
+ * host: a process with that pid exists, is not a zombie (`Z`: killed, not yet reaped by its
+ * parent, which may take until the parent ends) nor dead (`X`), and, when both starts can be
+ * told, started then.
  *
  * @example
  * processStillRuns({ pid: 4242, started: 'd379a088-…:7613412:4026531836' }); // false once 4242 is another process
  */
 export function processStillRuns(holder: { readonly pid: number; readonly started?: string | undefined }): boolean {
   if (holder.started !== undefined && !sameNamespace(holder.started)) return true;
-  if (!processAlive(holder.pid)) return false;
+  if (!Number.isInteger(holder.pid) || holder.pid <= 0 || !pidExists(holder.pid)) return false;
+  const fields = statFields(holder.pid);
+  if (fields === undefined) return true;
+  if (fields[0] === 'Z' || fields[0] === 'X') return false;
   if (holder.started === undefined) return true;
-  const now = processStart(holder.pid);
+  const now = startOf(fields);
   return now === undefined || now === holder.started;
 }
 
-/** Whether a recorded start was read in this process's pid namespace (its pid names the same process here). */
-function sameNamespace(started: string): boolean {
-  ownNamespace ??= readOwnNamespace();
-  return ownNamespace !== null && started.slice(started.lastIndexOf(':') + 1) === ownNamespace;
+/**
+ * This process as a short tag for file names and lock files, `<pid>.<clock ticks since boot>`
+ * (`<pid>` where the start cannot be told); `processOfTag` reads it back for `processStillRuns`.
+ *
+ * @example
+ * writeFileSync(lock, ownProcessTag()); // '4242.7613412'
+ */
+export function ownProcessTag(): string {
+  const started = ownProcessStart();
+  return started === undefined ? String(process.pid) : `${process.pid}.${started.split(':')[1]}`;
+}
+
+/**
+ * The process a tag made by `ownProcessTag` names (a bare pid, as older files hold, too), or
+ * undefined for text that is not a tag. Its start is taken as of this boot and pid namespace: after
+ * a restart, a process with the pid has another start.
+ *
+ * @example
+ * processStillRuns(processOfTag(readFileSync(lock, 'utf8')) ?? { pid: 0 });
+ */
+export function processOfTag(tag: string): { readonly pid: number; readonly started?: string } | undefined {
+  const match = /^(\d+)(?:\.(\d+))?$/.exec(tag.trim());
+  if (match === null) return undefined;
+  const pid = Number(match[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  const started = match[2] === undefined ? undefined : startAt(match[2]);
+  return started === undefined ? { pid } : { pid, started };
 }

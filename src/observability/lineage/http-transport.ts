@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive } from '../../orchestration/process-identity.js';
+import { ownProcessTag, processOfTag, processStillRuns } from '../../orchestration/process-identity.js';
 import type { LineageTransport } from './lineage-transport.js';
 
 export interface HttpTransportOptions {
@@ -50,13 +50,15 @@ export function httpTransport(options: HttpTransportOptions): LineageTransport {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(path, 'wx');
-        writeSync(fd, String(process.pid));
+        writeSync(fd, ownProcessTag());
         closeSync(fd);
         return true;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = Number(readFileSync(path, 'utf8'));
-        if (holder === process.pid || (Number.isInteger(holder) && holder > 0 && processAlive(holder))) return false;
+        const text = readFileSync(path, 'utf8');
+        const holder = processOfTag(text);
+        // Held by this process (another pass), or by a live one (by pid and start: a reused pid is not the holder).
+        if (text.trim() === ownProcessTag() || (holder !== undefined && processStillRuns(holder))) return false;
         rmSync(path, { force: true });
       }
     }

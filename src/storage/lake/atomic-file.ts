@@ -1,5 +1,6 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { ownProcessTag, processOfTag } from '../../orchestration/process-identity.js';
 
 /** Flushes a file (or directory) to disk. */
 export async function fsyncPath(path: string): Promise<void> {
@@ -11,17 +12,15 @@ export async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** The temporary name a process writes `path` under before renaming it: `<path>.tmp-<pid>`. */
+/** The temporary name a process writes `path` under before renaming it: `<path>.tmp-<pid>.<start>` (`ownProcessTag`). */
 export function temporaryPath(path: string): string {
-  return `${path}.tmp-${process.pid}`;
+  return `${path}.tmp-${ownProcessTag()}`;
 }
 
-/** The pid in a temporary name made by `temporaryPath`, if `name` is one for `target`. */
-export function temporaryPid(name: string, target: string): number | undefined {
+/** The process that wrote a temporary name made by `temporaryPath` (or `<path>.tmp-<pid>`, older), if `name` is one for `target`. */
+export function temporaryWriter(name: string, target: string): { readonly pid: number; readonly started?: string } | undefined {
   const prefix = `${basename(target)}.tmp-`;
-  if (!name.startsWith(prefix)) return undefined;
-  const pid = Number(name.slice(prefix.length));
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  return name.startsWith(prefix) ? processOfTag(name.slice(prefix.length)) : undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { compileProject, count, defineProject, entity, featureView, streamSource } from '../../../definitions/index.js';
 import type { EntityState } from '../../../processing/entity-state.js';
+import { ownProcessTag } from '../../../orchestration/process-identity.js';
 import { bootId } from './deferred-flush.js';
 import { lmdbOnlineStore } from './lmdb-online-store.js';
 
@@ -66,9 +67,13 @@ describe.skipIf(bootId() === undefined)('online store flushed on a schedule', ()
     // A live writer's marker stays; a dead one's (no such process) goes.
     writeFileSync(join(dir, `unflushed-${process.pid}-live`), `${bootId()}\n`);
     writeFileSync(join(dir, 'unflushed-999999999-dead'), `${bootId()}\n`);
+    // This pid with another start: its writer died and the pid went to this process.
+    const own = ownProcessTag();
+    if (own.includes('.')) writeFileSync(join(dir, `unflushed-${own}1-reused`), `${bootId()}\n`);
+    writeFileSync(join(dir, `unflushed-${own}-tagged`), `${bootId()}\n`);
     const again = lmdbOnlineStore({ path: dir });
     expect((await again.read('v', ['k1'])).states[0]?.horizon).toBe(1);
-    expect(readdirSync(dir).filter((f) => f.startsWith('unflushed-'))).toEqual([`unflushed-${process.pid}-live`]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('unflushed-')).sort()).toEqual([`unflushed-${process.pid}-live`, `unflushed-${own}-tagged`].sort());
     await again.close();
   });
 
@@ -92,6 +97,8 @@ describe.skipIf(bootId() === undefined)('online store flushed on a schedule', ()
     expect(existsSync(lock)).toBe(false);
     expect((await again.read('v', ['k1'])).states[0]?.horizon).toBe(1);
     await again.close();
+    writeFileSync(lock, `${ownProcessTag()}1\n`); // this pid with another start: a holder that died, its pid reused
+    await lmdbOnlineStore({ path: dir }).close();
     writeFileSync(lock, `${process.pid}\n`); // a live holder that does not finish
     expect(() => lmdbOnlineStore({ path: dir, openLockTimeoutMs: 100 })).toThrow(/being opened by process \d+ \(lock file .*open\.lock\).*stop it and start again/);
     expect(readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));

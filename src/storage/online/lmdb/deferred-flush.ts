@@ -3,10 +3,16 @@ import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readdirSync,
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TimeoutError } from '../../../errors.js';
-import { processAlive as alive } from '../../../orchestration/process-identity.js';
+import { ownProcessTag, processOfTag, processStillRuns } from '../../../orchestration/process-identity.js';
+
+/** Whether the process a tag names (`ownProcessTag`: pid and start, or a bare pid in older files) still runs; text that is no tag (half written) counts as live. */
+const alive = (tag: string): boolean => {
+  const holder = processOfTag(tag);
+  return holder === undefined || processStillRuns(holder);
+};
 
 /**
- * Per store handle (`unflushed-<pid>-<random>`): written before its first commit that is not
+ * Per store handle (`unflushed-<pid>.<start>-<random>`, `ownProcessTag`): written before its first commit that is not
  * flushed, removed once a flush covers its commits. One per handle, since handles in other
  * processes flush on their own schedules.
  */
@@ -36,7 +42,7 @@ const syncDirectory = (dir: string) => sync(dir, 'entries');
 const datasync = (file: string) => sync(file, 'data');
 
 const markers = (path: string): string[] => (existsSync(path) ? readdirSync(path).filter((f) => f.startsWith(`${MARKER}-`)) : []);
-const pidOf = (marker: string): number => Number(marker.split('-')[1]);
+const holderOf = (marker: string): string => marker.split('-')[1] ?? '';
 
 /**
  * Whether the store at `path` may be damaged: a process wrote commits without flushing them,
@@ -48,7 +54,7 @@ const pidOf = (marker: string): number => Number(marker.split('-')[1]);
 export function unflushedBeforeRestart(path: string, boot: string): boolean {
   const found = markers(path);
   if (found.some((m) => readFileSync(join(path, m), 'utf8').trim() !== boot)) return true;
-  const gone = found.filter((m) => !alive(pidOf(m)));
+  const gone = found.filter((m) => !alive(holderOf(m)));
   if (gone.length > 0) {
     if (existsSync(join(path, 'data.mdb'))) datasync(join(path, 'data.mdb'));
     for (const m of gone) rmSync(join(path, m), { force: true });
@@ -85,7 +91,7 @@ export function withOpenLock<T>(path: string, body: () => T, timeoutMs = 60_000)
     }
     if (fd !== undefined) {
       try {
-        writeSync(fd, `${process.pid}\n`);
+        writeSync(fd, `${ownProcessTag()}\n`);
       } finally {
         closeSync(fd);
       }
@@ -97,14 +103,14 @@ export function withOpenLock<T>(path: string, body: () => T, timeoutMs = 60_000)
     }
     const text = readText(lock);
     if (text === undefined) continue; // released between the two calls
-    const holder = Number(text.trim());
+    const holder = text.trim();
     // A holder that is gone (or a lock not yet written: retried below) no longer opens the store.
-    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) {
+    if (holder !== '' && !alive(holder)) {
       rmSync(lock, { force: true });
       continue;
     }
     if (Date.now() >= giveUpAt) {
-      throw new TimeoutError('TIMED_OUT', `the online store at ${path} is being opened by process ${holder} (lock file ${lock}) for more than ${timeoutMs} ms; if that process is stuck, stop it and start again`, { details: { path, holder } });
+      throw new TimeoutError('TIMED_OUT', `the online store at ${path} is being opened by process ${processOfTag(holder)?.pid ?? holder} (lock file ${lock}) for more than ${timeoutMs} ms; if that process is stuck, stop it and start again`, { details: { path, holder } });
     }
     pause(20);
   }
@@ -134,7 +140,7 @@ export interface DeferredFlush {
  * or half written: see `unflushedBeforeRestart`.
  */
 export function deferredFlush(path: string, boot: string, everyMs: number, warn: (message: string) => void): DeferredFlush {
-  const marker = join(path, `${MARKER}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const marker = join(path, `${MARKER}-${ownProcessTag()}-${randomBytes(4).toString('hex')}`);
   let marked = false;
   let running = 0;
   let done = 0;

@@ -126,7 +126,7 @@ describe('HTTP transport with a local spool', () => {
     const child = spawn('sleep', ['60'], { stdio: 'ignore' });
     cleanup.push(() => void child.kill('SIGKILL'));
     await new Promise((r) => child.once('spawn', r));
-    const ticks = Number(processStart(child.pid!)!.split(':').pop());
+    const ticks = Number(processStart(child.pid!)!.split(':')[1]);
     mkdirSync(spoolDir, { recursive: true });
     // The lock of a live holder (the child, as it recorded itself): events wait in the spool.
     writeFileSync(join(spoolDir, 'deliver.lock'), `${child.pid}.${ticks}`);

@@ -1,6 +1,6 @@
 import type { SluiceContext } from '../../context.js';
 import type { Project } from '../../definitions/index.js';
-import { checkSubject } from '../../quality/run-checks.js';
+import { declaredCheckSubjects } from '../../quality/run-checks.js';
 import { SCHEMA_CHANGED } from './report-schema-change.js';
 
 /** What a condition of each kind is about, as its detector names it, and whether the definitions still declare it. */
@@ -12,8 +12,7 @@ interface SubjectRule {
 }
 
 function subjectRules(project: Project): readonly SubjectRule[] {
-  const datasets = [...project.sources, ...project.featureViews];
-  const checks = new Set(datasets.flatMap((d) => (d.checks ?? []).map((c) => checkSubject(d.name, c.name))));
+  const checks = declaredCheckSubjects(project);
   // `feature:<view>__<feature>`: what drift and skew report about a served or trained feature.
   const features = new Set([
     ...project.featureViews.flatMap((v) => v.features.map((f) => `feature:${v.name}__${f.name}`)),

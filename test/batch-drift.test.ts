@@ -1,9 +1,11 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { batchSource, defineProject, entity, featureView, last } from '../src/definitions/index.js';
+import { DEFAULT_DRIFT, batchSource, defineProject, entity, featureView, last } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { sourceBatchDrift } from '../src/observability/drift/source-batch-drift.js';
+import { compareProfiles } from '../src/observability/drift/report-drift.js';
+import type { Profile } from '../src/observability/drift/column-profile.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -47,4 +49,26 @@ test('a batch that cannot be profiled does not fail its ingest: it is a job_fail
   expect(failed!.message).toContain(`the drift of batch ${b.snapshot} of source "txns" could not be computed`);
   await ingest('c.csv', 100, (i) => i * 10);
   expect(await env.platform.metadata.health.list({ firing: true })).toEqual([]);
+});
+
+test('a text column with every value distinct in the reference (an id, fewer than 100 per batch) is skipped as identifier-like, not scored at PSI ~10', async () => {
+  const pay = batchSource({ name: 'pay', schema: { id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts' });
+  const own = await tempPlatform(defineProject({ name: 'q', entities: [customer], sources: [pay], featureViews: [featureView({ name: 'w', entity: customer, source: pay, features: { a: last('amount') } })] }), Date.parse('2024-01-01T00:00:00Z'));
+  try {
+    const write = (name: string) => {
+      writeFileSync(join(own.dir, name), ['id,customer_id,amount,ts', ...Array.from({ length: 60 }, (_, i) => `${name}-${i},c${i % 5},${i},2024-01-01T00:00:00Z`)].join('\n'));
+      return ingestFile(own.platform, own.project, 'pay', join(own.dir, name));
+    };
+    await write('a.csv');
+    await write('b.csv');
+    const latest = await own.platform.metadata.drift.latest({ subject: 'source:pay' });
+    expect(latest.map((r) => r.feature)).toEqual(['amount']);
+    expect(await own.platform.metadata.health.list({ firing: true })).toEqual([]);
+    const ids = (prefix: string): Profile => ({ rows: 60, columns: { id: { kind: 'categorical', count: 60, nulls: 0, other: 0, top: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`${prefix}${i}`, 1])) } } });
+    const { results, skipped } = compareProfiles('source:pay', ids('a'), ids('b'), () => DEFAULT_DRIFT, 0);
+    expect(results).toEqual([]);
+    expect(skipped).toEqual([{ feature: 'id', reason: expect.stringContaining('identifier-like') }]);
+  } finally {
+    await own.dispose();
+  }
 });

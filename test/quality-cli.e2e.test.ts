@@ -61,10 +61,24 @@ describe('sluice checks and sluice quarantine, end to end', () => {
     expect(sluice(dir, 'ingest', 'txns', '--file', 'bad2.csv').code).not.toBe(0);
     expect(sluice(dir, 'quarantine', 'drop', '2', '--by', 'bo').stdout).toBe('dropped quarantined batch 2 of "txns" (1 rows, by bo)\n');
     expect(sluice(dir, 'quarantine', 'release', '2').stderr).toContain('quarantined batch 2 was dropped by bo');
+    // The check's latest result names the batch's state now, not the state it had when it failed.
+    expect(sluice(dir, 'checks', '--failed').stdout).toMatch(/txns\s+amount_not_null\s+error\s+FAIL\s+1\s+1 .*\(quarantined as 2, since dropped\)/);
+    expect(sluice(dir, '--json', 'checks', '--failed').json<{ checks: { check: string; quarantineStatus: string }[] }>().checks).toMatchObject([{ check: 'amount_not_null', quarantineStatus: 'dropped' }]);
     // Each release and drop left one audit record, the refused release too.
     const audited = (action: string) => sluice(dir, '--json', 'audit', 'list', '--action', action).json<{ records: Array<{ target: string; outcome: string; details: Record<string, unknown> }> }>().records;
     expect(audited('quarantine.release').map((r) => [r.target, r.outcome])).toEqual([['quarantine:2', 'failed'], ['quarantine:1', 'succeeded'], ['quarantine:1', 'succeeded']]);
     expect(audited('quarantine.drop')).toMatchObject([{ target: 'quarantine:2', outcome: 'succeeded', details: { batch: 2, dataset: 'txns', rows: 1, by: 'bo' } }]);
     expect(sluice(dir, 'materialize').code).toBe(0);
+  });
+
+  test('a check no longer declared is not listed by "sluice checks" (its last result stays in the store)', () => {
+    write(`range('amount', { min: 0 })`);
+    expect(sluice(dir, 'apply').code).toBe(0);
+    const all = sluice(dir, 'checks');
+    expect(all.stdout).toContain('amount_range');
+    expect(all.stdout).not.toMatch(/^txns\s+amount_not_null/m);
+    expect(all.stdout).toContain('2 checks no longer declared are not listed (amount_not_null, txn_id_unique of "txns")');
+    expect(sluice(dir, 'checks', '--failed').stdout).toContain('No check is failing.');
+    expect(sluice(dir, '--json', 'checks').json<{ checks: { check: string }[]; removed: string[] }>()).toMatchObject({ checks: [{ check: 'amount_range' }], removed: ['txns/amount_not_null', 'txns/txn_id_unique'] });
   });
 });

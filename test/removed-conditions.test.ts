@@ -4,6 +4,7 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import { batchSource, compileProject, count, defineProject, entity, featureView, notNull, sum } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { healthStatus, startMonitoring } from '../src/observability/status/index.js';
+import { trackRun } from '../src/orchestration/track-run.js';
 import { tempPlatform } from './support/temp-platform.js';
 import { until } from './support/webhook-receiver.js';
 
@@ -77,4 +78,22 @@ test('the monitoring loop of a long-running process clears them too, reading the
     await monitoring.stop();
   }
   expect(await firing()).toEqual(['check_failed check:txns/kept', 'drift feature:stats__n', 'job_failed job:ingest:txns']);
+});
+
+test('a failed scheduled job that is no longer in the catalogue (its source lost its "path") is cleared, with its last failed run no longer a problem; a failed CLI ingest of a declared source stays', async () => {
+  const paid = (path?: string) => batchSource({ name: 'paid', schema: columns, timestamp: 'ts', ...(path === undefined ? {} : { path }) });
+  const withPath = compileProject(defineProject({ name: 'p', entities: [customer], sources: [txns, paid('data/*.csv')], featureViews: [stats] }));
+  const withoutPath = compileProject(defineProject({ name: 'p', entities: [customer], sources: [txns, paid()], featureViews: [stats] }));
+  const fail = (job: string, params: Record<string, unknown>) => trackRun(env.platform, job, params, () => Promise.reject(new Error('boom'))).catch(() => undefined);
+  await fail('ingest:paid', { trigger: 'schedule' });
+  await fail('ingest', { source: 'txns' });
+  expect(await firing()).toEqual(['job_failed job:ingest:paid', 'job_failed job:ingest:txns']);
+  // While the job is declared, its failure stays.
+  await healthStatus(env.platform, withPath);
+  expect(await firing()).toEqual(['job_failed job:ingest:paid', 'job_failed job:ingest:txns']);
+  const status = await healthStatus(env.platform, withoutPath);
+  expect(await firing()).toEqual(['job_failed job:ingest:txns']);
+  expect(status.problems.filter((p) => p.includes('ingest:paid'))).toEqual([]);
+  const resolved = (await env.platform.metadata.health.listAlerts(100)).filter((a) => a.transition === 'resolved');
+  expect(resolved.map((a) => [a.condition.subject, a.condition.message])).toEqual([['job:ingest:paid', 'job ingest:paid is no longer declared: its condition is cleared']]);
 });

@@ -25,6 +25,11 @@ export interface BatchVerdict {
 /** The health subject of a check: `check:<dataset>/<check>`. */
 export const checkSubject = (dataset: string, check: string): string => `check:${dataset}/${check}`;
 
+/** The subjects (`checkSubject`) of every check the project declares, on its sources and feature views. */
+export function declaredCheckSubjects(project: { readonly sources: readonly CheckedDataset[]; readonly featureViews: readonly { readonly name: string; readonly checks?: readonly Check[] }[] }): Set<string> {
+  return new Set([...project.sources, ...project.featureViews].flatMap((d) => (d.checks ?? []).map((c) => checkSubject(d.name, c.name))));
+}
+
 /**
  * Evaluates a dataset's checks on a batch (`relation`: SQL of its typed rows) in one scan; see
  * `evaluateChecks`. Undefined when the dataset declares none (nothing is read). `classified`:

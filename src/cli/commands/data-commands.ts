@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { applySnapshotOnline } from '../../streaming/apply-snapshot.js';
-import { findSource, type Project } from '../../definitions/index.js';
+import { findSource, jobName, type Project } from '../../definitions/index.js';
 import type { Command } from 'commander';
 import { ingestFile } from '../../ingest/ingest-file.js';
 import { ingestPostgresTable } from '../../ingest/connectors/postgres-table/index.js';
@@ -21,7 +21,7 @@ import { audited } from './audit-commands.js';
 import { datasetInterruptReport, ingestInterruptReport, materializeInterruptReport } from './interrupt-reports.js';
 import { exitOnInterrupt } from '../interrupt.js';
 import type { CommandContext } from './command-context.js';
-import { authorizeCli, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCli, authorizeCliJobs, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
@@ -73,6 +73,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
       const options = { ...given, file: file ?? given.file };
       return run.withPlatform(audited({ action: 'ingest', target: `source:${source}` }, async ({ platform, out }) => {
         const project = await platform.project();
+        await authorizeCliJobs(platform, await cliPrincipal(platform), project, [jobName('ingest', source)]);
         const connector = project.sources.find((s) => s.name === source)?.connector;
         const common = { ...(options.knownAt ? { knownAt: options.knownAt } : {}), onProgress: (done: number, total: number) => out.progress(`ingest ${source}`, done, total) };
         const interrupted = exitOnInterrupt(`ingest of "${source}"`, await ingestInterruptReport(platform, source));
@@ -106,6 +107,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .action((options: { views?: string[] }) =>
       run.withPlatform(audited({ action: 'materialize', target: options.views ? `views:${options.views.join(',')}` : 'views:all' }, async ({ platform, out }) => {
         const project = await platform.project();
+        await authorizeCliJobs(platform, await cliPrincipal(platform), project, (options.views ?? project.featureViews.map((v) => v.name)).map((v) => jobName('materialize', v)));
         const total = options.views?.length ?? project.featureViews.length;
         out.progress('materialize', 0, total);
         const interrupted = exitOnInterrupt('materialize', await materializeInterruptReport(platform, options.views ?? project.featureViews.map((v) => v.name)));

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { dropBatch, releaseBatch } from '../../quality/quarantine.js';
+import { checkSubject, declaredCheckSubjects } from '../../quality/run-checks.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
 import { table } from '../output.js';
@@ -18,6 +19,13 @@ function batchId(text: string): number {
   return id;
 }
 
+/** `a, b of "txns"; c of "stats"`: check names grouped by dataset. */
+function removedNames(results: readonly { readonly dataset: string; readonly check: string }[]): string {
+  const byDataset = new Map<string, string[]>();
+  for (const r of results) byDataset.set(r.dataset, [...(byDataset.get(r.dataset) ?? []), r.check]);
+  return [...byDataset].map(([dataset, checks]) => `${checks.join(', ')} of "${dataset}"`).join('; ');
+}
+
 /** `checks [--failed]` and `quarantine [list|release ID|drop ID]`: data quality results and held batches. */
 export function registerQualityCommands(program: Command, run: CommandContext): void {
   program
@@ -27,12 +35,30 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
     .description('the latest result of every data quality check, per dataset and check')
     .action((options: { failed?: boolean; dataset?: string }) =>
       run.withPlatform(async ({ platform, out }) => {
-        const results = await platform.metadata.quality.latestResults({ ...(options.failed ? { failed: true } : {}), ...(options.dataset ? { dataset: options.dataset } : {}) });
-        out.result({ checks: results.map((r) => ({ ...r, evaluatedAt: toIso(r.evaluatedAt) })) }, () =>
-          results.length === 0
+        const declared = declaredCheckSubjects(await platform.project());
+        const latest = await platform.metadata.quality.latestResults({ ...(options.failed ? { failed: true } : {}), ...(options.dataset ? { dataset: options.dataset } : {}) });
+        // A removed check's last result stays in the store (history) but is not a current result.
+        const results = latest.filter((r) => declared.has(checkSubject(r.dataset, r.check)));
+        const removed = latest.filter((r) => !declared.has(checkSubject(r.dataset, r.check)));
+        const quarantineStatus = new Map<number, string>();
+        for (const id of new Set(results.flatMap((r) => (r.quarantineId === null ? [] : [r.quarantineId])))) {
+          const batch = await platform.metadata.quality.quarantined(id);
+          if (batch) quarantineStatus.set(id, batch.status);
+        }
+        const held = (r: (typeof results)[number]) => {
+          if (r.quarantineId === null || r.passed || r.severity !== 'error') return '';
+          const status = quarantineStatus.get(r.quarantineId);
+          return status === undefined || status === 'held' ? ` (quarantined as ${r.quarantineId})` : ` (quarantined as ${r.quarantineId}, since ${status})`;
+        };
+        const removedNote = removed.length === 0 ? '' : `\n${removed.length} check${removed.length === 1 ? '' : 's'} no longer declared ${removed.length === 1 ? 'is' : 'are'} not listed (${removedNames(removed)})`;
+        out.result({
+          checks: results.map((r) => ({ ...r, evaluatedAt: toIso(r.evaluatedAt), quarantineStatus: r.quarantineId === null ? null : (quarantineStatus.get(r.quarantineId) ?? null) })),
+          removed: removed.map((r) => `${r.dataset}/${r.check}`),
+        }, () =>
+          (results.length === 0
             ? options.failed ? 'No check is failing.' : 'No check has run yet.'
             : table(['dataset', 'check', 'severity', 'result', 'failing', 'rows', 'evaluated', 'message'],
-              results.map((r) => [r.dataset, r.check, r.severity, r.passed ? 'pass' : 'FAIL', r.failingRows, r.totalRows, toIso(r.evaluatedAt), `${r.message}${r.quarantineId !== null && !r.passed && r.severity === 'error' ? ` (quarantined as ${r.quarantineId})` : ''}`])),
+              results.map((r) => [r.dataset, r.check, r.severity, r.passed ? 'pass' : 'FAIL', r.failingRows, r.totalRows, toIso(r.evaluatedAt), `${r.message}${held(r)}`]))) + removedNote,
         );
       }),
     );

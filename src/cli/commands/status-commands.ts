@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { STATUS_RIGHT } from '../../compliance/access/authorize.js';
+import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { alertTargets, NEVER } from '../../observability/alerts/index.js';
 import { healthStatus, type HealthStatus } from '../../observability/status/index.js';
 import type { AlertRecord } from '../../storage/metadata/health-store.js';
@@ -45,6 +47,8 @@ export function registerStatusCommands(program: Command, run: CommandContext): v
     .description(`one screen of health: freshness of every source and view, firing conditions (failed jobs and checks, stale, drift, skew, schema changes, serving-log drops), failing checks, last runs, dead letters, stream lag; exits ${EXIT_UNHEALTHY} when an error condition fires, an SLA is violated or a job's last run failed`)
     .action((options: { runs: number }) =>
       run.withPlatform(async ({ platform, out }) => {
+        // The right GET /v1/streams and /metrics ask of the same principal.
+        await authorizeCli(platform, await cliPrincipal(platform), STATUS_RIGHT.action, STATUS_RIGHT.resource);
         const status = await healthStatus(platform, await platform.project(), { runs: options.runs });
         out.result(status, () => statusScreen(status));
         if (!status.healthy) process.exitCode = EXIT_UNHEALTHY;

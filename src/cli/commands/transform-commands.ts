@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { transformOrder } from '../../definitions/index.js';
+import { jobName, transformOrder } from '../../definitions/index.js';
+import { authorizeCliJobs, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { findTransform, runTransform, transformSource, type TransformRunResult } from '../../processing/transforms/run-transform.js';
 import { applySnapshotOnline, type SnapshotApplied } from '../../streaming/apply-snapshot.js';
 import { UsageError } from '../exit.js';
@@ -39,6 +40,7 @@ export function registerTransformCommands(program: Command, run: CommandContext)
         const project = await platform.project();
         for (const name of names) findTransform(project, name);
         const ordered = transformOrder(project, options.all ? undefined : names);
+        await authorizeCliJobs(platform, await cliPrincipal(platform), project, ordered.map((t) => jobName('transform', t.name)));
         const results: RunOutcome[] = [];
         for (const [i, t] of ordered.entries()) {
           out.progress('transform run', i, ordered.length);

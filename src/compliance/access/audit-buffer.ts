@@ -10,6 +10,18 @@ export interface AuditBuffer {
   flush(): Promise<void>;
   /** Commits what is queued and stops the timer. */
   close(): Promise<void>;
+  /** True from a failed commit until the next commit succeeds: records are queued, not in the trail. */
+  failing(): boolean;
+  /** Records dropped, oldest first, past `maxQueued` uncommitted ones. */
+  dropped(): number;
+}
+
+export interface AuditBufferOptions {
+  readonly flushMs?: number;
+  readonly maxQueued?: number;
+  readonly onError?: (error: unknown) => void;
+  /** Called when commits start failing (with the error) and when they succeed again. */
+  readonly onFailing?: (failing: boolean, error?: unknown) => void;
 }
 
 /**
@@ -18,12 +30,14 @@ export interface AuditBuffer {
  * commit. What a crash can lose: the records of the last tick (at most `flushMs` of requests),
  * never a record of an earlier tick and never a link of the chain. A failed commit is retried at
  * the next tick; past `maxQueued` records the oldest are dropped and counted in `dropped`.
+ * `failing()` is true from a failed commit to the next good one (`onFailing` tells both), so a
+ * server can refuse the reads whose evidence would not be written.
  *
  * @example
  * const audit = auditBuffer(ctx.metadata.audit, { onError: (e) => log.error(e) });
  * audit.record({ actor: 'key:scorer', action: 'serve.read', target: 'service:fraud_v1', outcome: 'allowed' }, ctx.now());
  */
-export function auditBuffer(audit: AuditTrail, options: { readonly flushMs?: number; readonly maxQueued?: number; readonly onError?: (error: unknown) => void } = {}): AuditBuffer & { readonly dropped: () => number } {
+export function auditBuffer(audit: AuditTrail, options: AuditBufferOptions = {}): AuditBuffer {
   const flushMs = options.flushMs ?? AUDIT_FLUSH_MS;
   const maxQueued = options.maxQueued ?? 100_000;
   let queue: { event: AuditEvent; at: number }[] = [];
@@ -31,6 +45,7 @@ export function auditBuffer(audit: AuditTrail, options: { readonly flushMs?: num
   let flushing: Promise<void> = Promise.resolve();
   let dropped = 0;
   let closed = false;
+  let failing = false;
   const flush = (): Promise<void> => {
     timer = undefined;
     flushing = flushing.then(async () => {
@@ -39,6 +54,10 @@ export function auditBuffer(audit: AuditTrail, options: { readonly flushMs?: num
       queue = [];
       try {
         await audit.appendMany(batch);
+        if (failing) {
+          failing = false;
+          options.onFailing?.(false);
+        }
       } catch (error) {
         queue = [...batch, ...queue];
         if (queue.length > maxQueued) {
@@ -46,6 +65,10 @@ export function auditBuffer(audit: AuditTrail, options: { readonly flushMs?: num
           queue = queue.slice(queue.length - maxQueued);
         }
         options.onError?.(error);
+        if (!failing) {
+          failing = true;
+          options.onFailing?.(true, error);
+        }
         if (!closed) timer ??= setTimeout(() => void flush(), flushMs);
       }
     });
@@ -62,6 +85,7 @@ export function auditBuffer(audit: AuditTrail, options: { readonly flushMs?: num
       if (timer) clearTimeout(timer);
       await flush();
     },
+    failing: () => failing,
     dropped: () => dropped,
   };
 }

@@ -5,6 +5,18 @@ import type { ReadDependencies } from './read-dependencies.js';
 /** What a principal asks to do: read a feature (`view:feature`), push to a source, build datasets, run an admin action, or run a job (`dataset:train`). */
 export type AccessAction = 'read' | 'push' | 'datasets' | 'admin' | 'run';
 
+/**
+ * The right of an operation that both doors offer, so HTTP and the CLI ask one principal the same:
+ * reading status (`GET /v1/registry`, `/v1/streams`, `/metrics`, `sluice status`).
+ */
+export const STATUS_RIGHT = Object.freeze({ action: 'admin', resource: 'status' } as const);
+
+/** How a decision is recorded in the audit trail, by action: `admin.<resource>` for an admin action. */
+const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin', run: 'job.authorize' };
+
+/** The audit action of a decision on `action` over `resource` (`admin.status`, `job.run`, ...), for every door. */
+export const auditActionOf = (action: AccessAction, resource: string): string => (action === 'admin' ? `admin.${resource}` : AUDIT_ACTION[action]);
+
 export interface AccessDecision {
   readonly allowed: boolean;
   /** Why, naming the rule that decided (or that none allows, with the rule to add). */

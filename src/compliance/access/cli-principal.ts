@@ -1,12 +1,12 @@
 import { userInfo } from 'node:os';
-import { LOCAL_OPERATOR_ROLE, type AdminAction, type Project } from '../../definitions/index.js';
+import { LOCAL_OPERATOR_ROLE, projectJobs, type AdminAction, type Project } from '../../definitions/index.js';
 import { AuthenticationError, PolicyError } from '../../errors.js';
 import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { KeyStore } from '../../storage/metadata/key-store.js';
 import type { Principal } from '../principal.js';
 import { checkApiKey, keyPrincipal } from './api-keys.js';
 import { readDependencies } from './read-dependencies.js';
-import { accessPolicy, authorize, authorizeRead, readSelection, type AccessAction } from './authorize.js';
+import { accessPolicy, auditActionOf, authorize, authorizeRead, readSelection, type AccessAction } from './authorize.js';
 
 /** The environment variable that makes the CLI act as a key's principal instead of the local operator. */
 export const API_KEY_ENV = 'SLUICE_API_KEY';
@@ -44,22 +44,41 @@ export async function cliPrincipal(ctx: AccessStores): Promise<Principal> {
   return { name: `cli:${user}`, roles: [LOCAL_OPERATOR_ROLE], origin: 'local' };
 }
 
+/** Where a CLI decision's audit record points, by action. */
+const CLI_TARGET: Record<Exclude<AccessAction, 'read'>, (resource: string) => string> = {
+  admin: (r) => `admin:${r}`, datasets: () => 'datasets', push: (r) => `source:${r}`, run: (r) => `job:${r}`,
+};
+
 /**
  * Authorizes an action of the CLI against the applied project's access rules (the rules in force
- * before the command, so a change cannot grant itself) and audits the decision as `admin.<action>`
- * (or `dataset.build`); throws a `PolicyError` when denied.
+ * before the command, so a change cannot grant itself) and audits the decision as HTTP does
+ * (`admin.<action>`, `dataset.build`, `job.run`, ...); throws a `PolicyError` when denied.
  *
  * @example
  * await authorizeCli(platform, principal, 'admin', 'apply');
  */
-export async function authorizeCli(ctx: AccessStores, principal: Principal, action: Extract<AccessAction, 'admin' | 'datasets'>, resource: AdminAction | 'datasets'): Promise<void> {
+export async function authorizeCli(ctx: AccessStores, principal: Principal, action: Exclude<AccessAction, 'read'>, resource: AdminAction | 'datasets' | (string & {})): Promise<void> {
   const applied = await ctx.metadata.latestRegistry();
   const decision = authorize(accessPolicy(applied?.project), principal, action, resource);
   await ctx.metadata.audit.append({
-    actor: principal.name, action: action === 'admin' ? `admin.${resource}` : 'dataset.build', target: action === 'admin' ? `admin:${resource}` : 'datasets',
+    actor: principal.name, action: auditActionOf(action, resource), target: CLI_TARGET[action](resource),
     outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin, ...(decision.allowed ? {} : { details: { reason: decision.reason } }),
   }, ctx.now());
   if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
+}
+
+/**
+ * Authorizes the CLI running what a catalogue job does (`sluice materialize` of a view, `transform
+ * run`, `ingest` of a source whose job exists) as `sluice run JOB` and the scheduler are: `run` on
+ * each job's name. A name the catalogue lacks (`ingest:<source>` of a batch source without `path`
+ * or connector) cannot be granted by any rule, so it is not checked.
+ *
+ * @example
+ * await authorizeCliJobs(platform, principal, project, ['materialize:profile']);
+ */
+export async function authorizeCliJobs(ctx: AccessStores, principal: Principal, project: Project, jobs: readonly string[]): Promise<void> {
+  const catalogue = new Set(projectJobs(project).map((j) => j.name));
+  for (const job of jobs) if (catalogue.has(job)) await authorizeCli(ctx, principal, 'run', job);
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Principal } from '../principal.js';
 import { keyPrincipal, type KeyRefusal } from './api-keys.js';
 import type { AuditBuffer } from './audit-buffer.js';
 import { readDependencies } from './read-dependencies.js';
-import { accessPolicy, authorize, authorizeRead, readSelection, type AccessAction, type AccessDecision } from './authorize.js';
+import { accessPolicy, auditActionOf, authorize, authorizeRead, readSelection, STATUS_RIGHT, type AccessAction, type AccessDecision } from './authorize.js';
 import { cachedKeyVerifier } from './key-verifier.js';
 
 /** What a route requires: one right (checked before its handler), `handler` (its handler checks), or `public`. */
@@ -26,7 +26,7 @@ declare module 'fastify' {
   }
 }
 
-const status = (path: string): RouteAccess => ({ action: 'admin', resource: () => 'status', audit: `route:${path}` });
+const status = (path: string): RouteAccess => ({ action: STATUS_RIGHT.action, resource: () => STATUS_RIGHT.resource, audit: `route:${path}` });
 
 /** The rights of the server's own routes. `/metrics` is operational data: it needs `admin: ["status"]` like the registry. */
 const ROUTES: Readonly<Record<string, RouteAccess>> = {
@@ -38,7 +38,6 @@ const ROUTES: Readonly<Record<string, RouteAccess>> = {
   '/v1/push/:source': { action: 'push', resource: (request) => (request.params as { source: string }).source, audit: (source) => `source:${source}` },
 };
 
-const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin', run: 'job.run' };
 
 export interface AccessControlOptions {
   readonly keys: KeyStore;
@@ -115,7 +114,7 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     const resource = access.resource(request);
     const decision = authorize(policy(), principal, access.action, resource);
     const target = typeof access.audit === 'string' ? access.audit : access.audit(resource);
-    record(principal, access.action === 'admin' ? `admin.${resource}` : AUDIT_ACTION[access.action], target, decision);
+    record(principal, auditActionOf(access.action, resource), target, decision);
     if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
   };
 

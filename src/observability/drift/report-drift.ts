@@ -18,14 +18,18 @@ export interface DriftComparison {
 /** Non-null values a side needs before a column is scored: fewer give PSI mostly noise. */
 export const MIN_VALUES = 30;
 
+/** A categorical column whose counted values are each seen once: an id, whatever its name (PSI would be ~10 on every batch). */
+const isIdentifierLike = (c: ColumnProfile): boolean => c.kind === 'categorical' && c.other === 0 && Object.keys(c.top).length === c.count;
+
 const nullRate = (c: ColumnProfile) => (c.count + c.nulls === 0 ? 0 : c.nulls / (c.count + c.nulls));
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
 /**
  * Scores every column of `reference` that `current` also has, with its thresholds, into results
  * for `subject`; a column absent from `current`, of another kind, with fewer than `minValues`
- * non-null values on a side, or categorical with more than `TOP_K` distinct values (an
- * identifier: every batch has new ones) is skipped with the reason.
+ * non-null values on a side, categorical with more than `TOP_K` distinct values, or categorical
+ * with every value distinct in the reference (both identifiers: every batch has new ones) is
+ * skipped with the reason.
  *
  * @example
  * compareProfiles('dataset:ds_1', training, served, () => DEFAULT_DRIFT, Date.now());
@@ -53,6 +57,10 @@ export function compareProfiles(
     }
     if (ref.kind === 'categorical' && ref.other > 0) {
       skipped.push({ feature, reason: `more than ${TOP_K} distinct values in the reference: an identifier rather than a category` });
+      continue;
+    }
+    if (isIdentifierLike(ref)) {
+      skipped.push({ feature, reason: `identifier-like: all ${ref.count} values in the reference are distinct (an id, not a category; every batch has new ones)` });
       continue;
     }
     const t = thresholds(feature);

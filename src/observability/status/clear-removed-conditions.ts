@@ -1,19 +1,20 @@
 import type { SluiceContext } from '../../context.js';
 import type { Project } from '../../definitions/index.js';
-import { checkSubject } from '../../quality/run-checks.js';
+import { declaredCheckSubjects } from '../../quality/run-checks.js';
+import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
+import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { SCHEMA_CHANGED } from './report-schema-change.js';
 
 /** What a condition of each kind is about, as its detector names it, and whether the definitions still declare it. */
 interface SubjectRule {
   readonly kind: string;
-  readonly declared: (subject: string) => boolean;
+  readonly declared: (subject: string, details: Readonly<Record<string, unknown>> | undefined) => boolean;
   /** The thing, in words, for the message the condition clears with. */
   readonly name: (subject: string) => string;
 }
 
-function subjectRules(project: Project): readonly SubjectRule[] {
-  const datasets = [...project.sources, ...project.featureViews];
-  const checks = new Set(datasets.flatMap((d) => (d.checks ?? []).map((c) => checkSubject(d.name, c.name))));
+function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): readonly SubjectRule[] {
+  const checks = declaredCheckSubjects(project);
   // `feature:<view>__<feature>`: what drift and skew report about a served or trained feature.
   const features = new Set([
     ...project.featureViews.flatMap((v) => v.features.map((f) => `feature:${v.name}__${f.name}`)),
@@ -27,7 +28,16 @@ function subjectRules(project: Project): readonly SubjectRule[] {
     return `check "${check.join('/')}" of "${dataset}"`;
   };
   const featureOrColumn = (subject: string): string => subject.replace(':', ' ');
+  const jobs = jobStillDeclared(project);
+  // A job's condition names its run: a scheduled run of a job gone from the catalogue is cleared even though a CLI run of the same name could still run.
+  const jobDeclared = (subject: string, details: Readonly<Record<string, unknown>> | undefined): boolean => {
+    const run = typeof details?.runId === 'string' ? runs.get(details.runId) : undefined;
+    return !subject.startsWith('job:') || (run ? jobs.run(run) : jobs.name(subject.slice('job:'.length)));
+  };
+  const jobName = (subject: string): string => `job ${subject.slice('job:'.length)}`;
   return [
+    { kind: 'job_failed', declared: jobDeclared, name: jobName },
+    { kind: 'job_hung', declared: jobDeclared, name: jobName },
     { kind: 'check_failed', declared: (s) => checks.has(s), name: checkName },
     { kind: 'drift', declared: (s) => (s.startsWith('column:') ? columns.has(s) : features.has(s)), name: featureOrColumn },
     { kind: 'skew', declared: (s) => features.has(s), name: featureOrColumn },
@@ -35,24 +45,32 @@ function subjectRules(project: Project): readonly SubjectRule[] {
   ];
 }
 
+/** Runs read to find the run a job's condition names; an older run is judged by its job's name alone. */
+const RUNS_READ = 500;
+
 /**
  * Clears the firing conditions about things the project no longer declares: a check removed
  * (`check_failed`), a view's feature or a request view removed (`drift`, `skew` of
- * `feature:<view>__<feature>`), a source removed (`drift` of its columns, `schema_changed`).
+ * `feature:<view>__<feature>`), a source removed (`drift` of its columns, `schema_changed`), a
+ * job's failure or hang (`job_failed`, `job_hung`) that is about nothing declared any more (see
+ * `jobStillDeclared`: a scheduled job gone from the catalogue, a CLI run of a removed view).
  * Their detectors can never report them again, so left firing they would keep `sluice status`
  * unhealthy for good; cleared, each makes one `resolved` alert. Runs with the freshness loop and
  * in every `sluice status` (stale conditions of removed SLAs are cleared by `reportFreshness`).
- * Subjects of other kinds (jobs, servers, erasure requests) are left to their detectors.
+ * Subjects of other kinds (servers, erasure requests) are left to their detectors.
  *
  * @example
  * await clearRemovedConditions(platform, await platform.project());
  */
 export async function clearRemovedConditions(ctx: SluiceContext, project: Project): Promise<number> {
-  const rules = new Map(subjectRules(project).map((r) => [r.kind, r]));
+  const firing = await ctx.metadata.health.list({ firing: true });
+  const runIds = new Set(firing.flatMap((c) => (c.subject.startsWith('job:') && typeof c.details?.runId === 'string' ? [c.details.runId] : [])));
+  const runs = new Map(runIds.size === 0 ? [] : (await ctx.metadata.listRuns(RUNS_READ)).filter((r) => runIds.has(r.id)).map((r) => [r.id, r]));
+  const rules = new Map(subjectRules(project, runs).map((r) => [r.kind, r]));
   let cleared = 0;
-  for (const condition of await ctx.metadata.health.list({ firing: true })) {
+  for (const condition of firing) {
     const rule = rules.get(condition.kind);
-    if (!rule || rule.declared(condition.subject)) continue;
+    if (!rule || rule.declared(condition.subject, condition.details)) continue;
     await ctx.metadata.health.report({
       kind: condition.kind, subject: condition.subject, firing: false, severity: condition.severity,
       message: `${rule.name(condition.subject)} is no longer declared: its condition is cleared`,

@@ -3,9 +3,11 @@ import type { Registry } from 'prom-client';
 import type { Platform } from '../../platform.js';
 import { servingLogHealth, type ServingLogHealth } from '../../observability/serving-log/serving-log-health.js';
 import { servingLogWriter, type ServingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
-import { defaultServerName, holdServerName, serverIsGone, type ListenAddress } from './server-name.js';
+import { holdServerName, serverIsGone, type ListenAddress } from './server-name.js';
 
 export interface ServerServingLogOptions {
+  /** The server's name: `serverName`, else `defaultServerName(listensOn)` (one random name per server when it listens on no fixed port). */
+  readonly server: string;
   /** See `ServerOptions.serverName`. */
   readonly serverName?: string | undefined;
   /** See `ServerOptions.listensOn`. */
@@ -26,7 +28,7 @@ export interface ServerServingLogOptions {
  * const servingLog = await startServerServingLog(app, platform, { registry: metrics.registry });
  */
 export async function startServerServingLog(app: FastifyInstance, platform: Platform, options: ServerServingLogOptions): Promise<ServingLogWriter> {
-  const server = options.serverName ?? defaultServerName(options.listensOn);
+  const server = options.server;
   const held = await holdServerName(platform.metadata, server, options.serverName === undefined ? options.listensOn : undefined);
   // What was started when the app closes (a start may fail half-way): closed, then the name released.
   const started: { log?: ServingLogWriter; drops?: ServingLogHealth } = {};

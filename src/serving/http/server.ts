@@ -34,9 +34,9 @@ import { registerUtf8JsonParser } from './utf8-json.js';
 import { requestId } from './request-id.js';
 import { requestLogger } from './request-logger.js';
 import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
-import type { AuditSink } from '../../compliance/masking/audit-read.js';
 import { registerAccessControl } from '../../compliance/access/http-access.js';
-import { auditBuffer } from '../../compliance/access/audit-buffer.js';
+import { startServerAudit } from './server-audit.js';
+import { defaultServerName } from './server-name.js';
 
 export { LOG_LEVELS, type LogLevel } from '../../observability/log.js';
 
@@ -173,8 +173,9 @@ async function addRoutes(app: FastifyInstance, platform: Platform, options: Serv
     }
     done();
   });
-  const audit = auditBuffer(platform.metadata.audit, { onError: (error) => app.log.error({ err: error }, 'audit commit failed; retrying at the next tick') });
-  app.addHook('onClose', async () => audit.close());
+  const server = options.serverName ?? defaultServerName(options.listensOn);
+  const serverAudit = startServerAudit(app, platform, server);
+  const audit = serverAudit.buffer;
   const access = await registerAccessControl(app, {
     keys: platform.metadata.keys, audit, project: () => registry?.project, now: platform.now,
     ...(options.requireAuth ? { requireAuth: true } : {}), ...(options.keyCacheMs === undefined ? {} : { keyCacheMs: options.keyCacheMs }),
@@ -227,8 +228,10 @@ async function addRoutes(app: FastifyInstance, platform: Platform, options: Serv
   metrics.addScrapeSource(skewMetrics(platform.metadata));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   // Takes the server's name (refused when a live server holds it); its drops are its own condition (see server-name.ts).
-  const servingLog = await startServerServingLog(app, platform, { ...options, registry: metrics.registry });
-  const recordAudit: AuditSink = (event, at) => audit.record(event, at);
+  serverAudit.registerMetrics(metrics.registry);
+  const servingLog = await startServerServingLog(app, platform, { ...options, server, registry: metrics.registry });
+  serverAudit.nameHeld();
+  const recordAudit = serverAudit.classifiedRead;
   app.post('/v1/features/online', async (request, reply) => {
     const started = performance.now();
     const format = answerFormat(request.query);

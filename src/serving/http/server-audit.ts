@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
+import { auditBuffer, type AuditBuffer } from '../../compliance/access/audit-buffer.js';
+import type { AuditSink } from '../../compliance/masking/audit-read.js';
+import { AdapterError } from '../../errors.js';
+import type { Platform } from '../../platform.js';
+
+/** The health condition of a server whose audit records cannot be committed. */
+export const AUDIT_FAILING = 'audit_failing';
+
+/** A server's audit: the group-committed buffer, the sink of classified reads, and its metrics. */
+export interface ServerAudit {
+  readonly buffer: AuditBuffer;
+  /** Evidence of a classified read: queued, or refused (ADAPTER_FAILED, 503) while commits fail. */
+  readonly classifiedRead: AuditSink;
+  registerMetrics(registry: Registry): void;
+  /** Once the server holds its name: ends what a previous run under that name left firing. */
+  nameHeld(): void;
+}
+
+/**
+ * A server's audit buffer (see `auditBuffer`) made visible: while its commits fail, the health
+ * condition `audit_failing` of `audit:<server>` fires (severity error: `sluice status` is
+ * unhealthy, alerts go out) with the error, ended by the next good commit or the server's next
+ * start under its name; `sluice_audit_failing` (0/1) and `sluice_audit_dropped_records` are in
+ * /metrics. Classified reads are refused meanwhile: serving a classified value whose audit record
+ * is not written would break the audit promise; reads of nothing classified go on (their
+ * access records, if any, wait in the buffer).
+ *
+ * @example
+ * const audit = startServerAudit(app, platform, 'web-1');
+ */
+export function startServerAudit(app: FastifyInstance, platform: Platform, server: string): ServerAudit {
+  const subject = `audit:${server}`;
+  const report = (firing: boolean, error?: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    void platform.metadata.health.report({
+      kind: AUDIT_FAILING, subject, firing, severity: 'error',
+      message: firing
+        ? `server "${server}" cannot write its audit records (${reason}); they are queued and retried, and classified reads are refused (503) until they are written: make .sluice/metadata.db writable (free disk space, check its permissions)`
+        : `server "${server}" writes its audit records again`,
+      ...(firing ? { details: { error: reason } } : {}),
+    }, platform.now()).catch((failed: unknown) => app.log.error({ err: failed }, 'audit_failing: reporting the health condition failed'));
+  };
+  const buffer = auditBuffer(platform.metadata.audit, {
+    onError: (error) => app.log.error({ err: error }, 'audit commit failed; retrying at the next tick'),
+    onFailing: report,
+  });
+  app.addHook('onClose', async () => buffer.close());
+  return {
+    buffer,
+    classifiedRead: (event, at) => {
+      if (buffer.failing()) throw new AdapterError('ADAPTER_FAILED', `the audit trail cannot be written, so classified values are not served (a read of them must leave its audit record); retry later, and see the condition ${AUDIT_FAILING} in "sluice status"`);
+      buffer.record(event, at);
+    },
+    nameHeld: () => {
+      if (!buffer.failing()) report(false);
+    },
+    registerMetrics(registry) {
+      new Gauge({ name: 'sluice_audit_failing', help: '1 while this server cannot commit its audit records (classified reads are refused), else 0', registers: [registry], collect() {
+        this.set(buffer.failing() ? 1 : 0);
+      } });
+      new Gauge({ name: 'sluice_audit_dropped_records', help: 'Audit records this server dropped after its queue of uncommitted records was full', registers: [registry], collect() {
+        this.set(buffer.dropped());
+      } });
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { sluice } from './support/cli.js';
+import { sluiceAsKey } from './support/cli-as-key.js';
+
+// The CLI acting as a key's principal (SLUICE_API_KEY) needs the rights the other doors ask of that
+// key: `admin: ["status"]` for status (as GET /v1/streams and /metrics), `run` on the job for an
+// ingest, materialize or transform run (as `sluice run JOB` and the scheduler). Before, a key with
+// only a read right could do all of these from the CLI.
+
+let dir: string;
+let reader: string;
+let operator: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sluice-cli-rights-'));
+  cpSync(join(import.meta.dirname, '..', 'examples', 'fraud'), dir, { recursive: true });
+  writeFileSync(join(dir, 'sluice.config.ts'), readFileSync(join(dir, 'sluice.config.ts'), 'utf8')
+    .replace("from 'sluice';", "from 'sluice';\nimport { allow } from 'sluice';")
+    // A path gives customers the job ingest:customers, which a rule can grant.
+    .replace("name: 'customers',", "name: 'customers', path: 'data/customers.csv',")
+    .replace("featureServices: [featureService({ name: 'fraud_v1', features: [txnStats, smallTxns, profile] })],", "featureServices: [featureService({ name: 'fraud_v1', features: [txnStats, smallTxns, profile] })],\n  access: [allow({ role: 'reader', read: ['fraud_v1'] }), allow({ role: 'ops', admin: ['status'], run: ['ingest:customers', 'materialize:profile'] })],"));
+  expect(sluice(dir, 'apply').code).toBe(0);
+  const key = (principal: string, role: string) => sluice(dir, '--json', 'keys', 'create', '--principal', principal, '--role', role).json<{ key: string }>().key;
+  reader = key('scorer', 'reader');
+  operator = key('ops', 'ops');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('sluice status, ingest, materialize and transform run with a key ask the same rights as HTTP: refused without them, allowed with them', () => {
+  const refused = (args: string[], what: RegExp) => {
+    const r = sluiceAsKey(dir, reader, ...args);
+    expect(r.code, `${args.join(' ')}: ${r.stderr}`).not.toBe(0);
+    expect(r.stderr).toMatch(what);
+  };
+  refused(['status'], /key:scorer may not run admin action "status"/);
+  refused(['ingest', 'customers', 'data/customers.csv'], /key:scorer may not run job "ingest:customers"/);
+  refused(['materialize', '--views', 'profile'], /key:scorer may not run job "materialize:profile"/);
+  refused(['materialize'], /key:scorer may not run job "materialize:/);
+
+  const ingest = sluiceAsKey(dir, operator, 'ingest', 'customers', 'data/customers.csv');
+  expect(ingest.code, ingest.stderr).toBe(0);
+  const materialized = sluiceAsKey(dir, operator, 'materialize', '--views', 'profile');
+  expect(materialized.code, materialized.stderr).toBe(0);
+  expect(sluiceAsKey(dir, operator, 'status').stderr).not.toMatch(/may not/);
+  expect(sluiceAsKey(dir, operator, 'materialize', '--views', 'txn_stats').stderr).toMatch(/key:ops may not run job "materialize:txn_stats"/);
+  // The local operator (no key) keeps every right.
+  expect(sluice(dir, 'status').stderr).not.toMatch(/may not/);
+});

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { classificationCatalog, isClassified } from '../compliance/classification/catalog.js';
-import { batchSource, compileProject, defineProject, pii, sqlTransform, storedProject, type Project } from '../definitions/index.js';
+import { batchSource, compileProject, defineProject, pii, planChanges, sqlTransform, storedProject, type Project } from '../definitions/index.js';
 import { withParsedLineage } from './parse-transform-lineage.js';
 
 const customers = batchSource({
@@ -31,4 +31,9 @@ test('at load, a CTE or unnest no longer classifies the key; what reaches the em
       expect({ name, key: isClassified(catalog.column(name, 'customer_id')), nick: catalog.column(name, 'nick')?.level }).toEqual({ name, key: false, nick: 'direct' });
     }
   }
+});
+
+test('a project applied without the parsed lineage plans one change per transform naming it, nothing rematerialized', async () => {
+  const changes = planChanges(project(), await withParsedLineage(project()));
+  expect(changes.map((c) => [c.kind, c.name, c.details, c.consequences])).toEqual(['ctes', 'unnested', 'rows'].map((name) => ['transform', name, ["column lineage read from DuckDB's parser"], []]));
 });

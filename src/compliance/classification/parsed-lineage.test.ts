@@ -115,3 +115,17 @@ test('property: on random SELECTs, the parsed lineage is precise and holds every
   }), { numRuns: 60 });
   await engine.run("SET search_path = 'main'");
 });
+
+test('a star that met two columns of one name is not matched by position (DuckDB keeps one of a USING pair)', async () => {
+  const sql = 'SELECT x AS nick FROM (SELECT * FROM accounts JOIN invoices USING (account_id)) s(a, x)';
+  expect((await lineage(sql, ['nick']))?.nick).toEqual(everyColumn);
+  expect((await lineage('SELECT * FROM accounts JOIN invoices USING (account_id)', ['account_id', 'email']))).toEqual({ account_id: ['accounts.account_id', 'invoices.account_id'], email: ['accounts.email'] });
+});
+
+test('window functions carry their operands and frame columns; an aggregate its FILTER; a correlated scalar subquery what it returns', async () => {
+  const sql = `SELECT lag(email) OVER (PARTITION BY tier ORDER BY a.ts) AS w, count(*) FILTER (WHERE note IS NOT NULL) AS n,
+    (SELECT max(i.amount) FROM invoices i WHERE i.account_id = a.account_id) AS top FROM accounts a, invoices`;
+  expect(await lineage(sql, ['w', 'n', 'top'])).toEqual({ w: ['accounts.email', 'accounts.tier', 'accounts.ts'], n: ['invoices.note'], top: ['invoices.amount'] });
+  // Not a SELECT: DuckDB does not serialize it, the token lineage applies (every input column).
+  expect(await lineage('PIVOT accounts ON tier USING count(*)', ['gold'])).toBeUndefined();
+});

@@ -26,6 +26,14 @@ const union = (all: readonly Reads[]): Reads => {
 };
 const OPAQUE: Relation = { columns: [{ reads: EVERY, opaque: true }] };
 const opaqueIn = (relation: Relation): boolean => relation.columns.some((c) => c.opaque === true);
+/**
+ * Whether a relation's columns are known by position: not where a star met two columns of one name
+ * (DuckDB keeps one of a USING pair, renames others), so alias lists, UNION and VALUES match them.
+ */
+const positional = (relation: Relation): boolean => {
+  const names = relation.columns.flatMap((c) => (c.name === undefined ? [] : [c.name]));
+  return !opaqueIn(relation) && new Set(names).size === names.length;
+};
 
 /** What a name reads in a relation: its named columns, and whatever may also answer to it (opaque columns; anonymous ones when no name matches). */
 function lookup(relation: Relation, name: string): Reads | undefined {
@@ -92,7 +100,7 @@ function fromRelations(node: unknown, scope: Scope): { alias: string; relation: 
   const renamed = (relation: Relation): Relation => {
     const names = strings(node.column_name_alias);
     if (names.length === 0) return relation;
-    if (opaqueIn(relation) || names.length > relation.columns.length) return OPAQUE;
+    if (!positional(relation) || names.length > relation.columns.length) return OPAQUE;
     return { columns: relation.columns.map((c, i) => (i < names.length ? { name: names[i]!, reads: c.reads } : c)) };
   };
   switch (node.type) {
@@ -102,9 +110,9 @@ function fromRelations(node: unknown, scope: Scope): { alias: string; relation: 
       let cte: Relation | undefined;
       for (let s: Scope | undefined = scope; s !== undefined && cte === undefined; s = s.outer) cte = s.ctes.get(name);
       const relation = lower(node.schema_name) !== '' || lower(node.catalog_name) !== '' ? undefined : (cte ?? scope.inputs.get(name));
-      // An input's column order is the lake table's, not the schema's: an alias list over it is not followed.
-      const positional = cte !== undefined || strings(node.column_name_alias).length === 0;
-      return [{ alias: alias || name, relation: relation === undefined || !positional ? OPAQUE : renamed(relation) }];
+      // An alias list over an input is not followed (kept as conservative as the token lineage).
+      const followed = cte !== undefined || strings(node.column_name_alias).length === 0;
+      return [{ alias: alias || name, relation: relation === undefined || !followed ? OPAQUE : renamed(relation) }];
     }
     case 'SUBQUERY': return [{ alias, relation: renamed(isNode(node.subquery) ? queryRelation(node.subquery.node, scope) : OPAQUE) }];
     case 'EXPRESSION_LIST': {
@@ -150,13 +158,13 @@ function queryRelation(node: unknown, outer: Scope): Relation {
     if (!isNode(entry) || !isNode(entry.value) || !isNode(entry.value.query)) return OPAQUE;
     const aliases = strings(entry.value.aliases);
     const relation = queryRelation(entry.value.query.node, withCtes);
-    ctes.set(lower(entry.key), aliases.length === 0 ? relation : opaqueIn(relation) ? OPAQUE : { columns: relation.columns.map((c, i) => (i < aliases.length ? { name: aliases[i]!, reads: c.reads } : c)) });
+    ctes.set(lower(entry.key), aliases.length === 0 ? relation : !positional(relation) || aliases.length > relation.columns.length ? OPAQUE : { columns: relation.columns.map((c, i) => (i < aliases.length ? { name: aliases[i]!, reads: c.reads } : c)) });
   }
   if (node.type === 'SET_OPERATION_NODE') {
     const left = queryRelation(node.left, withCtes);
     const right = queryRelation(node.right, withCtes);
     const byName = lower(node.setop_type).includes('by_name');
-    if (byName || opaqueIn(left) || opaqueIn(right) || left.columns.length !== right.columns.length) return OPAQUE;
+    if (byName || !positional(left) || !positional(right) || left.columns.length !== right.columns.length) return OPAQUE;
     return { columns: left.columns.map((c, i) => ({ ...(c.name === undefined ? {} : { name: c.name }), reads: union([c.reads, right.columns[i]!.reads]) })) };
   }
   if (node.type !== 'SELECT_NODE' || !Array.isArray(node.select_list)) return OPAQUE;

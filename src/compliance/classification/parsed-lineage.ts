@@ -125,7 +125,9 @@ function fromRelations(node: unknown, scope: Scope): { alias: string; relation: 
     case 'TABLE_FUNCTION': {
       const call = isNode(node.function) ? node.function : {};
       const args = Array.isArray(call.children) ? call.children : [];
-      if (call.class !== 'FUNCTION' || lower(call.function_name) !== 'unnest' || args.length !== 1 || strings(node.column_name_alias).length > 1) return [{ alias, relation: OPAQUE }];
+      // Only a list written out (`[a, b]`) is sure to unnest into one column (a struct or `recursive := true` give more).
+      const listed = isNode(args[0]) && args[0].class === 'FUNCTION' && lower(args[0].function_name) === 'list_value';
+      if (call.class !== 'FUNCTION' || lower(call.function_name) !== 'unnest' || args.length !== 1 || !listed || strings(node.column_name_alias).length > 1) return [{ alias, relation: OPAQUE }];
       return [{ alias: alias || 'unnest', relation: renamed({ columns: [{ name: 'unnest', reads: expressionReads(args, scope) }] }) }];
     }
     case 'JOIN': {

@@ -37,3 +37,8 @@ test('a project applied without the parsed lineage plans one change per transfor
   const changes = planChanges(project(), await withParsedLineage(project()));
   expect(changes.map((c) => [c.kind, c.name, c.details, c.consequences])).toEqual(['ctes', 'unnested', 'rows'].map((name) => ['transform', name, ["column lineage read from DuckDB's parser"], []]));
 });
+
+test('SQL that DuckDB does not parse keeps no parsed lineage (the token lineage applies); the load does not fail here', async () => {
+  const broken = compileProject(defineProject({ name: 'shop', entities: [], sources: [customers], featureViews: [], transforms: [transform('broken', 'SELEC customer_id, email AS nick, ts FROM customers')] }));
+  expect((await withParsedLineage(broken)).transforms![0]!.columnLineage).toBeUndefined();
+});

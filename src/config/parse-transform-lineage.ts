@@ -21,9 +21,10 @@ export async function withParsedLineage(project: Project): Promise<Project> {
   try {
     const parsed = [];
     for (const transform of transforms) {
-      const [row] = await engine.all<{ tree: string }>(`SELECT json_serialize_sql(${literal(transform.sql)})::VARCHAR AS tree`);
+      // A statement DuckDB cannot serialize keeps no parsed lineage: the token lineage applies, and binding it reports the SQL's mistake.
+      const tree = await engine.all<{ tree: string }>(`SELECT json_serialize_sql(${literal(transform.sql)})::VARCHAR AS tree`).then(([row]) => JSON.parse(row!.tree) as unknown, () => undefined);
       const inputs = Object.fromEntries(transform.inputs.map((i) => [i, schemas.get(i) ?? {}]));
-      const lineage = parsedColumnLineage(JSON.parse(row!.tree), inputs, Object.keys(transform.schema));
+      const lineage = parsedColumnLineage(tree, inputs, Object.keys(transform.schema));
       parsed.push(lineage === undefined ? transform : Object.freeze({ ...transform, columnLineage: Object.freeze(lineage) }));
     }
     return Object.freeze({ ...project, transforms: Object.freeze(parsed) });

@@ -130,3 +130,29 @@ describe('sluice catalog, end to end', () => {
     expect(plan.stderr).toContain('source "typo": classify names column "emial", which is not in its schema (did you mean "email"?)');
   });
 });
+
+/** A transform whose SQL reaches the email through a CTE over a star and an unnest: the parsed lineage follows both. */
+const lineageConfig = `import { defineProject, entity, batchSource, sqlTransform, featureView, field, pii } from 'sluice';
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const customers = batchSource({
+  name: 'customers', schema: { customer_id: 'string', email: 'string', ts: 'timestamp' }, timestamp: 'ts', classify: { email: pii('direct') },
+});
+const contacts = sqlTransform({
+  name: 'contacts', inputs: [customers], sql: 'WITH c AS (SELECT * FROM customers) SELECT customer_id, x AS mail, ts FROM c, unnest([lower(email)]) t(x)',
+  timestamp: 'ts', schema: { customer_id: 'string', mail: 'string', ts: 'timestamp' },
+});
+const reach = featureView({ name: 'reach', entity: customer, source: contacts, features: { mail: field('mail') } });
+export default defineProject({ name: 'crm', entities: [customer], sources: [customers], transforms: [contacts], featureViews: [reach] });
+`;
+
+test('apply stores the lineage DuckDB\'s parser gives: the CTE and unnest carry the email to mail only, the key stays unclassified (the token lineage classified it)', () => {
+  const project = join(root, 'lineage');
+  expect(sluice(root, 'init', 'lineage').code).toBe(0);
+  writeFileSync(join(project, 'sluice.config.ts'), lineageConfig);
+  expect(sluice(project, 'apply').code).toBe(0);
+  const catalog = sluice(project, 'catalog');
+  expect(catalog.stdout).toMatch(/transform-column\s+transform:contacts\.mail\s+direct/);
+  expect(catalog.stdout).not.toContain('transform:contacts.customer_id');
+  expect(catalog.stdout).not.toContain('key:reach.customer_id');
+  expect(sluice(project, 'plan').stdout).toContain('No changes.');
+});

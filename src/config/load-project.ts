@@ -4,6 +4,7 @@ import { createJiti } from 'jiti';
 import { classificationCatalog } from '../compliance/classification/catalog.js';
 import { compileProject, type Project, type ProjectSpec } from '../definitions/index.js';
 import { ConfigError, UserCodeError, isSluiceError } from '../errors.js';
+import { withParsedLineage } from './parse-transform-lineage.js';
 import { probeExpressions } from './probe-expressions.js';
 import { selfEntry } from './self-package.js';
 
@@ -27,7 +28,8 @@ export function projectFile(projectDir: string): string {
  */
 export async function loadProject(projectDir: string): Promise<Project> {
   const spec = await loadProjectSpec(projectDir);
-  const project = compileProject(spec);
+  // Column lineage from DuckDB's parser, stored with the project (see withParsedLineage).
+  const project = await withParsedLineage(compileProject(spec));
   // Classification overrides are checked against what lineage gives them (a reason to lower one).
   classificationCatalog(project);
   await probeExpressions(spec, project);

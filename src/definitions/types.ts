@@ -455,6 +455,13 @@ export interface Transform {
   readonly description?: string;
   /** Covers what changes the output's values: inputs, SQL, timestamp, schema, mode (not the description). */
   readonly hash: string;
+  /**
+   * Per output column, the input columns (`<input>.<column>`) it is computed from, read from
+   * DuckDB's parse tree when the project is loaded (`parsedColumnLineage`) and stored with it in
+   * the registry; outside the hash. Absent (a project compiled without an engine, or applied
+   * before 11-30): the classification reads the SQL's tokens instead (`transformColumnLineage`).
+   */
+  readonly columnLineage?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** What a request view's feature function receives and returns, as the platform calls it (see `requestView` for the typed form). */

@@ -140,7 +140,9 @@ export function classificationCatalog(project: Project): Catalog {
   const order = [...project.sources.filter((s) => s.kind !== 'transform'), ...transformOrder(project).map((t) => sources.get(t.name)!)];
   for (const source of order) {
     const transform = transforms.get(source.name);
-    const lineage = transform === undefined ? {} : transformColumnLineage(transform.sql, Object.fromEntries(transform.inputs.map((i) => [i, sources.get(i)?.schema ?? {}])), Object.keys(source.schema));
+    const parsed = transform?.columnLineage;
+    const lineage = transform === undefined ? {} : Object.keys(source.schema).every((c) => parsed?.[c] !== undefined) ? parsed!
+      : transformColumnLineage(transform.sql, Object.fromEntries(transform.inputs.map((i) => [i, sources.get(i)?.schema ?? {}])), Object.keys(source.schema));
     for (const column of Object.keys(source.schema)) {
       const inherited = combine((lineage[column] ?? []).map((ref) => {
         const dot = ref.indexOf('.');

@@ -7,7 +7,7 @@ import { literal } from '../storage/engine/sql-engine.js';
  * The project with each SQL transform's column lineage read from DuckDB's own parse tree
  * (`json_serialize_sql`, in a throwaway in-memory DuckDB; see `parsedColumnLineage`), so the
  * registry stores it and every reader of the classification uses it. A transform whose SQL
- * DuckDB cannot serialize keeps none (the token lineage applies). Costs nothing without
+ * DuckDB cannot serialize keeps none (its outputs count as read from every input column). Costs nothing without
  * transforms.
  *
  * @example
@@ -21,7 +21,7 @@ export async function withParsedLineage(project: Project): Promise<Project> {
   try {
     const parsed = [];
     for (const transform of transforms) {
-      // A statement DuckDB cannot serialize keeps no parsed lineage: the token lineage applies, and binding it reports the SQL's mistake.
+      // A statement DuckDB cannot serialize keeps no parsed lineage: every input column applies, and binding it reports the SQL's mistake.
       const tree = await engine.all<{ tree: string }>(`SELECT json_serialize_sql(${literal(transform.sql)})::VARCHAR AS tree`).then(([row]) => JSON.parse(row!.tree) as unknown, () => undefined);
       const inputs = Object.fromEntries(transform.inputs.map((i) => [i, schemas.get(i) ?? {}]));
       const lineage = parsedColumnLineage(tree, inputs, Object.keys(transform.schema));

@@ -459,7 +459,7 @@ export interface Transform {
    * Per output column, the input columns (`<input>.<column>`) it is computed from, read from
    * DuckDB's parse tree when the project is loaded (`parsedColumnLineage`) and stored with it in
    * the registry; outside the hash. Absent (a project compiled without an engine, or applied
-   * before 11-30): the classification reads the SQL's tokens instead (`transformColumnLineage`).
+   * before 11-30): the classification takes every output column as computed from every input column.
    */
   readonly columnLineage?: Readonly<Record<string, readonly string[]>>;
 }

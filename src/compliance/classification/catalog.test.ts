@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { withParsedLineage } from '../../config/parse-transform-lineage.js';
 import {
   batchSource, cdcSource, compileProject, count, dataset, declassify, defineProject, entity, featureService, featureView, field, last, pii, requestView, sqlTransform,
   streamSource, sum, tags, env, postgresTable, type ProjectSpec,
@@ -57,7 +58,11 @@ describe('classification is outside every hash', () => {
 });
 
 describe('propagation through lineage', () => {
-  const catalog = classificationCatalog(compileProject(spec(true)));
+  // As a loaded project has it: each SQL transform's column lineage read from DuckDB's parse tree.
+  let catalog: ReturnType<typeof classificationCatalog>;
+  beforeAll(async () => {
+    catalog = classificationCatalog(await withParsedLineage(compileProject(spec(true))));
+  });
 
   test('source columns carry what they declare', () => {
     expect(catalog.column('customers', 'email')).toMatchObject({ place: 'source-column', level: 'direct', tags: ['contact'], derivedFrom: ['source:customers.email'] });
@@ -175,4 +180,10 @@ test('a postgresTable source and a transform override: the same rules', () => {
   const tail = build(masked({ phone_tail: pii('quasi', { reason: 'last four digits only' }) }));
   expect(tail.column('masked', 'phone_tail')).toMatchObject({ level: 'quasi', overridden: true, overrides: ['source:crm.phone'], reason: 'last four digits only', derivedFrom: ['transform:masked.phone_tail'] });
   expect(tail.feature('v', 'tail')).toMatchObject({ level: 'quasi', derivedFrom: ['transform:masked.phone_tail'] });
+});
+
+test('a transform without a parsed lineage (SQL DuckDB does not serialize, a project applied before it was stored): every output column comes from every input column', () => {
+  const catalog = classificationCatalog(compileProject(spec(true)));
+  expect(catalog.column('enriched', 'amount')).toMatchObject({ place: 'transform-column', derivedFrom: expect.arrayContaining(['source:customers.email', 'source:txns.merchant']) });
+  expect(isClassified(catalog.column('enriched', 'amount'))).toBe(true);
 });

@@ -1,6 +1,5 @@
 import { featureColumn, resolveFeatures, transformOrder, type Classification, type FeatureRef, type PiiLevel, type Project } from '../../definitions/index.js';
 import { DefinitionError } from '../../errors.js';
-import { transformColumnLineage } from './transform-lineage.js';
 
 /** What kind of place a catalog entry describes. */
 export type CatalogPlace = 'source-column' | 'transform-column' | 'entity' | 'key-column' | 'feature' | 'request-feature' | 'service-feature' | 'dataset-column';
@@ -106,7 +105,7 @@ function derivedReads(sql: string): string[] {
 /**
  * The classification catalog of a compiled project: every place classified data lives, with
  * classification propagated through lineage from where it is declared (source and transform
- * columns, entities) to transform columns (see `transformColumnLineage`), features (the column
+ * columns, entities) to transform columns (see `parsedColumnLineage`), features (the column
  * a feature reads, or the source columns a derived column reads), request views' features
  * (every feature of their input views), services and declared datasets (their features, and
  * their join key columns: the entity's classification and the key column's). A definition may
@@ -141,8 +140,10 @@ export function classificationCatalog(project: Project): Catalog {
   for (const source of order) {
     const transform = transforms.get(source.name);
     const parsed = transform?.columnLineage;
-    const lineage = transform === undefined ? {} : Object.keys(source.schema).every((c) => parsed?.[c] !== undefined) ? parsed!
-      : transformColumnLineage(transform.sql, Object.fromEntries(transform.inputs.map((i) => [i, sources.get(i)?.schema ?? {}])), Object.keys(source.schema));
+    // Without a parsed lineage for every column (SQL DuckDB does not serialize, a project applied before it was stored): every output comes from every input column.
+    const everyInput = () => transform!.inputs.flatMap((i) => Object.keys(sources.get(i)?.schema ?? {}).map((c) => `${i}.${c}`));
+    const lineage: Readonly<Record<string, readonly string[]>> = transform === undefined ? {} : Object.keys(source.schema).every((c) => parsed?.[c] !== undefined) ? parsed!
+      : Object.fromEntries(Object.keys(source.schema).map((c) => [c, everyInput()]));
     for (const column of Object.keys(source.schema)) {
       const inherited = combine((lineage[column] ?? []).map((ref) => {
         const dot = ref.indexOf('.');

@@ -20,4 +20,13 @@ export const HOSTILE_STATEMENTS: readonly (readonly [sql: string, output: string
   ['SELECT account_id, nick FROM accounts CROSS JOIN LATERAL (SELECT email AS nick)', 'nick'],
   ['WITH t AS (SELECT * FROM accounts) SELECT account_id, to_json(t)::VARCHAR AS nick FROM t', 'nick'],
   ['SELECT account_id, list_transform([email], q -> q)[1] AS nick FROM accounts', 'nick'],
+  // Found by the session's review (11-30): DuckDB's method-call syntax, a name given twice, quotes the tokens misread.
+  ['SELECT account_id, email.lower() AS nick FROM accounts', 'nick'],
+  ['SELECT account_id, email.substr(1) nick FROM accounts', 'nick'],
+  ['SELECT account_id, email.lower().upper() AS nick FROM accounts', 'nick'],
+  ['SELECT account_id, a.email.lower() AS nick FROM accounts a', 'nick'],
+  ['SELECT account_id, email AS nick, tier AS nick FROM accounts', 'nick'],
+  ['SELECT *, tier AS email FROM accounts', 'email'],
+  ["SELECT account_id, $$'$$ AS pad, email AS nick FROM accounts -- ' AS nick", 'nick'],
+  ["SELECT account_id, E'\\'' AS pad, email AS nick FROM accounts -- ' AS nick", 'nick'],
 ];

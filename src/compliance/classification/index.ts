@@ -1,2 +1,2 @@
 export { classificationCatalog, isClassified, type Catalog, type CatalogEntry, type CatalogPlace } from './catalog.js';
-export { transformColumnLineage, type InputColumn } from './transform-lineage.js';
+export { parsedColumnLineage, type InputColumn } from './parsed-lineage.js';

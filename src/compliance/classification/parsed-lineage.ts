@@ -1,5 +1,6 @@
 import type { Schema } from '../../definitions/index.js';
-import type { InputColumn } from './transform-lineage.js';
+/** An input column, `<input>.<column>`. */
+export type InputColumn = string;
 
 /** Every input column: what an output reads where the walker cannot tell. */
 const EVERY = 'every' as const;
@@ -73,6 +74,14 @@ function columnRef(names: readonly string[], scope: Scope): Reads {
   return EVERY;
 }
 
+/** Schemas DuckDB puts on its own functions in a parse tree. */
+const BUILT_IN_SCHEMAS = new Set(['main', 'system', 'pg_catalog']);
+
+function opaqueScope(scope: Scope): boolean {
+  for (let s: Scope | undefined = scope; s !== undefined; s = s.outer) if (s.relations.some((r) => opaqueIn(r.relation))) return true;
+  return false;
+}
+
 /** Expression classes whose value comes only from their children. */
 const PLAIN = new Set(['FUNCTION', 'CAST', 'OPERATOR', 'COMPARISON', 'CONJUNCTION', 'CASE', 'BETWEEN', 'CONSTANT', 'WINDOW', 'COLLATE']);
 
@@ -90,7 +99,16 @@ function expressionReads(node: unknown, scope: Scope): Reads {
     return union([...query.columns.map((c) => c.reads), expressionReads(node.child, scope)]);
   }
   if (!PLAIN.has(String(node.class))) return EVERY;
-  return union(Object.entries(node).filter(([key]) => key !== 'alias').map(([, v]) => expressionReads(v, scope)));
+  const operands = union(Object.entries(node).filter(([key]) => key !== 'alias').map(([, v]) => expressionReads(v, scope)));
+  // A method call, `email.lower()` or `a.email.lower()`, parses as a function of schema `email` (and
+  // catalog `a`): the column it is called on is read too. DuckDB qualifies some built-ins itself
+  // (`[a, b]` is `main.list_value(a, b)`): a built-in schema that names no column reads its operands
+  // only; any other schema that names no column, or a scope that cannot tell, reads every column.
+  const on = node.class === 'FUNCTION' ? [lower(node.catalog), lower(node.schema)].filter((n) => n !== '') : [];
+  if (on.length === 0) return operands;
+  const column = columnRef(on, scope);
+  if (column !== EVERY) return union([operands, column]);
+  return on.length === 1 && BUILT_IN_SCHEMAS.has(on[0]!) && !opaqueScope(scope) ? operands : EVERY;
 }
 
 /** A table in FROM: a CTE or an input by name, a subquery, VALUES, `unnest(...)`, a join; anything else opaque. Lateral: later items see earlier ones. */

@@ -3,6 +3,9 @@ import { Gauge, type Registry } from 'prom-client';
 import { auditBuffer, type AuditBuffer } from '../../compliance/access/audit-buffer.js';
 import type { AuditSink } from '../../compliance/masking/audit-read.js';
 import { AdapterError } from '../../errors.js';
+
+/** The audit buffers of the servers that registered their metrics on each registry. */
+const buffersOn = new WeakMap<Registry, Set<AuditBuffer>>();
 import type { Platform } from '../../platform.js';
 
 /** The health condition of a server whose audit records cannot be committed. */
@@ -57,11 +60,18 @@ export function startServerAudit(app: FastifyInstance, platform: Platform, serve
       if (!buffer.failing()) report(false);
     },
     registerMetrics(registry) {
-      new Gauge({ name: 'sluice_audit_failing', help: '1 while this server cannot commit its audit records (classified reads are refused), else 0', registers: [registry], collect() {
-        this.set(buffer.failing() ? 1 : 0);
+      // Servers may share one registry (a process serving twice): the gauges read every server's buffer on it.
+      const buffers = buffersOn.get(registry) ?? new Set<AuditBuffer>();
+      buffersOn.set(registry, buffers);
+      buffers.add(buffer);
+      if (registry.getSingleMetric('sluice_audit_failing')) return;
+      new Gauge({ name: 'sluice_audit_failing', help: '1 while a server cannot commit its audit records (classified reads are refused), else 0', registers: [registry], collect() {
+        this.set([...buffers].some((b) => b.failing()) ? 1 : 0);
       } });
-      new Gauge({ name: 'sluice_audit_dropped_records', help: 'Audit records this server dropped after its queue of uncommitted records was full', registers: [registry], collect() {
-        this.set(buffer.dropped());
+      new Gauge({ name: 'sluice_audit_dropped_records', help: 'Audit records the servers dropped after their queue of uncommitted records was full', registers: [registry], collect() {
+        let dropped = 0;
+        for (const b of buffers) dropped += b.dropped();
+        this.set(dropped);
       } });
     },
   };

@@ -1,3 +1,4 @@
+import { withParsedLineage } from '../src/config/parse-transform-lineage.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,7 @@ describe('OpenLineage events of jobs', () => {
     const events = join(dir, 'events', 'lineage.jsonl');
     const platform = openPlatform({ projectDir: dir, now: () => NOW, threads: 1, projectSpec: spec, lineage: { transport: 'file', path: events, namespace: 'shop-prod' } });
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const project = compileProject(spec);
+    const project = await withParsedLineage(compileProject(spec)); // as loadProject gives it
     await platform.metadata.recordRegistry(project);
     const input = join(dir, 'txns.csv');
     writeFileSync(input, 'account_id,amount,fx_rate,channel,ts\na1,10,1.1,web,2024-01-01T00:00:00Z\na1,5,,test,2024-01-02T00:00:00Z\na2,not-a-number,1,web,2024-01-02T00:00:00Z\na2,7,2,pos,2024-01-03T00:00:00Z\n');
@@ -95,8 +96,12 @@ describe('OpenLineage events of jobs', () => {
     expect(transform.inputs.map((d) => d.name)).toEqual(['transactions']);
     expect(transform.outputs[0]).toMatchObject({ namespace: 'shop-prod.lake', name: 'account_totals', outputFacets: { outputStatistics: { rowCount: 2 } } });
     expect(transform.job.facets!.sql).toMatchObject({ query: daily.sql });
-    // A transform's SQL gives table-level column lineage only.
-    expect((transform.outputs[0]!.facets!.columnLineage as unknown as { dataset: { field: string }[] }).dataset.map((f) => f.field).sort()).toEqual(['account_id', 'amount', 'ts']);
+    // A transform's SQL: each output's own input columns from DuckDB's parse tree, and every column it mentions at table level (filters, joins, groupings).
+    const transformLineage = transform.outputs[0]!.facets!.columnLineage as unknown as { fields: Record<string, { inputFields: { name: string; field: string; transformations: { type: string; subtype: string }[] }[] }>; dataset: { field: string }[] };
+    expect(Object.fromEntries(Object.entries(transformLineage.fields).map(([out, f]) => [out, f.inputFields.map((i) => `${i.name}.${i.field} ${i.transformations[0]!.type}/${i.transformations[0]!.subtype}`)]))).toEqual({
+      account_id: ['transactions.account_id DIRECT/TRANSFORMATION'], total: ['transactions.amount DIRECT/TRANSFORMATION'], ts: ['transactions.ts DIRECT/TRANSFORMATION'],
+    });
+    expect(transformLineage.dataset.map((f) => f.field).sort()).toEqual(['account_id', 'amount', 'ts']);
 
     expect(mat.inputs.map((d) => d.name)).toEqual(['transactions', 'account_totals']);
     const online = mat.outputs.find((d) => d.name === 'spend')!;

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { avg, batchSource, compileProject, defineProject, entity, featureService, featureView, field, requestView } from '../../definitions/index.js';
+import { withParsedLineage } from '../../config/parse-transform-lineage.js';
+import { avg, batchSource, compileProject, defineProject, entity, featureService, featureView, field, requestView, sqlTransform } from '../../definitions/index.js';
 import { lineageGraph } from './lineage-graph.js';
 import { resolveLineageTarget, traceLineage } from './lineage-query.js';
 
@@ -28,5 +29,29 @@ describe('lineage graph', () => {
     const target = resolveLineageTarget(graph, 'view:txn_stats');
     expect(traceLineage(graph, target, 'upstream').map((s) => s.id)).toEqual(['source:txns']);
     expect(traceLineage(graph, target, 'downstream').map((s) => `${s.depth} ${s.id}`)).toEqual(['1 request:risk', '2 service:svc', '2 dataset:ds1']);
+  });
+});
+
+describe('lineage of a SQL transform', () => {
+  const accounts = batchSource({ name: 'accounts', schema: { id: 'string', email: 'string', tier: 'string', ts: 'timestamp' }, timestamp: 'ts' });
+  const daily = sqlTransform({
+    name: 'tiers', inputs: [accounts],
+    sql: "SELECT id, upper(tier) AS tier_code, max(ts) AS ts FROM accounts WHERE email LIKE '%@%' GROUP BY ALL",
+    timestamp: 'ts', schema: { id: 'string', tier_code: 'string', ts: 'timestamp' },
+  });
+  const spec = defineProject({ name: 'p', entities: [user], sources: [accounts], transforms: [daily], featureViews: [] });
+  const trace = (g: ReturnType<typeof lineageGraph>, target: string) => traceLineage(g, resolveLineageTarget(g, target), 'downstream').map((s) => `${s.id}.${s.column} ${s.transformation?.subtype}`);
+
+  test('with the parsed lineage: each output reads its own columns (transformation), and every column the SQL mentions stays a table-level dependency of every output', async () => {
+    const g = lineageGraph(await withParsedLineage(compileProject(spec)));
+    expect(trace(g, 'source:accounts.tier')).toEqual(['transform:tiers.tier_code TRANSFORMATION', 'transform:tiers.id TABLE', 'transform:tiers.ts TABLE']);
+    // The filter's column feeds no output's value: table-level only.
+    expect(trace(g, 'source:accounts.email')).toEqual(['transform:tiers.id TABLE', 'transform:tiers.tier_code TABLE', 'transform:tiers.ts TABLE']);
+    expect(trace(g, 'source:accounts.id')[0]).toBe('transform:tiers.id TRANSFORMATION');
+  });
+
+  test('without it (a project compiled without an engine): table-level only, as before', () => {
+    const g = lineageGraph(compileProject(spec));
+    expect(trace(g, 'source:accounts.tier')).toEqual(['transform:tiers.id TABLE', 'transform:tiers.tier_code TABLE', 'transform:tiers.ts TABLE']);
   });
 });

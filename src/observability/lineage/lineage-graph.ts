@@ -1,4 +1,4 @@
-import { featureColumn, type ColumnType, type FeatureView, type Project } from '../../definitions/index.js';
+import { featureColumn, type ColumnType, type FeatureView, type Project, type Transform } from '../../definitions/index.js';
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
 import { columnReferences, mentionedColumns } from './column-references.js';
 
@@ -69,6 +69,28 @@ export function viewColumnEdges(project: Project, view: FeatureView): ColumnEdge
 }
 
 /**
+ * A SQL transform's column edges. Where the parsed lineage (`Transform.columnLineage`, read from
+ * DuckDB's parse tree) covers every output column, each output gets DIRECT/TRANSFORMATION edges
+ * from the input columns its value is computed from (listed first, so a trace names them so).
+ * Filters, joins and groupings are not in the parsed lineage, so every input column the SQL
+ * mentions also keeps a table-level edge to every output: impact analysis never misses a dependent.
+ */
+function transformColumnEdges(project: Project, transform: Transform, id: string): ColumnEdge[] {
+  const outputs = Object.keys(transform.schema);
+  const parsed = transform.columnLineage;
+  const exact: ColumnEdge[] = parsed !== undefined && outputs.every((o) => parsed[o] !== undefined)
+    ? outputs.flatMap((out) => parsed[out]!.map((ref) => {
+      const dot = ref.indexOf('.');
+      return { from: { node: tableNodeId(project, ref.slice(0, dot)), column: ref.slice(dot + 1) }, to: { node: id, column: out }, transformation: { type: 'DIRECT', subtype: 'TRANSFORMATION' } as const };
+    }))
+    : [];
+  const sourceColumns = (name: string) => Object.keys(project.sources.find((s) => s.name === name)?.schema ?? {});
+  const tableLevel = transform.inputs.flatMap((input) => mentionedColumns(transform.sql, sourceColumns(input)).flatMap((column) =>
+    outputs.map((out) => ({ from: { node: tableNodeId(project, input), column }, to: { node: id, column: out }, transformation: { type: 'DIRECT', subtype: 'TABLE' } as const }))));
+  return [...exact, ...tableLevel];
+}
+
+/**
  * Builds the lineage graph from the definitions and the recorded datasets. Column edges are
  * exact where the definitions say them (features, derived columns, filters, services, datasets)
  * and table-level for SQL transforms and request views' functions. A dataset built for a model
@@ -83,17 +105,11 @@ export function lineageGraph(project: Project, datasets: readonly (Pick<DatasetR
   const edges: { from: string; to: string }[] = [];
   const columnEdges: ColumnEdge[] = [];
   const add = (node: LineageNode) => nodes.set(node.id, node);
-  const sourceColumns = (name: string) => Object.keys(project.sources.find((s) => s.name === name)?.schema ?? {});
   for (const source of project.sources) add({ id: tableNodeId(project, source.name), kind: source.kind === 'transform' ? 'transform' : 'source', name: source.name, columns: source.schema });
   for (const transform of project.transforms ?? []) {
     const id = tableNodeId(project, transform.name);
-    for (const input of transform.inputs) {
-      const from = tableNodeId(project, input);
-      edges.push({ from, to: id });
-      for (const column of mentionedColumns(transform.sql, sourceColumns(input))) {
-        for (const out of Object.keys(transform.schema)) columnEdges.push({ from: { node: from, column }, to: { node: id, column: out }, transformation: { type: 'DIRECT', subtype: 'TABLE' } });
-      }
-    }
+    for (const input of transform.inputs) edges.push({ from: tableNodeId(project, input), to: id });
+    columnEdges.push(...transformColumnEdges(project, transform, id));
   }
   for (const view of project.featureViews) {
     add({ id: `view:${view.name}`, kind: 'view', name: view.name, columns: Object.fromEntries(view.features.map((f) => [f.name, f.valueType])) });

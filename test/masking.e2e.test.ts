@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -10,6 +10,7 @@ import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { createServer } from '../src/serving/http/server.js';
+import { onTestPause } from '../src/orchestration/test-pause.js';
 import type { AuditRecord } from '../src/storage/metadata/audit-store.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -147,6 +148,23 @@ describe('dataset builds are masked as SQL, with the same hash as serving', () =
     const records = await classifiedReads('dataset', 2);
     expect(records.map((r) => r.target)).toEqual([`dataset:${masked.datasetId}`, `dataset:${clear.datasetId}`]);
     expect(records[0]!.details).toMatchObject({ rows: 2, columns: { profile__email: 'hash', profile__birth: 'clear' } });
+  });
+
+  test('a classified read is in the trail before the dataset is published: a build stopped after publishing its file (an interrupt, a crash) leaves the record', async () => {
+    const spine = join(env.dir, 'spine.csv');
+    const out = join(env.dir, 'stopped.parquet');
+    const before = (await env.platform.metadata.audit.list()).filter((r) => r.action === 'classified.read').length;
+    const off = onTestPause('dataset.manifest-written', () => { throw new Error('stopped after the manifest'); });
+    try {
+      await expect(buildDataset(env.platform, env.project, { spine, service: 'crm', out, principal: principal('analyst') })).rejects.toThrow('stopped after the manifest');
+    } finally {
+      off();
+    }
+    expect(existsSync(out)).toBe(true);
+    const reads = (await env.platform.metadata.audit.list()).filter((r) => r.action === 'classified.read');
+    expect(reads).toHaveLength(before + 1);
+    const manifest = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')) as { datasetId: string; rowCount: number };
+    expect(reads.at(-1)).toMatchObject({ target: `dataset:${manifest.datasetId}`, details: { rows: manifest.rowCount, path: 'dataset' } });
   });
 
   test('--as a role only ever masks more: fraud-model as analyst gets the analyst\'s hash', async () => {

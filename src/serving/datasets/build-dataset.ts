@@ -266,17 +266,6 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const query =
         `SELECT ${output.join(', ')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +
         `${joins.join(' ')} ORDER BY s.${SPINE_ROW}`;
-      await mkdir(dirname(options.out) || '.', { recursive: true });
-      const staging = temporaryPath(options.out);
-      const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
-      try {
-        await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
-        await testPause('dataset.staged');
-        await commitFile(staging, options.out);
-      } finally {
-        await rm(staging, { force: true });
-      }
-      options.onProgress?.(stages, stages);
       const [{ n }] = (await engine.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM spine')) as [{ n: number }];
       const spineHash = await fileSha256(options.spine);
       const unit = options.timestampUnit === undefined ? {} : { timestampUnit: options.timestampUnit };
@@ -284,8 +273,22 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const asKnown = options.asKnown ? { asKnown: true } : {};
       const masked = masking.masked();
       const identity = { spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat, ...(masked ? { masked } : {}) };
+      const datasetId = `ds_${contentHash(identity)}`;
+      await mkdir(dirname(options.out) || '.', { recursive: true });
+      const staging = temporaryPath(options.out);
+      const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
+      try {
+        await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
+        // Audited before it is published, as a served answer is before it is returned: a build stopped after the rename leaves its record.
+        await masking.audit(datasetId, n);
+        await testPause('dataset.staged');
+        await commitFile(staging, options.out);
+      } finally {
+        await rm(staging, { force: true });
+      }
+      options.onProgress?.(stages, stages);
       const manifest: DatasetManifest = {
-        datasetId: `ds_${contentHash(identity)}`,
+        datasetId,
         path: options.out,
         format: outFormat,
         rowCount: n,
@@ -305,7 +308,6 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await testPause('dataset.manifest-written');
       await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));
-      await masking.audit(manifest.datasetId, n);
       return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs, ...(options.model === undefined ? {} : { model: options.model }) } };
     } finally {
       await unmask();

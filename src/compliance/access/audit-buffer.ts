@@ -12,7 +12,7 @@ export interface AuditBuffer {
   close(): Promise<void>;
   /** True from a failed commit until the next commit succeeds: records are queued, not in the trail. */
   failing(): boolean;
-  /** Records dropped, oldest first, past `maxQueued` uncommitted ones. */
+  /** Records dropped, oldest first, past `maxQueued` uncommitted ones (never a `classified.read`). */
   dropped(): number;
 }
 
@@ -24,12 +24,31 @@ export interface AuditBufferOptions {
   readonly onFailing?: (failing: boolean, error?: unknown) => void;
 }
 
+/** Records never dropped from a full queue: a classified value was returned on each (it is served only while the trail is writable, so they are few). */
+const KEPT_ACTIONS: ReadonlySet<string> = new Set(['classified.read']);
+
+/** The queue within `max` records: every kept action's record, then the newest others; order unchanged. */
+function keepWithin<T extends { event: AuditEvent }>(queue: readonly T[], max: number): T[] {
+  let room = Math.max(0, max - queue.filter((q) => KEPT_ACTIONS.has(q.event.action)).length);
+  const keep = new Array<boolean>(queue.length).fill(false);
+  for (let i = queue.length - 1; i >= 0; i--) {
+    if (KEPT_ACTIONS.has(queue[i]!.event.action)) keep[i] = true;
+    else if (room > 0) {
+      keep[i] = true;
+      room--;
+    }
+  }
+  return queue.filter((_, i) => keep[i]);
+}
+
 /**
  * Group commit for the audit trail on a server's hot path: records are queued and appended in one
  * transaction per tick (`flushMs`, default 50 ms) and on close, so a request never waits for a
  * commit. What a crash can lose: the records of the last tick (at most `flushMs` of requests),
  * never a record of an earlier tick and never a link of the chain. A failed commit is retried at
- * the next tick; past `maxQueued` records the oldest are dropped and counted in `dropped`.
+ * the next tick; past `maxQueued` records the oldest are dropped and counted in `dropped`, but
+ * never a `classified.read` (a classified value was returned on it; while failing, the server
+ * refuses classified reads, so no new ones queue up).
  * `failing()` is true from a failed commit to the next good one (`onFailing` tells both), so a
  * server can refuse the reads whose evidence would not be written.
  *
@@ -61,8 +80,9 @@ export function auditBuffer(audit: AuditTrail, options: AuditBufferOptions = {})
       } catch (error) {
         queue = [...batch, ...queue];
         if (queue.length > maxQueued) {
-          dropped += queue.length - maxQueued;
-          queue = queue.slice(queue.length - maxQueued);
+          const kept = keepWithin(queue, maxQueued);
+          dropped += queue.length - kept.length;
+          queue = kept;
         }
         options.onError?.(error);
         if (!failing) {

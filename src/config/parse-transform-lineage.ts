@@ -1,4 +1,4 @@
-import { parsedColumnLineage } from '../compliance/classification/parsed-lineage.js';
+import { parsedColumnLineage, parsedIndirectReads } from '../compliance/classification/parsed-lineage.js';
 import type { Project } from '../definitions/index.js';
 import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
 import { literal } from '../storage/engine/sql-engine.js';
@@ -25,7 +25,8 @@ export async function withParsedLineage(project: Project): Promise<Project> {
       const tree = await engine.all<{ tree: string }>(`SELECT json_serialize_sql(${literal(transform.sql)})::VARCHAR AS tree`).then(([row]) => JSON.parse(row!.tree) as unknown, () => undefined);
       const inputs = Object.fromEntries(transform.inputs.map((i) => [i, schemas.get(i) ?? {}]));
       const lineage = parsedColumnLineage(tree, inputs, Object.keys(transform.schema));
-      parsed.push(lineage === undefined ? transform : Object.freeze({ ...transform, columnLineage: Object.freeze(lineage) }));
+      const indirect = parsedIndirectReads(tree, inputs);
+      parsed.push(lineage === undefined || indirect === undefined ? transform : Object.freeze({ ...transform, columnLineage: Object.freeze(lineage), indirectColumns: Object.freeze(indirect) }));
     }
     return Object.freeze({ ...project, transforms: Object.freeze(parsed) });
   } finally {

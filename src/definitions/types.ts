@@ -462,6 +462,8 @@ export interface Transform {
    * before 11-30): the classification takes every output column as computed from every input column.
    */
   readonly columnLineage?: Readonly<Record<string, readonly string[]>>;
+  /** The input columns that decide which rows count (filters, joins, groupings), from the same parse (`parsedIndirectReads`); absent with `columnLineage`. */
+  readonly indirectColumns?: readonly string[];
 }
 
 import type { RequestFeature, RequestFeatureFunction, RequestView, RequestViewSpec } from './request-view-types.js';

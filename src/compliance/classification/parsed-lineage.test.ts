@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { duckDbEngine } from '../../storage/engine/duckdb-engine.js';
 import { literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
-import { parsedColumnLineage } from './parsed-lineage.js';
+import { parsedColumnLineage, parsedIndirectReads } from './parsed-lineage.js';
 import { HOSTILE_STATEMENTS } from './hostile-statements.js';
 
 const inputs = {
@@ -135,4 +135,29 @@ test('window functions carry their operands and frame columns; an aggregate its 
 test('unnest in FROM is followed only over a list written out; over a column (a struct may give several columns) it reads every input column', async () => {
   expect((await lineage('SELECT nick FROM accounts, unnest(email) AS t(nick)', ['nick']))?.nick).toEqual(everyColumn);
   expect((await lineage('SELECT account_id, a FROM accounts, unnest([{a: email}], recursive := true)', ['account_id', 'a']))).toEqual({ account_id: everyColumn, a: everyColumn });
+});
+
+async function indirect(sql: string): Promise<string[] | undefined> {
+  const [row] = await engine.all<{ tree: string }>(`SELECT json_serialize_sql(${literal(sql)})::VARCHAR AS tree`);
+  return parsedIndirectReads(JSON.parse(row!.tree), inputs)?.sort();
+}
+
+test('the columns that decide which rows count (filters, joins, groupings, qualify, order with limit) are read from the parse tree, wherever they are; what the walker cannot tell reads every column', async () => {
+  expect(await indirect('SELECT account_id, upper(tier) AS t FROM accounts WHERE email LIKE \'%@%\'')).toEqual(['accounts.email']);
+  expect(await indirect('SELECT a.account_id, sum(i.amount) AS total FROM accounts a JOIN invoices i ON i.account_id = a.account_id GROUP BY a.account_id HAVING max(i.note) <> \'x\''))
+    .toEqual(['accounts.account_id', 'invoices.account_id', 'invoices.note']);
+  expect(await indirect('SELECT account_id FROM accounts JOIN invoices USING (account_id) QUALIFY row_number() OVER (PARTITION BY tier ORDER BY amount) = 1'))
+    .toEqual(['accounts.account_id', 'accounts.tier', 'invoices.account_id', 'invoices.amount']);
+  // GROUP BY ALL groups by the select list's columns; ORDER BY ... LIMIT keeps the rows its columns choose.
+  expect(await indirect('SELECT tier, count(*) AS n FROM accounts GROUP BY ALL')).toEqual(['accounts.tier']);
+  expect(await indirect('SELECT account_id FROM invoices ORDER BY amount DESC LIMIT 10')).toEqual(['invoices.amount']);
+  // By position: what the select list's item reads.
+  expect(await indirect('SELECT tier, count(*) AS n FROM accounts GROUP BY 1 ORDER BY 2 LIMIT 3')).toEqual(['accounts.tier']);
+  // Inside a CTE or a subquery too.
+  expect(await indirect('WITH paid AS (SELECT * FROM invoices WHERE note IS NULL) SELECT account_id FROM paid')).toEqual(['invoices.note']);
+  // The review's misses of the token scan: a relation used as a row, COLUMNS(...) in a filter.
+  expect(await indirect('SELECT account_id FROM accounts a WHERE a::VARCHAR LIKE \'%x%\'')).toEqual(['accounts.account_id', 'accounts.email', 'accounts.tier', 'accounts.ts']);
+  expect(await indirect('SELECT account_id FROM accounts WHERE COLUMNS(\'tie.\') = \'gold\'')).toEqual([...everyColumn].sort());
+  expect(await indirect('SELECT account_id FROM accounts')).toEqual([]);
+  expect(parsedIndirectReads({ statements: [] }, inputs)).toBeUndefined();
 });

@@ -15,6 +15,8 @@ interface Scope {
   readonly ctes: ReadonlyMap<string, Relation>;
   readonly inputs: ReadonlyMap<string, Relation>;
   readonly outer?: Scope;
+  /** Where the reads that decide which rows count (filters, joins, groupings, ...) are collected, shared by every scope of a statement. */
+  readonly indirect: Reads[];
 }
 
 type Node = Record<string, unknown>;
@@ -150,7 +152,9 @@ function fromRelations(node: unknown, scope: Scope): { alias: string; relation: 
     }
     case 'JOIN': {
       const left = fromRelations(node.left, scope);
-      const right = fromRelations(node.right, { relations: left, ctes: new Map(), inputs: scope.inputs, outer: scope });
+      const right = fromRelations(node.right, { relations: left, ctes: new Map(), inputs: scope.inputs, indirect: scope.indirect, outer: scope });
+      const joined: Scope = { relations: [...left, ...right], ctes: new Map(), inputs: scope.inputs, indirect: scope.indirect, outer: scope };
+      scope.indirect.push(expressionReads(node.condition, joined), ...strings(node.using_columns).map((c) => columnRef([c], joined)));
       return [...left, ...right];
     }
     default: return [{ alias, relation: OPAQUE }];
@@ -172,7 +176,7 @@ function starColumns(star: Node, scope: Scope): Column[] {
 function queryRelation(node: unknown, outer: Scope): Relation {
   if (!isNode(node)) return OPAQUE;
   const ctes = new Map<string, Relation>();
-  const withCtes: Scope = { relations: [], ctes, inputs: outer.inputs, outer };
+  const withCtes: Scope = { relations: [], ctes, inputs: outer.inputs, indirect: outer.indirect, outer };
   const cteMap = isNode(node.cte_map) && Array.isArray(node.cte_map.map) ? node.cte_map.map : [];
   for (const entry of cteMap) {
     if (!isNode(entry) || !isNode(entry.value) || !isNode(entry.value.query)) return OPAQUE;
@@ -188,7 +192,7 @@ function queryRelation(node: unknown, outer: Scope): Relation {
     return { columns: left.columns.map((c, i) => ({ ...(c.name === undefined ? {} : { name: c.name }), reads: union([c.reads, right.columns[i]!.reads]) })) };
   }
   if (node.type !== 'SELECT_NODE' || !Array.isArray(node.select_list)) return OPAQUE;
-  const scope: Scope = { relations: fromRelations(node.from_table, withCtes), ctes, inputs: outer.inputs, outer };
+  const scope: Scope = { relations: fromRelations(node.from_table, withCtes), ctes, inputs: outer.inputs, indirect: outer.indirect, outer };
   const columns = node.select_list.flatMap((item): Column[] => {
     if (!isNode(item)) return [...OPAQUE.columns];
     if (item.class === 'STAR' && lower(item.alias) === '') return starColumns(item, scope);
@@ -196,6 +200,11 @@ function queryRelation(node: unknown, outer: Scope): Relation {
     const reads = expressionReads(item, scope);
     return [name === undefined ? { reads } : { name, reads }];
   });
+  outer.indirect.push(...[node.where_clause, node.group_expressions, node.having, node.qualify, node.modifiers].map((e) => expressionReads(e, scope)));
+  // GROUP BY ALL, or a grouping or an order by position (a constant), decides by the select list's items.
+  const byPosition = (e: unknown) => isNode(e) && e.class === 'CONSTANT';
+  const orders = (Array.isArray(node.modifiers) ? node.modifiers : []).flatMap((m) => (isNode(m) && Array.isArray(m.orders) ? m.orders.map((o) => (isNode(o) ? o.expression : undefined)) : []));
+  if (node.aggregate_handling === 'FORCE_AGGREGATES' || (Array.isArray(node.group_expressions) && node.group_expressions.some(byPosition)) || orders.some(byPosition)) outer.indirect.push(union(columns.map((c) => c.reads)));
   return { columns };
 }
 
@@ -214,13 +223,32 @@ function queryRelation(node: unknown, outer: Scope): Relation {
  * // { id: ['accounts.id'] }
  */
 export function parsedColumnLineage(tree: unknown, inputs: Readonly<Record<string, Schema>>, outputs: readonly string[]): Record<string, InputColumn[]> | undefined {
+  const walked = walkStatement(tree, inputs);
+  if (walked === undefined) return undefined;
+  return Object.fromEntries(outputs.map((output) => [output, walked.columns(lookup(walked.top, output.toLowerCase()) ?? EVERY)]));
+}
+
+/**
+ * The input columns that decide which rows a transform's SQL outputs, at any depth (CTEs,
+ * subqueries): its filters (`WHERE`, `HAVING`, `QUALIFY`), join conditions and `USING` columns,
+ * groupings and orders (by position or `GROUP BY ALL`: what the select list reads). With the
+ * column lineage these are every input column the statement reads; what the walker cannot tell
+ * reads every input column. Undefined when the tree is not one SELECT statement.
+ *
+ * @example
+ * parsedIndirectReads(JSON.parse(tree), { accounts: { id: 'string', email: 'string' } }); // for "... WHERE email LIKE '%@%'": ['accounts.email']
+ */
+export function parsedIndirectReads(tree: unknown, inputs: Readonly<Record<string, Schema>>): InputColumn[] | undefined {
+  const walked = walkStatement(tree, inputs);
+  return walked === undefined ? undefined : walked.columns(union(walked.indirect));
+}
+
+function walkStatement(tree: unknown, inputs: Readonly<Record<string, Schema>>): { top: Relation; indirect: readonly Reads[]; columns: (reads: Reads) => InputColumn[] } | undefined {
   const statements = isNode(tree) && tree.error !== true && Array.isArray(tree.statements) ? tree.statements : [];
   if (statements.length !== 1 || !isNode(statements[0])) return undefined;
   const every = Object.entries(inputs).flatMap(([input, schema]) => Object.keys(schema).map((c) => `${input}.${c}`));
   const byName = new Map(Object.entries(inputs).map(([input, schema]) => [input.toLowerCase(), { columns: Object.keys(schema).map((c) => ({ name: c.toLowerCase(), reads: new Set([`${input}.${c}`]) })) }]));
-  const top = queryRelation(statements[0].node, { relations: [], ctes: new Map(), inputs: byName });
-  return Object.fromEntries(outputs.map((output) => {
-    const reads = lookup(top, output.toLowerCase()) ?? EVERY;
-    return [output, reads === EVERY ? every : every.filter((c) => reads.has(c))];
-  }));
+  const indirect: Reads[] = [];
+  const top = queryRelation(statements[0].node, { relations: [], ctes: new Map(), inputs: byName, indirect });
+  return { top, indirect, columns: (reads) => (reads === EVERY ? every : every.filter((c) => reads.has(c))) };
 }

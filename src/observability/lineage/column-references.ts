@@ -15,13 +15,3 @@ export function columnReferences(sql: string, columns: readonly string[]): strin
   }
   return [...found];
 }
-
-/**
- * The columns of its inputs that a transform's SQL may read: the input columns whose name occurs
- * in the SQL as a word (case-insensitively, as DuckDB compares names). An over-approximation, so
- * impact analysis never misses a dependent; table-level only (which output column reads it is not derived).
- */
-export function mentionedColumns(sql: string, columns: readonly string[]): string[] {
-  const words = new Set((sql.replace(/'(?:[^']|'')*'/g, "''").match(/[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")*"/g) ?? []).map((w) => (w.startsWith('"') ? w.slice(1, -1).replace(/""/g, '"') : w).toLowerCase()));
-  return columns.filter((c) => words.has(c.toLowerCase()));
-}

@@ -1,4 +1,4 @@
-export { columnReferences, mentionedColumns } from './column-references.js';
+export { columnReferences } from './column-references.js';
 export { lineageConfigFromEnv, type LineageConfig } from './lineage-config.js';
 export { lineageEmitter, type LineageEmitter } from './lineage-emitter.js';
 export { lineageGraph, tableNodeId, type ColumnEdge, type LineageGraph, type LineageNode, type LineageNodeKind } from './lineage-graph.js';

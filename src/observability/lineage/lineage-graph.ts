@@ -1,6 +1,6 @@
 import { featureColumn, type ColumnType, type FeatureView, type Project, type Transform } from '../../definitions/index.js';
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
-import { columnReferences, mentionedColumns } from './column-references.js';
+import { columnReferences } from './column-references.js';
 
 export type LineageNodeKind = 'source' | 'transform' | 'view' | 'request' | 'service' | 'dataset' | 'model';
 
@@ -69,25 +69,29 @@ export function viewColumnEdges(project: Project, view: FeatureView): ColumnEdge
 }
 
 /**
- * A SQL transform's column edges. Where the parsed lineage (`Transform.columnLineage`, read from
- * DuckDB's parse tree) covers every output column, each output gets DIRECT/TRANSFORMATION edges
- * from the input columns its value is computed from (listed first, so a trace names them so).
- * Filters, joins and groupings are not in the parsed lineage, so every input column the SQL
- * mentions also keeps a table-level edge to every output: impact analysis never misses a dependent.
+ * A SQL transform's column edges, from the parse of its SQL stored with the project
+ * (`Transform.columnLineage`, `Transform.indirectColumns`, read from DuckDB's parse tree): each
+ * output gets DIRECT/TRANSFORMATION edges from the input columns its value is computed from
+ * (listed first, so a trace names them so), and the columns that decide which rows count
+ * (filters, joins, groupings) a table-level edge to every output. Without a parse (SQL DuckDB
+ * does not serialize, a project applied before it was stored), every input column is a
+ * table-level dependency of every output, as the classification assumes: impact analysis never
+ * misses a dependent.
  */
 function transformColumnEdges(project: Project, transform: Transform, id: string): ColumnEdge[] {
   const outputs = Object.keys(transform.schema);
   const parsed = transform.columnLineage;
-  const exact: ColumnEdge[] = parsed !== undefined && outputs.every((o) => parsed[o] !== undefined)
-    ? outputs.flatMap((out) => parsed[out]!.map((ref) => {
-      const dot = ref.indexOf('.');
-      return { from: { node: tableNodeId(project, ref.slice(0, dot)), column: ref.slice(dot + 1) }, to: { node: id, column: out }, transformation: { type: 'DIRECT', subtype: 'TRANSFORMATION' } as const };
-    }))
-    : [];
-  const sourceColumns = (name: string) => Object.keys(project.sources.find((s) => s.name === name)?.schema ?? {});
-  const tableLevel = transform.inputs.flatMap((input) => mentionedColumns(transform.sql, sourceColumns(input)).flatMap((column) =>
-    outputs.map((out) => ({ from: { node: tableNodeId(project, input), column }, to: { node: id, column: out }, transformation: { type: 'DIRECT', subtype: 'TABLE' } as const }))));
-  return [...exact, ...tableLevel];
+  const exact = parsed !== undefined && transform.indirectColumns !== undefined && outputs.every((o) => parsed[o] !== undefined);
+  const edge = (ref: string, out: string, subtype: 'TRANSFORMATION' | 'TABLE'): ColumnEdge => {
+    const dot = ref.indexOf('.');
+    return { from: { node: tableNodeId(project, ref.slice(0, dot)), column: ref.slice(dot + 1) }, to: { node: id, column: out }, transformation: { type: 'DIRECT', subtype } };
+  };
+  const everyInput = transform.inputs.flatMap((input) => Object.keys(project.sources.find((s) => s.name === input)?.schema ?? {}).map((c) => `${input}.${c}`));
+  const tableLevel = exact ? transform.indirectColumns! : everyInput;
+  return [
+    ...(exact ? outputs.flatMap((out) => parsed[out]!.map((ref) => edge(ref, out, 'TRANSFORMATION'))) : []),
+    ...tableLevel.flatMap((ref) => outputs.map((out) => edge(ref, out, 'TABLE'))),
+  ];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { LOCAL_OPERATOR_ROLE, projectJobs, type AdminAction, type Project } from '../../definitions/index.js';
+import { LOCAL_OPERATOR_ROLE, runRightNames, type AdminAction, type Project } from '../../definitions/index.js';
 import { AuthenticationError, PolicyError } from '../../errors.js';
 import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { KeyStore } from '../../storage/metadata/key-store.js';
@@ -68,17 +68,17 @@ export async function authorizeCli(ctx: AccessStores, principal: Principal, acti
 }
 
 /**
- * Authorizes the CLI running what a catalogue job does (`sluice materialize` of a view, `transform
- * run`, `ingest` of a source whose job exists) as `sluice run JOB` and the scheduler are: `run` on
- * each job's name. A name the catalogue lacks (`ingest:<source>` of a batch source without `path`
- * or connector) cannot be granted by any rule, so it is not checked.
+ * Authorizes the CLI running what a job does (`sluice materialize` of a view, `transform run`,
+ * `ingest` of a batch source) as `sluice run JOB` and the scheduler are: `run` on each job's name,
+ * `ingest:<source>` also for a batch source without a job (`runRightNames`). A name no rule could
+ * name (an unknown view or source, a stream source) is not checked here: the command refuses it.
  *
  * @example
  * await authorizeCliJobs(platform, principal, project, ['materialize:profile']);
  */
 export async function authorizeCliJobs(ctx: AccessStores, principal: Principal, project: Project, jobs: readonly string[]): Promise<void> {
-  const catalogue = new Set(projectJobs(project).map((j) => j.name));
-  for (const job of jobs) if (catalogue.has(job)) await authorizeCli(ctx, principal, 'run', job);
+  const grantable = new Set(runRightNames(project));
+  for (const job of jobs) if (grantable.has(job)) await authorizeCli(ctx, principal, 'run', job);
 }
 
 /**

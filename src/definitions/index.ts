@@ -8,7 +8,7 @@ export { didYouMean } from './suggest.js';
 export { findSource } from './find-source.js';
 export { storedProject } from './stored-project.js';
 export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyPart } from './entity-key.js';
-export { featureColumn, resolveFeatures, type RequestSelection, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
+export { featureColumn, resolveFeatures, unknownFeatureError, type RequestSelection, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction } from './plan-changes.js';
 export { env, streamSource, cdcSource, natsJetStream, postgresCdc, postgresTable, resolveSetting } from './stream-builders.js';
 export { sqlTransform } from './builders.js';

@@ -6,7 +6,7 @@ import type { KeyStore } from '../../storage/metadata/key-store.js';
 import type { Principal } from '../principal.js';
 import { checkApiKey, keyPrincipal } from './api-keys.js';
 import { readDependencies } from './read-dependencies.js';
-import { accessPolicy, auditActionOf, authorize, authorizeRead, readSelection, type AccessAction } from './authorize.js';
+import { accessPolicy, auditActionOf, authorize, authorizeRead, readRefusal, readSelection, type AccessAction } from './authorize.js';
 
 /** The environment variable that makes the CLI act as a key's principal instead of the local operator. */
 export const API_KEY_ENV = 'SLUICE_API_KEY';
@@ -89,12 +89,15 @@ export async function authorizeCliJobs(ctx: AccessStores, principal: Principal, 
  * await authorizeCliRead(platform, principal, project, { service: 'fraud_v1' }, 2);
  */
 export async function authorizeCliRead(ctx: AccessStores, principal: Principal, project: Project, selection: { readonly service?: string; readonly features?: readonly string[] }, entities: number): Promise<void> {
+  const policy = accessPolicy(project);
   const read = readSelection(project, selection);
-  if (!read) return;
-  const decision = authorizeRead(accessPolicy(project), principal, read.features, readDependencies(project));
+  const decision = read && authorizeRead(policy, principal, read.features, readDependencies(project));
+  // A name the project lacks is answered as without access control (404), any other refusal 403 (`readRefusal`).
+  const refusal = principal.open || decision?.allowed ? undefined : readRefusal(project, policy, principal, selection, decision);
+  if (!read && !refusal) return;
   await ctx.metadata.audit.append({
-    actor: principal.name, action: 'serve.read', target: read.target, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
-    details: decision.allowed ? { entities } : { entities, reason: decision.reason },
+    actor: principal.name, action: 'serve.read', target: read?.target ?? `service:${String(selection.service)}`.slice(0, 200), outcome: refusal ? 'denied' : 'allowed', origin: principal.origin,
+    details: refusal ? { entities, reason: refusal.reason } : { entities },
   }, ctx.now());
-  if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
+  if (refusal) throw refusal.error;
 }

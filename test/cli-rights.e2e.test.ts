@@ -49,6 +49,12 @@ test('sluice status, ingest, materialize and transform run with a key ask the sa
   expect(sluice(dir, 'status').stderr).not.toMatch(/may not/);
 });
 
+test('sluice ingest of a file into a stream source asks the right HTTP asks to write its events, push on the source', () => {
+  const refused = sluiceAsKey(dir, reader, 'ingest', 'transactions', 'data/transactions.csv');
+  expect(refused.code, refused.stdout).not.toBe(0);
+  expect(refused.stderr).toMatch(/key:scorer may not push to source "transactions"/);
+});
+
 test('sluice ingest into a batch source with no job (no path or connector) asks the same right, run on "ingest:<source>", which a rule may grant', () => {
   const bare = mkdtempSync(join(tmpdir(), 'sluice-cli-rights-nojob-'));
   try {

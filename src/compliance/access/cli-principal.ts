@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { LOCAL_OPERATOR_ROLE, runRightNames, type AdminAction, type Project } from '../../definitions/index.js';
+import { isStreamed, jobName, LOCAL_OPERATOR_ROLE, runRightNames, type AdminAction, type Project } from '../../definitions/index.js';
 import { AuthenticationError, PolicyError } from '../../errors.js';
 import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { KeyStore } from '../../storage/metadata/key-store.js';
@@ -79,6 +79,21 @@ export async function authorizeCli(ctx: AccessStores, principal: Principal, acti
 export async function authorizeCliJobs(ctx: AccessStores, principal: Principal, project: Project, jobs: readonly string[]): Promise<void> {
   const grantable = new Set(runRightNames(project));
   for (const job of jobs) if (grantable.has(job)) await authorizeCli(ctx, principal, 'run', job);
+}
+
+/**
+ * Authorizes `sluice ingest` into `source` with the right every other way of writing it asks: a
+ * batch source `run` on `ingest:<source>` (its job's right, a job or not: `authorizeCliJobs`), a
+ * stream or CDC source `push` on it (what `POST /v1/push/<source>` asks). An unknown source is
+ * not checked here: the ingest refuses it.
+ *
+ * @example
+ * await authorizeCliIngest(platform, principal, project, 'payments');
+ */
+export async function authorizeCliIngest(ctx: AccessStores, principal: Principal, project: Project, source: string): Promise<void> {
+  const target = project.sources.find((s) => s.name === source);
+  if (target !== undefined && isStreamed(target)) await authorizeCli(ctx, principal, 'push', source);
+  else await authorizeCliJobs(ctx, principal, project, [jobName('ingest', source)]);
 }
 
 /**

@@ -18,7 +18,7 @@ export function casedOnly(names: readonly string[], column: string): readonly st
  * Why a JSON object (`raw`; `values` NULL when it is no readable object, else `values[i]` the
  * text of `columns[i]`, null when the key is absent or null) is refused for a key that differs from a column only in case, or NULL.
  * Listing the keys parses the text again, so it is done only where such a key can be: a
- * column's value is null and its name is in the text in some case, or the text has an escape (a
+ * column's value is null, and its name is in the text in some case or the text has an escape (a
  * key may be spelled with one).
  *
  * @example
@@ -32,5 +32,7 @@ export function casedKeySql(columns: readonly string[], raw: string, values: str
   const column = (k: string): string => `${literalList(columns)}[list_position(${lowered}, lower(${k}))]`;
   const cased = `list_filter(${keys}, k -> NOT list_contains(${literalList(columns)}, k) AND list_contains(${lowered}, lower(k)) AND NOT list_contains(${keys}, ${column('k')}))`;
   const reason = `list_transform(${cased}, k -> 'column "' || ${column('k')} || '": key "' || k || ${literal('" differs only in case: JSON keys must match the schema exactly')})[1]`;
-  return `CASE WHEN ${values} IS NOT NULL AND (contains(${raw}, '\\') OR ${maybe.join(' OR ')}) THEN ${reason} END`;
+  // Such a key leaves its column null: an object with every column's value reads no further.
+  const someNull = columns.map((_c, i) => `${values}[${i + 1}] IS NULL`).join(' OR ');
+  return `CASE WHEN ${values} IS NOT NULL AND (${someNull}) AND (contains(${raw}, '\\') OR ${maybe.join(' OR ')}) THEN ${reason} END`;
 }

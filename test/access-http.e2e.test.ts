@@ -74,6 +74,27 @@ describe('authentication and authorization on the HTTP API', () => {
     expect(reasons).toEqual(['forged', 'unknown', 'malformed', 'revoked']);
   });
 
+  test('a feature or service that does not exist answers 404 as it does without access control, never a 403 advising a right on it; its did-you-mean names only what the caller may read; audited', async () => {
+    const since = await headSeq();
+    const missing = await read({ features: ['stats:n_1h', 'profile:emial'] }, keys.analyst);
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error).toEqual({ code: 'UNKNOWN_FEATURE', message: 'feature "profile:emial": view "profile" has no feature "emial"' });
+    const view = await read({ features: ['profil:age'] }, keys['fraud-model']);
+    expect(view.statusCode).toBe(404);
+    expect(view.json().error).toEqual({ code: 'UNKNOWN_FEATURE', message: 'feature "profil:age": view "profil" is not in the registry (did you mean "profile"?)' });
+    const stat = await read({ features: ['stat:n_1h'] }, keys['fraud-model']);
+    expect(stat.json().error).toMatchObject({ code: 'UNKNOWN_FEATURE', message: 'feature "stat:n_1h": view "stat" is not in the registry (did you mean "stats"?)' });
+    // The fraud model reads no feature of the view "profile" but age: its email is no suggestion, nor a service it may not read.
+    const feature = await read({ features: ['profile:emai'] }, keys['fraud-model']);
+    expect(feature.json().error).toEqual({ code: 'UNKNOWN_FEATURE', message: 'feature "profile:emai": view "profile" has no feature "emai"' });
+    const service = await read({ service: 'everythin' }, keys['fraud-model']);
+    expect(service.statusCode).toBe(404);
+    expect(service.json().error).toEqual({ code: 'UNKNOWN_SERVICE', message: 'feature service "everythin" is not in the registry' });
+    expect((await read({ service: 'fraud_v' }, keys['fraud-model'])).json().error.message).toBe('feature service "fraud_v" is not in the registry (did you mean "fraud_v1"?)');
+    const records = await audited(since, 6, ['serve.read']);
+    expect(records.map((r) => [r.target, r.outcome, r.details?.reason])).toContainEqual(['views:stats,profile', 'denied', 'feature "profile:emial": view "profile" has no feature "emial"']);
+  });
+
   test('a valid key without the right is a 403 naming the first refused feature; deny beats allow; both audited', async () => {
     const since = await headSeq();
     const ok = await read({ service: 'fraud_v1' }, keys['fraud-model']);

@@ -28,12 +28,13 @@ describe('sluice audit, end to end', () => {
     expect(sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/train.csv').code).toBe(0);
     expect(sluice(dir, 'gc', '--dry-run').code).toBe(0);
 
-    // The access layer records its decisions too (outcome allowed): apply, materialize (run on each view's job), dataset build and this listing itself.
+    // The access layer records its decisions too (outcome allowed): apply, each ingest (stream source transactions: push on it; batch source customers: run on ingest:customers, a job or not), materialize (run on each view's job), dataset build and this listing itself.
     const decisions = (records: Listed['records']) => records.filter((r) => r.outcome === 'allowed').map((r) => [r.action, r.target]);
     const all = sluice(dir, '--json', 'audit', 'list').json<Listed>();
     expect(decisions(all.records)).toEqual([
       ['admin.audit', 'admin:audit'], ['dataset.build', 'datasets'],
-      ['job.authorize', 'job:materialize:profile'], ['job.authorize', 'job:materialize:small_txns'], ['job.authorize', 'job:materialize:txn_stats'], ['admin.apply', 'admin:apply'],
+      ['job.authorize', 'job:materialize:profile'], ['job.authorize', 'job:materialize:small_txns'], ['job.authorize', 'job:materialize:txn_stats'],
+      ['push.write', 'source:transactions'], ['job.authorize', 'job:ingest:customers'], ['push.write', 'source:transactions'], ['admin.apply', 'admin:apply'],
     ]);
     const listed = { records: all.records.filter((r) => r.outcome !== 'allowed') };
     expect(listed.records.map((r) => [r.action, r.target, r.outcome])).toEqual([

@@ -48,3 +48,29 @@ test('sluice status, ingest, materialize and transform run with a key ask the sa
   // The local operator (no key) keeps every right.
   expect(sluice(dir, 'status').stderr).not.toMatch(/may not/);
 });
+
+test('sluice ingest of a file into a stream source asks the right HTTP asks to write its events, push on the source', () => {
+  const refused = sluiceAsKey(dir, reader, 'ingest', 'transactions', 'data/transactions.csv');
+  expect(refused.code, refused.stdout).not.toBe(0);
+  expect(refused.stderr).toMatch(/key:scorer may not push to source "transactions"/);
+});
+
+test('sluice ingest into a batch source with no job (no path or connector) asks the same right, run on "ingest:<source>", which a rule may grant', () => {
+  const bare = mkdtempSync(join(tmpdir(), 'sluice-cli-rights-nojob-'));
+  try {
+    cpSync(join(import.meta.dirname, '..', 'examples', 'fraud'), bare, { recursive: true });
+    writeFileSync(join(bare, 'sluice.config.ts'), readFileSync(join(bare, 'sluice.config.ts'), 'utf8')
+      .replace("from 'sluice';", "from 'sluice';\nimport { allow } from 'sluice';")
+      .replace("featureServices: [featureService({ name: 'fraud_v1', features: [txnStats, smallTxns, profile] })],", "featureServices: [featureService({ name: 'fraud_v1', features: [txnStats, smallTxns, profile] })],\n  access: [allow({ role: 'reader', read: ['fraud_v1'] }), allow({ role: 'ops', run: [customers] })],"));
+    const applied = sluice(bare, 'apply');
+    expect(applied.code, applied.stderr).toBe(0);
+    const key = (principal: string, role: string) => sluice(bare, '--json', 'keys', 'create', '--principal', principal, '--role', role).json<{ key: string }>().key;
+    const refused = sluiceAsKey(bare, key('scorer', 'reader'), 'ingest', 'customers', 'data/customers.csv');
+    expect(refused.code, refused.stdout).not.toBe(0);
+    expect(refused.stderr).toMatch(/key:scorer may not run job "ingest:customers"/);
+    const allowed = sluiceAsKey(bare, key('ops', 'ops'), 'ingest', 'customers', 'data/customers.csv');
+    expect(allowed.code, allowed.stderr).toBe(0);
+  } finally {
+    rmSync(bare, { recursive: true, force: true });
+  }
+});

@@ -130,6 +130,24 @@ describe('a key given twice', () => {
   });
 });
 
+describe('a JSON key that differs from a schema column only in case', () => {
+  test('JSONL: the row goes to the dead-letter store naming both names (not stored with a null); beside the exact key it is an extra key', async () => {
+    const { platform, project, dir } = await setup();
+    const file = join(dir, 'cased.jsonl');
+    writeFileSync(file, [
+      '{"acct": 1, "N": 5, "label": "ok", "ts": "2024-01-01T00:00:00Z"}',
+      '{"acct": 2, "n": 3, "N": 4, "ts": "2024-01-01T00:00:00Z"}',
+      '{"acct": 3, "\\u004E": 5, "ts": "2024-01-01T00:00:00Z"}',
+      '{"acct": 4, "n": null, "label": "N", "ts": "2024-01-01T00:00:00Z"}',
+      '{"ACCT": 5, "n": 1, "ts": "2024-01-01T00:00:00Z"}',
+    ].join('\n'));
+    expect(await ingestFile(platform, project, 'events', file)).toMatchObject({ accepted: 2, rejected: 3 });
+    const cased = (column: string, key: string): string => `column "${column}": key "${key}" differs only in case: JSON keys must match the schema exactly`;
+    expect(await deadLetters(file)).toEqual([[1, cased('n', 'N')], [3, cased('n', 'N')], [5, cased('acct', 'ACCT')]]);
+    expect((await lakeRows('events')).map((r) => [r.acct, r.n])).toEqual([['2', '3'], ['4', null]]);
+  });
+});
+
 describe('join keys are present and fit the online store', () => {
   test('a null join key and an oversized key go to the dead-letter store, not silently nowhere', async () => {
     const strings = entity({ name: 'user', joinKey: 'user_id' });

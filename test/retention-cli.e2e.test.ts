@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sluice } from './support/cli.js';
+import { startSluice } from './support/sluice-process.js';
+import { sqliteMetadataStore } from '../src/storage/metadata/sqlite/index.js';
 
 const DAY = 86_400_000;
 const iso = (daysAgo: number) => new Date(Date.now() - daysAgo * DAY).toISOString();
@@ -49,3 +51,25 @@ test('sluice retention run: a dry run counts, a run removes expired rows, the sc
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('--datasets "keep" is not a policy; use flag or rewrite');
 });
+
+test('sluice worker enforces declared retention without a schedule of the user\'s: it runs the scheduler with the built-in hourly retention schedule (--no-scheduler: not)', async () => {
+  const bare = join(root, 'bare');
+  expect(sluice(root, 'init', 'bare').code).toBe(0);
+  writeFileSync(join(bare, 'sluice.config.ts'), config.replace(",\n  schedules: [schedule({ job: 'retention:ret', cron: '0 3 * * *' })] });", ' });'));
+  expect(sluice(bare, 'apply').code).toBe(0);
+  const cursor = async () => {
+    const store = sqliteMetadataStore({ path: join(bare, '.sluice', 'metadata.db') });
+    try {
+      return await store.schedules.cursor('retention:ret (built in, hourly)');
+    } finally {
+      await store.close();
+    }
+  };
+  const off = await startSluice(bare, ['worker', '--no-scheduler']);
+  expect(await off.stop()).toBe(0);
+  expect(await cursor()).toBeUndefined();
+  // The scheduler's first tick is done before the worker says it runs: the schedule is known from now on.
+  const worker = await startSluice(bare, ['worker']);
+  expect(await worker.stop()).toBe(0);
+  expect(await cursor()).toEqual(expect.any(Number));
+}, 120_000);

@@ -10,6 +10,10 @@ import { runJob } from '../src/orchestration/run-job.js';
 import { literalList } from '../src/storage/engine/sql-engine.js';
 import { tempPlatform } from './support/temp-platform.js';
 import { runRetention } from '../src/compliance/retention/run-retention.js';
+import { createScheduler } from '../src/orchestration/scheduler.js';
+import { projectSchedules } from '../src/orchestration/project-schedules.js';
+import { schedule } from '../src/definitions/index.js';
+import { fakeClock } from './support/fake-clock.js';
 
 const DAY = 86_400_000;
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -80,6 +84,28 @@ test('a run removes expired events from every snapshot, expires snapshots older 
   const stats = await runJob({ ...platform, projectDir: dir }, project, 'retention:ret', { trigger: 'schedule' });
   expect(stats).toMatchObject({ removedRows: 1 });
   expect((await platform.metadata.audit.list()).at(-1)).toMatchObject({ action: 'retention.run', actor: 'scheduler' });
+});
+
+test('declared retention is enforced by every scheduler (sluice serve, sluice worker) without a schedule of the user\'s: hourly, in run history like any job; a declared schedule of the job replaces it', async () => {
+  const t = await tempPlatform(spec, T0 + 45 * DAY);
+  cleanup.push(t.dispose);
+  const { platform, project, dir } = t;
+  writeFileSync(join(dir, 'a.csv'), 'customer_id,ts\nold,2024-01-01T00:00:00Z\nnew,2024-02-14T00:00:00Z\n');
+  await ingestFile(platform, project, 'txns', join(dir, 'a.csv'));
+  const clock = fakeClock(T0 + 45 * DAY + 1_000);
+  const scheduler = createScheduler({ ...platform, projectDir: dir }, { project: () => platform.project(), clock });
+  // Seen for the first time: it starts from now; the next hour fires.
+  expect(await scheduler.tick()).toEqual([]);
+  await clock.advance(3_600_000);
+  expect(await scheduler.tick()).toEqual(['retention:ret@2024-02-15T01:00:00.000Z']);
+  await scheduler.idle();
+  const runs = (await platform.metadata.listRuns(10)).filter((r) => r.job === 'retention:ret');
+  expect(runs.map((r) => [r.status, r.params.trigger, r.stats?.removedRows])).toEqual([['succeeded', 'schedule', 1]]);
+  await scheduler.stop();
+  // The user's own schedule of the job (its time, its identity) is the one that runs.
+  const own = compileProject(defineProject({ ...spec, schedules: [schedule({ job: 'retention:ret', cron: '0 3 * * *' })] }));
+  expect(projectSchedules(own).map((s) => [s.job, s.cron])).toEqual([['retention:ret', '0 3 * * *']]);
+  expect(projectSchedules(compileProject(defineProject({ ...spec, sources: [batchSource({ name: 'txns', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' })], featureViews: [] })))).toEqual([]);
 });
 
 test("retention removes a service's serving-log drop records with the rows of their period, keeps newer ones and lines it cannot read", async () => {

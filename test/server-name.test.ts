@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { batchSource, count, defineProject, entity, featureService, featureView } from '../src/definitions/index.js';
-import { servingLogHealth } from '../src/observability/serving-log/index.js';
 import type { Platform } from '../src/platform.js';
 import { createServer } from '../src/serving/http/server.js';
+import { sweepGoneServers } from '../src/serving/http/gone-servers.js';
 import { serverIsGone } from '../src/serving/http/server-name.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -71,16 +71,31 @@ test('serverIsGone: a holder on this host whose process died, an expired holder,
   expect(await serverIsGone(env.platform.metadata, 'pid-1')).toBe(true);
 });
 
-test('a server that still ran when a writer started has its condition ended once it is gone, by the timer that checks again', async () => {
+test('a server that still ran when another started has its condition ended once it is gone, by the sweep that checks again', async () => {
   const store = env.platform.metadata.health;
   await store.report({ kind: 'serving_log_drops', subject: 'serving_log:old', firing: true, severity: 'warn', message: 'dropped', details: { server: 'old' } }, env.platform.now());
   let oldGone = false;
-  const health = servingLogHealth(store, env.platform.now, { server: 'new', isGone: async () => oldGone, recheckGoneMs: 20 });
-  health.onDrops({ dropping: false, rows: 0, bufferFull: 0, writeFailed: 0, services: [], since: null, ended: 'started' });
-  await health.settled();
+  const sweep = sweepGoneServers(env.platform.metadata, env.platform.now, 'new', { isGone: async () => oldGone, everyMs: 20 });
+  await sweep.settled();
   const firing = async () => (await store.list({ kind: 'serving_log_drops', firing: true })).map((c) => c.subject);
   expect(await firing()).toEqual(['serving_log:old']);
   oldGone = true;
   await vi.waitFor(async () => expect(await firing()).toEqual([]), { timeout: 10_000 });
-  await health.close();
+  await sweep.close();
+});
+
+test('a server that no longer runs has every condition of its own ended by the next server to start (its audit_failing too); a live server keeps its own', async () => {
+  const store = env.platform.metadata.health;
+  await holdAs('dead', hostname(), DEAD_PID);
+  await holdAs('live', 'elsewhere', 4242);
+  for (const server of ['dead', 'live']) {
+    await store.report({ kind: 'audit_failing', subject: `audit:${server}`, firing: true, severity: 'error', message: 'cannot write its audit records', details: { error: 'disk full' } }, env.platform.now());
+    await store.report({ kind: 'serving_log_drops', subject: `serving_log:${server}`, firing: true, severity: 'warn', message: 'dropped', details: { server } }, env.platform.now());
+  }
+  const firing = async () => (await store.list({ firing: true })).map((c) => `${c.kind} ${c.subject}`).sort();
+  const app = await createServer(env.platform, { serverName: 'new' });
+  await vi.waitFor(async () => expect(await firing()).toEqual(['audit_failing audit:live', 'serving_log_drops serving_log:live']), { timeout: 10_000 });
+  const ended = (await store.list({ kind: 'audit_failing', firing: false })).map((c) => [c.subject, c.message, c.details]);
+  expect(ended).toEqual([['audit:dead', expect.stringMatching(/^server "dead" no longer runs \(no live process holds its name\): its condition ends/), expect.objectContaining({ ended: 'gone' })]]);
+  await app.close();
 });

@@ -1,6 +1,6 @@
 import { ADMIN_ACTIONS, type AccessRule, type AccessRuleSpec, type ReadTarget } from './access-types.js';
 import { isStreamed } from './compile-source.js';
-import { jobNameOf, projectJobs } from './jobs.js';
+import { jobNameOf, runRightNames } from './jobs.js';
 import { didYouMean } from './suggest.js';
 import type { DefinitionChange } from './plan-changes.js';
 import type { Project, SourceSpec } from './types.js';
@@ -70,7 +70,7 @@ function pushSources(where: string, targets: readonly (SourceSpec | string)[], p
 }
 
 function runJobs(where: string, targets: readonly unknown[], project: Project): string[] {
-  const jobs = projectJobs(project).map((j) => j.name);
+  const jobs = runRightNames(project);
   return targets.map((target) => {
     const name = jobNameOf(target);
     if (name === undefined) fail(`${where}: run entries must be job names ("dataset:train") or the feature view, transform, batch source or dataset a job acts on, not ${JSON.stringify(target)}`);

@@ -8,7 +8,7 @@ export { didYouMean } from './suggest.js';
 export { findSource } from './find-source.js';
 export { storedProject } from './stored-project.js';
 export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyPart } from './entity-key.js';
-export { featureColumn, resolveFeatures, type RequestSelection, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
+export { featureColumn, resolveFeatures, unknownFeatureError, type RequestSelection, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';
 export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction } from './plan-changes.js';
 export { env, streamSource, cdcSource, natsJetStream, postgresCdc, postgresTable, resolveSetting } from './stream-builders.js';
 export { sqlTransform } from './builders.js';
@@ -19,7 +19,7 @@ export { columnTypeProblem, isListType, listOf, listShape, type ElementType, typ
 export { webhook, compileAlerts } from './compile-alerts.js';
 export { schedule, compileSchedules, DEFAULT_RETRY_BACKOFF } from './compile-schedules.js';
 export { dataset, compileDatasets, modelNameProblem } from './compile-datasets.js';
-export { projectJobs, jobName, type JobDefinition, type JobKind } from './jobs.js';
+export { projectJobs, runRightNames, jobName, type JobDefinition, type JobKind } from './jobs.js';
 export { compileDrift, compileServingLog, DEFAULT_DRIFT } from './compile-drift.js';
 export { notNull, range, allowedValues, unique, rowCount, sqlCheck, regex, freshness, schema } from './check-builders.js';
 export { CHECK_NOW_COLUMN, type Check, type CheckKind, type CheckOptions, type CheckSeverity, type CheckSpec } from './check-types.js';

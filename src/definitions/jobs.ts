@@ -72,6 +72,24 @@ export function projectJobs(project: Project): JobDefinition[] {
   return jobs;
 }
 
+/**
+ * What a `run` right may name: every job of the catalogue ({@link projectJobs}), and
+ * `ingest:<source>` of every batch source, with a job or not: `sluice ingest` of a file into a
+ * source without `path` or connector asks the right its job would (one right for ingest, whichever
+ * way it runs).
+ *
+ * @example
+ * runRightNames(project); // ['ingest:customers', 'materialize:fraud_v1', ...]
+ */
+export function runRightNames(project: Project): string[] {
+  const names = projectJobs(project).map((j) => j.name);
+  for (const source of project.sources) {
+    const ingest = jobName('ingest', source.name);
+    if (source.kind === undefined && !names.includes(ingest)) names.push(ingest);
+  }
+  return names;
+}
+
 /** The feature views a declared dataset reads (those of its features, and the inputs of its request views). */
 export function datasetViews(project: Project, d: Dataset): FeatureView[] {
   return resolveFeatures(project, d.service !== undefined ? { service: d.service } : { features: d.features ?? [] }).byView.map((v) => v.view);

@@ -32,6 +32,36 @@ export interface ResolvedFeatures {
   readonly joinKeys: readonly string[];
 }
 
+// The one wording of a name the registry lacks; the did-you-mean picks among `known`.
+const unknownService = (name: string, known: readonly string[]) => new NotFoundError('UNKNOWN_SERVICE', `feature service "${name}" is not in the registry${didYouMean(name, known)}`);
+const unknownView = (ref: FeatureRef, known: readonly string[]) => new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" is not in the registry${didYouMean(ref.view, known)}`);
+const unknownFeatureOf = (ref: FeatureRef, known: readonly string[]) => new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" has no feature "${ref.feature}"${didYouMean(ref.feature, known)}`);
+
+/**
+ * The error {@link resolveFeatures} gives for the first service, view or feature of `request` that
+ * the project lacks (404 `UNKNOWN_SERVICE` / `UNKNOWN_FEATURE`), or undefined when all exist; its
+ * did-you-mean names only what `visible` says the caller may see (a feature `view:feature`; a
+ * service when all its features are), so it never lists names a caller may not read.
+ *
+ * @example
+ * unknownFeatureError(project, { features: ['stat:n'] }, (f) => readable(f)); // view "stat" is not in the registry (did you mean "stats"?)
+ */
+export function unknownFeatureError(project: Project, request: { service?: string | undefined; features?: readonly string[] | undefined }, visible: (feature: string) => boolean = () => true): NotFoundError | undefined {
+  const shown = (view: { name: string; features: readonly { name: string }[] }) => view.features.map((f) => f.name).filter((f) => visible(`${view.name}:${f}`));
+  if (request.service !== undefined) {
+    if (project.featureServices.some((s) => s.name === request.service)) return undefined;
+    return unknownService(request.service, project.featureServices.filter((s) => s.features.every((f) => visible(`${f.view}:${f.feature}`))).map((s) => s.name));
+  }
+  const views: readonly (FeatureView | RequestView)[] = [...project.featureViews, ...(project.requestViews ?? [])];
+  for (const text of request.features ?? []) {
+    const [view = '', feature = ''] = String(text).split(':');
+    const found = views.find((v) => v.name === view);
+    if (!found) return unknownView({ view, feature }, views.filter((v) => shown(v).length > 0).map((v) => v.name));
+    if (!found.features.some((f) => f.name === feature)) return unknownFeatureOf({ view, feature }, shown(found));
+  }
+  return undefined;
+}
+
 /**
  * Resolves a feature service name or a list of `"view:feature"` strings against a project.
  * Throws `UNKNOWN_SERVICE` / `UNKNOWN_FEATURE` naming the fix.
@@ -41,7 +71,7 @@ export function resolveFeatures(project: Project, request: { service?: string; f
   if (request.service !== undefined) {
     const service = project.featureServices.find((s) => s.name === request.service);
     if (!service) {
-      throw new NotFoundError('UNKNOWN_SERVICE', `feature service "${request.service}" is not in the registry${didYouMean(request.service, project.featureServices.map((s) => s.name))}`);
+      throw unknownService(request.service, project.featureServices.map((s) => s.name));
     }
     refs = [...service.features];
   } else {
@@ -71,11 +101,11 @@ export function resolveFeatures(project: Project, request: { service?: string; f
   for (const ref of refs) {
     const view = project.featureViews.find((v) => v.name === ref.view) ?? requestViews.find((v) => v.name === ref.view);
     if (!view) {
-      throw new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" is not in the registry${didYouMean(ref.view, [...project.featureViews, ...requestViews].map((v) => v.name))}`);
+      throw unknownView(ref, [...project.featureViews, ...requestViews].map((v) => v.name));
     }
     const feature = (view.features as readonly (Feature | RequestFeature)[]).find((f) => f.name === ref.feature);
     if (!feature) {
-      throw new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" has no feature "${ref.feature}"${didYouMean(ref.feature, view.features.map((f) => f.name))}`);
+      throw unknownFeatureOf(ref, view.features.map((f) => f.name));
     }
     if ('sourceHash' in feature) {
       const entry = byRequest.get(view.name) ?? { view: view as RequestView, features: [] };

@@ -1,6 +1,7 @@
 import { isListType, type ColumnType, type Source } from '../definitions/index.js';
 import { isSluiceError, ValidationError } from '../errors.js';
 import { ident, literal, literalList, type SqlEngine, readPath } from '../storage/engine/sql-engine.js';
+import { casedKeySql } from './column-case.js';
 import { readCsvBatches, readJsonlBatches, type CsvHeader, type RecordBatch } from './read-records.js';
 
 export type InputFormat = 'csv' | 'jsonl' | 'parquet';
@@ -73,7 +74,7 @@ export function jsonColumnsSql(columns: readonly string[], table: string = LINES
       : `WHEN ${isNested(c, i)} THEN ${literal(`column "${c}": nested JSON value where a scalar is expected`)}`,
   );
   const unreadable = `CASE WHEN json_valid(_raw) THEN 'not a JSON object' ELSE 'malformed JSON' END`;
-  const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} END, ${givenTwiceSql(columns)}, CASE ${nested.length > 0 ? nested.join(' ') : 'WHEN FALSE THEN NULL'} END)`;
+  const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} END, ${givenTwiceSql(columns)}, ${casedKeySql(columns, '_raw', '_v')}, CASE ${nested.length > 0 ? nested.join(' ') : 'WHEN FALSE THEN NULL'} END)`;
   const values = columns.map((c, i) => `_v[${i + 1}] AS ${ident(c)}`);
   const parsed = `CASE WHEN _problem IS NULL AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' THEN json_extract_string(_raw, [${columns.map(path).join(', ')}]) END AS _v`;
   return `SELECT _line, _raw, ${problem} AS _problem, ${values.join(', ')} FROM (SELECT *, ${parsed} FROM ${table})`;

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { ValidationError } from '../errors.js';
 import { invalidUtf8Finder, invalidUtf8Reason } from './scan-file.js';
+import { casedOnly } from './column-case.js';
 
 /** Records read per batch: memory holds one batch at a time, whatever the size of the file. */
 export const BATCH_ROWS = 16_384;
@@ -143,7 +144,7 @@ export interface CsvHeader {
 /**
  * Every schema column is in the header exactly once, by its exact name (fields are taken by
  * position of that name: `amount` beside `AMOUNT` is the column, `AMOUNT` an extra one); a column
- * only in another case is named in the message.
+ * only in another case is named in the message (the rule of `column-case.ts`).
  */
 function checkCsvHeader(path: string, header: readonly string[], columns: readonly string[]): void {
   for (const column of columns) {
@@ -154,7 +155,7 @@ function checkCsvHeader(path: string, header: readonly string[], columns: readon
   }
   const missing = columns.filter((c) => !header.includes(c));
   if (missing.length === 0) return;
-  const cased = missing.flatMap((m) => header.filter((h) => h.toLowerCase() === m.toLowerCase()));
+  const cased = missing.flatMap((m) => casedOnly(header, m));
   const hint = cased.length === 0 ? '' : `; ${cased.map((c) => `"${c}"`).join(', ')} ${cased.length === 1 ? 'differs' : 'differ'} only in case: header names must match the schema exactly`;
   throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')}${hint})`, { details: { missingColumns: missing } });
 }

@@ -35,10 +35,22 @@ let bootId: string | null | undefined;
 
 function readBootId(): string | null {
   try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
   } catch {
     return null;
   }
+}
+
+/**
+ * This boot of the machine (Linux's `/proc/sys/kernel/random/boot_id`), read once; undefined where
+ * the system does not say. What a process's start is read against, and what tells a restart.
+ *
+ * @example
+ * machineBootId(); // 'd379a088-48ea-4d49-93a3-0496ddfa5293'
+ */
+export function machineBootId(): string | undefined {
+  bootId ??= readBootId();
+  return bootId ?? undefined;
 }
 
 let ownNamespace: string | null | undefined;
@@ -56,9 +68,9 @@ function readOwnNamespace(): string | null {
 
 /** The start text of a process of this boot and pid namespace that started `ticks` clock ticks after boot, or undefined where it cannot be told. */
 function startAt(ticks: string | undefined): string | undefined {
-  bootId ??= readBootId();
+  const boot = machineBootId();
   ownNamespace ??= readOwnNamespace();
-  return bootId !== null && ownNamespace !== null && ticks !== undefined && /^\d+$/.test(ticks) ? `${bootId}:${ticks}:${ownNamespace}` : undefined;
+  return boot !== undefined && ownNamespace !== null && ticks !== undefined && /^\d+$/.test(ticks) ? `${boot}:${ticks}:${ownNamespace}` : undefined;
 }
 
 /** Whether a recorded start was read in this process's pid namespace (its pid names the same process here). */

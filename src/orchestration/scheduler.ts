@@ -4,6 +4,7 @@ import { schedulePrincipal } from '../compliance/access/authorize-job.js';
 import { toIso } from '../time/index.js';
 import { systemClock, type SchedulerClock } from './clock.js';
 import { newLeaseHolder } from './lease.js';
+import { projectSchedules } from './project-schedules.js';
 import { runKeyed, type KeyedRunOutcome } from './run-attempts.js';
 import type { JobContext } from './run-job.js';
 import { reapDeadRuns } from './track-run.js';
@@ -49,7 +50,7 @@ export function latestFiring(schedule: Pick<Schedule, 'cron' | 'timezone'>, afte
 }
 
 /**
- * The scheduler: at each tick, for each schedule of the project, the latest firing due since
+ * The scheduler: at each tick, for each schedule of the project (`projectSchedules`: its own and the built-in ones), the latest firing due since
  * the schedule's cursor (catch-up policy: latest only, so a scheduler that was down runs each
  * schedule's last missed firing once, not every one), or the source's newest snapshot for an
  * `onNewSnapshot` trigger. Each gets an idempotent run key, claimed in the metadata store before
@@ -122,7 +123,7 @@ export function createScheduler(jc: JobContext, options: SchedulerOptions): Sche
     for (const dead of await reapDeadRuns(jc, project)) log('error', `run ${dead.id} of ${dead.job} failed: ${dead.error ?? 'the process running it died'}`);
     const now = clock.now();
     const started: string[] = [];
-    for (const schedule of project.schedules ?? []) {
+    for (const schedule of projectSchedules(project)) {
       try {
         const key = await considerSchedule(project, schedule, now);
         if (key !== undefined) started.push(key);

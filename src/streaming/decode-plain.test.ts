@@ -129,6 +129,19 @@ describe('decodePlainEvents', () => {
     }
   });
 
+  test('an event with a key that differs from a schema column only in case is refused naming both (not taken with a null); the plain path declines it', async () => {
+    const events = [
+      '{"payment_id": "p1", "account_id": "a1", "Amount": 1, "ts": "2026-11-29T05:59:00.000Z"}',
+      '{"payment_id": "p2", "account_id": "a1", "amount": 2, "AMOUNT": 3, "ts": "2026-11-29T05:59:00.000Z"}',
+    ];
+    for (const parts of [[{ body: `{"events": [${events.join(', ')}]}` }], [{ texts: events }]] satisfies EventPart[][]) {
+      const duck = await decodeEvents(engine, project, source, parts, ACK, true, sourceViews(project, source));
+      expect(duck.rejected.map((r) => [r.index, r.reason])).toEqual([[0, 'column "amount": key "Amount" differs only in case: JSON keys must match the schema exactly']]);
+      expect(duck.ids).toEqual(['p2']);
+      expect(decodePlainEvents(project, source, parts, ACK)).toBeUndefined();
+    }
+  });
+
   test('a body written by JSON.stringify is taken even when values spell column names or "events"; the same body with spaces is declined', async () => {
     const events = [
       { payment_id: 'ts', account_id: 'a1', amount: 2.5, channel: 'events', ts: '2026-11-29T05:59:00.000Z' },

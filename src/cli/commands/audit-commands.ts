@@ -9,6 +9,7 @@ import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principa
 import type { Principal } from '../../compliance/principal.js';
 import type { Platform } from '../../platform.js';
 import { ValidationError } from '../../errors.js';
+import { temporaryPath } from '../../storage/lake/atomic-file.js';
 import { toIso } from '../../time/index.js';
 import { EXIT_FAILURE, UsageError } from '../exit.js';
 import { integerIn, oneOf, resolveTime, timeOrAgo, type TimeOption } from '../options.js';
@@ -59,7 +60,7 @@ function refuseExisting(path: string | undefined, force: boolean | undefined): v
  */
 function writeAtomically(path: string, force: boolean | undefined, body: (write: (line: string) => void) => Promise<unknown>): Promise<unknown> {
   refuseExisting(path, force);
-  const temporary = `${path}.tmp-${process.pid}`;
+  const temporary = temporaryPath(path);
   const fd = openSync(temporary, 'wx', 0o600);
   return body((line) => void writeSync(fd, `${line}\n`)).then((result) => {
     fsyncSync(fd);

@@ -6,6 +6,8 @@ import { withTimeout } from '../../orchestration/run-attempts.js';
 import { errorWithCause } from '../../orchestration/job-health.js';
 import { runJobsInOrder, withUpstream, findJob, type JobContext } from '../../orchestration/run-job.js';
 import { projectJobs } from '../../definitions/jobs.js';
+import type { Project } from '../../definitions/index.js';
+import { projectSchedules } from '../../orchestration/project-schedules.js';
 import { didYouMean } from '../../definitions/suggest.js';
 import { createScheduler, type Scheduler } from '../../orchestration/scheduler.js';
 import { startMonitoring } from '../../observability/status/index.js';
@@ -55,6 +57,18 @@ export async function startScheduler(platform: Platform, projectDir: string, log
   const scheduler = createScheduler(jobContext(platform, projectDir), { project: () => platform.project(), log });
   await scheduler.start();
   return scheduler;
+}
+
+/**
+ * The scheduler of `sluice serve` and `sluice worker`: started when `enabled` (not
+ * `--no-scheduler`) and the applied project has schedules, its own or built-in (`projectSchedules`:
+ * declared retention is enforced without a schedule of the user's); undefined otherwise.
+ *
+ * @example
+ * const scheduler = await startProjectScheduler(platform, projectDir, applied?.project, options.scheduler, log);
+ */
+export async function startProjectScheduler(platform: Platform, projectDir: string, applied: Project | undefined, enabled: boolean, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<Scheduler | undefined> {
+  return enabled && applied !== undefined && projectSchedules(applied).length > 0 ? startScheduler(platform, projectDir, log) : undefined;
 }
 
 /** `(did you mean "ingest:payments"?)` for a `--job` with no runs: a job of the project or one in run history. */
@@ -161,7 +175,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
 
   program
     .command('scheduler')
-    .description("run the project's schedules and triggers until SIGINT or SIGTERM (also inside \"sluice serve\")")
+    .description("run the project's schedules and triggers until SIGINT or SIGTERM (also inside \"sluice serve\" and \"sluice worker\")")
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         const project = await platform.project();
@@ -171,7 +185,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         // Alerts and freshness SLAs are watched wherever the scheduler runs alone.
         const monitoring = startMonitoring(platform, { log });
         const signalled = untilSignal();
-        const names = (project.schedules ?? []).map((s) => s.name);
+        const names = projectSchedules(project).map((s) => s.name);
         out.result({ schedules: names }, () => `scheduler running ${names.length} schedule(s)${names.length > 0 ? `: ${names.join('; ')}` : ' (none declared: add schedules: [schedule({...})] to defineProject)'} (Ctrl-C to stop)`);
         await signalled;
         await monitoring.stop();

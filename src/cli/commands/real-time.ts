@@ -9,6 +9,7 @@ import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-r
 import { startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
+import { startProjectScheduler } from './orchestration-commands.js';
 
 export interface RealTime {
   readonly runtime: StreamRuntime;
@@ -74,17 +75,24 @@ export const ONLINE_FLUSH_EVERY_MS = 1_000;
 export function registerStreamCommands(program: Command, run: CommandContext): void {
   program
     .command('worker')
-    .description("run the project's connectors and move streamed events into the online store and the lake, without serving HTTP")
-    .action(() =>
-      run.withPlatform(async ({ platform, out }) => {
+    .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some, or declares retention)")
+    .description("run the project's connectors and move streamed events into the online store and the lake, and its schedules, without serving HTTP")
+    .action((options: { scheduler: boolean }) =>
+      run.withPlatform(async ({ platform, out, projectDir }) => {
         const logger = configureLogging({ level: logLevelFromEnv() });
         const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
         const realTime = await startRealTime(platform, log);
         const monitoring = startMonitoring(platform, { log });
+        const scheduler = await startProjectScheduler(platform, projectDir, (await platform.metadata.latestRegistry())?.project, options.scheduler, log).catch(async (error: unknown) => {
+          await monitoring.stop();
+          await realTime.close();
+          throw error;
+        });
         const signalled = untilSignal();
         out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
         await signalled;
         await monitoring.stop();
+        await scheduler?.stop();
         await realTime.close();
       }, { onlineFlushEveryMs: ONLINE_FLUSH_EVERY_MS }),
     );

@@ -8,7 +8,7 @@ import { configureLogging } from '../../observability/log.js';
 import { ONLINE_FLUSH_EVERY_MS, startRealTime, untilSignal } from './real-time.js';
 import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
-import { startScheduler } from './orchestration-commands.js';
+import { startProjectScheduler } from './orchestration-commands.js';
 import { isLoopbackHost, servingAccess } from '../../compliance/access/open-serving.js';
 
 const ACCESS_NOTICE = {
@@ -40,7 +40,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}; default $SLUICE_LOG_LEVEL or info`, logLevel, process.env.SLUICE_LOG_LEVEL ?? 'info')
     .option('--max-entities <n>', 'entities one request may ask for', integerIn(1, 10_000_000), DEFAULT_MAX_ENTITIES)
-    .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some)")
+    .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some, or declares retention)")
     .option('--serving-log-rate <rate>', 'share of entity keys whose requests are logged for drift and skew (0 to 1), for services that declare no log.sampleRate', rate, 0)
     .option('--server-name <name>', "what names this server in its health conditions (sluice status), stable across its restarts; default $SLUICE_SERVER_NAME, else <hostname>:<host>:<port> (one name per address served)")
     .option('--insecure-open', 'serve without authentication on a non-loopback host when no key or access rule exists (anyone who can reach it reads and pushes)')
@@ -78,7 +78,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
           throw error;
         }
         // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
-        const scheduler = options.scheduler && (applied?.project.schedules ?? []).length > 0 ? await startScheduler(platform, projectDir, (level, message) => logger[level](message)) : undefined;
+        const scheduler = await startProjectScheduler(platform, projectDir, applied?.project, options.scheduler, (level, message) => logger[level](message));
         const signalled = untilSignal();
         logger[access.mode === 'insecure-open' ? 'warn' : 'info'](ACCESS_NOTICE[access.mode]);
         out.result({ listening: address, auth: access.mode }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);

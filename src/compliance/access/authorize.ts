@@ -1,4 +1,5 @@
-import { LOCAL_OPERATOR_ROLE, type AccessRule, type Project } from '../../definitions/index.js';
+import { LOCAL_OPERATOR_ROLE, unknownFeatureError, type AccessRule, type Project } from '../../definitions/index.js';
+import { PolicyError, type SluiceError } from '../../errors.js';
 import type { Principal } from '../principal.js';
 import type { ReadDependencies } from './read-dependencies.js';
 
@@ -109,6 +110,23 @@ export function readSelection(project: Project | undefined, selection: { readonl
   }
   const features = (selection.features ?? []).map(String);
   return { target: `views:${[...new Set(features.map((f) => f.split(':')[0]))].join(',')}`.slice(0, 200), features };
+}
+
+/**
+ * Why a read is refused, for every door: a service, view or feature the project lacks answers what
+ * it answers without access control (404 `UNKNOWN_SERVICE` / `UNKNOWN_FEATURE`, `unknownFeatureError`),
+ * not a 403 advising a right on a name that is not there, and its did-you-mean names only what the
+ * principal may read; anything else is the 403 `POLICY_DENIED` of `decision`. Asked only once a
+ * read is refused (or names no known service), so an allowed read pays nothing.
+ *
+ * @example
+ * const refusal = readRefusal(project, policy, principal, { features: ['stat:n'] }, decision);
+ * if (refusal) throw refusal.error;
+ */
+export function readRefusal(project: Project | undefined, policy: readonly AccessRule[], principal: Principal, selection: { readonly service?: string | undefined; readonly features?: readonly string[] | undefined }, decision?: AccessDecision): { readonly reason: string; readonly error: SluiceError } | undefined {
+  const unknown = project && unknownFeatureError(project, selection, (f) => authorize(policy, principal, 'read', f).allowed);
+  if (unknown) return { reason: unknown.message, error: unknown };
+  return decision && !decision.allowed ? { reason: decision.reason, error: new PolicyError('POLICY_DENIED', decision.reason) } : undefined;
 }
 
 /**

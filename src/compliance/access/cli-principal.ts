@@ -1,12 +1,12 @@
 import { userInfo } from 'node:os';
-import { LOCAL_OPERATOR_ROLE, projectJobs, type AdminAction, type Project } from '../../definitions/index.js';
+import { isStreamed, jobName, LOCAL_OPERATOR_ROLE, runRightNames, type AdminAction, type Project } from '../../definitions/index.js';
 import { AuthenticationError, PolicyError } from '../../errors.js';
 import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { KeyStore } from '../../storage/metadata/key-store.js';
 import type { Principal } from '../principal.js';
 import { checkApiKey, keyPrincipal } from './api-keys.js';
 import { readDependencies } from './read-dependencies.js';
-import { accessPolicy, auditActionOf, authorize, authorizeRead, readSelection, type AccessAction } from './authorize.js';
+import { accessPolicy, auditActionOf, authorize, authorizeRead, readRefusal, readSelection, type AccessAction } from './authorize.js';
 
 /** The environment variable that makes the CLI act as a key's principal instead of the local operator. */
 export const API_KEY_ENV = 'SLUICE_API_KEY';
@@ -68,17 +68,32 @@ export async function authorizeCli(ctx: AccessStores, principal: Principal, acti
 }
 
 /**
- * Authorizes the CLI running what a catalogue job does (`sluice materialize` of a view, `transform
- * run`, `ingest` of a source whose job exists) as `sluice run JOB` and the scheduler are: `run` on
- * each job's name. A name the catalogue lacks (`ingest:<source>` of a batch source without `path`
- * or connector) cannot be granted by any rule, so it is not checked.
+ * Authorizes the CLI running what a job does (`sluice materialize` of a view, `transform run`,
+ * `ingest` of a batch source) as `sluice run JOB` and the scheduler are: `run` on each job's name,
+ * `ingest:<source>` also for a batch source without a job (`runRightNames`). A name no rule could
+ * name (an unknown view or source, a stream source) is not checked here: the command refuses it.
  *
  * @example
  * await authorizeCliJobs(platform, principal, project, ['materialize:profile']);
  */
 export async function authorizeCliJobs(ctx: AccessStores, principal: Principal, project: Project, jobs: readonly string[]): Promise<void> {
-  const catalogue = new Set(projectJobs(project).map((j) => j.name));
-  for (const job of jobs) if (catalogue.has(job)) await authorizeCli(ctx, principal, 'run', job);
+  const grantable = new Set(runRightNames(project));
+  for (const job of jobs) if (grantable.has(job)) await authorizeCli(ctx, principal, 'run', job);
+}
+
+/**
+ * Authorizes `sluice ingest` into `source` with the right every other way of writing it asks: a
+ * batch source `run` on `ingest:<source>` (its job's right, a job or not: `authorizeCliJobs`), a
+ * stream or CDC source `push` on it (what `POST /v1/push/<source>` asks). An unknown source is
+ * not checked here: the ingest refuses it.
+ *
+ * @example
+ * await authorizeCliIngest(platform, principal, project, 'payments');
+ */
+export async function authorizeCliIngest(ctx: AccessStores, principal: Principal, project: Project, source: string): Promise<void> {
+  const target = project.sources.find((s) => s.name === source);
+  if (target !== undefined && isStreamed(target)) await authorizeCli(ctx, principal, 'push', source);
+  else await authorizeCliJobs(ctx, principal, project, [jobName('ingest', source)]);
 }
 
 /**
@@ -89,12 +104,15 @@ export async function authorizeCliJobs(ctx: AccessStores, principal: Principal, 
  * await authorizeCliRead(platform, principal, project, { service: 'fraud_v1' }, 2);
  */
 export async function authorizeCliRead(ctx: AccessStores, principal: Principal, project: Project, selection: { readonly service?: string; readonly features?: readonly string[] }, entities: number): Promise<void> {
+  const policy = accessPolicy(project);
   const read = readSelection(project, selection);
-  if (!read) return;
-  const decision = authorizeRead(accessPolicy(project), principal, read.features, readDependencies(project));
+  const decision = read && authorizeRead(policy, principal, read.features, readDependencies(project));
+  // A name the project lacks is answered as without access control (404), any other refusal 403 (`readRefusal`).
+  const refusal = principal.open || decision?.allowed ? undefined : readRefusal(project, policy, principal, selection, decision);
+  if (!read && !refusal) return;
   await ctx.metadata.audit.append({
-    actor: principal.name, action: 'serve.read', target: read.target, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
-    details: decision.allowed ? { entities } : { entities, reason: decision.reason },
+    actor: principal.name, action: 'serve.read', target: read?.target ?? `service:${String(selection.service)}`.slice(0, 200), outcome: refusal ? 'denied' : 'allowed', origin: principal.origin,
+    details: refusal ? { entities, reason: refusal.reason } : { entities },
   }, ctx.now());
-  if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
+  if (refusal) throw refusal.error;
 }

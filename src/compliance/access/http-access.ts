@@ -6,7 +6,7 @@ import type { Principal } from '../principal.js';
 import { keyPrincipal, type KeyRefusal } from './api-keys.js';
 import type { AuditBuffer } from './audit-buffer.js';
 import { readDependencies } from './read-dependencies.js';
-import { accessPolicy, auditActionOf, authorize, authorizeRead, readSelection, STATUS_RIGHT, type AccessAction, type AccessDecision } from './authorize.js';
+import { accessPolicy, auditActionOf, authorize, authorizeRead, readRefusal, readSelection, STATUS_RIGHT, type AccessAction, type AccessDecision } from './authorize.js';
 import { cachedKeyVerifier } from './key-verifier.js';
 
 /** What a route requires: one right (checked before its handler), `handler` (its handler checks), or `public`. */
@@ -147,9 +147,15 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
       const principal = request.principal;
       if (principal.open) return;
       const project = options.project();
-      const read = readSelection(project, body);
-      if (!read) return;
       const rules = policy();
+      const read = readSelection(project, body);
+      if (!read) {
+        // A service the registry lacks: answered 404 (as without access control), audited as refused.
+        const unknown = readRefusal(project, rules, principal, body);
+        if (!unknown) return;
+        record(principal, 'serve.read', `service:${String(body.service)}`.slice(0, 200), { allowed: false, reason: unknown.reason }, { entities });
+        throw unknown.error;
+      }
       let decision: AccessDecision | undefined;
       if (body.service !== undefined) {
         let cache = serviceDecisions.get(rules);
@@ -159,8 +165,9 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
         if (!decision) cache.set(key, (decision = authorizeRead(rules, principal, read.features, readDependencies(project))));
       }
       decision ??= authorizeRead(rules, principal, read.features, readDependencies(project));
-      record(principal, 'serve.read', read.target, decision, { entities });
-      if (!decision.allowed) throw new PolicyError('POLICY_DENIED', decision.reason);
+      const refusal = decision.allowed ? undefined : readRefusal(project, rules, principal, body, decision);
+      record(principal, 'serve.read', read.target, refusal ? { allowed: false, reason: refusal.reason } : decision, { entities });
+      if (refusal) throw refusal.error;
     },
   };
 }

@@ -11,33 +11,22 @@ export function servingLogSubject(server: string): string {
   return `serving_log:${server}`;
 }
 
-/** The server of a condition's subject; undefined for the one subject all servers shared before conditions named their server (`serving_log`). */
-function serverOf(subject: string): string | undefined {
-  return subject.startsWith('serving_log:') ? subject.slice('serving_log:'.length) : undefined;
-}
-
 export interface ServingLogHealthOptions {
   /** The name of this server (see `server-name.ts`): its condition's subject is `serving_log:<server>`. */
   readonly server: string;
-  /** Whether `server` no longer runs (no live process holds its name): its condition ends when a writer starts, and at each re-check. Default: never. */
-  readonly isGone?: (server: string) => Promise<boolean>;
-  /** How often, once a writer started, the conditions of other servers are checked again for servers gone since (with `isGone`). Default 60 s. */
-  readonly recheckGoneMs?: number;
   /** A report that could not be stored. */
   readonly onError?: (error: unknown) => void;
 }
 
 /** How often a firing condition's counts are updated in the metadata store, at most (the first report is at once). */
 const UPDATE_EVERY_MS = 10_000;
-/** How often the conditions of other servers are checked for servers gone since the last check. */
-const RECHECK_GONE_MS = 60_000;
 
 export interface ServingLogHealth {
   /** The writer's `onDrops`: never throws, never waits. */
   readonly onDrops: (state: ServingLogDropState) => void;
   /** Resolves when the reports made so far are stored. */
   settled(): Promise<void>;
-  /** Stops the re-checks of gone servers; resolves when the reports made so far are stored. */
+  /** Resolves when the reports made so far are stored (no report is made after it). */
   close(): Promise<void>;
 }
 
@@ -54,13 +43,6 @@ export function dropMessage(state: ServingLogDropState): string {
   return `the serving log dropped ${state.rows} sampled rows${since} (of ${state.services.join(', ')}): ${why.join('; ')}; skew and drift over this period read an incomplete sample`;
 }
 
-/** The message of a condition ended because its server no longer runs (or, `server` undefined, one from before conditions named their server). */
-function goneMessage(server: string | undefined): string {
-  return server === undefined
-    ? 'a condition from before each server reported its own ends (its drops stay recorded for skew and drift)'
-    : `server "${server}" no longer runs (no live process holds its name): its condition ends (its drops stay recorded for skew and drift)`;
-}
-
 /**
  * Reports one server's serving log drops as the health condition `serving_log_drops` of
  * `serving_log:<server>` (each server its own: one server's start or writes never end another's):
@@ -68,9 +50,8 @@ function goneMessage(server: string | undefined): string {
  * error once a write failed), with how many rows, since when and why in its details; cleared by
  * the flush after which every service that dropped rows writes again, by a clean close with
  * nothing dropped at its last flush, and when a writer of the same server starts (see `DropTally`).
- * When a writer starts it also ends the conditions of servers that no longer run (`isGone`), and
- * checks again every minute (a server still running then, or holding its name's lease for up to a
- * minute after it died elsewhere, ends later), so a server that never comes back does not fire forever. Only transitions make alerts (`HealthStore`), so an episode is
+ * A server that no longer runs has its condition ended by another server's sweep
+ * (`sweepGoneServers`, serving layer). Only transitions make alerts (`HealthStore`), so an episode is
  * alerted once; while it fires, its counts are updated at most every 10 s. Reports are stored
  * in order, one at a time, off the request path; a failed report goes to `onError`.
  *
@@ -90,14 +71,6 @@ export function servingLogHealth(store: HealthStore, now: () => number, options:
       (error: unknown) => options.onError?.(error),
     );
   };
-  // The conditions of servers that no longer run, and the one all servers shared before, end.
-  const endGone = async () => {
-    for (const c of await store.list({ kind: SERVING_LOG_DROPS, firing: true })) {
-      const server = serverOf(c.subject);
-      if (server === options.server || (server !== undefined && !(await options.isGone?.(server)))) continue;
-      await store.report({ kind: SERVING_LOG_DROPS, subject: c.subject, firing: false, severity: c.severity, message: goneMessage(server), details: { ...c.details, ended: 'gone' } }, now());
-    }
-  };
   const onDrops = (state: ServingLogDropState) => {
     const severity = state.writeFailed > 0 ? 'error' : 'warn';
     const at = now();
@@ -112,26 +85,6 @@ export function servingLogHealth(store: HealthStore, now: () => number, options:
       ...(state.ended === undefined ? {} : { ended: state.ended }),
     };
     enqueue(() => store.report({ kind: SERVING_LOG_DROPS, subject, firing: state.dropping, severity, message: dropMessage(state), details }, at));
-    if (state.ended === 'started') startRechecks();
   };
-  let recheck: NodeJS.Timeout | undefined;
-  let closed = false;
-  const startRechecks = () => {
-    enqueue(endGone);
-    if (recheck !== undefined || closed || options.isGone === undefined) return;
-    // At most one check queued at a time; unref'd: the checks never keep a process alive.
-    let queued = false;
-    recheck = setInterval(() => {
-      if (queued) return;
-      queued = true;
-      enqueue(() => endGone().finally(() => (queued = false)));
-    }, options.recheckGoneMs ?? RECHECK_GONE_MS);
-    recheck.unref();
-  };
-  const close = () => {
-    closed = true;
-    clearInterval(recheck);
-    return chain;
-  };
-  return { onDrops, settled: () => chain, close };
+  return { onDrops, settled: () => chain, close: () => chain };
 }

@@ -11,6 +11,11 @@ import type { Platform } from '../../platform.js';
 /** The health condition of a server whose audit records cannot be committed. */
 export const AUDIT_FAILING = 'audit_failing';
 
+/** The subject of `server`'s condition `audit_failing` (each server reports its own; see `gone-servers.ts`). */
+export function auditSubject(server: string): string {
+  return `audit:${server}`;
+}
+
 /** A server's audit: the group-committed buffer, the sink of classified reads, and its metrics. */
 export interface ServerAudit {
   readonly buffer: AuditBuffer;
@@ -24,8 +29,8 @@ export interface ServerAudit {
 /**
  * A server's audit buffer (see `auditBuffer`) made visible: while its commits fail, the health
  * condition `audit_failing` of `audit:<server>` fires (severity error: `sluice status` is
- * unhealthy, alerts go out) with the error, ended by the next good commit or the server's next
- * start under its name; `sluice_audit_failing` (0/1) and `sluice_audit_dropped_records` are in
+ * unhealthy, alerts go out) with the error, ended by the next good commit, the server's next
+ * start under its name, or, once it no longer runs, another server's sweep (`gone-servers.ts`); `sluice_audit_failing` (0/1) and `sluice_audit_dropped_records` are in
  * /metrics. Classified reads are refused meanwhile: serving a classified value whose audit record
  * is not written would break the audit promise; reads of nothing classified go on (their
  * access records, if any, wait in the buffer).
@@ -34,7 +39,7 @@ export interface ServerAudit {
  * const audit = startServerAudit(app, platform, 'web-1');
  */
 export function startServerAudit(app: FastifyInstance, platform: Platform, server: string): ServerAudit {
-  const subject = `audit:${server}`;
+  const subject = auditSubject(server);
   const report = (firing: boolean, error?: unknown) => {
     const reason = error instanceof Error ? error.message : String(error);
     void platform.metadata.health.report({

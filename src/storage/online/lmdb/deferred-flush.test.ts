@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { compileProject, count, defineProject, entity, featureView, streamSource } from '../../../definitions/index.js';
 import type { EntityState } from '../../../processing/entity-state.js';
 import { ownProcessTag } from '../../../orchestration/process-identity.js';
-import { bootId } from './deferred-flush.js';
+import { machineBootId as bootId } from '../../../orchestration/process-identity.js';
 import { lmdbOnlineStore } from './lmdb-online-store.js';
 
 const account = entity({ name: 'account', joinKey: 'account_id' });

@@ -17,16 +17,6 @@ const alive = (tag: string): boolean => {
  * processes flush on their own schedules.
  */
 const MARKER = 'unflushed';
-const BOOT_ID = '/proc/sys/kernel/random/boot_id';
-
-/** This boot of the machine, or undefined where the system does not say (then flushes are not deferred). */
-export function bootId(): string | undefined {
-  try {
-    return readFileSync(BOOT_ID, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** fsync (a directory's entries) or fdatasync (a file's data) of `path`. */
 function sync(path: string, how: 'entries' | 'data'): void {

@@ -8,8 +8,8 @@ import type { LmdbOnlineStoreConfig } from './config.js';
 import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
 import type { ScrubReport } from '../../scrub-report.js';
 import { decodeEntityState, encodeEntityState, isEncodedEntityState } from './entity-state-codec.js';
-import { ownProcessStart, processStillRuns } from '../../../orchestration/process-identity.js';
-import { bootId, deferredFlush, removeEnvironment, unflushedBeforeRestart, withOpenLock } from './deferred-flush.js';
+import { machineBootId, ownProcessStart, processStillRuns } from '../../../orchestration/process-identity.js';
+import { deferredFlush, removeEnvironment, unflushedBeforeRestart, withOpenLock } from './deferred-flush.js';
 
 // Bookkeeping keys start with a string; table entries are `[generation, entity key]`.
 const NEXT = '\u0000next';
@@ -107,7 +107,8 @@ class StateReader {
 export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   mkdirSync(config.path, { recursive: true });
   const path = resolve(config.path);
-  const boot = bootId();
+  // Without a boot id (not Linux) flushes are not deferred: a restart could not be told.
+  const boot = machineBootId();
   // Commits a process did not flush before the machine restarted may be lost or half written: start empty, the tables are rebuilt.
   // Under the directory's open lock: two processes starting at once after a restart remove it once, before either opens it.
   withOpenLock(path, () => {

@@ -8,7 +8,7 @@ import { ChunkPool, LineChunks } from './line-chunks.js';
 import { appendAll, endsClean } from './log-file-append.js';
 import { answerRowsStart, nextAnswerRow } from './answer-rows.js';
 import { servicePart, writeRequestLine } from './request-line.js';
-import { rowLineOpening, rowLineRequest, servedColumns, servedKeys, writeRowLine, type RowLineRequest, type ServedKeys } from './served-lines.js';
+import { ROWS_END, rowsOpening, servedColumns, servedKeys, writeRow, type ServedKeys } from './served-lines.js';
 import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
 import { DropTally, type ServingLogDropState } from './drop-tally.js';
 
@@ -208,7 +208,6 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, given: Buffer | string | undefined) => {
     let answer: Buffer | undefined;
     let file: PendingFile | undefined;
-    let lineRequest: RowLineRequest | undefined;
     let logged = 0;
     let full = 0;
     let chunksBefore = 0;
@@ -227,7 +226,6 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         continue;
       }
       if (file === undefined) {
-        lineRequest = rowLineRequest(String(servedAt));
         if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
           plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
           plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
@@ -249,13 +247,12 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           file.lines.reserve(3 * columns.line.length);
           file.lines.text(columns.line);
         }
-        writeRequestLine(file.lines, requestId, lineRequest.servedAt, response, plan.servicePart);
+        writeRequestLine(file.lines, requestId, String(servedAt), response, plan.servicePart, rowsOpening(response.features));
         // A text is encoded only once a row of it is sampled.
         if (given !== undefined) at = answerRowsStart((answer = typeof given === 'string' ? utf8(given) : given), response);
       }
       while (at >= 0 && atRow < r) at = nextAnswerRow(answer!, response, atRow++, at);
-      if (logged++ === 1) rowLineOpening(lineRequest!);
-      const end = writeRowLine(file.lines, lineRequest!, plan, response, r, key, at >= 0 ? answer : undefined, at);
+      const end = writeRow(file.lines, plan, response, r, key, logged++ === 0, at >= 0 ? answer : undefined, at);
       // The next row's text starts after the `,` that ends this one.
       if (end >= 0) {
         at = end + 1;
@@ -266,6 +263,8 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     }
     if (full > 0) drop(plan.service, full, servedAt, servedAt, [Object.keys(response.views)]);
     if (file === undefined) return;
+    file.lines.reserve(ROWS_END.length);
+    file.lines.copy(ROWS_END);
     // Enough chunks filled, or half the rows the buffer holds: a flush starts without waiting for the
     // timer (so the pool covers the flush, and a server answering faster than the timer flushes, e.g.
     // 400 answers of 100 rows a second, does not fill the buffer and drop rows between two ticks).

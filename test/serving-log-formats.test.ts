@@ -204,3 +204,23 @@ test('compact row lines with `requestId` (written 2026-11-29) are read by their 
   const read = await engine.all<Record<string, unknown>>(`SELECT ${servedEntityKeySql} AS k, ${servedValueSql('stats__total')} AS total FROM ${servedRowsSql([file])} ORDER BY k`);
   expect(read.map((r) => [r.k, r.total])).toEqual([['c0', '10'], ['c2', '10']]);
 });
+
+test('a request line of 100 rows, of 1 row, and of rows with statuses not implied reads back as the rows served, alike in JS and DuckDB', async () => {
+  const keys = Array.from({ length: 100 }, (_v, i) => `c${i}`);
+  const answers = [answer(keys, T0), answer(['c7'], T0 + 1), answer(['a', 'b', 'c'], T0 + 2)];
+  await written(answers.map((a, i) => [a, `r${i}`, T0 + 10 + i] as const), false);
+  const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  expect(lines.map((l) => (JSON.parse(l) as { rows?: unknown[] }).rows?.length)).toEqual([undefined, 100, 1, 3]);
+  const served = answers.flatMap((a, i) => servedRowsOf(a, 'scoring', ['customer_id'], T0 + 10 + i).map((r) => ({ ...r, requestId: `r${i}` })));
+  const rows = await readServingLog(env.platform.dataDir);
+  expect(rows).toEqual(served);
+  const engine = await env.platform.engine();
+  const read = await engine.all<Record<string, unknown>>(`SELECT ${servedEntityKeySql} AS k, ${servedAtSql} AS t, ${servedValueSql('stats__total')} AS total, ${servedValueSql('stats__tier')} AS tier,
+    ${servedStatusSql('stats__total')} AS total_status, ${servedStatusSql('stats__tier')} AS tier_status FROM ${servedRowsSql([file])}`);
+  const text = (v: unknown) => (v === null ? null : String(v));
+  const key = (r: unknown[]) => `${String(r[1])} ${String(r[0])}`;
+  expect(read.map((r) => [r.k, Number(r.t), r.total, r.tier, r.total_status, r.tier_status]).sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+    rows.map((r) => [r.entityKey, r.servedAt, text(r.values.stats__total), text(r.values.stats__tier), r.statuses.stats__total, r.statuses.stats__tier]).sort((a, b) => key(a).localeCompare(key(b))),
+  );
+});

@@ -184,3 +184,27 @@ test('rows longer than what is left of a chunk, and one longer than a chunk, are
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a request whose rows pass 1 MiB goes on in request lines of its own, each with the request\'s parts: every row read back, in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'));
+  try {
+    const log = servingLogWriter({ dataDir: dir });
+    const features = ['v__long', 'v__n'];
+    const keys = Array.from({ length: 30 }, (_v, i) => `c${i}`);
+    const response: OnlineFeaturesResponse = {
+      asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
+      rows: keys.map((k, i) => ({ customer_id: k, v__long: 'x'.repeat(100_000 + i), v__n: i }) as never),
+      metadata: keys.map(() => ({ status: ['PRESENT' as const, 'PRESENT' as const], ageMs: [0, 0] })),
+      views: { v: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: {} } },
+    };
+    log.record(project, { entities: {}, service: 'svc' }, response, 'r1', Date.parse('2024-03-01T00:00:01Z'), Buffer.from(JSON.stringify(response)));
+    await log.close();
+    const lines = readFileSync(join(dir, 'serving-log', 'svc', '2024-03-01T00.jsonl'), 'utf8').trimEnd().split('\n');
+    const requests = lines.slice(1).map((l) => JSON.parse(l) as { requestId: string; rows: unknown[] });
+    expect(requests.map((r) => [r.requestId, r.rows.length])).toEqual([['r1', 11], ['r1', 11], ['r1', 8]]);
+    expect(lines.slice(1).every((l) => Buffer.byteLength(l) < (1 << 20) + 110_000)).toBe(true);
+    expect((await readServingLog(dir)).map((r) => [r.requestId, r.entityKey, (r.values.v__long as string).length])).toEqual(keys.map((k, i) => ['r1', k, 100_000 + i]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

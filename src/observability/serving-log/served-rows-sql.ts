@@ -27,14 +27,15 @@ export const servedAtSql = '_sluice_served_at';
 export function servedRowsSql(files: readonly string[]): string {
   const lines = '_sluice_log_lines';
   const columns = '_sluice_log_columns';
+  const requests = '_sluice_log_requests';
   const tuples = '_sluice_log_tuples';
   const field = (path: string, table = lines) => `json_extract_string(${table}.json, '$.${path}')`;
   const servedAt = `TRY_CAST(json_extract(${lines}.json, '$.servedAt') AS BIGINT)`;
   return `(WITH ${lines} AS MATERIALIZED (SELECT json FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true)),
     ${columns} AS (SELECT ${field('columns')} AS id, any_value(json_extract_string(json, '$.names[*]')) AS names FROM ${lines}
       WHERE ${field('entityKey')} IS NULL AND json_extract(json, '$.names') IS NOT NULL AND ${field('columns')} IS NOT NULL GROUP BY 1),
-    ${tuples} AS (SELECT unnest(json_extract(json, '$.rows[*]')) AS tuple, ${servedAt} AS served_at, ${field('columns')} AS id FROM ${lines}
-      WHERE ${field('entityKey')} IS NULL AND json_extract(json, '$.rows') IS NOT NULL)
+    ${requests} AS (SELECT json_transform(json, '{"servedAt":"BIGINT","columns":"VARCHAR","rows":"JSON[]"}') AS line FROM ${lines} WHERE ${field('entityKey')} IS NULL),
+    ${tuples} AS (SELECT unnest(line.rows) AS tuple, line.servedAt AS served_at, line.columns AS id FROM ${requests} WHERE line.rows IS NOT NULL)
     SELECT ${lines}.json, ${field('entityKey')} AS ${servedEntityKeySql}, ${servedAt} AS ${servedAtSql},
       CASE WHEN ${field('columns')} IS NULL THEN json_keys(${lines}.json, '$.values') ELSE ${columns}.names END AS ${VALUE_NAMES},
       CASE WHEN ${columns}.names IS NOT NULL THEN json_extract(${lines}.json, '$.values[*]') END AS ${VALUE_LIST}, ${field('status')} AS ${STATUS}

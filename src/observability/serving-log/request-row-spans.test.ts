@@ -12,7 +12,8 @@ test('the spans of a request line\'s rows are exactly each row\'s JSON, and cutt
   fc.assert(fc.property(head, fc.array(row, { maxLength: 8 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (parts, rows, keep) => {
     const text = JSON.stringify({ ...parts, columns: 'id', rows });
     const spans = requestRowSpans(text)!;
-    expect(spans.rows.map((span) => JSON.parse(text.slice(...span)) as unknown)).toEqual(rows);
+    // The rows as their JSON reads back (-0 is written 0).
+    expect(spans.rows.map((span) => JSON.parse(text.slice(...span)) as unknown)).toEqual(JSON.parse(JSON.stringify(rows)));
     expect(text.slice(0, spans.open)).toBe(JSON.stringify({ ...parts, columns: 'id', rows: [] }).slice(0, -2));
     const kept = spans.rows.filter((_s, i) => keep[i]);
     const cut = `${text.slice(0, spans.open)}${kept.map((s) => text.slice(...s)).join(',')}${text.slice(spans.close)}`;

@@ -8,21 +8,15 @@
 // round) --rounds N (12) --entities N (100) --flush-every N (79). Reports medians, ranges and
 // every round, the paired ratio this/baseline per round, and the log's bytes per request.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { setImmediate } from 'node:timers';
-import { BENCH_CONFIG } from './bench-project.js';
 import { logBenchAnswer } from './lib/log-bench-answer.js';
-import { benchCommit, benchOptions, median } from './lib/server-comparison.js';
+import { abBuilds, benchCommit, benchOptions, median } from './lib/server-comparison.js';
 
 const { requests, rounds, entities, 'flush-every': flushEvery } = benchOptions({ requests: 1500, rounds: 12, entities: 100, 'flush-every': 79 });
-const at = process.argv.indexOf('--baseline');
-if (at < 0) throw new Error('--baseline CHECKOUT is required');
-const checkouts = { this: resolve(import.meta.dirname, '..'), baseline: resolve(process.argv[at + 1]) };
-const root = mkdtempSync(join(tmpdir(), 'sluice-bench-record-ab-'));
+const { checkouts, root } = abBuilds('sluice-bench-record-ab-');
 try {
-  writeFileSync(join(root, 'sluice.config.ts'), BENCH_CONFIG);
   const builds = {};
   for (const [name, checkout] of Object.entries(checkouts)) {
     const { loadProject } = await import(join(checkout, 'dist/config/load-project.js'));

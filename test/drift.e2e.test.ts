@@ -60,8 +60,8 @@ test('a drifted feature is detected, reported once and cleared; a healthy one is
   const healthy = await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring' });
   expect(healthy).toMatchObject({ servedRows: N, droppedRows: 0, incomplete: false });
   expect(healthy.results.map((r) => [r.feature, r.severity, r.score])).toEqual([['stats__amount_last', 'ok', 0], ['stats__channel_last', 'ok', 0]]);
-  // The same served rows written in the formats before the compact one (lean lines, whole rows): the same profile and scores.
-  for (const format of ['lean', 'whole', 'compact-ids', 'compact'] as const) {
+  // The same served rows written in the formats before (lean lines, whole rows, compact row lines) and as request lines holding their rows: the same profile and scores.
+  for (const format of ['lean', 'whole', 'compact-ids', 'compact', 'rows'] as const) {
     await rewriteServingLog(env.platform.dataDir, format);
     const again = await datasetDrift(env.platform, env.project, { datasetId: dataset.datasetId, service: 'scoring' });
     expect(again.servedRows).toBe(N);

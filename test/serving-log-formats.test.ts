@@ -1,10 +1,11 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { defineProject, entity, batchSource, featureService, featureView, field, sum } from '../src/definitions/index.js';
-import { readServingLog, servedRowBatches, servedRowsSql, servedStatusSql, servedValueSql, servingLogFile, servingLogWriter, type ServedRow } from '../src/observability/serving-log/index.js';
+import { readServingLog, servedAtSql, servedEntityKeySql, servedRowBatches, servedRowsSql, servedStatusSql, servedValueSql, servingLogFile, servingLogWriter, type ServedRow } from '../src/observability/serving-log/index.js';
 import { purgeServingLog } from '../src/compliance/purge/purge-serving-log.js';
 import type { OnlineFeaturesResponse } from '../src/serving/online-features.js';
-import { appendServedRows, leanLines, servedRowsOf } from './support/serving-log.js';
+import { appendServedRows, compactRowLines, leanLines, servedRowsOf } from './support/serving-log.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-03-01T10:00:00Z');
@@ -29,8 +30,19 @@ beforeEach(async () => {
 });
 afterEach(async () => env.dispose());
 
-/** One hour file holding rows of the three formats in turn: whole rows (the first format), lean lines, then compact lines of the same answers. */
-async function mixedLog(): Promise<{ old: ServedRow[]; lean: ServedRow[]; compact: ServedRow[] }> {
+/** Records the answers with the writer, as the compact lines written before 2026-11-30 (17) (`compact`) or as the writer writes them now. */
+async function written(answers: readonly (readonly [OnlineFeaturesResponse, string, number])[], compact: boolean): Promise<void> {
+  const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
+  mkdirSync(dirname(file), { recursive: true });
+  const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const log = servingLogWriter({ dataDir: env.platform.dataDir });
+  for (const [response, id, at] of answers) log.record(env.project, { entities: {}, service: 'scoring' }, response, id, at);
+  await log.close();
+  if (compact) writeFileSync(file, before + compactRowLines(readFileSync(file, 'utf8').slice(before.length)));
+}
+
+/** One hour file holding rows of the four formats in turn: whole rows (the first format), lean lines, compact row lines, then request lines holding their rows, of the same answers. */
+async function mixedLog(): Promise<{ old: ServedRow[]; lean: ServedRow[]; compact: ServedRow[]; rows: ServedRow[] }> {
   const old = servedRowsOf(answer(['c0', 'c1', 'c2'], T0), 'scoring', ['customer_id'], T0);
   appendServedRows(env.platform.dataDir, old);
   const lean = [
@@ -38,37 +50,44 @@ async function mixedLog(): Promise<{ old: ServedRow[]; lean: ServedRow[]; compac
     ...servedRowsOf(answer(['c3'], T0 + 3), 'scoring', ['customer_id'], T0 + 4).map((r) => ({ ...r, requestId: 'lean-2' })),
   ];
   appendFileSync(servingLogFile(env.platform.dataDir, 'scoring', T0), leanLines(lean.slice(0, 3)) + leanLines(lean.slice(3)));
-  const log = servingLogWriter({ dataDir: env.platform.dataDir });
-  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c0', 'c1', 'c2'], T0 + 5), 'compact-1', T0 + 10);
-  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c3'], T0 + 20), 'compact-2', T0 + 30);
-  await log.close();
-  const compact = [
-    ...servedRowsOf(answer(['c0', 'c1', 'c2'], T0 + 5), 'scoring', ['customer_id'], T0 + 10).map((r) => ({ ...r, requestId: 'compact-1' })),
-    ...servedRowsOf(answer(['c3'], T0 + 20), 'scoring', ['customer_id'], T0 + 30).map((r) => ({ ...r, requestId: 'compact-2' })),
-  ];
-  return { old, lean, compact };
+  const inFormat = async (name: string, t: number, compact: boolean) => {
+    await written([[answer(['c0', 'c1', 'c2'], t + 5), `${name}-1`, t + 10], [answer(['c3'], t + 20), `${name}-2`, t + 30]], compact);
+    return [
+      ...servedRowsOf(answer(['c0', 'c1', 'c2'], t + 5), 'scoring', ['customer_id'], t + 10).map((r) => ({ ...r, requestId: `${name}-1` })),
+      ...servedRowsOf(answer(['c3'], t + 20), 'scoring', ['customer_id'], t + 30).map((r) => ({ ...r, requestId: `${name}-2` })),
+    ];
+  };
+  const compact = await inFormat('compact', T0, true);
+  const rows = await inFormat('rows', T0 + 100, false);
+  return { old, lean, compact, rows };
 }
 
-test('a file holding whole rows, lean lines and compact lines is read alike by the JS reader and by DuckDB (values and statuses by name)', async () => {
-  const { old, lean, compact } = await mixedLog();
+test('a file holding whole rows, lean lines, compact row lines and request lines holding their rows is read alike by the JS reader and by DuckDB (values and statuses by name)', async () => {
+  const { old, lean, compact, rows } = await mixedLog();
   const lines = readFileSync(servingLogFile(env.platform.dataDir, 'scoring', T0), 'utf8').trimEnd().split('\n');
   // 3 whole rows; lean: a request line and its 3 row lines, a request line and its row line;
-  // compact: the names line, a request line and its 3 row lines, a request line and its row line.
-  expect(lines).toHaveLength(3 + 6 + 1 + 6);
+  // compact: the names line, a request line and its 3 row lines, a request line and its row line;
+  // now: the names line and a request line per request, holding its rows.
+  expect(lines).toHaveLength(3 + 6 + 1 + 6 + 1 + 2);
   expect(JSON.parse(lines[9]!)).toEqual({ columns: expect.any(String) as unknown, names: ['stats__total', 'stats__tier'] });
   expect(Buffer.byteLength(lines[5]!)).toBeLessThan(Buffer.byteLength(lines[0]!) * 0.75);
-  // A compact row whose statuses are those its values imply (PRESENT for a value, NULL for null) has no `status`; one with another keeps its letters.
-  // Since 2026-11-30 a row line leaves its request's id to the request line just before its rows,
-  // and (one join key, the entity key's text) its `keys` to the request line's `joinKeys`.
   expect(JSON.parse(lines[10]!)).toMatchObject({ requestId: 'compact-1', joinKeys: ['customer_id'] });
   expect(JSON.parse(lines[11]!)).toEqual({ servedAt: T0 + 10, entityKey: 'c0', columns: expect.any(String) as unknown, values: [10, 't0'] });
-  expect(JSON.parse(lines[12]!)).not.toHaveProperty('status');
   expect(JSON.parse(lines[13]!)).toMatchObject({ entityKey: 'c2', values: [12, null], status: 'PM' });
-  expect(await readServingLog(env.platform.dataDir)).toEqual([...old, ...lean, ...compact]);
-  expect(await readServingLog(env.platform.dataDir, { since: T0 + 4, until: T0 + 30 })).toEqual([lean[3], ...compact.slice(0, 3)]);
+  expect(lines[16]).toBe(lines[9]);
+  // A request line holds its rows: `[entityKey, values]`, the status letters only where one is not the one its value implies
+  // (PRESENT for a value, NULL for null), the keys left out (one join key, the entity key's text: the line's `joinKeys` names it).
+  expect(JSON.parse(lines[17]!)).toEqual({
+    requestId: 'rows-1', service: 'scoring', joinKeys: ['customer_id'], asOf: new Date(T0 + 105).toISOString(), servedAt: T0 + 110,
+    views: { stats: { definitionHash: 'h1', snapshots: { txns: 'txns@1' } } }, columns: JSON.parse(lines[9]!).columns as unknown,
+    rows: [['c0', [10, 't0']], ['c1', [null, 't1']], ['c2', [12, null], 'PM']],
+  });
+  expect(JSON.parse(lines[18]!)).toMatchObject({ requestId: 'rows-2', rows: [['c3', [10, 't0']]] });
+  expect(await readServingLog(env.platform.dataDir)).toEqual([...old, ...lean, ...compact, ...rows]);
+  expect(await readServingLog(env.platform.dataDir, { since: T0 + 4, until: T0 + 111 })).toEqual([lean[3], ...compact, ...rows.slice(0, 3)]);
 
   const engine = await env.platform.engine();
-  const read = await engine.all<Record<string, unknown>>(`SELECT json_extract_string(json, '$.entityKey') AS k, TRY_CAST(json_extract(json, '$.servedAt') AS BIGINT) AS t,
+  const read = await engine.all<Record<string, unknown>>(`SELECT ${servedEntityKeySql} AS k, ${servedAtSql} AS t,
     ${servedValueSql('stats__total')} AS total, ${servedValueSql('stats__tier')} AS tier, ${servedValueSql('stats__missing')} AS missing_value,
     ${servedStatusSql('stats__total')} AS total_status, ${servedStatusSql('stats__tier')} AS tier_status,
     ${servedStatusSql('stats__missing')} AS missing FROM ${servedRowsSql([servingLogFile(env.platform.dataDir, 'scoring', T0)])} ORDER BY t, k`);
@@ -78,40 +97,74 @@ test('a file holding whole rows, lean lines and compact lines is read alike by t
   expect(read.map((r) => [r.k, Number(r.t) - T0, r.total, r.tier, r.missing_value, r.total_status, r.tier_status, r.missing])).toEqual([
     ...expected(0, 10), ...expected(2, 10), ['c3', 4, '10', 't0', null, 'PRESENT', 'PRESENT', null],
     ...expected(10, 10), ['c3', 30, '10', 't0', null, 'PRESENT', 'PRESENT', null],
+    ...expected(110, 10), ['c3', 130, '10', 't0', null, 'PRESENT', 'PRESENT', null],
   ]);
+  // The JS reader and DuckDB give the same rows, whatever the format.
+  const js = (await readServingLog(env.platform.dataDir)).map((r) => [r.entityKey, r.servedAt - T0, r.values.stats__total === null ? null : String(r.values.stats__total), r.values.stats__tier, null, r.statuses.stats__total, r.statuses.stats__tier, null]);
+  expect(read.map((r) => [r.k, Number(r.t) - T0, r.total, r.tier, r.missing_value, r.total_status, r.tier_status, r.missing])).toEqual(js.sort((a, b) => Number(a[1]) - Number(b[1]) || String(a[0]).localeCompare(String(b[0]))));
   // Set-based: the files are read by one scan (its operator's title and function name), kept for the
   // names lines, and the names joined to the rows by id with a hash join: no per-row lookup.
   const plan = (await engine.all<Record<string, unknown>>(`EXPLAIN SELECT ${servedValueSql('stats__total')} FROM ${servedRowsSql([servingLogFile(env.platform.dataDir, 'scoring', T0)])}`)).map((r) => String(r.explain_value)).join('\n');
   expect(plan.match(/READ_NDJSON_OBJECTS/g)).toHaveLength(2);
   expect(plan).toMatch(/CTE_SCAN/);
   expect(plan).toMatch(/HASH_JOIN/);
+  expect(plan).toMatch(/UNNEST/);
 });
 
-test('erasing a key removes its rows of every format; a request line goes with its last row, a names line with the last row that refers to it', async () => {
-  const { old, lean, compact } = await mixedLog();
+test('erasing a key removes its rows of every format; a request line loses the row (its other bytes kept) or goes with its last row, a names line with the last row that refers to it', async () => {
+  const { old, lean, compact, rows } = await mixedLog();
   const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
+  const before = readFileSync(file, 'utf8').trimEnd().split('\n');
   const erase = await purgeServingLog(env.platform, { row: (row) => row.entityKey === 'c1' || row.entityKey === 'c3', torn: () => false }, false);
-  expect(erase).toMatchObject({ rows: 5, filesRewritten: ['scoring/2024-03-01T10.jsonl'] });
+  expect(erase).toMatchObject({ rows: 7, filesRewritten: ['scoring/2024-03-01T10.jsonl'] });
   const left = readFileSync(file, 'utf8');
   expect(left).not.toContain('"c1"');
   expect(left).not.toContain('"c3"');
   expect(left).not.toContain('lean-2');
   expect(left).not.toContain('compact-2');
+  expect(left).not.toContain('rows-2');
   expect(left).toContain('"names":["stats__total","stats__tier"]');
-  expect(await readServingLog(env.platform.dataDir)).toEqual([old[0], old[2], lean[0], lean[2], compact[0], compact[2]]);
+  // The request line holding c0, c1 and c2 is the same bytes without c1's row.
+  expect(left.trimEnd().split('\n').at(-1)).toBe(before[17]!.replace(',["c1",[null,"t1"]]', ''));
+  expect(erase.bytes).toBe(Buffer.byteLength(before.join('\n')) + 1 - Buffer.byteLength(left));
+  expect(await readServingLog(env.platform.dataDir)).toEqual([old[0], old[2], lean[0], lean[2], compact[0], compact[2], rows[0], rows[2]]);
 
   const retention = await purgeServingLog(env.platform, { row: (row) => row.servedAt < T0 + 10 && 'stats' in row.views, torn: () => false }, false);
   expect(retention.rows).toBe(4);
+  expect(await readServingLog(env.platform.dataDir)).toEqual([compact[0], compact[2], rows[0], rows[2]]);
+  // The first row of a request line, then its last: the line goes with it, and the names line with the last row that refers to it.
+  await purgeServingLog(env.platform, { row: (row) => row.requestId === 'rows-1' && row.entityKey === 'c0', torn: () => false }, false);
+  expect(readFileSync(file, 'utf8').trimEnd().split('\n').at(-1)).toBe(before[17]!.replace('["c0",[10,"t0"]],["c1",[null,"t1"]],', ''));
+  expect(await readServingLog(env.platform.dataDir)).toEqual([compact[0], compact[2], rows[2]]);
+  await purgeServingLog(env.platform, { row: (row) => row.requestId === 'rows-1', torn: () => false }, false);
+  expect(readFileSync(file, 'utf8')).not.toContain('rows-1');
   expect(await readServingLog(env.platform.dataDir)).toEqual([compact[0], compact[2]]);
-  // The compact rows gone too: their names line goes with them.
   await purgeServingLog(env.platform, { row: () => true, torn: () => false }, false);
   expect(readFileSync(file, 'utf8')).toBe('');
 });
 
+test('erasure removes a row of a request line that does not read by its text (and keeps the others); a request line whose names line is lost goes whole when its text matches', async () => {
+  await written([[answer(['c0', 'c1', 'c2'], T0), 'r1', T0]], false);
+  const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
+  const [names, request] = readFileSync(file, 'utf8').trimEnd().split('\n');
+  // c1's row broken (a status letter this build does not know): unreadable, counted, removed by its text.
+  writeFileSync(file, `${names}\n${request!.replace('["c1",[null,"t1"]]', '["c1",[null,"t1"],"Z"]')}\n`);
+  let unreadable = 0;
+  for await (const batch of servedRowBatches(env.platform.dataDir)) unreadable += batch.unreadable;
+  expect(unreadable).toBe(1);
+  expect((await readServingLog(env.platform.dataDir)).map((r) => r.entityKey)).toEqual(['c0', 'c2']);
+  const erase = await purgeServingLog(env.platform, { row: (row) => row.entityKey === 'c1', torn: (text) => text.includes('"c1"') }, false);
+  expect(erase.rows).toBe(1);
+  expect(readFileSync(file, 'utf8')).toBe(`${names}\n${request!.replace(',["c1",[null,"t1"]]', '')}\n`);
+  // Without its names line the request line does not read: it goes whole when the subject's key is in its text.
+  writeFileSync(file, `${request}\n`);
+  expect(await readServingLog(env.platform.dataDir)).toEqual([]);
+  expect((await purgeServingLog(env.platform, { row: () => false, torn: (text) => text.includes('"c1"') }, false)).rows).toBe(1);
+  expect(readFileSync(file, 'utf8')).toBe('');
+});
+
 test('a row line whose request line, or whose names line, is not before it is unreadable, skipped and counted, never given another line\'s parts', async () => {
-  const log = servingLogWriter({ dataDir: env.platform.dataDir });
-  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c0', 'c1'], T0), 'r1', T0);
-  await log.close();
+  await written([[answer(['c0', 'c1'], T0), 'r1', T0]], true);
   const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
   const [names, request, c0, c1] = readFileSync(file, 'utf8').trimEnd().split('\n');
   writeFileSync(file, `${names}\n${c0}\n${request}\n${c1}\n`);
@@ -130,10 +183,7 @@ test('a row line whose request line, or whose names line, is not before it is un
 });
 
 test('compact row lines with `requestId` (written 2026-11-29) are read by their id, those without by the request line before them; both readers skip a torn last line', async () => {
-  const log = servingLogWriter({ dataDir: env.platform.dataDir });
-  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c0', 'c1'], T0), 'r1', T0);
-  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c2'], T0 + 1), 'r2', T0 + 1);
-  await log.close();
+  await written([[answer(['c0', 'c1'], T0), 'r1', T0], [answer(['c2'], T0 + 1), 'r2', T0 + 1]], true);
   const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
   const [names, request1, c0, c1, request2, c2] = readFileSync(file, 'utf8').trimEnd().split('\n');
   const rows = await readServingLog(env.platform.dataDir);
@@ -151,6 +201,26 @@ test('compact row lines with `requestId` (written 2026-11-29) are read by their 
   writeFileSync(file, `${names}\n${request1}\n${c0}\n${c1!.slice(0, 30)}\n${names}\n${request2}\n${c2}\n`);
   expect(await readServingLog(env.platform.dataDir)).toEqual([rows[0], rows[2]]);
   const engine = await env.platform.engine();
-  const read = await engine.all<Record<string, unknown>>(`SELECT json_extract_string(json, '$.entityKey') AS k, ${servedValueSql('stats__total')} AS total FROM ${servedRowsSql([file])} ORDER BY k`);
+  const read = await engine.all<Record<string, unknown>>(`SELECT ${servedEntityKeySql} AS k, ${servedValueSql('stats__total')} AS total FROM ${servedRowsSql([file])} ORDER BY k`);
   expect(read.map((r) => [r.k, r.total])).toEqual([['c0', '10'], ['c2', '10']]);
+});
+
+test('a request line of 100 rows, of 1 row, and of rows with statuses not implied reads back as the rows served, alike in JS and DuckDB', async () => {
+  const keys = Array.from({ length: 100 }, (_v, i) => `c${i}`);
+  const answers = [answer(keys, T0), answer(['c7'], T0 + 1), answer(['a', 'b', 'c'], T0 + 2)];
+  await written(answers.map((a, i) => [a, `r${i}`, T0 + 10 + i] as const), false);
+  const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  expect(lines.map((l) => (JSON.parse(l) as { rows?: unknown[] }).rows?.length)).toEqual([undefined, 100, 1, 3]);
+  const served = answers.flatMap((a, i) => servedRowsOf(a, 'scoring', ['customer_id'], T0 + 10 + i).map((r) => ({ ...r, requestId: `r${i}` })));
+  const rows = await readServingLog(env.platform.dataDir);
+  expect(rows).toEqual(served);
+  const engine = await env.platform.engine();
+  const read = await engine.all<Record<string, unknown>>(`SELECT ${servedEntityKeySql} AS k, ${servedAtSql} AS t, ${servedValueSql('stats__total')} AS total, ${servedValueSql('stats__tier')} AS tier,
+    ${servedStatusSql('stats__total')} AS total_status, ${servedStatusSql('stats__tier')} AS tier_status FROM ${servedRowsSql([file])}`);
+  const text = (v: unknown) => (v === null ? null : String(v));
+  const key = (r: unknown[]) => `${String(r[1])} ${String(r[0])}`;
+  expect(read.map((r) => [r.k, Number(r.t), r.total, r.tier, r.total_status, r.tier_status]).sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+    rows.map((r) => [r.entityKey, r.servedAt, text(r.values.stats__total), text(r.values.stats__tier), r.statuses.stats__total, r.statuses.stats__tier]).sort((a, b) => key(a).localeCompare(key(b))),
+  );
 });

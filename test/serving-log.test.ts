@@ -5,7 +5,7 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import { batchSource, defineProject, entity, featureService, featureView, field, sum } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
-import { readServingLog, servedRowsSql, servedStatusSql, servedValueSql, servingLogFile, servingLogGlob, type ServedRow } from '../src/observability/serving-log/index.js';
+import { readServingLog, servedEntityKeySql, servedRowBatches, servedRowsSql, servedStatusSql, servedValueSql, servingLogFile, servingLogFiles, type ServedRow } from '../src/observability/serving-log/index.js';
 import { materialize } from '../src/processing/materialize.js';
 import { createServer } from '../src/serving/http/server.js';
 import { tempPlatform } from './support/temp-platform.js';
@@ -132,11 +132,11 @@ test('a torn last line is skipped by readers (JS and DuckDB), and the next appen
   const rows = await readServingLog(env.platform.dataDir, { since: T0, until: T0 + 1 });
   expect(rows.map((r) => r.entityKey)).toEqual(['c0', 'c5']);
   const engine = await env.platform.engine();
-  const read = await engine.all<{ entityKey: string }>(`SELECT entityKey FROM read_json('${servingLogGlob(env.platform.dataDir)}', format = 'newline_delimited', ignore_errors = true) WHERE entityKey IS NOT NULL ORDER BY entityKey`);
-  expect(read.map((r) => r.entityKey)).toEqual(['c0', 'c5']);
+  const read = await engine.all<{ k: string }>(`SELECT ${servedEntityKeySql} AS k FROM ${servedRowsSql(await servingLogFiles(env.platform.dataDir))} ORDER BY k`);
+  expect(read.map((r) => r.k)).toEqual(['c0', 'c5']);
 });
 
-test('a torn row line of the current format (values by position, no status letters) is skipped by both readers, wherever it is cut', async () => {
+test('a torn request line of the current format (its rows in it, values by position, no status letters) is skipped and counted by both readers, wherever it is cut', async () => {
   const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
   const serve = async (keys: string[]) => {
     const app = await createServer(env.platform, { servingLogRate: 1 });
@@ -145,25 +145,34 @@ test('a torn row line of the current format (values by position, no status lette
   };
   const engine = await env.platform.engine();
   /** What the DuckDB reader reads: each row's entity key, its total and total's status. */
-  const sqlRows = async () => (await engine.all<{ k: string; total: string | null; status: string | null }>(`SELECT json_extract_string(json, '$.entityKey') AS k,
+  const sqlRows = async () => (await engine.all<{ k: string; total: string | null; status: string | null }>(`SELECT ${servedEntityKeySql} AS k,
     ${servedValueSql('stats__total')} AS total, ${servedStatusSql('stats__total')} AS status FROM ${servedRowsSql([file])} ORDER BY k`)).map((r) => [r.k, r.total, r.status]);
+  const unreadable = async () => {
+    let count = 0;
+    for await (const batch of servedRowBatches(env.platform.dataDir)) count += batch.unreadable;
+    return count;
+  };
+  await serve(['c0']);
   await serve(['c1', 'c2']);
   const written = readFileSync(file, 'utf8');
   const lines = written.split('\n').filter((l) => l !== '');
   const last = lines.at(-1)!;
-  expect(JSON.parse(last)).toMatchObject({ entityKey: 'c2', values: [2, 'silver'] });
+  expect(JSON.parse(last)).toMatchObject({ requestId: expect.any(String) as unknown, rows: [['c1', [1, 'gold']], ['c2', [2, 'silver']]] });
   expect(last).not.toContain('"status"');
   const before = written.slice(0, written.length - last.length - 1);
-  // Cut in the head, inside `values` and just before the line's last brace (the only cut that leaves every value whole).
-  for (const cut of [20, last.indexOf('"values"') + 12, last.length - 1]) {
+  // Cut in the head, inside the second row's values and just before the line's last brace (the only cut that leaves every value whole):
+  // a crash mid-append loses the request's rows, never reads a part of them, and the reader goes on.
+  for (const cut of [20, last.lastIndexOf('"silver"') + 3, last.length - 1]) {
     writeFileSync(file, before + last.slice(0, cut));
-    expect((await readServingLog(env.platform.dataDir)).map((r) => r.entityKey)).toEqual(['c1']);
-    expect(await sqlRows()).toEqual([['c1', '1', 'PRESENT']]);
+    expect((await readServingLog(env.platform.dataDir)).map((r) => r.entityKey)).toEqual(['c0']);
+    expect(await unreadable()).toBe(1);
+    expect(await sqlRows()).toEqual([['c0', '0', 'PRESENT']]);
   }
   // The next append starts on a line of its own: the torn line stays one unreadable line.
   await serve(['c5']);
-  expect((await readServingLog(env.platform.dataDir)).map((r) => [r.entityKey, r.values.stats__total, r.statuses.stats__total])).toEqual([['c1', 1, 'PRESENT'], ['c5', 5, 'PRESENT']]);
-  expect(await sqlRows()).toEqual([['c1', '1', 'PRESENT'], ['c5', '5', 'PRESENT']]);
+  expect((await readServingLog(env.platform.dataDir)).map((r) => [r.entityKey, r.values.stats__total, r.statuses.stats__total])).toEqual([['c0', 0, 'PRESENT'], ['c5', 5, 'PRESENT']]);
+  expect(await unreadable()).toBe(1);
+  expect(await sqlRows()).toEqual([['c0', '0', 'PRESENT'], ['c5', '5', 'PRESENT']]);
 });
 
 test('a full buffer drops and counts rows, never blocks a request; close flushes the rest', async () => {

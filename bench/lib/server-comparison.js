@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProject } from '../../dist/config/load-project.js';
 import { ingestFile } from '../../dist/ingest/ingest-file.js';
@@ -23,6 +23,18 @@ export function benchOptions(defaults) {
     const i = args.indexOf(`--${name}`);
     return [name, i < 0 ? fallback : Number(args[i + 1])];
   }));
+}
+
+/**
+ * The two builds an in-process A/B bench loads (this checkout and `--baseline CHECKOUT`, each with its
+ * own `dist/`), and a scratch directory (`prefix`) holding the bench project's config; remove it after.
+ */
+export function abBuilds(prefix) {
+  const at = process.argv.indexOf('--baseline');
+  if (at < 0) throw new Error('--baseline CHECKOUT is required');
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(root, 'sluice.config.ts'), BENCH_CONFIG);
+  return { checkouts: { this: resolve(benchDir, '..'), baseline: resolve(process.argv[at + 1]) }, root };
 }
 
 /** The commit measured (of this checkout, or of `checkout`), and whether tracked files differ from it. */

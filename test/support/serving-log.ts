@@ -44,10 +44,11 @@ export function leanLines(rows: readonly ServedRow[]): string {
 
 /**
  * Log formats a test may write served rows in: the whole rows of the first format, lean lines, compact lines whose
- * rows name their request (`compact-ids`, written 2026-11-29), or compact lines whose rows leave out `requestId` (`compact`;
- * they keep `keys`, which the writer since 2026-11-30 also leaves out for one string join key: only the writer's own output covers that).
+ * rows name their request (`compact-ids`, written 2026-11-29), compact lines whose rows leave out `requestId` (`compact`;
+ * they keep `keys`, which the writer since 2026-11-30 also leaves out for one string join key: only the writer's own output covers that),
+ * or request lines holding their rows (`rows`, written since 2026-11-30 (17); by hand, statuses and keys always given).
  */
-export type ServedLogFormat = 'whole' | 'lean' | 'compact-ids' | 'compact';
+export type ServedLogFormat = 'whole' | 'lean' | 'compact-ids' | 'compact' | 'rows';
 
 /** Rewrites every serving log file of `dataDir` with the same rows in another format (`compact`: through the writer's line format, by hand). */
 export async function rewriteServingLog(dataDir: string, format: ServedLogFormat): Promise<void> {
@@ -55,7 +56,7 @@ export async function rewriteServingLog(dataDir: string, format: ServedLogFormat
     for (const name of readdirSync(servingLogDir(dataDir, service))) {
       const file = join(servingLogDir(dataDir, service), name);
       const read = servedLogLines();
-      const rows = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => read(l)).flatMap((l) => (l.kind === 'row' ? [l.row] : []));
+      const rows = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => read(l)).flatMap((l) => (l.kind === 'row' ? [l.row] : l.kind === 'request' ? l.rows.filter((r) => r !== undefined) : []));
       writeFileSync(file, servedLines(rows, format));
     }
   }
@@ -67,6 +68,7 @@ export function servedLines(rows: readonly ServedRow[], format: ServedLogFormat)
   const requests = new Map<string, ServedRow[]>();
   for (const row of rows) requests.set(row.requestId, [...(requests.get(row.requestId) ?? []), row]);
   if (format === 'lean') return [...requests.values()].map(leanLines).join('');
+  if (format === 'rows') return [...requests.values()].map(requestRowsLines).join('');
   return [...requests.values()].map((request) => {
     const names = Object.keys(request[0]!.values);
     const { id } = servedColumns(names);
@@ -85,4 +87,31 @@ export function appendServedLines(dataDir: string, rows: readonly ServedRow[], f
   const file = servingLogFile(dataDir, rows[0]!.service, rows[0]!.servedAt);
   mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, servedLines(rows, format));
+}
+
+/** The rows of one request as the names line and one request line holding its rows (2026-11-30 (17)), each row with its status letters and keys. */
+export function requestRowsLines(rows: readonly ServedRow[]): string {
+  const [first] = rows;
+  if (first === undefined) return '';
+  const names = Object.keys(first.values);
+  const { id, line } = servedColumns(names);
+  const letters = (r: ServedRow) => names.map((n) => STATUS_CODES[r.statuses[n] as ValueStatus]).join('');
+  const request = { requestId: first.requestId, service: first.service, asOf: first.asOf, servedAt: first.servedAt, views: first.views, columns: id, rows: rows.map((r) => [r.entityKey, names.map((n) => r.values[n]), letters(r), r.keys]) };
+  return `${line}${JSON.stringify(request)}\n`;
+}
+
+/**
+ * The writer's lines (since 2026-11-30 (17) a request line holds its rows) as the compact lines written before
+ * (2026-11-30 (10)): the request line without `columns` and `rows`, then a row line per row, with no request id
+ * and `keys` and `status` only where the row has them; values as the row had them. Other lines as they are.
+ */
+export function compactRowLines(text: string): string {
+  return text.split('\n').filter((l) => l !== '').flatMap((l) => {
+    const line = JSON.parse(l) as Record<string, unknown>;
+    if (!Array.isArray(line.rows)) return [l];
+    const { columns, rows, ...request } = line;
+    return [JSON.stringify(request), ...(rows as unknown[][]).map(([entityKey, values, status, keys]) => JSON.stringify({
+      servedAt: request.servedAt, entityKey, ...(keys ? { keys } : {}), columns, values, ...(status ? { status } : {}),
+    }))];
+  }).map((l) => `${l}\n`).join('');
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SluiceContext } from '../../context.js';
-import { servedLogLines, servingLogDir, type ServedRow } from '../../observability/serving-log/index.js';
+import { requestRowSpans, servedLogLines, servingLogDir, type ServedRow } from '../../observability/serving-log/index.js';
 import { writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import type { StorePurge } from './purge-types.js';
 
@@ -12,11 +12,36 @@ export interface ServedRowMatch {
   readonly torn: (line: string) => boolean;
 }
 
+/** What the purge does with one line: keep it, drop it, or write it again as `text` (a request line without some of its rows). */
+type LineFate = { readonly keep: boolean; readonly text?: string; readonly removed: number };
+
+/**
+ * The fate of a request line holding rows (since 2026-11-30 (17)): the rows `match` selects are cut
+ * out of its text (every other byte kept as written), the line dropped when none is left (unless
+ * row lines after it still need it: `needed`). A row that does not read is removed when `match.torn`
+ * selects its text; a line whose rows cannot be found in its text goes whole when one is selected.
+ */
+function requestLineFate(text: string, rows: readonly (ServedRow | undefined)[], dir: string, match: ServedRowMatch, needed: boolean): LineFate & { readonly kept: number } {
+  // A request line written before 2026-11-30 (17): its rows are row lines after it.
+  if (rows.length === 0) return { keep: needed, removed: 0, kept: 0 };
+  const spans = requestRowSpans(text);
+  const selected = (row: ServedRow | undefined, i: number) => (row === undefined ? match.torn(spans === undefined ? text : text.slice(...spans.rows[i]!)) : match.row(row, dir));
+  const removes = rows.map(selected);
+  const removed = removes.filter(Boolean).length;
+  if (removed === 0) return { keep: true, removed, kept: rows.length };
+  if (spans === undefined || spans.rows.length !== rows.length) return { keep: false, removed: rows.length, kept: 0 };
+  const kept = spans.rows.filter((_span, i) => !removes[i]).map((span) => text.slice(...span));
+  if (kept.length === 0 && !needed) return { keep: false, removed, kept: 0 };
+  return { keep: true, text: `${text.slice(0, spans.open)}${kept.join(',')}${text.slice(spans.close)}`, removed, kept: kept.length };
+}
+
 /**
  * Removes the served rows `match` selects from every serving log file (`<dataDir>/serving-log/
- * <service>/<hour>.jsonl`, lines read as `servedLogLines` reads them, old, lean and compact formats alike):
- * each affected file is written again without them and without the request and names lines none
- * of whose rows remain, atomically (tmp, fsync, rename); unaffected files are not touched. A line appended to the same file by a server
+ * <service>/<hour>.jsonl`, lines read as `servedLogLines` reads them, every format alike): each
+ * affected file is written again without them, a request line holding rows (since 2026-11-30 (17))
+ * written again without the selected ones (its other bytes as they were) and dropped with its
+ * last, and without the request and names lines none of whose rows remain, atomically (tmp,
+ * fsync, rename); unaffected files are not touched. A line appended to the same file by a server
  * while it is rewritten may be lost (the log is a sample; no served answer depends on it).
  */
 export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch, dryRun: boolean): Promise<StorePurge> {
@@ -35,23 +60,30 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       // refers to it (every copy: each precedes rows of its own append); neither holds an entity key.
       const keptRequests = new Set<string>();
       const keptColumns = new Set<string>();
-      const removes = parsed.map((line, i) => {
-        if (line.kind === 'request' || line.kind === 'columns') return false;
+      const fates: (LineFate | undefined)[] = parsed.map((line, i) => {
+        if (line.kind === 'columns' || line.kind === 'request') return undefined;
         const remove = line.kind === 'row' ? match.row(line.row, service.name) : match.torn(lines[i]!);
         if (!remove && line.kind === 'row') {
           keptRequests.add(line.row.requestId);
           if (line.columns !== undefined) keptColumns.add(line.columns);
         }
-        return remove;
+        return { keep: !remove, removed: remove ? 1 : 0 };
+      });
+      parsed.forEach((line, i) => {
+        if (line.kind !== 'request') return;
+        const fate = requestLineFate(lines[i]!, line.rows, service.name, match, keptRequests.has(line.requestId));
+        if (fate.kept > 0 && line.columns !== undefined) keptColumns.add(line.columns);
+        fates[i] = fate;
       });
       const kept: string[] = [];
       let removed = 0;
       let bytes = 0;
       parsed.forEach((line, i) => {
-        const keep = line.kind === 'request' ? keptRequests.has(line.requestId) : line.kind === 'columns' ? keptColumns.has(line.id) : !removes[i];
-        if (keep) return void kept.push(lines[i]!);
-        if (line.kind !== 'request' && line.kind !== 'columns') removed++;
-        bytes += Buffer.byteLength(lines[i]!) + 1;
+        const fate = line.kind === 'columns' ? { keep: keptColumns.has(line.id), removed: 0 } : fates[i]!;
+        removed += fate.removed;
+        const text = fate.keep ? (fate.text ?? lines[i]!) : undefined;
+        if (text !== undefined) kept.push(text);
+        bytes += Buffer.byteLength(lines[i]!) + 1 - (text === undefined ? 0 : Buffer.byteLength(text) + 1);
       });
       if (removed === 0) continue;
       report.rows += removed;

@@ -3,7 +3,7 @@ import type { Project } from '../../definitions/index.js';
 import { NotFoundError } from '../../errors.js';
 import { ident, literal, readPath } from '../../storage/engine/sql-engine.js';
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
-import { servedRowsSql, servedStatusSql, servedValueSql, servingLogFiles } from '../serving-log/read-serving-log.js';
+import { servedAtSql, servedRowsSql, servedStatusSql, servedValueSql, servingLogFiles } from '../serving-log/read-serving-log.js';
 import { UNNAMED_SERVICE } from '../serving-log/served-row.js';
 import { servingLogDrops, type ServingLogDrops } from '../serving-log/serving-log-drops.js';
 import type { Profile } from './column-profile.js';
@@ -69,7 +69,7 @@ export async function datasetProfile(ctx: SluiceContext, project: Project, datas
 
 /**
  * The profile of the values served for the reference's feature columns, set-based in DuckDB
- * over the serving log's row lines (`servedRowsSql`, old, lean and compact formats): each feature's value cast as its
+ * over the serving log's rows (`servedRowsSql`, every line format): each feature's value cast as its
  * reference column is profiled (a number, or text). A value whose status says nothing answered
  * it (`NOT_MATERIALIZED`, `ERROR`), or a row that lacks the feature, counts as null.
  */
@@ -82,7 +82,7 @@ export async function servedProfile(ctx: SluiceContext, project: Project, files:
     const typed = column.kind === 'numeric' ? `TRY_CAST(${value} AS DOUBLE)` : value;
     return `CASE WHEN coalesce(${status}, 'ERROR') IN (${[...NOT_SERVED].map(literal).join(', ')}) THEN NULL ELSE ${typed} END AS ${ident(feature)}`;
   });
-  const servedAt = `TRY_CAST(json_extract(json, '$.servedAt') AS BIGINT)`;
+  const servedAt = servedAtSql;
   const filters = [
     ...(range.since === undefined ? [] : [`${servedAt} >= ${Math.floor(range.since)}`]),
     ...(range.until === undefined ? [] : [`${servedAt} < ${Math.floor(range.until)}`]),

@@ -27,6 +27,8 @@ export class ChunkPool {
 export class LineChunks {
   readonly chunks: Buffer[] = [];
   private readonly used: number[] = [];
+  /** The sum of `used`. */
+  private usedBytes = 0;
   private chunk: Buffer | undefined;
   private at = 0;
 
@@ -35,7 +37,10 @@ export class LineChunks {
   /** Makes room for `bytes` more in the current chunk, taking a new one when they do not fit; true when it took one. */
   reserve(bytes: number): boolean {
     if (this.chunk !== undefined && this.chunk.length - this.at >= bytes) return false;
-    if (this.chunk !== undefined) this.used.push(this.at);
+    if (this.chunk !== undefined) {
+      this.used.push(this.at);
+      this.usedBytes += this.at;
+    }
     this.chunk = this.pool.take(bytes);
     this.chunks.push(this.chunk);
     this.at = 0;
@@ -77,6 +82,11 @@ export class LineChunks {
     const read = positionalReadEnd(names, from, this.at, w);
     this.at = w;
     return read;
+  }
+
+  /** The bytes written into every chunk so far. */
+  written(): number {
+    return this.usedBytes + this.at;
   }
 
   /** Where the next byte goes in the current chunk (for `moveTo`). */

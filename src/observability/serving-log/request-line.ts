@@ -2,10 +2,11 @@ import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { LineChunks } from './line-chunks.js';
 
 /**
- * The request line of the compact serving log (see `served-row.ts`): what the row lines of one
- * answered request share (its id, service, `asOf`, `servedAt` and the views' definition hashes and
- * snapshots), written into the file's chunk from bytes made once (the service's part per plan, the
- * views' part per list of served views) and the request's short parts written in place.
+ * The request line of the serving log (see `served-row.ts`): what the rows of one answered request
+ * share (its id, service, `asOf`, `servedAt` and the views' definition hashes and snapshots), and
+ * since 2026-11-30 (17) its rows (`served-lines.ts`), written into the file's chunk from bytes made
+ * once (the service's part per plan, the views' part per list of served views) and the request's
+ * short parts written in place.
  */
 
 /** The request line's opening, `{"requestId":`, and its `servedAt` key. */
@@ -33,7 +34,7 @@ function viewsJson(views: OnlineFeaturesResponse['views']): string {
 }
 
 /**
- * The request line's `views` part and its end (`,"views":{...}}` and the newline), kept per list of
+ * The request line's `views` part (`,"views":{...}`), kept per list of
  * served views: the serving path hands out the same `ServedView` object for a table while it
  * answers (see `servedView` in `served-table.ts`), and a `ServedView` is never changed once made; a
  * new one (another table, a STALE verdict) makes new bytes.
@@ -48,7 +49,7 @@ interface ViewsBytes {
 const viewsBytesCache = new WeakMap<object, ViewsBytes>();
 
 /**
- * The bytes of `,"views":<viewsJson(views)>}` and the newline: made once for as long as the answers
+ * The bytes of `,"views":<viewsJson(views)>`: made once for as long as the answers
  * hand out the same `ServedView` objects under the same names (the serving path does while the same
  * tables answer), not serialized, joined and encoded per request.
  */
@@ -72,7 +73,7 @@ function viewsBytes(views: OnlineFeaturesResponse['views']): Buffer {
     names.push(name);
     list.push(views[name]!);
   }
-  const bytes = Buffer.from(`,"views":${viewsJson(views)}}\n`);
+  const bytes = Buffer.from(`,"views":${viewsJson(views)}`);
   if (list.length > 0) viewsBytesCache.set(list[0]!, { names, views: list, bytes });
   return bytes;
 }
@@ -90,18 +91,19 @@ export function servicePart(service: string, joinKeys: readonly string[]): Buffe
 }
 
 /**
- * Writes the request line of an answer into `out`:
- * `{"requestId":<id>,"service":<service>,"joinKeys":[...],"asOf":<asOf>,"servedAt":<servedAt>,"views":{...}}` and
- * the newline, exactly what `lineJson` of those fields in that order writes. `servedAt` is the
+ * Writes the opening of the request line of an answer into `out`:
+ * `{"requestId":<id>,"service":<service>,"joinKeys":[...],"asOf":<asOf>,"servedAt":<servedAt>,"views":{...}`
+ * then `rowsOpening` (`,"columns":"<id>","rows":[`, see `served-lines.ts`): exactly what `lineJson`
+ * of those fields in that order writes; its rows and the line's end follow. `servedAt` is the
  * number's text (`String(servedAt)`), `service` the bytes of `servicePart(service, joinKeys)`. No line
  * string is built: the fixed parts are copied as bytes, the id and `asOf` written in place.
  *
  * @example
- * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1', ['customer_id']));
+ * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('fraud_v1', ['customer_id']), rowsOpening(response.features));
  */
-export function writeRequestLine(out: LineChunks, requestId: string, servedAt: string, response: OnlineFeaturesResponse, service: Uint8Array): void {
+export function writeRequestLine(out: LineChunks, requestId: string, servedAt: string, response: OnlineFeaturesResponse, service: Uint8Array, rowsOpening: Uint8Array): void {
   const views = viewsBytes(response.views);
-  out.reserve(REQUEST_OPEN.length + 6 * requestId.length + 2 + service.length + 6 * response.asOf.length + 2 + SERVED_AT.length + servedAt.length + views.length);
+  out.reserve(REQUEST_OPEN.length + 6 * requestId.length + 2 + service.length + 6 * response.asOf.length + 2 + SERVED_AT.length + servedAt.length + views.length + rowsOpening.length);
   out.copy(REQUEST_OPEN);
   out.jsonString(requestId);
   out.copy(service);
@@ -109,4 +111,5 @@ export function writeRequestLine(out: LineChunks, requestId: string, servedAt: s
   out.copy(SERVED_AT);
   out.ascii(servedAt);
   out.copy(views);
+  out.copy(rowsOpening);
 }

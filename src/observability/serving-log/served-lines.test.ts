@@ -69,13 +69,15 @@ test('every line is the served row the contract states, whatever the values, nam
       const file = join(dir, 'serving-log', 'svc', readdirSync(join(dir, 'serving-log', 'svc'))[0]!);
       const lines = readFileSync(file, 'utf8').split('\n');
       expect(lines.pop()).toBe('');
-      // The compact format: the names line, one request line, then a row line per row with no request part and no name repeated
-      // (`keys` only where the key's value is not the entity key's text).
-      expect(lines).toHaveLength(logged.length + 2);
+      // The names line, then one request line holding the rows (since 2026-11-30 (17)): per row no request part and no name
+      // repeated, `[entityKey, values]`, the status letters only where a letter is not the one the value implies (N for null,
+      // P for anything else), the keys only where the key's value is not the entity key's text (`null` letters before them).
+      expect(lines).toHaveLength(2);
       expect(JSON.parse(lines[0]!)).toEqual({ columns: expect.stringMatching(/^[0-9a-f]{16}$/) as unknown, names: features });
-      // `status` only where a letter is not the one the value implies (N for null, P for anything else).
       const implied = (r: (typeof logged)[number]) => features.every((_f, i) => (r.uniform ? r.statuses[0] : r.statuses[i]) === (reference(r.values[i]) === null ? 'NULL' : 'PRESENT'));
-      expect(lines.slice(2).map((line) => Object.keys(JSON.parse(line) as object))).toEqual(logged.map((r) => ['servedAt', 'entityKey', ...(typeof r.key === 'string' ? [] : ['keys']), 'columns', 'values', ...(implied(r) ? [] : ['status'])]));
+      const request = JSON.parse(lines[1]!) as { rows: unknown[][] };
+      expect(Object.keys(request)).toEqual(['requestId', 'service', 'joinKeys', 'asOf', 'servedAt', 'views', 'columns', 'rows']);
+      expect(request.rows.map((row) => [row.length, typeof row[2], row[0]])).toEqual(logged.map((r) => [typeof r.key === 'string' ? (implied(r) ? 2 : 3) : 4, implied(r) ? (typeof r.key === 'string' ? 'undefined' : 'object') : 'string', String(r.key)]));
       expect(await readServingLog(dir)).toEqual(logged.map((r) => ({
         requestId: 'r"1', service: 'svc', entityKey: String(r.key), keys: { customer_id: r.key }, asOf: '2024-03-01T00:00:00.000Z', servedAt: Date.parse('2024-03-01T00:00:01Z'),
         values: Object.fromEntries(features.map((f, i) => [f, reference(r.values[i])])),
@@ -106,14 +108,16 @@ test('a flush of more lines than one buffer chunk holds writes them all, whole a
     await log.close();
     expect(log.stats).toEqual({ written: 4_000, dropped: 0 });
     const lines = readFileSync(join(dir, 'serving-log', 'svc', '2024-03-01T00.jsonl'), 'utf8').split('\n');
-    expect(lines.length).toBe(4_042);
+    // The names line once per append (the flush starts before the timer once the chunks fill), a request line per request.
+    expect(lines.filter((l) => l.startsWith('{"requestId":'))).toHaveLength(40);
+    expect(lines.filter((l) => l.startsWith('{"columns":'))).toHaveLength(lines.length - 41);
     expect((await readServingLog(dir)).map((row) => row.entityKey)).toEqual(Array.from({ length: 4_000 }, (_v, i) => `c${i}`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('the lines are byte for byte the compact format written out plainly, across requests that share, change and rename served views', async () => {
+test('the lines are byte for byte the format written out plainly, across requests that share, change and rename served views', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'));
   try {
     const log = servingLogWriter({ dataDir: dir });
@@ -138,11 +142,10 @@ test('the lines are byte for byte the compact format written out plainly, across
       };
       log.record(project, { entities: {}, service: 'svc' }, response, `r${i}`, at + i, Buffer.from(JSON.stringify(response)));
       const shared = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, { definitionHash: s.viewHash, snapshots: s.snapshots }]));
-      expected.push(JSON.stringify({ requestId: `r${i}`, service: 'svc', joinKeys: ['customer_id'], asOf: response.asOf, servedAt: at + i, views: shared }));
-      // One join key whose value is the entity key: the row line leaves `keys` out (the request line's `joinKeys` names it).
+      // One join key whose value is the entity key: the row leaves its keys out (the request line's `joinKeys` names it).
       expected.push(JSON.stringify({
-        servedAt: at + i, entityKey: key, columns: servedColumns(features).id,
-        values, status: i % 2 === 0 ? 'PNS' : 'PPS',
+        requestId: `r${i}`, service: 'svc', joinKeys: ['customer_id'], asOf: response.asOf, servedAt: at + i, views: shared,
+        columns: servedColumns(features).id, rows: [[key, values, i % 2 === 0 ? 'PNS' : 'PPS']],
       }));
     });
     await log.close();
@@ -179,5 +182,29 @@ test('rows longer than what is left of a chunk, and one longer than a chunk, are
     expect((await readServingLog(dirs[0]!)).map((row) => row.values)).toEqual(answers.flatMap((a) => a.rows.map((row) => ({ v__long: row.v__long, v__n: row.v__n }))));
   } finally {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a request whose rows pass 1 MiB goes on in request lines of its own, each with the request\'s parts: every row read back, in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lines-'));
+  try {
+    const log = servingLogWriter({ dataDir: dir });
+    const features = ['v__long', 'v__n'];
+    const keys = Array.from({ length: 30 }, (_v, i) => `c${i}`);
+    const response: OnlineFeaturesResponse = {
+      asOf: '2024-03-01T00:00:00.000Z', features, stale: 0,
+      rows: keys.map((k, i) => ({ customer_id: k, v__long: 'x'.repeat(100_000 + i), v__n: i }) as never),
+      metadata: keys.map(() => ({ status: ['PRESENT' as const, 'PRESENT' as const], ageMs: [0, 0] })),
+      views: { v: { status: 'FRESH', viewHash: 'h', previousDefinition: false, materializedAt: null, snapshots: {} } },
+    };
+    log.record(project, { entities: {}, service: 'svc' }, response, 'r1', Date.parse('2024-03-01T00:00:01Z'), Buffer.from(JSON.stringify(response)));
+    await log.close();
+    const lines = readFileSync(join(dir, 'serving-log', 'svc', '2024-03-01T00.jsonl'), 'utf8').trimEnd().split('\n');
+    const requests = lines.slice(1).map((l) => JSON.parse(l) as { requestId: string; rows: unknown[] });
+    expect(requests.map((r) => [r.requestId, r.rows.length])).toEqual([['r1', 11], ['r1', 11], ['r1', 8]]);
+    expect(lines.slice(1).every((l) => Buffer.byteLength(l) < (1 << 20) + 110_000)).toBe(true);
+    expect((await readServingLog(dir)).map((r) => [r.requestId, r.entityKey, (r.values.v__long as string).length])).toEqual(keys.map((k, i) => ['r1', k, 100_000 + i]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

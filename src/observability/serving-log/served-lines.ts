@@ -7,15 +7,15 @@ import { lineJson } from './request-line.js';
 import { impliedStatus, STATUS_CODES } from './served-row.js';
 
 /**
- * The row lines of the compact format (see `served-row.ts`; the request line they follow is
- * `request-line.ts`'s): per sampled row its entity key, join keys, the id of its names line, its
- * values by position and one status letter per value. Built for the serving path: a row's join
- * keys and values are copied from the bytes the HTTP answer was sent as, the features' names
- * dropped in the same pass (`positionalCopy`), then the status letters: no line string and no
- * object is built per row, no value is serialized again, and nothing of the answer is kept. The
- * lines' fixed parts (names, the names line's id) are bytes made once and copied; the short parts
- * of a row (`servedAt`, the entity key) are written in place. A row line does not repeat its
- * request's id (since 2026-11-30): readers take it from the request line just before the rows.
+ * The rows of a request line (see `served-row.ts`; the line's opening is `request-line.ts`'s),
+ * since 2026-11-30 (17): after the request's parts, `"columns":"<id>"` (its names line) and
+ * `"rows":[...]`, per sampled row `[<entityKey>,[<values by position>]]`, with the status letters
+ * third when they are not the ones the values imply, and the join keys fourth (`null` third when
+ * the letters are implied) when the request's one string join key is not the entity key's text.
+ * Built for the serving path: a row's values are copied from the bytes the HTTP answer was sent as,
+ * the features' names dropped in the same pass (`positionalCopy`), then the status letters and the
+ * join keys (a copy of the answer's bytes too): no line string and no object is built per row, no
+ * value is serialized again, and nothing of the answer is kept.
  */
 
 /** The per feature list parts: the names, their JSON-quoted forms, and the names line rows refer to. */
@@ -27,10 +27,8 @@ interface FeatureShape {
   /** The first name's quoted UTF-8 form and colon: a row's features must start with it. */
   readonly firstName: Buffer;
   readonly columns: ServedColumns;
-  /** A row line's bytes between its join keys and its values: `},"columns":"<id>","values":`. */
-  readonly columnsPart: Buffer;
-  /** The same without the keys' end, for a row line without `keys`: `,"columns":"<id>","values":`. */
-  readonly columnsPartWithoutKeys: Buffer;
+  /** The request line's bytes before its rows: `,"columns":"<id>","rows":[`. */
+  readonly rowsOpening: Buffer;
 }
 
 /** A names line: `{"columns":"<id>","names":[...]}`, the id a hash of the names, the same in every process. */
@@ -53,8 +51,8 @@ function shapeOf(features: readonly string[]): FeatureShape {
     const namesJson = JSON.stringify(features);
     const id = createHash('sha256').update(namesJson).digest('hex').slice(0, COLUMNS_ID_HEX);
     const columns = { id, line: `{"columns":"${id}","names":${namesJson}}\n` };
-    const columnsPart = Buffer.from(`},"columns":"${id}","values":`);
-    shapes.set(features, (shape = { names: features, quoted, positional: positionalNames(features), firstName: Buffer.from(quoted[0] ?? ''), columns, columnsPart, columnsPartWithoutKeys: columnsPart.subarray(1) }));
+    const rowsOpening = Buffer.from(`,"columns":"${id}","rows":[`);
+    shapes.set(features, (shape = { names: features, quoted, positional: positionalNames(features), firstName: Buffer.from(quoted[0] ?? ''), columns, rowsOpening }));
   }
   return (lastShape = shape);
 }
@@ -63,7 +61,17 @@ function shapeOf(features: readonly string[]): FeatureShape {
 const COLUMNS_ID_HEX = 16;
 
 /**
- * The names line the compact row lines of an answer with these `features` refer to (by `id`);
+ * The request line's part before its rows, `,"columns":"<id>","rows":[`, for an answer with these `features`.
+ *
+ * @example
+ * writeRequestLine(chunks, 'r1', String(Date.now()), response, servicePart('s', ['k']), rowsOpening(response.features));
+ */
+export function rowsOpening(features: readonly string[]): Buffer {
+  return shapeOf(features).rowsOpening;
+}
+
+/**
+ * The names line the rows of an answer with these `features` refer to (by `id`);
  * the writer puts it in a file before the first such row of each append.
  *
  * @example
@@ -75,10 +83,9 @@ export function servedColumns(features: readonly string[]): ServedColumns {
 
 const STATUS_BYTES = new Map(Object.entries(STATUS_CODES).map(([status, code]) => [status, code.charCodeAt(0)]));
 const UNKNOWN_STATUS = 0x3f; // '?': a status this build does not know; readers skip the row.
-const STATUS_OPEN = Buffer.from(',"status":"');
-const LINE_END = Buffer.from('"}\n');
-/** The end of a row line without `status` (every letter the one its value implies). */
-const ROW_END = Buffer.from('}\n');
+/** The end of a request line, after its last row. */
+export const ROWS_END = Buffer.from(']}\n');
+const NULL_STATUS = Buffer.from(',null');
 /** A value's first character when it is `null` (the only JSON value starting with `n`): its implied status is NULL, any other value's PRESENT. */
 const NULL_FIRST = 0x6e;
 
@@ -128,55 +135,13 @@ export function servedKeys(joinKeys: readonly string[]): ServedKeys {
   return { joinKeys, quotedKeys, quotedKeyBytes: quotedKeys.map((q) => Buffer.from(q)) };
 }
 
-/** A row line's opening, `{"servedAt":` (since 2026-11-30 a row line leaves its request's id to its request line). */
-const ROW_OPEN = Buffer.from('{"servedAt":');
-const ENTITY_KEY = Buffer.from(',"entityKey":');
-const KEYS_OPEN = Buffer.from(',"keys":{');
-/** The fixed bytes of a row line's head, and room for the quotes of the entity key. */
-const ROW_HEAD_BYTES = ROW_OPEN.length + ENTITY_KEY.length + KEYS_OPEN.length + 2;
-
-/**
- * What the row lines of one request share: its `servedAt` (the number's text), and, once a second
- * row of the request is written, the bytes of `{"servedAt":<servedAt>,"entityKey":` (made once per
- * request, copied per row). The request's id is on its request line only, which its rows follow.
- */
-export interface RowLineRequest {
-  readonly servedAt: string;
-  opening?: Buffer;
-}
-
-/**
- * The request's part of its row lines: `{ servedAt }` for the first row; call `rowLineOpening`
- * on it before the second.
- *
- * @example
- * const request = rowLineRequest(String(Date.now()));
- */
-export function rowLineRequest(servedAt: string): RowLineRequest {
-  return { servedAt };
-}
-
-/** Makes the bytes the request's row lines open with, for a request with more than one row. */
-export function rowLineOpening(request: RowLineRequest): void {
-  request.opening ??= Buffer.from(`{"servedAt":${request.servedAt},"entityKey":`);
-}
-
-/** A row line's head up to its join keys: `{"servedAt":<servedAt>,"entityKey":<key>,"keys":{` (without `,"keys":{` when the row leaves them out). */
-function writeRowHead(out: LineChunks, request: RowLineRequest, entityKey: string, withKeys: boolean): void {
-  if (request.opening !== undefined) out.copy(request.opening);
-  else {
-    out.copy(ROW_OPEN);
-    out.ascii(request.servedAt);
-    out.copy(ENTITY_KEY);
-  }
-  out.jsonString(entityKey);
-  if (withKeys) out.copy(KEYS_OPEN);
-}
-
 const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_LIST = 0x5b;
 const COMMA = 0x2c;
+const QUOTE = 0x22;
 const CLOSE_LIST = 0x5d;
-/** Room reserved for a row's keys and values before they are copied (a row that needs more moves to a new chunk). */
+/** Room reserved for a row's values and keys before they are copied (a row that needs more moves to a new chunk). */
 const ROW_ROOM = 4096;
 
 function startsWith(bytes: Uint8Array, at: number, mark: Uint8Array): boolean {
@@ -185,89 +150,48 @@ function startsWith(bytes: Uint8Array, at: number, mark: Uint8Array): boolean {
   return true;
 }
 
+/** A row's opening in its request line: `[<entityKey>,` (`,[...` after the first row). */
+function writeRowHead(out: LineChunks, entityKey: string, first: boolean): void {
+  if (!first) out.byte(COMMA);
+  out.byte(OPEN_LIST);
+  out.jsonString(entityKey);
+  out.byte(COMMA);
+}
+
+// Where the last row `copyRow` copied has its join keys' end in its source (the comma before its features).
+let copiedKeysEnd = -1;
+
 /**
- * Copies the join keys and features of the row whose JSON starts at `source[from]` (`{`) as the row
- * line's `keys` inside (`withKeys`; else its one join key is checked and skipped), its columns part and `values`, leaving `keep` bytes of the chunk free; returns
- * where reading stopped (after the row's `}`), -1 when the row is not laid out as expected (join
- * keys first, then the features in order, then the row's end: `,` or `]` in an answer, the end of a
- * row's own text), or `OUT_OF_ROOM`.
+ * Copies the features of the row whose JSON starts at `source[from]` (`{`) as its `values`
+ * (`[<value>,...]`), its join keys checked and their end kept in `copiedKeysEnd`, leaving `keep`
+ * bytes of the chunk free and the keys' room; returns where reading stopped (after the row's `}`),
+ * -1 when the row is not laid out as expected (join keys first, then the features in order, then
+ * the row's end: `,` or `]` in an answer, the end of a row's own text), or `OUT_OF_ROOM`.
  */
-function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source: Uint8Array, from: number, keep: number, withKeys: boolean, statuses: readonly ValueStatus[]): number {
+function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source: Uint8Array, from: number, keep: number, statuses: readonly ValueStatus[]): number {
   let at = from;
   if (source[at++] !== OPEN_OBJECT) return -1;
   const end = source.length;
+  const start = out.mark();
   for (let k = 0; k < keys.quotedKeyBytes.length; k++) {
     const name = keys.quotedKeyBytes[k]!;
     if (!startsWith(source, at, name)) return -1;
-    if (k > 0) out.byte(COMMA);
-    const keyStart = out.mark();
-    out.copy(name);
+    // Copied only to find its end: the keys, when the row keeps them, are copied whole after its values.
     at = out.value(source, at + name.length, end, keep);
     if (at < 0) return at;
-    // Left out: the value is the entity key already written (copied only to find its end).
-    if (!withKeys) out.moveTo(keyStart);
+    out.moveTo(start);
     if (source[at++] !== COMMA) return -1;
   }
+  copiedKeysEnd = at - 1;
   if (!startsWith(source, at, shape.firstName)) return -1;
-  out.copy(withKeys ? shape.columnsPart : shape.columnsPartWithoutKeys);
-  at = out.positional(source, at, end, shape.positional, keep, statuses);
+  at = out.positional(source, at, end, shape.positional, keep + copiedKeysEnd - from + 1, statuses);
   return at < 0 || at === end || source[at] === COMMA || source[at] === CLOSE_LIST ? at : -1;
 }
 
-/**
- * Writes the row line of row `r` of the answer (its entity key already computed) into `out`:
- * `{"servedAt":<servedAt>,"entityKey":<key>,"keys":{...},"columns":"<id>","values":[...],"status":"PPN..."}`
- * and the newline, without `keys` when there is one join key and its value is the entity key's text (a string: the
- * request line's `joinKeys` names it), without `status` when every letter is the one its value implies (`N` for null, `P` for any other) (`id` that of `servedColumns(response.features)`; `servedAt` that of `request`;
- * the row's request id is on the request line written just before its rows).
- * `answer`, when given, is the UTF-8 of `JSON.stringify` of the answer (no bigint in it) and `from`
- * where row `r`'s text starts in it: the join keys and values are copied from those bytes, the
- * features' names dropped (checked: join keys first, then the features in order, nothing after);
- * without it the row's own `JSON.stringify` is copied so. Any other row (another key order, a
- * feature list of another entity) is written value by value. Returns where the row's text ends in
- * `answer` (after its `}`), or -1 when it was not copied from `answer`.
- *
- * @example
- * writeRowLine(chunks, rowLineRequest(String(Date.now())), servedKeys(['customer_id']), response, 0, 'c1');
- */
-export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, answer?: Uint8Array, from = 0): number {
-  const shape = shapeOf(response.features);
-  const row = response.rows[r]!;
-  const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
-  const tail = STATUS_OPEN.length + statuses.length + LINE_END.length;
-  const head = ROW_HEAD_BYTES + 6 * entityKey.length + request.servedAt.length + shape.columnsPart.length;
-  // One join key whose value is the entity key's text: the line leaves `keys` out, readers make it again from the request line's `joinKeys`.
-  const withKeys = keys.joinKeys.length !== 1 || row[keys.joinKeys[0]!] !== entityKey;
-  let copiedTo = -1;
-  if (shape.quoted.length > 0) {
-    const source = answer ?? Buffer.from(lineJson(row));
-    out.reserve(head + ROW_ROOM + tail);
-    for (let attempt = 0; copiedTo < 0 && attempt < 2; attempt++) {
-      const lineStart = out.mark();
-      writeRowHead(out, request, entityKey, withKeys);
-      copiedTo = copyRow(out, keys, shape, source, answer === undefined ? 0 : from, tail, withKeys, statuses);
-      if (copiedTo >= 0) break;
-      out.moveTo(lineStart);
-      // A row longer than the chunk's room: once more at the start of a new chunk.
-      if (copiedTo !== OUT_OF_ROOM || lineStart === 0) break;
-      out.reserve(CHUNK_BYTES);
-    }
-  }
-  if (copiedTo < 0) {
-    const keysJson = withKeys ? keysText(keys, row) : '';
-    const values = valuesText(shape, row, statuses);
-    out.reserve(head + 3 * (keysJson.length + values.length) + tail);
-    writeRowHead(out, request, entityKey, withKeys);
-    out.text(keysJson);
-    out.copy(withKeys ? shape.columnsPart : shape.columnsPartWithoutKeys);
-    out.text(values);
-  }
-  // Every status the one its value implies (checked by the copy): the line leaves `status` out, readers imply it again.
-  if (shape.positional.implied || statuses.length === 0) {
-    out.copy(ROW_END);
-    return answer === undefined ? -1 : copiedTo;
-  }
-  out.copy(STATUS_OPEN);
+/** Writes the status letters of a row whose statuses are not all implied: `,"PPN..."`. */
+function writeStatusLetters(out: LineChunks, statuses: readonly ValueStatus[]): void {
+  out.byte(COMMA);
+  out.byte(QUOTE);
   const chunk = out.current();
   let at = out.mark();
   // Neighbouring features mostly share a status: look a status up only when it changes.
@@ -279,6 +203,77 @@ export function writeRowLine(out: LineChunks, request: RowLineRequest, keys: Ser
     chunk[at++] = code;
   }
   out.moveTo(at);
-  out.copy(LINE_END);
+  out.byte(QUOTE);
+}
+
+/**
+ * Writes row `r` of the answer (its entity key already computed) into its request line in `out`:
+ * `[<key>,[<values>]]`, `,`-separated from the row before unless `first`; the status letters third
+ * when one is not the one its value implies (`N` for null, `P` for any other: `STATUS_CODES`), the
+ * join keys `{...}` fourth (`null` third when the letters are implied) unless there is one join key
+ * and its value is the entity key's text (a string: the request line's `joinKeys` names it). The
+ * values are by position in the names of `servedColumns(response.features)`. `answer`, when given,
+ * is the UTF-8 of `JSON.stringify` of the answer (no bigint in it) and `from` where row `r`'s text
+ * starts in it: the values and join keys are copied from those bytes, the features' names dropped
+ * (checked: join keys first, then the features in order, nothing after); without it the row's own
+ * `JSON.stringify` is copied so. Any other row (another key order, a feature list of another
+ * entity) is written value by value. Returns where the row's text ends in `answer` (after its `}`),
+ * or -1 when it was not copied from `answer`.
+ *
+ * @example
+ * writeRow(chunks, servedKeys(['customer_id']), response, 0, 'c1', true);
+ */
+export function writeRow(out: LineChunks, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, first: boolean, answer?: Uint8Array, from = 0): number {
+  const shape = shapeOf(response.features);
+  const row = response.rows[r]!;
+  const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
+  // The letters (`,"..."` or `,null`) and the row's end.
+  const tail = statuses.length + 8;
+  const head = 4 + 6 * entityKey.length + 2;
+  // One join key whose value is the entity key's text: the row leaves its keys out, readers make them again from the request line's `joinKeys`.
+  const withKeys = keys.joinKeys.length !== 1 || row[keys.joinKeys[0]!] !== entityKey;
+  let copiedTo = -1;
+  let source: Uint8Array | undefined;
+  let rowFrom = 0;
+  if (shape.quoted.length > 0) {
+    source = answer ?? Buffer.from(lineJson(row));
+    rowFrom = answer === undefined ? 0 : from;
+    out.reserve(head + ROW_ROOM + tail);
+    for (let attempt = 0; copiedTo < 0 && attempt < 2; attempt++) {
+      const rowStart = out.mark();
+      writeRowHead(out, entityKey, first);
+      copiedTo = copyRow(out, keys, shape, source, rowFrom, tail, statuses);
+      if (copiedTo >= 0) break;
+      out.moveTo(rowStart);
+      // A row longer than the chunk's room: once more at the start of a new chunk.
+      if (copiedTo !== OUT_OF_ROOM || rowStart === 0) break;
+      out.reserve(CHUNK_BYTES);
+    }
+  }
+  const implied = statuses.length === 0 || (copiedTo >= 0 ? shape.positional.implied : false);
+  if (copiedTo < 0) {
+    const keysJson = withKeys ? `{${keysText(keys, row)}}` : '';
+    const values = valuesText(shape, row, statuses);
+    out.reserve(head + 3 * (keysJson.length + values.length) + tail);
+    writeRowHead(out, entityKey, first);
+    out.text(values);
+    writeRowEnd(out, statuses, statuses.length === 0 || shape.positional.implied, withKeys);
+    if (withKeys) out.text(keysJson);
+  } else {
+    writeRowEnd(out, statuses, implied, withKeys);
+    // The keys as the answer wrote them: the row's text from its `{` to the comma before its features.
+    if (withKeys) {
+      out.copy(source!.subarray(rowFrom, copiedKeysEnd));
+      out.byte(CLOSE_OBJECT);
+    }
+  }
+  out.byte(CLOSE_LIST);
   return answer === undefined ? -1 : copiedTo;
+}
+
+/** After a row's values: its letters (or `,null` when they are implied and its keys follow), and the comma before its keys. */
+function writeRowEnd(out: LineChunks, statuses: readonly ValueStatus[], implied: boolean, withKeys: boolean): void {
+  if (!implied) writeStatusLetters(out, statuses);
+  else if (withKeys) out.copy(NULL_STATUS);
+  if (withKeys) out.byte(COMMA);
 }

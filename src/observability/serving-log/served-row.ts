@@ -11,35 +11,38 @@ import type { ValueStatus } from '../../processing/evaluate-online.js';
  * Layout: JSON Lines files (UTF-8) under `<dataDir>/serving-log/<service>/<yyyy-mm-ddThh>.jsonl`,
  * one file per service and UTC hour of `servedAt`. A request without a service logs under
  * `_features`. Files are append-only; a line is written whole or not at all (a torn last line
- * after a crash is skipped by readers). DuckDB reads them set-based with `read_ndjson_objects`
- * (a row line is one with an `entityKey`).
+ * after a crash is skipped by readers). DuckDB reads them set-based through `servedRowsSql`
+ * (`read-serving-log.ts`), which reads every format below.
  *
- * Lines (the compact format, written since 2026-11-29, later that day than the lean one):
- * - a names line, in each append before the first row that refers to it:
+ * Lines (written since 2026-11-30 (17)):
+ * - a names line, in each append before the first request line that refers to it:
  *   `{"columns":"<id>","names":["<view>__<feature>",...]}` (no `entityKey`, no `requestId`); the
  *   id is the first 16 hex digits of the SHA-256 of the names' JSON, so the same list of names
  *   has the same id in every process and file, and two lists in one log never share one;
- * - a request line, once per request that had sampled rows, before them in the same append:
- *   `{"requestId","service","joinKeys","asOf","servedAt","views"}` (no `entityKey`; `joinKeys`
- *   since 2026-11-30 (10));
- * - a row line per sampled row: `{"servedAt","entityKey"[,"keys"],"columns","values"[,"status"]}`:
- *   `values` is the row's features by position in the names of the names line `columns` (join
- *   keys left out), each exactly the text the HTTP answer wrote for it; `status` one letter per
- *   value, in the same order (`STATUS_CODES`), left out (since 2026-11-29 (8)) when every letter is
- *   the one its value implies: `N` (NULL) for `null`, `P` (PRESENT) for any other value; a row's
- *   request parts (`requestId`, `service`, `asOf`, `views`) come from its request line: since
- *   2026-11-30 (10) the last request line before it, with nothing but that request's other rows
- *   between them and the same `servedAt` (checked); a row line written before then names its
- *   request (`"requestId"` first) and is read by that id. `keys` is left out (since 2026-11-30 (10))
- *   when the request line's `joinKeys` is one key and its value is the entity key's text: the row's
- *   `keys` is then `{<that key>: entityKey}`.
- * A build from before 2026-11-29 (8) does not read a row line without `status` (it skips it, and its
- * drift profile leaves it out), nor one from before 2026-11-30 (10) a row line without `requestId`
- * or `keys` (its JS reader skips it: the skew job and retention leave it, erasure still removes it by its
- * text; its DuckDB scan, drift's, reads it): do not roll back to one over a log written since.
- * Lines written before are read as they were, and a file may hold all of them: the lean row line
- * (`values` an object by name, no `columns`; 2026-11-29) and, before it, one self-contained
- * `ServedRow` per line (`statuses` an object by feature).
+ * - a request line per request that had sampled rows, holding them:
+ *   `{"requestId","service","joinKeys","asOf","servedAt","views","columns","rows"}`, `rows` a list
+ *   of `[entityKey, values]`, `[entityKey, values, status]` or `[entityKey, values, status|null, keys]`:
+ *   `values` the row's features by position in the names of the names line `columns` (join keys
+ *   left out), each exactly the text the HTTP answer wrote for it; `status` one letter per value,
+ *   in the same order (`STATUS_CODES`), left out (or `null` before `keys`) when every letter is the
+ *   one its value implies: `N` (NULL) for `null`, `P` (PRESENT) for any other value; `keys` (the
+ *   join keys by name) left out when `joinKeys` is one key and its value is the entity key's text.
+ *   Every row has the line's `requestId`, `service`, `asOf`, `servedAt` and `views`.
+ * Written before (a file may hold every format, and readers read them all):
+ * - 2026-11-29 to 2026-11-30 (17), the compact format: the same names line; a request line without
+ *   `columns` and `rows` (`joinKeys` since 2026-11-30 (10)); then a row line per sampled row,
+ *   `{"servedAt","entityKey"[,"keys"],"columns","values"[,"status"]}` (`values` and `status` as
+ *   above, `keys` left out as above since 2026-11-30 (10)); its request parts come from its request
+ *   line: since 2026-11-30 (10) the last request line before it, with nothing but that request's
+ *   other rows between them and the same `servedAt` (checked); before then the row line names its
+ *   request (`"requestId"` first) and is read by that id;
+ * - 2026-11-29, the lean row line (`values` an object by name, no `columns`) after its request line;
+ * - before it, one self-contained `ServedRow` per line (`statuses` an object by feature).
+ * A build from before 2026-11-30 (17) does not read a request line's rows (it reads it as a request
+ * line whose rows never come: its skew job, drift and retention see no rows in it, and its erasure
+ * does not remove a subject's row from it), nor a build from before 2026-11-29 (8) a row line
+ * without `status`, nor one from before 2026-11-30 (10) a row line without `requestId` or `keys`:
+ * do not roll back to one over a log written since.
  *
  * Sampling is by entity key: a key is sampled when `hash(entityKey) mod 10_000 < rate * 10_000`,
  * so every request for a sampled key is kept and the sample is the same in every process. The

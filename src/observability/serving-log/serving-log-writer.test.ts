@@ -110,7 +110,7 @@ test('a small answer given as its text is logged from that text (the bytes the c
     });
     await log.close();
     const written = readdirSync(join(dir, 'serving-log'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'utf8')).join('');
-    const values = written.split('\n').filter((l) => l.includes('"values":')).map((l) => l.slice(l.indexOf('"values":[') + 10, l.indexOf('"values":[') + 16));
+    const values = written.split('\n').filter((l) => l.includes('"rows":')).map((l) => l.slice(l.indexOf('",[', l.indexOf('"rows":[')) + 3).slice(0, 6));
     expect(values).toEqual(lengths.map(() => '100.0,'));
     expect((await readServingLog(dir)).map((r) => (r.values.v__text as string).length)).toEqual(lengths);
   } finally {

@@ -7,9 +7,10 @@ import { isSampledKey, sampleThreshold } from './sample-key.js';
 import { ChunkPool, LineChunks } from './line-chunks.js';
 import { appendAll, endsClean } from './log-file-append.js';
 import { answerRowsStart, nextAnswerRow } from './answer-rows.js';
-import { servicePart, writeRequestLine } from './request-line.js';
-import { rowLineOpening, rowLineRequest, servedColumns, servedKeys, writeRowLine, type RowLineRequest, type ServedKeys } from './served-lines.js';
-import { servingLogFile, UNNAMED_SERVICE } from './served-row.js';
+import { writeRequestLine } from './request-line.js';
+import { ROWS_END, rowsOpening, servedColumns, writeRow } from './served-lines.js';
+import { servingLogFile } from './served-row.js';
+import { planFor, type ServiceLogPlan } from './service-log-plan.js';
 import { DropTally, type ServingLogDropState } from './drop-tally.js';
 
 export interface ServingLogOptions {
@@ -57,19 +58,6 @@ export interface ServingLogWriter {
   readonly stats: { readonly written: number; readonly dropped: number };
 }
 
-/** How one service (or the feature-list requests) is sampled, resolved once per applied project. */
-interface ServiceLogPlan extends ServedKeys {
-  readonly service: string;
-  /** The request line's bytes between the request id and `asOf` (`servicePart`). */
-  readonly servicePart: Buffer;
-  readonly threshold: number;
-  /** Per join key, whether it is int64 (its key part is normalized as the lake writes it). */
-  readonly int64: readonly boolean[];
-  /** The UTC hour of the last request logged and its file, resolved once an hour. */
-  hourStart: number;
-  path: string;
-}
-
 /** The lines of one log file waiting for the next flush. */
 interface PendingFile {
   readonly service: string;
@@ -89,24 +77,16 @@ const DEFAULT_MAX_BUFFERED = 10_000;
 /** Chunks filled before a flush starts without waiting for the timer (so the pool covers the flush); half of `maxBufferedRows` rows starts one too. */
 const FLUSH_AT_CHUNKS = 16;
 const HOUR_MS = 3_600_000;
+/**
+ * A request line's size past which its request's next rows go into a request line of their own
+ * (the same request parts): lines stay bounded for readers (DuckDB's `read_ndjson_objects` reads
+ * objects of up to 16 MB) whatever the request's size.
+ */
+const MAX_LINE_BYTES = 1 << 20;
 
 /** A counter by service on `registry`: the one already there when two writers share a registry. */
 function counter(registry: Registry, name: string, help: string): Counter<'service'> {
   return (registry.getSingleMetric(name) as Counter<'service'> | undefined) ?? new Counter({ name, help, labelNames: ['service'], registers: [registry] });
-}
-
-function planFor(project: Project, request: OnlineFeaturesRequest, defaultThreshold: number, response: OnlineFeaturesResponse): ServiceLogPlan {
-  const service = request.service === undefined ? undefined : project.featureServices.find((s) => s.name === request.service);
-  const threshold = service?.log === undefined ? defaultThreshold : sampleThreshold(service.log.sampleRate);
-  const firstView = Object.keys(response.views)[0];
-  const view = project.featureViews.find((v) => v.name === firstView);
-  const joinKeys = view?.joinKeys ?? project.requestViews.find((v) => v.name === firstView)?.joinKeys ?? [];
-  const types = view?.columnTypes ?? project.featureViews.find((v) => joinKeys.every((k) => v.joinKeys.includes(k)))?.columnTypes ?? {};
-  const name = service?.name ?? UNNAMED_SERVICE;
-  return {
-    service: name, servicePart: servicePart(name, joinKeys), threshold, ...servedKeys(joinKeys),
-    int64: joinKeys.map((k) => types[k] === 'int64'), hourStart: Number.NaN, path: '',
-  };
 }
 
 /** The most the writer's reused buffer for a small answer's UTF-8 grows to. */
@@ -208,8 +188,10 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, given: Buffer | string | undefined) => {
     let answer: Buffer | undefined;
     let file: PendingFile | undefined;
-    let lineRequest: RowLineRequest | undefined;
     let logged = 0;
+    // The rows in the current request line, and where its rows start in the file's lines.
+    let lineRows = 0;
+    let lineStart = 0;
     let full = 0;
     let chunksBefore = 0;
     // Where row `atRow`'s text starts in `answer` (-1: not known, its rows are then serialized one by one).
@@ -227,7 +209,6 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         continue;
       }
       if (file === undefined) {
-        lineRequest = rowLineRequest(String(servedAt));
         if (!(servedAt >= plan.hourStart && servedAt < plan.hourStart + HOUR_MS)) {
           plan.hourStart = Math.floor(servedAt / HOUR_MS) * HOUR_MS;
           plan.path = servingLogFile(options.dataDir, plan.service, servedAt);
@@ -249,13 +230,22 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
           file.lines.reserve(3 * columns.line.length);
           file.lines.text(columns.line);
         }
-        writeRequestLine(file.lines, requestId, lineRequest.servedAt, response, plan.servicePart);
+        writeRequestLine(file.lines, requestId, String(servedAt), response, plan.servicePart, rowsOpening(response.features));
+        lineStart = file.lines.written();
         // A text is encoded only once a row of it is sampled.
         if (given !== undefined) at = answerRowsStart((answer = typeof given === 'string' ? utf8(given) : given), response);
       }
       while (at >= 0 && atRow < r) at = nextAnswerRow(answer!, response, atRow++, at);
-      if (logged++ === 1) rowLineOpening(lineRequest!);
-      const end = writeRowLine(file.lines, lineRequest!, plan, response, r, key, at >= 0 ? answer : undefined, at);
+      // A request line past MAX_LINE_BYTES ends, and the request's next rows go on in a request line of their own.
+      if (lineRows > 0 && file.lines.written() - lineStart > MAX_LINE_BYTES) {
+        file.lines.reserve(ROWS_END.length);
+        file.lines.copy(ROWS_END);
+        writeRequestLine(file.lines, requestId, String(servedAt), response, plan.servicePart, rowsOpening(response.features));
+        lineStart = file.lines.written();
+        lineRows = 0;
+      }
+      const end = writeRow(file.lines, plan, response, r, key, lineRows++ === 0, at >= 0 ? answer : undefined, at);
+      logged++;
       // The next row's text starts after the `,` that ends this one.
       if (end >= 0) {
         at = end + 1;
@@ -266,6 +256,8 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     }
     if (full > 0) drop(plan.service, full, servedAt, servedAt, [Object.keys(response.views)]);
     if (file === undefined) return;
+    file.lines.reserve(ROWS_END.length);
+    file.lines.copy(ROWS_END);
     // Enough chunks filled, or half the rows the buffer holds: a flush starts without waiting for the
     // timer (so the pool covers the flush, and a server answering faster than the timer flushes, e.g.
     // 400 answers of 100 rows a second, does not fill the buffer and drop rows between two ticks).

@@ -42,14 +42,29 @@ function entityOptions(texts: readonly string[]): Record<string, string[]> {
   return entities;
 }
 
-/** `--request amount=12.5,80`: each request field's values, read as the field's type in the project's request views says. */
+/** Decimal number text (`12.5`, `-3`, `4e1`): what JSON would write as a number; anything else stays text. */
+const NUMBER_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/** `text` as a finite number when it is decimal number text, else the text itself. */
+function numberOrText(text: string): number | string {
+  const n = Number(text);
+  return NUMBER_TEXT.test(text) && Number.isFinite(n) ? n : text;
+}
+
+/**
+ * `--request amount=12.5,80`: each request field's values as JSON would carry them, typed by the
+ * field's type in the project's request views: a float64's decimal number text as a (finite) number, a
+ * bool's `true`/`false`, a timestamp's integer as epoch ms; any other text stays text, so the
+ * server's one check (`requestValue`) refuses it as it refuses it over HTTP (`""` is not a float64,
+ * never a 0; nor `0x10` a 16).
+ */
 function requestOptions(texts: readonly string[], project: Project): Record<string, unknown[]> {
   const request: Record<string, unknown[]> = Object.create(null) as Record<string, unknown[]>;
   for (const text of texts) {
     const [field, values] = keyValue(text) ?? [];
     if (field === undefined || values === undefined) throw new UsageError('--request takes field=value1,value2, e.g. amount=12.5,80');
     const type = project.requestViews.map((v) => v.request[field]).find((t) => t !== undefined);
-    request[field] = values.split(',').map((v) => (type === 'float64' ? Number(v) : type === 'bool' && (v === 'true' || v === 'false') ? v === 'true' : type === 'timestamp' && /^-?\d+$/.test(v) ? Number(v) : v));
+    request[field] = values.split(',').map((v) => (type === 'float64' ? numberOrText(v) : type === 'bool' && (v === 'true' || v === 'false') ? v === 'true' : type === 'timestamp' && /^-?\d+$/.test(v) ? Number(v) : v));
   }
   return request;
 }

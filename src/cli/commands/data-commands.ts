@@ -35,8 +35,11 @@ function entityOptions(texts: readonly string[]): Record<string, string[]> {
     const [key, values] = keyValue(text) ?? [];
     if (key === undefined || values === undefined) throw new UsageError('--entity takes key=value1,value2, e.g. customer_id=c1,c2');
     if (key in entities) throw new UsageError(`--entity ${key} is given twice; give each join key once, with all its values: ${key}=value1,value2`);
-    const keys = values.split(',').map((v) => v.trim()).filter(Boolean);
-    if (keys.length === 0) throw new UsageError(`--entity ${key}= has no values; write ${key}=value1,value2`);
+    const keys = values.split(',').map((v) => v.trim());
+    if (values.trim() === '') throw new UsageError(`--entity ${key}= has no values; write ${key}=value1,value2`);
+    // Dropped, an empty value would pair the other key columns' values with the wrong ones.
+    const empty = keys.indexOf('');
+    if (empty >= 0) throw new UsageError(`--entity ${text}: value ${empty + 1} is empty; give every key value (an entity is the i-th value of each --entity)`);
     entities[key] = keys;
   }
   return entities;

@@ -28,6 +28,26 @@ function featureSelection(options: { service?: string; features?: string[] }): {
   return options.service !== undefined ? { service: options.service } : { features: options.features! };
 }
 
+/**
+ * What the text table of `get` cannot show (its cells are values only): the entities that no
+ * requested view has (every status NOT_FOUND: a count shows 0, the rest -), and the values that
+ * are null for being older than their view's ttl (OUTSIDE_TTL). Views' STALE and
+ * NOT_MATERIALIZED states have their own notes (`servedViewNote`); `--json` has every status.
+ */
+function valueNotes(answer: { rows: readonly Record<string, unknown>[]; metadata: readonly { status: readonly string[] }[]; features: readonly string[] }, keys: readonly string[]): string[] {
+  const entity = (r: number) => keys.map((k) => String(answer.rows[r]![k])).join(', ');
+  const notFound: string[] = [];
+  const outsideTtl: string[] = [];
+  answer.metadata.forEach(({ status }, r) => {
+    if (status.length > 0 && status.every((s) => s === 'NOT_FOUND')) notFound.push(entity(r));
+    else status.forEach((s, f) => s === 'OUTSIDE_TTL' && outsideTtl.push(`${answer.features[f]} of ${entity(r)}`));
+  });
+  return [
+    ...(notFound.length === 0 ? [] : [`not found in the online store (no requested view has them; counts show 0, other values -): ${notFound.join('; ')}`]),
+    ...(outsideTtl.length === 0 ? [] : [`null for being older than their view's ttl (OUTSIDE_TTL): ${outsideTtl.join('; ')}`]),
+  ];
+}
+
 /** `--entity user_id=u1,u2 --entity merchant_id=m1,m2`: the values of each join key column, in order. */
 function entityOptions(texts: readonly string[]): Record<string, string[]> {
   const entities: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
@@ -203,7 +223,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const answer = await getOnlineFeatures(project, await platform.online(), request, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
         const response = await maskServedAnswer(platform, (event, at) => platform.metadata.audit.append(event, at), project, principal, request, answer, 'get');
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);
-        const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
+        const notes = [...Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []), ...valueNotes(response, keys)];
         out.result(response, () =>
           [`as of ${response.asOf}`, table([...keys, ...response.features], response.rows.map((r) => [...keys.map((k) => r[k]), ...response.features.map((f) => r[f])])), ...notes].join('\n'),
         );

@@ -31,6 +31,17 @@ test('an ingest interrupted before its commit says nothing was committed and exi
   expect(await snapshotRows(dir, 'transactions', 'txn_id')).toEqual(rows);
 });
 
+test('an interrupted command records its run as interrupted by that signal, ended when it stopped, not as a process that died, timed when someone looked', async () => {
+  const stopped = await sluiceSignalledAt(dir, 'ingest.checked', 'SIGINT', 'ingest', 'transactions', 'data/transactions.csv', '--force');
+  expect(stopped.code).toBe(130);
+  const stoppedBy = Date.now();
+  const listed = sluice(dir, 'runs', '--failed', '--job', 'ingest', '--limit', '1', '--json');
+  expect(listed.code, listed.stderr).toBe(0);
+  const [run] = (JSON.parse(listed.stdout) as { runs: { status: string; error: string; finishedAt: string }[] }).runs;
+  expect(run).toMatchObject({ status: 'failed', error: 'interrupted (SIGINT): ingest of "transactions" stopped' });
+  expect(Date.parse(run!.finishedAt)).toBeLessThanOrEqual(stoppedBy);
+});
+
 test('a materialize stopped by SIGTERM names the views it did not switch in and exits 143; run again, it succeeds', async () => {
   const stopped = await sluiceSignalledAt(dir, 'materialize.snapshot-read', 'SIGTERM', 'materialize', '--views', 'txn_stats');
   expect(stopped.code).toBe(143);

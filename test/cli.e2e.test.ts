@@ -156,6 +156,13 @@ describe('sluice CLI, end to end', () => {
     expect(body.metadata[1]!.status[body.features.indexOf('txn_stats__last_amount')]).toBe('NOT_FOUND');
   });
 
+  test('get as text says which entities are not in the online store (their counts show 0), not only --json', () => {
+    const r = sluice(dir, 'get', '--service', 'fraud_v1', '--entity', 'customer_id=c1,nobody');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('not found in the online store (no requested view has them; counts show 0, other values -): nobody\n');
+    expect(r.stdout).not.toMatch(/not found in the online store.*c1/);
+  });
+
   test('mistakes give exit 1 (failure) or 2 (usage) and a message, never a stack trace', () => {
     const unknown = sluice(dir, 'ingest', 'transacts', '--file', 'data/transactions.csv');
     expect(unknown.code).toBe(1);

@@ -151,4 +151,9 @@ describe('entities with composite join keys', () => {
     expect(extra.code).toBe(1);
     expect(extra.stderr).toContain('error: entity key "merchnt_id" is not a join key of the requested features, which take "user_id", "merchant_id"');
   });
+
+  test('a get with an empty key value (a doubled or trailing comma) is refused, not dropped: dropped, the other column\'s values would pair with the wrong ones', () => {
+    const got = sluice(dir, 'get', '--entity', 'user_id=u1,,u2', '--entity', 'merchant_id=1,2,', '--service', 'pair_v1');
+    expect([got.code, got.stderr]).toEqual([2, 'error: --entity user_id=u1,,u2: value 2 is empty; give every key value (an entity is the i-th value of each --entity)\nrun with --help for usage\n']);
+  });
 });

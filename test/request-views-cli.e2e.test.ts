@@ -41,6 +41,12 @@ describe('request views from the CLI', () => {
     expect(got.stderr).toBe('');
     expect(got.json<{ rows: Record<string, unknown>[] }>().rows.map((r) => r.payment_risk__ratio)).toEqual([2, null]);
     expect(sluice(dir, 'get', '--entity', 'customer_id=c1', '--service', 'risk').stderr).toMatch(/request has no request field "amount"/);
+    // A request value typed on the command line is read as the server reads it: text that is not a number is refused, never read as 0 (empty) or as hex.
+    const empty = sluice(dir, 'get', '--entity', 'customer_id=c1,c2', '--service', 'risk', '--request', 'amount=40,');
+    expect([empty.code, empty.stderr]).toEqual([1, 'error: request.amount[1] is "", not a float64 (request view "payment_risk")\n']);
+    expect(sluice(dir, 'get', '--entity', 'customer_id=c1', '--service', 'risk', '--request', 'amount=0x10').stderr).toMatch(/request\.amount\[0\] is "0x10", not a float64/);
+    expect(sluice(dir, 'get', '--entity', 'customer_id=c1', '--service', 'risk', '--request', 'amount=1e999').stderr).toMatch(/request\.amount\[0\] is "1e999", not a float64/);
+    expect(sluice(dir, '--json', 'get', '--entity', 'customer_id=c1', '--service', 'risk', '--request', 'amount=4e1').json<{ rows: Record<string, unknown>[] }>().rows[0]!.payment_risk__ratio).toBe(2);
 
     writeFileSync(join(dir, 'sluice.config.ts'), config('request.amount * txn_stats.amount_avg'));
     expect(sluice(dir, 'plan').stdout).toMatch(/~ requestView payment_risk: feature ratio function changed/);

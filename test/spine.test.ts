@@ -47,6 +47,13 @@ test('a spine without its key or timestamp column is an error naming it, before 
   await expect(build('nots.csv', 'u,time\nu1,2024-01-01T03:00:00Z\n')).rejects.toThrow(/has no column "ts".*--timestamp-column/);
 });
 
+test('a spine DuckDB cannot read past its sample, or a JSONL spine with a byte order mark, is an error naming the file and the fix, not a bare engine error', async () => {
+  const good = '{"u":"u1","ts":"2024-01-01T03:00:00Z"}\n'.repeat(30_000);
+  await expect(build('late.jsonl', `${good}{"u": oops}\n`)).rejects.toThrow(/^spine .*late\.jsonl cannot be read \(.*Malformed JSON.*line \d+.*\); check that it is a valid jsonl file$/);
+  await expect(build('bom.jsonl', '\uFEFF{"u":"u1","ts":"2024-01-01T03:00:00Z"}\n')).rejects.toThrow(/^spine .*bom\.jsonl starts with a UTF-8 byte order mark, which DuckDB's JSON reader refuses: save it without one \(a CSV spine may have one\)$/);
+  expect(await build('bom.csv', '\uFEFFu,ts\nu1,2024-01-01T03:00:00Z\n')).toEqual([{ u: 'u1', ts: '2024-01-01T03:00:00Z', v__n: 2 }]);
+});
+
 test('spine columns that would collide with output or internal columns are refused, or replaced on request', async () => {
   await expect(build('c.csv', 'u,ts,v__n\nu1,2024-01-01T03:00:00Z,900.7\n')).rejects.toThrow(/"v__n" \(spine\) and "v__n" \(feature\).*--replace-columns/);
   await expect(build('c2.csv', 'u,ts,V__N\nu1,2024-01-01T03:00:00Z,900.7\n')).rejects.toThrow(/"V__N" \(spine\)/);

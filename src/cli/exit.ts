@@ -12,16 +12,32 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** The one place where errors become exit codes and messages. A user never sees a bare stack for bad input. */
+/** Node system error codes of a file system that refuses a write: read-only, no permission, no space. */
+const FILE_SYSTEM_REFUSALS = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']);
+
+/** The path a file system refused (a Node system error of `FILE_SYSTEM_REFUSALS`: its `dest` for a copy or rename), else undefined. */
+function refusedPath(error: unknown): string | undefined {
+  const { code, path, dest } = (error ?? {}) as { code?: unknown; path?: unknown; dest?: unknown };
+  if (typeof code !== 'string' || !FILE_SYSTEM_REFUSALS.has(code)) return undefined;
+  return typeof dest === 'string' ? dest : typeof path === 'string' ? path : undefined;
+}
+
+/**
+ * The one place where errors become exit codes and messages. A user never sees a bare stack for
+ * bad input, nor for a file system that refuses a write (the message names the path and the fix);
+ * any other unexpected error keeps its stack, a bug to report.
+ */
 export function reportError(error: unknown, json: boolean): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   const usage = error instanceof UsageError;
   const code = usage ? 'USAGE' : isSluiceError(error) ? error.code : 'INTERNAL';
-  const message = error instanceof Error ? error.message : String(error);
+  const refused = refusedPath(error);
+  const message = (error instanceof Error ? error.message : String(error)) +
+    (refused === undefined ? '' : `: the file system refused it; check that ${refused} and its directory are writable and the disk has space, then run the command again`);
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   else {
     process.stderr.write(`error: ${message}\n`);
-    if (!usage && !isSluiceError(error) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (!usage && !isSluiceError(error) && refused === undefined && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     if (usage) process.stderr.write('run with --help for usage\n');
   }
   return usage ? EXIT_USAGE : EXIT_FAILURE;

@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { abandonRuns } from '../orchestration/track-run.js';
 
 /** What a command says when it is interrupted: the state it leaves (what was committed, what to run next). */
 export type InterruptReport = () => Promise<string> | string;
@@ -10,8 +11,9 @@ const REPORT_TIMEOUT_MS = 3_000;
  * The CLI's one handling of Ctrl-C (SIGINT) and SIGTERM for a command that runs to its end
  * (`ingest`, `materialize`, `dataset build`): the process stops at once, as a crash would (every
  * write is atomic, so a stop loses and doubles nothing, and a lease of a dead process is taken over
- * at once), but first says on stderr that the command was interrupted and what state it leaves
- * (`report`), and exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). A second
+ * at once), but first records its runs as interrupted (`abandonRuns`: failed with `interrupted
+ * (SIGINT): <what> stopped`, ended now) and says on stderr that the command was interrupted and
+ * what state it leaves (`report`), and exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). A second
  * signal while the report is read exits at once. Returns a function that removes the handling.
  *
  * @example
@@ -25,10 +27,13 @@ export function exitOnInterrupt(what: string, report: InterruptReport): () => vo
     if (stopping) process.exit(code);
     stopping = true;
     const timeout = new Promise<string>((resolve) => setTimeout(resolve, REPORT_TIMEOUT_MS, 'its state could not be read in time: see "sluice runs" and "sluice list snapshots"').unref());
-    void Promise.race([Promise.resolve().then(report), timeout])
+    const stopped = `interrupted (${signal}): ${what} stopped`;
+    // Its runs first: run history says the command was interrupted, and when, not that its process died.
+    const recordedThenReport = () => abandonRuns(stopped).then(report);
+    void Promise.race([Promise.resolve().then(recordedThenReport), timeout])
       .catch((error: unknown) => `its state could not be read (${error instanceof Error ? error.message : String(error)}): see "sluice runs"`)
       .then((state) => {
-        process.stderr.write(`\ninterrupted (${signal}): ${what} stopped; ${state}\n`);
+        process.stderr.write(`\n${stopped}; ${state}\n`);
         process.exit(code);
       });
   };

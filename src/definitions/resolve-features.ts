@@ -63,6 +63,24 @@ export function unknownFeatureError(project: Project, request: { service?: strin
 }
 
 /**
+ * A requested `"view:feature"` as its view and feature; refused as written when it is not one
+ * (no ":" or several), with the fix: the view's features when it names a view, the name meant
+ * when it is an output column (`view__feature`).
+ */
+function featureRef(project: Project, text: string): FeatureRef {
+  const parts = text.split(':');
+  if (parts.length === 2) return { view: parts[0]!, feature: parts[1]! };
+  const views: readonly (FeatureView | RequestView)[] = [...project.featureViews, ...(project.requestViews ?? [])];
+  const named = parts.length === 1 ? views.find((v) => v.name === text) : undefined;
+  if (named) {
+    throw new NotFoundError('UNKNOWN_FEATURE', `feature "${text}" is not "view:feature": "${text}" is a view; name its features as ${named.features.map((f) => `"${text}:${f.name}"`).join(', ')}`);
+  }
+  const column = parts.length === 1 ? views.flatMap((v) => v.features.map((f) => ({ view: v.name, feature: f.name }))).find((r) => featureColumn(r) === text) : undefined;
+  const hint = column ? `did you mean "${column.view}:${column.feature}"? "${text}" is its output column` : 'one ":" between a view and one of its features';
+  throw new NotFoundError('UNKNOWN_FEATURE', `feature "${text}" is not "view:feature" (${hint})`);
+}
+
+/**
  * Resolves a feature service name or a list of `"view:feature"` strings against a project.
  * Throws `UNKNOWN_SERVICE` / `UNKNOWN_FEATURE` naming the fix.
  */
@@ -75,10 +93,7 @@ export function resolveFeatures(project: Project, request: { service?: string; f
     }
     refs = [...service.features];
   } else {
-    refs = (request.features ?? []).map((text) => {
-      const [view = '', feature = ''] = String(text).split(':');
-      return { view, feature };
-    });
+    refs = (request.features ?? []).map((text) => featureRef(project, String(text)));
   }
   // A feature asked for twice is answered once: one column per feature, in first-asked order.
   // (A set, not a search per ref: a request may name hundreds of thousands of features.)

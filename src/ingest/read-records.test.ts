@@ -38,6 +38,12 @@ describe('CSV records (RFC 4180)', () => {
     ]);
   });
 
+  test('a byte order mark starts the file, not the first field: a quoted header after it is read as quoted', async () => {
+    const { header, rows } = await read('bq.csv', '\uFEFF"b","x","a"\r\n"1",2,3\r\n');
+    expect(header).toEqual({ names: ['b', 'x', 'a'], positions: [2, 0], width: 3 });
+    expect(rows).toEqual([[2, '"1",2,3', null, '["1","2","3"]']]);
+  });
+
   test('an unclosed quote fails the whole file', async () => {
     await expect(read('u.csv', 'a,b\n1,"2\n3,4\n')).rejects.toThrow(/malformed CSV \(the quote opened in the record at line 2 is never closed\); nothing was ingested/);
   });
@@ -45,5 +51,10 @@ describe('CSV records (RFC 4180)', () => {
   test('JSONL: one record per line, blank lines skipped, line numbers kept', async () => {
     const { rows } = await read('j.jsonl', '{"a": 1}\n\n  \r\n{"a": "x,\\"y"}\r\n{"a": 3}');
     expect(rows.map(([line, raw]) => [line, raw])).toEqual([[1, '{"a": 1}'], [4, '{"a": "x,\\"y"}'], [5, '{"a": 3}']]);
+  });
+
+  test('JSONL: a byte order mark at the start of the file is not part of the first record (it would make it malformed JSON)', async () => {
+    const { rows } = await read('b.jsonl', '\uFEFF{"a": 1}\r\n{"a": 2}\n');
+    expect(rows).toEqual([[1, '{"a": 1}', null, null], [2, '{"a": 2}', null, null]]);
   });
 });

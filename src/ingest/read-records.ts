@@ -31,7 +31,10 @@ function malformed(path: string, what: string): ValidationError {
 /**
  * Splits a file into records, streaming over its bytes: a record ends at a line break (`\n` or
  * `\r\n`); with `quoted` (CSV), not at one inside double quotes. Blank records are skipped.
- * Yields `(line, text, problem)` batches; the problem is invalid UTF-8, placed by `invalidUtf8`.
+ * A UTF-8 byte order mark at the start of the file (Excel's "CSV UTF-8", Windows PowerShell) is
+ * not part of the first record, for every format: kept, it would make a JSON line malformed and
+ * hide a quoted CSV header. Yields `(line, text, problem)` batches; the problem is invalid
+ * UTF-8, placed by `invalidUtf8`.
  */
 async function* splitRecords(path: string, quoted: boolean, invalidUtf8: readonly number[], take: (batch: RecordBatch, line: number, text: string, problem: string | null) => void): AsyncGenerator<RecordBatch> {
   const invalidIn = invalidUtf8Finder(invalidUtf8);
@@ -42,6 +45,7 @@ async function* splitRecords(path: string, quoted: boolean, invalidUtf8: readonl
   let inner = 0;
   let scanned = 0;
   let inQuotes = false;
+  let fileStart = true;
   const emit = (bytes: Buffer, start: number, end: number): void => {
     const stop = end > start && bytes[end - 1] === 0x0d ? end - 1 : end;
     const text = bytes.toString('utf8', start, stop);
@@ -53,6 +57,10 @@ async function* splitRecords(path: string, quoted: boolean, invalidUtf8: readonl
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     const bytes = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
     let start = 0;
+    if (fileStart) {
+      fileStart = false;
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+    }
     let from = scanned;
     // The next quote, searched once per quote (not once per line: most chunks have none).
     let quote = quoted ? bytes.indexOf(0x22, from) : -1;
@@ -172,7 +180,7 @@ export async function* readCsvBatches(path: string, columns: readonly string[], 
     const quoted = text.includes('"') ? quotedFields(text) : null;
     if (header === undefined) {
       if (problem !== null) throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header has ${problem}`);
-      header = (quoted ?? text.split(',')).map((h) => h.replace(/^\uFEFF/, '').trim());
+      header = (quoted ?? text.split(',')).map((h) => h.trim());
       checkCsvHeader(path, header, columns);
       onHeader({ positions: columns.map((c) => header!.indexOf(c)), width: header.length, names: header });
       return;

@@ -10,6 +10,26 @@ import { endJobSpan, startJobSpan } from '../observability/tracing.js';
 /** The run being tracked in this async context, so a run started inside another records its parent. */
 const currentRun = new AsyncLocalStorage<{ readonly runId: string }>();
 
+/** Ends a run of this process that is still running as failed with `error` (see `abandonRuns`). */
+type Abandon = (error: Error) => Promise<void>;
+
+/** The runs this process is running (`trackRun`), each with how to end it if the process stops first. */
+const runsInProgress = new Map<string, Abandon>();
+
+/**
+ * Records every run this process is still running as failed with `reason` (say `interrupted
+ * (SIGINT): ingest of "payments" stopped`), ended now, with its FAIL lineage event and its
+ * `job_failed` condition, as `trackRun` records a failure: for a process about to exit on a signal,
+ * whose runs would otherwise show as "the process running it died", ended whenever a later command
+ * noticed. Returns how many runs it ended.
+ */
+export async function abandonRuns(reason: string): Promise<number> {
+  const abandoned = [...runsInProgress.values()];
+  runsInProgress.clear();
+  for (const abandon of abandoned) await abandon(new Error(reason));
+  return abandoned.length;
+}
+
 /**
  * Marks every run whose process is gone as failed ("the process running it died"), so no run
  * stays `running` forever. Only through `reapDeadRuns`, which also reports each one.
@@ -76,15 +96,7 @@ export async function trackRun<T>(
   const span = startJobSpan(job, run.id, typeof params.source === 'string' ? { 'sluice.source': params.source } : {});
   const log = currentLogger().child({ runId: run.id, job, ...(span ? { traceId: span.spanContext().traceId } : {}) });
   log.info({ params: recorded }, 'run started');
-  try {
-    const { result, stats } = await withLogger(log, () => currentRun.run({ runId: run.id }, body));
-    await ctx.metadata.finishRun(run.id, { status: 'succeeded', stats });
-    ctx.lineage?.emit({ ...transition, eventType: 'COMPLETE', stats, at: Date.now() });
-    log.info({ stats, durationMs: Date.now() - run.startedAt }, 'run succeeded');
-    endJobSpan(span, { stats });
-    await reportRunHealth(ctx, run, { ok: true });
-    return result;
-  } catch (error) {
+  const fail = async (error: unknown): Promise<void> => {
     const { message, cause } = errorWithCause(error);
     const code = (error as { code?: unknown }).code;
     const stats = { ...(typeof code === 'string' ? { errorCode: code } : {}), ...(cause ? { cause } : {}) };
@@ -94,6 +106,20 @@ export async function trackRun<T>(
     endJobSpan(span, { error: error as Error });
     // A failure to record the condition must not hide the job's own error.
     await reportRunHealth(ctx, run, { ok: false, error }).catch(() => undefined);
+  };
+  runsInProgress.set(run.id, fail);
+  try {
+    const { result, stats } = await withLogger(log, () => currentRun.run({ runId: run.id }, body));
+    // Taken out before its outcome is written, so that a signal cannot record it as abandoned after.
+    if (!runsInProgress.delete(run.id)) return result;
+    await ctx.metadata.finishRun(run.id, { status: 'succeeded', stats });
+    ctx.lineage?.emit({ ...transition, eventType: 'COMPLETE', stats, at: Date.now() });
+    log.info({ stats, durationMs: Date.now() - run.startedAt }, 'run succeeded');
+    endJobSpan(span, { stats });
+    await reportRunHealth(ctx, run, { ok: true });
+    return result;
+  } catch (error) {
+    if (runsInProgress.delete(run.id)) await fail(error);
     throw error;
   } finally {
     beat.stop();

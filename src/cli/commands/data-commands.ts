@@ -28,6 +28,26 @@ function featureSelection(options: { service?: string; features?: string[] }): {
   return options.service !== undefined ? { service: options.service } : { features: options.features! };
 }
 
+/**
+ * What the text table of `get` cannot show (its cells are values only): the entities that no
+ * requested view has (every status NOT_FOUND: a count shows 0, the rest -), and the values that
+ * are null for being older than their view's ttl (OUTSIDE_TTL). Views' STALE and
+ * NOT_MATERIALIZED states have their own notes (`servedViewNote`); `--json` has every status.
+ */
+function valueNotes(answer: { rows: readonly Record<string, unknown>[]; metadata: readonly { status: readonly string[] }[]; features: readonly string[] }, keys: readonly string[]): string[] {
+  const entity = (r: number) => keys.map((k) => String(answer.rows[r]![k])).join(', ');
+  const notFound: string[] = [];
+  const outsideTtl: string[] = [];
+  answer.metadata.forEach(({ status }, r) => {
+    if (status.length > 0 && status.every((s) => s === 'NOT_FOUND')) notFound.push(entity(r));
+    else status.forEach((s, f) => s === 'OUTSIDE_TTL' && outsideTtl.push(`${answer.features[f]} of ${entity(r)}`));
+  });
+  return [
+    ...(notFound.length === 0 ? [] : [`not found in the online store (no requested view has them; counts show 0, other values -): ${notFound.join('; ')}`]),
+    ...(outsideTtl.length === 0 ? [] : [`null for being older than their view's ttl (OUTSIDE_TTL): ${outsideTtl.join('; ')}`]),
+  ];
+}
+
 /** `--entity user_id=u1,u2 --entity merchant_id=m1,m2`: the values of each join key column, in order. */
 function entityOptions(texts: readonly string[]): Record<string, string[]> {
   const entities: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
@@ -35,21 +55,39 @@ function entityOptions(texts: readonly string[]): Record<string, string[]> {
     const [key, values] = keyValue(text) ?? [];
     if (key === undefined || values === undefined) throw new UsageError('--entity takes key=value1,value2, e.g. customer_id=c1,c2');
     if (key in entities) throw new UsageError(`--entity ${key} is given twice; give each join key once, with all its values: ${key}=value1,value2`);
-    const keys = values.split(',').map((v) => v.trim()).filter(Boolean);
-    if (keys.length === 0) throw new UsageError(`--entity ${key}= has no values; write ${key}=value1,value2`);
+    const keys = values.split(',').map((v) => v.trim());
+    if (values.trim() === '') throw new UsageError(`--entity ${key}= has no values; write ${key}=value1,value2`);
+    // Dropped, an empty value would pair the other key columns' values with the wrong ones.
+    const empty = keys.indexOf('');
+    if (empty >= 0) throw new UsageError(`--entity ${text}: value ${empty + 1} is empty; give every key value (an entity is the i-th value of each --entity)`);
     entities[key] = keys;
   }
   return entities;
 }
 
-/** `--request amount=12.5,80`: each request field's values, read as the field's type in the project's request views says. */
+/** Decimal number text (`12.5`, `-3`, `4e1`): what JSON would write as a number; anything else stays text. */
+const NUMBER_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/** `text` as a finite number when it is decimal number text, else the text itself. */
+function numberOrText(text: string): number | string {
+  const n = Number(text);
+  return NUMBER_TEXT.test(text) && Number.isFinite(n) ? n : text;
+}
+
+/**
+ * `--request amount=12.5,80`: each request field's values as JSON would carry them, typed by the
+ * field's type in the project's request views: a float64's decimal number text as a (finite) number, a
+ * bool's `true`/`false`, a timestamp's integer as epoch ms; any other text stays text, so the
+ * server's one check (`requestValue`) refuses it as it refuses it over HTTP (`""` is not a float64,
+ * never a 0; nor `0x10` a 16).
+ */
 function requestOptions(texts: readonly string[], project: Project): Record<string, unknown[]> {
   const request: Record<string, unknown[]> = Object.create(null) as Record<string, unknown[]>;
   for (const text of texts) {
     const [field, values] = keyValue(text) ?? [];
     if (field === undefined || values === undefined) throw new UsageError('--request takes field=value1,value2, e.g. amount=12.5,80');
     const type = project.requestViews.map((v) => v.request[field]).find((t) => t !== undefined);
-    request[field] = values.split(',').map((v) => (type === 'float64' ? Number(v) : type === 'bool' && (v === 'true' || v === 'false') ? v === 'true' : type === 'timestamp' && /^-?\d+$/.test(v) ? Number(v) : v));
+    request[field] = values.split(',').map((v) => (type === 'float64' ? numberOrText(v) : type === 'bool' && (v === 'true' || v === 'false') ? v === 'true' : type === 'timestamp' && /^-?\d+$/.test(v) ? Number(v) : v));
   }
   return request;
 }
@@ -185,7 +223,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const answer = await getOnlineFeatures(project, await platform.online(), request, platform.now(), latest, { functions: () => platform.requestFunctions(project) });
         const response = await maskServedAnswer(platform, (event, at) => platform.metadata.audit.append(event, at), project, principal, request, answer, 'get');
         const keys = Object.keys(response.rows[0] ?? entities).filter((k) => k in entities);
-        const notes = Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []);
+        const notes = [...Object.entries(response.views).flatMap(([view, served]) => servedViewNote(view, served) ?? []), ...valueNotes(response, keys)];
         out.result(response, () =>
           [`as of ${response.asOf}`, table([...keys, ...response.features], response.rows.map((r) => [...keys.map((k) => r[k]), ...response.features.map((f) => r[f])])), ...notes].join('\n'),
         );

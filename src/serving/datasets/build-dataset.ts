@@ -17,7 +17,7 @@ import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/a
 import { testPause } from '../../orchestration/test-pause.js';
 import { looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
-import { loadSpineSql, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
+import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
 import { projectSecret } from '../../compliance/project-secret.js';
 import type { MaskMethod } from '../../definitions/index.js';
@@ -118,13 +118,9 @@ function textOutputSql(feature: { readonly valueType: ColumnType }, typed: strin
 /** Loads the spine into table `spine`, checking its columns first; returns the user columns to output. */
 async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[], requestFields: readonly string[]): Promise<string[]> {
   const spineKeys = [...joinKeys, timestampColumn];
+  checkSpineReadable(options.spine, format);
   const reader = spineReaderSql(options.spine, format);
-  let described: { column_name: string; column_type: string }[];
-  try {
-    described = await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`);
-  } catch (error) {
-    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine} cannot be read (${(error as Error).message.split('\n')[0]}); check that it is a valid ${format} file`, { cause: error });
-  }
+  const described = await readingSpine(options.spine, format, () => engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`));
   const columns = described.map((r) => r.column_name);
   for (const column of spineKeys) {
     if (!columns.includes(column)) {
@@ -146,7 +142,7 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
   }
   const unit = options.timestampUnit ?? 'ms';
   const keys = joinKeys.map((column) => ({ column, type: keyTypes[column]!, sqlType: described.find((d) => d.column_name === column)!.column_type }));
-  await engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit)}`);
+  await readingSpine(options.spine, format, () => engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit)}`));
   const bad = await engine.all<{ r: number }>(`SELECT ${SPINE_ROW} AS r FROM spine WHERE ${SPINE_T} IS NULL OR ${SPINE_KEY} IS NULL ORDER BY r LIMIT 5`);
   if (bad.length > 0) {
     throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b.r).join(', ')} lack a valid ${joinKeys.map((k) => `"${k}"`).join(', ')} or "${timestampColumn}" (ISO-8601, or an integer epoch in --timestamp-unit, default ms)`);

@@ -1,7 +1,9 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { entityKeySql, int64KeyPartSql, type ColumnType } from '../../definitions/index.js';
 import { ident, readPath } from '../../storage/engine/sql-engine.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
 import { parseTimestampOrEpochSql, type EpochUnit } from '../../time/index.js';
+import { ValidationError } from '../../errors.js';
 
 /** Columns Sluice adds to a spine; user columns may not start with this prefix. */
 export const SPINE_PREFIX = '_sluice_';
@@ -20,6 +22,39 @@ export function spineReaderSql(path: string, format: InputFormat): string {
   // An explicit, impossible format turns DuckDB's date and timestamp detection off.
   if (format === 'jsonl') return `read_json(${p}, format = 'newline_delimited', dateformat = '%d/%m/%Y!', timestampformat = '%d/%m/%Y!')`;
   return `read_parquet(${p})`;
+}
+
+/**
+ * Refuses a spine DuckDB cannot read as its format: a JSONL file that starts with a UTF-8 byte
+ * order mark (DuckDB's JSON reader refuses one; its CSV reader skips it), checked before reading.
+ */
+export function checkSpineReadable(path: string, format: InputFormat): void {
+  if (format !== 'jsonl') return;
+  const head = Buffer.alloc(3);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, 3, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head.equals(Buffer.from([0xef, 0xbb, 0xbf]))) {
+    throw new ValidationError('VALIDATION_FAILED', `spine ${path} starts with a UTF-8 byte order mark, which DuckDB's JSON reader refuses: save it without one (a CSV spine may have one)`);
+  }
+}
+
+/**
+ * Runs a statement that reads the spine file: DuckDB reads a sample first (to type the columns)
+ * and may meet a malformed record only later, while loading; either way the error names the file
+ * (an interrupt passes as it is).
+ */
+export async function readingSpine<T>(path: string, format: InputFormat, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    // A stopped build (timeout, Ctrl-C) is not a bad file.
+    if ((error as Error).message.includes('INTERRUPT Error')) throw error;
+    throw new ValidationError('VALIDATION_FAILED', `spine ${path} cannot be read (${(error as Error).message.split('\n')[0]!.trim()}); check that it is a valid ${format} file`, { cause: error });
+  }
 }
 
 /** A join key column of a spine: its type in the source, and the SQL type the spine file gives it. */

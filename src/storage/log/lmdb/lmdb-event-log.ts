@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { open, type Database, type Key } from 'lmdb';
+import type { Database, Key } from 'lmdb';
+import { environmentDirectory, openEnvironment } from '../../lmdb/open-environment.js';
 import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
 import type { ScrubReport } from '../../scrub-report.js';
 import type { EventLog, LogEntry } from '../event-log.js';
@@ -46,9 +46,9 @@ const textHash = (raw: string): string => createHash('sha256').update(raw).diges
  * const { offset } = await log.append('payments', { ackTime: Date.now(), origin: 'push', events: ['{"id":"p1"}'], rejected: [] });
  */
 export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
-  mkdirSync(config.path, { recursive: true });
+  environmentDirectory('event log', config.path);
   const path = resolve(config.path);
-  const openDb = (): Database<unknown, Key> => open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false });
+  const openDb = (): Database<unknown, Key> => openEnvironment('event log', { path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false });
   let db = openDb();
   const gate = swapGate();
   // A read takes a reader slot naming this process: a compaction elsewhere sees the log is open here.

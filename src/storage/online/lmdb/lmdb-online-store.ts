@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { open, type Database, type Key } from 'lmdb';
+import type { Database, Key } from 'lmdb';
+import { environmentDirectory, openEnvironment } from '../../lmdb/open-environment.js';
 import type { EntityState } from '../../../processing/entity-state.js';
 import type { OnlineGcReport, OnlineStore, OnlineUpdateOptions, TableProgress, ViewTableInfo, ViewTableSpec } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
@@ -105,7 +105,7 @@ class StateReader {
  * const store = lmdbOnlineStore({ path: '.sluice/online' });
  */
 export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
-  mkdirSync(config.path, { recursive: true });
+  environmentDirectory('online store', config.path);
   const path = resolve(config.path);
   // Without a boot id (not Linux) flushes are not deferred: a restart could not be told.
   const boot = machineBootId();
@@ -123,7 +123,7 @@ export function lmdbOnlineStore(config: LmdbOnlineStoreConfig): OnlineStore {
   // noSync only with the deferred flush and its marker: MDB_NOSYNC alone can leave the file damaged after a power loss.
   const flushedLater = <T>(work: () => Promise<T>): Promise<T> => (deferred === undefined ? work() : deferred.write(work));
   // moreTypes: typed arrays in states of the earlier layout (msgpack maps) read as typed arrays.
-  const openDb = (): Database<unknown, Key> => open({ path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true }, ...(deferred === undefined ? {} : { noSync: true }) });
+  const openDb = (): Database<unknown, Key> => openEnvironment('online store', { path: config.path, mapSize: config.mapSize ?? 64 * 1024 ** 3, compression: false, encoder: { moreTypes: true }, ...(deferred === undefined ? {} : { noSync: true }) });
   let db = openDb();
   const gate = swapGate();
   // A read takes a reader slot naming this process: a compaction elsewhere sees the store is open here.

@@ -1,0 +1,37 @@
+import { afterEach, expect, test, vi } from 'vitest';
+import { EXIT_FAILURE, reportError } from './exit.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+/** What `reportError` writes to stderr for `error`, and the exit code it returns. */
+function reported(error: unknown): { code: number; stderr: string } {
+  let stderr = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  const code = reportError(error, false);
+  vi.restoreAllMocks();
+  return { code, stderr };
+}
+
+/** A Node system error as `fs` throws it (code, syscall, path). */
+const systemError = (code: string, syscall: string, path: string) => Object.assign(new Error(`${code}: refused, ${syscall} '${path}'`), { code, syscall, path, errno: -30 });
+
+test('a file system refusal (read-only, permission, full disk) is a message with the fix, not a stack', () => {
+  for (const code of ['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']) {
+    const { code: exit, stderr } = reported(systemError(code, 'open', '/data/p/out.csv'));
+    expect(exit).toBe(EXIT_FAILURE);
+    expect(stderr).toBe(`error: ${code}: refused, open '/data/p/out.csv': the file system refused it; check that /data/p/out.csv and its directory are writable and the disk has space, then run the command again\n`);
+  }
+});
+
+test('a refused copy or rename names its destination, not its source', () => {
+  const copy = Object.assign(systemError('EROFS', 'copyfile', '/sluice/examples/fraud/sluice.config.ts'), { dest: '/data/p/sluice.config.ts' });
+  expect(reported(copy).stderr).toContain('check that /data/p/sluice.config.ts and its directory are writable');
+});
+
+test('any other unexpected error keeps its stack (a bug to report)', () => {
+  const { stderr } = reported(new TypeError('x is undefined'));
+  expect(stderr).toMatch(/^error: x is undefined\nTypeError: x is undefined\n\s+at /);
+});

@@ -1,0 +1,24 @@
+import { describe, expect, test } from 'vitest';
+import { batchSource, compileProject, count, defineProject, entity, featureView, last } from './index.js';
+import { resolveFeatures } from './resolve-features.js';
+
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts' });
+const project = compileProject(defineProject({
+  name: 'p', entities: [customer], sources: [txns],
+  featureViews: [featureView({ name: 'txn_stats', entity: customer, source: txns, features: { n_1h: count({ window: '1h' }), last_amount: last('amount') } })],
+}));
+const resolve = (...features: string[]) => () => resolveFeatures(project, { features });
+
+describe('feature names in a request', () => {
+  test('"view:feature" resolves to its output column', () => {
+    expect(resolveFeatures(project, { features: ['txn_stats:n_1h'] }).columns).toEqual(['txn_stats__n_1h']);
+  });
+
+  test('a name that is not "view:feature" is refused as written, with the fix, never read in part', () => {
+    expect(resolve('txn_stats:n_1h:x')).toThrow('feature "txn_stats:n_1h:x" is not "view:feature" (one ":" between a view and one of its features)');
+    expect(resolve('txn_stats')).toThrow('feature "txn_stats" is not "view:feature": "txn_stats" is a view; name its features as "txn_stats:n_1h", "txn_stats:last_amount"');
+    expect(resolve('txn_stats__last_amount')).toThrow('feature "txn_stats__last_amount" is not "view:feature" (did you mean "txn_stats:last_amount"? "txn_stats__last_amount" is its output column)');
+    expect(resolve('amount')).toThrow('feature "amount" is not "view:feature" (one ":" between a view and one of its features)');
+  });
+});

@@ -8,11 +8,14 @@ export interface AuditBuffer {
   record(event: AuditEvent, at: number): void;
   /** Commits what is queued now. */
   flush(): Promise<void>;
-  /** Commits what is queued and stops the timer. */
+  /**
+   * Commits what is queued and stops the timer, re-trying a failing commit for up to `closeWaitMs`;
+   * what is still not written then is counted in `dropped` and told to `onLost`, never dropped silently.
+   */
   close(): Promise<void>;
   /** True from a failed commit until the next commit succeeds: records are queued, not in the trail. */
   failing(): boolean;
-  /** Records dropped, oldest first, past `maxQueued` uncommitted ones. */
+  /** Records dropped, oldest first, past `maxQueued` uncommitted ones, and those `close` could not write. */
   dropped(): number;
 }
 
@@ -22,6 +25,10 @@ export interface AuditBufferOptions {
   readonly onError?: (error: unknown) => void;
   /** Called when commits start failing (with the error) and when they succeed again. */
   readonly onFailing?: (failing: boolean, error?: unknown) => void;
+  /** How long `close` re-tries a failing commit before giving up on what is queued (default 2 s; each try may itself wait for a lock). */
+  readonly closeWaitMs?: number;
+  /** Told how many records `close` could not write, and the last error: they are not in the trail. */
+  readonly onLost?: (records: number, error: unknown) => void;
 }
 
 /**
@@ -29,7 +36,8 @@ export interface AuditBufferOptions {
  * transaction per tick (`flushMs`, default 50 ms) and on close, so a request never waits for a
  * commit. What a crash can lose: the records of the last tick (at most `flushMs` of requests),
  * never a record of an earlier tick and never a link of the chain. A failed commit is retried at
- * the next tick; past `maxQueued` records the oldest are dropped and counted in `dropped`.
+ * the next tick; past `maxQueued` records the oldest are dropped and counted in `dropped`. `close`
+ * re-tries for a bounded time; what it cannot write is counted too and told to `onLost`.
  * `failing()` is true from a failed commit to the next good one (`onFailing` tells both), so a
  * server can refuse the reads whose evidence would not be written.
  *
@@ -46,6 +54,7 @@ export function auditBuffer(audit: AuditTrail, options: AuditBufferOptions = {})
   let dropped = 0;
   let closed = false;
   let failing = false;
+  let lastError: unknown;
   const flush = (): Promise<void> => {
     timer = undefined;
     flushing = flushing.then(async () => {
@@ -59,6 +68,7 @@ export function auditBuffer(audit: AuditTrail, options: AuditBufferOptions = {})
           options.onFailing?.(false);
         }
       } catch (error) {
+        lastError = error;
         queue = [...batch, ...queue];
         if (queue.length > maxQueued) {
           dropped += queue.length - maxQueued;
@@ -83,7 +93,17 @@ export function auditBuffer(audit: AuditTrail, options: AuditBufferOptions = {})
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      const deadline = Date.now() + (options.closeWaitMs ?? 2_000);
       await flush();
+      while (queue.length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, flushMs));
+        await flush();
+      }
+      if (queue.length === 0) return;
+      const lost = queue.length;
+      queue = [];
+      dropped += lost;
+      options.onLost?.(lost, lastError);
     },
     failing: () => failing,
     dropped: () => dropped,

@@ -28,11 +28,12 @@ describe('sluice audit, end to end', () => {
     expect(sluice(dir, 'dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/train.csv').code).toBe(0);
     expect(sluice(dir, 'gc', '--dry-run').code).toBe(0);
 
-    // The access layer records its decisions too (outcome allowed): apply, each ingest (stream source transactions: push on it; batch source customers: run on ingest:customers, a job or not), materialize (run on each view's job), dataset build and this listing itself.
+    // The access layer records its decisions too (outcome allowed): apply, each ingest (push on the stream source transactions,
+    // run on ingest:customers), materialize (run on each view's job), dataset build, gc and this listing itself.
     const decisions = (records: Listed['records']) => records.filter((r) => r.outcome === 'allowed').map((r) => [r.action, r.target]);
     const all = sluice(dir, '--json', 'audit', 'list').json<Listed>();
     expect(decisions(all.records)).toEqual([
-      ['admin.audit', 'admin:audit'], ['dataset.build', 'datasets'],
+      ['admin.audit', 'admin:audit'], ['admin.gc', 'admin:gc'], ['dataset.build', 'datasets'],
       ['job.authorize', 'job:materialize:profile'], ['job.authorize', 'job:materialize:small_txns'], ['job.authorize', 'job:materialize:txn_stats'],
       ['push.write', 'source:transactions'], ['job.authorize', 'job:ingest:customers'], ['push.write', 'source:transactions'], ['admin.apply', 'admin:apply'],
     ]);
@@ -123,9 +124,9 @@ describe('sluice audit, end to end', () => {
     try {
       expect(sluice(other, 'apply').code).toBe(0);
       expect(sluice(other, 'gc', '--dry-run').code).toBe(0);
-      // apply is two records (its authorization, then its outcome), gc one, the listing's authorization one: checkpoints after records 2, 4 and 6.
+      // apply is two records (its authorization, then its outcome), gc two (admin.gc, then its outcome), the listing's authorization one: checkpoints after records 2, 4, 6 and 8.
       const checkpoints = sluice(other, '--json', 'audit', 'list', '--action', 'audit.checkpoint').json<Listed>().records;
-      expect(checkpoints.map((r) => [r.seq, r.actor, r.details?.seq, r.details?.reason])).toEqual([[7, 'sluice', 6, 'every 2 records'], [5, 'sluice', 4, 'every 2 records'], [3, 'sluice', 2, 'every 2 records']]);
+      expect(checkpoints.map((r) => [r.seq, r.actor, r.details?.seq, r.details?.reason])).toEqual([[9, 'sluice', 8, 'every 2 records'], [7, 'sluice', 6, 'every 2 records'], [5, 'sluice', 4, 'every 2 records'], [3, 'sluice', 2, 'every 2 records']]);
       expect(sluice(other, '--json', 'audit', 'verify').json()).toMatchObject({ ok: true, problem: null });
     } finally {
       delete process.env.SLUICE_AUDIT_CHECKPOINT_EVERY;

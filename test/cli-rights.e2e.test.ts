@@ -28,7 +28,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test('sluice status, ingest, materialize and transform run with a key ask the same rights as HTTP: refused without them, allowed with them', () => {
+test('sluice status, ingest and materialize with a key ask the same rights as HTTP: refused without them, allowed with them', () => {
   const refused = (args: string[], what: RegExp) => {
     const r = sluiceAsKey(dir, reader, ...args);
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).not.toBe(0);
@@ -72,5 +72,55 @@ test('sluice ingest into a batch source with no job (no path or connector) asks 
     expect(allowed.code, allowed.stderr).toBe(0);
   } finally {
     rmSync(bare, { recursive: true, force: true });
+  }
+});
+
+test('with a key, ingest into a stream source asks push on it (as POST /v1/push), gc an admin right, and runs, alerts and checks the status right', () => {
+  const refused = (args: string[], what: RegExp) => {
+    const r = sluiceAsKey(dir, reader, ...args);
+    expect(r.code, `${args.join(' ')}: ${r.stdout}`).not.toBe(0);
+    expect(r.stderr).toMatch(what);
+  };
+  refused(['ingest', 'transactions', 'data/transactions.csv'], /key:scorer may not push to source "transactions"/);
+  refused(['gc', '--dry-run'], /key:scorer may not run admin action "gc"/);
+  for (const command of [['runs'], ['alerts'], ['checks']]) refused(command, /key:scorer may not run admin action "status"/);
+  // A name no catalogue job has is still checked (never skipped): the command's own refusal comes only after.
+  refused(['ingest', 'nosuch', 'data/transactions.csv'], /key:scorer may not/);
+  expect(sluiceAsKey(dir, operator, 'runs').stderr).not.toMatch(/may not/);
+});
+
+test('with a key, quarantine release and drop ask admin: ["quarantine"], and the batch is resolved by the key\'s principal (a different --by is refused)', () => {
+  const q = mkdtempSync(join(tmpdir(), 'sluice-cli-rights-q-'));
+  try {
+    expect(sluice(q, 'init', 'proj').code).toBe(0);
+    const proj = join(q, 'proj');
+    writeFileSync(join(proj, 'sluice.config.ts'), `import { defineProject, entity, batchSource, featureView, count, notNull, allow } from 'sluice';
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const txns = batchSource({ name: 'txns', schema: { txn_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', checks: [notNull('amount', { severity: 'error' })] });
+export default defineProject({ name: 'q', entities: [customer], sources: [txns], featureViews: [featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() } })],
+  access: [allow({ role: 'reader', read: ['stats'] }), allow({ role: 'steward', admin: ['quarantine'] })] });
+`);
+    writeFileSync(join(proj, 'bad.csv'), 'txn_id,customer_id,amount,ts\nt3,c1,,2024-01-03T00:00:00Z\nt4,c2,7,2024-01-03T00:00:00Z\n');
+    writeFileSync(join(proj, 'bad2.csv'), 'txn_id,customer_id,amount,ts\nt5,c1,,2024-01-04T00:00:00Z\n');
+    expect(sluice(proj, 'apply').code).toBe(0);
+    expect(sluice(proj, 'ingest', 'txns', 'bad.csv').code).not.toBe(0);
+    expect(sluice(proj, 'ingest', 'txns', 'bad2.csv').code).not.toBe(0);
+    const key = (principal: string, role: string) => sluice(proj, '--json', 'keys', 'create', '--principal', principal, '--role', role).json<{ key: string }>().key;
+    const reader = key('scorer', 'reader');
+    const steward = key('ana', 'steward');
+    for (const verb of ['release', 'drop']) {
+      const r = sluiceAsKey(proj, reader, 'quarantine', verb, '1', '--by', 'ana');
+      expect(r.code, r.stdout).not.toBe(0);
+      expect(r.stderr).toMatch(/key:scorer may not run admin action "quarantine"/);
+    }
+    const impersonated = sluiceAsKey(proj, steward, 'quarantine', 'release', '1', '--by', 'bo');
+    expect(impersonated.code, impersonated.stdout).not.toBe(0);
+    expect(impersonated.stderr).toMatch(/--by bo.*key:ana/);
+    const released = sluiceAsKey(proj, steward, 'quarantine', 'release', '1');
+    expect(released.stdout, released.stderr).toMatch(/released quarantined batch 1: 2 rows .*\(by key:ana\)/);
+    const dropped = sluiceAsKey(proj, steward, 'quarantine', 'drop', '2', '--by', 'key:ana');
+    expect(dropped.stdout, dropped.stderr).toMatch(/dropped quarantined batch 2 .*by key:ana/);
+  } finally {
+    rmSync(q, { recursive: true, force: true });
   }
 });

@@ -6,8 +6,12 @@ import type { FeatureServiceSpec, FeatureViewSpec, RequestViewSpec, SourceSpec, 
  * and as the registry stores them. A policy changes no value, so it is outside every value hash.
  */
 
-/** Administrative actions a rule can grant or deny. `status` covers `GET /v1/registry`, `/v1/streams` and `/metrics`. */
-export const ADMIN_ACTIONS = ['apply', 'erase', 'retention', 'keys', 'audit', 'status'] as const;
+/**
+ * Administrative actions a rule can grant or deny. `status` covers `GET /v1/registry`, `/v1/streams`
+ * and `/metrics` (and the CLI's status, runs, alerts, checks); `quarantine` releasing or dropping a
+ * held batch; `gc` removing unreferenced lake files.
+ */
+export const ADMIN_ACTIONS = ['apply', 'erase', 'retention', 'keys', 'audit', 'status', 'quarantine', 'gc'] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
 /**

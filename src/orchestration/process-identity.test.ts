@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { processStart, processStillRuns } from './process-identity.js';
+import { ownProcessStart, ownProcessTag, processOfTag, processStart, processStillRuns } from './process-identity.js';
 
 const canTellStarts = processStart(process.pid) !== undefined;
 
@@ -39,4 +40,34 @@ test.runIf(canTellStarts)('a process killed and not yet reaped (a zombie) no lon
   } finally {
     parent.kill('SIGKILL');
   }
+});
+
+test.runIf(canTellStarts)('a tag carries the boot and pid namespace it was made in: read back anywhere, it names the same start as a lease would', () => {
+  const tag = ownProcessTag();
+  expect(tag).toMatch(/^\d+\.\d+\.\d+\.[0-9a-f]+$/);
+  expect(processOfTag(tag)).toEqual({ pid: process.pid, started: ownProcessStart() });
+  expect(processStillRuns(processOfTag(tag)!)).toBe(true);
+  // A holder recorded in another pid namespace: its pid says nothing here, so it is held (as a lease is).
+  const [pid, ticks, , boot] = tag.split('.');
+  const other = processOfTag(`${pid}.${ticks}.1.${boot}`)!;
+  expect(other.started).toMatch(/:1$/);
+  expect(processStillRuns(other)).toBe(true);
+  expect(processStillRuns(processOfTag(`${2 ** 22 + 1}.${ticks}.1.${boot}`)!)).toBe(true);
+  // Older tags still parse, as of this boot and namespace: a bare pid, and pid.ticks.
+  expect(processOfTag(String(process.pid))).toEqual({ pid: process.pid });
+  expect(processOfTag(`${pid}.${ticks}`)).toEqual({ pid: process.pid, started: ownProcessStart() });
+  expect(processStillRuns(processOfTag(`${2 ** 22 + 1}.${ticks}`)!)).toBe(false);
+  expect(processOfTag('12.x')).toBeUndefined();
+});
+
+const canUnshare = canTellStarts && process.getuid?.() === 0 && spawnSync('unshare', ['-p', '-f', '--mount-proc', 'true']).status === 0;
+
+test.runIf(canUnshare)('a process in another pid namespace takes a live holder\'s tag for live (gc would otherwise delete its files)', () => {
+  const module = join(import.meta.dirname, '..', '..', 'dist', 'orchestration', 'process-identity.js');
+  const script = `import(${JSON.stringify(module)}).then((m) => console.log(JSON.stringify({ pid: process.pid, runs: m.processStillRuns(m.processOfTag(process.argv[1])) })))`;
+  const child = spawnSync('unshare', ['-p', '-f', '--mount-proc', process.execPath, '-e', script, ownProcessTag()], { encoding: 'utf8' });
+  expect(child.status, child.stderr).toBe(0);
+  const seen = JSON.parse(child.stdout) as { pid: number; runs: boolean };
+  expect(seen.pid).not.toBe(process.pid);
+  expect(seen.runs).toBe(true);
 });

@@ -11,8 +11,8 @@ import { readFileSync, readlinkSync } from 'node:fs';
  * then. A killed process its parent has not reaped yet (a zombie) answers `kill(pid, 0)` but runs
  * no more: it is dead too. Where `/proc` cannot be read (not Linux), and for records written
  * before the start was recorded, the rule falls back to the pid alone. Files that name their
- * holder (lock files, markers, temporary names) record `ownProcessTag()` and read it back with
- * `processOfTag`.
+ * holder (lock files, markers, temporary names) record `ownProcessTag()`, the whole start, and
+ * read it back with `processOfTag`, so the same rule decides for them as for leases.
  *
  * A start also names the pid namespace it was read in: two containers that share a hostname (host
  * networking) and one metadata database each have their own pid 1, and a pid read in one namespace
@@ -135,30 +135,51 @@ export function processStillRuns(holder: { readonly pid: number; readonly starte
 }
 
 /**
- * This process as a short tag for file names and lock files, `<pid>.<clock ticks since boot>`
- * (`<pid>` where the start cannot be told); `processOfTag` reads it back for `processStillRuns`.
+ * This process as a tag for file names and lock files, `<pid>.<clock ticks since boot>.<pid
+ * namespace>.<boot id without dashes>` (`<pid>` where the start cannot be told): the whole start,
+ * so `processOfTag` reads back what a lease records and `processStillRuns` decides for files as for
+ * leases (a holder of another pid namespace is held). No `-`, `/` or `:`: it fits in file names.
  *
  * @example
- * writeFileSync(lock, ownProcessTag()); // '4242.7613412'
+ * writeFileSync(lock, ownProcessTag()); // '4242.7613412.4026531836.d379a08848ea4d4993a30496ddfa5293'
  */
 export function ownProcessTag(): string {
   const started = ownProcessStart();
-  return started === undefined ? String(process.pid) : `${process.pid}.${started.split(':')[1]}`;
+  if (started === undefined) return String(process.pid);
+  const [boot, ticks, namespace] = splitStart(started);
+  return `${process.pid}.${ticks}.${namespace}.${boot.replaceAll('-', '')}`;
+}
+
+/** A start's boot id, ticks and namespace (the boot id is the text before the last two `:`). */
+function splitStart(started: string): [boot: string, ticks: string, namespace: string] {
+  const last = started.lastIndexOf(':');
+  const middle = started.lastIndexOf(':', last - 1);
+  return [started.slice(0, middle), started.slice(middle + 1, last), started.slice(last + 1)];
+}
+
+/** A boot id as a tag holds it (dashes removed) back in the form `/proc` gives it. */
+function bootOfTag(compact: string): string {
+  bootId ??= readBootId();
+  if (bootId !== null && bootId.replaceAll('-', '') === compact) return bootId;
+  const uuid = /^([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})$/.exec(compact);
+  return uuid === null ? compact : uuid.slice(1).join('-');
 }
 
 /**
- * The process a tag made by `ownProcessTag` names (a bare pid, as older files hold, too), or
- * undefined for text that is not a tag. Its start is taken as of this boot and pid namespace: after
- * a restart, a process with the pid has another start.
+ * The process a tag made by `ownProcessTag` names, with the start it recorded (boot and pid
+ * namespace included, so a holder of another namespace is held, as for a lease), or undefined for
+ * text that is not a tag. Older tags still parse: `<pid>.<ticks>` is taken as of this boot and
+ * namespace, a bare pid as the pid alone.
  *
  * @example
  * processStillRuns(processOfTag(readFileSync(lock, 'utf8')) ?? { pid: 0 });
  */
 export function processOfTag(tag: string): { readonly pid: number; readonly started?: string } | undefined {
-  const match = /^(\d+)(?:\.(\d+))?$/.exec(tag.trim());
+  const match = /^(\d+)(?:\.(\d+)(?:\.(\d+)\.([0-9a-f]+))?)?$/.exec(tag.trim());
   if (match === null) return undefined;
   const pid = Number(match[1]);
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  const started = match[2] === undefined ? undefined : startAt(match[2]);
+  const [, , ticks, namespace, boot] = match;
+  const started = namespace !== undefined && boot !== undefined ? `${bootOfTag(boot)}:${ticks}:${namespace}` : startAt(ticks);
   return started === undefined ? { pid } : { pid, started };
 }

@@ -21,7 +21,7 @@ import { audited } from './audit-commands.js';
 import { datasetInterruptReport, ingestInterruptReport, materializeInterruptReport } from './interrupt-reports.js';
 import { exitOnInterrupt } from '../interrupt.js';
 import type { CommandContext } from './command-context.js';
-import { authorizeCli, authorizeCliIngest, authorizeCliJobs, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCli, authorizeCliJobs, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
@@ -111,7 +111,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
       const options = { ...given, file: file ?? given.file };
       return run.withPlatform(audited({ action: 'ingest', target: `source:${source}` }, async ({ platform, out }) => {
         const project = await platform.project();
-        await authorizeCliIngest(platform, await cliPrincipal(platform), project, source);
+        await authorizeCliJobs(platform, await cliPrincipal(platform), project, [jobName('ingest', source)]);
         const connector = project.sources.find((s) => s.name === source)?.connector;
         const common = { ...(options.knownAt ? { knownAt: options.knownAt } : {}), onProgress: (done: number, total: number) => out.progress(`ingest ${source}`, done, total) };
         const interrupted = exitOnInterrupt(`ingest of "${source}"`, await ingestInterruptReport(platform, source));

@@ -19,7 +19,7 @@ import { EXIT_FAILURE } from '../exit.js';
 import { durationMs, integerIn } from '../options.js';
 import { table } from '../output.js';
 import { auditErrorCode } from '../../compliance/audit/audited-action.js';
-import { cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 import { untilSignal } from './real-time.js';
@@ -130,6 +130,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .description('run history, newest first: status, trigger, run key, attempt, timings, rows in and out, snapshots read and written, error and cause')
     .action((options: { failed?: boolean; job?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
+        await authorizeCliStatus(platform);
         const runs = (await listRuns(platform, options.limit, { ...(options.job ? { job: options.job } : {}), ...(options.failed ? { status: 'failed' as const } : {}) })).map(runRow);
         const none = options.job === undefined ? 'No runs.' : `No runs of job "${options.job}"${await suggestJob(platform, options.job)}.`;
         out.result({ runs }, () => runs.length === 0 ? none : table(

@@ -1,5 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { API_KEY_ENV, authorizeCli, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { LOCAL_OPERATOR_ROLE } from '../../definitions/index.js';
+import type { Platform } from '../../platform.js';
 import { dropBatch, releaseBatch } from '../../quality/quarantine.js';
 import { checkSubject, declaredCheckSubjects } from '../../quality/run-checks.js';
 import { toIso } from '../../time/index.js';
@@ -8,9 +11,18 @@ import { table } from '../output.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 
-/** Who resolves a quarantined batch: `--by`, else `SLUICE_USER`, else the OS user. */
-function actor(by: string | undefined): string {
-  return by ?? process.env.SLUICE_USER ?? userInfo().username;
+/**
+ * Authorizes resolving a held batch (`admin: ["quarantine"]`) and says who resolves it. Acting as a
+ * key (`SLUICE_API_KEY`), the key's principal: a `--by` naming anyone else is refused, so the
+ * record cannot name someone who did not do it. As the local operator (who can write the lake's
+ * files anyway), `--by`, else `SLUICE_USER`, else the OS user.
+ */
+async function resolver(platform: Platform, by: string | undefined): Promise<string> {
+  const principal = await cliPrincipal(platform);
+  await authorizeCli(platform, principal, 'admin', 'quarantine');
+  if (principal.roles.includes(LOCAL_OPERATOR_ROLE)) return by ?? process.env.SLUICE_USER ?? userInfo().username;
+  if (by !== undefined && by !== principal.name) throw new UsageError(`--by ${by}: acting as ${principal.name} (${API_KEY_ENV}), the batch is resolved by ${principal.name}; omit --by, or unset ${API_KEY_ENV} to act as the local operator`);
+  return principal.name;
 }
 
 function batchId(text: string): number {
@@ -35,6 +47,7 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
     .description('the latest result of every data quality check, per dataset and check')
     .action((options: { failed?: boolean; dataset?: string }) =>
       run.withPlatform(async ({ platform, out }) => {
+        await authorizeCliStatus(platform);
         const declared = declaredCheckSubjects(await platform.project());
         const latest = await platform.metadata.quality.latestResults({ ...(options.failed ? { failed: true } : {}), ...(options.dataset ? { dataset: options.dataset } : {}) });
         // A removed check's last result stays in the store (history) but is not a current result.
@@ -66,6 +79,7 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
   const quarantine = program.command('quarantine').description('batches held back by failing error checks: list, release or drop them');
   const list = (options: { all?: boolean }) =>
     run.withPlatform(async ({ platform, out }) => {
+      await authorizeCliStatus(platform);
       const batches = await platform.metadata.quality.listQuarantine(options.all ? {} : { status: 'held' });
       out.result({ batches: batches.map((b) => ({ ...b, createdAt: toIso(b.createdAt), resolvedAt: b.resolvedAt === null ? null : toIso(b.resolvedAt) })) }, () =>
         batches.length === 0
@@ -80,11 +94,11 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
   quarantine
     .command('release')
     .argument('<id>', 'the quarantined batch')
-    .option('--by <name>', 'who releases it (default: SLUICE_USER or the OS user)')
+    .option('--by <name>', 'who releases it, as the local operator (default: SLUICE_USER or the OS user); with SLUICE_API_KEY the key\'s principal')
     .description('commit a held batch as if its checks had passed (the normal, idempotent commit)')
     .action((id: string, options: { by?: string }) =>
       run.withPlatform(audited({ action: 'quarantine.release', target: `quarantine:${id}` }, async ({ platform, out }) => {
-        const { batch, snapshot, committed } = await releaseBatch(platform, batchId(id), actor(options.by));
+        const { batch, snapshot, committed } = await releaseBatch(platform, batchId(id), await resolver(platform, options.by));
         out.result({ batch, snapshot: snapshot.id, committed }, () =>
           committed
             ? `released quarantined batch ${batch.id}: ${batch.rows} rows committed to "${batch.dataset}" as snapshot ${snapshot.id} (by ${batch.resolvedBy})`
@@ -95,11 +109,11 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
   quarantine
     .command('drop')
     .argument('<id>', 'the quarantined batch')
-    .option('--by <name>', 'who drops it (default: SLUICE_USER or the OS user)')
+    .option('--by <name>', 'who drops it, as the local operator (default: SLUICE_USER or the OS user); with SLUICE_API_KEY the key\'s principal')
     .description('delete a held batch; nothing reaches the lake')
     .action((id: string, options: { by?: string }) =>
       run.withPlatform(audited({ action: 'quarantine.drop', target: `quarantine:${id}` }, async ({ platform, out }) => {
-        const batch = await dropBatch(platform, batchId(id), actor(options.by));
+        const batch = await dropBatch(platform, batchId(id), await resolver(platform, options.by));
         out.result({ batch }, () => `dropped quarantined batch ${batch.id} of "${batch.dataset}" (${batch.rows} rows, by ${batch.resolvedBy})`);
         return { batch: batch.id, dataset: batch.dataset, rows: batch.rows, by: batch.resolvedBy };
       })),

@@ -7,6 +7,7 @@ import { parseDuration, toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
 import { table } from '../output.js';
 import { audited } from './audit-commands.js';
+import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import type { CommandContext } from './command-context.js';
 
 /** One listing: JSON rows, and the columns of its human table. */
@@ -141,6 +142,7 @@ export function registerRegistryCommands(program: Command, run: CommandContext):
     .description('remove lake files no snapshot references, staged files of crashed ingests and temporary files of dead dataset builds')
     .action((options: { dryRun?: boolean; minAge: string }) =>
       run.withPlatform(audited({ action: 'gc', target: 'lake' }, async ({ platform, out }) => {
+        await authorizeCli(platform, await cliPrincipal(platform), 'admin', 'gc');
         const dryRun = options.dryRun === true;
         const minAgeMs = options.minAge.trim() === '0' ? 0 : parseDuration(options.minAge);
         if (minAgeMs === undefined) throw new UsageError(`--min-age takes a duration such as 10m or 1h (or 0), not "${options.minAge}"`);

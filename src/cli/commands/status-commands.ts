@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { STATUS_RIGHT } from '../../compliance/access/authorize.js';
-import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCliStatus } from '../../compliance/access/cli-principal.js';
 import { alertTargets, NEVER } from '../../observability/alerts/index.js';
 import { healthStatus, type HealthStatus } from '../../observability/status/index.js';
 import type { AlertRecord } from '../../storage/metadata/health-store.js';
@@ -47,8 +46,7 @@ export function registerStatusCommands(program: Command, run: CommandContext): v
     .description(`one screen of health: freshness of every source and view, firing conditions (failed jobs and checks, stale, drift, skew, schema changes, serving-log drops), failing checks, last runs, dead letters, stream lag; exits ${EXIT_UNHEALTHY} when an error condition fires, an SLA is violated or a job's last run failed`)
     .action((options: { runs: number }) =>
       run.withPlatform(async ({ platform, out }) => {
-        // The right GET /v1/streams and /metrics ask of the same principal.
-        await authorizeCli(platform, await cliPrincipal(platform), STATUS_RIGHT.action, STATUS_RIGHT.resource);
+        await authorizeCliStatus(platform);
         const status = await healthStatus(platform, await platform.project(), { runs: options.runs });
         out.result(status, () => statusScreen(status));
         if (!status.healthy) process.exitCode = EXIT_UNHEALTHY;
@@ -61,6 +59,7 @@ export function registerStatusCommands(program: Command, run: CommandContext): v
     .description('recent alerts (transitions of health conditions), newest first, and where their webhook delivery stands')
     .action((options: { limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
+        await authorizeCliStatus(platform);
         const applied = await platform.metadata.latestRegistry();
         const channels = alertTargets(applied?.project).map((t) => ({
           name: t.name, where: t.where, kinds: t.kinds ? [...t.kinds] : null, minSeverity: t.minSeverity, ...('problem' in t.resolved ? { problem: t.resolved.problem } : {}),

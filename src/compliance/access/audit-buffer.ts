@@ -8,11 +8,14 @@ export interface AuditBuffer {
   record(event: AuditEvent, at: number): void;
   /** Commits what is queued now. */
   flush(): Promise<void>;
-  /** Commits what is queued and stops the timer. */
+  /**
+   * Commits what is queued and stops the timer, re-trying a failing commit for up to `closeWaitMs`;
+   * what is still not written then is counted in `dropped` and told to `onLost`, never dropped silently.
+   */
   close(): Promise<void>;
   /** True from a failed commit until the next commit succeeds: records are queued, not in the trail. */
   failing(): boolean;
-  /** Records dropped, oldest first, past `maxQueued` uncommitted ones (never a `classified.read`). */
+  /** Records dropped, oldest first, past `maxQueued` uncommitted ones (never a `classified.read`), and those `close` could not write. */
   dropped(): number;
 }
 
@@ -22,6 +25,10 @@ export interface AuditBufferOptions {
   readonly onError?: (error: unknown) => void;
   /** Called when commits start failing (with the error) and when they succeed again. */
   readonly onFailing?: (failing: boolean, error?: unknown) => void;
+  /** How long `close` re-tries a failing commit before giving up on what is queued (default 2 s; each try may itself wait for a lock). */
+  readonly closeWaitMs?: number;
+  /** Told how many records `close` could not write, and the last error: they are not in the trail. */
+  readonly onLost?: (records: number, error: unknown) => void;
 }
 
 /** Records never dropped from a full queue: a classified value was returned on each (it is served only while the trail is writable, so they are few). */
@@ -48,7 +55,8 @@ function keepWithin<T extends { event: AuditEvent }>(queue: readonly T[], max: n
  * never a record of an earlier tick and never a link of the chain. A failed commit is retried at
  * the next tick; past `maxQueued` records the oldest are dropped and counted in `dropped`, but
  * never a `classified.read` (a classified value was returned on it; while failing, the server
- * refuses classified reads, so no new ones queue up).
+ * refuses classified reads, so no new ones queue up). `close` re-tries for a bounded time; what
+ * it cannot write is counted too and told to `onLost`.
  * `failing()` is true from a failed commit to the next good one (`onFailing` tells both), so a
  * server can refuse the reads whose evidence would not be written.
  *
@@ -65,6 +73,7 @@ export function auditBuffer(audit: AuditTrail, options: AuditBufferOptions = {})
   let dropped = 0;
   let closed = false;
   let failing = false;
+  let lastError: unknown;
   const flush = (): Promise<void> => {
     timer = undefined;
     flushing = flushing.then(async () => {
@@ -78,6 +87,7 @@ export function auditBuffer(audit: AuditTrail, options: AuditBufferOptions = {})
           options.onFailing?.(false);
         }
       } catch (error) {
+        lastError = error;
         queue = [...batch, ...queue];
         if (queue.length > maxQueued) {
           const kept = keepWithin(queue, maxQueued);
@@ -103,7 +113,17 @@ export function auditBuffer(audit: AuditTrail, options: AuditBufferOptions = {})
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      const deadline = Date.now() + (options.closeWaitMs ?? 2_000);
       await flush();
+      while (queue.length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, flushMs));
+        await flush();
+      }
+      if (queue.length === 0) return;
+      const lost = queue.length;
+      queue = [];
+      dropped += lost;
+      options.onLost?.(lost, lastError);
     },
     failing: () => failing,
     dropped: () => dropped,

@@ -2,7 +2,8 @@ import type { JobDefinition, Project, Schedule } from '../../definitions/index.j
 import { PolicyError } from '../../errors.js';
 import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { Principal } from '../principal.js';
-import { accessPolicy, authorize, refusalWithoutHint, type AccessAction, type AccessDecision } from './authorize.js';
+import { accessPolicy, authorize, refusalWithoutHint, type AccessDecision } from './authorize.js';
+import { jobRights } from './job-rights.js';
 
 /** The name of the principal a schedule without `as` runs as (only a project without access rules may have one; see `checkSchedulePrincipals`). */
 export const SCHEDULER_PRINCIPAL = 'scheduler';
@@ -29,14 +30,6 @@ const unnamedSchedule = (principal: Principal): boolean => principal.name === SC
 function unnamedReason(job: JobDefinition, reason: string): string {
   return `${refusalWithoutHint(reason)}: its schedule declares no "as" (the project was applied before schedules under access rules had to name who they run as); `
     + `add as: { name: "pipeline", roles: ["pipeline"] } to the schedule and allow({ role: "pipeline", run: ["${job.name}"] }) to access in sluice.config.ts, then run sluice apply`;
-}
-
-/** The rights a job needs: `run` on it, and for a dataset the `datasets` right (its reads are checked by the build), for retention the admin action. */
-function jobRights(job: JobDefinition): [AccessAction, string][] {
-  const rights: [AccessAction, string][] = [['run', job.name]];
-  if (job.kind === 'dataset') rights.push(['datasets', 'datasets']);
-  if (job.kind === 'retention') rights.push(['admin', 'retention']);
-  return rights;
 }
 
 /**

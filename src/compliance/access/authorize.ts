@@ -15,7 +15,7 @@ export const STATUS_RIGHT = Object.freeze({ action: 'admin', resource: 'status' 
 /** How a decision is recorded in the audit trail, by action: `admin.<resource>` for an admin action. */
 const AUDIT_ACTION: Record<AccessAction, string> = { read: 'serve.read', push: 'push.write', datasets: 'dataset.build', admin: 'admin', run: 'job.authorize' };
 
-/** The audit action of a decision on `action` over `resource` (`admin.status`, `job.run`, ...), for every door. */
+/** The audit action of a decision on `action` over `resource` (`admin.status`, `job.authorize`, ...), for every door. */
 export const auditActionOf = (action: AccessAction, resource: string): string => (action === 'admin' ? `admin.${resource}` : AUDIT_ACTION[action]);
 
 export interface AccessDecision {

@@ -1,12 +1,13 @@
 import { userInfo } from 'node:os';
-import { isStreamed, jobName, LOCAL_OPERATOR_ROLE, runRightNames, type AdminAction, type Project } from '../../definitions/index.js';
+import { LOCAL_OPERATOR_ROLE, type AdminAction, type Project } from '../../definitions/index.js';
 import { AuthenticationError, PolicyError } from '../../errors.js';
 import type { AuditTrail } from '../../storage/metadata/audit-store.js';
 import type { KeyStore } from '../../storage/metadata/key-store.js';
 import type { Principal } from '../principal.js';
 import { checkApiKey, keyPrincipal } from './api-keys.js';
 import { readDependencies } from './read-dependencies.js';
-import { accessPolicy, auditActionOf, authorize, authorizeRead, readRefusal, readSelection, type AccessAction } from './authorize.js';
+import { accessPolicy, auditActionOf, authorize, authorizeRead, readRefusal, readSelection, STATUS_RIGHT, type AccessAction } from './authorize.js';
+import { workRights } from './job-rights.js';
 
 /** The environment variable that makes the CLI act as a key's principal instead of the local operator. */
 export const API_KEY_ENV = 'SLUICE_API_KEY';
@@ -52,7 +53,7 @@ const CLI_TARGET: Record<Exclude<AccessAction, 'read'>, (resource: string) => st
 /**
  * Authorizes an action of the CLI against the applied project's access rules (the rules in force
  * before the command, so a change cannot grant itself) and audits the decision as HTTP does
- * (`admin.<action>`, `dataset.build`, `job.run`, ...); throws a `PolicyError` when denied.
+ * (`admin.<action>`, `dataset.build`, `job.authorize`, ...); throws a `PolicyError` when denied.
  *
  * @example
  * await authorizeCli(platform, principal, 'admin', 'apply');
@@ -68,32 +69,27 @@ export async function authorizeCli(ctx: AccessStores, principal: Principal, acti
 }
 
 /**
- * Authorizes the CLI running what a job does (`sluice materialize` of a view, `transform run`,
- * `ingest` of a batch source) as `sluice run JOB` and the scheduler are: `run` on each job's name,
- * `ingest:<source>` also for a batch source without a job (`runRightNames`). A name no rule could
- * name (an unknown view or source, a stream source) is not checked here: the command refuses it.
+ * Authorizes the CLI doing the work of jobs (`sluice materialize` of a view, `transform run`,
+ * `ingest`) with the rights `sluice run JOB` and the scheduler ask (`workRights`: `run` on each
+ * catalogue job, `push` on a stream source, `run` on any other name). No name is skipped: an
+ * unknown one is refused here for a key, and by the command for the local operator.
  *
  * @example
  * await authorizeCliJobs(platform, principal, project, ['materialize:profile']);
  */
 export async function authorizeCliJobs(ctx: AccessStores, principal: Principal, project: Project, jobs: readonly string[]): Promise<void> {
-  const grantable = new Set(runRightNames(project));
-  for (const job of jobs) if (grantable.has(job)) await authorizeCli(ctx, principal, 'run', job);
+  for (const job of jobs) for (const [action, resource] of workRights(project, job)) await authorizeCli(ctx, principal, action, resource);
 }
 
 /**
- * Authorizes `sluice ingest` into `source` with the right every other way of writing it asks: a
- * batch source `run` on `ingest:<source>` (its job's right, a job or not: `authorizeCliJobs`), a
- * stream or CDC source `push` on it (what `POST /v1/push/<source>` asks). An unknown source is
- * not checked here: the ingest refuses it.
+ * Authorizes the CLI reading operational data (`sluice status`, `runs`, `alerts`, `checks`,
+ * `quarantine list`) with the right `GET /v1/streams` and `/metrics` ask (`STATUS_RIGHT`).
  *
  * @example
- * await authorizeCliIngest(platform, principal, project, 'payments');
+ * await authorizeCliStatus(platform);
  */
-export async function authorizeCliIngest(ctx: AccessStores, principal: Principal, project: Project, source: string): Promise<void> {
-  const target = project.sources.find((s) => s.name === source);
-  if (target !== undefined && isStreamed(target)) await authorizeCli(ctx, principal, 'push', source);
-  else await authorizeCliJobs(ctx, principal, project, [jobName('ingest', source)]);
+export async function authorizeCliStatus(ctx: AccessStores): Promise<void> {
+  await authorizeCli(ctx, await cliPrincipal(ctx), STATUS_RIGHT.action, STATUS_RIGHT.resource);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ownProcessTag, processOfTag, processStillRuns } from '../../orchestration/process-identity.js';
+import { tryLockFile, unlockFile } from '../../orchestration/lock-file.js';
 import type { LineageTransport } from './lineage-transport.js';
 
 export interface HttpTransportOptions {
@@ -45,26 +45,9 @@ export function httpTransport(options: HttpTransportOptions): LineageTransport {
   let closed = false;
 
   const spooled = () => readdirSync(spoolDir).filter((f) => f.endsWith('.json')).sort();
-  const lock = (): boolean => {
-    const path = join(spoolDir, LOCK);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        writeSync(fd, ownProcessTag());
-        closeSync(fd);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const text = readFileSync(path, 'utf8');
-        const holder = processOfTag(text);
-        // Held by this process (another pass), or by a live one (by pid and start: a reused pid is not the holder).
-        if (text.trim() === ownProcessTag() || (holder !== undefined && processStillRuns(holder))) return false;
-        rmSync(path, { force: true });
-      }
-    }
-    return false;
-  };
-  const unlock = () => rmSync(join(spoolDir, LOCK), { force: true });
+  // Held by this process (another pass) or a live one: not now. A gone holder's lock is taken over (`tryLockFile`).
+  const lock = (): boolean => tryLockFile(join(spoolDir, LOCK)).acquired;
+  const unlock = () => unlockFile(join(spoolDir, LOCK));
 
   /** Sends one spooled event; removes it once accepted, sets it aside if the endpoint rejects it, throws to retry later. */
   const deliverOne = async (name: string) => {

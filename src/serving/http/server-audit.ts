@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge, type Registry } from 'prom-client';
-import { auditBuffer, type AuditBuffer } from '../../compliance/access/audit-buffer.js';
+import { AUDIT_FLUSH_MS, auditBuffer, type AuditBuffer } from '../../compliance/access/audit-buffer.js';
 import type { AuditSink } from '../../compliance/masking/audit-read.js';
 import { AdapterError } from '../../errors.js';
 
@@ -40,29 +40,78 @@ export interface ServerAudit {
  */
 export function startServerAudit(app: FastifyInstance, platform: Platform, server: string): ServerAudit {
   const subject = auditSubject(server);
-  const report = (firing: boolean, error?: unknown) => {
-    const reason = error instanceof Error ? error.message : String(error);
-    void platform.metadata.health.report({
-      kind: AUDIT_FAILING, subject, firing, severity: 'error',
-      message: firing
-        ? `server "${server}" cannot write its audit records (${reason}); they are queued and retried, and classified reads are refused (503) until they are written: make .sluice/metadata.db writable (free disk space, check its permissions)`
-        : `server "${server}" writes its audit records again`,
-      ...(firing ? { details: { error: reason } } : {}),
-    }, platform.now()).catch((failed: unknown) => app.log.error({ err: failed }, 'audit_failing: reporting the health condition failed'));
+  const health = platform.metadata.health;
+  const condition = (firing: boolean, reason: string) => health.report({
+    kind: AUDIT_FAILING, subject, firing, severity: 'error',
+    message: firing
+      ? `server "${server}" cannot write its audit records (${reason}); they are queued and retried, and classified reads are refused (503) until they are written: make .sluice/metadata.db writable (free disk space, check its permissions, stop what holds it locked)`
+      : `server "${server}" writes its audit records again`,
+    ...(firing ? { details: { error: reason } } : {}),
+  }, platform.now());
+  // The health store is metadata.db too: when it fails with the audit, the condition is re-tried on
+  // every failing tick, and the recovery is reported only after the firing did, so the episode
+  // always reaches the health history.
+  let episode: string | undefined;
+  let recorded = false;
+  let reportError: string | undefined;
+  let reporting: Promise<void> = Promise.resolve();
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+  const settle = (): void => {
+    reporting = reporting.then(async () => {
+      try {
+        if (episode !== undefined && !recorded) {
+          await condition(true, episode);
+          recorded = true;
+        }
+        if (recorded && !buffer.failing()) {
+          await condition(false, '');
+          recorded = false;
+          episode = undefined;
+        }
+        reportError = undefined;
+      } catch (failed) {
+        reportError = failed instanceof Error ? failed.message : String(failed);
+        app.log.error({ err: failed }, 'audit_failing: recording the health condition failed; retrying');
+        // While the audit fails its ticks re-try; once it commits again, this timer does.
+        if (!buffer.failing() && !closed) retry ??= setTimeout(() => { retry = undefined; settle(); }, AUDIT_FLUSH_MS * 20);
+      }
+    });
   };
   const buffer = auditBuffer(platform.metadata.audit, {
-    onError: (error) => app.log.error({ err: error }, 'audit commit failed; retrying at the next tick'),
-    onFailing: report,
+    onError: (error) => {
+      app.log.error({ err: error }, 'audit commit failed; retrying at the next tick');
+      if (!recorded) settle();
+    },
+    onFailing: (firing, error) => {
+      if (firing) episode = error instanceof Error ? error.message : String(error);
+      settle();
+    },
+    onLost: (records, error) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      const told = `server "${server}" closed with ${records} audit records it could not write (${reason}); they are not in the audit trail (counted in sluice_audit_dropped_records)`;
+      app.log.error({ records, err: error }, told);
+      process.stderr.write(`sluice: ${told}\n`);
+    },
   });
-  app.addHook('onClose', async () => buffer.close());
+  app.addHook('onClose', async () => {
+    await buffer.close();
+    closed = true;
+    if (retry) clearTimeout(retry);
+    await reporting;
+  });
+  /** Where to see the failure, as it stands: the recorded condition, or why it is not recorded. */
+  const seeWhere = (): string => (recorded
+    ? `see the condition ${AUDIT_FAILING} of ${subject} in "sluice status"`
+    : `the condition ${AUDIT_FAILING} could not be recorded either (${reportError ?? episode ?? 'metadata.db fails'}; it is retried with every commit): /metrics shows sluice_audit_failing 1 and the server log the error; make .sluice/metadata.db writable`);
   return {
     buffer,
     classifiedRead: (event, at) => {
-      if (buffer.failing()) throw new AdapterError('ADAPTER_FAILED', `the audit trail cannot be written, so classified values are not served (a read of them must leave its audit record); retry later, and see the condition ${AUDIT_FAILING} in "sluice status"`);
+      if (buffer.failing()) throw new AdapterError('ADAPTER_FAILED', `the audit trail cannot be written, so classified values are not served (a read of them must leave its audit record); retry later; ${seeWhere()}`);
       buffer.record(event, at);
     },
     nameHeld: () => {
-      if (!buffer.failing()) report(false);
+      if (!buffer.failing()) condition(false, '').catch((failed: unknown) => app.log.error({ err: failed }, 'audit_failing: ending a previous run\'s condition failed'));
     },
     registerMetrics(registry) {
       // Servers may share one registry (a process serving twice): the gauges read every server's buffer on it.

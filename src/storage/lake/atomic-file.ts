@@ -1,5 +1,6 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { ConflictError } from '../../errors.js';
 import { ownProcessTag, processOfTag } from '../../orchestration/process-identity.js';
 
 /** Flushes a file (or directory) to disk. */
@@ -25,11 +26,17 @@ export function temporaryWriter(name: string, target: string): { readonly pid: n
 
 /**
  * Moves a finished temporary file into place atomically: fsync it, rename it over `path`,
- * fsync the directory. Readers see the old file or the new one, never a partial one.
+ * fsync the directory. Readers see the old file or the new one, never a partial one. A temporary
+ * removed meanwhile fails with a `ConflictError` (CONFLICT) naming both files.
  */
 export async function commitFile(temporary: string, path: string): Promise<void> {
-  await fsyncPath(temporary);
-  await rename(temporary, path);
+  try {
+    await fsyncPath(temporary);
+    await rename(temporary, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new ConflictError('CONFLICT', `the temporary file ${temporary} was removed before it was published as ${path} (by another process, or its folder was removed); nothing was published: run the command again`, { cause: error });
+  }
   await fsyncPath(dirname(path) || '.');
 }
 

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TimeoutError } from '../../../errors.js';
+import { tryLockFile, unlockFile } from '../../../orchestration/lock-file.js';
 import { ownProcessTag, processOfTag, processStillRuns } from '../../../orchestration/process-identity.js';
 
 /** Whether the process a tag names (`ownProcessTag`: pid and start, or a bare pid in older files) still runs; text that is no tag (half written) counts as live. */
@@ -53,53 +54,28 @@ export function unflushedBeforeRestart(path: string, boot: string): boolean {
   return false;
 }
 const OPEN_LOCK = 'open.lock';
-function readText(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
 const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /**
  * Runs `body` (the restart check, a removal of a damaged store and the first open) while holding
  * the store directory's `open.lock`, so two processes starting at once after a restart cannot both
  * decide to remove the store, one of them after the other has opened the fresh one. A lock whose
- * holder is gone is taken over; a live holder is waited for, up to `timeoutMs`.
+ * holder is gone is taken over (atomically, `tryLockFile`); a live holder is waited for, up to `timeoutMs`.
  */
 export function withOpenLock<T>(path: string, body: () => T, timeoutMs = 60_000): T {
   const lock = join(path, OPEN_LOCK);
   const giveUpAt = Date.now() + timeoutMs;
   for (;;) {
-    let fd: number | undefined;
-    try {
-      fd = openSync(lock, 'wx');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (fd !== undefined) {
-      try {
-        writeSync(fd, `${ownProcessTag()}\n`);
-      } finally {
-        closeSync(fd);
-      }
+    const taken = tryLockFile(lock);
+    if (taken.acquired) {
       try {
         return body();
       } finally {
-        rmSync(lock, { force: true });
+        unlockFile(lock);
       }
     }
-    const text = readText(lock);
-    if (text === undefined) continue; // released between the two calls
-    const holder = text.trim();
-    // A holder that is gone (or a lock not yet written: retried below) no longer opens the store.
-    if (holder !== '' && !alive(holder)) {
-      rmSync(lock, { force: true });
-      continue;
-    }
     if (Date.now() >= giveUpAt) {
+      const { holder } = taken;
       throw new TimeoutError('TIMED_OUT', `the online store at ${path} is being opened by process ${processOfTag(holder)?.pid ?? holder} (lock file ${lock}) for more than ${timeoutMs} ms; if that process is stuck, stop it and start again`, { details: { path, holder } });
     }
     pause(20);

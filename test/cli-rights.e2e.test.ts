@@ -89,6 +89,16 @@ test('with a key, ingest into a stream source asks push on it (as POST /v1/push)
   expect(sluiceAsKey(dir, operator, 'runs').stderr).not.toMatch(/may not/);
 });
 
+test('with a key, the commands that read the registry or operational data (list, datasets, lineage, catalog, dlq, drift, skew) ask the status right, as GET /v1/registry does', () => {
+  for (const args of [['list', 'views'], ['datasets'], ['lineage', 'source:transactions'], ['catalog'], ['dlq'], ['drift', '--service', 'fraud_v1'], ['skew', '--service', 'fraud_v1']]) {
+    const r = sluiceAsKey(dir, reader, ...args);
+    expect(r.code, `${args.join(' ')}: ${r.stdout}`).not.toBe(0);
+    expect(r.stderr, args.join(' ')).toMatch(/key:scorer may not run admin action "status"/);
+  }
+  expect(sluiceAsKey(dir, operator, 'dlq').stderr).not.toMatch(/may not/);
+  expect(sluiceAsKey(dir, operator, 'list', 'views').code).toBe(0);
+});
+
 test('with a key, quarantine release and drop ask admin: ["quarantine"], and the batch is resolved by the key\'s principal (a different --by is refused)', () => {
   const q = mkdtempSync(join(tmpdir(), 'sluice-cli-rights-q-'));
   try {

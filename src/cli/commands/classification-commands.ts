@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { authorizeCliStatus } from '../../compliance/access/cli-principal.js';
 import { classificationCatalog } from '../../compliance/classification/catalog.js';
 import { classifiedPlaces } from '../../compliance/classification/catalog-places.js';
 import { table } from '../output.js';
@@ -12,6 +13,7 @@ export function registerClassificationCommands(program: Command, run: CommandCon
     .option('--pii', 'only places holding personal data (a pii level), not tags-only or declassified ones')
     .action((options: { pii?: boolean }) =>
       run.withPlatform(async ({ platform, out }) => {
+        await authorizeCliStatus(platform);
         const project = await platform.project();
         const quarantined: Record<string, number> = {};
         for (const batch of await platform.metadata.quality.listQuarantine({ status: 'held' })) quarantined[batch.dataset] = (quarantined[batch.dataset] ?? 0) + 1;

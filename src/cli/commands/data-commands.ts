@@ -21,7 +21,7 @@ import { audited } from './audit-commands.js';
 import { datasetInterruptReport, ingestInterruptReport, materializeInterruptReport } from './interrupt-reports.js';
 import { exitOnInterrupt } from '../interrupt.js';
 import type { CommandContext } from './command-context.js';
-import { authorizeCli, authorizeCliJobs, authorizeCliRead, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCli, authorizeCliJobs, authorizeCliRead, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
@@ -237,6 +237,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .description('list rejected records with their reasons')
     .action((options: { source?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
+        await authorizeCliStatus(platform);
         const filter = options.source === undefined ? { limit: options.limit } : { source: options.source, limit: options.limit };
         const rows = await maskDeadLetters(platform, await platform.project(), await cliPrincipal(platform), await platform.metadata.listDeadLetters(filter));
         // None for a name the registry does not know: a misspelt source is named (a removed source's records are still listed).

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { authorizeCliStatus } from '../../compliance/access/cli-principal.js';
 import { resolveTime, timeOrAgo, type TimeOption } from '../options.js';
 import { datasetDrift } from '../../observability/drift/dataset-drift.js';
 import { incompleteText } from '../../observability/serving-log/index.js';
@@ -31,6 +32,7 @@ export function registerDriftCommand(program: Command, run: CommandContext): voi
     .description('drift: PSI / Jensen-Shannon of served values against a training dataset, and of source batches against the previous batch')
     .action((options: DriftOptions) =>
       run.withPlatform(async ({ platform, out }) => {
+        await authorizeCliStatus(platform);
         if (options.dataset === undefined) {
           const latest = await platform.metadata.drift.latest(options.subject === undefined ? {} : { subject: options.subject });
           out.result({ results: latest }, () => (latest.length === 0 ? 'no drift results yet: ingest batches of a source, or run "sluice drift --dataset ID"' : table(HEADER, rows(latest))));

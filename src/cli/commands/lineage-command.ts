@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { authorizeCliStatus } from '../../compliance/access/cli-principal.js';
 import { describeSteps, lineageGraph, resolveLineageTarget, traceLineage } from '../../observability/lineage/index.js';
 import { UsageError } from '../exit.js';
 import type { CommandContext } from './command-context.js';
@@ -17,6 +18,7 @@ export function registerLineageCommand(program: Command, run: CommandContext): v
     .action((spec: string, options: { upstream?: boolean; downstream?: boolean }) =>
       run.withPlatform(async ({ platform, out }) => {
         if (options.upstream && options.downstream) throw new UsageError('give --upstream or --downstream, or neither for both');
+        await authorizeCliStatus(platform);
         const graph = lineageGraph(await platform.project(), await platform.metadata.listDatasets(DATASET_LIMIT));
         const target = resolveLineageTarget(graph, spec);
         const name = `${target.node.id}${target.column === undefined ? '' : `.${target.column}`}`;

@@ -7,7 +7,7 @@ import { parseDuration, toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
 import { table } from '../output.js';
 import { audited } from './audit-commands.js';
-import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCli, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import type { CommandContext } from './command-context.js';
 
 /** One listing: JSON rows, and the columns of its human table. */
@@ -119,6 +119,7 @@ export function registerRegistryCommands(program: Command, run: CommandContext):
       run.withPlatform(async ({ platform, out }) => {
         const list = LISTINGS[kind];
         if (!Object.hasOwn(LISTINGS, kind) || !list) throw new UsageError(`unknown kind "${kind}"; use one of ${Object.keys(LISTINGS).join(', ')}`);
+        await authorizeCliStatus(platform);
         const listing = await list(platform, options);
         out.result(listing.rows, () => human(listing, `No ${kind}.`));
       }),
@@ -130,6 +131,7 @@ export function registerRegistryCommands(program: Command, run: CommandContext):
     .description('registered training datasets: id, spine, features, snapshots, rows, path')
     .action((options: ListOptions) =>
       run.withPlatform(async ({ platform, out }) => {
+        await authorizeCliStatus(platform);
         const listing = await datasets(platform, options);
         out.result(listing.rows, () => human(listing, 'No datasets.'));
       }),

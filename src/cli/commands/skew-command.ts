@@ -6,7 +6,7 @@ import type { FeatureSkew } from '../../storage/metadata/skew-store.js';
 import { EXIT_UNHEALTHY } from '../exit.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
-import { cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 const percent = (r: number) => `${Number((r * 100).toPrecision(3))}%`;
 const skippedText = (f: FeatureSkew) => Object.entries(f.skipped).map(([reason, n]) => `${reason} ${n}`).join(', ') || '-';
@@ -44,6 +44,7 @@ export function registerSkewCommand(program: Command, run: CommandContext): void
     .description('training/serving skew: recomputes sampled served values offline at their asOf and compares them, per feature (exit code 3 when a feature is above the threshold)')
     .action((options: { service?: string; since?: TimeOption; until?: TimeOption; maxMismatchRate: number }) =>
       run.withPlatform(async ({ platform, out }) => {
+        await authorizeCliStatus(platform);
         const now = platform.now();
         const resolve = (t: TimeOption) => resolveTime(t, now);
         const report = await runSkewJob(platform, await platform.project(), {

@@ -26,6 +26,11 @@ test('a file system refusal (read-only, permission, full disk) is a message with
   }
 });
 
+test('a directory that cannot be made (a recursive mkdir under a read-only mount says ENOENT) is the same refusal, not a stack', () => {
+  const { stderr } = reported(systemError('ENOENT', 'mkdir', '/ro/newp'));
+  expect(stderr).toBe("error: ENOENT: refused, mkdir '/ro/newp': the file system refused it; check that /ro/newp and its directory are writable and the disk has space, then run the command again\n");
+});
+
 test('a refused copy or rename names its destination, not its source', () => {
   const copy = Object.assign(systemError('EROFS', 'copyfile', '/sluice/examples/fraud/sluice.config.ts'), { dest: '/data/p/sluice.config.ts' });
   expect(reported(copy).stderr).toContain('check that /data/p/sluice.config.ts and its directory are writable');

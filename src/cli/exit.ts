@@ -17,8 +17,10 @@ const FILE_SYSTEM_REFUSALS = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQ
 
 /** The path a file system refused (a Node system error of `FILE_SYSTEM_REFUSALS`: its `dest` for a copy or rename), else undefined. */
 function refusedPath(error: unknown): string | undefined {
-  const { code, path, dest } = (error ?? {}) as { code?: unknown; path?: unknown; dest?: unknown };
-  if (typeof code !== 'string' || !FILE_SYSTEM_REFUSALS.has(code)) return undefined;
+  const { code, path, dest, syscall } = (error ?? {}) as { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown };
+  // A recursive mkdir under a read-only mount reports ENOENT (it cannot make the missing parent): the same refusal.
+  const refusedMkdir = code === 'ENOENT' && syscall === 'mkdir';
+  if (typeof code !== 'string' || !(FILE_SYSTEM_REFUSALS.has(code) || refusedMkdir)) return undefined;
   return typeof dest === 'string' ? dest : typeof path === 'string' ? path : undefined;
 }
 

@@ -159,5 +159,12 @@ test('the columns that decide which rows count (filters, joins, groupings, quali
   expect(await indirect('SELECT account_id FROM accounts a WHERE a::VARCHAR LIKE \'%x%\'')).toEqual(['accounts.account_id', 'accounts.email', 'accounts.tier', 'accounts.ts']);
   expect(await indirect('SELECT account_id FROM accounts WHERE COLUMNS(\'tie.\') = \'gold\'')).toEqual([...everyColumn].sort());
   expect(await indirect('SELECT account_id FROM accounts')).toEqual([]);
+  // Review (rev-a): DISTINCT, set operations that remove rows, row-multiplying functions and NATURAL joins decide the rows too.
+  expect(await indirect('SELECT count(*) AS n FROM (SELECT DISTINCT tier FROM accounts)')).toEqual(['accounts.tier']);
+  expect(await indirect('SELECT count(*) AS n FROM (SELECT account_id FROM accounts UNION SELECT account_id FROM invoices)')).toEqual(['accounts.account_id', 'invoices.account_id']);
+  expect(await indirect('SELECT count(*) AS n FROM (SELECT account_id FROM accounts INTERSECT SELECT account_id FROM invoices)')).toEqual(['accounts.account_id', 'invoices.account_id']);
+  expect(await indirect('SELECT count(*) AS n FROM (SELECT account_id FROM accounts UNION ALL SELECT account_id FROM invoices)')).toEqual([]);
+  expect(await indirect('SELECT count(*) AS n FROM (SELECT unnest(string_split(tier, \',\')) FROM accounts)')).toEqual(['accounts.tier']);
+  expect(await indirect('SELECT account_id, amount FROM invoices NATURAL ANTI JOIN accounts')).toEqual(['accounts.account_id', 'accounts.ts', 'invoices.account_id', 'invoices.ts']);
   expect(parsedIndirectReads({ statements: [] }, inputs)).toBeUndefined();
 });

@@ -155,6 +155,12 @@ function fromRelations(node: unknown, scope: Scope): { alias: string; relation: 
       const right = fromRelations(node.right, { relations: left, ctes: new Map(), inputs: scope.inputs, indirect: scope.indirect, outer: scope });
       const joined: Scope = { relations: [...left, ...right], ctes: new Map(), inputs: scope.inputs, indirect: scope.indirect, outer: scope };
       scope.indirect.push(expressionReads(node.condition, joined), ...strings(node.using_columns).map((c) => columnRef([c], joined)));
+      // NATURAL: the columns both sides name; a side whose names are not all known joins on what cannot be told.
+      if (lower(node.ref_type) === 'natural') {
+        const names = (side: typeof left) => side.flatMap((r) => r.relation.columns.map((c) => c.name));
+        const [l, r] = [names(left), names(right)];
+        scope.indirect.push(l.includes(undefined) || r.includes(undefined) ? EVERY : union(l.filter((n) => r.includes(n)).map((n) => columnRef([n!], joined))));
+      }
       return [...left, ...right];
     }
     default: return [{ alias, relation: OPAQUE }];
@@ -172,6 +178,17 @@ function starColumns(star: Node, scope: Scope): Column[] {
   return relations.flatMap((r) => r.columns).filter((c) => c.name === undefined || !excluded.has(c.name));
 }
 
+/** Table functions DuckDB accepts in a select list, each returning several rows per input row. */
+const ROW_MULTIPLYING = new Set(['unnest', 'generate_series', 'range', 'unlist']);
+
+/** Whether an expression calls a row-multiplying function anywhere in it. */
+function multipliesRows(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(multipliesRows);
+  if (!isNode(node)) return false;
+  if (node.class === 'FUNCTION' && ROW_MULTIPLYING.has(lower(node.function_name))) return true;
+  return Object.values(node).some(multipliesRows);
+}
+
 /** The columns a query node outputs, in order, with what each reads. */
 function queryRelation(node: unknown, outer: Scope): Relation {
   if (!isNode(node)) return OPAQUE;
@@ -187,6 +204,9 @@ function queryRelation(node: unknown, outer: Scope): Relation {
   if (node.type === 'SET_OPERATION_NODE') {
     const left = queryRelation(node.left, withCtes);
     const right = queryRelation(node.right, withCtes);
+    // Every set operation but UNION ALL decides rows by whole rows (duplicates, matches); an order or limit on it by its columns.
+    const removesRows = !(lower(node.setop_type) === 'union' && node.setop_all === true);
+    if (removesRows || (Array.isArray(node.modifiers) && node.modifiers.length > 0)) outer.indirect.push(union([...left.columns, ...right.columns].map((c) => c.reads)));
     const byName = lower(node.setop_type).includes('by_name');
     if (byName || !positional(left) || !positional(right) || left.columns.length !== right.columns.length) return OPAQUE;
     return { columns: left.columns.map((c, i) => ({ ...(c.name === undefined ? {} : { name: c.name }), reads: union([c.reads, right.columns[i]!.reads]) })) };
@@ -202,9 +222,14 @@ function queryRelation(node: unknown, outer: Scope): Relation {
   });
   outer.indirect.push(...[node.where_clause, node.group_expressions, node.having, node.qualify, node.modifiers].map((e) => expressionReads(e, scope)));
   // GROUP BY ALL, or a grouping or an order by position (a constant), decides by the select list's items.
+  // DISTINCT decides by the whole select list, as does a grouping or an order by position (a constant).
   const byPosition = (e: unknown) => isNode(e) && e.class === 'CONSTANT';
-  const orders = (Array.isArray(node.modifiers) ? node.modifiers : []).flatMap((m) => (isNode(m) && Array.isArray(m.orders) ? m.orders.map((o) => (isNode(o) ? o.expression : undefined)) : []));
-  if (node.aggregate_handling === 'FORCE_AGGREGATES' || (Array.isArray(node.group_expressions) && node.group_expressions.some(byPosition)) || orders.some(byPosition)) outer.indirect.push(union(columns.map((c) => c.reads)));
+  const modifiers = Array.isArray(node.modifiers) ? node.modifiers.filter(isNode) : [];
+  const orders = modifiers.flatMap((m) => (Array.isArray(m.orders) ? m.orders.map((o) => (isNode(o) ? o.expression : undefined)) : []));
+  const distinct = modifiers.some((m) => m.type === 'DISTINCT_MODIFIER');
+  if (distinct || node.aggregate_handling === 'FORCE_AGGREGATES' || (Array.isArray(node.group_expressions) && node.group_expressions.some(byPosition)) || orders.some(byPosition)) outer.indirect.push(union(columns.map((c) => c.reads)));
+  // A select item that returns several rows per input row (unnest, generate_series, range) decides how many rows there are.
+  for (const item of node.select_list) if (multipliesRows(item)) outer.indirect.push(expressionReads(item, scope));
   return { columns };
 }
 

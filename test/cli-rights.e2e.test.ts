@@ -84,19 +84,29 @@ test('with a key, ingest into a stream source asks push on it (as POST /v1/push)
   refused(['ingest', 'transactions', 'data/transactions.csv'], /key:scorer may not push to source "transactions"/);
   refused(['gc', '--dry-run'], /key:scorer may not run admin action "gc"/);
   for (const command of [['runs'], ['alerts'], ['checks']]) refused(command, /key:scorer may not run admin action "status"/);
-  // A name no catalogue job has is still checked (never skipped): the command's own refusal comes only after.
-  refused(['ingest', 'nosuch', 'data/transactions.csv'], /key:scorer may not/);
+  // A name the registry lacks is refused as such before any right is asked (nothing is written).
+  refused(['ingest', 'nosuch', 'data/transactions.csv'], /source "nosuch" is not in the registry/);
   expect(sluiceAsKey(dir, operator, 'runs').stderr).not.toMatch(/may not/);
 });
 
-test('with a key, the commands that read the registry or operational data (list, datasets, lineage, catalog, dlq, drift, skew) ask the status right, as GET /v1/registry does', () => {
-  for (const args of [['list', 'views'], ['datasets'], ['lineage', 'source:transactions'], ['catalog'], ['dlq'], ['drift', '--service', 'fraud_v1'], ['skew', '--service', 'fraud_v1']]) {
+test('with a key, the commands that read the registry or operational data (plan, list, datasets, lineage, catalog, dlq, drift, skew) ask the status right, as GET /v1/registry does', () => {
+  for (const args of [['plan'], ['list', 'views'], ['datasets'], ['lineage', 'source:transactions'], ['catalog'], ['dlq'], ['drift', '--service', 'fraud_v1'], ['skew', '--service', 'fraud_v1']]) {
     const r = sluiceAsKey(dir, reader, ...args);
     expect(r.code, `${args.join(' ')}: ${r.stdout}`).not.toBe(0);
     expect(r.stderr, args.join(' ')).toMatch(/key:scorer may not run admin action "status"/);
   }
   expect(sluiceAsKey(dir, operator, 'dlq').stderr).not.toMatch(/may not/);
   expect(sluiceAsKey(dir, operator, 'list', 'views').code).toBe(0);
+});
+
+test('with a key, a misspelt source or view is named as not in the registry (with the closest name), not refused with advice to grant a right on a name that does not exist', () => {
+  const ingest = sluiceAsKey(dir, reader, 'ingest', 'transactons', 'data/transactions.csv');
+  expect(ingest.code).not.toBe(0);
+  expect(ingest.stderr).toContain('source "transactons" is not in the registry (did you mean "transactions"?)');
+  expect(ingest.stderr).not.toMatch(/may not|allow\(/);
+  const materialize = sluiceAsKey(dir, reader, 'materialize', '--views', 'txn_stat');
+  expect(materialize.stderr).toContain('feature view "txn_stat" is not in the registry (did you mean "txn_stats"?)');
+  expect(materialize.stderr).not.toMatch(/may not|allow\(/);
 });
 
 test('with a key, quarantine release and drop ask admin: ["quarantine"], and the batch is resolved by the key\'s principal (a different --by is refused)', () => {

@@ -148,6 +148,16 @@ describe('a JSON key that differs from a schema column only in case', () => {
   });
 });
 
+describe('a byte order mark inside a JSONL file (two files concatenated)', () => {
+  test('the line is dead-lettered naming the mark, not as plain "malformed JSON" while the dead letter shows valid JSON', async () => {
+    const { platform, project, dir } = await setup();
+    const file = join(dir, 'joined.jsonl');
+    writeFileSync(file, '{"acct": 1, "n": 5, "ts": "2024-01-01T00:00:00Z"}\n\uFEFF{"acct": 2, "n": 3, "ts": "2024-01-01T00:00:00Z"}\n');
+    expect(await ingestFile(platform, project, 'events', file)).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(await deadLetters(file)).toEqual([[2, 'malformed JSON: the line starts with a byte order mark (U+FEFF), which only the start of a file may hold (were two files joined?)']]);
+  });
+});
+
 describe('join keys are present and fit the online store', () => {
   test('a null join key and an oversized key go to the dead-letter store, not silently nowhere', async () => {
     const strings = entity({ name: 'user', joinKey: 'user_id' });

@@ -5,7 +5,7 @@ export { compileProject, defineProject } from './compile-project.js';
 export { isStreamed } from './compile-source.js';
 export { contentHash, featureSignature, stableStringify } from './hash.js';
 export { didYouMean } from './suggest.js';
-export { findSource } from './find-source.js';
+export { findSource, findView } from './find-source.js';
 export { storedProject } from './stored-project.js';
 export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyPart } from './entity-key.js';
 export { featureColumn, resolveFeatures, unknownFeatureError, type RequestSelection, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';

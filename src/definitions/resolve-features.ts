@@ -54,7 +54,14 @@ export function unknownFeatureError(project: Project, request: { service?: strin
   }
   const views: readonly (FeatureView | RequestView)[] = [...project.featureViews, ...(project.requestViews ?? [])];
   for (const text of request.features ?? []) {
-    const [view = '', feature = ''] = String(text).split(':');
+    let ref: FeatureRef;
+    try {
+      ref = featureRef(project, String(text), visible);
+    } catch (error) {
+      if (error instanceof NotFoundError) return error;
+      throw error;
+    }
+    const { view, feature } = ref;
     const found = views.find((v) => v.name === view);
     if (!found) return unknownView({ view, feature }, views.filter((v) => shown(v).length > 0).map((v) => v.name));
     if (!found.features.some((f) => f.name === feature)) return unknownFeatureOf({ view, feature }, shown(found));
@@ -67,15 +74,17 @@ export function unknownFeatureError(project: Project, request: { service?: strin
  * (no ":" or several), with the fix: the view's features when it names a view, the name meant
  * when it is an output column (`view__feature`).
  */
-function featureRef(project: Project, text: string): FeatureRef {
+function featureRef(project: Project, text: string, visible: (feature: string) => boolean = () => true): FeatureRef {
   const parts = text.split(':');
   if (parts.length === 2) return { view: parts[0]!, feature: parts[1]! };
   const views: readonly (FeatureView | RequestView)[] = [...project.featureViews, ...(project.requestViews ?? [])];
-  const named = parts.length === 1 ? views.find((v) => v.name === text) : undefined;
+  // Only features the caller may read are named (with access control on, `visible`).
+  const shown = (view: FeatureView | RequestView) => view.features.filter((f) => visible(`${view.name}:${f.name}`));
+  const named = parts.length === 1 ? views.find((v) => v.name === text && shown(v).length > 0) : undefined;
   if (named) {
-    throw new NotFoundError('UNKNOWN_FEATURE', `feature "${text}" is not "view:feature": "${text}" is a view; name its features as ${named.features.map((f) => `"${text}:${f.name}"`).join(', ')}`);
+    throw new NotFoundError('UNKNOWN_FEATURE', `feature "${text}" is not "view:feature": "${text}" is a view; name its features as ${shown(named).map((f) => `"${text}:${f.name}"`).join(', ')}`);
   }
-  const column = parts.length === 1 ? views.flatMap((v) => v.features.map((f) => ({ view: v.name, feature: f.name }))).find((r) => featureColumn(r) === text) : undefined;
+  const column = parts.length === 1 ? views.flatMap((v) => shown(v).map((f) => ({ view: v.name, feature: f.name }))).find((r) => featureColumn(r) === text) : undefined;
   const hint = column ? `did you mean "${column.view}:${column.feature}"? "${text}" is its output column` : 'one ":" between a view and one of its features';
   throw new NotFoundError('UNKNOWN_FEATURE', `feature "${text}" is not "view:feature" (${hint})`);
 }

@@ -73,7 +73,8 @@ export function jsonColumnsSql(columns: readonly string[], table: string = LINES
       ? `WHEN json_type(_raw, ${path(c)}) NOT IN ('ARRAY', 'NULL') THEN ${literal(`column "${c}": a JSON `)} || lower(json_type(_raw, ${path(c)})) || ' where an array is expected'`
       : `WHEN ${isNested(c, i)} THEN ${literal(`column "${c}": nested JSON value where a scalar is expected`)}`,
   );
-  const unreadable = `CASE WHEN json_valid(_raw) THEN 'not a JSON object' ELSE 'malformed JSON' END`;
+  // A mark is skipped at a file's start only (readers split records there): inside, name it, since a dead letter shows it as nothing.
+  const unreadable = `CASE WHEN json_valid(_raw) THEN 'not a JSON object' WHEN starts_with(_raw, chr(65279)) THEN 'malformed JSON: the line starts with a byte order mark (U+FEFF), which only the start of a file may hold (were two files joined?)' ELSE 'malformed JSON' END`;
   const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} END, ${givenTwiceSql(columns)}, ${casedKeySql(columns, '_raw', '_v')}, CASE ${nested.length > 0 ? nested.join(' ') : 'WHEN FALSE THEN NULL'} END)`;
   const values = columns.map((c, i) => `_v[${i + 1}] AS ${ident(c)}`);
   const parsed = `CASE WHEN _problem IS NULL AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' THEN json_extract_string(_raw, [${columns.map(path).join(', ')}]) END AS _v`;

@@ -1,5 +1,5 @@
-import { isStreamed, type Project } from '../definitions/index.js';
-import { NotFoundError, ValidationError } from '../errors.js';
+import { findView, isStreamed, type Project } from '../definitions/index.js';
+import { ValidationError } from '../errors.js';
 import { checkViewRows } from '../quality/view-checks.js';
 import { checksFailedError, recordVerdict, verdictStats, type BatchVerdict } from '../quality/run-checks.js';
 import type { SluiceContext } from '../context.js';
@@ -66,11 +66,7 @@ export interface MaterializeResult {
  */
 export async function materialize(ctx: SluiceContext, project: Project, options: MaterializeOptions = {}): Promise<MaterializeResult> {
   const asOf = options.asOf ?? ctx.now();
-  const views = options.views === undefined ? project.featureViews : options.views.map((name) => {
-    const view = project.featureViews.find((v) => v.name === name);
-    if (!view) throw new NotFoundError('NOT_FOUND', `feature view "${name}" is not in the registry`);
-    return view;
-  });
+  const views = options.views === undefined ? project.featureViews : options.views.map((name) => findView(project, name));
   return trackRun(ctx, 'materialize', { views: views.map((v) => v.name), asOf, ...(options.trigger ? { trigger: options.trigger } : {}) }, async () => {
     const engine = await ctx.engine();
     const online = await ctx.online();

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { applySnapshotOnline } from '../../streaming/apply-snapshot.js';
-import { findSource, jobName, type Project } from '../../definitions/index.js';
+import { findSource, findView, jobName, type Project } from '../../definitions/index.js';
 import type { Command } from 'commander';
 import { ingestFile } from '../../ingest/ingest-file.js';
 import { ingestPostgresTable } from '../../ingest/connectors/postgres-table/index.js';
@@ -111,6 +111,8 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
       const options = { ...given, file: file ?? given.file };
       return run.withPlatform(audited({ action: 'ingest', target: `source:${source}` }, async ({ platform, out }) => {
         const project = await platform.project();
+        // A name the registry lacks is named as such (with the closest name), before a right on it is asked.
+        findSource(project, source);
         await authorizeCliJobs(platform, await cliPrincipal(platform), project, [jobName('ingest', source)]);
         const connector = project.sources.find((s) => s.name === source)?.connector;
         const common = { ...(options.knownAt ? { knownAt: options.knownAt } : {}), onProgress: (done: number, total: number) => out.progress(`ingest ${source}`, done, total) };
@@ -145,6 +147,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .action((options: { views?: string[] }) =>
       run.withPlatform(audited({ action: 'materialize', target: options.views ? `views:${options.views.join(',')}` : 'views:all' }, async ({ platform, out }) => {
         const project = await platform.project();
+        for (const view of options.views ?? []) findView(project, view);
         await authorizeCliJobs(platform, await cliPrincipal(platform), project, (options.views ?? project.featureViews.map((v) => v.name)).map((v) => jobName('materialize', v)));
         const total = options.views?.length ?? project.featureViews.length;
         out.progress('materialize', 0, total);

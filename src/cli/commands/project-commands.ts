@@ -13,7 +13,7 @@ import { checkTransforms } from '../../processing/transforms/run-transform.js';
 import { auditTransfers, enforceResidency } from '../../compliance/residency/index.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
-import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCli, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 const SYMBOL = { add: '+', change: '~', remove: '-' } as const;
 
@@ -52,6 +52,8 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         await checkTransforms(platform, project);
         await checkRowTransforms(platform, project);
         const current = await platform.metadata.latestRegistry();
+        // The diff shows the applied registry: the right that reads it (as list, GET /v1/registry); nothing applied yet shows nothing stored.
+        if (current !== undefined) await authorizeCliStatus(platform);
         const changes = planChanges(current?.project, project);
         const principal = await cliPrincipal(platform);
         const transfers = await enforceResidency(platform.metadata.audit, platform.now(), project, { actor: principal.name, origin: principal.origin, during: 'plan', recordTransfers: false });

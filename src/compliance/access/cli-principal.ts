@@ -71,8 +71,8 @@ export async function authorizeCli(ctx: AccessStores, principal: Principal, acti
 /**
  * Authorizes the CLI doing the work of jobs (`sluice materialize` of a view, `transform run`,
  * `ingest`) with the rights `sluice run JOB` and the scheduler ask (`workRights`: `run` on each
- * catalogue job, `push` on a stream source, `run` on any other name). No name is skipped: an
- * unknown one is refused here for a key, and by the command for the local operator.
+ * catalogue job, `push` on a stream source, `run` on any other name). No name is skipped; the
+ * commands name a source or view the registry lacks as not found before asking (`findSource`, `findView`).
  *
  * @example
  * await authorizeCliJobs(platform, principal, project, ['materialize:profile']);

@@ -35,11 +35,11 @@ export function servedRowsSql(files: readonly string[]): string {
   return `(WITH ${lines} AS MATERIALIZED (SELECT json FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true)),
     ${columns} AS (SELECT ${field('columns')} AS id, any_value(json_extract_string(json, '$.names[*]')) AS names FROM ${lines}
       WHERE ${field('entityKey')} IS NULL AND json_extract(json, '$.names') IS NOT NULL AND ${field('columns')} IS NOT NULL GROUP BY 1),
-    ${requests} AS (SELECT json_transform(json, '${REQUEST_LINE}') AS line FROM ${lines} WHERE ${field('entityKey')} IS NULL),
+    ${requests} AS (SELECT json_transform(json, '{"servedAt":"BIGINT","columns":"VARCHAR","rows":"JSON[]"}') AS line,
+      coalesce(json_array_length(json, '$.joinKeys') = 1 AND json_type(json, '$.joinKeys[0]') = 'VARCHAR', false) AS one_key FROM ${lines}
+      WHERE ${field('entityKey')} IS NULL AND ${requestPartsSql('json')}),
     ${tuples} AS (SELECT TRY_CAST(tuple AS JSON[]) AS items, served_at, id, one_key
-      FROM (SELECT unnest(line.rows) AS tuple, TRY_CAST(line.servedAt AS BIGINT) AS served_at, line.columns AS id,
-        coalesce(json_array_length(line.joinKeys) = 1 AND json_type(line.joinKeys, '$[0]') = 'VARCHAR', false) AS one_key
-        FROM ${requests} WHERE line.rows IS NOT NULL AND ${requestPartsSql('line')}))
+      FROM (SELECT unnest(line.rows) AS tuple, line.servedAt AS served_at, line.columns AS id, one_key FROM ${requests} WHERE line.rows IS NOT NULL))
     SELECT ${lines}.json, ${field('entityKey')} AS ${servedEntityKeySql}, ${servedAt} AS ${servedAtSql},
       CASE WHEN ${field('columns')} IS NULL THEN json_keys(${lines}.json, '$.values') ELSE ${columns}.names END AS ${VALUE_NAMES},
       CASE WHEN ${columns}.names IS NOT NULL THEN json_extract(${lines}.json, '$.values[*]') END AS ${VALUE_LIST}, ${field('status')} AS ${STATUS}
@@ -49,12 +49,9 @@ export function servedRowsSql(files: readonly string[]): string {
     FROM ${tuples} JOIN ${columns} ON ${columns}.id = ${tuples}.id WHERE ${requestRowSql('items', `${columns}.names`)})`;
 }
 
-/** The members of a request line read (one parse of the line): each part its rows need as JSON text, its rows as a list. */
-const REQUEST_LINE = '{"requestId":"JSON","service":"JSON","asOf":"JSON","servedAt":"JSON","views":"JSON","joinKeys":"JSON","columns":"VARCHAR","rows":"JSON[]"}';
-
 /** A request line's parts of its rows as the JS reader requires them (`servedLogLines`): a request id, service, `asOf` and `views`, and a numeric `servedAt`. */
-function requestPartsSql(line: string): string {
-  const type = (member: string) => `json_type(${line}.${member})`;
+function requestPartsSql(json: string): string {
+  const type = (path: string) => `json_type(${json}, '$.${path}')`;
   return `${type('requestId')} = 'VARCHAR' AND ${type('service')} = 'VARCHAR' AND ${type('asOf')} = 'VARCHAR' AND ${type('servedAt')} IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND ${type('views')} = 'OBJECT'`;
 }
 

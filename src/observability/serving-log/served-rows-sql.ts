@@ -38,15 +38,15 @@ export function servedRowsSql(files: readonly string[]): string {
     ${requests} AS (SELECT json_transform(json, '{"servedAt":"BIGINT","columns":"VARCHAR","rows":"JSON[]"}') AS line,
       coalesce(json_array_length(json, '$.joinKeys') = 1 AND json_type(json, '$.joinKeys[0]') = 'VARCHAR', false) AS one_key FROM ${lines}
       WHERE ${field('entityKey')} IS NULL AND ${requestPartsSql('json')}),
-    ${tuples} AS (SELECT TRY_CAST(tuple AS JSON[]) AS items, served_at, id, one_key
-      FROM (SELECT unnest(line.rows) AS tuple, line.servedAt AS served_at, line.columns AS id, one_key FROM ${requests} WHERE line.rows IS NOT NULL))
+    ${tuples} AS (SELECT unnest(line.rows) AS tuple, line.servedAt AS served_at, line.columns AS id, one_key FROM ${requests} WHERE line.rows IS NOT NULL)
     SELECT ${lines}.json, ${field('entityKey')} AS ${servedEntityKeySql}, ${servedAt} AS ${servedAtSql},
       CASE WHEN ${field('columns')} IS NULL THEN json_keys(${lines}.json, '$.values') ELSE ${columns}.names END AS ${VALUE_NAMES},
       CASE WHEN ${columns}.names IS NOT NULL THEN json_extract(${lines}.json, '$.values[*]') END AS ${VALUE_LIST}, ${field('status')} AS ${STATUS}
     FROM ${lines} LEFT JOIN ${columns} ON ${columns}.id = ${field('columns')} WHERE ${field('entityKey')} IS NOT NULL
     UNION ALL
-    SELECT NULL::JSON, json_extract_string(items[1], '$'), served_at, ${columns}.names, json_extract(items[2], '$[*]'), json_extract_string(items[3], '$')
-    FROM ${tuples} JOIN ${columns} ON ${columns}.id = ${tuples}.id WHERE ${requestRowSql('items', `${columns}.names`)})`;
+    SELECT NULL::JSON, json_extract_string(tuple, '$[0]'), served_at, ${columns}.names,
+      CASE WHEN ${columns}.names IS NOT NULL THEN json_extract(tuple, '$[1][*]') END, json_extract_string(tuple, '$[2]')
+    FROM ${tuples} JOIN ${columns} ON ${columns}.id = ${tuples}.id WHERE ${requestRowSql('tuple', `${columns}.names`)})`;
 }
 
 /** A request line's parts of its rows as the JS reader requires them (`servedLogLines`): a request id, service, `asOf` and `views`, and a numeric `servedAt`. */
@@ -60,15 +60,14 @@ function requestPartsSql(json: string): string {
  * entity key, as many values as names, status letters each in `STATUS_CODES` and one per name (or
  * none: null or left out), its keys an object (or left out when the line has one join key).
  */
-function requestRowSql(items: string, names: string): string {
-  // `items`: the row's elements, each parsed once (a JSON null is NULL, as is one past the end).
-  const type = (i: number) => `coalesce(json_type(${items}[${i}]), 'NULL')`;
-  const status = `json_extract_string(${items}[3], '$')`;
+function requestRowSql(tuple: string, names: string): string {
+  const type = (i: number) => `coalesce(json_type(${tuple}, '$[${i}]'), 'NULL')`;
+  const status = `json_extract_string(${tuple}, '$[2]')`;
   const letters = literal(`[${Object.values(STATUS_CODES).join('')}]*`);
-  return `len(${items}) BETWEEN 2 AND 4 AND ${type(1)} = 'VARCHAR'
-      AND ${type(2)} = 'ARRAY' AND json_array_length(${items}[2]) = len(${names})
-      AND (${type(3)} = 'NULL' OR (${type(3)} = 'VARCHAR' AND length(${status}) = len(${names}) AND regexp_full_match(${status}, ${letters})))
-      AND (${type(4)} = 'OBJECT' OR (${type(4)} = 'NULL' AND one_key))`;
+  return `json_type(${tuple}) = 'ARRAY' AND json_array_length(${tuple}) BETWEEN 2 AND 4 AND ${type(0)} = 'VARCHAR'
+      AND ${type(1)} = 'ARRAY' AND json_array_length(${tuple}, '$[1]') = len(${names})
+      AND (${type(2)} = 'NULL' OR (${type(2)} = 'VARCHAR' AND length(${status}) = len(${names}) AND regexp_full_match(${status}, ${letters})))
+      AND (${type(3)} = 'OBJECT' OR (${type(3)} = 'NULL' AND one_key))`;
 }
 
 /** SQL over `servedRowsSql`: the value of `feature` in a row as text (as `json_extract_string` gives it), NULL when the row has none. */

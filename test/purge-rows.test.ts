@@ -216,3 +216,27 @@ test('erasure also reaches held quarantined batches, the durable log and the ser
   expect([entry.events, entry.rejected]).toEqual([['{"customer_id":"c1","page":"/b","ts":"2024-02-01T00:00:00Z"}'], []]);
   expect(readFileSync(join(served, '2024-02-01T00.jsonl'), 'utf8')).toBe(`${line('c1')}\n`);
 });
+
+test('erasure removes a subject whose key the serving log writes JSON-escaped from a torn request line and from an unreadable row of a readable one', async () => {
+  const { platform, project } = await setup();
+  const served = join(platform.dataDir, 'serving-log', 'svc');
+  mkdirSync(served, { recursive: true });
+  const head = (id: string) => `{"requestId":"${id}","service":"svc","joinKeys":["customer_id"],"asOf":"2024-02-01T00:00:00.000Z","servedAt":${NOW},"views":{"stats":{"definitionHash":"h","snapshots":{}}},"columns":"0123456789abcdef","rows":[`;
+  const q = JSON.stringify('a"b');
+  const b = JSON.stringify('a\\b');
+  const lines = [
+    '{"columns":"0123456789abcdef","names":["stats__n"]}',
+    `${head('r1')}[${q},[1]],[${b},[2]],["c9",[`,
+    `${head('r2')}[${q},[3],"?"],["c9",[4]]]}`,
+  ];
+  const file = join(served, '2024-02-01T00.jsonl');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const erase = (key: string) => purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: [key] }, reason: 'erasure', principal: admin });
+  const servedRows = (report: Awaited<ReturnType<typeof erase>>) => report.stores.find((s) => s.store === 'serving-log')?.rows;
+  expect(servedRows(await erase('a\\b'))).toBe(1);
+  expect(readFileSync(file, 'utf8')).toBe(`${lines[0]}\n${lines[2]}\n`);
+  expect(servedRows(await erase('a"b'))).toBe(1);
+  const left = readFileSync(file, 'utf8');
+  expect(left).toBe(`${lines[0]}\n${head('r2')}["c9",[4]]]}\n`);
+  expect(left.includes(q) || left.includes(b)).toBe(false);
+});

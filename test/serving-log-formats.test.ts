@@ -224,3 +224,28 @@ test('a request line of 100 rows, of 1 row, and of rows with statuses not implie
     rows.map((r) => [r.entityKey, r.servedAt, text(r.values.stats__total), text(r.values.stats__tier), r.statuses.stats__total, r.statuses.stats__tier]).sort((a, b) => key(a).localeCompare(key(b))),
   );
 });
+
+test('DuckDB leaves out the rows of request lines the JS reader rejects: a values list not as long as the names, an unknown status letter, an entity key not a string, a row not a list, a request line without its parts', async () => {
+  const file = servingLogFile(env.platform.dataDir, 'scoring', T0);
+  mkdirSync(dirname(file), { recursive: true });
+  const names = '{"columns":"0123456789abcdef","names":["stats__total","stats__tier"]}';
+  const parts = `"service":"scoring","joinKeys":["customer_id"],"asOf":"${new Date(T0).toISOString()}","servedAt":${T0},"views":{"stats":{"definitionHash":"h","snapshots":{}}}`;
+  const request = (id: string, rows: string, without?: string) => {
+    const all = `{"requestId":"${id}",${parts},"columns":"0123456789abcdef","rows":[${rows}]}`;
+    const member = Object.entries(JSON.parse(`{${parts}}`) as Record<string, unknown>).find(([name]) => name === without);
+    return member === undefined ? all : all.replace(`${JSON.stringify(member[0])}:${JSON.stringify(member[1])},`, '');
+  };
+  const lines = [
+    names,
+    request('r1', '["ok1",[1,"a"]],["short",[2]],["long",[3,"c",4]],["letter",[4,"d"],"P?"],["letters",[5,"e"],"P"],["coded",[6,"f"],"PS"]'),
+    request('r2', '[7,[7,"g"]],"row",["values",8],["nokeys",[9,"h"],null,5],["keys",[10,"i"],null,{"customer_id":"keys"}],["ok2",[11,"j"],null]'),
+    ...['service', 'asOf', 'servedAt', 'views'].map((without) => request(`w-${without}`, `["no-${without}",[1,"a"]]`, without)),
+  ];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  ['service', 'asOf', 'servedAt', 'views'].forEach((without, i) => expect(lines[3 + i]).not.toContain(`"${without}":`));
+  const js = (await readServingLog(env.platform.dataDir)).map((r) => r.entityKey).sort();
+  expect(js).toEqual(['coded', 'keys', 'ok1', 'ok2']);
+  const engine = await env.platform.engine();
+  const read = await engine.all<{ k: string }>(`SELECT ${servedEntityKeySql} AS k FROM ${servedRowsSql([file])} ORDER BY k`);
+  expect(read.map((r) => r.k)).toEqual(js);
+});

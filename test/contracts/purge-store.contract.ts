@@ -58,6 +58,15 @@ export function runPurgeStoreContract(name: string, harness: () => Promise<Store
       expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw).sort()).toEqual(['{"customer_id":"c8"}', '{"n":1e2}', '{"u":"u1","m":"m8"}']);
     }));
 
+  test(`${name}: a dead letter that does not parse and writes a key JSON-escaped (a quote, a backslash) is purged by that key, as rawMentions matches it (review rev-a)`, () =>
+    run(async (_h, store) => {
+      const quote = `{"customer_id":${JSON.stringify('a"b')},"ts":`;
+      const backslash = `{"customer_id":${JSON.stringify('a\\b')},"ts":`;
+      await store.addDeadLetters([letter(quote, 100), letter(backslash, 100), letter('{"customer_id":"ab","ts":', 100)]);
+      expect(await store.purge.purgeDeadLetters('s', { containing: [['a"b'], ['a\\b']] })).toEqual({ rows: 2, bytes: quote.length + backslash.length + 2 * 'bad'.length });
+      expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw)).toEqual(['{"customer_id":"ab","ts":']);
+    }));
+
   test(`${name}: check samples naming a key leave check results and quarantined batches' results; other samples and datasets stay`, () =>
     run(async (_h, store) => {
       const outcome = (dataset: string, samples: string[]): CheckOutcome => ({ dataset, check: 'amount_not_null', kind: 'notNull', severity: 'error', passed: false, failingRows: samples.length, totalRows: 9, observedFraction: 0.5, samples, message: 'm' });

@@ -19,7 +19,8 @@ function describe(report: RetentionReport): string {
   const all = [...rows, ...views];
   const head = `${report.dryRun ? 'Dry run: nothing was removed. ' : ''}Retention at ${toIso(report.at)} ${verb} ${report.sources.reduce((n, s) => n + s.purge.rows, 0)} lake/store rows and ${report.views.reduce((n, v) => n + v.entries, 0)} online entries.`;
   const leftovers = report.leftoverFiles > 0 ? `\nAn earlier run had crashed before deleting ${report.leftoverFiles} lake file(s) it had swapped out (holding removed rows); they were deleted now.` : '';
-  return (all.length === 0 ? `${head}\nNothing has expired.` : `${head}\n${table(['source/view', 'retention', 'cutoff', 'store', 'rows', 'bytes', 'note'], all)}`) + leftovers;
+  const unreadable = report.servedUnreadable > 0 ? `\nThe serving log's unreadable lines and rows (torn, or of a format this build cannot read) in hours before the cutoffs: ${report.servedUnreadable} ${verb}.` : '';
+  return (all.length === 0 ? `${head}\nNothing has expired.` : `${head}\n${table(['source/view', 'retention', 'cutoff', 'store', 'rows', 'bytes', 'note'], all)}`) + unreadable + leftovers;
 }
 
 /** `retention run [--dry-run] [--datasets flag|rewrite]`: applies the project's retention now. */

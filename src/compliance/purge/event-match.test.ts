@@ -10,3 +10,10 @@ test('raw text mentions a key part as written, or decoded from raw JSON (a key w
   expect(rawMentions('{"customer_id":"c8"}', ['c7'])).toBe(false);
   expect(rawMentions('{"customer_id":1e2,"ts":"x"}', ['100'])).toBe(true);
 });
+
+test('raw text that does not parse mentions a key part written JSON-escaped (a quote, a backslash, a control character, a lone surrogate), as the serving log writes it', () => {
+  for (const part of ['a"b', 'a\\b', 'a\nb', 'a\ud800b']) {
+    expect(rawMentions(`{"rows":[[${JSON.stringify(part)},[1]],["c9",[`, [part])).toBe(true);
+    expect(rawMentions(`{"rows":[["c9",[`, [part])).toBe(false);
+  }
+});

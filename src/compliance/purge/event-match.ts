@@ -31,15 +31,18 @@ function decodedTexts(value: unknown, into: string[]): string[] {
 }
 
 /**
- * Whether raw text (a rejected row as received) mentions every part of a key: as written, or,
- * when it is JSON, in one of its decoded strings, numbers or member names, since a row may write
- * a key with escapes (`"c\\u0037"` for `c7`). The SQLite dead-letter purge keeps the same rule.
+ * Whether raw text (a rejected row as received, a serving log line) mentions every part of a key:
+ * as written, as a JSON writer writes it inside a string (`JSON.stringify(part)` without its
+ * quotes: `a\\"b` for `a"b`, even when the text does not parse), or, when it is JSON, in one
+ * of its decoded strings, numbers or member names, since a row may write a key with escapes
+ * (`"c\\u0037"` for `c7`). The SQLite dead-letter purge keeps the same rule.
  *
  * @example
  * rawMentions('{"customer_id":"c\\u0037"}', ['c7']); // true
  */
 export function rawMentions(text: string, parts: readonly string[]): boolean {
-  if (parts.every((part) => text.includes(part))) return true;
+  // A JSON writer escapes a quote, a backslash, a control character or a lone surrogate: text that does not parse (a torn line) holds the part only so.
+  if (parts.every((part) => text.includes(part) || text.includes(JSON.stringify(part).slice(1, -1)))) return true;
   // An escape needs a backslash; a number may be written in another form (1e2 is 100).
   if (!text.includes('\\') && !parts.some((part) => /^[-+0-9.eE]+$/.test(part))) return false;
   let decoded: string[];

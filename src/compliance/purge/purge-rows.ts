@@ -13,7 +13,7 @@ import { purgeOnline } from './purge-online.js';
 import { purgeDatasets } from './purge-datasets.js';
 import { purgeCheckSamples, purgeQuarantine } from './purge-quarantine.js';
 import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
-import { purgeLog, textMatch } from './event-match.js';
+import { purgeLog, rawMentions, textMatch } from './event-match.js';
 import { finishPendingDeletions } from './pending-deletions.js';
 import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
 
@@ -37,7 +37,7 @@ function servedRowMatch(project: Project, tables: ReadonlySet<string>, match: Pu
   const parts = match.keys.map((k) => entityKeyParts(k, columns.length));
   return {
     row: (row) => keys.has(row.entityKey) && columns.every((c) => c in row.keys),
-    torn: (line) => parts.some((p) => p.every((part) => line.includes(part))),
+    torn: (line) => parts.some((p) => rawMentions(line, p)),
   };
 }
 

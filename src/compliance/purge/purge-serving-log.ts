@@ -6,10 +6,13 @@ import { requestRowSpans, servedLogLines, servingLogDir, type ServedRow } from '
 import { writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import type { StorePurge } from './purge-types.js';
 
-/** Which served rows to remove: a parsed row (with the name of the service directory it is in), or (`torn`) the text of a line that does not parse. */
+/**
+ * Which served rows to remove: a parsed row (with the name of the service directory it is in), or
+ * (`torn`) the text of a line or row that does not read (with its directory and file name).
+ */
 export interface ServedRowMatch {
   readonly row: (row: ServedRow, dir: string) => boolean;
-  readonly torn: (line: string) => boolean;
+  readonly torn: (line: string, dir: string, file: string) => boolean;
 }
 
 /** What the purge does with one line: keep it, drop it, or write it again as `text` (a request line without some of its rows). */
@@ -21,11 +24,11 @@ type LineFate = { readonly keep: boolean; readonly text?: string; readonly remov
  * row lines after it still need it: `needed`). A row that does not read is removed when `match.torn`
  * selects its text; a line whose rows cannot be found in its text goes whole when one is selected.
  */
-function requestLineFate(text: string, rows: readonly (ServedRow | undefined)[], dir: string, match: ServedRowMatch, needed: boolean): LineFate & { readonly kept: number } {
+function requestLineFate(text: string, rows: readonly (ServedRow | undefined)[], dir: string, file: string, match: ServedRowMatch, needed: boolean): LineFate & { readonly kept: number } {
   // A request line written before 2026-11-30 (17): its rows are row lines after it.
   if (rows.length === 0) return { keep: needed, removed: 0, kept: 0 };
   const spans = requestRowSpans(text);
-  const selected = (row: ServedRow | undefined, i: number) => (row === undefined ? match.torn(spans === undefined ? text : text.slice(...spans.rows[i]!)) : match.row(row, dir));
+  const selected = (row: ServedRow | undefined, i: number) => (row === undefined ? match.torn(spans === undefined ? text : text.slice(...spans.rows[i]!), dir, file) : match.row(row, dir));
   const removes = rows.map(selected);
   const removed = removes.filter(Boolean).length;
   if (removed === 0) return { keep: true, removed, kept: rows.length };
@@ -62,7 +65,7 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       const keptColumns = new Set<string>();
       const fates: (LineFate | undefined)[] = parsed.map((line, i) => {
         if (line.kind === 'columns' || line.kind === 'request') return undefined;
-        const remove = line.kind === 'row' ? match.row(line.row, service.name) : match.torn(lines[i]!);
+        const remove = line.kind === 'row' ? match.row(line.row, service.name) : match.torn(lines[i]!, service.name, name);
         if (!remove && line.kind === 'row') {
           keptRequests.add(line.row.requestId);
           if (line.columns !== undefined) keptColumns.add(line.columns);
@@ -71,7 +74,7 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       });
       parsed.forEach((line, i) => {
         if (line.kind !== 'request') return;
-        const fate = requestLineFate(lines[i]!, line.rows, service.name, match, keptRequests.has(line.requestId));
+        const fate = requestLineFate(lines[i]!, line.rows, service.name, name, match, keptRequests.has(line.requestId));
         if (fate.kept > 0 && line.columns !== undefined) keptColumns.add(line.columns);
         fates[i] = fate;
       });

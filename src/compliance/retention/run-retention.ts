@@ -9,8 +9,8 @@ import { newestEventOf } from '../purge/purge-online.js';
 import { scrubRemovedBytes } from '../purge/scrub-removed.js';
 import { purgeRows } from '../purge/purge-rows.js';
 import { purgeServingLog } from '../purge/purge-serving-log.js';
-import { servingLogServices, trimDropRecords, type ServedRow } from '../../observability/serving-log/index.js';
-import { dropRecordCutoff, dropRecordGone, removingView, type ViewCutoffs } from './served-retention.js';
+import { servingLogFileEnd, servingLogServices, trimDropRecords, type ServedRow } from '../../observability/serving-log/index.js';
+import { dropRecordCutoff, dropRecordGone, removingView, unreadableCutoff, type ViewCutoffs } from './served-retention.js';
 import type { PurgeReport } from '../purge/purge-types.js';
 
 export interface RetentionOptions {
@@ -60,6 +60,11 @@ export interface RetentionReport {
   readonly views: readonly ViewRetention[];
   /** Per service with drop records removed: the serving log's records of rows it could not keep, of requests before the cutoff. */
   readonly dropRecords: readonly ServiceDropRecords[];
+  /**
+   * Serving-log lines and rows that do not read (a torn line, a row this build cannot read),
+   * removed: those in files whose hour ends by the earliest cutoff of their directory's views (`unreadableCutoff`).
+   */
+  readonly servedUnreadable: number;
   /** LMDB stores whose removed bytes are not cleared yet (another process has them open), with the reason; empty after a dry run. */
   readonly scrubPending: readonly { readonly store: string; readonly reason: string }[];
   /**
@@ -102,7 +107,7 @@ export async function runRetention(ctx: SluiceContext, project: Project, options
       sources: sources.map((s) => ({ source: s.source, retention: s.retention, cutoff: new Date(s.cutoff).toISOString(), rows: s.purge.rows, bytes: s.purge.bytes + s.bytesDeleted, expiredSnapshots: s.expiredSnapshots.length, filesDeleted: s.filesDeleted.length })),
       views: views.map((v) => ({ view: v.view, retention: v.retention, cutoff: new Date(v.cutoff).toISOString(), entries: v.entries, servedRows: v.servedRows })),
       dropRecords: report.dropRecords.map((d) => ({ service: d.service, cutoff: new Date(d.cutoff).toISOString(), records: d.records })),
-      scrubPending: report.scrubPending, leftoverFiles: report.leftoverFiles,
+      servedUnreadable: report.servedUnreadable, scrubPending: report.scrubPending, leftoverFiles: report.leftoverFiles,
     },
   }, ctx.now());
   return report;
@@ -155,7 +160,17 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     removedFrom.get(dir)!.add(cutoffs.get(by)!);
     return true;
   };
-  if (cutoffs.size > 0) await purgeServingLog(ctx, { row, torn: () => false }, dryRun);
+  let servedUnreadable = 0;
+  const dirCutoffs = new Map<string, number | undefined>();
+  const torn = (_text: string, dir: string, file: string) => {
+    if (!dirCutoffs.has(dir)) dirCutoffs.set(dir, unreadableCutoff(project, cutoffs, dir));
+    const cutoff = dirCutoffs.get(dir);
+    const end = servingLogFileEnd(file);
+    if (cutoff === undefined || end === undefined || end > cutoff) return false;
+    servedUnreadable++;
+    return true;
+  };
+  if (cutoffs.size > 0) await purgeServingLog(ctx, { row, torn }, dryRun);
   const views: ViewRetention[] = project.featureViews.flatMap((v) => {
     const cutoff = cutoffs.get(v.name);
     return cutoff === undefined ? [] : [{ view: v.name, retention: v.retention!, cutoff, entries: entries.get(v.name)!, servedRows: servedRows.get(v.name) ?? 0 }];
@@ -164,7 +179,7 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
   // Expired records must not linger in free pages either (as after an erasure).
   const scrubPending = dryRun ? [] : (await scrubRemovedBytes(ctx, project)).scrubPending;
   const leftoverFiles = sources.reduce((n, s) => n + s.purge.leftoverFiles.length, 0);
-  return { at, dryRun, sources, views, dropRecords, scrubPending, leftoverFiles };
+  return { at, dryRun, sources, views, dropRecords, servedUnreadable, scrubPending, leftoverFiles };
 }
 
 /**

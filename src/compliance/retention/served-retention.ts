@@ -1,3 +1,4 @@
+import type { Project } from '../../definitions/index.js';
 import type { DropRecord } from '../../observability/serving-log/index.js';
 
 /** Per feature view under retention, in the project's order, its cutoff (epoch ms): its served history before it goes. */
@@ -38,4 +39,22 @@ export function dropRecordGone(cutoffs: ViewCutoffs, record: DropRecord, legacyC
 export function dropRecordCutoff(cutoffs: ViewCutoffs, record: DropRecord, legacyCutoff: number | undefined): number {
   if (record.views === undefined) return legacyCutoff!;
   return Math.min(...record.views.map((list) => Math.max(...list.map((view) => cutoffs.get(view) ?? Number.NEGATIVE_INFINITY))));
+}
+
+/**
+ * The cutoff before which retention removes what a serving-log directory holds that does not read
+ * (a torn line, a row this build cannot read): such text does not say which views it answered,
+ * so the bound is the earliest cutoff of the views the directory may hold (a service of the
+ * project: its views; any other directory, `_features` or a removed service: every view of the
+ * project). Undefined when one of them has no retention (the text may be that view's, kept).
+ * A file goes by the end of its hour (`servingLogFileEnd`): every row in it was served before.
+ *
+ * @example
+ * const cutoff = unreadableCutoff(project, cutoffs, 'fraud_v1');
+ */
+export function unreadableCutoff(project: Project, cutoffs: ViewCutoffs, dir: string): number | undefined {
+  const service = project.featureServices.find((s) => s.name === dir);
+  const views = service === undefined ? project.featureViews.map((v) => v.name) : [...new Set(service.features.map((f) => f.view))];
+  const of = views.map((view) => cutoffs.get(view));
+  return of.length === 0 || of.includes(undefined) ? undefined : Math.min(...(of as number[]));
 }

@@ -84,6 +84,19 @@ export function servingLogFile(dataDir: string, service: string, servedAt: numbe
   return join(servingLogDir(dataDir, service), `${new Date(servedAt).toISOString().slice(0, 13)}.jsonl`);
 }
 
+/**
+ * The end (epoch ms, exclusive) of the hour a log file's name says its rows were served in
+ * (`servingLogFile`), or undefined for a name that is not the layout's.
+ *
+ * @example
+ * servingLogFileEnd('2026-11-30T15.jsonl'); // Date.parse('2026-11-30T16:00:00Z')
+ */
+export function servingLogFileEnd(name: string): number | undefined {
+  const hour = /^(\d{4}-\d{2}-\d{2}T\d{2})\.jsonl$/.exec(name)?.[1];
+  const start = hour === undefined ? Number.NaN : Date.parse(`${hour}:00:00.000Z`);
+  return Number.isNaN(start) ? undefined : start + 3_600_000;
+}
+
 /** A row line's `status` letter for each value status (one letter per feature, in the order of its `values`). */
 /**
  * The status a compact row line without `status` implies for a value: `NULL` for `null`, else

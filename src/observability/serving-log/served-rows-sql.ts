@@ -17,8 +17,9 @@ export const servedAtSql = '_sluice_served_at';
  * `columns` id refers to, joined by id: the id is a hash of the names, the same in every file), a
  * compact row's values as a list and its status letters, and `json`, the row line (NULL for a row
  * of a request line). The rows a request line holds (since 2026-11-30 (17)) are its
- * `rows` list unnested, each `[entityKey, values, status?, keys?]` with the line's `servedAt`; row
- * lines (compact, lean, whole) are read as before. Names lines and torn lines are left out. The
+ * `rows` list unnested, each `[entityKey, values, status?, keys?]` with the line's `servedAt`, the
+ * line and each row kept only when the JS reader reads them (`requestPartsSql`, `requestRowSql`;
+ * the differences left are listed in docs/serving-log.md); row lines (compact, lean, whole) are read as before. Names lines and torn lines are left out. The
  * files are read once.
  *
  * @example
@@ -34,8 +35,10 @@ export function servedRowsSql(files: readonly string[]): string {
   return `(WITH ${lines} AS MATERIALIZED (SELECT json FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true)),
     ${columns} AS (SELECT ${field('columns')} AS id, any_value(json_extract_string(json, '$.names[*]')) AS names FROM ${lines}
       WHERE ${field('entityKey')} IS NULL AND json_extract(json, '$.names') IS NOT NULL AND ${field('columns')} IS NOT NULL GROUP BY 1),
-    ${requests} AS (SELECT json_transform(json, '{"servedAt":"BIGINT","columns":"VARCHAR","rows":"JSON[]"}') AS line FROM ${lines} WHERE ${field('entityKey')} IS NULL),
-    ${tuples} AS (SELECT unnest(line.rows) AS tuple, line.servedAt AS served_at, line.columns AS id FROM ${requests} WHERE line.rows IS NOT NULL)
+    ${requests} AS (SELECT json_transform(json, '{"servedAt":"BIGINT","columns":"VARCHAR","rows":"JSON[]"}') AS line,
+      coalesce(json_array_length(json, '$.joinKeys') = 1 AND json_type(json, '$.joinKeys[0]') = 'VARCHAR', false) AS one_key FROM ${lines}
+      WHERE ${field('entityKey')} IS NULL AND ${requestPartsSql('json')}),
+    ${tuples} AS (SELECT unnest(line.rows) AS tuple, line.servedAt AS served_at, line.columns AS id, one_key FROM ${requests} WHERE line.rows IS NOT NULL)
     SELECT ${lines}.json, ${field('entityKey')} AS ${servedEntityKeySql}, ${servedAt} AS ${servedAtSql},
       CASE WHEN ${field('columns')} IS NULL THEN json_keys(${lines}.json, '$.values') ELSE ${columns}.names END AS ${VALUE_NAMES},
       CASE WHEN ${columns}.names IS NOT NULL THEN json_extract(${lines}.json, '$.values[*]') END AS ${VALUE_LIST}, ${field('status')} AS ${STATUS}
@@ -43,7 +46,28 @@ export function servedRowsSql(files: readonly string[]): string {
     UNION ALL
     SELECT NULL::JSON, json_extract_string(tuple, '$[0]'), served_at, ${columns}.names,
       CASE WHEN ${columns}.names IS NOT NULL THEN json_extract(tuple, '$[1][*]') END, json_extract_string(tuple, '$[2]')
-    FROM ${tuples} LEFT JOIN ${columns} ON ${columns}.id = ${tuples}.id)`;
+    FROM ${tuples} JOIN ${columns} ON ${columns}.id = ${tuples}.id WHERE ${requestRowSql('tuple', `${columns}.names`)})`;
+}
+
+/** A request line's parts of its rows as the JS reader requires them (`servedLogLines`): a request id, service, `asOf` and `views`, and a numeric `servedAt`. */
+function requestPartsSql(json: string): string {
+  const type = (path: string) => `json_type(${json}, '$.${path}')`;
+  return `${type('requestId')} = 'VARCHAR' AND ${type('service')} = 'VARCHAR' AND ${type('asOf')} = 'VARCHAR' AND ${type('servedAt')} IN ('BIGINT', 'UBIGINT', 'DOUBLE') AND ${type('views')} = 'OBJECT'`;
+}
+
+/**
+ * A row of a request line that the JS reader reads (`requestRow`): a list of 2 to 4, a string
+ * entity key, as many values as names, status letters each in `STATUS_CODES` and one per name (or
+ * none: null or left out), its keys an object (or left out when the line has one join key).
+ */
+function requestRowSql(tuple: string, names: string): string {
+  const type = (i: number) => `coalesce(json_type(${tuple}, '$[${i}]'), 'NULL')`;
+  const status = `json_extract_string(${tuple}, '$[2]')`;
+  const letters = literal(`[${Object.values(STATUS_CODES).join('')}]*`);
+  return `json_type(${tuple}) = 'ARRAY' AND json_array_length(${tuple}) BETWEEN 2 AND 4 AND ${type(0)} = 'VARCHAR'
+      AND ${type(1)} = 'ARRAY' AND json_array_length(${tuple}, '$[1]') = len(${names})
+      AND (${type(2)} = 'NULL' OR (${type(2)} = 'VARCHAR' AND length(${status}) = len(${names}) AND regexp_full_match(${status}, ${letters})))
+      AND (${type(3)} = 'OBJECT' OR (${type(3)} = 'NULL' AND one_key))`;
 }
 
 /** SQL over `servedRowsSql`: the value of `feature` in a row as text (as `json_extract_string` gives it), NULL when the row has none. */

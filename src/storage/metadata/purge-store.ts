@@ -50,7 +50,7 @@ export interface SnapshotRewriteRecord {
 export interface DeadLetterPurge {
   /** Recorded before this time (epoch ms). */
   readonly before?: number;
-  /** Whose raw text or reason contains every part of one of these (an entity key's parts). */
+  /** Whose raw text or reason contains every part of one of these (an entity key's parts): as written, JSON-escaped, or (raw JSON) in a decoded string (`rawMentions`' rule). */
   readonly containing?: readonly (readonly string[])[];
 }
 

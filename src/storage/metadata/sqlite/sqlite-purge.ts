@@ -17,13 +17,13 @@ CREATE INDEX IF NOT EXISTS pending_deletions_owner ON pending_deletions (owner);
 /** The stored bytes of a dead letter's raw text and reason. */
 const BYTES = 'length(CAST(raw AS BLOB)) + length(CAST(reason AS BLOB))';
 /**
- * A dead letter mentions a key part (bound three times) when its raw text or reason holds it as
- * written, or, for raw JSON, when one of its decoded strings, numbers or member names does: a row
+ * A dead letter mentions a key part (bound four times) when its raw text or reason holds it as
+ * written, its raw text JSON-escaped (`a\\"b` for `a"b`: a torn JSON row), or, for raw JSON, when one of its decoded strings, numbers or member names does: a row
  * may write a key with escapes (`"c\\u0037"` for `c7`), which the text alone does not show. An
  * escape needs a backslash, so only such rows are decoded (json_tree on every row cost ~6x the
  * CPU: BENCHMARKS.md, 2026-11-30 governance pass), except for a numeric part (`1e2` is 100).
  */
-const mentions = (part: string): string => `(instr(raw || char(10) || reason, ?) > 0 OR (${/^[-+0-9.eE]+$/.test(part) ? '1' : 'instr(raw, char(92)) > 0'}
+const mentions = (part: string): string => `(instr(raw || char(10) || reason, ?) > 0 OR instr(raw, ?) > 0 OR (${/^[-+0-9.eE]+$/.test(part) ? '1' : 'instr(raw, char(92)) > 0'}
   AND EXISTS (SELECT 1 FROM json_tree(CASE WHEN json_valid(raw) THEN raw ELSE '[]' END) AS j WHERE instr(j.value, ?) > 0 OR instr(j.key, ?) > 0)))`;
 
 interface RewriteRow {
@@ -168,7 +168,7 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
         if (match.before !== undefined) take(sql.oldDeadLetters.all(source, match.before));
         for (const parts of match.containing ?? []) {
           if (parts.length === 0) continue;
-          take(db.prepare(`SELECT id, ${BYTES} AS bytes FROM dead_letters WHERE source = ? AND ${parts.map(mentions).join(' AND ')}`).all(source, ...parts.flatMap((p) => [p, p, p])));
+          take(db.prepare(`SELECT id, ${BYTES} AS bytes FROM dead_letters WHERE source = ? AND ${parts.map(mentions).join(' AND ')}`).all(source, ...parts.flatMap((p) => [p, JSON.stringify(p).slice(1, -1), p, p])));
         }
         if (!dryRun) for (const id of ids.keys()) sql.deleteDeadLetter.run(id);
         return { rows: ids.size, bytes: [...ids.values()].reduce((a, b) => a + b, 0) };

@@ -145,6 +145,19 @@ export function processStillRuns(holder: { readonly pid: number; readonly starte
 }
 
 /**
+ * The pid namespace a holder was recorded in when it is another namespace of this boot, else
+ * undefined. Such a holder's pid cannot be looked at from here, so `processStillRuns` takes it to
+ * run: what names it (a lock file, a temporary) must say so, and how to free it, rather than wait.
+ *
+ * @example
+ * otherNamespaceOf(processOfTag(readFileSync(lock, 'utf8'))!); // '4026532999'
+ */
+export function otherNamespaceOf(holder: { readonly started?: string | undefined }): string | undefined {
+  if (holder.started === undefined || !sameBoot(holder.started) || sameNamespace(holder.started)) return undefined;
+  return splitStart(holder.started)[2];
+}
+
+/**
  * This process as a tag for file names and lock files, `<pid>.<clock ticks since boot>.<pid
  * namespace>.<boot id without dashes>` (`<pid>` where the start cannot be told): the whole start,
  * so `processOfTag` reads back what a lease records and `processStillRuns` decides for files as for

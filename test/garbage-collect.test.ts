@@ -4,6 +4,7 @@ import { afterEach, expect, test } from 'vitest';
 import { batchSource, count, defineProject, entity, featureView } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { collectGarbage } from '../src/orchestration/garbage-collect.js';
+import { ownProcessTag } from '../src/orchestration/process-identity.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { startChild } from './support/child-process.js';
 import { tempPlatform } from './support/temp-platform.js';
@@ -18,7 +19,8 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-test('gc removes exactly what no snapshot, live ingest or live process references, and reports bytes per kind', async () => {
+/** A platform with one ingested file and a dataset built to out/t.csv (so gc looks for its temporaries). */
+async function platformWithDataset() {
   const t = await tempPlatform(spec, Date.parse('2024-01-02T00:00:00Z'));
   cleanup.push(t.dispose);
   const { platform, project, dir } = t;
@@ -26,6 +28,11 @@ test('gc removes exactly what no snapshot, live ingest or live process reference
   writeFileSync(join(dir, 'spine.csv'), 'customer_id,ts\nc1,2024-01-01T12:00:00Z\n');
   await ingestFile(platform, project, 'txns', join(dir, 'a.csv'));
   await buildDataset(platform, project, { spine: join(dir, 'spine.csv'), features: ['stats:n'], out: join(dir, 'out', 't.csv') });
+  return { platform, dir };
+}
+
+test('gc removes exactly what no snapshot, live ingest or live process references, and reports bytes per kind', async () => {
+  const { platform, dir } = await platformWithDataset();
   const lake = join(dir, '.sluice', 'lake', 'txns');
   // A published file whose commit never happened, a crashed ingest's staged file, a dead build's temporaries.
   writeFileSync(join(lake, 'orphan.parquet'), 'x'.repeat(100));
@@ -62,4 +69,14 @@ test('gc removes exactly what no snapshot, live ingest or live process reference
   expect(committed.every((f) => existsSync(f))).toBe(true);
   expect(existsSync(join(dir, 'out', 't.csv'))).toBe(true);
   expect((await collectGarbage(platform, { minAgeMs: 0 })).every((r) => r.files.length === 0)).toBe(true);
+});
+
+test('gc keeps a dataset temporary whose writer is a process of another pid namespace, and reports it as held there (not silently)', async () => {
+  const { platform, dir } = await platformWithDataset();
+  const [pid, ticks, , boot] = ownProcessTag().split('.');
+  const elsewhere = join(dir, 'out', `t.csv.tmp-${pid}.${ticks}.1.${boot}`);
+  writeFileSync(elsewhere, 'z'.repeat(5));
+  const report = (await collectGarbage(platform, { minAgeMs: 0 })).find((r) => r.kind === 'dataset-temp')!;
+  expect(report).toMatchObject({ files: [], bytes: 0, heldElsewhere: [elsewhere] });
+  expect(existsSync(elsewhere)).toBe(true);
 });

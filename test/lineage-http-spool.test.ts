@@ -143,4 +143,22 @@ describe('HTTP transport with a local spool', () => {
     // The spooled file and the lock go once the 2xx is read, after the server counted the event: wait for them, not a fixed time.
     await until(() => readdirSync(spoolDir).filter((f) => f.endsWith('.json') || f === 'deliver.lock').length === 0, 'the delivered event\'s file and the lock to be removed');
   });
+
+  test.runIf(processStart(process.pid) !== undefined)('a delivery lock held by a process of another pid namespace is not waited on silently: one warning names the lock file, its holder and the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-spool-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const spoolDir = join(dir, 'spool');
+    mkdirSync(spoolDir, { recursive: true });
+    const [pid, ticks, , boot] = ownProcessTag().split('.');
+    writeFileSync(join(spoolDir, 'deliver.lock'), `${pid}.${ticks}.1.${boot}`);
+    const errors: string[] = [];
+    // Nothing listens on port 9: delivery would fail, but the lock is never taken.
+    const transport = httpTransport({ url: 'http://127.0.0.1:9', endpoint: 'api/v1/lineage', spoolDir, backoffMs: 10, maxBackoffMs: 20, onError: (e) => errors.push(e.message) });
+    cleanup.push(() => transport.close());
+    for (let i = 0; i < 3; i++) transport.send(event(i));
+    await until(() => errors.length >= 1, 'the warning about the held lock');
+    await sleep(200);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/not delivered while deliver\.lock is held by process \d+ of another pid namespace \(1\).*if no such process runs there, remove .*deliver\.lock/);
+  });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sluice } from './support/cli.js';
 import { startSluice } from './support/sluice-process.js';
-import { sqliteMetadataStore } from '../src/storage/metadata/sqlite/index.js';
+import { scheduleCursorOf } from './support/cli-as-key.js';
 
 const DAY = 86_400_000;
 const iso = (daysAgo: number) => new Date(Date.now() - daysAgo * DAY).toISOString();
@@ -57,14 +57,7 @@ test('sluice worker enforces declared retention without a schedule of the user\'
   expect(sluice(root, 'init', 'bare').code).toBe(0);
   writeFileSync(join(bare, 'sluice.config.ts'), config.replace(",\n  schedules: [schedule({ job: 'retention:ret', cron: '0 3 * * *' })] });", ' });'));
   expect(sluice(bare, 'apply').code).toBe(0);
-  const cursor = async () => {
-    const store = sqliteMetadataStore({ path: join(bare, '.sluice', 'metadata.db') });
-    try {
-      return await store.schedules.cursor('retention:ret (built in, hourly)');
-    } finally {
-      await store.close();
-    }
-  };
+  const cursor = () => scheduleCursorOf(bare, 'retention:ret (built in, hourly)');
   const off = await startSluice(bare, ['worker', '--no-scheduler']);
   expect(await off.stop()).toBe(0);
   expect(await cursor()).toBeUndefined();

@@ -9,9 +9,10 @@ import type { FeatureServiceSpec, FeatureViewSpec, RequestViewSpec, SourceSpec, 
 /**
  * Administrative actions a rule can grant or deny. `status` covers `GET /v1/registry`, `/v1/streams`
  * and `/metrics` (and the CLI's status, runs, alerts, checks); `quarantine` releasing or dropping a
- * held batch; `gc` removing unreferenced lake files.
+ * held batch; `gc` removing unreferenced lake files; `serve` running the platform's long-lived
+ * processes (`sluice serve`, `worker`, `scheduler`: the project's connectors and schedules).
  */
-export const ADMIN_ACTIONS = ['apply', 'erase', 'retention', 'keys', 'audit', 'status', 'quarantine', 'gc'] as const;
+export const ADMIN_ACTIONS = ['apply', 'erase', 'retention', 'keys', 'audit', 'status', 'quarantine', 'gc', 'serve'] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
 /**

@@ -5,7 +5,7 @@ import type { SluiceContext } from '../context.js';
 import { temporaryWriter } from '../storage/lake/atomic-file.js';
 import type { LakeFile } from '../storage/lake/lake.js';
 import { finishPendingDeletions } from '../compliance/purge/pending-deletions.js';
-import { processStillRuns } from './process-identity.js';
+import { otherNamespaceOf, processStillRuns } from './process-identity.js';
 import { reapDeadRuns } from './track-run.js';
 
 export interface GarbageOptions {
@@ -20,6 +20,8 @@ export interface GarbageReport {
   readonly kind: string;
   readonly files: readonly string[];
   readonly bytes: number;
+  /** Files kept because their writer is a process of another pid namespace, which this process cannot look at: removable by hand once no such process runs there. */
+  readonly heldElsewhere?: readonly string[];
 }
 
 /**
@@ -64,18 +66,20 @@ const datasetTemporaries: GarbageCollector = {
   async collect(ctx, options) {
     const outs = new Set((await ctx.metadata.listRuns(10_000)).filter((r) => r.job === 'dataset_build' && typeof r.params.out === 'string').map((r) => resolve(r.params.out as string)));
     const found = new Map<string, number>();
+    const heldElsewhere: string[] = [];
     for (const out of outs) {
       const dir = dirname(out);
       if (!existsSync(dir)) continue;
       for (const name of await readdir(dir)) {
         const writer = temporaryWriter(name, out) ?? temporaryWriter(name, `${out}.manifest.json`);
+        if (writer !== undefined && otherNamespaceOf(writer) !== undefined) heldElsewhere.push(join(dir, name));
         if (writer === undefined || writer.pid === process.pid || processStillRuns(writer)) continue;
         const info = await stat(join(dir, name)).catch(() => undefined);
         if (info?.isFile()) found.set(join(dir, name), info.size);
       }
     }
     if (!options.dryRun) for (const file of found.keys()) await rm(file, { force: true });
-    return { kind: 'dataset-temp', files: [...found.keys()], bytes: [...found.values()].reduce((a, b) => a + b, 0) };
+    return { kind: 'dataset-temp', files: [...found.keys()], bytes: [...found.values()].reduce((a, b) => a + b, 0), ...(heldElsewhere.length > 0 ? { heldElsewhere } : {}) };
   },
 };
 

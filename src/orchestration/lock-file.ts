@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { ownProcessTag, processOfTag, processStillRuns } from './process-identity.js';
+import { otherNamespaceOf, ownProcessTag, processOfTag, processStillRuns } from './process-identity.js';
 
 /** How long text that is no tag (an older writer's lock, created and not yet written) counts as a live holder's, and how long a takeover guard may be held. */
 const UNWRITTEN_GRACE_MS = 10_000;
@@ -108,4 +108,22 @@ export function tryLockFile(lock: string): { readonly acquired: true } | { reado
 /** Releases a lock this process took with `tryLockFile` (a lock holding another holder's tag is left alone). */
 export function unlockFile(lock: string): void {
   if (readText(lock)?.trim() === ownProcessTag()) rmSync(lock, { force: true });
+}
+
+/**
+ * Who holds a lock, as a message can name it (the lock's text as `tryLockFile` returned it):
+ * `process 4242`, and for a holder of another pid namespace of this boot (which this process
+ * cannot look at, so it is held however old), that namespace and the fix: remove the lock file
+ * if no such process runs there (`elsewhere`).
+ *
+ * @example
+ * `the spool is delivered by ${lockHolder(lock, taken.holder).name}`
+ */
+export function lockHolder(lock: string, holder: string): { readonly name: string; readonly elsewhere: boolean } {
+  const process = processOfTag(holder);
+  if (process === undefined) return { name: `"${holder}"`, elsewhere: false };
+  const namespace = otherNamespaceOf(process);
+  return namespace === undefined
+    ? { name: `process ${process.pid}`, elsewhere: false }
+    : { name: `process ${process.pid} of another pid namespace (${namespace}), which this process cannot look at; if no such process runs there, remove ${lock}`, elsewhere: true };
 }

@@ -71,3 +71,13 @@ test.runIf(canUnshare)('a process in another pid namespace takes a live holder\'
   expect(seen.pid).not.toBe(process.pid);
   expect(seen.runs).toBe(true);
 });
+
+test.runIf(canTellStarts)('a holder recorded in another boot is gone, whatever its pid namespace (a reboot ends every process)', () => {
+  const [pid, ticks, namespace] = ownProcessTag().split('.');
+  const oldBoot = '00000000000040008000000000000000';
+  for (const ns of [namespace, '1']) {
+    const holder = processOfTag(`${pid}.${ticks}.${ns}.${oldBoot}`)!;
+    expect(holder.started).toMatch(/^00000000-0000-4000-8000-000000000000:/);
+    expect(processStillRuns(holder)).toBe(false);
+  }
+});

@@ -16,8 +16,10 @@ import { readFileSync, readlinkSync } from 'node:fs';
  *
  * A start also names the pid namespace it was read in: two containers that share a hostname (host
  * networking) and one metadata database each have their own pid 1, and a pid read in one namespace
- * says nothing about a process of another. A holder recorded in another namespace is taken to run
- * (only its lease's expiry ends it), and a process whose `/proc` is not its own namespace's (its
+ * says nothing about a process of another. A holder recorded in another boot is gone, whatever its
+ * namespace (a reboot ends every process; the boot is checked first). A holder recorded in another
+ * namespace of this boot is taken to run (only its lease's expiry ends it; for files, see
+ * `lock-file.ts`), and a process whose `/proc` is not its own namespace's (its
  * `/proc/self/stat` names another pid) records no start.
  */
 
@@ -73,6 +75,12 @@ function startAt(ticks: string | undefined): string | undefined {
   return boot !== undefined && ownNamespace !== null && ticks !== undefined && /^\d+$/.test(ticks) ? `${boot}:${ticks}:${ownNamespace}` : undefined;
 }
 
+/** Whether a recorded start was read in this boot of the machine (true where this boot cannot be told): a start of another boot names a process a reboot ended. */
+function sameBoot(started: string): boolean {
+  const boot = machineBootId();
+  return boot === undefined || splitStart(started)[0] === boot;
+}
+
 /** Whether a recorded start was read in this process's pid namespace (its pid names the same process here). */
 function sameNamespace(started: string): boolean {
   ownNamespace ??= readOwnNamespace();
@@ -118,12 +126,14 @@ export function ownProcessStart(): string | undefined {
  * Whether the process recorded as `pid` (with its `started`, when recorded) still runs on this
  * host: a process with that pid exists, is not a zombie (`Z`: killed, not yet reaped by its
  * parent, which may take until the parent ends) nor dead (`X`), and, when both starts can be
- * told, started then.
+ * told, started then. A start of another boot is dead; one of another pid namespace of this boot
+ * is taken to run (its pid cannot be looked at from here).
  *
  * @example
  * processStillRuns({ pid: 4242, started: 'd379a088-…:7613412:4026531836' }); // false once 4242 is another process
  */
 export function processStillRuns(holder: { readonly pid: number; readonly started?: string | undefined }): boolean {
+  if (holder.started !== undefined && !sameBoot(holder.started)) return false;
   if (holder.started !== undefined && !sameNamespace(holder.started)) return true;
   if (!Number.isInteger(holder.pid) || holder.pid <= 0 || !pidExists(holder.pid)) return false;
   const fields = statFields(holder.pid);
@@ -132,6 +142,19 @@ export function processStillRuns(holder: { readonly pid: number; readonly starte
   if (holder.started === undefined) return true;
   const now = startOf(fields);
   return now === undefined || now === holder.started;
+}
+
+/**
+ * The pid namespace a holder was recorded in when it is another namespace of this boot, else
+ * undefined. Such a holder's pid cannot be looked at from here, so `processStillRuns` takes it to
+ * run: what names it (a lock file, a temporary) must say so, and how to free it, rather than wait.
+ *
+ * @example
+ * otherNamespaceOf(processOfTag(readFileSync(lock, 'utf8'))!); // '4026532999'
+ */
+export function otherNamespaceOf(holder: { readonly started?: string | undefined }): string | undefined {
+  if (holder.started === undefined || !sameBoot(holder.started) || sameNamespace(holder.started)) return undefined;
+  return splitStart(holder.started)[2];
 }
 
 /**

@@ -10,8 +10,8 @@ import type { JobContext } from './run-job.js';
 import { reapDeadRuns } from './track-run.js';
 
 export interface SchedulerOptions {
-  /** The project to schedule, read again at every tick (so `sluice apply` takes effect). */
-  readonly project: () => Promise<Project>;
+  /** The project to schedule, read again at every tick (so `sluice apply` takes effect); undefined while nothing is applied (the tick does nothing). */
+  readonly project: () => Promise<Project | undefined>;
   readonly clock?: SchedulerClock;
   /** Jitter source for retry backoff; default Math.random. */
   readonly random?: () => number;
@@ -119,6 +119,7 @@ export function createScheduler(jc: JobContext, options: SchedulerOptions): Sche
   const tick = async (): Promise<string[]> => {
     if (stopping.signal.aborted) return [];
     const project = await options.project();
+    if (project === undefined) return [];
     // A run whose process died (a crashed scheduler's, a killed CLI's) is failed and alerted now, not at the next job.
     for (const dead of await reapDeadRuns(jc, project)) log('error', `run ${dead.id} of ${dead.job} failed: ${dead.error ?? 'the process running it died'}`);
     const now = clock.now();

@@ -24,3 +24,13 @@ export async function auditTrailOf(cwd: string): Promise<AuditRecord[]> {
     await store.close();
   }
 }
+
+/** Where the scheduler of the project in a directory has got to for a schedule (undefined: it never considered it). */
+export async function scheduleCursorOf(cwd: string, schedule: string): Promise<number | undefined> {
+  const store = sqliteMetadataStore({ path: join(cwd, '.sluice', 'metadata.db') });
+  try {
+    return await store.schedules.cursor(schedule);
+  } finally {
+    await store.close();
+  }
+}

@@ -32,7 +32,7 @@ export async function startSluice(dir: string, args: readonly string[], env: Rea
       // A refused start prints its error as JSON too (then exits): that is not ready.
       if (stdout.includes('}') && !/^\s*\{\s*"error"/.test(stdout)) resolve();
     });
-    void exited.then((code) => reject(new Error(`sluice ${args.join(' ')} exited (${code}) before it was ready:\n${stderr}`)));
+    void exited.then((code) => reject(new Error(`sluice ${args.join(' ')} exited (${code}) before it was ready:\n${stderr}${stdout}`)));
     setTimeout(() => reject(new Error(`sluice ${args.join(' ')} was not ready after ${READY_MS} ms (a stuck start):\n${stderr}`)), READY_MS).unref();
   });
   return {

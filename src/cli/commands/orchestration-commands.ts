@@ -6,7 +6,6 @@ import { withTimeout } from '../../orchestration/run-attempts.js';
 import { errorWithCause } from '../../orchestration/job-health.js';
 import { runJobsInOrder, withUpstream, findJob, type JobContext } from '../../orchestration/run-job.js';
 import { projectJobs } from '../../definitions/jobs.js';
-import type { Project } from '../../definitions/index.js';
 import { projectSchedules } from '../../orchestration/project-schedules.js';
 import { didYouMean } from '../../definitions/suggest.js';
 import { createScheduler, type Scheduler } from '../../orchestration/scheduler.js';
@@ -19,7 +18,7 @@ import { EXIT_FAILURE } from '../exit.js';
 import { durationMs, integerIn } from '../options.js';
 import { table } from '../output.js';
 import { auditErrorCode } from '../../compliance/audit/audited-action.js';
-import { authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCliProcess, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 import { untilSignal } from './real-time.js';
@@ -54,21 +53,23 @@ function runRow(r: RunRecord): Record<string, unknown> {
  * const scheduler = await startScheduler(platform, projectDir, (level, message) => log[level](message));
  */
 export async function startScheduler(platform: Platform, projectDir: string, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<Scheduler> {
-  const scheduler = createScheduler(jobContext(platform, projectDir), { project: () => platform.project(), log });
+  const scheduler = createScheduler(jobContext(platform, projectDir), { project: async () => (await platform.metadata.latestRegistry())?.project, log });
   await scheduler.start();
   return scheduler;
 }
 
 /**
  * The scheduler of `sluice serve` and `sluice worker`: started when `enabled` (not
- * `--no-scheduler`) and the applied project has schedules, its own or built-in (`projectSchedules`:
- * declared retention is enforced without a schedule of the user's); undefined otherwise.
+ * `--no-scheduler`), whatever the applied project declares now: it reads the applied project at
+ * every tick, so schedules (its own or built-in, `projectSchedules`: declared retention is enforced
+ * without a schedule of the user's) that a later `sluice apply` declares run without a restart;
+ * undefined otherwise.
  *
  * @example
- * const scheduler = await startProjectScheduler(platform, projectDir, applied?.project, options.scheduler, log);
+ * const scheduler = await startProjectScheduler(platform, projectDir, options.scheduler, log);
  */
-export async function startProjectScheduler(platform: Platform, projectDir: string, applied: Project | undefined, enabled: boolean, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<Scheduler | undefined> {
-  return enabled && applied !== undefined && projectSchedules(applied).length > 0 ? startScheduler(platform, projectDir, log) : undefined;
+export async function startProjectScheduler(platform: Platform, projectDir: string, enabled: boolean, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<Scheduler | undefined> {
+  return enabled ? startScheduler(platform, projectDir, log) : undefined;
 }
 
 /** `(did you mean "ingest:payments"?)` for a `--job` with no runs: a job of the project or one in run history. */
@@ -179,6 +180,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .description("run the project's schedules and triggers until SIGINT or SIGTERM (also inside \"sluice serve\" and \"sluice worker\")")
     .action(() =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
+        await authorizeCliProcess(platform);
         const project = await platform.project();
         const logger = configureLogging({ level: logLevelFromEnv() });
         const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);

@@ -10,6 +10,7 @@ import { startMonitoring, streamSchemaWatch } from '../../observability/status/i
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
 import { startProjectScheduler } from './orchestration-commands.js';
+import { authorizeCliProcess } from '../../compliance/access/cli-principal.js';
 
 export interface RealTime {
   readonly runtime: StreamRuntime;
@@ -79,11 +80,12 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
     .description("run the project's connectors and move streamed events into the online store and the lake, and its schedules, without serving HTTP")
     .action((options: { scheduler: boolean }) =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
+        await authorizeCliProcess(platform);
         const logger = configureLogging({ level: logLevelFromEnv() });
         const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
         const realTime = await startRealTime(platform, log);
         const monitoring = startMonitoring(platform, { log });
-        const scheduler = await startProjectScheduler(platform, projectDir, (await platform.metadata.latestRegistry())?.project, options.scheduler, log).catch(async (error: unknown) => {
+        const scheduler = await startProjectScheduler(platform, projectDir, options.scheduler, log).catch(async (error: unknown) => {
           await monitoring.stop();
           await realTime.close();
           throw error;

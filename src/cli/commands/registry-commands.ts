@@ -153,7 +153,8 @@ export function registerRegistryCommands(program: Command, run: CommandContext):
         const bytes = reports.reduce((n, r) => n + r.bytes, 0);
         out.result({ dryRun, files, bytes, kinds: reports }, () =>
           [table(['kind', 'files', 'bytes'], reports.map((r) => [r.kind, r.files.length, formatBytes(r.bytes)])), '',
-            `${dryRun ? 'would free' : 'freed'} ${formatBytes(bytes)} in ${files} file(s)`].join('\n'),
+            `${dryRun ? 'would free' : 'freed'} ${formatBytes(bytes)} in ${files} file(s)`,
+            ...reports.flatMap((r) => (r.heldElsewhere ?? []).map((f) => `kept ${f}: its writer is a process of another pid namespace, which gc cannot look at; remove it if no such process runs there`))].join('\n'),
         );
         return { dryRun, files, bytes, kinds: reports.map((r) => ({ kind: r.kind, files: r.files.length, bytes: r.bytes })) };
       })),

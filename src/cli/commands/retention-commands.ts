@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { accessPolicy, authorize } from '../../compliance/access/authorize.js';
-import { cliPrincipal } from '../../compliance/access/cli-principal.js';
-import { PolicyError } from '../../errors.js';
+import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { runRetention, type RetentionReport } from '../../compliance/retention/run-retention.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
@@ -36,12 +34,8 @@ export function registerRetentionCommands(program: Command, run: CommandContext)
         if (options.datasets !== 'flag' && options.datasets !== 'rewrite') throw new UsageError(`--datasets "${options.datasets}" is not a policy; use flag or rewrite`);
         const project = await platform.project();
         const principal = await cliPrincipal(platform);
-        // The admin right `retention` (a deny for the local operator wins); a refusal is audited.
-        const decision = authorize(accessPolicy(project), principal, 'admin', 'retention');
-        if (!decision.allowed) {
-          await platform.metadata.audit.append({ actor: principal.name, action: 'admin.retention', target: 'route:cli retention run', outcome: 'denied', origin: principal.origin, details: { reason: decision.reason } }, platform.now());
-          throw new PolicyError('POLICY_DENIED', decision.reason);
-        }
+        // The admin right `retention` (a deny for the local operator wins), audited allowed or denied.
+        await authorizeCli(platform, principal, 'admin', 'retention');
         const report = await runRetention(platform, project, { principal, dryRun: options.dryRun === true, datasets: options.datasets });
         out.result({ ...report, at: toIso(report.at) }, () => describe(report));
       }),

@@ -10,6 +10,7 @@ import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 import { startProjectScheduler } from './orchestration-commands.js';
 import { isLoopbackHost, servingAccess } from '../../compliance/access/open-serving.js';
+import { authorizeCliProcess } from '../../compliance/access/cli-principal.js';
 
 const ACCESS_NOTICE = {
   'auth': 'auth is on: every route but /health needs "Authorization: Bearer <key>" (sluice keys list)',
@@ -49,6 +50,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
       run.withPlatform(async ({ platform, out, projectDir }) => {
         if (!LOG_LEVELS.includes(options.logLevel)) throw new UsageError(`SLUICE_LOG_LEVEL="${options.logLevel}" is not a log level; use one of ${LOG_LEVELS.join(', ')}`);
         if (options.serverName === '') throw new UsageError('--server-name must not be empty; give a name, or leave it out for $SLUICE_SERVER_NAME, else <hostname>:<host>:<port>');
+        await authorizeCliProcess(platform);
         const logger = configureLogging({ level: options.logLevel });
         // Request views' functions come from sluice.config.ts: refuse to start when they are not the applied ones.
         const applied = await platform.metadata.latestRegistry();
@@ -78,7 +80,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
           throw error;
         }
         // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
-        const scheduler = await startProjectScheduler(platform, projectDir, applied?.project, options.scheduler, (level, message) => logger[level](message));
+        const scheduler = await startProjectScheduler(platform, projectDir, options.scheduler, (level, message) => logger[level](message));
         const signalled = untilSignal();
         logger[access.mode === 'insecure-open' ? 'warn' : 'info'](ACCESS_NOTICE[access.mode]);
         out.result({ listening: address, auth: access.mode }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);

@@ -93,6 +93,19 @@ export async function authorizeCliStatus(ctx: AccessStores): Promise<void> {
 }
 
 /**
+ * Authorizes starting one of the platform's long-lived processes (`sluice serve`, `worker`,
+ * `scheduler`), which write what the project's connectors deliver and run its schedules: a bad
+ * `SLUICE_API_KEY` is refused (not ignored), and a key needs `admin: ["serve"]` (audited
+ * `admin.serve`). The jobs the scheduler starts are still authorized each as its schedule's identity.
+ *
+ * @example
+ * await authorizeCliProcess(platform);
+ */
+export async function authorizeCliProcess(ctx: AccessStores): Promise<void> {
+  await authorizeCli(ctx, await cliPrincipal(ctx), 'admin', 'serve');
+}
+
+/**
  * Authorizes the CLI reading online features (`sluice get`) like the server does: every requested
  * feature must be readable. Audited as `serve.read` (target the service or views, the entity count).
  *

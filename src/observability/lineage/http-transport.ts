@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tryLockFile, unlockFile } from '../../orchestration/lock-file.js';
+import { lockHolder, tryLockFile, unlockFile } from '../../orchestration/lock-file.js';
 import type { LineageTransport } from './lineage-transport.js';
 
 export interface HttpTransportOptions {
@@ -46,7 +46,18 @@ export function httpTransport(options: HttpTransportOptions): LineageTransport {
 
   const spooled = () => readdirSync(spoolDir).filter((f) => f.endsWith('.json')).sort();
   // Held by this process (another pass) or a live one: not now. A gone holder's lock is taken over (`tryLockFile`).
-  const lock = (): boolean => tryLockFile(join(spoolDir, LOCK)).acquired;
+  // A holder of another pid namespace cannot be looked at from here: held until removed, said once.
+  let warnedHolder: string | undefined;
+  const lock = (): boolean => {
+    const taken = tryLockFile(join(spoolDir, LOCK));
+    if (taken.acquired) return true;
+    const held = lockHolder(join(spoolDir, LOCK), taken.holder);
+    if (held.elsewhere && warnedHolder !== taken.holder) {
+      warnedHolder = taken.holder;
+      options.onError(new Error(`lineage events in ${spoolDir} are not delivered while ${LOCK} is held by ${held.name}`));
+    }
+    return false;
+  };
   const unlock = () => unlockFile(join(spoolDir, LOCK));
 
   /** Sends one spooled event; removes it once accepted, sets it aside if the endpoint rejects it, throws to retry later. */

@@ -102,5 +102,9 @@ describe.skipIf(bootId() === undefined)('online store flushed on a schedule', ()
     writeFileSync(lock, `${process.pid}\n`); // a live holder that does not finish
     expect(() => lmdbOnlineStore({ path: dir, openLockTimeoutMs: 100 })).toThrow(/being opened by process \d+ \(lock file .*open\.lock\).*stop it and start again/);
     expect(readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));
+    // A holder of another pid namespace of this boot cannot be looked at: the message says so, and the fix.
+    const [pid, ticks, , boot] = ownProcessTag().split('.');
+    writeFileSync(lock, `${pid}.${ticks}.1.${boot}\n`);
+    expect(() => lmdbOnlineStore({ path: dir, openLockTimeoutMs: 100 })).toThrow(/being opened by process \d+ of another pid namespace \(1\).*if no such process runs there, remove .*open\.lock/);
   });
 });

@@ -3,7 +3,7 @@ import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readdirSync,
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TimeoutError } from '../../../errors.js';
-import { tryLockFile, unlockFile } from '../../../orchestration/lock-file.js';
+import { lockHolder, tryLockFile, unlockFile } from '../../../orchestration/lock-file.js';
 import { ownProcessTag, processOfTag, processStillRuns } from '../../../orchestration/process-identity.js';
 
 /** Whether the process a tag names (`ownProcessTag`: pid and start, or a bare pid in older files) still runs; text that is no tag (half written) counts as live. */
@@ -76,7 +76,7 @@ export function withOpenLock<T>(path: string, body: () => T, timeoutMs = 60_000)
     }
     if (Date.now() >= giveUpAt) {
       const { holder } = taken;
-      throw new TimeoutError('TIMED_OUT', `the online store at ${path} is being opened by process ${processOfTag(holder)?.pid ?? holder} (lock file ${lock}) for more than ${timeoutMs} ms; if that process is stuck, stop it and start again`, { details: { path, holder } });
+      throw new TimeoutError('TIMED_OUT', `the online store at ${path} is being opened by ${lockHolder(lock, holder).name} (lock file ${lock}) for more than ${timeoutMs} ms; if that process is stuck, stop it and start again`, { details: { path, holder } });
     }
     pause(20);
   }

@@ -1,4 +1,4 @@
-import { parsedColumnLineage, parsedIndirectReads } from '../compliance/classification/parsed-lineage.js';
+import { parsedTransformLineage } from '../compliance/classification/parsed-lineage.js';
 import type { Project } from '../definitions/index.js';
 import { duckDbEngine } from '../storage/engine/duckdb-engine.js';
 import { literal } from '../storage/engine/sql-engine.js';
@@ -24,9 +24,8 @@ export async function withParsedLineage(project: Project): Promise<Project> {
       // A statement DuckDB cannot serialize keeps no parsed lineage: every input column applies, and binding it reports the SQL's mistake.
       const tree = await engine.all<{ tree: string }>(`SELECT json_serialize_sql(${literal(transform.sql)})::VARCHAR AS tree`).then(([row]) => JSON.parse(row!.tree) as unknown, () => undefined);
       const inputs = Object.fromEntries(transform.inputs.map((i) => [i, schemas.get(i) ?? {}]));
-      const lineage = parsedColumnLineage(tree, inputs, Object.keys(transform.schema));
-      const indirect = parsedIndirectReads(tree, inputs);
-      parsed.push(lineage === undefined || indirect === undefined ? transform : Object.freeze({ ...transform, columnLineage: Object.freeze(lineage), indirectColumns: Object.freeze(indirect) }));
+      const lineage = parsedTransformLineage(tree, inputs, Object.keys(transform.schema));
+      parsed.push(lineage === undefined ? transform : Object.freeze({ ...transform, columnLineage: Object.freeze(lineage.columns), indirectColumns: Object.freeze(lineage.indirect) }));
     }
     return Object.freeze({ ...project, transforms: Object.freeze(parsed) });
   } finally {

@@ -248,9 +248,7 @@ function queryRelation(node: unknown, outer: Scope): Relation {
  * // { id: ['accounts.id'] }
  */
 export function parsedColumnLineage(tree: unknown, inputs: Readonly<Record<string, Schema>>, outputs: readonly string[]): Record<string, InputColumn[]> | undefined {
-  const walked = walkStatement(tree, inputs);
-  if (walked === undefined) return undefined;
-  return Object.fromEntries(outputs.map((output) => [output, walked.columns(lookup(walked.top, output.toLowerCase()) ?? EVERY)]));
+  return parsedTransformLineage(tree, inputs, outputs)?.columns;
 }
 
 /**
@@ -266,6 +264,22 @@ export function parsedColumnLineage(tree: unknown, inputs: Readonly<Record<strin
 export function parsedIndirectReads(tree: unknown, inputs: Readonly<Record<string, Schema>>): InputColumn[] | undefined {
   const walked = walkStatement(tree, inputs);
   return walked === undefined ? undefined : walked.columns(union(walked.indirect));
+}
+
+/**
+ * `parsedColumnLineage` and `parsedIndirectReads` of one statement from a single walk of its tree
+ * (what loading a project stores per transform).
+ *
+ * @example
+ * const parsed = parsedTransformLineage(JSON.parse(tree), inputs, ['id']); // { columns: { id: [...] }, indirect: [...] }
+ */
+export function parsedTransformLineage(tree: unknown, inputs: Readonly<Record<string, Schema>>, outputs: readonly string[]): { columns: Record<string, InputColumn[]>; indirect: InputColumn[] } | undefined {
+  const walked = walkStatement(tree, inputs);
+  if (walked === undefined) return undefined;
+  return {
+    columns: Object.fromEntries(outputs.map((output) => [output, walked.columns(lookup(walked.top, output.toLowerCase()) ?? EVERY)])),
+    indirect: walked.columns(union(walked.indirect)),
+  };
 }
 
 function walkStatement(tree: unknown, inputs: Readonly<Record<string, Schema>>): { top: Relation; indirect: readonly Reads[]; columns: (reads: Reads) => InputColumn[] } | undefined {

@@ -8,7 +8,7 @@ import { readDecodedEvents } from './read-decoded.js';
 import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql } from '../quality/stream-checks.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
-import { formatDuration, toIso } from '../time/index.js';
+import { formatDuration, isoTimestampSql, toIso } from '../time/index.js';
 import { markErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
 import { classifiedColumns } from '../compliance/masking/classified-columns.js';
 
@@ -57,7 +57,7 @@ function timelinessSql(source: Source, ackTime: number, streamed: boolean): stri
   const ts = parsedValueSql(source.timestamp, 'timestamp');
   const checks: string[] = [];
   const refuse = (test: string, reason: string, limit: string) =>
-    checks.push(`WHEN ${ts} ${test} THEN ${literal(`${reason}: event time `)} || strftime(make_timestamp(${ts} * 1000), '%Y-%m-%dT%H:%M:%S.%gZ') || ${literal(` is more than ${limit} its acknowledgement at ${toIso(ackTime)}`)}`);
+    checks.push(`WHEN ${ts} ${test} THEN ${literal(`${reason}: event time `)} || (${isoTimestampSql(`make_timestamp(${ts} * 1000)`)}) || ${literal(` is more than ${limit} its acknowledgement at ${toIso(ackTime)}`)}`);
   const { earliest, latest } = timelinessBounds(source, ackTime, streamed);
   if (earliest !== undefined) refuse(`< ${earliest}`, 'late', `the allowed lateness (${formatDuration(source.allowedLatenessMs!)}) before`);
   if (latest !== undefined) refuse(`> ${latest}`, 'future', `the maximum clock skew (${formatDuration(source.maxClockSkewMs!)}) after`);

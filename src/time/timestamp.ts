@@ -52,6 +52,23 @@ export function toIso(epochMs: number): string {
   return `${yearText}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}T${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${THREE_DIGITS[ms]}Z`;
 }
 
+/**
+ * The SQL expression that formats a DuckDB `TIMESTAMP` (UTC) as {@link toIso} formats the same
+ * time: `2024-03-01T12:00:00.000Z` for years 0000-9999, and beyond them the expanded form
+ * `Date#toISOString` writes, a sign and six digits (`-000001-01-01T00:00:00.000Z`,
+ * `+010000-01-01T00:00:00.000Z`), where DuckDB's `strftime` alone writes `-1-01-01...` and
+ * `10000-01-01...`. The one home for timestamps written as text in SQL (datasets in CSV or JSONL,
+ * dead-letter reasons), so they read as the online answers do.
+ *
+ * @example
+ * isoTimestampSql('make_timestamp(ms * 1000)');
+ */
+export function isoTimestampSql(timestamp: string): string {
+  const year = `year(${timestamp})`;
+  return `CASE WHEN ${year} BETWEEN 0 AND 9999 THEN strftime(${timestamp}, '%Y-%m-%dT%H:%M:%S.%gZ') ` +
+    `ELSE (CASE WHEN ${year} < 0 THEN '-' ELSE '+' END) || lpad(CAST(abs(${year}) AS VARCHAR), 6, '0') || strftime(${timestamp}, '-%m-%dT%H:%M:%S.%gZ') END`;
+}
+
 /** Units an integer timestamp may be given in. */
 export type EpochUnit = 's' | 'ms' | 'us' | 'ns';
 export const EPOCH_UNITS: readonly EpochUnit[] = ['s', 'ms', 'us', 'ns'];

@@ -15,7 +15,7 @@ import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import { testPause } from '../../orchestration/test-pause.js';
-import { looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
+import { isoTimestampSql, looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
@@ -111,7 +111,7 @@ async function snapshotRewritesOf(ctx: SluiceContext, snapshots: Readonly<Record
 /** A feature's value as a text format (CSV, JSONL) writes it: timestamps in ISO-8601, float32 vectors as the doubles they widen to (as served online). */
 function textOutputSql(feature: { readonly valueType: ColumnType }, typed: string, textOutput: boolean): string {
   if (!textOutput) return typed;
-  if (feature.valueType === 'timestamp') return `strftime(${typed}, '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  if (feature.valueType === 'timestamp') return `(${isoTimestampSql(typed)})`;
   return feature.valueType.startsWith('float32[') ? `${typed}::DOUBLE[]` : typed;
 }
 

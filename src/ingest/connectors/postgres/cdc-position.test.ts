@@ -24,6 +24,12 @@ describe('CDC positions', () => {
     expect(encodePosition({ phase: 'snapshot', slotLsn: '0/16B3748', rows: 1000, parts: [{ at: '0/16B3748', to: '1000' }] })).toBe('snapshot:0/16B3748:1000:[{"at":"0/16B3748","to":"1000"}]');
   });
 
+  it('are written in the form Postgres prints (`0/16B3748`), whatever form the replication library gave', () => {
+    // pg-logical-replication reads LSNs as 8+8 hex digits (`00000000/016B3748`); status and the stored position must agree.
+    expect(encodePosition({ phase: 'stream', lsn: '00000000/016B3748', txn: { commit: '00000000/016B3700', done: 2 } })).toBe('lsn:0/16B3748:{"txn":{"commit":"0/16B3700","done":2}}');
+    expect(encodePosition({ phase: 'snapshot', slotLsn: '00000000/016B3748', rows: 1, parts: [{ at: '00000000/016B3748' }] })).toBe('snapshot:0/16B3748:1:[{"at":"0/16B3748"}]');
+  });
+
   it('refuse positions of another connector', () => {
     for (const text of ['42', 'seq:17', 'lsn:nope', 'snapshot:0/1:x:[]', 'snapshot:0/1:3:[]', 'lsn:0/1:{bad']) {
       expect(() => decodePosition(text), text).toThrow(/not a Postgres CDC position/);

@@ -1,4 +1,4 @@
-import { isLsn } from './lsn.js';
+import { formatLsn, isLsn, parseLsn } from './lsn.js';
 
 /**
  * One part of the initial snapshot: the rows whose keys run up to `to` (inclusive, in the key
@@ -45,9 +45,13 @@ export type CdcPosition =
  * encodePosition({ phase: 'stream', lsn: '0/16B3748' }); // 'lsn:0/16B3748'
  */
 export function encodePosition(position: CdcPosition): string {
-  if (position.phase === 'snapshot') return `snapshot:${position.slotLsn}:${position.rows}:${JSON.stringify(position.parts)}`;
-  const extra = { ...(position.txn && { txn: position.txn }), ...(position.parts && { parts: position.parts }) };
-  return Object.keys(extra).length === 0 ? `lsn:${position.lsn}` : `lsn:${position.lsn}:${JSON.stringify(extra)}`;
+  // LSNs in the form Postgres prints (`0/16B3748`): the replication library reads them as 8+8 hex
+  // digits, and status shows this text, so one LSN reads one way everywhere.
+  const canonical = (lsn: string): string => formatLsn(parseLsn(lsn));
+  const parts = position.parts?.map((part) => ({ ...part, at: canonical(part.at) }));
+  if (position.phase === 'snapshot') return `snapshot:${canonical(position.slotLsn)}:${position.rows}:${JSON.stringify(parts)}`;
+  const extra = { ...(position.txn && { txn: { ...position.txn, commit: canonical(position.txn.commit) } }), ...(parts && { parts }) };
+  return Object.keys(extra).length === 0 ? `lsn:${canonical(position.lsn)}` : `lsn:${canonical(position.lsn)}:${JSON.stringify(extra)}`;
 }
 
 /**

@@ -49,6 +49,30 @@ test('a materialize stopped by SIGTERM names the views it did not switch in and 
   expect(sluice(dir, 'materialize', '--views', 'txn_stats').code).toBe(0);
 });
 
+test('an interrupted full materialize keeps job:materialize firing until per-view runs have materialized every view it left, then sluice status is healthy', async () => {
+  const fresh = mkdtempSync(join(tmpdir(), 'sluice-interrupt-views-'));
+  try {
+    cpSync(join(import.meta.dirname, '..', 'examples', 'fraud'), fresh, { recursive: true });
+    expect(sluice(fresh, 'apply').code).toBe(0);
+    const stopped = await sluiceSignalledAt(fresh, 'materialize.snapshot-read', 'SIGTERM', 'materialize');
+    expect(stopped.code).toBe(143);
+    const unhealthy = sluice(fresh, 'status', '--json');
+    expect(unhealthy.code).toBe(3);
+    expect(unhealthy.json<{ problems: string[] }>().problems).toEqual([expect.stringMatching(/^job_failed job:materialize: /)]);
+    for (const view of ['txn_stats', 'small_txns']) expect(sluice(fresh, 'materialize', '--views', view).code).toBe(0);
+    // One view the interrupted run left is still not materialized: the condition fires, naming it.
+    const partly = sluice(fresh, 'status', '--json');
+    expect(partly.code).toBe(3);
+    expect(partly.json<{ problems: string[] }>().problems).toEqual([expect.stringMatching(/^job_failed job:materialize: .*views not materialized since: profile/)]);
+    expect(sluice(fresh, 'materialize', '--views', 'profile').code).toBe(0);
+    const healthy = sluice(fresh, 'status', '--json');
+    expect(healthy.code, healthy.stdout).toBe(0);
+    expect(healthy.json<{ healthy: boolean; problems: string[] }>()).toMatchObject({ healthy: true, problems: [] });
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+  }
+});
+
 test('a dataset build interrupted before it published says nothing was published, leaves no temporary file, and builds when run again', async () => {
   const args = ['dataset', 'build', '--spine', 'data/labels.csv', '--service', 'fraud_v1', '--out', 'out/train.parquet'];
   const stopped = await sluiceSignalledAt(dir, 'dataset.staged', 'SIGINT', ...args);

@@ -110,9 +110,12 @@ describe('runs hold a lease', () => {
     `);
     expect((await listRuns(platform, 10))[0]).toMatchObject({ job: 'ingest', status: 'running' });
     await child.kill();
+    const killedBy = Date.now();
     const [run] = await listRuns(platform, 10);
-    expect(run).toMatchObject({ job: 'ingest', status: 'failed', error: 'the process running it died', params: { file: 'big.csv' } });
-    expect(run!.finishedAt).not.toBeNull();
+    expect(run).toMatchObject({ job: 'ingest', status: 'failed', error: expect.stringMatching(/^the process running it died; last known alive at .+ \(its lease's last renewal\)/), params: { file: 'big.csv' } });
+    // Ended when it was last known alive, not when the listing noticed it.
+    expect(run!.finishedAt).toBeGreaterThanOrEqual(run!.startedAt);
+    expect(run!.finishedAt).toBeLessThanOrEqual(killedBy);
   });
 
   test('a killed run found by "sluice runs" or "sluice status" (listRuns) still fires its job_failed condition', async () => {
@@ -128,7 +131,7 @@ describe('runs hold a lease', () => {
     expect(run).toMatchObject({ job: 'ingest:txns', status: 'failed' });
     // The run is failed now: a later job start finds no dead run, so only this reap can report it.
     await expect(platform.metadata.health.list({ firing: true })).resolves.toEqual([
-      expect.objectContaining({ kind: 'job_failed', subject: 'job:ingest:txns', firing: true, message: expect.stringMatching(/^job ingest:txns failed \(run .+\): the process running it died$/) }),
+      expect.objectContaining({ kind: 'job_failed', subject: 'job:ingest:txns', firing: true, message: expect.stringMatching(/^job ingest:txns failed \(run .+\): the process running it died; last known alive at /) }),
     ]);
   });
 });

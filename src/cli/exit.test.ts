@@ -40,3 +40,8 @@ test('any other unexpected error keeps its stack (a bug to report)', () => {
   const { stderr } = reported(new TypeError('x is undefined'));
   expect(stderr).toMatch(/^error: x is undefined\nTypeError: x is undefined\n\s+at /);
 });
+
+test('a refusal carried as the cause of a Sluice error (an engine that could not open its file) is named as a refusal, with its path', () => {
+  const { stderr } = reported(Object.assign(new Error('DuckDB: IO Error: Cannot open file "/ro/out.parquet": Read-only file system'), { cause: systemError('EROFS', 'open', '/ro/out.parquet') }));
+  expect(stderr).toBe('error: DuckDB: IO Error: Cannot open file "/ro/out.parquet": Read-only file system: the file system refused it; check that /ro/out.parquet and its directory are writable and the disk has space, then run the command again\n');
+});

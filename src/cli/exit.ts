@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { isSluiceError } from '../errors.js';
+import { refusedPath } from '../storage/file-system-refusal.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -10,18 +11,6 @@ export const EXIT_UNHEALTHY = 3;
 /** A mistake in how the command was called (missing or conflicting options). */
 export class UsageError extends Error {
   override name = 'UsageError';
-}
-
-/** Node system error codes of a file system that refuses a write: read-only, no permission, no space. */
-const FILE_SYSTEM_REFUSALS = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']);
-
-/** The path a file system refused (a Node system error of `FILE_SYSTEM_REFUSALS`: its `dest` for a copy or rename), else undefined. */
-function refusedPath(error: unknown): string | undefined {
-  const { code, path, dest, syscall } = (error ?? {}) as { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown };
-  // A recursive mkdir under a read-only mount reports ENOENT (it cannot make the missing parent): the same refusal.
-  const refusedMkdir = code === 'ENOENT' && syscall === 'mkdir';
-  if (typeof code !== 'string' || !(FILE_SYSTEM_REFUSALS.has(code) || refusedMkdir)) return undefined;
-  return typeof dest === 'string' ? dest : typeof path === 'string' ? path : undefined;
 }
 
 /**

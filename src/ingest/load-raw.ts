@@ -63,8 +63,15 @@ function csvColumnsSql(header: CsvHeader, columns: readonly string[]): string {
  * keeps a number's digits (9007199254740993 stays exact; JavaScript's JSON.parse would round it).
  * Columns in `lists` (vectors and lists) must be JSON arrays, kept as their JSON text; any other
  * column must be a scalar.
+ *
+ * The rules on an object's keys (a column's key given twice, a key that differs from a column
+ * only in case, `column-case.ts`) decide whether an input is accepted at the way in, and never
+ * change how its values read. With `accepted` (events read again from the durable log, which
+ * holds only events already acknowledged), they are not applied: an event replays as it was
+ * accepted, also one a later rule would refuse, so online state rebuilt from the log, the lake
+ * and materialize read the same events (see docs/real-time.md).
  */
-export function jsonColumnsSql(columns: readonly string[], table: string = LINES_TABLE, lists: ReadonlySet<string> = new Set()): string {
+export function jsonColumnsSql(columns: readonly string[], table: string = LINES_TABLE, lists: ReadonlySet<string> = new Set(), accepted = false): string {
   const path = (c: string): string => literal(`$."${c}"`);
   // A nested value comes back as its JSON text; only text that starts like one needs a second look.
   const isNested = (c: string, i: number): string => `CASE WHEN left(_v[${i + 1}], 1) IN ('[', '{') THEN json_type(_raw, ${path(c)}) IN ('OBJECT', 'ARRAY') END`;
@@ -75,7 +82,8 @@ export function jsonColumnsSql(columns: readonly string[], table: string = LINES
   );
   // A mark is skipped at a file's start only (readers split records there): inside, name it, since a dead letter shows it as nothing.
   const unreadable = `CASE WHEN json_valid(_raw) THEN 'not a JSON object' WHEN starts_with(_raw, chr(65279)) THEN 'malformed JSON: the line starts with a byte order mark (U+FEFF), which only the start of a file may hold (were two files joined?)' ELSE 'malformed JSON' END`;
-  const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} END, ${givenTwiceSql(columns)}, ${casedKeySql(columns, '_raw', '_v')}, CASE ${nested.length > 0 ? nested.join(' ') : 'WHEN FALSE THEN NULL'} END)`;
+  const keyRules = accepted ? [] : [givenTwiceSql(columns), casedKeySql(columns, '_raw', '_v')];
+  const problem = `coalesce(_problem, CASE WHEN _v IS NULL THEN ${unreadable} END, ${[...keyRules, `CASE ${nested.length > 0 ? nested.join(' ') : 'WHEN FALSE THEN NULL'} END`].join(', ')})`;
   const values = columns.map((c, i) => `_v[${i + 1}] AS ${ident(c)}`);
   const parsed = `CASE WHEN _problem IS NULL AND json_valid(_raw) AND json_type(_raw) = 'OBJECT' THEN json_extract_string(_raw, [${columns.map(path).join(', ')}]) END AS _v`;
   return `SELECT _line, _raw, ${problem} AS _problem, ${values.join(', ')} FROM (SELECT *, ${parsed} FROM ${table})`;

@@ -8,7 +8,7 @@ import { typedColumnsSql } from './validate-sql.js';
  * Loads the events of durable-log entries into `table` with the lake's columns (the schema's
  * columns typed, `_ts`, `_seq` from `firstSeq` in log order, and `_known_at`: each entry's
  * acknowledgement time), parsed by the same rules as file ingest. Their events were validated
- * when they were acknowledged. With `append`, adds them to the table an earlier call made.
+ * when they were acknowledged, and are read as they were accepted (`jsonColumnsSql`'s `accepted`). With `append`, adds them to the table an earlier call made.
  * Returns the number of rows.
  *
  * @example
@@ -23,7 +23,7 @@ export async function loadLogEntries(engine: SqlEngine, source: Source, entries:
     { type: 'text', values: new Array<null>(rows).fill(null) },
     { type: 'double', values: Float64Array.from(entries.flatMap((e) => e.events.map(() => e.ackTime))) },
   ]);
-  const parsed = `SELECT j.*, j._line AS _n, c._ack FROM (${jsonColumnsSql(Object.keys(source.schema), 'log_lines', listColumns(source))}) j JOIN log_lines c USING (_line)`;
+  const parsed = `SELECT j.*, j._line AS _n, c._ack FROM (${jsonColumnsSql(Object.keys(source.schema), 'log_lines', listColumns(source), true)}) j JOIN log_lines c USING (_line)`;
   const rowsSql = `SELECT ${typedColumnsSql(source, firstSeq, { mode: 'sql', sql: '_ack' })} FROM (${parsed})`;
   await engine.run(append ? `INSERT INTO ${table} ${rowsSql}` : `CREATE OR REPLACE TEMP TABLE ${table} AS ${rowsSql}`);
   await engine.run('DROP TABLE log_lines');

@@ -8,7 +8,7 @@ import { openSqlite } from '../storage/metadata/sqlite/sqlite-driver.js';
 import { holderIsGone, newLeaseHolder, withLease } from './lease.js';
 import { ownProcessStart, processStart } from './process-identity.js';
 
-const lease = (host: string, pid: number, expiresInMs: number) => ({ name: 'x', holder: { id: 'h', host, pid }, acquiredAt: 0, expiresAt: Date.now() + expiresInMs });
+const lease = (host: string, pid: number, expiresInMs: number) => ({ name: 'x', holder: { id: 'h', host, pid }, acquiredAt: 0, renewedAt: 0, expiresAt: Date.now() + expiresInMs });
 
 test('a holder is gone when its lease expired, or when it ran on this host and its process is dead', () => {
   expect(holderIsGone(lease(hostname(), process.pid, 60_000))).toBe(false);
@@ -49,7 +49,7 @@ test('withLease runs holders of one name one at a time, and releases on failure'
 const canTellStarts = processStart(process.pid) !== undefined;
 
 test.runIf(canTellStarts)('a holder whose pid is now another process (pid reuse after a SIGKILL) is gone at once; the same process is held', async () => {
-  const withStart = (pid: number, started: string) => ({ name: 'x', holder: { id: 'h', host: hostname(), pid, started }, acquiredAt: 0, expiresAt: Date.now() + 60_000 });
+  const withStart = (pid: number, started: string) => ({ name: 'x', holder: { id: 'h', host: hostname(), pid, started }, acquiredAt: 0, renewedAt: 0, expiresAt: Date.now() + 60_000 });
   const own = ownProcessStart()!;
   expect(newLeaseHolder().started).toBe(own);
   expect(holderIsGone(withStart(process.pid, own))).toBe(false);
@@ -118,8 +118,32 @@ test('a metadata database made before holders recorded their start opens, keeps 
   }
 });
 
+test('a metadata database made before leases recorded their renewals opens, ends a dead run at its lease\'s acquisition, and records renewals from then on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lease-'));
+  const path = join(dir, 'm.db');
+  const old = openSqlite(path);
+  old.exec(`CREATE TABLE runs (id TEXT PRIMARY KEY, job TEXT NOT NULL, status TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER, params TEXT NOT NULL, stats TEXT, error TEXT);
+    CREATE TABLE leases (name TEXT PRIMARY KEY, holder_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, started TEXT);`);
+  old.prepare(`INSERT INTO runs VALUES ('r1', 'ingest', 'running', 5000, NULL, '{}', NULL, NULL)`).run();
+  old.prepare('INSERT INTO leases VALUES (?, ?, ?, ?, ?, ?, NULL)').run('run:r1', 'old', 'elsewhere', 1, 5000, 65_000);
+  old.close();
+  const store = sqliteMetadataStore({ path });
+  try {
+    expect((await store.listLeases())[0]).toMatchObject({ acquiredAt: 5000, renewedAt: 5000 });
+    const [dead] = await store.failDeadRuns(holderIsGone);
+    expect(dead).toMatchObject({ id: 'r1', status: 'failed', finishedAt: 5000, error: expect.stringContaining('last known alive at 1970-01-01T00:00:05.000Z') });
+    await store.acquireLease('job', newLeaseHolder(), 60_000, () => false);
+    const before = Date.now();
+    const renewed = await store.renewLease('job', (await store.listLeases())[0]!.holder.id, 60_000);
+    expect(renewed!.renewedAt).toBeGreaterThanOrEqual(before);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.runIf(canTellStarts)('a holder recorded in another pid namespace (a container sharing the hostname) is not judged by this namespace\'s pids: held until its lease expires', () => {
-  const withStart = (pid: number, started: string, expiresInMs = 60_000) => ({ name: 'x', holder: { id: 'h', host: hostname(), pid, started }, acquiredAt: 0, expiresAt: Date.now() + expiresInMs });
+  const withStart = (pid: number, started: string, expiresInMs = 60_000) => ({ name: 'x', holder: { id: 'h', host: hostname(), pid, started }, acquiredAt: 0, renewedAt: 0, expiresAt: Date.now() + expiresInMs });
   const [boot, ticks, ns] = ownProcessStart()!.split(':') as [string, string, string];
   const otherNs = String(Number(ns) + 1);
   // Its pid 1 (or any pid) is another process here, with another start: still not gone.

@@ -31,8 +31,10 @@ export async function abandonRuns(reason: string): Promise<number> {
 }
 
 /**
- * Marks every run whose process is gone as failed ("the process running it died"), so no run
- * stays `running` forever. Only through `reapDeadRuns`, which also reports each one.
+ * Marks every run whose process is gone as failed ("the process running it died; last known
+ * alive at ..."), ended at its lease's last renewal, so no run stays `running` forever and none
+ * is recorded as running until whenever its death was noticed. Only through `reapDeadRuns`,
+ * which also reports each one.
  */
 async function failDeadRuns(metadata: MetadataStore): Promise<RunRecord[]> {
   return metadata.failDeadRuns(holderIsGone);
@@ -49,7 +51,8 @@ export async function reapDeadRuns(ctx: SluiceContext, project?: Project): Promi
   const named = dead.length > 0 && ctx.lineage && !project ? (await ctx.metadata.latestRegistry())?.project : project;
   for (const run of dead) {
     const error = new Error(run.error ?? 'the process running it died');
-    ctx.lineage?.emit({ eventType: 'FAIL', runId: run.id, job: run.job, params: run.params, error, at: Date.now(), ...(named ? { project: named } : {}) });
+    // The event is dated when the run ended (its last sign of life), as its run record is, not when its death was noticed.
+    ctx.lineage?.emit({ eventType: 'FAIL', runId: run.id, job: run.job, params: run.params, error, at: run.finishedAt ?? Date.now(), ...(named ? { project: named } : {}) });
     await reportRunHealth(ctx, run, { ok: false, error });
   }
   return dead;

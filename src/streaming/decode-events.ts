@@ -145,7 +145,8 @@ export function sourceViews(project: Project, source: Source): readonly FeatureV
 async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[], erasure?: ErasureCheck): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
   const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name), classifiedColumns(project, source.name));
-  const text = jsonColumnsSql(columns, LINES, listColumns(source));
+  // A log entry decoded again replays as it was accepted: the key rules of the way in are not applied again.
+  const text = jsonColumnsSql(columns, LINES, listColumns(source), !streamed);
   // New events (not a log entry decoded again) meet the source's checks: single-row ones here, in the validating query.
   const checked = streamed ? inlineCheckSql(source, text, ackTime) : undefined;
   const reasons = [`nullif(${basic}, '')`, timelinessSql(source, ackTime, streamed), ...(checked ? [CHECK_REASON] : []), `''`];

@@ -3,12 +3,12 @@ import { didYouMean } from '../definitions/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { AppendOutcome } from '../ingest/connectors/connector.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
-import type { EventLog, LogAppendResult } from '../storage/log/event-log.js';
+import type { EventLog, LogAppendResult, LogEntry } from '../storage/log/event-log.js';
 import type { OnlineStore, ViewTableInfo } from '../storage/online/online-store.js';
 import { applyToTable, decodedFor } from './apply-online.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import { sourceViews, type DecodedEvents, type EventPart } from './decode-events.js';
-import type { ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { ERASED_REASON, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
 import { StreamDecoder } from './stream-decoder.js';
 import { answerGroup, OverloadedError, takeGroup, type GroupProgress, type GroupStage, type Waiting } from './stream-groups.js';
 
@@ -296,17 +296,31 @@ export class StreamProcessor {
           continue;
         }
         for (const entry of missing) {
-          table = await applyToTable(this.options.online, table!, source, await this.decoder.decodeEntry(project, source, entry, table!.definition), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
+          table = await applyToTable(this.options.online, table!, source, await this.replay(project, source, entry, table!.definition), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
           if (table === undefined) break;
         }
         if (table === undefined) continue;
       }
       // A table may serve an older definition of the view (blue/green), with other row transforms.
       const entry = decoded !== undefined && decodedFor(decoded, table.definition) ? undefined : this.options.log.read(source.name, offset - 1, 1)[0]!;
-      const events = entry === undefined ? decoded! : await this.decoder.decodeEntry(project, source, entry, table.definition);
+      const events = entry === undefined ? decoded! : await this.replay(project, source, entry, table.definition);
       const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, events === decoded ? keep : undefined);
       // Freshness counts from the entry's own acknowledgement (a caller catching up passes "now").
       if (after !== undefined) this.options.onVisible?.(view.name, entry?.ackTime ?? ackTime, Date.now());
     }
+  }
+
+  /**
+   * Decodes log entry `entry` again for `view`. Its events were accepted and replay as they were
+   * (`decodeEvents` applies no rule of the way in again); one it refuses all the same (a reason
+   * other than its subject's erasure) is left out of the online table, and said, never silently.
+   */
+  private async replay(project: Project, source: Source, entry: LogEntry, view: FeatureView): Promise<DecodedEvents> {
+    const decoded = await this.decoder.decodeEntry(project, source, entry, view);
+    const refused = decoded.rejected.filter((r) => r.reason !== ERASED_REASON);
+    if (refused.length > 0) {
+      this.options.warn?.(`view "${view.name}": ${refused.length} event(s) of log entry ${entry.offset} of source "${source.name}", accepted when acknowledged, are refused when read again and left out of its online table (first: ${refused[0]!.reason}): the log holds events this version refuses, see "Replaying the log" in docs/real-time.md`);
+    }
+    return decoded;
   }
 }

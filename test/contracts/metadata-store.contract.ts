@@ -1,4 +1,4 @@
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { withStore, type StoreHarness } from './harness.js';
 import { compileProject, defineProject, entity, batchSource, featureView, count } from '../../src/definitions/index.js';
 import type { DeadLetter, MetadataStore } from '../../src/storage/metadata/metadata-store.js';
@@ -182,8 +182,29 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     const failed = await store.failDeadRuns((l) => l.holder.id === 'dead');
     expect(failed.map((r) => r.id)).toEqual([dead.id]);
     const runs = await store.listRuns(10);
-    expect(runs.find((r) => r.id === dead.id)).toMatchObject({ status: 'failed', error: 'the process running it died' });
+    expect(runs.find((r) => r.id === dead.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^the process running it died; last known alive at /) });
     expect(runs.find((r) => r.id === live.id)).toMatchObject({ status: 'running' });
+  }));
+
+  test(`${name}: a dead run ends at its lease's last renewal (the last time it was known alive), not when it was noticed`, run(async (_h, store) => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const holder = { id: 'killed', host: 'h', pid: 2 };
+      vi.setSystemTime(1_000_000);
+      const started = await store.startRun('ingest', {}, { holder, ttlMs: 60_000 });
+      const never = await store.startRun('materialize', {}, { holder: { ...holder, id: 'never' }, ttlMs: 60_000 });
+      vi.setSystemTime(1_020_000);
+      expect((await store.renewLease(`run:${started.id}`, 'killed', 60_000))?.renewedAt).toBe(1_020_000);
+      // Noticed an hour later.
+      vi.setSystemTime(1_020_000 + 3_600_000);
+      const failed = await store.failDeadRuns(() => true);
+      const byId = new Map(failed.map((r) => [r.id, r]));
+      expect(byId.get(started.id)).toMatchObject({ status: 'failed', finishedAt: 1_020_000, error: expect.stringMatching(/^the process running it died; last known alive at 1970-01-01T00:17:00\.000Z/) });
+      expect(byId.get(never.id)).toMatchObject({ finishedAt: 1_000_000, error: expect.stringContaining('last known alive at 1970-01-01T00:16:40.000Z') });
+      expect((await store.listRuns(10)).find((r) => r.id === started.id)).toMatchObject({ finishedAt: 1_020_000 });
+    } finally {
+      vi.useRealTimers();
+    }
   }));
 
   test(`${name}: datasets are registered once per id and path, newest first`, run(async (_h, store) => {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { entityKeySql, type Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { ident, literal } from '../../storage/engine/sql-engine.js';
-import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/atomic-file.js';
+import { publishFile, writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
 import type { PurgeMatch, StorePurge } from './purge-types.js';
 
@@ -57,10 +57,10 @@ export async function purgeDatasets(ctx: SluiceContext, project: Project, tables
     let bytes = 0;
     if (action === 'rewritten') {
       const before = statSync(record.path).size;
-      const temporary = temporaryPath(record.path);
-      await engine.run(`COPY (SELECT * FROM ${readerSql(record)} WHERE NOT (${predicate})) TO ${literal(temporary)} (${writerOptions(record)})`);
-      bytes = before - statSync(temporary).size;
-      await commitFile(temporary, record.path);
+      await publishFile(record.path, async (temporary) => {
+        await engine.run(`COPY (SELECT * FROM ${readerSql(record)} WHERE NOT (${predicate})) TO ${literal(temporary)} (${writerOptions(record)})`);
+        bytes = before - statSync(temporary).size;
+      });
     }
     const purge = { reason, at, rows, action } as const;
     const kept = action === 'rewritten' ? record.rowCount - rows : record.rowCount;

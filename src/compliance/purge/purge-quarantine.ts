@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SluiceContext } from '../../context.js';
 import { literal, readPath } from '../../storage/engine/sql-engine.js';
-import { commitFile, temporaryPath } from '../../storage/lake/atomic-file.js';
+import { publishFile } from '../../storage/lake/atomic-file.js';
 import type { StorePurge } from './purge-types.js';
 import { writeBatchResults } from '../../quality/quarantine.js';
 
@@ -28,10 +28,10 @@ export async function purgeQuarantine(ctx: SluiceContext, table: string, predica
     report.filesRewritten.push(batch.file);
     if (dryRun) continue;
     const before = statSync(path).size;
-    const temporary = temporaryPath(path);
-    await engine.run(`COPY (SELECT * FROM read_parquet(${readPath(path)}) WHERE NOT (${predicate})) TO ${literal(temporary)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
-    report.bytes += before - statSync(temporary).size;
-    await commitFile(temporary, path);
+    await publishFile(path, async (temporary) => {
+      await engine.run(`COPY (SELECT * FROM read_parquet(${readPath(path)}) WHERE NOT (${predicate})) TO ${literal(temporary)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+      report.bytes += before - statSync(temporary).size;
+    });
     await ctx.metadata.purge.setQuarantinedRows(batch.id, batch.rows - rows);
   }
   return report;

@@ -1,6 +1,6 @@
 import { isStreamed, type Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
-import { jobSubjectName } from '../../orchestration/job-health.js';
+import { failureEndedSince, jobSubjectName } from '../../orchestration/job-health.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
 import { listRuns } from '../../orchestration/track-run.js';
 import type { Condition } from '../../storage/metadata/health-store.js';
@@ -87,20 +87,21 @@ export async function healthStatus(ctx: SluiceContext, project: Project, options
   await clearRemovedConditions(ctx, project);
   // Erasure requests past their one-month deadline fire `erasure_overdue` (GDPR Art. 12(3)).
   await reportErasureStatus(ctx);
-  const [firing, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);
+  const [firing, resolved, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), ctx.metadata.health.list({ firing: false }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);
   const streams = project.sources.some(isStreamed) ? await streamStatus(project, await ctx.log(), await ctx.online(), ctx.now()) : [];
   const conditions = firing.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1)).map(conditionRow);
   const last = new Map<string, RunRecord>();
   for (const run of history) if (!last.has(jobOf(run)) && run.status !== 'running') last.set(jobOf(run), run);
   const declared = jobStillDeclared(project);
-  const stillDeclared = new Set([...last.values()].filter((r) => declared.run(r)).map((r) => r.id));
+  // A failed last run whose condition later runs covering its work ended (see `failureEndedSince`) is history too.
+  const stillFailing = new Set([...last.values()].filter((r) => declared.run(r) && !failureEndedSince(r, resolved)).map((r) => r.id));
   const lastRuns = [...last.values()].map(runRow).sort((a, b) => Number(b.status === 'failed') - Number(a.status === 'failed'));
   const problems = [
     ...conditions.filter((c) => c.severity === 'error').map((c) => `${c.kind} ${c.subject}: ${c.message}`),
     ...freshness.filter((f) => f.stale && !conditions.some((c) => c.kind === 'stale' && c.subject === `${f.kind}:${f.name}`)).map((f) => `stale ${f.kind}:${f.name}: ${f.reason}`),
     // A failed job that already fires `job_failed` (or `job_hung`) is listed once, as that condition.
     // A failed run of a job no longer declared is history, not a problem (its condition was cleared above).
-    ...lastRuns.filter((r) => r.status === 'failed' && stillDeclared.has(r.id) && !conditions.some((c) => c.subject === `job:${r.job}` && c.severity === 'error'))
+    ...lastRuns.filter((r) => r.status === 'failed' && stillFailing.has(r.id) && !conditions.some((c) => c.subject === `job:${r.job}` && c.severity === 'error'))
       .map((r) => `last run of ${r.job} failed (${r.startedAt}): ${r.error ?? 'no error recorded'}`),
   ];
   return {

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
 import { contentHash, didYouMean, featureColumn, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
@@ -13,7 +13,7 @@ import { viewPlan } from '../../processing/feature-plan.js';
 import { finishSweep, sortPoints, startSweep, type SortedPoints, type StartedSweep } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
 import { ident, literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
-import { commitFile, temporaryPath, writeFileAtomic } from '../../storage/lake/atomic-file.js';
+import { publishFile, writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import { isoTimestampSql, looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
@@ -271,17 +271,13 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const identity = { spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat, ...(masked ? { masked } : {}) };
       const datasetId = `ds_${contentHash(identity)}`;
       await mkdir(dirname(options.out) || '.', { recursive: true });
-      const staging = temporaryPath(options.out);
       const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
-      try {
+      await publishFile(options.out, async (staging) => {
         await engine.run(`COPY (${query}) TO ${literal(staging)} (${copyFormat})`);
         // Audited before it is published, as a served answer is before it is returned: a build stopped after the rename leaves its record.
         await masking.audit(datasetId, n);
         await testPause('dataset.staged');
-        await commitFile(staging, options.out);
-      } finally {
-        await rm(staging, { force: true });
-      }
+      });
       options.onProgress?.(stages, stages);
       const manifest: DatasetManifest = {
         datasetId,

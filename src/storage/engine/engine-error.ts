@@ -1,4 +1,5 @@
 import { AdapterError } from '../../errors.js';
+import { refusalFromText } from '../file-system-refusal.js';
 
 /** What an engine error shows in place of a value it quoted. */
 export const VALUE_NOT_SHOWN = '[value not shown]';
@@ -29,12 +30,14 @@ export function engineMessage(message: string): string {
 /**
  * The AdapterError of a failed engine call: the message per {@link engineMessage}, the statement in
  * `details.sql`, and as cause an error carrying the same shown message (the engine's own error,
- * whose message and stack may quote a value, is not kept).
+ * whose message and stack may quote a value, is not kept). A file the file system refused to the
+ * engine (`Cannot open file "<path>": Read-only file system`) is a Node-style refusal in between
+ * (`refusalFromText`), so the CLI names it as it names every refusal.
  */
 export function engineError(engine: string, error: unknown, sql: string): AdapterError {
   const raw = error instanceof Error ? error.message : String(error);
   const shown = engineMessage(raw);
-  if (shown === raw) return new AdapterError('ADAPTER_FAILED', `${engine}: ${raw}`, { cause: error, details: { sql } });
+  if (shown === raw) return new AdapterError('ADAPTER_FAILED', `${engine}: ${raw}`, { cause: refusalFromText(raw, error) ?? error, details: { sql } });
   const cause = new Error(shown);
   cause.name = error instanceof Error ? error.name : 'Error';
   return new AdapterError('ADAPTER_FAILED', `${engine}: ${shown}`, { cause, details: { sql } });

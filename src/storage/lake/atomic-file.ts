@@ -2,6 +2,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { ConflictError } from '../../errors.js';
 import { ownProcessTag, processOfTag } from '../../orchestration/process-identity.js';
+import { refusalAs } from '../file-system-refusal.js';
 
 /** Flushes a file (or directory) to disk. */
 export async function fsyncPath(path: string): Promise<void> {
@@ -41,22 +42,39 @@ export async function commitFile(temporary: string, path: string): Promise<void>
 }
 
 /**
- * Writes a file atomically (tmp + fsync + rename); the temporary file never outlives a failure.
+ * Publishes `path` atomically: `write` writes it under a temporary name (`temporaryPath`), then
+ * it is moved into place (`commitFile`); the temporary never outlives a failure. A file system
+ * that refuses the temporary (read-only, no permission, no space) fails naming `path`, the file
+ * the caller asked for (`refusalAs`), not the temporary name.
+ *
+ * @example
+ * await publishFile('out.parquet', (temporary) => engine.run(`COPY t TO '${temporary}' (FORMAT PARQUET)`));
+ */
+export async function publishFile(path: string, write: (temporary: string) => Promise<void>): Promise<void> {
+  const temporary = temporaryPath(path);
+  try {
+    await write(temporary);
+    await commitFile(temporary, path);
+  } catch (error) {
+    throw refusalAs(error, temporary, path);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
+
+/**
+ * Writes a file atomically (tmp + fsync + rename, see `publishFile`).
  *
  * @example
  * await writeFileAtomic('out.parquet.manifest.json', JSON.stringify(manifest));
  */
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const temporary = temporaryPath(path);
-  try {
+  await publishFile(path, async (temporary) => {
     const handle = await open(temporary, 'w');
     try {
       await handle.writeFile(content);
     } finally {
       await handle.close();
     }
-    await commitFile(temporary, path);
-  } finally {
-    await rm(temporary, { force: true });
-  }
+  });
 }

@@ -110,6 +110,8 @@ export interface Lease {
   readonly name: string;
   readonly holder: LeaseHolder;
   readonly acquiredAt: number;
+  /** When its holder last renewed it (its acquisition if never): the last time the holder was known alive. */
+  readonly renewedAt: number;
   readonly expiresAt: number;
 }
 
@@ -188,7 +190,8 @@ export interface RunRecord {
  *   the same holder id, or its holder is gone by `isGone`; `renewLease` extends only a lease
  *   still held by that holder id. Lease times are wall-clock, not the platform's clock.
  * - A run holds the lease `run:<id>` from `startRun` (same transaction) to `finishRun`;
- *   `failDeadRuns` marks every running run whose lease is missing or gone as failed.
+ *   `failDeadRuns` marks every running run whose lease is missing or gone as failed, ended at
+ *   the lease's `renewedAt` (the run's start without a lease): when it was last known alive.
  * - Readers see only committed data; several processes may use the store at once.
  * - Times are UTC epoch milliseconds.
  */
@@ -253,7 +256,7 @@ export interface MetadataStore {
   startRun(job: string, params: Record<string, unknown>, lease: { holder: LeaseHolder; ttlMs: number }): Promise<RunRecord>;
   /** Records the outcome and releases the run's lease. */
   finishRun(id: string, outcome: { status: 'succeeded' | 'failed'; stats?: Record<string, unknown>; error?: string }): Promise<void>;
-  /** Marks running runs whose holder is gone as failed ("the process running it died"); returns them. */
+  /** Marks running runs whose holder is gone as failed ("the process running it died; last known alive at ..."), ended when last known alive; returns them. */
   failDeadRuns(isGone: HolderGone): Promise<RunRecord[]>;
   /** Runs, newest first; with `filter`, only those of one job and/or one status. */
   listRuns(limit: number, filter?: { job?: string; status?: RunStatus }): Promise<RunRecord[]>;

@@ -2,18 +2,23 @@ import { runLeaseName, type HolderGone, type Lease, type LeaseAttempt, type Leas
 import { storedStart, toLease, toRun, type LeaseRow, type RunRow } from './sqlite-schema.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
-/** The error a run gets when its holder is gone. */
-export const DEAD_RUN_ERROR = 'the process running it died';
+/**
+ * The error a run gets when its holder is gone: it ends at `lastAlive` (its lease's last renewal,
+ * or its start without a lease), not when the death was noticed, which may be much later.
+ */
+export function deadRunError(lastAlive: number, lease: boolean): string {
+  return `the process running it died; last known alive at ${new Date(lastAlive).toISOString()} (${lease ? "its lease's last renewal" : 'its start: it held no lease'}), recorded as the run's end`;
+}
 
 /** Leases and the runs that hold them, on one SQLite connection (see `MetadataStore`). */
 export function sqliteLeases(db: SqliteConnection) {
   const sql = {
     get: db.prepare('SELECT * FROM leases WHERE name = ?'),
     upsert: db.prepare(
-      'INSERT INTO leases (name, holder_id, host, pid, started, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (name) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid, started = excluded.started, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at',
+      'INSERT INTO leases (name, holder_id, host, pid, started, acquired_at, renewed_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (name) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid, started = excluded.started, acquired_at = excluded.acquired_at, renewed_at = excluded.renewed_at, expires_at = excluded.expires_at',
     ),
-    renew: db.prepare('UPDATE leases SET expires_at = ? WHERE name = ? AND holder_id = ?'),
+    renew: db.prepare('UPDATE leases SET renewed_at = ?, expires_at = ? WHERE name = ? AND holder_id = ?'),
     release: db.prepare('DELETE FROM leases WHERE name = ? AND holder_id = ?'),
     remove: db.prepare('DELETE FROM leases WHERE name = ?'),
     all: db.prepare('SELECT * FROM leases ORDER BY name'),
@@ -21,8 +26,9 @@ export function sqliteLeases(db: SqliteConnection) {
     fail: db.prepare(`UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`),
   };
   const put = (name: string, holder: LeaseHolder, acquiredAt: number, ttlMs: number): Lease => {
-    const lease: Lease = { name, holder, acquiredAt, expiresAt: Date.now() + ttlMs };
-    sql.upsert.run(name, holder.id, holder.host, holder.pid, storedStart(holder), lease.acquiredAt, lease.expiresAt);
+    const now = Date.now();
+    const lease: Lease = { name, holder, acquiredAt, renewedAt: now, expiresAt: now + ttlMs };
+    sql.upsert.run(name, holder.id, holder.host, holder.pid, storedStart(holder), lease.acquiredAt, lease.renewedAt, lease.expiresAt);
     return lease;
   };
   return {
@@ -37,7 +43,8 @@ export function sqliteLeases(db: SqliteConnection) {
     },
     renew(name: string, holderId: string, ttlMs: number): Lease | undefined {
       return inTransaction(db, () => {
-        sql.renew.run(Date.now() + ttlMs, name, holderId);
+        const now = Date.now();
+        sql.renew.run(now, now + ttlMs, name, holderId);
         const row = sql.get.get(name) as LeaseRow | undefined;
         return row?.holder_id === holderId ? toLease(row) : undefined;
       });
@@ -58,10 +65,11 @@ export function sqliteLeases(db: SqliteConnection) {
           const leaseRow = sql.get.get(runLeaseName(row.id)) as LeaseRow | undefined;
           const lease = leaseRow && toLease(leaseRow);
           if (lease && !isGone(lease)) continue;
-          const finishedAt = Date.now();
-          sql.fail.run(finishedAt, DEAD_RUN_ERROR, row.id);
+          const finishedAt = lease ? lease.renewedAt : row.started_at;
+          const error = deadRunError(finishedAt, lease !== undefined);
+          sql.fail.run(finishedAt, error, row.id);
           if (lease) sql.remove.run(lease.name);
-          failed.push({ ...toRun(row), status: 'failed', finishedAt, error: DEAD_RUN_ERROR });
+          failed.push({ ...toRun(row), status: 'failed', finishedAt, error });
         }
         return failed;
       });

@@ -17,7 +17,7 @@ import { sqliteLeases } from './sqlite-leases.js';
 import { SCHEDULES_SCHEMA, sqliteSchedules } from './sqlite-schedules.js';
 import { SKEW_SCHEMA, sqliteSkew } from './sqlite-skew.js';
 import { MATERIALIZED_VIEWS_SCHEMA, sqliteMaterializedViews } from './sqlite-materialized-views.js';
-import { SCHEMA, addStartedColumn, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
+import { SCHEMA, addMissingColumn, toDataset, toRun, toSnapshot, type RunRow, type SnapshotRow } from './sqlite-schema.js';
 
 interface RegistryRow {
   version: number; project: string; applied_at: number;
@@ -47,8 +47,9 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   db.exec('PRAGMA secure_delete = ON');
   inTransaction(db, () => db.exec(SCHEMA + HEALTH_SCHEMA + SCHEDULES_SCHEMA + DRIFT_SCHEMA + QUALITY_SCHEMA + SKEW_SCHEMA + AUDIT_SCHEMA + ERASURE_SCHEMA + PURGE_SCHEMA + KEYS_SCHEMA + MATERIALIZED_VIEWS_SCHEMA));
   inTransaction(db, () => {
-    addStartedColumn(db, 'leases');
-    addStartedColumn(db, 'run_keys');
+    addMissingColumn(db, 'leases', 'started', 'TEXT');
+    addMissingColumn(db, 'leases', 'renewed_at', 'INTEGER');
+    addMissingColumn(db, 'run_keys', 'started', 'TEXT');
   });
   const leases = sqliteLeases(db);
   const sql = {

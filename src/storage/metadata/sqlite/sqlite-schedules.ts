@@ -42,7 +42,7 @@ export function sqliteSchedules(db: SqliteConnection): ScheduleStore {
   /** Whether the claimer of a running key is gone: its last run's lease is, or (before a first run) its own process. */
   const claimerGone = (row: RunKeyRow, isGone: HolderGone): boolean => {
     if (row.last_run_id === null) {
-      const holder: Lease = { name: row.key, holder: toHolder(row), acquiredAt: row.claimed_at, expiresAt: Number.MAX_SAFE_INTEGER };
+      const holder: Lease = { name: row.key, holder: toHolder(row), acquiredAt: row.claimed_at, renewedAt: row.claimed_at, expiresAt: Number.MAX_SAFE_INTEGER };
       return isGone(holder);
     }
     const lease = sql.lease.get(runLeaseName(row.last_run_id)) as LeaseRow | undefined;

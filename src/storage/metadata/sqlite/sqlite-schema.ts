@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
 CREATE TABLE IF NOT EXISTS leases (
   name TEXT PRIMARY KEY, holder_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
-  acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, started TEXT);
+  acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, started TEXT, renewed_at INTEGER);
 CREATE TABLE IF NOT EXISTS ingest_cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL, snapshot_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshot_lineage (snapshot_id TEXT PRIMARY KEY, lineage TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS datasets (
@@ -37,6 +37,8 @@ export interface RunRow {
 }
 export interface LeaseRow {
   name: string; holder_id: string; host: string; pid: number; acquired_at: number; expires_at: number; started: string | null;
+  /** Null in a row written before the column, or by code that does not know it. */
+  renewed_at: number | null;
 }
 
 /**
@@ -56,10 +58,14 @@ export function toHolder(row: { holder_id: string; host: string; pid: number; st
   return started === undefined ? { id: row.holder_id, host: row.host, pid: row.pid } : { id: row.holder_id, host: row.host, pid: row.pid, started };
 }
 
-/** Adds the holder's `started` column to a table made before it existed (the schema's statements only create). */
-export function addStartedColumn(db: SqliteConnection, table: 'leases' | 'run_keys'): void {
+/**
+ * Adds a column to a table made before it existed (the schema's statements only create): the
+ * holder's `started` (leases, run_keys), a lease's `renewed_at`. A nullable column with no
+ * default, so an existing metadata file opens and older code can still write its rows.
+ */
+export function addMissingColumn(db: SqliteConnection, table: 'leases' | 'run_keys', column: 'started' | 'renewed_at', type: 'TEXT' | 'INTEGER'): void {
   const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
-  if (!columns.some((c) => c.name === 'started')) db.exec(`ALTER TABLE ${table} ADD COLUMN started TEXT`);
+  if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
 }
 
 export function toSnapshot(row: SnapshotRow): Snapshot {
@@ -77,8 +83,13 @@ export function toRun(row: RunRow): RunRecord {
   };
 }
 
+/**
+ * A lease as stored. Its `renewedAt` is never before its acquisition: a row whose holder was
+ * replaced, or renewed, by code that does not know `renewed_at` keeps the previous value, so the
+ * later of the two is the last time the row shows its holder alive.
+ */
 export function toLease(row: LeaseRow): Lease {
-  return { name: row.name, holder: toHolder(row), acquiredAt: row.acquired_at, expiresAt: row.expires_at };
+  return { name: row.name, holder: toHolder(row), acquiredAt: row.acquired_at, renewedAt: Math.max(row.acquired_at, row.renewed_at ?? row.acquired_at), expiresAt: row.expires_at };
 }
 
 export function toDataset(row: { record: string }): DatasetRecord {

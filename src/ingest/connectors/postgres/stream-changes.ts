@@ -4,7 +4,7 @@ import type { ConnectorSink } from '../connector.js';
 import { appendWhenAccepted } from './append-when-accepted.js';
 import { encodePosition, type CdcPosition, type SnapshotPart } from './cdc-position.js';
 import { changeEvents, commitTimeIso } from './change-events.js';
-import { parseLsn } from './lsn.js';
+import { formatLsn, parseLsn } from './lsn.js';
 import type { PostgresCdcConfig } from './postgres-cdc-config.js';
 import type { ReplicationStream } from './replication-stream.js';
 import { keyPartIndex, type TableShape } from './table-inspection.js';
@@ -88,7 +88,7 @@ export async function streamChanges(options: StreamChangesOptions): Promise<void
         const commitLsn = parseLsn(message.commitLsn!);
         const appendedBefore = stored.txn !== undefined && parseLsn(stored.txn.commit) === commitLsn ? stored.txn.done : 0;
         const skip = commitLsn < parseLsn(stored.lsn);
-        open = skip ? undefined : { commit: message.commitLsn!, commitLsn, changedAt: commitTimeIso(message.commitTime as bigint), seen: 0, appendedBefore };
+        open = skip ? undefined : { commit: formatLsn(commitLsn), commitLsn, changedAt: commitTimeIso(message.commitTime as bigint), seen: 0, appendedBefore };
         if (parts !== undefined && !skip && commitLsn >= maxAt(parts)) parts = undefined;
         break;
       }

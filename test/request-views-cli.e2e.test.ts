@@ -71,6 +71,10 @@ describe('request views from the CLI', () => {
       const planned = sluice(typo, 'plan');
       expect(planned.code).toBe(1);
       expect(planned.stderr).toMatch(/sluice.config.ts:7:\d+ error TS2551: Property 'amount_avgg' does not exist on type '\{ readonly amount_avg: number \| null; readonly n: number \| null; \}'. Did you mean 'amount_avg'\?/);
+      // apply refuses what plan refuses: a type error (an unknown option, a misspelt name) is never applied.
+      const applied = sluice(typo, 'apply');
+      expect([applied.code, applied.stderr]).toEqual([1, expect.stringMatching(/sluice.config.ts:7:\d+ error TS2551: Property 'amount_avgg' does not exist/)]);
+      expect(sluice(typo, '--json', 'list', 'views').json<{ error: { code: string } }>().error.code).toBe('NOT_APPLIED');
     } finally {
       rmSync(typo, { recursive: true, force: true });
     }

@@ -72,6 +72,8 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         const principal = await cliPrincipal(platform);
         const who = { actor: principal.name, origin: principal.origin };
         await authorizeCli(platform, principal, 'admin', 'apply');
+        // apply refuses what plan refuses: an unknown option or a misspelt name is a type error, never dropped silently.
+        await typecheckProject(projectDir);
         const project = await loadProject(projectDir);
         await checkTransforms(platform, project);
         await checkRowTransforms(platform, project);

@@ -47,7 +47,8 @@ describe('streaming: push to online, exactly', () => {
     const first = await push([event('p1', 'a', 10, 550), event('p2', 'a', 5.5, 590, 'pos'), event('p3', 'b', 1, 595)]);
     expect(first).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
     const second = await push([event('p2', 'a', 5.5, 590, 'pos'), event('p4', 'a', 2, 100), event('p5', 'a', 2, 610), '{"payment_id": "p6", "account_id": "a", "amount": "x", "ts": "2024-01-01T09:00:00Z"}', 'not json']);
-    expect(second.accepted).toBe(1);
+    // Accepted means new: the duplicate p2 is counted as a duplicate only.
+    expect(second.accepted).toBe(0);
     expect(second.duplicates).toBe(1);
     expect(second.rejected.map((r) => [r.index, r.reason.split(':')[0]])).toEqual([[1, 'late'], [2, 'future'], [3, 'column "amount"'], [4, 'malformed JSON']]);
     const res = await online(['a', 'b', 'zz']);

@@ -89,6 +89,50 @@ describe('streaming: push to online, exactly', () => {
     expect((await online(['a'])).rows[0]).toEqual({ account_id: 'a', stats__n_1h: 3, stats__usd_24h: 14, stats__total: 114, stats__last_channel: 'pos' });
   });
 
+  describe('event ids across push and file ingest: one memory of what the source has seen', () => {
+    const file = (name: string, ids: string[]) => {
+      const path = join(env.dir, name);
+      writeFileSync(path, ['payment_id,account_id,amount,channel,ts', ...ids.map((id) => `${id},a,1,web,${new Date(T0 + 590 * 60_000).toISOString()}`)].join('\n'));
+      return path;
+    };
+    const lakeCount = async (): Promise<Record<string, number>> => {
+      const files = (await env.platform.metadata.latestSnapshot('payments'))!.files.map((f) => `'${env.platform.lake.resolve(f)}'`).join(', ');
+      const rows = await (await env.platform.engine()).all<{ id: string; n: number }>(`SELECT payment_id AS id, count(*)::INTEGER AS n FROM read_parquet([${files}]) GROUP BY 1 ORDER BY 1`);
+      return Object.fromEntries(rows.map((r) => [r.id, r.n]));
+    };
+
+    test('an id ingested from a file and then pushed counts once', async () => {
+      expect(await ingestFile(env.platform, env.project, 'payments', file('f.csv', ['f1', 'f2']))).toMatchObject({ accepted: 2, duplicates: 0 });
+      expect(await runtime.processor.append('payments', { texts: [event('f1', 'a', 1, 590), event('p1', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+      await runtime.commitNow();
+      expect(await lakeCount()).toEqual({ f1: 1, f2: 1, p1: 1 });
+    });
+
+    test('an id pushed (still only in the log) and then ingested from a file counts once', async () => {
+      expect(await runtime.processor.append('payments', { texts: [event('p1', 'a', 1, 590), event('p2', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+      expect(await ingestFile(env.platform, env.project, 'payments', file('g.csv', ['p1', 'g1']))).toMatchObject({ accepted: 1, duplicates: 1 });
+      await runtime.commitNow();
+      expect(await lakeCount()).toEqual({ g1: 1, p1: 1, p2: 1 });
+    });
+
+    test('a file whose commit fails leaves its ids free; a claim a crash left open is settled by the next ingest, by whether its commit landed', async () => {
+      const commit = env.platform.metadata.commitIngest.bind(env.platform.metadata);
+      env.platform.metadata.commitIngest = () => Promise.reject(new Error('disk full'));
+      await expect(ingestFile(env.platform, env.project, 'payments', file('h.csv', ['h1']))).rejects.toThrow('disk full');
+      env.platform.metadata.commitIngest = commit;
+      expect(await runtime.processor.append('payments', { texts: [event('h1', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+      // A process that stopped after claiming: one claim whose commit landed, one whose did not.
+      const log = await env.platform.log();
+      expect(await ingestFile(env.platform, env.project, 'payments', file('k.csv', ['k1']))).toMatchObject({ accepted: 1 });
+      const landed = (await env.platform.metadata.latestSnapshot('payments'))!.contentHash;
+      await log.claimIds('payments', landed, ['k2'], env.clock.now);
+      await log.claimIds('payments', 'never-committed', ['k3'], env.clock.now);
+      expect(await ingestFile(env.platform, env.project, 'payments', file('m.csv', ['m1']))).toMatchObject({ accepted: 1 });
+      expect(log.openClaims('payments')).toEqual([]);
+      expect(await runtime.processor.append('payments', { texts: [event('k2', 'a', 1, 590), event('k3', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+    });
+  });
+
   test('HTTP push: 200 with outcomes once durable, 404 for an unknown source, 400 for a body that is not {"events": [...]}', async () => {
     const app = await createServer(env.platform, { stream: runtime.processor });
     try {

@@ -132,7 +132,7 @@ export async function decodeEvents(
     await engine.run('DROP TABLE stream_bodies; DROP TABLE stream_shapes');
   }
   // Texts handed in as texts need not come back from DuckDB: only a push body's events do.
-  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, erasure);
+  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, parts.length, erasure);
   const raws = bodies.length > 0 ? decoded.raws : decoded.lines.map((line) => (parts[Math.floor(line / PART)] as { texts: readonly string[] }).texts[line % PART]!);
   return { ...decoded, raws, counts };
 }
@@ -142,7 +142,7 @@ export function sourceViews(project: Project, source: Source): readonly FeatureV
   return project.featureViews.filter((v) => v.source === source.name);
 }
 
-async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[], erasure?: ErasureCheck): Promise<DecodedEvents> {
+async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[], requests: number, erasure?: ErasureCheck): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
   const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name), classifiedColumns(project, source.name));
   const text = jsonColumnsSql(columns, LINES, listColumns(source));
@@ -152,7 +152,7 @@ async function decodeLines(engine: SqlEngine, project: Project, source: Source, 
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *${checked ? ` EXCLUDE (${CHECK_REASON})` : ''}, coalesce(${reasons.join(', ')}) AS _reason FROM (${checked ?? text})`);
   // An erased subject's events are refused (reason `erased`), kept in the log's rejects without their text.
   if (erasure) await markErasedRows(engine, CHECKED, project, source, erasure);
-  const grouped = streamed ? await checkWholeGroup(engine, project, source, CHECKED, ackTime) : undefined;
+  const grouped = streamed ? await checkWholeGroup(engine, project, source, CHECKED, ackTime, { count: requests, span: PART }) : undefined;
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
   const decoded = await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views);
   const checks = streamed ? groupVerdict(source, grouped, rejected.map((r) => r.reason), rejected.length + decoded.lines.length) : undefined;

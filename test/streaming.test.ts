@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { count, defineProject, entity, featureView, last, streamSource, sum } from '../src/definitions/index.js';
@@ -8,6 +9,7 @@ import { createServer } from '../src/serving/http/server.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import { until } from './support/file-sink.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -211,6 +213,50 @@ describe('back-pressure', () => {
       expect(first[refused[0]!]!.json().error.code).toBe('OVERLOADED');
       for (const i of refused) expect((await send(i)).statusCode).toBe(200);
       expect((await online(['a'])).rows[0]!.stats__n_1h).toBe(20);
+    } finally {
+      await app.close();
+      await bounded.close();
+    }
+  });
+});
+
+describe('push admission', () => {
+  test('bodies are admitted by their Content-Length before they are read: those past the bound are refused at once, unread, with Retry-After', async () => {
+    const MiB = 1024 * 1024;
+    const bounded = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000, maxPendingBytes: 10 * MiB });
+    const app = await createServer(env.platform, { stream: bounded.processor });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as { port: number };
+      // 8 MiB bodies: one event, then spaces (JSON whitespace).
+      const body = (id: string) => { const head = `{"events": [${event(id, 'a', 1, 590)}]`; return head + ' '.repeat(8 * MiB - head.length - 1) + '}'; };
+      const open = (id: string) => {
+        const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/push/payments', headers: { 'content-type': 'application/json', 'content-length': String(8 * MiB) } });
+        const answer = new Promise<{ status: number; retryAfter?: string; text: string }>((resolve, reject) => {
+          request.on('response', (res) => { let text = ''; res.on('data', (c: Buffer) => (text += c.toString())); res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined, text })); });
+          request.on('error', reject);
+        });
+        request.flushHeaders();
+        return { request, answer, id };
+      };
+      const first = open('big0');
+      // Give the server the first request's headers before the others arrive.
+      const held = () => { try { bounded.processor.reserve('payments', 8 * MiB)(); return false; } catch { return true; } };
+      await until('the first body is reserved', held);
+      const others = Array.from({ length: 6 }, (_, i) => open(`big${i + 1}`));
+      // Their bodies are never sent: each is answered anyway, refused before its body was read.
+      const refused = await Promise.all(others.map((o) => o.answer));
+      for (const o of others) o.request.destroy();
+      expect(refused.map((r) => r.status)).toEqual(Array(6).fill(503));
+      expect(refused[0]!.retryAfter).toBe('1');
+      expect(JSON.parse(refused[0]!.text).error.message).toMatch(/has 8388608 bytes of events waiting or being received, and 8388608 more would pass its bound of 10485760 bytes/);
+      first.request.end(body('big0'));
+      expect((await first.answer).status).toBe(200);
+      // Once it is in, the room is free again.
+      expect(bounded.processor.pendingBytes('payments')).toBe(0);
+      const again = open('big7');
+      again.request.end(body('big7'));
+      expect((await again.answer).status).toBe(200);
     } finally {
       await app.close();
       await bounded.close();

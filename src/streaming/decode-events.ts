@@ -66,18 +66,23 @@ function timelinessSql(source: Source, ackTime: number, streamed: boolean): stri
 }
 
 /**
- * Why a push body is refused: not `{"events": [...]}`, or (only looked into on this error path)
- * JSON that JavaScript reads but DuckDB's reader refuses, which is an escaped lone UTF-16
- * surrogate such as `\ud800`: it is not a character, so no event could hold it.
+ * Why a push body is refused (only looked into on this error path): it starts with a byte order
+ * mark; or JavaScript reads it as `{"events": [...]}` but DuckDB's check refused it, for an escaped
+ * lone UTF-16 surrogate such as `\ud800` (not a character, so no event could hold it) or for
+ * "events" given twice; else it is not `{"events": [...]}`.
  */
 const LONE_SURROGATE = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
 
 function badBody(body: string, source: Source): string {
-  const shape = `the body must be a JSON object {"events": [{...}, ...]} of events of source "${source.name}"`;
+  const expected = `a JSON object {"events": [{...}, ...]} of events of source "${source.name}"`;
+  const shape = `the body must be ${expected}`;
+  if (body.charCodeAt(0) === 0xfeff) return `the body starts with a byte order mark (U+FEFF), which JSON does not allow; send ${expected} without it`;
   try {
     const parsed: unknown = JSON.parse(body);
-    if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { events?: unknown }).events) && LONE_SURROGATE.test(body)) {
-      return `the body has an escaped lone UTF-16 surrogate (such as \\ud800), which is not a character; send text as UTF-8 or escape a character outside the BMP as a surrogate pair (\\ud83d\\ude00)`;
+    if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { events?: unknown }).events)) {
+      if (LONE_SURROGATE.test(body)) return `the body has an escaped lone UTF-16 surrogate (such as \\ud800), which is not a character; send text as UTF-8 or escape a character outside the BMP as a surrogate pair (\\ud83d\\ude00)`;
+      // JavaScript reads it as a body of events, DuckDB's check refused it: the one check left is "events" given once.
+      return `the body gives "events" more than once (however spelled), so which list it sends is ambiguous; send one list: ${expected}`;
     }
   } catch {
     // Not JSON at all: the shape message says what is expected.

@@ -5,11 +5,12 @@ import { parsedValueSql, rejectReasonSql, storageType } from '../ingest/validate
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { ident, literal, type SqlEngine, readPathList } from '../storage/engine/sql-engine.js';
 import { readDecodedEvents } from './read-decoded.js';
+import { bodyEventTexts } from './body-event-texts.js';
 import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql } from '../quality/stream-checks.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
 import { formatDuration, toIso } from '../time/index.js';
-import { markErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { ERASED_REASON, markErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
 import { classifiedColumns } from '../compliance/masking/classified-columns.js';
 
 /**
@@ -139,7 +140,21 @@ export async function decodeEvents(
   // Texts handed in as texts need not come back from DuckDB: only a push body's events do.
   const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, parts.length, erasure);
   const raws = bodies.length > 0 ? decoded.raws : decoded.lines.map((line) => (parts[Math.floor(line / PART)] as { texts: readonly string[] }).texts[line % PART]!);
-  return { ...decoded, raws, counts };
+  return { ...decoded, raws, counts, rejected: bodies.length > 0 ? withSentTexts(decoded.rejected, parts) : decoded.rejected };
+}
+
+/** Rejected events of push bodies with the text the client sent (DuckDB's extraction re-writes it), cut from the body once per body with a refusal. */
+function withSentTexts(rejected: readonly RejectedEvent[], parts: readonly EventPart[]): readonly RejectedEvent[] {
+  const sent = new Map<number, string[] | undefined>();
+  return rejected.map((r) => {
+    const p = Math.floor(r.index / PART);
+    const part = parts[p]!;
+    if (!('body' in part)) return r;
+    if (!sent.has(p)) sent.set(p, bodyEventTexts(part.body));
+    const text = sent.get(p)?.[r.index % PART];
+    // An erased subject's event keeps no text of its own (see markErasedRows).
+    return text === undefined || r.reason === ERASED_REASON ? r : { ...r, raw: text };
+  });
 }
 
 /** The views of a source: whose row transforms decoding computes by default. */

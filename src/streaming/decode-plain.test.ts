@@ -132,6 +132,13 @@ describe('decodePlainEvents', () => {
     expect(bom.counts).toEqual(['the body starts with a byte order mark (U+FEFF), which JSON does not allow; send a JSON object {"events": [{...}, ...]} of events of source "payments" without it']);
   });
 
+  test('a refused event of a push body keeps the text the client sent, not DuckDB\'s re-writing of it', async () => {
+    const sent = '{"payment_id": "p1", "account_id": "a1", "amount": 1e3, "flagged": 1.50e0, "ts": "2026-11-29T05:59:00.000Z"}';
+    const body = `{"events": [${sent},\n  {"payment_id": "p2", "account_id": "a1", "amount": 2.50e0, "ts": "2026-11-29T05:59:00.000Z"} ]}`;
+    const duck = await decodeEvents(engine, project, source, [{ body }], ACK, true, sourceViews(project, source));
+    expect(duck.rejected.map((r) => [r.index, r.raw])).toEqual([[0, sent]]);
+  });
+
   test('an event with a key that differs from a schema column only in case is refused naming both (not taken with a null); the plain path declines it', async () => {
     const events = [
       '{"payment_id": "p1", "account_id": "a1", "Amount": 1, "ts": "2026-11-29T05:59:00.000Z"}',

@@ -64,6 +64,18 @@ describe('checks on streamed and pushed groups', () => {
     await until('the conditions clear', async () => (await env.platform.metadata.health.list({ firing: true })).length === 0);
   });
 
+  test('a check on the whole batch judges each request on its own rows: one client\'s bad batch does not reject another\'s good one in the same group', async () => {
+    // The first push is taken as a group at once; the two after it wait and are processed as one group.
+    const [first, good, bad, body] = await Promise.all([
+      push([event('g1', 1)]), push([event('g2', 1), event('g3', 2)]), push([event('b1', 1), event('b1', 2)]), push2(`{"events": [${event('g4', 1)}]}`),
+    ]);
+    expect(first).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    expect(good).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+    expect(body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    expect(bad.accepted).toBe(0);
+    expect(bad.rejected.map((r) => r.reason)).toEqual(Array(2).fill('check payment_id_unique: (payment_id) is unique: 2 of 2 rows fail'));
+  });
+
   test('accepted events reach the lake unchanged (the lake commit does not check them again)', async () => {
     expect((await push([event('p1', 10), event('p2', 20)])).accepted).toBe(2);
     const [commit] = await runtime.commitNow();

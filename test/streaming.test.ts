@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { count, defineProject, entity, featureView, last, streamSource, sum } from '../src/definitions/index.js';
@@ -8,6 +9,7 @@ import { createServer } from '../src/serving/http/server.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import { until } from './support/file-sink.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -47,7 +49,8 @@ describe('streaming: push to online, exactly', () => {
     const first = await push([event('p1', 'a', 10, 550), event('p2', 'a', 5.5, 590, 'pos'), event('p3', 'b', 1, 595)]);
     expect(first).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
     const second = await push([event('p2', 'a', 5.5, 590, 'pos'), event('p4', 'a', 2, 100), event('p5', 'a', 2, 610), '{"payment_id": "p6", "account_id": "a", "amount": "x", "ts": "2024-01-01T09:00:00Z"}', 'not json']);
-    expect(second.accepted).toBe(1);
+    // Accepted means new: the duplicate p2 is counted as a duplicate only.
+    expect(second.accepted).toBe(0);
     expect(second.duplicates).toBe(1);
     expect(second.rejected.map((r) => [r.index, r.reason.split(':')[0]])).toEqual([[1, 'late'], [2, 'future'], [3, 'column "amount"'], [4, 'malformed JSON']]);
     const res = await online(['a', 'b', 'zz']);
@@ -86,6 +89,50 @@ describe('streaming: push to online, exactly', () => {
     await materialize(env.platform, env.project);
     await runtime.processor.append('payments', { texts: [event('p2', 'a', 3, 590, 'pos')] }, 'push');
     expect((await online(['a'])).rows[0]).toEqual({ account_id: 'a', stats__n_1h: 3, stats__usd_24h: 14, stats__total: 114, stats__last_channel: 'pos' });
+  });
+
+  describe('event ids across push and file ingest: one memory of what the source has seen', () => {
+    const file = (name: string, ids: string[]) => {
+      const path = join(env.dir, name);
+      writeFileSync(path, ['payment_id,account_id,amount,channel,ts', ...ids.map((id) => `${id},a,1,web,${new Date(T0 + 590 * 60_000).toISOString()}`)].join('\n'));
+      return path;
+    };
+    const lakeCount = async (): Promise<Record<string, number>> => {
+      const files = (await env.platform.metadata.latestSnapshot('payments'))!.files.map((f) => `'${env.platform.lake.resolve(f)}'`).join(', ');
+      const rows = await (await env.platform.engine()).all<{ id: string; n: number }>(`SELECT payment_id AS id, count(*)::INTEGER AS n FROM read_parquet([${files}]) GROUP BY 1 ORDER BY 1`);
+      return Object.fromEntries(rows.map((r) => [r.id, r.n]));
+    };
+
+    test('an id ingested from a file and then pushed counts once', async () => {
+      expect(await ingestFile(env.platform, env.project, 'payments', file('f.csv', ['f1', 'f2']))).toMatchObject({ accepted: 2, duplicates: 0 });
+      expect(await runtime.processor.append('payments', { texts: [event('f1', 'a', 1, 590), event('p1', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+      await runtime.commitNow();
+      expect(await lakeCount()).toEqual({ f1: 1, f2: 1, p1: 1 });
+    });
+
+    test('an id pushed (still only in the log) and then ingested from a file counts once', async () => {
+      expect(await runtime.processor.append('payments', { texts: [event('p1', 'a', 1, 590), event('p2', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+      expect(await ingestFile(env.platform, env.project, 'payments', file('g.csv', ['p1', 'g1']))).toMatchObject({ accepted: 1, duplicates: 1 });
+      await runtime.commitNow();
+      expect(await lakeCount()).toEqual({ g1: 1, p1: 1, p2: 1 });
+    });
+
+    test('a file whose commit fails leaves its ids free; a claim a crash left open is settled by the next ingest, by whether its commit landed', async () => {
+      const commit = env.platform.metadata.commitIngest.bind(env.platform.metadata);
+      env.platform.metadata.commitIngest = () => Promise.reject(new Error('disk full'));
+      await expect(ingestFile(env.platform, env.project, 'payments', file('h.csv', ['h1']))).rejects.toThrow('disk full');
+      env.platform.metadata.commitIngest = commit;
+      expect(await runtime.processor.append('payments', { texts: [event('h1', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+      // A process that stopped after claiming: one claim whose commit landed, one whose did not.
+      const log = await env.platform.log();
+      expect(await ingestFile(env.platform, env.project, 'payments', file('k.csv', ['k1']))).toMatchObject({ accepted: 1 });
+      const landed = (await env.platform.metadata.latestSnapshot('payments'))!.contentHash;
+      await log.claimIds('payments', landed, ['k2'], env.clock.now);
+      await log.claimIds('payments', 'never-committed', ['k3'], env.clock.now);
+      expect(await ingestFile(env.platform, env.project, 'payments', file('m.csv', ['m1']))).toMatchObject({ accepted: 1 });
+      expect(log.openClaims('payments')).toEqual([]);
+      expect(await runtime.processor.append('payments', { texts: [event('k2', 'a', 1, 590), event('k3', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+    });
   });
 
   test('HTTP push: 200 with outcomes once durable, 404 for an unknown source, 400 for a body that is not {"events": [...]}', async () => {
@@ -166,6 +213,50 @@ describe('back-pressure', () => {
       expect(first[refused[0]!]!.json().error.code).toBe('OVERLOADED');
       for (const i of refused) expect((await send(i)).statusCode).toBe(200);
       expect((await online(['a'])).rows[0]!.stats__n_1h).toBe(20);
+    } finally {
+      await app.close();
+      await bounded.close();
+    }
+  });
+});
+
+describe('push admission', () => {
+  test('bodies are admitted by their Content-Length before they are read: those past the bound are refused at once, unread, with Retry-After', async () => {
+    const MiB = 1024 * 1024;
+    const bounded = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000, maxPendingBytes: 10 * MiB });
+    const app = await createServer(env.platform, { stream: bounded.processor });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as { port: number };
+      // 8 MiB bodies: one event, then spaces (JSON whitespace).
+      const body = (id: string) => { const head = `{"events": [${event(id, 'a', 1, 590)}]`; return head + ' '.repeat(8 * MiB - head.length - 1) + '}'; };
+      const open = (id: string) => {
+        const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/push/payments', headers: { 'content-type': 'application/json', 'content-length': String(8 * MiB) } });
+        const answer = new Promise<{ status: number; retryAfter?: string; text: string }>((resolve, reject) => {
+          request.on('response', (res) => { let text = ''; res.on('data', (c: Buffer) => (text += c.toString())); res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined, text })); });
+          request.on('error', reject);
+        });
+        request.flushHeaders();
+        return { request, answer, id };
+      };
+      const first = open('big0');
+      // Give the server the first request's headers before the others arrive.
+      const held = () => { try { bounded.processor.reserve('payments', 8 * MiB)(); return false; } catch { return true; } };
+      await until('the first body is reserved', held);
+      const others = Array.from({ length: 6 }, (_, i) => open(`big${i + 1}`));
+      // Their bodies are never sent: each is answered anyway, refused before its body was read.
+      const refused = await Promise.all(others.map((o) => o.answer));
+      for (const o of others) o.request.destroy();
+      expect(refused.map((r) => r.status)).toEqual(Array(6).fill(503));
+      expect(refused[0]!.retryAfter).toBe('1');
+      expect(JSON.parse(refused[0]!.text).error.message).toMatch(/has 8388608 bytes of events waiting or being received, and 8388608 more would pass its bound of 10485760 bytes/);
+      first.request.end(body('big0'));
+      expect((await first.answer).status).toBe(200);
+      // Once it is in, the room is free again.
+      expect(bounded.processor.pendingBytes('payments')).toBe(0);
+      const again = open('big7');
+      again.request.end(body('big7'));
+      expect((await again.answer).status).toBe(200);
     } finally {
       await app.close();
       await bounded.close();

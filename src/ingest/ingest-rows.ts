@@ -1,4 +1,4 @@
-import type { Project, Source } from '../definitions/index.js';
+import { isStreamed, type Project, type Source } from '../definitions/index.js';
 import type { SluiceContext } from '../context.js';
 import type { DeadLetter, IngestCommit } from '../storage/metadata/metadata-store.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
@@ -81,11 +81,8 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     const blockListVersion = await ctx.metadata.erasure.blockListVersion();
     await markErasedRows(engine, 'ingest_checked', project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
     await testPause('ingest.checked');
-    // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
-    // the source hold a lease across both, so two overlapping inputs cannot both add an id.
-    const checkAndCommit = async () => {
-      const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
-      duplicates += await removeDuplicateEvents(engine, source, 'ingest_checked', lakeFiles);
+    // Checks the rows that are left (not duplicates) and commits them, with their dead letters.
+    const commitChecked = async () => {
       const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
       const rejectedRows = await engine.all<{ line: number; raw: string; reason: string }>(
         `SELECT _n AS line, ${rawJson} AS raw, _reason AS reason FROM ingest_checked WHERE _reason <> '' ORDER BY _n`,
@@ -111,9 +108,28 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       });
       return { deadLetters, accepted, outcome, verdict };
     };
+    // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
+    // the source hold a lease across both, so two overlapping inputs cannot both add an id.
+    const checkAndCommit = async () => {
+      const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
+      const seen = await removeDuplicateEvents(engine, source, 'ingest_checked', {
+        lakeFiles, ...(isStreamed(source) ? { log: await ctx.log() } : {}), claim: rows.contentHash, now: ctx.now(),
+        committed: async (claim) => (await ctx.metadata.findIngest(source.name, claim)) !== undefined,
+      });
+      duplicates += seen.removed;
+      let landed = false;
+      try {
+        const committed = await commitChecked();
+        landed = committed.outcome.committed;
+        return committed;
+      } finally {
+        // The claimed ids stay remembered only if the rows are in the lake.
+        await seen.settle(landed);
+      }
+    };
     return source.eventId === undefined
       ? checkAndCommit()
-      : withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake)` }, checkAndCommit);
+      : withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake and the log)` }, checkAndCommit);
   };
   const { deadLetters, accepted, outcome, verdict } = await withBlockListRetry(attempt).finally(() => engine.run('DROP TABLE IF EXISTS ingest_checked'));
   if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));

@@ -140,8 +140,7 @@ export class SluiceMetrics {
   /** Counts what became of a streamed batch (as the processor answered it). */
   recordAppend(source: string, origin: string, outcome: AppendOutcome): void {
     this.pushBatches.inc({ source, origin });
-    const fresh = outcome.accepted - outcome.duplicates;
-    if (fresh > 0) this.pushEvents.inc({ source, origin, outcome: 'accepted' }, fresh);
+    if (outcome.accepted > 0) this.pushEvents.inc({ source, origin, outcome: 'accepted' }, outcome.accepted);
     if (outcome.duplicates > 0) this.pushEvents.inc({ source, origin, outcome: 'duplicate' }, outcome.duplicates);
     if (outcome.rejected.length > 0) {
       this.pushEvents.inc({ source, origin, outcome: 'rejected' }, outcome.rejected.length);

@@ -39,20 +39,69 @@ export function inlineCheckSql(source: Source, text: string, now: number): strin
 }
 
 /**
- * The checks of a streamed group that need the whole group (unique, rowCount, freshness, any
- * `mostly` or `warn` row check), over its accepted rows in `table` (`_reason = ''`); a failing
- * `error` one rejects every accepted event of the group (`check <name>: <what was found>`), as a
- * stream cannot be held back. Undefined (and nothing read) when the source has none.
+ * Whether a check passing on a group implies it passes on each request of the group: `unique`
+ * on every row (no repeated key in the group, none in a part of it) and `rowCount` with only a
+ * maximum. A `mostly` share, a minimum count or freshness can pass on a group and fail on one
+ * of its requests.
  */
-export async function checkWholeGroup(engine: SqlEngine, project: Project, source: Source, table: string, now: number): Promise<BatchVerdict | undefined> {
+const impliedByGroup = (check: Check): boolean =>
+  (check.kind === 'unique' && check.mostly === 1) || (check.kind === 'rowCount' && check.minRows === undefined);
+
+/**
+ * The checks of a streamed group that need a whole batch (unique, rowCount, freshness, any
+ * `mostly` or `warn` row check), over its accepted rows in `table` (`_reason = ''`). A group
+ * merges the requests of several clients (push bodies, connector fetches): `requests.count` of
+ * them, the rows of request `p` with `_line` in `[p * span, (p + 1) * span)`. Each request is
+ * judged on its own rows: a failing `error` one rejects every accepted event of that request
+ * (`check <name>: <what was found>`), as a stream cannot be held back, and no other request's.
+ * The group is evaluated once; each request alone only when that could differ (the group fails
+ * an `error` check, or has one a group can pass while a request fails, see {@link impliedByGroup}),
+ * and the verdict is then the requests' merged ({@link mergeVerdicts}). Undefined (and nothing
+ * read) when the source has none.
+ */
+export async function checkWholeGroup(engine: SqlEngine, project: Project, source: Source, table: string, now: number, requests: { readonly count: number; readonly span: number }): Promise<BatchVerdict | undefined> {
   const rest = (source.checks ?? []).filter((c) => !inline(c));
   if (rest.length === 0) return undefined;
-  const grouped = await checkBatch(engine, { name: source.name, schema: source.schema, checks: rest }, typedRowsSql(source, table), { now, classified: classifiedColumns(project, source.name) });
-  if (grouped && grouped.blocking.length > 0) {
-    const reason = grouped.blocking.map((r) => `check ${r.check}: ${r.message}`).join('; ');
-    await engine.run(`UPDATE ${table} SET _reason = ${literal(reason)} WHERE _reason = ''`);
+  const dataset = { name: source.name, schema: source.schema, checks: rest };
+  const options = { now, classified: classifiedColumns(project, source.name) };
+  const reject = async (verdict: BatchVerdict, only: string) => {
+    if (verdict.blocking.length === 0) return;
+    const reason = verdict.blocking.map((r) => `check ${r.check}: ${r.message}`).join('; ');
+    await engine.run(`UPDATE ${table} SET _reason = ${literal(reason)} WHERE _reason = ''${only}`);
+  };
+  const whole = (await checkBatch(engine, dataset, typedRowsSql(source, table), options))!;
+  if (requests.count <= 1 || (whole.blocking.length === 0 && rest.every((c) => c.severity !== 'error' || impliedByGroup(c)))) {
+    await reject(whole, '');
+    return whole;
   }
-  return grouped;
+  const verdicts: BatchVerdict[] = [];
+  for (const { p } of await engine.all<{ p: number }>(`SELECT DISTINCT floor(_line / ${requests.span})::DOUBLE AS p FROM ${table} ORDER BY 1`)) {
+    const mine = ` AND _line >= ${p * requests.span} AND _line < ${(p + 1) * requests.span}`;
+    const verdict = (await checkBatch(engine, dataset, typedRowsSql(source, `(SELECT * FROM ${table} WHERE TRUE${mine})`), options))!;
+    verdicts.push(verdict);
+    await reject(verdict, mine);
+  }
+  return mergeVerdicts(verdicts);
+}
+
+/**
+ * The verdict of a group from its requests' verdicts (same checks, in order): a check passes
+ * when it passes on every request; rows, failing rows and null counts add up; the message and
+ * samples are those of the first request it fails on (else the first request's).
+ */
+export function mergeVerdicts(verdicts: readonly BatchVerdict[]): BatchVerdict {
+  if (verdicts.length === 1) return verdicts[0]!;
+  const results = verdicts[0]!.results.map((first, i): CheckResult => {
+    const all = verdicts.map((v) => v.results[i]!);
+    const shown = all.find((r) => !r.passed) ?? first;
+    const totalRows = all.reduce((n, r) => n + r.totalRows, 0);
+    const failingRows = all.reduce((n, r) => n + r.failingRows, 0);
+    return { ...shown, passed: all.every((r) => r.passed), totalRows, failingRows, observedFraction: totalRows === 0 ? 1 : (totalRows - failingRows) / totalRows };
+  });
+  const nullCounts: Record<string, number> = {};
+  for (const v of verdicts) for (const [c, n] of Object.entries(v.profile.nullCounts)) nullCounts[c] = (nullCounts[c] ?? 0) + n;
+  const profile = { rowCount: verdicts.reduce((n, v) => n + v.profile.rowCount, 0), nullCounts };
+  return { results, blocking: results.filter((r) => !r.passed && r.severity === 'error'), profile, checks: verdicts[0]!.checks };
 }
 
 /**

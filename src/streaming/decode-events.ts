@@ -5,11 +5,12 @@ import { parsedValueSql, rejectReasonSql, storageType } from '../ingest/validate
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { ident, literal, type SqlEngine, readPathList } from '../storage/engine/sql-engine.js';
 import { readDecodedEvents } from './read-decoded.js';
+import { bodyEventTexts } from './body-event-texts.js';
 import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql } from '../quality/stream-checks.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
 import { formatDuration, isoTimestampSql, toIso } from '../time/index.js';
-import { markErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { ERASED_REASON, markErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
 import { classifiedColumns } from '../compliance/masking/classified-columns.js';
 
 /**
@@ -66,18 +67,23 @@ function timelinessSql(source: Source, ackTime: number, streamed: boolean): stri
 }
 
 /**
- * Why a push body is refused: not `{"events": [...]}`, or (only looked into on this error path)
- * JSON that JavaScript reads but DuckDB's reader refuses, which is an escaped lone UTF-16
- * surrogate such as `\ud800`: it is not a character, so no event could hold it.
+ * Why a push body is refused (only looked into on this error path): it starts with a byte order
+ * mark; or JavaScript reads it as `{"events": [...]}` but DuckDB's check refused it, for an escaped
+ * lone UTF-16 surrogate such as `\ud800` (not a character, so no event could hold it) or for
+ * "events" given twice; else it is not `{"events": [...]}`.
  */
 const LONE_SURROGATE = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
 
 function badBody(body: string, source: Source): string {
-  const shape = `the body must be a JSON object {"events": [{...}, ...]} of events of source "${source.name}"`;
+  const expected = `a JSON object {"events": [{...}, ...]} of events of source "${source.name}"`;
+  const shape = `the body must be ${expected}`;
+  if (body.charCodeAt(0) === 0xfeff) return `the body starts with a byte order mark (U+FEFF), which JSON does not allow; send ${expected} without it`;
   try {
     const parsed: unknown = JSON.parse(body);
-    if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { events?: unknown }).events) && LONE_SURROGATE.test(body)) {
-      return `the body has an escaped lone UTF-16 surrogate (such as \\ud800), which is not a character; send text as UTF-8 or escape a character outside the BMP as a surrogate pair (\\ud83d\\ude00)`;
+    if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { events?: unknown }).events)) {
+      if (LONE_SURROGATE.test(body)) return `the body has an escaped lone UTF-16 surrogate (such as \\ud800), which is not a character; send text as UTF-8 or escape a character outside the BMP as a surrogate pair (\\ud83d\\ude00)`;
+      // JavaScript reads it as a body of events, DuckDB's check refused it: the one check left is "events" given once.
+      return `the body gives "events" more than once (however spelled), so which list it sends is ambiguous; send one list: ${expected}`;
     }
   } catch {
     // Not JSON at all: the shape message says what is expected.
@@ -132,9 +138,23 @@ export async function decodeEvents(
     await engine.run('DROP TABLE stream_bodies; DROP TABLE stream_shapes');
   }
   // Texts handed in as texts need not come back from DuckDB: only a push body's events do.
-  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, erasure);
+  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, parts.length, erasure);
   const raws = bodies.length > 0 ? decoded.raws : decoded.lines.map((line) => (parts[Math.floor(line / PART)] as { texts: readonly string[] }).texts[line % PART]!);
-  return { ...decoded, raws, counts };
+  return { ...decoded, raws, counts, rejected: bodies.length > 0 ? withSentTexts(decoded.rejected, parts) : decoded.rejected };
+}
+
+/** Rejected events of push bodies with the text the client sent (DuckDB's extraction re-writes it), cut from the body once per body with a refusal. */
+function withSentTexts(rejected: readonly RejectedEvent[], parts: readonly EventPart[]): readonly RejectedEvent[] {
+  const sent = new Map<number, string[] | undefined>();
+  return rejected.map((r) => {
+    const p = Math.floor(r.index / PART);
+    const part = parts[p]!;
+    if (!('body' in part)) return r;
+    if (!sent.has(p)) sent.set(p, bodyEventTexts(part.body));
+    const text = sent.get(p)?.[r.index % PART];
+    // An erased subject's event keeps no text of its own (see markErasedRows).
+    return text === undefined || r.reason === ERASED_REASON ? r : { ...r, raw: text };
+  });
 }
 
 /** The views of a source: whose row transforms decoding computes by default. */
@@ -142,7 +162,7 @@ export function sourceViews(project: Project, source: Source): readonly FeatureV
   return project.featureViews.filter((v) => v.source === source.name);
 }
 
-async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[], erasure?: ErasureCheck): Promise<DecodedEvents> {
+async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[], requests: number, erasure?: ErasureCheck): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
   const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name), classifiedColumns(project, source.name));
   // A log entry decoded again replays as it was accepted: the key rules of the way in are not applied again.
@@ -153,7 +173,7 @@ async function decodeLines(engine: SqlEngine, project: Project, source: Source, 
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *${checked ? ` EXCLUDE (${CHECK_REASON})` : ''}, coalesce(${reasons.join(', ')}) AS _reason FROM (${checked ?? text})`);
   // An erased subject's events are refused (reason `erased`), kept in the log's rejects without their text.
   if (erasure) await markErasedRows(engine, CHECKED, project, source, erasure);
-  const grouped = streamed ? await checkWholeGroup(engine, project, source, CHECKED, ackTime) : undefined;
+  const grouped = streamed ? await checkWholeGroup(engine, project, source, CHECKED, ackTime, { count: requests, span: PART }) : undefined;
   const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
   const decoded = await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views);
   const checks = streamed ? groupVerdict(source, grouped, rejected.map((r) => r.reason), rejected.length + decoded.lines.length) : undefined;

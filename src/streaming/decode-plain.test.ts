@@ -124,9 +124,19 @@ describe('decodePlainEvents', () => {
     }
     for (const body of [`{"events":[],"events":[${events[3]}]}`, `{"events":[${events[3]}],"events":[]}`, `{"events":[], "\\u0065vents":[${events[3]}]}`]) {
       const duck = await decodeEvents(engine, project, source, [{ body }], ACK, true, sourceViews(project, source));
-      expect(duck.counts, body).toEqual(['the body must be a JSON object {"events": [{...}, ...]} of events of source "payments"']);
+      expect(duck.counts, body).toEqual(['the body gives "events" more than once (however spelled), so which list it sends is ambiguous; send one list: a JSON object {"events": [{...}, ...]} of events of source "payments"']);
       expect(duck.lines).toEqual([]);
     }
+    // A byte order mark is named as the fault, not the shape.
+    const bom = await decodeEvents(engine, project, source, [{ body: `\uFEFF{"events": [${events[3]}]}` }], ACK, true, sourceViews(project, source));
+    expect(bom.counts).toEqual(['the body starts with a byte order mark (U+FEFF), which JSON does not allow; send a JSON object {"events": [{...}, ...]} of events of source "payments" without it']);
+  });
+
+  test('a refused event of a push body keeps the text the client sent, not DuckDB\'s re-writing of it', async () => {
+    const sent = '{"payment_id": "p1", "account_id": "a1", "amount": 1e3, "flagged": 1.50e0, "ts": "2026-11-29T05:59:00.000Z"}';
+    const body = `{"events": [${sent},\n  {"payment_id": "p2", "account_id": "a1", "amount": 2.50e0, "ts": "2026-11-29T05:59:00.000Z"} ]}`;
+    const duck = await decodeEvents(engine, project, source, [{ body }], ACK, true, sourceViews(project, source));
+    expect(duck.rejected.map((r) => [r.index, r.raw])).toEqual([[0, sent]]);
   });
 
   test('an event with a key that differs from a schema column only in case is refused naming both (not taken with a null); the plain path declines it', async () => {

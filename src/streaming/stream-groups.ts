@@ -69,9 +69,11 @@ export function answerGroup(source: string, group: readonly Waiting[], decoded: 
     const lo = p * PART;
     const hi = lo + PART;
     const mine = (line: number) => line >= lo && line < hi;
+    // Accepted means new, as for file ingest and the metrics: a duplicate is counted once, as a duplicate.
+    const dropped = duplicates.filter((r) => mine(decoded.lines[r]!)).length;
     const outcome: AppendOutcome = {
-      accepted: decoded.lines.filter(mine).length,
-      duplicates: duplicates.filter((r) => mine(decoded.lines[r]!)).length,
+      accepted: decoded.lines.filter(mine).length - dropped,
+      duplicates: dropped,
       rejected: decoded.rejected.filter((r) => mine(r.index)).map((r) => ({ index: r.index - lo, reason: r.reason })),
     };
     onAppended?.(source, w.origin, outcome);

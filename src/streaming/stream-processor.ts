@@ -65,6 +65,8 @@ interface IssuedUpdate {
  */
 export class StreamProcessor {
   private readonly queues = new Map<string, { waiting: Waiting[]; bytes: number; running: boolean; groups: Set<GroupProgress> }>();
+  /** Per source, bytes of batches being received (reserved before they are read, see `reserve`). */
+  private readonly arriving = new Map<string, number>();
   private readonly decoder: StreamDecoder;
   /** Per view and source: the offset of the last online update queued by this processor and not yet known to have failed, and its table. */
   private readonly queued = new Map<string, { generation: number; offset: number }>();
@@ -87,6 +89,34 @@ export class StreamProcessor {
   }
 
   /**
+   * Reserves room for a batch of `bytes` (UTF-8) about to be received (a push body, by its
+   * Content-Length), before it is read, so memory is bounded by the bound and not by how many
+   * bodies arrive at once: refused with an OverloadedError as `append` refuses. Returns the
+   * release, to call once the batch is handed to `append` (or will not be).
+   */
+  reserve(sourceName: string, bytes: number): () => void {
+    this.admit(sourceName, bytes);
+    this.arriving.set(sourceName, (this.arriving.get(sourceName) ?? 0) + bytes);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const left = this.arriving.get(sourceName)! - bytes;
+      if (left > 0) this.arriving.set(sourceName, left);
+      else this.arriving.delete(sourceName);
+    };
+  }
+
+  /** The one bound: bytes waiting and being received for a source, plus these, at most `maxPendingBytes` (a batch is always let in when none are). */
+  private admit(sourceName: string, bytes: number): void {
+    const held = this.pendingBytes(sourceName) + (this.arriving.get(sourceName) ?? 0);
+    const max = this.options.maxPendingBytes ?? 64 * 1024 * 1024;
+    if (held > 0 && held + bytes > max) {
+      throw new OverloadedError('OVERLOADED', `source "${sourceName}" has ${held} bytes of events waiting or being received, and ${bytes} more would pass its bound of ${max} bytes; retry after a second`);
+    }
+  }
+
+  /**
    * Appends a batch of events to a source; resolves once they are durable (and applied online),
    * with what became of each. A push body that is not `{"events": [...]}` rejects with a
    * ValidationError; a source too far behind rejects with an OverloadedError.
@@ -95,12 +125,10 @@ export class StreamProcessor {
     const source = this.source(sourceName);
     if (source.kind === 'transform') throw new ValidationError('VALIDATION_FAILED', `"${source.name}" is a transform: its table is written only by "sluice transform run ${source.name}"; push events to one of its inputs`);
     if (source.kind === undefined) throw new ValidationError('VALIDATION_FAILED', `source "${source.name}" is a batch source: it takes files ("sluice ingest"); declare it with streamSource() to push events`);
-    const bytes = 'body' in part ? part.body.length : part.texts.reduce((n, t) => n + t.length, 0);
+    const bytes = 'body' in part ? Buffer.byteLength(part.body) : part.texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+    this.admit(source.name, bytes);
     let queue = this.queues.get(source.name);
     if (!queue) this.queues.set(source.name, (queue = { waiting: [], bytes: 0, running: false, groups: new Set() }));
-    if (queue.bytes + bytes > (this.options.maxPendingBytes ?? 64 * 1024 * 1024) && queue.bytes > 0) {
-      throw new OverloadedError('OVERLOADED', `source "${source.name}" has ${queue.bytes} bytes of events waiting; retry after a second`);
-    }
     queue.bytes += bytes;
     const done = new Promise<AppendOutcome>((resolve, reject) => queue.waiting.push({ part, origin, position, bytes, resolve, reject }));
     if (!queue.running) void this.drain(source.name);

@@ -2,9 +2,9 @@ import type { Source } from '../../definitions/index.js';
 
 /** What became of a batch of events handed to Sluice. */
 export interface AppendOutcome {
-  /** Events now durable in Sluice (duplicates by event id included: they are acknowledged too). */
+  /** New events now durable in Sluice (as `sluice ingest` counts them: duplicates are not among them). */
   readonly accepted: number;
-  /** Of `accepted`, events whose id was already known: stored once. */
+  /** Events whose id the source has already seen (pushed, streamed or ingested from a file): acknowledged, stored once. */
   readonly duplicates: number;
   /** Events refused, by index in the batch, with the reason; each is also in the dead-letter store. */
   readonly rejected: readonly { readonly index: number; readonly reason: string }[];

@@ -18,15 +18,17 @@ export function streamSchemaWatch(ctx: SluiceContext, project: () => Project, lo
   const firing = new Map<string, boolean>();
   let reports: Promise<void> = Promise.resolve();
   return (name, origin, outcome) => {
-    const refusedWhole = outcome.accepted === 0 && outcome.rejected.length > 0;
-    if (!refusedWhole && (outcome.accepted === 0 || firing.get(name) === false)) return;
+    // Duplicates passed the schema as accepted events did.
+    const valid = outcome.accepted + outcome.duplicates;
+    const refusedWhole = valid === 0 && outcome.rejected.length > 0;
+    if (!refusedWhole && (valid === 0 || firing.get(name) === false)) return;
     const source = project().sources.find((s) => s.name === name);
     if (source === undefined) return;
-    const change = schemaChangeOf(source, { accepted: outcome.accepted, reasons: outcome.rejected.map((r) => r.reason) });
+    const change = schemaChangeOf(source, { accepted: valid, reasons: outcome.rejected.map((r) => r.reason) });
     const now = change !== undefined && change.retyped.length > 0;
     if (firing.get(name) === now) return;
     firing.set(name, now);
-    const count = outcome.accepted + outcome.rejected.length;
+    const count = valid + outcome.rejected.length;
     reports = reports
       .then(() => reportSchemaChange(ctx, source, `of ${count} event(s) from ${origin}`, change))
       .catch((error: unknown) => {

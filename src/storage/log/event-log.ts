@@ -90,6 +90,19 @@ export interface EventLog {
    */
   forgetIds(source: string, ids: readonly string[]): Promise<number>;
   /**
+   * Claims event ids for events that reach the lake another way (a file ingest), so push,
+   * connectors and files share one memory of what a source has seen. In one transaction: the ids
+   * remembered within the horizon (by an append or another claim), or repeating an earlier one
+   * of `ids`, are returned as duplicates (indices into `ids`) and left alone; the others are
+   * remembered from `at` as an append's ids are, under the open claim `claim`. The caller commits
+   * its events and then calls `settleClaim`.
+   */
+  claimIds(source: string, claim: string, ids: readonly string[], at: number): Promise<readonly number[]>;
+  /** Ends a claim: its ids stay remembered (`committed`) or are forgotten (the events were not stored). */
+  settleClaim(source: string, claim: string, committed: boolean): Promise<void>;
+  /** Claims never settled (their process stopped between claim and settle), with their ids. */
+  openClaims(source: string): { readonly claim: string; readonly ids: readonly string[] }[];
+  /**
    * Clears the bytes of removed entries and events from the store's files. Reports `compacted:
    * false` with the reason when it cannot yet (another process has the files open).
    */

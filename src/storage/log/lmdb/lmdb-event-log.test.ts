@@ -44,6 +44,26 @@ describe('LMDB event log', () => {
     await log.close();
   });
 
+  test('claimed ids (a file ingest) are duplicates for appends and claims; a claim settled as not committed, or past the horizon, frees them; open claims survive a reopen', async () => {
+    const path = fresh();
+    const log = lmdbEventLog({ path, dedupeHorizonMs: 1000 });
+    await log.append('s', { ackTime: 0, origin: 'push', events: ['a'], ids: ['1'], rejected: [] });
+    expect(await log.claimIds('s', 'file-a', ['1', '2', '3', '2'], 100)).toEqual([0, 3]);
+    expect((await log.append('s', { ackTime: 200, origin: 'push', events: ['b', 'd'], ids: ['2', '4'], rejected: [] })).duplicates).toEqual([0]);
+    await log.settleClaim('s', 'file-a', true);
+    expect(await log.claimIds('s', 'file-b', ['3', '5'], 300)).toEqual([0]);
+    await log.close();
+    const again = lmdbEventLog({ path, dedupeHorizonMs: 1000 });
+    expect(again.openClaims('s')).toEqual([{ claim: 'file-b', ids: ['5'] }]);
+    await again.settleClaim('s', 'file-b', false);
+    expect(again.openClaims('s')).toEqual([]);
+    expect((await again.append('s', { ackTime: 400, origin: 'push', events: ['e', 'c'], ids: ['5', '3'], rejected: [] })).duplicates).toEqual([1]);
+    // Past the horizon, trim forgets claimed ids as it forgets appended ones.
+    await again.trim('s', 0, 1200);
+    expect((await again.append('s', { ackTime: 1200, origin: 'push', events: ['c'], ids: ['3'], rejected: [] })).duplicates).toEqual([]);
+    await again.close();
+  });
+
   test('a rejected event handed in again within the horizon (a retried batch) is kept once, so it is dead-lettered once', async () => {
     const log = lmdbEventLog({ path: fresh(), dedupeHorizonMs: 1000 });
     const bad = { index: 1, raw: '{"id":"9","v":"x"}', reason: 'column "v"' };

@@ -27,6 +27,8 @@ const REFUSED = 'refused';
 /** In an expiry record, what marks a refused event's hash (ids are stored as they are). */
 const REFUSED_TAG = '\u0000refused:';
 const LAKE = 'lake';
+/** An open claim of ids (see `claimIds`): its ids and when they expire, until settled. */
+const CLAIM = 'claim';
 
 type StoredEntry = Omit<LogEntry, 'offset'>;
 
@@ -225,6 +227,42 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         }
         return forgotten;
       });
+    },
+    async claimIds(source, claim, ids, at) {
+      await gate.pass();
+      return db.transaction(() => {
+        const duplicates: number[] = [];
+        const seen = new Set<string>();
+        ids.forEach((id, i) => {
+          const until = db.get([ID, source, id]) as number | undefined;
+          if (seen.has(id) || (until !== undefined && until > at)) duplicates.push(i);
+          else seen.add(id);
+        });
+        const expiry = at + horizon;
+        for (const id of seen) db.put([ID, source, id], expiry);
+        // Remembered under its expiry like an entry's ids, so trim forgets them in time.
+        if (seen.size > 0) db.put([EXPIRY, source, expiry, `${CLAIM}:${claim}`], [...seen]);
+        db.put([CLAIM, source, claim], { expiry, ids: [...seen] });
+        return duplicates;
+      });
+    },
+    async settleClaim(source, claim, committed) {
+      await gate.pass();
+      await db.transaction(() => {
+        const open = db.get([CLAIM, source, claim]) as { expiry: number; ids: string[] } | undefined;
+        if (open === undefined) return;
+        db.remove([CLAIM, source, claim]);
+        if (committed) return;
+        for (const id of open.ids) if (db.get([ID, source, id]) === open.expiry) db.remove([ID, source, id]);
+        db.remove([EXPIRY, source, open.expiry, `${CLAIM}:${claim}`]);
+      });
+    },
+    openClaims(source) {
+      const claims: { claim: string; ids: string[] }[] = [];
+      for (const { key, value } of db.getRange({ start: [CLAIM, source, ''], end: [CLAIM, source, '\uffff'] })) {
+        claims.push({ claim: (key as [string, string, string])[2], ids: (value as { ids: string[] }).ids });
+      }
+      return claims;
     },
     async scrubFreed(): Promise<ScrubReport> {
       return gate.swap(async () => {

@@ -6,7 +6,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy 
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { env, natsJetStream, type Setting, type Source } from '../src/definitions/index.js';
-import type { ConnectorSink, RunningConnector } from '../src/ingest/connectors/connector.js';
+import type { ConnectorLog, ConnectorSink, RunningConnector } from '../src/ingest/connectors/connector.js';
 import { startNatsJetStream } from '../src/ingest/connectors/nats/index.js';
 import { FileSink, until } from './support/file-sink.js';
 import { freePort, NATS_SERVER_BINARY, startNatsServer, type NatsServer } from './support/nats-server.js';
@@ -55,7 +55,7 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     for (const payload of payloads) await js.publish(subject, payload);
   }
 
-  async function start(sink: ConnectorSink, servers: string, log?: (m: string) => void): Promise<RunningConnector> {
+  async function start(sink: ConnectorSink, servers: string, log?: ConnectorLog): Promise<RunningConnector> {
     const connector = await startNatsJetStream(source(servers), sink, log === undefined ? {} : { log });
     running.push(connector);
     return connector;
@@ -159,7 +159,7 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     expect((await consumerInfo()).num_ack_pending).toBeGreaterThan(0);
 
     const logs: string[] = [];
-    const restarted = await start(sink, url, (m) => logs.push(m));
+    const restarted = await start(sink, url, (level, m) => logs.push(`${level} ${m}`));
     await until('the redelivered messages were acknowledged', async () => (await consumerInfo()).ack_floor.stream_seq === 300);
     await publish('payments.card', [event(300)]);
     await until('the next event arrived', () => sink.read().events.length > 300);
@@ -180,7 +180,7 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
 
     const delivered = (await consumerInfo()).delivered.stream_seq;
     const logs: string[] = [];
-    const restarted = await start(sink, url, (m) => logs.push(m));
+    const restarted = await start(sink, url, (level, m) => logs.push(`${level} ${m}`));
     await until('all 3000 events arrived', () => sink.read().events.length >= 3000);
     expect(logs.some((m) => m.includes(`recreating consumer "sluice_payments" of stream "PAYMENTS" to read from stream sequence ${kept + 1}`))).toBe(delivered > kept);
     await restarted.stop();
@@ -214,10 +214,13 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     process.env.SLUICE_TEST_NATS_URL = `nats://sluice:s3cret-token@127.0.0.1:${port}`;
     const logs: string[] = [];
     const sink = new FileSink(join(dir, 'sink.json'));
-    const connector = await startNatsJetStream(source(env('SLUICE_TEST_NATS_URL')), sink, { log: (m) => logs.push(m) });
+    const connector = await startNatsJetStream(source(env('SLUICE_TEST_NATS_URL')), sink, { log: (level, m) => logs.push(`${level} ${m}`) });
     running.push(connector);
     await until('the connector reports retrying', () => connector.status().state === 'retrying' && logs.length >= 2);
     expect(connector.status().lastError).toMatch(/^cannot connect to <env SLUICE_TEST_NATS_URL>: /);
+    // Said as a warning, once (the caller names the source); the lag is unknown while the server cannot be asked.
+    expect(logs[0]).toMatch(/^warn NATS JetStream: cannot connect to <env SLUICE_TEST_NATS_URL>: .*; retrying in \d+ ms$/);
+    expect(connector.status().lag).toBeNull();
 
     await serverWithStream(port);
     await until('the connector is running on the empty stream, nothing to read', () => connector.status().state === 'running');
@@ -278,11 +281,11 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     await first.stop();
     await publish('payments.card', payments.slice(3));
     const logs: string[] = [];
-    const second = await start(sink, server.url, (m) => logs.push(m));
+    const second = await start(sink, server.url, (level, m) => logs.push(`${level} ${m}`));
     await until('the newest 5 arrived', () => sink.read().events.length === 8);
     await second.stop();
     expect(sink.read().events).toEqual([...payments.slice(0, 3), ...payments.slice(8)]);
-    expect(logs).toContain('source "payments": stream "PAYMENTS" no longer holds sequences 4 to 8 (removed by its limits before Sluice read them); reading on from 9');
+    expect(logs).toContain('warn stream "PAYMENTS" no longer holds sequences 4 to 8 (removed by its limits before Sluice read them); reading on from 9');
   });
 
   it('retries while the stream is missing, naming it, and reads it once it exists', async () => {

@@ -64,7 +64,7 @@ await cdcSuite('postgres-cdc.server.test.ts', 'Postgres CDC connector (real Post
     expect(replay(sink.parsed())).toEqual(await h.tableRows());
     await h.until('running again', () => connector.status().state === 'running');
     expect(connector.status().lastError).toMatch(/terminat/i);
-    expect(log.some((m) => m.startsWith('postgres cdc: ') && /retrying in \d+ ms/.test(m))).toBe(true);
+    expect(log.some((m) => m.startsWith('warn postgres cdc: ') && /retrying in \d+ ms/.test(m))).toBe(true);
     expect(log.join('\n')).not.toMatch(/postgres:\/\/|password/);
   });
 
@@ -115,9 +115,9 @@ await cdcSuite('postgres-cdc.server.test.ts', 'Postgres CDC connector (real Post
     const [, without, full] = sink.parsed();
     expect([without!.tier, without!.credit_limit]).toEqual([null, '2']);
     expect([full!.tier!.length, full!.credit_limit]).toEqual([9600, '3']);
-    expect(log.filter((m) => /did not carry the unchanged large value\(s\) of tier .*REPLICA IDENTITY FULL/.test(m))).toHaveLength(1);
+    expect(log.filter((m) => /^warn .*did not carry the unchanged large value\(s\) of tier .*REPLICA IDENTITY FULL/.test(m))).toHaveLength(1);
     await h.sql(`TRUNCATE accounts`);
-    await h.until('the truncate warning', () => log.some((m) => /was truncated/.test(m)));
+    await h.until('the truncate warning', () => log.some((m) => /^warn .*was truncated/.test(m)));
   });
 
   it('stops as failed, saying why, when its slot was dropped: it does not continue with a gap', async () => {

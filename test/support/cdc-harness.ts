@@ -38,10 +38,10 @@ export class CdcHarness {
 
   async start(sink: FileConnectorSink, tuning: PostgresCdcTuning = {}, log: string[] = []): Promise<RunningConnector> {
     const connector = await postgresCdcConnector({ firstRetryMs: 50, ...tuning })(this.source(), sink, {
-      log: (m) => {
+      log: (level, m) => {
         // SLUICE_TEST_LOG prints the connector's log as it goes (tests that read the log still get it).
-        if (process.env.SLUICE_TEST_LOG) console.log(`${new Date().toISOString()} ${m}`);
-        log.push(m);
+        if (process.env.SLUICE_TEST_LOG) console.log(`${new Date().toISOString()} ${level} ${m}`);
+        log.push(`${level} ${m}`);
       },
     });
     this.track(connector, log);

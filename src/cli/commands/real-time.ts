@@ -6,7 +6,7 @@ import type { AppendOutcome } from '../../ingest/connectors/connector.js';
 import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
-import { startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
+import { connectorHealthWatch, startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
 import { startProjectScheduler } from './orchestration-commands.js';
@@ -33,6 +33,9 @@ export function untilSignal(): Promise<void> {
   });
 }
 
+/** How often the connectors' states are turned into health conditions. */
+const CONNECTOR_HEALTH_EVERY_MS = 1_000;
+
 /**
  * Starts the stream runtime over the applied registry (followed as it changes), with every
  * connector Sluice has and a freshness histogram.
@@ -56,11 +59,22 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
       watchSchema(source, origin, outcome);
     },
   });
+  // Connector states become health conditions (`connector:<source>`), in `serve` and `worker` alike.
+  const observeConnectors = connectorHealthWatch(platform);
+  let observing: Promise<void> | undefined;
+  const watchConnectors = setInterval(() => {
+    observing ??= observeConnectors(runtime.status().flatMap((s) => (s.connector ? [s.connector] : [])))
+      .catch((error: unknown) => log('error', `recording connector health failed (retrying): ${(error as Error).message}`))
+      .finally(() => (observing = undefined));
+  }, CONNECTOR_HEALTH_EVERY_MS);
+  watchConnectors.unref();
   return {
     runtime,
     describe: () => ({ sources: runtime.status(), freshness: freshness.summary(), rebuilding: runtime.rebuilds.pending() }),
     async close() {
       clearInterval(follow);
+      clearInterval(watchConnectors);
+      await observing;
       await runtime.close();
     },
   };

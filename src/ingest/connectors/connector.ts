@@ -33,8 +33,8 @@ export interface ConnectorStatus {
   readonly state: 'starting' | 'running' | 'retrying' | 'stopped' | 'failed';
   /** The last position appended (a stream sequence, an LSN). */
   readonly position?: string;
-  /** Records known upstream but not yet appended, when the upstream can tell. */
-  readonly lag?: number;
+  /** Records known upstream but not yet appended, when the upstream can tell; null while it cannot be asked (not connected). */
+  readonly lag?: number | null;
   readonly received: number;
   readonly lastError?: string;
 }
@@ -45,5 +45,12 @@ export interface RunningConnector {
   stop(): Promise<void>;
 }
 
+/**
+ * A connector's messages, by level: `warn` for what a user should know and may act on (a dropped
+ * column, a TRUNCATE, a retry, data the upstream no longer holds), `error` for failures. The
+ * caller names the source: messages do not repeat it.
+ */
+export type ConnectorLog = (level: 'info' | 'warn' | 'error', message: string) => void;
+
 /** Starts a source's connector; settings written with `env()` are resolved here (see `resolveSetting`). */
-export type StartConnector = (source: Source, sink: ConnectorSink, options: { readonly log?: (message: string) => void }) => Promise<RunningConnector>;
+export type StartConnector = (source: Source, sink: ConnectorSink, options: { readonly log?: ConnectorLog }) => Promise<RunningConnector>;

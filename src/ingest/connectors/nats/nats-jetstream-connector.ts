@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { AdapterError } from '../../../errors.js';
-import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
+import type { ConnectorLog, ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
 import { natsJetStreamConfig, type NatsJetStreamConfig } from './config.js';
 import { openDurableConsumer } from './durable-consumer.js';
 import { retryDelayMs } from '../retry-delay.js';
@@ -26,9 +26,9 @@ import { retryDelayMs } from '../retry-delay.js';
  */
 export const startNatsJetStream: StartConnector = async (source, sink, options) => {
   const config = natsJetStreamConfig(source);
-  const log = (message: string): void => {
+  const log: ConnectorLog = (level, message) => {
     try {
-      options.log?.(message);
+      options.log?.(level, message);
     } catch {
       // A failing logger must not stop the connector.
     }
@@ -55,7 +55,7 @@ class JetStreamReader implements RunningConnector {
   constructor(
     private readonly config: NatsJetStreamConfig,
     private readonly sink: ConnectorSink,
-    private readonly log: (message: string) => void,
+    private readonly log: ConnectorLog,
   ) {
     this.done = this.run();
   }
@@ -67,7 +67,8 @@ class JetStreamReader implements RunningConnector {
       state: this.state,
       received: this.received,
       ...(this.position === undefined ? {} : { position: String(this.position) }),
-      ...(this.lag === undefined ? {} : { lag: this.lag }),
+      // While not connected the server cannot be asked: the lag is unknown, not the last one seen.
+      ...(this.state !== 'running' ? { lag: null } : this.lag === undefined ? {} : { lag: this.lag }),
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
     };
   }
@@ -92,7 +93,7 @@ class JetStreamReader implements RunningConnector {
         this.state = 'retrying';
         this.lastError = this.config.redact(error instanceof Error ? error.message : String(error));
         const delay = retryDelayMs(attempt++);
-        this.log(`source "${this.config.source}": NATS JetStream: ${this.lastError}; retrying in ${delay} ms`);
+        this.log('warn', `NATS JetStream: ${this.lastError}; retrying in ${delay} ms`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           this.endSleep = () => {
@@ -124,7 +125,7 @@ class JetStreamReader implements RunningConnector {
       this.state = 'running';
       this.lastError = undefined;
       onRunning();
-      this.log(`source "${config.source}": reading NATS JetStream stream "${config.stream}" (subject "${config.subject}") as consumer "${config.durable}" after stream sequence ${position ?? 0}`);
+      this.log('info', `reading NATS JetStream stream "${config.stream}" (subject "${config.subject}") as consumer "${config.durable}" after stream sequence ${position ?? 0}`);
       await this.pump(messages);
     } finally {
       this.messages = undefined;

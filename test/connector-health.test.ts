@@ -3,7 +3,7 @@ import { count, defineProject, entity, env as envSetting, featureView, natsJetSt
 import type { ConnectorStatus, StartConnector } from '../src/ingest/connectors/connector.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
 import { storeMetrics } from '../src/observability/store-metrics.js';
-import { connectorHealthWatch, healthStatus } from '../src/observability/status/index.js';
+import { connectorHealthWatch, healthStatus, reportConnectorIncident } from '../src/observability/status/index.js';
 import { startRealTime } from '../src/cli/commands/real-time.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { tempPlatform } from './support/temp-platform.js';
@@ -98,4 +98,27 @@ test('sluice serve and worker record a refused connector as connector_failed (no
   } finally {
     await realTime.close();
   }
+});
+
+test('events a stream removed before Sluice read them fire data_lost naming the sequences, counted in /metrics, shown 24 h after the last gap', async () => {
+  const metrics = new SluiceMetrics();
+  metrics.addScrapeSource(storeMetrics(env.platform, async () => env.project));
+  const lostTotal = async () => Number((await metrics.render()).split('\n').find((l) => l.startsWith('sluice_connector_lost_sequences_total{source="payments"}'))?.split(' ')[1]);
+  await reportConnectorIncident(env.platform, 'payments', { kind: 'lost', from: 4, to: 8, message: 'stream "PAYMENTS" no longer holds sequences 4 to 8' });
+  await reportConnectorIncident(env.platform, 'payments', { kind: 'lost', from: 20, to: 29, message: 'stream "PAYMENTS" no longer holds sequences 20 to 29' });
+  const [lost] = (await env.platform.metadata.health.list({ kind: 'data_lost', firing: true }));
+  expect(lost).toMatchObject({ subject: 'connector:payments', severity: 'error', message: 'source "payments": stream "PAYMENTS" no longer holds sequences 20 to 29' });
+  expect(lost!.details).toMatchObject({ lostSequences: 15, ranges: [{ from: 4, to: 8 }, { from: 20, to: 29 }] });
+  expect(await lostTotal()).toBe(15);
+  expect((await healthStatus(env.platform, env.project)).problems.join('\n')).toMatch(/data_lost connector:payments: .*20 to 29/);
+  // The running connector's watch ends it once no gap came for 24 h; the count stays.
+  const observe = connectorHealthWatch(env.platform);
+  env.clock.now += 23 * 3_600_000;
+  await observe([status('running')]);
+  expect(await firing()).toEqual([['data_lost', 'error']]);
+  env.clock.now += 3_600_000;
+  const later = connectorHealthWatch(env.platform);
+  await later([status('running')]);
+  expect(await firing()).toEqual([]);
+  expect(await lostTotal()).toBe(15);
 });

@@ -4,7 +4,7 @@ import { streamStatus } from '../streaming/stream-status.js';
 import { evaluateFreshness, type FreshnessStatus } from './freshness-status.js';
 import type { GaugeSample, ScrapeSource } from './metrics.js';
 import type { Condition } from '../storage/metadata/health-store.js';
-import { CONNECTOR_FAILED, CONNECTOR_RETRYING, connectorSources, connectorSubject } from './status/connector-health.js';
+import { CONNECTOR_FAILED, CONNECTOR_RETRYING, DATA_LOST, connectorSources, connectorSubject } from './status/connector-health.js';
 
 /** Per source with a connector: 0 while its connector's condition fires (see `connectorHealthWatch`), else 1. */
 function connectorUp(project: Project, conditions: readonly Condition[]): GaugeSample[] {
@@ -69,6 +69,7 @@ export function storeMetrics(platform: Platform, project: () => Promise<Project>
     }
     samples.sluice_condition_firing = [...firing.values()];
     samples.sluice_connector_up = connectorUp(current, conditions);
+    samples.sluice_connector_lost_sequences_total = conditions.flatMap((c) => (c.kind === DATA_LOST && typeof c.details?.lostSequences === 'number' && typeof c.details.source === 'string' ? [{ labels: { source: c.details.source }, value: c.details.lostSequences }] : []));
     return samples;
   };
 }

@@ -1,5 +1,5 @@
 import { isStreamed, type Project, type Source } from '../definitions/index.js';
-import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../ingest/connectors/connector.js';
+import type { ConnectorIncident, ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../ingest/connectors/connector.js';
 import type { Platform } from '../platform.js';
 import { streamCheckRecorder } from '../quality/stream-checks.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
@@ -20,6 +20,8 @@ export interface StreamRuntimeOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
   readonly onAppended?: StreamProcessorOptions['onAppended'];
+  /** What a connector saw upstream that a person must know (lost events, dropped columns); it is also logged. */
+  readonly onConnectorIncident?: (source: string, incident: ConnectorIncident) => void;
   /** Backoff between attempts to rebuild a batch view the online store lost (default 10 s to 10 min). */
   readonly rebuildBackoff?: { readonly baseMs: number; readonly maxMs: number };
 }
@@ -94,7 +96,10 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
         append: (texts, position) => processor.append(source.name, { texts }, origin, position),
       };
       try {
-        connectors.set(source.name, await start(source, sink, { log: (level, message) => say(level, `source "${source.name}": ${message}`) }));
+        connectors.set(source.name, await start(source, sink, {
+          log: (level, message) => say(level, `source "${source.name}": ${message}`),
+          report: (incident) => options.onConnectorIncident?.(source.name, incident),
+        }));
         refused.delete(source.name);
       } catch (error) {
         // Retried at every commit; said again only when the reason changes. Its status says `failed` meanwhile.

@@ -6,7 +6,7 @@ import type { AppendOutcome } from '../../ingest/connectors/connector.js';
 import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
-import { connectorHealthWatch, startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
+import { connectorHealthWatch, reportConnectorIncident, startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
 import { startProjectScheduler } from './orchestration-commands.js';
@@ -50,6 +50,7 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   follow.unref();
   const freshness = new FreshnessHistogram();
   const watchSchema = streamSchemaWatch(platform, () => project, log);
+  let incidents: Promise<void> = Promise.resolve();
   const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => {
       freshness.observe(view, ack, visible);
       metrics?.recordVisible(view, ack, visible);
@@ -57,6 +58,10 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
     onAppended: (source: string, origin: string, outcome: AppendOutcome) => {
       metrics?.recordAppend(source, origin, outcome);
       watchSchema(source, origin, outcome);
+    },
+    onConnectorIncident: (source, incident) => {
+      incidents = incidents.then(() => reportConnectorIncident(platform, source, incident))
+        .catch((error: unknown) => log('error', `source "${source}": recording what its connector saw failed: ${(error as Error).message} (${incident.message})`));
     },
   });
   // Connector states become health conditions (`connector:<source>`), in `serve` and `worker` alike.
@@ -75,6 +80,7 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
       clearInterval(follow);
       clearInterval(watchConnectors);
       await observing;
+      await incidents;
       await runtime.close();
     },
   };

@@ -52,5 +52,21 @@ export interface RunningConnector {
  */
 export type ConnectorLog = (level: 'info' | 'warn' | 'error', message: string) => void;
 
+/**
+ * What a connector saw upstream that a person must know beyond its state, recorded as a health
+ * condition by the process running it (and also logged at `warn`):
+ * - `lost`: upstream positions `from` to `to` (inclusive) were removed before Sluice read them
+ *   (a JetStream stream's limits): events of the source among them can no longer be read.
+ * - `columns_dropped`: declared columns the upstream table no longer has; their values are written as null.
+ */
+export type ConnectorIncident =
+  | { readonly kind: 'lost'; readonly from: number; readonly to: number; readonly message: string }
+  | { readonly kind: 'columns_dropped'; readonly columns: readonly string[]; readonly message: string };
+
+export interface ConnectorOptions {
+  readonly log?: ConnectorLog;
+  readonly report?: (incident: ConnectorIncident) => void;
+}
+
 /** Starts a source's connector; settings written with `env()` are resolved here (see `resolveSetting`). */
-export type StartConnector = (source: Source, sink: ConnectorSink, options: { readonly log?: ConnectorLog }) => Promise<RunningConnector>;
+export type StartConnector = (source: Source, sink: ConnectorSink, options: ConnectorOptions) => Promise<RunningConnector>;

@@ -3,7 +3,7 @@ import type { Project } from '../../definitions/index.js';
 import { declaredCheckSubjects } from '../../quality/run-checks.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
-import { CONNECTOR_FAILED, CONNECTOR_RETRYING, connectorSources, connectorSubject } from './connector-health.js';
+import { CONNECTOR_FAILED, CONNECTOR_RETRYING, DATA_LOST, connectorSources, connectorSubject } from './connector-health.js';
 import { SCHEMA_CHANGED } from './report-schema-change.js';
 
 /** What a condition of each kind is about, as its detector names it, and whether the definitions still declare it. */
@@ -47,6 +47,7 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
     { kind: SCHEMA_CHANGED, declared: (s) => sources.has(s), name: (s) => `source "${s.slice('source:'.length)}"` },
     { kind: CONNECTOR_FAILED, declared: (s) => connectors.has(s), name: connectorName },
     { kind: CONNECTOR_RETRYING, declared: (s) => connectors.has(s), name: connectorName },
+    { kind: DATA_LOST, declared: (s) => connectors.has(s), name: connectorName },
   ];
 }
 
@@ -57,7 +58,7 @@ const RUNS_READ = 500;
  * Clears the firing conditions about things the project no longer declares: a check removed
  * (`check_failed`), a view's feature or a request view removed (`drift`, `skew` of
  * `feature:<view>__<feature>`), a source removed (`drift` of its columns, `schema_changed`), a source's connector removed
- * (`connector_failed`, `connector_retrying`), a
+ * (`connector_failed`, `connector_retrying`, `data_lost`), a
  * job's failure or hang (`job_failed`, `job_hung`) that is about nothing declared any more (see
  * `jobStillDeclared`: a scheduled job gone from the catalogue, a CLI run of a removed view).
  * Their detectors can never report them again, so left firing they would keep `sluice status`

@@ -1,11 +1,18 @@
 import type { SluiceContext } from '../../context.js';
 import { isStreamed, type Project } from '../../definitions/index.js';
-import type { ConnectorStatus } from '../../ingest/connectors/connector.js';
+import type { ConnectorIncident, ConnectorStatus } from '../../ingest/connectors/connector.js';
 
 /** The condition kind of a connector that stopped for good (it needs a person: a dropped slot, a column it cannot read, a start refused). */
 export const CONNECTOR_FAILED = 'connector_failed';
 /** The condition kind of a connector that has been retrying (cannot connect, an upstream error) for longer than a bound. */
 export const CONNECTOR_RETRYING = 'connector_retrying';
+
+/** The condition kind of a source whose events upstream were removed before Sluice read them (a JetStream stream's limits). */
+export const DATA_LOST = 'data_lost';
+/** How long `data_lost` stays firing after its last gap: the loss cannot be undone, the condition makes sure a person saw it. */
+export const DATA_LOST_SHOWN_MS = 24 * 3_600_000;
+/** Gaps a `data_lost` condition lists (the newest); its `lostSequences` counts them all. */
+const RANGES_KEPT = 20;
 
 /** The health subject of a source's connector: `connector:<source>`. */
 export const connectorSubject = (source: string): string => `connector:${source}`;
@@ -57,8 +64,13 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
       message: `${what} has been retrying since ${new Date(since).toISOString()}: ${status.lastError ?? 'no error recorded'}; nothing arrives from it meanwhile`,
     };
   };
+  let lostCheckedAt = Number.NEGATIVE_INFINITY;
   return async (connectors) => {
     const now = ctx.now();
+    if (now - lostCheckedAt >= 60_000) {
+      lostCheckedAt = now;
+      await endShownDataLoss(ctx, new Set(connectors.map((c) => connectorSubject(c.source))), now);
+    }
     for (const status of connectors) {
       const seen = verdict(status, now);
       if (seen === 'unchanged') continue;
@@ -76,4 +88,42 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
       reported.set(status.source, key);
     }
   };
+}
+
+async function endShownDataLoss(ctx: SluiceContext, subjects: ReadonlySet<string>, now: number): Promise<void> {
+  for (const c of await ctx.metadata.health.list({ firing: true, kind: DATA_LOST })) {
+    if (!subjects.has(c.subject) || now - c.updatedAt < DATA_LOST_SHOWN_MS) continue;
+    await ctx.metadata.health.report({ kind: DATA_LOST, subject: c.subject, firing: false, severity: 'error', message: `${c.message} (no new gap for 24 h: cleared)`, details: c.details ?? {} }, now);
+  }
+}
+
+/**
+ * Records what a connector saw upstream (see `ConnectorIncident`): events removed before Sluice
+ * read them fire `data_lost` (error, subject `connector:<source>`) naming the sequences and
+ * counting them (`details.lostSequences`, summed over every gap ever recorded: the
+ * `sluice_connector_lost_sequences_total` counter); it stays firing until 24 h after the last
+ * gap, ended by the process that runs the connector. Declared columns a table dropped fire
+ * `schema_changed` (warn, subject `source:<name>`): their values are written as null.
+ *
+ * @example
+ * await reportConnectorIncident(platform, 'payments', { kind: 'lost', from: 4, to: 8, message: '...' });
+ */
+export async function reportConnectorIncident(ctx: SluiceContext, source: string, incident: ConnectorIncident): Promise<void> {
+  const now = ctx.now();
+  if (incident.kind === 'columns_dropped') {
+    await ctx.metadata.health.report({
+      kind: 'schema_changed', subject: `source:${source}`, firing: true, severity: 'warn',
+      message: `source "${source}": ${incident.message}; drop the column(s) from the source's schema once that is what you want (sluice plan shows what it means)`,
+      details: { input: 'connector', missing: incident.columns, retyped: [], nulled: incident.columns },
+    }, now);
+    return;
+  }
+  const subject = connectorSubject(source);
+  const before = (await ctx.metadata.health.list({ kind: DATA_LOST })).find((c) => c.subject === subject)?.details;
+  const total = (typeof before?.lostSequences === 'number' ? before.lostSequences : 0) + (incident.to - incident.from + 1);
+  const ranges = [...(Array.isArray(before?.ranges) ? before.ranges : []), { from: incident.from, to: incident.to, at: new Date(now).toISOString() }].slice(-RANGES_KEPT);
+  await ctx.metadata.health.report({
+    kind: DATA_LOST, subject, firing: true, severity: 'error', details: { source, ranges, lostSequences: total },
+    message: `source "${source}": ${incident.message}`,
+  }, now);
 }

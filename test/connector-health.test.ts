@@ -3,7 +3,8 @@ import { count, defineProject, entity, env as envSetting, featureView, natsJetSt
 import type { ConnectorStatus, StartConnector } from '../src/ingest/connectors/connector.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
 import { storeMetrics } from '../src/observability/store-metrics.js';
-import { connectorHealthWatch, healthStatus, reportConnectorIncident } from '../src/observability/status/index.js';
+import { clearRemovedConditions, connectorHealthWatch, healthStatus, reportConnectorIncident, streamSchemaWatch } from '../src/observability/status/index.js';
+import { compileProject } from '../src/definitions/index.js';
 import { startRealTime } from '../src/cli/commands/real-time.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { tempPlatform } from './support/temp-platform.js';
@@ -121,4 +122,24 @@ test('events a stream removed before Sluice read them fire data_lost naming the 
   await later([status('running')]);
   expect(await firing()).toEqual([]);
   expect(await lostTotal()).toBe(15);
+});
+
+test('a declared column a CDC table dropped is a schema_changed warning that batches which fit do not end; removing the column from the schema does', async () => {
+  await reportConnectorIncident(env.platform, 'payments', { kind: 'columns_dropped', columns: ['amount'], message: 'table public.payments no longer has column(s) amount; their values are written as null' });
+  const changed = async () => (await env.platform.metadata.health.list({ kind: 'schema_changed' }))[0];
+  expect(await changed()).toMatchObject({ subject: 'source:payments', firing: true, severity: 'warn', details: { nulled: ['amount'] }, message: expect.stringMatching(/^source "payments": table public.payments no longer has column\(s\) amount/) });
+  const watch = streamSchemaWatch(env.platform, () => env.project, () => undefined);
+  env.clock.now += 3_600_000;
+  watch('payments', 'postgresCdc', { accepted: 3, duplicates: 0, rejected: [] });
+  watch('payments', 'postgresCdc', { accepted: 1, duplicates: 0, rejected: [] });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect((await changed())?.firing).toBe(true);
+  await clearRemovedConditions(env.platform, env.project);
+  expect((await changed())?.firing).toBe(true);
+  const withoutAmount = compileProject(defineProject({
+    name: 'p', entities: [customer], featureViews: [],
+    sources: [streamSource({ name: 'payments', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts', connector: natsJetStream({ servers: envSetting('SLUICE_TEST_UNSET_NATS_URL'), stream: 'PAYMENTS', subject: 'payments.>' }) })],
+  }));
+  await clearRemovedConditions(env.platform, withoutAmount);
+  expect(await changed()).toMatchObject({ firing: false, message: 'column(s) amount of source "payments" is no longer declared: its condition is cleared' });
 });

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Source } from '../../../definitions/index.js';
 import { AdapterError, isSluiceError } from '../../../errors.js';
-import type { ConnectorLog, ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
+import type { ConnectorIncident, ConnectorLog, ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
 import { retryDelayMs } from '../retry-delay.js';
 import { decodePosition, encodePosition, type CdcPosition } from './cdc-position.js';
 import { createSlotWithSnapshot, readSnapshot } from './initial-snapshot.js';
@@ -33,7 +33,7 @@ class UnrecoverableError extends AdapterError {}
  * const start = postgresCdcConnector({ snapshotBatchSize: 10_000 });
  */
 export function postgresCdcConnector(tuning: PostgresCdcTuning = {}): StartConnector {
-  return (source, sink, options) => startWith(tuning, source, sink, options.log);
+  return (source, sink, options) => startWith(tuning, source, sink, options.log, options.report);
 }
 
 /**
@@ -50,7 +50,7 @@ export function postgresCdcConnector(tuning: PostgresCdcTuning = {}): StartConne
  */
 export const startPostgresCdc: StartConnector = postgresCdcConnector();
 
-async function startWith(tuning: PostgresCdcTuning, source: Source, sink: ConnectorSink, log: ConnectorLog | undefined): Promise<RunningConnector> {
+async function startWith(tuning: PostgresCdcTuning, source: Source, sink: ConnectorSink, log: ConnectorLog | undefined, report: ((incident: ConnectorIncident) => void) | undefined): Promise<RunningConnector> {
   const config = postgresCdcConfig(source);
   const redact = (text: string): string => redactConnection(text, config.connection);
   // The caller's log names the source; the connector says what it is.
@@ -61,7 +61,7 @@ async function startWith(tuning: PostgresCdcTuning, source: Source, sink: Connec
     if (isSluiceError(error)) throw error;
     say('warn', `cannot check table ${config.schemaName}.${config.tableName} yet (${(error as Error).message}); retrying in the background`);
   }
-  const connector = new PostgresCdc(config, sink, tuning, say, redact);
+  const connector = new PostgresCdc(config, sink, tuning, say, redact, (incident) => report?.(incident));
   connector.run();
   return connector;
 }
@@ -97,6 +97,7 @@ class PostgresCdc implements RunningConnector {
     private readonly tuning: PostgresCdcTuning,
     private readonly say: ConnectorLog,
     private readonly redact: (text: string) => string,
+    private readonly report: (incident: ConnectorIncident) => void,
   ) {}
 
   status(): ConnectorStatus {
@@ -189,6 +190,10 @@ class PostgresCdc implements RunningConnector {
         appended: (at, events) => this.appended(at, events),
         confirmed: (lsn) => (this.confirmedLsn = lsn),
         warn: (message) => this.say('warn', message),
+        dropped: (columns, message) => {
+          this.say('warn', message);
+          this.report({ kind: 'columns_dropped', columns, message });
+        },
       });
       if (failure !== undefined) throw failure;
     } catch (error) {

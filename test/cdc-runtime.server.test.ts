@@ -5,6 +5,8 @@ import { CONNECTORS } from '../src/ingest/connectors/index.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
+import { startRealTime } from '../src/cli/commands/real-time.js';
+import { healthStatus } from '../src/observability/status/index.js';
 import { until } from './support/cdc-replay.js';
 import { startPostgres } from './support/postgres-server.js';
 import { tempPlatform } from './support/temp-platform.js';
@@ -49,6 +51,76 @@ describe.skipIf(!live)('Postgres CDC through sluice: the table, followed into on
       expect(runtime.status()[0]!.connector).toMatchObject({ kind: 'postgresCdc', state: 'running' });
     } finally {
       await runtime.close();
+      await db.end();
+      await env_.dispose();
+    }
+  }, 120_000);
+
+  const followed = async (database: string) => {
+    const admin = new pg.Client({ connectionString: live!.url() });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    // Slot names are server-wide: the one an earlier test left (its process closed) goes.
+    await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND NOT active");
+    await admin.end();
+    const db = new pg.Client({ connectionString: live!.url(database) });
+    await db.connect();
+    await db.query('CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, tier TEXT, credit_limit DOUBLE PRECISION)');
+    await db.query("INSERT INTO accounts VALUES (1, 'silver', 100)");
+    process.env.SLUICE_TEST_CRM_URL = live!.url(database);
+    const env_ = await tempPlatform(spec, Date.now());
+    const platform = { ...env_.platform, now: () => Date.now() };
+    await platform.metadata.recordRegistry(env_.project);
+    const lines: string[] = [];
+    const start = () => startRealTime(platform, (level, message) => lines.push(`${level} ${message}`));
+    const realTime = await start();
+    const firing = async () => (await platform.metadata.health.list({ firing: true })).map((c) => `${c.kind} ${c.subject} ${c.severity}`).sort();
+    await until('the connector runs', async () => realTime.runtime.status()[0]?.connector?.state === 'running' && (await platform.metadata.latestSnapshot('accounts')) !== undefined).catch(async (error: Error) => {
+      const status = realTime.runtime.status();
+      await realTime.close();
+      await db.end();
+      await env_.dispose();
+      throw new Error(`${error.message}: ${JSON.stringify(status)}\n${lines.join('\n')}`);
+    });
+    return { db, env: env_, platform, lines, start, realTime, firing };
+  };
+
+  it('as serve and worker run it: a slot dropped behind its back is connector_failed, with an error line', async () => {
+    const { db, env: env_, platform, lines, realTime, firing } = await followed('crm_slot_drop');
+    try {
+      for (let i = 0; i < 50; i++) {
+        await db.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND active_pid IS NOT NULL");
+        if (await db.query("SELECT pg_drop_replication_slot('sluice_accounts')").then(() => true, () => false)) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await until('connector_failed', async () => (await firing()).includes('connector_failed connector:accounts error'));
+      const status = await healthStatus(platform, env_.project);
+      expect(status.healthy).toBe(false);
+      expect(status.problems.join('\n')).toMatch(/connector_failed connector:accounts: source "accounts": connector postgresCdc failed and stopped: .*slot/);
+      expect(lines.some((l) => /^error source "accounts": postgres cdc: stopped: .*slot/.test(l))).toBe(true);
+    } finally {
+      await realTime.close();
+      await db.end();
+      await env_.dispose();
+    }
+  }, 120_000);
+
+  it('as serve and worker run it: a declared column dropped mid-stream is a schema_changed warning; after a restart the refused start is connector_failed and stays listed', async () => {
+    const { db, env: env_, platform, lines, start, realTime, firing } = await followed('crm_drop_column');
+    let restarted: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      await db.query('ALTER TABLE accounts DROP COLUMN credit_limit');
+      await db.query("INSERT INTO accounts VALUES (2, 'gold')");
+      await until('schema_changed', async () => (await firing()).includes('schema_changed source:accounts warn'));
+      expect(lines.filter((l) => l.includes('no longer has column'))).toEqual([expect.stringMatching(/^warn source "accounts": postgres cdc: table public.accounts no longer has column\(s\) credit_limit/)]);
+      await realTime.close();
+      restarted = await start();
+      expect((restarted.describe() as { sources: { connector?: unknown }[] }).sources[0]!.connector).toMatchObject({ state: 'failed', lastError: expect.stringMatching(/credit_limit/) });
+      await until('connector_failed names the missing column', async () => (await platform.metadata.health.list({ firing: true, kind: 'connector_failed' }))[0]?.message.includes('credit_limit') === true);
+      expect(await firing()).toEqual(['connector_failed connector:accounts error', 'schema_changed source:accounts warn']);
+      expect((await healthStatus(platform, env_.project)).healthy).toBe(false);
+    } finally {
+      await (restarted ?? realTime).close();
       await db.end();
       await env_.dispose();
     }

@@ -140,7 +140,7 @@ test('a freshness SLA that is removed clears its firing stale condition', async 
   expect(await conditions('stale')).toEqual({ 'source:txns': false, 'view:stats': false });
 });
 
-test('a streamed batch whose every event has another type for a column fires schema_changed; the next batch that fits clears it', async () => {
+test('a streamed batch whose every event has another type for a column fires schema_changed; it stays 15 min after the last refused batch, then the next batch that fits clears it', async () => {
   const payments = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', eventId: 'payment_id' });
   const project = compileProject(defineProject({ name: 'p', entities: [customer], sources: [payments], featureViews: [featureView({ name: 'paid', entity: customer, source: payments, features: { n: count() } })] }));
   await env.platform.metadata.recordRegistry(project);
@@ -154,8 +154,16 @@ test('a streamed batch whose every event has another type for a column fires sch
     expect(await push(['1,50 EUR', '2,00 EUR'])).toMatchObject({ accepted: 0, rejected: [{ reason: expect.stringMatching(/column "amount": "1,50 EUR" is not a float64/) }, {}] });
     await until(async () => (await changed())?.firing === true, 'schema_changed to fire');
     expect(await changed()).toMatchObject({ subject: 'source:payments', details: { retyped: ['amount'] }, message: expect.stringMatching(/^source "payments": the batch of 2 event\(s\) from push has no value of the declared type in column\(s\) "amount" \(float64\)/) });
+    env.clock.now += 10 * MIN;
     expect(await push(['3 EUR'])).toMatchObject({ accepted: 0 });
+    // A batch that fits right after does not end it: sluice status must get to show it.
+    env.clock.now += 10 * MIN;
     expect(await push([3])).toMatchObject({ accepted: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await changed())?.firing).toBe(true);
+    expect((await healthStatus(env.platform, project)).problems.join('\n')).toMatch(/^schema_changed source:payments/);
+    env.clock.now += 5 * MIN;
+    expect(await push([4])).toMatchObject({ accepted: 1 });
     await until(async () => (await changed())?.firing === false, 'schema_changed to clear');
   } finally {
     await runtime.close();

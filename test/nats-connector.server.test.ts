@@ -6,7 +6,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy 
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { env, natsJetStream, type Setting, type Source } from '../src/definitions/index.js';
-import type { ConnectorSink, RunningConnector } from '../src/ingest/connectors/connector.js';
+import type { ConnectorIncident, ConnectorLog, ConnectorSink, RunningConnector } from '../src/ingest/connectors/connector.js';
 import { startNatsJetStream } from '../src/ingest/connectors/nats/index.js';
 import { FileSink, until } from './support/file-sink.js';
 import { freePort, NATS_SERVER_BINARY, startNatsServer, type NatsServer } from './support/nats-server.js';
@@ -55,7 +55,7 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     for (const payload of payloads) await js.publish(subject, payload);
   }
 
-  async function start(sink: ConnectorSink, servers: string, log?: (m: string) => void): Promise<RunningConnector> {
+  async function start(sink: ConnectorSink, servers: string, log?: ConnectorLog): Promise<RunningConnector> {
     const connector = await startNatsJetStream(source(servers), sink, log === undefined ? {} : { log });
     running.push(connector);
     return connector;
@@ -159,7 +159,7 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     expect((await consumerInfo()).num_ack_pending).toBeGreaterThan(0);
 
     const logs: string[] = [];
-    const restarted = await start(sink, url, (m) => logs.push(m));
+    const restarted = await start(sink, url, (level, m) => logs.push(`${level} ${m}`));
     await until('the redelivered messages were acknowledged', async () => (await consumerInfo()).ack_floor.stream_seq === 300);
     await publish('payments.card', [event(300)]);
     await until('the next event arrived', () => sink.read().events.length > 300);
@@ -180,7 +180,7 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
 
     const delivered = (await consumerInfo()).delivered.stream_seq;
     const logs: string[] = [];
-    const restarted = await start(sink, url, (m) => logs.push(m));
+    const restarted = await start(sink, url, (level, m) => logs.push(`${level} ${m}`));
     await until('all 3000 events arrived', () => sink.read().events.length >= 3000);
     expect(logs.some((m) => m.includes(`recreating consumer "sluice_payments" of stream "PAYMENTS" to read from stream sequence ${kept + 1}`))).toBe(delivered > kept);
     await restarted.stop();
@@ -214,10 +214,13 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     process.env.SLUICE_TEST_NATS_URL = `nats://sluice:s3cret-token@127.0.0.1:${port}`;
     const logs: string[] = [];
     const sink = new FileSink(join(dir, 'sink.json'));
-    const connector = await startNatsJetStream(source(env('SLUICE_TEST_NATS_URL')), sink, { log: (m) => logs.push(m) });
+    const connector = await startNatsJetStream(source(env('SLUICE_TEST_NATS_URL')), sink, { log: (level, m) => logs.push(`${level} ${m}`) });
     running.push(connector);
     await until('the connector reports retrying', () => connector.status().state === 'retrying' && logs.length >= 2);
     expect(connector.status().lastError).toMatch(/^cannot connect to <env SLUICE_TEST_NATS_URL>: /);
+    // Said as a warning, once (the caller names the source); the lag is unknown while the server cannot be asked.
+    expect(logs[0]).toMatch(/^warn NATS JetStream: cannot connect to <env SLUICE_TEST_NATS_URL>: .*; retrying in \d+ ms$/);
+    expect(connector.status().lag).toBeNull();
 
     await serverWithStream(port);
     await until('the connector is running on the empty stream, nothing to read', () => connector.status().state === 'running');
@@ -278,11 +281,51 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     await first.stop();
     await publish('payments.card', payments.slice(3));
     const logs: string[] = [];
-    const second = await start(sink, server.url, (m) => logs.push(m));
+    const incidents: ConnectorIncident[] = [];
+    const second = await startNatsJetStream(source(server.url), sink, { log: (level, m) => logs.push(`${level} ${m}`), report: (incident) => incidents.push(incident) });
+    running.push(second);
     await until('the newest 5 arrived', () => sink.read().events.length === 8);
     await second.stop();
     expect(sink.read().events).toEqual([...payments.slice(0, 3), ...payments.slice(8)]);
-    expect(logs).toContain('source "payments": stream "PAYMENTS" no longer holds sequences 4 to 8 (removed by its limits before Sluice read them); reading on from 9');
+    const message = 'stream "PAYMENTS" no longer holds sequences 4 to 8 (removed by its limits before Sluice read them): events of subject "payments.>" among them are lost; the oldest sequence it holds is 9';
+    expect(logs).toContain(`warn ${message}`);
+    expect(incidents).toEqual([{ kind: 'lost', from: 4, to: 8, message }]);
+  });
+
+  it('a gap that opens while it runs (the stream removed messages before they were delivered) is reported as lost, naming the sequences; another subject\'s messages are no gap', async () => {
+    server = await startNatsServer(binary);
+    nc = await connect({ servers: server.url });
+    await (await jetstreamManager(nc)).streams.add({ name: 'PAYMENTS', subjects: ['payments.>', 'refunds.>'], max_msgs: 500 });
+    const file = new FileSink(join(dir, 'sink.json'));
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let hold = false;
+    const stalled: ConnectorSink = { position: () => file.position(), append: async (events, position) => (hold && (await held), file.append(events, position)) };
+    const incidents: ConnectorIncident[] = [];
+    const logs: string[] = [];
+    const connector = await startNatsJetStream(source(server.url), stalled, { log: (level, m) => logs.push(`${level} ${m}`), report: (incident) => incidents.push(incident) });
+    running.push(connector);
+    const payments = Array.from({ length: 8_000 }, (_, i) => event(i));
+    // Sequences 1, 2 (a refund: skipped by the filter, no loss), 3.
+    await publish('payments.card', payments.slice(0, 1));
+    await publish('refunds.card', [event(-1)]);
+    await publish('payments.card', payments.slice(1, 2));
+    await until('the first two arrived', () => file.read().events.length === 2);
+    hold = true;
+    await publish('payments.card', payments.slice(2, 3));
+    // The sink holds the append of sequence 4: the connector reads a few batches ahead, the stream keeps its newest 500.
+    await publish('payments.card', payments.slice(3));
+    release();
+    await until('the newest events arrived', () => file.read().events.at(-1) === payments.at(-1));
+    await until('the gap was reported', () => incidents.length > 0);
+    const [lost] = incidents;
+    // Stream sequence of payments[i] is i + 2 from i = 1 on; the stream holds 7502 to 8001.
+    expect(lost).toMatchObject({ kind: 'lost', to: 7_501 });
+    const read = (lost as { from: number }).from - 2;
+    expect(read).toBeGreaterThan(3);
+    expect(file.read().events).toEqual([...payments.slice(0, read), ...payments.slice(7_500)]);
+    expect(incidents).toHaveLength(1);
+    expect(logs.filter((l) => l.startsWith('warn stream "PAYMENTS" no longer holds'))).toEqual([`warn ${(lost as { message: string }).message}`]);
   });
 
   it('retries while the stream is missing, naming it, and reads it once it exists', async () => {

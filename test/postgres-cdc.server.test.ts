@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cdcSource, compileProject, defineProject, postgresCdc } from '../src/definitions/index.js';
 import { ConfigError } from '../src/errors.js';
-import type { ConnectorSink } from '../src/ingest/connectors/connector.js';
+import type { ConnectorIncident, ConnectorSink } from '../src/ingest/connectors/connector.js';
 import { decodePosition, postgresCdcConnector } from '../src/ingest/connectors/postgres/index.js';
 import { postgresCdcConfig } from '../src/ingest/connectors/postgres/postgres-cdc-config.js';
 import { inspectTable, keyPartIndex } from '../src/ingest/connectors/postgres/table-inspection.js';
@@ -64,7 +64,7 @@ await cdcSuite('postgres-cdc.server.test.ts', 'Postgres CDC connector (real Post
     expect(replay(sink.parsed())).toEqual(await h.tableRows());
     await h.until('running again', () => connector.status().state === 'running');
     expect(connector.status().lastError).toMatch(/terminat/i);
-    expect(log.some((m) => m.startsWith('postgres cdc: ') && /retrying in \d+ ms/.test(m))).toBe(true);
+    expect(log.some((m) => m.startsWith('warn postgres cdc: ') && /retrying in \d+ ms/.test(m))).toBe(true);
     expect(log.join('\n')).not.toMatch(/postgres:\/\/|password/);
   });
 
@@ -115,9 +115,26 @@ await cdcSuite('postgres-cdc.server.test.ts', 'Postgres CDC connector (real Post
     const [, without, full] = sink.parsed();
     expect([without!.tier, without!.credit_limit]).toEqual([null, '2']);
     expect([full!.tier!.length, full!.credit_limit]).toEqual([9600, '3']);
-    expect(log.filter((m) => /did not carry the unchanged large value\(s\) of tier .*REPLICA IDENTITY FULL/.test(m))).toHaveLength(1);
+    expect(log.filter((m) => /^warn .*did not carry the unchanged large value\(s\) of tier .*REPLICA IDENTITY FULL/.test(m))).toHaveLength(1);
     await h.sql(`TRUNCATE accounts`);
-    await h.until('the truncate warning', () => log.some((m) => /was truncated/.test(m)));
+    await h.until('the truncate warning', () => log.some((m) => /^warn .*was truncated/.test(m)));
+  });
+
+  it('a declared column dropped mid-stream: its values become null, and the connector reports the dropped column (once) for a schema_changed warning', async () => {
+    await h.sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
+    const sink = new FileConnectorSink(join(h.dir, 'sink.json'));
+    const log: string[] = [];
+    const incidents: ConnectorIncident[] = [];
+    await h.start(sink, {}, log, incidents);
+    await h.until('the snapshot', () => sink.events.length === 1);
+    await h.sql(`ALTER TABLE accounts DROP COLUMN tier`);
+    await h.sql(`INSERT INTO accounts VALUES (2, 2, NULL, NULL)`);
+    await h.sql(`INSERT INTO accounts VALUES (3, 3, NULL, NULL)`);
+    await h.until('the inserts', () => sink.events.length === 3);
+    expect(sink.parsed().map((e) => e.tier)).toEqual(['a', null, null]);
+    const message = 'table public.accounts no longer has column(s) tier; their values are written as null';
+    expect(incidents).toEqual([{ kind: 'columns_dropped', columns: ['tier'], message }]);
+    expect(log.filter((m) => m.includes('no longer has column'))).toEqual([`warn postgres cdc: ${message}`]);
   });
 
   it('stops as failed, saying why, when its slot was dropped: it does not continue with a gap', async () => {

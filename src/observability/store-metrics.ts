@@ -3,12 +3,20 @@ import type { Platform } from '../platform.js';
 import { streamStatus } from '../streaming/stream-status.js';
 import { evaluateFreshness, type FreshnessStatus } from './freshness-status.js';
 import type { GaugeSample, ScrapeSource } from './metrics.js';
+import type { Condition } from '../storage/metadata/health-store.js';
+import { CONNECTOR_FAILED, CONNECTOR_RETRYING, DATA_LOST, connectorSources, connectorSubject } from './status/connector-health.js';
+
+/** Per source with a connector: 0 while its connector's condition fires (see `connectorHealthWatch`), else 1. */
+function connectorUp(project: Project, conditions: readonly Condition[]): GaugeSample[] {
+  const down = new Set(conditions.filter((c) => c.firing && (c.kind === CONNECTOR_FAILED || c.kind === CONNECTOR_RETRYING)).map((c) => c.subject));
+  return connectorSources(project).map((source) => ({ labels: { source }, value: down.has(connectorSubject(source)) ? 0 : 1 }));
+}
 
 /**
  * Figures the stores hold, read at each scrape, so jobs run by other processes (`sluice ingest`,
  * `sluice materialize`) are visible: run counts and durations per job and status, rows accepted
  * and rejected by file ingests, dead letters per source, and per stream source its log offset,
- * lake lag and each view's online lag.
+ * lake lag and each view's online lag, and whether each source's connector is up (its health conditions).
  *
  * @example
  * metrics.addScrapeSource(storeMetrics(platform, () => project));
@@ -54,11 +62,14 @@ export function storeMetrics(platform: Platform, project: () => Promise<Project>
     samples.sluice_stale = freshness.flatMap((f) => (f.slaSeconds === null ? [] : [{ labels: labels(f), value: f.stale ? 1 : 0 }]));
     // Every kind and severity ever recorded, so a family drops to 0 when its last condition clears instead of vanishing.
     const firing = new Map<string, GaugeSample>();
-    for (const c of await platform.metadata.health.list()) {
+    const conditions = await platform.metadata.health.list();
+    for (const c of conditions) {
       const key = `${c.kind}\u0000${c.severity}`;
       firing.set(key, { labels: { kind: c.kind, severity: c.severity }, value: (firing.get(key)?.value ?? 0) + (c.firing ? 1 : 0) });
     }
     samples.sluice_condition_firing = [...firing.values()];
+    samples.sluice_connector_up = connectorUp(current, conditions);
+    samples.sluice_connector_lost_sequences_total = conditions.flatMap((c) => (c.kind === DATA_LOST && typeof c.details?.lostSequences === 'number' && typeof c.details.source === 'string' ? [{ labels: { source: c.details.source }, value: c.details.lostSequences }] : []));
     return samples;
   };
 }

@@ -1,5 +1,5 @@
 import { isStreamed, type Project, type Source } from '../definitions/index.js';
-import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../ingest/connectors/connector.js';
+import type { ConnectorIncident, ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../ingest/connectors/connector.js';
 import type { Platform } from '../platform.js';
 import { streamCheckRecorder } from '../quality/stream-checks.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
@@ -20,6 +20,8 @@ export interface StreamRuntimeOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
   readonly onAppended?: StreamProcessorOptions['onAppended'];
+  /** What a connector saw upstream that a person must know (lost events, dropped columns); it is also logged. */
+  readonly onConnectorIncident?: (source: string, incident: ConnectorIncident) => void;
   /** Backoff between attempts to rebuild a batch view the online store lost (default 10 s to 10 min). */
   readonly rebuildBackoff?: { readonly baseMs: number; readonly maxMs: number };
 }
@@ -35,6 +37,7 @@ export interface SourceStreamStatus {
   readonly pendingBytes: number;
   /** The oldest group of batches being processed: its stage and how long it has taken (a stuck push says where). */
   readonly inFlight?: { readonly batches: number; readonly stage: string; readonly forMs: number; readonly stageForMs: number };
+  /** The connector's state; a connector whose start was refused is here as `failed` with the reason. */
   readonly connector?: ConnectorStatus;
 }
 
@@ -81,6 +84,8 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
   // Commits are one at a time (`commitNow`), so they have that engine to themselves.
   const exclusive = <T>(work: (e: SqlEngine) => Promise<T>) => work(lakeEngine);
   const connectors = new Map<string, RunningConnector>();
+  /** Connectors whose start was refused (a table without a declared column, a bad setting): listed as failed, and retried. */
+  const refused = new Map<string, ConnectorStatus>();
   const startConnectors = async () => {
     for (const source of streamed(options.project())) {
       const start = source.connector && options.connectors?.[source.connector.kind];
@@ -91,9 +96,16 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
         append: (texts, position) => processor.append(source.name, { texts }, origin, position),
       };
       try {
-        connectors.set(source.name, await start(source, sink, { log: (message) => say('info', `source "${source.name}": ${message}`) }));
+        connectors.set(source.name, await start(source, sink, {
+          log: (level, message) => say(level, `source "${source.name}": ${message}`),
+          report: (incident) => options.onConnectorIncident?.(source.name, incident),
+        }));
+        refused.delete(source.name);
       } catch (error) {
-        say('error', `source "${source.name}": connector ${origin} did not start: ${(error as Error).message}`);
+        // Retried at every commit; said again only when the reason changes. Its status says `failed` meanwhile.
+        const lastError = (error as Error).message;
+        if (refused.get(source.name)?.lastError !== lastError) say('error', `source "${source.name}": connector ${origin} did not start: ${lastError}`);
+        refused.set(source.name, { source: source.name, kind: origin, state: 'failed', received: 0, lastError });
       }
     }
   };
@@ -142,7 +154,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     processor,
     rebuilds,
     status: () => streamed(options.project()).map((source) => {
-      const connector = connectors.get(source.name)?.status();
+      const connector = connectors.get(source.name)?.status() ?? refused.get(source.name);
       const inFlight = processor.oldestGroup(source.name);
       return {
         source: source.name, kind: source.kind, offset: log.head(source.name), lakeOffset: log.checkpoint('lake', source.name), pendingBytes: processor.pendingBytes(source.name),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeEach, describe } from 'vitest';
 import { cdcSource, compileProject, defineProject, env, postgresCdc, type Source } from '../../src/definitions/index.js';
-import type { RunningConnector } from '../../src/ingest/connectors/connector.js';
+import type { ConnectorIncident, RunningConnector } from '../../src/ingest/connectors/connector.js';
 import { postgresCdcConnector, type PostgresCdcTuning } from '../../src/ingest/connectors/postgres/index.js';
 import { until as poll, type Row } from './cdc-replay.js';
 import type { FileConnectorSink } from './file-connector-sink.js';
@@ -36,12 +36,13 @@ export class CdcHarness {
     return compileProject(defineProject({ name: 'p', entities: [], sources: [spec], featureViews: [] })).sources[0]!;
   }
 
-  async start(sink: FileConnectorSink, tuning: PostgresCdcTuning = {}, log: string[] = []): Promise<RunningConnector> {
+  async start(sink: FileConnectorSink, tuning: PostgresCdcTuning = {}, log: string[] = [], incidents: ConnectorIncident[] = []): Promise<RunningConnector> {
     const connector = await postgresCdcConnector({ firstRetryMs: 50, ...tuning })(this.source(), sink, {
-      log: (m) => {
+      report: (incident) => incidents.push(incident),
+      log: (level, m) => {
         // SLUICE_TEST_LOG prints the connector's log as it goes (tests that read the log still get it).
-        if (process.env.SLUICE_TEST_LOG) console.log(`${new Date().toISOString()} ${m}`);
-        log.push(m);
+        if (process.env.SLUICE_TEST_LOG) console.log(`${new Date().toISOString()} ${level} ${m}`);
+        log.push(`${level} ${m}`);
       },
     });
     this.track(connector, log);

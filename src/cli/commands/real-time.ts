@@ -6,7 +6,7 @@ import type { AppendOutcome } from '../../ingest/connectors/connector.js';
 import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
-import { startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
+import { connectorHealthWatch, reportConnectorIncident, startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
 import { startProjectScheduler } from './orchestration-commands.js';
@@ -33,6 +33,9 @@ export function untilSignal(): Promise<void> {
   });
 }
 
+/** How often the connectors' states are turned into health conditions. */
+const CONNECTOR_HEALTH_EVERY_MS = 1_000;
+
 /**
  * Starts the stream runtime over the applied registry (followed as it changes), with every
  * connector Sluice has and a freshness histogram.
@@ -47,6 +50,7 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   follow.unref();
   const freshness = new FreshnessHistogram();
   const watchSchema = streamSchemaWatch(platform, () => project, log);
+  let incidents: Promise<void> = Promise.resolve();
   const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => {
       freshness.observe(view, ack, visible);
       metrics?.recordVisible(view, ack, visible);
@@ -55,12 +59,28 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
       metrics?.recordAppend(source, origin, outcome);
       watchSchema(source, origin, outcome);
     },
+    onConnectorIncident: (source, incident) => {
+      incidents = incidents.then(() => reportConnectorIncident(platform, source, incident))
+        .catch((error: unknown) => log('error', `source "${source}": recording what its connector saw failed: ${(error as Error).message} (${incident.message})`));
+    },
   });
+  // Connector states become health conditions (`connector:<source>`), in `serve` and `worker` alike.
+  const observeConnectors = connectorHealthWatch(platform);
+  let observing: Promise<void> | undefined;
+  const watchConnectors = setInterval(() => {
+    observing ??= observeConnectors(runtime.status().flatMap((s) => (s.connector ? [s.connector] : [])))
+      .catch((error: unknown) => log('error', `recording connector health failed (retrying): ${(error as Error).message}`))
+      .finally(() => (observing = undefined));
+  }, CONNECTOR_HEALTH_EVERY_MS);
+  watchConnectors.unref();
   return {
     runtime,
     describe: () => ({ sources: runtime.status(), freshness: freshness.summary(), rebuilding: runtime.rebuilds.pending() }),
     async close() {
       clearInterval(follow);
+      clearInterval(watchConnectors);
+      await observing;
+      await incidents;
       await runtime.close();
     },
   };

@@ -33,8 +33,8 @@ export interface ConnectorStatus {
   readonly state: 'starting' | 'running' | 'retrying' | 'stopped' | 'failed';
   /** The last position appended (a stream sequence, an LSN). */
   readonly position?: string;
-  /** Records known upstream but not yet appended, when the upstream can tell. */
-  readonly lag?: number;
+  /** Records known upstream but not yet appended, when the upstream can tell; null while it cannot be asked (not connected). */
+  readonly lag?: number | null;
   readonly received: number;
   readonly lastError?: string;
 }
@@ -45,5 +45,28 @@ export interface RunningConnector {
   stop(): Promise<void>;
 }
 
+/**
+ * A connector's messages, by level: `warn` for what a user should know and may act on (a dropped
+ * column, a TRUNCATE, a retry, data the upstream no longer holds), `error` for failures. The
+ * caller names the source: messages do not repeat it.
+ */
+export type ConnectorLog = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+/**
+ * What a connector saw upstream that a person must know beyond its state, recorded as a health
+ * condition by the process running it (and also logged at `warn`):
+ * - `lost`: upstream positions `from` to `to` (inclusive) were removed before Sluice read them
+ *   (a JetStream stream's limits): events of the source among them can no longer be read.
+ * - `columns_dropped`: declared columns the upstream table no longer has; their values are written as null.
+ */
+export type ConnectorIncident =
+  | { readonly kind: 'lost'; readonly from: number; readonly to: number; readonly message: string }
+  | { readonly kind: 'columns_dropped'; readonly columns: readonly string[]; readonly message: string };
+
+export interface ConnectorOptions {
+  readonly log?: ConnectorLog;
+  readonly report?: (incident: ConnectorIncident) => void;
+}
+
 /** Starts a source's connector; settings written with `env()` are resolved here (see `resolveSetting`). */
-export type StartConnector = (source: Source, sink: ConnectorSink, options: { readonly log?: (message: string) => void }) => Promise<RunningConnector>;
+export type StartConnector = (source: Source, sink: ConnectorSink, options: ConnectorOptions) => Promise<RunningConnector>;

@@ -3,6 +3,7 @@ import type { Project } from '../../definitions/index.js';
 import { declaredCheckSubjects } from '../../quality/run-checks.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
+import { CONNECTOR_FAILED, CONNECTOR_RETRYING, DATA_LOST, connectorSources, connectorSubject } from './connector-health.js';
 import { SCHEMA_CHANGED } from './report-schema-change.js';
 
 /** What a condition of each kind is about, as its detector names it, and whether the definitions still declare it. */
@@ -10,7 +11,7 @@ interface SubjectRule {
   readonly kind: string;
   readonly declared: (subject: string, details: Readonly<Record<string, unknown>> | undefined) => boolean;
   /** The thing, in words, for the message the condition clears with. */
-  readonly name: (subject: string) => string;
+  readonly name: (subject: string, details?: Readonly<Record<string, unknown>>) => string;
 }
 
 function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): readonly SubjectRule[] {
@@ -23,6 +24,10 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
   // `column:<source>.<column>`: what batch drift reports about a source's column.
   const columns = new Set(project.sources.flatMap((s) => Object.keys(s.schema).map((c) => `column:${s.name}.${c}`)));
   const sources = new Set(project.sources.map((s) => `source:${s.name}`));
+  const connectors = new Set(connectorSources(project).map(connectorSubject));
+  const schemaChangeName = (subject: string, details?: Readonly<Record<string, unknown>>): string =>
+    (Array.isArray(details?.nulled) && sources.has(subject) ? `column(s) ${details.nulled.join(', ')} of ` : '') + `source "${subject.slice('source:'.length)}"`;
+  const connectorName = (subject: string): string => `the connector of source "${subject.slice('connector:'.length)}"`;
   const checkName = (subject: string): string => {
     const [dataset, ...check] = subject.slice('check:'.length).split('/');
     return `check "${check.join('/')}" of "${dataset}"`;
@@ -41,7 +46,11 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
     { kind: 'check_failed', declared: (s) => checks.has(s), name: checkName },
     { kind: 'drift', declared: (s) => (s.startsWith('column:') ? columns.has(s) : features.has(s)), name: featureOrColumn },
     { kind: 'skew', declared: (s) => features.has(s), name: featureOrColumn },
-    { kind: SCHEMA_CHANGED, declared: (s) => sources.has(s), name: (s) => `source "${s.slice('source:'.length)}"` },
+    // Columns a connector saw dropped (`details.nulled`) end once the source no longer declares any of them.
+    { kind: SCHEMA_CHANGED, declared: (s, details) => sources.has(s) && (!Array.isArray(details?.nulled) || details.nulled.some((c) => columns.has(`column:${s.slice('source:'.length)}.${String(c)}`))), name: schemaChangeName },
+    { kind: CONNECTOR_FAILED, declared: (s) => connectors.has(s), name: connectorName },
+    { kind: CONNECTOR_RETRYING, declared: (s) => connectors.has(s), name: connectorName },
+    { kind: DATA_LOST, declared: (s) => connectors.has(s), name: connectorName },
   ];
 }
 
@@ -51,7 +60,9 @@ const RUNS_READ = 500;
 /**
  * Clears the firing conditions about things the project no longer declares: a check removed
  * (`check_failed`), a view's feature or a request view removed (`drift`, `skew` of
- * `feature:<view>__<feature>`), a source removed (`drift` of its columns, `schema_changed`), a
+ * `feature:<view>__<feature>`), a source removed (`drift` of its columns, `schema_changed`), the columns a connector saw dropped
+ * removed from the source's schema (`schema_changed` with `details.nulled`), a source's connector removed
+ * (`connector_failed`, `connector_retrying`, `data_lost`), a
  * job's failure or hang (`job_failed`, `job_hung`) that is about nothing declared any more (see
  * `jobStillDeclared`: a scheduled job gone from the catalogue, a CLI run of a removed view).
  * Their detectors can never report them again, so left firing they would keep `sluice status`
@@ -73,7 +84,7 @@ export async function clearRemovedConditions(ctx: SluiceContext, project: Projec
     if (!rule || rule.declared(condition.subject, condition.details)) continue;
     await ctx.metadata.health.report({
       kind: condition.kind, subject: condition.subject, firing: false, severity: condition.severity,
-      message: `${rule.name(condition.subject)} is no longer declared: its condition is cleared`,
+      message: `${rule.name(condition.subject, condition.details)} is no longer declared: its condition is cleared`,
     }, ctx.now());
     cleared++;
   }

@@ -1,6 +1,8 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { AdapterError } from '../../../errors.js';
+import type { ConnectorLog } from '../connector.js';
 import type { NatsJetStreamConfig } from './config.js';
+import type { SequenceJump } from './sequence-gaps.js';
 
 /** Unacknowledged deliveries the server allows the consumer: room for the connector's queue, one batch in flight and one pull. */
 const MAX_ACK_PENDING = 10_000;
@@ -17,17 +19,18 @@ const MAX_ACK_PENDING = 10_000;
  * consumer of an interest stream can discard the messages it had not acknowledged), so other
  * retentions are refused in that case, with the fix in the message.
  *
+ * Sequences the stream removed (its limits) after the position and before this open are handed
+ * to `lost` with the oldest sequence it holds.
+ *
  * Resolves to the consumer's info (`num_pending`: the messages it has yet to deliver).
  *
  * @example
- * await openDurableConsumer(jsm, config, 41, log); // the consumer delivers stream sequence 42 next
+ * await openDurableConsumer(jsm, config, 41, log, lost); // the consumer delivers stream sequence 42 next
  */
-export async function openDurableConsumer(jsm: JetStreamManager, config: NatsJetStreamConfig, position: number | undefined, log: (message: string) => void): Promise<ConsumerInfo> {
+export async function openDurableConsumer(jsm: JetStreamManager, config: NatsJetStreamConfig, position: number | undefined, log: ConnectorLog, lost: (jump: SequenceJump, firstSeq: number) => void): Promise<ConsumerInfo> {
   const stream = await jsm.streams.info(config.stream);
   const next = (position ?? 0) + 1;
-  if (stream.state.first_seq > next && stream.state.messages > 0 && position !== undefined) {
-    log(`source "${config.source}": stream "${config.stream}" no longer holds sequences ${next} to ${stream.state.first_seq - 1} (removed by its limits before Sluice read them); reading on from ${stream.state.first_seq}`);
-  }
+  if (stream.state.first_seq > next && stream.state.messages > 0 && position !== undefined) lost({ from: next, to: stream.state.first_seq - 1 }, stream.state.first_seq);
   let existing: ConsumerInfo | undefined = await jsm.consumers.info(config.stream, config.durable).catch((error: unknown) => {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -42,7 +45,7 @@ export async function openDurableConsumer(jsm: JetStreamManager, config: NatsJet
     if (stream.config.retention !== RetentionPolicy.Limits) {
       throw new AdapterError('ADAPTER_FAILED', `source "${config.source}": consumer "${config.durable}" of stream "${config.stream}" must be recreated (${why}), which is safe only with limits retention and the stream uses ${stream.config.retention} retention; delete the consumer yourself once its messages are safe, or use a limits-retention stream`);
     }
-    log(`source "${config.source}": recreating consumer "${config.durable}" of stream "${config.stream}" to read from stream sequence ${next}: ${why}`);
+    log('info', `recreating consumer "${config.durable}" of stream "${config.stream}" to read from stream sequence ${next}: ${why}`);
     await jsm.consumers.delete(config.stream, config.durable);
     existing = undefined;
   }

@@ -1,9 +1,10 @@
-import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { AdapterError } from '../../../errors.js';
-import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
+import type { ConnectorIncident, ConnectorLog, ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
 import { natsJetStreamConfig, type NatsJetStreamConfig } from './config.js';
 import { openDurableConsumer } from './durable-consumer.js';
+import { removedSequences, type SequenceJump } from './sequence-gaps.js';
 import { retryDelayMs } from '../retry-delay.js';
 
 /**
@@ -26,15 +27,27 @@ import { retryDelayMs } from '../retry-delay.js';
  */
 export const startNatsJetStream: StartConnector = async (source, sink, options) => {
   const config = natsJetStreamConfig(source);
-  const log = (message: string): void => {
+  const log: ConnectorLog = (level, message) => {
     try {
-      options.log?.(message);
+      options.log?.(level, message);
     } catch {
       // A failing logger must not stop the connector.
     }
   };
-  return new JetStreamReader(config, sink, log);
+  const report = (incident: ConnectorIncident): void => {
+    try {
+      options.report?.(incident);
+    } catch {
+      // As for the logger.
+    }
+  };
+  return new JetStreamReader(config, sink, log, report);
 };
+
+/** Gaps in the delivered sequences are checked against the stream at most this often while messages flow (and whenever the queue runs dry). */
+const GAP_CHECK_EVERY_MS = 1_000;
+/** Unchecked gaps kept at most: a longer list is checked at once. */
+const MAX_UNCHECKED_JUMPS = 1_000;
 
 /** Messages read ahead of the batch being appended, at most: pulls stop while the queue is full (back-pressure). */
 const QUEUE_BATCHES = 2;
@@ -51,11 +64,18 @@ class JetStreamReader implements RunningConnector {
   private messages: ConsumerMessages | undefined;
   private endSleep: (() => void) | undefined;
   private readonly done: Promise<void>;
+  private jsm: JetStreamManager | undefined;
+  /** Jumps of the delivered stream sequences not yet checked against the oldest sequence the stream holds. */
+  private jumps: SequenceJump[] = [];
+  private jumpsCheckedAt = 0;
+  /** The newest sequence reported lost. */
+  private lostUpTo = 0;
 
   constructor(
     private readonly config: NatsJetStreamConfig,
     private readonly sink: ConnectorSink,
-    private readonly log: (message: string) => void,
+    private readonly log: ConnectorLog,
+    private readonly report: (incident: ConnectorIncident) => void,
   ) {
     this.done = this.run();
   }
@@ -67,7 +87,8 @@ class JetStreamReader implements RunningConnector {
       state: this.state,
       received: this.received,
       ...(this.position === undefined ? {} : { position: String(this.position) }),
-      ...(this.lag === undefined ? {} : { lag: this.lag }),
+      // While not connected the server cannot be asked: the lag is unknown, not the last one seen.
+      ...(this.state !== 'running' ? { lag: null } : this.lag === undefined ? {} : { lag: this.lag }),
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
     };
   }
@@ -92,7 +113,7 @@ class JetStreamReader implements RunningConnector {
         this.state = 'retrying';
         this.lastError = this.config.redact(error instanceof Error ? error.message : String(error));
         const delay = retryDelayMs(attempt++);
-        this.log(`source "${this.config.source}": NATS JetStream: ${this.lastError}; retrying in ${delay} ms`);
+        this.log('warn', `NATS JetStream: ${this.lastError}; retrying in ${delay} ms`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           this.endSleep = () => {
@@ -116,7 +137,8 @@ class JetStreamReader implements RunningConnector {
     try {
       const position = storedSequence(await this.sink.position(), config.source);
       this.position = position;
-      this.lag = (await openDurableConsumer(await jetstreamManager(nc), config, position, this.log)).num_pending;
+      this.jsm = await jetstreamManager(nc);
+      this.lag = (await openDurableConsumer(this.jsm, config, position, this.log, (jump, firstSeq) => this.lost(jump, firstSeq))).num_pending;
       const messages = await jetstream(nc).consumers.get(config.stream, config.durable).then((c) => c.consume({ max_messages: config.batchSize, abort_on_missing_resource: true }));
       this.messages = messages;
       if (this.stopping) messages.stop();
@@ -124,7 +146,7 @@ class JetStreamReader implements RunningConnector {
       this.state = 'running';
       this.lastError = undefined;
       onRunning();
-      this.log(`source "${config.source}": reading NATS JetStream stream "${config.stream}" (subject "${config.subject}") as consumer "${config.durable}" after stream sequence ${position ?? 0}`);
+      this.log('info', `reading NATS JetStream stream "${config.stream}" (subject "${config.subject}") as consumer "${config.durable}" after stream sequence ${position ?? 0}`);
       await this.pump(messages);
     } finally {
       this.messages = undefined;
@@ -163,6 +185,8 @@ class JetStreamReader implements RunningConnector {
       while (!this.stopping && failure === undefined) {
         if (queue.length === 0) {
           if (ended) break;
+          if (this.jumps.length > 0) await this.checkJumps();
+          if (queue.length > 0) continue;
           await arrived.wait();
           continue;
         }
@@ -191,6 +215,9 @@ class JetStreamReader implements RunningConnector {
     // redelivery of an event already appended (in this batch or before).
     for (const message of batch) {
       if (message.seq <= last) continue;
+      // Sequences already reported lost (when the consumer opened) are no new gap.
+      const expected = Math.max(last, this.lostUpTo) + 1;
+      if (message.seq > expected && last > 0) this.jumps.push({ from: expected, to: message.seq - 1 });
       texts.push(eventText(message.data));
       last = message.seq;
     }
@@ -206,6 +233,30 @@ class JetStreamReader implements RunningConnector {
     }
     const newest = batch[batch.length - 1];
     if (newest !== undefined) this.lag = newest.info.pending + queued;
+    if (this.jumps.length >= MAX_UNCHECKED_JUMPS || (this.jumps.length > 0 && Date.now() - this.jumpsCheckedAt >= GAP_CHECK_EVERY_MS)) await this.checkJumps();
+  }
+
+  /**
+   * A delivered sequence past the next expected one is a jump: other subjects' messages, or
+   * messages the stream removed (its limits) while the worker ran. The stream's oldest sequence
+   * tells which (see `removedSequences`).
+   */
+  private async checkJumps(): Promise<void> {
+    const jsm = this.jsm;
+    if (jsm === undefined) return;
+    const firstSeq = (await jsm.streams.info(this.config.stream)).state.first_seq;
+    const jumps = this.jumps;
+    this.jumps = [];
+    this.jumpsCheckedAt = Date.now();
+    for (const removed of removedSequences(jumps, firstSeq)) this.lost(removed, firstSeq);
+  }
+
+  private lost(jump: SequenceJump, firstSeq: number): void {
+    this.lostUpTo = Math.max(this.lostUpTo, jump.to);
+    const { stream, subject } = this.config;
+    const message = `stream "${stream}" no longer holds sequences ${jump.from} to ${jump.to} (removed by its limits before Sluice read them): events of subject "${subject}" among them are lost; the oldest sequence it holds is ${firstSeq}`;
+    this.log('warn', message);
+    this.report({ kind: 'lost', from: jump.from, to: jump.to, message });
   }
 }
 

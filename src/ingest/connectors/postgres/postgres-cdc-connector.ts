@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Source } from '../../../definitions/index.js';
 import { AdapterError, isSluiceError } from '../../../errors.js';
-import type { ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
+import type { ConnectorIncident, ConnectorLog, ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
 import { retryDelayMs } from '../retry-delay.js';
 import { decodePosition, encodePosition, type CdcPosition } from './cdc-position.js';
 import { createSlotWithSnapshot, readSnapshot } from './initial-snapshot.js';
@@ -33,7 +33,7 @@ class UnrecoverableError extends AdapterError {}
  * const start = postgresCdcConnector({ snapshotBatchSize: 10_000 });
  */
 export function postgresCdcConnector(tuning: PostgresCdcTuning = {}): StartConnector {
-  return (source, sink, options) => startWith(tuning, source, sink, options.log);
+  return (source, sink, options) => startWith(tuning, source, sink, options.log, options.report);
 }
 
 /**
@@ -50,18 +50,18 @@ export function postgresCdcConnector(tuning: PostgresCdcTuning = {}): StartConne
  */
 export const startPostgresCdc: StartConnector = postgresCdcConnector();
 
-async function startWith(tuning: PostgresCdcTuning, source: Source, sink: ConnectorSink, log: ((message: string) => void) | undefined): Promise<RunningConnector> {
+async function startWith(tuning: PostgresCdcTuning, source: Source, sink: ConnectorSink, log: ConnectorLog | undefined, report: ((incident: ConnectorIncident) => void) | undefined): Promise<RunningConnector> {
   const config = postgresCdcConfig(source);
   const redact = (text: string): string => redactConnection(text, config.connection);
   // The caller's log names the source; the connector says what it is.
-  const say = (message: string): void => log?.(`postgres cdc: ${redact(message)}`);
+  const say: ConnectorLog = (level, message) => log?.(level, `postgres cdc: ${redact(message)}`);
   try {
     await withClient(config, (client) => inspectTable(client, config));
   } catch (error) {
     if (isSluiceError(error)) throw error;
-    say(`cannot check table ${config.schemaName}.${config.tableName} yet (${(error as Error).message}); retrying in the background`);
+    say('warn', `cannot check table ${config.schemaName}.${config.tableName} yet (${(error as Error).message}); retrying in the background`);
   }
-  const connector = new PostgresCdc(config, sink, tuning, say, redact);
+  const connector = new PostgresCdc(config, sink, tuning, say, redact, (incident) => report?.(incident));
   connector.run();
   return connector;
 }
@@ -95,8 +95,9 @@ class PostgresCdc implements RunningConnector {
     private readonly config: PostgresCdcConfig,
     private readonly sink: ConnectorSink,
     private readonly tuning: PostgresCdcTuning,
-    private readonly say: (message: string) => void,
+    private readonly say: ConnectorLog,
     private readonly redact: (text: string) => string,
+    private readonly report: (incident: ConnectorIncident) => void,
   ) {}
 
   status(): ConnectorStatus {
@@ -124,6 +125,7 @@ class PostgresCdc implements RunningConnector {
     this.running = this.loop().catch((error: unknown) => {
       this.state = 'failed';
       this.lastError = this.redact(String((error as Error)?.message ?? error));
+      this.say('error', `stopped: ${this.lastError}`);
     });
   }
 
@@ -140,13 +142,13 @@ class PostgresCdc implements RunningConnector {
         this.lastError = message;
         if (error instanceof UnrecoverableError) {
           this.state = 'failed';
-          this.say(`stopped: ${message}`);
+          this.say('error', `stopped: ${message}`);
           return;
         }
         this.state = 'retrying';
         const delay = retryDelayMs(failures, Math.random, this.tuning.firstRetryMs ?? 500, this.tuning.maxRetryMs ?? 30_000);
         failures += 1;
-        this.say(`${message}; retrying in ${Math.round(delay)} ms`);
+        this.say('warn', `${message}; retrying in ${Math.round(delay)} ms`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           this.wakeSleep = () => {
@@ -187,7 +189,11 @@ class PostgresCdc implements RunningConnector {
         stopped: () => this.stopping,
         appended: (at, events) => this.appended(at, events),
         confirmed: (lsn) => (this.confirmedLsn = lsn),
-        warn: (message) => this.say(message),
+        warn: (message) => this.say('warn', message),
+        dropped: (columns, message) => {
+          this.say('warn', message);
+          this.report({ kind: 'columns_dropped', columns, message });
+        },
       });
       if (failure !== undefined) throw failure;
     } catch (error) {
@@ -222,7 +228,7 @@ class PostgresCdc implements RunningConnector {
     }
     if (position === undefined && existing !== undefined) {
       // Nothing was appended from this slot: start over with a new slot and snapshot.
-      this.say(`dropping replication slot "${this.config.slot}": nothing was appended from it`);
+      this.say('info', `dropping replication slot "${this.config.slot}": nothing was appended from it`);
       await client.query('SELECT pg_drop_replication_slot($1)', [this.config.slot]);
     }
     const replication = await connectPostgres(this.config.connection, { replication: true, onError: () => undefined });
@@ -232,7 +238,7 @@ class PostgresCdc implements RunningConnector {
       const resumed = position?.phase === 'snapshot';
       const slotName = resumed ? `${this.config.slot.slice(0, 50)}_resume` : this.config.slot;
       const snapshot = await createSlotWithSnapshot(replication, slotName, resumed);
-      this.say(resumed ? `resuming the snapshot after key ${position.parts.at(-1)?.to} in a new snapshot at ${snapshot.lsn}` : `created slot "${this.config.slot}" at ${snapshot.lsn}; reading the snapshot`);
+      this.say('info', resumed ? `resuming the snapshot after key ${position.parts.at(-1)?.to} in a new snapshot at ${snapshot.lsn}` : `created slot "${this.config.slot}" at ${snapshot.lsn}; reading the snapshot`);
       this.state = 'running';
       return await readSnapshot({
         client,

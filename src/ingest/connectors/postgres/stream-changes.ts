@@ -25,6 +25,8 @@ export interface StreamChangesOptions {
   /** Everything before this LSN is durable or had nothing for the source: what Postgres was told. */
   readonly confirmed: (lsn: bigint) => void;
   readonly warn: (message: string) => void;
+  /** Declared columns the table no longer has (its values are written as null from here on), said when a relation message shows it. */
+  readonly dropped: (columns: readonly string[], message: string) => void;
 }
 
 interface OpenTransaction {
@@ -129,7 +131,7 @@ export async function streamChanges(options: StreamChangesOptions): Promise<void
         if (isSourceTable(message, config)) {
           const names = new Set(message.columns.map((c) => c.name));
           const missing = config.columns.filter((c) => !names.has(c));
-          if (missing.length > 0) options.warn(`table ${config.schemaName}.${config.tableName} no longer has column(s) ${missing.join(', ')}; their values are written as null`);
+          if (missing.length > 0) options.dropped(missing, `table ${config.schemaName}.${config.tableName} no longer has column(s) ${missing.join(', ')}; their values are written as null`);
         }
         break;
       default:

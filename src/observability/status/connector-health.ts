@@ -1,0 +1,129 @@
+import type { SluiceContext } from '../../context.js';
+import { isStreamed, type Project } from '../../definitions/index.js';
+import type { ConnectorIncident, ConnectorStatus } from '../../ingest/connectors/connector.js';
+
+/** The condition kind of a connector that stopped for good (it needs a person: a dropped slot, a column it cannot read, a start refused). */
+export const CONNECTOR_FAILED = 'connector_failed';
+/** The condition kind of a connector that has been retrying (cannot connect, an upstream error) for longer than a bound. */
+export const CONNECTOR_RETRYING = 'connector_retrying';
+
+/** The condition kind of a source whose events upstream were removed before Sluice read them (a JetStream stream's limits). */
+export const DATA_LOST = 'data_lost';
+/** How long `data_lost` stays firing after its last gap: the loss cannot be undone, the condition makes sure a person saw it. */
+export const DATA_LOST_SHOWN_MS = 24 * 3_600_000;
+/** Gaps a `data_lost` condition lists (the newest); its `lostSequences` counts them all. */
+const RANGES_KEPT = 20;
+
+/** The health subject of a source's connector: `connector:<source>`. */
+export const connectorSubject = (source: string): string => `connector:${source}`;
+
+/** The streamed sources of a project that declare a connector, by name. */
+export const connectorSources = (project: Project): string[] => project.sources.filter((s) => isStreamed(s) && s.connector !== undefined).map((s) => s.name);
+
+export interface ConnectorHealthOptions {
+  /** Retrying this long fires `connector_retrying` at `warn` (default 30 s): a short outage the connector rides out is no condition. */
+  readonly retryingWarnAfterMs?: number;
+  /** Retrying this long escalates it to `error` (default 5 min): nothing has arrived from upstream for that long. */
+  readonly retryingErrorAfterMs?: number;
+}
+
+type Verdict = { readonly kind: string; readonly severity: 'warn' | 'error'; readonly message: string } | 'ok' | 'unchanged';
+
+/**
+ * Watches the connectors a process runs and keeps their health conditions (subject
+ * `connector:<source>`): `connector_failed` (error) while a connector is `failed`,
+ * `connector_retrying` while it has been `retrying` past `retryingWarnAfterMs` (warn) and past
+ * `retryingErrorAfterMs` (error). Both end when the connector runs again; a condition left by an
+ * earlier process ends at this process's first sight of the connector running. `starting` and
+ * `stopped` change nothing. The store is written only when what a source's condition says
+ * changes (its kind, severity or error), so calling it every second costs a map lookup per source.
+ *
+ * @example
+ * const observe = connectorHealthWatch(platform);
+ * setInterval(() => void observe(runtime.status().flatMap((s) => (s.connector ? [s.connector] : []))), 1_000);
+ */
+export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealthOptions = {}): (connectors: readonly ConnectorStatus[]) => Promise<void> {
+  const warnAfter = options.retryingWarnAfterMs ?? 30_000;
+  const errorAfter = options.retryingErrorAfterMs ?? 300_000;
+  const retryingSince = new Map<string, number>();
+  const reported = new Map<string, string>();
+  const verdict = (status: ConnectorStatus, now: number): Verdict => {
+    const what = `source "${status.source}": connector ${status.kind}`;
+    if (status.state !== 'retrying') retryingSince.delete(status.source);
+    if (status.state === 'running') return 'ok';
+    if (status.state === 'failed') {
+      return { kind: CONNECTOR_FAILED, severity: 'error', message: `${what} failed and stopped: ${status.lastError ?? 'no error recorded'}; nothing arrives from it until it is fixed and the process restarted` };
+    }
+    if (status.state !== 'retrying') return 'unchanged';
+    const since = retryingSince.get(status.source) ?? now;
+    retryingSince.set(status.source, since);
+    const forMs = now - since;
+    if (forMs < warnAfter) return 'unchanged';
+    return {
+      kind: CONNECTOR_RETRYING, severity: forMs >= errorAfter ? 'error' : 'warn',
+      message: `${what} has been retrying since ${new Date(since).toISOString()}: ${status.lastError ?? 'no error recorded'}; nothing arrives from it meanwhile`,
+    };
+  };
+  let lostCheckedAt = Number.NEGATIVE_INFINITY;
+  return async (connectors) => {
+    const now = ctx.now();
+    if (now - lostCheckedAt >= 60_000) {
+      lostCheckedAt = now;
+      await endShownDataLoss(ctx, new Set(connectors.map((c) => connectorSubject(c.source))), now);
+    }
+    for (const status of connectors) {
+      const seen = verdict(status, now);
+      if (seen === 'unchanged') continue;
+      const key = seen === 'ok' ? 'ok' : `${seen.kind}\u0000${seen.severity}\u0000${status.lastError ?? ''}`;
+      if (reported.get(status.source) === key) continue;
+      const subject = connectorSubject(status.source);
+      const details = { source: status.source, connector: status.kind, state: status.state, ...(status.position === undefined ? {} : { position: status.position }), ...(status.lastError === undefined ? {} : { lastError: status.lastError }) };
+      for (const kind of [CONNECTOR_FAILED, CONNECTOR_RETRYING]) {
+        const firing = seen !== 'ok' && seen.kind === kind;
+        await ctx.metadata.health.report({
+          kind, subject, firing, severity: firing ? seen.severity : 'error', details,
+          message: firing ? seen.message : `source "${status.source}": connector ${status.kind} is ${status.state}`,
+        }, now);
+      }
+      reported.set(status.source, key);
+    }
+  };
+}
+
+async function endShownDataLoss(ctx: SluiceContext, subjects: ReadonlySet<string>, now: number): Promise<void> {
+  for (const c of await ctx.metadata.health.list({ firing: true, kind: DATA_LOST })) {
+    if (!subjects.has(c.subject) || now - c.updatedAt < DATA_LOST_SHOWN_MS) continue;
+    await ctx.metadata.health.report({ kind: DATA_LOST, subject: c.subject, firing: false, severity: 'error', message: `${c.message} (no new gap for 24 h: cleared)`, details: c.details ?? {} }, now);
+  }
+}
+
+/**
+ * Records what a connector saw upstream (see `ConnectorIncident`): events removed before Sluice
+ * read them fire `data_lost` (error, subject `connector:<source>`) naming the sequences and
+ * counting them (`details.lostSequences`, summed over every gap ever recorded: the
+ * `sluice_connector_lost_sequences_total` counter); it stays firing until 24 h after the last
+ * gap, ended by the process that runs the connector. Declared columns a table dropped fire
+ * `schema_changed` (warn, subject `source:<name>`): their values are written as null.
+ *
+ * @example
+ * await reportConnectorIncident(platform, 'payments', { kind: 'lost', from: 4, to: 8, message: '...' });
+ */
+export async function reportConnectorIncident(ctx: SluiceContext, source: string, incident: ConnectorIncident): Promise<void> {
+  const now = ctx.now();
+  if (incident.kind === 'columns_dropped') {
+    await ctx.metadata.health.report({
+      kind: 'schema_changed', subject: `source:${source}`, firing: true, severity: 'warn',
+      message: `source "${source}": ${incident.message}; drop the column(s) from the source's schema once that is what you want (sluice plan shows what it means)`,
+      details: { input: 'connector', missing: incident.columns, retyped: [], nulled: incident.columns },
+    }, now);
+    return;
+  }
+  const subject = connectorSubject(source);
+  const before = (await ctx.metadata.health.list({ kind: DATA_LOST })).find((c) => c.subject === subject)?.details;
+  const total = (typeof before?.lostSequences === 'number' ? before.lostSequences : 0) + (incident.to - incident.from + 1);
+  const ranges = [...(Array.isArray(before?.ranges) ? before.ranges : []), { from: incident.from, to: incident.to, at: new Date(now).toISOString() }].slice(-RANGES_KEPT);
+  await ctx.metadata.health.report({
+    kind: DATA_LOST, subject, firing: true, severity: 'error', details: { source, ranges, lostSequences: total },
+    message: `source "${source}": ${incident.message}`,
+  }, now);
+}

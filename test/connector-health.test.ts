@@ -1,0 +1,145 @@
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { count, defineProject, entity, env as envSetting, featureView, natsJetStream, streamSource } from '../src/definitions/index.js';
+import type { ConnectorStatus, StartConnector } from '../src/ingest/connectors/connector.js';
+import { SluiceMetrics } from '../src/observability/metrics.js';
+import { storeMetrics } from '../src/observability/store-metrics.js';
+import { clearRemovedConditions, connectorHealthWatch, healthStatus, reportConnectorIncident, streamSchemaWatch } from '../src/observability/status/index.js';
+import { compileProject } from '../src/definitions/index.js';
+import { startRealTime } from '../src/cli/commands/real-time.js';
+import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
+import { tempPlatform } from './support/temp-platform.js';
+import { until } from './support/webhook-receiver.js';
+
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+// The servers setting names an environment variable no test sets: the connector's start is refused.
+const payments = streamSource({
+  name: 'payments', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts',
+  connector: natsJetStream({ servers: envSetting('SLUICE_TEST_UNSET_NATS_URL'), stream: 'PAYMENTS', subject: 'payments.>' }),
+});
+const stats = featureView({ name: 'stats', entity: customer, source: payments, features: { n: count() } });
+const spec = defineProject({ name: 'p', entities: [customer], sources: [payments], featureViews: [stats] });
+
+let env: Awaited<ReturnType<typeof tempPlatform>>;
+beforeEach(async () => {
+  env = await tempPlatform(spec, T0);
+});
+afterEach(async () => {
+  await env.dispose();
+});
+
+const status = (state: ConnectorStatus['state'], lastError?: string): ConnectorStatus => ({ source: 'payments', kind: 'natsJetStream', state, received: 0, ...(lastError ? { lastError } : {}) });
+const firing = async () => (await env.platform.metadata.health.list({ firing: true })).filter((c) => c.subject === 'connector:payments').map((c) => [c.kind, c.severity]);
+
+test('a connector whose start is refused is listed as failed with its reason, not dropped from the stream status', async () => {
+  const refuse: StartConnector = async () => {
+    throw new Error('table public.accounts has no column label');
+  };
+  const runtime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000, connectors: { natsJetStream: refuse } });
+  try {
+    expect(runtime.status()[0]!.connector).toMatchObject({ source: 'payments', state: 'failed', lastError: 'table public.accounts has no column label' });
+  } finally {
+    await runtime.close();
+  }
+});
+
+test('connector states are health conditions: failed is an error, retrying past its bounds a warning then an error, running ends them; status and /metrics show them', async () => {
+  const observe = connectorHealthWatch(env.platform, { retryingWarnAfterMs: 30_000, retryingErrorAfterMs: 300_000 });
+  const metrics = new SluiceMetrics();
+  metrics.addScrapeSource(storeMetrics(env.platform, async () => env.project));
+  const up = async () => Number((await metrics.render()).split('\n').find((l) => l.startsWith('sluice_connector_up{source="payments"}'))?.split(' ')[1]);
+
+  await observe([status('running')]);
+  expect(await firing()).toEqual([]);
+  expect(await up()).toBe(1);
+
+  await observe([status('failed', 'replication slot "sluice_accounts" does not exist')]);
+  expect(await firing()).toEqual([['connector_failed', 'error']]);
+  const unhealthy = await healthStatus(env.platform, env.project);
+  expect(unhealthy.healthy).toBe(false);
+  expect(unhealthy.problems.join('\n')).toMatch(/connector_failed connector:payments: .*slot "sluice_accounts" does not exist/);
+  expect(await up()).toBe(0);
+
+  await observe([status('running')]);
+  expect(await firing()).toEqual([]);
+  expect((await healthStatus(env.platform, env.project)).healthy).toBe(true);
+
+  // A short outage the connector rides out is no condition; a long one is.
+  await observe([status('retrying', 'cannot connect to nats://127.0.0.1:1')]);
+  env.clock.now += 29_000;
+  await observe([status('retrying', 'cannot connect to nats://127.0.0.1:1')]);
+  expect(await firing()).toEqual([]);
+  env.clock.now += 2_000;
+  await observe([status('retrying', 'cannot connect to nats://127.0.0.1:1')]);
+  expect(await firing()).toEqual([['connector_retrying', 'warn']]);
+  expect(await up()).toBe(0);
+  env.clock.now += 300_000;
+  await observe([status('retrying', 'cannot connect to nats://127.0.0.1:1')]);
+  expect(await firing()).toEqual([['connector_retrying', 'error']]);
+  expect((await healthStatus(env.platform, env.project)).healthy).toBe(false);
+  await observe([status('running')]);
+  expect(await firing()).toEqual([]);
+  // Each transition is one alert: fired, resolved, fired, escalated, resolved.
+  const alerts = (await env.platform.metadata.health.listAlerts(50)).filter((a) => a.condition.subject === 'connector:payments').reverse();
+  expect(alerts.map((a) => `${a.condition.kind} ${a.transition}`)).toEqual([
+    'connector_failed fired', 'connector_failed resolved', 'connector_retrying fired', 'connector_retrying escalated', 'connector_retrying resolved',
+  ]);
+});
+
+test('sluice serve and worker record a refused connector as connector_failed (no HTTP needed)', async () => {
+  const lines: string[] = [];
+  const realTime = await startRealTime(env.platform, (level, message) => lines.push(`${level} ${message}`));
+  try {
+    await until(async () => (await firing()).length > 0, 'the connector_failed condition');
+    expect(await firing()).toEqual([['connector_failed', 'error']]);
+    expect((await healthStatus(env.platform, env.project)).problems.join('\n')).toMatch(/SLUICE_TEST_UNSET_NATS_URL/);
+    // Said once at error, not at every retry of the start.
+    expect(lines.filter((l) => l.includes('did not start'))).toHaveLength(1);
+    expect(lines.find((l) => l.includes('did not start'))).toMatch(/^error source "payments": connector natsJetStream did not start/);
+  } finally {
+    await realTime.close();
+  }
+});
+
+test('events a stream removed before Sluice read them fire data_lost naming the sequences, counted in /metrics, shown 24 h after the last gap', async () => {
+  const metrics = new SluiceMetrics();
+  metrics.addScrapeSource(storeMetrics(env.platform, async () => env.project));
+  const lostTotal = async () => Number((await metrics.render()).split('\n').find((l) => l.startsWith('sluice_connector_lost_sequences_total{source="payments"}'))?.split(' ')[1]);
+  await reportConnectorIncident(env.platform, 'payments', { kind: 'lost', from: 4, to: 8, message: 'stream "PAYMENTS" no longer holds sequences 4 to 8' });
+  await reportConnectorIncident(env.platform, 'payments', { kind: 'lost', from: 20, to: 29, message: 'stream "PAYMENTS" no longer holds sequences 20 to 29' });
+  const [lost] = (await env.platform.metadata.health.list({ kind: 'data_lost', firing: true }));
+  expect(lost).toMatchObject({ subject: 'connector:payments', severity: 'error', message: 'source "payments": stream "PAYMENTS" no longer holds sequences 20 to 29' });
+  expect(lost!.details).toMatchObject({ lostSequences: 15, ranges: [{ from: 4, to: 8 }, { from: 20, to: 29 }] });
+  expect(await lostTotal()).toBe(15);
+  expect((await healthStatus(env.platform, env.project)).problems.join('\n')).toMatch(/data_lost connector:payments: .*20 to 29/);
+  // The running connector's watch ends it once no gap came for 24 h; the count stays.
+  const observe = connectorHealthWatch(env.platform);
+  env.clock.now += 23 * 3_600_000;
+  await observe([status('running')]);
+  expect(await firing()).toEqual([['data_lost', 'error']]);
+  env.clock.now += 3_600_000;
+  const later = connectorHealthWatch(env.platform);
+  await later([status('running')]);
+  expect(await firing()).toEqual([]);
+  expect(await lostTotal()).toBe(15);
+});
+
+test('a declared column a CDC table dropped is a schema_changed warning that batches which fit do not end; removing the column from the schema does', async () => {
+  await reportConnectorIncident(env.platform, 'payments', { kind: 'columns_dropped', columns: ['amount'], message: 'table public.payments no longer has column(s) amount; their values are written as null' });
+  const changed = async () => (await env.platform.metadata.health.list({ kind: 'schema_changed' }))[0];
+  expect(await changed()).toMatchObject({ subject: 'source:payments', firing: true, severity: 'warn', details: { nulled: ['amount'] }, message: expect.stringMatching(/^source "payments": table public.payments no longer has column\(s\) amount/) });
+  const watch = streamSchemaWatch(env.platform, () => env.project, () => undefined);
+  env.clock.now += 3_600_000;
+  watch('payments', 'postgresCdc', { accepted: 3, duplicates: 0, rejected: [] });
+  watch('payments', 'postgresCdc', { accepted: 1, duplicates: 0, rejected: [] });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect((await changed())?.firing).toBe(true);
+  await clearRemovedConditions(env.platform, env.project);
+  expect((await changed())?.firing).toBe(true);
+  const withoutAmount = compileProject(defineProject({
+    name: 'p', entities: [customer], featureViews: [],
+    sources: [streamSource({ name: 'payments', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts', connector: natsJetStream({ servers: envSetting('SLUICE_TEST_UNSET_NATS_URL'), stream: 'PAYMENTS', subject: 'payments.>' }) })],
+  }));
+  await clearRemovedConditions(env.platform, withoutAmount);
+  expect(await changed()).toMatchObject({ firing: false, message: 'column(s) amount of source "payments" is no longer declared: its condition is cleared' });
+});

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -113,6 +113,32 @@ test.each(['purge.lake-published', 'purge.lake-swapped', 'purge.online', 'erase.
   expect(await auditedLakeRows(dir)).toBe(4);
   const verify = sluice(dir, 'audit', 'verify');
   expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+}, 180_000);
+
+test('a serving-log rewrite killed before its rename left its copy of the hour file: the erasure deletes it (its writer is gone), keeps one a live process writes, and sluice gc collects one left after', async () => {
+  const dir = join(root, 'serving-log-temp');
+  cpSync(template, dir, { recursive: true });
+  const log = join(dir, '.sluice', 'serving-log', 'fraud_v1');
+  mkdirSync(log, { recursive: true });
+  // Written as a killed rewrite leaves it: `<hour>.jsonl.tmp-<pid>.<start>` of a process that no longer runs.
+  const line = (key: string) => `{"requestId":"r1","service":"fraud_v1","rows":[["${key}",[1]]]}\n`;
+  const dead = join(log, '2024-03-01T10.jsonl.tmp-4194303.1');
+  const live = join(log, `2024-03-01T10.jsonl.tmp-${process.pid}`);
+  writeFileSync(dead, line(KEY) + line('c1'));
+  writeFileSync(live, line('c1'));
+  const erased = sluice(dir, 'erase', '--entity', 'customer', '--key', KEY, '--json');
+  expect(erased.code, erased.stderr).toBe(0);
+  expect(existsSync(dead)).toBe(false);
+  expect(existsSync(live)).toBe(true);
+  expect(await scan(join(dir, '.sluice'), KEY)).toEqual([]);
+  expect(await merchantStates(dir)).toEqual(erasedReference);
+  // One left after the erasure (holding another subject): sluice gc collects it whatever its age.
+  writeFileSync(dead, line('c2'));
+  const gc = sluice(dir, 'gc', '--json');
+  expect(gc.code, gc.stderr).toBe(0);
+  expect(gc.json<{ kinds: { kind: string; files: string[] }[] }>().kinds.find((k) => k.kind === 'serving-log-temp')?.files).toEqual([dead]);
+  expect(existsSync(dead)).toBe(false);
+  expect(existsSync(live)).toBe(true);
 }, 180_000);
 
 test('erase while sluice serve holds the stores: once the erasure reports done the server no longer serves the key, and stopping the server finishes the pending rebuild', async () => {

@@ -52,18 +52,18 @@ test('gc removes exactly what no snapshot, live ingest or live process reference
     await trackRun(p, 'ingest', { source: 'txns' }, () => { ready(); return new Promise(() => {}); });
   `);
   const during = await collectGarbage(platform, { minAgeMs: 0 });
-  expect(during.map((r) => [r.kind, r.files.length, r.bytes])).toEqual([['purge-leftovers', 0, 0], ['lake-unreferenced', 0, 0], ['lake-staging', 0, 0], ['dataset-temp', 2, 10], ['online-generations', 0, 0]]);
+  expect(during.map((r) => [r.kind, r.files.length, r.bytes])).toEqual([['purge-leftovers', 0, 0], ['lake-unreferenced', 0, 0], ['lake-staging', 0, 0], ['dataset-temp', 2, 10], ['serving-log-temp', 0, 0], ['online-generations', 0, 0]]);
   await ingesting.kill();
 
   writeFileSync(join(dir, 'out', `t.csv.tmp-${dead.pid}`), 'z'.repeat(7));
   const dry = await collectGarbage(platform, { minAgeMs: 0, dryRun: true });
-  expect(dry.map((r) => [r.kind, r.bytes])).toEqual([['purge-leftovers', 0], ['lake-unreferenced', 100], ['lake-staging', 30], ['dataset-temp', 7], ['online-generations', 0]]);
+  expect(dry.map((r) => [r.kind, r.bytes])).toEqual([['purge-leftovers', 0], ['lake-unreferenced', 100], ['lake-staging', 30], ['dataset-temp', 7], ['serving-log-temp', 0], ['online-generations', 0]]);
   expect(existsSync(join(lake, 'orphan.parquet'))).toBe(true);
   // Young files are kept by default: a writer of an older version holds no lease.
   expect((await collectGarbage(platform, { dryRun: true })).every((r) => r.kind === 'dataset-temp' || r.files.length === 0)).toBe(true);
 
   const removed = await collectGarbage(platform, { minAgeMs: 0 });
-  expect(removed.map((r) => [r.kind, r.files.length, r.bytes])).toEqual([['purge-leftovers', 0, 0], ['lake-unreferenced', 1, 100], ['lake-staging', 1, 30], ['dataset-temp', 1, 7], ['online-generations', 0, 0]]);
+  expect(removed.map((r) => [r.kind, r.files.length, r.bytes])).toEqual([['purge-leftovers', 0, 0], ['lake-unreferenced', 1, 100], ['lake-staging', 1, 30], ['dataset-temp', 1, 7], ['serving-log-temp', 0, 0], ['online-generations', 0, 0]]);
   expect(existsSync(join(lake, 'orphan.parquet'))).toBe(false);
   expect(existsSync(join(lake, '_staging', 'crashed.parquet'))).toBe(false);
   expect(committed.every((f) => existsSync(f))).toBe(true);

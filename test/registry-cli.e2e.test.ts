@@ -56,7 +56,7 @@ describe('sluice list, datasets, dataset build --manifest, gc', () => {
     writeFileSync(join(dir, '.sluice', 'lake', 'transactions', 'orphan.parquet'), 'x'.repeat(2048));
     const dry = sluice(dir, 'gc', '--dry-run', '--json').json<{ dryRun: boolean; kinds: Array<{ kind: string; files: string[] }> }>();
     expect(dry.dryRun).toBe(true);
-    expect(dry.kinds.map((k) => [k.kind, k.files])).toEqual([['purge-leftovers', []], ['lake-unreferenced', []], ['lake-staging', []], ['dataset-temp', []], ['online-generations', []]]);
+    expect(dry.kinds.map((k) => [k.kind, k.files])).toEqual([['purge-leftovers', []], ['lake-unreferenced', []], ['lake-staging', []], ['dataset-temp', []], ['serving-log-temp', []], ['online-generations', []]]);
     const text = sluice(dir, 'gc', '--min-age', '0');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^kind\s+files\s+bytes\npurge-leftovers\s+0\s+0 B\nlake-unreferenced\s+1\s+2.0 KiB/);

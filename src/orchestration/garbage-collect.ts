@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { SluiceContext } from '../context.js';
-import { temporaryWriter } from '../storage/lake/atomic-file.js';
+import { abandonedTemporaries, temporaryWriter } from '../storage/lake/atomic-file.js';
+import { servingLogDir } from '../observability/serving-log/index.js';
 import type { LakeFile } from '../storage/lake/lake.js';
 import { finishPendingDeletions } from '../compliance/purge/pending-deletions.js';
 import { otherNamespaceOf, processStillRuns } from './process-identity.js';
@@ -83,6 +84,21 @@ const datasetTemporaries: GarbageCollector = {
   },
 };
 
+/** Copies of serving-log hour files a rewrite (a purge, an erasure) killed before its rename left: they may hold erased keys. */
+const servingLogTemporaries: GarbageCollector = {
+  kind: 'serving-log-temp',
+  async collect(ctx, options) {
+    const root = servingLogDir(ctx.dataDir);
+    const services = existsSync(root) ? (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()) : [];
+    const found = new Map<string, number>();
+    for (const service of services) {
+      for (const file of await abandonedTemporaries(join(root, service.name), (target) => target.endsWith('.jsonl'))) found.set(file, (await stat(file)).size);
+    }
+    if (!options.dryRun) for (const file of found.keys()) await rm(file, { force: true });
+    return { kind: 'serving-log-temp', files: [...found.keys()], bytes: [...found.values()].reduce((a, b) => a + b, 0) };
+  },
+};
+
 /**
  * Online tables no view serves and no live writer owns (a writer that died mid-write, a crash
  * between the switch and the drop). Reported as tables and entries: LMDB reuses the pages, it
@@ -116,6 +132,7 @@ export const GARBAGE_COLLECTORS: readonly GarbageCollector[] = [
   lakeCollector('lake-unreferenced', false),
   lakeCollector('lake-staging', true),
   datasetTemporaries,
+  servingLogTemporaries,
   onlineGenerations,
 ];
 

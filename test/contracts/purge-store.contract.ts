@@ -134,7 +134,30 @@ export function runPurgeStoreContract(name: string, harness: () => Promise<Store
       expect((await store.erasure.get(request.id))?.status).toBe('pending');
       await store.erasure.finish(request.id, { status: 'failed', at: 4, error: 'x' });
       await store.purge.clearPendingDeletions(['a']);
+      // Its online step is not done yet either (a run killed after its swap).
+      await expect(store.erasure.finish(request.id, { status: 'completed', at: 5, certificate: {} })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('not rebuilt') });
+      await store.purge.clearUnfinishedPurges(['s']);
       await store.erasure.finish(request.id, { status: 'completed', at: 5, certificate: {} });
       expect((await store.erasure.get(request.id))?.status).toBe('completed');
+    }));
+
+  test(`${name}: a rewrite records its source as an unfinished purge in its transaction, adding its removed rows, until cleared`, () =>
+    run(async (_h, store) => {
+      await store.commitIngest({ source: 's', addedFiles: ['a', 'b'], addedRows: 6, contentHash: 'h1' }, []);
+      await store.commitIngest({ source: 'other', addedFiles: ['c'], addedRows: 2, contentHash: 'h2' }, []);
+      expect(await store.purge.unfinishedPurges()).toEqual([]);
+      await store.purge.rewriteSnapshotFiles({ source: 's', replaced: { a: 'a2' }, removedRows: { a: 1 }, reason: 'erasure', at: 7, owner: 'erase-1' });
+      await store.purge.rewriteSnapshotFiles({ source: 's', replaced: { b: null }, removedRows: { b: 3 }, reason: 'erasure', at: 8, owner: 'erase-1' });
+      await store.purge.rewriteSnapshotFiles({ source: 'other', replaced: { c: 'c2' }, removedRows: { c: 1 }, reason: 'retention', at: 9 });
+      expect(await store.purge.unfinishedPurges()).toEqual([
+        { source: 's', owner: 'erase-1', reason: 'erasure', at: 8, rows: 4 },
+        { source: 'other', owner: null, reason: 'retention', at: 9, rows: 1 },
+      ]);
+      // A refused rewrite records nothing.
+      await expect(store.purge.rewriteSnapshotFiles({ source: 'other', replaced: { c: 'c3' }, removedRows: { c: 1 }, reason: 'erasure', at: 10 })).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect((await store.purge.unfinishedPurges({ sources: ['other'] })).map((u) => u.rows)).toEqual([1]);
+      expect((await store.purge.unfinishedPurges({ owner: 'erase-1' })).map((u) => u.source)).toEqual(['s']);
+      await store.purge.clearUnfinishedPurges(['s', 'missing']);
+      expect((await store.purge.unfinishedPurges()).map((u) => u.source)).toEqual(['other']);
     }));
 }

@@ -50,3 +50,18 @@ export async function snapshotRows(dir: string, source: string, column: string):
     await platform.close();
   }
 }
+
+/**
+ * The lake rows the audit trail says were removed: each succeeded `purge.run` record's lake
+ * stores, plus the rows of the killed runs it resumed (`resumed`).
+ */
+export async function auditedLakeRows(dir: string): Promise<number> {
+  const platform = openPlatform({ projectDir: dir });
+  try {
+    type Run = { stores: { store: string; rows: number }[]; resumed?: { rows: number }[] };
+    const runs = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run' && r.outcome === 'succeeded').map((r) => r.details as unknown as Run);
+    return runs.reduce((n, r) => n + r.stores.filter((s) => s.store.startsWith('lake:')).reduce((m, s) => m + s.rows, 0) + (r.resumed ?? []).reduce((m, u) => m + u.rows, 0), 0);
+  } finally {
+    await platform.close();
+  }
+}

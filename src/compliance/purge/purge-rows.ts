@@ -89,8 +89,10 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000 }, async () => {
       // A crashed earlier purge of these tables may have left swapped-out files (holding removed rows) undeleted.
       const leftovers = dryRun ? [] : await finishPendingDeletions(ctx, { sources: tables.map((t) => t.name) });
+      // A run killed after its swap left its later steps undone: its tables count as changed here.
+      const unfinished = dryRun ? [] : await ctx.metadata.purge.unfinishedPurges({ sources: tables.map((t) => t.name) });
       const stores: StorePurge[] = [];
-      const changed = new Set<string>();
+      const changed = new Set<string>(unfinished.map((u) => u.source));
       const erasedIds = new Map<string, readonly string[]>();
       for (const table of tables) {
         const predicate = matchSql(project, table, match);
@@ -123,9 +125,11 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
       stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun));
       stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
+      if (!dryRun) await ctx.metadata.purge.clearUnfinishedPurges([...changed]);
       const result: PurgeReport = {
         source: source.name, reason: request.reason, dryRun, at, stores,
         rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), leftoverFiles: leftovers.map((p) => p.file),
+        resumed: unfinished.map((u) => ({ source: u.source, reason: u.reason, owner: u.owner, at: u.at, rows: u.rows })),
       };
       return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
     })), project);
@@ -137,6 +141,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     ...evidence, outcome: 'succeeded',
     details: {
       reason: request.reason, dryRun, match: matchEvidence(ctx, match), rows: report.rows, bytes: report.bytes, leftoverFiles: report.leftoverFiles.length,
+      ...(report.resumed.length === 0 ? {} : { resumed: report.resumed.map((u) => ({ ...u, at: new Date(u.at).toISOString() })) }),
       stores: report.stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes, files: s.filesRewritten.length, ...(s.snapshots ? { snapshots: s.snapshots.length } : {}), ...(s.tainted ? { tainted: true } : {}) })),
     },
   }, ctx.now());

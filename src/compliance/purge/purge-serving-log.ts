@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SluiceContext } from '../../context.js';
 import { requestRowSpans, servedLogLines, servingLogDir, type ServedRow } from '../../observability/serving-log/index.js';
-import { writeFileAtomic } from '../../storage/lake/atomic-file.js';
+import { abandonedTemporaries, writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import type { StorePurge } from './purge-types.js';
 
 /**
@@ -44,7 +44,9 @@ function requestLineFate(text: string, rows: readonly (ServedRow | undefined)[],
  * affected file is written again without them, a request line holding rows (since 2026-11-30 (17))
  * written again without the selected ones (its other bytes as they were) and dropped with its
  * last, and without the request and names lines none of whose rows remain, atomically (tmp,
- * fsync, rename); unaffected files are not touched. A line appended to the same file by a server
+ * fsync, rename); unaffected files are not touched. The temporaries a rewrite killed before its
+ * rename left (`abandonedTemporaries`) are deleted (their bytes counted): nothing reads them and
+ * they hold what the rewrite was to remove, and the hour file still holds every line. A line appended to the same file by a server
  * while it is rewritten may be lost (the log is a sample; no served answer depends on it).
  */
 export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch, dryRun: boolean): Promise<StorePurge> {
@@ -53,6 +55,11 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
   if (!existsSync(root)) return report;
   for (const service of await readdir(root, { withFileTypes: true })) {
     if (!service.isDirectory()) continue;
+    // A rewrite killed before its rename left its copy of an hour file, which holds every key of it.
+    for (const temporary of await abandonedTemporaries(join(root, service.name), (target) => target.endsWith('.jsonl'))) {
+      report.bytes += (await stat(temporary)).size;
+      if (!dryRun) await rm(temporary, { force: true });
+    }
     for (const name of await readdir(join(root, service.name))) {
       if (!name.endsWith('.jsonl')) continue;
       const path = join(root, service.name, name);

@@ -59,4 +59,10 @@ export interface PurgeReport {
    * deleted (they held removed rows), deleted by this purge before its own lake step; none in a dry run.
    */
   readonly leftoverFiles: readonly string[];
+  /**
+   * Earlier purges of these tables killed after their lake swap (`UnfinishedPurge`): the lake rows
+   * they removed (counted here, not in `rows`: they left no `purge.run` record of their own) and
+   * whose online rebuild and datasets this purge did.
+   */
+  readonly resumed: readonly { readonly source: string; readonly reason: string; readonly owner: string | null; readonly at: number; readonly rows: number }[];
 }

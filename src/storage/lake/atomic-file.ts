@@ -1,7 +1,7 @@
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ConflictError } from '../../errors.js';
-import { ownProcessTag, processOfTag } from '../../orchestration/process-identity.js';
+import { ownProcessTag, processOfTag, processStillRuns } from '../../orchestration/process-identity.js';
 import { refusalAs } from '../file-system-refusal.js';
 
 /** Flushes a file (or directory) to disk. */
@@ -23,6 +23,25 @@ export function temporaryPath(path: string): string {
 export function temporaryWriter(name: string, target: string): { readonly pid: number; readonly started?: string } | undefined {
   const prefix = `${basename(target)}.tmp-`;
   return name.startsWith(prefix) ? processOfTag(name.slice(prefix.length)) : undefined;
+}
+
+/**
+ * The temporaries (`temporaryPath`) in `dir` of the files `isTarget` accepts whose writer is gone
+ * (by pid and start; a writer of another pid namespace is taken to run): a process killed between
+ * writing and renaming left them. Nothing reads them, and they may hold what a later rewrite of
+ * their target removed (a rewrite's copy of a serving-log hour holds every key of it).
+ *
+ * @example
+ * for (const file of await abandonedTemporaries(dir, (t) => t.endsWith('.jsonl'))) await rm(file);
+ */
+export async function abandonedTemporaries(dir: string, isTarget: (target: string) => boolean): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const target = name.slice(0, Math.max(0, name.lastIndexOf('.tmp-')));
+    const writer = target === '' || !isTarget(target) ? undefined : temporaryWriter(name, target);
+    if (writer !== undefined && writer.pid !== process.pid && !processStillRuns(writer)) found.push(join(dir, name));
+  }
+  return found;
 }
 
 /**

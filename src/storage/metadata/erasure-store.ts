@@ -8,7 +8,9 @@
  *   then on every way in refuses the subject, before its data is removed.
  * - A subject with a pending request is requested once: asking again returns that request.
  * - A request is not `completed` while pending deletions (`PurgeStore.pendingDeletions`) owned by
- *   it remain: `finish` with `completed` then changes nothing and throws a `ConflictError`.
+ *   it remain, nor while unfinished purges (`PurgeStore.unfinishedPurges`: online views not rebuilt
+ *   after its lake swap) owned by it remain: `finish` with `completed` then changes nothing and
+ *   throws a `ConflictError`.
  * - The block list only grows; `blockListVersion` changes whenever it does, so a reader can
  *   cache the hashes and reload only on a change.
  */

@@ -34,6 +34,25 @@ export interface PendingDeletion {
   readonly at: number;
 }
 
+/**
+ * A purge whose lake rows of `source` are removed (its swap committed) and whose later steps
+ * are not done yet: the online views of the source rebuilt from the purged lake, its datasets.
+ * Recorded in the swap's transaction, cleared when a purge of the source has done those steps,
+ * so a run killed after its swap leaves a durable to-do for the next purge of the source (a view
+ * of another entity still counting the removed rows, or holding a removed key in its state).
+ */
+export interface UnfinishedPurge {
+  readonly source: string;
+  /** The work it is part of (an erasure request id), or null. */
+  readonly owner: string | null;
+  /** Why (`retention`, `erasure`), of the latest swap. */
+  readonly reason: string;
+  /** UTC epoch ms of the latest swap. */
+  readonly at: number;
+  /** Lake rows the swaps removed, summed over the swaps since it was last cleared. */
+  readonly rows: number;
+}
+
 /** What one snapshot lost in a rewrite: the evidence a reproducibility check reads instead of failing. */
 export interface SnapshotRewriteRecord {
   readonly snapshotId: string;
@@ -60,7 +79,8 @@ export interface DeadLetterPurge {
  *   file gets its files swapped (order kept, dropped files left out) and its row count lowered by
  *   the removed rows of its files, and one `SnapshotRewriteRecord` per changed snapshot is stored;
  *   every replaced file no snapshot (of any source) lists afterwards is recorded as a
- *   `PendingDeletion` (with the rewrite's reason and owner) in the same transaction.
+ *   `PendingDeletion` (with the rewrite's reason and owner) in the same transaction, and the
+ *   rewrite's source (with its owner) as an `UnfinishedPurge`, adding its removed rows.
  *   Snapshot ids, versions and content hashes (the ingested input's hash, which keeps an already
  *   ingested export from being ingested again) do not change. When a replaced file is no longer
  *   listed by any snapshot (another rewrite took it), nothing is changed and a `ConflictError`
@@ -94,4 +114,8 @@ export interface PurgeStore {
   pendingDeletions(filter?: { readonly sources?: readonly string[]; readonly owner?: string }): Promise<PendingDeletion[]>;
   /** Forgets the pending deletions of these files (the caller deleted them). */
   clearPendingDeletions(files: readonly string[]): Promise<void>;
+  /** Purges swapped in whose later steps are not done, oldest first: all, or of these sources and/or this owner. */
+  unfinishedPurges(filter?: { readonly sources?: readonly string[]; readonly owner?: string }): Promise<UnfinishedPurge[]>;
+  /** Forgets the unfinished purges of these sources, of every owner (the caller did their later steps). */
+  clearUnfinishedPurges(sources: readonly string[]): Promise<void>;
 }

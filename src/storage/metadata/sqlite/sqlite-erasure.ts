@@ -36,6 +36,7 @@ export function sqliteErasure(db: SqliteConnection): ErasureStore {
     hashes: db.prepare('SELECT subject FROM erasure_blocked ORDER BY seq'),
     version: db.prepare('SELECT coalesce(max(seq), 0) AS v FROM erasure_blocked'),
     pendingOf: db.prepare('SELECT count(*) AS n FROM pending_deletions WHERE owner = ?'),
+    unfinishedOf: db.prepare('SELECT group_concat(source, \', \') AS sources FROM unfinished_purges WHERE owner = ?'),
   };
   return {
     async request(request) {
@@ -53,6 +54,10 @@ export function sqliteErasure(db: SqliteConnection): ErasureStore {
         const pending = outcome.status === 'completed' ? (sql.pendingOf.get(id) as { n: number }).n : 0;
         if (pending > 0) {
           throw new ConflictError('CONFLICT', `erasure request ${id}: ${pending} lake file(s) it swapped out still hold the subject's rows and are not deleted yet; it stays pending, run \`sluice erase\` again to delete them`);
+        }
+        const unfinished = outcome.status === 'completed' ? (sql.unfinishedOf.get(id) as { sources: string | null }).sources : null;
+        if (unfinished !== null) {
+          throw new ConflictError('CONFLICT', `erasure request ${id}: the online views (and datasets) of ${unfinished} are not rebuilt from the purged lake yet; it stays pending, run \`sluice erase\` again to finish them`);
         }
         sql.finish.run(outcome.status, outcome.at, outcome.status === 'failed' ? outcome.error : null, certificate, seqOf(id));
       });

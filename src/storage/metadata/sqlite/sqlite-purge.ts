@@ -1,5 +1,5 @@
 import { ConflictError } from '../../../errors.js';
-import type { PendingDeletion, PurgeStore, SnapshotRewriteRecord } from '../purge-store.js';
+import type { PendingDeletion, PurgeStore, SnapshotRewriteRecord, UnfinishedPurge } from '../purge-store.js';
 import { toSnapshot, type SnapshotRow } from './sqlite-schema.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
@@ -12,6 +12,8 @@ CREATE INDEX IF NOT EXISTS snapshot_rewrites_source ON snapshot_rewrites (source
 CREATE TABLE IF NOT EXISTS pending_deletions (
   file TEXT PRIMARY KEY, source TEXT NOT NULL, reason TEXT NOT NULL, owner TEXT, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS pending_deletions_owner ON pending_deletions (owner);
+CREATE TABLE IF NOT EXISTS unfinished_purges (
+  source TEXT NOT NULL, owner TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL, rows INTEGER NOT NULL, PRIMARY KEY (source, owner));
 `;
 
 /** The stored bytes of a dead letter's raw text and reason. */
@@ -60,6 +62,10 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     addPending: db.prepare('INSERT OR IGNORE INTO pending_deletions (file, source, reason, owner, at) VALUES (?, ?, ?, ?, ?)'),
     pending: db.prepare('SELECT * FROM pending_deletions ORDER BY at, file'),
     clearPending: db.prepare('DELETE FROM pending_deletions WHERE file = ?'),
+    addUnfinished: db.prepare(`INSERT INTO unfinished_purges (source, owner, reason, at, rows) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (source, owner) DO UPDATE SET rows = rows + excluded.rows, at = excluded.at, reason = excluded.reason`),
+    unfinished: db.prepare('SELECT * FROM unfinished_purges ORDER BY at, source, owner'),
+    clearUnfinished: db.prepare('DELETE FROM unfinished_purges WHERE source = ?'),
   };
   /** Records the files no snapshot lists any more as to be deleted (inside the caller's transaction). */
   const recordPending = (files: Iterable<string>, source: string, reason: string, owner: string | null, at: number) => {
@@ -86,6 +92,8 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
           records.push({ snapshotId: s.id, source: rewrite.source, reason: rewrite.reason, at: rewrite.at, rowsBefore: s.row_count, rowsAfter, filesBefore: before, filesAfter: after });
         }
         recordPending(Object.keys(rewrite.replaced), rewrite.source, rewrite.reason, rewrite.owner ?? null, rewrite.at);
+        const removed = Object.values(rewrite.removedRows).reduce((n, r) => n + r, 0);
+        sql.addUnfinished.run(rewrite.source, rewrite.owner ?? '', rewrite.reason, rewrite.at, removed);
         return records;
       });
     },
@@ -157,6 +165,17 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     async clearPendingDeletions(files) {
       inTransaction(db, () => {
         for (const file of files) sql.clearPending.run(file);
+      });
+    },
+    async unfinishedPurges(filter = {}) {
+      const rows = sql.unfinished.all() as Array<{ source: string; owner: string; reason: string; at: number; rows: number }>;
+      return rows
+        .filter((r) => (filter.sources === undefined || filter.sources.includes(r.source)) && (filter.owner === undefined || r.owner === filter.owner))
+        .map((r): UnfinishedPurge => ({ source: r.source, owner: r.owner === '' ? null : r.owner, reason: r.reason, at: r.at, rows: r.rows }));
+    },
+    async clearUnfinishedPurges(sources) {
+      inTransaction(db, () => {
+        for (const source of sources) sql.clearUnfinished.run(source);
       });
     },
     async purgeDeadLetters(source, match, dryRun = false) {

@@ -7,16 +7,40 @@ import { publishFile, writeFileAtomic } from '../../storage/lake/atomic-file.js'
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
 import type { PurgeMatch, StorePurge } from './purge-types.js';
 
-/** Rows of a dataset file as DuckDB reads them: text formats as text, so a rewrite keeps every other value exactly as written. */
-function readerSql(record: DatasetRecord): string {
-  const path = literal(record.path);
-  if (record.format === 'parquet') return `read_parquet(${path})`;
-  if (record.format === 'jsonl') return `read_json(${path}, format = 'newline_delimited')`;
-  return `read_csv(${path}, header = true, all_varchar = true)`;
+/** The raw text of one JSONL line, beside its values (a reserved name: dataset columns are the spine's and views'). */
+const LINE = '_sluice_line';
+
+/** A JSON pointer to the member `name` of a line's object (RFC 6901: `~` as `~0`, `/` as `~1`). */
+function memberPointer(name: string): string {
+  return `/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
 }
 
-function writerOptions(record: DatasetRecord): string {
-  return record.format === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : record.format === 'jsonl' ? 'FORMAT JSON' : 'FORMAT CSV, HEADER';
+/**
+ * Rows of a dataset file, their values as the predicates read them: text formats as text (a CSV
+ * read all_varchar; a JSONL file line by line, each column's value the text of its member, the
+ * line itself kept in {@link LINE}), so a rewrite can keep every other row exactly as written.
+ */
+function readerSql(record: DatasetRecord, columns: readonly string[]): string {
+  const path = literal(record.path);
+  if (record.format === 'parquet') return `read_parquet(${path})`;
+  if (record.format === 'csv') return `read_csv(${path}, header = true, all_varchar = true)`;
+  // A JSON text holds no raw control character (RFC 8259 escapes them): chr(1) never splits a line.
+  const lines = `read_csv(${path}, header = false, columns = {${literal(LINE)}: 'VARCHAR'}, delim = chr(1), quote = '', escape = '', auto_detect = false)`;
+  const values = columns.map((c) => `json_extract_string(${ident(LINE)}, ${literal(memberPointer(c))}) AS ${ident(c)}`);
+  return `(SELECT ${[ident(LINE), ...values].join(', ')} FROM ${lines})`;
+}
+
+/** The column names of a dataset file. */
+function columnsSql(record: DatasetRecord): string {
+  return record.format === 'jsonl' ? `read_json(${literal(record.path)}, format = 'newline_delimited')` : readerSql(record, []);
+}
+
+/** `COPY` of the rows of `record` that `predicate` does not select to `temporary`, in the dataset's format: CSV rows as read, JSONL lines as they were. */
+function keptRowsCopySql(record: DatasetRecord, columns: readonly string[], predicate: string, temporary: string): string {
+  const kept = (select: string) => `SELECT ${select} FROM ${readerSql(record, columns)} WHERE NOT (${predicate})`;
+  if (record.format === 'parquet') return `COPY (${kept('*')}) TO ${literal(temporary)} (FORMAT PARQUET, COMPRESSION ZSTD)`;
+  if (record.format === 'csv') return `COPY (${kept('*')}) TO ${literal(temporary)} (FORMAT CSV, HEADER)`;
+  return `COPY (${kept(ident(LINE))}) TO ${literal(temporary)} (FORMAT CSV, HEADER false, DELIMITER chr(1), QUOTE '', ESCAPE '')`;
 }
 
 /** The dataset rows `match` selects; undefined when the dataset cannot hold such rows (it lacks the entity's key columns). */
@@ -41,10 +65,10 @@ export async function purgeDatasets(ctx: SluiceContext, project: Project, tables
   const reports: StorePurge[] = [];
   for (const record of await ctx.metadata.listDatasets(Number.MAX_SAFE_INTEGER)) {
     if (!Object.keys(record.snapshots).some((s) => tables.has(s)) || !existsSync(record.path)) continue;
-    const columns = (await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${readerSql(record)}`)).map((c) => c.column_name);
+    const columns = (await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${columnsSql(record)}`)).map((c) => c.column_name);
     const predicate = datasetMatchSql(project, record, columns, match);
     if (predicate === undefined) continue;
-    const [hit] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${readerSql(record)} WHERE ${predicate}`);
+    const [hit] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${readerSql(record, columns)} WHERE ${predicate}`);
     const rows = Number(hit!.n);
     const stale = match.kind === 'before' && record.createdAt < at && Object.keys(record.snapshots).some((s) => changed.has(s));
     if (rows === 0 && !stale) continue;
@@ -58,7 +82,7 @@ export async function purgeDatasets(ctx: SluiceContext, project: Project, tables
     if (action === 'rewritten') {
       const before = statSync(record.path).size;
       await publishFile(record.path, async (temporary) => {
-        await engine.run(`COPY (SELECT * FROM ${readerSql(record)} WHERE NOT (${predicate})) TO ${literal(temporary)} (${writerOptions(record)})`);
+        await engine.run(keptRowsCopySql(record, columns, predicate, temporary));
         bytes = before - statSync(temporary).size;
       });
     }

@@ -2,6 +2,7 @@ import type { SluiceContext } from '../../context.js';
 import type { Project } from '../../definitions/index.js';
 import { declaredCheckSubjects } from '../../quality/run-checks.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
+import { endUndeclaredViews } from '../../orchestration/job-health.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { SCHEMA_CHANGED } from './report-schema-change.js';
 
@@ -53,7 +54,8 @@ const RUNS_READ = 500;
  * (`check_failed`), a view's feature or a request view removed (`drift`, `skew` of
  * `feature:<view>__<feature>`), a source removed (`drift` of its columns, `schema_changed`), a
  * job's failure or hang (`job_failed`, `job_hung`) that is about nothing declared any more (see
- * `jobStillDeclared`: a scheduled job gone from the catalogue, a CLI run of a removed view).
+ * `jobStillDeclared`: a scheduled job gone from the catalogue, a CLI run of a removed view), and
+ * the removed views an interrupted full materialize left (`endUndeclaredViews`).
  * Their detectors can never report them again, so left firing they would keep `sluice status`
  * unhealthy for good; cleared, each makes one `resolved` alert. Runs with the freshness loop and
  * in every `sluice status` (stale conditions of removed SLAs are cleared by `reportFreshness`).
@@ -63,11 +65,11 @@ const RUNS_READ = 500;
  * await clearRemovedConditions(platform, await platform.project());
  */
 export async function clearRemovedConditions(ctx: SluiceContext, project: Project): Promise<number> {
+  let cleared = await endUndeclaredViews(ctx, new Set(project.featureViews.map((v) => v.name)));
   const firing = await ctx.metadata.health.list({ firing: true });
   const runIds = new Set(firing.flatMap((c) => (c.subject.startsWith('job:') && typeof c.details?.runId === 'string' ? [c.details.runId] : [])));
   const runs = new Map(runIds.size === 0 ? [] : (await ctx.metadata.listRuns(RUNS_READ)).filter((r) => runIds.has(r.id)).map((r) => [r.id, r]));
   const rules = new Map(subjectRules(project, runs).map((r) => [r.kind, r]));
-  let cleared = 0;
   for (const condition of firing) {
     const rule = rules.get(condition.kind);
     if (!rule || rule.declared(condition.subject, condition.details)) continue;

@@ -59,3 +59,19 @@ test('a purge rewrite of a CSV dataset keeps the other rows as written', async (
   await purgeDatasets(platform, project, new Set(['txns']), new Set(['txns']), { kind: 'keys', entity: 'customer', keys: ['c42'] }, 'rewrite', 'erasure', NOW, false);
   expect(readFileSync(path, 'utf8')).toBe('customer_id,ts,label,stats__n\nc1,2024-02-01T00:00:00.123Z,1.0,2\nc2,2024-01-15 00:00:00,0,007\n');
 });
+
+test('a purge killed after the rewritten file was published, before its record: the next purge completes the record and manifest, not skipping on 0 rows', async () => {
+  const { platform, project, path } = await withDataset('jsonl', `${LINES.join('\n')}\n`);
+  writeFileSync(`${path}.manifest.json`, JSON.stringify({ rowCount: 4 }));
+  const killed = { ...platform, metadata: { ...platform.metadata, recordDataset: () => Promise.reject(new Error('killed before the record')) } };
+  const erase = (ctx: typeof platform) => purgeDatasets(ctx, project, new Set(['txns']), new Set(['txns']), { kind: 'keys', entity: 'customer', keys: ['c42'] }, 'rewrite', 'erasure', NOW, false);
+  await expect(erase(killed)).rejects.toThrow('killed before the record');
+  expect(readFileSync(path, 'utf8')).toBe(`${LINES[0]}\n${LINES[2]}\n`);
+  expect((await platform.metadata.listDatasets(10))[0]).toMatchObject({ rowCount: 4 });
+  const [report] = await erase(platform);
+  expect(report).toMatchObject({ store: 'dataset:ds1', rows: 2, filesRewritten: [] });
+  expect((await platform.metadata.listDatasets(10))[0]).toMatchObject({ rowCount: 2, purges: [{ reason: 'erasure', rows: 2, action: 'rewritten' }] });
+  expect(JSON.parse(readFileSync(`${path}.manifest.json`, 'utf8'))).toMatchObject({ rowCount: 2, purges: [{ rows: 2, action: 'rewritten' }] });
+  // Complete now: a third run finds nothing to do.
+  expect(await erase(platform)).toEqual([]);
+});

@@ -59,6 +59,8 @@ function datasetMatchSql(project: Project, record: DatasetRecord, columns: reado
  * as it is and listed as tainted. Either way the record (and manifest) keeps a `purges` entry.
  * Under a cutoff, a dataset built before a purge that removed lake rows of its sources is flagged
  * even with no row before the cutoff: its later rows' windows may have used the expired events.
+ * A file with fewer rows than its record (a rewrite killed after it published the file, before
+ * the record) has its record and manifest completed by the next purge, even with no row to remove.
  */
 export async function purgeDatasets(ctx: SluiceContext, project: Project, tables: ReadonlySet<string>, changed: ReadonlySet<string>, match: PurgeMatch, policy: 'rewrite' | 'flag', reason: string, at: number, dryRun: boolean): Promise<StorePurge[]> {
   const engine = await ctx.engine();
@@ -68,33 +70,38 @@ export async function purgeDatasets(ctx: SluiceContext, project: Project, tables
     const columns = (await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${columnsSql(record)}`)).map((c) => c.column_name);
     const predicate = datasetMatchSql(project, record, columns, match);
     if (predicate === undefined) continue;
-    const [hit] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${readerSql(record, columns)} WHERE ${predicate}`);
+    const [hit] = await engine.all<{ n: number; total: number }>(`SELECT (count(*) FILTER (WHERE ${predicate}))::BIGINT AS n, count(*)::BIGINT AS total FROM ${readerSql(record, columns)}`);
     const rows = Number(hit!.n);
+    const total = Number(hit!.total);
+    // Rows a rewrite removed from the file whose record it did not lower (killed in between): this purge completes it.
+    const behind = Math.max(0, record.rowCount - total);
     const stale = match.kind === 'before' && record.createdAt < at && Object.keys(record.snapshots).some((s) => changed.has(s));
-    if (rows === 0 && !stale) continue;
-    const action = policy === 'rewrite' && rows > 0 ? 'rewritten' : 'flagged';
+    if (rows === 0 && behind === 0 && !stale) continue;
+    const rewrite = policy === 'rewrite' && rows > 0;
+    const action = rewrite || (behind > 0 && rows === 0) ? 'rewritten' : 'flagged';
     const store = `dataset:${record.id}`;
+    const kept = rewrite ? total - rows : behind > 0 ? total : record.rowCount;
+    const removed = record.rowCount - kept;
     if (dryRun) {
-      reports.push({ store, rows, bytes: 0, filesRewritten: [], ...(action === 'flagged' ? { tainted: true } : {}) });
+      reports.push({ store, rows: rewrite || behind > 0 ? removed : rows, bytes: 0, filesRewritten: [], ...(action === 'flagged' ? { tainted: true } : {}) });
       continue;
     }
     let bytes = 0;
-    if (action === 'rewritten') {
+    if (rewrite) {
       const before = statSync(record.path).size;
       await publishFile(record.path, async (temporary) => {
         await engine.run(keptRowsCopySql(record, columns, predicate, temporary));
         bytes = before - statSync(temporary).size;
       });
     }
-    const purge = { reason, at, rows, action } as const;
-    const kept = action === 'rewritten' ? record.rowCount - rows : record.rowCount;
+    const purge = { reason, at, rows: action === 'rewritten' ? removed : rows, action } as const;
     await ctx.metadata.recordDataset({ ...record, rowCount: kept, purges: [...(record.purges ?? []), purge] });
     const manifestPath = `${record.path}.manifest.json`;
     if (existsSync(manifestPath)) {
       const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { rowCount: number; purges?: unknown[] };
       await writeFileAtomic(manifestPath, `${JSON.stringify({ ...manifest, rowCount: kept, purges: [...(manifest.purges ?? []), purge] }, null, 2)}\n`);
     }
-    reports.push({ store, rows, bytes, filesRewritten: action === 'rewritten' ? [record.path] : [], ...(action === 'flagged' ? { tainted: true } : {}) });
+    reports.push({ store, rows: purge.rows, bytes, filesRewritten: rewrite ? [record.path] : [], ...(action === 'flagged' ? { tainted: true } : {}) });
   }
   return reports;
 }

@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'UNKNOWN_ENTITY_KEY'
   | 'UNSUPPORTED_FORMAT'
   | 'ADAPTER_FAILED'
+  /** The file system refused a write or a read (read-only, no permission, no space): the environment, not a bug. */
+  | 'FILE_SYSTEM_REFUSED'
   | 'POLICY_DENIED'
   | 'UNAUTHENTICATED'
   | 'USER_CODE_FAILED'

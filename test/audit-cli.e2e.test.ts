@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -115,6 +116,25 @@ describe('sluice audit, end to end', () => {
     }
     expect(sluice(dir, 'audit', 'public-key', '--out', existing, '--force').code).toBe(0);
     expect(readFileSync(existing, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+  });
+
+  test('an --out under a read-only directory is refused naming the file asked for, not its temporary', (t) => {
+    // A read-only bind mount: as root, chmod 555 refuses nothing.
+    const [source, readOnly] = [join(root, 'ro-source'), join(root, 'ro')];
+    mkdirSync(source, { recursive: true });
+    mkdirSync(readOnly, { recursive: true });
+    if (process.getuid?.() !== 0 || spawnSync('mount', ['--bind', '-o', 'ro', source, readOnly]).status !== 0) return t.skip('needs root and bind mounts');
+    try {
+      for (const args of [['checkpoint'], ['public-key'], ['export', '--since', '1h']]) {
+        const out = join(readOnly, 'cp.json');
+        const refused = sluice(dir, 'audit', ...args, '--out', out);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(`EROFS: read-only file system, open '${out}'`);
+        expect(refused.stderr).not.toContain('.tmp-');
+      }
+    } finally {
+      spawnSync('umount', [readOnly]);
+    }
   });
 
   test('every process that opens the platform checkpoints the trail every SLUICE_AUDIT_CHECKPOINT_EVERY records', () => {

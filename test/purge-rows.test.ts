@@ -240,3 +240,20 @@ test('erasure removes a subject whose key the serving log writes JSON-escaped fr
   expect(left).toBe(`${lines[0]}\n${head('r2')}["c9",[4]]]}\n`);
   expect(left.includes(q) || left.includes(b)).toBe(false);
 });
+
+test('temporaries a killed purge left beside a rewritten dataset or quarantined batch are removed by gc once their writer is gone', async () => {
+  const { platform, dir } = await setup();
+  const engine = await platform.engine();
+  const staged = platform.lake.stagingPath('txns');
+  await engine.run(`COPY (SELECT 'c42' AS customer_id, 1::BIGINT AS _ts) TO ${literal(staged)} (FORMAT PARQUET)`);
+  const held = await holdBatch(platform, { dataset: 'txns', origin: 'q.csv', staged, rows: 1, contentHash: 'q2', results: [] });
+  // A dataset whose build run is no longer in the run history: only its record names it.
+  await platform.metadata.recordDataset({ ...(await platform.metadata.listDatasets(1))[0]!, id: 'other', path: join(dir, 'elsewhere', 'd.csv') });
+  mkdirSync(join(dir, 'elsewhere'));
+  // Written by a process that is gone (an old-style tag: a pid alone).
+  const left = [`${join(platform.dataDir, held.file)}.tmp-4194303`, `${join(dir, 'out', 'train.csv')}.tmp-4194303`, `${join(dir, 'elsewhere', 'd.csv')}.tmp-4194303`];
+  for (const file of left) writeFileSync(file, 'partial');
+  const collected = (await collectGarbage(platform, { minAgeMs: 0 })).flatMap((r) => r.files);
+  expect(collected).toEqual(expect.arrayContaining(left));
+  expect(left.filter((f) => existsSync(f))).toEqual([]);
+});

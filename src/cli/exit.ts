@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
-import { isSluiceError } from '../errors.js';
-import { refusedPath } from '../storage/file-system-refusal.js';
+import { isSluiceError, type ErrorCode } from '../errors.js';
+import { refusalAdvice } from '../storage/file-system-refusal.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -21,14 +21,15 @@ export class UsageError extends Error {
 export function reportError(error: unknown, json: boolean): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   const usage = error instanceof UsageError;
-  const code = usage ? 'USAGE' : isSluiceError(error) ? error.code : 'INTERNAL';
-  const refused = refusedPath(error);
-  const message = (error instanceof Error ? error.message : String(error)) +
-    (refused === undefined ? '' : `: the file system refused it; check that ${refused} and its directory are writable and the disk has space, then run the command again`);
+  const advice = refusalAdvice(error);
+  const refused = advice !== undefined;
+  // A refusal is the environment's, not a bug: FILE_SYSTEM_REFUSED (errors.ts), unless a Sluice error carries it with its own code.
+  const code: string = usage ? 'USAGE' : isSluiceError(error) ? error.code : refused ? 'FILE_SYSTEM_REFUSED' satisfies ErrorCode : 'INTERNAL';
+  const message = (error instanceof Error ? error.message : String(error)) + (refused ? `: the file system refused it; ${advice}` : '');
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   else {
     process.stderr.write(`error: ${message}\n`);
-    if (!usage && !isSluiceError(error) && refused === undefined && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (!usage && !isSluiceError(error) && !refused && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     if (usage) process.stderr.write('run with --help for usage\n');
   }
   return usage ? EXIT_USAGE : EXIT_FAILURE;

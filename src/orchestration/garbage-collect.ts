@@ -61,17 +61,31 @@ function lakeCollector(kind: string, staging: boolean): GarbageCollector {
   };
 }
 
-/** Unpublished dataset files (`<out>.tmp-<pid>.<start>`, also of the manifest) whose process is gone (by pid and start). */
+/**
+ * The files Sluice publishes outside the lake (`publishFile`), whose temporaries a killed writer
+ * may leave: dataset outputs (of build runs, and of the registry, which a purge rewrites) and
+ * quarantined batches (which an erasure rewrites).
+ */
+async function publishedFiles(ctx: SluiceContext): Promise<Set<string>> {
+  const built = (await ctx.metadata.listRuns(10_000)).filter((r) => r.job === 'dataset_build' && typeof r.params.out === 'string').map((r) => r.params.out as string);
+  const registered = (await ctx.metadata.listDatasets(Number.MAX_SAFE_INTEGER)).map((d) => d.path);
+  const quarantined = (await ctx.metadata.quality.listQuarantine()).map((b) => join(ctx.dataDir, b.file));
+  return new Set([...built, ...registered, ...quarantined].map((p) => resolve(p)));
+}
+
+/** Unpublished files (`<file>.tmp-<pid>.<start>`, also of a dataset's manifest) of `publishedFiles` whose process is gone (by pid and start). */
 const datasetTemporaries: GarbageCollector = {
   kind: 'dataset-temp',
   async collect(ctx, options) {
-    const outs = new Set((await ctx.metadata.listRuns(10_000)).filter((r) => r.job === 'dataset_build' && typeof r.params.out === 'string').map((r) => resolve(r.params.out as string)));
+    const outs = await publishedFiles(ctx);
     const found = new Map<string, number>();
     const heldElsewhere: string[] = [];
+    // Many batches share a directory: each is listed once.
+    const listed = new Map<string, string[]>();
     for (const out of outs) {
       const dir = dirname(out);
-      if (!existsSync(dir)) continue;
-      for (const name of await readdir(dir)) {
+      if (!listed.has(dir)) listed.set(dir, existsSync(dir) ? await readdir(dir) : []);
+      for (const name of listed.get(dir)!) {
         const writer = temporaryWriter(name, out) ?? temporaryWriter(name, `${out}.manifest.json`);
         if (writer !== undefined && otherNamespaceOf(writer) !== undefined) heldElsewhere.push(join(dir, name));
         if (writer === undefined || writer.pid === process.pid || processStillRuns(writer)) continue;

@@ -51,15 +51,48 @@ function materializedViews(run: Pick<RunRecord, 'job' | 'params'>): readonly str
   return Array.isArray(run.params.views) ? run.params.views.map(String) : undefined;
 }
 
+/** The views a materialize run switched in (a materialization recorded by this run). */
+async function switchedIn(ctx: SluiceContext, run: Pick<RunRecord, 'id'>): Promise<Set<string>> {
+  return new Set((await ctx.metadata.materialized.list()).filter((m) => m.runId === run.id).map((m) => m.view));
+}
+
+/** The views a still-firing all-views condition waits for (`details.viewsLeft`). */
+function waitingFor(condition: Condition | undefined): string[] | undefined {
+  return Array.isArray(condition?.details?.viewsLeft) ? (condition.details.viewsLeft as unknown[]).map(String) : undefined;
+}
+
+/** The run whose failure a condition reports (`details.runId` while firing). */
+function failedRunOf(condition: Condition): unknown {
+  return condition.details?.runId;
+}
+
+/** `; views not materialized since: a, b`, or nothing when no view is left. */
+function leftSuffix(left: readonly string[]): string {
+  return left.length > 0 ? `; views not materialized since: ${left.join(', ')}` : '';
+}
+
 /**
- * The views a failed materialize run leaves to do: those it covers that it did not switch in (no
- * materialization recorded by this run), plus those a still-firing all-views condition already
- * waited for that this run did not materialize either.
+ * Narrows the all-views condition `job:materialize` to the views in `left`: it ends (naming
+ * `ended`) when none is left, else keeps firing with them. An ending records the failed run it
+ * ends (`details.failedRunId`) for {@link failureEndedSince}.
  */
-async function viewsLeft(ctx: SluiceContext, run: Pick<RunRecord, 'id'>, views: readonly string[], firing: Condition | undefined): Promise<string[]> {
-  const done = new Set((await ctx.metadata.materialized.list()).filter((m) => m.runId === run.id).map((m) => m.view));
-  const before = Array.isArray(firing?.details?.viewsLeft) ? (firing.details.viewsLeft as unknown[]).map(String) : [];
-  return [...new Set([...views, ...before])].filter((v) => !done.has(v)).sort();
+async function narrowAllViews(ctx: SluiceContext, condition: Condition, left: readonly string[], ended: string, details: Readonly<Record<string, unknown>>, at: number): Promise<void> {
+  const { kind, subject, severity } = condition;
+  const message = left.length === 0 ? ended : `${String(condition.message).replace(/; views not materialized since: .*$/, '')}${leftSuffix(left)}`;
+  const ending = left.length === 0 ? { failedRunId: failedRunOf(condition) } : {};
+  await ctx.metadata.health.report({ kind, subject, firing: left.length > 0, severity, message, details: { ...condition.details, viewsLeft: left, ...details, ...ending } }, at);
+}
+
+/**
+ * The views of a run end their own conditions (`job:materialize:<view>`): those of a successful
+ * run, and those a failed run of several views did switch in, except the run's own subject.
+ */
+async function endViewConditions(ctx: SluiceContext, run: Pick<RunRecord, 'id'>, views: ReadonlySet<string>, own: string, at: number): Promise<void> {
+  for (const condition of await ctx.metadata.health.list({ firing: true })) {
+    const { kind, subject, severity } = condition;
+    if (!(RUN_KINDS as readonly string[]).includes(kind) || subject === own || !subject.startsWith('job:materialize:') || !views.has(subject.slice('job:materialize:'.length))) continue;
+    await ctx.metadata.health.report({ kind, subject, firing: false, severity, message: `job ${subject.slice(4)} succeeded (run ${run.id})`, details: { runId: run.id, failedRunId: failedRunOf(condition) } }, at);
+  }
 }
 
 /**
@@ -68,31 +101,48 @@ async function viewsLeft(ctx: SluiceContext, run: Pick<RunRecord, 'id'>, views: 
  * (a failed run of several views), which ends once every view that failed run left has been
  * materialized since, by one run or several (`sluice materialize --views a`, then `b`).
  */
-async function endMaterializeConditions(ctx: SluiceContext, run: Pick<RunRecord, 'id'>, views: readonly string[], at: number): Promise<void> {
+async function endMaterializeConditions(ctx: SluiceContext, run: Pick<RunRecord, 'id'>, views: readonly string[], own: string, at: number): Promise<void> {
   const covered = new Set(views);
+  await endViewConditions(ctx, run, covered, own, at);
   for (const condition of await ctx.metadata.health.list({ firing: true })) {
-    if (!(RUN_KINDS as readonly string[]).includes(condition.kind)) continue;
-    const { kind, subject, severity } = condition;
-    if (subject.startsWith('job:materialize:') && covered.has(subject.slice('job:materialize:'.length))) {
-      await ctx.metadata.health.report({ kind, subject, firing: false, severity, message: `job ${subject.slice(4)} succeeded (run ${run.id})`, details: { runId: run.id } }, at);
-    } else if (subject === 'job:materialize') {
-      // A condition fired before views were recorded (older code) ends with any run of several views, as it did then.
-      const left = Array.isArray(condition.details?.viewsLeft) ? (condition.details.viewsLeft as unknown[]).map(String).filter((v) => !covered.has(v)) : views.length > 1 ? [] : undefined;
-      if (left === undefined) continue;
-      const message = left.length === 0
-        ? `job materialize: every view its failed run left was materialized since (last by run ${run.id})`
-        : `${String(condition.message).replace(/; views not materialized since: .*$/, '')}; views not materialized since: ${left.join(', ')}`;
-      await ctx.metadata.health.report({ kind, subject, firing: left.length > 0, severity, message, details: { ...condition.details, viewsLeft: left, lastRunId: run.id } }, at);
-    }
+    if (!(RUN_KINDS as readonly string[]).includes(condition.kind) || condition.subject !== 'job:materialize') continue;
+    // A condition fired before views were recorded (older code) ends with any run of several views, as it did then.
+    const left = waitingFor(condition)?.filter((v) => !covered.has(v)) ?? (views.length > 1 ? [] : undefined);
+    if (left === undefined) continue;
+    await narrowAllViews(ctx, condition, left, `job materialize: every view its failed run left was materialized since (last by run ${run.id})`, { lastRunId: run.id }, at);
   }
+}
+
+/**
+ * Views the project no longer declares count as done: each firing all-views condition
+ * `job:materialize` stops waiting for them, and ends when no declared view is left (no run can
+ * materialize a removed view, so left waiting it would keep `sluice status` unhealthy for good).
+ * Called by `clearRemovedConditions`, with the rest of what removed definitions clear.
+ *
+ * @example
+ * await endUndeclaredViews(ctx, new Set(project.featureViews.map((v) => v.name)));
+ */
+export async function endUndeclaredViews(ctx: SluiceContext, declared: ReadonlySet<string>): Promise<number> {
+  let changed = 0;
+  for (const condition of await ctx.metadata.health.list({ firing: true })) {
+    const waiting = condition.subject === 'job:materialize' && (RUN_KINDS as readonly string[]).includes(condition.kind) ? waitingFor(condition) : undefined;
+    const left = waiting?.filter((v) => declared.has(v));
+    if (waiting === undefined || left === undefined || left.length === waiting.length) continue;
+    await narrowAllViews(ctx, condition, left, 'job materialize: every view its failed run left was materialized since or is no longer declared', {}, ctx.now());
+    changed++;
+  }
+  return changed;
 }
 
 /**
  * Reports a run's outcome as health conditions on `job:<name>`: a failure fires `job_failed`
  * (a timeout: `job_hung`), a success clears both. Only transitions make alerts (see `HealthStore`).
  * A failed run of several views (a full `sluice materialize`) fires `job:materialize` with the
- * views it left (`details.viewsLeft`, named in its message); materialize successes end it view by
- * view (`endMaterializeConditions`), and one of several views ends each covered view's own condition.
+ * views it left (`details.viewsLeft`: those it covers that it did not switch in, plus those the
+ * still-firing condition waited for that it did not switch in either; named in its message, none
+ * named when it switched in every view); materialize successes end it view by view
+ * (`endMaterializeConditions`). A run of several views ends the own condition of each view it
+ * switched in, successful or not.
  */
 export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, 'id' | 'job' | 'params'>, outcome: { ok: true } | { ok: false; error: unknown }): Promise<void> {
   const name = jobSubjectName(run.job, run.params);
@@ -100,7 +150,7 @@ export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, '
   const at = ctx.now();
   const views = materializedViews(run);
   if (outcome.ok) {
-    if (views !== undefined) return endMaterializeConditions(ctx, run, views, at);
+    if (views !== undefined) return endMaterializeConditions(ctx, run, views, subject, at);
     for (const kind of RUN_KINDS) {
       await ctx.metadata.health.report({ kind, subject, firing: false, severity: 'error', message: `job ${name} succeeded (run ${run.id})`, details: { runId: run.id } }, at);
     }
@@ -109,11 +159,13 @@ export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, '
   const { message, cause } = errorWithCause(outcome.error);
   const hung = isTimeout(outcome.error);
   const kind = hung ? 'job_hung' : 'job_failed';
+  const done = views !== undefined ? await switchedIn(ctx, run) : new Set<string>();
+  if (done.size > 0) await endViewConditions(ctx, run, done, subject, at);
   const firing = subject === 'job:materialize' && views !== undefined ? (await ctx.metadata.health.list({ firing: true, kind })).find((c) => c.subject === subject) : undefined;
-  const left = subject === 'job:materialize' && views !== undefined ? await viewsLeft(ctx, run, views, firing) : undefined;
+  const left = subject === 'job:materialize' && views !== undefined ? [...new Set([...views, ...(waitingFor(firing) ?? [])])].filter((v) => !done.has(v)).sort() : undefined;
   await ctx.metadata.health.report({
     kind, subject, firing: true, severity: 'error',
-    message: `job ${name} ${hung ? 'hung' : 'failed'} (run ${run.id}): ${message}${left ? `; views not materialized since: ${left.join(', ')}` : ''}`,
+    message: `job ${name} ${hung ? 'hung' : 'failed'} (run ${run.id}): ${message}${left ? leftSuffix(left) : ''}`,
     details: { runId: run.id, error: message, ...(cause ? { cause } : {}), ...(typeof run.params.runKey === 'string' ? { runKey: run.params.runKey } : {}), ...(left ? { viewsLeft: left } : {}) },
   }, at);
 }
@@ -121,13 +173,17 @@ export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, '
 /**
  * Whether a failed run's condition was ended after it failed, by a later run that covered its work
  * (`endMaterializeConditions`: per-view runs after a failed full materialize, or a full one after a
- * failed per-view one), so the failure is history even though it is still its job's last run.
+ * failed per-view one), so the failure is history even though it is still its job's last run. The
+ * ending names the failed run it ended (`details.failedRunId`), so no time of the run's clock is
+ * compared with one of the health store's; a condition ended by an older build (no such field)
+ * is compared by time as it was then.
  *
  * @example
  * failureEndedSince(run, await ctx.metadata.health.list({ firing: false }));
  */
-export function failureEndedSince(run: Pick<RunRecord, 'job' | 'params' | 'startedAt' | 'finishedAt'>, resolved: readonly Condition[]): boolean {
+export function failureEndedSince(run: Pick<RunRecord, 'id' | 'job' | 'params' | 'startedAt' | 'finishedAt'>, resolved: readonly Condition[]): boolean {
   const subject = `job:${jobSubjectName(run.job, run.params)}`;
   const failedAt = run.finishedAt ?? run.startedAt;
-  return resolved.some((c) => c.subject === subject && (RUN_KINDS as readonly string[]).includes(c.kind) && c.resolvedAt !== null && c.resolvedAt >= failedAt);
+  return resolved.some((c) => c.subject === subject && (RUN_KINDS as readonly string[]).includes(c.kind) && c.resolvedAt !== null
+    && (c.details?.failedRunId !== undefined ? c.details.failedRunId === run.id : c.resolvedAt >= failedAt));
 }

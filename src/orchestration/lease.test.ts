@@ -142,6 +142,30 @@ test('a metadata database made before leases recorded their renewals opens, ends
   }
 });
 
+test('a dead run whose lease was renewed under a clock that ran ahead ends when it was noticed at the latest, never after', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lease-'));
+  const store = sqliteMetadataStore({ path: join(dir, 'm.db') });
+  const realNow = Date.now;
+  try {
+    const run = await store.startRun('ingest', {}, { holder: { id: 'h1', host: 'elsewhere', pid: 1 }, ttlMs: 60_000 });
+    // The holder's clock was two hours ahead when it last renewed; it was corrected before the run was noticed dead.
+    Date.now = () => realNow() + 2 * 3_600_000;
+    await store.renewLease(`run:${run.id}`, 'h1', 60_000);
+    Date.now = realNow;
+    const noticed = Date.now();
+    // Its holder is known gone (its lease, renewed under that clock, has not expired yet).
+    const [dead] = await store.failDeadRuns(() => true);
+    expect(dead!.finishedAt).toBeGreaterThanOrEqual(run.startedAt);
+    expect(dead!.finishedAt).toBeLessThanOrEqual(Date.now());
+    expect(dead!.finishedAt).toBeGreaterThanOrEqual(noticed);
+    expect((await store.listRuns(1))[0]!.finishedAt).toBe(dead!.finishedAt);
+  } finally {
+    Date.now = realNow;
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.runIf(canTellStarts)('a holder recorded in another pid namespace (a container sharing the hostname) is not judged by this namespace\'s pids: held until its lease expires', () => {
   const withStart = (pid: number, started: string, expiresInMs = 60_000) => ({ name: 'x', holder: { id: 'h', host: hostname(), pid, started }, acquiredAt: 0, renewedAt: 0, expiresAt: Date.now() + expiresInMs });
   const [boot, ticks, ns] = ownProcessStart()!.split(':') as [string, string, string];

@@ -13,6 +13,8 @@ export interface FileSystemRefusal extends Error {
   readonly syscall?: string;
   readonly path?: string;
   readonly dest?: string;
+  /** What was refused, where known: reading the file, or writing it (a refusal Node reports says neither). */
+  readonly access?: 'read' | 'write';
 }
 
 /** The refusal an error is or carries as a cause (a Node system error of a refusal code), else undefined. */
@@ -41,22 +43,39 @@ export function refusedPath(error: unknown): string | undefined {
  * A refusal as Node reports one (`EROFS: read-only file system, open '<path>'`), for a refusal
  * found elsewhere: an engine's error text, or a write under another name (a temporary).
  */
-export function fileSystemRefusal(code: string, syscall: string, path: string, cause?: unknown): FileSystemRefusal {
+export function fileSystemRefusal(code: string, syscall: string, path: string, cause?: unknown, access?: 'read' | 'write'): FileSystemRefusal {
   const text = Object.entries(REFUSAL_TEXTS).find(([, c]) => c === code)?.[0].toLowerCase() ?? 'refused';
-  return Object.assign(new Error(`${code}: ${text}, ${syscall} '${path}'`, cause === undefined ? {} : { cause }), { code, syscall, path });
+  return Object.assign(new Error(`${code}: ${text}, ${syscall} '${path}'`, cause === undefined ? {} : { cause }), { code, syscall, path, ...(access ? { access } : {}) });
 }
 
 /**
  * The refusal an engine's error text names (`Cannot open file "<path>": Read-only file system`,
- * DuckDB's), as a Node system error; undefined for any other text.
+ * DuckDB's), as a Node system error; undefined for any other text. The text is the same for a
+ * read and a write: `writes(path)` says which (see {@link refusalAdvice}).
  *
  * @example
- * refusalFromText('IO Error: Cannot open file "/ro/x.parquet": Read-only file system')?.code; // 'EROFS'
+ * refusalFromText('IO Error: Cannot open file "/ro/x.parquet": Read-only file system', undefined, () => true)?.code; // 'EROFS'
  */
-export function refusalFromText(message: string, cause?: unknown): FileSystemRefusal | undefined {
+export function refusalFromText(message: string, cause: unknown, writes: (path: string) => boolean): FileSystemRefusal | undefined {
   const match = /file "([^"]+)": ([A-Za-z -]+?)\s*$/m.exec(message);
   const code = match && REFUSAL_TEXTS[match[2]!];
-  return code ? fileSystemRefusal(code, 'open', match[1]!, cause) : undefined;
+  return code ? fileSystemRefusal(code, 'open', match[1]!, cause, writes(match[1]!) ? 'write' : 'read') : undefined;
+}
+
+/**
+ * What to do about a refusal an error is or carries, for the message a user reads: a refused
+ * read, to make the file readable; any other (a write, or a refusal that does not say), to make
+ * the path writable and the disk have space. Undefined for an error that is no refusal.
+ *
+ * @example
+ * refusalAdvice(fileSystemRefusal('EACCES', 'open', '/in.csv', undefined, 'read')); // 'check that /in.csv is readable ...'
+ */
+export function refusalAdvice(error: unknown): string | undefined {
+  const refusal = refusalOf(error);
+  const path = refusal?.dest ?? refusal?.path;
+  if (refusal === undefined || path === undefined) return undefined;
+  if (refusal.access === 'read') return `check that ${path} is readable and its directory searchable, then run the command again`;
+  return `check that ${path} and its directory are writable and the disk has space, then run the command again`;
 }
 
 /**
@@ -67,5 +86,5 @@ export function refusalFromText(message: string, cause?: unknown): FileSystemRef
 export function refusalAs(error: unknown, written: string, path: string): unknown {
   const refusal = refusalOf(error);
   if (refusal === undefined || (refusal.path !== written && refusal.dest !== written)) return error;
-  return fileSystemRefusal(refusal.code, refusal.syscall ?? 'open', path, error);
+  return fileSystemRefusal(refusal.code, refusal.syscall ?? 'open', path, error, 'write');
 }

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { appendCheckpoint, CHECKPOINT_FORMAT, type AuditCheckpoint } from '../../compliance/audit/audit-checkpoint.js';
 import { exportAuditTrail, parseAuditExport } from '../../compliance/audit/audit-export.js';
@@ -9,7 +9,7 @@ import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principa
 import type { Principal } from '../../compliance/principal.js';
 import type { Platform } from '../../platform.js';
 import { ValidationError } from '../../errors.js';
-import { temporaryPath } from '../../storage/lake/atomic-file.js';
+import { publishFile } from '../../storage/lake/atomic-file.js';
 import { toIso } from '../../time/index.js';
 import { EXIT_FAILURE, UsageError } from '../exit.js';
 import { integerIn, oneOf, resolveTime, timeOrAgo, type TimeOption } from '../options.js';
@@ -54,32 +54,28 @@ function refuseExisting(path: string | undefined, force: boolean | undefined): v
 }
 
 /**
- * Writes a file atomically: a temporary name, fsync, then into place. An existing file is never
- * replaced unless the user says `--force` (without it the final step is a hard link, which fails
- * atomically if the name exists): an export aimed at the wrong path must not destroy what is there.
+ * Writes a file atomically (`publishFile`: a temporary name, fsync, then into place; a refusal
+ * names `path`, not the temporary). An existing file is never replaced unless the user says
+ * `--force` (`replace: false`: the final step fails atomically if the name exists): an export
+ * aimed at the wrong path must not destroy what is there.
  */
-function writeAtomically(path: string, force: boolean | undefined, body: (write: (line: string) => void) => Promise<unknown>): Promise<unknown> {
+async function writeAtomically<T>(path: string, force: boolean | undefined, body: (write: (line: string) => void) => Promise<T>): Promise<T> {
   refuseExisting(path, force);
-  const temporary = temporaryPath(path);
-  const fd = openSync(temporary, 'wx', 0o600);
-  return body((line) => void writeSync(fd, `${line}\n`)).then((result) => {
-    fsyncSync(fd);
-    closeSync(fd);
-    try {
-      if (force === true) renameSync(temporary, path);
-      else linkSync(temporary, path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${path} already exists; pass --force to replace it`);
-      throw error;
-    } finally {
-      rmSync(temporary, { force: true });
-    }
-    return result;
-  }, (error: unknown) => {
-    closeSync(fd);
-    rmSync(temporary, { force: true });
+  let result: T | undefined;
+  try {
+    await publishFile(path, async (temporary) => {
+      const fd = openSync(temporary, 'wx', 0o600);
+      try {
+        result = await body((line) => void writeSync(fd, `${line}\n`));
+      } finally {
+        closeSync(fd);
+      }
+    }, { replace: force === true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && (error as NodeJS.ErrnoException).syscall === 'link') throw new UsageError(`${path} already exists; pass --force to replace it`);
     throw error;
-  });
+  }
+  return result as T;
 }
 
 function report(out: Output, verification: AuditVerification, keySource: string): void {

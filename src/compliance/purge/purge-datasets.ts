@@ -7,16 +7,40 @@ import { publishFile, writeFileAtomic } from '../../storage/lake/atomic-file.js'
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
 import type { PurgeMatch, StorePurge } from './purge-types.js';
 
-/** Rows of a dataset file as DuckDB reads them: text formats as text, so a rewrite keeps every other value exactly as written. */
-function readerSql(record: DatasetRecord): string {
-  const path = literal(record.path);
-  if (record.format === 'parquet') return `read_parquet(${path})`;
-  if (record.format === 'jsonl') return `read_json(${path}, format = 'newline_delimited')`;
-  return `read_csv(${path}, header = true, all_varchar = true)`;
+/** The raw text of one JSONL line, beside its values (a reserved name: dataset columns are the spine's and views'). */
+const LINE = '_sluice_line';
+
+/** A JSON pointer to the member `name` of a line's object (RFC 6901: `~` as `~0`, `/` as `~1`). */
+function memberPointer(name: string): string {
+  return `/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
 }
 
-function writerOptions(record: DatasetRecord): string {
-  return record.format === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : record.format === 'jsonl' ? 'FORMAT JSON' : 'FORMAT CSV, HEADER';
+/**
+ * Rows of a dataset file, their values as the predicates read them: text formats as text (a CSV
+ * read all_varchar; a JSONL file line by line, each column's value the text of its member, the
+ * line itself kept in {@link LINE}), so a rewrite can keep every other row exactly as written.
+ */
+function readerSql(record: DatasetRecord, columns: readonly string[]): string {
+  const path = literal(record.path);
+  if (record.format === 'parquet') return `read_parquet(${path})`;
+  if (record.format === 'csv') return `read_csv(${path}, header = true, all_varchar = true)`;
+  // A JSON text holds no raw control character (RFC 8259 escapes them): chr(1) never splits a line.
+  const lines = `read_csv(${path}, header = false, columns = {${literal(LINE)}: 'VARCHAR'}, delim = chr(1), quote = '', escape = '', auto_detect = false)`;
+  const values = columns.map((c) => `json_extract_string(${ident(LINE)}, ${literal(memberPointer(c))}) AS ${ident(c)}`);
+  return `(SELECT ${[ident(LINE), ...values].join(', ')} FROM ${lines})`;
+}
+
+/** The column names of a dataset file. */
+function columnsSql(record: DatasetRecord): string {
+  return record.format === 'jsonl' ? `read_json(${literal(record.path)}, format = 'newline_delimited')` : readerSql(record, []);
+}
+
+/** `COPY` of the rows of `record` that `predicate` does not select to `temporary`, in the dataset's format: CSV rows as read, JSONL lines as they were. */
+function keptRowsCopySql(record: DatasetRecord, columns: readonly string[], predicate: string, temporary: string): string {
+  const kept = (select: string) => `SELECT ${select} FROM ${readerSql(record, columns)} WHERE NOT (${predicate})`;
+  if (record.format === 'parquet') return `COPY (${kept('*')}) TO ${literal(temporary)} (FORMAT PARQUET, COMPRESSION ZSTD)`;
+  if (record.format === 'csv') return `COPY (${kept('*')}) TO ${literal(temporary)} (FORMAT CSV, HEADER)`;
+  return `COPY (${kept(ident(LINE))}) TO ${literal(temporary)} (FORMAT CSV, HEADER false, DELIMITER chr(1), QUOTE '', ESCAPE '')`;
 }
 
 /** The dataset rows `match` selects; undefined when the dataset cannot hold such rows (it lacks the entity's key columns). */
@@ -35,42 +59,49 @@ function datasetMatchSql(project: Project, record: DatasetRecord, columns: reado
  * as it is and listed as tainted. Either way the record (and manifest) keeps a `purges` entry.
  * Under a cutoff, a dataset built before a purge that removed lake rows of its sources is flagged
  * even with no row before the cutoff: its later rows' windows may have used the expired events.
+ * A file with fewer rows than its record (a rewrite killed after it published the file, before
+ * the record) has its record and manifest completed by the next purge, even with no row to remove.
  */
 export async function purgeDatasets(ctx: SluiceContext, project: Project, tables: ReadonlySet<string>, changed: ReadonlySet<string>, match: PurgeMatch, policy: 'rewrite' | 'flag', reason: string, at: number, dryRun: boolean): Promise<StorePurge[]> {
   const engine = await ctx.engine();
   const reports: StorePurge[] = [];
   for (const record of await ctx.metadata.listDatasets(Number.MAX_SAFE_INTEGER)) {
     if (!Object.keys(record.snapshots).some((s) => tables.has(s)) || !existsSync(record.path)) continue;
-    const columns = (await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${readerSql(record)}`)).map((c) => c.column_name);
+    const columns = (await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${columnsSql(record)}`)).map((c) => c.column_name);
     const predicate = datasetMatchSql(project, record, columns, match);
     if (predicate === undefined) continue;
-    const [hit] = await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${readerSql(record)} WHERE ${predicate}`);
+    const [hit] = await engine.all<{ n: number; total: number }>(`SELECT (count(*) FILTER (WHERE ${predicate}))::BIGINT AS n, count(*)::BIGINT AS total FROM ${readerSql(record, columns)}`);
     const rows = Number(hit!.n);
+    const total = Number(hit!.total);
+    // Rows a rewrite removed from the file whose record it did not lower (killed in between): this purge completes it.
+    const behind = Math.max(0, record.rowCount - total);
     const stale = match.kind === 'before' && record.createdAt < at && Object.keys(record.snapshots).some((s) => changed.has(s));
-    if (rows === 0 && !stale) continue;
-    const action = policy === 'rewrite' && rows > 0 ? 'rewritten' : 'flagged';
+    if (rows === 0 && behind === 0 && !stale) continue;
+    const rewrite = policy === 'rewrite' && rows > 0;
+    const action = rewrite || (behind > 0 && rows === 0) ? 'rewritten' : 'flagged';
     const store = `dataset:${record.id}`;
+    const kept = rewrite ? total - rows : behind > 0 ? total : record.rowCount;
+    const removed = record.rowCount - kept;
     if (dryRun) {
-      reports.push({ store, rows, bytes: 0, filesRewritten: [], ...(action === 'flagged' ? { tainted: true } : {}) });
+      reports.push({ store, rows: rewrite || behind > 0 ? removed : rows, bytes: 0, filesRewritten: [], ...(action === 'flagged' ? { tainted: true } : {}) });
       continue;
     }
     let bytes = 0;
-    if (action === 'rewritten') {
+    if (rewrite) {
       const before = statSync(record.path).size;
       await publishFile(record.path, async (temporary) => {
-        await engine.run(`COPY (SELECT * FROM ${readerSql(record)} WHERE NOT (${predicate})) TO ${literal(temporary)} (${writerOptions(record)})`);
+        await engine.run(keptRowsCopySql(record, columns, predicate, temporary));
         bytes = before - statSync(temporary).size;
       });
     }
-    const purge = { reason, at, rows, action } as const;
-    const kept = action === 'rewritten' ? record.rowCount - rows : record.rowCount;
+    const purge = { reason, at, rows: action === 'rewritten' ? removed : rows, action } as const;
     await ctx.metadata.recordDataset({ ...record, rowCount: kept, purges: [...(record.purges ?? []), purge] });
     const manifestPath = `${record.path}.manifest.json`;
     if (existsSync(manifestPath)) {
       const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { rowCount: number; purges?: unknown[] };
       await writeFileAtomic(manifestPath, `${JSON.stringify({ ...manifest, rowCount: kept, purges: [...(manifest.purges ?? []), purge] }, null, 2)}\n`);
     }
-    reports.push({ store, rows, bytes, filesRewritten: action === 'rewritten' ? [record.path] : [], ...(action === 'flagged' ? { tainted: true } : {}) });
+    reports.push({ store, rows: purge.rows, bytes, filesRewritten: rewrite ? [record.path] : [], ...(action === 'flagged' ? { tainted: true } : {}) });
   }
   return reports;
 }

@@ -2,6 +2,7 @@ import type { SluiceContext } from '../../context.js';
 import type { Project } from '../../definitions/index.js';
 import { declaredCheckSubjects } from '../../quality/run-checks.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
+import { endUndeclaredViews } from '../../orchestration/job-health.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { CONNECTOR_FAILED, CONNECTOR_RETRYING, DATA_LOST, connectorSources, connectorSubject } from './connector-health.js';
 import { SCHEMA_CHANGED } from './report-schema-change.js';
@@ -64,7 +65,8 @@ const RUNS_READ = 500;
  * removed from the source's schema (`schema_changed` with `details.nulled`), a source's connector removed
  * (`connector_failed`, `connector_retrying`, `data_lost`), a
  * job's failure or hang (`job_failed`, `job_hung`) that is about nothing declared any more (see
- * `jobStillDeclared`: a scheduled job gone from the catalogue, a CLI run of a removed view).
+ * `jobStillDeclared`: a scheduled job gone from the catalogue, a CLI run of a removed view), and
+ * the removed views an interrupted full materialize left (`endUndeclaredViews`).
  * Their detectors can never report them again, so left firing they would keep `sluice status`
  * unhealthy for good; cleared, each makes one `resolved` alert. Runs with the freshness loop and
  * in every `sluice status` (stale conditions of removed SLAs are cleared by `reportFreshness`).
@@ -74,11 +76,11 @@ const RUNS_READ = 500;
  * await clearRemovedConditions(platform, await platform.project());
  */
 export async function clearRemovedConditions(ctx: SluiceContext, project: Project): Promise<number> {
+  let cleared = await endUndeclaredViews(ctx, new Set(project.featureViews.map((v) => v.name)));
   const firing = await ctx.metadata.health.list({ firing: true });
   const runIds = new Set(firing.flatMap((c) => (c.subject.startsWith('job:') && typeof c.details?.runId === 'string' ? [c.details.runId] : [])));
   const runs = new Map(runIds.size === 0 ? [] : (await ctx.metadata.listRuns(RUNS_READ)).filter((r) => runIds.has(r.id)).map((r) => [r.id, r]));
   const rules = new Map(subjectRules(project, runs).map((r) => [r.kind, r]));
-  let cleared = 0;
   for (const condition of firing) {
     const rule = rules.get(condition.kind);
     if (!rule || rule.declared(condition.subject, condition.details)) continue;

@@ -1,5 +1,6 @@
 import { AdapterError } from '../../errors.js';
 import { refusalFromText } from '../file-system-refusal.js';
+import { literal } from './sql-engine.js';
 
 /** What an engine error shows in place of a value it quoted. */
 export const VALUE_NOT_SHOWN = '[value not shown]';
@@ -27,17 +28,23 @@ export function engineMessage(message: string): string {
   return message.replace(ORIGINAL_LINE, `Original Line: ${VALUE_NOT_SHOWN}`);
 }
 
+/** Whether `sql` writes `path`: the target of a `COPY ... TO '<path>'`; any other file it names, it reads. */
+function copiesTo(sql: string, path: string): boolean {
+  return new RegExp(`\\bTO\\s+${literal(path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'i').test(sql);
+}
+
 /**
  * The AdapterError of a failed engine call: the message per {@link engineMessage}, the statement in
  * `details.sql`, and as cause an error carrying the same shown message (the engine's own error,
  * whose message and stack may quote a value, is not kept). A file the file system refused to the
  * engine (`Cannot open file "<path>": Read-only file system`) is a Node-style refusal in between
- * (`refusalFromText`), so the CLI names it as it names every refusal.
+ * (`refusalFromText`; a read unless the statement copies to that path), so the CLI names it as
+ * it names every refusal.
  */
 export function engineError(engine: string, error: unknown, sql: string): AdapterError {
   const raw = error instanceof Error ? error.message : String(error);
   const shown = engineMessage(raw);
-  if (shown === raw) return new AdapterError('ADAPTER_FAILED', `${engine}: ${raw}`, { cause: refusalFromText(raw, error) ?? error, details: { sql } });
+  if (shown === raw) return new AdapterError('ADAPTER_FAILED', `${engine}: ${raw}`, { cause: refusalFromText(raw, error, (path) => copiesTo(sql, path)) ?? error, details: { sql } });
   const cause = new Error(shown);
   cause.name = error instanceof Error ? error.name : 'Error';
   return new AdapterError('ADAPTER_FAILED', `${engine}: ${shown}`, { cause, details: { sql } });

@@ -56,6 +56,19 @@ test('publishFile writes through a temporary and publishes it atomically; a fail
   expect(readdirSync(dir).filter((f) => f.startsWith('published.txt.tmp-'))).toEqual([]);
 });
 
+test('publishFile with replace: false never replaces an existing file: it fails with EEXIST, the file as it was, no temporary left', async () => {
+  const out = join(dir, 'kept.txt');
+  writeFileSync(out, 'precious');
+  const failed = await publishFile(out, async (temporary) => writeFileSync(temporary, 'new'), { replace: false }).catch((error: unknown) => error);
+  expect(failed).toMatchObject({ code: 'EEXIST' });
+  expect(readFileSync(out, 'utf8')).toBe('precious');
+  expect(readdirSync(dir).filter((f) => f.startsWith('kept.txt.tmp-'))).toEqual([]);
+  const fresh = join(dir, 'fresh.txt');
+  await publishFile(fresh, async (temporary) => writeFileSync(temporary, 'first'), { replace: false });
+  expect(readFileSync(fresh, 'utf8')).toBe('first');
+  expect(readdirSync(dir).filter((f) => f.startsWith('fresh.txt.tmp-'))).toEqual([]);
+});
+
 /** A read-only view of a fresh directory (a read-only bind mount: as root, chmod 555 refuses nothing), or undefined where mounts cannot be made. */
 function readOnlyDirectory(): { path: string; unmount(): void } | undefined {
   if (process.getuid?.() !== 0) return undefined;

@@ -1,4 +1,4 @@
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { link, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConflictError } from '../../errors.js';
 import { ownProcessTag, processOfTag, processStillRuns } from '../../orchestration/process-identity.js';
@@ -25,6 +25,12 @@ export function temporaryWriter(name: string, target: string): { readonly pid: n
   return name.startsWith(prefix) ? processOfTag(name.slice(prefix.length)) : undefined;
 }
 
+/** Options of {@link publishFile}. */
+export interface PublishOptions {
+  /** False: an existing file at the path is never replaced; publishing fails with Node's EEXIST, atomically (a hard link, not a rename). Default true. */
+  readonly replace?: boolean;
+}
+
 /**
  * The temporaries (`temporaryPath`) in `dir` of the files `isTarget` accepts whose writer is gone
  * (by pid and start; a writer of another pid namespace is taken to run): a process killed between
@@ -45,14 +51,16 @@ export async function abandonedTemporaries(dir: string, isTarget: (target: strin
 }
 
 /**
- * Moves a finished temporary file into place atomically: fsync it, rename it over `path`,
- * fsync the directory. Readers see the old file or the new one, never a partial one. A temporary
- * removed meanwhile fails with a `ConflictError` (CONFLICT) naming both files.
+ * Moves a finished temporary file into place atomically: fsync it, rename it over `path` (or,
+ * with `replace: false`, link it there, which fails with EEXIST if `path` exists), fsync the
+ * directory. Readers see the old file or the new one, never a partial one. A temporary removed
+ * meanwhile fails with a `ConflictError` (CONFLICT) naming both files.
  */
-export async function commitFile(temporary: string, path: string): Promise<void> {
+export async function commitFile(temporary: string, path: string, options: PublishOptions = {}): Promise<void> {
   try {
     await fsyncPath(temporary);
-    await rename(temporary, path);
+    if (options.replace === false) await link(temporary, path);
+    else await rename(temporary, path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     throw new ConflictError('CONFLICT', `the temporary file ${temporary} was removed before it was published as ${path} (by another process, or its folder was removed); nothing was published: run the command again`, { cause: error });
@@ -62,18 +70,19 @@ export async function commitFile(temporary: string, path: string): Promise<void>
 
 /**
  * Publishes `path` atomically: `write` writes it under a temporary name (`temporaryPath`), then
- * it is moved into place (`commitFile`); the temporary never outlives a failure. A file system
+ * it is moved into place (`commitFile`; with `replace: false` an existing file is kept and the
+ * publish fails with EEXIST); the temporary never outlives a failure, nor a link. A file system
  * that refuses the temporary (read-only, no permission, no space) fails naming `path`, the file
  * the caller asked for (`refusalAs`), not the temporary name.
  *
  * @example
  * await publishFile('out.parquet', (temporary) => engine.run(`COPY t TO '${temporary}' (FORMAT PARQUET)`));
  */
-export async function publishFile(path: string, write: (temporary: string) => Promise<void>): Promise<void> {
+export async function publishFile(path: string, write: (temporary: string) => Promise<void>, options: PublishOptions = {}): Promise<void> {
   const temporary = temporaryPath(path);
   try {
     await write(temporary);
-    await commitFile(temporary, path);
+    await commitFile(temporary, path, options);
   } catch (error) {
     throw refusalAs(error, temporary, path);
   } finally {

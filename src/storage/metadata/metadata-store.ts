@@ -191,7 +191,8 @@ export interface RunRecord {
  *   still held by that holder id. Lease times are wall-clock, not the platform's clock.
  * - A run holds the lease `run:<id>` from `startRun` (same transaction) to `finishRun`;
  *   `failDeadRuns` marks every running run whose lease is missing or gone as failed, ended at
- *   the lease's `renewedAt` (the run's start without a lease): when it was last known alive.
+ *   the lease's `renewedAt` (the run's start without a lease): when it was last known alive,
+ *   and never after the time it was noticed (a renewal under a clock that ran ahead).
  * - Readers see only committed data; several processes may use the store at once.
  * - Times are UTC epoch milliseconds.
  */

@@ -3,6 +3,9 @@ import { dirname } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { defineProject, entity, batchSource, featureService, featureView, field, sum } from '../src/definitions/index.js';
 import { readServingLog, servedAtSql, servedEntityKeySql, servedRowBatches, servedRowsSql, servedStatusSql, servedValueSql, servingLogFile, servingLogWriter, type ServedRow } from '../src/observability/serving-log/index.js';
+import { erasedSubjects } from '../src/compliance/erasure/erased-subjects.js';
+import { erasureHash } from '../src/compliance/erasure/erasure-hash.js';
+import { projectSecret } from '../src/compliance/project-secret.js';
 import { purgeServingLog } from '../src/compliance/purge/purge-serving-log.js';
 import type { OnlineFeaturesResponse } from '../src/serving/online-features.js';
 import { appendServedRows, compactRowLines, leanLines, servedRowsOf } from './support/serving-log.js';
@@ -267,4 +270,22 @@ test('a key with a lone surrogate (valid JSON, written as \\ud800) does not cost
   expect(read.map((r) => [r.k, Number(r.t), r.total, r.tier_status]).sort(order)).toEqual(
     rows.map((r) => [shown(r.entityKey), r.servedAt, text(r.values.stats__total), r.statuses.stats__tier]).sort(order),
   );
+});
+
+test('the writer does not log a row of an erased subject: the block list is read on each flush when it changed (review finding 7)', async () => {
+  const erasure = env.platform.metadata.erasure;
+  const erased = erasedSubjects({ erasure, dataDir: env.platform.dataDir });
+  const log = servingLogWriter({ dataDir: env.platform.dataDir, erased });
+  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c8', 'c9'], T0), 'r1', T0);
+  await log.flush();
+  await erasure.request({ entity: 'customer', subject: erasureHash(projectSecret(env.platform.dataDir), 'customer', 'c9'), requestedBy: 'cli:test', receivedAt: T0, deadlineAt: T0 + 1 });
+  await log.flush();
+  expect(erased.isErased('customer', 'c9')).toBe(true);
+  expect(erased.isErased('customer', 'c8')).toBe(false);
+  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c9', 'c7', 'c9'], T0 + 1), 'r2', T0 + 1);
+  log.record(env.project, { entities: {}, service: 'scoring' }, answer(['c9'], T0 + 2), 'r3', T0 + 2);
+  await log.close();
+  const rows = await readServingLog(env.platform.dataDir);
+  expect(rows.map((r) => [r.requestId, r.entityKey])).toEqual([['r1', 'c8'], ['r1', 'c9'], ['r2', 'c7']]);
+  expect(readFileSync(servingLogFile(env.platform.dataDir, 'scoring', T0), 'utf8').split('"c9"').length - 1).toBe(1);
 });

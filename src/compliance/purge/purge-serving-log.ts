@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SluiceContext } from '../../context.js';
 import { requestRowSpans, servedLogLines, servingLogDir, type ServedRow } from '../../observability/serving-log/index.js';
@@ -44,7 +44,7 @@ function requestLineFate(text: string, rows: readonly (ServedRow | undefined)[],
  * affected file is written again without them, a request line holding rows (since 2026-11-30 (17))
  * written again without the selected ones (its other bytes as they were) and dropped with its
  * last, and without the request and names lines none of whose rows remain, atomically (tmp,
- * fsync, rename); unaffected files are not touched. A line appended to the same file by a server
+ * fsync, rename), or removed when no line is left; unaffected files are not touched. A line appended to the same file by a server
  * while it is rewritten may be lost (the log is a sample; no served answer depends on it).
  */
 export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch, dryRun: boolean): Promise<StorePurge> {
@@ -92,7 +92,8 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       report.rows += removed;
       report.bytes += bytes;
       report.filesRewritten.push(join(service.name, name));
-      if (!dryRun) await writeFileAtomic(path, kept.length === 0 ? '' : `${kept.join('\n')}\n`);
+      // An hour file left without a line is removed, not kept at 0 bytes.
+      if (!dryRun) await (kept.length === 0 ? rm(path, { force: true }) : writeFileAtomic(path, `${kept.join('\n')}\n`));
     }
   }
   return report;

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { batchSource, compileProject, count, defineProject, entity, featureService, featureView, projectJobs } from '../src/definitions/index.js';
@@ -152,6 +152,9 @@ test('retention trims the drop records of serving-log directories of no service 
   expect(report.views).toEqual([expect.objectContaining({ view: 'stats', servedRows: 2 })]);
   expect(report.dropRecords).toEqual([{ service: UNNAMED_SERVICE, cutoff: T0 + 35 * DAY, records: 2 }, { service: 'gone', cutoff: T0 + 35 * DAY, records: 2 }]);
   for (const service of [UNNAMED_SERVICE, 'gone']) expect(await servingLogDrops(platform.dataDir, { service })).toMatchObject({ bufferFull: 36 });
+  // An hour file the purge emptied is removed, not left at 0 bytes (review finding 13); the day-36 files stay.
+  const files = [UNNAMED_SERVICE, 'gone'].flatMap((service) => readdirSync(join(servingLogDir(platform.dataDir), service)).filter((f) => f.endsWith('.jsonl')).map((f) => join(servingLogDir(platform.dataDir), service, f)));
+  expect(files.map((f) => statSync(f).size > 0)).toEqual([true, true]);
 });
 
 describe('drop records name their views: retention removes them exactly with the rows they stand for', () => {
@@ -247,7 +250,7 @@ test('retention removes the serving log\'s unreadable lines and rows (a torn req
   expect([dry.views[0]!.servedRows, dry.servedUnreadable]).toEqual([1, 2]);
   const report = await runRetention(platform, project, { principal });
   expect([report.views[0]!.servedRows, report.servedUnreadable]).toEqual([1, 2]);
-  expect(readFileSync(oldFile, 'utf8')).toBe('');
+  expect(existsSync(oldFile)).toBe(false);
   expect(readFileSync(lateFile, 'utf8')).toBe(`${lateLines.join('\n')}\n`);
   expect(readFileSync(keptFile, 'utf8')).toBe(`${names}\n${torn(old)}\n`);
   expect((await runRetention(platform, project, { principal })).servedUnreadable).toBe(0);

@@ -6,19 +6,24 @@ import { UsageError } from '../exit.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
-function describe(report: RetentionReport): string {
+/** The text of `sluice retention run`: what it removed (or would) from each store, and what is left to do. */
+export function retentionText(report: RetentionReport): string {
   if (report.sources.length === 0 && report.views.length === 0) return 'No source or feature view declares a retention; nothing to do (add e.g. retention: "400d").';
   const verb = report.dryRun ? 'would remove' : 'removed';
   const rows = report.sources.flatMap((s) => [
     ...s.purge.stores.filter((p) => p.rows > 0 || p.filesRewritten.length > 0 || p.tainted).map((p) => [s.source, s.retention, toIso(s.cutoff), p.store, p.rows, p.bytes, p.tainted ? 'tainted (flagged)' : p.filesRewritten.length > 0 ? `${p.filesRewritten.length} file(s) rewritten` : '']),
     ...(s.expiredSnapshots.length > 0 ? [[s.source, s.retention, toIso(s.cutoff), 'snapshots', s.expiredSnapshots.length, s.bytesDeleted, `${s.filesDeleted.length} file(s) deleted`]] : []),
   ]);
-  const views = report.views.map((v) => [v.view, v.retention, toIso(v.cutoff), `online:${v.view}`, v.entries, 0, 'entities with no event since the cutoff']);
+  const views = report.views.flatMap((v) => [
+    [v.view, v.retention, toIso(v.cutoff), `online:${v.view}`, v.entries, 0, 'entities with no event since the cutoff'],
+    ...(v.servedRows > 0 ? [[v.view, v.retention, toIso(v.cutoff), 'serving-log', v.servedRows, '', 'rows served before the cutoff']] : []),
+  ]);
   const all = [...rows, ...views];
-  const head = `${report.dryRun ? 'Dry run: nothing was removed. ' : ''}Retention at ${toIso(report.at)} ${verb} ${report.sources.reduce((n, s) => n + s.purge.rows, 0)} lake/store rows and ${report.views.reduce((n, v) => n + v.entries, 0)} online entries.`;
+  const head = `${report.dryRun ? 'Dry run: nothing was removed. ' : ''}Retention at ${toIso(report.at)} ${verb} ${report.sources.reduce((n, s) => n + s.purge.rows, 0)} lake/store rows, ${report.views.reduce((n, v) => n + v.entries, 0)} online entries and ${report.views.reduce((n, v) => n + v.servedRows, 0)} served rows (serving log).`;
   const leftovers = report.leftoverFiles > 0 ? `\nAn earlier run had crashed before deleting ${report.leftoverFiles} lake file(s) it had swapped out (holding removed rows); they were deleted now.` : '';
   const unreadable = report.servedUnreadable > 0 ? `\nThe serving log's unreadable lines and rows (torn, or of a format this build cannot read) in hours before the cutoffs: ${report.servedUnreadable} ${verb}.` : '';
-  return (all.length === 0 ? `${head}\nNothing has expired.` : `${head}\n${table(['source/view', 'retention', 'cutoff', 'store', 'rows', 'bytes', 'note'], all)}`) + unreadable + leftovers;
+  const warnings = report.scrubPending.map((p) => `\nwarning: ${p.store} store: ${p.reason}`).join('');
+  return (all.length === 0 ? `${head}\nNothing has expired.` : `${head}\n${table(['source/view', 'retention', 'cutoff', 'store', 'rows', 'bytes', 'note'], all)}`) + unreadable + leftovers + warnings;
 }
 
 /** `retention run [--dry-run] [--datasets flag|rewrite]`: applies the project's retention now. */
@@ -37,7 +42,7 @@ export function registerRetentionCommands(program: Command, run: CommandContext)
         // The admin right `retention` (a deny for the local operator wins), audited allowed or denied.
         await authorizeCli(platform, principal, 'admin', 'retention');
         const report = await runRetention(platform, project, { principal, dryRun: options.dryRun === true, datasets: options.datasets });
-        out.result({ ...report, at: toIso(report.at) }, () => describe(report));
+        out.result({ ...report, at: toIso(report.at) }, () => retentionText(report));
       }),
     );
 }

@@ -44,9 +44,10 @@ function requestLineFate(text: string, rows: readonly (ServedRow | undefined)[],
  * affected file is written again without them, a request line holding rows (since 2026-11-30 (17))
  * written again without the selected ones (its other bytes as they were) and dropped with its
  * last, and without the request and names lines none of whose rows remain, atomically (tmp,
- * fsync, rename); unaffected files are not touched. The temporaries a rewrite killed before its
- * rename left (`abandonedTemporaries`) are deleted (their bytes counted): nothing reads them and
- * they hold what the rewrite was to remove, and the hour file still holds every line. A line appended to the same file by a server
+ * fsync, rename), or removed when no line is left; unaffected files are not touched. The
+ * temporaries a rewrite killed before its rename left (`abandonedTemporaries`) are deleted (their
+ * bytes counted): nothing reads them and they hold what the rewrite was to remove, and the hour
+ * file still holds every line. A line appended to the same file by a server
  * while it is rewritten may be lost (the log is a sample; no served answer depends on it).
  */
 export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch, dryRun: boolean): Promise<StorePurge> {
@@ -99,7 +100,8 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       report.rows += removed;
       report.bytes += bytes;
       report.filesRewritten.push(join(service.name, name));
-      if (!dryRun) await writeFileAtomic(path, kept.length === 0 ? '' : `${kept.join('\n')}\n`);
+      // An hour file left without a line is removed, not kept at 0 bytes.
+      if (!dryRun) await (kept.length === 0 ? rm(path, { force: true }) : writeFileAtomic(path, `${kept.join('\n')}\n`));
     }
   }
   return report;

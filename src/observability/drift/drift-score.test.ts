@@ -15,16 +15,19 @@ const dbl = (v: number | null | undefined) => (v === null || v === undefined ? '
 function bruteNumeric(reference: number[], current: number[]): [number[], number[]] {
   const sorted = [...reference].sort((a, b) => a - b);
   const edges = [...new Set([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((q) => sorted[Math.floor(q * (sorted.length - 1) + 1e-9)]!))].sort((a, b) => a - b);
+  // Bins: below the first edge, each edge alone, between two edges, above the last; empty on both sides left out.
   const share = (values: number[]) => {
-    const bins = new Array<number>(edges.length + 1).fill(0);
+    const bins = new Array<number>(2 * edges.length + 1).fill(0);
     for (const v of values) {
       let k = 0;
       while (k < edges.length && v > edges[k]!) k++;
-      bins[k]!++;
+      bins[k < edges.length && v === edges[k] ? 2 * k + 1 : 2 * k]!++;
     }
     return bins.map((n) => n / values.length);
   };
-  return [share(reference), share(current)];
+  const p = share(reference), q = share(current);
+  const kept = p.map((_, i) => i).filter((i) => p[i]! > 0 || q[i]! > 0);
+  return [kept.map((i) => p[i]!), kept.map((i) => q[i]!)];
 }
 function bruteCategorical(reference: string[], current: string[]): [number[], number[]] {
   const cats = [...new Set([...reference, ...current])];
@@ -55,6 +58,30 @@ describe('PSI and Jensen-Shannon against a brute-force reference', () => {
       expect(driftScore(profileValues(a, 'numeric'), profileValues(b, 'numeric'), 'psi')!.score).toBeCloseTo(brutePsi(p, q), 9);
       expect(driftScore(profileValues(a, 'numeric'), profileValues(b, 'numeric'), 'js')!.score).toBeCloseTo(bruteJs(p, q), 9);
     }), { numRuns: 200 });
+  });
+
+  test('a shift of most of the mass scores above 0, also below, at or above a repeated decile (PSI and JS)', () => {
+    const shifted = fc.record({
+      base: fc.integer({ min: -50, max: 50 }), shift: fc.integer({ min: -40, max: 40 }).filter((d) => d !== 0),
+      share: fc.double({ min: 0.55, max: 1, noNaN: true }), n: fc.integer({ min: 10, max: 300 }), noise: fc.array(fc.integer({ min: -100, max: 100 }), { maxLength: 30 }),
+    });
+    fc.assert(fc.property(shifted, ({ base, shift, share, n, noise }) => {
+      const most = Math.ceil(share * n);
+      const reference = [...Array<number>(most).fill(base), ...noise];
+      const current = [...Array<number>(most).fill(base + shift), ...noise];
+      for (const metric of ['psi', 'js'] as const) expect(driftScore(profileValues(reference, 'numeric'), profileValues(current, 'numeric'), metric)!.score).toBeGreaterThan(0);
+    }), { numRuns: 300 });
+  });
+
+  test('training 97% at 5 against served 97% at 0 (review finding 6): far over the error threshold; labels show 5', () => {
+    const reference = profileValues([...Array<number>(97).fill(5), 0, 0, 0], 'numeric');
+    const current = profileValues([...Array<number>(3).fill(5), ...Array<number>(97).fill(0)], 'numeric');
+    const scored = driftScore(reference, current, 'psi')!;
+    expect(scored.score).toBeGreaterThan(1);
+    expect(driftScore(reference, current, 'js')!.score).toBeGreaterThan(0.3);
+    expect(scored.binned.bins).toEqual(['< 5', '= 5']);
+    expect(driftScore(profileValues(Array<number>(100).fill(5), 'numeric'), profileValues(Array<number>(100).fill(1), 'numeric'), 'js')!.binned.bins).toEqual(['< 5', '= 5']);
+    expect(driftScore(profileValues([-2.5, 0.1, 1234.5], 'numeric'), profileValues([9], 'numeric'), 'js')!.binned.bins).toEqual(['= -2.5', '= 0.1', '> 0.1']);
   });
 
   test('categorical: the same scores as exact shares per category', () => {

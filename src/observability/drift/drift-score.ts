@@ -1,4 +1,4 @@
-import { sketchValue, toSketch, type ColumnProfile, type NumericProfile } from './column-profile.js';
+import { SKETCH_MIN_MAGNITUDE, sketchKey, sketchValue, toSketch, type ColumnProfile, type NumericProfile } from './column-profile.js';
 
 /**
  * The proportion given to an empty bin before PSI takes its logarithm: each side's proportions
@@ -11,16 +11,43 @@ export type DriftMetric = 'psi' | 'js';
 
 /** Two distributions over the same bins, as proportions (each sums to 1). */
 export interface Binned {
-  /** Bin labels: `<= edge` / `> edge` for numbers, the value (or `(other)`) for categories. */
+  /**
+   * Bin labels: for numbers `= e` (the reference sketch's bucket holding e, values within its
+   * relative accuracy of 0.5%) and the open ranges `< e`, `> e and < f`, `> e`, where e is the
+   * shortest decimal in the bucket (5, not the bucket's representative value 4.9778...); for
+   * categories the value (or `(other)`).
+   */
   readonly bins: readonly string[];
   readonly reference: readonly number[];
   readonly current: readonly number[];
 }
 
-/** Each side's counts per bin of the reference's deciles: bin k holds values <= edge k (and > edge k-1). */
+/**
+ * The shortest decimal in the sketch bucket of `value` (a bucket's representative value, such as
+ * 4.977863958589642 for the bucket holding 5): the number a user wrote, when it is in the bucket.
+ */
+function bucketLabel(value: number): string {
+  if (value === 0) return '0';
+  const magnitude = Math.abs(value);
+  const key = sketchKey(magnitude);
+  for (let digits = 1; digits <= 17; digits++) {
+    const shortest = Number(magnitude.toPrecision(digits));
+    if (shortest > SKETCH_MIN_MAGNITUDE && sketchKey(shortest) === key) return `${value < 0 ? '-' : ''}${shortest}`;
+  }
+  return String(value);
+}
+
+/**
+ * Each side's shares over the reference's deciles, read from its sketch as buckets: each distinct
+ * decile bucket is a bin of its own (`= e`), and the open ranges below, between and above them are
+ * bins too (`< e1`, `> e1 and < e2`, `> e9`), so values below, at and above a repeated decile
+ * stay apart. Bins empty on both sides are left out. Both sides' values are placed by their
+ * sketch buckets, so a value falls in the same bin on either side.
+ */
 function numericBins(reference: NumericProfile, current: NumericProfile): Binned {
   const sketch = toSketch(reference);
   const edges = [...new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => sketch.getValueAtQuantile(d / 10)))].sort((a, b) => a - b);
+  // Bin 2i+1 holds the values of edge i's bucket, bin 2i those between edge i-1 and edge i.
   const binOf = (value: number) => {
     let lo = 0, hi = edges.length;
     while (lo < hi) {
@@ -28,18 +55,21 @@ function numericBins(reference: NumericProfile, current: NumericProfile): Binned
       if (value <= edges[mid]!) hi = mid;
       else lo = mid + 1;
     }
-    return lo;
+    return lo < edges.length && edges[lo] === value ? 2 * lo + 1 : 2 * lo;
   };
   const counts = (profile: NumericProfile) => {
-    const bins = new Array<number>(edges.length + 1).fill(0);
-    // Each bucket's representative value stands for its values (within the sketch's relative accuracy).
+    const bins = new Array<number>(2 * edges.length + 1).fill(0);
     for (const [key, n] of profile.positive) bins[binOf(sketchValue(key))]! += n;
     for (const [key, n] of profile.negative) bins[binOf(-sketchValue(key))]! += n;
     bins[binOf(0)]! += profile.zero;
     return bins.map((n) => n / profile.count);
   };
-  const labels = [...edges.map((e) => `<= ${e}`), `> ${edges[edges.length - 1]}`];
-  return { bins: labels, reference: counts(reference), current: counts(current) };
+  const shown = edges.map(bucketLabel);
+  const labels = [`< ${shown[0]}`];
+  shown.forEach((edge, i) => labels.push(`= ${edge}`, i + 1 < shown.length ? `> ${edge} and < ${shown[i + 1]}` : `> ${edge}`));
+  const ref = counts(reference), cur = counts(current);
+  const kept = labels.map((_, i) => i).filter((i) => ref[i]! > 0 || cur[i]! > 0);
+  return { bins: kept.map((i) => labels[i]!), reference: kept.map((i) => ref[i]!), current: kept.map((i) => cur[i]!) };
 }
 
 const OTHER = '(other)';

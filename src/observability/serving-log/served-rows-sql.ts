@@ -18,7 +18,8 @@ export const servedAtSql = '_sluice_served_at';
  * compact row's values as a list and its status letters, and `json`, the row line (NULL for a row
  * of a request line). The rows a request line holds (since 2026-11-30 (17)) are its
  * `rows` list unnested, each `[entityKey, values, status?, keys?]` with the line's `servedAt`, the
- * line and each row kept only when the JS reader reads them (`requestPartsSql`, `requestRowSql`;
+ * line and each row kept only when the JS reader reads them (a line DuckDB's JSON refuses for a lone
+ * surrogate is read with U+FFFD in its place: `lineJsonSql`) (`requestPartsSql`, `requestRowSql`;
  * the differences left are listed in docs/serving-log.md); row lines (compact, lean, whole) are read as before. Names lines and torn lines are left out. The
  * files are read once.
  *
@@ -32,7 +33,7 @@ export function servedRowsSql(files: readonly string[]): string {
   const tuples = '_sluice_log_tuples';
   const field = (path: string, table = lines) => `json_extract_string(${table}.json, '$.${path}')`;
   const servedAt = `TRY_CAST(json_extract(${lines}.json, '$.servedAt') AS BIGINT)`;
-  return `(WITH ${lines} AS MATERIALIZED (SELECT json FROM read_ndjson_objects(${literalList(files)}, ignore_errors = true)),
+  return `(WITH ${lines} AS MATERIALIZED (SELECT ${lineJsonSql('line')} AS json FROM ${rawLinesSql(files)}),
     ${columns} AS (SELECT ${field('columns')} AS id, any_value(json_extract_string(json, '$.names[*]')) AS names FROM ${lines}
       WHERE ${field('entityKey')} IS NULL AND json_extract(json, '$.names') IS NOT NULL AND ${field('columns')} IS NOT NULL GROUP BY 1),
     ${requests} AS (SELECT json_transform(json, '{"servedAt":"BIGINT","columns":"VARCHAR","rows":"JSON[]"}') AS line,
@@ -47,6 +48,26 @@ export function servedRowsSql(files: readonly string[]): string {
     SELECT NULL::JSON, json_extract_string(tuple, '$[0]'), served_at, ${columns}.names,
       CASE WHEN ${columns}.names IS NOT NULL THEN json_extract(tuple, '$[1][*]') END, json_extract_string(tuple, '$[2]')
     FROM ${tuples} JOIN ${columns} ON ${columns}.id = ${tuples}.id WHERE ${requestRowSql('tuple', `${columns}.names`)})`;
+}
+
+/**
+ * Each line of `files` as text, in a column `line`: one column per line (no delimiter or quote a
+ * written line holds: JSON escapes every control character), so no line is refused by a parser (up to 16 MiB a line, as DuckDB's JSON reader reads).
+ */
+function rawLinesSql(files: readonly string[]): string {
+  return `read_csv(${literalList(files)}, columns = {'line': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '', auto_detect = false, max_line_size = 16777216)`;
+}
+
+/**
+ * A line as DuckDB's JSON, NULL when it is not JSON (a torn line). JSON.stringify writes a lone
+ * surrogate as an escape (`\ud800`), which the JS reader reads and DuckDB's JSON refuses; a line
+ * DuckDB refuses is read again with every surrogate escape as U+FFFD (JSON.stringify writes a
+ * pair as its character, never as escapes), so its rows are read as the JS reader reads them, a
+ * lone surrogate in a key or value showing as U+FFFD.
+ */
+function lineJsonSql(line: string): string {
+  const repaired = `regexp_replace(${line}, '\\\\u[dD][89a-fA-F][0-9a-fA-F]{2}', '\\\\ufffd', 'g')`;
+  return `CASE WHEN json_valid(${line}) THEN ${line}::JSON WHEN json_valid(${repaired}) THEN ${repaired}::JSON END`;
 }
 
 /** A request line's parts of its rows as the JS reader requires them (`servedLogLines`): a request id, service, `asOf` and `views`, and a numeric `servedAt`. */

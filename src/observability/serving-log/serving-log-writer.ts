@@ -1,3 +1,4 @@
+import type { ErasedSubjects } from '../../compliance/erasure/erased-subjects.js';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Counter, type Registry } from 'prom-client';
@@ -35,6 +36,12 @@ export interface ServingLogOptions {
    * (`ended: 'stopped'`). See `drop-tally.ts`.
    */
   readonly onDrops?: (state: ServingLogDropState) => void;
+  /**
+   * The erasure block list: a row whose entity key is an erased subject's (of an entity whose join
+   * keys the row has, as the erasure's purge of the log matches rows) is not written. Reloaded on
+   * each flush when it changed (absent: not checked).
+   */
+  readonly erased?: ErasedSubjects;
 }
 
 
@@ -155,8 +162,20 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     return wrote;
   };
 
+  const erased = options.erased;
+  // The entities whose erased subjects a plan's rows can be: those whose join keys the rows have.
+  const subjectsByPlan = new WeakMap<ServiceLogPlan, readonly string[]>();
+  const subjectsOf = (project: Project, plan: ServiceLogPlan): readonly string[] | undefined => {
+    let subjects = subjectsByPlan.get(plan);
+    if (subjects === undefined) subjectsByPlan.set(plan, (subjects = project.entities.filter((e) => e.joinKeys.every((k) => plan.joinKeys.includes(k))).map((e) => e.name)));
+    return subjects.length === 0 ? undefined : subjects;
+  };
+  const refreshErased = () => erased?.refresh().catch((error: unknown) => options.onError?.(error));
+  void refreshErased();
+
   const flush = () => {
     flushing = flushing.then(async () => {
+      await refreshErased();
       let wrote = new Set<string>();
       if (pending.size > 0) {
         const files = pending;
@@ -185,7 +204,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   };
 
   /** Writes the lines of one answer's sampled rows into its file's chunks. */
-  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, given: Buffer | string | undefined) => {
+  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, given: Buffer | string | undefined, subjects: readonly string[] | undefined) => {
     let answer: Buffer | undefined;
     let file: PendingFile | undefined;
     let logged = 0;
@@ -204,6 +223,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         ? String(plan.int64[0] ? int64KeyPart(row[plan.joinKeys[0]!] as string) : row[plan.joinKeys[0]!])
         : entityKey(plan.joinKeys.map((k, i) => (plan.int64[i] ? int64KeyPart(row[k] as string) : (row[k] as string))));
       if (!isSampledKey(key, plan.threshold)) continue;
+      if (subjects !== undefined && subjects.some((entity) => erased!.isErased(entity, key))) continue;
       if (bufferedRows >= maxBuffered) {
         full++;
         continue;
@@ -291,7 +311,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
     record(project, request, response, requestId, servedAt, answer) {
       const plan = planOf(project, request, response);
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
-      writeLines(plan, response, requestId, servedAt, answer);
+      writeLines(plan, response, requestId, servedAt, answer, erased === undefined ? undefined : subjectsOf(project, plan));
     },
     flush,
     async close() {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Platform } from '../../platform.js';
+import { erasedSubjects } from '../../compliance/erasure/erased-subjects.js';
 import { servingLogHealth, type ServingLogHealth } from '../../observability/serving-log/serving-log-health.js';
 import { servingLogWriter, type ServingLogWriter } from '../../observability/serving-log/serving-log-writer.js';
 import { sweepGoneServers, type GoneServerSweep } from './gone-servers.js';
@@ -48,11 +49,15 @@ export async function startServerServingLog(app: FastifyInstance, platform: Plat
     server,
     onError: (error) => app.log.error({ err: error }, 'serving log drops: reporting the health condition failed'),
   }));
+  // Loaded before the first request, so no row of an erased subject is logged while it loads.
+  const erased = erasedSubjects({ erasure: platform.metadata.erasure, dataDir: platform.dataDir });
+  await erased.refresh();
   started.log = servingLogWriter({
     dataDir: platform.dataDir, defaultRate: options.servingLogRate ?? 0, registry: options.registry,
     ...(options.servingLogBuffer === undefined ? {} : { maxBufferedRows: options.servingLogBuffer }),
     onError: (error) => app.log.error({ err: error }, 'serving log write failed; its rows were dropped and counted'),
     onDrops: drops.onDrops,
+    erased,
   });
   return started.log;
 }

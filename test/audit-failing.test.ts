@@ -49,6 +49,8 @@ const auditFailing = async () => (await env.platform.metadata.health.list({ firi
 test('while audit writes fail, classified reads are refused with 503 and audit_failing fires (status, metrics); once they succeed again, reads are served and the queued records are committed', async () => {
   expect((await read('crm')).statusCode).toBe(200);
   const audit = env.platform.metadata.audit;
+  // That read's record is committed before the failure starts (on a loaded machine its commit could meet the failure, and the next read then be refused).
+  await until(async () => (await audit.list()).some((r) => r.action === 'classified.read'), 'the first read to be recorded');
   const appendMany = audit.appendMany.bind(audit);
   audit.appendMany = () => Promise.reject(new Error('disk full'));
   try {

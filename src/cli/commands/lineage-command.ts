@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { authorizeCliStatus } from '../../compliance/access/cli-principal.js';
 import { describeSteps, lineageGraph, resolveLineageTarget, traceLineage } from '../../observability/lineage/index.js';
@@ -20,7 +21,7 @@ export function registerLineageCommand(program: Command, run: CommandContext): v
         if (options.upstream && options.downstream) throw new UsageError('give --upstream or --downstream, or neither for both');
         await authorizeCliStatus(platform);
         const graph = lineageGraph(await platform.project(), await platform.metadata.listDatasets(DATASET_LIMIT));
-        const target = resolveLineageTarget(graph, spec);
+        const target = resolveLineageTarget(graph, spec, (path) => resolve(path));
         const name = `${target.node.id}${target.column === undefined ? '' : `.${target.column}`}`;
         const upstream = options.downstream ? undefined : traceLineage(graph, target, 'upstream');
         const downstream = options.upstream ? undefined : traceLineage(graph, target, 'downstream');

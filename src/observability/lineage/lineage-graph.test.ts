@@ -25,6 +25,12 @@ describe('lineage graph', () => {
     expect(Object.keys(graph.nodes.get('dataset:ds1')!.columns)).toEqual(['risk__ratio', 'txn_stats__country']);
   });
 
+  test('a dataset is named by its path as the user wrote it: relative paths resolve as the CLI resolves them', () => {
+    const target = resolveLineageTarget(graph, 'dataset:train.parquet.risk__ratio', (path) => `/data/${path}`);
+    expect([target.node.id, target.column]).toEqual(['dataset:ds1', 'risk__ratio']);
+    expect(() => resolveLineageTarget(graph, 'dataset:train.parquet.risk__ratio')).toThrow(/no lineage node/);
+  });
+
   test('table-level: a node\'s neighbours each way, each once', () => {
     const target = resolveLineageTarget(graph, 'view:txn_stats');
     expect(traceLineage(graph, target, 'upstream').map((s) => s.id)).toEqual(['source:txns']);

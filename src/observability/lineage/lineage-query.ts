@@ -22,17 +22,19 @@ const KINDS = ['source', 'transform', 'view', 'request', 'service', 'dataset', '
 
 /**
  * Resolves `kind:name[.column]`, or a bare `name[.column]` when one node has that name. A dataset
- * is named by its id or its path; a column by its output name (`spend__total_usd` in a service).
+ * is named by its id or its path (as recorded, or as `resolvePath` resolves a relative one: the CLI
+ * resolves it from where the command runs, as `--out` was); a column by its output name (`spend__total_usd` in a service).
  *
  * @example
  * resolveLineageTarget(graph, 'source:transactions.amount'); // { node: <source transactions>, column: 'amount' }
  */
-export function resolveLineageTarget(graph: LineageGraph, spec: string): LineageTarget {
+export function resolveLineageTarget(graph: LineageGraph, spec: string, resolvePath?: (path: string) => string): LineageTarget {
   const colon = spec.indexOf(':');
   const kind = colon > 0 && KINDS.includes(spec.slice(0, colon)) ? spec.slice(0, colon) : undefined;
   const rest = kind ? spec.slice(colon + 1) : spec;
   const nodes = [...graph.nodes.values()].filter((n) => kind === undefined || n.kind === kind);
-  const named = (name: string) => nodes.filter((n) => n.name === name || n.path === name);
+  // A dataset's path as written (relative to where the command runs, as `--out` was) also names it.
+  const named = (name: string) => nodes.filter((n) => n.name === name || (n.path !== undefined && (n.path === name || n.path === resolvePath?.(name))));
   // The longest prefix that names a node wins, so names and paths with dots still resolve.
   for (let end = rest.length; end > 0; end = rest.lastIndexOf('.', end - 1)) {
     const found = named(rest.slice(0, end));

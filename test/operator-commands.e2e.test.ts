@@ -52,6 +52,29 @@ test('sluice worker, scheduler and serve refuse a bad SLUICE_API_KEY instead of 
   expect(decisions.map((r) => `${r.actor} ${r.outcome}`)).toEqual([...Array<string>(3).fill('key:watcher denied'), 'key:ops allowed']);
 }, 300_000);
 
+test('a scheduler, worker or server started with a key stops when the key is revoked or loses admin: ["serve"] (checked again every SLUICE_KEY_RECHECK_MS), audited', async () => {
+  const id = (token: string) => token.split('_')[1]!;
+  const doomed = sluice(dir, '--json', 'keys', 'create', '--principal', 'doomed', '--role', 'ops').json<{ key: string }>().key;
+  const scheduler = await startSluice(dir, ['scheduler'], { SLUICE_API_KEY: doomed, SLUICE_KEY_RECHECK_MS: '200' });
+  try {
+    expect(sluice(dir, 'keys', 'revoke', id(doomed)).code).toBe(0);
+    const code = await Promise.race([scheduler.exited, new Promise((resolve) => setTimeout(() => resolve('still running after 60 s'), 60_000))]);
+    expect(code, scheduler.stderr()).not.toBe(0);
+    expect(code).not.toBe('still running after 60 s');
+    // The refusal is audited as at start (the error itself goes to stdout with --json).
+    const denied = (await auditTrailOf(dir)).filter((r) => r.action === 'auth.denied' && (r.details as { keyId?: string } | undefined)?.keyId === id(doomed));
+    expect(denied.length).toBeGreaterThan(0);
+  } finally {
+    await scheduler.stop();
+  }
+  // A key that keeps running is checked without an audit record per check.
+  const kept = await startSluice(dir, ['worker', '--no-scheduler'], { SLUICE_API_KEY: ops, SLUICE_KEY_RECHECK_MS: '200' });
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  expect(await kept.stop()).toBe(0);
+  const decisions = (await auditTrailOf(dir)).filter((r) => r.actor === 'key:ops' && r.action === 'admin.serve');
+  expect(decisions.length).toBeLessThan(4);
+}, 300_000);
+
 test('a worker started on a project without schedules runs retention once an apply declares it (the scheduler re-reads the project)', async () => {
   const cursor = () => scheduleCursorOf(dir, 'retention:ops (built in, hourly)');
   const worker = await startSluice(dir, ['worker']);

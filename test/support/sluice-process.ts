@@ -12,6 +12,8 @@ export interface SluiceProcess {
   kill(): Promise<void>;
   /** SIGTERM (a clean shutdown); resolves with its exit code, or the signal that ended it. */
   stop(): Promise<number | string>;
+  /** Resolves with its exit code (or signal) once it exits, of itself or stopped. */
+  readonly exited: Promise<number | string>;
   stderr(): string;
 }
 
@@ -45,6 +47,7 @@ export async function startSluice(dir: string, args: readonly string[], env: Rea
       child.kill('SIGTERM');
       return exited;
     },
+    exited,
     stderr: () => stderr,
   };
 }

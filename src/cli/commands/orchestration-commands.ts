@@ -18,7 +18,7 @@ import { EXIT_FAILURE } from '../exit.js';
 import { durationMs, integerIn } from '../options.js';
 import { table } from '../output.js';
 import { auditErrorCode } from '../../compliance/audit/audited-action.js';
-import { authorizeCliProcess, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCliProcess, authorizeCliStatus, cliPrincipal, watchCliProcessKey } from '../../compliance/access/cli-principal.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 import { untilSignal } from './real-time.js';
@@ -187,12 +187,17 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const scheduler = await startScheduler(platform, projectDir, log);
         // Alerts and freshness SLAs are watched wherever the scheduler runs alone.
         const monitoring = startMonitoring(platform, { log });
-        const signalled = untilSignal();
+        const key = watchCliProcessKey(platform);
+        const signalled = untilSignal(key.refused);
         const names = projectSchedules(project).map((s) => s.name);
         out.result({ schedules: names }, () => `scheduler running ${names.length} schedule(s)${names.length > 0 ? `: ${names.join('; ')}` : ' (none declared: add schedules: [schedule({...})] to defineProject)'} (Ctrl-C to stop)`);
-        await signalled;
-        await monitoring.stop();
-        await scheduler.stop();
+        try {
+          await signalled;
+        } finally {
+          key.stop();
+          await monitoring.stop();
+          await scheduler.stop();
+        }
       }),
     );
 }

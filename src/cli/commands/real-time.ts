@@ -10,7 +10,7 @@ import { connectorHealthWatch, reportConnectorIncident, startMonitoring, streamS
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
 import { startProjectScheduler } from './orchestration-commands.js';
-import { authorizeCliProcess } from '../../compliance/access/cli-principal.js';
+import { authorizeCliProcess, watchCliProcessKey } from '../../compliance/access/cli-principal.js';
 
 export interface RealTime {
   readonly runtime: StreamRuntime;
@@ -20,16 +20,22 @@ export interface RealTime {
 }
 
 /** Resolves on SIGINT or SIGTERM, keeping the process alive until then. */
-export function untilSignal(): Promise<void> {
+export function untilSignal(stopWhen?: Promise<never>): Promise<void> {
   // A worker whose sources have no connector holds nothing else on the event loop: without this it exited at once (code 13).
   const alive = setInterval(() => undefined, 1 << 30);
-  return new Promise<void>((resolve) => {
-    const done = () => {
+  return new Promise<void>((resolve, reject) => {
+    const end = (error?: unknown) => {
       clearInterval(alive);
-      resolve();
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      if (error === undefined) resolve();
+      else reject(error);
     };
+    const done = () => end();
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
+    // A process that must stop (its key revoked) ends as on a signal, with the error.
+    stopWhen?.catch((error: unknown) => end(error));
   });
 }
 
@@ -110,12 +116,17 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
           await realTime.close();
           throw error;
         });
-        const signalled = untilSignal();
+        const key = watchCliProcessKey(platform);
+        const signalled = untilSignal(key.refused);
         out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
-        await signalled;
-        await monitoring.stop();
-        await scheduler?.stop();
-        await realTime.close();
+        try {
+          await signalled;
+        } finally {
+          key.stop();
+          await monitoring.stop();
+          await scheduler?.stop();
+          await realTime.close();
+        }
       }, { onlineFlushEveryMs: ONLINE_FLUSH_EVERY_MS }),
     );
 }

@@ -10,7 +10,7 @@ import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 import { startProjectScheduler } from './orchestration-commands.js';
 import { isLoopbackHost, servingAccess } from '../../compliance/access/open-serving.js';
-import { authorizeCliProcess } from '../../compliance/access/cli-principal.js';
+import { authorizeCliProcess, watchCliProcessKey } from '../../compliance/access/cli-principal.js';
 
 const ACCESS_NOTICE = {
   'auth': 'auth is on: every route but /health needs "Authorization: Bearer <key>" (sluice keys list)',
@@ -81,14 +81,19 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         }
         // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
         const scheduler = await startProjectScheduler(platform, projectDir, options.scheduler, (level, message) => logger[level](message));
-        const signalled = untilSignal();
+        const key = watchCliProcessKey(platform);
+        const signalled = untilSignal(key.refused);
         logger[access.mode === 'insecure-open' ? 'warn' : 'info'](ACCESS_NOTICE[access.mode]);
         out.result({ listening: address, auth: access.mode }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
-        await signalled;
-        await monitoring.stop();
-        await scheduler?.stop();
-        await app.close();
-        await realTime.close();
+        try {
+          await signalled;
+        } finally {
+          key.stop();
+          await monitoring.stop();
+          await scheduler?.stop();
+          await app.close();
+          await realTime.close();
+        }
       }, { onlineFlushEveryMs: ONLINE_FLUSH_EVERY_MS }),
     );
 }

@@ -105,6 +105,46 @@ export async function authorizeCliProcess(ctx: AccessStores): Promise<void> {
   await authorizeCli(ctx, await cliPrincipal(ctx), 'admin', 'serve');
 }
 
+/** How often a long-lived process started with a key checks it again: `SLUICE_KEY_RECHECK_MS`, default a minute. */
+function keyRecheckMs(): number {
+  const ms = Number(process.env.SLUICE_KEY_RECHECK_MS);
+  return Number.isInteger(ms) && ms > 0 ? ms : 60_000;
+}
+
+/**
+ * Keeps a long-lived process (`serve`, `worker`, `scheduler`) started with `SLUICE_API_KEY` to its
+ * key: checks it again every `SLUICE_KEY_RECHECK_MS` (default a minute), and `refused` rejects once
+ * the key is revoked or no longer has `admin: ["serve"]` (the refusal audited as at start; a check
+ * that passes is not audited). Without a key (the local operator) nothing is checked and `refused`
+ * never settles. A check that fails for another reason (the metadata store busy) is tried at the
+ * next one.
+ *
+ * @example
+ * const key = watchCliProcessKey(platform); await untilSignal(key.refused); key.stop();
+ */
+export function watchCliProcessKey(ctx: AccessStores): { readonly refused: Promise<never>; stop(): void } {
+  const token = process.env[API_KEY_ENV];
+  if (token === undefined || token === '') return { refused: new Promise<never>(() => undefined), stop: () => undefined };
+  let timer: NodeJS.Timeout | undefined;
+  const refused = new Promise<never>((_resolve, reject) => {
+    const check = async (): Promise<void> => {
+      try {
+        const principal = await cliPrincipal(ctx);
+        const applied = await ctx.metadata.latestRegistry();
+        if (!authorize(accessPolicy(applied?.project), principal, 'admin', 'serve').allowed) await authorizeCli(ctx, principal, 'admin', 'serve');
+      } catch (error) {
+        if (error instanceof AuthenticationError || error instanceof PolicyError) {
+          clearInterval(timer);
+          reject(error);
+        }
+      }
+    };
+    timer = setInterval(() => void check(), keyRecheckMs());
+    timer.unref();
+  });
+  return { refused, stop: () => clearInterval(timer) };
+}
+
 /**
  * Authorizes the CLI reading online features (`sluice get`) like the server does: every requested
  * feature must be readable. Audited as `serve.read` (target the service or views, the entity count).

@@ -18,10 +18,10 @@ import { EXIT_FAILURE } from '../exit.js';
 import { durationMs, integerIn } from '../options.js';
 import { table } from '../output.js';
 import { auditErrorCode } from '../../compliance/audit/audited-action.js';
-import { authorizeCliProcess, authorizeCliStatus, cliPrincipal, watchCliProcessKey } from '../../compliance/access/cli-principal.js';
+import { authorizeCliProcess, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
-import { untilSignal } from './real-time.js';
+import { closeAfter, untilStopped } from './real-time.js';
 
 /** `--from 2026-01-01` or `--from 2026-01-01T06:00:00Z`: a UTC instant (a date alone is its UTC midnight). */
 function instant(value: string): number {
@@ -187,17 +187,13 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const scheduler = await startScheduler(platform, projectDir, log);
         // Alerts and freshness SLAs are watched wherever the scheduler runs alone.
         const monitoring = startMonitoring(platform, { log });
-        const key = watchCliProcessKey(platform);
-        const signalled = untilSignal(key.refused);
+        const stopped = untilStopped(platform);
         const names = projectSchedules(project).map((s) => s.name);
         out.result({ schedules: names }, () => `scheduler running ${names.length} schedule(s)${names.length > 0 ? `: ${names.join('; ')}` : ' (none declared: add schedules: [schedule({...})] to defineProject)'} (Ctrl-C to stop)`);
-        try {
-          await signalled;
-        } finally {
-          key.stop();
+        await closeAfter(stopped, async () => {
           await monitoring.stop();
           await scheduler.stop();
-        }
+        });
       }),
     );
 }

@@ -39,6 +39,25 @@ export function untilSignal(stopWhen?: Promise<never>): Promise<void> {
   });
 }
 
+/**
+ * The end of a long-lived command (`serve`, `worker`, `scheduler`): resolves on SIGINT or SIGTERM,
+ * rejects once the process's key is refused (`watchCliProcessKey`). Made before the command says
+ * it runs, so a signal right after is not missed; `closeAfter` then closes what it started.
+ */
+export function untilStopped(ctx: Parameters<typeof watchCliProcessKey>[0]): Promise<void> {
+  const key = watchCliProcessKey(ctx);
+  return untilSignal(key.refused).finally(() => key.stop());
+}
+
+/** Waits for `stopped` (see `untilStopped`), then runs `close`, also when it rejected (with its error). */
+export async function closeAfter(stopped: Promise<void>, close: () => Promise<void>): Promise<void> {
+  try {
+    await stopped;
+  } finally {
+    await close();
+  }
+}
+
 /** How often the connectors' states are turned into health conditions. */
 const CONNECTOR_HEALTH_EVERY_MS = 1_000;
 
@@ -116,17 +135,13 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
           await realTime.close();
           throw error;
         });
-        const key = watchCliProcessKey(platform);
-        const signalled = untilSignal(key.refused);
+        const stopped = untilStopped(platform);
         out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
-        try {
-          await signalled;
-        } finally {
-          key.stop();
+        await closeAfter(stopped, async () => {
           await monitoring.stop();
           await scheduler?.stop();
           await realTime.close();
-        }
+        });
       }, { onlineFlushEveryMs: ONLINE_FLUSH_EVERY_MS }),
     );
 }

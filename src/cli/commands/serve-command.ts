@@ -5,12 +5,12 @@ import { SluiceMetrics } from '../../observability/metrics.js';
 import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
 import { configureLogging } from '../../observability/log.js';
-import { ONLINE_FLUSH_EVERY_MS, startRealTime, untilSignal } from './real-time.js';
+import { ONLINE_FLUSH_EVERY_MS, closeAfter, startRealTime, untilStopped } from './real-time.js';
 import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 import { startProjectScheduler } from './orchestration-commands.js';
 import { isLoopbackHost, servingAccess } from '../../compliance/access/open-serving.js';
-import { authorizeCliProcess, watchCliProcessKey } from '../../compliance/access/cli-principal.js';
+import { authorizeCliProcess } from '../../compliance/access/cli-principal.js';
 
 const ACCESS_NOTICE = {
   'auth': 'auth is on: every route but /health needs "Authorization: Bearer <key>" (sluice keys list)',
@@ -81,19 +81,15 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         }
         // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
         const scheduler = await startProjectScheduler(platform, projectDir, options.scheduler, (level, message) => logger[level](message));
-        const key = watchCliProcessKey(platform);
-        const signalled = untilSignal(key.refused);
+        const stopped = untilStopped(platform);
         logger[access.mode === 'insecure-open' ? 'warn' : 'info'](ACCESS_NOTICE[access.mode]);
         out.result({ listening: address, auth: access.mode }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
-        try {
-          await signalled;
-        } finally {
-          key.stop();
+        await closeAfter(stopped, async () => {
           await monitoring.stop();
           await scheduler?.stop();
           await app.close();
           await realTime.close();
-        }
+        });
       }, { onlineFlushEveryMs: ONLINE_FLUSH_EVERY_MS }),
     );
 }

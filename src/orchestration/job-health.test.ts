@@ -89,6 +89,14 @@ test('a failed run of several views that switched every view in names no empty l
   expect(await other.firing()).toEqual([['job:materialize', ['b']]]);
 });
 
+test('a successful run of one view ends its own condition (job:materialize:<view>), as a retried rebuild does', async () => {
+  const { metadata, ctx } = store(() => Date.now());
+  await reportRunHealth(ctx, { id: 'u1', job: 'materialize', params: { views: ['balances'], trigger: 'recovery' } }, { ok: false, error: new Error('file gone') });
+  expect((await metadata.health.list({ firing: true })).map((c) => c.subject)).toEqual(['job:materialize:balances']);
+  await reportRunHealth(ctx, { id: 'u2', job: 'materialize', params: { views: ['balances'], trigger: 'recovery' } }, { ok: true });
+  expect(await metadata.health.list({ firing: true })).toEqual([]);
+});
+
 test('whether a failure was ended since compares the run it ended, not times of two clocks', async () => {
   // The platform's clock is years behind the wall clock the run records use.
   const { metadata, ctx } = store(() => Date.parse('2024-01-01T00:00:00Z'));

@@ -87,7 +87,7 @@ async function narrowAllViews(ctx: SluiceContext, condition: Condition, left: re
  * The views of a run end their own conditions (`job:materialize:<view>`): those of a successful
  * run, and those a failed run of several views did switch in, except the run's own subject.
  */
-async function endViewConditions(ctx: SluiceContext, run: Pick<RunRecord, 'id'>, views: ReadonlySet<string>, own: string, at: number): Promise<void> {
+async function endViewConditions(ctx: SluiceContext, run: Pick<RunRecord, 'id'>, views: ReadonlySet<string>, own: string | undefined, at: number): Promise<void> {
   for (const condition of await ctx.metadata.health.list({ firing: true })) {
     const { kind, subject, severity } = condition;
     if (!(RUN_KINDS as readonly string[]).includes(kind) || subject === own || !subject.startsWith('job:materialize:') || !views.has(subject.slice('job:materialize:'.length))) continue;
@@ -101,9 +101,10 @@ async function endViewConditions(ctx: SluiceContext, run: Pick<RunRecord, 'id'>,
  * (a failed run of several views), which ends once every view that failed run left has been
  * materialized since, by one run or several (`sluice materialize --views a`, then `b`).
  */
-async function endMaterializeConditions(ctx: SluiceContext, run: Pick<RunRecord, 'id'>, views: readonly string[], own: string, at: number): Promise<void> {
+async function endMaterializeConditions(ctx: SluiceContext, run: Pick<RunRecord, 'id'>, views: readonly string[], at: number): Promise<void> {
   const covered = new Set(views);
-  await endViewConditions(ctx, run, covered, own, at);
+  // A success ends every view condition it covers, its own (`job:materialize:<view>` of a one-view run) included.
+  await endViewConditions(ctx, run, covered, undefined, at);
   for (const condition of await ctx.metadata.health.list({ firing: true })) {
     if (!(RUN_KINDS as readonly string[]).includes(condition.kind) || condition.subject !== 'job:materialize') continue;
     // A condition fired before views were recorded (older code) ends with any run of several views, as it did then.
@@ -150,7 +151,7 @@ export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, '
   const at = ctx.now();
   const views = materializedViews(run);
   if (outcome.ok) {
-    if (views !== undefined) return endMaterializeConditions(ctx, run, views, subject, at);
+    if (views !== undefined) return endMaterializeConditions(ctx, run, views, at);
     for (const kind of RUN_KINDS) {
       await ctx.metadata.health.report({ kind, subject, firing: false, severity: 'error', message: `job ${name} succeeded (run ${run.id})`, details: { runId: run.id } }, at);
     }

@@ -47,11 +47,21 @@ export async function removeDuplicateEvents(engine: SqlEngine, source: Source, t
   if (log === undefined || !isStreamed(source)) return { ...none, removed: Number(n) };
   for (const open of log.openClaims(source.name)) await log.settleClaim(source.name, open.claim, await seen.committed(open.claim));
   // Ids as the log remembers them: the text of the typed value, as decoding a pushed event gives it.
-  const rows = await engine.all<{ n: number; id: string }>(`SELECT _n AS n, CAST(${id} AS VARCHAR) AS id FROM ${table} WHERE _reason = '' ORDER BY _n`);
-  const duplicates = await log.claimIds(source.name, seen.claim, rows.map((r) => r.id), seen.now);
+  // Read column by column (a row object per row had cost about 1.8 µs of the claim's 4.8 per row).
+  const ids: string[] = [];
+  const ns: number[] = [];
+  for await (const chunk of engine.streamChunks(`SELECT _n::DOUBLE AS n, CAST(${id} AS VARCHAR) AS id FROM ${table} WHERE _reason = '' ORDER BY _n`)) {
+    const n = chunk.column(0);
+    const text = chunk.column(1);
+    for (let r = 0; r < chunk.rowCount; r++) {
+      ns.push(n.get(r) as number);
+      ids.push(text.get(r) as string);
+    }
+  }
+  const duplicates = await log.claimIds(source.name, seen.claim, ids, seen.now);
   if (duplicates.length > 0) {
     await engine.run('CREATE OR REPLACE TEMP TABLE ingest_duplicates (_n DOUBLE)');
-    await engine.appendColumns('ingest_duplicates', [{ type: 'double', values: Float64Array.from(duplicates, (i) => Number(rows[i]!.n)) }]);
+    await engine.appendColumns('ingest_duplicates', [{ type: 'double', values: Float64Array.from(duplicates, (i) => ns[i]!) }]);
     await engine.run(`DELETE FROM ${table} WHERE _n IN (SELECT _n FROM ingest_duplicates); DROP TABLE ingest_duplicates`);
   }
   return { removed: Number(n) + duplicates.length, settle: (committed) => log.settleClaim(source.name, seen.claim, committed) };

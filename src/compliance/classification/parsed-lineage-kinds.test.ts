@@ -65,6 +65,8 @@ test('edge subtypes as OpenLineage lists them: identity, aggregation, transforma
   } });
   expect((await parsed("SELECT CASE WHEN note = 'x' THEN amount ELSE 0 END AS v FROM invoices", ['v'])).columns.v)
     .toEqual(['invoices.amount DIRECT/TRANSFORMATION', 'invoices.note INDIRECT/CONDITIONAL']);
+  expect((await parsed("SELECT if(note = 'x', amount, 0) AS v FROM invoices", ['v'])).columns.v)
+    .toEqual(['invoices.amount DIRECT/TRANSFORMATION', 'invoices.note INDIRECT/CONDITIONAL']);
   const joined = await parsed('SELECT a.account_id, i.amount::INTEGER AS amt FROM accounts a JOIN invoices i ON i.account_id = a.account_id WHERE i.note IS NULL ORDER BY i.ts', ['account_id', 'amt']);
   expect(joined).toEqual({
     columns: { account_id: ['accounts.account_id DIRECT/IDENTITY'], amt: ['invoices.amount DIRECT/TRANSFORMATION'] },

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { withParsedLineage } from '../../config/parse-transform-lineage.js';
 import { avg, batchSource, compileProject, defineProject, entity, featureService, featureView, field, requestView, sqlTransform } from '../../definitions/index.js';
 import { lineageGraph } from './lineage-graph.js';
-import { resolveLineageTarget, traceLineage } from './lineage-query.js';
+import { describeSteps, resolveLineageTarget, traceLineage } from './lineage-query.js';
 
 const user = entity({ name: 'user', joinKey: 'user_id' });
 const txns = batchSource({ name: 'txns', schema: { user_id: 'string', amount: 'float64', country: 'string', ts: 'timestamp' }, timestamp: 'ts' });
@@ -21,6 +21,9 @@ describe('lineage graph', () => {
     const down = traceLineage(graph, resolveLineageTarget(graph, 'txns.amount'), 'downstream');
     expect(down.map((s) => `${s.id}.${s.column}`)).toEqual(['view:txn_stats.amount_avg', 'request:risk.ratio', 'service:svc.risk__ratio', 'dataset:ds1.risk__ratio']);
     expect(down[0]!.transformation).toEqual({ type: 'DIRECT', subtype: 'AGGREGATION' });
+    // The request view's function is opaque: each input feature is a candidate, said so.
+    expect(down[1]!.transformation).toEqual({ type: 'DIRECT', subtype: 'TRANSFORMATION', unresolved: true });
+    expect(describeSteps(down.slice(0, 2))).toEqual(['  view:txn_stats.amount_avg  (aggregation)', '    request:risk.ratio  (transformation, unresolved)']);
     // A spine column of a dataset is not a feature: no node feeds it.
     expect(Object.keys(graph.nodes.get('dataset:ds1')!.columns)).toEqual(['risk__ratio', 'txn_stats__country']);
   });

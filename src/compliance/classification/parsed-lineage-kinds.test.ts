@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { duckDbEngine } from '../../storage/engine/duckdb-engine.js';
 import { literal, type SqlEngine } from '../../storage/engine/sql-engine.js';
@@ -53,6 +54,21 @@ test('GROUP BY ALL and GROUP BY <position> group by the same columns as the expl
     });
   }
   expect((await parsed('SELECT account_id, count(*) AS n FROM invoices GROUP BY 1 ORDER BY 2 DESC LIMIT 3', ['n'])).rows).toEqual(['invoices.account_id INDIRECT/GROUP_BY']);
+});
+
+test('property: on random grouped SELECTs, GROUP BY ALL, by positions and by the expressions written out give the same edges', async () => {
+  const key = fc.constantFrom('account_id', 'note', 'lower(note)', 'ts::DATE', "account_id || '-' || note");
+  const aggregate = fc.constantFrom('sum(amount)', 'max(ts)', 'count(*)', 'avg(amount) FILTER (WHERE note IS NULL)', "string_agg(note, ',' ORDER BY ts)");
+  const items = fc.tuple(fc.uniqueArray(key, { minLength: 1, maxLength: 3 }), fc.array(aggregate, { minLength: 1, maxLength: 3 }), fc.boolean());
+  await fc.assert(fc.asyncProperty(items, async ([keys, aggregates, keysFirst]) => {
+    const list = keysFirst ? [...keys, ...aggregates] : [...aggregates, ...keys];
+    const select = `SELECT ${list.map((e, i) => `${e} AS o${i}`).join(', ')} FROM invoices GROUP BY `;
+    const outputs = list.map((_, i) => `o${i}`);
+    const positions = keys.map((k) => list.indexOf(k) + 1);
+    const [all, byPosition, written] = await Promise.all([`${select}ALL`, `${select}${positions.join(', ')}`, `${select}${keys.join(', ')}`].map((sql) => parsed(sql, outputs)));
+    expect({ list, all }).toEqual({ list, all: written });
+    expect({ list, byPosition }).toEqual({ list, byPosition: written });
+  }), { numRuns: Number(process.env.LINEAGE_RUNS ?? 40) });
 });
 
 // Review rev finding 12: every edge was DIRECT/TRANSFORMATION, every row-deciding column INDIRECT/"TABLE".

@@ -92,6 +92,11 @@ describe('sluice lineage, end to end', () => {
     expect(reached).not.toContain('transform:account_totals.account_id');
     const key = sluice(dir, 'lineage', 'source:transactions.account_id', '--downstream');
     expect(key.stdout).toContain('  transform:account_totals.total  (indirect: group by)');
+    // The same type and subtype as the transform's OpenLineage facet (lineage-events.test.ts).
+    const keyJson = sluice(dir, 'lineage', 'source:transactions.account_id', '--downstream', '--json').json<{ downstream: LineageStep[] }>().downstream;
+    expect(keyJson.filter((s) => s.id === 'transform:account_totals').map((s) => [s.column, s.transformation])).toEqual([
+      ['account_id', { type: 'DIRECT', subtype: 'IDENTITY' }], ['total', { type: 'INDIRECT', subtype: 'GROUP_BY' }], ['ts', { type: 'INDIRECT', subtype: 'GROUP_BY' }],
+    ]);
     expect(human.stdout).toMatch(/a change to source:transactions\.amount affects 5 node\(s\): .*view:spend, service:fraud, dataset:/);
   });
 

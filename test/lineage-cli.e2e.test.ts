@@ -87,9 +87,16 @@ describe('sluice lineage, end to end', () => {
     expect(channel.filter((s) => s.id === 'view:spend').map((s) => s.column).sort()).toEqual(['last_channel', 'n', 'total_usd']);
     const human = sluice(dir, 'lineage', 'source:transactions.amount', '--downstream');
     expect(human.stdout).toContain('  view:spend.total_usd  (transformation)');
-    expect(human.stdout).toContain('  transform:account_totals.total  (transformation)');
-    // The columns the SQL mentions stay table-level dependencies of every output (groupings, filters).
-    expect(human.stdout).toContain('  transform:account_totals.account_id  (table-level)');
+    expect(human.stdout).toContain('  transform:account_totals.total  (aggregation)');
+    // GROUP BY ALL groups by account_id only (review rev finding 11: the aggregated amount was said to decide every output's rows).
+    expect(reached).not.toContain('transform:account_totals.account_id');
+    const key = sluice(dir, 'lineage', 'source:transactions.account_id', '--downstream');
+    expect(key.stdout).toContain('  transform:account_totals.total  (indirect: group by)');
+    // The same type and subtype as the transform's OpenLineage facet (lineage-events.test.ts).
+    const keyJson = sluice(dir, 'lineage', 'source:transactions.account_id', '--downstream', '--json').json<{ downstream: LineageStep[] }>().downstream;
+    expect(keyJson.filter((s) => s.id === 'transform:account_totals').map((s) => [s.column, s.transformation])).toEqual([
+      ['account_id', { type: 'DIRECT', subtype: 'IDENTITY' }], ['total', { type: 'INDIRECT', subtype: 'GROUP_BY' }], ['ts', { type: 'INDIRECT', subtype: 'GROUP_BY' }],
+    ]);
     expect(human.stdout).toMatch(/a change to source:transactions\.amount affects 5 node\(s\): .*view:spend, service:fraud, dataset:/);
   });
 

@@ -96,12 +96,12 @@ describe('OpenLineage events of jobs', () => {
     expect(transform.inputs.map((d) => d.name)).toEqual(['transactions']);
     expect(transform.outputs[0]).toMatchObject({ namespace: 'shop-prod.lake', name: 'account_totals', outputFacets: { outputStatistics: { rowCount: 2 } } });
     expect(transform.job.facets!.sql).toMatchObject({ query: daily.sql });
-    // A transform's SQL: each output's own input columns from DuckDB's parse tree, and every column it mentions at table level (filters, joins, groupings).
+    // A transform's SQL: each output's own input columns from DuckDB's parse tree, typed; the columns that decide its rows (GROUP BY ALL: the key) at dataset level.
     const transformLineage = transform.outputs[0]!.facets!.columnLineage as unknown as { fields: Record<string, { inputFields: { name: string; field: string; transformations: { type: string; subtype: string }[] }[] }>; dataset: { field: string }[] };
     expect(Object.fromEntries(Object.entries(transformLineage.fields).map(([out, f]) => [out, f.inputFields.map((i) => `${i.name}.${i.field} ${i.transformations[0]!.type}/${i.transformations[0]!.subtype}`)]))).toEqual({
-      account_id: ['transactions.account_id DIRECT/TRANSFORMATION'], total: ['transactions.amount DIRECT/TRANSFORMATION'], ts: ['transactions.ts DIRECT/TRANSFORMATION'],
+      account_id: ['transactions.account_id DIRECT/IDENTITY'], total: ['transactions.amount DIRECT/AGGREGATION'], ts: ['transactions.ts DIRECT/AGGREGATION'],
     });
-    expect(transformLineage.dataset.map((f) => f.field).sort()).toEqual(['account_id', 'amount', 'ts']);
+    expect((transformLineage.dataset as unknown as { field: string; transformations: { type: string; subtype: string }[] }[]).map((f) => `${f.field} ${f.transformations.map((t) => `${t.type}/${t.subtype}`).join()}`)).toEqual(['account_id INDIRECT/GROUP_BY']);
 
     expect(mat.inputs.map((d) => d.name)).toEqual(['transactions', 'account_totals']);
     const online = mat.outputs.find((d) => d.name === 'spend')!;
@@ -111,7 +111,9 @@ describe('OpenLineage events of jobs', () => {
     expect(fields.total_usd!.inputFields.map((f) => `${f.name}.${f.field} ${f.transformations[0]!.type}/${f.transformations[0]!.subtype}`).sort()).toEqual([
       'transactions.amount DIRECT/TRANSFORMATION', 'transactions.channel INDIRECT/FILTER', 'transactions.fx_rate DIRECT/TRANSFORMATION',
     ]);
-    expect(fields.last_channel!.inputFields.map((f) => `${f.field} ${f.transformations[0]!.subtype}`).sort()).toEqual(['channel FILTER', 'channel IDENTITY']);
+    // One input field per input column, with each way it reaches the output.
+    expect(fields.last_channel!.inputFields.flatMap((f) => f.transformations.map((t) => `${f.field} ${t.subtype}`)).sort()).toEqual(['channel FILTER', 'channel IDENTITY']);
+    expect(fields.last_channel!.inputFields).toHaveLength(1);
     expect(fields.n!.inputFields.map((f) => f.field)).toEqual(['channel']);
 
     expect(build.inputs.map((d) => d.name)).toEqual([spine, 'transactions', 'account_totals']);

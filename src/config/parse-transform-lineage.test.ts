@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
 import { classificationCatalog, isClassified } from '../compliance/classification/catalog.js';
+import { valueInputs } from '../compliance/classification/parsed-lineage.js';
 import { batchSource, compileProject, defineProject, pii, planChanges, sqlTransform, storedProject, type Project } from '../definitions/index.js';
 import { withParsedLineage } from './parse-transform-lineage.js';
 
@@ -21,7 +22,7 @@ test('at load, a CTE or unnest no longer classifies the key; what reaches the em
   // The token lineage (no engine): a CTE or an unnest makes every column read every input column.
   expect(isClassified(before.column('ctes', 'customer_id'))).toBe(true);
   const parsed = await withParsedLineage(project());
-  expect(parsed.transforms!.map((t) => t.columnLineage)).toEqual([
+  expect(parsed.transforms!.map((t) => t.columnInputs && Object.fromEntries(Object.entries(t.columnInputs).map(([o, e]) => [o, valueInputs(e)])))).toEqual([
     { customer_id: ['customers.customer_id'], nick: ['customers.email'], ts: ['customers.ts'] },
     { customer_id: ['customers.customer_id'], nick: ['customers.email'], ts: ['customers.ts'] },
     { customer_id: ['customers.customer_id'], nick: ['customers.customer_id', 'customers.email', 'customers.ts'], ts: ['customers.ts'] },
@@ -40,5 +41,29 @@ test('a project applied without the parsed lineage plans one change per transfor
 
 test('SQL that DuckDB does not parse keeps no parsed lineage (the token lineage applies); the load does not fail here', async () => {
   const broken = compileProject(defineProject({ name: 'shop', entities: [], sources: [customers], featureViews: [], transforms: [transform('broken', 'SELEC customer_id, email AS nick, ts FROM customers')] }));
-  expect((await withParsedLineage(broken)).transforms![0]!.columnLineage).toBeUndefined();
+  expect((await withParsedLineage(broken)).transforms![0]!.columnInputs).toBeUndefined();
+});
+
+// Review rev finding 9: what the parse could not resolve read every column of every input, so a
+// classified column of an input the SQL never reads classified every output.
+test('a transform reading one input is not classified from another input it never reads; an unresolved output from the relations in its scope only', async () => {
+  const invoices = batchSource({ name: 'invoices', schema: { customer_id: 'string', fee: 'float64', ts: 'timestamp' }, timestamp: 'ts', classify: { fee: pii('sensitive') } });
+  const plain = batchSource({ name: 'plain', schema: { customer_id: 'string', nick: 'string', score: 'float64', ts: 'timestamp' }, timestamp: 'ts' });
+  const over = (name: string, sql: string) => sqlTransform({ name, inputs: [plain, invoices], sql, timestamp: 'ts', schema: { customer_id: 'string', nick: 'string', ts: 'timestamp' } });
+  const spec = defineProject({
+    name: 'shop', entities: [], sources: [plain, invoices], featureViews: [],
+    transforms: [
+      over('replaced', 'SELECT * EXCLUDE (score) REPLACE (upper(nick) AS nick) FROM plain'),
+      over('matched', "SELECT customer_id, COLUMNS('^ni'), ts FROM plain"),
+      over('lateral', 'SELECT customer_id, lower(nick) AS n1, n1 || \'!\' AS nick, ts FROM plain'),
+      over('lambda', 'SELECT customer_id, list_transform([nick], x -> x)[1] AS nick, ts FROM plain'),
+      over('lambda_fee', 'SELECT p.customer_id, list_transform([1], x -> x)[1]::VARCHAR AS nick, p.ts FROM plain p JOIN invoices i USING (customer_id)'),
+    ],
+  });
+  const catalog = classificationCatalog(await withParsedLineage(compileProject(spec)));
+  for (const name of ['replaced', 'matched', 'lateral', 'lambda']) {
+    expect({ name, classified: ['customer_id', 'nick', 'ts'].filter((c) => isClassified(catalog.column(name, c))) }).toEqual({ name, classified: [] });
+  }
+  // Unresolved over a scope that holds invoices: conservatively classified.
+  expect(catalog.column('lambda_fee', 'nick')?.level).toBe('sensitive');
 });

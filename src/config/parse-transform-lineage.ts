@@ -5,7 +5,7 @@ import { literal } from '../storage/engine/sql-engine.js';
 
 /**
  * The project with each SQL transform's column lineage read from DuckDB's own parse tree
- * (`json_serialize_sql`, in a throwaway in-memory DuckDB; see `parsedColumnLineage`), so the
+ * (`json_serialize_sql`, in a throwaway in-memory DuckDB; see `parsedTransformLineage`), so the
  * registry stores it and every reader of the classification uses it. A transform whose SQL
  * DuckDB cannot serialize keeps none (its outputs count as read from every input column). Costs nothing without
  * transforms.
@@ -25,7 +25,7 @@ export async function withParsedLineage(project: Project): Promise<Project> {
       const tree = await engine.all<{ tree: string }>(`SELECT json_serialize_sql(${literal(transform.sql)})::VARCHAR AS tree`).then(([row]) => JSON.parse(row!.tree) as unknown, () => undefined);
       const inputs = Object.fromEntries(transform.inputs.map((i) => [i, schemas.get(i) ?? {}]));
       const lineage = parsedTransformLineage(tree, inputs, Object.keys(transform.schema));
-      parsed.push(lineage === undefined ? transform : Object.freeze({ ...transform, columnLineage: Object.freeze(lineage.columns), indirectColumns: Object.freeze(lineage.indirect) }));
+      parsed.push(lineage === undefined ? transform : Object.freeze({ ...transform, columnInputs: Object.freeze(lineage.columns), rowInputs: Object.freeze(lineage.rows) }));
     }
     return Object.freeze({ ...project, transforms: Object.freeze(parsed) });
   } finally {

@@ -128,7 +128,7 @@ export function transformDetails(before: Transform, after: Transform): ChangeDet
   const out: ChangeDetails = { details: [], consequences: [], refused: [] };
   property(out.details, 'inputs', before.inputs, after.inputs);
   if (before.sql !== after.sql) out.details.push('sql changed');
-  else if (stableStringify([before.columnLineage ?? null, before.indirectColumns ?? null]) !== stableStringify([after.columnLineage ?? null, after.indirectColumns ?? null])) out.details.push('column lineage read from DuckDB\'s parser');
+  else if (stableStringify([before.columnInputs ?? null, before.rowInputs ?? null]) !== stableStringify([after.columnInputs ?? null, after.rowInputs ?? null])) out.details.push('column lineage read from DuckDB\'s parser');
   property(out.details, 'incremental', before.incremental ?? false, after.incremental ?? false);
   if (before.hash !== after.hash) out.consequences.push(`its table changes at the next "sluice transform run ${after.name}"`);
   describeChanged(out.details, before, after);

@@ -13,6 +13,7 @@ export { planChanges, assertApplicable, type DefinitionChange, type ChangeAction
 export { env, streamSource, cdcSource, natsJetStream, postgresCdc, postgresTable, resolveSetting } from './stream-builders.js';
 export { sqlTransform } from './builders.js';
 export { compileTransforms, transformOrder } from './compile-transforms.js';
+export { isDirectSubtype, strongerSubtype, type DirectSubtype, type IndirectSubtype } from './lineage-transformation.js';
 export { requestView, type ColumnValues, type FeatureValue, type FeatureValues, type RequestInput } from './request-view.js';
 export { bindRequestFunctions, compileRequestView, functionSourceHash, REQUEST_INPUT, type RequestFunctions } from './compile-request-view.js';
 export { columnTypeProblem, isListType, listOf, listShape, type ElementType, type ListShape } from './column-types.js';

@@ -456,15 +456,18 @@ export interface Transform {
   /** Covers what changes the output's values: inputs, SQL, timestamp, schema, mode (not the description). */
   readonly hash: string;
   /**
-   * Per output column, the input columns (`<input>.<column>`) it is computed from, read from
-   * DuckDB's parse tree when the project is loaded (`parsedColumnLineage`) and stored with it in
-   * the registry; outside the hash. Absent (a project compiled without an engine, or applied
-   * before 11-30): the classification takes every output column as computed from every input column.
+   * Per output column, the input columns (`<input>.<column>`) it reads and how (`TransformInput`),
+   * read from DuckDB's parse tree when the project is loaded (`parsedTransformLineage`) and stored
+   * with it in the registry; outside the hash. Absent (a project compiled without an engine, or
+   * applied before 11-30 evening): every output column counts as possibly read from every input column.
    */
-  readonly columnLineage?: Readonly<Record<string, readonly string[]>>;
-  /** The input columns that decide which rows count (filters, joins, groupings), from the same parse (`parsedIndirectReads`); absent with `columnLineage`. */
-  readonly indirectColumns?: readonly string[];
+  readonly columnInputs?: Readonly<Record<string, readonly TransformInput[]>>;
+  /** The input columns that decide which rows the transform outputs (filters, joins, groupings, sorts), all INDIRECT, from the same parse; absent with `columnInputs`. */
+  readonly rowInputs?: readonly TransformInput[];
 }
+
+import type { LineageSubtype, LineageTransformation, TransformInput } from './lineage-transformation.js';
+export type { LineageSubtype, LineageTransformation, TransformInput };
 
 import type { RequestFeature, RequestFeatureFunction, RequestView, RequestViewSpec } from './request-view-types.js';
 export type { RequestFeature, RequestFeatureFunction, RequestView, RequestViewSpec };

@@ -1,5 +1,6 @@
 import { featureColumn, resolveFeatures, transformOrder, type Classification, type FeatureRef, type PiiLevel, type Project } from '../../definitions/index.js';
 import { DefinitionError } from '../../errors.js';
+import { valueInputs } from './parsed-lineage.js';
 
 /** What kind of place a catalog entry describes. */
 export type CatalogPlace = 'source-column' | 'transform-column' | 'entity' | 'key-column' | 'feature' | 'request-feature' | 'service-feature' | 'dataset-column';
@@ -139,10 +140,12 @@ export function classificationCatalog(project: Project): Catalog {
   const order = [...project.sources.filter((s) => s.kind !== 'transform'), ...transformOrder(project).map((t) => sources.get(t.name)!)];
   for (const source of order) {
     const transform = transforms.get(source.name);
-    const parsed = transform?.columnLineage;
+    const parsed = transform?.columnInputs;
     // Without a parsed lineage for every column (SQL DuckDB does not serialize, a project applied before it was stored): every output comes from every input column.
+    // An output's value comes from its DIRECT inputs; where the parse could not tell which, from every column of the relations in scope (unresolved candidates).
     const everyInput = () => transform!.inputs.flatMap((i) => Object.keys(sources.get(i)?.schema ?? {}).map((c) => `${i}.${c}`));
-    const lineage: Readonly<Record<string, readonly string[]>> = transform === undefined ? {} : Object.keys(source.schema).every((c) => parsed?.[c] !== undefined) ? parsed!
+    const lineage: Readonly<Record<string, readonly string[]>> = transform === undefined ? {} : Object.keys(source.schema).every((c) => parsed?.[c] !== undefined)
+      ? Object.fromEntries(Object.keys(source.schema).map((c) => [c, valueInputs(parsed![c]!)]))
       : Object.fromEntries(Object.keys(source.schema).map((c) => [c, everyInput()]));
     for (const column of Object.keys(source.schema)) {
       const inherited = combine((lineage[column] ?? []).map((ref) => {

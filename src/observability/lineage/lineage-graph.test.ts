@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { withParsedLineage } from '../../config/parse-transform-lineage.js';
 import { avg, batchSource, compileProject, defineProject, entity, featureService, featureView, field, requestView, sqlTransform } from '../../definitions/index.js';
 import { lineageGraph } from './lineage-graph.js';
-import { resolveLineageTarget, traceLineage } from './lineage-query.js';
+import { describeSteps, resolveLineageTarget, traceLineage } from './lineage-query.js';
 
 const user = entity({ name: 'user', joinKey: 'user_id' });
 const txns = batchSource({ name: 'txns', schema: { user_id: 'string', amount: 'float64', country: 'string', ts: 'timestamp' }, timestamp: 'ts' });
@@ -21,6 +21,9 @@ describe('lineage graph', () => {
     const down = traceLineage(graph, resolveLineageTarget(graph, 'txns.amount'), 'downstream');
     expect(down.map((s) => `${s.id}.${s.column}`)).toEqual(['view:txn_stats.amount_avg', 'request:risk.ratio', 'service:svc.risk__ratio', 'dataset:ds1.risk__ratio']);
     expect(down[0]!.transformation).toEqual({ type: 'DIRECT', subtype: 'AGGREGATION' });
+    // The request view's function is opaque: each input feature is a candidate, said so.
+    expect(down[1]!.transformation).toEqual({ type: 'DIRECT', subtype: 'TRANSFORMATION', unresolved: true });
+    expect(describeSteps(down.slice(0, 2))).toEqual(['  view:txn_stats.amount_avg  (aggregation)', '    request:risk.ratio  (transformation, unresolved)']);
     // A spine column of a dataset is not a feature: no node feeds it.
     expect(Object.keys(graph.nodes.get('dataset:ds1')!.columns)).toEqual(['risk__ratio', 'txn_stats__country']);
   });
@@ -48,16 +51,20 @@ describe('lineage of a SQL transform', () => {
   const spec = defineProject({ name: 'p', entities: [user], sources: [accounts], transforms: [daily], featureViews: [] });
   const trace = (g: ReturnType<typeof lineageGraph>, target: string) => traceLineage(g, resolveLineageTarget(g, target), 'downstream').map((s) => `${s.id}.${s.column} ${s.transformation?.subtype}`);
 
-  test('with the parsed lineage: each output reads its own columns (transformation), and every column the SQL mentions stays a table-level dependency of every output', async () => {
+  const typed = (g: ReturnType<typeof lineageGraph>, target: string) => traceLineage(g, resolveLineageTarget(g, target), 'downstream').map((s) => `${s.id}.${s.column} ${s.transformation?.type}/${s.transformation?.subtype}${s.transformation?.unresolved ? ' unresolved' : ''}`);
+
+  test('with the parsed lineage: each output reads its own columns as the parse typed them; the grouping and filter columns decide every output\'s rows (INDIRECT)', async () => {
     const g = lineageGraph(await withParsedLineage(compileProject(spec)));
-    expect(trace(g, 'source:accounts.tier')).toEqual(['transform:tiers.tier_code TRANSFORMATION', 'transform:tiers.id TABLE', 'transform:tiers.ts TABLE']);
-    // The filter's column feeds no output's value: table-level only.
-    expect(trace(g, 'source:accounts.email')).toEqual(['transform:tiers.id TABLE', 'transform:tiers.tier_code TABLE', 'transform:tiers.ts TABLE']);
-    expect(trace(g, 'source:accounts.id')[0]).toBe('transform:tiers.id TRANSFORMATION');
+    expect(typed(g, 'source:accounts.tier')).toEqual(['transform:tiers.tier_code DIRECT/TRANSFORMATION', 'transform:tiers.id INDIRECT/GROUP_BY', 'transform:tiers.ts INDIRECT/GROUP_BY']);
+    // The filter's column feeds no output's value: it decides the rows only.
+    expect(typed(g, 'source:accounts.email')).toEqual(['transform:tiers.id INDIRECT/FILTER', 'transform:tiers.tier_code INDIRECT/FILTER', 'transform:tiers.ts INDIRECT/FILTER']);
+    expect(typed(g, 'source:accounts.id')[0]).toBe('transform:tiers.id DIRECT/IDENTITY');
+    expect(typed(g, 'source:accounts.ts')[0]).toBe('transform:tiers.ts DIRECT/AGGREGATION');
   });
 
-  test('without it (a project compiled without an engine): table-level only, as before', () => {
+  test('without it (a project compiled without an engine): every input column an unresolved candidate of every output', () => {
     const g = lineageGraph(compileProject(spec));
-    expect(trace(g, 'source:accounts.tier')).toEqual(['transform:tiers.id TABLE', 'transform:tiers.tier_code TABLE', 'transform:tiers.ts TABLE']);
+    expect(typed(g, 'source:accounts.tier')).toEqual(['transform:tiers.id', 'transform:tiers.tier_code', 'transform:tiers.ts'].map((c) => `${c} DIRECT/TRANSFORMATION unresolved`));
+    expect(trace(g, 'source:accounts.tier')).toHaveLength(3);
   });
 });

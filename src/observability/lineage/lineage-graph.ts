@@ -1,4 +1,4 @@
-import { featureColumn, type ColumnType, type FeatureView, type Project, type Transform } from '../../definitions/index.js';
+import { featureColumn, isDirectSubtype, strongerSubtype, type ColumnType, type DirectSubtype, type FeatureView, type LineageTransformation, type Project, type Transform } from '../../definitions/index.js';
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
 import { columnReferences } from './column-references.js';
 
@@ -16,20 +16,39 @@ export interface LineageNode {
 }
 
 /**
- * How an output column comes from an input column, in OpenLineage's terms: DIRECT (the value is
- * computed from it: IDENTITY, TRANSFORMATION, AGGREGATION) or INDIRECT (it decides which rows
- * count: FILTER); `table` marks a table-level over-approximation (a transform's SQL mentions it).
+ * How an output column comes from an input column, in OpenLineage's terms (`LineageTransformation`):
+ * DIRECT (IDENTITY, TRANSFORMATION, AGGREGATION) or INDIRECT (JOIN, GROUP_BY, FILTER, SORT, WINDOW,
+ * CONDITIONAL); `unresolved` where the definitions cannot tell which columns are read.
  */
-export interface ColumnTransformation {
-  readonly type: 'DIRECT' | 'INDIRECT';
-  readonly subtype: 'IDENTITY' | 'TRANSFORMATION' | 'AGGREGATION' | 'FILTER' | 'TABLE';
-}
+export type ColumnTransformation = LineageTransformation;
 
 export interface ColumnEdge {
   readonly from: { readonly node: string; readonly column: string };
   readonly to: { readonly node: string; readonly column: string };
   readonly transformation: ColumnTransformation;
+  /** The input column decides which rows the node outputs (a transform's filter, join, grouping): an edge to each of its columns, dataset-level in OpenLineage. */
+  readonly decidesRows?: true;
 }
+
+/**
+ * The transformation along a path of column edges (input side first): DIRECT only if every hop is
+ * DIRECT, with the strongest hop's subtype (IDENTITY < TRANSFORMATION < AGGREGATION); INDIRECT if
+ * any hop is, with the subtype of the INDIRECT hop nearest the output (how the output finally
+ * depends on it); unresolved if any hop is.
+ *
+ * @example
+ * composedTransformation([{ type: 'DIRECT', subtype: 'IDENTITY' }, { type: 'DIRECT', subtype: 'AGGREGATION' }]); // { type: 'DIRECT', subtype: 'AGGREGATION' }
+ */
+export function composedTransformation(path: readonly ColumnTransformation[]): ColumnTransformation {
+  const unresolved = path.some((t) => t.unresolved === true) ? { unresolved: true as const } : {};
+  const indirect = path.filter((t) => t.type === 'INDIRECT').at(-1);
+  if (indirect !== undefined) return { type: 'INDIRECT', subtype: indirect.subtype, ...unresolved };
+  const subtype = path.reduce<DirectSubtype>((s, t) => (isDirectSubtype(t.subtype) ? strongerSubtype(s, t.subtype) : s), 'IDENTITY');
+  return { type: 'DIRECT', subtype, ...unresolved };
+}
+
+/** Where the definitions cannot tell which of the columns an output reads (a request view's function, a transform without a parse): each a candidate. */
+const UNRESOLVED: ColumnTransformation = { type: 'DIRECT', subtype: 'TRANSFORMATION', unresolved: true };
 
 /** Sources -> transforms -> feature views -> request views -> feature services -> datasets -> models. */
 export interface LineageGraph {
@@ -70,34 +89,37 @@ export function viewColumnEdges(project: Project, view: FeatureView): ColumnEdge
 
 /**
  * A SQL transform's column edges, from the parse of its SQL stored with the project
- * (`Transform.columnLineage`, `Transform.indirectColumns`, read from DuckDB's parse tree): each
- * output gets DIRECT/TRANSFORMATION edges from the input columns its value is computed from
- * (listed first, so a trace names them so), and the columns that decide which rows count
- * (filters, joins, groupings) a table-level edge to every output. Without a parse (SQL DuckDB
- * does not serialize, a project applied before it was stored), every input column is a
- * table-level dependency of every output, as the classification assumes: impact analysis never
- * misses a dependent.
+ * (`Transform.columnInputs`, `Transform.rowInputs`, read from DuckDB's parse tree): each output
+ * gets its own edges as the parse typed them (DIRECT ones listed first, so a trace names them
+ * so), and the columns that decide which rows count (filters, joins, groupings, sorts) an
+ * INDIRECT edge to every output (`decidesRows`). Without a parse (SQL DuckDB does not serialize, a
+ * project applied before it was stored), every input column is an unresolved candidate of every
+ * output, as the classification assumes: impact analysis never misses a dependent.
  */
 function transformColumnEdges(project: Project, transform: Transform, id: string): ColumnEdge[] {
   const outputs = Object.keys(transform.schema);
-  const parsed = transform.columnLineage;
-  const exact = parsed !== undefined && transform.indirectColumns !== undefined && outputs.every((o) => parsed[o] !== undefined);
-  const edge = (ref: string, out: string, subtype: 'TRANSFORMATION' | 'TABLE'): ColumnEdge => {
+  const parsed = transform.columnInputs;
+  const exact = parsed !== undefined && transform.rowInputs !== undefined && outputs.every((o) => parsed[o] !== undefined);
+  const edge = (ref: string, out: string, transformation: ColumnTransformation, decidesRows = false): ColumnEdge => {
     const dot = ref.indexOf('.');
-    return { from: { node: tableNodeId(project, ref.slice(0, dot)), column: ref.slice(dot + 1) }, to: { node: id, column: out }, transformation: { type: 'DIRECT', subtype } };
+    return { from: { node: tableNodeId(project, ref.slice(0, dot)), column: ref.slice(dot + 1) }, to: { node: id, column: out }, transformation, ...(decidesRows ? { decidesRows: true as const } : {}) };
   };
-  const everyInput = transform.inputs.flatMap((input) => Object.keys(project.sources.find((s) => s.name === input)?.schema ?? {}).map((c) => `${input}.${c}`));
-  const tableLevel = exact ? transform.indirectColumns! : everyInput;
+  const how = (e: ColumnTransformation): ColumnTransformation => ({ type: e.type, subtype: e.subtype, ...(e.unresolved === true ? { unresolved: true as const } : {}) });
+  if (!exact) {
+    const everyInput = transform.inputs.flatMap((input) => Object.keys(project.sources.find((s) => s.name === input)?.schema ?? {}).map((c) => `${input}.${c}`));
+    return everyInput.flatMap((ref) => outputs.map((out) => edge(ref, out, UNRESOLVED)));
+  }
   return [
-    ...(exact ? outputs.flatMap((out) => parsed[out]!.map((ref) => edge(ref, out, 'TRANSFORMATION'))) : []),
-    ...tableLevel.flatMap((ref) => outputs.map((out) => edge(ref, out, 'TABLE'))),
+    ...outputs.flatMap((out) => parsed[out]!.map((e) => edge(e.input, out, how(e)))),
+    ...transform.rowInputs!.flatMap((e) => outputs.map((out) => edge(e.input, out, how(e), true))),
   ];
 }
 
 /**
  * Builds the lineage graph from the definitions and the recorded datasets. Column edges are
  * exact where the definitions say them (features, derived columns, filters, services, datasets)
- * and table-level for SQL transforms and request views' functions. A dataset built for a model
+ * and SQL transforms' parsed lineage; unresolved candidates where they cannot tell (request views'
+ * functions, a transform's SQL without a parse, what its parse cannot follow). A dataset built for a model
  * (`model` on its record) feeds the node `model:<name>`, whose columns are the feature columns
  * of every dataset built for it.
  *
@@ -127,7 +149,7 @@ export function lineageGraph(project: Project, datasets: readonly (Pick<DatasetR
       edges.push({ from: `view:${input}`, to: id });
       const inputView = project.featureViews.find((v) => v.name === input);
       for (const feature of inputView?.features ?? []) {
-        for (const out of request.features) columnEdges.push({ from: { node: `view:${input}`, column: feature.name }, to: { node: id, column: out.name }, transformation: { type: 'DIRECT', subtype: 'TABLE' } });
+        for (const out of request.features) columnEdges.push({ from: { node: `view:${input}`, column: feature.name }, to: { node: id, column: out.name }, transformation: UNRESOLVED });
       }
     }
   }

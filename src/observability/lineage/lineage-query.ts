@@ -88,5 +88,11 @@ export function traceLineage(graph: LineageGraph, target: LineageTarget, directi
 
 /** The steps as an indented tree, one line each. */
 export function describeSteps(steps: readonly LineageStep[]): string[] {
-  return steps.map((s) => `${'  '.repeat(s.depth)}${s.id}${s.column === undefined ? '' : `.${s.column}`}${s.transformation ? `  (${s.transformation.subtype === 'TABLE' ? 'table-level' : s.transformation.subtype.toLowerCase()})` : ''}`);
+  return steps.map((s) => `${'  '.repeat(s.depth)}${s.id}${s.column === undefined ? '' : `.${s.column}`}${s.transformation ? `  (${transformationLabel(s.transformation)})` : ''}`);
+}
+
+/** `transformation`, `aggregation`, `indirect: filter`, `transformation, unresolved`: how a step is reached, as `sluice lineage` prints it. */
+function transformationLabel(t: ColumnTransformation): string {
+  const subtype = t.subtype.toLowerCase().replace('_', ' ');
+  return `${t.type === 'INDIRECT' ? `indirect: ${subtype}` : subtype}${t.unresolved === true ? ', unresolved' : ''}`;
 }

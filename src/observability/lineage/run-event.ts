@@ -2,7 +2,7 @@ import { basename, resolve } from 'node:path';
 import type { Project } from '../../definitions/index.js';
 import { facet, RUN_EVENT_SCHEMA_URL, rowCountMetrics, schemaFacet, SLUICE_PRODUCER, type Facet } from './openlineage-facets.js';
 import { qualityFacets } from '../../quality/quality-facets.js';
-import { lineageGraph, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph, type LineageNode } from './lineage-graph.js';
+import { composedTransformation, lineageGraph, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph, type LineageNode } from './lineage-graph.js';
 
 export type RunEventType = 'START' | 'COMPLETE' | 'FAIL';
 
@@ -157,35 +157,51 @@ function edgesInto(graph: LineageGraph): Map<string, ColumnEdge[]> {
   return into;
 }
 
+/** What an unresolved input field's transformation says (OpenLineage has no subtype for it). */
+const UNRESOLVED_DESCRIPTION = 'unresolved: a candidate; the definitions do not tell which of these columns the value is computed from';
+
+type Reached = Map<string, { from: ColumnEdge['from']; transformations: Map<string, ColumnTransformation> }>;
+
 /**
  * The `columnLineage` facet of an output: each column's input columns among the job's inputs,
- * found by walking the graph's column edges back; table-level edges (a transform's SQL) go to
- * `dataset`, since which output column reads them is not derived.
+ * found by walking the graph's column edges back along every path, each path's transformation
+ * composed (`composedTransformation`: a path through an INDIRECT hop is INDIRECT); an input
+ * column that decides which rows the output has (`decidesRows`: a transform's filters, joins,
+ * groupings) goes to `dataset`. An unresolved candidate says so in its `description`.
  */
 function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<string>, namespace: string): Record<string, Facet> {
   const into = edgesInto(graph);
   const ns = datasetNamespaces(namespace);
-  const inputField = (edge: ColumnEdge, transformation: ColumnTransformation) => ({
-    namespace: ns.lake, name: graph.nodes.get(edge.from.node)?.name ?? edge.from.node, field: edge.from.column, transformations: [{ type: transformation.type, subtype: transformation.subtype }],
-  });
-  const fields: Record<string, { inputFields: ReturnType<typeof inputField>[] }> = {};
-  const tableLevel = new Map<string, ReturnType<typeof inputField>>();
-  const walk = (at: string, column: string, seen: Set<string>): { edge: ColumnEdge; t: ColumnTransformation }[] =>
-    (into.get(`${at}\u0000${column}`) ?? []).flatMap((edge) => {
-      if (inputs.has(edge.from.node)) return [{ edge, t: edge.transformation }];
-      const key = `${edge.from.node}\u0000${edge.from.column}`;
-      if (seen.has(key)) return [];
-      seen.add(key);
-      return walk(edge.from.node, edge.from.column, seen);
-    });
+  const reach = (reached: Reached, from: ColumnEdge['from'], t: ColumnTransformation) => {
+    const key = `${from.node}\u0000${from.column}`;
+    const entry = reached.get(key) ?? { from, transformations: new Map<string, ColumnTransformation>() };
+    entry.transformations.set(`${t.type}/${t.subtype}/${t.unresolved === true}`, t);
+    reached.set(key, entry);
+  };
+  const inputFields = (reached: Reached) => [...reached.values()].map(({ from, transformations }) => ({
+    namespace: ns.lake, name: graph.nodes.get(from.node)?.name ?? from.node, field: from.column,
+    transformations: [...transformations.values()].map((t) => ({ type: t.type, subtype: t.subtype, ...(t.unresolved === true ? { description: UNRESOLVED_DESCRIPTION } : {}) })),
+  }));
+  const dataset: Reached = new Map();
+  // `path`: the hops walked so far, input side first; `ancestors`: the columns on it (no cycles).
+  const walk = (at: string, column: string, path: readonly ColumnTransformation[], ancestors: ReadonlySet<string>, reached: Reached): void => {
+    for (const edge of into.get(`${at}\u0000${column}`) ?? []) {
+      const hops = [edge.transformation, ...path];
+      if (inputs.has(edge.from.node)) reach(path.length === 0 && edge.decidesRows === true ? dataset : reached, edge.from, composedTransformation(hops));
+      else {
+        const key = `${edge.from.node}\u0000${edge.from.column}`;
+        if (!ancestors.has(key)) walk(edge.from.node, edge.from.column, hops, new Set([...ancestors, key]), reached);
+      }
+    }
+  };
+  const fields: Record<string, { inputFields: ReturnType<typeof inputFields> }> = {};
   for (const column of Object.keys(graph.nodes.get(node)?.columns ?? {})) {
-    const found = walk(node, column, new Set());
-    const exact = found.filter((f) => f.t.subtype !== 'TABLE');
-    for (const f of found.filter((x) => x.t.subtype === 'TABLE')) tableLevel.set(`${f.edge.from.node}.${f.edge.from.column}`, inputField(f.edge, { type: 'INDIRECT', subtype: 'TABLE' }));
-    if (exact.length > 0) fields[column] = { inputFields: exact.map((f) => inputField(f.edge, f.t)) };
+    const reached: Reached = new Map();
+    walk(node, column, [], new Set(), reached);
+    if (reached.size > 0) fields[column] = { inputFields: inputFields(reached) };
   }
-  if (Object.keys(fields).length === 0 && tableLevel.size === 0) return {};
-  return { columnLineage: facet('columnLineage', { fields, ...(tableLevel.size > 0 ? { dataset: [...tableLevel.values()] } : {}) }) };
+  if (Object.keys(fields).length === 0 && dataset.size === 0) return {};
+  return { columnLineage: facet('columnLineage', { fields, ...(dataset.size > 0 ? { dataset: inputFields(dataset) } : {}) }) };
 }
 
 /**

@@ -13,6 +13,8 @@ import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { rebuildDataset } from '../src/serving/datasets/rebuild-dataset.js';
 import { readFileSync } from 'node:fs';
 import { purgeRows } from '../src/compliance/purge/index.js';
+import { InterruptedError } from '../src/errors.js';
+import { onTestPause } from '../src/orchestration/test-pause.js';
 import type { Principal } from '../src/compliance/principal.js';
 import type { SluiceContext } from '../src/context.js';
 import { literalList } from '../src/storage/engine/sql-engine.js';
@@ -185,6 +187,26 @@ test('a crash after the swap but before the old files are deleted leaves them as
   expect(audits.at(-1)?.details?.leftoverFiles).toBe(2);
   // Nothing unreferenced is left for gc.
   expect((await collectGarbage(platform, { minAgeMs: 0 })).flatMap((r) => r.files)).toEqual([]);
+});
+
+test('a purge stopped mid-run (a stopping scheduler) fails as INTERRUPTED in its run and audit records, not as the engine\'s INTERRUPT error; the next purge finishes it', async () => {
+  const { platform, project } = await setup();
+  const stopping = new AbortController();
+  // Stopped once the source's lake is swapped: the derived table's lake step is a DuckDB statement the stop interrupts.
+  const off = onTestPause('purge.lake-swapped', () => {
+    off();
+    stopping.abort(new InterruptedError('INTERRUPTED', 'the scheduler stopped before the run finished'));
+  });
+  const failed = await purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, signal: stopping.signal }).catch((error: unknown) => error);
+  expect(failed).toMatchObject({ code: 'INTERRUPTED' });
+  expect((failed as Error).message).toMatch(/^purge of source "txns" stopped at its [a-z -]+ step: the scheduler stopped before the run finished; .*finishes it/);
+  const run = (await platform.metadata.listRuns(10, { job: 'purge' }))[0]!;
+  expect(run).toMatchObject({ status: 'failed', stats: { errorCode: 'INTERRUPTED' } });
+  expect((await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run').at(-1)).toMatchObject({ outcome: 'failed', details: { error: 'INTERRUPTED' } });
+  expect((await platform.metadata.purge.unfinishedPurges()).map((u) => u.source)).toContain('txns');
+  await purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin });
+  expect(await platform.metadata.purge.unfinishedPurges()).toEqual([]);
+  expect([...(await rowsOf(platform, 'big_txns')).values()].flat().some((r) => r.startsWith('c42'))).toBe(false);
 });
 
 test('erasure also reaches held quarantined batches, the durable log and the serving log; other rows stay', async () => {

@@ -29,6 +29,12 @@ export interface PurgeRequest {
   readonly datasets?: 'rewrite' | 'flag';
   /** The work the purge is part of (an erasure request id): the lake files it swaps out are pending deletions under it until deleted. */
   readonly owner?: string;
+  /**
+   * Stops the purge (a signal, a stopping scheduler): the statement running is interrupted and no
+   * further step starts; the purge fails with an `InterruptedError` naming the reason and the step,
+   * and the next purge of the source finishes it. Its reason should be an `InterruptedError`.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What one store gave up. */

@@ -209,6 +209,30 @@ test('a purge stopped mid-run (a stopping scheduler) fails as INTERRUPTED in its
   expect([...(await rowsOf(platform, 'big_txns')).values()].flat().some((r) => r.startsWith('c42'))).toBe(false);
 });
 
+test('a purge killed after removing rows from stores other than the lake: the run that finishes it audits them per store as resumed, and says which step was not counted', async () => {
+  const { platform, project } = await setup();
+  const erase = { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, owner: 'erase-7' } as const;
+  // Killed at the online step: its lake swap, dead letters and check samples are done.
+  const off = onTestPause('purge.online', () => {
+    off();
+    throw new Error('killed at the online step');
+  });
+  await expect(purgeRows(platform, project, erase)).rejects.toThrow('killed at the online step');
+  expect(await platform.metadata.countDeadLetters('txns')).toBe(1);
+  await purgeRows(platform, project, erase);
+  const record = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run' && r.outcome === 'succeeded').at(-1)!;
+  type Resumed = { source: string; rows: number; stores?: { store: string; rows: number }[]; stoppedIn?: string; uncounted?: string };
+  const resumed = (record.details as { resumed: Resumed[] }).resumed;
+  const txns = resumed.find((u) => u.source === 'txns')!;
+  expect(txns.rows).toBe(2);
+  expect(txns.stores).toContainEqual(expect.objectContaining({ store: 'dead-letters:txns', rows: 1 }));
+  expect(txns.stoppedIn).toBe('online');
+  expect(txns.uncounted).toMatch(/online step/);
+  // What the re-run removed itself is its own: the dead letter the killed run removed is not counted twice.
+  expect((record.details as { stores: { store: string; rows: number }[] }).stores.find((s) => s.store === 'dead-letters:txns')?.rows).toBe(0);
+  expect(await platform.metadata.purge.unfinishedPurges()).toEqual([]);
+});
+
 test('erasure also reaches held quarantined batches, the durable log and the serving log; other rows stay', async () => {
   const { platform, project } = await setup();
   const engine = await platform.engine();

@@ -16,6 +16,7 @@ import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
 import { purgeLog, rawMentions, textMatch } from './event-match.js';
 import { finishPendingDeletions } from './pending-deletions.js';
 import { purgeInterruption } from './purge-interruption.js';
+import { stoppedStep } from './unfinished-purge-status.js';
 import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
 
 /** A source and every transform table derived from it (directly or through other transforms), source first. */
@@ -96,6 +97,19 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     const stores: StorePurge[] = [];
     const changed = new Set<string>(unfinished.map((u) => u.source));
     const erasedIds = new Map<string, readonly string[]>();
+    // What an earlier run of this purge (same source and owner) recorded before it stopped: its counts go on with this run's.
+    const earlier = unfinished.find((u) => u.source === source.name && u.owner === (request.owner ?? null))?.stores ?? [];
+    /** Starts a step after the lake's: what is removed so far is recorded first, for the run that finishes this one if it stops. */
+    const progress = async (step: string) => {
+      stop.step(step);
+      if (dryRun) return;
+      const counts = new Map(earlier.map((s) => [s.store, { ...s }]));
+      for (const s of stores.filter((x) => !x.store.startsWith('lake:'))) {
+        const count = counts.get(s.store) ?? { store: s.store, rows: 0, bytes: 0 };
+        counts.set(s.store, { store: s.store, rows: count.rows + s.rows, bytes: count.bytes + s.bytes });
+      }
+      await ctx.metadata.purge.recordPurgeProgress({ source: source.name, owner: request.owner ?? null, reason: request.reason, at, step, stores: [...counts.values()] });
+    };
     for (const table of tables) {
       const predicate = matchSql(project, table, match);
       if (predicate === undefined) continue;
@@ -109,7 +123,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       if (eventIds !== undefined) erasedIds.set(table.name, eventIds);
     }
     await testPause('purge.lake-done');
-    stop.step('quarantine and log');
+    await progress('quarantine and log');
     for (const table of tables) {
       const predicate = matchSql(project, table, match);
       if (predicate !== undefined) stores.push(await purgeQuarantine(ctx, table.name, predicate, dryRun));
@@ -118,25 +132,30 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       const ids = erasedIds.get(table.name) ?? [];
       if (ids.length > 0) stores.push({ store: `log-ids:${table.name}`, rows: dryRun ? ids.length : await (await ctx.log()).forgetIds(table.name, ids), bytes: 0, filesRewritten: [] });
     }
-    stop.step('dead-letter');
+    await progress('dead-letter');
     for (const table of tables) {
       const parts = match.kind === 'keys' ? project.entities.find((e) => e.name === match.entity)?.joinKeys.length ?? 1 : 1;
       const letters = await ctx.metadata.purge.purgeDeadLetters(table.name, match.kind === 'before' ? { before: match.before } : { containing: match.keys.map((k) => entityKeyParts(k, parts)) }, dryRun);
       if (letters.rows > 0 || table === source) stores.push({ store: `dead-letters:${table.name}`, ...letters, filesRewritten: [] });
       if (match.kind === 'keys') stores.push(...(await purgeCheckSamples(ctx, table.name, match.keys.map((k) => entityKeyParts(k, parts)), dryRun)));
     }
+    await progress('online');
     await testPause('purge.online');
     stop.step('online');
     stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
-    stop.step('serving-log');
+    await progress('serving-log');
     stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun));
-    stop.step('dataset');
+    await progress('dataset');
     stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
-    if (!dryRun) await ctx.metadata.purge.clearUnfinishedPurges([...changed]);
+    // The source's own record holds this run's progress even when its lake lost no row.
+    if (!dryRun) await ctx.metadata.purge.clearUnfinishedPurges([...new Set([...changed, source.name])]);
     const result: PurgeReport = {
       source: source.name, reason: request.reason, dryRun, at, stores,
       rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), leftoverFiles: leftovers.map((p) => p.file),
-      resumed: unfinished.map((u) => ({ source: u.source, reason: u.reason, owner: u.owner, at: u.at, rows: u.rows })),
+      resumed: unfinished.map((u) => {
+        const step = stoppedStep(u, unfinished);
+        return { source: u.source, reason: u.reason, owner: u.owner, at: u.at, rows: u.rows, stores: u.stores, stoppedIn: step, uncounted: `what its ${step} step removed before it stopped (this run removed what was left and counts that as its own)` };
+      }),
     };
     return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
   };

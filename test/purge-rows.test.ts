@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { purgeRows } from '../src/compliance/purge/index.js';
 import { InterruptedError } from '../src/errors.js';
 import { onTestPause } from '../src/orchestration/test-pause.js';
+import { healthStatus } from '../src/observability/status/health-status.js';
 import type { Principal } from '../src/compliance/principal.js';
 import type { SluiceContext } from '../src/context.js';
 import { literalList } from '../src/storage/engine/sql-engine.js';
@@ -231,6 +232,45 @@ test('a purge killed after removing rows from stores other than the lake: the ru
   // What the re-run removed itself is its own: the dead letter the killed run removed is not counted twice.
   expect((record.details as { stores: { store: string; rows: number }[] }).stores.find((s) => s.store === 'dead-letters:txns')?.rows).toBe(0);
   expect(await platform.metadata.purge.unfinishedPurges()).toEqual([]);
+});
+
+test('an unfinished purge is an unhealthy condition in sluice status naming the source and the command that finishes it, never while its purge still runs; cleared when finished', async () => {
+  const { platform, project } = await setup();
+  const erase = { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, owner: 'erase-8' } as const;
+  // While the purge runs (held at its online step) its own record is no problem.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const atOnline = new Promise<void>((resolve) => (reached = resolve));
+  const off = onTestPause('purge.online', async () => {
+    reached();
+    await held;
+    throw new Error('killed at the online step');
+  });
+  const killed = purgeRows(platform, project, erase).catch((error: unknown) => error);
+  await atOnline;
+  expect((await healthStatus(platform, project)).conditions.filter((c) => c.kind === 'purge_unfinished')).toEqual([]);
+  release();
+  await killed;
+  off();
+  const status = await healthStatus(platform, project);
+  const unfinished = status.conditions.filter((c) => c.kind === 'purge_unfinished');
+  expect(unfinished.map((c) => [c.subject, c.severity])).toEqual([['purge:big_txns', 'error'], ['purge:txns', 'error']]);
+  expect(unfinished.find((c) => c.subject === 'purge:txns')!.message).toMatch(/purge of "txns" \(erasure request erase-8\) stopped at its online step.*sluice erase/);
+  expect(status.healthy).toBe(false);
+  expect(status.problems.some((p) => p.startsWith('purge_unfinished purge:txns:'))).toBe(true);
+  await purgeRows(platform, project, erase);
+  expect((await healthStatus(platform, project)).conditions.filter((c) => c.kind === 'purge_unfinished')).toEqual([]);
+});
+
+test('two purges of one source at once both finish, one after the other, and leave no unfinished purge', async () => {
+  const { platform, project } = await setup();
+  const purge = (key: string, owner: string) => purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: [key] }, reason: 'erasure', principal: admin, owner });
+  const reports = await Promise.all([purge('c42', 'erase-a'), purge('c2', 'erase-b')]);
+  expect(reports.map((r) => r.stores.find((s) => s.store === 'lake:txns')!.rows)).toEqual([2, 2]);
+  expect(await platform.metadata.purge.unfinishedPurges()).toEqual([]);
+  expect((await healthStatus(platform, project)).conditions.filter((c) => c.kind === 'purge_unfinished')).toEqual([]);
+  expect([...(await rowsOf(platform, 'txns')).values()].flat().some((r) => r.startsWith('c42') || r.startsWith('c2@'))).toBe(false);
 });
 
 test('erasure also reaches held quarantined batches, the durable log and the serving log; other rows stay', async () => {

@@ -16,7 +16,7 @@ import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
 import { purgeLog, rawMentions, textMatch } from './event-match.js';
 import { finishPendingDeletions } from './pending-deletions.js';
 import { purgeInterruption } from './purge-interruption.js';
-import { stoppedStep } from './unfinished-purge-status.js';
+import { reportUnfinishedPurges, stoppedStep } from './unfinished-purge-status.js';
 import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
 
 /** A source and every transform table derived from it (directly or through other transforms), source first. */
@@ -163,6 +163,8 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000 }, () => purgeSteps().catch((error: unknown) => { throw stop.failure(error); }))), project);
   const report = await run.finally(() => stop.done()).catch(async (error: unknown) => {
     await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { reason: request.reason, dryRun, match: matchEvidence(ctx, match), error: auditErrorCode(error) } }, ctx.now());
+    // What it left unfinished is a problem now, not at the next status; a failure to say so must not hide its own error.
+    if (!dryRun) await reportUnfinishedPurges(ctx).catch(() => undefined);
     throw error;
   });
   await ctx.metadata.audit.append({
@@ -173,5 +175,6 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       stores: report.stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes, files: s.filesRewritten.length, ...(s.snapshots ? { snapshots: s.snapshots.length } : {}), ...(s.tainted ? { tainted: true } : {}) })),
     },
   }, ctx.now());
+  if (!dryRun) await reportUnfinishedPurges(ctx);
   return report;
 }

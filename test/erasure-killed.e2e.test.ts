@@ -164,8 +164,15 @@ test('erase while sluice serve holds the stores: once the erasure reports done t
     expect(await features(KEY)).not.toEqual(before);
     expect(await features(KEY)).toEqual(await features('never-seen'));
     expect(await features('c1')).toEqual(other);
+    // sluice status says so too, as a warning, not only the erase command's output.
+    type Status = { conditions: { kind: string; subject: string; severity: string; message: string }[] };
+    const pending = sluice(dir, 'status', '--json').json<Status>().conditions.filter((c) => c.kind === 'scrub_pending');
+    expect(pending.map((c) => [c.subject, c.severity])).toContainEqual(['store:online', 'warn']);
+    expect(pending.find((c) => c.subject === 'store:online')!.message).toMatch(/removed records' bytes can remain in the online store: .*stopping the server/);
     expect(await server.stop()).toBe(0);
     stopped = true;
+    // Stopping the server did the rebuild: the warning ends.
+    expect(sluice(dir, 'status', '--json').json<Status>().conditions.filter((c) => c.kind === 'scrub_pending')).toEqual([]);
   } finally {
     if (!stopped) await server.kill();
   }

@@ -80,3 +80,27 @@ test('gc keeps a dataset temporary whose writer is a process of another pid name
   expect(report).toMatchObject({ files: [], bytes: 0, heldElsewhere: [elsewhere] });
   expect(existsSync(elsewhere)).toBe(true);
 });
+
+test('the dataset and serving-log temporary collectors judge writers by one rule: the same writers are removed, kept, or reported as held elsewhere', async () => {
+  const { platform, dir } = await platformWithDataset();
+  const hours = join(dir, '.sluice', 'serving-log', 'svc');
+  mkdirSync(hours, { recursive: true });
+  writeFileSync(join(hours, '2024-01-01T00.jsonl'), '');
+  const dead = await startChild('ready();');
+  await dead.kill();
+  const [pid, ticks, , boot] = ownProcessTag().split('.');
+  // Dead, this process, and a process of another pid namespace (its pid cannot be looked at).
+  const writers = { dead: String(dead.pid), own: ownProcessTag(), elsewhere: `${pid}.${ticks}.1.${boot}` };
+  for (const [name, tag] of Object.entries(writers)) {
+    writeFileSync(join(dir, 'out', `t.csv.tmp-${tag}`), name);
+    writeFileSync(join(hours, `2024-01-01T00.jsonl.tmp-${tag}`), name);
+  }
+  const reports = await collectGarbage(platform, { minAgeMs: 0, dryRun: true });
+  const judged = (kind: string) => {
+    const r = reports.find((x) => x.kind === kind)!;
+    const fates = (files: readonly string[] | undefined) => (files ?? []).map((f) => f.slice(f.lastIndexOf('.tmp-') + 5)).sort();
+    return { removed: fates(r.files), heldElsewhere: fates(r.heldElsewhere) };
+  };
+  expect(judged('dataset-temp')).toEqual({ removed: [writers.dead], heldElsewhere: [writers.elsewhere] });
+  expect(judged('serving-log-temp')).toEqual(judged('dataset-temp'));
+});

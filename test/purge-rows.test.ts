@@ -13,6 +13,9 @@ import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { rebuildDataset } from '../src/serving/datasets/rebuild-dataset.js';
 import { readFileSync } from 'node:fs';
 import { purgeRows } from '../src/compliance/purge/index.js';
+import { InterruptedError } from '../src/errors.js';
+import { onTestPause } from '../src/orchestration/test-pause.js';
+import { healthStatus } from '../src/observability/status/health-status.js';
 import type { Principal } from '../src/compliance/principal.js';
 import type { SluiceContext } from '../src/context.js';
 import { literalList } from '../src/storage/engine/sql-engine.js';
@@ -185,6 +188,89 @@ test('a crash after the swap but before the old files are deleted leaves them as
   expect(audits.at(-1)?.details?.leftoverFiles).toBe(2);
   // Nothing unreferenced is left for gc.
   expect((await collectGarbage(platform, { minAgeMs: 0 })).flatMap((r) => r.files)).toEqual([]);
+});
+
+test('a purge stopped mid-run (a stopping scheduler) fails as INTERRUPTED in its run and audit records, not as the engine\'s INTERRUPT error; the next purge finishes it', async () => {
+  const { platform, project } = await setup();
+  const stopping = new AbortController();
+  // Stopped once the source's lake is swapped: the derived table's lake step is a DuckDB statement the stop interrupts.
+  const off = onTestPause('purge.lake-swapped', () => {
+    off();
+    stopping.abort(new InterruptedError('INTERRUPTED', 'the scheduler stopped before the run finished'));
+  });
+  const failed = await purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, signal: stopping.signal }).catch((error: unknown) => error);
+  expect(failed).toMatchObject({ code: 'INTERRUPTED' });
+  expect((failed as Error).message).toMatch(/^purge of source "txns" stopped at its [a-z -]+ step: the scheduler stopped before the run finished; .*finishes it/);
+  const run = (await platform.metadata.listRuns(10, { job: 'purge' }))[0]!;
+  expect(run).toMatchObject({ status: 'failed', stats: { errorCode: 'INTERRUPTED' } });
+  expect((await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run').at(-1)).toMatchObject({ outcome: 'failed', details: { error: 'INTERRUPTED' } });
+  expect((await platform.metadata.purge.unfinishedPurges()).map((u) => u.source)).toContain('txns');
+  await purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin });
+  expect(await platform.metadata.purge.unfinishedPurges()).toEqual([]);
+  expect([...(await rowsOf(platform, 'big_txns')).values()].flat().some((r) => r.startsWith('c42'))).toBe(false);
+});
+
+test('a purge killed after removing rows from stores other than the lake: the run that finishes it audits them per store as resumed, and says which step was not counted', async () => {
+  const { platform, project } = await setup();
+  const erase = { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, owner: 'erase-7' } as const;
+  // Killed at the online step: its lake swap, dead letters and check samples are done.
+  const off = onTestPause('purge.online', () => {
+    off();
+    throw new Error('killed at the online step');
+  });
+  await expect(purgeRows(platform, project, erase)).rejects.toThrow('killed at the online step');
+  expect(await platform.metadata.countDeadLetters('txns')).toBe(1);
+  await purgeRows(platform, project, erase);
+  const record = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run' && r.outcome === 'succeeded').at(-1)!;
+  type Resumed = { source: string; rows: number; stores?: { store: string; rows: number }[]; stoppedIn?: string; uncounted?: string };
+  const resumed = (record.details as { resumed: Resumed[] }).resumed;
+  const txns = resumed.find((u) => u.source === 'txns')!;
+  expect(txns.rows).toBe(2);
+  expect(txns.stores).toContainEqual(expect.objectContaining({ store: 'dead-letters:txns', rows: 1 }));
+  expect(txns.stoppedIn).toBe('online');
+  expect(txns.uncounted).toMatch(/online step/);
+  // What the re-run removed itself is its own: the dead letter the killed run removed is not counted twice.
+  expect((record.details as { stores: { store: string; rows: number }[] }).stores.find((s) => s.store === 'dead-letters:txns')?.rows).toBe(0);
+  expect(await platform.metadata.purge.unfinishedPurges()).toEqual([]);
+});
+
+test('an unfinished purge is an unhealthy condition in sluice status naming the source and the command that finishes it, never while its purge still runs; cleared when finished', async () => {
+  const { platform, project } = await setup();
+  const erase = { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, owner: 'erase-8' } as const;
+  // While the purge runs (held at its online step) its own record is no problem.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const atOnline = new Promise<void>((resolve) => (reached = resolve));
+  const off = onTestPause('purge.online', async () => {
+    reached();
+    await held;
+    throw new Error('killed at the online step');
+  });
+  const killed = purgeRows(platform, project, erase).catch((error: unknown) => error);
+  await atOnline;
+  expect((await healthStatus(platform, project)).conditions.filter((c) => c.kind === 'purge_unfinished')).toEqual([]);
+  release();
+  await killed;
+  off();
+  const status = await healthStatus(platform, project);
+  const unfinished = status.conditions.filter((c) => c.kind === 'purge_unfinished');
+  expect(unfinished.map((c) => [c.subject, c.severity])).toEqual([['purge:big_txns', 'error'], ['purge:txns', 'error']]);
+  expect(unfinished.find((c) => c.subject === 'purge:txns')!.message).toMatch(/purge of "txns" \(erasure request erase-8\) stopped at its online step.*sluice erase/);
+  expect(status.healthy).toBe(false);
+  expect(status.problems.some((p) => p.startsWith('purge_unfinished purge:txns:'))).toBe(true);
+  await purgeRows(platform, project, erase);
+  expect((await healthStatus(platform, project)).conditions.filter((c) => c.kind === 'purge_unfinished')).toEqual([]);
+});
+
+test('two purges of one source at once both finish, one after the other, and leave no unfinished purge', async () => {
+  const { platform, project } = await setup();
+  const purge = (key: string, owner: string) => purgeRows(platform, project, { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: [key] }, reason: 'erasure', principal: admin, owner });
+  const reports = await Promise.all([purge('c42', 'erase-a'), purge('c2', 'erase-b')]);
+  expect(reports.map((r) => r.stores.find((s) => s.store === 'lake:txns')!.rows)).toEqual([2, 2]);
+  expect(await platform.metadata.purge.unfinishedPurges()).toEqual([]);
+  expect((await healthStatus(platform, project)).conditions.filter((c) => c.kind === 'purge_unfinished')).toEqual([]);
+  expect([...(await rowsOf(platform, 'txns')).values()].flat().some((r) => r.startsWith('c42') || r.startsWith('c2@'))).toBe(false);
 });
 
 test('erasure also reaches held quarantined batches, the durable log and the serving log; other rows stay', async () => {

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { CommanderError } from 'commander';
 import { isSluiceError, type ErrorCode } from '../errors.js';
 import { refusalAdvice } from '../storage/file-system-refusal.js';
@@ -32,5 +33,11 @@ export function reportError(error: unknown, json: boolean): number {
     if (!usage && !isSluiceError(error) && !refused && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     if (usage) process.stderr.write('run with --help for usage\n');
   }
-  return usage ? EXIT_USAGE : EXIT_FAILURE;
+  return usage ? EXIT_USAGE : isSluiceError(error) ? signalExit(error.details) ?? EXIT_FAILURE : EXIT_FAILURE;
+}
+
+/** A command stopped by a signal (`InterruptedError` with `details.signal`) exits as shells expect: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). */
+function signalExit(details: Record<string, unknown> | undefined): number | undefined {
+  const signal = details?.signal;
+  return typeof signal === 'string' && signal in constants.signals ? 128 + constants.signals[signal as keyof typeof constants.signals] : undefined;
 }

@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { InterruptedError } from '../errors.js';
 import { abandonRuns } from '../orchestration/track-run.js';
 
 /** What a command says when it is interrupted: the state it leaves (what was committed, what to run next). */
@@ -42,5 +43,35 @@ export function exitOnInterrupt(what: string, report: InterruptReport): () => vo
   return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  };
+}
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM for a command that stops at its next step instead of at once (`erase`,
+ * `retention run`: a purge records what it did in its run, audit and unfinished-purge records):
+ * the first signal aborts `signal` with an `InterruptedError` `interrupted (SIGTERM)` (its
+ * `details.signal` names it, so the command exits 128 + its number), the work fails with it
+ * through the one error path (`--json` included); a second signal exits at once, as a crash would.
+ * `done` removes the handling.
+ *
+ * @example
+ * const stop = stopOnInterrupt();
+ * try { await runRetention(platform, project, { principal, signal: stop.signal }); } finally { stop.done(); }
+ */
+export function stopOnInterrupt(): { readonly signal: AbortSignal; done(): void } {
+  const controller = new AbortController();
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    if (controller.signal.aborted) process.exit(128 + constants.signals[signal]);
+    process.stderr.write(`\ninterrupted (${signal}): stopping at the next step (again to stop at once)\n`);
+    controller.abort(new InterruptedError('INTERRUPTED', `interrupted (${signal})`, { details: { signal } }));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    done() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
   };
 }

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { SluiceContext } from '../context.js';
-import { abandonedTemporaries, temporaryWriter } from '../storage/lake/atomic-file.js';
+import { abandonedTemporaries } from '../storage/lake/atomic-file.js';
 import { servingLogDir } from '../observability/serving-log/index.js';
 import type { LakeFile } from '../storage/lake/lake.js';
 import { finishPendingDeletions } from '../compliance/purge/pending-deletions.js';
-import { otherNamespaceOf, processStillRuns } from './process-identity.js';
 import { reapDeadRuns } from './track-run.js';
 
 export interface GarbageOptions {
@@ -73,28 +72,33 @@ async function publishedFiles(ctx: SluiceContext): Promise<Set<string>> {
   return new Set([...built, ...registered, ...quarantined].map((p) => resolve(p)));
 }
 
-/** Unpublished files (`<file>.tmp-<pid>.<start>`, also of a dataset's manifest) of `publishedFiles` whose process is gone (by pid and start). */
+/** What `abandonedTemporaries` found for the targets in each directory, as one report (sizes of files only). */
+async function temporariesReport(kind: string, targets: Map<string, (target: string) => boolean>, dryRun: boolean): Promise<GarbageReport> {
+  const found = new Map<string, number>();
+  const heldElsewhere: string[] = [];
+  for (const [dir, isTarget] of targets) {
+    const temporaries = await abandonedTemporaries(dir, isTarget);
+    heldElsewhere.push(...temporaries.heldElsewhere);
+    for (const file of temporaries.abandoned) {
+      const info = await stat(file).catch(() => undefined);
+      if (info?.isFile()) found.set(file, info.size);
+    }
+  }
+  if (!dryRun) for (const file of found.keys()) await rm(file, { force: true });
+  return { kind, files: [...found.keys()], bytes: [...found.values()].reduce((a, b) => a + b, 0), ...(heldElsewhere.length > 0 ? { heldElsewhere } : {}) };
+}
+
+/** Unpublished files (`<file>.tmp-<pid>.<start>`, also of a dataset's manifest) of `publishedFiles` whose process is gone (`abandonedTemporaries`). */
 const datasetTemporaries: GarbageCollector = {
   kind: 'dataset-temp',
   async collect(ctx, options) {
-    const outs = await publishedFiles(ctx);
-    const found = new Map<string, number>();
-    const heldElsewhere: string[] = [];
     // Many batches share a directory: each is listed once.
-    const listed = new Map<string, string[]>();
-    for (const out of outs) {
-      const dir = dirname(out);
-      if (!listed.has(dir)) listed.set(dir, existsSync(dir) ? await readdir(dir) : []);
-      for (const name of listed.get(dir)!) {
-        const writer = temporaryWriter(name, out) ?? temporaryWriter(name, `${out}.manifest.json`);
-        if (writer !== undefined && otherNamespaceOf(writer) !== undefined) heldElsewhere.push(join(dir, name));
-        if (writer === undefined || writer.pid === process.pid || processStillRuns(writer)) continue;
-        const info = await stat(join(dir, name)).catch(() => undefined);
-        if (info?.isFile()) found.set(join(dir, name), info.size);
-      }
+    const names = new Map<string, Set<string>>();
+    for (const out of await publishedFiles(ctx)) {
+      const inDir = names.get(dirname(out)) ?? names.set(dirname(out), new Set()).get(dirname(out))!;
+      inDir.add(basename(out)).add(`${basename(out)}.manifest.json`);
     }
-    if (!options.dryRun) for (const file of found.keys()) await rm(file, { force: true });
-    return { kind: 'dataset-temp', files: [...found.keys()], bytes: [...found.values()].reduce((a, b) => a + b, 0), ...(heldElsewhere.length > 0 ? { heldElsewhere } : {}) };
+    return temporariesReport('dataset-temp', new Map([...names].map(([dir, targets]) => [dir, (t: string) => targets.has(t)])), options.dryRun);
   },
 };
 
@@ -104,12 +108,7 @@ const servingLogTemporaries: GarbageCollector = {
   async collect(ctx, options) {
     const root = servingLogDir(ctx.dataDir);
     const services = existsSync(root) ? (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()) : [];
-    const found = new Map<string, number>();
-    for (const service of services) {
-      for (const file of await abandonedTemporaries(join(root, service.name), (target) => target.endsWith('.jsonl'))) found.set(file, (await stat(file)).size);
-    }
-    if (!options.dryRun) for (const file of found.keys()) await rm(file, { force: true });
-    return { kind: 'serving-log-temp', files: [...found.keys()], bytes: [...found.values()].reduce((a, b) => a + b, 0) };
+    return temporariesReport('serving-log-temp', new Map(services.map((s) => [join(root, s.name), (t: string) => t.endsWith('.jsonl')])), options.dryRun);
   },
 };
 

@@ -155,7 +155,7 @@ async function datasetJob(jc: JobContext, project: Project, job: JobDefinition, 
 
 /** The project's retention (`runRetention`), run by the scheduler (or `sluice run`) as itself. */
 async function retentionJob(jc: JobContext, project: Project, options: JobRunOptions): Promise<JobStats> {
-  const report = await runRetention(jc, project, { principal: options.principal ?? operatorPrincipal(options.trigger) });
+  const report = await runRetention(jc, project, { principal: options.principal ?? operatorPrincipal(options.trigger), ...(options.signal === undefined ? {} : { signal: options.signal }) });
   const rows = report.sources.reduce((n, s) => n + s.purge.rows, 0);
   return { rowsIn: rows, rowsOut: 0, removedRows: rows, removedBytes: report.sources.reduce((n, s) => n + s.purge.bytes + s.bytesDeleted, 0), snapshotsRead: {}, snapshotsWritten: [] };
 }

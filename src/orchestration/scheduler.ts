@@ -3,6 +3,7 @@ import type { Project, Schedule } from '../definitions/index.js';
 import { schedulePrincipal } from '../compliance/access/authorize-job.js';
 import { toIso } from '../time/index.js';
 import { systemClock, type SchedulerClock } from './clock.js';
+import { InterruptedError } from '../errors.js';
 import { newLeaseHolder } from './lease.js';
 import { projectSchedules } from './project-schedules.js';
 import { runKeyed, type KeyedRunOutcome } from './run-attempts.js';
@@ -151,7 +152,7 @@ export function createScheduler(jc: JobContext, options: SchedulerOptions): Sche
       return firstTick;
     },
     async stop() {
-      stopping.abort(new Error('the scheduler stopped before the run finished'));
+      stopping.abort(new InterruptedError('INTERRUPTED', 'the scheduler stopped before the run finished'));
       await loop;
       await Promise.all(inFlight);
     },

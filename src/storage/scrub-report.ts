@@ -9,4 +9,6 @@ export interface ScrubReport {
   readonly compacted: boolean;
   /** Why removed bytes can still be in the files, and when they will not be; absent when `compacted`. */
   readonly pending?: string;
+  /** A file that exists for as long as the scrub is pending (the store's marker), so a status can tell without opening the store; absent when `compacted`. */
+  readonly pendingWhile?: string;
 }

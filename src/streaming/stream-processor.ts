@@ -30,8 +30,27 @@ export interface StreamProcessorOptions {
   /** Called per group of a source with checks: every check's result on the group (for results, health and metrics). */
   readonly onChecked?: (verdict: BatchVerdict) => void;
   readonly warn?: (message: string) => void;
+  /**
+   * Called once per view and log entry (in this processor) whose events, accepted when
+   * acknowledged, are refused when read again (`replay`): the runtime makes it the health
+   * condition `replay_refused` (`view:<view>`), so it is visible once, not a warning on every catch-up.
+   */
+  readonly onReplayRefused?: (refusal: ReplayRefusal) => void;
   /** The block list of erased subjects: their events are rejected as `erased` (absent: not checked). */
   readonly erasure?: ErasureCheck;
+}
+
+/** Events of a log entry that a view's replay refused (see `StreamProcessorOptions.onReplayRefused`). */
+export interface ReplayRefusal {
+  readonly view: string;
+  readonly source: string;
+  /** The log entry's offset. */
+  readonly entry: number;
+  readonly events: number;
+  /** The first refused event's reason. */
+  readonly reason: string;
+  /** The line the processor warned with. */
+  readonly message: string;
 }
 
 /**
@@ -68,6 +87,8 @@ export class StreamProcessor {
   /** Per source, bytes of batches being received (reserved before they are read, see `reserve`). */
   private readonly arriving = new Map<string, number>();
   private readonly decoder: StreamDecoder;
+  /** Views and log entries whose refused replay was said (`onReplayRefused`). */
+  private readonly replayRefusals = new Set<string>();
   /** Per view and source: the offset of the last online update queued by this processor and not yet known to have failed, and its table. */
   private readonly queued = new Map<string, { generation: number; offset: number }>();
 
@@ -346,8 +367,13 @@ export class StreamProcessor {
   private async replay(project: Project, source: Source, entry: LogEntry, view: FeatureView): Promise<DecodedEvents> {
     const decoded = await this.decoder.decodeEntry(project, source, entry, view);
     const refused = decoded.rejected.filter((r) => r.reason !== ERASED_REASON);
-    if (refused.length > 0) {
-      this.options.warn?.(`view "${view.name}": ${refused.length} event(s) of log entry ${entry.offset} of source "${source.name}", accepted when acknowledged, are refused when read again and left out of its online table (first: ${refused[0]!.reason}): the log holds events this version refuses, see "Replaying the log" in docs/real-time.md`);
+    const said = `${view.name}\u0000${source.name}\u0000${entry.offset}`;
+    if (refused.length > 0 && !this.replayRefusals.has(said)) {
+      // Once per view and entry: every catch-up of the view reads the entry again.
+      this.replayRefusals.add(said);
+      const message = `view "${view.name}": ${refused.length} event(s) of log entry ${entry.offset} of source "${source.name}", accepted when acknowledged, are refused when read again and left out of its online table (first: ${refused[0]!.reason}): the log holds events this version refuses, see "Replaying the log" in docs/real-time.md`;
+      this.options.warn?.(message);
+      this.options.onReplayRefused?.({ view: view.name, source: source.name, entry: entry.offset, events: refused.length, reason: refused[0]!.reason, message });
     }
     return decoded;
   }

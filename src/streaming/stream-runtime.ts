@@ -76,6 +76,10 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     ...(options.onAppended ? { onAppended: options.onAppended } : {}),
     onChecked: streamCheckRecorder(platform, (error) => say('warn', `recording check results failed: ${error.message}`)),
     warn: (message) => say('warn', message),
+    onReplayRefused: (refusal) => void platform.metadata.health.report({
+      kind: 'replay_refused', subject: `view:${refusal.view}`, firing: true, severity: 'warn', message: refusal.message,
+      details: { source: refusal.source, entry: refusal.entry, events: refusal.events, reason: refusal.reason },
+    }, platform.now()).catch((error: unknown) => say('warn', `recording the replay refusal failed: ${(error as Error).message}`)),
     erasure: { erasure: platform.metadata.erasure, dataDir: platform.dataDir },
   });
   // Lake commits run on an engine of their own: on the processor's, a commit would hold up the

@@ -150,14 +150,21 @@ export function runPurgeStoreContract(name: string, harness: () => Promise<Store
       await store.purge.rewriteSnapshotFiles({ source: 's', replaced: { b: null }, removedRows: { b: 3 }, reason: 'erasure', at: 8, owner: 'erase-1' });
       await store.purge.rewriteSnapshotFiles({ source: 'other', replaced: { c: 'c2' }, removedRows: { c: 1 }, reason: 'retention', at: 9 });
       expect(await store.purge.unfinishedPurges()).toEqual([
-        { source: 's', owner: 'erase-1', reason: 'erasure', at: 8, rows: 4 },
-        { source: 'other', owner: null, reason: 'retention', at: 9, rows: 1 },
+        { source: 's', owner: 'erase-1', reason: 'erasure', at: 8, rows: 4, stores: [], step: null },
+        { source: 'other', owner: null, reason: 'retention', at: 9, rows: 1, stores: [], step: null },
       ]);
       // A refused rewrite records nothing.
       await expect(store.purge.rewriteSnapshotFiles({ source: 'other', replaced: { c: 'c3' }, removedRows: { c: 1 }, reason: 'erasure', at: 10 })).rejects.toMatchObject({ code: 'CONFLICT' });
       expect((await store.purge.unfinishedPurges({ sources: ['other'] })).map((u) => u.rows)).toEqual([1]);
       expect((await store.purge.unfinishedPurges({ owner: 'erase-1' })).map((u) => u.source)).toEqual(['s']);
-      await store.purge.clearUnfinishedPurges(['s', 'missing']);
+      // Progress replaces the record's stores and step, keeps its lake rows; a purge with no swap gets a record of 0 rows.
+      await store.purge.recordPurgeProgress({ source: 's', owner: 'erase-1', reason: 'erasure', at: 11, step: 'online', stores: [{ store: 'dead-letters:s', rows: 2, bytes: 30 }] });
+      await store.purge.recordPurgeProgress({ source: 'third', owner: null, reason: 'retention', at: 12, step: 'dead-letter', stores: [] });
+      expect((await store.purge.unfinishedPurges({ sources: ['s', 'third'] })).map(({ source, rows, stores, step }) => ({ source, rows, stores, step }))).toEqual([
+        { source: 's', rows: 4, stores: [{ store: 'dead-letters:s', rows: 2, bytes: 30 }], step: 'online' },
+        { source: 'third', rows: 0, stores: [], step: 'dead-letter' },
+      ]);
+      await store.purge.clearUnfinishedPurges(['s', 'third', 'missing']);
       expect((await store.purge.unfinishedPurges()).map((u) => u.source)).toEqual(['other']);
     }));
 }

@@ -16,11 +16,26 @@ export async function sluiceKilledAt(dir: string, step: string, ...args: string[
   await sluiceSignalledAt(dir, step, 'SIGKILL', ...args);
 }
 
-/** Like `sluiceKilledAt`, with `signal` (e.g. SIGINT, as Ctrl-C sends); returns the exit code and stderr. */
-export async function sluiceSignalledAt(dir: string, step: string, signal: NodeJS.Signals, ...args: string[]): Promise<{ code: number | null; stderr: string }> {
+/**
+ * Like `sluiceKilledAt`, with `signal` (e.g. SIGINT, as Ctrl-C sends); returns the exit code,
+ * stdout and stderr. A signal the command handles leaves it paused at the step: `sluiceStoppedAt`
+ * resumes it after the signal, so it meets the stop where it is.
+ */
+export async function sluiceSignalledAt(dir: string, step: string, signal: NodeJS.Signals, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return signalledAt(dir, step, signal, false, args);
+}
+
+/** `signal` at `step`, then the command resumed from its pause (SIGUSR2): how a command that handles the signal stops mid-run. */
+export async function sluiceStoppedAt(dir: string, step: string, signal: NodeJS.Signals, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return signalledAt(dir, step, signal, true, args);
+}
+
+async function signalledAt(dir: string, step: string, signal: NodeJS.Signals, resume: boolean, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', SLUICE_TEST_PAUSE_AT: step }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const paused = await new Promise<boolean>((resolve) => {
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -30,8 +45,9 @@ export async function sluiceSignalledAt(dir: string, step: string, signal: NodeJ
   });
   expect(paused, `sluice ${args.join(' ')} never reached ${step}: ${stderr}`).toBe(true);
   child.kill(signal);
+  if (resume) child.kill('SIGUSR2');
   const code = await exited;
-  return { code, stderr };
+  return { code, stdout, stderr };
 }
 
 /** `column` of every row of every snapshot of a source, sorted, oldest snapshot first; each snapshot's row count is checked against its files. */

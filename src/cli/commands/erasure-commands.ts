@@ -4,6 +4,7 @@ import { eraseSubject, type ErasureCertificate } from '../../compliance/erasure/
 import { reportErasureStatus, type ErasureStatusReport } from '../../compliance/erasure/erasure-status.js';
 import { toIso } from '../../time/index.js';
 import { EXIT_UNHEALTHY, UsageError } from '../exit.js';
+import { stopOnInterrupt } from '../interrupt.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
@@ -58,9 +59,10 @@ export function registerErasureCommands(program: Command, run: CommandContext): 
         // The CLI's one principal (SLUICE_API_KEY, else the local operator), held to the applied rules.
         const principal = await cliPrincipal(platform);
         await authorizeCli(platform, principal, 'admin', 'erase');
+        const stop = stopOnInterrupt();
         const { certificate } = await eraseSubject(platform, project, {
           entity: options.entity, key: options.key, principal, ...(options.reason === undefined ? {} : { reason: options.reason }),
-        }, { datasets: options.flagDatasets ? 'flag' : 'rewrite' });
+        }, { datasets: options.flagDatasets ? 'flag' : 'rewrite', signal: stop.signal }).finally(() => stop.done());
         out.result(certificate, () => certificateText(certificate));
       }),
     );

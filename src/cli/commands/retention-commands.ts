@@ -3,6 +3,7 @@ import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principa
 import { runRetention, type RetentionReport } from '../../compliance/retention/run-retention.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
+import { stopOnInterrupt } from '../interrupt.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
 
@@ -41,7 +42,8 @@ export function registerRetentionCommands(program: Command, run: CommandContext)
         const principal = await cliPrincipal(platform);
         // The admin right `retention` (a deny for the local operator wins), audited allowed or denied.
         await authorizeCli(platform, principal, 'admin', 'retention');
-        const report = await runRetention(platform, project, { principal, dryRun: options.dryRun === true, datasets: options.datasets });
+        const stop = stopOnInterrupt();
+        const report = await runRetention(platform, project, { principal, dryRun: options.dryRun === true, datasets: options.datasets, signal: stop.signal }).finally(() => stop.done());
         out.result({ ...report, at: toIso(report.at) }, () => retentionText(report));
       }),
     );

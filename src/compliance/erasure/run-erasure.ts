@@ -64,6 +64,8 @@ export interface ErasureCertificate {
 export interface EraseOptions {
   /** Training datasets that hold the subject: `rewrite` (default) or `flag` (kept, listed as tainted). */
   readonly datasets?: 'rewrite' | 'flag';
+  /** Stops it (a signal): the purge running fails as interrupted (`PurgeRequest.signal`); the request stays failed (blocked) until run again. */
+  readonly signal?: AbortSignal;
 }
 
 /** The sources to purge: those whose rows carry the entity's key, less those a purge reaches as derived tables of another. */
@@ -136,7 +138,7 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
     const stores: ErasedStore[] = [];
     let leftoverFiles = 0;
     for (const source of sources) {
-      const report = await purgeRows(ctx, project, { source, match: { kind: 'keys', entity: subject.entity.name, keys: [subject.key] }, reason: 'erasure', principal, purpose: ERASURE_AUDIT_PURPOSE, datasets, owner: request.id });
+      const report = await purgeRows(ctx, project, { source, match: { kind: 'keys', entity: subject.entity.name, keys: [subject.key] }, reason: 'erasure', principal, purpose: ERASURE_AUDIT_PURPOSE, datasets, owner: request.id, ...(options.signal === undefined ? {} : { signal: options.signal }) });
       stores.push(...report.stores.map(toStore));
       leftoverFiles += report.leftoverFiles.length;
       await testPause('erase.purged');

@@ -15,6 +15,8 @@ import { purgeCheckSamples, purgeQuarantine } from './purge-quarantine.js';
 import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
 import { purgeLog, rawMentions, textMatch } from './event-match.js';
 import { finishPendingDeletions } from './pending-deletions.js';
+import { purgeInterruption } from './purge-interruption.js';
+import { reportUnfinishedPurges, stoppedStep } from './unfinished-purge-status.js';
 import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
 
 /** A source and every transform table derived from it (directly or through other transforms), source first. */
@@ -85,56 +87,84 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
   // after the online step (it would serve a removed key again), nor read files the purge deletes:
   // the purge holds every such view's materialize lease from before its lake step to its end.
   const viewLeases = dryRun ? [] : project.featureViews.filter((v) => names.has(v.source)).map((v) => ({ name: `materialize:${v.name}`, purpose: `materialize (or a purge) of view "${v.name}"` }));
+  const stop = purgeInterruption(ctx, source.name, request.signal);
+  const purgeSteps = async (): Promise<{ result: PurgeReport; stats: Record<string, unknown> }> => {
+    stop.step('lake');
+    // A crashed earlier purge of these tables may have left swapped-out files (holding removed rows) undeleted.
+    const leftovers = dryRun ? [] : await finishPendingDeletions(ctx, { sources: tables.map((t) => t.name) });
+    // A run killed after its swap left its later steps undone: its tables count as changed here.
+    const unfinished = dryRun ? [] : await ctx.metadata.purge.unfinishedPurges({ sources: tables.map((t) => t.name) });
+    const stores: StorePurge[] = [];
+    const changed = new Set<string>(unfinished.map((u) => u.source));
+    const erasedIds = new Map<string, readonly string[]>();
+    // What an earlier run of this purge (same source and owner) recorded before it stopped: its counts go on with this run's.
+    const earlier = unfinished.find((u) => u.source === source.name && u.owner === (request.owner ?? null))?.stores ?? [];
+    /** Starts a step after the lake's: what is removed so far is recorded first, for the run that finishes this one if it stops. */
+    const progress = async (step: string) => {
+      stop.step(step);
+      if (dryRun) return;
+      const counts = new Map(earlier.map((s) => [s.store, { ...s }]));
+      for (const s of stores.filter((x) => !x.store.startsWith('lake:'))) {
+        const count = counts.get(s.store) ?? { store: s.store, rows: 0, bytes: 0 };
+        counts.set(s.store, { store: s.store, rows: count.rows + s.rows, bytes: count.bytes + s.bytes });
+      }
+      await ctx.metadata.purge.recordPurgeProgress({ source: source.name, owner: request.owner ?? null, reason: request.reason, at, step, stores: [...counts.values()] });
+    };
+    for (const table of tables) {
+      const predicate = matchSql(project, table, match);
+      if (predicate === undefined) continue;
+      const columns = match.kind === 'keys' ? entityColumnsIn(project, match.entity, table) : undefined;
+      const keys = columns === undefined || match.kind !== 'keys' ? {} : { keys: { columns, keys: match.keys } };
+      // An erased subject's event ids go from the log's dedupe memory too (a trimmed entry's ids outlive it there).
+      const idColumn = match.kind === 'keys' && (table.kind === 'stream' || table.kind === 'cdc') ? table.eventId : undefined;
+      const { eventIds, ...lake } = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun, ...keys, ...(idColumn === undefined ? {} : { eventIdColumn: idColumn }), ...(request.owner === undefined ? {} : { owner: request.owner }) });
+      stores.push(lake);
+      if (lake.rows > 0) changed.add(table.name);
+      if (eventIds !== undefined) erasedIds.set(table.name, eventIds);
+    }
+    await testPause('purge.lake-done');
+    await progress('quarantine and log');
+    for (const table of tables) {
+      const predicate = matchSql(project, table, match);
+      if (predicate !== undefined) stores.push(await purgeQuarantine(ctx, table.name, predicate, dryRun));
+      if (table.kind !== 'stream' && table.kind !== 'cdc') continue;
+      stores.push(await purgeLog(ctx, table.name, textMatch(project, table, match), dryRun));
+      const ids = erasedIds.get(table.name) ?? [];
+      if (ids.length > 0) stores.push({ store: `log-ids:${table.name}`, rows: dryRun ? ids.length : await (await ctx.log()).forgetIds(table.name, ids), bytes: 0, filesRewritten: [] });
+    }
+    await progress('dead-letter');
+    for (const table of tables) {
+      const parts = match.kind === 'keys' ? project.entities.find((e) => e.name === match.entity)?.joinKeys.length ?? 1 : 1;
+      const letters = await ctx.metadata.purge.purgeDeadLetters(table.name, match.kind === 'before' ? { before: match.before } : { containing: match.keys.map((k) => entityKeyParts(k, parts)) }, dryRun);
+      if (letters.rows > 0 || table === source) stores.push({ store: `dead-letters:${table.name}`, ...letters, filesRewritten: [] });
+      if (match.kind === 'keys') stores.push(...(await purgeCheckSamples(ctx, table.name, match.keys.map((k) => entityKeyParts(k, parts)), dryRun)));
+    }
+    await progress('online');
+    await testPause('purge.online');
+    stop.step('online');
+    stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
+    await progress('serving-log');
+    stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun));
+    await progress('dataset');
+    stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
+    // The source's own record holds this run's progress even when its lake lost no row.
+    if (!dryRun) await ctx.metadata.purge.clearUnfinishedPurges([...new Set([...changed, source.name])]);
+    const result: PurgeReport = {
+      source: source.name, reason: request.reason, dryRun, at, stores,
+      rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), leftoverFiles: leftovers.map((p) => p.file),
+      resumed: unfinished.map((u) => {
+        const step = stoppedStep(u, unfinished);
+        return { source: u.source, reason: u.reason, owner: u.owner, at: u.at, rows: u.rows, stores: u.stores, stoppedIn: step, uncounted: `what its ${step} step removed before it stopped (this run removed what was left and counts that as its own)` };
+      }),
+    };
+    return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
+  };
   const run = trackRun(ctx, 'purge', { source: source.name, tables: tables.map((t) => t.name), reason: request.reason, match: match.kind, dryRun }, () =>
-    withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000 }, async () => {
-      // A crashed earlier purge of these tables may have left swapped-out files (holding removed rows) undeleted.
-      const leftovers = dryRun ? [] : await finishPendingDeletions(ctx, { sources: tables.map((t) => t.name) });
-      // A run killed after its swap left its later steps undone: its tables count as changed here.
-      const unfinished = dryRun ? [] : await ctx.metadata.purge.unfinishedPurges({ sources: tables.map((t) => t.name) });
-      const stores: StorePurge[] = [];
-      const changed = new Set<string>(unfinished.map((u) => u.source));
-      const erasedIds = new Map<string, readonly string[]>();
-      for (const table of tables) {
-        const predicate = matchSql(project, table, match);
-        if (predicate === undefined) continue;
-        const columns = match.kind === 'keys' ? entityColumnsIn(project, match.entity, table) : undefined;
-        const keys = columns === undefined || match.kind !== 'keys' ? {} : { keys: { columns, keys: match.keys } };
-        // An erased subject's event ids go from the log's dedupe memory too (a trimmed entry's ids outlive it there).
-        const idColumn = match.kind === 'keys' && (table.kind === 'stream' || table.kind === 'cdc') ? table.eventId : undefined;
-        const { eventIds, ...lake } = await purgeLake(ctx, table, predicate, { reason: request.reason, at, dryRun, ...keys, ...(idColumn === undefined ? {} : { eventIdColumn: idColumn }), ...(request.owner === undefined ? {} : { owner: request.owner }) });
-        stores.push(lake);
-        if (lake.rows > 0) changed.add(table.name);
-        if (eventIds !== undefined) erasedIds.set(table.name, eventIds);
-      }
-      await testPause('purge.lake-done');
-      for (const table of tables) {
-        const predicate = matchSql(project, table, match);
-        if (predicate !== undefined) stores.push(await purgeQuarantine(ctx, table.name, predicate, dryRun));
-        if (table.kind !== 'stream' && table.kind !== 'cdc') continue;
-        stores.push(await purgeLog(ctx, table.name, textMatch(project, table, match), dryRun));
-        const ids = erasedIds.get(table.name) ?? [];
-        if (ids.length > 0) stores.push({ store: `log-ids:${table.name}`, rows: dryRun ? ids.length : await (await ctx.log()).forgetIds(table.name, ids), bytes: 0, filesRewritten: [] });
-      }
-      for (const table of tables) {
-        const parts = match.kind === 'keys' ? project.entities.find((e) => e.name === match.entity)?.joinKeys.length ?? 1 : 1;
-        const letters = await ctx.metadata.purge.purgeDeadLetters(table.name, match.kind === 'before' ? { before: match.before } : { containing: match.keys.map((k) => entityKeyParts(k, parts)) }, dryRun);
-        if (letters.rows > 0 || table === source) stores.push({ store: `dead-letters:${table.name}`, ...letters, filesRewritten: [] });
-        if (match.kind === 'keys') stores.push(...(await purgeCheckSamples(ctx, table.name, match.keys.map((k) => entityKeyParts(k, parts)), dryRun)));
-      }
-      await testPause('purge.online');
-      stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
-      stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun));
-      stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
-      if (!dryRun) await ctx.metadata.purge.clearUnfinishedPurges([...changed]);
-      const result: PurgeReport = {
-        source: source.name, reason: request.reason, dryRun, at, stores,
-        rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), leftoverFiles: leftovers.map((p) => p.file),
-        resumed: unfinished.map((u) => ({ source: u.source, reason: u.reason, owner: u.owner, at: u.at, rows: u.rows })),
-      };
-      return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
-    })), project);
-  const report = await run.catch(async (error: unknown) => {
+    withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000 }, () => purgeSteps().catch((error: unknown) => { throw stop.failure(error); }))), project);
+  const report = await run.finally(() => stop.done()).catch(async (error: unknown) => {
     await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { reason: request.reason, dryRun, match: matchEvidence(ctx, match), error: auditErrorCode(error) } }, ctx.now());
+    // What it left unfinished is a problem now, not at the next status; a failure to say so must not hide its own error.
+    if (!dryRun) await reportUnfinishedPurges(ctx).catch(() => undefined);
     throw error;
   });
   await ctx.metadata.audit.append({
@@ -145,5 +175,6 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       stores: report.stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes, files: s.filesRewritten.length, ...(s.snapshots ? { snapshots: s.snapshots.length } : {}), ...(s.tainted ? { tainted: true } : {}) })),
     },
   }, ctx.now());
+  if (!dryRun) await reportUnfinishedPurges(ctx);
   return report;
 }

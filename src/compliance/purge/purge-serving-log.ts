@@ -57,7 +57,7 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
   for (const service of await readdir(root, { withFileTypes: true })) {
     if (!service.isDirectory()) continue;
     // A rewrite killed before its rename left its copy of an hour file, which holds every key of it.
-    for (const temporary of await abandonedTemporaries(join(root, service.name), (target) => target.endsWith('.jsonl'))) {
+    for (const temporary of (await abandonedTemporaries(join(root, service.name), (target) => target.endsWith('.jsonl'))).abandoned) {
       report.bytes += (await stat(temporary)).size;
       if (!dryRun) await rm(temporary, { force: true });
     }

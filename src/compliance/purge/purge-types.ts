@@ -1,3 +1,4 @@
+import type { StoreCount } from '../../storage/metadata/purge-store.js';
 import type { Principal } from '../principal.js';
 
 /**
@@ -29,6 +30,12 @@ export interface PurgeRequest {
   readonly datasets?: 'rewrite' | 'flag';
   /** The work the purge is part of (an erasure request id): the lake files it swaps out are pending deletions under it until deleted. */
   readonly owner?: string;
+  /**
+   * Stops the purge (a signal, a stopping scheduler): the statement running is interrupted and no
+   * further step starts; the purge fails with an `InterruptedError` naming the reason and the step,
+   * and the next purge of the source finishes it. Its reason should be an `InterruptedError`.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What one store gave up. */
@@ -60,9 +67,26 @@ export interface PurgeReport {
    */
   readonly leftoverFiles: readonly string[];
   /**
-   * Earlier purges of these tables killed after their lake swap (`UnfinishedPurge`): the lake rows
-   * they removed (counted here, not in `rows`: they left no `purge.run` record of their own) and
-   * whose online rebuild and datasets this purge did.
+   * Earlier purges of these tables stopped or killed after their lake swap or a later step
+   * (`UnfinishedPurge`), whose remaining steps this purge did: the lake rows they removed (`rows`)
+   * and what they removed from each other store (`stores`, as recorded after each step), counted
+   * here, not in this purge's `rows` (they left no `purge.run` record that counts them), with the
+   * step they had started (`stoppedIn`) and what no count holds (`uncounted`).
    */
-  readonly resumed: readonly { readonly source: string; readonly reason: string; readonly owner: string | null; readonly at: number; readonly rows: number }[];
+  readonly resumed: readonly ResumedPurge[];
+}
+
+/** An earlier purge this one finished (see `PurgeReport.resumed`). */
+export interface ResumedPurge {
+  readonly source: string;
+  readonly reason: string;
+  readonly owner: string | null;
+  readonly at: number;
+  /** Lake rows its swaps removed. */
+  readonly rows: number;
+  readonly stores: readonly StoreCount[];
+  /** The step it had started when it stopped (`lake` when it recorded none after its swap). */
+  readonly stoppedIn: string;
+  /** What its counts cannot hold: the rows the step it stopped in removed before it stopped. */
+  readonly uncounted: string;
 }

@@ -20,6 +20,8 @@ export interface RetentionOptions {
   readonly dryRun?: boolean;
   /** Datasets built from data that has since expired: `flag` (default) lists them as tainted, `rewrite` removes their rows before the cutoff. */
   readonly datasets?: 'flag' | 'rewrite';
+  /** Stops it (a signal, a stopping scheduler): the purge running fails as interrupted (`PurgeRequest.signal`), and no further source starts. */
+  readonly signal?: AbortSignal;
 }
 
 /** What one source's retention did. */
@@ -121,7 +123,7 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     const cutoff = at - source.retentionMs;
     const purge = await purgeRows(ctx, project, {
       source: source.name, match: { kind: 'before', before: cutoff }, reason: 'retention', principal: options.principal,
-      purpose: 'retention-policy', dryRun, datasets: options.datasets ?? 'flag',
+      purpose: 'retention-policy', dryRun, datasets: options.datasets ?? 'flag', ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     await testPause('retention.purged');
     const expired = await ctx.metadata.purge.expireSnapshots(source.name, cutoff, dryRun);

@@ -25,6 +25,7 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
   // `column:<source>.<column>`: what batch drift reports about a source's column.
   const columns = new Set(project.sources.flatMap((s) => Object.keys(s.schema).map((c) => `column:${s.name}.${c}`)));
   const sources = new Set(project.sources.map((s) => `source:${s.name}`));
+  const views = new Set(project.featureViews.map((v) => `view:${v.name}`));
   const connectors = new Set(connectorSources(project).map(connectorSubject));
   const schemaChangeName = (subject: string, details?: Readonly<Record<string, unknown>>): string =>
     (Array.isArray(details?.nulled) && sources.has(subject) ? `column(s) ${details.nulled.join(', ')} of ` : '') + `source "${subject.slice('source:'.length)}"`;
@@ -52,6 +53,8 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
     { kind: CONNECTOR_FAILED, declared: (s) => connectors.has(s), name: connectorName },
     { kind: CONNECTOR_RETRYING, declared: (s) => connectors.has(s), name: connectorName },
     { kind: DATA_LOST, declared: (s) => connectors.has(s), name: connectorName },
+    // A stream view's replay refusals (`StreamProcessorOptions.onReplayRefused`) end with the view.
+    { kind: 'replay_refused', declared: (s) => views.has(s), name: (s) => `view "${s.slice('view:'.length)}"` },
   ];
 }
 

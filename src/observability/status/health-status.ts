@@ -9,6 +9,8 @@ import { streamStatus, type StreamSourceStatus } from '../../streaming/stream-st
 import { toIso } from '../../time/index.js';
 import type { FreshnessStatus } from '../freshness-status.js';
 import { reportErasureStatus } from '../../compliance/erasure/erasure-status.js';
+import { reportUnfinishedPurges } from '../../compliance/purge/unfinished-purge-status.js';
+import { endFinishedScrubs } from '../../compliance/purge/scrub-removed.js';
 import { clearRemovedConditions } from './clear-removed-conditions.js';
 import { reportFreshness } from './report-freshness.js';
 
@@ -87,6 +89,10 @@ export async function healthStatus(ctx: SluiceContext, project: Project, options
   await clearRemovedConditions(ctx, project);
   // Erasure requests past their one-month deadline fire `erasure_overdue` (GDPR Art. 12(3)).
   await reportErasureStatus(ctx);
+  // A purge stopped or killed before its later steps fires `purge_unfinished` until a purge finishes it.
+  await reportUnfinishedPurges(ctx);
+  // A store whose removed bytes a process closing it has cleared since ends its `scrub_pending` warning.
+  await endFinishedScrubs(ctx);
   const [firing, resolved, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), ctx.metadata.health.list({ firing: false }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);
   const streams = project.sources.some(isStreamed) ? await streamStatus(project, await ctx.log(), await ctx.online(), ctx.now()) : [];
   const conditions = firing.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1)).map(conditionRow);

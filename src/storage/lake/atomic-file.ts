@@ -1,7 +1,7 @@
 import { link, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConflictError } from '../../errors.js';
-import { ownProcessTag, processOfTag, processStillRuns } from '../../orchestration/process-identity.js';
+import { otherNamespaceOf, ownProcessTag, processOfTag, processStillRuns } from '../../orchestration/process-identity.js';
 import { refusalAs } from '../file-system-refusal.js';
 
 /** Flushes a file (or directory) to disk. */
@@ -31,21 +31,33 @@ export interface PublishOptions {
   readonly replace?: boolean;
 }
 
+/** What {@link abandonedTemporaries} found in a directory. */
+export interface TemporariesFound {
+  /** Temporaries whose writer is gone (not this process, and `processStillRuns` says it does not run): removable. */
+  readonly abandoned: string[];
+  /** Temporaries whose writer is a process of another pid namespace, which cannot be looked at from here: kept, and reported so that they can be removed by hand once no such process runs there. */
+  readonly heldElsewhere: string[];
+}
+
 /**
- * The temporaries (`temporaryPath`) in `dir` of the files `isTarget` accepts whose writer is gone
- * (by pid and start; a writer of another pid namespace is taken to run): a process killed between
- * writing and renaming left them. Nothing reads them, and they may hold what a later rewrite of
- * their target removed (a rewrite's copy of a serving-log hour holds every key of it).
+ * The one rule for a temporary's writer: the temporaries (`temporaryPath`) in `dir` of the files
+ * `isTarget` accepts (given the target's file name) whose writer is gone (by pid and start), and
+ * those whose writer is a process of another pid namespace (taken to run, reported). A process
+ * killed between writing and renaming left the abandoned ones. Nothing reads them, and they may
+ * hold what a later rewrite of their target removed (a rewrite's copy of a serving-log hour holds
+ * every key of it). `sluice gc` and the purge of the serving log both decide through it.
  *
  * @example
- * for (const file of await abandonedTemporaries(dir, (t) => t.endsWith('.jsonl'))) await rm(file);
+ * for (const file of (await abandonedTemporaries(dir, (t) => t.endsWith('.jsonl'))).abandoned) await rm(file);
  */
-export async function abandonedTemporaries(dir: string, isTarget: (target: string) => boolean): Promise<string[]> {
-  const found: string[] = [];
+export async function abandonedTemporaries(dir: string, isTarget: (target: string) => boolean): Promise<TemporariesFound> {
+  const found: TemporariesFound = { abandoned: [], heldElsewhere: [] };
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const target = name.slice(0, Math.max(0, name.lastIndexOf('.tmp-')));
     const writer = target === '' || !isTarget(target) ? undefined : temporaryWriter(name, target);
-    if (writer !== undefined && writer.pid !== process.pid && !processStillRuns(writer)) found.push(join(dir, name));
+    if (writer === undefined) continue;
+    if (otherNamespaceOf(writer) !== undefined) found.heldElsewhere.push(join(dir, name));
+    else if (writer.pid !== process.pid && !processStillRuns(writer)) found.abandoned.push(join(dir, name));
   }
   return found;
 }

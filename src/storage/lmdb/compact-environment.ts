@@ -67,7 +67,7 @@ export async function compactEnvironment(path: string, db: Database<unknown, Key
   if (others.length > 0) {
     await scrubFreePages(db);
     writeFileSync(join(path, PENDING), `${new Date().toISOString()}\n`);
-    return { compacted: false, pending: `open in process ${others.join(', ')}: removed bytes can remain in ${join(path, 'data.mdb')} until a process that has the store alone closes it (stopping the server does)` };
+    return { compacted: false, pending: `open in process ${others.join(', ')}: removed bytes can remain in ${join(path, 'data.mdb')} until a process that has the store alone closes it (stopping the server does)`, pendingWhile: join(path, PENDING) };
   }
   const copy = join(path, `compact-${process.pid}`);
   rmSync(copy, { recursive: true, force: true });

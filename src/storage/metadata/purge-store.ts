@@ -51,6 +51,29 @@ export interface UnfinishedPurge {
   readonly at: number;
   /** Lake rows the swaps removed, summed over the swaps since it was last cleared. */
   readonly rows: number;
+  /** What its runs removed from the other stores (dead letters, online, serving log, datasets, ...), as recorded after each step (`recordPurgeProgress`); empty if none was recorded. */
+  readonly stores: readonly StoreCount[];
+  /** The step its latest run had started when last recorded (`online`, ...): what that step removed before the run stopped is in no count; null when none was recorded. */
+  readonly step: string | null;
+}
+
+/** What a purge removed from one store. */
+export interface StoreCount {
+  readonly store: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** A purge's progress after a step, for the run that finishes it if it stops (`PurgeStore.recordPurgeProgress`). */
+export interface PurgeProgress {
+  readonly source: string;
+  readonly owner: string | null;
+  readonly reason: string;
+  readonly at: number;
+  /** The step it starts now. */
+  readonly step: string;
+  /** What it removed from stores other than the lake so far (with what the runs it finishes had recorded). */
+  readonly stores: readonly StoreCount[];
 }
 
 /** What one snapshot lost in a rewrite: the evidence a reproducibility check reads instead of failing. */
@@ -116,6 +139,13 @@ export interface PurgeStore {
   clearPendingDeletions(files: readonly string[]): Promise<void>;
   /** Purges swapped in whose later steps are not done, oldest first: all, or of these sources and/or this owner. */
   unfinishedPurges(filter?: { readonly sources?: readonly string[]; readonly owner?: string }): Promise<UnfinishedPurge[]>;
+  /**
+   * Records a purge's progress on its unfinished purge (`source`, `owner`), made if missing (0
+   * lake rows): the step it starts and what it removed from the other stores so far, replacing
+   * the previous record of both (its lake rows stay). A run killed later leaves it for the run
+   * that finishes it, to audit.
+   */
+  recordPurgeProgress(progress: PurgeProgress): Promise<void>;
   /** Forgets the unfinished purges of these sources, of every owner (the caller did their later steps). */
   clearUnfinishedPurges(sources: readonly string[]): Promise<void>;
 }

@@ -50,6 +50,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     addMissingColumn(db, 'leases', 'started', 'TEXT');
     addMissingColumn(db, 'leases', 'renewed_at', 'INTEGER');
     addMissingColumn(db, 'run_keys', 'started', 'TEXT');
+    addMissingColumn(db, 'unfinished_purges', 'stores', 'TEXT');
+    addMissingColumn(db, 'unfinished_purges', 'step', 'TEXT');
   });
   const leases = sqliteLeases(db);
   const sql = {

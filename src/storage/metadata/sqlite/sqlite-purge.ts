@@ -1,5 +1,5 @@
 import { ConflictError } from '../../../errors.js';
-import type { PendingDeletion, PurgeStore, SnapshotRewriteRecord, UnfinishedPurge } from '../purge-store.js';
+import type { PendingDeletion, PurgeStore, SnapshotRewriteRecord, StoreCount, UnfinishedPurge } from '../purge-store.js';
 import { toSnapshot, type SnapshotRow } from './sqlite-schema.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS pending_deletions (
   file TEXT PRIMARY KEY, source TEXT NOT NULL, reason TEXT NOT NULL, owner TEXT, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS pending_deletions_owner ON pending_deletions (owner);
 CREATE TABLE IF NOT EXISTS unfinished_purges (
-  source TEXT NOT NULL, owner TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL, rows INTEGER NOT NULL, PRIMARY KEY (source, owner));
+  source TEXT NOT NULL, owner TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL, rows INTEGER NOT NULL, stores TEXT, step TEXT, PRIMARY KEY (source, owner));
 `;
 
 /** The stored bytes of a dead letter's raw text and reason. */
@@ -64,6 +64,8 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
     clearPending: db.prepare('DELETE FROM pending_deletions WHERE file = ?'),
     addUnfinished: db.prepare(`INSERT INTO unfinished_purges (source, owner, reason, at, rows) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (source, owner) DO UPDATE SET rows = rows + excluded.rows, at = excluded.at, reason = excluded.reason`),
+    progress: db.prepare(`INSERT INTO unfinished_purges (source, owner, reason, at, rows, stores, step) VALUES (?, ?, ?, ?, 0, ?, ?)
+      ON CONFLICT (source, owner) DO UPDATE SET stores = excluded.stores, step = excluded.step`),
     unfinished: db.prepare('SELECT * FROM unfinished_purges ORDER BY at, source, owner'),
     clearUnfinished: db.prepare('DELETE FROM unfinished_purges WHERE source = ?'),
   };
@@ -168,10 +170,16 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
       });
     },
     async unfinishedPurges(filter = {}) {
-      const rows = sql.unfinished.all() as Array<{ source: string; owner: string; reason: string; at: number; rows: number }>;
+      const rows = sql.unfinished.all() as Array<{ source: string; owner: string; reason: string; at: number; rows: number; stores: string | null; step: string | null }>;
       return rows
         .filter((r) => (filter.sources === undefined || filter.sources.includes(r.source)) && (filter.owner === undefined || r.owner === filter.owner))
-        .map((r): UnfinishedPurge => ({ source: r.source, owner: r.owner === '' ? null : r.owner, reason: r.reason, at: r.at, rows: r.rows }));
+        .map((r): UnfinishedPurge => ({
+          source: r.source, owner: r.owner === '' ? null : r.owner, reason: r.reason, at: r.at, rows: r.rows,
+          stores: r.stores === null ? [] : (JSON.parse(r.stores) as StoreCount[]), step: r.step,
+        }));
+    },
+    async recordPurgeProgress(progress) {
+      sql.progress.run(progress.source, progress.owner ?? '', progress.reason, progress.at, JSON.stringify(progress.stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes }))), progress.step);
     },
     async clearUnfinishedPurges(sources) {
       inTransaction(db, () => {

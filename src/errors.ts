@@ -32,7 +32,9 @@ export type ErrorCode =
   | 'POLICY_DENIED'
   | 'UNAUTHENTICATED'
   | 'USER_CODE_FAILED'
-  | 'TIMED_OUT';
+  | 'TIMED_OUT'
+  /** Work stopped by a signal (SIGINT, SIGTERM) or a stopping process before its end: what it committed stays, and running it again finishes it. */
+  | 'INTERRUPTED';
 
 export interface SluiceErrorOptions {
   readonly details?: Record<string, unknown>;
@@ -62,6 +64,16 @@ export class PolicyError extends SluiceError {}
 export class AuthenticationError extends SluiceError {}
 /** Work stopped because it ran past its time limit (a job's `timeout`). */
 export class TimeoutError extends SluiceError {}
+
+/**
+ * Work stopped before its end because it was asked to (a signal, a scheduler or server that
+ * stops), not because it failed: what it committed stays committed, and its message says what
+ * finishes it. `details.signal` names the signal when there was one (the CLI exits 128 + its number).
+ *
+ * @example
+ * throw new InterruptedError('INTERRUPTED', 'interrupted (SIGTERM)', { details: { signal: 'SIGTERM' } });
+ */
+export class InterruptedError extends SluiceError {}
 
 /** Wraps an exception thrown by user code (a project file, a transform), keeping its stack. */
 export class UserCodeError extends SluiceError {

@@ -1,11 +1,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { batchSource, count, dataset, defineProject, entity, featureView } from '../src/definitions/index.js';
+import { batchSource, count, dataset, defineProject, entity, featureView, schedule } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { newLeaseHolder } from '../src/orchestration/lease.js';
 import { runKeyed } from '../src/orchestration/run-attempts.js';
+import { createScheduler } from '../src/orchestration/scheduler.js';
 import type { JobContext } from '../src/orchestration/run-job.js';
 import { onTestPause } from '../src/orchestration/test-pause.js';
 import { InterruptedError } from '../src/errors.js';
@@ -22,7 +23,7 @@ const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts', retention: '30d' });
 const stats = featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() } });
 const train = dataset({ name: 'train', features: ['stats:n'], spine: 'spine.csv', out: 'out/train.csv' });
-const spec = defineProject({ name: 'stop', entities: [customer], sources: [txns], featureViews: [stats], datasets: [train] });
+const spec = defineProject({ name: 'stop', entities: [customer], sources: [txns], featureViews: [stats], datasets: [train], schedules: [schedule({ job: 'materialize:stats', cron: '*/5 * * * *' })] });
 
 const cleanup: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -109,4 +110,24 @@ describe.each(['signal', 'timeout'] as const)('a job stopped by a %s', (how) => 
     // The setup's own materialize succeeded; the stopped one's run and its job's run failed.
     expect(runs.filter((r) => r.job.startsWith('materialize') && r.status === 'failed').map((r) => [r.job, r.error, r.stats?.errorCode]).sort()).toEqual([['materialize', reason, code], ['materialize:stats', reason, code]]);
   });
+});
+
+test('a scheduler stopped while its materialize runs (its key refused) fails the job and the materialize as INTERRUPTED naming why, as their condition does: never as a storage fault', async () => {
+  const { jc, project, clock, settledRuns, platform } = await setup();
+  const scheduler = createScheduler(jc, { project: () => Promise.resolve(project), clock, random: () => 0 });
+  await scheduler.tick();
+  let stopping: Promise<void> | undefined;
+  // The scheduler's process learns its key was revoked while the materialize runs (stop awaits the run: not awaited here).
+  cleanup.push(onTestPause('materialize.snapshot-read', () => void (stopping = scheduler.stop({ reason: 'its key was refused: revoked' }))));
+  clock.time += 5 * 60_000;
+  expect(await scheduler.tick()).toEqual([expect.stringMatching(/^materialize:stats@/)]);
+  await vi.waitFor(() => expect(stopping).toBeDefined(), { timeout: 30_000 });
+  await stopping;
+  const runs = await settledRuns();
+  const reason = 'the scheduler stopped before the run finished (its key was refused: revoked)';
+  expect(runs.filter((r) => r.status === 'failed').map((r) => [r.job, r.error, r.stats?.errorCode]).sort()).toEqual([['materialize', reason, 'INTERRUPTED'], ['materialize:stats', reason, 'INTERRUPTED']]);
+  const firing = await platform.metadata.health.list({ firing: true });
+  expect(firing.map((c) => [c.kind, c.subject])).toEqual([['job_failed', 'job:materialize:stats']]);
+  expect(firing[0]!.message).toContain(reason);
+  expect(JSON.stringify(firing[0])).not.toMatch(/ADAPTER_FAILED|INTERRUPT Error/);
 });

@@ -187,12 +187,12 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const scheduler = await startScheduler(platform, projectDir, log);
         // Alerts and freshness SLAs are watched wherever the scheduler runs alone.
         const monitoring = startMonitoring(platform, { log });
-        const stopped = untilStopped(platform);
+        const stopped = untilStopped(platform, 'scheduler');
         const names = projectSchedules(project).map((s) => s.name);
         out.result({ schedules: names }, () => `scheduler running ${names.length} schedule(s)${names.length > 0 ? `: ${names.join('; ')}` : ' (none declared: add schedules: [schedule({...})] to defineProject)'} (Ctrl-C to stop)`);
-        await closeAfter(stopped, async () => {
+        await closeAfter(stopped, async (why) => {
           await monitoring.stop();
-          await scheduler.stop();
+          await scheduler.stop(why);
         });
       }),
     );

@@ -2,7 +2,7 @@ import { isStreamed, type Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { failureEndedSince, jobSubjectName } from '../../orchestration/job-health.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
-import { reapDeadRuns } from '../../orchestration/track-run.js';
+import { listRuns, reapDeadRuns } from '../../orchestration/track-run.js';
 import type { Condition } from '../../storage/metadata/health-store.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { streamStatus, type StreamSourceStatus } from '../../streaming/stream-status.js';
@@ -90,7 +90,7 @@ export async function healthStatus(ctx: SluiceContext, project: Project, options
   await clearRemovedConditions(ctx, project);
   // Erasure requests past their one-month deadline fire `erasure_overdue` (GDPR Art. 12(3)).
   await reportErasureStatus(ctx);
-  const [firing, resolved, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), ctx.metadata.health.list({ firing: false }), ctx.metadata.listRuns(500), ctx.metadata.deadLetterCounts()]);
+  const [firing, resolved, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), ctx.metadata.health.list({ firing: false }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);
   const streams = project.sources.some(isStreamed) ? await streamStatus(project, await ctx.log(), await ctx.online(), ctx.now()) : [];
   const conditions = firing.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1)).map(conditionRow);
   const last = new Map<string, RunRecord>();

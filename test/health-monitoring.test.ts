@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { batchSource, compileProject, count, defineProject, entity, featureView, range, streamSource } from '../src/definitions/index.js';
@@ -129,6 +130,24 @@ test('status: healthy, then unhealthy for an error condition of any kind, a viol
   expect(recovered.problems).toEqual([expect.stringMatching(/^stale view:stats: view "stats" is STALE: newer data/)]);
   await materialize(env.platform, env.project);
   expect(await status()).toMatchObject({ healthy: true, problems: [] });
+});
+
+test('status tells the truth on its first call after a run died: the dead run is reaped (its job_failed fired) before the firing conditions are read', async () => {
+  await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:00:00Z']);
+  await materialize(env.platform, env.project);
+  // An ingest held by another process; a later ingest of the source succeeds; then that process dies, before anyone notices.
+  const holder = spawn(process.execPath, ['-e', 'setTimeout(() => undefined, 600000)'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => holder.once('exit', resolve));
+  await env.platform.metadata.startRun('ingest', { source: 'txns' }, { holder: { id: 'other', host: hostname(), pid: holder.pid! }, ttlMs: 60_000 });
+  await ingest(['customer_id,amount,ts', 'c1,1.5,2024-01-01T00:00:00Z']);
+  await materialize(env.platform, env.project);
+  holder.kill('SIGKILL');
+  await exited;
+  // Nothing has listed runs since it died: this status call is the first to notice.
+  const first = await healthStatus(env.platform, env.project);
+  const second = await healthStatus(env.platform, env.project);
+  expect(second).toMatchObject({ healthy: false, problems: [expect.stringMatching(/^job_failed job:ingest:txns: job ingest:txns failed .*the process running it died/)] });
+  expect(first).toMatchObject({ healthy: false, problems: second.problems });
 });
 
 test('a freshness SLA that is removed clears its firing stale condition', async () => {

@@ -64,6 +64,8 @@ test('a scheduler, worker or server started with a key stops when the key is rev
     // The refusal is audited as at start (the error itself goes to stdout with --json).
     const denied = (await auditTrailOf(dir)).filter((r) => r.action === 'auth.denied' && (r.details as { keyId?: string } | undefined)?.keyId === id(doomed));
     expect(denied.length).toBeGreaterThan(0);
+    // It names the process the refusal shut down.
+    expect(denied.at(-1)).toMatchObject({ target: 'cli:scheduler', details: { shutDown: 'scheduler' } });
   } finally {
     await scheduler.stop();
   }

@@ -116,3 +116,19 @@ test('whether a failure was ended since compares the run it ended, not times of 
   expect(failureEndedSince(single, await metadata.health.list({ firing: false }))).toBe(true);
   expect(failureEndedSince({ ...single, id: 'g3', finishedAt: single.finishedAt + 1 }, await metadata.health.list({ firing: false }))).toBe(false);
 });
+
+test('a full materialize whose death is noticed late leaves only the views no run has materialized since it started: a later run covered the others meanwhile', async () => {
+  const { metadata, ctx, firing } = store(() => Date.now());
+  const holder = { holder: { id: 'h', host: 'x', pid: 1 }, ttlMs: 60_000 };
+  const dead = await metadata.startRun('materialize', { views: ['txn_stats', 'small_txns', 'profile'] }, holder);
+  // Before its death is noticed, another run materializes two of its views.
+  const later = await metadata.startRun('materialize', { views: ['small_txns', 'profile'] }, holder);
+  for (const view of ['small_txns', 'profile']) await metadata.materialized.record({ view, viewHash: 'h', materializedAt: 1, runId: later.id });
+  await metadata.finishRun(later.id, { status: 'succeeded' });
+  await reportRunHealth(ctx, later, { ok: true });
+  // Then its death is reported (as reapDeadRuns does).
+  await reportRunHealth(ctx, dead, { ok: false, error: new Error('the process running it died') });
+  expect(await firing()).toEqual([['job:materialize', ['txn_stats']]]);
+  await reportRunHealth(ctx, { id: 'r3', job: 'materialize', params: { views: ['txn_stats'] } }, { ok: true });
+  expect(await firing()).toEqual([]);
+});

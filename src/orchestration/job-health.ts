@@ -56,6 +56,18 @@ async function switchedIn(ctx: SluiceContext, run: Pick<RunRecord, 'id'>): Promi
   return new Set((await ctx.metadata.materialized.list()).filter((m) => m.runId === run.id).map((m) => m.view));
 }
 
+/**
+ * The views materialized since `run` started by another run (a run that started after it): a run
+ * whose failure is reported late (its process died, reaped by a later command) does not leave
+ * the views a later run switched in meanwhile. Run start times are compared with each other only.
+ */
+async function materializedSince(ctx: SluiceContext, run: Pick<RunRecord, 'id'> & { readonly startedAt?: number }): Promise<Set<string>> {
+  const { startedAt } = run;
+  if (startedAt === undefined) return new Set();
+  const later = new Set((await ctx.metadata.listRuns(1_000, { job: 'materialize' })).filter((r) => r.id !== run.id && r.startedAt >= startedAt).map((r) => r.id));
+  return new Set((await ctx.metadata.materialized.list()).filter((m) => m.runId !== null && later.has(m.runId)).map((m) => m.view));
+}
+
 /** The views a still-firing all-views condition waits for (`details.viewsLeft`). */
 function waitingFor(condition: Condition | undefined): string[] | undefined {
   return Array.isArray(condition?.details?.viewsLeft) ? (condition.details.viewsLeft as unknown[]).map(String) : undefined;
@@ -140,12 +152,13 @@ export async function endUndeclaredViews(ctx: SluiceContext, declared: ReadonlyS
  * (a timeout: `job_hung`), a success clears both. Only transitions make alerts (see `HealthStore`).
  * A failed run of several views (a full `sluice materialize`) fires `job:materialize` with the
  * views it left (`details.viewsLeft`: those it covers that it did not switch in, plus those the
- * still-firing condition waited for that it did not switch in either; named in its message, none
+ * still-firing condition waited for that it did not switch in either, less those a run started
+ * after it switched in (`materializedSince`: a dead run reaped late); named in its message, none
  * named when it switched in every view); materialize successes end it view by view
  * (`endMaterializeConditions`). A run of several views ends the own condition of each view it
  * switched in, successful or not.
  */
-export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, 'id' | 'job' | 'params'>, outcome: { ok: true } | { ok: false; error: unknown }): Promise<void> {
+export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, 'id' | 'job' | 'params'> & { readonly startedAt?: number }, outcome: { ok: true } | { ok: false; error: unknown }): Promise<void> {
   const name = jobSubjectName(run.job, run.params);
   const subject = `job:${name}`;
   const at = ctx.now();
@@ -163,7 +176,8 @@ export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, '
   const done = views !== undefined ? await switchedIn(ctx, run) : new Set<string>();
   if (done.size > 0) await endViewConditions(ctx, run, done, subject, at);
   const firing = subject === 'job:materialize' && views !== undefined ? (await ctx.metadata.health.list({ firing: true, kind })).find((c) => c.subject === subject) : undefined;
-  const left = subject === 'job:materialize' && views !== undefined ? [...new Set([...views, ...(waitingFor(firing) ?? [])])].filter((v) => !done.has(v)).sort() : undefined;
+  const since = subject === 'job:materialize' && views !== undefined ? await materializedSince(ctx, run) : new Set<string>();
+  const left = subject === 'job:materialize' && views !== undefined ? [...new Set([...views, ...(waitingFor(firing) ?? [])])].filter((v) => !done.has(v) && !since.has(v)).sort() : undefined;
   await ctx.metadata.health.report({
     kind, subject, firing: true, severity: 'error',
     message: `job ${name} ${hung ? 'hung' : 'failed'} (run ${run.id}): ${message}${left ? leftSuffix(left) : ''}`,

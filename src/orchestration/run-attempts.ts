@@ -1,6 +1,6 @@
 import type { Project, Schedule } from '../definitions/index.js';
 import type { Principal } from '../compliance/principal.js';
-import { TimeoutError } from '../errors.js';
+import { InterruptedError, TimeoutError, isSluiceError } from '../errors.js';
 import { repeatInterrupts } from '../storage/engine/repeat-interrupts.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { RunKeyClaim } from '../storage/metadata/schedule-store.js';
@@ -9,7 +9,7 @@ import type { SchedulerClock } from './clock.js';
 import { errorWithCause } from './job-health.js';
 import { holderIsGone } from './lease.js';
 import { runJob, type JobContext, type JobStats, type Partition } from './run-job.js';
-import { currentRunId } from './track-run.js';
+import { currentRunId, stoppedError, withStopSignal } from './track-run.js';
 
 /** How a keyed run is retried and bounded (a schedule's, or a backfill's). */
 export type RetryPolicy = Pick<Schedule, 'retries' | 'timeoutMs' | 'backoffBaseMs' | 'backoffMaxMs'>;
@@ -26,48 +26,69 @@ export function backoffDelay(failed: number, policy: Pick<RetryPolicy, 'backoffB
   return Math.floor(random() * ceiling);
 }
 
+/** How long a stopped attempt waits for its work to stop before it answers without it (see `withTimeout`). */
+export const STOP_GRACE_MS = 60_000;
+
 /**
- * Runs `work` with a time limit on `clock`: past `timeoutMs` the signal given to `work` aborts,
- * the statement running on `jc.engine()` is interrupted (again until `work` settles), and the
- * result is a TimeoutError `timed out after 10m` at once, whether or not `work` has stopped yet.
- * `stop` aborts it the same way with its reason. `onSettled` runs once `work` has settled.
+ * Runs `work` with a time limit on `clock`: past `timeoutMs` the signal given to `work` aborts
+ * with a TimeoutError `timed out after 10m`, and the statement running on `jc.engine()` is
+ * interrupted (again until `work` settles); `stop` aborts it the same way with its reason. The
+ * result then says what happened to the work, once it has stopped: if it stopped before its
+ * commit point, the stop's reason (what a stop interrupted is its cause); if it went past it
+ * and finished, its result, as it committed. Work that has not stopped `graceMs` after the stop
+ * gets the reason with "its work had not stopped" (it may still commit: see its own runs).
+ * `onSettled` runs once `work` has settled.
+ *
+ * @example
+ * await withTimeout(jc, systemClock, 600_000, scheduler.signal, (signal) => buildDataset(jc, project, { ...options, signal }));
  */
-export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, timeoutMs: number, stop: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>, onSettled?: () => Promise<void>): Promise<T> {
+export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, timeoutMs: number, stop: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>, onSettled?: () => Promise<void>, graceMs = STOP_GRACE_MS): Promise<T> {
   stop?.throwIfAborted();
   const controller = new AbortController();
   const settled = new AbortController();
   let interrupting: (() => void) | undefined;
-  const interrupt = () => {
-    interrupting ??= repeatInterrupts(() => void jc.engine().then((engine) => engine.interrupt(), () => undefined));
+  const halt = (reason: Error) => {
+    if (controller.signal.aborted) return;
+    controller.abort(reason);
+    interrupting = repeatInterrupts(() => void jc.engine().then((engine) => engine.interrupt(), () => undefined));
   };
-  const expired = clock.sleep(timeoutMs, settled.signal).then(() => {
-    if (settled.signal.aborted) return new Promise<never>(() => undefined);
-    const error = new TimeoutError('TIMED_OUT', `timed out after ${formatDuration(timeoutMs)}`);
-    controller.abort(error);
-    interrupt();
-    throw error;
+  void clock.sleep(timeoutMs, settled.signal).then(() => {
+    if (!settled.signal.aborted) halt(new TimeoutError('TIMED_OUT', `timed out after ${formatDuration(timeoutMs)}`));
   });
-  const stopped = new Promise<never>((_, reject) => {
-    stop?.addEventListener('abort', () => {
-      controller.abort(stop.reason);
-      interrupt();
-      reject(stop.reason instanceof Error ? stop.reason : new Error(String(stop.reason)));
+  stop?.addEventListener('abort', () => halt(stopReason(stop.reason)), { once: true, signal: settled.signal });
+  const running = withStopSignal(controller.signal, () => work(controller.signal)).then((value) => ({ value }), (error: unknown) => ({ error }));
+  const overdue = new Promise<'overdue'>((resolve) => {
+    controller.signal.addEventListener('abort', () => {
+      const timer = setTimeout(resolve, graceMs, 'overdue');
+      timer.unref();
+      settled.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
     }, { once: true, signal: settled.signal });
   });
-  // Work that fails because it was stopped fails with the reason it was stopped.
-  const running = work(controller.signal).catch((error: unknown) => {
-    throw controller.signal.aborted ? controller.signal.reason : error;
-  });
   try {
-    return await Promise.race([running, expired, stopped]);
+    const outcome = await Promise.race([running, overdue]);
+    if (outcome === 'overdue') throw stillStopping(controller.signal.reason as Error, graceMs);
+    if ('value' in outcome) return outcome.value;
+    throw controller.signal.aborted ? stoppedError(controller.signal, outcome.error) : outcome.error;
   } finally {
     settled.abort();
-    // The work may still be finishing its current step; stop interrupting once it has.
-    void running.then(() => undefined, () => undefined).finally(() => {
+    void running.finally(() => {
       interrupting?.();
       return onSettled?.();
     }).catch(() => undefined);
   }
+}
+
+/** A stop's reason as the error model has it: an InterruptedError unless it is one of ours already. */
+function stopReason(reason: unknown): Error {
+  if (isSluiceError(reason)) return reason;
+  return new InterruptedError('INTERRUPTED', reason instanceof Error ? reason.message : String(reason), { cause: reason });
+}
+
+/** The stop's reason, for work that had not stopped `graceMs` after it. */
+function stillStopping(reason: Error, graceMs: number): Error {
+  const message = `${reason.message}; its work had not stopped ${formatDuration(graceMs)} later and may yet commit (see "sluice runs" for its own runs)`;
+  const details = isSluiceError(reason) ? reason.details : undefined;
+  return reason instanceof TimeoutError ? new TimeoutError('TIMED_OUT', message, { details, cause: reason }) : new InterruptedError('INTERRUPTED', message, { details, cause: reason });
 }
 
 /** A job context whose `engine()` is a DuckDB of its own, opened on first use; `close` closes it. */

@@ -132,8 +132,8 @@ async function transformJob(jc: JobContext, project: Project, job: JobDefinition
   return { rowsIn: 0, rowsOut: result.rows, mode: result.mode, upToDate: result.skipped, snapshotsRead: result.inputs, snapshotsWritten: result.skipped || result.snapshot === null ? [] : [result.snapshot] };
 }
 
-async function materializeJob(jc: JobContext, project: Project, job: JobDefinition): Promise<JobStats> {
-  const result = await materialize(jc, project, { views: [job.target] });
+async function materializeJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
+  const result = await materialize(jc, project, { views: [job.target], ...(options.signal ? { signal: options.signal } : {}) });
   const view = result.views[0]!;
   const source = project.featureViews.find((v) => v.name === job.target)!.source;
   return { rowsIn: view.events, rowsOut: view.entities, asOf: toIso(result.asOf), snapshotsRead: { [source]: view.snapshot }, snapshotsWritten: [] };
@@ -147,7 +147,7 @@ async function datasetJob(jc: JobContext, project: Project, job: JobDefinition, 
     ...(d.service !== undefined ? { service: d.service } : { features: d.features ?? [] }),
     spine: await confined('spine'), out: await confined('out'), timestampColumn: d.timestampColumn,
     ...(d.asKnown ? { asKnown: true } : {}), ...(d.model === undefined ? {} : { model: d.model }),
-    ...(options.principal ? { principal: options.principal } : {}),
+    ...(options.principal ? { principal: options.principal } : {}), ...(options.signal ? { signal: options.signal } : {}),
     residency: { name: d.name, ...(d.region === undefined ? {} : { region: d.region }), actor: jobActor(options), origin: options.principal?.origin ?? 'local' },
   });
   return { rowsIn: manifest.rowCount, rowsOut: manifest.rowCount, datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
@@ -158,6 +158,17 @@ async function retentionJob(jc: JobContext, project: Project, options: JobRunOpt
   const report = await runRetention(jc, project, { principal: options.principal ?? operatorPrincipal(options.trigger), ...(options.signal === undefined ? {} : { signal: options.signal }) });
   const rows = report.sources.reduce((n, s) => n + s.purge.rows, 0);
   return { rowsIn: rows, rowsOut: 0, removedRows: rows, removedBytes: report.sources.reduce((n, s) => n + s.purge.bytes + s.bytesDeleted, 0), snapshotsRead: {}, snapshotsWritten: [] };
+}
+
+/** The work of one job of the catalogue, given its run's options (its signal among them). */
+function jobWork(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
+  switch (job.kind) {
+    case 'ingest': return ingestJob(jc, project, job, options);
+    case 'transform': return transformJob(jc, project, job, options);
+    case 'materialize': return materializeJob(jc, project, job, options);
+    case 'dataset': return datasetJob(jc, project, job, options);
+    case 'retention': return retentionJob(jc, project, options);
+  }
 }
 
 const JOB_TARGET = { ingest: 'source', transform: 'source', materialize: 'views', dataset: 'dataset', retention: 'project' } as const;
@@ -187,13 +198,9 @@ export async function runJob(jc: JobContext, project: Project, name: string, opt
   const work = async (signal: AbortSignal | undefined): Promise<JobStats> => {
     signal?.throwIfAborted();
     const withSignal = signal === undefined ? options : { ...options, signal };
-    switch (job.kind) {
-      case 'ingest': return ingestJob(jc, project, job, withSignal);
-      case 'transform': return transformJob(jc, project, job, withSignal);
-      case 'materialize': return materializeJob(jc, project, job);
-      case 'dataset': return datasetJob(jc, project, job, options);
-      case 'retention': return retentionJob(jc, project, withSignal);
-    }
+    const stats = await jobWork(jc, project, job, withSignal);
+    // Stopped past its commit point, the work finished: the run succeeded, and says it was asked to stop.
+    return signal?.aborted ? { ...stats, stopRequested: (signal.reason as Error).message } : stats;
   };
   return trackRun(jc, name, params, async () => {
     await options.onStart?.();

@@ -27,7 +27,8 @@ export interface Scheduler {
   /** Ticks every `tickMs` until `stop`; resolves once the first tick is done (the catch-up of missed firings has started). */
   start(): Promise<void>;
   /** Stops ticking, aborts the runs in flight (they fail, saying so) and waits for them. */
-  stop(): Promise<void>;
+  /** Stops it: no run starts, and the runs in flight are stopped with `why` (see `StopCause`) and awaited. */
+  stop(why?: StopCause): Promise<void>;
   /** Waits for the runs in flight. */
   idle(): Promise<KeyedRunOutcome[]>;
 }
@@ -48,6 +49,13 @@ export function latestFiring(schedule: Pick<Schedule, 'cron' | 'timezone'>, afte
   // croner's previousRuns gives the latest firing strictly before its reference.
   const latest = cron.previousRuns(1, new Date(upTo + 1))[0]?.getTime();
   return latest !== undefined && latest > after && latest <= upTo ? latest : undefined;
+}
+
+/** Why a scheduler stops, for the runs it stops to record: `SIGTERM`, `its key was refused: ...`. */
+export interface StopCause {
+  readonly reason: string;
+  /** The signal that stopped its process, if one did. */
+  readonly signal?: NodeJS.Signals;
 }
 
 /**
@@ -151,8 +159,8 @@ export function createScheduler(jc: JobContext, options: SchedulerOptions): Sche
       })();
       return firstTick;
     },
-    async stop() {
-      stopping.abort(new InterruptedError('INTERRUPTED', 'the scheduler stopped before the run finished'));
+    async stop(why) {
+      stopping.abort(new InterruptedError('INTERRUPTED', `the scheduler stopped before the run finished${why ? ` (${why.reason})` : ''}`, why?.signal ? { details: { signal: why.signal } } : {}));
       await loop;
       await Promise.all(inFlight);
     },

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { SluiceContext } from '../context.js';
 import type { Project } from '../definitions/index.js';
 import { runLeaseName, type MetadataStore, type RunRecord, type RunStatus } from '../storage/metadata/metadata-store.js';
+import { InterruptedError, TimeoutError, isSluiceError } from '../errors.js';
 import { errorWithCause, reportRunHealth } from './job-health.js';
 import { DEFAULT_LEASE_TTL_MS, heartbeat, holderIsGone, newLeaseHolder } from './lease.js';
 import { currentLogger, withLogger } from '../observability/log.js';
@@ -9,6 +10,54 @@ import { endJobSpan, startJobSpan } from '../observability/tracing.js';
 
 /** The run being tracked in this async context, so a run started inside another records its parent. */
 const currentRun = new AsyncLocalStorage<{ readonly runId: string }>();
+
+/** The stop of the job this async context runs for (see `withStopSignal`). */
+const currentStop = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `work` as the work of a job that `signal` stops (its timeout, a stopping scheduler): a run
+ * tracked inside it that fails once the signal has aborted fails with the stop's reason (see
+ * `stoppedError`), not with what the stop interrupted (DuckDB's "INTERRUPT Error").
+ *
+ * @example
+ * await withStopSignal(controller.signal, () => materialize(ctx, project, { signal: controller.signal }));
+ */
+export function withStopSignal<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  return currentStop.run(signal, work);
+}
+
+/**
+ * The error of work that failed after `signal` aborted: the stop's reason (an InterruptedError or
+ * a TimeoutError, so its code is INTERRUPTED or TIMED_OUT), with the work's own error as its cause.
+ *
+ * @example
+ * stoppedError(signal, new AdapterError('ADAPTER_FAILED', 'DuckDB: INTERRUPT Error')); // the signal's reason, caused by it
+ */
+export function stoppedError(signal: AbortSignal, error: unknown): Error {
+  const reason = signal.reason as Error;
+  if (error === reason || (isSluiceError(error) && (error.code === 'INTERRUPTED' || error.code === 'TIMED_OUT'))) return error as Error;
+  const details = isSluiceError(reason) && reason.details !== undefined ? { details: reason.details } : {};
+  return reason instanceof TimeoutError
+    ? new TimeoutError('TIMED_OUT', reason.message, { ...details, cause: error })
+    : new InterruptedError('INTERRUPTED', reason.message, { ...details, cause: error });
+}
+
+/**
+ * Clean-up of work that may have committed (dropping its temporary tables): once the work's job
+ * was stopped, the interrupts of the stop may fail it, and that failure must neither fail work
+ * that committed nor hide the error of work that did not (the job's engine is closed after it).
+ * Without a stop, its failure is the work's.
+ *
+ * @example
+ * await cleanUpAfterStop(() => engine.run('DROP TABLE IF EXISTS spine'));
+ */
+export async function cleanUpAfterStop(cleanUp: () => Promise<unknown>): Promise<void> {
+  try {
+    await cleanUp();
+  } catch (error) {
+    if (currentStop.getStore()?.aborted !== true) throw error;
+  }
+}
 
 /** Ends a run of this process that is still running as failed with `error` (see `abandonRuns`). */
 type Abandon = (error: Error) => Promise<void>;
@@ -122,8 +171,10 @@ export async function trackRun<T>(
     await reportRunHealth(ctx, run, { ok: true });
     return result;
   } catch (error) {
-    if (runsInProgress.delete(run.id)) await fail(error);
-    throw error;
+    const stop = currentStop.getStore();
+    const failure = stop?.aborted ? stoppedError(stop, error) : error;
+    if (runsInProgress.delete(run.id)) await fail(failure);
+    throw failure;
   } finally {
     beat.stop();
   }

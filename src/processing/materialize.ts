@@ -5,7 +5,7 @@ import { checksFailedError, recordVerdict, verdictStats, type BatchVerdict } fro
 import type { SluiceContext } from '../context.js';
 import { withLease } from '../orchestration/lease.js';
 import { testPause } from '../orchestration/test-pause.js';
-import { currentRunId, trackRun } from '../orchestration/track-run.js';
+import { cleanUpAfterStop, currentRunId, trackRun } from '../orchestration/track-run.js';
 import { retentionHorizon } from '../time/index.js';
 import { entityStates } from './entity-states.js';
 import { viewPlan } from './feature-plan.js';
@@ -34,6 +34,11 @@ export interface MaterializeOptions {
    * rematerializing what it changed, under the leases it took for its whole run).
    */
   readonly viewLeasesHeld?: boolean;
+  /**
+   * Stops it (its job's timeout, a stopping scheduler): checked before each view's checks and
+   * before its switch-in, the commit point of a view; the engine's interrupts stop a scan.
+   */
+  readonly signal?: AbortSignal;
   /** Why it runs, recorded in the run's params (`sluice runs` shows it): `recovery` for a table the online store lost. */
   readonly trigger?: 'recovery';
 }
@@ -103,6 +108,7 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         if (rows > 0) extra = 'materialize_log';
         applied = { applied: { [source.name]: last } };
       }
+      options.signal?.throwIfAborted();
       // The view's checks see the rows before the online table is replaced: an error blocks the swap.
       const verdict = await checkViewRows(engine, project, view, plan, viewEventsSql(plan, source, files, extra), asOf, ctx.now());
       if (verdict) {
@@ -116,13 +122,14 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         }
         await recordVerdict(ctx, verdict);
       }
+      options.signal?.throwIfAborted();
       const table = await online.replaceView(
         { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },
         entityStates(engine, plan, viewEventsSql(plan, source, files, extra), asOf, counts),
       );
       // Durable beside the lake: a table the online store loses (reset after a power loss) is rebuilt from it (see rebuildLostViews).
       await ctx.metadata.materialized.record({ view: view.name, viewHash: table.viewHash, materializedAt: table.materializedAt, runId: currentRunId() ?? null });
-      if (extra) await engine.run(`DROP TABLE ${extra}`);
+      if (extra) await cleanUpAfterStop(() => engine.run(`DROP TABLE ${extra}`));
       results.push({ view: view.name, entities: counts.entities, events: snapshot?.rowCount ?? 0, retainedEvents: counts.retained, horizon, ms: performance.now() - started, snapshot: snapshot?.id ?? null });
       options.onView?.(view.name, results.length, views.length);
       });

@@ -85,7 +85,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .command('run')
     .argument('<job>', 'a job: ingest:<source>, transform:<name>, materialize:<view> or dataset:<name> (see "sluice runs" and docs/orchestration.md)')
     .option('--with-upstream', 'run the jobs it depends on first, in dependency order, stopping at the first failure')
-    .option('--timeout <duration>', 'fail each job that runs longer than this ("timed out after 10m", reported as job_hung) and stop its work, e.g. 10m', durationMs)
+    .option('--timeout <duration>', 'stop each job that runs longer than this, e.g. 10m: stopped before its commit point it fails ("timed out after 10m", reported as job_hung) and commits nothing; past it, it finishes (docs/orchestration.md)', durationMs)
     .description('run a job of the project now, recorded in run history')
     .action((name: string, options: { withUpstream?: boolean; timeout?: number }) =>
       run.withPlatform(audited({ action: 'job.run', target: `job:${name}`, failed: (e) => e.failed !== null }, async ({ platform, out, projectDir }) => {
@@ -93,8 +93,8 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const jobs = options.withUpstream ? withUpstream(project, name) : [findJob(project, name)];
         const jc = jobContext(platform, projectDir);
         const timeoutMs = options.timeout;
-        // A timed-out job fails at once, but its work may still be stopping: the platform (its
-        // DuckDB, the metadata store) must outlive it, or the work hangs on a closed engine.
+        // A timed-out job's work is waited for, but only for a while (withTimeout's grace): the
+        // platform (its DuckDB, the metadata store) must outlive it, or the work hangs on a closed engine.
         const stopping: Promise<void>[] = [];
         const limit = timeoutMs === undefined ? {} : {
           timeoutMs,
@@ -187,12 +187,12 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const scheduler = await startScheduler(platform, projectDir, log);
         // Alerts and freshness SLAs are watched wherever the scheduler runs alone.
         const monitoring = startMonitoring(platform, { log });
-        const stopped = untilStopped(platform);
+        const stopped = untilStopped(platform, 'scheduler');
         const names = projectSchedules(project).map((s) => s.name);
         out.result({ schedules: names }, () => `scheduler running ${names.length} schedule(s)${names.length > 0 ? `: ${names.join('; ')}` : ' (none declared: add schedules: [schedule({...})] to defineProject)'} (Ctrl-C to stop)`);
-        await closeAfter(stopped, async () => {
+        await closeAfter(stopped, async (why) => {
           await monitoring.stop();
-          await scheduler.stop();
+          await scheduler.stop(why);
         });
       }),
     );

@@ -10,7 +10,8 @@ import { connectorHealthWatch, reportConnectorIncident, startMonitoring, streamS
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
 import { startProjectScheduler } from './orchestration-commands.js';
-import { authorizeCliProcess, watchCliProcessKey } from '../../compliance/access/cli-principal.js';
+import { authorizeCliProcess, watchCliProcessKey, type LongLivedCommand } from '../../compliance/access/cli-principal.js';
+import type { StopCause } from '../../orchestration/scheduler.js';
 
 export interface RealTime {
   readonly runtime: StreamRuntime;
@@ -19,42 +20,51 @@ export interface RealTime {
   close(): Promise<void>;
 }
 
-/** Resolves on SIGINT or SIGTERM, keeping the process alive until then. */
-export function untilSignal(stopWhen?: Promise<never>): Promise<void> {
+/** Resolves on SIGINT or SIGTERM with its name, keeping the process alive until then. */
+export function untilSignal(stopWhen?: Promise<never>): Promise<NodeJS.Signals> {
   // A worker whose sources have no connector holds nothing else on the event loop: without this it exited at once (code 13).
   const alive = setInterval(() => undefined, 1 << 30);
-  return new Promise<void>((resolve, reject) => {
-    const end = (error?: unknown) => {
+  return new Promise<NodeJS.Signals>((resolve, reject) => {
+    const end = (signal: NodeJS.Signals | undefined, error?: unknown) => {
       clearInterval(alive);
       process.off('SIGINT', done);
       process.off('SIGTERM', done);
-      if (error === undefined) resolve();
+      if (signal !== undefined) resolve(signal);
       else reject(error);
     };
-    const done = () => end();
+    const done = (signal: NodeJS.Signals) => end(signal);
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
     // A process that must stop (its key revoked) ends as on a signal, with the error.
-    stopWhen?.catch((error: unknown) => end(error));
+    stopWhen?.catch((error: unknown) => end(undefined, error));
   });
 }
 
 /**
- * The end of a long-lived command (`serve`, `worker`, `scheduler`): resolves on SIGINT or SIGTERM,
- * rejects once the process's key is refused (`watchCliProcessKey`). Made before the command says
- * it runs, so a signal right after is not missed; `closeAfter` then closes what it started.
+ * The end of a long-lived command (`serve`, `worker`, `scheduler`, named by `command` in the audit
+ * of a refusal): resolves on SIGINT or SIGTERM with its name, rejects once the process's key is
+ * refused (`watchCliProcessKey`). Made before the command says it runs, so a signal right after
+ * is not missed; `closeAfter` then closes what it started.
  */
-export function untilStopped(ctx: Parameters<typeof watchCliProcessKey>[0]): Promise<void> {
-  const key = watchCliProcessKey(ctx);
+export function untilStopped(ctx: Parameters<typeof watchCliProcessKey>[0], command: LongLivedCommand): Promise<NodeJS.Signals> {
+  const key = watchCliProcessKey(ctx, command);
   return untilSignal(key.refused).finally(() => key.stop());
 }
 
-/** Waits for `stopped` (see `untilStopped`), then runs `close`, also when it rejected (with its error). */
-export async function closeAfter(stopped: Promise<void>, close: () => Promise<void>): Promise<void> {
+/**
+ * Waits for `stopped` (see `untilStopped`), then runs `close` with why the process stops (`SIGTERM`,
+ * `its key was refused: ...`, for the runs it stops to record), also when it rejected (with its error).
+ */
+export async function closeAfter(stopped: Promise<NodeJS.Signals>, close: (why: StopCause) => Promise<void>): Promise<void> {
+  let why: StopCause = { reason: 'it stopped' };
   try {
-    await stopped;
+    const signal = await stopped;
+    why = { reason: signal, signal };
+  } catch (error) {
+    why = { reason: `its key was refused: ${(error as Error).message}` };
+    throw error;
   } finally {
-    await close();
+    await close(why);
   }
 }
 
@@ -135,11 +145,11 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
           await realTime.close();
           throw error;
         });
-        const stopped = untilStopped(platform);
+        const stopped = untilStopped(platform, 'worker');
         out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
-        await closeAfter(stopped, async () => {
+        await closeAfter(stopped, async (why) => {
           await monitoring.stop();
-          await scheduler?.stop();
+          await scheduler?.stop(why);
           await realTime.close();
         });
       }, { onlineFlushEveryMs: ONLINE_FLUSH_EVERY_MS }),

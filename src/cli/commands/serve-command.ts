@@ -81,12 +81,12 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         }
         // Listening for signals before saying so: a SIGTERM right after the line still shuts down cleanly.
         const scheduler = await startProjectScheduler(platform, projectDir, options.scheduler, (level, message) => logger[level](message));
-        const stopped = untilStopped(platform);
+        const stopped = untilStopped(platform, 'serve');
         logger[access.mode === 'insecure-open' ? 'warn' : 'info'](ACCESS_NOTICE[access.mode]);
         out.result({ listening: address, auth: access.mode }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
-        await closeAfter(stopped, async () => {
+        await closeAfter(stopped, async (why) => {
           await monitoring.stop();
-          await scheduler?.stop();
+          await scheduler?.stop(why);
           await app.close();
           await realTime.close();
         });

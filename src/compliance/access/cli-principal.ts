@@ -28,12 +28,13 @@ interface AccessStores {
  * @example
  * const principal = await cliPrincipal(platform);
  */
-export async function cliPrincipal(ctx: AccessStores): Promise<Principal> {
+export async function cliPrincipal(ctx: AccessStores, command?: LongLivedCommand): Promise<Principal> {
   const token = process.env[API_KEY_ENV];
   if (token !== undefined && token !== '') {
     const check = await checkApiKey(ctx.metadata.keys, token.trim());
     if (check.ok) return keyPrincipal(check.key, 'local');
-    await ctx.metadata.audit.append({ actor: 'anonymous', action: 'auth.denied', target: 'cli', outcome: 'denied', origin: 'local', details: { reason: check.refusal, ...(check.id ? { keyId: check.id } : {}) } }, ctx.now());
+    // A long-lived process refused at a check names itself: it is the one that shuts down.
+    await ctx.metadata.audit.append({ actor: 'anonymous', action: 'auth.denied', target: command === undefined ? 'cli' : `cli:${command}`, outcome: 'denied', origin: 'local', details: { reason: check.refusal, ...(check.id ? { keyId: check.id } : {}), ...(command === undefined ? {} : { shutDown: command }) } }, ctx.now());
     throw new AuthenticationError('UNAUTHENTICATED', `${API_KEY_ENV} is not a valid API key (unknown, revoked or mistyped); set it to a valid key, or unset it to act as the local operator`);
   }
   let user: string;
@@ -105,6 +106,9 @@ export async function authorizeCliProcess(ctx: AccessStores): Promise<void> {
   await authorizeCli(ctx, await cliPrincipal(ctx), 'admin', 'serve');
 }
 
+/** The long-lived commands that keep to their key (`watchCliProcessKey`). */
+export type LongLivedCommand = 'serve' | 'worker' | 'scheduler';
+
 /** How often a long-lived process started with a key checks it again: `SLUICE_KEY_RECHECK_MS`, default a minute. */
 function keyRecheckMs(): number {
   const ms = Number(process.env.SLUICE_KEY_RECHECK_MS);
@@ -120,16 +124,16 @@ function keyRecheckMs(): number {
  * next one.
  *
  * @example
- * const key = watchCliProcessKey(platform); await untilSignal(key.refused); key.stop();
+ * const key = watchCliProcessKey(platform, 'worker'); await untilSignal(key.refused); key.stop();
  */
-export function watchCliProcessKey(ctx: AccessStores): { readonly refused: Promise<never>; stop(): void } {
+export function watchCliProcessKey(ctx: AccessStores, command: LongLivedCommand): { readonly refused: Promise<never>; stop(): void } {
   const token = process.env[API_KEY_ENV];
   if (token === undefined || token === '') return { refused: new Promise<never>(() => undefined), stop: () => undefined };
   let timer: NodeJS.Timeout | undefined;
   const refused = new Promise<never>((_resolve, reject) => {
     const check = async (): Promise<void> => {
       try {
-        const principal = await cliPrincipal(ctx);
+        const principal = await cliPrincipal(ctx, command);
         const applied = await ctx.metadata.latestRegistry();
         if (!authorize(accessPolicy(applied?.project), principal, 'admin', 'serve').allowed) await authorizeCli(ctx, principal, 'admin', 'serve');
       } catch (error) {

@@ -2,7 +2,7 @@ import { isStreamed, type Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { failureEndedSince, jobSubjectName } from '../../orchestration/job-health.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
-import { listRuns } from '../../orchestration/track-run.js';
+import { listRuns, reapDeadRuns } from '../../orchestration/track-run.js';
 import type { Condition } from '../../storage/metadata/health-store.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { streamStatus, type StreamSourceStatus } from '../../streaming/stream-status.js';
@@ -85,6 +85,9 @@ const conditionRow = (c: Condition): ConditionStatus => ({
  * if (!status.healthy) process.exitCode = EXIT_UNHEALTHY;
  */
 export async function healthStatus(ctx: SluiceContext, project: Project, options: { runs?: number } = {}): Promise<HealthStatus> {
+  // Runs whose process died are failed, and their conditions fired, before the conditions are read (and those of removed jobs cleared):
+  // else the call that notices a death answers without it, and only the next one with it.
+  await reapDeadRuns(ctx, project);
   const freshness = await reportFreshness(ctx, project);
   await clearRemovedConditions(ctx, project);
   // Erasure requests past their one-month deadline fire `erasure_overdue` (GDPR Art. 12(3)).

@@ -8,7 +8,7 @@ import { ConflictError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
 import { fileSha256 } from '../../ingest/file-hash.js';
 import { readableInputFormat, type InputFormat } from '../../ingest/ingest-file.js';
-import { trackRun } from '../../orchestration/track-run.js';
+import { cleanUpAfterStop, trackRun } from '../../orchestration/track-run.js';
 import { viewPlan } from '../../processing/feature-plan.js';
 import { finishSweep, sortPoints, startSweep, type SortedPoints, type StartedSweep } from '../../processing/point-in-time.js';
 import { viewEventsSql } from '../../processing/view-events-sql.js';
@@ -39,6 +39,12 @@ export interface BuildDatasetOptions {
   readonly timestampUnit?: EpochUnit;
   /** Replace spine columns named like an output feature column instead of refusing the build. */
   readonly replaceColumns?: boolean;
+  /**
+   * Stops the build (its job's timeout, a stopping scheduler): its publish (the rename of the
+   * staged file) is its commit point. Stopped before it, nothing is published; past it, the
+   * manifest and the dataset's record are written as for any build.
+   */
+  readonly signal?: AbortSignal;
   /**
    * The snapshot to read per source (source name to snapshot id; null: read the source as
    * empty), instead of each source's latest snapshot. Unlisted sources are pinned to their
@@ -277,6 +283,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         // Audited before it is published, as a served answer is before it is returned: a build stopped after the rename leaves its record.
         await masking.audit(datasetId, n);
         await testPause('dataset.staged');
+        // The publish (the rename) is the build's commit point: stopped before it, nothing is published.
+        options.signal?.throwIfAborted();
       });
       options.onProgress?.(stages, stages);
       const manifest: DatasetManifest = {
@@ -302,8 +310,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));
       return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs, ...(options.model === undefined ? {} : { model: options.model }) } };
     } finally {
-      await unmask();
-      for (const table of temporary) await engine.run(`DROP TABLE IF EXISTS ${table}`);
+      await cleanUpAfterStop(unmask);
+      for (const table of temporary) await cleanUpAfterStop(() => engine.run(`DROP TABLE IF EXISTS ${table}`));
     }
   }, project);
 }

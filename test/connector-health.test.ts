@@ -44,7 +44,7 @@ test('a connector whose start is refused is listed as failed with its reason, no
 });
 
 test('connector states are health conditions: failed is an error, retrying past its bounds a warning then an error, running ends them; status and /metrics show them', async () => {
-  const observe = connectorHealthWatch(env.platform, { retryingWarnAfterMs: 30_000, retryingErrorAfterMs: 300_000 });
+  const { observe } = connectorHealthWatch(env.platform, { retryingWarnAfterMs: 30_000, retryingErrorAfterMs: 300_000 });
   const metrics = new SluiceMetrics();
   metrics.addScrapeSource(storeMetrics(env.platform, async () => env.project));
   const up = async () => Number((await metrics.render()).split('\n').find((l) => l.startsWith('sluice_connector_up{source="payments"}'))?.split(' ')[1]);
@@ -99,6 +99,58 @@ test('sluice serve and worker record a refused connector as connector_failed (no
   } finally {
     await realTime.close();
   }
+  // Stopped, the process says the connector no longer runs anywhere, with what it last was.
+  expect(await firing()).toEqual([['connector_stopped', 'error']]);
+});
+
+test('a stopped process ends its connector conditions with connector_stopped (the last state kept), which the next process that runs the connector ends', async () => {
+  const metrics = new SluiceMetrics();
+  metrics.addScrapeSource(storeMetrics(env.platform, async () => env.project));
+  const up = async () => Number((await metrics.render()).split('\n').find((l) => l.startsWith('sluice_connector_up{source="payments"}'))?.split(' ')[1]);
+  const stoppedCondition = async () => (await env.platform.metadata.health.list({ firing: true, kind: 'connector_stopped' }))[0];
+
+  // Retrying past its bound, then stopped: a warning that it no longer runs, saying it was retrying.
+  const first = connectorHealthWatch(env.platform);
+  await first.observe([status('retrying', 'cannot connect to nats://127.0.0.1:1')]);
+  env.clock.now += 31_000;
+  await first.observe([status('retrying', 'cannot connect to nats://127.0.0.1:1')]);
+  expect(await firing()).toEqual([['connector_retrying', 'warn']]);
+  await first.stopped([status('retrying', 'cannot connect to nats://127.0.0.1:1')]);
+  expect(await firing()).toEqual([['connector_stopped', 'warn']]);
+  expect((await stoppedCondition())!.message).toMatch(/^source "payments": connector natsJetStream is not running: the process that ran it \(pid \d+ on .+\) stopped at 2024-01-01T00:00:31.000Z; it was retrying \(cannot connect to nats:\/\/127.0.0.1:1\)/);
+  expect((await stoppedCondition())!.details).toMatchObject({ source: 'payments', connector: 'natsJetStream', lastState: 'retrying', lastError: 'cannot connect to nats://127.0.0.1:1', pid: process.pid });
+  expect(await up()).toBe(0);
+  expect((await healthStatus(env.platform, env.project)).conditions.map((c) => c.kind)).toEqual(['connector_stopped']);
+
+  // The next process ends it as soon as it runs the connector, whatever its state.
+  const second = connectorHealthWatch(env.platform);
+  await second.observe([status('starting')]);
+  expect(await firing()).toEqual([]);
+  expect(await up()).toBe(1);
+
+  // A healthy connector stopped: a warning; a failed one: still an error (the failure was not fixed).
+  await second.observe([status('running')]);
+  await second.stopped([status('running')]);
+  expect(await firing()).toEqual([['connector_stopped', 'warn']]);
+  expect((await stoppedCondition())!.message).toMatch(/it was running/);
+  const third = connectorHealthWatch(env.platform);
+  await third.observe([status('failed', 'replication slot "sluice_accounts" does not exist')]);
+  expect(await firing()).toEqual([['connector_failed', 'error']]);
+  await third.stopped([status('failed', 'replication slot "sluice_accounts" does not exist')]);
+  expect(await firing()).toEqual([['connector_stopped', 'error']]);
+  expect((await healthStatus(env.platform, env.project)).problems.join('\n')).toMatch(/connector_stopped connector:payments: .*it was failed \(replication slot "sluice_accounts" does not exist\)/);
+
+  // Another process still running the connector ends a condition the stopped one left (checked every 5 s).
+  const fourth = connectorHealthWatch(env.platform);
+  await fourth.observe([status('running')]);
+  expect(await firing()).toEqual([]);
+  const fifth = connectorHealthWatch(env.platform);
+  await fifth.observe([status('running')]);
+  await fourth.stopped([status('running')]);
+  expect(await firing()).toEqual([['connector_stopped', 'warn']]);
+  env.clock.now += 5_000;
+  await fifth.observe([status('running')]);
+  expect(await firing()).toEqual([]);
 });
 
 test('events a stream removed before Sluice read them fire data_lost naming the sequences, counted in /metrics, shown 24 h after the last gap', async () => {
@@ -113,13 +165,13 @@ test('events a stream removed before Sluice read them fire data_lost naming the 
   expect(await lostTotal()).toBe(15);
   expect((await healthStatus(env.platform, env.project)).problems.join('\n')).toMatch(/data_lost connector:payments: .*20 to 29/);
   // The running connector's watch ends it once no gap came for 24 h; the count stays.
-  const observe = connectorHealthWatch(env.platform);
+  const { observe } = connectorHealthWatch(env.platform);
   env.clock.now += 23 * 3_600_000;
   await observe([status('running')]);
   expect(await firing()).toEqual([['data_lost', 'error']]);
   env.clock.now += 3_600_000;
   const later = connectorHealthWatch(env.platform);
-  await later([status('running')]);
+  await later.observe([status('running')]);
   expect(await firing()).toEqual([]);
   expect(await lostTotal()).toBe(15);
 });

@@ -90,10 +90,11 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
     },
   });
   // Connector states become health conditions (`connector:<source>`), in `serve` and `worker` alike.
-  const observeConnectors = connectorHealthWatch(platform);
+  const connectorHealth = connectorHealthWatch(platform);
+  const connectors = () => runtime.status().flatMap((s) => (s.connector ? [s.connector] : []));
   let observing: Promise<void> | undefined;
   const watchConnectors = setInterval(() => {
-    observing ??= observeConnectors(runtime.status().flatMap((s) => (s.connector ? [s.connector] : [])))
+    observing ??= connectorHealth.observe(connectors())
       .catch((error: unknown) => log('error', `recording connector health failed (retrying): ${(error as Error).message}`))
       .finally(() => (observing = undefined));
   }, CONNECTOR_HEALTH_EVERY_MS);
@@ -106,7 +107,10 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
       clearInterval(watchConnectors);
       await observing;
       await incidents;
+      const last = connectors();
       await runtime.close();
+      // No process may be left running these connectors: say so, with what each last was.
+      await connectorHealth.stopped(last).catch((error: unknown) => log('error', `recording the connectors' stop failed: ${(error as Error).message}`));
     },
   };
 }

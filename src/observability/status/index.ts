@@ -4,4 +4,4 @@ export { healthStatus, type ConditionStatus, type HealthStatus, type RunStatusRo
 export { reportSchemaChange, schemaChangeOf, SCHEMA_CHANGED, type SchemaChange } from './report-schema-change.js';
 export { streamSchemaWatch } from './stream-schema-watch.js';
 export { clearRemovedConditions } from './clear-removed-conditions.js';
-export { connectorHealthWatch, connectorSubject, reportConnectorIncident, CONNECTOR_FAILED, CONNECTOR_RETRYING, DATA_LOST, type ConnectorHealthOptions } from './connector-health.js';
+export { connectorHealthWatch, connectorSubject, reportConnectorIncident, CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, type ConnectorHealthOptions, type ConnectorHealthWatch } from './connector-health.js';

@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { ingestFile } from '../src/ingest/ingest-file.js';
 import { count, defineProject, entity, env as envSetting, featureView, natsJetStream, streamSource } from '../src/definitions/index.js';
 import type { ConnectorStatus, StartConnector } from '../src/ingest/connectors/connector.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
@@ -19,6 +22,10 @@ const payments = streamSource({
 });
 const stats = featureView({ name: 'stats', entity: customer, source: payments, features: { n: count() } });
 const spec = defineProject({ name: 'p', entities: [customer], sources: [payments], featureViews: [stats] });
+const withoutAmount = compileProject(defineProject({
+  name: 'p', entities: [customer], featureViews: [],
+  sources: [streamSource({ name: 'payments', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts', connector: natsJetStream({ servers: envSetting('SLUICE_TEST_UNSET_NATS_URL'), stream: 'PAYMENTS', subject: 'payments.>' }) })],
+}));
 
 let env: Awaited<ReturnType<typeof tempPlatform>>;
 beforeEach(async () => {
@@ -188,10 +195,60 @@ test('a declared column a CDC table dropped is a schema_changed warning that bat
   expect((await changed())?.firing).toBe(true);
   await clearRemovedConditions(env.platform, env.project);
   expect((await changed())?.firing).toBe(true);
-  const withoutAmount = compileProject(defineProject({
-    name: 'p', entities: [customer], featureViews: [],
-    sources: [streamSource({ name: 'payments', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts', connector: natsJetStream({ servers: envSetting('SLUICE_TEST_UNSET_NATS_URL'), stream: 'PAYMENTS', subject: 'payments.>' }) })],
-  }));
   await clearRemovedConditions(env.platform, withoutAmount);
   expect(await changed()).toMatchObject({ firing: false, message: 'column(s) amount of source "payments" is no longer declared: its condition is cleared' });
+});
+
+// A `schema_changed` ends only by the way in that fired it: a fitting file does not end what a
+// streamed batch fired, nor a fitting push what a refused file fired.
+const schemaChanged = async () => (await env.platform.metadata.health.list({ kind: 'schema_changed' })).find((c) => c.subject === 'source:payments');
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+const retypedBatch = { accepted: 0, duplicates: 0, rejected: [{ index: 0, reason: 'column "amount": "abc" is not a float64' }] };
+const fittingBatch = { accepted: 2, duplicates: 0, rejected: [] };
+let files = 0;
+const ingest = (text: string) => {
+  const path = join(env.dir, `batch-${++files}.csv`);
+  writeFileSync(path, text);
+  return ingestFile(env.platform, env.project, 'payments', path).catch(() => undefined);
+};
+const FITS = 'customer_id,amount,ts\nc1,1.5,2024-01-01T00:00:00Z\n';
+
+test('a fitting file does not end a schema_changed a streamed batch fired; a fitting batch through the same way in does', async () => {
+  const watch = streamSchemaWatch(env.platform, () => env.project, () => undefined);
+  watch('payments', 'postgresCdc', retypedBatch);
+  await settle();
+  expect(await schemaChanged()).toMatchObject({ firing: true, severity: 'error' });
+
+  env.clock.now += 20 * 60_000;
+  await ingest(FITS);
+  expect((await schemaChanged())?.firing).toBe(true);
+  // Pushed events that fit say nothing about what the CDC table sends.
+  watch('payments', 'push', fittingBatch);
+  await settle();
+  expect((await schemaChanged())?.firing).toBe(true);
+  watch('payments', 'postgresCdc', fittingBatch);
+  await settle();
+  expect((await schemaChanged())?.firing).toBe(false);
+});
+
+test('a refused file fires it; streamed batches that fit do not end it, a fitting file does', async () => {
+  await ingest('customer_id,ts\nc1,2024-01-01T00:00:00Z\n');
+  expect(await schemaChanged()).toMatchObject({ firing: true, details: { missing: ['amount'] } });
+  const watch = streamSchemaWatch(env.platform, () => env.project, () => undefined);
+  env.clock.now += 20 * 60_000;
+  watch('payments', 'push', fittingBatch);
+  await settle();
+  expect((await schemaChanged())?.firing).toBe(true);
+  await ingest(FITS);
+  expect((await schemaChanged())?.firing).toBe(false);
+});
+
+test('each way in ends only its own part: columns a connector saw dropped stay when the file that also fired is fixed', async () => {
+  await reportConnectorIncident(env.platform, 'payments', { kind: 'columns_dropped', columns: ['amount'], message: 'table public.payments no longer has column(s) amount; their values are written as null' });
+  await ingest('customer_id,ts\nc1,2024-01-01T00:00:00Z\n');
+  expect(await schemaChanged()).toMatchObject({ firing: true, severity: 'error', details: { missing: ['amount'], nulled: ['amount'] } });
+  await ingest(FITS);
+  expect(await schemaChanged()).toMatchObject({ firing: true, severity: 'warn', details: { nulled: ['amount'] }, message: expect.stringMatching(/no longer has column\(s\) amount/) });
+  await clearRemovedConditions(env.platform, withoutAmount);
+  expect((await schemaChanged())?.firing).toBe(false);
 });

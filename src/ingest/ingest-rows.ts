@@ -67,7 +67,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name), classifiedColumns(project, source.name))} AS _reason FROM ${RAW}`;
     await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
   } catch (error) {
-    await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { error }));
+    await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { error }), 'ingest');
     throw error;
   } finally {
     await dropRaw(engine);
@@ -132,7 +132,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       : withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake and the log)` }, checkAndCommit);
   };
   const { deadLetters, accepted, outcome, verdict } = await withBlockListRetry(attempt).finally(() => engine.run('DROP TABLE IF EXISTS ingest_checked'));
-  if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));
+  if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }), 'ingest');
   const { snapshot } = outcome;
   const result: IngestResult = outcome.committed
     ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false, ...(verdict ? { checks: verdict.results } : {}) }

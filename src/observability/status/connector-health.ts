@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { SluiceContext } from '../../context.js';
 import { isStreamed, type Project } from '../../definitions/index.js';
+import { DROPPED_COLUMNS_WAY, recordSchemaChangePart } from './report-schema-change.js';
 import type { ConnectorIncident, ConnectorStatus } from '../../ingest/connectors/connector.js';
 
 /** The condition kind of a connector that stopped for good (it needs a person: a dropped slot, a column it cannot read, a start refused). */
@@ -165,11 +166,10 @@ async function endShownDataLoss(ctx: SluiceContext, subjects: ReadonlySet<string
 export async function reportConnectorIncident(ctx: SluiceContext, source: string, incident: ConnectorIncident): Promise<void> {
   const now = ctx.now();
   if (incident.kind === 'columns_dropped') {
-    await ctx.metadata.health.report({
-      kind: 'schema_changed', subject: `source:${source}`, firing: true, severity: 'warn',
+    await recordSchemaChangePart(ctx, source, DROPPED_COLUMNS_WAY, {
+      severity: 'warn', input: 'connector', missing: incident.columns, retyped: [], nulled: incident.columns,
       message: `source "${source}": ${incident.message}; drop the column(s) from the source's schema once that is what you want (sluice plan shows what it means)`,
-      details: { input: 'connector', missing: incident.columns, retyped: [], nulled: incident.columns },
-    }, now);
+    }, '');
     return;
   }
   const subject = connectorSubject(source);

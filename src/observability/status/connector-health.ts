@@ -73,7 +73,7 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
     if (status.state !== 'retrying') retryingSince.delete(status.source);
     if (status.state === 'running') return 'ok';
     if (status.state === 'failed') {
-      return { kind: CONNECTOR_FAILED, severity: 'error', message: `${what} failed and stopped: ${status.lastError ?? 'no error recorded'}; nothing arrives from it until it is fixed and the process restarted` };
+      return { kind: CONNECTOR_FAILED, severity: 'error', message: `${what} failed: ${status.lastError ?? 'no error recorded'}; nothing arrives from it until that is fixed (the reason says how)` };
     }
     if (status.state !== 'retrying') return 'unchanged';
     const since = retryingSince.get(status.source) ?? now;

@@ -13,6 +13,7 @@ import { verdictStats } from '../quality/run-checks.js';
 import type { CheckResult } from '../quality/evaluate-checks.js';
 import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
 import { removeDuplicateEvents } from './deduplicate-events.js';
+import { withSentValues } from './sent-values.js';
 import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
 import { markErasedRows } from '../compliance/erasure/erased-rows.js';
 import { classifiedColumns } from '../compliance/masking/classified-columns.js';
@@ -90,7 +91,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       const [{ accepted }] = (await engine.all<{ accepted: number }>(`SELECT count(*)::INTEGER AS accepted FROM ingest_checked WHERE _reason = ''`)) as [{ accepted: number }];
       rows.progress?.(2);
       const now = ctx.now();
-      const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: rows.origin, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
+      const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: rows.origin, line: r.line, raw: r.raw, reason: withSentValues(r.reason, r.raw), createdAt: now }));
       const staged = accepted > 0 ? await stageLakeBatch(ctx, engine, project, source, accepted, rows.knownAt) : undefined;
       let published: string[] | undefined;
       let verdict: Awaited<ReturnType<typeof gateIngest>>;

@@ -1,5 +1,6 @@
 import { CDC_OP, type FeatureView, type Project, type Source } from '../definitions/index.js';
 import { jsonColumnsSql, listColumns } from '../ingest/load-raw.js';
+import { withSentValues } from '../ingest/sent-values.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
 import { parsedValueSql, rejectReasonSql, storageType } from '../ingest/validate-sql.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
@@ -140,7 +141,9 @@ export async function decodeEvents(
   // Texts handed in as texts need not come back from DuckDB: only a push body's events do.
   const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, parts.length, erasure);
   const raws = bodies.length > 0 ? decoded.raws : decoded.lines.map((line) => (parts[Math.floor(line / PART)] as { texts: readonly string[] }).texts[line % PART]!);
-  return { ...decoded, raws, counts, rejected: bodies.length > 0 ? withSentTexts(decoded.rejected, parts) : decoded.rejected };
+  const rejected = bodies.length > 0 ? withSentTexts(decoded.rejected, parts) : decoded.rejected;
+  // A reason quotes a value as the sender wrote it (DuckDB re-writes 1e3 as 1000.0).
+  return { ...decoded, raws, counts, rejected: rejected.map((r) => ({ ...r, reason: withSentValues(r.reason, r.raw) })) };
 }
 
 /** Rejected events of push bodies with the text the client sent (DuckDB's extraction re-writes it), cut from the body once per body with a refusal. */

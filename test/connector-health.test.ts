@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { ingestFile } from '../src/ingest/ingest-file.js';
+import { invalidUtf8Reason } from '../src/ingest/scan-file.js';
 import { count, defineProject, entity, env as envSetting, featureView, natsJetStream, streamSource } from '../src/definitions/index.js';
 import type { ConnectorStatus, StartConnector } from '../src/ingest/connectors/connector.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
@@ -251,4 +252,28 @@ test('each way in ends only its own part: columns a connector saw dropped stay w
   expect(await schemaChanged()).toMatchObject({ firing: true, severity: 'warn', details: { nulled: ['amount'] }, message: expect.stringMatching(/no longer has column\(s\) amount/) });
   await clearRemovedConditions(env.platform, withoutAmount);
   expect((await schemaChanged())?.firing).toBe(false);
+});
+
+test("a connector's event it could not read (invalid UTF-8) is dead-lettered with the one UTF-8 reason; every connector dead letter names where upstream holds it", async () => {
+  let appended: Promise<unknown> | undefined;
+  const deliver: StartConnector = async (_source, sink) => {
+    appended = sink.append(['{"customer_id": "c1", "amount": 1e3, "ts": "x"}', '{"customer_id": "\uFFFD"}'], '8', {
+      at: ['stream sequence 7', 'stream sequence 8'],
+      problems: [undefined, invalidUtf8Reason(16, 'publish the message as UTF-8')],
+    });
+    return { status: () => status('running'), stop: async () => undefined };
+  };
+  const runtime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000, connectors: { natsJetStream: deliver } });
+  try {
+    await until(async () => appended !== undefined, 'the append');
+    expect(await appended).toMatchObject({ accepted: 0, rejected: [{ index: 0 }, { index: 1, reason: 'invalid UTF-8 at byte offset 16; publish the message as UTF-8' }] });
+    await runtime.commitNow();
+  } finally {
+    await runtime.close();
+  }
+  const letters = (await env.platform.metadata.listDeadLetters({ limit: 10 })).sort((a, b) => a.line - b.line);
+  expect(letters.map((d) => [d.file, d.line, d.reason])).toEqual([
+    ['natsJetStream (log entry 1, stream sequence 7)', 1, expect.stringMatching(/^column "ts": "x" is not a timestamp/)],
+    ['natsJetStream (log entry 1, stream sequence 8)', 2, 'invalid UTF-8 at byte offset 16; publish the message as UTF-8'],
+  ]);
 });

@@ -9,7 +9,7 @@ import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-r
 import { connectorHealthWatch, reportConnectorIncident, startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
-import { startProjectScheduler } from './orchestration-commands.js';
+import { schedulesRunHere, startProjectScheduler } from './orchestration-commands.js';
 import { authorizeCliProcess, watchCliProcessKey } from '../../compliance/access/cli-principal.js';
 
 export interface RealTime {
@@ -126,7 +126,7 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
   program
     .command('worker')
     .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some, or declares retention)")
-    .description("run the project's connectors and move streamed events into the online store and the lake, and its schedules, without serving HTTP")
+    .description("run the project's connectors and move streamed events into the online store and the lake, and run its schedules (as sluice scheduler does; --no-scheduler: not), without serving HTTP; the start line names the schedules it runs")
     .action((options: { scheduler: boolean }) =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         await authorizeCliProcess(platform);
@@ -140,7 +140,9 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
           throw error;
         });
         const stopped = untilStopped(platform);
-        out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
+        const running = realTime.runtime.status().map((s) => s.source);
+        const { schedules, note } = schedulesRunHere(await platform.project(), options.scheduler);
+        out.result({ running, schedules }, () => `worker running the connectors and lake commits of ${running.join(', ') || 'no stream sources'}; ${note} (Ctrl-C to stop)`);
         await closeAfter(stopped, async () => {
           await monitoring.stop();
           await scheduler?.stop();

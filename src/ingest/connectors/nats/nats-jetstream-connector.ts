@@ -52,7 +52,8 @@ const MAX_UNCHECKED_JUMPS = 1_000;
 
 /** Messages read ahead of the batch being appended, at most: pulls stop while the queue is full (back-pressure). */
 const QUEUE_BATCHES = 2;
-const utf8 = new TextDecoder('utf-8');
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lossyUtf8 = new TextDecoder('utf-8');
 
 class JetStreamReader implements RunningConnector {
   private state: ConnectorStatus['state'] = 'starting';
@@ -270,8 +271,12 @@ class JetStreamReader implements RunningConnector {
  * the sink, which dead-letters it for that (its text with U+FFFD), as file ingest refuses such a row.
  */
 function eventText(data: Uint8Array): { text: string; problem?: string } {
-  const offset = firstInvalidUtf8(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  return offset === undefined ? { text: utf8.decode(data) } : { text: utf8.decode(data), problem: invalidUtf8Reason(offset, 'publish the message as UTF-8') };
+  try {
+    return { text: strictUtf8.decode(data) };
+  } catch {
+    const offset = firstInvalidUtf8(Buffer.from(data.buffer, data.byteOffset, data.byteLength)) ?? 0;
+    return { text: lossyUtf8.decode(data), problem: invalidUtf8Reason(offset, 'publish the message as UTF-8') };
+  }
 }
 
 function storedSequence(position: string | undefined, source: string): number | undefined {

@@ -96,8 +96,31 @@ describe.skipIf(!live)('Postgres CDC through sluice: the table, followed into on
       await until('connector_failed', async () => (await firing()).includes('connector_failed connector:accounts error'));
       const status = await healthStatus(platform, env_.project);
       expect(status.healthy).toBe(false);
-      expect(status.problems.join('\n')).toMatch(/connector_failed connector:accounts: source "accounts": connector postgresCdc failed and stopped: .*slot/);
+      expect(status.problems.join('\n')).toMatch(/connector_failed connector:accounts: source "accounts": connector postgresCdc failed: .*slot/);
       expect(lines.some((l) => /^error source "accounts": postgres cdc: stopped: .*slot/.test(l))).toBe(true);
+    } finally {
+      await realTime.close();
+      await db.end();
+      await env_.dispose();
+    }
+  }, 120_000);
+
+  it('a connection lost while a declared column is missing is connector_failed naming the column and the fix, not retrying; the column back, it runs again', async () => {
+    const { db, env: env_, lines, realTime, firing } = await followed('crm_lost_dropped');
+    try {
+      await db.query('ALTER TABLE accounts DROP COLUMN credit_limit');
+      await db.query("INSERT INTO accounts VALUES (2, 'gold')");
+      await until('schema_changed', async () => (await firing()).includes('schema_changed source:accounts warn'));
+      await db.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND active_pid IS NOT NULL");
+      await until('the connector fails', async () => realTime.runtime.status()[0]?.connector?.state === 'failed');
+      expect(realTime.runtime.status()[0]!.connector!.lastError).toMatch(/table "public.accounts" has no column "credit_limit".*Fix the source's schema or the table/);
+      await until('connector_failed', async () => (await firing()).includes('connector_failed connector:accounts error'));
+      expect(await firing()).toEqual(['connector_failed connector:accounts error', 'schema_changed source:accounts warn']);
+      expect(lines.filter((l) => l.startsWith('error ') && l.includes('has no column "credit_limit"'))).toHaveLength(1);
+      // Fixed upstream, it is tried again and runs.
+      await db.query('ALTER TABLE accounts ADD COLUMN credit_limit DOUBLE PRECISION');
+      await until('the connector runs again', async () => realTime.runtime.status()[0]?.connector?.state === 'running', 60_000);
+      await until('connector_failed ended', async () => !(await firing()).includes('connector_failed connector:accounts error'));
     } finally {
       await realTime.close();
       await db.end();

@@ -80,7 +80,11 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     const stored = sink.read();
     expect(stored.events.slice(0, 2500)).toEqual(payments);
     expect(stored.events[2500]).toBe('not json');
-    expect(stored.events[2501]).toMatch(/^payload is not valid UTF-8: /);
+    // A payload that is not UTF-8 is refused by the rule file ingest uses (its text kept with U+FFFD); each event names its stream sequence.
+    expect(stored.events[2501]).toBe('{"\uFFFD"}');
+    expect(stored.problems.slice(2499)).toEqual([null, null, 'invalid UTF-8 at byte offset 2; publish the message as UTF-8']);
+    expect(stored.at.slice(1199, 1201)).toEqual(['stream sequence 1200', 'stream sequence 1202']);
+    expect(stored.at.slice(2500)).toEqual(['stream sequence 2502', 'stream sequence 2503']);
     expect(stored.position).toBe('2503');
     expect(connector.status()).toMatchObject({ source: 'payments', kind: 'natsJetStream', state: 'running', position: '2503', received: 2502 });
     await connector.stop();

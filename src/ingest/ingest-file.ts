@@ -86,7 +86,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       observedColumns = await loadRaw(engine, source, path, format, scan.invalidUtf8);
       if (format === 'jsonl' && source.checks?.some((c) => c.kind === 'schema')) observedColumns = await jsonInputColumns(engine);
     } catch (error) {
-      await reportSchemaChange(ctx, source, path, schemaChangeOf(source, { error }));
+      await reportSchemaChange(ctx, source, path, schemaChangeOf(source, { error }), 'ingest');
       await dropRaw(engine);
       throw error;
     }

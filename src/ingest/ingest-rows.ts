@@ -13,6 +13,7 @@ import { verdictStats } from '../quality/run-checks.js';
 import type { CheckResult } from '../quality/evaluate-checks.js';
 import { sourceCompositeKeys, sourceKeys } from './source-keys.js';
 import { removeDuplicateEvents } from './deduplicate-events.js';
+import { withSentValues } from './sent-values.js';
 import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
 import { markErasedRows } from '../compliance/erasure/erased-rows.js';
 import { classifiedColumns } from '../compliance/masking/classified-columns.js';
@@ -67,7 +68,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     const checked = `SELECT *, _line AS _n, ${rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name), classifiedColumns(project, source.name))} AS _reason FROM ${RAW}`;
     await engine.run(`CREATE OR REPLACE TEMP TABLE ingest_checked AS SELECT * REPLACE (CASE WHEN _reason <> '' THEN _raw END AS _raw) FROM (${checked})`);
   } catch (error) {
-    await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { error }));
+    await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { error }), 'ingest');
     throw error;
   } finally {
     await dropRaw(engine);
@@ -90,7 +91,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       const [{ accepted }] = (await engine.all<{ accepted: number }>(`SELECT count(*)::INTEGER AS accepted FROM ingest_checked WHERE _reason = ''`)) as [{ accepted: number }];
       rows.progress?.(2);
       const now = ctx.now();
-      const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: rows.origin, line: r.line, raw: r.raw, reason: r.reason, createdAt: now }));
+      const deadLetters: DeadLetter[] = rejectedRows.map((r) => ({ source: source.name, file: rows.origin, line: r.line, raw: r.raw, reason: withSentValues(r.reason, r.raw), createdAt: now }));
       const staged = accepted > 0 ? await stageLakeBatch(ctx, engine, project, source, accepted, rows.knownAt) : undefined;
       let published: string[] | undefined;
       let verdict: Awaited<ReturnType<typeof gateIngest>>;
@@ -132,7 +133,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
       : withLease(ctx.metadata, `ingest-events:${source.name}`, { waitMs: 600_000, purpose: `ingest into source "${source.name}" (its event ids are checked against the lake and the log)` }, checkAndCommit);
   };
   const { deadLetters, accepted, outcome, verdict } = await withBlockListRetry(attempt).finally(() => engine.run('DROP TABLE IF EXISTS ingest_checked'));
-  if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }));
+  if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }), 'ingest');
   const { snapshot } = outcome;
   const result: IngestResult = outcome.committed
     ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false, ...(verdict ? { checks: verdict.results } : {}) }

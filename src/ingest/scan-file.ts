@@ -117,5 +117,9 @@ export function invalidUtf8Finder(offsets: readonly number[]): (start: number, e
   };
 }
 
-/** The dead-letter reason for a record holding invalid UTF-8 at `offset`. */
-export const invalidUtf8Reason = (offset: number): string => `invalid UTF-8 at byte offset ${offset}; re-export the file as UTF-8`;
+/**
+ * The dead-letter reason for a record holding invalid UTF-8 at `offset` (of the record's own
+ * bytes for a message, of the file for a file), with the fix for where it came from: the one
+ * wording for every way in.
+ */
+export const invalidUtf8Reason = (offset: number, fix = 're-export the file as UTF-8'): string => `invalid UTF-8 at byte offset ${offset}; ${fix}`;

@@ -4,11 +4,11 @@ import { streamStatus } from '../streaming/stream-status.js';
 import { evaluateFreshness, type FreshnessStatus } from './freshness-status.js';
 import type { GaugeSample, ScrapeSource } from './metrics.js';
 import type { Condition } from '../storage/metadata/health-store.js';
-import { CONNECTOR_FAILED, CONNECTOR_RETRYING, DATA_LOST, connectorSources, connectorSubject } from './status/connector-health.js';
+import { CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, connectorSources, connectorSubject } from './status/connector-health.js';
 
-/** Per source with a connector: 0 while its connector's condition fires (see `connectorHealthWatch`), else 1. */
+/** Per source with a connector: 0 while its connector's condition fires (failed, retrying, or no process runs it) (see `connectorHealthWatch`), else 1. */
 function connectorUp(project: Project, conditions: readonly Condition[]): GaugeSample[] {
-  const down = new Set(conditions.filter((c) => c.firing && (c.kind === CONNECTOR_FAILED || c.kind === CONNECTOR_RETRYING)).map((c) => c.subject));
+  const down = new Set(conditions.filter((c) => c.firing && (c.kind === CONNECTOR_FAILED || c.kind === CONNECTOR_RETRYING || c.kind === CONNECTOR_STOPPED)).map((c) => c.subject));
   return connectorSources(project).map((source) => ({ labels: { source }, value: down.has(connectorSubject(source)) ? 0 : 1 }));
 }
 

@@ -1,5 +1,6 @@
 import { CDC_OP, type FeatureView, type Project, type Source } from '../definitions/index.js';
 import { jsonColumnsSql, listColumns } from '../ingest/load-raw.js';
+import { withSentValues } from '../ingest/sent-values.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
 import { parsedValueSql, rejectReasonSql, storageType } from '../ingest/validate-sql.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
@@ -9,6 +10,7 @@ import { bodyEventTexts } from './body-event-texts.js';
 import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql } from '../quality/stream-checks.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
+import type { UpstreamDetails } from '../ingest/connectors/connector.js';
 import { formatDuration, isoTimestampSql, toIso } from '../time/index.js';
 import { ERASED_REASON, markErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
 import { classifiedColumns } from '../compliance/masking/classified-columns.js';
@@ -91,8 +93,8 @@ function badBody(body: string, source: Source): string {
   return shape;
 }
 
-/** One batch handed in: event texts (a connector), or a push request body `{"events": [...]}`. */
-export type EventPart = { readonly texts: readonly string[] } | { readonly body: string };
+/** One batch handed in: event texts (a connector, with what it knows of them upstream), or a push request body `{"events": [...]}`. */
+export type EventPart = { readonly texts: readonly string[]; readonly upstream?: UpstreamDetails } | { readonly body: string };
 
 /** Where decoded line `line` came from: part `line / PART` and index `line % PART` in it. */
 export const PART = 2 ** 32;
@@ -118,7 +120,8 @@ export async function decodeEvents(
     await engine.appendColumns(LINES, [
       { type: 'double', values: Float64Array.from(texts) },
       { type: 'text', values: parts.flatMap((part) => ('texts' in part ? part.texts : [])) },
-      { type: 'text', values: texts.map(() => null) },
+      // What a connector could not read (invalid UTF-8) is refused for that, before any other rule.
+      { type: 'text', values: parts.flatMap((part) => ('texts' in part ? part.texts.map((_, i) => part.upstream?.problems?.[i] ?? null) : [])) },
     ]);
   }
   const bodies = parts.flatMap((part, p) => ('body' in part ? [p] : []));
@@ -140,7 +143,8 @@ export async function decodeEvents(
   // Texts handed in as texts need not come back from DuckDB: only a push body's events do.
   const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, parts.length, erasure);
   const raws = bodies.length > 0 ? decoded.raws : decoded.lines.map((line) => (parts[Math.floor(line / PART)] as { texts: readonly string[] }).texts[line % PART]!);
-  return { ...decoded, raws, counts, rejected: bodies.length > 0 ? withSentTexts(decoded.rejected, parts) : decoded.rejected };
+  const rejected = bodies.length > 0 ? withSentTexts(decoded.rejected, parts) : decoded.rejected;
+  return { ...decoded, raws, counts, rejected: rejected.map((r) => sentRejection(r, parts)) };
 }
 
 /** Rejected events of push bodies with the text the client sent (DuckDB's extraction re-writes it), cut from the body once per body with a refusal. */
@@ -155,6 +159,13 @@ function withSentTexts(rejected: readonly RejectedEvent[], parts: readonly Event
     // An erased subject's event keeps no text of its own (see markErasedRows).
     return text === undefined || r.reason === ERASED_REASON ? r : { ...r, raw: text };
   });
+}
+
+/** A rejected event as its sender sent it: its reason quoting values as written (DuckDB re-writes 1e3 as 1000.0), and where upstream holds it. */
+function sentRejection(r: RejectedEvent, parts: readonly EventPart[]): RejectedEvent {
+  const part = parts[Math.floor(r.index / PART)]!;
+  const at = 'texts' in part ? part.upstream?.at?.[r.index % PART] : undefined;
+  return { ...r, reason: withSentValues(r.reason, r.raw), ...(at === undefined ? {} : { at }) };
 }
 
 /** The views of a source: whose row transforms decoding computes by default. */

@@ -122,6 +122,7 @@ export function decodePlainEvents(project: Project, source: Source, parts: reado
     const part = parts[p]!;
     const texts = 'texts' in part ? part.texts : [part.body];
     let present = 0;
+    if ('texts' in part && part.upstream?.problems?.some((p) => p !== undefined)) return undefined;
     for (const text of texts) if (text.includes('\\u') || !wellFormed(text)) return undefined;
     let batch: unknown[];
     try {

@@ -73,7 +73,7 @@ async function commitPending(deps: LakeCommitDeps, project: Project, source: Sou
     await log.setCheckpoint(PENDING, source.name, to);
   }
   const contentHash = `stream:${source.name}:${done + 1}-${to}`;
-  const deadLetters: DeadLetter[] = entries.flatMap((e) => e.rejected.map((r) => ({ source: source.name, file: `${e.origin} (log entry ${e.offset})`, line: (r.index % PART) + 1, raw: r.raw, reason: r.reason, createdAt: e.ackTime })));
+  const deadLetters: DeadLetter[] = entries.flatMap((e) => e.rejected.map((r) => ({ source: source.name, file: `${e.origin} (log entry ${e.offset}${r.at === undefined ? '' : `, ${r.at}`})`, line: (r.index % PART) + 1, raw: r.raw, reason: r.reason, createdAt: e.ackTime })));
   const rows = entries.reduce((n, e) => n + e.events.length, 0);
   // A commit retried after a crash that came after its snapshot: the snapshot is there, and its
   // file has the name a new attempt would publish (and then remove as a duplicate).

@@ -97,7 +97,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
       const origin = source.connector!.kind;
       const sink: ConnectorSink = {
         position: async () => log.position(source.name, origin),
-        append: (texts, position) => processor.append(source.name, { texts }, origin, position),
+        append: (texts, position, upstream) => processor.append(source.name, upstream === undefined ? { texts } : { texts, upstream }, origin, position),
       };
       try {
         connectors.set(source.name, await start(source, sink, {

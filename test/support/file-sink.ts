@@ -1,15 +1,16 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { AppendOutcome, ConnectorSink } from '../../src/ingest/connectors/connector.js';
+import type { AppendOutcome, ConnectorSink, UpstreamDetails } from '../../src/ingest/connectors/connector.js';
 
 /** A connector sink for tests: the appended texts and the position, stored in one JSON file written atomically (temp + rename). */
 export class FileSink implements ConnectorSink {
   constructor(readonly file: string) {}
 
-  read(): { events: string[]; position?: string; appends: number } {
+  read(): { events: string[]; position?: string; appends: number; at: (string | null)[]; problems: (string | null)[] } {
     try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as { events: string[]; position?: string; appends: number };
+      // A file written by another writer (the crash child) has no upstream details.
+      return { at: [], problems: [], ...(JSON.parse(readFileSync(this.file, 'utf8')) as { events: string[]; position?: string; appends: number; at?: (string | null)[]; problems?: (string | null)[] }) };
     } catch {
-      return { events: [], appends: 0 };
+      return { events: [], appends: 0, at: [], problems: [] };
     }
   }
 
@@ -17,9 +18,12 @@ export class FileSink implements ConnectorSink {
     return Promise.resolve(this.read().position);
   }
 
-  append(events: readonly string[], position?: string): Promise<AppendOutcome> {
+  append(events: readonly string[], position?: string, upstream?: UpstreamDetails): Promise<AppendOutcome> {
     const state = this.read();
-    writeFileSync(`${this.file}.tmp`, JSON.stringify({ events: [...state.events, ...events], position, appends: state.appends + 1 }));
+    const per = (values: readonly (string | undefined)[] | undefined) => events.map((_, i) => values?.[i] ?? null);
+    writeFileSync(`${this.file}.tmp`, JSON.stringify({
+      events: [...state.events, ...events], position, appends: state.appends + 1, at: [...state.at, ...per(upstream?.at)], problems: [...state.problems, ...per(upstream?.problems)],
+    }));
     renameSync(`${this.file}.tmp`, this.file);
     return Promise.resolve({ accepted: events.length, duplicates: 0, rejected: [] });
   }

@@ -15,6 +15,8 @@ export interface SluiceProcess {
   /** Resolves with its exit code (or signal) once it exits, of itself or stopped. */
   readonly exited: Promise<number | string>;
   stderr(): string;
+  /** What it printed so far (with `--json`, its start line's JSON first). */
+  stdout(): string;
 }
 
 /**
@@ -49,5 +51,6 @@ export async function startSluice(dir: string, args: readonly string[], env: Rea
     },
     exited,
     stderr: () => stderr,
+    stdout: () => stdout,
   };
 }

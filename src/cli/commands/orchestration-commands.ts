@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Platform } from '../../platform.js';
+import type { Project } from '../../definitions/index.js';
 import { backfill } from '../../orchestration/backfill.js';
 import { systemClock } from '../../orchestration/clock.js';
 import { withTimeout } from '../../orchestration/run-attempts.js';
@@ -70,6 +71,23 @@ export async function startScheduler(platform: Platform, projectDir: string, log
  */
 export async function startProjectScheduler(platform: Platform, projectDir: string, enabled: boolean, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<Scheduler | undefined> {
   return enabled ? startScheduler(platform, projectDir, log) : undefined;
+}
+
+/**
+ * What a process's start line says of the schedules it runs (`sluice scheduler`, `serve`,
+ * `worker`): their names now (`projectSchedules`: later applies are picked up), or null when it
+ * runs none (`--no-scheduler`), and the words for it.
+ *
+ * @example
+ * const { schedules, note } = schedulesRunHere(project, options.scheduler); // note: 'schedules run here: retention:fraud (built in, hourly)'
+ */
+export function schedulesRunHere(project: Project, enabled: boolean): { schedules: string[] | null; note: string } {
+  if (!enabled) return { schedules: null, note: 'schedules: not run here (--no-scheduler)' };
+  const schedules = projectSchedules(project).map((s) => s.name);
+  return {
+    schedules,
+    note: schedules.length === 0 ? 'schedules: none declared (add schedules: [schedule({...})] to defineProject; they run here once applied)' : `schedules run here: ${schedules.join('; ')}`,
+  };
 }
 
 /** `(did you mean "ingest:payments"?)` for a `--job` with no runs: a job of the project or one in run history. */
@@ -188,8 +206,8 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         // Alerts and freshness SLAs are watched wherever the scheduler runs alone.
         const monitoring = startMonitoring(platform, { log });
         const stopped = untilStopped(platform, 'scheduler');
-        const names = projectSchedules(project).map((s) => s.name);
-        out.result({ schedules: names }, () => `scheduler running ${names.length} schedule(s)${names.length > 0 ? `: ${names.join('; ')}` : ' (none declared: add schedules: [schedule({...})] to defineProject)'} (Ctrl-C to stop)`);
+        const { schedules, note } = schedulesRunHere(project, true);
+        out.result({ schedules }, () => `scheduler running; ${note} (Ctrl-C to stop)`);
         await closeAfter(stopped, async (why) => {
           await monitoring.stop();
           await scheduler.stop(why);

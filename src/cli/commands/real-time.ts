@@ -9,7 +9,7 @@ import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-r
 import { connectorHealthWatch, reportConnectorIncident, startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
-import { startProjectScheduler } from './orchestration-commands.js';
+import { schedulesRunHere, startProjectScheduler } from './orchestration-commands.js';
 import { authorizeCliProcess, watchCliProcessKey, type LongLivedCommand } from '../../compliance/access/cli-principal.js';
 import type { StopCause } from '../../orchestration/scheduler.js';
 
@@ -100,10 +100,11 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
     },
   });
   // Connector states become health conditions (`connector:<source>`), in `serve` and `worker` alike.
-  const observeConnectors = connectorHealthWatch(platform);
+  const connectorHealth = connectorHealthWatch(platform);
+  const connectors = () => runtime.status().flatMap((s) => (s.connector ? [s.connector] : []));
   let observing: Promise<void> | undefined;
   const watchConnectors = setInterval(() => {
-    observing ??= observeConnectors(runtime.status().flatMap((s) => (s.connector ? [s.connector] : [])))
+    observing ??= connectorHealth.observe(connectors())
       .catch((error: unknown) => log('error', `recording connector health failed (retrying): ${(error as Error).message}`))
       .finally(() => (observing = undefined));
   }, CONNECTOR_HEALTH_EVERY_MS);
@@ -116,7 +117,10 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
       clearInterval(watchConnectors);
       await observing;
       await incidents;
+      const last = connectors();
       await runtime.close();
+      // No process may be left running these connectors: say so, with what each last was.
+      await connectorHealth.stopped(last).catch((error: unknown) => log('error', `recording the connectors' stop failed: ${(error as Error).message}`));
     },
   };
 }
@@ -132,7 +136,7 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
   program
     .command('worker')
     .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some, or declares retention)")
-    .description("run the project's connectors and move streamed events into the online store and the lake, and its schedules, without serving HTTP")
+    .description("run the project's connectors and move streamed events into the online store and the lake, and run its schedules (as sluice scheduler does; --no-scheduler: not), without serving HTTP; the start line names the schedules it runs")
     .action((options: { scheduler: boolean }) =>
       run.withPlatform(async ({ platform, out, projectDir }) => {
         await authorizeCliProcess(platform);
@@ -146,7 +150,9 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
           throw error;
         });
         const stopped = untilStopped(platform, 'worker');
-        out.result({ running: realTime.runtime.status().map((s) => s.source) }, () => `worker running for ${realTime.runtime.status().map((s) => s.source).join(', ') || 'no stream sources'} (Ctrl-C to stop)`);
+        const running = realTime.runtime.status().map((s) => s.source);
+        const { schedules, note } = schedulesRunHere(await platform.project(), options.scheduler);
+        out.result({ running, schedules }, () => `worker running the connectors and lake commits of ${running.join(', ') || 'no stream sources'}; ${note} (Ctrl-C to stop)`);
         await closeAfter(stopped, async (why) => {
           await monitoring.stop();
           await scheduler?.stop(why);

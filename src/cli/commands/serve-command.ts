@@ -8,7 +8,7 @@ import { configureLogging } from '../../observability/log.js';
 import { ONLINE_FLUSH_EVERY_MS, closeAfter, startRealTime, untilStopped } from './real-time.js';
 import { integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
-import { startProjectScheduler } from './orchestration-commands.js';
+import { schedulesRunHere, startProjectScheduler } from './orchestration-commands.js';
 import { isLoopbackHost, servingAccess } from '../../compliance/access/open-serving.js';
 import { authorizeCliProcess } from '../../compliance/access/cli-principal.js';
 
@@ -83,7 +83,8 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         const scheduler = await startProjectScheduler(platform, projectDir, options.scheduler, (level, message) => logger[level](message));
         const stopped = untilStopped(platform, 'serve');
         logger[access.mode === 'insecure-open' ? 'warn' : 'info'](ACCESS_NOTICE[access.mode]);
-        out.result({ listening: address, auth: access.mode }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors (Ctrl-C to stop)`);
+        const { schedules, note } = schedulesRunHere(await platform.project(), options.scheduler);
+        out.result({ listening: address, auth: access.mode, schedules }, () => `serving on ${address}: features, push (POST /v1/push/<source>) and the project's connectors; ${note} (Ctrl-C to stop)`);
         await closeAfter(stopped, async (why) => {
           await monitoring.stop();
           await scheduler?.stop(why);

@@ -10,6 +10,14 @@ export interface AppendOutcome {
   readonly rejected: readonly { readonly index: number; readonly reason: string }[];
 }
 
+/** What a connector knows of each event of a batch upstream, parallel to its texts. */
+export interface UpstreamDetails {
+  /** Where upstream holds each event (`stream sequence 17`): a refused one's dead letter names it. */
+  readonly at?: readonly (string | undefined)[];
+  /** Why an event could not be read as text at all (`invalidUtf8Reason`): it is refused with this reason, before any other rule. */
+  readonly problems?: readonly (string | undefined)[];
+}
+
 /**
  * Where a connector hands its events. Semantics every sink keeps:
  * - `append` validates the events against the source (as ingest does), and in one atomic,
@@ -17,13 +25,14 @@ export interface AppendOutcome {
  *   connector's new `position`. It resolves only once all of that is durable: acknowledge
  *   upstream (a JetStream ack, a Postgres flush LSN) after it resolves, never before.
  * - Each event is the JSON text of one object (numbers keep their digits: int64 stays exact).
+ *   `upstream` says where each is held upstream and which could not be read (see `UpstreamDetails`).
  * - `position()` is the last position stored by `append` (undefined before the first): after a
  *   restart, skip upstream records at or before it, so nothing is counted twice.
  * - Appends of one connector are applied in call order.
  */
 export interface ConnectorSink {
   position(): Promise<string | undefined>;
-  append(events: readonly string[], position?: string): Promise<AppendOutcome>;
+  append(events: readonly string[], position?: string, upstream?: UpstreamDetails): Promise<AppendOutcome>;
 }
 
 /** What a running connector reports (`sluice status`). */

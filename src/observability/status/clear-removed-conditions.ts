@@ -4,8 +4,8 @@ import { declaredCheckSubjects } from '../../quality/run-checks.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
 import { endUndeclaredViews } from '../../orchestration/job-health.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
-import { CONNECTOR_FAILED, CONNECTOR_RETRYING, DATA_LOST, connectorSources, connectorSubject } from './connector-health.js';
-import { SCHEMA_CHANGED } from './report-schema-change.js';
+import { CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, connectorSources, connectorSubject } from './connector-health.js';
+import { endUndeclaredDroppedColumns, SCHEMA_CHANGED } from './report-schema-change.js';
 
 /** What a condition of each kind is about, as its detector names it, and whether the definitions still declare it. */
 interface SubjectRule {
@@ -27,8 +27,7 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
   const sources = new Set(project.sources.map((s) => `source:${s.name}`));
   const views = new Set(project.featureViews.map((v) => `view:${v.name}`));
   const connectors = new Set(connectorSources(project).map(connectorSubject));
-  const schemaChangeName = (subject: string, details?: Readonly<Record<string, unknown>>): string =>
-    (Array.isArray(details?.nulled) && sources.has(subject) ? `column(s) ${details.nulled.join(', ')} of ` : '') + `source "${subject.slice('source:'.length)}"`;
+  const schemaChangeName = (subject: string): string => `source "${subject.slice('source:'.length)}"`;
   const connectorName = (subject: string): string => `the connector of source "${subject.slice('connector:'.length)}"`;
   const checkName = (subject: string): string => {
     const [dataset, ...check] = subject.slice('check:'.length).split('/');
@@ -48,10 +47,11 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
     { kind: 'check_failed', declared: (s) => checks.has(s), name: checkName },
     { kind: 'drift', declared: (s) => (s.startsWith('column:') ? columns.has(s) : features.has(s)), name: featureOrColumn },
     { kind: 'skew', declared: (s) => features.has(s), name: featureOrColumn },
-    // Columns a connector saw dropped (`details.nulled`) end once the source no longer declares any of them.
-    { kind: SCHEMA_CHANGED, declared: (s, details) => sources.has(s) && (!Array.isArray(details?.nulled) || details.nulled.some((c) => columns.has(`column:${s.slice('source:'.length)}.${String(c)}`))), name: schemaChangeName },
+    // Columns a connector saw dropped end once the source no longer declares any of them (`endUndeclaredDroppedColumns`).
+    { kind: SCHEMA_CHANGED, declared: (s) => sources.has(s), name: schemaChangeName },
     { kind: CONNECTOR_FAILED, declared: (s) => connectors.has(s), name: connectorName },
     { kind: CONNECTOR_RETRYING, declared: (s) => connectors.has(s), name: connectorName },
+    { kind: CONNECTOR_STOPPED, declared: (s) => connectors.has(s), name: connectorName },
     { kind: DATA_LOST, declared: (s) => connectors.has(s), name: connectorName },
     // A stream view's replay refusals (`StreamProcessorOptions.onReplayRefused`) end with the view.
     { kind: 'replay_refused', declared: (s) => views.has(s), name: (s) => `view "${s.slice('view:'.length)}"` },
@@ -66,7 +66,7 @@ const RUNS_READ = 500;
  * (`check_failed`), a view's feature or a request view removed (`drift`, `skew` of
  * `feature:<view>__<feature>`), a source removed (`drift` of its columns, `schema_changed`), the columns a connector saw dropped
  * removed from the source's schema (`schema_changed` with `details.nulled`), a source's connector removed
- * (`connector_failed`, `connector_retrying`, `data_lost`), a
+ * (`connector_failed`, `connector_retrying`, `connector_stopped`, `data_lost`), a
  * job's failure or hang (`job_failed`, `job_hung`) that is about nothing declared any more (see
  * `jobStillDeclared`: a scheduled job gone from the catalogue, a CLI run of a removed view), and
  * the removed views an interrupted full materialize left (`endUndeclaredViews`).
@@ -80,6 +80,8 @@ const RUNS_READ = 500;
  */
 export async function clearRemovedConditions(ctx: SluiceContext, project: Project): Promise<number> {
   let cleared = await endUndeclaredViews(ctx, new Set(project.featureViews.map((v) => v.name)));
+  const columns = new Set(project.sources.flatMap((s) => Object.keys(s.schema).map((c) => `${s.name}.${c}`)));
+  cleared += await endUndeclaredDroppedColumns(ctx, (source, column) => columns.has(`${source}.${column}`));
   const firing = await ctx.metadata.health.list({ firing: true });
   const runIds = new Set(firing.flatMap((c) => (c.subject.startsWith('job:') && typeof c.details?.runId === 'string' ? [c.details.runId] : [])));
   const runs = new Map(runIds.size === 0 ? [] : (await ctx.metadata.listRuns(RUNS_READ)).filter((r) => runIds.has(r.id)).map((r) => [r.id, r]));

@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
 import type { SluiceContext } from '../../context.js';
 import { isStreamed, type Project } from '../../definitions/index.js';
+import { DROPPED_COLUMNS_WAY, recordSchemaChangePart } from './report-schema-change.js';
 import type { ConnectorIncident, ConnectorStatus } from '../../ingest/connectors/connector.js';
 
 /** The condition kind of a connector that stopped for good (it needs a person: a dropped slot, a column it cannot read, a start refused). */
@@ -29,6 +31,19 @@ export interface ConnectorHealthOptions {
 
 type Verdict = { readonly kind: string; readonly severity: 'warn' | 'error'; readonly message: string } | 'ok' | 'unchanged';
 
+/** The condition kind of a declared connector that no process runs: the one that ran it stopped. */
+export const CONNECTOR_STOPPED = 'connector_stopped';
+/** How often a running process ends a `connector_stopped` that another process, stopping, left on a connector it runs too. */
+const STOPPED_CHECK_EVERY_MS = 5_000;
+
+/** What a process does with its connectors' health (see `connectorHealthWatch`). */
+export interface ConnectorHealthWatch {
+  /** Called with the states of the connectors the process runs, every second or so. */
+  observe(connectors: readonly ConnectorStatus[]): Promise<void>;
+  /** Called once as the process stops cleanly, with its connectors' last states (before they were stopped). */
+  stopped(connectors: readonly ConnectorStatus[]): Promise<void>;
+}
+
 /**
  * Watches the connectors a process runs and keeps their health conditions (subject
  * `connector:<source>`): `connector_failed` (error) while a connector is `failed`,
@@ -38,11 +53,17 @@ type Verdict = { readonly kind: string; readonly severity: 'warn' | 'error'; rea
  * `stopped` change nothing. The store is written only when what a source's condition says
  * changes (its kind, severity or error), so calling it every second costs a map lookup per source.
  *
+ * A process that stops cleanly calls `stopped`: each connector's condition becomes
+ * `connector_stopped` (no process runs it; warn, or error when what it replaces was an error: a
+ * failure nobody fixed), naming the process and the connector's last state. The first sight of
+ * the connector in any state by a process ends it (another process that runs it too, within 5 s).
+ *
  * @example
- * const observe = connectorHealthWatch(platform);
- * setInterval(() => void observe(runtime.status().flatMap((s) => (s.connector ? [s.connector] : []))), 1_000);
+ * const health = connectorHealthWatch(platform);
+ * setInterval(() => void health.observe(runtime.status().flatMap((s) => (s.connector ? [s.connector] : []))), 1_000);
+ * await health.stopped(runtime.status().flatMap((s) => (s.connector ? [s.connector] : [])));
  */
-export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealthOptions = {}): (connectors: readonly ConnectorStatus[]) => Promise<void> {
+export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealthOptions = {}): ConnectorHealthWatch {
   const warnAfter = options.retryingWarnAfterMs ?? 30_000;
   const errorAfter = options.retryingErrorAfterMs ?? 300_000;
   const retryingSince = new Map<string, number>();
@@ -52,7 +73,7 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
     if (status.state !== 'retrying') retryingSince.delete(status.source);
     if (status.state === 'running') return 'ok';
     if (status.state === 'failed') {
-      return { kind: CONNECTOR_FAILED, severity: 'error', message: `${what} failed and stopped: ${status.lastError ?? 'no error recorded'}; nothing arrives from it until it is fixed and the process restarted` };
+      return { kind: CONNECTOR_FAILED, severity: 'error', message: `${what} failed: ${status.lastError ?? 'no error recorded'}; nothing arrives from it until that is fixed (the reason says how)` };
     }
     if (status.state !== 'retrying') return 'unchanged';
     const since = retryingSince.get(status.source) ?? now;
@@ -64,29 +85,63 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
       message: `${what} has been retrying since ${new Date(since).toISOString()}: ${status.lastError ?? 'no error recorded'}; nothing arrives from it meanwhile`,
     };
   };
+  const detailsOf = (status: ConnectorStatus) => ({ source: status.source, connector: status.kind, state: status.state, ...(status.position === undefined ? {} : { position: status.position }), ...(status.lastError === undefined ? {} : { lastError: status.lastError }) });
+  /** Reports each of `kinds` for the connector: `firing` the one `seen` names, ended the others. */
+  const reportKinds = async (status: ConnectorStatus, seen: Exclude<Verdict, 'unchanged'>, kinds: readonly string[], now: number, details: Record<string, unknown> = detailsOf(status)) => {
+    const ended = seen !== 'ok' && seen.kind === CONNECTOR_STOPPED ? 'stopped with the process that ran it' : `is ${status.state}`;
+    for (const kind of kinds) {
+      const firing = seen !== 'ok' && seen.kind === kind;
+      await ctx.metadata.health.report({
+        kind, subject: connectorSubject(status.source), firing, severity: firing ? seen.severity : 'error', details,
+        message: firing ? seen.message : `source "${status.source}": connector ${status.kind} ${ended}`,
+      }, now);
+    }
+  };
   let lostCheckedAt = Number.NEGATIVE_INFINITY;
-  return async (connectors) => {
-    const now = ctx.now();
-    if (now - lostCheckedAt >= 60_000) {
-      lostCheckedAt = now;
-      await endShownDataLoss(ctx, new Set(connectors.map((c) => connectorSubject(c.source))), now);
-    }
-    for (const status of connectors) {
-      const seen = verdict(status, now);
-      if (seen === 'unchanged') continue;
-      const key = seen === 'ok' ? 'ok' : `${seen.kind}\u0000${seen.severity}\u0000${status.lastError ?? ''}`;
-      if (reported.get(status.source) === key) continue;
-      const subject = connectorSubject(status.source);
-      const details = { source: status.source, connector: status.kind, state: status.state, ...(status.position === undefined ? {} : { position: status.position }), ...(status.lastError === undefined ? {} : { lastError: status.lastError }) };
-      for (const kind of [CONNECTOR_FAILED, CONNECTOR_RETRYING]) {
-        const firing = seen !== 'ok' && seen.kind === kind;
-        await ctx.metadata.health.report({
-          kind, subject, firing, severity: firing ? seen.severity : 'error', details,
-          message: firing ? seen.message : `source "${status.source}": connector ${status.kind} is ${status.state}`,
-        }, now);
+  let stoppedCheckedAt = Number.NEGATIVE_INFINITY;
+  return {
+    async observe(connectors) {
+      const now = ctx.now();
+      const subjects = new Set(connectors.map((c) => connectorSubject(c.source)));
+      if (now - lostCheckedAt >= 60_000) {
+        lostCheckedAt = now;
+        await endShownDataLoss(ctx, subjects, now);
       }
-      reported.set(status.source, key);
-    }
+      if (now - stoppedCheckedAt >= STOPPED_CHECK_EVERY_MS) {
+        stoppedCheckedAt = now;
+        for (const c of await ctx.metadata.health.list({ firing: true, kind: CONNECTOR_STOPPED })) {
+          const status = connectors.find((s) => connectorSubject(s.source) === c.subject);
+          if (status !== undefined) await reportKinds(status, 'ok', [CONNECTOR_STOPPED], now);
+        }
+      }
+      for (const status of connectors) {
+        const seen = verdict(status, now);
+        const first = !reported.has(status.source);
+        if (seen === 'unchanged' && !first) continue;
+        const key = seen === 'ok' ? 'ok' : seen === 'unchanged' ? 'unchanged' : `${seen.kind}\u0000${seen.severity}\u0000${status.lastError ?? ''}`;
+        if (reported.get(status.source) === key) continue;
+        // A process running the connector, in any state, ends what a stopped one left.
+        if (first) await reportKinds(status, 'ok', [CONNECTOR_STOPPED], now);
+        if (seen !== 'unchanged') await reportKinds(status, seen, [CONNECTOR_FAILED, CONNECTOR_RETRYING], now);
+        reported.set(status.source, key);
+      }
+    },
+    async stopped(connectors) {
+      const now = ctx.now();
+      const firing = await ctx.metadata.health.list({ firing: true });
+      for (const status of connectors) {
+        const subject = connectorSubject(status.source);
+        const was = firing.filter((c) => c.subject === subject && (c.kind === CONNECTOR_FAILED || c.kind === CONNECTOR_RETRYING));
+        const state = `${status.state}${status.lastError === undefined ? '' : ` (${status.lastError})`}`;
+        const seen = {
+          kind: CONNECTOR_STOPPED, severity: was.some((c) => c.severity === 'error') || status.state === 'failed' ? 'error' as const : 'warn' as const,
+          message: `source "${status.source}": connector ${status.kind} is not running: the process that ran it (pid ${process.pid} on ${hostname()}) stopped at ${new Date(now).toISOString()}; it was ${state}. Nothing arrives from it until sluice serve or sluice worker runs it again`,
+        };
+        const details = { source: status.source, connector: status.kind, lastState: status.state, ...(status.lastError === undefined ? {} : { lastError: status.lastError }), ...(status.position === undefined ? {} : { position: status.position }), pid: process.pid, host: hostname(), stoppedAt: new Date(now).toISOString() };
+        await reportKinds(status, seen, [CONNECTOR_STOPPED, CONNECTOR_FAILED, CONNECTOR_RETRYING], now, details);
+        reported.delete(status.source);
+      }
+    },
   };
 }
 
@@ -111,11 +166,10 @@ async function endShownDataLoss(ctx: SluiceContext, subjects: ReadonlySet<string
 export async function reportConnectorIncident(ctx: SluiceContext, source: string, incident: ConnectorIncident): Promise<void> {
   const now = ctx.now();
   if (incident.kind === 'columns_dropped') {
-    await ctx.metadata.health.report({
-      kind: 'schema_changed', subject: `source:${source}`, firing: true, severity: 'warn',
+    await recordSchemaChangePart(ctx, source, DROPPED_COLUMNS_WAY, {
+      severity: 'warn', input: 'connector', missing: incident.columns, retyped: [], nulled: incident.columns,
       message: `source "${source}": ${incident.message}; drop the column(s) from the source's schema once that is what you want (sluice plan shows what it means)`,
-      details: { input: 'connector', missing: incident.columns, retyped: [], nulled: incident.columns },
-    }, now);
+    }, '');
     return;
   }
   const subject = connectorSubject(source);

@@ -37,26 +37,111 @@ export function schemaChangeOf(source: Source, outcome: { error: unknown } | { a
 }
 
 /**
- * Reports the `schema_changed` condition of a source (subject `source:<name>`) from what one
- * batch showed (see `schemaChangeOf`): firing while batches lack declared columns or carry
- * another type, cleared by the next batch that fits. Nothing when `change` is undefined.
+ * The way in a batch came through, which alone ends the part of `schema_changed` it fired:
+ * `ingest` (files and tables, `sluice ingest`), a streamed batch's origin (`push`, a connector's
+ * kind), or `DROPPED_COLUMNS_WAY`.
+ */
+export type SchemaChangeWay = string;
+/** The way in of declared columns a connector saw dropped: ended only by removing them from the schema (`endUndeclaredDroppedColumns`). */
+export const DROPPED_COLUMNS_WAY = 'dropped-columns';
+/** The way in of a condition recorded before ways were (its details have no `ways`): any way in's fitting batch ends it. */
+const ANY_WAY = '*';
+
+/** What one way in says about a source's schema: its part of the source's `schema_changed` condition. */
+export interface SchemaChangePart {
+  readonly severity: 'warn' | 'error';
+  readonly message: string;
+  readonly input: string;
+  readonly missing: readonly string[];
+  readonly retyped: readonly string[];
+  /** Columns whose values are written as null meanwhile (a connector saw them dropped). */
+  readonly nulled?: readonly string[];
+  /** When this way in last fired it (epoch ms). */
+  readonly at: number;
+}
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+
+/** The firing parts of a source's `schema_changed` condition, by way in. */
+export async function schemaChangeParts(ctx: SluiceContext, source: string): Promise<Record<SchemaChangeWay, SchemaChangePart>> {
+  const condition = (await ctx.metadata.health.list({ firing: true, kind: SCHEMA_CHANGED })).find((c) => c.subject === `source:${source}`);
+  if (condition === undefined) return {};
+  const ways = condition.details?.ways;
+  if (ways !== null && typeof ways === 'object') return { ...(ways as Record<string, SchemaChangePart>) };
+  const nulled = strings(condition.details?.nulled);
+  return {
+    [nulled.length > 0 ? DROPPED_COLUMNS_WAY : ANY_WAY]: {
+      severity: condition.severity, message: condition.message, input: String(condition.details?.input ?? ''), at: condition.updatedAt,
+      missing: strings(condition.details?.missing), retyped: strings(condition.details?.retyped), ...(nulled.length > 0 ? { nulled } : {}),
+    },
+  };
+}
+
+/**
+ * Sets (or with `part` undefined, ends) one way in's part of a source's `schema_changed`
+ * condition (subject `source:<name>`): it fires while any way in's part does, at `error` if any
+ * part is an error, with the newest part's message; `details` hold the union of the parts'
+ * `missing`, `retyped` and `nulled` columns and `ways`, every part. A part is ended only by its
+ * own way in, so a fitting file does not end what a streamed batch fired, nor the reverse.
+ * `ended` is the message once no part is left.
  *
  * @example
- * await reportSchemaChange(ctx, source, 'exports/day-12.csv', schemaChangeOf(source, { error }));
+ * await recordSchemaChangePart(ctx, 'payments', 'push', undefined, 'source "payments": the batch of 2 event(s) from push fits the declared schema');
  */
-export async function reportSchemaChange(ctx: SluiceContext, source: Source, input: string, change: SchemaChange | undefined): Promise<void> {
+export async function recordSchemaChangePart(ctx: SluiceContext, source: string, way: SchemaChangeWay, part: Omit<SchemaChangePart, 'at'> | undefined, ended: string): Promise<void> {
+  const now = ctx.now();
+  const parts = await schemaChangeParts(ctx, source);
+  delete parts[ANY_WAY];
+  if (part === undefined) delete parts[way];
+  else parts[way] = { ...part, at: now };
+  const all = Object.entries(parts).sort(([, a], [, b]) => b.at - a.at);
+  const newest = all[0]?.[1];
+  const union = (pick: (p: SchemaChangePart) => readonly string[] | undefined) => [...new Set(all.flatMap(([, p]) => pick(p) ?? []))];
+  const nulled = union((p) => p.nulled);
+  await ctx.metadata.health.report({
+    kind: SCHEMA_CHANGED, subject: `source:${source}`, firing: newest !== undefined,
+    severity: all.some(([, p]) => p.severity === 'error') ? 'error' : (newest?.severity ?? 'error'),
+    message: newest === undefined ? ended : `${newest.message}${all.length > 1 ? ` (also through ${all.slice(1).map(([w]) => w).join(', ')}: see details.ways)` : ''}`,
+    details: newest === undefined
+      ? { input: part?.input ?? '', missing: [], retyped: [], ways: {} }
+      : { input: newest.input, missing: union((p) => p.missing), retyped: union((p) => p.retyped), ...(nulled.length > 0 ? { nulled } : {}), ways: parts },
+  }, now);
+}
+
+/**
+ * Ends the part of columns a connector saw dropped (`DROPPED_COLUMNS_WAY`) of each source whose
+ * schema declares none of them any more; the number ended.
+ */
+export async function endUndeclaredDroppedColumns(ctx: SluiceContext, declared: (source: string, column: string) => boolean): Promise<number> {
+  let ended = 0;
+  for (const condition of await ctx.metadata.health.list({ firing: true, kind: SCHEMA_CHANGED })) {
+    const source = condition.subject.slice('source:'.length);
+    const dropped = (await schemaChangeParts(ctx, source))[DROPPED_COLUMNS_WAY];
+    if (dropped === undefined || (dropped.nulled ?? []).some((c) => declared(source, c))) continue;
+    await recordSchemaChangePart(ctx, source, DROPPED_COLUMNS_WAY, undefined, `column(s) ${(dropped.nulled ?? []).join(', ')} of source "${source}" is no longer declared: its condition is cleared`);
+    ended++;
+  }
+  return ended;
+}
+
+/**
+ * Reports one way in's part of the `schema_changed` condition of a source (see
+ * `recordSchemaChangePart`) from what one batch showed (see `schemaChangeOf`): firing while
+ * batches through that way lack declared columns or carry another type, ended by the next batch
+ * through it that fits. Nothing when `change` is undefined.
+ *
+ * @example
+ * await reportSchemaChange(ctx, source, 'exports/day-12.csv', schemaChangeOf(source, { error }), 'ingest');
+ */
+export async function reportSchemaChange(ctx: SluiceContext, source: Source, input: string, change: SchemaChange | undefined, way: SchemaChangeWay): Promise<void> {
   if (change === undefined) return;
   const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
   const problems = [
     ...(change.missing.length > 0 ? [`lacks column(s) ${quoted(change.missing)}`] : []),
     ...(change.retyped.length > 0 ? [`has no value of the declared type in column(s) ${change.retyped.map((c) => `"${c}" (${source.schema[c]})`).join(', ')}`] : []),
   ];
-  const firing = problems.length > 0;
-  await ctx.metadata.health.report({
-    kind: SCHEMA_CHANGED, subject: `source:${source.name}`, firing, severity: 'error',
-    message: firing
-      ? `source "${source.name}": the batch ${input} ${problems.join(' and ')}: the upstream schema changed; fix the export, or change the source's schema (sluice plan shows what a change means)`
-      : `source "${source.name}": the batch ${input} fits the declared schema`,
-    details: { input, missing: change.missing, retyped: change.retyped },
-  }, ctx.now());
+  await recordSchemaChangePart(ctx, source.name, way, problems.length === 0 ? undefined : {
+    severity: 'error', input, missing: change.missing, retyped: change.retyped,
+    message: `source "${source.name}": the batch ${input} ${problems.join(' and ')}: the upstream schema changed; fix the export, or change the source's schema (sluice plan shows what a change means)`,
+  }, `source "${source.name}": the batch ${input} fits the declared schema`);
 }

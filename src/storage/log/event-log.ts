@@ -6,6 +6,8 @@ export interface RejectedEvent {
   readonly index: number;
   readonly raw: string;
   readonly reason: string;
+  /** Where upstream holds it (`stream sequence 17`), when its connector said (see `UpstreamDetails`). */
+  readonly at?: string;
 }
 
 /** One durable batch of a source's events, as handed in by one push or one connector append. */

@@ -6,6 +6,7 @@ import { natsJetStreamConfig, type NatsJetStreamConfig } from './config.js';
 import { openDurableConsumer } from './durable-consumer.js';
 import { removedSequences, type SequenceJump } from './sequence-gaps.js';
 import { retryDelayMs } from '../retry-delay.js';
+import { firstInvalidUtf8, invalidUtf8Reason } from '../../scan-file.js';
 
 /**
  * Starts a source's `natsJetStream` connector: a durable pull consumer (explicit
@@ -210,6 +211,8 @@ class JetStreamReader implements RunningConnector {
   /** Appends the batch's new messages, then acknowledges the whole batch. */
   private async deliver(batch: readonly JsMsg[], queued: number): Promise<void> {
     const texts: string[] = [];
+    const at: string[] = [];
+    const problems: (string | undefined)[] = [];
     let last = this.position ?? 0;
     // First deliveries come in stream order, so a sequence at or below the last one taken is a
     // redelivery of an event already appended (in this batch or before).
@@ -218,11 +221,14 @@ class JetStreamReader implements RunningConnector {
       // Sequences already reported lost (when the consumer opened) are no new gap.
       const expected = Math.max(last, this.lostUpTo) + 1;
       if (message.seq > expected && last > 0) this.jumps.push({ from: expected, to: message.seq - 1 });
-      texts.push(eventText(message.data));
+      const { text, problem } = eventText(message.data);
+      texts.push(text);
+      at.push(`stream sequence ${message.seq}`);
+      problems.push(problem);
       last = message.seq;
     }
     if (texts.length > 0) {
-      await this.sink.append(texts, String(last));
+      await this.sink.append(texts, String(last), { at, ...(problems.some((p) => p !== undefined) ? { problems } : {}) });
       this.position = last;
       this.received += texts.length;
     }
@@ -260,12 +266,16 @@ class JetStreamReader implements RunningConnector {
   }
 }
 
-/** The event text of a payload; a payload that is not UTF-8 still reaches the sink, which dead-letters it. */
-function eventText(data: Uint8Array): string {
+/**
+ * The event text of a payload, and why it cannot be read when it is not UTF-8: it still reaches
+ * the sink, which dead-letters it for that (its text with U+FFFD), as file ingest refuses such a row.
+ */
+function eventText(data: Uint8Array): { text: string; problem?: string } {
   try {
-    return strictUtf8.decode(data);
+    return { text: strictUtf8.decode(data) };
   } catch {
-    return `payload is not valid UTF-8: ${lossyUtf8.decode(data)}`;
+    const offset = firstInvalidUtf8(Buffer.from(data.buffer, data.byteOffset, data.byteLength)) ?? 0;
+    return { text: lossyUtf8.decode(data), problem: invalidUtf8Reason(offset, 'publish the message as UTF-8') };
   }
 }
 

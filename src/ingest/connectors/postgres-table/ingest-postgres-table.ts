@@ -67,7 +67,7 @@ export async function ingestPostgresTable(ctx: SluiceContext, project: Project, 
       } catch (error) {
         await dropRaw(engine);
         // A column the table or query no longer has is an upstream schema change.
-        await reportSchemaChange(ctx, source, config.origin, schemaChangeOf(source, { error }));
+        await reportSchemaChange(ctx, source, config.origin, schemaChangeOf(source, { error }), 'ingest');
         if (isSluiceError(error)) throw error;
         throw new AdapterError('ADAPTER_FAILED', `source "${source.name}": reading ${config.origin} failed: ${redactConnection((error as Error).message, config.connection)}`, { cause: error });
       } finally {

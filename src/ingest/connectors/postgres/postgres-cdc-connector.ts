@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Source } from '../../../definitions/index.js';
-import { AdapterError, isSluiceError } from '../../../errors.js';
+import { AdapterError, ConfigError, isSluiceError } from '../../../errors.js';
 import type { ConnectorIncident, ConnectorLog, ConnectorSink, ConnectorStatus, RunningConnector, StartConnector } from '../connector.js';
 import { retryDelayMs } from '../retry-delay.js';
 import { decodePosition, encodePosition, type CdcPosition } from './cdc-position.js';
@@ -83,6 +83,8 @@ class PostgresCdc implements RunningConnector {
   private position: string | undefined;
   private received = 0;
   private lastError: string | undefined;
+  /** The last failure a person must fix that was said (said once while it lasts). */
+  private lastFailure: string | undefined;
   private lag: number | undefined;
   private confirmedLsn: bigint | undefined;
   private stopping = false;
@@ -145,10 +147,17 @@ class PostgresCdc implements RunningConnector {
           this.say('error', `stopped: ${message}`);
           return;
         }
-        this.state = 'retrying';
         const delay = retryDelayMs(failures, Math.random, this.tuning.firstRetryMs ?? 500, this.tuning.maxRetryMs ?? 30_000);
         failures += 1;
-        this.say('warn', `${message}; retrying in ${Math.round(delay)} ms`);
+        if (error instanceof ConfigError) {
+          // The table or server as it is cannot be followed (see `inspectTable`), as a refused start: a person must fix it. Tried again meanwhile, said once.
+          if (this.state !== 'failed' || this.lastFailure !== message) this.say('error', `${message} (tried again every ${Math.round((this.tuning.maxRetryMs ?? 30_000) / 1000)} s at most until it is fixed)`);
+          this.state = 'failed';
+          this.lastFailure = message;
+        } else {
+          this.state = 'retrying';
+          this.say('warn', `${message}; retrying in ${Math.round(delay)} ms`);
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           this.wakeSleep = () => {

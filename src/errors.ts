@@ -32,7 +32,9 @@ export type ErrorCode =
   | 'POLICY_DENIED'
   | 'UNAUTHENTICATED'
   | 'USER_CODE_FAILED'
-  | 'TIMED_OUT';
+  | 'TIMED_OUT'
+  /** A request's body did not arrive in time (HTTP 408): the client, not the work. */
+  | 'REQUEST_TIMED_OUT';
 
 export interface SluiceErrorOptions {
   readonly details?: Record<string, unknown>;

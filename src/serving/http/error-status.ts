@@ -26,6 +26,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   UNAUTHENTICATED: 401,
   USER_CODE_FAILED: 500,
   TIMED_OUT: 504,
+  REQUEST_TIMED_OUT: 408,
 };
 
 /** The one shape of an error answer: `{"error": {"code", "message"}}`. */

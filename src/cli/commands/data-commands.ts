@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { applySnapshotOnline } from '../../streaming/apply-snapshot.js';
+import { appliedNote, applySnapshotOnline } from '../../streaming/apply-snapshot.js';
 import { findSource, findView, jobName, type Project } from '../../definitions/index.js';
 import type { Command } from 'commander';
 import { ingestFile } from '../../ingest/ingest-file.js';
@@ -125,9 +125,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
           return { ingested, online: snapshot ? await applySnapshotOnline(platform, project, project.sources.find((s) => s.name === source)!, snapshot) : undefined };
         })().finally(interrupted);
         const result = online ? { ...ingested, online } : ingested;
-        const onlineNote = online === undefined ? '' :
-          (online.applied.length > 0 ? `\napplied to the online tables of ${online.applied.join(', ')}` : '') +
-          online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `\nview "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`).join('');
+        const onlineNote = online === undefined ? '' : appliedNote(online);
         const input = options.file ?? `the new rows of ${connector?.kind === 'postgresTable' ? (connector.table ?? 'its query') : 'its table'}`;
         out.result(result, () =>
           result.skipped

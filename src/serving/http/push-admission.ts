@@ -72,7 +72,11 @@ export function registerPushAdmission(scope: FastifyInstance, processor: StreamP
     const reason = REFUSAL_REASON[reply.statusCode];
     if (reason && options.metrics && isSource(processor, sourceOf(request))) options.metrics.recordPushRefused(sourceOf(request), reason);
   });
-  scope.addHook('onRequestAbort', async (request) => release(request));
+  scope.addHook('onRequestAbort', async (request) => {
+    release(request);
+    // The client is gone: no deadline is left to answer.
+    reservations.get(request)?.body?.destroy();
+  });
   return release;
 }
 

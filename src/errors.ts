@@ -34,22 +34,28 @@ export type ErrorCode =
   | 'USER_CODE_FAILED'
   | 'TIMED_OUT'
   /** Work stopped by a signal (SIGINT, SIGTERM) or a stopping process before its end: what it committed stays, and running it again finishes it. */
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  /** A request's body did not arrive in time (HTTP 408): the client, not the work. */
+  | 'REQUEST_TIMED_OUT';
 
 export interface SluiceErrorOptions {
   readonly details?: Record<string, unknown>;
   readonly cause?: unknown;
+  /** False when the same work again cannot succeed until a person acts (see `isRetryable`). */
+  readonly retryable?: false;
 }
 
 export class SluiceError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
+  readonly retryable: boolean;
 
   constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.details = options.details;
+    this.retryable = options.retryable ?? true;
   }
 }
 
@@ -92,4 +98,17 @@ export function isSluiceError(error: unknown): error is SluiceError {
     error instanceof SluiceError ||
     (error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && 'details' in error)
   );
+}
+
+/**
+ * Whether a failed attempt may succeed if run again unchanged (a retry, a backfill's next
+ * attempt): not a refusal of the caller's rights, nor an error raised as not retryable (content
+ * held in quarantine: only a release, a drop or `--force` changes the outcome).
+ *
+ * @example
+ * if (!isRetryable(error)) return { status: 'failed', attempts };
+ */
+export function isRetryable(error: unknown): boolean {
+  if (!isSluiceError(error)) return true;
+  return error.code !== 'POLICY_DENIED' && (error as { retryable?: unknown }).retryable !== false;
 }

@@ -117,6 +117,10 @@ describe('HTTP API', () => {
     const missing = await app.inject({ method: 'GET', url: '/v2/nothing' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('NOT_FOUND');
+    // A path one segment short of a route names it (review rev4 finding 12).
+    const short = await app.inject({ method: 'POST', url: '/v1/features', payload: {} });
+    expect(short.statusCode).toBe(404);
+    expect(short.json().error.message).toBe('no route POST /v1/features (did you mean POST /v1/features/online?)');
   });
 
   test('every error body has the documented shape, fastify\'s own included', async () => {

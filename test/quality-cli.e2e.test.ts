@@ -40,6 +40,7 @@ describe('sluice checks and sluice quarantine, end to end', () => {
     write(`notNull('amount', { severity: 'error' }), range('amount', { min: 0 }), unique('txn_id')`);
     expect(sluice(dir, 'apply').code).toBe(0);
     expect(sluice(dir, 'ingest', 'txns', '--file', 'good.csv').code).toBe(0);
+    expect(sluice(dir, 'materialize').code).toBe(0);
     // The pipeline of a shell: materialize runs only after a successful ingest.
     const chain = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" ingest txns --file bad.csv && "${process.execPath}" "${BIN}" materialize`], { cwd: dir, encoding: 'utf8' });
     expect(chain.status).not.toBe(0);
@@ -51,7 +52,7 @@ describe('sluice checks and sluice quarantine, end to end', () => {
     expect(list.batches).toMatchObject([{ id: 1, status: 'held', rows: 2 }]);
 
     const released = sluice(dir, 'quarantine', 'release', '1', '--by', 'ana');
-    expect(released.stdout).toMatch(/^released quarantined batch 1: 2 rows committed to "txns" as snapshot \S+ \(by ana\)/);
+    expect(released.stdout).toMatch(/^released quarantined batch 1: 2 rows committed to "txns" as snapshot \S+ \(by ana\)\napplied to the online tables of stats\n/);
     expect(sluice(dir, 'quarantine', 'release', '1').stdout).toContain('quarantined batch 1 is released: its rows are in snapshot');
     expect(sluice(dir, 'quarantine').stdout).toBe('No batch is held in quarantine.\n');
     expect(sluice(dir, 'quarantine', 'list', '--all').stdout).toMatch(/1\s+txns\s+released\s+2 .* ana /);

@@ -241,7 +241,7 @@ describe('push admission', () => {
       };
       const first = open('big0');
       // Give the server the first request's headers before the others arrive.
-      const held = () => { try { bounded.processor.reserve('payments', 8 * MiB)(); return false; } catch { return true; } };
+      const held = () => { try { bounded.processor.reserve('payments', 8 * MiB).release(); return false; } catch { return true; } };
       await until('the first body is reserved', held);
       const others = Array.from({ length: 6 }, (_, i) => open(`big${i + 1}`));
       // Their bodies are never sent: each is answered anyway, refused before its body was read.
@@ -249,7 +249,7 @@ describe('push admission', () => {
       for (const o of others) o.request.destroy();
       expect(refused.map((r) => r.status)).toEqual(Array(6).fill(503));
       expect(refused[0]!.retryAfter).toBe('1');
-      expect(JSON.parse(refused[0]!.text).error.message).toMatch(/has 8388608 bytes of events waiting or being received, and 8388608 more would pass its bound of 10485760 bytes/);
+      expect(JSON.parse(refused[0]!.text).error.message).toMatch(/has 0 bytes of events waiting and 8388608 bytes being received in 1 body, and 8388608 more would pass its bound of 10485760 bytes/);
       first.request.end(body('big0'));
       expect((await first.answer).status).toBe(200);
       // Once it is in, the room is free again.

@@ -21,6 +21,12 @@ describe('feature names in a request', () => {
     expect(resolve('txn_stats__last_amount')).toThrow('feature "txn_stats__last_amount" is not "view:feature" (did you mean "txn_stats:last_amount"? "txn_stats__last_amount" is its output column)');
     expect(resolve('amount')).toThrow('feature "amount" is not "view:feature" (one ":" between a view and one of its features)');
   });
+
+  test('a view named as a service says it is a view and how to name its features (review rev4 finding 12)', () => {
+    expect(() => resolveFeatures(project, { service: 'txn_stats' })).toThrow('feature service "txn_stats" is not in the registry: "txn_stats" is a view; name its features as "txn_stats:n_1h", "txn_stats:last_amount" (--features, or "features" in a request)');
+    expect(unknownFeatureError(project, { service: 'txn_stats' }, (f) => f === 'txn_stats:n_1h')?.message).toBe('feature service "txn_stats" is not in the registry: "txn_stats" is a view; name its features as "txn_stats:n_1h" (--features, or "features" in a request)');
+    expect(unknownFeatureError(project, { service: 'txn_stats' }, () => false)?.message).toBe('feature service "txn_stats" is not in the registry');
+  });
 });
 
 describe('a refused read names what is wrong as a read allowed would (unknownFeatureError, access control on)', () => {

@@ -33,7 +33,10 @@ export interface ResolvedFeatures {
 }
 
 // The one wording of a name the registry lacks; the did-you-mean picks among `known`.
-const unknownService = (name: string, known: readonly string[]) => new NotFoundError('UNKNOWN_SERVICE', `feature service "${name}" is not in the registry${didYouMean(name, known)}`);
+const unknownService = (project: Project, name: string, known: readonly string[], visible: (feature: string) => boolean) => {
+  const view = viewNamed(project, name, visible);
+  return new NotFoundError('UNKNOWN_SERVICE', `feature service "${name}" is not in the registry${view ? `: ${view} (--features, or "features" in a request)` : didYouMean(name, known)}`);
+};
 const unknownView = (ref: FeatureRef, known: readonly string[]) => new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" is not in the registry${didYouMean(ref.view, known)}`);
 const unknownFeatureOf = (ref: FeatureRef, known: readonly string[]) => new NotFoundError('UNKNOWN_FEATURE', `feature "${ref.view}:${ref.feature}": view "${ref.view}" has no feature "${ref.feature}"${didYouMean(ref.feature, known)}`);
 
@@ -50,7 +53,7 @@ export function unknownFeatureError(project: Project, request: { service?: strin
   const shown = (view: { name: string; features: readonly { name: string }[] }) => view.features.map((f) => f.name).filter((f) => visible(`${view.name}:${f}`));
   if (request.service !== undefined) {
     if (project.featureServices.some((s) => s.name === request.service)) return undefined;
-    return unknownService(request.service, project.featureServices.filter((s) => s.features.every((f) => visible(`${f.view}:${f.feature}`))).map((s) => s.name));
+    return unknownService(project, request.service, project.featureServices.filter((s) => s.features.every((f) => visible(`${f.view}:${f.feature}`))).map((s) => s.name), visible);
   }
   const views: readonly (FeatureView | RequestView)[] = [...project.featureViews, ...(project.requestViews ?? [])];
   for (const text of request.features ?? []) {
@@ -74,16 +77,26 @@ export function unknownFeatureError(project: Project, request: { service?: strin
  * (no ":" or several), with the fix: the view's features when it names a view, the name meant
  * when it is an output column (`view__feature`).
  */
+/**
+ * When `name` is a view with features the caller may read (`visible`): `"<name>" is a view; name
+ * its features as "<name>:<feature>", ...` (a view given where a feature or a service was asked).
+ */
+function viewNamed(project: Project, name: string, visible: (feature: string) => boolean): string | undefined {
+  const view = [...project.featureViews, ...(project.requestViews ?? [])].find((v) => v.name === name);
+  const shown = view?.features.filter((f) => visible(`${name}:${f.name}`)) ?? [];
+  return shown.length > 0 ? `"${name}" is a view; name its features as ${shown.map((f) => `"${name}:${f.name}"`).join(', ')}` : undefined;
+}
+
 function featureRef(project: Project, text: string, visible: (feature: string) => boolean = () => true): FeatureRef {
   const parts = text.split(':');
   if (parts.length === 2) return { view: parts[0]!, feature: parts[1]! };
+  const named = parts.length === 1 ? viewNamed(project, text, visible) : undefined;
+  if (named) {
+    throw new NotFoundError('UNKNOWN_FEATURE', `feature "${text}" is not "view:feature": ${named}`);
+  }
   const views: readonly (FeatureView | RequestView)[] = [...project.featureViews, ...(project.requestViews ?? [])];
   // Only features the caller may read are named (with access control on, `visible`).
   const shown = (view: FeatureView | RequestView) => view.features.filter((f) => visible(`${view.name}:${f.name}`));
-  const named = parts.length === 1 ? views.find((v) => v.name === text && shown(v).length > 0) : undefined;
-  if (named) {
-    throw new NotFoundError('UNKNOWN_FEATURE', `feature "${text}" is not "view:feature": "${text}" is a view; name its features as ${shown(named).map((f) => `"${text}:${f.name}"`).join(', ')}`);
-  }
   const column = parts.length === 1 ? views.flatMap((v) => shown(v).map((f) => ({ view: v.name, feature: f.name }))).find((r) => featureColumn(r) === text) : undefined;
   const hint = column ? `did you mean "${column.view}:${column.feature}"? "${text}" is its output column` : 'one ":" between a view and one of its features';
   throw new NotFoundError('UNKNOWN_FEATURE', `feature "${text}" is not "view:feature" (${hint})`);
@@ -98,7 +111,7 @@ export function resolveFeatures(project: Project, request: { service?: string; f
   if (request.service !== undefined) {
     const service = project.featureServices.find((s) => s.name === request.service);
     if (!service) {
-      throw unknownService(request.service, project.featureServices.map((s) => s.name));
+      throw unknownService(project, request.service, project.featureServices.map((s) => s.name), () => true);
     }
     refs = [...service.features];
   } else {

@@ -95,6 +95,7 @@ export class SluiceMetrics {
   private readonly sources: ScrapeSource[] = [];
   private readonly pushEvents = new Counter({ name: 'sluice_push_events_total', help: 'Streamed events appended (push API and connectors), by source, origin and outcome (accepted, duplicate, rejected)', labelNames: ['source', 'origin', 'outcome'], registers: [this.registry] });
   private readonly pushRejects = new Counter({ name: 'sluice_push_rejected_events_total', help: 'Streamed events rejected (and dead-lettered), by source and reason class (late, future, missing, check, invalid)', labelNames: ['source', 'reason'], registers: [this.registry] });
+  private readonly pushRefused = new Counter({ name: 'sluice_push_refused_total', help: 'Push requests refused before their events were appended, by source and reason (overloaded: 503, the source\'s bound; timed_out: 408, the body did not arrive in time; too_large: 413)', labelNames: ['source', 'reason'], registers: [this.registry] });
   private readonly pushBatches = new Counter({ name: 'sluice_push_batches_total', help: 'Streamed batches made durable, by source and origin', labelNames: ['source', 'origin'], registers: [this.registry] });
   private readonly serving = new Histogram({ name: 'sluice_serving_request_duration_seconds', help: 'Online feature request latency, by feature service ("features" for a feature list) and HTTP status code', labelNames: ['service', 'code'], buckets: SERVING_BUCKETS_S, registers: [this.registry] });
   // Per service, counts by status not yet added to `values`: added when the counter is read (a scrape), not once per request and status.
@@ -148,6 +149,11 @@ export class SluiceMetrics {
       this.pushEvents.inc({ source, origin, outcome: 'rejected' }, outcome.rejected.length);
       for (const r of outcome.rejected) this.pushRejects.inc({ source, reason: rejectReasonClass(r.reason) });
     }
+  }
+
+  /** A push refused before its events were appended (see `registerPushAdmission`). */
+  recordPushRefused(source: string, reason: string): void {
+    this.pushRefused.inc({ source, reason });
   }
 
   /** One online request: its latency, and per value status how many values it answered. */

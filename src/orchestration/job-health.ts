@@ -181,8 +181,14 @@ export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, '
   await ctx.metadata.health.report({
     kind, subject, firing: true, severity: 'error',
     message: `job ${name} ${hung ? 'hung' : 'failed'} (run ${run.id}): ${message}${left ? leftSuffix(left) : ''}`,
-    details: { runId: run.id, error: message, ...(cause ? { cause } : {}), ...(typeof run.params.runKey === 'string' ? { runKey: run.params.runKey } : {}), ...(left ? { viewsLeft: left } : {}) },
+    details: { runId: run.id, error: message, ...(cause ? { cause } : {}), ...quarantined(outcome.error), ...(typeof run.params.runKey === 'string' ? { runKey: run.params.runKey } : {}), ...(left ? { viewsLeft: left } : {}) },
   }, at);
+}
+
+/** The quarantined batch a run failed on (`details.quarantineId`), so its release or drop ends the run's condition (`endHeldConditions`). */
+function quarantined(error: unknown): { quarantineId?: number } {
+  const id = isSluiceError(error) ? error.details?.quarantineId : undefined;
+  return typeof id === 'number' ? { quarantineId: id } : {};
 }
 
 /**

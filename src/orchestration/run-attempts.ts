@@ -1,6 +1,6 @@
 import type { Project, Schedule } from '../definitions/index.js';
 import type { Principal } from '../compliance/principal.js';
-import { InterruptedError, TimeoutError, isSluiceError } from '../errors.js';
+import { InterruptedError, isRetryable, isSluiceError, TimeoutError } from '../errors.js';
 import { repeatInterrupts } from '../storage/engine/repeat-interrupts.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { RunKeyClaim } from '../storage/metadata/schedule-store.js';
@@ -167,7 +167,7 @@ export async function runKeyed(jc: JobContext, project: Project, job: string, op
     } catch (error) {
       await lastStopped;
       // A refusal is not transient: retrying would only repeat it (and its audit record).
-      const last = tries >= policy.retries || options.signal?.aborted === true || (error as { code?: unknown }).code === 'POLICY_DENIED';
+      const last = tries >= policy.retries || options.signal?.aborted === true || !isRetryable(error);
       if (last) {
         await store.finish(claim.key, { status: 'failed', error: errorWithCause(error).message }, clock.now());
         return { status: 'failed', attempts, error: error as Error };

@@ -74,6 +74,7 @@ async function emptyBatch(ctx: SluiceContext, source: Source): Promise<string> {
 export async function refuseHeldContent(ctx: SluiceContext, source: string, contentHash: string, path: string): Promise<void> {
   const held = (await ctx.metadata.quality.listQuarantine({ status: 'held', dataset: source })).find((b) => b.contentHash === contentHash);
   if (held) {
-    throw new ConflictError('CONFLICT', `${path}: this content is held in quarantine as batch ${held.id} of "${source}" (it failed ${held.results.filter((r) => !r.passed && r.severity === 'error').map((r) => `"${r.check}"`).join(', ')}); "sluice quarantine release ${held.id}" commits it, "sluice quarantine drop ${held.id}" discards it, --force checks it again`);
+    // Checked again, it would be held again: only a person's release, drop or --force changes that.
+    throw new ConflictError('CONFLICT', `${path}: this content is held in quarantine as batch ${held.id} of "${source}" (it failed ${held.results.filter((r) => !r.passed && r.severity === 'error').map((r) => `"${r.check}"`).join(', ')}); "sluice quarantine release ${held.id}" commits it, "sluice quarantine drop ${held.id}" discards it, "sluice ingest ${source} ${path} --force" checks it again`, { details: { quarantineId: held.id }, retryable: false });
   }
 }

@@ -75,7 +75,7 @@ export async function enforceVerdict(ctx: SluiceContext, verdict: BatchVerdict, 
   const batch = await stage();
   const held = await holdBatch(ctx, { ...batch, results: verdict.results });
   await recordVerdict(ctx, verdict, { quarantineId: held.id });
-  throw checksFailedError(batch.dataset, verdict, `the batch (${batch.rows} rows of ${batch.origin}) is quarantined as ${held.id}, not committed: inspect it with "sluice quarantine list", then "sluice quarantine release ${held.id}" or "sluice quarantine drop ${held.id}"`);
+  throw checksFailedError(batch.dataset, verdict, `the batch (${batch.rows} rows of ${batch.origin}) is quarantined as ${held.id}, not committed: inspect it with "sluice quarantine list", then "sluice quarantine release ${held.id}" or "sluice quarantine drop ${held.id}"`, held.id);
 }
 
 async function heldBatch(ctx: SluiceContext, id: number): Promise<QuarantinedBatch> {

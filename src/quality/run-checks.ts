@@ -80,14 +80,25 @@ export async function endHeldConditions(ctx: SluiceContext, batch: QuarantinedBa
       details: { ...c.details, resolution: batch.status, resolvedBy: batch.resolvedBy },
     }, ctx.now());
   }
+  // A job that failed on the batch (held it, or met its content held) failed for nothing else.
+  for (const c of await ctx.metadata.health.list({ kind: 'job_failed', firing: true })) {
+    if (c.details?.quarantineId !== batch.id) continue;
+    await ctx.metadata.health.report({
+      kind: c.kind, subject: c.subject, firing: false, severity: c.severity,
+      message: `${c.subject.slice(4)}: quarantined batch ${batch.id} was ${batch.status} by ${batch.resolvedBy} (${outcome}); the job's next run takes the files after it`,
+      details: { ...c.details, resolution: batch.status, resolvedBy: batch.resolvedBy },
+    }, ctx.now());
+  }
 }
 
 /** The error a blocked batch fails its run with: which checks, what they found, and where the batch is held. */
-export function checksFailedError(dataset: string, verdict: BatchVerdict, held: string): ValidationError {
+export function checksFailedError(dataset: string, verdict: BatchVerdict, held: string, quarantineId?: number): ValidationError {
   const list = verdict.blocking.map((r) => `"${r.check}" (${r.message})`).join('; ');
   return new ValidationError('VALIDATION_FAILED', `"${dataset}": ${verdict.blocking.length === 1 ? 'error check' : 'error checks'} ${list} failed; ${held}`, {
     // The whole verdict too, so the run's FAIL lineage event carries the assertions and metrics.
-    details: { dataset, checks: verdict.blocking.map((r) => ({ check: r.check, message: r.message, failingRows: r.failingRows, samples: r.samples })), ...verdictStats(verdict) },
+    details: { dataset, checks: verdict.blocking.map((r) => ({ check: r.check, message: r.message, failingRows: r.failingRows, samples: r.samples })), ...verdictStats(verdict), ...(quarantineId !== undefined ? { quarantineId } : {}) },
+    // A quarantined batch is held until a person releases or drops it: a retry would meet it held.
+    ...(quarantineId !== undefined ? { retryable: false as const } : {}),
   });
 }
 

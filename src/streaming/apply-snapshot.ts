@@ -15,6 +15,18 @@ export interface SnapshotApplied {
 }
 
 /**
+ * What a command says of a snapshot it applied online: the views updated, and each view left
+ * STALE (for a reason other than not being materialized yet) with the materialize that repairs it.
+ *
+ * @example
+ * out.result(result, () => `ingested ...${appliedNote(online)}`);
+ */
+export function appliedNote(online: SnapshotApplied): string {
+  return (online.applied.length > 0 ? `\napplied to the online tables of ${online.applied.join(', ')}` : '') +
+    online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `\nview "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`).join('');
+}
+
+/**
  * Applies the files a committed snapshot added (an ingested file: a backfill) to the online
  * tables of its source's views, so `materialize` is a rebuild and repair tool rather than a step
  * after every ingest. A table takes it only if it holds exactly the snapshot before (checked in

@@ -82,10 +82,18 @@ interface IssuedUpdate {
  * holds, in the same transaction as its states): a table that is behind (a fresh materialize, a
  * crash between log and online) catches up from the log first.
  */
+/** Room held for a batch being received (see `StreamProcessor.reserve`). */
+export interface Reservation {
+  /** Holds `bytes` more (refused with an OverloadedError past the bound). */
+  grow(bytes: number): void;
+  /** Frees what is held; once, later calls do nothing. */
+  release(): void;
+}
+
 export class StreamProcessor {
   private readonly queues = new Map<string, { waiting: Waiting[]; bytes: number; running: boolean; groups: Set<GroupProgress> }>();
-  /** Per source, bytes of batches being received (reserved before they are read, see `reserve`). */
-  private readonly arriving = new Map<string, number>();
+  /** Per source, the batches being received and their bytes so far (see `reserve`). */
+  private readonly arriving = new Map<string, { bytes: number; bodies: number }>();
   private readonly decoder: StreamDecoder;
   /** Views and log entries whose refused replay was said (`onReplayRefused`). */
   private readonly replayRefusals = new Set<string>();
@@ -109,31 +117,52 @@ export class StreamProcessor {
     return this.queues.get(source)?.bytes ?? 0;
   }
 
+  /** Bytes of batches being received for a source (reserved by `reserve`), and how many batches. */
+  receiving(source: string): { readonly bytes: number; readonly bodies: number } {
+    return this.arriving.get(source) ?? { bytes: 0, bodies: 0 };
+  }
+
   /**
-   * Reserves room for a batch of `bytes` (UTF-8) about to be received (a push body, by its
-   * Content-Length), before it is read, so memory is bounded by the bound and not by how many
-   * bodies arrive at once: refused with an OverloadedError as `append` refuses. Returns the
-   * release, to call once the batch is handed to `append` (or will not be).
+   * Reserves room for a batch about to be received (a push body): `bytes` (UTF-8) at once (its
+   * Content-Length, before it is read), then `grow` as more arrives (a body without one), so
+   * memory is bounded by the bound and not by how many bodies arrive at once. Both are refused
+   * with an OverloadedError as `append` refuses. `release` once the batch is handed to `append`
+   * (or will not be).
    */
-  reserve(sourceName: string, bytes: number): () => void {
+  reserve(sourceName: string, bytes: number): Reservation {
     this.admit(sourceName, bytes);
-    this.arriving.set(sourceName, (this.arriving.get(sourceName) ?? 0) + bytes);
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      const left = this.arriving.get(sourceName)! - bytes;
-      if (left > 0) this.arriving.set(sourceName, left);
-      else this.arriving.delete(sourceName);
+    const held = this.arriving.get(sourceName) ?? { bytes: 0, bodies: 0 };
+    held.bytes += bytes;
+    held.bodies += 1;
+    this.arriving.set(sourceName, held);
+    let mine = bytes;
+    let open = true;
+    return {
+      grow: (more) => {
+        if (!open) return;
+        this.admit(sourceName, more);
+        held.bytes += more;
+        mine += more;
+      },
+      release: () => {
+        if (!open) return;
+        open = false;
+        held.bytes -= mine;
+        held.bodies -= 1;
+        if (held.bodies === 0) this.arriving.delete(sourceName);
+      },
     };
   }
 
   /** The one bound: bytes waiting and being received for a source, plus these, at most `maxPendingBytes` (a batch is always let in when none are). */
   private admit(sourceName: string, bytes: number): void {
-    const held = this.pendingBytes(sourceName) + (this.arriving.get(sourceName) ?? 0);
+    const waiting = this.pendingBytes(sourceName);
+    const receiving = this.receiving(sourceName);
+    const held = waiting + receiving.bytes;
     const max = this.options.maxPendingBytes ?? 64 * 1024 * 1024;
     if (held > 0 && held + bytes > max) {
-      throw new OverloadedError('OVERLOADED', `source "${sourceName}" has ${held} bytes of events waiting or being received, and ${bytes} more would pass its bound of ${max} bytes; retry after a second`);
+      const bodies = receiving.bodies === 1 ? '1 body' : `${receiving.bodies} bodies`;
+      throw new OverloadedError('OVERLOADED', `source "${sourceName}" has ${waiting} bytes of events waiting and ${receiving.bytes} bytes being received in ${bodies}, and ${bytes} more would pass its bound of ${max} bytes; retry after a second`);
     }
   }
 

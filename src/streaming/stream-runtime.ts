@@ -35,6 +35,8 @@ export interface SourceStreamStatus {
   /** The last log offset committed to the lake. */
   readonly lakeOffset: number;
   readonly pendingBytes: number;
+  /** Bytes of push bodies being received (as much as each declared, or has sent when it declared no length). */
+  readonly receivingBytes: number;
   /** The oldest group of batches being processed: its stage and how long it has taken (a stuck push says where). */
   readonly inFlight?: { readonly batches: number; readonly stage: string; readonly forMs: number; readonly stageForMs: number };
   /** The connector's state; a connector whose start was refused is here as `failed` with the reason. */
@@ -161,7 +163,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
       const connector = connectors.get(source.name)?.status() ?? refused.get(source.name);
       const inFlight = processor.oldestGroup(source.name);
       return {
-        source: source.name, kind: source.kind, offset: log.head(source.name), lakeOffset: log.checkpoint('lake', source.name), pendingBytes: processor.pendingBytes(source.name),
+        source: source.name, kind: source.kind, offset: log.head(source.name), lakeOffset: log.checkpoint('lake', source.name), pendingBytes: processor.pendingBytes(source.name), receivingBytes: processor.receiving(source.name).bytes,
         ...(inFlight ? { inFlight } : {}),
         ...(connector ? { connector } : {}),
       };

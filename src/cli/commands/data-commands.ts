@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { applySnapshotOnline } from '../../streaming/apply-snapshot.js';
+import { appliedNote, applySnapshotOnline } from '../../streaming/apply-snapshot.js';
+import { sourcesWithoutData } from '../../processing/sources-without-data.js';
 import { findSource, findView, jobName, type Project } from '../../definitions/index.js';
 import type { Command } from 'commander';
 import { ingestFile } from '../../ingest/ingest-file.js';
@@ -125,9 +126,7 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
           return { ingested, online: snapshot ? await applySnapshotOnline(platform, project, project.sources.find((s) => s.name === source)!, snapshot) : undefined };
         })().finally(interrupted);
         const result = online ? { ...ingested, online } : ingested;
-        const onlineNote = online === undefined ? '' :
-          (online.applied.length > 0 ? `\napplied to the online tables of ${online.applied.join(', ')}` : '') +
-          online.skipped.filter((s) => s.reason !== 'not materialized').map((s) => `\nview "${s.view}" was not updated (${s.reason}); run "sluice materialize --views ${s.view}"`).join('');
+        const onlineNote = online === undefined ? '' : appliedNote(online);
         const input = options.file ?? `the new rows of ${connector?.kind === 'postgresTable' ? (connector.table ?? 'its query') : 'its table'}`;
         out.result(result, () =>
           result.skipped
@@ -154,8 +153,13 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         const interrupted = exitOnInterrupt('materialize', await materializeInterruptReport(platform, options.views ?? project.featureViews.map((v) => v.name)));
         const result = await materialize(platform, project, { ...(options.views ? { views: options.views } : {}), onView: (_v, done) => out.progress('materialize', done, total) })
           .finally(interrupted);
-        out.result({ asOf: toIso(result.asOf), views: result.views }, () =>
-          [`materialized as of ${toIso(result.asOf)}`, table(['view', 'entities', 'events', 'retained', 'ms'], result.views.map((v) => [v.view, v.entities, v.events, v.retainedEvents, Math.round(v.ms)]))].join('\n'),
+        // A view of no events because its source has none is said so, not left a silent 0.
+        const views = result.views.filter((v) => v.events === 0).map((v) => ({ view: v.view, source: findView(project, v.view).source }));
+        const empty = new Set(await sourcesWithoutData(platform.metadata, [...new Set(views.map((v) => v.source))]));
+        const unfed = views.filter((v) => empty.has(v.source));
+        out.result({ asOf: toIso(result.asOf), views: result.views, sourcesWithoutData: [...empty] }, () =>
+          [`materialized as of ${toIso(result.asOf)}`, table(['view', 'entities', 'events', 'retained', 'ms'], result.views.map((v) => [v.view, v.entities, v.events, v.retainedEvents, Math.round(v.ms)])),
+            ...unfed.map((v) => `view "${v.view}" read no events: source "${v.source}" has no data yet ("sluice ingest ${v.source} <file>")`)].join('\n'),
         );
         return { asOf: toIso(result.asOf), views: result.views.map((v) => ({ view: v.view, entities: v.entities, events: v.events })) };
       })),

@@ -101,7 +101,7 @@ async function suggestJob(platform: Platform, job: string): Promise<string> {
 export function registerOrchestrationCommands(program: Command, run: CommandContext): void {
   program
     .command('run')
-    .argument('<job>', 'a job: ingest:<source>, transform:<name>, materialize:<view> or dataset:<name> (see "sluice runs" and docs/orchestration.md)')
+    .argument('<job>', 'a job: ingest:<source>, transform:<name>, materialize:<view>, dataset:<name> or retention:<project> (the retention policies; see "sluice runs" and docs/orchestration.md)')
     .option('--with-upstream', 'run the jobs it depends on first, in dependency order, stopping at the first failure')
     .option('--timeout <duration>', 'stop each job that runs longer than this, e.g. 10m: stopped before its commit point it fails ("timed out after 10m", reported as job_hung) and commits nothing; past it, it finishes (docs/orchestration.md)', durationMs)
     .description('run a job of the project now, recorded in run history')

@@ -13,6 +13,7 @@ import { checkTransforms } from '../../processing/transforms/run-transform.js';
 import { auditTransfers, enforceResidency } from '../../compliance/residency/index.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
+import { sourcesWithoutData } from '../../processing/sources-without-data.js';
 import { authorizeCli, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 const SYMBOL = { add: '+', change: '~', remove: '-' } as const;
@@ -37,7 +38,9 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         await cp(example, target, { recursive: true });
         await writeProjectTsconfig(target);
         out.result({ project: target, files }, () =>
-          [`created ${target}`, ...files.map((f) => `  ${f}`), '', `next: cd ${dir} && sluice plan && sluice apply`].join('\n'),
+          [`created ${target}`, ...files.map((f) => `  ${f}`), '', `next: cd ${dir} && sluice plan && sluice apply`,
+            // The example's sample data, named after its sources (data/labels.csv is a spine for "sluice dataset build").
+            'then load the sample data and the online store: sluice ingest transactions data/transactions.csv && sluice ingest customers data/customers.csv && sluice materialize'].join('\n'),
         );
       }),
     );
@@ -88,11 +91,13 @@ export function registerProjectCommands(program: Command, run: CommandContext): 
         const applied = await platform.metadata.recordRegistry(project);
         await auditTransfers(platform.metadata.audit, platform.now(), transfers, { ...who, during: 'apply' });
         const views = rematerialize(changes);
-        out.result({ registryVersion: applied.version, changes, rematerialize: views, transfers: transfers.map((t) => ({ path: t.path, transfer: t.transfer!.name })) }, () =>
+        const empty = await sourcesWithoutData(platform.metadata, project.sources.map((s) => s.name));
+        out.result({ registryVersion: applied.version, changes, rematerialize: views, sourcesWithoutData: empty, transfers: transfers.map((t) => ({ path: t.path, transfer: t.transfer!.name })) }, () =>
           [
             ...changes.flatMap(describeChange), '', `Applied: registry version ${applied.version}.`,
             ...transfers.map((t) => `Transfer recorded in the audit trail (${t.transfer!.name}): ${t.path}`),
             ...(views.length > 0 ? [`Run "sluice materialize --views ${views.join(',')}": until then new views and new or changed features are null (NOT_MATERIALIZED), and a changed view's previous table keeps serving the features it has.`] : []),
+            ...(empty.length > 0 ? [`No data yet in ${empty.length === 1 ? 'source' : 'sources'} ${empty.join(', ')}: "sluice ingest <source> <file>" loads a file into one, then "sluice materialize" fills the online store.`] : []),
           ].join('\n'),
         );
         return { project: project.name, registryVersion: applied.version, projectHash: project.hash, changes: changes.map((c) => `${c.action} ${c.kind} ${c.name}`) };

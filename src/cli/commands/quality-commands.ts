@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { API_KEY_ENV, authorizeCli, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { LOCAL_OPERATOR_ROLE } from '../../definitions/index.js';
 import type { Platform } from '../../platform.js';
+import { transformSource } from '../../processing/transforms/run-transform.js';
 import { dropBatch, releaseBatch } from '../../quality/quarantine.js';
+import { appliedNote, applySnapshotOnline } from '../../streaming/apply-snapshot.js';
 import { checkSubject, declaredCheckSubjects } from '../../quality/run-checks.js';
 import { toIso } from '../../time/index.js';
 import { UsageError } from '../exit.js';
@@ -99,10 +101,14 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
     .action((id: string, options: { by?: string }) =>
       run.withPlatform(audited({ action: 'quarantine.release', target: `quarantine:${id}` }, async ({ platform, out }) => {
         const { batch, snapshot, committed } = await releaseBatch(platform, batchId(id), await resolver(platform, options.by));
-        out.result({ batch, snapshot: snapshot.id, committed }, () =>
-          committed
+        // As an ingest or transform run does: the committed rows reach the online tables too.
+        const project = await platform.project();
+        const source = batch.lineage ? transformSource(project, batch.dataset) : project.sources.find((s) => s.name === batch.dataset);
+        const online = committed && source ? await applySnapshotOnline(platform, project, source, snapshot) : undefined;
+        out.result({ batch, snapshot: snapshot.id, committed, online: online?.applied ?? [] }, () =>
+          (committed
             ? `released quarantined batch ${batch.id}: ${batch.rows} rows committed to "${batch.dataset}" as snapshot ${snapshot.id} (by ${batch.resolvedBy})`
-            : `quarantined batch ${batch.id} is released: its rows are in snapshot ${snapshot.id} of "${batch.dataset}"; nothing was committed again`);
+            : `quarantined batch ${batch.id} is released: its rows are in snapshot ${snapshot.id} of "${batch.dataset}"; nothing was committed again`) + (online ? appliedNote(online) : ''));
         return { batch: batch.id, dataset: batch.dataset, rows: batch.rows, snapshot: snapshot.id, committed, by: batch.resolvedBy };
       })),
     );

@@ -27,6 +27,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   USER_CODE_FAILED: 500,
   TIMED_OUT: 504,
   INTERRUPTED: 503,
+  REQUEST_TIMED_OUT: 408,
 };
 
 /** The one shape of an error answer: `{"error": {"code", "message"}}`. */

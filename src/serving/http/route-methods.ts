@@ -24,6 +24,9 @@ export function registerMissingRoutes(app: FastifyInstance): void {
       const allow = [...allowed].join(', ');
       return reply.status(405).header('allow', allow).send(errorBody('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allow}`));
     }
-    return reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url}`));
+    // A path one segment short of a route (POST /v1/features for /v1/features/online) names it.
+    const base = path.replace(/\/+$/, '');
+    const longer = base === '' ? [] : [...methods.entries()].filter(([url, entry]) => url.startsWith(`${base}/`) && !url.slice(base.length + 1).includes('/') && entry.methods.has(request.method)).map(([url]) => url);
+    return reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url}${longer.length > 0 ? ` (did you mean ${longer.map((u) => `${request.method} ${u}`).join(', ')}?)` : ''}`));
   });
 }

@@ -54,6 +54,10 @@ export interface ServerOptions {
   /** Takes pushed events (`POST /v1/push/{source}`) when given; `describe` answers `GET /v1/streams`. */
   readonly stream?: StreamProcessor;
   readonly describeStreams?: () => unknown;
+  /** A push body with no byte for this long is answered 408 (not appended). Default 10 s. */
+  readonly pushBodyIdleMs?: number;
+  /** A push body not whole this long after its headers is answered 408 (not appended). Default 60 s. */
+  readonly pushBodyTimeoutMs?: number;
   /** Where request views' functions come from; default the platform's (the project's `sluice.config.ts`). */
   readonly requestFunctions?: (project: Project) => Promise<RequestFunctions>;
   /** Where `GET /metrics` reads from and serving records to; default a new registry for this server. */
@@ -287,6 +291,6 @@ async function addRoutes(app: FastifyInstance, platform: Platform, options: Serv
     }
     return response;
   };
-  if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams);
+  if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams, { idleMs: options.pushBodyIdleMs, timeoutMs: options.pushBodyTimeoutMs, metrics });
   registerEraseRoute(app, platform, project);
 }

@@ -25,12 +25,13 @@ export function int64Scalar(value: bigint): number | bigint {
  * beyond 2^53, as a bigint); bool a boolean; string a string; timestamp an integer of epoch
  * milliseconds or ISO-8601 text (without an offset: UTC; see `parseTimestampText`, the rule the
  * dataset path shares), read as epoch milliseconds. Null is
- * not a request value.
+ * not a request value. A negative zero is read as 0.
  */
 export function requestValue(raw: unknown, type: ColumnType): Scalar | undefined {
   switch (type) {
     case 'float64':
-      return typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined;
+      // + 0 turns -0 into 0, as ingest stores float64 values (`float64ValueSql`).
+      return typeof raw === 'number' && Number.isFinite(raw) ? raw + 0 : undefined;
     case 'int64':
       if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
       if (typeof raw === 'bigint') return raw >= INT64_MIN && raw <= INT64_MAX ? int64Scalar(raw) : undefined;
@@ -112,7 +113,8 @@ export function callRequestFeature(fn: RequestFeatureFunction, input: Parameters
     out.error = problem;
     return;
   }
-  out.value = typeof result === 'bigint' ? int64Scalar(result) : (result as Scalar);
+  // A result of -0 is 0, as every stored value is: a dataset column would otherwise keep the sign the JSON answer drops.
+  out.value = typeof result === 'bigint' ? int64Scalar(result) : typeof result === 'number' ? result + 0 : (result as Scalar);
   out.error = undefined;
 }
 

@@ -4,6 +4,7 @@ import { ValidationError } from '../../errors.js';
 import { userErrorReason } from '../../compliance/masking/user-error-token.js';
 import type { Scalar } from '../../processing/entity-state.js';
 import { callRequestFeature, inputBuilder, inputLayout, int64Scalar, type RequestOutcome } from '../../processing/request-features.js';
+import { float64ValueSql } from '../../ingest/validate-sql.js';
 import { ident, type AppendColumn, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { withSortedStreamEnd } from '../../storage/engine/stream-end.js';
 import { parseTimestampOrEpochSql, parseTimestampTextSql } from '../../time/index.js';
@@ -16,7 +17,7 @@ export function requestFieldSql(column: string, type: ScalarType): string {
   const c = `s.${ident(column)}`;
   switch (type) {
     case 'float64':
-      return `TRY_CAST(${c} AS DOUBLE)`;
+      return float64ValueSql(c);
     case 'int64':
       return `TRY_CAST(${c} AS BIGINT)`;
     case 'bool':

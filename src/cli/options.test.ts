@@ -17,6 +17,7 @@ test('a time without an offset is UTC, not the local time of the process', () =>
   expect(timeOrAgo('2026-11-30 10:00:00')).toEqual({ at: Date.UTC(2026, 10, 30, 10) });
   expect(timeOrAgo('2026-11-30T10:00:00')).toEqual({ at: Date.UTC(2026, 10, 30, 10) });
   expect(timeOrAgo('2026-11-30')).toEqual({ at: Date.UTC(2026, 10, 30) });
+  expect(timeOrAgo('2026-11-30 10:00')).toEqual({ at: Date.UTC(2026, 10, 30, 10) });
   expect(timeOrAgo('2026-11-30T10:00:00+01')).toEqual({ at: Date.UTC(2026, 10, 30, 9) });
   expect(timeOrAgo('1969-12-31T23:59:59.9995Z')).toEqual({ at: -1 });
   expect(timeOrAgo('24h')).toEqual({ ago: 86_400_000 });

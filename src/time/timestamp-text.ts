@@ -4,12 +4,13 @@ import { parseTimestampSql } from './timestamp.js';
  * The timestamp texts a request value (and a `--since`/`--until` option) may be, one grammar for
  * JavaScript and DuckDB's RE2 alike: ISO-8601 with a four-digit year (or a sign and six digits, as
  * `toIso` writes years outside 0000-9999), a date alone (midnight), or a date, `T` or a space and
- * `hh:mm:ss` (`24:00:00` is midnight of the next day), up to nine fractional digits, and an
+ * `hh:mm` or `hh:mm:ss` (`24:00:00` is midnight of the next day), up to nine fractional digits of a
+ * second, and an
  * optional offset `Z`, `+hh`, `+hhmm` or `+hh:mm`. Without an offset it is UTC.
  */
 const GRAMMAR =
   '([0-9]{4}|[+-][0-9]{6})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])' +
-  '(?:[T ](?:([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])|(24):(00):(00))(?:[.]([0-9]{1,9}))?' +
+  '(?:[T ](?:([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9])(?:[.]([0-9]{1,9}))?)?|(24):(00)(?::(00)(?:[.](0{1,9}))?)?)' +
   '(Z|([+-])([01][0-9]|2[0-3])(?::?([0-5][0-9]))?)?)?';
 const TIMESTAMP_TEXT = new RegExp(`^${GRAMMAR}$`);
 const DAY_MS = 86_400_000;
@@ -44,11 +45,11 @@ export function parseTimestampText(text: string): number | undefined {
   const day = Number(m[3]);
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return undefined;
-  const hour = Number(m[4] ?? m[7] ?? 0);
+  const hour = Number(m[4] ?? m[8] ?? 0);
   const minute = Number(m[5] ?? 0);
   const second = Number(m[6] ?? 0);
-  const milli = m[10] === undefined ? 0 : Number(m[10].padEnd(3, '0').slice(0, 3));
-  const offsetMinutes = m[12] === undefined ? 0 : (m[12] === '-' ? -1 : 1) * (Number(m[13]) * 60 + Number(m[14] ?? 0));
+  const milli = m[7] === undefined ? 0 : Number(m[7].padEnd(3, '0').slice(0, 3));
+  const offsetMinutes = m[13] === undefined ? 0 : (m[13] === '-' ? -1 : 1) * (Number(m[14]) * 60 + Number(m[15] ?? 0));
   const ms = daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + milli;
   return Math.abs(ms) <= LIMIT_MS ? ms : undefined;
 }
@@ -62,6 +63,8 @@ export function parseTimestampText(text: string): number | undefined {
  * parseTimestampTextSql('s."at"');
  */
 export function parseTimestampTextSql(expr: string): string {
-  const ms = parseTimestampSql(expr);
+  // DuckDB reads `hh:mm` without seconds only when no offset follows: the seconds are written in first.
+  const withSeconds = `regexp_replace(CAST(${expr} AS VARCHAR), '^([^T ]*[T ][0-9]{2}:[0-9]{2})([^:0-9]|$)', '\\1:00\\2')`;
+  const ms = parseTimestampSql(withSeconds);
   return `CASE WHEN regexp_full_match(CAST(${expr} AS VARCHAR), '${GRAMMAR}') AND abs(${ms}) <= ${LIMIT_MS} THEN ${ms} END`;
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { parseDuration } from '../time/duration.js';
+import { parseDuration, parseTimestampText } from '../time/index.js';
 
 /**
  * A commander parser for an integer option in `[min, max]`: a bad value is a usage error (exit 2)
@@ -62,9 +62,8 @@ export type TimeOption = { readonly at: number } | { readonly ago: number };
 export function timeOrAgo(value: string): TimeOption {
   const ago = parseDuration(value);
   if (ago !== undefined) return { ago };
-  const text = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value) ? `${value}Z` : value;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new InvalidArgumentError('expected an ISO-8601 time (2026-03-01T12:00:00Z) or a duration ago (24h).');
+  const at = parseTimestampText(value);
+  if (at === undefined) throw new InvalidArgumentError('expected an ISO-8601 time (2026-03-01T12:00:00Z; without an offset, UTC) or a duration ago (24h).');
   return { at };
 }
 

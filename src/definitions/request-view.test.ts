@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { avg, batchSource, compileProject, count, defineProject, entity, featureService, featureView, field, last, requestView } from './index.js';
+import { avg, batchSource, cdcSource, compileProject, count, defineProject, entity, featureService, featureView, field, last, requestView } from './index.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const transactions = batchSource({ name: 'transactions', schema: { customer_id: 'string', amount: 'float64', n: 'int64', country: 'string', ts: 'timestamp' }, timestamp: 'ts' });
@@ -35,6 +35,25 @@ describe('requestView types', () => {
       types: { a: 'float64', b: 'float64', c: 'float64', d: 'string' },
     });
     expect(paymentRisk.kind).toBe('requestView');
+  });
+});
+
+describe('requestView types over a CDC source', () => {
+  test('a field of a CDC view has its column type, as over a stream or batch source', () => {
+    const account = entity({ name: 'account', joinKey: 'account_id' });
+    const accounts = cdcSource({ name: 'accounts', key: 'account_id', schema: { account_id: 'string', limit: 'float64', tier: 'string' } });
+    const acct = featureView({ name: 'acct_v', entity: account, source: accounts, features: { limit: field('limit'), tier: field('tier') } });
+    const overLimit = requestView({
+      name: 'over_limit', request: { amount: 'float64' }, inputs: [acct],
+      features: {
+        over: ({ request, acct_v }) => (acct_v.limit === null ? null : request.amount > acct_v.limit),
+        // @ts-expect-error: tier is a string, not a float64
+        tier: ({ acct_v }) => acct_v.tier,
+      },
+      types: { over: 'bool', tier: 'float64' },
+    });
+    expect(accounts.schema).toEqual({ account_id: 'string', limit: 'float64', tier: 'string' });
+    expect(overLimit.kind).toBe('requestView');
   });
 });
 

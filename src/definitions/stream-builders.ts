@@ -59,10 +59,10 @@ export function streamSource<const S extends Schema>(options: {
  *   connector: postgresCdc({ connection: env('CRM_DATABASE_URL'), table: 'public.accounts' }),
  * });
  */
-export function cdcSource(options: {
-  name: string; key: string; schema: Schema; connector?: PostgresCdcSpec; description?: string; freshness?: string; checks?: readonly CheckSpec[];
-  classify?: Readonly<Partial<Record<string, ClassificationSpec>>>; region?: string; retention?: string;
-}): CdcSourceSpec {
+export function cdcSource<const S extends Schema>(options: {
+  name: string; key: string; schema: S; connector?: PostgresCdcSpec; description?: string; freshness?: string; checks?: readonly CheckSpec[];
+  classify?: { readonly [K in keyof S]?: ClassificationSpec }; region?: string; retention?: string;
+}): CdcSourceSpec<S> {
   return Object.freeze({ kind: 'cdcSource', ...options, schema: Object.freeze({ ...options.schema }) });
 }
 

@@ -143,12 +143,12 @@ export interface StreamSourceSpec<S extends Schema = Schema> {
   readonly retention?: string;
 }
 
-export interface CdcSourceSpec {
+export interface CdcSourceSpec<S extends Schema = Schema> {
   readonly kind: 'cdcSource';
   readonly name: string;
   /** The table's primary key column. */
   readonly key: string;
-  readonly schema: Schema;
+  readonly schema: S;
   readonly connector?: PostgresCdcSpec;
   readonly description?: string;
   /** Freshness SLA, e.g. "5m": stale when its newest committed data is older (see docs/observability.md). Not part of any value hash. */

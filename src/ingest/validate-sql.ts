@@ -31,6 +31,16 @@ export const MAX_KEY_BYTES = 1024;
 /** int64 text: an optional sign and decimal digits, nothing else (no `1.5`, `1e3`, `0x10`, spaces). */
 const INTEGER = `'[+-]?[0-9]+'`;
 
+/**
+ * A float64 value of the SQL expression `expr` (text or number) as Sluice holds it: finite, and a
+ * negative zero as 0; NULL otherwise. Ingest's columns and request views' spine fields alike.
+ */
+export function float64ValueSql(expr: string): string {
+  // + 0.0 turns -0 into 0: Parquet's dictionary encoding cannot keep both (they compare
+  // equal), so the lake would give back one for the other; Sluice stores zero as 0.
+  return `(CASE WHEN isfinite(TRY_CAST(${expr} AS DOUBLE)) THEN TRY_CAST(${expr} AS DOUBLE) + 0.0 END)`;
+}
+
 /** The typed value of a text column, NULL when the text is not a valid value of `type`. */
 export function parsedValueSql(column: string, type: ColumnType): string {
   const c = ident(column);
@@ -42,9 +52,7 @@ export function parsedValueSql(column: string, type: ColumnType): string {
     case 'timestamp':
       return parseTimestampSql(c);
     case 'float64':
-      // + 0.0 turns -0 into 0: Parquet's dictionary encoding cannot keep both (they compare
-      // equal), so the lake would give back one for the other; Sluice stores zero as 0.
-      return `(CASE WHEN isfinite(TRY_CAST(${c} AS DOUBLE)) THEN TRY_CAST(${c} AS DOUBLE) + 0.0 END)`;
+      return float64ValueSql(c);
     case 'int64':
       // DuckDB's own cast rounds 1.5 and reads 1e3, 0x10 and " 7": only digits are exact integers.
       return `(CASE WHEN regexp_full_match(${c}, ${INTEGER}) THEN TRY_CAST(${c} AS BIGINT) END)`;

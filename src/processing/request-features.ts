@@ -2,6 +2,7 @@ import type { ColumnType, RequestFeatureFunction, RequestView, RequestViewSpec }
 import { ValidationError } from '../errors.js';
 import { REQUEST_INPUT } from '../definitions/index.js';
 import type { Scalar } from './aggregations/index.js';
+import { parseTimestampText } from '../time/index.js';
 
 /**
  * The one home of request views' runtime rules, used by serving and by dataset builds alike:
@@ -18,19 +19,19 @@ export function int64Scalar(value: bigint): number | bigint {
   return value >= SAFE_MIN && value <= SAFE_MAX ? Number(value) : value;
 }
 
-const OFFSET = /(?:z|[+-]\d\d(?::?\d\d)?)$/i;
-
 /**
  * A request value of `type` as a request view's function receives it, or `undefined` when it is
  * not one: float64 a finite number; int64 a safe integer or a string of decimal digits (exact
  * beyond 2^53, as a bigint); bool a boolean; string a string; timestamp an integer of epoch
- * milliseconds or ISO-8601 text (without an offset: UTC), read as epoch milliseconds. Null is
- * not a request value.
+ * milliseconds or ISO-8601 text (without an offset: UTC; see `parseTimestampText`, the rule the
+ * dataset path shares), read as epoch milliseconds. Null is
+ * not a request value. A negative zero is read as 0.
  */
 export function requestValue(raw: unknown, type: ColumnType): Scalar | undefined {
   switch (type) {
     case 'float64':
-      return typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined;
+      // + 0 turns -0 into 0, as ingest stores float64 values (`float64ValueSql`).
+      return typeof raw === 'number' && Number.isFinite(raw) ? raw + 0 : undefined;
     case 'int64':
       if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
       if (typeof raw === 'bigint') return raw >= INT64_MIN && raw <= INT64_MAX ? int64Scalar(raw) : undefined;
@@ -43,8 +44,7 @@ export function requestValue(raw: unknown, type: ColumnType): Scalar | undefined
     case 'timestamp': {
       if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
       if (typeof raw !== 'string') return undefined;
-      const ms = Date.parse(OFFSET.test(raw) || !raw.includes('T') ? raw : `${raw}Z`);
-      return Number.isNaN(ms) ? undefined : ms;
+      return parseTimestampText(raw);
     }
   }
 }
@@ -113,7 +113,8 @@ export function callRequestFeature(fn: RequestFeatureFunction, input: Parameters
     out.error = problem;
     return;
   }
-  out.value = typeof result === 'bigint' ? int64Scalar(result) : (result as Scalar);
+  // A result of -0 is 0, as every stored value is: a dataset column would otherwise keep the sign the JSON answer drops.
+  out.value = typeof result === 'bigint' ? int64Scalar(result) : typeof result === 'number' ? result + 0 : (result as Scalar);
   out.error = undefined;
 }
 

@@ -4,19 +4,20 @@ import { ValidationError } from '../../errors.js';
 import { userErrorReason } from '../../compliance/masking/user-error-token.js';
 import type { Scalar } from '../../processing/entity-state.js';
 import { callRequestFeature, inputBuilder, inputLayout, int64Scalar, type RequestOutcome } from '../../processing/request-features.js';
+import { float64ValueSql } from '../../ingest/validate-sql.js';
 import { ident, type AppendColumn, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { withSortedStreamEnd } from '../../storage/engine/stream-end.js';
-import { parseTimestampOrEpochSql } from '../../time/index.js';
+import { parseTimestampOrEpochSql, parseTimestampTextSql } from '../../time/index.js';
 import { SPINE_KEY, SPINE_ROW, SPINE_T } from './load-spine-sql.js';
 
 const CHUNK = 2048;
 
-/** A spine's request column read as a request view's function receives it (see `requestValue`); NULL when it is not one. */
-function requestFieldSql(column: string, type: ScalarType): string {
+/** A spine's request column (of table alias `s`) read as a request view's function receives it (see `requestValue`); NULL when it is not one. */
+export function requestFieldSql(column: string, type: ScalarType): string {
   const c = `s.${ident(column)}`;
   switch (type) {
     case 'float64':
-      return `TRY_CAST(${c} AS DOUBLE)`;
+      return float64ValueSql(c);
     case 'int64':
       return `TRY_CAST(${c} AS BIGINT)`;
     case 'bool':
@@ -24,7 +25,7 @@ function requestFieldSql(column: string, type: ScalarType): string {
     case 'string':
       return `CAST(${c} AS VARCHAR)`;
     case 'timestamp':
-      return parseTimestampOrEpochSql(c, 'ms');
+      return parseTimestampOrEpochSql(c, 'ms', parseTimestampTextSql);
   }
 }
 

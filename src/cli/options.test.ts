@@ -1,0 +1,30 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { timeOrAgo } from './options.js';
+
+// `--since`/`--until` read a time as request views and spines do (`parseTimestampText`): text
+// without an offset is UTC, whatever the time zone of the shell that runs `sluice`.
+const previousTz = process.env.TZ;
+beforeAll(() => {
+  process.env.TZ = 'America/New_York';
+});
+afterAll(() => {
+  if (previousTz === undefined) delete process.env.TZ;
+  else process.env.TZ = previousTz;
+});
+
+test('a time without an offset is UTC, not the local time of the process', () => {
+  expect(new Date(2026, 10, 30).getTimezoneOffset()).toBe(300);
+  expect(timeOrAgo('2026-11-30 10:00:00')).toEqual({ at: Date.UTC(2026, 10, 30, 10) });
+  expect(timeOrAgo('2026-11-30T10:00:00')).toEqual({ at: Date.UTC(2026, 10, 30, 10) });
+  expect(timeOrAgo('2026-11-30')).toEqual({ at: Date.UTC(2026, 10, 30) });
+  expect(timeOrAgo('2026-11-30 10:00')).toEqual({ at: Date.UTC(2026, 10, 30, 10) });
+  expect(timeOrAgo('2026-11-30T10:00:00+01')).toEqual({ at: Date.UTC(2026, 10, 30, 9) });
+  expect(timeOrAgo('1969-12-31T23:59:59.9995Z')).toEqual({ at: -1 });
+  expect(timeOrAgo('24h')).toEqual({ ago: 86_400_000 });
+});
+
+test('anything else is refused with the expected form', () => {
+  for (const text of ['yesterday', '2026-02-30', '2026-11-30 10:00:00 America/New_York', 'Mon, 30 Nov 2026 10:00:00 GMT']) {
+    expect(() => timeOrAgo(text)).toThrow(/ISO-8601/);
+  }
+});

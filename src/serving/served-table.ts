@@ -101,17 +101,18 @@ export function tableDataTime(info: ViewTableInfo, latest: LatestSnapshots): num
 }
 
 function describeTable(info: ViewTableInfo, registryHash: string, latest: LatestSnapshots): ServedView {
-  let stale = false;
+  const behind: string[] = [];
   const snapshots: Record<string, string | null> = {};
   for (const [source, built] of Object.entries(info.snapshots)) {
     snapshots[source] = built?.id ?? null;
     const now = latest.get(source);
     // The next snapshot, committed from log entries the table already holds, is not newer data:
-    // the table is marked as reflecting it just after the commit.
+    // the table is marked as reflecting it just after the commit (see `markHeldSnapshot`).
     const holds = now?.logOffset !== undefined && now.version === (built?.version ?? 0) + 1 && (info.applied?.[source] ?? 0) >= now.logOffset;
-    if (now !== undefined && (built === null || now.version > built.version) && !holds) stale = true;
+    if (now !== undefined && (built === null || now.version > built.version) && !holds) behind.push(`source "${source}" is at snapshot version ${now.version}, the table reflects version ${built?.version ?? 0}`);
   }
-  return { status: stale ? 'STALE' : 'FRESH', ...(stale ? { reason: 'newer data was committed since the table was built' } : {}), viewHash: info.viewHash, previousDefinition: info.viewHash !== registryHash, materializedAt: toIso(info.materializedAt), snapshots };
+  const stale = behind.length > 0;
+  return { status: stale ? 'STALE' : 'FRESH', ...(stale ? { reason: `newer data was committed since the table was built (${behind.join('; ')})` } : {}), viewHash: info.viewHash, previousDefinition: info.viewHash !== registryHash, materializedAt: toIso(info.materializedAt), snapshots };
 }
 
 /**

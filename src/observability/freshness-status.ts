@@ -11,7 +11,7 @@ import { freshnessVerdict } from './freshness-verdict.js';
 export interface FreshnessStatus {
   readonly kind: 'source' | 'view';
   readonly name: string;
-  /** The declared SLA in seconds; null when none is declared (it is then never stale by age). */
+  /** The declared SLA in seconds; null when none is declared (it is then never stale by age; a view still is when behind its source's committed data). */
   readonly slaSeconds: number | null;
   /** ISO-8601 UTC: the newest committed data (a source) or the newest data its online table reflects (a view); null: none. */
   readonly dataAt: string | null;
@@ -34,7 +34,9 @@ export interface FreshnessInputs {
  * Evaluates every source and feature view (see `freshnessVerdict`): a source by its newest
  * committed data (its latest snapshot's commit time and, for a streamed source, the log's last
  * acknowledgement); a view by its online table, as serving judges it: STALE when newer data was
- * committed than it holds, or when the newest data it reflects is past the view's SLA.
+ * committed than it holds (with or without an SLA: its values are served STALE), or when the
+ * newest data it reflects is past the view's SLA. A view's `dataAt` is the newest data its table
+ * reflects, also when that is an older snapshot than the latest.
  *
  * @example
  * const rows = await evaluateFreshness(project, { metadata, online, log: () => platform.log(), now: Date.now() });
@@ -68,7 +70,14 @@ export async function evaluateFreshness(project: Project, inputs: FreshnessInput
       continue;
     }
     const served = servedView(info, view.hash, latest, view.freshnessMs === undefined ? undefined : { freshnessMs: view.freshnessMs, now });
-    rows.push(row('view', view.name, view.freshnessMs, tableDataTime(info, latest), served.status === 'STALE' && view.freshnessMs !== undefined ? served.reason : undefined));
+    // A table behind the latest snapshot still reflects the data of the one it holds.
+    const committedAt = new Map<string, number>();
+    for (const [source, built] of Object.entries(info.snapshots)) {
+      if (built === null || latest.get(source)?.id === built.id) continue;
+      const held = await inputs.metadata.snapshot(built.id);
+      if (held !== undefined) committedAt.set(held.id, held.createdAt);
+    }
+    rows.push(row('view', view.name, view.freshnessMs, tableDataTime(info, latest, committedAt), served.status === 'STALE' ? served.reason : undefined));
   }
   return rows;
 }

@@ -53,7 +53,7 @@ export function compileViewEvaluation(plan: Omit<EvaluationPlan, 'compiled'>, sc
     lines.push(`at = positions[${f}];`);
     lines.push('sink.values[at] = scratch.value;');
     lines.push('sink.ageMs[at] = usedTs === undefined ? null : t - usedTs;');
-    lines.push("sink.status[at] = scratch.absent ? 'NOT_FOUND' : scratch.expired ? 'OUTSIDE_TTL' : scratch.value === null ? 'NULL' : 'PRESENT';");
+    lines.push("sink.status[at] = scratch.absent ? 'NOT_FOUND' : scratch.expired ? 'OUTSIDE_TTL' : scratch.value === null ? (scratch.overflow ? 'ERROR' : 'NULL') : 'PRESENT';");
   }
   // Each accumulator and aggregation bound to its own name: every line's call site sees one object.
   const bound = [...plan.slots.map((s) => `const a${s} = accumulators[${s}];`), ...plan.features.map((_, f) => `const f${f} = features[${f}].aggregation;`)];

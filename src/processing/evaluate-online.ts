@@ -39,7 +39,7 @@ export interface EvaluationPlan {
   readonly compiled: CompiledViewEvaluation;
 }
 
-const scratch: Evaluation = { value: null, expired: false, absent: false };
+const scratch: Evaluation = { value: null, expired: false, absent: false, overflow: false };
 
 export function planEvaluation(view: FeatureView, features: readonly Feature[]): EvaluationPlan {
   const plan = viewPlan(view);
@@ -136,7 +136,7 @@ export function evaluateViewInto(plan: EvaluationPlan, state: EntityState | unde
     sink.values[at] = scratch.value;
     sink.ageMs[at] = usedTs === undefined ? null : t - usedTs;
     if (scratch.absent) sink.status[at] = 'NOT_FOUND';
-    else sink.status[at] = scratch.expired ? 'OUTSIDE_TTL' : scratch.value === null ? 'NULL' : 'PRESENT';
+    else sink.status[at] = scratch.expired ? 'OUTSIDE_TTL' : scratch.value === null ? (scratch.overflow ? 'ERROR' : 'NULL') : 'PRESENT';
   }
 }
 

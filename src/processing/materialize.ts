@@ -11,6 +11,7 @@ import { entityStates } from './entity-states.js';
 import { viewPlan } from './feature-plan.js';
 import { viewEventsSql } from './view-events-sql.js';
 import { loadLogEntries } from '../ingest/log-entries.js';
+import { markHeldSnapshot } from '../streaming/reflected-snapshot.js';
 
 /** `_seq` of events read from the log: after every committed event (their own order is the log's). */
 const LOG_SEQ = 2 ** 53;
@@ -127,6 +128,10 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },
         entityStates(engine, plan, viewEventsSql(plan, source, files, extra), asOf, counts),
       );
+      // Snapshots committed from log entries the table holds while it was built: it reflects them
+      // (a commit after the switch moves the marker itself).
+      const committed = isStreamed(source) ? await ctx.metadata.latestSnapshot(source.name) : undefined;
+      if (committed !== undefined) await markHeldSnapshot(ctx.metadata, online, view.name, source.name, committed);
       // Durable beside the lake: a table the online store loses (reset after a power loss) is rebuilt from it (see rebuildLostViews).
       await ctx.metadata.materialized.record({ view: view.name, viewHash: table.viewHash, materializedAt: table.materializedAt, runId: currentRunId() ?? null });
       if (extra) await cleanUpAfterStop(() => engine.run(`DROP TABLE ${extra}`));

@@ -145,9 +145,10 @@ export function startSweep(engine: SqlEngine, plan: ViewPlan, features: readonly
 
 /**
  * Sweeps a started view query into table `out` (see `computePointInTime`) and returns, per
- * feature, the SQL of its typed value over `out` aliased `alias`.
+ * feature, the SQL of its typed value over `out` aliased `alias`. Adds to `overflows[f]` the
+ * points whose value of feature `f` is null because it is outside the float64 range (`setNumber`).
  */
-export async function finishSweep(engine: SqlEngine, started: StartedSweep, out: string, alias: string): Promise<string[]> {
+export async function finishSweep(engine: SqlEngine, started: StartedSweep, out: string, alias: string, overflows: number[] = []): Promise<string[]> {
   const { plan, features, sorted, asKnown } = started;
   const { planned, slots, groups } = sweepSlots(plan, features);
   const layout = outputColumns(planned);
@@ -168,7 +169,7 @@ export async function finishSweep(engine: SqlEngine, started: StartedSweep, out:
   const known = asKnown ? new AsKnownSweep(plan, builder.buffer) : undefined;
   const spans = [...groups, { slots: slots.filter((s) => plan.slots[s]!.windowMs === undefined), tail: 0 }];
   const values: Scalar[] = new Array(planned.length);
-  const scratch: Evaluation = { value: null, expired: false, absent: false };
+  const scratch: Evaluation = { value: null, expired: false, absent: false, overflow: false };
   const chunk = new OutputChunk(layout);
   // Per chunk column (after `_pid`): the element type of a list column.
   const listOfChunk = layout.flatMap((c) => (c.text || c.list !== undefined ? [c.list] : c.raw.map(() => undefined)));
@@ -221,6 +222,7 @@ export async function finishSweep(engine: SqlEngine, started: StartedSweep, out:
       const p = planned[f]!;
       p.aggregation.evaluate(using[p.slot]!, time, plan.view.ttlMs, scratch);
       values[f] = scratch.value;
+      if (scratch.overflow) overflows[f] = (overflows[f] ?? 0) + 1;
     }
     chunk.write(sorted.pid[i]!, values);
   };

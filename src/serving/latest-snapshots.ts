@@ -1,6 +1,7 @@
 import type { Project } from '../definitions/index.js';
 import type { MetadataStore } from '../storage/metadata/metadata-store.js';
 import type { SnapshotRef } from '../storage/online/online-store.js';
+import { logOffsetOf } from '../streaming/reflected-snapshot.js';
 
 /** A source's latest snapshot, and for one committed from the durable log, the last log offset it holds. */
 export interface LatestSnapshot extends SnapshotRef {
@@ -11,12 +12,6 @@ export interface LatestSnapshot extends SnapshotRef {
 
 /** Per source, its latest committed lake snapshot; a source with none is absent. */
 export type LatestSnapshots = ReadonlyMap<string, LatestSnapshot>;
-
-/** The last log entry a snapshot committed from the durable log holds (its content is named `stream:<source>:<from>-<to>`). */
-function logOffsetOf(contentHash: string): number | undefined {
-  const match = /^stream:.*:\d+-(\d+)$/.exec(contentHash);
-  return match ? Number(match[1]) : undefined;
-}
 
 /**
  * Reads the latest committed snapshot of every source of a project from the metadata store. The

@@ -85,33 +85,38 @@ const answered = new WeakMap<ViewTableInfo, { latest: LatestSnapshots; registryH
 
 /**
  * When a view's online table last reflected new data (UTC epoch ms; null: it holds none): the
- * commit time of the snapshots it holds that are still the latest, and the acknowledgement time
- * of the newest streamed events applied to it. A table holding an older snapshot is STALE anyway.
+ * commit time of the snapshots it holds and the acknowledgement time of the newest streamed
+ * events applied to it. The commit times of the latest snapshots come from `latest`; those of
+ * older snapshots a table holds (a STALE table) from `committedAt` (by snapshot id) when given:
+ * serving leaves them out (such a table is STALE anyway), `sluice status` reads them.
  *
  * @example
  * tableDataTime(info, latest); // 1704067200000
  */
-export function tableDataTime(info: ViewTableInfo, latest: LatestSnapshots): number | null {
+export function tableDataTime(info: ViewTableInfo, latest: LatestSnapshots, committedAt?: ReadonlyMap<string, number>): number | null {
   let at = info.updatedAt ?? null;
   for (const [source, built] of Object.entries(info.snapshots)) {
+    if (built === null) continue;
     const now = latest.get(source);
-    if (built !== null && now !== undefined && now.id === built.id && now.createdAt !== undefined) at = Math.max(at ?? now.createdAt, now.createdAt);
+    const created = now !== undefined && now.id === built.id ? now.createdAt : committedAt?.get(built.id);
+    if (created !== undefined) at = Math.max(at ?? created, created);
   }
   return at;
 }
 
 function describeTable(info: ViewTableInfo, registryHash: string, latest: LatestSnapshots): ServedView {
-  let stale = false;
+  const behind: string[] = [];
   const snapshots: Record<string, string | null> = {};
   for (const [source, built] of Object.entries(info.snapshots)) {
     snapshots[source] = built?.id ?? null;
     const now = latest.get(source);
     // The next snapshot, committed from log entries the table already holds, is not newer data:
-    // the table is marked as reflecting it just after the commit.
+    // the table is marked as reflecting it just after the commit (see `markHeldSnapshot`).
     const holds = now?.logOffset !== undefined && now.version === (built?.version ?? 0) + 1 && (info.applied?.[source] ?? 0) >= now.logOffset;
-    if (now !== undefined && (built === null || now.version > built.version) && !holds) stale = true;
+    if (now !== undefined && (built === null || now.version > built.version) && !holds) behind.push(`source "${source}" is at snapshot version ${now.version}, the table reflects version ${built?.version ?? 0}`);
   }
-  return { status: stale ? 'STALE' : 'FRESH', ...(stale ? { reason: 'newer data was committed since the table was built' } : {}), viewHash: info.viewHash, previousDefinition: info.viewHash !== registryHash, materializedAt: toIso(info.materializedAt), snapshots };
+  const stale = behind.length > 0;
+  return { status: stale ? 'STALE' : 'FRESH', ...(stale ? { reason: `newer data was committed since the table was built (${behind.join('; ')})` } : {}), viewHash: info.viewHash, previousDefinition: info.viewHash !== registryHash, materializedAt: toIso(info.materializedAt), snapshots };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Project, Source } from '../definitions/index.js';
 import type { Snapshot } from '../storage/metadata/metadata-store.js';
 import { applyToTable, decodedFor } from './apply-online.js';
 import { decodeLakeFiles } from './decode-events.js';
+import { holdsSnapshot } from './reflected-snapshot.js';
 
 /** The most rows of one snapshot applied to the online tables at once. */
 export const MAX_APPLIED_ROWS = 1_000_000;
@@ -29,8 +30,9 @@ export function appliedNote(online: SnapshotApplied): string {
 /**
  * Applies the files a committed snapshot added (an ingested file: a backfill) to the online
  * tables of its source's views, so `materialize` is a rebuild and repair tool rather than a step
- * after every ingest. A table takes it only if it holds exactly the snapshot before (checked in
- * the same transaction as the update); it then reflects `snapshot`. Other tables are skipped
+ * after every ingest. A table takes it only if it holds exactly the snapshot before (its marker, or
+ * the log entries of the snapshots since: `holdsSnapshot`; checked in the same transaction as the
+ * update); it then reflects `snapshot`. Other tables are skipped
  * with the reason (they say STALE until materialized), as are all tables for a snapshot of more
  * than `maxRows` rows (its rows are decoded in memory; `materialize` streams) and for a snapshot
  * that replaces its parent's files instead of adding to them (a transform's full refresh).
@@ -63,9 +65,12 @@ export async function applySnapshotOnline(ctx: SluiceContext, project: Project, 
       skipped.push({ view: view.name, reason: `the snapshot adds ${snapshot.addedRows} rows, more than the ${maxRows} applied online at once` });
       continue;
     }
-    const follows = (info: typeof table) => (info.snapshots[source.name]?.version ?? 0) === snapshot.version - 1;
+    // A marker behind the parent is fine when the table holds the snapshots since (log commits).
+    const reflected = table.snapshots[source.name]?.id ?? null;
+    const holdsParent = parent !== undefined && (await holdsSnapshot(ctx.metadata, table, source.name, parent));
+    const follows = (info: typeof table) => (info.snapshots[source.name]?.version ?? 0) === snapshot.version - 1 || (holdsParent && (info.snapshots[source.name]?.id ?? null) === reflected);
     if (!follows(table)) {
-      skipped.push({ view: view.name, reason: `its table reflects snapshot version ${table.snapshots[source.name]?.version ?? 0}, not ${snapshot.version - 1}` });
+      skipped.push({ view: view.name, reason: `its table reflects snapshot version ${table.snapshots[source.name]?.version ?? 0}, not ${snapshot.version - 1}, and does not hold the snapshots in between` });
       continue;
     }
     // Decoded once for the views' row transforms; again for a table that serves another definition.

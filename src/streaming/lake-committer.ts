@@ -9,6 +9,7 @@ import type { DeadLetter, Snapshot } from '../storage/metadata/metadata-store.js
 import type { OnlineStore } from '../storage/online/online-store.js';
 import { PART } from './decode-events.js';
 import { dropErasedRows, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
+import { markHeldSnapshot } from './reflected-snapshot.js';
 
 export interface LakeCommitDeps {
   readonly ctx: Pick<SluiceContext, 'metadata' | 'lake' | 'now'>;
@@ -100,19 +101,14 @@ async function commitPending(deps: LakeCommitDeps, project: Project, source: Sou
   }
   if (outcome) await log.recordLakeOffset(source.name, outcome.snapshot.version, to);
   await log.setCheckpoint(LAKE, source.name, to);
-  if (outcome) await markReflected(deps, project, source, outcome.snapshot, to);
+  if (outcome) await markReflected(deps, project, source, outcome.snapshot);
   await trimLog(deps, project, source, to);
   return { entries: entries.length, rows, deadLetters: deadLetters.length, ...(outcome ? { snapshot: outcome.snapshot } : {}) };
 }
 
-/** Tables that hold every entry up to `to`, and exactly the snapshot before `snapshot`, now reflect `snapshot`. */
-async function markReflected(deps: LakeCommitDeps, project: Project, source: Source, snapshot: Snapshot, to: number): Promise<void> {
-  for (const view of project.featureViews.filter((v) => v.source === source.name)) {
-    const table = await deps.online.viewInfo(view.name);
-    if (table === undefined || (table.applied?.[source.name] ?? 0) < to) continue;
-    if ((table.snapshots[source.name]?.version ?? 0) !== snapshot.version - 1) continue;
-    await deps.online.update(view.name, table.generation, [], () => undefined, { snapshots: { [source.name]: { id: snapshot.id, version: snapshot.version } } });
-  }
+/** Tables that hold every log entry up to the new snapshot now reflect it, however many commits their marker is behind (see `holdsSnapshot`). */
+async function markReflected(deps: LakeCommitDeps, project: Project, source: Source, snapshot: Snapshot): Promise<void> {
+  for (const view of project.featureViews.filter((v) => v.source === source.name)) await markHeldSnapshot(deps.ctx.metadata, deps.online, view.name, source.name, snapshot);
 }
 
 /**

@@ -86,4 +86,24 @@ export interface Evaluation {
   expired: boolean;
   /** True when the aggregation had no row at all to answer from (`field`): served as `NOT_FOUND`. */
   absent: boolean;
+  /**
+   * True when the value is null because the exact result is outside the float64 range (a sum of
+   * finite values past about ±1.8e308; see `setNumber`): served as `ERROR`, counted in a dataset's
+   * manifest (`overflows`).
+   */
+  overflow: boolean;
+}
+
+/**
+ * Writes a numeric result into `out`: the one rule for a result with no float64 value (a sum or
+ * average whose exact sum is past the float64 range rounds to ±Infinity), on every path (online,
+ * materialize, datasets): it is null with `overflow` set, never ±Infinity (which JSON cannot hold).
+ *
+ * @example
+ * setNumber(out, acc.sum.value()); // out.value null, out.overflow true for a sum of 1.7e308 + 1.7e308
+ */
+export function setNumber(out: Evaluation, value: number): void {
+  const finite = value - value === 0;
+  out.value = finite ? value : null;
+  out.overflow = !finite;
 }

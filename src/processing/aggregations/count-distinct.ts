@@ -11,5 +11,6 @@ export const countDistinct: Aggregation<DistinctAccumulator> = {
     out.value = acc.size;
     out.expired = false;
     out.absent = false;
+    out.overflow = false;
   },
 };

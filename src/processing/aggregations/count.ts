@@ -12,5 +12,6 @@ export const count: Aggregation<CountAccumulator> = {
     out.value = acc.n;
     out.expired = false;
     out.absent = false;
+    out.overflow = false;
   },
 };

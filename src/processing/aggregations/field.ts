@@ -16,5 +16,6 @@ export const field: Aggregation<LatestAccumulator> = {
     out.value = alive ? acc.value() : null;
     out.expired = !alive;
     out.absent = !acc.present;
+    out.overflow = false;
   },
 };

@@ -21,6 +21,7 @@ export function lastN(n: number): Aggregation<LastNAccumulator> {
         out.value = acc.value();
         out.expired = false;
         out.absent = false;
+        out.overflow = false;
       },
     };
     aggregations.set(n, aggregation);

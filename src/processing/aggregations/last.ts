@@ -11,5 +11,6 @@ export const last: Aggregation<LatestAccumulator> = {
     out.value = acc.value();
     out.expired = false;
     out.absent = false;
+    out.overflow = false;
   },
 };

@@ -11,5 +11,6 @@ export const max: Aggregation<ExtremeAccumulator> = {
     out.value = acc.value();
     out.expired = false;
     out.absent = false;
+    out.overflow = false;
   },
 };

@@ -93,6 +93,8 @@ export interface DatasetManifest {
   readonly timing: { readonly totalMs: number };
   /** With request views: per output column whose function threw or returned the wrong type on some rows (null there), how many and the first reason. */
   readonly requestErrors?: Readonly<Record<string, { readonly rows: number; readonly first: string }>>;
+  /** Per feature column, how many rows hold null because the value is outside the float64 range (a sum past ±1.8e308; see docs/semantics.md); absent when none. */
+  readonly overflows?: Readonly<Record<string, number>>;
   /** Columns masked for the principal it was built for, and how (absent: none); part of the dataset id. */
   readonly masked?: Readonly<Record<string, MaskMethod>>;
   /**
@@ -214,6 +216,8 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const selects = new Map<string, string>();
       const joins: string[] = [];
       const typedByView: string[][] = [];
+      const overflowsByView: number[][] = [];
+      const overflows: Record<string, number> = {};
       for (const { view } of resolved.byView) definitions[view.name] = view.hash;
       const startView = (i: number): StartedSweep => {
         const { view, features } = resolved.byView[i]!;
@@ -234,7 +238,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
           await current.first.catch(() => undefined);
           ahead = done + 1 < order.length ? startView(order[done + 1]!) : undefined;
           temporary.push(`pit_${i}`);
-          typedByView[i] = await finishSweep(engine, current, `pit_${i}`, `v${i}`);
+          typedByView[i] = await finishSweep(engine, current, `pit_${i}`, `v${i}`, (overflowsByView[i] = []));
           options.onProgress?.(2 + done, stages);
         }
       } finally {
@@ -242,6 +246,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       }
       for (const [i, { view, features }] of resolved.byView.entries()) {
         features.forEach((feature, f) => {
+          if (overflowsByView[i]![f]) overflows[featureColumn({ view: view.name, feature: feature.name })] = overflowsByView[i]![f]!;
           selects.set(featureColumn({ view: view.name, feature: feature.name }), textOutputSql(feature, masking.feature(view.name, feature, typedByView[i]![f]!), outFormat !== 'parquet'));
         });
       }
@@ -302,6 +307,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         createdAt: new Date(ctx.now()).toISOString(),
         timing: { totalMs: Math.round(performance.now() - started) },
         ...(requestErrors === undefined ? {} : { requestErrors }),
+        ...(Object.keys(overflows).length === 0 ? {} : { overflows }),
         ...(masked ? { masked } : {}),
         ...(await snapshotRewritesOf(ctx, snapshots)),
       };

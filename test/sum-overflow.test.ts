@@ -1,0 +1,49 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { avg, defineProject, entity, featureView, streamSource, sum } from '../src/definitions/index.js';
+import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { latestSnapshots } from '../src/serving/latest-snapshots.js';
+import { getOnlineFeatures } from '../src/serving/online-features.js';
+import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
+import { tempPlatform } from './support/temp-platform.js';
+
+// A sum of finite values whose exact result is beyond the float64 range (about ±1.8e308) has no
+// float64 value: one rule on both paths (null, status ERROR online; null in datasets, counted in
+// the manifest), never a bare Infinity token in a JSONL dataset or `inf` in a CSV one.
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+const user = entity({ name: 'user', joinKey: 'k' });
+const events = streamSource({ name: 'events', timestamp: 'ts', schema: { k: 'string', v: 'float64', ts: 'timestamp' } });
+const totals = featureView({ name: 'totals', entity: user, source: events, features: { total: sum('v'), mean: avg('v') } });
+const spec = defineProject({ name: 'o', entities: [user], sources: [events], featureViews: [totals] });
+const FEATURES = ['totals:total', 'totals:mean'];
+
+test('a sum past the float64 range is null with status ERROR online and null in every dataset format, on both paths alike', async () => {
+  const env = await tempPlatform(spec, T0 + 60_000);
+  const runtime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000 });
+  try {
+    const values: Record<string, number[]> = { up: [1.7e308, 1.7e308], down: [-1.7e308, -1.7e308], fine: [1.7e308, -1.7e308, 2] };
+    const texts = Object.entries(values).flatMap(([k, vs]) => vs.map((v, i) => JSON.stringify({ k, v, ts: new Date(T0 + i).toISOString() })));
+    await runtime.processor.append('events', { texts }, 'push');
+    await runtime.commitNow();
+    const keys = Object.keys(values);
+    const online = await getOnlineFeatures(env.project, await env.platform.online(), { features: FEATURES, entities: { k: keys } }, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
+    expect(online.rows.map((r) => [r.totals__total, r.totals__mean])).toEqual([[null, null], [null, null], [2, 2 / 3]]);
+    expect(online.metadata.map((m) => m.status)).toEqual([['ERROR', 'ERROR'], ['ERROR', 'ERROR'], ['PRESENT', 'PRESENT']]);
+
+    const spine = join(env.dir, 'spine.jsonl');
+    writeFileSync(spine, keys.map((k) => JSON.stringify({ k, ts: new Date(env.clock.now).toISOString() })).join('\n') + '\n');
+    const jsonl = join(env.dir, 'out.jsonl');
+    const manifest = await buildDataset(env.platform, env.project, { spine, out: jsonl, features: FEATURES });
+    // Every line is valid JSON, and holds what online serves.
+    const rows = readFileSync(jsonl, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rows.map((r) => [r.totals__total, r.totals__mean])).toEqual(online.rows.map((r) => [r.totals__total, r.totals__mean]));
+    expect(manifest.overflows).toEqual({ totals__total: 2, totals__mean: 2 });
+    const csv = join(env.dir, 'out.csv');
+    await buildDataset(env.platform, env.project, { spine, out: csv, features: FEATURES });
+    expect(readFileSync(csv, 'utf8')).not.toMatch(/inf/i);
+  } finally {
+    await runtime.close();
+    await env.dispose();
+  }
+});

@@ -48,7 +48,8 @@ type Request = { x: number; j: bigint; c: string; flag: boolean; at: number };
 type Expected = { value: RefValue; error: boolean };
 const INT64 = [-(2n ** 63n), 2n ** 63n - 1n];
 const int = (v: bigint): Expected => (v < INT64[0]! || v > INT64[1]! ? { value: null, error: true } : { value: v >= -(2n ** 53n) + 1n && v <= 2n ** 53n - 1n ? Number(v) : v, error: false });
-const float = (v: number | null): Expected => (v !== null && !Number.isFinite(v) ? { value: null, error: true } : { value: v, error: false });
+// A negative zero is 0 on every path (docs/request-views.md), as every stored value is.
+const float = (v: number | null): Expected => (v !== null && !Number.isFinite(v) ? { value: null, error: true } : { value: v === 0 ? 0 : v, error: false });
 function referenceRow(ref: RefEvent[], k: string, t: number, q: Request): Record<string, Expected> {
   const input = (name: string) => referenceValue(ref, k, t, INPUTS[name]!);
   const avgV = input('stats.avg_v') as number | null;
@@ -66,7 +67,7 @@ function referenceRow(ref: RefEvent[], k: string, t: number, q: Request): Record
     scored__both: { value: q.flag && (lastB ?? false), error: false },
     scored__gap: { value: lastTs === null ? null : q.at - lastTs, error: false },
     scored__newest: { value: iso(lastTs === null ? q.at : Math.max(q.at, lastTs)), error: false },
-    scored__boom: q.flag && q.x > 50 ? { value: null, error: true } : { value: q.x, error: false },
+    scored__boom: q.flag && q.x > 50 ? { value: null, error: true } : float(q.x),
     stats__n: { value: input('stats.n'), error: false },
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { timeOrAgo } from './options.js';
+import { isoInstant, timeOrAgo } from './options.js';
 
 // `--since`/`--until` read a time as request views and spines do (`parseTimestampText`): text
 // without an offset is UTC, whatever the time zone of the shell that runs `sluice`.
@@ -27,4 +27,12 @@ test('anything else is refused with the expected form', () => {
   for (const text of ['yesterday', '2026-02-30', '2026-11-30 10:00:00 America/New_York', 'Mon, 30 Nov 2026 10:00:00 GMT']) {
     expect(() => timeOrAgo(text)).toThrow(/ISO-8601/);
   }
+});
+
+test('backfill instants: one grammar with --since, an impossible date refused rather than rolled over', () => {
+  expect(isoInstant('2026-01-31')).toBe(Date.UTC(2026, 0, 31));
+  expect(isoInstant('2026-01-31T06:00:00')).toBe(Date.UTC(2026, 0, 31, 6));
+  expect(isoInstant('2026-01-31 06:00')).toBe(Date.UTC(2026, 0, 31, 6));
+  expect(isoInstant('2026-01-31T06:00:00+01')).toBe(Date.UTC(2026, 0, 31, 5));
+  for (const text of ['2026-02-29', '2026-02-30', '2026-04-31T00:00:00Z', '24h', 'tomorrow']) expect(() => isoInstant(text)).toThrow(/ISO-8601/);
 });

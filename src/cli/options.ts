@@ -67,6 +67,17 @@ export function timeOrAgo(value: string): TimeOption {
   return { at };
 }
 
+/**
+ * A commander parser for an instant (`backfill --from/--to`): the grammar of {@link timeOrAgo}
+ * without durations, `parseTimestampText` (a date alone is its UTC midnight; without an offset, UTC).
+ * An impossible date (2026-02-29) is refused, never rolled over into the next month.
+ */
+export function isoInstant(value: string): number {
+  const at = parseTimestampText(value);
+  if (at === undefined) throw new InvalidArgumentError('expected a date (2026-01-31: its midnight, UTC) or an ISO-8601 time (2026-01-31T06:00:00Z; without an offset, UTC).');
+  return at;
+}
+
 /** The epoch ms a {@link TimeOption} names, at `now`. */
 export function resolveTime(option: TimeOption, now: number): number {
   return 'at' in option ? option.at : now - option.ago;

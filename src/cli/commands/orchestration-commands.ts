@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Platform } from '../../platform.js';
 import type { Project } from '../../definitions/index.js';
 import { backfill } from '../../orchestration/backfill.js';
@@ -16,21 +16,13 @@ import { listRuns } from '../../orchestration/track-run.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { formatDuration, toIso } from '../../time/index.js';
 import { EXIT_FAILURE } from '../exit.js';
-import { durationMs, integerIn } from '../options.js';
+import { durationMs, integerIn, isoInstant } from '../options.js';
 import { table } from '../output.js';
 import { auditErrorCode } from '../../compliance/audit/audited-action.js';
 import { authorizeCliProcess, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 import { closeAfter, untilStopped } from './real-time.js';
-
-/** `--from 2026-01-01` or `--from 2026-01-01T06:00:00Z`: a UTC instant (a date alone is its UTC midnight). */
-function instant(value: string): number {
-  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
-  const ms = /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? Date.parse(text) : Number.NaN;
-  if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected a date (2026-01-31, UTC) or an ISO time with its offset (2026-01-31T06:00:00Z).');
-  return ms;
-}
 
 function jobContext(platform: Platform, projectDir: string): JobContext {
   return { ...platform, projectDir };
@@ -163,8 +155,8 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
   program
     .command('backfill')
     .argument('<job>', 'an ingest job: ingest:<source> (each partition ingests the files whose names carry a date in it)')
-    .requiredOption('--from <time>', 'start of the range, inclusive: 2026-01-01 (UTC) or an ISO time with offset', instant)
-    .requiredOption('--to <time>', 'end of the range, exclusive', instant)
+    .requiredOption('--from <time>', 'start of the range, inclusive: 2026-01-01 (its midnight, UTC) or an ISO-8601 time (without an offset, UTC)', isoInstant)
+    .requiredOption('--to <time>', 'end of the range, exclusive', isoInstant)
     .addOption(new Option('--partition <duration>', 'partition length, e.g. 1d or 6h').argParser(durationMs).default(86_400_000, '1d'))
     .option('--retries <n>', 'attempts after the first, per partition', integerIn(0, 100), 2)
     .addOption(new Option('--timeout <duration>', 'time limit of each attempt').argParser(durationMs).default(3_600_000, '1h'))

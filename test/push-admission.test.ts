@@ -3,7 +3,9 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { count, defineProject, entity, featureView, streamSource } from '../src/definitions/index.js';
 import { createServer } from '../src/serving/http/server.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
+import { AdapterError } from '../src/errors.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import type { StreamProcessor } from '../src/streaming/stream-processor.js';
 import { sluice } from './support/cli.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -29,7 +31,7 @@ afterEach(async () => {
 
 const event = (id: string) => JSON.stringify({ payment_id: id, account_id: 'a', amount: 1, ts: new Date(T0 + 9 * 3_600_000).toISOString() });
 
-async function serve(options: { pushBodyIdleMs?: number; pushBodyTimeoutMs?: number; pushBodyMinBytesPerSecond?: number } = {}) {
+async function serve(options: { pushBodyIdleMs?: number; pushBodyTimeoutMs?: number; pushBodyMinBytesPerSecond?: number; stream?: StreamProcessor } = {}) {
   const metrics = new SluiceMetrics();
   const app = await createServer(env.platform, { stream: runtime.processor, metrics, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -177,5 +179,26 @@ describe('push admission of slow and stuck bodies', () => {
     const timeout = sluice(env.dir, 'serve', '--push-body-timeout', 'soon');
     expect(timeout.code).toBe(2);
     expect(timeout.stderr).toContain('expected a duration such as 90s');
+  });
+
+  // Review rev6 finding 6: the reason is the error's, not its status's.
+  test('a push refused 503 for another cause than the bound is not counted as overloaded', async () => {
+    const failing = Object.create(runtime.processor) as StreamProcessor;
+    failing.append = async () => {
+      throw new AdapterError('ADAPTER_FAILED', 'the event log cannot be written (disk full)');
+    };
+    const { app, metrics, open, push } = await serve({ stream: failing });
+    try {
+      expect(statusOf(await push('f1'))).toBe(503);
+      expect(await metrics.render()).not.toMatch(/reason="overloaded"/);
+      // A body over the limit is still counted as too large.
+      const large = open(33 * MiB);
+      const refused = await large.answer;
+      large.request.destroy();
+      expect(statusOf(refused)).toBe(413);
+      expect(await metrics.render()).toMatch(/sluice_push_refused_total\{source="payments",reason="too_large"\} 1/);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -28,8 +28,12 @@ export interface PushAdmissionOptions {
  */
 export const PUSH_MIN_BYTES_PER_SECOND = 256 * 1024;
 
-/** Why a push was refused, by its status: the label of `sluice_push_refused_total`. */
-const REFUSAL_REASON: Readonly<Record<number, string>> = { 503: 'overloaded', 408: 'timed_out', 413: 'too_large' };
+/**
+ * Why a push was refused, by its error's code: the label of `sluice_push_refused_total`. Only
+ * these are refusals of admission; another failure with the same status (an ADAPTER_FAILED 503)
+ * is not counted as one.
+ */
+const REFUSAL_REASON: Readonly<Record<string, string>> = { OVERLOADED: 'overloaded', REQUEST_TIMED_OUT: 'timed_out', FST_ERR_CTP_BODY_TOO_LARGE: 'too_large' };
 
 /** Sets `Retry-After` on an OverloadedError's answer; returns the error. */
 export function withRetryAfter(reply: FastifyReply, error: unknown): unknown {
@@ -52,6 +56,7 @@ export function withRetryAfter(reply: FastifyReply, error: unknown): unknown {
  */
 export function registerPushAdmission(scope: FastifyInstance, processor: StreamProcessor, options: PushAdmissionOptions): (request: FastifyRequest) => void {
   const reservations = new WeakMap<FastifyRequest, { reservation: Reservation; chunked: boolean; declared?: number; body?: Transform }>();
+  const refusals = new WeakMap<FastifyRequest, string>();
   const release = (request: FastifyRequest) => reservations.get(request)?.reservation.release();
   const sourceOf = (request: FastifyRequest) => (request.params as { source: string }).source;
   scope.addHook('onRequest', (request, reply, done) => {
@@ -78,11 +83,15 @@ export function registerPushAdmission(scope: FastifyInstance, processor: StreamP
     });
     return held.body;
   });
-  scope.addHook('onResponse', async (request, reply) => {
+  scope.addHook('onError', async (request, _reply, error) => {
+    const reason = REFUSAL_REASON[error.code];
+    if (reason) refusals.set(request, reason);
+  });
+  scope.addHook('onResponse', async (request) => {
     release(request);
     // Its deadlines end with the answer (a 413 answers before the body's end).
     reservations.get(request)?.body?.destroy();
-    const reason = REFUSAL_REASON[reply.statusCode];
+    const reason = refusals.get(request);
     if (reason && options.metrics && isSource(processor, sourceOf(request))) options.metrics.recordPushRefused(sourceOf(request), reason);
   });
   scope.addHook('onRequestAbort', async (request) => {

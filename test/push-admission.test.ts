@@ -3,7 +3,10 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { count, defineProject, entity, featureView, streamSource } from '../src/definitions/index.js';
 import { createServer } from '../src/serving/http/server.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
+import { AdapterError } from '../src/errors.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import type { StreamProcessor } from '../src/streaming/stream-processor.js';
+import { sluice } from './support/cli.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 // Slow or stuck push clients (review rev4 finding 5): a body is held to what has arrived, and
@@ -28,7 +31,7 @@ afterEach(async () => {
 
 const event = (id: string) => JSON.stringify({ payment_id: id, account_id: 'a', amount: 1, ts: new Date(T0 + 9 * 3_600_000).toISOString() });
 
-async function serve(options: { pushBodyIdleMs?: number; pushBodyTimeoutMs?: number } = {}) {
+async function serve(options: { pushBodyIdleMs?: number; pushBodyTimeoutMs?: number; pushBodyMinBytesPerSecond?: number; stream?: StreamProcessor } = {}) {
   const metrics = new SluiceMetrics();
   const app = await createServer(env.platform, { stream: runtime.processor, metrics, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -78,7 +81,7 @@ describe('push admission of slow and stuck bodies', () => {
   });
 
   test('a declared Content-Length that trickles is timed out as a whole, freeing its reservation', async () => {
-    const { app, open, push } = await serve({ pushBodyIdleMs: 10_000, pushBodyTimeoutMs: 600 });
+    const { app, open, push } = await serve({ pushBodyIdleMs: 10_000, pushBodyTimeoutMs: 600, pushBodyMinBytesPerSecond: 16 * MiB });
     try {
       const trickle = open(MiB);
       trickle.request.write('{"events": [');
@@ -112,6 +115,88 @@ describe('push admission of slow and stuck bodies', () => {
       expect(JSON.parse((refused as { text: string }).text).error.message).toMatch(/source "payments" has 0 bytes of events waiting and \d+ bytes being received in 2 bodies/);
       first.request.destroy();
       expect(await metrics.render()).toMatch(/sluice_push_refused_total\{source="payments",reason="overloaded"\} 1/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  // Review rev6 finding 2: a steady body past the floor is not a trickle when it keeps the minimum rate.
+  const steadily = async (body: string, write: (text: string) => void, end: () => void) => {
+    const piece = 2_000;
+    for (let at = 0; at < body.length; at += piece) {
+      write(body.slice(at, at + piece));
+      await new Promise((r) => setTimeout(r, 70));
+    }
+    end();
+  };
+  const paddedBody = (id: string, bytes: number) => {
+    const head = `{"events": [${event(id)}`;
+    return `${head}${' '.repeat(bytes - head.length - 2)}]}`;
+  };
+
+  test('a body sent steadily above the minimum rate is accepted though it takes longer than the floor, declared or chunked', async () => {
+    // 40 kB at about 28 kB/s: some 1.4 s, past the 600 ms floor; the minimum rate 10 kB/s gives a declared 40 kB 4 s.
+    const { app, metrics, open } = await serve({ pushBodyIdleMs: 10_000, pushBodyTimeoutMs: 600, pushBodyMinBytesPerSecond: 10_000 });
+    try {
+      const body = paddedBody('d1', 40_000);
+      const declared = open(Buffer.byteLength(body));
+      await steadily(body, (t) => declared.request.write(t), () => declared.request.end());
+      expect(statusOf(await declared.answer)).toBe(200);
+      const chunked = open();
+      const second = paddedBody('c1', 40_000);
+      await steadily(second, (t) => chunked.request.write(t), () => chunked.request.end());
+      expect(statusOf(await chunked.answer)).toBe(200);
+      expect(runtime.status()[0]!.offset).toBe(2);
+      expect(await metrics.render()).not.toMatch(/sluice_push_refused_total\{/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a chunked body sent below the minimum rate is answered 408 once past the floor, naming the rate', async () => {
+    const { app, open, push } = await serve({ pushBodyIdleMs: 10_000, pushBodyTimeoutMs: 600, pushBodyMinBytesPerSecond: 10_000 });
+    try {
+      const trickle = open();
+      trickle.request.write('{"events": [');
+      // About 1 kB/s, a tenth of the minimum.
+      const drip = setInterval(() => trickle.request.write(' '.repeat(100)), 100);
+      const answer = await trickle.answer;
+      clearInterval(drip);
+      trickle.request.destroy();
+      expect(statusOf(answer)).toBe(408);
+      expect(JSON.parse((answer as { text: string }).text).error.message).toMatch(/was not received within \d+ ms \(\d+ bytes received; a body has the larger of 600 ms and its size at 10000 bytes\/s\)/);
+      expect(receiving()).toBe(0);
+      expect(statusOf(await push('t1'))).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('sluice serve --push-min-rate takes KiB/s from 1, and --push-body-timeout a duration', () => {
+    const rate = sluice(env.dir, 'serve', '--push-min-rate', '0');
+    expect(rate.code).toBe(2);
+    expect(rate.stderr).toContain('expected an integer from 1 to 1048576');
+    const timeout = sluice(env.dir, 'serve', '--push-body-timeout', 'soon');
+    expect(timeout.code).toBe(2);
+    expect(timeout.stderr).toContain('expected a duration such as 90s');
+  });
+
+  // Review rev6 finding 6: the reason is the error's, not its status's.
+  test('a push refused 503 for another cause than the bound is not counted as overloaded', async () => {
+    const failing = Object.create(runtime.processor) as StreamProcessor;
+    failing.append = async () => {
+      throw new AdapterError('ADAPTER_FAILED', 'the event log cannot be written (disk full)');
+    };
+    const { app, metrics, open, push } = await serve({ stream: failing });
+    try {
+      expect(statusOf(await push('f1'))).toBe(503);
+      expect(await metrics.render()).not.toMatch(/reason="overloaded"/);
+      // A body over the limit is still counted as too large.
+      const large = open(33 * MiB);
+      const refused = await large.answer;
+      large.request.destroy();
+      expect(statusOf(refused)).toBe(413);
+      expect(await metrics.render()).toMatch(/sluice_push_refused_total\{source="payments",reason="too_large"\} 1/);
     } finally {
       await app.close();
     }

@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { AdapterError } from '../../errors.js';
 import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '../../serving/http/server.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
+import { PUSH_MIN_BYTES_PER_SECOND } from '../../serving/http/push-admission.js';
 import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
 import { configureLogging } from '../../observability/log.js';
 import { ONLINE_FLUSH_EVERY_MS, closeAfter, startRealTime, untilStopped } from './real-time.js';
-import { integerIn, oneOf, port, rate } from '../options.js';
+import { durationMs, integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 import { schedulesRunHere, startProjectScheduler } from './orchestration-commands.js';
 import { isLoopbackHost, servingAccess } from '../../compliance/access/open-serving.js';
@@ -25,6 +26,8 @@ interface ServeOptions {
   maxEntities: number;
   scheduler: boolean;
   servingLogRate: number;
+  pushBodyTimeout: number;
+  pushMinRate: number;
   insecureOpen?: boolean;
   serverName?: string;
 }
@@ -44,6 +47,8 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .option('--no-scheduler', "do not run the project's schedules in this process (they run by default when it has some, or declares retention)")
     .option('--serving-log-rate <rate>', 'share of entity keys whose requests are logged for drift and skew (0 to 1), for services that declare no log.sampleRate', rate, 0)
     .option('--server-name <name>', "what names this server in its health conditions (sluice status), stable across its restarts; default $SLUICE_SERVER_NAME, else <hostname>:<host>:<port> (one name per address served)")
+    .option('--push-body-timeout <duration>', 'a push body not whole this long after its headers, nor by its size at --push-min-rate, is answered 408 (not appended)', durationMs, 60_000)
+    .option('--push-min-rate <KiB/s>', 'the slowest steady sending of a push body allowed past --push-body-timeout, in KiB/s', integerIn(1, 1_048_576), PUSH_MIN_BYTES_PER_SECOND / 1024)
     .option('--insecure-open', 'serve without authentication on a non-loopback host when no key or access rule exists (anyone who can reach it reads and pushes)')
     .description('serve online features over HTTP')
     .action((options: ServeOptions) =>
@@ -63,6 +68,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         const app = await createServer(platform, {
           metrics,
           logger, maxEntitiesPerRequest: options.maxEntities, servingLogRate: options.servingLogRate,
+          pushBodyTimeoutMs: options.pushBodyTimeout, pushBodyMinBytesPerSecond: options.pushMinRate * 1024,
           ...(serverName === undefined ? {} : { serverName }), listensOn: { host: options.host, port: options.port },
           stream: realTime.runtime.processor, describeStreams: realTime.describe,
           ...(access.mode === 'insecure-open' ? {} : { requireAuth: !isLoopbackHost(options.host) }),

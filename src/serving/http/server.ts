@@ -56,8 +56,10 @@ export interface ServerOptions {
   readonly describeStreams?: () => unknown;
   /** A push body with no byte for this long is answered 408 (not appended). Default 10 s. */
   readonly pushBodyIdleMs?: number;
-  /** A push body not whole this long after its headers is answered 408 (not appended). Default 60 s. */
+  /** A push body not whole this long after its headers, nor by its size at `pushBodyMinBytesPerSecond`, is answered 408 (not appended). Default 60 s. */
   readonly pushBodyTimeoutMs?: number;
+  /** The slowest steady sending of a push body allowed past `pushBodyTimeoutMs`. Default 256 KiB/s. */
+  readonly pushBodyMinBytesPerSecond?: number;
   /** Where request views' functions come from; default the platform's (the project's `sluice.config.ts`). */
   readonly requestFunctions?: (project: Project) => Promise<RequestFunctions>;
   /** Where `GET /metrics` reads from and serving records to; default a new registry for this server. */
@@ -291,6 +293,6 @@ async function addRoutes(app: FastifyInstance, platform: Platform, options: Serv
     }
     return response;
   };
-  if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams, { idleMs: options.pushBodyIdleMs, timeoutMs: options.pushBodyTimeoutMs, metrics });
+  if (options.stream) await registerPushRoute(app, options.stream, options.describeStreams, { idleMs: options.pushBodyIdleMs, timeoutMs: options.pushBodyTimeoutMs, minBytesPerSecond: options.pushBodyMinBytesPerSecond, metrics });
   registerEraseRoute(app, platform, project);
 }

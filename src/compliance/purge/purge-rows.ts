@@ -17,7 +17,7 @@ import { purgeLog, rawMentions, textMatch } from './event-match.js';
 import { finishPendingDeletions } from './pending-deletions.js';
 import { purgeInterruption } from './purge-interruption.js';
 import { reportUnfinishedPurges, stoppedStep } from './unfinished-purge-status.js';
-import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
+import type { PurgeMatch, PurgeReport, PurgeRequest, PurgeStep, StorePurge } from './purge-types.js';
 
 /** A source and every transform table derived from it (directly or through other transforms), source first. */
 export function derivedTables(project: Project, source: string): Source[] {
@@ -104,7 +104,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
      * if a stop arrived meanwhile) and the step are recorded before the stop is checked, so the run
      * that finishes this one counts them, and its error and `purge_unfinished` name this step.
      */
-    const progress = async (step: string) => {
+    const progress = async (step: PurgeStep) => {
       if (!dryRun) {
         const counts = new Map(earlier.map((s) => [s.store, { ...s }]));
         for (const s of stores.filter((x) => !x.store.startsWith('lake:'))) {

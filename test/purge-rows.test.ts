@@ -234,6 +234,39 @@ test('a purge killed after removing rows from stores other than the lake: the ru
   expect(await platform.metadata.purge.unfinishedPurges()).toEqual([]);
 });
 
+test.each([
+  ['while its dead-letter step runs', 'online', 1],
+  ['at the end of its lake step', 'quarantine and log', 0],
+] as const)('a stop arriving %s: what the purge removed so far is recorded before it stops (the run that finishes it audits it), and its error, its unfinished purge and purge_unfinished name the same step', async (when, step, deadLetters) => {
+  const { platform, project } = await setup();
+  const erase = { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, owner: 'erase-9' } as const;
+  const stopping = new AbortController();
+  const stopNow = () => stopping.abort(new InterruptedError('INTERRUPTED', 'interrupted (SIGTERM)'));
+  const store = platform.metadata.purge;
+  const purgeDeadLetters = store.purgeDeadLetters.bind(store);
+  // The dead-letter step is no engine statement a stop interrupts: it runs to its end once started.
+  if (when.includes('dead-letter')) store.purgeDeadLetters = (...args) => purgeDeadLetters(...args).finally(stopNow);
+  const off = when.includes('lake') ? onTestPause('purge.lake-done', stopNow) : () => true;
+  const failed = await purgeRows(platform, project, { ...erase, signal: stopping.signal }).catch((error: unknown) => error);
+  off();
+  store.purgeDeadLetters = purgeDeadLetters;
+  expect(failed).toMatchObject({ code: 'INTERRUPTED', details: { step } });
+  expect((failed as Error).message).toContain(`stopped at its ${step} step`);
+  const record = (await store.unfinishedPurges({ sources: ['txns'] }))[0]!;
+  expect(record.step).toBe(step);
+  expect(record.stores.find((s) => s.store === 'dead-letters:txns')?.rows ?? 0).toBe(deadLetters);
+  const conditions = await platform.metadata.health.list({ firing: true, kind: 'purge_unfinished' });
+  expect(conditions.map((c) => [c.subject, c.message.includes(`stopped at its ${step} step`)])).toEqual([['purge:big_txns', true], ['purge:txns', true]]);
+  const report = await purgeRows(platform, project, erase);
+  const resumed = report.resumed.find((u) => u.source === 'txns')!;
+  expect(resumed.stoppedIn).toBe(step);
+  expect(resumed.stores.find((s) => s.store === 'dead-letters:txns')?.rows ?? 0).toBe(deadLetters);
+  // Removed by the stopped run, counted there: the finishing run counts only what it removed itself.
+  expect(report.stores.find((s) => s.store === 'dead-letters:txns')?.rows).toBe(1 - deadLetters);
+  // c1's dead letter (a bad time) stays.
+  expect(await platform.metadata.countDeadLetters('txns')).toBe(1);
+});
+
 test('an unfinished purge is an unhealthy condition in sluice status naming the source and the command that finishes it, never while its purge still runs; cleared when finished', async () => {
   const { platform, project } = await setup();
   const erase = { source: 'txns', match: { kind: 'keys', entity: 'customer', keys: ['c42'] }, reason: 'erasure', principal: admin, owner: 'erase-8' } as const;

@@ -3,6 +3,7 @@ import { compileProject, count, defineProject, entity, featureView, streamSource
 import { materialize } from '../src/processing/materialize.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
+import { healthStatus } from '../src/observability/status/health-status.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -54,6 +55,9 @@ test('log entries written before the cased-key rule replay as they were accepted
   await runtime.processor.applyOnline(env.project, env.project.sources.find((s) => s.name === 'payments')!, 4, NOW, undefined);
   const said = [expect.stringMatching(/^view "stats": 1 event\(s\) of log entry 4 of source "payments", accepted when acknowledged, are refused when read again and left out of its online table \(first: .*account_id/)];
   expect(warnings).toEqual(said);
+  // It stays while the table that serves the view leaves the events out.
+  const refusals = async () => (await healthStatus(env.platform, env.project)).conditions.filter((c) => c.kind === 'replay_refused').map((c) => c.details?.entry);
+  expect(await refusals()).toEqual([4]);
   // Said once, not on every catch-up: a rebuild of the view replays the entry again, and the health condition keeps it visible.
   await materialize(env.platform, env.project);
   await runtime.processor.applyOnline(env.project, env.project.sources.find((s) => s.name === 'payments')!, 4, NOW, undefined);
@@ -61,4 +65,14 @@ test('log entries written before the cased-key rule replay as they were accepted
   const conditions = await env.platform.metadata.health.list({ firing: true, kind: 'replay_refused' });
   expect(conditions.map((c) => [c.subject, c.severity, c.details])).toEqual([['view:stats', 'warn', expect.objectContaining({ source: 'payments', entry: 4, events: 1 })]]);
   expect(conditions[0]!.message).toMatch(/log entry 4 of source "payments".*refused when read again/);
+  // It ends once a materialize rebuilt the table (the rebuild read entry 4 itself: what it serves is what materialize gives).
+  expect(await refusals()).toEqual([]);
+  // A refusal of a later entry ends once the entry is trimmed from the log.
+  await log.append('payments', { ackTime: T0 + 780_000, origin: 'push', events: [JSON.stringify({ payment_id: 'p6', amount: 1, ts: new Date(T0 + 6 * 60_000).toISOString() })], ids: ['p6'], rejected: [] });
+  await runtime.processor.applyOnline(env.project, env.project.sources.find((s) => s.name === 'payments')!, 5, NOW, undefined);
+  expect(await refusals()).toEqual([5]);
+  await runtime.commitNow();
+  await log.trim('payments', 5, NOW);
+  expect(await refusals()).toEqual([]);
+  expect(warnings).toEqual([...said, expect.stringMatching(/log entry 5 of source "payments"/)]);
 });

@@ -31,9 +31,10 @@ export interface StreamProcessorOptions {
   readonly onChecked?: (verdict: BatchVerdict) => void;
   readonly warn?: (message: string) => void;
   /**
-   * Called once per view and log entry (in this processor) whose events, accepted when
-   * acknowledged, are refused when read again (`replay`): the runtime makes it the health
-   * condition `replay_refused` (`view:<view>`), so it is visible once, not a warning on every catch-up.
+   * Called once per view, log entry and online table (in this processor) whose events, accepted
+   * when acknowledged, are refused when read again (`replay`): the runtime makes it the health
+   * condition `replay_refused` (`view:<view>`), so it is visible, not a warning on every catch-up
+   * (the warning is once per view and entry); a rebuilt table that refuses the entry again reports it again.
    */
   readonly onReplayRefused?: (refusal: ReplayRefusal) => void;
   /** The block list of erased subjects: their events are rejected as `erased` (absent: not checked). */
@@ -46,6 +47,8 @@ export interface ReplayRefusal {
   readonly source: string;
   /** The log entry's offset. */
   readonly entry: number;
+  /** The online table (`ViewTableInfo.generation`) that leaves the events out: a rebuilt table replays the entry again. */
+  readonly generation: number;
   readonly events: number;
   /** The first refused event's reason. */
   readonly reason: string;
@@ -95,7 +98,7 @@ export class StreamProcessor {
   /** Per source, the batches being received and their bytes so far (see `reserve`). */
   private readonly arriving = new Map<string, { bytes: number; bodies: number }>();
   private readonly decoder: StreamDecoder;
-  /** Views and log entries whose refused replay was said (`onReplayRefused`). */
+  /** Views and log entries whose refused replay was warned of (once), and the tables of each whose refusal was reported (`onReplayRefused`). */
   private readonly replayRefusals = new Set<string>();
   /** Per view and source: the offset of the last online update queued by this processor and not yet known to have failed, and its table. */
   private readonly queued = new Map<string, { generation: number; offset: number }>();
@@ -374,14 +377,14 @@ export class StreamProcessor {
           continue;
         }
         for (const entry of missing) {
-          table = await applyToTable(this.options.online, table!, source, await this.replay(project, source, entry, table!.definition), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
+          table = await applyToTable(this.options.online, table!, source, await this.replay(project, source, entry, table!), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
           if (table === undefined) break;
         }
         if (table === undefined) continue;
       }
       // A table may serve an older definition of the view (blue/green), with other row transforms.
       const entry = decoded !== undefined && decodedFor(decoded, table.definition) ? undefined : this.options.log.read(source.name, offset - 1, 1)[0]!;
-      const events = entry === undefined ? decoded! : await this.replay(project, source, entry, table.definition);
+      const events = entry === undefined ? decoded! : await this.replay(project, source, entry, table);
       const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, events === decoded ? keep : undefined);
       // Freshness counts from the entry's own acknowledgement (a caller catching up passes "now").
       if (after !== undefined) this.options.onVisible?.(view.name, entry?.ackTime ?? ackTime, Date.now());
@@ -393,16 +396,19 @@ export class StreamProcessor {
    * (`decodeEvents` applies no rule of the way in again); one it refuses all the same (a reason
    * other than its subject's erasure) is left out of the online table, and said, never silently.
    */
-  private async replay(project: Project, source: Source, entry: LogEntry, view: FeatureView): Promise<DecodedEvents> {
+  private async replay(project: Project, source: Source, entry: LogEntry, table: ViewTableInfo): Promise<DecodedEvents> {
+    const view = table.definition;
     const decoded = await this.decoder.decodeEntry(project, source, entry, view);
     const refused = decoded.rejected.filter((r) => r.reason !== ERASED_REASON);
     const said = `${view.name}\u0000${source.name}\u0000${entry.offset}`;
-    if (refused.length > 0 && !this.replayRefusals.has(said)) {
-      // Once per view and entry: every catch-up of the view reads the entry again.
-      this.replayRefusals.add(said);
+    const reported = `${said}\u0000${table.generation}`;
+    if (refused.length > 0 && !this.replayRefusals.has(reported)) {
+      this.replayRefusals.add(reported);
       const message = `view "${view.name}": ${refused.length} event(s) of log entry ${entry.offset} of source "${source.name}", accepted when acknowledged, are refused when read again and left out of its online table (first: ${refused[0]!.reason}): the log holds events this version refuses, see "Replaying the log" in docs/real-time.md`;
-      this.options.warn?.(message);
-      this.options.onReplayRefused?.({ view: view.name, source: source.name, entry: entry.offset, events: refused.length, reason: refused[0]!.reason, message });
+      // Warned once per view and entry (every rebuild of the view reads the entry again); reported per table, which a rebuild ends.
+      if (!this.replayRefusals.has(said)) this.options.warn?.(message);
+      this.replayRefusals.add(said);
+      this.options.onReplayRefused?.({ view: view.name, source: source.name, entry: entry.offset, generation: table.generation, events: refused.length, reason: refused[0]!.reason, message });
     }
     return decoded;
   }

@@ -80,7 +80,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     warn: (message) => say('warn', message),
     onReplayRefused: (refusal) => void platform.metadata.health.report({
       kind: 'replay_refused', subject: `view:${refusal.view}`, firing: true, severity: 'warn', message: refusal.message,
-      details: { source: refusal.source, entry: refusal.entry, events: refusal.events, reason: refusal.reason },
+      details: { source: refusal.source, entry: refusal.entry, generation: refusal.generation, events: refusal.events, reason: refusal.reason },
     }, platform.now()).catch((error: unknown) => say('warn', `recording the replay refusal failed: ${(error as Error).message}`)),
     erasure: { erasure: platform.metadata.erasure, dataDir: platform.dataDir },
   });

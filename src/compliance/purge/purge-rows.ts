@@ -17,7 +17,7 @@ import { purgeLog, rawMentions, textMatch } from './event-match.js';
 import { finishPendingDeletions } from './pending-deletions.js';
 import { purgeInterruption } from './purge-interruption.js';
 import { reportUnfinishedPurges, stoppedStep } from './unfinished-purge-status.js';
-import type { PurgeMatch, PurgeReport, PurgeRequest, StorePurge } from './purge-types.js';
+import type { PurgeMatch, PurgeReport, PurgeRequest, PurgeStep, StorePurge } from './purge-types.js';
 
 /** A source and every transform table derived from it (directly or through other transforms), source first. */
 export function derivedTables(project: Project, source: string): Source[] {
@@ -99,16 +99,21 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     const erasedIds = new Map<string, readonly string[]>();
     // What an earlier run of this purge (same source and owner) recorded before it stopped: its counts go on with this run's.
     const earlier = unfinished.find((u) => u.source === source.name && u.owner === (request.owner ?? null))?.stores ?? [];
-    /** Starts a step after the lake's: what is removed so far is recorded first, for the run that finishes this one if it stops. */
-    const progress = async (step: string) => {
-      stop.step(step);
-      if (dryRun) return;
-      const counts = new Map(earlier.map((s) => [s.store, { ...s }]));
-      for (const s of stores.filter((x) => !x.store.startsWith('lake:'))) {
-        const count = counts.get(s.store) ?? { store: s.store, rows: 0, bytes: 0 };
-        counts.set(s.store, { store: s.store, rows: count.rows + s.rows, bytes: count.bytes + s.bytes });
+    /**
+     * Starts a step after the lake's. What is removed so far (the previous step ran to its end even
+     * if a stop arrived meanwhile) and the step are recorded before the stop is checked, so the run
+     * that finishes this one counts them, and its error and `purge_unfinished` name this step.
+     */
+    const progress = async (step: PurgeStep) => {
+      if (!dryRun) {
+        const counts = new Map(earlier.map((s) => [s.store, { ...s }]));
+        for (const s of stores.filter((x) => !x.store.startsWith('lake:'))) {
+          const count = counts.get(s.store) ?? { store: s.store, rows: 0, bytes: 0 };
+          counts.set(s.store, { store: s.store, rows: count.rows + s.rows, bytes: count.bytes + s.bytes });
+        }
+        await ctx.metadata.purge.recordPurgeProgress({ source: source.name, owner: request.owner ?? null, reason: request.reason, at, step, stores: [...counts.values()] });
       }
-      await ctx.metadata.purge.recordPurgeProgress({ source: source.name, owner: request.owner ?? null, reason: request.reason, at, step, stores: [...counts.values()] });
+      stop.step(step);
     };
     for (const table of tables) {
       const predicate = matchSql(project, table, match);

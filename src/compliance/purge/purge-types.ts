@@ -90,3 +90,22 @@ export interface ResumedPurge {
   /** What its counts cannot hold: the rows the step it stopped in removed before it stopped. */
   readonly uncounted: string;
 }
+
+/**
+ * A purge's steps in the order `purgeRows` runs them, each with what it removes rows from: the
+ * step an unfinished purge stopped at and the ones after it are what it left undone.
+ *
+ * @example
+ * PURGE_STEPS.map((s) => s.name); // ['lake', 'quarantine and log', 'dead-letter', 'online', 'serving-log', 'dataset']
+ */
+export const PURGE_STEPS = [
+  { name: 'lake', removesFrom: 'the lake' },
+  { name: 'quarantine and log', removesFrom: 'held quarantined batches and the durable log' },
+  { name: 'dead-letter', removesFrom: 'dead letters and check samples' },
+  { name: 'online', removesFrom: 'online views' },
+  { name: 'serving-log', removesFrom: 'the serving log' },
+  { name: 'dataset', removesFrom: 'training datasets' },
+] as const;
+
+/** The name of a purge step (`PURGE_STEPS`). */
+export type PurgeStep = (typeof PURGE_STEPS)[number]['name'];

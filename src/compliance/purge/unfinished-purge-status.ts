@@ -1,6 +1,7 @@
 import type { SluiceContext } from '../../context.js';
 import { listRuns } from '../../orchestration/track-run.js';
 import type { UnfinishedPurge } from '../../storage/metadata/purge-store.js';
+import { PURGE_STEPS } from './purge-types.js';
 
 /** The health condition of a purge stopped or killed before its later steps (`purge:<table>`). */
 export const PURGE_UNFINISHED = 'purge_unfinished';
@@ -13,6 +14,17 @@ export function stoppedStep(purge: UnfinishedPurge, all: readonly UnfinishedPurg
   return purge.step ?? all.find((u) => u.owner === purge.owner && u.step !== null)?.step ?? 'lake';
 }
 
+/** What an unfinished purge stopped at `step` has left undone, by what it removed and where the rest may still be. */
+function leftUndone(purge: UnfinishedPurge, step: string): string {
+  const at = PURGE_STEPS.findIndex((s) => s.name === step);
+  // A record exists only once a lake was swapped or a later step started: the lake's own step is never what is left.
+  const left = PURGE_STEPS.slice(Math.max(at, 1));
+  const removed = purge.rows > 0 ? `${purge.rows} lake row(s) are removed, but` : 'it removed no lake row, and';
+  const steps = at <= 0 ? 'steps after the lake\'s' : `steps from the ${step} step on`;
+  const served = left.some((s) => s.name === 'online') ? ' (and be served online)' : '';
+  return `${removed} its ${steps} are not done: rows it removes may still be in ${left.map((s) => s.removesFrom).join(', ')}${served}`;
+}
+
 /** What finishes an unfinished purge, as a command to run. */
 function finishedBy(purge: UnfinishedPurge): string {
   if (purge.owner !== null) return `run "sluice erase --entity <entity> --key <key>" of erasure request ${purge.owner} again (or any purge of "${purge.source}" or its source) to finish it`;
@@ -23,10 +35,11 @@ function finishedBy(purge: UnfinishedPurge): string {
 /**
  * Fires `purge_unfinished` (`purge:<table>`, severity error) for each unfinished purge
  * (`PurgeStore.unfinishedPurges`) whose purge no longer runs: a purge stopped or killed after its
- * lake swap or a later step, whose remaining steps (rebuilding online views, the serving log,
- * datasets) are not done, so what it removed may still be served until a purge of that source
- * finishes it. The message names the table, the step and the command that finishes it. Cleared
- * once the record is gone. `sluice status` and every purge's end run it.
+ * lake swap or a later step, whose remaining steps are not done, so the rows it removes may still
+ * be kept or served until a purge of that source finishes it. The message names the table, the
+ * step, the lake rows removed (or that none was), where the rows may still be (the stores of that
+ * step and the later ones, `PURGE_STEPS`) and the command that finishes it. Cleared once the
+ * record is gone. `sluice status` and every purge's end run it.
  *
  * @example
  * const firing = await reportUnfinishedPurges(platform);
@@ -40,10 +53,11 @@ export async function reportUnfinishedPurges(ctx: SluiceContext): Promise<number
   const stopped = all.filter((u) => !live.has(u.source));
   for (const u of stopped) {
     const who = u.owner !== null ? `erasure request ${u.owner}` : u.reason;
+    const step = stoppedStep(u, all);
     await ctx.metadata.health.report({
       kind: PURGE_UNFINISHED, subject: `purge:${u.source}`, firing: true, severity: 'error',
-      message: `purge of "${u.source}" (${who}) stopped at its ${stoppedStep(u, all)} step at ${new Date(u.at).toISOString()}: ${u.rows} lake row(s) are removed but its later steps (online views, serving log, datasets) are not done, so what it removed may still be served; ${finishedBy(u)}`,
-      details: { source: u.source, owner: u.owner, reason: u.reason, step: stoppedStep(u, all), rows: u.rows },
+      message: `purge of "${u.source}" (${who}) stopped at its ${step} step at ${new Date(u.at).toISOString()}: ${leftUndone(u, step)}; ${finishedBy(u)}`,
+      details: { source: u.source, owner: u.owner, reason: u.reason, step, rows: u.rows },
     }, now);
     firing.delete(`purge:${u.source}`);
   }

@@ -6,6 +6,7 @@ import { endUndeclaredViews } from '../../orchestration/job-health.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, connectorSources, connectorSubject } from './connector-health.js';
 import { endUndeclaredDroppedColumns, SCHEMA_CHANGED } from './report-schema-change.js';
+import { REPLAY_REFUSED } from './end-replay-refusals.js';
 
 /** What a condition of each kind is about, as its detector names it, and whether the definitions still declare it. */
 interface SubjectRule {
@@ -53,8 +54,8 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
     { kind: CONNECTOR_RETRYING, declared: (s) => connectors.has(s), name: connectorName },
     { kind: CONNECTOR_STOPPED, declared: (s) => connectors.has(s), name: connectorName },
     { kind: DATA_LOST, declared: (s) => connectors.has(s), name: connectorName },
-    // A stream view's replay refusals (`StreamProcessorOptions.onReplayRefused`) end with the view.
-    { kind: 'replay_refused', declared: (s) => views.has(s), name: (s) => `view "${s.slice('view:'.length)}"` },
+    // A stream view's replay refusals (`StreamProcessorOptions.onReplayRefused`) end with the view (or its rebuild: `endReplayRefusals`).
+    { kind: REPLAY_REFUSED, declared: (s) => views.has(s), name: (s) => `view "${s.slice('view:'.length)}"` },
   ];
 }
 

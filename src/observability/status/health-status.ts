@@ -12,6 +12,7 @@ import { reportErasureStatus } from '../../compliance/erasure/erasure-status.js'
 import { reportUnfinishedPurges } from '../../compliance/purge/unfinished-purge-status.js';
 import { endFinishedScrubs } from '../../compliance/purge/scrub-removed.js';
 import { clearRemovedConditions } from './clear-removed-conditions.js';
+import { endReplayRefusals } from './end-replay-refusals.js';
 import { reportFreshness } from './report-freshness.js';
 
 /** A firing condition as `sluice status` shows it (times in ISO-8601 UTC). */
@@ -90,6 +91,8 @@ export async function healthStatus(ctx: SluiceContext, project: Project, options
   await reapDeadRuns(ctx, project);
   const freshness = await reportFreshness(ctx, project);
   await clearRemovedConditions(ctx, project);
+  // A view's replay refusal ends once its table was rebuilt or the entry trimmed.
+  await endReplayRefusals(ctx, project);
   // Erasure requests past their one-month deadline fire `erasure_overdue` (GDPR Art. 12(3)).
   await reportErasureStatus(ctx);
   // A purge stopped or killed before its later steps fires `purge_unfinished` until a purge finishes it.

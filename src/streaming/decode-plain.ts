@@ -1,6 +1,7 @@
 import type { FeatureView, Project, Source } from '../definitions/index.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
 import { MAX_KEY_BYTES } from '../ingest/validate-sql.js';
+import { isCalendarDay } from '../time/timestamp-text.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { rowExpressions } from '../processing/row-transforms.js';
 import type { DecodedEvents, EventPart } from './decode-events.js';
@@ -67,8 +68,6 @@ function digits(text: string, from: number, to: number): number {
   return n;
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 /**
  * A timestamp text as epoch ms, when it is the canonical UTC form (`2024-03-01T12:00:00.000Z`) of
  * a time in range: exactly `toIso`'s text of that time (read digit by digit; `Date.parse` and
@@ -84,8 +83,7 @@ export function canonicalTime(text: string): number | undefined {
   const second = digits(text, 17, 19);
   const milli = digits(text, 20, 23);
   if (year < 1970 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return undefined;
-  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return undefined;
+  if (!isCalendarDay(year, month, day)) return undefined;
   const ms = Date.UTC(year, month - 1, day, hour, minute, second, milli);
   return ms < LAST_MS ? ms : undefined;
 }

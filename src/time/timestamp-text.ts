@@ -18,6 +18,12 @@ const DAY_MS = 86_400_000;
 const LIMIT_MS = 8.64e15;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** Whether `day` (from 1) exists in `month` (1-12) of `year`, proleptic Gregorian: 2024-02-29 does, 2026-02-29 does not. */
+export function isCalendarDay(year: number, month: number, day: number): boolean {
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0);
+}
+
 /** Days from 1970-01-01 to a proleptic Gregorian date (Hinnant's `days_from_civil`): no `Date`, so no time zone. */
 function daysFromCivil(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year;
@@ -43,8 +49,7 @@ export function parseTimestampText(text: string): number | undefined {
   const year = Number(m[1]);
   const month = Number(m[2]);
   const day = Number(m[3]);
-  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return undefined;
+  if (!isCalendarDay(year, month, day)) return undefined;
   const hour = Number(m[4] ?? m[8] ?? 0);
   const minute = Number(m[5] ?? 0);
   const second = Number(m[6] ?? 0);

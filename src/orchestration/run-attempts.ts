@@ -147,8 +147,9 @@ export async function runKeyed(jc: JobContext, project: Project, job: string, op
     try {
       // Its own DuckDB, so interrupting a timed-out attempt stops no other job's statement.
       const scope = ownEngine(jc);
-      // A failed attempt's work may still be stopping (a timeout answers at once): the next
-      // attempt, or the caller closing the platform, waits for it, or its run is left behind.
+      // A failed attempt's work may still be stopping (withTimeout gives up on it STOP_GRACE_MS
+      // after the stop): the next attempt, or the caller closing the platform, waits for it, or
+      // its run is left behind.
       let settled = (): void => undefined;
       const stopped = new Promise<void>((resolve) => (settled = resolve));
       lastStopped = Promise.resolve();

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -15,6 +14,7 @@ import { createServer } from '../src/serving/http/server.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { appendServedLines, appendServedRows, compactRowLines, servedRowsOf, type ServedLogFormat } from './support/serving-log.js';
 import { tempPlatform } from './support/temp-platform.js';
+import { expectPromtoolAccepts } from './support/promtool.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', amount: 'float64', merchant: 'string', qty: 'int64', ts: 'timestamp' }, timestamp: 'ts' });
@@ -146,8 +146,7 @@ describe.each<ServedLogFormat>(['whole', 'lean', 'compact', 'rows'])('the skew j
       expect(text).toContain('# TYPE sluice_skew_mismatch_rate gauge');
       expect(text).toContain(`sluice_skew_mismatch_rate{service="fraud",feature="stats__last_amount"} ${amount.mismatchRate}`);
       expect(text).toContain('sluice_skew_mismatch_rate{service="fraud",feature="latest__amount"} 0');
-      const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-      if (!promtool.error) expect(promtool.stdout + promtool.stderr).toBe('');
+      expectPromtoolAccepts(text);
     } finally {
       await app.close();
     }

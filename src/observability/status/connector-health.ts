@@ -146,9 +146,11 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
 }
 
 async function endShownDataLoss(ctx: SluiceContext, subjects: ReadonlySet<string>, now: number): Promise<void> {
-  for (const c of await ctx.metadata.health.list({ firing: true, kind: DATA_LOST })) {
-    if (!subjects.has(c.subject) || now - c.updatedAt < DATA_LOST_SHOWN_MS) continue;
-    await ctx.metadata.health.report({ kind: DATA_LOST, subject: c.subject, firing: false, severity: 'error', message: `${c.message} (no new gap for 24 h: cleared)`, details: c.details ?? {} }, now);
+  for (const seen of await ctx.metadata.health.list({ firing: true, kind: DATA_LOST })) {
+    if (!subjects.has(seen.subject)) continue;
+    // Checked again in the transaction that ends it: a gap another process recorded meanwhile keeps it.
+    await ctx.metadata.health.update(DATA_LOST, seen.subject, (c) => (c === undefined || !c.firing || now - c.updatedAt < DATA_LOST_SHOWN_MS ? undefined
+      : { firing: false, severity: 'error', message: `${c.message} (no new gap for 24 h: cleared)`, details: c.details ?? {} }), now);
   }
 }
 
@@ -172,12 +174,11 @@ export async function reportConnectorIncident(ctx: SluiceContext, source: string
     }, '');
     return;
   }
-  const subject = connectorSubject(source);
-  const before = (await ctx.metadata.health.list({ kind: DATA_LOST })).find((c) => c.subject === subject)?.details;
-  const total = (typeof before?.lostSequences === 'number' ? before.lostSequences : 0) + (incident.to - incident.from + 1);
-  const ranges = [...(Array.isArray(before?.ranges) ? before.ranges : []), { from: incident.from, to: incident.to, at: new Date(now).toISOString() }].slice(-RANGES_KEPT);
-  await ctx.metadata.health.report({
-    kind: DATA_LOST, subject, firing: true, severity: 'error', details: { source, ranges, lostSequences: total },
-    message: `source "${source}": ${incident.message}`,
+  // One transaction from the count read to the count written: gaps two processes record at once are both counted.
+  await ctx.metadata.health.update(DATA_LOST, connectorSubject(source), (current) => {
+    const before = current?.details;
+    const total = (typeof before?.lostSequences === 'number' ? before.lostSequences : 0) + (incident.to - incident.from + 1);
+    const ranges = [...(Array.isArray(before?.ranges) ? before.ranges : []), { from: incident.from, to: incident.to, at: new Date(now).toISOString() }].slice(-RANGES_KEPT);
+    return { firing: true, severity: 'error', details: { source, ranges, lostSequences: total }, message: `source "${source}": ${incident.message}` };
   }, now);
 }

@@ -10,6 +10,11 @@ import { sluice } from './support/cli.js';
 import { crashProject, crashProjectDir } from './support/crash-check.js';
 import { startSluice } from './support/sluice-process.js';
 import { tempPlatform } from './support/temp-platform.js';
+import { openPlatform } from '../src/platform.js';
+import { NATS_SERVER_BINARY, startNatsServer } from './support/nats-server.js';
+import { describeWithServer } from './support/server-suites.js';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { until } from './support/webhook-receiver.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -120,3 +125,37 @@ test('sluice worker killed with SIGKILL: sluice status reports its connector los
     rmSync(dir, { recursive: true, force: true });
   }
 }, 180_000);
+
+/** Whether a process beats for a connector of the project in `dir` (read as another process would). */
+async function beatStored(dir: string): Promise<boolean> {
+  const platform = openPlatform({ projectDir: dir });
+  try {
+    return (await platform.metadata.listLeases()).some((l) => l.name.startsWith('connector-beat:'));
+  } finally {
+    await platform.close();
+  }
+}
+
+describeWithServer('a running JetStream connector whose worker is killed', NATS_SERVER_BINARY, (binary) => {
+  test('healthy while it runs; SIGKILLed, sluice status is unhealthy with connector_lost instead of healthy for good', async () => {
+    const server = await startNatsServer(binary);
+    const nc = await connect({ servers: server.url });
+    const dir = await crashProjectDir(crashProject(natsJetStream({ servers: envSetting('NATS_URL'), stream: 'EVENTS', subject: 'events.>' })));
+    try {
+      await (await jetstreamManager(nc)).streams.add({ name: 'EVENTS', subjects: ['events.>'] });
+      const statusJson = () => sluice(dir, 'status', '--json').json<{ healthy: boolean; conditions: { kind: string; details: Record<string, unknown> }[] }>();
+      const worker = await startSluice(dir, ['worker', '--no-scheduler'], { NATS_URL: server.url });
+      // Its poll has run (it beats on the same poll): the connector's heartbeat is in the store.
+      await until(() => beatStored(dir), 'the worker to beat');
+      expect(statusJson()).toMatchObject({ healthy: true, conditions: [] });
+      await worker.kill();
+      const after = statusJson();
+      expect(after.healthy).toBe(false);
+      expect(after.conditions).toEqual([expect.objectContaining({ kind: 'connector_lost', details: expect.objectContaining({ pid: worker.pid }) })]);
+    } finally {
+      await nc.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

@@ -157,7 +157,7 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
 
 async function endShownDataLoss(ctx: SluiceContext, subjects: ReadonlySet<string>, now: number): Promise<void> {
   for (const seen of await ctx.metadata.health.list({ firing: true, kind: DATA_LOST })) {
-    if (!subjects.has(seen.subject)) continue;
+    if (!subjects.has(seen.subject) || now - seen.updatedAt < DATA_LOST_SHOWN_MS) continue;
     // Checked again in the transaction that ends it: a gap another process recorded meanwhile keeps it.
     await ctx.metadata.health.update(DATA_LOST, seen.subject, (c) => (c === undefined || !c.firing || now - c.updatedAt < DATA_LOST_SHOWN_MS ? undefined
       : { firing: false, severity: 'error', message: `${c.message} (no new gap for 24 h: cleared)`, details: c.details ?? {} }), now);

@@ -4,11 +4,12 @@ import { streamStatus } from '../streaming/stream-status.js';
 import { evaluateFreshness, type FreshnessStatus } from './freshness-status.js';
 import type { GaugeSample, ScrapeSource } from './metrics.js';
 import type { Condition } from '../storage/metadata/health-store.js';
+import { CONNECTOR_LOST } from './status/connector-beats.js';
 import { CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, connectorSources, connectorSubject } from './status/connector-health.js';
 
-/** Per source with a connector: 0 while its connector's condition fires (failed, retrying, or no process runs it) (see `connectorHealthWatch`), else 1. */
+/** Per source with a connector: 0 while its connector's condition fires (failed, retrying, no process runs it, or the one that ran it is lost) (see `connectorHealthWatch`), else 1. */
 function connectorUp(project: Project, conditions: readonly Condition[]): GaugeSample[] {
-  const down = new Set(conditions.filter((c) => c.firing && (c.kind === CONNECTOR_FAILED || c.kind === CONNECTOR_RETRYING || c.kind === CONNECTOR_STOPPED)).map((c) => c.subject));
+  const down = new Set(conditions.filter((c) => c.firing && (c.kind === CONNECTOR_FAILED || c.kind === CONNECTOR_RETRYING || c.kind === CONNECTOR_STOPPED || c.kind === CONNECTOR_LOST)).map((c) => c.subject));
   return connectorSources(project).map((source) => ({ labels: { source }, value: down.has(connectorSubject(source)) ? 0 : 1 }));
 }
 

@@ -84,15 +84,22 @@ function leftSuffix(left: readonly string[]): string {
 }
 
 /**
- * Narrows the all-views condition `job:materialize` to the views in `left`: it ends (naming
- * `ended`) when none is left, else keeps firing with them. An ending records the failed run it
- * ends (`details.failedRunId`) for {@link failureEndedSince}.
+ * Narrows the all-views condition `job:materialize` (of `kind`) to the views `leftOf` leaves of
+ * those it waits for: it ends (naming `ended`) when none is left, else keeps firing with them;
+ * nothing changes when `leftOf` says undefined. The views are read and written in one store
+ * transaction (`HealthStore.update`), so a failure another process reports meanwhile is not
+ * overwritten. An ending records the failed run it ends (`details.failedRunId`) for
+ * {@link failureEndedSince}. True when it changed the condition.
  */
-async function narrowAllViews(ctx: SluiceContext, condition: Condition, left: readonly string[], ended: string, details: Readonly<Record<string, unknown>>, at: number): Promise<void> {
-  const { kind, subject, severity } = condition;
-  const message = left.length === 0 ? ended : `${String(condition.message).replace(/; views not materialized since: .*$/, '')}${leftSuffix(left)}`;
-  const ending = left.length === 0 ? { failedRunId: failedRunOf(condition) } : {};
-  await ctx.metadata.health.report({ kind, subject, firing: left.length > 0, severity, message, details: { ...condition.details, viewsLeft: left, ...details, ...ending } }, at);
+async function narrowAllViews(ctx: SluiceContext, kind: string, leftOf: (condition: Condition) => readonly string[] | undefined, ended: string, details: Readonly<Record<string, unknown>>, at: number): Promise<boolean> {
+  const changed = await ctx.metadata.health.update(kind, 'job:materialize', (condition) => {
+    const left = condition?.firing === true ? leftOf(condition) : undefined;
+    if (condition === undefined || left === undefined) return undefined;
+    const message = left.length === 0 ? ended : `${String(condition.message).replace(/; views not materialized since: .*$/, '')}${leftSuffix(left)}`;
+    const ending = left.length === 0 ? { failedRunId: failedRunOf(condition) } : {};
+    return { firing: left.length > 0, severity: condition.severity, message, details: { ...condition.details, viewsLeft: left, ...details, ...ending } };
+  }, at);
+  return changed !== undefined;
 }
 
 /**
@@ -120,9 +127,8 @@ async function endMaterializeConditions(ctx: SluiceContext, run: Pick<RunRecord,
   for (const condition of await ctx.metadata.health.list({ firing: true })) {
     if (!(RUN_KINDS as readonly string[]).includes(condition.kind) || condition.subject !== 'job:materialize') continue;
     // A condition fired before views were recorded (older code) ends with any run of several views, as it did then.
-    const left = waitingFor(condition)?.filter((v) => !covered.has(v)) ?? (views.length > 1 ? [] : undefined);
-    if (left === undefined) continue;
-    await narrowAllViews(ctx, condition, left, `job materialize: every view its failed run left was materialized since (last by run ${run.id})`, { lastRunId: run.id }, at);
+    const leftOf = (c: Condition) => waitingFor(c)?.filter((v) => !covered.has(v)) ?? (views.length > 1 ? [] : undefined);
+    await narrowAllViews(ctx, condition.kind, leftOf, `job materialize: every view its failed run left was materialized since (last by run ${run.id})`, { lastRunId: run.id }, at);
   }
 }
 
@@ -137,12 +143,14 @@ async function endMaterializeConditions(ctx: SluiceContext, run: Pick<RunRecord,
  */
 export async function endUndeclaredViews(ctx: SluiceContext, declared: ReadonlySet<string>): Promise<number> {
   let changed = 0;
-  for (const condition of await ctx.metadata.health.list({ firing: true })) {
-    const waiting = condition.subject === 'job:materialize' && (RUN_KINDS as readonly string[]).includes(condition.kind) ? waitingFor(condition) : undefined;
+  const leftOf = (condition: Condition) => {
+    const waiting = waitingFor(condition);
     const left = waiting?.filter((v) => declared.has(v));
-    if (waiting === undefined || left === undefined || left.length === waiting.length) continue;
-    await narrowAllViews(ctx, condition, left, 'job materialize: every view its failed run left was materialized since or is no longer declared', {}, ctx.now());
-    changed++;
+    return waiting === undefined || left === undefined || left.length === waiting.length ? undefined : left;
+  };
+  for (const condition of await ctx.metadata.health.list({ firing: true })) {
+    if (condition.subject !== 'job:materialize' || !(RUN_KINDS as readonly string[]).includes(condition.kind) || leftOf(condition) === undefined) continue;
+    if (await narrowAllViews(ctx, condition.kind, leftOf, 'job materialize: every view its failed run left was materialized since or is no longer declared', {}, ctx.now())) changed++;
   }
   return changed;
 }
@@ -175,13 +183,16 @@ export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, '
   const kind = hung ? 'job_hung' : 'job_failed';
   const done = views !== undefined ? await switchedIn(ctx, run) : new Set<string>();
   if (done.size > 0) await endViewConditions(ctx, run, done, subject, at);
-  const firing = subject === 'job:materialize' && views !== undefined ? (await ctx.metadata.health.list({ firing: true, kind })).find((c) => c.subject === subject) : undefined;
-  const since = subject === 'job:materialize' && views !== undefined ? await materializedSince(ctx, run) : new Set<string>();
-  const left = subject === 'job:materialize' && views !== undefined ? [...new Set([...views, ...(waitingFor(firing) ?? [])])].filter((v) => !done.has(v) && !since.has(v)).sort() : undefined;
-  await ctx.metadata.health.report({
-    kind, subject, firing: true, severity: 'error',
-    message: `job ${name} ${hung ? 'hung' : 'failed'} (run ${run.id}): ${message}${left ? leftSuffix(left) : ''}`,
-    details: { runId: run.id, error: message, ...(cause ? { cause } : {}), ...quarantined(outcome.error), ...(typeof run.params.runKey === 'string' ? { runKey: run.params.runKey } : {}), ...(left ? { viewsLeft: left } : {}) },
+  const allViews = subject === 'job:materialize' && views !== undefined;
+  const since = allViews ? await materializedSince(ctx, run) : new Set<string>();
+  // The views the firing condition waits for are read in the transaction that adds this run's: none is lost to a failure reported meanwhile.
+  await ctx.metadata.health.update(kind, subject, (firing) => {
+    const left = allViews ? [...new Set([...views, ...(waitingFor(firing?.firing === true ? firing : undefined) ?? [])])].filter((v) => !done.has(v) && !since.has(v)).sort() : undefined;
+    return {
+      firing: true, severity: 'error',
+      message: `job ${name} ${hung ? 'hung' : 'failed'} (run ${run.id}): ${message}${left ? leftSuffix(left) : ''}`,
+      details: { runId: run.id, error: message, ...(cause ? { cause } : {}), ...quarantined(outcome.error), ...(typeof run.params.runKey === 'string' ? { runKey: run.params.runKey } : {}), ...(left ? { viewsLeft: left } : {}) },
+    };
   }, at);
 }
 

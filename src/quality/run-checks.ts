@@ -2,6 +2,7 @@ import type { SluiceContext } from '../context.js';
 import type { Check, Schema } from '../definitions/index.js';
 import { ValidationError } from '../errors.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
+import type { Condition } from '../storage/metadata/health-store.js';
 import type { QuarantinedBatch } from '../storage/metadata/quality-store.js';
 import { evaluateChecks, type BatchProfile, type CheckResult } from './evaluate-checks.js';
 
@@ -72,22 +73,23 @@ export async function recordVerdict(ctx: SluiceContext, verdict: BatchVerdict, c
  */
 export async function endHeldConditions(ctx: SluiceContext, batch: QuarantinedBatch, outcome: string): Promise<void> {
   const subjects = new Set(batch.results.map((r) => checkSubject(batch.dataset, r.check)));
-  for (const c of await ctx.metadata.health.list({ kind: 'check_failed', firing: true })) {
-    if (!subjects.has(c.subject) || c.details?.quarantineId !== batch.id) continue;
-    await ctx.metadata.health.report({
-      kind: c.kind, subject: c.subject, firing: false, severity: c.severity,
-      message: `check "${String(c.details.check)}" on "${batch.dataset}": quarantined batch ${batch.id} was ${batch.status} by ${batch.resolvedBy} (${outcome})`,
-      details: { ...c.details, resolution: batch.status, resolvedBy: batch.resolvedBy },
-    }, ctx.now());
+  const holds = (c: Condition | undefined): c is Condition => c !== undefined && c.firing && c.details?.quarantineId === batch.id;
+  const resolution = { resolution: batch.status, resolvedBy: batch.resolvedBy };
+  for (const seen of await ctx.metadata.health.list({ kind: 'check_failed', firing: true })) {
+    if (!subjects.has(seen.subject) || !holds(seen)) continue;
+    // Checked again in the transaction that ends it: a later batch's failure reported meanwhile stays.
+    await ctx.metadata.health.update(seen.kind, seen.subject, (c) => (!holds(c) ? undefined : {
+      firing: false, severity: c.severity, details: { ...c.details, ...resolution },
+      message: `check "${String(c.details?.check)}" on "${batch.dataset}": quarantined batch ${batch.id} was ${batch.status} by ${batch.resolvedBy} (${outcome})`,
+    }), ctx.now());
   }
   // A job that failed on the batch (held it, or met its content held) failed for nothing else.
-  for (const c of await ctx.metadata.health.list({ kind: 'job_failed', firing: true })) {
-    if (c.details?.quarantineId !== batch.id) continue;
-    await ctx.metadata.health.report({
-      kind: c.kind, subject: c.subject, firing: false, severity: c.severity,
+  for (const seen of await ctx.metadata.health.list({ kind: 'job_failed', firing: true })) {
+    if (!holds(seen)) continue;
+    await ctx.metadata.health.update(seen.kind, seen.subject, (c) => (!holds(c) ? undefined : {
+      firing: false, severity: c.severity, details: { ...c.details, ...resolution },
       message: `${c.subject.slice(4)}: quarantined batch ${batch.id} was ${batch.status} by ${batch.resolvedBy} (${outcome}); the job's next run takes the files after it`,
-      details: { ...c.details, resolution: batch.status, resolvedBy: batch.resolvedBy },
-    }, ctx.now());
+    }), ctx.now());
   }
 }
 

@@ -44,4 +44,20 @@ export function runHealthStoreContract(name: string, harness: () => Promise<Stor
     expect(await store.health.pendingAlerts(1_000, 10)).toEqual([]);
     expect((await store.health.listAlerts(10))[0]).toMatchObject({ deliveredAt: 120, attempts: 2, lastError: null });
   }));
+
+  test(`${name}: update reads and reports in one transaction: two handles adding to one condition at once lose neither`, run(async (h, store) => {
+    const other = await h.open();
+    try {
+      const add = (handle: MetadataStore, part: string, at: number) => handle.health.update('drift', 'source:s', (c) => (
+        { firing: true, severity: 'warn', message: `parts changed`, details: { parts: [...((c?.details?.parts as string[] | undefined) ?? []), part] } }), at);
+      const [a, b] = await Promise.all([add(store, 'file', 1), add(other, 'stream', 2)]);
+      expect([a?.transition, b?.transition]).toEqual(['fired', 'unchanged']);
+      expect((await store.health.list())[0]?.details?.parts).toEqual(['file', 'stream']);
+      expect(await store.health.update('drift', 'source:s', () => undefined, 3)).toBeUndefined();
+      expect(await store.health.update('drift', 'source:s', (c) => ({ ...c!, firing: false, message: 'fits' }), 4)).toMatchObject({ transition: 'resolved', condition: { kind: 'drift', subject: 'source:s', since: 1, resolvedAt: 4 } });
+      expect((await store.health.pendingAlerts(10, 10)).map((alert) => alert.transition)).toEqual(['fired', 'resolved']);
+    } finally {
+      await other.close();
+    }
+  }));
 }

@@ -4,6 +4,7 @@ import { declaredCheckSubjects } from '../../quality/run-checks.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
 import { endUndeclaredViews } from '../../orchestration/job-health.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
+import { CONNECTOR_LOST } from './connector-beats.js';
 import { CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, connectorSources, connectorSubject } from './connector-health.js';
 import { endUndeclaredDroppedColumns, SCHEMA_CHANGED } from './report-schema-change.js';
 import { REPLAY_REFUSED } from './end-replay-refusals.js';
@@ -53,6 +54,7 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
     { kind: CONNECTOR_FAILED, declared: (s) => connectors.has(s), name: connectorName },
     { kind: CONNECTOR_RETRYING, declared: (s) => connectors.has(s), name: connectorName },
     { kind: CONNECTOR_STOPPED, declared: (s) => connectors.has(s), name: connectorName },
+    { kind: CONNECTOR_LOST, declared: (s) => connectors.has(s), name: connectorName },
     { kind: DATA_LOST, declared: (s) => connectors.has(s), name: connectorName },
     // A stream view's replay refusals (`StreamProcessorOptions.onReplayRefused`) end with the view (or its rebuild: `endReplayRefusals`).
     { kind: REPLAY_REFUSED, declared: (s) => views.has(s), name: (s) => `view "${s.slice('view:'.length)}"` },
@@ -67,7 +69,7 @@ const RUNS_READ = 500;
  * (`check_failed`), a view's feature or a request view removed (`drift`, `skew` of
  * `feature:<view>__<feature>`), a source removed (`drift` of its columns, `schema_changed`), the columns a connector saw dropped
  * removed from the source's schema (`schema_changed` with `details.nulled`), a source's connector removed
- * (`connector_failed`, `connector_retrying`, `connector_stopped`, `data_lost`), a
+ * (`connector_failed`, `connector_retrying`, `connector_stopped`, `connector_lost`, `data_lost`), a
  * job's failure or hang (`job_failed`, `job_hung`) that is about nothing declared any more (see
  * `jobStillDeclared`: a scheduled job gone from the catalogue, a CLI run of a removed view), and
  * the removed views an interrupted full materialize left (`endUndeclaredViews`).

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { SluiceContext } from '../../context.js';
 import { isStreamed, type Project } from '../../definitions/index.js';
 import { DROPPED_COLUMNS_WAY, recordSchemaChangePart } from './report-schema-change.js';
+import { CONNECTOR_LOST, connectorBeats } from './connector-beats.js';
 import type { ConnectorIncident, ConnectorStatus } from '../../ingest/connectors/connector.js';
 
 /** The condition kind of a connector that stopped for good (it needs a person: a dropped slot, a column it cannot read, a start refused). */
@@ -58,6 +59,12 @@ export interface ConnectorHealthWatch {
  * failure nobody fixed), naming the process and the connector's last state. The first sight of
  * the connector in any state by a process ends it (another process that runs it too, within 5 s).
  *
+ * While it runs connectors, `observe` also beats for each (`connectorBeats`: a lease renewed
+ * every `CONNECTOR_BEAT_EVERY_MS`); `stopped` removes the beats. A process that dies without
+ * `stopped` leaves beats that go stale: `reportLostConnectors` turns them into `connector_lost`,
+ * which this process's first sight of the connector (or, for another process running it too,
+ * the 5 s check) ends, as a clean stop does.
+ *
  * @example
  * const health = connectorHealthWatch(platform);
  * setInterval(() => void health.observe(runtime.status().flatMap((s) => (s.connector ? [s.connector] : []))), 1_000);
@@ -97,6 +104,7 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
       }, now);
     }
   };
+  const beats = connectorBeats(ctx);
   let lostCheckedAt = Number.NEGATIVE_INFINITY;
   let stoppedCheckedAt = Number.NEGATIVE_INFINITY;
   return {
@@ -109,11 +117,12 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
       }
       if (now - stoppedCheckedAt >= STOPPED_CHECK_EVERY_MS) {
         stoppedCheckedAt = now;
-        for (const c of await ctx.metadata.health.list({ firing: true, kind: CONNECTOR_STOPPED })) {
+        for (const c of await ctx.metadata.health.list({ firing: true })) {
           const status = connectors.find((s) => connectorSubject(s.source) === c.subject);
-          if (status !== undefined) await reportKinds(status, 'ok', [CONNECTOR_STOPPED], now);
+          if (status !== undefined && (c.kind === CONNECTOR_STOPPED || c.kind === CONNECTOR_LOST)) await reportKinds(status, 'ok', [c.kind], now);
         }
       }
+      await beats.beat(connectors.map((c) => c.source), now);
       for (const status of connectors) {
         const seen = verdict(status, now);
         const first = !reported.has(status.source);
@@ -121,7 +130,7 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
         const key = seen === 'ok' ? 'ok' : seen === 'unchanged' ? 'unchanged' : `${seen.kind}\u0000${seen.severity}\u0000${status.lastError ?? ''}`;
         if (reported.get(status.source) === key) continue;
         // A process running the connector, in any state, ends what a stopped one left.
-        if (first) await reportKinds(status, 'ok', [CONNECTOR_STOPPED], now);
+        if (first) await reportKinds(status, 'ok', [CONNECTOR_STOPPED, CONNECTOR_LOST], now);
         if (seen !== 'unchanged') await reportKinds(status, seen, [CONNECTOR_FAILED, CONNECTOR_RETRYING], now);
         reported.set(status.source, key);
       }
@@ -138,17 +147,20 @@ export function connectorHealthWatch(ctx: SluiceContext, options: ConnectorHealt
           message: `source "${status.source}": connector ${status.kind} is not running: the process that ran it (pid ${process.pid} on ${hostname()}) stopped at ${new Date(now).toISOString()}; it was ${state}. Nothing arrives from it until sluice serve or sluice worker runs it again`,
         };
         const details = { source: status.source, connector: status.kind, lastState: status.state, ...(status.lastError === undefined ? {} : { lastError: status.lastError }), ...(status.position === undefined ? {} : { position: status.position }), pid: process.pid, host: hostname(), stoppedAt: new Date(now).toISOString() };
-        await reportKinds(status, seen, [CONNECTOR_STOPPED, CONNECTOR_FAILED, CONNECTOR_RETRYING], now, details);
+        await reportKinds(status, seen, [CONNECTOR_STOPPED, CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_LOST], now, details);
         reported.delete(status.source);
       }
+      await beats.stop();
     },
   };
 }
 
 async function endShownDataLoss(ctx: SluiceContext, subjects: ReadonlySet<string>, now: number): Promise<void> {
-  for (const c of await ctx.metadata.health.list({ firing: true, kind: DATA_LOST })) {
-    if (!subjects.has(c.subject) || now - c.updatedAt < DATA_LOST_SHOWN_MS) continue;
-    await ctx.metadata.health.report({ kind: DATA_LOST, subject: c.subject, firing: false, severity: 'error', message: `${c.message} (no new gap for 24 h: cleared)`, details: c.details ?? {} }, now);
+  for (const seen of await ctx.metadata.health.list({ firing: true, kind: DATA_LOST })) {
+    if (!subjects.has(seen.subject) || now - seen.updatedAt < DATA_LOST_SHOWN_MS) continue;
+    // Checked again in the transaction that ends it: a gap another process recorded meanwhile keeps it.
+    await ctx.metadata.health.update(DATA_LOST, seen.subject, (c) => (c === undefined || !c.firing || now - c.updatedAt < DATA_LOST_SHOWN_MS ? undefined
+      : { firing: false, severity: 'error', message: `${c.message} (no new gap for 24 h: cleared)`, details: c.details ?? {} }), now);
   }
 }
 
@@ -172,12 +184,11 @@ export async function reportConnectorIncident(ctx: SluiceContext, source: string
     }, '');
     return;
   }
-  const subject = connectorSubject(source);
-  const before = (await ctx.metadata.health.list({ kind: DATA_LOST })).find((c) => c.subject === subject)?.details;
-  const total = (typeof before?.lostSequences === 'number' ? before.lostSequences : 0) + (incident.to - incident.from + 1);
-  const ranges = [...(Array.isArray(before?.ranges) ? before.ranges : []), { from: incident.from, to: incident.to, at: new Date(now).toISOString() }].slice(-RANGES_KEPT);
-  await ctx.metadata.health.report({
-    kind: DATA_LOST, subject, firing: true, severity: 'error', details: { source, ranges, lostSequences: total },
-    message: `source "${source}": ${incident.message}`,
+  // One transaction from the count read to the count written: gaps two processes record at once are both counted.
+  await ctx.metadata.health.update(DATA_LOST, connectorSubject(source), (current) => {
+    const before = current?.details;
+    const total = (typeof before?.lostSequences === 'number' ? before.lostSequences : 0) + (incident.to - incident.from + 1);
+    const ranges = [...(Array.isArray(before?.ranges) ? before.ranges : []), { from: incident.from, to: incident.to, at: new Date(now).toISOString() }].slice(-RANGES_KEPT);
+    return { firing: true, severity: 'error', details: { source, ranges, lostSequences: total }, message: `source "${source}": ${incident.message}` };
   }, now);
 }

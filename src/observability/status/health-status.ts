@@ -14,6 +14,7 @@ import { endFinishedScrubs } from '../../compliance/purge/scrub-removed.js';
 import { clearRemovedConditions } from './clear-removed-conditions.js';
 import { endReplayRefusals } from './end-replay-refusals.js';
 import { reportFreshness } from './report-freshness.js';
+import { reportLostConnectors } from './connector-beats.js';
 
 /** A firing condition as `sluice status` shows it (times in ISO-8601 UTC). */
 export interface ConditionStatus {
@@ -89,6 +90,8 @@ export async function healthStatus(ctx: SluiceContext, project: Project, options
   // Runs whose process died are failed, and their conditions fired, before the conditions are read (and those of removed jobs cleared):
   // else the call that notices a death answers without it, and only the next one with it.
   await reapDeadRuns(ctx, project);
+  // Likewise connectors whose process died without a clean stop: `connector_lost`.
+  await reportLostConnectors(ctx);
   const freshness = await reportFreshness(ctx, project);
   await clearRemovedConditions(ctx, project);
   // A view's replay refusal ends once its table was rebuilt or the entry trimmed.

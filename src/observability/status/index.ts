@@ -5,3 +5,4 @@ export { reportSchemaChange, schemaChangeOf, recordSchemaChangePart, schemaChang
 export { streamSchemaWatch } from './stream-schema-watch.js';
 export { clearRemovedConditions } from './clear-removed-conditions.js';
 export { connectorHealthWatch, connectorSubject, reportConnectorIncident, CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, type ConnectorHealthOptions, type ConnectorHealthWatch } from './connector-health.js';
+export { connectorBeats, reportLostConnectors, CONNECTOR_LOST, CONNECTOR_BEAT_EVERY_MS, CONNECTOR_LOST_AFTER_MS, type ConnectorBeats } from './connector-beats.js';

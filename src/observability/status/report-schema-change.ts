@@ -1,5 +1,6 @@
 import type { SluiceContext } from '../../context.js';
 import type { Source } from '../../definitions/index.js';
+import type { Condition, ConditionReport } from '../../storage/metadata/health-store.js';
 
 /** The condition kind of a source whose batches no longer fit its declared schema. */
 export const SCHEMA_CHANGED = 'schema_changed';
@@ -62,10 +63,9 @@ export interface SchemaChangePart {
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
 
-/** The firing parts of a source's `schema_changed` condition, by way in. */
-export async function schemaChangeParts(ctx: SluiceContext, source: string): Promise<Record<SchemaChangeWay, SchemaChangePart>> {
-  const condition = (await ctx.metadata.health.list({ firing: true, kind: SCHEMA_CHANGED })).find((c) => c.subject === `source:${source}`);
-  if (condition === undefined) return {};
+/** The parts of a stored `schema_changed` condition, by way in; none when it is not firing. */
+function partsOf(condition: Condition | undefined): Record<SchemaChangeWay, SchemaChangePart> {
+  if (condition === undefined || !condition.firing) return {};
   const ways = condition.details?.ways;
   if (ways !== null && typeof ways === 'object') return { ...(ways as Record<string, SchemaChangePart>) };
   const nulled = strings(condition.details?.nulled);
@@ -77,35 +77,62 @@ export async function schemaChangeParts(ctx: SluiceContext, source: string): Pro
   };
 }
 
+/** The firing parts of a source's `schema_changed` condition, by way in. */
+export async function schemaChangeParts(ctx: SluiceContext, source: string): Promise<Record<SchemaChangeWay, SchemaChangePart>> {
+  return partsOf((await ctx.metadata.health.list({ firing: true, kind: SCHEMA_CHANGED })).find((c) => c.subject === `source:${source}`));
+}
+
+/** The condition `parts` make (see `recordSchemaChangePart`); `ended` and `input` say what ended the last one. */
+function conditionOf(parts: Record<SchemaChangeWay, SchemaChangePart>, ended: string, input: string): Omit<ConditionReport, 'kind' | 'subject'> {
+  const all = Object.entries(parts).sort(([, a], [, b]) => b.at - a.at);
+  const newest = all[0]?.[1];
+  const union = (pick: (p: SchemaChangePart) => readonly string[] | undefined) => [...new Set(all.flatMap(([, p]) => pick(p) ?? []))];
+  const nulled = union((p) => p.nulled);
+  return {
+    firing: newest !== undefined,
+    severity: all.some(([, p]) => p.severity === 'error') ? 'error' : (newest?.severity ?? 'error'),
+    message: newest === undefined ? ended : `${newest.message}${all.length > 1 ? ` (also through ${all.slice(1).map(([w]) => w).join(', ')}: see details.ways)` : ''}`,
+    details: newest === undefined
+      ? { input, missing: [], retyped: [], ways: {} }
+      : { input: newest.input, missing: union((p) => p.missing), retyped: union((p) => p.retyped), ...(nulled.length > 0 ? { nulled } : {}), ways: parts },
+  };
+}
+
+/**
+ * Changes the parts of a source's `schema_changed` condition as `edit` says, from the parts
+ * stored, in one store transaction (`HealthStore.update`): two processes changing parts at once
+ * (a file ingest and a connector) each keep theirs. `edit` changes `parts` in place and returns
+ * the message and input of an end, or undefined to change nothing. True when it changed them.
+ */
+async function editSchemaChangeParts(ctx: SluiceContext, source: string, edit: (parts: Record<SchemaChangeWay, SchemaChangePart>) => { ended: string; input: string } | undefined): Promise<boolean> {
+  const changed = await ctx.metadata.health.update(SCHEMA_CHANGED, `source:${source}`, (current) => {
+    const parts = partsOf(current);
+    const ending = edit(parts);
+    return ending === undefined ? undefined : conditionOf(parts, ending.ended, ending.input);
+  }, ctx.now());
+  return changed !== undefined;
+}
+
 /**
  * Sets (or with `part` undefined, ends) one way in's part of a source's `schema_changed`
  * condition (subject `source:<name>`): it fires while any way in's part does, at `error` if any
  * part is an error, with the newest part's message; `details` hold the union of the parts'
  * `missing`, `retyped` and `nulled` columns and `ways`, every part. A part is ended only by its
  * own way in, so a fitting file does not end what a streamed batch fired, nor the reverse.
- * `ended` is the message once no part is left.
+ * `ended` is the message once no part is left. The parts are read and written in one
+ * transaction, so processes reporting at once never drop each other's part.
  *
  * @example
  * await recordSchemaChangePart(ctx, 'payments', 'push', undefined, 'source "payments": the batch of 2 event(s) from push fits the declared schema');
  */
 export async function recordSchemaChangePart(ctx: SluiceContext, source: string, way: SchemaChangeWay, part: Omit<SchemaChangePart, 'at'> | undefined, ended: string): Promise<void> {
   const now = ctx.now();
-  const parts = await schemaChangeParts(ctx, source);
-  delete parts[ANY_WAY];
-  if (part === undefined) delete parts[way];
-  else parts[way] = { ...part, at: now };
-  const all = Object.entries(parts).sort(([, a], [, b]) => b.at - a.at);
-  const newest = all[0]?.[1];
-  const union = (pick: (p: SchemaChangePart) => readonly string[] | undefined) => [...new Set(all.flatMap(([, p]) => pick(p) ?? []))];
-  const nulled = union((p) => p.nulled);
-  await ctx.metadata.health.report({
-    kind: SCHEMA_CHANGED, subject: `source:${source}`, firing: newest !== undefined,
-    severity: all.some(([, p]) => p.severity === 'error') ? 'error' : (newest?.severity ?? 'error'),
-    message: newest === undefined ? ended : `${newest.message}${all.length > 1 ? ` (also through ${all.slice(1).map(([w]) => w).join(', ')}: see details.ways)` : ''}`,
-    details: newest === undefined
-      ? { input: part?.input ?? '', missing: [], retyped: [], ways: {} }
-      : { input: newest.input, missing: union((p) => p.missing), retyped: union((p) => p.retyped), ...(nulled.length > 0 ? { nulled } : {}), ways: parts },
-  }, now);
+  await editSchemaChangeParts(ctx, source, (parts) => {
+    delete parts[ANY_WAY];
+    if (part === undefined) delete parts[way];
+    else parts[way] = { ...part, at: now };
+    return { ended, input: part?.input ?? '' };
+  });
 }
 
 /**
@@ -116,10 +143,14 @@ export async function endUndeclaredDroppedColumns(ctx: SluiceContext, declared: 
   let ended = 0;
   for (const condition of await ctx.metadata.health.list({ firing: true, kind: SCHEMA_CHANGED })) {
     const source = condition.subject.slice('source:'.length);
-    const dropped = (await schemaChangeParts(ctx, source))[DROPPED_COLUMNS_WAY];
-    if (dropped === undefined || (dropped.nulled ?? []).some((c) => declared(source, c))) continue;
-    await recordSchemaChangePart(ctx, source, DROPPED_COLUMNS_WAY, undefined, `column(s) ${(dropped.nulled ?? []).join(', ')} of source "${source}" is no longer declared: its condition is cleared`);
-    ended++;
+    const done = await editSchemaChangeParts(ctx, source, (parts) => {
+      const dropped = parts[DROPPED_COLUMNS_WAY] === undefined ? undefined : (parts[DROPPED_COLUMNS_WAY].nulled ?? []);
+      if (dropped === undefined || dropped.some((c) => declared(source, c))) return undefined;
+      delete parts[DROPPED_COLUMNS_WAY];
+      delete parts[ANY_WAY];
+      return { ended: `column(s) ${dropped.join(', ')} of source "${source}" is no longer declared: its condition is cleared`, input: '' };
+    });
+    if (done) ended++;
   }
   return ended;
 }

@@ -4,6 +4,7 @@ import type { SluiceMetrics } from '../metrics.js';
 import { reportErasureStatus } from '../../compliance/erasure/erasure-status.js';
 import { clearRemovedConditions } from './clear-removed-conditions.js';
 import { reportFreshness } from './report-freshness.js';
+import { reportLostConnectors } from './connector-beats.js';
 
 export interface MonitoringOptions {
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -25,7 +26,8 @@ export interface Monitoring {
  * The health loops every long-running process runs (`sluice serve`, `sluice worker`, `sluice
  * scheduler`): continuous freshness (each source's and view's SLA evaluated and its `stale`
  * condition reported, see `reportFreshness`; conditions of removed checks, features and sources
- * cleared, see `clearRemovedConditions`) and the alert dispatcher (the outbox delivered to
+ * cleared, see `clearRemovedConditions`; connectors whose process died fire `connector_lost`, see
+ * `reportLostConnectors`) and the alert dispatcher (the outbox delivered to
  * the project's webhooks, see `alertDispatcher`). Each process may run them: the dispatcher
  * holds a lease, and reporting the same condition twice changes nothing.
  *
@@ -41,6 +43,7 @@ export function startMonitoring(ctx: SluiceContext, options: MonitoringOptions):
       await clearRemovedConditions(ctx, applied.project);
     }
     await reportErasureStatus(ctx);
+    await reportLostConnectors(ctx);
   }, options.log);
   const alerts = startAlertDispatcher(ctx.metadata, {
     ...options.alerts, intervalMs: options.alertIntervalMs ?? 1_000, log: options.log,

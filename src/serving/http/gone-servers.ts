@@ -57,7 +57,9 @@ export function sweepGoneServers(metadata: MetadataStore, now: () => number, ser
       for (const c of await metadata.health.list({ kind, firing: true })) {
         const other = c.subject.startsWith(prefix) ? c.subject.slice(prefix.length) : undefined;
         if (other === undefined ? c.subject !== shared : other === server || !(await isGone(other))) continue;
-        await metadata.health.report({ kind, subject: c.subject, firing: false, severity: c.severity, message: goneMessage(other, stays), details: { ...c.details, ended: 'gone' } }, now());
+        // Read again in the transaction that ends it: what the server reported last is kept in its details.
+        await metadata.health.update(kind, c.subject, (current) => (current?.firing !== true ? undefined
+          : { firing: false, severity: current.severity, message: goneMessage(other, stays), details: { ...current.details, ended: 'gone' } }), now());
       }
     }
   };

@@ -34,6 +34,9 @@ export interface Condition extends ConditionReport {
 
 export type ConditionTransition = 'fired' | 'resolved' | 'escalated' | 'unchanged';
 
+/** A condition's next state, computed from its stored one (see `HealthStore.update`). */
+export type ConditionUpdate = (current: Condition | undefined) => Omit<ConditionReport, 'kind' | 'subject'> | undefined;
+
 /** One alert to deliver: a transition of a condition. */
 export interface AlertRecord {
   readonly id: number;
@@ -50,12 +53,25 @@ export interface AlertRecord {
 /**
  * Semantics every implementation keeps:
  * - `report` is atomic: the condition and, on a transition, its alert are stored together.
+ * - `update` reads and reports in one transaction: no other report falls between them.
  * - A condition never reported, or reported only as not firing, makes no alert.
  * - `pendingAlerts` returns undelivered alerts due at `now`, oldest first; `markAlert` records a
  *   delivery attempt (delivered, or failed with the next attempt time).
  */
 export interface HealthStore {
   report(report: ConditionReport, at: number): Promise<{ transition: ConditionTransition; condition: Condition }>;
+  /**
+   * Reads the condition `(kind, subject)` (undefined: never reported) and reports what `next`
+   * makes of it (undefined: nothing changes), in one transaction: the way to change a condition
+   * from what it says (parts several processes add to it, a count summed over reports, an end
+   * that holds only while the condition is still what was seen), since a `list` then a `report`
+   * lets another process's report fall between them and be lost. `next` runs inside the store's
+   * transaction: synchronous and quick. Undefined when `next` changed nothing.
+   *
+   * @example
+   * await store.update('data_lost', 'connector:payments', (c) => ({ ...lost, details: { lostSequences: Number(c?.details?.lostSequences ?? 0) + 5 } }), now);
+   */
+  update(kind: string, subject: string, next: ConditionUpdate, at: number): Promise<{ transition: ConditionTransition; condition: Condition } | undefined>;
   /** Conditions, firing first then newest; `firing: true` for only the firing ones; `kind` to filter. */
   list(filter?: { firing?: boolean; kind?: string }): Promise<Condition[]>;
   pendingAlerts(now: number, limit: number): Promise<AlertRecord[]>;

@@ -52,25 +52,36 @@ export function sqliteHealth(db: SqliteConnection): HealthStore {
     failed: db.prepare('UPDATE alert_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?'),
     alerts: db.prepare('SELECT * FROM alert_outbox ORDER BY id DESC LIMIT ?'),
   };
+  const stored = (kind: string, subject: string) => {
+    const row = sql.get.get(kind, subject) as ConditionRow | undefined;
+    return row && toCondition(row);
+  };
+  /** Stores `report` over `before`; inside a transaction. */
+  const write = (before: Condition | undefined, report: ConditionReport, at: number) => {
+    const transition = transitionOf(before, report);
+    if (!before && !report.firing) return { transition, condition: { ...report, since: at, updatedAt: at, resolvedAt: null } };
+    const since = transition === 'fired' || !before ? at : before.since;
+    const resolvedAt = transition === 'resolved' ? at : report.firing ? null : (before?.resolvedAt ?? null);
+    // A condition that stays cleared keeps the message it cleared with.
+    const kept = !report.firing && transition === 'unchanged' && before ? before : report;
+    const condition: Condition = {
+      kind: report.kind, subject: report.subject, firing: report.firing, severity: kept.severity, message: kept.message,
+      ...(kept.details ? { details: kept.details } : {}), since, updatedAt: at, resolvedAt,
+    };
+    sql.upsert.run(condition.kind, condition.subject, condition.firing ? 1 : 0, condition.severity, condition.message,
+      condition.details ? JSON.stringify(condition.details) : null, condition.since, condition.updatedAt, condition.resolvedAt);
+    if (transition !== 'unchanged') sql.insertAlert.run(transition, JSON.stringify(condition), at, at);
+    return { transition, condition };
+  };
   return {
     async report(report, at) {
+      return inTransaction(db, () => write(stored(report.kind, report.subject), report, at));
+    },
+    async update(kind, subject, next, at) {
       return inTransaction(db, () => {
-        const row = sql.get.get(report.kind, report.subject) as ConditionRow | undefined;
-        const before = row && toCondition(row);
-        const transition = transitionOf(before, report);
-        if (!before && !report.firing) return { transition, condition: { ...report, since: at, updatedAt: at, resolvedAt: null } };
-        const since = transition === 'fired' || !before ? at : before.since;
-        const resolvedAt = transition === 'resolved' ? at : report.firing ? null : (before?.resolvedAt ?? null);
-        // A condition that stays cleared keeps the message it cleared with.
-        const kept = !report.firing && transition === 'unchanged' && before ? before : report;
-        const condition: Condition = {
-          kind: report.kind, subject: report.subject, firing: report.firing, severity: kept.severity, message: kept.message,
-          ...(kept.details ? { details: kept.details } : {}), since, updatedAt: at, resolvedAt,
-        };
-        sql.upsert.run(condition.kind, condition.subject, condition.firing ? 1 : 0, condition.severity, condition.message,
-          condition.details ? JSON.stringify(condition.details) : null, condition.since, condition.updatedAt, condition.resolvedAt);
-        if (transition !== 'unchanged') sql.insertAlert.run(transition, JSON.stringify(condition), at, at);
-        return { transition, condition };
+        const before = stored(kind, subject);
+        const report = next(before);
+        return report === undefined ? undefined : write(before, { ...report, kind, subject }, at);
       });
     },
     async list(filter = {}) {

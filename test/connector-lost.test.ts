@@ -1,0 +1,161 @@
+import { rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { count, defineProject, entity, env as envSetting, featureView, natsJetStream, streamSource } from '../src/definitions/index.js';
+import type { ConnectorStatus } from '../src/ingest/connectors/connector.js';
+import { SluiceMetrics } from '../src/observability/metrics.js';
+import { storeMetrics } from '../src/observability/store-metrics.js';
+import { connectorHealthWatch, healthStatus, reportLostConnectors, CONNECTOR_BEAT_EVERY_MS, CONNECTOR_LOST_AFTER_MS } from '../src/observability/status/index.js';
+import { sluice } from './support/cli.js';
+import { crashProject, crashProjectDir } from './support/crash-check.js';
+import { startSluice } from './support/sluice-process.js';
+import { tempPlatform } from './support/temp-platform.js';
+import { openPlatform } from '../src/platform.js';
+import { NATS_SERVER_BINARY, startNatsServer } from './support/nats-server.js';
+import { describeWithServer } from './support/server-suites.js';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { until } from './support/webhook-receiver.js';
+
+const T0 = Date.parse('2024-01-01T00:00:00Z');
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const payments = streamSource({
+  name: 'payments', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts',
+  connector: natsJetStream({ servers: envSetting('SLUICE_TEST_UNSET_NATS_URL'), stream: 'PAYMENTS', subject: 'payments.>' }),
+});
+const spec = defineProject({ name: 'p', entities: [customer], sources: [payments], featureViews: [featureView({ name: 'stats', entity: customer, source: payments, features: { n: count() } })] });
+
+let env: Awaited<ReturnType<typeof tempPlatform>>;
+beforeEach(async () => {
+  env = await tempPlatform(spec, T0);
+});
+afterEach(async () => {
+  await env.dispose();
+});
+
+const status = (state: ConnectorStatus['state']): ConnectorStatus => ({ source: 'payments', kind: 'natsJetStream', state, received: 0 });
+const firing = async () => (await env.platform.metadata.health.list({ firing: true })).filter((c) => c.subject === 'connector:payments').map((c) => [c.kind, c.severity]);
+const beats = async () => (await env.platform.metadata.listLeases()).filter((l) => l.name.startsWith('connector-beat:payments:'));
+/** A lease's expiry judged `ms` of wall clock from now: the heartbeat's bound passing without a beat. */
+const after = (ms: number) => (lease: { expiresAt: number }) => lease.expiresAt <= Date.now() + ms;
+
+test('a connector whose process stops beating without a clean stop is connector_lost, naming the process and its last beat; its next beat ends it', async () => {
+  const metrics = new SluiceMetrics();
+  metrics.addScrapeSource(storeMetrics(env.platform, async () => env.project));
+  const up = async () => Number((await metrics.render()).split('\n').find((l) => l.startsWith('sluice_connector_up{source="payments"}'))?.split(' ')[1]);
+  const watch = connectorHealthWatch(env.platform);
+  await watch.observe([status('running')]);
+  const [beat] = await beats();
+  expect(beat).toMatchObject({ holder: { pid: process.pid, host: hostname() } });
+  expect(beat!.expiresAt - beat!.renewedAt).toBe(CONNECTOR_LOST_AFTER_MS);
+  // Beats are written at most every CONNECTOR_BEAT_EVERY_MS of the poll's clock, not at every poll.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await watch.observe([status('running')]);
+  expect((await beats())[0]!.renewedAt).toBe(beat!.renewedAt);
+
+  // Within the bound (and its process alive) the connector is not lost.
+  expect(await reportLostConnectors(env.platform)).toBe(0);
+  expect(await reportLostConnectors(env.platform, after(CONNECTOR_LOST_AFTER_MS - 1_000))).toBe(0);
+  // Past it without a beat, it is.
+  expect(await reportLostConnectors(env.platform, after(CONNECTOR_LOST_AFTER_MS + 1))).toBe(1);
+  expect(await firing()).toEqual([['connector_lost', 'error']]);
+  const [lost] = await env.platform.metadata.health.list({ firing: true, kind: 'connector_lost' });
+  expect(lost!.message).toMatch(new RegExp(`^source "payments": its connector is lost: the process that ran it \\(pid ${process.pid} on ${hostname()}\\) last beat at ${new Date(beat!.renewedAt).toISOString()} and did not stop cleanly`));
+  expect(lost!.details).toEqual({ source: 'payments', pid: process.pid, host: hostname(), lastBeat: new Date(beat!.renewedAt).toISOString() });
+  const unhealthy = await healthStatus(env.platform, env.project);
+  expect(unhealthy.healthy).toBe(false);
+  expect(unhealthy.problems.join('\n')).toMatch(/^connector_lost connector:payments: /m);
+  expect(await up()).toBe(0);
+  // Reported once: its stale beat was removed.
+  expect(await beats()).toEqual([]);
+  expect(await reportLostConnectors(env.platform, () => true)).toBe(0);
+
+  // The process beats again (it had only stalled): the beat is taken again and the condition ends.
+  env.clock.now += CONNECTOR_BEAT_EVERY_MS;
+  await watch.observe([status('running')]);
+  expect(await firing()).toEqual([]);
+  expect(await beats()).toHaveLength(1);
+  expect(await up()).toBe(1);
+
+  // A clean stop removes the beats: connector_stopped, never connector_lost.
+  await watch.stopped([status('running')]);
+  expect(await beats()).toEqual([]);
+  expect(await reportLostConnectors(env.platform, () => true)).toBe(0);
+  expect(await firing()).toEqual([['connector_stopped', 'warn']]);
+});
+
+test('a lost process is not reported while another process still beats for the connector; a clean stop ends connector_lost', async () => {
+  const first = connectorHealthWatch(env.platform);
+  const second = connectorHealthWatch(env.platform);
+  await first.observe([status('running')]);
+  await second.observe([status('running')]);
+  const [gone] = await beats();
+  expect(await reportLostConnectors(env.platform, (l) => l.name === gone!.name)).toBe(0);
+  expect(await firing()).toEqual([]);
+  expect(await beats()).toHaveLength(1);
+  expect(await reportLostConnectors(env.platform, () => true)).toBe(1);
+  expect(await firing()).toEqual([['connector_lost', 'error']]);
+  await second.stopped([status('running')]);
+  expect(await firing()).toEqual([['connector_stopped', 'warn']]);
+});
+
+test('sluice worker killed with SIGKILL: sluice status reports its connector lost, naming its pid; the next worker ends it', async () => {
+  const dir = await crashProjectDir(crashProject(natsJetStream({ servers: envSetting('SLUICE_TEST_UNSET_NATS_URL'), stream: 'EVENTS', subject: 'events.>' })));
+  try {
+    const statusJson = () => {
+      const r = sluice(dir, 'status', '--json');
+      return r.json<{ healthy: boolean; conditions: { kind: string; subject: string; message: string; details: Record<string, unknown> }[] }>();
+    };
+    const kinds = () => statusJson().conditions.filter((c) => c.subject === 'connector:events').map((c) => c.kind).sort();
+    const worker = await startSluice(dir, ['worker', '--no-scheduler']);
+    // Its connector's start is refused (no NATS URL): connector_failed, written by the poll that beats too.
+    await until(async () => kinds().includes('connector_failed'), 'the worker to report its connector');
+    expect(kinds()).toEqual(['connector_failed']);
+    await worker.kill();
+    const lost = statusJson().conditions.find((c) => c.kind === 'connector_lost');
+    expect(lost).toMatchObject({ subject: 'connector:events', details: { source: 'events', pid: worker.pid, host: hostname() } });
+    expect(lost!.message).toMatch(new RegExp(`the process that ran it \\(pid ${worker.pid} on `));
+    expect(statusJson().healthy).toBe(false);
+
+    const next = await startSluice(dir, ['worker', '--no-scheduler']);
+    await until(async () => !kinds().includes('connector_lost'), 'the next worker to end connector_lost');
+    expect(await next.stop()).toBe(0);
+    expect(kinds()).toEqual(['connector_stopped']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 180_000);
+
+/** Whether a process beats for a connector of the project in `dir` (read as another process would). */
+async function beatStored(dir: string): Promise<boolean> {
+  const platform = openPlatform({ projectDir: dir });
+  try {
+    return (await platform.metadata.listLeases()).some((l) => l.name.startsWith('connector-beat:'));
+  } finally {
+    await platform.close();
+  }
+}
+
+describeWithServer('a running JetStream connector whose worker is killed', NATS_SERVER_BINARY, (binary) => {
+  test('healthy while it runs; SIGKILLed, sluice status is unhealthy with connector_lost instead of healthy for good', async () => {
+    const server = await startNatsServer(binary);
+    const nc = await connect({ servers: server.url });
+    const dir = await crashProjectDir(crashProject(natsJetStream({ servers: envSetting('NATS_URL'), stream: 'EVENTS', subject: 'events.>' })));
+    try {
+      await (await jetstreamManager(nc)).streams.add({ name: 'EVENTS', subjects: ['events.>'] });
+      const statusJson = () => sluice(dir, 'status', '--json').json<{ healthy: boolean; conditions: { kind: string; details: Record<string, unknown> }[] }>();
+      const worker = await startSluice(dir, ['worker', '--no-scheduler'], { NATS_URL: server.url });
+      // Its poll has run (it beats on the same poll): the connector's heartbeat is in the store.
+      await until(() => beatStored(dir), 'the worker to beat');
+      expect(statusJson()).toMatchObject({ healthy: true, conditions: [] });
+      await worker.kill();
+      const after = statusJson();
+      expect(after.healthy).toBe(false);
+      expect(after.conditions).toEqual([expect.objectContaining({ kind: 'connector_lost', details: expect.objectContaining({ pid: worker.pid }) })]);
+    } finally {
+      await nc.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { ByteSink } from './answer-bytes.js';
-import { NUMBER_ROOM, putNumber } from './json-bytes.js';
+import { dataViewOf, NUMBER_ROOM, packPieces, putNumber, putPiece } from './json-bytes.js';
 
 function written(x: number): string {
   const sink = new ByteSink(4);
@@ -43,4 +43,20 @@ test('no number takes more than NUMBER_ROOM bytes, the room every writer makes f
   for (const text of longest) expect(written(Number(text)).length).toBeLessThanOrEqual(NUMBER_ROOM);
   expect(Math.max(...longest.map((t) => JSON.stringify(Number(t)).length))).toBe(NUMBER_ROOM);
   fc.assert(fc.property(fc.double(), (x) => JSON.stringify(x).length <= NUMBER_ROOM), { numRuns: 20_000 });
+});
+
+test('packed pieces written one after another, at any offset, are their bytes in order; nothing before the first is touched', () => {
+  const pieces = fc.array(fc.uint8Array({ maxLength: 11 }), { maxLength: 12 });
+  fc.assert(fc.property(pieces, fc.integer({ min: 0, max: 9 }), fc.array(fc.nat(12), { maxLength: 20 }), (list, offset, order) => {
+    const packed = packPieces(list);
+    const chosen = list.length === 0 ? [] : order.map((i) => i % list.length);
+    const expected = Buffer.concat(chosen.map((p) => list[p]!));
+    // Room for the 3 bytes a piece may store past its end.
+    const out = Buffer.alloc(offset + expected.length + 3, 0xee);
+    let at = offset;
+    for (const p of chosen) at = putPiece(dataViewOf(out), packed, p, at);
+    expect(at).toBe(offset + expected.length);
+    expect(out.subarray(offset, at)).toEqual(expected);
+    expect(out.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+  }), { numRuns: 500 });
 });

@@ -1,10 +1,12 @@
-import { copy, NULL, NUMBER_ROOM, putNumber, type JsonSink } from './json-bytes.js';
+import { copy, dataViewOf, NULL, NUMBER_ROOM, packPieces, putNumber, putPiece, type JsonSink } from './json-bytes.js';
 
 /** Where {@link putMetadata} writes. */
 export type MetadataSink = JsonSink;
 
 const HEAD = Buffer.from('{"status":[');
 const MIDDLE = Buffer.from('],"ageMs":[');
+// Each row's two, written by putPiece (the room made for a row holds the up to 3 bytes it stores past one).
+const PIECES = packPieces([HEAD, MIDDLE]);
 // Each status as JSON (quoted), by its text: the few a served value can have.
 const STATUSES = new Map(['PRESENT', 'NOT_FOUND', 'OUTSIDE_TTL', 'NULL', 'STALE', 'NOT_MATERIALIZED', 'ERROR'].map((s) => [s, Buffer.from(JSON.stringify(s))]));
 const PRESENT = STATUSES.get('PRESENT')!;
@@ -48,7 +50,7 @@ export function putMetadata(sink: MetadataSink, metadata: readonly unknown[]): b
     const ageMs = row!.ageMs as unknown[];
     sink.ensure(HEAD.length + MIDDLE.length + 3 + (status.length + ageMs.length) * ROOM_PER_VALUE);
     if (r > 0) sink.bytes[sink.at++] = 0x2c; // ,
-    copy(sink, HEAD);
+    sink.at = putPiece(dataViewOf(sink.bytes), PIECES, 0, sink.at);
     const seen = samePattern(patterns, status);
     if (seen >= 0) {
       const length = to[seen]! - from[seen]!;
@@ -65,7 +67,7 @@ export function putMetadata(sink: MetadataSink, metadata: readonly unknown[]): b
         to.push(sink.at);
       }
     }
-    copy(sink, MIDDLE);
+    sink.at = putPiece(dataViewOf(sink.bytes), PIECES, 1, sink.at);
     if (!putAges(sink, ageMs)) return rollBack(sink, start);
     sink.bytes[sink.at++] = 0x5d; // ]
     sink.bytes[sink.at++] = 0x7d; // }
@@ -108,29 +110,38 @@ function putStatuses(sink: MetadataSink, status: readonly unknown[], ages: numbe
   return true;
 }
 
-/** A row's ages, comma-separated (room made for them); an age equal to the previous one is copied from its bytes. False for an element that is not a number or null. */
+/** A row's ages, comma-separated (room made for them: the bytes do not grow here); an age equal to the previous one is copied from its bytes. False for an element that is not a number or null. */
 function putAges(sink: MetadataSink, ageMs: readonly unknown[]): boolean {
   let previous: unknown = undefined;
   let from = 0;
   let to = 0;
+  const out = sink.bytes;
+  let at = sink.at;
   for (let i = 0; i < ageMs.length; i++) {
-    if (i > 0) sink.bytes[sink.at++] = 0x2c;
+    if (i > 0) out[at++] = 0x2c;
     const age = ageMs[i];
     if (typeof age === 'number') {
       if (age === previous) {
-        const out = sink.bytes;
-        let at = sink.at;
-        for (let b = from; b < to; b++) out[at++] = out[b]!;
-        sink.at = at;
+        // A word at a time: its bytes lie before `at`, so none is overwritten before it is read; the up to 3 bytes stored past it are in the room made.
+        const words = dataViewOf(out);
+        for (let b = from; b < to; b += 4) words.setUint32(at + b - from, words.getUint32(b, true), true);
+        at += to - from;
       } else {
-        from = sink.at;
+        from = at;
+        sink.at = at;
         putNumber(sink, age);
-        to = sink.at;
+        at = sink.at;
+        to = at;
         previous = age;
       }
-    } else if (age === null || age === undefined) copy(sink, NULL);
-    else return false;
+    } else if (age === null || age === undefined) {
+      for (let b = 0; b < 4; b++) out[at++] = NULL[b]!;
+    } else {
+      sink.at = at;
+      return false;
+    }
   }
+  sink.at = at;
   return true;
 }
 

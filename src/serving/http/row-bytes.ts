@@ -1,26 +1,30 @@
-import { NULL, NUMBER_ROOM, putNumber, type JsonSink } from './json-bytes.js';
+import { dataViewOf, NULL, NUMBER_ROOM, packPieces, putNumber, putPiece, type JsonSink, type PackedPieces } from './json-bytes.js';
 
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 /** Room per value, beyond its key: a number's text, or a plain string of up to 30 characters with its quotes. */
 const VALUE_ROOM = NUMBER_ROOM + 7;
 
-/** A key list's `"key":` bytes and the room a row of them takes (braces, every key with its comma, {@link VALUE_ROOM} per value). */
+/**
+ * A key list's `"key":` bytes (packed for `putPiece`) and the room a row of them takes (braces,
+ * every key with its comma, {@link VALUE_ROOM} per value: more than the 3 bytes `putPiece` may
+ * store past a head).
+ */
 interface RowHeads {
   readonly keys: readonly string[];
-  readonly heads: readonly Buffer[];
+  readonly heads: PackedPieces;
   readonly room: number;
 }
 
 // The last answer's: answers of a service repeat their keys. Read once per answer (a value's toJSON may write another answer's rows meanwhile).
-let last: RowHeads = { keys: [], heads: [], room: 0 };
+let last: RowHeads = { keys: [], heads: packPieces([]), room: 0 };
 
 function headsOf(keys: readonly string[]): RowHeads {
   let same = keys.length === last.keys.length;
   for (let k = 0; same && k < keys.length; k++) same = keys[k] === last.keys[k];
   if (!same) {
     const heads = keys.map((key) => Buffer.from(`${JSON.stringify(key)}:`));
-    last = { keys, heads, room: heads.reduce((sum, head) => sum + head.length + 1 + VALUE_ROOM, 2) };
+    last = { keys, heads: packPieces(heads), room: heads.reduce((sum, head) => sum + head.length + 1 + VALUE_ROOM, 2) };
   }
   return last;
 }
@@ -80,10 +84,11 @@ function inheritsEnumerable(): boolean {
  * other key or value. Room for the whole row is made once (`room`: every key, and up to
  * {@link VALUE_ROOM} bytes per value); a longer value is put as text, and the room made again.
  */
-function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly string[], heads: readonly Buffer[], room: number): boolean {
+function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly string[], heads: PackedPieces, room: number): boolean {
   const start = sink.at;
   sink.ensure(room);
   let out = sink.bytes;
+  let view = dataViewOf(out);
   let at = sink.at;
   out[at++] = 0x7b; // {
   let k = 0;
@@ -91,7 +96,7 @@ function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly str
   for (const key in row) {
     if (key !== keys[k]) return rollBack(sink, start);
     const value = row[key];
-    const head = heads[k++]!;
+    const head = k++;
     const kind = typeof value;
     // Omitted by JSON.stringify, key and all.
     if (kind === 'undefined' || kind === 'function' || kind === 'symbol') continue;
@@ -99,8 +104,7 @@ function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly str
     if (kind === 'bigint' || (kind === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function')) return rollBack(sink, start);
     if (!first) out[at++] = 0x2c; // ,
     first = false;
-    out.set(head, at);
-    at += head.length;
+    at = putPiece(view, heads, head, at);
     if (kind === 'number') {
       sink.at = at;
       putNumber(sink, value as number);
@@ -121,6 +125,7 @@ function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly str
       sink.put(JSON.stringify(value));
       sink.ensure(room);
       out = sink.bytes;
+      view = dataViewOf(out);
       at = sink.at;
     }
   }

@@ -5,6 +5,7 @@ import { avg, defineProject, entity, featureView, streamSource, sum } from '../s
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
+import { getOnlineFeaturesSliced, ROWS_PER_SLICE } from '../src/serving/http/sliced-online-features.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -30,6 +31,14 @@ test('a sum past the float64 range is null with status ERROR online and null in 
     const online = await getOnlineFeatures(env.project, await env.platform.online(), { features: FEATURES, entities: { k: keys } }, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
     expect(online.rows.map((r) => [r.totals__total, r.totals__mean])).toEqual([[null, null], [null, null], [2, 2 / 3]]);
     expect(online.metadata.map((m) => m.status)).toEqual([['ERROR', 'ERROR'], ['ERROR', 'ERROR'], ['PRESENT', 'PRESENT']]);
+    // The answer counts its ERROR values, request views or not.
+    expect(online.errors).toBe(4);
+    // Answered in slices, as the server answers many entities: an ERROR past the first slice counts too.
+    const many = [...Array.from({ length: ROWS_PER_SLICE }, () => 'fine'), 'up'];
+    const sliced = await getOnlineFeaturesSliced(env.project, await env.platform.online(), { features: FEATURES, entities: { k: many } }, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
+    expect([sliced.rows.length, sliced.errors]).toEqual([ROWS_PER_SLICE + 1, 2]);
+    const none = await getOnlineFeatures(env.project, await env.platform.online(), { features: FEATURES, entities: { k: ['fine'] } }, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
+    expect(none.errors).toBeUndefined();
 
     const spine = join(env.dir, 'spine.jsonl');
     writeFileSync(spine, keys.map((k) => JSON.stringify({ k, ts: new Date(env.clock.now).toISOString() })).join('\n') + '\n');

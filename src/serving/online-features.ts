@@ -48,7 +48,10 @@ export interface OnlineFeaturesResponse {
   readonly views: Record<string, ServedView>;
   /** How many values in `metadata` have status `STALE`. */
   readonly stale: number;
-  /** With request views: how many values have status `ERROR` (their function threw or returned the wrong type). */
+  /**
+   * How many values have status `ERROR`: a request view's function threw or returned the wrong
+   * type, or a `sum`/`avg` is past the float64 range. Present with request views, or when not 0.
+   */
   readonly errors?: number;
 }
 
@@ -244,6 +247,8 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
         }
       }
     }
+    // A view's own ERROR values (a sum past the float64 range); request views count theirs below.
+    for (let at = 0; at < width; at++) if (sink.status[at] === 'ERROR') errors++;
     for (let q = 0; q < requests.length; q++) {
       const request = requests[q]!;
       let status: ValueStatus | undefined;
@@ -263,7 +268,7 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
     }
     metadata[r] = { status: sink.status, ageMs: sink.ageMs };
   }
-  return requests.length > 0
+  return requests.length > 0 || errors > 0
     ? { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues, errors }
     : { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues };
 }

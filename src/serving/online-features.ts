@@ -50,7 +50,7 @@ export interface OnlineFeaturesResponse {
   readonly stale: number;
   /**
    * How many values have status `ERROR`: a request view's function threw or returned the wrong
-   * type, or a `sum`/`avg` is past the float64 range. Present with request views, or when not 0.
+   * type, or a `sum` is past the float64 range. Present with request views, or when not 0.
    */
   readonly errors?: number;
 }

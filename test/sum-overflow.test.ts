@@ -5,12 +5,14 @@ import { avg, defineProject, entity, featureView, streamSource, sum } from '../s
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
+import { getOnlineFeaturesSliced, ROWS_PER_SLICE } from '../src/serving/http/sliced-online-features.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 // A sum of finite values whose exact result is beyond the float64 range (about ±1.8e308) has no
 // float64 value: one rule on both paths (null, status ERROR online; null in datasets, counted in
-// the manifest), never a bare Infinity token in a JSONL dataset or `inf` in a CSV one.
+// the manifest), never a bare Infinity token in a JSONL dataset or `inf` in a CSV one. Its
+// average has one (the exact sum over the count, rounded once), the same on both paths.
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const user = entity({ name: 'user', joinKey: 'k' });
 const events = streamSource({ name: 'events', timestamp: 'ts', schema: { k: 'string', v: 'float64', ts: 'timestamp' } });
@@ -28,8 +30,17 @@ test('a sum past the float64 range is null with status ERROR online and null in 
     await runtime.commitNow();
     const keys = Object.keys(values);
     const online = await getOnlineFeatures(env.project, await env.platform.online(), { features: FEATURES, entities: { k: keys } }, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
-    expect(online.rows.map((r) => [r.totals__total, r.totals__mean])).toEqual([[null, null], [null, null], [2, 2 / 3]]);
-    expect(online.metadata.map((m) => m.status)).toEqual([['ERROR', 'ERROR'], ['ERROR', 'ERROR'], ['PRESENT', 'PRESENT']]);
+    // The mean of a sum past the range is within it: the exact sum over the count, rounded once.
+    expect(online.rows.map((r) => [r.totals__total, r.totals__mean])).toEqual([[null, 1.7e308], [null, -1.7e308], [2, 2 / 3]]);
+    expect(online.metadata.map((m) => m.status)).toEqual([['ERROR', 'PRESENT'], ['ERROR', 'PRESENT'], ['PRESENT', 'PRESENT']]);
+    // The answer counts its ERROR values, request views or not.
+    expect(online.errors).toBe(2);
+    // Answered in slices, as the server answers many entities: an ERROR past the first slice counts too.
+    const many = [...Array.from({ length: ROWS_PER_SLICE }, () => 'fine'), 'up'];
+    const sliced = await getOnlineFeaturesSliced(env.project, await env.platform.online(), { features: FEATURES, entities: { k: many } }, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
+    expect([sliced.rows.length, sliced.errors]).toEqual([ROWS_PER_SLICE + 1, 1]);
+    const none = await getOnlineFeatures(env.project, await env.platform.online(), { features: FEATURES, entities: { k: ['fine'] } }, env.clock.now, await latestSnapshots(env.platform.metadata, env.project));
+    expect(none.errors).toBeUndefined();
 
     const spine = join(env.dir, 'spine.jsonl');
     writeFileSync(spine, keys.map((k) => JSON.stringify({ k, ts: new Date(env.clock.now).toISOString() })).join('\n') + '\n');
@@ -38,7 +49,7 @@ test('a sum past the float64 range is null with status ERROR online and null in 
     // Every line is valid JSON, and holds what online serves.
     const rows = readFileSync(jsonl, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rows.map((r) => [r.totals__total, r.totals__mean])).toEqual(online.rows.map((r) => [r.totals__total, r.totals__mean]));
-    expect(manifest.overflows).toEqual({ totals__total: 2, totals__mean: 2 });
+    expect(manifest.overflows).toEqual({ totals__total: 2 });
     const csv = join(env.dir, 'out.csv');
     await buildDataset(env.platform, env.project, { spine, out: csv, features: FEATURES });
     expect(readFileSync(csv, 'utf8')).not.toMatch(/inf/i);

@@ -5,6 +5,7 @@ import { batchSource, count, defineProject, entity, featureView } from '../src/d
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { materialize } from '../src/processing/materialize.js';
 import { healthStatus } from '../src/observability/status/index.js';
+import { storeMetrics } from '../src/observability/store-metrics.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 // A view whose table holds an older snapshot than its source's latest serves every value STALE:
@@ -21,6 +22,12 @@ const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
+
+/** The `sluice_stale` samples a scrape gives, by `kind:name`. */
+async function staleGauge(t: Awaited<ReturnType<typeof tempPlatform>>): Promise<Record<string, number>> {
+  const samples = await storeMetrics(t.platform, async () => t.project)();
+  return Object.fromEntries((samples.sluice_stale ?? []).map((s) => [`${s.labels.kind}:${s.labels.name}`, s.value]));
+}
 
 async function behindView(freshness?: string) {
   const t = await tempPlatform(project(freshness), T0);
@@ -46,11 +53,14 @@ test('a view behind its source\'s committed data is STALE in status, a warning w
   expect(row.reason).toContain('newer data was committed since the table was built');
   expect(status.conditions).toEqual([expect.objectContaining({ kind: 'stale', subject: 'view:acct_v', severity: 'warn' })]);
   expect(status.healthy).toBe(true);
+  // The metric says what status says: the view is stale (a source without an SLA is never, and has no sample).
+  expect(await staleGauge(t)).toEqual({ 'view:acct_v': 1 });
   // Rebuilt from the latest snapshot: fresh again, and the warning ends.
   await materialize(t.platform, t.project);
   const after = await healthStatus(t.platform, t.project);
   expect(after.freshness.find((f) => f.kind === 'view')).toMatchObject({ stale: false, reason: null });
   expect(after.conditions).toEqual([]);
+  expect(await staleGauge(t)).toEqual({ 'view:acct_v': 0 });
 });
 
 test('with a freshness SLA, a view behind its source\'s committed data is an error (unhealthy) though its data is within the SLA', async () => {
@@ -59,4 +69,5 @@ test('with a freshness SLA, a view behind its source\'s committed data is an err
   expect(status.freshness.find((f) => f.kind === 'view')).toMatchObject({ stale: true, slaSeconds: 3600, dataAt: new Date(T0).toISOString(), lagSeconds: 120 });
   expect(status.conditions).toEqual([expect.objectContaining({ kind: 'stale', subject: 'view:acct_v', severity: 'error' })]);
   expect(status.healthy).toBe(false);
+  expect(await staleGauge(t)).toEqual({ 'view:acct_v': 1 });
 });

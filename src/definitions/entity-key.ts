@@ -1,3 +1,5 @@
+import { int64TextSql, parseInt64Text } from './int64-text.js';
+
 /**
  * The one home of the entity key: the single text `_key` by which every path (lake events,
  * materialized online tables, spines, requests) identifies an entity.
@@ -66,9 +68,9 @@ export function entityKey(parts: readonly EntityKeyPart[]): string {
  * int64KeyPart('007') === '7';
  */
 export function int64KeyPart(part: EntityKeyPart): EntityKeyPart {
-  if (typeof part !== 'string' || !/^[+-]?\d+$/.test(part)) return part;
-  const value = BigInt(part);
-  return value >= -(2n ** 63n) && value < 2n ** 63n ? value.toString() : part;
+  if (typeof part !== 'string') return part;
+  const value = parseInt64Text(part);
+  return value === undefined ? part : value.toString();
 }
 
 /**
@@ -80,6 +82,5 @@ export function int64KeyPartSql(column: string, sqlType: string): string {
   if (sqlType === 'DOUBLE' || sqlType === 'FLOAT') {
     return `CASE WHEN ${column} = floor(${column}) AND abs(${column}) <= 9007199254740992 THEN CAST(CAST(${column} AS BIGINT) AS VARCHAR) END`;
   }
-  const text = `CAST(${column} AS VARCHAR)`;
-  return `CAST(TRY_CAST(CASE WHEN regexp_full_match(${text}, '[+-]?[0-9]+') THEN ${text} END AS BIGINT) AS VARCHAR)`;
+  return `CAST(${int64TextSql(`CAST(${column} AS VARCHAR)`)} AS VARCHAR)`;
 }

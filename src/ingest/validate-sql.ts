@@ -1,4 +1,4 @@
-import { entityKeySql, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
+import { entityKeySql, int64TextSql, INT64_TEXT_PATTERN, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
 import { ELEMENT_SQL, listProblemSql, parsedListSql, UNQUOTED_VALUE } from './list-values-sql.js';
@@ -28,9 +28,6 @@ export function storageType(type: ColumnType): string {
  */
 export const MAX_KEY_BYTES = 1024;
 
-/** int64 text: an optional sign and decimal digits, nothing else (no `1.5`, `1e3`, `0x10`, spaces). */
-const INTEGER = `'[+-]?[0-9]+'`;
-
 /**
  * A float64 value of the SQL expression `expr` (text or number) as Sluice holds it: finite, and a
  * negative zero as 0; NULL otherwise. Ingest's columns and request views' spine fields alike.
@@ -54,8 +51,7 @@ export function parsedValueSql(column: string, type: ColumnType): string {
     case 'float64':
       return float64ValueSql(c);
     case 'int64':
-      // DuckDB's own cast rounds 1.5 and reads 1e3, 0x10 and " 7": only digits are exact integers.
-      return `(CASE WHEN regexp_full_match(${c}, ${INTEGER}) THEN TRY_CAST(${c} AS BIGINT) END)`;
+      return int64TextSql(c);
     default:
       return `TRY_CAST(${c} AS ${storageType(type)})`;
   }
@@ -68,7 +64,7 @@ function typeCheckSql(column: string, type: ColumnType, classified: boolean): st
   const shape = listShape(type);
   if (shape !== undefined) return listProblemSql(column, shape, classified);
   if (type === 'int64') {
-    return `CASE WHEN ${c} IS NULL THEN NULL WHEN NOT regexp_full_match(${c}, ${INTEGER}) THEN ${bad('is not an int64 (write a whole number in decimal digits)')} WHEN TRY_CAST(${c} AS BIGINT) IS NULL THEN ${bad('is outside the int64 range (-2^63 to 2^63-1)')} END`;
+    return `CASE WHEN ${c} IS NULL THEN NULL WHEN NOT regexp_full_match(${c}, '${INT64_TEXT_PATTERN}') THEN ${bad('is not an int64 (write a whole number in decimal digits)')} WHEN TRY_CAST(${c} AS BIGINT) IS NULL THEN ${bad('is outside the int64 range (-2^63 to 2^63-1)')} END`;
   }
   return `CASE WHEN ${c} IS NOT NULL AND ${parsedValueSql(column, type)} IS NULL THEN ${bad(`is not a ${type}`)} END`;
 }

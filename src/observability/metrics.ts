@@ -70,7 +70,7 @@ const SCRAPED: Readonly<Record<string, { help: string; labels: readonly string[]
   sluice_stream_online_lag_entries: { help: "Log entries a view's online table still lacks", labels: ['source', 'view'] },
   sluice_freshness_lag_seconds: { help: 'Age of the newest committed data of a source or view', labels: ['kind', 'name'] },
   sluice_freshness_sla_seconds: { help: 'Declared freshness SLA of a source or view', labels: ['kind', 'name'] },
-  sluice_stale: { help: '1 when a source or view is past its freshness SLA, else 0', labels: ['kind', 'name'] },
+  sluice_stale: { help: '1 when a source or view is past its freshness SLA or a view is behind its sources\' committed data (served STALE), else 0', labels: ['kind', 'name'] },
   sluice_connector_up: { help: "1 while a source's connector has no connector_failed, connector_retrying, connector_stopped or connector_lost condition firing (it runs, or rides out a short outage), else 0; by source, for sources with a connector", labels: ['source'] },
   sluice_connector_lost_sequences_total: { help: 'Upstream positions (JetStream stream sequences) removed before Sluice read them, by source (the data_lost condition)', labels: ['source'], counter: true },
   sluice_condition_firing: { help: 'Health conditions firing now (failed jobs, failed checks, stale, drift, skew, schema changes), by kind and severity', labels: ['kind', 'severity'] },

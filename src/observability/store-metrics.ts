@@ -60,7 +60,9 @@ export function storeMetrics(platform: Platform, project: () => Promise<Project>
     const labels = (f: FreshnessStatus) => ({ kind: f.kind, name: f.name });
     samples.sluice_freshness_lag_seconds = freshness.flatMap((f) => (f.lagSeconds === null ? [] : [{ labels: labels(f), value: f.lagSeconds }]));
     samples.sluice_freshness_sla_seconds = freshness.flatMap((f) => (f.slaSeconds === null ? [] : [{ labels: labels(f), value: f.slaSeconds }]));
-    samples.sluice_stale = freshness.flatMap((f) => (f.slaSeconds === null ? [] : [{ labels: labels(f), value: f.stale ? 1 : 0 }]));
+    // What `sluice status` says: a view is STALE behind its sources' committed data, SLA or not;
+    // a source only past an SLA (without one it is never stale, and has no sample).
+    samples.sluice_stale = freshness.flatMap((f) => (f.slaSeconds === null && f.kind === 'source' ? [] : [{ labels: labels(f), value: f.stale ? 1 : 0 }]));
     // Every kind and severity ever recorded, so a family drops to 0 when its last condition clears instead of vanishing.
     const firing = new Map<string, GaugeSample>();
     const conditions = await platform.metadata.health.list();

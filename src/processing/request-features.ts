@@ -2,7 +2,8 @@ import type { ColumnType, RequestFeatureFunction, RequestView, RequestViewSpec }
 import { ValidationError } from '../errors.js';
 import { REQUEST_INPUT } from '../definitions/index.js';
 import type { Scalar } from './aggregations/index.js';
-import { parseTimestampText } from '../time/index.js';
+import { int64TextSql, parseInt64Text } from '../definitions/index.js';
+import { parseTimestampText, parseTimestampTextSql } from '../time/index.js';
 
 /**
  * The one home of request views' runtime rules, used by serving and by dataset builds alike:
@@ -13,6 +14,7 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const INTEGER_SQL_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT']);
 
 /** An int64 as every path holds it: a number when it is a safe integer, else a bigint. */
 export function int64Scalar(value: bigint): number | bigint {
@@ -21,32 +23,69 @@ export function int64Scalar(value: bigint): number | bigint {
 
 /**
  * A request value of `type` as a request view's function receives it, or `undefined` when it is
- * not one: float64 a finite number; int64 a safe integer or a string of decimal digits (exact
- * beyond 2^53, as a bigint); bool a boolean; string a string; timestamp an integer of epoch
- * milliseconds or ISO-8601 text (without an offset: UTC; see `parseTimestampText`, the rule the
- * dataset path shares), read as epoch milliseconds. Null is
- * not a request value. A negative zero is read as 0.
+ * not one: float64 a finite number; int64 a number that is a safe integer (`7.0` and `1e3` in
+ * JSON are 7 and 1000), or int64 text (`parseInt64Text`: sign and digits, as file ingest reads
+ * an int64; exact beyond 2^53, as a bigint); bool a boolean; string a string; timestamp epoch
+ * milliseconds, a safe integer given as a number or as int64 text, or else ISO-8601 text (without
+ * an offset: UTC; see `parseTimestampText`). {@link requestValueSql} is its twin for a dataset's
+ * spine. Null is not a request value. A negative zero is read as 0.
  */
 export function requestValue(raw: unknown, type: ColumnType): Scalar | undefined {
   switch (type) {
     case 'float64':
       // + 0 turns -0 into 0, as ingest stores float64 values (`float64ValueSql`).
       return typeof raw === 'number' && Number.isFinite(raw) ? raw + 0 : undefined;
-    case 'int64':
-      if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
-      if (typeof raw === 'bigint') return raw >= INT64_MIN && raw <= INT64_MAX ? int64Scalar(raw) : undefined;
-      if (typeof raw === 'string' && /^-?\d{1,19}$/.test(raw)) return requestValue(BigInt(raw), type);
-      return undefined;
+    case 'int64': {
+      if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw + 0 : undefined;
+      const value = typeof raw === 'bigint' ? raw : typeof raw === 'string' ? parseInt64Text(raw) : undefined;
+      return value !== undefined && value >= INT64_MIN && value <= INT64_MAX ? int64Scalar(value) : undefined;
+    }
     case 'bool':
       return typeof raw === 'boolean' ? raw : undefined;
     case 'string':
       return typeof raw === 'string' ? raw : undefined;
     case 'timestamp': {
-      if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
+      if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw + 0 : undefined;
       if (typeof raw !== 'string') return undefined;
-      return parseTimestampText(raw);
+      const integer = parseInt64Text(raw);
+      if (integer === undefined) return parseTimestampText(raw);
+      return integer >= SAFE_MIN && integer <= SAFE_MAX ? Number(integer) : undefined;
     }
   }
+}
+
+/** A double as an int64 request value: a whole number a double holds exactly (a safe integer), as `requestValue` reads a JSON number. */
+const wholeNumberSql = (x: string) => `(CASE WHEN ${x} = trunc(${x}) AND abs(${x}) <= ${Number.MAX_SAFE_INTEGER} THEN CAST(${x} AS BIGINT) END)`;
+
+/** The integer (BIGINT or NULL) of a spine cell `c` of SQL type `sqlType`, as `requestValue` reads an int64: text by `int64TextSql`, numbers by their value. */
+function integerCellSql(c: string, sqlType: string): string {
+  if (INTEGER_SQL_TYPES.has(sqlType)) return `TRY_CAST(${c} AS BIGINT)`;
+  if (sqlType === 'DOUBLE' || sqlType === 'FLOAT') return wholeNumberSql(c);
+  if (sqlType.startsWith('DECIMAL')) return `(CASE WHEN ${c} = trunc(${c}) THEN TRY_CAST(${c} AS BIGINT) END)`;
+  if (sqlType === 'VARCHAR') return int64TextSql(c);
+  if (sqlType === 'JSON') {
+    return `(CASE json_type(${c}) WHEN 'VARCHAR' THEN ${int64TextSql(`(${c} ->> '$')`)} WHEN 'BIGINT' THEN TRY_CAST(${c} AS BIGINT) WHEN 'UBIGINT' THEN TRY_CAST(${c} AS BIGINT) WHEN 'DOUBLE' THEN ${wholeNumberSql(`CAST(${c} AS DOUBLE)`)} END)`;
+  }
+  return 'CAST(NULL AS BIGINT)';
+}
+
+/** The text of a spine cell for the timestamp grammar: a JSON string's own text, any other JSON value none. */
+const cellTextSql = (c: string, sqlType: string) => (sqlType === 'JSON' ? `(CASE WHEN json_type(${c}) = 'VARCHAR' THEN ${c} ->> '$' END)` : c);
+
+/**
+ * The SQL twin of {@link requestValue} for an int64 or timestamp request field held in a spine
+ * cell `c` whose SQL type (as the spine's reader gives it) is `sqlType`: NULL where `requestValue`
+ * refuses the cell's online counterpart. Text (a CSV cell, a JSON string) is read as a request's
+ * string; a JSON number as a request's number (`7.0` is 7, `1.5` refused); a column of integers
+ * holds each exactly, beyond 2^53 too (a request sends those as text). Timestamps: epoch ms
+ * within the safe integers, else text by `parseTimestampTextSql` (a SQL timestamp or date as its text).
+ */
+export function requestValueSql(c: string, type: 'int64' | 'timestamp', sqlType: string): string {
+  const integer = integerCellSql(c, sqlType);
+  if (type === 'int64') return integer;
+  const numeric = INTEGER_SQL_TYPES.has(sqlType) || sqlType === 'DOUBLE' || sqlType === 'FLOAT' || sqlType.startsWith('DECIMAL');
+  const text = numeric ? 'CAST(NULL AS BIGINT)' : parseTimestampTextSql(cellTextSql(c, sqlType));
+  return `coalesce(CASE WHEN abs(${integer}) <= ${Number.MAX_SAFE_INTEGER} THEN ${integer} END, ${text})`;
 }
 
 /** What the wrong result `value` is, for an ERROR's reason; undefined when `value` is a `type` (or null). */

@@ -48,7 +48,10 @@ export interface OnlineFeaturesResponse {
   readonly views: Record<string, ServedView>;
   /** How many values in `metadata` have status `STALE`. */
   readonly stale: number;
-  /** With request views: how many values have status `ERROR` (their function threw or returned the wrong type). */
+  /**
+   * How many values have status `ERROR`: a request view's function threw or returned the wrong
+   * type, or a `sum` is past the float64 range. Present with request views, or when not 0.
+   */
   readonly errors?: number;
 }
 
@@ -58,6 +61,7 @@ interface OutputColumn {
   readonly view: number;
   readonly feature: number;
   readonly timestamp: boolean;
+  readonly float64: boolean;
 }
 
 /** Builds row `r`: the join key values from the request's key columns, then the feature values. */
@@ -75,6 +79,8 @@ interface ServingPlan {
   readonly tables: readonly Map<string, TableEvaluation>[];
   /** Output positions of timestamp features (served as ISO-8601). */
   readonly timestamps: readonly number[];
+  /** Output positions of float64 view features: the only view values that can be `ERROR` (a sum past the float64 range, `setNumber`). */
+  readonly numbers: readonly number[];
   readonly row: RowBuilder;
   /** `width` nulls in a packed array: each row's arrays are copies, never holey (`new Array(n)` is; JSON.stringify is slower on holey arrays). */
   readonly blank: readonly null[];
@@ -113,10 +119,11 @@ function servingPlan(project: Project, request: OnlineFeaturesRequest): ServingP
       const view = resolved.byView.findIndex((s) => s.view.name === ref.view);
       if (view < 0) {
         const selection = resolved.requests.find((s) => s.view.name === ref.view)!;
-        return { name: resolved.columns[i]!, view, feature: -1, timestamp: selection.features.find((f) => f.name === ref.feature)!.valueType === 'timestamp' };
+        return { name: resolved.columns[i]!, view, feature: -1, timestamp: selection.features.find((f) => f.name === ref.feature)!.valueType === 'timestamp', float64: false };
       }
       const feature = resolved.byView[view]!.features.findIndex((f) => f.name === ref.feature);
-      return { name: resolved.columns[i]!, view, feature, timestamp: resolved.byView[view]!.features[feature]!.valueType === 'timestamp' };
+      const valueType = resolved.byView[view]!.features[feature]!.valueType;
+      return { name: resolved.columns[i]!, view, feature, timestamp: valueType === 'timestamp', float64: valueType === 'float64' };
     });
     const names = output.map((c) => c.name);
     let width = output.length;
@@ -137,6 +144,7 @@ function servingPlan(project: Project, request: OnlineFeaturesRequest): ServingP
       requests,
       tables: resolved.byView.map(({ view, features }, v) => new Map([[view.hash, { plan: planEvaluation(view, features), positions: positions[v]!, missing: [] }]])),
       timestamps: output.flatMap((c, i) => (c.timestamp ? [i] : [])),
+      numbers: output.flatMap((c, i) => (c.float64 ? [i] : [])),
       row: objectBuilder(names, resolved.joinKeys) as RowBuilder,
       blank: nulls(width),
     };
@@ -244,6 +252,8 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
         }
       }
     }
+    // A view's own ERROR values (a sum past the float64 range); request views count theirs below.
+    for (const at of plan.numbers) if (sink.status[at] === 'ERROR') errors++;
     for (let q = 0; q < requests.length; q++) {
       const request = requests[q]!;
       let status: ValueStatus | undefined;
@@ -263,7 +273,7 @@ export async function getOnlineFeatures(project: Project, store: OnlineStore, re
     }
     metadata[r] = { status: sink.status, ageMs: sink.ageMs };
   }
-  return requests.length > 0
+  return requests.length > 0 || errors > 0
     ? { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues, errors }
     : { asOf: toIso(t), features: resolved.columns, rows, metadata, views, stale: staleValues };
 }

@@ -35,6 +35,7 @@ export interface StreamProcessorOptions {
    * when acknowledged, are refused when read again (`replay`): the runtime makes it the health
    * condition `replay_refused` (`view:<view>`), so it is visible, not a warning on every catch-up
    * (the warning is once per view and entry); a rebuilt table that refuses the entry again reports it again.
+   * Called (and warned) once the table's update with the entry landed, never for an update that failed.
    */
   readonly onReplayRefused?: (refusal: ReplayRefusal) => void;
   /** The block list of erased subjects: their events are rejected as `erased` (absent: not checked). */
@@ -377,15 +378,19 @@ export class StreamProcessor {
           continue;
         }
         for (const entry of missing) {
-          table = await applyToTable(this.options.online, table!, source, await this.replay(project, source, entry, table!), entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
+          const replayed = await this.replay(project, source, entry, table!);
+          table = await applyToTable(this.options.online, table!, source, replayed.events, entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
           if (table === undefined) break;
+          this.replayApplied(replayed.refusal);
         }
         if (table === undefined) continue;
       }
       // A table may serve an older definition of the view (blue/green), with other row transforms.
       const entry = decoded !== undefined && decodedFor(decoded, table.definition) ? undefined : this.options.log.read(source.name, offset - 1, 1)[0]!;
-      const events = entry === undefined ? decoded! : await this.replay(project, source, entry, table);
+      const replayed = entry === undefined ? { events: decoded!, refusal: undefined } : await this.replay(project, source, entry, table);
+      const events = replayed.events;
       const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, events === decoded ? keep : undefined);
+      if (after !== undefined) this.replayApplied(replayed.refusal);
       // Freshness counts from the entry's own acknowledgement (a caller catching up passes "now").
       if (after !== undefined) this.options.onVisible?.(view.name, entry?.ackTime ?? ackTime, Date.now());
     }
@@ -394,22 +399,32 @@ export class StreamProcessor {
   /**
    * Decodes log entry `entry` again for `view`. Its events were accepted and replay as they were
    * (`decodeEvents` applies no rule of the way in again); one it refuses all the same (a reason
-   * other than its subject's erasure) is left out of the online table, and said, never silently.
+   * other than its subject's erasure) is left out of the online table, and said, never silently:
+   * `refusal`, which {@link replayApplied} reports once the table's update with the entry lands.
    */
-  private async replay(project: Project, source: Source, entry: LogEntry, table: ViewTableInfo): Promise<DecodedEvents> {
+  private async replay(project: Project, source: Source, entry: LogEntry, table: ViewTableInfo): Promise<{ readonly events: DecodedEvents; readonly refusal: ReplayRefusal | undefined }> {
     const view = table.definition;
-    const decoded = await this.decoder.decodeEntry(project, source, entry, view);
-    const refused = decoded.rejected.filter((r) => r.reason !== ERASED_REASON);
-    const said = `${view.name}\u0000${source.name}\u0000${entry.offset}`;
-    const reported = `${said}\u0000${table.generation}`;
-    if (refused.length > 0 && !this.replayRefusals.has(reported)) {
-      this.replayRefusals.add(reported);
-      const message = `view "${view.name}": ${refused.length} event(s) of log entry ${entry.offset} of source "${source.name}", accepted when acknowledged, are refused when read again and left out of its online table (first: ${refused[0]!.reason}): the log holds events this version refuses, see "Replaying the log" in docs/real-time.md`;
-      // Warned once per view and entry (every rebuild of the view reads the entry again); reported per table, which a rebuild ends.
-      if (!this.replayRefusals.has(said)) this.options.warn?.(message);
-      this.replayRefusals.add(said);
-      this.options.onReplayRefused?.({ view: view.name, source: source.name, entry: entry.offset, generation: table.generation, events: refused.length, reason: refused[0]!.reason, message });
-    }
-    return decoded;
+    const events = await this.decoder.decodeEntry(project, source, entry, view);
+    const refused = events.rejected.filter((r) => r.reason !== ERASED_REASON);
+    if (refused.length === 0) return { events, refusal: undefined };
+    const message = `view "${view.name}": ${refused.length} event(s) of log entry ${entry.offset} of source "${source.name}", accepted when acknowledged, are refused when read again and left out of its online table (first: ${refused[0]!.reason}): the log holds events this version refuses, see "Replaying the log" in docs/real-time.md`;
+    return { events, refusal: { view: view.name, source: source.name, entry: entry.offset, generation: table.generation, events: refused.length, reason: refused[0]!.reason, message } };
+  }
+
+  /**
+   * Says a replay's refusal once the table's update with its entry landed, so a refusal is only
+   * ever recorded for a table that leaves the events out: an update that failed is retried by a
+   * replay that decides again (and may accept the events, the definitions fixed meanwhile).
+   */
+  private replayApplied(refusal: ReplayRefusal | undefined): void {
+    if (refusal === undefined) return;
+    const said = `${refusal.view}\u0000${refusal.source}\u0000${refusal.entry}`;
+    const reported = `${said}\u0000${refusal.generation}`;
+    if (this.replayRefusals.has(reported)) return;
+    this.replayRefusals.add(reported);
+    // Warned once per view and entry (every rebuild of the view reads the entry again); reported per table, which a rebuild ends.
+    if (!this.replayRefusals.has(said)) this.options.warn?.(refusal.message);
+    this.replayRefusals.add(said);
+    this.options.onReplayRefused?.(refusal);
   }
 }

@@ -78,7 +78,8 @@ function numberOrText(text: string): number | string {
 /**
  * `--request amount=12.5,80`: each request field's values as JSON would carry them, typed by the
  * field's type in the project's request views: a float64's decimal number text as a (finite) number, a
- * bool's `true`/`false`, a timestamp's integer as epoch ms; any other text stays text, so the
+ * bool's `true`/`false`; any other text stays text (an int64's digits, a timestamp's epoch ms or
+ * ISO-8601 text are read from text by the request rule itself), so the
  * server's one check (`requestValue`) refuses it as it refuses it over HTTP (`""` is not a float64,
  * never a 0; nor `0x10` a 16).
  */
@@ -88,7 +89,7 @@ function requestOptions(texts: readonly string[], project: Project): Record<stri
     const [field, values] = keyValue(text) ?? [];
     if (field === undefined || values === undefined) throw new UsageError('--request takes field=value1,value2, e.g. amount=12.5,80');
     const type = project.requestViews.map((v) => v.request[field]).find((t) => t !== undefined);
-    request[field] = values.split(',').map((v) => (type === 'float64' ? numberOrText(v) : type === 'bool' && (v === 'true' || v === 'false') ? v === 'true' : type === 'timestamp' && /^-?\d+$/.test(v) ? Number(v) : v));
+    request[field] = values.split(',').map((v) => (type === 'float64' ? numberOrText(v) : type === 'bool' && (v === 'true' || v === 'false') ? v === 'true' : v));
   }
   return request;
 }

@@ -95,8 +95,8 @@ export interface Evaluation {
 }
 
 /**
- * Writes a numeric result into `out`: the one rule for a result with no float64 value (a sum or
- * average whose exact sum is past the float64 range rounds to ±Infinity), on every path (online,
+ * Writes a numeric result into `out`: the one rule for a result with no float64 value (a sum
+ * whose exact value is past the float64 range rounds to ±Infinity), on every path (online,
  * materialize, datasets): it is null with `overflow` set, never ±Infinity (which JSON cannot hold).
  *
  * @example

@@ -135,6 +135,25 @@ export class ExactSum {
     return hi === 0 ? 0 : hi;
   }
 
+  /**
+   * The exact sum divided by `n` (the count), rounded once to the nearest float64 (ties to even),
+   * for a sum past the float64 range (`value()` infinite): its quotient is then far above 2^53
+   * units of 2^-1074, so one bit past them for an inexact remainder decides the rounding as the
+   * exact quotient would. Finite: a mean is at most the largest value in magnitude.
+   */
+  quotientPastRange(n: number): number {
+    if (this.pending !== undefined) this.settle(this.pending);
+    let units = this.big;
+    if (units === undefined) {
+      units = 0n;
+      for (let k = 0; k < this.count; k++) units += scaledBigInt(this.partials[k]!);
+    }
+    const divisor = BigInt(n);
+    const quotient = units / divisor;
+    const sticky = units % divisor === 0n ? 0n : units < 0n ? -1n : 1n;
+    return bigToDouble(quotient * 2n + sticky, -1075);
+  }
+
   /** A plain-data copy of the state (for storage), restorable with {@link ExactSum.restore}. */
   snapshot(): ExactSumState {
     if (this.pending !== undefined) this.settle(this.pending);
@@ -255,8 +274,8 @@ function scaledBigInt(x: number): bigint {
   return high >>> 31 ? -magnitude : magnitude;
 }
 
-/** An integer count of 2^-1074 units, rounded once to the nearest float64 (ties to even). */
-function bigToDouble(units: bigint): number {
+/** An integer count of 2^`unit` units (default 2^-1074), rounded once to the nearest float64 (ties to even; a result at least 2^-1022). */
+function bigToDouble(units: bigint, unit = -1074): number {
   if (units === 0n) return 0;
   const negative = units < 0n;
   let a = negative ? -units : units;
@@ -270,7 +289,7 @@ function bigToDouble(units: bigint): number {
     a = rest > half || (rest === half && (q & 1n) === 1n) ? q + 1n : q;
   }
   // Two steps, so that neither power of two over- or underflows on its own.
-  const exponent = shift - 1074;
+  const exponent = shift + unit;
   const first = Math.max(exponent, -1022);
   const value = Number(a) * 2 ** first * 2 ** (exponent - first);
   return negative ? -value : value;

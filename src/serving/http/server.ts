@@ -148,7 +148,7 @@ async function addRoutes(app: FastifyInstance, platform: Platform, options: Serv
   // The latest snapshot per source, refreshed with the registry so requests never query SQLite.
   let latest: LatestSnapshots = registry ? await latestSnapshots(platform.metadata, registry.project) : new Map();
   let checkedAt = platform.now();
-  // errors: values whose request view function threw or returned the wrong type (status ERROR).
+  // errors: values with status ERROR (a request view's function failed, or a sum past the float64 range).
   const served = { values: 0, stale: 0, errors: 0 };
   let polling = false;
   const poll = async () => {
@@ -288,8 +288,10 @@ async function addRoutes(app: FastifyInstance, platform: Platform, options: Serv
     served.stale += response.stale;
     if (response.errors) {
       served.errors += response.errors;
-      const reason = firstError && userErrorReason(firstError.reason, firstError.thrown, () => projectSecret(platform.dataDir));
-      log.warn({ errors: response.errors, column: firstError?.column, row: firstError?.row, reason }, `request view function failed on ${response.errors} value(s); first: ${firstError?.column} of row ${firstError?.row}: ${reason}`);
+      if (firstError) {
+        const reason = userErrorReason(firstError.reason, firstError.thrown, () => projectSecret(platform.dataDir));
+        log.warn({ errors: response.errors, column: firstError.column, row: firstError.row, reason }, `request view function failed (${response.errors} value(s) with status ERROR in the answer); first: ${firstError.column} of row ${firstError.row}: ${reason}`);
+      }
     }
     return response;
   };

@@ -67,7 +67,7 @@ export async function getOnlineFeaturesSliced(project: Project, store: OnlineSto
       rows.push(...part.rows);
       metadata.push(...part.metadata);
       stale += part.stale;
-      if (errors !== undefined) errors += part.errors ?? 0;
+      if (part.errors !== undefined) errors = (errors ?? 0) + part.errors;
     }
     if ((await generations(store, views)) === before) return { ...first, rows, metadata, stale, ...(errors === undefined ? {} : { errors }) };
   }

@@ -98,10 +98,11 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     const changed = new Set<string>(unfinished.map((u) => u.source));
     const erasedIds = new Map<string, readonly string[]>();
     // What an earlier run of this purge (same source and owner) recorded before it stopped: its counts go on with this run's.
-    const earlier = unfinished.find((u) => u.source === source.name && u.owner === (request.owner ?? null))?.stores ?? [];
+    const earlierRun = unfinished.find((u) => u.source === source.name && u.owner === (request.owner ?? null));
+    const earlier = earlierRun?.stores ?? [];
     /**
-     * Starts a step after the lake's. What is removed so far (the previous step ran to its end even
-     * if a stop arrived meanwhile) and the step are recorded before the stop is checked, so the run
+     * Starts a step (the lake's only when this run finishes an earlier one). What is removed so far
+     * (the previous step ran to its end even if a stop arrived meanwhile) and the step are recorded before the stop is checked, so the run
      * that finishes this one counts them, and its error and `purge_unfinished` name this step.
      */
     const progress = async (step: PurgeStep) => {
@@ -115,9 +116,14 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       }
       stop.step(step);
     };
+    // A run that finishes an earlier one records its own step at once: stopped in its lake step, it must
+    // not leave the earlier run's later step on the record (its swaps remove rows no later step has seen).
+    if (earlierRun !== undefined) await progress('lake');
     for (const table of tables) {
       const predicate = matchSql(project, table, match);
       if (predicate === undefined) continue;
+      // Between tables too: a stop while a table's swap commits is met before the next table's scan.
+      stop.step('lake');
       const columns = match.kind === 'keys' ? entityColumnsIn(project, match.entity, table) : undefined;
       const keys = columns === undefined || match.kind !== 'keys' ? {} : { keys: { columns, keys: match.keys } };
       // An erased subject's event ids go from the log's dedupe memory too (a trimmed entry's ids outlive it there).
@@ -159,7 +165,9 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), leftoverFiles: leftovers.map((p) => p.file),
       resumed: unfinished.map((u) => {
         const step = stoppedStep(u, unfinished);
-        return { source: u.source, reason: u.reason, owner: u.owner, at: u.at, rows: u.rows, stores: u.stores, stoppedIn: step, uncounted: `what its ${step} step removed before it stopped (this run removed what was left and counts that as its own)` };
+        // A lake swap counts its rows in its own transaction; a run stopped in its lake step may finish one stopped later, though.
+        const uncounted = step === 'lake' ? 'what an earlier run stopped after its lake step removed in the step it stopped in (its lake swaps are counted in rows)' : `what its ${step} step removed before it stopped (this run removed what was left and counts that as its own)`;
+        return { source: u.source, reason: u.reason, owner: u.owner, at: u.at, rows: u.rows, stores: u.stores, stoppedIn: step, uncounted };
       }),
     };
     return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };

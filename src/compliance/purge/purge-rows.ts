@@ -172,8 +172,10 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     };
     return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
   };
+  // A stop while another purge or a materialize holds a lease ends the wait at once: nothing of this purge has started.
+  const waitStop = request.signal === undefined ? {} : { signal: request.signal };
   const run = trackRun(ctx, 'purge', { source: source.name, tables: tables.map((t) => t.name), reason: request.reason, match: match.kind, dryRun }, () =>
-    withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000 }, () => purgeSteps().catch((error: unknown) => { throw stop.failure(error); }))), project);
+    withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"`, ...waitStop }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000, ...waitStop }, () => purgeSteps().catch((error: unknown) => { throw stop.failure(error); }))), project);
   const report = await run.finally(() => stop.done()).catch(async (error: unknown) => {
     await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { reason: request.reason, dryRun, match: matchEvidence(ctx, match), error: auditErrorCode(error) } }, ctx.now());
     // What it left unfinished is a problem now, not at the next status; a failure to say so must not hide its own error.

@@ -1,0 +1,53 @@
+import { afterEach, expect, test } from 'vitest';
+import { eraseSubject } from '../src/compliance/erasure/run-erasure.js';
+import { InterruptedError } from '../src/errors.js';
+import { withLease } from '../src/orchestration/lease.js';
+import { onTestPause } from '../src/orchestration/test-pause.js';
+import { admin, purgeFixture, rowsOf } from './support/purge-fixture.js';
+
+// An erasure stopped (Ctrl-C, SIGTERM) where it waits or between its units of work: it stops there, says what it did, and the next run finishes it.
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+const sigint = () => new InterruptedError('INTERRUPTED', 'interrupted (SIGINT)', { details: { signal: 'SIGINT' } });
+
+test('an erase stopped while it waits for a lease another holder has (a materialize of a view it rebuilds) stops at once: nothing removed, the request still pending, the audit says it did not start', async () => {
+  const { platform, project } = await purgeFixture(cleanup);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let taken!: () => void;
+  const holding = new Promise<void>((resolve) => (taken = resolve));
+  const materializing = withLease(platform.metadata, 'materialize:stats', {}, async () => {
+    taken();
+    await held;
+  });
+  await holding;
+  const before = await rowsOf(platform, 'txns');
+  const stopping = new AbortController();
+  const off = onTestPause('lease.wait:materialize:stats', () => {
+    stopping.abort(sigint());
+    // The holder finishes soon after: a wait that does not notice the stop goes on into the purge instead of hanging the test.
+    setTimeout(release, 300);
+  });
+  const failed = await eraseSubject(platform, project, { entity: 'customer', key: ['c42'], principal: admin }, { signal: stopping.signal }).catch((error: unknown) => error);
+  off();
+  release();
+  await materializing;
+  expect(failed).toBeInstanceOf(InterruptedError);
+  expect(failed).toMatchObject({ code: 'INTERRUPTED', details: { signal: 'SIGINT', lease: 'materialize:stats' } });
+  expect((failed as Error).message).toMatch(/^interrupted \(SIGINT\) while waiting for materialize \(or a purge\) of view "stats" in process \d+/);
+  const [request] = await platform.metadata.erasure.list();
+  expect(request).toMatchObject({ status: 'pending', completedAt: null });
+  expect(await rowsOf(platform, 'txns')).toEqual(before);
+  expect(await platform.metadata.purge.unfinishedPurges()).toEqual([]);
+  expect(await platform.metadata.health.list({ firing: true, kind: 'purge_unfinished' })).toEqual([]);
+  const audit = (await platform.metadata.audit.list()).filter((r) => r.action === 'erase.completed');
+  expect(audit).toHaveLength(1);
+  expect(audit[0]).toMatchObject({ outcome: 'failed', details: { request: request!.id, error: 'INTERRUPTED', started: false, status: 'pending' } });
+  // Run again, it completes the same request.
+  const again = await eraseSubject(platform, project, { entity: 'customer', key: ['c42'], principal: admin });
+  expect(again.request).toMatchObject({ id: request!.id, status: 'completed' });
+  expect([...(await rowsOf(platform, 'txns')).values()].flat().some((r) => r.startsWith('c42'))).toBe(false);
+});

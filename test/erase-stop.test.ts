@@ -51,3 +51,32 @@ test('an erase stopped while it waits for a lease another holder has (a material
   expect(again.request).toMatchObject({ id: request!.id, status: 'completed' });
   expect([...(await rowsOf(platform, 'txns')).values()].flat().some((r) => r.startsWith('c42'))).toBe(false);
 });
+
+test('an erase stopped between the stores its scrub rebuilds: the stores left say so (scrub_pending), its audit record says where it stopped and what it removed, and the next erase of the request clears them and completes', async () => {
+  const { platform, project } = await purgeFixture(cleanup);
+  const stopping = new AbortController();
+  const off = onTestPause('scrub.online', () => {
+    off();
+    stopping.abort(sigint());
+  });
+  const failed = await eraseSubject(platform, project, { entity: 'customer', key: ['c42'], principal: admin }, { signal: stopping.signal }).catch((error: unknown) => error);
+  off();
+  expect(failed).toMatchObject({ code: 'INTERRUPTED', details: { signal: 'SIGINT', step: 'scrub', scrubbed: ['online'], left: ['log'] } });
+  expect((failed as Error).message).toMatch(/^the scrub of removed bytes stopped before the log store: interrupted \(SIGINT\); .*sluice erase.*sluice retention run/);
+  const [request] = await platform.metadata.erasure.list();
+  expect(request).toMatchObject({ status: 'failed', error: 'INTERRUPTED' });
+  const pending = await platform.metadata.health.list({ firing: true, kind: 'scrub_pending' });
+  expect(pending.map((c) => c.subject)).toEqual(['store:log']);
+  expect(pending[0]!.message).toMatch(/stopped/);
+  const audit = (await platform.metadata.audit.list()).filter((r) => r.action === 'erase.completed');
+  expect(audit.map((r) => r.outcome)).toEqual(['failed']);
+  const details = audit[0]!.details as { stoppedIn: string; stores: { store: string; rows: number }[] };
+  expect(details.stoppedIn).toBe('scrub');
+  expect(details.stores).toContainEqual(expect.objectContaining({ store: 'lake:txns', rows: 2 }));
+  const again = await eraseSubject(platform, project, { entity: 'customer', key: ['c42'], principal: admin });
+  expect(again.request).toMatchObject({ id: request!.id, status: 'completed' });
+  expect(again.certificate.scrubPending).toEqual([]);
+  // The certificate (and its audit record) says which run it finished, where that one stopped and what it had removed.
+  expect(again.certificate.resumed).toEqual([expect.objectContaining({ error: 'INTERRUPTED', stoppedIn: 'scrub', stores: details.stores })]);
+  expect(await platform.metadata.health.list({ firing: true, kind: 'scrub_pending' })).toEqual([]);
+});

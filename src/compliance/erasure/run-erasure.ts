@@ -2,6 +2,7 @@ import { auditErrorCode } from '../audit/audited-action.js';
 import { leaseWaitStopped, withLease } from '../../orchestration/lease.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import type { SluiceContext } from '../../context.js';
+import { InterruptedError } from '../../errors.js';
 import { entityKey, isStreamed, type Project } from '../../definitions/index.js';
 import { derivedTables, finishPendingDeletions, purgeRows, scrubRemovedBytes, type PurgeReport } from '../purge/index.js';
 import type { Principal } from '../principal.js';
@@ -59,6 +60,21 @@ export interface ErasureCertificate {
    * before completing. 0 when no run had crashed between its swap and its deletion.
    */
   readonly leftoverFiles: number;
+  /**
+   * Earlier runs of the request that stopped or failed once started (their `erase.completed` records, `failed`):
+   * when, the step a stop met (`purge`'s steps, `scrub`), and what each had removed (its
+   * purges' `purge.run` records count their rows too). Absent when none did.
+   */
+  readonly resumed?: readonly { readonly at: string; readonly error: string; readonly stoppedIn: string | null; readonly stores: readonly unknown[] }[];
+}
+
+/** The failed runs of a request, from their audit records (see `ErasureCertificate.resumed`). */
+async function failedRuns(ctx: SluiceContext, request: ErasureRequest): Promise<NonNullable<ErasureCertificate['resumed']>> {
+  const records = await ctx.metadata.audit.list({ action: 'erase.completed', since: request.receivedAt });
+  return records.filter((r) => r.outcome === 'failed' && r.details?.request === request.id && r.details.started !== false).map((r) => ({
+    at: new Date(r.at).toISOString(), error: String(r.details!.error), stoppedIn: typeof r.details!.stoppedIn === 'string' ? r.details!.stoppedIn : null,
+    stores: Array.isArray(r.details!.stores) ? (r.details!.stores as unknown[]) : [],
+  }));
 }
 
 export interface EraseOptions {
@@ -166,8 +182,9 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
     stores.push(...(await eraseFromLog(ctx, project, subject)));
     await testPause('erase.log-removed');
     // Removed records must not linger in free pages: LMDB stores are scrubbed, SQLite's log reset.
-    const { scrubPending, metadataExpunged: complete } = await scrubRemovedBytes(ctx, project);
+    const { scrubPending, metadataExpunged: complete } = await scrubRemovedBytes(ctx, project, options.signal);
     await testPause('erase.scrubbed');
+    const resumed = await failedRuns(ctx, request);
     const completedAt = ctx.now();
     const certificate: ErasureCertificate = {
       request: request.id, entity: subject.entity.name, subject: subject.hash, requestedBy: request.requestedBy, performedBy: principal.name,
@@ -175,6 +192,7 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
       startedAt: new Date(started).toISOString(), completedAt: new Date(completedAt).toISOString(), durationMs: completedAt - started,
       withinDeadline: completedAt <= request.deadlineAt, sources, stores,
       rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), metadataExpunged: complete, datasets, scrubPending, leftoverFiles,
+      ...(resumed.length === 0 ? {} : { resumed }),
     };
     await ctx.metadata.erasure.finish(request.id, { status: 'completed', at: completedAt, certificate: { ...certificate } });
     await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'succeeded', details: { ...certificate } }, completedAt);
@@ -187,7 +205,9 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
     }
     const at = ctx.now();
     await ctx.metadata.erasure.finish(request.id, { status: 'failed', at, error: auditErrorCode(error) });
-    await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'failed', details: { request: request.id, subject: subject.hash, error: auditErrorCode(error) } }, at);
+    // What this run removed (its purges' own records hold theirs; the log's events only this) and the step it stopped in.
+    const stoppedIn = error instanceof InterruptedError && typeof error.details?.step === 'string' ? { stoppedIn: error.details.step } : {};
+    await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'failed', details: { request: request.id, subject: subject.hash, error: auditErrorCode(error), ...stoppedIn, stores: stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes })) } }, at);
     throw error;
   } finally {
     await reportErasureStatus(ctx);

@@ -101,14 +101,16 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     const earlierRun = unfinished.find((u) => u.source === source.name && u.owner === (request.owner ?? null));
     const earlier = earlierRun?.stores ?? [];
     /**
-     * Starts a step (the lake's only when this run finishes an earlier one). What is removed so far
-     * (the previous step ran to its end even if a stop arrived meanwhile) and the step are recorded before the stop is checked, so the run
-     * that finishes this one counts them, and its error and `purge_unfinished` name this step.
+     * Starts a step (the lake's only when this run finishes an earlier one), or (with `partial`:
+     * what the step removed so far) meets a stop within it. What is removed so far (the previous
+     * step ran to its end even if a stop arrived meanwhile) and the step are recorded before the
+     * stop is checked, so the run that finishes this one counts them, and its error and
+     * `purge_unfinished` name this step.
      */
-    const progress = async (step: PurgeStep) => {
+    const progress = async (step: PurgeStep, partial?: StorePurge) => {
       if (!dryRun) {
         const counts = new Map(earlier.map((s) => [s.store, { ...s }]));
-        for (const s of stores.filter((x) => !x.store.startsWith('lake:'))) {
+        for (const s of [...stores, ...(partial === undefined ? [] : [partial])].filter((x) => !x.store.startsWith('lake:'))) {
           const count = counts.get(s.store) ?? { store: s.store, rows: 0, bytes: 0 };
           counts.set(s.store, { store: s.store, rows: count.rows + s.rows, bytes: count.bytes + s.bytes });
         }
@@ -155,7 +157,9 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     stop.step('online');
     stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
     await progress('serving-log');
-    stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun));
+    // Stop-checked per file: a stop records the rows removed so far (the run that finishes it counts them) and ends the step.
+    const servedStop = async (soFar: StorePurge) => (request.signal?.aborted ? progress('serving-log', soFar) : undefined);
+    stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun, servedStop));
     await progress('dataset');
     stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
     // The source's own record holds this run's progress even when its lake lost no row.

@@ -2,6 +2,7 @@ import { afterEach, expect, test } from 'vitest';
 import { eraseSubject } from '../src/compliance/erasure/run-erasure.js';
 import { InterruptedError } from '../src/errors.js';
 import { withLease } from '../src/orchestration/lease.js';
+import { runRetention } from '../src/compliance/retention/run-retention.js';
 import { onTestPause } from '../src/orchestration/test-pause.js';
 import { admin, purgeFixture, rowsOf } from './support/purge-fixture.js';
 
@@ -78,5 +79,20 @@ test('an erase stopped between the stores its scrub rebuilds: the stores left sa
   expect(again.certificate.scrubPending).toEqual([]);
   // The certificate (and its audit record) says which run it finished, where that one stopped and what it had removed.
   expect(again.certificate.resumed).toEqual([expect.objectContaining({ error: 'INTERRUPTED', stoppedIn: 'scrub', stores: details.stores })]);
+  expect(await platform.metadata.health.list({ firing: true, kind: 'scrub_pending' })).toEqual([]);
+});
+
+test('a scrub stopped before a store is finished by the next retention run too: its scrub_pending ends', async () => {
+  const { platform, project } = await purgeFixture(cleanup);
+  const stopping = new AbortController();
+  const off = onTestPause('scrub.online', () => {
+    off();
+    stopping.abort(sigint());
+  });
+  await expect(eraseSubject(platform, project, { entity: 'customer', key: ['c42'], principal: admin }, { signal: stopping.signal })).rejects.toMatchObject({ code: 'INTERRUPTED', details: { step: 'scrub' } });
+  off();
+  expect((await platform.metadata.health.list({ firing: true, kind: 'scrub_pending' })).map((c) => c.subject)).toEqual(['store:log']);
+  const report = await runRetention(platform, project, { principal: admin });
+  expect(report.scrubPending).toEqual([]);
   expect(await platform.metadata.health.list({ firing: true, kind: 'scrub_pending' })).toEqual([]);
 });

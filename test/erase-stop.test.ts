@@ -14,6 +14,16 @@ afterEach(async () => {
 
 const sigint = () => new InterruptedError('INTERRUPTED', 'interrupted (SIGINT)', { details: { signal: 'SIGINT' } });
 
+/** A stop (SIGINT) given when the run reaches the test-pause `step`; `off` removes the handler. */
+function stopAt(step: string): { stopping: AbortController; off: () => void } {
+  const stopping = new AbortController();
+  const off = onTestPause(step, () => {
+    off();
+    stopping.abort(sigint());
+  });
+  return { stopping, off };
+}
+
 test('an erase stopped while it waits for a lease another holder has (a materialize of a view it rebuilds) stops at once: nothing removed, the request still pending, the audit says it did not start', async () => {
   const { platform, project } = await purgeFixture(cleanup);
   let release!: () => void;
@@ -55,11 +65,7 @@ test('an erase stopped while it waits for a lease another holder has (a material
 
 test('an erase stopped between the stores its scrub rebuilds: the stores left say so (scrub_pending), its audit record says where it stopped and what it removed, and the next erase of the request clears them and completes', async () => {
   const { platform, project } = await purgeFixture(cleanup);
-  const stopping = new AbortController();
-  const off = onTestPause('scrub.online', () => {
-    off();
-    stopping.abort(sigint());
-  });
+  const { stopping, off } = stopAt('scrub.online');
   const failed = await eraseSubject(platform, project, { entity: 'customer', key: ['c42'], principal: admin }, { signal: stopping.signal }).catch((error: unknown) => error);
   off();
   expect(failed).toMatchObject({ code: 'INTERRUPTED', details: { signal: 'SIGINT', step: 'scrub', scrubbed: ['online'], left: ['log'] } });
@@ -84,11 +90,7 @@ test('an erase stopped between the stores its scrub rebuilds: the stores left sa
 
 test('a scrub stopped before a store is finished by the next retention run too: its scrub_pending ends', async () => {
   const { platform, project } = await purgeFixture(cleanup);
-  const stopping = new AbortController();
-  const off = onTestPause('scrub.online', () => {
-    off();
-    stopping.abort(sigint());
-  });
+  const { stopping, off } = stopAt('scrub.online');
   await expect(eraseSubject(platform, project, { entity: 'customer', key: ['c42'], principal: admin }, { signal: stopping.signal })).rejects.toMatchObject({ code: 'INTERRUPTED', details: { step: 'scrub' } });
   off();
   expect((await platform.metadata.health.list({ firing: true, kind: 'scrub_pending' })).map((c) => c.subject)).toEqual(['store:log']);

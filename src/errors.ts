@@ -81,6 +81,21 @@ export class TimeoutError extends SluiceError {}
  */
 export class InterruptedError extends SluiceError {}
 
+/**
+ * The error of work that `signal` stopped: `message` given the stop's reason as text (`interrupted
+ * (SIGTERM)`), the reason's details (`signal`, so the CLI's exit code) with `details`, and `cause`
+ * (the statement the stop interrupted), else the reason, as its cause.
+ *
+ * @example
+ * throw stoppedBy(signal, (why) => `${why} while waiting for the lease "x"`, { lease: 'x' });
+ */
+export function stoppedBy(signal: AbortSignal | undefined, message: (why: string) => string, details: Record<string, unknown>, cause?: unknown): InterruptedError {
+  const reason: unknown = signal?.reason;
+  const why = reason instanceof Error ? reason.message : String(reason);
+  const own = isSluiceError(reason) && reason.details !== undefined ? reason.details : {};
+  return new InterruptedError('INTERRUPTED', message(why), { details: { ...own, ...details }, cause: cause ?? reason });
+}
+
 /** Wraps an exception thrown by user code (a project file, a transform), keeping its stack. */
 export class UserCodeError extends SluiceError {
   constructor(message: string, cause: unknown) {

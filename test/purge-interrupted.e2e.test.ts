@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sluice } from './support/cli.js';
-import { sluiceStoppedAt } from './support/killed-cli.js';
+import { sluiceStoppedAt, snapshotRows } from './support/killed-cli.js';
 import { openPlatform } from '../src/platform.js';
+import { holderIsGone, newLeaseHolder } from '../src/orchestration/lease.js';
 
 // `sluice retention run` and `sluice erase` stopped by SIGTERM or SIGINT in the middle of a purge.
 const OLD = 'old-ZQX-9001';
@@ -57,4 +58,31 @@ test.each([
   // The run that finishes it succeeds.
   const again = sluice(dir, ...args);
   expect(again.code, again.stderr).toBe(0);
+}, 180_000);
+
+test('sluice erase stopped by SIGINT while it waits for a lease another process holds (a materialize) exits 130 at once: nothing removed, the request still pending, audited as not started; run again, it completes', async () => {
+  const dir = join(root, 'waiting');
+  cpSync(template, dir, { recursive: true });
+  const before = await snapshotRows(dir, 'transactions', 'customer_id');
+  const holder = openPlatform({ projectDir: dir });
+  const materializing = newLeaseHolder();
+  try {
+    expect((await holder.metadata.acquireLease('materialize:txn_stats', materializing, 600_000, holderIsGone)).acquired).toBe(true);
+    const stopped = await sluiceStoppedAt(dir, 'lease.wait:materialize:txn_stats', 'SIGINT', 'erase', '--entity', 'customer', '--key', OLD, '--json');
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const error = (JSON.parse(stopped.stdout) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('INTERRUPTED');
+    expect(error.message).toMatch(new RegExp(`^interrupted \\(SIGINT\\) while waiting for materialize \\(or a purge\\) of view "txn_stats" in process ${process.pid} `));
+    const [request] = await holder.metadata.erasure.list();
+    expect(request).toMatchObject({ status: 'pending', completedAt: null });
+    const erase = (await holder.metadata.audit.list()).filter((r) => r.action === 'erase.completed');
+    expect(erase.map((r) => [r.outcome, r.details])).toEqual([['failed', expect.objectContaining({ request: request!.id, error: 'INTERRUPTED', started: false, status: 'pending' })]]);
+  } finally {
+    await holder.metadata.releaseLease('materialize:txn_stats', materializing.id);
+    await holder.close();
+  }
+  expect(await snapshotRows(dir, 'transactions', 'customer_id')).toEqual(before);
+  const again = sluice(dir, 'erase', '--entity', 'customer', '--key', OLD, '--json');
+  expect(again.code, again.stderr).toBe(0);
+  expect((JSON.parse(again.stdout) as { request: string }).request).toMatch(/^erase-/);
 }, 180_000);

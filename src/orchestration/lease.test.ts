@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { sqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
 import { openSqlite } from '../storage/metadata/sqlite/sqlite-driver.js';
-import { holderIsGone, newLeaseHolder, withLease } from './lease.js';
+import { InterruptedError } from '../errors.js';
+import { holderIsGone, leaseWaitStopped, newLeaseHolder, withLease } from './lease.js';
 import { ownProcessStart, processStart } from './process-identity.js';
 
 const lease = (host: string, pid: number, expiresInMs: number) => ({ name: 'x', holder: { id: 'h', host, pid }, acquiredAt: 0, renewedAt: 0, expiresAt: Date.now() + expiresInMs });
@@ -19,6 +20,29 @@ test('a holder is gone when its lease expired, or when it ran on this host and i
   const [a, b] = [newLeaseHolder(), newLeaseHolder()];
   expect(a.id).not.toBe(b.id);
   expect(a).toMatchObject({ host: hostname(), pid: process.pid });
+});
+
+test('a stop ends a wait for a live holder at once, as an InterruptedError naming the lease, its holder and the stop; the body never runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lease-'));
+  const store = sqliteMetadataStore({ path: join(dir, 'm.db') });
+  try {
+    await withLease(store, 'job', {}, async () => {
+      const stopping = new AbortController();
+      let ran = false;
+      // A ten-minute wait: only the stop can end it within the test.
+      const waiting = withLease(store, 'job', { waitMs: 600_000, purpose: 'the job', signal: stopping.signal }, async () => void (ran = true)).catch((error: unknown) => error);
+      setTimeout(() => stopping.abort(new InterruptedError('INTERRUPTED', 'interrupted (SIGTERM)', { details: { signal: 'SIGTERM' } })), 20);
+      const stopped = await waiting;
+      expect(leaseWaitStopped(stopped)).toBe(true);
+      expect(stopped).toMatchObject({ code: 'INTERRUPTED', details: { signal: 'SIGTERM', lease: 'job', holder: { pid: process.pid } } });
+      expect((stopped as Error).message).toMatch(new RegExp(`^interrupted \\(SIGTERM\\) while waiting for the job in process ${process.pid} on .* to finish: what waited had not started$`));
+      expect(ran).toBe(false);
+    });
+    expect(await store.listLeases()).toEqual([]);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('withLease runs holders of one name one at a time, and releases on failure', async () => {

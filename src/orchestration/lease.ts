@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConflictError } from '../errors.js';
+import { ConflictError, InterruptedError, stoppedBy } from '../errors.js';
 import type { Lease, LeaseHolder, MetadataStore } from '../storage/metadata/metadata-store.js';
 import { ownProcessStart, processStillRuns } from './process-identity.js';
 import { testPause } from './test-pause.js';
@@ -37,6 +37,26 @@ export interface LeaseOptions {
   readonly waitMs?: number;
   /** What the lease protects, for the error message, e.g. `materialize of view "txn_stats"`. */
   readonly purpose?: string;
+  /**
+   * Stops the wait for a live holder at once (Ctrl-C, SIGTERM, a stopping scheduler): the wait
+   * fails with an `InterruptedError` (see `leaseWaitStopped`) and `body` never runs. A lease
+   * already taken is not given up: `body` meets the stop itself.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The error of a wait for `name`'s holder that `signal` stopped: the stop's reason and details, the lease, its holder, and that nothing waiting for it started. */
+function waitStopped(name: string, heldBy: Lease, options: LeaseOptions): InterruptedError {
+  const waitedFor = `${options.purpose ?? `"${name}"`} in ${describeHolder(heldBy)}`;
+  return stoppedBy(options.signal, (why) => `${why} while waiting for ${waitedFor} to finish: what waited had not started`, { lease: name, holder: heldBy.holder });
+}
+
+/**
+ * Whether `error` is a stop met while waiting for a lease (`LeaseOptions.signal`): the work
+ * that waited had not started, so it has nothing to undo or finish.
+ */
+export function leaseWaitStopped(error: unknown): error is InterruptedError {
+  return error instanceof InterruptedError && typeof error.details?.lease === 'string';
 }
 
 /** Renews a lease every third of its ttl until stopped; `lost()` says whether it was taken over. */
@@ -59,19 +79,23 @@ async function acquire(metadata: MetadataStore, name: string, holder: LeaseHolde
     const result = await metadata.acquireLease(name, holder, ttlMs, holderIsGone);
     if (result.acquired) return result.lease;
     if (attempt === 0) await testPause(`lease.wait:${name}`);
+    if (options.signal?.aborted) throw waitStopped(name, result.heldBy, options);
     if (Date.now() >= deadline) {
       throw new ConflictError('CONFLICT', `${options.purpose ?? `"${name}"`} is already running in ${describeHolder(result.heldBy)}; wait for it to finish and run again (a holder that died is taken over at once on this host, or when its lease expires at ${new Date(result.heldBy.expiresAt).toISOString()})`, {
         details: { lease: name, holder: result.heldBy.holder },
       });
     }
-    await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), Math.max(1, deadline - Date.now())));
+    // A stop wakes the wait (the sleep rejects) and fails it before another attempt could take the lease.
+    await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), Math.max(1, deadline - Date.now())), undefined, options.signal === undefined ? undefined : { signal: options.signal }).catch(() => undefined);
+    if (options.signal?.aborted) throw waitStopped(name, result.heldBy, options);
   }
 }
 
 /**
  * Runs `body` while holding the lease `name` in the metadata store, so no other holder (in this
  * or any process) runs it at the same time: waits up to `waitMs` for a live holder, takes over
- * from a dead one, heartbeats while `body` runs, and always releases. If the lease was lost
+ * from a dead one, heartbeats while `body` runs, and always releases. A stop (`signal`) ends the
+ * wait at once, as an `InterruptedError`, without running `body`. If the lease was lost
  * meanwhile (no renewal for its ttl), the result is a ConflictError, never a silent success.
  *
  * @example

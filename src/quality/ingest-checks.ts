@@ -5,6 +5,8 @@ import { classifiedColumns } from '../compliance/masking/classified-columns.js';
 import { typedValueSql } from '../ingest/validate-sql.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import type { DeadLetter } from '../storage/metadata/metadata-store.js';
+import type { QuarantinedBatch } from '../storage/metadata/quality-store.js';
+import { dropErasedHeldRows } from '../compliance/purge/purge-quarantine.js';
 import { enforceVerdict } from './quarantine.js';
 import { checkBatch, type BatchVerdict } from './run-checks.js';
 
@@ -55,7 +57,11 @@ export async function gateIngest(ctx: SluiceContext, project: Project, source: S
     }
     if (deadLetters.length > 0) await ctx.metadata.addDeadLetters(deadLetters);
     const staged = input.staged ? await input.staged.heldFile() : await emptyBatch(ctx, source);
-    return { dataset: source.name, origin: input.origin, staged, rows: accepted, contentHash: input.contentHash };
+    // An erasure between the check above and the hold's record does not see the batch held: its subjects' rows are dropped here.
+    const settle = async (held: QuarantinedBatch) => {
+      if (input.blockListVersion !== undefined && (await ctx.metadata.erasure.blockListVersion()) !== input.blockListVersion) await dropErasedHeldRows(ctx, project, source, held);
+    };
+    return { dataset: source.name, origin: input.origin, staged, rows: accepted, contentHash: input.contentHash, settle };
   });
   return verdict;
 }

@@ -5,6 +5,7 @@ import type { SluiceContext } from '../context.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { commitOrRemove } from '../ingest/commit-ingest.js';
 import { withLease } from '../orchestration/lease.js';
+import { testPause } from '../orchestration/test-pause.js';
 import { fsyncPath, writeFileAtomic } from '../storage/lake/atomic-file.js';
 import type { Snapshot, TransformLineage } from '../storage/metadata/metadata-store.js';
 import type { CheckOutcome, QuarantinedBatch } from '../storage/metadata/quality-store.js';
@@ -23,6 +24,8 @@ export interface HeldBatch {
   readonly contentHash: string;
   readonly results: readonly CheckOutcome[];
   readonly lineage?: TransformLineage;
+  /** Runs once the batch is recorded held (an ingest's guard against an erasure that ran meanwhile). */
+  readonly settle?: (held: QuarantinedBatch) => Promise<void>;
 }
 
 /**
@@ -40,10 +43,13 @@ export async function holdBatch(ctx: SluiceContext, batch: HeldBatch): Promise<Q
   await rename(batch.staged, target);
   await writeBatchResults(ctx, { ...batch, file });
   await fsyncPath(dirname(target));
-  return ctx.metadata.quality.hold({
+  await testPause('quarantine.hold');
+  const held = await ctx.metadata.quality.hold({
     dataset: batch.dataset, origin: batch.origin, file, rows: batch.rows, contentHash: batch.contentHash, runId: null, results: batch.results,
     createdAt: ctx.now(), ...(batch.lineage ? { lineage: batch.lineage } : {}),
   });
+  await batch.settle?.(held);
+  return (await ctx.metadata.quality.quarantined(held.id)) ?? held;
 }
 
 /**

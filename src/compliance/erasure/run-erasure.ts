@@ -1,7 +1,8 @@
 import { auditErrorCode } from '../audit/audited-action.js';
-import { withLease } from '../../orchestration/lease.js';
+import { leaseWaitStopped, withLease } from '../../orchestration/lease.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import type { SluiceContext } from '../../context.js';
+import { InterruptedError } from '../../errors.js';
 import { entityKey, isStreamed, type Project } from '../../definitions/index.js';
 import { derivedTables, finishPendingDeletions, purgeRows, scrubRemovedBytes, type PurgeReport } from '../purge/index.js';
 import type { Principal } from '../principal.js';
@@ -59,12 +60,32 @@ export interface ErasureCertificate {
    * before completing. 0 when no run had crashed between its swap and its deletion.
    */
   readonly leftoverFiles: number;
+  /**
+   * Earlier runs of the request that stopped or failed once started (their `erase.completed` records, `failed`):
+   * when, the step a stop met (`purge`'s steps, `scrub`), and what each had removed (its
+   * purges' `purge.run` records count their rows too). Absent when none did.
+   */
+  readonly resumed?: readonly { readonly at: string; readonly error: string; readonly stoppedIn: string | null; readonly stores: readonly unknown[] }[];
+}
+
+/** The failed runs of a request, from their audit records (see `ErasureCertificate.resumed`). */
+async function failedRuns(ctx: SluiceContext, request: ErasureRequest): Promise<NonNullable<ErasureCertificate['resumed']>> {
+  const records = await ctx.metadata.audit.list({ action: 'erase.completed', since: request.receivedAt });
+  return records.filter((r) => r.outcome === 'failed' && r.details?.request === request.id && r.details.started !== false).map((r) => ({
+    at: new Date(r.at).toISOString(), error: String(r.details!.error), stoppedIn: typeof r.details!.stoppedIn === 'string' ? r.details!.stoppedIn : null,
+    stores: Array.isArray(r.details!.stores) ? (r.details!.stores as unknown[]) : [],
+  }));
 }
 
 export interface EraseOptions {
   /** Training datasets that hold the subject: `rewrite` (default) or `flag` (kept, listed as tainted). */
   readonly datasets?: 'rewrite' | 'flag';
-  /** Stops it (a signal): the purge running fails as interrupted (`PurgeRequest.signal`); the request stays failed (blocked) until run again. */
+  /**
+   * Stops it (a signal): the purge running fails as interrupted (`PurgeRequest.signal`); the request
+   * stays failed (blocked) until run again. Stopped while it waits for a lease before it removed
+   * anything (another run of the request, a purge or a materialize of the same tables), it stops at
+   * once and the request stays as it was (pending), audited as not started.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -120,22 +141,35 @@ async function eraseFromLog(ctx: SluiceContext, project: Project, subject: Erasu
  * it again finishes it. Returns the certificate.
  */
 export async function runErasure(ctx: SluiceContext, project: Project, request: ErasureRequest, subject: ErasureSubject, principal: Principal, options: EraseOptions = {}): Promise<ErasureCertificate> {
+  let entered = false;
   // One run per request at a time: a second ask of the subject (another process, or the API)
   // waits for the first and returns its certificate, so a request never gets two.
-  return withLease(ctx.metadata, `erase:${request.id}`, { waitMs: 600_000, purpose: `erasure request ${request.id}` }, async () => {
+  return withLease(ctx.metadata, `erase:${request.id}`, { waitMs: 600_000, purpose: `erasure request ${request.id}`, ...(options.signal === undefined ? {} : { signal: options.signal }) }, async () => {
+    entered = true;
     const current = await ctx.metadata.erasure.get(request.id);
     if (current?.status === 'completed' && current.certificate !== null) return current.certificate as unknown as ErasureCertificate;
     return eraseNow(ctx, project, request, subject, principal, options);
+  }).catch(async (error: unknown) => {
+    if (!entered && leaseWaitStopped(error)) await auditNotStarted(ctx, request, subject, principal, error);
+    throw error;
   });
+}
+
+const erasureEvidence = (subject: ErasureSubject, principal: Principal) => ({ actor: principal.name, target: `entity:${subject.entity.name}`, origin: principal.origin, purpose: ERASURE_AUDIT_PURPOSE });
+
+/** A run stopped while it waited for a lease, before it removed anything: the request stays as it was; the audit trail says the run did not start. */
+async function auditNotStarted(ctx: SluiceContext, request: ErasureRequest, subject: ErasureSubject, principal: Principal, error: unknown): Promise<void> {
+  const status = (await ctx.metadata.erasure.get(request.id))?.status ?? request.status;
+  await ctx.metadata.audit.append({ ...erasureEvidence(subject, principal), action: 'erase.completed', outcome: 'failed', details: { request: request.id, subject: subject.hash, error: auditErrorCode(error), started: false, status } }, ctx.now());
 }
 
 async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRequest, subject: ErasureSubject, principal: Principal, options: EraseOptions): Promise<ErasureCertificate> {
   const started = ctx.now();
   const datasets = options.datasets ?? 'rewrite';
   const sources = erasureSources(project, subject.entity.name);
-  const evidence = { actor: principal.name, target: `entity:${subject.entity.name}`, origin: principal.origin, purpose: ERASURE_AUDIT_PURPOSE };
+  const evidence = erasureEvidence(subject, principal);
+  const stores: ErasedStore[] = [];
   try {
-    const stores: ErasedStore[] = [];
     let leftoverFiles = 0;
     for (const source of sources) {
       const report = await purgeRows(ctx, project, { source, match: { kind: 'keys', entity: subject.entity.name, keys: [subject.key] }, reason: 'erasure', principal, purpose: ERASURE_AUDIT_PURPOSE, datasets, owner: request.id, ...(options.signal === undefined ? {} : { signal: options.signal }) });
@@ -148,8 +182,9 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
     stores.push(...(await eraseFromLog(ctx, project, subject)));
     await testPause('erase.log-removed');
     // Removed records must not linger in free pages: LMDB stores are scrubbed, SQLite's log reset.
-    const { scrubPending, metadataExpunged: complete } = await scrubRemovedBytes(ctx, project);
+    const { scrubPending, metadataExpunged: complete } = await scrubRemovedBytes(ctx, project, options.signal);
     await testPause('erase.scrubbed');
+    const resumed = await failedRuns(ctx, request);
     const completedAt = ctx.now();
     const certificate: ErasureCertificate = {
       request: request.id, entity: subject.entity.name, subject: subject.hash, requestedBy: request.requestedBy, performedBy: principal.name,
@@ -157,14 +192,22 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
       startedAt: new Date(started).toISOString(), completedAt: new Date(completedAt).toISOString(), durationMs: completedAt - started,
       withinDeadline: completedAt <= request.deadlineAt, sources, stores,
       rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), metadataExpunged: complete, datasets, scrubPending, leftoverFiles,
+      ...(resumed.length === 0 ? {} : { resumed }),
     };
     await ctx.metadata.erasure.finish(request.id, { status: 'completed', at: completedAt, certificate: { ...certificate } });
     await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'succeeded', details: { ...certificate } }, completedAt);
     return certificate;
   } catch (error) {
+    // Stopped while its first purge waited for a lease (another purge, a materialize): nothing is removed, nothing to finish.
+    if (stores.length === 0 && leaseWaitStopped(error)) {
+      await auditNotStarted(ctx, request, subject, principal, error);
+      throw error;
+    }
     const at = ctx.now();
     await ctx.metadata.erasure.finish(request.id, { status: 'failed', at, error: auditErrorCode(error) });
-    await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'failed', details: { request: request.id, subject: subject.hash, error: auditErrorCode(error) } }, at);
+    // What this run removed (its purges' own records hold theirs; the log's events only this) and the step it stopped in.
+    const stoppedIn = error instanceof InterruptedError && typeof error.details?.step === 'string' ? { stoppedIn: error.details.step } : {};
+    await ctx.metadata.audit.append({ ...evidence, action: 'erase.completed', outcome: 'failed', details: { request: request.id, subject: subject.hash, error: auditErrorCode(error), ...stoppedIn, stores: stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes })) } }, at);
     throw error;
   } finally {
     await reportErasureStatus(ctx);

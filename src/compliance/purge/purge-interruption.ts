@@ -1,5 +1,5 @@
 import type { SluiceContext } from '../../context.js';
-import { InterruptedError, isSluiceError } from '../../errors.js';
+import { InterruptedError, stoppedBy } from '../../errors.js';
 import { repeatInterrupts } from '../../storage/engine/repeat-interrupts.js';
 
 /** How a purge meets a stop it was given (`PurgeRequest.signal`). */
@@ -30,12 +30,8 @@ export function purgeInterruption(ctx: SluiceContext, source: string, signal: Ab
     interrupting ??= repeatInterrupts(() => void ctx.engine().then((engine) => engine.interrupt(), () => undefined));
   };
   signal?.addEventListener('abort', onAbort, { once: true });
-  const interruption = (cause?: unknown): InterruptedError => {
-    const reason: unknown = signal?.reason;
-    const why = reason instanceof Error ? reason.message : String(reason);
-    const details = isSluiceError(reason) && reason.details !== undefined ? reason.details : {};
-    return new InterruptedError('INTERRUPTED', `purge of source "${source}" stopped at its ${current} step: ${why}; what it removed stays removed, and running the command again (or the next purge of source "${source}": sluice retention run, sluice erase) finishes it`, { details: { ...details, source, step: current }, cause: cause ?? reason });
-  };
+  const interruption = (cause?: unknown): InterruptedError =>
+    stoppedBy(signal, (why) => `purge of source "${source}" stopped at its ${current} step: ${why}; what it removed stays removed, and running the command again (or the next purge of source "${source}": sluice retention run, sluice erase) finishes it`, { source, step: current }, cause);
   return {
     step(name) {
       current = name;

@@ -5,6 +5,9 @@ import { literal, readPath } from '../../storage/engine/sql-engine.js';
 import { publishFile } from '../../storage/lake/atomic-file.js';
 import type { StorePurge } from './purge-types.js';
 import { writeBatchResults } from '../../quality/quarantine.js';
+import type { Project, Source } from '../../definitions/index.js';
+import type { QuarantinedBatch } from '../../storage/metadata/quality-store.js';
+import { dropErasedRows } from '../erasure/erased-rows.js';
 
 /**
  * Removes the rows `predicate` selects from the held quarantined batches of `table` (Parquet
@@ -53,4 +56,35 @@ export async function purgeCheckSamples(ctx: SluiceContext, table: string, conta
     if (!dryRun && existsSync(join(ctx.dataDir, batch.file))) await writeBatchResults(ctx, batch);
   }
   return [{ store: `check-samples:${table}`, rows, bytes, filesRewritten: files }];
+}
+
+/** The temporary table a held batch's rows are read into to drop erased subjects' rows. */
+const HELD_ROWS = '_sluice_held_rows';
+
+/**
+ * Removes erased subjects' rows (the block list, `dropErasedRows`) from a batch just held in
+ * quarantine, whose rows were checked against an older block list: an erasure that ran between
+ * that check and the hold's record did not see the batch held, so its purge of quarantine missed
+ * it. The file is written again without them (tmp, fsync, rename) and the batch's row count
+ * lowered. Returns the rows removed.
+ *
+ * @example
+ * const removed = await dropErasedHeldRows(ctx, project, source, held);
+ */
+export async function dropErasedHeldRows(ctx: SluiceContext, project: Project, source: Source, held: QuarantinedBatch): Promise<number> {
+  const path = join(ctx.dataDir, held.file);
+  if (!existsSync(path)) return 0;
+  const engine = await ctx.engine();
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${HELD_ROWS} AS SELECT * FROM read_parquet(${readPath(path)})`);
+  try {
+    const removed = await dropErasedRows(engine, HELD_ROWS, project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
+    if (removed === 0) return 0;
+    await publishFile(path, async (temporary) => {
+      await engine.run(`COPY ${HELD_ROWS} TO ${literal(temporary)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+    });
+    await ctx.metadata.purge.setQuarantinedRows(held.id, held.rows - removed);
+    return removed;
+  } finally {
+    await engine.run(`DROP TABLE IF EXISTS ${HELD_ROWS}`);
+  }
 }

@@ -98,16 +98,19 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     const changed = new Set<string>(unfinished.map((u) => u.source));
     const erasedIds = new Map<string, readonly string[]>();
     // What an earlier run of this purge (same source and owner) recorded before it stopped: its counts go on with this run's.
-    const earlier = unfinished.find((u) => u.source === source.name && u.owner === (request.owner ?? null))?.stores ?? [];
+    const earlierRun = unfinished.find((u) => u.source === source.name && u.owner === (request.owner ?? null));
+    const earlier = earlierRun?.stores ?? [];
     /**
-     * Starts a step after the lake's. What is removed so far (the previous step ran to its end even
-     * if a stop arrived meanwhile) and the step are recorded before the stop is checked, so the run
-     * that finishes this one counts them, and its error and `purge_unfinished` name this step.
+     * Starts a step (the lake's only when this run finishes an earlier one), or (with `partial`:
+     * what the step removed so far) meets a stop within it. What is removed so far (the previous
+     * step ran to its end even if a stop arrived meanwhile) and the step are recorded before the
+     * stop is checked, so the run that finishes this one counts them, and its error and
+     * `purge_unfinished` name this step.
      */
-    const progress = async (step: PurgeStep) => {
+    const progress = async (step: PurgeStep, partial?: StorePurge) => {
       if (!dryRun) {
         const counts = new Map(earlier.map((s) => [s.store, { ...s }]));
-        for (const s of stores.filter((x) => !x.store.startsWith('lake:'))) {
+        for (const s of [...stores, ...(partial === undefined ? [] : [partial])].filter((x) => !x.store.startsWith('lake:'))) {
           const count = counts.get(s.store) ?? { store: s.store, rows: 0, bytes: 0 };
           counts.set(s.store, { store: s.store, rows: count.rows + s.rows, bytes: count.bytes + s.bytes });
         }
@@ -115,9 +118,14 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       }
       stop.step(step);
     };
+    // A run that finishes an earlier one records its own step at once: stopped in its lake step, it must
+    // not leave the earlier run's later step on the record (its swaps remove rows no later step has seen).
+    if (earlierRun !== undefined) await progress('lake');
     for (const table of tables) {
       const predicate = matchSql(project, table, match);
       if (predicate === undefined) continue;
+      // Between tables too: a stop while a table's swap commits is met before the next table's scan.
+      stop.step('lake');
       const columns = match.kind === 'keys' ? entityColumnsIn(project, match.entity, table) : undefined;
       const keys = columns === undefined || match.kind !== 'keys' ? {} : { keys: { columns, keys: match.keys } };
       // An erased subject's event ids go from the log's dedupe memory too (a trimmed entry's ids outlive it there).
@@ -149,7 +157,9 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     stop.step('online');
     stores.push(...(await purgeOnline(ctx, project, names, match, changed, dryRun)));
     await progress('serving-log');
-    stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun));
+    // Stop-checked per file: a stop records the rows removed so far (the run that finishes it counts them) and ends the step.
+    const servedStop = async (soFar: StorePurge) => (request.signal?.aborted ? progress('serving-log', soFar) : undefined);
+    stores.push(await purgeServingLog(ctx, servedRowMatch(project, names, match), dryRun, servedStop));
     await progress('dataset');
     stores.push(...(await purgeDatasets(ctx, project, names, changed, match, request.datasets ?? 'rewrite', request.reason, at, dryRun)));
     // The source's own record holds this run's progress even when its lake lost no row.
@@ -159,13 +169,17 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), leftoverFiles: leftovers.map((p) => p.file),
       resumed: unfinished.map((u) => {
         const step = stoppedStep(u, unfinished);
-        return { source: u.source, reason: u.reason, owner: u.owner, at: u.at, rows: u.rows, stores: u.stores, stoppedIn: step, uncounted: `what its ${step} step removed before it stopped (this run removed what was left and counts that as its own)` };
+        // A lake swap counts its rows in its own transaction; a run stopped in its lake step may finish one stopped later, though.
+        const uncounted = step === 'lake' ? 'what an earlier run stopped after its lake step removed in the step it stopped in (its lake swaps are counted in rows)' : `what its ${step} step removed before it stopped (this run removed what was left and counts that as its own)`;
+        return { source: u.source, reason: u.reason, owner: u.owner, at: u.at, rows: u.rows, stores: u.stores, stoppedIn: step, uncounted };
       }),
     };
     return { result, stats: { rows: result.rows, bytes: result.bytes, stores: stores.length } };
   };
+  // A stop while another purge or a materialize holds a lease ends the wait at once: nothing of this purge has started.
+  const waitStop = request.signal === undefined ? {} : { signal: request.signal };
   const run = trackRun(ctx, 'purge', { source: source.name, tables: tables.map((t) => t.name), reason: request.reason, match: match.kind, dryRun }, () =>
-    withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"` }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000 }, () => purgeSteps().catch((error: unknown) => { throw stop.failure(error); }))), project);
+    withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `a purge of source "${source.name}"`, ...waitStop }, () => withLeases(ctx.metadata, viewLeases, { waitMs: 600_000, ...waitStop }, () => purgeSteps().catch((error: unknown) => { throw stop.failure(error); }))), project);
   const report = await run.finally(() => stop.done()).catch(async (error: unknown) => {
     await ctx.metadata.audit.append({ ...evidence, outcome: 'failed', details: { reason: request.reason, dryRun, match: matchEvidence(ctx, match), error: auditErrorCode(error) } }, ctx.now());
     // What it left unfinished is a problem now, not at the next status; a failure to say so must not hide its own error.

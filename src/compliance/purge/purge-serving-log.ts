@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { SluiceContext } from '../../context.js';
 import { requestRowSpans, servedLogLines, servingLogDir, type ServedRow } from '../../observability/serving-log/index.js';
 import { abandonedTemporaries, writeFileAtomic } from '../../storage/lake/atomic-file.js';
+import { testPause } from '../../orchestration/test-pause.js';
 import type { StorePurge } from './purge-types.js';
 
 /**
@@ -49,8 +50,10 @@ function requestLineFate(text: string, rows: readonly (ServedRow | undefined)[],
  * bytes counted): nothing reads them and they hold what the rewrite was to remove, and the hour
  * file still holds every line. A line appended to the same file by a server
  * while it is rewritten may be lost (the log is a sample; no served answer depends on it).
+ * `afterFile` runs after each file it rewrites (or removes), with what is removed so far: the
+ * caller's stop check (it throws to end the step there, every file whole, old or new).
  */
-export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch, dryRun: boolean): Promise<StorePurge> {
+export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch, dryRun: boolean, afterFile?: (soFar: StorePurge) => Promise<void>): Promise<StorePurge> {
   const root = servingLogDir(ctx.dataDir);
   const report = { store: 'serving-log', rows: 0, bytes: 0, filesRewritten: [] as string[] };
   if (!existsSync(root)) return report;
@@ -102,6 +105,8 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       report.filesRewritten.push(join(service.name, name));
       // An hour file left without a line is removed, not kept at 0 bytes.
       if (!dryRun) await (kept.length === 0 ? rm(path, { force: true }) : writeFileAtomic(path, `${kept.join('\n')}\n`));
+      await testPause('purge.serving-log-file');
+      await afterFile?.({ ...report, filesRewritten: [...report.filesRewritten] });
     }
   }
   return report;

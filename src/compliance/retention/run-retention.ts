@@ -1,6 +1,7 @@
 import { auditErrorCode } from '../audit/audited-action.js';
 import type { Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
+import { stoppedBy } from '../../errors.js';
 import { withLease } from '../../orchestration/lease.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import { trackRun } from '../../orchestration/track-run.js';
@@ -148,7 +149,7 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     const select = { where: (_key: string, state: Parameters<typeof newestEventOf>[0]) => newestEventOf(state) < cutoff };
     entries.set(name, dryRun
       ? await online.remove(name, select, { dryRun })
-      : await withLease(ctx.metadata, `materialize:${name}`, { waitMs: 600_000, purpose: `the retention of view "${name}"` }, () => online.remove(name, select)));
+      : await withLease(ctx.metadata, `materialize:${name}`, { waitMs: 600_000, purpose: `the retention of view "${name}"`, ...(options.signal === undefined ? {} : { signal: options.signal }) }, () => online.remove(name, select)));
   }
   // The views' served history, in one pass over the serving log: each row by the rule (`removingView`),
   // counted under the view that removes it; per directory, the cutoffs that removed rows from it.
@@ -172,14 +173,18 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     servedUnreadable++;
     return true;
   };
-  if (cutoffs.size > 0) await purgeServingLog(ctx, { row, torn }, dryRun);
+  // Stop-checked per file it rewrites: what is left of the views' served history goes at the next run.
+  const servedStop = async () => {
+    if (options.signal?.aborted) throw stoppedBy(options.signal, (why) => `retention of the serving log stopped: ${why}; what it removed stays removed, and the next "sluice retention run" removes the rest`, { step: 'serving-log' });
+  };
+  if (cutoffs.size > 0) await purgeServingLog(ctx, { row, torn }, dryRun, servedStop);
   const views: ViewRetention[] = project.featureViews.flatMap((v) => {
     const cutoff = cutoffs.get(v.name);
     return cutoff === undefined ? [] : [{ view: v.name, retention: v.retention!, cutoff, entries: entries.get(v.name)!, servedRows: servedRows.get(v.name) ?? 0 }];
   });
   const dropRecords = cutoffs.size === 0 ? [] : await trimDropRecordsOf(ctx, project, cutoffs, removedFrom, dryRun);
   // Expired records must not linger in free pages either (as after an erasure).
-  const scrubPending = dryRun ? [] : (await scrubRemovedBytes(ctx, project)).scrubPending;
+  const scrubPending = dryRun ? [] : (await scrubRemovedBytes(ctx, project, options.signal)).scrubPending;
   const leftoverFiles = sources.reduce((n, s) => n + s.purge.leftoverFiles.length, 0);
   return { at, dryRun, sources, views, dropRecords, servedUnreadable, scrubPending, leftoverFiles };
 }

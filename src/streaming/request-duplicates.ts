@@ -24,14 +24,18 @@ export async function markRequestDuplicates(engine: SqlEngine, source: Source, t
   const lines: number[] = [];
   const first: number[] = [];
   const ids: string[] = [];
-  const sql = `SELECT _line, _id, row_number() OVER (PARTITION BY floor(_line / ${span}), _id ORDER BY _line) = 1 AS _first FROM (SELECT _line, ${id} AS _id FROM ${table} WHERE _reason = '') ORDER BY _line`;
-  for await (const chunk of engine.streamChunks(sql)) {
-    const [line, text, isFirst] = [chunk.column(0), chunk.column(1), chunk.column(2)];
+  const seen = new Set<string>();
+  for await (const chunk of engine.streamChunks(`SELECT _line, ${id} FROM ${table} WHERE _reason = '' ORDER BY _line`)) {
+    const [line, text] = [chunk.column(0), chunk.column(1)];
     for (let r = 0; r < chunk.rowCount; r++) {
-      if (isFirst.get(r) !== true) lines.push(line.get(r) as number);
+      const at = line.get(r) as number;
+      const value = text.get(r) as string;
+      const key = `${Math.floor(at / span)}\u0000${value}`;
+      if (seen.has(key)) lines.push(at);
       else {
-        first.push(line.get(r) as number);
-        ids.push(text.get(r) as string);
+        seen.add(key);
+        first.push(at);
+        ids.push(value);
       }
     }
   }

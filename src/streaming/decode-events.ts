@@ -113,8 +113,11 @@ export const PART = 2 ** 32;
  * views in the project) and the rejected ones with reasons, their `lines` (and rejected
  * `index`) numbered `part * PART + index`, and per part its event count, or the reason its
  * body is not `{"events": [...]}` (none of its events is read then). With `erasure`, events of
- * an erased subject are rejected as `erased` (see `markErasedRows`). The engine must not be
- * used by anything else meanwhile (it uses fixed temporary tables).
+ * an erased subject are rejected as `erased` (see `markErasedRows`). New events are each counted
+ * once: a request's repeats (and, when checks judge a request together, events whose ids
+ * `remembered` finds in the log) are in `duplicates`, neither accepted nor rejected (see
+ * `markRequestDuplicates`, `splitRefused`). The engine must not be used by anything else
+ * meanwhile (it uses fixed temporary tables).
  */
 export async function decodeEvents(
   engine: SqlEngine, project: Project, source: Source, parts: readonly EventPart[], ackTime: number, streamed = true, views = sourceViews(project, source), erasure?: ErasureCheck,

@@ -13,7 +13,18 @@ const payments = streamSource({
     allowedValues('channel', ['web', 'pos']), unique('payment_id', { severity: 'error' }), rowCount({ max: 100 }),
   ],
 });
-const spec = defineProject({ name: 's', entities: [account], sources: [payments], featureViews: [featureView({ name: 'paid', entity: account, source: payments, features: { n: count() } })] });
+// Sources with an event id: duplicates by it are not judged by the checks.
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const withId = { pid: 'string', customer_id: 'string', amt: 'float64', ts: 'timestamp' } as const;
+const strict = streamSource({ name: 'pay2', schema: withId, timestamp: 'ts', eventId: 'pid', allowedLateness: '1d', checks: [unique('customer_id', { name: 'one_per_customer', severity: 'error' })] });
+const lenient = streamSource({ name: 'pay', schema: withId, timestamp: 'ts', eventId: 'pid', allowedLateness: '1d', checks: [range('amt', { min: 0, severity: 'error' }), unique('customer_id', { name: 'one_per_customer' })] });
+const spec = defineProject({
+  name: 's', entities: [account, customer], sources: [payments, strict, lenient],
+  featureViews: [
+    featureView({ name: 'paid', entity: account, source: payments, features: { n: count() } }),
+    featureView({ name: 'paid2', entity: customer, source: strict, features: { n: count() } }), featureView({ name: 'paid_c', entity: customer, source: lenient, features: { n: count() } }),
+  ],
+});
 
 let env: Awaited<ReturnType<typeof tempPlatform>>;
 let runtime: StreamRuntime;
@@ -80,5 +91,50 @@ describe('checks on streamed and pushed groups', () => {
     expect((await push([event('p1', 10), event('p2', 20)])).accepted).toBe(2);
     const [commit] = await runtime.commitNow();
     expect(commit).toMatchObject({ rows: 2, deadLetters: 0 });
+  });
+});
+
+const idEvent = (pid: string, customerId: string, amt = 1) => JSON.stringify({ pid, customer_id: customerId, amt, ts: '2023-12-31T23:00:00Z' });
+const pushTo = (source: string, events: string[]) => runtime.processor.append(source, { body: `{"events": [${events.join(', ')}]}` }, 'push');
+const deadLetters = async (source: string) => {
+  await runtime.commitNow();
+  return (await env.platform.metadata.listDeadLetters({ source, limit: 100 })).map((d) => d.reason);
+};
+
+describe('checks on a stream judge the events that would be accepted: duplicates by eventId are not judged', () => {
+  test('the same event twice in one body (a client retry) is one event and one duplicate, not a failing unique check', async () => {
+    const outcome = await pushTo('pay2', [idEvent('r1', 'c1'), idEvent('r1', 'c1'), idEvent('r2', 'c2')]);
+    expect(outcome).toEqual({ accepted: 2, duplicates: 1, rejected: [] });
+    expect(await deadLetters('pay2')).toEqual([]);
+  });
+
+  test('an event already in the log sent again with a new one of the same key: the old one is a duplicate, the new one is judged alone', async () => {
+    expect(await pushTo('pay2', [idEvent('r4', 'c4')])).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    expect(await pushTo('pay2', [idEvent('r4', 'c4'), idEvent('r6', 'c4')])).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+    expect(await deadLetters('pay2')).toEqual([]);
+  });
+
+  test('a repeated key among new events still fails the check, and a duplicate of a rejected event is a duplicate, not a second rejection', async () => {
+    const outcome = await pushTo('pay2', [idEvent('r7', 'c7'), idEvent('r8', 'c7'), idEvent('r7', 'c7')]);
+    expect(outcome.accepted).toBe(0);
+    expect(outcome.duplicates).toBe(1);
+    expect(outcome.rejected.map((r) => [r.index, r.reason])).toEqual([0, 1].map((i) => [i, 'check one_per_customer: (customer_id) is unique: 2 of 2 rows fail']));
+    // Every rejection answered has its dead letter.
+    expect(await deadLetters('pay2')).toHaveLength(outcome.rejected.length);
+  });
+
+  test('a warn check is not failed by a duplicate (no false check_failed)', async () => {
+    expect(await pushTo('pay', [idEvent('w1', 'c1'), idEvent('w1', 'c1'), idEvent('w2', 'c2')])).toEqual({ accepted: 2, duplicates: 1, rejected: [] });
+    // Results are recorded off the hot path (a group's first verdict at once): wait for both checks' results.
+    await until('the results are recorded', async () => (await env.platform.metadata.quality.latestResults({ dataset: 'pay' })).length === 2);
+    const latest = await env.platform.metadata.quality.latestResults({ dataset: 'pay' });
+    expect(latest.map((r) => [r.check, r.passed, r.totalRows]).sort()).toEqual([['amt_range', true, 2], ['one_per_customer', true, 2]]);
+    expect(await env.platform.metadata.health.list({ firing: true })).toEqual([]);
+  });
+
+  test('an event rejected by a row rule sent twice in one body: one rejection with its dead letter, one duplicate', async () => {
+    const outcome = await pushTo('pay', [idEvent('n1', 'c1', -1), idEvent('n1', 'c1', -1), idEvent('n2', 'c2')]);
+    expect(outcome).toEqual({ accepted: 1, duplicates: 1, rejected: [{ index: 0, reason: 'check amt_range: amt >= 0' }] });
+    expect(await deadLetters('pay')).toEqual(['check amt_range: amt >= 0']);
   });
 });

@@ -59,7 +59,8 @@ function countStatuses(statuses: readonly (readonly ValueStatus[])[], counts: Re
 
 /** Gauges read from the stores at scrape time, by name: help text and label names. */
 const SCRAPED: Readonly<Record<string, { help: string; labels: readonly string[]; counter?: true }>> = {
-  sluice_job_runs_total: { help: 'Job runs recorded in run history (any process), by job and final status', labels: ['job', 'status'], counter: true },
+  sluice_job_runs_total: { help: 'Finished job runs recorded in run history (any process), by job and final status (succeeded, failed)', labels: ['job', 'status'], counter: true },
+  sluice_job_runs_running: { help: 'Job runs running now (any process), by job (0 for a job with none)', labels: ['job'] },
   sluice_job_duration_seconds_total: { help: 'Summed duration of finished job runs, by job and status', labels: ['job', 'status'], counter: true },
   sluice_job_last_failure_timestamp_seconds: { help: 'Start time of the newest failed run of a job (absent: none failed)', labels: ['job'] },
   sluice_ingest_rows_total: { help: 'Rows accepted by file ingests (sluice ingest), by source', labels: ['source'], counter: true },

@@ -15,7 +15,8 @@ function connectorUp(project: Project, conditions: readonly Condition[]): GaugeS
 
 /**
  * Figures the stores hold, read at each scrape, so jobs run by other processes (`sluice ingest`,
- * `sluice materialize`) are visible: run counts and durations per job and status, rows accepted
+ * `sluice materialize`) are visible: finished runs' counts and durations per job and status, runs
+ * running per job, rows accepted
  * and rejected by file ingests, dead letters per source, and per stream source its log offset,
  * lake lag and each view's online lag, and whether each source's connector is up (its health conditions).
  *
@@ -28,9 +29,14 @@ export function storeMetrics(platform: Platform, project: () => Promise<Project>
     const [totals, deadLetters] = await Promise.all([platform.metadata.runTotals(), platform.metadata.deadLetterCounts()]);
     const runs = new Map<string, { job: string; status: string; runs: number; ms: number }>();
     const lastFailure = new Map<string, number>();
+    // Every job ever run, so its gauge drops to 0 when its last run ends instead of vanishing.
+    const running = new Map<string, number>();
     const ingested: GaugeSample[] = [];
     const rejected: GaugeSample[] = [];
     for (const t of totals) {
+      running.set(t.job, (running.get(t.job) ?? 0) + (t.status === 'running' ? t.runs : 0));
+      // A counter counts final statuses only: a running run is counted once it ends.
+      if (t.status === 'running') continue;
       const key = `${t.job}\u0000${t.status}`;
       const sum = runs.get(key) ?? { job: t.job, status: t.status, runs: 0, ms: 0 };
       sum.runs += t.runs;
@@ -45,6 +51,7 @@ export function storeMetrics(platform: Platform, project: () => Promise<Project>
     const samples: Record<string, GaugeSample[]> = {
       sluice_job_runs_total: [...runs.values()].map((r) => ({ labels: { job: r.job, status: r.status }, value: r.runs })),
       sluice_job_duration_seconds_total: [...runs.values()].map((r) => ({ labels: { job: r.job, status: r.status }, value: r.ms / 1000 })),
+      sluice_job_runs_running: [...running].map(([job, value]) => ({ labels: { job }, value })),
       sluice_job_last_failure_timestamp_seconds: [...lastFailure].map(([job, at]) => ({ labels: { job }, value: at / 1000 })),
       sluice_ingest_rows_total: ingested,
       sluice_ingest_rejected_rows_total: rejected,

@@ -144,7 +144,9 @@ export async function trackRun<T>(
   const run = await ctx.metadata.startRun(job, recorded, { holder, ttlMs: DEFAULT_LEASE_TTL_MS });
   const beat = heartbeat(ctx.metadata, runLeaseName(run.id), holder.id, DEFAULT_LEASE_TTL_MS);
   const transition = { runId: run.id, job, params, ...(project ? { project } : {}) };
-  ctx.lineage?.emit({ ...transition, eventType: 'START', at: Date.now() });
+  // The events are dated as the run record is: START at its start, the end never before it.
+  const endedAt = () => Math.max(Date.now(), run.startedAt);
+  ctx.lineage?.emit({ ...transition, eventType: 'START', at: run.startedAt });
   const span = startJobSpan(job, run.id, typeof params.source === 'string' ? { 'sluice.source': params.source } : {});
   const log = currentLogger().child({ runId: run.id, job, ...(span ? { traceId: span.spanContext().traceId } : {}) });
   log.info({ params: recorded }, 'run started');
@@ -153,7 +155,7 @@ export async function trackRun<T>(
     const code = (error as { code?: unknown }).code;
     const stats = { ...(typeof code === 'string' ? { errorCode: code } : {}), ...(cause ? { cause } : {}) };
     await ctx.metadata.finishRun(run.id, { status: 'failed', error: message, ...(Object.keys(stats).length > 0 ? { stats } : {}) });
-    ctx.lineage?.emit({ ...transition, eventType: 'FAIL', error: error as Error, at: Date.now() });
+    ctx.lineage?.emit({ ...transition, eventType: 'FAIL', error: error as Error, at: endedAt() });
     log.error({ err: { message, ...(typeof code === 'string' ? { code } : {}) }, durationMs: Date.now() - run.startedAt }, 'run failed');
     endJobSpan(span, { error: error as Error });
     // A failure to record the condition must not hide the job's own error.
@@ -165,7 +167,7 @@ export async function trackRun<T>(
     // Taken out before its outcome is written, so that a signal cannot record it as abandoned after.
     if (!runsInProgress.delete(run.id)) return result;
     await ctx.metadata.finishRun(run.id, { status: 'succeeded', stats });
-    ctx.lineage?.emit({ ...transition, eventType: 'COMPLETE', stats, at: Date.now() });
+    ctx.lineage?.emit({ ...transition, eventType: 'COMPLETE', stats, at: endedAt() });
     log.info({ stats, durationMs: Date.now() - run.startedAt }, 'run succeeded');
     endJobSpan(span, { stats });
     await reportRunHealth(ctx, run, { ok: true });

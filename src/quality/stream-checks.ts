@@ -38,6 +38,9 @@ export function inlineCheckSql(source: Source, text: string, now: number): strin
         SELECT *, ${scalar.map(([c]) => `${ident(c)} AS ${kept(c)}`).join(', ')} FROM (${text}))))`;
 }
 
+/** The checks of a source that judge a streamed request's events together (see {@link checkWholeGroup}): every check but the inline ones. */
+export const wholeRequestChecks = (source: Source): readonly Check[] => (source.checks ?? []).filter((c) => !inline(c));
+
 /**
  * Whether a check passing on a group implies it passes on each request of the group: `unique`
  * on every row (no repeated key in the group, none in a part of it) and `rowCount` with only a
@@ -60,7 +63,7 @@ const impliedByGroup = (check: Check): boolean =>
  * read) when the source has none.
  */
 export async function checkWholeGroup(engine: SqlEngine, project: Project, source: Source, table: string, now: number, requests: { readonly count: number; readonly span: number }): Promise<BatchVerdict | undefined> {
-  const rest = (source.checks ?? []).filter((c) => !inline(c));
+  const rest = wholeRequestChecks(source);
   if (rest.length === 0) return undefined;
   const dataset = { name: source.name, schema: source.schema, checks: rest };
   const options = { now, classified: classifiedColumns(project, source.name) };

@@ -7,7 +7,8 @@ import type { EventColumn } from '../processing/aggregations/index.js';
 import { ident, literal, type SqlEngine, readPathList } from '../storage/engine/sql-engine.js';
 import { readDecodedEvents } from './read-decoded.js';
 import { bodyEventTexts } from './body-event-texts.js';
-import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql } from '../quality/stream-checks.js';
+import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql, wholeRequestChecks } from '../quality/stream-checks.js';
+import { markRequestDuplicates, splitRefused } from './request-duplicates.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
 import type { RejectedEvent } from '../storage/log/event-log.js';
 import type { UpstreamDetails } from '../ingest/connectors/connector.js';
@@ -36,6 +37,11 @@ export interface DecodedEvents {
   /** The accepted events' ids (text), when the source declares `eventId`. */
   readonly ids?: readonly string[];
   readonly rejected: readonly RejectedEvent[];
+  /**
+   * Lines of new events left out as duplicates before the log (see `markRequestDuplicates`):
+   * answered as duplicates, neither stored nor rejected.
+   */
+  readonly duplicates?: readonly number[];
   /** New events of a source with checks: every check's result on the group (see `checkGroup`). */
   readonly checks?: BatchVerdict;
 }
@@ -107,11 +113,15 @@ export const PART = 2 ** 32;
  * views in the project) and the rejected ones with reasons, their `lines` (and rejected
  * `index`) numbered `part * PART + index`, and per part its event count, or the reason its
  * body is not `{"events": [...]}` (none of its events is read then). With `erasure`, events of
- * an erased subject are rejected as `erased` (see `markErasedRows`). The engine must not be
- * used by anything else meanwhile (it uses fixed temporary tables).
+ * an erased subject are rejected as `erased` (see `markErasedRows`). New events are each counted
+ * once: a request's repeats (and, when checks judge a request together, events whose ids
+ * `remembered` finds in the log) are in `duplicates`, neither accepted nor rejected (see
+ * `markRequestDuplicates`, `splitRefused`). The engine must not be used by anything else
+ * meanwhile (it uses fixed temporary tables).
  */
 export async function decodeEvents(
   engine: SqlEngine, project: Project, source: Source, parts: readonly EventPart[], ackTime: number, streamed = true, views = sourceViews(project, source), erasure?: ErasureCheck,
+  remembered?: (ids: readonly string[]) => readonly number[],
 ): Promise<DecodedEvents & { readonly counts: readonly (number | string)[] }> {
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${LINES} (_line DOUBLE, _raw VARCHAR, _problem VARCHAR)`);
   const counts: (number | string)[] = parts.map((part) => ('texts' in part ? part.texts.length : 0));
@@ -141,7 +151,7 @@ export async function decodeEvents(
     await engine.run('DROP TABLE stream_bodies; DROP TABLE stream_shapes');
   }
   // Texts handed in as texts need not come back from DuckDB: only a push body's events do.
-  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, parts.length, erasure);
+  const decoded = await decodeLines(engine, project, source, ackTime, streamed, bodies.length > 0, views, parts.length, erasure, remembered);
   const raws = bodies.length > 0 ? decoded.raws : decoded.lines.map((line) => (parts[Math.floor(line / PART)] as { texts: readonly string[] }).texts[line % PART]!);
   const rejected = bodies.length > 0 ? withSentTexts(decoded.rejected, parts) : decoded.rejected;
   return { ...decoded, raws, counts, rejected: rejected.map((r) => sentRejection(r, parts)) };
@@ -173,7 +183,10 @@ export function sourceViews(project: Project, source: Source): readonly FeatureV
   return project.featureViews.filter((v) => v.source === source.name);
 }
 
-async function decodeLines(engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[], requests: number, erasure?: ErasureCheck): Promise<DecodedEvents> {
+async function decodeLines(
+  engine: SqlEngine, project: Project, source: Source, ackTime: number, streamed: boolean, withRaw: boolean, views: readonly FeatureView[], requests: number, erasure?: ErasureCheck,
+  remembered?: (ids: readonly string[]) => readonly number[],
+): Promise<DecodedEvents> {
   const columns = Object.keys(source.schema);
   const basic = rejectReasonSql(source, sourceKeys(project, source.name), sourceCompositeKeys(project, source.name), classifiedColumns(project, source.name));
   // A log entry decoded again replays as it was accepted: the key rules of the way in are not applied again.
@@ -184,11 +197,14 @@ async function decodeLines(engine: SqlEngine, project: Project, source: Source, 
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${CHECKED} AS SELECT *${checked ? ` EXCLUDE (${CHECK_REASON})` : ''}, coalesce(${reasons.join(', ')}) AS _reason FROM (${checked ?? text})`);
   // An erased subject's events are refused (reason `erased`), kept in the log's rejects without their text.
   if (erasure) await markErasedRows(engine, CHECKED, project, source, erasure);
+  // Checks that judge a request together judge each new event once: a request's repeats and events the log has are duplicates.
+  if (streamed && wholeRequestChecks(source).length > 0) await markRequestDuplicates(engine, source, CHECKED, PART, remembered ?? (() => []));
   const grouped = streamed ? await checkWholeGroup(engine, project, source, CHECKED, ackTime, { count: requests, span: PART }) : undefined;
-  const rejected = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
+  const refused = await engine.all<{ index: number; raw: string; reason: string }>(`SELECT _line AS index, _raw AS raw, _reason AS reason FROM ${CHECKED} WHERE _reason <> '' ORDER BY _line`);
+  const { rejected, duplicates } = streamed ? splitRefused(source, refused, PART) : { rejected: refused, duplicates: [] };
   const decoded = await readDecodedEvents(engine, source, `SELECT * FROM ${CHECKED} WHERE _reason = ''`, 'text', withRaw, views);
   const checks = streamed ? groupVerdict(source, grouped, rejected.map((r) => r.reason), rejected.length + decoded.lines.length) : undefined;
-  return { ...decoded, rejected, ...(checks ? { checks } : {}) };
+  return { ...decoded, rejected, ...(duplicates.length > 0 ? { duplicates } : {}), ...(checks ? { checks } : {}) };
 }
 
 /**

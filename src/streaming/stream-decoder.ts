@@ -1,6 +1,6 @@
 import type { FeatureView, Project, Source } from '../definitions/index.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
-import type { LogEntry } from '../storage/log/event-log.js';
+import type { EventLog, LogEntry } from '../storage/log/event-log.js';
 import { subjectKeys, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
 import { decodeEvents, sourceViews, type DecodedEvents, type EventPart } from './decode-events.js';
 import { decodePlainEvents, plainDecodable } from './decode-plain.js';
@@ -12,20 +12,21 @@ import { decodePlainEvents, plainDecodable } from './decode-plain.js';
  * fixed temporary tables).
  *
  * @example
- * const decoder = new StreamDecoder(engine, erasure);
+ * const decoder = new StreamDecoder(engine, erasure, (source, ids, at) => log.remembered(source, ids, at));
  * const decoded = await decoder.decodeGroup(project, source, [{ body }], now, views, () => undefined);
  */
 export class StreamDecoder {
   private engineBusy: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly engine: SqlEngine, private readonly erasure: ErasureCheck | undefined) {}
+  /** `remembered`: which ids a source remembers at a time (`EventLog.remembered`), so a request's checks do not judge events sent again. */
+  constructor(private readonly engine: SqlEngine, private readonly erasure: ErasureCheck | undefined, private readonly remembered?: EventLog['remembered']) {}
 
   /** Decodes a new group's batches as acknowledged at `ackTime`; `at` says when it waits for the engine and when it decodes there. */
   async decodeGroup(project: Project, source: Source, parts: readonly EventPart[], ackTime: number, views: readonly FeatureView[], at: (stage: 'waiting for the engine' | 'decoding') => void): Promise<DecodedEvents & { readonly counts: readonly (number | string)[] }> {
     const plain = (await this.plainPath(project, source, views)) ? decodePlainEvents(project, source, parts, ackTime) : undefined;
     if (plain !== undefined) return plain;
     at('waiting for the engine');
-    return this.withEngine(() => (at('decoding'), decodeEvents(this.engine, project, source, parts, ackTime, true, views, this.erasure)));
+    return this.withEngine(() => (at('decoding'), decodeEvents(this.engine, project, source, parts, ackTime, true, views, this.erasure, this.remembered && ((ids) => this.remembered!(source.name, ids, ackTime)))));
   }
 
   /** Decodes a log entry again (its events were accepted at its acknowledgement), for `view` only when given. */

@@ -69,11 +69,12 @@ export function answerGroup(source: string, group: readonly Waiting[], decoded: 
     const lo = p * PART;
     const hi = lo + PART;
     const mine = (line: number) => line >= lo && line < hi;
-    // Accepted means new, as for file ingest and the metrics: a duplicate is counted once, as a duplicate.
+    // Accepted means new, as for file ingest and the metrics: a duplicate is counted once, as a duplicate (found by the log, or before it when decoding).
     const dropped = duplicates.filter((r) => mine(decoded.lines[r]!)).length;
+    const before = decoded.duplicates?.filter(mine).length ?? 0;
     const outcome: AppendOutcome = {
       accepted: decoded.lines.filter(mine).length - dropped,
-      duplicates: dropped,
+      duplicates: dropped + before,
       rejected: decoded.rejected.filter((r) => mine(r.index)).map((r) => ({ index: r.index - lo, reason: r.reason })),
     };
     onAppended?.(source, w.origin, outcome);

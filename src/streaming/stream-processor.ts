@@ -105,7 +105,7 @@ export class StreamProcessor {
   private readonly queued = new Map<string, { generation: number; offset: number }>();
 
   constructor(private readonly options: StreamProcessorOptions) {
-    this.decoder = new StreamDecoder(options.engine, options.erasure);
+    this.decoder = new StreamDecoder(options.engine, options.erasure, (source, ids, at) => options.log.remembered(source, ids, at));
   }
 
   /** The source, or a NotFoundError (404) naming the sources that take events. */

@@ -100,6 +100,13 @@ export interface EventLog {
    * its events and then calls `settleClaim`.
    */
   claimIds(source: string, claim: string, ids: readonly string[], at: number): Promise<readonly number[]>;
+  /**
+   * Which of `ids` (indices into it) the source remembers at `at` (an accepted event's id within
+   * the horizon, or one claimed): a read, no write, so an append may still find others. The way in
+   * asks before judging a request's events together, so an event sent again is a duplicate, not
+   * part of the judgement (`append` still decides, in its transaction).
+   */
+  remembered(source: string, ids: readonly string[], at: number): readonly number[];
   /** Ends a claim: its ids stay remembered (`committed`) or are forgotten (the events were not stored). */
   settleClaim(source: string, claim: string, committed: boolean): Promise<void>;
   /** Claims never settled (their process stopped between claim and settle), with their ids. */

@@ -192,7 +192,8 @@ export interface RunRecord {
  * - A run holds the lease `run:<id>` from `startRun` (same transaction) to `finishRun`;
  *   `failDeadRuns` marks every running run whose lease is missing or gone as failed, ended at
  *   the lease's `renewedAt` (the run's start without a lease): when it was last known alive,
- *   and never after the time it was noticed (a renewal under a clock that ran ahead).
+ *   and never after the time it was noticed (a renewal under a clock that ran ahead). A run's
+ *   `finishedAt` is never before its `startedAt` (`finishRun` and `failDeadRuns` alike).
  * - Readers see only committed data; several processes may use the store at once.
  * - Times are UTC epoch milliseconds.
  */

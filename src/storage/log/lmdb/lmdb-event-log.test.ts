@@ -44,6 +44,18 @@ describe('LMDB event log', () => {
     await log.close();
   });
 
+  test('remembered: which ids an append would find duplicates (appended or claimed, within the horizon), without writing', async () => {
+    const log = lmdbEventLog({ path: fresh(), dedupeHorizonMs: 1000 });
+    await log.append('s', { ackTime: 0, origin: 'push', events: ['a'], ids: ['1'], rejected: [] });
+    await log.claimIds('s', 'file-a', ['2'], 500);
+    expect(log.remembered('s', ['3', '1', '2', '1'], 600)).toEqual([1, 2, 3]);
+    expect(log.remembered('t', ['1'], 600)).toEqual([]);
+    // Past the horizon of its append, id 1 is no longer remembered; asking remembered nothing.
+    expect(log.remembered('s', ['1', '2', '3'], 1000)).toEqual([1]);
+    expect((await log.append('s', { ackTime: 1000, origin: 'push', events: ['c'], ids: ['3'], rejected: [] })).duplicates).toEqual([]);
+    await log.close();
+  });
+
   test('claimed ids (a file ingest) are duplicates for appends and claims; a claim settled as not committed, or past the horizon, frees them; open claims survive a reopen', async () => {
     const path = fresh();
     const log = lmdbEventLog({ path, dedupeHorizonMs: 1000 });

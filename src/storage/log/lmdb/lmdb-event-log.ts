@@ -57,6 +57,11 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
   db.get([HEAD, '']);
   const horizon = config.dedupeHorizonMs ?? 7 * 86_400_000;
   const head = (source: string): number => (db.get([HEAD, source]) as number | undefined) ?? 0;
+  /** Whether a source remembers event id `id` at `at` (within the horizon of the append or claim that stored it). */
+  const isRemembered = (source: string, id: string, at: number): boolean => {
+    const until = db.get([ID, source, id]) as number | undefined;
+    return until !== undefined && until > at;
+  };
   /** The expiry records of a source's entries, by entry offset. */
   const rememberedByOffset = (source: string): Map<number, { key: Key; list: string[] }> => {
     const records = new Map<number, { key: Key; list: string[] }>();
@@ -98,8 +103,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
           const seen = new Set<string>();
           const kept: string[] = [];
           batch.ids.forEach((id, i) => {
-            const until = db.get([ID, source, id]) as number | undefined;
-            if (seen.has(id) || (until !== undefined && until > batch.ackTime)) duplicates.push(i);
+            if (seen.has(id) || isRemembered(source, id, batch.ackTime)) duplicates.push(i);
             else {
               seen.add(id);
               kept.push(batch.events[i]!);
@@ -234,8 +238,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         const duplicates: number[] = [];
         const seen = new Set<string>();
         ids.forEach((id, i) => {
-          const until = db.get([ID, source, id]) as number | undefined;
-          if (seen.has(id) || (until !== undefined && until > at)) duplicates.push(i);
+          if (seen.has(id) || isRemembered(source, id, at)) duplicates.push(i);
           else seen.add(id);
         });
         const expiry = at + horizon;
@@ -245,6 +248,13 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         db.put([CLAIM, source, claim], { expiry, ids: [...seen] });
         return duplicates;
       });
+    },
+    remembered(source, ids, at) {
+      const found: number[] = [];
+      ids.forEach((id, i) => {
+        if (isRemembered(source, id, at)) found.push(i);
+      });
+      return found;
     },
     async settleClaim(source, claim, committed) {
       await gate.pass();

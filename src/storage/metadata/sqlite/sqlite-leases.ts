@@ -65,8 +65,8 @@ export function sqliteLeases(db: SqliteConnection) {
           const leaseRow = sql.get.get(runLeaseName(row.id)) as LeaseRow | undefined;
           const lease = leaseRow && toLease(leaseRow);
           if (lease && !isGone(lease)) continue;
-          // Noticed now at the latest: a renewal under a clock that ran ahead is not a time after it.
-          const finishedAt = lease ? Math.min(lease.renewedAt, Date.now()) : row.started_at;
+          // Noticed now at the latest: a renewal under a clock that ran ahead is not a time after it; never before the run's start.
+          const finishedAt = Math.max(row.started_at, lease ? Math.min(lease.renewedAt, Date.now()) : row.started_at);
           const error = deadRunError(finishedAt, lease !== undefined);
           sql.fail.run(finishedAt, error, row.id);
           if (lease) sql.remove.run(lease.name);

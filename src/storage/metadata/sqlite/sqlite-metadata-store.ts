@@ -80,7 +80,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     countDeadLetters: db.prepare('SELECT count(*) AS n FROM dead_letters'),
     countDeadLettersOf: db.prepare('SELECT count(*) AS n FROM dead_letters WHERE source = ?'),
     insertRun: db.prepare('INSERT INTO runs (id, job, status, started_at, params) VALUES (?, ?, ?, ?, ?)'),
-    finishRun: db.prepare('UPDATE runs SET status = ?, finished_at = ?, stats = ?, error = ? WHERE id = ?'),
+    // A run's end is never before its start (a wall clock stepped back meanwhile).
+    finishRun: db.prepare('UPDATE runs SET status = ?, finished_at = max(?, started_at), stats = ?, error = ? WHERE id = ?'),
     runs: db.prepare('SELECT * FROM runs WHERE (? IS NULL OR job = ?) AND (? IS NULL OR status = ?) ORDER BY started_at DESC, rowid DESC LIMIT ?'),
     runTotals: db.prepare(`SELECT job, status, json_extract(params, '$.source') AS source, count(*) AS runs,
       coalesce(sum(finished_at - started_at), 0) AS duration_ms, coalesce(sum(json_extract(stats, '$.accepted')), 0) AS accepted,

@@ -1,43 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { batchSource, count, defineProject, entity, featureService, featureView, requestView, type ScalarType } from '../src/definitions/index.js';
-import { ingestFile } from '../src/ingest/ingest-file.js';
+import { expect, test } from 'vitest';
+import { requestView, type ScalarType } from '../src/definitions/index.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
-import { requestValue, int64Scalar } from '../src/processing/request-features.js';
-import { requestFieldSql } from '../src/serving/datasets/request-view-columns.js';
-import { spineReaderSql } from '../src/serving/datasets/load-spine-sql.js';
-import { duckDbEngine } from '../src/storage/engine/duckdb-engine.js';
-import type { SqlEngine } from '../src/storage/engine/sql-engine.js';
-import { tempPlatform } from './support/temp-platform.js';
+import { requestValue } from '../src/processing/request-features.js';
+import { requestViewPlatform, spineCells, stats } from './support/spine-cells.js';
 
 // A request view's int64 and timestamp request fields are read by one rule online (`requestValue`,
 // on the JSON value a request sends) and in a dataset's spine (`requestFieldSql`, on the cell as
 // the spine's reader types it): a cell is accepted exactly when its online counterpart is, with
 // the same value. A CSV cell is text (its counterpart is a JSON string); a JSONL cell is the JSON
 // value itself.
-let engine: SqlEngine;
-let dir: string;
-beforeAll(async () => {
-  engine = await duckDbEngine({ threads: 1 });
-  dir = mkdtempSync(join(tmpdir(), 'sluice-request-fields-'));
-});
-afterAll(async () => {
-  await engine.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-let files = 0;
-/** The dataset's reading of column `v` of a spine file holding `cells` (CSV texts, or JSON texts one per JSONL line), in row order. */
-async function inSpine(format: 'csv' | 'jsonl', cells: readonly string[], type: ScalarType): Promise<unknown[]> {
-  const path = join(dir, `spine-${files++}.${format}`);
-  writeFileSync(path, format === 'csv' ? ['v', ...cells].join('\n') + '\n' : cells.map((c) => `{"v":${c}}`).join('\n') + '\n');
-  const reader = spineReaderSql(path, format);
-  const [{ column_type: sqlType }] = (await engine.all<{ column_type: string }>(`DESCRIBE SELECT v FROM ${reader}`)) as [{ column_type: string }];
-  const rows = await engine.all<{ v: unknown }>(`SELECT ${requestFieldSql('v', type, sqlType)} AS v FROM (SELECT *, row_number() OVER () AS _r FROM ${reader}) s ORDER BY s._r`);
-  return rows.map(({ v }) => (typeof v === 'bigint' ? int64Scalar(v) : v));
-}
+const inSpine = spineCells();
 
 const online = (raw: unknown, type: ScalarType) => requestValue(raw, type) ?? null;
 
@@ -96,22 +70,13 @@ test('timestamp: integer text is epoch milliseconds online and in a spine alike;
 });
 
 test('a dataset build refuses a spine cell online would refuse, naming the row and the column; a JSONL 7.0 is 7', async () => {
-  const T0 = Date.parse('2026-01-10T00:00:00Z');
-  const customer = entity({ name: 'customer', joinKey: 'customer_id' });
-  const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts' });
-  const stats = featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() } });
   const scored = requestView({
     name: 'scored', request: { qty: 'int64', at: 'timestamp' }, inputs: [stats],
     features: { total: ({ request, stats }) => BigInt(request.qty) + BigInt(stats.n ?? 0), later: ({ request }) => request.at + 1 },
     types: { total: 'int64', later: 'timestamp' },
   });
-  const spec = defineProject({ name: 'fields', entities: [customer], sources: [txns], featureViews: [stats], requestViews: [scored], featureServices: [featureService({ name: 's', features: [scored] })] });
-  const env = await tempPlatform(spec, T0);
+  const { env, at } = await requestViewPlatform('fields', scored);
   try {
-    const events = join(env.dir, 'txns.csv');
-    writeFileSync(events, ['customer_id,ts', `c1,${new Date(T0 - 1000).toISOString()}`].join('\n'));
-    await ingestFile(env.platform, env.project, 'txns', events);
-    const at = new Date(T0).toISOString();
     const csv = join(env.dir, 'spine.csv');
     writeFileSync(csv, ['customer_id,ts,qty,at', `c1,${at},7,1700000000000`, `c1,${at},1.5,1700000000000`].join('\n'));
     await expect(buildDataset(env.platform, env.project, { spine: csv, out: join(env.dir, 'a.jsonl'), service: 's' })).rejects.toThrow(/spine row 2: request field "qty" \(of request view "scored"\) is missing or not a int64/);

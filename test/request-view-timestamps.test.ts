@@ -10,7 +10,7 @@ import { parseTimestampSql } from '../src/time/index.js';
 // DuckDB (`requestFieldSql`, a spine's request column): the same text must give the same
 // instant on both, whatever the process's time zone, and a time is never moved later.
 let engine: SqlEngine;
-const dataset = () => requestFieldSql('t', 'timestamp', 'VARCHAR');
+const dataset = () => requestFieldSql('t', 'timestamp', 'VARCHAR', 'text');
 const previousTz = process.env.TZ;
 beforeAll(async () => {
   process.env.TZ = 'America/New_York';

@@ -1,4 +1,4 @@
-import { entityKeySql, int64TextSql, INT64_TEXT_PATTERN, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
+import { entityKeySql, float64TextSql, int64TextSql, INT64_TEXT_PATTERN, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
 import { ELEMENT_SQL, listProblemSql, parsedListSql, UNQUOTED_VALUE } from './list-values-sql.js';
@@ -28,16 +28,6 @@ export function storageType(type: ColumnType): string {
  */
 export const MAX_KEY_BYTES = 1024;
 
-/**
- * A float64 value of the SQL expression `expr` (text or number) as Sluice holds it: finite, and a
- * negative zero as 0; NULL otherwise. Ingest's columns and request views' spine fields alike.
- */
-export function float64ValueSql(expr: string): string {
-  // + 0.0 turns -0 into 0: Parquet's dictionary encoding cannot keep both (they compare
-  // equal), so the lake would give back one for the other; Sluice stores zero as 0.
-  return `(CASE WHEN isfinite(TRY_CAST(${expr} AS DOUBLE)) THEN TRY_CAST(${expr} AS DOUBLE) + 0.0 END)`;
-}
-
 /** The typed value of a text column, NULL when the text is not a valid value of `type`. */
 export function parsedValueSql(column: string, type: ColumnType): string {
   const c = ident(column);
@@ -49,7 +39,7 @@ export function parsedValueSql(column: string, type: ColumnType): string {
     case 'timestamp':
       return parseTimestampSql(c);
     case 'float64':
-      return float64ValueSql(c);
+      return float64TextSql(c);
     case 'int64':
       return int64TextSql(c);
     default:

@@ -1,8 +1,8 @@
-import type { ColumnType, RequestFeatureFunction, RequestView, RequestViewSpec } from '../definitions/index.js';
+import type { ColumnType, RequestFeatureFunction, RequestView, RequestViewSpec, ScalarType } from '../definitions/index.js';
 import { ValidationError } from '../errors.js';
 import { REQUEST_INPUT } from '../definitions/index.js';
 import type { Scalar } from './aggregations/index.js';
-import { int64TextSql, parseInt64Text } from '../definitions/index.js';
+import { float64TextSql, int64TextSql, parseFloat64Text, parseInt64Text } from '../definitions/index.js';
 import { parseTimestampText, parseTimestampTextSql } from '../time/index.js';
 
 /**
@@ -33,7 +33,7 @@ export function int64Scalar(value: bigint): number | bigint {
 export function requestValue(raw: unknown, type: ColumnType): Scalar | undefined {
   switch (type) {
     case 'float64':
-      // + 0 turns -0 into 0, as ingest stores float64 values (`float64ValueSql`).
+      // + 0 turns -0 into 0, as ingest stores float64 values (`parseFloat64Text`).
       return typeof raw === 'number' && Number.isFinite(raw) ? raw + 0 : undefined;
     case 'int64': {
       if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw + 0 : undefined;
@@ -72,20 +72,65 @@ function integerCellSql(c: string, sqlType: string): string {
 /** The text of a spine cell for the timestamp grammar: a JSON string's own text, any other JSON value none. */
 const cellTextSql = (c: string, sqlType: string) => (sqlType === 'JSON' ? `(CASE WHEN json_type(${c}) = 'VARCHAR' THEN ${c} ->> '$' END)` : c);
 
+const isNumericSql = (sqlType: string) => INTEGER_SQL_TYPES.has(sqlType) || sqlType === 'DOUBLE' || sqlType === 'FLOAT' || sqlType.startsWith('DECIMAL');
+
+/** A number cell as a float64 request value: finite, -0 as 0 (a JSON number, as `JSON.parse` gives it a double). */
+const finiteSql = (x: string) => `(CASE WHEN isfinite(CAST(${x} AS DOUBLE)) THEN CAST(${x} AS DOUBLE) + 0.0 END)`;
+
 /**
- * The SQL twin of {@link requestValue} for an int64 or timestamp request field held in a spine
- * cell `c` whose SQL type (as the spine's reader gives it) is `sqlType`: NULL where `requestValue`
- * refuses the cell's online counterpart. Text (a CSV cell, a JSON string) is read as a request's
- * string; a JSON number as a request's number (`7.0` is 7, `1.5` refused); a column of integers
- * holds each exactly, beyond 2^53 too (a request sends those as text). Timestamps: epoch ms
- * within the safe integers, else text by `parseTimestampTextSql` (a SQL timestamp or date as its text).
+ * A request value written as text (a `--request` argument, a CSV spine cell) as the JSON value a
+ * request would send for it: a float64's number text (`parseFloat64Text`) as a number, a bool's
+ * `true` or `false` (exactly, lowercase, as JSON writes them) as a boolean; anything else stays
+ * text, which `requestValue` reads (int64, timestamp and string values are read from text) or
+ * refuses (`yes` is no bool, `1_000` no float64, `""` never a 0).
+ *
+ * @example
+ * requestValue(requestTextValue('12.5', 'float64'), 'float64'); // 12.5
+ * requestValue(requestTextValue('TRUE', 'bool'), 'bool'); // undefined
  */
-export function requestValueSql(c: string, type: 'int64' | 'timestamp', sqlType: string): string {
-  const integer = integerCellSql(c, sqlType);
-  if (type === 'int64') return integer;
-  const numeric = INTEGER_SQL_TYPES.has(sqlType) || sqlType === 'DOUBLE' || sqlType === 'FLOAT' || sqlType.startsWith('DECIMAL');
-  const text = numeric ? 'CAST(NULL AS BIGINT)' : parseTimestampTextSql(cellTextSql(c, sqlType));
-  return `coalesce(CASE WHEN abs(${integer}) <= ${Number.MAX_SAFE_INTEGER} THEN ${integer} END, ${text})`;
+export function requestTextValue(text: string, type: ColumnType): unknown {
+  if (type === 'float64') return parseFloat64Text(text) ?? text;
+  if (type === 'bool' && (text === 'true' || text === 'false')) return text === 'true';
+  return text;
+}
+
+/**
+ * How a spine's cells stand for request values: `text` (CSV, which has no types: a cell is read
+ * as `requestTextValue` reads a `--request` argument) or `typed` (JSONL and Parquet: a cell is
+ * the JSON value it holds, read as `requestValue` reads a request's).
+ */
+export type SpineCells = 'text' | 'typed';
+
+/**
+ * The SQL twin of {@link requestValue} for a request field of `type` held in a spine cell `c`
+ * whose SQL type (as the spine's reader gives it) is `sqlType`: NULL where `requestValue` refuses
+ * the cell's online counterpart (see {@link SpineCells}). int64: text as a request's string; a
+ * JSON number as a request's number (`7.0` is 7, `1.5` refused); a column of integers holds each
+ * exactly, beyond 2^53 too (a request sends those as text). Timestamps: epoch ms within the safe
+ * integers, else text by `parseTimestampTextSql` (a SQL timestamp or date as its text). float64:
+ * CSV text by `float64TextSql`, else a number (a JSON string is none); bool: CSV `true`/`false`,
+ * else a BOOLEAN or a JSON boolean; string: the cell as text.
+ */
+export function requestValueSql(c: string, type: ScalarType, sqlType: string, cells: SpineCells): string {
+  switch (type) {
+    case 'float64':
+      if (cells === 'text') return float64TextSql(c);
+      if (isNumericSql(sqlType)) return finiteSql(c);
+      return sqlType === 'JSON' ? `(CASE WHEN json_type(${c}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN ${finiteSql(c)} END)` : 'CAST(NULL AS DOUBLE)';
+    case 'bool':
+      if (cells === 'text') return `(CASE ${c} WHEN 'true' THEN true WHEN 'false' THEN false END)`;
+      if (sqlType === 'BOOLEAN') return c;
+      return sqlType === 'JSON' ? `(CASE WHEN json_type(${c}) = 'BOOLEAN' THEN CAST(${c} AS BOOLEAN) END)` : 'CAST(NULL AS BOOLEAN)';
+    case 'string':
+      return `CAST(${c} AS VARCHAR)`;
+    case 'int64':
+      return integerCellSql(c, sqlType);
+    case 'timestamp': {
+      const integer = integerCellSql(c, sqlType);
+      const text = isNumericSql(sqlType) ? 'CAST(NULL AS BIGINT)' : parseTimestampTextSql(cellTextSql(c, sqlType));
+      return `coalesce(CASE WHEN abs(${integer}) <= ${Number.MAX_SAFE_INTEGER} THEN ${integer} END, ${text})`;
+    }
+  }
 }
 
 /** What the wrong result `value` is, for an ERROR's reason; undefined when `value` is a `type` (or null). */

@@ -10,6 +10,7 @@ import { buildDataset } from '../../serving/datasets/build-dataset.js';
 import { manifestDatasetPath, rebuildDataset } from '../../serving/datasets/rebuild-dataset.js';
 import { latestSnapshots } from '../../serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../../serving/online-features.js';
+import { requestTextValue } from '../../processing/request-features.js';
 import { maskServedAnswer } from '../../compliance/masking/mask-served.js';
 import { maskDeadLetters } from '../../compliance/masking/mask-dead-letters.js';
 import { servedViewNote } from '../../serving/served-table.js';
@@ -66,22 +67,12 @@ function entityOptions(texts: readonly string[]): Record<string, string[]> {
   return entities;
 }
 
-/** Decimal number text (`12.5`, `-3`, `4e1`): what JSON would write as a number; anything else stays text. */
-const NUMBER_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
-
-/** `text` as a finite number when it is decimal number text, else the text itself. */
-function numberOrText(text: string): number | string {
-  const n = Number(text);
-  return NUMBER_TEXT.test(text) && Number.isFinite(n) ? n : text;
-}
-
 /**
  * `--request amount=12.5,80`: each request field's values as JSON would carry them, typed by the
- * field's type in the project's request views: a float64's decimal number text as a (finite) number, a
- * bool's `true`/`false`; any other text stays text (an int64's digits, a timestamp's epoch ms or
- * ISO-8601 text are read from text by the request rule itself), so the
- * server's one check (`requestValue`) refuses it as it refuses it over HTTP (`""` is not a float64,
- * never a 0; nor `0x10` a 16).
+ * field's type in the project's request views (`requestTextValue`, which also reads a CSV spine's
+ * cells: a float64's number text as a number, a bool's `true`/`false`; any other text stays
+ * text), so the server's one check (`requestValue`) refuses it as it refuses it over HTTP (`""`
+ * is not a float64, never a 0; nor `0x10` a 16, nor `yes` a bool).
  */
 function requestOptions(texts: readonly string[], project: Project): Record<string, unknown[]> {
   const request: Record<string, unknown[]> = Object.create(null) as Record<string, unknown[]>;
@@ -89,7 +80,7 @@ function requestOptions(texts: readonly string[], project: Project): Record<stri
     const [field, values] = keyValue(text) ?? [];
     if (field === undefined || values === undefined) throw new UsageError('--request takes field=value1,value2, e.g. amount=12.5,80');
     const type = project.requestViews.map((v) => v.request[field]).find((t) => t !== undefined);
-    request[field] = values.split(',').map((v) => (type === 'float64' ? numberOrText(v) : type === 'bool' && (v === 'true' || v === 'false') ? v === 'true' : v));
+    request[field] = values.split(',').map((v) => (type === undefined ? v : requestTextValue(v, type)));
   }
   return request;
 }

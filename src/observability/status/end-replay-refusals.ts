@@ -9,7 +9,9 @@ export const REPLAY_REFUSED = 'replay_refused';
  * online table was rebuilt since (a materialize: `details.generation` is not the table's; a
  * rebuilt table that refuses the entry again is reported again with its own generation), or its
  * log entry (`details.entry`, the latest refused) is trimmed from the log, so no table replays it
- * again. Conditions of removed views are ended by `clearRemovedConditions`. `sluice status` runs it.
+ * again. Each is ended by `HealthStore.update`, only if it is still the refusal judged (one
+ * another process reported meanwhile stays). Conditions of removed views are ended by
+ * `clearRemovedConditions`. `sluice status` runs it.
  *
  * @example
  * const ended = await endReplayRefusals(platform, project);
@@ -28,13 +30,15 @@ export async function endReplayRefusals(ctx: SluiceContext, project: Project): P
     const rebuilt = typeof generation === 'number' && table !== undefined && table.generation !== generation;
     const trimmed = log.read(source, entry - 1, 1)[0]?.offset !== entry;
     if (!rebuilt && !trimmed) continue;
-    await ctx.metadata.health.report({
-      kind: REPLAY_REFUSED, subject: condition.subject, firing: false, severity: condition.severity,
+    // Ended in one transaction with a re-read: a refusal another process reported meanwhile (a
+    // later entry, or the rebuilt table's own) is not the one judged here, and stays firing.
+    const result = await ctx.metadata.health.update(REPLAY_REFUSED, condition.subject, (c) => (c === undefined || !c.firing || c.details?.entry !== entry || c.details.generation !== generation || c.details.source !== source ? undefined : {
+      firing: false, severity: c.severity,
       message: rebuilt
         ? `view "${view}": its online table was rebuilt since log entry ${entry} of source "${source}" was refused: it no longer serves that refusal`
         : `view "${view}": log entry ${entry} of source "${source}" is trimmed from the log: no table replays it again`,
-    }, ctx.now());
-    ended++;
+    }), ctx.now());
+    if (result?.transition === 'resolved') ended++;
   }
   return ended;
 }

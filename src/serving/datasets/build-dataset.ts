@@ -253,7 +253,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       let requestErrors: DatasetManifest['requestErrors'];
       if (resolved.requests.length > 0) {
         temporary.push('request_out');
-        const computed = await computeRequestViewColumns(engine, resolved.requests, requestFunctions, resolved.byView, typedByView, 'request_out', 'r', () => projectSecret(ctx.dataDir));
+        const computed = await computeRequestViewColumns(engine, resolved.requests, requestFunctions, resolved.byView, typedByView, 'request_out', 'r', () => projectSecret(ctx.dataDir), spineFormat === 'csv' ? 'text' : 'typed');
         for (const { view, features } of resolved.requests) {
           definitions[view.name] = view.hash;
           for (const feature of features) {

@@ -3,8 +3,7 @@ import { featureColumn } from '../../definitions/index.js';
 import { ValidationError } from '../../errors.js';
 import { userErrorReason } from '../../compliance/masking/user-error-token.js';
 import type { Scalar } from '../../processing/entity-state.js';
-import { callRequestFeature, inputBuilder, inputLayout, int64Scalar, requestValueSql, type RequestOutcome } from '../../processing/request-features.js';
-import { float64ValueSql } from '../../ingest/validate-sql.js';
+import { callRequestFeature, inputBuilder, inputLayout, int64Scalar, requestValueSql, type RequestOutcome, type SpineCells } from '../../processing/request-features.js';
 import { ident, type AppendColumn, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { withSortedStreamEnd } from '../../storage/engine/stream-end.js';
 import { SPINE_KEY, SPINE_ROW, SPINE_T } from './load-spine-sql.js';
@@ -13,22 +12,9 @@ const CHUNK = 2048;
 
 /**
  * A spine's request column (of table alias `s`, of SQL type `sqlType` as the spine's reader gives
- * it) read as a request view's function receives it (see `requestValue`); NULL when it is not one.
+ * it, its cells `cells`) read as a request view's function receives it (see `requestValue`); NULL when it is not one.
  */
-export function requestFieldSql(column: string, type: ScalarType, sqlType: string): string {
-  const c = `s.${ident(column)}`;
-  switch (type) {
-    case 'float64':
-      return float64ValueSql(c);
-    case 'int64':
-    case 'timestamp':
-      return requestValueSql(c, type, sqlType);
-    case 'bool':
-      return `TRY_CAST(${c} AS BOOLEAN)`;
-    case 'string':
-      return `CAST(${c} AS VARCHAR)`;
-  }
-}
+export const requestFieldSql = (column: string, type: ScalarType, sqlType: string, cells: SpineCells): string => requestValueSql(`s.${ident(column)}`, type, sqlType, cells);
 
 /** An input feature's typed SQL as the function receives it: timestamps as epoch ms. */
 const inputSql = (typed: string, type: string) => (type === 'timestamp' ? `epoch_ms(${typed})` : typed);
@@ -64,14 +50,14 @@ export interface RequestViewColumns {
  * chunk by chunk: no SQL round trip per row. A spine row without a valid request value is refused,
  * naming the row and the column.
  */
-export async function computeRequestViewColumns(engine: SqlEngine, requests: readonly RequestSelection[], functions: readonly (readonly RequestFeatureFunction[])[], byView: readonly ViewSelection[], typed: readonly (readonly string[])[], out: string, alias: string, secret: () => Buffer): Promise<RequestViewColumns> {
+export async function computeRequestViewColumns(engine: SqlEngine, requests: readonly RequestSelection[], functions: readonly (readonly RequestFeatureFunction[])[], byView: readonly ViewSelection[], typed: readonly (readonly string[])[], out: string, alias: string, secret: () => Buffer, cells: SpineCells): Promise<RequestViewColumns> {
   const views = [...new Set(requests.flatMap((r) => r.inputs))];
   const spineTypes = new Map((await engine.all<{ column_name: string; column_type: string }>('DESCRIBE spine')).map((d) => [d.column_name, d.column_type]));
   const reads: string[] = [];
   const plans = requests.map((selection) => {
     const fields = Object.entries(selection.view.request);
     const fieldAt = reads.length;
-    for (const [field, type] of fields) reads.push(requestFieldSql(field, type as ScalarType, spineTypes.get(field)!));
+    for (const [field, type] of fields) reads.push(requestFieldSql(field, type as ScalarType, spineTypes.get(field)!, cells));
     const inputFeatures = selection.inputs.map((v) => byView[v]!.view.features.map((f) => f.name));
     selection.inputs.forEach((v) => {
       const { view, features } = byView[v]!;

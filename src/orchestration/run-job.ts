@@ -150,7 +150,8 @@ async function datasetJob(jc: JobContext, project: Project, job: JobDefinition, 
     ...(options.principal ? { principal: options.principal } : {}), ...(options.signal ? { signal: options.signal } : {}),
     residency: { name: d.name, ...(d.region === undefined ? {} : { region: d.region }), actor: jobActor(options), origin: options.principal?.origin ?? 'local' },
   });
-  return { rowsIn: manifest.rowCount, rowsOut: manifest.rowCount, datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
+  // Spine rows of erased subjects are read and left out (see dropErasedSpineRows).
+  return { rowsIn: manifest.rowCount + (manifest.erasedRows ?? 0), rowsOut: manifest.rowCount, ...(manifest.erasedRows ? { erasedRows: manifest.erasedRows } : {}), datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
 }
 
 /** The project's retention (`runRetention`), run by the scheduler (or `sluice run`) as itself. */

@@ -19,6 +19,8 @@ import { isoTimestampSql, looksLikeEpochSeconds, type EpochUnit } from '../../ti
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
+import { dropErasedSpineRows, purgeHistory, rebuildDifferences, snapshotRewritesOf } from './dataset-history.js';
+import type { DatasetPurge } from '../../storage/metadata/metadata-store.js';
 import { projectSecret } from '../../compliance/project-secret.js';
 import type { MaskMethod } from '../../definitions/index.js';
 import type { Principal } from '../../compliance/principal.js';
@@ -71,6 +73,8 @@ export interface BuildDatasetOptions {
   readonly maskingProject?: Project;
   /** The output's region and who builds it, for the residency check (see `checkDatasetResidency`). */
   readonly residency?: DatasetResidency;
+  /** The manifest this build rebuilds (`rebuildDataset`): its `purges` are kept, and the new manifest's `rebuildOf` says how the two differ. */
+  readonly rebuilding?: DatasetManifest;
 }
 
 /** What the manifest beside a dataset records. Same inputs, same `datasetId`. */
@@ -102,18 +106,12 @@ export interface DatasetManifest {
    * rows removed): what a reproducibility check reads instead of failing on a changed row count.
    */
   readonly snapshotRewrites?: readonly { readonly snapshotId: string; readonly reason: string; readonly at: string; readonly rowsBefore: number; readonly rowsAfter: number }[];
-}
-
-/** The rewrites (retention, erasure) of the snapshots a build reads, for its manifest; empty when none. */
-async function snapshotRewritesOf(ctx: SluiceContext, snapshots: Readonly<Record<string, string | null>>): Promise<Pick<DatasetManifest, 'snapshotRewrites'>> {
-  const rewrites = [];
-  for (const id of Object.values(snapshots)) {
-    if (id === null) continue;
-    for (const r of await ctx.metadata.purge.snapshotRewrites({ snapshotId: id })) {
-      rewrites.push({ snapshotId: r.snapshotId, reason: r.reason, at: new Date(r.at).toISOString(), rowsBefore: r.rowsBefore, rowsAfter: r.rowsAfter });
-    }
-  }
-  return rewrites.length === 0 ? {} : { snapshotRewrites: rewrites };
+  /** Spine rows left out because their subject is erased (see `dropErasedSpineRows`); absent when none. With `snapshotRewrites`, part of the dataset id. */
+  readonly erasedRows?: number;
+  /** Removals (erasure, retention) that touched this dataset or the one it replaced or rebuilds, oldest first: rewritten without rows, or flagged (tainted). */
+  readonly purges?: readonly DatasetPurge[];
+  /** Set on a rebuild from a manifest: the dataset rebuilt, and why this one differs from it (empty: the same dataset). */
+  readonly rebuildOf?: { readonly datasetId: string; readonly differences: readonly string[] };
 }
 
 /** A feature's value as a text format (CSV, JSONL) writes it: timestamps in ISO-8601, float32 vectors as the doubles they widen to (as served online). */
@@ -207,6 +205,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     try {
       const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
       const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
+      const erasedRows = await dropErasedSpineRows(ctx, engine, project, spineColumns, resolved.joinKeys);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
       // Sorted once, for every view's sweep.
       const sorted: SortedPoints = await sortPoints(engine, 'spine_points');
@@ -279,7 +278,13 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const replace = options.replaceColumns ? { replaceColumns: true } : {};
       const asKnown = options.asKnown ? { asKnown: true } : {};
       const masked = masking.masked();
-      const identity = { spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat, ...(masked ? { masked } : {}) };
+      const rewrites = await snapshotRewritesOf(ctx, snapshots);
+      // What erasure and retention changed of the inputs is part of the id (absent when nothing did): a rebuild over rewritten snapshots is another dataset.
+      const changed = { ...(rewrites.length === 0 ? {} : { snapshotRewrites: rewrites }), ...(erasedRows === 0 ? {} : { erasedRows }) };
+      const identity = {
+        spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat, ...(masked ? { masked } : {}),
+        ...(rewrites.length === 0 ? {} : { rewrites: rewrites.map((r) => [r.snapshotId, r.reason, r.at]) }), ...(erasedRows === 0 ? {} : { erasedRows }),
+      };
       const datasetId = `ds_${contentHash(identity)}`;
       await mkdir(dirname(options.out) || '.', { recursive: true });
       const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
@@ -292,6 +297,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         options.signal?.throwIfAborted();
       });
       options.onProgress?.(stages, stages);
+      const purges = await purgeHistory(ctx, options.out, options.rebuilding);
       const manifest: DatasetManifest = {
         datasetId,
         path: options.out,
@@ -309,7 +315,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         ...(requestErrors === undefined ? {} : { requestErrors }),
         ...(Object.keys(overflows).length === 0 ? {} : { overflows }),
         ...(masked ? { masked } : {}),
-        ...(await snapshotRewritesOf(ctx, snapshots)),
+        ...changed,
+        ...(purges.length === 0 ? {} : { purges }),
+        ...(options.rebuilding ? { rebuildOf: { datasetId: options.rebuilding.datasetId, differences: rebuildDifferences(options.rebuilding, changed) } } : {}),
       };
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await testPause('dataset.manifest-written');

@@ -20,6 +20,7 @@ import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
 import { dropErasedSpineRows, purgeHistory, rebuildDifferences, snapshotRewritesOf } from './dataset-history.js';
+import { checkSpineKeyTypes, spineTextSql } from './spine-json-types.js';
 import type { DatasetPurge } from '../../storage/metadata/metadata-store.js';
 import { projectSecret } from '../../compliance/project-secret.js';
 import type { MaskMethod } from '../../definitions/index.js';
@@ -121,8 +122,8 @@ function textOutputSql(feature: { readonly valueType: ColumnType }, typed: strin
   return feature.valueType.startsWith('float32[') ? `${typed}::DOUBLE[]` : typed;
 }
 
-/** Loads the spine into table `spine`, checking its columns first; returns the user columns to output. */
-async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[], requestFields: readonly string[]): Promise<string[]> {
+/** Loads the spine into table `spine`, checking its columns first; returns the user columns to output, with the SQL type the spine's reader gives each. */
+async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[], requestFields: readonly string[]): Promise<{ name: string; sqlType: string }[]> {
   const spineKeys = [...joinKeys, timestampColumn];
   checkSpineReadable(options.spine, format);
   const reader = spineReaderSql(options.spine, format);
@@ -148,7 +149,9 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
   }
   const unit = options.timestampUnit ?? 'ms';
   const keys = joinKeys.map((column) => ({ column, type: keyTypes[column]!, sqlType: described.find((d) => d.column_name === column)!.column_type }));
-  await readingSpine(options.spine, format, () => engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit)}`));
+  await checkSpineKeyTypes(engine, options.spine, reader, keys);
+  const timestampType = described.find((d) => d.column_name === timestampColumn)!.column_type;
+  await readingSpine(options.spine, format, () => engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit, timestampType)}`));
   const bad = await engine.all<{ r: number }>(`SELECT ${SPINE_ROW} AS r FROM spine WHERE ${SPINE_T} IS NULL OR ${SPINE_KEY} IS NULL ORDER BY r LIMIT 5`);
   if (bad.length > 0) {
     throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b.r).join(', ')} lack a valid ${joinKeys.map((k) => `"${k}"`).join(', ')} or "${timestampColumn}" (ISO-8601, or an integer epoch in --timestamp-unit, default ms)`);
@@ -161,7 +164,8 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: integer timestamps in "${timestampColumn}" (e.g. ${t}) look like epoch seconds; pass --timestamp-unit s (or --timestamp-unit ms if they really are milliseconds)`);
     }
   }
-  return columns.filter((c) => !(options.replaceColumns && outputs.has(c.toLowerCase()) && !spineKeys.includes(c)));
+  const types = new Map(described.map((d) => [d.column_name, d.column_type]));
+  return columns.filter((c) => !(options.replaceColumns && outputs.has(c.toLowerCase()) && !spineKeys.includes(c))).map((name) => ({ name, sqlType: types.get(name)! }));
 }
 
 /**
@@ -205,7 +209,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     try {
       const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
       const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
-      const erasedRows = await dropErasedSpineRows(ctx, engine, project, spineColumns, resolved.joinKeys);
+      const erasedRows = await dropErasedSpineRows(ctx, engine, project, spineColumns.map((c) => c.name), resolved.joinKeys);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
       // Sorted once, for every view's sweep.
       const sorted: SortedPoints = await sortPoints(engine, 'spine_points');
@@ -268,7 +272,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const side = resolved.byView.map((_, i) => `pit_${i} v${i}`);
       joins.unshift(`LEFT JOIN ${side.length === 1 ? side[0] : `(${side.join(' POSITIONAL JOIN ')})`} ON v0._pid = p._pid`);
       const keyView = resolved.byView[0]!.view;
-      const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c) ? `${masking.key(keyView.name, c, keyView.columnTypes[c]!, `s.${ident(c)}`)} AS ${ident(c)}` : `s.${ident(c)}`)), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
+      // A JSONL column of mixed JSON types as given: JSON values in JSONL, their text in CSV and Parquet (not JSON text, a string in quotes).
+      const spineOutput = ({ name, sqlType }: { name: string; sqlType: string }) => (outFormat === 'jsonl' ? `s.${ident(name)}` : `${spineTextSql(`s.${ident(name)}`, sqlType)} AS ${ident(name)}`);
+      const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c.name) ? `${masking.key(keyView.name, c.name, keyView.columnTypes[c.name]!, `s.${ident(c.name)}`)} AS ${ident(c.name)}` : spineOutput(c))), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
       const query =
         `SELECT ${output.join(', ')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +
         `${joins.join(' ')} ORDER BY s.${SPINE_ROW}`;

@@ -17,10 +17,10 @@ import { publishFile, writeFileAtomic } from '../../storage/lake/atomic-file.js'
 import { testPause } from '../../orchestration/test-pause.js';
 import { isoTimestampSql, looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
-import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
+import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineKeyPartSql, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
 import { dropErasedSpineRows, purgeHistory, rebuildDifferences, snapshotRewritesOf } from './dataset-history.js';
-import { checkSpineKeyTypes, spineTextSql } from './spine-json-types.js';
+import { badSpineRowsError, checkSpineHeader, checkSpineKeyTypes, SPINE_FILE_HINT, spineHeaderNames, spineTextSql } from './spine-columns.js';
 import type { DatasetPurge } from '../../storage/metadata/metadata-store.js';
 import { projectSecret } from '../../compliance/project-secret.js';
 import type { MaskMethod } from '../../definitions/index.js';
@@ -126,6 +126,7 @@ function textOutputSql(feature: { readonly valueType: ColumnType }, typed: strin
 async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[], requestFields: readonly string[]): Promise<{ name: string; sqlType: string }[]> {
   const spineKeys = [...joinKeys, timestampColumn];
   checkSpineReadable(options.spine, format);
+  checkSpineHeader(options.spine, await readingSpine(options.spine, format, () => spineHeaderNames(engine, options.spine, format)));
   const reader = spineReaderSql(options.spine, format);
   const described = await readingSpine(options.spine, format, () => engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`));
   const columns = described.map((r) => r.column_name);
@@ -152,10 +153,8 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
   await checkSpineKeyTypes(engine, options.spine, reader, keys);
   const timestampType = described.find((d) => d.column_name === timestampColumn)!.column_type;
   await readingSpine(options.spine, format, () => engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit, timestampType)}`));
-  const bad = await engine.all<{ r: number }>(`SELECT ${SPINE_ROW} AS r FROM spine WHERE ${SPINE_T} IS NULL OR ${SPINE_KEY} IS NULL ORDER BY r LIMIT 5`);
-  if (bad.length > 0) {
-    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b.r).join(', ')} lack a valid ${joinKeys.map((k) => `"${k}"`).join(', ')} or "${timestampColumn}" (ISO-8601, or an integer epoch in --timestamp-unit, default ms)`);
-  }
+  const bad = await badSpineRowsError(engine, options.spine, keys.map((k) => ({ column: k.column, sql: spineKeyPartSql(k), type: k.type })), timestampColumn, { row: SPINE_ROW, key: SPINE_KEY, t: SPINE_T });
+  if (bad) throw bad;
   if (options.timestampUnit === undefined) {
     const [{ t }] = (await engine.all<{ t: number | null }>(
       `SELECT min(${SPINE_T}) FILTER (WHERE TRY_CAST(CAST(${ident(timestampColumn)} AS VARCHAR) AS BIGINT) IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
@@ -190,7 +189,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     if (!fns) throw new ConflictError('CONFLICT', `request view "${view.name}": its functions are not loaded; build the dataset with "sluice dataset build" in the project's directory (sluice.config.ts defines them)`);
     return fns;
   });
-  const spineFormat = readableInputFormat(options.spine, 'spine file', 'a spine needs a header naming the join key(s) and the timestamp column, then one row per training example');
+  const spineFormat = readableInputFormat(options.spine, 'spine file', `a spine needs ${SPINE_FILE_HINT}`);
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);

@@ -4,7 +4,7 @@ import { ident, readPath } from '../../storage/engine/sql-engine.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
 import { parseTimestampOrEpochSql, type EpochUnit } from '../../time/index.js';
 import { ValidationError } from '../../errors.js';
-import { spineTextSql } from './spine-json-types.js';
+import { spineTextSql } from './spine-columns.js';
 
 /** Columns Sluice adds to a spine; user columns may not start with this prefix. */
 export const SPINE_PREFIX = '_sluice_';
@@ -73,10 +73,15 @@ export interface SpineKey {
  * column of mixed JSON types, `timestampSqlType` JSON, read as its values' text, see `spineTextSql`).
  */
 export function loadSpineSql(reader: string, joinKeys: readonly SpineKey[], timestampColumn: string, unit: EpochUnit, timestampSqlType = ''): string {
-  const parts = joinKeys.map((k) => (k.type === 'int64' ? int64KeyPartSql(ident(k.column), k.sqlType) : ident(k.column)));
+  const parts = joinKeys.map(spineKeyPartSql);
   return (
     `SELECT *, ${entityKeySql(parts)} AS ${SPINE_KEY}, ` +
     `${parseTimestampOrEpochSql(spineTextSql(ident(timestampColumn), timestampSqlType), unit)} AS ${SPINE_T}, ` +
     `row_number() OVER () AS ${SPINE_ROW} FROM ${reader}`
   );
+}
+
+/** A join key column's part of `_sluice_key` (see `loadSpineSql`): an int64 part in the lake's text form, null when it is not one. */
+export function spineKeyPartSql(key: SpineKey): string {
+  return key.type === 'int64' ? int64KeyPartSql(ident(key.column), key.sqlType) : ident(key.column);
 }

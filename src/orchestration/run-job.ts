@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { didYouMean, projectJobs, type JobDefinition, type Project, type Source } from '../definitions/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { ingestFile } from '../ingest/ingest-file.js';
+import { existsSync } from 'node:fs';
 import { ingestPostgresTable } from '../ingest/connectors/postgres-table/index.js';
 import { materialize } from '../processing/materialize.js';
 import { runTransform, transformSource, type TransformContext } from '../processing/transforms/run-transform.js';

@@ -6,6 +6,7 @@ import { ingestFile } from '../src/ingest/ingest-file.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { rebuildDataset } from '../src/serving/datasets/rebuild-dataset.js';
 import { eraseSubject } from '../src/compliance/erasure/run-erasure.js';
+import { purgeRows } from '../src/compliance/purge/index.js';
 import type { Principal } from '../src/compliance/principal.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -82,4 +83,21 @@ test('a rebuild with nothing rewritten is exact and says so', async () => {
   expect(again.rebuildOf).toEqual({ datasetId: built.datasetId, differences: [] });
   expect(readFileSync(join(dir, 'again.csv'), 'utf8')).toBe(readFileSync(out, 'utf8'));
   expect(again.erasedRows).toBeUndefined();
+});
+
+test('after retention, a rebuild from the original manifest says which snapshot retention rewrote, and the flagged dataset keeps its taint', async () => {
+  const { platform, project, out, built, dir, clock } = await setup();
+  const original = join(dir, 'orig.manifest.json');
+  writeFileSync(original, readFileSync(`${out}.manifest.json`));
+  clock.now += 60_000;
+  // c1's events of 2026-01-01 expire: its count was 2 and its total 17.
+  await purgeRows(platform, project, { source: 'payments', match: { kind: 'before', before: Date.parse('2026-01-01T12:00:00Z') }, reason: 'retention', principal: admin, datasets: 'flag' });
+  expect(manifestOf(out)).toMatchObject({ purges: [{ reason: 'retention', action: 'flagged' }] });
+  const again = await rebuildDataset(platform, project, original, { out: join(dir, 'again.csv') });
+  expect(again.datasetId).not.toBe(built.datasetId);
+  const snapshot = (await platform.metadata.latestSnapshot('payments'))!.id;
+  expect(again.rebuildOf?.differences).toEqual([`snapshot ${snapshot} of payments was rewritten by retention at ${new Date(clock.now).toISOString()} (4 -> 2 rows)`]);
+  // In place: the flagged taint stays in the history.
+  const inPlace = await rebuildDataset(platform, project, `${out}.manifest.json`);
+  expect(inPlace.purges).toEqual([expect.objectContaining({ reason: 'retention', action: 'flagged' })]);
 });

@@ -72,3 +72,18 @@ describe('models in lineage', () => {
     expect(emitted.filter((e) => e.job.name === 'dataset:train').map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
   });
 });
+
+test("a declared dataset whose spine is missing fails naming the dataset, the path it declares and what to do", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-models-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const platform = openPlatform({ projectDir: dir, now: () => NOW, threads: 1, projectSpec: spec });
+  try {
+    const project = compileProject(spec);
+    await platform.metadata.recordRegistry(project);
+    await expect(runJob({ ...platform, projectDir: dir }, project, 'dataset:train')).rejects.toThrow(
+      `dataset "train": its spine data/spine.csv (${join(dir, 'data', 'spine.csv')}) does not exist; write the spine there (a header naming the join key(s) and the timestamp column, then one row per training example), or point the dataset's spine in sluice.config.ts at an existing file`,
+    );
+  } finally {
+    await platform.close();
+  }
+});

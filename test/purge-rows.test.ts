@@ -58,12 +58,15 @@ test('erasing a key removes its rows from every snapshot (old ones too), derived
   const [record] = await platform.metadata.listDatasets(10);
   expect(record).toMatchObject({ rowCount: 2, purges: [{ reason: 'erasure', rows: 1, action: 'rewritten' }] });
   expect(JSON.parse(readFileSync(join(dir, 'out', 'train.csv.manifest.json'), 'utf8'))).toMatchObject({ rowCount: 2, purges: [{ action: 'rewritten' }] });
-  // A rebuild from the same snapshots gives the same dataset id, and its manifest says what rewrote them.
+  // A rebuild from the same (rewritten) snapshots is another dataset: its manifest says what rewrote them, and why it differs.
   const rebuilt = await rebuildDataset(platform, project, join(dir, 'out', 'train.csv.manifest.json'), { out: join(dir, 'out', 'again.csv') });
-  expect(rebuilt.datasetId).toBe(record!.id);
-  expect(rebuilt.snapshotRewrites).toEqual([{ snapshotId: (await platform.metadata.latestSnapshot('txns'))!.id, reason: 'erasure', at: new Date(NOW).toISOString(), rowsBefore: 7, rowsAfter: 5 }]);
-  // The spine is the caller's file and still names the subject; no feature value of it is left.
+  expect(rebuilt.datasetId).not.toBe(record!.id);
+  const snapshotId = (await platform.metadata.latestSnapshot('txns'))!.id;
+  expect(rebuilt.snapshotRewrites).toEqual([{ snapshotId, reason: 'erasure', at: new Date(NOW).toISOString(), rowsBefore: 7, rowsAfter: 5 }]);
+  expect(rebuilt.rebuildOf).toEqual({ datasetId: record!.id, differences: [`snapshot ${snapshotId} of txns was rewritten by erasure at ${new Date(NOW).toISOString()} (7 -> 5 rows)`] });
+  // The spine is the caller's file and still names the key: purgeRows alone (no erasure request) does not block it, so no row is left out; no feature value of it is left.
   expect(readFileSync(join(dir, 'out', 'again.csv'), 'utf8')).toContain('c42,2024-02-15T00:00:00Z,1,0\n');
+  expect(rebuilt.erasedRows).toBeUndefined();
 
   const [audit] = (await platform.metadata.audit.list()).filter((r) => r.action === 'purge.run');
   expect(audit).toMatchObject({ actor: 'cli:test', target: 'source:txns', outcome: 'succeeded', purpose: 'gdpr-art17', details: { reason: 'erasure', rows: report.rows } });

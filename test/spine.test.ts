@@ -61,3 +61,39 @@ test('spine columns that would collide with output or internal columns are refus
   expect(await build('row.csv', 'u,ts,_row\nu1,2024-01-01T03:00:00Z,x\n')).toEqual([{ u: 'u1', ts: '2024-01-01T03:00:00Z', _row: 'x', v__n: 2 }]);
   await expect(build('res.csv', 'u,ts,_sluice_row\nu1,2024-01-01T03:00:00Z,x\n')).rejects.toThrow(/reserved prefix "_sluice_"/);
 });
+
+// Review rev7 finding 3: DuckDB types a JSONL column whose values are of mixed JSON types as JSON.
+test('a JSONL spine key column of mixed JSON types is refused naming the column, the types and a row of each', async () => {
+  await expect(build('mixkey.jsonl', '{"u":1,"ts":"2024-01-01T03:00:00Z"}\n{"u":"u1","ts":"2024-01-01T03:00:00Z"}\n')).rejects.toThrow(
+    /spine .*mixkey\.jsonl: key column "u" mixes JSON types \(a number in row 1, a string in row 2\); give every key as one type \(a JSON string for a string key\)/,
+  );
+});
+
+test('a JSONL spine timestamp of mixed JSON types is read as its values (numbers as epochs, strings as text), and given back as given', async () => {
+  const rows = await build('mixts.jsonl', `{"u":"u1","ts":${T0 + 7_200_000}}\n{"u":"u1","ts":"2024-01-01T03:00:00+02:00"}\n`);
+  expect(rows).toEqual([{ u: 'u1', ts: T0 + 7_200_000, v__n: 2 }, { u: 'u1', ts: '2024-01-01T03:00:00+02:00', v__n: 1 }]);
+});
+
+test('other JSONL spine columns of mixed JSON types come back as given: JSON values in JSONL, their text in CSV and Parquet (no added quotes)', async () => {
+  const text = '{"u":"u1","ts":"2024-01-01T03:00:00Z","label":1}\n{"u":"u1","ts":"2024-01-01T03:00:00Z","label":"x"}\n';
+  expect((await build('mixlabel.jsonl', text)).map((r) => r.label)).toEqual([1, 'x']);
+  const spine = join(env.dir, 'mixlabel.jsonl');
+  for (const format of ['csv', 'parquet'] as const) {
+    const out = join(env.dir, `mixlabel.${format}`);
+    await buildDataset(env.platform, env.project, { spine, out, features: ['v:n'] });
+    const engine = await env.platform.engine();
+    const labels = await engine.all<{ label: string }>(`SELECT label FROM ${format === 'csv' ? `read_csv('${out}', all_varchar = true)` : `read_parquet('${out}')`}`);
+    expect(labels.map((r) => r.label)).toEqual(['1', 'x']);
+  }
+});
+
+// Review rev7 finding 4: messages that name the column, the value and the fix.
+test('a spine row with a bad key or timestamp is refused naming the row, the column, the value and why', async () => {
+  const text = 'u,ts\nu1,2024-01-01T03:00:00Z\nu1,2024-13-03T00:00:00Z\n,2024-01-01T03:00:00Z\nu1,\n';
+  const error = await build('bad.csv', text).catch((e: Error) => e);
+  expect((error as Error).message).toMatch(/spine .*bad\.csv: 3 row\(s\) lack a valid key or timestamp: row 2: "ts" is "2024-13-03T00:00:00Z", not a timestamp \(ISO-8601, or an integer epoch in --timestamp-unit, default ms\); row 3: "u" has no value; row 4: "ts" has no value/);
+});
+
+test('a CSV spine with a column named twice is refused naming it (DuckDB would rename one, u_1)', async () => {
+  await expect(build('dup.csv', 'u,ts,U\nu1,2024-01-01T03:00:00Z,u2\n')).rejects.toThrow(/spine .*dup\.csv: its header names the column "u" twice \(columns 1 and 3\); rename or remove one/);
+});

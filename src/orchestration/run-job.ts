@@ -2,10 +2,12 @@ import { userInfo } from 'node:os';
 import { didYouMean, projectJobs, type JobDefinition, type Project, type Source } from '../definitions/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { ingestFile } from '../ingest/ingest-file.js';
+import { existsSync } from 'node:fs';
 import { ingestPostgresTable } from '../ingest/connectors/postgres-table/index.js';
 import { materialize } from '../processing/materialize.js';
 import { runTransform, transformSource, type TransformContext } from '../processing/transforms/run-transform.js';
 import { buildDataset } from '../serving/datasets/build-dataset.js';
+import { SPINE_FILE_HINT } from '../serving/datasets/spine-columns.js';
 import type { RunTrigger } from '../storage/metadata/schedule-store.js';
 import { applySnapshotOnline } from '../streaming/apply-snapshot.js';
 import { toIso } from '../time/index.js';
@@ -143,14 +145,19 @@ async function materializeJob(jc: JobContext, project: Project, job: JobDefiniti
 async function datasetJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
   const d = project.datasets!.find((x) => x.name === job.target)!;
   const confined = (option: 'spine' | 'out') => confineToProject(jc, jc.projectDir, d[option], { what: `dataset "${d.name}": ${option}`, action: 'dataset.build', actor: jobActor(options), target: `dataset:${d.name}` });
+  const spine = await confined('spine');
+  if (!existsSync(spine)) {
+    throw new NotFoundError('NOT_FOUND', `dataset "${d.name}": its spine ${d.spine} (${spine}) does not exist; write the spine there (${SPINE_FILE_HINT}), or point the dataset's spine in sluice.config.ts at an existing file`);
+  }
   const manifest = await buildDataset(jc, project, {
     ...(d.service !== undefined ? { service: d.service } : { features: d.features ?? [] }),
-    spine: await confined('spine'), out: await confined('out'), timestampColumn: d.timestampColumn,
+    spine, out: await confined('out'), timestampColumn: d.timestampColumn,
     ...(d.asKnown ? { asKnown: true } : {}), ...(d.model === undefined ? {} : { model: d.model }),
     ...(options.principal ? { principal: options.principal } : {}), ...(options.signal ? { signal: options.signal } : {}),
     residency: { name: d.name, ...(d.region === undefined ? {} : { region: d.region }), actor: jobActor(options), origin: options.principal?.origin ?? 'local' },
   });
-  return { rowsIn: manifest.rowCount, rowsOut: manifest.rowCount, datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
+  // Spine rows of erased subjects are read and left out (see dropErasedSpineRows).
+  return { rowsIn: manifest.rowCount + (manifest.erasedRows ?? 0), rowsOut: manifest.rowCount, ...(manifest.erasedRows ? { erasedRows: manifest.erasedRows } : {}), datasetId: manifest.datasetId, out: manifest.path, ...(d.model === undefined ? {} : { model: d.model }), snapshotsRead: manifest.snapshots, snapshotsWritten: [] };
 }
 
 /** The project's retention (`runRetention`), run by the scheduler (or `sluice run`) as itself. */

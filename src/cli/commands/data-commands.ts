@@ -8,6 +8,7 @@ import { ingestPostgresTable } from '../../ingest/connectors/postgres-table/inde
 import { materialize } from '../../processing/materialize.js';
 import { buildDataset } from '../../serving/datasets/build-dataset.js';
 import { manifestDatasetPath, rebuildDataset } from '../../serving/datasets/rebuild-dataset.js';
+import { datasetNotes } from './dataset-notes.js';
 import { latestSnapshots } from '../../serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../../serving/online-features.js';
 import { requestTextValue } from '../../processing/request-features.js';
@@ -197,7 +198,8 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
             })).finally(interrupted);
         out.result(built, () =>
           `dataset ${built.datasetId}${built.asKnown ? ' (as known)' : ''}${built.model === undefined ? '' : ` for model ${built.model}`}: ${built.rowCount} rows x ${built.features.length} features -> ${built.path} (${built.timing.totalMs} ms)\nmanifest: ${built.path}.manifest.json` +
-          (built.masked ? `\nmasked: ${Object.entries(built.masked).map(([c, m]) => `${c} (${m})`).join(', ')}` : ''),
+          (built.masked ? `\nmasked: ${Object.entries(built.masked).map(([c, m]) => `${c} (${m})`).join(', ')}` : '') +
+          datasetNotes(built).map((note) => `\n${note}`).join(''),
         );
         return { datasetId: built.datasetId, path: built.path, rows: built.rowCount, features: built.features.length, asKnown: built.asKnown, ...(built.model === undefined ? {} : { model: built.model }) };
       })),

@@ -48,18 +48,26 @@ function keySql(source: Source, columns: readonly string[], values: 'text' | 'ty
   return entityKeySql(parts);
 }
 
+/** A subject a table's rows identify: its entity, and the SQL of its entity key (text, as `entityKeySql` gives it) over the table's columns. */
+export interface SubjectKeySql {
+  readonly entity: string;
+  readonly key: string;
+}
+
+/** The subjects of a source's rows (see {@link subjectKeys}), their keys read from `text` or `typed` columns. */
+const sourceSubjects = (project: Project, source: Source, values: 'text' | 'typed'): SubjectKeySql[] =>
+  subjectKeys(project, source).map(({ entity, columns }) => ({ entity, key: keySql(source, columns, values) }));
+
 /**
- * Runs `act` for each entity key of the source's subjects (see {@link subjectKeys}) that has an
- * erased subject among the rows of `table`, with the key's SQL and the erased keys loaded in
- * `_sluice_erased_keys` (`_sluice_k`, `_sluice_h`: the key and its hash). Each distinct key of the
- * table is hashed once (HMAC in SQL, `erasureHashSql`); nothing runs when nothing is erased.
+ * Runs `act` for each subject's key SQL that has an erased subject among the rows of `table`,
+ * with the erased keys loaded in `_sluice_erased_keys` (`_sluice_k`, `_sluice_h`: the key and its
+ * hash). Each distinct key of the table is hashed once (HMAC in SQL, `erasureHashSql`); nothing
+ * runs when nothing is erased.
  */
-async function withErasedKeys(engine: SqlEngine, table: string, project: Project, source: Source, check: ErasureCheck, values: 'text' | 'typed', act: (key: string) => Promise<number>): Promise<number> {
-  const subjects = subjectKeys(project, source);
+async function withErasedKeys(engine: SqlEngine, table: string, subjects: readonly SubjectKeySql[], check: ErasureCheck, act: (key: string) => Promise<number>): Promise<number> {
   if (subjects.length === 0 || !(await syncBlockList(engine, check))) return 0;
   let rows = 0;
-  for (const { entity, columns } of subjects) {
-    const key = keySql(source, columns, values);
+  for (const { entity, key } of subjects) {
     await engine.run(`CREATE OR REPLACE TEMP TABLE ${ERASED_KEYS} AS SELECT _sluice_k, _sluice_h FROM (SELECT _sluice_k, ${erasureHashSql(entity, '_sluice_k')} AS _sluice_h FROM (SELECT DISTINCT ${key} AS _sluice_k FROM ${table}) WHERE _sluice_k IS NOT NULL) WHERE _sluice_h IN (SELECT subject FROM ${BLOCKED_TABLE})`);
     const [{ n }] = (await engine.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM ${ERASED_KEYS}`)) as [{ n: number }];
     if (n > 0) rows += await act(key);
@@ -81,7 +89,7 @@ const countOf = async (engine: SqlEngine, table: string, key: string): Promise<n
  * await markErasedRows(engine, 'ingest_checked', project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
  */
 export async function markErasedRows(engine: SqlEngine, table: string, project: Project, source: Source, check: ErasureCheck): Promise<number> {
-  return withErasedKeys(engine, table, project, source, check, 'text', async (key) => {
+  return withErasedKeys(engine, table, sourceSubjects(project, source, 'text'), check, async (key) => {
     const n = await countOf(engine, table, key);
     if (n > 0) await engine.run(`UPDATE ${table} SET _reason = '${ERASED_REASON}', _raw = '{"erased": "' || _sluice_h || '"}' FROM ${ERASED_KEYS} WHERE ${key} = _sluice_k`);
     return n;
@@ -94,7 +102,19 @@ export async function markErasedRows(engine: SqlEngine, table: string, project: 
  * for rows accepted before their subject was erased. Returns the rows deleted.
  */
 export async function dropErasedRows(engine: SqlEngine, table: string, project: Project, source: Source, check: ErasureCheck): Promise<number> {
-  return withErasedKeys(engine, table, project, source, check, 'typed', async (key) => {
+  return dropErasedSubjects(engine, table, sourceSubjects(project, source, 'typed'), check);
+}
+
+/**
+ * Deletes the rows of `table` whose subject (one of `subjects`: an entity and its key's SQL over
+ * the table's columns) is erased; returns how many. What {@link dropErasedRows} does for a
+ * source's rows, for any table that names subjects (a dataset's spine).
+ *
+ * @example
+ * await dropErasedSubjects(engine, 'spine', [{ entity: 'customer', key: '_sluice_key' }], check);
+ */
+export async function dropErasedSubjects(engine: SqlEngine, table: string, subjects: readonly SubjectKeySql[], check: ErasureCheck): Promise<number> {
+  return withErasedKeys(engine, table, subjects, check, async (key) => {
     const n = await countOf(engine, table, key);
     if (n > 0) await engine.run(`DELETE FROM ${table} WHERE ${key} IN (SELECT _sluice_k FROM ${ERASED_KEYS})`);
     return n;

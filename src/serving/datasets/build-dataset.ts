@@ -17,8 +17,11 @@ import { publishFile, writeFileAtomic } from '../../storage/lake/atomic-file.js'
 import { testPause } from '../../orchestration/test-pause.js';
 import { isoTimestampSql, looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
-import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineReaderSql } from './load-spine-sql.js';
+import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineKeyPartSql, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
+import { dropErasedSpineRows, purgeHistory, rebuildDifferences, snapshotRewritesOf } from './dataset-history.js';
+import { badSpineRowsError, checkSpineHeader, checkSpineKeyTypes, SPINE_FILE_HINT, spineHeaderNames, spineTextSql } from './spine-columns.js';
+import type { DatasetPurge } from '../../storage/metadata/metadata-store.js';
 import { projectSecret } from '../../compliance/project-secret.js';
 import type { MaskMethod } from '../../definitions/index.js';
 import type { Principal } from '../../compliance/principal.js';
@@ -71,6 +74,8 @@ export interface BuildDatasetOptions {
   readonly maskingProject?: Project;
   /** The output's region and who builds it, for the residency check (see `checkDatasetResidency`). */
   readonly residency?: DatasetResidency;
+  /** The manifest this build rebuilds (`rebuildDataset`): its `purges` are kept, and the new manifest's `rebuildOf` says how the two differ. */
+  readonly rebuilding?: DatasetManifest;
 }
 
 /** What the manifest beside a dataset records. Same inputs, same `datasetId`. */
@@ -102,18 +107,12 @@ export interface DatasetManifest {
    * rows removed): what a reproducibility check reads instead of failing on a changed row count.
    */
   readonly snapshotRewrites?: readonly { readonly snapshotId: string; readonly reason: string; readonly at: string; readonly rowsBefore: number; readonly rowsAfter: number }[];
-}
-
-/** The rewrites (retention, erasure) of the snapshots a build reads, for its manifest; empty when none. */
-async function snapshotRewritesOf(ctx: SluiceContext, snapshots: Readonly<Record<string, string | null>>): Promise<Pick<DatasetManifest, 'snapshotRewrites'>> {
-  const rewrites = [];
-  for (const id of Object.values(snapshots)) {
-    if (id === null) continue;
-    for (const r of await ctx.metadata.purge.snapshotRewrites({ snapshotId: id })) {
-      rewrites.push({ snapshotId: r.snapshotId, reason: r.reason, at: new Date(r.at).toISOString(), rowsBefore: r.rowsBefore, rowsAfter: r.rowsAfter });
-    }
-  }
-  return rewrites.length === 0 ? {} : { snapshotRewrites: rewrites };
+  /** Spine rows left out because their subject is erased (see `dropErasedSpineRows`); absent when none. With `snapshotRewrites`, part of the dataset id. */
+  readonly erasedRows?: number;
+  /** Removals (erasure, retention) that touched this dataset or the one it replaced or rebuilds, oldest first: rewritten without rows, or flagged (tainted). */
+  readonly purges?: readonly DatasetPurge[];
+  /** Set on a rebuild from a manifest: the dataset rebuilt, and why this one differs from it (empty: the same dataset). */
+  readonly rebuildOf?: { readonly datasetId: string; readonly differences: readonly string[] };
 }
 
 /** A feature's value as a text format (CSV, JSONL) writes it: timestamps in ISO-8601, float32 vectors as the doubles they widen to (as served online). */
@@ -123,10 +122,11 @@ function textOutputSql(feature: { readonly valueType: ColumnType }, typed: strin
   return feature.valueType.startsWith('float32[') ? `${typed}::DOUBLE[]` : typed;
 }
 
-/** Loads the spine into table `spine`, checking its columns first; returns the user columns to output. */
-async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[], requestFields: readonly string[]): Promise<string[]> {
+/** Loads the spine into table `spine`, checking its columns first; returns the user columns to output, with the SQL type the spine's reader gives each. */
+async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[], requestFields: readonly string[]): Promise<{ name: string; sqlType: string }[]> {
   const spineKeys = [...joinKeys, timestampColumn];
   checkSpineReadable(options.spine, format);
+  checkSpineHeader(options.spine, await readingSpine(options.spine, format, () => spineHeaderNames(engine, options.spine, format)));
   const reader = spineReaderSql(options.spine, format);
   const described = await readingSpine(options.spine, format, () => engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`));
   const columns = described.map((r) => r.column_name);
@@ -150,11 +150,11 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
   }
   const unit = options.timestampUnit ?? 'ms';
   const keys = joinKeys.map((column) => ({ column, type: keyTypes[column]!, sqlType: described.find((d) => d.column_name === column)!.column_type }));
-  await readingSpine(options.spine, format, () => engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit)}`));
-  const bad = await engine.all<{ r: number }>(`SELECT ${SPINE_ROW} AS r FROM spine WHERE ${SPINE_T} IS NULL OR ${SPINE_KEY} IS NULL ORDER BY r LIMIT 5`);
-  if (bad.length > 0) {
-    throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: row(s) ${bad.map((b) => b.r).join(', ')} lack a valid ${joinKeys.map((k) => `"${k}"`).join(', ')} or "${timestampColumn}" (ISO-8601, or an integer epoch in --timestamp-unit, default ms)`);
-  }
+  await checkSpineKeyTypes(engine, options.spine, reader, keys);
+  const timestampType = described.find((d) => d.column_name === timestampColumn)!.column_type;
+  await readingSpine(options.spine, format, () => engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit, timestampType)}`));
+  const bad = await badSpineRowsError(engine, options.spine, keys.map((k) => ({ column: k.column, sql: spineKeyPartSql(k), type: k.type })), timestampColumn, { row: SPINE_ROW, key: SPINE_KEY, t: SPINE_T });
+  if (bad) throw bad;
   if (options.timestampUnit === undefined) {
     const [{ t }] = (await engine.all<{ t: number | null }>(
       `SELECT min(${SPINE_T}) FILTER (WHERE TRY_CAST(CAST(${ident(timestampColumn)} AS VARCHAR) AS BIGINT) IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
@@ -163,7 +163,8 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: integer timestamps in "${timestampColumn}" (e.g. ${t}) look like epoch seconds; pass --timestamp-unit s (or --timestamp-unit ms if they really are milliseconds)`);
     }
   }
-  return columns.filter((c) => !(options.replaceColumns && outputs.has(c.toLowerCase()) && !spineKeys.includes(c)));
+  const types = new Map(described.map((d) => [d.column_name, d.column_type]));
+  return columns.filter((c) => !(options.replaceColumns && outputs.has(c.toLowerCase()) && !spineKeys.includes(c))).map((name) => ({ name, sqlType: types.get(name)! }));
 }
 
 /**
@@ -188,7 +189,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     if (!fns) throw new ConflictError('CONFLICT', `request view "${view.name}": its functions are not loaded; build the dataset with "sluice dataset build" in the project's directory (sluice.config.ts defines them)`);
     return fns;
   });
-  const spineFormat = readableInputFormat(options.spine, 'spine file', 'a spine needs a header naming the join key(s) and the timestamp column, then one row per training example');
+  const spineFormat = readableInputFormat(options.spine, 'spine file', `a spine needs ${SPINE_FILE_HINT}`);
   const outExt = extname(options.out).toLowerCase();
   const outFormat = outExt === '.parquet' ? 'parquet' : outExt === '.csv' ? 'csv' : outExt === '.jsonl' ? 'jsonl' : undefined;
   if (!outFormat) throw new ValidationError('UNSUPPORTED_FORMAT', `output ${options.out}: use a .parquet, .csv or .jsonl extension`);
@@ -207,6 +208,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     try {
       const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
       const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
+      const erasedRows = await dropErasedSpineRows(ctx, engine, project, spineColumns.map((c) => c.name), resolved.joinKeys);
       await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
       // Sorted once, for every view's sweep.
       const sorted: SortedPoints = await sortPoints(engine, 'spine_points');
@@ -269,7 +271,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const side = resolved.byView.map((_, i) => `pit_${i} v${i}`);
       joins.unshift(`LEFT JOIN ${side.length === 1 ? side[0] : `(${side.join(' POSITIONAL JOIN ')})`} ON v0._pid = p._pid`);
       const keyView = resolved.byView[0]!.view;
-      const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c) ? `${masking.key(keyView.name, c, keyView.columnTypes[c]!, `s.${ident(c)}`)} AS ${ident(c)}` : `s.${ident(c)}`)), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
+      // A JSONL column of mixed JSON types as given: JSON values in JSONL, their text in CSV and Parquet (not JSON text, a string in quotes).
+      const spineOutput = ({ name, sqlType }: { name: string; sqlType: string }) => (outFormat === 'jsonl' ? `s.${ident(name)}` : `${spineTextSql(`s.${ident(name)}`, sqlType)} AS ${ident(name)}`);
+      const output = [...spineColumns.map((c) => (resolved.joinKeys.includes(c.name) ? `${masking.key(keyView.name, c.name, keyView.columnTypes[c.name]!, `s.${ident(c.name)}`)} AS ${ident(c.name)}` : spineOutput(c))), ...resolved.columns.map((c) => `${selects.get(c)} AS ${ident(c)}`)];
       const query =
         `SELECT ${output.join(', ')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +
         `${joins.join(' ')} ORDER BY s.${SPINE_ROW}`;
@@ -279,7 +283,13 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const replace = options.replaceColumns ? { replaceColumns: true } : {};
       const asKnown = options.asKnown ? { asKnown: true } : {};
       const masked = masking.masked();
-      const identity = { spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat, ...(masked ? { masked } : {}) };
+      const rewrites = await snapshotRewritesOf(ctx, snapshots);
+      // What erasure and retention changed of the inputs is part of the id (absent when nothing did): a rebuild over rewritten snapshots is another dataset.
+      const changed = { ...(rewrites.length === 0 ? {} : { snapshotRewrites: rewrites }), ...(erasedRows === 0 ? {} : { erasedRows }) };
+      const identity = {
+        spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat, ...(masked ? { masked } : {}),
+        ...(rewrites.length === 0 ? {} : { rewrites: rewrites.map((r) => [r.snapshotId, r.reason, r.at]) }), ...(erasedRows === 0 ? {} : { erasedRows }),
+      };
       const datasetId = `ds_${contentHash(identity)}`;
       await mkdir(dirname(options.out) || '.', { recursive: true });
       const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
@@ -292,6 +302,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         options.signal?.throwIfAborted();
       });
       options.onProgress?.(stages, stages);
+      const purges = await purgeHistory(ctx, options.out, options.rebuilding);
       const manifest: DatasetManifest = {
         datasetId,
         path: options.out,
@@ -309,7 +320,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         ...(requestErrors === undefined ? {} : { requestErrors }),
         ...(Object.keys(overflows).length === 0 ? {} : { overflows }),
         ...(masked ? { masked } : {}),
-        ...(await snapshotRewritesOf(ctx, snapshots)),
+        ...changed,
+        ...(purges.length === 0 ? {} : { purges }),
+        ...(options.rebuilding ? { rebuildOf: { datasetId: options.rebuilding.datasetId, differences: rebuildDifferences(options.rebuilding, changed) } } : {}),
       };
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await testPause('dataset.manifest-written');

@@ -40,5 +40,6 @@ export function datasetRecord(manifest: DatasetManifest, createdAt: number): Dat
     features: manifest.features, definitions: manifest.definitions, snapshots: manifest.snapshots, rowCount: manifest.rowCount, createdAt,
     ...(manifest.asKnown ? { asKnown: true } : {}),
     ...(manifest.model === undefined ? {} : { model: manifest.model }),
+    ...(manifest.purges === undefined ? {} : { purges: manifest.purges }),
   };
 }

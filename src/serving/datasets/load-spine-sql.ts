@@ -4,6 +4,7 @@ import { ident, readPath } from '../../storage/engine/sql-engine.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
 import { parseTimestampOrEpochSql, type EpochUnit } from '../../time/index.js';
 import { ValidationError } from '../../errors.js';
+import { spineTextSql } from './spine-columns.js';
 
 /** Columns Sluice adds to a spine; user columns may not start with this prefix. */
 export const SPINE_PREFIX = '_sluice_';
@@ -68,13 +69,19 @@ export interface SpineKey {
  * SQL that reads a spine keeping every row in file order as `_sluice_row`, with `_sluice_key`
  * (the entity key of the join key columns, see `entityKeySql`, int64 parts in the lake's text
  * form whatever the spine wrote, `007` or `7.0`; null when a part is null or not a key) and `_sluice_t` (the timestamp in epoch ms: ISO-8601 text, where text
- * without an offset is UTC, a SQL timestamp, or an integer in `unit` since the epoch).
+ * without an offset is UTC, a SQL timestamp, or an integer in `unit` since the epoch; a JSONL
+ * column of mixed JSON types, `timestampSqlType` JSON, read as its values' text, see `spineTextSql`).
  */
-export function loadSpineSql(reader: string, joinKeys: readonly SpineKey[], timestampColumn: string, unit: EpochUnit): string {
-  const parts = joinKeys.map((k) => (k.type === 'int64' ? int64KeyPartSql(ident(k.column), k.sqlType) : ident(k.column)));
+export function loadSpineSql(reader: string, joinKeys: readonly SpineKey[], timestampColumn: string, unit: EpochUnit, timestampSqlType = ''): string {
+  const parts = joinKeys.map(spineKeyPartSql);
   return (
     `SELECT *, ${entityKeySql(parts)} AS ${SPINE_KEY}, ` +
-    `${parseTimestampOrEpochSql(ident(timestampColumn), unit)} AS ${SPINE_T}, ` +
+    `${parseTimestampOrEpochSql(spineTextSql(ident(timestampColumn), timestampSqlType), unit)} AS ${SPINE_T}, ` +
     `row_number() OVER () AS ${SPINE_ROW} FROM ${reader}`
   );
+}
+
+/** A join key column's part of `_sluice_key` (see `loadSpineSql`): an int64 part in the lake's text form, null when it is not one. */
+export function spineKeyPartSql(key: SpineKey): string {
+  return key.type === 'int64' ? int64KeyPartSql(ident(key.column), key.sqlType) : ident(key.column);
 }

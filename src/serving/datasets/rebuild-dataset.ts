@@ -74,6 +74,9 @@ const MANIFEST_SUFFIX = '.manifest.json';
  * timestamp column, time mode (event time or as-known), definitions (from the registry history if they changed since) and lake
  * snapshots, so the same dataset id and values. Fails naming what is missing: a spine whose
  * content differs, a snapshot that no longer exists, definitions no registry version has.
+ * When erasure or retention rewrote its snapshots since, or its spine names subjects erased
+ * since (rows left out), the rebuild is another dataset (another id): its manifest's `rebuildOf`
+ * names the dataset rebuilt and each difference (which snapshot, rewritten by what, when).
  *
  * @example
  * const manifest = await rebuildDataset(ctx, project, 'train.parquet.manifest.json', { out: 'again.parquet' });
@@ -102,10 +105,12 @@ export async function rebuildDataset(ctx: SluiceContext, project: Project, manif
     ...(manifest.asKnown ? { asKnown: true } : {}),
     ...(manifest.model === undefined ? {} : { model: manifest.model }),
     snapshots: manifest.snapshots, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    maskingProject: project, ...(options.principal ? { principal: options.principal } : {}), ...(options.asRoles ? { asRoles: options.asRoles } : {}),
+    maskingProject: project, rebuilding: manifest, ...(options.principal ? { principal: options.principal } : {}), ...(options.asRoles ? { asRoles: options.asRoles } : {}),
   });
   if (rebuilt.datasetId !== manifest.datasetId) {
     const masking = stableStringify(rebuilt.masked ?? {}) === stableStringify(manifest.masked ?? {}) ? '' : `: it is masked differently for you (${describeMasked(rebuilt.masked)}) than when it was built (${describeMasked(manifest.masked)}); rebuild it as a principal with the roles it was built for`;
+    // Erasure or retention rewrote its inputs since: another dataset, whose manifest's rebuildOf says why (the CLI prints it).
+    if (masking === '' && (rebuilt.rebuildOf?.differences.length ?? 0) > 0) return rebuilt;
     throw new ConflictError('CONFLICT', `rebuilding from ${manifestPath} gave dataset ${rebuilt.datasetId}, not ${manifest.datasetId}${masking || "; its inputs differ from the manifest's"}`);
   }
   return rebuilt;

@@ -207,9 +207,10 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
     try {
       const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
       const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
-      await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
+      // One point per (key, ts), evaluated once; `_rows` counts the spine rows (output cells) it stands for.
+      await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, _rows, row_number() OVER () - 1 AS _pid FROM (SELECT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t, count(*) AS _rows FROM spine GROUP BY ALL)`);
       // Sorted once, for every view's sweep.
-      const sorted: SortedPoints = await sortPoints(engine, 'spine_points');
+      const sorted: SortedPoints = await sortPoints(engine, 'spine_points', { rows: true });
       temporary.push(sorted.kids);
       options.onProgress?.(1, stages);
       const definitions: Record<string, string> = {};

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
-import { contentHash, didYouMean, featureColumn, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
+import { contentHash, didYouMean, featureColumn, int64TextSql, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
 import { checkDatasetResidency, type DatasetResidency } from '../../compliance/residency/dataset-residency.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
@@ -157,7 +157,7 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
   }
   if (options.timestampUnit === undefined) {
     const [{ t }] = (await engine.all<{ t: number | null }>(
-      `SELECT min(${SPINE_T}) FILTER (WHERE TRY_CAST(CAST(${ident(timestampColumn)} AS VARCHAR) AS BIGINT) IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
+      `SELECT min(${SPINE_T}) FILTER (WHERE ${int64TextSql(`CAST(${ident(timestampColumn)} AS VARCHAR)`)} IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
     )) as [{ t: number | null }];
     if (t !== null && looksLikeEpochSeconds(t)) {
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: integer timestamps in "${timestampColumn}" (e.g. ${t}) look like epoch seconds; pass --timestamp-unit s (or --timestamp-unit ms if they really are milliseconds)`);

@@ -1,10 +1,10 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { entityKeySql, int64KeyPartSql, type ColumnType } from '../../definitions/index.js';
 import { ident, readPath } from '../../storage/engine/sql-engine.js';
+import { parseTimestampOrEpochSql } from './spine-timestamp-sql.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
 import type { EpochUnit } from '../../time/index.js';
 import { ValidationError } from '../../errors.js';
-import { parseTimestampOrEpochSql } from './spine-timestamp-sql.js';
 
 /** Columns Sluice adds to a spine; user columns may not start with this prefix. */
 export const SPINE_PREFIX = '_sluice_';

@@ -79,7 +79,7 @@ test('a dataset build refuses a spine cell online would refuse, naming the row a
   try {
     const csv = join(env.dir, 'spine.csv');
     writeFileSync(csv, ['customer_id,ts,qty,at', `c1,${at},7,1700000000000`, `c1,${at},1.5,1700000000000`].join('\n'));
-    await expect(buildDataset(env.platform, env.project, { spine: csv, out: join(env.dir, 'a.jsonl'), service: 's' })).rejects.toThrow(/spine row 2: request field "qty" \(of request view "scored"\) is missing or not a int64/);
+    await expect(buildDataset(env.platform, env.project, { spine: csv, out: join(env.dir, 'a.jsonl'), service: 's' })).rejects.toThrow(/spine row 2: request field "qty" \(of request view "scored"\) is missing or not an int64/);
     writeFileSync(csv, ['customer_id,ts,qty,at', `c1,${at},7,1.7e12`].join('\n'));
     await expect(buildDataset(env.platform, env.project, { spine: csv, out: join(env.dir, 'a.jsonl'), service: 's' })).rejects.toThrow(/spine row 1: request field "at" \(of request view "scored"\) is missing or not a timestamp/);
     const jsonl = join(env.dir, 'spine.jsonl');

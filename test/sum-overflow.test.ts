@@ -53,6 +53,17 @@ test('a sum past the float64 range is null with status ERROR online and null in 
     const csv = join(env.dir, 'out.csv');
     await buildDataset(env.platform, env.project, { spine, out: csv, features: FEATURES });
     expect(readFileSync(csv, 'utf8')).not.toMatch(/inf/i);
+
+    // The manifest counts null cells, not points: a spine row repeated (same key, same ts, one
+    // point evaluated once) is a cell of its own, and counts again.
+    const repeated = join(env.dir, 'repeated.csv');
+    const at = (ms: number) => new Date(ms).toISOString();
+    writeFileSync(repeated, ['k,ts', `up,${at(env.clock.now)}`, `up,${at(env.clock.now)}`, `fine,${at(env.clock.now)}`, `up,${at(env.clock.now)}`, `up,${at(T0 + 30_000)}`, `down,${at(env.clock.now)}`].join('\n') + '\n');
+    const out = join(env.dir, 'repeated.jsonl');
+    const counted = await buildDataset(env.platform, env.project, { spine: repeated, out, features: FEATURES });
+    const cells = readFileSync(out, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Record<string, unknown>).totals__total);
+    expect(cells).toEqual([null, null, 2, null, null, null]);
+    expect(counted.overflows).toEqual({ totals__total: 5 });
   } finally {
     await runtime.close();
     await env.dispose();

@@ -55,3 +55,13 @@ export function listOf(type: ColumnType): ListType | undefined {
 
 /** The scalar types `lastN` can collect. */
 export const LAST_N_TYPES: readonly ScalarType[] = ['string', 'int64', 'float64'];
+
+/**
+ * A column type with its indefinite article, for messages: `an int64`, `a float64`, `a string`.
+ *
+ * @example
+ * aColumnType('int64'); // 'an int64'
+ */
+export function aColumnType(type: string): string {
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}

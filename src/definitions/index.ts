@@ -18,7 +18,7 @@ export { compileTransforms, transformOrder } from './compile-transforms.js';
 export { isDirectSubtype, strongerSubtype, type DirectSubtype, type IndirectSubtype } from './lineage-transformation.js';
 export { requestView, type ColumnValues, type FeatureValue, type FeatureValues, type RequestInput } from './request-view.js';
 export { bindRequestFunctions, compileRequestView, functionSourceHash, REQUEST_INPUT, type RequestFunctions } from './compile-request-view.js';
-export { columnTypeProblem, isListType, listOf, listShape, type ElementType, type ListShape } from './column-types.js';
+export { aColumnType, columnTypeProblem, isListType, listOf, listShape, type ElementType, type ListShape } from './column-types.js';
 export { webhook, compileAlerts } from './compile-alerts.js';
 export { schedule, compileSchedules, DEFAULT_RETRY_BACKOFF } from './compile-schedules.js';
 export { dataset, compileDatasets, modelNameProblem } from './compile-datasets.js';

@@ -30,14 +30,25 @@ export interface SortedPoints {
   readonly kid: Float64Array;
   readonly time: Float64Array;
   readonly pid: Float64Array;
+  /**
+   * With `sortPoints`'s `rows`: how many output rows each point stands for (a dataset's spine
+   * rows of one (key, ts) are one point, evaluated once), in the same order; else one each.
+   */
+  readonly rows?: Float64Array;
   release(): Promise<void>;
+}
+
+/** Options of `sortPoints`. */
+export interface SortPointsOptions {
+  /** Read each point's `_rows` column (how many output rows it stands for) into `SortedPoints.rows`. */
+  readonly rows?: boolean;
 }
 
 /** The points' end marker row's sort keys: not NULL, which would widen DuckDB's sort keys for every row. */
 const POINT_MARKER_KEYS = "'Infinity'::DOUBLE AS _kid, 'Infinity'::DOUBLE AS _t";
 
-/** Numbers the entities of `points(_pid, _key, _t)` and reads the points in (entity, time) order. */
-export async function sortPoints(engine: SqlEngine, points: string): Promise<SortedPoints> {
+/** Numbers the entities of `points(_pid, _key, _t[, _rows])` and reads the points in (entity, time) order. */
+export async function sortPoints(engine: SqlEngine, points: string, options: SortPointsOptions = {}): Promise<SortedPoints> {
   const kids = `${points}_kids`;
   // A regular table: the views' sweeps stream on sessions of their own (`startSweep`).
   await engine.run(`CREATE OR REPLACE TABLE ${kids} AS SELECT _key, min(_t) AS _lo, max(_t) AS _hi, row_number() OVER ()::DOUBLE AS _kid FROM ${points} GROUP BY _key`);
@@ -45,15 +56,17 @@ export async function sortPoints(engine: SqlEngine, points: string): Promise<Sor
   const kid = new Float64Array(n);
   const time = new Float64Array(n);
   const pid = new Float64Array(n);
+  const rows = options.rows ? new Float64Array(n) : undefined;
   let at = 0;
-  const sql = withSortedStreamEnd(`SELECT k._kid, p._t::DOUBLE AS _t, p._pid::DOUBLE AS _pid FROM ${points} p JOIN ${kids} k ON k._key = p._key`, '_kid, _t', POINT_MARKER_KEYS);
+  const sql = withSortedStreamEnd(`SELECT k._kid, p._t::DOUBLE AS _t, p._pid::DOUBLE AS _pid${rows ? ', p._rows::DOUBLE AS _rows' : ''} FROM ${points} p JOIN ${kids} k ON k._key = p._key`, '_kid, _t', POINT_MARKER_KEYS);
   for await (const chunk of engine.streamChunks(sql, { carriesEndMarker: true })) {
     kid.set(numbers(chunk, 0), at);
     time.set(numbers(chunk, 1), at);
     pid.set(numbers(chunk, 2), at);
+    rows?.set(numbers(chunk, 3), at);
     at += chunk.rowCount;
   }
-  return { kids, kid, time, pid, release: async () => engine.run(`DROP TABLE IF EXISTS ${kids}`) };
+  return { kids, kid, time, pid, ...(rows ? { rows } : {}), release: async () => engine.run(`DROP TABLE IF EXISTS ${kids}`) };
 }
 
 /**
@@ -146,7 +159,8 @@ export function startSweep(engine: SqlEngine, plan: ViewPlan, features: readonly
 /**
  * Sweeps a started view query into table `out` (see `computePointInTime`) and returns, per
  * feature, the SQL of its typed value over `out` aliased `alias`. Adds to `overflows[f]` the
- * points whose value of feature `f` is null because it is outside the float64 range (`setNumber`).
+ * output cells whose value of feature `f` is null because it is outside the float64 range
+ * (`setNumber`): each such point counts the rows it stands for (`SortedPoints.rows`).
  */
 export async function finishSweep(engine: SqlEngine, started: StartedSweep, out: string, alias: string, overflows: number[] = []): Promise<string[]> {
   const { plan, features, sorted, asKnown } = started;
@@ -222,7 +236,7 @@ export async function finishSweep(engine: SqlEngine, started: StartedSweep, out:
       const p = planned[f]!;
       p.aggregation.evaluate(using[p.slot]!, time, plan.view.ttlMs, scratch);
       values[f] = scratch.value;
-      if (scratch.overflow) overflows[f] = (overflows[f] ?? 0) + 1;
+      if (scratch.overflow) overflows[f] = (overflows[f] ?? 0) + (sorted.rows?.[i] ?? 1);
     }
     chunk.write(sorted.pid[i]!, values);
   };

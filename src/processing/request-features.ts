@@ -2,7 +2,7 @@ import type { ColumnType, RequestFeatureFunction, RequestView, RequestViewSpec, 
 import { ValidationError } from '../errors.js';
 import { REQUEST_INPUT } from '../definitions/index.js';
 import type { Scalar } from './aggregations/index.js';
-import { float64TextSql, int64TextSql, parseFloat64Text, parseInt64Text } from '../definitions/index.js';
+import { aColumnType, float64TextSql, int64TextSql, parseFloat64Text, parseInt64Text } from '../definitions/index.js';
 import { parseTimestampText, parseTimestampTextSql } from '../time/index.js';
 
 /**
@@ -145,7 +145,7 @@ function resultProblem(value: unknown, type: ColumnType): string | undefined {
   if (type === 'timestamp' && typeof value === 'number') return Number.isSafeInteger(value) ? undefined : 'returned a number that is not a timestamp (integer epoch milliseconds)';
   const expected = type === 'bool' ? 'boolean' : type === 'string' ? 'string' : undefined;
   if (expected !== undefined && typeof value === expected) return undefined;
-  return `returned ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}, not a ${type}`;
+  return `returned ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}, not ${aColumnType(type)}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ColumnType, RequestFeatureFunction, RequestFunctions, RequestSelection } from '../definitions/index.js';
+import { aColumnType } from '../definitions/index.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import type { ValueStatus } from '../processing/evaluate-online.js';
 import type { Scalar } from '../processing/entity-state.js';
@@ -66,7 +67,7 @@ export function requestColumns(request: Readonly<Record<string, unknown>> | unde
       const values: Scalar[] = (perField[i] = new Array(n));
       for (let r = 0; r < n; r++) {
         const read = requestValue(raw[r], type);
-        if (read === undefined) throw new ValidationError('BAD_REQUEST', `request.${field}[${r}] is ${JSON.stringify(raw[r]) ?? String(raw[r])}, not a ${type} (request view "${plan.name}")`);
+        if (read === undefined) throw new ValidationError('BAD_REQUEST', `request.${field}[${r}] is ${JSON.stringify(raw[r]) ?? String(raw[r])}, not ${aColumnType(type)} (request view "${plan.name}")`);
         values[r] = read;
       }
     }

@@ -1,5 +1,5 @@
 export { parseDuration, formatDuration } from './duration.js';
-export { isoTimestampSql, parseTimestampSql, parseTimestampOrEpochSql, looksLikeEpochSeconds, toIso, EPOCH_UNITS, type EpochUnit } from './timestamp.js';
+export { isoTimestampSql, parseTimestampSql, looksLikeEpochSeconds, toIso, EPOCH_UNITS, type EpochUnit } from './timestamp.js';
 export { parseTimestampText, parseTimestampTextSql } from './timestamp-text.js';
 export {
   windowAt,

@@ -68,29 +68,6 @@ describe('windows are half-open [t - W, t)', () => {
   });
 });
 
-describe('integer epochs', () => {
-  test('finer units are floored to the millisecond, exactly, never moved later', async () => {
-    const { parseTimestampOrEpochSql } = await import('./index.js');
-    const engine = await duckDbEngine({ threads: 1 });
-    try {
-      const cases: Array<[string, 'ns' | 'us' | 's' | 'ms', number]> = [
-        ['1704067200123999999', 'ns', 1704067200123],
-        ['-1', 'ns', -1],
-        ['-1000001', 'ns', -2],
-        ['1704067200123999', 'us', 1704067200123],
-        ['1704067200', 's', 1704067200000],
-        ['1704067200123', 'ms', 1704067200123],
-      ];
-      for (const [text, unit, ms] of cases) {
-        const [row] = await engine.all<{ v: number }>(`SELECT ${parseTimestampOrEpochSql(`'${text}'`, unit)} AS v`);
-        expect({ text, unit, v: row!.v }).toEqual({ text, unit, v: ms });
-      }
-    } finally {
-      await engine.close();
-    }
-  });
-});
-
 const DAY = 86_400_000;
 
 describe('toIso', () => {

@@ -1,6 +1,7 @@
 /**
- * The SQL expression that parses a timestamp into UTC epoch milliseconds, for every set-based
- * reader (ingestion, spines). It accepts ISO-8601 text (`2024-03-01T12:00:00Z`, with an offset,
+ * The SQL expression that parses a timestamp into UTC epoch milliseconds, for the set-based
+ * readers of events (ingestion) and a spine's typed (non-text) timestamps. It accepts ISO-8601
+ * text (`2024-03-01T12:00:00Z`, with an offset,
  * or "naive", which means UTC; a date alone is midnight UTC) and SQL timestamps (Parquet
  * `TIMESTAMP` is UTC). Finer precision than a millisecond is floored (before 1970 as after it: a
  * time is never moved later). Anything else is NULL.
@@ -83,22 +84,6 @@ export function isoTimestampSql(timestamp: string): string {
 /** Units an integer timestamp may be given in. */
 export type EpochUnit = 's' | 'ms' | 'us' | 'ns';
 export const EPOCH_UNITS: readonly EpochUnit[] = ['s', 'ms', 'us', 'ns'];
-
-/**
- * The SQL expression that reads a timestamp given either as text/SQL timestamp (see
- * {@link parseTimestampSql}) or as an integer count of `unit` since the epoch (an integer column,
- * or integer text as CSV gives it), into UTC epoch milliseconds. Finer units are floored to the
- * millisecond, so a time is never moved later. Text is read by `text` (by default {@link parseTimestampSql}).
- */
-export function parseTimestampOrEpochSql(expr: string, unit: EpochUnit, text: (expr: string) => string = parseTimestampSql): string {
-  const integer = `TRY_CAST(CASE WHEN typeof(${expr}) IN ('BIGINT', 'INTEGER', 'HUGEINT', 'UBIGINT', 'SMALLINT', 'TINYINT', 'UINTEGER') THEN CAST(${expr} AS VARCHAR) ` +
-    `WHEN regexp_full_match(trim(CAST(${expr} AS VARCHAR)), '[+-]?[0-9]+') THEN trim(CAST(${expr} AS VARCHAR)) END AS HUGEINT)`;
-  const d = unit === 'us' ? 1000 : 1_000_000;
-  // Integer floor division (a DOUBLE division would round 1704067200123999999 ns up a millisecond).
-  const floored = `(CASE WHEN ${integer} >= 0 THEN ${integer} // ${d} ELSE -((-${integer} + ${d - 1}) // ${d}) END)`;
-  const scaled = unit === 's' ? `${integer} * 1000` : unit === 'ms' ? integer : floored;
-  return `coalesce(TRY_CAST(${scaled} AS BIGINT), ${text(expr)})`;
-}
 
 /**
  * True for an epoch-millisecond value that reads more plausibly as epoch seconds (within about

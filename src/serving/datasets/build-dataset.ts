@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
-import { contentHash, didYouMean, featureColumn, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
+import { contentHash, didYouMean, featureColumn, int64TextSql, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
 import { checkDatasetResidency, type DatasetResidency } from '../../compliance/residency/dataset-residency.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
@@ -157,7 +157,7 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
   if (bad) throw bad;
   if (options.timestampUnit === undefined) {
     const [{ t }] = (await engine.all<{ t: number | null }>(
-      `SELECT min(${SPINE_T}) FILTER (WHERE TRY_CAST(CAST(${ident(timestampColumn)} AS VARCHAR) AS BIGINT) IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
+      `SELECT min(${SPINE_T}) FILTER (WHERE ${int64TextSql(`CAST(${ident(timestampColumn)} AS VARCHAR)`)} IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
     )) as [{ t: number | null }];
     if (t !== null && looksLikeEpochSeconds(t)) {
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: integer timestamps in "${timestampColumn}" (e.g. ${t}) look like epoch seconds; pass --timestamp-unit s (or --timestamp-unit ms if they really are milliseconds)`);
@@ -209,9 +209,10 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const requestFields = [...new Set(resolved.requests.flatMap((r) => Object.keys(r.view.request)))];
       const spineColumns = await loadSpine(engine, options, spineFormat, resolved.joinKeys, resolved.byView[0]!.view.columnTypes, timestampColumn, resolved.columns, requestFields);
       const erasedRows = await dropErasedSpineRows(ctx, engine, project, spineColumns.map((c) => c.name), resolved.joinKeys);
-      await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, row_number() OVER () - 1 AS _pid FROM (SELECT DISTINCT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t FROM spine)`);
+      // One point per (key, ts), evaluated once; `_rows` counts the spine rows (output cells) it stands for.
+      await engine.run(`CREATE OR REPLACE TEMP TABLE spine_points AS SELECT _key, _t, _rows, row_number() OVER () - 1 AS _pid FROM (SELECT ${SPINE_KEY} AS _key, ${SPINE_T} AS _t, count(*) AS _rows FROM spine GROUP BY ALL)`);
       // Sorted once, for every view's sweep.
-      const sorted: SortedPoints = await sortPoints(engine, 'spine_points');
+      const sorted: SortedPoints = await sortPoints(engine, 'spine_points', { rows: true });
       temporary.push(sorted.kids);
       options.onProgress?.(1, stages);
       const definitions: Record<string, string> = {};

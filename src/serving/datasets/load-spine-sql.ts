@@ -1,8 +1,9 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { entityKeySql, int64KeyPartSql, type ColumnType } from '../../definitions/index.js';
 import { ident, readPath } from '../../storage/engine/sql-engine.js';
+import { parseTimestampOrEpochSql } from './spine-timestamp-sql.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
-import { parseTimestampOrEpochSql, type EpochUnit } from '../../time/index.js';
+import type { EpochUnit } from '../../time/index.js';
 import { ValidationError } from '../../errors.js';
 import { spineTextSql } from './spine-columns.js';
 

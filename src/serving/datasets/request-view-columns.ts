@@ -1,5 +1,5 @@
 import type { ScalarType, RequestFeatureFunction, RequestSelection, ViewSelection } from '../../definitions/index.js';
-import { featureColumn } from '../../definitions/index.js';
+import { aColumnType, featureColumn } from '../../definitions/index.js';
 import { ValidationError } from '../../errors.js';
 import { userErrorReason } from '../../compliance/masking/user-error-token.js';
 import type { Scalar } from '../../processing/entity-state.js';
@@ -103,7 +103,7 @@ export async function computeRequestViewColumns(engine: SqlEngine, requests: rea
             const raw = columns[1 + plan.fieldAt + i]!.get(r);
             if (i < plan.fields.length && raw === null) {
               const [field, type] = plan.fields[i]!;
-              throw new ValidationError('VALIDATION_FAILED', `spine row ${row}: request field "${field}" (of request view "${plan.selection.view.name}") is missing or not a ${type}; every spine row needs a value`);
+              throw new ValidationError('VALIDATION_FAILED', `spine row ${row}: request field "${field}" (of request view "${plan.selection.view.name}") is missing or not ${aColumnType(type)}; every spine row needs a value`);
             }
             values[i] = typeof raw === 'bigint' ? int64Scalar(raw) : (raw as Scalar);
           }

@@ -159,3 +159,27 @@ describeWithServer('a running JetStream connector whose worker is killed', NATS_
     }
   }, 180_000);
 });
+
+test('a beat whose write failed is written again on the next poll, not a whole beat later', async () => {
+  let failNext = false;
+  const metadata = env.platform.metadata;
+  const flaky = { ...metadata, renewLease: async (name: string, holderId: string, ttlMs: number) => {
+    if (failNext) {
+      failNext = false;
+      throw new Error('database is locked');
+    }
+    return metadata.renewLease(name, holderId, ttlMs);
+  } };
+  const watch = connectorHealthWatch({ ...env.platform, metadata: flaky, now: env.platform.now });
+  await watch.observe([status('running')]);
+  const [first] = await beats();
+  env.clock.now += CONNECTOR_BEAT_EVERY_MS;
+  failNext = true;
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await expect(watch.observe([status('running')])).rejects.toThrow('database is locked');
+  expect((await beats())[0]!.renewedAt).toBe(first!.renewedAt);
+  // The next poll (a second later) writes it.
+  env.clock.now += 1_000;
+  await watch.observe([status('running')]);
+  expect((await beats())[0]!.renewedAt).toBeGreaterThan(first!.renewedAt);
+});

@@ -43,7 +43,6 @@ export function connectorBeats(ctx: SluiceContext): ConnectorBeats {
       const added = sources.filter((s) => !held.has(s));
       if (added.length === 0 && now - beatAt < CONNECTOR_BEAT_EVERY_MS) return;
       const renew = now - beatAt >= CONNECTOR_BEAT_EVERY_MS;
-      if (renew) beatAt = now;
       for (const source of sources) {
         const name = beatName(source, holder.id);
         // A heartbeat taken as lost (this process stalled past the bound) is taken again: the connector beats again.
@@ -55,6 +54,8 @@ export function connectorBeats(ctx: SluiceContext): ConnectorBeats {
         await ctx.metadata.releaseLease(beatName(source, holder.id), holder.id);
         held.delete(source);
       }
+      // Only once every write succeeded: a failed beat is written again on the next poll, not a beat later.
+      if (renew) beatAt = now;
     },
     async stop() {
       for (const source of held) await ctx.metadata.releaseLease(beatName(source, holder.id), holder.id);

@@ -16,6 +16,7 @@ import { describeWithServer } from './support/server-suites.js';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { until } from './support/webhook-receiver.js';
+import { startRealTime } from '../src/cli/commands/real-time.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -182,4 +183,28 @@ test('a beat whose write failed is written again on the next poll, not a whole b
   env.clock.now += 1_000;
   await watch.observe([status('running')]);
   expect((await beats())[0]!.renewedAt).toBeGreaterThan(first!.renewedAt);
+});
+
+test('a process stopping cleanly keeps beating while its runtime closes, however long that takes: never connector_lost', async () => {
+  const realTime = await startRealTime(env.platform, () => undefined);
+  await until(async () => (await beats()).length === 1, 'the first beat');
+  const [before] = await beats();
+  let finish!: () => void;
+  const closing = new Promise<void>((resolve) => (finish = resolve));
+  const close = realTime.runtime.close.bind(realTime.runtime);
+  realTime.runtime.close = async () => {
+    await closing;
+    await close();
+  };
+  const closed = realTime.close();
+  try {
+    // A beat later by the poll's clock, the stopping process still beats.
+    env.clock.now += CONNECTOR_BEAT_EVERY_MS;
+    await until(async () => (await beats())[0]!.renewedAt > before!.renewedAt, 'a beat while the runtime closes');
+  } finally {
+    finish();
+    await closed;
+  }
+  expect(await beats()).toEqual([]);
+  expect(await firing()).toEqual([['connector_stopped', 'error']]);
 });

@@ -25,8 +25,9 @@ export interface ConnectorBeats {
 /**
  * The heartbeats of the connectors a process runs, as leases in the metadata store (one per
  * connector and process, holder = this process: pid, host and start), renewed on the process's
- * connector poll (once a second, written every `CONNECTOR_BEAT_EVERY_MS`), never per event. A
- * lease not renewed for `CONNECTOR_LOST_AFTER_MS`, or whose process is dead on its host, is what
+ * connector poll (once a second, written every `CONNECTOR_BEAT_EVERY_MS`, again on the next poll
+ * after a failed write), never per event. A lease seen unchanged for `CONNECTOR_LOST_AFTER_MS` of
+ * the reader's clock, or whose process is dead on its host and boot, is what
  * `reportLostConnectors` reports as `connector_lost`.
  *
  * @example

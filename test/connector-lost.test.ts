@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { count, defineProject, entity, env as envSetting, featureView, natsJetStream, streamSource } from '../src/definitions/index.js';
 import type { ConnectorStatus } from '../src/ingest/connectors/connector.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
@@ -16,6 +16,8 @@ import { describeWithServer } from './support/server-suites.js';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { until } from './support/webhook-receiver.js';
+import { startRealTime } from '../src/cli/commands/real-time.js';
+import { newLeaseHolder } from '../src/orchestration/lease.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -36,8 +38,11 @@ afterEach(async () => {
 const status = (state: ConnectorStatus['state']): ConnectorStatus => ({ source: 'payments', kind: 'natsJetStream', state, received: 0 });
 const firing = async () => (await env.platform.metadata.health.list({ firing: true })).filter((c) => c.subject === 'connector:payments').map((c) => [c.kind, c.severity]);
 const beats = async () => (await env.platform.metadata.listLeases()).filter((l) => l.name.startsWith('connector-beat:payments:'));
-/** A lease's expiry judged `ms` of wall clock from now: the heartbeat's bound passing without a beat. */
-const after = (ms: number) => (lease: { expiresAt: number }) => lease.expiresAt <= Date.now() + ms;
+/** A reader's clock the test moves (its beats' holder, this process, runs: only staleness can say it is gone). */
+const reader = { id: 'test-reader', now: 0 };
+const look = () => reportLostConnectors(env.platform, { clock: () => reader });
+/** The holder's clock moves too: a renewal is another `renewedAt`. */
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 test('a connector whose process stops beating without a clean stop is connector_lost, naming the process and its last beat; its next beat ends it', async () => {
   const metrics = new SluiceMetrics();
@@ -53,11 +58,13 @@ test('a connector whose process stops beating without a clean stop is connector_
   await watch.observe([status('running')]);
   expect((await beats())[0]!.renewedAt).toBe(beat!.renewedAt);
 
-  // Within the bound (and its process alive) the connector is not lost.
-  expect(await reportLostConnectors(env.platform)).toBe(0);
-  expect(await reportLostConnectors(env.platform, after(CONNECTOR_LOST_AFTER_MS - 1_000))).toBe(0);
-  // Past it without a beat, it is.
-  expect(await reportLostConnectors(env.platform, after(CONNECTOR_LOST_AFTER_MS + 1))).toBe(1);
+  // Within the bound of the reader's clock (and its process alive) the connector is not lost.
+  expect(await look()).toBe(0);
+  reader.now += CONNECTOR_LOST_AFTER_MS - 1;
+  expect(await look()).toBe(0);
+  // Seen unchanged for the bound, it is.
+  reader.now += 1;
+  expect(await look()).toBe(1);
   expect(await firing()).toEqual([['connector_lost', 'error']]);
   const [lost] = await env.platform.metadata.health.list({ firing: true, kind: 'connector_lost' });
   expect(lost!.message).toMatch(new RegExp(`^source "payments": its connector is lost: the process that ran it \\(pid ${process.pid} on ${hostname()}\\) last beat at ${new Date(beat!.renewedAt).toISOString()} and did not stop cleanly`));
@@ -68,7 +75,8 @@ test('a connector whose process stops beating without a clean stop is connector_
   expect(await up()).toBe(0);
   // Reported once: its stale beat was removed.
   expect(await beats()).toEqual([]);
-  expect(await reportLostConnectors(env.platform, () => true)).toBe(0);
+  reader.now += CONNECTOR_LOST_AFTER_MS;
+  expect(await look()).toBe(0);
 
   // The process beats again (it had only stalled): the beat is taken again and the condition ends.
   env.clock.now += CONNECTOR_BEAT_EVERY_MS;
@@ -80,7 +88,8 @@ test('a connector whose process stops beating without a clean stop is connector_
   // A clean stop removes the beats: connector_stopped, never connector_lost.
   await watch.stopped([status('running')]);
   expect(await beats()).toEqual([]);
-  expect(await reportLostConnectors(env.platform, () => true)).toBe(0);
+  reader.now += CONNECTOR_LOST_AFTER_MS;
+  expect(await look()).toBe(0);
   expect(await firing()).toEqual([['connector_stopped', 'warn']]);
 });
 
@@ -89,11 +98,17 @@ test('a lost process is not reported while another process still beats for the c
   const second = connectorHealthWatch(env.platform);
   await first.observe([status('running')]);
   await second.observe([status('running')]);
-  const [gone] = await beats();
-  expect(await reportLostConnectors(env.platform, (l) => l.name === gone!.name)).toBe(0);
+  expect(await look()).toBe(0);
+  // The second process beats again, the first does not.
+  env.clock.now += CONNECTOR_BEAT_EVERY_MS;
+  await tick();
+  await second.observe([status('running')]);
+  reader.now += CONNECTOR_LOST_AFTER_MS;
+  expect(await look()).toBe(0);
   expect(await firing()).toEqual([]);
   expect(await beats()).toHaveLength(1);
-  expect(await reportLostConnectors(env.platform, () => true)).toBe(1);
+  reader.now += CONNECTOR_LOST_AFTER_MS;
+  expect(await look()).toBe(1);
   expect(await firing()).toEqual([['connector_lost', 'error']]);
   await second.stopped([status('running')]);
   expect(await firing()).toEqual([['connector_stopped', 'warn']]);
@@ -158,4 +173,107 @@ describeWithServer('a running JetStream connector whose worker is killed', NATS_
       rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
+});
+
+test('a beat whose write failed is written again on the next poll, not a whole beat later', async () => {
+  let failNext = false;
+  const metadata = env.platform.metadata;
+  const flaky = { ...metadata, renewLease: async (name: string, holderId: string, ttlMs: number) => {
+    if (failNext) {
+      failNext = false;
+      throw new Error('database is locked');
+    }
+    return metadata.renewLease(name, holderId, ttlMs);
+  } };
+  const watch = connectorHealthWatch({ ...env.platform, metadata: flaky, now: env.platform.now });
+  await watch.observe([status('running')]);
+  const [first] = await beats();
+  env.clock.now += CONNECTOR_BEAT_EVERY_MS;
+  failNext = true;
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await expect(watch.observe([status('running')])).rejects.toThrow('database is locked');
+  expect((await beats())[0]!.renewedAt).toBe(first!.renewedAt);
+  // The next poll (a second later) writes it.
+  env.clock.now += 1_000;
+  await watch.observe([status('running')]);
+  expect((await beats())[0]!.renewedAt).toBeGreaterThan(first!.renewedAt);
+});
+
+test('a process stopping cleanly keeps beating while its runtime closes, however long that takes: never connector_lost', async () => {
+  const realTime = await startRealTime(env.platform, () => undefined);
+  await until(async () => (await beats()).length === 1, 'the first beat');
+  const [before] = await beats();
+  let finish!: () => void;
+  const closing = new Promise<void>((resolve) => (finish = resolve));
+  const close = realTime.runtime.close.bind(realTime.runtime);
+  realTime.runtime.close = async () => {
+    await closing;
+    await close();
+  };
+  const closed = realTime.close();
+  try {
+    // A beat later by the poll's clock, the stopping process still beats.
+    env.clock.now += CONNECTOR_BEAT_EVERY_MS;
+    await until(async () => (await beats())[0]!.renewedAt > before!.renewedAt, 'a beat while the runtime closes');
+  } finally {
+    finish();
+    await closed;
+  }
+  expect(await beats()).toEqual([]);
+  expect(await firing()).toEqual([['connector_stopped', 'error']]);
+});
+
+test('a live connector whose host clock is 45 s behind is never lost: its beat is judged on the reader\'s clock, by whether it changed', async () => {
+  const wall = Date.now;
+  const behind = vi.spyOn(Date, 'now').mockImplementation(() => wall() - 45_000);
+  const watch = connectorHealthWatch(env.platform);
+  await watch.observe([status('running')]);
+  behind.mockRestore();
+  // The beat's expiry (its writer's clock) is past on this host's clock: not a verdict.
+  expect((await beats())[0]!.expiresAt).toBeLessThan(Date.now());
+  expect(await reportLostConnectors(env.platform)).toBe(0);
+  expect(await reportLostConnectors(env.platform)).toBe(0);
+  expect(await beats()).toHaveLength(1);
+  expect(await firing()).toEqual([]);
+  // It beats on, skewed: never lost, however many bounds pass on the reader's clock.
+  for (let i = 0; i < 3; i++) {
+    expect(await look()).toBe(0);
+    env.clock.now += CONNECTOR_BEAT_EVERY_MS;
+    await tick();
+    vi.spyOn(Date, 'now').mockImplementation(() => wall() - 45_000);
+    await watch.observe([status('running')]);
+    vi.restoreAllMocks();
+    reader.now += CONNECTOR_LOST_AFTER_MS;
+  }
+  expect(await look()).toBe(0);
+  // It stops beating: one bound of the reader's clock later it is lost.
+  reader.now += CONNECTOR_LOST_AFTER_MS;
+  expect(await look()).toBe(1);
+  expect(await firing()).toEqual([['connector_lost', 'error']]);
+});
+
+test('a beat of another machine with this host name (another boot) is not dead at once: only the staleness bound says it is gone', async () => {
+  const here = newLeaseHolder();
+  const otherBoot = here.started === undefined ? undefined : `00000000-1111-2222-3333-444444444444:${here.started.split(':').slice(-2).join(':')}`;
+  const other = { id: `${hostname()}:4242:abcd1234`, host: hostname(), pid: 4242, ...(otherBoot === undefined ? {} : { started: otherBoot }) };
+  await env.platform.metadata.acquireLease(`connector-beat:payments:${other.id}`, other, CONNECTOR_LOST_AFTER_MS, () => false);
+  expect(await reportLostConnectors(env.platform)).toBe(0);
+  expect(await look()).toBe(0);
+  expect(await beats()).toHaveLength(1);
+  reader.now += CONNECTOR_LOST_AFTER_MS;
+  expect(await look()).toBe(1);
+  expect(await beats()).toEqual([]);
+});
+
+test('a beat renewed between the look that judged it stale and its removal is kept', async () => {
+  const watch = connectorHealthWatch(env.platform);
+  await watch.observe([status('running')]);
+  const [seen] = await beats();
+  env.clock.now += CONNECTOR_BEAT_EVERY_MS;
+  await tick();
+  await watch.observe([status('running')]);
+  await env.platform.metadata.releaseLease(seen!.name, seen!.holder.id, seen!.renewedAt);
+  expect(await beats()).toHaveLength(1);
+  await env.platform.metadata.releaseLease(seen!.name, seen!.holder.id, (await beats())[0]!.renewedAt);
+  expect(await beats()).toEqual([]);
 });

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError, InterruptedError, stoppedBy } from '../errors.js';
 import type { Lease, LeaseHolder, MetadataStore } from '../storage/metadata/metadata-store.js';
-import { ownProcessStart, processStillRuns } from './process-identity.js';
+import { machineBootId, ofAnotherBoot, ownProcessStart, processStillRuns } from './process-identity.js';
 import { testPause } from './test-pause.js';
 
 /** How long a lease lives without a heartbeat; a holder renews it every third of this. */
@@ -23,6 +23,35 @@ export function newLeaseHolder(): LeaseHolder {
  */
 export function holderIsGone(lease: Lease): boolean {
   return lease.expiresAt <= Date.now() || (lease.holder.host === hostname() && !processStillRuns(lease.holder));
+}
+
+/**
+ * Whether a lease's holder provably died on this machine: its host is this one's, it was recorded
+ * in this boot (or its boot cannot be told), and its process no longer runs (`processStillRuns`).
+ * A holder of another boot with this host name may be a live process on another machine of the
+ * same name: that cannot be told here, so it is not dead by this rule.
+ */
+export function holderDiedHere(lease: Lease): boolean {
+  return lease.holder.host === hostname() && !ofAnotherBoot(lease.holder) && !processStillRuns(lease.holder);
+}
+
+/** A clock whose readings a reader records in the store (`MetadataStore.sightLease`): `id` names it, so only its own readings are compared with `now`. */
+export interface ReaderClock {
+  readonly id: string;
+  readonly now: number;
+}
+
+/**
+ * This machine's clock for judging staleness: where the boot can be told, the monotonic clock of
+ * this boot (shared by its processes, never stepped by NTP) named by the boot id; else the wall
+ * clock named by the host. Other machines' clocks need not agree with it.
+ *
+ * @example
+ * await metadata.sightLease(name, readerClock().id, readerClock().now);
+ */
+export function readerClock(): ReaderClock {
+  const boot = machineBootId();
+  return boot === undefined ? { id: `wall:${hostname()}`, now: Date.now() } : { id: `boot:${boot}`, now: Number(process.hrtime.bigint() / 1_000_000n) };
 }
 
 /** Describes who holds a lease, for messages. */

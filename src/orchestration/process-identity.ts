@@ -145,6 +145,18 @@ export function processStillRuns(holder: { readonly pid: number; readonly starte
 }
 
 /**
+ * Whether a holder was recorded in another boot of a machine (false where it cannot be told). On a
+ * host of its name that means it ran before a reboot, or on another machine of the same host
+ * name (cloned VMs, one compose `hostname:` on two hosts): its pid says nothing here.
+ *
+ * @example
+ * ofAnotherBoot(lease.holder); // true for a holder whose start names another boot id
+ */
+export function ofAnotherBoot(holder: { readonly started?: string | undefined }): boolean {
+  return holder.started !== undefined && !sameBoot(holder.started);
+}
+
+/**
  * The pid namespace a holder was recorded in when it is another namespace of this boot, else
  * undefined. Such a holder's pid cannot be looked at from here, so `processStillRuns` takes it to
  * run: what names it (a lock file, a temporary) must say so, and how to free it, rather than wait.

@@ -145,6 +145,33 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     }
   }));
 
+  test(`${name}: a look at a lease says since when the looking clock saw it unchanged; a release with a renewal keeps a lease renewed since`, run(async (h, store) => {
+    const a = { id: 'a', host: 'h1', pid: 1 };
+    const other = await h.open();
+    try {
+      expect(await store.sightLease('beat', 'clock-1', 100)).toBeUndefined();
+      const taken = await store.acquireLease('beat', a, 60_000, () => false);
+      expect(taken.acquired).toBe(true);
+      expect(await store.sightLease('beat', 'clock-1', 100)).toMatchObject({ lease: { holder: a }, unchangedSince: 100 });
+      // Another reader shares the first look of the same clock; another clock's readings are its own.
+      expect((await other.sightLease('beat', 'clock-1', 900))?.unchangedSince).toBe(100);
+      expect((await other.sightLease('beat', 'clock-2', 5))?.unchangedSince).toBe(5);
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      const renewed = (await store.renewLease('beat', 'a', 60_000))!;
+      expect((await store.sightLease('beat', 'clock-1', 1_000))?.unchangedSince).toBe(1_000);
+      // Released only as it was seen: a renewal since keeps it.
+      await other.releaseLease('beat', 'a', renewed.renewedAt - 1);
+      expect(await store.listLeases()).toHaveLength(1);
+      await other.releaseLease('beat', 'a', renewed.renewedAt);
+      expect(await store.listLeases()).toEqual([]);
+      // Its sightings went with it: taken again, a look starts anew.
+      await store.acquireLease('beat', a, 60_000, () => false);
+      expect((await store.sightLease('beat', 'clock-1', 2_000))?.unchangedSince).toBe(2_000);
+    } finally {
+      await other.close();
+    }
+  }));
+
   test(`${name}: runs record success and failure, and release their lease`, run(async (_h, store) => {
     const holder = { id: 'x', host: 'h', pid: 1 };
     const ok = await store.startRun('ingest', { file: 'x' }, { holder, ttlMs: 60_000 });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Project } from '../../definitions/index.js';
 import { CONNECTORS } from '../../ingest/connectors/index.js';
 import type { Platform } from '../../platform.js';
-import type { AppendOutcome } from '../../ingest/connectors/connector.js';
+import type { AppendOutcome, ConnectorStatus } from '../../ingest/connectors/connector.js';
 import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
@@ -102,9 +102,11 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   // Connector states become health conditions (`connector:<source>`), in `serve` and `worker` alike.
   const connectorHealth = connectorHealthWatch(platform);
   const connectors = () => runtime.status().flatMap((s) => (s.connector ? [s.connector] : []));
+  /** The connectors' last states before a clean stop: the process beats for them until `stopped` says they stopped. */
+  let stopping: ConnectorStatus[] | undefined;
   let observing: Promise<void> | undefined;
   const watchConnectors = setInterval(() => {
-    observing ??= connectorHealth.observe(connectors())
+    observing ??= connectorHealth.observe(stopping ?? connectors())
       .catch((error: unknown) => log('error', `recording connector health failed (retrying): ${(error as Error).message}`))
       .finally(() => (observing = undefined));
   }, CONNECTOR_HEALTH_EVERY_MS);
@@ -114,11 +116,13 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
     describe: () => ({ sources: runtime.status(), freshness: freshness.summary(), rebuilding: runtime.rebuilds.pending() }),
     async close() {
       clearInterval(follow);
-      clearInterval(watchConnectors);
-      await observing;
       await incidents;
       const last = connectors();
+      stopping = last;
+      // However long the runtime takes to close, it still beats: a clean stop is never taken for a lost process.
       await runtime.close();
+      clearInterval(watchConnectors);
+      await observing;
       // No process may be left running these connectors: say so, with what each last was.
       await connectorHealth.stopped(last).catch((error: unknown) => log('error', `recording the connectors' stop failed: ${(error as Error).message}`));
     },

@@ -115,6 +115,13 @@ export interface Lease {
   readonly expiresAt: number;
 }
 
+/** What a reader's look at a lease saw (see `MetadataStore.sightLease`). */
+export interface LeaseSighting {
+  readonly lease: Lease;
+  /** The reading of the reader's clock at its first look that saw the lease as it is now (same holder, same renewal). */
+  readonly unchangedSince: number;
+}
+
 export type LeaseAttempt = { readonly acquired: true; readonly lease: Lease } | { readonly acquired: false; readonly heldBy: Lease };
 
 /**
@@ -250,9 +257,18 @@ export interface MetadataStore {
   acquireLease(name: string, holder: LeaseHolder, ttlMs: number, isGone: HolderGone): Promise<LeaseAttempt>;
   /** Extends a lease still held by `holderId`; undefined if it was lost (released or taken over). */
   renewLease(name: string, holderId: string, ttlMs: number): Promise<Lease | undefined>;
-  /** Releases a lease if `holderId` still holds it. */
-  releaseLease(name: string, holderId: string): Promise<void>;
+  /** Releases a lease if `holderId` still holds it (and, with `renewedAt`, only if it was not renewed since that renewal). */
+  releaseLease(name: string, holderId: string, renewedAt?: number): Promise<void>;
   listLeases(): Promise<Lease[]>;
+  /**
+   * Records a look at lease `name` by a reader whose clock is `clock` (readings of one clock
+   * compare; another clock's do not), reading `now`, and returns the lease with the reading of
+   * that clock's first look that saw it unchanged (same holder, same `renewedAt`): `now` when it
+   * changed since, or at a first look. Undefined when there is no such lease. So staleness is
+   * judged on the reader's own clock, never by comparing the holder's clock with it. A lease's
+   * sightings go with it.
+   */
+  sightLease(name: string, clock: string, now: number): Promise<LeaseSighting | undefined>;
 
   /** Records a running job holding the lease `run:<id>` for `holder`. */
   startRun(job: string, params: Record<string, unknown>, lease: { holder: LeaseHolder; ttlMs: number }): Promise<RunRecord>;

@@ -1,4 +1,4 @@
-import { runLeaseName, type HolderGone, type Lease, type LeaseAttempt, type LeaseHolder, type RunRecord } from '../metadata-store.js';
+import { runLeaseName, type HolderGone, type Lease, type LeaseAttempt, type LeaseHolder, type LeaseSighting, type RunRecord } from '../metadata-store.js';
 import { storedStart, toLease, toRun, type LeaseRow, type RunRow } from './sqlite-schema.js';
 import { inTransaction, type SqliteConnection } from './sqlite-driver.js';
 
@@ -20,7 +20,12 @@ export function sqliteLeases(db: SqliteConnection) {
     ),
     renew: db.prepare('UPDATE leases SET renewed_at = ?, expires_at = ? WHERE name = ? AND holder_id = ?'),
     release: db.prepare('DELETE FROM leases WHERE name = ? AND holder_id = ?'),
+    releaseUnrenewed: db.prepare('DELETE FROM leases WHERE name = ? AND holder_id = ? AND MAX(acquired_at, COALESCE(renewed_at, acquired_at)) = ?'),
     remove: db.prepare('DELETE FROM leases WHERE name = ?'),
+    sighting: db.prepare('SELECT holder_id, renewed_at, seen_at FROM lease_sightings WHERE name = ? AND clock = ?'),
+    sight: db.prepare('INSERT INTO lease_sightings (name, clock, holder_id, renewed_at, seen_at) VALUES (?, ?, ?, ?, ?) ' +
+      'ON CONFLICT (name, clock) DO UPDATE SET holder_id = excluded.holder_id, renewed_at = excluded.renewed_at, seen_at = excluded.seen_at'),
+    forgetSightings: db.prepare('DELETE FROM lease_sightings WHERE name = ? AND NOT EXISTS (SELECT 1 FROM leases WHERE leases.name = lease_sightings.name)'),
     all: db.prepare('SELECT * FROM leases ORDER BY name'),
     running: db.prepare(`SELECT * FROM runs WHERE status = 'running'`),
     fail: db.prepare(`UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`),
@@ -49,11 +54,30 @@ export function sqliteLeases(db: SqliteConnection) {
         return row?.holder_id === holderId ? toLease(row) : undefined;
       });
     },
-    release(name: string, holderId: string): void {
-      sql.release.run(name, holderId);
+    release(name: string, holderId: string, renewedAt?: number): void {
+      inTransaction(db, () => {
+        if (renewedAt === undefined) sql.release.run(name, holderId);
+        else sql.releaseUnrenewed.run(name, holderId, renewedAt);
+        sql.forgetSightings.run(name);
+      });
     },
     remove(name: string): void {
       sql.remove.run(name);
+      sql.forgetSightings.run(name);
+    },
+    sight(name: string, clock: string, now: number): LeaseSighting | undefined {
+      return inTransaction(db, () => {
+        const row = sql.get.get(name) as LeaseRow | undefined;
+        if (row === undefined) {
+          sql.forgetSightings.run(name);
+          return undefined;
+        }
+        const lease = toLease(row);
+        const seen = sql.sighting.get(name, clock) as { holder_id: string; renewed_at: number; seen_at: number } | undefined;
+        if (seen !== undefined && seen.holder_id === lease.holder.id && seen.renewed_at === lease.renewedAt) return { lease, unchangedSince: seen.seen_at };
+        sql.sight.run(name, clock, lease.holder.id, lease.renewedAt, now);
+        return { lease, unchangedSince: now };
+      });
     },
     list(): Lease[] {
       return (sql.all.all() as LeaseRow[]).map(toLease);

@@ -217,8 +217,11 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     async renewLease(name, holderId, ttlMs) {
       return leases.renew(name, holderId, ttlMs);
     },
-    async releaseLease(name, holderId) {
-      leases.release(name, holderId);
+    async releaseLease(name, holderId, renewedAt) {
+      leases.release(name, holderId, renewedAt);
+    },
+    async sightLease(name, clock, now) {
+      return leases.sight(name, clock, now);
     },
     async listLeases() {
       return leases.list();

@@ -21,6 +21,8 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
 CREATE TABLE IF NOT EXISTS leases (
   name TEXT PRIMARY KEY, holder_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
   acquired_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, started TEXT, renewed_at INTEGER);
+CREATE TABLE IF NOT EXISTS lease_sightings (
+  name TEXT NOT NULL, clock TEXT NOT NULL, holder_id TEXT NOT NULL, renewed_at INTEGER NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (name, clock));
 CREATE TABLE IF NOT EXISTS ingest_cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL, snapshot_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshot_lineage (snapshot_id TEXT PRIMARY KEY, lineage TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS datasets (

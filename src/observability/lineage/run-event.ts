@@ -65,6 +65,13 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
   });
   const written = (rows: unknown) => (done && num(rows) !== undefined ? { outputFacets: { outputStatistics: facet('outputStatistics', { rowCount: num(rows) }) } } : {});
   const lineage = (node: string, inputs: ReadonlySet<string>) => columnLineage(graph, node, inputs, namespace);
+  // A view's online table, named as materialize names it: its join keys, then its features, each from the source's columns.
+  const onlineTable = (v: Project['featureViews'][number]): LineageDataset => ({
+    namespace: ns.online, name: v.name,
+    facets: { schema: schemaFacet({ ...Object.fromEntries(v.joinKeys.map((k) => [k, v.columnTypes[k] ?? 'unknown'])), ...graph.nodes.get(`view:${v.name}`)!.columns }), ...lineage(`view:${v.name}`, new Set([tableNodeId(project, v.source)])) },
+  });
+  // The online tables a run applied its committed rows to (`online` in its stats: an ingest's, see `LoadedRows.online`).
+  const appliedOnline = () => (done && Array.isArray(stats.online) ? project.featureViews.filter((v) => (stats.online as unknown[]).includes(v.name)).map(onlineTable) : []);
   const p = t.params;
   switch (t.job) {
     case 'ingest': {
@@ -81,7 +88,7 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
         : Object.keys(checked).length > 0 ? { inputFacets: checked } : {};
       // A Postgres ingest names its table (`postgres:public.payments`) or query, never the connection.
       const input = typeof p.from === 'string' && p.from.startsWith('postgres:') ? { namespace: 'postgres', name: p.from.slice('postgres:'.length) } : { namespace: ns.file, name: resolve(String(p.file)) };
-      return { name: `ingest.${source}`, inputs: [{ ...input, ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }] };
+      return { name: `ingest.${source}`, inputs: [{ ...input, ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }, ...appliedOnline()] };
     }
     case 'materialize': {
       const names = (p.views as string[] | undefined) ?? [];
@@ -92,11 +99,7 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
       return {
         name: views.length === project.featureViews.length ? 'materialize' : `materialize.${names.join(',')}`,
         inputs: sources.map((s) => table(s, done && events(s) !== undefined ? { dataQualityMetrics: rowCountMetrics(events(s)!) } : undefined)),
-        outputs: views.map((v) => ({
-          namespace: ns.online, name: v.name,
-          facets: { schema: schemaFacet({ ...Object.fromEntries(v.joinKeys.map((k) => [k, v.columnTypes[k] ?? 'unknown'])), ...graph.nodes.get(`view:${v.name}`)!.columns }), ...lineage(`view:${v.name}`, new Set([tableNodeId(project, v.source)])) },
-          ...written(results.get(v.name)?.entities),
-        })),
+        outputs: views.map((v) => ({ ...onlineTable(v), ...written(results.get(v.name)?.entities) })),
       };
     }
     case 'dataset_build': {

@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { withParsedLineage } from '../src/config/parse-transform-lineage.js';
+import { avg, batchSource, compileProject, count, defineProject, entity, featureView, notNull, requestView } from '../src/definitions/index.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import type { RunEvent } from '../src/observability/lineage/index.js';
+import { openPlatform } from '../src/platform.js';
+import { materialize } from '../src/processing/materialize.js';
+import { openLineageValidator } from './support/openlineage-schema.js';
+
+// Review rev8: what an ingest writes and what a dataset build reads, as its OpenLineage events name them.
+const customer = entity({ name: 'customer', joinKey: 'customer_id' });
+const txns = batchSource({ name: 'txns', schema: { customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', checks: [notNull('amount')] });
+const stats = featureView({ name: 'stats', entity: customer, source: txns, features: { n: count(), amount_avg: avg('amount') } });
+const idle = featureView({ name: 'idle', entity: customer, source: txns, features: { n: count() } });
+const risk = requestView({
+  name: 'risk', request: { amount: 'float64' }, inputs: [stats], types: { ratio: 'float64' },
+  features: { ratio: ({ request, stats: s }) => (s.amount_avg === null ? null : (request.amount as number) / (s.amount_avg as number)) },
+});
+const spec = defineProject({ name: 'rev8', entities: [customer], sources: [txns], featureViews: [stats, idle], requestViews: [risk] });
+const NOW = Date.parse('2024-02-01T00:00:00Z');
+
+const cleanup: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function withEvents(body: (platform: ReturnType<typeof openPlatform>, project: Awaited<ReturnType<typeof withParsedLineage>>, dir: string) => Promise<void>): Promise<RunEvent[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lineage-outputs-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const events = join(dir, 'lineage.jsonl');
+  const platform = openPlatform({ projectDir: dir, now: () => NOW, threads: 1, projectSpec: spec, lineage: { transport: 'file', path: events, namespace: 'rev8' } });
+  const project = await withParsedLineage(compileProject(spec));
+  await platform.metadata.recordRegistry(project);
+  try {
+    await body(platform, project, dir);
+  } finally {
+    await platform.close();
+  }
+  const emitted = readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as RunEvent);
+  const validate = openLineageValidator();
+  for (const event of emitted) expect(validate(event), `${event.job.name} ${event.eventType}`).toEqual([]);
+  return emitted;
+}
+
+test('an ingest that applies its rows online names the online tables it wrote, as materialize names them, among its outputs', async () => {
+  const emitted = await withEvents(async (platform, project, dir) => {
+    const first = join(dir, 'a.csv');
+    writeFileSync(first, 'customer_id,amount,ts\nc1,10,2024-01-01T00:00:00Z\nc2,20,2024-01-02T00:00:00Z\n');
+    await ingestFile(platform, project, 'txns', first);
+    await materialize(platform, project, { views: ['stats'] });
+    const second = join(dir, 'b.csv');
+    writeFileSync(second, 'customer_id,amount,ts\nc1,30,2024-01-03T00:00:00Z\n');
+    const result = await ingestFile(platform, project, 'txns', second, { online: true });
+    // "idle" was never materialized: the ingest did not write it.
+    expect(result.online).toEqual({ applied: ['stats'], skipped: [{ view: 'idle', reason: 'not materialized' }] });
+  });
+  const materialized = emitted.find((e) => e.eventType === 'COMPLETE' && e.job.name.startsWith('materialize'))!;
+  const ingests = emitted.filter((e) => e.eventType === 'COMPLETE' && e.job.name === 'ingest.txns');
+  expect(ingests).toHaveLength(2);
+  // The first ingest was not asked to apply its rows online: the lake table only.
+  expect(ingests[0]!.outputs.map((d) => `${d.namespace} ${d.name}`)).toEqual(['rev8.lake txns']);
+  const online = materialized.outputs.find((d) => d.name === 'stats')!;
+  expect(ingests[1]!.outputs.map((d) => `${d.namespace} ${d.name}`)).toEqual(['rev8.lake txns', `${online.namespace} ${online.name}`]);
+  expect(ingests[1]!.outputs[1]!.facets!.schema).toEqual(online.facets!.schema);
+});

@@ -8,6 +8,9 @@ import { ingestFile } from '../src/ingest/ingest-file.js';
 import type { RunEvent } from '../src/observability/lineage/index.js';
 import { openPlatform } from '../src/platform.js';
 import { materialize } from '../src/processing/materialize.js';
+import { lineageGraph } from '../src/observability/lineage/lineage-graph.js';
+import { resolveLineageTarget, traceLineage } from '../src/observability/lineage/lineage-query.js';
+import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { openLineageValidator } from './support/openlineage-schema.js';
 
 // Review rev8: what an ingest writes and what a dataset build reads, as its OpenLineage events name them.
@@ -65,4 +68,37 @@ test('an ingest that applies its rows online names the online tables it wrote, a
   const online = materialized.outputs.find((d) => d.name === 'stats')!;
   expect(ingests[1]!.outputs.map((d) => `${d.namespace} ${d.name}`)).toEqual(['rev8.lake txns', `${online.namespace} ${online.name}`]);
   expect(ingests[1]!.outputs[1]!.facets!.schema).toEqual(online.facets!.schema);
+});
+
+test('a request view\'s request fields are lineage inputs: in the graph (input:<view>) and, in a dataset build, the spine file\'s columns; the built file\'s schema facet lists the spine columns it holds', async () => {
+  const project = compileProject(spec);
+  const graph = lineageGraph(project);
+  expect(graph.nodes.get('input:risk')).toMatchObject({ kind: 'input', name: 'risk', columns: { amount: 'float64' } });
+  const upstream = traceLineage(graph, resolveLineageTarget(graph, 'request:risk.ratio'), 'upstream').map((s) => `${s.id}.${s.column}`);
+  expect(upstream).toContain('input:risk.amount');
+  expect(upstream).toContain('source:txns.amount');
+
+  let spine = '';
+  let out = '';
+  const emitted = await withEvents(async (platform, p, dir) => {
+    const file = join(dir, 'a.csv');
+    writeFileSync(file, 'customer_id,amount,ts\nc1,10,2024-01-01T00:00:00Z\nc2,20,2024-01-02T00:00:00Z\n');
+    await ingestFile(platform, p, 'txns', file);
+    spine = join(dir, 'spine.csv');
+    writeFileSync(spine, 'customer_id,ts,amount\nc1,2024-01-05T00:00:00Z,15\nc2,2024-01-05T00:00:00Z,40\n');
+    out = join(dir, 'train.parquet');
+    await buildDataset(platform, p, { spine, out, features: ['stats:amount_avg', 'risk:ratio'] });
+  });
+  const build = emitted.find((e) => e.eventType === 'COMPLETE' && e.job.name === 'dataset_build.train.parquet')!;
+  const fieldsOf = (facets: Record<string, unknown> | undefined) => (facets!.schema as unknown as { fields: { name: string; type: string }[] }).fields.map((f) => `${f.name} ${f.type}`);
+  // A CSV spine's columns are text: carried into the file as the spine held them (docs/datasets-and-models.md).
+  expect(fieldsOf(build.inputs[0]!.facets)).toEqual(['customer_id VARCHAR', 'ts VARCHAR', 'amount VARCHAR']);
+  expect(fieldsOf(build.outputs[0]!.facets)).toEqual(['customer_id VARCHAR', 'ts VARCHAR', 'amount VARCHAR', 'stats__amount_avg float64', 'risk__ratio float64']);
+  const lineage = (build.outputs[0]!.facets!.columnLineage as unknown as { fields: Record<string, { inputFields: { namespace: string; name: string; field: string; transformations: { subtype: string; description?: string }[] }[] }> }).fields;
+  const from = (column: string) => lineage[column]!.inputFields.map((f) => `${f.namespace} ${f.name === spine ? 'SPINE' : f.name}.${f.field}`).sort();
+  expect(from('risk__ratio')).toEqual(['file SPINE.amount', 'rev8.lake txns.amount']);
+  expect(lineage.risk__ratio!.inputFields.find((f) => f.name === spine)!.transformations[0]!.description).toMatch(/^unresolved/);
+  expect(from('amount')).toEqual(['file SPINE.amount']);
+  expect(from('customer_id')).toEqual(['file SPINE.customer_id']);
+  expect(from('stats__amount_avg')).toEqual(['rev8.lake txns.amount']);
 });

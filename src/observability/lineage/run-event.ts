@@ -1,8 +1,8 @@
 import { basename, resolve } from 'node:path';
-import type { Project } from '../../definitions/index.js';
+import type { ColumnType, Project } from '../../definitions/index.js';
 import { facet, RUN_EVENT_SCHEMA_URL, rowCountMetrics, schemaFacet, SLUICE_PRODUCER, type Facet } from './openlineage-facets.js';
 import { qualityFacets } from '../../quality/quality-facets.js';
-import { composedTransformation, lineageGraph, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph, type LineageNode } from './lineage-graph.js';
+import { composedTransformation, lineageGraph, requestInputId, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph, type LineageNode } from './lineage-graph.js';
 
 export type RunEventType = 'START' | 'COMPLETE' | 'FAIL';
 
@@ -109,12 +109,18 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
       const out = String(p.out);
       const built = lineageGraph(project, [{ id: 'built', path: out, features: columns }]);
       const dataset = built.nodes.get('dataset:built')!;
+      // The spine file: its columns lead the built file's (known once built), and a request view's request fields are its columns.
+      const spine = { namespace: ns.file, name: resolve(String(p.spine)) };
+      const spineColumns = (done && typeof stats.spineColumns === 'object' && stats.spineColumns !== null ? stats.spineColumns : {}) as Record<string, ColumnType>;
+      const requestInputs = project.requestViews.filter((r) => columns.some((c) => c.startsWith(`${r.name}__`))).map((r) => requestInputId(r.name));
+      const read = new Map<string, { namespace: string; name: string }>([...sources.map((s) => [tableNodeId(project, s), { namespace: ns.lake, name: s }] as const), ...requestInputs.map((id) => [id, spine] as const)]);
+      const passed = Object.keys(spineColumns).map((column) => [column, [{ ...spine, field: column, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }]] as const);
       return {
         name: `dataset_build.${basename(out)}`,
-        inputs: [{ namespace: ns.file, name: resolve(String(p.spine)) }, ...sources.map((s) => table(s))],
+        inputs: [{ ...spine, ...(Object.keys(spineColumns).length > 0 ? { facets: { schema: schemaFacet(spineColumns) } } : {}) }, ...sources.map((s) => table(s))],
         outputs: [{
           namespace: ns.file, name: resolve(out),
-          facets: { schema: schemaFacet(dataset.columns), ...columnLineage(built, 'dataset:built', new Set(sources.map((s) => tableNodeId(project, s))), namespace) },
+          facets: { schema: schemaFacet({ ...spineColumns, ...dataset.columns }), ...columnLineage(built, 'dataset:built', read, namespace, Object.fromEntries(passed)) },
           ...written(stats.rows),
         }, ...(done && typeof p.model === 'string' ? [modelOutput(p.model, resolve(out), dataset.columns)] : [])],
       };
@@ -170,11 +176,16 @@ type Reached = Map<string, { from: ColumnEdge['from']; transformations: Map<stri
  * found by walking the graph's column edges back along every path, each path's transformation
  * composed (`composedTransformation`: a path through an INDIRECT hop is INDIRECT); an input
  * column that decides which rows the output has (`decidesRows`: a transform's filters, joins,
- * groupings) goes to `dataset`. An unresolved candidate says so in its `description`.
+ * groupings) goes to `dataset`. An unresolved candidate says so in its `description`. An input
+ * node is the lake table of its name unless `inputNodes` maps it to the dataset it is (a request
+ * view's request fields: the spine file); `given` are columns whose input fields the job knows
+ * (a spine's columns, copied into the built file).
  */
-function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<string>, namespace: string): Record<string, Facet> {
+function columnLineage(graph: LineageGraph, node: string, inputNodes: ReadonlySet<string> | ReadonlyMap<string, { namespace: string; name: string }>, namespace: string, given: Record<string, readonly Record<string, unknown>[]> = {}): Record<string, Facet> {
   const into = edgesInto(graph);
   const ns = datasetNamespaces(namespace);
+  // A node read by the job is a lake table of its name unless the job says which dataset it is.
+  const inputs: ReadonlyMap<string, { namespace: string; name: string } | undefined> = inputNodes instanceof Map ? inputNodes : new Map([...inputNodes].map((n) => [n, undefined]));
   const reach = (reached: Reached, from: ColumnEdge['from'], t: ColumnTransformation) => {
     const key = `${from.node}\u0000${from.column}`;
     const entry = reached.get(key) ?? { from, transformations: new Map<string, ColumnTransformation>() };
@@ -182,7 +193,7 @@ function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<st
     reached.set(key, entry);
   };
   const inputFields = (reached: Reached) => [...reached.values()].map(({ from, transformations }) => ({
-    namespace: ns.lake, name: graph.nodes.get(from.node)?.name ?? from.node, field: from.column,
+    ...(inputs.get(from.node) ?? { namespace: ns.lake, name: graph.nodes.get(from.node)?.name ?? from.node }), field: from.column,
     transformations: [...transformations.values()].map((t) => ({ type: t.type, subtype: t.subtype, ...(t.unresolved === true ? { description: UNRESOLVED_DESCRIPTION } : {}) })),
   }));
   const dataset: Reached = new Map();
@@ -197,7 +208,7 @@ function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<st
       }
     }
   };
-  const fields: Record<string, { inputFields: ReturnType<typeof inputFields> }> = {};
+  const fields: Record<string, { inputFields: readonly Record<string, unknown>[] }> = Object.fromEntries(Object.entries(given).map(([column, inputFields]) => [column, { inputFields }]));
   for (const column of Object.keys(graph.nodes.get(node)?.columns ?? {})) {
     const reached: Reached = new Map();
     walk(node, column, [], new Set(), reached);

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { withParsedLineage } from '../src/config/parse-transform-lineage.js';
-import { avg, batchSource, compileProject, count, defineProject, entity, featureView, notNull, requestView } from '../src/definitions/index.js';
+import { avg, batchSource, compileProject, count, defineProject, entity, featureView, notNull, range, requestView, sqlTransform } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import type { RunEvent } from '../src/observability/lineage/index.js';
 import { openPlatform } from '../src/platform.js';
 import { materialize } from '../src/processing/materialize.js';
 import { lineageGraph } from '../src/observability/lineage/lineage-graph.js';
 import { resolveLineageTarget, traceLineage } from '../src/observability/lineage/lineage-query.js';
+import { runEvent } from '../src/observability/lineage/run-event.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
 import { openLineageValidator } from './support/openlineage-schema.js';
 
@@ -101,4 +102,29 @@ test('a request view\'s request fields are lineage inputs: in the graph (input:<
   expect(from('amount')).toEqual(['file SPINE.amount']);
   expect(from('customer_id')).toEqual(['file SPINE.customer_id']);
   expect(from('stats__amount_avg')).toEqual(['rev8.lake txns.amount']);
+});
+
+test('a transform\'s check results on its output are output-side: dataQualityMetrics as the DatasetFacet, no input-side facet among the output\'s facets (the validator checks each facet\'s side)', async () => {
+  const totals = sqlTransform({
+    name: 'totals', inputs: [txns], sql: 'SELECT customer_id, sum(amount) AS total, max(ts) AS ts FROM txns GROUP BY ALL',
+    timestamp: 'ts', schema: { customer_id: 'string', total: 'float64', ts: 'timestamp' }, checks: [range('total', { min: 15 })],
+  });
+  const project = await withParsedLineage(compileProject(defineProject({ name: 'rev8', entities: [customer], sources: [txns], transforms: [totals], featureViews: [] })));
+  const stats = { rows: 2, checks: [{ check: 'total_range', kind: 'range', severity: 'warn', passed: false, failingRows: 1, message: 'total >= 15: 1 of 2 rows fail', column: 'total' }], profile: { rowCount: 2, nullCounts: { total: 0 } } };
+  const event = runEvent({ eventType: 'COMPLETE', runId: '0190b4a2-7c3e-7d4f-8a1b-2c3d4e5f6a7b', job: 'transform', params: { transform: 'totals', inputs: { txns: 's1' } }, stats, at: 0, project }, 'rev8');
+  expect(openLineageValidator()(event)).toEqual([]);
+  const output = event.outputs[0]!;
+  expect(output.facets!.dataQualityMetrics).toMatchObject({ _schemaURL: expect.stringContaining('/DataQualityMetricsDatasetFacet.json'), rowCount: 2, columnMetrics: { total: { nullCount: 0 } } });
+  expect(output.facets!.dataQualityAssertions).toBeUndefined();
+  // The validator is not vacuous: the input-side facets the output carried before are refused there.
+  const before = { ...event, outputs: [{ ...output, facets: { ...output.facets, dataQualityAssertions: { _producer: 'https://a.b/c', _schemaURL: 'https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet', assertions: [] } } }] };
+  expect(openLineageValidator()(before).join('\n')).toMatch(/outputs\[0\]\.facets\.dataQualityAssertions: a InputDatasetFacet/);
+});
+
+test('an ingest\'s dataQualityMetrics has one row base: rowCount and columnMetrics over the rows its checks evaluated; accepted, rejected and duplicates count the rows it read', () => {
+  const project = compileProject(spec);
+  const stats = { accepted: 160, rejected: 240, duplicates: 0, skipped: false, checks: [{ check: 'amount_not_null', kind: 'notNull', severity: 'warn', passed: false, failingRows: 3, message: 'amount is not null: 3 of 160 rows fail', column: 'amount' }], profile: { rowCount: 160, nullCounts: { amount: 3 } } };
+  const event = runEvent({ eventType: 'COMPLETE', runId: '0190b4a2-7c3e-7d4f-8a1b-2c3d4e5f6a7b', job: 'ingest', params: { source: 'txns', file: '/data/a.csv' }, stats, at: 0, project }, 'rev8');
+  expect(openLineageValidator()(event)).toEqual([]);
+  expect(event.inputs[0]!.inputFacets!.dataQualityMetrics).toMatchObject({ rowCount: 160, accepted: 160, rejected: 240, duplicates: 0, columnMetrics: { amount: { nullCount: 3 } } });
 });

@@ -78,7 +78,7 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
       const source = String(p.source);
       const accepted = num(stats.accepted) ?? 0, rejected = num(stats.rejected) ?? 0, duplicates = num(stats.duplicates) ?? 0;
       const base = [{ assertion: 'rows_valid', success: rejected === 0 }, { assertion: 'event_ids_unique', success: duplicates === 0 }];
-      const checked = done ? qualityFacets(checkedStats(t), { rowCount: accepted + rejected + duplicates, accepted, rejected, duplicates }, base) : qualityFacets(checkedStats(t));
+      const checked = done ? qualityFacets(checkedStats(t), 'input', { accepted, rejected, duplicates }, base) : qualityFacets(checkedStats(t), 'input');
       const quality = done && stats.skipped !== true
         ? { inputFacets: {
           dataQualityMetrics: rowCountMetrics(accepted + rejected + duplicates, { accepted, rejected, duplicates }),
@@ -128,8 +128,8 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
     case 'transform': {
       const name = String(p.transform);
       const inputs = Object.keys((p.inputs as Record<string, unknown> | undefined) ?? {});
-      // The checks read the result before it commits: their facets are on the table they check.
-      const checked = qualityFacets(checkedStats(t));
+      // The checks read the result before it commits: their metrics are a dataset facet of the table they check.
+      const checked = qualityFacets(checkedStats(t), 'dataset');
       return { name: `transform.${name}`, inputs: inputs.map((i) => table(i)), outputs: [{ ...table(name), facets: { ...table(name).facets, ...lineage(tableNodeId(project, name), new Set(inputs.map((i) => tableNodeId(project, i)))), ...checked }, ...written(stats.rows) }] };
     }
     default:

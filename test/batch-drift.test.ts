@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { DEFAULT_DRIFT, batchSource, defineProject, entity, featureView, last } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
-import { sourceBatchDrift } from '../src/observability/drift/source-batch-drift.js';
+import { batchSkips, sourceBatchDrift } from '../src/observability/drift/source-batch-drift.js';
 import { compareProfiles } from '../src/observability/drift/report-drift.js';
 import type { Profile } from '../src/observability/drift/column-profile.js';
+import { sluice } from './support/cli.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -73,4 +74,21 @@ test('a text column with every value distinct in the reference (an id, fewer tha
   } finally {
     await own.dispose();
   }
+});
+
+// Review rev8: after a batch whose column was skipped, `sluice drift` showed the previous batch's score as the latest, and the skip was kept nowhere.
+test('a column the newest batch skipped is listed as skipped, with the reason and the batch, in place of an older batch\'s score', async () => {
+  await ingest('a.csv', 1000, (i) => i);
+  await ingest('b.csv', 1000, (i) => i);
+  expect((await env.platform.metadata.drift.latest({ subject: 'source:txns' })).map((r) => [r.feature, r.severity])).toEqual([['amount', 'ok']]);
+  const small = await ingest('c.csv', 50, (i) => i);
+  const skips = await batchSkips(env.platform.metadata.drift, ['txns']);
+  expect(skips).toEqual([{ subject: 'source:txns', feature: 'amount', snapshot: small.snapshot, reason: expect.stringMatching(/^too few values to tell drift from chance/), at: expect.any(Number) }]);
+  const shown = sluice(env.dir, 'drift', '--json');
+  expect(shown.code).toBe(0);
+  const json = shown.json<{ results: { subject: string; feature: string }[]; skipped: { subject: string; feature: string; snapshot: string }[] }>();
+  expect(json.results).toEqual([]);
+  expect(json.skipped.map((s) => [s.subject, s.feature, s.snapshot])).toEqual([['source:txns', 'amount', small.snapshot]]);
+  const text = sluice(env.dir, 'drift');
+  expect(text.stdout).toContain(`skipped source:txns amount (batch ${small.snapshot}): too few values to tell drift from chance`);
 });

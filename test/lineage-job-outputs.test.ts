@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { withParsedLineage } from '../src/config/parse-transform-lineage.js';
-import { avg, batchSource, compileProject, count, defineProject, entity, featureView, notNull, range, requestView, sqlTransform } from '../src/definitions/index.js';
+import { avg, batchSource, compileProject, count, defineProject, entity, featureService, featureView, notNull, range, requestView, sqlTransform } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import type { RunEvent } from '../src/observability/lineage/index.js';
 import { openPlatform } from '../src/platform.js';
@@ -127,4 +127,16 @@ test('an ingest\'s dataQualityMetrics has one row base: rowCount and columnMetri
   const event = runEvent({ eventType: 'COMPLETE', runId: '0190b4a2-7c3e-7d4f-8a1b-2c3d4e5f6a7b', job: 'ingest', params: { source: 'txns', file: '/data/a.csv' }, stats, at: 0, project }, 'rev8');
   expect(openLineageValidator()(event)).toEqual([]);
   expect(event.inputs[0]!.inputFacets!.dataQualityMetrics).toMatchObject({ rowCount: 160, accepted: 160, rejected: 240, duplicates: 0, columnMetrics: { amount: { nullCount: 3 } } });
+});
+
+// Review rev8: the drift and skew jobs' events named no dataset.
+test('drift and skew runs name what they read: the dataset file and the serving log (drift); the serving log and the lake tables of the service\'s views (skew)', () => {
+  const project = compileProject(defineProject({ name: 'rev8', entities: [customer], sources: [txns], featureViews: [stats], requestViews: [risk], featureServices: [featureService({ name: 'svc', features: [risk] })] }));
+  const at = { runId: '0190b4a2-7c3e-7d4f-8a1b-2c3d4e5f6a7b', at: 0, project, eventType: 'START' as const };
+  const drift = runEvent({ ...at, job: 'drift', params: { dataset: 'ds_1', datasetPath: '/data/train.parquet', servingLog: '/p/.sluice/serving-log/svc', service: 'svc' } }, 'rev8');
+  expect(drift.inputs.map((d) => `${d.namespace} ${d.name}`)).toEqual(['file /data/train.parquet', 'file /p/.sluice/serving-log/svc']);
+  const skew = runEvent({ ...at, job: 'skew', params: { skewRun: 'skew_1', servingLog: '/p/.sluice/serving-log/svc', service: 'svc' } }, 'rev8');
+  // The service serves a request view: the view it reads is the one whose source is compared.
+  expect(skew.inputs.map((d) => `${d.namespace} ${d.name}`)).toEqual(['file /p/.sluice/serving-log/svc', 'rev8.lake txns']);
+  for (const event of [drift, skew]) expect(openLineageValidator()(event)).toEqual([]);
 });

@@ -4,6 +4,7 @@ import { resolveTime, timeOrAgo, type TimeOption } from '../options.js';
 import { datasetDrift } from '../../observability/drift/dataset-drift.js';
 import { batchSkips } from '../../observability/drift/source-batch-drift.js';
 import { incompleteText } from '../../observability/serving-log/index.js';
+import { servingLogDir } from '../../observability/serving-log/served-row.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import type { DriftResult } from '../../storage/metadata/drift-store.js';
 import { table } from '../output.js';
@@ -48,7 +49,9 @@ export function registerDriftCommand(program: Command, run: CommandContext): voi
         }
         const now = platform.now();
         const project = await platform.project();
-        const params = { dataset: options.dataset, ...(options.service ? { service: options.service } : {}), ...(options.since ? { since: resolveTime(options.since, now) } : {}), ...(options.until ? { until: resolveTime(options.until, now) } : {}) };
+        // The files it reads, for its lineage events: the dataset's file and the serving log.
+        const datasetPath = (await platform.metadata.listDatasets(100_000)).find((d) => d.id === options.dataset)?.path;
+        const params = { dataset: options.dataset, ...(datasetPath === undefined ? {} : { datasetPath }), servingLog: servingLogDir(platform.dataDir, options.service), ...(options.service ? { service: options.service } : {}), ...(options.since ? { since: resolveTime(options.since, now) } : {}), ...(options.until ? { until: resolveTime(options.until, now) } : {}) };
         const report = await trackRun(platform, 'drift', params, async () => {
           const result = await datasetDrift(platform, project, {
             datasetId: options.dataset!,

@@ -132,6 +132,16 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
       const checked = qualityFacets(checkedStats(t), 'dataset');
       return { name: `transform.${name}`, inputs: inputs.map((i) => table(i)), outputs: [{ ...table(name), facets: { ...table(name).facets, ...lineage(tableNodeId(project, name), new Set(inputs.map((i) => tableNodeId(project, i)))), ...checked }, ...written(stats.rows) }] };
     }
+    case 'drift':
+    case 'skew': {
+      // What they compare: the serving log (of a service, or all) against a training dataset (drift) or the lake tables its views read (skew); they write only to the metadata store.
+      const log = typeof p.servingLog === 'string' ? [{ namespace: ns.file, name: resolve(p.servingLog) }] : [];
+      if (t.job === 'drift') return { name: 'drift', inputs: [...(typeof p.datasetPath === 'string' ? [{ namespace: ns.file, name: resolve(p.datasetPath) }] : []), ...log], outputs: [] };
+      const services = project.featureServices.filter((f) => p.service === undefined || f.name === p.service);
+      const viewNames = new Set(services.flatMap((f) => f.features.flatMap((r) => [r.view, ...(project.requestViews.find((v) => v.name === r.view)?.inputs ?? [])])));
+      const sources = [...new Set(project.featureViews.filter((v) => viewNames.has(v.name)).map((v) => v.source))];
+      return { name: 'skew', inputs: [...log, ...sources.map((s) => table(s))], outputs: [] };
+    }
     default:
       return { name: t.job, inputs: [], outputs: [] };
   }

@@ -44,3 +44,13 @@ test('same-distribution batches at the minimum size the bins need do not warn (s
   }
   expect(Object.fromEntries(severities)).toEqual({ ok: 200 });
 });
+
+// Review rev8: non-finite values were left out of the scoring without a trace.
+test('a numeric result counts the non-finite values (NaN, +-Infinity) left out of its bins on each side', () => {
+  const reference = [...gauss(7, 1000, 50, 10), Number.NaN, Number.POSITIVE_INFINITY];
+  const current = [...gauss(8, 1000, 50, 10), Number.NEGATIVE_INFINITY];
+  const { results } = compare(reference, current);
+  expect(results).toHaveLength(1);
+  expect(results[0]!.details).toMatchObject({ referenceNonFinite: 2, currentNonFinite: 1 });
+  expect(results[0]!.referenceCount).toBe(1000);
+});

@@ -117,6 +117,8 @@ export function compareProfiles(
       referenceCount: ref.count, currentCount: cur.count,
       details: {
         ...options.details, referenceNullRate: round(nullRate(ref)), currentNullRate: round(nullRate(cur)),
+        // NaN and +-Infinity are left out of the bins: counted, so leaving them out is visible.
+        ...(ref.kind === 'numeric' && cur.kind === 'numeric' ? { referenceNonFinite: ref.nonFinite, currentNonFinite: cur.nonFinite } : {}),
         bins: scored.binned.bins, reference: scored.binned.reference.map(round), current: scored.binned.current.map(round),
       },
       computedAt: at,

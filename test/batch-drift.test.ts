@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { DEFAULT_DRIFT, batchSource, defineProject, entity, featureView, last } from '../src/definitions/index.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
-import { sourceBatchDrift } from '../src/observability/drift/source-batch-drift.js';
+import { batchSkips, sourceBatchDrift } from '../src/observability/drift/source-batch-drift.js';
 import { compareProfiles } from '../src/observability/drift/report-drift.js';
 import type { Profile } from '../src/observability/drift/column-profile.js';
+import { sluice } from './support/cli.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -24,8 +25,9 @@ async function ingest(name: string, n: number, amount: (i: number) => number) {
 }
 
 test('identifiers (event ids, entity keys) are not scored; a small batch is skipped with the reason; a batch is compared once', async () => {
-  await ingest('a.csv', 100, (i) => i);
-  const second = await ingest('b.csv', 100, (i) => i);
+  // Batches of 1000: enough values to tell drift from chance over decile bins (990 each side, see chanceScore).
+  await ingest('a.csv', 1000, (i) => i);
+  const second = await ingest('b.csv', 1000, (i) => i);
   const latest = await env.platform.metadata.drift.latest({ subject: 'source:txns' });
   expect(latest.map((r) => [r.feature, r.severity])).toEqual([['amount', 'ok']]);
   expect(await sourceBatchDrift(env.platform, env.project, 'txns', second.snapshot)).toBeUndefined();
@@ -61,8 +63,9 @@ test('a text column with every value distinct in the reference (an id, fewer tha
     };
     await write('a.csv');
     await write('b.csv');
+    // Neither the ids nor, at 60 rows, the amounts (too few to tell drift from chance) are scored.
     const latest = await own.platform.metadata.drift.latest({ subject: 'source:pay' });
-    expect(latest.map((r) => r.feature)).toEqual(['amount']);
+    expect(latest.map((r) => r.feature)).toEqual([]);
     expect(await own.platform.metadata.health.list({ firing: true })).toEqual([]);
     const ids = (prefix: string): Profile => ({ rows: 60, columns: { id: { kind: 'categorical', count: 60, nulls: 0, other: 0, top: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`${prefix}${i}`, 1])) } } });
     const { results, skipped } = compareProfiles('source:pay', ids('a'), ids('b'), () => DEFAULT_DRIFT, 0);
@@ -71,4 +74,21 @@ test('a text column with every value distinct in the reference (an id, fewer tha
   } finally {
     await own.dispose();
   }
+});
+
+// Review rev8: after a batch whose column was skipped, `sluice drift` showed the previous batch's score as the latest, and the skip was kept nowhere.
+test('a column the newest batch skipped is listed as skipped, with the reason and the batch, in place of an older batch\'s score', async () => {
+  await ingest('a.csv', 1000, (i) => i);
+  await ingest('b.csv', 1000, (i) => i);
+  expect((await env.platform.metadata.drift.latest({ subject: 'source:txns' })).map((r) => [r.feature, r.severity])).toEqual([['amount', 'ok']]);
+  const small = await ingest('c.csv', 50, (i) => i);
+  const skips = await batchSkips(env.platform.metadata.drift, ['txns']);
+  expect(skips).toEqual([{ subject: 'source:txns', feature: 'amount', snapshot: small.snapshot, reason: expect.stringMatching(/^too few values to tell drift from chance/), at: expect.any(Number) }]);
+  const shown = sluice(env.dir, 'drift', '--json');
+  expect(shown.code).toBe(0);
+  const json = shown.json<{ results: { subject: string; feature: string }[]; skipped: { subject: string; feature: string; snapshot: string }[] }>();
+  expect(json.results).toEqual([]);
+  expect(json.skipped.map((s) => [s.subject, s.feature, s.snapshot])).toEqual([['source:txns', 'amount', small.snapshot]]);
+  const text = sluice(env.dir, 'drift');
+  expect(text.stdout).toContain(`skipped source:txns amount (batch ${small.snapshot}): too few values to tell drift from chance`);
 });

@@ -23,7 +23,8 @@ const stats = featureView({
   drift: { amount_last: { warn: 0.1, error: 0.25, metric: 'psi' } },
 });
 const spec = defineProject({ name: 'p', entities: [customer], sources: [txns], featureViews: [stats], featureServices: [featureService({ name: 'scoring', features: [stats], log: { sampleRate: 1 } })] });
-const N = 300;
+// Enough customers (one event each per batch) to tell drift from chance over decile bins (990, see chanceScore).
+const N = 1000;
 const CUSTOMERS = Array.from({ length: N }, (_, i) => `c${i}`);
 const CHANNELS = ['web', 'pos', 'atm'];
 

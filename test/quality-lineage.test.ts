@@ -65,7 +65,8 @@ test('check results travel as dataQualityMetrics and dataQualityAssertions facet
       { assertion: 'unique', name: 'txn_id_unique', success: true, severity: 'warn', column: 'txn_id' },
     ] },
   });
-  expect(transform.outputs[0]!.facets).toMatchObject({ dataQualityMetrics: { rowCount: 1 }, dataQualityAssertions: { assertions: [{ assertion: 'range', name: 'total_range', success: true }] } });
+  // Checked before it commits: the table it writes carries the metrics as a dataset facet (OpenLineage's assertions facet is input-side).
+  expect(transform.outputs[0]!.facets).toMatchObject({ dataQualityMetrics: { rowCount: 1, _schemaURL: expect.stringContaining('/DataQualityMetricsDatasetFacet.json') } });
   // A quarantined batch: its run fails, and its FAIL event says which assertion failed.
   expect(failed.inputs[0]!.inputFacets).toMatchObject({
     dataQualityMetrics: { rowCount: 1, columnMetrics: { amount: { nullCount: 1 } } },

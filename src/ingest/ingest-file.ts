@@ -27,6 +27,8 @@ export interface IngestOptions {
    * as-known datasets do not see it before today).
    */
   readonly knownAt?: 'event' | 'ingestion';
+  /** Apply the committed rows to the online tables of the source's views within the run (see `LoadedRows.online`). */
+  readonly online?: boolean;
   /** Called as the stages (read, validate, write, commit) complete. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -91,7 +93,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       throw error;
     }
     progress(1);
-    const checked = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt, force: options.force ?? false, progress, ...(observedColumns ? { observedColumns } : {}) });
+    const checked = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt, force: options.force ?? false, online: options.online === true, progress, ...(observedColumns ? { observedColumns } : {}) });
     progress(4);
     return checked;
   }, project);

@@ -17,6 +17,7 @@ import { withSentValues } from './sent-values.js';
 import { reportSchemaChange, schemaChangeOf } from '../observability/status/report-schema-change.js';
 import { markErasedRows } from '../compliance/erasure/erased-rows.js';
 import { classifiedColumns } from '../compliance/masking/classified-columns.js';
+import { applySnapshotOnline, type SnapshotApplied } from '../streaming/apply-snapshot.js';
 
 export interface IngestResult {
   readonly source: string;
@@ -29,6 +30,8 @@ export interface IngestResult {
   readonly skipped: boolean;
   /** The results of the source's checks on this batch (absent: it declares none); failing ones here are `warn` checks. */
   readonly checks?: readonly CheckResult[];
+  /** What applying the committed rows to the online tables of the source's views did (asked with `online`). */
+  readonly online?: SnapshotApplied;
 }
 
 /** Where a batch of loaded rows came from and how to commit it. */
@@ -43,6 +46,11 @@ export interface LoadedRows {
   readonly cursor?: IngestCommit['cursor'];
   /** The input's columns and types as read (for `schema` checks); undefined when unknown. */
   readonly observedColumns?: InputColumns;
+  /**
+   * Apply the committed rows to the online tables of the source's views (`applySnapshotOnline`)
+   * within the run, so the run's stats and its lineage event name the tables it wrote.
+   */
+  readonly online?: boolean;
   /** Called with 2 once rows are checked and 3 before the commit. */
   readonly progress?: (done: number) => void;
 }
@@ -135,10 +143,11 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
   const { deadLetters, accepted, outcome, verdict } = await withBlockListRetry(attempt).finally(() => engine.run('DROP TABLE IF EXISTS ingest_checked'));
   if (outcome.committed) await reportSchemaChange(ctx, source, rows.origin, schemaChangeOf(source, { accepted, reasons: deadLetters.map((d) => d.reason) }), 'ingest');
   const { snapshot } = outcome;
+  const online = outcome.committed && rows.online === true ? await applySnapshotOnline(ctx, project, source, snapshot) : undefined;
   const result: IngestResult = outcome.committed
-    ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false, ...(verdict ? { checks: verdict.results } : {}) }
+    ? { source: source.name, accepted, rejected: deadLetters.length, duplicates, snapshot: snapshot.id, skipped: false, ...(verdict ? { checks: verdict.results } : {}), ...(online ? { online } : {}) }
     : { source: source.name, accepted: 0, rejected: 0, snapshot: snapshot.id, skipped: true };
-  return { result, stats: { accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: snapshot.id, skipped: result.skipped, ...verdictStats(verdict) } };
+  return { result, stats: { accepted: result.accepted, rejected: result.rejected, duplicates: result.duplicates ?? 0, snapshot: snapshot.id, skipped: result.skipped, ...verdictStats(verdict), ...(online ? { online: online.applied } : {}) } };
 }
 
 /** How many times an ingest checks its rows again after erasure requests arrived during its commit. */

@@ -100,7 +100,7 @@ async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, o
   let skipped = 0;
   for (const file of files) {
     options.signal?.throwIfAborted();
-    const result = await ingestFile(jc, project, source.name, file);
+    const result = await ingestFile(jc, project, source.name, file, { online: true });
     if (result.skipped) {
       skipped++;
       continue;
@@ -108,8 +108,6 @@ async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, o
     accepted += result.accepted;
     rejected += result.rejected;
     written.push(result.snapshot);
-    const snapshot = await jc.metadata.snapshot(result.snapshot);
-    if (snapshot) await applySnapshotOnline(jc, project, source, snapshot);
   }
   return { rowsIn: accepted + rejected, rowsOut: accepted, rejected, files: files.length, filesIngested: written.length, filesSkipped: skipped, snapshotsRead: { [source.name]: before?.id ?? null }, snapshotsWritten: written };
 }
@@ -119,10 +117,9 @@ async function ingestTableJob(jc: JobContext, project: Project, source: Source, 
   if (options.partition) throw new ValidationError('VALIDATION_FAILED', `job "ingest:${source.name}" reads a Postgres table by its cursor: it takes no partition; run it without one`);
   options.signal?.throwIfAborted();
   const before = await jc.metadata.latestSnapshot(source.name);
-  const result = await ingestPostgresTable(jc, project, source.name);
-  const snapshot = result.skipped || result.snapshot === null ? undefined : await jc.metadata.snapshot(result.snapshot);
-  if (snapshot) await applySnapshotOnline(jc, project, source, snapshot);
-  return { rowsIn: result.read, rowsOut: result.accepted, rejected: result.rejected, snapshotsRead: { [source.name]: before?.id ?? null }, snapshotsWritten: snapshot ? [snapshot.id] : [] };
+  const result = await ingestPostgresTable(jc, project, source.name, { online: true });
+  const written = result.skipped || result.snapshot === null ? [] : [result.snapshot];
+  return { rowsIn: result.read, rowsOut: result.accepted, rejected: result.rejected, snapshotsRead: { [source.name]: before?.id ?? null }, snapshotsWritten: written };
 }
 
 async function transformJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {

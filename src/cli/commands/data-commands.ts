@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { appliedNote, applySnapshotOnline } from '../../streaming/apply-snapshot.js';
+import { appliedNote } from '../../streaming/apply-snapshot.js';
 import { sourcesWithoutData } from '../../processing/sources-without-data.js';
 import { findSource, findView, jobName, type Project } from '../../definitions/index.js';
 import type { Command } from 'commander';
@@ -109,16 +109,13 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
         findSource(project, source);
         await authorizeCliJobs(platform, await cliPrincipal(platform), project, [jobName('ingest', source)]);
         const connector = project.sources.find((s) => s.name === source)?.connector;
-        const common = { ...(options.knownAt ? { knownAt: options.knownAt } : {}), onProgress: (done: number, total: number) => out.progress(`ingest ${source}`, done, total) };
+        const common = { ...(options.knownAt ? { knownAt: options.knownAt } : {}), online: options.online, onProgress: (done: number, total: number) => out.progress(`ingest ${source}`, done, total) };
         const interrupted = exitOnInterrupt(`ingest of "${source}"`, await ingestInterruptReport(platform, source));
-        const { ingested, online } = await (async () => {
-          const ingested = options.file === undefined
-            ? await ingestPostgresTable(platform, project, source, common)
-            : await ingestFile(platform, project, source, options.file, { force: options.force === true, ...common });
-          const snapshot = ingested.skipped || !options.online || ingested.snapshot === null ? undefined : await platform.metadata.snapshot(ingested.snapshot);
-          return { ingested, online: snapshot ? await applySnapshotOnline(platform, project, project.sources.find((s) => s.name === source)!, snapshot) : undefined };
-        })().finally(interrupted);
-        const result = online ? { ...ingested, online } : ingested;
+        // The rows reach the online tables within the run, so its lineage event names the tables it wrote.
+        const result = await (options.file === undefined
+          ? ingestPostgresTable(platform, project, source, common)
+          : ingestFile(platform, project, source, options.file, { force: options.force === true, ...common })).finally(interrupted);
+        const online = result.online;
         const onlineNote = online === undefined ? '' : appliedNote(online);
         const input = options.file ?? `the new rows of ${connector?.kind === 'postgresTable' ? (connector.table ?? 'its query') : 'its table'}`;
         out.result(result, () =>

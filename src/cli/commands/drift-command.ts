@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { authorizeCliStatus } from '../../compliance/access/cli-principal.js';
 import { resolveTime, timeOrAgo, type TimeOption } from '../options.js';
 import { datasetDrift } from '../../observability/drift/dataset-drift.js';
+import { batchSkips } from '../../observability/drift/source-batch-drift.js';
 import { incompleteText } from '../../observability/serving-log/index.js';
+import { servingLogDir } from '../../observability/serving-log/served-row.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import type { DriftResult } from '../../storage/metadata/drift-store.js';
 import { table } from '../output.js';
@@ -34,13 +36,22 @@ export function registerDriftCommand(program: Command, run: CommandContext): voi
       run.withPlatform(async ({ platform, out }) => {
         await authorizeCliStatus(platform);
         if (options.dataset === undefined) {
-          const latest = await platform.metadata.drift.latest(options.subject === undefined ? {} : { subject: options.subject });
-          out.result({ results: latest }, () => (latest.length === 0 ? 'no drift results yet: ingest batches of a source, or run "sluice drift --dataset ID"' : table(HEADER, rows(latest))));
+          const scored = await platform.metadata.drift.latest(options.subject === undefined ? {} : { subject: options.subject });
+          // A column the newest batch skipped shows the skip, not an older batch's score as if it were the latest.
+          const sources = new Set([...scored.filter((r) => r.subject.startsWith('source:')).map((r) => r.subject.slice('source:'.length)), ...(await platform.project().then((p) => p.sources.map((x) => x.name), () => []))]);
+          const skipped = (await batchSkips(platform.metadata.drift, [...sources])).filter((s) => options.subject === undefined || s.subject === options.subject);
+          const stale = new Set(skipped.map((s) => `${s.subject}\u0000${s.feature}`));
+          const latest = scored.filter((r) => !stale.has(`${r.subject}\u0000${r.feature}`));
+          out.result({ results: latest, skipped }, () => (latest.length === 0 && skipped.length === 0
+            ? 'no drift results yet: ingest batches of a source, or run "sluice drift --dataset ID"'
+            : [...(latest.length === 0 ? [] : [table(HEADER, rows(latest))]), ...skipped.map((s) => `skipped ${s.subject} ${s.feature} (batch ${s.snapshot}): ${s.reason}`)].join('\n')));
           return;
         }
         const now = platform.now();
         const project = await platform.project();
-        const params = { dataset: options.dataset, ...(options.service ? { service: options.service } : {}), ...(options.since ? { since: resolveTime(options.since, now) } : {}), ...(options.until ? { until: resolveTime(options.until, now) } : {}) };
+        // The files it reads, for its lineage events: the dataset's file and the serving log.
+        const datasetPath = (await platform.metadata.listDatasets(100_000)).find((d) => d.id === options.dataset)?.path;
+        const params = { dataset: options.dataset, ...(datasetPath === undefined ? {} : { datasetPath }), servingLog: servingLogDir(platform.dataDir, options.service), ...(options.service ? { service: options.service } : {}), ...(options.since ? { since: resolveTime(options.since, now) } : {}), ...(options.until ? { until: resolveTime(options.until, now) } : {}) };
         const report = await trackRun(platform, 'drift', params, async () => {
           const result = await datasetDrift(platform, project, {
             datasetId: options.dataset!,

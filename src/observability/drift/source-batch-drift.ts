@@ -5,7 +5,7 @@ import type { ColumnProfile, Profile } from './column-profile.js';
 import { profiledColumns, profileRelation } from './profile-sql.js';
 import { categoryToken, classifiedColumns } from '../../compliance/masking/classified-columns.js';
 import { projectSecret } from '../../compliance/project-secret.js';
-import { compareProfiles, reportDrift, type DriftComparison } from './report-drift.js';
+import { compareProfiles, reportDrift, type DriftComparison, type DriftSkip } from './report-drift.js';
 
 export interface BatchDriftReport extends DriftComparison {
   readonly source: string;
@@ -14,10 +14,37 @@ export interface BatchDriftReport extends DriftComparison {
   readonly previous: string | null;
 }
 
-/** What is kept of a source's last batch: its profile and the snapshot that added it. */
+/** What is kept of a source's last batch: its profile, the snapshot that added it, and the columns its comparison skipped (with why). */
 interface StoredBatch {
   readonly snapshot: string;
   readonly profile: Profile;
+  /** Absent in profiles stored before 2026-12-01. */
+  readonly skipped?: readonly DriftSkip[];
+  /** When it was compared (epoch ms). */
+  readonly at?: number;
+}
+
+/** A column the newest batch of a source could not be scored on: its result is not this batch's. */
+export interface BatchSkip extends DriftSkip {
+  readonly subject: string;
+  readonly snapshot: string;
+  readonly at?: number;
+}
+
+/**
+ * The columns the newest profiled batch of each source skipped, with the reason, as kept in the
+ * drift store (`batch:<source>`): what `sluice drift` shows in place of an older batch's score.
+ *
+ * @example
+ * const skips = await batchSkips(platform.metadata.drift, ['transactions']);
+ */
+export async function batchSkips(drift: SluiceContext['metadata']['drift'], sources: readonly string[]): Promise<BatchSkip[]> {
+  const skips: BatchSkip[] = [];
+  for (const source of sources) {
+    const stored = (await drift.profile(`batch:${source}`))?.profile as StoredBatch | undefined;
+    for (const skip of stored?.skipped ?? []) skips.push({ subject: `source:${source}`, snapshot: stored!.snapshot, ...skip, ...(stored!.at === undefined ? {} : { at: stored!.at }) });
+  }
+  return skips;
 }
 
 /** Columns that identify rather than describe: event ids, CDC keys, entity keys of views on the source. */
@@ -80,11 +107,14 @@ async function compareBatch(ctx: SluiceContext, project: Project, source: string
   // A column's top values are scored only against a previous batch where it had at most TOP_K values (see compareProfiles).
   const uncountedWhenWide = new Set(columns.filter((c) => !isNarrowCategory(previous?.profile.columns[c.name])).map((c) => c.name));
   const profile = await profileRelation(engine, relation, columns, { token: categoryToken(() => projectSecret(ctx.dataDir)), uncountedWhenWide });
-  await ctx.metadata.drift.saveProfile(key, { snapshot: snapshot.id, profile } satisfies StoredBatch, ctx.now());
-  if (!previous) return { source, snapshot: snapshot.id, previous: null, results: [], skipped: [] };
-  const comparison = compareProfiles(`source:${source}`, previous.profile, profile, () => DEFAULT_DRIFT, ctx.now(), {
-    details: { snapshot: snapshot.id, previousSnapshot: previous.snapshot, rows: profile.rows, previousRows: previous.profile.rows },
-  });
+  const comparison = previous
+    ? compareProfiles(`source:${source}`, previous.profile, profile, () => DEFAULT_DRIFT, ctx.now(), {
+      details: { snapshot: snapshot.id, previousSnapshot: previous.snapshot, rows: profile.rows, previousRows: previous.profile.rows },
+    })
+    : undefined;
+  // The skips are kept with the batch: its columns' latest results are then known not to be this batch's.
+  await ctx.metadata.drift.saveProfile(key, { snapshot: snapshot.id, profile, skipped: comparison?.skipped ?? [], at: ctx.now() } satisfies StoredBatch, ctx.now());
+  if (!previous || !comparison) return { source, snapshot: snapshot.id, previous: null, results: [], skipped: [] };
   await reportDrift(ctx, comparison.results, (r) => `column:${source}.${r.feature}`, (r) => `column ${source}.${r.feature} (batch ${snapshot.id} against ${previous.snapshot})`);
   return { source, snapshot: snapshot.id, previous: previous.snapshot, ...comparison };
 }

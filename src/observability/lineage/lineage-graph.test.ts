@@ -15,9 +15,9 @@ const project = compileProject(defineProject({ name: 'p', entities: [user], sour
 const graph = lineageGraph(project, [{ id: 'ds1', path: '/data/train.parquet', features: ['risk__ratio', 'txn_stats__country', 'label'] }]);
 
 describe('lineage graph', () => {
-  test('a request view depends on every feature of its inputs (its functions are opaque), and services and datasets on it', () => {
+  test('a request view depends on its request fields and every feature of its inputs (its functions are opaque), and services and datasets on it', () => {
     const up = traceLineage(graph, resolveLineageTarget(graph, 'dataset:/data/train.parquet.risk__ratio'), 'upstream');
-    expect(up.map((s) => `${s.id}.${s.column}`).sort()).toEqual(['request:risk.ratio', 'source:txns.amount', 'source:txns.country', 'view:txn_stats.amount_avg', 'view:txn_stats.country']);
+    expect(up.map((s) => `${s.id}.${s.column}`).sort()).toEqual(['input:risk.amount', 'request:risk.ratio', 'source:txns.amount', 'source:txns.country', 'view:txn_stats.amount_avg', 'view:txn_stats.country']);
     const down = traceLineage(graph, resolveLineageTarget(graph, 'txns.amount'), 'downstream');
     expect(down.map((s) => `${s.id}.${s.column}`)).toEqual(['view:txn_stats.amount_avg', 'request:risk.ratio', 'service:svc.risk__ratio', 'dataset:ds1.risk__ratio']);
     expect(down[0]!.transformation).toEqual({ type: 'DIRECT', subtype: 'AGGREGATION' });

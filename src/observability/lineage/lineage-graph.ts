@@ -2,7 +2,8 @@ import { featureColumn, isDirectSubtype, strongerSubtype, type ColumnType, type 
 import type { DatasetRecord } from '../../storage/metadata/metadata-store.js';
 import { columnReferences } from './column-references.js';
 
-export type LineageNodeKind = 'source' | 'transform' | 'view' | 'request' | 'service' | 'dataset' | 'model';
+/** `input`: the fields a request view's requests carry (`input:<request view>`; in a dataset build, the spine's columns of those names). */
+export type LineageNodeKind = 'source' | 'transform' | 'view' | 'input' | 'request' | 'service' | 'dataset' | 'model';
 
 /** A table-like thing data flows through; its id is `<kind>:<name>` (a dataset's name is its id). */
 export interface LineageNode {
@@ -50,12 +51,17 @@ export function composedTransformation(path: readonly ColumnTransformation[]): C
 /** Where the definitions cannot tell which of the columns an output reads (a request view's function, a transform without a parse): each a candidate. */
 const UNRESOLVED: ColumnTransformation = { type: 'DIRECT', subtype: 'TRANSFORMATION', unresolved: true };
 
-/** Sources -> transforms -> feature views -> request views -> feature services -> datasets -> models. */
+/** Sources -> transforms -> feature views (and request fields) -> request views -> feature services -> datasets -> models. */
 export interface LineageGraph {
   readonly nodes: ReadonlyMap<string, LineageNode>;
   /** Table-level edges, `from` feeds `to`. */
   readonly edges: readonly { readonly from: string; readonly to: string }[];
   readonly columnEdges: readonly ColumnEdge[];
+}
+
+/** The node id of a request view's request fields (`input:<request view>`). */
+export function requestInputId(requestView: string): string {
+  return `input:${requestView}`;
 }
 
 /** The node id of a lake table: a source, or a transform's output table. */
@@ -145,11 +151,17 @@ export function lineageGraph(project: Project, datasets: readonly (Pick<DatasetR
   for (const request of project.requestViews) {
     const id = `request:${request.name}`;
     add({ id, kind: 'request', name: request.name, columns: Object.fromEntries(request.features.map((f) => [f.name, f.valueType])) });
-    for (const input of request.inputs) {
-      edges.push({ from: `view:${input}`, to: id });
-      const inputView = project.featureViews.find((v) => v.name === input);
-      for (const feature of inputView?.features ?? []) {
-        for (const out of request.features) columnEdges.push({ from: { node: `view:${input}`, column: feature.name }, to: { node: id, column: out.name }, transformation: UNRESOLVED });
+    // The function reads its request fields and its input views' features: each a candidate of each output.
+    const fields = requestInputId(request.name);
+    add({ id: fields, kind: 'input', name: request.name, columns: request.request });
+    const read = [
+      { node: fields, columns: Object.keys(request.request) },
+      ...request.inputs.map((input) => ({ node: `view:${input}`, columns: (project.featureViews.find((v) => v.name === input)?.features ?? []).map((f) => f.name) })),
+    ];
+    for (const { node, columns } of read) {
+      edges.push({ from: node, to: id });
+      for (const column of columns) {
+        for (const out of request.features) columnEdges.push({ from: { node, column }, to: { node: id, column: out.name }, transformation: UNRESOLVED });
       }
     }
   }

@@ -18,7 +18,7 @@ export interface LineageStep {
   readonly transformation?: ColumnTransformation;
 }
 
-const KINDS = ['source', 'transform', 'view', 'request', 'service', 'dataset', 'model'];
+const KINDS = ['source', 'transform', 'view', 'input', 'request', 'service', 'dataset', 'model'];
 
 /**
  * Resolves `kind:name[.column]`, or a bare `name[.column]` when one node has that name. A dataset
@@ -37,7 +37,9 @@ export function resolveLineageTarget(graph: LineageGraph, spec: string, resolveP
   const named = (name: string) => nodes.filter((n) => n.name === name || (n.path !== undefined && (n.path === name || n.path === resolvePath?.(name))));
   // The longest prefix that names a node wins, so names and paths with dots still resolve.
   for (let end = rest.length; end > 0; end = rest.lastIndexOf('.', end - 1)) {
-    const found = named(rest.slice(0, end));
+    const all = named(rest.slice(0, end));
+    // A bare request view's name names the view, not its request fields (`input:<name>`).
+    const found = kind === undefined && all.some((n) => n.kind !== 'input') ? all.filter((n) => n.kind !== 'input') : all;
     if (found.length > 1) throw new ValidationError('VALIDATION_FAILED', `"${rest.slice(0, end)}" names ${found.map((n) => n.id).join(' and ')}; write one of them`);
     const node = found[0];
     if (!node) continue;

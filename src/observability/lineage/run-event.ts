@@ -1,8 +1,8 @@
 import { basename, resolve } from 'node:path';
-import type { Project } from '../../definitions/index.js';
+import type { ColumnType, Project } from '../../definitions/index.js';
 import { facet, RUN_EVENT_SCHEMA_URL, rowCountMetrics, schemaFacet, SLUICE_PRODUCER, type Facet } from './openlineage-facets.js';
 import { qualityFacets } from '../../quality/quality-facets.js';
-import { composedTransformation, lineageGraph, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph, type LineageNode } from './lineage-graph.js';
+import { composedTransformation, lineageGraph, requestInputId, tableNodeId, type ColumnEdge, type ColumnTransformation, type LineageGraph, type LineageNode } from './lineage-graph.js';
 
 export type RunEventType = 'START' | 'COMPLETE' | 'FAIL';
 
@@ -65,13 +65,20 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
   });
   const written = (rows: unknown) => (done && num(rows) !== undefined ? { outputFacets: { outputStatistics: facet('outputStatistics', { rowCount: num(rows) }) } } : {});
   const lineage = (node: string, inputs: ReadonlySet<string>) => columnLineage(graph, node, inputs, namespace);
+  // A view's online table, named as materialize names it: its join keys, then its features, each from the source's columns.
+  const onlineTable = (v: Project['featureViews'][number]): LineageDataset => ({
+    namespace: ns.online, name: v.name,
+    facets: { schema: schemaFacet({ ...Object.fromEntries(v.joinKeys.map((k) => [k, v.columnTypes[k] ?? 'unknown'])), ...graph.nodes.get(`view:${v.name}`)!.columns }), ...lineage(`view:${v.name}`, new Set([tableNodeId(project, v.source)])) },
+  });
+  // The online tables a run applied its committed rows to (`online` in its stats: an ingest's, see `LoadedRows.online`).
+  const appliedOnline = () => (done && Array.isArray(stats.online) ? project.featureViews.filter((v) => (stats.online as unknown[]).includes(v.name)).map(onlineTable) : []);
   const p = t.params;
   switch (t.job) {
     case 'ingest': {
       const source = String(p.source);
       const accepted = num(stats.accepted) ?? 0, rejected = num(stats.rejected) ?? 0, duplicates = num(stats.duplicates) ?? 0;
       const base = [{ assertion: 'rows_valid', success: rejected === 0 }, { assertion: 'event_ids_unique', success: duplicates === 0 }];
-      const checked = done ? qualityFacets(checkedStats(t), { rowCount: accepted + rejected + duplicates, accepted, rejected, duplicates }, base) : qualityFacets(checkedStats(t));
+      const checked = done ? qualityFacets(checkedStats(t), 'input', { accepted, rejected, duplicates }, base) : qualityFacets(checkedStats(t), 'input');
       const quality = done && stats.skipped !== true
         ? { inputFacets: {
           dataQualityMetrics: rowCountMetrics(accepted + rejected + duplicates, { accepted, rejected, duplicates }),
@@ -81,7 +88,7 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
         : Object.keys(checked).length > 0 ? { inputFacets: checked } : {};
       // A Postgres ingest names its table (`postgres:public.payments`) or query, never the connection.
       const input = typeof p.from === 'string' && p.from.startsWith('postgres:') ? { namespace: 'postgres', name: p.from.slice('postgres:'.length) } : { namespace: ns.file, name: resolve(String(p.file)) };
-      return { name: `ingest.${source}`, inputs: [{ ...input, ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }] };
+      return { name: `ingest.${source}`, inputs: [{ ...input, ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }, ...appliedOnline()] };
     }
     case 'materialize': {
       const names = (p.views as string[] | undefined) ?? [];
@@ -92,11 +99,7 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
       return {
         name: views.length === project.featureViews.length ? 'materialize' : `materialize.${names.join(',')}`,
         inputs: sources.map((s) => table(s, done && events(s) !== undefined ? { dataQualityMetrics: rowCountMetrics(events(s)!) } : undefined)),
-        outputs: views.map((v) => ({
-          namespace: ns.online, name: v.name,
-          facets: { schema: schemaFacet({ ...Object.fromEntries(v.joinKeys.map((k) => [k, v.columnTypes[k] ?? 'unknown'])), ...graph.nodes.get(`view:${v.name}`)!.columns }), ...lineage(`view:${v.name}`, new Set([tableNodeId(project, v.source)])) },
-          ...written(results.get(v.name)?.entities),
-        })),
+        outputs: views.map((v) => ({ ...onlineTable(v), ...written(results.get(v.name)?.entities) })),
       };
     }
     case 'dataset_build': {
@@ -106,12 +109,18 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
       const out = String(p.out);
       const built = lineageGraph(project, [{ id: 'built', path: out, features: columns }]);
       const dataset = built.nodes.get('dataset:built')!;
+      // The spine file: its columns lead the built file's (known once built), and a request view's request fields are its columns.
+      const spine = { namespace: ns.file, name: resolve(String(p.spine)) };
+      const spineColumns = (done && typeof stats.spineColumns === 'object' && stats.spineColumns !== null ? stats.spineColumns : {}) as Record<string, ColumnType>;
+      const requestInputs = project.requestViews.filter((r) => columns.some((c) => c.startsWith(`${r.name}__`))).map((r) => requestInputId(r.name));
+      const read = new Map<string, { namespace: string; name: string }>([...sources.map((s) => [tableNodeId(project, s), { namespace: ns.lake, name: s }] as const), ...requestInputs.map((id) => [id, spine] as const)]);
+      const passed = Object.keys(spineColumns).map((column) => [column, [{ ...spine, field: column, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }]] as const);
       return {
         name: `dataset_build.${basename(out)}`,
-        inputs: [{ namespace: ns.file, name: resolve(String(p.spine)) }, ...sources.map((s) => table(s))],
+        inputs: [{ ...spine, ...(Object.keys(spineColumns).length > 0 ? { facets: { schema: schemaFacet(spineColumns) } } : {}) }, ...sources.map((s) => table(s))],
         outputs: [{
           namespace: ns.file, name: resolve(out),
-          facets: { schema: schemaFacet(dataset.columns), ...columnLineage(built, 'dataset:built', new Set(sources.map((s) => tableNodeId(project, s))), namespace) },
+          facets: { schema: schemaFacet({ ...spineColumns, ...dataset.columns }), ...columnLineage(built, 'dataset:built', read, namespace, Object.fromEntries(passed)) },
           ...written(stats.rows),
         }, ...(done && typeof p.model === 'string' ? [modelOutput(p.model, resolve(out), dataset.columns)] : [])],
       };
@@ -119,9 +128,19 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
     case 'transform': {
       const name = String(p.transform);
       const inputs = Object.keys((p.inputs as Record<string, unknown> | undefined) ?? {});
-      // The checks read the result before it commits: their facets are on the table they check.
-      const checked = qualityFacets(checkedStats(t));
+      // The checks read the result before it commits: their metrics are a dataset facet of the table they check.
+      const checked = qualityFacets(checkedStats(t), 'dataset');
       return { name: `transform.${name}`, inputs: inputs.map((i) => table(i)), outputs: [{ ...table(name), facets: { ...table(name).facets, ...lineage(tableNodeId(project, name), new Set(inputs.map((i) => tableNodeId(project, i)))), ...checked }, ...written(stats.rows) }] };
+    }
+    case 'drift':
+    case 'skew': {
+      // What they compare: the serving log (of a service, or all) against a training dataset (drift) or the lake tables its views read (skew); they write only to the metadata store.
+      const log = typeof p.servingLog === 'string' ? [{ namespace: ns.file, name: resolve(p.servingLog) }] : [];
+      if (t.job === 'drift') return { name: 'drift', inputs: [...(typeof p.datasetPath === 'string' ? [{ namespace: ns.file, name: resolve(p.datasetPath) }] : []), ...log], outputs: [] };
+      const services = project.featureServices.filter((f) => p.service === undefined || f.name === p.service);
+      const viewNames = new Set(services.flatMap((f) => f.features.flatMap((r) => [r.view, ...(project.requestViews.find((v) => v.name === r.view)?.inputs ?? [])])));
+      const sources = [...new Set(project.featureViews.filter((v) => viewNames.has(v.name)).map((v) => v.source))];
+      return { name: 'skew', inputs: [...log, ...sources.map((s) => table(s))], outputs: [] };
     }
     default:
       return { name: t.job, inputs: [], outputs: [] };
@@ -167,11 +186,16 @@ type Reached = Map<string, { from: ColumnEdge['from']; transformations: Map<stri
  * found by walking the graph's column edges back along every path, each path's transformation
  * composed (`composedTransformation`: a path through an INDIRECT hop is INDIRECT); an input
  * column that decides which rows the output has (`decidesRows`: a transform's filters, joins,
- * groupings) goes to `dataset`. An unresolved candidate says so in its `description`.
+ * groupings) goes to `dataset`. An unresolved candidate says so in its `description`. An input
+ * node is the lake table of its name unless `inputNodes` maps it to the dataset it is (a request
+ * view's request fields: the spine file); `given` are columns whose input fields the job knows
+ * (a spine's columns, copied into the built file).
  */
-function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<string>, namespace: string): Record<string, Facet> {
+function columnLineage(graph: LineageGraph, node: string, inputNodes: ReadonlySet<string> | ReadonlyMap<string, { namespace: string; name: string }>, namespace: string, given: Record<string, readonly Record<string, unknown>[]> = {}): Record<string, Facet> {
   const into = edgesInto(graph);
   const ns = datasetNamespaces(namespace);
+  // A node read by the job is a lake table of its name unless the job says which dataset it is.
+  const inputs: ReadonlyMap<string, { namespace: string; name: string } | undefined> = inputNodes instanceof Map ? inputNodes : new Map([...inputNodes].map((n) => [n, undefined]));
   const reach = (reached: Reached, from: ColumnEdge['from'], t: ColumnTransformation) => {
     const key = `${from.node}\u0000${from.column}`;
     const entry = reached.get(key) ?? { from, transformations: new Map<string, ColumnTransformation>() };
@@ -179,7 +203,7 @@ function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<st
     reached.set(key, entry);
   };
   const inputFields = (reached: Reached) => [...reached.values()].map(({ from, transformations }) => ({
-    namespace: ns.lake, name: graph.nodes.get(from.node)?.name ?? from.node, field: from.column,
+    ...(inputs.get(from.node) ?? { namespace: ns.lake, name: graph.nodes.get(from.node)?.name ?? from.node }), field: from.column,
     transformations: [...transformations.values()].map((t) => ({ type: t.type, subtype: t.subtype, ...(t.unresolved === true ? { description: UNRESOLVED_DESCRIPTION } : {}) })),
   }));
   const dataset: Reached = new Map();
@@ -194,7 +218,7 @@ function columnLineage(graph: LineageGraph, node: string, inputs: ReadonlySet<st
       }
     }
   };
-  const fields: Record<string, { inputFields: ReturnType<typeof inputFields> }> = {};
+  const fields: Record<string, { inputFields: readonly Record<string, unknown>[] }> = Object.fromEntries(Object.entries(given).map(([column, inputFields]) => [column, { inputFields }]));
   for (const column of Object.keys(graph.nodes.get(node)?.columns ?? {})) {
     const reached: Reached = new Map();
     walk(node, column, [], new Set(), reached);

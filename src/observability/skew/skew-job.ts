@@ -8,6 +8,7 @@ import type { FeatureSkew, SkewRun, SkewSkipReason } from '../../storage/metadat
 import { toIso } from '../../time/index.js';
 import { ServedRowsComparison } from './compare-served-rows.js';
 import { servedRowBatches } from '../serving-log/read-serving-log.js';
+import { servingLogDir } from '../serving-log/served-row.js';
 import { servingLogDrops, type ServingLogDrops } from '../serving-log/serving-log-drops.js';
 import type { Principal } from '../../compliance/principal.js';
 import { projectSecret } from '../../compliance/project-secret.js';
@@ -89,7 +90,7 @@ export async function runSkewJob(ctx: SluiceContext, project: Project, options: 
   if (!(threshold >= 0 && threshold <= 1)) throw new ValidationError('VALIDATION_FAILED', `skew: the maximum mismatch rate must be from 0 to 1, got ${threshold}; e.g. 0.01 for 1%`);
   if (since !== null && since >= until) throw new ValidationError('VALIDATION_FAILED', `skew: --since ${toIso(since)} is not before --until ${toIso(until)}; give a range that holds served rows`);
   const runId = `skew_${randomUUID()}`;
-  const params = { skewRun: runId, ...(options.service === undefined ? {} : { service: options.service }), since: since === null ? null : toIso(since), until: toIso(until), maxMismatchRate: threshold };
+  const params = { skewRun: runId, servingLog: servingLogDir(ctx.dataDir, options.service), ...(options.service === undefined ? {} : { service: options.service }), since: since === null ? null : toIso(since), until: toIso(until), maxMismatchRate: threshold };
   return trackRun(ctx, 'skew', params, async () => {
     const latest = await latestSnapshots(ctx.metadata, project);
     const comparisons = new Map<string, ServedRowsComparison>();

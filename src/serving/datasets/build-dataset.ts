@@ -279,6 +279,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         `SELECT ${output.join(', ')} FROM spine s JOIN spine_points p ON p._key = s.${SPINE_KEY} AND p._t = s.${SPINE_T} ` +
         `${joins.join(' ')} ORDER BY s.${SPINE_ROW}`;
       const [{ n }] = (await engine.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM spine')) as [{ n: number }];
+      // The spine's columns as the file holds them (a CSV spine's are text), for the run's lineage event.
+      const described = await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE ${query}`);
+      const spineTypes = Object.fromEntries(described.filter((d) => spineColumns.includes(d.column_name)).map((d) => [d.column_name, d.column_type]));
       const spineHash = await fileSha256(options.spine);
       const unit = options.timestampUnit === undefined ? {} : { timestampUnit: options.timestampUnit };
       const replace = options.replaceColumns ? { replaceColumns: true } : {};
@@ -328,7 +331,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await testPause('dataset.manifest-written');
       await ctx.metadata.recordDataset(datasetRecord(manifest, ctx.now()));
-      return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, ms: manifest.timing.totalMs, ...(options.model === undefined ? {} : { model: options.model }) } };
+      return { result: manifest, stats: { datasetId: manifest.datasetId, rows: n, spineColumns: spineTypes, ms: manifest.timing.totalMs, ...(options.model === undefined ? {} : { model: options.model }) } };
     } finally {
       await cleanUpAfterStop(unmask);
       for (const table of temporary) await cleanUpAfterStop(() => engine.run(`DROP TABLE IF EXISTS ${table}`));

@@ -28,6 +28,8 @@ export interface PostgresIngestResult extends Omit<IngestResult, 'snapshot'> {
 export interface PostgresIngestOptions {
   /** As for files: `event` (default) or `ingestion`, the clock at the start of this ingest. */
   readonly knownAt?: 'event' | 'ingestion';
+  /** As for files: apply the committed rows to the online tables of the source's views within the run. */
+  readonly online?: boolean;
   /** Called as the stages (read, validate, write, commit) complete. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -87,7 +89,7 @@ export async function ingestPostgresTable(ctx: SluiceContext, project: Project, 
       }
       const to = encodeMark(read.mark);
       const contentHash = createHash('sha256').update(`${config.origin}\n${stored ?? ''}\n${to}`).digest('hex');
-      const { result, stats } = await ingestLoadedRows(ctx, project, source, { origin: config.origin, contentHash, knownAt, force: true, cursor: { from: stored ?? null, to }, progress });
+      const { result, stats } = await ingestLoadedRows(ctx, project, source, { origin: config.origin, contentHash, knownAt, force: true, cursor: { from: stored ?? null, to }, online: options.online === true, progress });
       progress(4);
       return { result: { ...result, read: read.rows, ...nulls }, stats: { ...stats, read: read.rows, ...nulls } };
     }), project);

@@ -281,7 +281,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const [{ n }] = (await engine.all<{ n: number }>('SELECT count(*)::INTEGER AS n FROM spine')) as [{ n: number }];
       // The spine's columns as the file holds them (a CSV spine's are text), for the run's lineage event.
       const described = await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE ${query}`);
-      const spineTypes = Object.fromEntries(described.filter((d) => spineColumns.includes(d.column_name)).map((d) => [d.column_name, d.column_type]));
+      const spineTypes = Object.fromEntries(described.filter((d) => spineColumns.some((c) => c.name === d.column_name)).map((d) => [d.column_name, d.column_type]));
       const spineHash = await fileSha256(options.spine);
       const unit = options.timestampUnit === undefined ? {} : { timestampUnit: options.timestampUnit };
       const replace = options.replaceColumns ? { replaceColumns: true } : {};

@@ -110,6 +110,25 @@ describe('the scheduler', () => {
     expect((await platform.metadata.health.listAlerts(10)).map((a) => [a.transition, a.condition.subject]).reverse()).toEqual([['fired', 'job:ingest:payments'], ['resolved', 'job:ingest:payments']]);
   });
 
+  test('a scheduler stopped while a firing waits for its retry ends the firing interrupted: no new attempt starts, the key is settled', async () => {
+    const schedules = [schedule({ job: 'ingest:payments', cron: '* * * * *', retries: 5, backoff: { base: '1s', max: '1s' } })];
+    const { platform, jc, file } = await setup(schedules);
+    file('2026-01-01.csv', '');
+    const clock = fakeClock(T0);
+    const scheduler = createScheduler(jc, { project: () => platform.project(), clock, random: () => 0.5 });
+    await scheduler.tick();
+    await clock.advance(MINUTE);
+    const [key] = await scheduler.tick();
+    await clock.waitForSleep(500);
+    let stopped = false;
+    const stopping = scheduler.stop({ reason: 'SIGTERM', signal: 'SIGTERM' }).then(() => (stopped = true));
+    await vi.waitFor(() => expect(stopped).toBe(true), { timeout: 10_000 });
+    await stopping;
+    const runs = await platform.metadata.listRuns(100, { job: 'ingest:payments' });
+    expect(runs.map((r) => [r.params.attempt, r.status])).toEqual([[1, 'failed']]);
+    expect(await platform.metadata.schedules.get(key!)).toMatchObject({ status: 'failed', attempts: 1, finishedAt: expect.any(Number), error: expect.stringContaining('the scheduler stopped before the run finished (SIGTERM)') });
+  });
+
   test('an onNewSnapshot trigger runs its job once per new snapshot of the source', async () => {
     const schedules = [schedule({ job: spend, onNewSnapshot: payments })];
     const { platform, jc, file } = await setup(schedules);

@@ -228,6 +228,22 @@ describe('backfills', () => {
     expect((await platform.metadata.latestSnapshot('payments'))!.rowCount).toBe(4);
   });
 
+  test('a file under a dated directory is in the partition of its day (dt=, YYYY/MM/DD, a dated directory); a file with no date is named as in no partition', async () => {
+    const events = batchSource({ name: 'events', schema: { account_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', path: 'data/events/**/*.csv' });
+    const t = await tempPlatform({ kind: 'project', name: 'dated', entities: [account], sources: [events], featureViews: [] }, T0);
+    cleanups.push(t.dispose);
+    const rows = { 'dt=2026-01-01/part-0.csv': 'a1,1,2026-01-01T01:00:00Z\n', '2026/01/02/x.csv': 'a1,2,2026-01-02T01:00:00Z\n', '2026-01-03/x.csv': 'a1,3,2026-01-03T01:00:00Z\n', 'events_2026_01_03.csv': 'a2,3,2026-01-03T02:00:00Z\n', 'latest.csv': 'a3,9,2026-01-02T00:00:00Z\n' };
+    for (const [path, body] of Object.entries(rows)) {
+      mkdirSync(join(t.dir, 'data', 'events', path, '..'), { recursive: true });
+      writeFileSync(join(t.dir, 'data', 'events', path), `account_id,amount,ts\n${body}`);
+    }
+    const result = await backfill({ ...t.platform, projectDir: t.dir }, await t.platform.project(), 'ingest:events', { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 0, 4), partitionMs: DAY, policy });
+    expect(result).toMatchObject({ done: 3, failed: 0, undatedFiles: ['data/events/latest.csv'] });
+    const runs = (await t.platform.metadata.listRuns(100, { job: 'ingest:events' })).reverse();
+    expect(runs.map((r) => [(r.params.partition as { start: string }).start.slice(0, 10), r.stats?.filesIngested])).toEqual([['2026-01-01', 1], ['2026-01-02', 1], ['2026-01-03', 2]]);
+    expect((await t.platform.metadata.latestSnapshot('events'))!.rowCount).toBe(4);
+  });
+
   test('only jobs that take partitions can be backfilled; an empty range is refused', async () => {
     const { platform, jc } = await setup();
     const project = await platform.project();

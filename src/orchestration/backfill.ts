@@ -5,7 +5,7 @@ import { toIso } from '../time/index.js';
 import { systemClock, type SchedulerClock } from './clock.js';
 import { newLeaseHolder } from './lease.js';
 import { runKeyed, type RetryPolicy } from './run-attempts.js';
-import { findJob, supportsPartitions, type JobContext, type Partition } from './run-job.js';
+import { findJob, supportsPartitions, undatedFiles, type JobContext, type Partition } from './run-job.js';
 
 /** At most this many partitions in one backfill (a typo in --partition must not claim a million keys). */
 export const MAX_PARTITIONS = 10_000;
@@ -44,6 +44,8 @@ export interface PartitionOutcome {
 
 export interface BackfillResult extends BackfillProgress {
   readonly job: string;
+  /** Files the job's glob matches that carry no date (relative to the project): in no partition, so not ingested. */
+  readonly undatedFiles: readonly string[];
   readonly partitions: readonly PartitionOutcome[];
 }
 
@@ -107,5 +109,5 @@ export async function backfill(jc: JobContext, project: Project, job: string, op
     }
     options.onProgress?.({ ...progress });
   }
-  return { job, ...progress, partitions: outcomes };
+  return { job, ...progress, undatedFiles: undatedFiles(jc, project, job), partitions: outcomes };
 }

@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { userInfo } from 'node:os';
 import { didYouMean, projectJobs, type JobDefinition, type Project, type Source } from '../definitions/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
@@ -81,6 +82,20 @@ export function supportsPartitions(job: JobDefinition): boolean {
   return job.kind === 'ingest';
 }
 
+/**
+ * The files an ingest job's glob matches that carry no date (see `fileDate`), relative to the
+ * project: no backfill partition takes them. Empty for other jobs.
+ *
+ * @example
+ * undatedFiles(jc, project, 'ingest:payments'); // ['data/payments/latest.csv']
+ */
+export function undatedFiles(jc: JobContext, project: Project, job: string): string[] {
+  const definition = findJob(project, job);
+  const path = definition.kind === 'ingest' ? project.sources.find((s) => s.name === definition.target)?.path : undefined;
+  if (path === undefined) return [];
+  return matchFiles(jc.projectDir, path).map((f) => relative(jc.projectDir, f)).filter((f) => fileDate(f) === undefined);
+}
+
 async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
   const source = project.sources.find((s) => s.name === job.target)!;
   if (source.path === undefined) return ingestTableJob(jc, project, source, options);
@@ -88,7 +103,7 @@ async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, o
   for (const file of matched) await confineToProject(jc, jc.projectDir, file, { what: `source "${source.name}": path matches`, action: 'ingest.run', actor: jobActor(options), target: `source:${source.name}` });
   const { partition } = options;
   const files = partition === undefined ? matched : matched.filter((f) => {
-    const day = fileDate(f);
+    const day = fileDate(relative(jc.projectDir, f));
     return day !== undefined && day >= partition.start && day < partition.end;
   });
   const before = await jc.metadata.latestSnapshot(source.name);

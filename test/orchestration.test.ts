@@ -226,6 +226,10 @@ describe('backfills', () => {
     expect(again.partitions.map((p) => p.status)).toEqual(['skipped', 'succeeded', 'skipped']);
     expect(await platform.metadata.schedules.get(again.partitions[1]!.key)).toMatchObject({ status: 'succeeded', attempts: 3, trigger: 'backfill' });
     expect((await platform.metadata.latestSnapshot('payments'))!.rowCount).toBe(4);
+    // A file that arrives for a done partition is named: the partition is not run again.
+    file('2026-01-03b.csv', 'a4,3,2026-01-03T05:00:00Z\n');
+    const late = await backfill(jc, project, 'ingest:payments', options);
+    expect(late.partitions.map((p) => [p.status, p.notIngested])).toEqual([['skipped', undefined], ['skipped', undefined], ['skipped', ['data/payments/2026-01-03b.csv']]]);
   });
 
   test('a file under a dated directory is in the partition of its day (dt=, YYYY/MM/DD, a dated directory); a file with no date is named as in no partition', async () => {

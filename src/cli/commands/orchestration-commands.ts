@@ -188,6 +188,8 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
             (result.failed > 0 ? '\nrun the same command again to retry the failed partitions' : '') +
             (result.runningElsewhere > 0 ? `\n${result.runningElsewhere} partition(s) are run by another backfill that is still running: run the same command again once it ends, to confirm they succeeded` : ''),
         ].join('\n'));
+        const stale = result.partitions.filter((p) => p.notIngested !== undefined);
+        if (stale.length > 0) out.info(`warning: backfill ${job}: ${stale.length} partition(s) done before have files never ingested (they arrived after): ${stale.flatMap((p) => p.notIngested!).slice(0, 5).join(', ')}; a done partition is not run again: run "sluice run ${job}" to ingest them (files already ingested are skipped)`);
         const undated = result.undatedFiles;
         if (undated.length > 0) out.info(`warning: backfill ${job}: ${undated.length} file(s) the glob matches carry no date, so no partition ingests them: ${undated.slice(0, 5).join(', ')}${undated.length > 5 ? ', ...' : ''} (name them by day, e.g. payments-2026-01-31.csv, or put them under dt=2026-01-31/; "sluice run ${job}" ingests every file)`);
         // A partition left to another backfill is not done yet: a script must not go on as if the range were.

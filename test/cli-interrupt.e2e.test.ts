@@ -102,3 +102,12 @@ test('a rebuild from a manifest without --out, interrupted, names the path it wr
   expect(stopped.code).toBe(130);
   expect(stopped.stderr).toContain(`nothing was published at ${join(dir, 'out', 'again.parquet')} (its temporary files were removed); run the same command again`);
 });
+
+test('a "sluice run" stopped by SIGTERM says so and exits 143; its runs say they were interrupted by it, not that their process died', async () => {
+  const stopped = await sluiceSignalledAt(dir, 'materialize.snapshot-read', 'SIGTERM', 'run', 'materialize:txn_stats');
+  expect(stopped.code).toBe(143);
+  expect(stopped.stderr).toContain('interrupted (SIGTERM): run of materialize:txn_stats stopped; 0 of 1 job(s) had finished; see "sluice runs"; run the same command again');
+  const listed = sluice(dir, 'runs', '--failed', '--job', 'materialize:txn_stats', '--limit', '1', '--json');
+  expect((JSON.parse(listed.stdout) as { runs: { error: string }[] }).runs[0]).toMatchObject({ error: 'interrupted (SIGTERM): run of materialize:txn_stats stopped' });
+  expect(sluice(dir, 'run', 'materialize:txn_stats').code).toBe(0);
+});

@@ -76,6 +76,32 @@ describe('structured logs', () => {
     expect(JSON.stringify(lines)).not.toMatch(/\bc1\b|\bc2\b|2024-01-01T00:0/);
   });
 
+  test('a run inside another logs its own runId and job once, with parentRunId: no line repeats a key', async () => {
+    const t = await platform();
+    const raw: string[] = [];
+    const root = createLogger({ level: 'info', stream: { write: (l) => raw.push(l) } });
+    await withLogger(root, () => trackRun(t.platform, 'outer', {}, async () => {
+      await trackRun(t.platform, 'inner', {}, async () => {
+        currentLogger().info('inside');
+        return { result: undefined, stats: {} };
+      });
+      currentLogger().info('outside');
+      return { result: undefined, stats: {} };
+    }));
+    const [inner, outer] = await t.platform.metadata.listRuns(2);
+    // JSON.parse keeps the last of duplicate keys: count them in the text (a run's params, nested, aside).
+    for (const line of raw) for (const key of ['runId', 'job', 'parentRunId']) expect(line.replace(/"params":\{[^{}]*\}/, '').split(`"${key}":`).length).toBeLessThanOrEqual(2);
+    const lines = raw.map((l) => JSON.parse(l) as Line);
+    expect(lines.map((l) => [l.msg, l.job, l.runId, l.parentRunId])).toEqual([
+      ['run started', 'outer', outer!.id, undefined],
+      ['run started', 'inner', inner!.id, outer!.id],
+      ['inside', 'inner', inner!.id, outer!.id],
+      ['run succeeded', 'inner', inner!.id, outer!.id],
+      ['outside', 'outer', outer!.id, undefined],
+      ['run succeeded', 'outer', outer!.id, undefined],
+    ]);
+  });
+
   test('every line of an HTTP request carries its requestId: the caller\'s x-request-id, returned in the response', async () => {
     const t = await platform();
     const lines: Line[] = [];

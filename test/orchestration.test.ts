@@ -110,6 +110,25 @@ describe('the scheduler', () => {
     expect((await platform.metadata.health.listAlerts(10)).map((a) => [a.transition, a.condition.subject]).reverse()).toEqual([['fired', 'job:ingest:payments'], ['resolved', 'job:ingest:payments']]);
   });
 
+  test('a scheduler stopped while a firing waits for its retry ends the firing interrupted: no new attempt starts, the key is settled', async () => {
+    const schedules = [schedule({ job: 'ingest:payments', cron: '* * * * *', retries: 5, backoff: { base: '1s', max: '1s' } })];
+    const { platform, jc, file } = await setup(schedules);
+    file('2026-01-01.csv', '');
+    const clock = fakeClock(T0);
+    const scheduler = createScheduler(jc, { project: () => platform.project(), clock, random: () => 0.5 });
+    await scheduler.tick();
+    await clock.advance(MINUTE);
+    const [key] = await scheduler.tick();
+    await clock.waitForSleep(500);
+    let stopped = false;
+    const stopping = scheduler.stop({ reason: 'SIGTERM', signal: 'SIGTERM' }).then(() => (stopped = true));
+    await vi.waitFor(() => expect(stopped).toBe(true), { timeout: 10_000 });
+    await stopping;
+    const runs = await platform.metadata.listRuns(100, { job: 'ingest:payments' });
+    expect(runs.map((r) => [r.params.attempt, r.status])).toEqual([[1, 'failed']]);
+    expect(await platform.metadata.schedules.get(key!)).toMatchObject({ status: 'failed', attempts: 1, finishedAt: expect.any(Number), error: expect.stringContaining('the scheduler stopped before the run finished (SIGTERM)') });
+  });
+
   test('an onNewSnapshot trigger runs its job once per new snapshot of the source', async () => {
     const schedules = [schedule({ job: spend, onNewSnapshot: payments })];
     const { platform, jc, file } = await setup(schedules);
@@ -207,6 +226,26 @@ describe('backfills', () => {
     expect(again.partitions.map((p) => p.status)).toEqual(['skipped', 'succeeded', 'skipped']);
     expect(await platform.metadata.schedules.get(again.partitions[1]!.key)).toMatchObject({ status: 'succeeded', attempts: 3, trigger: 'backfill' });
     expect((await platform.metadata.latestSnapshot('payments'))!.rowCount).toBe(4);
+    // A file that arrives for a done partition is named: the partition is not run again.
+    file('2026-01-03b.csv', 'a4,3,2026-01-03T05:00:00Z\n');
+    const late = await backfill(jc, project, 'ingest:payments', options);
+    expect(late.partitions.map((p) => [p.status, p.notIngested])).toEqual([['skipped', undefined], ['skipped', undefined], ['skipped', ['data/payments/2026-01-03b.csv']]]);
+  });
+
+  test('a file under a dated directory is in the partition of its day (dt=, YYYY/MM/DD, a dated directory); a file with no date is named as in no partition', async () => {
+    const events = batchSource({ name: 'events', schema: { account_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', path: 'data/events/**/*.csv' });
+    const t = await tempPlatform({ kind: 'project', name: 'dated', entities: [account], sources: [events], featureViews: [] }, T0);
+    cleanups.push(t.dispose);
+    const rows = { 'dt=2026-01-01/part-0.csv': 'a1,1,2026-01-01T01:00:00Z\n', '2026/01/02/x.csv': 'a1,2,2026-01-02T01:00:00Z\n', '2026-01-03/x.csv': 'a1,3,2026-01-03T01:00:00Z\n', 'events_2026_01_03.csv': 'a2,3,2026-01-03T02:00:00Z\n', 'latest.csv': 'a3,9,2026-01-02T00:00:00Z\n' };
+    for (const [path, body] of Object.entries(rows)) {
+      mkdirSync(join(t.dir, 'data', 'events', path, '..'), { recursive: true });
+      writeFileSync(join(t.dir, 'data', 'events', path), `account_id,amount,ts\n${body}`);
+    }
+    const result = await backfill({ ...t.platform, projectDir: t.dir }, await t.platform.project(), 'ingest:events', { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 0, 4), partitionMs: DAY, policy });
+    expect(result).toMatchObject({ done: 3, failed: 0, undatedFiles: ['data/events/latest.csv'] });
+    const runs = (await t.platform.metadata.listRuns(100, { job: 'ingest:events' })).reverse();
+    expect(runs.map((r) => [(r.params.partition as { start: string }).start.slice(0, 10), r.stats?.filesIngested])).toEqual([['2026-01-01', 1], ['2026-01-02', 1], ['2026-01-03', 2]]);
+    expect((await t.platform.metadata.latestSnapshot('events'))!.rowCount).toBe(4);
   });
 
   test('only jobs that take partitions can be backfilled; an empty range is refused', async () => {

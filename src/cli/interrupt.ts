@@ -10,7 +10,7 @@ const REPORT_TIMEOUT_MS = 3_000;
 
 /**
  * The CLI's one handling of Ctrl-C (SIGINT) and SIGTERM for a command that runs to its end
- * (`ingest`, `materialize`, `dataset build`): the process stops at once, as a crash would (every
+ * (`ingest`, `materialize`, `dataset build`, `run`, `backfill`, `transform run`): the process stops at once, as a crash would (every
  * write is atomic, so a stop loses and doubles nothing, and a lease of a dead process is taken over
  * at once), but first records its runs as interrupted (`abandonRuns`: failed with `interrupted
  * (SIGINT): <what> stopped`, ended now) and says on stderr that the command was interrupted and

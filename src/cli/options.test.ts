@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { isoInstant, timeOrAgo } from './options.js';
+import { durationMs, isoInstant, timeOrAgo } from './options.js';
 
 // `--since`/`--until` read a time as request views and spines do (`parseTimestampText`): text
 // without an offset is UTC, whatever the time zone of the shell that runs `sluice`.
@@ -35,4 +35,10 @@ test('backfill instants: one grammar with --since, an impossible date refused ra
   expect(isoInstant('2026-01-31 06:00')).toBe(Date.UTC(2026, 0, 31, 6));
   expect(isoInstant('2026-01-31T06:00:00+01')).toBe(Date.UTC(2026, 0, 31, 5));
   for (const text of ['2026-02-29', '2026-02-30', '2026-04-31T00:00:00Z', '24h', 'tomorrow']) expect(() => isoInstant(text)).toThrow(/ISO-8601/);
+});
+
+test('a duration option must be positive: --partition 0s or --timeout 0s is refused, saying so', () => {
+  expect(durationMs('90s')).toBe(90_000);
+  for (const text of ['0s', '0m', '0h']) expect(() => durationMs(text)).toThrow(`must be positive, such as 90s, 30m or 2h (got ${text}).`);
+  expect(() => durationMs('soon')).toThrow('expected a duration such as 90s, 30m or 2h.');
 });

@@ -27,8 +27,10 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
 /** A commander parser for a duration option (`90s`, `30m`, `2h`), in milliseconds. */
 export function durationMs(value: string): number {
   const ms = parseDuration(value);
-  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 90s, 30m or 2h.');
-  return ms;
+  if (ms !== undefined) return ms;
+  // parseDuration takes no zero: every duration option is a length or a limit (--timeout, --partition), none meaning anything at 0.
+  const zero = /^\s*0+(?=\D)/.test(value) && parseDuration(value.replace(/^\s*0+/, '1')) !== undefined;
+  throw new InvalidArgumentError(zero ? `must be positive, such as 90s, 30m or 2h (got ${value}).` : 'expected a duration such as 90s, 30m or 2h.');
 }
 
 /** The `--port` parser: 0 (any free port) to 65535. */

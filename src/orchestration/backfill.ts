@@ -5,7 +5,7 @@ import { toIso } from '../time/index.js';
 import { systemClock, type SchedulerClock } from './clock.js';
 import { newLeaseHolder } from './lease.js';
 import { runKeyed, type RetryPolicy } from './run-attempts.js';
-import { findJob, supportsPartitions, type JobContext, type Partition } from './run-job.js';
+import { findJob, notIngestedInPartition, supportsPartitions, undatedFiles, type JobContext, type Partition } from './run-job.js';
 
 /** At most this many partitions in one backfill (a typo in --partition must not claim a million keys). */
 export const MAX_PARTITIONS = 10_000;
@@ -40,10 +40,14 @@ export interface PartitionOutcome {
   readonly status: 'succeeded' | 'failed' | 'skipped' | 'running-elsewhere';
   readonly attempts: number;
   readonly error?: string;
+  /** Of a partition skipped as done: files in it whose content was never ingested (they arrived after its run). */
+  readonly notIngested?: readonly string[];
 }
 
 export interface BackfillResult extends BackfillProgress {
   readonly job: string;
+  /** Files the job's glob matches that carry no date (relative to the project): in no partition, so not ingested. */
+  readonly undatedFiles: readonly string[];
   readonly partitions: readonly PartitionOutcome[];
 }
 
@@ -95,7 +99,8 @@ export async function backfill(jc: JobContext, project: Project, job: string, op
     const span = { key, start: toIso(partition.start), end: toIso(partition.end) };
     if (outcome.status === 'not-claimed') {
       const done = outcome.holderStatus === 'succeeded';
-      outcomes.push({ ...span, status: done ? 'skipped' : 'running-elsewhere', attempts: 0 });
+      const notIngested = done ? await notIngestedInPartition(jc, project, job, partition) : [];
+      outcomes.push({ ...span, status: done ? 'skipped' : 'running-elsewhere', attempts: 0, ...(notIngested.length > 0 ? { notIngested } : {}) });
       if (done) progress.skipped++;
       else progress.runningElsewhere++;
     } else if (outcome.status === 'succeeded') {
@@ -107,5 +112,5 @@ export async function backfill(jc: JobContext, project: Project, job: string, op
     }
     options.onProgress?.({ ...progress });
   }
-  return { job, ...progress, partitions: outcomes };
+  return { job, ...progress, undatedFiles: undatedFiles(jc, project, job), partitions: outcomes };
 }

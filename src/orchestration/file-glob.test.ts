@@ -30,4 +30,18 @@ describe('file globs of ingest jobs', () => {
     expect(fileDate('2026-02-30.csv')).toBeUndefined();
     expect(fileDate('batch-123456789.csv')).toBeUndefined();
   });
+
+  test('a file under a dated directory has its date: hive dt= / date=, YYYY/MM/DD, a dated directory; _-separated dates too', () => {
+    const jan31 = Date.UTC(2026, 0, 31);
+    expect(fileDate('data/payments/dt=2026-01-31/part-0000.parquet')).toBe(jan31);
+    expect(fileDate('data/payments/date=20260131/part-0.csv')).toBe(jan31);
+    expect(fileDate('data/payments/2026/01/31/events.csv')).toBe(jan31);
+    expect(fileDate('data/payments/2026-01-31/events.csv')).toBe(jan31);
+    expect(fileDate('data/payments/payments_2026_01_31.csv')).toBe(jan31);
+    // The name's own date comes first; separators must agree; a directory that is not a whole date is none.
+    expect(fileDate('data/2026-01-30/payments-2026-01-31.csv')).toBe(jan31);
+    expect(fileDate('data/payments_2026-01_31.csv')).toBeUndefined();
+    expect(fileDate('data/export-2026-01-31-v2/events.csv')).toBeUndefined();
+    expect(fileDate('data/2026/13/31/events.csv')).toBeUndefined();
+  });
 });

@@ -36,3 +36,13 @@ test('work that has not stopped within the grace after its stop is answered with
   release();
   await expect.poll(() => settled).toBe(true);
 });
+
+test('an attempt stopped before its work starts settles at once: onSettled runs, so no one waits for it forever', async () => {
+  const stop = new AbortController();
+  stop.abort(new InterruptedError('INTERRUPTED', 'the scheduler stopped before the run finished (SIGTERM)'));
+  let started = false;
+  let settled = false;
+  const answer = withTimeout(jc, systemClock, 3_600_000, stop.signal, async () => void (started = true), async () => void (settled = true));
+  await expect(answer).rejects.toMatchObject({ code: 'INTERRUPTED', message: 'the scheduler stopped before the run finished (SIGTERM)' });
+  expect([started, settled]).toEqual([false, true]);
+});

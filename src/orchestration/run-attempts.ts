@@ -43,7 +43,11 @@ export const STOP_GRACE_MS = 60_000;
  * await withTimeout(jc, systemClock, 600_000, scheduler.signal, (signal) => buildDataset(jc, project, { ...options, signal }));
  */
 export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, timeoutMs: number, stop: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>, onSettled?: () => Promise<void>, graceMs = STOP_GRACE_MS): Promise<T> {
-  stop?.throwIfAborted();
+  if (stop?.aborted) {
+    // Work that never started has settled: whoever waits for `onSettled` must not wait forever.
+    await onSettled?.().catch(() => undefined);
+    throw stopReason(stop.reason);
+  }
   const controller = new AbortController();
   const settled = new AbortController();
   let interrupting: (() => void) | undefined;
@@ -82,6 +86,13 @@ export async function withTimeout<T>(jc: JobContext, clock: SchedulerClock, time
 function stopReason(reason: unknown): Error {
   if (isSluiceError(reason)) return reason;
   return new InterruptedError('INTERRUPTED', reason instanceof Error ? reason.message : String(reason), { cause: reason });
+}
+
+/** A stop that came while a keyed run waited to retry after attempt `attempt` failed with `error`. */
+function interruptedWhileWaiting(reason: unknown, attempt: number, error: unknown): Error {
+  const stop = stopReason(reason);
+  const message = `${stop.message}, while waiting to retry (attempt ${attempt} failed: ${errorWithCause(error).message})`;
+  return new InterruptedError('INTERRUPTED', message, { details: isSluiceError(stop) ? stop.details : undefined, cause: error });
 }
 
 /** The stop's reason, for work that had not stopped `graceMs` after it. */
@@ -176,6 +187,12 @@ export async function runKeyed(jc: JobContext, project: Project, job: string, op
       const delay = backoffDelay(tries + 1, policy, options.random);
       options.onRetry?.(attempts + 1, delay, error as Error);
       await clock.sleep(delay, options.signal);
+      if (options.signal?.aborted) {
+        // Stopped while waiting to retry: the firing ends here, with no attempt that never ran.
+        const stopped = interruptedWhileWaiting(options.signal.reason, attempts, error);
+        await store.finish(claim.key, { status: 'failed', error: stopped.message }, clock.now());
+        return { status: 'failed', attempts, error: stopped };
+      }
     }
   }
 }

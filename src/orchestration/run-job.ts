@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { userInfo } from 'node:os';
 import { didYouMean, projectJobs, type JobDefinition, type Project, type Source } from '../definitions/index.js';
 import { NotFoundError, ValidationError } from '../errors.js';
@@ -12,6 +13,7 @@ import type { RunTrigger } from '../storage/metadata/schedule-store.js';
 import { applySnapshotOnline } from '../streaming/apply-snapshot.js';
 import { toIso } from '../time/index.js';
 import { fileDate, matchFiles } from './file-glob.js';
+import { fileSha256 } from '../ingest/file-hash.js';
 import { trackRun } from './track-run.js';
 import { runRetention } from '../compliance/retention/run-retention.js';
 import { operatorPrincipal } from '../compliance/retention/operator-principal.js';
@@ -83,16 +85,53 @@ export function supportsPartitions(job: JobDefinition): boolean {
   return job.kind === 'ingest';
 }
 
+/**
+ * The files an ingest job's glob matches that carry no date (see `fileDate`), relative to the
+ * project: no backfill partition takes them. Empty for other jobs.
+ *
+ * @example
+ * undatedFiles(jc, project, 'ingest:payments'); // ['data/payments/latest.csv']
+ */
+export function undatedFiles(jc: JobContext, project: Project, job: string): string[] {
+  const definition = findJob(project, job);
+  const path = definition.kind === 'ingest' ? project.sources.find((s) => s.name === definition.target)?.path : undefined;
+  if (path === undefined) return [];
+  return matchFiles(jc.projectDir, path).map((f) => relative(jc.projectDir, f)).filter((f) => fileDate(f) === undefined);
+}
+
+/** Of `files`, those whose date (`fileDate`, read under the project) is in `partition`. */
+function inPartition(jc: JobContext, files: readonly string[], partition: Partition): string[] {
+  return files.filter((f) => {
+    const day = fileDate(relative(jc.projectDir, f));
+    return day !== undefined && day >= partition.start && day < partition.end;
+  });
+}
+
+/**
+ * The files of an ingest job's partition whose content its source has not ingested (a file that
+ * arrived, or changed, after the partition's run), relative to the project; each file is hashed.
+ *
+ * @example
+ * await notIngestedInPartition(jc, project, 'ingest:payments', { start, end }); // ['data/payments/2026-01-07.csv']
+ */
+export async function notIngestedInPartition(jc: JobContext, project: Project, job: string, partition: Partition): Promise<string[]> {
+  const definition = findJob(project, job);
+  const path = definition.kind === 'ingest' ? project.sources.find((s) => s.name === definition.target)?.path : undefined;
+  if (path === undefined) return [];
+  const fresh: string[] = [];
+  for (const file of inPartition(jc, matchFiles(jc.projectDir, path), partition)) {
+    if (!(await jc.metadata.findIngest(definition.target, await fileSha256(file)))) fresh.push(relative(jc.projectDir, file));
+  }
+  return fresh;
+}
+
 async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {
   const source = project.sources.find((s) => s.name === job.target)!;
   if (source.path === undefined) return ingestTableJob(jc, project, source, options);
   const matched = matchFiles(jc.projectDir, source.path);
   for (const file of matched) await confineToProject(jc, jc.projectDir, file, { what: `source "${source.name}": path matches`, action: 'ingest.run', actor: jobActor(options), target: `source:${source.name}` });
   const { partition } = options;
-  const files = partition === undefined ? matched : matched.filter((f) => {
-    const day = fileDate(f);
-    return day !== undefined && day >= partition.start && day < partition.end;
-  });
+  const files = partition === undefined ? matched : inPartition(jc, matched, partition);
   const before = await jc.metadata.latestSnapshot(source.name);
   const written: string[] = [];
   let accepted = 0;

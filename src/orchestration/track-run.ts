@@ -5,11 +5,12 @@ import { runLeaseName, type MetadataStore, type RunRecord, type RunStatus } from
 import { InterruptedError, TimeoutError, isSluiceError } from '../errors.js';
 import { errorWithCause, reportRunHealth } from './job-health.js';
 import { DEFAULT_LEASE_TTL_MS, heartbeat, holderIsGone, newLeaseHolder } from './lease.js';
-import { currentLogger, withLogger } from '../observability/log.js';
+import { currentLogger, withLogger, type Logger } from '../observability/log.js';
 import { endJobSpan, startJobSpan } from '../observability/tracing.js';
 
 /** The run being tracked in this async context, so a run started inside another records its parent. */
-const currentRun = new AsyncLocalStorage<{ readonly runId: string }>();
+/** The run tracked in this async context, and the logger it was started under (its run's child is made from that). */
+const currentRun = new AsyncLocalStorage<{ readonly runId: string; readonly baseLogger: Logger }>();
 
 /** The stop of the job this async context runs for (see `withStopSignal`). */
 const currentStop = new AsyncLocalStorage<AbortSignal>();
@@ -127,7 +128,7 @@ export async function listRuns(ctx: SluiceContext, limit: number, filter: { job?
  * a success; see `reportRunHealth`). Each transition is also an OpenLineage event (START, then
  * COMPLETE or FAIL) when lineage is configured; with `project`, the events name the job's
  * datasets. A run started inside another records `parentRunId`. Every log line of the run
- * carries its `runId` and `job` (`currentLogger()` inside `body` is the run's child logger), and
+ * carries its `runId` and `job`, once, and a nested run's its `parentRunId` (`currentLogger()` inside `body` is the run's child logger), and
  * the run is one trace span when tracing is configured.
  */
 export async function trackRun<T>(
@@ -148,7 +149,9 @@ export async function trackRun<T>(
   const endedAt = () => Math.max(Date.now(), run.startedAt);
   ctx.lineage?.emit({ ...transition, eventType: 'START', at: run.startedAt });
   const span = startJobSpan(job, run.id, typeof params.source === 'string' ? { 'sluice.source': params.source } : {});
-  const log = currentLogger().child({ runId: run.id, job, ...(span ? { traceId: span.spanContext().traceId } : {}) });
+  // A child of the parent run's own base logger, not of its run logger: a line carries one runId and job.
+  const baseLogger = parent?.baseLogger ?? currentLogger();
+  const log = baseLogger.child({ runId: run.id, job, ...(parent ? { parentRunId: parent.runId } : {}), ...(span ? { traceId: span.spanContext().traceId } : {}) });
   log.info({ params: recorded }, 'run started');
   const fail = async (error: unknown): Promise<void> => {
     const { message, cause } = errorWithCause(error);
@@ -163,7 +166,7 @@ export async function trackRun<T>(
   };
   runsInProgress.set(run.id, fail);
   try {
-    const { result, stats } = await withLogger(log, () => currentRun.run({ runId: run.id }, body));
+    const { result, stats } = await withLogger(log, () => currentRun.run({ runId: run.id, baseLogger }, body));
     // Taken out before its outcome is written, so that a signal cannot record it as abandoned after.
     if (!runsInProgress.delete(run.id)) return result;
     await ctx.metadata.finishRun(run.id, { status: 'succeeded', stats });

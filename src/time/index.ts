@@ -1,6 +1,6 @@
 export { parseDuration, formatDuration } from './duration.js';
 export { isoTimestampSql, parseTimestampSql, looksLikeEpochSeconds, toIso, EPOCH_UNITS, type EpochUnit } from './timestamp.js';
-export { parseTimestampText, parseTimestampTextSql } from './timestamp-text.js';
+export { isCalendarDay, parseTimestampText, parseTimestampTextSql } from './timestamp-text.js';
 export {
   windowAt,
   windowStartAt,

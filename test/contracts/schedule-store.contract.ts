@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { withStore, type StoreHarness } from './harness.js';
-import type { Lease, MetadataStore } from '../../src/storage/metadata/metadata-store.js';
+import { runLeaseName, type Lease, type MetadataStore } from '../../src/storage/metadata/metadata-store.js';
 
 const alive = { id: 'h1', host: 'host-a', pid: 1 };
 const other = { id: 'h2', host: 'host-b', pid: 2 };
@@ -45,13 +45,20 @@ export function runScheduleStoreContract(name: string, harness: () => Promise<St
     await s.claim(claim('early'), 1);
     expect((await s.claim(claim('early', other), 2, { reclaim: nobodyGone })).claimed).toBe(false);
     expect((await s.claim(claim('early', other), 2, { reclaim: goneIf('h1') })).claimed).toBe(true);
-    // After a first run, the run's lease says whether the claimer lives: no lease, gone.
+    // While its run runs, the run's lease says whether the claimer lives: no lease, gone.
     await s.claim(claim('late'), 1);
     const run = await store.startRun('materialize:v', {}, { holder: alive, ttlMs: 60_000 });
     await s.startAttempt('late', run.id);
     expect((await s.claim(claim('late', other), 2, { reclaim: nobodyGone })).claimed).toBe(false);
-    await store.finishRun(run.id, { status: 'failed', error: 'died' });
+    await store.releaseLease(runLeaseName(run.id), alive.id);
     expect((await s.claim(claim('late', other), 2, { reclaim: nobodyGone })).claimed).toBe(true);
+    // Once its run has finished (a retry's backoff, or before the key is settled), the claimer itself does.
+    await s.claim(claim('between'), 1);
+    const first = await store.startRun('materialize:v', {}, { holder: alive, ttlMs: 60_000 });
+    await s.startAttempt('between', first.id);
+    await store.finishRun(first.id, { status: 'failed', error: 'attempt 1 failed' });
+    expect((await s.claim(claim('between', other), 2, { reclaim: nobodyGone })).claimed).toBe(false);
+    expect((await s.claim(claim('between', other), 2, { reclaim: goneIf('h1') })).claimed).toBe(true);
   }));
 
   test(`${name}: lists by job and by key prefix, newest claim first; cursors only move forward`, run(async (_h, store) => {

@@ -23,6 +23,7 @@ import { authorizeCliProcess, authorizeCliStatus, cliPrincipal } from '../../com
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
 import { closeAfter, untilStopped } from './real-time.js';
+import { exitOnInterrupt } from '../interrupt.js';
 
 function jobContext(platform: Platform, projectDir: string): JobContext {
   return { ...platform, projectDir };
@@ -116,7 +117,12 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         };
         // A human's run acts as the CLI's principal (SLUICE_API_KEY, else the local operator), authorized per job.
         const principal = await cliPrincipal(platform);
-        const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', principal, ...limit }, (_job, done, total) => out.progress('run', done, total));
+        let finished = 0;
+        const interrupted = exitOnInterrupt(`run of ${name}`, () => `${finished} of ${jobs.length} job(s) had finished; see "sluice runs"; run the same command again`);
+        const result = await runJobsInOrder(jc, project, jobs, { trigger: 'manual', principal, ...limit }, (_job, done, total) => {
+          finished = done;
+          out.progress('run', done, total);
+        }).finally(interrupted);
         const failed = result.failed && { job: result.failed.job, ...errorWithCause(result.failed.error) };
         out.result({ ran: result.ran, ...(failed ? { failed } : {}), notRun: result.notRun }, () => [
           ...result.ran.map((r) => `${r.job}: succeeded, ${r.stats.rowsIn} rows in, ${r.stats.rowsOut} out${r.stats.snapshotsWritten.length > 0 ? `, wrote ${r.stats.snapshotsWritten.join(', ')}` : ''}`),
@@ -164,14 +170,17 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .action((job: string, options: { from: number; to: number; partition: number; retries: number; timeout: number }) =>
       run.withPlatform(audited({ action: 'backfill', target: `job:${job}`, failed: (e) => Number(e.failed) > 0 || Number(e.runningElsewhere) > 0 }, async ({ platform, out, projectDir }) => {
         const project = await platform.project();
+        let settled = 'no partition had finished';
+        const interrupted = exitOnInterrupt(`backfill of ${job}`, () => `${settled}; run the same command again to resume (partitions that succeeded are skipped)`);
         const result = await backfill(jobContext(platform, projectDir), project, job, {
           from: options.from, to: options.to, partitionMs: options.partition, principal: await cliPrincipal(platform),
           policy: { retries: options.retries, timeoutMs: options.timeout, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
           onProgress: (p) => {
+            settled = `${p.done + p.skipped} of ${p.total} partition(s) done, ${p.failed} failed`;
             out.progress(`backfill ${job}`, p.done + p.skipped + p.failed, p.total);
             out.info(`backfill ${job}: ${p.done + p.skipped}/${p.total} done (${p.skipped} already), ${p.failed} failed`);
           },
-        });
+        }).finally(interrupted);
         out.result(result, () => [
           table(['partition', 'status', 'attempts', 'error'], result.partitions.map((p) => [`${p.start}/${p.end}`, p.status === 'failed' ? 'FAILED' : p.status, p.attempts, p.error])),
           `backfill ${job} by ${formatDuration(options.partition)}: ${result.done} succeeded, ${result.skipped} already done, ${result.failed} failed, ` +
@@ -179,9 +188,13 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
             (result.failed > 0 ? '\nrun the same command again to retry the failed partitions' : '') +
             (result.runningElsewhere > 0 ? `\n${result.runningElsewhere} partition(s) are run by another backfill that is still running: run the same command again once it ends, to confirm they succeeded` : ''),
         ].join('\n'));
+        const stale = result.partitions.filter((p) => p.notIngested !== undefined);
+        if (stale.length > 0) out.info(`warning: backfill ${job}: ${stale.length} partition(s) done before have files never ingested (they arrived after): ${stale.flatMap((p) => p.notIngested!).slice(0, 5).join(', ')}; a done partition is not run again: run "sluice run ${job}" to ingest them (files already ingested are skipped)`);
+        const undated = result.undatedFiles;
+        if (undated.length > 0) out.info(`warning: backfill ${job}: ${undated.length} file(s) the glob matches carry no date, so no partition ingests them: ${undated.slice(0, 5).join(', ')}${undated.length > 5 ? ', ...' : ''} (name them by day, e.g. payments-2026-01-31.csv, or put them under dt=2026-01-31/; "sluice run ${job}" ingests every file)`);
         // A partition left to another backfill is not done yet: a script must not go on as if the range were.
         if (result.failed > 0 || result.runningElsewhere > 0) process.exitCode = EXIT_FAILURE;
-        return { from: toIso(options.from), to: toIso(options.to), partitionMs: options.partition, total: result.total, done: result.done, skipped: result.skipped, failed: result.failed, runningElsewhere: result.runningElsewhere };
+        return { from: toIso(options.from), to: toIso(options.to), partitionMs: options.partition, total: result.total, done: result.done, skipped: result.skipped, failed: result.failed, runningElsewhere: result.runningElsewhere, undatedFiles: undated };
       })),
     );
 

@@ -1,3 +1,4 @@
+import { exitOnInterrupt } from '../interrupt.js';
 import type { Command } from 'commander';
 import { jobName, transformOrder } from '../../definitions/index.js';
 import { authorizeCliJobs, cliPrincipal } from '../../compliance/access/cli-principal.js';
@@ -42,17 +43,22 @@ export function registerTransformCommands(program: Command, run: CommandContext)
         const ordered = transformOrder(project, options.all ? undefined : names);
         await authorizeCliJobs(platform, await cliPrincipal(platform), project, ordered.map((t) => jobName('transform', t.name)));
         const results: RunOutcome[] = [];
-        for (const [i, t] of ordered.entries()) {
-          out.progress('transform run', i, ordered.length);
-          const result = await runTransform(platform, project, t.name, options.timeout === undefined ? {} : { timeoutMs: options.timeout }).catch((error: unknown) => {
-            // The runs done are committed: say so, and which transforms were not run, before the error.
-            for (const done of results) out.info(describeRun(done));
-            const rest = ordered.slice(i + 1).map((r) => r.name);
-            if (rest.length > 0) out.info(`not run, after transform "${t.name}" failed: ${rest.join(', ')}`);
-            throw error;
-          });
-          const snapshot = result.skipped || !options.online || result.snapshot === null ? undefined : await platform.metadata.snapshot(result.snapshot);
-          results.push(snapshot ? { ...result, online: await applySnapshotOnline(platform, project, transformSource(project, t.name), snapshot) } : result);
+        const interrupted = exitOnInterrupt('transform run', () => `${results.length} of ${ordered.length} transform(s) had committed${results.length > 0 ? ` (${results.map((r) => r.transform).join(', ')})` : ''}; run the same command again (a transform up to date is skipped)`);
+        try {
+          for (const [i, t] of ordered.entries()) {
+            out.progress('transform run', i, ordered.length);
+            const result = await runTransform(platform, project, t.name, options.timeout === undefined ? {} : { timeoutMs: options.timeout }).catch((error: unknown) => {
+              // The runs done are committed: say so, and which transforms were not run, before the error.
+              for (const done of results) out.info(describeRun(done));
+              const rest = ordered.slice(i + 1).map((r) => r.name);
+              if (rest.length > 0) out.info(`not run, after transform "${t.name}" failed: ${rest.join(', ')}`);
+              throw error;
+            });
+            const snapshot = result.skipped || !options.online || result.snapshot === null ? undefined : await platform.metadata.snapshot(result.snapshot);
+            results.push(snapshot ? { ...result, online: await applySnapshotOnline(platform, project, transformSource(project, t.name), snapshot) } : result);
+          }
+        } finally {
+          interrupted();
         }
         out.progress('transform run', ordered.length, ordered.length);
         out.result({ runs: results }, () =>

@@ -39,8 +39,9 @@ export interface RunKeyClaim {
  * - `claim` is atomic: of any number of claimers of one key (in any process), exactly one gets
  *   `claimed: true`; a key is stored once (UNIQUE). Without `reclaim`, an existing key is never
  *   claimed again, whatever its status (a schedule's firing runs at most once). With `reclaim`, a
- *   `failed` key, or a `running` one whose claimer is gone (its last run's lease is gone by
- *   `reclaim`, or, before its first run, its holder is), is claimed again by the caller.
+ *   `failed` key, or a `running` one whose claimer is gone (while its last run is running, that
+ *   run's lease is gone by `reclaim`; otherwise, before its first run, between attempts, or
+ *   between finishing a run and settling the key, its holder is), is claimed again by the caller.
  * - `startAttempt` counts an attempt and links its run; attempts of a key are numbered from 1
  *   and keep counting across reclaims.
  * - `advanceCursor` only moves a cursor forward.

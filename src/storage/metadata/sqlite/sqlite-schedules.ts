@@ -36,16 +36,22 @@ export function sqliteSchedules(db: SqliteConnection): ScheduleStore {
     byPrefix: db.prepare('SELECT * FROM run_keys WHERE substr(key, 1, length(?)) = ? ORDER BY claimed_at DESC, key DESC LIMIT ?'),
     all: db.prepare('SELECT * FROM run_keys ORDER BY claimed_at DESC, key DESC LIMIT ?'),
     lease: db.prepare('SELECT * FROM leases WHERE name = ?'),
+    runStatus: db.prepare('SELECT status FROM runs WHERE id = ?'),
     cursor: db.prepare('SELECT checked_until FROM schedule_cursors WHERE schedule = ?'),
     advance: db.prepare('INSERT INTO schedule_cursors (schedule, checked_until) VALUES (?, ?) ON CONFLICT (schedule) DO UPDATE SET checked_until = max(checked_until, excluded.checked_until)'),
   };
-  /** Whether the claimer of a running key is gone: its last run's lease is, or (before a first run) its own process. */
+  /**
+   * Whether the claimer of a running key is gone: while its last run runs, that run's lease is;
+   * otherwise (before a first run, between attempts, or between finishing a run and settling the
+   * key, when no run lease exists) its own process is.
+   */
   const claimerGone = (row: RunKeyRow, isGone: HolderGone): boolean => {
-    if (row.last_run_id === null) {
+    const running = row.last_run_id !== null && (sql.runStatus.get(row.last_run_id) as { status: string } | undefined)?.status === 'running';
+    if (!running) {
       const holder: Lease = { name: row.key, holder: toHolder(row), acquiredAt: row.claimed_at, renewedAt: row.claimed_at, expiresAt: Number.MAX_SAFE_INTEGER };
       return isGone(holder);
     }
-    const lease = sql.lease.get(runLeaseName(row.last_run_id)) as LeaseRow | undefined;
+    const lease = sql.lease.get(runLeaseName(row.last_run_id!)) as LeaseRow | undefined;
     return lease === undefined || isGone(toLease(lease));
   };
   return {

@@ -1,7 +1,7 @@
 import { auditErrorCode } from '../audit/audited-action.js';
 import type { Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
-import { stoppedBy } from '../../errors.js';
+import { InterruptedError, stoppedBy } from '../../errors.js';
 import { withLease } from '../../orchestration/lease.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import { trackRun } from '../../orchestration/track-run.js';
@@ -184,9 +184,25 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
   });
   const dropRecords = cutoffs.size === 0 ? [] : await trimDropRecordsOf(ctx, project, cutoffs, removedFrom, dryRun);
   // Expired records must not linger in free pages either (as after an erasure).
-  const scrubPending = dryRun ? [] : (await scrubRemovedBytes(ctx, project, options.signal)).scrubPending;
+  const scrubPending = dryRun ? [] : await scrubOrLeave(ctx, project, options.signal);
   const leftoverFiles = sources.reduce((n, s) => n + s.purge.leftoverFiles.length, 0);
   return { at, dryRun, sources, views, dropRecords, servedUnreadable, scrubPending, leftoverFiles };
+}
+
+/**
+ * The scrub after the purges committed is clean-up of committed work (docs/orchestration.md, "commit
+ * points"): a stop leaves the stores it did not reach to the next run, each firing `scrub_pending`
+ * (`scrubRemovedBytes` reports them), and the retention succeeds with what it removed, its run
+ * saying `stopRequested`, instead of failing work that committed.
+ */
+async function scrubOrLeave(ctx: SluiceContext, project: Project, signal: AbortSignal | undefined): Promise<RetentionReport['scrubPending']> {
+  try {
+    return (await scrubRemovedBytes(ctx, project, signal)).scrubPending;
+  } catch (error) {
+    const left = error instanceof InterruptedError && error.details?.step === 'scrub' ? error.details.left : undefined;
+    if (!Array.isArray(left)) throw error;
+    return left.map((store) => ({ store: String(store), reason: (error as Error).message }));
+  }
 }
 
 /**

@@ -18,7 +18,8 @@ import { until, webhookReceiver, type WebhookReceiver } from './support/webhook-
  */
 const BIN = join(import.meta.dirname, '..', 'bin', 'sluice.js');
 const HOUR = 3_600_000;
-const N = 120;
+// Enough customers for drift to tell a change from chance (docs/drift.md: 990 values a side for a numeric column).
+const N = 1000;
 const CUSTOMERS = Array.from({ length: N }, (_, i) => `c${i}`);
 
 const CONFIG = `import { defineProject, entity, batchSource, featureView, featureService, sqlTransform, last, count, webhook, env, range } from 'sluice';
@@ -72,9 +73,9 @@ async function serveEveryone(): Promise<void> {
   const port = await freePort();
   const server = await startSluice(dir, ['serve', '--port', String(port), '--no-scheduler'], env);
   try {
-    for (let from = 0; from < N; from += 40) {
+    for (let from = 0; from < N; from += 200) {
       const response = await fetch(`http://127.0.0.1:${port}/v1/features/online`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'scoring', entities: { customer_id: CUSTOMERS.slice(from, from + 40) } }),
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'scoring', entities: { customer_id: CUSTOMERS.slice(from, from + 200) } }),
       });
       expect(response.status).toBe(200);
     }

@@ -11,12 +11,13 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 
 import { option as opt } from './serving.js';
+import { keySetBodies, openCheckoutRequest } from './lib/checkout-request.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = resolve(opt('dir', join(here, '.work')));
@@ -64,22 +65,10 @@ function quantile(xs, q) {
 }
 
 async function child(checkout) {
-  const dist = (path) => import(pathToFileURL(join(checkout, 'dist', path)).href);
-  const { openPlatform } = await dist('platform.js');
-  const { latestSnapshots } = await dist('serving/latest-snapshots.js');
-  const { getOnlineFeatures } = await dist('serving/online-features.js');
-  const { answerBytes } = await dist('serving/http/answer-bytes.js');
-  const platform = openPlatform({ projectDir: dir });
-  const project = (await platform.metadata.latestRegistry()).project;
-  const latest = await latestSnapshots(platform.metadata, project);
-  const store = await platform.online();
-  const entityCount = (await store.viewInfo('txn')).entityCount;
+  const { platform, entities: entityCount, request } = await openCheckoutRequest(checkout, dir);
   // 64 different key sets, as a server sees different entities request by request.
-  const bodies = Array.from({ length: 64 }, (_, b) => ({ service: 'all', entities: { customer_id: Array.from({ length: count }, (_, i) => `c${String((b * 104729 + i * 7919) % entityCount).padStart(7, '0')}`) } }));
-  const serve = async (i) => {
-    const response = await getOnlineFeatures(project, store, bodies[i % bodies.length], Date.now(), latest);
-    return answerBytes(response);
-  };
+  const bodies = keySetBodies(64, count, entityCount);
+  const serve = async (i) => request(bodies[i % bodies.length], Date.now());
   for (let i = 0; i < 500; i++) await serve(i);
   // CPU and collections, nothing else measured.
   const gcs = [];

@@ -10,10 +10,9 @@
 // Read-only on DIR's store.
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { benchCommit, benchKeys, median } from './lib/server-comparison.js';
 import { abCheckouts, option } from './serving.js';
+import { keySetBodies, openCheckoutRequest } from './lib/checkout-request.js';
 
 const { checkouts, dir } = abCheckouts();
 const count = Number(option('entities', 100));
@@ -24,20 +23,10 @@ const calls = Number(option('calls', 10));
 const now = Date.now();
 
 async function build(checkout) {
-  const dist = (path) => import(pathToFileURL(join(checkout, 'dist', path)).href);
-  const { openPlatform } = await dist('platform.js');
-  const { latestSnapshots } = await dist('serving/latest-snapshots.js');
-  const { getOnlineFeatures } = await dist('serving/online-features.js');
-  const { answerBytes } = await dist('serving/http/answer-bytes.js');
-  const platform = openPlatform({ projectDir: dir });
-  const project = (await platform.metadata.latestRegistry()).project;
-  const latest = await latestSnapshots(platform.metadata, project);
-  const store = await platform.online();
-  const entities = (await store.viewInfo('txn')).entityCount;
+  const { platform, entities, request } = await openCheckoutRequest(checkout, dir);
   // 64 different key sets by default, as a server sees different entities request by request (serving-allocation.js's).
-  const bodies = keySets === 1 ? [{ service: 'all', entities: { customer_id: benchKeys(count, 17, entities) } }]
-    : Array.from({ length: keySets }, (_, b) => ({ service: 'all', entities: { customer_id: Array.from({ length: count }, (_, i) => `c${String((b * 104729 + i * 7919) % entities).padStart(7, '0')}`) } }));
-  const serve = async (i) => answerBytes(await getOnlineFeatures(project, store, bodies[i % bodies.length], now, latest));
+  const bodies = keySets === 1 ? [{ service: 'all', entities: { customer_id: benchKeys(count, 17, entities) } }] : keySetBodies(keySets, count, entities);
+  const serve = async (i) => request(bodies[i % bodies.length], now);
   return { platform, serve, bodies };
 }
 

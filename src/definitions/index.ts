@@ -8,6 +8,7 @@ export { didYouMean } from './suggest.js';
 export { findSource, findView } from './find-source.js';
 export { storedProject } from './stored-project.js';
 export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyPart } from './entity-key.js';
+export { deadLetterMentions, occursWhole, rawMentions } from './key-mentions.js';
 export { INT64_TEXT_PATTERN, int64TextSql, parseInt64Text } from './int64-text.js';
 export { FLOAT64_TEXT_PATTERN, float64TextSql, parseFloat64Text } from './float64-text.js';
 export { featureColumn, resolveFeatures, unknownFeatureError, type RequestSelection, type ResolvedFeatures, type ViewSelection } from './resolve-features.js';

@@ -67,6 +67,25 @@ export function runPurgeStoreContract(name: string, harness: () => Promise<Store
       expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw)).toEqual(['{"customer_id":"ab","ts":']);
     }));
 
+  test(`${name}: a dead letter is purged by a key it holds as a whole value, not by one inside a date, a hash or a longer key (review rev11 finding 4)`, () =>
+    run(async (_h, store) => {
+      const others = ['c1,2024-01-01T00:00:00Z,5', 'c3,2024-02-02T00:00:00Z,2.5', '{"erased":"45e4f8dec264a1"}', '{"customer_id":"c22","ts":"2024-01-01"}'];
+      const own = ['c2,2024-01-01T00:00:00Z,5', '{"customer_id":"c2","ts":"2024-01-01"}'];
+      await store.addDeadLetters([...others, ...own].map((raw) => letter(raw, 100)));
+      expect(await store.purge.purgeDeadLetters('s', { containing: [['2']] })).toEqual({ rows: 0, bytes: 0 });
+      expect(await store.purge.purgeDeadLetters('s', { containing: [['c2']] })).toEqual({ rows: 2, bytes: own.reduce((n, r) => n + r.length + 'bad'.length, 0) });
+      expect((await store.listDeadLetters({ source: 's' })).map((d) => d.raw).sort()).toEqual([...others].sort());
+    }));
+
+  test(`${name}: check samples are purged by a key they hold as a whole value only (review rev11 finding 4)`, () =>
+    run(async (_h, store) => {
+      const outcome = (samples: string[]): CheckOutcome => ({ dataset: 's', check: 'amount_not_null', kind: 'notNull', severity: 'error', passed: false, failingRows: samples.length, totalRows: 9, observedFraction: 0.5, samples, message: 'm' });
+      await store.quality.recordResults([outcome(['{"customer_id":"c1","ts":"2024-01-01"}', '{"customer_id":"c2","ts":"2024-01-01"}'])], { evaluatedAt: 1 });
+      expect(await store.purge.purgeCheckSamples('s', [['2']])).toMatchObject({ rows: 0 });
+      expect(await store.purge.purgeCheckSamples('s', [['c2']])).toMatchObject({ rows: 1 });
+      expect((await store.quality.latestResults())[0]?.samples).toEqual(['{"customer_id":"c1","ts":"2024-01-01"}']);
+    }));
+
   test(`${name}: check samples naming a key leave check results and quarantined batches' results; other samples and datasets stay`, () =>
     run(async (_h, store) => {
       const outcome = (dataset: string, samples: string[]): CheckOutcome => ({ dataset, check: 'amount_not_null', kind: 'notNull', severity: 'error', passed: false, failingRows: samples.length, totalRows: 9, observedFraction: 0.5, samples, message: 'm' });

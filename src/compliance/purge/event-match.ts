@@ -1,4 +1,4 @@
-import { entityKey, int64KeyPart, type Project, type Source } from '../../definitions/index.js';
+import { entityKey, int64KeyPart, rawMentions, type Project, type Source } from '../../definitions/index.js';
 import { entityColumnsIn, entityKeyParts } from './match-sql.js';
 import type { SluiceContext } from '../../context.js';
 import type { StorePurge } from './purge-types.js';
@@ -15,43 +15,6 @@ export interface TextMatch {
 function eventTime(value: unknown): number {
   if (typeof value === 'number') return value;
   return typeof value === 'string' ? Date.parse(value) : Number.NaN;
-}
-
-/** Every string, number and member name of a JSON value, decoded. */
-function decodedTexts(value: unknown, into: string[]): string[] {
-  if (typeof value === 'string' || typeof value === 'number') into.push(String(value));
-  else if (Array.isArray(value)) for (const v of value) decodedTexts(v, into);
-  else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      into.push(k);
-      decodedTexts(v, into);
-    }
-  }
-  return into;
-}
-
-/**
- * Whether raw text (a rejected row as received, a serving log line) mentions every part of a key:
- * as written, as a JSON writer writes it inside a string (`JSON.stringify(part)` without its
- * quotes: `a\\"b` for `a"b`, even when the text does not parse), or, when it is JSON, in one
- * of its decoded strings, numbers or member names, since a row may write a key with escapes
- * (`"c\\u0037"` for `c7`). The SQLite dead-letter purge keeps the same rule.
- *
- * @example
- * rawMentions('{"customer_id":"c\\u0037"}', ['c7']); // true
- */
-export function rawMentions(text: string, parts: readonly string[]): boolean {
-  // A JSON writer escapes a quote, a backslash, a control character or a lone surrogate: text that does not parse (a torn line) holds the part only so.
-  if (parts.every((part) => text.includes(part) || text.includes(JSON.stringify(part).slice(1, -1)))) return true;
-  // An escape needs a backslash; a number may be written in another form (1e2 is 100).
-  if (!text.includes('\\') && !parts.some((part) => /^[-+0-9.eE]+$/.test(part))) return false;
-  let decoded: string[];
-  try {
-    decoded = decodedTexts(JSON.parse(text), []);
-  } catch {
-    return false;
-  }
-  return parts.every((part) => text.includes(part) || decoded.some((d) => d.includes(part)));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { auditErrorCode } from '../audit/audited-action.js';
 import type { Project, Source } from '../../definitions/index.js';
-import { didYouMean } from '../../definitions/index.js';
+import { didYouMean, rawMentions } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import { NotFoundError } from '../../errors.js';
 import { withLease, withLeases } from '../../orchestration/lease.js';
@@ -13,7 +13,7 @@ import { purgeOnline } from './purge-online.js';
 import { purgeDatasets } from './purge-datasets.js';
 import { purgeCheckSamples, purgeQuarantine } from './purge-quarantine.js';
 import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
-import { purgeLog, rawMentions, textMatch } from './event-match.js';
+import { purgeLog, textMatch } from './event-match.js';
 import { finishPendingDeletions } from './pending-deletions.js';
 import { purgeInterruption } from './purge-interruption.js';
 import { reportUnfinishedPurges, stoppedStep } from './unfinished-purge-status.js';

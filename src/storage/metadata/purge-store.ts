@@ -92,7 +92,7 @@ export interface SnapshotRewriteRecord {
 export interface DeadLetterPurge {
   /** Recorded before this time (epoch ms). */
   readonly before?: number;
-  /** Whose raw text or reason contains every part of one of these (an entity key's parts): as written, JSON-escaped, or (raw JSON) in a decoded string (`rawMentions`' rule). */
+  /** Whose raw text or reason holds every part of one of these (an entity key's parts) as a whole value (`deadLetterMentions`: as written, JSON-escaped, or in raw JSON's decoded values; not inside a longer value). */
   readonly containing?: readonly (readonly string[])[];
 }
 
@@ -124,8 +124,8 @@ export interface PurgeStore {
   purgeDeadLetters(source: string, match: DeadLetterPurge, dryRun?: boolean): Promise<{ rows: number; bytes: number }>;
   /**
    * Removes, in one transaction, the check samples (failing rows shown as text in check results
-   * and in quarantined batches' results) of `dataset` that mention every part of one of
-   * `containing` (an entity key's parts, as they are or JSON-escaped). Reports the samples
+   * and in quarantined batches' results) of `dataset` that hold every part of one of
+   * `containing` (an entity key's parts) as a whole value (`rawMentions`). Reports the samples
    * removed, their bytes, and the quarantined batches whose results changed.
    */
   purgeCheckSamples(dataset: string, containing: readonly (readonly string[])[], dryRun?: boolean): Promise<{ rows: number; bytes: number; batches: number[] }>;

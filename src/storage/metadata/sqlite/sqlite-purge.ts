@@ -1,3 +1,4 @@
+import { deadLetterMentions, rawMentions } from '../../../definitions/key-mentions.js';
 import { ConflictError } from '../../../errors.js';
 import type { PendingDeletion, PurgeStore, SnapshotRewriteRecord, StoreCount, UnfinishedPurge } from '../purge-store.js';
 import { toSnapshot, type SnapshotRow } from './sqlite-schema.js';
@@ -19,11 +20,13 @@ CREATE TABLE IF NOT EXISTS unfinished_purges (
 /** The stored bytes of a dead letter's raw text and reason. */
 const BYTES = 'length(CAST(raw AS BLOB)) + length(CAST(reason AS BLOB))';
 /**
- * A dead letter mentions a key part (bound four times) when its raw text or reason holds it as
- * written, its raw text JSON-escaped (`a\\"b` for `a"b`: a torn JSON row), or, for raw JSON, when one of its decoded strings, numbers or member names does: a row
- * may write a key with escapes (`"c\\u0037"` for `c7`), which the text alone does not show. An
- * escape needs a backslash, so only such rows are decoded (json_tree on every row cost ~6x the
- * CPU: BENCHMARKS.md, 2026-11-30 governance pass), except for a numeric part (`1e2` is 100).
+ * The dead letters that may mention a key part (bound four times), selected in SQL before the
+ * rule (`deadLetterMentions`) decides: their raw text or reason holds it as written, their raw text
+ * JSON-escaped (`a\\"b` for `a"b`: a torn JSON row), or, for raw JSON, one of its decoded strings,
+ * numbers or member names does: a row may write a key with escapes (`"c\\u0037"` for `c7`), which
+ * the text alone does not show. An escape needs a backslash, so only such rows are decoded
+ * (json_tree on every row cost ~6x the CPU: BENCHMARKS.md, 2026-11-30 governance pass), except for
+ * a numeric part (`1e2` is 100). Every row the rule matches is selected; most others are not read.
  */
 const mentions = (part: string): string => `(instr(raw || char(10) || reason, ?) > 0 OR instr(raw, ?) > 0 OR (${/^[-+0-9.eE]+$/.test(part) ? '1' : 'instr(raw, char(92)) > 0'}
   AND EXISTS (SELECT 1 FROM json_tree(CASE WHEN json_valid(raw) THEN raw ELSE '[]' END) AS j WHERE instr(j.value, ?) > 0 OR instr(j.key, ?) > 0)))`;
@@ -104,7 +107,7 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
       return (rows as RewriteRow[]).filter((r) => source === undefined || r.source === source).map(toRecord);
     },
     async purgeCheckSamples(dataset, containing, dryRun = false) {
-      const mentions = (sample: unknown) => typeof sample === 'string' && containing.some((parts) => parts.length > 0 && parts.every((p) => sample.includes(p) || sample.includes(JSON.stringify(p).slice(1, -1))));
+      const mentions = (sample: unknown) => typeof sample === 'string' && containing.some((parts) => rawMentions(sample, parts));
       let rows = 0;
       let bytes = 0;
       /** The value with every `samples` list (a check's failing rows as text) of `dataset` cleared of samples that mention a key. */
@@ -195,7 +198,8 @@ export function sqlitePurge(db: SqliteConnection): PurgeStore {
         if (match.before !== undefined) take(sql.oldDeadLetters.all(source, match.before));
         for (const parts of match.containing ?? []) {
           if (parts.length === 0) continue;
-          take(db.prepare(`SELECT id, ${BYTES} AS bytes FROM dead_letters WHERE source = ? AND ${parts.map(mentions).join(' AND ')}`).all(source, ...parts.flatMap((p) => [p, JSON.stringify(p).slice(1, -1), p, p])));
+          const candidates = db.prepare(`SELECT id, raw, reason, ${BYTES} AS bytes FROM dead_letters WHERE source = ? AND ${parts.map(mentions).join(' AND ')}`).all(source, ...parts.flatMap((p) => [p, JSON.stringify(p).slice(1, -1), p, p]));
+          take((candidates as Array<{ id: number; raw: string; reason: string; bytes: number }>).filter((r) => deadLetterMentions(r.raw, r.reason, parts)));
         }
         if (!dryRun) for (const id of ids.keys()) sql.deleteDeadLetter.run(id);
         return { rows: ids.size, bytes: [...ids.values()].reduce((a, b) => a + b, 0) };

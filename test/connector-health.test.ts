@@ -7,7 +7,7 @@ import { count, defineProject, entity, env as envSetting, featureView, natsJetSt
 import type { ConnectorStatus, StartConnector } from '../src/ingest/connectors/connector.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
 import { storeMetrics } from '../src/observability/store-metrics.js';
-import { clearRemovedConditions, connectorHealthWatch, healthStatus, reportConnectorIncident, streamSchemaWatch } from '../src/observability/status/index.js';
+import { clearRemovedConditions, connectorHealthWatch, healthStatus, reportConnectorIncident, SCHEMA_CHANGE_MIN_EVENTS, streamSchemaWatch } from '../src/observability/status/index.js';
 import { compileProject } from '../src/definitions/index.js';
 import { startRealTime } from '../src/cli/commands/real-time.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
@@ -204,7 +204,9 @@ test('a declared column a CDC table dropped is a schema_changed warning that bat
 // streamed batch fired, nor a fitting push what a refused file fired.
 const schemaChanged = async () => (await env.platform.metadata.health.list({ kind: 'schema_changed' })).find((c) => c.subject === 'source:payments');
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
-const retypedBatch = { accepted: 0, duplicates: 0, rejected: [{ index: 0, reason: 'column "amount": "abc" is not a float64' }] };
+const refusedEvents = (n: number) => ({ accepted: 0, duplicates: 0, rejected: Array.from({ length: n }, (_, index) => ({ index, reason: 'column "amount": "abc" is not a float64' })) });
+// Enough consecutive refused events through one way in to judge the schema changed (`SCHEMA_CHANGE_MIN_EVENTS`).
+const retypedBatch = refusedEvents(SCHEMA_CHANGE_MIN_EVENTS);
 const fittingBatch = { accepted: 2, duplicates: 0, rejected: [] };
 let files = 0;
 const ingest = (text: string) => {
@@ -213,6 +215,28 @@ const ingest = (text: string) => {
   return ingestFile(env.platform, env.project, 'payments', path).catch(() => undefined);
 };
 const FITS = 'customer_id,amount,ts\nc1,1.5,2024-01-01T00:00:00Z\n';
+
+test('one bad event is a dead letter, not a schema change: streamed batches fire schema_changed only after enough consecutive events through one way in failed the same column (review rev10 finding 6)', async () => {
+  const watch = streamSchemaWatch(env.platform, () => env.project, () => undefined);
+  // A lone one-event push whose value has another type (the reviewer's page for 15 minutes).
+  watch('payments', 'push', refusedEvents(1));
+  await settle();
+  expect(await schemaChanged()).toBeUndefined();
+  // Refused events short of the minimum, then an event that fits: the count starts again.
+  for (let i = 0; i < SCHEMA_CHANGE_MIN_EVENTS - 2; i++) watch('payments', 'push', refusedEvents(1));
+  watch('payments', 'push', fittingBatch);
+  watch('payments', 'push', refusedEvents(1));
+  await settle();
+  expect(await schemaChanged()).toBeUndefined();
+  // Another way in's refusals do not add to push's.
+  watch('payments', 'postgresCdc', refusedEvents(SCHEMA_CHANGE_MIN_EVENTS - 1));
+  await settle();
+  expect(await schemaChanged()).toBeUndefined();
+  // A steady stream of refusals through push: every event since the fitting one failed "amount".
+  for (let i = 0; i < SCHEMA_CHANGE_MIN_EVENTS - 1; i++) watch('payments', 'push', refusedEvents(1));
+  await settle();
+  expect(await schemaChanged()).toMatchObject({ firing: true, severity: 'error', details: { retyped: ['amount'] }, message: expect.stringMatching(/the last 20 event\(s\) from push/) });
+});
 
 test('a fitting file does not end a schema_changed a streamed batch fired; a fitting batch through the same way in does', async () => {
   const watch = streamSchemaWatch(env.platform, () => env.project, () => undefined);

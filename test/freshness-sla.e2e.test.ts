@@ -112,6 +112,36 @@ test('a streamed view is fresh while events arrive: its table reflects the newes
   }
 });
 
+test('entries whose every event was rejected are not new data: a stream refusing everything goes stale past its SLA, in status and in answers, committed to the lake or not (review rev10 finding 5)', async () => {
+  const payments = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', ts: 'timestamp' }, timestamp: 'ts', eventId: 'payment_id', freshness: '5m', allowedLateness: '1h' });
+  const paid = featureView({ name: 'paid', entity: customer, source: payments, features: { n: count() }, freshness: '5m' });
+  const project = compileProject(defineProject({ name: 'p', entities: [customer], sources: [payments], featureViews: [paid] }));
+  await env.platform.metadata.recordRegistry(project);
+  const runtime = await startStreamRuntime(env.platform, { project: () => project, commitIntervalMs: 3_600_000 });
+  try {
+    let ids = 0;
+    // A producer whose clock is a day behind: every event is past the allowed lateness.
+    const push = (ageMs: number) => runtime.processor.append('payments', { texts: [JSON.stringify({ payment_id: `p${ids++}`, customer_id: 'c1', ts: new Date(env.clock.now - ageMs).toISOString() })] }, 'push');
+    const get = async () => getOnlineFeatures(project, await env.platform.online(), { entities: { customer_id: ['c1'] }, features: ['paid:n'] }, env.clock.now, await latestSnapshots(env.platform.metadata, project));
+    const status = async () => Object.fromEntries((await evaluateFreshness(project, { metadata: env.platform.metadata, online: await env.platform.online(), log: () => env.platform.log(), now: env.clock.now })).map((f) => [`${f.kind}:${f.name}`, [f.stale, f.dataAt]]));
+    expect(await push(MIN)).toMatchObject({ accepted: 1 });
+    const accepted = new Date(env.clock.now).toISOString();
+    await runtime.commitNow();
+    for (let i = 0; i < 6; i++) {
+      env.clock.now += MIN;
+      expect(await push(24 * 60 * MIN)).toMatchObject({ accepted: 0, rejected: [{ reason: expect.stringMatching(/late/) }] });
+      // Half of them reach the lake (dead-letter-only commits), half stay in the log.
+      if (i % 2 === 0) await runtime.commitNow();
+    }
+    expect(await status()).toEqual({ 'source:payments': [true, accepted], 'view:paid': [true, accepted] });
+    expect(await get()).toMatchObject({ rows: [{ paid__n: 1 }], metadata: [{ status: ['STALE'] }], views: { paid: { status: 'STALE' } } });
+    expect(await push(MIN)).toMatchObject({ accepted: 1 });
+    expect(await status()).toEqual({ 'source:payments': [false, new Date(env.clock.now).toISOString()], 'view:paid': [false, new Date(env.clock.now).toISOString()] });
+  } finally {
+    await runtime.close();
+  }
+});
+
 test('sluice status exits non-zero while a source is past its SLA (--json says why), and 0 once it has data', () => {
   const root = mkdtempSync(join(tmpdir(), 'sluice-fresh-'));
   try {

@@ -2,7 +2,7 @@ import { isStreamed, type Project } from '../definitions/index.js';
 import type { MetadataStore } from '../storage/metadata/metadata-store.js';
 import type { EventLog } from '../storage/log/event-log.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
-import { latestSnapshots } from '../serving/latest-snapshots.js';
+import { latestSnapshots, snapshotDataTime } from '../serving/latest-snapshots.js';
 import { servedView, tableDataTime } from '../serving/served-table.js';
 import { toIso } from '../time/index.js';
 import { freshnessVerdict } from './freshness-verdict.js';
@@ -32,8 +32,8 @@ export interface FreshnessInputs {
 
 /**
  * Evaluates every source and feature view (see `freshnessVerdict`): a source by its newest
- * committed data (its latest snapshot's commit time and, for a streamed source, the log's last
- * acknowledgement); a view by its online table, as serving judges it: STALE when newer data was
+ * committed data (the commit time of its newest snapshot that added rows and, for a streamed
+ * source, the log's newest acknowledgement that kept an event: `snapshotDataTime`, `lastKept`); a view by its online table, as serving judges it: STALE when newer data was
  * committed than it holds (with or without an SLA: its values are served STALE), or when the
  * newest data it reflects is past the view's SLA. A view's `dataAt` is the newest data its table
  * reflects, also when that is an older snapshot than the latest.
@@ -57,9 +57,9 @@ export async function evaluateFreshness(project: Project, inputs: FreshnessInput
   for (const source of project.sources) {
     let dataAt = latest.get(source.name)?.createdAt ?? null;
     if (log && isStreamed(source)) {
-      const head = log.head(source.name);
-      const last = head > 0 ? log.acknowledged(source.name, head - 1, 1).at(-1) : undefined;
-      if (last) dataAt = Math.max(dataAt ?? last.ackTime, last.ackTime);
+      // The newest entry that kept an event: one whose every event was rejected is no new data.
+      const kept = log.lastKept(source.name);
+      if (kept !== undefined) dataAt = Math.max(dataAt ?? kept, kept);
     }
     rows.push(row('source', source.name, source.freshnessMs, dataAt));
   }
@@ -75,7 +75,8 @@ export async function evaluateFreshness(project: Project, inputs: FreshnessInput
     for (const [source, built] of Object.entries(info.snapshots)) {
       if (built === null || latest.get(source)?.id === built.id) continue;
       const held = await inputs.metadata.snapshot(built.id);
-      if (held !== undefined) committedAt.set(held.id, held.createdAt);
+      const heldAt = held === undefined ? null : await snapshotDataTime(inputs.metadata, held);
+      if (heldAt !== null) committedAt.set(built.id, heldAt);
     }
     rows.push(row('view', view.name, view.freshnessMs, tableDataTime(info, latest, committedAt), served.status === 'STALE' ? served.reason : undefined));
   }

@@ -342,7 +342,7 @@ export class StreamProcessor {
       const inTransaction = new Promise<void>((resolve) => (written = resolve));
       // The states are made while the entry is being flushed; committed once it is durable.
       at('making online states');
-      const commit = applyToTable(this.options.online, table, source, decoded, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, keep, { precondition, written, commitAfter: durable, made: () => at('waiting for the log to be durable') });
+      const commit = applyToTable(this.options.online, table, source, decoded, ackTime, progressOf(source, offset, ackTime, keptAny(decoded, keep)), keep, { precondition, written, commitAfter: durable, made: () => at('waiting for the log to be durable') });
       // The next group's update may be issued once this one's states are in its transaction (or it settled without).
       await Promise.race([inTransaction, commit.catch(() => undefined)]);
       commits.push(
@@ -379,7 +379,7 @@ export class StreamProcessor {
         }
         for (const entry of missing) {
           const replayed = await this.replay(project, source, entry, table!);
-          table = await applyToTable(this.options.online, table!, source, replayed.events, entry.ackTime, { applied: { [source.name]: entry.offset }, updatedAt: entry.ackTime });
+          table = await applyToTable(this.options.online, table!, source, replayed.events, entry.ackTime, progressOf(source, entry.offset, entry.ackTime, entry.events.length > 0));
           if (table === undefined) break;
           this.replayApplied(replayed.refusal);
         }
@@ -389,7 +389,7 @@ export class StreamProcessor {
       const entry = decoded !== undefined && decodedFor(decoded, table.definition) ? undefined : this.options.log.read(source.name, offset - 1, 1)[0]!;
       const replayed = entry === undefined ? { events: decoded!, refusal: undefined } : await this.replay(project, source, entry, table);
       const events = replayed.events;
-      const after = await applyToTable(this.options.online, table, source, events, ackTime, { applied: { [source.name]: offset }, updatedAt: ackTime }, events === decoded ? keep : undefined);
+      const after = await applyToTable(this.options.online, table, source, events, ackTime, progressOf(source, offset, ackTime, entry === undefined ? keptAny(decoded!, keep) : entry.events.length > 0), events === decoded ? keep : undefined);
       if (after !== undefined) this.replayApplied(replayed.refusal);
       // Freshness counts from the entry's own acknowledgement (a caller catching up passes "now").
       if (after !== undefined) this.options.onVisible?.(view.name, entry?.ackTime ?? ackTime, Date.now());
@@ -427,4 +427,20 @@ export class StreamProcessor {
     this.replayRefusals.add(said);
     this.options.onReplayRefused?.(refusal);
   }
+}
+
+/** Whether an entry's decoded events keep any (the rows `keep` says, all when absent). */
+function keptAny(decoded: DecodedEvents, keep?: (row: number) => boolean): boolean {
+  if (keep === undefined) return decoded.ts.length > 0;
+  for (let r = 0; r < decoded.ts.length; r++) if (keep(r)) return true;
+  return false;
+}
+
+/**
+ * A table's progress after log entry `offset`: it holds the entry; its data time (`updatedAt`,
+ * freshness) moves to the entry's acknowledgement only when the entry kept an event (an entry
+ * whose every event was rejected or a duplicate is no new data: review rev10).
+ */
+function progressOf(source: Source, offset: number, ackTime: number, kept: boolean): { applied: Record<string, number>; updatedAt?: number } {
+  return { applied: { [source.name]: offset }, ...(kept ? { updatedAt: ackTime } : {}) };
 }

@@ -65,6 +65,11 @@ export interface EventLog {
   read(source: string, after: number, limit: number): LogEntry[];
   /** Like `read`, the offsets and acknowledgement times of entries after `after`, without their events (cheap). */
   acknowledged(source: string, after: number, limit: number): { readonly offset: number; readonly ackTime: number }[];
+  /**
+   * The acknowledgement time of the newest entry of a source that kept an event (undefined: none):
+   * an entry whose every event was rejected or a duplicate brought no new data (freshness).
+   */
+  lastKept(source: string): number | undefined;
   /** The last offset appended for a source (0 when none). */
   head(source: string): number;
   position(source: string, origin: string): string | undefined;

@@ -124,6 +124,20 @@ describe('LMDB event log', () => {
     await log.close();
   });
 
+  test('lastKept: the acknowledgement of the newest entry that kept an event; entries of rejected events or duplicates only do not move it (review rev10 finding 5)', async () => {
+    const log = lmdbEventLog({ path: fresh() });
+    expect(log.lastKept('s')).toBeUndefined();
+    await log.append('s', { ackTime: 10, origin: 'push', events: ['{"n":1}'], ids: ['1'], rejected: [] });
+    await log.append('s', { ackTime: 20, origin: 'push', events: [], rejected: [{ index: 0, raw: '{"n":"x"}', reason: 'late' }] });
+    await log.append('s', { ackTime: 30, origin: 'push', events: ['{"n":1}'], ids: ['1'], rejected: [] });
+    expect(log.acknowledged('s', 0, 10).map((a) => a.ackTime)).toEqual([10, 20, 30]);
+    expect(log.lastKept('s')).toBe(10);
+    await log.append('s', { ackTime: 40, origin: 'push', events: ['{"n":2}'], ids: ['2'], rejected: [] });
+    expect(log.lastKept('s')).toBe(40);
+    expect(log.lastKept('other')).toBeUndefined();
+    await log.close();
+  });
+
   test('acknowledged gives offsets and acknowledgement times without events, and trim drops them with the entries', async () => {
     const log = lmdbEventLog({ path: fresh() });
     for (let i = 1; i <= 4; i++) await log.append('s', { ackTime: i * 100, origin: 'push', events: ['x'], rejected: [] });

@@ -22,6 +22,8 @@ const CHECKPOINT = 'checkpoint';
 const ID = 'id';
 const EXPIRY = 'expiry';
 const ACKED = 'acked';
+/** Per source: the acknowledgement time of the newest entry that kept an event. */
+const KEPT = 'kept';
 /** Rejected events remembered by the hash of their text (it may be longer than a key can be). */
 const REFUSED = 'refused';
 /** In an expiry record, what marks a refused event's hash (ids are stored as they are). */
@@ -127,6 +129,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         db.put([HEAD, source], offset);
         db.put([ENTRY, source, offset], { ackTime: batch.ackTime, origin: batch.origin, events, rejected } satisfies StoredEntry);
         db.put([ACKED, source, offset], batch.ackTime);
+        if (events.length > 0) db.put([KEPT, source], batch.ackTime);
         if (batch.position !== undefined) db.put([POSITION, source, batch.origin], batch.position);
         staged?.({ offset, duplicates });
         return { offset, duplicates };
@@ -147,6 +150,15 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       return acks;
     },
     head,
+    lastKept(source) {
+      const kept = db.get([KEPT, source]) as number | undefined;
+      if (kept !== undefined) return kept;
+      // A log written before the mark: the newest of its last entries that kept an event.
+      for (const { value } of db.getRange({ start: [ENTRY, source, Number.MAX_SAFE_INTEGER], end: [ENTRY, source, 0], reverse: true, limit: 256 })) {
+        if ((value as StoredEntry).events.length > 0) return (value as StoredEntry).ackTime;
+      }
+      return undefined;
+    },
     position(source, origin) {
       return db.get([POSITION, source, origin]) as string | undefined;
     },

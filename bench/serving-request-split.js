@@ -1,6 +1,6 @@
 // Where a 100-entity request's CPU goes, without a profiler's overhead (a CPU profile at 100 µs
 // inflates the request ~1.5x, and the most its small functions): CPU of the online store's reads
-// (`store.read`: LMDB's gets, the copy into a chunk, the decode), of the rest of
+// (`store.read`: LMDB's gets, the copy into a chunk, the decode; in all and per view), of the rest of
 // `getOnlineFeatures` (window evaluation, answer assembly) and of `answerBytes`, per request, for
 // one build. The reads are timed around the store's synchronous part (a read's promise settles
 // after the other view's read began, so awaiting it would count both).
@@ -27,12 +27,15 @@ const cpuUs = (since) => {
   return used.user + used.system;
 };
 let readsUs = 0;
+const viewReadsUs = new Map();
 const timed = {
   ...store,
   read: (view, keys) => {
     const cpu = process.cpuUsage();
     const read = store.read(view, keys);
-    readsUs += cpuUs(cpu);
+    const us = cpuUs(cpu);
+    readsUs += us;
+    viewReadsUs.set(view, (viewReadsUs.get(view) ?? 0) + us);
     return read;
   },
 };
@@ -40,6 +43,7 @@ const bodies = keySetBodies(64, count, entities);
 const perRound = [];
 for (let round = -1; round < rounds; round++) {
   readsUs = 0;
+  viewReadsUs.clear();
   let featuresUs = 0;
   let bytesUs = 0;
   for (let i = 0; i < requests; i++) {
@@ -53,14 +57,18 @@ for (let round = -1; round < rounds; round++) {
   // Round -1 warms the process up (compilation, the store's pages).
   if (round < 0) continue;
   const us = (total) => Number((total / requests).toFixed(1));
-  perRound.push({ round, readsUs: us(readsUs), evaluationAndAssemblyUs: us(featuresUs - readsUs), answerBytesUs: us(bytesUs), load1: loadavg()[0] });
+  const byView = Object.fromEntries([...viewReadsUs].map(([view, total]) => [view, us(total)]));
+  perRound.push({ round, readsUs: us(readsUs), readsUsByView: byView, evaluationAndAssemblyUs: us(featuresUs - readsUs), answerBytesUs: us(bytesUs), load1: loadavg()[0] });
   process.stderr.write(`${JSON.stringify(perRound.at(-1))}\n`);
 }
 await platform.close();
-const field = (name) => median(perRound.map((r) => r[name]));
+const field = (name) => Number(median(perRound.map((r) => r[name])).toFixed(1));
 const summary = {
   command: process.argv.slice(1).join(' '), at: new Date().toISOString(), commit: benchCommit(checkout), entities: count, requests,
-  medianUsPerRequest: { reads: field('readsUs'), evaluationAndAssembly: field('evaluationAndAssemblyUs'), answerBytes: field('answerBytesUs') },
+  medianUsPerRequest: {
+    reads: field('readsUs'),
+    readsByView: Object.fromEntries(Object.keys(perRound[0].readsUsByView).map((view) => [view, Number(median(perRound.map((r) => r.readsUsByView[view])).toFixed(1))])),
+    evaluationAndAssembly: field('evaluationAndAssemblyUs'), answerBytes: field('answerBytesUs') },
   load: field('load1'), perRound,
 };
 const out = option('out', undefined);

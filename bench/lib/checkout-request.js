@@ -10,7 +10,9 @@ export function keySetBodies(n, count, entities) {
 
 /**
  * Opens `dir`'s store with `checkout`'s build: `request(body, at)` answers the body's bytes as the
- * route does for a large answer; `entities` is the bench view's entity count.
+ * route does for a large answer; `entities` is the bench view's entity count. Also the parts
+ * `request` is made of (`getOnlineFeatures`, `answerBytes` and what they read), for a bench that
+ * times them one by one.
  */
 export async function openCheckoutRequest(checkout, dir) {
   const dist = (path) => import(pathToFileURL(join(checkout, 'dist', path)).href);
@@ -24,5 +26,5 @@ export async function openCheckoutRequest(checkout, dir) {
   const store = await platform.online();
   const entities = (await store.viewInfo('txn')).entityCount;
   const request = async (body, at) => answerBytes(await getOnlineFeatures(project, store, body, at, latest));
-  return { platform, entities, request };
+  return { platform, entities, request, parts: { project, store, latest, getOnlineFeatures, answerBytes } };
 }

@@ -101,3 +101,24 @@ test('after retention, a rebuild from the original manifest says which snapshot 
   const inPlace = await rebuildDataset(platform, project, `${out}.manifest.json`);
   expect(inPlace.purges).toEqual([expect.objectContaining({ reason: 'retention', action: 'flagged' })]);
 });
+
+test('a dataset rebuilt in place after an erasure is one record of its file, and two later rewrites of the file count each removed row once (wt-fixb defect 4)', async () => {
+  const { platform, project, out, built } = await setup();
+  await eraseSubject(platform, project, { entity: 'customer', key: ['c2'], reason: 'test', principal: admin });
+  // The erasure rewrote the snapshot, so the rebuild in place is another dataset (another id) at the same path.
+  const inPlace = await rebuildDataset(platform, project, `${out}.manifest.json`);
+  expect(inPlace.datasetId).not.toBe(built.datasetId);
+  const atOut = async () => (await platform.metadata.listDatasets(100)).filter((r) => r.path === out);
+  expect((await atOut()).map((r) => [r.id, r.rowCount])).toEqual([[inPlace.datasetId, 2]]);
+
+  // Two successive rewrites of the file: c3 (1 row of 2), then c1 (the last row).
+  const first = await eraseSubject(platform, project, { entity: 'customer', key: ['c3'], reason: 'test', principal: admin });
+  expect(first.certificate.stores.filter((s) => s.store.startsWith('dataset:')).map((s) => [s.store, s.rows])).toEqual([[`dataset:${inPlace.datasetId}`, 1]]);
+  const second = await eraseSubject(platform, project, { entity: 'customer', key: ['c1'], reason: 'test', principal: admin });
+  expect(second.certificate.stores.filter((s) => s.store.startsWith('dataset:')).map((s) => [s.store, s.rows])).toEqual([[`dataset:${inPlace.datasetId}`, 1]]);
+  expect((await atOut()).map((r) => [r.id, r.rowCount, r.purges?.map((p) => [p.rows, p.action])])).toEqual([
+    [inPlace.datasetId, 0, [[1, 'rewritten'], [1, 'rewritten'], [1, 'rewritten']]],
+  ]);
+  expect(manifestOf(out)).toMatchObject({ rowCount: 0 });
+  expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1);
+});

@@ -121,4 +121,10 @@ test('a dataset rebuilt in place after an erasure is one record of its file, and
   ]);
   expect(manifestOf(out)).toMatchObject({ rowCount: 0 });
   expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1);
+  // The lake file was rewritten in place too, three times: each rewrite counted once (4 -> 3 -> 2 -> 0 rows).
+  const snapshot = (await platform.metadata.latestSnapshot('payments'))!;
+  expect(snapshot.rowCount).toBe(0);
+  expect((await platform.metadata.purge.snapshotRewrites({ snapshotId: snapshot.id })).map((r) => [r.rowsBefore, r.rowsAfter])).toEqual([[4, 3], [3, 2], [2, 0]]);
+  expect(first.certificate.stores.find((s) => s.store === 'lake:payments')).toMatchObject({ rows: 1 });
+  expect(second.certificate.stores.find((s) => s.store === 'lake:payments')).toMatchObject({ rows: 2 });
 });

@@ -101,3 +101,30 @@ test('after retention, a rebuild from the original manifest says which snapshot 
   const inPlace = await rebuildDataset(platform, project, `${out}.manifest.json`);
   expect(inPlace.purges).toEqual([expect.objectContaining({ reason: 'retention', action: 'flagged' })]);
 });
+
+test('a dataset rebuilt in place after an erasure is one record of its file, and two later rewrites of the file count each removed row once (wt-fixb defect 4)', async () => {
+  const { platform, project, out, built } = await setup();
+  await eraseSubject(platform, project, { entity: 'customer', key: ['c2'], reason: 'test', principal: admin });
+  // The erasure rewrote the snapshot, so the rebuild in place is another dataset (another id) at the same path.
+  const inPlace = await rebuildDataset(platform, project, `${out}.manifest.json`);
+  expect(inPlace.datasetId).not.toBe(built.datasetId);
+  const atOut = async () => (await platform.metadata.listDatasets(100)).filter((r) => r.path === out);
+  expect((await atOut()).map((r) => [r.id, r.rowCount])).toEqual([[inPlace.datasetId, 2]]);
+
+  // Two successive rewrites of the file: c3 (1 row of 2), then c1 (the last row).
+  const first = await eraseSubject(platform, project, { entity: 'customer', key: ['c3'], reason: 'test', principal: admin });
+  expect(first.certificate.stores.filter((s) => s.store.startsWith('dataset:')).map((s) => [s.store, s.rows])).toEqual([[`dataset:${inPlace.datasetId}`, 1]]);
+  const second = await eraseSubject(platform, project, { entity: 'customer', key: ['c1'], reason: 'test', principal: admin });
+  expect(second.certificate.stores.filter((s) => s.store.startsWith('dataset:')).map((s) => [s.store, s.rows])).toEqual([[`dataset:${inPlace.datasetId}`, 1]]);
+  expect((await atOut()).map((r) => [r.id, r.rowCount, r.purges?.map((p) => [p.rows, p.action])])).toEqual([
+    [inPlace.datasetId, 0, [[1, 'rewritten'], [1, 'rewritten'], [1, 'rewritten']]],
+  ]);
+  expect(manifestOf(out)).toMatchObject({ rowCount: 0 });
+  expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1);
+  // The lake file was rewritten in place too, three times: each rewrite counted once (4 -> 3 -> 2 -> 0 rows).
+  const snapshot = (await platform.metadata.latestSnapshot('payments'))!;
+  expect(snapshot.rowCount).toBe(0);
+  expect((await platform.metadata.purge.snapshotRewrites({ snapshotId: snapshot.id })).map((r) => [r.rowsBefore, r.rowsAfter])).toEqual([[4, 3], [3, 2], [2, 0]]);
+  expect(first.certificate.stores.find((s) => s.store === 'lake:payments')).toMatchObject({ rows: 1 });
+  expect(second.certificate.stores.find((s) => s.store === 'lake:payments')).toMatchObject({ rows: 2 });
+});

@@ -76,7 +76,9 @@ test('file ingest rejects the erased key as "erased"; its dead letter keeps the 
   const result = await ingestFile(platform, project, 'txns', file);
   expect(result).toMatchObject({ accepted: 1, rejected: 2 });
   const letters = await platform.metadata.listDeadLetters({ source: 'txns' });
-  expect(letters.map((l) => [l.line, l.reason, l.raw])).toEqual([[3, 'erased', `{"erased": "${subject.hash}"}`], [4, 'erased', `{"erased": "${subject.hash}"}`]]);
+  // Each event keeps its own identity (a keyed hash of its text), never the text.
+  expect(letters.map((l) => [l.line, l.reason, JSON.parse(l.raw)])).toEqual([3, 4].map((line) => [line, 'erased', { erased: subject.hash, event: expect.stringMatching(/^[0-9a-f]{64}$/) }]));
+  expect(letters[0]!.raw).not.toBe(letters[1]!.raw);
   expect(JSON.stringify(letters)).not.toContain(KEY);
 });
 
@@ -93,7 +95,8 @@ test('pushed and streamed events of the erased key are rejected as "erased", in 
     expect(JSON.stringify(log.read('payments', 0, 10))).not.toContain(KEY);
     await runtime.commitNow();
     const letters = await platform.metadata.listDeadLetters({ source: 'payments' });
-    expect(letters.map((l) => [l.reason, l.raw])).toEqual([['erased', `{"erased": "${subject.hash}"}`], ['erased', `{"erased": "${subject.hash}"}`]]);
+    expect(letters.map((l) => [l.reason, JSON.parse(l.raw)])).toEqual([0, 1].map(() => ['erased', { erased: subject.hash, event: expect.stringMatching(/^[0-9a-f]{64}$/) }]));
+    expect(JSON.stringify(letters)).not.toContain(KEY);
   } finally {
     await runtime.close();
   }
@@ -118,4 +121,28 @@ test('--status: a request open past its deadline is overdue and fires erasure_ov
   await platform.metadata.erasure.finish('erase-1', { status: 'completed', at: clock.now, certificate: {} });
   expect(await reportErasureStatus(platform)).toMatchObject({ pending: 0, completed: 1, overdue: 0, requests: [{ overdue: true }] });
   expect(await platform.metadata.health.list({ firing: true, kind: 'erasure_overdue' })).toEqual([]);
+});
+
+test("each erased event of a source with an eventId is its own dead letter: the log's memory of refused texts does not merge distinct events whose texts erasure replaced (wt-fixb defect 3), and a retried event is still dead-lettered once", async () => {
+  const withIds = streamSource({ name: 'payments', schema: { payment_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', allowedLateness: '30d', eventId: 'payment_id' });
+  const t = await tempPlatform(defineProject({ ...spec, sources: [txns, withIds, signups], featureViews: [spend, featureView({ name: 'paid', entity: customer, source: withIds, features: { n: count() } })] }), NOW);
+  cleanup.push(t.dispose);
+  const { subject } = await requestErasure(t.platform, t.project, { entity: 'customer', key: [KEY], reason: 'customer asked', principal: operator });
+  const runtime = await startStreamRuntime(t.platform, { project: () => t.project, commitIntervalMs: 3_600_000 });
+  try {
+    const event = (id: string, key: string) => JSON.stringify({ payment_id: id, customer_id: key, amount: 1, ts: '2024-02-28T00:00:00Z' });
+    const body = `{"events": [${[event('p1', 'c1'), event('p2', KEY), event('p3', KEY)].join(', ')}]}`;
+    expect(await runtime.processor.append('payments', { body }, 'push')).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 1, reason: 'erased' }, { index: 2, reason: 'erased' }] });
+    expect((await runtime.processor.append('payments', { texts: [event('p4', KEY)] }, 'nats')).rejected).toEqual([{ index: 0, reason: 'erased' }]);
+    // The push retried (its answer lost): nothing new, its erased events among them.
+    await runtime.processor.append('payments', { body }, 'push');
+    await runtime.commitNow();
+    const letters = await t.platform.metadata.listDeadLetters({ source: 'payments' });
+    expect(letters.map((l) => l.reason)).toEqual(['erased', 'erased', 'erased']);
+    expect(new Set(letters.map((l) => l.raw)).size).toBe(3);
+    for (const l of letters) expect(JSON.parse(l.raw)).toEqual({ erased: subject.hash, event: expect.stringMatching(/^[0-9a-f]{64}$/) as string });
+    expect(JSON.stringify(letters)).not.toContain(KEY);
+  } finally {
+    await runtime.close();
+  }
 });

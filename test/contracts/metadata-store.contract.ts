@@ -234,12 +234,14 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     }
   }));
 
-  test(`${name}: datasets are registered once per id and path, newest first`, run(async (_h, store) => {
+  test(`${name}: datasets are registered once per file, newest first: another dataset built at a path replaces the record there`, run(async (_h, store) => {
     const record = { id: 'ds_1', path: '/a.parquet', format: 'parquet', spine: 'spine.csv', spineSha256: 'abc', timestampColumn: 'ts', features: ['v__n'], definitions: { v: 'h' }, snapshots: { s: 's@1' }, rowCount: 3, createdAt: 1 };
     await store.recordDataset(record);
     await store.recordDataset({ ...record, createdAt: 2 });
-    await store.recordDataset({ ...record, id: 'ds_2', createdAt: 3 });
-    expect(await store.listDatasets(10)).toEqual([{ ...record, id: 'ds_2', createdAt: 3 }, { ...record, createdAt: 2 }]);
+    await store.recordDataset({ ...record, id: 'ds_3', path: '/b.parquet', createdAt: 3 });
+    expect(await store.listDatasets(10)).toEqual([{ ...record, id: 'ds_3', path: '/b.parquet', createdAt: 3 }, { ...record, createdAt: 2 }]);
+    await store.recordDataset({ ...record, id: 'ds_2', createdAt: 4 });
+    expect(await store.listDatasets(10)).toEqual([{ ...record, id: 'ds_2', createdAt: 4 }, { ...record, id: 'ds_3', path: '/b.parquet', createdAt: 3 }]);
   }));
 
   test(`${name}: a second handle (another process) sees commits`, run(async (h, store) => {

@@ -19,3 +19,9 @@ test('retention says what it removed from the serving log, also in a dry run, an
   expect(dry).toContain('Dry run: nothing was removed. Retention at 2026-11-30T12:00:00.000Z would remove 0 lake/store rows, 0 online entries and 2 served rows (serving log).');
   expect(dry).not.toContain('warning');
 });
+
+test('a retention stopped past its commit says what it left to the next run (wt-fixb defect 1)', () => {
+  const text = retentionText({ ...report(false), stopped: { reason: 'interrupted (SIGTERM)', left: ['online:stats', 'serving-log', 'drop-records', 'scrub'] } });
+  expect(text).toContain('Stopped past its commit (interrupted (SIGTERM)): what it removed stays removed; left to the next "sluice retention run": online:stats, serving-log, drop-records, scrub.');
+  expect(retentionText(report(false))).not.toContain('Stopped');
+});

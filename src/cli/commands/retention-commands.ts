@@ -24,7 +24,8 @@ export function retentionText(report: RetentionReport): string {
   const leftovers = report.leftoverFiles > 0 ? `\nAn earlier run had crashed before deleting ${report.leftoverFiles} lake file(s) it had swapped out (holding removed rows); they were deleted now.` : '';
   const unreadable = report.servedUnreadable > 0 ? `\nThe serving log's unreadable lines and rows (torn, or of a format this build cannot read) in hours before the cutoffs: ${report.servedUnreadable} ${verb}.` : '';
   const warnings = report.scrubPending.map((p) => `\nwarning: ${p.store} store: ${p.reason}`).join('');
-  return (all.length === 0 ? `${head}\nNothing has expired.` : `${head}\n${table(['source/view', 'retention', 'cutoff', 'store', 'rows', 'bytes', 'note'], all)}`) + unreadable + leftovers + warnings;
+  const stopped = report.stopped === undefined ? '' : `\nStopped past its commit (${report.stopped.reason}): what it removed stays removed; left to the next "sluice retention run": ${report.stopped.left.join(', ')}.`;
+  return (all.length === 0 ? `${head}\nNothing has expired.` : `${head}\n${table(['source/view', 'retention', 'cutoff', 'store', 'rows', 'bytes', 'note'], all)}`) + unreadable + leftovers + stopped + warnings;
 }
 
 /** `retention run [--dry-run] [--datasets flag|rewrite]`: applies the project's retention now. */

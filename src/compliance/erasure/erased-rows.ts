@@ -4,7 +4,7 @@ import type { SqlEngine } from '../../storage/engine/sql-engine.js';
 import { ident } from '../../storage/engine/sql-engine.js';
 import type { ErasureStore } from '../../storage/metadata/erasure-store.js';
 import { projectSecret } from '../project-secret.js';
-import { ERASURE_KEY_TABLE, erasureHashSql, erasureHmacPads } from './erasure-hash.js';
+import { ERASURE_KEY_TABLE, erasedEventHashSql, erasureHashSql, erasureHmacPads } from './erasure-hash.js';
 
 /** The reason a row of an erased subject is refused on every way in. */
 export const ERASED_REASON = 'erased';
@@ -82,7 +82,8 @@ const countOf = async (engine: SqlEngine, table: string, key: string): Promise<n
 /**
  * The block-list check of every way in: marks the rows of `table` (text columns, `_reason`,
  * `_raw`) whose subject is erased with `_reason = 'erased'` and replaces their `_raw` by
- * `{"erased": "<keyed hash>"}`, so a dead letter keeps no raw payload. Set-based; free when
+ * `{"erased": "<keyed hash>", "event": "<keyed hash of its text>"}`, so a dead letter keeps no raw
+ * payload and each event stays its own (`erasedEventHashSql`). Set-based; free when
  * nothing is erased. Returns the rows marked.
  *
  * @example
@@ -91,7 +92,7 @@ const countOf = async (engine: SqlEngine, table: string, key: string): Promise<n
 export async function markErasedRows(engine: SqlEngine, table: string, project: Project, source: Source, check: ErasureCheck): Promise<number> {
   return withErasedKeys(engine, table, sourceSubjects(project, source, 'text'), check, async (key) => {
     const n = await countOf(engine, table, key);
-    if (n > 0) await engine.run(`UPDATE ${table} SET _reason = '${ERASED_REASON}', _raw = '{"erased": "' || _sluice_h || '"}' FROM ${ERASED_KEYS} WHERE ${key} = _sluice_k`);
+    if (n > 0) await engine.run(`UPDATE ${table} SET _reason = '${ERASED_REASON}', _raw = '{"erased": "' || _sluice_h || '", "event": "' || ${erasedEventHashSql('_raw')} || '"}' FROM ${ERASED_KEYS} WHERE ${key} = _sluice_k`);
     return n;
   });
 }

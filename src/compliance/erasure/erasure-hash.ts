@@ -37,7 +37,24 @@ export const ERASURE_KEY_TABLE = '_sluice_erasure_key';
  * {@link ERASURE_KEY_TABLE}. `entity` must be a validated entity name.
  */
 export function erasureHashSql(entity: string, keySql: string): string {
+  return hmacSql(`${`'${entity.replaceAll("'", "''")}:'`} || ${keySql}`);
+}
+
+/**
+ * The keyed hash (erasure purpose) of an erased event's text `textSql`, as a DuckDB expression:
+ * the event's identity in its dead letter, which keeps no text of its own, so distinct events of
+ * one subject stay distinct dead letters and a retried one is still one. Its message,
+ * `event` NUL `<text>`, is never a subject's `<entity>:<key>` (an entity name has no NUL).
+ *
+ * @example
+ * `'{"erased": "' || _sluice_h || '", "event": "' || ${erasedEventHashSql('_raw')} || '"}'`
+ */
+export function erasedEventHashSql(textSql: string): string {
+  return hmacSql(`'event' || chr(0) || coalesce(${textSql}, '')`);
+}
+
+/** HMAC-SHA256 of the text `messageSql` with the erasure pads of {@link ERASURE_KEY_TABLE}, hex. */
+function hmacSql(messageSql: string): string {
   const pad = (which: 'inner' | 'outer') => `unhex((SELECT ${which === 'inner' ? 'ipad' : 'opad'} FROM ${ERASURE_KEY_TABLE}))`;
-  const message = `encode(${`'${entity.replaceAll("'", "''")}:'`} || ${keySql})`;
-  return `sha256(${pad('outer')} || unhex(sha256(${pad('inner')} || ${message})))`;
+  return `sha256(${pad('outer')} || unhex(sha256(${pad('inner')} || encode(${messageSql}))))`;
 }

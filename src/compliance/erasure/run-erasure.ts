@@ -2,7 +2,7 @@ import { auditErrorCode } from '../audit/audited-action.js';
 import { leaseWaitStopped, withLease } from '../../orchestration/lease.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import type { SluiceContext } from '../../context.js';
-import { InterruptedError } from '../../errors.js';
+import { InterruptedError, stoppedBy } from '../../errors.js';
 import { entityKey, isStreamed, type Project } from '../../definitions/index.js';
 import { derivedTables, finishPendingDeletions, purgeRows, scrubRemovedBytes, type PurgeReport } from '../purge/index.js';
 import type { Principal } from '../principal.js';
@@ -81,7 +81,8 @@ export interface EraseOptions {
   /** Training datasets that hold the subject: `rewrite` (default) or `flag` (kept, listed as tainted). */
   readonly datasets?: 'rewrite' | 'flag';
   /**
-   * Stops it (a signal): the purge running fails as interrupted (`PurgeRequest.signal`); the request
+   * Stops it (a signal): the purge running fails as interrupted (`PurgeRequest.signal`), as does the
+   * removal from the durable log before its next source and the scrub before its next store; the request
    * stays failed (blocked) until run again. Stopped while it waits for a lease before it removed
    * anything (another run of the request, a purge or a materialize of the same tables), it stops at
    * once and the request stays as it was (pending), audited as not started.
@@ -117,18 +118,27 @@ function namesSubject(text: string, columns: readonly string[], parts: readonly 
   return entityKey(found as (string | number)[]) === key;
 }
 
-/** Removes the subject's events from the durable log of every streamed source that carries its key. */
-async function eraseFromLog(ctx: SluiceContext, project: Project, subject: ErasureSubject): Promise<ErasedStore[]> {
+/**
+ * Removes the subject's events from the durable log of every streamed source that carries its
+ * key, a transaction per source, each store pushed onto `stores` once removed. A stop (`signal`)
+ * is met before each source's rewrite (a rewrite is one transaction, never cut): it fails as
+ * interrupted (step `log`, the source it stopped before and those left), what it removed stays
+ * removed, and the next run of the request removes the rest.
+ */
+async function eraseFromLog(ctx: SluiceContext, project: Project, subject: ErasureSubject, stores: ErasedStore[], signal: AbortSignal | undefined): Promise<void> {
   const streamed = project.sources.filter(isStreamed).flatMap((s) => subjectKeys(project, s).filter((k) => k.entity === subject.entity.name).map((k) => ({ source: s.name, columns: k.columns })));
-  if (streamed.length === 0) return [];
+  if (streamed.length === 0) return;
   const log = await ctx.log();
   const parts = subject.parts;
-  const stores: ErasedStore[] = [];
-  for (const { source, columns } of streamed) {
+  for (const [i, { source, columns }] of streamed.entries()) {
+    if (signal?.aborted) {
+      const left = streamed.slice(i).map((s) => s.source);
+      throw stoppedBy(signal, (why) => `the removal of the erased subject from the durable event log stopped before source "${source}": ${why}; what it removed stays removed, and running sluice erase of the same key again finishes it`, { step: 'log', source, left });
+    }
     const { events, bytes } = await log.removeEvents(source, (text) => namesSubject(text, columns, parts, subject.key));
     stores.push({ store: `log:${source}`, rows: events, bytes, filesRewritten: 0, snapshotsRewritten: 0 });
+    await testPause(`erase.log:${source}`);
   }
-  return stores;
 }
 
 /**
@@ -179,7 +189,7 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
     }
     // Anything of this request still pending (a source no longer searched, say) goes before it may complete.
     leftoverFiles += (await finishPendingDeletions(ctx, { owner: request.id })).length;
-    stores.push(...(await eraseFromLog(ctx, project, subject)));
+    await eraseFromLog(ctx, project, subject, stores, options.signal);
     await testPause('erase.log-removed');
     // Removed records must not linger in free pages: LMDB stores are scrubbed, SQLite's log reset.
     const { scrubPending, metadataExpunged: complete } = await scrubRemovedBytes(ctx, project, options.signal);

@@ -64,7 +64,8 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       report.bytes += (await stat(temporary)).size;
       if (!dryRun) await rm(temporary, { force: true });
     }
-    for (const name of await readdir(join(root, service.name))) {
+    // In hour order (a stop between files leaves the latest hours), not the directory's.
+    for (const name of (await readdir(join(root, service.name))).sort()) {
       if (!name.endsWith('.jsonl')) continue;
       const path = join(root, service.name, name);
       const lines = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '');

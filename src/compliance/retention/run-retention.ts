@@ -13,6 +13,7 @@ import { purgeServingLog } from '../purge/purge-serving-log.js';
 import { servingLogFileEnd, servingLogServices, trimDropRecords, type ServedRow } from '../../observability/serving-log/index.js';
 import { dropRecordCutoff, dropRecordGone, removingView, unreadableCutoff, type ViewCutoffs } from './served-retention.js';
 import type { PurgeReport } from '../purge/purge-types.js';
+import { retentionStop, type RetentionStop, type RetentionStopRule } from './retention-stop.js';
 
 export interface RetentionOptions {
   /** Who runs it (the CLI's operator, the scheduler), for the audit trail. */
@@ -21,7 +22,11 @@ export interface RetentionOptions {
   readonly dryRun?: boolean;
   /** Datasets built from data that has since expired: `flag` (default) lists them as tainted, `rewrite` removes their rows before the cutoff. */
   readonly datasets?: 'flag' | 'rewrite';
-  /** Stops it (a signal, a stopping scheduler): the purge running fails as interrupted (`PurgeRequest.signal`), and no further source starts. */
+  /**
+   * Stops it (a signal, a stopping scheduler): before its first purge commits, the run fails as
+   * interrupted (the purge running fails so, `PurgeRequest.signal`); past it, the steps not done
+   * are left to the next run and the run succeeds, saying so (`RetentionReport.stopped`, `retentionStop`).
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -70,6 +75,8 @@ export interface RetentionReport {
   readonly servedUnreadable: number;
   /** LMDB stores whose removed bytes are not cleared yet (another process has them open), with the reason; empty after a dry run. */
   readonly scrubPending: readonly { readonly store: string; readonly reason: string }[];
+  /** A stop past the run's commit point (its first purge's commit): its reason and the steps left to the next run (`retentionStop`). */
+  readonly stopped?: RetentionStop;
   /**
    * Lake files a crashed earlier run (a purge between its swap and its deletion, or a snapshot
    * expiry before its deletion) had left undeleted, still holding removed rows: deleted by this run.
@@ -111,6 +118,7 @@ export async function runRetention(ctx: SluiceContext, project: Project, options
       views: views.map((v) => ({ view: v.view, retention: v.retention, cutoff: new Date(v.cutoff).toISOString(), entries: v.entries, servedRows: v.servedRows })),
       dropRecords: report.dropRecords.map((d) => ({ service: d.service, cutoff: new Date(d.cutoff).toISOString(), records: d.records })),
       servedUnreadable: report.servedUnreadable, scrubPending: report.scrubPending, leftoverFiles: report.leftoverFiles,
+      ...(report.stopped === undefined ? {} : { stopped: report.stopped }),
     },
   }, ctx.now());
   return report;
@@ -118,28 +126,12 @@ export async function runRetention(ctx: SluiceContext, project: Project, options
 
 async function applyRetention(ctx: SluiceContext, project: Project, options: RetentionOptions, dryRun: boolean): Promise<RetentionReport> {
   const at = ctx.now();
+  const stop = retentionStop(options.signal);
   const sources: SourceRetention[] = [];
   for (const source of project.sources) {
     if (source.retentionMs === undefined || source.kind === 'transform') continue;
-    const cutoff = at - source.retentionMs;
-    const purge = await purgeRows(ctx, project, {
-      source: source.name, match: { kind: 'before', before: cutoff }, reason: 'retention', principal: options.principal,
-      purpose: 'retention-policy', dryRun, datasets: options.datasets ?? 'flag', ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-    await testPause('retention.purged');
-    const expired = await ctx.metadata.purge.expireSnapshots(source.name, cutoff, dryRun);
-    const gone = new Set(expired.map((s) => s.id));
-    const kept = new Set((await ctx.metadata.listSnapshots({ source: source.name, limit: Number.MAX_SAFE_INTEGER })).filter((s) => !gone.has(s.id)).flatMap((s) => s.files));
-    const orphaned = [...new Set(expired.flatMap((s) => s.files))].filter((f) => !kept.has(f));
-    const sizes = new Map((await ctx.lake.listFiles()).map((f) => [f.file, f.bytes]));
-    const bytesDeleted = orphaned.reduce((n, f) => n + (sizes.get(f) ?? 0), 0);
-    await testPause('retention.expired');
-    if (!dryRun) {
-      // The expiry recorded these as pending deletions in its transaction: a crash here leaves them to the next purge.
-      for (const file of orphaned) await ctx.lake.remove(file);
-      await ctx.metadata.purge.clearPendingDeletions(orphaned);
-    }
-    sources.push({ source: source.name, retention: source.retention!, cutoff, purge, expiredSnapshots: expired.map((s) => s.id), filesDeleted: orphaned, bytesDeleted });
+    const done = await stop.step(`source:${source.name}`, () => retainSource(ctx, project, options, dryRun, source, at - source.retentionMs!, stop), () => undefined);
+    if (done !== undefined) sources.push(done);
   }
   // Per feature view under retention, in the project's order, its cutoff.
   const cutoffs: ViewCutoffs = new Map(project.featureViews.flatMap((v) => (v.retentionMs === undefined ? [] : [[v.name, at - v.retentionMs] as const])));
@@ -149,7 +141,12 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     const select = { where: (_key: string, state: Parameters<typeof newestEventOf>[0]) => newestEventOf(state) < cutoff };
     entries.set(name, dryRun
       ? await online.remove(name, select, { dryRun })
-      : await withLease(ctx.metadata, `materialize:${name}`, { waitMs: 600_000, purpose: `the retention of view "${name}"`, ...(options.signal === undefined ? {} : { signal: options.signal }) }, () => online.remove(name, select)));
+      : await stop.step(`online:${name}`, async () => {
+        if (options.signal?.aborted) throw stoppedBy(options.signal, (why) => `retention of view "${name}" stopped before it began: ${why}`, { step: `online:${name}` });
+        const removed = await withLease(ctx.metadata, `materialize:${name}`, { waitMs: 600_000, purpose: `the retention of view "${name}"`, ...(options.signal === undefined ? {} : { signal: options.signal }) }, () => online.remove(name, select));
+        stop.committed();
+        return removed;
+      }, () => 0));
   }
   // The views' served history, in one pass over the serving log: each row by the rule (`removingView`),
   // counted under the view that removes it; per directory, the cutoffs that removed rows from it.
@@ -173,36 +170,55 @@ async function applyRetention(ctx: SluiceContext, project: Project, options: Ret
     servedUnreadable++;
     return true;
   };
-  // Stop-checked per file it rewrites: what is left of the views' served history goes at the next run.
+  // Stop-checked per file it rewrites: what it removed stays removed (and counted), the rest goes at the next run.
   const servedStop = async () => {
     if (options.signal?.aborted) throw stoppedBy(options.signal, (why) => `retention of the serving log stopped: ${why}; what it removed stays removed, and the next "sluice retention run" removes the rest`, { step: 'serving-log' });
   };
-  if (cutoffs.size > 0) await purgeServingLog(ctx, { row, torn }, dryRun, servedStop);
+  if (cutoffs.size > 0) await stop.step('serving-log', () => purgeServingLog(ctx, { row, torn }, dryRun, servedStop), () => undefined);
   const views: ViewRetention[] = project.featureViews.flatMap((v) => {
     const cutoff = cutoffs.get(v.name);
     return cutoff === undefined ? [] : [{ view: v.name, retention: v.retention!, cutoff, entries: entries.get(v.name)!, servedRows: servedRows.get(v.name) ?? 0 }];
   });
-  const dropRecords = cutoffs.size === 0 ? [] : await trimDropRecordsOf(ctx, project, cutoffs, removedFrom, dryRun);
-  // Expired records must not linger in free pages either (as after an erasure).
-  const scrubPending = dryRun ? [] : await scrubOrLeave(ctx, project, options.signal);
+  const dropRecords = cutoffs.size === 0 ? [] : await stop.step('drop-records', () => trimDropRecordsOf(ctx, project, cutoffs, removedFrom, dryRun), () => []);
+  // Expired records must not linger in free pages either (as after an erasure). Clean-up of committed work:
+  // a stop leaves the stores it did not reach to the next run, each firing `scrub_pending`.
+  const scrubPending = dryRun ? [] : await stop.step('scrub', async () => (await scrubRemovedBytes(ctx, project, options.signal)).scrubPending, (error) => scrubLeft(error), { meetsStop: true });
   const leftoverFiles = sources.reduce((n, s) => n + s.purge.leftoverFiles.length, 0);
-  return { at, dryRun, sources, views, dropRecords, servedUnreadable, scrubPending, leftoverFiles };
+  const stopped = stop.stopped();
+  return { at, dryRun, sources, views, dropRecords, servedUnreadable, scrubPending, leftoverFiles, ...(stopped === undefined ? {} : { stopped }) };
 }
 
 /**
- * The scrub after the purges committed is clean-up of committed work (docs/orchestration.md, "commit
- * points"): a stop leaves the stores it did not reach to the next run, each firing `scrub_pending`
- * (`scrubRemovedBytes` reports them), and the retention succeeds with what it removed, its run
- * saying `stopRequested`, instead of failing work that committed.
+ * One source's retention: its purge of the events before `cutoff` (the run's commit point), then
+ * the expiry of its snapshots created before it and the deletion of the files only they listed.
  */
-async function scrubOrLeave(ctx: SluiceContext, project: Project, signal: AbortSignal | undefined): Promise<RetentionReport['scrubPending']> {
-  try {
-    return (await scrubRemovedBytes(ctx, project, signal)).scrubPending;
-  } catch (error) {
-    const left = error instanceof InterruptedError && error.details?.step === 'scrub' ? error.details.left : undefined;
-    if (!Array.isArray(left)) throw error;
-    return left.map((store) => ({ store: String(store), reason: (error as Error).message }));
+async function retainSource(ctx: SluiceContext, project: Project, options: RetentionOptions, dryRun: boolean, source: Project['sources'][number], cutoff: number, stop: RetentionStopRule): Promise<SourceRetention> {
+  const purge = await purgeRows(ctx, project, {
+    source: source.name, match: { kind: 'before', before: cutoff }, reason: 'retention', principal: options.principal,
+    purpose: 'retention-policy', dryRun, datasets: options.datasets ?? 'flag', ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  if (!dryRun) stop.committed();
+  await testPause('retention.purged');
+  const expired = await ctx.metadata.purge.expireSnapshots(source.name, cutoff, dryRun);
+  const gone = new Set(expired.map((s) => s.id));
+  const kept = new Set((await ctx.metadata.listSnapshots({ source: source.name, limit: Number.MAX_SAFE_INTEGER })).filter((s) => !gone.has(s.id)).flatMap((s) => s.files));
+  const orphaned = [...new Set(expired.flatMap((s) => s.files))].filter((f) => !kept.has(f));
+  const sizes = new Map((await ctx.lake.listFiles()).map((f) => [f.file, f.bytes]));
+  const bytesDeleted = orphaned.reduce((n, f) => n + (sizes.get(f) ?? 0), 0);
+  await testPause('retention.expired');
+  if (!dryRun) {
+    // The expiry recorded these as pending deletions in its transaction: a crash here leaves them to the next purge.
+    for (const file of orphaned) await ctx.lake.remove(file);
+    await ctx.metadata.purge.clearPendingDeletions(orphaned);
   }
+  return { source: source.name, retention: source.retention!, cutoff, purge, expiredSnapshots: expired.map((s) => s.id), filesDeleted: orphaned, bytesDeleted };
+}
+
+/** The stores a stopped scrub left (`scrubRemovedBytes` fired `scrub_pending` for each), with the stop's message. */
+function scrubLeft(error: Error | undefined): RetentionReport['scrubPending'] {
+  const left = error instanceof InterruptedError && error.details?.step === 'scrub' ? error.details.left : undefined;
+  if (!Array.isArray(left)) throw error ?? new Error('the scrub was left without its stop');
+  return left.map((store) => ({ store: String(store), reason: error!.message }));
 }
 
 /**

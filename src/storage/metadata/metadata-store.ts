@@ -283,7 +283,12 @@ export interface MetadataStore {
   /** Stored dead letters per source. */
   deadLetterCounts(): Promise<Record<string, number>>;
 
-  /** Registers a built dataset; the same id at the same path is recorded once (the latest build). */
+  /**
+   * Registers a built dataset, one record per file (`path`), in one transaction: the same id at the
+   * same path is recorded again (the latest build or rewrite), and the record of another dataset at
+   * the path (the file this build overwrote, say a rebuild in place after an erasure) is removed, so a
+   * purge never handles a file twice.
+   */
   recordDataset(dataset: DatasetRecord): Promise<void>;
   /** Datasets, newest first. */
   listDatasets(limit: number): Promise<DatasetRecord[]>;

@@ -52,6 +52,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     addMissingColumn(db, 'run_keys', 'started', 'TEXT');
     addMissingColumn(db, 'unfinished_purges', 'stores', 'TEXT');
     addMissingColumn(db, 'unfinished_purges', 'step', 'TEXT');
+    // One record per dataset file: a file built again in place before 12-01 kept the overwritten dataset's record too.
+    db.exec(`DELETE FROM datasets WHERE rowid NOT IN (SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY path ORDER BY created_at DESC, rowid DESC) AS n FROM datasets) WHERE n = 1)`);
   });
   const leases = sqliteLeases(db);
   const sql = {
@@ -87,6 +89,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
       coalesce(sum(finished_at - started_at), 0) AS duration_ms, coalesce(sum(json_extract(stats, '$.accepted')), 0) AS accepted,
       coalesce(sum(json_extract(stats, '$.rejected')), 0) AS rejected, max(started_at) AS last_started_at FROM runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
     deadLetterCounts: db.prepare('SELECT source, count(*) AS n FROM dead_letters GROUP BY source ORDER BY source'),
+    replacedDatasets: db.prepare('DELETE FROM datasets WHERE path = ? AND id <> ?'),
     upsertDataset: db.prepare('INSERT INTO datasets (id, path, record, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id, path) DO UPDATE SET record = excluded.record, created_at = excluded.created_at'),
     datasets: db.prepare('SELECT record FROM datasets ORDER BY created_at DESC LIMIT ?'),
   };
@@ -257,7 +260,10 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
       return Object.fromEntries((sql.deadLetterCounts.all() as Array<{ source: string; n: number }>).map((r) => [r.source, r.n]));
     },
     async recordDataset(dataset) {
-      sql.upsertDataset.run(dataset.id, dataset.path, JSON.stringify(dataset), dataset.createdAt);
+      inTransaction(db, () => {
+        sql.replacedDatasets.run(dataset.path, dataset.id);
+        sql.upsertDataset.run(dataset.id, dataset.path, JSON.stringify(dataset), dataset.createdAt);
+      });
     },
     async listDatasets(limit) {
       return (sql.datasets.all(limit) as Array<{ record: string }>).map(toDataset);

@@ -112,7 +112,7 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
       const [triggered] = runs('--job', 'materialize:stats').filter((r) => r.trigger === 'trigger');
       expect(triggered!.runKey).toMatch(/^materialize:stats@payments@\d+-[0-9a-f]{8}$/);
     } finally {
-      expect(await scheduler.stop()).toBe(0);
+      expect(await scheduler.stop()).toBe(143);
     }
   });
 
@@ -123,8 +123,15 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
       expect(sluice(dir, 'ingest', 'payments', '--file', join(dir, 'data', 'payments', '2026-01-06.csv')).code).toBe(0);
       await vi.waitFor(() => expect(runs('--job', 'materialize:stats').filter((r) => r.trigger === 'trigger' && r.status === 'succeeded')).toHaveLength(2), { timeout: 60_000, interval: 500 });
     } finally {
-      expect(await server.stop()).toBe(0);
+      expect(await server.stop()).toBe(143);
     }
+  });
+
+  // Before 12-01 they exited 0 after their orderly stop, as if they had ended of themselves; the
+  // commands that run to their end exited 130/143 (exitOnInterrupt).
+  test.each([['scheduler', 'SIGTERM', 143], ['worker', 'SIGINT', 130], ['serve', 'SIGINT', 130]] as const)('sluice %s stopped by %s exits %i after its orderly stop', async (command, signal, code) => {
+    const started = await startSluice(dir, command === 'serve' ? ['serve', '--port', '0'] : [command]);
+    expect(await started.stop(signal), started.stderr()).toBe(code);
   });
 });
 
@@ -158,7 +165,7 @@ export default defineProject({ name: 'crash', entities: [entity({ name: 'custome
       expect(after.map((r) => [r.status, r.error, r.attempt])).toEqual([['failed', expect.stringMatching(/^the process running it died; last known alive at /), 1]]);
       expect(second.stderr()).toContain(`run ${(after[0] as unknown as { id: string }).id} of transform:looping failed: the process running it died`);
     } finally {
-      expect(await second.stop()).toBe(0);
+      expect(await second.stop()).toBe(143);
     }
     const timedOut = sluice(crashDir, 'run', 'transform:looping', '--timeout', '1s');
     expect(timedOut.code).toBe(1);

@@ -22,8 +22,7 @@ import { auditErrorCode } from '../../compliance/audit/audited-action.js';
 import { authorizeCliProcess, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
-import { closeAfter, untilStopped } from './real-time.js';
-import { exitOnInterrupt } from '../interrupt.js';
+import { closeAfter, exitOnInterrupt, untilStopped } from '../interrupt.js';
 
 function jobContext(platform: Platform, projectDir: string): JobContext {
   return { ...platform, projectDir };

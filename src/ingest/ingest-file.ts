@@ -23,7 +23,7 @@ export interface IngestOptions {
   /**
    * Ingest again in place of this content's earlier ingests (a backfill's `--rerun`, after a fix
    * of the source's definition): their rows are replaced, atomically, not doubled (see
-   * `IngestCommit.rerun`). Content never ingested is ingested as it would be without it.
+   * `IngestCommit.replaces`). Content never ingested is ingested as it would be without it.
    */
   readonly rerun?: boolean;
   /**

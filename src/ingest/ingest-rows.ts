@@ -42,7 +42,7 @@ export interface LoadedRows {
   readonly contentHash: string;
   readonly knownAt: KnownAt;
   readonly force: boolean;
-  /** Commit in place of this content's earlier ingests (see `IngestCommit.rerun`). */
+  /** Commit in place of this content's earlier ingests (see `IngestCommit.replaces`). */
   readonly rerun?: boolean;
   /** An incremental read's high-water mark, committed with the snapshot (see `IngestCommit.cursor`). */
   readonly cursor?: IngestCommit['cursor'];

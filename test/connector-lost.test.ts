@@ -134,7 +134,7 @@ test('sluice worker killed with SIGKILL: sluice status reports its connector los
 
     const next = await startSluice(dir, ['worker', '--no-scheduler']);
     await until(async () => !kinds().includes('connector_lost'), 'the next worker to end connector_lost');
-    expect(await next.stop()).toBe(0);
+    expect(await next.stop()).toBe(143);
     expect(kinds()).toEqual(['connector_stopped']);
   } finally {
     rmSync(dir, { recursive: true, force: true });

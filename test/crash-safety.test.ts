@@ -113,7 +113,7 @@ test(`push: ${EVENTS} events, ${KILLS} SIGKILLs of "sluice serve" at random mome
     // One more hard kill, then a clean start and stop (its shutdown commits the log to the lake).
     await child.kill();
     child = await serve();
-    expect(await child.stop()).toBe(0);
+    expect(await child.stop()).toBe(143);
     expect(child.stderr()).toBe('');
     await expectExactlyOnce(dir, project, accepted, rejected);
   } finally {

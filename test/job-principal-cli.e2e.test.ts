@@ -62,7 +62,7 @@ test('the scheduler inside sluice serve runs a triggered job as its identity: re
     expect(triggered()[0]).toMatchObject({ job: 'materialize:stats', code: 'POLICY_DENIED', principal: 'job:nightly' });
     expect(triggered()[0]!.error).toContain('add allow({ role: "ci", run: ["materialize:stats"] })');
   } finally {
-    expect(await server.stop()).toBe(0);
+    expect(await server.stop()).toBe(143);
   }
   const denied = (await auditTrailOf(dir)).filter((r) => r.action === 'job.authorize' && r.actor === 'job:nightly');
   expect(denied.map((r) => [r.target, r.outcome, r.details?.trigger])).toEqual([['job:materialize:stats', 'denied', 'trigger']]);

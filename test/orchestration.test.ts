@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { batchSource, count, entity, featureView, schedule, sqlTransform, type ProjectSpec, type ScheduleSpec } from '../src/definitions/index.js';
+import { batchSource, compileProject, count, entity, featureView, schedule, sqlTransform, type ProjectSpec, type ScheduleSpec } from '../src/definitions/index.js';
 import { openPlatform, type Platform } from '../src/platform.js';
 import { backfill } from '../src/orchestration/backfill.js';
 import { systemClock, type SchedulerClock } from '../src/orchestration/clock.js';
@@ -10,6 +10,7 @@ import { newLeaseHolder } from '../src/orchestration/lease.js';
 import { runKeyed } from '../src/orchestration/run-attempts.js';
 import { runJobsInOrder, withUpstream, type JobContext } from '../src/orchestration/run-job.js';
 import { trackRun } from '../src/orchestration/track-run.js';
+import { onTestPause } from '../src/orchestration/test-pause.js';
 import { runTransform } from '../src/processing/transforms/run-transform.js';
 import { createScheduler } from '../src/orchestration/scheduler.js';
 import { fakeClock } from './support/fake-clock.js';
@@ -246,6 +247,65 @@ describe('backfills', () => {
     const runs = (await t.platform.metadata.listRuns(100, { job: 'ingest:events' })).reverse();
     expect(runs.map((r) => [(r.params.partition as { start: string }).start.slice(0, 10), r.stats?.filesIngested])).toEqual([['2026-01-01', 1], ['2026-01-02', 1], ['2026-01-03', 2]]);
     expect((await t.platform.metadata.latestSnapshot('events'))!.rowCount).toBe(4);
+  });
+
+  test('--rerun runs a done partition again after a fix: its rows are replaced, never doubled, recorded as a re-run; a re-run that fails before its commit leaves the earlier rows', async () => {
+    const { platform, jc, file } = await setup();
+    file('2026-01-01.csv', 'a1,1,2026-01-01T00:00:00Z\na2,2.5,2026-01-01T01:00:00Z\n');
+    file('2026-01-02.csv', 'a3,3,2026-01-02T00:00:00Z\n');
+    // Before the fix the source typed amount as int64: 2.5 went to the dead letters.
+    const broken = compileProject({ ...spec(), sources: [batchSource({ ...payments, schema: { ...payments.schema, amount: 'int64' } })], featureViews: [], transforms: [] });
+    const fixed = await platform.project();
+    const range = { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 0, 3), partitionMs: DAY, policy, clock: instantRetries };
+    expect(await backfill(jc, broken, 'ingest:payments', range)).toMatchObject({ done: 2, rerun: false });
+    const lake = async () => {
+      const snapshot = (await platform.metadata.latestSnapshot('payments'))!;
+      const files = snapshot.files.map((f) => `'${platform.lake.resolve(f)}'`).join(', ');
+      const rows = await (await platform.engine()).all<{ id: string; amount: number }>(`SELECT account_id AS id, CAST(amount AS DOUBLE) AS amount FROM read_parquet([${files}], union_by_name = true) ORDER BY 1`);
+      return { rowCount: snapshot.rowCount, files: snapshot.files, rows: rows.map((r) => `${r.id}=${r.amount}`) };
+    };
+    expect((await lake()).rows).toEqual(['a1=1', 'a3=3']);
+    // Without --rerun the done partitions are skipped: their content was ingested.
+    expect(await backfill(jc, fixed, 'ingest:payments', range)).toMatchObject({ done: 0, skipped: 2 });
+    const firstDay = { ...range, to: Date.UTC(2026, 0, 2), rerun: true };
+    const rerun = await backfill(jc, fixed, 'ingest:payments', firstDay);
+    expect(rerun).toMatchObject({ total: 1, done: 1, skipped: 0, failed: 0, rerun: true });
+    expect(await lake()).toMatchObject({ rowCount: 3, rows: ['a1=1', 'a2=2.5', 'a3=3'] });
+    const [last] = await platform.metadata.listRuns(1, { job: 'ingest:payments' });
+    expect(last).toMatchObject({ status: 'succeeded', params: { trigger: 'backfill', rerun: true, partition: { start: '2026-01-01T00:00:00.000Z' } } });
+    expect(await platform.metadata.schedules.get(rerun.partitions[0]!.key)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    // A re-run of the re-run replaces it in turn.
+    await backfill(jc, fixed, 'ingest:payments', firstDay);
+    const before = await lake();
+    expect(before).toMatchObject({ rowCount: 3, rows: ['a1=1', 'a2=2.5', 'a3=3'] });
+    // Its lake files written, the re-run fails before its commit: the earlier rows stay, whole.
+    const off = onTestPause('ingest.committing', () => {
+      throw new Error('the disk went away');
+    });
+    try {
+      expect(await backfill(jc, fixed, 'ingest:payments', firstDay)).toMatchObject({ done: 0, failed: 1 });
+    } finally {
+      off();
+    }
+    expect(await lake()).toEqual(before);
+  });
+
+  test('--rerun of a source with an eventId: the rows it replaces are not duplicates of its own rows (they are not lost)', async () => {
+    const events = batchSource({ name: 'events', schema: { id: 'string', account_id: 'string', ts: 'timestamp' }, timestamp: 'ts', eventId: 'id', path: 'data/events/*.csv' });
+    const t = await tempPlatform({ kind: 'project', name: 'ids', entities: [account], sources: [events], featureViews: [] }, T0);
+    cleanups.push(t.dispose);
+    mkdirSync(join(t.dir, 'data', 'events'), { recursive: true });
+    writeFileSync(join(t.dir, 'data', 'events', '2026-01-01.csv'), 'id,account_id,ts\ne1,a1,2026-01-01T00:00:00Z\ne2,a1,2026-01-01T01:00:00Z\n');
+    const jc = { ...t.platform, projectDir: t.dir };
+    const range = { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 0, 2), partitionMs: DAY, policy };
+    await backfill(jc, t.project, 'ingest:events', range);
+    const first = (await t.platform.metadata.latestSnapshot('events'))!;
+    expect(await backfill(jc, t.project, 'ingest:events', { ...range, rerun: true })).toMatchObject({ done: 1 });
+    const [run] = await t.platform.metadata.listRuns(1, { job: 'ingest:events' });
+    expect(run!.stats).toMatchObject({ rowsOut: 2 });
+    const after = (await t.platform.metadata.latestSnapshot('events'))!;
+    expect(after).toMatchObject({ rowCount: 2, version: first.version + 1 });
+    expect(after.files.some((f) => first.files.includes(f))).toBe(false);
   });
 
   test('only jobs that take partitions can be backfilled; an empty range is refused', async () => {

@@ -73,7 +73,7 @@ test('sluice serve takes pushes (durable, online at once), sluice get and status
   } finally {
     server.kill('SIGTERM');
   }
-  expect(await stopped).toBe(0);
+  expect(await stopped).toBe(143);
   const snapshots = sluice(dir, 'list', 'snapshots', '--source', 'payments', '--json').json<Array<{ rows: number }>>();
   expect(snapshots[0]!.rows).toBe(3);
   expect(sluice(dir, 'dlq', '--source', 'payments', '--json').json<{ rows: Array<{ reason: string }> }>().rows[0]!.reason).toMatch(/^late: /);

@@ -61,11 +61,11 @@ test('sluice worker enforces declared retention without a schedule of the user\'
   const off = await startSluice(bare, ['worker', '--no-scheduler']);
   // Its start line says whether it runs the schedules, and which.
   expect(JSON.parse(off.stdout())).toMatchObject({ running: [], schedules: null });
-  expect(await off.stop()).toBe(0);
+  expect(await off.stop()).toBe(143);
   expect(await cursor()).toBeUndefined();
   // The scheduler's first tick is done before the worker says it runs: the schedule is known from now on.
   const worker = await startSluice(bare, ['worker']);
   expect(JSON.parse(worker.stdout())).toMatchObject({ running: [], schedules: ['retention:ret (built in, hourly)'] });
-  expect(await worker.stop()).toBe(0);
+  expect(await worker.stop()).toBe(143);
   expect(await cursor()).toEqual(expect.any(Number));
 }, 120_000);

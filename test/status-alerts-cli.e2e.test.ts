@@ -108,7 +108,7 @@ export default defineProject({ name: 'shop', entities: [customer], sources: [ref
     try {
       await until(() => hook.received.length >= count, `${args[0]} to alert`);
     } finally {
-      expect(await child.stop()).toBe(0);
+      expect(await child.stop()).toBe(143);
     }
   };
   await runUntil(['serve', '--port', '0'], 1);

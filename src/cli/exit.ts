@@ -36,8 +36,20 @@ export function reportError(error: unknown, json: boolean): number {
   return usage ? EXIT_USAGE : isSluiceError(error) ? signalExit(error.details) ?? EXIT_FAILURE : EXIT_FAILURE;
 }
 
-/** A command stopped by a signal (`InterruptedError` with `details.signal`) exits as shells expect: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). */
+/** A command stopped by a signal (`InterruptedError` with `details.signal`) exits as shells expect (`signalExitCode`). */
 function signalExit(details: Record<string, unknown> | undefined): number | undefined {
   const signal = details?.signal;
-  return typeof signal === 'string' && signal in constants.signals ? 128 + constants.signals[signal as keyof typeof constants.signals] : undefined;
+  return typeof signal === 'string' && signal in constants.signals ? signalExitCode(signal as NodeJS.Signals) : undefined;
+}
+
+/**
+ * The CLI's one rule for the exit code of a command stopped by a signal, however it stopped (at
+ * once, at its next step, or after an orderly stop): 128 + the signal's number, as shells expect
+ * (130 for SIGINT, 143 for SIGTERM).
+ *
+ * @example
+ * signalExitCode('SIGTERM'); // 143
+ */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
 }

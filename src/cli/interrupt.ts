@@ -1,6 +1,8 @@
-import { constants } from 'node:os';
+import { watchCliProcessKey, type LongLivedCommand } from '../compliance/access/cli-principal.js';
 import { InterruptedError } from '../errors.js';
+import type { StopCause } from '../orchestration/scheduler.js';
 import { abandonRuns } from '../orchestration/track-run.js';
+import { signalExitCode } from './exit.js';
 
 /** What a command says when it is interrupted: the state it leaves (what was committed, what to run next). */
 export type InterruptReport = () => Promise<string> | string;
@@ -24,7 +26,7 @@ const REPORT_TIMEOUT_MS = 3_000;
 export function exitOnInterrupt(what: string, report: InterruptReport): () => void {
   let stopping = false;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-    const code = 128 + constants.signals[signal];
+    const code = signalExitCode(signal);
     if (stopping) process.exit(code);
     stopping = true;
     const timeout = new Promise<string>((resolve) => setTimeout(resolve, REPORT_TIMEOUT_MS, 'its state could not be read in time: see "sluice runs" and "sluice list snapshots"').unref());
@@ -61,7 +63,7 @@ export function exitOnInterrupt(what: string, report: InterruptReport): () => vo
 export function stopOnInterrupt(): { readonly signal: AbortSignal; done(): void } {
   const controller = new AbortController();
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-    if (controller.signal.aborted) process.exit(128 + constants.signals[signal]);
+    if (controller.signal.aborted) process.exit(signalExitCode(signal));
     process.stderr.write(`\ninterrupted (${signal}): stopping at the next step (again to stop at once)\n`);
     controller.abort(new InterruptedError('INTERRUPTED', `interrupted (${signal})`, { details: { signal } }));
   };
@@ -74,4 +76,59 @@ export function stopOnInterrupt(): { readonly signal: AbortSignal; done(): void 
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/** Resolves on SIGINT or SIGTERM with its name, keeping the process alive until then. */
+export function untilSignal(stopWhen?: Promise<never>): Promise<'SIGINT' | 'SIGTERM'> {
+  // A worker whose sources have no connector holds nothing else on the event loop: without this it exited at once (code 13).
+  const alive = setInterval(() => undefined, 1 << 30);
+  return new Promise<'SIGINT' | 'SIGTERM'>((resolve, reject) => {
+    const end = (signal: 'SIGINT' | 'SIGTERM' | undefined, error?: unknown) => {
+      clearInterval(alive);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      if (signal !== undefined) resolve(signal);
+      else reject(error);
+    };
+    const done = (signal: 'SIGINT' | 'SIGTERM') => end(signal);
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    // A process that must stop (its key revoked) ends as on a signal, with the error.
+    stopWhen?.catch((error: unknown) => end(undefined, error));
+  });
+}
+
+/**
+ * The end of a long-lived command (`serve`, `worker`, `scheduler`, named by `command` in the audit
+ * of a refusal): resolves on SIGINT or SIGTERM with its name, rejects once the process's key is
+ * refused (`watchCliProcessKey`). Made before the command says it runs, so a signal right after
+ * is not missed; `closeAfter` then closes what it started.
+ */
+export function untilStopped(ctx: Parameters<typeof watchCliProcessKey>[0], command: LongLivedCommand): Promise<'SIGINT' | 'SIGTERM'> {
+  const key = watchCliProcessKey(ctx, command);
+  return untilSignal(key.refused).finally(() => key.stop());
+}
+
+/**
+ * Waits for `stopped` (see `untilStopped`), then runs `close` with why the process stops (`SIGTERM`,
+ * `its key was refused: ...`, for the runs it stops to record), also when it rejected (with its error).
+ * Stopped by a signal, the command exits 128 + its number once `close` is done (`signalExitCode`), as
+ * a command stopped at once does; a `close` that fails exits through the one error path instead.
+ *
+ * @example
+ * await closeAfter(untilStopped(platform, 'scheduler'), (why) => scheduler.stop(why));
+ */
+export async function closeAfter(stopped: Promise<'SIGINT' | 'SIGTERM'>, close: (why: StopCause) => Promise<void>): Promise<void> {
+  let why: StopCause = { reason: 'it stopped' };
+  let signal: 'SIGINT' | 'SIGTERM' | undefined;
+  try {
+    signal = await stopped;
+    why = { reason: signal, signal };
+  } catch (error) {
+    why = { reason: `its key was refused: ${(error as Error).message}` };
+    throw error;
+  } finally {
+    await close(why);
+  }
+  if (signal !== undefined) process.exitCode = signalExitCode(signal);
 }

@@ -27,6 +27,12 @@ function describeCompliance(details: string[], before: { classify?: unknown; reg
   property(details, 'region', before.region, after.region);
 }
 
+/** How a plan names a source's properties. */
+const SOURCE_PROPERTY = {
+  kind: 'kind', path: 'path', eventId: 'eventId', key: 'key', allowedLatenessMs: 'allowed lateness (ms)', maxClockSkewMs: 'max clock skew (ms)',
+  freshness: 'freshness', retention: 'retention',
+} as const;
+
 /**
  * A source's columns may grow (older files read a new column as null), never shrink or change
  * type, and its event-time column stays: files already committed to the lake hold the old shape.
@@ -52,6 +58,10 @@ export function sourceDetails(before: Source, after: Source): ChangeDetails {
   if (before.timestamp !== after.timestamp) {
     out.refused.push(`${where}: the timestamp column cannot change from "${before.timestamp}" to "${after.timestamp}": every committed snapshot is ordered by it. Keep "${before.timestamp}", or create a new source with "${after.timestamp}" as its timestamp`);
   }
+  // Named with their values as written: a plan that says only "definition changed" hides what it applies.
+  for (const key of ['kind', 'path', 'eventId', 'key', 'allowedLatenessMs', 'maxClockSkewMs', 'freshness', 'retention'] as const) property(out.details, SOURCE_PROPERTY[key], before[key], after[key]);
+  // Long compiled settings: named, not shown.
+  for (const key of ['connector', 'checks'] as const) if (stableStringify(before[key] ?? null) !== stableStringify(after[key] ?? null)) out.details.push(`${key} changed`);
   describeChanged(out.details, before, after);
   return out;
 }

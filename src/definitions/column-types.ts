@@ -57,11 +57,13 @@ export function listOf(type: ColumnType): ListType | undefined {
 export const LAST_N_TYPES: readonly ScalarType[] = ['string', 'int64', 'float64'];
 
 /**
- * A column type with its indefinite article, for messages: `an int64`, `a float64`, `a string`.
+ * A type's name with its indefinite article, the one rule every message uses that says what a
+ * value is or is not (a column type, an expression's type, a JavaScript type, `ISO time`):
+ * `an int64`, `a float64`, `an ISO time`, `an undefined`. By the first letter, as the names are read.
  *
  * @example
  * aColumnType('int64'); // 'an int64'
  */
 export function aColumnType(type: string): string {
-  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+  return `${/^[aeiou]/i.test(type) ? 'an' : 'a'} ${type}`;
 }

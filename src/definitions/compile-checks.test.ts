@@ -38,6 +38,8 @@ describe('check definitions', () => {
     [[sqlCheck('bad', 'amount >')], 'source "transactions": check "bad": sql "amount >": at character'],
     [[sqlCheck('bad', 'amout > 0')], 'unknown column "amout" (did you mean "amount"?)'],
     [[sqlCheck('bad', 'amount + 1')], 'must be a boolean expression, but it gives a float64'],
+    // The article fits the type: "a int64" before 12-01.
+    [[sqlCheck('bad', 'length(channel)')], 'must be a boolean expression, but it gives an int64'],
     [[notNull('amount'), notNull('amount')], 'source "transactions": check "amount_not_null": another check of source "transactions" has this name'],
     [[range('channel', { min: 0 })], 'range() needs a numeric or timestamp column, but "channel" is string'],
     [[range('amount', {})], 'range() needs min, max or both'],

@@ -1,6 +1,6 @@
 import { parseDuration } from '../time/index.js';
 import { CHECK_NOW_COLUMN, type Check, type CheckKind, type CheckSpec } from './check-types.js';
-import { columnTypeProblem, isListType } from './column-types.js';
+import { aColumnType, columnTypeProblem, isListType } from './column-types.js';
 import { compileExpression, type ExprType, type TypedExpression } from './expression/index.js';
 import { didYouMean } from './suggest.js';
 import type { ColumnType, Schema } from './types.js';
@@ -35,7 +35,7 @@ function column(dataset: CheckedDataset, at: string, name: unknown): string {
 /** A row-level predicate written in the row expression language, checked like a view's filter (unknown columns, types, regexes). */
 function predicate(dataset: CheckedDataset, at: string, text: string): TypedExpression {
   const typed = compileExpression(at, text, expressionRow(dataset.schema), quote(CHECK_NOW_COLUMN));
-  if (typed.type !== 'bool' && typed.type !== 'null') fail(`${at} "${text}" must be a boolean expression, but it gives a ${typed.type}`);
+  if (typed.type !== 'bool' && typed.type !== 'null') fail(`${at} "${text}" must be a boolean expression, but it gives ${aColumnType(typed.type)}`);
   return typed;
 }
 

@@ -1,5 +1,5 @@
 import { parseDuration } from '../time/index.js';
-import { isListType, LAST_N_TYPES, listOf } from './column-types.js';
+import { aColumnType, isListType, LAST_N_TYPES, listOf } from './column-types.js';
 import { compileChecks } from './compile-checks.js';
 import { compileCompliance } from './compile-compliance.js';
 import { compileRowTransforms, valueReads } from './compile-row-transforms.js';
@@ -63,7 +63,7 @@ function compileFeature(view: FeatureViewSpec, source: Source, name: string, spe
       fail(`${where}: ${spec.fn}() needs a numeric column, but "${spec.column}" is ${type}; use count() or countDistinct()`);
     }
     if ((spec.fn === 'min' || spec.fn === 'max') && !ORDERED.includes(type)) {
-      fail(`${where}: ${spec.fn}() cannot order a ${type} column "${spec.column}"`);
+      fail(`${where}: ${spec.fn}() cannot order ${aColumnType(type)} column "${spec.column}"`);
     }
     if (spec.fn === 'lastN') {
       if (!LAST_N_TYPES.includes(type as never)) fail(`${where}: lastN() collects ${LAST_N_TYPES.join(', ')} values, but "${spec.column}" is ${type}`);

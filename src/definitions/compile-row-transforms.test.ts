@@ -45,6 +45,7 @@ describe('row transforms in definitions', () => {
     [{ filter: "chanel = 'pos'" }, /feature view "card_payments": filter "chanel = 'pos'": at character 1: unknown column "chanel".*did you mean "channel"/s],
     [{ filter: 'random() < 0.1' }, /at character 1: function random\(\) is not deterministic/],
     [{ columns: { n: { type: 'int64', sql: 'amount * 2' } } }, /column "n": sql "amount \* 2" gives a float64, but the column is declared int64; change the type or CAST/],
+    [{ columns: { n: { type: 'bool', sql: 'length(channel)' } } }, /column "n": sql "length\(channel\)" gives an int64, but the column is declared bool/],
     [{ columns: { amount: { type: 'float64', sql: 'amount * 2' } } }, /derived column "amount" has the name of source "payments"'s column "amount"/],
     [{ columns: { _x: { type: 'float64', sql: 'amount' } } }, /derived column "_x" starts with "_"/],
     [{ columns: { x: { type: 'decimal', sql: 'amount' } } }, /column "x": type must be one of/],

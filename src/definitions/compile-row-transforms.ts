@@ -1,6 +1,6 @@
 import { compileExpression, derivedSql, filterSql, type ExprType } from './expression/index.js';
 import { COLUMN_TYPES, type DerivedColumn, type FeatureViewSpec, type Project, type ProjectSpec, type ScalarType, type Schema, type Source } from './types.js';
-import { isListType } from './column-types.js';
+import { aColumnType, isListType } from './column-types.js';
 import { checkName, checkNotReserved, checkRecord, fail, noCollisions } from './validate-names.js';
 
 /** The expression types a column of each declared type accepts (null fits every one). */
@@ -44,7 +44,7 @@ export function compileRowTransforms(spec: FeatureViewSpec, source: Source): Row
   if (spec.filter !== undefined) {
     if (source.kind === 'cdc') fail(`${where}: a CDC source is a versioned table, so its views cannot filter rows (a filtered-out update would leave an older version in place); derive a column instead`);
     const typed = compileExpression(`${where}: filter`, spec.filter, row);
-    if (typed.type !== 'bool' && typed.type !== 'null') fail(`${where}: filter "${spec.filter}" must be a boolean expression, but it gives a ${typed.type}`);
+    if (typed.type !== 'bool' && typed.type !== 'null') fail(`${where}: filter "${spec.filter}" must be a boolean expression, but it gives ${aColumnType(typed.type)}`);
     filterReads = typed.reads;
     filter = filterSql(typed);
   }
@@ -66,7 +66,7 @@ export function compileRowTransforms(spec: FeatureViewSpec, source: Source): Row
     if (!COLUMN_TYPES.includes(column?.type as ScalarType)) fail(`${at}: type must be one of ${COLUMN_TYPES.join(', ')}, not ${JSON.stringify(column?.type)}`);
     const typed = compileExpression(`${at}: sql`, column.sql, row);
     if (!ACCEPTS[column.type as ScalarType].includes(typed.type)) {
-      fail(`${at}: sql "${column.sql}" gives a ${typed.type}, but the column is declared ${column.type}; change the type or CAST the value`);
+      fail(`${at}: sql "${column.sql}" gives ${aColumnType(typed.type)}, but the column is declared ${column.type}; change the type or CAST the value`);
     }
     derivedReads[name] = typed.reads;
     derived[name] = { type: column.type, sql: derivedSql(typed, column.type as ScalarType) };

@@ -7,6 +7,7 @@ interface Variant {
   schema?: Record<string, ColumnType>;
   timestamp?: string;
   sourceDescription?: string;
+  path?: string;
   viewDescription?: string;
   features?: Parameters<typeof featureView>[0]['features'];
   ttl?: string;
@@ -17,7 +18,7 @@ interface Variant {
 
 const build = (v: Variant = {}) => {
   const who = entity({ name: 'customer', joinKey: 'customer_id', ...(v.entityDescription ? { description: v.entityDescription } : {}) });
-  const txns = batchSource({ name: 'transactions', schema: v.schema ?? BASE, timestamp: v.timestamp ?? 'ts', ...(v.sourceDescription ? { description: v.sourceDescription } : {}) });
+  const txns = batchSource({ name: 'transactions', schema: v.schema ?? BASE, timestamp: v.timestamp ?? 'ts', ...(v.sourceDescription ? { description: v.sourceDescription } : {}), ...(v.path ? { path: v.path } : {}) });
   const stats = featureView({
     name: 'txn_stats', entity: who, source: txns,
     features: v.features ?? { amount_sum_24h: sum('amount', { window: '24h' }), n: count({ window: '1h' }) },
@@ -89,6 +90,19 @@ describe('plan shows what changes inside a definition, and its consequences', ()
     expect(planChanges(build(), build({ schema: { ...BASE, channel: 'string' } }))).toEqual([
       { action: 'change', kind: 'source', name: 'transactions', details: ['column channel (string) added; files ingested before read it as null'], consequences: [] },
     ]);
+  });
+  test('a moved source path is named as what changed: no view is changed or rematerialized (its values do not change)', () => {
+    // Before 12-01 the plan said "definition changed" for the source, naming nothing.
+    expect(planChanges(build({ path: 'data/old/*.csv' }), build({ path: 'data/new/*.csv' }))).toEqual([
+      { action: 'change', kind: 'source', name: 'transactions', details: ['path data/old/*.csv -> data/new/*.csv'], consequences: [] },
+    ]);
+    expect(planChanges(build(), build({ path: 'data/t/*.csv' }))).toEqual([
+      { action: 'change', kind: 'source', name: 'transactions', details: ['path none -> data/t/*.csv'], consequences: [] },
+    ]);
+    // Every property of a source is named: none falls back to "definition changed".
+    const before = build();
+    const after = { ...before, sources: before.sources.map((x) => ({ ...x, freshness: '1h', retention: '30d', eventId: 'merchant' })) };
+    expect(planChanges(before, after).map((c) => [c.kind, c.details])).toEqual([['source', ['eventId none -> merchant', 'freshness none -> 1h', 'retention none -> 30d']]]);
   });
   test('removing or retyping a column, or changing the timestamp column, is refused with what to do instead', () => {
     const { amount: _a, ...withoutAmount } = BASE;

@@ -1,6 +1,6 @@
 import type { Project, Source } from '../definitions/index.js';
 import type { SluiceContext } from '../context.js';
-import { literal, readPath, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { literal, readPath, readPathList, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { BUCKET_COLUMN, bucketColumns, bucketCount, bucketSql, bucketTag } from '../storage/lake/entity-buckets.js';
 import { typedColumnsSql, type KnownAt } from './validate-sql.js';
 
@@ -36,6 +36,21 @@ export async function writeLakeFile(ctx: SluiceContext, source: Source, rows: nu
   } finally {
     await ctx.lake.discard(staged);
   }
+}
+
+/**
+ * What a re-run of one content replaces (`IngestCommit.replaces`): the files of the source's
+ * latest snapshot its earlier ingests added, and the rows they hold now (counted in the files,
+ * so rows a purge removed since are not counted).
+ *
+ * @example
+ * const replaces = await rowsToReplace(ctx, engine, 'payments', contentHash); // { files: [...], rows: 2 }
+ */
+export async function rowsToReplace(ctx: SluiceContext, engine: SqlEngine, source: string, contentHash: string): Promise<{ files: string[]; rows: number }> {
+  const files = await ctx.metadata.ingestedContent(source, contentHash);
+  if (files.length === 0) return { files, rows: 0 };
+  const [{ n }] = (await engine.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${readPathList(files.map((f) => ctx.lake.resolve(f)))})`)) as [{ n: number }];
+  return { files, rows: Number(n) };
 }
 
 /**

@@ -21,6 +21,12 @@ export interface IngestOptions {
   /** Ingest again even if this exact file content was ingested before. */
   readonly force?: boolean;
   /**
+   * Ingest again in place of this content's earlier ingests (a backfill's `--rerun`, after a fix
+   * of the source's definition): their rows are replaced, atomically, not doubled (see
+   * `IngestCommit.replaces`). Content never ingested is ingested as it would be without it.
+   */
+  readonly rerun?: boolean;
+  /**
    * What the rows' `_known_at` (when Sluice first knew them) records: `event`, their event time
    * (default: backfill of history that was known as it happened), or `ingestion`, the clock at
    * the start of this ingest, one value for the whole file (history Sluice learns only now, so
@@ -61,7 +67,7 @@ export function readableInputFormat(path: string, role: string, emptyHint: strin
  * and one atomically committed snapshot; every rejected row goes to the dead-letter store with
  * its line, raw content and reason, in the same transaction. With the source's `eventId`, rows
  * already ingested are not added again (`duplicates`). Re-ingesting identical content is a
- * no-op unless `force`.
+ * no-op unless `force` (added again) or `rerun` (in place of the earlier rows).
  *
  * @example
  * const result = await ingestFile(ctx, project, 'transactions', 'data/transactions.csv');
@@ -75,12 +81,12 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
   const scan = await scanFile(path, format !== 'parquet');
   const contentHash = scan.sha256;
   if (!options.force) {
-    const previous = await ctx.metadata.findIngest(source.name, contentHash);
+    const previous = options.rerun ? undefined : await ctx.metadata.findIngest(source.name, contentHash);
     if (previous) return { source: source.name, accepted: 0, rejected: 0, snapshot: previous.id, skipped: true };
     await refuseHeldContent(ctx, source.name, contentHash, path);
   }
   const knownAt: KnownAt = options.knownAt === 'ingestion' ? { mode: 'ingestion', at: ctx.now() } : { mode: 'event' };
-  const ingested = await trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, knownAt: knownAt.mode }, async () => {
+  const ingested = await trackRun(ctx, 'ingest', { source: source.name, file: path, force: options.force ?? false, ...(options.rerun ? { rerun: true } : {}), knownAt: knownAt.mode }, async () => {
     const progress = (done: number) => options.onProgress?.(done, 4);
     const engine = await ctx.engine();
     let observedColumns: InputColumns | undefined;
@@ -93,7 +99,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       throw error;
     }
     progress(1);
-    const checked = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt, force: options.force ?? false, online: options.online === true, progress, ...(observedColumns ? { observedColumns } : {}) });
+    const checked = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt, force: options.force ?? false, rerun: options.rerun === true, online: options.online === true, progress, ...(observedColumns ? { observedColumns } : {}) });
     progress(4);
     return checked;
   }, project);

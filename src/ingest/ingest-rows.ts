@@ -4,9 +4,9 @@ import type { DeadLetter, IngestCommit } from '../storage/metadata/metadata-stor
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { withLease } from '../orchestration/lease.js';
 import { testPause } from '../orchestration/test-pause.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, ValidationError } from '../errors.js';
 import { rejectReasonSql, type KnownAt } from './validate-sql.js';
-import { commitOrRemove, stageLakeBatch } from './commit-ingest.js';
+import { commitOrRemove, rowsToReplace, stageLakeBatch } from './commit-ingest.js';
 import { dropRaw, RAW_TABLE as RAW, type InputColumns } from './load-raw.js';
 import { gateIngest } from '../quality/ingest-checks.js';
 import { verdictStats } from '../quality/run-checks.js';
@@ -42,6 +42,8 @@ export interface LoadedRows {
   readonly contentHash: string;
   readonly knownAt: KnownAt;
   readonly force: boolean;
+  /** Commit in place of this content's earlier ingests (see `IngestCommit.replaces`). */
+  readonly rerun?: boolean;
   /** An incremental read's high-water mark, committed with the snapshot (see `IngestCommit.cursor`). */
   readonly cursor?: IngestCommit['cursor'];
   /** The input's columns and types as read (for `schema` checks); undefined when unknown. */
@@ -70,6 +72,9 @@ export interface LoadedRows {
  * const { result, stats } = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt: { mode: 'event' }, force: false });
  */
 export async function ingestLoadedRows(ctx: SluiceContext, project: Project, source: Source, rows: LoadedRows): Promise<{ result: IngestResult; stats: Record<string, unknown> }> {
+  if (rows.rerun && source.eventId !== undefined && isStreamed(source)) {
+    throw new ValidationError('VALIDATION_FAILED', `source "${source.name}" is streamed and keeps its event ids in its log: a re-run of ${rows.origin} would find its own rows there as duplicates; ingest it without re-running it`);
+  }
   const engine = await ctx.engine();
   try {
     // The raw text is kept only where a dead letter needs it: most rows are valid.
@@ -90,6 +95,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     const blockListVersion = await ctx.metadata.erasure.blockListVersion();
     await markErasedRows(engine, 'ingest_checked', project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
     await testPause('ingest.checked');
+    const replaces = rows.rerun ? await rowsToReplace(ctx, engine, source.name, rows.contentHash) : undefined;
     // Checks the rows that are left (not duplicates) and commits them, with their dead letters.
     const commitChecked = async () => {
       const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
@@ -111,16 +117,19 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
         await staged?.discard();
       }
       const outcome = await commitOrRemove(ctx, published, async () => {
+        await testPause('ingest.committing');
         rows.progress?.(3);
         const cursor = rows.cursor === undefined ? {} : { cursor: rows.cursor };
-        return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, createdAt: now, blockListVersion, ...cursor }, deadLetters);
+        return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, ...(replaces ? { replaces } : {}), createdAt: now, blockListVersion, ...cursor }, deadLetters);
       });
       return { deadLetters, accepted, outcome, verdict };
     };
     // With event ids, the duplicate check reads the lake and the commit extends it: ingests of
     // the source hold a lease across both, so two overlapping inputs cannot both add an id.
     const checkAndCommit = async () => {
-      const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).map((f) => ctx.lake.resolve(f));
+      // A re-run's rows are not duplicates of the rows it replaces.
+      const replaced = new Set(replaces?.files ?? []);
+      const lakeFiles = ((await ctx.metadata.latestSnapshot(source.name))?.files ?? []).filter((f) => !replaced.has(f)).map((f) => ctx.lake.resolve(f));
       const seen = await removeDuplicateEvents(engine, source, 'ingest_checked', {
         lakeFiles, ...(isStreamed(source) ? { log: await ctx.log() } : {}), claim: rows.contentHash, now: ctx.now(),
         committed: async (claim) => (await ctx.metadata.findIngest(source.name, claim)) !== undefined,

@@ -1,4 +1,4 @@
-import type { ElementType, ListShape } from '../definitions/index.js';
+import { aColumnType, type ElementType, type ListShape } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 
 /** What a reason says in place of the value of a classified column: its value never reaches a reason, a log line or an error. */
@@ -86,11 +86,11 @@ export function listProblemSql(column: string, shape: ListShape, classified = fa
   const element = classified ? literal('not shown') : `json_extract(${c}, '$[' || (${bad} - 1) || ']')`;
   const lengthCheck = shape.length === undefined
     ? ''
-    : `WHEN json_array_length(${c}) <> ${shape.length} THEN ${prefix} || ${literal(`a ${name} vector needs ${shape.length} values, found `)} || json_array_length(${c}) `;
+    : `WHEN json_array_length(${c}) <> ${shape.length} THEN ${prefix} || ${literal(`${aColumnType(name)} vector needs ${shape.length} values, found `)} || json_array_length(${c}) `;
   const what = shape.element === 'string' ? 'a string' : shape.element === 'int64' ? 'an int64 (a whole number within ±2^63)' : `a finite ${shape.element} number`;
   return (
     `CASE WHEN ${c} IS NULL OR ${validListSql(c, shape)} THEN NULL ` +
-    `WHEN NOT ${isArraySql(c)} THEN ${prefix} || ${shown} || ${literal(` is not a JSON array; a ${name} value is written like ${example(shape)}`)} ` +
+    `WHEN NOT ${isArraySql(c)} THEN ${prefix} || ${shown} || ${literal(` is not a JSON array; ${aColumnType(name)} value is written like ${example(shape)}`)} ` +
     lengthCheck +
     `ELSE coalesce(${prefix} || 'element ' || ${bad} || ' (' || ${element} || ${literal(`) is not ${what}`)}, ${literal(`column "${column}": not a valid ${name} value`)}) END`
   );

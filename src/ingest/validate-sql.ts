@@ -1,4 +1,4 @@
-import { entityKeySql, float64TextSql, int64TextSql, INT64_TEXT_PATTERN, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
+import { aColumnType, entityKeySql, float64TextSql, int64TextSql, INT64_TEXT_PATTERN, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
 import { ELEMENT_SQL, listProblemSql, parsedListSql, UNQUOTED_VALUE } from './list-values-sql.js';
@@ -56,7 +56,7 @@ function typeCheckSql(column: string, type: ColumnType, classified: boolean): st
   if (type === 'int64') {
     return `CASE WHEN ${c} IS NULL THEN NULL WHEN NOT regexp_full_match(${c}, '${INT64_TEXT_PATTERN}') THEN ${bad('is not an int64 (write a whole number in decimal digits)')} WHEN TRY_CAST(${c} AS BIGINT) IS NULL THEN ${bad('is outside the int64 range (-2^63 to 2^63-1)')} END`;
   }
-  return `CASE WHEN ${c} IS NOT NULL AND ${parsedValueSql(column, type)} IS NULL THEN ${bad(`is not a ${type}`)} END`;
+  return `CASE WHEN ${c} IS NOT NULL AND ${parsedValueSql(column, type)} IS NULL THEN ${bad(`is not ${aColumnType(type)}`)} END`;
 }
 
 /** A column that must be present in every row, and why. */

@@ -17,6 +17,13 @@ export interface BackfillOptions {
   readonly policy: RetryPolicy;
   readonly clock?: SchedulerClock;
   readonly random?: () => number;
+  /**
+   * Run the partitions again even when they succeeded (`--rerun`, after a fix of the source's
+   * definition): each partition's files are ingested in place of their earlier ingests, so their
+   * rows are replaced atomically, never doubled; its runs record `rerun: true`. A partition
+   * another live backfill runs is still left to it.
+   */
+  readonly rerun?: boolean;
   /** Who each partition's run acts as (the CLI's principal): authorized and recorded per run. */
   readonly principal?: Principal;
   /** Called after each partition with the counts so far. */
@@ -46,6 +53,8 @@ export interface PartitionOutcome {
 
 export interface BackfillResult extends BackfillProgress {
   readonly job: string;
+  /** Whether the partitions done before were run again (`BackfillOptions.rerun`). */
+  readonly rerun: boolean;
   /** Files the job's glob matches that carry no date (relative to the project): in no partition, so not ingested. */
   readonly undatedFiles: readonly string[];
   readonly partitions: readonly PartitionOutcome[];
@@ -72,7 +81,7 @@ export function partitionKey(job: string, partition: Partition): string {
 /**
  * Backfills a job over a time range: one run key per partition (`partitionKey`), each run with
  * the partition as its parameters and retried on its own (see `runKeyed`). Resumable: a
- * partition that succeeded before is skipped; a failed one, or one whose backfill died, is run
+ * partition that succeeded before is skipped (with `rerun`, run again in place of its rows); a failed one, or one whose backfill died, is run
  * again; one another live backfill is running is left to it. A failed partition does not stop
  * the others. Which jobs take partitions: ingest jobs (the files whose names carry a date in
  * the partition).
@@ -93,7 +102,7 @@ export async function backfill(jc: JobContext, project: Project, job: string, op
   for (const partition of parts) {
     const key = partitionKey(job, partition);
     const outcome = await runKeyed(jc, project, job, {
-      claim: { key, job, trigger: 'backfill', scheduledFor: partition.start, holder }, policy: options.policy, clock, partition, reclaim: true,
+      claim: { key, job, trigger: 'backfill', scheduledFor: partition.start, holder }, policy: options.policy, clock, partition, reclaim: true, rerun: options.rerun === true,
       ...(options.random ? { random: options.random } : {}), ...(options.principal ? { principal: options.principal } : {}),
     });
     const span = { key, start: toIso(partition.start), end: toIso(partition.end) };
@@ -112,5 +121,5 @@ export async function backfill(jc: JobContext, project: Project, job: string, op
     }
     options.onProgress?.({ ...progress });
   }
-  return { job, ...progress, undatedFiles: undatedFiles(jc, project, job), partitions: outcomes };
+  return { job, rerun: options.rerun === true, ...progress, undatedFiles: undatedFiles(jc, project, job), partitions: outcomes };
 }

@@ -121,6 +121,8 @@ export interface KeyedRunOptions {
   readonly partition?: Partition;
   /** Reclaim a failed key, or one whose claimer died (backfills); a schedule's firing is never reclaimed. */
   readonly reclaim?: boolean;
+  /** With `reclaim`, a succeeded key too, and run the job as a re-run (`JobRunOptions.rerun`): a backfill's `--rerun`. */
+  readonly rerun?: boolean;
   /** Stops the attempts (a stopping scheduler): the current one fails and no other starts. */
   readonly signal?: AbortSignal;
   /** Told whether the key was claimed, before any attempt starts. */
@@ -148,7 +150,7 @@ export type KeyedRunOutcome =
 export async function runKeyed(jc: JobContext, project: Project, job: string, options: KeyedRunOptions): Promise<KeyedRunOutcome> {
   const store = jc.metadata.schedules;
   const { claim, policy, clock } = options;
-  const claimed = await store.claim(claim, clock.now(), options.reclaim ? { reclaim: holderIsGone } : {});
+  const claimed = await store.claim(claim, clock.now(), options.reclaim ? { reclaim: holderIsGone, rerun: options.rerun === true } : {});
   options.onClaim?.(claimed.claimed);
   if (!claimed.claimed) return { status: 'not-claimed', holderStatus: claimed.record.status };
   let attempts = claimed.record.attempts;
@@ -167,6 +169,7 @@ export async function runKeyed(jc: JobContext, project: Project, job: string, op
       const stats = await runJob(scope.jc, project, job, {
         trigger: claim.trigger, runKey: claim.key, attempt: attempts, timeoutMs: policy.timeoutMs,
         ...(options.partition ? { partition: options.partition } : {}),
+        ...(options.rerun ? { rerun: true } : {}),
         ...(options.principal ? { principal: options.principal } : {}),
         limit: (work) => {
           lastStopped = stopped;

@@ -50,6 +50,11 @@ export interface JobRunOptions {
   readonly runKey?: string;
   readonly attempt?: number;
   readonly partition?: Partition;
+  /**
+   * Run the partition again although it succeeded (a backfill's `--rerun`): each of its files is
+   * ingested in place of its earlier ingests (`IngestOptions.rerun`), recorded as `rerun: true`.
+   */
+  readonly rerun?: boolean;
   /** Aborted when the run must stop (its timeout, a stopping scheduler): work stops between steps. */
   readonly signal?: AbortSignal;
   /** The run's time limit, for work that enforces its own (a transform's query). */
@@ -139,7 +144,7 @@ async function ingestJob(jc: JobContext, project: Project, job: JobDefinition, o
   let skipped = 0;
   for (const file of files) {
     options.signal?.throwIfAborted();
-    const result = await ingestFile(jc, project, source.name, file, { online: true });
+    const result = await ingestFile(jc, project, source.name, file, { online: true, ...(options.rerun ? { rerun: true } : {}) });
     if (result.skipped) {
       skipped++;
       continue;
@@ -230,12 +235,16 @@ export async function runJob(jc: JobContext, project: Project, name: string, opt
   if (options.partition && !supportsPartitions(job)) {
     throw new ValidationError('VALIDATION_FAILED', `job "${name}" does not take a partition; backfill an ingest job (its files are picked by the date in their names)`);
   }
+  if (options.rerun && options.partition === undefined) {
+    throw new ValidationError('VALIDATION_FAILED', `job "${name}": a re-run takes a partition; re-run dates with "sluice backfill ${name} --from ... --to ... --rerun"`);
+  }
   const params: Record<string, unknown> = {
     trigger: options.trigger ?? 'manual',
     [JOB_TARGET[job.kind]]: job.kind === 'materialize' ? [job.target] : job.target,
     ...(options.runKey === undefined ? {} : { runKey: options.runKey }),
     ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
     ...(options.partition === undefined ? {} : { partition: { start: toIso(options.partition.start), end: toIso(options.partition.end) } }),
+    ...(options.rerun ? { rerun: true } : {}),
     ...(options.principal === undefined ? {} : { principal: options.principal.name }),
   };
   const work = async (signal: AbortSignal | undefined): Promise<JobStats> => {

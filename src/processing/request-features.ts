@@ -140,12 +140,12 @@ function resultProblem(value: unknown, type: ColumnType): string | undefined {
   if (type === 'float64' && typeof value === 'number') return Number.isFinite(value) ? undefined : `returned ${value}, which no dataset column or JSON answer holds; return null instead`;
   // The value itself is never quoted: it may be computed from classified inputs (see `USER_CODE_ERRORS`).
   if (type === 'int64' && (typeof value === 'number' || typeof value === 'bigint')) {
-    return requestValue(value, 'int64') === undefined ? `returned a ${typeof value} that is not an int64 (a safe integer, or a bigint within 64 bits)` : undefined;
+    return requestValue(value, 'int64') === undefined ? `returned ${aColumnType(typeof value)} that is not an int64 (a safe integer, or a bigint within 64 bits)` : undefined;
   }
   if (type === 'timestamp' && typeof value === 'number') return Number.isSafeInteger(value) ? undefined : 'returned a number that is not a timestamp (integer epoch milliseconds)';
   const expected = type === 'bool' ? 'boolean' : type === 'string' ? 'string' : undefined;
   if (expected !== undefined && typeof value === expected) return undefined;
-  return `returned ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}, not ${aColumnType(type)}`;
+  return `returned ${aColumnType(typeof value)}, not ${aColumnType(type)}`;
 }
 
 /**
@@ -163,7 +163,7 @@ const CLASS_NAME = /^[A-Za-z_$][\w$]{0,63}$/;
 /** The class of a thrown value, as a reason may name it: its `name` when it is an identifier, else what kind of value it is. */
 function thrownClass(error: unknown): string {
   if (error instanceof Error) return CLASS_NAME.test(error.name) ? error.name : 'Error';
-  return `a ${error === null ? 'null' : typeof error} (not an Error)`;
+  return `${aColumnType(error === null ? 'null' : typeof error)} (not an Error)`;
 }
 
 /** Where one call's outcome goes (reused: no allocation per call): the value, or null and why it failed. */

@@ -82,6 +82,20 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     }
   }));
 
+  test(`${name}: a re-run replaces the files the ingests of its content added (a forced double too), in the commit; files that changed meanwhile refuse it`, run(async (_h, store) => {
+    await store.commitIngest({ source: 's', addedFiles: ['a1', 'a2'], addedRows: 3, contentHash: 'h' }, []);
+    await store.commitIngest({ source: 's', addedFiles: ['b'], addedRows: 2, contentHash: 'other' }, []);
+    await store.commitIngest({ source: 's', addedFiles: ['c'], addedRows: 3, contentHash: 'h', force: true }, []);
+    expect(await store.ingestedContent('s', 'h')).toEqual(['a1', 'a2', 'c']);
+    expect(await store.ingestedContent('s', 'none')).toEqual([]);
+    const rerun = await store.commitIngest({ source: 's', addedFiles: ['d'], addedRows: 4, contentHash: 'h', replaces: { files: ['a1', 'a2', 'c'], rows: 6 } }, []);
+    expect(rerun).toMatchObject({ committed: true, snapshot: { version: 4, files: ['b', 'd'], rowCount: 6, addedRows: 4 } });
+    expect(await store.ingestedContent('s', 'h')).toEqual(['d']);
+    // What it read before is no longer what the content's ingests hold: nothing is committed.
+    await expect(store.commitIngest({ source: 's', addedFiles: ['e'], addedRows: 4, contentHash: 'h', replaces: { files: ['c'], rows: 3 } }, [])).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await store.latestSnapshot('s')).toMatchObject({ version: 4, files: ['b', 'd'] });
+  }));
+
   test(`${name}: an incremental ingest's high-water mark moves with its snapshot, only from the mark it read after`, run(async (h, store) => {
     expect(await store.ingestCursor('s')).toBeUndefined();
     await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 2, contentHash: 'r1', cursor: { from: null, to: 'm1' } }, []);

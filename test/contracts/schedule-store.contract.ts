@@ -37,6 +37,9 @@ export function runScheduleStoreContract(name: string, harness: () => Promise<St
     expect(await s.startAttempt('k', 'run-3')).toBe(3);
     await s.finish('k', { status: 'succeeded' }, 40);
     expect((await s.claim(claim('k'), 50, { reclaim: () => true })).claimed).toBe(false);
+    // A re-run (backfill --rerun) claims a succeeded key again, attempts counting on; never a live running one.
+    expect((await s.claim(claim('k', other), 60, { reclaim: nobodyGone, rerun: true })).record).toMatchObject({ status: 'running', attempts: 3, holder: other });
+    expect((await s.claim(claim('k'), 70, { reclaim: nobodyGone, rerun: true })).claimed).toBe(false);
     await expect(s.startAttempt('never', 'run-x')).rejects.toThrow();
   }));
 

@@ -10,8 +10,11 @@ export interface SluiceProcess {
   readonly pid: number;
   /** SIGKILL: nothing runs in the child any more; resolves once it is gone. */
   kill(): Promise<void>;
-  /** SIGTERM (a clean shutdown); resolves with its exit code, or the signal that ended it. */
-  stop(): Promise<number | string>;
+  /**
+   * SIGTERM, or `signal` (SIGINT, as Ctrl-C sends): an orderly stop; resolves with its exit code
+   * (128 + the signal's number after an orderly stop: 143, 130), or the signal that ended it.
+   */
+  stop(signal?: 'SIGTERM' | 'SIGINT'): Promise<number | string>;
   /** Resolves with its exit code (or signal) once it exits, of itself or stopped. */
   readonly exited: Promise<number | string>;
   stderr(): string;
@@ -45,8 +48,8 @@ export async function startSluice(dir: string, args: readonly string[], env: Rea
       child.kill('SIGKILL');
       await exited;
     },
-    async stop() {
-      child.kill('SIGTERM');
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
       return exited;
     },
     exited,

@@ -5,6 +5,7 @@ import { runDemo, type DemoReport } from '../../demo/run-demo.js';
 import { createServer } from '../../serving/http/server.js';
 import { integerIn, port } from '../options.js';
 import { table } from '../output.js';
+import { closeAfter, untilSignal } from '../interrupt.js';
 import { listen } from './serve-command.js';
 import type { CommandContext } from './command-context.js';
 
@@ -71,11 +72,7 @@ export function registerDemoCommand(program: Command, run: CommandContext): void
           const app = await createServer(platform, { logLevel: 'info', stream: runtime.processor });
           const address = await listen(app, '127.0.0.1', options.port);
           out.info(`\nauth is off: no keys or access rules; listening on loopback only\nserving on ${address}; try:\n  curl -s ${address}/v1/features/online -H 'content-type: application/json' -d '{"service":"fraud_v1","entities":{"customer_id":["c000001","c000042"]}}'\n  curl -s ${address}/v1/push/transactions -H 'content-type: application/json' -d '{"events":[{"txn_id":"t-now","customer_id":"c000001","amount":42.5,"merchant":"m1","ts":"'$(date -u +%FT%T.000Z)'"}]}'\nCtrl-C to stop`);
-          await new Promise<void>((resolve) => {
-            process.once('SIGINT', resolve);
-            process.once('SIGTERM', resolve);
-          });
-          await app.close();
+          await closeAfter(untilSignal(), () => app.close());
         } finally {
           await runtime.close();
           await platform.close();

@@ -22,8 +22,7 @@ import { auditErrorCode } from '../../compliance/audit/audited-action.js';
 import { authorizeCliProcess, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import { audited } from './audit-commands.js';
 import type { CommandContext } from './command-context.js';
-import { closeAfter, untilStopped } from './real-time.js';
-import { exitOnInterrupt } from '../interrupt.js';
+import { closeAfter, exitOnInterrupt, untilStopped } from '../interrupt.js';
 
 function jobContext(platform: Platform, projectDir: string): JobContext {
   return { ...platform, projectDir };
@@ -152,7 +151,7 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         const none = options.job === undefined ? 'No runs.' : `No runs of job "${options.job}"${await suggestJob(platform, options.job)}.`;
         out.result({ runs }, () => runs.length === 0 ? none : table(
           ['started', 'job', 'status', 'trigger', 'principal', 'attempt', 'ms', 'rows in', 'rows out', 'run key', 'error'],
-          runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, r.trigger, r.principal, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey,
+          runs.map((r) => [r.startedAt, r.job, r.status === 'failed' ? 'FAILED' : r.status, (r.params as { rerun?: boolean }).rerun ? `${String(r.trigger)} (re-run)` : r.trigger, r.principal, r.attempt, r.ms, r.rowsIn, r.rowsOut, r.runKey,
             r.error === null ? null : `${r.code ? `${String(r.code)}: ` : ''}${String(r.error)}${r.cause ? ` (cause: ${String(r.cause)})` : ''}`]),
         ));
       }),
@@ -166,14 +165,15 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
     .addOption(new Option('--partition <duration>', 'partition length, e.g. 1d or 6h').argParser(durationMs).default(86_400_000, '1d'))
     .option('--retries <n>', 'attempts after the first, per partition', integerIn(0, 100), 2)
     .addOption(new Option('--timeout <duration>', 'time limit of each attempt').argParser(durationMs).default(3_600_000, '1h'))
-    .description('run a job over a time range, one run per partition, each retried on its own; run it again to resume (partitions that succeeded are skipped)')
-    .action((job: string, options: { from: number; to: number; partition: number; retries: number; timeout: number }) =>
+    .option('--rerun', "run the partitions again even when they succeeded (after a fix of the source's definition): their rows are replaced, atomically, not doubled")
+    .description('run a job over a time range, one run per partition, each retried on its own; run it again to resume (partitions that succeeded are skipped; --rerun: run again)')
+    .action((job: string, options: { from: number; to: number; partition: number; retries: number; timeout: number; rerun?: boolean }) =>
       run.withPlatform(audited({ action: 'backfill', target: `job:${job}`, failed: (e) => Number(e.failed) > 0 || Number(e.runningElsewhere) > 0 }, async ({ platform, out, projectDir }) => {
         const project = await platform.project();
         let settled = 'no partition had finished';
         const interrupted = exitOnInterrupt(`backfill of ${job}`, () => `${settled}; run the same command again to resume (partitions that succeeded are skipped)`);
         const result = await backfill(jobContext(platform, projectDir), project, job, {
-          from: options.from, to: options.to, partitionMs: options.partition, principal: await cliPrincipal(platform),
+          from: options.from, to: options.to, partitionMs: options.partition, principal: await cliPrincipal(platform), rerun: options.rerun === true,
           policy: { retries: options.retries, timeoutMs: options.timeout, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
           onProgress: (p) => {
             settled = `${p.done + p.skipped} of ${p.total} partition(s) done, ${p.failed} failed`;
@@ -183,11 +183,13 @@ export function registerOrchestrationCommands(program: Command, run: CommandCont
         }).finally(interrupted);
         out.result(result, () => [
           table(['partition', 'status', 'attempts', 'error'], result.partitions.map((p) => [`${p.start}/${p.end}`, p.status === 'failed' ? 'FAILED' : p.status, p.attempts, p.error])),
-          `backfill ${job} by ${formatDuration(options.partition)}: ${result.done} succeeded, ${result.skipped} already done, ${result.failed} failed, ` +
+          `backfill ${job} by ${formatDuration(options.partition)}${result.rerun ? ' (re-run)' : ''}: ${result.done} succeeded, ${result.skipped} already done, ${result.failed} failed, ` +
             `${result.runningElsewhere > 0 ? `${result.runningElsewhere} running in another backfill, ` : ''}of ${result.total}` +
             (result.failed > 0 ? '\nrun the same command again to retry the failed partitions' : '') +
             (result.runningElsewhere > 0 ? `\n${result.runningElsewhere} partition(s) are run by another backfill that is still running: run the same command again once it ends, to confirm they succeeded` : ''),
         ].join('\n'));
+        // A re-run's snapshot replaces rows: no view's online table takes it as added rows.
+        if (result.rerun && result.done > 0) out.info(`note: backfill ${job}: the re-run replaced the rows of ${result.done} partition(s); the online tables of the source's views hold the earlier rows until "sluice materialize" rebuilds them`);
         const stale = result.partitions.filter((p) => p.notIngested !== undefined);
         if (stale.length > 0) out.info(`warning: backfill ${job}: ${stale.length} partition(s) done before have files never ingested (they arrived after): ${stale.flatMap((p) => p.notIngested!).slice(0, 5).join(', ')}; a done partition is not run again: run "sluice run ${job}" to ingest them (files already ingested are skipped)`);
         const undated = result.undatedFiles;

@@ -10,62 +10,14 @@ import { connectorHealthWatch, reportConnectorIncident, startMonitoring, streamS
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
 import { schedulesRunHere, startProjectScheduler } from './orchestration-commands.js';
-import { authorizeCliProcess, watchCliProcessKey, type LongLivedCommand } from '../../compliance/access/cli-principal.js';
-import type { StopCause } from '../../orchestration/scheduler.js';
+import { authorizeCliProcess } from '../../compliance/access/cli-principal.js';
+import { closeAfter, untilStopped } from '../interrupt.js';
 
 export interface RealTime {
   readonly runtime: StreamRuntime;
   /** What `GET /v1/streams` answers: sources, connectors, freshness. */
   describe(): unknown;
   close(): Promise<void>;
-}
-
-/** Resolves on SIGINT or SIGTERM with its name, keeping the process alive until then. */
-export function untilSignal(stopWhen?: Promise<never>): Promise<NodeJS.Signals> {
-  // A worker whose sources have no connector holds nothing else on the event loop: without this it exited at once (code 13).
-  const alive = setInterval(() => undefined, 1 << 30);
-  return new Promise<NodeJS.Signals>((resolve, reject) => {
-    const end = (signal: NodeJS.Signals | undefined, error?: unknown) => {
-      clearInterval(alive);
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      if (signal !== undefined) resolve(signal);
-      else reject(error);
-    };
-    const done = (signal: NodeJS.Signals) => end(signal);
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-    // A process that must stop (its key revoked) ends as on a signal, with the error.
-    stopWhen?.catch((error: unknown) => end(undefined, error));
-  });
-}
-
-/**
- * The end of a long-lived command (`serve`, `worker`, `scheduler`, named by `command` in the audit
- * of a refusal): resolves on SIGINT or SIGTERM with its name, rejects once the process's key is
- * refused (`watchCliProcessKey`). Made before the command says it runs, so a signal right after
- * is not missed; `closeAfter` then closes what it started.
- */
-export function untilStopped(ctx: Parameters<typeof watchCliProcessKey>[0], command: LongLivedCommand): Promise<NodeJS.Signals> {
-  const key = watchCliProcessKey(ctx, command);
-  return untilSignal(key.refused).finally(() => key.stop());
-}
-
-/**
- * Waits for `stopped` (see `untilStopped`), then runs `close` with why the process stops (`SIGTERM`,
- * `its key was refused: ...`, for the runs it stops to record), also when it rejected (with its error).
- */
-export async function closeAfter(stopped: Promise<NodeJS.Signals>, close: (why: StopCause) => Promise<void>): Promise<void> {
-  let why: StopCause = { reason: 'it stopped' };
-  try {
-    const signal = await stopped;
-    why = { reason: signal, signal };
-  } catch (error) {
-    why = { reason: `its key was refused: ${(error as Error).message}` };
-    throw error;
-  } finally {
-    await close(why);
-  }
 }
 
 /** How often the connectors' states are turned into health conditions. */

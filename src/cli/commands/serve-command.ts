@@ -6,7 +6,8 @@ import { PUSH_MIN_BYTES_PER_SECOND } from '../../serving/http/push-admission.js'
 import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
 import { configureLogging } from '../../observability/log.js';
-import { ONLINE_FLUSH_EVERY_MS, closeAfter, startRealTime, untilStopped } from './real-time.js';
+import { ONLINE_FLUSH_EVERY_MS, startRealTime } from './real-time.js';
+import { closeAfter, untilStopped } from '../interrupt.js';
 import { durationMs, integerIn, oneOf, port, rate } from '../options.js';
 import type { CommandContext } from './command-context.js';
 import { schedulesRunHere, startProjectScheduler } from './orchestration-commands.js';

@@ -42,6 +42,6 @@ test('SLUICE_AUDIT_SIGNING_KEY supplies the key instead of the file; a key of th
   process.env[AUDIT_SIGNING_KEY_ENV] = 'not a key';
   expect(() => auditSigningKey(dir)).toThrow('SLUICE_AUDIT_SIGNING_KEY is not a private key in PEM form; generate one with: openssl genpkey -algorithm ed25519');
   process.env[AUDIT_SIGNING_KEY_ENV] = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  expect(() => auditSigningKey(dir)).toThrow('SLUICE_AUDIT_SIGNING_KEY is a ec key; audit checkpoints need an Ed25519 key');
+  expect(() => auditSigningKey(dir)).toThrow('SLUICE_AUDIT_SIGNING_KEY is an ec key; audit checkpoints need an Ed25519 key');
   expect(() => auditPublicKey('-----BEGIN PUBLIC KEY-----\nxyz\n-----END PUBLIC KEY-----\n', 'audit.pub')).toThrow('audit.pub is not a public key in PEM form; export one with "sluice audit public-key --out FILE"');
 });

@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { aColumnType } from '../../definitions/index.js';
 import { ConfigError } from '../../errors.js';
 
 /** The environment variable that supplies the audit signing key (an Ed25519 private key, PKCS#8 PEM) instead of the file. */
@@ -35,12 +36,12 @@ export function auditPublicKey(pem: string, from: string): KeyObject {
   } catch (cause) {
     throw new ConfigError('CONFIG_INVALID', `${from} is not a public key in PEM form; export one with "sluice audit public-key --out FILE"`, { cause });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError('CONFIG_INVALID', `${from} is a ${key.asymmetricKeyType ?? 'unknown'} key, not the Ed25519 key audit checkpoints are signed with`);
+  if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError('CONFIG_INVALID', `${from} is ${aColumnType(key.asymmetricKeyType ?? 'unknown')} key, not the Ed25519 key audit checkpoints are signed with`);
   return key;
 }
 
 function fromPrivate(privateKey: KeyObject, from: string): AuditSigningKey {
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new ConfigError('CONFIG_INVALID', `${from} is a ${privateKey.asymmetricKeyType ?? 'unknown'} key; audit checkpoints need an Ed25519 key (openssl genpkey -algorithm ed25519)`);
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new ConfigError('CONFIG_INVALID', `${from} is ${aColumnType(privateKey.asymmetricKeyType ?? 'unknown')} key; audit checkpoints need an Ed25519 key (openssl genpkey -algorithm ed25519)`);
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, keyId: auditKeyId(publicKey), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }

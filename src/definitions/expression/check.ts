@@ -1,6 +1,7 @@
 import { FUNCTIONS, KIND_NAMES, MAX_STRING_LENGTH, NON_DETERMINISTIC, fitsKind } from './functions.js';
 import type { Expr, ExprType } from './parse.js';
 import { ExpressionError } from './tokenize.js';
+import { aColumnType } from '../column-types.js';
 
 /** An expression checked against a row's columns: its canonical SQL (names quoted, fully parenthesized), its type and the columns it reads. */
 export interface TypedExpression {
@@ -37,7 +38,7 @@ function unify(a: ExprType, b: ExprType): ExprType | undefined {
 /** The common type of the values so far (`type`) and the next one's (`next`, of expression `at`); an error at it when there is none. */
 function unifyAt(type: ExprType, next: ExprType, at: Expr): ExprType {
   const common = unify(type, next);
-  if (common === undefined) throw new ExpressionError(`this is a ${next}, but earlier values are ${type}; give every branch one type`, at.at);
+  if (common === undefined) throw new ExpressionError(`this is ${aColumnType(next)}, but earlier values are ${type}; give every branch one type`, at.at);
   return common;
 }
 
@@ -75,7 +76,7 @@ class Checker {
   }
 
   private expect(expr: Expr, type: ExprType, ok: boolean, what: string): void {
-    if (!ok) throw new ExpressionError(`${what}, not ${type === 'null' ? 'NULL' : `a ${type}`}`, expr.at);
+    if (!ok) throw new ExpressionError(`${what}, not ${type === 'null' ? 'NULL' : aColumnType(type)}`, expr.at);
   }
 
   check(expr: Expr): { sql: string; type: ExprType } {
@@ -110,14 +111,14 @@ class Checker {
         // NULL-safe comparison: NULL IS NOT DISTINCT FROM NULL is true, and never NULL.
         const l = this.check(expr.l);
         const r = this.check(expr.r);
-        if (!this.comparable(expr.l, l.type, expr.r, r.type)) throw new ExpressionError(`IS DISTINCT FROM compares a ${l.type} with a ${r.type}`, expr.at);
+        if (!this.comparable(expr.l, l.type, expr.r, r.type)) throw new ExpressionError(`IS DISTINCT FROM compares ${aColumnType(l.type)} with ${aColumnType(r.type)}`, expr.at);
         return { sql: `(${l.sql} IS ${expr.not ? 'NOT ' : ''}DISTINCT FROM ${r.sql})`, type: 'bool' };
       }
       case 'in': {
         const arg = this.check(expr.arg);
         const list = expr.list.map((item) => {
           const t = this.check(item);
-          if (!this.comparable(expr.arg, arg.type, item, t.type)) throw new ExpressionError(`IN compares a ${arg.type} with a ${t.type}`, item.at);
+          if (!this.comparable(expr.arg, arg.type, item, t.type)) throw new ExpressionError(`IN compares ${aColumnType(arg.type)} with ${aColumnType(t.type)}`, item.at);
           return t.sql;
         });
         return { sql: `(${arg.sql} ${expr.not ? 'NOT ' : ''}IN (${list.join(', ')}))`, type: 'bool' };
@@ -126,7 +127,7 @@ class Checker {
         const arg = this.check(expr.arg);
         const [lo, hi] = [expr.lo, expr.hi].map((bound) => {
           const t = this.check(bound);
-          if (!this.comparable(expr.arg, arg.type, bound, t.type)) throw new ExpressionError(`BETWEEN compares a ${arg.type} with a ${t.type}`, bound.at);
+          if (!this.comparable(expr.arg, arg.type, bound, t.type)) throw new ExpressionError(`BETWEEN compares ${aColumnType(arg.type)} with ${aColumnType(t.type)}`, bound.at);
           return t.sql;
         });
         return { sql: `(${arg.sql} ${expr.not ? 'NOT ' : ''}BETWEEN ${lo} AND ${hi})`, type: 'bool' };
@@ -144,7 +145,7 @@ class Checker {
       case 'cast': {
         const arg = this.check(expr.arg);
         if (arg.type === 'bool' && (TEMPORAL.has(expr.to) || expr.to === 'float64')) throw new ExpressionError(`a boolean cannot be cast to ${expr.to}`, expr.at);
-        if (TEMPORAL.has(arg.type) && (NUMERIC.has(expr.to) || expr.to === 'bool')) throw new ExpressionError(`a ${arg.type} cannot be cast to ${expr.to}; use epoch_ms(...) for its time in milliseconds`, expr.at);
+        if (TEMPORAL.has(arg.type) && (NUMERIC.has(expr.to) || expr.to === 'bool')) throw new ExpressionError(`${aColumnType(arg.type)} cannot be cast to ${expr.to}; use epoch_ms(...) for its time in milliseconds`, expr.at);
         // A string is read as ingest reads an event time: through TIMESTAMPTZ, so its offset applies (the session is UTC).
         const from = arg.type === 'string' && TEMPORAL.has(expr.to) ? `CAST(${arg.sql} AS TIMESTAMPTZ)` : arg.sql;
         return { sql: `CAST(${from} AS ${CAST_SQL[expr.to]})`, type: expr.to };
@@ -171,7 +172,7 @@ class Checker {
         // DuckDB adds days to a date as a 32-bit INTEGER: an int64 value is converted (NULL when it does not fit).
         if (l.type === 'date' && (r.type === 'int64' || r.type === 'null')) return { sql: expr.r.k === 'lit' ? sql : `(${l.sql} ${expr.op} TRY_CAST(${r.sql} AS INTEGER))`, type: 'date' };
         if (expr.op === '-' && l.type === 'date' && r.type === 'date') return { sql, type: 'int64' };
-        if (TEMPORAL.has(l.type) || TEMPORAL.has(r.type)) throw new ExpressionError(`"${expr.op}" on a ${TEMPORAL.has(l.type) ? l.type : r.type} is not supported; use date_diff('unit', a, b) or epoch_ms(ts)`, expr.at);
+        if (TEMPORAL.has(l.type) || TEMPORAL.has(r.type)) throw new ExpressionError(`"${expr.op}" on ${aColumnType(TEMPORAL.has(l.type) ? l.type : r.type)} is not supported; use date_diff('unit', a, b) or epoch_ms(ts)`, expr.at);
       // falls through: numbers
       case '*':
       case '/':
@@ -179,7 +180,7 @@ class Checker {
         for (const [side, t] of [[expr.l, l.type], [expr.r, r.type]] as const) this.expect(side, t, numeric(t), `"${expr.op}" needs numbers`);
         return { sql, type: expr.op !== '/' && l.type === 'int64' && r.type === 'int64' ? 'int64' : 'float64' };
       default:
-        if (!this.comparable(expr.l, l.type, expr.r, r.type)) throw new ExpressionError(`"${expr.op}" compares a ${l.type} with a ${r.type}`, expr.at);
+        if (!this.comparable(expr.l, l.type, expr.r, r.type)) throw new ExpressionError(`"${expr.op}" compares ${aColumnType(l.type)} with ${aColumnType(r.type)}`, expr.at);
         return { sql, type: 'bool' };
     }
   }
@@ -191,7 +192,7 @@ class Checker {
     for (const { when, then } of expr.whens) {
       const w = this.check(when);
       if (operand !== undefined) {
-        if (!this.comparable(expr.operand!, operand.type, when, w.type)) throw new ExpressionError(`CASE compares a ${operand.type} with a ${w.type}`, when.at);
+        if (!this.comparable(expr.operand!, operand.type, when, w.type)) throw new ExpressionError(`CASE compares ${aColumnType(operand.type)} with ${aColumnType(w.type)}`, when.at);
       } else this.expect(when, w.type, w.type === 'bool' || w.type === 'null', 'a CASE WHEN condition must be a boolean');
       const t = this.check(then);
       type = unifyAt(type, t.type, then);
@@ -220,7 +221,7 @@ class Checker {
       const t = this.check(arg);
       const kind = signature.args[i] ?? signature.rest!;
       if (kind === 'time' && arg.k === 'lit' && t.type === 'string') checkTimeLiteral(arg);
-      else if (!fitsKind(t.type, kind)) throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not a ${t.type}`, arg.at);
+      else if (!fitsKind(t.type, kind)) throw new ExpressionError(`${name}() argument ${i + 1} must be ${KIND_NAMES[kind]}, not ${aColumnType(t.type)}`, arg.at);
       if (signature.literal?.includes(i) && arg.k !== 'lit') throw new ExpressionError(`${name}() argument ${i + 1} must be a literal (DuckDB needs it when it compiles the expression, or a row's value could ask for a string of gigabytes), not a value computed from the row`, arg.at);
       if (signature.lengths?.includes(i) && arg.k === 'lit' && t.type === 'int64' && BigInt(arg.sql.replace('::HUGEINT', '')) > MAX_STRING_LENGTH) throw new ExpressionError(`${name}() argument ${i + 1} must be at most ${MAX_STRING_LENGTH} (the length of the string it makes)`, arg.at);
       // A NULL or a string read as a time gets the argument's type, so DuckDB can choose among its overloads.

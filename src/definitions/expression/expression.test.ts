@@ -44,7 +44,7 @@ describe('row expressions', () => {
     ['amount > ', 10, /: the expression ends where a value is expected$/m],
     ['(amount > 1', 12, /expected "\)" to close "\(", found the end of the expression/],
     ['t.amount > 1', 1, /qualified names are not allowed/],
-    ['lower(n) = \'a\'', 7, /lower\(\) argument 1 must be a string, not a int64/],
+    ['lower(n) = \'a\'', 7, /lower\(\) argument 1 must be a string, not an int64/],
     ['amount > 1 -- comment', 12, /comments are not allowed/],
     ['select = 1', 1, /a column named select is written in double quotes: "select"/],
     ["amount > 1 AND end = 'x'", 16, /unexpected END; a column named end is written in double quotes: "end"/],

@@ -39,11 +39,17 @@ export interface RunTransition {
 }
 
 /**
- * The datasets of Sluice's jobs, by namespace: lake tables (`<ns>.lake`, named by source),
- * online tables (`<ns>.online`, named by view), and local files (`file`, absolute path).
+ * The one home of the datasets' namespaces, all from the configured one (`OPENLINEAGE_NAMESPACE`,
+ * `<ns>`): lake tables (`<ns>.lake`, named by source), online tables (`<ns>.online`, named by
+ * view), the models datasets are built for (`<ns>.model`, named by model). Datasets outside Sluice
+ * keep the OpenLineage naming spec's namespaces, so other tools' events on them meet Sluice's:
+ * local files (`file`, absolute path) and Postgres tables (`postgres`).
+ *
+ * @example
+ * datasetNamespaces('shop').model; // 'shop.model'
  */
 export function datasetNamespaces(namespace: string) {
-  return { lake: `${namespace}.lake`, online: `${namespace}.online`, file: 'file' };
+  return { lake: `${namespace}.lake`, online: `${namespace}.online`, model: `${namespace}.model`, file: 'file', postgres: 'postgres' };
 }
 
 type Stats = Readonly<Record<string, unknown>>;
@@ -87,7 +93,7 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
         } }
         : Object.keys(checked).length > 0 ? { inputFacets: checked } : {};
       // A Postgres ingest names its table (`postgres:public.payments`) or query, never the connection.
-      const input = typeof p.from === 'string' && p.from.startsWith('postgres:') ? { namespace: 'postgres', name: p.from.slice('postgres:'.length) } : { namespace: ns.file, name: resolve(String(p.file)) };
+      const input = typeof p.from === 'string' && p.from.startsWith('postgres:') ? { namespace: ns.postgres, name: p.from.slice('postgres:'.length) } : { namespace: ns.file, name: resolve(String(p.file)) };
       return { name: `ingest.${source}`, inputs: [{ ...input, ...quality }], outputs: [{ ...table(source), ...written(stats.accepted) }, ...appliedOnline()] };
     }
     case 'materialize': {
@@ -122,7 +128,7 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
           namespace: ns.file, name: resolve(out),
           facets: { schema: schemaFacet({ ...spineColumns, ...dataset.columns }), ...columnLineage(built, 'dataset:built', read, namespace, Object.fromEntries(passed)) },
           ...written(stats.rows),
-        }, ...(done && typeof p.model === 'string' ? [modelOutput(p.model, resolve(out), dataset.columns)] : [])],
+        }, ...(done && typeof p.model === 'string' ? [modelOutput(ns, p.model, resolve(out), dataset.columns)] : [])],
       };
     }
     case 'transform': {
@@ -147,10 +153,10 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
   }
 }
 
-/** The model a dataset was built for, as an output (namespace `model`): its input columns, each the dataset file's column of that name. */
-function modelOutput(model: string, file: string, columns: LineageNode['columns']): LineageDataset {
-  const fields = Object.fromEntries(Object.keys(columns).map((column) => [column, { inputFields: [{ namespace: 'file', name: file, field: column, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }] }]));
-  return { namespace: 'model', name: model, facets: { schema: schemaFacet(columns), columnLineage: facet('columnLineage', { fields }) } };
+/** The model a dataset was built for, as an output (namespace `<ns>.model`): its input columns, each the dataset file's column of that name. */
+function modelOutput(ns: ReturnType<typeof datasetNamespaces>, model: string, file: string, columns: LineageNode['columns']): LineageDataset {
+  const fields = Object.fromEntries(Object.keys(columns).map((column) => [column, { inputFields: [{ namespace: ns.file, name: file, field: column, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }] }]));
+  return { namespace: ns.model, name: model, facets: { schema: schemaFacet(columns), columnLineage: facet('columnLineage', { fields }) } };
 }
 
 const graphs = new WeakMap<Project, LineageGraph>();

@@ -52,6 +52,15 @@ export interface IngestCommit {
   readonly contentHash: string;
   /** Commit even if a snapshot of this source already holds this content. */
   readonly force?: boolean;
+  /**
+   * Commit in place of this content's earlier ingests (a backfill's `--rerun`): `files`, what
+   * `ingestedContent` gave before the rows were written, holding `rows` rows, are left out of the
+   * new snapshot and its row count is lowered by `rows`, in the same transaction. When the latest
+   * snapshot's files of this content are no longer `files` (a purge rewrote one, another re-run
+   * replaced them), nothing is committed and a `ConflictError` is thrown. Implies `force`. A crash
+   * before the commit leaves the earlier rows as they were.
+   */
+  readonly replaces?: { readonly files: readonly string[]; readonly rows: number };
   /** UTC epoch ms recorded as the snapshot's `createdAt` (the platform's clock); default the wall clock. */
   readonly createdAt?: number;
   /**
@@ -236,6 +245,12 @@ export interface MetadataStore {
   referencedFiles(): Promise<Set<string>>;
   /** The snapshot that first ingested a file with this content hash, if any. */
   findIngest(source: string, contentHash: string): Promise<Snapshot | undefined>;
+  /**
+   * The files of the source's latest snapshot that the ingests of this content added (see
+   * `contentFiles`): what a re-run of the content replaces. A `ConflictError` when an earlier
+   * ingest of it can no longer be told apart (its parent snapshot expired).
+   */
+  ingestedContent(source: string, contentHash: string): Promise<string[]>;
   /** Reserves `count` consecutive `_seq` values for `source`; returns the first. */
   reserveSeq(source: string, count: number): Promise<number>;
   commitIngest(commit: IngestCommit, deadLetters: readonly DeadLetter[]): Promise<IngestCommitOutcome>;

@@ -41,14 +41,15 @@ export interface RunKeyClaim {
  *   claimed again, whatever its status (a schedule's firing runs at most once). With `reclaim`, a
  *   `failed` key, or a `running` one whose claimer is gone (while its last run is running, that
  *   run's lease is gone by `reclaim`; otherwise, before its first run, between attempts, or
- *   between finishing a run and settling the key, its holder is), is claimed again by the caller.
+ *   between finishing a run and settling the key, its holder is), is claimed again by the caller;
+ *   with `rerun` as well, so is a `succeeded` key (a backfill's `--rerun`), never a live `running` one.
  * - `startAttempt` counts an attempt and links its run; attempts of a key are numbered from 1
  *   and keep counting across reclaims.
  * - `advanceCursor` only moves a cursor forward.
  * - Times are UTC epoch milliseconds.
  */
 export interface ScheduleStore {
-  claim(claim: RunKeyClaim, at: number, options?: { readonly reclaim?: HolderGone }): Promise<{ claimed: boolean; record: RunKeyRecord }>;
+  claim(claim: RunKeyClaim, at: number, options?: { readonly reclaim?: HolderGone; readonly rerun?: boolean }): Promise<{ claimed: boolean; record: RunKeyRecord }>;
   /** Counts a new attempt of a claimed key, run as `runId`; returns its number (1 for the first). */
   startAttempt(key: string, runId: string): Promise<number>;
   finish(key: string, outcome: { status: 'succeeded' | 'failed'; error?: string }, at: number): Promise<void>;

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { storedProject, type Project } from '../../../definitions/index.js';
 import { runLeaseName, type DeadLetter, type IngestCommitOutcome, type MetadataStore, type RegistryVersion, type RunRecord, type Snapshot, type TransformLineage } from '../metadata-store.js';
 import { ConflictError } from '../../../errors.js';
+import { contentFiles } from '../content-files.js';
 import type { SqliteMetadataConfig } from './config.js';
 import { inTransaction, openSqlite } from './sqlite-driver.js';
 import { HEALTH_SCHEMA, sqliteHealth } from './sqlite-health.js';
@@ -27,6 +28,12 @@ const toRegistryVersion = (row: RegistryRow): RegistryVersion => ({ version: row
 /** A snapshot id: readable (`<source>@<version>`) and unique (a hash of its parent and content). */
 function snapshotId(source: string, version: number, parentId: string | null, contentHash: string): string {
   return `${source}@${version}-${createHash('sha256').update(`${parentId}:${contentHash}`).digest('hex').slice(0, 8)}`;
+}
+
+/** Whether two lists hold the same files, in any order. */
+function sameFiles(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((f) => set.has(f));
 }
 
 /**
@@ -67,6 +74,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     snapshotsOf: db.prepare('SELECT * FROM snapshots WHERE source = ? ORDER BY version DESC LIMIT ?'),
     snapshotFiles: db.prepare('SELECT DISTINCT value AS file FROM snapshots, json_each(snapshots.files)'),
     snapshotByHash: db.prepare('SELECT * FROM snapshots WHERE source = ? AND content_hash = ? ORDER BY version LIMIT 1'),
+    snapshotsByHash: db.prepare('SELECT * FROM snapshots WHERE source = ? AND content_hash = ? ORDER BY version'),
     insertSnapshot: db.prepare(
       'INSERT INTO snapshots (id, source, version, parent_id, files, row_count, added_rows, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -105,6 +113,18 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
   const findIngest = (source: string, contentHash: string): Snapshot | undefined => {
     const row = sql.snapshotByHash.get(source, contentHash) as SnapshotRow | undefined;
     return row && toSnapshot(row);
+  };
+
+  const ingestedContent = (source: string, contentHash: string): string[] => {
+    const ingests = (sql.snapshotsByHash.all(source, contentHash) as SnapshotRow[]).map(toSnapshot).map((snapshot) => {
+      const parent = snapshot.parentId === null ? undefined : (sql.snapshot.get(snapshot.parentId) as SnapshotRow | undefined);
+      return { snapshot, parent: parent && toSnapshot(parent) };
+    });
+    const found = contentFiles(ingests, latestSnapshot(source));
+    if (found === undefined) {
+      throw new ConflictError('CONFLICT', `source "${source}": the rows an earlier ingest of this content committed can no longer be told from the rest (the snapshot before it expired); nothing was committed: ingest the content without re-running it, or remove the source's rows first`);
+    }
+    return found;
   };
 
   return {
@@ -146,6 +166,9 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     async referencedFiles() {
       return new Set((sql.snapshotFiles.all() as Array<{ file: string }>).map((r) => r.file));
     },
+    async ingestedContent(source, contentHash) {
+      return ingestedContent(source, contentHash);
+    },
     async findIngest(source, contentHash) {
       return findIngest(source, contentHash);
     },
@@ -158,7 +181,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     },
     async commitIngest(commit, deadLetters) {
       return inTransaction(db, (): IngestCommitOutcome => {
-        const earlier = commit.force ? undefined : findIngest(commit.source, commit.contentHash);
+        const earlier = commit.force || commit.replaces ? undefined : findIngest(commit.source, commit.contentHash);
         if (earlier) return { committed: false, snapshot: earlier };
         const mark = (sql.ingestCursor.get(commit.source) as { cursor: string } | undefined)?.cursor ?? null;
         if (commit.cursor !== undefined && mark !== commit.cursor.from) {
@@ -167,12 +190,18 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
         if (commit.blockListVersion !== undefined && blockListVersion() !== commit.blockListVersion) {
           throw new ConflictError('CONFLICT', `source "${commit.source}": an erasure request arrived while this batch was ingested (its rows were checked against an older block list); nothing was committed, run the ingest again`, { details: { blockListChanged: true } });
         }
+        const replaced = commit.replaces ?? { files: [], rows: 0 };
+        if (commit.replaces && !sameFiles(ingestedContent(commit.source, commit.contentHash), commit.replaces.files)) {
+          throw new ConflictError('CONFLICT', `source "${commit.source}": the rows this re-run replaces changed while it ran (a purge rewrote them, or another re-run replaced them); nothing was committed, run it again`);
+        }
         const parent = latestSnapshot(commit.source);
         const version = (parent?.version ?? 0) + 1;
         const parentId = parent?.id ?? null;
+        const gone = new Set(replaced.files);
+        const kept = (parent?.files ?? []).filter((f) => !gone.has(f));
         const stored: Snapshot = {
           id: snapshotId(commit.source, version, parentId, commit.contentHash), source: commit.source, version, parentId,
-          files: [...(parent?.files ?? []), ...commit.addedFiles], rowCount: (parent?.rowCount ?? 0) + commit.addedRows,
+          files: [...kept, ...commit.addedFiles], rowCount: (parent?.rowCount ?? 0) - replaced.rows + commit.addedRows,
           addedRows: commit.addedRows, contentHash: commit.contentHash, createdAt: commit.createdAt ?? Date.now(),
         };
         sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);

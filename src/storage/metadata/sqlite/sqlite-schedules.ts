@@ -64,7 +64,7 @@ export function sqliteSchedules(db: SqliteConnection): ScheduleStore {
           sql.insert.run(claim.key, claim.job, claim.trigger, claim.scheduledFor ?? null, id, host, pid, started, at);
         } else {
           const reclaim = options.reclaim;
-          const again = reclaim !== undefined && (row.status === 'failed' || (row.status === 'running' && claimerGone(row, reclaim)));
+          const again = reclaim !== undefined && (row.status === 'failed' || (options.rerun === true && row.status === 'succeeded') || (row.status === 'running' && claimerGone(row, reclaim)));
           if (!again) return { claimed: false, record: toRecord(row) };
           sql.reclaim.run(id, host, pid, started, at, claim.key);
         }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { avg, defineProject, entity, featureView, streamSource, sum } from '../src/definitions/index.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { datasetIdOf } from '../src/serving/datasets/dataset-id.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { getOnlineFeaturesSliced, ROWS_PER_SLICE } from '../src/serving/http/sliced-online-features.js';
@@ -50,6 +51,9 @@ test('a sum past the float64 range is null with status ERROR online and null in 
     const rows = readFileSync(jsonl, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rows.map((r) => [r.totals__total, r.totals__mean])).toEqual(online.rows.map((r) => [r.totals__total, r.totals__mean]));
     expect(manifest.overflows).toEqual({ totals__total: 2 });
+    // The overflowed cells are part of the dataset's id: the same inputs read by a rule that overflowed no cell are another dataset.
+    expect(manifest.datasetId).toBe(datasetIdOf(manifest));
+    expect(manifest.datasetId).not.toBe(datasetIdOf({ ...manifest, overflows: undefined }));
     const csv = join(env.dir, 'out.csv');
     await buildDataset(env.platform, env.project, { spine, out: csv, features: FEATURES });
     expect(readFileSync(csv, 'utf8')).not.toMatch(/inf/i);

@@ -109,7 +109,8 @@ export type SpineCells = 'text' | 'typed';
  * exactly, beyond 2^53 too (a request sends those as text). Timestamps: epoch ms within the safe
  * integers, else text by `parseTimestampTextSql` (a SQL timestamp or date as its text). float64:
  * CSV text by `float64TextSql`, else a number (a JSON string is none); bool: CSV `true`/`false`,
- * else a BOOLEAN or a JSON boolean; string: the cell as text.
+ * else a BOOLEAN or a JSON boolean; string: CSV text, else a VARCHAR or a JSON string (a number,
+ * a boolean or an object is no string, as online: never cast to text).
  */
 export function requestValueSql(c: string, type: ScalarType, sqlType: string, cells: SpineCells): string {
   switch (type) {
@@ -122,7 +123,8 @@ export function requestValueSql(c: string, type: ScalarType, sqlType: string, ce
       if (sqlType === 'BOOLEAN') return c;
       return sqlType === 'JSON' ? `(CASE WHEN json_type(${c}) = 'BOOLEAN' THEN CAST(${c} AS BOOLEAN) END)` : 'CAST(NULL AS BOOLEAN)';
     case 'string':
-      return `CAST(${c} AS VARCHAR)`;
+      if (cells === 'text' || sqlType === 'VARCHAR') return `CAST(${c} AS VARCHAR)`;
+      return sqlType === 'JSON' ? cellTextSql(c, sqlType) : 'CAST(NULL AS VARCHAR)';
     case 'int64':
       return integerCellSql(c, sqlType);
     case 'timestamp': {

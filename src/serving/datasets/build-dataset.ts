@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
-import { didYouMean, featureColumn, int64TextSql, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
+import { didYouMean, featureColumn, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
 import { checkDatasetResidency, type DatasetResidency } from '../../compliance/residency/dataset-residency.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
@@ -20,6 +20,7 @@ import { datasetIdOf, type DatasetContent } from './dataset-id.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineKeyPartSql, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
+import { spineEpochSql } from './spine-timestamp-sql.js';
 import { dropErasedSpineRows, purgeHistory, rebuildDifferences, snapshotRewritesOf } from './dataset-history.js';
 import { badSpineRowsError, checkSpineHeader, checkSpineKeyTypes, SPINE_FILE_HINT, spineHeaderNames, spineTextSql } from './spine-columns.js';
 import type { DatasetPurge } from '../../storage/metadata/metadata-store.js';
@@ -158,7 +159,7 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
   if (bad) throw bad;
   if (options.timestampUnit === undefined) {
     const [{ t }] = (await engine.all<{ t: number | null }>(
-      `SELECT min(${SPINE_T}) FILTER (WHERE ${int64TextSql(`CAST(${ident(timestampColumn)} AS VARCHAR)`)} IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
+      `SELECT min(${SPINE_T}) FILTER (WHERE ${spineEpochSql(ident(timestampColumn), timestampType)} IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
     )) as [{ t: number | null }];
     if (t !== null && looksLikeEpochSeconds(t)) {
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: integer timestamps in "${timestampColumn}" (e.g. ${t}) look like epoch seconds; pass --timestamp-unit s (or --timestamp-unit ms if they really are milliseconds)`);

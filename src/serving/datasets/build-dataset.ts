@@ -327,7 +327,7 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
         createdAt: new Date(ctx.now()).toISOString(),
         timing: { totalMs: Math.round(performance.now() - started) },
         ...(purges.length === 0 ? {} : { purges }),
-        ...(options.rebuilding ? { rebuildOf: { datasetId: options.rebuilding.datasetId, differences: rebuildDifferences(options.rebuilding, changed) } } : {}),
+        ...(options.rebuilding ? { rebuildOf: { datasetId: options.rebuilding.datasetId, differences: rebuildDifferences(options.rebuilding, { ...content, datasetId }) } } : {}),
       };
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await testPause('dataset.manifest-written');

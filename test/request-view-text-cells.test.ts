@@ -58,6 +58,41 @@ test('float64: a JSONL or Parquet cell is a float64 when it is a JSON number (ex
   expect(await inSpine('jsonl', ['"1.5"', '"2"'], 'float64')).toEqual([null, null]);
 });
 
+test('string: a CSV cell is its text; a JSONL or Parquet cell is a string only when it is a JSON string, never a number, bool or object cast to text', async () => {
+  expect(await inSpine('csv', ['abc', '5', 'true', ' x '], 'string')).toEqual(['abc', '5', 'true', ' x ']);
+  expect(['abc', '5', 'true'].map((text) => fromText(text, 'string'))).toEqual(['abc', '5', 'true']);
+  const mixed: Array<[string, string | null]> = [['"abc"', 'abc'], ['5', null], ['"5"', '5'], ['1.5', null], ['true', null], ['{"a":1}', null], ['[1]', null], ['""', '']];
+  expect(mixed.map(([json]) => online(json, 'string'))).toEqual(mixed.map(([, v]) => v));
+  expect(await inSpine('jsonl', mixed.map(([json]) => json), 'string')).toEqual(mixed.map(([, v]) => v));
+  // A column of one JSON type: numbers (BIGINT, DOUBLE), booleans, objects are no strings.
+  expect(await inSpine('jsonl', ['5', '7'], 'string')).toEqual([null, null]);
+  expect(await inSpine('jsonl', ['1.5', '2'], 'string')).toEqual([null, null]);
+  expect(await inSpine('jsonl', ['true', 'false'], 'string')).toEqual([null, null]);
+  expect(await inSpine('jsonl', ['{"a":1}'], 'string')).toEqual([null]);
+  expect(await inSpine('jsonl', ['"a"', '"b"'], 'string')).toEqual(['a', 'b']);
+  expect(await inSpine('parquet', ['"a"', '"b"'], 'string')).toEqual(['a', 'b']);
+  expect(await inSpine('parquet', ['5', '7'], 'string')).toEqual([null, null]);
+});
+
+test('a dataset build refuses a JSONL number where a string request field is declared, naming the row and the column, as online refuses it', async () => {
+  const tagged = requestView({
+    name: 'tagged', request: { tag: 'string' }, inputs: [stats],
+    features: { label: ({ request }) => `${request.tag}!` }, types: { label: 'string' },
+  });
+  const { env, at } = await requestViewPlatform('strings', tagged);
+  try {
+    const spine = join(env.dir, 'tags.jsonl');
+    writeFileSync(spine, [`{"customer_id":"c1","ts":"${at}","tag":"a"}`, `{"customer_id":"c1","ts":"${at}","tag":5}`].join('\n') + '\n');
+    await expect(buildDataset(env.platform, env.project, { spine, out: join(env.dir, 'tags-out.jsonl'), service: 's' })).rejects.toThrow(/spine row 2: request field "tag" \(of request view "tagged"\) is missing or not a string/);
+    writeFileSync(spine, [`{"customer_id":"c1","ts":"${at}","tag":"a"}`, `{"customer_id":"c1","ts":"${at}","tag":"5"}`].join('\n') + '\n');
+    await buildDataset(env.platform, env.project, { spine, out: join(env.dir, 'tags-out.jsonl'), service: 's' });
+    const labels = readFileSync(join(env.dir, 'tags-out.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as Record<string, unknown>).tagged__label);
+    expect(labels).toEqual(['a!', '5!']);
+  } finally {
+    await env.dispose();
+  }
+});
+
 test('a dataset build reads a CSV spine\'s cells as text and a JSONL spine\'s as JSON values: yes and "true" refused, naming the row and the column', async () => {
   const scored = requestView({
     name: 'scored', request: { urgent: 'bool', amount: 'float64' }, inputs: [stats],

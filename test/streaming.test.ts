@@ -9,6 +9,7 @@ import { createServer } from '../src/serving/http/server.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import { SluiceMetrics } from '../src/observability/metrics.js';
 import { until } from './support/file-sink.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -60,6 +61,30 @@ describe('streaming: push to online, exactly', () => {
     // Windows keep expiring after the last event.
     env.clock.now = T0 + 10 * HOUR + 50 * 60_000;
     expect((await online(['a'])).rows[0]).toMatchObject({ stats__n_1h: 1, stats__usd_24h: 15.5 });
+  });
+
+  test('a rejected event sent again in a later request is dead-lettered and counted once: its sender is told it is rejected, as a repeat', async () => {
+    const metrics = new SluiceMetrics();
+    const push = async (texts: string[]) => {
+      const outcome = await runtime.processor.append('payments', { texts }, 'push');
+      metrics.recordAppend('payments', 'push', outcome);
+      return outcome;
+    };
+    const late = event('r1', 'a', 1, 10);
+    const first = await push([late, event('r2', 'a', 1, 590)]);
+    expect(first).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 0, reason: expect.stringMatching(/^late: /) }] });
+    // A retry whose first answer was lost: the same events again, and one more rejected event.
+    const retry = await push([event('r2', 'a', 1, 590), late, event('r3', 'a', 1, 20)]);
+    expect(retry).toEqual({ accepted: 0, duplicates: 1, rejected: [{ index: 1, reason: expect.stringMatching(/^late: /), repeat: true }, { index: 2, reason: expect.stringMatching(/^late: /) }] });
+    const [commit] = await runtime.commitNow();
+    expect(commit).toMatchObject({ deadLetters: 2 });
+    expect((await env.platform.metadata.listDeadLetters({ source: 'payments' })).map((d) => (JSON.parse(d.raw) as { payment_id: string }).payment_id).sort()).toEqual(['r1', 'r3']);
+    const text = await metrics.render();
+    const sample = (name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    // One rejection per dead letter; the repeat is counted as a duplicate, as an accepted event sent again is.
+    expect(sample('sluice_push_events_total', 'source="payments",origin="push",outcome="rejected"')).toBe(2);
+    expect(sample('sluice_push_events_total', 'source="payments",origin="push",outcome="duplicate"')).toBe(2);
+    expect(sample('sluice_push_rejected_events_total', 'source="payments",reason="late"')).toBe(2);
   });
 
   test('committed to the lake with known_at and dead letters; a dataset built later gives the values serving gave', async () => {

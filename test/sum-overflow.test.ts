@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { avg, defineProject, entity, featureView, streamSource, sum } from '../src/definitions/index.js';
 import { buildDataset } from '../src/serving/datasets/build-dataset.js';
+import { datasetIdOf } from '../src/serving/datasets/dataset-id.js';
+import { rebuildDataset } from '../src/serving/datasets/rebuild-dataset.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { getOnlineFeaturesSliced, ROWS_PER_SLICE } from '../src/serving/http/sliced-online-features.js';
@@ -50,6 +52,22 @@ test('a sum past the float64 range is null with status ERROR online and null in 
     const rows = readFileSync(jsonl, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rows.map((r) => [r.totals__total, r.totals__mean])).toEqual(online.rows.map((r) => [r.totals__total, r.totals__mean]));
     expect(manifest.overflows).toEqual({ totals__total: 2 });
+    // The overflowed cells are part of the dataset's id: the same inputs read by a rule that overflowed no cell are another dataset.
+    expect(manifest.datasetId).toBe(datasetIdOf(manifest));
+    expect(manifest.datasetId).not.toBe(datasetIdOf({ ...manifest, overflows: undefined }));
+    // A manifest whose id left its overflows out (written before they were part of the id), and
+    // one whose counts differ (written by a version that summed otherwise): a rebuild is another
+    // dataset, and says why, not "its inputs differ".
+    const manifestPath = `${jsonl}.manifest.json`;
+    const legacyId = datasetIdOf({ ...manifest, overflows: undefined });
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, datasetId: legacyId }));
+    const rebuilt = await rebuildDataset(env.platform, env.project, manifestPath, { out: join(env.dir, 'again.jsonl') });
+    expect(rebuilt.datasetId).toBe(manifest.datasetId);
+    expect(rebuilt.rebuildOf).toEqual({ datasetId: legacyId, differences: [`its id ${legacyId} leaves out what its manifest states about its values (an id derived before overflows and request errors were part of it): the same values are ${manifest.datasetId}`] });
+    const counted1 = { ...manifest, overflows: { totals__total: 1 } };
+    writeFileSync(manifestPath, JSON.stringify({ ...counted1, datasetId: datasetIdOf(counted1) }));
+    const recounted = await rebuildDataset(env.platform, env.project, manifestPath, { out: join(env.dir, 'again.jsonl') });
+    expect(recounted.rebuildOf?.differences).toEqual(['overflowed cells (null past the float64 range) differ: totals__total 2, was 1']);
     const csv = join(env.dir, 'out.csv');
     await buildDataset(env.platform, env.project, { spine, out: csv, features: FEATURES });
     expect(readFileSync(csv, 'utf8')).not.toMatch(/inf/i);

@@ -94,7 +94,7 @@ const SCRAPED: Readonly<Record<string, { help: string; labels: readonly string[]
 export class SluiceMetrics {
   readonly registry = new Registry();
   private readonly sources: ScrapeSource[] = [];
-  private readonly pushEvents = new Counter({ name: 'sluice_push_events_total', help: 'Streamed events appended (push API and connectors), by source, origin and outcome (accepted, duplicate, rejected)', labelNames: ['source', 'origin', 'outcome'], registers: [this.registry] });
+  private readonly pushEvents = new Counter({ name: 'sluice_push_events_total', help: 'Streamed events appended (push API and connectors), by source, origin and outcome (accepted, duplicate: sent again, an id already seen or a rejection repeated, rejected: dead-lettered)', labelNames: ['source', 'origin', 'outcome'], registers: [this.registry] });
   private readonly pushRejects = new Counter({ name: 'sluice_push_rejected_events_total', help: 'Streamed events rejected (and dead-lettered), by source and reason class (late, future, missing, check, invalid)', labelNames: ['source', 'reason'], registers: [this.registry] });
   private readonly pushRefused = new Counter({ name: 'sluice_push_refused_total', help: 'Push requests refused before their events were appended, by source and reason (overloaded: 503, the source\'s bound; timed_out: 408, the body did not arrive in time; too_large: 413)', labelNames: ['source', 'reason'], registers: [this.registry] });
   private readonly pushBatches = new Counter({ name: 'sluice_push_batches_total', help: 'Streamed batches made durable, by source and origin', labelNames: ['source', 'origin'], registers: [this.registry] });
@@ -145,11 +145,14 @@ export class SluiceMetrics {
   recordAppend(source: string, origin: string, outcome: AppendOutcome): void {
     this.pushBatches.inc({ source, origin });
     if (outcome.accepted > 0) this.pushEvents.inc({ source, origin, outcome: 'accepted' }, outcome.accepted);
-    if (outcome.duplicates > 0) this.pushEvents.inc({ source, origin, outcome: 'duplicate' }, outcome.duplicates);
-    if (outcome.rejected.length > 0) {
-      this.pushEvents.inc({ source, origin, outcome: 'rejected' }, outcome.rejected.length);
-      for (const r of outcome.rejected) this.pushRejects.inc({ source, reason: rejectReasonClass(r.reason) });
+    // A rejection repeated (a retry) is counted once, by its first: as a duplicate, as an accepted event sent again is.
+    let repeats = 0;
+    for (const r of outcome.rejected) {
+      if (r.repeat) repeats++;
+      else this.pushRejects.inc({ source, reason: rejectReasonClass(r.reason) });
     }
+    if (outcome.duplicates + repeats > 0) this.pushEvents.inc({ source, origin, outcome: 'duplicate' }, outcome.duplicates + repeats);
+    if (outcome.rejected.length > repeats) this.pushEvents.inc({ source, origin, outcome: 'rejected' }, outcome.rejected.length - repeats);
   }
 
   /** A push refused before its events were appended (see `registerPushAdmission`). */

@@ -3,7 +3,7 @@ import { ValidationError } from '../errors.js';
 import { REQUEST_INPUT } from '../definitions/index.js';
 import type { Scalar } from './aggregations/index.js';
 import { aColumnType, float64TextSql, int64TextSql, parseFloat64Text, parseInt64Text } from '../definitions/index.js';
-import { parseTimestampText, parseTimestampTextSql } from '../time/index.js';
+import { parseTimestampText } from '../time/index.js';
 
 /**
  * The one home of request views' runtime rules, used by serving and by dataset builds alike:
@@ -28,7 +28,7 @@ export function int64Scalar(value: bigint): number | bigint {
  * an int64; exact beyond 2^53, as a bigint); bool a boolean; string a string; timestamp epoch
  * milliseconds, a safe integer given as a number or as int64 text, or else ISO-8601 text (without
  * an offset: UTC; see `parseTimestampText`). {@link requestValueSql} is its twin for a dataset's
- * spine. Null is not a request value. A negative zero is read as 0.
+ * spine (timestamps: `spineTimestampSql`, the rule of every timestamp cell of a spine). Null is not a request value. A negative zero is read as 0.
  */
 export function requestValue(raw: unknown, type: ColumnType): Scalar | undefined {
   switch (type) {
@@ -57,8 +57,8 @@ export function requestValue(raw: unknown, type: ColumnType): Scalar | undefined
 /** A double as an int64 request value: a whole number a double holds exactly (a safe integer), as `requestValue` reads a JSON number. */
 const wholeNumberSql = (x: string) => `(CASE WHEN ${x} = trunc(${x}) AND abs(${x}) <= ${Number.MAX_SAFE_INTEGER} THEN CAST(${x} AS BIGINT) END)`;
 
-/** The integer (BIGINT or NULL) of a spine cell `c` of SQL type `sqlType`, as `requestValue` reads an int64: text by `int64TextSql`, numbers by their value. */
-function integerCellSql(c: string, sqlType: string): string {
+/** The integer (BIGINT or NULL) of a spine cell `c` of SQL type `sqlType`, as `requestValue` reads an int64: text by `int64TextSql`, numbers by their value (a double or decimal when whole), a JSON value by its JSON type. */
+export function int64CellSql(c: string, sqlType: string): string {
   if (INTEGER_SQL_TYPES.has(sqlType)) return `TRY_CAST(${c} AS BIGINT)`;
   if (sqlType === 'DOUBLE' || sqlType === 'FLOAT') return wholeNumberSql(c);
   if (sqlType.startsWith('DECIMAL')) return `(CASE WHEN ${c} = trunc(${c}) THEN TRY_CAST(${c} AS BIGINT) END)`;
@@ -69,8 +69,11 @@ function integerCellSql(c: string, sqlType: string): string {
   return 'CAST(NULL AS BIGINT)';
 }
 
-/** The text of a spine cell for the timestamp grammar: a JSON string's own text, any other JSON value none. */
-const cellTextSql = (c: string, sqlType: string) => (sqlType === 'JSON' ? `(CASE WHEN json_type(${c}) = 'VARCHAR' THEN ${c} ->> '$' END)` : c);
+/** The text (VARCHAR or NULL) of a spine cell as a request's string: a text column's cell, a JSON string's own text (any other JSON value none); undefined for a column of another type (no cell of it is text). */
+export function textCellSql(c: string, sqlType: string): string | undefined {
+  if (sqlType === 'VARCHAR') return c;
+  return sqlType === 'JSON' ? `(CASE WHEN json_type(${c}) = 'VARCHAR' THEN ${c} ->> '$' END)` : undefined;
+}
 
 const isNumericSql = (sqlType: string) => INTEGER_SQL_TYPES.has(sqlType) || sqlType === 'DOUBLE' || sqlType === 'FLOAT' || sqlType.startsWith('DECIMAL');
 
@@ -106,12 +109,14 @@ export type SpineCells = 'text' | 'typed';
  * whose SQL type (as the spine's reader gives it) is `sqlType`: NULL where `requestValue` refuses
  * the cell's online counterpart (see {@link SpineCells}). int64: text as a request's string; a
  * JSON number as a request's number (`7.0` is 7, `1.5` refused); a column of integers holds each
- * exactly, beyond 2^53 too (a request sends those as text). Timestamps: epoch ms within the safe
- * integers, else text by `parseTimestampTextSql` (a SQL timestamp or date as its text). float64:
+ * exactly, beyond 2^53 too (a request sends those as text). Timestamps are a spine's own rule,
+ * one for its `ts` column and its request fields (`spineTimestampSql` in the dataset builder),
+ * built on `int64CellSql` and `textCellSql`. float64:
  * CSV text by `float64TextSql`, else a number (a JSON string is none); bool: CSV `true`/`false`,
- * else a BOOLEAN or a JSON boolean; string: the cell as text.
+ * else a BOOLEAN or a JSON boolean; string: CSV text, else a VARCHAR or a JSON string (a number,
+ * a boolean or an object is no string, as online: never cast to text).
  */
-export function requestValueSql(c: string, type: ScalarType, sqlType: string, cells: SpineCells): string {
+export function requestValueSql(c: string, type: Exclude<ScalarType, 'timestamp'>, sqlType: string, cells: SpineCells): string {
   switch (type) {
     case 'float64':
       if (cells === 'text') return float64TextSql(c);
@@ -122,14 +127,9 @@ export function requestValueSql(c: string, type: ScalarType, sqlType: string, ce
       if (sqlType === 'BOOLEAN') return c;
       return sqlType === 'JSON' ? `(CASE WHEN json_type(${c}) = 'BOOLEAN' THEN CAST(${c} AS BOOLEAN) END)` : 'CAST(NULL AS BOOLEAN)';
     case 'string':
-      return `CAST(${c} AS VARCHAR)`;
+      return textCellSql(c, sqlType) ?? 'CAST(NULL AS VARCHAR)';
     case 'int64':
-      return integerCellSql(c, sqlType);
-    case 'timestamp': {
-      const integer = integerCellSql(c, sqlType);
-      const text = isNumericSql(sqlType) ? 'CAST(NULL AS BIGINT)' : parseTimestampTextSql(cellTextSql(c, sqlType));
-      return `coalesce(CASE WHEN abs(${integer}) <= ${Number.MAX_SAFE_INTEGER} THEN ${integer} END, ${text})`;
-    }
+      return int64CellSql(c, sqlType);
   }
 }
 

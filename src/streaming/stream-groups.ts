@@ -1,6 +1,7 @@
 import type { AppendOutcome } from '../ingest/connectors/connector.js';
 import { SluiceError, ValidationError } from '../errors.js';
 import { PART, type DecodedEvents, type EventPart } from './decode-events.js';
+import type { LogAppendResult } from '../storage/log/event-log.js';
 
 /** What a group of batches is doing or waiting for, in the order a group goes through them (the catch-up pair only when a table is behind). */
 export type GroupStage =
@@ -60,9 +61,13 @@ export function takeGroup(waiting: Waiting[]): { readonly group: Waiting[]; read
 /**
  * Answers each batch of a group whose events are durable and visible online: what became of its
  * events (accepted, duplicates, rejected with reasons, by index in the batch), or a ValidationError
- * for a push body that is not `{"events": [...]}`. `onAppended` sees each answer first.
+ * for a push body that is not `{"events": [...]}`. `logged`: what the log's append left out
+ * (`LogAppendResult`): duplicates by id, and rejections repeated (answered with `repeat`).
+ * `onAppended` sees each answer first.
  */
-export function answerGroup(source: string, group: readonly Waiting[], decoded: DecodedEvents & { readonly counts: readonly (number | string)[] }, duplicates: readonly number[], onAppended?: (source: string, origin: string, outcome: AppendOutcome) => void): void {
+export function answerGroup(source: string, group: readonly Waiting[], decoded: DecodedEvents & { readonly counts: readonly (number | string)[] }, logged: Pick<LogAppendResult, 'duplicates' | 'repeated'>, onAppended?: (source: string, origin: string, outcome: AppendOutcome) => void): void {
+  const { duplicates } = logged;
+  const repeated = new Set(logged.repeated);
   group.forEach((w, p) => {
     const count = decoded.counts[p]!;
     if (typeof count === 'string') return w.reject(new ValidationError('BAD_REQUEST', count));
@@ -75,7 +80,7 @@ export function answerGroup(source: string, group: readonly Waiting[], decoded: 
     const outcome: AppendOutcome = {
       accepted: decoded.lines.filter(mine).length - dropped,
       duplicates: dropped + before,
-      rejected: decoded.rejected.filter((r) => mine(r.index)).map((r) => ({ index: r.index - lo, reason: r.reason })),
+      rejected: decoded.rejected.flatMap((r, i) => (mine(r.index) ? [{ index: r.index - lo, reason: r.reason, ...(repeated.has(i) ? { repeat: true as const } : {}) }] : [])),
     };
     onAppended?.(source, w.origin, outcome);
     w.resolve(outcome);

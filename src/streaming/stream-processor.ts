@@ -69,6 +69,8 @@ interface StagedGroup {
   readonly decoded: DecodedEvents & { readonly counts: readonly (number | string)[] };
   readonly offset: number;
   readonly duplicates: readonly number[];
+  /** Indices into `decoded.rejected` of repeated rejections (see `LogAppendResult.repeated`). */
+  readonly repeated: readonly number[];
   readonly durable: Promise<void>;
 }
 
@@ -232,7 +234,7 @@ export class StreamProcessor {
             await update.commit;
             await entry.durable;
             queue.groups.delete(progress);
-            answerGroup(entry.source.name, entry.group, entry.decoded, entry.duplicates, this.options.onAppended);
+            answerGroup(entry.source.name, entry.group, entry.decoded, entry, this.options.onAppended);
           })
           .catch((error: unknown) => {
             queue.groups.delete(progress);
@@ -293,8 +295,8 @@ export class StreamProcessor {
     }, fixed);
     const durable = appended.then(() => undefined);
     durable.catch(() => undefined);
-    const { offset, duplicates } = await Promise.race([staged, appended]);
-    return { project, source, group, ackTime, decoded, offset, duplicates, durable };
+    const { offset, duplicates, repeated } = await Promise.race([staged, appended]);
+    return { project, source, group, ackTime, decoded, offset, duplicates, repeated, durable };
   }
 
   /**

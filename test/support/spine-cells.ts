@@ -14,11 +14,10 @@ import type { SqlEngine } from '../../src/storage/engine/sql-engine.js';
 /** The dataset's reading of column `v` of a spine file holding `cells` (CSV texts, or JSON texts one per JSONL line, written to Parquet by DuckDB), in row order. */
 export type InSpine = (format: 'csv' | 'jsonl' | 'parquet', cells: readonly string[], type: ScalarType) => Promise<unknown[]>;
 
-/** Reads request fields from spine files as a dataset build does (`requestFieldSql`): one engine and one directory for the test file calling it, closed after its tests. */
-export function spineCells(): InSpine {
+/** One DuckDB engine and one temporary directory for the test file calling it (read them in its tests), closed and removed after them. */
+export function scratchEngine(): { readonly engine: () => SqlEngine; readonly dir: () => string } {
   let engine: SqlEngine;
   let dir: string;
-  let files = 0;
   beforeAll(async () => {
     engine = await duckDbEngine({ threads: 1 });
     dir = mkdtempSync(join(tmpdir(), 'sluice-spine-cells-'));
@@ -27,7 +26,15 @@ export function spineCells(): InSpine {
     await engine.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  return { engine: () => engine, dir: () => dir };
+}
+
+/** Reads request fields from spine files as a dataset build does (`requestFieldSql`), with a `scratchEngine`. */
+export function spineCells(): InSpine {
+  const scratch = scratchEngine();
+  let files = 0;
   return async (format, cells, type) => {
+    const [engine, dir] = [scratch.engine(), scratch.dir()];
     let path = join(dir, `spine-${files++}.${format === 'csv' ? 'csv' : 'jsonl'}`);
     writeFileSync(path, format === 'csv' ? ['v', ...cells].join('\n') + '\n' : cells.map((c) => `{"v":${c}}`).join('\n') + '\n');
     if (format === 'parquet') {

@@ -6,8 +6,12 @@ export interface AppendOutcome {
   readonly accepted: number;
   /** Events whose id the source has already seen (pushed, streamed or ingested from a file): acknowledged, stored once. */
   readonly duplicates: number;
-  /** Events refused, by index in the batch, with the reason; each is also in the dead-letter store. */
-  readonly rejected: readonly { readonly index: number; readonly reason: string }[];
+  /**
+   * Events refused, by index in the batch, with the reason; each is also in the dead-letter store.
+   * `repeat`: the same event (its text) was refused within the source's dedupe horizon (a retry
+   * whose first answer was lost): dead-lettered and counted (metrics) once, by the first.
+   */
+  readonly rejected: readonly { readonly index: number; readonly reason: string; readonly repeat?: true }[];
 }
 
 /** What a connector knows of each event of a batch upstream, parallel to its texts. */

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { ColumnType, Project, RequestFunctions } from '../../definitions/index.js';
-import { contentHash, didYouMean, featureColumn, int64TextSql, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
+import { didYouMean, featureColumn, modelNameProblem, resolveFeatures } from '../../definitions/index.js';
 import { checkDatasetResidency, type DatasetResidency } from '../../compliance/residency/dataset-residency.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import type { SluiceContext } from '../../context.js';
@@ -16,9 +16,11 @@ import { ident, literal, type SqlEngine } from '../../storage/engine/sql-engine.
 import { publishFile, writeFileAtomic } from '../../storage/lake/atomic-file.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import { isoTimestampSql, looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
+import { datasetIdOf, type DatasetContent } from './dataset-id.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
 import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineKeyPartSql, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
+import { spineEpochSql } from './spine-timestamp-sql.js';
 import { dropErasedSpineRows, purgeHistory, rebuildDifferences, snapshotRewritesOf } from './dataset-history.js';
 import { badSpineRowsError, checkSpineHeader, checkSpineKeyTypes, SPINE_FILE_HINT, spineHeaderNames, spineTextSql } from './spine-columns.js';
 import type { DatasetPurge } from '../../storage/metadata/metadata-store.js';
@@ -157,7 +159,7 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
   if (bad) throw bad;
   if (options.timestampUnit === undefined) {
     const [{ t }] = (await engine.all<{ t: number | null }>(
-      `SELECT min(${SPINE_T}) FILTER (WHERE ${int64TextSql(`CAST(${ident(timestampColumn)} AS VARCHAR)`)} IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
+      `SELECT min(${SPINE_T}) FILTER (WHERE ${spineEpochSql(ident(timestampColumn), timestampType)} IS NOT NULL AND abs(${SPINE_T}) BETWEEN 100000000 AND 99999999999) AS t FROM spine`,
     )) as [{ t: number | null }];
     if (t !== null && looksLikeEpochSeconds(t)) {
       throw new ValidationError('VALIDATION_FAILED', `spine ${options.spine}: integer timestamps in "${timestampColumn}" (e.g. ${t}) look like epoch seconds; pass --timestamp-unit s (or --timestamp-unit ms if they really are milliseconds)`);
@@ -282,19 +284,28 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       // The spine's columns as the file holds them (a CSV spine's are text), for the run's lineage event.
       const described = await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE ${query}`);
       const spineTypes = Object.fromEntries(described.filter((d) => spineColumns.some((c) => c.name === d.column_name)).map((d) => [d.column_name, d.column_type]));
-      const spineHash = await fileSha256(options.spine);
       const unit = options.timestampUnit === undefined ? {} : { timestampUnit: options.timestampUnit };
       const replace = options.replaceColumns ? { replaceColumns: true } : {};
       const asKnown = options.asKnown ? { asKnown: true } : {};
       const masked = masking.masked();
       const rewrites = await snapshotRewritesOf(ctx, snapshots);
-      // What erasure and retention changed of the inputs is part of the id (absent when nothing did): a rebuild over rewritten snapshots is another dataset.
+      // What erasure and retention changed of the inputs (absent when nothing did): a rebuild over rewritten snapshots is another dataset.
       const changed = { ...(rewrites.length === 0 ? {} : { snapshotRewrites: rewrites }), ...(erasedRows === 0 ? {} : { erasedRows }) };
-      const identity = {
-        spine: spineHash, timestampColumn, ...unit, ...replace, ...asKnown, features: resolved.columns, definitions, snapshots, format: outFormat, ...(masked ? { masked } : {}),
-        ...(rewrites.length === 0 ? {} : { rewrites: rewrites.map((r) => [r.snapshotId, r.reason, r.at]) }), ...(erasedRows === 0 ? {} : { erasedRows }),
+      // Everything the manifest states about the values, from which the id is derived (see `datasetIdOf`).
+      const content: DatasetContent = {
+        format: outFormat,
+        spine: { path: options.spine, sha256: await fileSha256(options.spine), timestampColumn, ...unit, joinKeys: resolved.joinKeys },
+        ...replace,
+        ...asKnown,
+        features: resolved.columns,
+        definitions,
+        snapshots,
+        ...(requestErrors === undefined ? {} : { requestErrors }),
+        ...(Object.keys(overflows).length === 0 ? {} : { overflows }),
+        ...(masked ? { masked } : {}),
+        ...changed,
       };
-      const datasetId = `ds_${contentHash(identity)}`;
+      const datasetId = datasetIdOf(content);
       await mkdir(dirname(options.out) || '.', { recursive: true });
       const copyFormat = outFormat === 'parquet' ? 'FORMAT PARQUET, COMPRESSION ZSTD' : outFormat === 'csv' ? 'FORMAT CSV, HEADER' : 'FORMAT JSON';
       await publishFile(options.out, async (staging) => {
@@ -310,23 +321,13 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
       const manifest: DatasetManifest = {
         datasetId,
         path: options.out,
-        format: outFormat,
         rowCount: n,
-        spine: { path: options.spine, sha256: spineHash, timestampColumn, ...unit, joinKeys: resolved.joinKeys },
-        ...replace,
-        ...asKnown,
+        ...content,
         ...(options.model === undefined ? {} : { model: options.model }),
-        features: resolved.columns,
-        definitions,
-        snapshots,
         createdAt: new Date(ctx.now()).toISOString(),
         timing: { totalMs: Math.round(performance.now() - started) },
-        ...(requestErrors === undefined ? {} : { requestErrors }),
-        ...(Object.keys(overflows).length === 0 ? {} : { overflows }),
-        ...(masked ? { masked } : {}),
-        ...changed,
         ...(purges.length === 0 ? {} : { purges }),
-        ...(options.rebuilding ? { rebuildOf: { datasetId: options.rebuilding.datasetId, differences: rebuildDifferences(options.rebuilding, changed) } } : {}),
+        ...(options.rebuilding ? { rebuildOf: { datasetId: options.rebuilding.datasetId, differences: rebuildDifferences(options.rebuilding, { ...content, datasetId }) } } : {}),
       };
       await writeFileAtomic(`${options.out}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
       await testPause('dataset.manifest-written');

@@ -5,6 +5,7 @@ import { dropErasedSubjects } from '../../compliance/erasure/erased-rows.js';
 import { ident, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import type { DatasetPurge } from '../../storage/metadata/metadata-store.js';
 import type { DatasetManifest } from './build-dataset.js';
+import { datasetIdOf, type DatasetContent } from './dataset-id.js';
 import { SPINE_KEY } from './load-spine-sql.js';
 
 /**
@@ -55,10 +56,12 @@ export async function purgeHistory(ctx: SluiceContext, out: string, rebuilding: 
 
 /**
  * Why a rebuild of `manifest` is not the same dataset: each snapshot rewritten (by erasure or
- * retention, and when) since it was built, and spine rows of subjects erased since, left out.
+ * retention, and when) since it was built, spine rows of subjects erased since, left out, cells
+ * that overflowed or request functions that failed on other rows (another version's semantics),
+ * and a manifest whose id was derived before all it states was part of ids (`datasetIdOf`).
  * Empty when the rebuild's inputs are the manifest's.
  */
-export function rebuildDifferences(manifest: DatasetManifest, rebuilt: Pick<DatasetManifest, 'snapshotRewrites' | 'erasedRows'>): string[] {
+export function rebuildDifferences(manifest: DatasetManifest, rebuilt: DatasetContent & Pick<DatasetManifest, 'datasetId'>): string[] {
   const known = new Set((manifest.snapshotRewrites ?? []).map((r) => `${r.snapshotId}\0${r.reason}\0${r.at}`));
   const sourceOf = (id: string) => Object.entries(manifest.snapshots).find(([, s]) => s === id)?.[0];
   const differences = (rebuilt.snapshotRewrites ?? [])
@@ -66,5 +69,16 @@ export function rebuildDifferences(manifest: DatasetManifest, rebuilt: Pick<Data
     .map((r) => `snapshot ${r.snapshotId} of ${sourceOf(r.snapshotId)} was rewritten by ${r.reason} at ${r.at} (${r.rowsBefore} -> ${r.rowsAfter} rows)`);
   const erased = (rebuilt.erasedRows ?? 0) - (manifest.erasedRows ?? 0);
   if (erased > 0) differences.push(`${erased} spine row${erased === 1 ? '' : 's'} of erased subjects left out`);
+  const counted = (what: string, now: Readonly<Record<string, number>>, was: Readonly<Record<string, number>>) => {
+    const columns = [...new Set([...Object.keys(now), ...Object.keys(was)])].filter((c) => (now[c] ?? 0) !== (was[c] ?? 0));
+    if (columns.length > 0) differences.push(`${what} differ: ${columns.map((c) => `${c} ${now[c] ?? 0}, was ${was[c] ?? 0}`).join('; ')}`);
+  };
+  counted('overflowed cells (null past the float64 range)', rebuilt.overflows ?? {}, manifest.overflows ?? {});
+  const failedRows = (errors: DatasetManifest['requestErrors']) => Object.fromEntries(Object.entries(errors ?? {}).map(([c, e]) => [c, e.rows]));
+  counted('rows whose request function failed', failedRows(rebuilt.requestErrors), failedRows(manifest.requestErrors));
+  const stated = datasetIdOf(manifest);
+  if (differences.length === 0 && stated !== manifest.datasetId && stated === rebuilt.datasetId) {
+    differences.push(`its id ${manifest.datasetId} leaves out what its manifest states about its values (an id derived before overflows and request errors were part of it): the same values are ${rebuilt.datasetId}`);
+  }
   return differences;
 }

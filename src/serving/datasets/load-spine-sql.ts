@@ -1,11 +1,10 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { entityKeySql, int64KeyPartSql, type ColumnType } from '../../definitions/index.js';
 import { ident, readPath } from '../../storage/engine/sql-engine.js';
-import { parseTimestampOrEpochSql } from './spine-timestamp-sql.js';
+import { spineTimestampSql } from './spine-timestamp-sql.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
 import type { EpochUnit } from '../../time/index.js';
 import { ValidationError } from '../../errors.js';
-import { spineTextSql } from './spine-columns.js';
 
 /** Columns Sluice adds to a spine; user columns may not start with this prefix. */
 export const SPINE_PREFIX = '_sluice_';
@@ -69,15 +68,15 @@ export interface SpineKey {
 /**
  * SQL that reads a spine keeping every row in file order as `_sluice_row`, with `_sluice_key`
  * (the entity key of the join key columns, see `entityKeySql`, int64 parts in the lake's text
- * form whatever the spine wrote, `007` or `7.0`; null when a part is null or not a key) and `_sluice_t` (the timestamp in epoch ms: ISO-8601 text, where text
- * without an offset is UTC, a SQL timestamp, or an integer in `unit` since the epoch; a JSONL
- * column of mixed JSON types, `timestampSqlType` JSON, read as its values' text, see `spineTextSql`).
+ * form whatever the spine wrote, `007` or `7.0`; null when a part is null or not a key) and `_sluice_t` (the timestamp in epoch ms
+ * by the rule of every timestamp cell of a spine, `spineTimestampSql`, of its SQL type `timestampSqlType`: an integer in `unit`
+ * since the epoch, a SQL timestamp or date, or ISO-8601 text, where text without an offset is UTC).
  */
-export function loadSpineSql(reader: string, joinKeys: readonly SpineKey[], timestampColumn: string, unit: EpochUnit, timestampSqlType = ''): string {
+export function loadSpineSql(reader: string, joinKeys: readonly SpineKey[], timestampColumn: string, unit: EpochUnit, timestampSqlType: string): string {
   const parts = joinKeys.map(spineKeyPartSql);
   return (
     `SELECT *, ${entityKeySql(parts)} AS ${SPINE_KEY}, ` +
-    `${parseTimestampOrEpochSql(spineTextSql(ident(timestampColumn), timestampSqlType), unit)} AS ${SPINE_T}, ` +
+    `${spineTimestampSql(ident(timestampColumn), timestampSqlType, unit)} AS ${SPINE_T}, ` +
     `row_number() OVER () AS ${SPINE_ROW} FROM ${reader}`
   );
 }

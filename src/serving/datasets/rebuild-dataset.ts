@@ -76,7 +76,8 @@ const MANIFEST_SUFFIX = '.manifest.json';
  * content differs, a snapshot that no longer exists, definitions no registry version has.
  * When erasure or retention rewrote its snapshots since, or its spine names subjects erased
  * since (rows left out), the rebuild is another dataset (another id): its manifest's `rebuildOf`
- * names the dataset rebuilt and each difference (which snapshot, rewritten by what, when).
+ * names the dataset rebuilt and each difference (which snapshot, rewritten by what, when; cells
+ * that overflowed or request functions that failed on other rows; an id derived before they were part of it).
  *
  * @example
  * const manifest = await rebuildDataset(ctx, project, 'train.parquet.manifest.json', { out: 'again.parquet' });

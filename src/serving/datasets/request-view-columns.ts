@@ -7,14 +7,17 @@ import { callRequestFeature, inputBuilder, inputLayout, int64Scalar, requestValu
 import { ident, type AppendColumn, type SqlEngine } from '../../storage/engine/sql-engine.js';
 import { withSortedStreamEnd } from '../../storage/engine/stream-end.js';
 import { SPINE_KEY, SPINE_ROW, SPINE_T } from './load-spine-sql.js';
+import { spineTimestampSql } from './spine-timestamp-sql.js';
 
 const CHUNK = 2048;
 
 /**
  * A spine's request column (of table alias `s`, of SQL type `sqlType` as the spine's reader gives
- * it, its cells `cells`) read as a request view's function receives it (see `requestValue`); NULL when it is not one.
+ * it, its cells `cells`) read as a request view's function receives it (see `requestValue`); NULL
+ * when it is not one. A timestamp by the rule of every timestamp cell of a spine (`spineTimestampSql`), in ms as a request sends it.
  */
-export const requestFieldSql = (column: string, type: ScalarType, sqlType: string, cells: SpineCells): string => requestValueSql(`s.${ident(column)}`, type, sqlType, cells);
+export const requestFieldSql = (column: string, type: ScalarType, sqlType: string, cells: SpineCells): string =>
+  type === 'timestamp' ? spineTimestampSql(`s.${ident(column)}`, sqlType, 'ms') : requestValueSql(`s.${ident(column)}`, type, sqlType, cells);
 
 /** An input feature's typed SQL as the function receives it: timestamps as epoch ms. */
 const inputSql = (typed: string, type: string) => (type === 'timestamp' ? `epoch_ms(${typed})` : typed);

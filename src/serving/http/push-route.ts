@@ -10,7 +10,7 @@ const PUSH_BODY_LIMIT = 32 * 1024 * 1024;
  * `GET /v1/streams`: the live state of every stream source (offsets, lags, connectors,
  * freshness). `POST /v1/push/{source}` with `{"events": [{...}, ...]}`: answers only once the events are
  * durable, `{"accepted": n, "duplicates": d, "rejected": [{"index": i, "reason": "..."}]}`
- * (rejected events are also dead-lettered). The body is handed on as text, so numbers keep
+ * (rejected events are also dead-lettered, once: a repeat is marked `"repeat": true`). The body is handed on as text, so numbers keep
  * every digit. Unknown source: 404; a body that is not `{"events": [...]}`: 400; Sluice too far
  * behind (the bytes waiting and being received for the source, with this body's, over the
  * processor's bound): 503 with `Retry-After`; a body that stalls or trickles: 408 (see

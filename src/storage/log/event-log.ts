@@ -8,6 +8,8 @@ export interface RejectedEvent {
   readonly reason: string;
   /** Where upstream holds it (`stream sequence 17`), when its connector said (see `UpstreamDetails`). */
   readonly at?: string;
+  /** Set when `raw` is a text several events share, not the event's own (an erased subject's, see `markErasedRows`): never taken for a repeat of an earlier rejection. */
+  readonly sharedText?: true;
 }
 
 /** One durable batch of a source's events, as handed in by one push or one connector append. */
@@ -38,6 +40,8 @@ export interface LogAppendResult {
   readonly offset: number;
   /** Indices (into `events` of the append) left out because their id was seen within the dedupe horizon, or earlier in the batch. */
   readonly duplicates: readonly number[];
+  /** Indices (into `rejected` of the append) left out because their text was rejected within the dedupe horizon: dead-lettered once, by the first. */
+  readonly repeated: readonly number[];
 }
 
 /**
@@ -50,7 +54,8 @@ export interface LogAppendResult {
  *   whose id is remembered (or repeats an earlier one of the batch) is left out of the entry and
  *   reported in `duplicates`. With ids, a rejected event whose exact text was already rejected
  *   within the horizon (a retried batch whose first answer was lost) is left out of the entry's
- *   `rejected`, so it is dead-lettered once; its sender is still told it was rejected.
+ *   `rejected` and reported in `repeated`, so it is dead-lettered and counted once; its sender is
+ *   still told it was rejected (as a repeat). A text several events share (`sharedText`) is never a repeat.
  * - `read` returns entries after `after`, in offset order, at most `limit`.
  * - Consumers keep their own checkpoints (`checkpoint`/`setCheckpoint`), by name; `trim` drops
  *   entries up to an offset every consumer is past.

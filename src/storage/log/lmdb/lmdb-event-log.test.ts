@@ -84,6 +84,8 @@ describe('LMDB event log', () => {
     // The retry: the same events (the accepted one a duplicate), and a corrected event 9.
     const retry = await log.append('s', { ackTime: 400, origin: 'push', events: ['a', '{"id":"9","v":1}'], ids: ['1', '9'], rejected: [late, { ...bad, index: 3 }] });
     expect(retry.duplicates).toEqual([0]);
+    // Both rejections are repeats (indices into the append's rejected): answered as such, counted once.
+    expect(retry.repeated).toEqual([0, 1]);
     expect(log.read('s', 1, 1)[0]).toMatchObject({ events: ['{"id":"9","v":1}'], rejected: [] });
     // Past the horizon it is a new refusal.
     await log.append('s', { ackTime: 1500, origin: 'push', events: [], ids: [], rejected: [bad] });
@@ -91,6 +93,16 @@ describe('LMDB event log', () => {
     expect(await log.trim('s', 0, 2600)).toBe(0);
     await log.append('s', { ackTime: 2600, origin: 'push', events: [], ids: [], rejected: [bad] });
     expect(log.read('s', 3, 1)[0]!.rejected).toEqual([bad]);
+    await log.close();
+  });
+
+  test('a rejected text several events share (an erased subject\'s) is never a repeat: each event is dead-lettered', async () => {
+    const log = lmdbEventLog({ path: fresh(), dedupeHorizonMs: 1000 });
+    const erased = { index: 0, raw: '{"erased": "h1"}', reason: 'erased', sharedText: true as const };
+    await log.append('s', { ackTime: 0, origin: 'push', events: [], ids: [], rejected: [erased] });
+    const again = await log.append('s', { ackTime: 100, origin: 'push', events: [], ids: [], rejected: [erased] });
+    expect(again.repeated).toEqual([]);
+    expect(log.read('s', 1, 1)[0]!.rejected).toEqual([erased]);
     await log.close();
   });
 

@@ -99,6 +99,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       return db.transaction(() => {
         const offset = head(source) + 1;
         const duplicates: number[] = [];
+        const repeated: number[] = [];
         let events = batch.events;
         let rejected = batch.rejected;
         if (batch.ids !== undefined) {
@@ -114,10 +115,14 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
           events = kept;
           for (const id of seen) db.put([ID, source, id], batch.ackTime + horizon);
           const refused: string[] = [];
-          rejected = batch.rejected.filter((r) => {
+          rejected = batch.rejected.filter((r, i) => {
+            if (r.sharedText) return true;
             const hash = textHash(r.raw);
             const until = db.get([REFUSED, source, hash]) as number | undefined;
-            if (until !== undefined && until > batch.ackTime) return false;
+            if (until !== undefined && until > batch.ackTime) {
+              repeated.push(i);
+              return false;
+            }
             db.put([REFUSED, source, hash], batch.ackTime + horizon);
             refused.push(`${REFUSED_TAG}${hash}`);
             return true;
@@ -131,8 +136,8 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         db.put([ACKED, source, offset], batch.ackTime);
         if (events.length > 0) db.put([KEPT, source], batch.ackTime);
         if (batch.position !== undefined) db.put([POSITION, source, batch.origin], batch.position);
-        staged?.({ offset, duplicates });
-        return { offset, duplicates };
+        staged?.({ offset, duplicates, repeated });
+        return { offset, duplicates, repeated };
       });
     },
     read(source, after, limit) {

@@ -201,6 +201,14 @@ describe('dead letters', () => {
     expect(shown!.raw).not.toContain('LEAK');
     expect(JSON.parse(shown!.raw)).toMatchObject({ customer_id: 'c1', visits: 'x', ts: 'bad', EMAIL: keyedHash(projectSecret(env.platform.dataDir), 'mask', 'ann@LEAK.example') });
   });
+
+  test('an erased row\'s dead letter shows its keyed hash, as the docs say, not "no column of the source" (review rev11 finding 4); a row that only looks like one is masked', async () => {
+    const raw = `{"erased": "${'ab'.repeat(32)}"}`;
+    const letter = (text: string, reason: string) => ({ source: 'customers', file: 'f.jsonl', line: 1, raw: text, reason, createdAt: 1 });
+    const [erased, lookalike] = await maskDeadLetters(env.platform, env.project, principal('analyst'), [letter(raw, 'erased'), letter('{"erased": "ann@LEAK.example"}', 'erased')]);
+    expect(erased!.raw).toBe(raw);
+    expect(lookalike!.raw).not.toContain('LEAK');
+  });
 });
 
 test('data quality check samples never show a classified column\'s value (they reach results, alerts and logs); other columns\' they do', async () => {

@@ -1,10 +1,10 @@
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { appendCheckpoint, CHECKPOINT_FORMAT, type AuditCheckpoint } from '../../compliance/audit/audit-checkpoint.js';
-import { exportAuditTrail, parseAuditExport } from '../../compliance/audit/audit-export.js';
+import { exportAuditTrail, parseAuditExport, verifyAuditExport, type AuditExportVerification } from '../../compliance/audit/audit-export.js';
 import { auditPublicKey, auditSigningKey } from '../../compliance/audit/audit-signing-key.js';
 import { auditedAction, type ActionEvidence, type AuditedActionSpec } from '../../compliance/audit/audited-action.js';
-import { chainVerifier, verifyAuditTrail, type AuditVerification } from '../../compliance/audit/verify-audit-chain.js';
+import { verifyAuditTrail, type AuditVerification } from '../../compliance/audit/verify-audit-chain.js';
 import { authorizeCli, cliPrincipal } from '../../compliance/access/cli-principal.js';
 import type { Principal } from '../../compliance/principal.js';
 import type { Platform } from '../../platform.js';
@@ -78,8 +78,9 @@ async function writeAtomically<T>(path: string, force: boolean | undefined, body
   return result as T;
 }
 
-function report(out: Output, verification: AuditVerification, keySource: string): void {
+function report(out: Output, verification: AuditVerification | AuditExportVerification, keySource: string): void {
   const { problem, head, firstSeq, records, checkpoints, witness } = verification;
+  const range = 'range' in verification ? verification.range : undefined;
   out.result({ ...verification, keySource }, () => {
     if (problem) return `audit trail verification FAILED${problem.seq === undefined ? '' : ` at record ${problem.seq}`}: ${problem.reason}`;
     if (!head) return 'audit trail verified: it is empty.';
@@ -87,6 +88,9 @@ function report(out: Output, verification: AuditVerification, keySource: string)
       `audit trail verified: ${records} records (${firstSeq}..${head.seq}), head hash ${head.hash}`,
       `${checkpoints} checkpoint(s) stored in the chain checked, signatures by ${keySource}`,
       witness ? `the checkpoint signed at ${toIso(witness.at)} (record ${witness.seq}, key ${witness.keyId}) holds` : 'no witness checkpoint given (--checkpoint FILE): a truncated tail or a chain re-hashed from scratch would not be caught',
+      ...(range === undefined ? [] : [range.signed
+        ? `the export's signed range (records ${range.fromSeq}..${range.toSeq}) holds, both ends`
+        : `the export's range (records ${range.fromSeq}..${range.toSeq}) matches its records but is not signed (a v1 export): records cut from its start together with its header would not be caught; export again for a signed range`]),
     ].join('\n');
   });
   if (problem) process.exitCode = EXIT_FAILURE;
@@ -111,9 +115,8 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
           if (options.checkpoint !== undefined) throw new UsageError('--export verifies against the checkpoint the export ends with; give --checkpoint only when verifying the metadata store');
           const exported = parseAuditExport(readFileSync(file, 'utf8'), file);
           const given = trustedFiles();
-          const verifier = chainVerifier({ publicKeys: given.length > 0 ? given : [auditPublicKey(exported.header.publicKey, `the public key in ${file}`)], witness: exported.checkpoint, partial: true });
-          for (const r of exported.records) if (!verifier.add(r)) break;
-          report(out, verifier.finish(), given.length > 0 ? options.publicKey!.join(', ') : `the key in the export (${exported.header.keyId}; pass --public-key FILE to trust a key kept apart)`);
+          const verification = verifyAuditExport(exported, given.length > 0 ? given : [auditPublicKey(exported.header.publicKey, `the public key in ${file}`)]);
+          report(out, verification, given.length > 0 ? options.publicKey!.join(', ') : `the key in the export (${exported.header.keyId}; pass --public-key FILE to trust a key kept apart)`);
         });
       }
       return run.withPlatform(async ({ platform, out }) => {

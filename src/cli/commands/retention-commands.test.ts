@@ -25,3 +25,22 @@ test('a retention stopped past its commit says what it left to the next run (wt-
   expect(text).toContain('Stopped past its commit (interrupted (SIGTERM)): what it removed stays removed; left to the next "sluice retention run": online:stats, serving-log, drop-records, scrub.');
   expect(retentionText(report(false))).not.toContain('Stopped');
 });
+
+test('the summary counts what the table lists: online entries and served rows a source\'s purge removed count as such, a flagged dataset\'s rows (still held) not at all (review rev11 finding 4)', () => {
+  const stores = [
+    { store: 'lake:txns', rows: 3, bytes: 90, filesRewritten: ['a.parquet'] },
+    { store: 'online:profile', rows: 1, bytes: 0, filesRewritten: [] },
+    { store: 'serving-log', rows: 2, bytes: 40, filesRewritten: [] },
+    { store: 'dataset:ds1', rows: 5, bytes: 0, filesRewritten: [], tainted: true },
+  ];
+  const purge = { source: 'txns', reason: 'retention', dryRun: false, at, stores, rows: 11, bytes: 130, leftoverFiles: [], resumed: [] };
+  const text = retentionText({
+    ...report(false), scrubPending: [],
+    sources: [{ source: 'txns', retention: '20d', cutoff: at - 20 * 86_400_000, purge, expiredSnapshots: ['s1'], filesDeleted: ['f'], bytesDeleted: 10 }],
+    views: [{ view: 'spend', retention: '10d', cutoff: at - 10 * 86_400_000, entries: 1, servedRows: 0 }],
+  });
+  expect(text).toContain('removed 3 lake/store rows, 2 online entries and 2 served rows (serving log).');
+  expect(text).toMatch(/online:profile +1/);
+  expect(text).toMatch(/online:spend +1/);
+  expect(text).toMatch(/dataset:ds1 +5 .*tainted/);
+});

@@ -20,7 +20,11 @@ export function retentionText(report: RetentionReport): string {
     ...(v.servedRows > 0 ? [[v.view, v.retention, toIso(v.cutoff), 'serving-log', v.servedRows, '', 'rows served before the cutoff']] : []),
   ]);
   const all = [...rows, ...views];
-  const head = `${report.dryRun ? 'Dry run: nothing was removed. ' : ''}Retention at ${toIso(report.at)} ${verb} ${report.sources.reduce((n, s) => n + s.purge.rows, 0)} lake/store rows, ${report.views.reduce((n, v) => n + v.entries, 0)} online entries and ${report.views.reduce((n, v) => n + v.servedRows, 0)} served rows (serving log).`;
+  // The totals of the rows the table lists, by where they were removed from: a flagged dataset still holds its rows, and a snapshots row counts snapshots.
+  const removed = (kind: (store: string) => boolean) => all.filter(([, , , store, , , note]) => kind(String(store)) && store !== 'snapshots' && note !== 'tainted (flagged)').reduce((n, r) => n + Number(r[4]), 0);
+  const online = (store: string) => store.startsWith('online:');
+  const served = (store: string) => store === 'serving-log';
+  const head = `${report.dryRun ? 'Dry run: nothing was removed. ' : ''}Retention at ${toIso(report.at)} ${verb} ${removed((store) => !online(store) && !served(store))} lake/store rows, ${removed(online)} online entries and ${removed(served)} served rows (serving log).`;
   const leftovers = report.leftoverFiles > 0 ? `\nAn earlier run had crashed before deleting ${report.leftoverFiles} lake file(s) it had swapped out (holding removed rows); they were deleted now.` : '';
   const unreadable = report.servedUnreadable > 0 ? `\nThe serving log's unreadable lines and rows (torn, or of a format this build cannot read) in hours before the cutoffs: ${report.servedUnreadable} ${verb}.` : '';
   const warnings = report.scrubPending.map((p) => `\nwarning: ${p.store} store: ${p.reason}`).join('');

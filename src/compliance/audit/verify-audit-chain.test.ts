@@ -9,7 +9,7 @@ import { sqliteMetadataStore } from '../../storage/metadata/sqlite/index.js';
 import { openSqlite, type SqliteConnection } from '../../storage/metadata/sqlite/sqlite-driver.js';
 import { auditRecordHash, GENESIS_HASH } from '../audit-hash.js';
 import { appendCheckpoint, CHECKPOINT_ACTION, latestCheckpoint, type AuditCheckpoint } from './audit-checkpoint.js';
-import { exportAuditTrail, parseAuditExport } from './audit-export.js';
+import { exportAuditTrail, parseAuditExport, verifyAuditExport } from './audit-export.js';
 import { auditKeyId, auditSigningKey, type AuditSigningKey } from './audit-signing-key.js';
 import { checkpointingAuditTrail } from './auto-checkpoints.js';
 import { chainVerifier, verifyAuditTrail } from './verify-audit-chain.js';
@@ -178,6 +178,34 @@ describe('export and automatic checkpoints', () => {
     const forged = parsed.records.map((r) => (r.seq === 5 ? { ...r, outcome: 'failed' as const } : r));
     expect(check(forged).problem).toEqual({ seq: 5, reason: 'its content does not match its hash: the record was changed after it was written' });
     expect(() => parseAuditExport(lines.slice(0, -1).join('\n'), 'cut.jsonl')).toThrow('cut.jsonl has no checkpoint line: it is cut short; export it again');
+  });
+
+  test('an export whose first or last records are cut fails, whether or not its header was edited to match: the header\'s range is signed', async () => {
+    await sixRecords();
+    const lines: string[] = [];
+    await exportAuditTrail(store.audit, key, { since: 0, at: 9000, request: { actor: 'cli:ops', reason: 'export' } }, (l) => void lines.push(l));
+    const [header, ...rest] = lines;
+    const records = rest.slice(0, -1);
+    const checkpoint = rest[rest.length - 1]!;
+    const verifyLines = (...parts: string[]) => verifyAuditExport(parseAuditExport(parts.join('\n'), 'audit.jsonl'), [key.publicKey]);
+    expect(verifyLines(header!, ...records, checkpoint)).toMatchObject({ ok: true, records: 7, range: { fromSeq: 1, toSeq: 7, signed: true } });
+    expect(verifyLines(header!, ...records.slice(3), checkpoint).problem).toEqual({ seq: 1, reason: 'record 1 is missing: the export\'s range starts there but its first record is record 4: records were cut from its start' });
+    const edited = JSON.stringify({ ...JSON.parse(header!), fromSeq: 4 });
+    expect(verifyLines(edited, ...records.slice(3), checkpoint).problem).toEqual({ reason: `the export's header has a range signature that does not verify with key ${key.keyId}: its range (records 4..7) was altered` });
+    expect(verifyLines(header!, ...records.slice(0, -1), checkpoint).problem).toEqual({ seq: 7, reason: 'record 7 is missing: the export\'s range ends at record 7 but its last record is 6: its tail was removed' });
+    const other = generateKeyPairSync('ed25519').publicKey;
+    expect(verifyAuditExport(parseAuditExport(lines.join('\n'), 'audit.jsonl'), [other]).ok).toBe(false);
+  });
+
+  test('a v1 export (range not signed) still verifies, saying so, and its records are checked against its header\'s range', async () => {
+    await sixRecords();
+    const lines: string[] = [];
+    await exportAuditTrail(store.audit, key, { since: 0, at: 9000, request: { actor: 'cli:ops', reason: 'export' } }, (l) => void lines.push(l));
+    const { fromPrevHash: _p, toHash: _h, signature: _s, ...v1 } = { ...JSON.parse(lines[0]!), format: 'sluice-audit-export/v1' } as Record<string, unknown>;
+    const old = [JSON.stringify(v1), ...lines.slice(1)];
+    const verifyLines = (parts: string[]) => verifyAuditExport(parseAuditExport(parts.join('\n'), 'audit.jsonl'), [key.publicKey]);
+    expect(verifyLines(old)).toMatchObject({ ok: true, records: 7, range: { fromSeq: 1, toSeq: 7, signed: false } });
+    expect(verifyLines([old[0]!, ...old.slice(4)]).problem).toMatchObject({ seq: 1 });
   });
 
   test('the trail checkpoints itself every N records, and the chain with its checkpoints verifies', async () => {

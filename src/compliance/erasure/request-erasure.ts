@@ -7,6 +7,7 @@ import type { Principal } from '../principal.js';
 import { projectSecret } from '../project-secret.js';
 import { erasureDeadline } from './erasure-deadline.js';
 import { erasureHash } from './erasure-hash.js';
+import { subjectKeyParts } from './subject-key-parts.js';
 
 /** The purpose erasure records carry in the audit trail. */
 export const ERASURE_AUDIT_PURPOSE = 'gdpr-art17';
@@ -22,7 +23,7 @@ export interface ErasureAsk {
 /** A validated subject: its entity, its key as `entityKey` encodes it, and its keyed hash. */
 export interface ErasureSubject {
   readonly entity: Entity;
-  /** The key's parts, one per join key, as given. */
+  /** The key's parts, one per join key, as the stores hold them (an int64 part in canonical decimal: see `subjectKeyParts`). */
   readonly parts: readonly string[];
   readonly key: string;
   readonly hash: string;
@@ -42,11 +43,12 @@ function subjectOf(project: Project, dataDir: string, ask: ErasureAsk): ErasureS
   if (ask.key.length !== entity.joinKeys.length || ask.key.some((part) => part === '')) {
     throw new ValidationError('VALIDATION_FAILED', `entity "${entity.name}" has the join key${entity.joinKeys.length > 1 ? 's' : ''} ${entity.joinKeys.join(', ')}: give ${entity.joinKeys.length === 1 ? 'one non-empty key' : `${entity.joinKeys.length} non-empty key parts in that order (--key once per part)`}, got ${ask.key.length}`);
   }
-  if (ask.reason !== undefined && ask.key.some((part) => quotes(ask.reason!, part))) {
+  const parts = subjectKeyParts(project, entity, ask.key);
+  if (ask.reason !== undefined && [...ask.key, ...parts].some((part) => quotes(ask.reason!, part))) {
     throw new ValidationError('VALIDATION_FAILED', 'the reason quotes the subject\'s key; the audit trail is append-only and would keep it forever: describe the request without the key (for example a ticket number)');
   }
-  const key = entityKey(ask.key);
-  return { entity, parts: ask.key, key, hash: erasureHash(projectSecret(dataDir), entity.name, key) };
+  const key = entityKey(parts);
+  return { entity, parts, key, hash: erasureHash(projectSecret(dataDir), entity.name, key) };
 }
 
 /**
@@ -54,7 +56,9 @@ function subjectOf(project: Project, dataDir: string, ask: ErasureAsk): ErasureS
  * list is in the same transaction), before anything is removed. The request and the audit record
  * (`erase.requested`) hold the subject only as its keyed hash; the deadline is one month from
  * receipt (GDPR Art. 12(3)). Asking again while the subject's request is pending returns it.
- * A refusal (unknown entity, wrong key shape, a reason that quotes the key) is audited too, by its error code.
+ * The key is read by its columns' types (`subjectKeyParts`: `042` is the int64 42). A refusal
+ * (unknown entity, wrong key shape, a key part no value of its column's type, a reason that
+ * quotes the key) is audited too, by its error code.
  *
  * @example
  * const { request, subject } = await requestErasure(ctx, project, { entity: 'customer', key: ['c42'], principal });

@@ -1,6 +1,7 @@
 import type { MaskMethod, Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
 import type { DeadLetter } from '../../storage/metadata/metadata-store.js';
+import { ERASED_REASON } from '../erasure/erased-rows.js';
 import type { Principal } from '../principal.js';
 import { projectSecret } from '../project-secret.js';
 import { auditMaskedRead } from './audit-read.js';
@@ -31,6 +32,9 @@ export function redactReason(reason: string, columns: readonly string[]): string
 /** Stands for a raw JSON member that is no column of the source: nothing says what it holds. */
 export const NOT_A_COLUMN = '[not shown: no column of the source]';
 
+/** The dead letter of an erased subject's row, which holds only the subject's keyed hash (`markErasedRows`): nothing to mask. */
+const isErasedLetter = (row: DeadLetter): boolean => row.reason === ERASED_REASON && /^\{"erased": "[0-9a-f]{64}"\}$/.test(row.raw);
+
 function maskRaw(masker: Masker, raw: string, source: string, masked: readonly MaskedColumn[], columns: readonly string[]): string {
   let row: unknown;
   try {
@@ -58,7 +62,8 @@ function maskRaw(masker: Masker, raw: string, source: string, masked: readonly M
 /**
  * Dead letters as `principal` may see them: in each raw row, the values of columns masked for it
  * (a JSON row value by value, members named in any case, members no column reads not shown; a CSV
- * line whole), and the values reasons quote of those columns.
+ * line whole), and the values reasons quote of those columns. An erased subject's dead letter is
+ * shown as it is: it holds only the keyed hash.
  * A listing that holds rows of a source with classified or masked columns is audited
  * (`classified.read`, path `dlq`, per source) before it is returned.
  *
@@ -81,7 +86,7 @@ export async function maskDeadLetters(ctx: Pick<SluiceContext, 'metadata' | 'dat
   const shown = rows.map((row) => {
     const columns = columnsOf(row.source);
     columns.rows++;
-    if (columns.masked.length === 0) return row;
+    if (columns.masked.length === 0 || isErasedLetter(row)) return row;
     return { ...row, raw: maskRaw(masker, row.raw, row.source, columns.masked, columns.names), reason: redactReason(row.reason, columns.masked.map((c) => c.name)) };
   });
   for (const [source, columns] of bySource) {

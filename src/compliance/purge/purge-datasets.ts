@@ -67,10 +67,12 @@ export async function purgeDatasets(ctx: SluiceContext, project: Project, tables
   const reports: StorePurge[] = [];
   for (const record of await ctx.metadata.listDatasets(Number.MAX_SAFE_INTEGER)) {
     if (!Object.keys(record.snapshots).some((s) => tables.has(s)) || !existsSync(record.path)) continue;
-    const columns = (await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${columnsSql(record)}`)).map((c) => c.column_name);
-    const predicate = datasetMatchSql(project, record, columns, match);
+    // An empty file (a JSONL dataset an erasure emptied) has no rows and no columns to read: nothing to remove, its record perhaps to complete.
+    const empty = statSync(record.path).size === 0;
+    const columns = empty ? [] : (await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${columnsSql(record)}`)).map((c) => c.column_name);
+    const predicate = empty ? 'false' : datasetMatchSql(project, record, columns, match);
     if (predicate === undefined) continue;
-    const [hit] = await engine.all<{ n: number; total: number }>(`SELECT (count(*) FILTER (WHERE ${predicate}))::BIGINT AS n, count(*)::BIGINT AS total FROM ${readerSql(record, columns)}`);
+    const [hit] = empty ? [{ n: 0, total: 0 }] : await engine.all<{ n: number; total: number }>(`SELECT (count(*) FILTER (WHERE ${predicate}))::BIGINT AS n, count(*)::BIGINT AS total FROM ${readerSql(record, columns)}`);
     const rows = Number(hit!.n);
     const total = Number(hit!.total);
     // Rows a rewrite removed from the file whose record it did not lower (killed in between): this purge completes it.

@@ -14,15 +14,26 @@ interface EraseBody {
   readonly datasets?: 'rewrite' | 'flag';
 }
 
+/**
+ * A key part of the body as text: a string, or a JSON integer (an int64 key), which is exact
+ * only within 2^53 (a JSON reader rounds past it: 9007199254740993 reads as ...992).
+ */
+function keyPartText(part: unknown, shape: string): string {
+  if (typeof part === 'string') return part;
+  if (typeof part !== 'number' || !Number.isInteger(part)) throw new ValidationError('BAD_REQUEST', `a key part is a string or an integer; ${shape}`);
+  if (!Number.isSafeInteger(part)) throw new ValidationError('BAD_REQUEST', 'a key part given as a JSON number is past 2^53, where JSON numbers are rounded, so it may name another subject: send it as a string ("key": "9007199254740993")');
+  return String(part);
+}
+
 function parseEraseBody(body: unknown): EraseBody {
-  const shape = 'the body must be {"entity": "customer", "key": "c42" (or ["u1", "m45"] for a composite key), "reason"?: "...", "datasets"?: "rewrite" | "flag"}';
+  const shape = 'the body must be {"entity": "customer", "key": "c42" (an int64 key as a string, or a JSON integer up to 2^53; ["u1", 45] for a composite key), "reason"?: "...", "datasets"?: "rewrite" | "flag"}';
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('BAD_REQUEST', shape);
   const { entity, key, reason, datasets } = body as Record<string, unknown>;
-  const parts = typeof key === 'string' ? [key] : key;
-  if (typeof entity !== 'string' || !Array.isArray(parts) || parts.some((p) => typeof p !== 'string')) throw new ValidationError('BAD_REQUEST', shape);
+  const parts: unknown = typeof key === 'string' || typeof key === 'number' ? [key] : key;
+  if (typeof entity !== 'string' || !Array.isArray(parts)) throw new ValidationError('BAD_REQUEST', shape);
   if (reason !== undefined && typeof reason !== 'string') throw new ValidationError('BAD_REQUEST', `"reason" must be a string; ${shape}`);
   if (datasets !== undefined && datasets !== 'rewrite' && datasets !== 'flag') throw new ValidationError('BAD_REQUEST', `"datasets" must be "rewrite" or "flag"; ${shape}`);
-  return { entity, key: parts as string[], ...(reason === undefined ? {} : { reason }), ...(datasets === undefined ? {} : { datasets }) };
+  return { entity, key: parts.map((p: unknown) => keyPartText(p, shape)), ...(reason === undefined ? {} : { reason }), ...(datasets === undefined ? {} : { datasets }) };
 }
 
 /**

@@ -15,6 +15,7 @@ import { lineageConfigFromEnv, lineageEmitter, type LineageConfig } from './obse
 import type { MetadataStore } from './storage/metadata/metadata-store.js';
 import { auditSigningKey } from './compliance/audit/audit-signing-key.js';
 import { checkpointEveryFromEnv, checkpointingAuditTrail } from './compliance/audit/auto-checkpoints.js';
+import { privateDataDir } from './storage/private-data-dir.js';
 
 export interface PlatformOptions {
   /** The project directory; data lives in `<projectDir>/.sluice` unless `dataDir` is given. */
@@ -55,6 +56,7 @@ export interface Platform extends SluiceContext {
  */
 export function openPlatform(options: PlatformOptions): Platform {
   const dataDir = resolve(options.dataDir ?? join(options.projectDir, '.sluice'));
+  privateDataDir(dataDir, (text) => process.stderr.write(`warning: ${text}\n`));
   const store = sqliteMetadataStore({ path: join(dataDir, 'metadata.db') });
   const audit = checkpointingAuditTrail(store.audit, {
     every: checkpointEveryFromEnv(process.env), key: () => auditSigningKey(dataDir),

@@ -24,7 +24,7 @@ import { audited } from './audit-commands.js';
 import { datasetInterruptReport, ingestInterruptReport, materializeInterruptReport } from './interrupt-reports.js';
 import { exitOnInterrupt } from '../interrupt.js';
 import type { CommandContext } from './command-context.js';
-import { authorizeCli, authorizeCliJobs, authorizeCliRead, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCli, authorizeCliJobs, authorizeCliRead, authorizeCliStatus, authorizeCliValues, cliPrincipal } from '../../compliance/access/cli-principal.js';
 
 function featureSelection(options: { service?: string; features?: string[] }): { service?: string; features?: string[] } {
   if ((options.service === undefined) === (options.features === undefined)) throw new UsageError('give exactly one of --service NAME or --features view:feature,...');
@@ -236,10 +236,15 @@ export function registerDataCommands(program: Command, run: CommandContext): voi
     .action((options: { source?: string; limit: number }) =>
       run.withPlatform(async ({ platform, out }) => {
         await authorizeCliStatus(platform);
+        const project = await platform.project();
+        const principal = await cliPrincipal(platform);
         const filter = options.source === undefined ? { limit: options.limit } : { source: options.source, limit: options.limit };
-        const rows = await maskDeadLetters(platform, await platform.project(), await cliPrincipal(platform), await platform.metadata.listDeadLetters(filter));
+        const listed = await platform.metadata.listDeadLetters(filter);
         // None for a name the registry does not know: a misspelt source is named (a removed source's records are still listed).
-        if (rows.length === 0 && options.source !== undefined) findSource(await platform.project(), options.source);
+        if (listed.length === 0 && options.source !== undefined) findSource(project, options.source);
+        // Rejected records are the source's rows: shown to who may write them (give --source for one source).
+        await authorizeCliValues(platform, principal, project, 'dlq', { sources: [...new Set(listed.map((r) => r.source))].sort() });
+        const rows = await maskDeadLetters(platform, project, principal, listed);
         const total = await platform.metadata.countDeadLetters(options.source);
         out.result({ total, rows: rows.map((r) => ({ ...r, createdAt: toIso(r.createdAt) })) }, () =>
           rows.length === 0 ? 'No rejected records.' : `${table(['source', 'file', 'line', 'reason', 'raw'], rows.map((r) => [r.source, r.file, r.line, r.reason, r.raw]))}\n${total} rejected in all`,

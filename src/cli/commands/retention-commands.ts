@@ -39,7 +39,7 @@ export function registerRetentionCommands(program: Command, run: CommandContext)
     .command('run')
     .option('--dry-run', 'count what would be removed, remove nothing')
     .option('--datasets <policy>', 'datasets built from data that has since expired: flag (list as tainted, default) or rewrite (remove their rows before the cutoff)', 'flag')
-    .description('physically remove expired events from the lake (every snapshot), online store, dead letters and datasets; expire old snapshots; audited')
+    .description('physically remove expired events from the lake (every snapshot), online store, dead letters and the serving log; flag built datasets (--datasets rewrite: remove their expired rows too); expire old snapshots; audited')
     .action((options: { dryRun?: boolean; datasets: string }) =>
       run.withPlatform(async ({ platform, out }) => {
         if (options.datasets !== 'flag' && options.datasets !== 'rewrite') throw new UsageError(`--datasets "${options.datasets}" is not a policy; use flag or rewrite`);

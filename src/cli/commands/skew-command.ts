@@ -6,7 +6,8 @@ import type { FeatureSkew } from '../../storage/metadata/skew-store.js';
 import { EXIT_UNHEALTHY } from '../exit.js';
 import { table } from '../output.js';
 import type { CommandContext } from './command-context.js';
-import { authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { authorizeCliStatus, authorizeCliValues, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { servedFeatures } from '../../compliance/access/shown-values.js';
 
 const percent = (r: number) => `${Number((r * 100).toPrecision(3))}%`;
 const skippedText = (f: FeatureSkew) => Object.entries(f.skipped).map(([reason, n]) => `${reason} ${n}`).join(', ') || '-';
@@ -45,14 +46,18 @@ export function registerSkewCommand(program: Command, run: CommandContext): void
     .action((options: { service?: string; since?: TimeOption; until?: TimeOption; maxMismatchRate: number }) =>
       run.withPlatform(async ({ platform, out }) => {
         await authorizeCliStatus(platform);
+        const project = await platform.project();
+        const principal = await cliPrincipal(platform);
+        // Its examples are served and recomputed values: the status right shows figures, not values.
+        await authorizeCliValues(platform, principal, project, 'skew', { features: servedFeatures(project, options.service) });
         const now = platform.now();
         const resolve = (t: TimeOption) => resolveTime(t, now);
-        const report = await runSkewJob(platform, await platform.project(), {
+        const report = await runSkewJob(platform, project, {
           ...(options.service === undefined ? {} : { service: options.service }),
           ...(options.since === undefined ? {} : { since: resolve(options.since) }),
           ...(options.until === undefined ? {} : { until: resolve(options.until) }),
           maxMismatchRate: options.maxMismatchRate,
-          principal: await cliPrincipal(platform),
+          principal,
         });
         out.result(report, () => human(report));
         if (report.unhealthy.length > 0) process.exitCode = EXIT_UNHEALTHY;

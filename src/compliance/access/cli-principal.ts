@@ -8,6 +8,7 @@ import { checkApiKey, keyPrincipal } from './api-keys.js';
 import { readDependencies } from './read-dependencies.js';
 import { accessPolicy, auditActionOf, authorize, authorizeRead, readRefusal, readSelection, STATUS_RIGHT, type AccessAction } from './authorize.js';
 import { workRights } from './job-rights.js';
+import { authorizeShownValues, type ShownValues } from './shown-values.js';
 
 /** The environment variable that makes the CLI act as a key's principal instead of the local operator. */
 export const API_KEY_ENV = 'SLUICE_API_KEY';
@@ -168,4 +169,22 @@ export async function authorizeCliRead(ctx: AccessStores, principal: Principal, 
     details: refusal ? { entities, reason: refusal.reason } : { entities },
   }, ctx.now());
   if (refusal) throw refusal.error;
+}
+
+/**
+ * Authorizes a CLI command showing recorded values (`skew` examples, `drift` bins, `dlq` rows) by
+ * the rule every door keeps (`authorizeShownValues`): a feature's values need its read right, a
+ * source's rows the right to write it. Audited `values.read`, target `cli:<command>`, allowed or
+ * denied; throws a `PolicyError` when denied.
+ *
+ * @example
+ * await authorizeCliValues(platform, principal, project, 'skew', { features: servedFeatures(project, 'fraud_v1') });
+ */
+export async function authorizeCliValues(ctx: AccessStores, principal: Principal, project: Project, command: string, shown: ShownValues): Promise<void> {
+  const decision = authorizeShownValues(accessPolicy(project), principal, project, shown);
+  await ctx.metadata.audit.append({
+    actor: principal.name, action: 'values.read', target: `cli:${command}`, outcome: decision.allowed ? 'allowed' : 'denied', origin: principal.origin,
+    details: { features: shown.features?.length ?? 0, sources: [...(shown.sources ?? [])], ...(decision.allowed ? {} : { reason: decision.reason }) },
+  }, ctx.now());
+  if (!decision.allowed) throw new PolicyError('POLICY_DENIED', `sluice ${command}: ${decision.reason}`);
 }

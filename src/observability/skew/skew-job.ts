@@ -148,16 +148,15 @@ async function reportConditions(ctx: SluiceContext, project: Project, runId: str
     const mismatches = results.reduce((n, f) => n + f.mismatches, 0);
     const rate = mismatches / compared;
     const over = rate > threshold;
-    const example = results.flatMap((f) => f.examples)[0];
     const view = project.featureViews.find((v) => v.features.some((f) => featureColumn({ view: v.name, feature: f.name }) === feature))?.name ?? feature;
     const message = over
       ? `feature "${feature}": ${mismatches} of ${compared} served values (${percent(rate)}) differ from their offline recomputation (threshold ${percent(threshold)})` +
-        (example ? `; e.g. entity ${example.entityKey} at ${example.asOf}: online ${JSON.stringify(example.online)}, offline ${JSON.stringify(example.offline)}` : '') +
-        `; rematerialize it ("sluice materialize --views ${view}") and look for what wrote to the online store; "sluice skew --json" lists examples`
+        // No example in it: a condition is read with the status right (and sent to alert channels), the values need the feature's read right.
+        `; rematerialize it ("sluice materialize --views ${view}") and look for what wrote to the online store; "sluice skew --json" lists examples (to who may read the feature)`
       : `feature "${feature}": ${compared} served values compared, ${mismatches} differ (${percent(rate)}, threshold ${percent(threshold)})`;
     await ctx.metadata.health.report({
       kind: 'skew', subject: `feature:${feature}`, firing: over, severity: 'error', message,
-      details: { skewRun: runId, services: results.map((f) => f.service), compared, mismatches, mismatchRate: rate, maxMismatchRate: threshold, examples: results.flatMap((f) => f.examples).slice(0, 3) },
+      details: { skewRun: runId, services: results.map((f) => f.service), compared, mismatches, mismatchRate: rate, maxMismatchRate: threshold, examples: results.reduce((n, f) => n + f.examples.length, 0) },
     }, at);
     if (over) firing.push(feature);
   }

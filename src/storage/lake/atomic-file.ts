@@ -1,8 +1,9 @@
-import { link, open, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, link, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConflictError } from '../../errors.js';
 import { otherNamespaceOf, ownProcessTag, processOfTag, processStillRuns } from '../../orchestration/process-identity.js';
 import { refusalAs } from '../file-system-refusal.js';
+import { publishedMode } from '../private-data-dir.js';
 
 /** Flushes a file (or directory) to disk. */
 export async function fsyncPath(path: string): Promise<void> {
@@ -65,11 +66,15 @@ export async function abandonedTemporaries(dir: string, isTarget: (target: strin
 /**
  * Moves a finished temporary file into place atomically: fsync it, rename it over `path` (or,
  * with `replace: false`, link it there, which fails with EEXIST if `path` exists), fsync the
- * directory. Readers see the old file or the new one, never a partial one. A temporary removed
+ * directory. Readers see the old file or the new one, never a partial one. Outside a data
+ * directory the file gets the user's mode (`publishedMode`). A temporary removed
  * meanwhile fails with a `ConflictError` (CONFLICT) naming both files.
  */
 export async function commitFile(temporary: string, path: string, options: PublishOptions = {}): Promise<void> {
   try {
+    // A user's own file (a dataset's --out) keeps the user's umask, not the data directory's 0600.
+    const mode = await publishedMode(path);
+    if (mode !== undefined) await chmod(temporary, mode);
     await fsyncPath(temporary);
     if (options.replace === false) await link(temporary, path);
     else await rename(temporary, path);

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { describeHeader, headerNamesColumns } from './describe-header.js';
 import { ValidationError } from '../errors.js';
 import { invalidUtf8Finder, invalidUtf8Reason } from './scan-file.js';
 import { casedOnly } from './column-case.js';
@@ -163,9 +164,11 @@ function checkCsvHeader(path: string, header: readonly string[], columns: readon
   }
   const missing = columns.filter((c) => !header.includes(c));
   if (missing.length === 0) return;
+  // A first line naming no column may be a data row: described, its values never quoted (describeHeader).
+  if (!headerNamesColumns(header, columns)) throw new ValidationError('VALIDATION_FAILED', `${path}: ${describeHeader(header, columns)}`, { details: { missingColumns: missing, fields: header.length } });
   const cased = missing.flatMap((m) => casedOnly(header, m));
   const hint = cased.length === 0 ? '' : `; ${cased.map((c) => `"${c}"`).join(', ')} ${cased.length === 1 ? 'differs' : 'differ'} only in case: header names must match the schema exactly`;
-  throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (header: ${header.join(', ')}${hint})`, { details: { missingColumns: missing } });
+  throw new ValidationError('VALIDATION_FAILED', `${path}: the CSV header lacks column(s) ${missing.map((m) => `"${m}"`).join(', ')} of the source schema (${describeHeader(header, columns)}${hint})`, { details: { missingColumns: missing } });
 }
 
 /**

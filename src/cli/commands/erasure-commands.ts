@@ -14,7 +14,9 @@ function certificateText(c: ErasureCertificate): string {
   const stores = c.stores.filter((s) => s.rows > 0 || s.filesRewritten > 0 || s.tainted);
   return [
     `erased subject ${c.subject.slice(0, 16)}... of entity "${c.entity}" (request ${c.request}): ${c.rows} rows, ${c.bytes} bytes removed in ${c.durationMs} ms`,
-    stores.length === 0 ? 'no store held the subject' : table(['store', 'rows', 'bytes', 'files rewritten', 'snapshots rewritten', 'note'], stores.map((s) => [s.store, s.rows, s.bytes, s.filesRewritten, s.snapshotsRewritten, s.tainted ? 'TAINTED (kept by policy)' : ''])),
+    stores.length === 0 ? 'no store held the subject' : table(['store', 'rows', 'bytes', 'files rewritten', 'snapshots rewritten', 'note'], stores.map((s) => [s.store, s.rows, s.bytes, s.filesRewritten, s.snapshotsRewritten, [s.tainted ? 'TAINTED (kept by policy)' : '', s.byValue ? `${s.byValue} by a feature's value` : ''].filter(Boolean).join('; ')])),
+    // A certificate stored before 2026-12-01 has no such list.
+    ...((c.keyValuedFeatures as readonly string[] | undefined ?? []).length === 0 ? [] : [`features whose value may be the key (their served and dataset rows holding it were removed too): ${c.keyValuedFeatures.join(', ')}`]),
     `received ${c.receivedAt}, completed ${c.completedAt}, deadline ${c.deadline}${c.withinDeadline ? '' : ' (LATE)'}; later ingestion of the key is rejected as "erased"`,
     ...(c.leftoverFiles > 0 ? [`an earlier run had crashed after swapping out ${c.leftoverFiles} lake file(s) still holding removed rows; they were deleted now`] : []),
     ...c.scrubPending.map((p) => `warning: ${p.store} store: ${p.reason}`),

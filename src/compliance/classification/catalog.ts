@@ -99,7 +99,7 @@ function entry(place: CatalogPlace, id: string, owner: string, column: string | 
 }
 
 /** Columns the compiled SQL of a derived column reads: the quoted identifiers outside string literals. */
-function derivedReads(sql: string): string[] {
+export function derivedReads(sql: string): string[] {
   return [...sql.replace(/'(?:[^']|'')*'/g, "''").matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1]!.replaceAll('""', '"'));
 }
 

@@ -8,6 +8,7 @@ import { derivedTables, finishPendingDeletions, purgeRows, scrubRemovedBytes, ty
 import type { Principal } from '../principal.js';
 import type { ErasureRequest } from '../../storage/metadata/erasure-store.js';
 import { subjectKeys } from './erased-rows.js';
+import { keyValuedFeatures } from '../classification/key-valued-features.js';
 import { ERASURE_AUDIT_PURPOSE, requestErasure, type ErasureAsk, type ErasureSubject } from './request-erasure.js';
 import { reportErasureStatus } from './erasure-status.js';
 
@@ -21,6 +22,8 @@ export interface ErasedStore {
   readonly snapshotsRewritten: number;
   /** A dataset kept as it is under the `flag` policy: it still holds the subject. */
   readonly tainted?: boolean;
+  /** Of `rows`, rows of other entities removed because a feature's value was the subject's key (or a list held it); absent when none. */
+  readonly byValue?: number;
 }
 
 /**
@@ -43,6 +46,12 @@ export interface ErasureCertificate {
   readonly withinDeadline: boolean;
   /** The sources searched: every source and transform whose rows carry the entity's key. */
   readonly sources: readonly string[];
+  /**
+   * The features (`<view>.<feature>`) whose value may be the subject's key, by column lineage
+   * (`keyValuedFeatures`): served rows and dataset rows of any entity where one of them held the
+   * key (as its value or in its list) were removed too, counted in the stores' `byValue`.
+   */
+  readonly keyValuedFeatures: readonly string[];
   readonly stores: readonly ErasedStore[];
   readonly rows: number;
   readonly bytes: number;
@@ -98,7 +107,7 @@ export function erasureSources(project: Project, entity: string): string[] {
 }
 
 const toStore = (s: PurgeReport['stores'][number]): ErasedStore => ({
-  store: s.store, rows: s.rows, bytes: s.bytes, filesRewritten: s.filesRewritten.length, snapshotsRewritten: s.snapshots?.length ?? 0, ...(s.tainted ? { tainted: true } : {}),
+  store: s.store, rows: s.rows, bytes: s.bytes, filesRewritten: s.filesRewritten.length, snapshotsRewritten: s.snapshots?.length ?? 0, ...(s.tainted ? { tainted: true } : {}), ...(s.byValue ? { byValue: s.byValue } : {}),
 });
 
 /**
@@ -200,7 +209,7 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
       request: request.id, entity: subject.entity.name, subject: subject.hash, requestedBy: request.requestedBy, performedBy: principal.name,
       receivedAt: new Date(request.receivedAt).toISOString(), deadline: new Date(request.deadlineAt).toISOString(),
       startedAt: new Date(started).toISOString(), completedAt: new Date(completedAt).toISOString(), durationMs: completedAt - started,
-      withinDeadline: completedAt <= request.deadlineAt, sources, stores,
+      withinDeadline: completedAt <= request.deadlineAt, sources, keyValuedFeatures: keyValuedFeatures(project, subject.entity.name).map((f) => `${f.view}.${f.feature}`), stores,
       rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), metadataExpunged: complete, datasets, scrubPending, leftoverFiles,
       ...(resumed.length === 0 ? {} : { resumed }),
     };

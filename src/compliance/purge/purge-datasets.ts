@@ -43,12 +43,34 @@ function keptRowsCopySql(record: DatasetRecord, columns: readonly string[], pred
   return `COPY (${kept(ident(LINE))}) TO ${literal(temporary)} (FORMAT CSV, HEADER false, DELIMITER chr(1), QUOTE '', ESCAPE '')`;
 }
 
-/** The dataset rows `match` selects; undefined when the dataset cannot hold such rows (it lacks the entity's key columns). */
-function datasetMatchSql(project: Project, record: DatasetRecord, columns: readonly string[], match: PurgeMatch): string | undefined {
-  if (match.kind === 'before') return `coalesce(epoch_ms(TRY_CAST(${ident(record.timestampColumn)} AS TIMESTAMP)) < ${Math.trunc(match.before)}, false)`;
+/** A dataset column as DESCRIBE gives it. */
+interface DatasetColumn { readonly name: string; readonly type: string }
+
+/**
+ * The dataset rows `match` selects: `key`, rows of the entity's keys (or, a cutoff, rows before
+ * it); `value`, rows where a feature whose value may be one of those keys (`match.valueColumns`)
+ * holds one, as its value or in its list (a text format's list read back as a list). Undefined when
+ * the dataset can hold neither.
+ */
+function datasetMatchSql(project: Project, record: DatasetRecord, columns: readonly DatasetColumn[], match: PurgeMatch): { key: string; value: string } | undefined {
+  if (match.kind === 'before') return { key: `coalesce(epoch_ms(TRY_CAST(${ident(record.timestampColumn)} AS TIMESTAMP)) < ${Math.trunc(match.before)}, false)`, value: 'false' };
+  const names = columns.map((c) => c.name);
   const keys = project.entities.find((e) => e.name === match.entity)?.joinKeys ?? [];
-  if (keys.length === 0 || !keys.every((k) => columns.includes(k)) || match.keys.length === 0) return undefined;
-  return `coalesce(${entityKeySql(keys.map(ident))} IN (${match.keys.map(literal).join(', ')}), false)`;
+  const byKey = keys.length > 0 && keys.every((k) => names.includes(k)) && match.keys.length > 0;
+  const carrying = columns.filter((c) => match.valueColumns?.includes(c.name) === true);
+  if ((!byKey && carrying.length === 0) || match.keys.length === 0) return undefined;
+  const listed = match.keys.map(literal).join(', ');
+  const carries = (c: DatasetColumn) => {
+    const column = ident(c.name);
+    if (record.format === 'parquet') return c.type.endsWith('[]') ? `list_has_any(TRY_CAST(${column} AS VARCHAR[]), [${listed}])` : `CAST(${column} AS VARCHAR) IN (${listed})`;
+    // Text formats: a list is written as DuckDB's list text (CSV) or a JSON array (JSONL).
+    const list = record.format === 'jsonl' ? `TRY(from_json(${column}, '["VARCHAR"]'))` : `TRY_CAST(${column} AS VARCHAR[])`;
+    return `${column} IN (${listed}) OR list_has_any(${list}, [${listed}])`;
+  };
+  return {
+    key: byKey ? `coalesce(${entityKeySql(keys.map(ident))} IN (${listed}), false)` : 'false',
+    value: carrying.length === 0 ? 'false' : `coalesce(${carrying.map((c) => `(${carries(c)})`).join(' OR ')}, false)`,
+  };
 }
 
 /**
@@ -69,11 +91,15 @@ export async function purgeDatasets(ctx: SluiceContext, project: Project, tables
     if (!Object.keys(record.snapshots).some((s) => tables.has(s)) || !existsSync(record.path)) continue;
     // An empty file (a JSONL dataset an erasure emptied) has no rows and no columns to read: nothing to remove, its record perhaps to complete.
     const empty = statSync(record.path).size === 0;
-    const columns = empty ? [] : (await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${columnsSql(record)}`)).map((c) => c.column_name);
-    const predicate = empty ? 'false' : datasetMatchSql(project, record, columns, match);
-    if (predicate === undefined) continue;
-    const [hit] = empty ? [{ n: 0, total: 0 }] : await engine.all<{ n: number; total: number }>(`SELECT (count(*) FILTER (WHERE ${predicate}))::BIGINT AS n, count(*)::BIGINT AS total FROM ${readerSql(record, columns)}`);
+    const described = empty ? [] : (await engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${columnsSql(record)}`)).map((c) => ({ name: c.column_name, type: c.column_type }));
+    const columns = described.map((c) => c.name);
+    const selects = empty ? { key: 'false', value: 'false' } : datasetMatchSql(project, record, described, match);
+    if (selects === undefined) continue;
+    const predicate = `(${selects.key}) OR (${selects.value})`;
+    const [hit] = empty ? [{ n: 0, byValue: 0, total: 0 }] : await engine.all<{ n: number; byValue: number; total: number }>(`SELECT (count(*) FILTER (WHERE ${predicate}))::BIGINT AS n, (count(*) FILTER (WHERE NOT (${selects.key}) AND (${selects.value})))::BIGINT AS "byValue", count(*)::BIGINT AS total FROM ${readerSql(record, columns)}`);
     const rows = Number(hit!.n);
+    // Rows selected only because a feature's value carries the key (the certificate says how many).
+    const byValue = Number(hit!.byValue) > 0 ? { byValue: Number(hit!.byValue) } : {};
     const total = Number(hit!.total);
     // Rows a rewrite removed from the file whose record it did not lower (killed in between): this purge completes it.
     const behind = Math.max(0, record.rowCount - total);
@@ -85,7 +111,7 @@ export async function purgeDatasets(ctx: SluiceContext, project: Project, tables
     const kept = rewrite ? total - rows : behind > 0 ? total : record.rowCount;
     const removed = record.rowCount - kept;
     if (dryRun) {
-      reports.push({ store, rows: rewrite || behind > 0 ? removed : rows, bytes: 0, filesRewritten: [], ...(action === 'flagged' ? { tainted: true } : {}) });
+      reports.push({ store, rows: rewrite || behind > 0 ? removed : rows, bytes: 0, filesRewritten: [], ...byValue, ...(action === 'flagged' ? { tainted: true } : {}) });
       continue;
     }
     let bytes = 0;
@@ -103,7 +129,7 @@ export async function purgeDatasets(ctx: SluiceContext, project: Project, tables
       const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { rowCount: number; purges?: unknown[] };
       await writeFileAtomic(manifestPath, `${JSON.stringify({ ...manifest, rowCount: kept, purges: [...(manifest.purges ?? []), purge] }, null, 2)}\n`);
     }
-    reports.push({ store, rows: purge.rows, bytes, filesRewritten: rewrite ? [record.path] : [], ...(action === 'flagged' ? { tainted: true } : {}) });
+    reports.push({ store, rows: purge.rows, bytes, filesRewritten: rewrite ? [record.path] : [], ...byValue, ...(action === 'flagged' ? { tainted: true } : {}) });
   }
   return reports;
 }

@@ -7,12 +7,14 @@ import { withLease, withLeases } from '../../orchestration/lease.js';
 import { testPause } from '../../orchestration/test-pause.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { keyedHash, projectSecret } from '../project-secret.js';
+import { keyValuedFeatures, valueCarriesKey } from '../classification/key-valued-features.js';
 import { entityColumnsIn, entityKeyParts, matchSql } from './match-sql.js';
 import { purgeLake } from './purge-lake.js';
 import { purgeOnline } from './purge-online.js';
 import { purgeDatasets } from './purge-datasets.js';
 import { purgeCheckSamples, purgeQuarantine } from './purge-quarantine.js';
 import { purgeServingLog, type ServedRowMatch } from './purge-serving-log.js';
+import type { ServedRow } from '../../observability/serving-log/index.js';
 import { purgeLog, textMatch } from './event-match.js';
 import { finishPendingDeletions } from './pending-deletions.js';
 import { purgeInterruption } from './purge-interruption.js';
@@ -28,7 +30,11 @@ export function derivedTables(project: Project, source: string): Source[] {
   return names.flatMap((n) => project.sources.filter((s) => s.name === n));
 }
 
-/** The served rows a match selects: the entity's keys in any service, or (a cutoff) rows served before it that reflect a view of the purged tables. */
+/**
+ * The served rows a match selects: the entity's keys in any service (and, `value`, rows of any
+ * entity where a feature of `match.valueColumns` served one of the keys), or (a cutoff) rows served
+ * before it that reflect a view of the purged tables.
+ */
 function servedRowMatch(project: Project, tables: ReadonlySet<string>, match: PurgeMatch): ServedRowMatch {
   if (match.kind === 'before') {
     const views = new Set(project.featureViews.filter((v) => tables.has(v.source)).map((v) => v.name));
@@ -37,8 +43,10 @@ function servedRowMatch(project: Project, tables: ReadonlySet<string>, match: Pu
   const columns = project.entities.find((e) => e.name === match.entity)?.joinKeys ?? [];
   const keys = new Set(match.keys);
   const parts = match.keys.map((k) => entityKeyParts(k, columns.length));
+  const valueColumns = match.valueColumns ?? [];
   return {
     row: (row) => keys.has(row.entityKey) && columns.every((c) => c in row.keys),
+    ...(valueColumns.length === 0 ? {} : { value: (row: ServedRow) => valueColumns.some((c) => match.keys.some((k) => valueCarriesKey(row.values[c], k))) }),
     torn: (line) => parts.some((p) => rawMentions(line, p)),
   };
 }
@@ -79,7 +87,8 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
   }
   const dryRun = request.dryRun ?? false;
   const at = ctx.now();
-  const { match } = request;
+  // Another entity's feature may serve the key as its value (a merchant's last customer): its served and dataset rows go too.
+  const match: PurgeMatch = request.match.kind === 'keys' && request.match.valueColumns === undefined ? { ...request.match, valueColumns: keyValuedFeatures(project, request.match.entity).map((f) => f.column) } : request.match;
   const tables = derivedTables(project, source.name);
   const evidence = { actor: request.principal.name, action: 'purge.run', target: `source:${source.name}`, origin: request.principal.origin, ...(request.purpose === undefined ? {} : { purpose: request.purpose }) };
   const names = new Set(tables.map((t) => t.name));
@@ -191,7 +200,7 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
     details: {
       reason: request.reason, dryRun, match: matchEvidence(ctx, match), rows: report.rows, bytes: report.bytes, leftoverFiles: report.leftoverFiles.length,
       ...(report.resumed.length === 0 ? {} : { resumed: report.resumed.map((u) => ({ ...u, at: new Date(u.at).toISOString() })) }),
-      stores: report.stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes, files: s.filesRewritten.length, ...(s.snapshots ? { snapshots: s.snapshots.length } : {}), ...(s.tainted ? { tainted: true } : {}) })),
+      stores: report.stores.map((s) => ({ store: s.store, rows: s.rows, bytes: s.bytes, files: s.filesRewritten.length, ...(s.snapshots ? { snapshots: s.snapshots.length } : {}), ...(s.tainted ? { tainted: true } : {}), ...(s.byValue ? { byValue: s.byValue } : {}) })),
     },
   }, ctx.now());
   if (!dryRun) await reportUnfinishedPurges(ctx);

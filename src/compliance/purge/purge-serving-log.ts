@@ -13,11 +13,19 @@ import type { StorePurge } from './purge-types.js';
  */
 export interface ServedRowMatch {
   readonly row: (row: ServedRow, dir: string) => boolean;
+  /** Rows selected by a value they served (a feature that served an erased key): removed as `row`'s are, counted apart (`byValue`). */
+  readonly value?: (row: ServedRow) => boolean;
   readonly torn: (line: string, dir: string, file: string) => boolean;
 }
 
-/** What the purge does with one line: keep it, drop it, or write it again as `text` (a request line without some of its rows). */
-type LineFate = { readonly keep: boolean; readonly text?: string; readonly removed: number };
+/** What the purge does with one line: keep it, drop it, or write it again as `text` (a request line without some of its rows); `byValue` of `removed` were selected by a value. */
+type LineFate = { readonly keep: boolean; readonly text?: string; readonly removed: number; readonly byValue?: number };
+
+/** Whether `match` selects a parsed row: by its key, or (`value`) only by a value it served. */
+function rowSelection(match: ServedRowMatch, row: ServedRow, dir: string): 'row' | 'value' | undefined {
+  if (match.row(row, dir)) return 'row';
+  return match.value?.(row) === true ? 'value' : undefined;
+}
 
 /**
  * The fate of a request line holding rows (since 2026-11-30 (17)): the rows `match` selects are cut
@@ -29,18 +37,20 @@ function requestLineFate(text: string, rows: readonly (ServedRow | undefined)[],
   // A request line written before 2026-11-30 (17): its rows are row lines after it.
   if (rows.length === 0) return { keep: needed, removed: 0, kept: 0 };
   const spans = requestRowSpans(text);
-  const selected = (row: ServedRow | undefined, i: number) => (row === undefined ? match.torn(spans === undefined ? text : text.slice(...spans.rows[i]!), dir, file) : match.row(row, dir));
-  const removes = rows.map(selected);
+  const selections = rows.map((row, i) => (row === undefined ? (match.torn(spans === undefined ? text : text.slice(...spans.rows[i]!), dir, file) ? 'row' : undefined) : rowSelection(match, row, dir)));
+  const removes = selections.map((s) => s !== undefined);
   const removed = removes.filter(Boolean).length;
+  const byValue = selections.filter((s) => s === 'value').length;
   if (removed === 0) return { keep: true, removed, kept: rows.length };
-  if (spans === undefined || spans.rows.length !== rows.length) return { keep: false, removed: rows.length, kept: 0 };
+  if (spans === undefined || spans.rows.length !== rows.length) return { keep: false, removed: rows.length, byValue, kept: 0 };
   const kept = spans.rows.filter((_span, i) => !removes[i]).map((span) => text.slice(...span));
-  if (kept.length === 0 && !needed) return { keep: false, removed, kept: 0 };
-  return { keep: true, text: `${text.slice(0, spans.open)}${kept.join(',')}${text.slice(spans.close)}`, removed, kept: kept.length };
+  if (kept.length === 0 && !needed) return { keep: false, removed, byValue, kept: 0 };
+  return { keep: true, text: `${text.slice(0, spans.open)}${kept.join(',')}${text.slice(spans.close)}`, removed, byValue, kept: kept.length };
 }
 
 /**
- * Removes the served rows `match` selects from every serving log file (`<dataDir>/serving-log/
+ * Removes the served rows `match` selects (by key, or by a value they served: `byValue` counts
+ * those) from every serving log file (`<dataDir>/serving-log/
  * <service>/<hour>.jsonl`, lines read as `servedLogLines` reads them, every format alike): each
  * affected file is written again without them, a request line holding rows (since 2026-11-30 (17))
  * written again without the selected ones (its other bytes as they were) and dropped with its
@@ -55,8 +65,12 @@ function requestLineFate(text: string, rows: readonly (ServedRow | undefined)[],
  */
 export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch, dryRun: boolean, afterFile?: (soFar: StorePurge) => Promise<void>): Promise<StorePurge> {
   const root = servingLogDir(ctx.dataDir);
-  const report = { store: 'serving-log', rows: 0, bytes: 0, filesRewritten: [] as string[] };
-  if (!existsSync(root)) return report;
+  const report = { store: 'serving-log', rows: 0, bytes: 0, byValue: 0, filesRewritten: [] as string[] };
+  const done = (): StorePurge => {
+    const { byValue, ...rest } = report;
+    return byValue > 0 ? { ...rest, byValue, filesRewritten: [...rest.filesRewritten] } : { ...rest, filesRewritten: [...rest.filesRewritten] };
+  };
+  if (!existsSync(root)) return done();
   for (const service of await readdir(root, { withFileTypes: true })) {
     if (!service.isDirectory()) continue;
     // A rewrite killed before its rename left its copy of an hour file, which holds every key of it.
@@ -77,12 +91,12 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       const keptColumns = new Set<string>();
       const fates: (LineFate | undefined)[] = parsed.map((line, i) => {
         if (line.kind === 'columns' || line.kind === 'request') return undefined;
-        const remove = line.kind === 'row' ? match.row(line.row, service.name) : match.torn(lines[i]!, service.name, name);
-        if (!remove && line.kind === 'row') {
+        const selection = line.kind === 'row' ? rowSelection(match, line.row, service.name) : match.torn(lines[i]!, service.name, name) ? 'row' : undefined;
+        if (selection === undefined && line.kind === 'row') {
           keptRequests.add(line.row.requestId);
           if (line.columns !== undefined) keptColumns.add(line.columns);
         }
-        return { keep: !remove, removed: remove ? 1 : 0 };
+        return { keep: selection === undefined, removed: selection === undefined ? 0 : 1, byValue: selection === 'value' ? 1 : 0 };
       });
       parsed.forEach((line, i) => {
         if (line.kind !== 'request') return;
@@ -92,23 +106,26 @@ export async function purgeServingLog(ctx: SluiceContext, match: ServedRowMatch,
       });
       const kept: string[] = [];
       let removed = 0;
+      let byValue = 0;
       let bytes = 0;
       parsed.forEach((line, i) => {
-        const fate = line.kind === 'columns' ? { keep: keptColumns.has(line.id), removed: 0 } : fates[i]!;
+        const fate: LineFate = line.kind === 'columns' ? { keep: keptColumns.has(line.id), removed: 0 } : fates[i]!;
         removed += fate.removed;
+        byValue += fate.byValue ?? 0;
         const text = fate.keep ? (fate.text ?? lines[i]!) : undefined;
         if (text !== undefined) kept.push(text);
         bytes += Buffer.byteLength(lines[i]!) + 1 - (text === undefined ? 0 : Buffer.byteLength(text) + 1);
       });
       if (removed === 0) continue;
       report.rows += removed;
+      report.byValue += byValue;
       report.bytes += bytes;
       report.filesRewritten.push(join(service.name, name));
       // An hour file left without a line is removed, not kept at 0 bytes.
       if (!dryRun) await (kept.length === 0 ? rm(path, { force: true }) : writeFileAtomic(path, `${kept.join('\n')}\n`));
       await testPause('purge.serving-log-file');
-      await afterFile?.({ ...report, filesRewritten: [...report.filesRewritten] });
+      await afterFile?.(done());
     }
   }
-  return report;
+  return done();
 }

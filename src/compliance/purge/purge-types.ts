@@ -6,10 +6,13 @@ import type { Principal } from '../principal.js';
  * - `before`: events whose event time is before `before` (UTC epoch ms): retention.
  * - `keys`: rows of entity `entity` whose key is one of `keys`, each in the entity key's text
  *   form (`entityKey(parts)`: the value for one join key, length-prefixed parts for several): erasure.
+ *   Served rows and dataset rows of any entity where a feature in `valueColumns` (`<view>__<feature>`)
+ *   holds one of the keys as its value (or in its list) go too; `purgeRows` sets them from column
+ *   lineage (`keyValuedFeatures`).
  */
 export type PurgeMatch =
   | { readonly kind: 'before'; readonly before: number }
-  | { readonly kind: 'keys'; readonly entity: string; readonly keys: readonly string[] };
+  | { readonly kind: 'keys'; readonly entity: string; readonly keys: readonly string[]; readonly valueColumns?: readonly string[] };
 
 /** One physical removal: the source's rows matching `match`, from every store that holds them. */
 export interface PurgeRequest {
@@ -50,6 +53,8 @@ export interface StorePurge {
   readonly snapshots?: readonly string[];
   /** A dataset left as it is under the `flag` policy: it still holds the rows. */
   readonly tainted?: boolean;
+  /** Of `rows`, those selected only because a feature's value held a key (`PurgeMatch.valueColumns`); absent when none. */
+  readonly byValue?: number;
 }
 
 /** What one `purgeRows` removed, per store. */

@@ -20,6 +20,12 @@ export interface Aggregation<A extends Accumulator = Accumulator> {
    * the newest the value used, for its age. A feature without a column (`count()`) uses every row.
    */
   readonly usesNullRows: boolean;
+  /**
+   * Whether the value served is one of its column's values, or a list of them (`last`, `min`,
+   * `max`, `field`, `lastN`), not a number computed from them: a feature of another entity reading
+   * an erased entity's key column serves that key, and erasure matches such values.
+   */
+  readonly servesInputValues: boolean;
   /** The value when the entity has no events at all. */
   readonly empty: Scalar;
   evaluate(accumulator: A, t: number, ttlMs: number | undefined, out: Evaluation): void;

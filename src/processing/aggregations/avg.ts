@@ -12,6 +12,7 @@ export const avg: Aggregation<SumAccumulator> = {
   fn: 'avg',
   accumulator: sumAccumulator,
   usesNullRows: false,
+  servesInputValues: false,
   empty: null,
   evaluate(acc, _t, _ttl, out) {
     if (acc.sum.n === 0) {

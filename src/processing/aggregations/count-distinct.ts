@@ -6,6 +6,7 @@ export const countDistinct: Aggregation<DistinctAccumulator> = {
   fn: 'countDistinct',
   accumulator: distinctAccumulator,
   usesNullRows: false,
+  servesInputValues: false,
   empty: 0,
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.size;

@@ -7,6 +7,7 @@ export const count: Aggregation<CountAccumulator> = {
   accumulator: countAccumulator,
   // count() reads no column, so every row is used (the slot knows); count(col) uses non-null values.
   usesNullRows: false,
+  servesInputValues: false,
   empty: 0,
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.n;

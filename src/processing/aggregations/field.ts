@@ -10,6 +10,7 @@ export const field: Aggregation<LatestAccumulator> = {
   fn: 'field',
   accumulator: latestRowAccumulator,
   usesNullRows: true,
+  servesInputValues: true,
   empty: null,
   evaluate(acc, t, ttlMs, out) {
     const alive = !acc.present || withinTtl(acc.ts(), t, ttlMs);

@@ -16,6 +16,7 @@ export function lastN(n: number): Aggregation<LastNAccumulator> {
       fn: 'lastN',
       accumulator: lastNAccumulator(n),
       usesNullRows: false,
+      servesInputValues: true,
       empty: NONE,
       evaluate(acc, _t, _ttl, out) {
         out.value = acc.value();

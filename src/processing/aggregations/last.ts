@@ -6,6 +6,7 @@ export const last: Aggregation<LatestAccumulator> = {
   fn: 'last',
   accumulator: lastAccumulator,
   usesNullRows: false,
+  servesInputValues: true,
   empty: null,
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.value();

@@ -6,6 +6,7 @@ export const max: Aggregation<ExtremeAccumulator> = {
   fn: 'max',
   accumulator: maxAccumulator,
   usesNullRows: false,
+  servesInputValues: true,
   empty: null,
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.value();

@@ -6,6 +6,7 @@ export const min: Aggregation<ExtremeAccumulator> = {
   fn: 'min',
   accumulator: minAccumulator,
   usesNullRows: false,
+  servesInputValues: true,
   empty: null,
   evaluate(acc, _t, _ttl, out) {
     out.value = acc.value();

@@ -12,6 +12,7 @@ export const sum: Aggregation<SumAccumulator> = {
   fn: 'sum',
   accumulator: sumAccumulator,
   usesNullRows: false,
+  servesInputValues: false,
   empty: null,
   evaluate(acc, _t, _ttl, out) {
     if (acc.sum.n === 0) {

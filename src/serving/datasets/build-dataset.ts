@@ -22,7 +22,7 @@ import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX
 import { computeRequestViewColumns } from './request-view-columns.js';
 import { spineEpochSql } from './spine-timestamp-sql.js';
 import { dropErasedSpineRows, purgeHistory, rebuildDifferences, snapshotRewritesOf } from './dataset-history.js';
-import { badSpineRowsError, checkSpineHeader, checkSpineKeyTypes, SPINE_FILE_HINT, spineHeaderNames, spineTextSql } from './spine-columns.js';
+import { badSpineRowsError, checkSpineFirstLine, checkSpineHeader, checkSpineKeyTypes, SPINE_FILE_HINT, spineHeaderNames, spineTextSql } from './spine-columns.js';
 import type { DatasetPurge } from '../../storage/metadata/metadata-store.js';
 import { projectSecret } from '../../compliance/project-secret.js';
 import type { MaskMethod } from '../../definitions/index.js';
@@ -128,9 +128,11 @@ function textOutputSql(feature: { readonly valueType: ColumnType }, typed: strin
 async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format: InputFormat, joinKeys: readonly string[], keyTypes: Readonly<Record<string, ColumnType>>, timestampColumn: string, outputColumns: readonly string[], requestFields: readonly string[]): Promise<{ name: string; sqlType: string }[]> {
   const spineKeys = [...joinKeys, timestampColumn];
   checkSpineReadable(options.spine, format);
-  checkSpineHeader(options.spine, await readingSpine(options.spine, format, () => spineHeaderNames(engine, options.spine, format)));
-  const reader = spineReaderSql(options.spine, format);
-  const described = await readingSpine(options.spine, format, () => engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`));
+  const header = spineHeaderNames(options.spine, format);
+  checkSpineFirstLine(options.spine, header, [...spineKeys, ...requestFields]);
+  checkSpineHeader(options.spine, header);
+  const reader = spineReaderSql(options.spine, format, header);
+  const described = await readingSpine(options.spine, format, () => engine.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${reader}`), header);
   const columns = described.map((r) => r.column_name);
   for (const column of spineKeys) {
     if (!columns.includes(column)) {
@@ -154,7 +156,7 @@ async function loadSpine(engine: SqlEngine, options: BuildDatasetOptions, format
   const keys = joinKeys.map((column) => ({ column, type: keyTypes[column]!, sqlType: described.find((d) => d.column_name === column)!.column_type }));
   await checkSpineKeyTypes(engine, options.spine, reader, keys);
   const timestampType = described.find((d) => d.column_name === timestampColumn)!.column_type;
-  await readingSpine(options.spine, format, () => engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit, timestampType)}`));
+  await readingSpine(options.spine, format, () => engine.run(`CREATE OR REPLACE TEMP TABLE spine AS ${loadSpineSql(reader, keys, timestampColumn, unit, timestampType)}`), header);
   const bad = await badSpineRowsError(engine, options.spine, keys.map((k) => ({ column: k.column, sql: spineKeyPartSql(k), type: k.type })), timestampColumn, { row: SPINE_ROW, key: SPINE_KEY, t: SPINE_T });
   if (bad) throw bad;
   if (options.timestampUnit === undefined) {

@@ -1,10 +1,11 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { entityKeySql, int64KeyPartSql, type ColumnType } from '../../definitions/index.js';
-import { ident, readPath } from '../../storage/engine/sql-engine.js';
+import { ident, literal, readPath } from '../../storage/engine/sql-engine.js';
 import { spineTimestampSql } from './spine-timestamp-sql.js';
 import type { InputFormat } from '../../ingest/ingest-file.js';
 import type { EpochUnit } from '../../time/index.js';
 import { ValidationError } from '../../errors.js';
+import { spineHeaderNames } from './spine-columns.js';
 
 /** Columns Sluice adds to a spine; user columns may not start with this prefix. */
 export const SPINE_PREFIX = '_sluice_';
@@ -13,13 +14,16 @@ export const SPINE_T = '_sluice_t';
 export const SPINE_ROW = '_sluice_row';
 
 /**
- * The SQL reader of a spine file that keeps its columns exactly as given: CSV columns as text
+ * The SQL reader of a spine file that keeps its columns exactly as given: CSV columns (named by
+ * `header`, its first line) as text
  * (no type guessing: `007` stays `007`), JSON values as JSON typed them (strings are never
  * re-typed as dates or timestamps), Parquet columns in their types.
  */
-export function spineReaderSql(path: string, format: InputFormat): string {
+export function spineReaderSql(path: string, format: InputFormat, header: readonly string[] = spineHeaderNames(path, format)): string {
   const p = readPath(path);
-  if (format === 'csv') return `read_csv(${p}, header = true, all_varchar = true)`;
+  // The header as read (`spineHeaderNames`), RFC 4180 and no sniffing: DuckDB's sniffer took a later
+  // row for the header when a row had an extra field; a row of another width fails naming its line.
+  if (format === 'csv') return `read_csv(${p}, auto_detect = false, header = true, delim = ',', quote = '"', escape = '"', columns = {${header.map((n, i) => `${literal(n === '' ? `column${i}` : n)}: 'VARCHAR'`).join(', ')}})`;
   // An explicit, impossible format turns DuckDB's date and timestamp detection off.
   if (format === 'jsonl') return `read_json(${p}, format = 'newline_delimited', dateformat = '%d/%m/%Y!', timestampformat = '%d/%m/%Y!')`;
   return `read_parquet(${p})`;
@@ -46,14 +50,20 @@ export function checkSpineReadable(path: string, format: InputFormat): void {
 /**
  * Runs a statement that reads the spine file: DuckDB reads a sample first (to type the columns)
  * and may meet a malformed record only later, while loading; either way the error names the file
- * (an interrupt passes as it is).
+ * (an interrupt passes as it is). A CSV row whose field count is not its header's (`header`) is
+ * named by its line, never quoted.
  */
-export async function readingSpine<T>(path: string, format: InputFormat, read: () => Promise<T>): Promise<T> {
+export async function readingSpine<T>(path: string, format: InputFormat, read: () => Promise<T>, header: readonly string[] = []): Promise<T> {
   try {
     return await read();
   } catch (error) {
     // A stopped build (timeout, Ctrl-C) is not a bad file.
     if ((error as Error).message.includes('INTERRUPT Error')) throw error;
+    const line = /CSV Error on Line: (\d+)/.exec((error as Error).message)?.[1];
+    const width = /Expected Number of Columns: (\d+) Found: (\d+)/.exec((error as Error).message);
+    if (format === 'csv' && line !== undefined && width !== null) {
+      throw new ValidationError('VALIDATION_FAILED', `spine ${path}: line ${line} has ${width[2]} field${width[2] === '1' ? '' : 's'}, its header ${width[1]} (${header.join(', ')}); give every row one field per header column (quote a field that holds a comma)`, { details: { line: Number(line) }, cause: error });
+    }
     throw new ValidationError('VALIDATION_FAILED', `spine ${path} cannot be read (${(error as Error).message.split('\n')[0]!.trim()}); check that it is a valid ${format} file`, { cause: error });
   }
 }

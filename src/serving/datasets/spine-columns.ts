@@ -1,5 +1,8 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { ValidationError } from '../../errors.js';
-import { ident, readPath, type SqlEngine } from '../../storage/engine/sql-engine.js';
+import { describeHeader, headerNamesColumns } from '../../ingest/describe-header.js';
+import { quotedFields } from '../../ingest/read-records.js';
+import { ident, type SqlEngine } from '../../storage/engine/sql-engine.js';
 
 /** What a spine file holds, for messages about a missing or unreadable one. */
 export const SPINE_FILE_HINT = 'a header naming the join key(s) and the timestamp column, then one row per training example';
@@ -40,11 +43,45 @@ export async function checkSpineKeyTypes(engine: SqlEngine, path: string, reader
   }
 }
 
-/** The names a CSV spine's header gives, as written (DuckDB renames a repeated one: read them with `header = false`); empty for other formats. */
-export async function spineHeaderNames(engine: SqlEngine, path: string, format: string): Promise<string[]> {
+/** How much of a CSV spine is read to find its header line. */
+const HEADER_BYTES = 1 << 20;
+
+/**
+ * The names a CSV spine's first line gives, as written but trimmed (a repeated one kept: DuckDB
+ * would rename it), read as RFC 4180 (a quoted field may hold a comma); empty for other formats.
+ * Read here, not by DuckDB's sniffer, which takes a later row for the header when a row has an
+ * extra field (it guesses rows to skip).
+ */
+export function spineHeaderNames(path: string, format: string): string[] {
   if (format !== 'csv') return [];
-  const [header] = await engine.all<Record<string, string | null>>(`SELECT * FROM read_csv(${readPath(path)}, header = false, all_varchar = true) LIMIT 1`);
-  return Object.values(header ?? {}).map((n) => (n ?? '').trim());
+  const head = Buffer.alloc(HEADER_BYTES);
+  const fd = openSync(path, 'r');
+  let read: number;
+  try {
+    read = readSync(fd, head, 0, HEADER_BYTES, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const text = head.subarray(0, read).toString('utf8').replace(/^\uFEFF/, '');
+  let quoted = false;
+  let end = text.length;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '"') quoted = !quoted;
+    else if (!quoted && (text[i] === '\n' || text[i] === '\r')) {
+      end = i;
+      break;
+    }
+  }
+  const record = text.slice(0, end);
+  return (record.includes('"') ? (quotedFields(record) ?? record.split(',')) : record.split(',')).map((n) => n.trim());
+}
+
+/**
+ * Refuses a CSV spine whose first line names none of the columns a build needs (`expected`): it
+ * is described by its field count, never its fields, which may be a data row (`describeHeader`).
+ */
+export function checkSpineFirstLine(path: string, names: readonly string[], expected: readonly string[]): void {
+  if (names.length > 0 && !headerNamesColumns(names, expected)) throw new ValidationError('VALIDATION_FAILED', `spine ${path}: ${describeHeader(names, expected)}`, { details: { fields: names.length } });
 }
 
 /**
@@ -63,7 +100,7 @@ export function checkSpineHeader(path: string, names: readonly string[]): void {
 
 /**
  * The error for the rows of table `spine` without a valid key or timestamp (at most 5 named):
- * per row, the column, its value and why (`row 2: "ts" is "2024-13-03", not a timestamp (...)`,
+ * per row, the column and why, never the value (`row 2: "ts" is not a timestamp (...)`,
  * `row 3: "customer_id" has no value`). `parts`: each key column and the SQL of its key part
  * (null when the value is not a key, see `spineKeyPartSql`); `keyType`: the key's column type.
  */
@@ -77,7 +114,8 @@ export async function badSpineRowsError(engine: SqlEngine, path: string, parts: 
     `SELECT ${names.row}::INTEGER AS _r, ${cells.map((c, i) => `${c.value} AS v${i}, ${c.valid} AS ok${i}`).join(', ')} FROM spine WHERE ${bad} ORDER BY ${names.row} LIMIT 5`,
   );
   const described = rows.map((row) => {
-    const problems = cells.flatMap((c, i) => (row[`ok${i}`] ? [] : [row[`v${i}`] === null || row[`v${i}`] === '' ? `"${c.column}" has no value` : `"${c.column}" is ${JSON.stringify(row[`v${i}`])}, ${c.not}`]));
+    // The value is never quoted (it may be classified, and the message reaches run history): the column, the row and why.
+    const problems = cells.flatMap((c, i) => (row[`ok${i}`] ? [] : [row[`v${i}`] === null || row[`v${i}`] === '' ? `"${c.column}" has no value` : `"${c.column}" is ${c.not}`]));
     return `row ${row._r}: ${problems.join(', ')}`;
   });
   return new ValidationError('VALIDATION_FAILED', `spine ${path}: ${n} row(s) lack a valid key or timestamp: ${described.join('; ')}${n > rows.length ? `; and ${n - rows.length} more` : ''}`);

@@ -97,9 +97,20 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
       const start = source.connector && options.connectors?.[source.connector.kind];
       if (!start || connectors.has(source.name)) continue;
       const origin = source.connector!.kind;
+      // What the connector last read (`position()`) or appended after it: each append is conditional on it, so a
+      // second runner of the connector (another process) cannot append what this one read too (see `ConnectorSink`).
+      let readAfter: string | null | undefined;
       const sink: ConnectorSink = {
-        position: async () => log.position(source.name, origin),
-        append: (texts, position, upstream) => processor.append(source.name, upstream === undefined ? { texts } : { texts, upstream }, origin, position),
+        position: async () => {
+          const stored = log.position(source.name, origin);
+          readAfter = stored ?? null;
+          return stored;
+        },
+        append: (texts, position, upstream) => {
+          const after = readAfter;
+          if (position !== undefined) readAfter = position;
+          return processor.append(source.name, upstream === undefined ? { texts } : { texts, upstream }, origin, position, after);
+        },
       };
       try {
         connectors.set(source.name, await start(source, sink, {

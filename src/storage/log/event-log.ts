@@ -1,3 +1,4 @@
+import { ConflictError } from '../../errors.js';
 import type { ScrubReport } from '../scrub-report.js';
 
 /** An event refused on the way in, kept until it reaches the dead-letter store. */
@@ -32,6 +33,23 @@ export interface LogAppend {
   readonly rejected: readonly RejectedEvent[];
   /** The origin's new position, stored with the entry (a connector resumes after it). */
   readonly position?: string;
+  /**
+   * The origin's position the batch was read after (`null`: none was stored). When given, the
+   * append is conditional: it stores the batch only if that is still the origin's stored position,
+   * checked in its transaction, and otherwise rejects with `positionMoved` and stores nothing (a
+   * second runner of the connector appended meanwhile: resume from the stored position).
+   */
+  readonly after?: string | null;
+}
+
+/**
+ * The conflict of a conditional append whose origin's position moved (see `LogAppend.after`).
+ *
+ * @example
+ * throw positionMoved('payments', 'natsJetStream', '3000', null);
+ */
+export function positionMoved(source: string, origin: string, stored: string | null, after: string | null): ConflictError {
+  return new ConflictError('CONFLICT', `source "${source}": the ${origin} position moved to ${stored ?? 'nothing'} while this batch was read after ${after ?? 'nothing'} (another process runs this connector?): the batch was not stored; resume from the stored position`, { details: { source, origin, stored, after } });
 }
 
 export interface LogAppendResult {
@@ -51,6 +69,9 @@ export interface LogAppendResult {
  *   reported in `duplicates`. With ids, a rejected event whose exact text was already rejected
  *   within the horizon (a retried batch whose first answer was lost) is left out of the entry's
  *   `rejected`, so it is dead-lettered once; its sender is still told it was rejected.
+ * - A batch with `after` is appended only if its origin's stored position is still `after`, in the
+ *   append's transaction (otherwise a ConflictError, nothing stored): two runners of one
+ *   connector never both append what they read after the same position.
  * - `read` returns entries after `after`, in offset order, at most `limit`.
  * - Consumers keep their own checkpoints (`checkpoint`/`setCheckpoint`), by name; `trim` drops
  *   entries up to an offset every consumer is past.

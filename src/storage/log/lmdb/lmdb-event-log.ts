@@ -4,7 +4,7 @@ import type { Database, Key } from 'lmdb';
 import { environmentDirectory, openEnvironment } from '../../lmdb/open-environment.js';
 import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
 import type { ScrubReport } from '../../scrub-report.js';
-import type { EventLog, LogEntry } from '../event-log.js';
+import { positionMoved, type EventLog, type LogEntry } from '../event-log.js';
 
 export interface LmdbEventLogConfig {
   /** The LMDB environment directory, e.g. `.sluice/log`. */
@@ -95,6 +95,11 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
     async append(source, batch, staged) {
       await gate.pass();
       return db.transaction(() => {
+        // Before any write: a refused append stores nothing.
+        if (batch.after !== undefined) {
+          const stored = (db.get([POSITION, source, batch.origin]) as string | undefined) ?? null;
+          if (stored !== batch.after) throw positionMoved(source, batch.origin, stored, batch.after);
+        }
         const offset = head(source) + 1;
         const duplicates: number[] = [];
         let events = batch.events;

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -9,6 +10,7 @@ import { createServer } from '../src/serving/http/server.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import { ownProcessTag } from '../src/orchestration/process-identity.js';
 import { until } from './support/file-sink.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -127,11 +129,25 @@ describe('streaming: push to online, exactly', () => {
       const log = await env.platform.log();
       expect(await ingestFile(env.platform, env.project, 'payments', file('k.csv', ['k1']))).toMatchObject({ accepted: 1 });
       const landed = (await env.platform.metadata.latestSnapshot('payments'))!.contentHash;
-      await log.claimIds('payments', landed, ['k2'], env.clock.now);
-      await log.claimIds('payments', 'never-committed', ['k3'], env.clock.now);
+      // Claimed by this process (it runs on): the push leaves them for the next ingest to settle.
+      await log.claimIds('payments', landed, ['k2'], env.clock.now, ownProcessTag());
+      await log.claimIds('payments', 'never-committed', ['k3'], env.clock.now, ownProcessTag());
+      expect(await runtime.processor.append('payments', { texts: [event('k3', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
       expect(await ingestFile(env.platform, env.project, 'payments', file('m.csv', ['m1']))).toMatchObject({ accepted: 1 });
       expect(log.openClaims('payments')).toEqual([]);
       expect(await runtime.processor.append('payments', { texts: [event('k2', 'a', 1, 590), event('k3', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+    });
+
+    test("a claim whose ingest died (its process no longer runs) is released by the next push: the file's ids not in the lake are accepted, a landed file's stay duplicates", async () => {
+      const log = await env.platform.log();
+      expect(await ingestFile(env.platform, env.project, 'payments', file('q.csv', ['q1']))).toMatchObject({ accepted: 1 });
+      const landed = (await env.platform.metadata.latestSnapshot('payments'))!.contentHash;
+      const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+      await log.claimIds('payments', landed, ['q2'], env.clock.now, String(dead));
+      await log.claimIds('payments', 'killed-mid-ingest', ['q3', 'q4'], env.clock.now, String(dead));
+      expect(await runtime.processor.append('payments', { texts: [event('q2', 'a', 1, 590), event('q3', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+      expect(log.openClaims('payments')).toEqual([]);
+      expect(await runtime.processor.append('payments', { texts: [event('q4', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     });
   });
 

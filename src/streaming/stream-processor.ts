@@ -31,6 +31,11 @@ export interface StreamProcessorOptions {
   readonly onChecked?: (verdict: BatchVerdict) => void;
   readonly warn?: (message: string) => void;
   /**
+   * Called before a group of a source with event ids is judged: releases the id claims of file
+   * ingests that died (see `releaseDeadClaims`), so their ids are not taken for duplicates.
+   */
+  readonly releaseDeadClaims?: (source: string) => Promise<void>;
+  /**
    * Called once per view, log entry and online table (in this processor) whose events, accepted
    * when acknowledged, are refused when read again (`replay`): the runtime makes it the health
    * condition `replay_refused` (`view:<view>`), so it is visible, not a warning on every catch-up
@@ -281,6 +286,7 @@ export class StreamProcessor {
   private async stage(sourceName: string, group: Waiting[], at: (stage: GroupStage) => void): Promise<StagedGroup> {
     const project = this.options.project();
     const source = project.sources.find((s) => s.name === sourceName)!;
+    if (source.eventId !== undefined) await this.options.releaseDeadClaims?.(source.name);
     const ackTime = this.options.now();
     const parts = group.map((w) => w.part);
     const views = sourceViews(project, source);

@@ -5,6 +5,7 @@ import { streamCheckRecorder } from '../quality/stream-checks.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { EventLog } from '../storage/log/event-log.js';
 import { materialize } from '../processing/materialize.js';
+import { releaseDeadClaims } from '../ingest/deduplicate-events.js';
 import { rebuildLostViews, type LostViewRebuilds } from '../orchestration/rebuild-lost-views.js';
 import { commitLogToLake, type LakeCommit } from './lake-committer.js';
 import { StreamProcessor, type StreamProcessorOptions } from './stream-processor.js';
@@ -78,6 +79,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     ...(options.onAppended ? { onAppended: options.onAppended } : {}),
     onChecked: streamCheckRecorder(platform, (error) => say('warn', `recording check results failed: ${error.message}`)),
     warn: (message) => say('warn', message),
+    releaseDeadClaims: (source) => releaseDeadClaims(log, source, async (claim) => (await platform.metadata.findIngest(source, claim)) !== undefined),
     onReplayRefused: (refusal) => void platform.metadata.health.report({
       kind: 'replay_refused', subject: `view:${refusal.view}`, firing: true, severity: 'warn', message: refusal.message,
       details: { source: refusal.source, entry: refusal.entry, generation: refusal.generation, events: refusal.events, reason: refusal.reason },

@@ -117,10 +117,11 @@ export interface EventLog {
    * connectors and files share one memory of what a source has seen. In one transaction: the ids
    * remembered within the horizon (by an append or another claim), or repeating an earlier one
    * of `ids`, are returned as duplicates (indices into `ids`) and left alone; the others are
-   * remembered from `at` as an append's ids are, under the open claim `claim`. The caller commits
-   * its events and then calls `settleClaim`.
+   * remembered from `at` as an append's ids are, under the open claim `claim` made by `claimer`
+   * (the claiming process's `ownProcessTag()`: a claim whose claimer died is released, see
+   * `openClaims`). The caller commits its events and then calls `settleClaim`.
    */
-  claimIds(source: string, claim: string, ids: readonly string[], at: number): Promise<readonly number[]>;
+  claimIds(source: string, claim: string, ids: readonly string[], at: number, claimer: string): Promise<readonly number[]>;
   /**
    * Which of `ids` (indices into it) the source remembers at `at` (an accepted event's id within
    * the horizon, or one claimed): a read, no write, so an append may still find others. The way in
@@ -128,10 +129,13 @@ export interface EventLog {
    * part of the judgement (`append` still decides, in its transaction).
    */
   remembered(source: string, ids: readonly string[], at: number): readonly number[];
-  /** Ends a claim: its ids stay remembered (`committed`) or are forgotten (the events were not stored). */
-  settleClaim(source: string, claim: string, committed: boolean): Promise<void>;
-  /** Claims never settled (their process stopped between claim and settle), with their ids. */
-  openClaims(source: string): { readonly claim: string; readonly ids: readonly string[] }[];
+  /**
+   * Ends a claim: its ids stay remembered (`committed`) or are forgotten (the events were not
+   * stored). With `claimer`, only if that process still has the claim (not claimed again since by another).
+   */
+  settleClaim(source: string, claim: string, committed: boolean, claimer?: string): Promise<void>;
+  /** Claims not settled yet (being committed, or their process stopped between claim and settle), with their claimers; cheap (no ids read). */
+  openClaims(source: string): { readonly claim: string; readonly claimer: string | undefined }[];
   /**
    * Clears the bytes of removed entries and events from the store's files. Reports `compacted:
    * false` with the reason when it cannot yet (another process has the files open).

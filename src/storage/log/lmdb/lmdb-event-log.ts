@@ -29,6 +29,8 @@ const REFUSED_TAG = '\u0000refused:';
 const LAKE = 'lake';
 /** An open claim of ids (see `claimIds`): its ids and when they expire, until settled. */
 const CLAIM = 'claim';
+/** Who made an open claim (its process tag), beside it so that listing claims reads no ids. */
+const CLAIMER = 'claimer';
 
 type StoredEntry = Omit<LogEntry, 'offset'>;
 
@@ -237,7 +239,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         return forgotten;
       });
     },
-    async claimIds(source, claim, ids, at) {
+    async claimIds(source, claim, ids, at, claimer) {
       await gate.pass();
       return db.transaction(() => {
         const duplicates: number[] = [];
@@ -251,6 +253,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         // Remembered under its expiry like an entry's ids, so trim forgets them in time.
         if (seen.size > 0) db.put([EXPIRY, source, expiry, `${CLAIM}:${claim}`], [...seen]);
         db.put([CLAIM, source, claim], { expiry, ids: [...seen] });
+        db.put([CLAIMER, source, claim], claimer);
         return duplicates;
       });
     },
@@ -261,21 +264,24 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       });
       return found;
     },
-    async settleClaim(source, claim, committed) {
+    async settleClaim(source, claim, committed, claimer) {
       await gate.pass();
       await db.transaction(() => {
         const open = db.get([CLAIM, source, claim]) as { expiry: number; ids: string[] } | undefined;
         if (open === undefined) return;
+        if (claimer !== undefined && db.get([CLAIMER, source, claim]) !== claimer) return;
         db.remove([CLAIM, source, claim]);
+        db.remove([CLAIMER, source, claim]);
         if (committed) return;
         for (const id of open.ids) if (db.get([ID, source, id]) === open.expiry) db.remove([ID, source, id]);
         db.remove([EXPIRY, source, open.expiry, `${CLAIM}:${claim}`]);
       });
     },
     openClaims(source) {
-      const claims: { claim: string; ids: string[] }[] = [];
-      for (const { key, value } of db.getRange({ start: [CLAIM, source, ''], end: [CLAIM, source, '\uffff'] })) {
-        claims.push({ claim: (key as [string, string, string])[2], ids: (value as { ids: string[] }).ids });
+      const claims: { claim: string; claimer: string | undefined }[] = [];
+      for (const key of db.getKeys({ start: [CLAIM, source, ''], end: [CLAIM, source, '\uffff'] })) {
+        const claim = (key as [string, string, string])[2];
+        claims.push({ claim, claimer: db.get([CLAIMER, source, claim]) as string | undefined });
       }
       return claims;
     },

@@ -12,6 +12,7 @@ import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
 import { ownProcessTag } from '../src/orchestration/process-identity.js';
 import { until } from './support/file-sink.js';
+import { openPlatform } from '../src/platform.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -79,6 +80,29 @@ describe('streaming: push to online, exactly', () => {
     await buildDataset(env.platform, env.project, { spine, out, features: FEATURES });
     const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rows.map(({ ts: _ts, ...r }) => r)).toEqual(served.rows);
+  });
+
+  test('a dataset built while acknowledged events are only in the log (a server killed before its lake commit) holds them, as online serves them: the build commits them first, once', async () => {
+    expect(await runtime.processor.append('payments', { texts: [event('k1', 'a', 5, 590)] }, 'push')).toMatchObject({ accepted: 1 });
+    // Another process (the CLI) builds while the server has not committed: the entry is only in the log.
+    const cli = openPlatform({ projectDir: env.dir, now: () => env.clock.now, threads: 1, projectSpec: spec });
+    try {
+      expect(await cli.metadata.latestSnapshot('payments')).toBeUndefined();
+      const spine = join(env.dir, 'spine.csv');
+      writeFileSync(spine, `account_id,ts\na,${new Date(env.clock.now).toISOString()}\n`);
+      const out = join(env.dir, 'out.jsonl');
+      const manifest = await buildDataset(cli, env.project, { spine, out, features: FEATURES });
+      expect(manifest.snapshots.payments).not.toBeNull();
+      const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const { ts: _ts, ...built } = rows[0]!;
+      expect(built).toEqual((await online(['a'])).rows[0]);
+      expect(built).toMatchObject({ stats__n_1h: 1, stats__total: 5 });
+    } finally {
+      await cli.close();
+    }
+    // The server's own commit finds the range committed: the event is in the lake once.
+    await runtime.commitNow();
+    expect((await env.platform.metadata.latestSnapshot('payments'))!.rowCount).toBe(1);
   });
 
   test('a stream source takes files too (backfill, never late), into the same history', async () => {

@@ -7,7 +7,7 @@ import type { EventLog } from '../storage/log/event-log.js';
 import { materialize } from '../processing/materialize.js';
 import { releaseDeadClaims } from '../ingest/deduplicate-events.js';
 import { rebuildLostViews, type LostViewRebuilds } from '../orchestration/rebuild-lost-views.js';
-import { commitLogToLake, type LakeCommit } from './lake-committer.js';
+import { commitLogUpToHead, type LakeCommit } from './lake-committer.js';
 import { StreamProcessor, type StreamProcessorOptions } from './stream-processor.js';
 
 export interface StreamRuntimeOptions {
@@ -151,13 +151,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     await startConnectors();
     for (const source of streamed(project)) {
       try {
-        // A range left pending by a crash is committed alone first: go on until the log as it is now is in.
-        const target = log.head(source.name);
-        let commit: LakeCommit;
-        do {
-          commit = await commitLogToLake({ ctx: platform, log, online, exclusive, erasure: { erasure: platform.metadata.erasure, dataDir: platform.dataDir } }, project, source);
-          results.push(commit);
-        } while (commit.entries > 0 && log.checkpoint('lake', source.name) < target);
+        results.push(...(await commitLogUpToHead({ ctx: platform, log, online, exclusive, erasure: { erasure: platform.metadata.erasure, dataDir: platform.dataDir } }, project, source)));
         const head = log.head(source.name);
         // While the processor takes batches of the source, it applies (and catches tables up to) every entry in order itself.
         if (head > 0 && !processor.busy(source.name)) await processor.applyOnline(project, source, head, platform.now(), undefined);

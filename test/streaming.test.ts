@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -10,7 +11,9 @@ import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
 import { SluiceMetrics } from '../src/observability/metrics.js';
+import { ownProcessTag } from '../src/orchestration/process-identity.js';
 import { until } from './support/file-sink.js';
+import { openPlatform } from '../src/platform.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -104,6 +107,29 @@ describe('streaming: push to online, exactly', () => {
     expect(rows.map(({ ts: _ts, ...r }) => r)).toEqual(served.rows);
   });
 
+  test('a dataset built while acknowledged events are only in the log (a server killed before its lake commit) holds them, as online serves them: the build commits them first, once', async () => {
+    expect(await runtime.processor.append('payments', { texts: [event('k1', 'a', 5, 590)] }, 'push')).toMatchObject({ accepted: 1 });
+    // Another process (the CLI) builds while the server has not committed: the entry is only in the log.
+    const cli = openPlatform({ projectDir: env.dir, now: () => env.clock.now, threads: 1, projectSpec: spec });
+    try {
+      expect(await cli.metadata.latestSnapshot('payments')).toBeUndefined();
+      const spine = join(env.dir, 'spine.csv');
+      writeFileSync(spine, `account_id,ts\na,${new Date(env.clock.now).toISOString()}\n`);
+      const out = join(env.dir, 'out.jsonl');
+      const manifest = await buildDataset(cli, env.project, { spine, out, features: FEATURES });
+      expect(manifest.snapshots.payments).not.toBeNull();
+      const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const { ts: _ts, ...built } = rows[0]!;
+      expect(built).toEqual((await online(['a'])).rows[0]);
+      expect(built).toMatchObject({ stats__n_1h: 1, stats__total: 5 });
+    } finally {
+      await cli.close();
+    }
+    // The server's own commit finds the range committed: the event is in the lake once.
+    await runtime.commitNow();
+    expect((await env.platform.metadata.latestSnapshot('payments'))!.rowCount).toBe(1);
+  });
+
   test('a stream source takes files too (backfill, never late), into the same history', async () => {
     const file = join(env.dir, 'backfill.csv');
     writeFileSync(file, ['payment_id,account_id,amount,channel,ts', 'b1,a,100,web,2023-12-01T00:00:00Z', `b2,a,1,atm,${new Date(T0 + 9.5 * HOUR).toISOString()}`].join('\n'));
@@ -152,11 +178,25 @@ describe('streaming: push to online, exactly', () => {
       const log = await env.platform.log();
       expect(await ingestFile(env.platform, env.project, 'payments', file('k.csv', ['k1']))).toMatchObject({ accepted: 1 });
       const landed = (await env.platform.metadata.latestSnapshot('payments'))!.contentHash;
-      await log.claimIds('payments', landed, ['k2'], env.clock.now);
-      await log.claimIds('payments', 'never-committed', ['k3'], env.clock.now);
+      // Claimed by this process (it runs on): the push leaves them for the next ingest to settle.
+      await log.claimIds('payments', landed, ['k2'], env.clock.now, ownProcessTag());
+      await log.claimIds('payments', 'never-committed', ['k3'], env.clock.now, ownProcessTag());
+      expect(await runtime.processor.append('payments', { texts: [event('k3', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
       expect(await ingestFile(env.platform, env.project, 'payments', file('m.csv', ['m1']))).toMatchObject({ accepted: 1 });
       expect(log.openClaims('payments')).toEqual([]);
       expect(await runtime.processor.append('payments', { texts: [event('k2', 'a', 1, 590), event('k3', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+    });
+
+    test("a claim whose ingest died (its process no longer runs) is released by the next push: the file's ids not in the lake are accepted, a landed file's stay duplicates", async () => {
+      const log = await env.platform.log();
+      expect(await ingestFile(env.platform, env.project, 'payments', file('q.csv', ['q1']))).toMatchObject({ accepted: 1 });
+      const landed = (await env.platform.metadata.latestSnapshot('payments'))!.contentHash;
+      const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+      await log.claimIds('payments', landed, ['q2'], env.clock.now, String(dead));
+      await log.claimIds('payments', 'killed-mid-ingest', ['q3', 'q4'], env.clock.now, String(dead));
+      expect(await runtime.processor.append('payments', { texts: [event('q2', 'a', 1, 590), event('q3', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+      expect(log.openClaims('payments')).toEqual([]);
+      expect(await runtime.processor.append('payments', { texts: [event('q4', 'a', 1, 590)] }, 'push')).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
     });
   });
 

@@ -2,6 +2,8 @@ import type { Source } from '../definitions/index.js';
 import { isStreamed } from '../definitions/index.js';
 import { ident, type SqlEngine, readPathList } from '../storage/engine/sql-engine.js';
 import type { EventLog } from '../storage/log/event-log.js';
+import { testPause } from '../orchestration/test-pause.js';
+import { ownProcessTag, processOfTag, processStillRuns } from '../orchestration/process-identity.js';
 import { parsedValueSql } from './validate-sql.js';
 
 /** What a source has seen besides the rows being ingested: its committed lake files and, for a streamed source, its log's memory of ids. */
@@ -58,11 +60,32 @@ export async function removeDuplicateEvents(engine: SqlEngine, source: Source, t
       ids.push(text.get(r) as string);
     }
   }
-  const duplicates = await log.claimIds(source.name, seen.claim, ids, seen.now);
+  const duplicates = await log.claimIds(source.name, seen.claim, ids, seen.now, ownProcessTag());
+  await testPause('ingest.ids-claimed');
   if (duplicates.length > 0) {
     await engine.run('CREATE OR REPLACE TEMP TABLE ingest_duplicates (_n DOUBLE)');
     await engine.appendColumns('ingest_duplicates', [{ type: 'double', values: Float64Array.from(duplicates, (i) => ns[i]!) }]);
     await engine.run(`DELETE FROM ${table} WHERE _n IN (SELECT _n FROM ingest_duplicates); DROP TABLE ingest_duplicates`);
   }
   return { removed: Number(n) + duplicates.length, settle: (committed) => log.settleClaim(source.name, seen.claim, committed) };
+}
+
+/**
+ * Settles the open claims of a source whose claimer (the process that made them) no longer runs:
+ * an ingest killed between its claim and its settle. Its ids stay remembered only if its commit
+ * landed (`committed`, as the next ingest would settle it), so a push of one of them is accepted
+ * when the file's events are stored nowhere. A live claimer's claims are left alone, and one
+ * claimed again meanwhile by another process is not touched (`settleClaim` checks the claimer).
+ * Costs one range read of the log when no claim is open: the way in calls it before judging a
+ * batch's ids.
+ *
+ * @example
+ * await releaseDeadClaims(log, 'payments', async (claim) => (await metadata.findIngest('payments', claim)) !== undefined);
+ */
+export async function releaseDeadClaims(log: EventLog, source: string, committed: (claim: string) => Promise<boolean>): Promise<void> {
+  for (const { claim, claimer } of log.openClaims(source)) {
+    const holder = claimer === undefined ? undefined : processOfTag(claimer);
+    if (holder === undefined || processStillRuns(holder)) continue;
+    await log.settleClaim(source, claim, await committed(claim), claimer);
+  }
 }

@@ -1,5 +1,6 @@
 import type { SluiceContext } from '../context.js';
-import type { Project, Source } from '../definitions/index.js';
+import { isStreamed, type Project, type Source } from '../definitions/index.js';
+import { ConflictError } from '../errors.js';
 import { withLease } from '../orchestration/lease.js';
 import { commitOrRemove, publishLakeFiles } from '../ingest/commit-ingest.js';
 import { loadLogEntries } from '../ingest/log-entries.js';
@@ -47,6 +48,57 @@ export async function commitLogToLake(deps: LakeCommitDeps, project: Project, so
   // One committer per source at a time, in any process (two `sluice serve` on one project): two
   // would both write the pending range's file under one name.
   return withLease(ctx.metadata, `lake-commit:${source.name}`, { waitMs: 60_000, purpose: `the lake commit of source "${source.name}"` }, () => commitPending(deps, project, source, maxEntries));
+}
+
+/**
+ * Commits a source's log entries up to its head as it is now (a range a crash left pending is
+ * committed alone first, so this may take several commits). Resolves the commits made.
+ *
+ * @example
+ * const commits = await commitLogUpToHead(deps, project, source);
+ */
+export async function commitLogUpToHead(deps: LakeCommitDeps, project: Project, source: Source): Promise<LakeCommit[]> {
+  const target = deps.log.head(source.name);
+  const commits: LakeCommit[] = [];
+  let commit: LakeCommit;
+  do {
+    commit = await commitLogToLake(deps, project, source);
+    commits.push(commit);
+  } while (commit.entries > 0 && deps.log.checkpoint(LAKE, source.name) < target);
+  return commits;
+}
+
+/**
+ * Before a read of the lake that must hold every acknowledged event (a dataset build pins its
+ * snapshots right after): commits the log entries of the streamed sources among `sources` that
+ * are not in the lake yet (a server killed before its next commit leaves them only in the log;
+ * online serves them already). The lake commit is exactly once, so committing here as well as in
+ * a running server never doubles an event; a server committing at the same time is waited for.
+ * When the entries cannot be committed, rejects with a ConflictError naming the source and how
+ * many acknowledged entries the lake lacks, rather than let the read leave them out silently.
+ *
+ * @example
+ * await commitAcknowledged(ctx, project, ['payments']); // then pin the latest snapshots
+ */
+export async function commitAcknowledged(ctx: SluiceContext, project: Project, sources: readonly string[]): Promise<void> {
+  const streamed = project.sources.filter((s) => isStreamed(s) && sources.includes(s.name));
+  if (streamed.length === 0) return;
+  const log = await ctx.log();
+  const behind = streamed.filter((s) => log.head(s.name) > log.checkpoint(LAKE, s.name));
+  if (behind.length === 0) return;
+  const online = await ctx.online();
+  const engine = await ctx.engine();
+  const deps: LakeCommitDeps = { ctx, log, online, exclusive: (work) => work(engine), erasure: { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir } };
+  for (const source of behind) {
+    try {
+      await commitLogUpToHead(deps, project, source);
+    } catch (error) {
+      const lag = log.head(source.name) - log.checkpoint(LAKE, source.name);
+      throw new ConflictError('CONFLICT', `source "${source.name}": ${lag} acknowledged log entries are not in the lake yet and committing them failed (${(error as Error).message}); a dataset read now would leave their events out: run it again once the lake commit can run`, {
+        cause: error, details: { source: source.name, entriesNotInLake: lag },
+      });
+    }
+  }
 }
 
 async function commitPending(deps: LakeCommitDeps, project: Project, source: Source, maxEntries: number): Promise<LakeCommit> {

@@ -23,6 +23,8 @@ export interface Waiting {
   readonly part: EventPart;
   readonly origin: string;
   readonly position: string | undefined;
+  /** The origin's position the batch was read after, when its connector said (a conditional append, see `LogAppend.after`). */
+  readonly after: string | null | undefined;
   readonly bytes: number;
   resolve(outcome: AppendOutcome): void;
   reject(error: unknown): void;
@@ -50,7 +52,9 @@ export function takeGroup(waiting: Waiting[]): { readonly group: Waiting[]; read
   const origin = waiting[0]!.origin;
   const group: Waiting[] = [];
   let size = 0;
-  while (waiting.length > 0 && waiting[0]!.origin === origin && (group.length === 0 || size + waiting[0]!.bytes <= MAX_GROUP_BYTES)) {
+  // A batch read after another position than the group's last one ends the group: the entry's `after` is its first batch's.
+  const chained = (next: Waiting) => group.length === 0 || next.after === undefined || next.after === group.at(-1)!.position;
+  while (waiting.length > 0 && waiting[0]!.origin === origin && chained(waiting[0]!) && (group.length === 0 || size + waiting[0]!.bytes <= MAX_GROUP_BYTES)) {
     const next = waiting.shift()!;
     group.push(next);
     size += next.bytes;

@@ -31,6 +31,11 @@ export interface StreamProcessorOptions {
   readonly onChecked?: (verdict: BatchVerdict) => void;
   readonly warn?: (message: string) => void;
   /**
+   * Called before a group of a source with event ids is judged: releases the id claims of file
+   * ingests that died (see `releaseDeadClaims`), so their ids are not taken for duplicates.
+   */
+  readonly releaseDeadClaims?: (source: string) => Promise<void>;
+  /**
    * Called once per view, log entry and online table (in this processor) whose events, accepted
    * when acknowledged, are refused when read again (`replay`): the runtime makes it the health
    * condition `replay_refused` (`view:<view>`), so it is visible, not a warning on every catch-up
@@ -175,9 +180,11 @@ export class StreamProcessor {
   /**
    * Appends a batch of events to a source; resolves once they are durable (and applied online),
    * with what became of each. A push body that is not `{"events": [...]}` rejects with a
-   * ValidationError; a source too far behind rejects with an OverloadedError.
+   * ValidationError; a source too far behind rejects with an OverloadedError. With `after` (the
+   * origin's position the batch was read after, null for none) the append is conditional: a
+   * ConflictError when the origin's position moved meanwhile (see `LogAppend.after`).
    */
-  append(sourceName: string, part: EventPart, origin: string, position?: string): Promise<AppendOutcome> {
+  append(sourceName: string, part: EventPart, origin: string, position?: string, after?: string | null): Promise<AppendOutcome> {
     const source = this.source(sourceName);
     if (source.kind === 'transform') throw new ValidationError('VALIDATION_FAILED', `"${source.name}" is a transform: its table is written only by "sluice transform run ${source.name}"; push events to one of its inputs`);
     if (source.kind === undefined) throw new ValidationError('VALIDATION_FAILED', `source "${source.name}" is a batch source: it takes files ("sluice ingest"); declare it with streamSource() to push events`);
@@ -186,7 +193,7 @@ export class StreamProcessor {
     let queue = this.queues.get(source.name);
     if (!queue) this.queues.set(source.name, (queue = { waiting: [], bytes: 0, running: false, groups: new Set() }));
     queue.bytes += bytes;
-    const done = new Promise<AppendOutcome>((resolve, reject) => queue.waiting.push({ part, origin, position, bytes, resolve, reject }));
+    const done = new Promise<AppendOutcome>((resolve, reject) => queue.waiting.push({ part, origin, position, after, bytes, resolve, reject }));
     if (!queue.running) void this.drain(source.name);
     return done;
   }
@@ -281,17 +288,19 @@ export class StreamProcessor {
   private async stage(sourceName: string, group: Waiting[], at: (stage: GroupStage) => void): Promise<StagedGroup> {
     const project = this.options.project();
     const source = project.sources.find((s) => s.name === sourceName)!;
+    if (source.eventId !== undefined) await this.options.releaseDeadClaims?.(source.name);
     const ackTime = this.options.now();
     const parts = group.map((w) => w.part);
     const views = sourceViews(project, source);
     const decoded = await this.decoder.decodeGroup(project, source, parts, ackTime, views, at);
     if (decoded.checks) this.options.onChecked?.(decoded.checks);
     const position = group.at(-1)!.position;
+    const after = group[0]!.after;
     let fixed!: (result: LogAppendResult) => void;
     const staged = new Promise<LogAppendResult>((resolve) => (fixed = resolve));
     at('appending to the log');
     const appended = this.options.log.append(source.name, {
-      ackTime, origin: group[0]!.origin, events: decoded.raws, ...(decoded.ids ? { ids: decoded.ids } : {}), rejected: decoded.rejected, ...(position === undefined ? {} : { position }),
+      ackTime, origin: group[0]!.origin, events: decoded.raws, ...(decoded.ids ? { ids: decoded.ids } : {}), rejected: decoded.rejected, ...(position === undefined ? {} : { position }), ...(after === undefined ? {} : { after }),
     }, fixed);
     const durable = appended.then(() => undefined);
     durable.catch(() => undefined);

@@ -5,8 +5,9 @@ import { streamCheckRecorder } from '../quality/stream-checks.js';
 import type { SqlEngine } from '../storage/engine/sql-engine.js';
 import type { EventLog } from '../storage/log/event-log.js';
 import { materialize } from '../processing/materialize.js';
+import { releaseDeadClaims } from '../ingest/deduplicate-events.js';
 import { rebuildLostViews, type LostViewRebuilds } from '../orchestration/rebuild-lost-views.js';
-import { commitLogToLake, type LakeCommit } from './lake-committer.js';
+import { commitLogUpToHead, type LakeCommit } from './lake-committer.js';
 import { StreamProcessor, type StreamProcessorOptions } from './stream-processor.js';
 
 export interface StreamRuntimeOptions {
@@ -78,6 +79,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     ...(options.onAppended ? { onAppended: options.onAppended } : {}),
     onChecked: streamCheckRecorder(platform, (error) => say('warn', `recording check results failed: ${error.message}`)),
     warn: (message) => say('warn', message),
+    releaseDeadClaims: (source) => releaseDeadClaims(log, source, async (claim) => (await platform.metadata.findIngest(source, claim)) !== undefined),
     onReplayRefused: (refusal) => void platform.metadata.health.report({
       kind: 'replay_refused', subject: `view:${refusal.view}`, firing: true, severity: 'warn', message: refusal.message,
       details: { source: refusal.source, entry: refusal.entry, generation: refusal.generation, events: refusal.events, reason: refusal.reason },
@@ -97,9 +99,20 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
       const start = source.connector && options.connectors?.[source.connector.kind];
       if (!start || connectors.has(source.name)) continue;
       const origin = source.connector!.kind;
+      // What the connector last read (`position()`) or appended after it: each append is conditional on it, so a
+      // second runner of the connector (another process) cannot append what this one read too (see `ConnectorSink`).
+      let readAfter: string | null | undefined;
       const sink: ConnectorSink = {
-        position: async () => log.position(source.name, origin),
-        append: (texts, position, upstream) => processor.append(source.name, upstream === undefined ? { texts } : { texts, upstream }, origin, position),
+        position: async () => {
+          const stored = log.position(source.name, origin);
+          readAfter = stored ?? null;
+          return stored;
+        },
+        append: (texts, position, upstream) => {
+          const after = readAfter;
+          if (position !== undefined) readAfter = position;
+          return processor.append(source.name, upstream === undefined ? { texts } : { texts, upstream }, origin, position, after);
+        },
       };
       try {
         connectors.set(source.name, await start(source, sink, {
@@ -138,13 +151,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     await startConnectors();
     for (const source of streamed(project)) {
       try {
-        // A range left pending by a crash is committed alone first: go on until the log as it is now is in.
-        const target = log.head(source.name);
-        let commit: LakeCommit;
-        do {
-          commit = await commitLogToLake({ ctx: platform, log, online, exclusive, erasure: { erasure: platform.metadata.erasure, dataDir: platform.dataDir } }, project, source);
-          results.push(commit);
-        } while (commit.entries > 0 && log.checkpoint('lake', source.name) < target);
+        results.push(...(await commitLogUpToHead({ ctx: platform, log, online, exclusive, erasure: { erasure: platform.metadata.erasure, dataDir: platform.dataDir } }, project, source)));
         const head = log.head(source.name);
         // While the processor takes batches of the source, it applies (and catches tables up to) every entry in order itself.
         if (head > 0 && !processor.busy(source.name)) await processor.applyOnline(project, source, head, platform.now(), undefined);

@@ -32,6 +32,10 @@ export interface UpstreamDetails {
  *   `upstream` says where each is held upstream and which could not be read (see `UpstreamDetails`).
  * - `position()` is the last position stored by `append` (undefined before the first): after a
  *   restart, skip upstream records at or before it, so nothing is counted twice.
+ * - Appends are conditional: one stores only if the stored position is still the one the
+ *   connector last read with `position()` or appended after it; when another process (a second
+ *   runner of the connector) moved it meanwhile, `append` rejects with a ConflictError and stores
+ *   nothing. Read `position()` again and resume after it.
  * - Appends of one connector are applied in call order.
  */
 export interface ConnectorSink {

@@ -18,6 +18,7 @@ import { testPause } from '../../orchestration/test-pause.js';
 import { isoTimestampSql, looksLikeEpochSeconds, type EpochUnit } from '../../time/index.js';
 import { datasetIdOf, type DatasetContent } from './dataset-id.js';
 import { datasetRecord, pinSnapshots } from './dataset-registry.js';
+import { commitAcknowledged } from '../../streaming/lake-committer.js';
 import { checkSpineReadable, loadSpineSql, readingSpine, SPINE_KEY, SPINE_PREFIX, SPINE_ROW, SPINE_T, spineKeyPartSql, spineReaderSql } from './load-spine-sql.js';
 import { computeRequestViewColumns } from './request-view-columns.js';
 import { spineEpochSql } from './spine-timestamp-sql.js';
@@ -200,6 +201,9 @@ export async function buildDataset(ctx: SluiceContext, project: Project, options
   if (samePath(options.out, options.spine)) throw new ValidationError('VALIDATION_FAILED', `output ${options.out} is the spine file; write the dataset to another path`);
   if (options.principal) await authorizeDatasetRead(ctx, options.maskingProject ?? project, options.principal, options);
   await checkDatasetResidency(ctx, project, options);
+  // Acknowledged events only in the log (a server killed before its lake commit) are committed
+  // first, so the pinned snapshots hold every event online serves.
+  await commitAcknowledged(ctx, project, resolved.byView.map((v) => v.view.source).filter((s) => options.snapshots?.[s] === undefined));
   // One snapshot per source for the whole build, read before any work starts.
   const pinned = await pinSnapshots(ctx.metadata, resolved.byView.map((v) => v.view.source), options.snapshots);
   const snapshots = Object.fromEntries([...pinned].map(([source, snapshot]) => [source, snapshot?.id ?? null]));

@@ -1,3 +1,4 @@
+import { ConflictError } from '../../errors.js';
 import type { ScrubReport } from '../scrub-report.js';
 
 /** An event refused on the way in, kept until it reaches the dead-letter store. */
@@ -34,6 +35,23 @@ export interface LogAppend {
   readonly rejected: readonly RejectedEvent[];
   /** The origin's new position, stored with the entry (a connector resumes after it). */
   readonly position?: string;
+  /**
+   * The origin's position the batch was read after (`null`: none was stored). When given, the
+   * append is conditional: it stores the batch only if that is still the origin's stored position,
+   * checked in its transaction, and otherwise rejects with `positionMoved` and stores nothing (a
+   * second runner of the connector appended meanwhile: resume from the stored position).
+   */
+  readonly after?: string | null;
+}
+
+/**
+ * The conflict of a conditional append whose origin's position moved (see `LogAppend.after`).
+ *
+ * @example
+ * throw positionMoved('payments', 'natsJetStream', '3000', null);
+ */
+export function positionMoved(source: string, origin: string, stored: string | null, after: string | null): ConflictError {
+  return new ConflictError('CONFLICT', `source "${source}": the ${origin} position moved to ${stored ?? 'nothing'} while this batch was read after ${after ?? 'nothing'} (another process runs this connector?): the batch was not stored; resume from the stored position`, { details: { source, origin, stored, after } });
 }
 
 export interface LogAppendResult {
@@ -56,6 +74,9 @@ export interface LogAppendResult {
  *   within the horizon (a retried batch whose first answer was lost) is left out of the entry's
  *   `rejected` and reported in `repeated`, so it is dead-lettered and counted once; its sender is
  *   still told it was rejected (as a repeat). A text several events share (`sharedText`) is never a repeat.
+ * - A batch with `after` is appended only if its origin's stored position is still `after`, in the
+ *   append's transaction (otherwise a ConflictError, nothing stored): two runners of one
+ *   connector never both append what they read after the same position.
  * - `read` returns entries after `after`, in offset order, at most `limit`.
  * - Consumers keep their own checkpoints (`checkpoint`/`setCheckpoint`), by name; `trim` drops
  *   entries up to an offset every consumer is past.
@@ -106,10 +127,11 @@ export interface EventLog {
    * connectors and files share one memory of what a source has seen. In one transaction: the ids
    * remembered within the horizon (by an append or another claim), or repeating an earlier one
    * of `ids`, are returned as duplicates (indices into `ids`) and left alone; the others are
-   * remembered from `at` as an append's ids are, under the open claim `claim`. The caller commits
-   * its events and then calls `settleClaim`.
+   * remembered from `at` as an append's ids are, under the open claim `claim` made by `claimer`
+   * (the claiming process's `ownProcessTag()`: a claim whose claimer died is released, see
+   * `openClaims`). The caller commits its events and then calls `settleClaim`.
    */
-  claimIds(source: string, claim: string, ids: readonly string[], at: number): Promise<readonly number[]>;
+  claimIds(source: string, claim: string, ids: readonly string[], at: number, claimer: string): Promise<readonly number[]>;
   /**
    * Which of `ids` (indices into it) the source remembers at `at` (an accepted event's id within
    * the horizon, or one claimed): a read, no write, so an append may still find others. The way in
@@ -117,10 +139,13 @@ export interface EventLog {
    * part of the judgement (`append` still decides, in its transaction).
    */
   remembered(source: string, ids: readonly string[], at: number): readonly number[];
-  /** Ends a claim: its ids stay remembered (`committed`) or are forgotten (the events were not stored). */
-  settleClaim(source: string, claim: string, committed: boolean): Promise<void>;
-  /** Claims never settled (their process stopped between claim and settle), with their ids. */
-  openClaims(source: string): { readonly claim: string; readonly ids: readonly string[] }[];
+  /**
+   * Ends a claim: its ids stay remembered (`committed`) or are forgotten (the events were not
+   * stored). With `claimer`, only if that process still has the claim (not claimed again since by another).
+   */
+  settleClaim(source: string, claim: string, committed: boolean, claimer?: string): Promise<void>;
+  /** Claims not settled yet (being committed, or their process stopped between claim and settle), with their claimers; cheap (no ids read). */
+  openClaims(source: string): { readonly claim: string; readonly claimer: string | undefined }[];
   /**
    * Clears the bytes of removed entries and events from the store's files. Reports `compacted:
    * false` with the reason when it cannot yet (another process has the files open).

@@ -47,7 +47,7 @@ describe('LMDB event log', () => {
   test('remembered: which ids an append would find duplicates (appended or claimed, within the horizon), without writing', async () => {
     const log = lmdbEventLog({ path: fresh(), dedupeHorizonMs: 1000 });
     await log.append('s', { ackTime: 0, origin: 'push', events: ['a'], ids: ['1'], rejected: [] });
-    await log.claimIds('s', 'file-a', ['2'], 500);
+    await log.claimIds('s', 'file-a', ['2'], 500, 'p1');
     expect(log.remembered('s', ['3', '1', '2', '1'], 600)).toEqual([1, 2, 3]);
     expect(log.remembered('t', ['1'], 600)).toEqual([]);
     // Past the horizon of its append, id 1 is no longer remembered; asking remembered nothing.
@@ -60,14 +60,17 @@ describe('LMDB event log', () => {
     const path = fresh();
     const log = lmdbEventLog({ path, dedupeHorizonMs: 1000 });
     await log.append('s', { ackTime: 0, origin: 'push', events: ['a'], ids: ['1'], rejected: [] });
-    expect(await log.claimIds('s', 'file-a', ['1', '2', '3', '2'], 100)).toEqual([0, 3]);
+    expect(await log.claimIds('s', 'file-a', ['1', '2', '3', '2'], 100, 'p1')).toEqual([0, 3]);
     expect((await log.append('s', { ackTime: 200, origin: 'push', events: ['b', 'd'], ids: ['2', '4'], rejected: [] })).duplicates).toEqual([0]);
     await log.settleClaim('s', 'file-a', true);
-    expect(await log.claimIds('s', 'file-b', ['3', '5'], 300)).toEqual([0]);
+    expect(await log.claimIds('s', 'file-b', ['3', '5'], 300, 'p2')).toEqual([0]);
     await log.close();
     const again = lmdbEventLog({ path, dedupeHorizonMs: 1000 });
-    expect(again.openClaims('s')).toEqual([{ claim: 'file-b', ids: ['5'] }]);
-    await again.settleClaim('s', 'file-b', false);
+    expect(again.openClaims('s')).toEqual([{ claim: 'file-b', claimer: 'p2' }]);
+    // Settling for a claimer that no longer has the claim (it was claimed again by another) leaves it.
+    await again.settleClaim('s', 'file-b', false, 'p1');
+    expect(again.openClaims('s')).toEqual([{ claim: 'file-b', claimer: 'p2' }]);
+    await again.settleClaim('s', 'file-b', false, 'p2');
     expect(again.openClaims('s')).toEqual([]);
     expect((await again.append('s', { ackTime: 400, origin: 'push', events: ['e', 'c'], ids: ['5', '3'], rejected: [] })).duplicates).toEqual([1]);
     // Past the horizon, trim forgets claimed ids as it forgets appended ones.

@@ -4,7 +4,7 @@ import type { Database, Key } from 'lmdb';
 import { environmentDirectory, openEnvironment } from '../../lmdb/open-environment.js';
 import { closeCompacting, compactEnvironment, swapGate } from '../../lmdb/compact-environment.js';
 import type { ScrubReport } from '../../scrub-report.js';
-import type { EventLog, LogEntry } from '../event-log.js';
+import { positionMoved, type EventLog, type LogEntry } from '../event-log.js';
 
 export interface LmdbEventLogConfig {
   /** The LMDB environment directory, e.g. `.sluice/log`. */
@@ -31,6 +31,8 @@ const REFUSED_TAG = '\u0000refused:';
 const LAKE = 'lake';
 /** An open claim of ids (see `claimIds`): its ids and when they expire, until settled. */
 const CLAIM = 'claim';
+/** Who made an open claim (its process tag), beside it so that listing claims reads no ids. */
+const CLAIMER = 'claimer';
 
 type StoredEntry = Omit<LogEntry, 'offset'>;
 
@@ -97,6 +99,11 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
     async append(source, batch, staged) {
       await gate.pass();
       return db.transaction(() => {
+        // Before any write: a refused append stores nothing.
+        if (batch.after !== undefined) {
+          const stored = (db.get([POSITION, source, batch.origin]) as string | undefined) ?? null;
+          if (stored !== batch.after) throw positionMoved(source, batch.origin, stored, batch.after);
+        }
         const offset = head(source) + 1;
         const duplicates: number[] = [];
         const repeated: number[] = [];
@@ -249,7 +256,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         return forgotten;
       });
     },
-    async claimIds(source, claim, ids, at) {
+    async claimIds(source, claim, ids, at, claimer) {
       await gate.pass();
       return db.transaction(() => {
         const duplicates: number[] = [];
@@ -263,6 +270,7 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
         // Remembered under its expiry like an entry's ids, so trim forgets them in time.
         if (seen.size > 0) db.put([EXPIRY, source, expiry, `${CLAIM}:${claim}`], [...seen]);
         db.put([CLAIM, source, claim], { expiry, ids: [...seen] });
+        db.put([CLAIMER, source, claim], claimer);
         return duplicates;
       });
     },
@@ -273,21 +281,24 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
       });
       return found;
     },
-    async settleClaim(source, claim, committed) {
+    async settleClaim(source, claim, committed, claimer) {
       await gate.pass();
       await db.transaction(() => {
         const open = db.get([CLAIM, source, claim]) as { expiry: number; ids: string[] } | undefined;
         if (open === undefined) return;
+        if (claimer !== undefined && db.get([CLAIMER, source, claim]) !== claimer) return;
         db.remove([CLAIM, source, claim]);
+        db.remove([CLAIMER, source, claim]);
         if (committed) return;
         for (const id of open.ids) if (db.get([ID, source, id]) === open.expiry) db.remove([ID, source, id]);
         db.remove([EXPIRY, source, open.expiry, `${CLAIM}:${claim}`]);
       });
     },
     openClaims(source) {
-      const claims: { claim: string; ids: string[] }[] = [];
-      for (const { key, value } of db.getRange({ start: [CLAIM, source, ''], end: [CLAIM, source, '\uffff'] })) {
-        claims.push({ claim: (key as [string, string, string])[2], ids: (value as { ids: string[] }).ids });
+      const claims: { claim: string; claimer: string | undefined }[] = [];
+      for (const key of db.getKeys({ start: [CLAIM, source, ''], end: [CLAIM, source, '\uffff'] })) {
+        const claim = (key as [string, string, string])[2];
+        claims.push({ claim, claimer: db.get([CLAIMER, source, claim]) as string | undefined });
       }
       return claims;
     },

@@ -23,10 +23,17 @@ export function storageType(type: ColumnType): string {
 }
 
 /**
- * The longest entity key accepted, in UTF-8 bytes. LMDB keys hold at most 1978 bytes, and the
- * online store's key also holds the view name and a generation; 1024 leaves room for both.
+ * The longest entity key, and the longest event id, accepted, in UTF-8 bytes. LMDB keys hold at
+ * most 1978 bytes: the online store's key also holds the view name and a generation, the event
+ * log's key of a remembered id the source name; 1024 leaves room for both.
  */
 export const MAX_KEY_BYTES = 1024;
+
+/**
+ * Whether a text is longer than {@link MAX_KEY_BYTES} in UTF-8 (`strlen` in SQL), measured only
+ * when its length could exceed it (a UTF-16 unit is at most 3 UTF-8 bytes).
+ */
+export const exceedsKeyBytes = (text: string): boolean => text.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(text) > MAX_KEY_BYTES;
 
 /** The typed value of a text column, NULL when the text is not a valid value of `type`. */
 export function parsedValueSql(column: string, type: ColumnType): string {
@@ -62,6 +69,13 @@ function typeCheckSql(column: string, type: ColumnType, classified: boolean): st
 /** A column that must be present in every row, and why. */
 const requiredSql = (column: string, what: string): string => `CASE WHEN ${ident(column)} IS NULL THEN ${literal(`column "${column}": ${what} is missing`)} END`;
 
+/** The event id: present, and short enough for the log to remember it (see {@link MAX_KEY_BYTES}). */
+function eventIdCheckSql(column: string): string {
+  const c = ident(column);
+  const prefix = `column "${column}": the event id`;
+  return `CASE WHEN ${c} IS NULL THEN ${literal(`${prefix} is missing`)} WHEN strlen(${c}) > ${MAX_KEY_BYTES} THEN ${literal(`${prefix} is `)} || strlen(${c}) || ${literal(` bytes; event ids may be at most ${MAX_KEY_BYTES} UTF-8 bytes`)} END`;
+}
+
 /** An entity join key column of a source: the column, and the entity it identifies. */
 export interface SourceKey {
   readonly column: string;
@@ -88,7 +102,8 @@ function compositeKeyCheckSql({ entity, columns }: CompositeKey): string {
 /**
  * The reason a text row breaks the source's rules, as one SQL expression: `''` when the row is
  * valid. Checked set-based in DuckDB: a problem found while reading (`_problem`) first; then
- * every column's type, the event timestamp (and event id) present, and every entity join key
+ * every column's type, the event timestamp present, the event id present and short enough for
+ * the log, and every entity join key
  * present and short enough for the online store (a composite key as a whole, too). A reason
  * quotes the offending value, except for the `classified` columns (see `classifiedColumns`).
  */
@@ -98,7 +113,7 @@ export function rejectReasonSql(source: Source, keys: readonly SourceKey[], comp
       ? `coalesce(${requiredSql(column, 'the event timestamp')}, ${typeCheckSql(column, type, classified.has(column))})`
       : typeCheckSql(column, type, classified.has(column)),
   );
-  if (source.eventId !== undefined) checks.push(requiredSql(source.eventId, 'the event id'));
+  if (source.eventId !== undefined) checks.push(eventIdCheckSql(source.eventId));
   checks.push(...keys.map(keyCheckSql), ...composites.map(compositeKeyCheckSql));
   return `coalesce(_problem, concat_ws('; ', ${checks.join(', ')}))`;
 }

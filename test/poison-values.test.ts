@@ -70,3 +70,19 @@ describe('an event id too long for the log', () => {
     expect(letter!.reason).toMatch(LIMIT);
   });
 });
+
+test('serving: an entity key longer than any store holds is NOT_FOUND; the other entities of the request are answered', async () => {
+  const { env, runtime } = each.current;
+  await runtime.processor.append('payments', { texts: [JSON.stringify(event('s1'))] }, 'push');
+  const app = await createServer(env.platform, { stream: runtime.processor });
+  try {
+    const keys = ['a', 'K'.repeat(3_000), 'K'.repeat(5_000), 'é'.repeat(100_000), 'a'];
+    const res = await app.inject({ method: 'POST', url: '/v1/features/online', payload: { features: ['stats:n'], entities: { account_id: keys } } });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.rows.map((r: Record<string, unknown>) => r.stats__n)).toEqual([1, 0, 0, 0, 1]);
+    expect(body.metadata.map((m: { status: string[] }) => m.status[0])).toEqual(['PRESENT', 'NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'PRESENT']);
+  } finally {
+    await app.close();
+  }
+});

@@ -1,4 +1,4 @@
-import { entityKeySql, float64TextSql, int64TextSql, INT64_TEXT_PATTERN, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
+import { entityKeySql, MAX_KEY_BYTES, float64TextSql, int64TextSql, INT64_TEXT_PATTERN, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
 import { ELEMENT_SQL, listProblemSql, parsedListSql, UNQUOTED_VALUE } from './list-values-sql.js';
@@ -21,19 +21,6 @@ export function storageType(type: ColumnType): string {
   const shape = listShape(type);
   return shape === undefined ? STORAGE_TYPE[type as ScalarType] : `${ELEMENT_SQL[shape.element]}[]`;
 }
-
-/**
- * The longest entity key, and the longest event id, accepted, in UTF-8 bytes. LMDB keys hold at
- * most 1978 bytes: the online store's key also holds the view name and a generation, the event
- * log's key of a remembered id the source name; 1024 leaves room for both.
- */
-export const MAX_KEY_BYTES = 1024;
-
-/**
- * Whether a text is longer than {@link MAX_KEY_BYTES} in UTF-8 (`strlen` in SQL), measured only
- * when its length could exceed it (a UTF-16 unit is at most 3 UTF-8 bytes).
- */
-export const exceedsKeyBytes = (text: string): boolean => text.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(text) > MAX_KEY_BYTES;
 
 /** The typed value of a text column, NULL when the text is not a valid value of `type`. */
 export function parsedValueSql(column: string, type: ColumnType): string {

@@ -1,6 +1,5 @@
-import type { FeatureView, Project, Source } from '../definitions/index.js';
+import { exceedsKeyBytes, type FeatureView, type Project, type Source } from '../definitions/index.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
-import { exceedsKeyBytes } from '../ingest/validate-sql.js';
 import { isCalendarDay } from '../time/timestamp-text.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { rowExpressions } from '../processing/row-transforms.js';

@@ -86,3 +86,32 @@ test('serving: an entity key longer than any store holds is NOT_FOUND; the other
     await app.close();
   }
 });
+
+describe('push bodies that are not JSON', () => {
+  test('NaN, Infinity and trailing commas are refused 400 as invalid JSON, nothing of the body taken; a compressed body is refused 415', async () => {
+    const { env, runtime } = each.current;
+    const app = await createServer(env.platform, { stream: runtime.processor });
+    try {
+      const good = JSON.stringify(event('ok1'));
+      const bodies = [
+        `{"events": [${good.replace('"amount":1', '"amount":NaN')}]}`,
+        `{"events": [${good.replace('"amount":1', '"amount":-Infinity')}]}`,
+        `{"events": [${good.replace('}', ',}')}]}`,
+        `{"events": [${good},]}`,
+        `{"events": [${good}],}`,
+      ];
+      for (const payload of bodies) {
+        const res = await app.inject({ method: 'POST', url: '/v1/push/payments', payload, headers: { 'content-type': 'application/json' } });
+        expect(res.statusCode, payload).toBe(400);
+        expect(res.json().error.message, payload).toMatch(/not valid JSON/);
+      }
+      const { gzipSync } = await import('node:zlib');
+      const gzipped = await app.inject({ method: 'POST', url: '/v1/push/payments', payload: gzipSync(`{"events": [${good}]}`), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+      expect(gzipped.statusCode).toBe(415);
+      expect(gzipped.json().error.message).toMatch(/Content-Encoding "gzip"/);
+      expect(await env.platform.metadata.countDeadLetters('payments')).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});

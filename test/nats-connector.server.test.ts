@@ -257,6 +257,36 @@ describeWithServer('NATS JetStream connector against a real nats-server', NATS_S
     expect(connector.status()).toMatchObject({ state: 'running', position: '1500', received: 1500 });
   });
 
+  it('an append that fails after every reconnect: the connector stays retrying (naming the stream sequence) with a growing backoff, until an append succeeds', async () => {
+    const { url } = await serverWithStream();
+    await publish('payments.card', [event(1), event(2)]);
+    const file = new FileSink(join(dir, 'sink.json'));
+    let failing = true;
+    const states: string[] = [];
+    const started: RunningConnector[] = [];
+    const sink: ConnectorSink = {
+      position: () => file.position(),
+      append: (events, position, upstream) => {
+        states.push(started[0]?.status().state ?? 'starting');
+        return failing ? Promise.reject(new Error('the log is full')) : file.append(events, position, upstream);
+      },
+    };
+    const logs: string[] = [];
+    const connector = await start(sink, url, (level, m) => logs.push(`${level} ${m}`));
+    started.push(connector);
+    const delays = () => logs.flatMap((l) => /retrying in (\d+) ms$/.exec(l)?.slice(1) ?? []).map(Number);
+    await until('five failed appends', () => delays().length >= 5);
+    // Retry k waits between 125 * 2^k and 250 * 2^k ms: the count of attempts was never reset by a reconnect without progress.
+    delays().slice(0, 5).forEach((ms, k) => expect(ms).toBeGreaterThanOrEqual(125 * 2 ** k));
+    // Connected again but nothing appended: still retrying, the condition's clock kept running.
+    expect(states.slice(1).every((s) => s === 'retrying')).toBe(true);
+    expect(connector.status()).toMatchObject({ state: 'retrying', lastError: expect.stringMatching(/stream sequences 1 to 2.*the log is full/) });
+    failing = false;
+    await until('the events arrived', () => file.read().events.length === 2);
+    await until('running again', () => connector.status().state === 'running');
+    expect(connector.status().lastError).toBeUndefined();
+  });
+
   it('will not recreate a consumer of an interest-retention stream (that could discard messages): it says so and retries', async () => {
     server = await startNatsServer(binary);
     nc = await connect({ servers: server.url });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cdcSource, compileProject, defineProject, postgresCdc } from '../src/definitions/index.js';
 import { ConfigError } from '../src/errors.js';
-import type { ConnectorIncident, ConnectorSink } from '../src/ingest/connectors/connector.js';
+import type { ConnectorIncident, ConnectorSink, RunningConnector } from '../src/ingest/connectors/connector.js';
 import { decodePosition, postgresCdcConnector } from '../src/ingest/connectors/postgres/index.js';
 import { postgresCdcConfig } from '../src/ingest/connectors/postgres/postgres-cdc-config.js';
 import { inspectTable, keyPartIndex } from '../src/ingest/connectors/postgres/table-inspection.js';
@@ -173,6 +173,37 @@ await cdcSuite('postgres-cdc.server.test.ts', 'Postgres CDC connector (real Post
     expect(replay(sink.parsed())).toEqual(await h.tableRows());
     expect(connector.status()).toMatchObject({ state: 'running', received: 2 });
     expect(connector.status().lastError).toBeUndefined();
+  });
+
+  it('an append that fails after every reconnect: it stays retrying with a growing backoff (a connection alone is no progress), until an append succeeds', async () => {
+    await h.sql(`INSERT INTO accounts VALUES (1, 'a', 1, NULL, NULL)`);
+    const sink = new FileConnectorSink(join(h.dir, 'sink.json'));
+    let failing = false;
+    const states: string[] = [];
+    const started: RunningConnector[] = [];
+    const broken: ConnectorSink = {
+      position: () => sink.position(),
+      append: (events, position) => {
+        if (failing) states.push(started[0]?.status().state ?? 'starting');
+        return failing ? Promise.reject(new Error('the log is full')) : sink.append(events, position);
+      },
+    };
+    const log: string[] = [];
+    const connector = await postgresCdcConnector({ firstRetryMs: 50 })(h.source(), broken, { log: (level, m) => log.push(`${level} ${m}`) });
+    started.push(connector);
+    h.track(connector);
+    await h.until('the snapshot', () => sink.events.length === 1);
+    failing = true;
+    await h.sql(`UPDATE accounts SET tier = 'b' WHERE account_id = 1`);
+    const delays = () => log.flatMap((l) => /retrying in (\d+) ms$/.exec(l)?.slice(1) ?? []).map(Number);
+    await h.until('five failed appends', () => delays().length >= 5);
+    // Retry k waits between 25 * 2^k and 50 * 2^k ms: reconnecting did not reset the count of attempts.
+    delays().slice(0, 5).forEach((ms, k) => expect(ms).toBeGreaterThanOrEqual(25 * 2 ** k));
+    expect(states.slice(1).every((s) => s === 'retrying')).toBe(true);
+    expect(connector.status()).toMatchObject({ state: 'retrying', lastError: expect.stringContaining('the log is full') });
+    failing = false;
+    await h.until('the update', () => sink.events.length === 2);
+    await h.until('running again', () => connector.status().state === 'running');
   });
 
   it('compares keys as the table orders them: numbers as numbers, text in the column collation', async () => {

@@ -31,6 +31,24 @@ function utf8Length(text: string): number {
 }
 
 /**
+ * The longest entity key, and the longest event id, accepted, in UTF-8 bytes (a composite key
+ * as encoded). LMDB keys hold at most 1978 bytes: the online store's key also holds the view
+ * name and a generation, the event log's key of a remembered id the source name; 1024 leaves
+ * room for both. Ingest refuses longer ones, so no store holds one.
+ */
+export const MAX_KEY_BYTES = 1024;
+
+/**
+ * Whether a text is longer than {@link MAX_KEY_BYTES} in UTF-8 (`strlen` in SQL), measured only
+ * when its length could exceed it (a UTF-16 unit is at most 3 UTF-8 bytes).
+ *
+ * @example
+ * exceedsKeyBytes('u1'); // false
+ * exceedsKeyBytes('é'.repeat(513)); // true: 1026 bytes
+ */
+export const exceedsKeyBytes = (text: string): boolean => text.length * 3 > MAX_KEY_BYTES && utf8Length(text) > MAX_KEY_BYTES;
+
+/**
  * The SQL expression of the key, from SQL expressions of the key columns in join key order
  * (already quoted identifiers). Null when any part is null (`||` propagates NULL).
  *

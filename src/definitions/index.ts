@@ -7,7 +7,7 @@ export { contentHash, featureSignature, stableStringify } from './hash.js';
 export { didYouMean } from './suggest.js';
 export { findSource, findView } from './find-source.js';
 export { storedProject } from './stored-project.js';
-export { entityKey, entityKeySql, int64KeyPart, int64KeyPartSql, type EntityKeyPart } from './entity-key.js';
+export { entityKey, entityKeySql, exceedsKeyBytes, int64KeyPart, int64KeyPartSql, MAX_KEY_BYTES, type EntityKeyPart } from './entity-key.js';
 export { deadLetterMentions, occursWhole, rawMentions } from './key-mentions.js';
 export { INT64_TEXT_PATTERN, int64TextSql, parseInt64Text } from './int64-text.js';
 export { FLOAT64_TEXT_PATTERN, float64TextSql, parseFloat64Text } from './float64-text.js';

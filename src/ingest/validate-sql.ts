@@ -1,4 +1,4 @@
-import { aColumnType, entityKeySql, float64TextSql, int64TextSql, INT64_TEXT_PATTERN, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
+import { aColumnType, entityKeySql, MAX_KEY_BYTES, float64TextSql, int64TextSql, INT64_TEXT_PATTERN, listShape, type ColumnType, type ScalarType, type Source } from '../definitions/index.js';
 import { ident, literal } from '../storage/engine/sql-engine.js';
 import { parseTimestampSql } from '../time/index.js';
 import { ELEMENT_SQL, listProblemSql, parsedListSql, UNQUOTED_VALUE } from './list-values-sql.js';
@@ -21,12 +21,6 @@ export function storageType(type: ColumnType): string {
   const shape = listShape(type);
   return shape === undefined ? STORAGE_TYPE[type as ScalarType] : `${ELEMENT_SQL[shape.element]}[]`;
 }
-
-/**
- * The longest entity key accepted, in UTF-8 bytes. LMDB keys hold at most 1978 bytes, and the
- * online store's key also holds the view name and a generation; 1024 leaves room for both.
- */
-export const MAX_KEY_BYTES = 1024;
 
 /** The typed value of a text column, NULL when the text is not a valid value of `type`. */
 export function parsedValueSql(column: string, type: ColumnType): string {
@@ -62,6 +56,13 @@ function typeCheckSql(column: string, type: ColumnType, classified: boolean): st
 /** A column that must be present in every row, and why. */
 const requiredSql = (column: string, what: string): string => `CASE WHEN ${ident(column)} IS NULL THEN ${literal(`column "${column}": ${what} is missing`)} END`;
 
+/** The event id: present, and short enough for the log to remember it (see {@link MAX_KEY_BYTES}). */
+function eventIdCheckSql(column: string): string {
+  const c = ident(column);
+  const prefix = `column "${column}": the event id`;
+  return `CASE WHEN ${c} IS NULL THEN ${literal(`${prefix} is missing`)} WHEN strlen(${c}) > ${MAX_KEY_BYTES} THEN ${literal(`${prefix} is `)} || strlen(${c}) || ${literal(` bytes; event ids may be at most ${MAX_KEY_BYTES} UTF-8 bytes`)} END`;
+}
+
 /** An entity join key column of a source: the column, and the entity it identifies. */
 export interface SourceKey {
   readonly column: string;
@@ -88,7 +89,8 @@ function compositeKeyCheckSql({ entity, columns }: CompositeKey): string {
 /**
  * The reason a text row breaks the source's rules, as one SQL expression: `''` when the row is
  * valid. Checked set-based in DuckDB: a problem found while reading (`_problem`) first; then
- * every column's type, the event timestamp (and event id) present, and every entity join key
+ * every column's type, the event timestamp present, the event id present and short enough for
+ * the log, and every entity join key
  * present and short enough for the online store (a composite key as a whole, too). A reason
  * quotes the offending value, except for the `classified` columns (see `classifiedColumns`).
  */
@@ -98,7 +100,7 @@ export function rejectReasonSql(source: Source, keys: readonly SourceKey[], comp
       ? `coalesce(${requiredSql(column, 'the event timestamp')}, ${typeCheckSql(column, type, classified.has(column))})`
       : typeCheckSql(column, type, classified.has(column)),
   );
-  if (source.eventId !== undefined) checks.push(requiredSql(source.eventId, 'the event id'));
+  if (source.eventId !== undefined) checks.push(eventIdCheckSql(source.eventId));
   checks.push(...keys.map(keyCheckSql), ...composites.map(compositeKeyCheckSql));
   return `coalesce(_problem, concat_ws('; ', ${checks.join(', ')}))`;
 }

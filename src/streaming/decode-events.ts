@@ -76,25 +76,38 @@ function timelinessSql(source: Source, ackTime: number, streamed: boolean): stri
 
 /**
  * Why a push body is refused (only looked into on this error path): it starts with a byte order
- * mark; or JavaScript reads it as `{"events": [...]}` but DuckDB's check refused it, for an escaped
+ * mark; or it is not JSON (`JSON.parse` names where: NaN, Infinity and trailing commas, which
+ * DuckDB's lenient reader takes, are not JSON); or JavaScript reads it as `{"events": [...]}` but DuckDB's check refused it, for an escaped
  * lone UTF-16 surrogate such as `\ud800` (not a character, so no event could hold it) or for
  * "events" given twice; else it is not `{"events": [...]}`.
  */
 const LONE_SURROGATE = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
 
+/** Whether a text is JSON (RFC 8259, as `JSON.parse` reads it). */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function badBody(body: string, source: Source): string {
   const expected = `a JSON object {"events": [{...}, ...]} of events of source "${source.name}"`;
   const shape = `the body must be ${expected}`;
   if (body.charCodeAt(0) === 0xfeff) return `the body starts with a byte order mark (U+FEFF), which JSON does not allow; send ${expected} without it`;
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(body);
-    if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { events?: unknown }).events)) {
-      if (LONE_SURROGATE.test(body)) return `the body has an escaped lone UTF-16 surrogate (such as \\ud800), which is not a character; send text as UTF-8 or escape a character outside the BMP as a surrogate pair (\\ud83d\\ude00)`;
-      // JavaScript reads it as a body of events, DuckDB's check refused it: the one check left is "events" given once.
-      return `the body gives "events" more than once (however spelled), so which list it sends is ambiguous; send one list: ${expected}`;
-    }
-  } catch {
-    // Not JSON at all: the shape message says what is expected.
+    parsed = JSON.parse(body);
+  } catch (error) {
+    // NaN, Infinity, a trailing comma: DuckDB's reader would take them, JSON does not.
+    return `the body is not valid JSON (${error instanceof Error ? error.message : String(error)}); send ${expected}`;
+  }
+  if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { events?: unknown }).events)) {
+    if (LONE_SURROGATE.test(body)) return `the body has an escaped lone UTF-16 surrogate (such as \\ud800), which is not a character; send text as UTF-8 or escape a character outside the BMP as a surrogate pair (\\ud83d\\ude00)`;
+    // JavaScript reads it as a body of events, DuckDB's check refused it: the one check left is "events" given once.
+    return `the body gives "events" more than once (however spelled), so which list it sends is ambiguous; send one list: ${expected}`;
   }
   return shape;
 }
@@ -134,7 +147,13 @@ export async function decodeEvents(
       { type: 'text', values: parts.flatMap((part) => ('texts' in part ? part.texts.map((_, i) => part.upstream?.problems?.[i] ?? null) : [])) },
     ]);
   }
-  const bodies = parts.flatMap((part, p) => ('body' in part ? [p] : []));
+  // DuckDB's reader is lenient (NaN, Infinity, trailing commas): a body is first held to JSON itself.
+  const bodies = parts.flatMap((part, p) => {
+    if (!('body' in part)) return [];
+    if (isJson(part.body)) return [p];
+    counts[p] = badBody(part.body, source);
+    return [];
+  });
   if (bodies.length > 0) {
     await engine.run(`CREATE OR REPLACE TEMP TABLE stream_bodies (p DOUBLE, b VARCHAR)`);
     await engine.appendColumns('stream_bodies', [

@@ -81,6 +81,7 @@ describe('decodePlainEvents', () => {
       `{"events": [${event({ account_id: '' })}]}`, // empty join key
       `{"events": [${event({ account_id: null })}]}`,
       `{"events": [${event({ payment_id: undefined })}]}`, // no event id
+      `{"events": [${event({ payment_id: 'é'.repeat(513) })}]}`, // an event id too long for the log
       `{"events": [${event({ other: 1 })}]}`, // a column not in the schema
       `{"events": [${event({ channel: { nested: true } })}]}`,
       `{"events": [${event({ channel: 'x\\u0041' })}]}`,
@@ -199,7 +200,8 @@ describe('decodePlainEvents', () => {
       `{${base}, "seen": "2016-12-31T23:59:60.000Z"}`, `{${base}, "seen": "2024-02-30T00:00:00.000Z"}`, `{${base}, "seen": "2024-03-01T00:00:00.0000Z"}`, `{${base}, "seen": "2024-03-01T01:00:00.000+01:00"}`,
       `{${base}, "channel": "a\\/b\\"c\\\\d\\b\\f\\n\\r\\t"}`, `{${base}, "channel": "${'x'.repeat(100_000)}"}`, `{${base}, "flagged": 1}`, `{${base}, "flagged": "true"}`,
       `{"payment_id": "", "account_id": "a1", "ts": "2026-11-29T05:59:00.000Z"}`, `{"payment_id": "p1", "account_id": "${'é'.repeat(512)}", "ts": "2026-11-29T05:59:00.000Z"}`,
-      `{"payment_id": "p1", "account_id": "${'é'.repeat(513)}", "ts": "2026-11-29T05:59:00.000Z"}`, `{${base}, "__proto__": {"amount": 1}}`, `{${base}, "constructor": 1}`, ` {${base}} `, `{${base}}{}`,
+      `{"payment_id": "p1", "account_id": "${'é'.repeat(513)}", "ts": "2026-11-29T05:59:00.000Z"}`, `{"payment_id": "${'é'.repeat(512)}", "account_id": "a1", "ts": "2026-11-29T05:59:00.000Z"}`,
+      `{"payment_id": "${'é'.repeat(513)}", "account_id": "a1", "ts": "2026-11-29T05:59:00.000Z"}`, `{${base}, "__proto__": {"amount": 1}}`, `{${base}, "constructor": 1}`, ` {${base}} `, `{${base}}{}`,
     ];
     let taken = 0;
     for (const text of texts) {

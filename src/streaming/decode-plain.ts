@@ -1,6 +1,5 @@
-import type { FeatureView, Project, Source } from '../definitions/index.js';
+import { exceedsKeyBytes, type FeatureView, type Project, type Source } from '../definitions/index.js';
 import { sourceCompositeKeys, sourceKeys } from '../ingest/source-keys.js';
-import { MAX_KEY_BYTES } from '../ingest/validate-sql.js';
 import { isCalendarDay } from '../time/timestamp-text.js';
 import type { EventColumn } from '../processing/aggregations/index.js';
 import { rowExpressions } from '../processing/row-transforms.js';
@@ -97,7 +96,8 @@ export function canonicalTime(text: string): number | undefined {
  * every event is a JSON object whose keys are schema columns (each once) holding null or a value
  * of the column's own JSON type (a finite number for float64, true/false for bool, a string for
  * string, the canonical ISO-8601 UTC text for a timestamp), with its event time, event id and
- * join keys present and within the lateness and clock-skew limits of `ackTime` (when `streamed`).
+ * join keys present, the id and keys no longer than `MAX_KEY_BYTES`, and the event time within
+ * the lateness and clock-skew limits of `ackTime` (when `streamed`).
  * Anything else (an escape `\u`, a lone surrogate, a number as text, a missing key, a late event, a body with more
  * than `events`) declines. Check {@link plainDecodable} first, and that no subject of the source
  * is erased. A push body's event texts are `JSON.stringify` of its events (the schema's values,
@@ -167,6 +167,8 @@ export function decodePlainEvents(project: Project, source: Source, parts: reado
       const index = new Map<string, number>();
       const codes = new Int32Array(n);
       const key = keys.includes(column);
+      // A join key or an event id too long for the stores' keys: DuckDB refuses it, with its reason.
+      const bounded = key || column === source.eventId;
       for (let r = 0; r < n; r++) {
         const v = events[r]![column];
         if (v === undefined || v === null) {
@@ -174,7 +176,7 @@ export function decodePlainEvents(project: Project, source: Source, parts: reado
           codes[r] = -1;
           continue;
         }
-        if (typeof v !== 'string' || (key && (v === '' || (v.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(v) > MAX_KEY_BYTES)))) return undefined;
+        if (typeof v !== 'string' || (key && v === '') || (bounded && exceedsKeyBytes(v))) return undefined;
         let code = index.get(v);
         if (code === undefined) index.set(v, (code = dict.push(v) - 1));
         codes[r] = code;

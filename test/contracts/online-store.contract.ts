@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { withStore, type StoreHarness } from './harness.js';
-import type { FeatureView } from '../../src/definitions/index.js';
+import { MAX_KEY_BYTES, type FeatureView } from '../../src/definitions/index.js';
 import type { EntityState } from '../../src/processing/entity-state.js';
 import type { OnlineStore, ViewTableSpec } from '../../src/storage/online/online-store.js';
 
@@ -82,6 +82,14 @@ export function runOnlineStoreContract(name: string, harness: () => Promise<Onli
     expect(await store.remove('v', { where: (key, s) => key === 'c' || s.horizon === 1_004 })).toBe(2);
     expect((await store.read('v', ['a', 'b', 'c', 'd'])).states).toEqual([undefined, state(2), undefined, undefined]);
     expect((await store.read('w', ['a'])).states).toEqual([state(9)]);
+  }));
+
+  test(`${name}: a key longer than MAX_KEY_BYTES (never stored: ingest refuses it) reads as absent, beside the others of its read; removing it removes nothing`, run(async (_h, store) => {
+    await store.replaceView(spec('h1', 5), entries([['a', state(1)]]));
+    for (const long of ['K'.repeat(MAX_KEY_BYTES + 1), 'K'.repeat(3_000), 'é'.repeat(2_500), 'K'.repeat(100_000)]) {
+      expect((await store.read('v', ['a', long, 'a'])).states).toEqual([state(1), undefined, state(1)]);
+      expect(await store.remove('v', { keys: [long] })).toBe(0);
+    }
   }));
 
   test(`${name}: replacing a view drops entities that are gone; tables of other views stay`, run(async (_h, store) => {

@@ -91,7 +91,9 @@ export interface OnlineUpdateOptions {
  *   crash between the switch and the drop), and never touches a served table or a live write.
  *   `replaceView` runs it first, so abandoned tables do not outlive the next write.
  * - `read` returns the served table's info and states in the order of `keys`, `undefined` where
- *   the table has no state for a key. Keys are strings (int64 join keys in decimal form).
+ *   the table has no state for a key. Keys are strings (int64 join keys in decimal form). A key
+ *   longer than `MAX_KEY_BYTES` is never stored (ingest refuses it): it reads as absent and
+ *   fails no other key of the read.
  * - Values round-trip exactly: numbers, strings, booleans and nulls as written.
  * - `update` never mixes with a switch: it applies to the table served when it runs, or to none.
  */

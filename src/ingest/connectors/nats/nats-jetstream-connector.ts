@@ -17,8 +17,10 @@ import { firstInvalidUtf8, invalidUtf8Reason } from '../../scan-file.js';
  * acknowledged without being appended again; a consumer that delivered past that position (a
  * worker killed between reading and appending) is recreated to start right after it, see
  * `openDurableConsumer`. At most two batches are read ahead of the append in flight: a slow sink
- * stops the pulling. Connection and server errors are logged and retried with exponential backoff
- * and jitter (state `retrying`); settings from `env()` are resolved now, and a missing variable
+ * stops the pulling. Connection and server errors, and appends that fail (naming the batch's
+ * stream sequences), are logged and retried with exponential backoff and jitter (state
+ * `retrying`), reset only by progress: a batch appended, or a consumer opened with nothing
+ * pending (see `progressed`); settings from `env()` are resolved now, and a missing variable
  * rejects with a `ConfigError` naming it. One connector per durable consumer.
  *
  * @example
@@ -71,6 +73,8 @@ class JetStreamReader implements RunningConnector {
   private jumpsCheckedAt = 0;
   /** The newest sequence reported lost. */
   private lostUpTo = 0;
+  /** Failures since the last progress: what the next retry's backoff is computed from. */
+  private attempt = 0;
 
   constructor(
     private readonly config: NatsJetStreamConfig,
@@ -103,17 +107,14 @@ class JetStreamReader implements RunningConnector {
 
   /** Sessions until stopped; never rejects. */
   private async run(): Promise<void> {
-    let attempt = 0;
     while (!this.stopping) {
       try {
-        await this.session(() => {
-          attempt = 0;
-        });
+        await this.session();
       } catch (error) {
         if (this.stopping) break;
         this.state = 'retrying';
         this.lastError = this.config.redact(error instanceof Error ? error.message : String(error));
-        const delay = retryDelayMs(attempt++);
+        const delay = retryDelayMs(this.attempt++);
         this.log('warn', `NATS JetStream: ${this.lastError}; retrying in ${delay} ms`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
@@ -128,8 +129,19 @@ class JetStreamReader implements RunningConnector {
     this.state = 'stopped';
   }
 
+  /**
+   * Running again after failures: only once a batch was appended, or the consumer opened with
+   * nothing pending. A connection alone is no recovery: an append that fails after every
+   * reconnect keeps the connector `retrying` (its health condition fires) with a growing backoff.
+   */
+  private progressed(): void {
+    this.state = 'running';
+    this.lastError = undefined;
+    this.attempt = 0;
+  }
+
   /** One connection: opens the consumer at Sluice's position and reads until stopped or an error. */
-  private async session(onRunning: () => void): Promise<void> {
+  private async session(): Promise<void> {
     const { config } = this;
     // Pings every 10 s: a server that vanished without closing the socket is noticed in about 30 s.
     const nc = await connect({ servers: [...config.servers], reconnect: false, pingInterval: 10_000, maxPingOut: 3, name: `sluice source ${config.source}` }).catch((error: unknown) => {
@@ -144,9 +156,8 @@ class JetStreamReader implements RunningConnector {
       this.messages = messages;
       if (this.stopping) messages.stop();
       void nc.closed().then(() => messages.stop(new Error('the connection to the NATS server closed')));
-      this.state = 'running';
-      this.lastError = undefined;
-      onRunning();
+      if (this.lag === 0) this.progressed();
+      else if (this.state === 'starting') this.state = 'running';
       this.log('info', `reading NATS JetStream stream "${config.stream}" (subject "${config.subject}") as consumer "${config.durable}" after stream sequence ${position ?? 0}`);
       await this.pump(messages);
     } finally {
@@ -214,6 +225,7 @@ class JetStreamReader implements RunningConnector {
     const at: string[] = [];
     const problems: (string | undefined)[] = [];
     let last = this.position ?? 0;
+    let first = 0;
     // First deliveries come in stream order, so a sequence at or below the last one taken is a
     // redelivery of an event already appended (in this batch or before).
     for (const message of batch) {
@@ -225,10 +237,13 @@ class JetStreamReader implements RunningConnector {
       texts.push(text);
       at.push(`stream sequence ${message.seq}`);
       problems.push(problem);
+      if (first === 0) first = message.seq;
       last = message.seq;
     }
     if (texts.length > 0) {
-      await this.sink.append(texts, String(last), { at, ...(problems.some((p) => p !== undefined) ? { problems } : {}) });
+      await this.sink.append(texts, String(last), { at, ...(problems.some((p) => p !== undefined) ? { problems } : {}) }).catch((error: unknown) => {
+        throw new AdapterError('ADAPTER_FAILED', `cannot append stream sequences ${first} to ${last} (${texts.length} messages): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      });
       this.position = last;
       this.received += texts.length;
     }
@@ -237,6 +252,7 @@ class JetStreamReader implements RunningConnector {
     } catch {
       // The connection closed: the server redelivers these, and they are skipped as appended.
     }
+    this.progressed();
     const newest = batch[batch.length - 1];
     if (newest !== undefined) this.lag = newest.info.pending + queued;
     if (this.jumps.length >= MAX_UNCHECKED_JUMPS || (this.jumps.length > 0 && Date.now() - this.jumpsCheckedAt >= GAP_CHECK_EVERY_MS)) await this.checkJumps();

@@ -92,6 +92,18 @@ class PostgresCdc implements RunningConnector {
   private stream: ReplicationStream | undefined;
   private wakeSleep: (() => void) | undefined;
   private closeOnStop: pg.Client | undefined;
+  /** Failures since the last progress: what the next retry's backoff is computed from. */
+  private failures = 0;
+  /** Whether the last append failed: a reconnect is then no recovery, only an append is (see `appended`). */
+  private appendFailing = false;
+  /** The sink, noting a failed append. */
+  private readonly appending: ConnectorSink = {
+    position: () => this.sink.position(),
+    append: (events, position, upstream) => this.sink.append(events, position, upstream).catch((error: unknown) => {
+      this.appendFailing = true;
+      throw error;
+    }),
+  };
 
   constructor(
     private readonly config: PostgresCdcConfig,
@@ -132,10 +144,9 @@ class PostgresCdc implements RunningConnector {
   }
 
   private async loop(): Promise<void> {
-    let failures = 0;
     while (!this.stopping) {
       try {
-        await this.session(() => (failures = 0));
+        await this.session();
         if (this.stopping) return;
         throw new Error('the replication stream ended');
       } catch (error) {
@@ -147,8 +158,8 @@ class PostgresCdc implements RunningConnector {
           this.say('error', `stopped: ${message}`);
           return;
         }
-        const delay = retryDelayMs(failures, Math.random, this.tuning.firstRetryMs ?? 500, this.tuning.maxRetryMs ?? 30_000);
-        failures += 1;
+        const delay = retryDelayMs(this.failures, Math.random, this.tuning.firstRetryMs ?? 500, this.tuning.maxRetryMs ?? 30_000);
+        this.failures += 1;
         if (error instanceof ConfigError) {
           // The table or server as it is cannot be followed (see `inspectTable`), as a refused start: a person must fix it. Tried again meanwhile, said once.
           if (this.state !== 'failed' || this.lastFailure !== message) this.say('error', `${message} (tried again every ${Math.round((this.tuning.maxRetryMs ?? 30_000) / 1000)} s at most until it is fixed)`);
@@ -170,7 +181,7 @@ class PostgresCdc implements RunningConnector {
   }
 
   /** One connected run: check the table, read or resume the snapshot, then stream until stopped or an error. */
-  private async session(connected: () => void): Promise<void> {
+  private async session(): Promise<void> {
     let failure: Error | undefined;
     const client = await connectPostgres(this.config.connection, { onError: (error) => (failure = error) });
     const lagTimer = setInterval(() => void this.measureLag(client), 2_000);
@@ -184,15 +195,14 @@ class PostgresCdc implements RunningConnector {
       if (position.phase !== 'stream') throw new Error('the snapshot ended without a streaming position');
       this.stream = await ReplicationStream.open(this.config.connection, this.config.slot, this.config.publication, position.lsn);
       if (this.stopping) return;
-      this.state = 'running';
-      connected();
+      this.connected();
       void this.measureLag(client);
       await streamChanges({
         stream: this.stream,
         client,
         config: this.config,
         shape,
-        sink: this.sink,
+        sink: this.appending,
         position,
         maxBatch: this.tuning.maxBatch ?? 1_000,
         stopped: () => this.stopping,
@@ -248,12 +258,12 @@ class PostgresCdc implements RunningConnector {
       const slotName = resumed ? `${this.config.slot.slice(0, 50)}_resume` : this.config.slot;
       const snapshot = await createSlotWithSnapshot(replication, slotName, resumed);
       this.say('info', resumed ? `resuming the snapshot after key ${position.parts.at(-1)?.to} in a new snapshot at ${snapshot.lsn}` : `created slot "${this.config.slot}" at ${snapshot.lsn}; reading the snapshot`);
-      this.state = 'running';
+      this.connected();
       return await readSnapshot({
         client,
         config: this.config,
         shape,
-        sink: this.sink,
+        sink: this.appending,
         snapshot,
         slotLsn: resumed ? position.slotLsn : snapshot.lsn,
         rowsBefore: resumed ? position.rows : 0,
@@ -268,7 +278,21 @@ class PostgresCdc implements RunningConnector {
     }
   }
 
+  /**
+   * Connected again: running, unless the last append failed. An append that fails after every
+   * reconnect keeps the connector `retrying` (its health condition fires) with a growing backoff
+   * until an append succeeds.
+   */
+  private connected(): void {
+    if (this.appendFailing) return;
+    this.state = 'running';
+    this.failures = 0;
+  }
+
   private appended(position: CdcPosition, events: number): void {
+    this.appendFailing = false;
+    this.failures = 0;
+    this.state = 'running';
     this.received += events;
     this.position = encodePosition(position);
     if (position.phase === 'stream') this.confirmedLsn = parseLsn(position.lsn);

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Database, Key } from 'lmdb';
 import { environmentDirectory, openEnvironment } from '../../lmdb/open-environment.js';
+import { exceedsKeyBytes } from '../../../definitions/index.js';
 import type { EntityState } from '../../../processing/entity-state.js';
 import type { OnlineGcReport, OnlineStore, OnlineUpdateOptions, TableProgress, ViewTableInfo, ViewTableSpec } from '../online-store.js';
 import type { LmdbOnlineStoreConfig } from './config.js';
@@ -70,8 +71,13 @@ class StateReader {
   /** `shared`: chunks of at least {@link ARENA_BYTES}, kept across reads; else sized for the keys of one read. */
   constructor(private readonly db: Database<unknown, Key>, private readonly shared = false) {}
 
-  /** `keysLeft`: this key and those still to read, to size a chunk for them (one key, one state's bytes). */
-  read(key: Key, keysLeft: number): EntityState | undefined {
+  /**
+   * The state of `[generation, entity key]`. `keysLeft`: this key and those still to read, to
+   * size a chunk for them (one key, one state's bytes). A key longer than `MAX_KEY_BYTES` was
+   * never stored (ingest refuses it) and may not fit LMDB's keys: it is absent, not looked up.
+   */
+  read(key: [number, string], keysLeft: number): EntityState | undefined {
+    if (exceedsKeyBytes(key[1])) return undefined;
     const stored = this.db.getBinaryFast(key);
     if (stored === undefined) return undefined;
     const header = stored[0] === 0xc4 ? 2 : stored[0] === 0xc5 ? 3 : stored[0] === 0xc6 ? 5 : 0;

@@ -190,11 +190,11 @@ function withSentTexts(rejected: readonly RejectedEvent[], parts: readonly Event
   });
 }
 
-/** A rejected event as its sender sent it: its reason quoting values as written (DuckDB re-writes 1e3 as 1000.0), and where upstream holds it; an erased subject's text is its subject's, shared. */
+/** A rejected event as its sender sent it: its reason quoting values as written (DuckDB re-writes 1e3 as 1000.0), and where upstream holds it (an erased subject's event keeps its own keyed text: see `markErasedRows`). */
 function sentRejection(r: RejectedEvent, parts: readonly EventPart[]): RejectedEvent {
   const part = parts[Math.floor(r.index / PART)]!;
   const at = 'texts' in part ? part.upstream?.at?.[r.index % PART] : undefined;
-  return { ...r, reason: withSentValues(r.reason, r.raw), ...(at === undefined ? {} : { at }), ...(r.reason === ERASED_REASON ? { sharedText: true } : {}) };
+  return { ...r, reason: withSentValues(r.reason, r.raw), ...(at === undefined ? {} : { at }) };
 }
 
 /** The views of a source: whose row transforms decoding computes by default. */

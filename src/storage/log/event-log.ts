@@ -9,8 +9,6 @@ export interface RejectedEvent {
   readonly reason: string;
   /** Where upstream holds it (`stream sequence 17`), when its connector said (see `UpstreamDetails`). */
   readonly at?: string;
-  /** Set when `raw` is a text several events share, not the event's own (an erased subject's, see `markErasedRows`): never taken for a repeat of an earlier rejection. */
-  readonly sharedText?: true;
 }
 
 /** One durable batch of a source's events, as handed in by one push or one connector append. */
@@ -73,7 +71,7 @@ export interface LogAppendResult {
  *   reported in `duplicates`. With ids, a rejected event whose exact text was already rejected
  *   within the horizon (a retried batch whose first answer was lost) is left out of the entry's
  *   `rejected` and reported in `repeated`, so it is dead-lettered and counted once; its sender is
- *   still told it was rejected (as a repeat). A text several events share (`sharedText`) is never a repeat.
+ *   still told it was rejected (as a repeat).
  * - A batch with `after` is appended only if its origin's stored position is still `after`, in the
  *   append's transaction (otherwise a ConflictError, nothing stored): two runners of one
  *   connector never both append what they read after the same position.

@@ -99,16 +99,6 @@ describe('LMDB event log', () => {
     await log.close();
   });
 
-  test('a rejected text several events share (an erased subject\'s) is never a repeat: each event is dead-lettered', async () => {
-    const log = lmdbEventLog({ path: fresh(), dedupeHorizonMs: 1000 });
-    const erased = { index: 0, raw: '{"erased": "h1"}', reason: 'erased', sharedText: true as const };
-    await log.append('s', { ackTime: 0, origin: 'push', events: [], ids: [], rejected: [erased] });
-    const again = await log.append('s', { ackTime: 100, origin: 'push', events: [], ids: [], rejected: [erased] });
-    expect(again.repeated).toEqual([]);
-    expect(log.read('s', 1, 1)[0]!.rejected).toEqual([erased]);
-    await log.close();
-  });
-
   test('positions, checkpoints and trim', async () => {
     const log = lmdbEventLog({ path: fresh() });
     for (let i = 1; i <= 5; i++) await log.append('s', { ackTime: i, origin: 'nats', events: ['x'], rejected: [{ index: 1, raw: 'y', reason: 'bad' }], position: String(i * 10) });

@@ -123,7 +123,6 @@ export function lmdbEventLog(config: LmdbEventLogConfig): EventLog {
           for (const id of seen) db.put([ID, source, id], batch.ackTime + horizon);
           const refused: string[] = [];
           rejected = batch.rejected.filter((r, i) => {
-            if (r.sharedText) return true;
             const hash = textHash(r.raw);
             const until = db.get([REFUSED, source, hash]) as number | undefined;
             if (until !== undefined && until > batch.ackTime) {

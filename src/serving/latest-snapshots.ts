@@ -33,26 +33,17 @@ export async function latestSnapshots(metadata: MetadataStore, project: Project)
   return latest;
 }
 
-/** How far back `snapshotDataTime` looks for a snapshot that added rows. */
-const DATA_TIME_LOOKBACK = 1_000;
-
 /**
  * The time of the newest data a snapshot holds: when the newest snapshot up to it that added rows
- * was committed. A commit that added none (a stream's entries whose every event was rejected, a
- * file whose every row was) brings no new data, so it does not make a source or a view fresh
- * (review rev10: a producer whose clock was a day off stayed FRESH). Null when no snapshot up to it
- * added rows; past the look-back, the oldest one read (an earlier time: never fresher than true).
+ * was committed (`MetadataStore.snapshotDataTime`). A commit that added none (a stream's entries
+ * whose every event was rejected, a file whose every row was) brings no new data, so it does not
+ * make a source or a view fresh (review rev10: a producer whose clock was a day off stayed FRESH).
+ * Null when it holds no data.
  *
  * @example
  * await snapshotDataTime(platform.metadata, await platform.metadata.latestSnapshot('payments'));
  */
 export async function snapshotDataTime(metadata: MetadataStore, snapshot: Snapshot): Promise<number | null> {
   if (snapshot.addedRows > 0) return snapshot.createdAt;
-  if (snapshot.parentId === null) return null;
-  const history = await metadata.listSnapshots({ source: snapshot.source, limit: DATA_TIME_LOOKBACK });
-  const earlier = history.filter((s) => s.version <= snapshot.version);
-  const withRows = earlier.find((s) => s.addedRows > 0);
-  if (withRows !== undefined) return withRows.createdAt;
-  const oldest = earlier.at(-1);
-  return history.length === DATA_TIME_LOOKBACK && oldest !== undefined && snapshot.rowCount > 0 ? oldest.createdAt : null;
+  return (await metadata.snapshotDataTime(snapshot.source, snapshot.version)) ?? null;
 }

@@ -20,6 +20,18 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     await expect(other.close()).resolves.toBeUndefined();
   }));
 
+  test(`${name}: snapshotDataTime is the commit time of the newest snapshot up to a version that added rows; commits that added none do not move it`, run(async (_h, store) => {
+    expect(await store.snapshotDataTime('s', 1)).toBeUndefined();
+    const empty = (await store.commitIngest({ source: 's', addedFiles: [], addedRows: 0, contentHash: 'h0', createdAt: 5 }, [])).snapshot;
+    expect(await store.snapshotDataTime('s', empty.version)).toBeUndefined();
+    const rows = (await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 2, contentHash: 'h1', createdAt: 10 }, [])).snapshot;
+    const later = (await store.commitIngest({ source: 's', addedFiles: [], addedRows: 0, contentHash: 'h2', createdAt: 20 }, [])).snapshot;
+    expect(await store.snapshotDataTime('s', later.version)).toBe(10);
+    expect(await store.snapshotDataTime('s', rows.version)).toBe(10);
+    expect(await store.snapshotDataTime('s', empty.version)).toBeUndefined();
+    expect(await store.snapshotDataTime('other', later.version)).toBeUndefined();
+  }));
+
   test(`${name}: registry versions count up and keep the project`, run(async (_h, store) => {
     expect(await store.latestRegistry()).toBeUndefined();
     expect((await store.recordRegistry(project)).version).toBe(1);

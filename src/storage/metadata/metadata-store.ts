@@ -241,6 +241,12 @@ export interface MetadataStore {
   snapshot(id: string): Promise<Snapshot | undefined>;
   /** Snapshots, newest first: of one source, or of all. */
   listSnapshots(filter: { source?: string; limit?: number }): Promise<Snapshot[]>;
+  /**
+   * The commit time of the newest snapshot of `source` up to `version` that added rows (the time
+   * of the newest data that version holds); when none is left but that version holds rows (its
+   * history expired), the oldest remaining snapshot's; undefined when it holds no data.
+   */
+  snapshotDataTime(source: string, version: number): Promise<number | undefined>;
   /** Every lake file some snapshot lists. */
   referencedFiles(): Promise<Set<string>>;
   /** The snapshot that first ingested a file with this content hash, if any. */

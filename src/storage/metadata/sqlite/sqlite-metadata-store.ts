@@ -72,6 +72,10 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     snapshot: db.prepare('SELECT * FROM snapshots WHERE id = ?'),
     snapshots: db.prepare('SELECT * FROM snapshots ORDER BY created_at DESC, source, version DESC LIMIT ?'),
     snapshotsOf: db.prepare('SELECT * FROM snapshots WHERE source = ? ORDER BY version DESC LIMIT ?'),
+    // One indexed read (source, version) instead of listing the history with every snapshot's file list.
+    snapshotDataTime: db.prepare(`SELECT coalesce(
+      (SELECT created_at FROM snapshots WHERE source = ? AND version <= ? AND added_rows > 0 ORDER BY version DESC LIMIT 1),
+      (SELECT created_at FROM snapshots WHERE source = ? AND (SELECT row_count FROM snapshots WHERE source = ? AND version = ?) > 0 ORDER BY version LIMIT 1)) AS at`),
     snapshotFiles: db.prepare('SELECT DISTINCT value AS file FROM snapshots, json_each(snapshots.files)'),
     snapshotByHash: db.prepare('SELECT * FROM snapshots WHERE source = ? AND content_hash = ? ORDER BY version LIMIT 1'),
     snapshotsByHash: db.prepare('SELECT * FROM snapshots WHERE source = ? AND content_hash = ? ORDER BY version'),
@@ -162,6 +166,9 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     },
     async listSnapshots({ source, limit = 100 }) {
       return ((source === undefined ? sql.snapshots.all(limit) : sql.snapshotsOf.all(source, limit)) as SnapshotRow[]).map(toSnapshot);
+    },
+    async snapshotDataTime(source, version) {
+      return ((sql.snapshotDataTime.get(source, version, source, source, version) as { at: number | null }).at ?? undefined);
     },
     async referencedFiles() {
       return new Set((sql.snapshotFiles.all() as Array<{ file: string }>).map((r) => r.file));

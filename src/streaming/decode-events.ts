@@ -7,6 +7,7 @@ import type { EventColumn } from '../processing/aggregations/index.js';
 import { ident, literal, type SqlEngine, readPathList } from '../storage/engine/sql-engine.js';
 import { readDecodedEvents } from './read-decoded.js';
 import { bodyEventTexts } from './body-event-texts.js';
+import { eventTextProblem, strictJsonProblem, surrogateFix } from '../ingest/strict-json.js';
 import { CHECK_REASON, checkWholeGroup, groupVerdict, inlineCheckSql, wholeRequestChecks } from '../quality/stream-checks.js';
 import { markRequestDuplicates, splitRefused } from './request-duplicates.js';
 import type { BatchVerdict } from '../quality/run-checks.js';
@@ -75,41 +76,23 @@ function timelinessSql(source: Source, ackTime: number, streamed: boolean): stri
 }
 
 /**
- * Why a push body is refused (only looked into on this error path): it starts with a byte order
- * mark; or it is not JSON (`JSON.parse` names where: NaN, Infinity and trailing commas, which
- * DuckDB's lenient reader takes, are not JSON); or JavaScript reads it as `{"events": [...]}` but DuckDB's check refused it, for an escaped
- * lone UTF-16 surrogate such as `\ud800` (not a character, so no event could hold it) or for
- * "events" given twice; else it is not `{"events": [...]}`.
+ * Why a push body is refused: it breaks the rule every JSON text of events keeps
+ * (`strictJsonProblem`: JSON itself, where DuckDB's lenient reader takes NaN, Infinity and
+ * trailing commas; no byte order mark; no lone surrogate); or it is not `{"events": [...]}`, or
+ * gives "events" twice (DuckDB would read the first, JavaScript the last), which only DuckDB's
+ * check found (looked into on this error path only).
  */
-const LONE_SURROGATE = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
-
-/** Whether a text is JSON (RFC 8259, as `JSON.parse` reads it). */
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function badBody(body: string, source: Source): string {
+function badBody(body: string, source: Source, problem = strictJsonProblem(body)): string {
   const expected = `a JSON object {"events": [{...}, ...]} of events of source "${source.name}"`;
-  const shape = `the body must be ${expected}`;
-  if (body.charCodeAt(0) === 0xfeff) return `the body starts with a byte order mark (U+FEFF), which JSON does not allow; send ${expected} without it`;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (error) {
-    // NaN, Infinity, a trailing comma: DuckDB's reader would take them, JSON does not.
-    return `the body is not valid JSON (${error instanceof Error ? error.message : String(error)}); send ${expected}`;
+  if (problem !== undefined) {
+    if (problem.kind === 'byte order mark') return `the body ${problem.what}; send ${expected} without it`;
+    return `the body ${problem.what}; ${surrogateFix(problem) ?? `send ${expected}`}`;
   }
+  const parsed = JSON.parse(body) as unknown;
   if (parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { events?: unknown }).events)) {
-    if (LONE_SURROGATE.test(body)) return `the body has an escaped lone UTF-16 surrogate (such as \\ud800), which is not a character; send text as UTF-8 or escape a character outside the BMP as a surrogate pair (\\ud83d\\ude00)`;
-    // JavaScript reads it as a body of events, DuckDB's check refused it: the one check left is "events" given once.
     return `the body gives "events" more than once (however spelled), so which list it sends is ambiguous; send one list: ${expected}`;
   }
-  return shape;
+  return `the body must be ${expected}`;
 }
 
 /** One batch handed in: event texts (a connector, with what it knows of them upstream), or a push request body `{"events": [...]}`. */
@@ -143,15 +126,17 @@ export async function decodeEvents(
     await engine.appendColumns(LINES, [
       { type: 'double', values: Float64Array.from(texts) },
       { type: 'text', values: parts.flatMap((part) => ('texts' in part ? part.texts : [])) },
-      // What a connector could not read (invalid UTF-8) is refused for that, before any other rule.
-      { type: 'text', values: parts.flatMap((part) => ('texts' in part ? part.texts.map((_, i) => part.upstream?.problems?.[i] ?? null) : [])) },
+      // What a connector could not read (invalid UTF-8) is refused for that, before any other rule;
+      // then a new event's text is held to JSON itself, as a push body is (a log entry replays as accepted).
+      { type: 'text', values: parts.flatMap((part) => ('texts' in part ? part.texts.map((text, i) => part.upstream?.problems?.[i] ?? (streamed ? eventTextProblem(text) : undefined) ?? null) : [])) },
     ]);
   }
   // DuckDB's reader is lenient (NaN, Infinity, trailing commas): a body is first held to JSON itself.
   const bodies = parts.flatMap((part, p) => {
     if (!('body' in part)) return [];
-    if (isJson(part.body)) return [p];
-    counts[p] = badBody(part.body, source);
+    const problem = strictJsonProblem(part.body);
+    if (problem === undefined) return [p];
+    counts[p] = badBody(part.body, source, problem);
     return [];
   });
   if (bodies.length > 0) {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cdcSource, defineProject, entity, env, featureView, field, postgresCdc } from '../src/definitions/index.js';
 import { CONNECTORS } from '../src/ingest/connectors/index.js';
+import { parseLsn } from '../src/ingest/connectors/postgres/lsn.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { getOnlineFeatures } from '../src/serving/online-features.js';
 import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
@@ -21,22 +22,41 @@ const accounts = cdcSource({ name: 'accounts', key: 'account_id', schema: { acco
 const profile = featureView({ name: 'profile', entity: account, source: accounts, features: { tier: field('tier'), credit_limit: field('credit_limit') } });
 const spec = defineProject({ name: 'crm', entities: [account], sources: [accounts], featureViews: [profile] });
 
+/** A new database `database` whose table `accounts` holds `rows` (SQL values), followed by the source's connection setting; the slot an earlier test left (its process closed) goes: slot names are server-wide. */
+async function accountsIn(database: string, rows: string): Promise<pg.Client> {
+  const admin = new pg.Client({ connectionString: live!.url() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND NOT active");
+  await admin.end();
+  const db = new pg.Client({ connectionString: live!.url(database) });
+  await db.connect();
+  await db.query('CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, tier TEXT, credit_limit DOUBLE PRECISION)');
+  await db.query(`INSERT INTO accounts VALUES ${rows}`);
+  process.env.SLUICE_TEST_CRM_URL = live!.url(database);
+  return db;
+}
+
+/** {@link accountsIn}, followed by a stream runtime with the real connectors; `close` ends it all. */
+async function runtimeOn(database: string, rows: string) {
+  const db = await accountsIn(database, rows);
+  const env_ = await tempPlatform(spec, Date.now());
+  env_.clock.now = Date.now();
+  const platform = { ...env_.platform, now: () => Date.now() };
+  const runtime = await startStreamRuntime(platform, { project: () => env_.project, connectors: CONNECTORS, commitIntervalMs: 200 });
+  const serve = async (keys: (number | string)[], features: string[]) => getOnlineFeatures(env_.project, await env_.platform.online(), { entities: { account_id: keys }, features }, Date.now() + 1, await latestSnapshots(env_.platform.metadata, env_.project));
+  const close = async () => {
+    await runtime.close();
+    await db.end();
+    await env_.dispose();
+  };
+  return { db, env: env_, runtime, serve, close };
+}
+
 describe.skipIf(!live)('Postgres CDC through sluice: the table, followed into online features and the lake', () => {
   it('snapshot, inserts, updates and deletes reach online serving; the lake holds every change once', async () => {
-    const admin = new pg.Client({ connectionString: live!.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE crm_runtime');
-    await admin.end();
-    const db = new pg.Client({ connectionString: live!.url('crm_runtime') });
-    await db.connect();
-    await db.query('CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, tier TEXT, credit_limit DOUBLE PRECISION)');
-    await db.query("INSERT INTO accounts VALUES (1, 'silver', 100), (2, 'gold', 500), (9007199254740993, 'big', 1)");
-    process.env.SLUICE_TEST_CRM_URL = live!.url('crm_runtime');
-    const env_ = await tempPlatform(spec, Date.now());
-    env_.clock.now = Date.now();
-    const platform = { ...env_.platform, now: () => Date.now() };
-    const runtime = await startStreamRuntime(platform, { project: () => env_.project, connectors: CONNECTORS, commitIntervalMs: 200 });
-    const serve = async () => getOnlineFeatures(env_.project, await env_.platform.online(), { entities: { account_id: [1, 2, '9007199254740993', 3] }, features: ['profile:tier', 'profile:credit_limit'] }, Date.now() + 1, await latestSnapshots(env_.platform.metadata, env_.project));
+    const { db, env: env_, runtime, serve: read, close } = await runtimeOn('crm_runtime', "(1, 'silver', 100), (2, 'gold', 500), (9007199254740993, 'big', 1)");
+    const serve = () => read([1, 2, '9007199254740993', 3], ['profile:tier', 'profile:credit_limit']);
     try {
       await until('the snapshot online', async () => (await serve()).rows[2]!.profile__tier === 'big');
       await db.query("UPDATE accounts SET tier = 'platinum', credit_limit = 9000 WHERE account_id = 1");
@@ -50,24 +70,37 @@ describe.skipIf(!live)('Postgres CDC through sluice: the table, followed into on
       await until('every change in the lake', async () => (await env_.platform.metadata.latestSnapshot('accounts'))?.rowCount === 6);
       expect(runtime.status()[0]!.connector).toMatchObject({ kind: 'postgresCdc', state: 'running' });
     } finally {
-      await runtime.close();
-      await db.end();
-      await env_.dispose();
+      await close();
+    }
+  }, 120_000);
+
+  it('a poison change (float8 NaN, which no float64 is) is dead-lettered naming its LSN and table, the connector moves on and the next change is applied', async () => {
+    const { db, env: env_, runtime, serve: read, close } = await runtimeOn('crm_poison', "(1, 'silver', 100), (2, 'nan', 'NaN')");
+    const serve = () => read([1, 3], ['profile:tier']);
+    try {
+      await until('the snapshot online', async () => (await serve()).rows[0]!.profile__tier === 'silver');
+      const before = (await db.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+      await db.query("INSERT INTO accounts VALUES (3, 'poison', '-Infinity')");
+      const after = (await db.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+      await db.query("UPDATE accounts SET tier = 'gold' WHERE account_id = 1");
+      await until('the next change online', async () => (await serve()).rows[0]!.profile__tier === 'gold');
+      expect((await serve()).metadata[1]!.status[0]).toBe('NOT_FOUND');
+      await until('the dead letters committed', async () => (await env_.platform.metadata.listDeadLetters({ source: 'accounts' })).length === 2);
+      const letters = await env_.platform.metadata.listDeadLetters({ source: 'accounts' });
+      const [snapshot, change] = letters.map((l) => ({ ...l, at: /^postgresCdc \(log entry \d+, (.*)\)$/.exec(l.file)?.[1] }));
+      expect([snapshot!.reason, change!.reason]).toEqual(['column "credit_limit": "NaN" is not a float64', 'column "credit_limit": "-Infinity" is not a float64']);
+      expect(snapshot!.at).toMatch(/^the snapshot at LSN [0-9A-F]+\/[0-9A-F]+ of table public\.accounts$/);
+      const at = /^LSN ([0-9A-F]+\/[0-9A-F]+) of table public\.accounts$/.exec(change!.at ?? '');
+      expect(at, change!.file).not.toBeNull();
+      expect(parseLsn(at![1]!) >= parseLsn(before) && parseLsn(at![1]!) < parseLsn(after)).toBe(true);
+      expect(runtime.status()[0]!.connector).toMatchObject({ kind: 'postgresCdc', state: 'running' });
+    } finally {
+      await close();
     }
   }, 120_000);
 
   const followed = async (database: string) => {
-    const admin = new pg.Client({ connectionString: live!.url() });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    // Slot names are server-wide: the one an earlier test left (its process closed) goes.
-    await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND NOT active");
-    await admin.end();
-    const db = new pg.Client({ connectionString: live!.url(database) });
-    await db.connect();
-    await db.query('CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, tier TEXT, credit_limit DOUBLE PRECISION)');
-    await db.query("INSERT INTO accounts VALUES (1, 'silver', 100)");
-    process.env.SLUICE_TEST_CRM_URL = live!.url(database);
+    const db = await accountsIn(database, "(1, 'silver', 100)");
     const env_ = await tempPlatform(spec, Date.now());
     const platform = { ...env_.platform, now: () => Date.now() };
     await platform.metadata.recordRegistry(env_.project);

@@ -1,5 +1,6 @@
 import { CDC_CHANGED_AT, CDC_OP } from '../../../definitions/index.js';
 import type { Pgoutput } from 'pg-logical-replication';
+import { formatLsn, parseLsn } from './lsn.js';
 
 /** What a change did: a row of the initial snapshot, or a committed insert, update or delete. */
 export type ChangeOp = 'snapshot' | 'insert' | 'update' | 'delete';
@@ -7,10 +8,25 @@ export type ChangeOp = 'snapshot' | 'insert' | 'update' | 'delete';
 /** A row's values as Postgres prints them (text, or null), by column name. */
 export type RowText = Readonly<Record<string, string | null | undefined>>;
 
-/** One event for the sink, with the key it is about (to filter a resumed snapshot's changes). */
+/** One event for the sink, with the key it is about (to filter a resumed snapshot's changes) and where upstream holds it (see {@link changeAt}). */
 export interface ChangeEvent {
   readonly key: string;
   readonly text: string;
+  readonly at: string;
+}
+
+/**
+ * Where upstream holds a change, as its dead letter, errors and messages name it (as the
+ * JetStream connector names a stream sequence): the WAL position of the change's record and its
+ * table; for a row of the initial snapshot, the snapshot's consistent point.
+ *
+ * @example
+ * changeAt(0x16B3748n, 'public.accounts'); // 'LSN 0/16B3748 of table public.accounts'
+ * changeAt('0/16B3000', 'public.accounts', 'snapshot'); // 'the snapshot at LSN 0/16B3000 of table public.accounts'
+ */
+export function changeAt(lsn: bigint | string, table: string, of: 'change' | 'snapshot' = 'change'): string {
+  const text = formatLsn(typeof lsn === 'string' ? parseLsn(lsn) : lsn);
+  return `${of === 'snapshot' ? 'the snapshot at ' : ''}LSN ${text} of table ${table}`;
 }
 
 /**
@@ -43,20 +59,22 @@ export interface RowChanges {
 }
 
 /**
- * The events of one insert, update or delete. A delete carries the key (and whatever else the
- * old row gives, other columns null). An update that changes the key is a delete of the old
- * key followed by an insert of the new one, so the old entity does not live on.
+ * The events of one insert, update or delete, each held upstream `at` (see {@link changeAt}). A
+ * delete carries the key (and whatever else the old row gives, other columns null). An update
+ * that changes the key is a delete of the old key followed by an insert of the new one, so the
+ * old entity does not live on.
  */
 export function changeEvents(
   columns: readonly string[],
   key: string,
   message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
   changedAt: string,
+  at: string,
 ): RowChanges {
   const unknownColumns: string[] = [];
   const make = (row: RowText, op: ChangeOp): ChangeEvent => {
     if (op !== 'delete') for (const column of columns) if (row[column] === undefined && column in row) unknownColumns.push(column);
-    return { key: String(row[key]), text: rowEvent(columns, row, op, changedAt) };
+    return { key: String(row[key]), text: rowEvent(columns, row, op, changedAt), at };
   };
   const asText = (row: Record<string, unknown> | null): RowText => (row ?? {}) as RowText;
   if (message.tag === 'insert') return { events: [make(asText(message.new), 'insert')], unknownColumns };

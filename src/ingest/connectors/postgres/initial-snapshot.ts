@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { ConnectorSink } from '../connector.js';
 import { appendWhenAccepted } from './append-when-accepted.js';
 import { encodePosition, type CdcPosition, type SnapshotPart } from './cdc-position.js';
-import { rowEvent, type RowText } from './change-events.js';
+import { changeAt, rowEvent, type RowText } from './change-events.js';
 import type { PostgresCdcConfig } from './postgres-cdc-config.js';
 import { pgIdent, pgLiteral } from './postgres-connection.js';
 import type { TableShape } from './table-inspection.js';
@@ -96,7 +96,9 @@ export async function readSnapshot(options: SnapshotReadOptions): Promise<CdcPos
         ? { phase: 'stream', lsn: options.slotLsn, ...(options.partsBefore.length > 0 && { parts: [...options.partsBefore, { at: snapshot.lsn }] }) }
         : { phase: 'snapshot', slotLsn: options.slotLsn, rows, parts: [...options.partsBefore, current] };
       const events = batch.map((row) => rowEvent(config.columns, row, 'snapshot', snapshot.changedAt));
-      await appendWhenAccepted(sink, events, encodePosition(position), options.stopped);
+      const at = changeAt(snapshot.lsn, `${config.schemaName}.${config.tableName}`, 'snapshot');
+      const what = `snapshot rows ${rows - batch.length + 1} to ${rows} of ${at}`;
+      await appendWhenAccepted(sink, { events, at: events.map(() => at), what }, encodePosition(position), options.stopped);
       options.appended(position, events.length);
       if (done) return position;
       batch = next;

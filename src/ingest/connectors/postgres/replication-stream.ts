@@ -1,10 +1,15 @@
 import type pg from 'pg';
 import { PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { formatLsn } from './lsn.js';
 import { closePostgres, connectPostgres } from './postgres-connection.js';
 
-/** What the slot sends: a decoded pgoutput message, or a keepalive with the server's sent position. */
+/**
+ * What the slot sends: a decoded pgoutput message with its WAL position (`lsn`: the record it
+ * decodes, so each change of a transaction has its own; a commit's is its commit LSN), or a
+ * keepalive with the server's sent position.
+ */
 export type ReplicationItem =
-  | { readonly kind: 'message'; readonly message: Pgoutput.Message }
+  | { readonly kind: 'message'; readonly message: Pgoutput.Message; readonly lsn: bigint }
   | { readonly kind: 'keepalive'; readonly lsn: bigint; readonly reply: boolean };
 
 /**
@@ -82,8 +87,14 @@ export class ReplicationStream {
   private receive(plugin: TextPgoutputPlugin, chunk: Buffer): void {
     if (this.ended) return;
     try {
-      if (chunk[0] === 0x77) this.push({ kind: 'message', message: plugin.parse(chunk.subarray(25)) });
-      else if (chunk[0] === 0x6b) this.push({ kind: 'keepalive', lsn: chunk.readBigUInt64BE(1), reply: chunk[17] === 1 });
+      if (chunk[0] === 0x77) {
+        const lsn = chunk.readBigUInt64BE(1);
+        try {
+          this.push({ kind: 'message', message: plugin.parse(chunk.subarray(25)), lsn });
+        } catch (error) {
+          throw new Error(`cannot decode the replication message at LSN ${formatLsn(lsn)}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        }
+      } else if (chunk[0] === 0x6b) this.push({ kind: 'keepalive', lsn: chunk.readBigUInt64BE(1), reply: chunk[17] === 1 });
     } catch (error) {
       this.fail(error as Error);
       void closePostgres(this.client);

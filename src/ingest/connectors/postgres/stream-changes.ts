@@ -3,7 +3,7 @@ import type { Pgoutput } from 'pg-logical-replication';
 import type { ConnectorSink } from '../connector.js';
 import { appendWhenAccepted } from './append-when-accepted.js';
 import { encodePosition, type CdcPosition, type SnapshotPart } from './cdc-position.js';
-import { changeEvents, commitTimeIso } from './change-events.js';
+import { changeAt, changeEvents, commitTimeIso } from './change-events.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import type { PostgresCdcConfig } from './postgres-cdc-config.js';
 import type { ReplicationStream } from './replication-stream.js';
@@ -52,7 +52,11 @@ export async function streamChanges(options: StreamChangesOptions): Promise<void
   let complete = stored.lsn;
   let parts = stored.parts;
   let confirmed = parseLsn(stored.lsn);
+  const table = `${config.schemaName}.${config.tableName}`;
+  /** The events waiting to be appended, where each is held upstream, and the WAL positions of the first and last. */
   let pending: string[] = [];
+  let pendingAt: string[] = [];
+  let lsns: { first: bigint; last: bigint } | undefined;
   let open: OpenTransaction | undefined;
   /** The position after the last commit, to append `pending` with once no transaction is open. */
   let ready: StreamPosition = stored;
@@ -60,9 +64,12 @@ export async function streamChanges(options: StreamChangesOptions): Promise<void
   const warnedUnknown = new Set<string>();
 
   const flush = async (position: StreamPosition): Promise<void> => {
-    await appendWhenAccepted(sink, pending, encodePosition(position), options.stopped);
+    const what = lsns!.first === lsns!.last ? `the change at ${changeAt(lsns!.first, table)}` : `the changes at LSN ${formatLsn(lsns!.first)} to ${formatLsn(lsns!.last)} of table ${table}`;
+    await appendWhenAccepted(sink, { events: pending, at: pendingAt, what }, encodePosition(position), options.stopped);
     options.appended(position, pending.length);
     pending = [];
+    pendingAt = [];
+    lsns = undefined;
     stored = position;
     confirm(parseLsn(position.lsn));
   };
@@ -100,13 +107,17 @@ export async function streamChanges(options: StreamChangesOptions): Promise<void
         if (open === undefined || !isSourceTable(message.relation, config)) break;
         open.seen += 1;
         if (open.seen <= open.appendedBefore) break;
-        const { events, unknownColumns } = changeEvents(config.columns, config.key, message, open.changedAt);
+        const at = changeAt(item.lsn, table);
+        const { events, unknownColumns } = changeEvents(config.columns, config.key, message, open.changedAt, at);
         if (unknownColumns.some((c) => !warnedUnknown.has(c))) {
           unknownColumns.forEach((c) => warnedUnknown.add(c));
-          options.warn(`an update at ${open.commit} did not carry the unchanged large value(s) of ${unknownColumns.join(', ')} (they are written as null); run ALTER TABLE ${config.schemaName}.${config.tableName} REPLICA IDENTITY FULL so Postgres sends them`);
+          options.warn(`the update at ${at} (commit ${open.commit}) did not carry the unchanged large value(s) of ${unknownColumns.join(', ')} (they are written as null); run ALTER TABLE ${table} REPLICA IDENTITY FULL so Postgres sends them`);
         }
         for (const event of events) {
-          if (parts === undefined || (await inLaterPart(options, parts, event.key, open.commitLsn))) pending.push(event.text);
+          if (parts !== undefined && !(await inLaterPart(options, parts, event.key, open.commitLsn))) continue;
+          pending.push(event.text);
+          pendingAt.push(event.at);
+          lsns = { first: lsns?.first ?? item.lsn, last: item.lsn };
         }
         if (pending.length >= options.maxBatch) {
           await flush({ phase: 'stream', lsn: complete, txn: { commit: open.commit, done: open.seen }, ...(parts && { parts }) });
@@ -124,14 +135,14 @@ export async function streamChanges(options: StreamChangesOptions): Promise<void
       case 'truncate':
         if (!warnedTruncate && message.relations.some((r) => isSourceTable(r, config))) {
           warnedTruncate = true;
-          options.warn(`table ${config.schemaName}.${config.tableName} was truncated: a truncate does not say which rows it removed, so they stay in the history; to start over, drop slot "${config.slot}" and the source's history`);
+          options.warn(`table ${table} was truncated at LSN ${formatLsn(item.lsn)}: a truncate does not say which rows it removed, so they stay in the history; to start over, drop slot "${config.slot}" and the source's history`);
         }
         break;
       case 'relation':
         if (isSourceTable(message, config)) {
           const names = new Set(message.columns.map((c) => c.name));
           const missing = config.columns.filter((c) => !names.has(c));
-          if (missing.length > 0) options.dropped(missing, `table ${config.schemaName}.${config.tableName} no longer has column(s) ${missing.join(', ')}; their values are written as null`);
+          if (missing.length > 0) options.dropped(missing, `table ${table} no longer has column(s) ${missing.join(', ')} (as of LSN ${formatLsn(item.lsn)}); their values are written as null`);
         }
         break;
       default:

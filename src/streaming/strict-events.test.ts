@@ -97,6 +97,19 @@ describe('a lenient text: the same verdict and reason pushed as streamed (JetStr
     });
   }
 
+  test('poison never fails a group: every lenient text among good ones, for sources with list and vector columns too, is dead-lettered alone', async () => {
+    const listed = compileProject(defineProject({
+      name: 'lists', entities: [account], featureViews: [],
+      sources: [streamSource({ name: 'tagged', timestamp: 'ts', eventId: 'id', schema: { id: 'string', account_id: 'string', price: 'float64', tags: 'string[]', embedding: 'float32[2]', ts: 'timestamp' } })],
+    }));
+    const good = (id: string) => `{"id": "${id}", "account_id": "a", "ts": "${TS}", "price": 1, "tags": ["x"], "embedding": [0.5, 1]}`;
+    const poison = lenient.filter(([, , expected]) => expected !== 'accepted').map(([, text]) => text);
+    const texts = [good('g0'), ...poison, good('g1')];
+    const decoded = await decoder.decodeGroup(listed, listed.sources[0]!, [{ texts, upstream: { at: texts.map((_, i) => `stream sequence ${i + 1}`) } }], ACK, [], () => undefined);
+    expect(decoded.lines).toEqual([0, texts.length - 1]);
+    expect(decoded.rejected.map((r) => r.at)).toEqual(poison.map((_, i) => `stream sequence ${i + 2}`));
+  });
+
   test('typed: a number out of the int64 range, and a fraction for an int64', async () => {
     for (const [qty, reason] of [['99999999999999999999', 'is outside the int64 range (-2^63 to 2^63-1)'], ['1.5', 'is not an int64 (write a whole number in decimal digits)']] as const) {
       const text = event(`"price": 1, "qty": ${qty}`);

@@ -6,7 +6,10 @@
 // `--flush-every` requests (79: the server's 250 ms timer at ~300 req/s); CPU time of the process
 // per request (user and system), flushes included. Options: --requests N (1500 per build and
 // round) --rounds N (12) --entities N (100) --flush-every N (79). Reports medians, ranges and
-// every round, the paired ratio this/baseline per round, and the log's bytes per request.
+// every round, the paired ratio this/baseline per round, and the log's bytes per request. A build
+// with `dist/serving/http/value-ends.js` (2026-12-01 (18) on) gets the answer's value ends with its
+// bytes, as the route hands them over.
+import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,16 +25,18 @@ try {
     const { loadProject } = await import(join(checkout, 'dist/config/load-project.js'));
     const { servingLogWriter } = await import(join(checkout, 'dist/observability/serving-log/serving-log-writer.js'));
     const { answerBytes } = await import(join(checkout, 'dist/serving/http/answer-bytes.js'));
+    const endsModule = join(checkout, 'dist/serving/http/value-ends.js');
+    const ends = existsSync(endsModule) ? new (await import(endsModule)).RowValueEnds() : undefined;
     const project = await loadProject(root);
     const { service, response, request } = logBenchAnswer(project, entities);
     const dataDir = join(root, name);
-    builds[name] = { project, service, response, request, answer: answerBytes(response), dataDir, log: servingLogWriter({ dataDir, defaultRate: 1, maxBufferedRows: 1e9 }), cpu: [], system: [] };
+    builds[name] = { project, service, response, request, answer: answerBytes(response, undefined, ends), ends, dataDir, log: servingLogWriter({ dataDir, defaultRate: 1, maxBufferedRows: 1e9 }), cpu: [], system: [] };
   }
   const ids = Array.from({ length: requests }, () => randomUUID());
   const run = async (build) => {
     const start = process.cpuUsage();
     for (let i = 0; i < requests; i++) {
-      build.log.record(build.project, build.request, build.response, ids[i], Date.now(), build.answer);
+      build.log.record(build.project, build.request, build.response, ids[i], Date.now(), build.answer, build.ends);
       if (i % flushEvery === flushEvery - 1) await build.log.flush();
       else if (i % 10 === 9) await new Promise((done) => setImmediate(done));
     }
@@ -53,7 +58,7 @@ try {
     await build.log.close();
     const dir = join(build.dataDir, 'serving-log', build.service.name);
     const bytes = readdirSync(dir).reduce((sum, file) => sum + statSync(join(dir, file)).size, 0);
-    result[name] = { commit: benchCommit(checkouts[name]), recordUsPerRequest: summary(build.cpu), systemUsPerRequest: summary(build.system), logBytesPerRequest: Math.round(bytes / (requests * rounds)) };
+    result[name] = { commit: benchCommit(checkouts[name]), valueEnds: build.ends !== undefined, recordUsPerRequest: summary(build.cpu), systemUsPerRequest: summary(build.system), logBytesPerRequest: Math.round(bytes / (requests * rounds)) };
   }
   result.pairedThisOverBaseline = summary(builds.this.cpu.map((v, i) => v / builds.baseline.cpu[i]), 3);
   process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), entities, requests, rounds, flushEvery, ...result }, null, 2)}\n`);

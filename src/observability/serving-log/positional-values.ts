@@ -185,7 +185,7 @@ export function positionalCopy(src: Uint8Array, from: number, end: number, dest:
  * so up to 3 bytes past the `]` in `dest` are overwritten (room must be made for them). Returns
  * where it ends in `dest` and leaves in `names.implied` whether `statuses` are the ones the values
  * imply, or -1 when a value's bounds are not laid out so (the caller copies the row another way).
- * About a third of `positionalCopy`'s time for the bench service's rows (2026-12-01).
+ * A third to a half of `positionalCopy`'s time for the bench service's rows (microbench, 2026-12-01).
  *
  * @example
  * positionalCopyByEnds(answer, answerView, ends.ends, r * ends.keys.length + 1, ends.valueEnd(r, 0), chunk, chunkView, at, names, statuses);

@@ -1,4 +1,4 @@
-import { copyValue, positionalCopy, positionalReadEnd, type PositionalNames } from './positional-values.js';
+import { copyValue, positionalCopy, positionalCopyByEnds, positionalReadEnd, type PositionalNames } from './positional-values.js';
 
 /** Chunks of `CHUNK_BYTES` are reused from flush to flush: fresh memory costs a page fault per 4 KiB written. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -30,6 +30,8 @@ export class LineChunks {
   /** The sum of `used`. */
   private usedBytes = 0;
   private chunk: Buffer | undefined;
+  /** A DataView of `chunk`, for word stores. */
+  private view: DataView | undefined;
   private at = 0;
 
   constructor(private readonly pool: ChunkPool) {}
@@ -42,6 +44,7 @@ export class LineChunks {
       this.usedBytes += this.at;
     }
     this.chunk = this.pool.take(bytes);
+    this.view = undefined;
     this.chunks.push(this.chunk);
     this.at = 0;
     return true;
@@ -82,6 +85,20 @@ export class LineChunks {
     const read = positionalReadEnd(names, from, this.at, w);
     this.at = w;
     return read;
+  }
+
+  /**
+   * Copies a row's features as the positional `[<value>,...]` by where its values end in `src` (see
+   * `positionalCopyByEnds`), in room reserved before for them and 3 bytes more; returns false
+   * (nothing written) when the ends do not fit the names.
+   */
+  byEnds(src: Uint8Array, srcView: DataView, ends: Int32Array, from: number, keysEnd: number, names: PositionalNames, statuses?: readonly string[]): boolean {
+    const chunk = this.chunk!;
+    this.view ??= new DataView(chunk.buffer, chunk.byteOffset, chunk.length);
+    const w = positionalCopyByEnds(src, srcView, ends, from, keysEnd, chunk, this.view, this.at, names, statuses);
+    if (w < 0) return false;
+    this.at = w;
+    return true;
   }
 
   /** The bytes written into every chunk so far. */

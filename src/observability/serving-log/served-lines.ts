@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { OnlineFeaturesResponse } from '../../serving/online-features.js';
 import type { ValueStatus } from '../../processing/evaluate-online.js';
+import type { RowValueEnds } from '../../serving/http/value-ends.js';
 import { CHUNK_BYTES, OUT_OF_ROOM, type LineChunks } from './line-chunks.js';
 import { positionalNames, type PositionalNames } from './positional-values.js';
 import { lineJson } from './request-line.js';
@@ -188,6 +189,57 @@ function copyRow(out: LineChunks, keys: ServedKeys, shape: FeatureShape, source:
   return at < 0 || at === end || source[at] === COMMA || source[at] === CLOSE_LIST ? at : -1;
 }
 
+/**
+ * The value ends of an answer's bytes (`RowValueEnds`, recorded as they were written) whose rows
+ * have exactly a plan's join keys then the answer's features, in that order, with a DataView of
+ * those bytes: what `writeRow` copies a row's values by.
+ */
+export interface AnswerValueEnds {
+  readonly ends: RowValueEnds;
+  readonly view: DataView;
+}
+
+/**
+ * `ends` of `answer` (its `answerBytes` bytes) when they are of all of `response`'s rows and their keys are `keys.joinKeys` then
+ * `response.features`; undefined otherwise (the rows are then copied by scanning the bytes).
+ *
+ * @example
+ * const byEnds = answerValueEnds(ends, answer, plan, response);
+ */
+export function answerValueEnds(ends: RowValueEnds | undefined, answer: Uint8Array | undefined, keys: ServedKeys, response: OnlineFeaturesResponse): AnswerValueEnds | undefined {
+  if (ends === undefined || answer === undefined || ends.rows === 0 || ends.rows !== response.rows.length) return undefined;
+  const joinKeys = keys.joinKeys;
+  const features = response.features;
+  if (ends.keys.length !== joinKeys.length + features.length) return undefined;
+  for (let k = 0; k < joinKeys.length; k++) if (ends.keys[k] !== joinKeys[k]) return undefined;
+  for (let i = 0; i < features.length; i++) if (ends.keys[joinKeys.length + i] !== features[i]) return undefined;
+  return { ends, view: new DataView(answer.buffer, answer.byteOffset, answer.byteLength) };
+}
+
+/**
+ * Writes row `r`'s head and values by `byEnds` (reserving exactly their room), its join keys' end
+ * kept in `copiedKeysEnd`; returns where the row's text ends in `answer` (after its `}`), or -1
+ * with nothing written when its ends do not fit the names.
+ */
+function copyRowByEnds(out: LineChunks, keys: ServedKeys, shape: FeatureShape, answer: Uint8Array, byEnds: AnswerValueEnds, r: number, entityKey: string, first: boolean, room: number, statuses: readonly ValueStatus[]): number {
+  const ends = byEnds.ends.ends;
+  const width = byEnds.ends.keys.length;
+  const features = r * width + keys.joinKeys.length;
+  const keysEnd = ends[features - 1]!;
+  const last = ends[r * width + width - 1]!;
+  // The values with their commas and brackets are the features' text without the names, plus 1; 3 more for the word
+  // stores; then the keys' text (`{` to the comma before the features) and its `}`, when the row keeps them.
+  out.reserve(room + last - keysEnd - shape.positional.namesBytes + 4 + keysEnd - byEnds.ends.starts[r]! + 1);
+  const rowStart = out.mark();
+  writeRowHead(out, entityKey, first);
+  if (!out.byEnds(answer, byEnds.view, ends, features, keysEnd, shape.positional, statuses)) {
+    out.moveTo(rowStart);
+    return -1;
+  }
+  copiedKeysEnd = keysEnd;
+  return last + 1;
+}
+
 /** Writes the status letters of a row whose statuses are not all implied: `,"PPN..."`. */
 function writeStatusLetters(out: LineChunks, statuses: readonly ValueStatus[]): void {
   out.byte(COMMA);
@@ -217,13 +269,15 @@ function writeStatusLetters(out: LineChunks, statuses: readonly ValueStatus[]): 
  * starts in it: the values and join keys are copied from those bytes, the features' names dropped
  * (checked: join keys first, then the features in order, nothing after); without it the row's own
  * `JSON.stringify` is copied so. Any other row (another key order, a feature list of another
- * entity) is written value by value. Returns where the row's text ends in `answer` (after its `}`),
- * or -1 when it was not copied from `answer`.
+ * entity) is written value by value. `byEnds`, when given (`answerValueEnds` of `answer`), says
+ * where the row starts and each of its values ends in `answer` (then `from` is not read, and no
+ * byte of the row is scanned), unless it marks the row as not recorded. Returns where the row's text ends in
+ * `answer` (after its `}`), or -1 when it was not copied from `answer`.
  *
  * @example
  * writeRow(chunks, servedKeys(['customer_id']), response, 0, 'c1', true);
  */
-export function writeRow(out: LineChunks, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, first: boolean, answer?: Uint8Array, from = 0): number {
+export function writeRow(out: LineChunks, keys: ServedKeys, response: OnlineFeaturesResponse, r: number, entityKey: string, first: boolean, answer?: Uint8Array, from = 0, byEnds?: AnswerValueEnds): number {
   const shape = shapeOf(response.features);
   const row = response.rows[r]!;
   const statuses: readonly ValueStatus[] = response.metadata[r]!.status;
@@ -238,7 +292,11 @@ export function writeRow(out: LineChunks, keys: ServedKeys, response: OnlineFeat
   if (shape.quoted.length > 0) {
     source = answer ?? Buffer.from(lineJson(row));
     rowFrom = answer === undefined ? 0 : from;
-    out.reserve(head + ROW_ROOM + tail);
+    if (byEnds !== undefined && answer !== undefined && byEnds.ends.starts[r]! >= 0) {
+      rowFrom = byEnds.ends.starts[r]!;
+      copiedTo = copyRowByEnds(out, keys, shape, answer, byEnds, r, entityKey, first, head + tail, statuses);
+    }
+    if (copiedTo < 0) out.reserve(head + ROW_ROOM + tail);
     for (let attempt = 0; copiedTo < 0 && attempt < 2; attempt++) {
       const rowStart = out.mark();
       writeRowHead(out, entityKey, first);

@@ -9,7 +9,8 @@ import { ChunkPool, LineChunks } from './line-chunks.js';
 import { appendAll, endsClean } from './log-file-append.js';
 import { answerRowsStart, nextAnswerRow } from './answer-rows.js';
 import { writeRequestLine } from './request-line.js';
-import { ROWS_END, rowsOpening, servedColumns, writeRow } from './served-lines.js';
+import { answerValueEnds, ROWS_END, rowsOpening, servedColumns, writeRow, type AnswerValueEnds } from './served-lines.js';
+import type { RowValueEnds } from '../../serving/http/value-ends.js';
 import { servingLogFile } from './served-row.js';
 import { planFor, type ServiceLogPlan } from './service-log-plan.js';
 import { DropTally, type ServingLogDropState } from './drop-tally.js';
@@ -52,9 +53,11 @@ export interface ServingLogWriter {
    * `answer`, when the caller has it, is the UTF-8 of the answer's `JSON.stringify` text (the
    * HTTP answer's bytes, see `answerJson`; not given when a bigint made it differ): the sampled
    * rows' keys and values are copied from it, not serialized again; or that text itself, encoded
-   * into one buffer the writer reuses, and only when a row of it is sampled.
+   * into one buffer the writer reuses, and only when a row of it is sampled. `ends`, with `answer`'s
+   * bytes, is where their rows' values end (`answerBytes` records them): the rows' values are then
+   * copied by them, no byte scanned.
    */
-  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answer?: Buffer | string): void;
+  record(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse, requestId: string, servedAt: number, answer?: Buffer | string, ends?: RowValueEnds): void;
   /** Whether requests like this one are sampled at all (a rate above 0): only then are the answer's bytes worth handing to `record`. */
   samples(project: Project, request: OnlineFeaturesRequest, response: OnlineFeaturesResponse): boolean;
   /** Appends what is buffered now; resolves when it is written. */
@@ -204,8 +207,9 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
   };
 
   /** Writes the lines of one answer's sampled rows into its file's chunks. */
-  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, given: Buffer | string | undefined, subjects: readonly string[] | undefined) => {
+  const writeLines = (plan: ServiceLogPlan, response: OnlineFeaturesResponse, requestId: string, servedAt: number, given: Buffer | string | undefined, subjects: readonly string[] | undefined, ends: RowValueEnds | undefined) => {
     let answer: Buffer | undefined;
+    let byEnds: AnswerValueEnds | undefined;
     let file: PendingFile | undefined;
     let logged = 0;
     // The rows in the current request line, and where its rows start in the file's lines.
@@ -253,9 +257,13 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         writeRequestLine(file.lines, requestId, String(servedAt), response, plan.servicePart, rowsOpening(response.features));
         lineStart = file.lines.written();
         // A text is encoded only once a row of it is sampled.
-        if (given !== undefined) at = answerRowsStart((answer = typeof given === 'string' ? utf8(given) : given), response);
+        if (given !== undefined) answer = typeof given === 'string' ? utf8(given) : given;
+        byEnds = typeof given === 'string' ? undefined : answerValueEnds(ends, answer, plan, response);
+        if (answer !== undefined && byEnds === undefined) at = answerRowsStart(answer, response);
       }
-      while (at >= 0 && atRow < r) at = nextAnswerRow(answer!, response, atRow++, at);
+      // By the value ends, a row starts where they say (not recorded: written from its object); else found after the last one copied.
+      if (byEnds !== undefined) at = byEnds.ends.starts[r]!;
+      else while (at >= 0 && atRow < r) at = nextAnswerRow(answer!, response, atRow++, at);
       // A request line past MAX_LINE_BYTES ends, and the request's next rows go on in a request line of their own.
       if (lineRows > 0 && file.lines.written() - lineStart > MAX_LINE_BYTES) {
         file.lines.reserve(ROWS_END.length);
@@ -264,7 +272,7 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
         lineStart = file.lines.written();
         lineRows = 0;
       }
-      const end = writeRow(file.lines, plan, response, r, key, lineRows++ === 0, at >= 0 ? answer : undefined, at);
+      const end = writeRow(file.lines, plan, response, r, key, lineRows++ === 0, at >= 0 ? answer : undefined, at, byEnds);
       logged++;
       // The next row's text starts after the `,` that ends this one.
       if (end >= 0) {
@@ -308,10 +316,10 @@ export function servingLogWriter(options: ServingLogOptions): ServingLogWriter {
       const plan = planOf(project, request, response);
       return plan.threshold > 0 && plan.joinKeys.length > 0;
     },
-    record(project, request, response, requestId, servedAt, answer) {
+    record(project, request, response, requestId, servedAt, answer, ends) {
       const plan = planOf(project, request, response);
       if (plan.threshold === 0 || plan.joinKeys.length === 0) return;
-      writeLines(plan, response, requestId, servedAt, answer, erased === undefined ? undefined : subjectsOf(project, plan));
+      writeLines(plan, response, requestId, servedAt, answer, erased === undefined ? undefined : subjectsOf(project, plan), ends);
     },
     flush,
     async close() {

@@ -1,5 +1,6 @@
 import { putMetadata } from './metadata-bytes.js';
 import { putRows } from './row-bytes.js';
+import type { RowValueEnds } from './value-ends.js';
 
 /** Answers with arrays longer than this (rows, metadata) are sent as bytes; shorter ones as text. */
 export const BYTES_FROM_ELEMENTS = 8;
@@ -59,11 +60,14 @@ export class ByteSink {
  * object its own enumerable keys' in order, skipping values it omits (`undefined`, functions).
  * Answers with a bigint (an int64 beyond 2^53) are left to `stringifyExact` (undefined).
  * `chunkChars`: the characters aimed at per chunk (tests make it small to cut many chunks).
+ * `ends`, when given, gets where the rows' values end in the bytes (see `RowValueEnds`; its `rows`
+ * 0 unless the rows were written directly and the bytes are returned).
  *
  * @example
  * const bytes = answerBytes(response); // undefined, or Buffer.from(stringifyExact(response))
  */
-export function answerBytes(answer: object, chunkChars = CHUNK_CHARS): Buffer | undefined {
+export function answerBytes(answer: object, chunkChars = CHUNK_CHARS, ends?: RowValueEnds): Buffer | undefined {
+  if (ends !== undefined) ends.rows = 0;
   const fields = answer as Record<string, unknown>;
   const keys = Object.keys(fields);
   let elements = 0;
@@ -85,7 +89,7 @@ export function answerBytes(answer: object, chunkChars = CHUNK_CHARS): Buffer | 
       sink.put(`${separator}${JSON.stringify(key)}:`);
       separator = ',';
       // The rows and metadata written straight into the bytes (no text of them), unless they have another shape.
-      if (long && !putDirect(sink, key, value as unknown[])) putElements(sink, value as unknown[], chunkChars);
+      if (long && !putDirect(sink, key, value as unknown[], key === 'rows' ? ends : undefined)) putElements(sink, value as unknown[], chunkChars);
       else sink.put(text);
     }
     sink.put('}');
@@ -95,13 +99,14 @@ export function answerBytes(answer: object, chunkChars = CHUNK_CHARS): Buffer | 
     sink.bytes.copy(bytes, 0, 0, sink.at);
     return bytes;
   } catch (error) {
+    if (ends !== undefined) ends.rows = 0;
     if (!(error instanceof TypeError)) throw error;
     return undefined;
   }
 }
 
-function putDirect(sink: ByteSink, key: string, values: unknown[]): boolean {
-  if (key === 'rows') return putRows(sink, values);
+function putDirect(sink: ByteSink, key: string, values: unknown[], ends: RowValueEnds | undefined): boolean {
+  if (key === 'rows') return putRows(sink, values, ends);
   return key === 'metadata' && putMetadata(sink, values);
 }
 

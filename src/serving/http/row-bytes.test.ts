@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { ByteSink } from './answer-bytes.js';
 import { putRows } from './row-bytes.js';
+import { RowValueEnds } from './value-ends.js';
 
 // Scalars and the awkward ones: -0, NaN, infinities (null in JSON), 1e21 and 5e-324 (exponents),
 // integers near and beyond 2^53 and 2^32, strings JSON escapes (quotes, controls, DEL, lone
@@ -101,4 +102,56 @@ test('a row value whose toJSON writes another answer\'s rows (other keys) leaves
   const sink = new ByteSink(16);
   expect(putRows(sink, rows)).toBe(true);
   expect(sink.bytes.subarray(0, sink.at).toString()).toBe(JSON.stringify(rows));
+});
+
+test('the value ends recorded with the rows are where each value\'s JSON ends, after its key; rows written another way are marked so', () => {
+  fc.assert(fc.property(rows, fc.string(), (generated, before) => {
+    const sink = new ByteSink(16);
+    sink.put(before);
+    const ends = new RowValueEnds();
+    let ok: boolean;
+    try {
+      ok = putRows(sink, generated, ends);
+    } catch (error) {
+      expect(error).toBeInstanceOf(TypeError);
+      return;
+    }
+    expect(ends.rows).toBe(ok ? generated.length : 0);
+    if (!ok) return;
+    const bytes = sink.bytes;
+    const keys = ends.keys;
+    expect(keys).toEqual(Object.keys(generated[0] as object));
+    generated.forEach((row, r) => {
+      const start = ends.starts[r]!;
+      // Recorded: every value of the row has its key's text before it, its JSON up to its end, then `,` or the row's `}`.
+      const own = row as Record<string, unknown>;
+      const sameKeys = Object.getPrototypeOf(row) === Object.prototype && JSON.stringify(Object.keys(own)) === JSON.stringify(keys);
+      // A row of the first row's keys whose values are scalars is always recorded; one of other keys, or a key left out, never.
+      const scalars = keys.every((k) => own[k] === null || ['number', 'string', 'boolean'].includes(typeof own[k]));
+      if (start < 0) {
+        expect(sameKeys && scalars).toBe(false);
+        return;
+      }
+      expect(sameKeys && keys.every((k) => JSON.stringify(own[k]) !== undefined)).toBe(true);
+      expect(bytes[start]).toBe(0x7b);
+      let at = start + 1;
+      keys.forEach((key, k) => {
+        const head = Buffer.from(`${JSON.stringify(key)}:`);
+        expect(bytes.subarray(at, at + head.length).equals(head)).toBe(true);
+        const end = ends.valueEnd(r, k);
+        expect(bytes.subarray(at + head.length, end).toString()).toBe(JSON.stringify(own[key]));
+        expect(bytes[end]).toBe(k === keys.length - 1 ? 0x7d : 0x2c);
+        at = end + 1;
+      });
+    });
+  }), { numRuns: 1500 });
+});
+
+test('value ends: the rows given up (a row not a plain object) record none; a row with a key left out is marked', () => {
+  const ends = new RowValueEnds();
+  const plain = Array.from({ length: 50 }, (_v, i) => ({ id: `c${i}`, n: i / 7, gone: i === 3 ? undefined : 1 }));
+  expect(putRows(new ByteSink(16), plain, ends)).toBe(true);
+  expect([ends.rows, ends.starts[2]! >= 0, ends.starts[3], ends.keys]).toEqual([50, true, -1, ['id', 'n', 'gone']]);
+  expect(putRows(new ByteSink(16), [...plain, [1]], ends)).toBe(false);
+  expect(ends.rows).toBe(0);
 });

@@ -1,4 +1,5 @@
 import { dataViewOf, NULL, NUMBER_ROOM, packPieces, putNumber, putPiece, type JsonSink, type PackedPieces } from './json-bytes.js';
+import type { RowValueEnds } from './value-ends.js';
 
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
@@ -39,15 +40,18 @@ function headsOf(keys: readonly string[]): RowHeads {
  * (other keys or order, a bigint, a value with `toJSON`) is written by `JSON.stringify` (its
  * values then read twice). Returns false, with `sink.at` as it was, when a row is not a plain
  * object (another prototype, an array, a `toJSON`), or enumerable keys were added to
- * `Object.prototype`: the caller serializes the rows as text.
+ * `Object.prototype`: the caller serializes the rows as text. `ends`, when given, gets where each
+ * row starts and each of its values ends in the sink (its `rows` 0 unless this returns true).
  *
  * @example
  * if (!putRows(sink, answer.rows)) putElements(sink, answer.rows);
  */
-export function putRows(sink: JsonSink, rows: readonly unknown[]): boolean {
+export function putRows(sink: JsonSink, rows: readonly unknown[], ends?: RowValueEnds): boolean {
+  if (ends !== undefined) ends.rows = 0;
   if (rows.length === 0 || !isPlainRow(rows[0]) || inheritsEnumerable()) return false;
   const keys = Object.keys(rows[0] as object);
   const { heads, room } = headsOf(keys);
+  ends?.begin(rows.length, keys);
   const start = sink.at;
   sink.ensure(1);
   sink.bytes[sink.at++] = 0x5b; // [
@@ -61,10 +65,15 @@ export function putRows(sink: JsonSink, rows: readonly unknown[]): boolean {
       sink.ensure(1);
       sink.bytes[sink.at++] = 0x2c; // ,
     }
-    if (!putRow(sink, row as Record<string, unknown>, keys, heads, room)) sink.put(JSON.stringify(row));
+    if (ends !== undefined) ends.starts[r] = sink.at;
+    if (!putRow(sink, row as Record<string, unknown>, keys, heads, room, ends, r)) {
+      if (ends !== undefined) ends.starts[r] = -1;
+      sink.put(JSON.stringify(row));
+    }
   }
   sink.ensure(1);
   sink.bytes[sink.at++] = 0x5d; // ]
+  if (ends !== undefined) ends.rows = rows.length;
   return true;
 }
 
@@ -83,8 +92,11 @@ function inheritsEnumerable(): boolean {
  * One row whose keys are `keys` (or the first of them), in order; false (nothing written) for any
  * other key or value. Room for the whole row is made once (`room`: every key, and up to
  * {@link VALUE_ROOM} bytes per value); a longer value is put as text, and the room made again.
+ * `ends`, when given, gets where each value of row `r` ends, or -1 in `ends.starts[r]` when a key
+ * is left out (its keys are then not `ends.keys`).
  */
-function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly string[], heads: PackedPieces, room: number): boolean {
+function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly string[], heads: PackedPieces, room: number, ends: RowValueEnds | undefined, r: number): boolean {
+  const base = r * keys.length;
   const start = sink.at;
   sink.ensure(room);
   let out = sink.bytes;
@@ -99,7 +111,10 @@ function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly str
     const head = k++;
     const kind = typeof value;
     // Omitted by JSON.stringify, key and all.
-    if (kind === 'undefined' || kind === 'function' || kind === 'symbol') continue;
+    if (kind === 'undefined' || kind === 'function' || kind === 'symbol') {
+      if (ends !== undefined) ends.starts[r] = -1;
+      continue;
+    }
     // bigint: JSON.stringify throws, or writes what a `BigInt.prototype.toJSON` returns; an object's toJSON is called with its key.
     if (kind === 'bigint' || (kind === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function')) return rollBack(sink, start);
     if (!first) out[at++] = 0x2c; // ,
@@ -128,7 +143,9 @@ function putRow(sink: JsonSink, row: Record<string, unknown>, keys: readonly str
       view = dataViewOf(out);
       at = sink.at;
     }
+    if (ends !== undefined) ends.ends[base + head] = at;
   }
+  if (ends !== undefined && k !== keys.length) ends.starts[r] = -1;
   out[at++] = 0x7d; // }
   sink.at = at;
   return true;

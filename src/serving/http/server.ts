@@ -28,6 +28,7 @@ import type { ListenAddress } from './server-name.js';
 import { parseOnlineRequest } from './parse-online-request.js';
 import { answerJson } from './answer-json.js';
 import { answerBytes, BYTES_FROM_ELEMENTS } from './answer-bytes.js';
+import { RowValueEnds } from './value-ends.js';
 import { answerFormat, columnarAnswer } from './columnar-answer.js';
 import { registerDriftMetrics } from '../../observability/drift/drift-metrics.js';
 import { registerUtf8JsonParser } from './utf8-json.js';
@@ -238,6 +239,8 @@ async function addRoutes(app: FastifyInstance, platform: Platform, options: Serv
   const servingLog = await startServerServingLog(app, platform, { ...options, server, registry: metrics.registry });
   serverAudit.nameHeld();
   const recordAudit = serverAudit.classifiedRead;
+  // Where a logged large answer's values end in its bytes, for the serving log's copy (used between answerBytes and record, no await between).
+  const valueEnds = new RowValueEnds();
   app.post('/v1/features/online', async (request, reply) => {
     const started = performance.now();
     const format = answerFormat(request.query);
@@ -259,14 +262,14 @@ async function addRoutes(app: FastifyInstance, platform: Platform, options: Serv
         if (logged) servingLog.record(logged, body, response, request.id, platform.now());
         return columnarAnswer(shown);
       }
-      // A large answer is sent as bytes (see answerBytes): the HTTP layer neither measures nor encodes a
-      // large string. Decided here, not in the reply serializer: one that inspected every payload measured slower at one entity.
-      const large = shown.rows.length > BYTES_FROM_ELEMENTS ? answerBytes(shown) : undefined;
       // A logged plain answer (nothing masked): the serving log copies its rows from the answer's own text or bytes.
       const plain = logged !== undefined && shown === response;
+      // A large answer is sent as bytes (see answerBytes): the HTTP layer neither measures nor encodes a
+      // large string. Decided here, not in the reply serializer: one that inspected every payload measured slower at one entity.
+      const large = shown.rows.length > BYTES_FROM_ELEMENTS ? answerBytes(shown, undefined, plain ? valueEnds : undefined) : undefined;
       const text = plain && large === undefined ? answerJson(response) : undefined;
       // A small answer's text itself, not its UTF-8: the writer encodes it (into one reused buffer) only when a row of it is sampled.
-      if (logged) servingLog.record(logged, body, response, request.id, platform.now(), !plain ? undefined : (large ?? (text!.plain ? text!.text : undefined)));
+      if (logged) servingLog.record(logged, body, response, request.id, platform.now(), !plain ? undefined : (large ?? (text!.plain ? text!.text : undefined)), plain && large !== undefined ? valueEnds : undefined);
       if (large === undefined && text === undefined) return shown;
       void reply.type('application/json; charset=utf-8');
       return large ?? text!.text;

@@ -13,6 +13,7 @@ import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { eraseSubject } from '../src/compliance/erasure/run-erasure.js';
 import type { Principal } from '../src/compliance/principal.js';
 import { ConflictError } from '../src/errors.js';
+import type { CompactionPolicy } from '../src/storage/lake/compaction-plan.js';
 import { tempPlatform } from './support/temp-platform.js';
 
 // Issue 6 §4: streamed micro-batches land in the lake as one file each; a compaction rewrites the
@@ -32,9 +33,9 @@ afterEach(async () => {
 });
 
 /** A platform whose stream source got `batches` micro-batches, each committed to the lake as its own snapshot. */
-async function streamed(batches: number) {
+async function streamed(batches: number, compaction: Partial<CompactionPolicy> | false = false) {
   const env = await tempPlatform(spec, T0);
-  const runtime: StreamRuntime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000 });
+  const runtime: StreamRuntime = await startStreamRuntime(env.platform, { project: () => env.project, commitIntervalMs: 3_600_000, compaction });
   cleanup.push(env.dispose, () => runtime.close());
   const push = async (b: number) => {
     env.clock.now += 1_000;
@@ -207,4 +208,17 @@ test('gc while a compaction runs keeps the files it wrote and has not committed 
   }
   expect(orphans).toHaveLength(1);
   expect(existsSync(env.platform.lake.resolve(orphans[0]!))).toBe(false);
+});
+
+test('the stream runtime compacts a source after a commit once it has minFiles small files, bounded by maxFiles per pass, each pass a compact run', async () => {
+  const env = await streamed(12, { minFiles: 4, maxFiles: 6 });
+  const latest = (await env.platform.metadata.latestSnapshot('events'))!;
+  expect(latest.rowCount).toBe(36);
+  expect(latest.files.length).toBeLessThan(4);
+  const runs = await env.platform.metadata.listRuns(100, { job: 'compact' });
+  expect(runs.length).toBeGreaterThan(1);
+  expect(runs.every((r) => r.status === 'succeeded' && Number(r.stats?.replaced) <= 6)).toBe(true);
+  const snapshots = await env.platform.metadata.listSnapshots({ source: 'events' });
+  expect(snapshots.filter((s) => s.operation === 'compaction')).toHaveLength(runs.length);
+  expect((await env.build('d.csv')).manifest.rowCount).toBe(10);
 });

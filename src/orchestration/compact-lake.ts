@@ -5,6 +5,7 @@ import type { Project, Source } from '../definitions/index.js';
 import { AdapterError, NotFoundError } from '../errors.js';
 import { publishLakeFiles } from '../ingest/commit-ingest.js';
 import { literal, readPathList, type SqlEngine } from '../storage/engine/sql-engine.js';
+import { parseBucketTag } from '../storage/lake/entity-buckets.js';
 import { compactionGroups, DEFAULT_COMPACTION_POLICY, type CompactionCandidate, type CompactionPolicy } from '../storage/lake/compaction-plan.js';
 import type { Snapshot } from '../storage/metadata/metadata-store.js';
 import { markHeldSnapshot } from '../streaming/reflected-snapshot.js';
@@ -16,6 +17,8 @@ export interface CompactOptions {
   readonly policy?: Partial<CompactionPolicy>;
   /** Runs work on the engine alone (the server's stream engine); default: the context's engine. */
   readonly exclusive?: <T>(work: (engine: SqlEngine) => Promise<T>) => Promise<T>;
+  /** How long to wait for a purge of the source (retention, erasure) to finish first; default 10 minutes. Past it: a ConflictError, and no run is recorded. */
+  readonly leaseWaitMs?: number;
 }
 
 /** What one compaction pass of a source did. */
@@ -40,8 +43,8 @@ export interface CompactionReport {
  * out a batch (entity-key buckets when large), and committed as a compaction snapshot
  * (`MetadataStore.commitCompaction`): the same rows, no new data. Older snapshots keep their
  * files; `sluice gc` removes the replaced ones once no snapshot lists them (retention expires the
- * old snapshots). A tracked run (`compact`) under the source's purge lease, so a retention or an
- * erasure purge runs before or after it, never in between; a micro-batch or an ingest committed
+ * old snapshots). A tracked run (`compact`) under the source's purge lease (taken first), so a
+ * retention or an erasure purge runs before or after it, never in between; a micro-batch or an ingest committed
  * meanwhile stays in the new snapshot; a file the compaction read that was replaced meanwhile
  * fails the commit (CONFLICT) and removes the new files. A crash before the commit leaves the
  * old snapshot current and only unreferenced files, which `sluice gc` removes.
@@ -54,10 +57,25 @@ export async function compactSource(ctx: SluiceContext, project: Project, source
   if (source === undefined) throw new NotFoundError('NOT_FOUND', `source "${sourceName}" is not defined (sources: ${project.sources.map((s) => s.name).join(', ') || 'none'})`);
   const policy = { ...DEFAULT_COMPACTION_POLICY, ...options.policy };
   const exclusive = options.exclusive ?? (async <T>(work: (engine: SqlEngine) => Promise<T>) => work(await ctx.engine()));
-  return trackRun(ctx, 'compact', { source: source.name }, async () => {
-    const report = await withLease(ctx.metadata, `purge:${source.name}`, { waitMs: 600_000, purpose: `the compaction of source "${source.name}"` }, () => compactPass(ctx, project, source, policy, exclusive));
-    return { result: report, stats: { ...report } };
-  }, project);
+  // The lease first: a compaction that waits for a purge past its wait has not started (no failed run).
+  return withLease(ctx.metadata, `purge:${source.name}`, { waitMs: options.leaseWaitMs ?? 600_000, purpose: `a purge or compaction of source "${source.name}"` }, () =>
+    trackRun(ctx, 'compact', { source: source.name }, async () => {
+      const report = await compactPass(ctx, project, source, policy, exclusive);
+      return { result: report, stats: { ...report } };
+    }, project));
+}
+
+/**
+ * Whether a compaction of `source` is due by `policy`: its latest snapshot lists at least
+ * `minFiles` small files that are not buckets of a split batch (file sizes only, no file read).
+ *
+ * @example
+ * if (await compactionDue(ctx, 'events', DEFAULT_COMPACTION_POLICY)) await compactSource(ctx, project, 'events');
+ */
+export async function compactionDue(ctx: SluiceContext, source: string, policy: CompactionPolicy = DEFAULT_COMPACTION_POLICY): Promise<boolean> {
+  const latest = await ctx.metadata.latestSnapshot(source);
+  if (latest === undefined || latest.files.length < Math.max(2, policy.minFiles)) return false;
+  return latest.files.filter((f) => parseBucketTag(f) === undefined && fileBytes(ctx, f) < policy.smallFileBytes).length >= Math.max(2, policy.minFiles);
 }
 
 async function compactPass(ctx: SluiceContext, project: Project, source: Source, policy: CompactionPolicy, exclusive: NonNullable<CompactOptions['exclusive']>): Promise<CompactionReport> {

@@ -11,6 +11,7 @@ import { transformTableState } from '../src/processing/transforms/transform-fres
 import { materialize } from '../src/processing/materialize.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
 import { servedView } from '../src/serving/served-table.js';
+import { onTestPause } from '../src/orchestration/test-pause.js';
 import { fakeClock } from './support/fake-clock.js';
 import { tempPlatform } from './support/temp-platform.js';
 
@@ -57,4 +58,26 @@ test('a compaction of a file source triggers no onNewSnapshot job, leaves its tr
   expect(await scheduler.tick()).toEqual([`materialize:spend@${latest.id}`]);
   await scheduler.idle();
   expect((await transformTableState(platform, project.transforms![0]!)).upToDate).toBe(false);
+});
+
+test('a compaction committed while a materialize of a file source reads its snapshot leaves the new table FRESH (it holds the compaction: same rows)', async () => {
+  const t = await tempPlatform(spec, T0);
+  cleanups.push(t.dispose);
+  const { platform, project } = t;
+  for (const name of ['a.csv', 'b.csv']) {
+    writeFileSync(join(t.dir, name), `account_id,amount,ts\n${name},10,2026-01-01T00:00:00Z\n`);
+    await ingestFile(platform, project, 'payments', join(t.dir, name), { online: false });
+  }
+  let compacted: string | null = null;
+  const off = onTestPause('materialize.snapshot-read', async () => {
+    compacted = (await compactSource(platform, project, 'payments', { policy: { minFiles: 2 } })).snapshot;
+  });
+  try {
+    await materialize(platform, project);
+  } finally {
+    off();
+  }
+  expect(compacted).not.toBeNull();
+  const info = await (await platform.online()).viewInfo('spend');
+  expect(servedView(info, project.featureViews[0]!.hash, await latestSnapshots(platform.metadata, project))).toMatchObject({ status: 'FRESH', snapshots: { payments: compacted } });
 });

@@ -50,6 +50,7 @@ test('a compaction of a file source triggers no onNewSnapshot job, leaves its tr
   expect(report).toMatchObject({ filesBefore: 3, filesAfter: 1 });
   expect(await scheduler.tick()).toEqual([]);
   expect((await transformTableState(platform, project.transforms![0]!)).upToDate).toBe(true);
+  await expect(compactSource(platform, project, 'doubled', { policy: { minFiles: 2 } })).rejects.toThrow('transform tables are not compacted');
   const info = await (await platform.online()).viewInfo('spend');
   expect(servedView(info, project.featureViews[0]!.hash, await latestSnapshots(platform.metadata, project))).toMatchObject({ status: 'FRESH', snapshots: { payments: report.snapshot } });
 

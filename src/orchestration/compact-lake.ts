@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { SluiceContext } from '../context.js';
 import type { Project, Source } from '../definitions/index.js';
-import { AdapterError, NotFoundError } from '../errors.js';
+import { AdapterError, NotFoundError, ValidationError } from '../errors.js';
 import { publishLakeFiles } from '../ingest/commit-ingest.js';
 import { literal, readPathList, type SqlEngine } from '../storage/engine/sql-engine.js';
 import { parseBucketTag } from '../storage/lake/entity-buckets.js';
@@ -55,6 +55,8 @@ export interface CompactionReport {
 export async function compactSource(ctx: SluiceContext, project: Project, sourceName: string, options: CompactOptions = {}): Promise<CompactionReport> {
   const source = project.sources.find((s) => s.name === sourceName);
   if (source === undefined) throw new NotFoundError('NOT_FOUND', `source "${sourceName}" is not defined (sources: ${project.sources.map((s) => s.name).join(', ') || 'none'})`);
+  // A purge of a transform's table runs under its root source's lease, which this one would not exclude.
+  if (source.kind === 'transform') throw new ValidationError('VALIDATION_FAILED', `"${sourceName}" is a transform's table: transform tables are not compacted (a full run rewrites them); compact its input sources`);
   const policy = { ...DEFAULT_COMPACTION_POLICY, ...options.policy };
   const exclusive = options.exclusive ?? (async <T>(work: (engine: SqlEngine) => Promise<T>) => work(await ctx.engine()));
   // The lease first: a compaction that waits for a purge past its wait has not started (no failed run).

@@ -24,7 +24,7 @@ export function registerCompactCommand(program: Command, run: CommandContext): v
   };
   program
     .command('compact')
-    .argument('[source]', 'the source to compact (default: every source)')
+    .argument('[source]', 'the source to compact (default: every source but transform tables)')
     .option('--min-files <n>', 'compact a source when its latest snapshot has at least this many small files', count('--min-files', 2), 2)
     .option('--small-file-mib <n>', 'a file smaller than this many MiB is small', count('--small-file-mib', 1), 32)
     .option('--max-files <n>', 'rewrite at most this many files per source in this pass', count('--max-files', 2), 1_000)
@@ -33,7 +33,7 @@ export function registerCompactCommand(program: Command, run: CommandContext): v
       run.withPlatform(audited({ action: 'compact', target: 'lake' }, async ({ platform, out }) => {
         await authorizeCli(platform, await cliPrincipal(platform), 'admin', 'gc');
         const project = await platform.project();
-        const sources = sourceName === undefined ? project.sources.map((s) => s.name) : [findSource(project, sourceName).name];
+        const sources = sourceName === undefined ? project.sources.filter((s) => s.kind !== 'transform').map((s) => s.name) : [findSource(project, sourceName).name];
         const policy = { minFiles: options.minFiles, smallFileBytes: options.smallFileMib * MIB, maxFiles: options.maxFiles };
         const reports: CompactionReport[] = [];
         for (const source of sources) reports.push(await compactSource(platform, project, source, { policy }));

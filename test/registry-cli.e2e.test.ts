@@ -26,11 +26,11 @@ describe('sluice list, datasets, dataset build --manifest, gc', () => {
     expect(views.map((v) => [v.name, v.transforms])).toEqual([['txn_stats', []], ['small_txns', ['filter', 'cents']], ['profile', []]]);
     expect(sluice(dir, 'list', 'services', '--json').json<Array<{ name: string; features: string[] }>>()[0]!.features).toContain('profile:segment');
     const snapshots = sluice(dir, 'list', 'snapshots', '--source', 'transactions', '--json').json<Array<Record<string, unknown>>>();
-    expect(snapshots).toEqual([expect.objectContaining({ id: sources[0]!.snapshot, source: 'transactions', version: 1, rows: 5, files: 1 })]);
+    expect(snapshots).toEqual([expect.objectContaining({ id: sources[0]!.snapshot, source: 'transactions', version: 1, operation: 'ingest', rows: 5, files: 1 })]);
     const runs = sluice(dir, 'list', 'runs', '--json').json<Array<{ job: string; status: string; ms: number }>>();
     expect(runs.map((r) => [r.job, r.status])).toEqual([['ingest', 'succeeded'], ['ingest', 'succeeded']]);
     const text = sluice(dir, 'list', 'snapshots');
-    expect(text.stdout.split('\n')[0]).toMatch(/^id\s+source\s+version\s+rows\s+addedRows\s+files\s+createdAt$/);
+    expect(text.stdout.split('\n')[0]).toMatch(/^id\s+source\s+version\s+operation\s+rows\s+addedRows\s+files\s+createdAt$/);
     const bad = sluice(dir, 'list', 'bogus');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('unknown kind "bogus"; use one of entities, sources, views, requests, services, datasets, snapshots, runs');

@@ -33,14 +33,15 @@ export interface GarbageCollector {
   collect(ctx: SluiceContext, options: GarbageOptions): Promise<GarbageReport>;
 }
 
-/** Sources with an ingest (or tables with a transform run or a purge) running now (a live run lease): their unreferenced files may be about to be committed. */
+/** Sources with an ingest or a compaction (or tables with a transform run or a purge) running now (a live run lease): their unreferenced files may be about to be committed. */
 async function sourcesBeingIngested(ctx: SluiceContext): Promise<Set<string>> {
   await reapDeadRuns(ctx);
   const runs = await ctx.metadata.listRuns(10_000);
   const live = runs.filter((r) => r.status === 'running');
   // A purge publishes rewritten files of its source and of the transforms derived from it before it swaps them in.
   const purged = live.filter((r) => r.job === 'purge').flatMap((r) => (Array.isArray(r.params.tables) ? r.params.tables.map(String) : []));
-  return new Set([...live.filter((r) => r.job === 'ingest' || r.job === 'transform').map((r) => String(r.params.source)), ...purged]);
+  // A compaction publishes its files before it commits them.
+  return new Set([...live.filter((r) => r.job === 'ingest' || r.job === 'transform' || r.job === 'compact').map((r) => String(r.params.source)), ...purged]);
 }
 
 function lakeCollector(kind: string, staging: boolean): GarbageCollector {

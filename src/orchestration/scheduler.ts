@@ -9,6 +9,7 @@ import { projectSchedules } from './project-schedules.js';
 import { runKeyed, type KeyedRunOutcome } from './run-attempts.js';
 import type { JobContext } from './run-job.js';
 import { reapDeadRuns } from './track-run.js';
+import { dataSnapshot } from '../storage/metadata/data-snapshot.js';
 
 export interface SchedulerOptions {
   /** The project to schedule, read again at every tick (so `sluice apply` takes effect); undefined while nothing is applied (the tick does nothing). */
@@ -113,9 +114,11 @@ export function createScheduler(jc: JobContext, options: SchedulerOptions): Sche
       await store.advanceCursor(schedule.name, now);
       return claimed ? key : undefined;
     }
-    const snapshot = await jc.metadata.latestSnapshot(schedule.onNewSnapshot!);
-    const version = snapshot?.version ?? 0;
-    if (cursor !== undefined && snapshot !== undefined && version > cursor) {
+    const latest = await jc.metadata.latestSnapshot(schedule.onNewSnapshot!);
+    const version = latest?.version ?? 0;
+    // A compaction is no new data: the trigger is the newest snapshot of data.
+    const snapshot = latest && (await dataSnapshot(jc.metadata, latest));
+    if (cursor !== undefined && snapshot !== undefined && snapshot.version > cursor) {
       const key = `${schedule.job}@${snapshot.id}`;
       const claimed = await launch(project, schedule, key, 'trigger');
       await store.advanceCursor(schedule.name, version);

@@ -128,9 +128,9 @@ export async function materialize(ctx: SluiceContext, project: Project, options:
         { definition: view, materializedAt: asOf, horizon, snapshots: { [source.name]: snapshot ? { id: snapshot.id, version: snapshot.version } : null }, ...applied },
         entityStates(engine, plan, viewEventsSql(plan, source, files, extra), asOf, counts),
       );
-      // Snapshots committed from log entries the table holds while it was built: it reflects them
-      // (a commit after the switch moves the marker itself).
-      const committed = isStreamed(source) ? await ctx.metadata.latestSnapshot(source.name) : undefined;
+      // Snapshots committed from log entries the table holds while it was built, and compactions
+      // (the same rows): it reflects them (a commit after the switch moves the marker itself).
+      const committed = await ctx.metadata.latestSnapshot(source.name);
       if (committed !== undefined) await markHeldSnapshot(ctx.metadata, online, view.name, source.name, committed);
       // Durable beside the lake: a table the online store loses (reset after a power loss) is rebuilt from it (see rebuildLostViews).
       await ctx.metadata.materialized.record({ view: view.name, viewHash: table.viewHash, materializedAt: table.materializedAt, runId: currentRunId() ?? null });

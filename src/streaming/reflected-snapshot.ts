@@ -17,8 +17,9 @@ export function logOffsetOf(contentHash: string): number | undefined {
 /**
  * Whether an online table holds `snapshot` of `source` although its marker names an earlier one:
  * every snapshot after the table's, up to and including `snapshot`, was committed from the durable
- * log, and the table holds those log entries (`applied`). Any other snapshot in between (an
- * ingested file, a rewrite) is not in the table: it does not hold `snapshot` then.
+ * log, and the table holds those log entries (`applied`), or is a compaction (the same rows in
+ * other files). Any other snapshot in between (an ingested file, a rewrite) is not in the table:
+ * it does not hold `snapshot` then.
  *
  * @example
  * if (await holdsSnapshot(metadata, info, 'events', latest)) await markReflected(...);
@@ -26,11 +27,14 @@ export function logOffsetOf(contentHash: string): number | undefined {
 export async function holdsSnapshot(metadata: Pick<MetadataStore, 'snapshot'>, info: ViewTableInfo, source: string, snapshot: Snapshot): Promise<boolean> {
   const built = info.snapshots[source] ?? null;
   const applied = info.applied?.[source];
-  if (applied === undefined || snapshot.version <= (built?.version ?? 0)) return false;
+  if (snapshot.version <= (built?.version ?? 0)) return false;
   let at: Snapshot | undefined = snapshot;
   while (at !== undefined && at.version > (built?.version ?? 0)) {
-    const offset = logOffsetOf(at.contentHash);
-    if (offset === undefined || offset > applied) return false;
+    // A compaction holds the same rows as its parent: a table holding the parent holds it.
+    if (at.operation !== 'compaction') {
+      const offset = logOffsetOf(at.contentHash);
+      if (applied === undefined || offset === undefined || offset > applied) return false;
+    }
     at = at.parentId === null ? undefined : await metadata.snapshot(at.parentId);
   }
   return at === undefined ? built === null : at.id === built?.id;
@@ -48,7 +52,7 @@ export async function markHeldSnapshot(metadata: Pick<MetadataStore, 'snapshot'>
   const table = await online.viewInfo(view);
   if (table === undefined || !(await holdsSnapshot(metadata, table, source, snapshot))) return false;
   const judged = table.snapshots[source]?.id ?? null;
-  const unchanged = (info: ViewTableInfo) => (info.snapshots[source]?.id ?? null) === judged && (info.applied?.[source] ?? -1) >= (table.applied?.[source] ?? 0);
+  const unchanged = (info: ViewTableInfo) => (info.snapshots[source]?.id ?? null) === judged && (info.applied?.[source] ?? -1) >= (table.applied?.[source] ?? -1);
   const after = await online.update(view, table.generation, [], () => undefined, { snapshots: { [source]: { id: snapshot.id, version: snapshot.version } } }, { precondition: unchanged });
   return after !== undefined;
 }

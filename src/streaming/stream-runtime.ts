@@ -8,6 +8,9 @@ import { materialize } from '../processing/materialize.js';
 import { releaseDeadClaims } from '../ingest/deduplicate-events.js';
 import { rebuildLostViews, type LostViewRebuilds } from '../orchestration/rebuild-lost-views.js';
 import { commitLogUpToHead, type LakeCommit } from './lake-committer.js';
+import { compactionDue, compactSource } from '../orchestration/compact-lake.js';
+import { DEFAULT_COMPACTION_POLICY, type CompactionPolicy } from '../storage/lake/compaction-plan.js';
+import { ConflictError } from '../errors.js';
 import { StreamProcessor, type StreamProcessorOptions } from './stream-processor.js';
 
 export interface StreamRuntimeOptions {
@@ -25,6 +28,8 @@ export interface StreamRuntimeOptions {
   readonly onConnectorIncident?: (source: string, incident: ConnectorIncident) => void;
   /** Backoff between attempts to rebuild a batch view the online store lost (default 10 s to 10 min). */
   readonly rebuildBackoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** When a source's micro-batch files are compacted after a commit (`DEFAULT_COMPACTION_POLICY` unless given); false: never. */
+  readonly compaction?: Partial<CompactionPolicy> | false;
 }
 
 /** Per stream or CDC source: where its log, lake and connector stand. */
@@ -143,6 +148,17 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     ...(options.rebuildBackoff ? { backoffBaseMs: options.rebuildBackoff.baseMs, backoffMaxMs: options.rebuildBackoff.maxMs } : {}),
   });
   await startConnectors();
+  const compaction = options.compaction === false ? undefined : { ...DEFAULT_COMPACTION_POLICY, ...options.compaction };
+  // Bounded work per pass (the policy's maxFiles), on the lake engine, between commits; skipped while a purge of the source runs.
+  const compactAfterCommit = async (project: Project, source: Source) => {
+    if (compaction === undefined || !(await compactionDue(platform, source.name, compaction))) return;
+    try {
+      const report = await compactSource(platform, project, source.name, { policy: compaction, exclusive, leaseWaitMs: 0 });
+      if (report.snapshot !== null) say('info', `source "${source.name}": compacted ${report.replaced} small lake files into ${report.written} (snapshot ${report.snapshot}: ${report.filesBefore} -> ${report.filesAfter} files)`);
+    } catch (error) {
+      if (!(error instanceof ConflictError && error.details?.lease === `purge:${source.name}`)) say('warn', `source "${source.name}": compacting its lake files failed (retried after the next commit): ${(error as Error).message}`);
+    }
+  };
   let committing: Promise<LakeCommit[]> | undefined;
   const commitNow = () => (committing ??= (async () => {
     const results: LakeCommit[] = [];
@@ -151,7 +167,9 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
     await startConnectors();
     for (const source of streamed(project)) {
       try {
-        results.push(...(await commitLogUpToHead({ ctx: platform, log, online, exclusive, erasure: { erasure: platform.metadata.erasure, dataDir: platform.dataDir } }, project, source)));
+        const commits = await commitLogUpToHead({ ctx: platform, log, online, exclusive, erasure: { erasure: platform.metadata.erasure, dataDir: platform.dataDir } }, project, source);
+        results.push(...commits);
+        if (commits.some((c) => c.snapshot !== undefined)) await compactAfterCommit(project, source);
         const head = log.head(source.name);
         // While the processor takes batches of the source, it applies (and catches tables up to) every entry in order itself.
         if (head > 0 && !processor.busy(source.name)) await processor.applyOnline(project, source, head, platform.now(), undefined);

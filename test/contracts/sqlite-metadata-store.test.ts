@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe } from 'vitest';
 import { availableSqliteDrivers, sqliteMetadataStore } from '../../src/storage/metadata/sqlite/index.js';
 import { runMetadataStoreContract } from './metadata-store.contract.js';
+import { runCompactionContract } from './compaction.contract.js';
 import { runHealthStoreContract } from './health-store.contract.js';
 import { runScheduleStoreContract } from './schedule-store.contract.js';
 import { runDriftStoreContract } from './drift-store.contract.js';
@@ -21,6 +22,7 @@ describe('SQLite metadata store', () => {
       return { open: async () => sqliteMetadataStore({ path: join(dir, 'metadata.db'), driver }), dispose: async () => rmSync(dir, { recursive: true, force: true }) };
     };
     runMetadataStoreContract(`sqlite (${driver})`, harness);
+    runCompactionContract(`sqlite (${driver})`, harness);
     runHealthStoreContract(`sqlite (${driver})`, harness);
     runScheduleStoreContract(`sqlite (${driver})`, harness);
     runDriftStoreContract(`sqlite (${driver})`, harness);

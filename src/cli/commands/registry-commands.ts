@@ -68,9 +68,9 @@ const LISTINGS: Record<string, (platform: Platform, options: ListOptions) => Pro
     if (snapshots.length === 0 && source !== undefined) findSource(await platform.project(), source);
     const rows = await Promise.all(snapshots.map(async (s) => {
       const lineage = await platform.metadata.snapshotLineage(s.id);
-      return { id: s.id, source: s.source, version: s.version, rows: s.rowCount, addedRows: s.addedRows, files: s.files.length, createdAt: iso(s.createdAt), ...(lineage ? { lineage } : {}) };
+      return { id: s.id, source: s.source, version: s.version, operation: s.operation ?? (lineage ? 'transform' : 'ingest'), rows: s.rowCount, addedRows: s.addedRows, files: s.files.length, createdAt: iso(s.createdAt), ...(lineage ? { lineage } : {}) };
     }));
-    return { rows, columns: ['id', 'source', 'version', 'rows', 'addedRows', 'files', 'createdAt'] };
+    return { rows, columns: ['id', 'source', 'version', 'operation', 'rows', 'addedRows', 'files', 'createdAt'] };
   },
   async runs(platform, { limit }) {
     const rows = (await listRuns(platform, limit)).map((r) => ({

@@ -1,6 +1,7 @@
 import type { SluiceContext } from '../../context.js';
 import type { Project, Transform } from '../../definitions/index.js';
 import type { Snapshot, TransformLineage } from '../../storage/metadata/metadata-store.js';
+import { sameData } from '../../storage/metadata/data-snapshot.js';
 
 /** A transform's table against what a run now would read: its inputs' current snapshots, its last run's lineage, and whether that run read exactly those with this definition. */
 export interface TransformTableState {
@@ -14,7 +15,7 @@ export interface TransformTableState {
 
 /**
  * The one rule of "up to date": the table's last snapshot was computed by this definition from
- * the current snapshot of every input.
+ * the current snapshot of every input, or from one with the same data (a compaction since).
  *
  * @example
  * if ((await transformTableState(platform, transform)).upToDate) return;
@@ -25,7 +26,9 @@ export async function transformTableState(ctx: SluiceContext, transform: Transfo
   const inputs = Object.fromEntries([...current].map(([n, s]) => [n, s?.id ?? null]));
   const latest = await ctx.metadata.latestSnapshot(transform.name);
   const last = latest && (await ctx.metadata.snapshotLineage(latest.id));
-  const upToDate = latest !== undefined && last?.transformHash === transform.hash && transform.inputs.every((i) => (last.inputs[i] ?? null) === inputs[i]);
+  let upToDate = latest !== undefined && last?.transformHash === transform.hash;
+  // An input compacted since holds the same rows: the table is still up to date.
+  for (const input of transform.inputs) upToDate = upToDate && (await sameData(ctx.metadata, last?.inputs[input] ?? null, current.get(input)));
   return { current, inputs, latest, last, upToDate };
 }
 

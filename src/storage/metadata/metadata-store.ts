@@ -29,6 +29,24 @@ export interface Snapshot {
   readonly addedRows: number;
   readonly contentHash: string;
   readonly createdAt: number;
+  /**
+   * `compaction`: a rewrite of the parent's small files into fewer, larger ones (`commitCompaction`):
+   * the same rows, no new data. Absent for a snapshot that adds or replaces data (an ingest, a
+   * stream micro-batch, a transform run).
+   */
+  readonly operation?: 'compaction';
+}
+
+/**
+ * One compaction to commit (see `MetadataStore.commitCompaction`): files of the source's latest
+ * snapshot (`replaced`) rewritten, row for row, as `files` (already published).
+ */
+export interface CompactionCommit {
+  readonly source: string;
+  readonly replaced: readonly string[];
+  readonly files: readonly string[];
+  /** UTC epoch ms recorded as the snapshot's `createdAt` (the platform's clock); default the wall clock. */
+  readonly createdAt?: number;
 }
 
 /** A record that was rejected, with where it came from and why. */
@@ -268,6 +286,18 @@ export interface MetadataStore {
    * parent's files), with `incremental` the parent's files and then `files`.
    */
   commitTransform(commit: TransformCommit): Promise<Snapshot>;
+  /**
+   * Commits a compaction as the source's next snapshot, in one transaction: the latest snapshot's
+   * files with `replaced` left out and `files` in the place of the first of them (files committed
+   * since the compaction read the snapshot stay), the same row count, `addedRows` 0 and
+   * `operation: 'compaction'`, so it is no new data (`snapshotDataTime`). Older snapshots keep
+   * their files. When the latest snapshot no longer lists every replaced file (a purge rewrote
+   * one, a re-run or a full transform replaced it, another compaction took it), nothing is
+   * committed and a `ConflictError` is thrown: the caller removes its files and may run again.
+   * An ingest whose files a compaction merged can no longer be re-run in place (`ingestedContent`
+   * throws a `ConflictError`).
+   */
+  commitCompaction(commit: CompactionCommit): Promise<Snapshot>;
   /** The lineage of a snapshot a transform run committed; undefined for any other snapshot. */
   snapshotLineage(id: string): Promise<TransformLineage | undefined>;
   /** Dead letters recorded without a snapshot (a file that yielded no valid row). */

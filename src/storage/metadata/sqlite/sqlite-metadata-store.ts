@@ -59,6 +59,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     addMissingColumn(db, 'run_keys', 'started', 'TEXT');
     addMissingColumn(db, 'unfinished_purges', 'stores', 'TEXT');
     addMissingColumn(db, 'unfinished_purges', 'step', 'TEXT');
+    addMissingColumn(db, 'snapshots', 'operation', 'TEXT');
     // One record per dataset file: a file built again in place before 12-01 kept the overwritten dataset's record too.
     db.exec(`DELETE FROM datasets WHERE rowid NOT IN (SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY path ORDER BY created_at DESC, rowid DESC) AS n FROM datasets) WHERE n = 1)`);
   });
@@ -80,8 +81,9 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     snapshotByHash: db.prepare('SELECT * FROM snapshots WHERE source = ? AND content_hash = ? ORDER BY version LIMIT 1'),
     snapshotsByHash: db.prepare('SELECT * FROM snapshots WHERE source = ? AND content_hash = ? ORDER BY version'),
     insertSnapshot: db.prepare(
-      'INSERT INTO snapshots (id, source, version, parent_id, files, row_count, added_rows, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO snapshots (id, source, version, parent_id, files, row_count, added_rows, content_hash, created_at, operation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
+    compactionsOf: db.prepare(`SELECT c.files AS files, p.files AS parent_files FROM snapshots c JOIN snapshots p ON p.id = c.parent_id WHERE c.source = ? AND c.operation = 'compaction'`),
     ingestCursor: db.prepare('SELECT cursor FROM ingest_cursors WHERE source = ?'),
     putIngestCursor: db.prepare('INSERT INTO ingest_cursors (source, cursor, snapshot_id) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, snapshot_id = excluded.snapshot_id'),
     insertLineage: db.prepare('INSERT INTO snapshot_lineage (snapshot_id, lineage) VALUES (?, ?)'),
@@ -124,9 +126,14 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
       const parent = snapshot.parentId === null ? undefined : (sql.snapshot.get(snapshot.parentId) as SnapshotRow | undefined);
       return { snapshot, parent: parent && toSnapshot(parent) };
     });
-    const found = contentFiles(ingests, latestSnapshot(source));
+    const compacted = new Set<string>();
+    for (const c of sql.compactionsOf.all(source) as Array<{ files: string; parent_files: string }>) {
+      const kept = new Set(JSON.parse(c.files) as string[]);
+      for (const f of JSON.parse(c.parent_files) as string[]) if (!kept.has(f)) compacted.add(f);
+    }
+    const found = contentFiles(ingests, latestSnapshot(source), compacted);
     if (found === undefined) {
-      throw new ConflictError('CONFLICT', `source "${source}": the rows an earlier ingest of this content committed can no longer be told from the rest (the snapshot before it expired); nothing was committed: ingest the content without re-running it, or remove the source's rows first`);
+      throw new ConflictError('CONFLICT', `source "${source}": the rows an earlier ingest of this content committed can no longer be told from the rest (the snapshot before it expired, or a compaction merged its files with other rows); nothing was committed: ingest the content without re-running it, or remove the source's rows first`);
     }
     return found;
   };
@@ -211,7 +218,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
           files: [...kept, ...commit.addedFiles], rowCount: (parent?.rowCount ?? 0) - replaced.rows + commit.addedRows,
           addedRows: commit.addedRows, contentHash: commit.contentHash, createdAt: commit.createdAt ?? Date.now(),
         };
-        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);
+        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt, stored.operation ?? null);
         addDeadLetters(deadLetters);
         if (commit.cursor !== undefined) sql.putIngestCursor.run(commit.source, commit.cursor.to, stored.id);
         return { committed: true, snapshot: stored };
@@ -231,8 +238,31 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
           files: [...(append ? (parent?.files ?? []) : []), ...commit.files], rowCount: (append ? (parent?.rowCount ?? 0) : 0) + commit.rows,
           addedRows: commit.rows, contentHash: commit.contentHash, createdAt: commit.createdAt ?? Date.now(),
         };
-        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt);
+        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt, stored.operation ?? null);
         sql.insertLineage.run(stored.id, JSON.stringify(commit.lineage));
+        return stored;
+      });
+    },
+    async commitCompaction(commit) {
+      return inTransaction(db, (): Snapshot => {
+        const parent = latestSnapshot(commit.source);
+        const listed = new Set(parent?.files ?? []);
+        const gone = commit.replaced.filter((f) => !listed.has(f));
+        if (parent === undefined || gone.length > 0 || commit.replaced.length === 0) {
+          throw new ConflictError('CONFLICT', `source "${commit.source}": lake file ${gone[0] ?? '(none)'} that the compaction rewrote is no longer in the latest snapshot (a purge, a re-run or another compaction replaced it); nothing was committed, compact again`, { details: { source: commit.source, compaction: true } });
+        }
+        const replaced = new Set(commit.replaced);
+        const first = parent.files.findIndex((f) => replaced.has(f));
+        const kept = parent.files.filter((f) => !replaced.has(f));
+        const at = parent.files.slice(0, first).filter((f) => !replaced.has(f)).length;
+        const version = parent.version + 1;
+        const contentHash = `compaction:${createHash('sha256').update(JSON.stringify([commit.replaced, commit.files])).digest('hex')}`;
+        const stored: Snapshot = {
+          id: snapshotId(commit.source, version, parent.id, contentHash), source: commit.source, version, parentId: parent.id,
+          files: [...kept.slice(0, at), ...commit.files, ...kept.slice(at)], rowCount: parent.rowCount, addedRows: 0, contentHash,
+          createdAt: commit.createdAt ?? Date.now(), operation: 'compaction',
+        };
+        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt, 'compaction');
         return stored;
       });
     },

@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS datasets (
 export interface SnapshotRow {
   id: string; source: string; version: number; parent_id: string | null; files: string;
   row_count: number; added_rows: number; content_hash: string; created_at: number;
+  /** Null for a snapshot of data (and in a database from before the column). */
+  operation?: string | null;
 }
 export interface RunRow {
   id: string; job: string; status: RunRecord['status']; started_at: number; finished_at: number | null;
@@ -65,7 +67,7 @@ export function toHolder(row: { holder_id: string; host: string; pid: number; st
  * holder's `started` (leases, run_keys), a lease's `renewed_at`, an unfinished purge's `stores` and `step`. A nullable column with no
  * default, so an existing metadata file opens and older code can still write its rows.
  */
-export function addMissingColumn(db: SqliteConnection, table: 'leases' | 'run_keys' | 'unfinished_purges', column: 'started' | 'renewed_at' | 'stores' | 'step', type: 'TEXT' | 'INTEGER'): void {
+export function addMissingColumn(db: SqliteConnection, table: 'leases' | 'run_keys' | 'unfinished_purges' | 'snapshots', column: 'started' | 'renewed_at' | 'stores' | 'step' | 'operation', type: 'TEXT' | 'INTEGER'): void {
   const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
   if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
 }
@@ -74,6 +76,7 @@ export function toSnapshot(row: SnapshotRow): Snapshot {
   return {
     id: row.id, source: row.source, version: row.version, parentId: row.parent_id, files: JSON.parse(row.files) as string[],
     rowCount: row.row_count, addedRows: row.added_rows, contentHash: row.content_hash, createdAt: row.created_at,
+    ...(row.operation === 'compaction' ? { operation: 'compaction' as const } : {}),
   };
 }
 

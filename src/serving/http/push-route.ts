@@ -43,7 +43,10 @@ export async function registerPushRoute(app: FastifyInstance, processor: StreamP
       try {
         // The body is now counted by the queue it joins.
         release(request);
-        return await processor.append(request.params.source, { body: typeof request.body === 'string' ? request.body : '' }, 'push');
+        const body = typeof request.body === 'string' ? request.body : '';
+        // The processor holds the text until it is decoded, no longer: the request must not keep it until the answer.
+        request.body = '';
+        return await processor.append(request.params.source, { body }, 'push');
       } catch (error) {
         throw withRetryAfter(reply, error);
       }

@@ -6,18 +6,20 @@ import { plainDecodable } from './decode-plain.js';
 
 /**
  * The default memory budget of a stream processor's batches (push bodies and connector batches,
- * across all sources): 256 MiB, sized so that `sluice serve` (about 140 MiB resident before any
- * push) stays under 512 MiB resident with the default limits. See {@link MemoryBudget}.
+ * across all sources): 320 MiB, sized so that `sluice serve` (about 140 MiB resident before any
+ * push) stays under 512 MiB resident with the default limits (a batch of 13 MiB of events, the
+ * most this budget takes on the plain path, peaked at about 460 MiB). See {@link MemoryBudget}.
  */
 export const DEFAULT_MEMORY_BUDGET = 320 * 1024 * 1024;
 
 /**
  * Memory a batch costs per byte of its events while it is received, decoded and appended, on
  * each decoding path: the peak resident memory of `sluice serve` above its resting size, per
- * byte of one push body of 27 MiB (`node bench/push-memory.js --bodies 1`, see BENCHMARKS.md):
- * the body's bytes and text, its parsed events, the texts of the accepted events and their
- * columns, the log entry's encoding, and the garbage the collector has not yet returned. In
- * DuckDB, extracting the events of a body as JSON costs about twice the plain path's.
+ * byte of one push body of 8 to 27 MiB (`node bench/push-memory.js`, see BENCHMARKS.md, "Push
+ * memory"; 17-23 on the plain path, 35-41 in DuckDB), with some margin: the body's bytes and
+ * text, its parsed events, the texts of the accepted events and their columns, the log entry's
+ * encoding, and the garbage the collector has not yet returned. In DuckDB, extracting the
+ * events of a body as JSON costs about twice the plain path's.
  */
 export const MEMORY_PER_BYTE = { plain: 24, engine: 48 } as const;
 
@@ -35,7 +37,7 @@ export function batchMemory(project: Project, source: Source, bytes: number): nu
  * nothing is held, so a batch larger than the budget is taken alone, never refused for good.
  *
  * @example
- * const budget = new MemoryBudget(256 * 1024 * 1024);
+ * const budget = new MemoryBudget(320 * 1024 * 1024);
  * budget.hold('payments', 12 * body.length, 12 * body.length); // throws OVERLOADED past the budget
  * budget.free(12 * body.length);
  */

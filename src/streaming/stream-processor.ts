@@ -27,7 +27,7 @@ export interface StreamProcessorOptions {
   /**
    * The memory budget of batches being received, waiting and being processed, across all
    * sources (push and connectors alike), by their estimated cost (`batchMemory`): past it,
-   * appends and reservations are refused with `OVERLOADED`. Default 256 MiB (see `MemoryBudget`).
+   * appends and reservations are refused with `OVERLOADED`. Default 320 MiB (see `MemoryBudget`).
    */
   readonly memoryBudget?: number;
   /** Called per view when an entry's events are visible online: its acknowledgement and visibility times. */

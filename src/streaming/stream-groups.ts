@@ -20,12 +20,15 @@ export interface GroupProgress {
 
 /** A batch handed in and waiting for its answer. */
 export interface Waiting {
-  readonly part: EventPart;
+  /** The batch, until it is decoded (then released: a large push body's text need not live until the answer). */
+  part: EventPart | undefined;
   readonly origin: string;
   readonly position: string | undefined;
   /** The origin's position the batch was read after, when its connector said (a conditional append, see `LogAppend.after`). */
   readonly after: string | null | undefined;
   readonly bytes: number;
+  /** The memory held for it in the processor's budget until it is answered (see `MemoryBudget`). */
+  readonly memory: number;
   resolve(outcome: AppendOutcome): void;
   reject(error: unknown): void;
 }

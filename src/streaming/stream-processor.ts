@@ -11,6 +11,7 @@ import { sourceViews, type DecodedEvents, type EventPart } from './decode-events
 import { ERASED_REASON, type ErasureCheck } from '../compliance/erasure/erased-rows.js';
 import { StreamDecoder } from './stream-decoder.js';
 import { answerGroup, OverloadedError, takeGroup, type GroupProgress, type GroupStage, type Waiting } from './stream-groups.js';
+import { batchMemory, MemoryBudget, MEMORY_PER_BYTE } from './memory-budget.js';
 
 export { OverloadedError, type GroupProgress, type GroupStage } from './stream-groups.js';
 
@@ -23,6 +24,12 @@ export interface StreamProcessorOptions {
   readonly now: () => number;
   /** Bytes of events waiting per source before appends are refused with `OVERLOADED` (back-pressure). Default 64 MiB. */
   readonly maxPendingBytes?: number;
+  /**
+   * The memory budget of batches being received, waiting and being processed, across all
+   * sources (push and connectors alike), by their estimated cost (`batchMemory`): past it,
+   * appends and reservations are refused with `OVERLOADED`. Default 320 MiB (see `MemoryBudget`).
+   */
+  readonly memoryBudget?: number;
   /** Called per view when an entry's events are visible online: its acknowledgement and visibility times. */
   readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
   /** Called per batch once it is answered: what became of its events (for metrics). */
@@ -105,6 +112,8 @@ export class StreamProcessor {
   private readonly queues = new Map<string, { waiting: Waiting[]; bytes: number; running: boolean; groups: Set<GroupProgress> }>();
   /** Per source, the batches being received and their bytes so far (see `reserve`). */
   private readonly arriving = new Map<string, { bytes: number; bodies: number }>();
+  /** The memory held by batches from admission to answer, across all sources. */
+  private readonly budget: MemoryBudget;
   private readonly decoder: StreamDecoder;
   /** Views and log entries whose refused replay was warned of (once), and the tables of each whose refusal was reported (`onReplayRefused`). */
   private readonly replayRefusals = new Set<string>();
@@ -113,6 +122,12 @@ export class StreamProcessor {
 
   constructor(private readonly options: StreamProcessorOptions) {
     this.decoder = new StreamDecoder(options.engine, options.erasure, (source, ids, at) => options.log.remembered(source, ids, at));
+    this.budget = new MemoryBudget(options.memoryBudget);
+  }
+
+  /** The memory budget of batches (all sources): its limit, and what is held now and by how many batches. */
+  memory(): { readonly limit: number; readonly bytes: number; readonly batches: number } {
+    return { limit: this.budget.limit, ...this.budget.usage };
   }
 
   /** The source, or a NotFoundError (404) naming the sources that take events. */
@@ -141,7 +156,7 @@ export class StreamProcessor {
    * (or will not be).
    */
   reserve(sourceName: string, bytes: number): Reservation {
-    this.admit(sourceName, bytes);
+    let charged = this.admit(sourceName, bytes, 0, 1);
     const held = this.arriving.get(sourceName) ?? { bytes: 0, bodies: 0 };
     held.bytes += bytes;
     held.bodies += 1;
@@ -151,7 +166,7 @@ export class StreamProcessor {
     return {
       grow: (more) => {
         if (!open) return;
-        this.admit(sourceName, more);
+        charged += this.admit(sourceName, more, charged, 0);
         held.bytes += more;
         mine += more;
       },
@@ -160,13 +175,20 @@ export class StreamProcessor {
         open = false;
         held.bytes -= mine;
         held.bodies -= 1;
+        this.budget.free(charged);
         if (held.bodies === 0) this.arriving.delete(sourceName);
       },
     };
   }
 
-  /** The one bound: bytes waiting and being received for a source, plus these, at most `maxPendingBytes` (a batch is always let in when none are). */
-  private admit(sourceName: string, bytes: number): void {
+  /**
+   * The two bounds: bytes waiting and being received for a source, plus these, at most
+   * `maxPendingBytes`; and the memory of every batch held, plus these bytes' (`batchMemory`), at
+   * most the memory budget (a batch that alone costs more is refused as too large). Holds the
+   * memory and returns it (`before`: what the batch holds already; `batches`: 1 for a new
+   * batch, 0 for more of one).
+   */
+  private admit(sourceName: string, bytes: number, before: number, batches: 0 | 1): number {
     const waiting = this.pendingBytes(sourceName);
     const receiving = this.receiving(sourceName);
     const held = waiting + receiving.bytes;
@@ -175,6 +197,12 @@ export class StreamProcessor {
       const bodies = receiving.bodies === 1 ? '1 body' : `${receiving.bodies} bodies`;
       throw new OverloadedError('OVERLOADED', `source "${sourceName}" has ${waiting} bytes of events waiting and ${receiving.bytes} bytes being received in ${bodies}, and ${bytes} more would pass its bound of ${max} bytes; retry after a second`);
     }
+    const project = this.options.project();
+    const source = project.sources.find((s) => s.name === sourceName);
+    // A body for no source is read only to be answered 404: it costs the plain path's.
+    const memory = source === undefined ? bytes * MEMORY_PER_BYTE.plain : batchMemory(project, source, bytes);
+    this.budget.hold(sourceName, memory, before + memory, batches);
+    return memory;
   }
 
   /**
@@ -189,11 +217,11 @@ export class StreamProcessor {
     if (source.kind === 'transform') throw new ValidationError('VALIDATION_FAILED', `"${source.name}" is a transform: its table is written only by "sluice transform run ${source.name}"; push events to one of its inputs`);
     if (source.kind === undefined) throw new ValidationError('VALIDATION_FAILED', `source "${source.name}" is a batch source: it takes files ("sluice ingest"); declare it with streamSource() to push events`);
     const bytes = 'body' in part ? Buffer.byteLength(part.body) : part.texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
-    this.admit(source.name, bytes);
+    const memory = this.admit(source.name, bytes, 0, 1);
     let queue = this.queues.get(source.name);
     if (!queue) this.queues.set(source.name, (queue = { waiting: [], bytes: 0, running: false, groups: new Set() }));
     queue.bytes += bytes;
-    const done = new Promise<AppendOutcome>((resolve, reject) => queue.waiting.push({ part, origin, position, after, bytes, resolve, reject }));
+    const done = new Promise<AppendOutcome>((resolve, reject) => queue.waiting.push({ part, origin, position, after, bytes, memory, resolve, reject }));
     if (!queue.running) void this.drain(source.name);
     return done;
   }
@@ -249,6 +277,7 @@ export class StreamProcessor {
           })
           .finally(() => {
             queue.bytes -= size;
+            for (const w of group) this.budget.free(w.memory);
             answering.delete(answered);
           });
         answering.add(answered);
@@ -290,9 +319,10 @@ export class StreamProcessor {
     const source = project.sources.find((s) => s.name === sourceName)!;
     if (source.eventId !== undefined) await this.options.releaseDeadClaims?.(source.name);
     const ackTime = this.options.now();
-    const parts = group.map((w) => w.part);
     const views = sourceViews(project, source);
-    const decoded = await this.decoder.decodeGroup(project, source, parts, ackTime, views, at);
+    const decoded = await this.decoder.decodeGroup(project, source, group.map((w) => w.part!), ackTime, views, at);
+    // What is left of a push body is in `decoded`: its text need not wait for the answer.
+    for (const w of group) w.part = undefined;
     if (decoded.checks) this.options.onChecked?.(decoded.checks);
     const position = group.at(-1)!.position;
     const after = group[0]!.after;

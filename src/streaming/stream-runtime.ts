@@ -21,6 +21,8 @@ export interface StreamRuntimeOptions {
   /** Connector starters by kind; connectors of the project's sources run when given. */
   readonly connectors?: Readonly<Record<string, StartConnector>>;
   readonly maxPendingBytes?: number;
+  /** The memory budget of batches of events across all sources (see `StreamProcessorOptions.memoryBudget`). */
+  readonly memoryBudget?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   readonly onVisible?: (view: string, ackTime: number, visibleAt: number) => void;
   readonly onAppended?: StreamProcessorOptions['onAppended'];
@@ -80,6 +82,7 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
   const processor = new StreamProcessor({
     project: options.project, log, online, engine, now: platform.now,
     ...(options.maxPendingBytes === undefined ? {} : { maxPendingBytes: options.maxPendingBytes }),
+    ...(options.memoryBudget === undefined ? {} : { memoryBudget: options.memoryBudget }),
     ...(options.onVisible ? { onVisible: options.onVisible } : {}),
     ...(options.onAppended ? { onAppended: options.onAppended } : {}),
     onChecked: streamCheckRecorder(platform, (error) => say('warn', `recording check results failed: ${error.message}`)),

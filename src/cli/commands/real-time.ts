@@ -27,7 +27,7 @@ const CONNECTOR_HEALTH_EVERY_MS = 1_000;
  * Starts the stream runtime over the applied registry (followed as it changes), with every
  * connector Sluice has and a freshness histogram.
  */
-export async function startRealTime(platform: Platform, log: (level: 'info' | 'warn' | 'error', message: string) => void, metrics?: SluiceMetrics): Promise<RealTime> {
+export async function startRealTime(platform: Platform, log: (level: 'info' | 'warn' | 'error', message: string) => void, metrics?: SluiceMetrics, memoryBudget?: number): Promise<RealTime> {
   let project: Project = await platform.project();
   const follow = setInterval(() => {
     platform.metadata.latestRegistry().then((latest) => {
@@ -38,7 +38,7 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   const freshness = new FreshnessHistogram();
   const watchSchema = streamSchemaWatch(platform, () => project, log);
   let incidents: Promise<void> = Promise.resolve();
-  const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, onVisible: (view, ack, visible) => {
+  const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, ...(memoryBudget === undefined ? {} : { memoryBudget }), onVisible: (view, ack, visible) => {
       freshness.observe(view, ack, visible);
       metrics?.recordVisible(view, ack, visible);
     },

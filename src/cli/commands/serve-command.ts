@@ -3,6 +3,7 @@ import { AdapterError } from '../../errors.js';
 import { createServer, DEFAULT_MAX_ENTITIES, LOG_LEVELS, type LogLevel } from '../../serving/http/server.js';
 import { SluiceMetrics } from '../../observability/metrics.js';
 import { PUSH_MIN_BYTES_PER_SECOND } from '../../serving/http/push-admission.js';
+import { DEFAULT_MEMORY_BUDGET } from '../../streaming/memory-budget.js';
 import { startMonitoring } from '../../observability/status/index.js';
 import { UsageError } from '../exit.js';
 import { configureLogging } from '../../observability/log.js';
@@ -29,6 +30,7 @@ interface ServeOptions {
   servingLogRate: number;
   pushBodyTimeout: number;
   pushMinRate: number;
+  pushMemory: number;
   insecureOpen?: boolean;
   serverName?: string;
 }
@@ -50,6 +52,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
     .option('--server-name <name>', "what names this server in its health conditions (sluice status), stable across its restarts; default $SLUICE_SERVER_NAME, else <hostname>:<host>:<port> (one name per address served)")
     .option('--push-body-timeout <duration>', 'a push body not whole this long after its headers, nor by its size at --push-min-rate, is answered 408 (not appended)', durationMs, 60_000)
     .option('--push-min-rate <KiB/s>', 'the slowest steady sending of a push body allowed past --push-body-timeout, in KiB/s', integerIn(1, 1_048_576), PUSH_MIN_BYTES_PER_SECOND / 1024)
+    .option('--push-memory <MiB>', 'the memory budget of batches of events being received, waiting and processed (push bodies and connectors, all sources), in MiB: past it a push is answered 503 with Retry-After and connectors wait', integerIn(16, 1_048_576), DEFAULT_MEMORY_BUDGET / 2 ** 20)
     .option('--insecure-open', 'serve without authentication on a non-loopback host when no key or access rule exists (anyone who can reach it reads and pushes)')
     .description('serve online features over HTTP')
     .action((options: ServeOptions) =>
@@ -63,7 +66,7 @@ export function registerServeCommand(program: Command, run: CommandContext): voi
         if (applied) await platform.requestFunctions(applied.project);
         const access = await servingAccess(platform.metadata.keys, applied?.project, options.host, options.insecureOpen === true);
         const metrics = new SluiceMetrics();
-        const realTime = await startRealTime(platform, (level, message) => logger[level](message), metrics);
+        const realTime = await startRealTime(platform, (level, message) => logger[level](message), metrics, options.pushMemory * 2 ** 20);
         // A server name another live server holds is refused (see server-name.ts): the connectors stop first.
         const serverName = options.serverName ?? (process.env.SLUICE_SERVER_NAME || undefined);
         const app = await createServer(platform, {

@@ -33,7 +33,7 @@ export const PUSH_MIN_BYTES_PER_SECOND = 256 * 1024;
  * these are refusals of admission; another failure with the same status (an ADAPTER_FAILED 503)
  * is not counted as one.
  */
-const REFUSAL_REASON: Readonly<Record<string, string>> = { OVERLOADED: 'overloaded', REQUEST_TIMED_OUT: 'timed_out', FST_ERR_CTP_BODY_TOO_LARGE: 'too_large' };
+const REFUSAL_REASON: Readonly<Record<string, string>> = { OVERLOADED: 'overloaded', REQUEST_TIMED_OUT: 'timed_out', FST_ERR_CTP_BODY_TOO_LARGE: 'too_large', REQUEST_TOO_LARGE: 'too_large' };
 
 /** Sets `Retry-After` on an OverloadedError's answer; returns the error. */
 export function withRetryAfter(reply: FastifyReply, error: unknown): unknown {

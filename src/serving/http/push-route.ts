@@ -16,8 +16,9 @@ const PUSH_BODY_LIMIT = 32 * 1024 * 1024;
  * Infinity, trailing commas are not JSON): 400; a compressed body (any `Content-Encoding` but
  * `identity`): 415; Sluice too far
  * behind (the bytes waiting and being received for the source, with this body's, over the
- * processor's bound): 503 with `Retry-After`; a body that stalls or trickles: 408 (see
- * `registerPushAdmission`).
+ * processor's bound, or the memory of every batch held, with this body's, over its memory
+ * budget): 503 with `Retry-After`; a body that alone costs more than the whole budget: 413; a
+ * body that stalls or trickles: 408 (see `registerPushAdmission`).
  *
  * @example
  * await registerPushRoute(app, runtime.processor);
@@ -43,7 +44,10 @@ export async function registerPushRoute(app: FastifyInstance, processor: StreamP
       try {
         // The body is now counted by the queue it joins.
         release(request);
-        return await processor.append(request.params.source, { body: typeof request.body === 'string' ? request.body : '' }, 'push');
+        const body = typeof request.body === 'string' ? request.body : '';
+        // The processor holds the text until it is decoded, no longer: the request must not keep it until the answer.
+        request.body = '';
+        return await processor.append(request.params.source, { body }, 'push');
       } catch (error) {
         throw withRetryAfter(reply, error);
       }

@@ -1,9 +1,13 @@
+import { hostname } from 'node:os';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { count, defineProject, entity, featureView, natsJetStream, streamSource } from '../src/definitions/index.js';
 import type { AppendOutcome, StartConnector } from '../src/ingest/connectors/connector.js';
 import { openPlatform, type Platform } from '../src/platform.js';
 import { connectorLeaseName } from '../src/streaming/connector-leases.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
+import { SluiceMetrics } from '../src/observability/metrics.js';
+import { CONNECTOR_UNOWNED, connectorUnownedWatch, healthStatus } from '../src/observability/status/index.js';
+import { storeMetrics } from '../src/observability/store-metrics.js';
 import { tempPlatform } from './support/temp-platform.js';
 import { until } from './support/webhook-receiver.js';
 
@@ -37,7 +41,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** One start of the connector in one process: what it appended, and whether and when it stopped. */
 interface Run {
   readonly process: string;
+  readonly startedAt: number;
   accepted: number;
+  duplicates: number;
   conflicts: number;
   stoppedAt?: number;
 }
@@ -49,7 +55,7 @@ interface Run {
  */
 function upstreamConnector(upstream: readonly string[], runs: Run[], process: string): StartConnector {
   return async (_source, sink) => {
-    const run: Run = { process, accepted: 0, conflicts: 0 };
+    const run: Run = { process, startedAt: Date.now(), accepted: 0, duplicates: 0, conflicts: 0 };
     runs.push(run);
     let stopping = false;
     const loop = (async () => {
@@ -58,7 +64,9 @@ function upstreamConnector(upstream: readonly string[], runs: Run[], process: st
         const next = upstream.slice(after, after + 5);
         if (next.length > 0) {
           try {
-            run.accepted += (await sink.append(next, String(after + next.length))).accepted;
+            const outcome = await sink.append(next, String(after + next.length));
+            run.accepted += outcome.accepted;
+            run.duplicates += outcome.duplicates;
             after += next.length;
           } catch (error) {
             if ((error as { code?: string }).code !== 'CONFLICT') throw error;
@@ -123,8 +131,8 @@ test('two runtimes on one project: one runs the connector, the other stands by n
   expect(runs.map((r) => r.process)).toEqual(['first', 'second']);
   expect(second.status()[0]!.runner?.role).toBe('active');
   expect(await logged()).toEqual(upstream);
-  expect(runs.reduce((n, r) => n + r.accepted, 0)).toBe(80);
-  expect(runs.reduce((n, r) => n + r.conflicts, 0)).toBe(0);
+  expect(runs.map(({ accepted, duplicates, conflicts }) => accepted + duplicates + conflicts)).toEqual([40, 40]);
+  expect(runs[1]!.startedAt).toBeGreaterThanOrEqual(runs[0]!.stoppedAt!);
 });
 
 test('a holder that cannot renew its lease stops its connector before the lease expires; the standby takes over once it is free; every event once', async () => {
@@ -149,11 +157,12 @@ test('a holder that cannot renew its lease stops its connector before the lease 
   // Stopped while its lease (as it last renewed it) still held: no other runner could have started meanwhile.
   expect(lastExpiry).toBeGreaterThan(0);
   expect(runs[0]!.stoppedAt!).toBeLessThan(lastExpiry);
-  expect(runs).toHaveLength(1);
   await until(async () => first.status()[0]!.runner?.role === 'standby', 'the first runtime stands by');
   publish(upstream, 60, 90);
   await until(async () => (await logged()).length === 90, '90 events in the log');
   expect(runs.map((r) => r.process)).toEqual(['first', 'second']);
+  // The standby started only once the holder's connector had stopped (it released the lease then).
+  expect(runs[1]!.startedAt).toBeGreaterThanOrEqual(runs[0]!.stoppedAt!);
   expect(second.status()[0]!.runner?.role).toBe('active');
   expect(first.status()[0]!.connector).toBeUndefined();
   expect(await logged()).toEqual(upstream);
@@ -195,4 +204,50 @@ test('a runner whose lease another process took stops at its next renewal; if th
   expect(first.status()[0]!.runner?.role).toBe('standby');
   expect(await logged()).toEqual(upstream);
   expect((await env.platform.log()).position('payments', 'natsJetStream')).toBe('2');
+});
+
+test('sluice status names the active runner (pid, host, since, lease expiry) and none once it stopped; the metrics say the same', async () => {
+  const upstream: string[] = [];
+  const runs: Run[] = [];
+  const runtime = await runtimeOf(env.platform, upstreamConnector(upstream, runs, 'first'));
+  const held = runtime.status()[0]!.runner!.holder!;
+  const before = await healthStatus(env.platform, env.project);
+  expect(before.streams[0]!.activeRunner).toMatchObject({ pid: process.pid, host: hostname(), since: held.since });
+  expect(Date.parse(before.streams[0]!.activeRunner!.expiresAt)).toBeGreaterThan(Date.now());
+  const metrics = new SluiceMetrics();
+  metrics.addScrapeSource(storeMetrics(env.platform, async () => env.project));
+  expect(await metrics.render()).toContain('sluice_connector_active_runners{source="payments"} 1');
+  const closing = runtime.close();
+  runtimes.splice(0);
+  await closing;
+  expect((await healthStatus(env.platform, env.project)).streams[0]!.activeRunner).toBeNull();
+  expect(await metrics.render()).toContain('sluice_connector_active_runners{source="payments"} 0');
+});
+
+test('a standby that cannot take a free lease for longer than its ttl fires connector_unowned; it ends once it holds the lease', async () => {
+  const acquire = other.metadata.acquireLease.bind(other.metadata);
+  let refusing = true;
+  other.metadata.acquireLease = async (...args) => {
+    if (refusing && args[0] === LEASE) throw new Error('database is locked');
+    return acquire(...args);
+  };
+  const runs: Run[] = [];
+  const runtime = await runtimeOf(other, upstreamConnector([], runs, 'second'));
+  const watch = connectorUnownedWatch(other);
+  const runners = () => runtime.status().flatMap((s) => (s.runner ? [{ source: s.source, runner: s.runner }] : []));
+  const unowned = async () => (await env.platform.metadata.health.list({ firing: true })).filter((c) => c.kind === CONNECTOR_UNOWNED);
+  await watch.observe(runners());
+  expect(runtime.status()[0]!.runner).toMatchObject({ role: 'standby', lastError: 'database is locked' });
+  expect(await unowned()).toEqual([]);
+  await sleep(TTL_MS + 50);
+  await watch.observe(runners());
+  const fired = await unowned();
+  expect(fired).toEqual([expect.objectContaining({ subject: 'connector:payments', severity: 'error', details: expect.objectContaining({ pid: process.pid, ttlMs: TTL_MS }) })]);
+  expect(fired[0]!.message).toMatch(/stands by to run its connector but has not been able to take or read its lease since .* \(longer than the lease's ttl, 600 ms\): database is locked/);
+  expect(runs).toEqual([]);
+  refusing = false;
+  await until(async () => runtime.status()[0]!.runner?.role === 'active', 'the standby takes the lease');
+  await watch.observe(runners());
+  expect(await unowned()).toEqual([]);
+  expect(runs.map((r) => r.process)).toEqual(['second']);
 });

@@ -24,6 +24,8 @@ export interface ConnectorRunner {
   readonly role: 'active' | 'standby';
   readonly holder?: ConnectorLeaseHolder;
   readonly unownedSince?: string;
+  /** Why the last claim could not take a free lease (the metadata store's error). */
+  readonly lastError?: string;
   /** The lease's ttl in ms: how long a holder that stopped renewing keeps it. */
   readonly ttlMs: number;
 }
@@ -31,6 +33,18 @@ export interface ConnectorRunner {
 export const describeLeaseHolder = (lease: Lease): ConnectorLeaseHolder => ({
   host: lease.holder.host, pid: lease.holder.pid, since: new Date(lease.acquiredAt).toISOString(), expiresAt: new Date(lease.expiresAt).toISOString(),
 });
+
+/**
+ * The active runner of `source`'s connector among `leases` (`MetadataStore.listLeases`): the
+ * holder of its lease, or null when none holds it or its holder is gone (expired, dead on this host).
+ *
+ * @example
+ * activeRunnerOf(await metadata.listLeases(), 'payments'); // { host: 'web-1', pid: 4242, since: '…', expiresAt: '…' }
+ */
+export function activeRunnerOf(leases: readonly Lease[], source: string): ConnectorLeaseHolder | null {
+  const lease = leases.find((l) => l.name === connectorLeaseName(source));
+  return lease === undefined || holderIsGone(lease) ? null : describeLeaseHolder(lease);
+}
 
 export interface ConnectorLeasesOptions {
   /** The lease's ttl (default `DEFAULT_LEASE_TTL_MS`): a holder renews it every third of it, and stops its connector once it could not for half of it. */
@@ -83,10 +97,11 @@ export function connectorLeases(metadata: MetadataStore, options: ConnectorLease
       let attempt;
       try {
         attempt = await metadata.acquireLease(name, holder, ttlMs, holderIsGone);
-      } catch {
+      } catch (error) {
         // The store could not be asked: standby, and unowned for all this process knows.
         const before = runners.get(source);
-        runners.set(source, { role: 'standby', ttlMs, unownedSince: before?.role === 'standby' && before.unownedSince !== undefined ? before.unownedSince : new Date().toISOString() });
+        const unownedSince = before?.role === 'standby' && before.unownedSince !== undefined ? before.unownedSince : new Date().toISOString();
+        runners.set(source, { role: 'standby', ttlMs, unownedSince, lastError: (error as Error).message });
         return false;
       }
       if (!attempt.acquired) {

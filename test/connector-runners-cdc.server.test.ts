@@ -1,34 +1,23 @@
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cdcSource, defineProject, entity, env, featureView, field, postgresCdc } from '../src/definitions/index.js';
 import { CONNECTORS } from '../src/ingest/connectors/index.js';
 import { openPlatform, type Platform } from '../src/platform.js';
 import { startStreamRuntime, type StreamRuntime } from '../src/streaming/stream-runtime.js';
 import { until } from './support/cdc-replay.js';
-import { startPostgres } from './support/postgres-server.js';
+import { accountsDatabase, startPostgres } from './support/postgres-server.js';
 import { tempPlatform } from './support/temp-platform.js';
+import { crmAccountsSpec } from './support/crm-accounts.js';
 
 const server = await startPostgres();
 if ('skip' in server) console.warn(`connector-runners-cdc.server.test.ts skipped: ${server.skip}`);
 const live = 'skip' in server ? undefined : server;
 afterAll(async () => live?.stop());
 
-const account = entity({ name: 'account', joinKey: 'account_id' });
-const accounts = cdcSource({ name: 'accounts', key: 'account_id', schema: { account_id: 'int64', tier: 'string', credit_limit: 'float64' }, connector: postgresCdc({ connection: env('SLUICE_TEST_CRM_URL'), table: 'public.accounts' }) });
-const profile = featureView({ name: 'profile', entity: account, source: accounts, features: { tier: field('tier'), credit_limit: field('credit_limit') } });
-const spec = defineProject({ name: 'crm', entities: [account], sources: [accounts], featureViews: [profile] });
+const spec = crmAccountsSpec;
 const TTL_MS = 1_500;
 
 describe.skipIf(!live)('one active runner per Postgres CDC connector', () => {
   it('two runtimes on one table: one follows the slot, the standby never touches it ("in use by another connection"); a clean stop hands it over; every change in the log once', async () => {
-    const admin = new pg.Client({ connectionString: live!.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE crm_runners');
-    await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND NOT active");
-    await admin.end();
-    const db = new pg.Client({ connectionString: live!.url('crm_runners') });
-    await db.connect();
-    await db.query('CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, tier TEXT, credit_limit DOUBLE PRECISION)');
+    const db = await accountsDatabase(live!, 'crm_runners');
     await db.query("INSERT INTO accounts SELECT i, 'silver', i FROM generate_series(1, 20) AS i");
     process.env.SLUICE_TEST_CRM_URL = live!.url('crm_runners');
     const env_ = await tempPlatform(spec, Date.now());

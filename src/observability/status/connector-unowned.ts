@@ -15,7 +15,7 @@ export interface ConnectorUnownedWatch {
  * Fires `connector_unowned` (error, subject `connector:<source>`) when this process stands by
  * for a connector that nobody has held the lease of (`ConnectorRunner.unownedSince`: its claims
  * could not take a free lease, e.g. the metadata store refused them) for longer than the lease's
- * ttl: a standby takes over within a third of the ttl, so past it nothing runs the connector and
+ * ttl: a standby takes over within a second (a third of the ttl when shorter), so past it nothing runs the connector and
  * nothing will by itself. It ends once this process holds the lease or sees another holding it
  * (at its first sight of each connector too, ending what a process before it left). The store is
  * written only when that changes.

@@ -15,11 +15,23 @@ const EVENTS = 3_000;
 const KEYS = 20;
 const TTL_MS = 2_000;
 
-/** `sluice status --json` run without blocking the test (it publishes meanwhile): the connector's active runner's pid, or null. */
-async function activeRunnerPid(dir: string): Promise<number | null> {
+/** `sluice status --json` run without blocking the test (it publishes meanwhile): the connector's runners. */
+async function runners(dir: string): Promise<{ source: string; activeRunner?: { pid: number } | null; standbys?: { pid: number }[] } | undefined> {
   const { stdout } = await promisify(execFile)(process.execPath, [BIN, '--project', dir, '--json', 'status'], { env: { ...process.env, NO_COLOR: '1' } }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
-  const status = JSON.parse(stdout) as { streams: { source: string; activeRunner?: { pid: number } | null }[] };
-  return status.streams.find((s) => s.source === 'events')?.activeRunner?.pid ?? null;
+  const status = JSON.parse(stdout) as { streams: { source: string; activeRunner?: { pid: number } | null; standbys?: { pid: number }[] }[] };
+  return status.streams.find((s) => s.source === 'events');
+}
+
+/** The pid of the connector's active runner, or null. */
+const activeRunnerPid = async (dir: string): Promise<number | null> => (await runners(dir))?.activeRunner?.pid ?? null;
+
+/** What a running `sluice serve` says of its role for the connector: `GET /v1/streams` and the metric. */
+async function serveRunner(child: SluiceProcess): Promise<{ role?: string; holderPid?: number; metric?: string }> {
+  const { listening } = JSON.parse(child.stdout()) as { listening: string };
+  const streams = await (await fetch(`${listening}/v1/streams`)).json() as { sources: { source: string; runner?: { role: string; holder?: { pid: number } } }[] };
+  const runner = streams.sources.find((s) => s.source === 'events')?.runner;
+  const metric = /^sluice_connector_runner_active\{source="events"\} (\d)$/m.exec(await (await fetch(`${listening}/metrics`)).text())?.[1];
+  return { ...(runner ? { role: runner.role } : {}), ...(runner?.holder ? { holderPid: runner.holder.pid } : {}), ...(metric === undefined ? {} : { metric }) };
 }
 
 describeWithServer('one active runner per connector with NATS JetStream', NATS_SERVER_BINARY, (binary) => {
@@ -40,13 +52,15 @@ describeWithServer('one active runner per connector with NATS JetStream', NATS_S
       expect(JSON.parse(second.stdout()) as unknown).toMatchObject({ connectors: { events: 'standby' } });
       await publish(0, 1_000);
       await until('the first 1,000 events acknowledged', async () => (await pending()) === 0, 120_000);
-      expect(await activeRunnerPid(dir)).toBe(first.pid);
+      expect(await runners(dir)).toMatchObject({ activeRunner: { pid: first.pid }, standbys: [{ pid: second.pid }] });
+      expect(await serveRunner(first)).toEqual({ role: 'active', holderPid: first.pid, metric: '1' });
 
       // A clean stop releases the lease: the worker takes over at once (well within the ttl).
       expect(await first.stop()).toBe(143);
       ended.push(first);
       await until('the worker to take the connector over', async () => (await activeRunnerPid(dir)) === second.pid, 60_000);
       first = await serve();
+      expect(await serveRunner(first)).toEqual({ role: 'standby', holderPid: second.pid, metric: '0' });
       await publish(1_000, 2_000);
       await until('2,000 events acknowledged', async () => (await pending()) === 0, 120_000);
       expect(await activeRunnerPid(dir)).toBe(second.pid);

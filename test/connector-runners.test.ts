@@ -131,7 +131,10 @@ test('two runtimes on one project: one runs the connector, the other stands by n
   expect(runs.map((r) => r.process)).toEqual(['first', 'second']);
   expect(second.status()[0]!.runner?.role).toBe('active');
   expect(await logged()).toEqual(upstream);
-  expect(runs.map(({ accepted, duplicates, conflicts }) => accepted + duplicates + conflicts)).toEqual([40, 40]);
+  // An entry is in the log a moment before its append answers the connector.
+  const answered = () => runs.map(({ accepted, duplicates, conflicts }) => accepted + duplicates + conflicts);
+  await until(async () => answered().reduce((a, b) => a + b, 0) >= 80, 'every append answered');
+  expect(answered()).toEqual([40, 40]);
   expect(runs[1]!.startedAt).toBeGreaterThanOrEqual(runs[0]!.stoppedAt!);
 });
 
@@ -206,22 +209,38 @@ test('a runner whose lease another process took stops at its next renewal; if th
   expect((await env.platform.log()).position('payments', 'natsJetStream')).toBe('2');
 });
 
-test('sluice status names the active runner (pid, host, since, lease expiry) and none once it stopped; the metrics say the same', async () => {
+test('sluice status names the active runner (pid, host, since, lease expiry) and the standbys, none once they stopped; the metrics say the same', async () => {
   const upstream: string[] = [];
   const runs: Run[] = [];
   const runtime = await runtimeOf(env.platform, upstreamConnector(upstream, runs, 'first'));
+  const standby = await runtimeOf(other, upstreamConnector(upstream, runs, 'second'));
   const held = runtime.status()[0]!.runner!.holder!;
   const before = await healthStatus(env.platform, env.project);
   expect(before.streams[0]!.activeRunner).toMatchObject({ pid: process.pid, host: hostname(), since: held.since });
   expect(Date.parse(before.streams[0]!.activeRunner!.expiresAt)).toBeGreaterThan(Date.now());
+  expect(before.streams[0]!.standbys).toEqual([expect.objectContaining({ pid: process.pid, host: hostname() })]);
   const metrics = new SluiceMetrics();
   metrics.addScrapeSource(storeMetrics(env.platform, async () => env.project));
   expect(await metrics.render()).toContain('sluice_connector_active_runners{source="payments"} 1');
-  const closing = runtime.close();
+  await standby.close();
+  await runtime.close();
   runtimes.splice(0);
-  await closing;
-  expect((await healthStatus(env.platform, env.project)).streams[0]!.activeRunner).toBeNull();
+  const after = await healthStatus(env.platform, env.project);
+  expect(after.streams[0]!.activeRunner).toBeNull();
+  expect(after.streams[0]!.standbys).toEqual([]);
   expect(await metrics.render()).toContain('sluice_connector_active_runners{source="payments"} 0');
+  // Nothing of either is left in the store.
+  expect((await env.platform.metadata.listLeases()).map((l) => l.name).filter((n) => n.startsWith('connector'))).toEqual([]);
+});
+
+test('the record of a standby that died is removed by the next standby renewal', async () => {
+  const dead = { id: 'dead-standby', host: hostname(), pid: 2 ** 22 + 1 };
+  await env.platform.metadata.acquireLease(`connector-standby:payments:${dead.id}`, dead, 60_000, () => false);
+  const runs: Run[] = [];
+  await runtimeOf(env.platform, upstreamConnector([], runs, 'first'));
+  await runtimeOf(other, upstreamConnector([], runs, 'second'));
+  await until(async () => !(await env.platform.metadata.listLeases()).some((l) => l.holder.id === dead.id), 'the dead standby record removed');
+  expect((await healthStatus(env.platform, env.project)).streams[0]!.standbys).toHaveLength(1);
 });
 
 test('a standby that cannot take a free lease for longer than its ttl fires connector_unowned; it ends once it holds the lease', async () => {

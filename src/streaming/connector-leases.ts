@@ -4,6 +4,10 @@ import type { Lease, MetadataStore } from '../storage/metadata/metadata-store.js
 /** The lease whose holder is a connector's one active runner: `connector:<source>`. */
 export const connectorLeaseName = (source: string): string => `connector:${source}`;
 
+const STANDBY_PREFIX = 'connector-standby:';
+/** The lease that records one process standing by for a connector: `connector-standby:<source>:<holder id>`. */
+const standbyLeaseName = (source: string, holderId: string): string => `${STANDBY_PREFIX}${source}:${holderId}`;
+
 /** Who holds a connector's lease, as a runner or `sluice status` last saw it. */
 export interface ConnectorLeaseHolder {
   readonly host: string;
@@ -46,6 +50,17 @@ export function activeRunnerOf(leases: readonly Lease[], source: string): Connec
   return lease === undefined || holderIsGone(lease) ? null : describeLeaseHolder(lease);
 }
 
+/**
+ * The processes standing by for `source`'s connector among `leases`: each records itself with a
+ * lease of the connector's ttl, renewed every third of it; gone ones (expired, dead on this host) are left out.
+ *
+ * @example
+ * standbysOf(await metadata.listLeases(), 'payments'); // [{ host: 'web-2', pid: 77, since: '…', expiresAt: '…' }]
+ */
+export function standbysOf(leases: readonly Lease[], source: string): ConnectorLeaseHolder[] {
+  return leases.filter((l) => l.name === standbyLeaseName(source, l.holder.id) && !holderIsGone(l)).map(describeLeaseHolder);
+}
+
 export interface ConnectorLeasesOptions {
   /** The lease's ttl (default `DEFAULT_LEASE_TTL_MS`): a holder renews it every third of it, and stops its connector once it could not for half of it. */
   readonly ttlMs?: number;
@@ -76,7 +91,9 @@ interface Held {
  * its ttl; the others stand by and take it over at a later claim once its holder is gone (the
  * lease expired, or its process is dead on this host: `holderIsGone`). A holder whose renewal
  * finds the lease taken, or that could not renew it for half its ttl (so before another runner
- * could take it), is told (`onLost`) to stop its connector; it releases the lease once stopped.
+ * could take it), is told (`onLost`) to stop its connector; it releases the lease once stopped,
+ * and does not claim it again for a ttl, so a standby that can renew it takes it first. A standby
+ * records itself (`connector-standby:<source>:<holder>`, see `standbysOf`) for `sluice status`.
  * The lease saves the work of two runners undoing each other; it is not what keeps events once:
  * a connector's appends are conditional on the stored position (`ConnectorSink`), so a runner
  * that overlaps another (an event loop stalled past the ttl, clocks that disagree) stores nothing twice.
@@ -89,9 +106,35 @@ export function connectorLeases(metadata: MetadataStore, options: ConnectorLease
   const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
   const held = new Map<string, Held>();
   const runners = new Map<string, ConnectorRunner>();
+  const lostAt = new Map<string, number>();
+  const standbyHolder = newLeaseHolder();
+  /** When this process last wrote its standby record per source. */
+  const standing = new Map<string, number>();
+  const standBy = async (source: string) => {
+    const at = standing.get(source);
+    if (at !== undefined && Date.now() - at < ttlMs / 3) return;
+    const name = standbyLeaseName(source, standbyHolder.id);
+    const renewed = at !== undefined && (await metadata.renewLease(name, standbyHolder.id, ttlMs)) !== undefined;
+    if (!renewed) await metadata.acquireLease(name, standbyHolder, ttlMs, holderIsGone);
+    standing.set(source, Date.now());
+    // The records of standbys that died stay in the store: removed (each only if not renewed since it was read).
+    for (const gone of (await metadata.listLeases()).filter((l) => l.name === standbyLeaseName(source, l.holder.id) && holderIsGone(l))) {
+      await metadata.releaseLease(gone.name, gone.holder.id, gone.renewedAt);
+    }
+  };
+  const standDown = async (source: string) => {
+    if (standing.delete(source)) await metadata.releaseLease(standbyLeaseName(source, standbyHolder.id), standbyHolder.id);
+  };
+  // A standby record that cannot be written is tried again at the next claim; it only informs `sluice status`.
+  const noteStandby = (source: string) => standBy(source).catch(() => undefined);
   return {
     async claim(source) {
       if (held.has(source)) return !held.get(source)!.beat.lost();
+      // A runner that just lost the lease (it could not renew it) leaves it to the standbys for a ttl.
+      if (Date.now() - (lostAt.get(source) ?? Number.NEGATIVE_INFINITY) < ttlMs) {
+        await noteStandby(source);
+        return false;
+      }
       const name = connectorLeaseName(source);
       const holder = newLeaseHolder();
       let attempt;
@@ -106,11 +149,14 @@ export function connectorLeases(metadata: MetadataStore, options: ConnectorLease
       }
       if (!attempt.acquired) {
         runners.set(source, { role: 'standby', holder: describeLeaseHolder(attempt.heldBy), ttlMs });
+        await noteStandby(source);
         return false;
       }
+      await standDown(source).catch(() => undefined);
       const beat = heartbeat(metadata, name, holder.id, ttlMs, {
         lapseAfterMs: Math.floor(ttlMs / 2),
         onLost: (why) => {
+          lostAt.set(source, Date.now());
           runners.set(source, { role: 'standby', ttlMs });
           options.onLost(source, why);
         },
@@ -135,6 +181,7 @@ export function connectorLeases(metadata: MetadataStore, options: ConnectorLease
     },
     async releaseAll() {
       for (const source of [...held.keys()]) await this.release(source);
+      for (const source of [...standing.keys()]) await standDown(source);
     },
   };
 }

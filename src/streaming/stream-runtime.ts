@@ -224,7 +224,10 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
       closing = true;
       await claiming;
       await rebuilds.stop();
-      for (const running of connectors.values()) await running.stop().catch((error: unknown) => say('error', `stopping a connector failed: ${(error as Error).message}`));
+      // Stopped once each: a lease lost meanwhile (`onLost`) finds its connector already stopping.
+      const closingConnectors = [...connectors.values()];
+      connectors.clear();
+      for (const running of closingConnectors) await running.stop().catch((error: unknown) => say('error', `stopping a connector failed: ${(error as Error).message}`));
       await Promise.all(stopping.values());
       // Only once its connector stopped (nothing in flight): a standby takes each over at once.
       await leases.releaseAll().catch((error: unknown) => say('warn', `releasing the connectors' leases failed (they expire instead): ${(error as Error).message}`));

@@ -2,7 +2,7 @@ import { isStreamed, type Project } from '../definitions/index.js';
 import type { EventLog } from '../storage/log/event-log.js';
 import type { Lease } from '../storage/metadata/metadata-store.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
-import { activeRunnerOf, type ConnectorLeaseHolder } from './connector-leases.js';
+import { activeRunnerOf, standbysOf, type ConnectorLeaseHolder } from './connector-leases.js';
 
 /** Where one stream or CDC source stands, read from the stores (no running process needed). */
 export interface StreamSourceStatus {
@@ -26,6 +26,8 @@ export interface StreamSourceStatus {
    * the one that did is gone and no standby took over yet).
    */
   readonly activeRunner?: ConnectorLeaseHolder | null;
+  /** With `activeRunner`: the processes standing by to take the connector over (`since`: when each started standing by, `expiresAt`: its record's expiry). */
+  readonly standbys?: readonly ConnectorLeaseHolder[];
 }
 
 /**
@@ -52,7 +54,7 @@ export async function streamStatus(project: Project, log: EventLog, online: Onli
       source: source.name, kind: source.kind, offset, lakeLag: offset - log.checkpoint('lake', source.name),
       lastAckAt: last ? new Date(last.ackTime).toISOString() : null, eventsPerSecond: Math.round((lastMinute / 60) * 10) / 10,
       connectorPosition: source.connector ? (log.position(source.name, source.connector.kind) ?? null) : null, views,
-      ...(source.connector && leases ? { activeRunner: activeRunnerOf(leases, source.name) } : {}),
+      ...(source.connector && leases ? { activeRunner: activeRunnerOf(leases, source.name), standbys: standbysOf(leases, source.name) } : {}),
     });
   }
   return rows;

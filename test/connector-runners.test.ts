@@ -88,8 +88,8 @@ function upstreamConnector(upstream: readonly string[], runs: Run[], process: st
   };
 }
 
-async function runtimeOf(platform: Platform, connector: StartConnector): Promise<StreamRuntime> {
-  const runtime = await startStreamRuntime(platform, { project: () => env.project, commitIntervalMs: 3_600_000, connectorLeaseTtlMs: TTL_MS, connectors: { natsJetStream: connector } });
+async function runtimeOf(platform: Platform, connector: StartConnector, ttlMs = TTL_MS): Promise<StreamRuntime> {
+  const runtime = await startStreamRuntime(platform, { project: () => env.project, commitIntervalMs: 3_600_000, connectorLeaseTtlMs: ttlMs, connectors: { natsJetStream: connector } });
   runtimes.push(runtime);
   return runtime;
 }
@@ -150,8 +150,11 @@ test('a holder that cannot renew its lease stops its connector before the lease 
     if (args[0] === LEASE && lease !== undefined) lastExpiry = lease.expiresAt;
     return lease;
   };
-  const first = await runtimeOf(env.platform, upstreamConnector(upstream, runs, 'first'));
-  const second = await runtimeOf(other, upstreamConnector(upstream, runs, 'second'));
+  // A longer ttl: the holder stops at half of it, and its stop must end before the rest runs out on a loaded machine.
+  const first = await runtimeOf(env.platform, upstreamConnector(upstream, runs, 'first'), 3_000);
+  const second = await runtimeOf(other, upstreamConnector(upstream, runs, 'second'), 3_000);
+  // The lease as taken (renewals, recorded above, move it on).
+  lastExpiry = Math.max(lastExpiry, (await env.platform.metadata.listLeases()).find((l) => l.name === LEASE)!.expiresAt);
   publish(upstream, 0, 30);
   await until(async () => (await logged()).length === 30, '30 events in the log');
   failing = true;

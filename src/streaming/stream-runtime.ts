@@ -145,10 +145,11 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
           return processor.append(source.name, upstream === undefined ? { texts } : { texts, upstream }, origin, position, after);
         },
       };
-      const started = start(source, sink, {
+      // A starter that throws at once is refused like one whose promise rejects.
+      const started = Promise.resolve().then(() => start(source, sink, {
         log: (level, message) => say(level, `source "${source.name}": ${message}`),
         report: (incident) => options.onConnectorIncident?.(source.name, incident),
-      });
+      }));
       starting.set(source.name, started.catch(() => undefined));
       try {
         connectors.set(source.name, await started);

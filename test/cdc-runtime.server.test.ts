@@ -1,6 +1,5 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cdcSource, defineProject, entity, env, featureView, field, postgresCdc } from '../src/definitions/index.js';
 import { CONNECTORS } from '../src/ingest/connectors/index.js';
 import { parseLsn } from '../src/ingest/connectors/postgres/lsn.js';
 import { latestSnapshots } from '../src/serving/latest-snapshots.js';
@@ -9,29 +8,20 @@ import { startStreamRuntime } from '../src/streaming/stream-runtime.js';
 import { startRealTime } from '../src/cli/commands/real-time.js';
 import { healthStatus } from '../src/observability/status/index.js';
 import { until } from './support/cdc-replay.js';
-import { startPostgres } from './support/postgres-server.js';
+import { accountsDatabase, startPostgres } from './support/postgres-server.js';
 import { tempPlatform } from './support/temp-platform.js';
+import { crmAccountsSpec } from './support/crm-accounts.js';
 
 const server = await startPostgres();
 if ('skip' in server) console.warn(`cdc-runtime.server.test.ts skipped: ${server.skip}`);
 const live = 'skip' in server ? undefined : server;
 afterAll(async () => live?.stop());
 
-const account = entity({ name: 'account', joinKey: 'account_id' });
-const accounts = cdcSource({ name: 'accounts', key: 'account_id', schema: { account_id: 'int64', tier: 'string', credit_limit: 'float64' }, connector: postgresCdc({ connection: env('SLUICE_TEST_CRM_URL'), table: 'public.accounts' }) });
-const profile = featureView({ name: 'profile', entity: account, source: accounts, features: { tier: field('tier'), credit_limit: field('credit_limit') } });
-const spec = defineProject({ name: 'crm', entities: [account], sources: [accounts], featureViews: [profile] });
+const spec = crmAccountsSpec;
 
 /** A new database `database` whose table `accounts` holds `rows` (SQL values), followed by the source's connection setting; the slot an earlier test left (its process closed) goes: slot names are server-wide. */
 async function accountsIn(database: string, rows: string): Promise<pg.Client> {
-  const admin = new pg.Client({ connectionString: live!.url() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND NOT active");
-  await admin.end();
-  const db = new pg.Client({ connectionString: live!.url(database) });
-  await db.connect();
-  await db.query('CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, tier TEXT, credit_limit DOUBLE PRECISION)');
+  const db = await accountsDatabase(live!, database);
   await db.query(`INSERT INTO accounts VALUES ${rows}`);
   process.env.SLUICE_TEST_CRM_URL = live!.url(database);
   return db;

@@ -1,11 +1,10 @@
 import { rmSync } from 'node:fs';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { expect, test } from 'vitest';
-import { env, natsJetStream } from '../src/definitions/index.js';
-import { crashProject, crashProjectDir, eventJson, expectExactlyOnce, type CrashEvent } from './support/crash-check.js';
+import { eventJson, expectExactlyOnce } from './support/crash-check.js';
 import { until } from './support/file-sink.js';
-import { NATS_SERVER_BINARY, startNatsServer } from './support/nats-server.js';
+import { jetStreamCrashSetup } from './support/jetstream-crash.js';
+import { NATS_SERVER_BINARY } from './support/nats-server.js';
 import { describeWithServer } from './support/server-suites.js';
 import { startSluice, type SluiceProcess } from './support/sluice-process.js';
 
@@ -21,14 +20,7 @@ const random = (n: number) => Math.floor(Math.random() * n);
 
 describeWithServer('crash safety with NATS JetStream', NATS_SERVER_BINARY, (binary) => {
   test(`JetStream: ${EVENTS} events, ${KILLS} SIGKILLs of "sluice worker" at random moments: every published event in the lake exactly once, rejected ones dead-lettered once, online == dataset == reference`, async () => {
-    const server = await startNatsServer(binary);
-    const nc = await connect({ servers: server.url });
-    const project = crashProject(natsJetStream({ servers: env('NATS_URL'), stream: 'EVENTS', subject: 'events.>' }));
-    const dir = await crashProjectDir(project);
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: 'EVENTS', subjects: ['events.>'] });
-    const start = Date.now();
-    const accepted: CrashEvent[] = Array.from({ length: EVENTS }, (_, i) => ({ id: `e${i}`, k: `k${i % KEYS}`, v: (i % 17) / 4, ts: start - 600_000 + Math.floor((i * 600_000) / EVENTS) }));
+    const { server, nc, project, dir, start, accepted, pending } = await jetStreamCrashSetup(binary, EVENTS, KEYS);
     const rejected = new Map<string, string>();
     const messages = accepted.map(eventJson);
     for (let r = 0; r < 30; r++) {
@@ -45,10 +37,6 @@ describeWithServer('crash safety with NATS JetStream', NATS_SERVER_BINARY, (bina
       const js = jetstream(nc);
       for (let i = 0; i < messages.length; i += PUBLISH_CHUNK) await Promise.all(messages.slice(i, i + PUBLISH_CHUNK).map((m, j) => js.publish(`events.${(i + j) % 3}`, m)));
       publishing = false;
-    };
-    const pending = async () => {
-      const info = await jsm.consumers.info('EVENTS', 'sluice_events').catch(() => undefined);
-      return info === undefined ? -1 : info.num_pending + info.num_ack_pending;
     };
     const killedWithPending: number[] = [];
     const killer = async () => {

@@ -5,11 +5,13 @@ import { evaluateFreshness, type FreshnessStatus } from './freshness-status.js';
 import type { GaugeSample, ScrapeSource } from './metrics.js';
 import type { Condition } from '../storage/metadata/health-store.js';
 import { CONNECTOR_LOST } from './status/connector-beats.js';
+import { CONNECTOR_UNOWNED } from './status/connector-unowned.js';
+import { activeRunnerOf } from '../streaming/connector-leases.js';
 import { CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, connectorSources, connectorSubject } from './status/connector-health.js';
 
-/** Per source with a connector: 0 while its connector's condition fires (failed, retrying, no process runs it, or the one that ran it is lost) (see `connectorHealthWatch`), else 1. */
+/** Per source with a connector: 0 while its connector's condition fires (failed, retrying, no process runs it, the one that ran it is lost, or a standby cannot take it) (see `connectorHealthWatch`, `connectorUnownedWatch`), else 1. */
 function connectorUp(project: Project, conditions: readonly Condition[]): GaugeSample[] {
-  const down = new Set(conditions.filter((c) => c.firing && (c.kind === CONNECTOR_FAILED || c.kind === CONNECTOR_RETRYING || c.kind === CONNECTOR_STOPPED || c.kind === CONNECTOR_LOST)).map((c) => c.subject));
+  const down = new Set(conditions.filter((c) => c.firing && (c.kind === CONNECTOR_FAILED || c.kind === CONNECTOR_RETRYING || c.kind === CONNECTOR_STOPPED || c.kind === CONNECTOR_LOST || c.kind === CONNECTOR_UNOWNED)).map((c) => c.subject));
   return connectorSources(project).map((source) => ({ labels: { source }, value: down.has(connectorSubject(source)) ? 0 : 1 }));
 }
 
@@ -79,6 +81,8 @@ export function storeMetrics(platform: Platform, project: () => Promise<Project>
     }
     samples.sluice_condition_firing = [...firing.values()];
     samples.sluice_connector_up = connectorUp(current, conditions);
+    const leases = await platform.metadata.listLeases();
+    samples.sluice_connector_active_runners = connectorSources(current).map((source) => ({ labels: { source }, value: activeRunnerOf(leases, source) === null ? 0 : 1 }));
     samples.sluice_connector_lost_sequences_total = conditions.flatMap((c) => (c.kind === DATA_LOST && typeof c.details?.lostSequences === 'number' && typeof c.details.source === 'string' ? [{ labels: { source: c.details.source }, value: c.details.lostSequences }] : []));
     return samples;
   };

@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 import { sqliteMetadataStore } from '../storage/metadata/sqlite/index.js';
 import { openSqlite } from '../storage/metadata/sqlite/sqlite-driver.js';
 import { InterruptedError } from '../errors.js';
-import { holderIsGone, leaseWaitStopped, newLeaseHolder, withLease } from './lease.js';
+import { heartbeat, holderIsGone, leaseWaitStopped, newLeaseHolder, withLease } from './lease.js';
 import { ownProcessStart, processStart } from './process-identity.js';
 
 const lease = (host: string, pid: number, expiresInMs: number) => ({ name: 'x', holder: { id: 'h', host, pid }, acquiredAt: 0, renewedAt: 0, expiresAt: Date.now() + expiresInMs });
@@ -225,4 +225,67 @@ test.runIf(canTellStarts)('a lease taken over by code that does not know the sta
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Runs `body` with a metadata store of its own, closed and removed afterwards. */
+async function withTempStore(body: (store: ReturnType<typeof sqliteMetadataStore>) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lease-'));
+  const store = sqliteMetadataStore({ path: join(dir, 'm.db') });
+  try {
+    await body(store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a heartbeat with lapseAfterMs counts its lease lost once no renewal succeeded for that long, before the lease expires, and says why once', async () => {
+  await withTempStore(async (store) => {
+    const holder = newLeaseHolder();
+    const taken = await store.acquireLease('beat', holder, 300, holderIsGone);
+    expect(taken.acquired).toBe(true);
+    const expiresAt = taken.acquired ? taken.lease.expiresAt : 0;
+    const renew = store.renewLease.bind(store);
+    let failing = false;
+    store.renewLease = (...args) => (failing ? Promise.reject(new Error('the metadata store is unreachable')) : renew(...args));
+    const reasons: string[] = [];
+    let lostAt = 0;
+    const beat = heartbeat(store, 'beat', holder.id, 300, { lapseAfterMs: 150, onLost: (why) => { reasons.push(why); lostAt = Date.now(); } });
+    try {
+      await new Promise((r) => setTimeout(r, 250));
+      // Renewals succeed: not lost.
+      expect(beat.lost()).toBe(false);
+      failing = true;
+      const failedFrom = Date.now();
+      while (!beat.lost() && Date.now() - failedFrom < 5_000) await new Promise((r) => setTimeout(r, 5));
+      expect(beat.lost()).toBe(true);
+      const last = await store.listLeases();
+      // Lost before the lease (as last renewed) expired: no other holder could have taken it yet.
+      expect(lostAt).toBeLessThan(last[0]!.expiresAt);
+      expect(last[0]!.expiresAt).toBeGreaterThan(expiresAt);
+      await new Promise((r) => setTimeout(r, 250));
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0]).toMatch(/^no renewal succeeded for \d+ ms \(last error: the metadata store is unreachable\)$/);
+    } finally {
+      beat.stop();
+    }
+  });
+});
+
+test('a heartbeat whose lease another holder took counts it lost at its next renewal', async () => {
+  await withTempStore(async (store) => {
+    const holder = newLeaseHolder();
+    await store.acquireLease('beat', holder, 60_000, holderIsGone);
+    const reasons: string[] = [];
+    const beat = heartbeat(store, 'beat', holder.id, 60, { onLost: (why) => reasons.push(why) });
+    try {
+      await store.releaseLease('beat', holder.id);
+      await store.acquireLease('beat', newLeaseHolder(), 60_000, holderIsGone);
+      const from = Date.now();
+      while (!beat.lost() && Date.now() - from < 5_000) await new Promise((r) => setTimeout(r, 5));
+      expect(reasons).toEqual(['another holder took it, or it was released']);
+    } finally {
+      beat.stop();
+    }
+  });
 });

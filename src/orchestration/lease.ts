@@ -88,17 +88,61 @@ export function leaseWaitStopped(error: unknown): error is InterruptedError {
   return error instanceof InterruptedError && typeof error.details?.lease === 'string';
 }
 
-/** Renews a lease every third of its ttl until stopped; `lost()` says whether it was taken over. */
-export function heartbeat(metadata: MetadataStore, name: string, holderId: string, ttlMs: number): { stop(): void; lost(): boolean } {
+export interface HeartbeatOptions {
+  /**
+   * Also counts the lease lost once no renewal succeeded for this long (a metadata store that
+   * cannot be reached, renewals that hang): set it below the ttl (half of it, say), so a holder
+   * stops what the lease protects before the lease expires and another holder could take it.
+   */
+  readonly lapseAfterMs?: number;
+  /** Called once, when the lease is first counted lost, with why (taken over or released; not renewed for `lapseAfterMs`). */
+  readonly onLost?: (why: string) => void;
+}
+
+/**
+ * Renews a lease every third of its ttl until stopped; `lost()` says whether it was taken over
+ * (or released by another), or, with `lapseAfterMs`, not renewed for that long; `expiresAt()`
+ * when the lease expires as last renewed (wall clock, epoch ms; about a ttl from the start before). The lapse is
+ * judged on every tick whether or not the last renewal answered, so a renewal that hangs does
+ * not hide it.
+ *
+ * @example
+ * const beat = heartbeat(metadata, 'connector:payments', holder.id, 60_000, { lapseAfterMs: 30_000, onLost: (why) => stopConnector(why) });
+ */
+export function heartbeat(metadata: MetadataStore, name: string, holderId: string, ttlMs: number, options: HeartbeatOptions = {}): { stop(): void; lost(): boolean; expiresAt(): number } {
   let lost = false;
+  let renewedAt = Date.now();
+  let expiresAt = renewedAt + ttlMs;
+  let renewing = false;
+  let lastError: string | undefined;
+  const lose = (why: string) => {
+    if (lost) return;
+    lost = true;
+    clearInterval(timer);
+    options.onLost?.(why);
+  };
   const timer = setInterval(() => {
+    const since = Date.now() - renewedAt;
+    if (options.lapseAfterMs !== undefined && since >= options.lapseAfterMs) {
+      lose(`no renewal succeeded for ${since} ms${lastError === undefined ? '' : ` (last error: ${lastError})`}`);
+      return;
+    }
+    if (renewing) return;
+    renewing = true;
+    const asked = Date.now();
     metadata.renewLease(name, holderId, ttlMs).then(
-      (lease) => (lost ||= lease === undefined),
-      () => undefined,
-    );
+      (lease) => {
+        if (lease === undefined) lose('another holder took it, or it was released');
+        else {
+          renewedAt = asked;
+          expiresAt = lease.expiresAt;
+        }
+      },
+      (error: unknown) => void (lastError = (error as Error).message),
+    ).finally(() => (renewing = false));
   }, Math.max(10, Math.floor(ttlMs / 3)));
   timer.unref();
-  return { stop: () => clearInterval(timer), lost: () => lost };
+  return { stop: () => clearInterval(timer), lost: () => lost, expiresAt: () => expiresAt };
 }
 
 async function acquire(metadata: MetadataStore, name: string, holder: LeaseHolder, options: LeaseOptions): Promise<Lease> {

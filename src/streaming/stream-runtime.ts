@@ -7,10 +7,12 @@ import type { EventLog } from '../storage/log/event-log.js';
 import { materialize } from '../processing/materialize.js';
 import { releaseDeadClaims } from '../ingest/deduplicate-events.js';
 import { rebuildLostViews, type LostViewRebuilds } from '../orchestration/rebuild-lost-views.js';
+import { DEFAULT_LEASE_TTL_MS } from '../orchestration/lease.js';
 import { commitLogUpToHead, type LakeCommit } from './lake-committer.js';
 import { compactionDue, compactSource } from '../orchestration/compact-lake.js';
 import { DEFAULT_COMPACTION_POLICY, type CompactionPolicy } from '../storage/lake/compaction-plan.js';
 import { ConflictError } from '../errors.js';
+import { connectorLeases, type ConnectorRunner } from './connector-leases.js';
 import { StreamProcessor, type StreamProcessorOptions } from './stream-processor.js';
 
 export interface StreamRuntimeOptions {
@@ -28,6 +30,12 @@ export interface StreamRuntimeOptions {
   readonly onAppended?: StreamProcessorOptions['onAppended'];
   /** What a connector saw upstream that a person must know (lost events, dropped columns); it is also logged. */
   readonly onConnectorIncident?: (source: string, incident: ConnectorIncident) => void;
+  /**
+   * The ttl of each connector's lease (default `DEFAULT_LEASE_TTL_MS`): one process runs a
+   * connector, others stand by and take over once it stopped renewing the lease for this long
+   * (at once when it stopped cleanly, or died on this host). See `connectorLeases`.
+   */
+  readonly connectorLeaseTtlMs?: number;
   /** Backoff between attempts to rebuild a batch view the online store lost (default 10 s to 10 min). */
   readonly rebuildBackoff?: { readonly baseMs: number; readonly maxMs: number };
   /** When a source's micro-batch files are compacted after a commit (`DEFAULT_COMPACTION_POLICY` unless given); false: never. */
@@ -47,8 +55,10 @@ export interface SourceStreamStatus {
   readonly receivingBytes: number;
   /** The oldest group of batches being processed: its stage and how long it has taken (a stuck push says where). */
   readonly inFlight?: { readonly batches: number; readonly stage: string; readonly forMs: number; readonly stageForMs: number };
-  /** The connector's state; a connector whose start was refused is here as `failed` with the reason. */
+  /** The connector's state while this process runs it; a connector whose start was refused is here as `failed` with the reason. */
   readonly connector?: ConnectorStatus;
+  /** For a source whose connector this process can run: whether it is the active runner or stands by, and who holds the lease. */
+  readonly runner?: ConnectorRunner;
 }
 
 export interface StreamRuntime {
@@ -102,10 +112,31 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
   const connectors = new Map<string, RunningConnector>();
   /** Connectors whose start was refused (a table without a declared column, a bad setting): listed as failed, and retried. */
   const refused = new Map<string, ConnectorStatus>();
-  const startConnectors = async () => {
+  /** Connectors being started, and connectors stopping after their lease was lost (none is started again before it stopped). */
+  const starting = new Map<string, Promise<unknown>>();
+  const stopping = new Map<string, Promise<void>>();
+  let closing = false;
+  const leases = connectorLeases(platform.metadata, {
+    ...(options.connectorLeaseTtlMs === undefined ? {} : { ttlMs: options.connectorLeaseTtlMs }),
+    onLost: (source, why) => {
+      say('warn', `source "${source}": this process lost the lease of its connector (${why}): stopping it; another process runs it now, or this one takes it again once the lease is free`);
+      const started = starting.get(source);
+      stopping.set(source, (async () => {
+        await started;
+        const running = connectors.get(source);
+        connectors.delete(source);
+        refused.delete(source);
+        await running?.stop().catch((error: unknown) => say('error', `source "${source}": stopping its connector failed: ${(error as Error).message}`));
+        await leases.release(source).catch((error: unknown) => say('warn', `source "${source}": releasing its connector's lease failed (it expires instead): ${(error as Error).message}`));
+      })().finally(() => stopping.delete(source)));
+    },
+  });
+  const claimAndStart = async () => {
     for (const source of streamed(options.project())) {
       const start = source.connector && options.connectors?.[source.connector.kind];
-      if (!start || connectors.has(source.name)) continue;
+      if (!start || connectors.has(source.name) || stopping.has(source.name) || closing) continue;
+      // One active runner per connector: a process that does not hold its lease stands by.
+      if (!(await leases.claim(source.name))) continue;
       const origin = source.connector!.kind;
       // What the connector last read (`position()`) or appended after it: each append is conditional on it, so a
       // second runner of the connector (another process) cannot append what this one read too (see `ConnectorSink`).
@@ -122,20 +153,27 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
           return processor.append(source.name, upstream === undefined ? { texts } : { texts, upstream }, origin, position, after);
         },
       };
+      // A starter that throws at once is refused like one whose promise rejects.
+      const started = Promise.resolve().then(() => start(source, sink, {
+        log: (level, message) => say(level, `source "${source.name}": ${message}`),
+        report: (incident) => options.onConnectorIncident?.(source.name, incident),
+      }));
+      starting.set(source.name, started.catch(() => undefined));
       try {
-        connectors.set(source.name, await start(source, sink, {
-          log: (level, message) => say(level, `source "${source.name}": ${message}`),
-          report: (incident) => options.onConnectorIncident?.(source.name, incident),
-        }));
+        connectors.set(source.name, await started);
         refused.delete(source.name);
       } catch (error) {
         // Retried at every commit; said again only when the reason changes. Its status says `failed` meanwhile.
         const lastError = (error as Error).message;
         if (refused.get(source.name)?.lastError !== lastError) say('error', `source "${source.name}": connector ${origin} did not start: ${lastError}`);
         refused.set(source.name, { source: source.name, kind: origin, state: 'failed', received: 0, lastError });
+      } finally {
+        starting.delete(source.name);
       }
     }
   };
+  let claiming: Promise<void> | undefined;
+  const startConnectors = () => (claiming ??= claimAndStart().catch((error: unknown) => say('error', `starting connectors failed (retrying): ${(error as Error).message}`)).finally(() => (claiming = undefined)));
   // A stream's views are served from the first event on: a view without a table gets one
   // (materialized from the lake, empty when there is nothing yet), and catches up from the log.
   const ensureTables = async () => {
@@ -184,23 +222,37 @@ export async function startStreamRuntime(platform: Platform, options: StreamRunt
   })().finally(() => (committing = undefined)));
   const timer = setInterval(() => void commitNow(), options.commitIntervalMs ?? 1_000);
   timer.unref();
+  // A standby takes a connector over at most a third of its lease's ttl (or a commit interval) after its holder is gone.
+  const claimTimer = setInterval(() => void startConnectors(), Math.max(10, Math.min(options.commitIntervalMs ?? 1_000, Math.floor((options.connectorLeaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 3))));
+  claimTimer.unref();
   return {
     processor,
     rebuilds,
     status: () => streamed(options.project()).map((source) => {
       const connector = connectors.get(source.name)?.status() ?? refused.get(source.name);
+      const runner = leases.runner(source.name);
       const inFlight = processor.oldestGroup(source.name);
       return {
         source: source.name, kind: source.kind, offset: log.head(source.name), lakeOffset: log.checkpoint('lake', source.name), pendingBytes: processor.pendingBytes(source.name), receivingBytes: processor.receiving(source.name).bytes,
         ...(inFlight ? { inFlight } : {}),
         ...(connector ? { connector } : {}),
+        ...(runner ? { runner } : {}),
       };
     }),
     commitNow,
     async close() {
       clearInterval(timer);
+      clearInterval(claimTimer);
+      closing = true;
+      await claiming;
       await rebuilds.stop();
-      for (const running of connectors.values()) await running.stop().catch((error: unknown) => say('error', `stopping a connector failed: ${(error as Error).message}`));
+      // Stopped once each: a lease lost meanwhile (`onLost`) finds its connector already stopping.
+      const closingConnectors = [...connectors.values()];
+      connectors.clear();
+      for (const running of closingConnectors) await running.stop().catch((error: unknown) => say('error', `stopping a connector failed: ${(error as Error).message}`));
+      await Promise.all(stopping.values());
+      // Only once its connector stopped (nothing in flight): a standby takes each over at once.
+      await leases.releaseAll().catch((error: unknown) => say('warn', `releasing the connectors' leases failed (they expire instead): ${(error as Error).message}`));
       await processor.drained();
       await committing;
       await commitNow();

@@ -1,6 +1,8 @@
 import { isStreamed, type Project } from '../definitions/index.js';
 import type { EventLog } from '../storage/log/event-log.js';
+import type { Lease } from '../storage/metadata/metadata-store.js';
 import type { OnlineStore } from '../storage/online/online-store.js';
+import { activeRunnerOf, standbysOf, type ConnectorLeaseHolder } from './connector-leases.js';
 
 /** Where one stream or CDC source stands, read from the stores (no running process needed). */
 export interface StreamSourceStatus {
@@ -18,16 +20,24 @@ export interface StreamSourceStatus {
   readonly connectorPosition: string | null;
   /** Per view of the source: log entries its online table still lacks (null: no table). */
   readonly views: Readonly<Record<string, number | null>>;
+  /**
+   * For a source with a connector, when the leases were given: the process that is its one active
+   * runner (it holds the lease `connector:<source>`), or null when none is (no process runs it, or
+   * the one that did is gone and no standby took over yet).
+   */
+  readonly activeRunner?: ConnectorLeaseHolder | null;
+  /** With `activeRunner`: the processes standing by to take the connector over (`since`: when each started standing by, `expiresAt`: its record's expiry). */
+  readonly standbys?: readonly ConnectorLeaseHolder[];
 }
 
 /**
  * The state of every stream and CDC source of a project: log offset, lake lag, rates, connector
- * position, and how far each online table is behind the log.
+ * position, how far each online table is behind the log, and with `leases` each connector's active runner.
  *
  * @example
- * const rows = await streamStatus(project, await platform.log(), await platform.online(), Date.now());
+ * const rows = await streamStatus(project, await platform.log(), await platform.online(), Date.now(), await platform.metadata.listLeases());
  */
-export async function streamStatus(project: Project, log: EventLog, online: OnlineStore, now: number): Promise<StreamSourceStatus[]> {
+export async function streamStatus(project: Project, log: EventLog, online: OnlineStore, now: number, leases?: readonly Lease[]): Promise<StreamSourceStatus[]> {
   const rows: StreamSourceStatus[] = [];
   for (const source of project.sources) {
     if (!isStreamed(source)) continue;
@@ -44,6 +54,7 @@ export async function streamStatus(project: Project, log: EventLog, online: Onli
       source: source.name, kind: source.kind, offset, lakeLag: offset - log.checkpoint('lake', source.name),
       lastAckAt: last ? new Date(last.ackTime).toISOString() : null, eventsPerSecond: Math.round((lastMinute / 60) * 10) / 10,
       connectorPosition: source.connector ? (log.position(source.name, source.connector.kind) ?? null) : null, views,
+      ...(source.connector && leases ? { activeRunner: activeRunnerOf(leases, source.name), standbys: standbysOf(leases, source.name) } : {}),
     });
   }
   return rows;

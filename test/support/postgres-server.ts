@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { freePort } from './server-suites.js';
@@ -94,4 +95,21 @@ export async function startPostgres(): Promise<PostgresServer | { readonly skip:
     if (SERVER_TESTS_REQUIRED) throw new Error(reason, { cause: error });
     return { skip: reason };
   }
+}
+
+/**
+ * A new database `database` on `server` with an `accounts (account_id BIGINT PRIMARY KEY, tier
+ * TEXT, credit_limit DOUBLE PRECISION)` table, and a client connected to it. Slot names are
+ * server-wide: the `sluice_accounts` slot an earlier test left (its process closed) goes.
+ */
+export async function accountsDatabase(server: PostgresServer, database: string): Promise<pg.Client> {
+  const admin = new pg.Client({ connectionString: server.url() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'sluice_accounts' AND NOT active");
+  await admin.end();
+  const db = new pg.Client({ connectionString: server.url(database) });
+  await db.connect();
+  await db.query('CREATE TABLE accounts (account_id BIGINT PRIMARY KEY, tier TEXT, credit_limit DOUBLE PRECISION)');
+  return db;
 }

@@ -6,12 +6,13 @@ import type { AppendOutcome, ConnectorStatus } from '../../ingest/connectors/con
 import type { SluiceMetrics } from '../../observability/metrics.js';
 import { FreshnessHistogram } from '../../streaming/freshness.js';
 import { startStreamRuntime, type StreamRuntime } from '../../streaming/stream-runtime.js';
-import { connectorHealthWatch, reportConnectorIncident, startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
+import { connectorHealthWatch, connectorUnownedWatch, reportConnectorIncident, startMonitoring, streamSchemaWatch } from '../../observability/status/index.js';
 import { configureLogging, logLevelFromEnv } from '../../observability/log.js';
 import type { CommandContext } from './command-context.js';
 import { schedulesRunHere, startProjectScheduler } from './orchestration-commands.js';
 import { authorizeCliProcess } from '../../compliance/access/cli-principal.js';
 import { closeAfter, untilStopped } from '../interrupt.js';
+import { ConfigError } from '../../errors.js';
 
 export interface RealTime {
   readonly runtime: StreamRuntime;
@@ -22,6 +23,19 @@ export interface RealTime {
 
 /** How often the connectors' states are turned into health conditions. */
 const CONNECTOR_HEALTH_EVERY_MS = 1_000;
+
+/**
+ * The ttl of each connector's lease (`SLUICE_CONNECTOR_LEASE_TTL_MS`, default the lease module's
+ * minute): how long a standby waits for a holder that stopped renewing (a clean stop, or one that
+ * died on this host, is taken over at once). Shorter takes over sooner and renews more often.
+ */
+function connectorLeaseTtlMs(): number | undefined {
+  const text = process.env.SLUICE_CONNECTOR_LEASE_TTL_MS;
+  if (text === undefined || text === '') return undefined;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 100) throw new ConfigError('CONFIG_INVALID', `SLUICE_CONNECTOR_LEASE_TTL_MS is "${text}": write a whole number of milliseconds, at least 100 (default 60000)`);
+  return ms;
+}
 
 /**
  * Starts the stream runtime over the applied registry (followed as it changes), with every
@@ -38,7 +52,8 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
   const freshness = new FreshnessHistogram();
   const watchSchema = streamSchemaWatch(platform, () => project, log);
   let incidents: Promise<void> = Promise.resolve();
-  const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, ...(memoryBudget === undefined ? {} : { memoryBudget }), onVisible: (view, ack, visible) => {
+  const ttlMs = connectorLeaseTtlMs();
+  const runtime = await startStreamRuntime(platform, { project: () => project, connectors: CONNECTORS, log, ...(memoryBudget === undefined ? {} : { memoryBudget }), ...(ttlMs === undefined ? {} : { connectorLeaseTtlMs: ttlMs }), onVisible: (view, ack, visible) => {
       freshness.observe(view, ack, visible);
       metrics?.recordVisible(view, ack, visible);
     },
@@ -51,14 +66,21 @@ export async function startRealTime(platform: Platform, log: (level: 'info' | 'w
         .catch((error: unknown) => log('error', `source "${source}": recording what its connector saw failed: ${(error as Error).message} (${incident.message})`));
     },
   });
-  // Connector states become health conditions (`connector:<source>`), in `serve` and `worker` alike.
+  // Connector states become health conditions (`connector:<source>`), in `serve` and `worker` alike:
+  // the states of the connectors this process runs (it is their active runner), and its standbys' view.
   const connectorHealth = connectorHealthWatch(platform);
+  const unowned = connectorUnownedWatch(platform);
   const connectors = () => runtime.status().flatMap((s) => (s.connector ? [s.connector] : []));
+  const runners = () => runtime.status().flatMap((s) => (s.runner ? [{ source: s.source, runner: s.runner }] : []));
+  metrics?.addScrapeSource(async () => ({
+    sluice_connector_runner_active: runners().map(({ source, runner }) => ({ labels: { source }, value: runner.role === 'active' ? 1 : 0 })),
+  }));
   /** The connectors' last states before a clean stop: the process beats for them until `stopped` says they stopped. */
   let stopping: ConnectorStatus[] | undefined;
   let observing: Promise<void> | undefined;
   const watchConnectors = setInterval(() => {
     observing ??= connectorHealth.observe(stopping ?? connectors())
+      .then(() => (stopping === undefined ? unowned.observe(runners()) : undefined))
       .catch((error: unknown) => log('error', `recording connector health failed (retrying): ${(error as Error).message}`))
       .finally(() => (observing = undefined));
   }, CONNECTOR_HEALTH_EVERY_MS);
@@ -106,9 +128,13 @@ export function registerStreamCommands(program: Command, run: CommandContext): v
           throw error;
         });
         const stopped = untilStopped(platform, 'worker');
-        const running = realTime.runtime.status().map((s) => s.source);
+        const sources = realTime.runtime.status();
+        const running = sources.map((s) => s.source);
+        // Per connector: this process runs it (active) or stands by for the process that does.
+        const connectors = Object.fromEntries(sources.flatMap((s) => (s.runner ? [[s.source, s.runner.role]] : [])));
+        const standby = sources.filter((s) => s.runner?.role === 'standby').map((s) => `${s.source} (held by ${s.runner!.holder ? `pid ${s.runner!.holder.pid} on ${s.runner!.holder.host}` : 'nobody yet'})`);
         const { schedules, note } = schedulesRunHere(await platform.project(), options.scheduler);
-        out.result({ running, schedules }, () => `worker running the connectors and lake commits of ${running.join(', ') || 'no stream sources'}; ${note} (Ctrl-C to stop)`);
+        out.result({ running, connectors, schedules }, () => `worker running the connectors and lake commits of ${running.join(', ') || 'no stream sources'}${standby.length === 0 ? '' : `; standing by for the connectors of ${standby.join(', ')}`}; ${note} (Ctrl-C to stop)`);
         await closeAfter(stopped, async (why) => {
           await monitoring.stop();
           await scheduler?.stop(why);

@@ -3,6 +3,7 @@ import { authorizeCliStatus } from '../../compliance/access/cli-principal.js';
 import { alertTargets, NEVER } from '../../observability/alerts/index.js';
 import { healthStatus, type HealthStatus } from '../../observability/status/index.js';
 import type { AlertRecord } from '../../storage/metadata/health-store.js';
+import type { ConnectorLeaseHolder } from '../../streaming/connector-leases.js';
 import { formatDuration, toIso } from '../../time/index.js';
 import { EXIT_UNHEALTHY } from '../exit.js';
 import { integerIn } from '../options.js';
@@ -18,6 +19,16 @@ function delivery(alert: AlertRecord): 'delivered' | 'failed' | 'skipped' | 'ret
 
 const age = (seconds: number | null): string => (seconds === null ? '-' : seconds < 120 ? `${Math.round(seconds)}s` : seconds < 7_200 ? `${Math.round(seconds / 60)}m` : `${Math.round(seconds / 3_600)}h`);
 
+/**
+ * Who runs a connector: its lease's holder (`pid 4242 on web-1 since …, lease until …`), `NONE`
+ * when no process does, `-` without a connector; then the processes standing by (`standby: pid 77 on web-2`).
+ */
+function runnerCell(runner: ConnectorLeaseHolder | null | undefined, standbys: readonly ConnectorLeaseHolder[] = []): string {
+  if (runner === undefined) return '-';
+  const active = runner === null ? 'NONE' : `pid ${runner.pid} on ${runner.host} since ${runner.since}, lease until ${runner.expiresAt}`;
+  return standbys.length === 0 ? active : `${active}; standby: ${standbys.map((s) => `pid ${s.pid} on ${s.host}`).join(', ')}`;
+}
+
 function statusScreen(s: HealthStatus): string {
   const section = (title: string, body: string) => `\n${title}\n${body}`;
   const deadLetters = Object.entries(s.deadLetters);
@@ -31,8 +42,8 @@ function statusScreen(s: HealthStatus): string {
     section('Last run of each job', s.lastRuns.length === 0 ? '  no runs yet' : table(['job', 'status', 'started', 'ms', 'error'], s.lastRuns.map((r) => [r.job, r.status === 'failed' ? 'FAILED' : r.status, r.startedAt, r.durationMs, r.error]))),
     section('Recent runs', s.runs.length === 0 ? '  no runs yet' : table(['job', 'status', 'started', 'ms'], s.runs.map((r) => [r.job, r.status === 'failed' ? 'FAILED' : r.status, r.startedAt, r.durationMs]))),
     section('Dead letters', deadLetters.length === 0 ? '  no sources' : `  ${deadLetters.map(([source, n]) => `${source}: ${n}`).join(', ')}`),
-    section('Streams', s.streams.length === 0 ? '  no stream or CDC sources' : table(['source', 'kind', 'offset', 'lake lag', 'last ack', 'events/s', 'connector', 'online lag'], s.streams.map((r) => [
-      r.source, r.kind, r.offset, r.lakeLag, r.lastAckAt ?? '-', r.eventsPerSecond, r.connectorPosition ?? '-', Object.entries(r.views).map(([v, lag]) => `${v}:${lag ?? 'none'}`).join(' '),
+    section('Streams', s.streams.length === 0 ? '  no stream or CDC sources' : table(['source', 'kind', 'offset', 'lake lag', 'last ack', 'events/s', 'connector', 'runners', 'online lag'], s.streams.map((r) => [
+      r.source, r.kind, r.offset, r.lakeLag, r.lastAckAt ?? '-', r.eventsPerSecond, r.connectorPosition ?? '-', runnerCell(r.activeRunner, r.standbys), Object.entries(r.views).map(([v, lag]) => `${v}:${lag ?? 'none'}`).join(' '),
     ]))),
   ].join('\n');
 }

@@ -103,7 +103,7 @@ export async function healthStatus(ctx: SluiceContext, project: Project, options
   // A store whose removed bytes a process closing it has cleared since ends its `scrub_pending` warning.
   await endFinishedScrubs(ctx);
   const [firing, resolved, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), ctx.metadata.health.list({ firing: false }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);
-  const streams = project.sources.some(isStreamed) ? await streamStatus(project, await ctx.log(), await ctx.online(), ctx.now()) : [];
+  const streams = project.sources.some(isStreamed) ? await streamStatus(project, await ctx.log(), await ctx.online(), ctx.now(), await ctx.metadata.listLeases()) : [];
   const conditions = firing.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1)).map(conditionRow);
   const last = new Map<string, RunRecord>();
   for (const run of history) if (!last.has(jobOf(run)) && run.status !== 'running') last.set(jobOf(run), run);

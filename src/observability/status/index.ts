@@ -6,3 +6,4 @@ export { SCHEMA_CHANGE_MIN_EVENTS, streamSchemaWatch } from './stream-schema-wat
 export { clearRemovedConditions } from './clear-removed-conditions.js';
 export { connectorHealthWatch, connectorSubject, reportConnectorIncident, CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, type ConnectorHealthOptions, type ConnectorHealthWatch } from './connector-health.js';
 export { connectorBeats, reportLostConnectors, CONNECTOR_LOST, CONNECTOR_BEAT_EVERY_MS, CONNECTOR_LOST_AFTER_MS, type ConnectorBeats } from './connector-beats.js';
+export { connectorUnownedWatch, CONNECTOR_UNOWNED, type ConnectorUnownedWatch } from './connector-unowned.js';

@@ -76,16 +76,17 @@ export default defineProject({ name: 'shop', entities: [customer], sources: [ref
   expect((await cli('ingest', 'refunds', '--file', 'good.csv')).code).toBe(0);
   const healthy = await cli('status', '--json');
   expect(healthy.code).toBe(0);
-  expect(JSON.parse(healthy.stdout)).toMatchObject({ healthy: true, problems: [], conditions: [], deadLetters: { refunds: 1 }, lastRuns: [{ job: 'ingest:refunds', status: 'succeeded' }] });
-  expect(received()).toEqual(['stale source:refunds firing', 'schema_changed source:refunds firing', 'job_failed job:ingest:refunds firing', 'schema_changed source:refunds resolved', 'job_failed job:ingest:refunds resolved', 'stale source:refunds resolved']);
-  expect(new Set(hook.received.map((r) => r.body.alertId)).size).toBe(6);
+  // The view was never materialized while its source now has data: it serves NOT_MATERIALIZED, a warning (no SLA), healthy.
+  expect(JSON.parse(healthy.stdout)).toMatchObject({ healthy: true, problems: [], conditions: [{ kind: 'stale', subject: 'view:r', severity: 'warn' }], deadLetters: { refunds: 1 }, lastRuns: [{ job: 'ingest:refunds', status: 'succeeded' }] });
+  expect(received()).toEqual(['stale source:refunds firing', 'schema_changed source:refunds firing', 'job_failed job:ingest:refunds firing', 'schema_changed source:refunds resolved', 'job_failed job:ingest:refunds resolved', 'stale source:refunds resolved', 'stale view:r firing']);
+  expect(new Set(hook.received.map((r) => r.body.alertId)).size).toBe(7);
   expect(hook.received.every((r) => r.body.project === 'shop')).toBe(true);
 
   const alerts = await cli('alerts', '--json');
   expect(alerts.code).toBe(0);
   const listed = JSON.parse(alerts.stdout) as { channels: unknown[]; alerts: { delivery: string; transition: string }[] };
   expect(listed.channels).toEqual([{ name: 'webhook', where: 'webhook "webhook" (env(ALERT_URL))', kinds: null, minSeverity: 'warn' }]);
-  expect(listed.alerts.map((a) => `${a.transition} ${a.delivery}`)).toEqual(['resolved delivered', 'resolved delivered', 'resolved delivered', 'fired delivered', 'fired delivered', 'fired delivered']);
+  expect(listed.alerts.map((a) => `${a.transition} ${a.delivery}`)).toEqual(['fired delivered', 'resolved delivered', 'resolved delivered', 'resolved delivered', 'fired delivered', 'fired delivered', 'fired delivered']);
   expect((await cli('alerts')).stdout).toMatch(/^Channels: webhook "webhook" \(env\(ALERT_URL\)\)$/m);
 
   for (const text of [...outputs, readFileSync(join(dir, '.sluice', 'metadata.db')).toString('latin1')]) expect(text).not.toContain(SECRET);
@@ -115,9 +116,11 @@ export default defineProject({ name: 'shop', entities: [customer], sources: [ref
   // New data (this command has no webhook configured, so it leaves the outbox alone); the worker's loop finds the source fresh again.
   writeFileSync(join(dir, 'r.csv'), `customer_id,ts\nc1,${new Date().toISOString()}\n`);
   expect(sluice(dir, 'ingest', 'refunds', '--file', 'r.csv').code).toBe(0);
-  await runUntil(['worker'], 2);
+  await runUntil(['worker'], 3);
+  // The view, never materialized, is now behind its source's data: a warning.
   expect(hook.received.map((r) => `${r.body.subject} ${r.body.status} ${r.body.message}`)).toEqual([
     'source:refunds firing source "refunds" is STALE: past its freshness SLA of 1h: no data has been committed yet',
     expect.stringMatching(/^source:refunds resolved source "refunds" is fresh: its newest data is \d+s old \(SLA 1h\)$/),
+    'view:r firing view "r" is STALE: not materialized: it serves no data',
   ]);
 }, 180_000);

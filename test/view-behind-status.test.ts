@@ -71,3 +71,23 @@ test('with a freshness SLA, a view behind its source\'s committed data is an err
   expect(status.healthy).toBe(false);
   expect(await staleGauge(t)).toEqual({ 'view:acct_v': 1 });
 });
+
+test('a view never materialized while its source has committed data is STALE without an SLA too (it serves NOT_MATERIALIZED): a warning, the gauge at 1; with no data yet it is not behind (review rev12 finding 4)', async () => {
+  const t = await tempPlatform(project(), T0);
+  cleanup.push(t.dispose);
+  // No data committed: nothing to be behind.
+  expect((await healthStatus(t.platform, t.project)).freshness.find((f) => f.kind === 'view')).toMatchObject({ stale: false, reason: null });
+  expect(await staleGauge(t)).toEqual({ 'view:acct_v': 0 });
+  writeFileSync(join(t.dir, 'a.csv'), 'acct,ts\na1,2024-02-01T00:00:00Z\n');
+  await ingestFile(t.platform, t.project, 'txns', join(t.dir, 'a.csv'));
+  const status = await healthStatus(t.platform, t.project);
+  const row = status.freshness.find((f) => f.kind === 'view')!;
+  expect(row).toMatchObject({ stale: true, slaSeconds: null, dataAt: null, lagSeconds: null });
+  expect(row.reason).toMatch(/^not materialized/);
+  expect(status.conditions).toEqual([expect.objectContaining({ kind: 'stale', subject: 'view:acct_v', severity: 'warn' })]);
+  expect(status.healthy).toBe(true);
+  expect(await staleGauge(t)).toEqual({ 'view:acct_v': 1 });
+  await materialize(t.platform, t.project);
+  expect((await healthStatus(t.platform, t.project)).conditions).toEqual([]);
+  expect(await staleGauge(t)).toEqual({ 'view:acct_v': 0 });
+});

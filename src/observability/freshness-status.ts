@@ -36,7 +36,8 @@ export interface FreshnessInputs {
  * source, the log's newest acknowledgement that kept an event: `snapshotDataTime`, `lastKept`); a view by its online table, as serving judges it: STALE when newer data was
  * committed than it holds (with or without an SLA: its values are served STALE), or when the
  * newest data it reflects is past the view's SLA. A view's `dataAt` is the newest data its table
- * reflects, also when that is an older snapshot than the latest.
+ * reflects, also when that is an older snapshot than the latest. A view with no online table is
+ * stale when its source has committed data (it serves `NOT_MATERIALIZED`) or it declares an SLA.
  *
  * @example
  * const rows = await evaluateFreshness(project, { metadata, online, log: () => platform.log(), now: Date.now() });
@@ -54,6 +55,8 @@ export async function evaluateFreshness(project: Project, inputs: FreshnessInput
     };
   };
   const rows: FreshnessStatus[] = [];
+  // The newest committed data of each source (a transform: its latest snapshot): a view without a table is behind it.
+  const committed = new Map<string, number | null>();
   for (const source of project.sources) {
     let dataAt = latest.get(source.name)?.createdAt ?? null;
     if (log && isStreamed(source)) {
@@ -61,12 +64,15 @@ export async function evaluateFreshness(project: Project, inputs: FreshnessInput
       const kept = log.lastKept(source.name);
       if (kept !== undefined) dataAt = Math.max(dataAt ?? kept, kept);
     }
+    committed.set(source.name, dataAt);
     rows.push(row('source', source.name, source.freshnessMs, dataAt));
   }
   for (const view of project.featureViews) {
     const info = await inputs.online.viewInfo(view.name);
     if (info === undefined) {
-      rows.push(row('view', view.name, view.freshnessMs, null, view.freshnessMs === undefined ? undefined : 'not materialized: it serves no data'));
+      // With data committed upstream it is as far behind as it can be: stale with or without an SLA.
+      const behind = (committed.get(view.source) ?? latest.get(view.source)?.createdAt ?? null) !== null;
+      rows.push(row('view', view.name, view.freshnessMs, null, view.freshnessMs === undefined && !behind ? undefined : 'not materialized: it serves no data'));
       continue;
     }
     const served = servedView(info, view.hash, latest, view.freshnessMs === undefined ? undefined : { freshnessMs: view.freshnessMs, now });

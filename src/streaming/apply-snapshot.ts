@@ -1,5 +1,6 @@
 import type { SluiceContext } from '../context.js';
 import type { Project, Source } from '../definitions/index.js';
+import { viewBlockingChecks } from '../quality/view-gate.js';
 import type { Snapshot } from '../storage/metadata/metadata-store.js';
 import { applyToTable, decodedFor } from './apply-online.js';
 import { decodeLakeFiles } from './decode-events.js';
@@ -33,7 +34,8 @@ export function appliedNote(online: SnapshotApplied): string {
  * after every ingest. A table takes it only if it holds exactly the snapshot before (its marker, or
  * the log entries of the snapshots since: `holdsSnapshot`; checked in the same transaction as the
  * update); it then reflects `snapshot`. Other tables are skipped
- * with the reason (they say STALE until materialized), as are all tables for a snapshot of more
+ * with the reason (they say STALE until materialized), as are the tables of views with blocking
+ * checks (`viewBlockingChecks`: only a materialize that passes them changes what they serve), and all tables for a snapshot of more
  * than `maxRows` rows (its rows are decoded in memory; `materialize` streams) and for a snapshot
  * that replaces its parent's files instead of adding to them (a transform's full refresh).
  *
@@ -54,6 +56,12 @@ export async function applySnapshotOnline(ctx: SluiceContext, project: Project, 
     const table = await online.viewInfo(view.name);
     if (table === undefined) {
       skipped.push({ view: view.name, reason: 'not materialized' });
+      continue;
+    }
+    const gate = viewBlockingChecks(view);
+    if (gate.length > 0) {
+      // Its error checks judge the whole table materialize writes: rows applied here would serve unjudged.
+      skipped.push({ view: view.name, reason: `its error ${gate.length === 1 ? 'check' : 'checks'} ${gate.map((c) => `"${c}"`).join(', ')} must pass before its values change, and only materialize runs them` });
       continue;
     }
     if (!appends) {

@@ -50,7 +50,10 @@ export async function checkBatch(engine: SqlEngine, dataset: CheckedDataset, rel
 /**
  * Records a batch's results (the history `sluice checks` reads) and reports each check as a
  * health condition: firing while it fails (with its severity), cleared when it passes, so a
- * failing check alerts once and resolves once.
+ * failing check alerts once and resolves once. The condition carries how many samples the result
+ * kept (`details.sampleCount`), not the samples: they are rows' values, which `sluice checks
+ * --samples` shows to whom may see them; a condition goes to every holder of the status right
+ * and to alert channels.
  */
 export async function recordVerdict(ctx: SluiceContext, verdict: BatchVerdict, context: { readonly quarantineId?: number } = {}): Promise<void> {
   const at = ctx.now();
@@ -60,7 +63,8 @@ export async function recordVerdict(ctx: SluiceContext, verdict: BatchVerdict, c
     await ctx.metadata.health.report({
       kind: 'check_failed', subject: checkSubject(r.dataset, r.check), firing: !r.passed, severity: r.severity,
       message: r.passed ? `check "${r.check}" on "${r.dataset}" passes: ${r.message}` : `check "${r.check}" on "${r.dataset}" fails: ${r.message}${held}`,
-      details: { dataset: r.dataset, check: r.check, failingRows: r.failingRows, totalRows: r.totalRows, observedFraction: r.observedFraction, samples: r.samples, ...(held ? { quarantineId: context.quarantineId } : {}) },
+      // No samples: a condition is read with the status right and sent to alert channels, samples need the values right (`sluice checks --samples`).
+      details: { dataset: r.dataset, check: r.check, failingRows: r.failingRows, totalRows: r.totalRows, observedFraction: r.observedFraction, sampleCount: r.samples.length, ...(held ? { quarantineId: context.quarantineId } : {}) },
     }, at);
   }
 }

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sluice } from './support/cli.js';
+import { initProject } from './support/init-project.js';
 
 // Known limit until 12-01 (gov4 task 3): a v1 audit export (its record range unsigned) verified
 // with only a note, so a v1 header written over an export cut at its start passed. It now fails
@@ -12,9 +12,7 @@ let root: string;
 let dir: string;
 let v1File: string;
 beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'sluice-audit-v1-'));
-  expect(sluice(root, 'init', 'proj').code).toBe(0);
-  dir = join(root, 'proj');
+  ({ root, dir } = initProject('sluice-audit-v1-'));
   expect(sluice(dir, 'apply').code).toBe(0);
   const exportFile = join(root, 'audit.jsonl');
   expect(sluice(dir, 'audit', 'export', '--since', '1h', '--out', exportFile).code).toBe(0);

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { sluice } from './support/cli.js';
 import { auditTrailOf, sluiceAsKey } from './support/cli-as-key.js';
+import { initProject } from './support/init-project.js';
 
 // Known limit until 12-01 (gov4 task 2): data quality check samples (failing rows' values) were
 // shown to the status right (`sluice checks --json`, `sluice quarantine list --json`, the
@@ -15,15 +15,12 @@ let dir: string;
 let ops: string;
 let loader: string;
 beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'sluice-check-samples-'));
-  expect(sluice(root, 'init', 'proj').code).toBe(0);
-  dir = join(root, 'proj');
-  writeFileSync(join(dir, 'sluice.config.ts'), `import { defineProject, entity, batchSource, featureView, count, notNull, allow } from 'sluice';
+  ({ root, dir } = initProject('sluice-check-samples-', `import { defineProject, entity, batchSource, featureView, count, notNull, allow } from 'sluice';
 const customer = entity({ name: 'customer', joinKey: 'customer_id' });
 const txns = batchSource({ name: 'txns', schema: { txn_id: 'string', customer_id: 'string', amount: 'float64', ts: 'timestamp' }, timestamp: 'ts', checks: [notNull('amount', { severity: 'error' })] });
 export default defineProject({ name: 'q', entities: [customer], sources: [txns], featureViews: [featureView({ name: 'stats', entity: customer, source: txns, features: { n: count() } })],
   access: [allow({ role: 'ops', admin: ['status'] }), allow({ role: 'loader', admin: ['status'], run: ['ingest:txns'] })] });
-`);
+`));
   writeFileSync(join(dir, 'bad.csv'), 'txn_id,customer_id,amount,ts\nt3,cust-SECRET,,2024-01-03T00:00:00Z\nt4,c2,7,2024-01-03T00:00:00Z\n');
   expect(sluice(dir, 'apply').code).toBe(0);
   expect(sluice(dir, 'ingest', 'txns', 'bad.csv').code).not.toBe(0);

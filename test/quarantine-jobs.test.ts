@@ -42,4 +42,22 @@ describe('an ingest job and a quarantined file', () => {
     const ended = (await env.platform.metadata.health.list({ firing: false })).find((c) => c.subject === 'job:ingest:payments')!;
     expect(ended.message).toMatch(/quarantined batch 1 was released by ana/);
   });
+
+  test('a job_failed condition written before it carried details.quarantineId (its error names the batch) is ended by the release too; one naming another batch stays', async () => {
+    env = await tempPlatform(spec, T0);
+    mkdirSync(join(env.dir, 'data'));
+    writeFileSync(join(env.dir, 'data', '2026-01-09.csv'), 'txn_id,customer_id,amount,ts\nt1,c1,,2026-01-01T00:00:00Z\n');
+    const jc = { ...env.platform, projectDir: env.dir };
+    await expect(runJob(jc, env.project, 'ingest:payments')).rejects.toThrow(/quarantined as 1/);
+    const health = env.platform.metadata.health;
+    // As an older build wrote it: no quarantineId in its details.
+    const old = { runId: 'r-old', error: '"payments": error check "amount_not_null" (amount is not null: 1 of 1 rows fail) failed; the batch (1 rows of data/2026-01-09.csv) is quarantined as 1, not committed: inspect it with "sluice quarantine list"' };
+    await health.update('job_failed', 'job:ingest:payments', () => ({ firing: true, severity: 'error', message: `job ingest:payments failed (run r-old): ${old.error}`, details: { ...old } }), env.platform.now());
+    await health.report({ kind: 'job_failed', subject: 'job:ingest:other', firing: true, severity: 'error', message: 'job ingest:other failed (run r2): the batch is quarantined as 12, not committed', details: { runId: 'r2', error: 'the batch is quarantined as 12, not committed' } }, env.platform.now());
+    await releaseBatch(env.platform, 1, 'ana');
+    const firing = (await health.list({ kind: 'job_failed', firing: true })).map((c) => c.subject);
+    expect(firing).toEqual(['job:ingest:other']);
+    const ended = (await health.list({ firing: false })).find((c) => c.subject === 'job:ingest:payments')!;
+    expect(ended).toMatchObject({ details: { quarantineId: 1, resolution: 'released' } });
+  });
 });

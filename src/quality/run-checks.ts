@@ -70,6 +70,19 @@ export async function recordVerdict(ctx: SluiceContext, verdict: BatchVerdict, c
 }
 
 /**
+ * The quarantined batch a `job_failed` condition says its run failed on: `details.quarantineId`,
+ * or, for a condition written before it carried one (before 2026-11-30 evening), the batch its error
+ * names (`quarantined as 4`, `held in quarantine as batch 4`): migrated on read, so a release or
+ * drop ends it too. Undefined when it names none.
+ */
+function heldBatchOf(c: Condition): number | undefined {
+  if (typeof c.details?.quarantineId === 'number') return c.details.quarantineId;
+  const text = typeof c.details?.error === 'string' ? c.details.error : c.message;
+  const named = /\bquarantined as (\d+)\b|\bheld in quarantine as batch (\d+)\b/.exec(text);
+  return named === null ? undefined : Number(named[1] ?? named[2]);
+}
+
+/**
  * Ends the `check_failed` conditions that name a quarantined batch (its failing `error` checks,
  * reported with `details.quarantineId`) once it is released or dropped: the problem they stated
  * ("the batch is quarantined as 4") is settled by a person. A condition that names a later
@@ -88,10 +101,11 @@ export async function endHeldConditions(ctx: SluiceContext, batch: QuarantinedBa
     }), ctx.now());
   }
   // A job that failed on the batch (held it, or met its content held) failed for nothing else.
+  const failedOn = (c: Condition | undefined): c is Condition => c !== undefined && c.firing && heldBatchOf(c) === batch.id;
   for (const seen of await ctx.metadata.health.list({ kind: 'job_failed', firing: true })) {
-    if (!holds(seen)) continue;
-    await ctx.metadata.health.update(seen.kind, seen.subject, (c) => (!holds(c) ? undefined : {
-      firing: false, severity: c.severity, details: { ...c.details, ...resolution },
+    if (!failedOn(seen)) continue;
+    await ctx.metadata.health.update(seen.kind, seen.subject, (c) => (!failedOn(c) ? undefined : {
+      firing: false, severity: c.severity, details: { ...c.details, quarantineId: batch.id, ...resolution },
       message: `${c.subject.slice(4)}: quarantined batch ${batch.id} was ${batch.status} by ${batch.resolvedBy} (${outcome}); the job's next run takes the files after it`,
     }), ctx.now());
   }

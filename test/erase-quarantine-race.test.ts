@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { batchSource, defineProject, entity, notNull } from '../src/definitions/index.js';
@@ -35,6 +35,10 @@ test('an erasure that runs between an ingest\'s check of the block list and its 
   const keys = held.length === 0 ? [] : await engine.all<{ c: string }>(`SELECT customer_id AS c FROM read_parquet(${literal(join(platform.dataDir, held[0]!.file))})`);
   expect(keys.map((k) => k.c)).toEqual(['c2']);
   expect(held[0]!.rows).toBe(1);
+  // Nor do the batch's check samples (its record, the JSON beside its file, the check results): they showed the subject's failing row until 12-01.
+  const results = JSON.stringify([held[0]!.results, await platform.metadata.quality.latestResults({}), readFileSync(join(platform.dataDir, held[0]!.file.replace(/\.parquet$/, '.json')), 'utf8')]);
+  expect(results).toContain('amount');
+  expect(results).not.toContain('c42');
   // Released, it commits what is left.
   const { snapshot } = await releaseBatch(platform, held[0]!.id, 'ana');
   expect(snapshot.rowCount).toBe(1);

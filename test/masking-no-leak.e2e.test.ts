@@ -69,7 +69,7 @@ describe('no classified value leaks through any CLI output', () => {
     const commands: string[][] = [
       ['get', '--entity', 'customer_id=c1', '--service', 'crm', '--request', 'channel=sms'],
       ['get', '--entity', 'customer_id=c1', '--features', 'profile:email,profile:diagnosis'],
-      ['dlq'], ['checks'], ['status'], ['alerts'], ['runs'], ['quarantine', 'list'],
+      ['dlq'], ['checks'], ['checks', '--samples'], ['status'], ['alerts'], ['runs'], ['quarantine', 'list'],
       ['lineage', 'source:customers.email'], ['lineage', 'view:profile'], ['catalog', '--pii'],
       ['dataset', 'build', '--spine', 'spine.csv', '--service', 'crm', '--out', 'train.jsonl'],
       ['datasets'], ['drift'], ['skew'],
@@ -82,7 +82,8 @@ describe('no classified value leaks through any CLI output', () => {
     expect(leaks).toEqual([]);
     // The sweep did read data: check samples of the source, the transform and the view, dead letters, hashed emails, a dataset row.
     const shown = (command: string) => outputs.find((o) => o.command === command)!.text;
-    expect(shown('--json checks')).toContain('[classified]');
+    // Samples only on request (--samples: the values right, which the local operator has).
+    expect(shown('--json checks --samples')).toContain('[classified]');
     expect(shown('runs')).toContain('[value not shown]');
     expect(shown('--json checks')).toContain('contacts');
     expect(shown('--json checks')).toContain('profile');

@@ -24,22 +24,43 @@ afterEach(async () => {
   env = undefined;
 });
 
+/** A platform whose ingest job has held its one file in quarantine as batch 1; its job context. */
+async function quarantinedOnce() {
+  const t = await tempPlatform(spec, T0);
+  env = t;
+  mkdirSync(join(t.dir, 'data'));
+  writeFileSync(join(t.dir, 'data', '2026-01-09.csv'), 'txn_id,customer_id,amount,ts\nt1,c1,,2026-01-01T00:00:00Z\n');
+  const jc = { ...t.platform, projectDir: t.dir };
+  await expect(runJob(jc, t.project, 'ingest:payments')).rejects.toThrow(/quarantined as 1/);
+  return { jc, t };
+}
+
 describe('an ingest job and a quarantined file', () => {
   test('the held content is refused with a fix that exists, not retried by a backfill; a release ends the job condition that named it', async () => {
-    env = await tempPlatform(spec, T0);
-    mkdirSync(join(env.dir, 'data'));
-    writeFileSync(join(env.dir, 'data', '2026-01-09.csv'), 'txn_id,customer_id,amount,ts\nt1,c1,,2026-01-01T00:00:00Z\n');
-    const jc = { ...env.platform, projectDir: env.dir };
-    await expect(runJob(jc, env.project, 'ingest:payments')).rejects.toThrow(/quarantined as 1/);
+    const { jc, t } = await quarantinedOnce();
     // The same content again: refused, naming the command that checks it again.
-    await expect(runJob(jc, env.project, 'ingest:payments')).rejects.toThrow(/held in quarantine as batch 1 .*"sluice ingest payments .*2026-01-09\.csv --force" checks it again/);
-    const result = await backfill(jc, env.project, 'ingest:payments', { from: T0 - 86_400_000, to: T0, partitionMs: 86_400_000, policy: { retries: 2, timeoutMs: 60_000, backoffBaseMs: 1, backoffMaxMs: 1 } });
+    await expect(runJob(jc, t.project, 'ingest:payments')).rejects.toThrow(/held in quarantine as batch 1 .*"sluice ingest payments .*2026-01-09\.csv --force" checks it again/);
+    const result = await backfill(jc, t.project, 'ingest:payments', { from: T0 - 86_400_000, to: T0, partitionMs: 86_400_000, policy: { retries: 2, timeoutMs: 60_000, backoffBaseMs: 1, backoffMaxMs: 1 } });
     expect(result.partitions).toMatchObject([{ status: 'failed', attempts: 1 }]);
-    const firing = async () => (await env!.platform.metadata.health.list({ firing: true })).filter((c) => c.subject === 'job:ingest:payments');
+    const firing = async () => (await t.platform.metadata.health.list({ firing: true })).filter((c) => c.subject === 'job:ingest:payments');
     expect((await firing())[0]!.message).toMatch(/held in quarantine as batch 1/);
-    await releaseBatch(env.platform, 1, 'ana');
+    await releaseBatch(t.platform, 1, 'ana');
     expect(await firing()).toEqual([]);
-    const ended = (await env.platform.metadata.health.list({ firing: false })).find((c) => c.subject === 'job:ingest:payments')!;
+    const ended = (await t.platform.metadata.health.list({ firing: false })).find((c) => c.subject === 'job:ingest:payments')!;
     expect(ended.message).toMatch(/quarantined batch 1 was released by ana/);
+  });
+
+  test('a job_failed condition written before it carried details.quarantineId (its error names the batch) is ended by the release too; one naming another batch stays', async () => {
+    const { t } = await quarantinedOnce();
+    const health = t.platform.metadata.health;
+    // As an older build wrote it: no quarantineId in its details.
+    const old = { runId: 'r-old', error: '"payments": error check "amount_not_null" (amount is not null: 1 of 1 rows fail) failed; the batch (1 rows of data/2026-01-09.csv) is quarantined as 1, not committed: inspect it with "sluice quarantine list"' };
+    await health.update('job_failed', 'job:ingest:payments', () => ({ firing: true, severity: 'error', message: `job ingest:payments failed (run r-old): ${old.error}`, details: { ...old } }), t.platform.now());
+    await health.report({ kind: 'job_failed', subject: 'job:ingest:other', firing: true, severity: 'error', message: 'job ingest:other failed (run r2): the batch is quarantined as 12, not committed', details: { runId: 'r2', error: 'the batch is quarantined as 12, not committed' } }, t.platform.now());
+    await releaseBatch(t.platform, 1, 'ana');
+    const firing = (await health.list({ kind: 'job_failed', firing: true })).map((c) => c.subject);
+    expect(firing).toEqual(['job:ingest:other']);
+    const ended = (await health.list({ firing: false })).find((c) => c.subject === 'job:ingest:payments')!;
+    expect(ended).toMatchObject({ details: { quarantineId: 1, resolution: 'released' } });
   });
 });

@@ -39,15 +39,16 @@ export async function writeLakeFile(ctx: SluiceContext, source: Source, rows: nu
 }
 
 /**
- * What a re-run of one content replaces (`IngestCommit.replaces`): the files of the source's
- * latest snapshot its earlier ingests added, and the rows they hold now (counted in the files,
- * so rows a purge removed since are not counted).
+ * What a re-run of one input replaces (`IngestCommit.replaces`): the files of the source's
+ * latest snapshot that earlier ingests of the same content, or (`file`, see `fileIdentity`) of the
+ * same input file whatever its bytes were then, added, and the rows they hold now (counted in
+ * the files, so rows a purge removed since are not counted).
  *
  * @example
- * const replaces = await rowsToReplace(ctx, engine, 'payments', contentHash); // { files: [...], rows: 2 }
+ * const replaces = await rowsToReplace(ctx, engine, 'payments', contentHash, 'data/payments/2026-01-01.csv'); // { files: [...], rows: 2 }
  */
-export async function rowsToReplace(ctx: SluiceContext, engine: SqlEngine, source: string, contentHash: string): Promise<{ files: string[]; rows: number }> {
-  const files = await ctx.metadata.ingestedContent(source, contentHash);
+export async function rowsToReplace(ctx: SluiceContext, engine: SqlEngine, source: string, contentHash: string, file?: string): Promise<{ files: string[]; rows: number }> {
+  const files = await ctx.metadata.ingestedContent(source, contentHash, file);
   if (files.length === 0) return { files, rows: 0 };
   const [{ n }] = (await engine.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${readPathList(files.map((f) => ctx.lake.resolve(f)))})`)) as [{ n: number }];
   return { files, rows: Number(n) };

@@ -12,6 +12,7 @@ import { dropRaw, jsonInputColumns, loadRaw, type InputColumns, type InputFormat
 import { refuseHeldContent } from '../quality/ingest-checks.js';
 import { scanFile } from './scan-file.js';
 import { ingestLoadedRows, type IngestResult } from './ingest-rows.js';
+import { fileIdentity } from './file-identity.js';
 
 export type { InputFormat } from './load-raw.js';
 
@@ -21,9 +22,11 @@ export interface IngestOptions {
   /** Ingest again even if this exact file content was ingested before. */
   readonly force?: boolean;
   /**
-   * Ingest again in place of this content's earlier ingests (a backfill's `--rerun`, after a fix
-   * of the source's definition): their rows are replaced, atomically, not doubled (see
-   * `IngestCommit.replaces`). Content never ingested is ingested as it would be without it.
+   * Ingest again in place of the earlier ingests of this file (a backfill's `--rerun`, after a fix
+   * of the source's definition or of the file): the rows of every earlier ingest of the same path
+   * (`fileIdentity`), whatever its bytes were then, and of the same bytes under any path, are
+   * replaced, atomically, not doubled (see `IngestCommit.replaces`). A file never ingested is
+   * ingested as it would be without it.
    */
   readonly rerun?: boolean;
   /**
@@ -99,7 +102,7 @@ export async function ingestFile(ctx: SluiceContext, project: Project, sourceNam
       throw error;
     }
     progress(1);
-    const checked = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, knownAt, force: options.force ?? false, rerun: options.rerun === true, online: options.online === true, progress, ...(observedColumns ? { observedColumns } : {}) });
+    const checked = await ingestLoadedRows(ctx, project, source, { origin: path, contentHash, file: fileIdentity(ctx.dataDir, path), knownAt, force: options.force ?? false, rerun: options.rerun === true, online: options.online === true, progress, ...(observedColumns ? { observedColumns } : {}) });
     progress(4);
     return checked;
   }, project);

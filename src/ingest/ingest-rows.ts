@@ -40,9 +40,11 @@ export interface LoadedRows {
   readonly origin: string;
   /** sha256 of the input: the snapshot's content hash. */
   readonly contentHash: string;
+  /** The input file (`fileIdentity`), recorded with the snapshot: a re-run of it replaces this ingest's rows even after its bytes changed. */
+  readonly file?: string;
   readonly knownAt: KnownAt;
   readonly force: boolean;
-  /** Commit in place of this content's earlier ingests (see `IngestCommit.replaces`). */
+  /** Commit in place of the earlier ingests of this content or of this `file` (see `IngestCommit.replaces`). */
   readonly rerun?: boolean;
   /** An incremental read's high-water mark, committed with the snapshot (see `IngestCommit.cursor`). */
   readonly cursor?: IngestCommit['cursor'];
@@ -95,7 +97,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
     const blockListVersion = await ctx.metadata.erasure.blockListVersion();
     await markErasedRows(engine, 'ingest_checked', project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
     await testPause('ingest.checked');
-    const replaces = rows.rerun ? await rowsToReplace(ctx, engine, source.name, rows.contentHash) : undefined;
+    const replaces = rows.rerun ? await rowsToReplace(ctx, engine, source.name, rows.contentHash, rows.file) : undefined;
     // Checks the rows that are left (not duplicates) and commits them, with their dead letters.
     const commitChecked = async () => {
       const rawJson = `coalesce(_raw, to_json({${Object.keys(source.schema).map((c) => `${literal(c)}: ${ident(c)}`).join(', ')}})::VARCHAR)`;
@@ -120,7 +122,7 @@ export async function ingestLoadedRows(ctx: SluiceContext, project: Project, sou
         await testPause('ingest.committing');
         rows.progress?.(3);
         const cursor = rows.cursor === undefined ? {} : { cursor: rows.cursor };
-        return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, force: rows.force, ...(replaces ? { replaces } : {}), createdAt: now, blockListVersion, ...cursor }, deadLetters);
+        return ctx.metadata.commitIngest({ source: source.name, addedFiles: published ?? [], addedRows: accepted, contentHash: rows.contentHash, ...(rows.file === undefined ? {} : { origin: rows.file }), force: rows.force, ...(replaces ? { replaces } : {}), createdAt: now, blockListVersion, ...cursor }, deadLetters);
       });
       return { deadLetters, accepted, outcome, verdict };
     };

@@ -24,7 +24,7 @@ export interface HeldBatch {
   readonly contentHash: string;
   readonly results: readonly CheckOutcome[];
   readonly lineage?: TransformLineage;
-  /** Runs once the batch is recorded held (an ingest's guard against an erasure that ran meanwhile). */
+  /** Runs once the batch is recorded held and its results recorded (an ingest's guard against an erasure that ran meanwhile; see `enforceVerdict`). */
   readonly settle?: (held: QuarantinedBatch) => Promise<void>;
 }
 
@@ -48,8 +48,7 @@ export async function holdBatch(ctx: SluiceContext, batch: HeldBatch): Promise<Q
     dataset: batch.dataset, origin: batch.origin, file, rows: batch.rows, contentHash: batch.contentHash, runId: null, results: batch.results,
     createdAt: ctx.now(), ...(batch.lineage ? { lineage: batch.lineage } : {}),
   });
-  await batch.settle?.(held);
-  return (await ctx.metadata.quality.quarantined(held.id)) ?? held;
+  return held;
 }
 
 /**
@@ -81,6 +80,8 @@ export async function enforceVerdict(ctx: SluiceContext, verdict: BatchVerdict, 
   const batch = await stage();
   const held = await holdBatch(ctx, { ...batch, results: verdict.results });
   await recordVerdict(ctx, verdict, { quarantineId: held.id });
+  // After the results are recorded: what it removes (an erased subject's rows) it removes from their samples too.
+  await batch.settle?.(held);
   throw checksFailedError(batch.dataset, verdict, `the batch (${batch.rows} rows of ${batch.origin}) is quarantined as ${held.id}, not committed: inspect it with "sluice quarantine list", then "sluice quarantine release ${held.id}" or "sluice quarantine drop ${held.id}"`, held.id);
 }
 

@@ -50,7 +50,10 @@ export async function checkBatch(engine: SqlEngine, dataset: CheckedDataset, rel
 /**
  * Records a batch's results (the history `sluice checks` reads) and reports each check as a
  * health condition: firing while it fails (with its severity), cleared when it passes, so a
- * failing check alerts once and resolves once.
+ * failing check alerts once and resolves once. The condition carries how many samples the result
+ * kept (`details.sampleCount`), not the samples: they are rows' values, which `sluice checks
+ * --samples` shows to whom may see them; a condition goes to every holder of the status right
+ * and to alert channels.
  */
 export async function recordVerdict(ctx: SluiceContext, verdict: BatchVerdict, context: { readonly quarantineId?: number } = {}): Promise<void> {
   const at = ctx.now();
@@ -60,9 +63,23 @@ export async function recordVerdict(ctx: SluiceContext, verdict: BatchVerdict, c
     await ctx.metadata.health.report({
       kind: 'check_failed', subject: checkSubject(r.dataset, r.check), firing: !r.passed, severity: r.severity,
       message: r.passed ? `check "${r.check}" on "${r.dataset}" passes: ${r.message}` : `check "${r.check}" on "${r.dataset}" fails: ${r.message}${held}`,
-      details: { dataset: r.dataset, check: r.check, failingRows: r.failingRows, totalRows: r.totalRows, observedFraction: r.observedFraction, samples: r.samples, ...(held ? { quarantineId: context.quarantineId } : {}) },
+      // No samples: a condition is read with the status right and sent to alert channels, samples need the values right (`sluice checks --samples`).
+      details: { dataset: r.dataset, check: r.check, failingRows: r.failingRows, totalRows: r.totalRows, observedFraction: r.observedFraction, sampleCount: r.samples.length, ...(held ? { quarantineId: context.quarantineId } : {}) },
     }, at);
   }
+}
+
+/**
+ * The quarantined batch a `job_failed` condition says its run failed on: `details.quarantineId`,
+ * or, for a condition written before it carried one (before 2026-11-30 evening), the batch its error
+ * names (`quarantined as 4`, `held in quarantine as batch 4`): migrated on read, so a release or
+ * drop ends it too. Undefined when it names none.
+ */
+function heldBatchOf(c: Condition): number | undefined {
+  if (typeof c.details?.quarantineId === 'number') return c.details.quarantineId;
+  const text = typeof c.details?.error === 'string' ? c.details.error : c.message;
+  const named = /\bquarantined as (\d+)\b|\bheld in quarantine as batch (\d+)\b/.exec(text);
+  return named === null ? undefined : Number(named[1] ?? named[2]);
 }
 
 /**
@@ -84,10 +101,11 @@ export async function endHeldConditions(ctx: SluiceContext, batch: QuarantinedBa
     }), ctx.now());
   }
   // A job that failed on the batch (held it, or met its content held) failed for nothing else.
+  const failedOn = (c: Condition | undefined): c is Condition => c !== undefined && c.firing && heldBatchOf(c) === batch.id;
   for (const seen of await ctx.metadata.health.list({ kind: 'job_failed', firing: true })) {
-    if (!holds(seen)) continue;
-    await ctx.metadata.health.update(seen.kind, seen.subject, (c) => (!holds(c) ? undefined : {
-      firing: false, severity: c.severity, details: { ...c.details, ...resolution },
+    if (!failedOn(seen)) continue;
+    await ctx.metadata.health.update(seen.kind, seen.subject, (c) => (!failedOn(c) ? undefined : {
+      firing: false, severity: c.severity, details: { ...c.details, quarantineId: batch.id, ...resolution },
       message: `${c.subject.slice(4)}: quarantined batch ${batch.id} was ${batch.status} by ${batch.resolvedBy} (${outcome}); the job's next run takes the files after it`,
     }), ctx.now());
   }

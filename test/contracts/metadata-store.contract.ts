@@ -108,6 +108,19 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     expect(await store.latestSnapshot('s')).toMatchObject({ version: 4, files: ['b', 'd'] });
   }));
 
+  test(`${name}: a re-run of a file replaces the ingests of its path whatever their bytes, and of its bytes under any path`, run(async (_h, store) => {
+    await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 2, contentHash: 'old', origin: 'data/d1.csv' }, []);
+    await store.commitIngest({ source: 's', addedFiles: ['b'], addedRows: 1, contentHash: 'b', origin: 'data/d2.csv' }, []);
+    await store.commitIngest({ source: 's', addedFiles: ['c'], addedRows: 3, contentHash: 'new', origin: 'copy/d1.csv' }, []);
+    expect(await store.ingestedContent('s', 'new')).toEqual(['c']);
+    expect(await store.ingestedContent('s', 'new', 'data/d1.csv')).toEqual(['a', 'c']);
+    const rerun = await store.commitIngest({ source: 's', addedFiles: ['d'], addedRows: 3, contentHash: 'new', origin: 'data/d1.csv', replaces: { files: ['a', 'c'], rows: 5 } }, []);
+    expect(rerun).toMatchObject({ committed: true, snapshot: { files: ['b', 'd'], rowCount: 4 } });
+    expect(await store.ingestedContent('s', 'other', 'data/d1.csv')).toEqual(['d']);
+    // Another re-run of the path replaced them meanwhile: refused.
+    await expect(store.commitIngest({ source: 's', addedFiles: ['e'], addedRows: 1, contentHash: 'x', origin: 'data/d1.csv', replaces: { files: ['a'], rows: 2 } }, [])).rejects.toMatchObject({ code: 'CONFLICT' });
+  }));
+
   test(`${name}: an incremental ingest's high-water mark moves with its snapshot, only from the mark it read after`, run(async (h, store) => {
     expect(await store.ingestCursor('s')).toBeUndefined();
     await store.commitIngest({ source: 's', addedFiles: ['a'], addedRows: 2, contentHash: 'r1', cursor: { from: null, to: 'm1' } }, []);

@@ -90,7 +90,7 @@ function report(out: Output, verification: AuditVerification | AuditExportVerifi
       witness ? `the checkpoint signed at ${toIso(witness.at)} (record ${witness.seq}, key ${witness.keyId}) holds` : 'no witness checkpoint given (--checkpoint FILE): a truncated tail or a chain re-hashed from scratch would not be caught',
       ...(range === undefined ? [] : [range.signed
         ? `the export's signed range (records ${range.fromSeq}..${range.toSeq}) holds, both ends`
-        : `the export's range (records ${range.fromSeq}..${range.toSeq}) matches its records but is not signed (a v1 export): records cut from its start together with its header would not be caught; export again for a signed range`]),
+        : `the export's range (records ${range.fromSeq}..${range.toSeq}) matches its records but is NOT SIGNED (a v1 export), accepted by --accept-unsigned-range (recorded in the audit trail): records cut from its start together with its header would not be caught; export again for a signed range`]),
     ].join('\n');
   });
   if (problem) process.exitCode = EXIT_FAILURE;
@@ -106,17 +106,38 @@ export function registerAuditCommands(program: Command, run: CommandContext): vo
     .option('--checkpoint <file>', 'a checkpoint kept elsewhere (sluice audit checkpoint --out FILE): the chain must still hold it')
     .option('--public-key <file>', "a public key trusted to sign checkpoints (repeat for keys used before a rotation); default this installation's", keys)
     .option('--export <file>', 'verify a file written by "sluice audit export" (offline: no project needed) instead of the metadata store')
-    .description('check every record hash, link and seq, the checkpoints stored in the chain and a witness checkpoint; names the first bad record, exits 1 on failure')
-    .action((options: { checkpoint?: string; publicKey?: string[]; export?: string }) => {
+    .option('--accept-unsigned-range', 'with --export: accept a v1 export (before 2026-12-01), whose record range is not signed; the acceptance is recorded in the audit trail of the project in the current directory')
+    .description('check every record hash, link and seq, the checkpoints stored in the chain and a witness checkpoint; names the first bad record, exits 1 on failure (a v1 export too, unless --accept-unsigned-range)')
+    .action((options: { checkpoint?: string; publicKey?: string[]; export?: string; acceptUnsignedRange?: boolean }) => {
       const trustedFiles = () => (options.publicKey ?? []).map((f) => auditPublicKey(readFileSync(f, 'utf8'), f));
+      if (options.acceptUnsignedRange && options.export === undefined) throw new UsageError('--accept-unsigned-range accepts the unsigned range of a v1 export: give it with --export FILE');
       if (options.export !== undefined) {
         const file = options.export;
-        return run.withOutput(async (out) => {
-          if (options.checkpoint !== undefined) throw new UsageError('--export verifies against the checkpoint the export ends with; give --checkpoint only when verifying the metadata store');
+        if (options.checkpoint !== undefined) throw new UsageError('--export verifies against the checkpoint the export ends with; give --checkpoint only when verifying the metadata store');
+        const verifyExport = () => {
           const exported = parseAuditExport(readFileSync(file, 'utf8'), file);
           const given = trustedFiles();
-          const verification = verifyAuditExport(exported, given.length > 0 ? given : [auditPublicKey(exported.header.publicKey, `the public key in ${file}`)]);
-          report(out, verification, given.length > 0 ? options.publicKey!.join(', ') : `the key in the export (${exported.header.keyId}; pass --public-key FILE to trust a key kept apart)`);
+          const verification = verifyAuditExport(exported, given.length > 0 ? given : [auditPublicKey(exported.header.publicKey, `the public key in ${file}`)], { acceptUnsignedRange: options.acceptUnsignedRange === true });
+          return { verification, keySource: given.length > 0 ? options.publicKey!.join(', ') : `the key in the export (${exported.header.keyId}; pass --public-key FILE to trust a key kept apart)` };
+        };
+        if (!options.acceptUnsignedRange) {
+          return run.withOutput(async (out) => {
+            const { verification, keySource } = verifyExport();
+            report(out, verification, keySource);
+          });
+        }
+        // Accepting an unsigned range is a decision about evidence: it goes into the project's audit trail, by whom.
+        return run.withPlatform(async ({ platform, out }) => {
+          // A directory without an applied project has no audit trail anyone reads: the acceptance must land in the project's.
+          await platform.project();
+          const operator = await auditOperator(platform);
+          const { verification, keySource } = verifyExport();
+          const { range, problem } = verification;
+          await platform.metadata.audit.append({
+            actor: operator.name, origin: operator.origin, action: 'audit.verify', target: 'audit-export', outcome: verification.ok ? 'succeeded' : 'failed',
+            details: { export: file, records: verification.records, fromSeq: range.fromSeq, toSeq: range.toSeq, signed: range.signed, acceptedUnsignedRange: range.unsignedAccepted, problemSeq: problem?.seq ?? null },
+          }, platform.now());
+          report(out, verification, keySource);
         });
       }
       return run.withPlatform(async ({ platform, out }) => {

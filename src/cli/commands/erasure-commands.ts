@@ -10,7 +10,8 @@ import type { CommandContext } from './command-context.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function certificateText(c: ErasureCertificate): string {
+/** The certificate as `sluice erase` prints it, warnings last. */
+export function certificateText(c: ErasureCertificate): string {
   const stores = c.stores.filter((s) => s.rows > 0 || s.filesRewritten > 0 || s.tainted);
   return [
     `erased subject ${c.subject.slice(0, 16)}... of entity "${c.entity}" (request ${c.request}): ${c.rows} rows, ${c.bytes} bytes removed in ${c.durationMs} ms`,
@@ -19,6 +20,7 @@ function certificateText(c: ErasureCertificate): string {
     ...((c.keyValuedFeatures as readonly string[] | undefined ?? []).length === 0 ? [] : [`features whose value may be the key (their served and dataset rows holding it were removed too): ${c.keyValuedFeatures.join(', ')}`]),
     `received ${c.receivedAt}, completed ${c.completedAt}, deadline ${c.deadline}${c.withinDeadline ? '' : ' (LATE)'}; later ingestion of the key is rejected as "erased"`,
     ...(c.leftoverFiles > 0 ? [`an earlier run had crashed after swapping out ${c.leftoverFiles} lake file(s) still holding removed rows; they were deleted now`] : []),
+    ...((c.unsureKeyColumns ?? []).length === 0 ? [] : [`warning: column(s) computed from the key by an expression may hold it in another form that was not searched (rows where one held the key as it is were removed): ${c.unsureKeyColumns!.join(', ')}; check them, or keep the key column as it is in those transforms`]),
     ...c.scrubPending.map((p) => `warning: ${p.store} store: ${p.reason}`),
     ...(c.metadataExpunged ? [] : ['warning: another process kept the metadata log from being reset; run "sluice erase --status" when it is idle to finish clearing freed bytes']),
   ].join('\n');

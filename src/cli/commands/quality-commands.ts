@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { API_KEY_ENV, authorizeCli, authorizeCliStatus, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { API_KEY_ENV, authorizeCli, authorizeCliStatus, authorizeCliValues, cliPrincipal } from '../../compliance/access/cli-principal.js';
+import { checkSampleValues } from '../../compliance/access/shown-values.js';
 import { LOCAL_OPERATOR_ROLE } from '../../definitions/index.js';
 import type { Platform } from '../../platform.js';
 import { transformSource } from '../../processing/transforms/run-transform.js';
@@ -33,6 +34,21 @@ function batchId(text: string): number {
   return id;
 }
 
+/**
+ * Check results as the caller may see them: with `--samples` (failing rows' values) once it holds
+ * the right of the door that serves those values (`authorizeShownValues`, audited `values.read`,
+ * target `cli:<command>`; refused with a `PolicyError`), else with `sampleCount` in their place:
+ * the status right shows figures, not the data.
+ */
+async function withSamples<R extends { readonly dataset: string; readonly samples: readonly string[] }>(platform: Platform, command: string, results: readonly R[], shown: boolean): Promise<(Omit<R, 'samples'> & { samples?: readonly string[]; sampleCount: number })[]> {
+  if (shown) {
+    const withAny = results.filter((r) => r.samples.length > 0).map((r) => r.dataset);
+    if (withAny.length > 0) await authorizeCliValues(platform, await cliPrincipal(platform), await platform.project(), command, checkSampleValues(await platform.project(), withAny));
+    return results.map((r) => ({ ...r, sampleCount: r.samples.length }));
+  }
+  return results.map(({ samples, ...r }) => ({ ...r, sampleCount: samples.length }));
+}
+
 /** `a, b of "txns"; c of "stats"`: check names grouped by dataset. */
 function removedNames(results: readonly { readonly dataset: string; readonly check: string }[]): string {
   const byDataset = new Map<string, string[]>();
@@ -46,8 +62,9 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
     .command('checks')
     .option('--failed', 'only checks whose latest result failed')
     .option('--dataset <name>', 'only the checks of one source, transform or view')
+    .option('--samples', 'with the failing rows each result kept (--json): needs the right to see those values, as sluice dlq asks for a source\'s rows and sluice get for a view\'s features')
     .description('the latest result of every data quality check, per dataset and check')
-    .action((options: { failed?: boolean; dataset?: string }) =>
+    .action((options: { failed?: boolean; dataset?: string; samples?: boolean }) =>
       run.withPlatform(async ({ platform, out }) => {
         await authorizeCliStatus(platform);
         const declared = declaredCheckSubjects(await platform.project());
@@ -66,8 +83,9 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
           return status === undefined || status === 'held' ? ` (quarantined as ${r.quarantineId})` : ` (quarantined as ${r.quarantineId}, since ${status})`;
         };
         const removedNote = removed.length === 0 ? '' : `\n${removed.length} check${removed.length === 1 ? '' : 's'} no longer declared ${removed.length === 1 ? 'is' : 'are'} not listed (${removedNames(removed)})`;
+        const shown = await withSamples(platform, 'checks', results, options.samples === true);
         out.result({
-          checks: results.map((r) => ({ ...r, evaluatedAt: toIso(r.evaluatedAt), quarantineStatus: r.quarantineId === null ? null : (quarantineStatus.get(r.quarantineId) ?? null) })),
+          checks: shown.map((r) => ({ ...r, evaluatedAt: toIso(r.evaluatedAt), quarantineStatus: r.quarantineId === null ? null : (quarantineStatus.get(r.quarantineId) ?? null) })),
           removed: removed.map((r) => `${r.dataset}/${r.check}`),
         }, () =>
           (results.length === 0
@@ -79,10 +97,13 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
     );
 
   const quarantine = program.command('quarantine').description('batches held back by failing error checks: list, release or drop them');
-  const list = (options: { all?: boolean }) =>
+  const list = (options: { all?: boolean; samples?: boolean }) =>
     run.withPlatform(async ({ platform, out }) => {
       await authorizeCliStatus(platform);
-      const batches = await platform.metadata.quality.listQuarantine(options.all ? {} : { status: 'held' });
+      const listed = await platform.metadata.quality.listQuarantine(options.all ? {} : { status: 'held' });
+      const shown = await withSamples(platform, 'quarantine', listed.flatMap((b) => b.results), options.samples === true);
+      let at = 0;
+      const batches = listed.map((b) => ({ ...b, results: b.results.map(() => shown[at++]!) }));
       out.result({ batches: batches.map((b) => ({ ...b, createdAt: toIso(b.createdAt), resolvedAt: b.resolvedAt === null ? null : toIso(b.resolvedAt) })) }, () =>
         batches.length === 0
           ? options.all ? 'No batch was ever quarantined.' : 'No batch is held in quarantine.'
@@ -92,7 +113,7 @@ export function registerQualityCommands(program: Command, run: CommandContext): 
       );
     });
   quarantine.action(() => list({}));
-  quarantine.command('list').option('--all', 'released and dropped batches too').description('held batches, newest first').action(list);
+  quarantine.command('list').option('--all', 'released and dropped batches too').option('--samples', 'with the failing rows of each batch\'s check results (--json): needs the right to write the source, as sluice dlq asks').description('held batches, newest first').action(list);
   quarantine
     .command('release')
     .argument('<id>', 'the quarantined batch')

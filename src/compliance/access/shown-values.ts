@@ -6,8 +6,8 @@ import { readDependencies } from './read-dependencies.js';
 
 /**
  * What a command shows of the data itself, beyond figures: feature values (`view:feature`: skew
- * examples, drift bins of served or dataset values) and raw rows or column values of sources
- * (dead letters, drift bins of a source's batches).
+ * examples, drift bins of served or dataset values, a view's check samples) and raw rows or column
+ * values of sources (dead letters, drift bins of a source's batches, check samples).
  */
 export interface ShownValues {
   readonly features?: readonly string[];
@@ -38,6 +38,22 @@ export function servedFeatures(project: Project, service?: string): string[] {
 export function featuresOfColumns(project: Project, columns: readonly string[]): string[] {
   const known = new Map(servedFeatures(project).map((f) => [f.replace(':', '__'), f]));
   return [...new Set(columns.map((c) => known.get(c) ?? (c.includes('__') ? c.replace('__', ':') : c)))];
+}
+
+/**
+ * What the samples of data quality checks on `datasets` show (failing rows' values): a source's or
+ * transform table's rows (`sources`), a view's feature values (every feature of the view). A name
+ * that is both asks both; a name the project no longer has counts as a source's, whose right only
+ * a rule naming it (or `*`) grants.
+ *
+ * @example
+ * checkSampleValues(project, ['txns', 'stats']); // { sources: ['txns'], features: ['stats:n'] }
+ */
+export function checkSampleValues(project: Project, datasets: readonly string[]): ShownValues {
+  const names = [...new Set(datasets)].sort();
+  const views = names.flatMap((d) => project.featureViews.filter((v) => v.name === d));
+  const sources = names.filter((d) => project.sources.some((s) => s.name === d) || !views.some((v) => v.name === d));
+  return { sources, features: views.flatMap((v) => v.features.map((f) => `${v.name}:${f.name}`)) };
 }
 
 /**

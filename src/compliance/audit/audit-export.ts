@@ -10,7 +10,8 @@ import { chainVerifier, type AuditProblem, type AuditVerification } from './veri
 /**
  * The export format. v2 signs the header's range (`fromSeq` with the hash before it, `toSeq`
  * with its hash), so records cut from either end are caught; v1 (before 2026-12) signed only the
- * closing checkpoint, and still verifies, its range checked against the records but unsigned.
+ * closing checkpoint: its header can be written over a cut export, so it verifies only when the
+ * operator accepts its unsigned range (`VerifyExportOptions.acceptUnsignedRange`).
  */
 export const EXPORT_FORMAT = 'sluice-audit-export/v2';
 const EXPORT_FORMAT_V1 = 'sluice-audit-export/v1';
@@ -132,24 +133,40 @@ function rangeProblem(header: AuditExportHeader, records: readonly AuditRecord[]
 
 /** An export's verification: the chain's, plus its range and whether a signature covers it (v1 exports: not). */
 export interface AuditExportVerification extends AuditVerification {
-  readonly range: { readonly fromSeq: number; readonly toSeq: number; readonly signed: boolean };
+  /** `unsignedAccepted`: a v1 export's unsigned range was accepted by the operator (`acceptUnsignedRange`); false for a v2 export. */
+  readonly range: { readonly fromSeq: number; readonly toSeq: number; readonly signed: boolean; readonly unsignedAccepted: boolean };
 }
+
+export interface VerifyExportOptions {
+  /**
+   * Accept a v1 export's range without a signature (`sluice audit verify --export FILE
+   * --accept-unsigned-range`, which records the acceptance in the audit trail): its records are
+   * still checked against its header's range. Without it a v1 export fails verification.
+   */
+  readonly acceptUnsignedRange?: boolean;
+}
+
+const unsignedRange = (h: AuditExportHeader): AuditProblem => ({
+  reason: `the export's range (records ${h.fromSeq}..${h.toSeq}) is not signed (a v1 export, written before 2026-12-01): records cut from its start with its header edited to match would not be caught, and a v1 header can be written over any export; export the records again (sluice audit export) for a signed range, or pass --accept-unsigned-range to accept it as it is (recorded in the audit trail)`,
+});
 
 /**
  * Verifies a parsed export offline: the header's range signature (v2) by a trusted key, every
  * record, link and stored checkpoint (`chainVerifier`, partial), the closing checkpoint as
  * witness, and that the records are exactly the range the header states (`fromSeq`..`toSeq`,
- * with the signed hashes at both ends): records cut from the start or the end fail.
+ * with the signed hashes at both ends): records cut from the start or the end fail. A v1 export
+ * (no range signature) fails unless `options.acceptUnsignedRange`.
  *
  * @example
  * const result = verifyAuditExport(parseAuditExport(text, 'audit.jsonl'), [publicKey]);
  */
-export function verifyAuditExport(exported: AuditExport, publicKeys: readonly KeyObject[]): AuditExportVerification {
+export function verifyAuditExport(exported: AuditExport, publicKeys: readonly KeyObject[], options: VerifyExportOptions = {}): AuditExportVerification {
   const { header, records, checkpoint } = exported;
   const verifier = chainVerifier({ publicKeys, witness: checkpoint, partial: true });
   for (const r of records) if (!verifier.add(r)) break;
   const chain = verifier.finish();
-  const range = { fromSeq: header.fromSeq, toSeq: header.toSeq, signed: header.format === EXPORT_FORMAT };
-  const problem = chain.problem ?? rangeProblem(header, records, new Map(publicKeys.map((k) => [auditKeyId(k), k])));
+  const signed = header.format === EXPORT_FORMAT;
+  const range = { fromSeq: header.fromSeq, toSeq: header.toSeq, signed, unsignedAccepted: !signed && options.acceptUnsignedRange === true };
+  const problem = chain.problem ?? rangeProblem(header, records, new Map(publicKeys.map((k) => [auditKeyId(k), k]))) ?? (signed || range.unsignedAccepted ? null : unsignedRange(header));
   return { ...chain, ok: problem === null, problem, range };
 }

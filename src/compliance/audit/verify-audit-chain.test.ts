@@ -197,15 +197,24 @@ describe('export and automatic checkpoints', () => {
     expect(verifyAuditExport(parseAuditExport(lines.join('\n'), 'audit.jsonl'), [other]).ok).toBe(false);
   });
 
-  test('a v1 export (range not signed) still verifies, saying so, and its records are checked against its header\'s range', async () => {
+  test('a v1 export (range not signed) fails unless its unsigned range is accepted: a v1 header can be forged over a cut export', async () => {
     await sixRecords();
     const lines: string[] = [];
     await exportAuditTrail(store.audit, key, { since: 0, at: 9000, request: { actor: 'cli:ops', reason: 'export' } }, (l) => void lines.push(l));
     const { fromPrevHash: _p, toHash: _h, signature: _s, ...v1 } = { ...JSON.parse(lines[0]!), format: 'sluice-audit-export/v1' } as Record<string, unknown>;
     const old = [JSON.stringify(v1), ...lines.slice(1)];
-    const verifyLines = (parts: string[]) => verifyAuditExport(parseAuditExport(parts.join('\n'), 'audit.jsonl'), [key.publicKey]);
-    expect(verifyLines(old)).toMatchObject({ ok: true, records: 7, range: { fromSeq: 1, toSeq: 7, signed: false } });
-    expect(verifyLines([old[0]!, ...old.slice(4)]).problem).toMatchObject({ seq: 1 });
+    const verifyLines = (parts: string[], acceptUnsignedRange?: boolean) => verifyAuditExport(parseAuditExport(parts.join('\n'), 'audit.jsonl'), [key.publicKey], acceptUnsignedRange === undefined ? {} : { acceptUnsignedRange });
+    expect(verifyLines(old)).toMatchObject({
+      ok: false, records: 7, range: { fromSeq: 1, toSeq: 7, signed: false, unsignedAccepted: false },
+      problem: { reason: 'the export\'s range (records 1..7) is not signed (a v1 export, written before 2026-12-01): records cut from its start with its header edited to match would not be caught, and a v1 header can be written over any export; export the records again (sluice audit export) for a signed range, or pass --accept-unsigned-range to accept it as it is (recorded in the audit trail)' },
+    });
+    expect(verifyLines(old, true)).toMatchObject({ ok: true, records: 7, problem: null, range: { signed: false, unsignedAccepted: true } });
+    // Accepted, its records are still checked against its header's range.
+    expect(verifyLines([old[0]!, ...old.slice(4)], true).problem).toMatchObject({ seq: 1 });
+    // A v2 export cut at its start and given a v1 header with fromSeq edited to match: refused unless accepted.
+    const forged = JSON.stringify({ ...v1, fromSeq: 4 });
+    expect(verifyLines([forged, ...old.slice(4)]).ok).toBe(false);
+    expect(verifyLines(lines).range).toEqual({ fromSeq: 1, toSeq: 7, signed: true, unsignedAccepted: false });
   });
 
   test('the trail checkpoints itself every N records, and the chain with its checkpoints verifies', async () => {

@@ -1,4 +1,5 @@
-import { featureColumn, transformOrder, type Project } from '../../definitions/index.js';
+import { featureColumn, type Project } from '../../definitions/index.js';
+import { keyCarryingColumns } from './key-carrying-columns.js';
 import { aggregationOf } from '../../processing/aggregations/index.js';
 import { derivedReads } from './catalog.js';
 
@@ -13,11 +14,10 @@ export interface KeyValuedFeature {
 /**
  * The features whose value may be a key of `entity` (or a list of values holding one), by column
  * lineage: a feature that serves its column's values (`Aggregation.servesInputValues`: `last`,
- * `lastN`, `min`, `max`, `field`) reading the entity's key column of a source, or a column computed
- * from it (DIRECTly: as it is, transformed or aggregated) in a SQL transform's table (through any
- * chain of transforms) or in a view's derived column; and every feature of a request view with
- * such an input feature (its code may return the value). A transform whose columns' lineage was not
- * parsed counts every output column as computed from every input column. An entity with a
+ * `lastN`, `min`, `max`, `field`) reading a column that may hold the key ({@link keyCarryingColumns}:
+ * the key column, or a column computed from it in a SQL transform's table, exact or unsure) or a
+ * view's derived column reading one; and every feature of a request view with
+ * such an input feature (its code may return the value). An entity with a
  * composite key has none: one feature value holds one column, and one part alone does not name a
  * subject. Erasure removes served and dataset rows where such a feature's value is the key.
  *
@@ -27,25 +27,9 @@ export interface KeyValuedFeature {
 export function keyValuedFeatures(project: Project, entity: string): KeyValuedFeature[] {
   const keys = project.entities.find((e) => e.name === entity)?.joinKeys ?? [];
   if (keys.length !== 1) return [];
-  const key = keys[0]!.toLowerCase();
-  // Per table, the lower-cased columns whose values may be the entity's keys.
-  const carrying = new Map<string, Set<string>>();
+  // Per table, the lower-cased columns whose values may be the entity's keys (as they are or computed).
+  const carrying = new Map([...keyCarryingColumns(project, entity)].map(([table, c]) => [table, new Set([...c.exact, ...c.unsure].map((x) => x.toLowerCase()))]));
   const carries = (table: string, column: string) => carrying.get(table)?.has(column.toLowerCase()) ?? false;
-  for (const source of project.sources) {
-    if (source.kind !== 'transform' && Object.keys(source.schema).some((c) => c.toLowerCase() === key)) carrying.set(source.name, new Set([key]));
-  }
-  for (const transform of transformOrder(project)) {
-    const schema = project.sources.find((s) => s.name === transform.name)?.schema ?? {};
-    const inputColumns = transform.inputs.flatMap((i) => [...(carrying.get(i) ?? [])].map((c) => `${i}.${c}`));
-    if (inputColumns.length === 0) continue;
-    const columns = Object.keys(schema).filter((column) => {
-      const edges = transform.columnInputs?.[column];
-      // No parsed lineage for the column: it may be computed from any input column.
-      if (edges === undefined) return true;
-      return edges.some((e) => e.type === 'DIRECT' && carries(e.input.slice(0, e.input.indexOf('.')), e.input.slice(e.input.indexOf('.') + 1)));
-    });
-    if (columns.length > 0) carrying.set(transform.name, new Set(columns.map((c) => c.toLowerCase())));
-  }
   const found: KeyValuedFeature[] = [];
   for (const view of project.featureViews) {
     for (const feature of view.features) {

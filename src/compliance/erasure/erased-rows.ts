@@ -107,6 +107,26 @@ export async function dropErasedRows(engine: SqlEngine, table: string, project: 
 }
 
 /**
+ * The keys (text form, per entity) of erased subjects among the rows of `table` (typed, lake
+ * columns): what a caller that drops them (`dropErasedRows`) may also have to remove elsewhere by
+ * key text (check samples), since the block list holds only hashes. Empty when none.
+ *
+ * @example
+ * await erasedKeysIn(engine, 'held', project, source, check); // [{ entity: 'customer', key: 'c42' }]
+ */
+export async function erasedKeysIn(engine: SqlEngine, table: string, project: Project, source: Source, check: ErasureCheck): Promise<{ entity: string; key: string }[]> {
+  const found: { entity: string; key: string }[] = [];
+  for (const subject of sourceSubjects(project, source, 'typed')) {
+    await withErasedKeys(engine, table, [subject], check, async () => {
+      const keys = await engine.all<{ k: string }>(`SELECT _sluice_k AS k FROM ${ERASED_KEYS} ORDER BY 1`);
+      found.push(...keys.map((k) => ({ entity: subject.entity, key: k.k })));
+      return keys.length;
+    });
+  }
+  return found;
+}
+
+/**
  * Deletes the rows of `table` whose subject (one of `subjects`: an entity and its key's SQL over
  * the table's columns) is erased; returns how many. What {@link dropErasedRows} does for a
  * source's rows, for any table that names subjects (a dataset's spine).

@@ -9,6 +9,7 @@ import type { Principal } from '../principal.js';
 import type { ErasureRequest } from '../../storage/metadata/erasure-store.js';
 import { subjectKeys } from './erased-rows.js';
 import { keyValuedFeatures } from '../classification/key-valued-features.js';
+import { keyCarryingColumns } from '../classification/key-carrying-columns.js';
 import { ERASURE_AUDIT_PURPOSE, requestErasure, type ErasureAsk, type ErasureSubject } from './request-erasure.js';
 import { reportErasureStatus } from './erasure-status.js';
 
@@ -52,6 +53,20 @@ export interface ErasureCertificate {
    * key (as its value or in its list) were removed too, counted in the stores' `byValue`.
    */
   readonly keyValuedFeatures: readonly string[];
+  /**
+   * The columns (`<table>.<column>`) searched for the subject's key by column lineage
+   * (`keyCarryingColumns`): the entity's key column, and transform columns that pass it through
+   * under another name (`customer_id AS payer`); a row holding the key in one was removed whole.
+   * Absent in certificates stored before 2026-12-01.
+   */
+  readonly keyColumns?: readonly string[];
+  /**
+   * Transform columns computed from the key by an expression (`upper(customer_id)`), or of a
+   * transform whose lineage was not parsed: rows where one held the key as it is were removed, but
+   * one may hold it in another form that no match by value finds. `sluice erase` prints a warning
+   * naming them; empty when none. Absent in certificates stored before 2026-12-01.
+   */
+  readonly unsureKeyColumns?: readonly string[];
   readonly stores: readonly ErasedStore[];
   readonly rows: number;
   readonly bytes: number;
@@ -204,12 +219,14 @@ async function eraseNow(ctx: SluiceContext, project: Project, request: ErasureRe
     const { scrubPending, metadataExpunged: complete } = await scrubRemovedBytes(ctx, project, options.signal);
     await testPause('erase.scrubbed');
     const resumed = await failedRuns(ctx, request);
+    const carrying = [...keyCarryingColumns(project, subject.entity.name)];
     const completedAt = ctx.now();
     const certificate: ErasureCertificate = {
       request: request.id, entity: subject.entity.name, subject: subject.hash, requestedBy: request.requestedBy, performedBy: principal.name,
       receivedAt: new Date(request.receivedAt).toISOString(), deadline: new Date(request.deadlineAt).toISOString(),
       startedAt: new Date(started).toISOString(), completedAt: new Date(completedAt).toISOString(), durationMs: completedAt - started,
-      withinDeadline: completedAt <= request.deadlineAt, sources, keyValuedFeatures: keyValuedFeatures(project, subject.entity.name).map((f) => `${f.view}.${f.feature}`), stores,
+      withinDeadline: completedAt <= request.deadlineAt, sources, keyValuedFeatures: keyValuedFeatures(project, subject.entity.name).map((f) => `${f.view}.${f.feature}`),
+      keyColumns: carrying.flatMap(([table, c]) => c.exact.map((x) => `${table}.${x}`)), unsureKeyColumns: carrying.flatMap(([table, c]) => c.unsure.map((x) => `${table}.${x}`)), stores,
       rows: stores.reduce((n, s) => n + s.rows, 0), bytes: stores.reduce((n, s) => n + s.bytes, 0), metadataExpunged: complete, datasets, scrubPending, leftoverFiles,
       ...(resumed.length === 0 ? {} : { resumed }),
     };

@@ -1,6 +1,7 @@
 import { entityKeySql, type Project, type Source } from '../../definitions/index.js';
 import { ident, literal } from '../../storage/engine/sql-engine.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
+import { keyCarryingColumns } from '../classification/key-carrying-columns.js';
 import type { PurgeMatch } from './purge-types.js';
 
 /** The join key columns of `entity` when `source` holds every one of them; undefined when it holds none of that entity's rows. */
@@ -11,9 +12,26 @@ export function entityColumnsIn(project: Project, entity: string, source: Source
 }
 
 /**
+ * The columns of `source` other than the entity's join key that may hold one of its keys as a
+ * value (`keyCarryingColumns`: a key renamed or computed by a SQL transform, `customer_id AS
+ * payer`), of a type a key's text can be compared with (string, int64, or a list of them). An
+ * erasure matches a row by them too: the row is the subject's even without its key column.
+ *
+ * @example
+ * keyValueColumnsIn(project, 'customer', payers); // ['payer']
+ */
+export function keyValueColumnsIn(project: Project, entity: string, source: Source): string[] {
+  const carried = keyCarryingColumns(project, entity).get(source.name);
+  const own = entityColumnsIn(project, entity, source) ?? [];
+  return [...(carried?.exact ?? []), ...(carried?.unsure ?? [])].filter((c) => !own.includes(c) && ['string', 'int64', 'string[]', 'int64[]'].includes(source.schema[c] ?? ''));
+}
+
+/**
  * The rows of a lake file that `match` selects, as one DuckDB predicate over the lake's columns
  * (`_ts` is the event time in epoch ms); undefined when the source cannot hold such rows (it
- * lacks the entity's key columns).
+ * lacks the entity's key columns and every column that may hold a key, {@link keyValueColumnsIn}).
+ * A key match selects a row whose entity key is one of the keys, or whose column of
+ * `keyValueColumnsIn` holds one (a list: holds one among its items).
  *
  * @example
  * matchSql(project, txns, { kind: 'before', before: Date.parse('2024-01-01') }); // '_ts < 1704067200000'
@@ -24,8 +42,12 @@ export function matchSql(project: Project, source: Source, match: PurgeMatch): s
     return `_ts < ${Math.trunc(match.before)}`;
   }
   const columns = entityColumnsIn(project, match.entity, source);
-  if (columns === undefined || match.keys.length === 0) return undefined;
-  return `coalesce(${entityKeySql(columns.map(ident))} IN (${match.keys.map(literal).join(', ')}), false)`;
+  const keys = match.keys.map(literal).join(', ');
+  const byValue = keyValueColumnsIn(project, match.entity, source).map((c) =>
+    (source.schema[c]!.endsWith('[]') ? `list_has_any(CAST(${ident(c)} AS VARCHAR[]), [${keys}])` : `CAST(${ident(c)} AS VARCHAR) IN (${keys})`));
+  const terms = [...(columns === undefined ? [] : [`${entityKeySql(columns.map(ident))} IN (${keys})`]), ...byValue];
+  if (terms.length === 0 || match.keys.length === 0) return undefined;
+  return `coalesce(${terms.join(' OR ')}, false)`;
 }
 
 /**

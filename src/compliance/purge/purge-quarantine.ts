@@ -7,7 +7,8 @@ import type { StorePurge } from './purge-types.js';
 import { writeBatchResults } from '../../quality/quarantine.js';
 import type { Project, Source } from '../../definitions/index.js';
 import type { QuarantinedBatch } from '../../storage/metadata/quality-store.js';
-import { dropErasedRows } from '../erasure/erased-rows.js';
+import { dropErasedRows, erasedKeysIn } from '../erasure/erased-rows.js';
+import { entityKeyParts } from './match-sql.js';
 
 /**
  * Removes the rows `predicate` selects from the held quarantined batches of `table` (Parquet
@@ -66,7 +67,9 @@ const HELD_ROWS = '_sluice_held_rows';
  * quarantine, whose rows were checked against an older block list: an erasure that ran between
  * that check and the hold's record did not see the batch held, so its purge of quarantine missed
  * it. The file is written again without them (tmp, fsync, rename) and the batch's row count
- * lowered. Returns the rows removed.
+ * lowered; the check samples that show those rows go too (`purgeCheckSamples` by the keys found:
+ * the batch's record, the JSON beside its file, stored check results), so the caller records the
+ * batch's results before it calls this. Returns the rows removed.
  *
  * @example
  * const removed = await dropErasedHeldRows(ctx, project, source, held);
@@ -77,12 +80,18 @@ export async function dropErasedHeldRows(ctx: SluiceContext, project: Project, s
   const engine = await ctx.engine();
   await engine.run(`CREATE OR REPLACE TEMP TABLE ${HELD_ROWS} AS SELECT * FROM read_parquet(${readPath(path)})`);
   try {
-    const removed = await dropErasedRows(engine, HELD_ROWS, project, source, { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir });
+    const check = { erasure: ctx.metadata.erasure, dataDir: ctx.dataDir };
+    const keys = await erasedKeysIn(engine, HELD_ROWS, project, source, check);
+    const removed = await dropErasedRows(engine, HELD_ROWS, project, source, check);
     if (removed === 0) return 0;
     await publishFile(path, async (temporary) => {
       await engine.run(`COPY ${HELD_ROWS} TO ${literal(temporary)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
     });
     await ctx.metadata.purge.setQuarantinedRows(held.id, held.rows - removed);
+    for (const entity of new Set(keys.map((k) => k.entity))) {
+      const parts = project.entities.find((e) => e.name === entity)?.joinKeys.length ?? 1;
+      await purgeCheckSamples(ctx, source.name, keys.filter((k) => k.entity === entity).map((k) => entityKeyParts(k.key, parts)), false);
+    }
     return removed;
   } finally {
     await engine.run(`DROP TABLE IF EXISTS ${HELD_ROWS}`);

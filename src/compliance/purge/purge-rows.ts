@@ -8,7 +8,7 @@ import { testPause } from '../../orchestration/test-pause.js';
 import { trackRun } from '../../orchestration/track-run.js';
 import { keyedHash, projectSecret } from '../project-secret.js';
 import { keyValuedFeatures, valueCarriesKey } from '../classification/key-valued-features.js';
-import { entityColumnsIn, entityKeyParts, matchSql } from './match-sql.js';
+import { entityColumnsIn, entityKeyParts, keyValueColumnsIn, matchSql } from './match-sql.js';
 import { purgeLake } from './purge-lake.js';
 import { purgeOnline } from './purge-online.js';
 import { purgeDatasets } from './purge-datasets.js';
@@ -135,7 +135,8 @@ export async function purgeRows(ctx: SluiceContext, project: Project, request: P
       if (predicate === undefined) continue;
       // Between tables too: a stop while a table's swap commits is met before the next table's scan.
       stop.step('lake');
-      const columns = match.kind === 'keys' ? entityColumnsIn(project, match.entity, table) : undefined;
+      // Files of other key buckets are skipped only when the key columns alone select (a renamed key is not bucketed by).
+      const columns = match.kind === 'keys' && keyValueColumnsIn(project, match.entity, table).length === 0 ? entityColumnsIn(project, match.entity, table) : undefined;
       const keys = columns === undefined || match.kind !== 'keys' ? {} : { keys: { columns, keys: match.keys } };
       // An erased subject's event ids go from the log's dedupe memory too (a trimmed entry's ids outlive it there).
       const idColumn = match.kind === 'keys' && (table.kind === 'stream' || table.kind === 'cdc') ? table.eventId : undefined;

@@ -68,11 +68,17 @@ export interface IngestCommit {
   readonly addedRows: number;
   /** sha256 of the input file's bytes. */
   readonly contentHash: string;
+  /**
+   * The input file this ingest read, as `fileIdentity` names it (its path relative to the project
+   * directory), stored with the snapshot: a re-run of the same path replaces this ingest's rows
+   * even when the file's bytes changed since. Absent for inputs that are not files (a table).
+   */
+  readonly origin?: string;
   /** Commit even if a snapshot of this source already holds this content. */
   readonly force?: boolean;
   /**
    * Commit in place of this content's earlier ingests (a backfill's `--rerun`): `files`, what
-   * `ingestedContent` gave before the rows were written, holding `rows` rows, are left out of the
+   * `ingestedContent` gave (for `contentHash` and `origin`) before the rows were written, holding `rows` rows, are left out of the
    * new snapshot and its row count is lowered by `rows`, in the same transaction. When the latest
    * snapshot's files of this content are no longer `files` (a purge rewrote one, another re-run
    * replaced them), nothing is committed and a `ConflictError` is thrown. Implies `force`. A crash
@@ -270,11 +276,12 @@ export interface MetadataStore {
   /** The snapshot that first ingested a file with this content hash, if any. */
   findIngest(source: string, contentHash: string): Promise<Snapshot | undefined>;
   /**
-   * The files of the source's latest snapshot that the ingests of this content added (see
-   * `contentFiles`): what a re-run of the content replaces. A `ConflictError` when an earlier
-   * ingest of it can no longer be told apart (its parent snapshot expired).
+   * The files of the source's latest snapshot that the ingests of this content added, or (with
+   * `origin`) of the same input file whatever its bytes were then (see `contentFiles`): what a
+   * re-run of the file replaces. A `ConflictError` when an earlier ingest of it can no longer be
+   * told apart (its parent snapshot expired).
    */
-  ingestedContent(source: string, contentHash: string): Promise<string[]>;
+  ingestedContent(source: string, contentHash: string, origin?: string): Promise<string[]>;
   /** Reserves `count` consecutive `_seq` values for `source`; returns the first. */
   reserveSeq(source: string, count: number): Promise<number>;
   commitIngest(commit: IngestCommit, deadLetters: readonly DeadLetter[]): Promise<IngestCommitOutcome>;

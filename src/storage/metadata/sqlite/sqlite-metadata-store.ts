@@ -60,6 +60,9 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     addMissingColumn(db, 'unfinished_purges', 'stores', 'TEXT');
     addMissingColumn(db, 'unfinished_purges', 'step', 'TEXT');
     addMissingColumn(db, 'snapshots', 'operation', 'TEXT');
+    // The input file an ingest read (`IngestCommit.origin`), so a re-run finds its earlier ingests by path too; null before 12-01.
+    addMissingColumn(db, 'snapshots', 'origin', 'TEXT');
+    db.exec('CREATE INDEX IF NOT EXISTS snapshots_origin ON snapshots (source, origin)');
     // One record per dataset file: a file built again in place before 12-01 kept the overwritten dataset's record too.
     db.exec(`DELETE FROM datasets WHERE rowid NOT IN (SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY path ORDER BY created_at DESC, rowid DESC) AS n FROM datasets) WHERE n = 1)`);
   });
@@ -79,9 +82,9 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
       (SELECT created_at FROM snapshots WHERE source = ? AND (SELECT row_count FROM snapshots WHERE source = ? AND version = ?) > 0 ORDER BY version LIMIT 1)) AS at`),
     snapshotFiles: db.prepare('SELECT DISTINCT value AS file FROM snapshots, json_each(snapshots.files)'),
     snapshotByHash: db.prepare('SELECT * FROM snapshots WHERE source = ? AND content_hash = ? ORDER BY version LIMIT 1'),
-    snapshotsByHash: db.prepare('SELECT * FROM snapshots WHERE source = ? AND content_hash = ? ORDER BY version'),
+    snapshotsOfContent: db.prepare('SELECT * FROM snapshots WHERE source = ? AND (content_hash = ? OR (? IS NOT NULL AND origin = ?)) ORDER BY version'),
     insertSnapshot: db.prepare(
-      'INSERT INTO snapshots (id, source, version, parent_id, files, row_count, added_rows, content_hash, created_at, operation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO snapshots (id, source, version, parent_id, files, row_count, added_rows, content_hash, created_at, operation, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     compactionsOf: db.prepare(`SELECT c.files AS files, p.files AS parent_files FROM snapshots c JOIN snapshots p ON p.id = c.parent_id WHERE c.source = ? AND c.operation = 'compaction'`),
     ingestCursor: db.prepare('SELECT cursor FROM ingest_cursors WHERE source = ?'),
@@ -121,8 +124,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     return row && toSnapshot(row);
   };
 
-  const ingestedContent = (source: string, contentHash: string): string[] => {
-    const ingests = (sql.snapshotsByHash.all(source, contentHash) as SnapshotRow[]).map(toSnapshot).map((snapshot) => {
+  const ingestedContent = (source: string, contentHash: string, origin?: string): string[] => {
+    const ingests = (sql.snapshotsOfContent.all(source, contentHash, origin ?? null, origin ?? null) as SnapshotRow[]).map(toSnapshot).map((snapshot) => {
       const parent = snapshot.parentId === null ? undefined : (sql.snapshot.get(snapshot.parentId) as SnapshotRow | undefined);
       return { snapshot, parent: parent && toSnapshot(parent) };
     });
@@ -180,8 +183,8 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
     async referencedFiles() {
       return new Set((sql.snapshotFiles.all() as Array<{ file: string }>).map((r) => r.file));
     },
-    async ingestedContent(source, contentHash) {
-      return ingestedContent(source, contentHash);
+    async ingestedContent(source, contentHash, origin) {
+      return ingestedContent(source, contentHash, origin);
     },
     async findIngest(source, contentHash) {
       return findIngest(source, contentHash);
@@ -205,7 +208,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
           throw new ConflictError('CONFLICT', `source "${commit.source}": an erasure request arrived while this batch was ingested (its rows were checked against an older block list); nothing was committed, run the ingest again`, { details: { blockListChanged: true } });
         }
         const replaced = commit.replaces ?? { files: [], rows: 0 };
-        if (commit.replaces && !sameFiles(ingestedContent(commit.source, commit.contentHash), commit.replaces.files)) {
+        if (commit.replaces && !sameFiles(ingestedContent(commit.source, commit.contentHash, commit.origin), commit.replaces.files)) {
           throw new ConflictError('CONFLICT', `source "${commit.source}": the rows this re-run replaces changed while it ran (a purge rewrote them, or another re-run replaced them); nothing was committed, run it again`);
         }
         const parent = latestSnapshot(commit.source);
@@ -218,7 +221,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
           files: [...kept, ...commit.addedFiles], rowCount: (parent?.rowCount ?? 0) - replaced.rows + commit.addedRows,
           addedRows: commit.addedRows, contentHash: commit.contentHash, createdAt: commit.createdAt ?? Date.now(),
         };
-        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt, stored.operation ?? null);
+        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt, stored.operation ?? null, commit.origin ?? null);
         addDeadLetters(deadLetters);
         if (commit.cursor !== undefined) sql.putIngestCursor.run(commit.source, commit.cursor.to, stored.id);
         return { committed: true, snapshot: stored };
@@ -238,7 +241,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
           files: [...(append ? (parent?.files ?? []) : []), ...commit.files], rowCount: (append ? (parent?.rowCount ?? 0) : 0) + commit.rows,
           addedRows: commit.rows, contentHash: commit.contentHash, createdAt: commit.createdAt ?? Date.now(),
         };
-        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt, stored.operation ?? null);
+        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt, stored.operation ?? null, null);
         sql.insertLineage.run(stored.id, JSON.stringify(commit.lineage));
         return stored;
       });
@@ -262,7 +265,7 @@ export function sqliteMetadataStore(config: SqliteMetadataConfig): MetadataStore
           files: [...kept.slice(0, at), ...commit.files, ...kept.slice(at)], rowCount: parent.rowCount, addedRows: 0, contentHash,
           createdAt: commit.createdAt ?? Date.now(), operation: 'compaction',
         };
-        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt, 'compaction');
+        sql.insertSnapshot.run(stored.id, stored.source, stored.version, stored.parentId, JSON.stringify(stored.files), stored.rowCount, stored.addedRows, stored.contentHash, stored.createdAt, 'compaction', null);
         return stored;
       });
     },

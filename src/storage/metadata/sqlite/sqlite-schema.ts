@@ -64,10 +64,10 @@ export function toHolder(row: { holder_id: string; host: string; pid: number; st
 
 /**
  * Adds a column to a table made before it existed (the schema's statements only create): the
- * holder's `started` (leases, run_keys), a lease's `renewed_at`, an unfinished purge's `stores` and `step`. A nullable column with no
+ * holder's `started` (leases, run_keys), a lease's `renewed_at`, an unfinished purge's `stores` and `step`, a snapshot's `operation`, an ingest snapshot's `origin`. A nullable column with no
  * default, so an existing metadata file opens and older code can still write its rows.
  */
-export function addMissingColumn(db: SqliteConnection, table: 'leases' | 'run_keys' | 'unfinished_purges' | 'snapshots', column: 'started' | 'renewed_at' | 'stores' | 'step' | 'operation', type: 'TEXT' | 'INTEGER'): void {
+export function addMissingColumn(db: SqliteConnection, table: 'leases' | 'run_keys' | 'unfinished_purges' | 'snapshots', column: 'started' | 'renewed_at' | 'stores' | 'step' | 'operation' | 'origin', type: 'TEXT' | 'INTEGER'): void {
   const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
   if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
 }

@@ -195,6 +195,19 @@ describe('dependencies', () => {
     expect((await platform.metadata.listRuns(100, { job: 'transform:doubled' })).length).toBe(1);
     expect((await platform.metadata.listRuns(100, { job: 'materialize:doubled_view' })).length).toBe(1);
   });
+
+  test('a transform job records the rows its run read (rowsIn), and none for a run that was up to date', async () => {
+    const { platform, jc, file } = await setup();
+    const project = await platform.project();
+    file('2026-01-01.csv', 'a1,10,2026-01-01T00:00:00Z\na2,5,2026-01-01T00:00:00Z\n');
+    file('2026-01-02.csv', 'a1,1,2026-01-02T00:00:00Z\n');
+    const ok = await runJobsInOrder(jc, project, withUpstream(project, 'transform:doubled'));
+    expect(ok.ran.map((r) => [r.job, r.stats.rowsIn, r.stats.rowsOut])).toEqual([['ingest:payments', 3, 3], ['transform:doubled', 3, 3]]);
+    const [run] = await platform.metadata.listRuns(1, { job: 'transform:doubled' });
+    expect(run!.stats).toMatchObject({ rowsIn: 3, rowsOut: 3 });
+    const again = await runJobsInOrder(jc, project, withUpstream(project, 'transform:doubled'));
+    expect(again.ran[1]!.stats).toMatchObject({ rowsIn: 0, rowsOut: 0, upToDate: true });
+  });
 });
 
 describe('backfills', () => {

@@ -7,7 +7,9 @@ import type { RunRecord } from '../storage/metadata/metadata-store.js';
  * The catalogue name of the job a run belongs to, for its health subject `job:<name>`: a
  * catalogue job's own name (`materialize:fraud_v1`), or, for the runs that CLI commands start
  * (`ingest`, `transform`, `materialize` of one view), the same name derived from what they act on,
- * so `sluice ingest payments` and the job `ingest:payments` share one condition.
+ * so `sluice ingest payments` and the job `ingest:payments` share one condition; a dataset build
+ * (`sluice dataset build`) is named by its output (`dataset_build:<out>`), so one output's success
+ * does not end another's failure.
  *
  * @example
  * jobSubjectName('ingest', { source: 'payments' }); // 'ingest:payments'
@@ -16,7 +18,21 @@ export function jobSubjectName(job: string, params: Readonly<Record<string, unkn
   if (job.includes(':')) return job;
   if ((job === 'ingest' || job === 'transform') && typeof params.source === 'string') return `${job}:${params.source}`;
   if (job === 'materialize' && Array.isArray(params.views) && params.views.length === 1) return `materialize:${String(params.views[0])}`;
+  if (job === 'dataset_build' && typeof params.out === 'string') return `dataset_build:${params.out}`;
   return job;
+}
+
+/**
+ * True for a run of a job's work (each file's ingest of `ingest:payments`, the build of
+ * `dataset:train`): a run started inside another, which records its `parentRunId`. Its outcome is
+ * its job run's to report: the job fails when its work does, and a part of the work that
+ * succeeded says nothing of the job.
+ *
+ * @example
+ * isWorkRun({ params: { source: 'payments', parentRunId: 'r1' } }); // true
+ */
+export function isWorkRun(run: Pick<RunRecord, 'params'>): boolean {
+  return typeof run.params.parentRunId === 'string';
 }
 
 /** True for the error of a run stopped at its timeout. */
@@ -164,9 +180,10 @@ export async function endUndeclaredViews(ctx: SluiceContext, declared: ReadonlyS
  * after it switched in (`materializedSince`: a dead run reaped late); named in its message, none
  * named when it switched in every view); materialize successes end it view by view
  * (`endMaterializeConditions`). A run of several views ends the own condition of each view it
- * switched in, successful or not.
+ * switched in, successful or not. A work run (`isWorkRun`) reports nothing: its job run does.
  */
 export async function reportRunHealth(ctx: SluiceContext, run: Pick<RunRecord, 'id' | 'job' | 'params'> & { readonly startedAt?: number }, outcome: { ok: true } | { ok: false; error: unknown }): Promise<void> {
+  if (isWorkRun(run)) return;
   const name = jobSubjectName(run.job, run.params);
   const subject = `job:${name}`;
   const at = ctx.now();

@@ -172,7 +172,7 @@ async function transformJob(jc: JobContext, project: Project, job: JobDefinition
     const snapshot = await jc.metadata.snapshot(result.snapshot);
     if (snapshot) await applySnapshotOnline(jc, project, transformSource(project, job.target), snapshot);
   }
-  return { rowsIn: 0, rowsOut: result.rows, mode: result.mode, upToDate: result.skipped, snapshotsRead: result.inputs, snapshotsWritten: result.skipped || result.snapshot === null ? [] : [result.snapshot] };
+  return { rowsIn: result.rowsIn, rowsOut: result.rows, mode: result.mode, upToDate: result.skipped, snapshotsRead: result.inputs, snapshotsWritten: result.skipped || result.snapshot === null ? [] : [result.snapshot] };
 }
 
 async function materializeJob(jc: JobContext, project: Project, job: JobDefinition, options: JobRunOptions): Promise<JobStats> {

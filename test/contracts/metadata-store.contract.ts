@@ -252,6 +252,20 @@ export function runMetadataStoreContract(name: string, harness: () => Promise<Me
     expect(runs.find((r) => r.id === live.id)).toMatchObject({ status: 'running' });
   }));
 
+  test(`${name}: a dead run's run key ends failed with it, in the same transaction: a scheduled firing is never claimed again, so nothing else would settle it`, run(async (_h, store) => {
+    const holder = { id: 'killed', host: 'h', pid: 2 };
+    await store.schedules.claim({ key: 'dataset:train@t1', job: 'dataset:train', trigger: 'schedule', holder }, 1_000);
+    await store.schedules.claim({ key: 'dataset:train@t0', job: 'dataset:train', trigger: 'schedule', holder }, 500);
+    const dead = await store.startRun('dataset:train', { runKey: 'dataset:train@t1' }, { holder, ttlMs: 60_000 });
+    await store.schedules.startAttempt('dataset:train@t1', dead.id);
+    await store.schedules.startAttempt('dataset:train@t0', dead.id);
+    await store.schedules.finish('dataset:train@t0', { status: 'succeeded' }, 900);
+    const [failed] = await store.failDeadRuns(() => true);
+    expect(await store.schedules.get('dataset:train@t1')).toMatchObject({ status: 'failed', finishedAt: failed!.finishedAt, error: failed!.error });
+    // A key already settled is left as it is.
+    expect(await store.schedules.get('dataset:train@t0')).toMatchObject({ status: 'succeeded', finishedAt: 900 });
+  }));
+
   test(`${name}: a dead run ends at its lease's last renewal (the last time it was known alive), not when it was noticed`, run(async (_h, store) => {
     vi.useFakeTimers({ toFake: ['Date'] });
     try {

@@ -2,7 +2,7 @@ import type { SluiceContext } from '../../context.js';
 import type { Project } from '../../definitions/index.js';
 import { declaredCheckSubjects } from '../../quality/run-checks.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
-import { endUndeclaredViews } from '../../orchestration/job-health.js';
+import { endUndeclaredViews, jobSubjectName } from '../../orchestration/job-health.js';
 import type { RunRecord } from '../../storage/metadata/metadata-store.js';
 import { CONNECTOR_LOST } from './connector-beats.js';
 import { CONNECTOR_FAILED, CONNECTOR_RETRYING, CONNECTOR_STOPPED, DATA_LOST, connectorSources, connectorSubject } from './connector-health.js';
@@ -38,9 +38,12 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
   const featureOrColumn = (subject: string): string => subject.replace(':', ' ');
   const jobs = jobStillDeclared(project);
   // A job's condition names its run: a scheduled run of a job gone from the catalogue is cleared even though a CLI run of the same name could still run.
+  // A subject its run no longer reports on is cleared too: the one `job:dataset_build` that every build shared (before 2026-12-01) never ends otherwise.
   const jobDeclared = (subject: string, details: Readonly<Record<string, unknown>> | undefined): boolean => {
+    if (!subject.startsWith('job:')) return true;
     const run = typeof details?.runId === 'string' ? runs.get(details.runId) : undefined;
-    return !subject.startsWith('job:') || (run ? jobs.run(run) : jobs.name(subject.slice('job:'.length)));
+    if (run ? subject !== `job:${jobSubjectName(run.job, run.params)}` : subject === SHARED_BUILD_SUBJECT) return false;
+    return run ? jobs.run(run) : jobs.name(subject.slice('job:'.length));
   };
   const jobName = (subject: string): string => `job ${subject.slice('job:'.length)}`;
   return [
@@ -60,6 +63,9 @@ function subjectRules(project: Project, runs: ReadonlyMap<string, RunRecord>): r
     { kind: REPLAY_REFUSED, declared: (s) => views.has(s), name: (s) => `view "${s.slice('view:'.length)}"` },
   ];
 }
+
+/** The subject every dataset build reported on before each build's own (`jobSubjectName`). */
+const SHARED_BUILD_SUBJECT = 'job:dataset_build';
 
 /** Runs read to find the run a job's condition names; an older run is judged by its job's name alone. */
 const RUNS_READ = 500;

@@ -1,6 +1,6 @@
 import { isStreamed, type Project } from '../../definitions/index.js';
 import type { SluiceContext } from '../../context.js';
-import { failureEndedSince, jobSubjectName } from '../../orchestration/job-health.js';
+import { failureEndedSince, isWorkRun, jobSubjectName } from '../../orchestration/job-health.js';
 import { jobStillDeclared } from '../../orchestration/declared-jobs.js';
 import { listRuns, reapDeadRuns } from '../../orchestration/track-run.js';
 import type { Condition } from '../../storage/metadata/health-store.js';
@@ -50,7 +50,7 @@ export interface HealthStatus {
   readonly conditions: readonly ConditionStatus[];
   /** The firing `check_failed` conditions (also in `conditions`). */
   readonly failingChecks: readonly ConditionStatus[];
-  /** The newest runs, newest first. */
+  /** The newest runs, newest first; runs of a job's work (a file's ingest, a build inside `dataset:<name>`) are in `sluice runs`, not here. */
   readonly runs: readonly RunStatusRow[];
   /** The newest run of each job (by `job`), failed ones first. */
   readonly lastRuns: readonly RunStatusRow[];
@@ -102,7 +102,9 @@ export async function healthStatus(ctx: SluiceContext, project: Project, options
   await reportUnfinishedPurges(ctx);
   // A store whose removed bytes a process closing it has cleared since ends its `scrub_pending` warning.
   await endFinishedScrubs(ctx);
-  const [firing, resolved, history, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), ctx.metadata.health.list({ firing: false }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);
+  const [firing, resolved, runs, deadLetters] = await Promise.all([ctx.metadata.health.list({ firing: true }), ctx.metadata.health.list({ firing: false }), listRuns(ctx, 500), ctx.metadata.deadLetterCounts()]);
+  // A job is judged by its own runs: a work run (a file's ingest of the job) would stand for its job (`jobOf`) and list each run twice.
+  const history = runs.filter((r) => !isWorkRun(r));
   const streams = project.sources.some(isStreamed) ? await streamStatus(project, await ctx.log(), await ctx.online(), ctx.now(), await ctx.metadata.listLeases()) : [];
   const conditions = firing.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1)).map(conditionRow);
   const last = new Map<string, RunRecord>();

@@ -29,6 +29,8 @@ export interface TransformRunResult {
   readonly mode: 'full' | 'incremental';
   /** Rows the run wrote. */
   readonly rows: number;
+  /** Rows the run read: of every input, as its query saw them (an incremental run: the new files of its first input); 0 when skipped. */
+  readonly rowsIn: number;
   /** Input name to the snapshot id the run read (null: the input had none). */
   readonly inputs: Readonly<Record<string, string | null>>;
   /** True when the table already holds this definition over these input snapshots: nothing was run. */
@@ -187,6 +189,7 @@ async function compute(ctx: TransformContext, project: Project, transform: Trans
 /** A computed run: its rows (staged unless none), and its checks' verdict when the transform declares checks. */
 interface Computed {
   readonly rows: number;
+  readonly rowsIn: number;
   readonly firstSeq: number;
   readonly verdict?: BatchVerdict;
 }
@@ -194,6 +197,7 @@ interface Computed {
 async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: ReadonlyMap<string, Source>, transform: Transform, files: ReadonlyMap<string, readonly string[]>, staged: string, project: Project): Promise<Computed> {
   const sql = await checkTransformSql(engine, transform);
   await createInputViews(engine, transform, sources, files);
+  const rowsIn = await inputRows(engine, transform);
   const described = await describeOrFail(engine, transform, sql);
   checkResultSchema(transform, described);
   await engine.run(`CREATE TEMP TABLE ${RESULT} AS ${typedResultSql(transform, sql)}`).catch((error: unknown) => {
@@ -206,7 +210,7 @@ async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: Read
   // The result's checks, before anything is written: a blocked result is staged for the quarantine, not the lake.
   const verdict = await checkBatch(engine, sources.get(transform.name)!, `SELECT * FROM ${RESULT}`, { now: ctx.now(), classified: classifiedColumns(project, transform.name), observedColumns: Object.fromEntries(described.map((c) => [c.name, c.type])) });
   const checked = verdict ? { verdict } : {};
-  if (rows === 0 && !verdict?.blocking.length) return { rows, firstSeq: 0, ...checked };
+  if (rows === 0 && !verdict?.blocking.length) return { rows, rowsIn, firstSeq: 0, ...checked };
   const firstSeq = rows === 0 ? 0 : await ctx.metadata.reserveSeq(transform.name, rows);
   const ts = ident(transform.timestamp);
   // `_seq` follows the rows' sorted order, so equal inputs give an equal file whatever order the query produced.
@@ -214,7 +218,14 @@ async function computeOn(ctx: TransformContext, engine: SqlEngine, sources: Read
   await engine.run(
     `COPY (SELECT *, epoch_ms(${ts}) AS _ts, (${firstSeq} + row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS _seq, epoch_ms(${ts})::BIGINT AS ${KNOWN_AT_COLUMN} FROM ${RESULT} ORDER BY _seq) TO ${literal(staged)} (FORMAT PARQUET, COMPRESSION ZSTD)`,
   );
-  return { rows, firstSeq, ...checked };
+  return { rows, rowsIn, firstSeq, ...checked };
+}
+
+/** The rows of a transform's inputs as its query reads them (the views `createInputViews` made), summed. */
+async function inputRows(engine: SqlEngine, transform: Transform): Promise<number> {
+  const counts = transform.inputs.map((input) => `(SELECT count(*) FROM ${ident(input)})`).join(' + ');
+  const [row] = await engine.all<{ n: number | bigint }>(`SELECT (${counts})::BIGINT AS n`);
+  return Number(row!.n);
 }
 
 /** A transform of the project; a NotFoundError naming the known ones when it is not there. */
@@ -245,12 +256,12 @@ export async function runTransform(ctx: TransformContext, project: Project, name
     const { current, inputs, latest, last, upToDate } = await transformTableState(ctx, transform);
     const stale = await transformsBehind(ctx, project, transform);
     const behind = stale.length > 0 ? { behind: stale } : {};
-    if (latest && last && upToDate) return { transform: name, snapshot: latest.id, mode: last.mode, rows: 0, inputs, skipped: true, ...behind };
+    if (latest && last && upToDate) return { transform: name, snapshot: latest.id, mode: last.mode, rows: 0, rowsIn: 0, inputs, skipped: true, ...behind };
     const plan = await readPlan(ctx, transform, current, last);
     return trackRun(ctx, 'transform', { transform: name, source: name, mode: plan.mode, inputs }, async () => {
       const staged = ctx.lake.stagingPath(name);
       try {
-        const { rows, firstSeq, verdict } = await compute(ctx, project, transform, plan, staged, options.timeoutMs ?? DEFAULT_TRANSFORM_TIMEOUT_MS, options.signal);
+        const { rows, rowsIn, firstSeq, verdict } = await compute(ctx, project, transform, plan, staged, options.timeoutMs ?? DEFAULT_TRANSFORM_TIMEOUT_MS, options.signal);
         const lineage: TransformLineage = { transformHash: transform.hash, mode: plan.mode, inputs };
         const hash = `transform:${contentHash(lineage)}`;
         if (verdict) await enforceVerdict(ctx, verdict, async () => ({ dataset: name, origin: `the run of transform "${name}" over ${Object.entries(inputs).map(([i, id]) => `${i}=${id ?? 'empty'}`).join(', ')}`, staged, rows, contentHash: hash, lineage }));
@@ -258,8 +269,8 @@ export async function runTransform(ctx: TransformContext, project: Project, name
         const snapshot = (await commitOrRemove(ctx, published, async () => ({
           committed: true, snapshot: await ctx.metadata.commitTransform({ source: name, files: published ? [published] : [], rows, contentHash: hash, lineage, createdAt: ctx.now() }),
         }))).snapshot;
-        const result: TransformRunResult = { transform: name, snapshot: snapshot.id, mode: plan.mode, rows, inputs, skipped: false, ...(plan.note && transform.incremental ? { note: plan.note } : {}), ...behind };
-        return { result, stats: { snapshot: snapshot.id, rows, mode: plan.mode, inputs, ...verdictStats(verdict) } };
+        const result: TransformRunResult = { transform: name, snapshot: snapshot.id, mode: plan.mode, rows, rowsIn, inputs, skipped: false, ...(plan.note && transform.incremental ? { note: plan.note } : {}), ...behind };
+        return { result, stats: { snapshot: snapshot.id, rows, rowsIn, mode: plan.mode, inputs, ...verdictStats(verdict) } };
       } finally {
         await ctx.lake.discard(staged);
       }

@@ -234,6 +234,8 @@ export interface RunRecord {
  *   the lease's `renewedAt` (the run's start without a lease): when it was last known alive,
  *   and never after the time it was noticed (a renewal under a clock that ran ahead). A run's
  *   `finishedAt` is never before its `startedAt` (`finishRun` and `failDeadRuns` alike).
+ *   A dead run's run key (the `running` key whose last attempt it is) ends `failed` with it, at
+ *   the same time and with the same error, in the same transaction.
  * - Readers see only committed data; several processes may use the store at once.
  * - Times are UTC epoch milliseconds.
  */

@@ -29,6 +29,7 @@ export function sqliteLeases(db: SqliteConnection) {
     all: db.prepare('SELECT * FROM leases ORDER BY name'),
     running: db.prepare(`SELECT * FROM runs WHERE status = 'running'`),
     fail: db.prepare(`UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`),
+    failKey: db.prepare(`UPDATE run_keys SET status = 'failed', finished_at = ?, error = ? WHERE last_run_id = ? AND status = 'running'`),
   };
   const put = (name: string, holder: LeaseHolder, acquiredAt: number, ttlMs: number): Lease => {
     const now = Date.now();
@@ -93,6 +94,8 @@ export function sqliteLeases(db: SqliteConnection) {
           const finishedAt = Math.max(row.started_at, lease ? Math.min(lease.renewedAt, Date.now()) : row.started_at);
           const error = deadRunError(finishedAt, lease !== undefined);
           sql.fail.run(finishedAt, error, row.id);
+          // The run key whose attempt it was ends with it: a scheduled firing is never claimed again, so nothing else would settle it.
+          sql.failKey.run(finishedAt, error, row.id);
           if (lease) sql.remove.run(lease.name);
           failed.push({ ...toRun(row), status: 'failed', finishedAt, error });
         }

@@ -70,8 +70,8 @@ describe('OpenLineage events of jobs', () => {
       'START ingest.transactions', 'COMPLETE ingest.transactions',
       'START transform.account_totals', 'COMPLETE transform.account_totals',
       'START materialize', 'COMPLETE materialize',
-      'START dataset_build.train.parquet', 'COMPLETE dataset_build.train.parquet',
-      'START dataset_build.bad.parquet', 'FAIL dataset_build.bad.parquet',
+      `START dataset_build.${join(dir, 'train.parquet')}`, `COMPLETE dataset_build.${join(dir, 'train.parquet')}`,
+      `START dataset_build.${join(dir, 'bad.parquet')}`, `FAIL dataset_build.${join(dir, 'bad.parquet')}`,
     ]);
     // Each run's events share its run id, which is the run history's.
     const runs = await (async () => {

@@ -28,3 +28,10 @@ test('composing a path: INDIRECT through any INDIRECT hop (the one nearest the o
   expect(composedTransformation([{ type: 'DIRECT', subtype: 'IDENTITY' }, { type: 'DIRECT', subtype: 'TRANSFORMATION', unresolved: true }])).toEqual({ type: 'DIRECT', subtype: 'TRANSFORMATION', unresolved: true });
 });
 
+
+// Review rev12 finding 7: builds were named by file name, so a/train.parquet and b/train.parquet were one job in a lineage backend.
+test('dataset builds of two files with one name in different folders are two jobs, each named by its output path', () => {
+  const name = (out: string) => runEvent({ eventType: 'START', runId: '0190b4a2-7c3e-7d4f-8a1b-2c3d4e5f6a7b', job: 'dataset_build', params: { features: ['txn_stats__country'], out, spine: '/data/s.csv' }, at: 0, project: filtered }, 'ns').job.name;
+  expect(name('/data/a/train.parquet')).toBe('dataset_build./data/a/train.parquet');
+  expect(name('/data/b/train.parquet')).toBe('dataset_build./data/b/train.parquet');
+});

@@ -90,7 +90,7 @@ test('a request view\'s request fields are lineage inputs: in the graph (input:<
     out = join(dir, 'train.parquet');
     await buildDataset(platform, p, { spine, out, features: ['stats:amount_avg', 'risk:ratio'] });
   });
-  const build = emitted.find((e) => e.eventType === 'COMPLETE' && e.job.name === 'dataset_build.train.parquet')!;
+  const build = emitted.find((e) => e.eventType === 'COMPLETE' && e.job.name === `dataset_build.${out}`)!;
   const fieldsOf = (facets: Record<string, unknown> | undefined) => (facets!.schema as unknown as { fields: { name: string; type: string }[] }).fields.map((f) => `${f.name} ${f.type}`);
   // A CSV spine's columns are text: carried into the file as the spine held them (docs/datasets-and-models.md).
   expect(fieldsOf(build.inputs[0]!.facets)).toEqual(['customer_id VARCHAR', 'ts VARCHAR', 'amount VARCHAR']);

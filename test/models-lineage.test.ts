@@ -61,7 +61,7 @@ describe('models in lineage', () => {
     const emitted = readFileSync(events, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as RunEvent);
     const validate = openLineageValidator();
     for (const event of emitted) expect(validate(event), `${event.job.name} ${event.eventType}`).toEqual([]);
-    const complete = emitted.find((e) => e.eventType === 'COMPLETE' && e.job.name === 'dataset_build.train.parquet')!;
+    const complete = emitted.find((e) => e.eventType === 'COMPLETE' && e.job.name === `dataset_build.${join(dir, 'datasets', 'train.parquet')}`)!;
     // Every namespace Sluice names derives from OPENLINEAGE_NAMESPACE (here "shop"), the model's too; files keep the
     // OpenLineage naming spec's "file" (so other tools' events on the same file meet these). Before 12-01 the model's was "model".
     const namespaces = new Set(emitted.flatMap((e) => [e.job.namespace, ...e.inputs.map((d) => d.namespace), ...e.outputs.map((d) => d.namespace)]));
@@ -72,7 +72,7 @@ describe('models in lineage', () => {
     expect((model.facets!.columnLineage as unknown as { fields: Record<string, { inputFields: { namespace: string; name: string; field: string }[] }> }).fields.spend__total!.inputFields)
       .toEqual([expect.objectContaining({ namespace: 'file', name: join(dir, 'datasets', 'train.parquet'), field: 'spend__total' })]);
     // START names no model: the model is an output only once the dataset is written.
-    expect(emitted.find((e) => e.eventType === 'START' && e.job.name === 'dataset_build.train.parquet')!.outputs.some((o) => o.namespace === 'shop.model')).toBe(false);
+    expect(emitted.find((e) => e.eventType === 'START' && e.job.name === `dataset_build.${join(dir, 'datasets', 'train.parquet')}`)!.outputs.some((o) => o.namespace === 'shop.model')).toBe(false);
     // The job's own run is tracked as dataset:train, the build inside it as its child.
     expect(emitted.filter((e) => e.job.name === 'dataset:train').map((e) => e.eventType)).toEqual(['START', 'COMPLETE']);
   });

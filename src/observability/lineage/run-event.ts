@@ -1,4 +1,4 @@
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ColumnType, Project } from '../../definitions/index.js';
 import { facet, RUN_EVENT_SCHEMA_URL, rowCountMetrics, schemaFacet, SLUICE_PRODUCER, type Facet } from './openlineage-facets.js';
 import { qualityFacets } from '../../quality/quality-facets.js';
@@ -122,7 +122,8 @@ function jobDatasets(project: Project, graph: LineageGraph, namespace: string, t
       const read = new Map<string, { namespace: string; name: string }>([...sources.map((s) => [tableNodeId(project, s), { namespace: ns.lake, name: s }] as const), ...requestInputs.map((id) => [id, spine] as const)]);
       const passed = Object.keys(spineColumns).map((column) => [column, [{ ...spine, field: column, transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }] }]] as const);
       return {
-        name: `dataset_build.${basename(out)}`,
+        // Named by its output's absolute path (the file dataset's name): unique per file and stable, where the file name alone made a/train.parquet and b/train.parquet one job.
+        name: `dataset_build.${resolve(out)}`,
         inputs: [{ ...spine, ...(Object.keys(spineColumns).length > 0 ? { facets: { schema: schemaFacet(spineColumns) } } : {}) }, ...sources.map((s) => table(s))],
         outputs: [{
           namespace: ns.file, name: resolve(out),

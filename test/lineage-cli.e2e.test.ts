@@ -63,7 +63,7 @@ describe('sluice lineage, end to end', () => {
     const emitted = readFileSync(events(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunEvent);
     expect(emitted.map((e) => `${e.eventType} ${e.job.namespace}/${e.job.name}`)).toEqual([
       'START shop/ingest.transactions', 'COMPLETE shop/ingest.transactions', 'START shop/transform.account_totals', 'COMPLETE shop/transform.account_totals',
-      'START shop/materialize', 'COMPLETE shop/materialize', 'START shop/dataset_build.train.parquet', 'COMPLETE shop/dataset_build.train.parquet',
+      'START shop/materialize', 'COMPLETE shop/materialize', `START shop/dataset_build.${join(dir, 'out/train.parquet')}`, `COMPLETE shop/dataset_build.${join(dir, 'out/train.parquet')}`,
     ]);
     const validate = openLineageValidator();
     for (const e of emitted) expect(validate(e)).toEqual([]);

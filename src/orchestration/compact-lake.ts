@@ -5,8 +5,7 @@ import type { Project, Source } from '../definitions/index.js';
 import { AdapterError, NotFoundError, ValidationError } from '../errors.js';
 import { publishLakeFiles } from '../ingest/commit-ingest.js';
 import { literal, readPathList, type SqlEngine } from '../storage/engine/sql-engine.js';
-import { parseBucketTag } from '../storage/lake/entity-buckets.js';
-import { compactionGroups, DEFAULT_COMPACTION_POLICY, type CompactionCandidate, type CompactionPolicy } from '../storage/lake/compaction-plan.js';
+import { compactable, compactionGroups, DEFAULT_COMPACTION_POLICY, type CompactionCandidate, type CompactionPolicy } from '../storage/lake/compaction-plan.js';
 import type { Snapshot } from '../storage/metadata/metadata-store.js';
 import { markHeldSnapshot } from '../streaming/reflected-snapshot.js';
 import { withLease } from './lease.js';
@@ -77,7 +76,7 @@ export async function compactSource(ctx: SluiceContext, project: Project, source
 export async function compactionDue(ctx: SluiceContext, source: string, policy: CompactionPolicy = DEFAULT_COMPACTION_POLICY): Promise<boolean> {
   const latest = await ctx.metadata.latestSnapshot(source);
   if (latest === undefined || latest.files.length < Math.max(2, policy.minFiles)) return false;
-  return latest.files.filter((f) => parseBucketTag(f) === undefined && fileBytes(ctx, f) < policy.smallFileBytes).length >= Math.max(2, policy.minFiles);
+  return compactable(latest.files.map((file) => ({ file, bytes: fileBytes(ctx, file) })), policy).length > 0;
 }
 
 async function compactPass(ctx: SluiceContext, project: Project, source: Source, policy: CompactionPolicy, exclusive: NonNullable<CompactOptions['exclusive']>): Promise<CompactionReport> {
@@ -85,8 +84,8 @@ async function compactPass(ctx: SluiceContext, project: Project, source: Source,
   const nothing = (files: number): CompactionReport => ({ source: source.name, snapshot: null, filesBefore: files, filesAfter: files, replaced: 0, written: 0, rows: 0, bytesBefore: 0, bytesAfter: 0 });
   if (latest === undefined || latest.files.length < 2) return nothing(latest?.files.length ?? 0);
   const sizes = new Map(latest.files.map((f) => [f, fileBytes(ctx, f)]));
-  const cheap = latest.files.filter((f) => sizes.get(f)! < policy.smallFileBytes);
-  if (cheap.length < Math.max(2, policy.minFiles)) return nothing(latest.files.length);
+  const cheap = compactable(latest.files.map((file) => ({ file, bytes: sizes.get(file)! })), policy).map((f) => f.file);
+  if (cheap.length === 0) return nothing(latest.files.length);
   const published: string[] = [];
   let committed: Snapshot | undefined;
   try {

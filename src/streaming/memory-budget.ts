@@ -33,8 +33,8 @@ export function batchMemory(project: Project, source: Source, bytes: number): nu
  * moment a batch is admitted (a push body before it is read, by its Content-Length, or as its
  * bytes arrive) until it is answered (durable and applied, or failed): `hold` refuses with an
  * OverloadedError (503 with `Retry-After` on the push API; a connector backs off and pulls
- * nothing meanwhile) what would take the total past the budget. One batch is always let in when
- * nothing is held, so a batch larger than the budget is taken alone, never refused for good.
+ * nothing meanwhile) what would take the total past the budget. A batch that alone costs more
+ * than the whole budget is refused as too large (413 `REQUEST_TOO_LARGE`), not retried.
  *
  * @example
  * const budget = new MemoryBudget(320 * 1024 * 1024);

@@ -30,6 +30,19 @@ export interface CompactionCandidate {
 }
 
 /**
+ * The one rule of what a compaction may take: the small files (below `smallFileBytes`) that are
+ * not a bucket of a split batch (a bucket file holds one bucket's keys, which a merge with other
+ * files would break), in snapshot order; none when fewer than `minFiles` (at least 2) are.
+ *
+ * @example
+ * compactable([{ file: 's/a.parquet', bytes: 10 }, { file: 's/b.parquet', bytes: 20 }], { ...DEFAULT_COMPACTION_POLICY, minFiles: 2 }); // both
+ */
+export function compactable<F extends { readonly file: string; readonly bytes: number }>(files: readonly F[], policy: CompactionPolicy): F[] {
+  const small = files.filter((f) => f.bytes < policy.smallFileBytes && parseBucketTag(f.file) === undefined);
+  return small.length < Math.max(2, policy.minFiles) ? [] : small;
+}
+
+/**
  * The groups of files one compaction pass merges, each into one batch (written as the lake writes
  * any batch: one file, or one per entity-key bucket when large). Only small files that are not a
  * bucket of a split batch are taken (a bucket file holds one bucket's keys, which a merge with
@@ -41,8 +54,8 @@ export interface CompactionCandidate {
  * compactionGroups(candidates, { ...DEFAULT_COMPACTION_POLICY, minFiles: 2 }); // [['s/a.parquet', 's/b.parquet']]
  */
 export function compactionGroups(files: readonly CompactionCandidate[], policy: CompactionPolicy): string[][] {
-  const small = files.filter((f) => f.bytes < policy.smallFileBytes && parseBucketTag(f.file) === undefined);
-  if (small.length < Math.max(2, policy.minFiles)) return [];
+  const small = compactable(files, policy);
+  if (small.length === 0) return [];
   const groups = new Map<string, CompactionCandidate[]>();
   let taken = 0;
   let bytes = 0;
